@@ -1,0 +1,84 @@
+"""The ``nps-id`` command line: one click group, subcommands loaded on demand.
+
+Subcommands live in :mod:`nps_id.commands` (one module each) and are imported only when
+invoked, so ``nps-id --help`` stays instant (no numba, h5py or rdkit at start-up).
+Project errors (:class:`~nps_id.errors.NpsIdError`) are caught here, once, and printed as one
+line on stderr with their documented exit code; ``--debug`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+import click
+
+from nps_id import __version__
+from nps_id.errors import NpsIdError
+
+# name -> "module:attribute"; order is the order of `nps-id --help`.
+COMMANDS = {
+    "inspect": "nps_id.commands.inspect:inspect",
+    "convert": "nps_id.commands.convert:convert",
+    "library": "nps_id.commands.library:library",
+    "search": "nps_id.commands.search:search",
+    "match": "nps_id.commands.match:match",
+    "report": "nps_id.commands.report:report",
+    "batch": "nps_id.commands.batch:batch",
+    "regress": "nps_id.commands.regress:regress",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when used, and that turns project errors into
+    one-line messages with exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if _available(name)] + sorted(self.commands)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.commands:
+            return self.commands[name]
+        target = COMMANDS.get(name)
+        if target is None or not _available(name):
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NpsIdError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"nps-id: error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _available(name: str) -> bool:
+    module_name = COMMANDS[name].split(":")[0]
+    return importlib.util.find_spec(module_name) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+@click.version_option(__version__, prog_name="nps-id")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Identify new psychoactive substances in GC-MS and LC-MS/MS data.
+
+    \b
+    Exit codes: 0 ran, 1 --fail-on matched / regression, 2 usage,
+                3 bad input file, 4 bad or missing library.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="nps-id")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Click subcommands of ``nps-id``, one module per command; shared options in :mod:`.options`."""

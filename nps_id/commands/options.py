@@ -1,0 +1,77 @@
+"""Options and parameter types shared by several commands, defined once and stacked.
+
+Entry points: :data:`TOLERANCE` (a click ``ParamType``), :func:`library_option`,
+:func:`lenient_option`, :func:`resolve_library`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from nps_id.errors import LibraryError
+from nps_id.tolerance import Tolerance
+
+LIBRARY_ENV = "NPS_ID_LIBRARY"
+
+
+class ToleranceType(click.ParamType):
+    """Click type for "0.5 Da" / "10 ppm" / "0.01"."""
+
+    name = "TOLERANCE"
+
+    def convert(self, value, param, ctx) -> Tolerance:
+        try:
+            return Tolerance.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+TOLERANCE = ToleranceType()
+
+
+def default_library_path() -> Path:
+    """The default library location in the user data directory (XDG on Linux)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "nps-id" / "default.h5"
+
+
+def resolve_library(path: Path | None) -> Path:
+    """The library a command should use: ``path``, else ``$NPS_ID_LIBRARY``, else the default.
+
+    Raises :class:`LibraryError` (exit 4) with instructions when none exists.
+    """
+    if path is not None:
+        candidate, origin = Path(path), "--library"
+    elif os.environ.get(LIBRARY_ENV):
+        candidate, origin = Path(os.environ[LIBRARY_ENV]), f"${LIBRARY_ENV}"
+    else:
+        candidate, origin = default_library_path(), "the default location"
+    if not candidate.exists():
+        raise LibraryError(
+            f"no library at {candidate} ({origin}); build one with "
+            f"'nps-id library build SWGDRUG-3.4.msp.gz -o {candidate}' "
+            f"or name one with --library / ${LIBRARY_ENV}"
+        )
+    return candidate
+
+
+def library_option(f: Callable) -> Callable:
+    return click.option(
+        "--library",
+        "-l",
+        "library",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=f"Reference library (.h5). Default: ${LIBRARY_ENV}, else {default_library_path()}.",
+    )(f)
+
+
+def lenient_option(f: Callable) -> Callable:
+    return click.option(
+        "--lenient",
+        is_flag=True,
+        help="Skip malformed records instead of stopping; they are listed in a quarantine file.",
+    )(f)

@@ -1,0 +1,78 @@
+"""Project exceptions and the exit codes the command line maps them to.
+
+Every error a user can cause is an :class:`NpsIdError`; the CLI prints its message as one
+line on stderr and exits with :attr:`NpsIdError.exit_code`. Exit codes (a documented contract):
+
+====  ==========================================================
+0     ran (whatever was found)
+1     ``--fail-on`` matched, or a regression / batch item failed
+2     wrong command-line usage (click)
+3     bad input file (:class:`ReaderError`, :class:`InputError`)
+4     bad or missing reference library (:class:`LibraryError`)
+====  ==========================================================
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FOUND = 1
+EXIT_USAGE = 2
+EXIT_BAD_INPUT = 3
+EXIT_BAD_LIBRARY = 4
+
+
+class NpsIdError(Exception):
+    """Base class of every error nps-id raises on purpose."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class InputError(NpsIdError):
+    """An input the user named cannot be used (missing, unsupported, inconsistent)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ReaderError(InputError):
+    """A file could not be parsed.
+
+    The message names the file and, where known, the record (0-based spectrum index or scan
+    id), the 1-based line, what was found and what was expected.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None,
+        message: str,
+        *,
+        record: int | str | None = None,
+        line: int | None = None,
+        text: str | None = None,
+    ) -> None:
+        self.path = str(path) if path is not None else None
+        self.record = record
+        self.line = line
+        self.text = text
+        self.detail = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = [self.path or "<stream>"]
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.record is not None:
+            where.append(f"record {self.record}")
+        msg = f"{', '.join(where)}: {self.detail}"
+        if self.text:
+            snippet = self.text.strip()
+            if len(snippet) > 80:
+                snippet = snippet[:77] + "..."
+            msg += f" (got {snippet!r})"
+        return msg
+
+
+class LibraryError(NpsIdError):
+    """A reference library is missing, corrupt, or of an unsupported format version."""
+
+    exit_code = EXIT_BAD_LIBRARY

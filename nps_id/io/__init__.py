@@ -1,0 +1,149 @@
+"""Read and write mass spectra in every format a forensic laboratory meets.
+
+Entry points
+------------
+- :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from a file; the format is
+  taken from the extension, or from the first bytes when the extension is ambiguous or unknown.
+- :func:`write` -- write spectra as MSP, MGF or mzML.
+- :func:`detect_format` -- the format name :func:`read` would use.
+- :class:`ReadReport` -- counts of what a read kept and skipped, and the quarantine of bad records.
+
+One module per format (pyteomics style); each exposes ``read(path, report=None, **opts)`` and,
+where it makes sense, ``write(spectra, path)``. ``.gz`` compression is transparent everywhere.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from nps_id.errors import InputError
+from nps_id.io._source import ReadReport, head_bytes, open_binary, open_text
+from nps_id.spectrum import Spectrum
+
+__all__ = ["read", "write", "detect_format", "ReadReport", "FORMATS", "open_binary", "open_text"]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    module: str
+    extensions: tuple[str, ...]
+    sniff: Callable[[bytes], bool]
+    writable: bool = False
+    is_folder: bool = False
+
+
+def _has(*needles: bytes) -> Callable[[bytes], bool]:
+    return lambda head: any(n in head for n in needles)
+
+
+_MSP_RE = re.compile(rb"(?im)^\s*(name|num peaks)\s*:")
+_MS12_RE = re.compile(rb"(?m)^[HSZI]\t")
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in [
+        Format("mzml", "nps_id.io.mzml", (".mzml",), _has(b"<mzML", b"<indexedmzML"), writable=True),
+        Format("mzxml", "nps_id.io.mzxml", (".mzxml",), _has(b"<mzXML")),
+        Format("mgf", "nps_id.io.mgf", (".mgf",), _has(b"BEGIN IONS"), writable=True),
+        Format("massbank", "nps_id.io.massbank", (".txt",), _has(b"ACCESSION:")),
+        Format("jcamp", "nps_id.io.jcamp", (".jdx", ".dx", ".jcamp", ".jcm"), _has(b"##TITLE", b"##JCAMP")),
+        Format("msp", "nps_id.io.msp", (".msp", ".msl"), lambda h: bool(_MSP_RE.search(h)), writable=True),
+        Format("andi", "nps_id.io.andi", (".cdf", ".nc"), lambda h: h[:3] == b"CDF"),
+        Format("ms1", "nps_id.io.ms1", (".ms1", ".ms2"), lambda h: bool(_MS12_RE.search(h))),
+        Format("agilent", "nps_id.io.agilent", (".d",), lambda h: False, is_folder=True),
+    ]
+}
+
+
+def _strip_gz(path: Path) -> str:
+    name = path.name.lower()
+    return name[:-3] if name.endswith(".gz") else name
+
+
+def detect_format(path: str | Path) -> str:
+    """Name of the format of ``path`` (a key of :data:`FORMATS`).
+
+    Raises :class:`~nps_id.errors.InputError` when no reader fits.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir():
+        if path.suffix.lower() == ".d":
+            return "agilent"
+        raise InputError(f"{path}: is a folder, not a run (only Agilent .D folders are runs)")
+    name = _strip_gz(path)
+    by_ext = [f for f in FORMATS.values() if any(name.endswith(e) for e in f.extensions)]
+    if len(by_ext) == 1 and by_ext[0].name not in ("massbank",):
+        return by_ext[0].name
+    head = head_bytes(path)
+    for fmt in FORMATS.values():
+        if fmt.sniff(head):
+            return fmt.name
+    supported = ", ".join(sorted({e for f in FORMATS.values() for e in f.extensions}))
+    raise InputError(f"{path}: cannot tell the file format (supported: {supported}, optionally .gz)")
+
+
+def read(
+    path: str | Path,
+    format: str | None = None,
+    *,
+    lenient: bool = False,
+    report: ReadReport | None = None,
+    **options,
+) -> Iterator[Spectrum]:
+    """Stream the spectra of ``path``.
+
+    Parameters
+    ----------
+    path
+        A file (``.gz`` is transparent) or an Agilent ``.D`` folder.
+    format
+        Force a reader (a key of :data:`FORMATS`); default: detect.
+    lenient
+        Skip malformed records (recorded in ``report.quarantine``) instead of raising
+        :class:`~nps_id.errors.ReaderError`.
+    report
+        A :class:`ReadReport` to fill with counts; one is made if not given.
+    options
+        Reader-specific options (e.g. ``ms_level=1`` for mzML).
+
+    The format is checked before this returns; spectra are parsed lazily as you iterate.
+    """
+    fmt = FORMATS[format] if format else FORMATS[detect_format(path)]
+    if report is None:
+        report = ReadReport(str(path))
+    report.format = fmt.name
+    report.lenient = lenient
+    module = importlib.import_module(fmt.module)
+    return _counting(module.read(str(path), report=report, **options), report)
+
+
+def _counting(spectra: Iterator[Spectrum], report: ReadReport) -> Iterator[Spectrum]:
+    for spectrum in spectra:
+        report.read += 1
+        yield spectrum
+
+
+def write(spectra: Iterable[Spectrum], path: str | Path, format: str | None = None) -> int:
+    """Write ``spectra`` to ``path`` as MSP, MGF or mzML (from the extension unless ``format``).
+
+    Returns the number of spectra written. The file is written to a temporary name beside
+    ``path`` and renamed when complete, so an interrupted write never leaves a partial file.
+    """
+    path = Path(path)
+    if format is None:
+        name = _strip_gz(path)
+        matches = [f for f in FORMATS.values() if f.writable and any(name.endswith(e) for e in f.extensions)]
+        if not matches:
+            raise InputError(f"{path}: cannot write this format; use .msp, .mgf or .mzML")
+        format = matches[0].name
+    fmt = FORMATS.get(format)
+    if fmt is None or not fmt.writable:
+        raise InputError(f"cannot write format {format!r}; use msp, mgf or mzml")
+    module = importlib.import_module(fmt.module)
+    return module.write(spectra, str(path))

@@ -1,0 +1,237 @@
+"""The one spectrum model shared by every reader, the library, the search and the reports.
+
+Entry points
+------------
+- :class:`Spectrum` -- immutable peaks (m/z float64 ascending, intensity float32) plus metadata.
+- :data:`METADATA_KEYS` -- the normalised metadata keys and their meaning.
+- :func:`to_matchms` / :func:`from_matchms` -- lossless conversion to and from ``matchms.Spectrum``.
+
+Transformations are functions that return a new :class:`Spectrum` (see
+:mod:`nps_id.processing`); nothing mutates a spectrum in place.
+"""
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
+
+import numpy as np
+
+if TYPE_CHECKING:  # matchms imports numba: keep it off the import path of ``nps-id --help``
+    import matchms
+
+MZ_DTYPE = np.float64
+INTENSITY_DTYPE = np.float32
+
+#: Normalised metadata keys. Readers map every dialect onto these; anything else a file carries
+#: is kept under its own lower-case key so that nothing is lost.
+METADATA_KEYS: dict[str, str] = {
+    "name": "compound name (str)",
+    "synonyms": "other names (tuple of str)",
+    "formula": "molecular formula, Hill order as given (str)",
+    "inchikey": "InChIKey (str)",
+    "smiles": "SMILES (str)",
+    "inchi": "InChI (str)",
+    "cas": "CAS registry number, with dashes (str)",
+    "exact_mass": "monoisotopic mass of the neutral compound, Da (float)",
+    "precursor_mz": "precursor m/z (float)",
+    "precursor_charge": "precursor charge, signed (int)",
+    "precursor_type": "adduct, e.g. [M+H]+ (str)",
+    "ion_mode": "'positive' or 'negative' (str)",
+    "ms_level": "1 for EI/full scan, 2 for MS/MS (int)",
+    "collision_energy": "collision/activation energy as given (str)",
+    "instrument_type": "e.g. GC-EI-TOF, LC-ESI-QFT (str)",
+    "instrument": "instrument model (str)",
+    "retention_time": "retention time in seconds (float)",
+    "retention_index": "retention index (float)",
+    "scan_id": "native scan id (str)",
+    "scan_index": "0-based index of the scan/record in its file (int)",
+    "source_file": "file the spectrum was read from (str)",
+    "source_id": "record id in its source: MSP DB#/ID/NISTNO, MGF SPECTRUMID/TITLE, MassBank ACCESSION (str)",
+    "licence": "licence of the record (str)",
+    "comments": "free-text comments (str)",
+}
+
+_INT_KEYS = {"ms_level", "precursor_charge", "scan_index"}
+_FLOAT_KEYS = {"precursor_mz", "retention_time", "retention_index", "exact_mass"}
+
+
+def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in (metadata or {}).items():
+        key = str(key).lower()
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if key in _INT_KEYS:
+            value = int(value)
+        elif key in _FLOAT_KEYS:
+            value = float(value)
+            if not np.isfinite(value):
+                continue
+        elif key == "synonyms":
+            value = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+        out[key] = value
+    return out
+
+
+class Spectrum:
+    """A centroided mass spectrum: sorted peaks and normalised metadata.
+
+    Parameters
+    ----------
+    mz, intensity
+        Peak m/z values and intensities of equal length. They are validated (finite,
+        m/z > 0, intensity >= 0), cast to float64 / float32, sorted by m/z and made read-only.
+    metadata
+        Keys from :data:`METADATA_KEYS` (others are kept lower-cased).
+
+    Raises
+    ------
+    ValueError
+        If the arrays differ in length, are not one-dimensional, or hold non-finite,
+        non-positive m/z or negative intensities.
+
+    Examples
+    --------
+    >>> s = Spectrum([91.0, 65.0], [999, 120], {"name": "toluene fragment"})
+    >>> s.mz.tolist(), s.intensity.tolist(), len(s)
+    ([65.0, 91.0], [120.0, 999.0], 2)
+    """
+
+    __slots__ = ("_mz", "_intensity", "_metadata")
+
+    def __init__(self, mz: Any, intensity: Any, metadata: Mapping[str, Any] | None = None) -> None:
+        # np.array copies, so a caller's arrays never alias a spectrum's peaks.
+        mz_arr = np.array(mz, dtype=MZ_DTYPE)
+        int_arr = np.array(intensity, dtype=INTENSITY_DTYPE)
+        if mz_arr.ndim != 1 or int_arr.ndim != 1:
+            raise ValueError("m/z and intensity must be one-dimensional arrays")
+        if mz_arr.shape != int_arr.shape:
+            raise ValueError(f"{mz_arr.size} m/z values but {int_arr.size} intensities")
+        if not (np.isfinite(mz_arr).all() and np.isfinite(int_arr).all()):
+            raise ValueError("m/z and intensity values must be finite (found NaN or infinity)")
+        if mz_arr.size and mz_arr.min() <= 0:
+            raise ValueError(f"m/z must be positive (found {mz_arr.min():g})")
+        if int_arr.size and int_arr.min() < 0:
+            raise ValueError(f"intensities must not be negative (found {int_arr.min():g})")
+        if mz_arr.size > 1 and not (np.diff(mz_arr) >= 0).all():
+            order = np.argsort(mz_arr, kind="stable")
+            mz_arr, int_arr = mz_arr[order], int_arr[order]
+        mz_arr.flags.writeable = False
+        int_arr.flags.writeable = False
+        self._mz = mz_arr
+        self._intensity = int_arr
+        self._metadata = MappingProxyType(_normalise_metadata(metadata))
+
+    # -- peaks ---------------------------------------------------------------------------
+    @property
+    def mz(self) -> np.ndarray:
+        """Peak m/z, float64, ascending, read-only."""
+        return self._mz
+
+    @property
+    def intensity(self) -> np.ndarray:
+        """Peak intensities, float32, read-only."""
+        return self._intensity
+
+    def __len__(self) -> int:
+        return int(self._mz.size)
+
+    # -- metadata ------------------------------------------------------------------------
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """Read-only view of the normalised metadata."""
+        return self._metadata
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Metadata value for ``key`` or ``default``."""
+        return self._metadata.get(key, default)
+
+    @property
+    def name(self) -> str | None:
+        return self._metadata.get("name")
+
+    @property
+    def ms_level(self) -> int | None:
+        return self._metadata.get("ms_level")
+
+    @property
+    def precursor_mz(self) -> float | None:
+        return self._metadata.get("precursor_mz")
+
+    @property
+    def retention_time(self) -> float | None:
+        """Retention time in seconds, or None."""
+        return self._metadata.get("retention_time")
+
+    def replace(
+        self, *, mz: Any = None, intensity: Any = None, **metadata: Any
+    ) -> "Spectrum":
+        """A new spectrum with other peaks and/or updated metadata (``key=None`` removes a key)."""
+        meta = dict(self._metadata)
+        meta.update(metadata)
+        return Spectrum(
+            self._mz if mz is None else mz,
+            self._intensity if intensity is None else intensity,
+            meta,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spectrum):
+            return NotImplemented
+        return (
+            np.array_equal(self._mz, other._mz)
+            and np.array_equal(self._intensity, other._intensity)
+            and dict(self._metadata) == dict(other._metadata)
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking value object: not hashable
+
+    def __repr__(self) -> str:
+        label = self.name or self.get("scan_id") or self.get("source_id") or "unnamed"
+        return f"Spectrum({label!r}, {len(self)} peaks)"
+
+
+# -- matchms interoperability ------------------------------------------------------------
+# matchms' own key names where they differ from ours (matchms harmonises on import).
+_TO_MATCHMS = {
+    "name": "compound_name",
+    "retention_time": "retention_time",
+    "precursor_charge": "charge",
+    "precursor_type": "adduct",
+    "ion_mode": "ionmode",
+    "source_id": "spectrum_id",
+    "exact_mass": "parent_mass",
+    "cas": "casno",
+}
+_FROM_MATCHMS = {v: k for k, v in _TO_MATCHMS.items()}
+
+
+def to_matchms(spectrum: Spectrum) -> "matchms.Spectrum":
+    """Convert to ``matchms.Spectrum`` (metadata harmonisation off, so values pass unchanged).
+
+    ``exact_mass`` travels as matchms' ``parent_mass``; synonyms as a list.
+    """
+    import matchms
+
+    meta: dict[str, Any] = {}
+    for key, value in spectrum.metadata.items():
+        if key == "synonyms":
+            value = list(value)
+        meta[_TO_MATCHMS.get(key, key)] = value
+    return matchms.Spectrum(
+        mz=np.array(spectrum.mz, dtype=float),
+        intensities=np.array(spectrum.intensity, dtype=float),
+        metadata=meta,
+        metadata_harmonization=False,
+    )
+
+
+def from_matchms(spectrum: "matchms.Spectrum") -> Spectrum:
+    """Convert a ``matchms.Spectrum`` to a :class:`Spectrum` (m/z float64, intensity float32)."""
+    meta: dict[str, Any] = {}
+    for key, value in spectrum.metadata.items():
+        key = _FROM_MATCHMS.get(key, key)
+        if key == "ionmode" or key == "ion_mode":
+            key = "ion_mode"
+        meta[key] = value
+    return Spectrum(spectrum.peaks.mz, spectrum.peaks.intensities, meta)
