@@ -1,0 +1,172 @@
+"""Download public reference libraries named in ``libraries/catalogue.toml`` and build them.
+
+Entry points
+------------
+- :func:`load_catalogue` -- the catalogue as :class:`CatalogueEntry` objects.
+- :func:`obtain` -- the source file of an entry: from a ``--mirror`` folder or URL, or downloaded
+  (resumable, SHA-256 checked where pinned).
+- :func:`fetch_library` -- obtain + build into an nps-id library (atomic).
+
+Downloads go to ``NAME.part`` in the cache folder and are renamed only when complete and
+verified, so an interrupted or corrupt download never reaches the library builder. Plain
+``urllib`` is used on purpose: the one HTTP feature needed beyond a GET is a ``Range`` header
+for resuming, and it avoids a dependency.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from nps_id.errors import InputError, LibraryError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+from nps_id.spectrum import Spectrum
+
+CATALOGUE_ENV = "NPS_ID_CATALOGUE"
+_CHUNK = 1 << 20
+
+ProgressCallback = Callable[[int, int | None], None]  # (bytes done, total or None)
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One downloadable library (a table of ``catalogue.toml``)."""
+
+    name: str
+    description: str
+    licence: str
+    url: str
+    filename: str
+    format: str
+    release: str
+    sha256: str = ""
+    homepage: str = ""
+    filter: dict[str, Any] = field(default_factory=dict)
+
+    def accepts(self, spectrum: Spectrum) -> bool:
+        """Whether ``spectrum`` passes this entry's filter (e.g. EI only)."""
+        level = self.filter.get("ms_level")
+        if level is not None and spectrum.ms_level != level:
+            return False
+        needle = self.filter.get("instrument_type_contains")
+        if needle and needle.lower() not in str(spectrum.get("instrument_type", "")).lower():
+            return False
+        return True
+
+
+def default_catalogue_path() -> Path:
+    """``$NPS_ID_CATALOGUE``, else ``libraries/catalogue.toml`` of this checkout."""
+    if os.environ.get(CATALOGUE_ENV):
+        return Path(os.environ[CATALOGUE_ENV])
+    return Path(__file__).resolve().parents[2] / "libraries" / "catalogue.toml"
+
+
+def load_catalogue(path: Path | None = None) -> dict[str, CatalogueEntry]:
+    """Parse the catalogue; :class:`InputError` naming the file and entry when it is malformed."""
+    path = path or default_catalogue_path()
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: library catalogue not found (set ${CATALOGUE_ENV})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not a valid TOML catalogue ({exc})") from None
+    entries = {}
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            continue
+        try:
+            entries[name] = CatalogueEntry(name=name, **table)
+        except TypeError as exc:
+            raise InputError(f"{path}: catalogue entry [{name}] is malformed ({exc})") from None
+    return entries
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(
+    url: str, dest: Path, *, progress: ProgressCallback | None = None, timeout: float = 60.0
+) -> None:
+    """Download ``url`` to ``dest``, resuming from ``dest.part`` when a previous try was cut.
+
+    Raises :class:`LibraryError` with the URL and the HTTP status or network reason.
+    """
+    part = dest.with_name(dest.name + ".part")
+    done = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "nps-id"})
+    if done:
+        request.add_header("Range", f"bytes={done}-")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if done and response.status != 206:  # server ignored the range: start again
+                done = 0
+            length = response.headers.get("Content-Length")
+            total = done + int(length) if length is not None else None
+            with open(part, "ab" if done else "wb") as out:
+                while block := response.read(_CHUNK):
+                    out.write(block)
+                    done += len(block)
+                    if progress:
+                        progress(done, total)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and done:  # range past the end: the part file is already complete
+            part.replace(dest)
+            return
+        raise LibraryError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise LibraryError(
+            f"download of {url} was interrupted or failed ({reason}); run the same command "
+            f"again to resume, or use --mirror"
+        ) from None
+    if total is not None and done < total:
+        raise LibraryError(
+            f"download of {url} ended early ({done} of {total} bytes); run the same command again to resume"
+        )
+    part.replace(dest)
+
+
+def obtain(
+    entry: CatalogueEntry,
+    cache_dir: Path,
+    *,
+    mirror: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[Path, str]:
+    """Path of the entry's source file and its SHA-256 (checked when the catalogue pins one).
+
+    ``mirror`` is a folder holding ``entry.filename`` or a base URL to fetch it from.
+    """
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    if mirror and not mirror.startswith(("http://", "https://", "file://")):
+        source = Path(mirror) / entry.filename
+        if not source.exists():
+            raise LibraryError(f"mirror folder {mirror} has no {entry.filename}")
+    else:
+        url = mirror.rstrip("/") + "/" + entry.filename if mirror else entry.url
+        source = cache_dir / entry.filename
+        if not source.exists():
+            download(url, source, progress=progress)
+    digest = sha256_file(source)
+    if entry.sha256 and digest != entry.sha256.lower():
+        if source.parent == cache_dir:  # never keep a file that failed its check
+            source.unlink()
+        raise LibraryError(
+            f"{entry.filename}: SHA-256 {digest} does not match the catalogue's {entry.sha256}; "
+            "the file was not used"
+        )
+    return source, digest

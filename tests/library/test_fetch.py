@@ -1,0 +1,132 @@
+"""Downloading catalogue libraries: served from a local HTTP server on 127.0.0.1, never the internet."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from nps_id.errors import InputError, LibraryError
+from nps_id.library.fetch import CatalogueEntry, download, load_catalogue, obtain
+from nps_id.spectrum import Spectrum
+
+
+class RangeHandler(SimpleHTTPRequestHandler):
+    """Static files with ``Range`` support; drops the connection half-way when told to."""
+
+    drop_next: dict = {}
+
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+    def do_GET(self) -> None:
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            self.send_error(404, "Not Found")
+            return
+        data = path.read_bytes()
+        start = 0
+        if rng := self.headers.get("Range"):
+            start = int(rng.removeprefix("bytes=").split("-")[0])
+            if start >= len(data):
+                self.send_error(416, "Range Not Satisfiable")
+                return
+            self.send_response(206)
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.drop_next.pop(path.name, False):
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.connection.close()
+            return
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+PAYLOAD = b"Name: test\nNum Peaks: 2\n41 10\n43 999\n\n" * 5000
+
+
+def test_download_resumes_after_a_dropped_connection(server, tmp_path):
+    root, base = server
+    (root / "lib.msp").write_bytes(PAYLOAD)
+    RangeHandler.drop_next["lib.msp"] = True
+    dest = tmp_path / "cache" / "lib.msp"
+    dest.parent.mkdir()
+    with pytest.raises(LibraryError, match="run the same command again to resume"):
+        download(f"{base}/lib.msp", dest)
+    assert not dest.exists(), "an interrupted download must not appear complete"
+    assert 0 < (dest.parent / "lib.msp.part").stat().st_size < len(PAYLOAD)
+    download(f"{base}/lib.msp", dest)
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_http_error_names_url_and_status(server, tmp_path):
+    _, base = server
+    with pytest.raises(LibraryError, match=r"HTTP 404.*") as info:
+        download(f"{base}/missing.msp", tmp_path / "missing.msp")
+    assert "missing.msp" in str(info.value)
+
+
+def _entry(**kw) -> CatalogueEntry:
+    base = dict(name="t", description="d", licence="CC0", url="http://127.0.0.1:9/lib.msp",
+                filename="lib.msp", format="msp", release="1")
+    base.update(kw)
+    return CatalogueEntry(**base)
+
+
+def test_wrong_checksum_is_refused_and_file_discarded(server, tmp_path):
+    root, base = server
+    (root / "lib.msp").write_bytes(PAYLOAD)
+    entry = _entry(sha256="0" * 64)
+    with pytest.raises(LibraryError, match="does not match"):
+        obtain(entry, tmp_path / "cache", mirror=base)
+    assert not (tmp_path / "cache" / "lib.msp").exists()
+
+
+def test_pinned_checksum_accepted_from_mirror_folder(tmp_path):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "lib.msp").write_bytes(PAYLOAD)
+    entry = _entry(sha256=hashlib.sha256(PAYLOAD).hexdigest())
+    path, digest = obtain(entry, tmp_path / "cache", mirror=str(mirror))
+    assert path == mirror / "lib.msp" and digest == entry.sha256
+
+
+def test_mirror_folder_without_the_file(tmp_path):
+    with pytest.raises(LibraryError, match="has no lib.msp"):
+        obtain(_entry(), tmp_path / "cache", mirror=str(tmp_path))
+
+
+def test_catalogue_entries_and_filters():
+    catalogue = load_catalogue()
+    assert {"massbank-ei", "massbank-ms2"} <= set(catalogue)
+    ei = catalogue["massbank-ei"]
+    assert ei.url.startswith("https://") and ei.format == "msp"
+    gc_ei = Spectrum([41, 43], [1, 2], {"ms_level": 1, "instrument_type": "GC-EI-TOF"})
+    lc_ms2 = Spectrum([41, 43], [1, 2], {"ms_level": 2, "instrument_type": "LC-ESI-QTOF"})
+    assert ei.accepts(gc_ei) and not ei.accepts(lc_ms2)
+    assert catalogue["massbank-ms2"].accepts(lc_ms2) and not catalogue["massbank-ms2"].accepts(gc_ei)
+
+
+def test_malformed_catalogue_names_file_and_entry(tmp_path):
+    bad = tmp_path / "catalogue.toml"
+    bad.write_text('[x]\ndescription = "no url"\n')
+    with pytest.raises(InputError, match=r"catalogue.toml: catalogue entry \[x\] is malformed"):
+        load_catalogue(bad)
