@@ -1,0 +1,567 @@
+"""NIST MSP and AMDIS MSL spectral libraries: a fast streaming reader and a NIST-compatible writer.
+
+Entry points
+------------
+- :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from ``.msp`` / ``.msl``
+  (``.gz`` transparent), every dialect met in practice (see ``docs/formats.md``).
+- :func:`write` -- write spectra as MSP that NIST MS Search / lib2nist import.
+- :func:`normalise_cas`, :func:`parse_retention_time`, :func:`normalise_ion_mode` -- small
+  metadata normalisers shared with the other library readers (MassBank, JCAMP-DX).
+
+How the reader stays fast (the file is read once, line by line, never whole): metadata lines are
+split at the first ``:`` and looked up in one alias table; the peak lines of a record are only
+collected, then joined and converted with a single numpy call, because per-line ``float()``
+calls dominate the run time of other MSP parsers (see ``benchmarks/bench_read_msp.py``).
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from nps_id._atomic import atomic_output
+from nps_id.errors import InputError
+from nps_id.io._source import ReadReport, open_binary, open_text
+from nps_id.spectrum import METADATA_KEYS, Spectrum
+
+__all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode"]
+
+# -- metadata normalisation -----------------------------------------------------------------
+#: Lower-cased MSP keys (every dialect) -> normalised :data:`METADATA_KEYS` key.
+KEY_ALIASES: dict[str, str] = {
+    "name": "name",
+    "compound_name": "name",
+    "compound name": "name",
+    "synon": "synonyms",
+    "synonym": "synonyms",
+    "synonyms": "synonyms",
+    "formula": "formula",
+    "molecular formula": "formula",
+    "inchikey": "inchikey",
+    "inchi_key": "inchikey",
+    "smiles": "smiles",
+    "inchi": "inchi",
+    "stdinchi": "inchi",
+    "casno": "cas",
+    "cas#": "cas",
+    "cas": "cas",
+    "cas_number": "cas",
+    "exactmass": "exact_mass",
+    "exact_mass": "exact_mass",
+    "exact mass": "exact_mass",
+    "precursormz": "precursor_mz",
+    "precursor_mz": "precursor_mz",
+    "precursor m/z": "precursor_mz",
+    "precursor_type": "precursor_type",
+    "precursortype": "precursor_type",
+    "adduct": "precursor_type",
+    "ion_mode": "ion_mode",
+    "ionmode": "ion_mode",
+    "ion mode": "ion_mode",
+    "polarity": "ion_mode",
+    "spectrum_type": "ms_level",
+    "spectrumtype": "ms_level",
+    "collision_energy": "collision_energy",
+    "collisionenergy": "collision_energy",
+    "instrument_type": "instrument_type",
+    "instrumenttype": "instrument_type",
+    "instrument": "instrument",
+    "retention_time": "retention_time",
+    "retentiontime": "retention_time",
+    "rettime": "retention_time",
+    "rt": "retention_time",
+    "retention_index": "retention_index",
+    "retentionindex": "retention_index",
+    "ri": "retention_index",
+    "db#": "source_id",
+    "id": "source_id",
+    "nistno": "source_id",
+    "nist#": "source_id",
+    "accession": "source_id",
+    "spectrumid": "source_id",
+    "comments": "comments",
+    "comment": "comments",
+    "license": "licence",
+    "licence": "licence",
+}
+
+# Values that mean "not known" in the wild; such a field is dropped rather than kept as text.
+_MISSING = {"", "na", "n/a", "nan", "none", "null", "unknown", "-"}
+
+_CAS_RE = re.compile(r"^(\d{2,7})-?(\d{2})-?(\d)$")
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_RT_UNIT_RE = re.compile(r"(?i)\b(min(?:ute)?s?|m|sec(?:ond)?s?|s|ms|h(?:ours?)?)\b")
+_RT_FACTORS = {"min": 60.0, "m": 60.0, "sec": 1.0, "s": 1.0, "ms": 1e-3, "h": 3600.0}
+_MS_LEVEL_RE = re.compile(r"(?i)^ms(\d)$")
+_LICENCE_RE = re.compile(r'(?i)"licen[cs]e=([^"]*)"')
+_ANNOTATION_RE = re.compile(r'"[^"\n]*"')
+# Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
+_PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": " "})
+
+
+def normalise_cas(value: str) -> str | None:
+    """CAS registry number with dashes (``"481298"`` -> ``"481-29-8"``), or None if invalid.
+
+    The check digit is verified (weighted digit sum modulo 10), so identifiers that merely
+    look like numbers (``"TUBE2_~1-N1010"``, ``"0"``) are rejected.
+
+    >>> normalise_cas("50000"), normalise_cas("50-00-0"), normalise_cas("50-00-1")
+    ('50-00-0', '50-00-0', None)
+    """
+    match = _CAS_RE.match(value.strip())
+    if not match:
+        return None
+    body = match.group(1) + match.group(2)
+    if not body.strip("0"):
+        return None
+    checksum = sum(i * int(d) for i, d in enumerate(reversed(body), start=1)) % 10
+    if checksum != int(match.group(3)):
+        return None
+    return f"{int(match.group(1))}-{match.group(2)}-{match.group(3)}"
+
+
+def parse_retention_time(value: str, default_unit: str = "min") -> float | None:
+    """Retention time in seconds from ``"620.432 sec"``, ``"14.6 min"``, ``"9.648"``, ...
+
+    The first number is taken (``"11.25, 11.54 min"`` -> 675 s); its unit is the first unit
+    word in the text, else ``default_unit`` (``"min"``: MS-DIAL, AMDIS and most MassBank
+    records give unitless minutes). Negative values (``-1`` = unknown in RECETOX files) and
+    text without a number give None.
+
+    >>> parse_retention_time("14.6 min"), parse_retention_time("620.432  sec")
+    (876.0, 620.432)
+    """
+    number = _NUMBER_RE.search(value)
+    if number is None:
+        return None
+    seconds = float(number.group())
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    unit = _RT_UNIT_RE.search(value, number.end())
+    word = unit.group(1).lower() if unit else default_unit
+    factor = _RT_FACTORS.get(word) or _RT_FACTORS.get(word[:3]) or _RT_FACTORS.get(word[:1], 1.0)
+    return seconds * factor
+
+
+def normalise_ion_mode(value: str) -> str | None:
+    """``'positive'`` / ``'negative'`` from P, N, POSITIVE, Negative, +, -; None if unknown."""
+    word = value.strip().lower()
+    if word in ("p", "pos", "positive", "+"):
+        return "positive"
+    if word in ("n", "neg", "negative", "-"):
+        return "negative"
+    return None
+
+
+def _to_float(value: str) -> float | None:
+    try:
+        number = float(value.replace(",", ".") if value.count(",") == 1 else value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _keep_raw(meta: dict[str, Any], key: str, value: str) -> None:
+    """Keep a value that could not be normalised under its own key (nothing is lost)."""
+    if key in METADATA_KEYS:
+        key += "_text"
+    _add(meta, key, value)
+
+
+def _add(meta: dict[str, Any], key: str, value: str) -> None:
+    """Store an unknown key; a repeated key collects its values in a tuple."""
+    if key not in meta:
+        meta[key] = value
+    elif isinstance(meta[key], tuple):
+        meta[key] += (value,)
+    else:
+        meta[key] = (meta[key], value)
+
+
+def _set_metadata(meta: dict[str, Any], raw_key: str, value: str, rt_unit: str) -> None:
+    """Map one ``key: value`` pair onto the normalised keys of ``meta``."""
+    key = raw_key.strip().lower()
+    value = value.strip()
+    target = KEY_ALIASES.get(key)
+    if value.lower() in _MISSING:
+        return
+    if target is None:
+        _add(meta, key, value)
+    elif target == "synonyms":
+        meta.setdefault("synonyms", []).append(value)
+    elif target in meta:  # a second spelling of a key already set (DB# and ID, ...)
+        _keep_raw(meta, key, value)
+    elif target == "cas":
+        cas = normalise_cas(value)
+        if cas is None:
+            _keep_raw(meta, key, value)
+        else:
+            meta["cas"] = cas
+    elif target in ("precursor_mz", "exact_mass", "retention_index"):
+        number = _to_float(value)
+        if number is None or (target == "retention_index" and number < 0):
+            _keep_raw(meta, key, value)
+        else:
+            meta[target] = number
+    elif target == "retention_time":
+        seconds = parse_retention_time(value, rt_unit)
+        if seconds is None:
+            _keep_raw(meta, key, value)
+        else:
+            meta["retention_time"] = seconds
+    elif target == "ion_mode":
+        mode = normalise_ion_mode(value)
+        if mode is None:
+            _keep_raw(meta, key, value)
+        else:
+            meta["ion_mode"] = mode
+    elif target == "ms_level":
+        level = _MS_LEVEL_RE.match(value)
+        if level is None:  # "Centroid", "in-source": not an MS level
+            _add(meta, key, value)
+        else:
+            meta["ms_level"] = int(level.group(1))
+    else:
+        meta[target] = value
+        if target == "comments" and "licence" not in meta:
+            licence = _LICENCE_RE.search(value)
+            if licence and licence.group(1).strip():
+                meta["licence"] = licence.group(1).strip()
+
+
+# -- reading ------------------------------------------------------------------------------------
+_PEAK_START = frozenset("0123456789.-+(")
+
+
+class _Record:
+    """The lines of one record while it is being read."""
+
+    __slots__ = ("index", "line", "meta", "num_peaks", "num_peaks_line", "peak_lines", "peak_line0")
+
+    def __init__(self, index: int, line: int) -> None:
+        self.index = index
+        self.line = line
+        self.meta: dict[str, Any] = {}
+        self.num_peaks: int | None = None
+        self.num_peaks_line = 0
+        self.peak_lines: list[str] = []
+        self.peak_line0 = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.meta and self.num_peaks is None and not self.peak_lines
+
+
+def read(
+    path: str | Path,
+    report: ReadReport | None = None,
+    *,
+    rt_unit: str = "min",
+    encoding: str = "utf-8",
+) -> Iterator[Spectrum]:
+    """Stream the spectra of an MSP or AMDIS MSL file.
+
+    Parameters
+    ----------
+    path
+        ``.msp`` / ``.msl`` file, optionally gzipped.
+    report
+        Receives skip counts; in strict mode (the default of a fresh report) a malformed
+        record raises :class:`~nps_id.errors.ReaderError` naming file, line and record.
+    rt_unit
+        Unit of retention times written without one (``"min"``, default, or ``"s"``).
+    encoding
+        Text encoding (undecodable bytes become U+FFFD). Use ``"cp1252"`` for old NIST exports.
+
+    Returns
+    -------
+    Iterator of :class:`~nps_id.spectrum.Spectrum`, m/z in Th, retention time in seconds,
+    ``scan_index`` = 0-based record index, ``source_file`` = ``path``. The file is checked
+    when this is called; records are parsed as you iterate.
+    """
+    if rt_unit.lower() not in _RT_FACTORS and rt_unit.lower()[:3] not in _RT_FACTORS:
+        raise InputError(f"unknown retention-time unit {rt_unit!r}; use 'min' or 's'")
+    open_binary(path).close()  # fail now, not at the first next(), on a missing file
+    if report is None:
+        report = ReadReport(str(path))
+    return _read(str(path), report, rt_unit.lower(), encoding)
+
+
+def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterator[Spectrum]:
+    peak_start = _PEAK_START
+    with open_text(path, encoding=encoding) as fh:
+        record = _Record(0, 1)
+        in_peaks = False
+        lineno = 0
+        for lineno, line in enumerate(fh, start=1):
+            stripped = line.strip()
+            if in_peaks:
+                if stripped[:1] in peak_start and stripped:
+                    record.peak_lines.append(stripped)
+                    continue
+                in_peaks = False
+                spectrum = _finish(record, path, report)
+                if spectrum is not None:
+                    yield spectrum
+                record = _Record(record.index + 1, lineno)
+                if not stripped:
+                    continue
+            elif not stripped:
+                continue
+            if record.empty:
+                record.line = lineno
+            if stripped[0] in peak_start:  # peaks without a "Num Peaks:" line
+                record.peak_lines.append(stripped)
+                record.peak_line0 = lineno
+                in_peaks = True
+                continue
+            key, sep, value = stripped.partition(":")
+            if not sep:
+                report.bad("expected 'key: value' or a peak line", record=record.index,
+                           line=lineno, text=stripped)
+                record = _skip_to_blank(record)
+                in_peaks = True  # resynchronise at the next blank line
+                continue
+            lower = key.strip().lower()
+            if lower in ("num peaks", "num_peaks", "numpeaks"):
+                record.num_peaks = _num_peaks(value, record, lineno, stripped, report)
+                record.num_peaks_line = lineno
+                record.peak_line0 = lineno + 1
+                in_peaks = True
+            elif lower == "name" and "name" in record.meta:
+                # A new record without a blank line or peaks in between: close the old one.
+                spectrum = _finish(record, path, report)
+                if spectrum is not None:
+                    yield spectrum
+                record = _Record(record.index + 1, lineno)
+                _set_metadata(record.meta, key, value, rt_unit)
+            else:
+                _set_metadata(record.meta, key, value, rt_unit)
+        if not record.empty:
+            spectrum = _finish(record, path, report)
+            if spectrum is not None:
+                yield spectrum
+
+
+def _skip_to_blank(record: _Record) -> _Record:
+    """Mark a record as already reported so :func:`_finish` drops it silently."""
+    record.meta["__bad__"] = True
+    return record
+
+
+def _num_peaks(value: str, record: _Record, lineno: int, text: str, report: ReadReport) -> int | None:
+    try:
+        count = int(value.strip())
+    except ValueError:
+        report.bad("'Num Peaks' is not a whole number", record=record.index, line=lineno, text=text)
+        record.meta["__bad__"] = True
+        return None
+    if count < 0:
+        report.bad("'Num Peaks' is negative", record=record.index, line=lineno, text=text)
+        record.meta["__bad__"] = True
+        return None
+    return count
+
+
+def _finish(record: _Record, path: str, report: ReadReport) -> Spectrum | None:
+    """Parse the collected peak lines of ``record`` and build its Spectrum (None if skipped)."""
+    meta = record.meta
+    if meta.pop("__bad__", False):
+        return None
+    peaks = _parse_peaks(record, report)
+    if peaks is None:
+        return None
+    mz, intensity = peaks
+    if mz.size == 0:
+        report.skip("empty spectrum")
+        return None
+    synonyms = meta.get("synonyms")
+    if synonyms is not None:
+        meta["synonyms"] = tuple(synonyms)
+    meta["source_file"] = path
+    meta["scan_index"] = record.index
+    try:
+        return Spectrum(mz, intensity, meta)
+    except ValueError as exc:  # a metadata value Spectrum refuses; peaks were checked above
+        report.bad(f"invalid record: {exc}", record=record.index, line=record.line)
+        return None
+
+
+def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.ndarray] | None:
+    """All peaks of a record with one numpy conversion; None after reporting a bad record."""
+    lines = record.peak_lines
+    if not lines:
+        if record.num_peaks:
+            report.bad(f"'Num Peaks: {record.num_peaks}' but no peak lines follow",
+                       record=record.index, line=record.num_peaks_line)
+            return None
+        empty = np.empty(0)
+        return empty, empty
+    text = " ".join(lines)
+    if '"' in text:  # quoted peak annotations: "85 100 \"C6H5+\""
+        text = _ANNOTATION_RE.sub(" ", text)
+    try:
+        values = np.array(text.translate(_PEAK_SEPARATORS).split(), dtype=np.float64)
+    except ValueError:
+        _report_bad_peak_line(record, report)
+        return None
+    if values.size % 2:
+        _report_bad_peak_line(record, report)
+        return None
+    pairs = values.reshape(-1, 2)
+    n = pairs.shape[0]
+    if record.num_peaks is not None and n != record.num_peaks:
+        report.bad(f"'Num Peaks: {record.num_peaks}' but {n} peaks follow",
+                   record=record.index, line=record.num_peaks_line)
+        return None
+    if not np.isfinite(values).all() or (pairs[:, 0] <= 0).any() or (pairs[:, 1] < 0).any():
+        bad = int(np.flatnonzero(~np.isfinite(pairs).all(1) | (pairs[:, 0] <= 0) | (pairs[:, 1] < 0))[0])
+        line, text_line = _line_of_peak(record, bad)
+        report.bad("peak m/z must be a positive finite number and intensity finite and >= 0",
+                   record=record.index, line=line, text=text_line)
+        return None
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _line_of_peak(record: _Record, peak: int) -> tuple[int, str]:
+    """1-based line number and text of the line holding peak number ``peak`` (0-based)."""
+    seen = 0
+    for offset, line in enumerate(record.peak_lines):
+        seen += len(_peak_tokens(line)) // 2
+        if seen > peak:
+            return record.peak_line0 + offset, line
+    return record.peak_line0, record.peak_lines[0]
+
+
+def _peak_tokens(line: str) -> list[str]:
+    return _ANNOTATION_RE.sub(" ", line).translate(_PEAK_SEPARATORS).split()
+
+
+def _report_bad_peak_line(record: _Record, report: ReadReport) -> None:
+    """Slow path, only for a broken record: find the first line that is not m/z-intensity pairs."""
+    for offset, line in enumerate(record.peak_lines):
+        tokens = _peak_tokens(line)
+        try:
+            [float(t) for t in tokens]
+        except ValueError:
+            reason = "peak line with a value that is not a number"
+        else:
+            if len(tokens) % 2 == 0:
+                continue
+            reason = "peak line with an unpaired value (expected 'm/z intensity' pairs)"
+        report.bad(reason, record=record.index, line=record.peak_line0 + offset, text=line)
+        return
+    report.bad("peak lines do not hold 'm/z intensity' pairs", record=record.index,
+               line=record.peak_line0, text=record.peak_lines[0])
+
+
+# -- writing ------------------------------------------------------------------------------------
+# (MSP key, metadata key) in the order NIST MS Search expects: Name first, Num Peaks last.
+_WRITE_ORDER = [
+    ("Formula", "formula"),
+    ("MW", "mw"),
+    ("ExactMass", "exact_mass"),
+    ("CASNO", "cas"),
+    ("DB#", "source_id"),
+    ("InChIKey", "inchikey"),
+    ("SMILES", "smiles"),
+    ("InChI", "inchi"),
+    ("Instrument_type", "instrument_type"),
+    ("Instrument", "instrument"),
+    ("Spectrum_type", "ms_level"),
+    ("PrecursorMZ", "precursor_mz"),
+    ("Precursor_type", "precursor_type"),
+    ("Ion_mode", "ion_mode"),
+    ("Collision_energy", "collision_energy"),
+    ("Retention_time", "retention_time"),
+    ("Retention_index", "retention_index"),
+    ("Comments", "comments"),
+]
+# Where the spectrum was read from describes the old file, not the one being written.
+_NOT_WRITTEN = {"name", "synonyms", "licence", "source_file", "scan_index"}
+
+
+def _number(value: float) -> str:
+    """Shortest text that reads back as the same float (``85.0`` -> ``"85"``)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(str(value).split())
+
+
+def _format_value(key: str, value: Any) -> str:
+    if key == "ms_level":
+        return f"MS{int(value)}"
+    if key == "ion_mode":
+        return {"positive": "P", "negative": "N"}.get(str(value), _one_line(value))
+    if key == "retention_time":
+        return f"{_number(value)} sec"
+    if isinstance(value, float):
+        return _number(value)
+    return _one_line(value)
+
+
+def _comments(spectrum: Spectrum) -> str | None:
+    comments = spectrum.get("comments")
+    licence = spectrum.get("licence")
+    if licence and (comments is None or _LICENCE_RE.search(comments) is None):
+        tag = f'"license={_one_line(licence)}"'
+        comments = f"{comments} {tag}" if comments else tag
+    return comments
+
+
+def _record_text(spectrum: Spectrum, number: int) -> str | None:
+    """One MSP record, or None when no peak is left at m/z >= 1."""
+    keep = spectrum.mz >= 1.0  # NIST MS Search rejects peaks below m/z 1
+    mz = spectrum.mz[keep]
+    if mz.size == 0:
+        return None
+    intensity = spectrum.intensity[keep]
+    meta = spectrum.metadata
+    name = meta.get("name") or meta.get("source_id") or meta.get("scan_id") or f"spectrum {number}"
+    lines = [f"Name: {_one_line(name)}"]
+    lines.extend(f"Synon: {_one_line(s)}" for s in meta.get("synonyms", ()))
+    written = set(_NOT_WRITTEN)
+    for msp_key, key in _WRITE_ORDER:
+        written.add(key)
+        value = _comments(spectrum) if key == "comments" else meta.get(key)
+        if value is not None:
+            lines.append(f"{msp_key}: {_format_value(key, value)}")
+    for key, value in meta.items():
+        if key in written:
+            continue
+        for item in value if isinstance(value, tuple) else (value,):
+            lines.append(f"{key}: {_format_value(key, item)}")
+    lines.append(f"Num Peaks: {mz.size}")
+    lines.extend(f"{_number(m)} {_number(i)}" for m, i in zip(mz.tolist(), intensity.astype(str).tolist()))
+    return "\n".join(lines) + "\n\n"
+
+
+def write(spectra: Iterable[Spectrum], path: str | Path) -> int:
+    """Write ``spectra`` as an MSP file that NIST MS Search and lib2nist import.
+
+    ``Name:`` comes first (falling back to the record id when a spectrum has no name), then
+    ``Synon:`` lines, the known fields, other metadata as ``key: value``, ``Num Peaks:`` and one
+    ``m/z intensity`` pair per line. Peaks below m/z 1 are dropped (NIST rejects them) and a
+    spectrum left without peaks is not written. Retention time is written in seconds with its
+    unit (``Retention_time: 620.4 sec``); the licence travels in ``Comments`` as
+    ``"license=..."``. The file appears atomically when complete.
+
+    Returns
+    -------
+    int
+        Number of spectra written.
+    """
+    count = 0
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        for number, spectrum in enumerate(spectra):
+            text = _record_text(spectrum, number)
+            if text is not None:
+                out.write(text)
+                count += 1
+    return count
