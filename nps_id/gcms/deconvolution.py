@@ -1,0 +1,281 @@
+"""Component extraction from a GC-MS run, in the spirit of AMDIS model-peak deconvolution.
+
+A *component* is one compound eluting from the column: the ions whose chromatograms rise and
+fall together. Co-eluting compounds and column bleed (m/z 73, 207, 281, ...) share scans with it
+but not its chromatographic shape, so they are left out of its spectrum.
+
+Entry points
+------------
+- :func:`extract_components` -- a :class:`~nps_id.gcms.run.Run` -> list of :class:`Component`.
+- :func:`subtract_blank` -- drop components that a blank run (same method) also shows.
+- :class:`DeconvolutionParameters` -- shape/apex limits and their defaults.
+
+Algorithm (numbered steps match ``# Step n`` comments in :func:`extract_components`):
+
+1. Baseline-correct every ion chromatogram (:func:`nps_id.gcms.peaks.baseline`: a moving-minimum
+   background from the neighbourhood of each peak) and smooth it over three scans.
+2. Estimate each ion's noise, and the noise of the corrected TIC.
+3. Seeds: peaks of the corrected TIC, plus peaks of the *apex signal* -- at every scan, the summed
+   abundance of the ions that have a local maximum there. The apex signal separates compounds
+   whose TIC peaks merge, because each compound's ions peak at its own scan.
+4. For each seed, the *model ion*: of the ions peaking within one scan of the seed, the one with
+   the largest abundance x sharpness (sharpness = relative drop two scans either side of the
+   apex; bleed and co-eluting shoulders are flat there). Its chromatogram is the model peak.
+5. Peak window: walk out from the model apex while the model trace falls.
+6. Each ion in the window is kept when its chromatogram correlates with the model peak
+   (Pearson r >= ``min_shape_correlation``) and peaks within ``max_apex_shift_scans`` of it; its
+   abundance is the least-squares scale of the model peak to the ion trace, so the part of a
+   shared ion that belongs to a neighbour is not counted.
+7. Components with fewer than ``min_ions`` ions, or below the S/N, height, area or RT limits,
+   are dropped; two seeds that found the same model apex give one component.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from nps_id.gcms.peaks import PeakParameters, baseline, detect_peaks, noise_level, peak_bounds, window_scans
+from nps_id.gcms.run import Run
+from nps_id.spectrum import Spectrum
+
+
+@dataclass(frozen=True)
+class DeconvolutionParameters:
+    """Limits of component extraction.
+
+    Attributes
+    ----------
+    min_shape_correlation : float
+        Minimum Pearson correlation between an ion chromatogram and the model peak.
+    max_apex_shift_scans : int
+        An ion must peak within this many scans of the model peak.
+    min_ions : int
+        Components with fewer ions are dropped.
+    ion_snr : float
+        An ion's abundance must exceed this multiple of its own noise.
+    max_half_width_seconds : float
+        A component spans at most this far either side of its apex.
+    """
+
+    min_shape_correlation: float = 0.8
+    max_apex_shift_scans: int = 1
+    min_ions: int = 4
+    ion_snr: float = 3.0
+    max_half_width_seconds: float = 6.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Component:
+    """One deconvoluted compound.
+
+    Attributes
+    ----------
+    apex, left, right : int
+        Scan indices of the model-peak apex and the inclusive window.
+    rt_seconds : float
+        Retention time of the apex, seconds.
+    height : float
+        Summed abundance of the component's ions at the apex (counts).
+    area : float
+        Summed area of the component's ions, counts x seconds.
+    snr : float
+        ``height`` over the noise of the baseline-corrected TIC.
+    model_mz : int
+        Nominal m/z of the model ion.
+    mz, intensity : arrays
+        The extracted spectrum (nominal m/z, abundance).
+    """
+
+    apex: int
+    left: int
+    right: int
+    rt_seconds: float
+    height: float
+    area: float
+    snr: float
+    model_mz: int
+    mz: np.ndarray
+    intensity: np.ndarray
+
+    @property
+    def rt_minutes(self) -> float:
+        return self.rt_seconds / 60.0
+
+    def spectrum(self, **metadata) -> Spectrum:
+        """The extracted spectrum as a :class:`Spectrum` (retention time attached)."""
+        return Spectrum(self.mz, self.intensity, {"retention_time": self.rt_seconds, "ms_level": 1, **metadata})
+
+    def summary(self) -> dict:
+        """JSON-ready summary (no spectrum)."""
+        return {
+            "rt_min": round(self.rt_minutes, 4),
+            "scan": self.apex,
+            "scan_range": [self.left, self.right],
+            "height": round(self.height, 1),
+            "area": round(self.area, 1),
+            "snr": round(self.snr, 1),
+            "model_mz": self.model_mz,
+            "n_ions": int(self.mz.size),
+        }
+
+
+def extract_components(
+    run: Run,
+    peak_params: PeakParameters = PeakParameters(),
+    params: DeconvolutionParameters = DeconvolutionParameters(),
+) -> list[Component]:
+    """Deconvolute ``run`` into components, in retention-time order.
+
+    Parameters
+    ----------
+    run
+        The run (scans x nominal m/z).
+    peak_params
+        S/N, height, area, RT window and baseline width.
+    params
+        Shape and apex limits of deconvolution.
+    """
+    rt = run.rt_seconds
+    if run.n_scans < 5:
+        return []
+    # Step 1: baseline-corrected, lightly smoothed ion chromatograms.
+    width = window_scans(rt, peak_params.baseline_window_seconds)
+    corrected = run.intensity - baseline(run.intensity, width)
+    smooth = ndimage.uniform_filter1d(corrected, 3, axis=0, mode="nearest")
+    # Step 2: noise per ion and of the corrected TIC.
+    ion_noise = np.maximum(noise_level(corrected, axis=0), 1e-6)
+    tic = corrected.sum(axis=1, dtype=np.float64)
+    tic_noise = max(float(noise_level(tic)), 1e-6)
+    # Step 3: seeds from the TIC and from the apex signal.
+    apex_mask = _ion_apexes(smooth, ion_noise * params.ion_snr)
+    apex_signal = np.where(apex_mask, smooth, 0.0).sum(axis=1, dtype=np.float64)
+    apex_signal = ndimage.uniform_filter1d(apex_signal, 3, mode="nearest") * 3.0
+    seed_params = PeakParameters(min_snr=peak_params.min_snr, rt_min_minutes=peak_params.rt_min_minutes,
+                                 rt_max_minutes=peak_params.rt_max_minutes)
+    seeds = {p.apex for p in detect_peaks(tic, rt, seed_params, noise=tic_noise)}
+    seeds |= {p.apex for p in detect_peaks(apex_signal, rt, seed_params, noise=tic_noise)}
+    half = window_scans(rt, params.max_half_width_seconds) // 2
+    mz_axis = run.mz_axis
+    found: dict[int, Component] = {}
+    for seed in sorted(seeds):
+        component = _component_at(seed, smooth, apex_mask, ion_noise, rt, mz_axis, half, params, tic_noise)
+        if component is None or not _passes(component, peak_params, params):
+            continue
+        kept = found.get(component.apex)
+        if kept is None or component.height > kept.height:
+            found[component.apex] = component
+    return [found[k] for k in sorted(found)]
+
+
+def _ion_apexes(smooth: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """Boolean scans x ions mask: a local maximum (ties to the left) above ``threshold``."""
+    mask = np.zeros(smooth.shape, dtype=bool)
+    inner = smooth[1:-1]
+    mask[1:-1] = (inner > smooth[:-2]) & (inner >= smooth[2:]) & (inner > threshold)
+    return mask
+
+
+def _component_at(seed, smooth, apex_mask, ion_noise, rt, mz_axis, half, params, tic_noise) -> Component | None:
+    n_scans = smooth.shape[0]
+    shift = params.max_apex_shift_scans
+    # Step 4: model ion -- abundant and sharp, peaking within one scan of the seed.
+    lo, hi = max(1, seed - 1), min(n_scans - 1, seed + 2)
+    scans, ions = np.nonzero(apex_mask[lo:hi])
+    if ions.size == 0:
+        return None
+    scans = scans + lo
+    top = smooth[scans, ions]
+    side = np.maximum(smooth[np.clip(scans - 2, 0, n_scans - 1), ions], smooth[np.clip(scans + 2, 0, n_scans - 1), ions])
+    sharpness = np.clip((top - side) / np.maximum(top, 1e-12), 0.0, 1.0)
+    best = int(np.argmax(top * sharpness**2))
+    apex, model_ion = int(scans[best]), int(ions[best])
+    # Step 5: the window of the model peak (at least +-3 scans so correlations mean something).
+    left, right = peak_bounds(smooth[:, model_ion], apex, half)
+    left, right = max(0, min(left, apex - 3)), min(n_scans - 1, max(right, apex + 3))
+    window = smooth[left : right + 1]
+    model = window[:, model_ion]
+    # Step 6: ions that share the model's shape and apex; abundance = least-squares scale.
+    centred = window - window.mean(axis=0)
+    model_c = model - model.mean()
+    denom = np.sqrt((centred**2).sum(axis=0) * float((model_c**2).sum()))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.where(denom > 0, (centred * model_c[:, None]).sum(axis=0) / denom, 0.0)
+    scale = window.T @ model / float(model @ model)
+    abundance = scale * model[apex - left]
+    ion_apex = np.argmax(window, axis=0) + left
+    keep = (corr >= params.min_shape_correlation) & (np.abs(ion_apex - apex) <= shift)
+    keep &= abundance > params.ion_snr * ion_noise
+    keep[model_ion] = True
+    idx = np.flatnonzero(keep)
+    intensity = abundance[idx].astype(np.float32)
+    height = float(intensity.sum())
+    model_area = float(np.trapezoid(model, rt[left : right + 1]))
+    area = float(scale[idx].sum()) * model_area
+    return Component(apex, left, right, float(rt[apex]), height, area, height / tic_noise,
+                     int(mz_axis[model_ion]), mz_axis[idx].astype(np.float64), intensity)
+
+
+def _passes(component: Component, peak_params: PeakParameters, params: DeconvolutionParameters) -> bool:
+    minutes = component.rt_minutes
+    return (
+        component.mz.size >= params.min_ions
+        and component.snr >= peak_params.min_snr
+        and component.height >= peak_params.min_height
+        and component.area >= peak_params.min_area
+        and (peak_params.rt_min_minutes is None or minutes >= peak_params.rt_min_minutes)
+        and (peak_params.rt_max_minutes is None or minutes <= peak_params.rt_max_minutes)
+    )
+
+
+def subtract_blank(
+    components: list[Component],
+    blank: list[Component],
+    *,
+    rt_tolerance_seconds: float = 6.0,
+    min_similarity: float = 0.9,
+    min_ratio: float = 3.0,
+) -> tuple[list[Component], list[tuple[Component, Component]]]:
+    """Remove components that the blank run shows too.
+
+    A sample component is attributed to the blank when a blank component elutes within
+    ``rt_tolerance_seconds``, has a spectrum with cosine similarity >= ``min_similarity``, and the
+    sample component is less than ``min_ratio`` times as high (a real analyte well above the
+    carry-over level is kept).
+
+    Returns
+    -------
+    (kept, removed)
+        ``removed`` pairs each dropped component with the blank component that explained it.
+    """
+    kept: list[Component] = []
+    removed: list[tuple[Component, Component]] = []
+    for component in components:
+        match = next(
+            (
+                b for b in blank
+                if abs(b.rt_seconds - component.rt_seconds) <= rt_tolerance_seconds
+                and _cosine(component, b) >= min_similarity
+                and component.height < min_ratio * b.height
+            ),
+            None,
+        )
+        if match is None:
+            kept.append(component)
+        else:
+            removed.append((component, match))
+    return kept, removed
+
+
+def _cosine(a: Component, b: Component) -> float:
+    """Plain cosine of two nominal-mass spectra (sqrt intensities)."""
+    size = int(max(a.mz.max(), b.mz.max())) + 1
+    va, vb = np.zeros(size), np.zeros(size)
+    va[a.mz.astype(int)] = np.sqrt(a.intensity)
+    vb[b.mz.astype(int)] = np.sqrt(b.intensity)
+    norm = np.linalg.norm(va) * np.linalg.norm(vb)
+    return float(va @ vb / norm) if norm > 0 else 0.0

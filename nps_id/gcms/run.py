@@ -1,0 +1,179 @@
+"""A chromatographic run as a dense scan x nominal-m/z matrix.
+
+GC-EI libraries are unit-mass, so every full-scan run (whatever its resolution) is binned to
+nominal m/z: one row per MS1 scan, one column per integer m/z. A 2,430-scan run with m/z 40-430
+is a 2,430 x 391 float32 matrix (~4 MB), which makes every ion chromatogram a column view and
+every baseline/peak step a vectorised array operation.
+
+Entry points
+------------
+- :func:`load_run` -- read a run file (any format :func:`nps_id.io.read` knows) into a :class:`Run`
+  plus its MS2 scans (for LC-MS/MS runs).
+- :func:`run_from_spectra` -- build a :class:`Run` from MS1 :class:`~nps_id.spectrum.Spectrum`
+  objects that carry ``retention_time``.
+- :class:`Run` -- ``rt_seconds``, ``intensity`` matrix, :attr:`Run.tic`, :meth:`Run.eic`,
+  :meth:`Run.spectrum_at`.
+- :func:`file_sha256` -- SHA-256 of a run file (or of an Agilent ``.D`` folder's files).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from nps_id.errors import InputError
+from nps_id.spectrum import Spectrum
+
+# Nominal mass = m/z rounded to the nearest integer. Organic ions below ~m/z 600 have mass
+# defects well under 0.5, so rounding assigns them to the same unit-mass bin as the library.
+_MAX_NOMINAL_MZ = 2000
+
+
+@dataclass(frozen=True)
+class Run:
+    """MS1 scans of one chromatographic run, binned to nominal m/z.
+
+    Attributes
+    ----------
+    path : str
+        The run file.
+    rt_seconds : float64 array, shape (n_scans,)
+        Scan retention times in seconds, ascending.
+    mz_min : int
+        Nominal m/z of column 0 of :attr:`intensity`.
+    intensity : float32 array, shape (n_scans, n_mz)
+        Summed ion abundance of each nominal m/z in each scan.
+    metadata : dict
+        What the file says about the acquisition (``format``, ``instrument`` when known).
+    """
+
+    path: str
+    rt_seconds: np.ndarray
+    mz_min: int
+    intensity: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_scans(self) -> int:
+        return int(self.rt_seconds.size)
+
+    @property
+    def mz_axis(self) -> np.ndarray:
+        """Nominal m/z of every column (int64)."""
+        return np.arange(self.mz_min, self.mz_min + self.intensity.shape[1], dtype=np.int64)
+
+    @property
+    def tic(self) -> np.ndarray:
+        """Total ion chromatogram (float64, one value per scan)."""
+        return self.intensity.sum(axis=1, dtype=np.float64)
+
+    def eic(self, mz: int) -> np.ndarray:
+        """Extracted ion chromatogram of nominal ``mz`` (zeros outside the acquired range)."""
+        col = int(round(mz)) - self.mz_min
+        if 0 <= col < self.intensity.shape[1]:
+            return self.intensity[:, col]
+        return np.zeros(self.n_scans, dtype=self.intensity.dtype)
+
+    def spectrum_at(self, scan: int) -> Spectrum:
+        """The raw (nominal-mass) spectrum of one scan."""
+        row = self.intensity[scan]
+        nz = np.flatnonzero(row)
+        return Spectrum(nz + self.mz_min, row[nz], {"retention_time": self.rt_seconds[scan], "scan_index": scan})
+
+
+def run_from_spectra(spectra: Iterable[Spectrum], path: str = "", metadata: dict | None = None) -> Run:
+    """Bin MS1 spectra with a retention time into a :class:`Run`.
+
+    Raises
+    ------
+    InputError
+        When no spectrum has both peaks and a retention time (e.g. a chromatogram-only file).
+    """
+    rts: list[float] = []
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for spectrum in spectra:
+        rt = spectrum.retention_time
+        if rt is None:
+            continue
+        nominal = np.rint(spectrum.mz).astype(np.int64)
+        keep = nominal <= _MAX_NOMINAL_MZ
+        rows.append(np.full(int(keep.sum()), len(rts), dtype=np.int64))
+        cols.append(nominal[keep])
+        vals.append(spectrum.intensity[keep])
+        rts.append(rt)
+    if not rts:
+        raise InputError(f"{path}: no mass spectra with retention times (a chromatogram-only or empty file?)")
+    rt = np.asarray(rts, dtype=np.float64)
+    row = np.concatenate(rows)
+    col = np.concatenate(cols)
+    val = np.concatenate(vals).astype(np.float32, copy=False)
+    if col.size == 0:
+        raise InputError(f"{path}: the {rt.size} scans hold no peaks")
+    mz_min, mz_max = int(col.min()), int(col.max())
+    matrix = np.zeros((rt.size, mz_max - mz_min + 1), dtype=np.float32)
+    # np.add.at: two centroids of one scan can round to the same nominal m/z (plain += drops one).
+    np.add.at(matrix, (row, col - mz_min), val)
+    order = np.argsort(rt, kind="stable")
+    if not np.array_equal(order, np.arange(rt.size)):
+        rt, matrix = rt[order], matrix[order]
+    return Run(path=str(path), rt_seconds=rt, mz_min=mz_min, intensity=matrix, metadata=dict(metadata or {}))
+
+
+def load_run(path: str | Path, *, lenient: bool = False) -> tuple[Run | None, list[Spectrum]]:
+    """Read a run file: its MS1 scans as a :class:`Run`, and its MS2 scans as a list.
+
+    Parameters
+    ----------
+    path
+        mzML, mzXML, ANDI netCDF, JCAMP-DX run, MS1/MS2 text or an Agilent ``.D`` folder.
+    lenient
+        Passed to the reader: skip malformed scans instead of failing.
+
+    Returns
+    -------
+    (run, ms2)
+        ``run`` is None when the file has MS2 scans only (an LC-MS/MS run without survey scans).
+
+    Raises
+    ------
+    InputError
+        When the file holds neither MS1 scans with retention times nor MS2 scans.
+    """
+    from nps_id import io as nps_io
+
+    report = nps_io.ReadReport(str(path))
+    ms1: list[Spectrum] = []
+    ms2: list[Spectrum] = []
+    instrument = None
+    for spectrum in nps_io.read(path, lenient=lenient, report=report):
+        instrument = instrument or spectrum.get("instrument") or spectrum.get("instrument_type")
+        if (spectrum.ms_level or 1) >= 2:
+            ms2.append(spectrum)
+        elif spectrum.retention_time is not None:
+            ms1.append(spectrum)
+    metadata = {"format": report.format}
+    if instrument:
+        metadata["instrument"] = str(instrument)
+    if not ms1 and not ms2:
+        raise InputError(f"{path}: no mass spectra with retention times (a chromatogram-only or empty file?)")
+    run = run_from_spectra(ms1, str(path), metadata) if ms1 else None
+    return run, ms2
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a file; for a folder (Agilent ``.D``), of its files' relative paths and bytes."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with open(file, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
