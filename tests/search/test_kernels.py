@@ -1,0 +1,121 @@
+"""Array kernels: hand-computed values, limiting cases, bulk vs single, determinism."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from nps_id.io import read
+from nps_id.peaks import CSRPeaks
+from nps_id.search.kernels import composite_mf_many, composite_parts_many
+from nps_id.search.preprocess import preprocess_ei
+from nps_id.search.scores import CompositeMatchFactor
+from nps_id.spectrum import Spectrum
+from tests.conftest import data_path
+
+
+def _one(q: Spectrum, r: Spectrum, a: float = 3.0, b: float = 0.6) -> tuple[float, float]:
+    mf, rmf = composite_mf_many(q.mz, q.intensity, np.array([0, len(r)]), r.mz, r.intensity,
+                                np.array([0]), a, b)
+    return float(mf[0]), float(rmf[0])
+
+
+def _reference_parts(q: dict, r: dict, a: float, b: float) -> tuple[float, float]:
+    """Stein & Scott 1994 written out with dicts (independent of the kernel's loop): F_D, F_R."""
+    w = lambda m, i: m**a * i**b  # noqa: E731
+    common = sorted(set(q) & set(r))
+    f_d = sum(w(m, q[m]) * w(m, r[m]) for m in common) ** 2 / (
+        sum(w(m, i) ** 2 for m, i in q.items()) * sum(w(m, i) ** 2 for m, i in r.items()))
+    ratios = []
+    for lo, hi in zip(common, common[1:]):
+        x = (w(hi, r[hi]) * w(lo, q[lo])) / (w(lo, r[lo]) * w(hi, q[hi]))
+        ratios.append(min(x, 1 / x))
+    return f_d, sum(ratios) / len(ratios)
+
+
+def test_composite_hand_computed():
+    # a=0, b=1: F_D = 15000^2 / (12600 * 20400); ratio of (50, 51) = min(2, 1/2);
+    # MF = (3 F_D + 2 * 0.5) / 5; RMF = (15000^2 / (12500 * 20400) + 0.5) / 2.
+    q = Spectrum([50, 51, 52], [100, 50, 10])
+    r = Spectrum([50, 51, 60], [100, 100, 20])
+    mf, rmf = _one(q, r, a=0.0, b=1.0)
+    assert mf == pytest.approx((3 * 225 / 257.04 + 1.0) / 5, abs=1e-12)
+    assert rmf == pytest.approx((225 / 255 + 0.5) / 2, abs=1e-12)
+
+
+def test_composite_matches_written_out_formula():
+    q = {41: 120.0, 43: 999.0, 58: 310.0, 71: 45.0, 86: 12.0, 99: 3.0}
+    r = {41: 150.0, 43: 999.0, 57: 40.0, 58: 280.0, 71: 60.0, 86: 20.0}
+    qs, rs = Spectrum(list(q), list(q.values())), Spectrum(list(r), list(r.values()))
+    q_in_r = {m: i for m, i in q.items() if m in r}  # RMF: m/z 99 is not in the reference
+    for a, b in [(3.0, 0.6), (1.0, 0.5), (0.0, 1.0), (2.0, 0.3)]:
+        f_d, f_r = _reference_parts(q, r, a, b)
+        f_d_rev, _ = _reference_parts(q_in_r, r, a, b)
+        mf, rmf = _one(qs, rs, a, b)
+        assert mf == pytest.approx((6 * f_d + 5 * f_r) / 11, abs=1e-12)
+        assert rmf == pytest.approx((f_d_rev + f_r) / 2, abs=1e-12)
+
+
+def test_composite_limits():
+    s = Spectrum([41, 43, 58, 99], [200, 999, 350, 40])
+    assert _one(s, s) == pytest.approx((1.0, 1.0), abs=1e-12)
+    assert _one(s, Spectrum([40, 44, 59], [1, 2, 3])) == (0.0, 0.0)
+    assert _one(Spectrum([], []), s) == (0.0, 0.0)
+    # Intensity scale does not matter.
+    assert _one(s, Spectrum(s.mz, s.intensity * 7.5)) == pytest.approx((1.0, 1.0), abs=1e-12)
+    # A single common peak: no adjacent pair, MF is the weighted dot alone.
+    one = Spectrum([91], [999])
+    assert _one(one, one) == pytest.approx((1.0, 1.0))
+
+
+def test_rmf_ignores_extra_query_peaks():
+    ref = Spectrum([41, 43, 58, 71], [200, 999, 350, 80])
+    mixture = Spectrum([41, 43, 55, 58, 71, 77, 105], [200, 999, 600, 350, 80, 500, 900])
+    mf, rmf = _one(mixture, ref)
+    assert rmf == pytest.approx(1.0, abs=1e-12)
+    assert mf < 0.9
+
+
+def test_composite_forward_not_symmetric_reverse_is_about_reference():
+    a = Spectrum([41, 43, 58], [200, 999, 350])
+    b = Spectrum([41, 43, 58, 71, 85], [200, 999, 350, 300, 150])
+    assert _one(a, b)[0] != pytest.approx(_one(b, a)[0])
+    # Every query peak is in b: RMF(a, b) == MF(a, b); b's extra peaks vanish in RMF(b, a).
+    assert _one(a, b)[1] == pytest.approx(_one(a, b)[0])
+    assert _one(b, a)[1] == pytest.approx(1.0)
+
+
+def _ei_queries(n: int) -> list[Spectrum]:
+    path = data_path("massbank", "ei-queries-identity.msp.gz")
+    return [preprocess_ei(s, min_mz=40) for s in itertools.islice(read(path), n)]
+
+
+def test_bulk_equals_single_and_pair_on_real_spectra():
+    spectra = _ei_queries(40)
+    refs = CSRPeaks.from_spectra(spectra)
+    cand = np.array([5, 0, 39, 17, 17, 3])
+    score = CompositeMatchFactor()
+    for q in spectra[:8]:
+        mf, rmf = composite_mf_many(q.mz, q.intensity, refs.offsets, refs.mz, refs.intensity, cand, 3.0, 0.6)
+        for k, c in enumerate(cand):
+            result = score.pair(q, spectra[c])
+            assert mf[k] == result.parts["mf_raw"] == result.score
+            assert rmf[k] == result.parts["rmf_raw"]
+    matrix = score.matrix(spectra[:8], spectra)
+    assert matrix.shape == (8, 40)
+    assert np.array_equal(np.diag(matrix[:, :8]).round(12), np.ones(8))
+    assert matrix[3, 11] == score.pair(spectra[3], spectra[11]).score
+
+
+def test_composite_deterministic_and_dtype_independent():
+    spectra = _ei_queries(30)
+    refs = CSRPeaks.from_spectra(spectra)
+    cand = np.arange(30)
+    q = spectra[4]
+    first = composite_parts_many(q.mz, q.intensity, refs.offsets, refs.mz, refs.intensity, cand, 3.0, 0.6)
+    again = composite_parts_many(q.mz, q.intensity, refs.offsets, refs.mz, refs.intensity, cand, 3.0, 0.6)
+    as64 = composite_parts_many(q.mz, q.intensity.astype(np.float64), refs.offsets, refs.mz,
+                                refs.intensity.astype(np.float64), cand, 3.0, 0.6)
+    assert np.array_equal(first, again)
+    assert np.array_equal(first, as64)
