@@ -1,0 +1,196 @@
+"""Find the runs a batch should process below one or more folders.
+
+Entry points: :func:`discover` (folders and files -> :class:`Discovery`), :class:`Run`,
+:func:`natural_key` (the sequence order used everywhere in a batch).
+
+Rules
+-----
+- A file is a run when :func:`nps_id.io.detect_format` recognises it and its format holds
+  instrument runs (not a reference-spectrum collection such as MSP or MassBank records);
+  everything else below a folder is listed in :attr:`Discovery.ignored` with the reason.
+- An Agilent ``.D`` folder is one run: it is never descended into.
+- Hidden files and folders (``.name``) are ignored, so a batch's own temporary files are too.
+- A file named explicitly on the command line is taken whatever its format; it fails later,
+  with its reason recorded, if it cannot be processed.
+- ``include`` / ``exclude`` are glob patterns (case-insensitive, as on the Windows shares labs
+  use) matched against the path relative to the folder given, from the right, so ``*.mzML``
+  matches at any depth and ``blanks/*`` matches files in any folder named ``blanks``.
+- Runs come back in sequence order: by folder, then by file name with digit runs compared as
+  numbers (``run2`` before ``run10``), which is acquisition order for instrument sequences.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Sequence
+
+from nps_id.errors import InputError, NpsIdError
+from nps_id.io import detect_format
+
+# Formats that hold a collection of reference spectra rather than one acquisition.
+NOT_RUN_FORMATS = frozenset({"msp", "massbank"})
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a batch.
+
+    ``key`` is the run's path relative to the folder it was found in (POSIX separators),
+    prefixed with that folder's name when several folders are given; it names the run's
+    output folder and its manifest entry, so it is unique within a batch.
+    """
+
+    path: Path
+    key: str
+    format: str | None
+
+
+@dataclass
+class Discovery:
+    runs: list[Run] = field(default_factory=list)
+    ignored: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def natural_key(text: str) -> tuple:
+    """Sort key comparing digit runs as numbers: ``a2`` < ``a10``."""
+    return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text))
+
+
+def _matches(rel: str, patterns: Sequence[str]) -> bool:
+    path = PurePosixPath(rel.lower())
+    return any(path.match(p.lower()) for p in patterns)
+
+
+def _classify(path: Path) -> tuple[str | None, str | None]:
+    """(format, None) for a run, (None, reason) for anything else."""
+    try:
+        fmt = detect_format(path)
+    except NpsIdError as exc:
+        return None, str(exc)
+    if fmt in NOT_RUN_FORMATS:
+        return None, f"{fmt} reference spectra, not an instrument run"
+    return fmt, None
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    """Candidate paths below ``root``: files and ``.D`` folders, never inside a ``.D``."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = Path(dirpath)
+        keep = []
+        for name in dirnames:
+            if name.startswith("."):
+                continue
+            if name.lower().endswith(".d"):
+                yield here / name
+            else:
+                keep.append(name)
+        dirnames[:] = keep  # prune in place: os.walk then skips .D and hidden folders
+        for name in filenames:
+            if not name.startswith("."):
+                yield here / name
+
+
+def discover(
+    inputs: Sequence[str | Path],
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+) -> Discovery:
+    """Runs below ``inputs`` (folders are searched recursively, files taken as given).
+
+    Parameters
+    ----------
+    inputs
+        Folders and/or run files (an Agilent ``.D`` folder counts as a file).
+    include
+        Glob patterns; when given, only runs matching one of them are kept.
+    exclude
+        Glob patterns; runs matching any of them are left out.
+
+    Returns
+    -------
+    Discovery
+        ``runs`` in sequence order (see the module docstring) and ``ignored`` paths with reasons.
+
+    Raises
+    ------
+    InputError
+        When an input does not exist, or two inputs yield the same run key.
+    """
+    found = Discovery()
+    roots = [Path(p) for p in inputs]
+    for root in roots:
+        if not root.exists():
+            raise InputError(f"{root}: no such file or folder")
+    prefix_roots = sum(1 for r in roots if _is_folder_input(r)) > 1
+    for root in roots:
+        if not _is_folder_input(root):
+            fmt, _ = _classify(root)
+            found.runs.append(Run(root, root.name, fmt))
+            continue
+        root_runs = []
+        for path in _walk(root):
+            rel = path.relative_to(root).as_posix()
+            if (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude)):
+                continue
+            fmt, reason = _classify(path)
+            if fmt is None:
+                found.ignored.append((path, reason or "not a run"))
+                continue
+            key = f"{root.resolve().name}/{rel}" if prefix_roots else rel
+            root_runs.append(Run(path, key, fmt))
+        found.runs.extend(root_runs)
+    found.runs.sort(key=lambda r: (natural_key(str(PurePosixPath(r.key).parent)), natural_key(r.path.name)))
+    _check_unique(found.runs)
+    return found
+
+
+def _is_folder_input(path: Path) -> bool:
+    return path.is_dir() and not path.name.lower().endswith(".d")
+
+
+def _check_unique(runs: list[Run]) -> None:
+    seen: dict[str, Path] = {}
+    for run in runs:
+        if run.key in seen:
+            raise InputError(
+                f"{run.path} and {seen[run.key]} would share the output name {run.key!r}; "
+                "give their folders instead of the files, or rename one"
+            )
+        seen[run.key] = run.path
+
+
+def is_blank(run: Run, blank_pattern: str) -> bool:
+    """True when the run's file name matches ``blank_pattern`` (glob, case-insensitive)."""
+    return PurePosixPath(run.path.name.lower()).match(blank_pattern.lower())
+
+
+def pair_blanks(runs: Sequence[Run], blank_pattern: str | None) -> tuple[dict[str, str | None], set[str]]:
+    """Pair each run with the blank acquired before it.
+
+    Parameters
+    ----------
+    runs
+        Runs in sequence order (as :func:`discover` returns them).
+    blank_pattern
+        Glob for blank file names; ``None`` pairs nothing.
+
+    Returns
+    -------
+    (pairs, blank_keys)
+        ``pairs[key]``: the key of the nearest earlier blank in the same folder (``None`` for the
+        blanks themselves and for runs before the first blank); ``blank_keys``: the blanks.
+    """
+    pairs: dict[str, str | None] = {run.key: None for run in runs}
+    if blank_pattern is None:
+        return pairs, set()
+    blank_keys = {run.key for run in runs if is_blank(run, blank_pattern)}
+    last_blank: dict[str, str] = {}  # folder -> key of the latest blank seen in it
+    for run in runs:
+        folder = str(PurePosixPath(run.key).parent)
+        if run.key in blank_keys:
+            last_blank[folder] = run.key
+        else:
+            pairs[run.key] = last_blank.get(folder)
+    return pairs, blank_keys

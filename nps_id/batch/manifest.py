@@ -1,0 +1,145 @@
+"""The resumable manifest of a batch: what was done, from which inputs, with which settings.
+
+Entry points: :class:`Manifest` (``load``, ``is_current``, ``record``), :class:`Entry`,
+:func:`input_sha256`, :func:`params_hash`.
+
+``OUT_DIR/manifest.json`` holds one entry per run key::
+
+    {"format": "nps-id-batch-manifest", "version": 1,
+     "entries": {"220223030.mzML": {"input": "...", "sha256": "...", "params_hash": "...",
+                                     "library_sha256": "...", "status": "done",
+                                     "outputs": {"runs/220223030.mzML/results.json": "<sha256>"},
+                                     "error": null, "seconds": 1.9, "finished": "2026-...Z"}}}
+
+Trust rule: a run is skipped on a re-run only when its entry says ``done``, the input's SHA-256,
+the parameter hash and the library SHA-256 are unchanged, and every output listed still exists
+with the SHA-256 recorded. Outputs are written (atomically) before their entry, and the manifest
+itself is replaced atomically, so a batch killed at any instant leaves either a complete entry
+whose outputs exist, or no entry -- never one a re-run would trust wrongly. Failed runs are
+always retried.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from nps_id import __version__
+from nps_id._atomic import atomic_output
+from nps_id.errors import InputError
+
+MANIFEST_NAME = "manifest.json"
+FORMAT_NAME = "nps-id-batch-manifest"
+FORMAT_VERSION = 1
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_sha256(path: str | Path) -> str:
+    """SHA-256 (hex) of a run: the file's bytes, or for a folder run (Agilent ``.D``) the
+    relative path and bytes of every file in it, in sorted order."""
+    path = Path(path)
+    if not path.is_dir():
+        return file_sha256(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(bytes.fromhex(file_sha256(file)))
+    return digest.hexdigest()
+
+
+def params_hash(params: Mapping[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of ``params`` plus the nps-id version (a new release may
+    change results, so it counts as a parameter)."""
+    canonical = json.dumps({"params": params, "nps_id": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class Entry:
+    """The manifest record of one run (see the module docstring)."""
+
+    input: str
+    sha256: str
+    params_hash: str
+    library_sha256: str
+    status: str  # "done" or "failed"
+    outputs: dict[str, str] = field(default_factory=dict)  # path relative to OUT_DIR -> sha256
+    error: str | None = None
+    seconds: float = 0.0
+    finished: str = ""
+
+
+class Manifest:
+    """``OUT_DIR/manifest.json``: load, check, and record runs (only the batch's main process
+    writes it)."""
+
+    def __init__(self, out_dir: Path, entries: dict[str, Entry] | None = None) -> None:
+        self.out_dir = Path(out_dir)
+        self.entries: dict[str, Entry] = entries or {}
+
+    @property
+    def path(self) -> Path:
+        return self.out_dir / MANIFEST_NAME
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> Manifest:
+        """The manifest in ``out_dir``, or an empty one when there is none yet."""
+        out_dir = Path(out_dir)
+        path = out_dir / MANIFEST_NAME
+        if not path.exists():
+            return cls(out_dir)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT_NAME:
+                raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
+            if data.get("version") != FORMAT_VERSION:
+                raise ValueError(f"version {data.get('version')!r}, this nps-id reads {FORMAT_VERSION}")
+            entries = {key: Entry(**value) for key, value in data["entries"].items()}
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(
+                f"{path}: not a usable batch manifest ({exc}); remove it (or choose another -o) "
+                "to start the batch afresh"
+            ) from None
+        return cls(out_dir, entries)
+
+    def is_current(self, key: str, sha256: str, phash: str, library_sha256: str) -> bool:
+        """True when ``key`` was done with these inputs and settings and its outputs are intact."""
+        entry = self.entries.get(key)
+        if entry is None or entry.status != "done":
+            return False
+        if (entry.sha256, entry.params_hash, entry.library_sha256) != (sha256, phash, library_sha256):
+            return False
+        for rel, digest in entry.outputs.items():
+            target = self.out_dir / rel
+            if not target.is_file() or file_sha256(target) != digest:
+                return False
+        return True
+
+    def record(self, key: str, entry: Entry) -> None:
+        """Add or replace ``key``'s entry and rewrite the manifest atomically."""
+        if not entry.finished:
+            entry.finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.entries[key] = entry
+        self.save()
+
+    def save(self) -> None:
+        data = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "entries": {key: asdict(entry) for key, entry in sorted(self.entries.items())},
+        }
+        with atomic_output(self.path) as tmp:
+            tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+

@@ -1,0 +1,298 @@
+"""Run a batch: hash inputs, skip what the manifest says is done, process the rest in parallel.
+
+Entry points
+------------
+- :func:`run_batch` -- the whole batch (local worker processes, or a Dask cluster).
+- :class:`Task`, :class:`Outcome` -- what a worker receives and returns (both picklable).
+- :func:`work` -- the function every worker runs for one run.
+
+Processing one run is delegated to ``process(path, params) -> results dict``, a picklable
+callable (a module-level function or a small object with ``__call__``) so that local processes and
+Dask workers can import it; ``nps-id batch`` passes the same pipeline ``nps-id match`` uses. The
+worker writes the run's outputs itself (atomically) and returns only their names and SHA-256, so
+large results never travel back through the scheduler; the main process alone writes the manifest.
+
+With ``scheduler`` (a Dask ``distributed`` address or cluster object) the same tasks go to that
+cluster; inputs, OUT_DIR and the library must then be reachable by every worker at the same path
+(a shared folder), and the workers need nps-id installed.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from nps_id._atomic import atomic_output
+from nps_id.batch.discover import Run, pair_blanks
+from nps_id.batch.manifest import Entry, Manifest, file_sha256, input_sha256, params_hash
+from nps_id.errors import InputError, NpsIdError
+
+Processor = Callable[[Path, Mapping[str, Any]], dict]
+ReportWriter = Callable[[dict, Path], list[Path]]
+
+RUNS_DIR = "runs"
+RESULTS_NAME = "results.json"
+# A task in flight when a worker process dies is retried this many times before it is failed:
+# the crash may have been caused by another task running in the same pool.
+_MAX_CRASHES = 2
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run for a worker: where it is, where its outputs go, how to process it."""
+
+    key: str
+    path: str
+    run_dir: str
+    params: Mapping[str, Any]
+    process: Processor
+    write_reports: ReportWriter | None = None
+
+
+@dataclass
+class Outcome:
+    """What a worker reports back for one run."""
+
+    key: str
+    status: str  # "done" or "failed"
+    outputs: dict[str, str] = field(default_factory=dict)  # absolute path -> sha256
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class BatchResult:
+    """Counts and failures of a finished batch, and the manifest it left in OUT_DIR."""
+
+    total: int
+    processed: int
+    skipped: int
+    failed: list[tuple[str, str, str]]  # (key, input path, reason)
+    manifest: Manifest
+    runs: list[Run]
+    blanks: dict[str, str | None]
+    blank_keys: set[str]
+
+
+def _to_json(value: Any) -> Any:
+    """json.dumps fallback for numpy scalars/arrays and paths in results."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_results_json(results: dict, path: Path) -> Path:
+    """Write ``results`` to ``path`` atomically (temp file + rename)."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(results, indent=1, default=_to_json) + "\n", encoding="utf-8")
+    return path
+
+
+def work(task: Task) -> Outcome:
+    """Process one run and write its outputs; any error becomes a failed :class:`Outcome`.
+
+    Catching every ``Exception`` here is the point: one unreadable file or a bug triggered by one
+    odd run must not stop the other runs of a batch. The reason is kept for the manifest.
+    """
+    start = time.perf_counter()
+    run_dir = Path(task.run_dir)
+    try:
+        results = task.process(Path(task.path), task.params)
+        written = [write_results_json(results, run_dir / RESULTS_NAME)]
+        if task.write_reports is not None:
+            written += task.write_reports(results, run_dir)
+        outputs = {str(p): file_sha256(p) for p in written}
+    except NpsIdError as exc:  # already says file, record and what was expected
+        return Outcome(task.key, "failed", error=str(exc), seconds=time.perf_counter() - start)
+    except Exception as exc:  # noqa: BLE001 -- see docstring
+        reason = f"{task.path}: {type(exc).__name__}: {exc}"
+        return Outcome(task.key, "failed", error=reason, seconds=time.perf_counter() - start)
+    return Outcome(task.key, "done", outputs=outputs, seconds=time.perf_counter() - start)
+
+
+def run_batch(
+    runs: Sequence[Run],
+    out_dir: str | Path,
+    process: Processor,
+    params: Mapping[str, Any],
+    library_sha256: str,
+    *,
+    workers: int | None = None,
+    scheduler: Any = None,
+    blank_pattern: str | None = None,
+    write_reports: ReportWriter | None = None,
+    progress: Any = None,
+) -> BatchResult:
+    """Process ``runs`` into ``out_dir``, resuming from its manifest.
+
+    Parameters
+    ----------
+    runs
+        Runs in sequence order (from :func:`nps_id.batch.discover.discover`).
+    out_dir
+        Output folder: ``manifest.json`` and ``runs/<key>/results.json`` (+ reports).
+    process
+        ``process(path, params) -> results dict``; must be picklable.
+    params
+        Processing parameters; part of the parameter hash. With ``blank_pattern`` each run's
+        ``params`` gain ``"blank"``: the path of the blank before it (or ``None``).
+    library_sha256
+        SHA-256 of the library; a change redoes every run.
+    workers
+        Local worker processes; default: all cores. Ignored with ``scheduler``.
+    scheduler
+        A Dask ``distributed`` scheduler address (``tcp://host:8786``) or cluster object.
+    blank_pattern
+        Glob matching the file names of blank runs (case-insensitive).
+    write_reports
+        ``write_reports(results, run_dir) -> [paths]``, run in the worker after the results JSON.
+    progress
+        An object with ``start(total, todo)``, ``update(outcome, key)`` and ``finish()``.
+
+    Returns
+    -------
+    BatchResult
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest.load(out_dir)
+    blanks, blank_keys = pair_blanks(runs, blank_pattern)
+    hashes = _hash_inputs(runs, workers)
+    by_key = {run.key: run for run in runs}
+
+    # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank).
+    tasks, phashes, skipped = [], {}, 0
+    for run in runs:
+        run_params = dict(params)
+        blank_key = blanks.get(run.key)
+        if blank_pattern is not None:
+            run_params["blank"] = str(by_key[blank_key].path) if blank_key else None
+        phashes[run.key] = params_hash({**run_params, "blank": hashes[blank_key] if blank_key else None})
+        if manifest.is_current(run.key, hashes[run.key], phashes[run.key], library_sha256):
+            skipped += 1
+            continue
+        run_dir = out_dir / RUNS_DIR / run.key
+        tasks.append(Task(run.key, str(run.path), str(run_dir), run_params, process, write_reports))
+
+    # Step 2: process, recording each outcome in the manifest as soon as it arrives.
+    failed: list[tuple[str, str, str]] = []
+
+    def record(outcome: Outcome) -> None:
+        run = by_key[outcome.key]
+        previous = manifest.entries.get(outcome.key)
+        if outcome.status != "done" and previous is not None:
+            _remove_outputs(out_dir, previous)  # never leave a stale result beside a failure
+        manifest.record(
+            outcome.key,
+            Entry(
+                input=str(run.path),
+                sha256=hashes[run.key],
+                params_hash=phashes[run.key],
+                library_sha256=library_sha256,
+                status=outcome.status,
+                outputs={Path(os.path.relpath(p, out_dir)).as_posix(): h for p, h in outcome.outputs.items()},
+                error=outcome.error,
+                seconds=round(outcome.seconds, 3),
+            ),
+        )
+        if outcome.status != "done":
+            failed.append((outcome.key, str(run.path), outcome.error or "unknown error"))
+        if progress is not None:
+            progress.update(outcome)
+
+    if progress is not None:
+        progress.start(len(runs), len(tasks))
+    if scheduler is not None:
+        _run_dask(tasks, scheduler, record)
+    else:
+        _run_local(tasks, workers or os.cpu_count() or 1, record)
+    if progress is not None:
+        progress.finish()
+    return BatchResult(len(runs), len(tasks), skipped, failed, manifest, list(runs), blanks, blank_keys)
+
+
+def _hash_inputs(runs: Sequence[Run], workers: int | None) -> dict[str, str]:
+    # hashlib releases the GIL on large buffers, so threads hash several files at once.
+    with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
+        digests = pool.map(lambda r: _safe_sha256(r.path), runs)
+        return {run.key: digest for run, digest in zip(runs, digests)}
+
+
+def _safe_sha256(path: Path) -> str:
+    try:
+        return input_sha256(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _remove_outputs(out_dir: Path, entry: Entry) -> None:
+    for rel in entry.outputs:
+        (out_dir / rel).unlink(missing_ok=True)
+
+
+def _run_local(tasks: Iterable[Task], workers: int, record: Callable[[Outcome], None]) -> None:
+    """Run ``tasks`` on ``workers`` processes, at most ``workers`` in flight.
+
+    Keeping only as many tasks in flight as there are workers means that when a worker process
+    dies (out of memory, a crash in native code) we know which runs were affected; they are
+    retried in a fresh pool and failed after :data:`_MAX_CRASHES` crashes.
+    """
+    pending = deque(tasks)
+    crashes: dict[str, int] = {}
+    # "spawn": workers start clean (no inherited HDF5 handles or numba state), as on Dask.
+    context = multiprocessing.get_context("spawn")
+    while pending:
+        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context) as pool:
+            inflight: dict[Any, Task] = {}
+            broken = False
+            while (pending or inflight) and not broken:
+                while pending and len(inflight) < workers:
+                    task = pending.popleft()
+                    inflight[pool.submit(work, task)] = task
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = inflight.pop(future)
+                    try:
+                        record(future.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        inflight[future] = task  # handled with the others below
+            for task in inflight.values():
+                crashes[task.key] = crashes.get(task.key, 0) + 1
+                if crashes[task.key] >= _MAX_CRASHES:
+                    record(Outcome(task.key, "failed", error=f"{task.path}: worker process died "
+                                   f"{crashes[task.key]} times while processing it (out of memory?)"))
+                else:
+                    pending.appendleft(task)
+
+
+def _run_dask(tasks: Sequence[Task], scheduler: Any, record: Callable[[Outcome], None]) -> None:
+    """Run ``tasks`` on a Dask cluster; ``distributed`` is imported only here."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise InputError(
+            "--scheduler needs Dask: pip install 'nps-id[dask]' (or 'dask[distributed]')"
+        ) from None
+    if not tasks:
+        return
+    with Client(scheduler) as client:
+        futures = {client.submit(work, task, key=f"nps-id-{task.key}-{time.time_ns()}", pure=False): task
+                   for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # noqa: BLE001 -- e.g. KilledWorker; the batch goes on
+                outcome = Outcome(task.key, "failed", error=f"{task.path}: Dask: {type(exc).__name__}: {exc}")
+            record(outcome)
+
