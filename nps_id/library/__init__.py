@@ -1,0 +1,29 @@
+"""The nps-id reference library: an HDF5 file labs can build, trust, inspect and ship.
+
+Entry points
+------------
+- :class:`Library` (:mod:`nps_id.library.store`) -- open and read a library.
+- :func:`build_library` (:mod:`nps_id.library.build`) -- build one from spectrum files, with QA.
+- :func:`validate_library` (:mod:`nps_id.library.validate`) -- checksums, invariants, hash.
+- :func:`export_library` (:mod:`nps_id.library.export`) -- write a library out as MSP/MGF.
+- :func:`write_library` (:mod:`nps_id.library.writer`) -- the low-level writer.
+
+The file layout is specified in ``docs/library-format.md``.
+"""
+from __future__ import annotations
+
+from nps_id.library.build import BuildSummary, build_library
+from nps_id.library.export import export_library
+from nps_id.library.store import FORMAT_VERSION, Library
+from nps_id.library.validate import validate_library
+from nps_id.library.writer import write_library
+
+__all__ = [
+    "Library",
+    "build_library",
+    "BuildSummary",
+    "validate_library",
+    "export_library",
+    "write_library",
+    "FORMAT_VERSION",
+]

@@ -1,0 +1,430 @@
+"""Build an nps-id reference library from spectrum files, with quality control.
+
+Entry points
+------------
+- :func:`build_library` -- sources (files or folders) -> one library file, atomically.
+- :class:`BuildSummary` / :class:`SourceSummary` / :class:`Duplicate` -- what was kept, rejected
+  and why, per source; duplicate groups.
+- :func:`expand_sources` -- the readable files among files and folders.
+
+Steps of a build (matched by ``# Step n`` comments in :func:`build_library`):
+
+1. Expand folders into readable files (``nps_id.io.detect_format``); note the others.
+2. With ``append``, load the existing library's spectra and provenance.
+3. Read each source, hash its bytes, apply QA (at least 2 peaks, some intensity > 0; the reader
+   itself rejects m/z <= 0 and non-finite values), fill missing InChIKeys from SMILES/InChI.
+4. Find duplicates (same InChIKey; same name + formula with unit-binned cosine > 0.99).
+5. Build the optional search indexes, then write everything into a temporary file beside the
+   target and rename it over the target (a killed build leaves the old library intact).
+
+Duplicates are reported, not removed: a library legitimately holds several spectra of one
+compound (instruments, collision energies, laboratories).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from nps_id._atomic import atomic_output
+from nps_id.errors import InputError, ReaderError
+from nps_id.peaks import CSRPeaks
+from nps_id.spectrum import Spectrum
+
+IndexBuilder = Callable[
+    [CSRPeaks, dict[str, np.ndarray]], dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]]
+]
+
+#: Two spectra of the same name and formula are duplicates above this unit-binned cosine.
+DUPLICATE_COSINE = 0.99
+MIN_PEAKS = 2
+
+
+@dataclass
+class SourceSummary:
+    """What one source file contributed.
+
+    ``rejected`` maps a reason to a count; ``read`` is what the reader returned (before QA).
+    """
+
+    path: str
+    format: str = ""
+    sha256: str = ""
+    size_bytes: int = 0
+    read: int = 0
+    kept: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    inchikey_filled: int = 0
+
+    @property
+    def n_rejected(self) -> int:
+        return int(sum(self.rejected.values()))
+
+    def provenance(self) -> dict[str, Any]:
+        """The ``/provenance/sources/NNNN`` attributes of this source."""
+        return {
+            "file": Path(self.path).name,
+            "sha256": self.sha256,
+            "size_bytes": self.size_bytes,
+            "format": self.format,
+            "read": self.read,
+            "kept": self.kept,
+            "rejected": self.n_rejected,
+            "rejected_reasons": dict(self.rejected),
+            "inchikey_filled": self.inchikey_filled,
+            "added": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        }
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A group of library rows that look like the same reference.
+
+    ``kind`` is ``"inchikey"`` (rows sharing an InChIKey) or ``"name+formula"`` (a pair of rows
+    with the same name and formula whose unit-binned cosine is ``cosine``).
+    """
+
+    kind: str
+    key: str
+    rows: tuple[int, ...]
+    cosine: float | None = None
+
+
+@dataclass
+class BuildSummary:
+    """Result of :func:`build_library`."""
+
+    output: Path
+    n_spectra: int = 0
+    sha256: str = ""
+    sources: list[SourceSummary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    previous_spectra: int = 0
+    indexes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "output": str(self.output),
+            "n_spectra": self.n_spectra,
+            "sha256": self.sha256,
+            "previous_spectra": self.previous_spectra,
+            "sources": [
+                {**s.provenance(), "path": s.path} for s in self.sources
+            ],
+            "notes": list(self.notes),
+            "duplicates": {
+                kind: sum(d.kind == kind for d in self.duplicates)
+                for kind in ("inchikey", "name+formula")
+            },
+            "indexes": list(self.indexes),
+        }
+
+
+# -- Step 1: sources ---------------------------------------------------------------------------
+def expand_sources(sources: Iterable[str | Path]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Readable files among ``sources`` (folders walked in sorted order) and notes on the rest.
+
+    Returns
+    -------
+    files : list of (path, format name)
+    notes : list of str
+        One line per skipped file ("not a spectrum file").
+    """
+    from nps_id.io import detect_format
+
+    files: list[tuple[Path, str]] = []
+    notes: list[str] = []
+    for source in sources:
+        source = Path(source)
+        if not source.exists():
+            raise InputError(f"{source}: no such file or folder")
+        if source.is_file() or source.suffix.lower() == ".d":
+            files.append((source, detect_format(source)))  # named explicitly: must be readable
+            continue
+        for root, dirs, names in os.walk(source):
+            dirs.sort()
+            runs = [d for d in dirs if d.lower().endswith(".d")]
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in runs]
+            for name in sorted(names) + runs:
+                if name.startswith("."):
+                    continue
+                path = Path(root) / name
+                try:
+                    files.append((path, detect_format(path)))
+                except (InputError, ReaderError) as exc:
+                    notes.append(f"skipped {path}: not a readable spectrum file ({exc})")
+    return files, notes
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """SHA-256 (hex) and size in bytes of a file, or of every file below a folder (sorted)."""
+    h = hashlib.sha256()
+    size = 0
+    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for p in paths:
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+                size += len(block)
+    return h.hexdigest(), size
+
+
+# -- Step 3: QA and InChIKeys ------------------------------------------------------------------
+_NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
+
+
+def _reader_reason(message: str) -> str:
+    """A reader's quarantine message as a countable reason (numbers replaced by N)."""
+    if "positive" in message or "finite" in message:
+        return "m/z <= 0 or non-finite value"
+    return _NUMBER.sub("N", message)
+
+
+def qa_reason(spectrum: Spectrum) -> str | None:
+    """Why ``spectrum`` cannot go into a library, or None when it can.
+
+    m/z <= 0 and non-finite values cannot occur here: :class:`Spectrum` refuses them, so the
+    reader already rejected such records.
+    """
+    if len(spectrum) == 0:
+        return "no peaks"
+    if len(spectrum) < MIN_PEAKS:
+        return "only one peak"
+    if not (spectrum.intensity > 0).any():
+        return "all intensities zero"
+    return None
+
+
+class InChIKeyFiller:
+    """Computes missing InChIKeys from SMILES or InChI with RDKit (imported on first use)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str | None] = {}
+        self._chem: Any = None
+
+    def _rdkit(self) -> Any:
+        if self._chem is None:
+            from rdkit import Chem, RDLogger
+
+            RDLogger.DisableLog("rdApp.*")  # unparseable structures are expected; count, don't spam
+            self._chem = Chem
+        return self._chem
+
+    def key_for(self, smiles: str | None, inchi: str | None) -> str | None:
+        """InChIKey of the structure, preferring InChI (it is what the key is defined on)."""
+        for text, kind in ((inchi, "inchi"), (smiles, "smiles")):
+            if not text:
+                continue
+            cache_key = f"{kind}:{text}"
+            if cache_key not in self._cache:
+                chem = self._rdkit()
+                mol = chem.MolFromInchi(text) if kind == "inchi" else chem.MolFromSmiles(text)
+                self._cache[cache_key] = (chem.MolToInchiKey(mol) or None) if mol is not None else None
+            if self._cache[cache_key]:
+                return self._cache[cache_key]
+        return None
+
+
+def _read_source(
+    summary: SourceSummary, lenient: bool, filler: InChIKeyFiller
+) -> list[Spectrum]:
+    """Read ``summary.path``, apply QA, fill InChIKeys; counts go into ``summary``."""
+    from nps_id.io import ReadReport, read
+
+    path = Path(summary.path)
+    report = ReadReport(str(path))
+    kept: list[Spectrum] = []
+    for spectrum in read(path, format=summary.format, lenient=lenient, report=report):
+        reason = qa_reason(spectrum)
+        if reason is not None:
+            summary.rejected[reason] += 1
+            continue
+        if not spectrum.get("inchikey") and (spectrum.get("smiles") or spectrum.get("inchi")):
+            key = filler.key_for(spectrum.get("smiles"), spectrum.get("inchi"))
+            if key:
+                spectrum = spectrum.replace(inchikey=key)
+                summary.inchikey_filled += 1
+        kept.append(spectrum)
+    summary.read = report.read
+    summary.kept = len(kept)
+    for reason, count in report.skipped.items():
+        if reason != "malformed record":  # itemised from the quarantine below
+            summary.rejected[reason] += count
+    for entry in report.quarantine:
+        summary.rejected[_reader_reason(str(entry["error"]))] += 1
+    return kept
+
+
+# -- Step 4: duplicates ------------------------------------------------------------------------
+def _unit_binned(peaks: CSRPeaks) -> Any:
+    """Spectra x integer-m/z sparse matrix with L2-normalised rows (intensities summed per bin)."""
+    from scipy import sparse
+
+    bins = np.rint(peaks.mz).astype(np.int64)
+    rows = peaks.spectrum_index()
+    matrix = sparse.csr_matrix(
+        (peaks.intensity.astype(np.float64), (rows, bins)),
+        shape=(peaks.n_spectra, int(bins.max(initial=0)) + 1),
+    )
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sparse.diags(1.0 / norms) @ matrix
+
+
+def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray]) -> list[Duplicate]:
+    """Duplicate groups: rows sharing an InChIKey; same-name+formula pairs with cosine > 0.99.
+
+    A name+formula pair whose two rows share an InChIKey is not listed again.
+    """
+    found: list[Duplicate] = []
+    inchikeys = columns["inchikey"]
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(inchikeys):
+        if key:
+            by_key[key].append(i)
+    found += [Duplicate("inchikey", k, tuple(v)) for k, v in by_key.items() if len(v) > 1]
+
+    by_name: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, (name, formula) in enumerate(zip(columns["name"], columns["formula"])):
+        if name:
+            by_name[(name.strip().casefold(), formula.strip())].append(i)
+    groups = [v for v in by_name.values() if len(v) > 1]
+    if not groups:
+        return found
+    binned = _unit_binned(peaks)
+    for rows in groups:
+        idx = np.array(rows)
+        gram = (binned[idx] @ binned[idx].T).toarray()
+        a, b = np.nonzero(np.triu(gram > DUPLICATE_COSINE, k=1))
+        for x, y in zip(a.tolist(), b.tolist()):
+            i, j = rows[x], rows[y]
+            if inchikeys[i] and inchikeys[i] == inchikeys[j]:
+                continue
+            label = f"{columns['name'][i]} {columns['formula'][i]}".strip()
+            found.append(Duplicate("name+formula", label, (i, j), float(gram[x, y])))
+    return found
+
+
+def _readable_by_others(path: Path) -> None:
+    """Give the temporary file the mode a normal file would get (mkstemp makes it 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+# -- the build ---------------------------------------------------------------------------------
+def build_library(
+    sources: Sequence[str | Path],
+    output: str | Path,
+    *,
+    name: str,
+    release: str,
+    append: bool = False,
+    lenient: bool = False,
+    index_builder: IndexBuilder | None = None,
+) -> BuildSummary:
+    """Build (or, with ``append``, extend) the library ``output`` from spectrum files.
+
+    Parameters
+    ----------
+    sources
+        Files in any readable format, or folders (walked; unreadable files are skipped with a
+        note in :attr:`BuildSummary.notes`).
+    output
+        The library file. Replaced atomically: it is written beside, then renamed.
+    name, release
+        Library name and release label. With ``append``, empty strings keep the old ones.
+    append
+        Keep the spectra and provenance of the existing ``output`` and add the sources (a
+        source whose SHA-256 is already in the provenance is skipped with a note).
+    lenient
+        Count malformed records as rejected instead of stopping at the first one.
+    index_builder
+        Optional ``(peaks, columns) -> {name: (arrays, attrs)}``; each index is stored under
+        ``/indexes/<name>`` in the same atomic write.
+
+    Returns
+    -------
+    BuildSummary
+
+    Raises
+    ------
+    ReaderError
+        A malformed record in strict mode (exit code 3).
+    InputError
+        No source, or nothing left to put in the library.
+    LibraryError
+        ``append`` onto a file that is not a readable library.
+    """
+    from nps_id.library.store import Library
+    from nps_id.library.writer import columns_from_spectra, write_library
+
+    output = Path(output)
+    summary = BuildSummary(output)
+    # Step 1: sources
+    files, summary.notes = expand_sources(sources)
+    # Step 2: the existing library, when appending
+    spectra: list[Spectrum] = []
+    origin: list[str] = []
+    provenance: list[dict[str, Any]] = []
+    if append and output.exists():
+        with Library.open(output) as old:
+            spectra = list(old.spectra())
+            origin = [str(s) for s in old.column("source")]
+            provenance = old.provenance()
+            name = name or str(old.info.get("name", ""))
+            release = release or str(old.info.get("release", ""))
+        summary.previous_spectra = len(spectra)
+    elif append:
+        summary.notes.append(f"{output} does not exist yet: building a new library")
+    known = {p.get("sha256") for p in provenance}
+    # Step 3: read, QA, InChIKeys
+    filler = InChIKeyFiller()
+    for path, fmt in files:
+        source = SourceSummary(str(path), fmt)
+        source.sha256, source.size_bytes = sha256_file(path)
+        if source.sha256 in known:
+            summary.notes.append(f"skipped {path}: already in the library (same SHA-256)")
+            continue
+        known.add(source.sha256)
+        kept = _read_source(source, lenient, filler)
+        spectra += kept
+        origin += [path.name] * len(kept)
+        summary.sources.append(source)
+        provenance.append(source.provenance())
+    if not spectra:
+        raise InputError("nothing to build: no spectrum passed QA in " + ", ".join(map(str, sources)))
+    peaks = CSRPeaks.from_spectra(spectra)
+    columns = columns_from_spectra(spectra, origin)
+    del spectra  # the CSR arrays and columns now hold everything; free the objects
+    # Step 4: duplicates
+    summary.duplicates = find_duplicates(peaks, columns)
+    # Step 5: indexes, then the atomic write
+    indexes = index_builder(peaks, columns) if index_builder is not None else None
+    summary.indexes = sorted(indexes or {})
+    with atomic_output(output, suffix=".h5") as tmp:
+        summary.sha256 = write_library(
+            tmp, peaks, columns, name=name, release=release, provenance=provenance, indexes=indexes
+        )
+        _readable_by_others(tmp)
+    summary.n_spectra = peaks.n_spectra
+    return summary
+
+
+__all__ = [
+    "build_library",
+    "BuildSummary",
+    "SourceSummary",
+    "Duplicate",
+    "expand_sources",
+    "find_duplicates",
+    "qa_reason",
+]

@@ -1,0 +1,385 @@
+"""Read an nps-id reference library (the HDF5 layout of ``docs/library-format.md``).
+
+Entry points
+------------
+- :meth:`Library.open` -- open a library (a context manager; closes the file on exit).
+- :class:`Library` -- ``n_spectra``, ``sha256``, ``info``, ``columns``, :meth:`Library.column`,
+  :meth:`Library.peaks`, :meth:`Library.spectrum`, :meth:`Library.spectra`,
+  :meth:`Library.read_index`, :meth:`Library.provenance`.
+- :func:`content_sha256` -- the content hash of peaks + metadata columns (shared with the writer).
+- Format constants (``FORMAT_NAME``, ``FORMAT_VERSION``, column kinds) used by the writer.
+
+Every element is read by dispatching on its ``encoding-type`` attribute; every HDF5 failure is
+turned into a :class:`~nps_id.errors.LibraryError` naming the file and the dataset.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
+
+import numpy as np
+
+from nps_id.errors import LibraryError
+from nps_id.peaks import CSRPeaks
+from nps_id.spectrum import INTENSITY_DTYPE, MZ_DTYPE, Spectrum
+
+if TYPE_CHECKING:
+    import h5py
+
+FORMAT_NAME = "nps-id-library"
+FORMAT_VERSION = "1.0"
+ENC_TYPE = "encoding-type"
+ENC_VERSION = "encoding-version"
+
+#: Column kinds: encoding-type of the dataset -> kind used by the hash and the reader.
+STRING, STRING_LIST, FLOAT, INT = "string-array", "string-list-array", "float-array", "int-array"
+KIND = {STRING: "str", STRING_LIST: "str", FLOAT: "float", INT: "int"}
+SYNONYM_SEPARATOR = "\n"
+
+#: Columns every library has (docs/library-format.md, "Metadata").
+REQUIRED_COLUMNS = (
+    "name", "synonyms", "formula", "inchikey", "smiles", "inchi", "cas", "exact_mass", "ms_level",
+    "precursor_mz", "precursor_type", "ion_mode", "instrument_type", "collision_energy",
+    "retention_index", "source", "source_id", "licence", "comments",
+)
+FLOAT_COLUMNS = ("exact_mass", "precursor_mz", "retention_time", "retention_index")
+#: Integer columns and the value that means "absent".
+INT_FILL = {"ms_level": 0, "precursor_charge": 0, "scan_index": -1}
+
+# h5py's low-level failures (bad checksum, truncated heap, broken B-tree) surface as these.
+H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, UnicodeDecodeError)
+
+
+def column_encoding(name: str) -> str:
+    """The encoding-type a metadata column of this name is written with."""
+    if name == "synonyms":
+        return STRING_LIST
+    if name in FLOAT_COLUMNS:
+        return FLOAT
+    if name in INT_FILL:
+        return INT
+    return STRING
+
+
+def _record(h: "hashlib._Hash", tag: str, payload: bytes) -> None:
+    tag_b = tag.encode("utf-8")
+    h.update(len(tag_b).to_bytes(8, "little") + tag_b + len(payload).to_bytes(8, "little"))
+    h.update(payload)
+
+
+def content_sha256(peaks: CSRPeaks, columns: Mapping[str, tuple[str, np.ndarray]]) -> str:
+    """SHA-256 over peaks and metadata, as specified in docs/library-format.md ("The content hash").
+
+    Parameters
+    ----------
+    peaks
+        The CSR peaks.
+    columns
+        name -> (encoding-type, values) with values as :meth:`Library.column` returns them.
+
+    Returns
+    -------
+    str
+        64 lower-case hex digits.
+    """
+    h = hashlib.sha256()
+    _record(h, "peaks/offsets", np.ascontiguousarray(peaks.offsets, dtype="<i8").tobytes())
+    _record(h, "peaks/mz", np.ascontiguousarray(peaks.mz, dtype="<f8").tobytes())
+    _record(h, "peaks/intensity", np.ascontiguousarray(peaks.intensity, dtype="<f4").tobytes())
+    for name in sorted(columns):
+        encoding, values = columns[name]
+        kind = KIND[encoding]
+        if kind == "float":
+            arr = np.array(values, dtype="<f8")
+            arr[np.isnan(arr)] = np.nan  # one canonical NaN bit pattern
+            payload = arr.tobytes()
+        elif kind == "int":
+            payload = np.ascontiguousarray(values, dtype="<i8").tobytes()
+        else:
+            payload = b"".join(
+                len(b).to_bytes(8, "little") + b for b in (str(v).encode("utf-8") for v in values)
+            )
+        _record(h, f"metadata/{name}:{kind}", payload)
+    return h.hexdigest()
+
+
+def _attr(value: Any) -> Any:
+    """HDF5 attribute value as plain Python (bytes -> str, numpy scalars -> int/float)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.ndarray):
+        return [_attr(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _version_tuple(text: str) -> tuple[int, int]:
+    major, _, minor = str(text).partition(".")
+    try:
+        return int(major), int(minor or 0)
+    except ValueError:
+        return (10**6, 0)  # unparseable: treat as "newer than anything we know"
+
+
+class Library:
+    """An open nps-id reference library. Use :meth:`open` as a context manager.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    n_spectra : int
+        Number of reference spectra.
+    sha256 : str
+        Content hash (peaks + metadata), hex; what reports quote.
+    info : dict
+        Root attributes (format, format_version, name, release, created, software_version,
+        n_spectra, sha256, ...).
+    columns : list of str
+        Metadata column names, in the file's column order.
+    """
+
+    def __init__(self, path: Path, h5: "h5py.File") -> None:
+        self.path = path
+        self._h5 = h5
+        self.info: dict[str, Any] = {k: _attr(v) for k, v in h5.attrs.items()}
+        self.n_spectra = int(self.info.get("n_spectra", 0))
+        self.sha256 = str(self.info.get("sha256", ""))
+        meta = self._group("metadata")
+        order = [str(c) for c in _attr(meta.attrs.get("column-order", []))] or sorted(meta)
+        self._encodings = {
+            name: str(_attr(meta[name].attrs.get(ENC_TYPE, "")))
+            for name in order
+            if name in meta
+        }
+        self.columns = [c for c in order if self._encodings.get(c) in KIND]
+        self._offsets: np.ndarray | None = None
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path) -> "Library":
+        """Open ``path`` read-only.
+
+        Raises
+        ------
+        LibraryError
+            Missing file, not HDF5, truncated or corrupt structure, not an nps-id library, or a
+            format version newer than this nps-id reads -- always one line saying which.
+        """
+        import h5py
+
+        path = Path(path)
+        if not path.exists():
+            raise LibraryError(f"{path}: no such library file")
+        if path.is_dir():
+            raise LibraryError(f"{path}: is a folder, not a library file (.h5)")
+        try:
+            is_hdf5 = h5py.is_hdf5(str(path))
+        except OSError as exc:
+            raise LibraryError(f"{path}: cannot read the library ({exc})") from None
+        if not is_hdf5:
+            raise LibraryError(f"{path}: not an HDF5 file, so not an nps-id library")
+        try:
+            h5 = h5py.File(path, "r")
+        except H5_ERRORS as exc:
+            raise LibraryError(f"{path}: corrupt or truncated library file ({_short(exc)})") from None
+        try:
+            cls._check_version(path, h5)
+            return cls(path, h5)
+        except LibraryError:
+            h5.close()
+            raise
+        except H5_ERRORS as exc:
+            h5.close()
+            raise LibraryError(f"{path}: corrupt library file ({_short(exc)})") from None
+
+    @staticmethod
+    def _check_version(path: Path, h5: "h5py.File") -> None:
+        enc = _attr(h5.attrs.get(ENC_TYPE, ""))
+        if enc != FORMAT_NAME:
+            raise LibraryError(
+                f"{path}: HDF5 file but not an nps-id library (encoding-type {enc!r}, "
+                f"expected {FORMAT_NAME!r}); build one with 'nps-id library build'"
+            )
+        version = str(_attr(h5.attrs.get(ENC_VERSION, "")))
+        if _version_tuple(version)[0] > _version_tuple(FORMAT_VERSION)[0]:
+            from nps_id import __version__
+
+            raise LibraryError(
+                f"{path}: library format version {version} is newer than this nps-id "
+                f"({__version__}) can read (format {FORMAT_VERSION}); upgrade nps-id or rebuild "
+                f"the library with this version"
+            )
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._h5 is not None and self._h5.id.valid:
+            self._h5.close()
+
+    def __enter__(self) -> "Library":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return self.n_spectra
+
+    def __repr__(self) -> str:
+        return f"Library({str(self.path)!r}, {self.n_spectra} spectra, sha256={self.sha256[:12]})"
+
+    # -- low-level access ----------------------------------------------------------------
+    def _group(self, name: str) -> "h5py.Group":
+        try:
+            return self._h5[name]
+        except KeyError:
+            raise LibraryError(f"{self.path}: corrupt library: group /{name} is missing") from None
+
+    def _read(self, name: str, selection: Any = ()) -> np.ndarray:
+        """Read ``selection`` of dataset ``name``; HDF5 failures become one-line LibraryErrors."""
+        try:
+            dset = self._h5[name]
+            return dset[selection]
+        except H5_ERRORS as exc:
+            raise LibraryError(
+                f"{self.path}: corrupt library: cannot read dataset /{name} ({_short(exc)})"
+            ) from None
+
+    def _offsets_array(self) -> np.ndarray:
+        if self._offsets is None:
+            self._offsets = np.asarray(self._read("peaks/offsets"), dtype=np.int64)
+        return self._offsets
+
+    # -- metadata ------------------------------------------------------------------------
+    def encoding(self, name: str) -> str:
+        """encoding-type of metadata column ``name``."""
+        if name not in self._encodings:
+            raise LibraryError(f"{self.path}: no metadata column {name!r}")
+        return self._encodings[name]
+
+    def column(self, name: str, rows: Any = ()) -> np.ndarray:
+        """Values of metadata column ``name`` (all rows, or the ``rows`` selection).
+
+        Returns
+        -------
+        numpy.ndarray
+            str columns: object array of str (``""`` where absent; synonyms joined by ``"\\n"``);
+            float columns: float64 (NaN absent); int columns: int64 (the column's fill absent,
+            0 for ``ms_level``).
+        """
+        encoding = self.encoding(name)
+        if encoding not in KIND:
+            raise LibraryError(
+                f"{self.path}: column {name!r} has encoding {encoding!r}, unknown to this nps-id"
+            )
+        values = self._read(f"metadata/{name}", rows)
+        if KIND[encoding] == "str":
+            if isinstance(values, bytes):
+                return values.decode("utf-8")
+            return np.array([v.decode("utf-8") for v in np.ravel(values)], dtype=object)
+        return np.asarray(values, dtype=np.float64 if KIND[encoding] == "float" else np.int64)
+
+    def column_fill(self, name: str) -> int | None:
+        """The "absent" value of an int column, else None."""
+        if self.encoding(name) != INT:
+            return None
+        return int(_attr(self._h5[f"metadata/{name}"].attrs.get("fill", 0)))
+
+    def columns_dict(self) -> dict[str, np.ndarray]:
+        """Every metadata column, read whole."""
+        return {name: self.column(name) for name in self.columns}
+
+    # -- peaks ---------------------------------------------------------------------------
+    def peaks(self) -> CSRPeaks:
+        """All peaks as :class:`~nps_id.peaks.CSRPeaks` (reads the three peak datasets whole)."""
+        offsets = self._offsets_array()
+        mz = np.asarray(self._read("peaks/mz"), dtype=MZ_DTYPE)
+        intensity = np.asarray(self._read("peaks/intensity"), dtype=INTENSITY_DTYPE)
+        try:
+            return CSRPeaks(offsets, mz, intensity)
+        except ValueError as exc:
+            raise LibraryError(f"{self.path}: corrupt library: /peaks: {exc}") from None
+
+    def _row_metadata(self, values: Mapping[str, Any], fills: Mapping[str, int]) -> dict[str, Any]:
+        meta: dict[str, Any] = {}
+        for name, value in values.items():
+            encoding = self._encodings[name]
+            if encoding == STRING_LIST:
+                if value:
+                    meta[name] = tuple(value.split(SYNONYM_SEPARATOR))
+            elif encoding == STRING:
+                if value:
+                    meta["source_file" if name == "source" else name] = value
+            elif encoding == FLOAT:
+                if not np.isnan(value):
+                    meta[name] = float(value)
+            elif int(value) != fills[name]:
+                meta[name] = int(value)
+        return meta
+
+    def spectrum(self, i: int) -> Spectrum:
+        """Spectrum ``i`` (0-based): reads only its peak slice and its metadata row.
+
+        The ``source`` column comes back as the ``source_file`` metadata key.
+        """
+        if not -self.n_spectra <= i < self.n_spectra:
+            raise IndexError(f"spectrum {i} out of range for a library of {self.n_spectra}")
+        i = int(i) % self.n_spectra
+        lo, hi = (int(v) for v in self._read("peaks/offsets", slice(i, i + 2)))
+        mz = self._read("peaks/mz", slice(lo, hi))
+        intensity = self._read("peaks/intensity", slice(lo, hi))
+        fills = {c: self.column_fill(c) for c in self.columns if self._encodings[c] == INT}
+        row = {c: self.column(c, i) for c in self.columns}
+        return Spectrum(mz, intensity, self._row_metadata(row, fills))
+
+    def spectra(self) -> Iterator[Spectrum]:
+        """Every spectrum in order (reads peaks and metadata once, then yields)."""
+        peaks = self.peaks()
+        cols = self.columns_dict()
+        fills = {c: self.column_fill(c) for c in self.columns if self._encodings[c] == INT}
+        for i in range(self.n_spectra):
+            mz, intensity = peaks.row(i)
+            row = {c: values[i] for c, values in cols.items()}
+            yield Spectrum(mz, intensity, self._row_metadata(row, fills))
+
+    # -- provenance and indexes ----------------------------------------------------------
+    def provenance(self) -> list[dict[str, Any]]:
+        """One dict per source file (attributes of ``/provenance/sources/NNNN``), build order."""
+        sources = self._group("provenance").get("sources")
+        if sources is None:
+            return []
+        out = []
+        for key in sorted(sources):
+            record = {k: _attr(v) for k, v in sources[key].attrs.items()}
+            record.pop(ENC_TYPE, None)
+            record.pop(ENC_VERSION, None)
+            if isinstance(record.get("rejected_reasons"), str):
+                record["rejected_reasons"] = json.loads(record["rejected_reasons"])
+            out.append(record)
+        return out
+
+    def index_names(self) -> list[str]:
+        """Names of the precomputed indexes in ``/indexes`` (empty for files without any)."""
+        group = self._h5.get("indexes")
+        return sorted(group) if group is not None else []
+
+    def index_attrs(self, name: str) -> dict[str, Any]:
+        """Attributes of ``/indexes/<name>`` ({} when absent)."""
+        group = self._h5.get(f"indexes/{name}")
+        return {k: _attr(v) for k, v in group.attrs.items()} if group is not None else {}
+
+    def read_index(self, name: str) -> dict[str, np.ndarray] | None:
+        """Arrays of ``/indexes/<name>`` (all read whole), or None when the file has none."""
+        group = self._h5.get(f"indexes/{name}")
+        if group is None:
+            return None
+        return {key: np.asarray(self._read(f"indexes/{name}/{key}")) for key in group}
+
+
+def _short(exc: BaseException) -> str:
+    """One line of an h5py error message."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 160 else text[:157] + "..."

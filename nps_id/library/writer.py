@@ -1,0 +1,253 @@
+"""Write an nps-id reference library file (docs/library-format.md, version 1.0).
+
+Entry points
+------------
+- :func:`columns_from_spectra` -- turn spectra's metadata into typed columns.
+- :func:`write_library` -- write peaks, columns, provenance and indexes to one HDF5 file.
+
+The writer does not make the write atomic; :func:`nps_id.library.build.build_library` calls it
+on a temporary path inside :func:`nps_id._atomic.atomic_output`.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from nps_id.library.store import (
+    ENC_TYPE,
+    ENC_VERSION,
+    FLOAT,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    INT,
+    INT_FILL,
+    REQUIRED_COLUMNS,
+    STRING,
+    STRING_LIST,
+    SYNONYM_SEPARATOR,
+    column_encoding,
+    content_sha256,
+)
+from nps_id.peaks import CSRPeaks
+from nps_id.spectrum import METADATA_KEYS, Spectrum
+
+#: Elements per chunk of the peak arrays (256 KiB of m/z): small enough that reading one
+#: spectrum decompresses little, large enough that gzip compresses well.
+PEAK_CHUNK = 32768
+#: Rows per chunk of metadata columns and offsets.
+ROW_CHUNK = 4096
+#: Keys of Spectrum metadata that are not stored as a column of that name.
+_NOT_STORED = {"source_file"}
+
+
+def utc_now() -> str:
+    """Current time as ISO 8601 UTC with a Z, second resolution."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _string_value(key: str, value: Any) -> str:
+    if key == "synonyms":
+        return SYNONYM_SEPARATOR.join(str(v).replace(SYNONYM_SEPARATOR, " ") for v in value)
+    return str(value)
+
+
+def columns_from_spectra(
+    spectra: Sequence[Spectrum], sources: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """Typed metadata columns for ``spectra``.
+
+    Parameters
+    ----------
+    spectra
+        The spectra, in library order.
+    sources
+        For each spectrum, the file name it came from (the ``source`` column).
+
+    Returns
+    -------
+    dict
+        Column name -> array: object arrays of str (``""`` absent), float64 (NaN absent) or
+        int64 (the column's fill absent). Required columns first, then the other
+        :data:`~nps_id.spectrum.METADATA_KEYS`, then extra keys sorted.
+    """
+    present: set[str] = set()
+    for s in spectra:
+        present.update(s.metadata)
+    present -= _NOT_STORED
+    ordered = list(REQUIRED_COLUMNS)
+    ordered += [k for k in METADATA_KEYS if k in present and k not in ordered]
+    ordered += sorted(present - set(ordered))
+    n = len(spectra)
+    columns: dict[str, np.ndarray] = {}
+    for name in ordered:
+        encoding = column_encoding(name)
+        if name == "source":
+            columns[name] = np.array(list(sources), dtype=object)
+            continue
+        if encoding == FLOAT:
+            arr = np.full(n, np.nan, dtype=np.float64)
+        elif encoding == INT:
+            arr = np.full(n, INT_FILL[name], dtype=np.int64)
+        else:
+            arr = np.full(n, "", dtype=object)
+        for i, s in enumerate(spectra):
+            value = s.metadata.get(name)
+            if value is None:
+                continue
+            arr[i] = value if encoding in (FLOAT, INT) else _string_value(name, value)
+        columns[name] = arr
+    return columns
+
+
+def _set_encoding(obj: Any, encoding_type: str, version: str = "1.0") -> None:
+    obj.attrs[ENC_TYPE] = encoding_type
+    obj.attrs[ENC_VERSION] = version
+
+
+def _array(group: Any, name: str, data: np.ndarray, chunk: int) -> Any:
+    """A chunked, shuffled, gzip-compressed dataset, Fletcher-32-checked unless it holds strings.
+
+    HDF5 refuses checksum filters on variable-length data ("not suitable for filters"); string
+    columns are covered by the content SHA-256 instead.
+    """
+    checksummed = data.dtype.kind != "O"
+    return group.create_dataset(
+        name,
+        data=data,
+        chunks=(chunk,),
+        maxshape=(None,),  # lets a chunk be larger than a short array (and an empty one)
+        compression="gzip",
+        compression_opts=4,
+        shuffle=checksummed,
+        fletcher32=checksummed,
+    )
+
+
+def _write_columns(h5: Any, columns: Mapping[str, np.ndarray]) -> None:
+    import h5py
+
+    meta = h5.create_group("metadata")
+    _set_encoding(meta, "columns")
+    meta.attrs["column-order"] = list(columns)
+    for name, values in columns.items():
+        encoding = column_encoding(name)
+        if encoding in (STRING, STRING_LIST):
+            data = np.array(values, dtype=h5py.string_dtype("utf-8"))
+        else:
+            data = np.asarray(values)
+        dset = _array(meta, name, data, ROW_CHUNK)
+        _set_encoding(dset, encoding)
+        if encoding == INT:
+            dset.attrs["fill"] = INT_FILL[name]
+        if encoding == STRING_LIST:
+            dset.attrs["separator"] = SYNONYM_SEPARATOR
+
+
+def _write_provenance(h5: Any, records: Iterable[Mapping[str, Any]]) -> None:
+    group = h5.create_group("provenance")
+    _set_encoding(group, "provenance")
+    sources = group.create_group("sources")
+    for k, record in enumerate(records):
+        sub = sources.create_group(f"{k:04d}")
+        _set_encoding(sub, "source-record")
+        for key, value in record.items():
+            if isinstance(value, dict):
+                value = json.dumps(value, sort_keys=True)
+            sub.attrs[key] = value
+
+
+def _write_indexes(
+    h5: Any, indexes: Mapping[str, tuple[Mapping[str, np.ndarray], Mapping[str, Any]]], sha256: str
+) -> None:
+    group = h5.create_group("indexes")
+    _set_encoding(group, "indexes")
+    for name, (arrays, attrs) in indexes.items():
+        sub = group.create_group(name)
+        _set_encoding(sub, "search-index")
+        for key, value in attrs.items():
+            sub.attrs[key] = value
+        sub.attrs["library_sha256"] = sha256
+        for key, arr in arrays.items():
+            arr = np.asarray(arr)
+            if arr.dtype == object:
+                raise ValueError(f"index {name!r} array {key!r}: object arrays cannot be stored")
+            if arr.ndim == 1 and arr.size:
+                _array(sub, key, arr, min(PEAK_CHUNK * 4, arr.size))
+            else:
+                sub.create_dataset(key, data=arr)
+
+
+def write_library(
+    path: str | Path,
+    peaks: CSRPeaks,
+    columns: Mapping[str, np.ndarray],
+    *,
+    name: str,
+    release: str,
+    provenance: Sequence[Mapping[str, Any]] = (),
+    indexes: Mapping[str, tuple[Mapping[str, np.ndarray], Mapping[str, Any]]] | None = None,
+    created: str | None = None,
+) -> str:
+    """Write a complete library file at ``path`` (overwriting it) and return its content sha256.
+
+    Parameters
+    ----------
+    path
+        Output file (callers pass a temporary path and rename it).
+    peaks
+        All peaks, CSR.
+    columns
+        Metadata columns as :func:`columns_from_spectra` returns them; each must have
+        ``peaks.n_spectra`` rows.
+    name, release
+        Library name and release label (root attributes).
+    provenance
+        One mapping per source file (see docs/library-format.md, "Provenance").
+    indexes
+        Optional precomputed indexes: name -> (arrays, attributes).
+    created
+        ISO UTC creation time; now when None.
+    """
+    import h5py
+
+    from nps_id import __version__
+
+    n = peaks.n_spectra
+    for col, values in columns.items():
+        if len(values) != n:
+            raise ValueError(f"column {col!r} has {len(values)} rows, expected {n}")
+    typed = {col: (column_encoding(col), values) for col, values in columns.items()}
+    sha = content_sha256(peaks, typed)
+    with h5py.File(path, "w", libver=("earliest", "v110")) as h5:
+        _set_encoding(h5, FORMAT_NAME, FORMAT_VERSION)
+        h5.attrs.update(
+            {
+                "format": FORMAT_NAME,
+                "format_version": FORMAT_VERSION,
+                "name": name,
+                "release": release,
+                "created": created or utc_now(),
+                "software_version": __version__,
+                "n_spectra": n,
+                "n_peaks": int(peaks.mz.size),
+                "sha256": sha,
+            }
+        )
+        group = h5.create_group("peaks")
+        _set_encoding(group, "csr-peaks")
+        for key, data, chunk in (
+            ("offsets", np.asarray(peaks.offsets, dtype=np.int64), ROW_CHUNK),
+            ("mz", np.asarray(peaks.mz, dtype=np.float64), PEAK_CHUNK),
+            ("intensity", np.asarray(peaks.intensity, dtype=np.float32), PEAK_CHUNK),
+        ):
+            _set_encoding(_array(group, key, data, chunk), "array")
+        _write_columns(h5, columns)
+        _write_provenance(h5, provenance)
+        if indexes:
+            _write_indexes(h5, indexes, sha)
+        h5.flush()
+    return sha
