@@ -1,0 +1,139 @@
+"""LC-MS/MS runs: MS2 scans grouped by precursor and retention time, merged into consensus spectra.
+
+A data-dependent run fragments the same precursor several times while it elutes; those replicate
+scans describe one compound and are searched as one spectrum. Grouping is two greedy splits
+(sort by precursor m/z and cut where the gap exceeds the precursor tolerance; within a
+precursor, sort by retention time and cut where the gap exceeds ``rt_tolerance_seconds``).
+
+Entry points
+------------
+- :func:`group_ms2` -- MS2 :class:`~nps_id.spectrum.Spectrum` list -> list of :class:`MS2Group`.
+- :func:`consensus_spectrum` -- merge replicate scans: fragments clustered within a tolerance,
+  kept when present in at least ``min_fraction`` of the scans, intensities averaged after
+  scaling each scan to its base peak.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nps_id.spectrum import Spectrum
+from nps_id.tolerance import Tolerance
+
+
+@dataclass(frozen=True)
+class MS2Group:
+    """Replicate MS2 scans of one precursor.
+
+    Attributes
+    ----------
+    precursor_mz : float
+        Median precursor m/z of the scans.
+    rt_seconds : float
+        Median retention time, seconds.
+    scan_indices : tuple of int
+        ``scan_index`` of every merged scan (file order).
+    spectrum : Spectrum
+        The consensus spectrum (carries ``precursor_mz`` and ``retention_time``).
+    """
+
+    precursor_mz: float
+    rt_seconds: float
+    scan_indices: tuple[int, ...]
+    spectrum: Spectrum
+
+    @property
+    def rt_minutes(self) -> float:
+        return self.rt_seconds / 60.0
+
+
+def group_ms2(
+    spectra: list[Spectrum],
+    precursor_tolerance: Tolerance = Tolerance(0.01, "Da"),
+    rt_tolerance_seconds: float = 30.0,
+    fragment_tolerance: Tolerance = Tolerance(0.01, "Da"),
+    min_fraction: float = 0.5,
+) -> list[MS2Group]:
+    """Group MS2 scans by precursor m/z and retention time and merge each group.
+
+    Parameters
+    ----------
+    spectra
+        MS2 scans with ``precursor_mz`` (scans without one are ignored) and, ideally,
+        ``retention_time`` (seconds).
+    precursor_tolerance
+        Scans whose precursors differ by more than this start a new group.
+    rt_tolerance_seconds
+        Scans of one precursor separated by a larger retention-time gap are separate groups.
+    fragment_tolerance, min_fraction
+        See :func:`consensus_spectrum`.
+
+    Returns
+    -------
+    list of MS2Group
+        Ordered by retention time, then precursor m/z.
+    """
+    usable = [s for s in spectra if s.precursor_mz is not None and len(s)]
+    if not usable:
+        return []
+    precursors = np.array([s.precursor_mz for s in usable])
+    rts = np.array([s.retention_time if s.retention_time is not None else 0.0 for s in usable])
+    order = np.argsort(precursors, kind="stable")
+    groups: list[MS2Group] = []
+    for block in _split(order, precursors, lambda a, b: b - a > precursor_tolerance.window_da(a)):
+        by_rt = block[np.argsort(rts[block], kind="stable")]
+        for members in _split(by_rt, rts, lambda a, b: b - a > rt_tolerance_seconds):
+            members = np.sort(members)
+            scans = [usable[i] for i in members]
+            precursor = float(np.median(precursors[members]))
+            rt = float(np.median(rts[members]))
+            merged = consensus_spectrum(scans, fragment_tolerance, min_fraction)
+            meta = {k: v for k, v in scans[0].metadata.items() if k in ("ion_mode", "precursor_charge", "collision_energy")}
+            spectrum = merged.replace(precursor_mz=precursor, retention_time=rt, ms_level=2, **meta)
+            indices = tuple(int(s.get("scan_index", i)) for s, i in zip(scans, members))
+            groups.append(MS2Group(precursor, rt, indices, spectrum))
+    groups.sort(key=lambda g: (g.rt_seconds, g.precursor_mz))
+    return groups
+
+
+def _split(order: np.ndarray, values: np.ndarray, is_gap) -> list[np.ndarray]:
+    """Cut ``order`` (indices sorted by ``values``) wherever consecutive values are a gap apart."""
+    sorted_values = values[order]
+    cuts = [i + 1 for i in range(order.size - 1) if is_gap(sorted_values[i], sorted_values[i + 1])]
+    return np.split(order, cuts)
+
+
+def consensus_spectrum(
+    scans: list[Spectrum], tolerance: Tolerance = Tolerance(0.01, "Da"), min_fraction: float = 0.5
+) -> Spectrum:
+    """Merge replicate scans of one precursor into one spectrum.
+
+    Every scan is scaled to its base peak (= 1); all peaks are pooled, sorted by m/z and cut into
+    clusters wherever neighbours are further apart than ``tolerance``. A cluster is kept when it
+    holds peaks from at least ``min_fraction`` of the scans (one-off noise is dropped); its m/z is
+    the intensity-weighted mean and its intensity the mean over all scans (absent = 0), scaled
+    to 999. A single scan is returned scaled, unchanged otherwise.
+    """
+    if len(scans) == 1:
+        only = scans[0]
+        top = float(only.intensity.max()) if len(only) else 1.0
+        return Spectrum(only.mz, only.intensity / top * 999.0, {})
+    mz = np.concatenate([s.mz for s in scans])
+    intensity = np.concatenate([s.intensity / max(float(s.intensity.max()), 1e-30) for s in scans])
+    owner = np.concatenate([np.full(len(s), i) for i, s in enumerate(scans)])
+    order = np.argsort(mz, kind="stable")
+    mz, intensity, owner = mz[order], intensity[order], owner[order]
+    gaps = np.diff(mz) > tolerance.window_da(mz[:-1])
+    cluster = np.concatenate([[0], np.cumsum(gaps)])
+    n_clusters = int(cluster[-1]) + 1 if cluster.size else 0
+    weight = np.bincount(cluster, weights=intensity, minlength=n_clusters)
+    mean_mz = np.bincount(cluster, weights=mz * intensity, minlength=n_clusters) / np.maximum(weight, 1e-30)
+    # Distinct scans per cluster: count unique (cluster, scan) pairs.
+    pairs = np.unique(cluster * len(scans) + owner)
+    support = np.bincount(pairs // len(scans), minlength=n_clusters)
+    keep = support >= max(1.0, min_fraction * len(scans))
+    mean_intensity = weight / len(scans)
+    out_mz, out_int = mean_mz[keep], mean_intensity[keep]
+    top = float(out_int.max()) if out_int.size else 1.0
+    return Spectrum(out_mz, out_int / top * 999.0, {})
