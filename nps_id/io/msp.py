@@ -181,9 +181,8 @@ def _add(meta: dict[str, Any], key: str, value: str) -> None:
         meta[key] = (meta[key], value)
 
 
-def _set_metadata(meta: dict[str, Any], raw_key: str, value: str, rt_unit: str) -> None:
-    """Map one ``key: value`` pair onto the normalised keys of ``meta``."""
-    key = raw_key.strip().lower()
+def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
+    """Map one ``key: value`` pair (``key`` stripped and lower-cased) onto ``meta``."""
     value = value.strip()
     target = KEY_ALIASES.get(key)
     if value.lower() in _MISSING:
@@ -234,6 +233,7 @@ def _set_metadata(meta: dict[str, Any], raw_key: str, value: str, rt_unit: str) 
 
 # -- reading ------------------------------------------------------------------------------------
 _PEAK_START = frozenset("0123456789.-+(")
+_NUM_PEAKS_KEYS = frozenset({"num peaks", "num_peaks", "numpeaks"})
 
 
 class _Record:
@@ -290,66 +290,78 @@ def read(
     return _read(str(path), report, rt_unit.lower(), encoding)
 
 
+_CHUNK_CHARS = 1 << 20
+
+
+def _lines(fh: Any) -> Iterator[list[str]]:
+    """The file's lines in lists of about 1 MB: iterating a list is twice as fast as a
+    (gzip) text stream line by line, which re-checks the stream state on every line."""
+    tail = ""
+    while True:
+        chunk = fh.read(_CHUNK_CHARS)
+        if not chunk:
+            break
+        lines = (tail + chunk).split("\n")
+        tail = lines.pop()
+        yield lines
+    if tail:
+        yield [tail]
+
+
 def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterator[Spectrum]:
     peak_start = _PEAK_START
+    lineno = 0
     with open_text(path, encoding=encoding) as fh:
         record = _Record(0, 1)
         in_peaks = False
-        lineno = 0
-        for lineno, line in enumerate(fh, start=1):
-            stripped = line.strip()
-            if in_peaks:
-                if stripped[:1] in peak_start and stripped:
+        for lines in _lines(fh):
+            for lineno, line in enumerate(lines, start=lineno + 1):
+                stripped = line.strip()
+                if in_peaks:
+                    if stripped[:1] in peak_start:
+                        record.peak_lines.append(stripped)
+                        continue
+                    in_peaks = False
+                    spectrum = _finish(record, path, report)
+                    if spectrum is not None:
+                        yield spectrum
+                    record = _Record(record.index + 1, lineno)
+                    if not stripped:
+                        continue
+                elif not stripped:
+                    continue
+                if record.empty:
+                    record.line = lineno
+                if stripped[0] in peak_start:  # peaks without a "Num Peaks:" line
                     record.peak_lines.append(stripped)
+                    record.peak_line0 = lineno
+                    in_peaks = True
                     continue
-                in_peaks = False
-                spectrum = _finish(record, path, report)
-                if spectrum is not None:
-                    yield spectrum
-                record = _Record(record.index + 1, lineno)
-                if not stripped:
+                key, sep, value = stripped.partition(":")
+                if not sep:
+                    report.bad("expected 'key: value' or a peak line", record=record.index,
+                               line=lineno, text=stripped)
+                    record.meta["__bad__"] = True
+                    in_peaks = True  # resynchronise at the next blank or metadata line
                     continue
-            elif not stripped:
-                continue
-            if record.empty:
-                record.line = lineno
-            if stripped[0] in peak_start:  # peaks without a "Num Peaks:" line
-                record.peak_lines.append(stripped)
-                record.peak_line0 = lineno
-                in_peaks = True
-                continue
-            key, sep, value = stripped.partition(":")
-            if not sep:
-                report.bad("expected 'key: value' or a peak line", record=record.index,
-                           line=lineno, text=stripped)
-                record = _skip_to_blank(record)
-                in_peaks = True  # resynchronise at the next blank line
-                continue
-            lower = key.strip().lower()
-            if lower in ("num peaks", "num_peaks", "numpeaks"):
-                record.num_peaks = _num_peaks(value, record, lineno, stripped, report)
-                record.num_peaks_line = lineno
-                record.peak_line0 = lineno + 1
-                in_peaks = True
-            elif lower == "name" and "name" in record.meta:
-                # A new record without a blank line or peaks in between: close the old one.
-                spectrum = _finish(record, path, report)
-                if spectrum is not None:
-                    yield spectrum
-                record = _Record(record.index + 1, lineno)
-                _set_metadata(record.meta, key, value, rt_unit)
-            else:
-                _set_metadata(record.meta, key, value, rt_unit)
+                lower = key.strip().lower()
+                if lower in _NUM_PEAKS_KEYS:
+                    record.num_peaks = _num_peaks(value, record, lineno, stripped, report)
+                    record.num_peaks_line = lineno
+                    record.peak_line0 = lineno + 1
+                    in_peaks = True
+                    continue
+                if lower == "name" and "name" in record.meta:
+                    # A new record without a blank line or peaks in between: close the old one.
+                    spectrum = _finish(record, path, report)
+                    if spectrum is not None:
+                        yield spectrum
+                    record = _Record(record.index + 1, lineno)
+                _set_metadata(record.meta, lower, value, rt_unit)
         if not record.empty:
             spectrum = _finish(record, path, report)
             if spectrum is not None:
                 yield spectrum
-
-
-def _skip_to_blank(record: _Record) -> _Record:
-    """Mark a record as already reported so :func:`_finish` drops it silently."""
-    record.meta["__bad__"] = True
-    return record
 
 
 def _num_peaks(value: str, record: _Record, lineno: int, text: str, report: ReadReport) -> int | None:
