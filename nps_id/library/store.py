@@ -35,7 +35,9 @@ ENC_VERSION = "encoding-version"
 
 #: Column kinds: encoding-type of the dataset -> kind used by the hash and the reader.
 STRING, STRING_LIST, FLOAT, INT = "string-array", "string-list-array", "float-array", "int-array"
-KIND = {STRING: "str", STRING_LIST: "str", FLOAT: "float", INT: "int"}
+#: A string column stored as distinct values (``categories``) + int ``codes`` (as in anndata).
+CATEGORICAL = "categorical"
+KIND = {STRING: "str", STRING_LIST: "str", CATEGORICAL: "str", FLOAT: "float", INT: "int"}
 SYNONYM_SEPARATOR = "\n"
 
 #: Columns every library has (docs/library-format.md, "Metadata").
@@ -150,13 +152,18 @@ class Library:
         self.sha256 = str(self.info.get("sha256", ""))
         meta = self._group("metadata")
         order = [str(c) for c in _attr(meta.attrs.get("column-order", []))] or sorted(meta)
-        self._encodings = {
-            name: str(_attr(meta[name].attrs.get(ENC_TYPE, "")))
-            for name in order
-            if name in meta
-        }
+        self._encodings: dict[str, str] = {}
+        self._separators: dict[str, str] = {}  # string-list columns -> their separator
+        for name in order:
+            if name not in meta:
+                continue
+            attrs = meta[name].attrs
+            self._encodings[name] = str(_attr(attrs.get(ENC_TYPE, "")))
+            if "separator" in attrs:
+                self._separators[name] = str(_attr(attrs["separator"]))
         self.columns = [c for c in order if self._encodings.get(c) in KIND]
         self._offsets: np.ndarray | None = None
+        self._categories: dict[str, np.ndarray] = {}
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -275,12 +282,26 @@ class Library:
             raise LibraryError(
                 f"{self.path}: column {name!r} has encoding {encoding!r}, unknown to this nps-id"
             )
+        if encoding == CATEGORICAL:
+            return self._categorical(name, rows)
         values = self._read(f"metadata/{name}", rows)
         if KIND[encoding] == "str":
             if isinstance(values, bytes):
                 return values.decode("utf-8")
             return np.array([v.decode("utf-8") for v in np.ravel(values)], dtype=object)
         return np.asarray(values, dtype=np.float64 if KIND[encoding] == "float" else np.int64)
+
+    def _categorical(self, name: str, rows: Any) -> np.ndarray | str:
+        if name not in self._categories:  # read once: small, and needed for every row
+            raw = self._read(f"metadata/{name}/categories")
+            self._categories[name] = np.array([v.decode("utf-8") for v in raw], dtype=object)
+        categories = self._categories[name]
+        codes = np.asarray(self._read(f"metadata/{name}/codes", rows))
+        if codes.size and (codes.min() < 0 or codes.max() >= categories.size):
+            raise LibraryError(
+                f"{self.path}: corrupt library: /metadata/{name}/codes points outside its categories"
+            )
+        return categories[codes] if codes.ndim else str(categories[codes])
 
     def column_fill(self, name: str) -> int | None:
         """The "absent" value of an int column, else None."""
@@ -307,10 +328,10 @@ class Library:
         meta: dict[str, Any] = {}
         for name, value in values.items():
             encoding = self._encodings[name]
-            if encoding == STRING_LIST:
+            if name in self._separators:
                 if value:
-                    meta[name] = tuple(value.split(SYNONYM_SEPARATOR))
-            elif encoding == STRING:
+                    meta[name] = tuple(value.split(self._separators[name]))
+            elif KIND[encoding] == "str":
                 if value:
                     meta["source_file" if name == "source" else name] = value
             elif encoding == FLOAT:

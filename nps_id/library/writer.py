@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from nps_id.library.store import (
+    CATEGORICAL,
     ENC_TYPE,
     ENC_VERSION,
     FLOAT,
@@ -127,24 +128,44 @@ def _array(group: Any, name: str, data: np.ndarray, chunk: int) -> Any:
     )
 
 
-def _write_columns(h5: Any, columns: Mapping[str, np.ndarray]) -> None:
+def _write_strings(group: Any, name: str, values: np.ndarray, encoding: str) -> Any:
+    """A string column: ``categorical`` when values repeat (half as many distinct values as
+    rows or fewer), else a plain variable-length ``string-array``.
+
+    Categorical columns matter for size: HDF5 stores every variable-length string, even ``""``,
+    as a separate heap object of at least ~16 bytes, and most columns are mostly empty or
+    repeat one value per compound.
+    """
     import h5py
 
+    categories, codes = np.unique(np.asarray(values, dtype=object).astype(str), return_inverse=True)
+    if len(values) and categories.size <= len(values) // 2:
+        sub = group.create_group(name)
+        _set_encoding(sub, CATEGORICAL)
+        _array(sub, "categories", np.array(categories, dtype=h5py.string_dtype("utf-8")), ROW_CHUNK)
+        code_dtype = np.int32 if categories.size < 2**31 else np.int64
+        _array(sub, "codes", codes.astype(code_dtype), ROW_CHUNK)
+        return sub
+    dset = _array(group, name, np.array(values, dtype=h5py.string_dtype("utf-8")), ROW_CHUNK)
+    _set_encoding(dset, encoding)
+    return dset
+
+
+def _write_columns(h5: Any, columns: Mapping[str, np.ndarray]) -> None:
     meta = h5.create_group("metadata")
     _set_encoding(meta, "columns")
     meta.attrs["column-order"] = list(columns)
     for name, values in columns.items():
         encoding = column_encoding(name)
         if encoding in (STRING, STRING_LIST):
-            data = np.array(values, dtype=h5py.string_dtype("utf-8"))
+            element = _write_strings(meta, name, values, encoding)
         else:
-            data = np.asarray(values)
-        dset = _array(meta, name, data, ROW_CHUNK)
-        _set_encoding(dset, encoding)
+            element = _array(meta, name, np.asarray(values), ROW_CHUNK)
+            _set_encoding(element, encoding)
         if encoding == INT:
-            dset.attrs["fill"] = INT_FILL[name]
+            element.attrs["fill"] = INT_FILL[name]
         if encoding == STRING_LIST:
-            dset.attrs["separator"] = SYNONYM_SEPARATOR
+            element.attrs["separator"] = SYNONYM_SEPARATOR
 
 
 def _write_provenance(h5: Any, records: Iterable[Mapping[str, Any]]) -> None:

@@ -1,0 +1,184 @@
+"""``nps-id library``: build, inspect, validate and export reference libraries.
+
+Subcommands: ``build``, ``info``, ``validate``, ``export``. Each parses its options, calls one
+function of :mod:`nps_id.library`, and prints the result; h5py, numpy and rdkit load only when a
+subcommand runs.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+
+
+@click.group("library")
+def library() -> None:
+    """Build, inspect, validate and export reference libraries (HDF5).
+
+    The file format is documented in docs/library-format.md.
+    """
+
+
+def _index_builder() -> Callable | None:
+    """nps_id.search.index.build_indexes when the search engine provides it, else None."""
+    try:
+        module = importlib.import_module("nps_id.search.index")
+    except ImportError:
+        return None
+    return getattr(module, "build_indexes", None)
+
+
+@library.command(
+    "build",
+    epilog="""\b
+Examples:
+  nps-id library build SWGDRUG-3.4.msp.gz -o swgdrug.h5 --name SWGDRUG --release 3.4
+  nps-id library build MassBank-data/ -o massbank.h5 --lenient
+  nps-id library build inhouse-2026.msp -o swgdrug.h5 --append --release 3.4+inhouse
+""",
+)
+@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Library file to write (.h5); replaced atomically.")
+@click.option("--name", default="", show_default="the output file name (kept on --append)",
+              help="Library name stored in the file.")
+@click.option("--release", default="", show_default="today's date, YYYY-MM-DD (kept on --append)",
+              help="Release label stored in the file.")
+@click.option("--append", is_flag=True,
+              help="Keep the spectra of the existing OUTPUT and add SOURCES to them.")
+@click.option("--lenient", is_flag=True,
+              help="Reject and count malformed records instead of stopping at the first one.")
+def build(sources: tuple[Path, ...], output: Path, name: str, release: str, append: bool,
+          lenient: bool) -> None:
+    """Build a library from spectrum files or folders (MSP, MGF, mzML, JCAMP-DX, ...).
+
+    Spectra with fewer than two peaks or no intensity are rejected; with --lenient, malformed
+    records (e.g. m/z <= 0, NaN) are rejected and counted instead of stopping the build.
+    Duplicates (same InChIKey, or same name and formula with near-identical spectra) are
+    reported, not removed. Missing InChIKeys are computed from SMILES/InChI.
+    """
+    from datetime import date
+
+    from nps_id.library import build_library
+
+    if not append:
+        name = name or output.stem
+        release = release or date.today().isoformat()
+    summary = build_library(list(sources), output, name=name, release=release, append=append,
+                            lenient=lenient, index_builder=_index_builder())
+    for note in summary.notes:
+        click.echo(f"note: {note}", err=True)
+    if summary.previous_spectra:
+        click.echo(f"kept {summary.previous_spectra} spectra already in {output}")
+    width = max((len(Path(s.path).name) for s in summary.sources), default=6)
+    click.echo(f"{'source':<{width}}  {'format':<8} {'read':>7} {'kept':>7} {'rejected':>8}  reasons")
+    for s in summary.sources:
+        reasons = ", ".join(f"{r}: {c}" for r, c in s.rejected.most_common()) or "-"
+        click.echo(f"{Path(s.path).name:<{width}}  {s.format:<8} {s.read:>7} {s.kept:>7} "
+                   f"{s.n_rejected:>8}  {reasons}")
+        if s.inchikey_filled:
+            click.echo(f"{'':<{width}}  InChIKey computed for {s.inchikey_filled} spectra")
+    kinds = Counter(d.kind for d in summary.duplicates)
+    click.echo(f"duplicates: {kinds['inchikey']} InChIKeys with several spectra, "
+               f"{kinds['name+formula']} near-identical name+formula pairs")
+    for dup in [d for d in summary.duplicates if d.kind == "name+formula"][:5]:
+        click.echo(f"  {dup.key}: rows {dup.rows[0]} and {dup.rows[1]} (cosine {dup.cosine:.4f})")
+    if summary.indexes:
+        click.echo(f"indexes: {', '.join(summary.indexes)}")
+    click.echo(f"wrote {output}: {summary.n_spectra} spectra, sha256 {summary.sha256}")
+
+
+def library_info(path: Path) -> dict[str, Any]:
+    """The facts ``nps-id library info`` prints, as a JSON-ready dict."""
+    from nps_id.library import Library
+
+    with Library.open(path) as lib:
+        levels = Counter(int(v) for v in lib.column("ms_level"))
+        instruments = Counter(str(v) or "unknown" for v in lib.column("instrument_type"))
+        sources = Counter(str(v) for v in lib.column("source"))
+        return {
+            "path": str(path),
+            "size_bytes": path.stat().st_size,
+            **{k: lib.info[k] for k in ("name", "release", "created", "software_version",
+                                        "format", "format_version") if k in lib.info},
+            "n_spectra": lib.n_spectra,
+            "sha256": lib.sha256,
+            "ms_level": {("unknown" if k == 0 else f"MS{k}"): n for k, n in sorted(levels.items())},
+            "instrument_type": dict(instruments.most_common()),
+            "source": dict(sources.most_common()),
+            "provenance": lib.provenance(),
+            "indexes": lib.index_names(),
+            "columns": list(lib.columns),
+        }
+
+
+@library.command(
+    "info",
+    epilog="""\b
+Examples:
+  nps-id library info swgdrug.h5
+  nps-id library info massbank.h5 --json | jq .sha256
+""",
+)
+@click.argument("library_path", metavar="LIBRARY", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def info(library_path: Path, as_json: bool) -> None:
+    """Show what a library holds: counts by MS level, instrument and source; size; hash."""
+    facts = library_info(library_path)
+    if as_json:
+        click.echo(json.dumps(facts, indent=2))
+        return
+    click.echo(f"library   {facts['path']} ({facts['size_bytes'] / 1e6:.1f} MB)")
+    click.echo(f"name      {facts.get('name', '')}  release {facts.get('release', '')}")
+    click.echo(f"created   {facts.get('created', '')} by nps-id {facts.get('software_version', '')}"
+               f" (format {facts.get('format_version', '')})")
+    click.echo(f"spectra   {facts['n_spectra']}")
+    click.echo(f"sha256    {facts['sha256']}")
+    for title in ("ms_level", "instrument_type", "source"):
+        counts = facts[title]
+        shown = list(counts.items())[:10]
+        more = f", ... ({len(counts) - 10} more)" if len(counts) > 10 else ""
+        click.echo(f"{title:<16}" + ", ".join(f"{k}: {v}" for k, v in shown) + more)
+    click.echo(f"indexes   {', '.join(facts['indexes']) or 'none'}")
+
+
+@library.command(
+    "validate",
+    epilog="""\b
+Examples:
+  nps-id library validate swgdrug.h5
+  nps-id library validate massbank.h5 || echo "library damaged: rebuild it"
+""",
+)
+@click.argument("library_path", metavar="LIBRARY", type=click.Path(path_type=Path, dir_okay=False))
+def validate(library_path: Path) -> None:
+    """Check every checksum and invariant and recompute the content hash (exit 4 if bad)."""
+    from nps_id.library import validate_library
+
+    result = validate_library(library_path)
+    click.echo(f"OK {result.path}: {result.n_spectra} spectra, {result.n_peaks} peaks, "
+               f"{result.n_columns} metadata columns, sha256 {result.sha256}")
+
+
+@library.command(
+    "export",
+    epilog="""\b
+Examples:
+  nps-id library export swgdrug.h5 -o swgdrug.msp
+  nps-id library export massbank.h5 -o massbank.mgf
+""",
+)
+@click.argument("library_path", metavar="LIBRARY", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file: .msp, .mgf or .mzML (optionally .gz).")
+def export(library_path: Path, output: Path) -> None:
+    """Write a library's spectra to MSP or MGF (everything the format can hold)."""
+    from nps_id.library import export_library
+
+    n = export_library(library_path, output)
+    click.echo(f"wrote {n} spectra to {output}")
