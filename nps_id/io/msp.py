@@ -502,8 +502,18 @@ def _number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _numbers(values: np.ndarray) -> list[str]:
+    """Shortest round-trip text of every value, integers without ``.0`` (vectorised)."""
+    if np.array_equal(values, np.round(values)) and np.abs(values).max(initial=0) < 2**53:
+        return values.astype(np.int64).astype(str).tolist()
+    if values.dtype == np.float32:  # numpy prints the shortest text that reads back as float32
+        return values.astype(str).tolist()
+    return [repr(v) for v in values.tolist()]
+
+
 def _one_line(value: Any) -> str:
-    return " ".join(str(value).split())
+    """A value on one line (an embedded line break would start a new field)."""
+    return str(value).replace("\r", " ").replace("\n", " ").strip()
 
 
 def _format_value(key: str, value: Any) -> str:
@@ -550,7 +560,7 @@ def _record_text(spectrum: Spectrum, number: int) -> str | None:
         for item in value if isinstance(value, tuple) else (value,):
             lines.append(f"{key}: {_format_value(key, item)}")
     lines.append(f"Num Peaks: {mz.size}")
-    lines.extend(f"{_number(m)} {_number(i)}" for m, i in zip(mz.tolist(), intensity.astype(str).tolist()))
+    lines.extend(f"{m} {i}" for m, i in zip(_numbers(mz), _numbers(intensity)))
     return "\n".join(lines) + "\n\n"
 
 
