@@ -32,6 +32,8 @@ def reject_doctype(path: str | Path) -> None:
         except (OSError, EOFError) as exc:
             raise ReaderError(path, f"cannot read the file ({exc})") from None
     root = _ROOT_RE.search(head)
+    if root is None and len(head) == _HEAD_LIMIT:
+        raise ReaderError(path, f"no XML root element in the first {_HEAD_LIMIT >> 20} MiB; not mzML/mzXML")
     prolog = head[: root.start()] if root else head
     if _DOCTYPE_RE.search(prolog):
         raise ReaderError(

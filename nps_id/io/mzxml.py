@@ -1,0 +1,129 @@
+"""mzXML reader (versions 2.x and 3.x, the ISB/TPP predecessor of mzML).
+
+Entry point: :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects; nested MSn scans
+(mzXML 2.0 writes MS2 scans inside their MS1 scan) come out in document order.
+
+``pyteomics.mzxml`` parses the XML; the base64 peak lists are left undecoded by it
+(``decode_binary=False``) and decoded here one scan at a time, so that a bad scan raises a
+:class:`~nps_id.errors.ReaderError` naming that scan -- or, in lenient mode, is quarantined while
+reading goes on (an exception inside pyteomics' iterator would end the whole read).
+A DOCTYPE is refused before pyteomics sees the file (:func:`nps_id.io._xml.reject_doctype`).
+"""
+from __future__ import annotations
+
+import binascii
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from lxml import etree
+
+from nps_id.errors import ReaderError
+from nps_id.io._source import ReadReport, open_binary
+from nps_id.io._xml import reject_doctype
+from nps_id.io.mzml import ZERO_MZ_SKIP
+from nps_id.spectrum import Spectrum
+
+_SECONDS = {"minute": 60.0, "second": 1.0}
+
+
+def read(path: str | Path, report: ReadReport | None = None, ms_level: int | None = None) -> Iterator[Spectrum]:
+    """Stream the scans of an mzXML file.
+
+    Parameters
+    ----------
+    path
+        ``.mzXML`` file, optionally gzip-compressed.
+    report
+        Filled with skip counts and, in lenient mode, the quarantine of malformed scans.
+    ms_level
+        Keep only scans of this MS level (default: all).
+
+    Yields
+    ------
+    Spectrum
+        Metadata ``scan_id`` (the scan ``num``), ``scan_index`` (0-based order in the file),
+        ``ms_level``, ``retention_time`` (seconds; mzXML writes ``PT353.43S`` durations),
+        ``precursor_mz``, ``precursor_charge``, ``collision_energy``, ``ion_mode``, ``source_file``.
+    """
+    path = str(path)
+    if report is None:
+        report = ReadReport(path)
+    reject_doctype(path)
+    return _read(path, report, ms_level)
+
+
+def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
+    index = -1
+    scan_id = None
+    with open_binary(path) as fh, warnings.catch_warnings():
+        # pyteomics pulls in psims, which warns about its optional hdf5plugin on import.
+        warnings.simplefilter("ignore")
+        from pyteomics import mzxml  # imported on use: keeps `nps-id --help` fast
+
+        reader = mzxml.MzXML(fh, decode_binary=False, use_index=False, read_schema=False)
+        try:
+            for scan in reader:
+                index += 1
+                scan_id = scan.get("num") or scan.get("id")
+                spectrum = _spectrum(scan, index, path, report, ms_level)
+                if spectrum is not None:
+                    yield spectrum
+        except etree.XMLSyntaxError as exc:
+            after = f" after scan {scan_id!r}" if scan_id is not None else ""
+            report.bad(f"malformed or truncated XML{after}: {exc.msg}", record=index if index >= 0 else None,
+                       line=exc.lineno)
+        except (ValueError, KeyError, TypeError) as exc:  # pyteomics' own attribute conversions
+            report.bad(f"cannot parse scan after {scan_id!r}: {exc}", record=index + 1)
+
+
+def _spectrum(scan: dict, index: int, path: str, report: ReadReport, ms_level: int | None) -> Spectrum | None:
+    scan_id = str(scan.get("num") or scan.get("id") or index)
+    level = scan.get("msLevel")
+    if ms_level is not None and level != ms_level:
+        report.skip(f"ms level {level} (kept only ms level {ms_level})")
+        return None
+    try:
+        mz, intensity = _peaks(scan)
+        zero = mz == 0
+        if zero.any():  # as in mzML: m/z 0 is no ion
+            report.skip(ZERO_MZ_SKIP, int(zero.sum()))
+            mz, intensity = mz[~zero], intensity[~zero]
+        if mz.size == 0:
+            report.skip("empty spectrum")
+            return None
+        meta: dict[str, Any] = {
+            "scan_id": scan_id,
+            "scan_index": index,
+            "ms_level": level,
+            "source_file": path,
+            "ion_mode": {"+": "positive", "-": "negative"}.get(scan.get("polarity")),
+        }
+        rt = scan.get("retentionTime")
+        if rt is not None:
+            meta["retention_time"] = float(rt) * _SECONDS.get(getattr(rt, "unit_info", "second"), 1.0)
+        precursors = scan.get("precursorMz") or []
+        if precursors:
+            meta["precursor_mz"] = precursors[0].get("precursorMz")
+            meta["precursor_charge"] = precursors[0].get("precursorCharge")
+        if scan.get("collisionEnergy") is not None:
+            meta["collision_energy"] = f"{float(scan['collisionEnergy']):g}"
+        return Spectrum(mz, intensity, meta)
+    except (ValueError, TypeError, binascii.Error, zlib.error) as exc:
+        report.bad(f"scan {scan_id!r}: {exc}", record=index, text=scan_id)
+        return None
+
+
+def _peaks(scan: dict) -> tuple[np.ndarray, np.ndarray]:
+    records = scan.get("m/z array"), scan.get("intensity array")
+    if records[0] is None or records[1] is None:
+        if int(scan.get("peaksCount") or 0) == 0:
+            return np.empty(0), np.empty(0)
+        raise ValueError("no <peaks> element although peaksCount > 0")
+    mz, intensity = (np.asarray(r.decode(), dtype=np.float64) for r in records)
+    expected = scan.get("peaksCount")
+    if expected is not None and int(expected) != mz.size:
+        raise ValueError(f"peaksCount is {expected} but the peak list holds {mz.size} pairs")
+    return mz, intensity
