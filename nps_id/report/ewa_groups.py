@@ -1,0 +1,329 @@
+"""UNODC EWA substance groups: tag a substance (library entry or finding) with its group.
+
+The groups are those of the UNODC Early Warning Advisory (EWA) on new psychoactive substances:
+synthetic cannabinoids, synthetic cathinones, phenethylamines, piperazines, tryptamines,
+aminoindanes, ketamine- and phencyclidine-type substances, plant-based substances and other
+substances -- the last split into subclasses (fentanyl analogues, nitazenes, other opioids,
+benzodiazepines) because "other" would hide what matters most in casework.
+
+Entry points
+------------
+- :func:`classify` -- one substance -> :class:`EwaClass` (group, subclass, NPS or not, why).
+- :func:`load_taxonomy` -- the rules, from ``ewa_taxonomy.json`` beside this module (versioned).
+- :func:`load_overrides` -- a laboratory's own CSV (``key,group,subclass,nps``; key = name or
+  InChIKey) that wins over every rule.
+
+Order of evidence (the first that decides wins):
+
+1. the laboratory override (InChIKey, InChIKey first block, or normalised name/synonym);
+2. structure: RDKit SMARTS rules on the SMILES or InChI, when the entry has one;
+3. names: regular expressions on the normalised name and synonyms (SWGDRUG has no structures);
+4. otherwise ``unknown``.
+
+Independently, a list of established drugs, medicines and adulterants (``not_nps`` in the
+taxonomy: amphetamine, diazepam, cocaine, bupivacaine, ...) marks a substance as *not* an NPS;
+such a substance keeps its chemical group (the list may set one when no rule does) but is never
+exported to the EWA. ``nps`` is ``None`` when the taxonomy cannot tell (``unknown`` or plain
+"other substances").
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from nps_id.errors import InputError
+
+TAXONOMY_PATH = Path(__file__).with_name("ewa_taxonomy.json")
+_INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ω": "omega", "Δ": "delta"}
+
+
+@dataclass(frozen=True)
+class EwaClass:
+    """The EWA group of one substance and how it was decided.
+
+    Attributes
+    ----------
+    group, group_label : taxonomy id (e.g. ``"synthetic_cathinones"``) and its label.
+    subclass, subclass_label : subclass of "other substances" (e.g. ``"benzodiazepines"``) or None.
+    nps : True (an NPS group), False (established drug/medicine/adulterant), None (cannot tell).
+    source : ``"override"``, ``"structure"``, ``"name"`` or ``"none"``.
+    rule : the rule id, pattern or override key that decided; ``not_nps_reason`` when nps is False.
+    taxonomy_version : version of the taxonomy file used.
+    """
+
+    group: str
+    group_label: str
+    subclass: str | None
+    subclass_label: str | None
+    nps: bool | None
+    source: str
+    rule: str | None
+    not_nps_reason: str | None
+    taxonomy_version: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Override:
+    """One row of a laboratory override CSV."""
+
+    group: str
+    subclass: str | None
+    nps: bool | None
+    key: str
+
+
+def normalise_name(name: str) -> str:
+    """Lower-case, ``.alpha.``/Greek letters spelled out, whitespace collapsed.
+
+    >>> normalise_name(".alpha.-PVP")
+    'alpha-pvp'
+    >>> normalise_name("α-PHP  hydrochloride")
+    'alpha-php hydrochloride'
+    """
+    text = name.strip()
+    for greek, latin in _GREEK.items():
+        text = text.replace(greek, latin)
+    text = text.lower()
+    text = re.sub(r"\.(alpha|beta|gamma|delta|omega)\.", r"\1", text)
+    return re.sub(r"\s+", " ", text)
+
+
+@functools.lru_cache(maxsize=4)
+def load_taxonomy(path: str | Path = TAXONOMY_PATH) -> dict[str, Any]:
+    """Read and check the taxonomy JSON (rules, groups, subclasses, not-NPS list).
+
+    Name patterns are compiled here; SMARTS only when a structure is first classified (RDKit is
+    imported lazily so that name-only use stays fast).
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the EWA taxonomy: {exc}") from exc
+    for rule in data["structure_rules"] + data["name_rules"]:
+        _check_group(data, rule["group"], rule.get("subclass"), where=f"{path}: rule {rule}")
+    data["_name_rules"] = [
+        (re.compile(r["pattern"]), r["group"], r.get("subclass"), r["id"]) for r in data["name_rules"]
+    ]
+    not_nps: dict[str, dict[str, Any]] = {}
+    for entry in data["not_nps"]:
+        for name in entry["names"]:
+            not_nps[normalise_name(name)] = entry
+        for block in entry.get("inchikey_first_blocks", ()):
+            not_nps[block] = entry
+    data["_not_nps"] = not_nps
+    return data
+
+
+def _check_group(taxonomy: Mapping[str, Any], group: str, subclass: str | None, where: str) -> None:
+    if group not in taxonomy["groups"]:
+        raise InputError(f"{where}: unknown EWA group {group!r}; expected one of {sorted(taxonomy['groups'])}")
+    if subclass is not None:
+        sub = taxonomy["subclasses"].get(subclass)
+        if sub is None or sub["group"] != group:
+            raise InputError(
+                f"{where}: unknown subclass {subclass!r} of group {group!r}; expected one of "
+                f"{sorted(k for k, v in taxonomy['subclasses'].items() if v['group'] == group)}"
+            )
+
+
+@functools.lru_cache(maxsize=4)
+def _compiled_smarts(path: str) -> list[tuple[Any, int, str, str | None, str]]:
+    from rdkit import Chem  # lazy: rdkit takes ~0.3 s to import
+
+    taxonomy = load_taxonomy(path)
+    compiled = []
+    for rule in taxonomy["structure_rules"]:
+        pattern = Chem.MolFromSmarts(rule["smarts"])
+        if pattern is None:
+            raise InputError(f"{path}: structure rule {rule['id']!r} has an invalid SMARTS")
+        compiled.append((pattern, rule["max_heavy_atoms"], rule["group"], rule.get("subclass"), rule["id"]))
+    return compiled
+
+
+def _mol(smiles: str | None, inchi: str | None):
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")  # an unparsable structure falls back to names; no log spam
+    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    if mol is None and inchi:
+        mol = Chem.MolFromInchi(inchi)
+    return mol
+
+
+def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str, str | None, str] | None:
+    mol = _mol(smiles, inchi)
+    if mol is None:
+        return None
+    heavy = mol.GetNumHeavyAtoms()
+    for pattern, max_heavy, group, subclass, rule_id in _compiled_smarts(path):
+        # The size cap keeps big medicines that merely contain the motif (an aryl-ethyl-amine in
+        # verapamil) out of the small-molecule NPS groups.
+        if heavy <= max_heavy and mol.HasSubstructMatch(pattern):
+            return group, subclass, rule_id
+    return None
+
+
+def _by_name(names: Iterable[str], taxonomy: Mapping[str, Any]) -> tuple[str, str | None, str] | None:
+    for regex, group, subclass, rule_id in taxonomy["_name_rules"]:
+        if any(regex.search(name) for name in names):
+            return group, subclass, rule_id
+    return None
+
+
+def _not_nps_entry(
+    names: Iterable[str], inchikey: str | None, taxonomy: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    table = taxonomy["_not_nps"]
+    if inchikey and inchikey.strip()[:14].upper() in table:
+        return table[inchikey.strip()[:14].upper()]
+    for name in names:
+        entry = table.get(name)
+        if entry is None:
+            # MassBank-style "3,4-Methylenedioxyamphetamine (MDA)": also try the part in brackets
+            # and the part before it.
+            match = re.fullmatch(r"(.*?)\s*\(([^()]+)\)", name)
+            if match:
+                entry = table.get(match.group(1)) or table.get(match.group(2))
+        if entry is not None:
+            return entry
+    return None
+
+
+def classify(
+    name: str | None,
+    synonyms: Iterable[str] = (),
+    *,
+    smiles: str | None = None,
+    inchi: str | None = None,
+    inchikey: str | None = None,
+    overrides: Mapping[str, Override] | None = None,
+    taxonomy_path: str | Path = TAXONOMY_PATH,
+) -> EwaClass:
+    """The EWA group of one substance.
+
+    Parameters
+    ----------
+    name, synonyms : the names the library gives (any spelling: ``.alpha.-PVP``, ``α-PVP``).
+    smiles, inchi : a structure, when known; structure rules are tried before names.
+    inchikey : matched (full key or first block) against overrides and the not-NPS list.
+    overrides : from :func:`load_overrides`; a match wins over every rule.
+    taxonomy_path : the taxonomy JSON; default the one shipped with nps-id.
+
+    Examples
+    --------
+    >>> c = classify("Flubromazepam")
+    >>> (c.group, c.subclass, c.nps, c.source)
+    ('other_substances', 'benzodiazepines', True, 'name')
+    >>> classify("Bupivacaine").nps
+    False
+    """
+    taxonomy = load_taxonomy(str(taxonomy_path))
+    names = [normalise_name(n) for n in ([name] if name else []) + list(synonyms) if n]
+    override = _find_override(overrides, names, inchikey)
+    if override is not None:
+        return _make(taxonomy, override.group, override.subclass, "override", override.key,
+                     nps=override.nps, not_nps_reason=None)
+    decided = _by_structure(smiles, inchi, str(taxonomy_path)) if (smiles or inchi) else None
+    source = "structure" if decided else "none"
+    if decided is None:
+        decided = _by_name(names, taxonomy)
+        source = "name" if decided else "none"
+    group, subclass, rule = decided if decided else ("unknown", None, None)
+    entry = _not_nps_entry(names, inchikey, taxonomy)
+    if entry is not None:
+        if "group" in entry:  # the list knows better than a motif (e.g. dextromethorphan)
+            group, subclass = entry["group"], entry.get("subclass")
+            source, rule = ("name", "not_nps list") if source == "none" else (source, rule)
+        return _make(taxonomy, group, subclass, source, rule, nps=False, not_nps_reason=entry["reason"])
+    nps = taxonomy["groups"][group]["nps"]
+    if group == "other_substances" and subclass is not None:
+        nps = True  # fentanyl analogues, nitazenes, other opioids, benzodiazepines not on the list
+    return _make(taxonomy, group, subclass, source, rule, nps=nps, not_nps_reason=None)
+
+
+def _make(taxonomy, group, subclass, source, rule, *, nps, not_nps_reason) -> EwaClass:
+    return EwaClass(
+        group=group,
+        group_label=taxonomy["groups"][group]["label"],
+        subclass=subclass,
+        subclass_label=taxonomy["subclasses"][subclass]["label"] if subclass else None,
+        nps=nps,
+        source=source,
+        rule=rule,
+        not_nps_reason=not_nps_reason,
+        taxonomy_version=taxonomy["version"],
+    )
+
+
+def _find_override(overrides: Mapping[str, Override] | None, names: list[str], inchikey: str | None):
+    if not overrides:
+        return None
+    if inchikey:
+        key = inchikey.strip().upper()
+        hit = overrides.get(key) or overrides.get(key.split("-")[0])
+        if hit is not None:
+            return hit
+    for name in names:
+        if name in overrides:
+            return overrides[name]
+    return None
+
+
+def load_overrides(path: str | Path, taxonomy_path: str | Path = TAXONOMY_PATH) -> dict[str, Override]:
+    """Read a laboratory override CSV: columns ``key,group`` and optionally ``subclass,nps``.
+
+    ``key`` is an InChIKey (full, or its 14-letter first block) or a substance name (matched
+    after :func:`normalise_name`). ``nps`` is ``yes``/``no``/empty (empty: the group decides).
+    Raises :class:`InputError` naming the file and line of a bad row.
+    """
+    path = Path(path)
+    taxonomy = load_taxonomy(str(taxonomy_path))
+    table: dict[str, Override] = {}
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the EWA override file: {exc}") from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"key", "group"} <= set(reader.fieldnames):
+            raise InputError(f"{path}: line 1: expected a header with at least 'key,group' (got {reader.fieldnames})")
+        for row in reader:
+            line = reader.line_num
+            key = (row.get("key") or "").strip()
+            group = (row.get("group") or "").strip()
+            subclass = (row.get("subclass") or "").strip() or None
+            if not key or not group:
+                raise InputError(f"{path}: line {line}: 'key' and 'group' must not be empty")
+            _check_group(taxonomy, group, subclass, where=f"{path}: line {line}")
+            nps = _parse_yes_no(row.get("nps"), f"{path}: line {line}")
+            if nps is None and not (group == "other_substances" and subclass is None):
+                nps = taxonomy["groups"][group]["nps"] if subclass is None else True
+            norm = key.upper() if _INCHIKEY.match(key.upper()) or re.fullmatch(r"[A-Z]{14}", key) else normalise_name(key)
+            table[norm] = Override(group=group, subclass=subclass, nps=nps, key=key)
+    return table
+
+
+def _parse_yes_no(value: str | None, where: str) -> bool | None:
+    text = (value or "").strip().lower()
+    if text in ("", "unknown"):
+        return None
+    if text in ("yes", "true", "1"):
+        return True
+    if text in ("no", "false", "0"):
+        return False
+    raise InputError(f"{where}: 'nps' must be yes, no or empty (got {value!r})")
+
+
+def taxonomy_version(taxonomy_path: str | Path = TAXONOMY_PATH) -> str:
+    """The version string of the taxonomy (recorded in every report and EWA export)."""
+    return load_taxonomy(str(taxonomy_path))["version"]

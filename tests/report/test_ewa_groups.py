@@ -1,0 +1,271 @@
+"""EWA substance groups on a hand-checked sample of real library entries.
+
+Every expected value below was written from chemistry knowledge (the structure or the well-known
+identity of the substance), not copied from the classifier's output. ``ANY`` marks an NPS status
+that is debatable and therefore not asserted (the group still is).
+"""
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from nps_id.errors import InputError
+from nps_id.report.ewa_groups import classify, load_overrides, normalise_name, taxonomy_version
+from tests.conftest import data_path
+
+ANY = object()
+SC, CATH, PEA, PIP, TRYP = "synthetic_cannabinoids", "synthetic_cathinones", "phenethylamines", "piperazines", "tryptamines"
+AI, KET, PLANT, OTHER, UNK = "aminoindanes", "ketamine_pcp", "plant_based", "other_substances", "unknown"
+FENT, NITA, OPI, BZD = "fentanyl_analogues", "nitazenes", "other_opioids", "benzodiazepines"
+
+# SWGDRUG 3.4 names (no structures in that library: classified from names and synonyms).
+SWGDRUG_EXPECTED = [
+    ("JWH-018", SC, None, True), ("AM2201", SC, None, True), ("UR-144", SC, None, True),
+    ("XLR11", SC, None, True), ("PB-22", SC, None, True), ("5-Fluoro-PB-22", SC, None, True),
+    ("AB-FUBINACA", SC, None, True), ("ADB-PINACA", SC, None, True), ("AB-PINACA", SC, None, True),
+    ("MDMB-CHMINACA", SC, None, True), ("FDU-PB-22", SC, None, True), ("MAM2201", SC, None, True),
+    ("EMB-FUBINACA", SC, None, True), ("AB-FUBICA", SC, None, True), ("5-Fluoro-MDMB-PICA", SC, None, True),
+    ("ADB-BINACA", SC, None, True), ("MDMB-CHMICA", SC, None, True),
+    (".alpha.-PVP", CATH, None, True), ("MPHP", CATH, None, True), ("4-Fluoro-.alpha.-PHP", CATH, None, True),
+    ("4-MeO-.alpha.-PVP", CATH, None, True), ("Mephedrone", CATH, None, True), ("Methylone", CATH, None, True),
+    ("Pentylone", CATH, None, True), ("Eutylone", CATH, None, True), ("Dimethylone", CATH, None, True),
+    ("N-Ethylpentylone", CATH, None, True), ("Normephedrone", CATH, None, True),
+    ("N-Propylcathinone", CATH, None, True), ("3-Methylmethcathinone", CATH, None, True),
+    ("2C-B", PEA, None, True), ("2C-I", PEA, None, True), ("2C-E", PEA, None, True), ("DOB", PEA, None, True),
+    ("DOC", PEA, None, True), ("25I-NBOMe", PEA, None, True), ("25C-NBOMe", PEA, None, True),
+    ("5-APB", PEA, None, True), ("6-APB", PEA, None, True), ("5-MAPB", PEA, None, True),
+    ("Bromo-DragonFLY", PEA, None, True), ("4-Methoxymethamphetamine", PEA, None, True),
+    ("Metaescaline", PEA, None, True), ("3-Methylamphetamine", PEA, None, True),
+    ("4-Fluoroamphetamine", PEA, None, True),
+    ("Amphetamine", PEA, None, False), ("Methamphetamine", PEA, None, False), ("Ephedrine", PEA, None, False),
+    ("1-Benzylpiperazine", PIP, None, True), ("1-(3-Chlorophenyl)piperazine", PIP, None, True),
+    ("1-(4-Methoxyphenyl)piperazine", PIP, None, True), ("1-[3-(Trifluoromethyl)phenyl]piperazine", PIP, None, True),
+    ("Methylbenzylpiperazine", PIP, None, True),
+    ("4-Methoxy-DMT", TRYP, None, True), ("5-Methoxy-N,N-Diisopropyltryptamine", TRYP, None, True),
+    ("N,N-Dipropyltryptamine", TRYP, None, True), ("4-Hydroxy-N-methyl-N-ethyltryptamine", TRYP, None, True),
+    ("5-Methoxy-N,N-Dimethyltryptamine", TRYP, None, True), ("Psilocin", TRYP, None, False),
+    ("2-Aminoindane", AI, None, True), ("MDAI", AI, None, True), ("5-Iodo-2-aminoindan", AI, None, True),
+    ("Ketamine", KET, None, True), ("Methoxetamine", KET, None, True), ("Deschloroketamine", KET, None, True),
+    ("Deschloro-N-ethyl-ketamine", KET, None, True), ("2-Methoxy-ketamine", KET, None, True),
+    ("Phencyclidine", KET, None, False), ("Eticyclidine", KET, None, False),
+    ("Mitragynine", PLANT, None, True), ("Salvinorin A", PLANT, None, True),
+    ("2-Furanyl fentanyl", OTHER, FENT, True), ("Acetyl fentanyl", OTHER, FENT, True),
+    ("Butyryl fentanyl", OTHER, FENT, True), ("Carfentanil", OTHER, FENT, True),
+    ("3-Methylfentanyl", OTHER, FENT, True), ("Cyclopropyl fentanyl", OTHER, FENT, True),
+    ("ortho-Methyl Acrylfentanyl", OTHER, FENT, True), ("Valeryl Fentanyl", OTHER, FENT, True),
+    ("Fentanyl", OTHER, FENT, False),
+    ("U-47700", OTHER, OPI, True), ("MT-45", OTHER, OPI, True), ("O-Desmethyltramadol", OTHER, OPI, True),
+    ("Tramadol", OTHER, OPI, False), ("Heroin", OTHER, OPI, False), ("Morphine", OTHER, OPI, False),
+    ("Flubromazepam", OTHER, BZD, True), ("Etizolam", OTHER, BZD, True), ("Phenazepam", OTHER, BZD, True),
+    ("Diclazepam", OTHER, BZD, True), ("Pyrazolam", OTHER, BZD, True), ("Flubromazolam", OTHER, BZD, True),
+    ("Clonazolam", OTHER, BZD, True), ("Flualprazolam", OTHER, BZD, True), ("Meclonazepam", OTHER, BZD, True),
+    ("Deschloroetizolam", OTHER, BZD, True), ("Flunitrazolam", OTHER, BZD, True),
+    ("Diazepam", OTHER, BZD, False), ("Alprazolam", OTHER, BZD, False), ("Clobazam", OTHER, BZD, False),
+    ("Bupivacaine", OTHER, None, False), ("Lidocaine", OTHER, None, False), ("Caffeine", OTHER, None, False),
+    ("Cocaine", OTHER, None, False), ("Levamisole", OTHER, None, False), ("Procaine", OTHER, None, False),
+    ("Phenacetin", OTHER, None, False), ("Ibuprofen", OTHER, None, False), ("Piracetam", OTHER, None, False),
+    ("Epiandrosterone", UNK, None, None), ("Sildenafil", UNK, None, None), ("Testosterone", UNK, None, None),
+]
+
+# MassBank 2025.05.1 records (accession, name as stored) with SMILES: classified from structure.
+# motif: True when the group must be found from the structure alone (no name given).
+MASSBANK_EXPECTED = [
+    ("MSBNK-Eawag-EA281901", "1-(3-(Trifluoromethyl)phenyl)piperazine", PIP, None, True, True),
+    ("MSBNK-Athens_Univ-AU169406", "1-Benzylpiperazine", PIP, None, True, True),
+    ("MSBNK-Eawag-EQ347001", "ortho-Chlorophenylpiperazine", PIP, None, True, True),
+    ("MSBNK-Eawag-EQ360601", "3,4-Methylenedioxy-N-ethylamphetamine (MDEA)", PEA, None, False, True),
+    ("MSBNK-Eawag-EQ361301", "3,4-Methylenedioxy-N-methylamphetamine (MDMA)", PEA, None, False, True),
+    ("MSBNK-Eawag-EQ371501", "3,4-Methylenedioxyamphetamine (MDA)", PEA, None, False, True),
+    ("MSBNK-Eawag-EQ01087201", "4-Hydroxyamphetamine", PEA, None, False, True),
+    ("MSBNK-Fac_Eng_Univ_Tokyo-JP003736", "4-HYDROXY-N,N-DIMETHYLTRYPTAMINE PSILOCIN", TRYP, None, False, True),
+    ("MSBNK-Keio_Univ-KO003502", "5-Methoxy-N,N-dimethyltryptamine", TRYP, None, True, True),
+    ("MSBNK-Fac_Eng_Univ_Tokyo-JP003741", "N,N-DIMETHYLTRYPTAMINE", TRYP, None, False, True),
+    ("MSBNK-Fac_Eng_Univ_Tokyo-JP002803", "PSILOCYBIN", TRYP, None, False, True),
+    ("MSBNK-Athens_Univ-AU157406", "6-Monoacetylmorphine", OTHER, OPI, False, True),
+    ("MSBNK-RIKEN-PR301449", "7-Hydroxymitragynine", PLANT, None, True, True),
+    ("MSBNK-RIKEN-PR301315", "Mitragynine", PLANT, None, True, True),
+    ("MSBNK-Athens_Univ-AU157006", "Alprazolam", OTHER, BZD, False, True),
+    ("MSBNK-Athens_Univ-AU154001", "Amphetamine", PEA, None, False, True),
+    ("MSBNK-Athens_Univ-AU151506", "Bromazepam", OTHER, BZD, False, True),
+    ("MSBNK-Eawag-EQ330501", "Bupivacaine", OTHER, None, False, False),
+    ("MSBNK-Osaka_Univ-OUF00133", "Caffeine", OTHER, None, False, False),
+    ("MSBNK-JEOL_Ltd-JEL00039", "Cocaine", OTHER, None, False, False),
+    ("MSBNK-BAFG-CSL23111018629", "Clonazepam", OTHER, BZD, False, True),
+    ("MSBNK-MSSJ-MSJ01577", "Clotiazepam", OTHER, BZD, False, True),
+    ("MSBNK-Athens_Univ-AU162301", "Codeine", OTHER, OPI, False, True),
+    ("MSBNK-CASMI_2016-SM856001", "Diazepam", OTHER, BZD, False, True),
+    ("MSBNK-Univ_Connecticut-CO000166", "Ephedrine", PEA, None, False, True),
+    ("MSBNK-Athens_Univ-AU154501", "Fentanyl", OTHER, FENT, False, True),
+    ("MSBNK-Eawag-EQ368101", "Flunitrazepam", OTHER, BZD, False, True),
+    ("MSBNK-Athens_Univ-AU170630", "JWH-018", SC, None, True, True),
+    ("MSBNK-Athens_Univ-AU170401", "JWH-073", SC, None, True, True),
+    ("MSBNK-Eawag-EA282601", "Ketamine", KET, None, True, True),
+    ("MSBNK-Eawag-EA257201", "Lidocaine", OTHER, None, False, False),
+    ("MSBNK-Eawag-EQ313801", "Lorazepam", OTHER, BZD, False, True),
+    ("MSBNK-Athens_Univ-AU169606", "Mephedrone", CATH, None, True, True),
+    ("MSBNK-Athens_Univ-AU156006", "Methamphetamine", PEA, None, False, True),
+    ("MSBNK-Athens_Univ-AU155901", "Midazolam", OTHER, BZD, False, True),
+    ("MSBNK-Fac_Eng_Univ_Tokyo-JP003089", "Morphine", OTHER, OPI, False, True),
+    ("MSBNK-MSSJ-MSJ01654", "Nimetazepam", OTHER, BZD, False, True),
+    ("MSBNK-Eawag-EQ361201", "Norfentanyl", OTHER, FENT, False, True),
+    ("MSBNK-BAFG-CSL23111018501", "Phencyclidine", KET, None, False, True),
+    ("MSBNK-Univ_Connecticut-CO000381", "Remifentanil", OTHER, FENT, False, True),
+    ("MSBNK-Univ_Connecticut-CO000421", "Sufentanil", OTHER, FENT, False, True),
+    ("MSBNK-Eawag-EA256701", "Tramadol", OTHER, OPI, False, True),
+    ("MSBNK-MSSJ-MSJ01523", "Etizolam", OTHER, BZD, True, True),
+    ("MSBNK-Eawag-EQ359301", "Clobazam", OTHER, BZD, False, True),
+    ("MSBNK-Eawag-EQ361701", "Chlordiazepoxide", OTHER, BZD, False, True),
+    ("MSBNK-Athens_Univ-AU160201", "Oxycodone", OTHER, OPI, False, True),
+    ("MSBNK-Eawag-EQ333201", "Hydrocodone", OTHER, OPI, False, True),
+    ("MSBNK-Athens_Univ-AU162801", "Methadone", OTHER, OPI, False, False),
+    ("MSBNK-Eawag-EQ333101", "Meperidine", OTHER, OPI, False, False),
+    ("MSBNK-Eawag-EQ01073701", "Naloxone", OTHER, OPI, False, True),
+    ("MSBNK-Eawag-EA282401", "Dextromethorphan", OTHER, None, False, False),
+    ("MSBNK-RIKEN-PR300831", "Harmine", OTHER, None, False, False),
+    ("MSBNK-Eawag-EA285701", "Levamisole", OTHER, None, False, False),
+    ("MSBNK-Eawag-EQ01072801", "Procaine", OTHER, None, False, False),
+    ("MSBNK-RIKEN-PR010193", "Benzocaine", OTHER, None, False, False),
+    ("MSBNK-ACES_SU-AS000197", "Paracetamol", OTHER, None, False, False),
+    ("MSBNK-Eawag-EQ307601", "Piracetam", OTHER, None, False, False),
+    ("MSBNK-RIKEN-PR301401", "Papaverine", OTHER, None, False, False),
+    ("MSBNK-Eawag-EQ362901", "delta9-Tetrahydrocannabinol", OTHER, None, False, False),
+    ("MSBNK-Osaka_Univ-OUF00478", "Tryptamine", TRYP, None, False, True),
+    ("MSBNK-JEOL_Ltd-JEL00042", "Temazepam", OTHER, BZD, False, True),
+    ("MSBNK-KWR-KW108301", "Oxazepam", OTHER, BZD, False, True),
+    ("MSBNK-Eawag-EQ360851", "Nordiazepam", OTHER, BZD, False, True),
+    ("MSBNK-MSSJ-MSJ01743", "Lormetazepam", OTHER, BZD, False, True),
+    ("MSBNK-BAFG-CSL23111018937", "Norcocaine", OTHER, None, False, False),
+    ("MSBNK-Fac_Eng_Univ_Tokyo-JP002812", "THEBAINE", OTHER, OPI, False, True),
+    ("MSBNK-Athens_Univ-AU217801", "Dihydrocodeine", OTHER, OPI, False, True),
+    ("MSBNK-Eawag-EQ333001", "Tetrazepam", OTHER, BZD, False, True),
+    ("MSBNK-Eawag-EQ302201", "Medazepam", OTHER, BZD, False, True),
+    ("MSBNK-MSSJ-MSJ01553", "Quazepam", OTHER, BZD, False, True),
+    ("MSBNK-Eawag-EQ368301", "Nitrazepam", OTHER, BZD, False, True),
+    ("MSBNK-Athens_Univ-AU163101", "Flurazepam", OTHER, BZD, False, True),
+    ("MSBNK-Athens_Univ-AU154706", "Norephedrine", PEA, None, False, True),
+    ("MSBNK-Keio_Univ-KO001379", "5-Methoxytryptamine", TRYP, None, ANY, True),
+    ("MSBNK-Keio_Univ-KO003497", "Nw-Methyltryptamine", TRYP, None, ANY, True),
+]
+
+# Names from other libraries and seizure reports (SWGDRUG 3.4 has no nitazene).
+OTHER_NAMES_EXPECTED = [
+    ("Isotonitazene", OTHER, NITA, True), ("Metonitazene", OTHER, NITA, True),
+    ("N-Pyrrolidino etonitazene", OTHER, NITA, True), ("Protonitazene", OTHER, NITA, True),
+    ("Brorphine", OTHER, OPI, True), ("alpha-PHP", CATH, None, True), ("α-PHP", CATH, None, True),
+    ("Bromazolam", OTHER, BZD, True), ("MDMB-4en-PINACA", SC, None, True), ("3-MeO-PCP", KET, None, True),
+]
+
+
+def test_sample_is_large_enough():
+    assert len(SWGDRUG_EXPECTED) + len(MASSBANK_EXPECTED) >= 100
+
+
+def _check(got, group, subclass, nps, label):
+    assert (got.group, got.subclass) == (group, subclass), label
+    if nps is not ANY:
+        assert got.nps is nps, label
+
+
+@pytest.fixture(scope="module")
+def swgdrug_records() -> dict[str, tuple[list[str], str | None]]:
+    """Name -> (synonyms, InChIKey) for every SWGDRUG 3.4 record."""
+    records: dict[str, tuple[list[str], str | None]] = {}
+    name = None
+    with gzip.open(data_path("swgdrug", "SWGDRUG-3.4.msp.gz"), "rt", encoding="latin-1") as handle:
+        for line in handle:
+            key, _, value = line.rstrip("\r\n").partition(":")
+            if key == "Name":
+                name = value.strip()
+                records[name] = ([], None)
+            elif key == "Synon" and name:
+                records[name][0].append(value.strip())
+            elif key == "InChIKey" and name:
+                records[name] = (records[name][0], value.strip())
+    return records
+
+
+@pytest.mark.parametrize("name,group,subclass,nps", SWGDRUG_EXPECTED, ids=[r[0] for r in SWGDRUG_EXPECTED])
+def test_swgdrug_names(swgdrug_records, name, group, subclass, nps):
+    assert name in swgdrug_records, f"{name} is not a SWGDRUG 3.4 name"
+    synonyms, inchikey = swgdrug_records[name]
+    _check(classify(name, synonyms, inchikey=inchikey), group, subclass, nps, name)
+
+
+@pytest.fixture(scope="module")
+def massbank_records() -> dict[str, dict[str, str]]:
+    """Accession -> {name, smiles, inchikey} for the accessions of the sample."""
+    wanted = {row[0] for row in MASSBANK_EXPECTED}
+    found: dict[str, dict[str, str]] = {}
+    for fname in ("ei-library.msp.gz", "ms2-library.msp.gz"):
+        record: dict[str, str] = {}
+        with gzip.open(data_path("massbank", fname), "rt", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith(("Name:", "DB#:", "SMILES:", "InChIKey:")):
+                    key, _, value = line.partition(":")
+                    record[key] = value.strip()
+                elif not line.strip():
+                    if record.get("DB#") in wanted and "SMILES" in record:
+                        found.setdefault(record["DB#"], record)
+                    record = {}
+    return found
+
+
+@pytest.mark.parametrize("acc,name,group,subclass,nps,motif", MASSBANK_EXPECTED, ids=[r[1] for r in MASSBANK_EXPECTED])
+def test_massbank_structures(massbank_records, acc, name, group, subclass, nps, motif):
+    record = massbank_records[acc]
+    assert record["Name"] == name
+    got = classify(record["Name"], smiles=record["SMILES"], inchikey=record.get("InChIKey"))
+    _check(got, group, subclass, nps, name)
+    if motif:  # the structure alone, without any name, gives the same chemical group
+        alone = classify(None, smiles=record["SMILES"])
+        assert (alone.group, alone.subclass, alone.source) == (group, subclass, "structure"), name
+
+
+@pytest.mark.parametrize("name,group,subclass,nps", OTHER_NAMES_EXPECTED, ids=[r[0] for r in OTHER_NAMES_EXPECTED])
+def test_names_outside_swgdrug(name, group, subclass, nps):
+    _check(classify(name), group, subclass, nps, name)
+
+
+def test_structure_wins_over_a_misleading_name():
+    # Flubromazepam drawn as SMILES but labelled with a non-informative code name.
+    got = classify("Sample compound 7", smiles="O=C1CN=C(c2ccccc2F)c2cc(Br)ccc2N1")
+    assert (got.group, got.subclass, got.source, got.nps) == (OTHER, BZD, "structure", True)
+
+
+def test_unparsable_structure_falls_back_to_names():
+    got = classify("Etizolam", smiles="this is not smiles")
+    assert (got.subclass, got.source) == (BZD, "name")
+
+
+def test_name_normalisation():
+    assert normalise_name(" .alpha.-PVP ") == "alpha-pvp"
+    assert normalise_name("α-PHP") == "alpha-php"
+
+
+def test_taxonomy_version_is_recorded():
+    assert classify("Etizolam").taxonomy_version == taxonomy_version() != ""
+
+
+def test_override_by_name_and_inchikey(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text(
+        "key,group,subclass,nps\n"
+        "Bupivacaine,other_substances,,yes\n"
+        "LEBVLXFERQHONN-UHFFFAOYSA-N,piperazines,,\n"
+        "Ketamine,ketamine_pcp,,no\n",
+        encoding="utf-8",
+    )
+    overrides = load_overrides(path)
+    assert classify("Ketamine", overrides=overrides).nps is False
+    by_name = classify("BUPIVACAINE", overrides=overrides)
+    assert (by_name.source, by_name.nps) == ("override", True)
+    by_key = classify("some name", inchikey="LEBVLXFERQHONN-UHFFFAOYSA-N", overrides=overrides)
+    assert (by_key.group, by_key.source) == (PIP, "override")
+
+
+def test_override_with_a_bad_group_names_file_and_line(tmp_path):
+    path = tmp_path / "lab.csv"
+    path.write_text("key,group\nEtizolam,benzodiazepines\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"lab.csv: line 2: unknown EWA group 'benzodiazepines'"):
+        load_overrides(path)
