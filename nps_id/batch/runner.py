@@ -39,9 +39,6 @@ ReportWriter = Callable[[dict, Path], list[Path]]
 
 RUNS_DIR = "runs"
 RESULTS_NAME = "results.json"
-# A task in flight when a worker process dies is retried this many times before it is failed:
-# the crash may have been caused by another task running in the same pool.
-_MAX_CRASHES = 2
 
 
 @dataclass(frozen=True)
@@ -243,36 +240,39 @@ def _run_local(tasks: Iterable[Task], workers: int, record: Callable[[Outcome], 
     """Run ``tasks`` on ``workers`` processes, at most ``workers`` in flight.
 
     Keeping only as many tasks in flight as there are workers means that when a worker process
-    dies (out of memory, a crash in native code) we know which runs were affected; they are
-    retried in a fresh pool and failed after :data:`_MAX_CRASHES` crashes.
+    dies (out of memory, a crash in native code) we know which runs may have caused it: they are
+    retried one at a time in a fresh pool, and a run that kills its worker when alone is failed.
     """
     pending = deque(tasks)
-    crashes: dict[str, int] = {}
+    suspects: deque[Task] = deque()
     # "spawn": workers start clean (no inherited HDF5 handles or numba state), as on Dask.
     context = multiprocessing.get_context("spawn")
-    while pending:
-        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), mp_context=context) as pool:
+    while pending or suspects:
+        alone = bool(suspects)
+        queue = suspects if alone else pending
+        slots = 1 if alone else min(workers, len(pending))
+        with ProcessPoolExecutor(max_workers=slots, mp_context=context) as pool:
             inflight: dict[Any, Task] = {}
             broken = False
-            while (pending or inflight) and not broken:
-                while pending and len(inflight) < workers:
-                    task = pending.popleft()
+            while (queue or inflight) and not broken:
+                while queue and len(inflight) < slots:
+                    task = queue.popleft()
                     inflight[pool.submit(work, task)] = task
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for future in done:
-                    task = inflight.pop(future)
                     try:
-                        record(future.result())
+                        outcome = future.result()
                     except BrokenProcessPool:
                         broken = True
-                        inflight[future] = task  # handled with the others below
-            for task in inflight.values():
-                crashes[task.key] = crashes.get(task.key, 0) + 1
-                if crashes[task.key] >= _MAX_CRASHES:
-                    record(Outcome(task.key, "failed", error=f"{task.path}: worker process died "
-                                   f"{crashes[task.key]} times while processing it (out of memory?)"))
-                else:
-                    pending.appendleft(task)
+                        continue
+                    record(outcome)
+                    del inflight[future]
+            if alone and inflight:
+                (task,) = inflight.values()
+                record(Outcome(task.key, "failed", error=f"{task.path}: the worker process died while "
+                               "processing it (out of memory, or a crash in native code)"))
+            else:
+                suspects.extend(inflight.values())
 
 
 def _run_dask(tasks: Sequence[Task], scheduler: Any, record: Callable[[Outcome], None]) -> None:

@@ -1,0 +1,210 @@
+"""The summary across a batch: which substance was found in which run.
+
+Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.BatchResult` ->
+:class:`Summary`), :func:`write_summary` (``summary.csv``, ``summary.html``, ``summary.json``).
+
+- Rows are substances (``identified`` and ``tentative`` findings, by library name), columns are
+  runs in sequence order; a cell holds the verdict, retention time (min) and match factor.
+- Blanks (file names matching ``--blank-pattern``) are flagged.
+- Carry-over hint: a substance found in a blank that was also found in the run acquired just
+  before it (same folder). Internal standards, added to every vial on purpose, can be left out.
+- Failed runs are listed with their reason; their column is empty.
+
+Results are read back from each run's ``results.json`` (only runs the manifest records as done),
+so the summary also covers runs skipped because an earlier batch finished them.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Iterable
+
+from nps_id._atomic import atomic_output
+from nps_id.batch.runner import RESULTS_NAME, RUNS_DIR, BatchResult
+
+REPORTED_VERDICTS = ("identified", "tentative")
+
+
+@dataclass
+class RunRow:
+    key: str
+    input: str
+    status: str
+    error: str | None
+    blank: bool
+    paired_blank: str | None
+
+
+@dataclass
+class Cell:
+    verdict: str
+    rt_min: float | None
+    mf: float | None
+
+    def text(self) -> str:
+        parts = [self.verdict]
+        if self.rt_min is not None:
+            parts.append(f"{self.rt_min:.2f} min")
+        if self.mf is not None:
+            parts.append(f"MF {self.mf:.0f}")
+        return ", ".join(parts)
+
+
+@dataclass
+class CarryOver:
+    blank: str
+    previous_run: str
+    substance: str
+
+
+@dataclass
+class Summary:
+    runs: list[RunRow]
+    substances: list[str]
+    cells: dict[str, dict[str, Cell]]  # substance -> run key -> best finding
+    carry_over: list[CarryOver] = field(default_factory=list)
+
+
+def _best_findings(results: dict) -> dict[str, Cell]:
+    """Substance name -> its best reported finding in one run (identified beats tentative,
+    then the higher MF)."""
+    best: dict[str, Cell] = {}
+    for finding in results.get("findings", []):
+        verdict = finding.get("verdict")
+        name = finding.get("name")
+        if verdict not in REPORTED_VERDICTS or not name:
+            continue
+        cell = Cell(verdict, finding.get("rt_min"), finding.get("mf"))
+        old = best.get(name)
+        if old is None or _rank(cell) > _rank(old):
+            best[name] = cell
+    return best
+
+
+def _rank(cell: Cell) -> tuple[bool, float]:
+    return cell.verdict == "identified", cell.mf or 0.0
+
+
+def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -> Summary:
+    """Collect every finished run's findings into a :class:`Summary`.
+
+    Parameters
+    ----------
+    result
+        The batch that just ran (its manifest covers earlier, skipped runs too).
+    internal_standards
+        Substance names (case-insensitive) never reported as carry-over.
+    """
+    out_dir = result.manifest.out_dir
+    ignore = {name.lower() for name in internal_standards}
+    rows: list[RunRow] = []
+    found: dict[str, dict[str, Cell]] = {}
+    for run in result.runs:
+        entry = result.manifest.entries.get(run.key)
+        status = entry.status if entry else "not run"
+        rows.append(RunRow(run.key, str(run.path), status, entry.error if entry else None,
+                           run.key in result.blank_keys, result.blanks.get(run.key)))
+        if status != "done":
+            continue
+        results = json.loads((out_dir / RUNS_DIR / run.key / RESULTS_NAME).read_text(encoding="utf-8"))
+        for name, cell in _best_findings(results).items():
+            found.setdefault(name, {})[run.key] = cell
+    substances = sorted(found, key=lambda n: (-len(found[n]), n.lower()))
+    return Summary(rows, substances, found, _carry_over(rows, found, ignore))
+
+
+def _carry_over(rows: list[RunRow], found: dict[str, dict[str, Cell]], ignore: set[str]) -> list[CarryOver]:
+    hints = []
+    previous: dict[str, str] = {}  # folder -> key of the run acquired before
+    for row in rows:
+        folder = str(PurePosixPath(row.key).parent)
+        before = previous.get(folder)
+        previous[folder] = row.key
+        if not row.blank or before is None:
+            continue
+        for name, cells in found.items():
+            if row.key in cells and before in cells and name.lower() not in ignore:
+                hints.append(CarryOver(row.key, before, name))
+    return hints
+
+
+def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
+    """Write ``summary.csv``, ``summary.html`` and ``summary.json`` into ``out_dir`` (atomically).
+
+    The CSV has one row per substance and one column per run (cell: verdict, RT, MF), then one
+    row ``status`` giving each run's status (``done``/``failed``) and whether it is a blank.
+    """
+    out_dir = Path(out_dir)
+    paths = [out_dir / "summary.csv", out_dir / "summary.html", out_dir / "summary.json"]
+    with atomic_output(paths[0]) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["substance"] + [row.key for row in summary.runs])
+        for name in summary.substances:
+            writer.writerow([name] + [_cell_text(summary, name, row.key) for row in summary.runs])
+        writer.writerow(["status"] + [row.status + (" (blank)" if row.blank else "") for row in summary.runs])
+    with atomic_output(paths[1]) as tmp:
+        tmp.write_text(_html(summary), encoding="utf-8")
+    with atomic_output(paths[2]) as tmp:
+        data = {
+            "runs": [asdict(row) for row in summary.runs],
+            "substances": summary.substances,
+            "cells": {n: {k: asdict(c) for k, c in runs.items()} for n, runs in summary.cells.items()},
+            "carry_over": [asdict(h) for h in summary.carry_over],
+        }
+        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    return paths
+
+
+def _cell_text(summary: Summary, name: str, key: str) -> str:
+    cell = summary.cells[name].get(key)
+    return cell.text() if cell else ""
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;font-size:.9em;margin-bottom:1.5em}
+th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}
+th.blank,td.blank{background:#eef3fb}
+td.identified{background:#d9f2d9}td.tentative{background:#fff3cd}
+td.failed{color:#a00}.hint{color:#a05a00}
+"""
+
+
+def _html(summary: Summary) -> str:
+    esc = html.escape
+    head = "".join(
+        f'<th class="{"blank" if r.blank else ""}">{esc(r.key)}{"<br>(blank)" if r.blank else ""}</th>'
+        for r in summary.runs
+    )
+    body = []
+    for name in summary.substances:
+        cells = []
+        for row in summary.runs:
+            cell = summary.cells[name].get(row.key)
+            cls = (cell.verdict if cell else "") + (" blank" if row.blank else "")
+            cells.append(f'<td class="{cls.strip()}">{esc(cell.text()) if cell else ""}</td>')
+        body.append(f"<tr><th>{esc(name)}</th>{''.join(cells)}</tr>")
+    runs = "".join(
+        f'<tr><td>{esc(r.key)}</td><td class="{"failed" if r.status == "failed" else ""}">{esc(r.status)}</td>'
+        f'<td>{"yes" if r.blank else ""}</td><td>{esc(r.paired_blank or "")}</td>'
+        f"<td>{esc(r.error or '')}</td></tr>"
+        for r in summary.runs
+    )
+    hints = "".join(
+        f'<li class="hint">{esc(h.substance)} in blank {esc(h.blank)} was also in the run before it '
+        f"({esc(h.previous_run)}): possible carry-over</li>"
+        for h in summary.carry_over
+    ) or "<li>none</li>"
+    n_failed = sum(r.status == "failed" for r in summary.runs)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>nps-id batch summary</title>"
+        f"<style>{_CSS}</style></head><body><h1>nps-id batch summary</h1>"
+        f"<p>{len(summary.runs)} runs, {n_failed} failed; substances identified or tentative.</p>"
+        f"<table><tr><th>substance</th>{head}</tr>{''.join(body)}</table>"
+        f"<h2>Carry-over hints</h2><ul>{hints}</ul>"
+        "<h2>Runs</h2><table><tr><th>run</th><th>status</th><th>blank</th><th>paired blank</th>"
+        f"<th>error</th></tr>{runs}</table></body></html>\n"
+    )

@@ -1,0 +1,40 @@
+"""Picklable stand-in processors for testing the batch machinery on real files.
+
+They live in a module of their own (not in a test file) so that spawned worker processes can
+import them by name.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import nps_id.io
+
+
+def count_spectra(path: Path, params: Mapping[str, Any]) -> dict:
+    """Read every spectrum of the run (so unreadable files fail as they would in ``match``)."""
+    n = sum(1 for _ in nps_id.io.read(path))
+    return {"run": {"file": str(path)}, "parameters": dict(params), "n_spectra": n, "findings": []}
+
+
+def describe(path: Path, params: Mapping[str, Any]) -> dict:
+    """Cheap but real: the run's size and its first spectrum's retention time and peak count."""
+    first = next(iter(nps_id.io.read(path)))
+    return {"run": {"file": path.name, "bytes": path.stat().st_size}, "parameters": dict(params),
+            "first_rt": first.metadata.get("rt_seconds"), "first_peaks": len(first.mz), "findings": []}
+
+
+def slow_describe(path: Path, params: Mapping[str, Any]) -> dict:
+    """:func:`describe`, then a pause, so a test can kill a batch in the middle."""
+    result = describe(path, params)
+    time.sleep(float(params.get("sleep_s", 1.0)))
+    return result
+
+
+def crash_on(path: Path, params: Mapping[str, Any]) -> dict:
+    """Kill the worker process itself (as an out-of-memory kill would) for one named file."""
+    if path.name == params["crash_name"]:
+        os._exit(9)
+    return describe(path, params)

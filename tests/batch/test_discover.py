@@ -1,0 +1,67 @@
+"""Finding runs below folders: formats, .D folders, patterns, sequence order, blank pairing."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nps_id.batch.discover import Run, discover, natural_key, pair_blanks
+from nps_id.errors import InputError
+from tests.conftest import data_path
+
+
+def test_lrcfs_folder_finds_six_mzml_and_two_agilent_d_runs_in_sequence_order():
+    found = discover([data_path("gcms", "lrcfs")])
+    assert [r.key for r in found.runs] == [
+        "220223001.mzML", "220223002.mzML", "220223008.mzML", "220223010.mzML",
+        "220223016.mzML", "220223030.mzML", "agilent-D/220223008.D", "agilent-D/220223030.D",
+    ]
+    assert {r.format for r in found.runs} == {"mzml", "agilent"}
+    # The CSV, the licence and the provenance note are not runs, and nothing inside a .D is.
+    assert sorted(p.name for p, _ in found.ignored) == ["GCMSResultsCardData.csv", "LICENSE", "PROVENANCE-upstream.txt"]
+
+
+def test_include_and_exclude_patterns_are_case_insensitive_globs_from_the_right():
+    lrcfs = data_path("gcms", "lrcfs")
+    only_d = discover([lrcfs], include=["*.d"])
+    assert [r.key for r in only_d.runs] == ["agilent-D/220223008.D", "agilent-D/220223030.D"]
+    no_d = discover([lrcfs], include=["*.MZML"], exclude=["*016.mzml", "22022300[18]*"])
+    assert [r.key for r in no_d.runs] == ["220223002.mzML", "220223010.mzML", "220223030.mzML"]
+
+
+def test_reference_libraries_in_a_folder_are_not_runs_but_named_files_are_taken(tmp_path):
+    (tmp_path / "lib.msp.gz").symlink_to(data_path("swgdrug", "SWGDRUG-3.4.msp.gz"))
+    (tmp_path / "run.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+    found = discover([tmp_path])
+    assert [r.key for r in found.runs] == ["run.mzML"]
+    assert "reference spectra" in dict((p.name, why) for p, why in found.ignored)["lib.msp.gz"]
+    named = discover([tmp_path / "lib.msp.gz"])
+    assert [r.key for r in named.runs] == ["lib.msp.gz"]
+
+
+def test_two_folders_prefix_their_names_and_a_missing_input_is_an_input_error(tmp_path):
+    for name in ("day1", "day2"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.mzML").symlink_to(data_path("gcms", "lrcfs", "220223001.mzML"))
+    keys = [r.key for r in discover([tmp_path / "day2", tmp_path / "day1"]).runs]
+    assert keys == ["day1/a.mzML", "day2/a.mzML"]
+    with pytest.raises(InputError, match="no such file"):
+        discover([tmp_path / "absent"])
+    with pytest.raises(InputError, match="share the output name"):
+        discover([tmp_path / "day1" / "a.mzML", tmp_path / "day2" / "a.mzML"])
+
+
+def test_natural_order_puts_run2_before_run10():
+    assert sorted(["run10", "run2", "Run1"], key=natural_key) == ["Run1", "run2", "run10"]
+
+
+def test_each_run_is_paired_with_the_blank_before_it_in_the_same_folder():
+    names = ["s01-blank", "s02", "s03", "s04-blank", "s05", "other/s00", "other/s01-blank", "other/s02"]
+    runs = [Run(Path(n), n, "mzml") for n in names]
+    pairs, blanks = pair_blanks(runs, "*BLANK*")
+    assert blanks == {"s01-blank", "s04-blank", "other/s01-blank"}
+    assert pairs == {
+        "s01-blank": None, "s02": "s01-blank", "s03": "s01-blank", "s04-blank": None, "s05": "s04-blank",
+        "other/s00": None, "other/s01-blank": None, "other/s02": "other/s01-blank",
+    }
+    assert pair_blanks(runs, None) == ({n: None for n in names}, set())
