@@ -60,7 +60,7 @@ class DeconvolutionParameters:
     """
 
     min_shape_correlation: float = 0.8
-    max_apex_shift_scans: int = 1
+    max_apex_shift_scans: int = 2
     min_ions: int = 4
     ion_snr: float = 3.0
     max_half_width_seconds: float = 6.0

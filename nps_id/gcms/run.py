@@ -25,10 +25,11 @@ from typing import Any, Iterable
 import numpy as np
 
 from nps_id.errors import InputError
+from nps_id.search.preprocess import nominal_mass
 from nps_id.spectrum import Spectrum
 
-# Nominal mass = m/z rounded to the nearest integer. Organic ions below ~m/z 600 have mass
-# defects well under 0.5, so rounding assigns them to the same unit-mass bin as the library.
+# Nominal mass exactly as the search engine bins queries and library (nps_id.search.preprocess),
+# so a component's ions land in the same unit-mass bins as the reference spectra.
 _MAX_NOMINAL_MZ = 2000
 
 
@@ -100,7 +101,7 @@ def run_from_spectra(spectra: Iterable[Spectrum], path: str = "", metadata: dict
         rt = spectrum.retention_time
         if rt is None:
             continue
-        nominal = np.rint(spectrum.mz).astype(np.int64)
+        nominal = nominal_mass(spectrum.mz)
         keep = nominal <= _MAX_NOMINAL_MZ
         rows.append(np.full(int(keep.sum()), len(rts), dtype=np.int64))
         cols.append(nominal[keep])

@@ -1,0 +1,403 @@
+"""From a raw run to findings: components -> library search -> verdicts -> a results dict.
+
+Entry points
+------------
+- :class:`MatchParameters` -- every setting of ``nps-id match`` (echoed in each result).
+- :class:`ReferenceLibrary` -- a library opened once for many runs (search reference, indexes,
+  metadata columns).
+- :func:`match_run` -- one run file -> the results dict (the JSON contract of ``docs/match.md``).
+- :func:`prepare_blank` -- the components of a blank run, for blank subtraction.
+
+The search itself is :func:`nps_id.search.engine.search`; this module only decides what to search
+(GC: deconvoluted components; LC-MS/MS: consensus spectra of grouped MS2 scans) and how to judge
+the hits (:mod:`nps_id.match.verdict`).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nps_id import __version__
+from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
+from nps_id.gcms.lcms import MS2Group, group_ms2
+from nps_id.gcms.peaks import PeakParameters
+from nps_id.gcms.retention_index import AlkaneLadder
+from nps_id.gcms.run import Run, file_sha256, load_run
+from nps_id.match.verdict import LEVELS, Evidence, VerdictThresholds, decide
+from nps_id.tolerance import Tolerance
+
+RESULTS_SCHEMA = "nps-id/match-results"
+RESULTS_VERSION = "1.0"
+#: The TIC in a results file is max-pooled to at most this many points (peaks keep their height).
+TIC_POINTS = 3000
+
+
+@dataclass(frozen=True)
+class MatchParameters:
+    """All settings of a match (see ``docs/match.md`` for the defaults and why).
+
+    Attributes
+    ----------
+    peaks, deconvolution, verdict
+        Peak detection limits, component extraction limits, verdict thresholds.
+    top_k : int
+        Library hits kept per component.
+    analogue : bool
+        Search components without an acceptable identity hit in analogue mode.
+    precursor_tolerance, fragment_tolerance : Tolerance
+        LC-MS/MS precursor window (half-width) and fragment tolerance.
+    ms2_rt_tolerance_seconds : float
+        MS2 scans of one precursor further apart than this are separate groups.
+    blank_rt_tolerance_seconds, blank_min_similarity, blank_min_ratio : float
+        Blank subtraction (see :func:`nps_id.gcms.deconvolution.subtract_blank`).
+    """
+
+    peaks: PeakParameters = field(default_factory=PeakParameters)
+    deconvolution: DeconvolutionParameters = field(default_factory=DeconvolutionParameters)
+    verdict: VerdictThresholds = field(default_factory=VerdictThresholds)
+    top_k: int = 5
+    analogue: bool = True
+    precursor_tolerance: Tolerance = field(default_factory=lambda: Tolerance(20.0, "ppm"))
+    fragment_tolerance: Tolerance = field(default_factory=lambda: Tolerance(0.01, "Da"))
+    ms2_rt_tolerance_seconds: float = 30.0
+    blank_rt_tolerance_seconds: float = 6.0
+    blank_min_similarity: float = 0.9
+    blank_min_ratio: float = 3.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["precursor_tolerance"] = str(self.precursor_tolerance)
+        out["fragment_tolerance"] = str(self.fragment_tolerance)
+        return out
+
+
+class ReferenceLibrary:
+    """A library opened once: search reference, indexes, and the columns a finding quotes.
+
+    Parameters
+    ----------
+    path
+        An nps-id HDF5 library. Raises :class:`~nps_id.errors.LibraryError` (exit 4) when it
+        cannot be opened.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        from nps_id.library import Library
+        from nps_id.search.index import load_indexes
+        from nps_id.search.reference import Reference
+
+        with Library.open(path) as lib:
+            self.reference = Reference.from_library(lib)
+            present = set(lib.columns)
+            self.cas = np.asarray(lib.column("cas")) if "cas" in present else None
+            self.ri = np.asarray(lib.column("retention_index"), dtype=np.float64) if "retention_index" in present else None
+            self.info = {
+                "name": str(lib.info.get("name", "")),
+                "release": str(lib.info.get("release", "")),
+                "sha256": lib.sha256,
+                "n_spectra": int(lib.n_spectra),
+                "path": str(path),
+            }
+        self.indexes = load_indexes(self.reference)
+        self.columns = self.reference.columns
+
+    def hit_fields(self, row: int) -> dict[str, Any]:
+        """Name, identifiers and formula of library row ``row``."""
+        col = self.columns
+        return {
+            "name": str(col["name"][row]),
+            "library_id": str(col["source_id"][row]) or None,
+            "library_row": int(row),
+            "inchikey": str(col["inchikey"][row]) or None,
+            "formula": str(col["formula"][row]) or None,
+            "cas": (str(self.cas[row]) or None) if self.cas is not None else None,
+        }
+
+    def library_ri(self, row: int) -> float | None:
+        if self.ri is None or not np.isfinite(self.ri[row]):
+            return None
+        return float(self.ri[row])
+
+
+def prepare_blank(path: str | Path, params: MatchParameters) -> tuple[dict[str, Any], list[Component]]:
+    """Components of a blank run (same method as the samples), and its identity for the results."""
+    run, _ = load_run(path)
+    components = extract_components(run, params.peaks, params.deconvolution) if run is not None else []
+    return {"file": Path(path).name, "path": str(path), "sha256": file_sha256(path)}, components
+
+
+def match_run(
+    path: str | Path,
+    library: ReferenceLibrary,
+    params: MatchParameters = MatchParameters(),
+    *,
+    blank: tuple[dict[str, Any], list[Component]] | None = None,
+    ladder: AlkaneLadder | None = None,
+    lenient: bool = False,
+) -> dict[str, Any]:
+    """Match one run file against ``library``; returns the results dict.
+
+    Parameters
+    ----------
+    path
+        The run (any run format :func:`nps_id.io.read` reads).
+    library
+        The opened reference library.
+    params
+        Settings (echoed under ``parameters``).
+    blank
+        From :func:`prepare_blank`: components also present in the blank are removed.
+    ladder
+        n-alkane ladder for retention indices.
+    lenient
+        Let the reader skip malformed scans.
+    """
+    path = Path(path)
+    run, ms2 = load_run(path, lenient=lenient)
+    results: dict[str, Any] = {
+        "schema": RESULTS_SCHEMA,
+        "schema_version": RESULTS_VERSION,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "software": {"name": "nps-id", "version": __version__},
+        "run": _run_info(path, run, ms2),
+        "parameters": {
+            **params.to_dict(),
+            "blank": blank[0] if blank else None,
+            "alkanes": ladder.to_dict() if ladder else None,
+            "search": _search_settings(params, "identity").to_dict(),
+        },
+        "library": dict(library.info),
+    }
+    results["tic"] = _tic(run)
+    if ms2:
+        groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
+                           params.fragment_tolerance)
+        findings, components = _match_ms2(groups, library, params)
+    elif run is not None:
+        findings, components, removed = _match_gc(run, library, params, blank, ladder)
+        if blank:
+            results["blank_subtracted"] = removed
+    else:  # load_run raises before this for empty files
+        findings, components = [], []
+    results["components"] = components
+    results["findings"] = findings
+    results["summary"] = {level: sum(f["verdict"] == level for f in findings) for level in LEVELS}
+    return results
+
+
+def _run_info(path: Path, run: Run | None, ms2: list) -> dict[str, Any]:
+    rts = [s.retention_time for s in ms2 if s.retention_time is not None]
+    if run is not None:
+        rts += [float(run.rt_seconds[0]), float(run.rt_seconds[-1])]
+    meta = run.metadata if run is not None else {}
+    return {
+        "file": path.name,
+        "path": str(path),
+        "sha256": file_sha256(path),
+        "format": meta.get("format"),
+        "instrument": meta.get("instrument"),
+        "technique": "LC-MS/MS" if ms2 else "GC-EI-MS",
+        "n_scans": (run.n_scans if run is not None else 0) + len(ms2),
+        "n_ms1_scans": run.n_scans if run is not None else 0,
+        "n_ms2_scans": len(ms2),
+        "rt_range_min": [round(min(rts) / 60, 4), round(max(rts) / 60, 4)] if rts else None,
+        "mz_range": [run.mz_min, int(run.mz_axis[-1])] if run is not None else None,
+    }
+
+
+def _tic(run: Run | None) -> dict[str, list[float]] | None:
+    if run is None:
+        return None
+    rt, tic = run.rt_seconds, run.tic
+    if rt.size > TIC_POINTS:  # max-pool so a decimated trace keeps every peak's apex height
+        step = math.ceil(rt.size / TIC_POINTS)
+        n = rt.size // step * step
+        rt = rt[:n].reshape(-1, step).mean(axis=1)
+        tic = tic[:n].reshape(-1, step).max(axis=1)
+    return {"rt_min": [round(float(t) / 60, 5) for t in rt], "intensity": [round(float(v), 1) for v in tic]}
+
+
+def _search_settings(params: MatchParameters, mode: str):
+    from nps_id.search.engine import SearchSettings
+
+    return SearchSettings(mode=mode, top_k=params.top_k, tolerance=params.fragment_tolerance,
+                          precursor_tolerance=params.precursor_tolerance)
+
+
+def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, mode: str) -> dict[int, list[dict]]:
+    """Engine hits per query position: lists of dicts with 0-999 scores."""
+    from nps_id.search.engine import search
+
+    hits = search(spectra, library.reference, _search_settings(params, mode), library.indexes)
+    out: dict[int, list[dict]] = {}
+    for i in range(len(hits)):
+        out.setdefault(int(hits.query[i]), []).append({
+            "rank": int(hits.rank[i]),
+            "row": int(hits.row[i]),
+            "score": _999(hits.score[i]),
+            "mf": _999(hits.mf[i]),
+            "rmf": _999(hits.rmf[i]),
+            "gap": _999(hits.gap[i]),
+            "isomer_alert": bool(hits.isomer_alert[i]),
+            "delta_mass": None if not np.isfinite(hits.delta_mass[i]) else round(float(hits.delta_mass[i]), 4),
+        })
+    return out
+
+
+def _999(value: float) -> int | None:
+    """A 0-1 engine score on the 0-999 scale of match factors (None when not scored)."""
+    return None if not np.isfinite(value) else int(round(float(value) * 999))
+
+
+# -- GC-EI-MS -----------------------------------------------------------------------------------
+
+
+def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dict], list[dict]]:
+    components = extract_components(run, params.peaks, params.deconvolution)
+    removed_info: list[dict] = []
+    if blank:
+        components, removed = subtract_blank(
+            components, blank[1], rt_tolerance_seconds=params.blank_rt_tolerance_seconds,
+            min_similarity=params.blank_min_similarity, min_ratio=params.blank_min_ratio,
+        )
+        removed_info = [
+            {**c.summary(), "blank_rt_min": round(b.rt_minutes, 4), "height_ratio": round(c.height / b.height, 3)}
+            for c, b in removed
+        ]
+    spectra = [c.spectrum() for c in components]
+    identity = _search(spectra, library, params, "identity") if spectra else {}
+    t = params.verdict
+    need_analogue = [i for i in range(len(components))
+                     if params.analogue and (not identity.get(i) or (identity[i][0]["mf"] or 0) < t.tentative_mf)]
+    analogue = _search([spectra[i] for i in need_analogue], library, params, "analog") if need_analogue else {}
+    analogue = {need_analogue[q]: hits for q, hits in analogue.items()}
+    findings: list[dict] = []
+    summaries: list[dict] = []
+    for i, component in enumerate(components):
+        ri = ladder.ri(component.rt_seconds) if ladder else None
+        summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None}
+        finding = _gc_finding(component, identity.get(i, []), analogue.get(i, []), ri, run, library, t)
+        if finding is not None:
+            summary["finding"] = len(findings)
+            finding["component"] = i
+            findings.append(finding)
+        summaries.append(summary)
+    return findings, summaries, removed_info
+
+
+def _gc_finding(component, hits, analogue_hits, ri, run, library, t) -> dict | None:
+    best = hits[0] if hits else None
+    analogue_best = analogue_hits[0] if analogue_hits else None
+    analogue_score = analogue_best["score"] if analogue_best else None
+    identity_reportable = best is not None and (best["mf"] or 0) >= t.report_score
+    analogue_reportable = analogue_score is not None and analogue_score >= t.analogue_score
+    if not identity_reportable and not analogue_reportable:
+        return None
+    use_analogue = not identity_reportable
+    top = analogue_best if use_analogue else best
+    lib_ri = library.library_ri(top["row"])
+    delta_ri = None if ri is None or lib_ri is None else ri - lib_ri
+    evidence = Evidence(
+        kind="ei", score=(best or analogue_best)["score"], mf=best["mf"] if best else None,
+        rmf=best["rmf"] if best else None, gap=top["gap"], isomer_alert=top["isomer_alert"],
+        major_ions=_major_ions(component, library, top["row"], run, t), n_ions=int(component.mz.size),
+        delta_ri=delta_ri,
+        analogue_score=analogue_score if use_analogue else None,
+    )
+    verdict = decide(evidence, t)
+    return _finding(component.rt_minutes, top, hits if not use_analogue else analogue_hits, verdict, library,
+                    mode="analogue" if use_analogue else "identity", ri=ri, lib_ri=lib_ri, delta_ri=delta_ri,
+                    spectrum=(component.mz, component.intensity),
+                    extra={"scan": component.apex, "height": round(component.height, 1),
+                           "area": round(component.area, 1), "snr": round(component.snr, 1),
+                           "n_ions": int(component.mz.size)})
+
+
+def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: Run, t) -> tuple[int, int]:
+    """(present, expected): reference ions >= ``t.major_ion_level`` of its base peak, inside the
+    run's acquired m/z range, and how many of them the component holds."""
+    mz, intensity = library.reference.peaks.row(row)
+    if intensity.size == 0:
+        return 0, 0
+    nominal = np.rint(mz).astype(np.int64)
+    major = (intensity >= t.major_ion_level * intensity.max()) & (nominal >= run.mz_min) & (nominal <= run.mz_axis[-1])
+    expected = np.unique(nominal[major])
+    present = np.isin(expected, component.mz.astype(np.int64)).sum()
+    return int(present), int(expected.size)
+
+
+def _finding(rt_min, top, hits, verdict, library, *, mode, ri, lib_ri, delta_ri, spectrum, extra) -> dict:
+    names = library.columns["name"]
+    runner = next((h for h in hits if names[h["row"]] != names[top["row"]]), None)
+    mz, intensity = spectrum
+    return {
+        **library.hit_fields(top["row"]),
+        "verdict": verdict.verdict,
+        "rule": verdict.rule,
+        "criteria_met": verdict.criteria_met,
+        "criteria_failed": verdict.criteria_failed,
+        "criteria_not_evaluated": verdict.criteria_not_evaluated,
+        "match_mode": mode,
+        "rt_min": round(rt_min, 4),
+        "ri": None if ri is None else round(ri, 1),
+        "library_ri": lib_ri,
+        "delta_ri": None if delta_ri is None else round(delta_ri, 1),
+        "mf": top["mf"],
+        "rmf": top["rmf"],
+        "score": top["score"],
+        "gap": top["gap"],
+        "isomer_alert": top["isomer_alert"],
+        "delta_mass": top["delta_mass"],
+        "runner_up": None if runner is None else {**library.hit_fields(runner["row"]), "score": runner["score"],
+                                                  "mf": runner["mf"], "rmf": runner["rmf"]},
+        "top_hits": [
+            {"rank": h["rank"], **library.hit_fields(h["row"]), "mf": h["mf"], "rmf": h["rmf"],
+             "score": h["score"], "delta_mass": h["delta_mass"]}
+            for h in hits
+        ],
+        **extra,
+        "spectrum": {"mz": [float(m) for m in mz], "intensity": [round(float(v), 2) for v in intensity]},
+    }
+
+
+# -- LC-MS/MS -----------------------------------------------------------------------------------
+
+
+def _match_ms2(groups: list[MS2Group], library, params) -> tuple[list[dict], list[dict]]:
+    spectra = [g.spectrum for g in groups]
+    identity = _search(spectra, library, params, "identity") if spectra else {}
+    t = params.verdict
+    need = [i for i in range(len(groups))
+            if params.analogue and (not identity.get(i) or identity[i][0]["score"] < t.tentative_score)]
+    analogue = _search([spectra[i] for i in need], library, params, "analog") if need else {}
+    analogue = {need[q]: hits for q, hits in analogue.items()}
+    findings, summaries = [], []
+    for i, group in enumerate(groups):
+        summary = {"index": i, "rt_min": round(group.rt_minutes, 4), "precursor_mz": round(group.precursor_mz, 5),
+                   "n_scans": len(group.scan_indices), "n_ions": len(group.spectrum), "finding": None}
+        hits, mode = identity.get(i, []), "identity"
+        if not hits or hits[0]["score"] < t.report_score:
+            hits, mode = analogue.get(i, []), "analogue"
+            if not hits or hits[0]["score"] < t.analogue_score:
+                summaries.append(summary)
+                continue
+        top = hits[0]
+        evidence = Evidence(kind="ms2", score=top["score"], gap=top["gap"], isomer_alert=top["isomer_alert"],
+                            analogue_score=top["score"] if mode == "analogue" else None)
+        if mode == "analogue":  # an analogue hit never passes as the identity of the compound
+            evidence = Evidence(kind="ms2", score=0, analogue_score=top["score"])
+        verdict = decide(evidence, t)
+        finding = _finding(group.rt_minutes, top, hits, verdict, library, mode=mode, ri=None, lib_ri=None,
+                           delta_ri=None, spectrum=(group.spectrum.mz, group.spectrum.intensity),
+                           extra={"precursor_mz": round(group.precursor_mz, 5),
+                                  "n_scans": len(group.scan_indices)})
+        finding["component"] = i
+        summary["finding"] = len(findings)
+        findings.append(finding)
+        summaries.append(summary)
+    return findings, summaries

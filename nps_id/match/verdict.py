@@ -1,0 +1,180 @@
+"""Verdicts: what a library hit is allowed to be called, and why.
+
+A finding is ``identified``, ``tentative`` or ``inconclusive``. Each criterion is checked and
+recorded by name -- met, failed, or not evaluated (no data) -- so a report never calls a hit more
+than it is. The rules, first match wins (the defaults and their reasons are in ``docs/match.md``):
+
+1. ``identified`` -- every identity criterion is met: MF, RMF (EI) or score (MS/MS) at the
+   identity thresholds, the gap to the best *different* compound, no isomer alert, the major
+   reference ions present in the extracted spectrum (EI), and the retention index within the
+   window when both RI are known.
+2. ``tentative`` / "isomer ambiguity" -- the scores pass but the gap or the isomer alert fails:
+   the compound is one of a few near-identical spectra.
+3. ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
+   window.
+4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing.
+5. ``tentative`` / "close analogue" -- no identity hit passes, but an analogue-mode hit does.
+6. ``inconclusive`` -- anything else.
+
+Entry points: :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+IDENTIFIED, TENTATIVE, INCONCLUSIVE = "identified", "tentative", "inconclusive"
+#: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
+LEVELS = (IDENTIFIED, TENTATIVE, INCONCLUSIVE)
+
+
+@dataclass(frozen=True)
+class VerdictThresholds:
+    """Decision thresholds; scores are on the 0-999 scale of NIST-style match factors.
+
+    Attributes
+    ----------
+    identified_mf, identified_rmf : int
+        EI composite match factor and reverse match factor needed for ``identified``.
+    identified_score : int
+        MS/MS (cosine x 999) needed for ``identified``.
+    min_gap : int
+        Score margin over the best hit of a different compound.
+    min_ions : int
+        EI: the extracted spectrum must hold at least this many ions (fewer is too sparse to
+        tell one compound from another, whatever the match factor).
+    major_ion_fraction : float
+        Fraction of the reference's major ions (>= ``major_ion_level`` of its base peak, within
+        the acquired m/z range) that the extracted spectrum must hold.
+    major_ion_level : float
+        Relative abundance that makes a reference ion "major".
+    ri_window : float
+        Largest |RI - library RI| for ``identified`` (only when both are known).
+    tentative_mf, tentative_rmf, tentative_score : int
+        Floors for ``tentative`` (EI MF/RMF; MS/MS score).
+    analogue_score : int
+        Analogue-mode score (x 999) needed for a "close analogue" ``tentative``.
+    report_score : int
+        Components whose best hit scores below this are listed as components, not findings.
+    """
+
+    identified_mf: int = 800
+    identified_rmf: int = 850
+    identified_score: int = 800
+    min_gap: int = 30
+    min_ions: int = 10
+    major_ion_fraction: float = 0.8
+    major_ion_level: float = 0.10
+    ri_window: float = 30.0
+    tentative_mf: int = 700
+    tentative_rmf: int = 700
+    tentative_score: int = 700
+    analogue_score: int = 850
+    report_score: int = 600
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What is known about one component's best hit (scores on the 0-999 scale).
+
+    ``mf``/``rmf`` are None for MS/MS, ``major_ions`` (present, expected) is None for MS/MS,
+    ``delta_ri`` is None when either RI is unknown, ``analogue_score`` is None when analogue
+    mode was not run.
+    """
+
+    kind: str  # "ei" or "ms2"
+    score: int
+    mf: int | None = None
+    rmf: int | None = None
+    gap: int | None = None
+    isomer_alert: bool = False
+    major_ions: tuple[int, int] | None = None
+    n_ions: int | None = None
+    delta_ri: float | None = None
+    analogue_score: int | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    rule: str
+    criteria_met: list[str] = field(default_factory=list)
+    criteria_failed: list[str] = field(default_factory=list)
+    criteria_not_evaluated: list[str] = field(default_factory=list)
+
+
+def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Verdict:
+    """Apply the rules of the module docstring to ``evidence``."""
+    checks: list[tuple[str, bool | None, str]] = []  # (criterion, passed or None, group)
+    if evidence.kind == "ei":
+        checks.append((f"mf >= {t.identified_mf} (mf {evidence.mf})", _ge(evidence.mf, t.identified_mf), "score"))
+        checks.append((f"rmf >= {t.identified_rmf} (rmf {evidence.rmf})", _ge(evidence.rmf, t.identified_rmf), "score"))
+    else:
+        checks.append((f"score >= {t.identified_score} (score {evidence.score})",
+                       evidence.score >= t.identified_score, "score"))
+    gap = "no other compound scored" if evidence.gap is None else f"gap {evidence.gap}"
+    checks.append((f"gap to next different compound >= {t.min_gap} ({gap})",
+                   None if evidence.gap is None else evidence.gap >= t.min_gap, "ambiguity"))
+    checks.append(("no isomer alert", not evidence.isomer_alert, "ambiguity"))
+    if evidence.kind == "ei" and evidence.n_ions is not None:
+        checks.append((f"extracted spectrum has >= {t.min_ions} ions ({evidence.n_ions})",
+                       evidence.n_ions >= t.min_ions, "ions"))
+    if evidence.kind == "ei":
+        if evidence.major_ions is None or evidence.major_ions[1] == 0:
+            checks.append((f"major reference ions (>= {t.major_ion_level:.0%}) present", None, "ions"))
+        else:
+            present, expected = evidence.major_ions
+            checks.append((
+                f"major reference ions (>= {t.major_ion_level:.0%}) present: {present}/{expected} "
+                f">= {t.major_ion_fraction:.0%}", present >= t.major_ion_fraction * expected - 1e-9, "ions",
+            ))
+    ri_ok = None if evidence.delta_ri is None else abs(evidence.delta_ri) <= t.ri_window
+    ri_text = "" if evidence.delta_ri is None else f" (dRI {evidence.delta_ri:+.0f})"
+    checks.append((f"|RI - library RI| <= {t.ri_window:g}{ri_text}", ri_ok, "ri"))
+
+    met = [c for c, ok, _ in checks if ok is True]
+    failed = [c for c, ok, _ in checks if ok is False]
+    unknown = [c for c, ok, _ in checks if ok is None]
+    failed_groups = {g for _, ok, g in checks if ok is False}
+
+    def verdict(level: str, rule: str, extra_met: list[str] = (), extra_failed: list[str] = ()) -> Verdict:
+        return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown)
+
+    if not failed_groups:
+        return verdict(IDENTIFIED, "identity: every evaluated criterion met")
+    if failed_groups == {"ambiguity"}:
+        return verdict(TENTATIVE, "isomer ambiguity: scores pass, but a different compound is as close")
+    if failed_groups == {"ri"}:
+        return verdict(TENTATIVE, "retention index disagrees with the library")
+    floor = _tentative_floor(evidence, t)
+    if all(ok for _, ok in floor):
+        return verdict(TENTATIVE, "weak match: below the identity criteria, above the tentative floor",
+                       [c for c, _ in floor])
+    if evidence.analogue_score is not None and evidence.analogue_score >= t.analogue_score:
+        return verdict(TENTATIVE, "close analogue: no identity hit passes, an analogue-mode hit does",
+                       [f"analogue score >= {t.analogue_score} (score {evidence.analogue_score})"],
+                       [c for c, ok in floor if not ok])
+    return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=[c for c, ok in floor if not ok])
+
+
+def _tentative_floor(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool]]:
+    if evidence.kind == "ei":
+        return [
+            (f"mf >= {t.tentative_mf} (tentative floor)", _ge(evidence.mf, t.tentative_mf) is True),
+            (f"rmf >= {t.tentative_rmf} (tentative floor)", _ge(evidence.rmf, t.tentative_rmf) is True),
+        ]
+    return [(f"score >= {t.tentative_score} (tentative floor)", evidence.score >= t.tentative_score)]
+
+
+def _ge(value: float | None, threshold: float) -> bool | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value >= threshold
+
+
+def at_least(verdict: str, level: str) -> bool:
+    """True when ``verdict`` is ``level`` or stronger (identified > tentative > inconclusive)."""
+    return LEVELS.index(verdict) <= LEVELS.index(level)
