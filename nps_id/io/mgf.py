@@ -1,0 +1,305 @@
+"""Mascot Generic Format (MGF) reader and writer.
+
+Entry points
+------------
+- :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from ``BEGIN IONS`` /
+  ``END IONS`` blocks (GNPS, MZmine, matchms, ProteoWizard and TPP dialects).
+- :func:`write` -- write spectra as MGF (atomic).
+
+Hand-written rather than ``pyteomics.mgf``: pyteomics returns m/z and intensity arrays of
+different lengths when a peak line has one column and reports no line numbers; this reader
+checks every peak line, names file, line and record in each error, and in lenient mode skips
+just the bad block. Comment lines (``#``, ``;``, ``!``, ``/``) are ignored, global parameters
+before the first block apply to every block (Mascot semantics).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from nps_id._atomic import atomic_output
+from nps_id.io._source import ReadReport, open_text
+from nps_id.spectrum import Spectrum
+
+# MGF key (upper case) -> normalised metadata key. Keys not listed are kept lower-cased.
+_KEYS = {
+    "TITLE": "title",
+    "NAME": "name",
+    "COMPOUND_NAME": "name",
+    "SPECTRUMID": "source_id",
+    "SCANS": "scan_id",
+    "SCANNUMBER": "scan_id",
+    "MSLEVEL": "ms_level",
+    "IONMODE": "ion_mode",
+    "SMILES": "smiles",
+    "INCHI": "inchi",
+    "INCHIKEY": "inchikey",
+    "FORMULA": "formula",
+    "PRECURSORTYPE": "precursor_type",
+    "ADDUCT": "precursor_type",
+    "COLLISION_ENERGY": "collision_energy",
+    "INSTRUMENTTYPE": "instrument_type",
+    "INSTRUMENT": "instrument",
+    "SOURCE_INSTRUMENT": "instrument",
+    "LICENSE": "licence",
+    "COMMENT": "comments",
+    "CAS": "cas",
+    "EXACTMASS": "exact_mass",
+    "RETENTION_INDEX": "retention_index",
+    # RETENTION_TIME carries no unit (minutes in some exports, seconds in others): kept as given.
+    "RETENTION_TIME": "retention_time_unspecified_unit",
+}
+_MISSING = {"", "n/a", "na", "none", "null", "nan"}
+_COMMENT_STARTS = ("#", ";", "!", "/")
+_CHARGE_RE = re.compile(r"^\s*([+-]?)(\d+)([+-]?)\s*$")
+
+
+def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectrum]:
+    """Stream the spectra of an MGF file.
+
+    Parameters
+    ----------
+    path
+        ``.mgf`` file, optionally gzip-compressed.
+    report
+        Filled with skip counts and, in lenient mode, the quarantine of malformed blocks.
+
+    Yields
+    ------
+    Spectrum
+        ``precursor_mz`` from PEPMASS (first number) or PRECURSOR_MZ; ``precursor_charge`` from
+        CHARGE (``2+``, ``-1``, ``3-``; a list such as ``2+ and 3+`` is kept as ``charge`` text,
+        not guessed); ``retention_time`` from RTINSECONDS (seconds); ``source_id`` from
+        SPECTRUMID, else TITLE; ``scan_index`` is the 0-based block number.
+
+    Raises
+    ------
+    ReaderError
+        (strict mode) a peak line without two numbers, an unterminated block, text outside
+        blocks that is not ``KEY=value``, or values the spectrum model rejects.
+    """
+    path = str(path)
+    if report is None:
+        report = ReadReport(path)
+    fh = open_text(path)  # opened now so a missing file fails before iteration
+    return _read(fh, path, report)
+
+
+def _read(fh, path: str, report: ReadReport) -> Iterator[Spectrum]:
+    globals_: dict[str, str] = {}
+    block: _Block | None = None
+    index = -1
+    with fh:
+        for number, raw in enumerate(fh, start=1):
+            line = raw.strip()
+            if not line or line.startswith(_COMMENT_STARTS):
+                continue
+            upper = line.upper()
+            if upper == "BEGIN IONS":
+                if block is not None:
+                    block.fail("a new BEGIN IONS before END IONS", number, line)
+                    _finish(block, report, path, globals_, ended=False)
+                index += 1
+                block = _Block(index, number)
+            elif upper == "END IONS":
+                if block is None:
+                    report.bad("END IONS without BEGIN IONS", line=number, text=line)
+                    continue
+                spectrum = _finish(block, report, path, globals_, ended=True)
+                block = None
+                if spectrum is not None:
+                    yield spectrum
+            elif block is None:
+                key, sep, value = line.partition("=")
+                if not sep or not key.strip():
+                    report.bad("text outside a BEGIN IONS ... END IONS block (expected KEY=value)",
+                               line=number, text=line)
+                    continue
+                globals_[key.strip().upper()] = value.strip()
+            else:
+                block.add(line, number)
+    if block is not None:
+        block.fail("file ends inside a block (no END IONS; truncated?)", block.start, "BEGIN IONS")
+        _finish(block, report, path, globals_, ended=False)
+
+
+class _Block:
+    """One BEGIN IONS ... END IONS block as it is read."""
+
+    __slots__ = ("index", "start", "params", "mz", "intensity", "error")
+
+    def __init__(self, index: int, start: int) -> None:
+        self.index, self.start = index, start
+        self.params: dict[str, str] = {}
+        self.mz: list[float] = []
+        self.intensity: list[float] = []
+        self.error: tuple[str, int, str] | None = None
+
+    def fail(self, message: str, line: int, text: str) -> None:
+        if self.error is None:  # the first problem is the one worth reporting
+            self.error = (message, line, text)
+
+    def add(self, line: str, number: int) -> None:
+        if self.error is not None:
+            return
+        if line[0].isdigit() or line[0] in "+-.":
+            fields = line.split()
+            if len(fields) < 2:
+                self.fail("peak line has one column; expected 'm/z intensity'", number, line)
+                return
+            try:
+                self.mz.append(float(fields[0]))
+                self.intensity.append(float(fields[1]))
+            except ValueError:
+                self.fail("peak line does not start with two numbers (m/z intensity)", number, line)
+            return
+        key, sep, value = line.partition("=")
+        if not sep:
+            self.fail("expected KEY=value or a peak line 'm/z intensity'", number, line)
+            return
+        self.params[key.strip().upper()] = value.strip()
+
+
+def _finish(block: _Block, report: ReadReport, path: str, globals_: dict[str, str], ended: bool) -> Spectrum | None:
+    params = {**globals_, **block.params}
+    label = params.get("TITLE") or params.get("SPECTRUMID")
+    if block.error is not None:
+        message, line, text = block.error
+        where = f"spectrum {label!r}: " if label else ""
+        report.bad(where + message, record=block.index, line=line, text=text)
+        return None
+    if not block.mz:
+        report.skip("empty spectrum")
+        return None
+    try:
+        return Spectrum(block.mz, block.intensity, _metadata(params, block.index, path))
+    except ValueError as exc:
+        where = f"spectrum {label!r}: " if label else ""
+        report.bad(where + str(exc), record=block.index, line=block.start, text=label)
+        return None
+
+
+def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"scan_index": index, "source_file": path}
+    for key, value in params.items():
+        if value.strip().lower() in _MISSING:
+            continue
+        if key in ("PEPMASS", "PRECURSOR_MZ", "PRECURSORMZ", "CHARGE", "RTINSECONDS"):
+            continue
+        meta[_KEYS.get(key, key.lower())] = value
+    pepmass = params.get("PEPMASS") or params.get("PRECURSOR_MZ") or params.get("PRECURSORMZ")
+    if pepmass and pepmass.strip():
+        fields = pepmass.split()
+        meta["precursor_mz"] = _number(fields[0], "PEPMASS")
+        if len(fields) > 2 and "CHARGE" not in params:  # PEPMASS=983.6 1234 2+
+            params = {**params, "CHARGE": fields[2]}
+    if params.get("CHARGE"):
+        charge = parse_charge(params["CHARGE"])
+        if charge is None:
+            meta["charge"] = params["CHARGE"]  # e.g. "2+ and 3+": several candidates, keep as text
+        elif charge != 0:  # GNPS writes CHARGE=0 for "unknown"
+            meta["precursor_charge"] = charge
+    if params.get("RTINSECONDS"):
+        meta["retention_time"] = _number(params["RTINSECONDS"], "RTINSECONDS")
+    mode = str(meta.get("ion_mode", "")).lower()
+    if mode:
+        meta["ion_mode"] = "positive" if mode.startswith("pos") or mode == "+" else (
+            "negative" if mode.startswith("neg") or mode == "-" else mode)
+    if "source_id" not in meta and "title" in meta:
+        meta["source_id"] = meta["title"]
+    if "ms_level" in meta:
+        meta["ms_level"] = int(_number(meta["ms_level"], "MSLEVEL"))
+    return meta
+
+
+def _number(text: str, key: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{key}={text!r} is not a number") from None
+
+
+def parse_charge(text: str) -> int | None:
+    """Signed charge from MGF text (``2+``, ``+2``, ``3-``, ``-1``, ``2``); None for lists or junk."""
+    match = _CHARGE_RE.match(text)
+    if match is None:
+        return None
+    sign = "-" if "-" in (match.group(1), match.group(3)) else "+"
+    value = int(match.group(2))
+    return -value if sign == "-" else value
+
+
+# -- writing -------------------------------------------------------------------------------------
+# normalised key -> MGF key, in the order they are written after TITLE/PEPMASS/CHARGE.
+_WRITE_KEYS = [
+    ("retention_time", "RTINSECONDS"),
+    ("ms_level", "MSLEVEL"),
+    ("ion_mode", "IONMODE"),
+    ("scan_id", "SCANS"),
+    ("source_id", "SPECTRUMID"),
+    ("name", "NAME"),
+    ("formula", "FORMULA"),
+    ("smiles", "SMILES"),
+    ("inchi", "INCHI"),
+    ("inchikey", "INCHIKEY"),
+    ("cas", "CAS"),
+    ("exact_mass", "EXACTMASS"),
+    ("precursor_type", "ADDUCT"),
+    ("collision_energy", "COLLISION_ENERGY"),
+    ("instrument_type", "INSTRUMENTTYPE"),
+    ("instrument", "INSTRUMENT"),
+    ("retention_index", "RETENTION_INDEX"),
+    ("licence", "LICENSE"),
+    ("comments", "COMMENT"),
+]
+
+
+def write(spectra: Iterable[Spectrum], path: str | Path) -> int:
+    """Write ``spectra`` as MGF; returns the number written.
+
+    TITLE is the ``title``, else ``source_id`` or ``scan_id``; PEPMASS, CHARGE
+    (``2+`` / ``1-``) and RTINSECONDS (seconds) follow, then the other normalised keys that
+    have an MGF name. Peaks are written with the shortest text that reads back to the same
+    float64 m/z and float32 intensity. The file appears only when complete.
+    """
+    count = 0
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        for spectrum in spectra:
+            out.write(_block(spectrum))
+            count += 1
+    return count
+
+
+def _block(spectrum: Spectrum) -> str:
+    meta = spectrum.metadata
+    lines = ["BEGIN IONS"]
+    # Not the name: TITLE reads back as source_id, and the name has its own NAME line.
+    title = meta.get("title") or meta.get("source_id") or meta.get("scan_id")
+    if title:
+        lines.append(f"TITLE={_clean(title)}")
+    if spectrum.precursor_mz is not None:
+        lines.append(f"PEPMASS={spectrum.precursor_mz!r}")
+    charge = meta.get("precursor_charge")
+    if charge:
+        lines.append(f"CHARGE={abs(charge)}{'-' if charge < 0 else '+'}")
+    elif meta.get("charge"):
+        lines.append(f"CHARGE={_clean(meta['charge'])}")
+    for key, mgf_key in _WRITE_KEYS:
+        value = meta.get(key)
+        if value is not None and not (key == "source_id" and value == title):
+            lines.append(f"{mgf_key}={_clean(value)}")
+    mz_text = (repr(float(v)) for v in spectrum.mz)
+    int_text = (np.format_float_positional(v, unique=True, trim="-") for v in spectrum.intensity)
+    lines.extend(f"{m} {i}" for m, i in zip(mz_text, int_text))
+    lines.append("END IONS\n")
+    return "\n".join(lines) + "\n"
+
+
+def _clean(value: Any) -> str:
+    """One-line text for a header value (MGF has no escaping)."""
+    if isinstance(value, float):
+        return repr(value)
+    return " ".join(str(value).split())

@@ -1,0 +1,188 @@
+"""MGF reader/writer: real dialects, odd CHARGE strings, bad peak lines, round trip, fuzzing."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import data_path
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nps_id.errors import ReaderError
+from nps_id.io import ReadReport, mgf
+from nps_id.io import read as io_read
+from nps_id.spectrum import Spectrum
+
+# (folder, file, spectra, peaks): `grep -c 'BEGIN IONS'` and `grep -c '^[0-9]'` on each file.
+FILES = [
+    ("matchms-tests", "pesticides.mgf", 76, 4721),
+    ("matchms-tests", "save_as_msp_from_mgf.mgf", 1, 5),
+    ("matchms-tests", "testdata.mgf", 30, 902),
+    ("mzdata-rs-tests", "small.mgf", 35, 25350),
+    ("mzdata-rs-tests", "tpp_small.mgf", 34, 25344),
+    ("pyteomics-tests", "test.mgf", 2, 12),
+    ("pyteomics-tests", "test_annotated.mgf", 2, 19),
+    ("pyteomics-tests", "test_pepmass.mgf", 3, 18),
+]
+
+
+@pytest.mark.parametrize("folder,name,spectra,peaks", FILES)
+def test_real_files_parse_to_the_expected_counts(folder, name, spectra, peaks):
+    path = data_path("formats", folder, name)
+    report = ReadReport(str(path))
+    result = list(io_read(path, report=report))
+    assert report.format == "mgf"
+    assert len(result) == spectra
+    assert sum(len(s) for s in result) == peaks
+    assert not report.skipped
+
+
+def test_gnps_block_without_title_takes_source_id_from_spectrumid():
+    first = next(mgf.read(data_path("formats", "matchms-tests", "pesticides.mgf")))
+    assert first.get("source_id") == "CCMSLIB00001058235"
+    assert first.precursor_mz == pytest.approx(183.057)
+    assert first.get("precursor_charge") == 1 and first.get("ion_mode") == "negative"
+    assert first.ms_level == 2 and first.get("scan_id") == "675"
+    assert first.name.startswith("Pesticide6_Fuberidazole")
+
+
+def test_title_becomes_source_id_and_rtinseconds_the_retention_time():
+    first = next(mgf.read(data_path("formats", "mzdata-rs-tests", "small.mgf")))
+    assert first.get("source_id") == first.get("title") == "small.3.3."
+    assert first.retention_time == pytest.approx(0.6731)
+
+
+def test_odd_charge_strings():
+    spectra = list(mgf.read(data_path("formats", "pyteomics-tests", "test.mgf")))
+    assert spectra[0].get("precursor_charge") == 2  # CHARGE=2+ in the block
+    # The second block inherits the global CHARGE=2+ and 3+: two candidates, not guessed.
+    assert spectra[1].get("precursor_charge") is None
+    assert spectra[1].get("charge") == "2+ and 3+"
+    pepmass = list(mgf.read(data_path("formats", "pyteomics-tests", "test_pepmass.mgf")))
+    assert [s.get("precursor_charge") for s in pepmass] == [2, 2, 3]  # PEPMASS=983.6 1234 2+; CHARGE wins
+
+
+@pytest.mark.parametrize(
+    "text,expected", [("2+", 2), ("+2", 2), ("3-", -3), ("-1", -1), ("1", 1), ("2+ and 3+", None), ("x", None)]
+)
+def test_parse_charge(text, expected):
+    assert mgf.parse_charge(text) == expected
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "x.mgf"
+    path.write_text(text)
+    return path
+
+
+GOOD = "BEGIN IONS\nTITLE=a\nPEPMASS=200.1\n50.0 10\n91.0 100\nEND IONS\n"
+
+
+# GOOD takes lines 1-6, so the bad block starts at line 7; errors found in the values of a
+# complete block point at its BEGIN IONS line.
+@pytest.mark.parametrize(
+    "block,line,expected",
+    [
+        ("BEGIN IONS\nTITLE=b\n60.0 5\n70.0\nEND IONS\n", 10, "one column"),
+        ("BEGIN IONS\nTITLE=b\n60.0 five\nEND IONS\n", 9, "two numbers"),
+        ("BEGIN IONS\nTITLE=b\n60.0 -5\nEND IONS\n", 7, "negative"),
+        ("BEGIN IONS\nTITLE=b\nnan 5\nEND IONS\n", 9, "KEY=value"),
+        ("BEGIN IONS\nTITLE=b\nPEPMASS=abc\n60 5\nEND IONS\n", 7, "PEPMASS='abc' is not a number"),
+    ],
+)
+def test_bad_block_names_file_line_and_record(tmp_path, block, line, expected):
+    path = _write(tmp_path, GOOD + block + GOOD)
+    with pytest.raises(ReaderError) as info:
+        list(mgf.read(path))
+    error = info.value
+    assert error.path == str(path) and error.record == 1 and error.line == line
+    assert expected in str(error) and "'b'" in str(error)
+    report = ReadReport(str(path), lenient=True)
+    assert [s.get("title") for s in mgf.read(path, report)] == ["a", "a"]
+    assert len(report.quarantine) == 1
+
+
+def test_truncated_file_is_an_error(tmp_path):
+    path = _write(tmp_path, GOOD + "BEGIN IONS\nTITLE=b\n60.0 5\n")
+    spectra = mgf.read(path)
+    assert next(spectra).get("title") == "a"
+    with pytest.raises(ReaderError, match="no END IONS"):
+        next(spectra)
+
+
+def test_empty_block_is_skipped_and_counted(tmp_path):
+    report = ReadReport("x")
+    assert len(list(mgf.read(_write(tmp_path, GOOD + "BEGIN IONS\nTITLE=e\nEND IONS\n"), report))) == 1
+    assert report.skipped["empty spectrum"] == 1
+
+
+def test_write_then_read_round_trips(tmp_path):
+    original = list(mgf.read(data_path("formats", "matchms-tests", "pesticides.mgf")))
+    original.append(
+        Spectrum([50.123456789, 91.0], [0.013, 1e6], {"name": "x", "retention_time": 61.25, "precursor_mz": 300.5,
+                                                       "precursor_charge": -2, "ms_level": 2})
+    )
+    target = tmp_path / "out.mgf"
+    assert mgf.write(original, target) == 77
+    back = list(mgf.read(target))
+    keys = ("name", "precursor_mz", "precursor_charge", "retention_time", "ms_level", "ion_mode", "smiles",
+            "inchi", "source_id", "scan_id")
+    assert len(back) == len(original)
+    for a, b in zip(original, back):
+        assert np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
+        assert {k: a.get(k) for k in keys} == {k: b.get(k) for k in keys}
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path):
+    target = tmp_path / "out.mgf"
+    target.write_text("previous")
+
+    def spectra():
+        yield Spectrum([50.0], [1.0])
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        mgf.write(spectra(), target)
+    assert target.read_text() == "previous" and [p.name for p in tmp_path.iterdir()] == ["out.mgf"]
+
+
+# -- property-based: any text gives spectra or ReaderError, nothing else -------------------------------
+_LINES = st.sampled_from(
+    ["BEGIN IONS", "END IONS", "TITLE=x", "PEPMASS=300.1 20", "CHARGE=2+ and 3+", "CHARGE=-", "MSLEVEL=two",
+     "RTINSECONDS=1e400", "50.0 10", "60 1e39", "70.5", "1e-320 5", "inf 3", "-5 2", "80 nan", "=", "# comment",
+     "PEPMASS=", "SCANS=3", "", "\x00", "ION", "9" * 400 + " 1"]
+)
+
+
+def _read_all(text: str, lenient: bool) -> None:
+    import io
+
+    from nps_id.io import mgf as module
+
+    report = ReadReport("<fuzz>", lenient=lenient)
+    try:
+        for spectrum in module._read(io.StringIO(text), "<fuzz>", report):
+            assert isinstance(spectrum, Spectrum) and len(spectrum) > 0
+    except ReaderError:
+        assert not lenient
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_LINES, max_size=40), st.booleans())
+def test_structured_random_mgf_gives_spectra_or_reader_error(lines, lenient):
+    _read_all("\n".join(lines), lenient)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.booleans())
+def test_arbitrary_text_gives_spectra_or_reader_error(text, lenient):
+    _read_all(text, lenient)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_mutated_real_block_gives_spectra_or_reader_error(data):
+    text = (data_path("formats", "pyteomics-tests", "test.mgf")).read_text()
+    position = data.draw(st.integers(0, len(text)))
+    cut = data.draw(st.integers(0, 20))
+    insert = data.draw(st.text(max_size=10))
+    _read_all(text[:position] + insert + text[position + cut:], data.draw(st.booleans()))
