@@ -507,8 +507,10 @@ def _numbers(values: np.ndarray) -> list[str]:
     if np.array_equal(values, np.round(values)) and np.abs(values).max(initial=0) < 2**53:
         return values.astype(np.int64).astype(str).tolist()
     if values.dtype == np.float32:  # numpy prints the shortest text that reads back as float32
-        return values.astype(str).tolist()
-    return [repr(v) for v in values.tolist()]
+        texts = values.astype(str).tolist()
+    else:
+        texts = list(map(repr, values.tolist()))
+    return [t[:-2] if t.endswith(".0") else t for t in texts]
 
 
 def _one_line(value: Any) -> str:

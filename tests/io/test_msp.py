@@ -1,0 +1,349 @@
+"""MSP / AMDIS MSL reader and writer on the real libraries and every dialect in ../shared/data.
+
+Expected counts were taken independently with grep (``zgrep -c '^Name:'``, ``grep -ci '^num
+peaks'``), not from this reader.
+"""
+from __future__ import annotations
+
+import gzip
+import itertools
+
+import numpy as np
+import pytest
+
+from nps_id import io as nio
+from nps_id.errors import InputError, ReaderError
+from nps_id.io import msp
+from nps_id.io._source import ReadReport
+from nps_id.spectrum import Spectrum
+from tests.conftest import data_path
+
+FORMAT_COUNTS = {
+    "matchms-tests/Hydrogen_chloride.msp": 1,
+    "matchms-tests/JL_2021_V2.msl": 1,
+    "matchms-tests/MoNA-export-GC-MS-first10.msp": 10,
+    "matchms-tests/comments_with_quotes.msp": 1,
+    "matchms-tests/edge_golm.msp": 1,
+    "matchms-tests/golm.msp": 3,
+    "matchms-tests/massbank_five_spectra.msp": 5,
+    "matchms-tests/multiline_semicolon.msp": 2,
+    "matchms-tests/rcx_gc-ei_ms_20201028_perylene.msp": 1,
+    "matchms-tests/riken_style_five_spectra.msp": 5,
+    "matchms-tests/save_as_msp_from_mgf.msp": 1,
+    "matchms-tests/test_spectra_collection.msp": 3,
+    "recetox-gc-ei-msp/RECETOX_Exposome_pesticides_HR_MS_20220323.msp": 170,
+    "recetox-gc-ei-msp/rcx_gc-ei_ms_subset.msp": 7,
+    "recetox-gc-ei-msp/recetox_gc-ei_ms_20201028.msp": 133,
+}
+# "Num Peaks:" values of every record (grep + awk), summed per file: catches lost or extra peaks.
+FORMAT_PEAKS = {
+    "matchms-tests/golm.msp": 287,
+    "matchms-tests/multiline_semicolon.msp": 25,
+    "matchms-tests/JL_2021_V2.msl": 30,
+    "matchms-tests/MoNA-export-GC-MS-first10.msp": 494,
+    "recetox-gc-ei-msp/recetox_gc-ei_ms_20201028.msp": 7415,
+}
+
+
+def _read(path, **kwargs) -> list[Spectrum]:
+    report = ReadReport(str(path))
+    return list(msp.read(path, report, **kwargs))
+
+
+@pytest.mark.parametrize("name, count", sorted(FORMAT_COUNTS.items()))
+def test_every_msp_dialect_parses_to_the_right_count(name, count):
+    path = data_path("formats", *name.split("/"))
+    spectra = list(nio.read(path))  # also checks that the dispatcher picks this reader
+    assert len(spectra) == count
+    assert all(len(s) > 0 for s in spectra)
+    assert [s.get("scan_index") for s in spectra] == list(range(count))
+    assert all(s.get("source_file") == str(path) for s in spectra)
+
+
+@pytest.mark.parametrize("name, peaks", sorted(FORMAT_PEAKS.items()))
+def test_no_peak_is_lost(name, peaks):
+    spectra = _read(data_path("formats", *name.split("/")))
+    assert sum(len(s) for s in spectra) == peaks
+
+
+def test_golm_colon_pairs_and_keys_without_synon():
+    spectra = _read(data_path("formats", "matchms-tests", "golm.msp"))
+    first = spectra[0]
+    assert len(first) == 50
+    assert first.intensity[first.mz.tolist().index(77.0)] == 1000
+    # record 2 writes "MST N: ..." lines without "Synon:": kept as metadata, nothing lost
+    assert spectra[1].get("mst n") == "Glycine, N,N-dimethyl- (1TMS)"
+    assert spectra[1].get("retention_index") == pytest.approx(986.97)  # "RI: 986,97"
+    assert spectra[2].get("cas") == "17887-27-3"  # from "CAS#:"
+
+
+def test_amdis_msl_parenthesised_pairs_and_minutes():
+    (spectrum,) = _read(data_path("formats", "matchms-tests", "JL_2021_V2.msl"))
+    assert spectrum.name == "G3P"
+    assert len(spectrum) == 30
+    assert spectrum.mz[0] == 52 and spectrum.intensity[0] == 3
+    assert spectrum.mz[-1] == 102 and spectrum.intensity[-1] == 4
+    assert spectrum.retention_time == pytest.approx(9.648 * 60)  # "RT:9.648", AMDIS minutes
+    assert spectrum.get("retention_index") == pytest.approx(1586.2)
+    assert "cas" not in spectrum.metadata  # "TUBE2_~1-N1010" is no CAS number ...
+    assert spectrum.get("casno") == "TUBE2_~1-N1010"  # ... but it is kept
+
+
+def test_several_semicolon_pairs_per_line_and_lowercase_num_peaks():
+    a, b = _read(data_path("formats", "matchms-tests", "multiline_semicolon.msp"))
+    assert len(a) == 15 and len(b) == 10
+    assert b.name == "JWH 081"
+    assert b.mz.tolist()[:3] == [40, 41, 42] and b.intensity.tolist()[:3] == [147, 57, 13]
+
+
+def test_quoted_peak_annotations_and_tabs_are_ignored():
+    (s,) = _read(data_path("formats", "matchms-tests", "rcx_gc-ei_ms_20201028_perylene.msp"))
+    assert len(s) == 19
+    i = int(np.flatnonzero(np.isclose(s.mz, 252.09323))[0])
+    assert s.intensity[i] == 1955166
+    assert s.get("licence") == "CC BY-NC"
+    assert s.get("ion_mode") == "positive"
+    assert s.get("retentiontime") == "-1"  # RECETOX's "unknown" is kept as text, not 0 s
+
+
+def test_name_not_first_and_no_name_at_all():
+    riken = _read(data_path("formats", "matchms-tests", "riken_style_five_spectra.msp"))
+    assert [s.name for s in riken][:3] == ["ADP", "Kojic acid", "Cyclizine"]
+    assert riken[1].get("ion_mode") == "negative"
+    assert riken[1].get("precursor_type") == "[M-H]-"
+    (mgf_like,) = _read(data_path("formats", "matchms-tests", "save_as_msp_from_mgf.msp"))
+    assert mgf_like.name == "Dicrotophos"  # COMPOUND_NAME
+    assert mgf_like.precursor_mz == pytest.approx(238.0844)
+    assert mgf_like.retention_time == pytest.approx(2.025499 * 60)
+
+
+def test_mona_and_massbank_style_fields():
+    spectra = _read(data_path("formats", "matchms-tests", "MoNA-export-GC-MS-first10.msp"))
+    assert spectra[0].get("source_id") == "JP000001"
+    assert spectra[0].get("licence") == "CC BY-NC-SA"  # from Comments "license=..."
+    assert spectra[0].get("synonyms") == ("1-NITROPYRENE",)  # "Synonym:"
+    collection = _read(data_path("formats", "matchms-tests", "test_spectra_collection.msp"))
+    assert collection[0].get("ion_mode") == "negative"  # "Ion_mode: N"
+    assert collection[0].ms_level == 2
+    assert collection[0].get("synonyms") == ("$:00in-source",)
+
+
+def test_swgdrug_library():
+    path = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
+    spectra = _read(path)
+    assert len(spectra) == 2988
+    first = spectra[0]
+    assert first.name == "Epiandrosterone"
+    assert first.get("cas") == "481-29-8"  # "CASNO: 481298"
+    assert first.get("source_id") == "314"  # "ID: 314"
+    assert first.get("comments") == "DEA SWL"
+    assert first.get("synonyms") == ("Isoandrosterone", "3.beta.-hydroxy-5.alpha.-Androstan-17-one")
+    assert len(first) == 211
+    fentanyl = next(s for s in spectra if s.name == "Fentanyl")
+    assert fentanyl.get("cas") == "437-38-7"
+    assert fentanyl.get("source_id") == "3919"
+    assert fentanyl.get("inchikey") == "PJMPHNIQZUBGLI-UHFFFAOYSA-N"
+    assert "Sublimaze" in fentanyl.get("synonyms")
+    assert len(fentanyl) == 115
+    assert fentanyl.mz[np.argmax(fentanyl.intensity)] == 245
+    assert fentanyl.get("exact_mass") == pytest.approx(336.220163)
+    diazepam = next(s for s in spectra if s.name == "Diazepam")
+    assert diazepam.get("cas") == "439-14-5" and len(diazepam) == 201
+
+
+def test_massbank_ei_library():
+    spectra = _read(data_path("massbank", "ei-library.msp.gz"))
+    assert len(spectra) == 11051
+    assert {s.ms_level for s in spectra} == {1}
+    assert sum(s.get("licence") == "CC BY-SA" for s in spectra) == 900  # grep count
+    first = spectra[0]
+    assert first.get("source_id") == "MSBNK-Osaka_Univ-OUF00001"
+    assert first.retention_time == pytest.approx(620.432)  # "620.432  sec"
+    assert first.get("retention_index") == pytest.approx(1641.217)
+    assert first.get("cas") == "109-76-2"
+    assert first.get("instrument_type") == "GC-EI-TOF"
+
+
+def test_massbank_ms2_record():
+    spectra = list(itertools.islice(msp.read(data_path("massbank", "ms2-queries-identity.msp.gz")), 5))
+    thymine = spectra[2]
+    assert thymine.name == "Thymine"
+    assert thymine.get("source_id") == "MSBNK-Keio_Univ-KO001889"
+    assert thymine.get("inchikey") == "RWQNBRDOKXIBIV-UHFFFAOYSA-N"
+    assert thymine.get("ion_mode") == "negative"
+    assert thymine.precursor_mz == 125.0
+    assert thymine.get("precursor_type") == "[M-H]-"
+    assert thymine.get("collision_energy") == "40 V"
+    assert thymine.get("licence") == "CC BY-NC-SA"
+    assert thymine.ms_level == 2
+    assert len(thymine) == 11 and thymine.intensity[thymine.mz == 59.2][0] == 910892
+
+
+def test_massbank_ms2_library_whole_file():
+    """The one full read of the 73,288-spectrum library in the suite (about 6 s)."""
+    negative = level2 = n = 0
+    minutes = None
+    for s in msp.read(data_path("massbank", "ms2-library.msp.gz")):
+        n += 1
+        negative += s.get("ion_mode") == "negative"
+        level2 += s.ms_level == 2
+        if n == 1:
+            minutes = s.retention_time
+    assert n == 73288
+    assert level2 == 73288  # zgrep -c '^Spectrum_type: MS2'
+    assert negative == 25405  # zgrep -c '^Ion_mode: N'
+    assert minutes == pytest.approx(14.6 * 60)  # "Retention_time: 14.6 min"
+
+
+# -- metadata helpers -------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text, cas",
+    [("481298", "481-29-8"), ("50-00-0", "50-00-0"), ("0000050000", "50-00-0"), ("437387", "437-38-7"),
+     ("437388", None), ("0", None), ("TUBE2_~1-N1010", None), ("7732-18-5", "7732-18-5")],
+)
+def test_cas_numbers_are_dashed_and_checksummed(text, cas):
+    assert msp.normalise_cas(text) == cas
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("620.432 sec", 620.432), ("14.6 min", 876.0), ("9.648", 578.88), ("244 s", 244.0),
+     ("11.25, 11.54 min", 675.0), ("7.6 min.", 456.0), ("3.53 min (in paper: 3.6 min)", 211.8),
+     ("N/A min", None), ("-1", None), ("1.5 h", 5400.0)],
+)
+def test_retention_time_units(text, seconds):
+    result = msp.parse_retention_time(text)
+    assert (result is None and seconds is None) or result == pytest.approx(seconds)
+
+
+def test_unitless_retention_time_unit_option(tmp_path):
+    path = tmp_path / "rt.msp"
+    path.write_text("Name: a\nRetention_time: 90\nNum Peaks: 1\n50 1\n")
+    assert _read(path)[0].retention_time == 5400.0
+    assert _read(path, rt_unit="s")[0].retention_time == 90.0
+    with pytest.raises(InputError):
+        msp.read(path, rt_unit="fortnights")
+
+
+# -- malformed input --------------------------------------------------------------------------
+GOOD = "Name: good\nNum Peaks: 2\n41 10\n43 999\n\n"
+
+
+def _write(tmp_path, text, name="bad.msp"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "bad_record, line, what",
+    [
+        ("Name: x\nNum Peaks: 3\n41 10\n43 999\n\n", 7, "Num Peaks: 3"),
+        ("Name: x\nNum Peaks: 2\n41 10\n43 abc\n\n", 9, "not a number"),
+        ("Name: x\nNum Peaks: 2\n41 10\n43\n\n", 9, "unpaired"),
+        ("Name: x\nNum Peaks: 2\n41 nan\n43 5\n\n", 8, "finite"),
+        ("Name: x\nNum Peaks: 2\n41 -5\n43 5\n\n", 8, ">= 0"),
+        ("Name: x\nNum Peaks: two\n41 5\n\n", 7, "whole number"),
+        ("Name: x\nthis line is no field\nNum Peaks: 1\n41 5\n\n", 7, "key: value"),
+    ],
+)
+def test_malformed_record_names_file_line_and_record(tmp_path, bad_record, line, what):
+    path = _write(tmp_path, GOOD + bad_record + GOOD)
+    with pytest.raises(ReaderError) as err:
+        list(msp.read(path))
+    assert err.value.line == line
+    assert err.value.record == 1
+    assert what in str(err.value) and str(path) in str(err.value)
+
+
+def test_lenient_skips_bad_records_and_keeps_going(tmp_path):
+    path = _write(tmp_path, GOOD + "Name: x\nNum Peaks: 2\n41 10\n43 abc\n\n" + GOOD
+                  + "Name: empty\nNum Peaks: 0\n\n" + GOOD)
+    report = ReadReport(str(path), lenient=True)
+    spectra = list(msp.read(path, report))
+    assert [s.get("scan_index") for s in spectra] == [0, 2, 4]
+    assert report.skipped["malformed record"] == 1
+    assert report.skipped["empty spectrum"] == 1
+    assert report.quarantine[0]["line"] == 9 and report.quarantine[0]["text"] == "43 abc"
+
+
+def test_empty_spectrum_is_skipped_not_an_error(tmp_path):
+    report = ReadReport("x")
+    assert list(msp.read(_write(tmp_path, "Name: a\nNum Peaks: 0\n"), report)) == []
+    assert report.skipped["empty spectrum"] == 1
+
+
+def test_missing_file_fails_before_iteration(tmp_path):
+    with pytest.raises(InputError):
+        msp.read(tmp_path / "nope.msp")
+
+
+def test_records_without_blank_lines_between_them(tmp_path):
+    path = _write(tmp_path, "Name: a\nNum Peaks: 1\n50 1\nName: b\nNum Peaks: 1\n60 2\n")
+    assert [(s.name, s.mz.tolist()) for s in _read(path)] == [("a", [50.0]), ("b", [60.0])]
+
+
+def test_crlf_and_gzip(tmp_path):
+    path = tmp_path / "crlf.msp.gz"
+    with gzip.open(path, "wb") as fh:
+        fh.write(b"Name: a\r\nCASNO: 50000\r\nNum Peaks: 2\r\n40 1; 41 2;\r\n\r\n")
+    (s,) = list(nio.read(path))
+    assert s.get("cas") == "50-00-0" and s.mz.tolist() == [40.0, 41.0]
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _same(a: list[Spectrum], b: list[Spectrum]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert np.array_equal(x.mz, y.mz) and np.array_equal(x.intensity, y.intensity), x
+        mx, my = dict(x.metadata), dict(y.metadata)
+        mx.pop("source_file"), my.pop("source_file")
+        assert mx == my
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [("swgdrug", "SWGDRUG-3.4.msp.gz"), ("massbank", "ei-queries-identity.msp.gz"),
+     ("massbank", "ms2-queries-identity.msp.gz"), ("formats", "matchms-tests", "golm.msp")],
+)
+def test_round_trip_keeps_peaks_and_metadata(tmp_path, parts):
+    original = _read(data_path(*parts))
+    out = tmp_path / "out.msp"
+    assert msp.write(original, out) == len(original)
+    _same(original, _read(out))
+    assert not list(tmp_path.glob(".out.msp.tmp-*"))
+
+
+def test_written_file_follows_nist_layout(tmp_path):
+    spectra = [
+        Spectrum([0.5, 41, 43.25], [5, 10, 999],
+                 {"synonyms": ("b", "c"), "cas": "50-00-0", "source_id": "X1", "ion_mode": "negative",
+                  "licence": "CC BY", "retention_time": 61.5, "ms_level": 2}),
+        Spectrum([0.2], [5], {"name": "only sub-1 peaks"}),
+    ]
+    out = tmp_path / "out.msp"
+    assert nio.write(spectra, out) == 1  # nothing left at m/z >= 1: not written
+    lines = out.read_text().splitlines()
+    assert lines[0] == "Name: X1"  # no name: the record id stands in
+    assert lines[1:3] == ["Synon: b", "Synon: c"]
+    assert "CASNO: 50-00-0" in lines and "Ion_mode: N" in lines and "Spectrum_type: MS2" in lines
+    assert "Retention_time: 61.5 sec" in lines and 'Comments: "license=CC BY"' in lines
+    assert lines[lines.index("Num Peaks: 2") + 1:] == ["41 10", "43.25 999", ""]
+    (back,) = _read(out)
+    assert back.get("licence") == "CC BY" and back.retention_time == 61.5
+
+
+def test_matchms_reads_what_we_write(tmp_path):
+    """The reference MSP reader sees the same peaks and precursor in our output."""
+    from matchms.importing import load_from_msp
+
+    original = list(itertools.islice(msp.read(data_path("massbank", "ms2-queries-identity.msp.gz")), 20))
+    out = tmp_path / "out.msp"
+    msp.write(original, out)
+    theirs = list(load_from_msp(str(out)))
+    assert len(theirs) == 20
+    for ours, ref in zip(original, theirs):
+        np.testing.assert_allclose(ref.peaks.mz, ours.mz)
+        np.testing.assert_allclose(ref.peaks.intensities, ours.intensity, rtol=1e-6)
+        assert ref.get("precursor_mz") == pytest.approx(ours.precursor_mz)
+        assert ref.get("compound_name") == ours.name
