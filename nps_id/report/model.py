@@ -1,0 +1,532 @@
+"""The report document: built once from a ``nps-id match`` results dict, rendered many ways.
+
+Every output (HTML, PDF, EWA export, LIMS CSV) is rendered from this one JSON document, which
+is validated against the versioned JSON Schema ``schema/report-v1.json`` (described in
+``docs/report-schema.md``) whenever it is built or written. Rendering never adds information
+of its own -- no clock, no random id -- so a report re-rendered from its JSON is byte-identical.
+
+Entry points
+------------
+- :func:`build_report` -- results dict + sample information -> report document (validated).
+- :func:`load_sample_info` -- the small TOML file of ``--sample-info`` (never guessed).
+- :func:`parameters_sha256` / :func:`canonical_json` -- the parameter hash quoted in reports.
+- :func:`validate_report`, :func:`write_report_json`, :func:`load_document`.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import hashlib
+import json
+import math
+import re
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from nps_id import __version__
+from nps_id._atomic import atomic_output
+from nps_id.errors import InputError, LibraryError
+from nps_id.report.ewa_groups import Override, classify, normalise_name, taxonomy_version
+
+SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
+REPORT_SCHEMA = "nps-id/report"
+REPORT_SCHEMA_VERSION = "1.0"
+RESULTS_SCHEMA = "nps-id/match-results"
+STATUSES = ("draft", "reviewed", "authorized", "amended")
+NATURES = ("seizure", "collected sample", "biological", "other")
+
+#: ISO/IEC 17025:2017 clause 7.8.2.1 (k): the statement every test report carries.
+STATEMENT_17025 = (
+    "The results relate only to the items tested, as received. This report shall not be "
+    "reproduced except in full without the written approval of the laboratory."
+)
+
+#: SWGDRUG Recommendations, Part III B: categories of analytical techniques.
+SWGDRUG_CATEGORY = {"GC-EI-MS": "A", "GC-MS": "A", "LC-MS/MS": "A", "LC-MS": "A", "IR": "A", "NMR": "A",
+                    "Raman": "A", "GC": "B", "LC": "B", "TLC": "B", "UV": "C", "colour test": "C"}
+
+TECHNIQUE_STATEMENT = (
+    "{technique} is a SWGDRUG category {category} technique. Under the SWGDRUG recommendations a "
+    "full identification needs, in addition, at least one other technique that is not correlated "
+    "with it (a second category A technique, or a category B or C technique as the recommendations "
+    "allow); this report alone is a library-search result for the items tested."
+)
+
+# The keys --sample-info may hold, by table; anything else is a typo and is refused.
+SAMPLE_INFO_KEYS = {
+    "laboratory": {"name", "country", "address", "contact", "accreditation"},
+    "analyst": {"name"},
+    "reviewer": {"name", "signed_at"},
+    "item": {"lab_sample_id", "case_id", "nature", "description", "date_received", "date_seized",
+             "country_of_seizure", "physical_form", "internal_standards", "reference_standards_run",
+             "other_techniques"},
+    "report": {"status", "report_id", "issued_at", "amends", "amendment_reason"},
+}
+
+
+# -- hashing ------------------------------------------------------------------------------------
+
+
+def canonical_json(value: Any) -> bytes:
+    """UTF-8 JSON with sorted keys and no whitespace: the same data always gives the same bytes.
+
+    Floats use Python's shortest round-trip repr, so 0.1 and 0.10000000000000001 hash the same
+    and 0.1 and 0.2 do not.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def parameters_sha256(parameters: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a parameters dict.
+
+    >>> parameters_sha256({"a": 1}) == parameters_sha256({"a": 1.0})
+    False
+    """
+    return hashlib.sha256(canonical_json(parameters)).hexdigest()
+
+
+# -- inputs -------------------------------------------------------------------------------------
+
+
+def load_document(path: str | Path) -> dict[str, Any]:
+    """Read a results or report JSON file; raises :class:`InputError` naming the file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    kind = data.get("schema") if isinstance(data, dict) else None
+    if kind not in (RESULTS_SCHEMA, REPORT_SCHEMA):
+        raise InputError(
+            f"{path}: expected a 'nps-id match' results JSON or an nps-id report JSON "
+            f"(schema {RESULTS_SCHEMA!r} or {REPORT_SCHEMA!r}), got schema {kind!r}"
+        )
+    return data
+
+
+def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read the ``--sample-info`` TOML file (tables laboratory, analyst, reviewer, item, report).
+
+    Unknown tables or keys raise :class:`InputError` (a typo must not silently drop a field).
+    Dates may be TOML dates or ``YYYY-MM-DD`` strings.
+    """
+    import tomllib
+
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    for table, values in data.items():
+        if table not in SAMPLE_INFO_KEYS or not isinstance(values, dict):
+            raise InputError(f"{path}: unknown table [{table}]; expected {sorted(SAMPLE_INFO_KEYS)}")
+        unknown = set(values) - SAMPLE_INFO_KEYS[table]
+        if unknown:
+            raise InputError(f"{path}: [{table}]: unknown key(s) {sorted(unknown)}; "
+                             f"expected some of {sorted(SAMPLE_INFO_KEYS[table])}")
+    return {table: {k: _plain(v) for k, v in values.items()} for table, values in data.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def merge_sample_info(*layers: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """Later layers win key by key (command-line options over the TOML file); None is skipped."""
+    merged: dict[str, dict[str, Any]] = {table: {} for table in SAMPLE_INFO_KEYS}
+    for layer in layers:
+        for table, values in (layer or {}).items():
+            merged.setdefault(table, {}).update({k: v for k, v in values.items() if v not in (None, (), [])})
+    return merged
+
+
+# -- building -----------------------------------------------------------------------------------
+
+
+def build_report(
+    results: Mapping[str, Any],
+    sample_info: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    results_bytes: bytes | None = None,
+    results_file: str | None = None,
+    library_path: str | Path | None = None,
+    overrides: Mapping[str, Override] | None = None,
+    overrides_info: Mapping[str, Any] | None = None,
+    command_line: str | None = None,
+    now: _dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Build and validate the report document of one ``nps-id match`` results dict.
+
+    Parameters
+    ----------
+    results
+        The results dict of one run (``docs/match.md``).
+    sample_info
+        Tables ``laboratory``, ``analyst``, ``reviewer``, ``item``, ``report`` (see
+        :data:`SAMPLE_INFO_KEYS`); anything absent stays ``null`` in the report -- never invented.
+    results_bytes
+        The results file as read, for ``provenance.results_sha256`` (default: canonical JSON).
+    results_file
+        Name of the results file, for the provenance.
+    library_path
+        Library for the mirror-plot reference spectra; default the path recorded in the results.
+        Its content SHA-256 must equal the one in the results.
+    overrides, overrides_info
+        Laboratory EWA-group overrides (:func:`~nps_id.report.ewa_groups.load_overrides`) and
+        what to record about them (file name and SHA-256).
+    command_line
+        The command that built the report, for the provenance.
+    now
+        Build time (UTC); ``issued_at`` defaults to it. Tests pass a fixed value.
+    """
+    info = merge_sample_info(sample_info)
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    report_meta = info["report"]
+    status = report_meta.get("status", "draft")
+    if status not in STATUSES:
+        raise InputError(f"report status must be one of {', '.join(STATUSES)} (got {status!r})")
+    item = _item(info["item"])
+    internal = {normalise_name(n) for n in item["internal_standards"]}
+    refs_run = item["reference_standards_run"]
+    references, reference_source = _reference_spectra(results, library_path)
+    findings = [
+        _finding(i, f, internal, refs_run, references, overrides, results)
+        for i, f in enumerate(results.get("findings", []))
+    ]
+    summary = {level: sum(f["verdict"] == level for f in findings)
+               for level in ("identified", "tentative", "inconclusive")}
+    summary["nps_reportable"] = sum(is_ewa_reportable(f) for f in findings)
+    run = results.get("run", {})
+    technique = run.get("technique") or "GC-EI-MS"
+    category = SWGDRUG_CATEGORY.get(technique, "A")
+    params = results.get("parameters", {})
+    doc = {
+        "schema": REPORT_SCHEMA,
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "report_id": _report_id(report_meta.get("report_id")),
+        "status": status,
+        "amends": report_meta.get("amends"),
+        "amendment_reason": report_meta.get("amendment_reason"),
+        "issued_at": _timestamp(report_meta.get("issued_at")) or now.isoformat(timespec="seconds"),
+        "laboratory": {k: info["laboratory"].get(k) for k in ("name", "country", "address", "contact", "accreditation")},
+        "analyst": {"name": info["analyst"].get("name")},
+        "reviewer": {"name": info["reviewer"].get("name"), "signed_at": info["reviewer"].get("signed_at")},
+        "statement": STATEMENT_17025,
+        "item": item,
+        "acquisitions": [{
+            "file": run.get("file", ""),
+            "sha256": run.get("sha256", ""),
+            "technique": technique,
+            "swgdrug_category": category,
+            "instrument": run.get("instrument"),
+            "method": run.get("method"),
+            "format": run.get("format"),
+            "n_scans": run.get("n_scans"),
+            "rt_range_min": run.get("rt_range_min"),
+        }],
+        "technique_statement": TECHNIQUE_STATEMENT.format(technique=technique, category=category),
+        "findings": findings,
+        "chromatograms": [_chromatogram(results, findings)],
+        "summary": summary,
+        "provenance": {
+            "software": {"name": "nps-id", "version": __version__, "git_commit": git_commit(),
+                         "match_version": (results.get("software") or {}).get("version")},
+            "parameters": params,
+            "parameters_sha256": parameters_sha256(params),
+            "libraries": [_library_info(results.get("library", {}))],
+            "command_line": command_line,
+            "match_command_line": results.get("command_line"),
+            "timestamps": {"results_created": results.get("created"),
+                           "report_built": now.isoformat(timespec="seconds")},
+            "results_file": results_file,
+            "results_sha256": hashlib.sha256(results_bytes if results_bytes is not None
+                                             else canonical_json(results)).hexdigest(),
+            "ewa_taxonomy_version": taxonomy_version(),
+            "ewa_overrides": dict(overrides_info) if overrides_info else None,
+            "reference_spectra": reference_source,
+        },
+    }
+    validate_report(doc)
+    return doc
+
+
+def _report_id(value: str | None) -> str:
+    if value is None:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise InputError(f"report_id must be a UUID (got {value!r})") from None
+
+
+def _timestamp(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        stamp = _dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InputError(f"issued_at must be an ISO 8601 date-time (got {value!r})") from None
+    if stamp.tzinfo is None:
+        raise InputError(f"issued_at needs a time zone, e.g. 2026-01-31T09:00:00+00:00 (got {value!r})")
+    return stamp.isoformat(timespec="seconds")
+
+
+def _item(values: Mapping[str, Any]) -> dict[str, Any]:
+    nature = values.get("nature")
+    if nature is not None and nature not in NATURES:
+        raise InputError(f"item nature must be one of {', '.join(NATURES)} (got {nature!r})")
+    item = {key: values.get(key) for key in ("lab_sample_id", "case_id", "nature", "description",
+                                               "date_received", "date_seized", "country_of_seizure",
+                                               "physical_form")}
+    for key in ("date_received", "date_seized"):
+        if item[key] is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(item[key])):
+            raise InputError(f"item {key} must be a date YYYY-MM-DD (got {item[key]!r})")
+    if item["country_of_seizure"] is not None:
+        item["country_of_seizure"] = _country(item["country_of_seizure"], "item country_of_seizure")
+    item["internal_standards"] = [str(n) for n in values.get("internal_standards") or []]
+    refs = values.get("reference_standards_run")
+    item["reference_standards_run"] = None if refs is None else [str(n) for n in refs]
+    item["other_techniques"] = [str(n) for n in values.get("other_techniques") or []]
+    return item
+
+
+def _country(value: Any, what: str) -> str:
+    text = str(value).strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", text):
+        raise InputError(f"{what} must be an ISO 3166-1 alpha-2 code such as GB or DE (got {value!r})")
+    return text
+
+
+def _library_info(library: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": str(library.get("name", "")), "release": str(library.get("release", "")),
+            "sha256": str(library.get("sha256", "")), "n_spectra": library.get("n_spectra"),
+            "path": library.get("path")}
+
+
+def _finding(index, f, internal, refs_run, references, overrides, results) -> dict[str, Any]:
+    names = [f.get("name") or ""]
+    ewa = classify(f.get("name"), smiles=f.get("smiles"), inchi=f.get("inchi"), inchikey=f.get("inchikey"),
+                   overrides=overrides).to_dict()
+    is_internal = bool(internal & {normalise_name(n) for n in names if n}) or bool(
+        f.get("inchikey") and f["inchikey"].upper() in {k.upper() for k in internal})
+    spectrum = f.get("spectrum") or {"mz": [], "intensity": []}
+    reference = f.get("reference_spectrum") or references.get(f.get("library_row"))
+    out = {
+        "index": index,
+        "acquisition": 0,
+        "name": f.get("name") or "(unnamed)",
+        "formula": f.get("formula"),
+        "inchikey": f.get("inchikey"),
+        "cas": _cas(f.get("cas")),
+        "iupac_name": f.get("iupac_name"),
+        "monoisotopic_mass": monoisotopic_mass(f.get("formula")),
+        "ewa": ewa,
+        "verdict": f.get("verdict", "inconclusive"),
+        "rule": f.get("rule"),
+        "criteria_met": list(f.get("criteria_met") or []),
+        "criteria_failed": list(f.get("criteria_failed") or []),
+        "criteria_not_evaluated": list(f.get("criteria_not_evaluated") or []),
+        "match_mode": f.get("match_mode"),
+        "mf": f.get("mf"), "rmf": f.get("rmf"), "score": f.get("score"), "gap": f.get("gap"),
+        "rt_min": f.get("rt_min"), "ri": f.get("ri"), "library_ri": f.get("library_ri"),
+        "delta_ri": f.get("delta_ri"),
+        "isomer_alert": bool(f.get("isomer_alert")),
+        "delta_mass": f.get("delta_mass"),
+        "library_id": f.get("library_id"), "library_row": f.get("library_row"),
+        "runner_up": _hit(f["runner_up"]) if f.get("runner_up") else None,
+        "top_hits": [_hit(h) for h in f.get("top_hits") or []],
+        "internal_standard": is_internal,
+        "reference_standard_run": _reference_run(f.get("name"), refs_run),
+        "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
+        "reference_spectrum": reference,
+    }
+    out["limitations"] = _limitations(out, results)
+    return out
+
+
+def _hit(h: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("rank", "name", "library_id", "library_row", "inchikey", "formula", "cas", "mf", "rmf", "score",
+            "delta_mass")
+    out = {k: h.get(k) for k in keys}
+    out["name"] = out["name"] or "(unnamed)"
+    out["cas"] = _cas(out["cas"])
+    return out
+
+
+def _cas(value: Any) -> str | None:
+    """CAS with dashes; SWGDRUG writes it without (``CASNO: 481298`` -> ``481-29-8``)."""
+    if value in (None, "", 0, "0"):
+        return None
+    text = str(value).strip()
+    if re.fullmatch(r"\d{5,10}", text):
+        text = f"{text[:-3]}-{text[-3:-1]}-{text[-1]}"
+    return text
+
+
+def _reference_run(name: str | None, refs_run: list[str] | None) -> str:
+    if refs_run is None or not name:
+        return "unknown"
+    return "yes" if normalise_name(name) in {normalise_name(n) for n in refs_run} else "no"
+
+
+def _limitations(f: Mapping[str, Any], results: Mapping[str, Any]) -> list[str]:
+    """Plain statements of what this finding does not establish (derived, never free text)."""
+    technique = (results.get("run") or {}).get("technique") or "GC-EI-MS"
+    notes = [f"Library-search result from one {technique} acquisition; a second, uncorrelated "
+             "technique is needed for a full identification (SWGDRUG)."]
+    if f["match_mode"] == "analogue":
+        notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
+    if f["isomer_alert"]:
+        notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
+    if f["ri"] is None:
+        notes.append("No retention index measured: isomers with similar spectra are not separated by RI.")
+    if f["reference_standard_run"] == "no":
+        notes.append("No reference standard of this substance was run in the batch.")
+    if f["internal_standard"]:
+        notes.append("Internal standard added by the laboratory: not a constituent of the item.")
+    return notes
+
+
+def _chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
+    tic = results.get("tic")
+    components = []
+    for c in results.get("components") or []:
+        finding = c.get("finding")
+        components.append({
+            "index": int(c.get("index", len(components))),
+            "rt_min": float(c["rt_min"]),
+            "height": c.get("height"),
+            "finding": finding,
+            "label": findings[finding]["name"] if finding is not None and finding < len(findings) else None,
+        })
+    return {"acquisition": 0, "tic": tic, "components": components}
+
+
+def monoisotopic_mass(formula: str | None) -> float | None:
+    """Monoisotopic mass (Da) of a neutral formula such as ``C16H12BrFN2O``; None if unparsable.
+
+    >>> monoisotopic_mass("C16H12BrFN2O")
+    346.0117
+    """
+    if not formula:
+        return None
+    from pyteomics import mass  # lazy: only reports need it
+    from pyteomics.auxiliary import PyteomicsError
+
+    try:
+        return round(mass.calculate_mass(formula=formula.replace(" ", "")), 4)
+    except (PyteomicsError, KeyError, ValueError):  # an element pyteomics does not know
+        return None
+
+
+def _reference_spectra(results: Mapping[str, Any], library_path: str | Path | None):
+    """Reference spectra for the mirror plots: {library_row: {mz, intensity}} and their source.
+
+    Results carrying ``reference_spectrum`` per finding need no library. Otherwise the library
+    named by the results (or ``library_path``) is opened and its content SHA-256 checked, so a
+    plot never shows a spectrum from another library version.
+    """
+    findings = results.get("findings") or []
+    rows = sorted({f["library_row"] for f in findings
+                   if f.get("library_row") is not None and not f.get("reference_spectrum")})
+    if not rows:
+        return {}, "results file" if findings else "none needed"
+    library = results.get("library") or {}
+    path = Path(library_path) if library_path else (Path(library["path"]) if library.get("path") else None)
+    if path is None or not path.exists():
+        return {}, f"not available (library {path} not found; pass --library)"
+    from nps_id.library import Library
+
+    with Library.open(path) as lib:
+        if library.get("sha256") and lib.sha256 != library["sha256"]:
+            raise LibraryError(
+                f"{path}: content SHA-256 {lib.sha256[:12]}... differs from the library the results were "
+                f"matched against ({str(library['sha256'])[:12]}...); pass that library with --library"
+            )
+        out = {}
+        for row in rows:
+            spectrum = lib.spectrum(int(row))
+            out[row] = {"mz": [float(m) for m in spectrum.mz], "intensity": [float(v) for v in spectrum.intensity]}
+    return out, f"library {path.name} (sha256 {lib.sha256[:12]}..., checked)"
+
+
+def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
+    """The one rule for the EWA export: an identified or tentative NPS that is not an internal
+    standard. ``ewa.nps`` is False for established drugs/medicines/adulterants and None when the
+    taxonomy cannot tell; neither is exported."""
+    return (finding["verdict"] in ("identified", "tentative") and not finding["internal_standard"]
+            and finding["ewa"]["nps"] is True)
+
+
+# -- validation and output ----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _validator():
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def validate_report(doc: Mapping[str, Any], source: str = "report") -> None:
+    """Raise :class:`InputError` listing (up to five) schema violations with their JSON paths."""
+    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors[:5]]
+        raise InputError(f"{source}: does not match {SCHEMA_PATH.name}: " + "; ".join(lines))
+
+
+def report_json_bytes(doc: Mapping[str, Any]) -> bytes:
+    """The report as written to disk: indented, sorted keys, UTF-8, trailing newline."""
+    return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def write_report_json(doc: Mapping[str, Any], path: str | Path) -> Path:
+    """Validate and write the report document atomically."""
+    validate_report(doc)
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(report_json_bytes(doc))
+    return Path(path)
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The git commit of the nps-id source tree, when it runs from a checkout (else None)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None
+
+
+def finite_or_none(value: Any) -> float | None:
+    """A float for display, None for missing or non-finite values."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def iter_findings(doc: Mapping[str, Any], verdicts: Iterable[str] = ("identified", "tentative", "inconclusive")):
+    """Findings of a report whose verdict is in ``verdicts``, in report order."""
+    wanted = set(verdicts)
+    return (f for f in doc["findings"] if f["verdict"] in wanted)
