@@ -1,0 +1,430 @@
+"""Search indexes: every library peak in flat columns sorted by m/z, plus where each bin starts.
+
+The layout is Flash entropy search's (Li & Fiehn 2023): a query becomes a few slices of sorted
+columns and one scatter-add, instead of a loop over library spectra. Two kinds:
+
+- :class:`NominalIndex` -- unit-mass EI libraries. Bins are integer m/z, so a bin's peaks are
+  one slice ``bin_offsets[m]:bin_offsets[m+1]`` and the prefilter is a sparse matrix product.
+- :class:`FragmentIndex` -- high-resolution MS/MS. Spectra are ordered by precursor m/z (a
+  precursor window is one slice); fragments and neutral losses are sorted by m/z for open and
+  hybrid (analogue) search with a tolerance in Da or ppm.
+
+Both also keep the preprocessed peaks per spectrum (CSR) for the exact score of the candidates,
+and ``rows``, the library row of every indexed spectrum (input order is never lost).
+
+Entry points
+------------
+- :func:`build_indexes` -- ``(peaks, columns) -> {name: (arrays, attrs)}``, the hook the library
+  builder calls to store indexes under ``/indexes/<name>`` in the library file.
+- :func:`load_indexes` -- the indexes for a :class:`~nps_id.search.reference.Reference`: the stored
+  ones when their parameters match, else from the cache, else built once and cached.
+- :func:`nominal_csr`, :func:`clean_ms2_csr` -- the preprocessing, vectorised over a whole library.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nps_id.peaks import CSRPeaks
+from nps_id.search.preprocess import nominal_mass
+
+INDEX_VERSION = 1
+
+#: Default index parameters (the engine's defaults; tuned on the development queries only,
+#: see docs/search.md).
+DEFAULT_EI = {"mz_power": 1.0, "intensity_power": 0.5, "min_mz": 0.0}
+DEFAULT_MS2 = {"noise": 0.01, "precursor_margin_da": 1.6}
+
+
+# -- preprocessing, vectorised over a whole CSR library -----------------------------------------
+
+
+def _segment_ids(offsets: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(offsets.size - 1, dtype=np.int64), np.diff(offsets))
+
+
+def _offsets_from_ids(ids: np.ndarray, n: int) -> np.ndarray:
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ids, minlength=n), out=offsets[1:])
+    return offsets
+
+
+def nominal_csr(peaks: CSRPeaks, min_mz: float = 0.0) -> CSRPeaks:
+    """Unit-mass version of every spectrum, as :func:`~nps_id.search.preprocess.bin_nominal` does
+    it for one (nominal mass by :func:`~nps_id.search.preprocess.nominal_mass`, intensities of
+    a bin summed), vectorised over the whole library; nominal m/z below ``min_mz`` dropped.
+
+    Returns integer-valued float64 m/z, unique and ascending within each spectrum, float32
+    intensities; empty bins are dropped.
+    """
+    spec = _segment_ids(peaks.offsets)
+    mz = nominal_mass(peaks.mz)
+    keep = (peaks.intensity > 0) & (mz > 0) & (mz >= min_mz)
+    spec, mz, inten = spec[keep], mz[keep], peaks.intensity[keep].astype(np.float64)
+    key = spec * (int(mz.max(initial=0)) + 1) + mz
+    # Sorted by (spectrum, m/z) already (m/z ascend inside a spectrum), so the first index of
+    # each key starts its run and reduceat sums the run.
+    _, start = np.unique(key, return_index=True)
+    summed = np.add.reduceat(inten, start) if start.size else inten[:0]
+    return CSRPeaks(
+        _offsets_from_ids(spec[start], peaks.n_spectra),
+        mz[start].astype(np.float64),
+        summed.astype(np.float32),
+    )
+
+
+def clean_ms2_csr(
+    peaks: CSRPeaks, precursor_mz: np.ndarray, noise: float, precursor_margin_da: float
+) -> CSRPeaks:
+    """MS/MS peaks for scoring: drop peaks within ``precursor_margin_da`` of the precursor or above
+    it (the unfragmented precursor says nothing about structure), and peaks below ``noise`` times
+    the base peak of what remains. ``precursor_mz`` NaN keeps all peaks of that spectrum.
+    """
+    spec = _segment_ids(peaks.offsets)
+    limit = np.where(np.isfinite(precursor_mz), precursor_mz - precursor_margin_da, np.inf)
+    keep = (peaks.mz < limit[spec]) & (peaks.intensity > 0)
+    spec, mz, inten = spec[keep], peaks.mz[keep], peaks.intensity[keep]
+    base = np.zeros(peaks.n_spectra, dtype=np.float32)
+    np.maximum.at(base, spec, inten)
+    keep = inten >= noise * base[spec]
+    spec, mz, inten = spec[keep], mz[keep], inten[keep]
+    return CSRPeaks(_offsets_from_ids(spec, peaks.n_spectra), mz, inten)
+
+
+# -- the two index kinds ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NominalIndex:
+    """Index of unit-mass (EI) spectra.
+
+    Attributes
+    ----------
+    rows : int64 (n,)
+        Library row of each indexed spectrum; "position" below means an index into ``rows``.
+    spec_offsets, spec_mz, spec_intensity
+        Nominal peaks per position (CSR; m/z integer-valued float64, intensity float32).
+    bin_offsets : int64 (max_mz + 2,)
+        Peaks of nominal m/z ``m`` are ``bin_offsets[m]:bin_offsets[m+1]`` of the next two arrays.
+    peak_position : int32
+        Position (spectrum) of every binned peak.
+    peak_weight : float32
+        ``mz**mz_power * intensity**intensity_power``, divided by the spectrum's L2 norm, so that a
+        dot product of two weight vectors is a weighted cosine (0-1).
+    mz_power, intensity_power : float
+        Weight exponents the ``peak_weight`` column was made with.
+    min_mz : float
+        Low-mass cut-off applied to the library (queries get the same one), nominal m/z.
+    """
+
+    rows: np.ndarray
+    spec_offsets: np.ndarray
+    spec_mz: np.ndarray
+    spec_intensity: np.ndarray
+    bin_offsets: np.ndarray
+    peak_position: np.ndarray
+    peak_weight: np.ndarray
+    mz_power: float
+    intensity_power: float
+    min_mz: float
+
+    kind = "nominal"
+
+    @property
+    def n(self) -> int:
+        return int(self.rows.size)
+
+    @property
+    def spectra(self) -> CSRPeaks:
+        return CSRPeaks(self.spec_offsets, self.spec_mz, self.spec_intensity)
+
+    @classmethod
+    def build(
+        cls, peaks: CSRPeaks, rows: np.ndarray, mz_power: float, intensity_power: float,
+        min_mz: float = 0.0,
+    ) -> "NominalIndex":
+        """Index the spectra ``rows`` of ``peaks`` (raw peaks; made nominal here)."""
+        nominal = nominal_csr(_take_rows(peaks, rows), min_mz)
+        position = _segment_ids(nominal.offsets).astype(np.int32)
+        weight = weigh(nominal, mz_power, intensity_power)
+        mz_int = nominal.mz.astype(np.int64)
+        # Step 1: stable sort by bin keeps positions ascending inside a bin (deterministic sums).
+        order = np.argsort(mz_int, kind="stable")
+        n_bins = int(mz_int.max(initial=0)) + 1
+        return cls(
+            rows=np.asarray(rows, dtype=np.int64),
+            spec_offsets=nominal.offsets,
+            spec_mz=nominal.mz,
+            spec_intensity=nominal.intensity,
+            bin_offsets=_offsets_from_ids(mz_int, n_bins),
+            peak_position=position[order],
+            peak_weight=weight[order],
+            mz_power=float(mz_power),
+            intensity_power=float(intensity_power),
+            min_mz=float(min_mz),
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {"mz_power": self.mz_power, "intensity_power": self.intensity_power, "min_mz": self.min_mz}
+
+
+@dataclass(frozen=True)
+class FragmentIndex:
+    """Index of high-resolution MS/MS spectra, ordered by precursor m/z.
+
+    Attributes
+    ----------
+    rows : int64 (n,)
+        Library row of each position; positions are in ascending precursor m/z.
+    precursor_mz : float64 (n,)
+        Ascending; a precursor window is ``searchsorted`` twice.
+    ion_mode : int8 (n,)
+        +1 positive, -1 negative, 0 unknown.
+    spec_offsets, spec_mz, spec_intensity
+        Cleaned peaks per position (CSR), for the exact score.
+    frag_mz, frag_intensity, frag_position
+        Every cleaned fragment sorted by m/z (intensity normalised to sum 1 per spectrum).
+    loss_mz, loss_intensity, loss_position
+        The same as neutral losses (precursor m/z minus fragment m/z), sorted.
+    noise, precursor_margin_da : float
+        Cleaning parameters the arrays were made with.
+    """
+
+    rows: np.ndarray
+    precursor_mz: np.ndarray
+    ion_mode: np.ndarray
+    spec_offsets: np.ndarray
+    spec_mz: np.ndarray
+    spec_intensity: np.ndarray
+    frag_mz: np.ndarray
+    frag_intensity: np.ndarray
+    frag_position: np.ndarray
+    loss_mz: np.ndarray
+    loss_intensity: np.ndarray
+    loss_position: np.ndarray
+    noise: float
+    precursor_margin_da: float
+
+    kind = "fragment"
+
+    @property
+    def n(self) -> int:
+        return int(self.rows.size)
+
+    @property
+    def spectra(self) -> CSRPeaks:
+        return CSRPeaks(self.spec_offsets, self.spec_mz, self.spec_intensity)
+
+    @classmethod
+    def build(
+        cls,
+        peaks: CSRPeaks,
+        rows: np.ndarray,
+        precursor_mz: np.ndarray,
+        ion_mode: np.ndarray,
+        noise: float,
+        precursor_margin_da: float,
+    ) -> "FragmentIndex":
+        """Index spectra ``rows`` of ``peaks``; ``precursor_mz``/``ion_mode`` are per library row."""
+        rows = np.asarray(rows, dtype=np.int64)
+        rows = rows[np.argsort(precursor_mz[rows], kind="stable")]
+        prec = precursor_mz[rows].astype(np.float64)
+        clean = clean_ms2_csr(_take_rows(peaks, rows), prec, noise, precursor_margin_da)
+        position = _segment_ids(clean.offsets).astype(np.int32)
+        total = np.bincount(position, weights=clean.intensity, minlength=rows.size)
+        share = (clean.intensity / np.where(total > 0, total, 1.0)[position]).astype(np.float32)
+        order = np.argsort(clean.mz, kind="stable")
+        loss = prec[position] - clean.mz
+        loss_order = np.argsort(loss, kind="stable")
+        return cls(
+            rows=rows,
+            precursor_mz=prec,
+            ion_mode=ion_mode_codes(ion_mode[rows]),
+            spec_offsets=clean.offsets,
+            spec_mz=clean.mz,
+            spec_intensity=clean.intensity,
+            frag_mz=clean.mz[order],
+            frag_intensity=share[order],
+            frag_position=position[order],
+            loss_mz=loss[loss_order],
+            loss_intensity=share[loss_order],
+            loss_position=position[loss_order],
+            noise=float(noise),
+            precursor_margin_da=float(precursor_margin_da),
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {"noise": self.noise, "precursor_margin_da": self.precursor_margin_da}
+
+    def window(self, precursor_mz: float, half_width_da: float) -> tuple[int, int]:
+        """Positions ``[lo, hi)`` whose precursor m/z is within ``half_width_da`` of the query's."""
+        lo = int(np.searchsorted(self.precursor_mz, precursor_mz - half_width_da, "left"))
+        hi = int(np.searchsorted(self.precursor_mz, precursor_mz + half_width_da, "right"))
+        return lo, hi
+
+
+def ion_mode_codes(ion_mode: np.ndarray) -> np.ndarray:
+    """+1 positive, -1 negative, 0 unknown, from strings like 'positive', 'P', 'negative'."""
+    text = np.char.lower(np.asarray(ion_mode, dtype=str))
+    codes = np.zeros(text.shape, dtype=np.int8)
+    codes[np.char.startswith(text, "p")] = 1
+    codes[np.char.startswith(text, "n")] = -1
+    return codes
+
+
+def weigh(nominal: CSRPeaks, mz_power: float, intensity_power: float) -> np.ndarray:
+    """Per-peak ``mz**a * intensity**b`` normalised to unit L2 norm per spectrum (float32)."""
+    w = nominal.mz ** mz_power * nominal.intensity.astype(np.float64) ** intensity_power
+    spec = _segment_ids(nominal.offsets)
+    norm = np.sqrt(np.bincount(spec, weights=w * w, minlength=nominal.n_spectra))
+    return (w / np.where(norm > 0, norm, 1.0)[spec]).astype(np.float32)
+
+
+def _take_rows(peaks: CSRPeaks, rows: np.ndarray) -> CSRPeaks:
+    """The CSR sub-library of ``rows`` (in that order)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    starts, counts = peaks.offsets[rows], np.diff(peaks.offsets)[rows]
+    offsets = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    take = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1], dtype=np.int64)
+    return CSRPeaks(offsets, peaks.mz[take], peaks.intensity[take])
+
+
+# -- which spectra go into which index ----------------------------------------------------------
+
+
+def _split_rows(columns: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(EI rows, MS2 rows): MS2 = ms_level 2 with a precursor m/z; everything else is EI."""
+    level = np.asarray(columns.get("ms_level", np.zeros(n, np.int64)))
+    prec = np.asarray(columns.get("precursor_mz", np.full(n, np.nan)), dtype=np.float64)
+    ms2 = (level == 2) & np.isfinite(prec)
+    return np.flatnonzero(~ms2), np.flatnonzero(ms2)
+
+
+def _build(peaks: CSRPeaks, columns: dict[str, np.ndarray], ei: dict, ms2: dict) -> dict[str, Any]:
+    n = peaks.n_spectra
+    ei_rows, ms2_rows = _split_rows(columns, n)
+    out: dict[str, Any] = {}
+    if ei_rows.size:
+        out["ei"] = NominalIndex.build(peaks, ei_rows, **ei)
+    if ms2_rows.size:
+        prec = np.asarray(columns["precursor_mz"], dtype=np.float64)
+        mode = np.asarray(columns.get("ion_mode", np.full(n, "", dtype=object)))
+        out["ms2"] = FragmentIndex.build(peaks, ms2_rows, prec, mode, **ms2)
+    return out
+
+
+def _to_stored(index: NominalIndex | FragmentIndex) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    arrays = {f.name: getattr(index, f.name) for f in fields(index) if isinstance(getattr(index, f.name), np.ndarray)}
+    attrs = {"kind": index.kind, "index_version": INDEX_VERSION, **index.params()}
+    return arrays, attrs
+
+
+def _from_stored(arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> NominalIndex | FragmentIndex:
+    cls = NominalIndex if attrs["kind"] == "nominal" else FragmentIndex
+    kwargs = {f.name: (arrays[f.name] if f.name in arrays else float(attrs[f.name])) for f in fields(cls)}
+    return cls(**kwargs)
+
+
+def build_indexes(
+    peaks: CSRPeaks, columns: dict[str, np.ndarray]
+) -> dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]]:
+    """Indexes to store in a library file, with the default parameters.
+
+    The hook :func:`nps_id.library.build_library` calls: returns ``{"ei": (arrays, attrs),
+    "ms2": (arrays, attrs)}`` (only the kinds the library holds). ``attrs`` record the kind,
+    the index format version and the parameters, so a search can tell whether they fit.
+    """
+    return {name: _to_stored(index) for name, index in _build(peaks, columns, DEFAULT_EI, DEFAULT_MS2).items()}
+
+
+# -- finding an index for a search: stored, cached, or built once --------------------------------
+
+
+def cache_dir() -> Path:
+    """``$NPS_ID_CACHE``, else ``$XDG_CACHE_HOME/nps-id``, else ``~/.cache/nps-id``."""
+    if os.environ.get("NPS_ID_CACHE"):
+        return Path(os.environ["NPS_ID_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nps-id"
+
+
+def _matches(attrs: dict[str, Any], kind: str, params: dict[str, Any]) -> bool:
+    return (
+        attrs.get("kind") == kind
+        and int(attrs.get("index_version", -1)) == INDEX_VERSION
+        and all(np.isclose(float(attrs.get(k, np.nan)), float(v)) for k, v in params.items())
+    )
+
+
+def load_indexes(
+    reference: Any, ei: dict[str, float] | None = None, ms2: dict[str, float] | None = None,
+    use_cache: bool = True,
+) -> dict[str, NominalIndex | FragmentIndex]:
+    """The indexes for ``reference`` (a :class:`~nps_id.search.reference.Reference`).
+
+    Uses, in order: indexes stored in the library file whose parameters equal the requested
+    ones; an ``.npz`` file in :func:`cache_dir` keyed by the library's sha256 and the parameters;
+    else builds them (and caches them when the library has a sha256 and ``use_cache``).
+    Cache files hold plain arrays only (``allow_pickle=False``: loading them runs no code).
+    """
+    ei = {**DEFAULT_EI, **(ei or {})}
+    ms2 = {**DEFAULT_MS2, **(ms2 or {})}
+    wanted = {"ei": ("nominal", ei), "ms2": ("fragment", ms2)}
+    stored = {
+        name: _from_stored(*reference.indexes[name])
+        for name, (kind, params) in wanted.items()
+        if name in reference.indexes and _matches(reference.indexes[name][1], kind, params)
+    }
+    ei_rows, ms2_rows = _split_rows(reference.columns, reference.n_spectra)
+    needed = {name for name, rows in (("ei", ei_rows), ("ms2", ms2_rows)) if rows.size}
+    if needed <= set(stored):
+        return stored
+    key = hashlib.sha256(
+        json.dumps([reference.sha256, INDEX_VERSION, ei, ms2], sort_keys=True).encode()
+    ).hexdigest()[:32]
+    path = cache_dir() / f"index-{key}.npz"
+    cacheable = use_cache and reference.sha256 is not None
+    if cacheable and path.exists():
+        return {**_read_npz(path), **stored}
+    built = _build(reference.peaks, reference.columns, ei, ms2)
+    if cacheable:
+        _write_npz(path, built)
+    return {**built, **stored}
+
+
+def _write_npz(path: Path, indexes: dict[str, Any]) -> None:
+    from nps_id._atomic import atomic_output
+
+    flat: dict[str, np.ndarray] = {}
+    for name, index in indexes.items():
+        arrays, attrs = _to_stored(index)
+        flat.update({f"{name}/{k}": v for k, v in arrays.items()})
+        flat[f"{name}/attrs"] = np.array(json.dumps(attrs))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **flat)
+
+
+def _read_npz(path: Path) -> dict[str, NominalIndex | FragmentIndex]:
+    out = {}
+    with np.load(path, allow_pickle=False) as npz:
+        names = {k.split("/")[0] for k in npz.files}
+        for name in names:
+            attrs = json.loads(str(npz[f"{name}/attrs"]))
+            arrays = {k.split("/", 1)[1]: npz[k] for k in npz.files if k.startswith(name + "/") and not k.endswith("/attrs")}
+            out[name] = _from_stored(arrays, attrs)
+    return out
+
+
+__all__ = [
+    "NominalIndex", "FragmentIndex", "build_indexes", "load_indexes", "nominal_csr", "clean_ms2_csr",
+    "cache_dir",
+]

@@ -1,0 +1,123 @@
+"""The in-memory reference a search runs against: CSR peaks plus the metadata columns a hit needs.
+
+Entry points
+------------
+- :class:`Reference` -- peaks (:class:`~nps_id.peaks.CSRPeaks`) and columns, one row per spectrum.
+- :meth:`Reference.from_spectra` -- from any iterable of :class:`~nps_id.spectrum.Spectrum`.
+- :meth:`Reference.from_library` -- from an open :class:`nps_id.library.Library` (a small adapter).
+- :func:`compound_keys` -- the compound identity used by hit confidence (InChIKey first block,
+  else normalised name).
+
+Columns follow the library's conventions: strings are ``object`` arrays with ``''`` for absent,
+floats are float64 with NaN for absent, integers int64.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+from nps_id.peaks import CSRPeaks
+from nps_id.spectrum import Spectrum
+
+#: The metadata columns a search reads, with their kind ("str", "float" or "int").
+COLUMNS: dict[str, str] = {
+    "source_id": "str",
+    "name": "str",
+    "inchikey": "str",
+    "formula": "str",
+    "smiles": "str",
+    "ion_mode": "str",
+    "precursor_type": "str",
+    "precursor_mz": "float",
+    "exact_mass": "float",
+    "ms_level": "int",
+}
+
+_NAME_JUNK = re.compile(r"[^0-9a-z]+")
+
+
+def _column(values: list[Any], kind: str) -> np.ndarray:
+    if kind == "str":
+        return np.array(["" if v is None else str(v) for v in values], dtype=object)
+    if kind == "float":
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+    return np.array([0 if v is None else int(v) for v in values], dtype=np.int64)
+
+
+def compound_keys(inchikey: np.ndarray, name: np.ndarray) -> np.ndarray:
+    """One int64 code per row: equal codes mean "the same compound".
+
+    The InChIKey first block (the skeleton, 14 characters) when known, else the name lower-cased
+    with punctuation and spaces removed (so ``"alpha-PVP"`` and ``"Alpha PVP"`` agree). Rows with
+    neither get a code of their own.
+    """
+    keys = []
+    for i, (ik, nm) in enumerate(zip(inchikey, name)):
+        if ik:
+            keys.append("ik:" + str(ik)[:14].upper())
+        elif nm:
+            keys.append("nm:" + _NAME_JUNK.sub("", str(nm).lower()))
+        else:
+            keys.append(f"row:{i}")
+    _, codes = np.unique(np.array(keys, dtype=object), return_inverse=True)
+    return codes.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference spectra for a search.
+
+    Attributes
+    ----------
+    peaks
+        Raw (unprocessed) peaks of every spectrum, in library row order.
+    columns
+        Metadata columns named in :data:`COLUMNS`, each of length ``n_spectra``.
+    sha256
+        Content hash of the library file (keys the index cache); ``None`` for in-memory spectra.
+    indexes
+        Index arrays stored with the library (name -> (arrays, attrs)); empty when none.
+    """
+
+    peaks: CSRPeaks
+    columns: dict[str, np.ndarray]
+    sha256: str | None = None
+    indexes: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for key, kind in COLUMNS.items():
+            col = self.columns.get(key)
+            if col is None:
+                self.columns[key] = _column([None] * self.n_spectra, kind)
+            elif len(col) != self.n_spectra:
+                raise ValueError(f"column {key!r} has {len(col)} rows, expected {self.n_spectra}")
+
+    @property
+    def n_spectra(self) -> int:
+        return self.peaks.n_spectra
+
+    def compound(self) -> np.ndarray:
+        """Compound code per row (see :func:`compound_keys`)."""
+        return compound_keys(self.columns["inchikey"], self.columns["name"])
+
+    @classmethod
+    def from_spectra(cls, spectra: Iterable[Spectrum], sha256: str | None = None) -> "Reference":
+        """Build from spectra (e.g. ``nps_id.io.read("library.msp")``)."""
+        spectra = list(spectra)
+        columns = {key: _column([s.get(key) for s in spectra], kind) for key, kind in COLUMNS.items()}
+        return cls(CSRPeaks.from_spectra(spectra), columns, sha256)
+
+    @classmethod
+    def from_library(cls, lib: Any) -> "Reference":
+        """Adapter for an open :class:`nps_id.library.Library`: its peaks, columns, stored indexes."""
+        present = set(lib.columns)
+        columns = {key: np.asarray(lib.column(key)) for key in COLUMNS if key in present}
+        indexes = {}
+        for name in ("ei", "ms2"):
+            arrays = lib.read_index(name)
+            if arrays is not None:
+                indexes[name] = (arrays, dict(lib.index_attrs(name)))
+        return cls(lib.peaks(), columns, lib.sha256, indexes)
