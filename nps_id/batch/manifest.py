@@ -47,16 +47,11 @@ def file_sha256(path: str | Path) -> str:
 
 
 def input_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a run: the file's bytes, or for a folder run (Agilent ``.D``) the
-    relative path and bytes of every file in it, in sorted order."""
-    path = Path(path)
-    if not path.is_dir():
-        return file_sha256(path)
-    digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        digest.update(bytes.fromhex(file_sha256(file)))
-    return digest.hexdigest()
+    """SHA-256 (hex) of a run, as ``nps-id match`` records it under ``run.sha256`` (for an
+    Agilent ``.D`` folder: its files' relative paths and bytes)."""
+    from nps_id.gcms.run import file_sha256 as run_sha256
+
+    return run_sha256(path)
 
 
 def params_hash(params: Mapping[str, Any]) -> str:

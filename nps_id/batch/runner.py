@@ -126,6 +126,7 @@ def run_batch(
     workers: int | None = None,
     scheduler: Any = None,
     blank_pattern: str | None = None,
+    subtract_blank: bool = True,
     write_reports: ReportWriter | None = None,
     progress: Any = None,
 ) -> BatchResult:
@@ -150,6 +151,9 @@ def run_batch(
         A Dask ``distributed`` scheduler address (``tcp://host:8786``) or cluster object.
     blank_pattern
         Glob matching the file names of blank runs (case-insensitive).
+    subtract_blank
+        With ``blank_pattern``: pass each run's blank to ``process`` (``params["blank"]``);
+        when False, blanks are only flagged (summary, carry-over hints).
     write_reports
         ``write_reports(results, run_dir) -> [paths]``, run in the worker after the results JSON.
     progress
@@ -170,8 +174,8 @@ def run_batch(
     tasks, phashes, skipped = [], {}, 0
     for run in runs:
         run_params = dict(params)
-        blank_key = blanks.get(run.key)
-        if blank_pattern is not None:
+        blank_key = blanks.get(run.key) if subtract_blank else None
+        if blank_pattern is not None and subtract_blank:
             run_params["blank"] = str(by_key[blank_key].path) if blank_key else None
         phashes[run.key] = params_hash({**run_params, "blank": hashes[blank_key] if blank_key else None})
         if manifest.is_current(run.key, hashes[run.key], phashes[run.key], library_sha256):

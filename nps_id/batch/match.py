@@ -1,0 +1,70 @@
+"""The per-run processor of ``nps-id batch``: the very pipeline of ``nps-id match``.
+
+Entry point: :class:`MatchProcessor` -- a small picklable object; a worker process (local or
+Dask) calls it once per run. The library, the alkane ladder and blank components are loaded once
+per worker process and cached, not once per run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run, prepare_blank
+
+# Per worker process: (library path) -> opened library; (blank path, params) -> blank components.
+_LIBRARIES: dict[str, ReferenceLibrary] = {}
+_BLANKS: dict[tuple[str, MatchParameters], tuple[dict, list]] = {}
+_LADDERS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class MatchProcessor:
+    """``processor(path, params) -> results dict`` for :func:`nps_id.batch.runner.run_batch`.
+
+    Parameters
+    ----------
+    library
+        Path of the nps-id library; every worker opens it (a shared path on a cluster).
+    match
+        The settings of ``nps-id match``.
+    alkanes
+        Optional n-alkane ladder (run or CSV) for retention indices.
+    lenient
+        Let readers skip malformed scans.
+
+    The ``params`` passed per run carry only ``"blank"``: the path of the blank run paired with
+    it by ``--blank-pattern`` (or ``None``); the rest of the settings live in this object, and
+    :meth:`describe` gives them to the batch's parameter hash.
+    """
+
+    library: str
+    match: MatchParameters = field(default_factory=MatchParameters)
+    alkanes: str | None = None
+    lenient: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        """The settings that decide the results (hashed by the manifest)."""
+        return {"match": self.match.to_dict(), "alkanes": self.alkanes, "lenient": self.lenient}
+
+    def __call__(self, path: Path, params: Mapping[str, Any]) -> dict:
+        library = _LIBRARIES.get(self.library)
+        if library is None:
+            library = _LIBRARIES[self.library] = ReferenceLibrary(self.library)
+        blank_path = params.get("blank")
+        blank = None
+        if blank_path:
+            key = (str(blank_path), self.match)
+            if key not in _BLANKS:
+                _BLANKS[key] = prepare_blank(blank_path, self.match)
+            blank = _BLANKS[key]
+        return match_run(path, library, self.match, blank=blank, ladder=self._ladder(), lenient=self.lenient)
+
+    def _ladder(self) -> Any:
+        if self.alkanes is None:
+            return None
+        if self.alkanes not in _LADDERS:
+            from nps_id.gcms.retention_index import load_alkanes
+
+            _LADDERS[self.alkanes] = load_alkanes(self.alkanes)
+        return _LADDERS[self.alkanes]

@@ -1,0 +1,83 @@
+"""``nps-id batch``: match every run below folders, in parallel, resumably, with a summary."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from nps_id.commands.options import lenient_option, library_option, resolve_library
+
+EPILOG = """
+\b
+Examples:
+  nps-id batch ../shared/data/gcms/lrcfs -l swgdrug.h5 -o out/ --exclude '*.D'
+  nps-id batch /data/2026-03-01 -l swgdrug.h5 -o out/ --blank-pattern '*blank*' \\
+      --internal-standard bupivacaine
+  nps-id batch /shared/seq -l /shared/swgdrug.h5 -o /shared/out --scheduler tcp://10.0.0.5:8786
+
+\b
+Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
+            3 no runs / bad input, 4 bad library.
+"""
+
+
+@click.command(epilog=EPILOG)
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@library_option
+@click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: manifest.json, runs/<run>/results.json, summary.csv/.html.")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Only runs whose path (relative to its folder) matches; repeatable.")
+@click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+              help="Local worker processes (default: all cores).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on an existing Dask cluster (tcp://host:8786) instead of local processes.")
+@click.option("--blank-pattern", metavar="GLOB",
+              help="File names of blank runs (flagged in the summary); each run is matched with the "
+                   "blank before it subtracted.")
+@click.option("--subtract-blank/--no-subtract-blank", default=True,
+              help="With --blank-pattern: subtract the blank before each run (else only flag blanks).")
+@click.option("--internal-standard", multiple=True, metavar="NAME",
+              help="Substance added to every vial; never reported as carry-over. Repeatable.")
+@click.option("--alkanes", type=click.Path(exists=True, path_type=Path),
+              help="n-alkane ladder (run or CSV of RT and carbon number) for retention indices.")
+@lenient_option
+def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_pattern,
+          subtract_blank, internal_standard, alkanes, lenient) -> None:
+    """Match every run below the given folders and summarise substances across the runs.
+
+    Runs are files any reader accepts and Agilent .D folders; a re-run with the same OUT_DIR
+    skips runs already done with the same inputs, settings and library.
+    """
+    from nps_id.batch import discover, run_batch
+    from nps_id.batch.match import MatchProcessor
+    from nps_id.batch.progress import make_progress
+    from nps_id.batch.summary import build_summary, write_summary
+    from nps_id.errors import InputError
+    from nps_id.library import Library
+
+    found = discover(inputs, include=include, exclude=exclude)
+    for path, reason in found.ignored:
+        click.echo(f"ignored {path}: {reason}", err=True)
+    if not found.runs:
+        raise InputError(f"no runs found in {', '.join(map(str, inputs))} (see the ignored files above)")
+    library_path = resolve_library(library).resolve()
+    with Library.open(library_path) as lib:
+        library_sha256 = lib.sha256
+    processor = MatchProcessor(str(library_path), alkanes=str(alkanes.resolve()) if alkanes else None,
+                               lenient=lenient)
+    result = run_batch(found.runs, out_dir, processor, processor.describe(), library_sha256,
+                       workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
+                       subtract_blank=subtract_blank, progress=make_progress())
+    written = write_summary(build_summary(result, internal_standard), out_dir)
+
+    done = result.total - len(result.failed)
+    click.echo(f"{result.total} runs: {done} done ({result.skipped} already done before), "
+               f"{len(result.failed)} failed")
+    for key, _, reason in result.failed:
+        click.echo(f"FAILED {key}: {reason}")
+    click.echo(f"summary: {written[1]}")
+    if result.failed:
+        click.get_current_context().exit(1)
