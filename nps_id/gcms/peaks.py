@@ -8,12 +8,19 @@ Entry points
 - :func:`detect_peaks` -- peaks of a baseline-corrected chromatogram with S/N, height, area and
   retention-time limits, as :class:`ChromPeak` records.
 - :class:`PeakParameters` -- the user-visible limits and their defaults.
+- :func:`find_apexes` -- local maxima with a height and prominence floor (the subset of
+  ``scipy.signal.find_peaks`` this module needs).
 
 Why a morphological baseline: a moving minimum followed by a moving maximum of the same width
 (a grey-scale "opening", :mod:`scipy.ndimage`) removes every feature narrower than the window
 while following the slow column-bleed rise of a temperature-programmed GC run; the moving average
 afterwards smooths the staircase the opening leaves. It works on a whole scan x m/z matrix at once,
 which asymmetric-least-squares baselines (one sparse solve per ion) do not.
+
+Why not ``scipy.signal.find_peaks``: importing :mod:`scipy.signal` pulls in :mod:`scipy.stats`
+and costs ~1 s, more than the whole analysis of a run (``nps-id match`` has a 3 s budget per
+run); :func:`find_apexes` computes the same local maxima and prominences (scipy's definition,
+with a search window) in a few lines of NumPy, and the tests check it against scipy.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
 # 1.4826 * MAD estimates a Gaussian sigma; first differences of white noise have sigma * sqrt(2).
 _MAD_TO_SIGMA = 1.4826 / np.sqrt(2.0)
@@ -170,8 +177,8 @@ def detect_peaks(
     """
     sigma = noise_level(corrected) if noise is None else noise
     floor = max(params.min_height, params.min_snr * sigma)
-    apexes, _ = signal.find_peaks(corrected, height=floor, prominence=max(floor / 2, 1e-12))
     half = window_scans(rt_seconds, max_half_width_seconds) // 2
+    apexes = find_apexes(corrected, height=floor, prominence=floor / 2, window=4 * half + 1)
     peaks: list[ChromPeak] = []
     for apex in apexes:
         rt = float(rt_seconds[apex])
@@ -191,3 +198,46 @@ def _in_window(rt_seconds: float, params: PeakParameters) -> bool:
     if params.rt_min_minutes is not None and minutes < params.rt_min_minutes:
         return False
     return params.rt_max_minutes is None or minutes <= params.rt_max_minutes
+
+
+def find_apexes(values: np.ndarray, height: float, prominence: float, window: int) -> np.ndarray:
+    """Indices of local maxima at least ``height`` high and ``prominence`` prominent.
+
+    Prominence follows ``scipy.signal.find_peaks`` with ``wlen=window``: from the apex, walk
+    each way (at most ``window // 2`` samples) until a higher sample; the higher of the two
+    lowest points passed is the peak's base. A flat top counts once, at its middle (as scipy).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.size < 3:
+        return np.empty(0, dtype=np.int64)
+    rising = np.diff(x) > 0
+    falling = np.diff(x) < 0
+    # Plateaus: carry "last strict change was a rise" forward across equal samples.
+    change = np.where(rising, 1, np.where(falling, -1, 0))
+    idx = np.where(change != 0, np.arange(change.size), 0)
+    np.maximum.accumulate(idx, out=idx)
+    last = change[idx]
+    candidates = np.flatnonzero((last[:-1] == 1) & (change[1:] == -1)) + 1
+    # A plateau is reported at its middle (rounded down): walk back to its left edge.
+    starts = candidates.copy()
+    while True:
+        flat = (starts > 0) & (x[starts - 1] == x[starts])
+        if not flat.any():
+            break
+        starts[flat] -= 1
+    candidates = (starts + candidates) // 2
+    candidates = candidates[x[candidates] >= height]
+    half = max(1, window // 2)
+    keep = [p for p in candidates if _prominence(x, int(p), half) >= prominence]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def _prominence(x: np.ndarray, peak: int, half: int) -> float:
+    top = x[peak]
+    left = x[max(0, peak - half) : peak][::-1]
+    higher = np.flatnonzero(left > top)
+    left_min = left[: higher[0]].min(initial=top) if higher.size else left.min(initial=top)
+    right = x[peak + 1 : peak + 1 + half]
+    higher = np.flatnonzero(right > top)
+    right_min = right[: higher[0]].min(initial=top) if higher.size else right.min(initial=top)
+    return float(top - max(left_min, right_min))

@@ -401,3 +401,27 @@ def _match_ms2(groups: list[MS2Group], library, params) -> tuple[list[dict], lis
         findings.append(finding)
         summaries.append(summary)
     return findings, summaries
+
+
+def match_files(
+    runs: list[str | Path],
+    library_path: str | Path,
+    params: MatchParameters = MatchParameters(),
+    *,
+    blank: str | Path | None = None,
+    alkanes: str | Path | None = None,
+    lenient: bool = False,
+):
+    """Match every run file against one library; yields ``(path, results)`` in input order.
+
+    The library, the blank's components and the alkane ladder are loaded once. Input errors
+    (a run that cannot be read, a bad alkane table) raise :class:`~nps_id.errors.InputError`
+    (exit 3); an unusable library raises :class:`~nps_id.errors.LibraryError` (exit 4).
+    """
+    from nps_id.gcms.retention_index import load_alkanes
+
+    library = ReferenceLibrary(library_path)
+    ladder = load_alkanes(alkanes) if alkanes else None
+    blank_data = prepare_blank(blank, params) if blank else None
+    for path in runs:
+        yield Path(path), match_run(path, library, params, blank=blank_data, ladder=ladder, lenient=lenient)
