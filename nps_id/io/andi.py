@@ -1,0 +1,156 @@
+"""ANDI/AIA netCDF GC-MS files (ASTM E2077, the ``.cdf`` export of ChemStation and most vendors).
+
+Entry point: :func:`read` -- stream one :class:`~nps_id.spectrum.Spectrum` per scan.
+
+An ANDI-MS file keeps all peaks of a run in two flat arrays (``mass_values``,
+``intensity_values``) and per-scan ``scan_index`` (offset of the first peak), ``point_count`` and
+``scan_acquisition_time`` (seconds). ``scipy.io.netcdf_file`` reads netCDF-3 (the only version
+ANDI uses) without a new dependency; the file is memory-mapped, so only one scan's peaks are
+touched at a time. A chromatogram-only AIA file (``ordinate_values``: a TIC or a UV trace) holds
+no mass spectra and is refused with that message.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from nps_id.errors import ReaderError
+from nps_id.io._source import ReadReport, open_binary
+from nps_id.spectrum import Spectrum
+
+_REQUIRED = ("scan_index", "point_count", "mass_values", "intensity_values")
+
+
+def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectrum]:
+    """Stream the scans of an ANDI-MS netCDF file.
+
+    Parameters
+    ----------
+    path
+        ``.cdf`` / ``.nc`` file (netCDF-3), optionally gzip-compressed.
+    report
+        Filled with skip counts (empty scans) and, in lenient mode, the quarantine of bad scans.
+
+    Yields
+    ------
+    Spectrum
+        MS1 scans with ``retention_time`` (seconds, from ``scan_acquisition_time``),
+        ``scan_id`` (``actual_scan_number``, else the 1-based scan number), ``scan_index``,
+        ``ms_level`` 1, ``ion_mode`` (from ``test_ionization_polarity``), ``source_file``.
+
+    Raises
+    ------
+    ReaderError
+        Not a netCDF-3 file, a chromatogram-only file ("no mass spectra in this file"), or
+        per-scan offsets that do not fit the peak arrays.
+    """
+    path = str(path)
+    if report is None:
+        report = ReadReport(path)
+    nc = _open(path)  # opened and checked before iteration starts
+    problem = _problem(nc)
+    if problem:
+        nc.close()
+        raise ReaderError(path, problem)
+    return _read(nc, path, report)
+
+
+def _open(path: str):
+    from scipy.io import netcdf_file  # imported on use: scipy is slow to import
+
+    try:
+        with open_binary(path) as fh:
+            if isinstance(fh, gzip.GzipFile):  # netcdf_file needs random access: decompress to memory
+                return netcdf_file(io.BytesIO(fh.read()), "r", mmap=False)
+        return netcdf_file(path, "r", mmap=True)
+    except (TypeError, ValueError, OSError, EOFError) as exc:
+        raise ReaderError(
+            path,
+            f"not a readable netCDF-3 (ANDI/AIA) file ({exc}); netCDF-4 files must be converted "
+            "to classic format first (nccopy -k classic)",
+        ) from None
+
+
+def _problem(nc) -> str | None:
+    """Why ``nc`` holds no readable mass spectra, or None. (Returns rather than raises, so no
+    traceback keeps a view of the memory map alive when the file is closed.)"""
+    variables = nc.variables
+    missing = [name for name in _REQUIRED if name not in variables]
+    if not missing:
+        return None
+    if "ordinate_values" in variables:
+        points = variables["ordinate_values"].shape[0]
+        detector = _text(nc._attributes.get("detector_name")) or "a detector"
+        return (
+            f"no mass spectra in this file: it is a chromatogram-only ANDI/AIA file "
+            f"({points} points from {detector}); export the run as ANDI-MS with spectra"
+        )
+    return f"no mass spectra in this file: netCDF variables {', '.join(missing)} are missing"
+
+
+def _read(nc, path: str, report: ReadReport) -> Iterator[Spectrum]:
+    variables = masses = intensities = None
+    try:
+        variables = nc.variables
+        offsets = np.array(variables["scan_index"][:], dtype=np.int64)
+        counts = np.array(variables["point_count"][:], dtype=np.int64)
+        times = _times(variables, offsets.size)
+        scan_numbers = (
+            np.array(variables["actual_scan_number"][:], dtype=np.int64)
+            if "actual_scan_number" in variables else np.arange(1, offsets.size + 1)
+        )
+        masses, intensities = variables["mass_values"], variables["intensity_values"]
+        mass_scale = float(getattr(masses, "scale_factor", 1.0))
+        intensity_scale = float(getattr(intensities, "scale_factor", 1.0))
+        total = masses.shape[0]
+        polarity = _text(nc._attributes.get("test_ionization_polarity")).lower()
+        ion_mode = "positive" if polarity.startswith("pos") else "negative" if polarity.startswith("neg") else None
+        for i in range(offsets.size):
+            start, count = int(offsets[i]), int(counts[i])
+            scan_id = str(int(scan_numbers[i]))
+            if count == 0:
+                report.skip("empty spectrum")
+                continue
+            if start < 0 or count < 0 or start + count > total:
+                report.bad(
+                    f"scan {scan_id}: scan_index {start} + point_count {count} lies outside the "
+                    f"{total} stored peaks", record=i, text=scan_id)
+                continue
+            meta: dict[str, Any] = {
+                "scan_id": scan_id, "scan_index": i, "ms_level": 1, "source_file": path, "ion_mode": ion_mode,
+                "retention_time": None if times is None else float(times[i]),
+            }
+            try:
+                yield Spectrum(
+                    masses.data[start:start + count] * mass_scale,
+                    intensities.data[start:start + count] * intensity_scale,
+                    meta,
+                )
+            except ValueError as exc:
+                report.bad(f"scan {scan_id}: {exc}", record=i, text=scan_id)
+    finally:
+        # Drop every view of the memory map first, or scipy cannot unmap the file on close
+        # (also when the caller stops iterating early).
+        variables = masses = intensities = None
+        nc.close()
+
+
+def _times(variables, n: int) -> np.ndarray | None:
+    if "scan_acquisition_time" not in variables:
+        return None
+    var = variables["scan_acquisition_time"]
+    unit = _text(getattr(var, "units", b"")).lower()
+    factor = 60.0 if unit.startswith("min") else 1.0  # the ANDI-MS template fixes seconds
+    return np.array(var[:n], dtype=np.float64) * factor
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("latin-1").strip("\x00 ")
+    return str(value).strip()
