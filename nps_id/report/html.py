@@ -1,0 +1,254 @@
+"""The analyst report as one self-contained HTML file (inline CSS and SVG, no external resource).
+
+Entry point: :func:`render_html` (report document -> HTML text). Layout, top to bottom: header
+(laboratory, report id, status, issue date), the ISO/IEC 17025 statement, the item, the
+acquisition and its SWGDRUG category, the summary table of findings (MF, RMF, gap, RI, EWA
+group, verdict), the TIC with components marked, one section per finding (verdict and criteria,
+mirror plot with difference trace, hit table, limitations), signatures, and the provenance.
+
+Everything shown comes from the report document; the renderer adds no clock and no randomness,
+so the same document always gives the same bytes.
+"""
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any, Iterable, Mapping, Sequence
+
+from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, tic_figure
+
+_CSS = """
+body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;color:#1a1a1a;max-width:1000px;margin:24px auto;padding:0 16px}
+h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;border-bottom:1px solid #999;padding-bottom:2px;margin-top:28px}
+h3{font-size:14px;margin:18px 0 6px}table{border-collapse:collapse;margin:6px 0 10px}
+th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}th{background:#eee}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.verdict{font-weight:bold;padding:1px 6px;border-radius:3px;color:#fff}
+.identified{background:#1b7837}.tentative{background:#b35806}.inconclusive{background:#6a6a6a}
+.statement{border:1px solid #888;background:#f6f6f6;padding:6px 10px}
+.status{font-weight:bold;text-transform:uppercase}.muted{color:#666}
+figure{margin:6px 0}figure svg{max-width:100%;height:auto}
+pre{background:#f6f6f6;border:1px solid #ddd;padding:6px;font-size:11px;white-space:pre-wrap;word-break:break-all}
+section.finding{page-break-inside:avoid}
+"""
+
+
+def _e(value: Any) -> str:
+    """Escaped text; missing values as an em dash."""
+    if value is None or value == "":
+        return "\u2014"
+    return escape(str(value))
+
+
+def _num(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "\u2014"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if digits == 0 and float(value).is_integer():
+        return str(int(value))
+    return f"{float(value):.{digits}f}"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "") -> str:
+    """Rows are already-escaped HTML cells."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(rows_cell for rows_cell in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _td(text: str, numeric: bool = False) -> str:
+    return f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>"
+
+
+def _kv(pairs: Iterable[tuple[str, Any]]) -> str:
+    rows = "".join(f"<tr><th>{escape(k)}</th><td>{_e(v)}</td></tr>" for k, v in pairs)
+    return f"<table>{rows}</table>"
+
+
+def _verdict(verdict: str) -> str:
+    return f'<span class="verdict {escape(verdict)}">{escape(verdict)}</span>'
+
+
+def _ewa(f: Mapping[str, Any]) -> str:
+    ewa = f["ewa"]
+    label = ewa["group_label"] + (f" \u2013 {ewa['subclass_label']}" if ewa.get("subclass_label") else "")
+    if ewa["nps"] is False:
+        label += " (not an NPS)"
+    return label
+
+
+def render_html(doc: Mapping[str, Any]) -> str:
+    """The report document as a self-contained HTML page (UTF-8 text)."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>nps-id report {_e(doc['item'].get('lab_sample_id') or doc['report_id'])}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        _header(doc),
+        _item(doc),
+        _acquisitions(doc),
+        _summary(doc),
+        _chromatograms(doc),
+        *(_finding(doc, f) for f in doc["findings"]),
+        _signatures(doc),
+        _provenance(doc),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _header(doc) -> str:
+    lab = doc["laboratory"]
+    status = doc["status"]
+    amend = ""
+    if doc.get("amends"):
+        amend = f"<p>Amends report {_e(doc['amends'])}: {_e(doc.get('amendment_reason'))}</p>"
+    accreditation = " \u2013 " + _e(lab["accreditation"]) if lab.get("accreditation") else ""
+    return (
+        f"<header><h1>Analytical report \u2013 new psychoactive substances</h1>"
+        f"<p><strong>{_e(lab.get('name'))}</strong> ({_e(lab.get('country'))}){accreditation}<br>"
+        f"Report <code id=\"report-id\">{_e(doc['report_id'])}</code> \u00b7 status "
+        f'<span class="status" id="status">{_e(status)}</span> \u00b7 issued {_e(doc["issued_at"])}</p>'
+        f"{amend}"
+        f'<p class="statement" id="statement">{_e(doc["statement"])}</p></header>'
+    )
+
+
+def _item(doc) -> str:
+    item = doc["item"]
+    return "<h2>Item</h2>" + _kv([
+        ("Laboratory sample id", item.get("lab_sample_id")),
+        ("Case id", item.get("case_id")),
+        ("Nature of the sample", item.get("nature")),
+        ("Description", item.get("description")),
+        ("Physical form", item.get("physical_form")),
+        ("Date received", item.get("date_received")),
+        ("Date seized", item.get("date_seized")),
+        ("Country of seizure", item.get("country_of_seizure")),
+        ("Internal standard(s)", ", ".join(item.get("internal_standards") or []) or None),
+        ("Reference standards run", None if item.get("reference_standards_run") is None
+         else ", ".join(item["reference_standards_run"]) or "none"),
+        ("Other techniques applied", ", ".join(item.get("other_techniques") or []) or None),
+    ])
+
+
+def _acquisitions(doc) -> str:
+    rows = [
+        [_td(_e(a["technique"])), _td(_e(a["swgdrug_category"])), _td(_e(a["instrument"])), _td(_e(a["method"])),
+         _td(_e(a["file"])), _td(f"<code>{_e(a['sha256'])}</code>"), _td(_num(a.get("n_scans")), True)]
+        for a in doc["acquisitions"]
+    ]
+    return ("<h2>Acquisition</h2>"
+            + _table(["Technique", "SWGDRUG category", "Instrument", "Method", "File", "SHA-256", "Scans"], rows)
+            + f'<p id="technique-statement">{_e(doc["technique_statement"])}</p>')
+
+
+def _summary(doc) -> str:
+    rows = []
+    for f in doc["findings"]:
+        rows.append([
+            _td(f'<a href="#finding-{f["index"]}">{f["index"]}</a>'), _td(_e(f["name"])),
+            _td(_verdict(f["verdict"])), _td(_num(f["rt_min"], 3), True), _td(_num(f["ri"], 0), True),
+            _td(_num(f["mf"]), True), _td(_num(f["rmf"]), True), _td(_num(f["gap"]), True),
+            _td(_e(_ewa(f))), _td("internal standard" if f["internal_standard"] else ""),
+        ])
+    s = doc["summary"]
+    counts = (f"<p>{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} "
+              f"inconclusive; {s['nps_reportable']} NPS for the early-warning export.</p>")
+    return ("<h2>Findings</h2>" + counts
+            + _table(["#", "Substance", "Verdict", "RT (min)", "RI", "MF", "RMF", "Gap", "EWA group", "Note"],
+                     rows, cls="hits") if rows else "<h2>Findings</h2><p>No finding.</p>")
+
+
+def _chromatograms(doc) -> str:
+    out = []
+    for chrom in doc["chromatograms"]:
+        if not chrom.get("tic"):
+            continue
+        acq = doc["acquisitions"][chrom["acquisition"]]
+        svg = figure_svg(tic_figure(chrom, doc["findings"]))
+        out.append(f'<h2>Total ion chromatogram</h2><figure class="tic">{svg}<figcaption>TIC of '
+                   f"{_e(acq['file'])}; \u25bc marks each extracted component (numbered), labelled with "
+                   "the finding it gave; colour = verdict.</figcaption></figure>")
+    return "".join(out)
+
+
+def _finding(doc, f) -> str:
+    colour = VERDICT_COLOURS.get(f["verdict"], "#444")
+    criteria = _kv([
+        ("Rule", f.get("rule")),
+        ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
+        ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),
+        ("Not evaluated", ", ".join(f.get("criteria_not_evaluated") or []) or "none"),
+        ("Match mode", f.get("match_mode")),
+    ])
+    identity = _kv([
+        ("Formula", f["formula"]), ("Monoisotopic mass (Da)", None if f["monoisotopic_mass"] is None
+                                    else f"{f['monoisotopic_mass']:.4f}"),
+        ("InChIKey", f["inchikey"]), ("CAS", f["cas"]), ("EWA group", _ewa(f)),
+        ("EWA group decided by", f"{f['ewa']['source']} ({f['ewa'].get('rule') or '-'})"),
+        ("Library id", f.get("library_id")),
+        ("RT (min) / RI / library RI / \u0394RI", " / ".join(_num(f.get(k), 1 if k != "rt_min" else 3)
+                                                           for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
+        ("Isomer alert", "yes" if f["isomer_alert"] else "no"),
+        ("Reference standard run", f.get("reference_standard_run")),
+    ])
+    hits = _table(
+        ["Rank", "Library entry", "MF", "RMF", "Score", "\u0394mass", "Formula"],
+        [[_td(_num(h.get("rank")), True), _td(_e(h["name"])), _td(_num(h.get("mf")), True),
+          _td(_num(h.get("rmf")), True), _td(_num(h.get("score")), True), _td(_num(h.get("delta_mass"), 4), True),
+          _td(_e(h.get("formula")))] for h in f["top_hits"]],
+        cls="top-hits",
+    )
+    svg = figure_svg(mirror_figure(f))
+    limits = "".join(f"<li>{_e(text)}</li>" for text in f["limitations"])
+    return (
+        f'<section class="finding" id="finding-{f["index"]}">'
+        f'<h2 style="border-color:{colour}">#{f["index"]} {_e(f["name"])} {_verdict(f["verdict"])}'
+        f"{' <span class=muted>(internal standard)</span>' if f['internal_standard'] else ''}</h2>"
+        f"{identity}<h3>Verdict and criteria</h3>{criteria}"
+        f'<h3>Extracted spectrum against the reference</h3><figure class="mirror">{svg}<figcaption>'
+        "Up: spectrum extracted from the run; down: library reference; lower panel: difference "
+        "(extracted \u2212 reference, % of base peak).</figcaption></figure>"
+        f"<h3>Library hits</h3>{hits}<h3>Limitations</h3><ul>{limits}</ul></section>"
+    )
+
+
+def _signatures(doc) -> str:
+    reviewer = doc["reviewer"]
+    return "<h2>Responsibility</h2>" + _kv([
+        ("Analyst", doc["analyst"].get("name")),
+        ("Reviewer", reviewer.get("name")),
+        ("Reviewed/signed at", reviewer.get("signed_at")),
+        ("Status", doc["status"]),
+    ])
+
+
+def _provenance(doc) -> str:
+    p = doc["provenance"]
+    libs = _table(["Library", "Release", "SHA-256", "Spectra"],
+                  [[_td(_e(lib["name"])), _td(_e(lib["release"])), _td(f"<code>{_e(lib['sha256'])}</code>"),
+                    _td(_num(lib.get("n_spectra")), True)] for lib in p["libraries"]])
+    params = json.dumps(p["parameters"], indent=1, sort_keys=True, ensure_ascii=False)
+    return (
+        '<h2 id="provenance">Provenance</h2>'
+        + _kv([
+            ("Software", f"{p['software']['name']} {p['software']['version']}"),
+            ("Git commit", p["software"].get("git_commit")),
+            ("Match run by nps-id", p["software"].get("match_version")),
+            ("Match command line", p.get("match_command_line")),
+            ("Report command line", p.get("command_line")),
+            ("Results file", p.get("results_file")),
+            ("Results SHA-256", p["results_sha256"]),
+            ("Results created", p["timestamps"].get("results_created")),
+            ("Report built", p["timestamps"].get("report_built")),
+            ("Reference spectra", p.get("reference_spectra")),
+            ("EWA taxonomy version", p["ewa_taxonomy_version"]),
+            ("EWA overrides", None if not p.get("ewa_overrides") else json.dumps(p["ewa_overrides"], sort_keys=True)),
+            ("Report schema", f"{doc['schema']} {doc['schema_version']}"),
+        ])
+        + libs
+        + f'<h3>Parameters (SHA-256 <code id="parameters-sha256">{_e(p["parameters_sha256"])}</code>)</h3>'
+        + f"<pre>{escape(params)}</pre>"
+    )

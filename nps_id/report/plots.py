@@ -1,0 +1,174 @@
+"""Report figures drawn with matplotlib (imported lazily): the TIC and the mirror plots.
+
+Entry points
+------------
+- :func:`tic_figure` -- the total ion chromatogram with every component marked and the findings
+  labelled.
+- :func:`mirror_figure` -- extracted spectrum (up) against the library reference (down), with
+  the difference trace in a panel below.
+- :func:`draw_tic`, :func:`draw_mirror` -- the same, drawn into a given Figure/SubFigure (PDF pages).
+- :func:`figure_svg` -- a figure as an SVG string that is identical for identical input (no date,
+  fixed id salt, text kept as text).
+
+Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot global state), so the
+HTML and PDF writers can share them and tests can run in parallel.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+VERDICT_COLOURS = {"identified": "#1b7837", "tentative": "#b35806", "inconclusive": "#6a6a6a"}
+_LABEL_TOP_IONS = 6
+
+
+def _rc() -> dict[str, Any]:
+    # Fixed settings so the SVG is byte-identical from run to run: no random ids, no font
+    # embedding that depends on the machine, DejaVu Sans (shipped with matplotlib).
+    return {"svg.hashsalt": "nps-id-report", "svg.fonttype": "none", "font.family": "DejaVu Sans",
+            "font.size": 8, "axes.titlesize": 9, "axes.spines.top": False, "axes.spines.right": False,
+            "pdf.fonttype": 42}
+
+
+def _figure(width_in: float, height_in: float):
+    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: savefig picks the svg/pdf backend itself
+
+    with matplotlib.rc_context(_rc()):
+        return Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
+
+
+def figure_svg(fig) -> str:
+    """The figure as SVG text (no XML declaration, no DOCTYPE), deterministic."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context(_rc()):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    text = buffer.getvalue()
+    start = text.find("<svg")
+    return text[start:].strip() if start >= 0 else text
+
+
+def tic_figure(chromatogram: Mapping[str, Any], findings: Sequence[Mapping[str, Any]], *,
+               width_in: float = 9.0, height_in: float = 3.2):
+    """TIC (relative intensity, %) against retention time (min), components marked.
+
+    Components with a finding get a coloured marker (colour = verdict) and a label
+    ``#index name``; other components a small grey tick with their index.
+    """
+    fig = _figure(width_in, height_in)
+    draw_tic(fig, chromatogram, findings)
+    return fig
+
+
+def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping[str, Any]]) -> None:
+    """Draw the TIC of :func:`tic_figure` into a Figure or SubFigure."""
+    import matplotlib
+
+    with matplotlib.rc_context(_rc()):
+        ax = target.add_subplot()
+        tic = chromatogram.get("tic") or {}
+        rt = np.asarray(tic.get("rt_min") or [], dtype=float)
+        y = np.asarray(tic.get("intensity") or [], dtype=float)
+        scale = float(y.max()) if y.size and y.max() > 0 else 1.0
+        if rt.size:
+            ax.plot(rt, 100.0 * y / scale, color="#222222", linewidth=0.7)
+        by_index = {f["index"]: f for f in findings}
+        for comp in chromatogram.get("components") or []:
+            apex = _tic_at(rt, y, comp["rt_min"]) / scale * 100.0 if rt.size else 0.0
+            finding = by_index.get(comp.get("finding")) if comp.get("finding") is not None else None
+            if finding is None:
+                ax.plot([comp["rt_min"]], [apex], marker="v", color="#9a9a9a", markersize=3, linestyle="none")
+                ax.annotate(str(comp["index"]), (comp["rt_min"], apex), xytext=(0, 4),
+                            textcoords="offset points", ha="center", fontsize=6, color="#7a7a7a")
+                continue
+            colour = VERDICT_COLOURS.get(finding["verdict"], "#444444")
+            ax.plot([comp["rt_min"]], [apex], marker="v", color=colour, markersize=6, linestyle="none")
+            ax.annotate(f"#{finding['index']} {finding['name']}", (comp["rt_min"], apex), xytext=(0, 7),
+                        textcoords="offset points", ha="left", va="bottom", rotation=35, fontsize=7,
+                        color=colour)
+        ax.set_xlabel("Retention time (min)")
+        ax.set_ylabel("TIC (% of largest)")
+        ax.set_ylim(0, 150)
+        ax.set_yticks([0, 25, 50, 75, 100])
+        if rt.size:
+            ax.set_xlim(float(rt[0]), float(rt[-1]))
+
+
+def _tic_at(rt: np.ndarray, y: np.ndarray, when: float) -> float:
+    i = int(np.clip(np.searchsorted(rt, when), 0, rt.size - 1))
+    lo, hi = max(i - 2, 0), min(i + 3, rt.size)  # the apex within a couple of points
+    return float(y[lo:hi].max())
+
+
+def _unit_vector(peaks: Mapping[str, Sequence[float]] | None) -> dict[int, float]:
+    """Nominal m/z -> relative intensity (base peak 100), summing peaks that share a nominal m/z."""
+    if not peaks or not peaks.get("mz"):
+        return {}
+    mz = np.rint(np.asarray(peaks["mz"], dtype=float)).astype(int)
+    inten = np.asarray(peaks["intensity"], dtype=float)
+    summed = np.bincount(mz, weights=inten)  # bincount adds duplicates; fancy-index += would not
+    top = summed.max()
+    if top <= 0:
+        return {}
+    return {int(m): float(100.0 * summed[m] / top) for m in np.flatnonzero(summed)}
+
+
+def mirror_figure(finding: Mapping[str, Any], *, width_in: float = 7.5, height_in: float = 3.6):
+    """Head-to-tail plot: extracted spectrum (up), reference (down), difference (lower panel).
+
+    Intensities are relative to each spectrum's base peak (100 %); the difference is extracted
+    minus reference at each nominal m/z, so ions the reference has and the extract lacks go
+    negative.
+    """
+    fig = _figure(width_in, height_in)
+    draw_mirror(fig, finding)
+    return fig
+
+
+def draw_mirror(target, finding: Mapping[str, Any]) -> None:
+    """Draw the mirror plot of :func:`mirror_figure` into a Figure or SubFigure."""
+    import matplotlib
+
+    with matplotlib.rc_context(_rc()):
+        top_ax, diff_ax = target.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        extracted = _unit_vector(finding.get("spectrum"))
+        reference = _unit_vector(finding.get("reference_spectrum"))
+        if extracted:
+            mz = np.array(sorted(extracted))
+            top_ax.vlines(mz, 0, [extracted[m] for m in mz], color="#2166ac", linewidth=0.9,
+                          label="extracted from the run")
+            _label_ions(top_ax, extracted, +1)
+        if reference:
+            mz = np.array(sorted(reference))
+            top_ax.vlines(mz, 0, [-reference[m] for m in mz], color="#b2182b", linewidth=0.9,
+                          label=f"library: {finding['name']}")
+            _label_ions(top_ax, reference, -1)
+        else:
+            top_ax.text(0.5, 0.25, "reference spectrum not available", transform=top_ax.transAxes,
+                        ha="center", color="#b2182b")
+        top_ax.axhline(0, color="#444444", linewidth=0.6)
+        top_ax.set_ylim(-125, 125)
+        top_ax.set_yticks([-100, -50, 0, 50, 100])
+        top_ax.set_yticklabels(["100", "50", "0", "50", "100"])
+        top_ax.set_ylabel("Rel. intensity (%)")
+        top_ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=7, frameon=False)
+        all_mz = sorted(set(extracted) | set(reference))
+        if all_mz:
+            diff = np.array([extracted.get(m, 0.0) - reference.get(m, 0.0) for m in all_mz])
+            diff_ax.vlines(all_mz, 0, diff, color="#5e3c99", linewidth=0.9)
+            top_ax.set_xlim(min(all_mz) - 5, max(all_mz) + 10)
+        diff_ax.axhline(0, color="#444444", linewidth=0.6)
+        diff_ax.set_ylim(-105, 105)
+        diff_ax.set_yticks([-100, 0, 100])
+        diff_ax.set_ylabel("Diff. (%)")
+        diff_ax.set_xlabel("m/z")
+
+
+def _label_ions(ax, spectrum: Mapping[int, float], sign: int) -> None:
+    for m in sorted(spectrum, key=lambda k: (-spectrum[k], k))[:_LABEL_TOP_IONS]:
+        ax.annotate(str(m), (m, sign * spectrum[m]), xytext=(0, 2 * sign), textcoords="offset points",
+                    ha="center", va="bottom" if sign > 0 else "top", fontsize=6)
