@@ -1,0 +1,34 @@
+"""Real inputs for the batch and regress tests: a laboratory's sequence folder and a library.
+
+Kept out of conftest.py so that tests/commands can import them too.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import data_path
+
+LRCFS_RUNS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]
+
+
+def make_inputs(folder: Path) -> Path:
+    """The six LRCFS runs (symlinked), a truncated mzML, a chromatogram-only ANDI file and a
+    CSV of notes (not a run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lrcfs = data_path("gcms", "lrcfs")
+    for run in LRCFS_RUNS:
+        (folder / f"{run}.mzML").symlink_to(lrcfs / f"{run}.mzML")
+    whole = (lrcfs / "220223002.mzML").read_bytes()
+    (folder / "corrupt.mzML").write_bytes(whole[: len(whole) // 2])
+    (folder / "agilent-gcms-tic.cdf").symlink_to(data_path("gcms", "andi", "agilent-gcms-tic.cdf"))
+    (folder / "notes.csv").write_text("sample,weight\nFL22/009-2,12 mg\n")
+    return folder
+
+
+def build_swgdrug(folder: Path) -> Path:
+    """The SWGDRUG 3.4 library as an nps-id HDF5 file in ``folder``."""
+    from nps_id.library import build_library
+
+    target = folder / "swgdrug.h5"
+    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], target, name="SWGDRUG", release="3.4")
+    return target
