@@ -38,6 +38,7 @@ from nps_id.search.index import (
     ion_mode_codes,
     load_indexes,
     nominal_csr,
+    recorded_precision,
     weigh,
 )
 from nps_id.search.kernels import composite_mf_many
@@ -367,6 +368,7 @@ def _search_ms2(
     s = ctx.settings
     score_name = s.score if s.score in MS2_SCORES[s.mode] else MS2_SCORES[s.mode][0]
     clean, prec, mode = _query_ms2(spectra, index.noise, index.precursor_margin_da)
+    q_precision = recorded_precision(prec)
     lib = index.spectra
     tol_da, tol_ppm = (s.tolerance.value, 0.0) if s.tolerance.unit == "Da" else (0.0, s.tolerance.value)
     out = []
@@ -375,8 +377,8 @@ def _search_ms2(
         if q_mz.size == 0:
             continue
         if s.mode == "identity":
-            lo, hi = index.window(prec[i], float(s.precursor_tolerance.window_da(prec[i])))
-            cand = np.arange(lo, hi, dtype=np.int64)
+            half = float(s.precursor_tolerance.window_da(prec[i])) + q_precision[i]
+            cand = index.window(prec[i], half)
             if mode[i] != 0:
                 cand = cand[(index.ion_mode[cand] == mode[i]) | (index.ion_mode[cand] == 0)]
         else:

@@ -184,6 +184,9 @@ class FragmentIndex:
         Library row of each position; positions are in ascending precursor m/z.
     precursor_mz : float64 (n,)
         Ascending; a precursor window is ``searchsorted`` twice.
+    precursor_precision : float64 (n,)
+        Half the last recorded decimal of each precursor m/z (0.5 for "318", 0.05 for "318.9",
+        0 from four decimals on): low-resolution records widen the window by this much.
     ion_mode : int8 (n,)
         +1 positive, -1 negative, 0 unknown.
     spec_offsets, spec_mz, spec_intensity
@@ -198,6 +201,7 @@ class FragmentIndex:
 
     rows: np.ndarray
     precursor_mz: np.ndarray
+    precursor_precision: np.ndarray
     ion_mode: np.ndarray
     spec_offsets: np.ndarray
     spec_mz: np.ndarray
@@ -245,6 +249,7 @@ class FragmentIndex:
         return cls(
             rows=rows,
             precursor_mz=prec,
+            precursor_precision=recorded_precision(prec),
             ion_mode=ion_mode_codes(ion_mode[rows]),
             spec_offsets=clean.offsets,
             spec_mz=clean.mz,
@@ -262,11 +267,35 @@ class FragmentIndex:
     def params(self) -> dict[str, Any]:
         return {"noise": self.noise, "precursor_margin_da": self.precursor_margin_da}
 
-    def window(self, precursor_mz: float, half_width_da: float) -> tuple[int, int]:
-        """Positions ``[lo, hi)`` whose precursor m/z is within ``half_width_da`` of the query's."""
-        lo = int(np.searchsorted(self.precursor_mz, precursor_mz - half_width_da, "left"))
-        hi = int(np.searchsorted(self.precursor_mz, precursor_mz + half_width_da, "right"))
-        return lo, hi
+    def window(self, precursor_mz: float, half_width_da: float) -> np.ndarray:
+        """Positions whose precursor m/z is within ``half_width_da`` of the query's, widened by
+        the library record's :attr:`precursor_precision` (ascending positions)."""
+        widest = half_width_da + float(self.precursor_precision.max(initial=0.0))
+        lo = int(np.searchsorted(self.precursor_mz, precursor_mz - widest, "left"))
+        hi = int(np.searchsorted(self.precursor_mz, precursor_mz + widest, "right"))
+        near = np.abs(self.precursor_mz[lo:hi] - precursor_mz) <= half_width_da + self.precursor_precision[lo:hi]
+        return lo + np.flatnonzero(near)
+
+
+def recorded_precision(mz: np.ndarray, max_decimals: int = 4) -> np.ndarray:
+    """Half a unit of the last decimal each value was recorded with (0 from ``max_decimals`` on).
+
+    ``125.0`` -> 0.5, ``220.9`` -> 0.05, ``152.107`` -> 0.0005, ``147.0441`` -> 0. Values read
+    from text keep their decimals exactly enough for this test (1e-9 relative).
+
+    Examples
+    --------
+    >>> recorded_precision(np.array([125.0, 220.9, 152.107, 147.0441])).tolist()
+    [0.5, 0.05, 0.0005, 0.0]
+    """
+    mz = np.asarray(mz, dtype=np.float64)
+    out = np.zeros(mz.shape)
+    undecided = np.isfinite(mz)
+    for decimals in range(max_decimals):
+        exact = undecided & (np.abs(np.round(mz, decimals) - mz) <= 1e-9 * np.abs(mz))
+        out[exact] = 0.5 * 10.0**-decimals
+        undecided &= ~exact
+    return out
 
 
 def ion_mode_codes(ion_mode: np.ndarray) -> np.ndarray:

@@ -1,0 +1,147 @@
+"""``nps-id search``: rank a reference library for every spectrum of a file.
+
+The command reads the queries (any format :func:`nps_id.io.read` knows), opens the library,
+calls :func:`nps_id.search.engine.search` and writes one row per query and rank as TSV (NIST
+MSPepSearch column names), CSV or JSON lines. Column contract and defaults: ``docs/search.md``.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+
+from nps_id.commands.options import TOLERANCE, lenient_option, library_option, resolve_library
+
+_EPILOG = """\b
+Examples:
+  nps-id search unknowns.msp --library swgdrug.h5 --top 5
+  nps-id search queries.mgf -l massbank-ms2.h5 --precursor-tolerance "10 ppm" --format jsonl -o hits.jsonl
+  nps-id search unknowns.msp -l swgdrug.h5 --mode analog --top 10 -o analogues.tsv
+"""
+
+#: Machine column names (CSV, JSON lines) and the NIST MSPepSearch names used in TSV.
+COLUMNS: dict[str, str] = {
+    "query": "Query",
+    "query_name": "Unknown",
+    "rank": "Rank",
+    "library_id": "Id",
+    "name": "Name",
+    "inchikey": "InChIKey",
+    "formula": "Formula",
+    "score": "Score",
+    "mf": "MF",
+    "rmf": "R.Match",
+    "delta_mass": "DeltaMass",
+    "gap": "Gap",
+    "isomer_alert": "IsomerAlert",
+    "library_row": "LibRow",
+}
+
+SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
+
+
+@click.command("search", epilog=_EPILOG)
+@click.argument("queries", type=click.Path(exists=True, path_type=Path))
+@library_option
+@click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="Hits per query.")
+@click.option("--mode", type=click.Choice(["identity", "analog"]), default="identity", show_default=True,
+              help="identity: the same compound; analog: related structures (fragments matched directly "
+              "or shifted by the precursor / molecular-ion mass difference).")
+@click.option("--score", type=click.Choice(SCORE_NAMES), default=None, show_default="by mode and spectrum kind",
+              help="Exact score. EI identity: composite (MF); MS/MS identity: cosine; analog: modified_cosine.")
+@click.option("--format", "fmt", type=click.Choice(["tsv", "csv", "jsonl"]), default="tsv", show_default=True,
+              help="Output format (TSV uses NIST MSPepSearch column names).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
+              help="Output file (written atomically); default: stdout.")
+@click.option("--tolerance", type=TOLERANCE, default="0.01 Da", show_default=True,
+              help="MS/MS fragment tolerance (Da or ppm).")
+@click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm", show_default=True,
+              help="MS/MS identity precursor window, half-width (Da or ppm).")
+@click.option("--prefilter", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Candidates per query the indexed prefilter passes to the exact score.")
+@click.option("--isomer-margin", type=click.FloatRange(0, 1), default=0.02, show_default=True,
+              help="Isomer alert when a different compound with the same formula scores within this (0-1).")
+@lenient_option
+def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
+           isomer_margin, lenient) -> None:
+    """Search the spectra of QUERIES against a reference library.
+
+    QUERIES is any spectrum file nps-id reads (MSP, MGF, mzML, MassBank, JCAMP-DX, ...). One row
+    is written per query and rank: score (0-1), EI match factor and reverse match factor
+    (0-999), the gap to the best different compound and an isomer alert.
+    """
+    from nps_id.io import read
+    from nps_id.library import Library
+    from nps_id.search.engine import SearchSettings
+    from nps_id.search.engine import search as run_search
+    from nps_id.search.index import load_indexes
+    from nps_id.search.reference import Reference
+
+    settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=prefilter, tolerance=tolerance,
+                              precursor_tolerance=precursor_tolerance, isomer_margin=isomer_margin)
+    spectra = list(read(queries, lenient=lenient))
+    with Library.open(resolve_library(library)) as lib:
+        reference = Reference.from_library(lib)
+    indexes = load_indexes(
+        reference,
+        ei={"mz_power": settings.mz_power, "intensity_power": settings.intensity_power, "min_mz": settings.min_mz},
+        ms2={"noise": settings.noise},
+    )
+    hits = run_search(spectra, reference, settings, indexes)
+    rows = hit_rows(hits, spectra, reference.columns)
+    if output is None or str(output) == "-":
+        write_rows(rows, sys.stdout, fmt)
+        return
+    from nps_id._atomic import atomic_output
+
+    with atomic_output(output) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            write_rows(rows, fh, fmt)
+
+
+def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]]:
+    """One dict per hit with the machine column names of :data:`COLUMNS`."""
+    import numpy as np
+
+    def num(value: float, digits: int) -> float | None:
+        return round(float(value), digits) if np.isfinite(value) else None
+
+    def points(value: float) -> int | None:
+        return int(np.floor(value * 999.0 + 0.5)) if np.isfinite(value) else None
+
+    for i in range(len(hits)):
+        q, row = int(hits.query[i]), int(hits.row[i])
+        query = spectra[q]
+        yield {
+            "query": q,
+            "query_name": query.name or query.get("source_id") or query.get("scan_id") or f"query {q}",
+            "rank": int(hits.rank[i]),
+            "library_id": columns["source_id"][row],
+            "name": columns["name"][row],
+            "inchikey": columns["inchikey"][row],
+            "formula": columns["formula"][row],
+            "score": num(hits.score[i], 4),
+            "mf": points(hits.mf[i]),
+            "rmf": points(hits.rmf[i]),
+            "delta_mass": num(hits.delta_mass[i], 4),
+            "gap": num(hits.gap[i], 4),
+            "isomer_alert": bool(hits.isomer_alert[i]),
+            "library_row": row,
+        }
+
+
+def write_rows(rows: Iterator[dict[str, Any]], fh: Any, fmt: str) -> None:
+    """Write hit rows as ``tsv`` (MSPepSearch names), ``csv`` or ``jsonl``; absent values empty/null."""
+    if fmt == "jsonl":
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return
+    header = list(COLUMNS.values()) if fmt == "tsv" else list(COLUMNS)
+    writer = csv.writer(fh, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if row[k] is None else row[k] for k in COLUMNS])
