@@ -1,0 +1,35 @@
+"""The same batch on a Dask cluster (two worker processes) gives the same results as locally."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nps_id.batch.discover import discover
+from nps_id.batch.match import MatchProcessor
+from nps_id.batch.runner import run_batch
+
+distributed = pytest.importorskip("distributed", reason="Dask is optional: pip install 'nps-id[dask]'")
+
+KEYS = ["220223002.mzML", "220223030.mzML"]
+
+
+def _findings(out, key):
+    return json.loads((out / "runs" / key / "results.json").read_text())["findings"]
+
+
+def test_local_cluster_results_are_identical_to_local_processes(batch_inputs, tmp_path, swgdrug_library):
+    runs = discover([batch_inputs], include=["*002.mzml", "*030.mzml", "corrupt.*"]).runs
+    assert [r.key for r in runs] == KEYS + ["corrupt.mzML"]
+    processor = MatchProcessor(str(swgdrug_library))
+    params = processor.describe()
+    local = run_batch(runs, tmp_path / "local", processor, params, "lib", workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = run_batch(runs, tmp_path / "dask", processor, params, "lib",
+                           scheduler=cluster.scheduler_address)
+    assert [f[0] for f in local.failed] == [f[0] for f in remote.failed] == ["corrupt.mzML"]
+    assert local.failed[0][2] == remote.failed[0][2]
+    for key in KEYS:
+        assert _findings(tmp_path / "dask", key) == _findings(tmp_path / "local", key)
+        assert any(f["name"] == "Etizolam" and f["verdict"] == "identified" for f in _findings(tmp_path / "dask", key))
