@@ -1,0 +1,179 @@
+"""Reports: the analyst report (HTML, PDF), the EWA export, the LIMS table, and their data model.
+
+Every output is rendered from one validated report document (:mod:`nps_id.report.model`,
+schema ``schema/report-v1.json``, described in ``docs/report-schema.md``).
+
+Entry points
+------------
+- :func:`write_reports` -- results dict of ``nps-id match`` -> report files in a folder (what
+  ``nps-id match --report FORMAT`` calls).
+- :func:`render` -- report document + format -> {suffix: bytes}.
+- :func:`prepare_document` -- a results or report JSON file -> report document.
+- :mod:`nps_id.report.ewa_groups` -- UNODC EWA substance groups.
+
+Formats: ``html``, ``pdf``, ``ewa`` (CSV + JSON), ``csv`` / ``tsv`` (LIMS), ``json`` (the
+report document itself).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from nps_id._atomic import atomic_output
+from nps_id.errors import InputError
+
+FORMATS = ("html", "pdf", "ewa", "csv", "tsv", "json")
+
+#: Output file suffixes per format (``ewa`` writes two files).
+SUFFIXES = {"html": (".html",), "pdf": (".pdf",), "ewa": (".csv", ".json"), "csv": (".csv",),
+            "tsv": (".tsv",), "json": (".json",)}
+#: What write_reports() puts between the run name and the suffix.
+_KIND = {"html": ".report", "pdf": ".report", "ewa": ".ewa", "csv": ".lims", "tsv": ".lims", "json": ".report"}
+
+
+def render(doc: Mapping[str, Any], fmt: str) -> dict[str, bytes]:
+    """Render the report document; returns {suffix: content}. Deterministic for a given document."""
+    if fmt == "html":
+        from nps_id.report.html import render_html
+
+        return {".html": render_html(doc).encode("utf-8")}
+    if fmt == "pdf":
+        from nps_id.report.pdf import render_pdf
+
+        return {".pdf": render_pdf(doc)}
+    if fmt == "ewa":
+        from nps_id.report.ewa import render_ewa_csv, render_ewa_json
+
+        return {".csv": render_ewa_csv(doc).encode("utf-8"), ".json": render_ewa_json(doc).encode("utf-8")}
+    if fmt in ("csv", "tsv"):
+        from nps_id.report.lims import render_lims
+
+        return {f".{fmt}": render_lims(doc, "," if fmt == "csv" else "\t").encode("utf-8")}
+    if fmt == "json":
+        from nps_id.report.model import report_json_bytes, validate_report
+
+        validate_report(doc)
+        return {".json": report_json_bytes(doc)}
+    raise InputError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path) -> list[Path]:
+    """Render ``fmt`` and write it to ``output`` (for ``ewa``: ``output`` with .csv and .json).
+
+    Files are replaced atomically. Returns the paths written.
+    """
+    output = Path(output)
+    written = []
+    contents = render(doc, fmt)
+    for suffix, content in contents.items():
+        target = output if len(contents) == 1 else output.with_suffix(suffix)
+        with atomic_output(target) as tmp:
+            tmp.write_bytes(content)
+        written.append(target)
+    return written
+
+
+def prepare_document(
+    path: str | Path,
+    sample_info: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    sample_info_file: str | Path | None = None,
+    library_path: str | Path | None = None,
+    overrides_file: str | Path | None = None,
+    command_line: str | None = None,
+) -> dict[str, Any]:
+    """Report document from a results JSON (built) or a report JSON (checked, used as it is).
+
+    ``sample_info`` (from command-line options) wins over ``sample_info_file`` key by key. A
+    report JSON cannot take new sample details: a changed report is a new, amended report.
+    """
+    from nps_id.report.model import (REPORT_SCHEMA, build_report, load_document, load_sample_info,
+                                     validate_report)
+
+    path = Path(path)
+    data = load_document(path)
+    if data["schema"] == REPORT_SCHEMA:
+        if sample_info_file or any(v for table in (sample_info or {}).values() for v in table.values()) \
+                or overrides_file:
+            raise InputError(f"{path}: is a report JSON, rendered as it is; sample details and EWA "
+                             "overrides apply when building from a 'nps-id match' results JSON")
+        validate_report(data, source=str(path))
+        return data
+    file_info = load_sample_info(sample_info_file) if sample_info_file else None
+    overrides, overrides_info = _overrides(overrides_file)
+    from nps_id.report.model import merge_sample_info
+
+    return build_report(
+        data, merge_sample_info(file_info, sample_info), results_bytes=path.read_bytes(),
+        results_file=path.name, library_path=library_path, overrides=overrides, overrides_info=overrides_info,
+        command_line=command_line,
+    )
+
+
+def _overrides(path: str | Path | None):
+    if path is None:
+        return None, None
+    from nps_id.report.ewa_groups import load_overrides
+
+    path = Path(path)
+    table = load_overrides(path)
+    return table, {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                   "entries": len(table)}
+
+
+def write_reports(
+    results: Mapping[str, Any],
+    formats: Iterable[str],
+    out_dir: str | Path,
+    sample_info: Mapping[str, Mapping[str, Any]] | str | Path | None = None,
+    *,
+    library_path: str | Path | None = None,
+    command_line: str | None = None,
+    now: _dt.datetime | None = None,
+) -> list[Path]:
+    """Build the report of one ``nps-id match`` results dict and write it in each format.
+
+    Parameters
+    ----------
+    results
+        The results dict of one run, as :func:`nps_id.match.pipeline.match_run` returns it.
+    formats
+        Any of :data:`FORMATS`. The report document (``<run>.report.json``) is always written
+        too, so every rendering can be reproduced from it.
+    out_dir
+        Folder for ``<run stem>.report.html``, ``.report.pdf``, ``.ewa.csv`` + ``.ewa.json``,
+        ``.lims.csv`` / ``.lims.tsv``, ``.report.json``.
+    sample_info
+        Tables as in ``--sample-info`` (a dict), or the path of that TOML file, or None.
+    library_path
+        Library for the mirror-plot reference spectra (default: the one the results name).
+    command_line
+        Recorded in the provenance.
+
+    Returns
+    -------
+    list of Path
+        The files written, report JSON first.
+    """
+    from nps_id.report.model import build_report, load_sample_info, report_json_bytes
+
+    formats = list(dict.fromkeys(formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise InputError(f"unknown report format(s) {unknown}; expected some of {', '.join(FORMATS)}")
+    if isinstance(sample_info, (str, Path)):
+        sample_info = load_sample_info(sample_info)
+    doc = build_report(results, sample_info, library_path=library_path, command_line=command_line, now=now)
+    out_dir = Path(out_dir)
+    stem = Path((results.get("run") or {}).get("file") or "run").stem
+    json_path = out_dir / f"{stem}.report.json"
+    with atomic_output(json_path) as tmp:
+        tmp.write_bytes(report_json_bytes(doc))
+    written = [json_path]
+    for fmt in formats:
+        if fmt == "json":
+            continue
+        written += write_rendered(doc, fmt, out_dir / f"{stem}{_KIND[fmt]}{SUFFIXES[fmt][0]}")
+    return written

@@ -218,7 +218,7 @@ def build_report(
         "amends": report_meta.get("amends"),
         "amendment_reason": report_meta.get("amendment_reason"),
         "issued_at": _timestamp(report_meta.get("issued_at")) or now.isoformat(timespec="seconds"),
-        "laboratory": {k: info["laboratory"].get(k) for k in ("name", "country", "address", "contact", "accreditation")},
+        "laboratory": _laboratory(info["laboratory"]),
         "analyst": {"name": info["analyst"].get("name")},
         "reviewer": {"name": info["reviewer"].get("name"), "signed_at": info["reviewer"].get("signed_at")},
         "statement": STATEMENT_17025,
@@ -258,6 +258,13 @@ def build_report(
     }
     validate_report(doc)
     return doc
+
+
+def _laboratory(values: Mapping[str, Any]) -> dict[str, Any]:
+    lab = {k: values.get(k) for k in ("name", "country", "address", "contact", "accreditation")}
+    if lab["country"] is not None:
+        lab["country"] = _country(lab["country"], "laboratory country")
+    return lab
 
 
 def _report_id(value: str | None) -> str:

@@ -1,0 +1,91 @@
+"""``nps-id report``: render a ``nps-id match`` results JSON as an analyst report or an export.
+
+The command parses the sample details (options over ``--sample-info`` TOML, never guessed),
+calls :func:`nps_id.report.prepare_document` and :func:`nps_id.report.write_rendered`, and
+prints what it wrote. Formats and the report schema: ``docs/report-schema.md``.
+"""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+_EPILOG = """\b
+Examples:
+  nps-id report 220223030.match.json -f html -o 220223030.html --sample-info card.toml
+  nps-id report 220223030.match.json -f ewa -o ewa/220223030 --country GB \\
+      --laboratory "Example Lab" --internal-standard Bupivacaine
+  nps-id report 220223030.report.json -f pdf -o 220223030.pdf   # re-render a saved report
+
+\b
+Formats: html, pdf (the analyst report), ewa (CSV + JSON prepared for the UNODC EWA),
+csv / tsv (one row per finding, for a LIMS), json (the report document itself).
+Exit codes: 0 written, 3 bad input, 4 library missing or changed.
+"""
+
+NATURES = ("seizure", "collected sample", "biological", "other")
+
+
+@click.command("report", epilog=_EPILOG)
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-f", "--format", "fmt", type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
+              default="html", help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file (ewa: OUTPUT.csv and OUTPUT.json).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the report document (JSON) here, to re-render it later.")
+@click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="TOML with [laboratory] [analyst] [reviewer] [item] [report] tables (docs/report-schema.md).")
+@click.option("--analyst", default=None, help="Analyst name.")
+@click.option("--reviewer", default=None, help="Reviewer name.")
+@click.option("--laboratory", default=None, help="Laboratory name.")
+@click.option("--country", default=None, help="Laboratory country, ISO 3166-1 alpha-2 (e.g. GB).")
+@click.option("--contact", default=None, help="Laboratory contact (EWA export).")
+@click.option("--lab-sample-id", default=None, help="Laboratory sample id.")
+@click.option("--case-id", default=None, help="Case id.")
+@click.option("--nature", type=click.Choice(NATURES), default=None, help="Nature of the sample.")
+@click.option("--date-received", default=None, metavar="YYYY-MM-DD", help="Date the item was received.")
+@click.option("--country-of-seizure", default=None, help="ISO 3166-1 alpha-2 country of seizure.")
+@click.option("--physical-form", default=None, help="Physical form (powder, tablet, paper card, ...).")
+@click.option("--internal-standard", "internal_standards", multiple=True,
+              help="Substance added by the laboratory (repeatable); never exported to the EWA.")
+@click.option("--reference-standard", "reference_standards", multiple=True,
+              help="Substance whose reference standard was run in the batch (repeatable).")
+@click.option("--status", type=click.Choice(["draft", "reviewed", "authorized", "amended"]), default=None,
+              show_default="draft", help="Report status.")
+@click.option("--report-id", default=None, show_default="a new UUID", help="Report id (UUID).")
+@click.option("--issued-at", default=None, show_default="now (UTC)", help="Issue date-time, ISO 8601 with zone.")
+@click.option("--library", "library", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              show_default="the library named in the results",
+              help="Library for the mirror-plot reference spectra (its SHA-256 must match the results).")
+@click.option("--ewa-overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Laboratory CSV key,group[,subclass,nps] overriding EWA groups (key: name or InChIKey).")
+def report(results, fmt, output, json_out, sample_info, analyst, reviewer, laboratory, country, contact,
+           lab_sample_id, case_id, nature, date_received, country_of_seizure, physical_form, internal_standards,
+           reference_standards, status, report_id, issued_at, library, ewa_overrides) -> None:
+    """Render a match results JSON as an HTML/PDF report, an EWA export or a LIMS table."""
+    from nps_id.report import prepare_document, write_rendered
+
+    options = {
+        "laboratory": {"name": laboratory, "country": country, "contact": contact},
+        "analyst": {"name": analyst},
+        "reviewer": {"name": reviewer},
+        "item": {"lab_sample_id": lab_sample_id, "case_id": case_id, "nature": nature,
+                 "date_received": date_received, "country_of_seizure": country_of_seizure,
+                 "physical_form": physical_form, "internal_standards": list(internal_standards),
+                 "reference_standards_run": list(reference_standards) or None},
+        "report": {"status": status, "report_id": report_id, "issued_at": issued_at},
+    }
+    doc = prepare_document(results, options, sample_info_file=sample_info, library_path=library,
+                           overrides_file=ewa_overrides, command_line=shlex.join(["nps-id", *sys.argv[1:]]))
+    written = write_rendered(doc, fmt, output)
+    if json_out is not None:
+        written += write_rendered(doc, "json", json_out)
+    s = doc["summary"]
+    click.echo(f"report {doc['report_id']} ({doc['status']}): {s['identified']} identified, "
+               f"{s['tentative']} tentative, {s['inconclusive']} inconclusive, {s['nps_reportable']} NPS "
+               "for the EWA export")
+    for path in written:
+        click.echo(f"wrote {path}")

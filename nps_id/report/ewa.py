@@ -1,0 +1,120 @@
+"""Export of identified and tentative NPS, prepared for the UNODC Early Warning Advisory (EWA).
+
+UNODC publishes no machine-readable submission format; this export carries the facts the EWA
+(and the national/EU early-warning systems that ask for the same) request, one row per
+substance finding, as CSV and as JSON. :data:`EWA_FIELDS` is the ONE place that maps the report
+document onto the export columns -- ``docs/report-schema.md`` documents the same table.
+
+Which findings are exported (:func:`nps_id.report.model.is_ewa_reportable`): verdict
+``identified`` or ``tentative``, not an internal standard of the sample, and an NPS according to
+the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
+unclassified substances are listed in the JSON under ``excluded``, each with its reason.
+
+Entry points: :func:`ewa_rows`, :func:`render_ewa_csv`, :func:`render_ewa_json`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Callable, Mapping
+
+from nps_id.report.model import is_ewa_reportable
+
+PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
+EXPORT_VERSION = "1.0"
+
+
+def _year(doc: Mapping[str, Any]) -> int | None:
+    item = doc["item"]
+    date = item.get("date_seized") or item.get("date_received")
+    return int(str(date)[:4]) if date else None
+
+
+def _techniques(doc: Mapping[str, Any]) -> str:
+    seen: list[str] = []
+    for name in [a["technique"] for a in doc["acquisitions"]] + list(doc["item"].get("other_techniques") or []):
+        if name not in seen:
+            seen.append(name)
+    return "; ".join(seen)
+
+
+def _contact(doc: Mapping[str, Any]) -> str | None:
+    lab = doc["laboratory"]
+    parts = [p for p in (lab.get("name"), lab.get("contact")) if p]
+    return ", ".join(parts) or None
+
+
+#: Export column -> (meaning, value from (report document, finding)). The single field mapping.
+EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]]] = {
+    "substance": ("name of the substance as in the reference library", lambda d, f: f["name"]),
+    "iupac_name": ("IUPAC name, when the results carry one (SWGDRUG does not)", lambda d, f: f.get("iupac_name")),
+    "cas": ("CAS registry number", lambda d, f: f["cas"]),
+    "formula": ("molecular formula", lambda d, f: f["formula"]),
+    "inchikey": ("InChIKey", lambda d, f: f["inchikey"]),
+    "ewa_group": ("UNODC EWA substance group", lambda d, f: f["ewa"]["group_label"]),
+    "ewa_subclass": ("subclass of 'Other substances' (fentanyl analogues, nitazenes, other opioids, "
+                     "benzodiazepines)", lambda d, f: f["ewa"].get("subclass_label")),
+    "identification_level": ("nps-id verdict: identified or tentative", lambda d, f: f["verdict"]),
+    "country": ("country of seizure (ISO 3166-1 alpha-2), else the laboratory's country",
+                lambda d, f: d["item"].get("country_of_seizure") or d["laboratory"].get("country")),
+    "year": ("year of seizure, else of receipt", lambda d, f: _year(d)),
+    "sample_nature": ("seizure / collected sample / biological / other", lambda d, f: d["item"].get("nature")),
+    "physical_form": ("physical form of the item", lambda d, f: d["item"].get("physical_form")),
+    "techniques": ("analytical techniques applied", lambda d, f: _techniques(d)),
+    "reference_standard_run": ("yes / no / unknown (from the sample information)",
+                               lambda d, f: f.get("reference_standard_run", "unknown")),
+    "laboratory": ("laboratory name", lambda d, f: d["laboratory"].get("name")),
+    "laboratory_contact": ("laboratory contact", lambda d, f: _contact(d)),
+    "lab_sample_id": ("laboratory sample id", lambda d, f: d["item"].get("lab_sample_id")),
+    "report_id": ("nps-id report id (UUID)", lambda d, f: d["report_id"]),
+    "report_status": ("draft / reviewed / authorized / amended", lambda d, f: d["status"]),
+    "taxonomy_version": ("version of the nps-id EWA taxonomy", lambda d, f: f["ewa"]["taxonomy_version"]),
+}
+
+
+def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One dict per exported finding, keys in :data:`EWA_FIELDS` order."""
+    return [{column: getter(doc, f) for column, (_, getter) in EWA_FIELDS.items()}
+            for f in doc["findings"] if is_ewa_reportable(f)]
+
+
+def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Identified/tentative findings that are not exported, and why (for the audit trail)."""
+    out = []
+    for f in doc["findings"]:
+        if f["verdict"] not in ("identified", "tentative") or is_ewa_reportable(f):
+            continue
+        if f["internal_standard"]:
+            reason = "internal standard of the sample"
+        elif f["ewa"]["nps"] is False:
+            reason = f"not an NPS: {f['ewa'].get('not_nps_reason') or 'established substance'}"
+        else:
+            reason = "EWA group unknown or not an NPS group (add a laboratory override to export it)"
+        out.append({"substance": f["name"], "verdict": f["verdict"], "reason": reason})
+    return out
+
+
+def render_ewa_csv(doc: Mapping[str, Any]) -> str:
+    """CSV text: a header row of :data:`EWA_FIELDS` columns, one row per exported NPS."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(EWA_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    for row in ewa_rows(doc):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def render_ewa_json(doc: Mapping[str, Any]) -> str:
+    """JSON text: the rows, the excluded findings with reasons, and the field definitions."""
+    payload = {
+        "format": "nps-id/ewa-export",
+        "format_version": EXPORT_VERSION,
+        "prepared_for": PREPARED_FOR,
+        "report_id": doc["report_id"],
+        "issued_at": doc["issued_at"],
+        "fields": {column: meaning for column, (meaning, _) in EWA_FIELDS.items()},
+        "substances": ewa_rows(doc),
+        "excluded": excluded(doc),
+    }
+    return json.dumps(payload, indent=1, ensure_ascii=False) + "\n"

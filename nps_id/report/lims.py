@@ -1,0 +1,62 @@
+"""Flat export for a laboratory information management system (LIMS): one row per finding.
+
+Entry point: :func:`render_lims` (report document, delimiter ``","`` or ``"\\t"`` -> text).
+Columns are :data:`LIMS_COLUMNS`, in that order; empty cells for unknown values. Every finding
+is a row, including inconclusive ones and the internal standard (flagged), because a LIMS keeps
+the whole result, not only what is reported.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Callable, Mapping
+
+#: Column -> value from (report document, finding).
+LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] = {
+    "report_id": lambda d, f: d["report_id"],
+    "report_status": lambda d, f: d["status"],
+    "lab_sample_id": lambda d, f: d["item"].get("lab_sample_id"),
+    "case_id": lambda d, f: d["item"].get("case_id"),
+    "run_file": lambda d, f: d["acquisitions"][f["acquisition"]]["file"],
+    "run_sha256": lambda d, f: d["acquisitions"][f["acquisition"]]["sha256"],
+    "technique": lambda d, f: d["acquisitions"][f["acquisition"]]["technique"],
+    "finding": lambda d, f: f["index"],
+    "substance": lambda d, f: f["name"],
+    "verdict": lambda d, f: f["verdict"],
+    "rule": lambda d, f: f.get("rule"),
+    "criteria_met": lambda d, f: ";".join(f["criteria_met"]),
+    "criteria_failed": lambda d, f: ";".join(f["criteria_failed"]),
+    "internal_standard": lambda d, f: "yes" if f["internal_standard"] else "no",
+    "rt_min": lambda d, f: f["rt_min"],
+    "ri": lambda d, f: f["ri"],
+    "delta_ri": lambda d, f: f.get("delta_ri"),
+    "mf": lambda d, f: f["mf"],
+    "rmf": lambda d, f: f["rmf"],
+    "score": lambda d, f: f["score"],
+    "gap": lambda d, f: f["gap"],
+    "isomer_alert": lambda d, f: "yes" if f["isomer_alert"] else "no",
+    "runner_up": lambda d, f: (f.get("runner_up") or {}).get("name"),
+    "formula": lambda d, f: f["formula"],
+    "monoisotopic_mass": lambda d, f: f["monoisotopic_mass"],
+    "inchikey": lambda d, f: f["inchikey"],
+    "cas": lambda d, f: f["cas"],
+    "ewa_group": lambda d, f: f["ewa"]["group"],
+    "ewa_subclass": lambda d, f: f["ewa"].get("subclass"),
+    "nps": lambda d, f: {True: "yes", False: "no", None: "unknown"}[f["ewa"]["nps"]],
+    "library": lambda d, f: d["provenance"]["libraries"][0]["name"],
+    "library_release": lambda d, f: d["provenance"]["libraries"][0]["release"],
+    "library_id": lambda d, f: f.get("library_id"),
+    "parameters_sha256": lambda d, f: d["provenance"]["parameters_sha256"],
+}
+
+
+def render_lims(doc: Mapping[str, Any], delimiter: str = ",") -> str:
+    """CSV (``delimiter=","``) or TSV (``"\\t"``) text with a header row."""
+    if delimiter not in (",", "\t"):
+        raise ValueError(f"delimiter must be ',' or a tab (got {delimiter!r})")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    writer.writerow(LIMS_COLUMNS)
+    for f in doc["findings"]:
+        writer.writerow(["" if (v := get(doc, f)) is None else v for get in LIMS_COLUMNS.values()])
+    return buffer.getvalue()
