@@ -299,10 +299,15 @@ def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray]) -> list[Dup
     groups = [v for v in by_name.values() if len(v) > 1]
     if not groups:
         return found
-    binned = _unit_binned(peaks)
+    # Rows of each group made contiguous once: slicing a CSR matrix by a row range is cheap,
+    # fancy-indexing it thousands of times is not.
+    order = np.concatenate([np.array(g) for g in groups])
+    binned = _unit_binned(peaks)[order]
+    start = 0
     for rows in groups:
-        idx = np.array(rows)
-        gram = (binned[idx] @ binned[idx].T).toarray()
+        block = binned[start:start + len(rows)]
+        start += len(rows)
+        gram = (block @ block.T).toarray()
         a, b = np.nonzero(np.triu(gram > DUPLICATE_COSINE, k=1))
         for x, y in zip(a.tolist(), b.tolist()):
             i, j = rows[x], rows[y]

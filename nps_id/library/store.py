@@ -100,9 +100,9 @@ def content_sha256(peaks: CSRPeaks, columns: Mapping[str, tuple[str, np.ndarray]
         elif kind == "int":
             payload = np.ascontiguousarray(values, dtype="<i8").tobytes()
         else:
-            payload = b"".join(
-                len(b).to_bytes(8, "little") + b for b in (str(v).encode("utf-8") for v in values)
-            )
+            encoded = [str(v).encode("utf-8") for v in values]
+            lengths = np.fromiter(map(len, encoded), dtype="<u8", count=len(encoded))
+            payload = lengths.tobytes() + b"".join(encoded)
         _record(h, f"metadata/{name}:{kind}", payload)
     return h.hexdigest()
 
