@@ -89,7 +89,7 @@ KEY_ALIASES: dict[str, str] = {
 }
 
 # Values that mean "not known" in the wild; such a field is dropped rather than kept as text.
-_MISSING = {"", "na", "n/a", "nan", "none", "null", "unknown", "-"}
+MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "-"})
 
 _CAS_RE = re.compile(r"^(\d{2,7})-?(\d{2})-?(\d)$")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -185,7 +185,7 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
     """Map one ``key: value`` pair (``key`` stripped and lower-cased) onto ``meta``."""
     value = value.strip()
     target = KEY_ALIASES.get(key)
-    if value.lower() in _MISSING:
+    if value.lower() in MISSING_VALUES:
         return
     if target is None:
         _add(meta, key, value)
