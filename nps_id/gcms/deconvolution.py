@@ -24,8 +24,9 @@ Algorithm (numbered steps match ``# Step n`` comments in :func:`extract_componen
 5. Peak window: walk out from the model apex while the model trace falls.
 6. Each ion in the window is kept when its chromatogram correlates with the model peak
    (Pearson r >= ``min_shape_correlation``) and peaks within ``max_apex_shift_scans`` of it; its
-   abundance is the least-squares scale of the model peak to the ion trace, so the part of a
-   shared ion that belongs to a neighbour is not counted.
+   abundance is the least-squares scale of the model peak to the ion trace. An ion shared with a
+   co-eluting compound peaks between the two and follows neither model: it is left out of both
+   (AMDIS would split it between them; leaving it out never leaks one compound into the other).
 7. Components with fewer than ``min_ions`` ions, or below the S/N, height, area or RT limits,
    are dropped; two seeds that found the same model apex give one component.
 """

@@ -105,6 +105,7 @@ class ReferenceLibrary:
             }
         self.indexes = load_indexes(self.reference)
         self.columns = self.reference.columns
+        self.compound = self.reference.compound()
 
     def hit_fields(self, row: int) -> dict[str, Any]:
         """Name, identifiers and formula of library row ``row``."""
@@ -276,12 +277,15 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
                      if params.analogue and (not identity.get(i) or (identity[i][0]["mf"] or 0) < t.tentative_mf)]
     analogue = _search([spectra[i] for i in need_analogue], library, params, "analog") if need_analogue else {}
     analogue = {need_analogue[q]: hits for q, hits in analogue.items()}
+    elsewhere = _same_hit_elsewhere(components, identity, library, t.report_score,
+                                    params.deconvolution.max_half_width_seconds)
     findings: list[dict] = []
     summaries: list[dict] = []
     for i, component in enumerate(components):
         ri = ladder.ri(component.rt_seconds) if ladder else None
         summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None}
-        finding = _gc_finding(component, identity.get(i, []), analogue.get(i, []), ri, run, library, t)
+        finding = _gc_finding(component, identity.get(i, []), analogue.get(i, []), ri, run, library, t,
+                              elsewhere[i])
         if finding is not None:
             summary["finding"] = len(findings)
             finding["component"] = i
@@ -290,7 +294,21 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
     return findings, summaries, removed_info
 
 
-def _gc_finding(component, hits, analogue_hits, ri, run, library, t) -> dict | None:
+def _same_hit_elsewhere(components, identity, library, min_mf, same_peak_seconds) -> list[int]:
+    """For each component, how many other components (further than ``same_peak_seconds`` away)
+    have the same compound as their best reportable identity hit."""
+    tops = {
+        i: (library.compound[hits[0]["row"]], components[i].rt_seconds)
+        for i, hits in identity.items() if hits and (hits[0]["mf"] or 0) >= min_mf
+    }
+    return [
+        sum(1 for j, (code, rt) in tops.items()
+            if j != i and i in tops and code == tops[i][0] and abs(rt - tops[i][1]) > same_peak_seconds)
+        for i in range(len(components))
+    ]
+
+
+def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> dict | None:
     best = hits[0] if hits else None
     analogue_best = analogue_hits[0] if analogue_hits else None
     analogue_score = analogue_best["score"] if analogue_best else None
@@ -308,6 +326,7 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t) -> dict | N
         major_ions=_major_ions(component, library, top["row"], run, t), n_ions=int(component.mz.size),
         delta_ri=delta_ri,
         analogue_score=analogue_score if use_analogue else None,
+        same_hit_elsewhere=0 if use_analogue else elsewhere,
     )
     verdict = decide(evidence, t)
     return _finding(component.rt_minutes, top, hits if not use_analogue else analogue_hits, verdict, library,

@@ -8,8 +8,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    identity thresholds, the gap to the best *different* compound, no isomer alert, the major
    reference ions present in the extracted spectrum (EI), and the retention index within the
    window when both RI are known.
-2. ``tentative`` / "isomer ambiguity" -- the scores pass but the gap or the isomer alert fails:
-   the compound is one of a few near-identical spectra.
+2. ``tentative`` / "isomer ambiguity" -- the scores pass but the gap, the isomer alert or the
+   unique-retention-time check fails: the compound is one of a few near-identical spectra.
 3. ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
    window.
 4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing.
@@ -93,6 +93,7 @@ class Evidence:
     isomer_alert: bool = False
     major_ions: tuple[int, int] | None = None
     n_ions: int | None = None
+    same_hit_elsewhere: int = 0
     delta_ri: float | None = None
     analogue_score: int | None = None
 
@@ -119,6 +120,10 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     checks.append((f"gap to next different compound >= {t.min_gap} ({gap})",
                    None if evidence.gap is None else evidence.gap >= t.min_gap, "ambiguity"))
     checks.append(("no isomer alert", not evidence.isomer_alert, "ambiguity"))
+    # One compound elutes once: if it is the best hit at other retention times too, the library
+    # cannot tell these compounds (often isomers it lacks) apart.
+    checks.append((f"best hit at no other retention time ({evidence.same_hit_elsewhere} other)",
+                   evidence.same_hit_elsewhere == 0, "ambiguity"))
     if evidence.kind == "ei" and evidence.n_ions is not None:
         checks.append((f"extracted spectrum has >= {t.min_ions} ions ({evidence.n_ions})",
                        evidence.n_ions >= t.min_ions, "ions"))

@@ -1,0 +1,56 @@
+"""Loading runs into the scan x nominal-m/z matrix, through nps_id.io.read for every format."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pyteomics import mzml
+
+from nps_id.errors import InputError
+from nps_id.gcms.run import file_sha256, load_run, run_from_spectra
+from nps_id.spectrum import Spectrum
+from conftest import data_path
+
+
+def test_lrcfs_run_matrix_matches_pyteomics():
+    path = data_path("gcms", "lrcfs", "220223030.mzML")
+    run, ms2 = load_run(path)
+    assert ms2 == []
+    assert run.n_scans == 2430  # grep -c '<spectrum ' 220223030.mzML
+    assert run.rt_seconds[0] / 60 == pytest.approx(3.0917, abs=1e-3)
+    assert run.rt_seconds[-1] / 60 == pytest.approx(14.6586, abs=1e-3)
+    with mzml.MzML(str(path)) as reader:  # an independent reader: TIC of scan 717 (bupivacaine)
+        scan = reader[717]
+        assert run.tic[717] == pytest.approx(float(scan["intensity array"].sum()), rel=1e-5)
+    assert np.diff(run.rt_seconds).min() > 0
+
+
+def test_eic_and_spectrum_at():
+    run, _ = load_run(data_path("gcms", "lrcfs", "220223030.mzML"))
+    apex = int(np.argmax(run.eic(140)))
+    assert run.rt_seconds[apex] / 60 == pytest.approx(6.51, abs=0.02)  # bupivacaine base peak
+    spectrum = run.spectrum_at(apex)
+    assert spectrum.mz[np.argmax(spectrum.intensity)] == 140
+    assert run.eic(5000).sum() == 0  # outside the acquired range
+
+
+def test_two_centroids_in_one_nominal_bin_are_summed():
+    s = Spectrum([91.05, 90.95, 65.0], [10, 5, 1], {"retention_time": 1.0})
+    run = run_from_spectra([s])
+    assert run.eic(91).tolist() == [15.0]
+
+
+def test_chromatogram_only_andi_file_is_bad_input():
+    with pytest.raises(InputError, match="chromatogram"):
+        load_run(data_path("gcms", "andi", "agilent-gcms-tic.cdf"))
+
+
+def test_andi_run_loads():
+    run, _ = load_run(data_path("gcms", "andi", "agilent-gcms.cdf"))
+    assert run.n_scans == 6401  # README: 6,401 scans
+    assert run.metadata["format"] == "andi"
+
+
+def test_sha256_of_a_file(tmp_path):
+    f = tmp_path / "x.bin"
+    f.write_bytes(b"abc")
+    assert file_sha256(f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
