@@ -81,6 +81,10 @@ _TIME_FACTORS = {"SECONDS": 1.0, "SECOND": 1.0, "SEC": 1.0, "S": 1.0, "MINUTES":
 class _AsdfError(ValueError):
     """A data line that is not valid AFFN/ASDF (turned into a ReaderError with its line)."""
 
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
 
 @dataclass
 class Table:
@@ -127,8 +131,8 @@ def decode_asdf_line(line: str) -> tuple[list[float], bool]:
     (``J``-``R`` / ``j``-``r`` / ``%`` add to the previous value) and DUP (``S``-``Z``, ``s``
     repeat the previous token) may be mixed. Raises ``ValueError`` on any other character.
 
-    >>> decode_asdf_line("100A0J%S3j")
-    ([100.0, 10.0, 11.0, 11.0, 11.0, 11.0, 10.0], True)
+    >>> decode_asdf_line("100A0J%Tj")
+    ([100.0, 10.0, 11.0, 11.0, 11.0, 10.0], True)
     """
     text = line.strip()
     if _AFFN_LINE.match(text):  # the common, fast case: plain numbers
@@ -193,12 +197,17 @@ def _factor(labels: dict[str, tuple[str, str]], axis: str, symbol: str) -> float
     return value if value else 1.0
 
 
-def _decode_pairs(lines: list[str], width: int) -> np.ndarray:
+def _decode_pairs(lines: list[str], first_line: int, width: int) -> np.ndarray:
     """``(XY..XY)`` style tables: AFFN groups of ``width`` numbers (x first) -> (n, width)."""
     text = " ".join(lines).translate(_SEPARATORS)
     try:
         values = np.array(text.split(), dtype=np.float64)
     except ValueError:
+        for offset, line in enumerate(lines):  # slow path, only to name the bad line
+            try:
+                [float(t) for t in line.translate(_SEPARATORS).split()]
+            except ValueError:
+                raise _AsdfError("peak table value that is not a number", first_line + offset) from None
         raise _AsdfError("peak table value that is not a number") from None
     if values.size % width:
         raise _AsdfError(f"peak table values do not come in groups of {width}")
@@ -217,7 +226,7 @@ def _decode_xyy(lines: list[str], first_line: int, labels: dict[str, tuple[str, 
         try:
             values, dif = decode_asdf_line(line)
         except _AsdfError as exc:
-            raise _AsdfError(f"{exc} (line {first_line + offset})") from None
+            raise _AsdfError(str(exc), first_line + offset) from None
         if not values:
             continue
         line_ys = values[1:]
@@ -226,7 +235,7 @@ def _decode_xyy(lines: list[str], first_line: int, labels: dict[str, tuple[str, 
             # DIF form repeats the last ordinate of the previous line as a check value.
             if line_ys[0] != ys[-1]:
                 raise _AsdfError(f"DIF check value {line_ys[0]:g} differs from the previous "
-                                 f"line's last value {ys[-1]:g} (line {first_line + offset})")
+                                 f"line's last value {ys[-1]:g}", first_line + offset)
             line_ys = line_ys[1:]
             shift = 1  # the line's abscissa is that of the check value
         starts.append(values[0])
@@ -278,7 +287,7 @@ def _decode_table(lines: list[str], first_line: int, labels: dict[str, tuple[str
         if label == "DATATABLE" and "SYMBOL" in labels and not symbols:
             names = "XY"
         width = len(names) if names.isalpha() and len(names) <= 4 else 2
-        table = _decode_pairs(lines, max(width, 2))
+        table = _decode_pairs(lines, first_line, max(width, 2))
         x, y = table[:, 0], table[:, 1]
         xsym, ysym = (names[0], names[1]) if len(names) >= 2 else ("X", "Y")
     return x * _factor(labels, "X", xsym), y * _factor(labels, "Y", ysym)
@@ -353,7 +362,9 @@ def _close(table_label: tuple[str, str, int], data: list[str], labels: dict[str,
     try:
         x, y = _decode_table(data, line + 1, labels, label, form)
     except _AsdfError as exc:
-        report.bad(f"bad data table: {exc}", record=index, line=line, text=f"##{label}= {form}")
+        bad_line = exc.line or line
+        text = data[bad_line - line - 1] if exc.line and 0 <= bad_line - line - 1 < len(data) else None
+        report.bad(f"bad ##{label}= data: {exc}", record=index, line=bad_line, text=text)
         return None
     npoints = _number(labels.get("NPOINTS", ("", ""))[1])
     if npoints is not None and int(npoints) != x.size:
