@@ -13,6 +13,17 @@ EI, nominal (unit-mass) spectra -- m/z must already be integers (see
 - :func:`composite_mf_many` -- NIST-style composite match factor (MF) and reverse match factor
   (RMF) of one query against many candidate references in CSR form; raw 0-1 values.
 - :func:`composite_parts_many` -- the same plus the parts (dot products, ratio term, counts).
+
+High-resolution (or any) centroids, m/z ascending; tolerances are a half-width ``tol`` in Da,
+or in ppm of the first spectrum's peak m/z when ``ppm`` is True:
+
+- :func:`cosine_greedy` / :func:`cosine_hungarian` -- cosine with greedy / optimal peak pairing,
+  optionally with a precursor (modified cosine) ``shift``; the same numbers as matchms.
+- :func:`entropy_similarity` -- spectral entropy similarity (weighted or not), as ms_entropy.
+- :func:`hybrid_entropy_similarity` -- entropy similarity over direct and neutral-loss matches,
+  as ms_entropy's hybrid search.
+- :func:`entropy_weight` -- the entropy intensity weighting of Li et al. 2021.
+- :func:`clean_peaks_f32` -- ms_entropy's MS/MS cleaning (centroid, noise, normalise) in float32.
 """
 from __future__ import annotations
 
@@ -156,3 +167,376 @@ def composite_mf_many(
         q_mz, q_int, ref_offsets, ref_mz, ref_int, np.asarray(cand_idx, dtype=np.int64), float(a), float(b)
     )
     return parts[:, 0].copy(), parts[:, 1].copy()
+
+
+# -- Cosine family (matchms-compatible) -----------------------------------------------------
+
+
+@njit(cache=True)
+def peak_pairs(mz_a, mz_b, tol, ppm, shift):
+    """Every (i, j) with ``|mz_a[i] - (mz_b[j] + shift)| <= window(mz_a[i])``, i then j ascending.
+
+    ``window`` is ``tol`` Da, or ``tol * 1e-6 * mz_a[i]`` when ``ppm``. Both m/z arrays must be
+    ascending. Returns two int64 arrays.
+    """
+    n_a = mz_a.shape[0]
+    n_b = mz_b.shape[0]
+    cap = 16
+    ia = np.empty(cap, dtype=np.int64)
+    ib = np.empty(cap, dtype=np.int64)
+    n = 0
+    lowest = 0
+    for i in range(n_a):
+        window = tol * 1e-6 * mz_a[i] if ppm else tol
+        low = mz_a[i] - window
+        high = mz_a[i] + window
+        for j in range(lowest, n_b):
+            mz2 = mz_b[j] + shift
+            if mz2 > high:
+                break
+            if mz2 < low:
+                lowest = j + 1
+            else:
+                if n == cap:
+                    cap *= 2
+                    ia2 = np.empty(cap, dtype=np.int64)
+                    ib2 = np.empty(cap, dtype=np.int64)
+                    ia2[:n] = ia[:n]
+                    ib2[:n] = ib[:n]
+                    ia, ib = ia2, ib2
+                ia[n] = i
+                ib[n] = j
+                n += 1
+    return ia[:n], ib[:n]
+
+
+@njit(cache=True)
+def _peak_weights(mz, intensity, mz_power, intensity_power):
+    out = np.empty(mz.shape[0], dtype=np.float64)
+    for i in range(mz.shape[0]):
+        out[i] = (mz[i] ** mz_power) * (np.float64(intensity[i]) ** intensity_power)
+    return out
+
+
+@njit(cache=True)
+def _all_pairs(mz_a, mz_b, tol, ppm, shift):
+    """Direct pairs, then (if ``shift`` is non-zero) the pairs at ``shift``; duplicates kept."""
+    ia, ib = peak_pairs(mz_a, mz_b, tol, ppm, 0.0)
+    if shift == 0.0:
+        return ia, ib
+    sa, sb = peak_pairs(mz_a, mz_b, tol, ppm, shift)
+    return np.concatenate((ia, sa)), np.concatenate((ib, sb))
+
+
+@njit(cache=True)
+def cosine_greedy(mz_a, int_a, mz_b, int_b, tol, ppm, shift, mz_power, intensity_power):
+    """Cosine similarity with greedy peak pairing (matchms ``CosineGreedy`` / ``ModifiedCosineGreedy``).
+
+    Candidate pairs (:func:`peak_pairs`, plus pairs at ``shift = precursor_a - precursor_b``
+    applied to ``b`` when ``shift`` is non-zero) are taken by decreasing weight product
+    ``w_a * w_b`` with ``w = mz**mz_power * intensity**intensity_power``; each peak is used once.
+    score = sum of taken products / (||w_a|| * ||w_b||).
+
+    Returns
+    -------
+    (score, matched_peaks) : (float, int)
+    """
+    ia, ib = _all_pairs(mz_a, mz_b, tol, ppm, shift)
+    if ia.shape[0] == 0:
+        return 0.0, 0
+    w_a = _peak_weights(mz_a, int_a, mz_power, intensity_power)
+    w_b = _peak_weights(mz_b, int_b, mz_power, intensity_power)
+    prod = np.empty(ia.shape[0], dtype=np.float64)
+    for k in range(ia.shape[0]):
+        prod[k] = w_a[ia[k]] * w_b[ib[k]]
+    # Descending by product; equal products in reverse input order, exactly as matchms.
+    order = np.argsort(prod, kind="mergesort")[::-1]
+    used_a = np.zeros(mz_a.shape[0], dtype=np.bool_)
+    used_b = np.zeros(mz_b.shape[0], dtype=np.bool_)
+    total = 0.0
+    n = 0
+    for k in order:
+        if not used_a[ia[k]] and not used_b[ib[k]]:
+            total += prod[k]
+            used_a[ia[k]] = True
+            used_b[ib[k]] = True
+            n += 1
+    norm = np.sqrt(np.sum(w_a * w_a)) * np.sqrt(np.sum(w_b * w_b))
+    if norm == 0.0:
+        return 0.0, 0
+    return total / norm, n
+
+
+def cosine_hungarian(
+    mz_a: np.ndarray, int_a: np.ndarray, mz_b: np.ndarray, int_b: np.ndarray,
+    tol: float, ppm: bool, shift: float, mz_power: float, intensity_power: float,
+) -> tuple[float, int]:
+    """Cosine similarity with the optimal peak pairing (matchms ``CosineHungarian`` /
+    ``ModifiedCosineHungarian``).
+
+    Same candidate pairs and weights as :func:`cosine_greedy`; the pairing that maximises the
+    sum of products is found with :func:`scipy.optimize.linear_sum_assignment` (a pair found both
+    directly and at the shift keeps the larger product). Returns ``(score, matched_peaks)``.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    mz_a = np.asarray(mz_a, dtype=np.float64)
+    mz_b = np.asarray(mz_b, dtype=np.float64)
+    ia, ib = _all_pairs(mz_a, mz_b, float(tol), bool(ppm), float(shift))
+    if ia.size == 0:
+        return 0.0, 0
+    w_a = _peak_weights(mz_a, int_a, float(mz_power), float(intensity_power))
+    w_b = _peak_weights(mz_b, int_b, float(mz_power), float(intensity_power))
+    rows, row_of = np.unique(ia, return_inverse=True)
+    cols, col_of = np.unique(ib, return_inverse=True)
+    weights = np.zeros((rows.size, cols.size))
+    # np.maximum.at: a duplicated (i, j) keeps its larger product, never the last one written.
+    np.maximum.at(weights, (row_of, col_of), w_a[ia] * w_b[ib])
+    r, c = linear_sum_assignment(weights, maximize=True)
+    taken = weights[r, c]
+    norm = np.sqrt(np.sum(w_a * w_a)) * np.sqrt(np.sum(w_b * w_b))
+    if norm == 0.0:
+        return 0.0, 0
+    return float(taken.sum() / norm), int(np.count_nonzero(taken > 0))
+
+
+# -- Spectral entropy (Li et al. 2021; ms_entropy-compatible) -------------------------------
+
+
+@njit(cache=True)
+def entropy_weight(intensity):
+    """Entropy intensity weighting (Li et al. 2021) of intensities that sum to 1.
+
+    If the spectral entropy ``S = -sum(p ln p)`` is below 3, intensities are raised to
+    ``0.25 + 0.25 * S`` and renormalised to sum 1; otherwise they are returned unchanged (copy).
+    """
+    out = intensity.astype(np.float64)
+    if out.shape[0] == 0:
+        return out
+    entropy = 0.0
+    for x in out:
+        entropy -= x * np.log(x)
+    if entropy < 3.0:
+        power = 0.25 + 0.25 * entropy
+        out = out ** power
+        out /= np.sum(out)
+    return out
+
+
+@njit(cache=True)
+def _entropy_term(x, y):
+    s = x + y
+    return s * np.log2(s) - x * np.log2(x) - y * np.log2(y)
+
+
+@njit(cache=True)
+def entropy_similarity(mz_a, int_a, mz_b, int_b, tol, ppm, weighted):
+    """Spectral entropy similarity of two cleaned spectra (Li et al. 2021, Nat Methods 18:1524).
+
+    Both spectra must be cleaned (:func:`nps_id.search.preprocess.clean_ms2`: intensities sum to
+    1, peaks at least ``2 * tol`` apart). With ``weighted`` the entropy weighting
+    (:func:`entropy_weight`) is applied first. Peaks are paired by one ascending merge walk
+    (each peak at most once); similarity = ``sum f(a+b) - f(a) - f(b)`` over pairs / 2 with
+    ``f(x) = x log2 x``, on 0-1. Returns ``(score, matched_peaks)``.
+    """
+    if mz_a.shape[0] == 0 or mz_b.shape[0] == 0:
+        return 0.0, 0
+    p_a = entropy_weight(int_a) if weighted else int_a.astype(np.float64)
+    p_b = entropy_weight(int_b) if weighted else int_b.astype(np.float64)
+    i = 0
+    j = 0
+    total = 0.0
+    n = 0
+    while i < mz_a.shape[0] and j < mz_b.shape[0]:
+        window = mz_a[i] * tol * 1e-6 if ppm else tol
+        diff = mz_a[i] - mz_b[j]
+        if diff < -window:
+            i += 1
+        elif diff > window:
+            j += 1
+        else:
+            total += _entropy_term(p_a[i], p_b[j])
+            n += 1
+            i += 1
+            j += 1
+    return total / 2.0, n
+
+
+@njit(cache=True)
+def hybrid_entropy_similarity(mz_a, int_a, precursor_a, mz_b, int_b, precursor_b, tol, ppm, weighted):
+    """Entropy similarity over direct fragment matches and neutral-loss matches (hybrid search).
+
+    As ms_entropy's ``FlashEntropySearch.hybrid_search``: a query peak ``i`` (spectrum ``a``)
+    pairs a reference peak ``j`` directly when ``|mz_a[i] - mz_b[j]| <= window``, or by neutral
+    loss when ``|(precursor_a - mz_a[i]) - (precursor_b - mz_b[j])| <= window``. A neutral-loss
+    pair is dropped when ``i`` already has a direct partner or ``j`` is directly matched by any
+    query peak. Contributions are summed as in :func:`entropy_similarity`. The window is taken at
+    the query peak (ppm) -- for neutral losses at the loss mass. Returns
+    ``(score, direct_pairs + loss_pairs)``.
+    """
+    if mz_a.shape[0] == 0 or mz_b.shape[0] == 0:
+        return 0.0, 0
+    p_a = entropy_weight(int_a) if weighted else int_a.astype(np.float64)
+    p_b = entropy_weight(int_b) if weighted else int_b.astype(np.float64)
+    direct_a = np.zeros(mz_a.shape[0], dtype=np.bool_)
+    direct_b = np.zeros(mz_b.shape[0], dtype=np.bool_)
+    total = 0.0
+    n = 0
+    ia, ib = peak_pairs(mz_a, mz_b, tol, ppm, 0.0)
+    for k in range(ia.shape[0]):
+        total += _entropy_term(p_a[ia[k]], p_b[ib[k]])
+        direct_a[ia[k]] = True
+        direct_b[ib[k]] = True
+        n += 1
+    # Neutral losses, ascending: loss_a = precursor_a - mz_a (reversed to keep it ascending).
+    loss_a = precursor_a - mz_a[::-1]
+    loss_b = precursor_b - mz_b[::-1]
+    la, lb = peak_pairs(loss_a, loss_b, tol, ppm, 0.0)
+    last_a = mz_a.shape[0] - 1
+    last_b = mz_b.shape[0] - 1
+    for k in range(la.shape[0]):
+        i = last_a - la[k]
+        j = last_b - lb[k]
+        if direct_a[i] or direct_b[j]:
+            continue
+        total += _entropy_term(p_a[i], p_b[j])
+        n += 1
+    return total / 2.0, n
+
+
+# -- MS/MS cleaning (ms_entropy's compiled clean_spectrum, in float32) ----------------------
+# ms_entropy runs its cleaning in C on float32 peaks; matching its scores to 1e-6 needs the
+# same arithmetic, the same in-place merge order and the same intensity sort, so those are
+# reproduced here rather than re-imagined (see docs/scores.md, "MS/MS cleaning").
+
+
+@njit(cache=True)
+def _argsort_desc(intensity, n):
+    """Indices of ``intensity[:n]`` by decreasing value: Lomuto quicksort (pivot = last, ``>=``),
+    the order -- ties included -- of ms_entropy's ``calculate_spectrum_argsort``."""
+    order = np.arange(n)
+    stack = np.empty(2 * n + 4, dtype=np.int64)
+    stack[0] = 0
+    stack[1] = n - 1
+    top = 2
+    while top > 0:
+        high = stack[top - 1]
+        low = stack[top - 2]
+        top -= 2
+        if low >= high:
+            continue
+        pivot = intensity[order[high]]
+        i = low - 1
+        for j in range(low, high):
+            if intensity[order[j]] >= pivot:
+                i += 1
+                order[i], order[j] = order[j], order[i]
+        order[i + 1], order[high] = order[high], order[i + 1]
+        p = i + 1
+        stack[top] = low
+        stack[top + 1] = p - 1
+        stack[top + 2] = p + 1
+        stack[top + 3] = high
+        top += 4
+    return order
+
+
+@njit(cache=True)
+def _compact(mz, intensity, n):
+    """Keep entries with intensity > 0, sorted by m/z (stable); returns the new length."""
+    keep = np.empty(n, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if intensity[i] > 0:
+            keep[m] = i
+            m += 1
+    keep = keep[:m]
+    order = keep[np.argsort(mz[keep], kind="mergesort")]
+    new_mz = mz[order]
+    new_int = intensity[order]
+    mz[:m] = new_mz
+    intensity[:m] = new_int
+    return m
+
+
+@njit(cache=True)
+def _needs_centroid(mz, n, min_diff, ppm):
+    for i in range(n - 1):
+        limit = np.float32(mz[i + 1] * min_diff * 1e-6) if ppm else min_diff
+        if mz[i + 1] - mz[i] < limit:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _centroid_pass(mz, intensity, n, min_diff, ppm):
+    """From the most intense peak down, each live peak absorbs (in place) every entry within
+    ``min_diff`` on either side into an intensity-weighted centroid; returns the new length."""
+    order = _argsort_desc(intensity, n)
+    left = min_diff
+    right = min_diff
+    for k in range(n):
+        idx = order[k]
+        if ppm:
+            left = np.float32(mz[idx] * min_diff * 1e-6)
+            right = np.float32(mz[idx] / (1.0 - min_diff * 1e-6) - mz[idx])
+        if intensity[idx] > 0:
+            lo = idx - 1
+            while lo >= 0 and mz[idx] - mz[lo] <= left:
+                lo -= 1
+            hi = idx + 1
+            while hi < n and mz[hi] - mz[idx] <= right:
+                hi += 1
+            total = np.float32(0.0)
+            weighted = np.float32(0.0)
+            for t in range(lo + 1, hi):
+                total += intensity[t]
+                weighted += intensity[t] * mz[t]
+                intensity[t] = np.float32(0.0)
+            mz[idx] = weighted / total
+            intensity[idx] = total
+    return _compact(mz, intensity, n)
+
+
+@njit(cache=True)
+def clean_peaks_f32(mz, intensity, min_mz, max_mz, noise_threshold, min_diff, ppm, max_peaks):
+    """ms_entropy's ``clean_spectrum`` on float32 copies of the peaks.
+
+    Steps: (1) drop peaks with ``mz <= min_mz``, ``mz >= max_mz`` (if ``max_mz > 0``) or
+    intensity <= 0; (2) merge passes until every gap is >= ``min_diff`` (Da, or ppm);
+    (3) drop intensity < ``noise_threshold`` x base peak (if ``noise_threshold > 0``); (4) keep
+    the ``max_peaks`` most intense (if > 0); (5) intensities divided by their sum.
+    All thresholds are float32 scalars. Returns new float32 ``(mz, intensity)``.
+    """
+    mz = mz.astype(np.float32)
+    intensity = intensity.astype(np.float32)
+    n = mz.shape[0]
+    # Step 1
+    for i in range(n):
+        if mz[i] <= min_mz or (max_mz > 0 and mz[i] >= max_mz):
+            intensity[i] = np.float32(0.0)
+    n = _compact(mz, intensity, n)
+    # Step 2
+    while _needs_centroid(mz, n, min_diff, ppm):
+        n = _centroid_pass(mz, intensity, n, min_diff, ppm)
+    # Step 3
+    if noise_threshold > 0 and n > 0:
+        top = intensity[:n].max()
+        floor = noise_threshold * top
+        for i in range(n):
+            if intensity[i] < floor:
+                intensity[i] = np.float32(0.0)
+    # Step 4
+    if max_peaks > 0 and max_peaks < n:
+        order = _argsort_desc(intensity, n)
+        for k in range(max_peaks, n):
+            intensity[order[k]] = np.float32(0.0)
+    n = _compact(mz, intensity, n)
+    # Step 5
+    total = np.float32(0.0)
+    for i in range(n):
+        total += intensity[i]
+    if total > 0:
+        for i in range(n):
+            intensity[i] = intensity[i] / total
+    return mz[:n].copy(), intensity[:n].copy()

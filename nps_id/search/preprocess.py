@@ -12,12 +12,20 @@ EI (unit mass):
 - :func:`bin_nominal` -- arrays onto the nominal axis, summing intensities in the same bin.
 - :func:`preprocess_ei` -- bin, low-mass cut-off, normalise to a base peak of 999, noise floor.
   Keeps the molecular ion: no precursor-window removal for EI.
+
+MS/MS:
+
+- :func:`clean_ms2` -- ms_entropy's ``clean_spectrum`` (drop empty peaks, m/z range, optional
+  precursor-window removal, merge peaks closer than a minimum distance, noise threshold,
+  top-n peaks, intensities summing to 1), returning a Spectrum.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from nps_id.search.kernels import clean_peaks_f32
 from nps_id.spectrum import INTENSITY_DTYPE, MZ_DTYPE, Spectrum
+from nps_id.tolerance import Tolerance
 
 #: Default fractional part at which a centroid rounds up to the next nominal mass.
 #: Nominal mass ``n`` collects m/z in ``[n - 0.3, n + 0.7)``: mass defects from -0.3 Da
@@ -131,4 +139,68 @@ def preprocess_ei(
     if noise_floor > 0.0:
         keep = intensity >= noise_floor * scale
         mz, intensity = mz[keep], intensity[keep]
+    return spectrum.replace(mz=mz, intensity=intensity)
+
+
+def clean_ms2(
+    spectrum: Spectrum,
+    *,
+    min_distance: Tolerance | str = "0.05 Da",
+    min_mz: float | None = None,
+    max_mz: float | None = None,
+    precursor_removal_da: float | None = None,
+    noise_threshold: float | None = 0.01,
+    max_peaks: int | None = None,
+) -> Spectrum:
+    """MS/MS spectrum cleaned exactly as ms_entropy's ``clean_spectrum`` (intensities sum to 1).
+
+    Steps (:func:`~nps_id.search.kernels.clean_peaks_f32`): (1) drop zero-intensity peaks and
+    keep ``min_mz < m/z < max_mz``; with ``precursor_removal_da`` also ``m/z < precursor_mz -
+    precursor_removal_da`` (ms_entropy's search uses 1.6 Da); (2) merge peaks closer than
+    ``min_distance`` into intensity-weighted centroids, most intense first, until every gap is at
+    least ``min_distance``; (3) drop peaks below ``noise_threshold`` times the base peak;
+    (4) keep the ``max_peaks`` most intense; (5) scale intensities to sum 1. Runs in float32,
+    as ms_entropy does, so that peak merging and matching decisions agree with it exactly; the
+    m/z values are therefore rounded to float32 (about 3e-5 Da at m/z 500).
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Centroided MS/MS spectrum.
+    min_distance : Tolerance or str, default "0.05 Da"
+        Peaks closer than this are merged. Entropy similarity at tolerance ``t`` needs at
+        least ``2 t`` (:class:`~nps_id.search.scores.EntropySimilarity` sets it so).
+    min_mz, max_mz : float or None
+        Exclusive m/z limits; None = no limit.
+    precursor_removal_da : float or None
+        Remove peaks at or above ``precursor_mz - precursor_removal_da`` (Da); None keeps them.
+        Ignored when the spectrum has no precursor m/z.
+    noise_threshold : float or None, default 0.01
+        Fraction of the base peak below which peaks are dropped.
+    max_peaks : int or None
+        Keep only this many most intense peaks.
+
+    Returns
+    -------
+    Spectrum
+        Same metadata; intensities summing to 1 (no peaks if nothing survives).
+
+    Examples
+    --------
+    >>> s = Spectrum([50.0, 50.01, 80.0, 99.5, 100.0], [10, 30, 60, 0.1, 50], {"precursor_mz": 100.0})
+    >>> c = clean_ms2(s, precursor_removal_da=1.6)
+    >>> [round(float(x), 4) for x in c.mz], [round(float(x), 3) for x in c.intensity]
+    ([50.0075, 80.0], [0.4, 0.6])
+    """
+    tol = Tolerance.parse(min_distance)
+    upper = -1.0 if max_mz is None else float(max_mz)
+    if precursor_removal_da is not None and spectrum.precursor_mz is not None:
+        cut = spectrum.precursor_mz - precursor_removal_da
+        upper = cut if upper <= 0 else min(upper, cut)
+    mz, intensity = clean_peaks_f32(
+        spectrum.mz, spectrum.intensity,
+        np.float32(0.0 if min_mz is None else max(min_mz, 0.0)), np.float32(upper),
+        np.float32(-1.0 if noise_threshold is None else noise_threshold),
+        np.float32(tol.value), tol.unit == "ppm", -1 if max_peaks is None else int(max_peaks),
+    )
     return spectrum.replace(mz=mz, intensity=intensity)
