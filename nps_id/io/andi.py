@@ -93,7 +93,7 @@ def _problem(nc) -> str | None:
 
 
 def _read(nc, path: str, report: ReadReport) -> Iterator[Spectrum]:
-    variables = masses = intensities = None
+    variables = masses = intensities = mz = None
     try:
         variables = nc.variables
         offsets = np.array(variables["scan_index"][:], dtype=np.int64)
@@ -124,18 +124,19 @@ def _read(nc, path: str, report: ReadReport) -> Iterator[Spectrum]:
                 "scan_id": scan_id, "scan_index": i, "ms_level": 1, "source_file": path, "ion_mode": ion_mode,
                 "retention_time": None if times is None else float(times[i]),
             }
+            mz = masses.data[start:start + count]
+            if mz.dtype.kind == "f" and mz.dtype.itemsize == 4 and mass_scale == 1.0:
+                # float32 m/z 18.1 would become 18.100000381 in float64: take the decimal the
+                # exporter wrote (shortest repr) so exports and reports show 18.1.
+                mz = mz.astype(str).astype(np.float64)
             try:
-                yield Spectrum(
-                    masses.data[start:start + count] * mass_scale,
-                    intensities.data[start:start + count] * intensity_scale,
-                    meta,
-                )
+                yield Spectrum(mz * mass_scale, intensities.data[start:start + count] * intensity_scale, meta)
             except ValueError as exc:
                 report.bad(f"scan {scan_id}: {exc}", record=i, text=scan_id)
     finally:
         # Drop every view of the memory map first, or scipy cannot unmap the file on close
         # (also when the caller stops iterating early).
-        variables = masses = intensities = None
+        variables = masses = intensities = mz = None
         nc.close()
 
 

@@ -73,7 +73,8 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
         ``precursor_mz`` from PEPMASS (first number) or PRECURSOR_MZ; ``precursor_charge`` from
         CHARGE (``2+``, ``-1``, ``3-``; a list such as ``2+ and 3+`` is kept as ``charge`` text,
         not guessed); ``retention_time`` from RTINSECONDS (seconds); ``source_id`` from
-        SPECTRUMID, else TITLE; ``scan_index`` is the 0-based block number.
+        SPECTRUMID, else TITLE; ``scan_index`` is the 0-based block number; ``ms_level`` from
+        MSLEVEL, else 2 when there is a precursor (MGF is an MS/MS format), else unset.
 
     Raises
     ------
@@ -212,6 +213,8 @@ def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
         meta["source_id"] = meta["title"]
     if "ms_level" in meta:
         meta["ms_level"] = int(_number(meta["ms_level"], "MSLEVEL"))
+    elif "precursor_mz" in meta:
+        meta["ms_level"] = 2  # MGF is an MS/MS peak-list format: a precursor means MS2
     return meta
 
 

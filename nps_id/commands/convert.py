@@ -1,0 +1,87 @@
+"""``nps-id convert``: any readable spectrum file to MSP, MGF or mzML.
+
+Entry point: the click command :data:`convert`. Reading is :func:`nps_id.io.read`, writing
+:func:`nps_id.io.write` (atomic: an interrupted conversion leaves no partial output).
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import click
+
+from nps_id.commands.options import lenient_option
+
+_EPILOG = """\b
+Examples:
+  nps-id convert ../shared/data/gcms/lrcfs/agilent-D/220223030.D -o 220223030.mzML
+  nps-id convert ../shared/data/gcms/andi/agilent-gcms.cdf -o run.mgf
+  nps-id convert queries.mgf -o queries.msp --lenient     # bad records -> queries.msp.quarantine.tsv
+
+\b
+The output format follows the extension of OUT (.msp, .mgf, .mzML) unless --to is given.
+Exit codes: 0 written, 3 unreadable input or nothing to write.
+"""
+
+QUARANTINE_SUFFIX = ".quarantine.tsv"
+
+
+@click.command("convert", epilog=_EPILOG)
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write (.msp, .mgf or .mzML).")
+@click.option("--to", "out_format", type=click.Choice(["msp", "mgf", "mzml"], case_sensitive=False),
+              default=None, help="Output format, when the extension of OUT does not say.")
+@click.option("--ms-level", type=click.IntRange(min=1), default=None,
+              help="Only spectra of this MS level (default: all).")
+@lenient_option
+def convert(source: Path, output: Path, out_format: str | None, ms_level: int | None, lenient: bool) -> None:
+    """Convert spectra from any readable format to MSP, MGF or mzML.
+
+    Every spectrum with its metadata (retention time, precursor, scan ids, names, ...) is
+    carried over as far as the output format can hold it. With --lenient, malformed records are
+    skipped and listed in OUT.quarantine.tsv.
+    """
+    from nps_id.commands.inspect import with_progress
+    from nps_id.errors import InputError
+    from nps_id.io import ReadReport, read, write
+
+    if source.resolve() == output.resolve():
+        raise InputError(f"{output}: output would overwrite the input; choose another name")
+    report = ReadReport(str(source))
+    spectra = read(source, lenient=lenient, report=report)
+    if ms_level is not None:
+        spectra = (s for s in spectra if s.ms_level == ms_level)
+    spectra = with_progress(spectra, source)
+    first = next(spectra, None)  # refuse before creating OUT when there is nothing to write
+    if first is None:
+        what = "; ".join(f"{n} {reason}" for reason, n in report.skipped.items()) or "none"
+        level = f" at MS level {ms_level}" if ms_level is not None else ""
+        raise InputError(f"{source}: no mass spectra{level} to write (skipped: {what})")
+    count = write(_chain(first, spectra), output, format=out_format.lower() if out_format else None)
+    click.echo(f"wrote {count} spectra to {output}")
+    skipped = {reason: n for reason, n in report.skipped.items() if reason != "malformed record"}
+    if skipped:
+        click.echo("skipped: " + "; ".join(f"{n} {reason}" for reason, n in skipped.items()))
+    if lenient:
+        quarantine = write_quarantine(report.quarantine, output)
+        click.echo(f"{len(report.quarantine)} malformed records skipped; listed in {quarantine}")
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+def write_quarantine(records: list[dict], output: Path) -> Path:
+    """Write the quarantined records as ``OUT.quarantine.tsv`` (header only when none)."""
+    from nps_id._atomic import atomic_output
+
+    target = output.with_name(output.name + QUARANTINE_SUFFIX)
+    columns = ["file", "record", "line", "error", "text"]
+    with atomic_output(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(columns)
+        for record in records:
+            writer.writerow(["" if record.get(c) is None else " ".join(str(record[c]).split()) for c in columns])
+    return target

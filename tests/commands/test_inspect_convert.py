@@ -1,0 +1,146 @@
+"""`nps-id inspect` and `nps-id convert` through the real click group."""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import data_path
+
+from nps_id.cli import cli
+from nps_id.io import read
+
+GOOD_MGF = "BEGIN IONS\nTITLE=good {i}\nPEPMASS=300.1\n50.0 10\n91.0 100\nEND IONS\n"
+BAD_MGF = "BEGIN IONS\nTITLE=bad\nPEPMASS=300.1\n60.0\nEND IONS\n"
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def _mixed_mgf(tmp_path):
+    path = tmp_path / "mixed.mgf"
+    path.write_text(GOOD_MGF.format(i=1) + BAD_MGF + GOOD_MGF.format(i=2))
+    return path
+
+
+# -- inspect -------------------------------------------------------------------------------------------
+def test_inspect_gcms_run_prints_counts_and_ranges():
+    result = _run("inspect", data_path("gcms", "lrcfs", "220223030.mzML"))
+    assert result.exit_code == 0, result.output
+    assert "format          mzml" in result.output
+    assert "2430 (MS1 2430)" in result.output
+    assert "3.09 - 14.66 min" in result.output  # scan=1 3.0917 min .. scan=2430 14.6588 min
+    assert "skipped         none" in result.output
+
+
+def test_inspect_json_for_several_files_including_an_agilent_folder():
+    mzml = data_path("formats", "mzdata-rs-tests", "three_test_scans.mzML")
+    folder = data_path("gcms", "lrcfs", "agilent-D", "220223008.D")
+    result = _run("inspect", "--json", mzml, folder)
+    assert result.exit_code == 0, result.output
+    first, second = json.loads(result.output)
+    assert first["ms_levels"] == {"1": 1, "2": 2} and first["spectra"] == 3
+    assert first["precursor_mz_range"] == pytest.approx([562.739745982435, 617.264933277471])
+    assert first["skipped"] == {"chromatogram (not a mass spectrum)": 2}
+    assert second["format"] == "agilent" and second["spectra"] == 2430
+    assert second["rt_range_min"][0] == pytest.approx(3.0919, abs=1e-3)
+
+
+def test_inspect_chromatogram_only_mzml_says_so():
+    result = _run("inspect", data_path("formats", "cheminfo-mzdata-tests", "arrayChromatograms.mzML"))
+    assert result.exit_code == 0
+    assert "no mass spectra in this file (66 chromatograms)" in result.output
+
+
+@pytest.mark.parametrize("command", ["inspect", "convert"])
+def test_bad_file_exits_3_with_one_line_and_no_traceback(tmp_path, command):
+    path = _mixed_mgf(tmp_path)
+    extra = ["-o", tmp_path / "out.mgf"] if command == "convert" else []
+    result = _run(command, path, *extra)
+    assert result.exit_code == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nps-id: error: ") and "line 10" in lines[0]
+    assert "Traceback" not in result.output + result.stderr
+    assert not (tmp_path / "out.mgf").exists()
+
+
+def test_chromatogram_only_andi_file_exits_3():
+    result = _run("inspect", data_path("gcms", "andi", "agilent-gcms-tic.cdf"))
+    assert result.exit_code == 3 and "no mass spectra in this file" in result.stderr
+
+
+def test_inspect_lenient_counts_the_malformed_record(tmp_path):
+    result = _run("inspect", "--lenient", "--json", _mixed_mgf(tmp_path))
+    assert result.exit_code == 0
+    (summary,) = json.loads(result.output)
+    assert summary["spectra"] == 2 and summary["quarantined"] == 1
+    assert summary["skipped"] == {"malformed record": 1}
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+# -- convert ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".mgf", ".mzML"])
+def test_convert_gcms_run_round_trips_peaks_and_retention_times(tmp_path, suffix):
+    source = data_path("gcms", "lrcfs", "220223008.mzML")
+    target = tmp_path / f"run{suffix}"
+    result = _run("convert", source, "-o", target)
+    assert result.exit_code == 0, result.stderr
+    assert "wrote 2430 spectra" in result.output
+    original, back = list(read(source)), list(read(target))
+    assert len(back) == 2430
+    for a, b in zip(original, back):
+        assert np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
+        assert a.retention_time == pytest.approx(b.retention_time)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nps_id.io.msp") is None, reason="MSP writer (nps_id/io/msp.py) not present")
+def test_convert_mgf_library_to_msp(tmp_path):
+    source = data_path("formats", "matchms-tests", "pesticides.mgf")
+    target = tmp_path / "pesticides.msp"
+    result = _run("convert", source, "-o", target)
+    assert result.exit_code == 0, result.stderr
+    original, back = list(read(source)), list(read(target))
+    assert len(back) == 76
+    assert [s.name for s in back] == [s.name for s in original]
+    assert all(np.allclose(a.mz, b.mz) for a, b in zip(original, back))
+
+
+def test_convert_lenient_writes_the_quarantine_list(tmp_path):
+    target = tmp_path / "out.mgf"
+    result = _run("convert", _mixed_mgf(tmp_path), "-o", target, "--lenient")
+    assert result.exit_code == 0, result.stderr
+    assert len(list(read(target))) == 2
+    rows = (tmp_path / "out.mgf.quarantine.tsv").read_text().splitlines()
+    assert rows[0] == "file\trecord\tline\terror\ttext"
+    assert len(rows) == 2 and "\t1\t10\t" in rows[1] and "one column" in rows[1]
+
+
+def test_convert_ms_level_filter_and_explicit_format(tmp_path):
+    target = tmp_path / "ms2.txt"
+    result = _run("convert", data_path("formats", "cheminfo-mzdata-tests", "small_zlib.pwiz.1.1.mzML"),
+                  "-o", target, "--to", "mgf", "--ms-level", "2")
+    assert result.exit_code == 0, result.stderr
+    back = list(read(target, format="mgf"))
+    assert len(back) == 34 and {s.ms_level for s in back} == {2}
+
+
+def test_convert_refuses_a_file_without_spectra_and_writes_nothing(tmp_path):
+    target = tmp_path / "x.mgf"
+    result = _run("convert", data_path("formats", "pymzml-tests", "mini.chrom.mzML"), "-o", target)
+    assert result.exit_code == 3 and "no mass spectra to write" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_format_is_exit_3(tmp_path):
+    result = _run("convert", data_path("formats", "pyteomics-tests", "test.mgf"), "-o", tmp_path / "x.cdf")
+    assert result.exit_code == 3 and "use .msp, .mgf or .mzML" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["inspect", "convert"])
+def test_help_shows_real_examples(command):
+    result = _run(command, "--help")
+    assert result.exit_code == 0
+    assert f"nps-id {command} ../shared/data/gcms/" in result.output
