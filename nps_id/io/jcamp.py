@@ -33,7 +33,7 @@ import numpy as np
 
 from nps_id.errors import InputError
 from nps_id.io._source import ReadReport, open_binary, open_text
-from nps_id.io.msp import normalise_cas
+from nps_id.io.msp import guard_io, normalise_cas
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read", "read_tables", "decode_asdf_line", "Table"]
@@ -71,6 +71,7 @@ _ASDF_TOKEN = re.compile(r"[@A-Ia-i%J-Rj-rS-Zs+\-]?[0-9.]*")
 _AFFN_NUMBER = r"[+\-]?(?:\d+\.\d*(?:[eE][+\-]?\d+)?|\.\d+(?:[eE][+\-]?\d+)?|\d+(?:[eE][+\-]\d+)?)"
 _AFFN_LINE = re.compile(rf"^{_AFFN_NUMBER}(?:[\s,;]+{_AFFN_NUMBER})*[\s,;]*$")
 _SEPARATORS = str.maketrans({",": " ", ";": " "})
+_MAX_DUP = 1_000_000
 _PAGE_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S+)")
 _GROUP_RE = re.compile(r"\(\s*([A-Za-z0-9]+)\s*\+\+\s*\(\s*([A-Za-z0-9]+)\s*\.\.")
 _TUPLE_RE = re.compile(r"\(\s*([A-Za-z0-9]+)\s*\.\.")
@@ -151,9 +152,11 @@ def decode_asdf_line(line: str) -> tuple[list[float], bool]:
             pos = end
             lead, rest = tok[0], tok[1:]
             if lead in _DUP:
+                if not values or not (rest.isdigit() or not rest):
+                    raise _AsdfError(f"bad DUP repeat {tok!r} (needs digits and a value before it)")
                 count = int(_DUP[lead] + rest)
-                if not values or count < 1:
-                    raise _AsdfError("DUP repeat count without a value before it")
+                if count > _MAX_DUP:  # a corrupt count must not exhaust memory
+                    raise _AsdfError(f"DUP repeat count {count} is implausibly large")
                 for _ in range(count - 1):
                     values.append(values[-1] + last_step if last_dif else values[-1])
                 continue
@@ -302,7 +305,7 @@ def read_tables(path: str | Path, report: ReadReport | None = None) -> Iterator[
     open_binary(path).close()
     if report is None:
         report = ReadReport(str(path))
-    return _tables(str(path), report)
+    return guard_io(_tables(str(path), report), str(path))
 
 
 def _tables(path: str, report: ReadReport) -> Iterator[Table]:

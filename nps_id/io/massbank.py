@@ -24,7 +24,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nps_id.io._source import ReadReport, open_binary, open_text
-from nps_id.io.msp import MISSING_VALUES, normalise_cas, normalise_ion_mode, parse_retention_time
+from nps_id.io.msp import MISSING_VALUES, guard_io, normalise_cas, normalise_ion_mode, parse_retention_time
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read"]
@@ -99,7 +99,7 @@ def read(path: str | Path, report: ReadReport | None = None, *, rt_unit: str = "
     open_binary(path).close()
     if report is None:
         report = ReadReport(str(path))
-    return _read(str(path), report, rt_unit)
+    return guard_io(_read(str(path), report, rt_unit), str(path))
 
 
 def _read(path: str, report: ReadReport, rt_unit: str) -> Iterator[Spectrum]:

@@ -5,8 +5,9 @@ Entry points
 - :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from ``.msp`` / ``.msl``
   (``.gz`` transparent), every dialect met in practice (see ``docs/formats.md``).
 - :func:`write` -- write spectra as MSP that NIST MS Search / lib2nist import.
-- :func:`normalise_cas`, :func:`parse_retention_time`, :func:`normalise_ion_mode` -- small
-  metadata normalisers shared with the other library readers (MassBank, JCAMP-DX).
+- :func:`normalise_cas`, :func:`parse_retention_time`, :func:`normalise_ion_mode`,
+  :data:`MISSING_VALUES`, :func:`guard_io` -- small helpers shared with the other text readers
+  (MassBank, JCAMP-DX).
 
 How the reader stays fast (the file is read once, line by line, never whole): metadata lines are
 split at the first ``:`` and looked up in one alias table; the peak lines of a record are only
@@ -17,17 +18,18 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from nps_id._atomic import atomic_output
-from nps_id.errors import InputError
+from nps_id.errors import InputError, ReaderError
 from nps_id.io._source import ReadReport, open_binary, open_text
 from nps_id.spectrum import METADATA_KEYS, Spectrum
 
-__all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode"]
+__all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "guard_io"]
 
 # -- metadata normalisation -----------------------------------------------------------------
 #: Lower-cased MSP keys (every dialect) -> normalised :data:`METADATA_KEYS` key.
@@ -232,6 +234,14 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
 
 
 # -- reading ------------------------------------------------------------------------------------
+def guard_io(spectra: Iterator[Spectrum], path: str) -> Iterator[Spectrum]:
+    """Re-raise a truncated or corrupt (gzip) stream met while iterating as a ReaderError."""
+    try:
+        yield from spectra
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ReaderError(path, f"cannot read the file, it is truncated or corrupt ({exc})") from None
+
+
 _PEAK_START = frozenset("0123456789.-+(")
 _NUM_PEAKS_KEYS = frozenset({"num peaks", "num_peaks", "numpeaks"})
 
@@ -287,7 +297,7 @@ def read(
     open_binary(path).close()  # fail now, not at the first next(), on a missing file
     if report is None:
         report = ReadReport(str(path))
-    return _read(str(path), report, rt_unit.lower(), encoding)
+    return guard_io(_read(str(path), report, rt_unit.lower(), encoding), str(path))
 
 
 _CHUNK_CHARS = 1 << 20
