@@ -1,0 +1,180 @@
+"""Building libraries from the real SWGDRUG and MassBank files: counts, metadata, provenance,
+QA, InChIKeys, append, folders, and the export round trip.
+
+Expected numbers were counted independently with zcat/grep/awk on the source files:
+SWGDRUG 3.4 has 2,988 ``Name:`` records, 2,984 ``InChIKey:`` lines, 79 InChIKeys on more than
+one record; the MassBank EI library has 11,051 records, one with ``Num Peaks: 1``
+(MSBNK-Fac_Eng_Univ_Tokyo-JP005471, which has an InChIKey), 10,281 ``InChIKey:`` lines, 170 records with SMILES or
+InChI but no InChIKey, 907 ``Instrument_type: GC-EI-TOF``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import numpy as np
+import pytest
+
+from nps_id.errors import ReaderError
+from nps_id.library import Library, build_library, export_library, validate_library
+from tests.conftest import data_path
+
+INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
+
+
+@pytest.fixture(scope="module")
+def swgdrug(tmp_path_factory):
+    source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
+    out = tmp_path_factory.mktemp("swg") / "swgdrug.h5"
+    summary = build_library([source], out, name="SWGDRUG", release="3.4")
+    return source, out, summary
+
+
+@pytest.fixture(scope="module")
+def massbank_ei(tmp_path_factory):
+    source = data_path("massbank", "ei-library.msp.gz")
+    out = tmp_path_factory.mktemp("ei") / "ei.h5"
+    summary = build_library([source], out, name="MassBank EI", release="2025.05.1")
+    return source, out, summary
+
+
+def test_swgdrug_counts_metadata_and_provenance(swgdrug):
+    source, out, summary = swgdrug
+    assert summary.n_spectra == 2988
+    (src,) = summary.sources
+    assert (src.read, src.kept, src.n_rejected, src.format) == (2988, 2988, 0, "msp")
+    assert sum(d.kind == "inchikey" for d in summary.duplicates) == 79
+    with Library.open(out) as lib:
+        assert lib.n_spectra == 2988 and lib.sha256 == summary.sha256
+        assert (lib.info["name"], lib.info["release"]) == ("SWGDRUG", "3.4")
+        first = lib.spectrum(0)
+        assert first.name == "Epiandrosterone" and len(first) == 211
+        assert (first.mz[0], first.intensity[0]) == (40.0, 42.0)
+        assert first.get("synonyms") == ("Isoandrosterone", "3.beta.-hydroxy-5.alpha.-Androstan-17-one")
+        assert first.get("cas") == "481-29-8" and first.get("exact_mass") == 290.22458
+        assert first.get("source_id") == "314" and first.get("source_file") == "SWGDRUG-3.4.msp.gz"
+        names = lib.column("name")
+        heroin = int(np.flatnonzero(names == "Heroin")[0])
+        assert lib.column("inchikey")[heroin] == "GVGLGOZIDCSQPN-UHFFFAOYSA-N"
+        assert lib.column("formula")[heroin] == "C21H23NO5"
+        assert (lib.column("inchikey") != "").sum() == 2984
+        assert set(lib.column("source")) == {"SWGDRUG-3.4.msp.gz"}
+        (prov,) = lib.provenance()
+    assert prov["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert (prov["file"], prov["format"], prov["kept"], prov["rejected"]) == (
+        "SWGDRUG-3.4.msp.gz", "msp", 2988, 0)
+    assert prov["size_bytes"] == source.stat().st_size
+    assert validate_library(out).n_spectra == 2988
+
+
+def test_rebuild_gives_the_same_content_hash(swgdrug, tmp_path):
+    source, _, summary = swgdrug
+    again = build_library([source], tmp_path / "again.h5", name="other", release="x")
+    assert again.sha256 == summary.sha256
+
+
+def test_massbank_ei_qa_and_inchikey_fill(massbank_ei):
+    _, out, summary = massbank_ei
+    (src,) = summary.sources
+    assert (src.read, src.kept) == (11051, 11050)
+    assert dict(src.rejected) == {"only one peak": 1}
+    assert 150 <= src.inchikey_filled <= 170
+    with Library.open(out) as lib:
+        assert lib.n_spectra == 11050
+        assert "MSBNK-Fac_Eng_Univ_Tokyo-JP005471" not in set(lib.column("source_id"))
+        keys = lib.column("inchikey")
+        assert (keys != "").sum() == 10281 - 1 + src.inchikey_filled  # -1: the one-peak record
+        assert all(INCHIKEY.match(k) for k in keys if k)
+        assert (lib.column("instrument_type") == "GC-EI-TOF").sum() == 907
+        assert set(lib.column("ms_level")) == {1}
+        assert set(lib.column("licence")) >= {"CC BY", "CC BY-SA"}
+        first = lib.spectrum(0)
+        assert first.get("retention_index") == 1641.217 and first.get("smiles") == "NCCCN"
+        assert lib.provenance()[0]["rejected_reasons"] == {"only one peak": 1}
+
+
+def test_ethanol_inchikey_is_computed_from_smiles(tmp_path):
+    msp = tmp_path / "inhouse.msp"
+    msp.write_text("Name: ethanol\nSMILES: CCO\nNum Peaks: 3\n31 999\n45 300\n46 200\n\n"
+                   "Name: no structure\nNum Peaks: 2\n50 1\n51 2\n")
+    summary = build_library([msp], tmp_path / "lib.h5", name="x", release="1")
+    assert summary.sources[0].inchikey_filled == 1
+    with Library.open(tmp_path / "lib.h5") as lib:
+        assert lib.column("inchikey").tolist() == ["LFQSCWFLJHTTHZ-UHFFFAOYSA-N", ""]
+
+
+def test_malformed_records_stop_a_strict_build_and_are_counted_when_lenient(tmp_path):
+    msp = tmp_path / "bad.msp"
+    msp.write_text(
+        "Name: good\nNum Peaks: 2\n50 10\n60 20\n\n"
+        "Name: negative mz\nNum Peaks: 2\n-5 10\n60 20\n\n"
+        "Name: not a number\nNum Peaks: 2\n50 nan\n60 20\n\n"
+        "Name: one peak\nNum Peaks: 1\n50 10\n\n"
+        "Name: silent\nNum Peaks: 2\n50 0\n60 0\n"
+    )
+    target = tmp_path / "lib.h5"
+    with pytest.raises(ReaderError, match="bad.msp"):
+        build_library([msp], target, name="x", release="1")
+    assert not target.exists()
+    summary = build_library([msp], target, name="x", release="1", lenient=True)
+    assert summary.n_spectra == 1
+    assert dict(summary.sources[0].rejected) == {
+        "m/z <= 0 or non-finite value": 2, "only one peak": 1, "all intensities zero": 1}
+
+
+def test_folders_are_walked_and_unreadable_files_noted(tmp_path):
+    folder = tmp_path / "sources"
+    (folder / "sub").mkdir(parents=True)
+    os.symlink(data_path("massbank", "ei-queries-analog.msp.gz"), folder / "sub" / "analog.msp.gz")
+    (folder / "README.md").write_text("# notes\n")
+    (folder / "blob.bin").write_bytes(bytes(range(256)))
+    summary = build_library([folder], tmp_path / "lib.h5", name="x", release="1")
+    assert [os.path.basename(s.path) for s in summary.sources] == ["analog.msp.gz"]
+    assert summary.n_spectra == 150
+    assert len(summary.notes) == 2 and all("not a readable spectrum file" in n for n in summary.notes)
+
+
+def test_append_equals_a_build_of_both_sources(swgdrug, tmp_path):
+    source, out, _ = swgdrug
+    analog = data_path("massbank", "ei-queries-analog.msp.gz")
+    target = tmp_path / "lib.h5"
+    target.write_bytes(out.read_bytes())
+    appended = build_library([analog], target, name="", release="3.4+analog", append=True)
+    direct = build_library([source, analog], tmp_path / "direct.h5", name="y", release="z")
+    assert appended.previous_spectra == 2988 and appended.n_spectra == 2988 + 150
+    assert appended.sha256 == direct.sha256
+    with Library.open(target) as lib:
+        assert lib.info["name"] == "SWGDRUG" and lib.info["release"] == "3.4+analog"
+        assert [p["file"] for p in lib.provenance()] == ["SWGDRUG-3.4.msp.gz", "ei-queries-analog.msp.gz"]
+    again = build_library([analog], target, name="", release="", append=True)
+    assert again.n_spectra == 3138 and any("already in the library" in n for n in again.notes)
+
+
+def test_export_msp_round_trip_keeps_peaks_and_metadata(swgdrug, tmp_path):
+    _, out, summary = swgdrug
+    msp = tmp_path / "swgdrug.msp"
+    assert export_library(out, msp) == 2988
+    rebuilt = build_library([msp], tmp_path / "rebuilt.h5", name="SWGDRUG", release="3.4")
+    with Library.open(out) as a, Library.open(tmp_path / "rebuilt.h5") as b:
+        pa, pb = a.peaks(), b.peaks()
+        for key in ("offsets", "mz", "intensity"):
+            assert np.array_equal(getattr(pa, key), getattr(pb, key)), key
+        assert a.columns == b.columns
+        for name in a.columns:
+            if name == "source":  # the file name the rebuild read from
+                assert set(b.column(name)) == {"swgdrug.msp"}
+                continue
+            assert np.array_equal(a.column(name), b.column(name), equal_nan=a.column(name).dtype != object), name
+    assert rebuilt.n_spectra == summary.n_spectra
+
+
+def test_export_mgf_keeps_every_peak(swgdrug, tmp_path):
+    _, out, _ = swgdrug
+    mgf = tmp_path / "swgdrug.mgf"
+    assert export_library(out, mgf) == 2988
+    build_library([mgf], tmp_path / "from-mgf.h5", name="x", release="1")
+    with Library.open(out) as a, Library.open(tmp_path / "from-mgf.h5") as b:
+        assert np.array_equal(a.peaks().mz, b.peaks().mz)
+        assert np.array_equal(a.peaks().intensity, b.peaks().intensity)
+        assert np.array_equal(a.column("name"), b.column("name"))
