@@ -128,8 +128,9 @@ def format_table(results: dict) -> str:
         runner_text = f"{runner['name'][:28]} ({runner['score']})" if runner else "-"
         ri = f"{f['ri']:.0f}" if f.get("ri") is not None else "-"
         flag = " [isomer alert]" if f["isomer_alert"] else ""
+        name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
         lines.append(
-            f"  {f['rt_min']:>7.3f} {ri:>6}  {f['verdict']:<12} {f['name'][:30]:<30} {_num(f['mf']):>4} "
+            f"  {f['rt_min']:>7.3f} {ri:>6}  {f['verdict']:<12} {name[:30]:<30} {_num(f['mf']):>4} "
             f"{_num(f['rmf']):>4} {_num(f['gap']):>4}  {runner_text}{flag}"
         )
     counts = ", ".join(f"{n} {level}" for level, n in results["summary"].items())

@@ -351,8 +351,10 @@ def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: 
 
 
 def _finding(rt_min, top, hits, verdict, library, *, mode, ri, lib_ri, delta_ri, spectrum, extra) -> dict:
-    names = library.columns["name"]
-    runner = next((h for h in hits if names[h["row"]] != names[top["row"]]), None)
+    # Runner-up = best hit of a *different* compound, by the engine's compound key (InChIKey
+    # skeleton, else name), the same key its gap is measured against.
+    code = library.compound[top["row"]]
+    runner = next((h for h in hits if library.compound[h["row"]] != code), None)
     mz, intensity = spectrum
     return {
         **library.hit_fields(top["row"]),
@@ -369,7 +371,9 @@ def _finding(rt_min, top, hits, verdict, library, *, mode, ri, lib_ri, delta_ri,
         "mf": top["mf"],
         "rmf": top["rmf"],
         "score": top["score"],
-        "gap": top["gap"],
+        # The engine's gap, restated on the rounded 0-999 scores so that it reads as "score minus
+        # runner-up score" in every report (the engine looks past top_k when the runner-up is not in it).
+        "gap": top["score"] - runner["score"] if runner is not None else top["gap"],
         "isomer_alert": top["isomer_alert"],
         "delta_mass": top["delta_mass"],
         "runner_up": None if runner is None else {**library.hit_fields(runner["row"]), "score": runner["score"],

@@ -1,0 +1,188 @@
+"""``nps-id match`` end to end on real runs, against the SWGDRUG library.
+
+Expected findings are the laboratory's (../shared/data/README.md, issue 5): bupivacaine (internal
+standard, ~6.51 min) in all six LRCFS runs; etizolam (~10.2-10.3 min) in the two calibrants, the
+check standard and card FL22/009-2 (220223030); flubromazepam (~7.42 min) in that card only;
+nothing else identified. The library is built once and every LRCFS run matched once per session.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import data_path
+from nps_id.cli import cli
+
+LRCFS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]
+EXPECTED_IDENTIFIED = {
+    "220223001": {"Bupivacaine"},  # methanol blank: the internal standard only
+    "220223002": {"Bupivacaine", "Etizolam"},  # 25 ug/mL calibrant, a small peak
+    "220223008": {"Bupivacaine", "Etizolam"},
+    "220223010": {"Bupivacaine", "Etizolam"},
+    "220223016": {"Bupivacaine"},  # seized paper: nothing besides the internal standard
+    "220223030": {"Bupivacaine", "Etizolam", "Flubromazepam"},
+}
+CATHINONES = {"MPHP", ".alpha.-Pyrrolidinohexanophenone"}  # share bupivacaine's base peak m/z 140
+
+
+@pytest.fixture(scope="session")
+def swgdrug(tmp_path_factory) -> Path:
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+
+    out = tmp_path_factory.mktemp("lib") / "swgdrug.h5"
+    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], out, name="SWGDRUG", release="3.4",
+                  index_builder=build_indexes)
+    return out
+
+
+@pytest.fixture(scope="session")
+def lrcfs(swgdrug, tmp_path_factory) -> tuple[dict[str, dict], str, Path]:
+    """Results of one ``nps-id match`` over the six LRCFS runs: (per run, terminal text, out dir)."""
+    out = tmp_path_factory.mktemp("match")
+    runs = [str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in LRCFS]
+    result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    results = {name: json.loads((out / f"{name}.mzML.match.json").read_text()) for name in LRCFS}
+    return results, result.output, out
+
+
+def _findings(results, name, verdict=None):
+    return [f for f in results[name]["findings"] if verdict is None or f["verdict"] == verdict]
+
+
+@pytest.mark.parametrize("run", LRCFS)
+def test_identified_substances_are_exactly_the_laboratory_s(lrcfs, run):
+    results, _, _ = lrcfs
+    assert {f["name"] for f in _findings(results, run, "identified")} == EXPECTED_IDENTIFIED[run]
+
+
+@pytest.mark.parametrize("run", LRCFS)
+def test_internal_standard_ranked_above_the_cathinones(lrcfs, run):
+    results, _, _ = lrcfs
+    (bupi,) = [f for f in _findings(results, run, "identified") if f["name"] == "Bupivacaine"]
+    assert 6.45 <= bupi["rt_min"] <= 6.57
+    assert bupi["runner_up"]["name"] in CATHINONES
+    assert bupi["gap"] == bupi["score"] - bupi["runner_up"]["score"] >= 30
+    assert bupi["top_hits"][0]["name"] == "Bupivacaine"
+    assert {h["name"] for h in bupi["top_hits"][1:3]} == CATHINONES
+
+
+def test_etizolam_and_flubromazepam_retention_times(lrcfs):
+    results, _, _ = lrcfs
+    for run in ("220223002", "220223008", "220223010", "220223030"):
+        (f,) = [f for f in _findings(results, run) if f["name"] == "Etizolam"]
+        assert 10.15 <= f["rt_min"] <= 10.35, run
+    (f,) = [f for f in _findings(results, "220223030") if f["name"] == "Flubromazepam"]
+    assert 7.37 <= f["rt_min"] <= 7.47
+
+
+def test_blank_and_seized_paper_have_only_the_internal_standard(lrcfs):
+    results, _, _ = lrcfs
+    for run in ("220223001", "220223016"):
+        assert [f["name"] for f in results[run]["findings"]] == ["Bupivacaine"]
+
+
+def test_findings_below_identified_say_why(lrcfs):
+    results, _, _ = lrcfs
+    others = [f for r in results.values() for f in r["findings"] if f["verdict"] != "identified"]
+    for f in others:
+        assert f["criteria_failed"], f["name"]
+        assert f["rule"]
+
+
+def test_results_json_contract(lrcfs, swgdrug):
+    results, _, _ = lrcfs
+    doc = results["220223030"]
+    path = data_path("gcms", "lrcfs", "220223030.mzML")
+    assert doc["run"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert doc["run"]["n_scans"] == 2430
+    assert doc["run"]["rt_range_min"] == pytest.approx([3.0917, 14.6586], abs=1e-3)
+    from nps_id.library import Library
+
+    with Library.open(swgdrug) as lib:
+        assert doc["library"]["sha256"] == lib.sha256
+        assert doc["library"]["n_spectra"] == 2988
+    assert (doc["library"]["name"], doc["library"]["release"]) == ("SWGDRUG", "3.4")
+    assert doc["software"]["name"] == "nps-id" and doc["software"]["version"]
+    verdict = doc["parameters"]["verdict"]
+    assert (verdict["identified_mf"], verdict["identified_rmf"], verdict["min_gap"]) == (800, 850, 30)
+    assert doc["parameters"]["peaks"]["min_snr"] == 10.0
+    assert len(doc["tic"]["rt_min"]) == len(doc["tic"]["intensity"]) == 2430
+    assert all({"rt_min", "area", "height"} <= set(c) for c in doc["components"])
+    required = {"name", "verdict", "criteria_met", "criteria_failed", "rt_min", "ri", "mf", "rmf", "score",
+                "library_id", "inchikey", "formula", "top_hits", "gap", "isomer_alert", "delta_mass", "spectrum"}
+    for f in doc["findings"]:
+        assert required <= set(f)
+        assert len(f["spectrum"]["mz"]) == len(f["spectrum"]["intensity"]) == f["n_ions"]
+        assert doc["components"][f["component"]]["finding"] == doc["findings"].index(f)
+        assert all({"name", "mf", "rmf", "score", "library_id"} <= set(h) for h in f["top_hits"])
+
+
+def test_terminal_table(lrcfs):
+    _, output, _ = lrcfs
+    assert output.count("library SWGDRUG 3.4") == 6
+    line = next(l for l in output.splitlines() if "Flubromazepam" in l)
+    assert line.split()[:2] == ["7.425", "-"] and "identified" in line
+
+
+def test_fail_on_and_json_to_stdout(swgdrug):
+    run = str(data_path("gcms", "lrcfs", "220223016.mzML"))
+    runner = CliRunner()
+    found = runner.invoke(cli, ["match", run, "-l", str(swgdrug), "--fail-on", "identified", "--json", "-"])
+    assert found.exit_code == 1
+    assert json.loads(found.output)["findings"][0]["name"] == "Bupivacaine"
+    # Outside the internal standard's retention time there is nothing to find.
+    quiet = runner.invoke(cli, ["match", run, "-l", str(swgdrug), "--fail-on", "tentative",
+                                "--rt-window", "8", "14"])
+    assert quiet.exit_code == 0 and "no findings" in quiet.output
+
+
+def test_blank_subtraction_and_alkanes(swgdrug, tmp_path):
+    alkanes = tmp_path / "alkanes.csv"
+    alkanes.write_text("carbon,rt_min\n16,5.0\n18,7.0\n20,9.0\n22,11.0\n")
+    result = CliRunner().invoke(cli, [
+        "match", str(data_path("gcms", "lrcfs", "220223030.mzML")), "-l", str(swgdrug),
+        "--blank", str(data_path("gcms", "lrcfs", "220223001.mzML")), "--alkanes", str(alkanes),
+        "--json", str(tmp_path / "r.json"),
+    ])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    # The internal standard is in the blank at the same level: subtracted; the drugs are not.
+    assert [round(c["rt_min"], 1) for c in doc["blank_subtracted"]] == [6.5]
+    names = {f["name"]: f for f in doc["findings"] if f["verdict"] == "identified"}
+    assert set(names) == {"Etizolam", "Flubromazepam"}
+    # 7.425 min between C18 (7.0) and C20 (9.0): RI = 100 * (18 + 2 * 0.425 / 2.0) = 1842.5
+    assert names["Flubromazepam"]["ri"] == pytest.approx(1842.5, abs=0.5)
+    assert doc["parameters"]["blank"]["file"] == "220223001.mzML"
+    # SWGDRUG has no retention indices: the RI criterion is reported as not evaluated.
+    assert any("RI" in c for c in names["Etizolam"]["criteria_not_evaluated"])
+
+
+@pytest.mark.parametrize("parts", [("andi", "agilent-gcms.cdf"), ("jcamp", "ELEY_1_SUBTRACT.JDX"),
+                                   ("jcamp", "gcms.jdx")])
+def test_other_run_formats_go_through(swgdrug, parts, tmp_path):
+    result = CliRunner().invoke(cli, ["match", str(data_path("gcms", *parts)), "-l", str(swgdrug),
+                                      "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["run"]["n_scans"] > 2000 and doc["components"]
+
+
+def test_chromatogram_only_file_is_exit_3_with_one_line(swgdrug):
+    result = CliRunner().invoke(cli, ["match", str(data_path("gcms", "andi", "agilent-gcms-tic.cdf")),
+                                      "-l", str(swgdrug)])
+    assert result.exit_code == 3
+    assert len(result.output.strip().splitlines()) == 1 and "chromatogram" in result.output
+
+
+def test_bad_library_is_exit_4(tmp_path):
+    fake = tmp_path / "fake.h5"
+    fake.write_text("not a library")
+    run = str(data_path("gcms", "lrcfs", "220223001.mzML"))
+    assert CliRunner().invoke(cli, ["match", run, "-l", str(fake)]).exit_code == 4
+    assert CliRunner().invoke(cli, ["match", run, "-l", str(tmp_path / "missing.h5")]).exit_code == 4
