@@ -1,0 +1,178 @@
+"""The report document: schema, parameter hash, sample information, EWA rule (synthetic results)."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from nps_id.errors import InputError
+from nps_id.report.model import (STATEMENT_17025, build_report, is_ewa_reportable, load_sample_info,
+                                 monoisotopic_mass, parameters_sha256, report_json_bytes, validate_report)
+from tests.report.conftest import FIXED_NOW, REPORT_ID, SAMPLE_INFO, make_results
+
+
+def _doc(results=None, info=SAMPLE_INFO):
+    return build_report(results or make_results(), info, now=FIXED_NOW)
+
+
+def test_document_validates_and_carries_the_envelope():
+    doc = _doc()
+    validate_report(doc)
+    assert doc["report_id"] == REPORT_ID
+    assert doc["status"] == "draft"
+    assert doc["issued_at"] == "2026-01-15T10:00:00+00:00"
+    assert doc["statement"] == STATEMENT_17025
+    assert "relate only to the items tested" in doc["statement"]
+    acq = doc["acquisitions"][0]
+    assert (acq["technique"], acq["swgdrug_category"]) == ("GC-EI-MS", "A")
+    assert "category A" in doc["technique_statement"]
+    assert "not correlated" in doc["technique_statement"]
+    assert doc["laboratory"] == {"name": "Example Forensic Laboratory (synthetic)", "country": "GB",
+                                 "address": None, "contact": "nps-desk@example.invalid", "accreditation": None}
+
+
+def test_nothing_is_invented_without_sample_information():
+    doc = build_report(make_results(), None, now=FIXED_NOW)
+    assert doc["analyst"]["name"] is None and doc["reviewer"]["name"] is None
+    assert doc["laboratory"]["name"] is None and doc["laboratory"]["country"] is None
+    assert all(v in (None, []) for v in doc["item"].values())
+    assert doc["issued_at"] == "2026-01-15T09:30:00+00:00"  # the build time, as given
+    assert {f["reference_standard_run"] for f in doc["findings"]} == {"unknown"}
+    # Without a declared internal standard, bupivacaine is still not an NPS.
+    assert [f["name"] for f in doc["findings"] if is_ewa_reportable(f)] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
+
+
+def test_findings_carry_identity_ewa_group_and_limitations():
+    doc = _doc()
+    by_name = {f["name"]: f for f in doc["findings"]}
+    flubro = by_name["Flubromazepam"]
+    assert flubro["monoisotopic_mass"] == pytest.approx(331.9961, abs=1e-4)  # C15H10BrFN2O, 79Br
+    assert (flubro["ewa"]["group"], flubro["ewa"]["subclass"], flubro["ewa"]["nps"]) == (
+        "other_substances", "benzodiazepines", True)
+    assert by_name["Etizolam"]["cas"] == "40054-69-5"  # SWGDRUG CASNO without dashes, re-dashed
+    assert by_name["Bupivacaine"]["internal_standard"] is True
+    assert by_name["Bupivacaine"]["ewa"]["nps"] is False
+    assert by_name["Etizolam"]["reference_standard_run"] == "yes"
+    assert by_name["Flubromazepam"]["reference_standard_run"] == "no"
+    assert any("second, uncorrelated technique" in text for text in flubro["limitations"])
+    assert any("internal standard" in text.lower() for text in by_name["Bupivacaine"]["limitations"])
+    assert doc["summary"] == {"identified": 3, "tentative": 1, "inconclusive": 1, "nps_reportable": 3}
+    assert by_name["Bupivacaine"]["runner_up"]["name"] == "MPHP"
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _leaves(sub, path + (key,))
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from _leaves(sub, path + (i,))
+    else:
+        yield path, value
+
+
+def _changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    return f"{value}x"
+
+
+def test_changing_any_parameter_changes_the_parameter_hash():
+    results = make_results()
+    base = parameters_sha256(results["parameters"])
+    leaves = list(_leaves(results["parameters"]))
+    assert len(leaves) >= 8
+    seen = {base}
+    for path, value in leaves:
+        params = copy.deepcopy(results["parameters"])
+        target = params
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = _changed(value)
+        digest = parameters_sha256(params)
+        assert digest not in seen, path
+        seen.add(digest)
+    # Key order does not matter; the value's type does (1 vs 1.0 are different settings).
+    reordered = dict(reversed(list(results["parameters"].items())))
+    assert parameters_sha256(reordered) == base
+    assert parameters_sha256({"a": 1}) != parameters_sha256({"a": 1.0})
+
+
+def test_report_records_the_parameter_hash_and_changes_with_a_parameter():
+    results = make_results()
+    first = _doc(results)
+    results["parameters"]["verdict"]["min_gap"] = 31
+    second = _doc(results)
+    assert first["provenance"]["parameters_sha256"] == parameters_sha256(make_results()["parameters"])
+    assert first["provenance"]["parameters_sha256"] != second["provenance"]["parameters_sha256"]
+
+
+def test_json_round_trip_is_byte_identical():
+    doc = _doc()
+    text = report_json_bytes(doc)
+    again = json.loads(text)
+    validate_report(again)
+    assert report_json_bytes(again) == text
+
+
+def test_schema_rejects_a_bad_document():
+    doc = _doc()
+    doc["status"] = "final"
+    doc["findings"][0]["verdict"] = "certain"
+    with pytest.raises(InputError, match=r"/findings/0/verdict.*/status|/status"):
+        validate_report(doc)
+
+
+@pytest.mark.parametrize("table,key,value,message", [
+    ("report", "status", "final", "status must be one of"),
+    ("report", "report_id", "not-a-uuid", "report_id must be a UUID"),
+    ("report", "issued_at", "2026-01-15T10:00:00", "needs a time zone"),
+    ("item", "nature", "powder", "nature must be one of"),
+    ("item", "country_of_seizure", "United Kingdom", "ISO 3166-1 alpha-2"),
+    ("item", "date_received", "10/02/2022", "YYYY-MM-DD"),
+])
+def test_bad_sample_information_is_refused(table, key, value, message):
+    info = copy.deepcopy(SAMPLE_INFO)
+    info[table][key] = value
+    with pytest.raises(InputError, match=message):
+        _doc(info=info)
+
+
+def test_sample_info_toml(tmp_path):
+    path = tmp_path / "card.toml"
+    path.write_text(
+        '[laboratory]\nname = "Lab"\ncountry = "gb"\n[analyst]\nname = "A. Analyst"\n'
+        '[item]\nlab_sample_id = "FL22/009-2"\nnature = "seizure"\ndate_received = 2022-02-10\n'
+        'internal_standards = ["Bupivacaine"]\n',
+        encoding="utf-8",
+    )
+    info = load_sample_info(path)
+    assert info["item"]["date_received"] == "2022-02-10"  # a TOML date becomes ISO text
+    doc = build_report(make_results(), info, now=FIXED_NOW)
+    assert doc["laboratory"]["country"] == "GB"
+    assert doc["item"]["lab_sample_id"] == "FL22/009-2"
+
+
+def test_sample_info_typo_is_refused(tmp_path):
+    path = tmp_path / "card.toml"
+    path.write_text('[item]\nlab_sampleid = "x"\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"card.toml: \[item\]: unknown key\(s\) \['lab_sampleid'\]"):
+        load_sample_info(path)
+
+
+def test_monoisotopic_mass():
+    # Etizolam C17H15ClN4S: 17*12 + 15*1.0078250319 + 34.96885268 + 4*14.0030740052 + 31.97207100
+    assert monoisotopic_mass("C17H15ClN4S") == pytest.approx(342.0706, abs=1e-4)
+    assert monoisotopic_mass(None) is None
+
+
+def test_reference_spectrum_missing_library_is_said_not_invented():
+    results = make_results()
+    for f in results["findings"]:
+        del f["reference_spectrum"]
+    doc = _doc(results)
+    assert all(f["reference_spectrum"] is None for f in doc["findings"])
+    assert doc["provenance"]["reference_spectra"].startswith("not available")

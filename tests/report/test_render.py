@@ -1,0 +1,146 @@
+"""HTML, PDF, EWA and LIMS renderings of a (synthetic) report document."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+
+import pytest
+
+from nps_id.report import render, write_reports
+from nps_id.report.ewa import EWA_FIELDS, PREPARED_FOR
+from nps_id.report.lims import LIMS_COLUMNS
+from nps_id.report.model import build_report
+from tests.report.conftest import FIXED_NOW, SAMPLE_INFO, make_results
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return build_report(make_results(), SAMPLE_INFO, now=FIXED_NOW)
+
+
+@pytest.fixture(scope="module")
+def rendered(doc):
+    """Each format rendered once (matplotlib drawing is the slow part of these tests)."""
+    return {fmt: render(doc, fmt) for fmt in ("html", "pdf", "ewa", "csv")}
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_html_is_self_contained_with_plots_and_tables(doc, rendered):
+    html = rendered["html"][".html"].decode("utf-8")
+    parser = _Tags()
+    parser.feed(html)
+    tags = [t for t, _ in parser.tags]
+    # one TIC + one mirror plot per finding, all inline
+    assert tags.count("svg") == 1 + len(doc["findings"])
+    assert not [a for t, a in parser.tags if t in ("img", "script", "link") or a.get("src")]
+    assert not re.search(r'(href|src)="(https?:|//)', html)  # nothing fetched from outside
+    assert html.count('class="top-hits"') == len(doc["findings"])
+    for finding in doc["findings"]:
+        assert f'id="finding-{finding["index"]}"' in html
+    assert "relate only to the items tested" in html
+    assert doc["provenance"]["parameters_sha256"] in html
+    assert "SWGDRUG category" in html
+    # the TIC labels every component that gave a finding
+    for name in ("#0 Bupivacaine", "#1 Flubromazepam", "#2 Etizolam", "#4 Methyl palmitate"):
+        assert name in html
+    assert html.index('id="provenance"') > html.index('id="finding-4"')  # provenance at the end
+
+
+def test_renderings_are_deterministic(doc, rendered):
+    again = json.loads(json.dumps(doc))  # through JSON, as a saved report is re-rendered
+    for fmt in ("html", "pdf", "ewa", "csv"):
+        assert render(again, fmt) == rendered[fmt], fmt
+
+
+def test_pdf_has_one_page_per_finding_plus_three(doc, rendered):
+    pdf = rendered["pdf"][".pdf"]
+    assert pdf.startswith(b"%PDF-")
+    pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
+    assert pages == len(doc["findings"]) + 3  # summary, TIC, findings, provenance
+    assert b"CreationDate" not in pdf
+
+
+def test_pdf_turns_into_page_images(doc, rendered, tmp_path):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (Debian poppler-utils) is not installed")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(rendered["pdf"][".pdf"])
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "page")], check=True, timeout=60)
+    images = sorted(tmp_path.glob("page-*.png"))
+    assert len(images) == len(doc["findings"]) + 3
+    assert all(p.stat().st_size > 2000 for p in images)  # not blank pages
+
+
+def test_ewa_export_lists_the_nps_not_the_internal_standard(rendered):
+    out = rendered["ewa"]
+    rows = list(csv.DictReader(io.StringIO(out[".csv"].decode("utf-8"))))
+    assert [r["substance"] for r in rows] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
+    assert list(rows[0]) == list(EWA_FIELDS)
+    assert rows[0]["ewa_group"] == "Other substances" and rows[0]["ewa_subclass"] == "Benzodiazepines"
+    assert rows[2]["ewa_group"] == "Synthetic cathinones" and rows[2]["identification_level"] == "tentative"
+    assert {r["country"] for r in rows} == {"GB"} and {r["year"] for r in rows} == {"2022"}
+    assert [r["reference_standard_run"] for r in rows] == ["no", "yes", "no"]
+    assert rows[0]["techniques"] == "GC-EI-MS"
+    assert rows[0]["laboratory_contact"] == "Example Forensic Laboratory (synthetic), nps-desk@example.invalid"
+    payload = json.loads(out[".json"])
+    assert payload["prepared_for"] == PREPARED_FOR and "UNODC" in PREPARED_FOR
+    assert [r["substance"] for r in payload["substances"]] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
+    assert payload["excluded"] == [{"substance": "Bupivacaine", "verdict": "identified",
+                                    "reason": "internal standard of the sample"}]
+    assert set(payload["fields"]) == set(EWA_FIELDS)
+
+
+def test_lims_csv_and_tsv_one_row_per_finding(doc, rendered):
+    rows = list(csv.DictReader(io.StringIO(rendered["csv"][".csv"].decode("utf-8"))))
+    assert len(rows) == len(doc["findings"]) and list(rows[0]) == list(LIMS_COLUMNS)
+    assert [r["internal_standard"] for r in rows] == ["yes", "no", "no", "no", "no"]
+    assert rows[4]["verdict"] == "inconclusive" and rows[4]["nps"] == "unknown"
+    tsv = render(doc, "tsv")[".tsv"].decode("utf-8").splitlines()
+    assert len(tsv) == 1 + len(doc["findings"]) and tsv[0].split("\t") == list(LIMS_COLUMNS)
+
+
+def test_write_reports_for_match(rendered, tmp_path):
+    written = write_reports(make_results(), ["html", "ewa", "csv"], tmp_path, SAMPLE_INFO, now=FIXED_NOW)
+    names = sorted(p.name for p in written)
+    assert names == ["synthetic-run.ewa.csv", "synthetic-run.ewa.json", "synthetic-run.lims.csv",
+                     "synthetic-run.report.html", "synthetic-run.report.json"]
+    saved = json.loads((tmp_path / "synthetic-run.report.json").read_text(encoding="utf-8"))
+    # the same document as the fixture's (same inputs, same fixed clock): the same HTML, byte
+    # for byte, and the saved JSON is that document
+    assert (tmp_path / "synthetic-run.report.html").read_bytes() == rendered["html"][".html"]
+    assert render(saved, "csv") == rendered["csv"]
+
+
+def test_html_in_headless_chromium(doc, rendered, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium)")
+    path = tmp_path / "report.html"
+    path.write_bytes(rendered["html"][".html"])
+    shot = tmp_path / "report.png"
+    common = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(common + ["--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=90,
+                         check=True).stdout
+    parser = _Tags()
+    parser.feed(dom)
+    tags = [t for t, _ in parser.tags]
+    assert tags.count("svg") == 1 + len(doc["findings"])  # the browser parsed every inline plot
+    assert tags.count("table") >= 3 + 3 * len(doc["findings"])
+    assert "Flubromazepam" in dom and "relate only to the items tested" in dom
+    subprocess.run(common + ["--hide-scrollbars", "--window-size=1100,2400", f"--screenshot={shot}", path.as_uri()],
+                   capture_output=True, timeout=90, check=True)
+    assert shot.stat().st_size > 20000
