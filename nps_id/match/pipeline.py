@@ -247,6 +247,14 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
             "isomer_alert": bool(hits.isomer_alert[i]),
             "delta_mass": None if not np.isfinite(hits.delta_mass[i]) else round(float(hits.delta_mass[i]), 4),
         })
+    for ranked in out.values():
+        # Restate the engine's gap on the rounded 0-999 scores, so it reads as "score minus the
+        # runner-up's score" in every report (the engine's own gap is kept when the runner-up is
+        # beyond top_k).
+        top = ranked[0]
+        runner = next((h for h in ranked if library.compound[h["row"]] != library.compound[top["row"]]), None)
+        if runner is not None:
+            top["gap"] = top["score"] - runner["score"]
     return out
 
 
@@ -371,9 +379,7 @@ def _finding(rt_min, top, hits, verdict, library, *, mode, ri, lib_ri, delta_ri,
         "mf": top["mf"],
         "rmf": top["rmf"],
         "score": top["score"],
-        # The engine's gap, restated on the rounded 0-999 scores so that it reads as "score minus
-        # runner-up score" in every report (the engine looks past top_k when the runner-up is not in it).
-        "gap": top["score"] - runner["score"] if runner is not None else top["gap"],
+        "gap": top["gap"],
         "isomer_alert": top["isomer_alert"],
         "delta_mass": top["delta_mass"],
         "runner_up": None if runner is None else {**library.hit_fields(runner["row"]), "score": runner["score"],
