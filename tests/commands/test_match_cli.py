@@ -186,3 +186,30 @@ def test_bad_library_is_exit_4(tmp_path):
     run = str(data_path("gcms", "lrcfs", "220223001.mzML"))
     assert CliRunner().invoke(cli, ["match", run, "-l", str(fake)]).exit_code == 4
     assert CliRunner().invoke(cli, ["match", run, "-l", str(tmp_path / "missing.h5")]).exit_code == 4
+
+
+def test_lc_msms_run_each_precursor_found_in_its_own_library(tmp_path):
+    """The 10 MS2 scans of matchms' test mzML become a library (one named compound each); the
+    run matched against it finds every precursor as its own compound."""
+    from nps_id import io
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+
+    run = data_path("formats", "matchms-tests", "testdata.mzml")
+    ms2 = [s for s in io.read(run) if s.ms_level == 2]
+    assert len(ms2) == 10  # grep -c 'ms level" value="2"' testdata.mzml
+    named = [s.replace(name=f"compound {i}", source_id=f"C{i}") for i, s in enumerate(ms2)]
+    io.write(named, tmp_path / "lib.mgf")
+    build_library([tmp_path / "lib.mgf"], tmp_path / "lib.h5", name="self", release="1",
+                  index_builder=build_indexes)
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(tmp_path / "lib.h5"),
+                                      "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["run"]["technique"] == "LC-MS/MS" and doc["run"]["n_ms2_scans"] == 10
+    assert len(doc["components"]) == 10
+    by_precursor = {round(f["precursor_mz"], 3): f for f in doc["findings"]}
+    for i, s in enumerate(ms2):
+        f = by_precursor[round(s.precursor_mz, 3)]
+        assert (f["name"], f["verdict"], f["score"]) == (f"compound {i}", "identified", 999)
+        assert f["mf"] is None and f["match_mode"] == "identity"
