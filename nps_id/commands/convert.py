@@ -51,7 +51,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
     report = ReadReport(str(source))
     spectra = read(source, lenient=lenient, report=report)
     if ms_level is not None:
-        spectra = (s for s in spectra if s.ms_level == ms_level)
+        spectra = _only_level(spectra, ms_level, report)
     spectra = with_progress(spectra, source)
     first = next(spectra, None)  # refuse before creating OUT when there is nothing to write
     if first is None:
@@ -66,6 +66,15 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
     if lenient:
         quarantine = write_quarantine(report.quarantine, output)
         click.echo(f"{len(report.quarantine)} malformed records skipped; listed in {quarantine}")
+
+
+def _only_level(spectra, ms_level: int, report):
+    """Spectra of one MS level; the others are counted in ``report`` like any skip."""
+    for spectrum in spectra:
+        if spectrum.ms_level == ms_level:
+            yield spectrum
+        else:
+            report.skip(f"ms level {spectrum.ms_level} (--ms-level {ms_level})")
 
 
 def _chain(first, rest):

@@ -177,7 +177,7 @@ def _finish(block: _Block, report: ReadReport, path: str, globals_: dict[str, st
         return None
     try:
         return Spectrum(block.mz, block.intensity, _metadata(params, block.index, path))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: int() of MSLEVEL=1e400
         where = f"spectrum {label!r}: " if label else ""
         report.bad(where + str(exc), record=block.index, line=block.start, text=label)
         return None
@@ -212,7 +212,10 @@ def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
     if "source_id" not in meta and "title" in meta:
         meta["source_id"] = meta["title"]
     if "ms_level" in meta:
-        meta["ms_level"] = int(_number(meta["ms_level"], "MSLEVEL"))
+        level = _number(meta["ms_level"], "MSLEVEL")
+        if not (level.is_integer() and 1 <= level <= 10):
+            raise ValueError(f"MSLEVEL={meta['ms_level']!r} is not an MS level (1, 2, ...)")
+        meta["ms_level"] = int(level)
     elif "precursor_mz" in meta:
         meta["ms_level"] = 2  # MGF is an MS/MS peak-list format: a precursor means MS2
     return meta

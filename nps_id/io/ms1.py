@@ -124,7 +124,7 @@ def _finish(scan: _Scan, path: str, report: ReadReport, ms_level: int | None) ->
         return None
     try:
         return Spectrum(scan.mz, scan.intensity, _metadata(scan, label, level, path))
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:  # OverflowError: int() of a Z charge of 1e400
         report.bad(f"scan {label!r}: {exc}", record=scan.index, line=scan.line, text=" ".join(scan.fields))
         return None
 

@@ -131,6 +131,7 @@ def test_convert_ms_level_filter_and_explicit_format(tmp_path):
     assert result.exit_code == 0, result.stderr
     back = list(read(target, format="mgf"))
     assert len(back) == 34 and {s.ms_level for s in back} == {2}
+    assert "14 ms level 1 (--ms-level 2)" in result.output  # 14 MS1 scans left out, and said so
 
 
 def test_convert_refuses_a_file_without_spectra_and_writes_nothing(tmp_path):

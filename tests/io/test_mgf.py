@@ -148,7 +148,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
 # -- property-based: any text gives spectra or ReaderError, nothing else -------------------------------
 _LINES = st.sampled_from(
     ["BEGIN IONS", "END IONS", "TITLE=x", "PEPMASS=300.1 20", "CHARGE=2+ and 3+", "CHARGE=-", "MSLEVEL=two",
-     "RTINSECONDS=1e400", "50.0 10", "60 1e39", "70.5", "1e-320 5", "inf 3", "-5 2", "80 nan", "=", "# comment",
+     "RTINSECONDS=1e400", "MSLEVEL=1e400", "CHARGE=1e400", "50.0 10", "60 1e39", "70.5", "1e-320 5", "inf 3", "-5 2", "80 nan", "=", "# comment",
      "PEPMASS=", "SCANS=3", "", "\x00", "ION", "9" * 400 + " 1"]
 )
 
