@@ -487,14 +487,15 @@ def _centroid_pass(mz, intensity, n, min_diff, ppm):
             hi = idx + 1
             while hi < n and mz[hi] - mz[idx] <= right:
                 hi += 1
-            total = np.float32(0.0)
-            weighted = np.float32(0.0)
+            # float32 products summed in float64, as ms_entropy's compiled build evaluates it.
+            total = 0.0
+            weighted = 0.0
             for t in range(lo + 1, hi):
-                total += intensity[t]
-                weighted += intensity[t] * mz[t]
+                total += np.float64(intensity[t])
+                weighted += np.float64(intensity[t] * mz[t])
                 intensity[t] = np.float32(0.0)
-            mz[idx] = weighted / total
-            intensity[idx] = total
+            mz[idx] = np.float32(weighted / total)
+            intensity[idx] = np.float32(total)
     return _compact(mz, intensity, n)
 
 
