@@ -28,6 +28,14 @@ Exit codes: 0 written, 3 bad input, 4 library missing or changed.
 NATURES = ("seizure", "collected sample", "biological", "other")
 
 
+def _command_line() -> str | None:
+    """The command as typed, when nps-id runs as a program (None when called from Python, e.g.
+    click's test runner, where sys.argv belongs to someone else)."""
+    if Path(sys.argv[0]).name not in ("nps-id", "__main__.py"):
+        return None
+    return shlex.join(["nps-id", *sys.argv[1:]])
+
+
 @click.command("report", epilog=_EPILOG)
 @click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-f", "--format", "fmt", type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
@@ -79,7 +87,7 @@ def report(results, fmt, output, json_out, sample_info, analyst, reviewer, labor
         "report": {"status": status, "report_id": report_id, "issued_at": issued_at},
     }
     doc = prepare_document(results, options, sample_info_file=sample_info, library_path=library,
-                           overrides_file=ewa_overrides, command_line=shlex.join(["nps-id", *sys.argv[1:]]))
+                           overrides_file=ewa_overrides, command_line=_command_line())
     written = write_rendered(doc, fmt, output)
     if json_out is not None:
         written += write_rendered(doc, "json", json_out)

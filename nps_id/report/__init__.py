@@ -60,7 +60,7 @@ def render(doc: Mapping[str, Any], fmt: str) -> dict[str, bytes]:
 
 
 def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path) -> list[Path]:
-    """Render ``fmt`` and write it to ``output`` (for ``ewa``: ``output`` with .csv and .json).
+    """Render ``fmt`` and write it to ``output`` (``ewa``: two files, OUTPUT.csv and OUTPUT.json).
 
     Files are replaced atomically. Returns the paths written.
     """
@@ -68,11 +68,16 @@ def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path) -> list
     written = []
     contents = render(doc, fmt)
     for suffix, content in contents.items():
-        target = output if len(contents) == 1 else output.with_suffix(suffix)
+        target = output if len(contents) == 1 else _sibling(output, suffix)
         with atomic_output(target) as tmp:
             tmp.write_bytes(content)
         written.append(target)
     return written
+
+
+def _sibling(output: Path, suffix: str) -> Path:
+    """``out.csv`` -> ``out.json``; ``out.ewa`` -> ``out.ewa.json`` (only .csv/.json are replaced)."""
+    return output.with_suffix(suffix) if output.suffix in (".csv", ".json") else Path(f"{output}{suffix}")
 
 
 def prepare_document(

@@ -122,3 +122,37 @@ def results() -> dict:
 @pytest.fixture
 def sample_info() -> dict:
     return copy.deepcopy(SAMPLE_INFO)
+
+
+# -- real data: the LRCFS runs matched against SWGDRUG 3.4 -------------------------------------
+
+LRCFS_RUNS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]
+
+
+@pytest.fixture(scope="session")
+def swgdrug_library(tmp_path_factory):
+    """SWGDRUG 3.4 as an nps-id HDF5 library (built once per session)."""
+    from nps_id.library import build_library
+    from tests.conftest import data_path
+
+    target = tmp_path_factory.mktemp("report-library") / "swgdrug.h5"
+    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], target, name="SWGDRUG", release="3.4")
+    return target
+
+
+@pytest.fixture(scope="session")
+def lrcfs_results(swgdrug_library, tmp_path_factory):
+    """{run name: (results dict, results JSON path)} for the six LRCFS runs, default settings."""
+    import json
+
+    from nps_id.match.pipeline import match_files
+    from tests.conftest import data_path
+
+    folder = tmp_path_factory.mktemp("report-results")
+    runs = [data_path("gcms", "lrcfs", f"{name}.mzML") for name in LRCFS_RUNS]
+    out = {}
+    for path, results in match_files(runs, swgdrug_library):
+        target = folder / f"{path.stem}.match.json"
+        target.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        out[path.stem] = (results, target)
+    return out

@@ -1,0 +1,105 @@
+"""``nps-id report`` through click's runner: formats, sample details, re-rendering, errors."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from tests.report.conftest import REPORT_ID, make_results, swgdrug_library  # noqa: F401 (fixture)
+
+
+@pytest.fixture
+def results_file(tmp_path):
+    path = tmp_path / "synthetic.match.json"
+    path.write_text(json.dumps(make_results()), encoding="utf-8")
+    return path
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_html_with_sample_info_and_options(results_file, tmp_path):
+    info = tmp_path / "card.toml"
+    info.write_text('[laboratory]\nname = "Lab from TOML"\ncountry = "GB"\n'
+                    '[item]\nlab_sample_id = "FL22/009-2"\nnature = "seizure"\n', encoding="utf-8")
+    out = tmp_path / "r.html"
+    result = _run("report", results_file, "-f", "html", "-o", out, "--sample-info", info,
+                  "--analyst", "A. Analyst", "--laboratory", "Lab from option", "--report-id", REPORT_ID,
+                  "--issued-at", "2026-01-15T10:00:00+00:00", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    assert f"report {REPORT_ID} (draft): 3 identified, 1 tentative, 1 inconclusive" in result.output
+    html = out.read_text(encoding="utf-8")
+    assert "Lab from option" in html and "Lab from TOML" not in html  # options win over the file
+    assert "FL22/009-2" in html and "A. Analyst" in html
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert doc["laboratory"]["name"] == "Lab from option" and doc["analyst"]["name"] == "A. Analyst"
+
+
+def test_ewa_and_lims_outputs(results_file, tmp_path):
+    result = _run("report", results_file, "-f", "ewa", "-o", tmp_path / "card.ewa", "--country", "gb",
+                  "--internal-standard", "Bupivacaine", "--reference-standard", "Etizolam")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "card.ewa.csv").open(encoding="utf-8")))
+    assert [r["substance"] for r in rows] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
+    assert [r["reference_standard_run"] for r in rows] == ["no", "yes", "no"]
+    assert json.loads((tmp_path / "card.ewa.json").read_text(encoding="utf-8"))["excluded"][0]["substance"] == "Bupivacaine"
+    result = _run("report", results_file, "-f", "tsv", "-o", tmp_path / "lims.tsv")
+    assert result.exit_code == 0
+    assert len((tmp_path / "lims.tsv").read_text(encoding="utf-8").splitlines()) == 1 + 5
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--country", "United Kingdom"], "ISO 3166-1 alpha-2"),
+    (["--report-id", "42"], "report_id must be a UUID"),
+    (["--issued-at", "yesterday"], "ISO 8601"),
+])
+def test_bad_details_exit_3(results_file, tmp_path, args, message):
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "x.html"), *args])
+    assert result.exit_code == 3
+    assert message in result.output
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_not_a_results_file_exits_3(tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text('{"hello": 1}', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 3 and "expected a 'nps-id match' results JSON" in result.output
+
+
+def test_match_then_report_and_rerender_is_identical(swgdrug_library, tmp_path):  # noqa: F811
+    from tests.conftest import data_path
+
+    run = data_path("gcms", "lrcfs", "220223030.mzML")
+    match_json = tmp_path / "030.match.json"
+    assert _run("match", run, "-l", swgdrug_library, "--json", match_json).exit_code == 0
+    first, saved = tmp_path / "first.html", tmp_path / "030.report.json"
+    result = _run("report", match_json, "-f", "html", "-o", first, "--json", saved,
+                  "--internal-standard", "Bupivacaine", "--country", "GB", "--nature", "seizure")
+    assert result.exit_code == 0, result.output
+    second = tmp_path / "second.html"
+    assert _run("report", saved, "-f", "html", "-o", second).exit_code == 0
+    assert second.read_bytes() == first.read_bytes()
+    # the card's EWA export from the saved report: the two benzodiazepines only
+    assert _run("report", saved, "-f", "ewa", "-o", tmp_path / "ewa.csv").exit_code == 0
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "ewa.csv").read_text(encoding="utf-8"))))
+    assert sorted(r["substance"] for r in rows) == ["Etizolam", "Flubromazepam"]
+    # a saved report takes no new details: a changed report is an amended one
+    result = CliRunner().invoke(cli, ["report", str(saved), "-o", str(tmp_path / "x.html"), "--analyst", "B"])
+    assert result.exit_code == 3 and "rendered as it is" in result.output
+
+
+def test_library_changed_since_the_match_exits_4(swgdrug_library, tmp_path):  # noqa: F811
+    results = make_results()
+    for f in results["findings"]:
+        del f["reference_spectrum"]
+    results["library"]["path"] = str(swgdrug_library)  # a real library, but not the one matched
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 4 and "differs from the library" in result.output

@@ -1,0 +1,92 @@
+"""Reports on the real LRCFS runs (novel benzodiazepines in seized prison samples) matched
+against SWGDRUG 3.4: schema, EWA export of card FL22/009-2, parameter hash, reproducibility."""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+
+import pytest
+
+from nps_id.errors import LibraryError
+from nps_id.library import Library
+from nps_id.report import render
+from nps_id.report.model import build_report, parameters_sha256, validate_report
+from tests.report.conftest import FIXED_NOW, LRCFS_RUNS
+
+CARD = {
+    "laboratory": {"name": "LRCFS (data: doi 10.5281/zenodo.8046760)", "country": "GB"},
+    "item": {"lab_sample_id": "FL22/009-2", "nature": "seizure", "physical_form": "paper card",
+             "country_of_seizure": "GB", "date_received": "2022-02-23"},
+    "report": {"report_id": "7b0c9a8e-61a2-4a57-b1c3-0d5e2f4a9b10", "issued_at": "2026-01-15T10:00:00+00:00"},
+}
+
+
+@pytest.mark.parametrize("run", LRCFS_RUNS)
+def test_every_lrcfs_report_validates(lrcfs_results, run):
+    results, _ = lrcfs_results[run]
+    doc = build_report(results, None, now=FIXED_NOW)
+    validate_report(doc)
+    assert doc["acquisitions"][0]["file"] == f"{run}.mzML"
+    assert doc["provenance"]["libraries"][0]["n_spectra"] == 2988  # SWGDRUG 3.4 record count
+    names = {f["name"] for f in doc["findings"] if f["verdict"] == "identified"}
+    assert "Bupivacaine" in names  # the internal standard is in every run
+    # mirror plots have their reference, read from the library and equal to its record
+    with Library.open(results["library"]["path"]) as lib:
+        for f in doc["findings"]:
+            reference = lib.spectrum(f["library_row"])
+            assert f["reference_spectrum"]["mz"] == [float(m) for m in reference.mz]
+            assert lib.spectrum(f["library_row"]).metadata["name"] == f["name"]
+
+
+def test_card_ewa_export_lists_the_benzodiazepines_not_bupivacaine(lrcfs_results):
+    results, _ = lrcfs_results["220223030"]
+    for info in (CARD, {**CARD, "item": {**CARD["item"], "internal_standards": ["Bupivacaine"]}}):
+        doc = build_report(results, info, now=FIXED_NOW)
+        out = render(doc, "ewa")
+        rows = list(csv.DictReader(io.StringIO(out[".csv"].decode("utf-8"))))
+        assert sorted(r["substance"] for r in rows) == ["Etizolam", "Flubromazepam"]
+        assert {r["ewa_subclass"] for r in rows} == {"Benzodiazepines"}
+        assert {(r["country"], r["year"], r["sample_nature"]) for r in rows} == {("GB", "2022", "seizure")}
+        excluded = {e["substance"]: e["reason"] for e in json.loads(out[".json"])["excluded"]}
+        assert "Bupivacaine" in excluded
+
+
+def test_blank_exports_nothing(lrcfs_results):
+    results, _ = lrcfs_results["220223001"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    assert render(doc, "ewa")[".csv"].decode("utf-8").count("\n") == 1  # header only
+
+
+def test_changing_any_real_parameter_changes_the_hash(lrcfs_results):
+    results, _ = lrcfs_results["220223030"]
+    params = results["parameters"]
+    base = parameters_sha256(params)
+    assert build_report(results, None, now=FIXED_NOW)["provenance"]["parameters_sha256"] == base
+    count = 0
+    for section, values in params.items():
+        if not isinstance(values, dict):
+            changed = copy.deepcopy(params)
+            changed[section] = (not values) if isinstance(values, bool) else (
+                (values + 1) if isinstance(values, (int, float)) else f"{values} ")
+            assert parameters_sha256(changed) != base, section
+            count += 1
+            continue
+        for key, value in values.items():
+            if isinstance(value, (dict, list)) or value is None:
+                continue
+            changed = copy.deepcopy(params)
+            changed[section][key] = (not value) if isinstance(value, bool) else (
+                (value + 1) if isinstance(value, (int, float)) else f"{value} ")
+            assert parameters_sha256(changed) != base, (section, key)
+            count += 1
+    assert count >= 20  # the match command has that many settings
+
+
+def test_library_changed_since_the_match_is_refused(lrcfs_results):
+    results, _ = lrcfs_results["220223030"]
+    tampered = copy.deepcopy(results)
+    tampered["library"]["sha256"] = "0" * 64
+    with pytest.raises(LibraryError, match="differs from the library the results were matched against"):
+        build_report(tampered, None, now=FIXED_NOW)
