@@ -8,7 +8,7 @@ Entry points: :class:`Manifest` (``load``, ``is_current``, ``record``), :class:`
     {"format": "nps-id-batch-manifest", "version": 1,
      "entries": {"220223030.mzML": {"input": "...", "sha256": "...", "params_hash": "...",
                                      "library_sha256": "...", "status": "done",
-                                     "outputs": {"runs/220223030.mzML/results.json": "<sha256>"},
+                                     "outputs": {"runs/220223030.mzML/220223030.mzML.match.json": "<sha256>"},
                                      "error": null, "seconds": 1.9, "finished": "2026-...Z"}}}
 
 Trust rule: a run is skipped on a re-run only when its entry says ``done``, the input's SHA-256,

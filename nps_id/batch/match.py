@@ -1,8 +1,8 @@
-"""The per-run processor of ``nps-id batch``: the very pipeline of ``nps-id match``.
+"""The per-run work of ``nps-id batch``: the very pipeline of ``nps-id match``, and the reports.
 
-Entry point: :class:`MatchProcessor` -- a small picklable object; a worker process (local or
-Dask) calls it once per run. The library, the alkane ladder and blank components are loaded once
-per worker process and cached, not once per run.
+Entry points: :class:`MatchProcessor` and :class:`ReportWriter` -- small picklable objects; a
+worker process (local or Dask) calls them once per run. The library, the alkane ladder and blank
+components are loaded once per worker process and cached, not once per run.
 """
 from __future__ import annotations
 
@@ -68,3 +68,27 @@ class MatchProcessor:
 
             _LADDERS[self.alkanes] = load_alkanes(self.alkanes)
         return _LADDERS[self.alkanes]
+
+
+@dataclass(frozen=True)
+class ReportWriter:
+    """``writer(results, run_dir) -> [paths]``: the reports of ``nps-id report`` for one run.
+
+    Parameters
+    ----------
+    formats
+        Report formats (see :data:`nps_id.report.FORMATS`).
+    sample_info
+        A ``--sample-info`` TOML shared by the whole batch (laboratory, analyst, ...), or None.
+    library
+        Library for the mirror plots (the batch's library).
+    """
+
+    formats: tuple[str, ...]
+    sample_info: str | None = None
+    library: str | None = None
+
+    def __call__(self, results: dict, run_dir: Path) -> list[Path]:
+        from nps_id.report import write_reports
+
+        return write_reports(results, self.formats, run_dir, self.sample_info, library_path=self.library)

@@ -26,7 +26,7 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from nps_id._atomic import atomic_output
@@ -38,7 +38,12 @@ Processor = Callable[[Path, Mapping[str, Any]], dict]
 ReportWriter = Callable[[dict, Path], list[Path]]
 
 RUNS_DIR = "runs"
-RESULTS_NAME = "results.json"
+
+
+def results_path(out_dir: str | Path, key: str) -> Path:
+    """``OUT_DIR/runs/<key>/<run name>.match.json``: one folder per run (no name clashes between
+    ``x.mzML`` and ``x.D``), the file named as ``nps-id match -o`` names it."""
+    return Path(out_dir) / RUNS_DIR / key / f"{PurePosixPath(key).name}.match.json"
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Task:
 
     key: str
     path: str
-    run_dir: str
+    results: str
     params: Mapping[str, Any]
     process: Processor
     write_reports: ReportWriter | None = None
@@ -101,12 +106,12 @@ def work(task: Task) -> Outcome:
     odd run must not stop the other runs of a batch. The reason is kept for the manifest.
     """
     start = time.perf_counter()
-    run_dir = Path(task.run_dir)
+    target = Path(task.results)
     try:
         results = task.process(Path(task.path), task.params)
-        written = [write_results_json(results, run_dir / RESULTS_NAME)]
+        written = [write_results_json(results, target)]
         if task.write_reports is not None:
-            written += task.write_reports(results, run_dir)
+            written += task.write_reports(results, target.parent)
         outputs = {str(p): file_sha256(p) for p in written}
     except NpsIdError as exc:  # already says file, record and what was expected
         return Outcome(task.key, "failed", error=str(exc), seconds=time.perf_counter() - start)
@@ -137,7 +142,7 @@ def run_batch(
     runs
         Runs in sequence order (from :func:`nps_id.batch.discover.discover`).
     out_dir
-        Output folder: ``manifest.json`` and ``runs/<key>/results.json`` (+ reports).
+        Output folder: ``manifest.json`` and ``runs/<key>/<name>.match.json`` (+ reports).
     process
         ``process(path, params) -> results dict``; must be picklable.
     params
@@ -181,8 +186,8 @@ def run_batch(
         if manifest.is_current(run.key, hashes[run.key], phashes[run.key], library_sha256):
             skipped += 1
             continue
-        run_dir = out_dir / RUNS_DIR / run.key
-        tasks.append(Task(run.key, str(run.path), str(run_dir), run_params, process, write_reports))
+        target = results_path(out_dir, run.key)
+        tasks.append(Task(run.key, str(run.path), str(target), run_params, process, write_reports))
 
     # Step 2: process, recording each outcome in the manifest as soon as it arrives.
     failed: list[tuple[str, str, str]] = []

@@ -10,7 +10,7 @@ Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.Bat
   before it (same folder). Internal standards, added to every vial on purpose, can be left out.
 - Failed runs are listed with their reason; their column is empty.
 
-Results are read back from each run's ``results.json`` (only runs the manifest records as done),
+Results are read back from each run's ``<name>.match.json`` (only runs the manifest records as done),
 so the summary also covers runs skipped because an earlier batch finished them.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 from nps_id._atomic import atomic_output
-from nps_id.batch.runner import RESULTS_NAME, RUNS_DIR, BatchResult
+from nps_id.batch.runner import BatchResult, results_path
 
 REPORTED_VERDICTS = ("identified", "tentative")
 
@@ -109,7 +109,7 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
                            run.key in result.blank_keys, result.blanks.get(run.key)))
         if status != "done":
             continue
-        results = json.loads((out_dir / RUNS_DIR / run.key / RESULTS_NAME).read_text(encoding="utf-8"))
+        results = json.loads(results_path(out_dir, run.key).read_text(encoding="utf-8"))
         for name, cell in _best_findings(results).items():
             found.setdefault(name, {})[run.key] = cell
     substances = sorted(found, key=lambda n: (-len(found[n]), n.lower()))

@@ -26,7 +26,7 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @library_option
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: manifest.json, runs/<run>/results.json, summary.csv/.html.")
+              help="Output folder: manifest.json, runs/<run>/<run>.match.json, summary.csv/.html.")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only runs whose path (relative to its folder) matches; repeatable.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")
@@ -43,16 +43,21 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
               help="Substance added to every vial; never reported as carry-over. Repeatable.")
 @click.option("--alkanes", type=click.Path(exists=True, path_type=Path),
               help="n-alkane ladder (run or CSV of RT and carbon number) for retention indices.")
+@click.option("--report", "-f", "report_formats", multiple=True,
+              type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
+              help="Also write this report per run (as nps-id report does); repeatable.")
+@click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Laboratory details (TOML, as for nps-id report) shared by every run's report.")
 @lenient_option
 def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_pattern,
-          subtract_blank, internal_standard, alkanes, lenient) -> None:
+          subtract_blank, internal_standard, alkanes, report_formats, sample_info, lenient) -> None:
     """Match every run below the given folders and summarise substances across the runs.
 
     Runs are files any reader accepts and Agilent .D folders; a re-run with the same OUT_DIR
     skips runs already done with the same inputs, settings and library.
     """
     from nps_id.batch import discover, run_batch
-    from nps_id.batch.match import MatchProcessor
+    from nps_id.batch.match import MatchProcessor, ReportWriter
     from nps_id.batch.progress import make_progress
     from nps_id.batch.summary import build_summary, write_summary
     from nps_id.errors import InputError
@@ -68,9 +73,16 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
         library_sha256 = lib.sha256
     processor = MatchProcessor(str(library_path), alkanes=str(alkanes.resolve()) if alkanes else None,
                                lenient=lenient)
-    result = run_batch(found.runs, out_dir, processor, processor.describe(), library_sha256,
+    reports = None
+    if report_formats:
+        reports = ReportWriter(tuple(report_formats), str(sample_info.resolve()) if sample_info else None,
+                               str(library_path))
+    # Report settings are part of the parameter hash: asking for a new format redoes the runs.
+    params = {**processor.describe(), "reports": list(report_formats),
+              "sample_info": _file_hash(sample_info) if sample_info else None}
+    result = run_batch(found.runs, out_dir, processor, params, library_sha256,
                        workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
-                       subtract_blank=subtract_blank, progress=make_progress())
+                       subtract_blank=subtract_blank, write_reports=reports, progress=make_progress())
     written = write_summary(build_summary(result, internal_standard), out_dir)
 
     done = result.total - len(result.failed)
@@ -81,3 +93,9 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     click.echo(f"summary: {written[1]}")
     if result.failed:
         click.get_current_context().exit(1)
+
+
+def _file_hash(path: Path) -> str:
+    from nps_id.batch.manifest import file_sha256
+
+    return file_sha256(path)

@@ -17,14 +17,14 @@ from _processors import count_spectra, crash_on, describe
 
 from nps_id.batch.discover import discover
 from nps_id.batch.manifest import Manifest
-from nps_id.batch.runner import run_batch
+from nps_id.batch.runner import results_path, run_batch
 
 GOOD = ["220223001.mzML", "220223002.mzML", "220223008.mzML", "220223010.mzML", "220223016.mzML", "220223030.mzML"]
 SCANS_PER_LRCFS_RUN = 2430  # data README: 2,430 centroided scans each
 
 
 def _results(out: Path, key: str) -> dict:
-    return json.loads((out / "runs" / key / "results.json").read_text())
+    return json.loads(results_path(out, key).read_text())
 
 
 def test_bad_files_are_recorded_and_the_rest_of_the_batch_goes_on(batch_inputs, tmp_path):
@@ -39,7 +39,7 @@ def test_bad_files_are_recorded_and_the_rest_of_the_batch_goes_on(batch_inputs, 
     assert "agilent-gcms-tic.cdf" in reasons["agilent-gcms-tic.cdf"]
     for key in GOOD:
         assert _results(out, key)["n_spectra"] == SCANS_PER_LRCFS_RUN
-    assert not (out / "runs" / "corrupt.mzML" / "results.json").exists()
+    assert not results_path(out, "corrupt.mzML").exists()
     manifest = Manifest.load(out)
     assert {k: e.status for k, e in manifest.entries.items()} == {
         **{k: "done" for k in GOOD}, "agilent-gcms-tic.cdf": "failed", "corrupt.mzML": "failed"}
@@ -54,7 +54,7 @@ def test_a_rerun_redoes_exactly_what_changed(batch_inputs, tmp_path):
     runs = [r for r in discover([batch_inputs]).runs if r.key in GOOD[:3]]
     out = tmp_path / "out"
     run_batch(runs, out, describe, {"mode": "count"}, "lib-1", workers=1)
-    stamp = {k: (out / "runs" / k / "results.json").stat().st_mtime_ns for k in GOOD[:3]}
+    stamp = {k: results_path(out, k).stat().st_mtime_ns for k in GOOD[:3]}
 
     # The input behind one key changes (a re-acquired run): only that run is redone.
     changed = batch_inputs / GOOD[1]
@@ -62,10 +62,10 @@ def test_a_rerun_redoes_exactly_what_changed(batch_inputs, tmp_path):
     changed.symlink_to(batch_inputs / "220223030.mzML")
     assert run_batch(runs, out, describe, {"mode": "count"}, "lib-1", workers=1).processed == 1
     # A result altered on disk is not trusted.
-    (out / "runs" / GOOD[2] / "results.json").write_text("{}")
+    results_path(out, GOOD[2]).write_text("{}")
     assert run_batch(runs, out, describe, {"mode": "count"}, "lib-1", workers=1).processed == 1
     assert _results(out, GOOD[2])["first_peaks"] > 0
-    assert (out / "runs" / GOOD[0] / "results.json").stat().st_mtime_ns == stamp[GOOD[0]]
+    assert results_path(out, GOOD[0]).stat().st_mtime_ns == stamp[GOOD[0]]
     # New parameters or a new library redo everything.
     assert run_batch(runs, out, describe, {"mode": "other"}, "lib-1", workers=1).processed == 3
     assert run_batch(runs, out, describe, {"mode": "other"}, "lib-2", workers=1).processed == 3
@@ -84,7 +84,7 @@ _SCRIPT = """
 import sys
 from _processors import slow_describe
 from nps_id.batch.discover import discover
-from nps_id.batch.runner import run_batch
+from nps_id.batch.runner import results_path, run_batch
 runs = [r for r in discover([sys.argv[1]]).runs if r.format == "mzml" and r.key != "corrupt.mzML"]
 run_batch(runs, sys.argv[2], slow_describe, {"sleep_s": 0.8}, "lib", workers=1)
 """
@@ -106,14 +106,14 @@ def test_a_batch_killed_midway_resumes_without_redoing_finished_runs(batch_input
     before = Manifest.load(out).entries
     assert 2 <= len(before) < len(GOOD), "the kill should land in the middle of the batch"
     assert all(e.status == "done" for e in before.values())
-    stamps = {k: (out / "runs" / k / "results.json").stat().st_mtime_ns for k in before}
+    stamps = {k: results_path(out, k).stat().st_mtime_ns for k in before}
 
     runs = [r for r in discover([batch_inputs]).runs if r.key in GOOD]
     resumed = run_batch(runs, out, describe, {"sleep_s": 0.8}, "lib", workers=2)
     assert resumed.skipped == len(before) and resumed.processed == len(GOOD) - len(before)
     for key, entry in before.items():  # finished work untouched
         assert Manifest.load(out).entries[key].finished == entry.finished
-        assert (out / "runs" / key / "results.json").stat().st_mtime_ns == stamps[key]
+        assert results_path(out, key).stat().st_mtime_ns == stamps[key]
     # Same final output as an uninterrupted batch.
     fresh = tmp_path / "fresh"
     run_batch(runs, fresh, describe, {"sleep_s": 0.8}, "lib", workers=2)
