@@ -10,6 +10,7 @@ Entry points
 ------------
 - :func:`classify` -- one substance -> :class:`EwaClass` (group, subclass, NPS or not, why).
 - :func:`load_taxonomy` -- the rules, from ``ewa_taxonomy.json`` beside this module (versioned).
+- :func:`classify_library` -- every entry of an nps-id HDF5 library (tags for a library column).
 - :func:`load_overrides` -- a laboratory's own CSV (``key,group,subclass,nps``; key = name or
   InChIKey) that wins over every rule.
 
@@ -327,3 +328,24 @@ def _parse_yes_no(value: str | None, where: str) -> bool | None:
 def taxonomy_version(taxonomy_path: str | Path = TAXONOMY_PATH) -> str:
     """The version string of the taxonomy (recorded in every report and EWA export)."""
     return load_taxonomy(str(taxonomy_path))["version"]
+
+
+def classify_library(library, overrides: Mapping[str, Override] | None = None) -> list[EwaClass]:
+    """EWA class of every entry of an open :class:`nps_id.library.Library`, in row order.
+
+    Uses the ``smiles``/``inchi`` columns where the library has them (MassBank), else the
+    ``name`` and ``synonyms`` columns (SWGDRUG); ``inchikey`` for overrides and the not-NPS list.
+    """
+    present = set(library.columns)
+
+    def column(name: str) -> list[str]:
+        return [str(v) for v in library.column(name)] if name in present else [""] * library.n_spectra
+
+    names, synonyms = column("name"), column("synonyms")
+    smiles, inchi, keys = column("smiles"), column("inchi"), column("inchikey")
+    return [
+        # string lists are joined with "\n" (docs/library-format.md, string-list-array)
+        classify(names[i], [s for s in synonyms[i].split("\n") if s], smiles=smiles[i] or None,
+                 inchi=inchi[i] or None, inchikey=keys[i] or None, overrides=overrides)
+        for i in range(library.n_spectra)
+    ]

@@ -269,3 +269,19 @@ def test_override_with_a_bad_group_names_file_and_line(tmp_path):
     path.write_text("key,group\nEtizolam,benzodiazepines\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"lab.csv: line 2: unknown EWA group 'benzodiazepines'"):
         load_overrides(path)
+
+
+def test_tag_a_whole_library(swgdrug_library):
+    from nps_id.library import Library
+    from nps_id.report.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        tags = classify_library(lib)
+        names = [str(n) for n in lib.column("name")]
+    assert len(tags) == 2988
+    by_name = dict(zip(names, tags))
+    assert (by_name["Flubromazepam"].subclass, by_name["Flubromazepam"].nps) == (BZD, True)
+    assert (by_name[".alpha.-PVP"].group, by_name[".alpha.-PVP"].nps) == (CATH, True)
+    assert by_name["Bupivacaine"].nps is False
+    # SWGDRUG has no structures: every decision comes from names (or nothing)
+    assert {t.source for t in tags} == {"name", "none"}
