@@ -62,9 +62,11 @@ def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spect
         # pyteomics pulls in psims, which warns about its optional hdf5plugin on import.
         warnings.simplefilter("ignore")
         from pyteomics import mzxml  # imported on use: keeps `nps-id --help` fast
+        from pyteomics.auxiliary import PyteomicsError
 
-        reader = mzxml.MzXML(fh, decode_binary=False, use_index=False, read_schema=False)
         try:
+            # Constructing the reader already parses the header, so it belongs inside the try.
+            reader = mzxml.MzXML(fh, decode_binary=False, use_index=False, read_schema=False)
             for scan in reader:
                 index += 1
                 scan_id = scan.get("num") or scan.get("id")
@@ -75,8 +77,11 @@ def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spect
             after = f" after scan {scan_id!r}" if scan_id is not None else ""
             report.bad(f"malformed or truncated XML{after}: {exc.msg}", record=index if index >= 0 else None,
                        line=exc.lineno)
-        except (ValueError, KeyError, TypeError) as exc:  # pyteomics' own attribute conversions
-            report.bad(f"cannot parse scan after {scan_id!r}: {exc}", record=index + 1)
+        except (PyteomicsError, ValueError, KeyError, TypeError) as exc:
+            # pyteomics converts scan attributes itself and ends its iterator on a failure, so
+            # the read cannot go on past this scan even in lenient mode.
+            message = str(getattr(exc, "message", exc)).split("\n")[0]
+            report.bad(f"cannot parse the scan after {scan_id!r}: {message}", record=index + 1)
 
 
 def _spectrum(scan: dict, index: int, path: str, report: ReadReport, ms_level: int | None) -> Spectrum | None:

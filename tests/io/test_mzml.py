@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import data_path
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nps_id.errors import ReaderError
 from nps_id.io import ReadReport, mzml
@@ -273,3 +275,21 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(RuntimeError):
         mzml.write(spectra(), target)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- property-based: mutated documents give spectra or ReaderError, nothing else ---------------------
+_FUZZ_DOC = _document(_good(0), _good(1)).encode()
+
+
+@settings(max_examples=150, deadline=None)
+@given(position=st.integers(0, len(_FUZZ_DOC)), cut=st.integers(0, 30),
+       insert=st.sampled_from([b"", b"<", b">", b'"', b"&amp;", b"\x00", b"9" * 40, b"-1", b"NaN", b"</spectrum>"]),
+       lenient=st.booleans())
+def test_mutated_mzml_gives_spectra_or_reader_error(tmp_path_factory, position, cut, insert, lenient):
+    path = tmp_path_factory.mktemp("fuzz") / "m.mzML"
+    path.write_bytes(_FUZZ_DOC[:position] + insert + _FUZZ_DOC[position + cut:])
+    try:
+        spectra = list(io_read(path, lenient=lenient))
+    except ReaderError:
+        return
+    assert all(len(s) > 0 for s in spectra)

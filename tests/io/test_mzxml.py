@@ -106,3 +106,10 @@ def test_truncated_mzxml_raises_reader_error(tmp_path):
     path.write_text(text[: text.index('<scan num="2"') + 30])
     with pytest.raises(ReaderError, match="truncated XML"):
         list(mzxml.read(path))
+
+
+def test_unconvertible_scan_attribute_is_a_reader_error(tmp_path):
+    path = tmp_path / "attr.mzXML"
+    path.write_text(_document(_scan(1, _pairs(50.0, 10.0), 1)).replace('msLevel="1"', 'msLevel="one"'))
+    with pytest.raises(ReaderError, match="cannot parse the scan"):
+        list(mzxml.read(path))
