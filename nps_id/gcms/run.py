@@ -31,6 +31,9 @@ from nps_id.spectrum import Spectrum
 # Nominal mass exactly as the search engine bins queries and library (nps_id.search.preprocess),
 # so a component's ions land in the same unit-mass bins as the reference spectra.
 _MAX_NOMINAL_MZ = 2000
+#: Scan metadata that describes the acquisition, copied into the run's metadata when present.
+_ACQUISITION_KEYS = ("instrument", "instrument_type", "ion_mode", "ionization_mode", "electron_energy",
+                     "date", "collision_energy")
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def run_from_spectra(spectra: Iterable[Spectrum], path: str = "", metadata: dict
     return Run(path=str(path), rt_seconds=rt, mz_min=mz_min, intensity=matrix, metadata=dict(metadata or {}))
 
 
-def load_run(path: str | Path, *, lenient: bool = False) -> tuple[Run | None, list[Spectrum]]:
+def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[Run | None, list[Spectrum]]:
     """Read a run file: its MS1 scans as a :class:`Run`, and its MS2 scans as a list.
 
     Parameters
@@ -134,6 +137,8 @@ def load_run(path: str | Path, *, lenient: bool = False) -> tuple[Run | None, li
         mzML, mzXML, ANDI netCDF, JCAMP-DX run, MS1/MS2 text or an Agilent ``.D`` folder.
     lenient
         Passed to the reader: skip malformed scans instead of failing.
+    report
+        A :class:`nps_id.io.ReadReport` to fill (counts, skipped and quarantined scans).
 
     Returns
     -------
@@ -147,17 +152,20 @@ def load_run(path: str | Path, *, lenient: bool = False) -> tuple[Run | None, li
     """
     from nps_id import io as nps_io
 
-    report = nps_io.ReadReport(str(path))
+    report = report if report is not None else nps_io.ReadReport(str(path))
     ms1: list[Spectrum] = []
     ms2: list[Spectrum] = []
     instrument = None
+    acquisition: dict[str, Any] = {}
     for spectrum in nps_io.read(path, lenient=lenient, report=report):
+        if not acquisition:  # what the first scan says about the acquisition
+            acquisition = {k: spectrum.get(k) for k in _ACQUISITION_KEYS if spectrum.get(k) is not None}
         instrument = instrument or spectrum.get("instrument") or spectrum.get("instrument_type")
         if (spectrum.ms_level or 1) >= 2:
             ms2.append(spectrum)
         elif spectrum.retention_time is not None:
             ms1.append(spectrum)
-    metadata = {"format": report.format}
+    metadata = {"format": report.format, "acquisition": acquisition}
     if instrument:
         metadata["instrument"] = str(instrument)
     if not ms1 and not ms2:

@@ -158,14 +158,17 @@ def match_run(
     lenient
         Let the reader skip malformed scans.
     """
+    from nps_id.io import ReadReport
+
     path = Path(path)
-    run, ms2 = load_run(path, lenient=lenient)
+    read_report = ReadReport(str(path))
+    run, ms2 = load_run(path, lenient=lenient, report=read_report)
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "schema_version": RESULTS_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "software": {"name": "nps-id", "version": __version__},
-        "run": _run_info(path, run, ms2),
+        "run": {**_run_info(path, run, ms2), "read": read_report.to_dict()},
         "parameters": {
             **params.to_dict(),
             "blank": blank[0] if blank else None,
@@ -202,6 +205,7 @@ def _run_info(path: Path, run: Run | None, ms2: list) -> dict[str, Any]:
         "sha256": file_sha256(path),
         "format": meta.get("format"),
         "instrument": meta.get("instrument"),
+        "acquisition": meta.get("acquisition", {}),
         "technique": "LC-MS/MS" if ms2 else "GC-EI-MS",
         "n_scans": (run.n_scans if run is not None else 0) + len(ms2),
         "n_ms1_scans": run.n_scans if run is not None else 0,
