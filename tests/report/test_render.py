@@ -144,3 +144,12 @@ def test_html_in_headless_chromium(doc, rendered, tmp_path):
     subprocess.run(common + ["--hide-scrollbars", "--window-size=1100,2400", f"--screenshot={shot}", path.as_uri()],
                    capture_output=True, timeout=90, check=True)
     assert shot.stat().st_size > 20000
+
+
+def test_documented_ewa_fields_match_the_code():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report-schema.md").read_text(encoding="utf-8")
+    section = doc.split("## EWA export fields", 1)[1].split("\n## ", 1)[0]
+    documented = re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)
+    assert documented == list(EWA_FIELDS)
