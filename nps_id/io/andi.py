@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import struct
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -67,10 +68,13 @@ def _open(path: str):
             if isinstance(fh, gzip.GzipFile):  # netcdf_file needs random access: decompress to memory
                 return netcdf_file(io.BytesIO(fh.read()), "r", mmap=False)
         return netcdf_file(path, "r", mmap=True)
-    except (TypeError, ValueError, OSError, EOFError) as exc:
+    # scipy reports a corrupt header with whatever its parsing trips over (a KeyError for an
+    # unknown type code, an IndexError for a bad dimension id, ...).
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError, struct.error, OSError, EOFError) as exc:
         raise ReaderError(
             path,
-            f"not a readable netCDF-3 (ANDI/AIA) file ({exc}); netCDF-4 files must be converted "
+            f"not a readable netCDF-3 (ANDI/AIA) file ({type(exc).__name__}: {exc}); netCDF-4 files "
+            "must be converted "
             "to classic format first (nccopy -k classic)",
         ) from None
 

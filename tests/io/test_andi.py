@@ -88,3 +88,11 @@ def test_not_netcdf_is_a_reader_error(tmp_path):
     path.write_bytes(b"CDF\x09garbage")
     with pytest.raises(ReaderError, match="not a readable netCDF-3"):
         andi.read(path)
+
+
+@pytest.mark.parametrize("keep", [100, 3000, 200_000])
+def test_truncated_file_is_a_reader_error(tmp_path, keep):
+    path = tmp_path / "cut.cdf"
+    path.write_bytes(data_path("gcms", "andi", "agilent-gcms.cdf").read_bytes()[:keep])
+    with pytest.raises(ReaderError, match="not a readable netCDF-3"):
+        list(andi.read(path))
