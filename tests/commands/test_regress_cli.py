@@ -1,0 +1,98 @@
+"""``nps-id regress``: the project's own suite over ../shared/data, and a suite that regresses.
+
+The first test is the CI gate: a change that loses an LRCFS identification, reports a drug that
+is not there, or worsens the SWGDRUG / MassBank top-hit rates fails it.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from tests.conftest import data_path
+
+SUITE = Path(__file__).resolve().parents[2] / "regress" / "shared-data.toml"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("regress-cache")
+
+
+def test_shared_data_suite_passes(cache, tmp_path):
+    data_path("gcms", "lrcfs")  # skips outside the team checkout
+    junit = tmp_path / "junit.xml"
+    result = CliRunner().invoke(cli, ["regress", str(SUITE), "--cache-dir", str(cache), "--junit", str(junit)])
+    assert result.exit_code == 0, result.output
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("8", "0", "0")
+    assert "8 cases: 8 passed, 0 failed, 0 errors" in result.stdout
+
+
+def _suite(tmp_path: Path, body: str) -> Path:
+    swgdrug = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
+    card = data_path("gcms", "lrcfs", "220223030.mzML")
+    path = tmp_path / "suite.toml"
+    path.write_text(f'[libraries.swgdrug]\nbuild = "{swgdrug}"\nname = "SWGDRUG"\nrelease = "3.4"\n'
+                    + body.replace("CARD", str(card)))
+    return path
+
+
+def test_lost_or_wrong_identifications_fail_with_exit_1_and_junit_failures(cache, tmp_path):
+    suite = _suite(tmp_path, """
+[[case]]
+name = "card as recorded"
+run = "CARD"
+expect = ["Etizolam", { substance = "Flubromazepam", min_mf = 850, rt_min = [7.3, 7.5] }]
+[[case]]
+name = "etizolam at the wrong time"
+run = "CARD"
+expect = [{ substance = "Etizolam", rt_min = [8.0, 9.0] }]
+[[case]]
+name = "a drug that must not be there"
+run = "CARD"
+absent = ["Flubromazepam"]
+[[case]]
+name = "nothing else identified"
+run = "CARD"
+expect = ["Etizolam"]
+only = true
+""")
+    junit = tmp_path / "out.xml"
+    result = CliRunner().invoke(cli, ["regress", str(suite), "--cache-dir", str(cache), "--junit", str(junit)])
+    assert result.exit_code == 1, result.output
+    status = {line.split(None, 1)[1].rsplit("  ", 2)[0].strip(): line.split()[0]
+              for line in result.stdout.splitlines()[1:5]}
+    assert status == {"card as recorded": "PASS", "etizolam at the wrong time": "FAIL",
+                      "a drug that must not be there": "FAIL", "nothing else identified": "FAIL"}
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    assert cases["card as recorded"].find("failure") is None
+    assert "RT 8-9 min" in cases["etizolam at the wrong time"].find("failure").get("message")
+    assert "expected no Flubromazepam" in cases["a drug that must not be there"].find("failure").get("message")
+    message = cases["nothing else identified"].find("failure").get("message")
+    assert "Bupivacaine" in message and "Flubromazepam" in message
+
+
+@pytest.mark.parametrize("body, code, words", [
+    ('[[case]]\nname = "x"\nrun = "CARD"\nexpct = ["Etizolam"]\n', 3, "unknown key(s) ['expct']"),
+    ('[[case]]\nname = "x"\nrun = "/no/such.mzML"\nexpect = ["Etizolam"]\n', 3, "does not exist"),
+    ('[[case]]\nname = "x"\nrun = "CARD"\n', 3, "checks nothing"),
+    ('[[case]]\nname = "x"\nrun = "CARD"\nlibrary = "nope"\nexpect = ["Etizolam"]\n', 3,
+     "is not defined"),
+])
+def test_bad_suites_exit_3_naming_the_problem(tmp_path, body, code, words):
+    result = CliRunner().invoke(cli, ["regress", str(_suite(tmp_path, body))])
+    assert result.exit_code == code
+    assert words in result.stderr and "case 1 (x)" in result.stderr
+
+
+def test_a_missing_library_exits_4(tmp_path):
+    suite = tmp_path / "suite.toml"
+    suite.write_text(f'library = "$NPS_ID_TEST_LIB"\n[[case]]\nname = "x"\n'
+                     f'run = "{data_path("gcms", "lrcfs", "220223001.mzML")}"\nabsent = ["Etizolam"]\n')
+    result = CliRunner(env={"NPS_ID_TEST_LIB": str(tmp_path / "missing.h5")}).invoke(cli, ["regress", str(suite)])
+    assert result.exit_code == 4
+    assert "missing.h5" in result.stdout
