@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import data_path
+from tests.conftest import data_path
 
 from nps_id.cli import cli
 from nps_id.io import read

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import data_path
+from tests.conftest import data_path
 
 from nps_id.errors import ReaderError
 from nps_id.io import ReadReport, andi

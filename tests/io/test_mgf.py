@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import data_path
+from tests.conftest import data_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

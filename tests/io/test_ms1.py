@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import data_path
+from tests.conftest import data_path
 
 from nps_id.errors import ReaderError
 from nps_id.io import ReadReport, ms1
