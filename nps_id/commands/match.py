@@ -122,7 +122,8 @@ def format_table(results: dict) -> str:
     if not findings:
         lines.append("  no findings")
         return "\n".join(lines)
-    lines.append(f"  {'RT min':>7} {'RI':>6}  {'verdict':<12} {'name':<30} {'MF':>4} {'RMF':>4} {'gap':>4}  runner-up")
+    lines.append(f"  {'RT min':>7} {'RI':>6}  {'verdict':<12} {'name':<30} {'score':>5} {'MF':>4} {'RMF':>4} "
+                 f"{'gap':>4}  runner-up (score)")
     for f in findings:
         runner = f["runner_up"]
         runner_text = f"{runner['name'][:28]} ({runner['score']})" if runner else "-"
@@ -130,7 +131,7 @@ def format_table(results: dict) -> str:
         flag = " [isomer alert]" if f["isomer_alert"] else ""
         name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
         lines.append(
-            f"  {f['rt_min']:>7.3f} {ri:>6}  {f['verdict']:<12} {name[:30]:<30} {_num(f['mf']):>4} "
+            f"  {f['rt_min']:>7.3f} {ri:>6}  {f['verdict']:<12} {name[:30]:<30} {_num(f['score']):>5} {_num(f['mf']):>4} "
             f"{_num(f['rmf']):>4} {_num(f['gap']):>4}  {runner_text}{flag}"
         )
     counts = ", ".join(f"{n} {level}" for level, n in results["summary"].items())

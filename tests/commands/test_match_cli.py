@@ -124,10 +124,12 @@ def test_results_json_contract(lrcfs, swgdrug):
 
 
 def test_terminal_table(lrcfs):
-    _, output, _ = lrcfs
+    results, output, _ = lrcfs
     assert output.count("library SWGDRUG 3.4") == 6
+    (f,) = [f for f in results["220223030"]["findings"] if f["name"] == "Flubromazepam"]
     line = next(l for l in output.splitlines() if "Flubromazepam" in l)
-    assert line.split()[:2] == ["7.425", "-"] and "identified" in line
+    assert line.split()[:7] == [f"{f['rt_min']:.3f}", "-", "identified", "Flubromazepam", str(f["score"]),
+                                str(f["mf"]), str(f["rmf"])]
 
 
 def test_fail_on_and_json_to_stdout(swgdrug):
@@ -161,6 +163,16 @@ def test_blank_subtraction_and_alkanes(swgdrug, tmp_path):
     assert doc["parameters"]["blank"]["file"] == "220223001.mzML"
     # SWGDRUG has no retention indices: the RI criterion is reported as not evaluated.
     assert any("RI" in c for c in names["Etizolam"]["criteria_not_evaluated"])
+
+
+def test_agilent_d_folder_gives_the_same_findings_as_its_mzml(lrcfs, swgdrug, tmp_path):
+    results, _, _ = lrcfs
+    run = data_path("gcms", "lrcfs", "agilent-D", "220223030.D")
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug), "--json", str(tmp_path / "d.json")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "d.json").read_text())
+    as_mzml = [(f["name"], f["verdict"], f["rt_min"]) for f in results["220223030"]["findings"]]
+    assert [(f["name"], f["verdict"], f["rt_min"]) for f in doc["findings"]] == as_mzml
 
 
 @pytest.mark.parametrize("parts", [("andi", "agilent-gcms.cdf"), ("jcamp", "ELEY_1_SUBTRACT.JDX"),
