@@ -92,6 +92,10 @@ KEY_ALIASES: dict[str, str] = {
 
 # Values that mean "not known" in the wild; such a field is dropped rather than kept as text.
 MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "-"})
+_LONGEST_MISSING = max(map(len, MISSING_VALUES))
+# Normalised keys whose value is kept as the text given.
+_TEXT_TARGETS = frozenset({"name", "formula", "inchikey", "smiles", "inchi", "precursor_type",
+                           "collision_energy", "instrument_type", "instrument", "source_id"})
 
 _CAS_RE = re.compile(r"^(\d{2,7})-?(\d{2})-?(\d)$")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -186,10 +190,12 @@ def _add(meta: dict[str, Any], key: str, value: str) -> None:
 def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
     """Map one ``key: value`` pair (``key`` stripped and lower-cased) onto ``meta``."""
     value = value.strip()
-    target = KEY_ALIASES.get(key)
-    if value.lower() in MISSING_VALUES:
+    if len(value) <= _LONGEST_MISSING and value.lower() in MISSING_VALUES:
         return
-    if target is None:
+    target = KEY_ALIASES.get(key)
+    if target in _TEXT_TARGETS and target not in meta:  # the common case, first
+        meta[target] = value
+    elif target is None:
         _add(meta, key, value)
     elif target == "synonyms":
         meta.setdefault("synonyms", []).append(value)
@@ -203,7 +209,8 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
             meta["cas"] = cas
     elif target in ("precursor_mz", "exact_mass", "retention_index"):
         number = _to_float(value)
-        if number is None or (target == "retention_index" and number < 0):
+        # negative retention index / zero precursor m/z: placeholders for "unknown"
+        if number is None or number < 0 or (number == 0 and target != "exact_mass"):
             _keep_raw(meta, key, value)
         else:
             meta[target] = number
@@ -251,18 +258,14 @@ class _Record:
 
     __slots__ = ("index", "line", "meta", "num_peaks", "num_peaks_line", "peak_lines", "peak_line0")
 
-    def __init__(self, index: int, line: int) -> None:
+    def __init__(self, index: int, line: int = 0) -> None:
         self.index = index
-        self.line = line
+        self.line = line  # first line of the record, 0 until one is seen
         self.meta: dict[str, Any] = {}
         self.num_peaks: int | None = None
         self.num_peaks_line = 0
         self.peak_lines: list[str] = []
         self.peak_line0 = 0
-
-    @property
-    def empty(self) -> bool:
-        return not self.meta and self.num_peaks is None and not self.peak_lines
 
 
 def read(
@@ -322,7 +325,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterato
     peak_start = _PEAK_START
     lineno = 0
     with open_text(path, encoding=encoding) as fh:
-        record = _Record(0, 1)
+        record = _Record(0)
         in_peaks = False
         for lines in _lines(fh):
             for lineno, line in enumerate(lines, start=lineno + 1):
@@ -335,12 +338,12 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterato
                     spectrum = _finish(record, path, report)
                     if spectrum is not None:
                         yield spectrum
-                    record = _Record(record.index + 1, lineno)
+                    record = _Record(record.index + 1)
                     if not stripped:
                         continue
                 elif not stripped:
                     continue
-                if record.empty:
+                if not record.line:
                     record.line = lineno
                 if stripped[0] in peak_start:  # peaks without a "Num Peaks:" line
                     record.peak_lines.append(stripped)
@@ -368,7 +371,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterato
                         yield spectrum
                     record = _Record(record.index + 1, lineno)
                 _set_metadata(record.meta, lower, value, rt_unit)
-        if not record.empty:
+        if record.line:
             spectrum = _finish(record, path, report)
             if spectrum is not None:
                 yield spectrum

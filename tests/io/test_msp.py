@@ -347,3 +347,20 @@ def test_matchms_reads_what_we_write(tmp_path):
         np.testing.assert_allclose(ref.peaks.intensities, ours.intensity, rtol=1e-6)
         assert ref.get("precursor_mz") == pytest.approx(ours.precursor_mz)
         assert ref.get("compound_name") == ours.name
+
+
+def test_trailing_blank_lines_are_not_an_empty_record(tmp_path):
+    report = ReadReport("x")
+    assert len(list(msp.read(_write(tmp_path, GOOD + "\n\n\n" + GOOD + "\n\n"), report))) == 2
+    assert not report.skipped
+
+
+def test_zero_precursor_is_a_placeholder(tmp_path):
+    (s,) = _read(_write(tmp_path, "Name: a\nPrecursorMZ: 0\nNum Peaks: 1\n50 1\n"))
+    assert s.precursor_mz is None and s.get("precursormz") == "0"
+
+
+def test_docstring_examples():
+    import doctest
+
+    assert doctest.testmod(msp).failed == 0
