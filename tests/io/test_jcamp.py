@@ -184,3 +184,30 @@ def test_retention_time_in_minutes_option(tmp_path):
     path.write_text("##TITLE= a\n##RETENTION_TIME= 2.5\n##XYDATA= (XY..XY)\n50,1\n##END=\n")
     assert next(jcamp.read(path)).retention_time == 2.5
     assert next(jcamp.read(path, rt_unit="min")).retention_time == 150.0
+
+
+# Data tables per file (grep -c '^##\(XYDATA\|PEAK TABLE\|DATA TABLE\|XYPOINTS\)').
+TABLE_COUNTS = {
+    "formats/jcampconverter-ms/ISAS_MS1.DX": 1,
+    "formats/jcampconverter-ms/ISAS_MS3.DX": 3,
+    "formats/jcampconverter-ms/jcamp-difdup.dx": 1,
+    "formats/jcampconverter-ms/jcamp-fix.dx": 1,
+    "formats/jcampconverter-ms/jcamp-packed.dx": 1,
+    "formats/jcampconverter-ms/jcamp-squeezed.dx": 1,
+    "formats/jcampconverter-ms/mass_ACD.jdx": 1,
+    "formats/jcampconverter-ms/noend.jdx": 1,
+    "formats/jcampconverter-ms/ntuples.jdx": 4,
+    "gcms/jcamp/ELEY_1_SUBTRACT.JDX": 2103,
+    "gcms/jcamp/gcms.jdx": 2420,
+}
+
+
+@pytest.mark.parametrize("name, count", sorted(TABLE_COUNTS.items()))
+def test_every_jcamp_file_decodes_to_the_right_number_of_tables(name, count):
+    assert sum(1 for _ in jcamp.read_tables(data_path(*name.split("/")))) == count
+
+
+def test_no_jcamp_file_in_shared_data_is_left_untested(shared_data):
+    found = {p.relative_to(shared_data).as_posix() for p in shared_data.rglob("*")
+             if p.suffix.lower() in (".jdx", ".dx", ".jcamp") and not p.name.startswith("LICENSE")}
+    assert found == set(TABLE_COUNTS)

@@ -364,3 +364,22 @@ def test_docstring_examples():
     import doctest
 
     assert doctest.testmod(msp).failed == 0
+
+
+def test_no_msp_file_in_shared_data_is_left_untested(shared_data):
+    found = {p.relative_to(shared_data / "formats").as_posix()
+             for p in (shared_data / "formats").rglob("*") if p.suffix.lower() in (".msp", ".msl")}
+    assert found == set(FORMAT_COUNTS)
+    libraries = {p.name for p in shared_data.rglob("*.msp.gz")}
+    assert libraries == {"SWGDRUG-3.4.msp.gz", "ei-library.msp.gz", "ei-queries-identity.msp.gz",
+                         "ei-queries-analog.msp.gz", "ms2-library.msp.gz",
+                         "ms2-queries-identity.msp.gz", "ms2-queries-analog.msp.gz"}
+
+
+# Counts of the remaining MassBank sets (zgrep -c '^Name:'); the big ones are tested above.
+@pytest.mark.parametrize("name, count", [("ei-queries-analog.msp.gz", 150),
+                                         ("ms2-queries-analog.msp.gz", 200)])
+def test_massbank_query_sets(name, count):
+    spectra = _read(data_path("massbank", name))
+    assert len(spectra) == count
+    assert all(s.get("inchikey") and s.get("source_id", "").startswith("MSBNK-") for s in spectra)
