@@ -383,3 +383,51 @@ def test_massbank_query_sets(name, count):
     spectra = _read(data_path("massbank", name))
     assert len(spectra) == count
     assert all(s.get("inchikey") and s.get("source_id", "").startswith("MSBNK-") for s in spectra)
+
+
+# -- property: whatever Spectrum holds in MSP's fields comes back from write -> read ---------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TEXT = (st.text(alphabet=st.sampled_from(list("abcXYZ019 -_()[],.+/'#=µé")), min_size=1, max_size=30)
+         .map(str.strip).filter(lambda s: s and s.lower() not in msp.MISSING_VALUES))
+_CAS = st.sampled_from(["50-00-0", "481-29-8", "437-38-7", "7732-18-5", "15307-86-5"])
+_FLOAT = st.floats(min_value=1.0, max_value=5000.0, allow_nan=False)
+
+
+@st.composite
+def spectra(draw):
+    n = draw(st.integers(1, 30))
+    mz = draw(st.lists(_FLOAT, min_size=n, max_size=n))
+    intensity = draw(st.lists(st.floats(0, 1e9, width=32), min_size=n, max_size=n))
+    meta = draw(st.fixed_dictionaries({}, optional={
+        "name": _TEXT, "synonyms": st.lists(_TEXT, min_size=1, max_size=3).map(tuple),
+        "formula": _TEXT, "cas": _CAS, "source_id": _TEXT, "inchikey": _TEXT, "smiles": _TEXT,
+        "precursor_mz": _FLOAT, "precursor_type": _TEXT, "ion_mode": st.sampled_from(["positive", "negative"]),
+        "ms_level": st.integers(1, 4), "collision_energy": _TEXT, "instrument_type": _TEXT,
+        "retention_time": st.floats(0.001, 1e5), "retention_index": _FLOAT,
+        "exact_mass": _FLOAT, "comments": _TEXT, "licence": _TEXT,
+    }))
+    meta.setdefault("name", "x")  # without a name the writer substitutes one
+    return Spectrum(mz, intensity, meta)
+
+
+@settings(max_examples=100, deadline=None)
+@given(originals=st.lists(spectra(), min_size=1, max_size=4))
+def test_any_spectrum_round_trips(originals):
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "rt.msp"
+        assert msp.write(originals, out) == len(originals)
+        back = list(msp.read(out))
+    assert len(back) == len(originals)
+    for a, b in zip(originals, back):
+        assert np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
+        expected = dict(a.metadata)
+        if "licence" in expected:  # travels inside Comments
+            expected["comments"] = (f'{expected["comments"]} ' if "comments" in expected else "") + \
+                f'"license={expected["licence"]}"'
+        got = {k: v for k, v in b.metadata.items() if k not in ("source_file", "scan_index")}
+        assert got == expected
