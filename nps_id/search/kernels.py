@@ -13,6 +13,8 @@ EI, nominal (unit-mass) spectra -- m/z must already be integers (see
 - :func:`composite_mf_many` -- NIST-style composite match factor (MF) and reverse match factor
   (RMF) of one query against many candidate references in CSR form; raw 0-1 values.
 - :func:`composite_parts_many` -- the same plus the parts (dot products, ratio term, counts).
+- :func:`composite_reference_weights` + :func:`composite_mf_many_w` /
+  :func:`composite_parts_many_w` -- the same numbers from library weights precomputed once.
 
 High-resolution (or any) centroids, m/z ascending; tolerances are a half-width ``tol`` in Da,
 or in ppm of the first spectrum's peak m/z when ``ppm`` is True:
@@ -34,19 +36,104 @@ from numba import njit
 
 
 @njit(cache=True)
-def _dense_query(q_mz, q_int):
-    """Query intensities on a dense nominal-mass axis (index = m/z); repeated m/z are summed."""
-    n = q_mz.shape[0]
+def _query_weights(q_mz, q_int, a, b):
+    """Query weights ``m**a * I**b`` on a dense nominal axis (index = m/z; repeated m/z summed
+    first), their sum of squares and the number of peaks."""
     top = 0
-    for i in range(n):
+    for i in range(q_mz.shape[0]):
         m = int(np.rint(q_mz[i]))
         if m > top:
             top = m
     dense = np.zeros(top + 1, dtype=np.float64)
-    for i in range(n):
+    for i in range(q_mz.shape[0]):
         if q_int[i] > 0:
             dense[int(np.rint(q_mz[i]))] += q_int[i]
-    return dense
+    norm2 = 0.0
+    n = 0
+    for m in range(top + 1):
+        if dense[m] > 0:
+            dense[m] = m ** a * dense[m] ** b
+            norm2 += dense[m] * dense[m]
+            n += 1
+    return dense, norm2, n
+
+
+@njit(cache=True)
+def _peak_weight(mz, intensity, a, b):
+    if intensity <= 0:
+        return 0.0
+    return int(np.rint(mz)) ** a * np.float64(intensity) ** b
+
+
+@njit(cache=True)
+def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out):
+    """Fill ``out`` (7 values) for one reference given its peak weights (0 = absent)."""
+    top = q_w.shape[0] - 1
+    dot = 0.0
+    q_sub2 = 0.0
+    ratio_sum = 0.0
+    n_match = 0
+    prev_q = 0.0
+    prev_r = 0.0
+    for j in range(ref_mz.shape[0]):
+        wr = ref_w[j]
+        if wr <= 0:
+            continue
+        m = int(np.rint(ref_mz[j]))
+        if m <= top and q_w[m] > 0:
+            wq = q_w[m]
+            dot += wq * wr
+            q_sub2 += wq * wq
+            if n_match > 0:
+                # Adjacent common peaks; the m/z factors of the weights cancel in this ratio.
+                ratio = (wr * prev_q) / (prev_r * wq)
+                if ratio > 1.0:
+                    ratio = 1.0 / ratio
+                ratio_sum += ratio
+            n_match += 1
+            prev_q = wq
+            prev_r = wr
+    f_d = 0.0
+    f_d_rev = 0.0
+    if n_match > 0:
+        f_d = dot * dot / (q_norm2 * r_norm2)
+        f_d_rev = dot * dot / (q_sub2 * r_norm2)
+    if n_match >= 2:
+        f_r = ratio_sum / (n_match - 1)
+        mf = (n_u * f_d + n_match * f_r) / (n_u + n_match)
+        # Reverse: the unknown reduced to the reference's m/z, so its N_U is N_U&R.
+        rmf = 0.5 * (f_d_rev + f_r)
+    else:
+        # Fewer than two common peaks: no adjacent pair, the ratio term is undefined.
+        f_r = 0.0
+        mf = f_d
+        rmf = f_d_rev
+    out[0] = min(mf, 1.0)
+    out[1] = min(rmf, 1.0)
+    out[2] = min(f_d, 1.0)
+    out[3] = min(f_d_rev, 1.0)
+    out[4] = f_r
+    out[5] = n_match
+    out[6] = n_u
+
+
+@njit(cache=True)
+def composite_reference_weights(ref_offsets, ref_mz, ref_int, a, b):
+    """Peak weights ``mz**a * intensity**b`` of a whole CSR library and each spectrum's sum of
+    squared weights: precompute once per (library, a, b) for :func:`composite_parts_many_w`.
+
+    Returns ``(ref_w, ref_norm2)``: float64 arrays of length ``len(ref_mz)`` and ``n_refs``.
+    """
+    ref_w = np.empty(ref_mz.shape[0], dtype=np.float64)
+    ref_norm2 = np.zeros(ref_offsets.shape[0] - 1, dtype=np.float64)
+    for r in range(ref_offsets.shape[0] - 1):
+        total = 0.0
+        for j in range(ref_offsets[r], ref_offsets[r + 1]):
+            w = _peak_weight(ref_mz[j], ref_int[j], a, b)
+            ref_w[j] = w
+            total += w * w
+        ref_norm2[r] = total
+    return ref_w, ref_norm2
 
 
 @njit(cache=True)
@@ -73,68 +160,35 @@ def composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a,
         Columns: MF, RMF, F_D (forward weighted dot), F_D reverse, F_R (ratio term),
         matched peaks N_U&R, query peaks N_U. MF, RMF, F_D and F_R are on 0-1.
     """
-    dense = _dense_query(q_mz, q_int)
-    top = dense.shape[0] - 1
-    q_norm2 = 0.0
-    n_u = 0
-    for m in range(top + 1):
-        if dense[m] > 0:
-            w = m ** a * dense[m] ** b
-            q_norm2 += w * w
-            n_u += 1
+    q_w, q_norm2, n_u = _query_weights(q_mz, q_int, a, b)
+    out = np.zeros((cand_idx.shape[0], 7), dtype=np.float64)
+    scratch = np.empty(0, dtype=np.float64)
+    for k in range(cand_idx.shape[0]):
+        lo = ref_offsets[cand_idx[k]]
+        hi = ref_offsets[cand_idx[k] + 1]
+        if scratch.shape[0] < hi - lo:
+            scratch = np.empty(2 * (hi - lo), dtype=np.float64)
+        r_norm2 = 0.0
+        for j in range(lo, hi):
+            w = _peak_weight(ref_mz[j], ref_int[j], a, b)
+            scratch[j - lo] = w
+            r_norm2 += w * w
+        _composite_row(q_w, q_norm2, n_u, ref_mz[lo:hi], scratch[: hi - lo], r_norm2, out[k])
+    return out
+
+
+@njit(cache=True)
+def composite_parts_many_w(q_mz, q_int, ref_offsets, ref_mz, ref_w, ref_norm2, cand_idx, a, b):
+    """:func:`composite_parts_many` with the library weights precomputed by
+    :func:`composite_reference_weights` (same numbers, bit for bit; no ``pow`` per library peak).
+    """
+    q_w, q_norm2, n_u = _query_weights(q_mz, q_int, a, b)
     out = np.zeros((cand_idx.shape[0], 7), dtype=np.float64)
     for k in range(cand_idx.shape[0]):
         r = cand_idx[k]
-        dot = 0.0
-        r_norm2 = 0.0
-        q_sub2 = 0.0
-        ratio_sum = 0.0
-        n_match = 0
-        prev_q = 0.0
-        prev_r = 0.0
-        for j in range(ref_offsets[r], ref_offsets[r + 1]):
-            ir = ref_int[j]
-            if ir <= 0:
-                continue
-            m = int(np.rint(ref_mz[j]))
-            wr = m ** a * ir ** b
-            r_norm2 += wr * wr
-            if m <= top and dense[m] > 0:
-                iq = dense[m]
-                wq = m ** a * iq ** b
-                dot += wq * wr
-                q_sub2 += wq * wq
-                if n_match > 0:
-                    # Adjacent matched pair: m/z weights cancel, only intensities remain.
-                    ratio = ((ir * prev_q) / (prev_r * iq)) ** b
-                    if ratio > 1.0:
-                        ratio = 1.0 / ratio
-                    ratio_sum += ratio
-                n_match += 1
-                prev_q = iq
-                prev_r = ir
-        f_d = 0.0
-        f_d_rev = 0.0
-        if n_match > 0:
-            f_d = dot * dot / (q_norm2 * r_norm2)
-            f_d_rev = dot * dot / (q_sub2 * r_norm2)
-        if n_match >= 2:
-            f_r = ratio_sum / (n_match - 1)
-            mf = (n_u * f_d + n_match * f_r) / (n_u + n_match)
-            # Reverse: the unknown reduced to the reference's m/z, so its N_U is N_U&R.
-            rmf = 0.5 * (f_d_rev + f_r)
-        else:
-            # Fewer than two common peaks: no adjacent pair, the ratio term is undefined.
-            f_r = 0.0
-            mf = f_d
-            rmf = f_d_rev
-        out[k, 0] = min(mf, 1.0)
-        out[k, 1] = min(rmf, 1.0)
-        out[k, 2] = min(f_d, 1.0)
-        out[k, 3] = min(f_d_rev, 1.0)
-        out[k, 4] = f_r
-        out[k, 5] = n_match
-        out[k, 6] = n_u
+        lo = ref_offsets[r]
+        hi = ref_offsets[r + 1]
+        _composite_row(q_w, q_norm2, n_u, ref_mz[lo:hi], ref_w[lo:hi], ref_norm2[r], out[k])
     return out
 
 
@@ -165,6 +219,27 @@ def composite_mf_many(
     # scoring; numba compiles one specialisation per dtype (float32 intensities included).
     parts = composite_parts_many(
         q_mz, q_int, ref_offsets, ref_mz, ref_int, np.asarray(cand_idx, dtype=np.int64), float(a), float(b)
+    )
+    return parts[:, 0].copy(), parts[:, 1].copy()
+
+
+def composite_mf_many_w(
+    q_mz: np.ndarray,
+    q_int: np.ndarray,
+    ref_offsets: np.ndarray,
+    ref_mz: np.ndarray,
+    ref_w: np.ndarray,
+    ref_norm2: np.ndarray,
+    cand_idx: np.ndarray,
+    a: float,
+    b: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(mf, rmf)`` as :func:`composite_mf_many`, from library weights precomputed once with
+    ``ref_w, ref_norm2 = composite_reference_weights(ref_offsets, ref_mz, ref_int, a, b)``.
+    Several times faster when many candidates are scored with the same ``a``, ``b``."""
+    parts = composite_parts_many_w(
+        q_mz, q_int, ref_offsets, ref_mz, ref_w, ref_norm2, np.asarray(cand_idx, dtype=np.int64),
+        float(a), float(b),
     )
     return parts[:, 0].copy(), parts[:, 1].copy()
 

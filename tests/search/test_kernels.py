@@ -8,7 +8,10 @@ import pytest
 
 from nps_id.io import read
 from nps_id.peaks import CSRPeaks
-from nps_id.search.kernels import composite_mf_many, composite_parts_many
+from nps_id.search.kernels import (
+    composite_mf_many, composite_mf_many_w, composite_parts_many, composite_parts_many_w,
+    composite_reference_weights,
+)
 from nps_id.search.preprocess import preprocess_ei
 from nps_id.search.scores import CompositeMatchFactor
 from nps_id.spectrum import Spectrum
@@ -119,3 +122,18 @@ def test_composite_deterministic_and_dtype_independent():
                                 refs.intensity.astype(np.float64), cand, 3.0, 0.6)
     assert np.array_equal(first, again)
     assert np.array_equal(first, as64)
+
+
+def test_precomputed_weights_give_the_same_bits():
+    spectra = _ei_queries(40)
+    refs = CSRPeaks.from_spectra(spectra)
+    cand = np.array([39, 2, 2, 0, 17])
+    for a, b in [(3.0, 0.6), (1.0, 0.5)]:
+        ref_w, ref_norm2 = composite_reference_weights(refs.offsets, refs.mz, refs.intensity, a, b)
+        assert ref_w.shape == refs.mz.shape and ref_norm2.shape == (40,)
+        for q in spectra[:10]:
+            args = (q.mz, q.intensity, refs.offsets, refs.mz)
+            on_the_fly = composite_parts_many(*args, refs.intensity, cand, a, b)
+            assert np.array_equal(on_the_fly, composite_parts_many_w(*args, ref_w, ref_norm2, cand, a, b))
+            mf, rmf = composite_mf_many_w(*args, ref_w, ref_norm2, cand, a, b)
+            assert np.array_equal(mf, on_the_fly[:, 0]) and np.array_equal(rmf, on_the_fly[:, 1])
