@@ -137,3 +137,30 @@ def test_precomputed_weights_give_the_same_bits():
             assert np.array_equal(on_the_fly, composite_parts_many_w(*args, ref_w, ref_norm2, cand, a, b))
             mf, rmf = composite_mf_many_w(*args, ref_w, ref_norm2, cand, a, b)
             assert np.array_equal(mf, on_the_fly[:, 0]) and np.array_equal(rmf, on_the_fly[:, 1])
+
+
+def test_ms2_kernels_deterministic_on_real_spectra():
+    from nps_id.search.kernels import (
+        clean_peaks_f32, cosine_greedy, entropy_similarity, hybrid_entropy_similarity,
+    )
+
+    path = data_path("massbank", "ms2-queries-identity.msp.gz")
+    spectra = [s for s in itertools.islice(read(path), 60) if s.precursor_mz]
+    f32 = np.float32
+    cleaned = [clean_peaks_f32(s.mz, s.intensity, f32(0), f32(s.precursor_mz - 1.6), f32(0.01), f32(0.05), False, -1)
+               for s in spectra]
+    again = [clean_peaks_f32(s.mz, s.intensity, f32(0), f32(s.precursor_mz - 1.6), f32(0.01), f32(0.05), False, -1)
+             for s in spectra]
+    assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(cleaned, again))
+    runs = []
+    for _ in range(2):
+        out = []
+        for (a, (ma, ia)), (b, (mb, ib)) in zip(zip(spectra, cleaned), zip(spectra[1:], cleaned[1:])):
+            out.append(cosine_greedy(a.mz, a.intensity, b.mz, b.intensity, 0.02, False,
+                                     a.precursor_mz - b.precursor_mz, 0.0, 1.0))
+            out.append(entropy_similarity(ma.astype(np.float64), ia, mb.astype(np.float64), ib, 0.02, False, True))
+            out.append(hybrid_entropy_similarity(ma.astype(np.float64), ia, a.precursor_mz,
+                                                 mb.astype(np.float64), ib, b.precursor_mz, 0.02, False, True))
+        runs.append(out)
+    assert runs[0] == runs[1]
+    assert sum(score > 0 for score, _ in runs[0]) > 10
