@@ -278,7 +278,7 @@ def _abscissa(starts: list[float], counts: list[int], shifts: list[int],
 
 
 def _decode_table(lines: list[str], first_line: int, labels: dict[str, tuple[str, str]],
-                  label: str, form: str) -> tuple[np.ndarray, np.ndarray]:
+                  form: str) -> tuple[np.ndarray, np.ndarray]:
     """Decode one table's data lines according to its ``(..)`` form; factors applied."""
     group = _GROUP_RE.search(form)
     if group:
@@ -287,8 +287,6 @@ def _decode_table(lines: list[str], first_line: int, labels: dict[str, tuple[str
     else:
         symbols = _TUPLE_RE.search(form)
         names = symbols.group(1).upper() if symbols else "XY"
-        if label == "DATATABLE" and "SYMBOL" in labels and not symbols:
-            names = "XY"
         width = len(names) if names.isalpha() and len(names) <= 4 else 2
         table = _decode_pairs(lines, first_line, max(width, 2))
         x, y = table[:, 0], table[:, 1]
@@ -319,8 +317,8 @@ def _tables(path: str, report: ReadReport) -> Iterator[Table]:
         for lineno, raw in enumerate(fh, start=1):
             line = _strip_comment(raw).strip()
             if not line.startswith("##"):
-                if table_label is not None and line:
-                    data.append(line)
+                if table_label is not None:
+                    data.append(line)  # blank ones too: data[i] is line label_line + 1 + i
                 elif line and not saw_label:
                     report.bad("not a JCAMP-DX file: expected a '##LABEL=' line", line=lineno,
                                text=line)
@@ -363,10 +361,10 @@ def _close(table_label: tuple[str, str, int], data: list[str], labels: dict[str,
            index: int, path: str, report: ReadReport) -> Table | None:
     label, form, line = table_label
     try:
-        x, y = _decode_table(data, line + 1, labels, label, form)
+        x, y = _decode_table(data, line + 1, labels, form)
     except _AsdfError as exc:
         bad_line = exc.line or line
-        text = data[bad_line - line - 1] if exc.line and 0 <= bad_line - line - 1 < len(data) else None
+        text = data[bad_line - line - 1] if exc.line else None
         report.bad(f"bad ##{label}= data: {exc}", record=index, line=bad_line, text=text)
         return None
     npoints = _number(labels.get("NPOINTS", ("", ""))[1])
