@@ -115,7 +115,10 @@ def _resolve(value: Any, base: Path, where: str) -> Path:
 
 def _get(table: dict, key: str, kind: type | tuple, where: str, default: Any = None) -> Any:
     value = table.get(key, default)
-    if value is not None and not isinstance(value, kind) or isinstance(value, bool) and kind in (int, float):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # TOML booleans are Python ints: refuse `min_mf = true` explicitly.
+    wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+    if value is not None and wrong:
         raise InputError(f"{where}: '{key}' must be {getattr(kind, '__name__', kind)}, got {value!r}")
     return value
 

@@ -176,13 +176,18 @@ def run_batch(
     by_key = {run.key: run for run in runs}
 
     # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank).
-    tasks, phashes, skipped = [], {}, 0
+    tasks, phashes, skipped, unreadable = [], {}, 0, []
     for run in runs:
+        if isinstance(hashes[run.key], OSError):
+            phashes[run.key] = ""
+            unreadable.append(run)
+            continue
         run_params = dict(params)
         blank_key = blanks.get(run.key) if subtract_blank else None
         if blank_pattern is not None and subtract_blank:
             run_params["blank"] = str(by_key[blank_key].path) if blank_key else None
-        phashes[run.key] = params_hash({**run_params, "blank": hashes[blank_key] if blank_key else None})
+        blank_sha = hashes[blank_key] if blank_key else None
+        phashes[run.key] = params_hash({**run_params, "blank": blank_sha if isinstance(blank_sha, str) else None})
         if manifest.is_current(run.key, hashes[run.key], phashes[run.key], library_sha256):
             skipped += 1
             continue
@@ -201,7 +206,7 @@ def run_batch(
             outcome.key,
             Entry(
                 input=str(run.path),
-                sha256=hashes[run.key],
+                sha256=hashes[run.key] if isinstance(hashes[run.key], str) else "",
                 params_hash=phashes[run.key],
                 library_sha256=library_sha256,
                 status=outcome.status,
@@ -216,28 +221,32 @@ def run_batch(
             progress.update(outcome)
 
     if progress is not None:
-        progress.start(len(runs), len(tasks))
+        progress.start(len(runs), len(tasks) + len(unreadable))
+    for run in unreadable:
+        record(Outcome(run.key, "failed", error=f"{run.path}: cannot read ({hashes[run.key]})"))
     if scheduler is not None:
         _run_dask(tasks, scheduler, record)
     else:
         _run_local(tasks, workers or os.cpu_count() or 1, record)
     if progress is not None:
         progress.finish()
-    return BatchResult(len(runs), len(tasks), skipped, failed, manifest, list(runs), blanks, blank_keys)
+    return BatchResult(len(runs), len(tasks) + len(unreadable), skipped, failed, manifest, list(runs), blanks, blank_keys)
 
 
-def _hash_inputs(runs: Sequence[Run], workers: int | None) -> dict[str, str]:
+def _hash_inputs(runs: Sequence[Run], workers: int | None) -> dict[str, str | OSError]:
+    """SHA-256 of every input; an input that cannot be read maps to its error (a failed run,
+    not a failed batch)."""
     # hashlib releases the GIL on large buffers, so threads hash several files at once.
     with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
         digests = pool.map(lambda r: _safe_sha256(r.path), runs)
         return {run.key: digest for run, digest in zip(runs, digests)}
 
 
-def _safe_sha256(path: Path) -> str:
+def _safe_sha256(path: Path) -> str | OSError:
     try:
         return input_sha256(path)
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        return exc
 
 
 def _remove_outputs(out_dir: Path, entry: Entry) -> None:

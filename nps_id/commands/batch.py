@@ -8,6 +8,8 @@ import click
 
 from nps_id.commands.options import lenient_option, library_option, resolve_library
 
+EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
+
 EPILOG = """
 \b
 Examples:
@@ -18,7 +20,7 @@ Examples:
 
 \b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
-            3 no runs / bad input, 4 bad library.
+            3 no runs / bad input, 4 bad library, 130 interrupted (run it again to resume).
 """
 
 
@@ -80,9 +82,15 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     # Report settings are part of the parameter hash: asking for a new format redoes the runs.
     params = {**processor.describe(), "reports": list(report_formats),
               "sample_info": _file_hash(sample_info) if sample_info else None}
-    result = run_batch(found.runs, out_dir, processor, params, library_sha256,
-                       workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
-                       subtract_blank=subtract_blank, write_reports=reports, progress=make_progress())
+    try:
+        result = run_batch(found.runs, out_dir, processor, params, library_sha256,
+                           workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
+                           subtract_blank=subtract_blank, write_reports=reports, progress=make_progress())
+    except KeyboardInterrupt:
+        # Finished runs are already in the manifest; say how to go on rather than "Aborted!".
+        click.echo(f"\ninterrupted; finished runs are recorded in {out_dir / 'manifest.json'}: "
+                   "run the same command again to resume", err=True)
+        click.get_current_context().exit(EXIT_INTERRUPTED)
     written = write_summary(build_summary(result, internal_standard), out_dir)
 
     done = result.total - len(result.failed)

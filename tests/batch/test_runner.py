@@ -119,3 +119,11 @@ def test_a_batch_killed_midway_resumes_without_redoing_finished_runs(batch_input
     run_batch(runs, fresh, describe, {"sleep_s": 0.8}, "lib", workers=2)
     for key in GOOD:
         assert _results(out, key) == _results(fresh, key)
+
+
+def test_a_run_that_vanishes_before_hashing_fails_alone(batch_inputs, tmp_path):
+    runs = [r for r in discover([batch_inputs]).runs if r.key in GOOD[:2]]
+    (batch_inputs / GOOD[0]).unlink()  # e.g. moved away by the instrument PC mid-batch
+    result = run_batch(runs, tmp_path / "out", describe, {}, "lib", workers=1)
+    assert [(key, "cannot read" in why) for key, _, why in result.failed] == [(GOOD[0], True)]
+    assert result.manifest.entries[GOOD[1]].status == "done"
