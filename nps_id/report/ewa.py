@@ -2,7 +2,7 @@
 
 UNODC publishes no machine-readable submission format; this export carries the facts the EWA
 (and the national/EU early-warning systems that ask for the same) request, one row per
-substance finding, as CSV and as JSON. :data:`EWA_FIELDS` is the ONE place that maps the report
+substance (several peaks of one substance give one row), as CSV and as JSON. :data:`EWA_FIELDS` is the ONE place that maps the report
 document onto the export columns -- ``docs/report-schema.md`` documents the same table.
 
 Which findings are exported (:func:`nps_id.report.model.is_ewa_reportable`): verdict
@@ -19,6 +19,7 @@ import io
 import json
 from typing import Any, Callable, Mapping
 
+from nps_id.report.ewa_groups import normalise_name
 from nps_id.report.model import is_ewa_reportable
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
@@ -74,9 +75,19 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
 
 
 def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One dict per exported finding, keys in :data:`EWA_FIELDS` order."""
-    return [{column: getter(doc, f) for column, (_, getter) in EWA_FIELDS.items()}
-            for f in doc["findings"] if is_ewa_reportable(f)]
+    """One dict per exported substance, keys in :data:`EWA_FIELDS` order.
+
+    The EWA counts substances, not chromatographic peaks: several findings of one substance
+    (same InChIKey first block, else same name) give one row, from its strongest verdict.
+    """
+    best: dict[str, Mapping[str, Any]] = {}
+    for f in doc["findings"]:
+        if not is_ewa_reportable(f):
+            continue
+        key = (f.get("inchikey") or "")[:14] or normalise_name(f["name"])
+        if key not in best or (f["verdict"] == "identified" and best[key]["verdict"] != "identified"):
+            best[key] = f
+    return [{column: getter(doc, f) for column, (_, getter) in EWA_FIELDS.items()} for f in best.values()]
 
 
 def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -1,4 +1,8 @@
-"""``nps-id report`` through click's runner: formats, sample details, re-rendering, errors."""
+"""``nps-id report`` through click's runner: formats, sample details, errors.
+
+The same command on real LRCFS results (re-rendering, a changed library) is tested in
+``tests/report/test_lrcfs.py``, where the session's matched runs are.
+"""
 from __future__ import annotations
 
 import csv
@@ -9,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
-from tests.report.conftest import REPORT_ID, make_results, swgdrug_library  # noqa: F401 (fixture)
+from tests.report.conftest import REPORT_ID, make_results
 
 
 @pytest.fixture
@@ -70,36 +74,3 @@ def test_not_a_results_file_exits_3(tmp_path):
     path.write_text('{"hello": 1}', encoding="utf-8")
     result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
     assert result.exit_code == 3 and "expected a 'nps-id match' results JSON" in result.output
-
-
-def test_match_then_report_and_rerender_is_identical(swgdrug_library, tmp_path):  # noqa: F811
-    from tests.conftest import data_path
-
-    run = data_path("gcms", "lrcfs", "220223030.mzML")
-    match_json = tmp_path / "030.match.json"
-    assert _run("match", run, "-l", swgdrug_library, "--json", match_json).exit_code == 0
-    first, saved = tmp_path / "first.html", tmp_path / "030.report.json"
-    result = _run("report", match_json, "-f", "html", "-o", first, "--json", saved,
-                  "--internal-standard", "Bupivacaine", "--country", "GB", "--nature", "seizure")
-    assert result.exit_code == 0, result.output
-    second = tmp_path / "second.html"
-    assert _run("report", saved, "-f", "html", "-o", second).exit_code == 0
-    assert second.read_bytes() == first.read_bytes()
-    # the card's EWA export from the saved report: the two benzodiazepines only
-    assert _run("report", saved, "-f", "ewa", "-o", tmp_path / "ewa.csv").exit_code == 0
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "ewa.csv").read_text(encoding="utf-8"))))
-    assert sorted(r["substance"] for r in rows) == ["Etizolam", "Flubromazepam"]
-    # a saved report takes no new details: a changed report is an amended one
-    result = CliRunner().invoke(cli, ["report", str(saved), "-o", str(tmp_path / "x.html"), "--analyst", "B"])
-    assert result.exit_code == 3 and "rendered as it is" in result.output
-
-
-def test_library_changed_since_the_match_exits_4(swgdrug_library, tmp_path):  # noqa: F811
-    results = make_results()
-    for f in results["findings"]:
-        del f["reference_spectrum"]
-    results["library"]["path"] = str(swgdrug_library)  # a real library, but not the one matched
-    path = tmp_path / "r.json"
-    path.write_text(json.dumps(results), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
-    assert result.exit_code == 4 and "differs from the library" in result.output

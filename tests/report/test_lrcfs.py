@@ -8,12 +8,14 @@ import io
 import json
 
 import pytest
+from click.testing import CliRunner
 
+from nps_id.cli import cli
 from nps_id.errors import LibraryError
 from nps_id.library import Library
 from nps_id.report import render
 from nps_id.report.model import build_report, parameters_sha256, validate_report
-from tests.report.conftest import FIXED_NOW, LRCFS_RUNS
+from tests.report.conftest import FIXED_NOW, LRCFS_RUNS, make_results
 
 CARD = {
     "laboratory": {"name": "LRCFS (data: doi 10.5281/zenodo.8046760)", "country": "GB"},
@@ -90,3 +92,36 @@ def test_library_changed_since_the_match_is_refused(lrcfs_results):
     tampered["library"]["sha256"] = "0" * 64
     with pytest.raises(LibraryError, match="differs from the library the results were matched against"):
         build_report(tampered, None, now=FIXED_NOW)
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_cli_report_and_rerender_is_identical(lrcfs_results, tmp_path):
+    _, match_json = lrcfs_results["220223030"]
+    first, saved = tmp_path / "first.html", tmp_path / "030.report.json"
+    result = _run("report", match_json, "-f", "html", "-o", first, "--json", saved,
+                  "--internal-standard", "Bupivacaine", "--country", "GB", "--nature", "seizure")
+    assert result.exit_code == 0, result.output
+    second = tmp_path / "second.html"
+    assert _run("report", saved, "-f", "html", "-o", second).exit_code == 0
+    assert second.read_bytes() == first.read_bytes()
+    # the card's EWA export from the saved report: the two benzodiazepines only
+    assert _run("report", saved, "-f", "ewa", "-o", tmp_path / "ewa.csv").exit_code == 0
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "ewa.csv").read_text(encoding="utf-8"))))
+    assert sorted(r["substance"] for r in rows) == ["Etizolam", "Flubromazepam"]
+    # a saved report takes no new details: a changed report is an amended one
+    result = CliRunner().invoke(cli, ["report", str(saved), "-o", str(tmp_path / "x.html"), "--analyst", "B"])
+    assert result.exit_code == 3 and "rendered as it is" in result.output
+
+
+def test_cli_library_changed_since_the_match_exits_4(swgdrug_library, tmp_path):
+    results = make_results()
+    for f in results["findings"]:
+        del f["reference_spectrum"]
+    results["library"]["path"] = str(swgdrug_library)  # a real library, but not the one matched
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 4 and "differs from the library" in result.output

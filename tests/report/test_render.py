@@ -153,3 +153,14 @@ def test_documented_ewa_fields_match_the_code():
     section = doc.split("## EWA export fields", 1)[1].split("\n## ", 1)[0]
     documented = re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)
     assert documented == list(EWA_FIELDS)
+
+
+def test_ewa_export_has_one_row_per_substance():
+    results = make_results()
+    twin = json.loads(json.dumps(results["findings"][2]))  # etizolam seen again at another RT
+    twin.update(rt_min=10.4, verdict="tentative", component=5)
+    results["findings"].append(twin)
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    rows = list(csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode("utf-8"))))
+    assert [(r["substance"], r["identification_level"]) for r in rows] == [
+        ("Flubromazepam", "identified"), ("Etizolam", "identified"), (".alpha.-PVP", "tentative")]
