@@ -215,7 +215,7 @@ def test_no_jcamp_file_in_shared_data_is_left_untested(shared_data):
 
 def test_error_line_counts_blank_and_comment_lines(tmp_path):
     path = tmp_path / "gaps.jdx"
-    path.write_text("##TITLE= a\n##XYDATA= (X++(Y..Y))\n\n$$ a comment\n10 1 2\n11 3 q\n##END=\n")
+    path.write_text("##TITLE= a\n##XYDATA= (X++(Y..Y))\n\n$$ a comment\n10 1 2\n11 3 x\n##END=\n")
     with pytest.raises(ReaderError) as err:
         list(jcamp.read(path))
-    assert err.value.line == 6 and err.value.text == "11 3 q"
+    assert err.value.line == 6 and err.value.text == "11 3 x"
