@@ -24,11 +24,15 @@ Algorithm (numbered steps match ``# Step n`` comments in :func:`extract_componen
 5. Peak window: walk out from the model apex while the model trace falls.
 6. Each ion in the window is kept when its chromatogram correlates with the model peak
    (Pearson r >= ``min_shape_correlation``) and peaks within ``max_apex_shift_scans`` of it; its
-   abundance is the least-squares scale of the model peak to the ion trace. An ion shared with a
-   co-eluting compound peaks between the two and follows neither model: it is left out of both
-   (AMDIS would split it between them; leaving it out never leaks one compound into the other).
+   abundance is the least-squares scale of the model peak to the ion trace. (An ion shared with
+   a co-eluting compound follows neither model alone; step 8 splits it.)
 7. Components with fewer than ``min_ions`` ions, or below the S/N, height, area or RT limits,
    are dropped; two seeds that found the same model apex give one component.
+8. Components whose windows overlap are re-extracted together: each ion trace is fitted as a
+   non-negative sum of their model peaks, so an ion shared by co-eluting compounds is split
+   between them by shape (the AMDIS idea). An ion is kept where the fit follows the trace
+   (r >= ``min_shape_correlation``) and the trace minus the neighbours' parts still peaks at
+   the component's apex (so a neighbour's tail is not taken for a compound).
 """
 from __future__ import annotations
 
@@ -170,7 +174,86 @@ def extract_components(
         kept = found.get(component.apex)
         if kept is None or component.height > kept.height:
             found[component.apex] = component
-    return [found[k] for k in sorted(found)]
+    components = [found[k] for k in sorted(found)]
+    # Step 8: overlapping components share their ions by a joint fit of their model peaks.
+    split: list[Component] = []
+    for cluster in _overlapping(components):
+        if 1 < len(cluster) <= _MAX_JOINT:
+            cluster = _joint_fit(cluster, smooth, ion_noise, rt, mz_axis, run.mz_min, params, tic_noise)
+        split.extend(c for c in cluster if _passes(c, peak_params, params))
+    return split
+
+
+#: Largest number of overlapping components fitted jointly (all 2**k - 1 subsets are tried).
+_MAX_JOINT = 4
+
+
+def _overlapping(components: list[Component]) -> list[list[Component]]:
+    """Group components (in RT order) whose scan windows overlap, transitively."""
+    clusters: list[list[Component]] = []
+    for component in components:
+        if clusters and component.left <= max(c.right for c in clusters[-1]):
+            clusters[-1].append(component)
+        else:
+            clusters.append([component])
+    return clusters
+
+
+def _joint_fit(cluster, smooth, ion_noise, rt, mz_axis, mz_min, params, tic_noise) -> list[Component]:
+    """Re-extract overlapping components together: every ion trace is fitted as a non-negative
+    sum of the components' model peaks (exact NNLS by trying every subset of the few models),
+    so an ion shared by co-eluting compounds is split between them by its shape."""
+    lo, hi = min(c.left for c in cluster), max(c.right for c in cluster)
+    n, k = hi - lo + 1, len(cluster)
+    models = np.zeros((n, k))
+    for i, c in enumerate(cluster):
+        # Each model peak runs as far as its model ion keeps falling inside the cluster, not
+        # just over its own window: a neighbour's tail must be fitted by the neighbour.
+        column = smooth[:, c.model_mz - mz_min]
+        left, right = peak_bounds(column, c.apex, n)
+        left, right = max(lo, min(left, c.left)), min(hi, max(right, c.right))
+        trace = column[left : right + 1]
+        models[left - lo : right - lo + 1, i] = trace / max(float(column[c.apex]), 1e-12)
+    observed = smooth[lo : hi + 1].astype(np.float64)
+    coef = np.zeros((k, observed.shape[1]))
+    best = np.full(observed.shape[1], np.inf)
+    for mask in range(1, 2**k):
+        subset = [i for i in range(k) if mask >> i & 1]
+        fit, *_ = np.linalg.lstsq(models[:, subset], observed, rcond=None)
+        residual = ((observed - models[:, subset] @ fit) ** 2).sum(axis=0)
+        better = (fit >= 0).all(axis=0) & (residual < best)
+        best[better] = residual[better]
+        coef[:, better] = 0.0
+        coef[np.ix_(subset, np.flatnonzero(better))] = fit[:, better]
+    fitted = models @ coef
+    corr = _column_correlation(observed, fitted)
+    out = []
+    for i, c in enumerate(cluster):
+        # What is left of each trace once the other components' parts are removed must still
+        # peak at this component's apex, above both ends of its window: the tail of a
+        # neighbour, which a truncated model peak fits badly, decreases through it instead.
+        own = (observed - fitted + np.outer(models[:, i], coef[i]))[c.left - lo : c.right - lo + 1]
+        own_apex = np.argmax(own, axis=0) + c.left
+        rises_and_falls = own[c.apex - c.left] > np.maximum(own[0], own[-1]) + ion_noise
+        keep = (coef[i] > params.ion_snr * ion_noise) & (corr >= params.min_shape_correlation)
+        keep &= (np.abs(own_apex - c.apex) <= params.max_apex_shift_scans) & rises_and_falls
+        keep[c.model_mz - mz_min] = True
+        idx = np.flatnonzero(keep)
+        intensity = coef[i, idx].astype(np.float32)
+        height = float(intensity.sum())
+        area = float(coef[i, idx].sum()) * float(np.trapezoid(models[:, i], rt[lo : hi + 1]))
+        out.append(Component(c.apex, c.left, c.right, c.rt_seconds, height, area, height / tic_noise,
+                             c.model_mz, mz_axis[idx].astype(np.float64), intensity))
+    return out
+
+
+def _column_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of every column of ``a`` with the same column of ``b`` (0 if flat)."""
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    denom = np.sqrt((a**2).sum(axis=0) * (b**2).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (a * b).sum(axis=0) / denom, 0.0)
 
 
 def _ion_apexes(smooth: np.ndarray, threshold: np.ndarray) -> np.ndarray:

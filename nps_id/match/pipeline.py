@@ -289,13 +289,18 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
                      if params.analogue and (not identity.get(i) or (identity[i][0]["mf"] or 0) < t.tentative_mf)]
     analogue = _search([spectra[i] for i in need_analogue], library, params, "analog") if need_analogue else {}
     analogue = {need_analogue[q]: hits for q, hits in analogue.items()}
-    elsewhere = _same_hit_elsewhere(components, identity, library, t.report_score,
-                                    params.deconvolution.max_half_width_seconds)
+    same_peak = params.deconvolution.max_half_width_seconds
+    elsewhere = _same_hit_elsewhere(components, identity, library, t.report_score, same_peak)
+    duplicates = _duplicates(components, identity, library, t.report_score, same_peak)
     findings: list[dict] = []
     summaries: list[dict] = []
     for i, component in enumerate(components):
         ri = ladder.ri(component.rt_seconds) if ladder else None
         summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None}
+        if i in duplicates:  # a shoulder or tail of a larger component with the same best hit
+            summary["duplicate_of"] = duplicates[i]
+            summaries.append(summary)
+            continue
         finding = _gc_finding(component, identity.get(i, []), analogue.get(i, []), ri, run, library, t,
                               elsewhere[i])
         if finding is not None:
@@ -318,6 +323,21 @@ def _same_hit_elsewhere(components, identity, library, min_mf, same_peak_seconds
             if j != i and i in tops and code == tops[i][0] and abs(rt - tops[i][1]) > same_peak_seconds)
         for i in range(len(components))
     ]
+
+
+def _duplicates(components, identity, library, min_mf, same_peak_seconds) -> dict[int, int]:
+    """Components whose best reportable hit is the same compound as that of a higher component
+    within ``same_peak_seconds``: index -> index of that higher component (one peak, one finding)."""
+    tops = {i: library.compound[hits[0]["row"]] for i, hits in identity.items()
+            if hits and (hits[0]["mf"] or 0) >= min_mf}
+    out: dict[int, int] = {}
+    for i, code in tops.items():
+        rivals = [j for j, other in tops.items() if j != i and other == code
+                  and abs(components[j].rt_seconds - components[i].rt_seconds) <= same_peak_seconds
+                  and components[j].height > components[i].height]
+        if rivals:
+            out[i] = max(rivals, key=lambda j: components[j].height)
+    return out
 
 
 def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> dict | None:

@@ -10,6 +10,7 @@ from nps_id.gcms.run import load_run
 from conftest import data_path
 
 
+@pytest.mark.filterwarnings("ignore:some peaks have a prominence of 0")
 @pytest.mark.parametrize("seed", range(40))
 def test_find_apexes_equals_scipy_find_peaks(seed):
     rng = np.random.default_rng(seed)
