@@ -2,8 +2,9 @@
 
 UNODC publishes no machine-readable submission format; this export carries the facts the EWA
 (and the national/EU early-warning systems that ask for the same) request, one row per
-substance (several peaks of one substance give one row), as CSV and as JSON. :data:`EWA_FIELDS` is the ONE place that maps the report
-document onto the export columns -- ``docs/report-schema.md`` documents the same table.
+substance (several peaks of one substance give one row), as CSV and as JSON.
+:data:`EWA_FIELDS` is the ONE place that maps the report document onto the export columns --
+``docs/report-schema.md`` documents the same table (a test keeps the two equal).
 
 Which findings are exported (:func:`nps_id.report.model.is_ewa_reportable`): verdict
 ``identified`` or ``tentative``, not an internal standard of the sample, and an NPS according to

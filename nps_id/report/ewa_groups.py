@@ -309,7 +309,8 @@ def load_overrides(path: str | Path, taxonomy_path: str | Path = TAXONOMY_PATH) 
             nps = _parse_yes_no(row.get("nps"), f"{path}: line {line}")
             if nps is None and not (group == "other_substances" and subclass is None):
                 nps = taxonomy["groups"][group]["nps"] if subclass is None else True
-            norm = key.upper() if _INCHIKEY.match(key.upper()) or re.fullmatch(r"[A-Z]{14}", key) else normalise_name(key)
+            is_key = _INCHIKEY.match(key.upper()) or re.fullmatch(r"[A-Z]{14}", key)
+            norm = key.upper() if is_key else normalise_name(key)
             table[norm] = Override(group=group, subclass=subclass, nps=nps, key=key)
     return table
 

@@ -18,7 +18,8 @@ from typing import Any, Iterable, Mapping, Sequence
 from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, tic_figure
 
 _CSS = """
-body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;color:#1a1a1a;max-width:1000px;margin:24px auto;padding:0 16px}
+body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;color:#1a1a1a;max-width:1000px;
+margin:24px auto;padding:0 16px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;border-bottom:1px solid #999;padding-bottom:2px;margin-top:28px}
 h3{font-size:14px;margin:18px 0 6px}table{border-collapse:collapse;margin:6px 0 10px}
 th,td{border:1px solid #bbb;padding:3px 6px;text-align:left;vertical-align:top}th{background:#eee}

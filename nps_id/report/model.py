@@ -18,12 +18,11 @@ import datetime as _dt
 import functools
 import hashlib
 import json
-import math
 import re
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from nps_id import __version__
 from nps_id._atomic import atomic_output
@@ -521,19 +520,3 @@ def git_commit() -> str | None:
     commit = out.stdout.strip()
     return commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None
 
-
-def finite_or_none(value: Any) -> float | None:
-    """A float for display, None for missing or non-finite values."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def iter_findings(doc: Mapping[str, Any], verdicts: Iterable[str] = ("identified", "tentative", "inconclusive")):
-    """Findings of a report whose verdict is in ``verdicts``, in report order."""
-    wanted = set(verdicts)
-    return (f for f in doc["findings"] if f["verdict"] in wanted)

@@ -145,7 +145,8 @@ def _finding_page(fig, doc, f) -> None:
         ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_fmt(f['monoisotopic_mass'], 4)} Da"),
         ("InChIKey / CAS", f"{f['inchikey'] or DASH} / {f['cas'] or DASH}"),
         ("EWA group", f"{_ewa(f)} (by {f['ewa']['source']})"),
-        ("RT / RI / library RI / \u0394RI", " / ".join(_fmt(f.get(k), 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
+        ("RT / RI / library RI / \u0394RI",
+         " / ".join(_fmt(f.get(k), 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
         ("MF / RMF / gap", f"{_fmt(f['mf'])} / {_fmt(f['rmf'])} / {_fmt(f['gap'])}; isomer alert: "
                            f"{'yes' if f['isomer_alert'] else 'no'}"),
         ("Rule", f.get("rule")),

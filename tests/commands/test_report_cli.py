@@ -6,7 +6,6 @@ The same command on real LRCFS results (re-rendering, a changed library) is test
 from __future__ import annotations
 
 import csv
-import io
 import json
 
 import pytest
@@ -51,7 +50,8 @@ def test_ewa_and_lims_outputs(results_file, tmp_path):
     rows = list(csv.DictReader((tmp_path / "card.ewa.csv").open(encoding="utf-8")))
     assert [r["substance"] for r in rows] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
     assert [r["reference_standard_run"] for r in rows] == ["no", "yes", "no"]
-    assert json.loads((tmp_path / "card.ewa.json").read_text(encoding="utf-8"))["excluded"][0]["substance"] == "Bupivacaine"
+    payload = json.loads((tmp_path / "card.ewa.json").read_text(encoding="utf-8"))
+    assert payload["excluded"][0]["substance"] == "Bupivacaine"
     result = _run("report", results_file, "-f", "tsv", "-o", tmp_path / "lims.tsv")
     assert result.exit_code == 0
     assert len((tmp_path / "lims.tsv").read_text(encoding="utf-8").splitlines()) == 1 + 5

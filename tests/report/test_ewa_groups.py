@@ -15,7 +15,8 @@ from nps_id.report.ewa_groups import classify, load_overrides, normalise_name, t
 from tests.conftest import data_path
 
 ANY = object()
-SC, CATH, PEA, PIP, TRYP = "synthetic_cannabinoids", "synthetic_cathinones", "phenethylamines", "piperazines", "tryptamines"
+SC, CATH, PEA = "synthetic_cannabinoids", "synthetic_cathinones", "phenethylamines"
+PIP, TRYP = "piperazines", "tryptamines"
 AI, KET, PLANT, OTHER, UNK = "aminoindanes", "ketamine_pcp", "plant_based", "other_substances", "unknown"
 FENT, NITA, OPI, BZD = "fentanyl_analogues", "nitazenes", "other_opioids", "benzodiazepines"
 
