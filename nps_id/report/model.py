@@ -194,6 +194,8 @@ def build_report(
     status = report_meta.get("status", "draft")
     if status not in STATUSES:
         raise InputError(f"report status must be one of {', '.join(STATUSES)} (got {status!r})")
+    if status == "amended" and not report_meta.get("amends"):
+        raise InputError("an amended report must name the report it amends ([report] amends = \"<report id>\")")
     item = _item(info["item"])
     internal = {normalise_name(n) for n in item["internal_standards"]}
     refs_run = item["reference_standards_run"]

@@ -141,6 +141,19 @@ def test_bad_sample_information_is_refused(table, key, value, message):
         _doc(info=info)
 
 
+def test_amended_report_names_what_it_amends():
+    info = copy.deepcopy(SAMPLE_INFO)
+    info["report"]["status"] = "amended"
+    with pytest.raises(InputError, match="must name the report it amends"):
+        _doc(info=info)
+    info["report"].update(amends="11111111-2222-4333-8444-555555555555", amendment_reason="CAS corrected")
+    doc = _doc(info=info)
+    assert (doc["status"], doc["amends"]) == ("amended", "11111111-2222-4333-8444-555555555555")
+    doc["amends"] = None
+    with pytest.raises(InputError, match="amends"):
+        validate_report(doc)
+
+
 def test_sample_info_toml(tmp_path):
     path = tmp_path / "card.toml"
     path.write_text(
