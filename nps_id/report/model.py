@@ -114,7 +114,10 @@ def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:
     Unknown tables or keys raise :class:`InputError` (a typo must not silently drop a field).
     Dates may be TOML dates or ``YYYY-MM-DD`` strings.
     """
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI (pyproject marker)
+        import tomli as tomllib
 
     path = Path(path)
     try:
