@@ -326,11 +326,18 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterato
     lineno = 0
     with open_text(path, encoding=encoding) as fh:
         record = _Record(0)
-        in_peaks = False
+        in_peaks = skipping = False
         for lines in _lines(fh):
             for lineno, line in enumerate(lines, start=lineno + 1):
                 stripped = line.strip()
-                if in_peaks:
+                if skipping:  # after a bad line: resynchronise at a blank or "Name:" line
+                    if stripped and stripped[:5].lower() != "name:":
+                        continue
+                    skipping = False
+                    record = _Record(record.index + 1)
+                    if not stripped:
+                        continue
+                elif in_peaks:
                     if stripped[:1] in peak_start:
                         record.peak_lines.append(stripped)
                         continue
@@ -354,8 +361,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterato
                 if not sep:
                     report.bad("expected 'key: value' or a peak line", record=record.index,
                                line=lineno, text=stripped)
-                    record.meta["__bad__"] = True
-                    in_peaks = True  # resynchronise at the next blank or metadata line
+                    skipping = True
                     continue
                 lower = key.strip().lower()
                 if lower in _NUM_PEAKS_KEYS:
@@ -371,7 +377,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterato
                         yield spectrum
                     record = _Record(record.index + 1, lineno)
                 _set_metadata(record.meta, lower, value, rt_unit)
-        if record.line:
+        if record.line and not skipping:
             spectrum = _finish(record, path, report)
             if spectrum is not None:
                 yield spectrum

@@ -431,3 +431,15 @@ def test_any_spectrum_round_trips(originals):
                 f'"license={expected["licence"]}"'
         got = {k: v for k, v in b.metadata.items() if k not in ("source_file", "scan_index")}
         assert got == expected
+
+
+def test_lenient_drops_the_whole_record_around_a_bad_line(tmp_path):
+    text = GOOD + "Name: broken\nComment: x\nthis line is no field\nFormula: C1\nNum Peaks: 1\n41 5\n\n" + GOOD
+    report = ReadReport("x", lenient=True)
+    spectra = list(msp.read(_write(tmp_path, text), report))
+    assert [s.get("scan_index") for s in spectra] == [0, 2]  # nothing of record 1 survives
+    assert report.skipped == {"malformed record": 1}
+    # without blank lines, the next "Name:" resynchronises
+    text = "Name: a\nbad line\nNum Peaks: 1\n41 5\nName: b\nNum Peaks: 1\n42 6\n"
+    spectra = list(msp.read(_write(tmp_path, text), ReadReport("x", lenient=True)))
+    assert [s.name for s in spectra] == ["b"]
