@@ -6,7 +6,6 @@ import them by name.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -24,13 +23,6 @@ def describe(path: Path, params: Mapping[str, Any]) -> dict:
     first = next(iter(nps_id.io.read(path)))
     return {"run": {"file": path.name, "bytes": path.stat().st_size}, "parameters": dict(params),
             "first_rt": first.metadata.get("rt_seconds"), "first_peaks": len(first.mz), "findings": []}
-
-
-def slow_describe(path: Path, params: Mapping[str, Any]) -> dict:
-    """:func:`describe`, then a pause, so a test can kill a batch in the middle."""
-    result = describe(path, params)
-    time.sleep(float(params.get("sleep_s", 1.0)))
-    return result
 
 
 def crash_on(path: Path, params: Mapping[str, Any]) -> dict:

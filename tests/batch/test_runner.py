@@ -1,16 +1,12 @@
 """The batch machinery on real files: parallel workers, failures recorded, resume, crashes.
 
-A stand-in processor (count the spectra of a run, reading every scan) keeps these tests fast;
-tests/commands/test_batch_cli.py runs the real ``match`` pipeline.
+Stand-in processors (count the spectra of a run, or read its first scan) keep these tests fast;
+tests/commands/test_batch_cli.py runs the real ``match`` pipeline, including a batch killed
+mid-way and resumed.
 """
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from _processors import count_spectra, crash_on, describe
@@ -28,26 +24,26 @@ def _results(out: Path, key: str) -> dict:
 
 
 def test_bad_files_are_recorded_and_the_rest_of_the_batch_goes_on(batch_inputs, tmp_path):
-    runs = discover([batch_inputs]).runs
-    assert [r.key for r in runs] == GOOD + ["agilent-gcms-tic.cdf", "corrupt.mzML"]
+    assert [r.key for r in discover([batch_inputs]).runs] == GOOD + ["agilent-gcms-tic.cdf", "corrupt.mzML"]
+    runs = discover([batch_inputs], exclude=["*01[06].mzml", "*030.*"]).runs  # 3 good runs are enough here
     out = tmp_path / "out"
     result = run_batch(runs, out, count_spectra, {"mode": "count"}, "lib-1", workers=2)
-    assert (result.total, result.processed, result.skipped) == (8, 8, 0)
+    assert (result.total, result.processed, result.skipped) == (5, 5, 0)
     assert sorted(key for key, _, _ in result.failed) == ["agilent-gcms-tic.cdf", "corrupt.mzML"]
     reasons = {key: why for key, _, why in result.failed}
     assert "corrupt.mzML" in reasons["corrupt.mzML"] and "truncated" in reasons["corrupt.mzML"]
     assert "agilent-gcms-tic.cdf" in reasons["agilent-gcms-tic.cdf"]
-    for key in GOOD:
+    for key in GOOD[:3]:
         assert _results(out, key)["n_spectra"] == SCANS_PER_LRCFS_RUN
     assert not results_path(out, "corrupt.mzML").exists()
     manifest = Manifest.load(out)
     assert {k: e.status for k, e in manifest.entries.items()} == {
-        **{k: "done" for k in GOOD}, "agilent-gcms-tic.cdf": "failed", "corrupt.mzML": "failed"}
+        **{k: "done" for k in GOOD[:3]}, "agilent-gcms-tic.cdf": "failed", "corrupt.mzML": "failed"}
     assert manifest.entries["corrupt.mzML"].error == reasons["corrupt.mzML"]
 
     # A re-run skips what is done and retries only the failures.
     again = run_batch(runs, out, count_spectra, {"mode": "count"}, "lib-1", workers=2)
-    assert (again.processed, again.skipped, len(again.failed)) == (2, 6, 2)
+    assert (again.processed, again.skipped, len(again.failed)) == (2, 3, 2)
 
 
 def test_a_rerun_redoes_exactly_what_changed(batch_inputs, tmp_path):
@@ -78,47 +74,6 @@ def test_a_worker_process_that_dies_fails_its_run_only(batch_inputs, tmp_path):
     assert [key for key, _, _ in result.failed] == [GOOD[1]]
     assert "worker process died" in result.failed[0][2]
     assert {k for k, e in result.manifest.entries.items() if e.status == "done"} == {GOOD[0], GOOD[2]}
-
-
-_SCRIPT = """
-import sys
-from _processors import slow_describe
-from nps_id.batch.discover import discover
-from nps_id.batch.runner import results_path, run_batch
-runs = [r for r in discover([sys.argv[1]]).runs if r.format == "mzml" and r.key != "corrupt.mzML"]
-run_batch(runs, sys.argv[2], slow_describe, {"sleep_s": 0.8}, "lib", workers=1)
-"""
-
-
-def test_a_batch_killed_midway_resumes_without_redoing_finished_runs(batch_inputs, tmp_path):
-    out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
-    proc = subprocess.Popen([sys.executable, "-c", _SCRIPT, str(batch_inputs), str(out)],
-                            env=env, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        manifest = Manifest.load(out) if (out / "manifest.json").exists() else None
-        if manifest and len(manifest.entries) >= 2:
-            break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its worker, mid-run
-    proc.wait()
-    before = Manifest.load(out).entries
-    assert 2 <= len(before) < len(GOOD), "the kill should land in the middle of the batch"
-    assert all(e.status == "done" for e in before.values())
-    stamps = {k: results_path(out, k).stat().st_mtime_ns for k in before}
-
-    runs = [r for r in discover([batch_inputs]).runs if r.key in GOOD]
-    resumed = run_batch(runs, out, describe, {"sleep_s": 0.8}, "lib", workers=2)
-    assert resumed.skipped == len(before) and resumed.processed == len(GOOD) - len(before)
-    for key, entry in before.items():  # finished work untouched
-        assert Manifest.load(out).entries[key].finished == entry.finished
-        assert results_path(out, key).stat().st_mtime_ns == stamps[key]
-    # Same final output as an uninterrupted batch.
-    fresh = tmp_path / "fresh"
-    run_batch(runs, fresh, describe, {"sleep_s": 0.8}, "lib", workers=2)
-    for key in GOOD:
-        assert _results(out, key) == _results(fresh, key)
 
 
 def test_a_run_that_vanishes_before_hashing_fails_alone(batch_inputs, tmp_path):
