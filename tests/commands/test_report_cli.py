@@ -74,3 +74,16 @@ def test_not_a_results_file_exits_3(tmp_path):
     path.write_text('{"hello": 1}', encoding="utf-8")
     result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
     assert result.exit_code == 3 and "expected a 'nps-id match' results JSON" in result.output
+
+
+def test_ewa_overrides_file_changes_the_export_and_is_recorded(results_file, tmp_path):
+    overrides = tmp_path / "lab-groups.csv"
+    overrides.write_text("key,group,subclass,nps\n.alpha.-PVP,synthetic_cathinones,,no\n", encoding="utf-8")
+    result = _run("report", results_file, "-f", "ewa", "-o", tmp_path / "out.csv", "--ewa-overrides", overrides,
+                  "--json", tmp_path / "doc.json")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
+    assert [r["substance"] for r in rows] == ["Flubromazepam", "Etizolam"]
+    doc = json.loads((tmp_path / "doc.json").read_text(encoding="utf-8"))
+    assert doc["provenance"]["ewa_overrides"]["file"] == "lab-groups.csv"
+    assert doc["findings"][3]["ewa"]["source"] == "override"
