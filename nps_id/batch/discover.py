@@ -68,7 +68,8 @@ def _classify(path: Path) -> tuple[str | None, str | None]:
     try:
         fmt = detect_format(path)
     except NpsIdError as exc:
-        return None, str(exc)
+        reason = str(exc)
+        return None, reason.removeprefix(f"{path}: ")  # the caller prints the path already
     if fmt in NOT_RUN_FORMATS:
         return None, f"{fmt} reference spectra, not an instrument run"
     return fmt, None
