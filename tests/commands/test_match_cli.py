@@ -175,14 +175,42 @@ def test_agilent_d_folder_gives_the_same_findings_as_its_mzml(lrcfs, swgdrug, tm
     assert [(f["name"], f["verdict"], f["rt_min"]) for f in doc["findings"]] == as_mzml
 
 
-@pytest.mark.parametrize("parts", [("andi", "agilent-gcms.cdf"), ("jcamp", "ELEY_1_SUBTRACT.JDX"),
-                                   ("jcamp", "gcms.jdx")])
-def test_other_run_formats_go_through(swgdrug, parts, tmp_path):
-    result = CliRunner().invoke(cli, ["match", str(data_path("gcms", *parts)), "-l", str(swgdrug),
-                                      "--json", str(tmp_path / "r.json")])
-    assert result.exit_code == 0, result.output
-    doc = json.loads((tmp_path / "r.json").read_text())
-    assert doc["run"]["n_scans"] > 2000 and doc["components"]
+OTHER_RUNS = {"agilent-gcms.cdf": ("andi", 6401), "ELEY_1_SUBTRACT.JDX": ("jcamp", 2103),
+              "gcms.jdx": ("jcamp", 2420)}
+
+
+@pytest.fixture(scope="session")
+def other_runs(swgdrug, tmp_path_factory) -> dict[str, dict]:
+    """Results of the ANDI and JCAMP-DX runs, each matched once."""
+    out = tmp_path_factory.mktemp("other")
+    docs = {}
+    for name, (folder, _) in OTHER_RUNS.items():
+        result = CliRunner().invoke(cli, ["match", str(data_path("gcms", folder, name)), "-l", str(swgdrug),
+                                          "--json", str(out / f"{name}.json")])
+        assert result.exit_code == 0, result.output
+        docs[name] = json.loads((out / f"{name}.json").read_text())
+    return docs
+
+
+@pytest.mark.parametrize("name", OTHER_RUNS)
+def test_other_run_formats_go_through(other_runs, name):
+    doc = other_runs[name]
+    assert doc["run"]["n_scans"] == OTHER_RUNS[name][1]  # README: 6,401 and 2,103 scans
+    assert doc["run"]["format"] == OTHER_RUNS[name][0] and doc["components"]
+
+
+def test_one_compound_is_identified_at_one_retention_time_only(other_runs):
+    """Two peaks of the ANDI run (a hydrocarbon mixture; most likely 2- and 1-methylnaphthalene,
+    19.4 and 19.9 min) both have 2-methylnaphthalene as best hit -- SWGDRUG lacks the 1-isomer.
+    One compound elutes once, so neither may be called identified."""
+    findings = other_runs["agilent-gcms.cdf"]["findings"]
+    methyl = [f for f in findings if f["name"] == "2-Methylnaphthalene"]
+    assert len(methyl) >= 2 and {f["verdict"] for f in methyl} == {"tentative"}
+    assert all(any(c.startswith("best hit at no other retention time") for c in f["criteria_failed"])
+               for f in methyl)
+    for doc in other_runs.values():
+        identified = [f["name"] for f in doc["findings"] if f["verdict"] == "identified"]
+        assert len(identified) == len(set(identified))
 
 
 def test_chromatogram_only_file_is_exit_3_with_one_line(swgdrug):
