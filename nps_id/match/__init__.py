@@ -1,0 +1,8 @@
+"""``nps-id match``: components or MS2 groups -> library search -> findings with verdicts.
+
+Map
+---
+- :mod:`nps_id.match.pipeline` -- :func:`match_run` / :func:`match_files` (the results dict of
+  ``docs/match.md``), :class:`MatchParameters`, :class:`ReferenceLibrary`.
+- :mod:`nps_id.match.verdict` -- identified / tentative / inconclusive and the criteria behind them.
+"""
