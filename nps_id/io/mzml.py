@@ -125,11 +125,11 @@ def read(path: str | Path, report: ReadReport | None = None, ms_level: int | Non
 
 
 def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
-    groups: dict[str, list[etree._Element]] = {}
+    groups: dict[str, list[tuple[str, str, str]]] = {}  # referenceableParamGroup id -> cvParams
     chromatograms = 0
     last = None  # (index, id) of the last spectrum, to place a syntax error
     tags = tuple(_NS + t for t in ("spectrum", "chromatogram", "referenceableParamGroup"))
-    # mzML 1.0-era files without the namespace: match the bare names as well.
+    # Some writers leave out the mzML namespace: match the bare names as well.
     tags += ("spectrum", "chromatogram", "referenceableParamGroup")
     with open_binary(path) as fh:
         events = safe_iterparse(fh, tags)
@@ -253,11 +253,10 @@ def _retention_time(elem: etree._Element, groups: dict) -> float | None:
     value, unit = _params(scan, groups).get(SCAN_START_TIME, ("", ""))
     if not value:
         return None
-    # mzML requires a unit; when a writer leaves it out, seconds is the PSI-MS default for time.
-    factor = _TIME_UNITS.get(unit, 1.0) if unit else 1.0
     if unit and unit not in _TIME_UNITS:
         raise _BadSpectrum(f"scan start time has unknown unit {unit!r} (expected second or minute)")
-    return _float(value, "scan start time") * factor
+    # mzML requires a unit; when a writer leaves it out, seconds is the PSI-MS default for time.
+    return _float(value, "scan start time") * (_TIME_UNITS[unit] if unit else 1.0)
 
 
 def _precursor(elem: etree._Element, groups: dict) -> dict[str, Any]:

@@ -184,6 +184,10 @@ BAD_SPECTRA = {
         _spectrum(1, _array("mz", _b64([50.0, 60.0])), _array("intensity", _b64([1.0])), 2),
         "2 m/z values but 1 intensities",
     ),
+    "unknown time unit": (
+        _good(1).replace('unitAccession="UO:0000031" unitName="minute"', 'unitName="fortnight"'),
+        "unknown unit 'fortnight'",
+    ),
     "wrong data type": (
         _spectrum(1, _array("mz", _b64([50.0, 60.0, 70.0], "<f4"), dtype="MS:1000523"),
                   _array("intensity", _b64([1.0, 2.0, 3.0], "<f4"), dtype="MS:1000521"), 3),
