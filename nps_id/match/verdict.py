@@ -151,7 +151,7 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     if not failed_groups:
         return verdict(IDENTIFIED, "identity: every evaluated criterion met")
     if failed_groups == {"ambiguity"}:
-        return verdict(TENTATIVE, "isomer ambiguity: scores pass, but a different compound is as close")
+        return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
     if failed_groups == {"ri"}:
         return verdict(TENTATIVE, "retention index disagrees with the library")
     floor = _tentative_floor(evidence, t)
