@@ -49,6 +49,8 @@ Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input, 4 bad 
               help="Minimum shape correlation of an ion chromatogram with the component's model peak.")
 @click.option("--identified-mf", type=int, default=800, help="EI match factor needed for 'identified' (0-999).")
 @click.option("--identified-rmf", type=int, default=850, help="EI reverse match factor needed for 'identified'.")
+@click.option("--identified-score", type=int, default=800,
+              help="LC-MS/MS score (cosine x 999) needed for 'identified'.")
 @click.option("--min-gap", type=int, default=30, help="Score gap to the next different compound for 'identified'.")
 @click.option("--tentative-mf", type=int, default=700, help="EI match factor floor for 'tentative'.")
 @click.option("--ri-window", type=float, default=30.0, help="Largest |RI - library RI| for 'identified'.")
@@ -56,11 +58,13 @@ Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input, 4 bad 
 @click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance.")
 @click.option("--ms2-rt-tolerance", type=float, default=30.0,
               help="LC-MS/MS: scans of one precursor further apart (s) are separate groups.")
+@click.option("--top-k", type=click.IntRange(1, 50), default=5, help="Library hits kept per component.")
 @click.option("--no-analogue", is_flag=True, help="Do not search poor identity matches in analogue mode.")
 @lenient_option
 def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, min_snr, min_height, min_area,
-          rt_window, min_correlation, identified_mf, identified_rmf, min_gap, tentative_mf, ri_window,
-          precursor_tolerance, fragment_tolerance, ms2_rt_tolerance, no_analogue, lenient) -> None:
+          rt_window, min_correlation, identified_mf, identified_rmf, identified_score, min_gap, tentative_mf,
+          ri_window, precursor_tolerance, fragment_tolerance, ms2_rt_tolerance, top_k, no_analogue,
+          lenient) -> None:
     """Find and identify the compounds in chromatographic runs (GC-MS or LC-MS/MS).
 
     Each run (mzML, mzXML, ANDI netCDF, JCAMP-DX, MS1/MS2 text) is deconvoluted into
@@ -81,7 +85,9 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, min_snr
                              rt_min_minutes=rt_window[0], rt_max_minutes=rt_window[1]),
         deconvolution=replace(DeconvolutionParameters(), min_shape_correlation=min_correlation),
         verdict=replace(VerdictThresholds(), identified_mf=identified_mf, identified_rmf=identified_rmf,
-                        min_gap=min_gap, tentative_mf=tentative_mf, ri_window=ri_window),
+                        identified_score=identified_score, min_gap=min_gap, tentative_mf=tentative_mf,
+                        ri_window=ri_window),
+        top_k=top_k,
         analogue=not no_analogue,
         precursor_tolerance=precursor_tolerance,
         fragment_tolerance=fragment_tolerance,
