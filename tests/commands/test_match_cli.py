@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import data_path
+from tests.conftest import data_path
 from nps_id.cli import cli
 
 LRCFS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]

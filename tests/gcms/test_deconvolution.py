@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import data_path
+from tests.conftest import data_path
 from nps_id.gcms.deconvolution import extract_components, subtract_blank
 from nps_id.gcms.run import Run, load_run
 

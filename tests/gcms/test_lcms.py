@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import data_path
+from tests.conftest import data_path
 from nps_id import io
 from nps_id.gcms.lcms import consensus_spectrum, group_ms2
 from nps_id.spectrum import Spectrum

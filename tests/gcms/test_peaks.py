@@ -7,7 +7,7 @@ from scipy.signal import find_peaks
 
 from nps_id.gcms.peaks import PeakParameters, baseline, detect_peaks, find_apexes, noise_level, window_scans
 from nps_id.gcms.run import load_run
-from conftest import data_path
+from tests.conftest import data_path
 
 
 @pytest.mark.filterwarnings("ignore:some peaks have a prominence of 0")

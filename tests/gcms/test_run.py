@@ -8,7 +8,7 @@ from pyteomics import mzml
 from nps_id.errors import InputError
 from nps_id.gcms.run import file_sha256, load_run, run_from_spectra
 from nps_id.spectrum import Spectrum
-from conftest import data_path
+from tests.conftest import data_path
 
 
 def test_lrcfs_run_matrix_matches_pyteomics():
