@@ -6,7 +6,9 @@ Usage::
 
 Both sides decode every m/z and intensity array; nps-id additionally builds validated
 ``Spectrum`` objects with normalised metadata (retention time in seconds, scan id, ...).
-Prints the best-of-N wall time per reader and the ratio.
+Prints the best-of-N wall time per reader and the ratio. When the Agilent .D folder of the same
+run is beside the mzML (``agilent-D/<run>.D``), reading it with ``nps_id.io.agilent`` (rainbow-api)
+is timed too, for comparison with reading the converted mzML.
 """
 from __future__ import annotations
 
@@ -39,6 +41,12 @@ def nps_id_read(path: str) -> int:
     return n
 
 
+def nps_id_agilent(path: str) -> int:
+    from nps_id.io import agilent
+
+    return sum(1 for _ in agilent.read(path))
+
+
 def best_of(func, path: str, repeat: int) -> tuple[float, int]:
     times, count = [], 0
     for _ in range(repeat):
@@ -54,10 +62,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    candidates = [("pyteomics.mzml.read loop", pyteomics_loop, args.file),
+                  ("nps_id.io.mzml.read", nps_id_read, args.file)]
+    folder = Path(args.file).parent / "agilent-D" / (Path(args.file).stem + ".D")
+    if folder.is_dir():
+        candidates.append(("nps_id.io.agilent.read (.D)", nps_id_agilent, str(folder)))
     rows = []
-    for name, func in [("pyteomics.mzml.read loop", pyteomics_loop), ("nps_id.io.mzml.read", nps_id_read)]:
-        func(args.file)  # warm-up: imports and the OS file cache
-        seconds, count = best_of(func, args.file, args.repeat)
+    for name, func, source in candidates:
+        func(source)  # warm-up: imports and the OS file cache
+        seconds, count = best_of(func, source, args.repeat)
         rows.append((name, count, seconds))
     base = rows[0][2]
     print(f"file: {args.file}  (best of {args.repeat})")

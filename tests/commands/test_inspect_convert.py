@@ -151,3 +151,23 @@ def test_help_shows_real_examples(command):
     result = _run(command, "--help")
     assert result.exit_code == 0
     assert f"nps-id {command} ../shared/data/gcms/" in result.output
+
+
+def test_progress_bar_only_for_long_reads_on_a_terminal(monkeypatch):
+    import io
+    import sys
+
+    from nps_id.commands import inspect as module
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    path = data_path("formats", "pyteomics-tests", "test.mgf")  # 504 bytes
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert list(module.with_progress(iter([1, 2]), path)) == [1, 2]
+    assert terminal.getvalue() == ""  # short read: no bar
+    monkeypatch.setattr(module, "PROGRESS_MIN_BYTES", 100)
+    assert list(module.with_progress(iter([1, 2]), path)) == [1, 2]
+    assert "reading test.mgf" in terminal.getvalue()
