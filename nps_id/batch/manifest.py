@@ -15,8 +15,9 @@ Trust rule: a run is skipped on a re-run only when its entry says ``done``, the 
 the parameter hash and the library SHA-256 are unchanged, and every output listed still exists
 with the SHA-256 recorded. Outputs are written (atomically) before their entry, and the manifest
 itself is replaced atomically, so a batch killed at any instant leaves either a complete entry
-whose outputs exist, or no entry -- never one a re-run would trust wrongly. Failed runs are
-always retried.
+whose outputs exist, or no entry -- never one a re-run would trust wrongly. During a batch the
+file is rewritten at most once a second (and at the end, also after Ctrl-C): a run finished in
+the last second before a SIGKILL is simply redone. Failed runs are always retried.
 """
 from __future__ import annotations
 
@@ -83,6 +84,11 @@ class Manifest:
     def __init__(self, out_dir: Path, entries: dict[str, Entry] | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.entries: dict[str, Entry] = entries or {}
+        #: :meth:`record` rewrites the file at most this often (seconds); :meth:`save` always does.
+        #: Rewriting a manifest of thousands of runs after every run would cost more than the runs;
+        #: an entry not yet saved when the batch dies only means that run is redone.
+        self.save_interval = 0.0
+        self._saved_at = float("-inf")
 
     @property
     def path(self) -> Path:
@@ -123,13 +129,17 @@ class Manifest:
         return True
 
     def record(self, key: str, entry: Entry) -> None:
-        """Add or replace ``key``'s entry and rewrite the manifest atomically."""
+        """Add or replace ``key``'s entry; rewrite the manifest (atomically) unless it was saved
+        less than :attr:`save_interval` seconds ago."""
         if not entry.finished:
             entry.finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.entries[key] = entry
-        self.save()
+        if time.monotonic() - self._saved_at >= self.save_interval:
+            self.save()
 
     def save(self) -> None:
+        """Rewrite ``manifest.json`` atomically (temp file + rename)."""
+        self._saved_at = time.monotonic()
         data = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,

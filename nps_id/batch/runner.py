@@ -38,6 +38,8 @@ Processor = Callable[[Path, Mapping[str, Any]], dict]
 ReportWriter = Callable[[dict, Path], list[Path]]
 
 RUNS_DIR = "runs"
+#: Seconds between manifest rewrites during a batch (see :attr:`Manifest.save_interval`).
+MANIFEST_SAVE_INTERVAL = 1.0
 
 
 def results_path(out_dir: str | Path, key: str) -> Path:
@@ -222,12 +224,16 @@ def run_batch(
 
     if progress is not None:
         progress.start(len(runs), len(tasks) + len(unreadable))
-    for run in unreadable:
-        record(Outcome(run.key, "failed", error=f"{run.path}: cannot read ({hashes[run.key]})"))
-    if scheduler is not None:
-        _run_dask(tasks, scheduler, record)
-    else:
-        _run_local(tasks, workers or os.cpu_count() or 1, record)
+    manifest.save_interval = MANIFEST_SAVE_INTERVAL
+    try:
+        for run in unreadable:
+            record(Outcome(run.key, "failed", error=f"{run.path}: cannot read ({hashes[run.key]})"))
+        if scheduler is not None:
+            _run_dask(tasks, scheduler, record)
+        else:
+            _run_local(tasks, workers or os.cpu_count() or 1, record)
+    finally:  # also on Ctrl-C: keep every entry recorded so far
+        manifest.save()
     if progress is not None:
         progress.finish()
     return BatchResult(len(runs), len(tasks) + len(unreadable), skipped, failed, manifest, list(runs), blanks, blank_keys)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import data_path
 
 LRCFS_RUNS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]
@@ -32,3 +34,15 @@ def build_swgdrug(folder: Path) -> Path:
     target = folder / "swgdrug.h5"
     build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], target, name="SWGDRUG", release="3.4")
     return target
+
+
+# Fixtures, imported by the test modules that use them (a tests/batch/conftest.py would shadow
+# the top-level ``conftest`` module other test folders import ``data_path`` from).
+@pytest.fixture
+def batch_inputs(tmp_path: Path) -> Path:
+    return make_inputs(tmp_path / "sequence")
+
+
+@pytest.fixture(scope="module")
+def swgdrug_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_swgdrug(tmp_path_factory.mktemp("library"))

@@ -12,6 +12,7 @@ from pathlib import Path
 from _processors import count_spectra, crash_on, describe
 
 from nps_id.batch.discover import discover
+from tests.batch._inputs import batch_inputs  # noqa: F401 (fixtures)
 from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path, run_batch
 
