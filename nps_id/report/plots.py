@@ -107,17 +107,33 @@ def _tic_at(rt: np.ndarray, y: np.ndarray, when: float) -> float:
     return float(y[lo:hi].max())
 
 
-def _unit_vector(peaks: Mapping[str, Sequence[float]] | None) -> dict[int, float]:
-    """Nominal m/z -> relative intensity (base peak 100), summing peaks that share a nominal m/z."""
+def _unit_vector(peaks: Mapping[str, Sequence[float]] | None, accurate: bool) -> dict[float, float]:
+    """m/z -> relative intensity (base peak 100), peaks sharing a bin summed.
+
+    Bins are nominal m/z for unit-mass (EI) spectra and 0.01 m/z for accurate-mass (MS/MS)
+    spectra, so that the extracted and the reference spectrum line up for the difference trace.
+    """
     if not peaks or not peaks.get("mz"):
         return {}
-    mz = np.rint(np.asarray(peaks["mz"], dtype=float)).astype(int)
+    mz = np.asarray(peaks["mz"], dtype=float)
+    keys = np.round(mz, 2) if accurate else np.rint(mz)
     inten = np.asarray(peaks["intensity"], dtype=float)
-    summed = np.bincount(mz, weights=inten)  # bincount adds duplicates; fancy-index += would not
+    uniq, where = np.unique(keys, return_inverse=True)
+    summed = np.bincount(where, weights=inten)  # bincount adds duplicates; fancy-index += would not
     top = summed.max()
     if top <= 0:
         return {}
-    return {int(m): float(100.0 * summed[m] / top) for m in np.flatnonzero(summed)}
+    return {float(k): float(100.0 * v / top) for k, v in zip(uniq, summed) if v > 0}
+
+
+def _is_accurate(*spectra: Mapping[str, Sequence[float]] | None) -> bool:
+    """True when any m/z is more than 0.01 from an integer (accurate-mass MS/MS data)."""
+    for peaks in spectra:
+        if peaks and peaks.get("mz"):
+            mz = np.asarray(peaks["mz"], dtype=float)
+            if np.any(np.abs(mz - np.rint(mz)) > 0.01):
+                return True
+    return False
 
 
 def mirror_figure(finding: Mapping[str, Any], *, width_in: float = 7.5, height_in: float = 3.6):
@@ -139,8 +155,9 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
     with matplotlib.rc_context(_rc()):
         top_ax, diff_ax = target.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
         target.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.12, hspace=0.12)
-        extracted = _unit_vector(finding.get("spectrum"))
-        reference = _unit_vector(finding.get("reference_spectrum"))
+        accurate = _is_accurate(finding.get("spectrum"), finding.get("reference_spectrum"))
+        extracted = _unit_vector(finding.get("spectrum"), accurate)
+        reference = _unit_vector(finding.get("reference_spectrum"), accurate)
         if extracted:
             mz = np.array(sorted(extracted))
             top_ax.vlines(mz, 0, [extracted[m] for m in mz], color="#2166ac", linewidth=0.9,
@@ -172,7 +189,8 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
         diff_ax.set_xlabel("m/z")
 
 
-def _label_ions(ax, spectrum: Mapping[int, float], sign: int) -> None:
+def _label_ions(ax, spectrum: Mapping[float, float], sign: int) -> None:
     for m in sorted(spectrum, key=lambda k: (-spectrum[k], k))[:_LABEL_TOP_IONS]:
-        ax.annotate(str(m), (m, sign * spectrum[m]), xytext=(0, 2 * sign), textcoords="offset points",
+        label = f"{m:.0f}" if float(m).is_integer() else f"{m:.2f}"
+        ax.annotate(label, (m, sign * spectrum[m]), xytext=(0, 2 * sign), textcoords="offset points",
                     ha="center", va="bottom" if sign > 0 else "top", fontsize=6)

@@ -164,3 +164,19 @@ def test_ewa_export_has_one_row_per_substance():
     rows = list(csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode("utf-8"))))
     assert [(r["substance"], r["identification_level"]) for r in rows] == [
         ("Flubromazepam", "identified"), ("Etizolam", "identified"), (".alpha.-PVP", "tentative")]
+
+
+def test_lc_msms_results_render_without_a_tic():
+    results = make_results()
+    results["run"]["technique"] = "LC-MS/MS"
+    results["tic"] = None
+    finding = results["findings"][2]  # etizolam [M+H]+ 343.0779 and product ions, accurate mass
+    finding["spectrum"] = {"mz": [314.0513, 343.0779], "intensity": [40.0, 100.0]}
+    finding["reference_spectrum"] = {"mz": [314.0510, 343.0775, 259.0091], "intensity": [35.0, 100.0, 10.0]}
+    results["findings"] = [finding]
+    results["components"] = [{"index": 0, "rt_min": 10.262, "finding": 0}]
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    assert (doc["acquisitions"][0]["technique"], doc["acquisitions"][0]["swgdrug_category"]) == ("LC-MS/MS", "A")
+    html = render(doc, "html")[".html"].decode("utf-8")
+    assert html.count("<svg") == 1  # the mirror plot only: no TIC for MS/MS-only data
+    assert ">343.08<" in html and ">259.01<" in html  # accurate m/z labels, not nominal
