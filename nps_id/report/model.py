@@ -202,9 +202,9 @@ def build_report(
     item = _item(info["item"])
     internal = {normalise_name(n) for n in item["internal_standards"]}
     refs_run = item["reference_standards_run"]
-    references, reference_source = _reference_spectra(results, library_path)
+    entries, reference_source = _library_entries(results, library_path)
     findings = [
-        _finding(i, f, internal, refs_run, references, overrides, results)
+        _finding(i, f, internal, refs_run, entries, overrides, results)
         for i, f in enumerate(results.get("findings", []))
     ]
     summary = {level: sum(f["verdict"] == level for f in findings)
@@ -324,14 +324,16 @@ def _library_info(library: Mapping[str, Any]) -> dict[str, Any]:
             "path": library.get("path")}
 
 
-def _finding(index, f, internal, refs_run, references, overrides, results) -> dict[str, Any]:
+def _finding(index, f, internal, refs_run, entries, overrides, results) -> dict[str, Any]:
     names = [f.get("name") or ""]
-    ewa = classify(f.get("name"), smiles=f.get("smiles"), inchi=f.get("inchi"), inchikey=f.get("inchikey"),
+    entry = entries.get(f.get("library_row"), {})
+    ewa = classify(f.get("name"), entry.get("synonyms", ()), smiles=f.get("smiles") or entry.get("smiles"),
+                   inchi=f.get("inchi") or entry.get("inchi"), inchikey=f.get("inchikey"),
                    overrides=overrides).to_dict()
     is_internal = bool(internal & {normalise_name(n) for n in names if n}) or bool(
         f.get("inchikey") and f["inchikey"].upper() in {k.upper() for k in internal})
     spectrum = f.get("spectrum") or {"mz": [], "intensity": []}
-    reference = f.get("reference_spectrum") or references.get(f.get("library_row"))
+    reference = f.get("reference_spectrum") or entry.get("spectrum")
     out = {
         "index": index,
         "acquisition": 0,
@@ -440,21 +442,23 @@ def monoisotopic_mass(formula: str | None) -> float | None:
         return None
 
 
-def _reference_spectra(results: Mapping[str, Any], library_path: str | Path | None):
-    """Reference spectra for the mirror plots: {library_row: {mz, intensity}} and their source.
+def _library_entries(results: Mapping[str, Any], library_path: str | Path | None):
+    """The library entries the findings name: {library_row: {spectrum, synonyms, smiles, inchi}},
+    and a note on where the mirror-plot reference spectra come from.
 
-    Results carrying ``reference_spectrum`` per finding need no library. Otherwise the library
-    named by the results (or ``library_path``) is opened and its content SHA-256 checked, so a
-    plot never shows a spectrum from another library version.
+    The library named by the results (or ``library_path``) is opened and its content SHA-256
+    checked, so a plot never shows a spectrum from another library version. The synonyms and
+    structure feed the EWA classification. Without the library, reference spectra embedded in
+    the results (``reference_spectrum`` per finding) are used, or the plot says there is none.
     """
     findings = results.get("findings") or []
-    rows = sorted({f["library_row"] for f in findings
-                   if f.get("library_row") is not None and not f.get("reference_spectrum")})
-    if not rows:
-        return {}, "results file" if findings else "none needed"
+    rows = sorted({int(f["library_row"]) for f in findings if f.get("library_row") is not None})
+    embedded = bool(findings) and all(f.get("reference_spectrum") for f in findings)
     library = results.get("library") or {}
     path = Path(library_path) if library_path else (Path(library["path"]) if library.get("path") else None)
-    if path is None or not path.exists():
+    if not rows or path is None or not path.exists():
+        if embedded or not findings:
+            return {}, "results file" if findings else "none needed"
         return {}, f"not available (library {path} not found; pass --library)"
     from nps_id.library import Library
 
@@ -466,9 +470,17 @@ def _reference_spectra(results: Mapping[str, Any], library_path: str | Path | No
             )
         out = {}
         for row in rows:
-            spectrum = lib.spectrum(int(row))
-            out[row] = {"mz": [float(m) for m in spectrum.mz], "intensity": [float(v) for v in spectrum.intensity]}
-    return out, f"library {path.name} (sha256 {lib.sha256[:12]}..., checked)"
+            spectrum = lib.spectrum(row)
+            meta = spectrum.metadata
+            out[row] = {
+                "spectrum": {"mz": [float(m) for m in spectrum.mz],
+                             "intensity": [float(v) for v in spectrum.intensity]},
+                "synonyms": list(meta.get("synonyms", ())),
+                "smiles": meta.get("smiles"),
+                "inchi": meta.get("inchi"),
+            }
+    source = "results file" if embedded else f"library {path.name} (sha256 {lib.sha256[:12]}..., checked)"
+    return out, source
 
 
 def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
