@@ -101,7 +101,7 @@ _CAS_RE = re.compile(r"^(\d{2,7})-?(\d{2})-?(\d)$")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _RT_UNIT_RE = re.compile(r"(?i)\b(min(?:ute)?s?|m|sec(?:ond)?s?|s|ms|h(?:ours?)?)\b")
 _RT_FACTORS = {"min": 60.0, "m": 60.0, "sec": 1.0, "s": 1.0, "ms": 1e-3, "h": 3600.0}
-_MS_LEVEL_RE = re.compile(r"(?i)^ms(\d)$")
+_MS_LEVEL_RE = re.compile(r"(?i)^ms(\d?)$")  # "MS" alone is a full-scan (MS1) spectrum
 _LICENCE_RE = re.compile(r'(?i)"licen[cs]e=([^"]*)"')
 _ANNOTATION_RE = re.compile(r'"[^"\n]*"')
 # Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
@@ -231,7 +231,7 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
         if level is None:  # "Centroid", "in-source": not an MS level
             _add(meta, key, value)
         else:
-            meta["ms_level"] = int(level.group(1))
+            meta["ms_level"] = int(level.group(1) or 1)
     else:
         meta[target] = value
         if target == "comments" and "licence" not in meta:
@@ -549,6 +549,12 @@ def _format_value(key: str, value: Any) -> str:
     return _one_line(value)
 
 
+def _safe_key(key: str) -> str:
+    """A metadata key as an MSP field name: no ':' and not read back as a peak line."""
+    key = _one_line(key).replace(":", "_") or "_"
+    return "_" + key if key[0] in _PEAK_START else key
+
+
 def _comments(spectrum: Spectrum) -> str | None:
     comments = spectrum.get("comments")
     licence = spectrum.get("licence")
@@ -578,8 +584,8 @@ def _record_text(spectrum: Spectrum, number: int) -> str | None:
     for key, value in meta.items():
         if key in written:
             continue
-        for item in value if isinstance(value, tuple) else (value,):
-            lines.append(f"{key}: {_format_value(key, item)}")
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            lines.append(f"{_safe_key(key)}: {_format_value(key, item)}")
     lines.append(f"Num Peaks: {mz.size}")
     lines.extend(f"{m} {i}" for m, i in zip(_numbers(mz), _numbers(intensity)))
     return "\n".join(lines) + "\n\n"

@@ -443,3 +443,13 @@ def test_lenient_drops_the_whole_record_around_a_bad_line(tmp_path):
     text = "Name: a\nbad line\nNum Peaks: 1\n41 5\nName: b\nNum Peaks: 1\n42 6\n"
     spectra = list(msp.read(_write(tmp_path, text), ReadReport("x", lenient=True)))
     assert [s.name for s in spectra] == ["b"]
+
+
+def test_odd_metadata_keys_cannot_break_the_written_file(tmp_path):
+    s = Spectrum([50.0], [1.0], {"name": "a", "13c_label": "x", "a:b": "y", "many": ("1", "2")})
+    out = tmp_path / "odd.msp"
+    msp.write([s, s], out)
+    back = _read(out)
+    assert len(back) == 2 and all(len(b) == 1 for b in back)
+    assert back[0].get("_13c_label") == "x" and back[0].get("a_b") == "y"
+    assert back[0].get("many") == ("1", "2")
