@@ -34,10 +34,10 @@ ENC_TYPE = "encoding-type"
 ENC_VERSION = "encoding-version"
 
 #: Column kinds: encoding-type of the dataset -> kind used by the hash and the reader.
-STRING, STRING_LIST, FLOAT, INT = "string-array", "string-list-array", "float-array", "int-array"
-#: A string column stored as distinct values (``categories``) + int ``codes`` (as in anndata).
-CATEGORICAL = "categorical"
-KIND = {STRING: "str", STRING_LIST: "str", CATEGORICAL: "str", FLOAT: "float", INT: "int"}
+#: String columns are groups holding UTF-8 bytes in CSR form (``offsets`` int64, ``data`` uint8),
+#: not HDF5 variable-length strings: see docs/library-format.md, "Why not variable-length strings".
+STRING, STRING_LIST, FLOAT, INT = "utf8-array", "utf8-list-array", "float-array", "int-array"
+KIND = {STRING: "str", STRING_LIST: "str", FLOAT: "float", INT: "int"}
 SYNONYM_SEPARATOR = "\n"
 
 #: Columns every library has (docs/library-format.md, "Metadata").
@@ -163,7 +163,7 @@ class Library:
                 self._separators[name] = str(_attr(attrs["separator"]))
         self.columns = [c for c in order if self._encodings.get(c) in KIND]
         self._offsets: np.ndarray | None = None
-        self._categories: dict[str, np.ndarray] = {}
+
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -282,26 +282,35 @@ class Library:
             raise LibraryError(
                 f"{self.path}: column {name!r} has encoding {encoding!r}, unknown to this nps-id"
             )
-        if encoding == CATEGORICAL:
-            return self._categorical(name, rows)
-        values = self._read(f"metadata/{name}", rows)
         if KIND[encoding] == "str":
-            if isinstance(values, bytes):
-                return values.decode("utf-8")
-            return np.array([v.decode("utf-8") for v in np.ravel(values)], dtype=object)
+            return self._strings(name, rows)
+        values = self._read(f"metadata/{name}", rows)
         return np.asarray(values, dtype=np.float64 if KIND[encoding] == "float" else np.int64)
 
-    def _categorical(self, name: str, rows: Any) -> np.ndarray | str:
-        if name not in self._categories:  # read once: small, and needed for every row
-            raw = self._read(f"metadata/{name}/categories")
-            self._categories[name] = np.array([v.decode("utf-8") for v in raw], dtype=object)
-        categories = self._categories[name]
-        codes = np.asarray(self._read(f"metadata/{name}/codes", rows))
-        if codes.size and (codes.min() < 0 or codes.max() >= categories.size):
+    def _strings(self, name: str, rows: Any) -> np.ndarray | str:
+        """Rows of a UTF-8 CSR column: one scalar row, or a selection as an object array."""
+        if isinstance(rows, (int, np.integer)):
+            if not -self.n_spectra <= rows < self.n_spectra:
+                raise IndexError(f"row {rows} out of range for a library of {self.n_spectra}")
+            rows = int(rows) % self.n_spectra
+            lo, hi = (int(v) for v in self._read(f"metadata/{name}/offsets", slice(rows, rows + 2)))
+            return self._decode(name, self._read(f"metadata/{name}/data", slice(lo, hi)).tobytes())
+        offsets = np.asarray(self._read(f"metadata/{name}/offsets"), dtype=np.int64)
+        buf = self._read(f"metadata/{name}/data").tobytes()
+        if offsets.size != self.n_spectra + 1 or offsets[-1] != len(buf) or (np.diff(offsets) < 0).any():
+            raise LibraryError(f"{self.path}: corrupt library: /metadata/{name}/offsets is inconsistent")
+        bounds = offsets.tolist()
+        values = np.array([self._decode(name, buf[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])],
+                          dtype=object)
+        return values if isinstance(rows, tuple) and not rows else values[rows]
+
+    def _decode(self, name: str, value: bytes) -> str:
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
             raise LibraryError(
-                f"{self.path}: corrupt library: /metadata/{name}/codes points outside its categories"
-            )
-        return categories[codes] if codes.ndim else str(categories[codes])
+                f"{self.path}: corrupt library: /metadata/{name} holds invalid UTF-8"
+            ) from None
 
     def column_fill(self, name: str) -> int | None:
         """The "absent" value of an int column, else None."""

@@ -18,7 +18,6 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from nps_id.library.store import (
-    CATEGORICAL,
     ENC_TYPE,
     ENC_VERSION,
     FLOAT,
@@ -105,18 +104,34 @@ def columns_from_spectra(
     return columns
 
 
+def set_attr(obj: Any, key: str, value: Any) -> None:
+    """Set an attribute; strings (and lists of strings) as *fixed-length* UTF-8.
+
+    h5py's default variable-length string attributes live in the file's global heap, where one
+    corrupted byte can make HDF5 hang while opening the object; fixed-length strings live in the
+    object header, next to the attribute.
+    """
+    import h5py
+
+    if isinstance(value, str) or (isinstance(value, (list, tuple)) and value
+                                  and all(isinstance(v, str) for v in value)):
+        encoded = np.array(value, dtype=object)
+        data = np.array([v.encode("utf-8") for v in np.ravel(encoded)]).reshape(encoded.shape)
+        width = max(1, data.dtype.itemsize)
+        obj.attrs.create(key, data, dtype=h5py.string_dtype("utf-8", width))
+    else:
+        obj.attrs[key] = value
+
+
 def _set_encoding(obj: Any, encoding_type: str, version: str = "1.0") -> None:
-    obj.attrs[ENC_TYPE] = encoding_type
-    obj.attrs[ENC_VERSION] = version
+    set_attr(obj, ENC_TYPE, encoding_type)
+    set_attr(obj, ENC_VERSION, version)
 
 
 def _array(group: Any, name: str, data: np.ndarray, chunk: int) -> Any:
-    """A chunked, shuffled, gzip-compressed dataset, Fletcher-32-checked unless it holds strings.
-
-    HDF5 refuses checksum filters on variable-length data ("not suitable for filters"); string
-    columns are covered by the content SHA-256 instead.
-    """
-    checksummed = data.dtype.kind != "O"
+    """A chunked, shuffled, gzip-compressed, Fletcher-32-checked dataset."""
+    if data.dtype.kind not in "iufb":
+        raise ValueError(f"dataset {name!r}: only numeric arrays are stored (got {data.dtype})")
     return group.create_dataset(
         name,
         data=data,
@@ -124,43 +139,32 @@ def _array(group: Any, name: str, data: np.ndarray, chunk: int) -> Any:
         maxshape=(None,),  # lets a chunk be larger than a short array (and an empty one)
         compression="gzip",
         compression_opts=4,
-        shuffle=checksummed,
-        fletcher32=checksummed,
+        shuffle=True,
+        fletcher32=True,
     )
 
 
-def _write_strings(group: Any, name: str, values: np.ndarray, encoding: str) -> Any:
-    """A string column: ``categorical`` when values repeat (half as many distinct values as
-    rows or fewer), else a plain variable-length ``string-array``.
+def _write_strings(group: Any, name: str, values: Sequence[str], encoding: str) -> Any:
+    """A string column as UTF-8 bytes in CSR form: ``offsets`` (int64, n + 1) and ``data`` (uint8).
 
-    Categorical columns matter for size: HDF5 stores every variable-length string, even ``""``,
-    as a separate heap object of at least ~16 bytes, and most columns are mostly empty or
-    repeat one value per compound.
+    Not HDF5 variable-length strings, which live in the global heap: HDF5 can neither checksum
+    nor compress them, stores each (even ``""``) as a separate object of ~16 bytes overhead, and
+    hangs on some corrupted heaps instead of failing (see docs/library-format.md).
     """
-    import h5py
-
-    # A dict, not np.unique: sorting a fixed-width copy of long strings costs seconds and
-    # hundreds of MB on a 70,000-spectrum library.
-    distinct = sorted(dict.fromkeys(values))
-    if len(values) and len(distinct) <= len(values) // 2:
-        code_of = {value: k for k, value in enumerate(distinct)}
-        categories = np.array(distinct, dtype=object)
-        codes = np.fromiter(map(code_of.__getitem__, values), dtype=np.int64, count=len(values))
-        sub = group.create_group(name)
-        _set_encoding(sub, CATEGORICAL)
-        _array(sub, "categories", np.array(categories, dtype=h5py.string_dtype("utf-8")), ROW_CHUNK)
-        code_dtype = np.int32 if len(distinct) < 2**31 else np.int64
-        _array(sub, "codes", codes.astype(code_dtype), ROW_CHUNK)
-        return sub
-    dset = _array(group, name, np.array(values, dtype=h5py.string_dtype("utf-8")), ROW_CHUNK)
-    _set_encoding(dset, encoding)
-    return dset
+    encoded = [v.encode("utf-8") for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
+    sub = group.create_group(name)
+    _set_encoding(sub, encoding)
+    _array(sub, "offsets", offsets, ROW_CHUNK)
+    _array(sub, "data", np.frombuffer(b"".join(encoded), dtype=np.uint8), PEAK_CHUNK)
+    return sub
 
 
 def _write_columns(h5: Any, columns: Mapping[str, np.ndarray]) -> None:
     meta = h5.create_group("metadata")
     _set_encoding(meta, "columns")
-    meta.attrs["column-order"] = list(columns)
+    set_attr(meta, "column-order", list(columns))
     for name, values in columns.items():
         encoding = column_encoding(name)
         if encoding in (STRING, STRING_LIST):
@@ -171,7 +175,7 @@ def _write_columns(h5: Any, columns: Mapping[str, np.ndarray]) -> None:
         if encoding == INT:
             element.attrs["fill"] = INT_FILL[name]
         if encoding == STRING_LIST:
-            element.attrs["separator"] = SYNONYM_SEPARATOR
+            set_attr(element, "separator", SYNONYM_SEPARATOR)
 
 
 def _write_provenance(h5: Any, records: Iterable[Mapping[str, Any]]) -> None:
@@ -184,7 +188,7 @@ def _write_provenance(h5: Any, records: Iterable[Mapping[str, Any]]) -> None:
         for key, value in record.items():
             if isinstance(value, dict):
                 value = json.dumps(value, sort_keys=True)
-            sub.attrs[key] = value
+            set_attr(sub, key, value)
 
 
 def _write_indexes(
@@ -196,12 +200,12 @@ def _write_indexes(
         sub = group.create_group(name)
         _set_encoding(sub, "search-index")
         for key, value in attrs.items():
-            sub.attrs[key] = value
-        sub.attrs["library_sha256"] = sha256
+            set_attr(sub, key, value)
+        set_attr(sub, "library_sha256", sha256)
         for key, arr in arrays.items():
             arr = np.asarray(arr)
-            if arr.dtype == object:
-                raise ValueError(f"index {name!r} array {key!r}: object arrays cannot be stored")
+            if arr.dtype.kind not in "iufb":
+                raise ValueError(f"index {name!r} array {key!r}: only numeric arrays are stored")
             if arr.ndim == 1 and arr.size:
                 _array(sub, key, arr, min(PEAK_CHUNK * 4, arr.size))
             else:
@@ -249,9 +253,9 @@ def write_library(
             raise ValueError(f"column {col!r} has {len(values)} rows, expected {n}")
     typed = {col: (column_encoding(col), values) for col, values in columns.items()}
     sha = content_sha256(peaks, typed)
-    with h5py.File(path, "w", libver=("earliest", "v110")) as h5:
+    with h5py.File(path, "w", libver=("v110", "v110")) as h5:
         _set_encoding(h5, FORMAT_NAME, FORMAT_VERSION)
-        h5.attrs.update(
+        for key, value in (
             {
                 "format": FORMAT_NAME,
                 "format_version": FORMAT_VERSION,
@@ -263,7 +267,8 @@ def write_library(
                 "n_peaks": int(peaks.mz.size),
                 "sha256": sha,
             }
-        )
+        ).items():
+            set_attr(h5, key, value)
         group = h5.create_group("peaks")
         _set_encoding(group, "csr-peaks")
         for key, data, chunk in (
