@@ -121,7 +121,7 @@ def _read(path: str, report: ReadReport, rt_unit: str) -> Iterator[Spectrum]:
             if line.startswith(" ") and record.block is not None:
                 if record.block == "PK$PEAK":
                     record.peak_lines.append((lineno, stripped))
-                continue  # PK$ANNOTATION and other multi-line blocks: not needed for a spectrum
+                continue  # PK$ANNOTATION and other continued tags: not needed for a spectrum
             match = _TAG_RE.match(line)
             if match is None:
                 report.bad("expected 'TAG: value', an indented peak line or '//'",
@@ -138,7 +138,7 @@ def _read(path: str, report: ReadReport, rt_unit: str) -> Iterator[Spectrum]:
 
 def _tag(record: _Record, tag: str, value: str, lineno: int, report: ReadReport, rt_unit: str) -> None:
     """Store one ``TAG: value`` line in ``record``."""
-    record.block = tag if tag in ("PK$PEAK", "PK$ANNOTATION") else None
+    record.block = tag  # indented lines that follow continue this tag
     if record.meta.get("__bad__"):
         return
     if tag == "PK$PEAK":
