@@ -1,0 +1,138 @@
+"""A library file is evidence: corruption is detected with exit code 4 (never a traceback or a
+hang), a build killed with SIGKILL leaves the previous library intact, and readers keep working
+while a new version is built over the same path."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from nps_id.library import Library, build_library, validate_library
+from tests.conftest import data_path
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture(scope="module")
+def swgdrug(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("safety") / "swgdrug.h5"
+    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], out, name="SWGDRUG", release="3.4")
+    return out
+
+
+def flip(path: Path, fraction: float, n: int = 64) -> None:
+    """Invert ``n`` bytes at ``fraction`` of the file's length."""
+    pos = int(path.stat().st_size * fraction)
+    with open(path, "r+b") as fh:
+        fh.seek(pos)
+        data = fh.read(n)
+        fh.seek(pos)
+        fh.write(bytes(b ^ 0xFF for b in data))
+
+
+def assert_one_line_exit_4(result) -> None:
+    assert result.exit_code == 4, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nps-id: error:"), result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("fraction", [0.25, 0.5, 0.75, 0.98])
+def test_flipped_bytes_are_detected(swgdrug, tmp_path, fraction):
+    damaged = tmp_path / "damaged.h5"
+    damaged.write_bytes(swgdrug.read_bytes())
+    flip(damaged, fraction)
+    result = CliRunner().invoke(cli, ["library", "validate", str(damaged)])
+    assert_one_line_exit_4(result)
+    assert "damaged.h5" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "info"])
+def test_truncated_file_is_exit_4(swgdrug, tmp_path, command):
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(swgdrug.read_bytes()[: swgdrug.stat().st_size // 2])
+    result = CliRunner().invoke(cli, ["library", command, str(truncated)])
+    assert_one_line_exit_4(result)
+
+
+def _tmp_files(target: Path) -> list[Path]:
+    return list(target.parent.glob(f".{target.name}.tmp-*"))
+
+
+def test_sigkill_during_a_build_leaves_the_previous_library_intact(swgdrug, tmp_path):
+    target = tmp_path / "lib.h5"
+    target.write_bytes(swgdrug.read_bytes())
+    before = validate_library(target).sha256
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nps_id", "library", "build",
+         str(data_path("massbank", "ei-library.msp.gz")), "-o", str(target)],
+        env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    # Kill once HDF5 has started writing the new file: the middle of the write, not the read.
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(p.stat().st_size > 0 for p in _tmp_files(target) if p.exists()):
+            break
+        time.sleep(0.002)
+    assert proc.poll() is None, f"the build ended before it could be killed: {proc.stderr.read()!r}"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    leftovers = _tmp_files(target)
+    assert leftovers, "expected the half-written temporary file next to the target"
+    result = validate_library(target)
+    assert result.sha256 == before and result.n_spectra == 2988
+    with Library.open(target) as lib:
+        assert lib.spectrum(0).name == "Epiandrosterone"
+    with pytest.raises(Exception):  # the half-written file is not a usable library
+        validate_library(leftovers[0])
+
+
+READER = """
+import sys, time
+from pathlib import Path
+from nps_id.library import Library
+path, stop = Path(sys.argv[1]), Path(sys.argv[2])
+seen, reads = set(), 0
+while not stop.exists():
+    with Library.open(path) as lib:
+        assert lib.spectrum(reads % lib.n_spectra).name
+        seen.add(lib.sha256)
+    reads += 1
+print(reads, len(seen))
+"""
+
+
+def test_two_readers_keep_reading_while_a_third_process_builds(swgdrug, tmp_path):
+    target = tmp_path / "lib.h5"
+    target.write_bytes(swgdrug.read_bytes())
+    stop = tmp_path / "stop"
+    readers = [
+        subprocess.Popen([sys.executable, "-c", READER, str(target), str(stop)], env=ENV, cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    builder = subprocess.run(
+        [sys.executable, "-m", "nps_id", "library", "build", "--append",
+         str(data_path("massbank", "ei-queries-analog.msp.gz")), "-o", str(target)],
+        env=ENV, cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert builder.returncode == 0, builder.stderr
+    time.sleep(1.0)  # let the readers open the new version too
+    stop.touch()
+    for reader in readers:
+        out, err = reader.communicate(timeout=60)
+        assert reader.returncode == 0, err
+        reads, versions = (int(v) for v in out.split())
+        assert reads > 5 and versions == 2  # saw the old library, then the new one
+    with Library.open(target) as lib:
+        assert lib.n_spectra == 2988 + 150
