@@ -57,11 +57,11 @@ SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
               help="Output format (TSV uses NIST MSPepSearch column names).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
               help="Output file (written atomically); default: stdout.")
-@click.option("--tolerance", type=TOLERANCE, default="0.01 Da", show_default=True,
+@click.option("--tolerance", type=TOLERANCE, default="0.2 Da", show_default=True,
               help="MS/MS fragment tolerance (Da or ppm).")
 @click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm", show_default=True,
               help="MS/MS identity precursor window, half-width (Da or ppm).")
-@click.option("--prefilter", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--prefilter", type=click.IntRange(min=1), default=200, show_default=True,
               help="Candidates per query the indexed prefilter passes to the exact score.")
 @click.option("--isomer-margin", type=click.FloatRange(0, 1), default=0.02, show_default=True,
               help="Isomer alert when a different compound with the same formula scores within this (0-1).")

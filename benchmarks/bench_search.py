@@ -1,0 +1,358 @@
+"""Search accuracy and speed: nps-id against ms_entropy (Flash entropy) and matchms, in one run.
+
+Tasks (../shared/data, development queries only):
+
+- EI identity: massbank ei-queries-identity vs ei-library; right = top hit shares the InChIKey
+  first block. SWGDRUG: every 4th spectrum, re-measured (m/z jitter 0.1, 10 % intensity noise),
+  vs the whole library; right = top hit has the same normalised name or InChIKey block.
+- MS2 identity: ms2-queries-identity vs ms2-library (cross-laboratory).
+- Analogues: ei/ms2-queries-analog vs their libraries; mean Tanimoto (RDKit Morgan r=2,
+  2048 bits) between query and top hit.
+
+Every engine runs in a forked child (after the data are loaded) so that its peak memory is its
+own: ``peak MB`` is the child's VmHWM minus its RSS at the fork. Speed = queries / wall time of
+the search (index build timed separately). matchms has no index: it scores a subsample of the
+queries against the whole library (``--matchms-queries``), MS2 identity within the precursor
+window. ``--million`` instead measures a 1,000,000-spectrum library (replicated MassBank MS2
+spectra with m/z jitter) for peak RSS.
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/bench_search.py [--matchms-queries 100] [--json out.json]
+    PYTHONPATH=. python benchmarks/bench_search.py --million
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def rss_mb(field: str = "VmRSS") -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def in_child(func, *args):
+    """Run ``func(*args)`` in a forked child; returns (result, peak MB above the fork's RSS)."""
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+
+    def target():
+        base = rss_mb()
+        try:
+            out = func(*args)
+        except Exception as exc:  # report it in the parent instead of leaving it waiting
+            queue.put((exc, 0.0))
+            raise
+        queue.put((out, rss_mb("VmHWM") - base))
+
+    proc = ctx.Process(target=target)
+    proc.start()
+    result = queue.get()
+    proc.join()
+    if isinstance(result[0], Exception):
+        raise RuntimeError(f"{func.__name__} failed in the child") from result[0]
+    return result
+
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+def load(name: str):
+    from nps_id.io import read
+
+    return list(read(DATA / "massbank" / f"{name}.msp.gz"))
+
+
+def key(spectrum) -> str:
+    ik = spectrum.get("inchikey") or ""
+    return ik[:14] if ik else re.sub(r"[^0-9a-z]", "", (spectrum.name or "").lower())
+
+
+def swgdrug_queries(library, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in library[::4]:
+        mz = s.mz + rng.uniform(-0.1, 0.1, len(s))
+        inten = s.intensity * rng.uniform(0.9, 1.1, len(s))
+        out.append(s.replace(mz=np.clip(mz, 1.0, None), intensity=inten))
+    return out
+
+
+# -- engines --------------------------------------------------------------------------------------
+
+
+def run_nps(library, queries, mode):
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.index import load_indexes
+    from nps_id.search.reference import Reference
+
+    settings = SearchSettings(mode=mode, top_k=5)
+    t0 = time.perf_counter()
+    ref = Reference.from_spectra(library)
+    indexes = load_indexes(ref, use_cache=False)
+    search(queries[:2], ref, settings, indexes)  # JIT warm-up, not timed as search
+    t1 = time.perf_counter()
+    hits = search(queries, ref, settings, indexes)
+    t2 = time.perf_counter()
+    top = [[] for _ in queries]
+    for q, row in zip(hits.query, hits.row):
+        top[q].append(int(row))
+    return top, t1 - t0, t2 - t1
+
+
+def _flash_peaks(s, ei: bool):
+    from nps_id.search.preprocess import bin_nominal
+
+    if ei:
+        mz, inten = bin_nominal(s.mz, s.intensity)
+        return np.column_stack([mz, inten]).astype(np.float32)
+    return np.column_stack([s.mz, s.intensity]).astype(np.float32)
+
+
+def _flash_precursor(s, peaks, ei: bool) -> float:
+    # EI has no precursor: one above every peak so that no fragment is removed.
+    return float(peaks[:, 0].max() + 10.0) if ei and len(peaks) else float(s.precursor_mz or 0.0)
+
+
+def run_flash(library, queries, method, ei):
+    from ms_entropy import FlashEntropySearch
+
+    t0 = time.perf_counter()
+    entries = []
+    for i, s in enumerate(library):
+        peaks = _flash_peaks(s, ei)
+        if len(peaks) == 0:
+            continue
+        entries.append({"precursor_mz": _flash_precursor(s, peaks, ei), "peaks": peaks, "row": i})
+    # ms_entropy needs cleaned peaks at least 2 x max tolerance apart (min difference 0.05 Da).
+    engine = FlashEntropySearch(max_ms2_tolerance_in_da=0.05 if ei else 0.024)
+    entries = engine.build_index(entries)
+    rows = np.array([e["row"] for e in entries])
+    tol = 0.05 if ei else 0.02
+    t1 = time.perf_counter()
+    top = []
+    for s in queries:
+        peaks = _flash_peaks(s, ei)
+        if len(peaks) == 0:
+            top.append([])
+            continue
+        prec = _flash_precursor(s, peaks, ei)
+        clean = engine.clean_spectrum_for_search(prec, peaks)
+        if method == "identity":
+            scores = engine.identity_search(prec, clean, ms1_tolerance_in_da=0.01, ms2_tolerance_in_da=tol)
+        elif method == "open":
+            scores = engine.open_search(clean, ms2_tolerance_in_da=tol)
+        else:
+            scores = engine.hybrid_search(prec, clean, ms2_tolerance_in_da=tol)
+        best = np.argsort(-scores, kind="stable")[:5]
+        top.append([int(rows[b]) for b in best if scores[b] > 0])
+    t2 = time.perf_counter()
+    return top, t1 - t0, t2 - t1
+
+
+def run_matchms(library, queries, modified, ei, window):
+    import matchms
+    from matchms.similarity import CosineGreedy, ModifiedCosineGreedy
+
+    from nps_id.spectrum import to_matchms
+
+    def conv(s):
+        if ei:
+            from nps_id.search.preprocess import bin_nominal
+
+            mz, inten = bin_nominal(s.mz, s.intensity)
+            s = s.replace(mz=mz, intensity=inten)
+        m = to_matchms(s)
+        if s.precursor_mz is None:
+            m.set("precursor_mz", float(s.mz.max()) if len(s) else 0.0)
+        return m
+
+    t0 = time.perf_counter()
+    refs = [conv(s) for s in library]
+    ref_prec = np.array([r.get("precursor_mz") or 0.0 for r in refs])
+    tol = 0.5 if ei else 0.02
+    sim = ModifiedCosineGreedy(tolerance=tol) if modified else CosineGreedy(tolerance=tol, intensity_power=0.5 if ei else 1.0)
+    t1 = time.perf_counter()
+    top = []
+    for s in queries:
+        q = conv(s)
+        cand = np.arange(len(refs))
+        if window:
+            prec = q.get("precursor_mz")
+            cand = np.flatnonzero(np.abs(ref_prec - prec) <= max(20e-6 * prec, 0.01))
+        if cand.size == 0:
+            top.append([])
+            continue
+        scores = np.array([sim.pair(q, refs[c]) for c in cand], dtype=object)
+        vals = np.array([float(x["score"]) if not np.isscalar(x) else float(x) for x in scores])
+        best = np.argsort(-vals, kind="stable")[:5]
+        top.append([int(cand[b]) for b in best])
+    t2 = time.perf_counter()
+    del matchms
+    return top, t1 - t0, t2 - t1
+
+
+# -- accuracy -------------------------------------------------------------------------------------
+
+
+def identity_accuracy(top, library, queries):
+    keys = [key(s) for s in library]
+    t1 = np.mean([bool(t) and keys[t[0]] == key(q) for t, q in zip(top, queries)])
+    t5 = np.mean([any(keys[r] == key(q) for r in t[:5]) for t, q in zip(top, queries)])
+    return float(t1), float(t5)
+
+
+_FP: dict[str, object] = {}
+
+
+def _fingerprint(smiles: str):
+    from rdkit import Chem, DataStructs  # noqa: F401
+    from rdkit.Chem import rdFingerprintGenerator
+
+    if smiles not in _FP:
+        mol = Chem.MolFromSmiles(smiles) if smiles else None
+        gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+        _FP[smiles] = gen.GetFingerprint(mol) if mol is not None else None
+    return _FP[smiles]
+
+
+def analog_tanimoto(top, library, queries) -> float:
+    from rdkit import DataStructs, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    values = []
+    for t, q in zip(top, queries):
+        fq = _fingerprint(q.get("smiles") or "")
+        if fq is None:
+            continue
+        fh = _fingerprint(library[t[0]].get("smiles") or "") if t else None
+        values.append(DataStructs.TanimotoSimilarity(fq, fh) if fh is not None else 0.0)
+    return float(np.mean(values))
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--matchms-queries", type=int, default=100, help="queries per task for matchms")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument("--million", action="store_true", help="only the 1,000,000-spectrum memory test")
+    args = parser.parse_args()
+    if args.million:
+        million()
+        return
+    t = time.perf_counter()
+    ei_lib, ms2_lib = load("ei-library"), load("ms2-library")
+    tasks = {
+        "EI identity": (ei_lib, load("ei-queries-identity"), "identity", True),
+        "MS2 identity": (ms2_lib, load("ms2-queries-identity"), "identity", False),
+        "EI analogue": (ei_lib, load("ei-queries-analog"), "analog", True),
+        "MS2 analogue": (ms2_lib, load("ms2-queries-analog"), "analog", False),
+    }
+    from nps_id.io import read
+
+    sw = list(read(DATA / "swgdrug" / "SWGDRUG-3.4.msp.gz"))
+    tasks["SWGDRUG identity"] = (sw, swgdrug_queries(sw), "identity", True)
+    print(f"data loaded in {time.perf_counter() - t:.0f} s")
+    rows = []
+    for task, (lib, queries, mode, ei) in tasks.items():
+        engines = [("nps-id", run_nps, (lib, queries, mode), queries)]
+        sub = queries[: args.matchms_queries]
+        if mode == "identity":
+            # EI spectra have no precursor: Flash open search is its identity search there.
+            flash_methods = ["open"] if ei else ["identity"]
+            engines += [(f"Flash {m}", run_flash, (lib, queries, m, ei), queries) for m in flash_methods]
+            engines.append((f"matchms CosineGreedy ({len(sub)} q)", run_matchms, (lib, sub, False, ei, not ei), sub))
+        else:
+            engines.append(("Flash hybrid", run_flash, (lib, queries, "hybrid", ei), queries))
+            sub = queries[: max(args.matchms_queries // 2, 1)]
+            engines.append((f"matchms ModifiedCosine ({len(sub)} q)", run_matchms, (lib, sub, True, ei, False), sub))
+        for name, func, fargs, qs in engines:
+            (top, build_s, search_s), peak = in_child(func, *fargs)
+            row = {"task": task, "engine": name, "queries": len(qs), "build_s": round(build_s, 2),
+                   "queries_per_s": round(len(qs) / search_s, 1), "peak_mb": round(peak)}
+            if mode == "identity":
+                row["top1"], row["top5"] = (round(x, 3) for x in identity_accuracy(top, lib, qs))
+            else:
+                row["tanimoto"] = round(analog_tanimoto(top, lib, qs), 3)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+def print_table(rows) -> None:
+    print("\n| task | engine | queries | top-1 | top-5 | Tanimoto | queries/s | speed vs Flash | index build s | peak MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        flash = [x for x in rows if x["task"] == r["task"] and x["engine"].startswith("Flash")]
+        ratio = f"{r['queries_per_s'] / flash[0]['queries_per_s']:.1f}x" if flash else ""
+        cells = [r["task"], r["engine"], r["queries"], r.get("top1", ""), r.get("top5", ""), r.get("tanimoto", ""),
+                 r["queries_per_s"], ratio, r["build_s"], r["peak_mb"]]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+
+
+def million(n_target: int = 1_000_000) -> None:
+    """Peak RSS of building the index for and searching a 1,000,000-spectrum MS2 + EI library."""
+    from nps_id.peaks import CSRPeaks
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.index import load_indexes
+    from nps_id.search.reference import COLUMNS, Reference
+
+    base_lib = load("ms2-library") + load("ei-library")
+    queries = load("ms2-queries-identity")[:300] + load("ei-queries-identity")[:300]
+    base = Reference.from_spectra(base_lib)
+    del base_lib
+    reps = -(-n_target // base.n_spectra)
+    rng = np.random.default_rng(1)
+    print(f"replicating {base.n_spectra} spectra x {reps}; RSS now {rss_mb():.0f} MB", flush=True)
+
+    def build():
+        counts = np.tile(base.peaks.counts, reps)[:n_target]
+        offsets = np.zeros(n_target + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        mz = np.tile(base.peaks.mz, reps)[: offsets[-1]]
+        mz = mz + rng.normal(0, 0.001, mz.size)  # m/z jitter: no two copies identical
+        inten = np.tile(base.peaks.intensity, reps)[: offsets[-1]]
+        # jitter can swap two close peaks: restore ascending m/z within each spectrum
+        spec = np.repeat(np.arange(n_target), counts)
+        order = np.lexsort((mz, spec))
+        cols = {}
+        for name in COLUMNS:
+            col = base.columns[name]
+            cols[name] = np.tile(col, reps)[:n_target]
+        cols["precursor_mz"] = cols["precursor_mz"] + rng.normal(0, 0.0005, n_target)
+        return Reference(CSRPeaks(offsets, np.abs(mz[order]), inten[order]), cols)
+
+    def run():
+        ref = build()
+        t0 = time.perf_counter()
+        indexes = load_indexes(ref, use_cache=False)
+        t1 = time.perf_counter()
+        hits = search(queries, ref, SearchSettings(top_k=5), indexes)
+        t2 = time.perf_counter()
+        return ref.n_spectra, len(hits), t1 - t0, t2 - t1, rss_mb("VmHWM")
+
+    (n, n_hits, build_s, search_s, hwm), _ = in_child(run)
+    print(f"| spectra | index build s | {len(queries)} queries s | queries/s | peak RSS MB (whole process) |")
+    print("|---:|---:|---:|---:|---:|")
+    print(f"| {n} | {build_s:.1f} | {search_s:.1f} | {len(queries) / search_s:.0f} | {hwm:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

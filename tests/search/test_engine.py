@@ -1,0 +1,138 @@
+"""The engine on real libraries: the prefilter never changes the top-k, ties are deterministic,
+hit confidence (gap, isomer alert) is right, MS/MS windows and analogue shifts are honoured."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nps_id.io import read
+from nps_id.search.engine import SearchSettings, search
+from nps_id.search.index import load_indexes, recorded_precision
+from nps_id.search.reference import Reference
+from nps_id.spectrum import Spectrum
+from nps_id.tolerance import Tolerance
+from tests.conftest import data_path
+
+TOP = 5
+
+
+@pytest.fixture(scope="module")
+def swgdrug_spectra() -> list[Spectrum]:
+    return list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
+
+
+@pytest.fixture(scope="module")
+def swgdrug(swgdrug_spectra) -> tuple[Reference, dict]:
+    ref = Reference.from_spectra(swgdrug_spectra)
+    return ref, load_indexes(ref, use_cache=False)
+
+
+def _top(hits, query: int) -> list[tuple[int, float]]:
+    m = hits.query == query
+    return list(zip(hits.row[m].tolist(), np.round(hits.score[m], 12).tolist()))
+
+
+def _same_as_brute_force(queries, ref, indexes) -> None:
+    fast = search(queries, ref, SearchSettings(top_k=TOP), indexes)
+    brute = search(queries, ref, SearchSettings(top_k=TOP, prefilter=ref.n_spectra), indexes)
+    assert len(fast) == len(brute) == TOP * len(queries)
+    np.testing.assert_array_equal(fast.row, brute.row)
+    np.testing.assert_allclose(fast.score, brute.score, rtol=0, atol=1e-12)
+
+
+def test_prefilter_keeps_the_brute_force_top_k_swgdrug_self_search(swgdrug, swgdrug_spectra):
+    ref, indexes = swgdrug
+    _same_as_brute_force(swgdrug_spectra[::15], ref, indexes)
+
+
+def test_prefilter_keeps_the_brute_force_top_k_massbank_ei_dev_queries():
+    library = Reference.from_spectra(read(data_path("massbank", "ei-library.msp.gz")))
+    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))[::12]
+    _same_as_brute_force(queries, library, load_indexes(library, use_cache=False))
+
+
+def test_every_swgdrug_spectrum_finds_itself_at_rank_one(swgdrug, swgdrug_spectra):
+    ref, indexes = swgdrug
+    hits = search(swgdrug_spectra, ref, SearchSettings(top_k=3), indexes)
+    first = hits.rank == 1
+    assert first.sum() == len(swgdrug_spectra)
+    np.testing.assert_allclose(hits.score[first], 1.0, atol=1e-9)
+    np.testing.assert_array_equal(hits.mf[first] * 999 > 998.5, True)
+    # The query itself is among the perfect hits (a duplicate spectrum may share rank 1).
+    for q in range(0, len(swgdrug_spectra), 37):
+        perfect = [row for row, score in _top(hits, q) if score >= 1 - 1e-9]
+        assert q in perfect
+
+
+def test_ties_break_by_library_row_and_batches_do_not_matter(swgdrug_spectra):
+    # The same spectrum twice in the library: equal scores, the lower row ranks first.
+    lib = swgdrug_spectra[:50] + [swgdrug_spectra[10]]
+    ref = Reference.from_spectra(lib)
+    indexes = load_indexes(ref, use_cache=False)
+    hits = search([swgdrug_spectra[10]], ref, SearchSettings(top_k=2), indexes)
+    assert hits.row.tolist() == [10, 50]
+    assert hits.score[0] == hits.score[1]
+    queries = swgdrug_spectra[:40]
+    one = search(queries, ref, SearchSettings(batch_size=256), indexes)
+    many = search(queries, ref, SearchSettings(batch_size=7), indexes)
+    np.testing.assert_array_equal(one.row, many.row)
+    np.testing.assert_array_equal(one.score, many.score)
+
+
+def test_gap_and_isomer_alert_for_methoxytryptamine_positional_isomers(swgdrug, swgdrug_spectra):
+    ref, indexes = swgdrug
+    names = [s.name for s in swgdrug_spectra]
+    query = swgdrug_spectra[names.index("6-Methoxytryptamine")]
+    isomer = names.index("5-Methoxytryptamine")  # same formula C11H14N2O, another compound
+    hits = search([query], ref, SearchSettings(top_k=3), indexes)
+    assert hits.row[0] == names.index("6-Methoxytryptamine") and hits.row[1] == isomer
+    assert hits.gap[0] == pytest.approx(hits.score[0] - hits.score[1])
+    assert 0.02 < hits.gap[0] < 0.1
+    assert not hits.isomer_alert[0]  # the default margin (0.02) is narrower than this gap
+    wide = search([query], ref, SearchSettings(top_k=3, isomer_margin=0.1), indexes)
+    assert wide.isomer_alert[0] and wide.isomer_alert[1]
+
+
+def test_query_without_peaks_gets_no_hits(swgdrug, swgdrug_spectra):
+    ref, indexes = swgdrug
+    empty = Spectrum([], [], {"name": "blank"})
+    hits = search([empty, swgdrug_spectra[3]], ref, SearchSettings(top_k=2), indexes)
+    assert hits.query.tolist() == [1, 1]
+
+
+@pytest.fixture(scope="module")
+def ms2_analog() -> list[Spectrum]:
+    return list(read(data_path("massbank", "ms2-queries-analog.msp.gz")))
+
+
+def test_ms2_identity_respects_precursor_window_and_ion_mode(ms2_analog):
+    ref = Reference.from_spectra(ms2_analog)
+    indexes = load_indexes(ref, use_cache=False)
+    rng = np.random.default_rng(0)
+    jittered = [s.replace(mz=s.mz + rng.normal(0, 0.002, len(s))) for s in ms2_analog]
+    settings = SearchSettings(top_k=3, precursor_tolerance=Tolerance(10, "ppm"), tolerance=Tolerance(0.01, "Da"))
+    hits = search(jittered, ref, settings, indexes)
+    prec = ref.columns["precursor_mz"]
+    mode = ref.columns["ion_mode"]
+    slack = recorded_precision(prec)  # half the last recorded decimal of rounded precursors
+    for q, row in zip(hits.query, hits.row):
+        assert abs(prec[row] - prec[q]) <= 10e-6 * prec[q] + slack[q] + slack[row] + 1e-9
+        assert mode[row] == mode[q]
+    first = hits.rank == 1
+    found = hits.query[first]
+    # A jittered spectrum finds its own record first (unless it had no fragments left to score).
+    assert np.mean(hits.row[first] == found) > 0.95
+    assert len(found) >= 180
+
+
+def test_ms2_analog_reports_precursor_mass_difference(ms2_analog):
+    ref = Reference.from_spectra(ms2_analog[50:])
+    indexes = load_indexes(ref, use_cache=False)
+    queries = ms2_analog[:50]
+    hits = search(queries, ref, SearchSettings(mode="analog", top_k=3), indexes)
+    assert len(hits) > 0
+    prec = ref.columns["precursor_mz"]
+    for q, row, delta in zip(hits.query, hits.row, hits.delta_mass):
+        assert delta == pytest.approx(queries[q].precursor_mz - prec[row])
+    assert np.all((hits.score >= 0) & (hits.score <= 1))
+    assert np.all(np.isnan(hits.mf))  # no EI match factor for MS/MS

@@ -1,0 +1,106 @@
+"""The search indexes: preprocessing equal to the per-spectrum functions, consistent columns,
+stored/cached without rebuilds, precursor windows."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nps_id.io import read
+from nps_id.search import index as index_mod
+from nps_id.search.index import (
+    FragmentIndex,
+    NominalIndex,
+    build_indexes,
+    load_indexes,
+    nominal_csr,
+    recorded_precision,
+)
+from nps_id.search.preprocess import bin_nominal
+from nps_id.search.reference import Reference
+from tests.conftest import data_path
+
+SWGDRUG_SPECTRA = 2988  # grep -c '^Name:' on the decompressed file
+
+
+@pytest.fixture(scope="module")
+def swgdrug() -> Reference:
+    return Reference.from_spectra(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
+
+
+def test_every_swgdrug_spectrum_is_indexed_in_input_order(swgdrug):
+    ix = load_indexes(swgdrug, use_cache=False)
+    assert set(ix) == {"ei"}  # unit-mass EI only: no MS/MS index
+    assert ix["ei"].n == SWGDRUG_SPECTRA
+    assert np.array_equal(ix["ei"].rows, np.arange(SWGDRUG_SPECTRA))
+
+
+def test_vectorised_nominal_binning_equals_the_per_spectrum_function(swgdrug):
+    nominal = nominal_csr(swgdrug.peaks)
+    for i in range(swgdrug.n_spectra):
+        mz, intensity = bin_nominal(*swgdrug.peaks.row(i))
+        got_mz, got_int = nominal.row(i)
+        assert np.array_equal(got_mz, mz), i
+        np.testing.assert_allclose(got_int, intensity, rtol=1e-6)
+
+
+def test_bin_columns_hold_each_spectrums_normalised_weights(swgdrug):
+    ix = NominalIndex.build(swgdrug.peaks, np.arange(swgdrug.n_spectra), 1.0, 0.5)
+    # Every bin's slice holds exactly the spectra that have a peak at that nominal m/z.
+    for m in (43, 58, 91, 105, 300):
+        lo, hi = ix.bin_offsets[m], ix.bin_offsets[m + 1]
+        expected = [p for p in range(ix.n) if m in ix.spectra.row(p)[0]]
+        assert sorted(ix.peak_position[lo:hi].tolist()) == expected
+    # Weights are unit-norm per spectrum: squared weights sum to 1 for every non-empty spectrum.
+    norms = np.bincount(ix.peak_position, weights=ix.peak_weight.astype(np.float64) ** 2, minlength=ix.n)
+    np.testing.assert_allclose(norms[ix.spectra.counts > 0], 1.0, rtol=1e-5)
+
+
+def test_build_indexes_round_trips_through_stored_arrays(swgdrug):
+    stored = build_indexes(swgdrug.peaks, swgdrug.columns)
+    arrays, attrs = stored["ei"]
+    assert attrs["kind"] == "nominal" and attrs["mz_power"] == index_mod.DEFAULT_EI["mz_power"]
+    assert all(isinstance(v, np.ndarray) for v in arrays.values())
+    ref = Reference(swgdrug.peaks, dict(swgdrug.columns), "x" * 64, indexes=stored)
+    # Stored indexes with matching parameters are used as they are: nothing is rebuilt.
+    loaded = load_indexes(ref, use_cache=False)
+    assert np.array_equal(loaded["ei"].peak_weight, arrays["peak_weight"])
+
+
+def test_index_is_cached_and_not_rebuilt(swgdrug, tmp_path, monkeypatch):
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    ref = Reference(swgdrug.peaks, dict(swgdrug.columns), "ab" * 32)
+    first = load_indexes(ref)
+    assert len(list(tmp_path.glob("index-*.npz"))) == 1
+
+    def no_rebuild(*args, **kwargs):
+        raise AssertionError("index rebuilt although cached")
+
+    monkeypatch.setattr(index_mod, "_build", no_rebuild)
+    second = load_indexes(ref)
+    assert np.array_equal(first["ei"].peak_position, second["ei"].peak_position)
+    # Other parameters are another cache entry.
+    monkeypatch.undo()
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    load_indexes(ref, ei={"mz_power": 2.0})
+    assert len(list(tmp_path.glob("index-*.npz"))) == 2
+
+
+def test_fragment_index_orders_by_precursor_and_keeps_row_mapping():
+    spectra = list(read(data_path("massbank", "ms2-queries-analog.msp.gz")))
+    ref = Reference.from_spectra(spectra)
+    ix = load_indexes(ref, use_cache=False)["ms2"]
+    assert isinstance(ix, FragmentIndex) and ix.n == 200  # grep -c '^Name:' ms2-queries-analog
+    assert np.all(np.diff(ix.precursor_mz) >= 0)
+    np.testing.assert_array_equal(ix.precursor_mz, ref.columns["precursor_mz"][ix.rows])
+    assert np.all(np.diff(ix.frag_mz) >= 0) and np.all(np.diff(ix.loss_mz) >= 0)
+    # No fragment at or above precursor - 1.6 Da survives cleaning.
+    assert np.all(ix.spec_mz < np.repeat(ix.precursor_mz, ix.spectra.counts) - 1.6 + 1e-9)
+    # The window of a library precursor contains that spectrum.
+    p = 17
+    assert p in ix.window(ix.precursor_mz[p], 1e-6)
+
+
+def test_recorded_precision_widens_low_resolution_precursors():
+    assert recorded_precision(np.array([125.0, 220.9, 85.05, 152.107, 147.0441, np.nan])).tolist() == [
+        0.5, 0.05, 0.005, 0.0005, 0.0, 0.0
+    ]
