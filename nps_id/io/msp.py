@@ -202,6 +202,11 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
     elif target in meta:  # a second spelling of a key already set (DB# and ID, ...)
         _keep_raw(meta, key, value)
     elif target == "cas":
+        value, _, rest = value.partition(";")  # NIST exports: "CAS#: 50-00-0;  NIST#: 1234"
+        nist_key, sep, nist_id = rest.partition(":")
+        if sep:
+            _set_metadata(meta, nist_key.strip().lower(), nist_id, rt_unit)
+        value = value.strip()
         cas = normalise_cas(value)
         if cas is None:
             _keep_raw(meta, key, value)

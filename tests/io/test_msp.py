@@ -453,3 +453,8 @@ def test_odd_metadata_keys_cannot_break_the_written_file(tmp_path):
     assert len(back) == 2 and all(len(b) == 1 for b in back)
     assert back[0].get("_13c_label") == "x" and back[0].get("a_b") == "y"
     assert back[0].get("many") == ("1", "2")
+
+
+def test_nist_cas_and_nist_number_on_one_line(tmp_path):
+    (s,) = _read(_write(tmp_path, "Name: Benzene\nCAS#: 71-43-2;  NIST#: 291514\nNum Peaks: 1\n78 999\n"))
+    assert s.get("cas") == "71-43-2" and s.get("source_id") == "291514"
