@@ -1,0 +1,107 @@
+"""``nps-id library build/info/validate/export`` through click, and library resolution."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from nps_id.commands.options import LIBRARY_ENV, resolve_library
+from nps_id.errors import LibraryError
+from nps_id.library import Library
+from tests.conftest import data_path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "swgdrug.h5"
+    result = CliRunner().invoke(cli, [
+        "library", "build", str(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")),
+        "-o", str(out), "--name", "SWGDRUG", "--release", "3.4"])
+    return out, result
+
+
+def test_build_prints_kept_and_rejected_per_source(built):
+    out, result = built
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith("SWGDRUG-3.4.msp.gz"))
+    assert row.split()[1:5] == ["msp", "2988", "2988", "0"]
+    assert "duplicates: 79 InChIKeys with several spectra" in result.stdout
+    with Library.open(out) as lib:
+        assert f"sha256 {lib.sha256}" in result.stdout
+        assert (lib.info["name"], lib.info["release"]) == ("SWGDRUG", "3.4")
+
+
+def test_build_uses_the_search_index_builder_when_available(built):
+    pytest.importorskip("nps_id.search.index")
+    from nps_id.search import index
+
+    if not hasattr(index, "build_indexes"):
+        pytest.skip("nps_id.search.index has no build_indexes yet")
+    out, _ = built
+    with Library.open(out) as lib:
+        assert lib.index_names(), "library build should store the search indexes"
+        for name in lib.index_names():
+            assert lib.index_attrs(name)["library_sha256"] == lib.sha256
+
+
+def test_info_text_and_json(built):
+    out, _ = built
+    text = CliRunner().invoke(cli, ["library", "info", str(out)])
+    assert text.exit_code == 0
+    assert "spectra   2988" in text.stdout and "SWGDRUG-3.4.msp.gz: 2988" in text.stdout
+    data = json.loads(CliRunner().invoke(cli, ["library", "info", str(out), "--json"]).stdout)
+    assert data["n_spectra"] == 2988 and data["ms_level"] == {"unknown": 2988}
+    assert data["source"] == {"SWGDRUG-3.4.msp.gz": 2988}
+    assert data["size_bytes"] == out.stat().st_size and len(data["sha256"]) == 64
+    assert data["provenance"][0]["kept"] == 2988 and data["format_version"] == "1.0"
+
+
+def test_validate_ok(built):
+    out, _ = built
+    result = CliRunner().invoke(cli, ["library", "validate", str(out)])
+    assert result.exit_code == 0 and result.stdout.startswith("OK ")
+    assert "2988 spectra" in result.stdout
+
+
+def test_export_msp_then_rebuild(built, tmp_path):
+    out, _ = built
+    msp = tmp_path / "out.msp"
+    result = CliRunner().invoke(cli, ["library", "export", str(out), "-o", str(msp)])
+    assert result.exit_code == 0 and "wrote 2988 spectra" in result.stdout
+    assert msp.read_text().count("Name: ") == 2988
+
+
+def test_missing_library_and_unreadable_source(tmp_path):
+    result = CliRunner().invoke(cli, ["library", "info", str(tmp_path / "none.h5")])
+    assert result.exit_code == 4 and "no such library file" in result.stderr
+    junk = tmp_path / "junk.xyz"
+    junk.write_bytes(b"\x00\x01 nothing here")
+    result = CliRunner().invoke(cli, ["library", "build", str(junk), "-o", str(tmp_path / "x.h5")])
+    assert result.exit_code == 3 and "junk.xyz" in result.stderr
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_resolve_library_order(tmp_path, monkeypatch):
+    named, env_lib = tmp_path / "named.h5", tmp_path / "env.h5"
+    named.touch()
+    env_lib.touch()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv(LIBRARY_ENV, str(env_lib))
+    assert resolve_library(named) == named
+    assert resolve_library(None) == env_lib
+    monkeypatch.delenv(LIBRARY_ENV)
+    with pytest.raises(LibraryError, match="nps-id library build") as info:
+        resolve_library(None)
+    assert str(tmp_path / "xdg" / "nps-id" / "default.h5") in str(info.value)
+    default = tmp_path / "xdg" / "nps-id" / "default.h5"
+    default.parent.mkdir(parents=True)
+    default.touch()
+    assert resolve_library(None) == default
+
+
+def test_help_shows_examples():
+    result = CliRunner().invoke(cli, ["library", "build", "--help"])
+    assert result.exit_code == 0 and "nps-id library build SWGDRUG-3.4.msp.gz -o swgdrug.h5" in result.stdout
