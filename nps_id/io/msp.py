@@ -104,6 +104,10 @@ _RT_FACTORS = {"min": 60.0, "m": 60.0, "sec": 1.0, "s": 1.0, "ms": 1e-3, "h": 36
 _MS_LEVEL_RE = re.compile(r"(?i)^ms(\d?)$")  # "MS" alone is a full-scan (MS1) spectrum
 _LICENCE_RE = re.compile(r'(?i)"licen[cs]e=([^"]*)"')
 _ANNOTATION_RE = re.compile(r'"[^"\n]*"')
+_COMMENT_PAIR_RE = re.compile(r'"([^"=]+)=([^"]*)"')
+_COMMENT_STRUCTURE_KEYS = {"smiles": "smiles", "computed smiles": "smiles", "inchi": "inchi",
+                           "computed inchi": "inchi", "inchikey": "inchikey",
+                           "computed inchikey": "inchikey"}
 # Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
 _PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": " "})
 
@@ -414,6 +418,8 @@ def _finish(record: _Record, path: str, report: ReadReport) -> Spectrum | None:
     if mz.size == 0:
         report.skip("empty spectrum")
         return None
+    if "comments" in meta:
+        _structure_from_comments(meta)
     synonyms = meta.get("synonyms")
     if synonyms is not None:
         meta["synonyms"] = tuple(synonyms)
@@ -424,6 +430,18 @@ def _finish(record: _Record, path: str, report: ReadReport) -> Spectrum | None:
     except ValueError as exc:  # a metadata value Spectrum refuses; peaks were checked above
         report.bad(f"invalid record: {exc}", record=record.index, line=record.line)
         return None
+
+
+def _structure_from_comments(meta: dict[str, Any]) -> None:
+    """MoNA exports carry SMILES/InChI/InChIKey only as ``"SMILES=..."`` pairs in Comments."""
+    missing = [key for key in ("smiles", "inchi", "inchikey") if key not in meta]
+    if not missing or "=" not in meta["comments"]:
+        return
+    for match in _COMMENT_PAIR_RE.finditer(meta["comments"]):
+        key = _COMMENT_STRUCTURE_KEYS.get(match.group(1).lower())
+        if key in missing and match.group(2).strip():
+            meta[key] = match.group(2).strip()
+            missing.remove(key)
 
 
 def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.ndarray] | None:

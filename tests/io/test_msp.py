@@ -458,3 +458,13 @@ def test_odd_metadata_keys_cannot_break_the_written_file(tmp_path):
 def test_nist_cas_and_nist_number_on_one_line(tmp_path):
     (s,) = _read(_write(tmp_path, "Name: Benzene\nCAS#: 71-43-2;  NIST#: 291514\nNum Peaks: 1\n78 999\n"))
     assert s.get("cas") == "71-43-2" and s.get("source_id") == "291514"
+
+
+def test_mona_structures_from_comments():
+    spectra = _read(data_path("formats", "matchms-tests", "MoNA-export-GC-MS-first10.msp"))
+    # the first "SMILES=" pair of the record's Comments (an explicit field would win)
+    assert spectra[0].get("smiles") == "[O-1][N+1](=O)c(c4)c(c1)c(c3c4)c(c2cc3)c(ccc2)c1"
+    assert spectra[0].get("inchi").startswith("InChI=1S/C16H9NO2/")
+    assert spectra[0].get("inchikey") == "ALRLPDGCPYIVHP-UHFFFAOYSA-N"  # the InChIKey: field
+    collection = _read(data_path("formats", "matchms-tests", "test_spectra_collection.msp"))
+    assert collection[0].get("smiles") == "O=C(C=CC=1C=CC=CC1O)C=2C=CC=CC2"  # "computed SMILES="
