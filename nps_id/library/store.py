@@ -14,6 +14,7 @@ turned into a :class:`~nps_id.errors.LibraryError` naming the file and the datas
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -239,6 +240,14 @@ class Library:
         return f"Library({str(self.path)!r}, {self.n_spectra} spectra, sha256={self.sha256[:12]})"
 
     # -- low-level access ----------------------------------------------------------------
+    @contextlib.contextmanager
+    def guard(self, what: str) -> Iterator[None]:
+        """Turn h5py failures while reading ``what`` into a one-line :class:`LibraryError`."""
+        try:
+            yield
+        except H5_ERRORS as exc:
+            raise LibraryError(f"{self.path}: corrupt library: cannot read {what} ({_short(exc)})") from None
+
     def _group(self, name: str) -> "h5py.Group":
         try:
             return self._h5[name]
@@ -316,7 +325,8 @@ class Library:
         """The "absent" value of an int column, else None."""
         if self.encoding(name) != INT:
             return None
-        return int(_attr(self._h5[f"metadata/{name}"].attrs.get("fill", 0)))
+        with self.guard(f"/metadata/{name}"):
+            return int(_attr(self._h5[f"metadata/{name}"].attrs.get("fill", 0)))
 
     def columns_dict(self) -> dict[str, np.ndarray]:
         """Every metadata column, read whole."""
@@ -378,6 +388,10 @@ class Library:
     # -- provenance and indexes ----------------------------------------------------------
     def provenance(self) -> list[dict[str, Any]]:
         """One dict per source file (attributes of ``/provenance/sources/NNNN``), build order."""
+        with self.guard("/provenance"):
+            return self._provenance()
+
+    def _provenance(self) -> list[dict[str, Any]]:
         sources = self._group("provenance").get("sources")
         if sources is None:
             return []
@@ -393,20 +407,23 @@ class Library:
 
     def index_names(self) -> list[str]:
         """Names of the precomputed indexes in ``/indexes`` (empty for files without any)."""
-        group = self._h5.get("indexes")
-        return sorted(group) if group is not None else []
+        with self.guard("/indexes"):
+            group = self._h5.get("indexes")
+            return sorted(group) if group is not None else []
 
     def index_attrs(self, name: str) -> dict[str, Any]:
         """Attributes of ``/indexes/<name>`` ({} when absent)."""
-        group = self._h5.get(f"indexes/{name}")
-        return {k: _attr(v) for k, v in group.attrs.items()} if group is not None else {}
+        with self.guard(f"/indexes/{name}"):
+            group = self._h5.get(f"indexes/{name}")
+            return {k: _attr(v) for k, v in group.attrs.items()} if group is not None else {}
 
     def read_index(self, name: str) -> dict[str, np.ndarray] | None:
         """Arrays of ``/indexes/<name>`` (all read whole), or None when the file has none."""
-        group = self._h5.get(f"indexes/{name}")
-        if group is None:
-            return None
-        return {key: np.asarray(self._read(f"indexes/{name}/{key}")) for key in group}
+        with self.guard(f"/indexes/{name}"):
+            group = self._h5.get(f"indexes/{name}")
+            if group is None:
+                return None
+            return {key: np.asarray(self._read(f"indexes/{name}/{key}")) for key in group}
 
 
 def _short(exc: BaseException) -> str:

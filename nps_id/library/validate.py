@@ -66,7 +66,7 @@ def validate_library(path: str | Path) -> ValidationResult:
     LibraryError
         One line naming the file and the first failed check.
     """
-    with Library.open(path) as lib:
+    with Library.open(path) as lib, lib.guard("the file"):
         peaks = _check_peaks(lib)
         columns = {}
         for name in lib.columns:
