@@ -83,8 +83,9 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
 
     settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=prefilter, tolerance=tolerance,
                               precursor_tolerance=precursor_tolerance, isomer_margin=isomer_margin)
+    library = resolve_library(library)  # a missing library fails before a long read
     spectra = list(read(queries, lenient=lenient))
-    with Library.open(resolve_library(library)) as lib:
+    with Library.open(library) as lib:
         reference = Reference.from_library(lib)
     indexes = load_indexes(
         reference,

@@ -1,0 +1,105 @@
+"""``nps-id search`` through click's CliRunner: the column contract, formats, errors."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from nps_id.io import read, write
+from tests.conftest import data_path
+
+MSPEPSEARCH = ["Unknown", "Rank", "Id", "Name", "MF", "R.Match", "Formula", "InChIKey", "DeltaMass"]
+CONTRACT = ["query", "query_name", "rank", "library_id", "name", "inchikey", "formula", "score", "mf", "rmf",
+            "delta_mass", "isomer_alert", "gap"]
+
+
+@pytest.fixture(scope="module")
+def swgdrug_library(tmp_path_factory):
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+
+    out = tmp_path_factory.mktemp("lib") / "swgdrug.h5"
+    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], out, name="SWGDRUG", release="3.4",
+                  index_builder=build_indexes)
+    return out
+
+
+@pytest.fixture(scope="module")
+def queries(tmp_path_factory):
+    """Three SWGDRUG spectra re-measured with m/z jitter, as an MSP file."""
+    spectra = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
+    rng = np.random.default_rng(3)
+    picked = [spectra[i] for i in (2, 500, 1433)]
+    noisy = [s.replace(mz=s.mz + rng.uniform(-0.2, 0.2, len(s)), source_id=None) for s in picked]
+    path = tmp_path_factory.mktemp("q") / "unknowns.msp"
+    write(noisy, path)
+    return path, picked
+
+
+_CACHE: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def private_cache(tmp_path_factory):
+    """Index cache in a temporary folder, never the user's."""
+    _CACHE["NPS_ID_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, ["search", *map(str, args)], env=dict(_CACHE))
+
+
+def test_tsv_uses_mspepsearch_columns_and_finds_each_query(swgdrug_library, queries, tmp_path):
+    path, picked = queries
+    out = tmp_path / "hits.tsv"
+    result = _run(path, "--library", swgdrug_library, "--top", 3, "-o", out)
+    assert result.exit_code == 0, result.output
+    # The library stores its index (built by `library build`): the search built none to cache.
+    assert not any(Path(_CACHE["NPS_ID_CACHE"]).iterdir())
+    rows = list(csv.DictReader(out.open(encoding="utf-8"), delimiter="\t"))
+    assert all(col in rows[0] for col in MSPEPSEARCH)
+    assert len(rows) == 3 * 3
+    firsts = [r for r in rows if r["Rank"] == "1"]
+    assert [r["Id"] for r in firsts] == [s.get("source_id") for s in picked]
+    assert [r["Name"] for r in firsts] == [s.name for s in picked]
+    assert all(700 <= int(r["MF"]) <= 999 and r["R.Match"] for r in firsts)
+    assert [r["Query"] for r in firsts] == ["0", "1", "2"]
+
+
+def test_jsonl_and_csv_carry_the_machine_contract(swgdrug_library, queries):
+    path, picked = queries
+    result = _run(path, "-l", swgdrug_library, "--top", 2, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert len(records) == 6 and all(set(CONTRACT) <= set(r) for r in records)
+    assert [r["rank"] for r in records] == [1, 2] * 3
+    assert all(0 <= r["score"] <= 1 and 0 <= r["mf"] <= 999 for r in records)
+    assert records[0]["delta_mass"] is None  # identity mode: no mass shift
+    result = _run(path, "-l", swgdrug_library, "--top", 1, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert set(CONTRACT) <= set(rows[0]) and len(rows) == 3
+
+
+def test_analog_mode_reports_molecular_ion_shift(swgdrug_library, queries):
+    path, _ = queries
+    result = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 5, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert len(records) == 15
+    assert all(isinstance(r["delta_mass"], float) for r in records)
+    assert any(r["delta_mass"] != 0 for r in records)
+
+
+def test_missing_library_exits_4_and_bad_queries_exit_3(tmp_path, swgdrug_library):
+    bad = tmp_path / "bad.msp"
+    bad.write_text("Name: x\nNum Peaks: 2\n10 abc\n")
+    result = _run(bad, "-l", tmp_path / "nope.h5")
+    assert result.exit_code == 4 and "no library" in result.output
+    result = _run(bad, "-l", swgdrug_library)
+    assert result.exit_code == 3, result.output
