@@ -279,9 +279,14 @@ def _run_local(tasks: Iterable[Task], workers: int, record: Callable[[Outcome], 
             inflight: dict[Any, Task] = {}
             broken = False
             while (queue or inflight) and not broken:
-                while queue and len(inflight) < slots:
-                    task = queue.popleft()
-                    inflight[pool.submit(work, task)] = task
+                while queue and len(inflight) < slots and not broken:
+                    try:
+                        inflight[pool.submit(work, queue[0])] = queue[0]
+                        queue.popleft()
+                    except BrokenProcessPool:  # a worker died since the last wait(): new pool
+                        broken = True
+                if not inflight:
+                    continue
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for future in done:
                     try:
