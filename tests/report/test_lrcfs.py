@@ -125,3 +125,23 @@ def test_cli_library_changed_since_the_match_exits_4(swgdrug_library, tmp_path):
     path.write_text(json.dumps(results), encoding="utf-8")
     result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
     assert result.exit_code == 4 and "differs from the library" in result.output
+
+
+def test_library_synonyms_decide_the_group(swgdrug_library):
+    # "DOET" and "Benzedrone" say nothing by themselves; their SWGDRUG synonyms
+    # ("2,5-Dimethoxy-4-ethylamphetamine", "4-methyl-N-benzylcathinone") do.
+    with Library.open(swgdrug_library) as lib:
+        names = [str(n) for n in lib.column("name")]
+        info = {"name": "SWGDRUG", "release": "3.4", "sha256": lib.sha256, "n_spectra": lib.n_spectra,
+                "path": str(swgdrug_library)}
+    results = make_results()
+    results["library"] = info
+    results["findings"] = results["findings"][1:3]
+    for finding, name in zip(results["findings"], ("DOET", "Benzedrone")):
+        finding.update(name=name, library_row=names.index(name), inchikey=None)
+        del finding["reference_spectrum"]
+    doc = build_report(results, None, now=FIXED_NOW)
+    assert [(f["ewa"]["group"], f["ewa"]["source"]) for f in doc["findings"]] == [
+        ("phenethylamines", "name"), ("synthetic_cathinones", "name")]
+    assert all(f["reference_spectrum"]["mz"] for f in doc["findings"])
+    assert doc["provenance"]["reference_spectra"].startswith("library swgdrug.h5")
