@@ -253,3 +253,15 @@ def test_lc_msms_run_each_precursor_found_in_its_own_library(tmp_path):
         f = by_precursor[round(s.precursor_mz, 3)]
         assert (f["name"], f["verdict"], f["score"]) == (f"compound {i}", "identified", 999)
         assert f["mf"] is None and f["match_mode"] == "identity"
+
+
+@pytest.mark.parametrize("parts, technique", [
+    (("pyteomics-tests", "test.ms1"), "GC-EI-MS"),
+    (("pyteomics-tests", "test.mzXML"), "LC-MS/MS"),
+    (("pyteomics-tests", "test.ms2"), "LC-MS/MS"),
+])
+def test_small_runs_in_the_other_formats(swgdrug, parts, technique, tmp_path):
+    result = CliRunner().invoke(cli, ["match", str(data_path("formats", *parts)), "-l", str(swgdrug),
+                                      "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "r.json").read_text())["run"]["technique"] == technique
