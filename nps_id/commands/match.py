@@ -108,7 +108,7 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, min_snr
         else:
             _write_json(json_file, payload, atomic_output)
     if fail_on and any(at_least(f["verdict"], fail_on) for r in all_results for f in r["findings"]):
-        raise SystemExit(EXIT_FOUND)
+        click.get_current_context().exit(EXIT_FOUND)
 
 
 def _write_json(target: Path, payload: dict, atomic_output) -> None:
