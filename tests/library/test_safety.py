@@ -101,13 +101,14 @@ READER = """
 import sys, time
 from pathlib import Path
 from nps_id.library import Library
-path, stop = Path(sys.argv[1]), Path(sys.argv[2])
+path, stop, ready = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 seen, reads = set(), 0
 while not stop.exists():
     with Library.open(path) as lib:
         assert lib.spectrum(reads % lib.n_spectra).name
         seen.add(lib.sha256)
     reads += 1
+    ready.touch()
 print(reads, len(seen))
 """
 
@@ -116,11 +117,15 @@ def test_two_readers_keep_reading_while_a_third_process_builds(swgdrug, tmp_path
     target = tmp_path / "lib.h5"
     target.write_bytes(swgdrug.read_bytes())
     stop = tmp_path / "stop"
+    ready = [tmp_path / f"ready-{k}" for k in range(2)]
     readers = [
-        subprocess.Popen([sys.executable, "-c", READER, str(target), str(stop)], env=ENV, cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for _ in range(2)
+        subprocess.Popen([sys.executable, "-c", READER, str(target), str(stop), str(flag)], env=ENV,
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for flag in ready
     ]
+    deadline = time.monotonic() + 60
+    while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+        time.sleep(0.05)  # both readers have read the old version before the build starts
     builder = subprocess.run(
         [sys.executable, "-m", "nps_id", "library", "build", "--append",
          str(data_path("massbank", "ei-queries-analog.msp.gz")), "-o", str(target)],
