@@ -219,3 +219,17 @@ def test_error_line_counts_blank_and_comment_lines(tmp_path):
     with pytest.raises(ReaderError) as err:
         list(jcamp.read(path))
     assert err.value.line == 6 and err.value.text == "11 3 x"
+
+
+def test_gcms_run_converts_to_msp_without_loss(tmp_path):
+    """Each scan of a JCAMP-DX run becomes an MSP record with the same peaks and time."""
+    from nps_id.io import msp
+
+    scans = list(jcamp.read(data_path("gcms", "jcamp", "gcms.jdx")))
+    out = tmp_path / "run.msp"
+    assert msp.write(scans, out) == len(scans)
+    back = list(msp.read(out))
+    assert len(back) == len(scans)
+    for a, b in zip(scans, back):
+        assert np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
+        assert b.retention_time == a.retention_time and b.get("scan_id") == a.get("scan_id")
