@@ -41,7 +41,12 @@ from nps_id.search.index import (
     recorded_precision,
     weigh,
 )
-from nps_id.search.kernels import composite_mf_many_w, composite_reference_weights, cosine_greedy
+from nps_id.search.kernels import (
+    composite_mf_many_w,
+    composite_parts_many_w,
+    composite_reference_weights,
+    cosine_greedy,
+)
 from nps_id.search.reference import Reference, compound_keys
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
@@ -297,6 +302,19 @@ def _search_ei(
     if s.mode == "analog":
         q_mass = _molecular_ion(nominal)
         lib_mass = _library_molecular_ion(index)
+    if s.mode == "identity" and score_name == "composite":
+        # The main path runs in one compiled loop over the batch (no per-query Python).
+        offsets, cand, mf, rmf = _ei_composite_batch(
+            nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
+            index.peak_position, index.peak_weight, lib.offsets, lib.mz, ref_w, ref_norm2,
+            index.mz_power, index.intensity_power, s.prefilter, accumulate.acc, accumulate.count, accumulate.touched,
+        )
+        for i, query in enumerate(batch):
+            lo, hi = offsets[i], offsets[i + 1]
+            if hi > lo:
+                nan = np.full(hi - lo, np.nan)
+                out.append(_rank(query, index.rows[cand[lo:hi]], mf[lo:hi], mf[lo:hi], rmf[lo:hi], nan, ctx))
+        return out
     for i, query in enumerate(batch):
         q_mz, q_int = nominal.row(i)
         lo, hi = nominal.offsets[i], nominal.offsets[i + 1]
@@ -315,11 +333,6 @@ def _search_ei(
             delta = q_mass[i] - lib_mass[cand]
             shift = np.nan_to_num(delta) if score_name == "modified_cosine" else np.zeros(cand.size)
             score = _cosine_scores(q_mz, q_int, lib, cand, _NOMINAL_TOLERANCE, s.intensity_power, index.mz_power, shift)
-        elif score_name == "composite":
-            cand = positions[_composite_candidates(cosine, n_matched, q_mz.size, s.prefilter)]
-            mf, rmf = exact(cand)
-            score = mf
-            delta = delta[: cand.size]
         else:
             top = _top_indices(cosine, s.prefilter)
             cand = positions[top]
@@ -330,16 +343,65 @@ def _search_ei(
     return out
 
 
-def _composite_candidates(cosine: np.ndarray, n_matched: np.ndarray, n_query: int, size: int) -> np.ndarray:
-    """Indices of the ``size`` spectra most likely to have the highest composite MF.
+@njit(cache=True)
+def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position, peak_weight,
+                        lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, acc, count, touched):
+    """Composite MF and RMF of the likeliest ``size`` candidates of every query in a batch.
 
-    ``MF = (N_U F_D + N_m F_R) / (N_U + N_m)`` with ``F_D = cosine**2``: the ratio term F_R is
-    unknown before the exact score, so the proxy averages its two extremes -- F_R = cosine**2
-    and F_R = 1 (the upper bound). On the development data this ranks every brute-force top-5
-    hit within the first 160 candidates (cosine alone needs 1,920; docs/search.md).
+    Step 1: :func:`_nominal_accumulate` gives each touched spectrum's weighted cosine and
+    matched-peak count. Step 2: candidates are ranked by a proxy of the composite MF --
+    ``MF = (N_U F_D + N_m F_R) / (N_U + N_m)`` with ``F_D = cosine**2`` and the ratio term F_R
+    unknown, so the proxy averages its extremes F_R = cosine**2 and F_R = 1 (on the development
+    data every brute-force top-5 hit ranks within the first 160; cosine alone needs 1,920).
+    Ties at the cut go to the earlier-touched spectrum. Step 3: the exact score
+    (:func:`~nps_id.search.kernels.composite_parts_many_w`) of those candidates.
+
+    Returns CSR-like ``(offsets, candidate positions, mf, rmf)``.
     """
-    bound = (n_query * cosine**2 + n_matched) / (n_query + n_matched)
-    return _top_indices(0.5 * cosine**2 + 0.5 * bound, size)
+    nq = q_offsets.shape[0] - 1
+    out_offsets = np.zeros(nq + 1, dtype=np.int64)
+    cand_all = np.empty(nq * size, dtype=np.int64)
+    mf_all = np.empty(nq * size)
+    rmf_all = np.empty(nq * size)
+    total = 0
+    for q in range(nq):
+        lo, hi = q_offsets[q], q_offsets[q + 1]
+        # Step 1
+        positions, cosine, n_matched = _nominal_accumulate(
+            q_mz[lo:hi], q_weight[lo:hi], bin_offsets, peak_position, peak_weight, acc, count, touched)
+        nt = positions.shape[0]
+        if nt == 0:
+            out_offsets[q + 1] = total
+            continue
+        # Step 2
+        n_u = hi - lo
+        proxy = np.empty(nt)
+        for t in range(nt):
+            c2 = cosine[t] * cosine[t]
+            proxy[t] = 0.5 * c2 + 0.5 * (n_u * c2 + n_matched[t]) / (n_u + n_matched[t])
+        if nt > size:
+            cut = -np.partition(-proxy, size - 1)[size - 1]
+            cand = np.empty(size, dtype=np.int64)
+            k = 0
+            for t in range(nt):
+                if proxy[t] > cut:
+                    cand[k] = positions[t]
+                    k += 1
+            for t in range(nt):
+                if k < size and proxy[t] == cut:
+                    cand[k] = positions[t]
+                    k += 1
+        else:
+            cand = positions
+        # Step 3
+        parts = composite_parts_many_w(q_mz[lo:hi], q_int[lo:hi], lib_offsets, lib_mz, ref_w, ref_norm2, cand, a, b)
+        for c in range(cand.shape[0]):
+            cand_all[total + c] = cand[c]
+            mf_all[total + c] = parts[c, 0]
+            rmf_all[total + c] = parts[c, 1]
+        total += cand.shape[0]
+        out_offsets[q + 1] = total
+    return out_offsets, cand_all[:total], mf_all[:total], rmf_all[:total]
 
 
 def _molecular_ion(nominal: CSRPeaks, floor: float = 0.02) -> np.ndarray:
