@@ -56,6 +56,8 @@ def build_one(source: str, output: str, with_indexes: bool) -> None:
 
 def access(library: Path, source: Path) -> list[tuple[str, float, int]]:
     """(method, seconds, bytes read) for getting the middle spectrum three ways."""
+    import h5py  # noqa: F401  -- imported up front so that module files do not count as reads
+
     from nps_id.io import read
     from nps_id.library import Library
 
