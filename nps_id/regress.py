@@ -369,8 +369,11 @@ def _spectra_case(case: Case, library: Any) -> CaseResult:
     queries = [q for q in queries if q.metadata.get(key)]
     if not queries:
         raise InputError(f"{case.path}: no query spectrum has a {key} to compare with")
-    hits = search(queries, library.reference, SearchSettings(top_k=1), library.indexes)
     column = library.columns[key]
+    if not any(str(v) for v in column):
+        raise LibraryError(f"{library.info['path']}: no spectrum has a {key}; nothing to compare the queries "
+                           "with (a library built by an incompatible nps-id? delete it to rebuild)")
+    hits = search(queries, library.reference, SearchSettings(top_k=1), library.indexes)
     top = {int(q): int(r) for q, r, rank in zip(hits.query, hits.row, hits.rank) if rank == 1}
 
     def same(query: Any, row: int | None) -> bool:
