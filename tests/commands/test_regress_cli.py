@@ -28,8 +28,8 @@ def test_shared_data_suite_passes(cache, tmp_path):
     result = CliRunner().invoke(cli, ["regress", str(SUITE), "--cache-dir", str(cache), "--junit", str(junit)])
     assert result.exit_code == 0, result.output
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("8", "0", "0")
-    assert "8 cases: 8 passed, 0 failed, 0 errors" in result.stdout
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("9", "0", "0")
+    assert "9 cases: 9 passed, 0 failed, 0 errors" in result.stdout
 
 
 def _suite(tmp_path: Path, body: str) -> Path:
