@@ -4,9 +4,9 @@ How a batch of queries is searched
 ----------------------------------
 1. Queries are preprocessed exactly like the index (nominal mass for EI; precursor and noise
    removal for MS/MS).
-2. A cheap indexed score picks candidates for all queries of the batch at once: EI -- a sparse
-   matrix product of the binned queries with the library's bin columns (weighted cosine);
-   MS/MS identity -- the precursor window (one ``searchsorted``) and ion mode; MS/MS analogue
+2. A cheap indexed score picks candidates: EI -- the binned query's bin columns scatter-added
+   into per-spectrum weighted cosines and matched-peak counts (one compiled loop per batch),
+   ranked by a proxy of the composite MF; MS/MS identity -- the precursor window (one ``searchsorted``) and ion mode; MS/MS analogue
    -- fragment and neutral-loss matches gathered from the sorted peak columns, scatter-added
    with ``np.bincount``.
 3. The exact score (EI: composite match factor and RMF; MS/MS: cosine or modified cosine) is
@@ -55,7 +55,7 @@ MODES = ("identity", "analog")
 #: Nominal-mass peaks match when equal; any tolerance below 0.5 Da says so.
 _NOMINAL_TOLERANCE = Tolerance(0.25, "Da")
 #: Score names accepted per spectrum kind; the first is the default.
-EI_SCORES = {"identity": ("composite", "reverse", "cosine"), "analog": ("modified_cosine", "cosine")}
+EI_SCORES = {"identity": ("composite", "reverse", "cosine"), "analog": ("modified_cosine", "cosine", "composite")}
 MS2_SCORES = {"identity": ("cosine", "modified_cosine"), "analog": ("modified_cosine", "cosine")}
 
 
@@ -74,7 +74,9 @@ class SearchSettings:
     top_k : int
         Hits kept per query.
     prefilter : int
-        Candidates per query the cheap indexed score passes to the exact score (EI, MS/MS analogue).
+        Candidates per query the cheap indexed score passes to the exact score (EI identity).
+    analog_prefilter : int
+        The same for analogue search (EI and MS/MS), where the cheap score is a poorer guide.
     tolerance : Tolerance
         MS/MS fragment tolerance (Da or ppm).
     precursor_tolerance : Tolerance
@@ -98,6 +100,7 @@ class SearchSettings:
     score: str | None = None
     top_k: int = 5
     prefilter: int = 200
+    analog_prefilter: int = 1000
     tolerance: Tolerance = field(default_factory=lambda: Tolerance(0.2, "Da"))
     precursor_tolerance: Tolerance = field(default_factory=lambda: Tolerance(20.0, "ppm"))
     mz_power: float = 1.0
@@ -111,8 +114,8 @@ class SearchSettings:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.top_k < 1 or self.prefilter < 1 or self.batch_size < 1:
-            raise ValueError("top_k, prefilter and batch_size must be positive")
+        if min(self.top_k, self.prefilter, self.analog_prefilter, self.batch_size) < 1:
+            raise ValueError("top_k, prefilter, analog_prefilter and batch_size must be positive")
         known = set(EI_SCORES[self.mode]) | set(MS2_SCORES[self.mode])
         if self.score is not None and self.score not in known:
             raise ValueError(f"score {self.score!r} is not available in {self.mode} mode; choose from {sorted(known)}")
@@ -328,11 +331,12 @@ def _search_ei(
 
         delta = np.full(positions.size, np.nan)
         if s.mode == "analog":
-            cand = positions[_top_indices(cosine, s.prefilter)]
+            cand = positions[_top_indices(cosine, s.analog_prefilter)]
             mf, rmf = exact(cand)
             delta = q_mass[i] - lib_mass[cand]
             shift = np.nan_to_num(delta) if score_name == "modified_cosine" else np.zeros(cand.size)
-            score = _cosine_scores(q_mz, q_int, lib, cand, _NOMINAL_TOLERANCE, s.intensity_power, index.mz_power, shift)
+            score = mf if score_name == "composite" else _cosine_scores(
+                q_mz, q_int, lib, cand, _NOMINAL_TOLERANCE, s.intensity_power, index.mz_power, shift)
         else:
             top = _top_indices(cosine, s.prefilter)
             cand = positions[top]
@@ -506,7 +510,7 @@ def _prefilter_analog(
     if q_mode != 0:
         score[(index.ion_mode != q_mode) & (index.ion_mode != 0)] = 0.0
     hit = np.flatnonzero(score > 0)
-    return hit[_top_indices(score[hit], s.prefilter)]
+    return hit[_top_indices(score[hit], s.analog_prefilter)]
 
 
 @njit(cache=True)
