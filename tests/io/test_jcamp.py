@@ -56,7 +56,8 @@ def test_gcms_jdx_descending_peaks_are_sorted():
 
 def test_asdf_encodings_decode_to_the_same_values():
     """FIX (AFFN), PACKED, SQUEEZED and DIF/DUP hold the same data, truncated differently."""
-    tables = {n: list(jcamp.read_tables(_jc(f"jcamp-{n}.dx"))) for n in ("fix", "packed", "squeezed", "difdup")}
+    names = ("fix", "packed", "squeezed", "difdup")
+    tables = {n: list(jcamp.read_tables(_jc(f"jcamp-{n}.dx"))) for n in names}
     assert {n: len(t) for n, t in tables.items()} == dict.fromkeys(tables, 1)
     sizes = {n: t[0].y.size for n, t in tables.items()}
     assert sizes == {"fix": 8, "packed": 30, "squeezed": 38, "difdup": 30}  # counted with grep
@@ -164,7 +165,8 @@ def test_malformed_tables(tmp_path, body, line, what):
 
 def test_lenient_skips_bad_tables(tmp_path):
     path = tmp_path / "bad.jdx"
-    path.write_text("##TITLE= a\n##XYDATA= (XY..XY)\n50,1 51\n##END=\n##TITLE= b\n##XYDATA= (XY..XY)\n50,1\n##END=\n")
+    path.write_text("##TITLE= a\n##XYDATA= (XY..XY)\n50,1 51\n##END=\n"
+                    "##TITLE= b\n##XYDATA= (XY..XY)\n50,1\n##END=\n")
     report = ReadReport(str(path), lenient=True)
     assert [s.name for s in jcamp.read(path, report)] == ["b"]
     assert report.quarantine[0]["line"] == 2

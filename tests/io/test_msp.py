@@ -10,6 +10,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nps_id import io as nio
 from nps_id.errors import InputError, ReaderError
@@ -386,8 +388,6 @@ def test_massbank_query_sets(name, count):
 
 
 # -- property: whatever Spectrum holds in MSP's fields comes back from write -> read ---------
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _TEXT = (st.text(alphabet=st.sampled_from(list("abcXYZ019 -_()[],.+/'#=µé")), min_size=1, max_size=30)
          .map(str.strip).filter(lambda s: s and s.lower() not in msp.MISSING_VALUES))
@@ -403,7 +403,8 @@ def spectra(draw):
     meta = draw(st.fixed_dictionaries({}, optional={
         "name": _TEXT, "synonyms": st.lists(_TEXT, min_size=1, max_size=3).map(tuple),
         "formula": _TEXT, "cas": _CAS, "source_id": _TEXT, "inchikey": _TEXT, "smiles": _TEXT,
-        "precursor_mz": _FLOAT, "precursor_type": _TEXT, "ion_mode": st.sampled_from(["positive", "negative"]),
+        "precursor_mz": _FLOAT, "precursor_type": _TEXT,
+        "ion_mode": st.sampled_from(["positive", "negative"]),
         "ms_level": st.integers(1, 4), "collision_energy": _TEXT, "instrument_type": _TEXT,
         "retention_time": st.floats(0.001, 1e5), "retention_index": _FLOAT,
         "exact_mass": _FLOAT, "comments": _TEXT, "licence": _TEXT,
@@ -434,7 +435,8 @@ def test_any_spectrum_round_trips(originals):
 
 
 def test_lenient_drops_the_whole_record_around_a_bad_line(tmp_path):
-    text = GOOD + "Name: broken\nComment: x\nthis line is no field\nFormula: C1\nNum Peaks: 1\n41 5\n\n" + GOOD
+    broken = "Name: broken\nComment: x\nthis line is no field\nFormula: C1\nNum Peaks: 1\n41 5\n\n"
+    text = GOOD + broken + GOOD
     report = ReadReport("x", lenient=True)
     spectra = list(msp.read(_write(tmp_path, text), report))
     assert [s.get("scan_index") for s in spectra] == [0, 2]  # nothing of record 1 survives
