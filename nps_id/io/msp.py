@@ -587,6 +587,16 @@ def _comments(spectrum: Spectrum) -> str | None:
     return comments
 
 
+def _scan_name(meta: Any, number: int) -> str:
+    """A name for an unnamed scan of a run: ``"run.mzML scan 812 RT 7.42 min"``."""
+    parts = [Path(meta["source_file"]).name] if meta.get("source_file") else []
+    scan = meta.get("scan_id") or meta.get("scan_index", number)
+    parts.append(f"scan {scan}")
+    if meta.get("retention_time") is not None:
+        parts.append(f"RT {meta['retention_time'] / 60:.2f} min")
+    return " ".join(parts)
+
+
 def _record_text(spectrum: Spectrum, number: int) -> str | None:
     """One MSP record, or None when no peak is left at m/z >= 1."""
     keep = spectrum.mz >= 1.0  # NIST MS Search rejects peaks below m/z 1
@@ -595,8 +605,7 @@ def _record_text(spectrum: Spectrum, number: int) -> str | None:
         return None
     intensity = spectrum.intensity[keep]
     meta = spectrum.metadata
-    name = meta.get("name") or meta.get("source_id") or meta.get("scan_id") or f"spectrum {number}"
-    lines = [f"Name: {_one_line(name)}"]
+    lines = [f"Name: {_one_line(meta.get('name') or meta.get('source_id') or _scan_name(meta, number))}"]
     lines.extend(f"Synon: {_one_line(s)}" for s in meta.get("synonyms", ()))
     written = set(_NOT_WRITTEN)
     for msp_key, key in _WRITE_ORDER:
@@ -617,7 +626,8 @@ def _record_text(spectrum: Spectrum, number: int) -> str | None:
 def write(spectra: Iterable[Spectrum], path: str | Path) -> int:
     """Write ``spectra`` as an MSP file that NIST MS Search and lib2nist import.
 
-    ``Name:`` comes first (falling back to the record id when a spectrum has no name), then
+    ``Name:`` comes first (falling back to the record id, or for an unnamed scan of a run to
+    ``"<file> scan <id> RT <min> min"``, when a spectrum has no name), then
     ``Synon:`` lines, the known fields, other metadata as ``key: value``, ``Num Peaks:`` and one
     ``m/z intensity`` pair per line. Peaks below m/z 1 are dropped (NIST rejects them) and a
     spectrum left without peaks is not written. Retention time is written in seconds with its

@@ -470,3 +470,11 @@ def test_mona_structures_from_comments():
     assert spectra[0].get("inchikey") == "ALRLPDGCPYIVHP-UHFFFAOYSA-N"  # the InChIKey: field
     collection = _read(data_path("formats", "matchms-tests", "test_spectra_collection.msp"))
     assert collection[0].get("smiles") == "O=C(C=CC=1C=CC=CC1O)C=2C=CC=CC2"  # "computed SMILES="
+
+
+def test_unnamed_scans_get_a_useful_name(tmp_path):
+    scan = Spectrum([50.0], [1.0], {"scan_id": "812", "retention_time": 445.2,
+                                    "source_file": "/data/run.mzML"})
+    out = tmp_path / "scan.msp"
+    msp.write([scan, Spectrum([51.0], [1.0])], out)
+    assert [s.name for s in _read(out)] == ["run.mzML scan 812 RT 7.42 min", "scan 1"]
