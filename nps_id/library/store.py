@@ -213,7 +213,15 @@ class Library:
                 f"expected {FORMAT_NAME!r}); build one with 'nps-id library build'"
             )
         version = str(_attr(h5.attrs.get(ENC_VERSION, "")))
-        if _version_tuple(version)[0] > _version_tuple(FORMAT_VERSION)[0]:
+        newer = _version_tuple(version)[0] > _version_tuple(FORMAT_VERSION)[0]
+        for group, expected in (("peaks", "csr-peaks"), ("metadata", "columns")):
+            found = _attr(h5[group].attrs.get(ENC_TYPE, "")) if group in h5 else None
+            if found != expected and not newer:
+                raise LibraryError(
+                    f"{path}: corrupt library: /{group} has encoding-type {found!r}, "
+                    f"expected {expected!r}"
+                )
+        if newer:
             from nps_id import __version__
 
             raise LibraryError(

@@ -158,6 +158,15 @@ def test_open_errors_are_one_line_library_errors(tmp_path, setup, message):
     assert "\n" not in str(info.value) and info.value.exit_code == 4
 
 
+def test_unknown_peak_encoding_is_refused(tmp_path):
+    path = tmp_path / "lib.h5"
+    write(path, make_spectra())
+    with h5py.File(path, "r+") as f:
+        f["peaks"].attrs["encoding-type"] = "dense-matrix"
+    with pytest.raises(LibraryError, match="/peaks has encoding-type 'dense-matrix'"):
+        Library.open(path)
+
+
 def test_newer_major_format_version_says_why(tmp_path):
     path = tmp_path / "lib.h5"
     write(path, make_spectra())
