@@ -158,6 +158,18 @@ def test_open_errors_are_one_line_library_errors(tmp_path, setup, message):
     assert "\n" not in str(info.value) and info.value.exit_code == 4
 
 
+def test_columns_of_an_unknown_encoding_are_skipped_not_fatal(tmp_path):
+    path = tmp_path / "lib.h5"
+    write(path, make_spectra())
+    with h5py.File(path, "r+") as f:  # what a later minor version might add
+        f["metadata"].create_group("ccs").attrs["encoding-type"] = "interval-array"
+        f["metadata"].attrs["column-order"] = [*f["metadata"].attrs["column-order"], b"ccs"]
+    with Library.open(path) as lib:
+        assert "ccs" not in lib.columns and lib.spectrum(0).name == "compound 0"
+        with pytest.raises(LibraryError, match="'ccs' has encoding 'interval-array'"):
+            lib.column("ccs")
+
+
 def test_unknown_peak_encoding_is_refused(tmp_path):
     path = tmp_path / "lib.h5"
     write(path, make_spectra())
