@@ -156,8 +156,8 @@ def _write_strings(group: Any, name: str, values: Sequence[str], encoding: str) 
     np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
     sub = group.create_group(name)
     _set_encoding(sub, encoding)
-    _array(sub, "offsets", offsets, ROW_CHUNK)
-    _array(sub, "data", np.frombuffer(b"".join(encoded), dtype=np.uint8), PEAK_CHUNK)
+    _set_encoding(_array(sub, "offsets", offsets, ROW_CHUNK), "array")
+    _set_encoding(_array(sub, "data", np.frombuffer(b"".join(encoded), dtype=np.uint8), PEAK_CHUNK), "array")
     return sub
 
 
@@ -182,6 +182,7 @@ def _write_provenance(h5: Any, records: Iterable[Mapping[str, Any]]) -> None:
     group = h5.create_group("provenance")
     _set_encoding(group, "provenance")
     sources = group.create_group("sources")
+    _set_encoding(sources, "dict")
     for k, record in enumerate(records):
         sub = sources.create_group(f"{k:04d}")
         _set_encoding(sub, "source-record")
@@ -207,9 +208,10 @@ def _write_indexes(
             if arr.dtype.kind not in "iufb":
                 raise ValueError(f"index {name!r} array {key!r}: only numeric arrays are stored")
             if arr.ndim == 1 and arr.size:
-                _array(sub, key, arr, min(PEAK_CHUNK * 4, arr.size))
+                dset = _array(sub, key, arr, min(PEAK_CHUNK * 4, arr.size))
             else:
-                sub.create_dataset(key, data=arr)
+                dset = sub.create_dataset(key, data=arr)
+            _set_encoding(dset, "array")
 
 
 def write_library(

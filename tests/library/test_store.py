@@ -122,7 +122,10 @@ def test_no_pickle_or_object_data_anywhere(tmp_path):
 
     with h5py.File(path) as f:
         f.visititems(check)
+        untyped = []
+        f.visititems(lambda name, obj: untyped.append(name) if "encoding-type" not in obj.attrs else None)
     assert found and all(ok for _, ok in found), [n for n, ok in found if not ok]
+    assert untyped == []  # every group and dataset says how to read it
 
 
 def test_indexes_are_stored_with_the_content_hash(tmp_path):
