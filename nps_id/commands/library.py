@@ -71,6 +71,11 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
         release = release or date.today().isoformat()
     summary = build_library(list(sources), output, name=name, release=release, append=append,
                             lenient=lenient, index_builder=_index_builder())
+    _print_summary(summary, output)
+
+
+def _print_summary(summary: Any, output: Path) -> None:
+    """What a build kept, rejected and found, per source."""
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     if summary.previous_spectra:
@@ -81,6 +86,8 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
         reasons = ", ".join(f"{r}: {c}" for r, c in s.rejected.most_common()) or "-"
         click.echo(f"{Path(s.path).name:<{width}}  {s.format:<8} {s.read:>7} {s.kept:>7} "
                    f"{s.n_rejected:>8}  {reasons}")
+        if s.not_selected:
+            click.echo(f"{'':<{width}}  {s.not_selected} spectra left out by the filter")
         if s.inchikey_filled:
             click.echo(f"{'':<{width}}  InChIKey computed for {s.inchikey_filled} spectra")
     kinds = Counter(d.kind for d in summary.duplicates)
@@ -91,7 +98,6 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
     if summary.indexes:
         click.echo(f"indexes: {', '.join(summary.indexes)}")
     click.echo(f"wrote {output}: {summary.n_spectra} spectra, sha256 {summary.sha256}")
-
 
 def library_info(path: Path) -> dict[str, Any]:
     """The facts ``nps-id library info`` prints, as a JSON-ready dict."""
@@ -182,3 +188,65 @@ def export(library_path: Path, output: Path) -> None:
 
     n = export_library(library_path, output)
     click.echo(f"wrote {n} spectra to {output}")
+
+
+@library.command(
+    "fetch",
+    epilog="""\b
+Examples:
+  nps-id library fetch --list
+  nps-id library fetch massbank-ei                      # into the default library location
+  nps-id library fetch massbank-ms2 -o massbank-ms2.h5 --mirror /srv/mirror/massbank
+""",
+)
+@click.argument("name", required=False)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              show_default="the default library location",
+              help="Library file to write (.h5); replaced atomically.")
+@click.option("--mirror", default=None, metavar="URL|DIR",
+              help="Take the file from this folder or base URL instead of the catalogue URL.")
+@click.option("--catalogue", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, show_default="libraries/catalogue.toml or $NPS_ID_CATALOGUE",
+              help="Catalogue of public libraries.")
+@click.option("--list", "list_only", is_flag=True, help="List the catalogue and exit.")
+def fetch(name: str | None, output: Path | None, mirror: str | None, catalogue: Path | None,
+          list_only: bool) -> None:
+    """Download a public library from the catalogue and build it.
+
+    Downloads resume where an interrupted one stopped; a file whose SHA-256 differs from the
+    catalogue's pinned value is refused. The file's SHA-256 and URL are recorded in the
+    library's provenance. Nothing is written unless the whole download and build succeed.
+    """
+    from nps_id.commands.options import default_library_path
+    from nps_id.library.fetch import fetch_library, load_catalogue
+
+    entries = load_catalogue(catalogue)
+    if list_only or name is None:
+        for entry in entries.values():
+            click.echo(f"{entry.name:<16} {entry.release:<26} {entry.description}")
+            click.echo(f"{'':<16} licence: {entry.licence}")
+        return
+    if name not in entries:
+        raise click.BadParameter(f"{name!r} is not in the catalogue ({', '.join(entries)})",
+                                 param_hint="NAME")
+    output = output or default_library_path()
+    bar = _download_bar()
+    summary = fetch_library(entries[name], output, mirror=mirror, progress=bar,
+                            index_builder=_index_builder())
+    _print_summary(summary, output)
+
+
+def _download_bar() -> Callable[[int, int | None], None] | None:
+    """A progress callback drawing a bar on a terminal, else None (no noise in logs)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int | None) -> None:
+        text = f"{done / 1e6:8.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else "")
+        click.echo(f"\rdownloading {text}", err=True, nl=False)
+        if total and done >= total:
+            click.echo("", err=True)
+
+    return show

@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -62,6 +62,8 @@ class SourceSummary:
     kept: int = 0
     rejected: Counter = field(default_factory=Counter)
     inchikey_filled: int = 0
+    not_selected: int = 0  # left out by the build's ``select`` filter (not a QA rejection)
+    url: str = ""  # where the file was downloaded from, when it was
 
     @property
     def n_rejected(self) -> int:
@@ -79,6 +81,8 @@ class SourceSummary:
             "rejected": self.n_rejected,
             "rejected_reasons": dict(self.rejected),
             "inchikey_filled": self.inchikey_filled,
+            "not_selected": self.not_selected,
+            "url": self.url,
             "added": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         }
 
@@ -234,7 +238,10 @@ class InChIKeyFiller:
 
 
 def _read_source(
-    summary: SourceSummary, lenient: bool, filler: InChIKeyFiller
+    summary: SourceSummary,
+    lenient: bool,
+    filler: InChIKeyFiller,
+    select: Callable[[Spectrum], bool] | None = None,
 ) -> list[Spectrum]:
     """Read ``summary.path``, apply QA, fill InChIKeys; counts go into ``summary``."""
     from nps_id.io import ReadReport, read
@@ -243,6 +250,9 @@ def _read_source(
     report = ReadReport(str(path))
     kept: list[Spectrum] = []
     for spectrum in read(path, format=summary.format, lenient=lenient, report=report):
+        if select is not None and not select(spectrum):
+            summary.not_selected += 1
+            continue
         reason = qa_reason(spectrum)
         if reason is not None:
             summary.rejected[reason] += 1
@@ -335,6 +345,8 @@ def build_library(
     append: bool = False,
     lenient: bool = False,
     index_builder: IndexBuilder | None = None,
+    select: Callable[[Spectrum], bool] | None = None,
+    source_urls: Mapping[str, str] | None = None,
 ) -> BuildSummary:
     """Build (or, with ``append``, extend) the library ``output`` from spectrum files.
 
@@ -355,6 +367,11 @@ def build_library(
     index_builder
         Optional ``(peaks, columns) -> {name: (arrays, attrs)}``; each index is stored under
         ``/indexes/<name>`` in the same atomic write.
+    select
+        Optional predicate; spectra it refuses are left out and counted as ``not_selected``
+        (e.g. "EI only" when building from a mixed MassBank export).
+    source_urls
+        Download URL per source path, recorded in the provenance.
 
     Returns
     -------
@@ -400,7 +417,8 @@ def build_library(
             summary.notes.append(f"skipped {path}: already in the library (same SHA-256)")
             continue
         known.add(source.sha256)
-        kept = _read_source(source, lenient, filler)
+        source.url = (source_urls or {}).get(str(path), "")
+        kept = _read_source(source, lenient, filler, select)
         spectra += kept
         origin += [path.name] * len(kept)
         summary.sources.append(source)

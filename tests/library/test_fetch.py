@@ -130,3 +130,91 @@ def test_malformed_catalogue_names_file_and_entry(tmp_path):
     bad.write_text('[x]\ndescription = "no url"\n')
     with pytest.raises(InputError, match=r"catalogue.toml: catalogue entry \[x\] is malformed"):
         load_catalogue(bad)
+
+
+# -- `nps-id library fetch` end to end, on real MassBank files ---------------------------------
+from click.testing import CliRunner  # noqa: E402
+
+from nps_id.cli import cli  # noqa: E402
+from tests.conftest import data_path  # noqa: E402
+
+
+def _catalogue(tmp_path: Path, url: str, filename: str, sha256: str = "", ms_level: int = 1) -> Path:
+    path = tmp_path / "catalogue.toml"
+    path.write_text(
+        f"""[mb]
+description = "MassBank test subset"
+licence = "CC BY"
+url = "{url}"
+filename = "{filename}"
+format = "msp"
+sha256 = "{sha256}"
+release = "test"
+[mb.filter]
+ms_level = {ms_level}
+"""
+    )
+    return path
+
+
+def _fetch(tmp_path: Path, *args: str):
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    return CliRunner().invoke(cli, ["library", "fetch", *args], env=env)
+
+
+def test_fetch_from_shared_data_mirror_builds_filtered_library(tmp_path):
+    source = data_path("massbank", "ms2-queries-identity.msp.gz")
+    catalogue = _catalogue(tmp_path, "https://example.invalid/x", source.name, ms_level=2)
+    out = tmp_path / "mb.h5"
+    result = _fetch(tmp_path, "mb", "-o", str(out), "--catalogue", str(catalogue), "--mirror", str(source.parent))
+    assert result.exit_code == 0, result.output
+    from nps_id.library import Library
+
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    with Library.open(out) as lib:
+        # 1,235 records (zgrep -c '^Name:'), of which 69 have one peak and fail QA
+        # (zgrep -c '^Num Peaks: 1$')
+        assert lib.n_spectra == 1235 - 69
+        assert set(lib.column("ms_level").tolist()) == {2}
+        (prov,) = lib.provenance()
+    assert prov["sha256"] == digest and prov["file"] == source.name
+    assert digest in result.output
+
+
+def test_fetch_over_http_filters_ei_and_records_url(server, tmp_path):
+    root, base = server
+    source = data_path("massbank", "ei-queries-identity.msp.gz")
+    (root / source.name).write_bytes(source.read_bytes())
+    catalogue = _catalogue(tmp_path, f"{base}/{source.name}", source.name,
+                           sha256=hashlib.sha256(source.read_bytes()).hexdigest())
+    out = tmp_path / "ei.h5"
+    result = _fetch(tmp_path, "mb", "-o", str(out), "--catalogue", str(catalogue))
+    assert result.exit_code == 0, result.output
+    from nps_id.library import Library
+
+    with Library.open(out) as lib:
+        assert lib.n_spectra == 967  # zgrep -c '^Name:' ei-queries-identity.msp.gz
+        (prov,) = lib.provenance()
+    assert prov["url"] == f"{base}/{source.name}"
+
+
+def test_fetch_failures_leave_previous_library_untouched(server, tmp_path):
+    root, base = server
+    source = data_path("massbank", "ei-queries-analog.msp.gz")
+    (root / source.name).write_bytes(source.read_bytes())
+    out = tmp_path / "lib.h5"
+    out.write_bytes(b"previous library")
+    wrong = _catalogue(tmp_path, f"{base}/{source.name}", source.name, sha256="f" * 64)
+    result = _fetch(tmp_path, "mb", "-o", str(out), "--catalogue", str(wrong))
+    assert result.exit_code == 4 and "does not match" in result.output
+    missing = _catalogue(tmp_path, f"{base}/nothing-here.msp", "nothing-here.msp")
+    result = _fetch(tmp_path, "mb", "-o", str(out), "--catalogue", str(missing))
+    assert result.exit_code == 4 and "HTTP 404" in result.output
+    RangeHandler.drop_next[source.name] = True
+    cut = _catalogue(tmp_path, f"{base}/{source.name}", source.name)
+    result = _fetch(tmp_path, "mb", "-o", str(out), "--catalogue", str(cut))
+    assert result.exit_code == 4 and "resume" in result.output
+    assert "Traceback" not in result.output
+    assert out.read_bytes() == b"previous library"
+    result = _fetch(tmp_path, "mb", "-o", str(out), "--catalogue", str(cut))  # resumes
+    assert result.exit_code == 0, result.output
