@@ -1,8 +1,8 @@
 """A chromatographic run as a dense scan x nominal-m/z matrix.
 
 GC-EI libraries are unit-mass, so every full-scan run (whatever its resolution) is binned to
-nominal m/z: one row per MS1 scan, one column per integer m/z. A 2,430-scan run with m/z 40-430
-is a 2,430 x 391 float32 matrix (~4 MB), which makes every ion chromatogram a column view and
+nominal m/z: one row per MS1 scan, one column per integer m/z. A 2,430-scan run with m/z 40-429
+is a 2,430 x 390 float32 matrix (~4 MB), which makes every ion chromatogram a column view and
 every baseline/peak step a vectorised array operation.
 
 Entry points
