@@ -164,7 +164,8 @@ def run_batch(
     write_reports
         ``write_reports(results, run_dir) -> [paths]``, run in the worker after the results JSON.
     progress
-        An object with ``start(total, todo)``, ``update(outcome, key)`` and ``finish()``.
+        An object with ``start(total, todo)``, ``update(outcome)`` and ``finish()``
+        (:mod:`nps_id.batch.progress`).
 
     Returns
     -------
