@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from _inputs import batch_inputs, swgdrug_library  # noqa: F401 (fixtures)
 
 from nps_id.batch.discover import discover
-from tests.batch._inputs import batch_inputs, swgdrug_library  # noqa: F401 (fixtures)
 from nps_id.batch.match import MatchProcessor
 from nps_id.batch.runner import results_path, run_batch
 

@@ -22,7 +22,7 @@ from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
 from tests.batch._inputs import LRCFS_RUNS, build_swgdrug, make_inputs
-from tests.conftest import data_path
+from conftest import data_path
 
 GOOD = [f"{run}.mzML" for run in LRCFS_RUNS]
 # A "blank" acquired after the seized card that still shows the card's drugs: the card run itself
