@@ -7,6 +7,8 @@ table. Verdict rules, thresholds and the JSON contract: ``docs/match.md``.
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
 import click
@@ -60,11 +62,17 @@ Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input, 4 bad 
               help="LC-MS/MS: scans of one precursor further apart (s) are separate groups.")
 @click.option("--top-k", type=click.IntRange(1, 50), default=5, help="Library hits kept per component.")
 @click.option("--no-analogue", is_flag=True, help="Do not search poor identity matches in analogue mode.")
+@click.option("--report", "report_formats", multiple=True,
+              type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
+              help="Also write a report per run in this format (repeatable) into -o DIR "
+                   "(default: the current folder). See 'nps-id report --help'.")
+@click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="TOML with laboratory, analyst and sample details for --report.")
 @lenient_option
 def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, min_snr, min_height, min_area,
           rt_window, min_correlation, identified_mf, identified_rmf, identified_score, min_gap, tentative_mf,
           ri_window, precursor_tolerance, fragment_tolerance, ms2_rt_tolerance, top_k, no_analogue,
-          lenient) -> None:
+          report_formats, sample_info, lenient) -> None:
     """Find and identify the compounds in chromatographic runs (GC-MS or LC-MS/MS).
 
     Each run (mzML, mzXML, ANDI netCDF, JCAMP-DX, MS1/MS2 text) is deconvoluted into
@@ -94,11 +102,18 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, min_snr
         ms2_rt_tolerance_seconds=ms2_rt_tolerance,
     )
     all_results = []
-    for path, results in match_files(list(runs), resolve_library(library), params, blank=blank,
+    library_path = resolve_library(library)
+    for path, results in match_files(list(runs), library_path, params, blank=blank,
                                      alkanes=alkanes, lenient=lenient):
         all_results.append(results)
         if output_dir is not None:
             _write_json(output_dir / f"{path.name}.match.json", results, atomic_output)
+        if report_formats:
+            from nps_id.report import write_reports
+
+            for written in write_reports(results, report_formats, output_dir or Path("."), sample_info,
+                                         library_path=library_path, command_line=shlex.join(sys.argv)):
+                click.echo(f"wrote {written}", err=True)
         if json_file is None or str(json_file) != "-":
             click.echo(format_table(results))
     if json_file is not None:
