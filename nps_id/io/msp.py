@@ -16,17 +16,18 @@ calls dominate the run time of other MSP parsers (see ``benchmarks/bench_read_ms
 """
 from __future__ import annotations
 
+import codecs
 import math
 import re
 import zlib
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError, ReaderError
-from nps_id.io._source import ReadReport, open_binary, open_text
+from nps_id.io._source import ReadReport, open_binary
 from nps_id.spectrum import METADATA_KEYS, Spectrum
 
 __all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "guard_io"]
@@ -282,7 +283,7 @@ def read(
     report: ReadReport | None = None,
     *,
     rt_unit: str = "min",
-    encoding: str = "utf-8",
+    encoding: str | None = None,
 ) -> Iterator[Spectrum]:
     """Stream the spectra of an MSP or AMDIS MSL file.
 
@@ -296,7 +297,8 @@ def read(
     rt_unit
         Unit of retention times written without one (``"min"``, default, or ``"s"``).
     encoding
-        Text encoding (undecodable bytes become U+FFFD). Use ``"cp1252"`` for old NIST exports.
+        Text encoding; default: UTF-8, or Windows-1252 when the file is not valid UTF-8 (old
+        NIST/AMDIS exports). With an explicit encoding, undecodable bytes become U+FFFD.
 
     Returns
     -------
@@ -306,37 +308,72 @@ def read(
     """
     if rt_unit.lower() not in _RT_FACTORS and rt_unit.lower()[:3] not in _RT_FACTORS:
         raise InputError(f"unknown retention-time unit {rt_unit!r}; use 'min' or 's'")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise InputError(f"unknown text encoding {encoding!r}") from None
     open_binary(path).close()  # fail now, not at the first next(), on a missing file
     if report is None:
         report = ReadReport(str(path))
     return guard_io(_read(str(path), report, rt_unit.lower(), encoding), str(path))
 
 
-_CHUNK_CHARS = 1 << 20
+_CHUNK_BYTES = 1 << 20
+_FALLBACK_ENCODING = "cp1252"  # old NIST / AMDIS exports written on Windows
 
 
-def _lines(fh: Any) -> Iterator[list[str]]:
-    """The file's lines in lists of about 1 MB: iterating a list is twice as fast as a
+def _text_chunks(raw: IO[bytes], encoding: str | None) -> Iterator[str]:
+    """Decoded text in ~1 MB pieces with line ends normalised to ``\\n``.
+
+    ``encoding=None``: UTF-8, switching to Windows-1252 from the first byte sequence that is
+    not UTF-8 (so "µ", "°", "é" of old exports are read right, not as U+FFFD).
+    """
+    decoder = codecs.getincrementaldecoder(encoding or "utf-8")(
+        errors="strict" if encoding is None else "replace")
+    carried_cr = ""
+    first = True
+    while True:
+        data = raw.read(_CHUNK_BYTES)
+        final = not data
+        if first and data.startswith(codecs.BOM_UTF8):  # a byte-order mark is not text
+            data = data[len(codecs.BOM_UTF8):]
+        first = False
+        pending = decoder.getstate()[0]  # at most 3 bytes of a split UTF-8 sequence
+        try:
+            text = decoder.decode(data, final)
+        except UnicodeDecodeError:
+            decoder = codecs.getincrementaldecoder(_FALLBACK_ENCODING)(errors="replace")
+            text = decoder.decode(pending + data, final)
+        text = carried_cr + text
+        carried_cr = ""
+        if text.endswith("\r") and not final:  # a CRLF split between two chunks
+            text, carried_cr = text[:-1], "\r"
+        yield text.replace("\r\n", "\n").replace("\r", "\n")
+        if final:
+            return
+
+
+def _lines(chunks: Iterator[str]) -> Iterator[list[str]]:
+    """The lines of ``chunks`` in lists of about 1 MB: iterating a list is twice as fast as a
     (gzip) text stream line by line, which re-checks the stream state on every line."""
     tail = ""
-    while True:
-        chunk = fh.read(_CHUNK_CHARS)
-        if not chunk:
-            break
+    for chunk in chunks:
         lines = (tail + chunk).split("\n")
         tail = lines.pop()
-        yield lines
+        if lines:
+            yield lines
     if tail:
         yield [tail]
 
 
-def _read(path: str, report: ReadReport, rt_unit: str, encoding: str) -> Iterator[Spectrum]:
+def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> Iterator[Spectrum]:
     peak_start = _PEAK_START
     lineno = 0
-    with open_text(path, encoding=encoding) as fh:
+    with open_binary(path) as raw:
         record = _Record(0)
         in_peaks = skipping = False
-        for lines in _lines(fh):
+        for lines in _lines(_text_chunks(raw, encoding)):
             for lineno, line in enumerate(lines, start=lineno + 1):
                 stripped = line.strip()
                 if skipping:  # after a bad line: resynchronise at a blank or "Name:" line

@@ -478,3 +478,22 @@ def test_unnamed_scans_get_a_useful_name(tmp_path):
     out = tmp_path / "scan.msp"
     msp.write([scan, Spectrum([51.0], [1.0])], out)
     assert [s.name for s in _read(out)] == ["run.mzML scan 812 RT 7.42 min", "scan 1"]
+
+
+def test_windows_1252_files_and_bom(tmp_path):
+    path = tmp_path / "cp1252.msp"
+    path.write_bytes("\ufeffName: a\nNum Peaks: 1\n50 1\n\n".encode("utf-8")
+                     + "Name: 5-MeO-DALT µ-opioid 2°\nNum Peaks: 1\n50 1\n".encode("cp1252"))
+    assert [s.name for s in _read(path)] == ["a", "5-MeO-DALT µ-opioid 2°"]
+    assert _read(path, encoding="utf-8")[1].name == "5-MeO-DALT \ufffd-opioid 2\ufffd"
+    with pytest.raises(InputError):
+        msp.read(path, encoding="klingon")
+
+
+def test_line_ends_split_across_read_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(msp, "_CHUNK_BYTES", 7)  # every record crosses several chunk borders
+    text = "Name: é1\r\nNum Peaks: 2\r\n40 1; 41 2;\r\n\r\nName: é2\rNum Peaks: 1\r42 3\r"
+    path = tmp_path / "small.msp"
+    path.write_bytes(text.encode("utf-8"))
+    spectra = _read(path)
+    assert [(s.name, s.mz.tolist()) for s in spectra] == [("é1", [40, 41]), ("é2", [42])]
