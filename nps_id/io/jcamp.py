@@ -32,8 +32,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, open_binary, open_text
-from nps_id.io.msp import guard_io, normalise_cas
+from nps_id.io._source import ReadReport, open_binary
+from nps_id.io.msp import guard_io, normalise_cas, numbered_lines
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read", "read_tables", "decode_asdf_line", "Table"]
@@ -313,9 +313,9 @@ def _tables(path: str, report: ReadReport) -> Iterator[Table]:
     data: list[str] = []
     index = 0
     saw_label = False
-    with open_text(path) as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = _strip_comment(raw).strip()
+    with open_binary(path) as raw:
+        for lineno, text in numbered_lines(raw):
+            line = _strip_comment(text).strip()
             if not line.startswith("##"):
                 if table_label is not None:
                     data.append(line)  # blank ones too: data[i] is line label_line + 1 + i

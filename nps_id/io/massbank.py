@@ -23,8 +23,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from nps_id.io._source import ReadReport, open_binary, open_text
-from nps_id.io.msp import MISSING_VALUES, guard_io, normalise_cas, normalise_ion_mode, parse_retention_time
+from nps_id.io._source import ReadReport, open_binary
+from nps_id.io.msp import (MISSING_VALUES, guard_io, normalise_cas, normalise_ion_mode, numbered_lines,
+                           parse_retention_time)
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read"]
@@ -104,9 +105,8 @@ def read(path: str | Path, report: ReadReport | None = None, *, rt_unit: str = "
 
 def _read(path: str, report: ReadReport, rt_unit: str) -> Iterator[Spectrum]:
     record = _Record(0, 1)
-    with open_text(path) as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
+    with open_binary(path) as raw:
+        for lineno, line in numbered_lines(raw):
             stripped = line.strip()
             if stripped == "//":
                 spectrum = _finish(record, path, report)

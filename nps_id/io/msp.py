@@ -6,7 +6,8 @@ Entry points
   (``.gz`` transparent), every dialect met in practice (see ``docs/formats.md``).
 - :func:`write` -- write spectra as MSP that NIST MS Search / lib2nist import.
 - :func:`normalise_cas`, :func:`parse_retention_time`, :func:`normalise_ion_mode`,
-  :data:`MISSING_VALUES`, :func:`guard_io` -- small helpers shared with the other text readers
+  :data:`MISSING_VALUES`, :func:`guard_io`, :func:`numbered_lines` -- small helpers shared with
+  the other text readers
   (MassBank, JCAMP-DX).
 
 How the reader stays fast (the file is read once, line by line, never whole): metadata lines are
@@ -30,7 +31,8 @@ from nps_id.errors import InputError, ReaderError
 from nps_id.io._source import ReadReport, open_binary
 from nps_id.spectrum import METADATA_KEYS, Spectrum
 
-__all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "guard_io"]
+__all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "guard_io",
+           "numbered_lines"]
 
 # -- metadata normalisation -----------------------------------------------------------------
 #: Lower-cased MSP keys (every dialect) -> normalised :data:`METADATA_KEYS` key.
@@ -365,6 +367,16 @@ def _lines(chunks: Iterator[str]) -> Iterator[list[str]]:
             yield lines
     if tail:
         yield [tail]
+
+
+def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its line end) of a binary stream, decoded as by
+    :func:`read` (UTF-8 with a Windows-1252 fallback); shared by the other text readers."""
+    lineno = 0
+    for lines in _lines(_text_chunks(raw, encoding)):
+        for line in lines:
+            lineno += 1
+            yield lineno, line
 
 
 def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> Iterator[Spectrum]:
