@@ -310,7 +310,7 @@ def _search_ei(
         offsets, cand, mf, rmf = _ei_composite_batch(
             nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
             index.peak_position, index.peak_weight, lib.offsets, lib.mz, ref_w, ref_norm2,
-            index.mz_power, index.intensity_power, s.prefilter, accumulate.acc, accumulate.count, accumulate.touched,
+            index.mz_power, index.intensity_power, s.prefilter, accumulate.acc, accumulate.count,
         )
         for i, query in enumerate(batch):
             lo, hi = offsets[i], offsets[i + 1]
@@ -347,56 +347,83 @@ def _search_ei(
     return out
 
 
+#: Proxy histogram resolution for the candidate cut of :func:`_ei_composite_batch`.
+_PROXY_BUCKETS = 4096
+
+
 @njit(cache=True)
 def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position, peak_weight,
-                        lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, acc, count, touched):
+                        lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, acc, count):
     """Composite MF and RMF of the likeliest ``size`` candidates of every query in a batch.
 
-    Step 1: :func:`_nominal_accumulate` gives each touched spectrum's weighted cosine and
-    matched-peak count. Step 2: candidates are ranked by a proxy of the composite MF --
+    Step 1: each query bin's slice of the index is scatter-added into a dense weighted-cosine
+    accumulator and a matched-peak counter (a sequential loop, so repeated positions add up).
+    Step 2: candidates are ranked by a proxy of the composite MF --
     ``MF = (N_U F_D + N_m F_R) / (N_U + N_m)`` with ``F_D = cosine**2`` and the ratio term F_R
     unknown, so the proxy averages its extremes F_R = cosine**2 and F_R = 1 (on the development
-    data every brute-force top-5 hit ranks within the first 160; cosine alone needs 1,920).
-    Ties at the cut go to the earlier-touched spectrum. Step 3: the exact score
+    data every brute-force top-5 hit ranks within the first 160; cosine alone needs 1,920). The
+    cut is found with a histogram of the proxy (O(n), no sort); in the bucket at the cut, lower
+    positions go first. Low-mass bins hold nearly every spectrum, so scanning all ``n`` spectra
+    costs less than tracking which ones were touched. Step 3: the exact score
     (:func:`~nps_id.search.kernels.composite_parts_many_w`) of those candidates.
 
-    Returns CSR-like ``(offsets, candidate positions, mf, rmf)``.
+    Returns CSR-like ``(offsets, candidate positions, mf, rmf)``; ``acc`` and ``count`` (length
+    ``n``) are work arrays, zero on entry and on return.
     """
     nq = q_offsets.shape[0] - 1
+    n = acc.shape[0]
+    n_bins = bin_offsets.shape[0] - 1
     out_offsets = np.zeros(nq + 1, dtype=np.int64)
     cand_all = np.empty(nq * size, dtype=np.int64)
     mf_all = np.empty(nq * size)
     rmf_all = np.empty(nq * size)
+    hist = np.zeros(_PROXY_BUCKETS + 1, dtype=np.int64)
+    bucket = np.zeros(n, dtype=np.int32)
     total = 0
     for q in range(nq):
         lo, hi = q_offsets[q], q_offsets[q + 1]
         # Step 1
-        positions, cosine, n_matched = _nominal_accumulate(
-            q_mz[lo:hi], q_weight[lo:hi], bin_offsets, peak_position, peak_weight, acc, count, touched)
-        nt = positions.shape[0]
-        if nt == 0:
-            out_offsets[q + 1] = total
-            continue
+        for p in range(lo, hi):
+            m = int(q_mz[p])
+            if m >= n_bins:
+                continue  # above the library's highest m/z: matches nothing
+            w = q_weight[p]
+            for j in range(bin_offsets[m], bin_offsets[m + 1]):
+                pos = peak_position[j]
+                acc[pos] += w * peak_weight[j]
+                count[pos] += 1
         # Step 2
         n_u = hi - lo
-        proxy = np.empty(nt)
-        for t in range(nt):
-            c2 = cosine[t] * cosine[t]
-            proxy[t] = 0.5 * c2 + 0.5 * (n_u * c2 + n_matched[t]) / (n_u + n_matched[t])
-        if nt > size:
-            cut = -np.partition(-proxy, size - 1)[size - 1]
-            cand = np.empty(size, dtype=np.int64)
-            k = 0
-            for t in range(nt):
-                if proxy[t] > cut:
-                    cand[k] = positions[t]
-                    k += 1
-            for t in range(nt):
-                if k < size and proxy[t] == cut:
-                    cand[k] = positions[t]
-                    k += 1
-        else:
-            cand = positions
+        hist[:] = 0
+        n_touched = 0
+        for r in range(n):
+            bucket[r] = -1
+            if count[r] > 0:
+                c2 = acc[r] * acc[r]
+                proxy = 0.5 * c2 + 0.5 * (n_u * c2 + count[r]) / (n_u + count[r])
+                bucket[r] = min(int(proxy * _PROXY_BUCKETS), _PROXY_BUCKETS)
+                hist[bucket[r]] += 1
+                n_touched += 1
+            acc[r] = 0.0
+            count[r] = 0
+        cut = 0
+        if n_touched > size:
+            seen = 0
+            for h in range(_PROXY_BUCKETS, -1, -1):
+                seen += hist[h]
+                if seen >= size:
+                    cut = h
+                    break
+        cand = np.empty(min(size, n_touched), dtype=np.int64)
+        k = 0
+        for r in range(n):  # strictly above the cut bucket first, then the cut bucket
+            if bucket[r] > cut:
+                cand[k] = r
+                k += 1
+        for r in range(n):
+            if k < cand.shape[0] and bucket[r] == cut:
+                cand[k] = r
+                k += 1
         # Step 3
         parts = composite_parts_many_w(q_mz[lo:hi], q_int[lo:hi], lib_offsets, lib_mz, ref_w, ref_norm2, cand, a, b)
         for c in range(cand.shape[0]):
