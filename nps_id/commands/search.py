@@ -81,8 +81,11 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.search.index import load_indexes
     from nps_id.search.reference import Reference
 
-    settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=prefilter, tolerance=tolerance,
-                              precursor_tolerance=precursor_tolerance, isomer_margin=isomer_margin)
+    try:
+        settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=prefilter, tolerance=tolerance,
+                                  precursor_tolerance=precursor_tolerance, isomer_margin=isomer_margin)
+    except ValueError as exc:  # e.g. a score that the mode does not offer: a usage error (exit 2)
+        raise click.UsageError(str(exc)) from None
     library = resolve_library(library)  # a missing library fails before a long read
     spectra = list(read(queries, lenient=lenient))
     with Library.open(library) as lib:
