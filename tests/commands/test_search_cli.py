@@ -107,5 +107,5 @@ def test_missing_library_exits_4_and_bad_queries_exit_3(tmp_path, swgdrug_librar
 
 def test_score_unavailable_in_mode_is_a_usage_error(swgdrug_library, queries):
     path, _ = queries
-    result = _run(path, "-l", swgdrug_library, "--mode", "identity", "--score", "modified_cosine")
-    assert result.exit_code == 2 and "not available in identity mode" in result.output
+    result = _run(path, "-l", swgdrug_library, "--mode", "analog", "--score", "reverse")
+    assert result.exit_code == 2 and "not available in analog mode" in result.output
