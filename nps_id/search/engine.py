@@ -311,6 +311,7 @@ def _search_ei(
             nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
             index.peak_position, index.peak_weight, lib.offsets, lib.mz, ref_w, ref_norm2,
             index.mz_power, index.intensity_power, s.prefilter, accumulate.acc, accumulate.count,
+            ctx.compound[index.rows], s.top_k, s.isomer_margin,
         )
         for i, query in enumerate(batch):
             lo, hi = offsets[i], offsets[i + 1]
@@ -353,7 +354,8 @@ _PROXY_BUCKETS = 4096
 
 @njit(cache=True)
 def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position, peak_weight,
-                        lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, acc, count):
+                        lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, acc, count,
+                        compound, top_k, margin):
     """Composite MF and RMF of the likeliest ``size`` candidates of every query in a batch.
 
     Step 1: each query bin's slice of the index is scatter-added into a dense weighted-cosine
@@ -365,10 +367,15 @@ def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_posi
     cut is found with a histogram of the proxy (O(n), no sort); in the bucket at the cut, lower
     positions go first. Low-mass bins hold nearly every spectrum, so scanning all ``n`` spectra
     costs less than tracking which ones were touched. Step 3: the exact score
-    (:func:`~nps_id.search.kernels.composite_parts_many_w`) of those candidates.
+    (:func:`~nps_id.search.kernels.composite_parts_many_w`) of those candidates, in chunks, in
+    order of decreasing upper bound ``(N_U cosine**2 + N_m) / (N_U + N_m)`` (F_R <= 1); it stops
+    when the next bound is below both the k-th best MF minus ``margin`` and the best MF of a
+    compound other than the top hit's: no candidate left could then enter the top ``top_k``,
+    change a gap or raise an isomer alert. Only scored candidates are returned.
 
     Returns CSR-like ``(offsets, candidate positions, mf, rmf)``; ``acc`` and ``count`` (length
-    ``n``) are work arrays, zero on entry and on return.
+    ``n``) are work arrays, zero on entry and on return; ``compound`` is the compound code of
+    every position.
     """
     nq = q_offsets.shape[0] - 1
     n = acc.shape[0]
@@ -379,6 +386,7 @@ def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_posi
     rmf_all = np.empty(nq * size)
     hist = np.zeros(_PROXY_BUCKETS + 1, dtype=np.int64)
     bucket = np.zeros(n, dtype=np.int32)
+    upper = np.zeros(n)
     total = 0
     for q in range(nq):
         lo, hi = q_offsets[q], q_offsets[q + 1]
@@ -402,6 +410,7 @@ def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_posi
                 c2 = acc[r] * acc[r]
                 proxy = 0.5 * c2 + 0.5 * (n_u * c2 + count[r]) / (n_u + count[r])
                 bucket[r] = min(int(proxy * _PROXY_BUCKETS), _PROXY_BUCKETS)
+                upper[r] = (n_u * c2 + count[r]) / (n_u + count[r]) + 1e-6  # float32 index weights
                 hist[bucket[r]] += 1
                 n_touched += 1
             acc[r] = 0.0
@@ -425,12 +434,38 @@ def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_posi
                 cand[k] = r
                 k += 1
         # Step 3
-        parts = composite_parts_many_w(q_mz[lo:hi], q_int[lo:hi], lib_offsets, lib_mz, ref_w, ref_norm2, cand, a, b)
-        for c in range(cand.shape[0]):
+        m = cand.shape[0]
+        cand_upper = np.empty(m)
+        for c in range(m):
+            cand_upper[c] = upper[cand[c]]
+        cand = cand[np.argsort(-cand_upper, kind="mergesort")]
+        mf = np.empty(m)
+        rmf = np.empty(m)
+        done = 0
+        while done < m:
+            if done >= top_k:
+                # The k-th best MF so far, and the best MF of another compound than the top hit's.
+                scores = np.sort(mf[:done])[::-1]
+                kth = scores[top_k - 1]
+                best = np.argmax(mf[:done])
+                other = -1.0
+                for c in range(done):
+                    if compound[cand[c]] != compound[cand[best]] and mf[c] > other:
+                        other = mf[c]
+                if upper[cand[done]] < min(kth - margin, other):
+                    break
+            chunk = min(done + 16, m)
+            parts = composite_parts_many_w(q_mz[lo:hi], q_int[lo:hi], lib_offsets, lib_mz, ref_w, ref_norm2,
+                                           cand[done:chunk], a, b)
+            for c in range(chunk - done):
+                mf[done + c] = parts[c, 0]
+                rmf[done + c] = parts[c, 1]
+            done = chunk
+        for c in range(done):
             cand_all[total + c] = cand[c]
-            mf_all[total + c] = parts[c, 0]
-            rmf_all[total + c] = parts[c, 1]
-        total += cand.shape[0]
+            mf_all[total + c] = mf[c]
+            rmf_all[total + c] = rmf[c]
+        total += done
         out_offsets[q + 1] = total
     return out_offsets, cand_all[:total], mf_all[:total], rmf_all[:total]
 
