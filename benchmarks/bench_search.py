@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 import re
 import time
 from pathlib import Path
@@ -164,7 +163,6 @@ def run_flash(library, queries, method, ei):
 
 
 def run_matchms(library, queries, modified, ei, window):
-    import matchms
     from matchms.similarity import CosineGreedy, ModifiedCosineGreedy
 
     from nps_id.spectrum import to_matchms
@@ -201,7 +199,6 @@ def run_matchms(library, queries, modified, ei, window):
         best = np.argsort(-vals, kind="stable")[:5]
         top.append([int(cand[b]) for b in best])
     t2 = time.perf_counter()
-    del matchms
     return top, t1 - t0, t2 - t1
 
 
@@ -219,7 +216,7 @@ _FP: dict[str, object] = {}
 
 
 def _fingerprint(smiles: str):
-    from rdkit import Chem, DataStructs  # noqa: F401
+    from rdkit import Chem
     from rdkit.Chem import rdFingerprintGenerator
 
     if smiles not in _FP:
@@ -251,22 +248,14 @@ def main() -> None:
     parser.add_argument("--matchms-queries", type=int, default=100, help="queries per task for matchms")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--million", action="store_true", help="only the 1,000,000-spectrum memory test")
+    parser.add_argument("--task", action="append", default=None,
+                        help="run only this task (repeatable), e.g. --task 'EI identity'")
     args = parser.parse_args()
     if args.million:
         million()
         return
     t = time.perf_counter()
-    ei_lib, ms2_lib = load("ei-library"), load("ms2-library")
-    tasks = {
-        "EI identity": (ei_lib, load("ei-queries-identity"), "identity", True),
-        "MS2 identity": (ms2_lib, load("ms2-queries-identity"), "identity", False),
-        "EI analogue": (ei_lib, load("ei-queries-analog"), "analog", True),
-        "MS2 analogue": (ms2_lib, load("ms2-queries-analog"), "analog", False),
-    }
-    from nps_id.io import read
-
-    sw = list(read(DATA / "swgdrug" / "SWGDRUG-3.4.msp.gz"))
-    tasks["SWGDRUG identity"] = (sw, swgdrug_queries(sw), "identity", True)
+    tasks = load_tasks(args.task)
     print(f"data loaded in {time.perf_counter() - t:.0f} s")
     rows = []
     for task, (lib, queries, mode, ei) in tasks.items():
@@ -294,6 +283,32 @@ def main() -> None:
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
+
+
+def load_tasks(only: list[str] | None) -> dict:
+    """(library, queries, mode, is_ei) per task name, reading only what the chosen tasks need."""
+    from nps_id.io import read
+
+    specs = {
+        "EI identity": ("ei-library", "ei-queries-identity", "identity", True),
+        "MS2 identity": ("ms2-library", "ms2-queries-identity", "identity", False),
+        "EI analogue": ("ei-library", "ei-queries-analog", "analog", True),
+        "MS2 analogue": ("ms2-library", "ms2-queries-analog", "analog", False),
+        "SWGDRUG identity": (None, None, "identity", True),
+    }
+    libraries: dict[str, list] = {}
+    tasks = {}
+    for name, (lib_name, query_name, mode, ei) in specs.items():
+        if only and name not in only:
+            continue
+        if lib_name is None:
+            sw = list(read(DATA / "swgdrug" / "SWGDRUG-3.4.msp.gz"))
+            tasks[name] = (sw, swgdrug_queries(sw), mode, ei)
+            continue
+        if lib_name not in libraries:
+            libraries[lib_name] = load(lib_name)
+        tasks[name] = (libraries[lib_name], load(query_name), mode, ei)
+    return tasks
 
 
 def print_table(rows) -> None:
