@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import warnings
 
 import click
 
@@ -77,6 +78,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # psims (pulled in by matchms and the mzML writer) warns about an optional HDF5 plugin for
+    # mzMLb, a format nps-id never writes; the warning would only confuse users.
+    warnings.filterwarnings("ignore", message="hdf5plugin is missing", category=UserWarning)
     cli(prog_name="nps-id")
 
 

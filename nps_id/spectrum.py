@@ -102,7 +102,8 @@ class Spectrum:
     def __init__(self, mz: Any, intensity: Any, metadata: Mapping[str, Any] | None = None) -> None:
         # np.array copies, so a caller's arrays never alias a spectrum's peaks.
         mz_arr = np.array(mz, dtype=MZ_DTYPE)
-        int_arr = np.array(intensity, dtype=INTENSITY_DTYPE)
+        with np.errstate(over="ignore"):  # > 3.4e38 becomes inf and is refused just below
+            int_arr = np.array(intensity, dtype=INTENSITY_DTYPE)
         if mz_arr.ndim != 1 or int_arr.ndim != 1:
             raise ValueError("m/z and intensity must be one-dimensional arrays")
         if mz_arr.shape != int_arr.shape:
