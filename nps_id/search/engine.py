@@ -313,13 +313,9 @@ def _search_ei(
             index.mz_power, index.intensity_power, s.prefilter, accumulate.acc, accumulate.count,
             ctx.compound[index.rows], s.top_k, s.isomer_margin,
         )
-        for i, query in enumerate(batch):
-            lo, hi = offsets[i], offsets[i + 1]
-            if hi > lo:
-                nan = np.full(hi - lo, np.nan)
-                out.append(_rank(query, index.rows[cand[lo:hi]], mf[lo:hi], mf[lo:hi], rmf[lo:hi], nan, ctx))
-        return out
-    for i, query in enumerate(batch):
+        rows = index.rows[cand]
+        return [_rank_batch(batch, offsets, rows, mf, mf, rmf, np.full(rows.size, np.nan), ctx)]
+    for i in range(len(batch)):
         q_mz, q_int = nominal.row(i)
         lo, hi = nominal.offsets[i], nominal.offsets[i + 1]
         positions, cosine, n_matched = accumulate(q_mz, weight[lo:hi].astype(np.float64), index)
@@ -344,8 +340,8 @@ def _search_ei(
             mf, rmf = exact(cand)
             score = rmf if score_name == "reverse" else np.minimum(cosine[top], 1.0)
             delta = delta[top]
-        out.append(_rank(query, index.rows[cand], score, mf, rmf, delta, ctx))
-    return out
+        out.append((i, index.rows[cand], score, mf, rmf, delta))
+    return [_rank_candidates(batch, out, ctx)]
 
 
 #: Proxy histogram resolution for the candidate cut of :func:`_ei_composite_batch`.
@@ -522,7 +518,7 @@ def _search_ms2(
     q_precision = recorded_precision(prec)
     lib = index.spectra
     out = []
-    for i, query in enumerate(batch):
+    for i in range(len(batch)):
         q_mz, q_int = clean.row(i)
         if q_mz.size == 0:
             continue
@@ -539,8 +535,8 @@ def _search_ms2(
         shift = delta if score_name == "modified_cosine" else np.zeros(cand.size)
         score = _cosine_scores(q_mz, q_int, lib, cand, s.tolerance, s.ms2_intensity_power, 0.0, shift)
         nan = np.full(cand.size, np.nan)
-        out.append(_rank(query, index.rows[cand], score, nan, nan, delta, ctx))
-    return out
+        out.append((i, index.rows[cand], score, nan, nan, delta))
+    return [_rank_candidates(batch, out, ctx)]
 
 
 def _gather(sorted_mz: np.ndarray, targets: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -598,37 +594,84 @@ def _cosine_scores(q_mz, q_int, lib: CSRPeaks, cand, tolerance: Tolerance, inten
 # -- ranking and confidence ----------------------------------------------------------------------
 
 
-def _rank(
-    query: int, rows: np.ndarray, score: np.ndarray, mf: np.ndarray, rmf: np.ndarray,
-    delta: np.ndarray, ctx: _Context,
+def _rank_candidates(batch: np.ndarray, found: list[tuple], ctx: _Context) -> dict[str, np.ndarray]:
+    """:func:`_rank_batch` of per-query candidate tuples ``(slot, rows, score, mf, rmf, delta)``."""
+    offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+    for slot, rows, *_ in found:
+        offsets[slot + 1] = rows.size
+    np.cumsum(offsets, out=offsets)
+    columns = [np.concatenate([f[c] for f in found]) if found else np.empty(0) for c in range(1, 6)]
+    rows = columns[0].astype(np.int64)
+    return _rank_batch(batch, offsets, rows, *columns[1:], ctx)
+
+
+def _rank_batch(
+    batch: np.ndarray, offsets: np.ndarray, rows: np.ndarray, score: np.ndarray, mf: np.ndarray,
+    rmf: np.ndarray, delta: np.ndarray, ctx: _Context,
 ) -> dict[str, np.ndarray]:
-    """Top-k of one query's exactly scored candidates, with gap and isomer alert."""
+    """Top-k of every query's exactly scored candidates (CSR by query slot), with gap and alert."""
     s = ctx.settings
-    # Score descending, then library row ascending: lexsort's last key is the primary one.
-    order = np.lexsort((rows, -score))
-    rows, score, mf, rmf, delta = rows[order], score[order], mf[order], rmf[order], delta[order]
-    k = min(s.top_k, rows.size)
-    compound = ctx.compound[rows]
-    formula = ctx.formula[rows]
-    gap = np.full(k, np.nan)
-    alert = np.zeros(k, dtype=bool)
-    for r in range(k):
-        other = compound != compound[r]
-        if other.any():
-            gap[r] = score[r] - score[np.argmax(other)]  # first other = best other (sorted)
-        if formula[r] >= 0:
-            alert[r] = bool((other & (formula == formula[r]) & (np.abs(score - score[r]) <= s.isomer_margin)).any())
+    pick, slot, rank, gap, alert = _rank_kernel(offsets, rows, score, ctx.compound, ctx.formula,
+                                                s.top_k, s.isomer_margin)
     return {
-        "query": np.full(k, query, dtype=np.int64),
-        "rank": np.arange(1, k + 1, dtype=np.int64),
-        "row": rows[:k],
-        "score": score[:k],
-        "mf": mf[:k],
-        "rmf": rmf[:k],
-        "delta_mass": delta[:k],
+        "query": np.asarray(batch, dtype=np.int64)[slot],
+        "rank": rank,
+        "row": rows[pick],
+        "score": score[pick],
+        "mf": mf[pick],
+        "rmf": rmf[pick],
+        "delta_mass": delta[pick],
         "gap": gap,
         "isomer_alert": alert,
     }
+
+
+@njit(cache=True)
+def _rank_kernel(offsets, rows, score, compound, formula, top_k, margin):
+    """Per query: candidates sorted by score descending, then library row ascending (two stable
+    sorts); for each of the first ``top_k``, the gap to the best candidate of another compound
+    and whether another compound with the same formula scores within ``margin``.
+
+    Returns ``(pick, slot, rank, gap, alert)``: indices into the candidate arrays, query slot,
+    1-based rank, gap (NaN when no other compound was scored) and isomer alert.
+    """
+    nq = offsets.shape[0] - 1
+    n_out = 0
+    for q in range(nq):
+        n_out += min(top_k, offsets[q + 1] - offsets[q])
+    pick = np.empty(n_out, dtype=np.int64)
+    slot = np.empty(n_out, dtype=np.int64)
+    rank = np.empty(n_out, dtype=np.int64)
+    gap = np.full(n_out, np.nan)
+    alert = np.zeros(n_out, dtype=np.bool_)
+    o = 0
+    for q in range(nq):
+        lo, hi = offsets[q], offsets[q + 1]
+        m = hi - lo
+        if m == 0:
+            continue
+        by_row = lo + np.argsort(rows[lo:hi], kind="mergesort")
+        order = by_row[np.argsort(-score[by_row], kind="mergesort")]
+        for r in range(min(top_k, m)):
+            i = order[r]
+            c = compound[rows[i]]
+            f = formula[rows[i]]
+            for t in range(m):
+                j = order[t]
+                if compound[rows[j]] != c:
+                    gap[o] = score[i] - score[j]  # the first other compound is the best one
+                    break
+            if f >= 0:
+                for t in range(m):
+                    j = order[t]
+                    if compound[rows[j]] != c and formula[rows[j]] == f and abs(score[j] - score[i]) <= margin:
+                        alert[o] = True
+                        break
+            pick[o] = i
+            slot[o] = q
+            rank[o] = r + 1
+            o += 1
+    return pick, slot, rank, gap, alert
 
 
 def _assemble(parts: list[dict[str, np.ndarray]]) -> Hits:
