@@ -37,7 +37,7 @@ def _index_builder() -> Callable | None:
     "build",
     epilog="""\b
 Examples:
-  nps-id library build SWGDRUG-3.4.msp.gz -o swgdrug.h5 --name SWGDRUG --release 3.4
+  nps-id library build SWGDRUG-3.4.msp.gz -o swgdrug.h5 --name SWGDRUG --release 3.4 --ms-level 1
   nps-id library build MassBank-data/ -o massbank.h5 --lenient
   nps-id library build inhouse-2026.msp -o swgdrug.h5 --append --release 3.4+inhouse
 """,
@@ -53,8 +53,12 @@ Examples:
               help="Keep the spectra of the existing OUTPUT and add SOURCES to them.")
 @click.option("--lenient", is_flag=True,
               help="Reject and count malformed records instead of stopping at the first one.")
+@click.option("--ms-level", type=click.IntRange(1, 10), default=None,
+              help="MS level of spectra whose file does not say (1 for an EI library such as SWGDRUG).")
+@click.option("--instrument-type", default=None,
+              help="Instrument type of spectra whose file does not say, e.g. GC-EI-Q.")
 def build(sources: tuple[Path, ...], output: Path, name: str, release: str, append: bool,
-          lenient: bool) -> None:
+          lenient: bool, ms_level: int | None, instrument_type: str | None) -> None:
     """Build a library from spectrum files or folders (MSP, MGF, mzML, JCAMP-DX, ...).
 
     Spectra with fewer than two peaks or no intensity are rejected; with --lenient, malformed
@@ -70,7 +74,9 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
         name = name or output.stem
         release = release or date.today().isoformat()
     summary = build_library(list(sources), output, name=name, release=release, append=append,
-                            lenient=lenient, index_builder=_index_builder())
+                            lenient=lenient, index_builder=_index_builder(),
+                            defaults={k: v for k, v in (("ms_level", ms_level),
+                                                        ("instrument_type", instrument_type)) if v})
     _print_summary(summary, output)
 
 

@@ -242,6 +242,7 @@ def _read_source(
     lenient: bool,
     filler: InChIKeyFiller,
     select: Callable[[Spectrum], bool] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> list[Spectrum]:
     """Read ``summary.path``, apply QA, fill InChIKeys; counts go into ``summary``."""
     from nps_id.io import ReadReport, read
@@ -262,6 +263,9 @@ def _read_source(
             if key:
                 spectrum = spectrum.replace(inchikey=key)
                 summary.inchikey_filled += 1
+        missing = {k: v for k, v in (defaults or {}).items() if spectrum.get(k) is None}
+        if missing:
+            spectrum = spectrum.replace(**missing)
         kept.append(spectrum)
     summary.read = report.read
     summary.kept = len(kept)
@@ -347,6 +351,7 @@ def build_library(
     index_builder: IndexBuilder | None = None,
     select: Callable[[Spectrum], bool] | None = None,
     source_urls: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> BuildSummary:
     """Build (or, with ``append``, extend) the library ``output`` from spectrum files.
 
@@ -372,6 +377,9 @@ def build_library(
         (e.g. "EI only" when building from a mixed MassBank export).
     source_urls
         Download URL per source path, recorded in the provenance.
+    defaults
+        Metadata for spectra whose file does not say, e.g. ``{"ms_level": 1}`` for SWGDRUG
+        (an EI library whose MSP has no spectrum type). Values a file gives are never replaced.
 
     Returns
     -------
@@ -418,7 +426,7 @@ def build_library(
             continue
         known.add(source.sha256)
         source.url = (source_urls or {}).get(str(path), "")
-        kept = _read_source(source, lenient, filler, select)
+        kept = _read_source(source, lenient, filler, select, defaults)
         spectra += kept
         origin += [path.name] * len(kept)
         summary.sources.append(source)

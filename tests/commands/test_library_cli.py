@@ -104,3 +104,21 @@ def test_resolve_library_order(tmp_path, monkeypatch):
 def test_help_shows_examples():
     result = CliRunner().invoke(cli, ["library", "build", "--help"])
     assert result.exit_code == 0 and "nps-id library build SWGDRUG-3.4.msp.gz -o swgdrug.h5" in result.stdout
+
+
+def test_build_fills_ms_level_only_where_the_file_is_silent(tmp_path):
+    swgdrug_msp = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")  # no Spectrum_type: level unknown
+    ms2 = data_path("massbank", "ms2-queries-analog.msp.gz")  # Spectrum_type: MS2 on every record
+    out = tmp_path / "mixed.h5"
+    result = CliRunner().invoke(cli, ["library", "build", str(swgdrug_msp), str(ms2), "-o", str(out),
+                                      "--ms-level", "1", "--instrument-type", "GC-EI"])
+    assert result.exit_code == 0, result.output
+    with Library.open(out) as lib:
+        levels = lib.column("ms_level")
+        instruments = lib.column("instrument_type")
+        source = lib.column("source")
+    from_swgdrug = source == swgdrug_msp.name
+    assert set(levels[from_swgdrug].tolist()) == {1}
+    assert set(instruments[from_swgdrug].tolist()) == {"GC-EI"}
+    assert set(levels[~from_swgdrug].tolist()) == {2}  # the file's own value is never replaced
+    assert "GC-EI" not in set(instruments[~from_swgdrug].tolist())
