@@ -54,7 +54,7 @@ def _offline_inputs(data: Path, work: Path) -> tuple[Path, Path]:
     library = work / "swgdrug-3.4.h5"
     if not library.exists():
         build_library([data / "swgdrug" / "SWGDRUG-3.4.msp.gz"], library, name="SWGDRUG",
-                      release="3.4", index_builder=build_indexes)
+                      release="3.4", index_builder=build_indexes, defaults={"ms_level": 1})
     return run, library
 
 
