@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from nps_id.commands.match_options import match_settings_options
 from nps_id.commands.options import lenient_option, library_option, resolve_library
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
@@ -45,6 +46,7 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
               help="Substance added to every vial; never reported as carry-over. Repeatable.")
 @click.option("--alkanes", type=click.Path(exists=True, path_type=Path),
               help="n-alkane ladder (run or CSV of RT and carbon number) for retention indices.")
+@match_settings_options
 @click.option("--report", "-f", "report_formats", multiple=True,
               type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
               help="Also write this report per run (as nps-id report does); repeatable.")
@@ -52,11 +54,13 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
               help="Laboratory details (TOML, as for nps-id report) shared by every run's report.")
 @lenient_option
 def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_pattern,
-          subtract_blank, internal_standard, alkanes, report_formats, sample_info, lenient) -> None:
+          subtract_blank, internal_standard, alkanes, match_parameters, report_formats, sample_info,
+          lenient) -> None:
     """Match every run below the given folders and summarise substances across the runs.
 
     Runs are files any reader accepts and Agilent .D folders; a re-run with the same OUT_DIR
-    skips runs already done with the same inputs, settings and library.
+    skips runs already done with the same inputs, settings and library. The match settings
+    are those of nps-id match (same options, same defaults).
     """
     from nps_id.batch import discover, run_batch
     from nps_id.batch.match import MatchProcessor, ReportWriter
@@ -73,8 +77,8 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     library_path = resolve_library(library).resolve()
     with Library.open(library_path) as lib:
         library_sha256 = lib.sha256
-    processor = MatchProcessor(str(library_path), alkanes=str(alkanes.resolve()) if alkanes else None,
-                               lenient=lenient)
+    processor = MatchProcessor(str(library_path), match=match_parameters,
+                               alkanes=str(alkanes.resolve()) if alkanes else None, lenient=lenient)
     reports = None
     if report_formats:
         reports = ReportWriter(tuple(report_formats), str(sample_info.resolve()) if sample_info else None,

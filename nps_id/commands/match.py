@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from nps_id.commands.options import TOLERANCE, lenient_option, library_option, resolve_library
+from nps_id.commands.match_options import match_settings_options
+from nps_id.commands.options import lenient_option, library_option, resolve_library
 from nps_id.errors import EXIT_FOUND
 
 _EPILOG = """\b
@@ -42,26 +43,7 @@ Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input, 4 bad 
               "gives van den Dool-Kratz retention indices.")
 @click.option("--fail-on", type=click.Choice(["identified", "tentative"]), default=None,
               help="Exit 1 when a finding at this level or stronger is found.")
-@click.option("--min-snr", type=float, default=10.0, help="Minimum component S/N (height over TIC noise).")
-@click.option("--min-height", type=float, default=0.0, help="Minimum component height, counts.")
-@click.option("--min-area", type=float, default=0.0, help="Minimum component area, counts x s.")
-@click.option("--rt-window", type=(float, float), default=(None, None), metavar="FROM TO",
-              show_default="whole run", help="Only components eluting in this window, minutes.")
-@click.option("--min-correlation", type=float, default=0.8,
-              help="Minimum shape correlation of an ion chromatogram with the component's model peak.")
-@click.option("--identified-mf", type=int, default=800, help="EI match factor needed for 'identified' (0-999).")
-@click.option("--identified-rmf", type=int, default=850, help="EI reverse match factor needed for 'identified'.")
-@click.option("--identified-score", type=int, default=800,
-              help="LC-MS/MS score (cosine x 999) needed for 'identified'.")
-@click.option("--min-gap", type=int, default=30, help="Score gap to the next different compound for 'identified'.")
-@click.option("--tentative-mf", type=int, default=700, help="EI match factor floor for 'tentative'.")
-@click.option("--ri-window", type=float, default=30.0, help="Largest |RI - library RI| for 'identified'.")
-@click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm", help="LC-MS/MS precursor window (half-width).")
-@click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance.")
-@click.option("--ms2-rt-tolerance", type=float, default=30.0,
-              help="LC-MS/MS: scans of one precursor further apart (s) are separate groups.")
-@click.option("--top-k", type=click.IntRange(1, 50), default=5, help="Library hits kept per component.")
-@click.option("--no-analogue", is_flag=True, help="Do not search poor identity matches in analogue mode.")
+@match_settings_options
 @click.option("--report", "report_formats", multiple=True,
               type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
               help="Also write a report per run in this format (repeatable) into -o DIR "
@@ -69,10 +51,8 @@ Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input, 4 bad 
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="TOML with laboratory, analyst and sample details for --report.")
 @lenient_option
-def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, min_snr, min_height, min_area,
-          rt_window, min_correlation, identified_mf, identified_rmf, identified_score, min_gap, tentative_mf,
-          ri_window, precursor_tolerance, fragment_tolerance, ms2_rt_tolerance, top_k, no_analogue,
-          report_formats, sample_info, lenient) -> None:
+def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_parameters, report_formats,
+          sample_info, lenient) -> None:
     """Find and identify the compounds in chromatographic runs (GC-MS or LC-MS/MS).
 
     Each run (mzML, mzXML, ANDI netCDF, JCAMP-DX, MS1/MS2 text) is deconvoluted into
@@ -80,30 +60,13 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, min_snr
     finding gets a verdict -- identified, tentative or inconclusive -- with the criteria it met
     and failed. Default thresholds are in docs/match.md and in every results file.
     """
-    from dataclasses import replace
-
     from nps_id._atomic import atomic_output
-    from nps_id.gcms.deconvolution import DeconvolutionParameters
-    from nps_id.gcms.peaks import PeakParameters
-    from nps_id.match.pipeline import MatchParameters, match_files
-    from nps_id.match.verdict import VerdictThresholds, at_least
+    from nps_id.match.pipeline import match_files
+    from nps_id.match.verdict import at_least
 
-    params = MatchParameters(
-        peaks=PeakParameters(min_snr=min_snr, min_height=min_height, min_area=min_area,
-                             rt_min_minutes=rt_window[0], rt_max_minutes=rt_window[1]),
-        deconvolution=replace(DeconvolutionParameters(), min_shape_correlation=min_correlation),
-        verdict=replace(VerdictThresholds(), identified_mf=identified_mf, identified_rmf=identified_rmf,
-                        identified_score=identified_score, min_gap=min_gap, tentative_mf=tentative_mf,
-                        ri_window=ri_window),
-        top_k=top_k,
-        analogue=not no_analogue,
-        precursor_tolerance=precursor_tolerance,
-        fragment_tolerance=fragment_tolerance,
-        ms2_rt_tolerance_seconds=ms2_rt_tolerance,
-    )
     all_results = []
     library_path = resolve_library(library)
-    for path, results in match_files(list(runs), library_path, params, blank=blank,
+    for path, results in match_files(list(runs), library_path, match_parameters, blank=blank,
                                      alkanes=alkanes, lenient=lenient):
         all_results.append(results)
         if output_dir is not None:

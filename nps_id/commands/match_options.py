@@ -1,0 +1,121 @@
+"""The match settings options, defined once and stacked on ``nps-id match`` and ``nps-id batch``.
+
+Entry points
+------------
+- :func:`match_settings_options` -- a decorator that adds the options (peak limits, RT window,
+  shape correlation, verdict thresholds, LC-MS/MS tolerances, top-k, analogue mode) to a click
+  command and hands the command one ``match_parameters`` argument instead of sixteen.
+- :func:`match_parameters_from_options` -- option values -> :class:`~nps_id.match.pipeline.MatchParameters`.
+
+Option names and defaults are a contract (scripts and SOPs quote them); ``docs/match.md`` explains
+each default. ``nps_id.match`` is imported only when a command runs, so ``--help`` stays instant.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import TYPE_CHECKING, Callable
+
+import click
+
+from nps_id.commands.options import TOLERANCE
+from nps_id.tolerance import Tolerance
+
+if TYPE_CHECKING:
+    from nps_id.match.pipeline import MatchParameters
+
+# In the order --help lists them.
+_OPTIONS = [
+    click.option("--min-snr", type=float, default=10.0, help="Minimum component S/N (height over TIC noise)."),
+    click.option("--min-height", type=float, default=0.0, help="Minimum component height, counts."),
+    click.option("--min-area", type=float, default=0.0, help="Minimum component area, counts x s."),
+    click.option("--rt-window", type=(float, float), default=(None, None), metavar="FROM TO",
+                 show_default="whole run", help="Only components eluting in this window, minutes."),
+    click.option("--min-correlation", type=float, default=0.8,
+                 help="Minimum shape correlation of an ion chromatogram with the component's model peak."),
+    click.option("--identified-mf", type=int, default=800, help="EI match factor needed for 'identified' (0-999)."),
+    click.option("--identified-rmf", type=int, default=850, help="EI reverse match factor needed for 'identified'."),
+    click.option("--identified-score", type=int, default=800,
+                 help="LC-MS/MS score (cosine x 999) needed for 'identified'."),
+    click.option("--min-gap", type=int, default=30, help="Score gap to the next different compound for 'identified'."),
+    click.option("--tentative-mf", type=int, default=700, help="EI match factor floor for 'tentative'."),
+    click.option("--ri-window", type=float, default=30.0, help="Largest |RI - library RI| for 'identified'."),
+    click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
+                 help="LC-MS/MS precursor window (half-width)."),
+    click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance."),
+    click.option("--ms2-rt-tolerance", type=float, default=30.0,
+                 help="LC-MS/MS: scans of one precursor further apart (s) are separate groups."),
+    click.option("--top-k", type=click.IntRange(1, 50), default=5, help="Library hits kept per component."),
+    click.option("--no-analogue", is_flag=True, help="Do not search poor identity matches in analogue mode."),
+]
+
+
+def match_parameters_from_options(
+    *,
+    min_snr: float,
+    min_height: float,
+    min_area: float,
+    rt_window: tuple[float | None, float | None],
+    min_correlation: float,
+    identified_mf: int,
+    identified_rmf: int,
+    identified_score: int,
+    min_gap: int,
+    tentative_mf: int,
+    ri_window: float,
+    precursor_tolerance: Tolerance,
+    fragment_tolerance: Tolerance,
+    ms2_rt_tolerance: float,
+    top_k: int,
+    no_analogue: bool,
+) -> MatchParameters:
+    """The :class:`~nps_id.match.pipeline.MatchParameters` the match settings options describe.
+
+    Every argument is required (keyword-only, named as the option's click parameter) so that a
+    misspelt or forgotten setting is a ``TypeError``, not a silent default. Units: heights in
+    detector counts, areas in counts x s, ``rt_window`` in minutes (``(None, None)``: whole run),
+    ``ri_window`` in retention-index units, ``ms2_rt_tolerance`` in seconds, scores on 0-999.
+    """
+    from dataclasses import replace
+
+    from nps_id.gcms.deconvolution import DeconvolutionParameters
+    from nps_id.gcms.peaks import PeakParameters
+    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.verdict import VerdictThresholds
+
+    return MatchParameters(
+        peaks=PeakParameters(min_snr=min_snr, min_height=min_height, min_area=min_area,
+                             rt_min_minutes=rt_window[0], rt_max_minutes=rt_window[1]),
+        deconvolution=replace(DeconvolutionParameters(), min_shape_correlation=min_correlation),
+        verdict=replace(VerdictThresholds(), identified_mf=identified_mf, identified_rmf=identified_rmf,
+                        identified_score=identified_score, min_gap=min_gap, tentative_mf=tentative_mf,
+                        ri_window=ri_window),
+        top_k=top_k,
+        analogue=not no_analogue,
+        precursor_tolerance=precursor_tolerance,
+        fragment_tolerance=fragment_tolerance,
+        ms2_rt_tolerance_seconds=ms2_rt_tolerance,
+    )
+
+
+#: The click parameter names of the match settings options.
+MATCH_OPTION_NAMES = tuple(inspect.signature(match_parameters_from_options).parameters)
+
+
+def match_settings_options(command: Callable) -> Callable:
+    """Add the match settings options to a click command function.
+
+    The function receives ``match_parameters`` (a :class:`~nps_id.match.pipeline.MatchParameters`)
+    in place of the individual option values. Put this decorator where the options should appear
+    in ``--help``, between the other ``@click.option`` lines.
+    """
+
+    @functools.wraps(command)
+    def with_match_parameters(*args, **kwargs):
+        settings = {name: kwargs.pop(name) for name in MATCH_OPTION_NAMES}
+        return command(*args, match_parameters=match_parameters_from_options(**settings), **kwargs)
+
+    # click lists a command's options in the reverse order of decoration.
+    for option in reversed(_OPTIONS):
+        with_match_parameters = option(with_match_parameters)
+    return with_match_parameters
