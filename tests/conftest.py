@@ -21,3 +21,16 @@ def shared_data() -> Path:
     if not DATA.exists():
         pytest.skip(f"real test data not found: {DATA} (a checkout outside the nps-id team)")
     return DATA
+
+
+@pytest.fixture(scope="session")
+def swgdrug_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SWGDRUG 3.4 as an nps-id HDF5 library with its search indexes, as ``nps-id library build``
+    makes it; built once per session and shared, so tests must copy it before changing it."""
+    source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+
+    out = tmp_path_factory.mktemp("swgdrug-library") / "swgdrug.h5"
+    build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
+    return out

@@ -1,4 +1,5 @@
-"""Real inputs for the batch and regress tests: a laboratory's sequence folder and a library.
+"""Real inputs for the batch tests: a laboratory's sequence folder (the library is the
+session-wide ``swgdrug_library`` fixture of tests/conftest.py).
 
 Kept out of conftest.py so that tests/commands can import them too.
 """
@@ -27,22 +28,8 @@ def make_inputs(folder: Path) -> Path:
     return folder
 
 
-def build_swgdrug(folder: Path) -> Path:
-    """The SWGDRUG 3.4 library as an nps-id HDF5 file in ``folder``."""
-    from nps_id.library import build_library
-
-    target = folder / "swgdrug.h5"
-    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], target, name="SWGDRUG", release="3.4")
-    return target
-
-
 # Fixtures, imported by the test modules that use them (a tests/batch/conftest.py would shadow
 # the top-level ``conftest`` module other test folders import ``data_path`` from).
 @pytest.fixture
 def batch_inputs(tmp_path: Path) -> Path:
     return make_inputs(tmp_path / "sequence")
-
-
-@pytest.fixture(scope="module")
-def swgdrug_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_swgdrug(tmp_path_factory.mktemp("library"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from _inputs import batch_inputs, swgdrug_library  # noqa: F401 (fixtures)
+from _inputs import batch_inputs  # noqa: F401 (fixture)
 
 from nps_id.batch.discover import discover
 from nps_id.batch.match import MatchProcessor

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
-from tests.batch._inputs import LRCFS_RUNS, build_swgdrug, make_inputs
+from tests.batch._inputs import LRCFS_RUNS, make_inputs
 from conftest import data_path
 
 GOOD = [f"{run}.mzML" for run in LRCFS_RUNS]
@@ -33,19 +33,14 @@ ETIZOLAM_RUNS = {"220223002.mzML", "220223008.mzML", "220223010.mzML", "22022303
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory) -> Path:
-    return build_swgdrug(tmp_path_factory.mktemp("lib"))
-
-
-@pytest.fixture(scope="module")
-def sequence_batch(tmp_path_factory, library):
+def sequence_batch(tmp_path_factory, swgdrug_library):
     """One batch over the sequence folder; several tests read what it left in OUT_DIR."""
     base = tmp_path_factory.mktemp("batch")
     inputs = make_inputs(base / "sequence")
     (inputs / DIRTY_BLANK).symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
     out = base / "out"
     result = CliRunner().invoke(cli, [
-        "batch", str(inputs), "-l", str(library), "-o", str(out), "--workers", "2",
+        "batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), "--workers", "2",
         "--blank-pattern", "*-BLANK*", "--no-subtract-blank", "--internal-standard", "bupivacaine"])
     return inputs, out, result
 
@@ -112,25 +107,25 @@ def test_blanks_are_flagged_and_carry_over_is_hinted(sequence_batch):
     assert "possible carry-over" in (out / "summary.html").read_text()
 
 
-def test_batch_results_are_those_of_nps_id_match(sequence_batch, library, tmp_path):
+def test_batch_results_are_those_of_nps_id_match(sequence_batch, swgdrug_library, tmp_path):
     inputs, out, _ = sequence_batch
     direct = tmp_path / "direct.json"
-    subprocess.run([sys.executable, "-m", "nps_id", "match", str(inputs / "220223030.mzML"), "-l", str(library),
-                    "--json", str(direct)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "nps_id", "match", str(inputs / "220223030.mzML"),
+                    "-l", str(swgdrug_library), "--json", str(direct)], check=True, stdout=subprocess.DEVNULL)
     results = [json.loads(direct.read_text()), json.loads(results_path(out, "220223030.mzML").read_text())]
     for one in results:
         one.pop("created")
     assert results[0] == results[1]
 
 
-def test_killed_batch_resumes_without_redoing_finished_runs(tmp_path, library, sequence_batch):
+def test_killed_batch_resumes_without_redoing_finished_runs(tmp_path, swgdrug_library, sequence_batch):
     _, reference_out, _ = sequence_batch
     inputs = tmp_path / "in"
     inputs.mkdir()
     for key in GOOD[:3]:
         (inputs / key).symlink_to(data_path("gcms", "lrcfs", key))
     out = tmp_path / "out"
-    args = ["batch", str(inputs), "-l", str(library), "-o", str(out), "--workers", "1"]
+    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), "--workers", "1"]
     proc = subprocess.Popen([sys.executable, "-m", "nps_id", *args], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
@@ -153,3 +148,62 @@ def test_killed_batch_resumes_without_redoing_finished_runs(tmp_path, library, s
         assert results_path(out, key).stat().st_mtime_ns == stamps[key]
     for key in GOOD[:3]:  # same findings as the uninterrupted batch
         assert _findings(out, key) == _findings(reference_out, key)
+
+
+def test_a_changed_threshold_reaches_the_workers_redoes_the_run_and_equals_nps_id_match(swgdrug_library,
+                                                                                       tmp_path):
+    library, card = swgdrug_library, "220223030.mzML"
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / card).symlink_to(data_path("gcms", "lrcfs", card))
+    out = tmp_path / "out"
+    args = ["batch", str(inputs), "-l", str(library), "-o", str(out), "--workers", "1"]
+
+    default = CliRunner().invoke(cli, args)
+    assert default.exit_code == 0, default.output
+    default_hash = Manifest.load(out).entries[card].params_hash
+    assert set(_identified(out, card)) == {"bupivacaine", "etizolam", "flubromazepam"}
+
+    strict = CliRunner().invoke(cli, [*args, "--identified-mf", "990"])
+    assert strict.exit_code == 0, strict.output
+    assert "(0 already done before)" in strict.stdout  # a new threshold redoes the run
+    assert Manifest.load(out).entries[card].params_hash != default_hash
+    # Their match factors (945, 953, 931) are below 990: the same three, now only tentative.
+    verdicts = {f["name"].lower(): f["verdict"] for f in _findings(out, card)}
+    assert {name: verdicts[name] for name in ("bupivacaine", "etizolam", "flubromazepam")} == dict.fromkeys(
+        ("bupivacaine", "etizolam", "flubromazepam"), "tentative")
+    assert "identified" not in verdicts.values()
+
+    direct = tmp_path / "direct.json"
+    result = CliRunner().invoke(cli, ["match", str(inputs / card), "-l", str(library), "--identified-mf", "990",
+                                      "--json", str(direct)])
+    assert result.exit_code == 0, result.output
+    results = [json.loads(direct.read_text()), json.loads(results_path(out, card).read_text())]
+    for one in results:
+        one.pop("created")
+    assert results[0]["parameters"]["verdict"]["identified_mf"] == 990
+    assert results[0] == results[1]
+
+    again = CliRunner().invoke(cli, [*args, "--identified-mf", "990"])
+    assert again.exit_code == 0 and "(1 already done before)" in again.stdout, again.output
+
+
+def test_batch_and_match_take_the_same_settings_with_the_contracted_defaults():
+    from nps_id.commands.batch import batch
+    from nps_id.commands.match import match
+    from nps_id.commands.match_options import MATCH_OPTION_NAMES, match_parameters_from_options
+    from nps_id.match.pipeline import MatchParameters
+
+    def settings(command) -> dict:
+        return {p.name: (p.opts, p.default) for p in command.params if p.name in MATCH_OPTION_NAMES}
+
+    assert settings(batch) == settings(match)
+    # The defaults of `nps-id match --help` (docs/match.md); scripts and SOPs rely on them.
+    assert {name: default for name, (_, default) in settings(match).items()} == {
+        "min_snr": 10.0, "min_height": 0.0, "min_area": 0.0, "rt_window": (None, None), "min_correlation": 0.8,
+        "identified_mf": 800, "identified_rmf": 850, "identified_score": 800, "min_gap": 30, "tentative_mf": 700,
+        "ri_window": 30.0, "precursor_tolerance": "20 ppm", "fragment_tolerance": "0.01 Da",
+        "ms2_rt_tolerance": 30.0, "top_k": 5, "no_analogue": False}
+    # ... and they are the library's defaults, so a batch without options keeps its parameter hash.
+    ctx = match.make_context("match", ["run.mzML"], resilient_parsing=True)
+    assert match_parameters_from_options(**{n: ctx.params[n] for n in MATCH_OPTION_NAMES}) == MatchParameters()

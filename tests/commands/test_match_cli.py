@@ -30,22 +30,11 @@ CATHINONES = {"MPHP", ".alpha.-Pyrrolidinohexanophenone"}  # share bupivacaine's
 
 
 @pytest.fixture(scope="session")
-def swgdrug(tmp_path_factory) -> Path:
-    from nps_id.library import build_library
-    from nps_id.search.index import build_indexes
-
-    out = tmp_path_factory.mktemp("lib") / "swgdrug.h5"
-    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], out, name="SWGDRUG", release="3.4",
-                  index_builder=build_indexes)
-    return out
-
-
-@pytest.fixture(scope="session")
-def lrcfs(swgdrug, tmp_path_factory) -> tuple[dict[str, dict], str, Path]:
+def lrcfs(swgdrug_library, tmp_path_factory) -> tuple[dict[str, dict], str, Path]:
     """Results of one ``nps-id match`` over the six LRCFS runs: (per run, terminal text, out dir)."""
     out = tmp_path_factory.mktemp("match")
     runs = [str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in LRCFS]
-    result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug), "-o", str(out)])
+    result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug_library), "-o", str(out)])
     assert result.exit_code == 0, result.output
     results = {name: json.loads((out / f"{name}.mzML.match.json").read_text()) for name in LRCFS}
     return results, result.output, out
@@ -95,7 +84,7 @@ def test_findings_below_identified_say_why(lrcfs):
         assert f["rule"]
 
 
-def test_results_json_contract(lrcfs, swgdrug):
+def test_results_json_contract(lrcfs, swgdrug_library):
     results, _, _ = lrcfs
     doc = results["220223030"]
     path = data_path("gcms", "lrcfs", "220223030.mzML")
@@ -104,7 +93,7 @@ def test_results_json_contract(lrcfs, swgdrug):
     assert doc["run"]["rt_range_min"] == pytest.approx([3.0917, 14.6586], abs=1e-3)
     from nps_id.library import Library
 
-    with Library.open(swgdrug) as lib:
+    with Library.open(swgdrug_library) as lib:
         assert doc["library"]["sha256"] == lib.sha256
         assert doc["library"]["n_spectra"] == 2988
     assert (doc["library"]["name"], doc["library"]["release"]) == ("SWGDRUG", "3.4")
@@ -132,23 +121,23 @@ def test_terminal_table(lrcfs):
                                 str(f["mf"]), str(f["rmf"])]
 
 
-def test_fail_on_and_json_to_stdout(swgdrug):
+def test_fail_on_and_json_to_stdout(swgdrug_library):
     run = str(data_path("gcms", "lrcfs", "220223016.mzML"))
     runner = CliRunner()
-    found = runner.invoke(cli, ["match", run, "-l", str(swgdrug), "--fail-on", "identified", "--json", "-"])
+    found = runner.invoke(cli, ["match", run, "-l", str(swgdrug_library), "--fail-on", "identified", "--json", "-"])
     assert found.exit_code == 1
     assert json.loads(found.output)["findings"][0]["name"] == "Bupivacaine"
     # Outside the internal standard's retention time there is nothing to find.
-    quiet = runner.invoke(cli, ["match", run, "-l", str(swgdrug), "--fail-on", "tentative",
+    quiet = runner.invoke(cli, ["match", run, "-l", str(swgdrug_library), "--fail-on", "tentative",
                                 "--rt-window", "8", "14"])
     assert quiet.exit_code == 0 and "no findings" in quiet.output
 
 
-def test_blank_subtraction_and_alkanes(swgdrug, tmp_path):
+def test_blank_subtraction_and_alkanes(swgdrug_library, tmp_path):
     alkanes = tmp_path / "alkanes.csv"
     alkanes.write_text("carbon,rt_min\n16,5.0\n18,7.0\n20,9.0\n22,11.0\n")
     result = CliRunner().invoke(cli, [
-        "match", str(data_path("gcms", "lrcfs", "220223030.mzML")), "-l", str(swgdrug),
+        "match", str(data_path("gcms", "lrcfs", "220223030.mzML")), "-l", str(swgdrug_library),
         "--blank", str(data_path("gcms", "lrcfs", "220223001.mzML")), "--alkanes", str(alkanes),
         "--json", str(tmp_path / "r.json"),
     ])
@@ -165,10 +154,11 @@ def test_blank_subtraction_and_alkanes(swgdrug, tmp_path):
     assert any("RI" in c for c in names["Etizolam"]["criteria_not_evaluated"])
 
 
-def test_agilent_d_folder_gives_the_same_findings_as_its_mzml(lrcfs, swgdrug, tmp_path):
+def test_agilent_d_folder_gives_the_same_findings_as_its_mzml(lrcfs, swgdrug_library, tmp_path):
     results, _, _ = lrcfs
     run = data_path("gcms", "lrcfs", "agilent-D", "220223030.D")
-    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug), "--json", str(tmp_path / "d.json")])
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library),
+                                      "--json", str(tmp_path / "d.json")])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "d.json").read_text())
     as_mzml = [(f["name"], f["verdict"], f["rt_min"]) for f in results["220223030"]["findings"]]
@@ -180,12 +170,12 @@ OTHER_RUNS = {"agilent-gcms.cdf": ("andi", 6401), "ELEY_1_SUBTRACT.JDX": ("jcamp
 
 
 @pytest.fixture(scope="session")
-def other_runs(swgdrug, tmp_path_factory) -> dict[str, dict]:
+def other_runs(swgdrug_library, tmp_path_factory) -> dict[str, dict]:
     """Results of the ANDI and JCAMP-DX runs, each matched once."""
     out = tmp_path_factory.mktemp("other")
     docs = {}
     for name, (folder, _) in OTHER_RUNS.items():
-        result = CliRunner().invoke(cli, ["match", str(data_path("gcms", folder, name)), "-l", str(swgdrug),
+        result = CliRunner().invoke(cli, ["match", str(data_path("gcms", folder, name)), "-l", str(swgdrug_library),
                                           "--json", str(out / f"{name}.json")])
         assert result.exit_code == 0, result.output
         docs[name] = json.loads((out / f"{name}.json").read_text())
@@ -213,9 +203,9 @@ def test_one_compound_is_identified_at_one_retention_time_only(other_runs):
         assert len(identified) == len(set(identified))
 
 
-def test_chromatogram_only_file_is_exit_3_with_one_line(swgdrug):
+def test_chromatogram_only_file_is_exit_3_with_one_line(swgdrug_library):
     result = CliRunner().invoke(cli, ["match", str(data_path("gcms", "andi", "agilent-gcms-tic.cdf")),
-                                      "-l", str(swgdrug)])
+                                      "-l", str(swgdrug_library)])
     assert result.exit_code == 3
     assert len(result.output.strip().splitlines()) == 1 and "chromatogram" in result.output
 
@@ -260,8 +250,8 @@ def test_lc_msms_run_each_precursor_found_in_its_own_library(tmp_path):
     (("pyteomics-tests", "test.mzXML"), "LC-MS/MS"),
     (("pyteomics-tests", "test.ms2"), "LC-MS/MS"),
 ])
-def test_small_runs_in_the_other_formats(swgdrug, parts, technique, tmp_path):
-    result = CliRunner().invoke(cli, ["match", str(data_path("formats", *parts)), "-l", str(swgdrug),
+def test_small_runs_in_the_other_formats(swgdrug_library, parts, technique, tmp_path):
+    result = CliRunner().invoke(cli, ["match", str(data_path("formats", *parts)), "-l", str(swgdrug_library),
                                       "--json", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r.json").read_text())["run"]["technique"] == technique

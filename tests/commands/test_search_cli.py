@@ -20,17 +20,6 @@ CONTRACT = ["query", "query_name", "rank", "library_id", "name", "inchikey", "fo
 
 
 @pytest.fixture(scope="module")
-def swgdrug_library(tmp_path_factory):
-    from nps_id.library import build_library
-    from nps_id.search.index import build_indexes
-
-    out = tmp_path_factory.mktemp("lib") / "swgdrug.h5"
-    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], out, name="SWGDRUG", release="3.4",
-                  index_builder=build_indexes)
-    return out
-
-
-@pytest.fixture(scope="module")
 def queries(tmp_path_factory):
     """Three SWGDRUG spectra re-measured with m/z jitter, as an MSP file."""
     spectra = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))

@@ -130,17 +130,6 @@ LRCFS_RUNS = ["220223001", "220223002", "220223008", "220223010", "220223016", "
 
 
 @pytest.fixture(scope="session")
-def swgdrug_library(tmp_path_factory):
-    """SWGDRUG 3.4 as an nps-id HDF5 library (built once per session)."""
-    from nps_id.library import build_library
-    from tests.conftest import data_path
-
-    target = tmp_path_factory.mktemp("report-library") / "swgdrug.h5"
-    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], target, name="SWGDRUG", release="3.4")
-    return target
-
-
-@pytest.fixture(scope="session")
 def lrcfs_results(swgdrug_library, tmp_path_factory):
     """{run name: (results dict, results JSON path)} for the six LRCFS runs, default settings."""
     import json
