@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from _inputs import batch_inputs  # noqa: F401 (fixture)
@@ -9,6 +10,7 @@ from _inputs import batch_inputs  # noqa: F401 (fixture)
 from nps_id.batch.discover import discover
 from nps_id.batch.match import MatchProcessor
 from nps_id.batch.runner import results_path, run_batch
+from nps_id.match.pipeline import MatchParameters
 
 distributed = pytest.importorskip("distributed", reason="Dask is optional: pip install 'nps-id[dask]'")
 
@@ -22,7 +24,8 @@ def _findings(out, key):
 def test_local_cluster_results_are_identical_to_local_processes(batch_inputs, tmp_path, swgdrug_library):
     runs = discover([batch_inputs], include=["*030.mzml", "corrupt.*"]).runs
     assert [r.key for r in runs] == KEYS + ["corrupt.mzML"]
-    processor = MatchProcessor(str(swgdrug_library))
+    # A non-default setting, to see that it reaches the Dask workers too (default top_k: 5).
+    processor = MatchProcessor(str(swgdrug_library), match=replace(MatchParameters(), top_k=2))
     params = processor.describe()
     local = run_batch(runs, tmp_path / "local", processor, params, "lib", workers=1)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -33,4 +36,6 @@ def test_local_cluster_results_are_identical_to_local_processes(batch_inputs, tm
     assert local.failed[0][2] == remote.failed[0][2]
     for key in KEYS:
         assert _findings(tmp_path / "dask", key) == _findings(tmp_path / "local", key)
-        assert any(f["name"] == "Etizolam" and f["verdict"] == "identified" for f in _findings(tmp_path / "dask", key))
+        findings = _findings(tmp_path / "dask", key)
+        assert any(f["name"] == "Etizolam" and f["verdict"] == "identified" for f in findings)
+        assert findings and all(len(f["top_hits"]) == 2 for f in findings)
