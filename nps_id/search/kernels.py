@@ -14,7 +14,9 @@ EI, nominal (unit-mass) spectra -- m/z must already be integers (see
   (RMF) of one query against many candidate references in CSR form; raw 0-1 values.
 - :func:`composite_parts_many` -- the same plus the parts (dot products, ratio term, counts).
 - :func:`composite_reference_weights` + :func:`composite_mf_many_w` /
-  :func:`composite_parts_many_w` -- the same numbers from library weights precomputed once.
+  :func:`composite_parts_many_w` -- the same numbers from library weights precomputed once;
+  :func:`composite_query_weights` + :func:`composite_row_w` -- the same, one reference at a time
+  (for engines that decide after each score whether to go on).
 
 High-resolution (or any) centroids, m/z ascending; tolerances are a half-width ``tol`` in Da,
 or in ppm of the first spectrum's peak m/z when ``ppm`` is True:
@@ -190,6 +192,21 @@ def composite_parts_many_w(q_mz, q_int, ref_offsets, ref_mz, ref_w, ref_norm2, c
         hi = ref_offsets[r + 1]
         _composite_row(q_w, q_norm2, n_u, ref_mz[lo:hi], ref_w[lo:hi], ref_norm2[r], out[k])
     return out
+
+
+@njit(cache=True)
+def composite_query_weights(q_mz, q_int, a, b):
+    """The query side of :func:`composite_parts_many_w`, computed once per query: dense weights
+    ``m**a * I**b`` indexed by nominal m/z, their sum of squares and the number of peaks
+    ``(q_w, q_norm2, n_u)``, for :func:`composite_row_w`."""
+    return _query_weights(q_mz, q_int, a, b)
+
+
+@njit(cache=True)
+def composite_row_w(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out):
+    """One row of :func:`composite_parts_many_w` (the same 7 values, bit for bit) from
+    :func:`composite_query_weights` and one reference's precomputed weights; fills ``out``."""
+    _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out)
 
 
 def composite_mf_many(
