@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import data_path
+from tests.conftest import data_path
 
 LRCFS_RUNS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]
 

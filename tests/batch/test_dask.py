@@ -5,7 +5,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from _inputs import batch_inputs  # noqa: F401 (fixture)
+from tests.batch._inputs import batch_inputs  # noqa: F401 (fixture)
 
 from nps_id.batch.discover import discover
 from nps_id.batch.match import MatchProcessor

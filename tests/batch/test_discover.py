@@ -7,7 +7,7 @@ import pytest
 
 from nps_id.batch.discover import Run, discover, natural_key, pair_blanks
 from nps_id.errors import InputError
-from conftest import data_path
+from tests.conftest import data_path
 
 
 def test_lrcfs_folder_finds_six_mzml_and_two_agilent_d_runs_in_sequence_order():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from _inputs import batch_inputs  # noqa: F401 (fixture)
+from tests.batch._inputs import batch_inputs  # noqa: F401 (fixture)
 from _processors import count_spectra, crash_on, describe
 
 from nps_id.batch.discover import discover

@@ -22,7 +22,7 @@ from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
 from tests.batch._inputs import LRCFS_RUNS, make_inputs
-from conftest import data_path
+from tests.conftest import data_path
 
 GOOD = [f"{run}.mzML" for run in LRCFS_RUNS]
 # A "blank" acquired after the seized card that still shows the card's drugs: the card run itself

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
-from conftest import data_path
+from tests.conftest import data_path
 
 SUITE = Path(__file__).resolve().parents[2] / "regress" / "shared-data.toml"
 
