@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from tests.batch._inputs import batch_inputs  # noqa: F401 (fixture)
-from _processors import count_spectra, crash_on, describe
+from tests.batch._processors import count_spectra, crash_on, describe
 
 from nps_id.batch.discover import discover
 from nps_id.batch.manifest import Manifest
