@@ -8,7 +8,6 @@ line on stderr with their documented exit code; ``--debug`` shows the traceback 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 import warnings
 
@@ -35,13 +34,13 @@ class LazyGroup(click.Group):
     one-line messages with exit codes."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name in COMMANDS if _available(name)] + sorted(self.commands)
+        return list(COMMANDS) + sorted(self.commands)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.commands:
             return self.commands[name]
         target = COMMANDS.get(name)
-        if target is None or not _available(name):
+        if target is None:
             return None
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
@@ -54,11 +53,6 @@ class LazyGroup(click.Group):
                 raise
             click.echo(f"nps-id: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-
-
-def _available(name: str) -> bool:
-    module_name = COMMANDS[name].split(":")[0]
-    return importlib.util.find_spec(module_name) is not None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

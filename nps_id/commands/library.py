@@ -16,7 +16,15 @@ import click
 
 
 
-@click.group("library")
+@click.group(
+    "library",
+    epilog="""\b
+Examples:
+  nps-id library build SWGDRUG-3.4.msp.gz -o swgdrug.h5 --name SWGDRUG --release 3.4 --ms-level 1
+  nps-id library info swgdrug.h5
+  nps-id library fetch massbank-ei
+""",
+)
 def library() -> None:
     """Build, inspect, validate and export reference libraries (HDF5).
 

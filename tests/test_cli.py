@@ -1,0 +1,55 @@
+"""The command group: every subcommand is listed, help stays light, errors map to exit codes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from nps_id.cli import COMMANDS, cli
+
+
+def test_help_lists_every_command_without_heavy_imports():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from nps_id.cli import cli\n"
+        "result = CliRunner().invoke(cli, ['--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(result.output)\n"
+        "print('HEAVY:', sorted(m for m in ('numba', 'h5py', 'rdkit', 'matplotlib', 'matchms') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    for name in COMMANDS:
+        assert f"  {name} " in out
+    assert "HEAVY: []" in out
+
+
+def test_python_dash_m_runs_the_same_cli():
+    out = subprocess.run([sys.executable, "-m", "nps_id", "--version"], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("nps-id, version")
+
+
+def test_every_subcommand_help_shows_an_example():
+    for name in COMMANDS:
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "nps-id" in result.output.split("Options:")[-1], f"{name} --help has no example"
+
+
+def test_unreadable_file_is_one_line_and_exit_3(tmp_path):
+    unknown = tmp_path / "notes.xyz"
+    unknown.write_text("not a spectrum\n")
+    result = CliRunner().invoke(cli, ["inspect", str(unknown)])
+    assert result.exit_code == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nps-id: error: ") and "notes.xyz" in lines[0]
+    assert "cannot tell the file format" in lines[0]
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    unknown = tmp_path / "notes.xyz"
+    unknown.write_text("not a spectrum\n")
+    result = CliRunner().invoke(cli, ["--debug", "inspect", str(unknown)])
+    assert result.exit_code != 0 and result.exception is not None
+    assert type(result.exception).__name__ == "InputError"
