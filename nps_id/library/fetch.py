@@ -15,20 +15,19 @@ for resuming, and it avoids a dependency.
 from __future__ import annotations
 
 import os
-import shutil
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from nps_id.errors import InputError, LibraryError
-from nps_id.library.build import BuildSummary, build_library, sha256_file
-
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
+
+from nps_id.errors import InputError, LibraryError
+from nps_id.library.build import BuildSummary, build_library, sha256_file
 from nps_id.spectrum import Spectrum
 
 CATALOGUE_ENV = "NPS_ID_CATALOGUE"
@@ -198,5 +197,6 @@ def fetch_library(
         select=entry.accepts if entry.filter else None,
         source_urls={str(source): url},
     )
-    summary.notes.append(f"{entry.filename}: SHA-256 {digest}" + (" (pinned, verified)" if entry.sha256 else " (recorded; not pinned in the catalogue)"))
+    pinned = "pinned, verified" if entry.sha256 else "recorded; not pinned in the catalogue"
+    summary.notes.append(f"{entry.filename}: SHA-256 {digest} ({pinned})")
     return summary
