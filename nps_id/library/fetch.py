@@ -137,21 +137,25 @@ def obtain(
     *,
     mirror: str | None = None,
     progress: ProgressCallback | None = None,
-) -> tuple[Path, str]:
-    """Path of the entry's source file and its SHA-256 (checked when the catalogue pins one).
+) -> tuple[Path, str, str]:
+    """The entry's source file, its SHA-256 (checked when the catalogue pins one) and where it
+    came from (URL or mirror path).
 
-    ``mirror`` is a folder holding ``entry.filename`` or a base URL to fetch it from.
+    ``mirror`` is a folder holding ``entry.filename`` or a base URL to fetch it from. Downloads
+    are cached per release, so two entries built from one release file download it once.
     """
-    cache_dir.mkdir(parents=True, exist_ok=True)
     if mirror and not mirror.startswith(("http://", "https://", "file://")):
         source = Path(mirror) / entry.filename
+        origin = str(source)
         if not source.exists():
             raise LibraryError(f"mirror folder {mirror} has no {entry.filename}")
     else:
-        url = mirror.rstrip("/") + "/" + entry.filename if mirror else entry.url
+        origin = mirror.rstrip("/") + "/" + entry.filename if mirror else entry.url
+        cache_dir = cache_dir / "".join(c if c.isalnum() or c in "._-" else "_" for c in entry.release)
+        cache_dir.mkdir(parents=True, exist_ok=True)
         source = cache_dir / entry.filename
         if not source.exists():
-            download(url, source, progress=progress)
+            download(origin, source, progress=progress)
     digest, _ = sha256_file(source)
     if entry.sha256 and digest != entry.sha256.lower():
         if source.parent == cache_dir:  # never keep a file that failed its check
@@ -160,7 +164,7 @@ def obtain(
             f"{entry.filename}: SHA-256 {digest} does not match the catalogue's {entry.sha256}; "
             "the file was not used"
         )
-    return source, digest
+    return source, digest, origin
 
 
 def default_cache_dir() -> Path:
@@ -183,10 +187,7 @@ def fetch_library(
     The build is atomic: a failed download, a wrong checksum or a failed build leaves any
     previous ``output`` untouched. The file's SHA-256 and URL go into the library provenance.
     """
-    source, digest = obtain(entry, cache_dir or default_cache_dir(), mirror=mirror, progress=progress)
-    url = str(source) if mirror and not mirror.startswith(("http://", "https://", "file://")) else (
-        mirror.rstrip("/") + "/" + entry.filename if mirror else entry.url
-    )
+    source, digest, origin = obtain(entry, cache_dir or default_cache_dir(), mirror=mirror, progress=progress)
     summary = build_library(
         [source],
         output,
@@ -195,7 +196,7 @@ def fetch_library(
         lenient=True,  # a public export has a few odd records; they are counted, not fatal
         index_builder=index_builder,
         select=entry.accepts if entry.filter else None,
-        source_urls={str(source): url},
+        source_urls={str(source): origin},
     )
     pinned = "pinned, verified" if entry.sha256 else "recorded; not pinned in the catalogue"
     summary.notes.append(f"{entry.filename}: SHA-256 {digest} ({pinned})")

@@ -97,7 +97,7 @@ def test_wrong_checksum_is_refused_and_file_discarded(server, tmp_path):
     entry = _entry(sha256="0" * 64)
     with pytest.raises(LibraryError, match="does not match"):
         obtain(entry, tmp_path / "cache", mirror=base)
-    assert not (tmp_path / "cache" / "lib.msp").exists()
+    assert not list((tmp_path / "cache").rglob("lib.msp"))
 
 
 def test_pinned_checksum_accepted_from_mirror_folder(tmp_path):
@@ -105,8 +105,8 @@ def test_pinned_checksum_accepted_from_mirror_folder(tmp_path):
     mirror.mkdir()
     (mirror / "lib.msp").write_bytes(PAYLOAD)
     entry = _entry(sha256=hashlib.sha256(PAYLOAD).hexdigest())
-    path, digest = obtain(entry, tmp_path / "cache", mirror=str(mirror))
-    assert path == mirror / "lib.msp" and digest == entry.sha256
+    path, digest, origin = obtain(entry, tmp_path / "cache", mirror=str(mirror))
+    assert path == mirror / "lib.msp" and digest == entry.sha256 and origin == str(path)
 
 
 def test_mirror_folder_without_the_file(tmp_path):
