@@ -320,7 +320,7 @@ def _search_ei(
         # The main path runs in one compiled loop over the batch (no per-query Python).
         offsets, cand, mf, rmf = _ei_composite_batch(
             nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
-            index.peak_position, index.peak_weight, *_dense_bins(index), lib.offsets, lib.mz, ref_w, ref_norm2,
+            index.peak_position, index.peak_weight, *_dense_bins(index), lib.offsets, _nominal_int(index), ref_w, ref_norm2,
             index.mz_power, index.intensity_power, s.prefilter, ctx.compound[index.rows], s.top_k,
             s.isomer_margin,
         )
@@ -397,7 +397,7 @@ def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_posi
     mf_all = np.empty(nq * size)
     rmf_all = np.empty(nq * size)
     acc = np.zeros(n)  # weighted cosine
-    count = np.zeros(n)  # matched peaks
+    count = np.zeros(n, dtype=np.float32)  # matched peaks (exact integers; half the bytes)
     hist = np.zeros(_PROXY_BUCKETS + 1, dtype=np.int64)
     bucket = np.zeros(n, dtype=np.int32)
     upper = np.zeros(n)
@@ -418,12 +418,12 @@ def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_posi
                 for r in range(n):
                     h = weights[r]
                     acc[r] += w * max(h, np.float32(0.0))
-                    count[r] += 1.0 if h >= 0 else 0.0
+                    count[r] += np.float32(1.0) if h >= 0 else np.float32(0.0)
                 continue
             for j in range(bin_offsets[m], bin_offsets[m + 1]):
                 pos = peak_position[j]
                 acc[pos] += w * peak_weight[j]
-                count[pos] += 1.0
+                count[pos] += np.float32(1.0)
         # Step 2
         n_u = hi - lo
         hist[:] = 0
@@ -441,7 +441,7 @@ def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_posi
                 hist[bucket[r]] += 1
                 n_touched += 1
             acc[r] = 0.0
-            count[r] = 0.0
+            count[r] = np.float32(0.0)
         cut = 0
         if n_touched > size:
             seen = 0
@@ -465,7 +465,8 @@ def _ei_composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_posi
         cand_upper = np.empty(m)
         for c in range(m):
             cand_upper[c] = upper[cand[c]]
-        cand = cand[np.argsort(-cand_upper, kind="mergesort")]
+        # Any order of equal bounds gives the same hits (the stop rule holds for all of them).
+        cand = cand[np.argsort(-cand_upper)]
         q_w, q_norm2, n_q = composite_query_weights(q_mz[lo:hi], q_int[lo:hi], a, b)
         best_k[:] = -1.0  # the top_k best MFs so far, descending
         top_score = -1.0  # best MF so far and its compound
@@ -550,6 +551,16 @@ def _dense_bins(index: NominalIndex) -> tuple[np.ndarray, np.ndarray]:
             dense[column, index.peak_position[peaks]] = index.peak_weight[peaks]
         cached = (dense_column, dense)
         object.__setattr__(index, "_dense_cache", cached)
+    return cached
+
+
+def _nominal_int(index: NominalIndex) -> np.ndarray:
+    """The library's nominal m/z as int32 (half the bytes of float64 to fetch per candidate; the
+    composite kernel rounds either to the same integer)."""
+    cached = getattr(index, "_nominal_int_cache", None)
+    if cached is None:
+        cached = index.spec_mz.astype(np.int32)
+        object.__setattr__(index, "_nominal_int_cache", cached)
     return cached
 
 

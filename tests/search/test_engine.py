@@ -51,6 +51,26 @@ def test_prefilter_keeps_the_brute_force_top_k_massbank_ei_dev_queries():
     _same_as_brute_force(queries, library, load_indexes(library, use_cache=False))
 
 
+def test_dense_bin_columns_give_the_same_hits_bit_for_bit(swgdrug_spectra, monkeypatch):
+    # Crowded bins are added as dense columns; scattering every bin must give identical numbers.
+    from nps_id.search import engine
+
+    ref = Reference.from_spectra(swgdrug_spectra)
+    rng = np.random.default_rng(1)
+    queries = [s.replace(intensity=s.intensity * rng.uniform(0.7, 1.3, len(s))) for s in swgdrug_spectra[::9]]
+    # Every candidate of a small prefilter is listed (margin 1: no early stop), so any change to
+    # the indexed cosine or peak count would show in the hits.
+    settings = SearchSettings(top_k=8, prefilter=8, isomer_margin=1.0)
+    dense = search(queries, ref, settings, load_indexes(ref, use_cache=False))
+    assert engine._dense_bins(load_indexes(ref, use_cache=False)["ei"])[1].shape[0] > 20
+    monkeypatch.setattr(engine, "_DENSE_SHARE", 2.0)  # no bin holds more than every spectrum
+    fresh = load_indexes(ref, use_cache=False)
+    assert engine._dense_bins(fresh["ei"])[1].shape[0] == 0
+    sparse = search(queries, ref, settings, fresh)
+    for name in ("row", "score", "mf", "rmf", "gap", "isomer_alert"):
+        np.testing.assert_array_equal(getattr(dense, name), getattr(sparse, name))
+
+
 def test_every_swgdrug_spectrum_finds_itself_at_rank_one(swgdrug, swgdrug_spectra):
     ref, indexes = swgdrug
     hits = search(swgdrug_spectra, ref, SearchSettings(top_k=3), indexes)
