@@ -34,11 +34,11 @@ import numpy as np
 from nps_id.peaks import CSRPeaks
 from nps_id.search.preprocess import nominal_mass
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: EI noise floor
 
 #: Default index parameters (the engine's defaults; tuned on the development queries only,
 #: see docs/search.md).
-DEFAULT_EI = {"mz_power": 1.0, "intensity_power": 0.5, "min_mz": 0.0}
+DEFAULT_EI = {"mz_power": 1.0, "intensity_power": 0.5, "min_mz": 0.0, "noise": 0.0}
 DEFAULT_MS2 = {"noise": 0.01, "precursor_margin_da": 1.6}
 
 
@@ -55,10 +55,11 @@ def _offsets_from_ids(ids: np.ndarray, n: int) -> np.ndarray:
     return offsets
 
 
-def nominal_csr(peaks: CSRPeaks, min_mz: float = 0.0) -> CSRPeaks:
+def nominal_csr(peaks: CSRPeaks, min_mz: float = 0.0, noise: float = 0.0) -> CSRPeaks:
     """Unit-mass version of every spectrum, as :func:`~nps_id.search.preprocess.bin_nominal` does
     it for one (nominal mass by :func:`~nps_id.search.preprocess.nominal_mass`, intensities of
-    a bin summed), vectorised over the whole library; nominal m/z below ``min_mz`` dropped.
+    a bin summed), vectorised over the whole library; nominal m/z below ``min_mz`` dropped, and
+    bins below ``noise`` times the spectrum's largest bin.
 
     Returns integer-valued float64 m/z, unique and ascending within each spectrum, float32
     intensities; empty bins are dropped.
@@ -72,11 +73,13 @@ def nominal_csr(peaks: CSRPeaks, min_mz: float = 0.0) -> CSRPeaks:
     # each key starts its run and reduceat sums the run.
     _, start = np.unique(key, return_index=True)
     summed = np.add.reduceat(inten, start) if start.size else inten[:0]
-    return CSRPeaks(
-        _offsets_from_ids(spec[start], peaks.n_spectra),
-        mz[start].astype(np.float64),
-        summed.astype(np.float32),
-    )
+    spec, mz = spec[start], mz[start]
+    if noise > 0:
+        base = np.zeros(peaks.n_spectra)
+        np.maximum.at(base, spec, summed)
+        keep = summed >= noise * base[spec]
+        spec, mz, summed = spec[keep], mz[keep], summed[keep]
+    return CSRPeaks(_offsets_from_ids(spec, peaks.n_spectra), mz.astype(np.float64), summed.astype(np.float32))
 
 
 def clean_ms2_csr(
@@ -121,6 +124,9 @@ class NominalIndex:
         Weight exponents the ``peak_weight`` column was made with.
     min_mz : float
         Low-mass cut-off applied to the library (queries get the same one), nominal m/z.
+    noise : float
+        Nominal bins below this fraction of the spectrum's largest bin are dropped (library and
+        queries alike).
     """
 
     rows: np.ndarray
@@ -133,6 +139,7 @@ class NominalIndex:
     mz_power: float
     intensity_power: float
     min_mz: float
+    noise: float
 
     kind = "nominal"
 
@@ -147,10 +154,10 @@ class NominalIndex:
     @classmethod
     def build(
         cls, peaks: CSRPeaks, rows: np.ndarray, mz_power: float, intensity_power: float,
-        min_mz: float = 0.0,
+        min_mz: float = 0.0, noise: float = 0.0,
     ) -> "NominalIndex":
         """Index the spectra ``rows`` of ``peaks`` (raw peaks; made nominal here)."""
-        nominal = nominal_csr(_take_rows(peaks, rows), min_mz)
+        nominal = nominal_csr(_take_rows(peaks, rows), min_mz, noise)
         position = _segment_ids(nominal.offsets).astype(np.int32)
         weight = weigh(nominal, mz_power, intensity_power)
         mz_int = nominal.mz.astype(np.int64)
@@ -168,10 +175,12 @@ class NominalIndex:
             mz_power=float(mz_power),
             intensity_power=float(intensity_power),
             min_mz=float(min_mz),
+            noise=float(noise),
         )
 
     def params(self) -> dict[str, Any]:
-        return {"mz_power": self.mz_power, "intensity_power": self.intensity_power, "min_mz": self.min_mz}
+        return {"mz_power": self.mz_power, "intensity_power": self.intensity_power, "min_mz": self.min_mz,
+                "noise": self.noise}
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,18 @@ def test_vectorised_nominal_binning_equals_the_per_spectrum_function(swgdrug):
         np.testing.assert_allclose(got_int, intensity, rtol=1e-6)
 
 
+def test_noise_floor_drops_bins_below_the_share_of_each_spectrums_base_bin(swgdrug):
+    floored = nominal_csr(swgdrug.peaks, noise=0.01)
+    dropped = 0
+    for i in range(swgdrug.n_spectra):
+        mz, intensity = bin_nominal(*swgdrug.peaks.row(i))
+        keep = intensity >= 0.01 * intensity.max() if intensity.size else intensity > 0
+        dropped += int(np.count_nonzero(~keep))
+        assert np.array_equal(floored.row(i)[0], mz[keep]), i
+    assert dropped > 1000  # SWGDRUG lists many peaks under 1 % of the base peak
+    assert floored.mz.size == nominal_csr(swgdrug.peaks).mz.size - dropped
+
+
 def test_bin_columns_hold_each_spectrums_normalised_weights(swgdrug):
     ix = NominalIndex.build(swgdrug.peaks, np.arange(swgdrug.n_spectra), 1.0, 0.5)
     # Every bin's slice holds exactly the spectra that have a peak at that nominal m/z.
