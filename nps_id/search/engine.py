@@ -196,8 +196,8 @@ def search(
     if indexes is None:
         indexes = load_indexes(
             reference,
-            ei={"mz_power": settings.mz_power, "intensity_power": settings.intensity_power, "min_mz": settings.min_mz,
-                "noise": settings.ei_noise},
+            ei={"mz_power": settings.mz_power, "intensity_power": settings.intensity_power,
+                "min_mz": settings.min_mz, "noise": settings.ei_noise},
             ms2={"noise": settings.noise},
         )
     context = _Context(reference, settings)
@@ -327,9 +327,9 @@ def _search_ei(
         # The main path runs in one compiled loop over the batch (no per-query Python).
         offsets, cand, mf, rmf = _ei_composite_batch(
             nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
-            index.peak_position, index.peak_weight, *_dense_bins(index), lib.offsets, _nominal_int(index), ref_w, ref_norm2,
-            index.mz_power, index.intensity_power, s.prefilter, ctx.compound[index.rows], s.top_k,
-            s.isomer_margin,
+            index.peak_position, index.peak_weight, *_dense_bins(index), lib.offsets, _nominal_int(index),
+            ref_w, ref_norm2, index.mz_power, index.intensity_power, s.prefilter, ctx.compound[index.rows],
+            s.top_k, s.isomer_margin,
         )
         rows = index.rows[cand]
         return [_rank_batch(batch, offsets, rows, mf, mf, rmf, np.full(rows.size, np.nan), ctx)]
