@@ -98,3 +98,27 @@ def test_score_unavailable_in_mode_is_a_usage_error(swgdrug_library, queries):
     path, _ = queries
     result = _run(path, "-l", swgdrug_library, "--mode", "analog", "--score", "reverse")
     assert result.exit_code == 2 and "not available in analog mode" in result.output
+
+
+def test_ei_noise_floor_drops_small_peaks_without_losing_the_self_hit(swgdrug_library, tmp_path):
+    """--ei-noise reaches the engine: the scores change, SWGDRUG spectra still find themselves."""
+    from nps_id.io import write
+    from nps_id.library import Library
+
+    with Library.open(swgdrug_library) as lib:
+        queries = [lib.spectrum(i) for i in range(0, lib.n_spectra, 300)]
+    path = tmp_path / "q.msp"
+    write(queries, path)
+
+    def rows(*extra):
+        result = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--top", "2",
+                                          "--format", "jsonl", *extra])
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.output.splitlines()]
+
+    plain, floored = rows(), rows("--ei-noise", "0.01")
+    firsts = [r for r in floored if r["rank"] == 1]
+    assert [r["name"] for r in firsts] == [q.name for q in queries]
+    assert {r["mf"] for r in firsts} == {999}
+    seconds = [(r["mf"] for r in rows_ if r["rank"] == 2) for rows_ in (plain, floored)]
+    assert list(seconds[0]) != list(seconds[1])  # the runner-ups' scores see the floor
