@@ -81,7 +81,6 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.library import Library
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import search as run_search
-    from nps_id.search.index import load_indexes
     from nps_id.search.reference import Reference
 
     try:
@@ -94,12 +93,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     spectra = list(read(queries, lenient=lenient))
     with Library.open(library) as lib:
         reference = Reference.from_library(lib)
-    indexes = load_indexes(
-        reference,
-        ei={"mz_power": settings.mz_power, "intensity_power": settings.intensity_power, "min_mz": settings.min_mz},
-        ms2={"noise": settings.noise},
-    )
-    hits = run_search(spectra, reference, settings, indexes)
+    hits = run_search(spectra, reference, settings)  # loads the stored (or cached) index
     rows = hit_rows(hits, spectra, reference.columns)
     if output is None or str(output) == "-":
         write_rows(rows, sys.stdout, fmt)
