@@ -40,6 +40,15 @@ _NS = "{http://psi.hupo.org/ms/mzml}"
 CHROMATOGRAM_SKIP = "chromatogram (not a mass spectrum)"
 ZERO_MZ_SKIP = "peak at m/z 0 (dropped; not an ion)"
 
+
+def drop_zero_mz(mz: np.ndarray, intensity: np.ndarray, report: ReadReport) -> tuple[np.ndarray, np.ndarray]:
+    """Peaks without the m/z 0 points some converters and synthetic test files write (counted)."""
+    zero = mz == 0
+    if not zero.any():
+        return mz, intensity
+    report.skip(ZERO_MZ_SKIP, int(zero.sum()))
+    return mz[~zero], intensity[~zero]
+
 # PSI-MS / UO accessions this reader understands.
 MS_LEVEL = "MS:1000511"
 MS1_SPECTRUM = "MS:1000579"
@@ -209,11 +218,7 @@ def _spectrum(
             report.skip(f"ms level {level} (kept only ms level {ms_level})")
             return None
         mz, intensity = _arrays(elem, groups, elem.get("defaultArrayLength"))
-        zero = mz == 0
-        if zero.any():
-            # m/z 0 is no ion; some converters and synthetic test files write such points.
-            report.skip(ZERO_MZ_SKIP, int(zero.sum()))
-            mz, intensity = mz[~zero], intensity[~zero]
+        mz, intensity = drop_zero_mz(mz, intensity, report)
         if mz.size == 0:
             report.skip("empty spectrum")
             return None

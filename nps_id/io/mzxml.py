@@ -23,7 +23,7 @@ from lxml import etree
 from nps_id.errors import ReaderError
 from nps_id.io._source import ReadReport, open_binary
 from nps_id.io._xml import reject_doctype
-from nps_id.io.mzml import ZERO_MZ_SKIP
+from nps_id.io.mzml import drop_zero_mz
 from nps_id.spectrum import Spectrum
 
 _SECONDS = {"minute": 60.0, "second": 1.0}
@@ -92,10 +92,7 @@ def _spectrum(scan: dict, index: int, path: str, report: ReadReport, ms_level: i
         return None
     try:
         mz, intensity = _peaks(scan)
-        zero = mz == 0
-        if zero.any():  # as in mzML: m/z 0 is no ion
-            report.skip(ZERO_MZ_SKIP, int(zero.sum()))
-            mz, intensity = mz[~zero], intensity[~zero]
+        mz, intensity = drop_zero_mz(mz, intensity, report)
         if mz.size == 0:
             report.skip("empty spectrum")
             return None
