@@ -24,8 +24,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from nps_id.io._source import ReadReport, open_binary
-from nps_id.io.msp import (MISSING_VALUES, guard_io, normalise_cas, normalise_ion_mode, numbered_lines,
-                           parse_retention_time)
+from nps_id.io.msp import (MISSING_VALUES, add_metadata, guard_io, normalise_cas, normalise_ion_mode,
+                           numbered_lines, parse_retention_time)
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read"]
@@ -171,18 +171,9 @@ def _tag(record: _Record, tag: str, value: str, lineno: int, report: ReadReport,
         group = tag.split("$", 1)[-1]
         name = f"{group}_{subtag}" if subtag else group
         key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-        _store(record.meta, key, value)
+        add_metadata(record.meta, key, value)
         return
     _set(record.meta, key, value, rt_unit, tag, subtag)
-
-
-def _store(meta: dict[str, Any], key: str, value: str) -> None:
-    if key not in meta:
-        meta[key] = value
-    elif isinstance(meta[key], tuple):
-        meta[key] += (value,)
-    else:
-        meta[key] = (meta[key], value)
 
 
 def _set(meta: dict[str, Any], key: str, value: str, rt_unit: str, tag: str, subtag: str | None) -> None:
@@ -196,7 +187,7 @@ def _set(meta: dict[str, Any], key: str, value: str, rt_unit: str, tag: str, sub
         parsed = float(number.group()) if number and number.end() == len(value) else None
         if parsed is None and number and key == "precursor_mz":
             parsed = float(number.group())  # "296.0240 (M+H)": the number is what matters
-            _store(meta, raw_key, value)
+            add_metadata(meta, raw_key, value)
     elif key == "retention_time":
         parsed = parse_retention_time(value, rt_unit)
     elif key == "ion_mode":
@@ -205,7 +196,7 @@ def _set(meta: dict[str, Any], key: str, value: str, rt_unit: str, tag: str, sub
         level = _MS_TYPE_RE.match(value)
         parsed = (int(level.group(1) or 1)) if level else None
     if parsed is None:
-        _store(meta, raw_key, value)
+        add_metadata(meta, raw_key, value)
     else:
         meta.setdefault(key, parsed)
 

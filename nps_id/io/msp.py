@@ -181,10 +181,10 @@ def _keep_raw(meta: dict[str, Any], key: str, value: str) -> None:
     """Keep a value that could not be normalised under its own key (nothing is lost)."""
     if key in METADATA_KEYS:
         key += "_text"
-    _add(meta, key, value)
+    add_metadata(meta, key, value)
 
 
-def _add(meta: dict[str, Any], key: str, value: str) -> None:
+def add_metadata(meta: dict[str, Any], key: str, value: str) -> None:
     """Store an unknown key; a repeated key collects its values in a tuple."""
     if key not in meta:
         meta[key] = value
@@ -203,7 +203,7 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
     if target in _TEXT_TARGETS and target not in meta:  # the common case, first
         meta[target] = value
     elif target is None:
-        _add(meta, key, value)
+        add_metadata(meta, key, value)
     elif target == "synonyms":
         meta.setdefault("synonyms", []).append(value)
     elif target in meta:  # a second spelling of a key already set (DB# and ID, ...)
@@ -241,7 +241,7 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
     elif target == "ms_level":
         level = _MS_LEVEL_RE.match(value)
         if level is None:  # "Centroid", "in-source": not an MS level
-            _add(meta, key, value)
+            add_metadata(meta, key, value)
         else:
             meta["ms_level"] = int(level.group(1) or 1)
     else:
