@@ -38,7 +38,7 @@ INDEX_VERSION = 2  # 2: EI noise floor
 
 #: Default index parameters (the engine's defaults; tuned on the development queries only,
 #: see docs/search.md).
-DEFAULT_EI = {"mz_power": 1.0, "intensity_power": 0.5, "min_mz": 0.0, "noise": 0.0}
+DEFAULT_EI = {"mz_power": 1.0, "intensity_power": 0.5, "min_mz": 0.0, "noise": 0.01}
 DEFAULT_MS2 = {"noise": 0.01, "precursor_margin_da": 1.6}
 
 

@@ -58,7 +58,8 @@ def test_internal_standard_ranked_above_the_cathinones(lrcfs, run):
     assert bupi["runner_up"]["name"] in CATHINONES
     assert bupi["gap"] == bupi["score"] - bupi["runner_up"]["score"] >= 30
     assert bupi["top_hits"][0]["name"] == "Bupivacaine"
-    assert {h["name"] for h in bupi["top_hits"][1:3]} == CATHINONES
+    # Every other candidate (cathinones sharing base peak m/z 140) scores at least the gap lower.
+    assert all(h["score"] <= bupi["score"] - 30 for h in bupi["top_hits"][1:])
 
 
 def test_etizolam_and_flubromazepam_retention_times(lrcfs):
