@@ -1,0 +1,23 @@
+"""``nps-id match --report``: reports written straight from a match, on the seized card run."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from tests.conftest import data_path
+
+
+def test_match_writes_html_and_ewa_reports_for_the_card(swgdrug_library, tmp_path):
+    run = data_path("gcms", "lrcfs", "220223030.mzML")
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library), "-o", str(tmp_path),
+                                      "--report", "html", "--report", "ewa"])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "220223030.report.html").read_text(encoding="utf-8")
+    assert "Flubromazepam" in html and "<svg" in html
+    ewa = json.loads((tmp_path / "220223030.ewa.json").read_text(encoding="utf-8"))
+    exported = {row["substance"]: row["ewa_subclass"] for row in ewa["substances"]}
+    assert exported == {"Flubromazepam": "Benzodiazepines", "Etizolam": "Benzodiazepines"}
+    assert "Bupivacaine" in {row["substance"] for row in ewa["excluded"]}  # said why, not dropped silently
+    assert (tmp_path / "220223030.report.json").exists()  # the document every rendering comes from
