@@ -50,10 +50,11 @@ class Tolerance:
         return cls(value, "ppm" if unit == "ppm" else "Da")
 
     def window_da(self, mz: float | np.ndarray) -> float | np.ndarray:
-        """Half-width of the window in Da at ``mz``."""
-        if self.unit == "Da":
-            return self.value if np.isscalar(mz) else np.full(np.shape(mz), self.value)
-        return np.asarray(mz) * self.value * 1e-6 if not np.isscalar(mz) else float(mz) * self.value * 1e-6
+        """Half-width of the window in Da at ``mz`` (a float for a scalar, else an array)."""
+        if np.isscalar(mz):
+            return self.value if self.unit == "Da" else float(mz) * self.value * 1e-6
+        mz = np.asarray(mz, dtype=np.float64)
+        return np.full(mz.shape, self.value) if self.unit == "Da" else mz * self.value * 1e-6
 
     def __str__(self) -> str:
         return f"{self.value:g} {self.unit}"
