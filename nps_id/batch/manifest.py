@@ -35,16 +35,13 @@ from nps_id.errors import InputError
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "nps-id-batch-manifest"
 FORMAT_VERSION = 1
-_CHUNK = 1 << 20
 
 
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """SHA-256 (hex) of a file's bytes (one shared helper: :func:`nps_id.gcms.run.file_sha256`)."""
+    from nps_id.gcms.run import file_sha256 as sha256
+
+    return sha256(path)
 
 
 def input_sha256(path: str | Path) -> str:
