@@ -103,8 +103,25 @@ def clean_ms2_csr(
 # -- the two index kinds ------------------------------------------------------------------------
 
 
+class _IndexedSpectra:
+    """What both index kinds share: ``rows`` and the per-position peaks ``spec_*`` (CSR)."""
+
+    rows: np.ndarray
+    spec_offsets: np.ndarray
+    spec_mz: np.ndarray
+    spec_intensity: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.rows.size)
+
+    @property
+    def spectra(self) -> CSRPeaks:
+        return CSRPeaks(self.spec_offsets, self.spec_mz, self.spec_intensity)
+
+
 @dataclass(frozen=True)
-class NominalIndex:
+class NominalIndex(_IndexedSpectra):
     """Index of unit-mass (EI) spectra.
 
     Attributes
@@ -143,14 +160,6 @@ class NominalIndex:
 
     kind = "nominal"
 
-    @property
-    def n(self) -> int:
-        return int(self.rows.size)
-
-    @property
-    def spectra(self) -> CSRPeaks:
-        return CSRPeaks(self.spec_offsets, self.spec_mz, self.spec_intensity)
-
     @classmethod
     def build(
         cls, peaks: CSRPeaks, rows: np.ndarray, mz_power: float, intensity_power: float,
@@ -184,7 +193,7 @@ class NominalIndex:
 
 
 @dataclass(frozen=True)
-class FragmentIndex:
+class FragmentIndex(_IndexedSpectra):
     """Index of high-resolution MS/MS spectra, ordered by precursor m/z.
 
     Attributes
@@ -225,14 +234,6 @@ class FragmentIndex:
     precursor_margin_da: float
 
     kind = "fragment"
-
-    @property
-    def n(self) -> int:
-        return int(self.rows.size)
-
-    @property
-    def spectra(self) -> CSRPeaks:
-        return CSRPeaks(self.spec_offsets, self.spec_mz, self.spec_intensity)
 
     @classmethod
     def build(
