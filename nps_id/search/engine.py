@@ -237,13 +237,22 @@ def _compound_codes(reference: Reference) -> tuple[np.ndarray, np.ndarray]:
     """Compound code (InChIKey first block, else normalised name) and formula code (-1: none) of
     every library row; made once per reference (these string operations took ~25 ms of every
     search of the 11,051-spectrum MassBank EI library)."""
-    cached = getattr(reference, "_codes_cache", None)
-    if cached is None:
+    def make() -> tuple[np.ndarray, np.ndarray]:
         compound = compound_keys(reference.columns["inchikey"], reference.columns["name"])
         formula = np.asarray(reference.columns["formula"], dtype=str)
         _, codes = np.unique(formula, return_inverse=True)
-        cached = (compound, np.where(formula == "", -1, codes))
-        object.__setattr__(reference, "_codes_cache", cached)
+        return compound, np.where(formula == "", -1, codes)
+
+    return _memo(reference, "_codes_cache", make)
+
+
+def _memo(obj: Any, name: str, make: Any) -> Any:
+    """``make()`` computed once and kept on ``obj`` (a frozen dataclass) as attribute ``name``:
+    the per-reference and per-index values every search reuses."""
+    cached = getattr(obj, name, None)
+    if cached is None:
+        cached = make()
+        object.__setattr__(obj, name, cached)
     return cached
 
 
@@ -526,12 +535,8 @@ def _molecular_ion(nominal: CSRPeaks, floor: float = 0.02) -> np.ndarray:
 def _reference_weights(index: NominalIndex) -> tuple[np.ndarray, np.ndarray]:
     """Composite peak weights of the library, computed once per loaded index (no ``pow`` per
     candidate peak at search time)."""
-    cached = getattr(index, "_weights_cache", None)
-    if cached is None:
-        cached = composite_reference_weights(index.spec_offsets, index.spec_mz, index.spec_intensity,
-                                             index.mz_power, index.intensity_power)
-        object.__setattr__(index, "_weights_cache", cached)
-    return cached
+    return _memo(index, "_weights_cache", lambda: composite_reference_weights(
+        index.spec_offsets, index.spec_mz, index.spec_intensity, index.mz_power, index.intensity_power))
 
 
 #: A nominal bin holding peaks of more than this share of the library spectra is added as a
@@ -545,8 +550,7 @@ def _dense_bins(index: NominalIndex) -> tuple[np.ndarray, np.ndarray]:
     ``dense_column[m]`` is the row of ``dense`` holding bin ``m`` (-1: scattered), ``dense`` a
     float32 ``(columns, n)`` array of the index weights, -1 where a spectrum has no peak.
     Memory: 4 bytes x spectra per dense bin (about 120 bins on MassBank EI)."""
-    cached = getattr(index, "_dense_cache", None)
-    if cached is None:
+    def make() -> tuple[np.ndarray, np.ndarray]:
         sizes = np.diff(index.bin_offsets)
         bins = np.flatnonzero(sizes > _DENSE_SHARE * index.n)
         dense_column = np.full(sizes.size, -1, dtype=np.int64)
@@ -555,27 +559,19 @@ def _dense_bins(index: NominalIndex) -> tuple[np.ndarray, np.ndarray]:
         for column, m in enumerate(bins):
             peaks = slice(index.bin_offsets[m], index.bin_offsets[m + 1])
             dense[column, index.peak_position[peaks]] = index.peak_weight[peaks]
-        cached = (dense_column, dense)
-        object.__setattr__(index, "_dense_cache", cached)
-    return cached
+        return dense_column, dense
+
+    return _memo(index, "_dense_cache", make)
 
 
 def _nominal_int(index: NominalIndex) -> np.ndarray:
     """The library's nominal m/z as int32 (half the bytes of float64 to fetch per candidate; the
     composite kernel rounds either to the same integer)."""
-    cached = getattr(index, "_nominal_int_cache", None)
-    if cached is None:
-        cached = index.spec_mz.astype(np.int32)
-        object.__setattr__(index, "_nominal_int_cache", cached)
-    return cached
+    return _memo(index, "_nominal_int_cache", lambda: index.spec_mz.astype(np.int32))
 
 
 def _library_molecular_ion(index: NominalIndex) -> np.ndarray:
-    cached = getattr(index, "_molecular_ion_cache", None)
-    if cached is None:
-        cached = _molecular_ion(index.spectra)
-        object.__setattr__(index, "_molecular_ion_cache", cached)
-    return cached
+    return _memo(index, "_molecular_ion_cache", lambda: _molecular_ion(index.spectra))
 
 
 # -- MS/MS -------------------------------------------------------------------------------------
