@@ -29,17 +29,15 @@ def shared_data() -> Path | None:
 
 
 def _online_inputs(work: Path) -> tuple[Path, Path]:
-    from nps_id.errors import LibraryError
-    from nps_id.library.build import sha256_file
-    from nps_id.library.fetch import download, fetch_library, load_catalogue
+    from nps_id.library.fetch import CatalogueEntry, fetch_library, load_catalogue, obtain
     from nps_id.search.index import build_indexes
 
-    run = work / "220223030.ms1"
-    if not run.exists():
-        download(RUN_URL, run)
-    if sha256_file(run)[0] != RUN_SHA256:
-        run.unlink()
-        raise LibraryError(f"{RUN_URL}: SHA-256 does not match the pinned {RUN_SHA256}; file discarded")
+    # The run is fetched like a catalogue file: resumable, and refused unless the SHA-256 matches.
+    run_entry = CatalogueEntry(
+        name="lrcfs-220223030", description="LRCFS seized card FL22/009-2", licence="GPL-3.0",
+        url=RUN_URL, filename="220223030.ms1", format="ms1", release="9a71bad", sha256=RUN_SHA256,
+    )
+    run, _, _ = obtain(run_entry, work)
     library = work / "massbank-ei.h5"
     if not library.exists():
         fetch_library(load_catalogue()["massbank-ei"], library, index_builder=build_indexes)
