@@ -1,19 +1,26 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
-Entry points: :func:`open_binary`, :func:`head_bytes`, :class:`ReadReport`.
+Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`numbered_lines`, :func:`guard_io`,
+:class:`ReadReport`.
 """
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 from nps_id.errors import InputError, ReaderError
+from nps_id.spectrum import Spectrum
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+# Values that mean "not known" in the wild; such a field is dropped rather than kept as text.
+MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "-"})
 
 
 def open_binary(path: str | Path) -> IO[bytes]:
@@ -44,6 +51,78 @@ def head_bytes(path: str | Path, size: int = 4096) -> bytes:
             return fh.read(size)
     except (OSError, EOFError) as exc:
         raise ReaderError(path, f"cannot read the file ({exc})") from None
+
+
+def guard_io(spectra: Iterator[Spectrum], path: str) -> Iterator[Spectrum]:
+    """Re-raise a truncated or corrupt (gzip) stream met while iterating as a ReaderError."""
+    try:
+        yield from spectra
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ReaderError(path, f"cannot read the file, it is truncated or corrupt ({exc})") from None
+
+
+_CHUNK_BYTES = 1 << 20
+_FALLBACK_ENCODING = "cp1252"  # old NIST / AMDIS exports written on Windows
+
+
+def _text_chunks(raw: IO[bytes], encoding: str | None) -> Iterator[str]:
+    """Decoded text in ~1 MB pieces with line ends normalised to ``\\n``.
+
+    ``encoding=None``: UTF-8, switching to Windows-1252 from the first byte sequence that is
+    not UTF-8 (so "µ", "°", "é" of old exports are read right, not as U+FFFD).
+    """
+    decoder = codecs.getincrementaldecoder(encoding or "utf-8")(
+        errors="strict" if encoding is None else "replace")
+    carried_cr = ""
+    first = True
+    while True:
+        data = raw.read(_CHUNK_BYTES)
+        final = not data
+        if first and data.startswith(codecs.BOM_UTF8):  # a byte-order mark is not text
+            data = data[len(codecs.BOM_UTF8):]
+        first = False
+        pending = decoder.getstate()[0]  # at most 3 bytes of a split UTF-8 sequence
+        try:
+            text = decoder.decode(data, final)
+        except UnicodeDecodeError:
+            decoder = codecs.getincrementaldecoder(_FALLBACK_ENCODING)(errors="replace")
+            text = decoder.decode(pending + data, final)
+        text = carried_cr + text
+        carried_cr = ""
+        if text.endswith("\r") and not final:  # a CRLF split between two chunks
+            text, carried_cr = text[:-1], "\r"
+        yield text.replace("\r\n", "\n").replace("\r", "\n")
+        if final:
+            return
+
+
+def _lines(chunks: Iterator[str]) -> Iterator[list[str]]:
+    """The lines of ``chunks`` in lists of about 1 MB: iterating a list is twice as fast as a
+    (gzip) text stream line by line, which re-checks the stream state on every line."""
+    tail = ""
+    for chunk in chunks:
+        lines = (tail + chunk).split("\n")
+        tail = lines.pop()
+        if lines:
+            yield lines
+    if tail:
+        yield [tail]
+
+
+def line_batches(raw: IO[bytes], encoding: str | None = None) -> Iterator[list[str]]:
+    """The lines (without line ends) of a binary stream in lists of about 1 MB, decoded as
+    UTF-8 with a Windows-1252 fallback (``encoding=None``) or as ``encoding``."""
+    return _lines(_text_chunks(raw, encoding))
+
+
+def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its line end) of a binary stream, decoded as by
+    :func:`line_batches`; shared by the text readers (MSP, MassBank, JCAMP-DX)."""
+    lineno = 0
+    for lines in line_batches(raw, encoding):
+        for line in lines:
+            lineno += 1
+            yield lineno, line
 
 
 @dataclass

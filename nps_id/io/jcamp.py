@@ -32,8 +32,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, open_binary
-from nps_id.io.msp import guard_io, normalise_cas, numbered_lines
+from nps_id.io._source import ReadReport, guard_io, numbered_lines, open_binary
+from nps_id.io.msp import normalise_cas
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read", "read_tables", "decode_asdf_line", "Table"]

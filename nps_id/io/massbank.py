@@ -23,9 +23,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from nps_id.io._source import ReadReport, open_binary
-from nps_id.io.msp import (MISSING_VALUES, add_metadata, guard_io, normalise_cas, normalise_ion_mode,
-                           numbered_lines, parse_retention_time)
+from nps_id.io._source import MISSING_VALUES, ReadReport, guard_io, numbered_lines, open_binary
+from nps_id.io.msp import add_metadata, normalise_cas, normalise_ion_mode, parse_retention_time
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read"]

@@ -6,9 +6,8 @@ Entry points
   (``.gz`` transparent), every dialect met in practice (see ``docs/formats.md``).
 - :func:`write` -- write spectra as MSP that NIST MS Search / lib2nist import.
 - :func:`normalise_cas`, :func:`parse_retention_time`, :func:`normalise_ion_mode`,
-  :data:`MISSING_VALUES`, :func:`guard_io`, :func:`numbered_lines` -- small helpers shared with
-  the other text readers
-  (MassBank, JCAMP-DX).
+  :func:`add_metadata` -- metadata helpers shared with the other text readers (MassBank,
+  JCAMP-DX); the line and error plumbing they share lives in :mod:`nps_id.io._source`.
 
 How the reader stays fast (the file is read once, line by line, never whole): metadata lines are
 split at the first ``:`` and looked up in one alias table; the peak lines of a record are only
@@ -20,19 +19,17 @@ from __future__ import annotations
 import codecs
 import math
 import re
-import zlib
 from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from nps_id._atomic import atomic_output
-from nps_id.errors import InputError, ReaderError
-from nps_id.io._source import ReadReport, open_binary
+from nps_id.errors import InputError
+from nps_id.io._source import MISSING_VALUES, ReadReport, guard_io, line_batches, open_binary
 from nps_id.spectrum import METADATA_KEYS, Spectrum
 
-__all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "guard_io",
-           "numbered_lines"]
+__all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "add_metadata"]
 
 # -- metadata normalisation -----------------------------------------------------------------
 #: Lower-cased MSP keys (every dialect) -> normalised :data:`METADATA_KEYS` key.
@@ -93,8 +90,6 @@ KEY_ALIASES: dict[str, str] = {
     "licence": "licence",
 }
 
-# Values that mean "not known" in the wild; such a field is dropped rather than kept as text.
-MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "-"})
 _LONGEST_MISSING = max(map(len, MISSING_VALUES))
 # Normalised keys whose value is kept as the text given.
 _TEXT_TARGETS = frozenset({"name", "formula", "inchikey", "smiles", "inchi", "precursor_type",
@@ -253,14 +248,6 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
 
 
 # -- reading ------------------------------------------------------------------------------------
-def guard_io(spectra: Iterator[Spectrum], path: str) -> Iterator[Spectrum]:
-    """Re-raise a truncated or corrupt (gzip) stream met while iterating as a ReaderError."""
-    try:
-        yield from spectra
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ReaderError(path, f"cannot read the file, it is truncated or corrupt ({exc})") from None
-
-
 _PEAK_START = frozenset("0123456789.-+(")
 _NUM_PEAKS_KEYS = frozenset({"num peaks", "num_peaks", "numpeaks"})
 
@@ -321,71 +308,13 @@ def read(
     return guard_io(_read(str(path), report, rt_unit.lower(), encoding), str(path))
 
 
-_CHUNK_BYTES = 1 << 20
-_FALLBACK_ENCODING = "cp1252"  # old NIST / AMDIS exports written on Windows
-
-
-def _text_chunks(raw: IO[bytes], encoding: str | None) -> Iterator[str]:
-    """Decoded text in ~1 MB pieces with line ends normalised to ``\\n``.
-
-    ``encoding=None``: UTF-8, switching to Windows-1252 from the first byte sequence that is
-    not UTF-8 (so "µ", "°", "é" of old exports are read right, not as U+FFFD).
-    """
-    decoder = codecs.getincrementaldecoder(encoding or "utf-8")(
-        errors="strict" if encoding is None else "replace")
-    carried_cr = ""
-    first = True
-    while True:
-        data = raw.read(_CHUNK_BYTES)
-        final = not data
-        if first and data.startswith(codecs.BOM_UTF8):  # a byte-order mark is not text
-            data = data[len(codecs.BOM_UTF8):]
-        first = False
-        pending = decoder.getstate()[0]  # at most 3 bytes of a split UTF-8 sequence
-        try:
-            text = decoder.decode(data, final)
-        except UnicodeDecodeError:
-            decoder = codecs.getincrementaldecoder(_FALLBACK_ENCODING)(errors="replace")
-            text = decoder.decode(pending + data, final)
-        text = carried_cr + text
-        carried_cr = ""
-        if text.endswith("\r") and not final:  # a CRLF split between two chunks
-            text, carried_cr = text[:-1], "\r"
-        yield text.replace("\r\n", "\n").replace("\r", "\n")
-        if final:
-            return
-
-
-def _lines(chunks: Iterator[str]) -> Iterator[list[str]]:
-    """The lines of ``chunks`` in lists of about 1 MB: iterating a list is twice as fast as a
-    (gzip) text stream line by line, which re-checks the stream state on every line."""
-    tail = ""
-    for chunk in chunks:
-        lines = (tail + chunk).split("\n")
-        tail = lines.pop()
-        if lines:
-            yield lines
-    if tail:
-        yield [tail]
-
-
-def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tuple[int, str]]:
-    """(1-based line number, line without its line end) of a binary stream, decoded as by
-    :func:`read` (UTF-8 with a Windows-1252 fallback); shared by the other text readers."""
-    lineno = 0
-    for lines in _lines(_text_chunks(raw, encoding)):
-        for line in lines:
-            lineno += 1
-            yield lineno, line
-
-
 def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> Iterator[Spectrum]:
     peak_start = _PEAK_START
     lineno = 0
     with open_binary(path) as raw:
         record = _Record(0)
         in_peaks = skipping = False
-        for lines in _lines(_text_chunks(raw, encoding)):
+        for lines in line_batches(raw, encoding):
             for lineno, line in enumerate(lines, start=lineno + 1):
                 stripped = line.strip()
                 if skipping:  # after a bad line: resynchronise at a blank or "Name:" line

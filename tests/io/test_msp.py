@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from nps_id import io as nio
 from nps_id.errors import InputError, ReaderError
-from nps_id.io import msp
+from nps_id.io import _source, msp
 from nps_id.io._source import ReadReport
 from nps_id.spectrum import Spectrum
 from tests.conftest import data_path
@@ -491,7 +491,7 @@ def test_windows_1252_files_and_bom(tmp_path):
 
 
 def test_line_ends_split_across_read_chunks(tmp_path, monkeypatch):
-    monkeypatch.setattr(msp, "_CHUNK_BYTES", 7)  # every record crosses several chunk borders
+    monkeypatch.setattr(_source, "_CHUNK_BYTES", 7)  # every record crosses several chunk borders
     text = "Name: é1\r\nNum Peaks: 2\r\n40 1; 41 2;\r\n\r\nName: é2\rNum Peaks: 1\r42 3\r"
     path = tmp_path / "small.msp"
     path.write_bytes(text.encode("utf-8"))
