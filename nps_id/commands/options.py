@@ -11,6 +11,7 @@ from typing import Callable
 
 import click
 
+from nps_id._paths import user_data_dir
 from nps_id.errors import LibraryError
 from nps_id.tolerance import Tolerance
 
@@ -34,8 +35,7 @@ TOLERANCE = ToleranceType()
 
 def default_library_path() -> Path:
     """The default library location in the user data directory (XDG on Linux)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "nps-id" / "default.h5"
+    return user_data_dir() / "default.h5"
 
 
 def resolve_library(path: Path | None) -> Path:

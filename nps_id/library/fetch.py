@@ -26,6 +26,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from nps_id._paths import user_cache_dir
 from nps_id.errors import InputError, LibraryError
 from nps_id.library.build import BuildSummary, build_library, sha256_file
 from nps_id.spectrum import Spectrum
@@ -169,8 +170,7 @@ def obtain(
 
 def default_cache_dir() -> Path:
     """Where downloads are kept: ``$XDG_CACHE_HOME/nps-id/downloads`` (``~/.cache`` by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nps-id" / "downloads"
+    return user_cache_dir() / "downloads"
 
 
 def fetch_library(
