@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
-from nps_id.gcms.peaks import PeakParameters, baseline, detect_peaks, noise_level, peak_bounds, window_scans
+from nps_id.gcms.peaks import ChromPeak, PeakParameters, baseline, detect_peaks, noise_level, peak_bounds, window_scans
 from nps_id.gcms.run import Run
 from nps_id.spectrum import Spectrum
 
@@ -75,8 +75,8 @@ class DeconvolutionParameters:
 
 
 @dataclass(frozen=True)
-class Component:
-    """One deconvoluted compound.
+class Component(ChromPeak):
+    """One deconvoluted compound: a :class:`~nps_id.gcms.peaks.ChromPeak` plus its spectrum.
 
     Attributes
     ----------
@@ -96,13 +96,6 @@ class Component:
         The extracted spectrum (nominal m/z, abundance).
     """
 
-    apex: int
-    left: int
-    right: int
-    rt_seconds: float
-    height: float
-    area: float
-    snr: float
     model_mz: int
     mz: np.ndarray
     intensity: np.ndarray
