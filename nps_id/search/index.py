@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from nps_id._paths import user_cache_dir
 from nps_id.peaks import CSRPeaks
 from nps_id.search.preprocess import nominal_mass
 
@@ -396,8 +397,7 @@ def cache_dir() -> Path:
     """``$NPS_ID_CACHE``, else ``$XDG_CACHE_HOME/nps-id``, else ``~/.cache/nps-id``."""
     if os.environ.get("NPS_ID_CACHE"):
         return Path(os.environ["NPS_ID_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nps-id"
+    return user_cache_dir()
 
 
 def _matches(attrs: dict[str, Any], kind: str, params: dict[str, Any]) -> bool:
