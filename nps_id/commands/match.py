@@ -60,7 +60,7 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
     finding gets a verdict -- identified, tentative or inconclusive -- with the criteria it met
     and failed. Default thresholds are in docs/match.md and in every results file.
     """
-    from nps_id._atomic import atomic_output
+    from nps_id.batch.runner import write_results_json
     from nps_id.match.pipeline import match_files
     from nps_id.match.verdict import at_least
 
@@ -70,7 +70,7 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
                                      alkanes=alkanes, lenient=lenient):
         all_results.append(results)
         if output_dir is not None:
-            _write_json(output_dir / f"{path.name}.match.json", results, atomic_output)
+            write_results_json(results, output_dir / f"{path.name}.match.json")
         if report_formats:
             from nps_id.report import write_reports
 
@@ -84,14 +84,9 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
         if str(json_file) == "-":
             click.echo(json.dumps(payload, indent=1))
         else:
-            _write_json(json_file, payload, atomic_output)
+            write_results_json(payload, Path(json_file))
     if fail_on and any(at_least(f["verdict"], fail_on) for r in all_results for f in r["findings"]):
         click.get_current_context().exit(EXIT_FOUND)
-
-
-def _write_json(target: Path, payload: dict, atomic_output) -> None:
-    with atomic_output(target) as tmp:
-        tmp.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
 
 
 def format_table(results: dict) -> str:
