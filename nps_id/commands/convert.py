@@ -6,6 +6,7 @@ Entry point: the click command :data:`convert`. Reading is :func:`nps_id.io.read
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 import click
@@ -58,7 +59,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
         what = "; ".join(f"{n} {reason}" for reason, n in report.skipped.items()) or "none"
         level = f" at MS level {ms_level}" if ms_level is not None else ""
         raise InputError(f"{source}: no mass spectra{level} to write (skipped: {what})")
-    count = write(_chain(first, spectra), output, format=out_format.lower() if out_format else None)
+    count = write(itertools.chain([first], spectra), output, format=out_format.lower() if out_format else None)
     click.echo(f"wrote {count} spectra to {output}")
     skipped = {reason: n for reason, n in report.skipped.items() if reason != "malformed record"}
     if skipped:
@@ -75,11 +76,6 @@ def _only_level(spectra, ms_level: int, report):
             yield spectrum
         else:
             report.skip(f"ms level {spectrum.ms_level} (--ms-level {ms_level})")
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def write_quarantine(records: list[dict], output: Path) -> Path:
