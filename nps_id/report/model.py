@@ -10,7 +10,7 @@ Entry points
 - :func:`build_report` -- results dict + sample information -> report document (validated).
 - :func:`load_sample_info` -- the small TOML file of ``--sample-info`` (never guessed).
 - :func:`parameters_sha256` / :func:`canonical_json` -- the parameter hash quoted in reports.
-- :func:`validate_report`, :func:`write_report_json`, :func:`load_document`.
+- :func:`validate_report`, :func:`report_json_bytes`, :func:`load_document`.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from nps_id import __version__
-from nps_id._atomic import atomic_output
 from nps_id.errors import InputError, LibraryError
 from nps_id.report.ewa_groups import Override, classify, normalise_name, taxonomy_version
 
@@ -513,14 +512,6 @@ def validate_report(doc: Mapping[str, Any], source: str = "report") -> None:
 def report_json_bytes(doc: Mapping[str, Any]) -> bytes:
     """The report as written to disk: indented, sorted keys, UTF-8, trailing newline."""
     return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-
-
-def write_report_json(doc: Mapping[str, Any], path: str | Path) -> Path:
-    """Validate and write the report document atomically."""
-    validate_report(doc)
-    with atomic_output(path) as tmp:
-        tmp.write_bytes(report_json_bytes(doc))
-    return Path(path)
 
 
 @functools.lru_cache(maxsize=1)
