@@ -49,10 +49,10 @@ def drop_zero_mz(mz: np.ndarray, intensity: np.ndarray, report: ReadReport) -> t
     report.skip(ZERO_MZ_SKIP, int(zero.sum()))
     return mz[~zero], intensity[~zero]
 
+
 # PSI-MS / UO accessions this reader understands.
 MS_LEVEL = "MS:1000511"
 MS1_SPECTRUM = "MS:1000579"
-MSN_SPECTRUM = "MS:1000580"
 POSITIVE_SCAN = "MS:1000130"
 NEGATIVE_SCAN = "MS:1000129"
 SCAN_START_TIME = "MS:1000016"
