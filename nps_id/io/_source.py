@@ -1,7 +1,7 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
 Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`numbered_lines`, :func:`guard_io`,
-:class:`ReadReport`.
+:func:`drop_zero_mz`, :class:`ReadReport`.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterator
+
+import numpy as np
 
 from nps_id.errors import InputError, ReaderError
 from nps_id.spectrum import Spectrum
@@ -123,6 +125,18 @@ def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tupl
         for line in lines:
             lineno += 1
             yield lineno, line
+
+
+ZERO_MZ_SKIP = "peak at m/z 0 (dropped; not an ion)"
+
+
+def drop_zero_mz(mz: np.ndarray, intensity: np.ndarray, report: ReadReport) -> tuple[np.ndarray, np.ndarray]:
+    """Peaks without the m/z 0 points some converters and synthetic test files write (counted)."""
+    zero = mz == 0
+    if not zero.any():
+        return mz, intensity
+    report.skip(ZERO_MZ_SKIP, int(zero.sum()))
+    return mz[~zero], intensity[~zero]
 
 
 @dataclass

@@ -30,7 +30,7 @@ from lxml import etree
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import ReaderError
-from nps_id.io._source import ReadReport, open_binary
+from nps_id.io._source import ReadReport, drop_zero_mz, open_binary
 from nps_id.io._xml import reject_doctype, safe_iterparse
 from nps_id.spectrum import Spectrum
 
@@ -38,16 +38,6 @@ _NS = "{http://psi.hupo.org/ms/mzml}"
 
 #: Skip reason for chromatograms (``inspect`` uses it to say a file holds no spectra).
 CHROMATOGRAM_SKIP = "chromatogram (not a mass spectrum)"
-ZERO_MZ_SKIP = "peak at m/z 0 (dropped; not an ion)"
-
-
-def drop_zero_mz(mz: np.ndarray, intensity: np.ndarray, report: ReadReport) -> tuple[np.ndarray, np.ndarray]:
-    """Peaks without the m/z 0 points some converters and synthetic test files write (counted)."""
-    zero = mz == 0
-    if not zero.any():
-        return mz, intensity
-    report.skip(ZERO_MZ_SKIP, int(zero.sum()))
-    return mz[~zero], intensity[~zero]
 
 
 # PSI-MS / UO accessions this reader understands.

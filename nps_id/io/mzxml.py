@@ -21,9 +21,8 @@ import numpy as np
 from lxml import etree
 
 from nps_id.errors import ReaderError
-from nps_id.io._source import ReadReport, open_binary
+from nps_id.io._source import ReadReport, drop_zero_mz, open_binary
 from nps_id.io._xml import reject_doctype
-from nps_id.io.mzml import drop_zero_mz
 from nps_id.spectrum import Spectrum
 
 _SECONDS = {"minute": 60.0, "second": 1.0}
