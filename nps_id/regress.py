@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from nps_id import __version__
 from nps_id._atomic import atomic_output
+from nps_id._paths import user_cache_dir
 from nps_id.errors import EXIT_BAD_INPUT, EXIT_BAD_LIBRARY, EXIT_FOUND, InputError, LibraryError, NpsIdError
 
 VERDICT_ORDER = ("inconclusive", "tentative", "identified")  # weakest first
@@ -257,8 +258,7 @@ class SuiteResult:
 
 def default_cache_dir() -> Path:
     """Where libraries built from a suite's ``build`` sources are kept (XDG cache on Linux)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nps-id" / "regress"
+    return user_cache_dir() / "regress"
 
 
 def _library_file(spec: LibrarySpec, cache_dir: Path) -> Path:
