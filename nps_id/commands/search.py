@@ -39,6 +39,8 @@ COLUMNS: dict[str, str] = {
     "gap": "Gap",
     "isomer_alert": "IsomerAlert",
     "library_row": "LibRow",
+    "similarity": "Similarity",
+    "delta_mass_match": "DeltaMassMatch",
 }
 
 SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
@@ -69,14 +71,19 @@ SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
               help="EI: drop nominal bins below this fraction of the base peak, in query and library alike "
                    "(0 keeps every peak; 0.01 raised top-1 on the development queries from 0.764 to 0.781; "
                    "docs/search.md).")
+@click.option("--mass-prior/--no-mass-prior", default=True, show_default=True,
+              help="Analog mode: rank by the analogue score, the spectral score plus 0.05 when the mass "
+                   "difference is a common NPS modification (CH2, F/Cl/Br for H, O, isomer, ...; named in "
+                   "DeltaMassMatch) minus 0.01 per 100 Da; the spectral score alone is the Similarity column.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
-           isomer_margin, ei_noise, lenient) -> None:
+           isomer_margin, ei_noise, mass_prior, lenient) -> None:
     """Search the spectra of QUERIES against a reference library.
 
     QUERIES is any spectrum file nps-id reads (MSP, MGF, mzML, MassBank, JCAMP-DX, ...). One row
     is written per query and rank: score (0-1), EI match factor and reverse match factor
-    (0-999), the gap to the best different compound and an isomer alert.
+    (0-999), the gap to the best different compound and an isomer alert; in analog mode also
+    the mass difference and the common NPS modification it matches.
     """
     from nps_id.io import read
     from nps_id.library import Library
@@ -87,7 +94,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     try:
         settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=prefilter, tolerance=tolerance,
                                   precursor_tolerance=precursor_tolerance, isomer_margin=isomer_margin,
-                                  ei_noise=ei_noise)
+                                  ei_noise=ei_noise, mass_prior=mass_prior)
     except ValueError as exc:  # e.g. a score that the mode does not offer: a usage error (exit 2)
         raise click.UsageError(str(exc)) from None
     library = resolve_library(library)  # a missing library fails before a long read
@@ -109,6 +116,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
 def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]]:
     """One dict per hit with the machine column names of :data:`COLUMNS`."""
     import numpy as np
+
+    from nps_id.search.analogue import shift_name
 
     def num(value: float, digits: int) -> float | None:
         return round(float(value), digits) if np.isfinite(value) else None
@@ -134,6 +143,9 @@ def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]
             "gap": num(hits.gap[i], 4),
             "isomer_alert": bool(hits.isomer_alert[i]),
             "library_row": row,
+            "similarity": num(hits.similarity[i], 4),
+            # EI hits (they carry an MF) have nominal mass differences.
+            "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
         }
 
 

@@ -236,6 +236,7 @@ def _search_settings(params: MatchParameters, mode: str):
 
 def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, mode: str) -> dict[int, list[dict]]:
     """Engine hits per query position: lists of dicts with 0-999 scores."""
+    from nps_id.search.analogue import shift_name
     from nps_id.search.engine import search
 
     hits = search(spectra, library.reference, _search_settings(params, mode), library.indexes)
@@ -250,6 +251,9 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
             "gap": _999(hits.gap[i]),
             "isomer_alert": bool(hits.isomer_alert[i]),
             "delta_mass": None if not np.isfinite(hits.delta_mass[i]) else round(float(hits.delta_mass[i]), 4),
+            # Analogue mode ranks by the analogue score (mass prior); verdicts use the similarity.
+            "similarity": _999(hits.similarity[i]),
+            "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
         })
     for ranked in out.values():
         # Restate the engine's gap on the rounded 0-999 scores, so it reads as "score minus the
@@ -343,7 +347,7 @@ def _duplicates(components, identity, library, min_mf, same_peak_seconds) -> dic
 def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> dict | None:
     best = hits[0] if hits else None
     analogue_best = analogue_hits[0] if analogue_hits else None
-    analogue_score = analogue_best["score"] if analogue_best else None
+    analogue_score = analogue_best["similarity"] if analogue_best else None
     identity_reportable = best is not None and (best["mf"] or 0) >= t.report_score
     analogue_reportable = analogue_score is not None and analogue_score >= t.analogue_score
     if not identity_reportable and not analogue_reportable:
@@ -406,11 +410,14 @@ def _finding(rt_min, top, hits, verdict, library, *, mode, ri, lib_ri, delta_ri,
         "gap": top["gap"],
         "isomer_alert": top["isomer_alert"],
         "delta_mass": top["delta_mass"],
+        "similarity": top["similarity"],
+        "delta_mass_match": top["delta_mass_match"],
         "runner_up": None if runner is None else {**library.hit_fields(runner["row"]), "score": runner["score"],
                                                   "mf": runner["mf"], "rmf": runner["rmf"]},
         "top_hits": [
             {"rank": h["rank"], **library.hit_fields(h["row"]), "mf": h["mf"], "rmf": h["rmf"],
-             "score": h["score"], "delta_mass": h["delta_mass"]}
+             "score": h["score"], "delta_mass": h["delta_mass"], "similarity": h["similarity"],
+             "delta_mass_match": h["delta_mass_match"]}
             for h in hits
         ],
         **extra,
@@ -436,14 +443,14 @@ def _match_ms2(groups: list[MS2Group], library, params) -> tuple[list[dict], lis
         hits, mode = identity.get(i, []), "identity"
         if not hits or hits[0]["score"] < t.report_score:
             hits, mode = analogue.get(i, []), "analogue"
-            if not hits or hits[0]["score"] < t.analogue_score:
+            if not hits or hits[0]["similarity"] < t.analogue_score:
                 summaries.append(summary)
                 continue
         top = hits[0]
         evidence = Evidence(kind="ms2", score=top["score"], gap=top["gap"], isomer_alert=top["isomer_alert"],
-                            analogue_score=top["score"] if mode == "analogue" else None)
+                            analogue_score=top["similarity"] if mode == "analogue" else None)
         if mode == "analogue":  # an analogue hit never passes as the identity of the compound
-            evidence = Evidence(kind="ms2", score=0, analogue_score=top["score"])
+            evidence = Evidence(kind="ms2", score=0, analogue_score=top["similarity"])
         verdict = decide(evidence, t)
         finding = _finding(group.rt_minutes, top, hits, verdict, library, mode=mode, ri=None, lib_ri=None,
                            delta_ri=None, spectrum=(group.spectrum.mz, group.spectrum.intensity),

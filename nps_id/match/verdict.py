@@ -53,7 +53,9 @@ class VerdictThresholds:
     tentative_mf, tentative_rmf, tentative_score : int
         Floors for ``tentative`` (EI MF/RMF; MS/MS score).
     analogue_score : int
-        Analogue-mode score (x 999) needed for a "close analogue" ``tentative``.
+        Analogue-mode spectral similarity (modified cosine x 999) needed for a "close analogue"
+        ``tentative``. The mass prior that ranks analogue hits (docs/search.md) does not count
+        here: a verdict rests on the spectra alone.
     report_score : int
         Components whose best hit scores below this are listed as components, not findings.
     """
@@ -81,8 +83,8 @@ class Evidence:
     """What is known about one component's best hit (scores on the 0-999 scale).
 
     ``mf``/``rmf`` are None for MS/MS, ``major_ions`` (present, expected) is None for MS/MS,
-    ``delta_ri`` is None when either RI is unknown, ``analogue_score`` is None when analogue
-    mode was not run.
+    ``delta_ri`` is None when either RI is unknown, ``analogue_score`` (the analogue hit's
+    spectral similarity, without the mass prior) is None when analogue mode was not run.
     """
 
     kind: str  # "ei" or "ms2"
@@ -160,7 +162,7 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
                        [c for c, _ in floor])
     if evidence.analogue_score is not None and evidence.analogue_score >= t.analogue_score:
         return verdict(TENTATIVE, "close analogue: no identity hit passes, an analogue-mode hit does",
-                       [f"analogue score >= {t.analogue_score} (score {evidence.analogue_score})"],
+                       [f"analogue similarity >= {t.analogue_score} (modified cosine {evidence.analogue_score})"],
                        [c for c, ok in floor if not ok])
     return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=[c for c, ok in floor if not ok])
 

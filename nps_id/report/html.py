@@ -196,10 +196,10 @@ def _finding(doc, f) -> str:
         ("Reference standard run", f.get("reference_standard_run")),
     ])
     hits = _table(
-        ["Rank", "Library entry", "MF", "RMF", "Score", "\u0394mass", "Formula"],
+        ["Rank", "Library entry", "MF", "RMF", "Score", "\u0394mass", "\u0394mass is", "Formula"],
         [[_td(_num(h.get("rank")), True), _td(_e(h["name"])), _td(_num(h.get("mf")), True),
           _td(_num(h.get("rmf")), True), _td(_num(h.get("score")), True), _td(_num(h.get("delta_mass"), 4), True),
-          _td(_e(h.get("formula")))] for h in f["top_hits"]],
+          _td(_e(h.get("delta_mass_match"))), _td(_e(h.get("formula")))] for h in f["top_hits"]],
         cls="top-hits",
     )
     svg = figure_svg(mirror_figure(f))

@@ -354,6 +354,8 @@ def _finding(index, f, internal, refs_run, entries, overrides, results) -> dict[
         "delta_ri": f.get("delta_ri"),
         "isomer_alert": bool(f.get("isomer_alert")),
         "delta_mass": f.get("delta_mass"),
+        "delta_mass_match": f.get("delta_mass_match"),
+        "similarity": f.get("similarity"),
         "library_id": f.get("library_id"), "library_row": f.get("library_row"),
         "runner_up": _hit(f["runner_up"]) if f.get("runner_up") else None,
         "top_hits": [_hit(h) for h in f.get("top_hits") or []],
@@ -368,7 +370,7 @@ def _finding(index, f, internal, refs_run, entries, overrides, results) -> dict[
 
 def _hit(h: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("rank", "name", "library_id", "library_row", "inchikey", "formula", "cas", "mf", "rmf", "score",
-            "delta_mass")
+            "delta_mass", "delta_mass_match", "similarity")
     out = {k: h.get(k) for k in keys}
     out["name"] = out["name"] or "(unnamed)"
     out["cas"] = _cas(out["cas"])

@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from nps_id.peaks import CSRPeaks
+from nps_id.search.analogue import LISTED_MASSES, analogue_score, match_shift
 from nps_id.search.index import (
     FragmentIndex,
     NominalIndex,
@@ -53,6 +54,9 @@ from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
 
 MODES = ("identity", "analog")
+#: MS/MS analogue: a mass difference is a listed modification within this (plus the recorded
+#: precision of both precursors).
+_LISTED_SHIFT_DA = 0.01
 #: Nominal-mass peaks match when equal; any tolerance below 0.5 Da says so.
 _NOMINAL_TOLERANCE = Tolerance(0.25, "Da")
 #: Score names accepted per spectrum kind; the first is the default.
@@ -97,6 +101,10 @@ class SearchSettings:
     isomer_margin : float
         A different compound with the same formula within this score difference (0-1 scale)
         raises the isomer alert.
+    mass_prior : bool
+        Analogue mode: rank by the analogue score (spectral similarity plus a bonus when the
+        mass difference is a common NPS modification, minus a little per 100 Da;
+        :mod:`nps_id.search.analogue`). False: rank by the spectral similarity alone.
     batch_size : int
         Queries per vectorised batch (bounds memory: batch x library scores at once).
     """
@@ -115,6 +123,7 @@ class SearchSettings:
     ms2_intensity_power: float = 0.5
     noise: float = 0.01
     isomer_margin: float = 0.02
+    mass_prior: bool = True
     batch_size: int = 256
 
     def __post_init__(self) -> None:
@@ -145,6 +154,11 @@ class Hits:
     score : float64 -- the exact score, 0-1.
     mf, rmf : float64 -- EI composite match factor and reverse match factor, 0-1 (NaN for MS/MS).
     delta_mass : float64 -- query minus hit precursor (EI: molecular-ion) mass, Da (NaN if unknown).
+    similarity : float64 -- the spectral score alone, 0-1: equal to ``score`` except in analogue
+        mode with ``mass_prior``, where ``score`` is the analogue score built on it.
+    delta_shift : int64 -- analogue mode: index into
+        :data:`~nps_id.search.analogue.ANALOGUE_SHIFTS` of the listed modification ``delta_mass``
+        matches (-1: none, or not analogue mode).
     gap : float64 -- score minus the best score of a different compound (NaN when none scored).
     isomer_alert : bool -- a different compound with the same formula scored within the margin.
     """
@@ -156,6 +170,8 @@ class Hits:
     mf: np.ndarray
     rmf: np.ndarray
     delta_mass: np.ndarray
+    similarity: np.ndarray
+    delta_shift: np.ndarray
     gap: np.ndarray
     isomer_alert: np.ndarray
 
@@ -340,7 +356,7 @@ def _search_ei(
             s.top_k, s.isomer_margin,
         )
         rows = index.rows[cand]
-        return [_rank_batch(batch, offsets, rows, mf, mf, rmf, np.full(rows.size, np.nan), ctx)]
+        return [_rank_batch(batch, offsets, rows, mf, mf, rmf, np.full(rows.size, np.nan), _not_listed(rows.size), ctx)]
     accumulate = _Accumulator(index.n)
     for i in range(len(batch)):
         q_mz, q_int = nominal.row(i)
@@ -353,7 +369,6 @@ def _search_ei(
             return composite_mf_many_w(q_mz, q_int, lib.offsets, lib.mz, ref_w, ref_norm2, cand,
                                        index.mz_power, index.intensity_power)
 
-        delta = np.full(positions.size, np.nan)
         if s.mode == "analog":
             cand = positions[_top_indices(cosine, s.analog_prefilter)]
             mf, rmf = exact(cand)
@@ -361,13 +376,15 @@ def _search_ei(
             shift = np.nan_to_num(delta) if score_name == "modified_cosine" else np.zeros(cand.size)
             score = mf if score_name == "composite" else _cosine_scores(
                 q_mz, q_int, lib, cand, _NOMINAL_TOLERANCE, s.intensity_power, index.mz_power, shift)
+            listed = match_shift(delta, 0.0, nominal=True)
         else:
             top = _top_indices(cosine, s.prefilter)
             cand = positions[top]
             mf, rmf = exact(cand)
             score = rmf if score_name == "reverse" else np.minimum(cosine[top], 1.0)
-            delta = delta[top]
-        out.append((i, index.rows[cand], score, mf, rmf, delta))
+            delta = np.full(cand.size, np.nan)
+            listed = _not_listed(cand.size)
+        out.append((i, index.rows[cand], score, mf, rmf, delta, listed))
     return [_rank_candidates(batch, out, ctx)]
 
 
@@ -602,14 +619,20 @@ def _search_ms2(
             if mode[i] != 0:
                 cand = cand[(index.ion_mode[cand] == mode[i]) | (index.ion_mode[cand] == 0)]
         else:
-            cand = _prefilter_analog(q_mz, q_int, prec[i], mode[i], index, s)
+            cand = _prefilter_analog(q_mz, q_int, prec[i], q_precision[i], mode[i], index, s)
         if cand.size == 0:
             continue
         delta = prec[i] - index.precursor_mz[cand]
         shift = delta if score_name == "modified_cosine" else np.zeros(cand.size)
         score = _cosine_scores(q_mz, q_int, lib, cand, s.tolerance, s.ms2_intensity_power, 0.0, shift)
         nan = np.full(cand.size, np.nan)
-        out.append((i, index.rows[cand], score, nan, nan, delta))
+        if s.mode == "analog":
+            # Precursors written to 0-1 decimals widen the window by their recorded precision.
+            window = _LISTED_SHIFT_DA + q_precision[i] + index.precursor_precision[cand]
+            listed = match_shift(delta, window)
+        else:
+            listed = _not_listed(cand.size)
+        out.append((i, index.rows[cand], score, nan, nan, delta, listed))
     return [_rank_candidates(batch, out, ctx)]
 
 
@@ -625,10 +648,13 @@ def _gather(sorted_mz: np.ndarray, targets: np.ndarray, half: np.ndarray) -> tup
 
 
 def _prefilter_analog(
-    q_mz: np.ndarray, q_int: np.ndarray, q_prec: float, q_mode: int, index: FragmentIndex, s: SearchSettings
+    q_mz: np.ndarray, q_int: np.ndarray, q_prec: float, q_precision: float, q_mode: int, index: FragmentIndex,
+    s: SearchSettings,
 ) -> np.ndarray:
     """Candidates for an analogue: fragments matched directly plus neutral losses matched (the
-    hybrid idea of Flash entropy search), summed per library spectrum with ``np.bincount``."""
+    hybrid idea of Flash entropy search), summed per library spectrum with ``np.bincount``; the
+    best ``analog_prefilter`` of them, and with the mass prior also every spectrum sharing a
+    fragment or loss whose precursor is a listed modification away (the prior favours those)."""
     share = q_int.astype(np.float64) / q_int.sum()
     half = np.asarray(s.tolerance.window_da(q_mz), dtype=np.float64) * np.ones(q_mz.size)
     score = np.zeros(index.n)
@@ -642,7 +668,13 @@ def _prefilter_analog(
     if q_mode != 0:
         score[(index.ion_mode != q_mode) & (index.ion_mode != 0)] = 0.0
     hit = np.flatnonzero(score > 0)
-    return hit[_top_indices(score[hit], s.analog_prefilter)]
+    chosen = hit[_top_indices(score[hit], s.analog_prefilter)]
+    if not s.mass_prior:
+        return chosen
+    half = _LISTED_SHIFT_DA + q_precision
+    listed = np.concatenate([index.window(q_prec - sign * mass, half)
+                             for mass in LISTED_MASSES for sign in ((1.0,) if mass == 0 else (1.0, -1.0))])
+    return np.union1d(chosen, listed[score[listed] > 0])
 
 
 @njit(cache=True)
@@ -668,23 +700,33 @@ def _cosine_scores(q_mz, q_int, lib: CSRPeaks, cand, tolerance: Tolerance, inten
 # -- ranking and confidence ----------------------------------------------------------------------
 
 
+def _not_listed(size: int) -> np.ndarray:
+    return np.full(size, -1, dtype=np.int64)
+
+
 def _rank_candidates(batch: np.ndarray, found: list[tuple], ctx: _Context) -> dict[str, np.ndarray]:
-    """:func:`_rank_batch` of per-query candidate tuples ``(slot, rows, score, mf, rmf, delta)``."""
+    """:func:`_rank_batch` of per-query candidate tuples
+    ``(slot, rows, similarity, mf, rmf, delta, listed_shift)``."""
     offsets = np.zeros(len(batch) + 1, dtype=np.int64)
     for slot, rows, *_ in found:
         offsets[slot + 1] = rows.size
     np.cumsum(offsets, out=offsets)
-    columns = [np.concatenate([f[c] for f in found]) if found else np.empty(0) for c in range(1, 6)]
+    columns = [np.concatenate([f[c] for f in found]) if found else np.empty(0) for c in range(1, 7)]
     rows = columns[0].astype(np.int64)
-    return _rank_batch(batch, offsets, rows, *columns[1:], ctx)
+    return _rank_batch(batch, offsets, rows, *columns[1:5], columns[5].astype(np.int64), ctx)
 
 
 def _rank_batch(
-    batch: np.ndarray, offsets: np.ndarray, rows: np.ndarray, score: np.ndarray, mf: np.ndarray,
-    rmf: np.ndarray, delta: np.ndarray, ctx: _Context,
+    batch: np.ndarray, offsets: np.ndarray, rows: np.ndarray, similarity: np.ndarray, mf: np.ndarray,
+    rmf: np.ndarray, delta: np.ndarray, listed: np.ndarray, ctx: _Context,
 ) -> dict[str, np.ndarray]:
-    """Top-k of every query's exactly scored candidates (CSR by query slot), with gap and alert."""
+    """Top-k of every query's exactly scored candidates (CSR by query slot), with gap and alert.
+    The ranking score is the similarity, or in analogue mode with the mass prior the analogue
+    score built on it."""
     s = ctx.settings
+    score = similarity
+    if s.mode == "analog" and s.mass_prior:
+        score = analogue_score(similarity, delta, listed)
     pick, slot, rank, gap, alert = _rank_kernel(offsets, rows, score, ctx.compound, ctx.formula,
                                                 s.top_k, s.isomer_margin)
     return {
@@ -695,6 +737,8 @@ def _rank_batch(
         "mf": mf[pick],
         "rmf": rmf[pick],
         "delta_mass": delta[pick],
+        "similarity": similarity[pick],
+        "delta_shift": listed[pick],
         "gap": gap,
         "isomer_alert": alert,
     }
@@ -751,7 +795,7 @@ def _rank_kernel(offsets, rows, score, compound, formula, top_k, margin):
 def _assemble(parts: list[dict[str, np.ndarray]]) -> Hits:
     names = [f for f in Hits.__dataclass_fields__]
     if not parts:
-        empty = {"query": np.int64, "rank": np.int64, "row": np.int64, "isomer_alert": bool}
+        empty = {"query": np.int64, "rank": np.int64, "row": np.int64, "delta_shift": np.int64, "isomer_alert": bool}
         return Hits(**{n: np.empty(0, dtype=empty.get(n, np.float64)) for n in names})
     cols = {n: np.concatenate([p[n] for p in parts]) for n in names}
     order = np.lexsort((cols["rank"], cols["query"]))

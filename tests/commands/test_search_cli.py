@@ -122,3 +122,22 @@ def test_ei_noise_floor_drops_small_peaks_without_losing_the_self_hit(swgdrug_li
     assert {r["mf"] for r in firsts} == {999}
     seconds = [(r["mf"] for r in rows_ if r["rank"] == 2) for rows_ in (plain, floored)]
     assert list(seconds[0]) != list(seconds[1])  # the runner-ups' scores see the floor
+
+
+def test_analog_mode_names_modifications_and_mass_prior_can_be_switched_off(swgdrug_library, queries):
+    path, _ = queries
+    with_prior = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 10, "--format", "jsonl")
+    without = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 10, "--format", "jsonl",
+                   "--no-mass-prior")
+    assert with_prior.exit_code == 0 and without.exit_code == 0, with_prior.output + without.output
+    a = [json.loads(line) for line in with_prior.output.splitlines()]
+    b = [json.loads(line) for line in without.output.splitlines()]
+    assert all(r["score"] == r["similarity"] for r in b)
+    named = [r for r in a if r["delta_mass_match"]]
+    assert named, "SWGDRUG analogues of SWGDRUG queries include homologues and isomers"
+    for r in a:  # the documented analogue score: +0.05 if named, -0.01 per 100 Da, clipped to 0-1
+        bonus = 0.05 if r["delta_mass_match"] else 0.0
+        expected = min(max(r["similarity"] + bonus - 0.01 * abs(r["delta_mass"]) / 100, 0.0), 1.0)
+        assert r["score"] == pytest.approx(expected, abs=2e-4)
+    tsv = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 1)
+    assert tsv.output.splitlines()[0].split("\t")[-2:] == ["Similarity", "DeltaMassMatch"]
