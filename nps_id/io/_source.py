@@ -1,13 +1,15 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
-Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`numbered_lines`, :func:`guard_io`,
-:func:`drop_zero_mz`, :class:`ReadReport`.
+Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`text_lines`, :func:`numbered_lines`,
+:func:`guard_io`, :func:`drop_zero_mz`, :func:`is_missing`, :func:`parse_float`, :class:`ReadReport`.
 """
 from __future__ import annotations
 
 import codecs
 import gzip
 import io
+import itertools
+import math
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,6 +25,70 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 # Values that mean "not known" in the wild; such a field is dropped rather than kept as text.
 MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "-"})
+_LONGEST_MISSING = max(map(len, MISSING_VALUES))
+
+
+def is_missing(value: str, *, dash_is_value: bool = False) -> bool:
+    """Whether a text field means "not known" (one of :data:`MISSING_VALUES`, any case).
+
+    Parameters
+    ----------
+    value
+        The field as read; surrounding white space is ignored.
+    dash_is_value
+        Read ``"-"`` as a value rather than as a missing marker (MGF writes ``IONMODE=-`` for
+        negative mode).
+
+    >>> is_missing(" N/A "), is_missing("-"), is_missing("-", dash_is_value=True)
+    (True, True, False)
+    """
+    text = value.strip()
+    if len(text) > _LONGEST_MISSING:  # most values: decided without lower-casing them
+        return False
+    if dash_is_value and text == "-":
+        return False
+    return text.lower() in MISSING_VALUES
+
+
+def parse_float(text: str, what: str, *, finite: bool = True, decimal_comma: bool = False) -> float:
+    """The number in a text field, or a ``ValueError`` that names the field and quotes the text.
+
+    Parameters
+    ----------
+    text
+        The field as read (white space around the number is allowed).
+    what
+        How the message names the field: ``"selected ion m/z"`` gives ``selected ion m/z 'abc'
+        is not a number``; a name ending in ``=`` is followed directly by the text, as the
+        ``KEY=value`` line stands in the file (``PEPMASS='abc' is not a number``).
+    finite
+        Reject ``nan`` and ``inf`` (also ``1e400``, which overflows to infinity). With
+        ``finite=False`` they are returned as read.
+    decimal_comma
+        Read a single comma as the decimal point (``"123,45"``, from exports written under a
+        European locale).
+
+    Raises
+    ------
+    ValueError
+        ``text`` is not a number, or (``finite=True``) not a finite one.
+
+    >>> parse_float(" 91.05 ", "m/z"), parse_float("0,5", "RI", decimal_comma=True)
+    (91.05, 0.5)
+    """
+    if decimal_comma and text.count(",") == 1:
+        text = text.replace(",", ".")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{_named(what, text)} is not a number") from None
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{_named(what, text)} is not a finite number")
+    return value
+
+
+def _named(what: str, text: str) -> str:
+    return f"{what}{text!r}" if what.endswith("=") else f"{what} {text!r}"
 
 
 def open_binary(path: str | Path) -> IO[bytes]:
@@ -117,14 +183,16 @@ def line_batches(raw: IO[bytes], encoding: str | None = None) -> Iterator[list[s
     return _lines(_text_chunks(raw, encoding))
 
 
+def text_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[str]:
+    """The lines (without line ends) of a binary stream one by one, decoded as by
+    :func:`line_batches`; the MGF and MS1/MS2 readers number them themselves."""
+    return itertools.chain.from_iterable(line_batches(raw, encoding))
+
+
 def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its line end) of a binary stream, decoded as by
-    :func:`line_batches`; shared by the text readers (MSP, MassBank, JCAMP-DX)."""
-    lineno = 0
-    for lines in line_batches(raw, encoding):
-        for line in lines:
-            lineno += 1
-            yield lineno, line
+    :func:`line_batches`; shared by the text readers (MassBank, JCAMP-DX)."""
+    return enumerate(text_lines(raw, encoding), start=1)
 
 
 ZERO_MZ_SKIP = "peak at m/z 0 (dropped; not an ion)"

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from nps_id._atomic import atomic_output
-from nps_id.io._source import ReadReport, open_text
+from nps_id.io._source import ReadReport, guard_io, is_missing, open_binary, parse_float, text_lines
 from nps_id.spectrum import Spectrum
 
 # MGF key (upper case) -> normalised metadata key. Keys not listed are kept lower-cased.
@@ -52,7 +52,6 @@ _KEYS = {
     # RETENTION_TIME carries no unit (minutes in some exports, seconds in others): kept as given.
     "RETENTION_TIME": "retention_time_unspecified_unit",
 }
-_MISSING = {"", "n/a", "na", "none", "null", "nan"}
 _COMMENT_STARTS = ("#", ";", "!", "/")
 _CHARGE_RE = re.compile(r"^\s*([+-]?)(\d+)([+-]?)\s*$")
 
@@ -78,53 +77,61 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
 
     Raises
     ------
+    InputError
+        When called: the file is missing, a folder or unreadable.
     ReaderError
-        (strict mode) a peak line without two numbers, an unterminated block, text outside
-        blocks that is not ``KEY=value``, or values the spectrum model rejects.
+        While iterating (strict mode): a peak line without two numbers, an unterminated block,
+        text outside blocks that is not ``KEY=value``, values the spectrum model rejects, or a
+        truncated gzip stream.
     """
     path = str(path)
+    open_binary(path).close()  # fail now, not at the first next(), on a missing file
     if report is None:
         report = ReadReport(path)
-    fh = open_text(path)  # opened now so a missing file fails before iteration
-    return _read(fh, path, report)
+    return guard_io(_read_file(path, report), path)
 
 
-def _read(fh, path: str, report: ReadReport) -> Iterator[Spectrum]:
+def _read_file(path: str, report: ReadReport) -> Iterator[Spectrum]:
+    # Opened here, not in read(): a generator that is never started must not hold the file.
+    with open_binary(path) as raw:
+        yield from _read(text_lines(raw), path, report)
+
+
+def _read(lines: Iterable[str], path: str, report: ReadReport) -> Iterator[Spectrum]:
     globals_: dict[str, str] = {}
     block: _Block | None = None
     index = -1
-    with fh:
-        for number, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line or line.startswith(_COMMENT_STARTS):
+    for number, text in enumerate(lines, start=1):
+        line = text.strip()
+        if not line or line.startswith(_COMMENT_STARTS):
+            continue
+        upper = line.upper()
+        if upper == "BEGIN IONS":
+            if block is not None:
+                block.fail("a new BEGIN IONS before END IONS", number, line)
+                _finish(block, report, path, globals_)
+            index += 1
+            block = _Block(index, number)
+        elif upper == "END IONS":
+            if block is None:
+                report.bad("END IONS without BEGIN IONS", line=number, text=line)
                 continue
-            upper = line.upper()
-            if upper == "BEGIN IONS":
-                if block is not None:
-                    block.fail("a new BEGIN IONS before END IONS", number, line)
-                    _finish(block, report, path, globals_, ended=False)
-                index += 1
-                block = _Block(index, number)
-            elif upper == "END IONS":
-                if block is None:
-                    report.bad("END IONS without BEGIN IONS", line=number, text=line)
-                    continue
-                spectrum = _finish(block, report, path, globals_, ended=True)
-                block = None
-                if spectrum is not None:
-                    yield spectrum
-            elif block is None:
-                key, sep, value = line.partition("=")
-                if not sep or not key.strip():
-                    report.bad("text outside a BEGIN IONS ... END IONS block (expected KEY=value)",
-                               line=number, text=line)
-                    continue
-                globals_[key.strip().upper()] = value.strip()
-            else:
-                block.add(line, number)
+            spectrum = _finish(block, report, path, globals_)
+            block = None
+            if spectrum is not None:
+                yield spectrum
+        elif block is None:
+            key, sep, value = line.partition("=")
+            if not sep or not key.strip():
+                report.bad("text outside a BEGIN IONS ... END IONS block (expected KEY=value)",
+                           line=number, text=line)
+                continue
+            globals_[key.strip().upper()] = value.strip()
+        else:
+            block.add(line, number)
     if block is not None:
         block.fail("file ends inside a block (no END IONS; truncated?)", block.start, "BEGIN IONS")
-        _finish(block, report, path, globals_, ended=False)
+        _finish(block, report, path, globals_)
 
 
 class _Block:
@@ -164,7 +171,7 @@ class _Block:
         self.params[key.strip().upper()] = value.strip()
 
 
-def _finish(block: _Block, report: ReadReport, path: str, globals_: dict[str, str], ended: bool) -> Spectrum | None:
+def _finish(block: _Block, report: ReadReport, path: str, globals_: dict[str, str]) -> Spectrum | None:
     params = {**globals_, **block.params}
     label = params.get("TITLE") or params.get("SPECTRUMID")
     if block.error is not None:
@@ -186,15 +193,17 @@ def _finish(block: _Block, report: ReadReport, path: str, globals_: dict[str, st
 def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"scan_index": index, "source_file": path}
     for key, value in params.items():
-        if value.strip().lower() in _MISSING:
+        if is_missing(value, dash_is_value=True):  # IONMODE=- is negative mode
             continue
         if key in ("PEPMASS", "PRECURSOR_MZ", "PRECURSORMZ", "CHARGE", "RTINSECONDS"):
             continue
         meta[_KEYS.get(key, key.lower())] = value
+    # finite=False below: PEPMASS=nan, RTINSECONDS=nan (how scripts print an unknown float) read
+    # as numbers that Spectrum then drops as unknown, so the block is kept rather than failed.
     pepmass = params.get("PEPMASS") or params.get("PRECURSOR_MZ") or params.get("PRECURSORMZ")
     if pepmass and pepmass.strip():
         fields = pepmass.split()
-        meta["precursor_mz"] = _number(fields[0], "PEPMASS")
+        meta["precursor_mz"] = parse_float(fields[0], "PEPMASS=", finite=False)
         if len(fields) > 2 and "CHARGE" not in params:  # PEPMASS=983.6 1234 2+
             params = {**params, "CHARGE": fields[2]}
     if params.get("CHARGE"):
@@ -204,7 +213,7 @@ def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
         elif charge != 0:  # GNPS writes CHARGE=0 for "unknown"
             meta["precursor_charge"] = charge
     if params.get("RTINSECONDS"):
-        meta["retention_time"] = _number(params["RTINSECONDS"], "RTINSECONDS")
+        meta["retention_time"] = parse_float(params["RTINSECONDS"], "RTINSECONDS=", finite=False)
     mode = str(meta.get("ion_mode", "")).lower()
     if mode:
         meta["ion_mode"] = "positive" if mode.startswith("pos") or mode == "+" else (
@@ -212,20 +221,13 @@ def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
     if "source_id" not in meta and "title" in meta:
         meta["source_id"] = meta["title"]
     if "ms_level" in meta:
-        level = _number(meta["ms_level"], "MSLEVEL")
+        level = parse_float(meta["ms_level"], "MSLEVEL=", finite=False)
         if not (level.is_integer() and 1 <= level <= 10):
             raise ValueError(f"MSLEVEL={meta['ms_level']!r} is not an MS level (1, 2, ...)")
         meta["ms_level"] = int(level)
     elif "precursor_mz" in meta:
         meta["ms_level"] = 2  # MGF is an MS/MS peak-list format: a precursor means MS2
     return meta
-
-
-def _number(text: str, key: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{key}={text!r} is not a number") from None
 
 
 def parse_charge(text: str) -> int | None:

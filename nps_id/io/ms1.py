@@ -12,9 +12,9 @@ Agilent MassHunter (e.g. LRCFS ``GcDataConverterMs/*.ms1``) come through as MS1 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
-from nps_id.io._source import ReadReport, open_text
+from nps_id.io._source import ReadReport, guard_io, open_binary, parse_float, text_lines
 from nps_id.spectrum import Spectrum
 
 _MINUTES = ("RTIME", "RETTIME")
@@ -39,11 +39,25 @@ def read(path: str | Path, report: ReadReport | None = None, ms_level: int | Non
         ``scan_index`` (0-based order), ``ms_level``, ``retention_time`` (seconds, from the
         minutes of ``RTime``/``RetTime``), ``precursor_mz``, ``precursor_charge`` (when one ``Z``
         line), ``source_file``.
+
+    Raises
+    ------
+    InputError
+        When called: the file is missing, a folder or unreadable.
+    ReaderError
+        While iterating (strict mode): a malformed scan, or a truncated gzip stream.
     """
     path = str(path)
+    open_binary(path).close()  # fail now, not at the first next(), on a missing file
     if report is None:
         report = ReadReport(path)
-    return _read(open_text(path), path, report, ms_level)
+    return guard_io(_read_file(path, report, ms_level), path)
+
+
+def _read_file(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
+    # Opened here, not in read(): a generator that is never started must not hold the file.
+    with open_binary(path) as raw:
+        yield from _read(text_lines(raw), path, report, ms_level)
 
 
 class _Scan:
@@ -58,50 +72,49 @@ class _Scan:
         self.error: tuple[str, int, str] | None = None
 
 
-def _read(fh, path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
+def _read(lines: Iterable[str], path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
     scan: _Scan | None = None
     index = -1
-    with fh:
-        for number, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            kind = line[0]
-            fields = line.split()
-            if kind == "S" and fields[0] == "S":
-                if scan is not None:
-                    spectrum = _finish(scan, path, report, ms_level)
-                    if spectrum is not None:
-                        yield spectrum
-                index += 1
-                scan = _Scan(index, number, fields)
-                if len(fields) < 3:
-                    scan.error = ("S line needs 'S first-scan last-scan [precursor m/z]'", number, line)
-            elif kind == "H" and fields[0] == "H":
-                if scan is not None:
-                    _fail(scan, "H header line after the first scan", number, line)
-            elif scan is None:
-                report.bad("expected H header lines or an S scan line", line=number, text=line)
-            elif kind == "I" and fields[0] == "I":
-                if len(fields) >= 3:
-                    scan.info[fields[1].upper()] = fields[2]
-            elif kind == "Z" and fields[0] == "Z":
-                if len(fields) >= 2:
-                    scan.charges.append(fields[1])
-            elif kind == "D" and fields[0] == "D":
-                continue
-            elif len(fields) < 2:
-                _fail(scan, "peak line has one column; expected 'm/z intensity'", number, line)
-            else:
-                try:
-                    scan.mz.append(float(fields[0]))
-                    scan.intensity.append(float(fields[1]))
-                except ValueError:
-                    _fail(scan, "expected a peak line 'm/z intensity' or an S/I/Z/D line", number, line)
-        if scan is not None:
-            spectrum = _finish(scan, path, report, ms_level)
-            if spectrum is not None:
-                yield spectrum
+    for number, text in enumerate(lines, start=1):
+        line = text.strip()
+        if not line:
+            continue
+        kind = line[0]
+        fields = line.split()
+        if kind == "S" and fields[0] == "S":
+            if scan is not None:
+                spectrum = _finish(scan, path, report, ms_level)
+                if spectrum is not None:
+                    yield spectrum
+            index += 1
+            scan = _Scan(index, number, fields)
+            if len(fields) < 3:
+                scan.error = ("S line needs 'S first-scan last-scan [precursor m/z]'", number, line)
+        elif kind == "H" and fields[0] == "H":
+            if scan is not None:
+                _fail(scan, "H header line after the first scan", number, line)
+        elif scan is None:
+            report.bad("expected H header lines or an S scan line", line=number, text=line)
+        elif kind == "I" and fields[0] == "I":
+            if len(fields) >= 3:
+                scan.info[fields[1].upper()] = fields[2]
+        elif kind == "Z" and fields[0] == "Z":
+            if len(fields) >= 2:
+                scan.charges.append(fields[1])
+        elif kind == "D" and fields[0] == "D":
+            continue
+        elif len(fields) < 2:
+            _fail(scan, "peak line has one column; expected 'm/z intensity'", number, line)
+        else:
+            try:
+                scan.mz.append(float(fields[0]))
+                scan.intensity.append(float(fields[1]))
+            except ValueError:
+                _fail(scan, "expected a peak line 'm/z intensity' or an S/I/Z/D line", number, line)
+    if scan is not None:
+        spectrum = _finish(scan, path, report, ms_level)
+        if spectrum is not None:
+            yield spectrum
 
 
 def _fail(scan: _Scan, message: str, number: int, line: str) -> None:
@@ -124,28 +137,24 @@ def _finish(scan: _Scan, path: str, report: ReadReport, ms_level: int | None) ->
         return None
     try:
         return Spectrum(scan.mz, scan.intensity, _metadata(scan, label, level, path))
-    except (ValueError, OverflowError) as exc:  # OverflowError: int() of a Z charge of 1e400
+    except ValueError as exc:
         report.bad(f"scan {label!r}: {exc}", record=scan.index, line=scan.line, text=" ".join(scan.fields))
         return None
 
 
 def _metadata(scan: _Scan, label: str | None, level: int, path: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"scan_id": label, "scan_index": scan.index, "ms_level": level, "source_file": path}
+    # finite=False: a precursor m/z or RTime of "nan" reads as a number that Spectrum then drops
+    # as unknown, so the scan is kept rather than failed (a charge must be a finite number).
     if level == 2:
-        meta["precursor_mz"] = _number(scan.fields[3], "precursor m/z")
+        meta["precursor_mz"] = parse_float(scan.fields[3], "precursor m/z", finite=False)
     for key in _MINUTES:
         if key in scan.info:
-            meta["retention_time"] = _number(scan.info[key], key) * 60.0  # minutes in this format
+            minutes = parse_float(scan.info[key], key, finite=False)  # minutes in this format
+            meta["retention_time"] = minutes * 60.0
             break
     if len(scan.charges) == 1:
-        meta["precursor_charge"] = int(_number(scan.charges[0], "Z charge"))
+        meta["precursor_charge"] = int(parse_float(scan.charges[0], "Z charge"))
     elif scan.charges:
         meta["charge"] = " ".join(scan.charges)  # several candidate charges: not guessed
     return meta
-
-
-def _number(text: str, what: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None

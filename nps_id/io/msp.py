@@ -26,7 +26,9 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-from nps_id.io._source import MISSING_VALUES, ReadReport, guard_io, line_batches, open_binary
+# MISSING_VALUES is re-exported: msp.MISSING_VALUES names what this reader drops as "not known".
+from nps_id.io._source import (MISSING_VALUES, ReadReport, guard_io, is_missing, line_batches,  # noqa: F401
+                               open_binary, parse_float)
 from nps_id.spectrum import METADATA_KEYS, Spectrum
 
 __all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "add_metadata"]
@@ -90,7 +92,6 @@ KEY_ALIASES: dict[str, str] = {
     "licence": "licence",
 }
 
-_LONGEST_MISSING = max(map(len, MISSING_VALUES))
 # Normalised keys whose value is kept as the text given.
 _TEXT_TARGETS = frozenset({"name", "formula", "inchikey", "smiles", "inchi", "precursor_type",
                            "collision_energy", "instrument_type", "instrument", "source_id"})
@@ -164,14 +165,6 @@ def normalise_ion_mode(value: str) -> str | None:
     return None
 
 
-def _to_float(value: str) -> float | None:
-    try:
-        number = float(value.replace(",", ".") if value.count(",") == 1 else value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _keep_raw(meta: dict[str, Any], key: str, value: str) -> None:
     """Keep a value that could not be normalised under its own key (nothing is lost)."""
     if key in METADATA_KEYS:
@@ -192,7 +185,7 @@ def add_metadata(meta: dict[str, Any], key: str, value: str) -> None:
 def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
     """Map one ``key: value`` pair (``key`` stripped and lower-cased) onto ``meta``."""
     value = value.strip()
-    if len(value) <= _LONGEST_MISSING and value.lower() in MISSING_VALUES:
+    if is_missing(value):
         return
     target = KEY_ALIASES.get(key)
     if target in _TEXT_TARGETS and target not in meta:  # the common case, first
@@ -215,7 +208,10 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
         else:
             meta["cas"] = cas
     elif target in ("precursor_mz", "exact_mass", "retention_index"):
-        number = _to_float(value)
+        try:  # "123,45": decimal comma of exports written under a European locale
+            number: float | None = parse_float(value, key, decimal_comma=True)
+        except ValueError:  # kept as text below
+            number = None
         # negative retention index / zero precursor m/z: placeholders for "unknown"
         if number is None or number < 0 or (number == 0 and target != "exact_mass"):
             _keep_raw(meta, key, value)

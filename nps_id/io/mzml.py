@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 import struct
 import warnings
 import zlib
@@ -30,7 +29,7 @@ from lxml import etree
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import ReaderError
-from nps_id.io._source import ReadReport, drop_zero_mz, open_binary
+from nps_id.io._source import ReadReport, drop_zero_mz, open_binary, parse_float
 from nps_id.io._xml import reject_doctype, safe_iterparse
 from nps_id.spectrum import Spectrum
 
@@ -251,7 +250,7 @@ def _retention_time(elem: etree._Element, groups: dict) -> float | None:
     if unit and unit not in _TIME_UNITS:
         raise _BadSpectrum(f"scan start time has unknown unit {unit!r} (expected second or minute)")
     # mzML requires a unit; when a writer leaves it out, seconds is the PSI-MS default for time.
-    return _float(value, "scan start time") * (_TIME_UNITS[unit] if unit else 1.0)
+    return parse_float(value, "scan start time") * (_TIME_UNITS[unit] if unit else 1.0)
 
 
 def _precursor(elem: etree._Element, groups: dict) -> dict[str, Any]:
@@ -264,27 +263,17 @@ def _precursor(elem: etree._Element, groups: dict) -> dict[str, Any]:
     window = _child(precursor, "isolationWindow")
     window_params = _params(window, groups) if window is not None else {}
     if SELECTED_ION_MZ in ion_params:
-        out["precursor_mz"] = _float(ion_params[SELECTED_ION_MZ][0], "selected ion m/z")
+        out["precursor_mz"] = parse_float(ion_params[SELECTED_ION_MZ][0], "selected ion m/z")
     elif ISOLATION_TARGET_MZ in window_params:
-        out["precursor_mz"] = _float(window_params[ISOLATION_TARGET_MZ][0], "isolation window target m/z")
+        out["precursor_mz"] = parse_float(window_params[ISOLATION_TARGET_MZ][0], "isolation window target m/z")
     if CHARGE_STATE in ion_params:
-        out["precursor_charge"] = int(_float(ion_params[CHARGE_STATE][0], "charge state"))
+        out["precursor_charge"] = int(parse_float(ion_params[CHARGE_STATE][0], "charge state"))
     activation = _child(precursor, "activation")
     if activation is not None:
         energy = _params(activation, groups).get(COLLISION_ENERGY)
         if energy and energy[0]:
             out["collision_energy"] = energy[0]
     return out
-
-
-def _float(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise _BadSpectrum(f"{what} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise _BadSpectrum(f"{what} is {text!r}, expected a finite number")
-    return value
 
 
 def _arrays(elem: etree._Element, groups: dict, default_length: str | None) -> tuple[np.ndarray, np.ndarray]:

@@ -101,6 +101,15 @@ def test_bad_block_names_file_line_and_record(tmp_path, block, line, expected):
     assert len(report.quarantine) == 1
 
 
+def test_windows_files_with_byte_order_mark_or_windows_1252_text(tmp_path):
+    bom = tmp_path / "notepad.mgf"  # Notepad's "UTF-8 with BOM", CRLF line ends
+    bom.write_bytes(b"\xef\xbb\xbf" + GOOD.replace("\n", "\r\n").encode())
+    assert [s.get("title") for s in mgf.read(bom)] == ["a"]
+    legacy = tmp_path / "legacy.mgf"  # an old export in Windows-1252, not UTF-8
+    legacy.write_bytes(GOOD.replace("TITLE=a", "TITLE=caf\xe9").encode("cp1252"))
+    assert [s.get("title") for s in mgf.read(legacy)] == ["caf\xe9"]
+
+
 def test_truncated_file_is_an_error(tmp_path):
     path = _write(tmp_path, GOOD + "BEGIN IONS\nTITLE=b\n60.0 5\n")
     spectra = mgf.read(path)
