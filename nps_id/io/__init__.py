@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, head_bytes, open_binary, open_text
+from nps_id.io._source import ReadReport, head_bytes, open_binary
 from nps_id.spectrum import Spectrum
 
-__all__ = ["read", "write", "detect_format", "ReadReport", "FORMATS", "open_binary", "open_text"]
+__all__ = ["read", "write", "detect_format", "ReadReport", "FORMATS", "open_binary"]
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,12 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
 Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`text_lines`, :func:`numbered_lines`,
-:func:`guard_io`, :func:`drop_zero_mz`, :func:`is_missing`, :func:`parse_float`, :class:`ReadReport`.
+:func:`guard_io`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`, :class:`ReadReport`.
 """
 from __future__ import annotations
 
 import codecs
 import gzip
-import io
 import itertools
 import math
 import zlib
@@ -107,11 +106,6 @@ def open_binary(path: str | Path) -> IO[bytes]:
     return raw
 
 
-def open_text(path: str | Path, encoding: str = "utf-8") -> IO[str]:
-    """Text stream of ``path``; undecodable bytes become U+FFFD rather than aborting a read."""
-    return io.TextIOWrapper(open_binary(path), encoding=encoding, errors="replace", newline=None)
-
-
 def head_bytes(path: str | Path, size: int = 4096) -> bytes:
     """The first ``size`` bytes of the (decompressed) file, for format sniffing."""
     try:
@@ -198,13 +192,23 @@ def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tupl
 ZERO_MZ_SKIP = "peak at m/z 0 (dropped; not an ion)"
 
 
-def drop_zero_mz(mz: np.ndarray, intensity: np.ndarray, report: ReadReport) -> tuple[np.ndarray, np.ndarray]:
-    """Peaks without the m/z 0 points some converters and synthetic test files write (counted)."""
+def scan_peaks(mz: np.ndarray, intensity: np.ndarray,
+               report: ReadReport) -> tuple[np.ndarray, np.ndarray] | None:
+    """The peaks of a decoded mzML / mzXML scan without the m/z 0 points some converters and
+    synthetic test files write (counted as :data:`ZERO_MZ_SKIP`); None, counted as an
+    ``"empty spectrum"``, when no peak is left.
+
+    The zero points go first, so a scan of only m/z 0 points is skipped as empty (not
+    rejected by :class:`~nps_id.spectrum.Spectrum`) in both XML readers alike.
+    """
     zero = mz == 0
-    if not zero.any():
-        return mz, intensity
-    report.skip(ZERO_MZ_SKIP, int(zero.sum()))
-    return mz[~zero], intensity[~zero]
+    if zero.any():
+        report.skip(ZERO_MZ_SKIP, int(zero.sum()))
+        mz, intensity = mz[~zero], intensity[~zero]
+    if mz.size == 0:
+        report.skip("empty spectrum")
+        return None
+    return mz, intensity
 
 
 @dataclass

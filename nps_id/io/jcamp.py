@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, guard_io, numbered_lines, open_binary
+from nps_id.io._source import ReadReport, guard_io, numbered_lines, open_binary, parse_float
 from nps_id.io.msp import normalise_cas
 from nps_id.spectrum import Spectrum
 
@@ -117,11 +117,12 @@ def _strip_comment(line: str) -> str:
 
 
 def _number(text: str) -> float | None:
+    """The finite number in a label value, or None: a factor, step or retention value that is
+    absent or unreadable is ignored (the table or spectrum is still read), not an error."""
     try:
-        value = float(text.strip())
+        return parse_float(text, "JCAMP-DX value")
     except ValueError:
         return None
-    return value if np.isfinite(value) else None
 
 
 # -- ASDF -----------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from nps_id.io._source import MISSING_VALUES, ReadReport, guard_io, numbered_lines, open_binary
+from nps_id.io._source import ReadReport, guard_io, is_missing, numbered_lines, open_binary
 from nps_id.io.msp import add_metadata, normalise_cas, normalise_ion_mode, parse_retention_time
 from nps_id.spectrum import Spectrum
 
@@ -163,7 +163,7 @@ def _tag(record: _Record, tag: str, value: str, lineno: int, report: ReadReport,
     if tag in _SUBTAGGED:
         subtag, _, value = value.partition(" ")
         value = value.strip()
-    if value.lower() in MISSING_VALUES:
+    if is_missing(value):
         return
     key = _KEYS.get((tag, subtag))
     if key is None:

@@ -29,7 +29,7 @@ from lxml import etree
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import ReaderError
-from nps_id.io._source import ReadReport, drop_zero_mz, open_binary, parse_float
+from nps_id.io._source import ReadReport, open_binary, parse_float, scan_peaks
 from nps_id.io._xml import reject_doctype, safe_iterparse
 from nps_id.spectrum import Spectrum
 
@@ -206,10 +206,8 @@ def _spectrum(
         if ms_level is not None and level != ms_level:
             report.skip(f"ms level {level} (kept only ms level {ms_level})")
             return None
-        mz, intensity = _arrays(elem, groups, elem.get("defaultArrayLength"))
-        mz, intensity = drop_zero_mz(mz, intensity, report)
-        if mz.size == 0:
-            report.skip("empty spectrum")
+        peaks = scan_peaks(*_arrays(elem, groups, elem.get("defaultArrayLength")), report)
+        if peaks is None:
             return None
         meta: dict[str, Any] = {
             "scan_id": scan_id,
@@ -223,7 +221,7 @@ def _spectrum(
             meta["ion_mode"] = "negative"
         meta["retention_time"] = _retention_time(elem, groups)
         meta.update(_precursor(elem, groups))
-        return Spectrum(mz, intensity, meta)
+        return Spectrum(*peaks, meta)
     except (_BadSpectrum, ValueError) as exc:
         report.bad(f"spectrum {scan_id!r}: {exc}", record=record, text=scan_id)
         return None

@@ -21,7 +21,7 @@ import numpy as np
 from lxml import etree
 
 from nps_id.errors import ReaderError
-from nps_id.io._source import ReadReport, drop_zero_mz, open_binary
+from nps_id.io._source import ReadReport, open_binary, scan_peaks
 from nps_id.io._xml import reject_doctype
 from nps_id.spectrum import Spectrum
 
@@ -90,10 +90,8 @@ def _spectrum(scan: dict, index: int, path: str, report: ReadReport, ms_level: i
         report.skip(f"ms level {level} (kept only ms level {ms_level})")
         return None
     try:
-        mz, intensity = _peaks(scan)
-        mz, intensity = drop_zero_mz(mz, intensity, report)
-        if mz.size == 0:
-            report.skip("empty spectrum")
+        peaks = scan_peaks(*_peaks(scan), report)
+        if peaks is None:
             return None
         meta: dict[str, Any] = {
             "scan_id": scan_id,
@@ -111,7 +109,7 @@ def _spectrum(scan: dict, index: int, path: str, report: ReadReport, ms_level: i
             meta["precursor_charge"] = precursors[0].get("precursorCharge")
         if scan.get("collisionEnergy") is not None:
             meta["collision_energy"] = f"{float(scan['collisionEnergy']):g}"
-        return Spectrum(mz, intensity, meta)
+        return Spectrum(*peaks, meta)
     except (ValueError, TypeError, binascii.Error, zlib.error) as exc:
         report.bad(f"scan {scan_id!r}: {exc}", record=index, text=scan_id)
         return None

@@ -235,3 +235,16 @@ def test_gcms_run_converts_to_msp_without_loss(tmp_path):
     for a, b in zip(scans, back):
         assert np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
         assert b.retention_time == a.retention_time and b.get("scan_id") == a.get("scan_id")
+
+
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "1e400", ""])
+def test_unreadable_or_infinite_label_numbers_are_ignored(tmp_path, value):
+    # Factors, retention values and ##NPOINTS that are not finite numbers are left out; the
+    # table itself is still read, with factor 1.
+    path = tmp_path / "labels.jdx"
+    path.write_text(f"##TITLE= a\n##RETENTION_TIME= {value}\n##RETENTION_INDEX= {value}\n"
+                    f"##XFACTOR= {value}\n##YFACTOR= 2\n##NPOINTS= {value}\n"
+                    "##PEAK TABLE= (XY..XY)\n50,1 91,3\n##END=\n")
+    (s,) = list(jcamp.read(path))
+    assert s.mz.tolist() == [50, 91] and s.intensity.tolist() == [2, 6]
+    assert "retention_time" not in s.metadata and "retention_index" not in s.metadata

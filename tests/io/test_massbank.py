@@ -201,3 +201,13 @@ def test_record_without_peaks_is_skipped(tmp_path):
     report = ReadReport("x")
     assert list(massbank.read(_write(tmp_path, empty), report)) == []
     assert report.skipped["empty spectrum"] == 1
+
+
+def test_not_known_markers_drop_the_field_in_any_case(tmp_path):
+    text = (EI_RECORD.replace("CH$FORMULA: C16H9NO2", "CH$FORMULA: n/a")
+            .replace("CH$EXACT_MASS: 247.06333", "CH$EXACT_MASS: -")
+            .replace("AC$INSTRUMENT: VARIAN MAT-44", "AC$INSTRUMENT: Unknown"))
+    (s,) = list(massbank.read(_write(tmp_path, text)))
+    for key in ("formula", "exact_mass", "instrument", "compound_class"):  # CH$COMPOUND_CLASS: N/A
+        assert key not in s.metadata, key
+    assert s.get("inchikey") == "ALRLPDGCPYIVHP-UHFFFAOYSA-N"  # real values around them are kept

@@ -11,6 +11,7 @@ from tests.conftest import data_path
 
 from nps_id.errors import ReaderError
 from nps_id.io import ReadReport, mzxml
+from nps_id.io._source import ZERO_MZ_SKIP
 from nps_id.io import read as io_read
 
 # (folder, file, scans by MS level) -- from `grep -o 'msLevel="[0-9]"'` on each file.
@@ -113,3 +114,13 @@ def test_unconvertible_scan_attribute_is_a_reader_error(tmp_path):
     path.write_text(_document(_scan(1, _pairs(50.0, 10.0), 1)).replace('msLevel="1"', 'msLevel="one"'))
     with pytest.raises(ReaderError, match="cannot parse the scan"):
         list(mzxml.read(path))
+
+
+def test_mz_zero_points_are_dropped_and_a_scan_of_only_those_is_skipped_as_empty(tmp_path):
+    # Same rule as the mzML reader (tiny.mzML's scan 22): counted, not a malformed scan.
+    path = tmp_path / "zero.mzXML"
+    path.write_text(_document(_scan(1, _pairs(0.0, 5.0, 91.0, 100.0), 2), _scan(2, _pairs(0.0, 7.0), 1)))
+    report = ReadReport(str(path))
+    (spectrum,) = mzxml.read(path, report)
+    assert spectrum.mz.tolist() == [91.0] and spectrum.get("scan_id") == "1"
+    assert report.skipped == {ZERO_MZ_SKIP: 2, "empty spectrum": 1}
