@@ -1,7 +1,7 @@
 """The resumable manifest of a batch: what was done, from which inputs, with which settings.
 
 Entry points: :class:`Manifest` (``load``, ``is_current``, ``record``), :class:`Entry`,
-:func:`input_sha256`, :func:`params_hash`.
+:func:`file_sha256`, :func:`params_hash`.
 
 ``OUT_DIR/manifest.json`` holds one entry per run key::
 
@@ -30,6 +30,7 @@ from typing import Any, Mapping
 
 from nps_id import __version__
 from nps_id._atomic import atomic_output
+from nps_id._hashing import sha256_path
 from nps_id.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
@@ -38,18 +39,9 @@ FORMAT_VERSION = 1
 
 
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a file's bytes (one shared helper: :func:`nps_id.gcms.run.file_sha256`)."""
-    from nps_id.gcms.run import file_sha256 as sha256
-
-    return sha256(path)
-
-
-def input_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a run, as ``nps-id match`` records it under ``run.sha256`` (for an
-    Agilent ``.D`` folder: its files' relative paths and bytes)."""
-    from nps_id.gcms.run import file_sha256 as run_sha256
-
-    return run_sha256(path)
+    """SHA-256 (hex) of a file or ``.D`` folder, as :func:`nps_id._hashing.sha256_path` defines it
+    (the digest ``nps-id match`` records under ``run.sha256``)."""
+    return sha256_path(path).sha256
 
 
 def params_hash(params: Mapping[str, Any]) -> str:

@@ -20,7 +20,7 @@ _LADDERS: dict[str, Any] = {}
 
 @dataclass(frozen=True)
 class MatchProcessor:
-    """``processor(path, params) -> results dict`` for :func:`nps_id.batch.runner.run_batch`.
+    """``processor(path, params, digests) -> results dict`` for :func:`nps_id.batch.runner.run_batch`.
 
     Parameters
     ----------
@@ -35,7 +35,8 @@ class MatchProcessor:
 
     The ``params`` passed per run carry only ``"blank"``: the path of the blank run paired with
     it by ``--blank-pattern`` (or ``None``); the rest of the settings live in this object, and
-    :meth:`describe` gives them to the batch's parameter hash.
+    :meth:`describe` gives them to the batch's parameter hash. ``digests`` (path -> SHA-256 of
+    the run and its blank, computed once by the batch) go into the results unchanged.
     """
 
     library: str
@@ -47,7 +48,7 @@ class MatchProcessor:
         """The settings that decide the results (hashed by the manifest)."""
         return {"match": self.match.to_dict(), "alkanes": self.alkanes, "lenient": self.lenient}
 
-    def __call__(self, path: Path, params: Mapping[str, Any]) -> dict:
+    def __call__(self, path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) -> dict:
         library = _LIBRARIES.get(self.library)
         if library is None:
             library = _LIBRARIES[self.library] = ReferenceLibrary(self.library)
@@ -56,9 +57,10 @@ class MatchProcessor:
         if blank_path:
             key = (str(blank_path), self.match)
             if key not in _BLANKS:
-                _BLANKS[key] = prepare_blank(blank_path, self.match)
+                _BLANKS[key] = prepare_blank(blank_path, self.match, sha256=digests.get(str(blank_path)))
             blank = _BLANKS[key]
-        return match_run(path, library, self.match, blank=blank, ladder=self._ladder(), lenient=self.lenient)
+        return match_run(path, library, self.match, blank=blank, ladder=self._ladder(), lenient=self.lenient,
+                         sha256=digests.get(str(path)))
 
     def _ladder(self) -> Any:
         if self.alkanes is None:

@@ -6,7 +6,7 @@ Entry points
 - :class:`Task`, :class:`Outcome` -- what a worker receives and returns (both picklable).
 - :func:`work` -- the function every worker runs for one run.
 
-Processing one run is delegated to ``process(path, params) -> results dict``, a picklable
+Processing one run is delegated to ``process(path, params, digests) -> results dict``, a picklable
 callable (a module-level function or a small object with ``__call__``) so that local processes and
 Dask workers can import it; ``nps-id batch`` passes the same pipeline ``nps-id match`` uses. The
 worker writes the run's outputs itself (atomically) and returns only their names and SHA-256, so
@@ -31,10 +31,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from nps_id._atomic import atomic_output
 from nps_id.batch.discover import Run, pair_blanks
-from nps_id.batch.manifest import Entry, Manifest, file_sha256, input_sha256, params_hash
+from nps_id.batch.manifest import Entry, Manifest, file_sha256, params_hash
 from nps_id.errors import InputError, NpsIdError
 
-Processor = Callable[[Path, Mapping[str, Any]], dict]
+#: ``process(path, params, digests)``; ``digests`` maps the run's path (and its blank's, if any),
+#: as passed, to the SHA-256 the batch computed, so that no input is hashed twice.
+Processor = Callable[[Path, Mapping[str, Any], Mapping[str, str]], dict]
 ReportWriter = Callable[[dict, Path], list[Path]]
 
 RUNS_DIR = "runs"
@@ -56,6 +58,7 @@ class Task:
     path: str
     results: str
     params: Mapping[str, Any]
+    digests: Mapping[str, str]  # input path -> SHA-256 (the run and its blank)
     process: Processor
     write_reports: ReportWriter | None = None
 
@@ -110,7 +113,7 @@ def work(task: Task) -> Outcome:
     start = time.perf_counter()
     target = Path(task.results)
     try:
-        results = task.process(Path(task.path), task.params)
+        results = task.process(Path(task.path), task.params, task.digests)
         written = [write_results_json(results, target)]
         if task.write_reports is not None:
             written += task.write_reports(results, target.parent)
@@ -146,7 +149,9 @@ def run_batch(
     out_dir
         Output folder: ``manifest.json`` and ``runs/<key>/<name>.match.json`` (+ reports).
     process
-        ``process(path, params) -> results dict``; must be picklable.
+        ``process(path, params, digests) -> results dict``; must be picklable. ``digests`` maps
+        the run's path and its blank's (as in ``params["blank"]``) to their SHA-256, hashed once
+        here for the manifest; ``process`` should record those rather than hash the files again.
     params
         Processing parameters; part of the parameter hash. With ``blank_pattern`` each run's
         ``params`` gain ``"blank"``: the path of the blank before it (or ``None``).
@@ -186,16 +191,21 @@ def run_batch(
             unreadable.append(run)
             continue
         run_params = dict(params)
+        digests = {str(run.path): hashes[run.key]}
         blank_key = blanks.get(run.key) if subtract_blank else None
         if blank_pattern is not None and subtract_blank:
             run_params["blank"] = str(by_key[blank_key].path) if blank_key else None
         blank_sha = hashes[blank_key] if blank_key else None
-        phashes[run.key] = params_hash({**run_params, "blank": blank_sha if isinstance(blank_sha, str) else None})
+        if isinstance(blank_sha, str):
+            digests[str(by_key[blank_key].path)] = blank_sha
+        else:  # no blank, or one that cannot be read
+            blank_sha = None
+        phashes[run.key] = params_hash({**run_params, "blank": blank_sha})
         if manifest.is_current(run.key, hashes[run.key], phashes[run.key], library_sha256):
             skipped += 1
             continue
         target = results_path(out_dir, run.key)
-        tasks.append(Task(run.key, str(run.path), str(target), run_params, process, write_reports))
+        tasks.append(Task(run.key, str(run.path), str(target), run_params, digests, process, write_reports))
 
     # Step 2: process, recording each outcome in the manifest as soon as it arrives.
     failed: list[tuple[str, str, str]] = []
@@ -241,8 +251,8 @@ def run_batch(
 
 
 def _hash_inputs(runs: Sequence[Run], workers: int | None) -> dict[str, str | OSError]:
-    """SHA-256 of every input; an input that cannot be read maps to its error (a failed run,
-    not a failed batch)."""
+    """SHA-256 of every input, once (workers get it in :attr:`Task.digests`); an input that
+    cannot be read maps to its error (a failed run, not a failed batch)."""
     # hashlib releases the GIL on large buffers, so threads hash several files at once.
     with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
         digests = pool.map(lambda r: _safe_sha256(r.path), runs)
@@ -251,7 +261,7 @@ def _hash_inputs(runs: Sequence[Run], workers: int | None) -> dict[str, str | OS
 
 def _safe_sha256(path: Path) -> str | OSError:
     try:
-        return input_sha256(path)
+        return file_sha256(path)
     except OSError as exc:
         return exc
 

@@ -13,11 +13,9 @@ Entry points
   objects that carry ``retention_time``.
 - :class:`Run` -- ``rt_seconds``, ``intensity`` matrix, :attr:`Run.tic`, :meth:`Run.eic`,
   :meth:`Run.spectrum_at`.
-- :func:`file_sha256` -- SHA-256 of a run file (or of an Agilent ``.D`` folder's files).
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -173,16 +171,3 @@ def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[R
     run = run_from_spectra(ms1, str(path), metadata) if ms1 else None
     return run, ms2
 
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 (hex) of a file; for a folder (Agilent ``.D``), of its files' relative paths and bytes."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode() + b"\0")
-        with open(file, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()

@@ -11,8 +11,9 @@ Steps of a build (matched by ``# Step n`` comments in :func:`build_library`):
 
 1. Expand folders into readable files (``nps_id.io.detect_format``); note the others.
 2. With ``append``, load the existing library's spectra and provenance.
-3. Read each source, hash its bytes, apply QA (at least 2 peaks, some intensity > 0; the reader
-   itself rejects m/z <= 0 and non-finite values), fill missing InChIKeys from SMILES/InChI.
+3. Hash each source (:func:`nps_id._hashing.sha256_path`), read it, apply QA (at least 2 peaks,
+   some intensity > 0; the reader itself rejects m/z <= 0 and non-finite values), fill missing
+   InChIKeys from SMILES/InChI.
 4. Find duplicates (same InChIKey; same name + formula with unit-binned cosine > 0.99).
 5. Build the optional search indexes, then write everything into a temporary file beside the
    target and rename it over the target (a killed build leaves the old library intact).
@@ -22,7 +23,6 @@ compound (instruments, collision energies, laboratories).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections import Counter, defaultdict
@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from nps_id._atomic import atomic_output
+from nps_id._hashing import PathDigest, sha256_path
 from nps_id.errors import InputError, ReaderError
 from nps_id.peaks import CSRPeaks
 from nps_id.spectrum import Spectrum
@@ -166,19 +167,6 @@ def expand_sources(sources: Iterable[str | Path]) -> tuple[list[tuple[Path, str]
                 except (InputError, ReaderError) as exc:
                     notes.append(f"skipped {path}: not a readable spectrum file ({exc})")
     return files, notes
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    """SHA-256 (hex) and size in bytes of a file, or of every file below a folder (sorted)."""
-    h = hashlib.sha256()
-    size = 0
-    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for p in paths:
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-                size += len(block)
-    return h.hexdigest(), size
 
 
 # -- Step 3: QA and InChIKeys ------------------------------------------------------------------
@@ -351,6 +339,7 @@ def build_library(
     index_builder: IndexBuilder | None = None,
     select: Callable[[Spectrum], bool] | None = None,
     source_urls: Mapping[str, str] | None = None,
+    source_digests: Mapping[str, PathDigest] | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> BuildSummary:
     """Build (or, with ``append``, extend) the library ``output`` from spectrum files.
@@ -377,6 +366,10 @@ def build_library(
         (e.g. "EI only" when building from a mixed MassBank export).
     source_urls
         Download URL per source path, recorded in the provenance.
+    source_digests
+        SHA-256 and size per source path (as :func:`nps_id._hashing.sha256_path` gives them)
+        that the caller already computed, e.g. to check a download; those sources are not read
+        a second time to hash them.
     defaults
         Metadata for spectra whose file does not say, e.g. ``{"ms_level": 1}`` for SWGDRUG
         (an EI library whose MSP has no spectrum type). Values a file gives are never replaced.
@@ -420,7 +413,8 @@ def build_library(
     filler = InChIKeyFiller()
     for path, fmt in files:
         source = SourceSummary(str(path), fmt)
-        source.sha256, source.size_bytes = sha256_file(path)
+        given = (source_digests or {}).get(str(path))
+        source.sha256, source.size_bytes = given or sha256_path(path)
         if source.sha256 in known:
             summary.notes.append(f"skipped {path}: already in the library (same SHA-256)")
             continue

@@ -26,9 +26,10 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
+from nps_id._hashing import PathDigest, sha256_path
 from nps_id._paths import user_cache_dir
 from nps_id.errors import InputError, LibraryError
-from nps_id.library.build import BuildSummary, build_library, sha256_file
+from nps_id.library.build import BuildSummary, build_library
 from nps_id.spectrum import Spectrum
 
 CATALOGUE_ENV = "NPS_ID_CATALOGUE"
@@ -138,9 +139,9 @@ def obtain(
     *,
     mirror: str | None = None,
     progress: ProgressCallback | None = None,
-) -> tuple[Path, str, str]:
-    """The entry's source file, its SHA-256 (checked when the catalogue pins one) and where it
-    came from (URL or mirror path).
+) -> tuple[Path, PathDigest, str]:
+    """The entry's source file, its SHA-256 and size (the SHA-256 checked when the catalogue
+    pins one) and where it came from (URL or mirror path).
 
     ``mirror`` is a folder holding ``entry.filename`` or a base URL to fetch it from. Downloads
     are cached per release, so two entries built from one release file download it once.
@@ -157,12 +158,12 @@ def obtain(
         source = cache_dir / entry.filename
         if not source.exists():
             download(origin, source, progress=progress)
-    digest, _ = sha256_file(source)
-    if entry.sha256 and digest != entry.sha256.lower():
+    digest = sha256_path(source)
+    if entry.sha256 and digest.sha256 != entry.sha256.lower():
         if source.parent == cache_dir:  # never keep a file that failed its check
             source.unlink()
         raise LibraryError(
-            f"{entry.filename}: SHA-256 {digest} does not match the catalogue's {entry.sha256}; "
+            f"{entry.filename}: SHA-256 {digest.sha256} does not match the catalogue's {entry.sha256}; "
             "the file was not used"
         )
     return source, digest, origin
@@ -197,7 +198,8 @@ def fetch_library(
         index_builder=index_builder,
         select=entry.accepts if entry.filter else None,
         source_urls={str(source): origin},
+        source_digests={str(source): digest},  # hashed once, by obtain()
     )
     pinned = "pinned, verified" if entry.sha256 else "recorded; not pinned in the catalogue"
-    summary.notes.append(f"{entry.filename}: SHA-256 {digest} ({pinned})")
+    summary.notes.append(f"{entry.filename}: SHA-256 {digest.sha256} ({pinned})")
     return summary

@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 
 from nps_id import __version__
+from nps_id._hashing import sha256_path
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.lcms import MS2Group, group_ms2
 from nps_id.gcms.peaks import PeakParameters
 from nps_id.gcms.retention_index import AlkaneLadder
-from nps_id.gcms.run import Run, file_sha256, load_run
+from nps_id.gcms.run import Run, load_run
 from nps_id.match.verdict import LEVELS, Evidence, VerdictThresholds, decide
 from nps_id.tolerance import Tolerance
 
@@ -125,11 +126,18 @@ class ReferenceLibrary:
         return float(self.ri[row])
 
 
-def prepare_blank(path: str | Path, params: MatchParameters) -> tuple[dict[str, Any], list[Component]]:
-    """Components of a blank run (same method as the samples), and its identity for the results."""
+def prepare_blank(
+    path: str | Path, params: MatchParameters, *, sha256: str | None = None
+) -> tuple[dict[str, Any], list[Component]]:
+    """Components of a blank run (same method as the samples), and its identity for the results.
+
+    ``sha256`` is the blank's digest when the caller already has it (``nps-id batch`` hashes
+    every input once); otherwise it is computed here.
+    """
     run, _ = load_run(path)
     components = extract_components(run, params.peaks, params.deconvolution) if run is not None else []
-    return {"file": Path(path).name, "path": str(path), "sha256": file_sha256(path)}, components
+    identity = {"file": Path(path).name, "path": str(path), "sha256": sha256 or sha256_path(path).sha256}
+    return identity, components
 
 
 def match_run(
@@ -140,6 +148,7 @@ def match_run(
     blank: tuple[dict[str, Any], list[Component]] | None = None,
     ladder: AlkaneLadder | None = None,
     lenient: bool = False,
+    sha256: str | None = None,
 ) -> dict[str, Any]:
     """Match one run file against ``library``; returns the results dict.
 
@@ -157,18 +166,22 @@ def match_run(
         n-alkane ladder for retention indices.
     lenient
         Let the reader skip malformed scans.
+    sha256
+        The run's SHA-256 (:func:`nps_id._hashing.sha256_path`) when the caller already has it,
+        as ``nps-id batch`` does; computed here otherwise. Recorded as ``run.sha256``.
     """
     from nps_id.io import ReadReport
 
     path = Path(path)
     read_report = ReadReport(str(path))
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
+    sha256 = sha256 or sha256_path(path).sha256
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "schema_version": RESULTS_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "software": {"name": "nps-id", "version": __version__},
-        "run": {**_run_info(path, run, ms2), "read": read_report.to_dict()},
+        "run": {**_run_info(path, sha256, run, ms2), "read": read_report.to_dict()},
         "parameters": {
             **params.to_dict(),
             "blank": blank[0] if blank else None,
@@ -194,7 +207,7 @@ def match_run(
     return results
 
 
-def _run_info(path: Path, run: Run | None, ms2: list) -> dict[str, Any]:
+def _run_info(path: Path, sha256: str, run: Run | None, ms2: list) -> dict[str, Any]:
     rts = [s.retention_time for s in ms2 if s.retention_time is not None]
     if run is not None:
         rts += [float(run.rt_seconds[0]), float(run.rt_seconds[-1])]
@@ -202,7 +215,7 @@ def _run_info(path: Path, run: Run | None, ms2: list) -> dict[str, Any]:
     return {
         "file": path.name,
         "path": str(path),
-        "sha256": file_sha256(path),
+        "sha256": sha256,
         "format": meta.get("format"),
         "instrument": meta.get("instrument"),
         "acquisition": meta.get("acquisition", {}),

@@ -12,21 +12,21 @@ from typing import Any, Mapping
 import nps_id.io
 
 
-def count_spectra(path: Path, params: Mapping[str, Any]) -> dict:
+def count_spectra(path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) -> dict:
     """Read every spectrum of the run (so unreadable files fail as they would in ``match``)."""
     n = sum(1 for _ in nps_id.io.read(path))
     return {"run": {"file": str(path)}, "parameters": dict(params), "n_spectra": n, "findings": []}
 
 
-def describe(path: Path, params: Mapping[str, Any]) -> dict:
+def describe(path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) -> dict:
     """Cheap but real: the run's size and its first spectrum's retention time and peak count."""
     first = next(iter(nps_id.io.read(path)))
     return {"run": {"file": path.name, "bytes": path.stat().st_size}, "parameters": dict(params),
             "first_rt": first.metadata.get("rt_seconds"), "first_peaks": len(first.mz), "findings": []}
 
 
-def crash_on(path: Path, params: Mapping[str, Any]) -> dict:
+def crash_on(path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) -> dict:
     """Kill the worker process itself (as an out-of-memory kill would) for one named file."""
     if path.name == params["crash_name"]:
         os._exit(9)
-    return describe(path, params)
+    return describe(path, params, digests)

@@ -6,7 +6,7 @@ import pytest
 from pyteomics import mzml
 
 from nps_id.errors import InputError
-from nps_id.gcms.run import file_sha256, load_run, run_from_spectra
+from nps_id.gcms.run import load_run, run_from_spectra
 from nps_id.spectrum import Spectrum
 from tests.conftest import data_path
 
@@ -48,9 +48,3 @@ def test_andi_run_loads():
     run, _ = load_run(data_path("gcms", "andi", "agilent-gcms.cdf"))
     assert run.n_scans == 6401  # README: 6,401 scans
     assert run.metadata["format"] == "andi"
-
-
-def test_sha256_of_a_file(tmp_path):
-    f = tmp_path / "x.bin"
-    f.write_bytes(b"abc")
-    assert file_sha256(f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

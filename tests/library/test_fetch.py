@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from nps_id.errors import InputError, LibraryError
-from nps_id.library.fetch import CatalogueEntry, download, load_catalogue, obtain
+from nps_id.library.fetch import CatalogueEntry, download, fetch_library, load_catalogue, obtain
 from nps_id.spectrum import Spectrum
+from tests._hash_calls import count_hash_calls
 
 
 class RangeHandler(SimpleHTTPRequestHandler):
@@ -106,7 +107,8 @@ def test_pinned_checksum_accepted_from_mirror_folder(tmp_path):
     (mirror / "lib.msp").write_bytes(PAYLOAD)
     entry = _entry(sha256=hashlib.sha256(PAYLOAD).hexdigest())
     path, digest, origin = obtain(entry, tmp_path / "cache", mirror=str(mirror))
-    assert path == mirror / "lib.msp" and digest == entry.sha256 and origin == str(path)
+    assert path == mirror / "lib.msp" and origin == str(path)
+    assert digest == (entry.sha256, len(PAYLOAD))
 
 
 def test_mirror_folder_without_the_file(tmp_path):
@@ -179,6 +181,21 @@ def test_fetch_from_shared_data_mirror_builds_filtered_library(tmp_path):
         (prov,) = lib.provenance()
     assert prov["sha256"] == digest and prov["file"] == source.name
     assert digest in result.output
+
+
+def test_fetch_hashes_the_source_once_and_records_that_digest(tmp_path, monkeypatch):
+    source = data_path("massbank", "ei-queries-identity.msp.gz")
+    data = source.read_bytes()
+    entry = _entry(filename=source.name, sha256=hashlib.sha256(data).hexdigest())
+    calls = count_hash_calls(monkeypatch)
+    summary = fetch_library(entry, tmp_path / "ei.h5", mirror=str(source.parent), cache_dir=tmp_path / "cache")
+    assert calls == {str(source): 1}, "checked against the catalogue, then reused by the build"
+    from nps_id.library import Library
+
+    with Library.open(tmp_path / "ei.h5") as lib:
+        (prov,) = lib.provenance()
+    assert (prov["sha256"], prov["size_bytes"]) == (entry.sha256, len(data))
+    assert summary.sources[0].sha256 == entry.sha256
 
 
 def test_fetch_over_http_filters_ei_and_records_url(server, tmp_path):

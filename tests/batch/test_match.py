@@ -1,0 +1,44 @@
+"""The batch's real per-run work (MatchProcessor): every input is hashed once per batch, and the
+results quote the digest the manifest records."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nps_id.batch import match as batch_match
+from nps_id.batch import runner
+from nps_id.batch.discover import discover
+from nps_id.batch.match import MatchProcessor
+from tests._hash_calls import count_hash_calls
+from tests.conftest import data_path
+from tests.test_hashing import D_SHA256
+
+
+@pytest.mark.slow
+def test_each_input_is_hashed_once_and_its_digest_reaches_the_results(tmp_path, monkeypatch, swgdrug_library):
+    lrcfs = data_path("gcms", "lrcfs")
+    sequence = tmp_path / "sequence"
+    sequence.mkdir()
+    blank = sequence / "220223001.mzML"
+    blank.symlink_to(lrcfs / "220223001.mzML")
+    folder = sequence / "220223008.D"
+    folder.symlink_to(lrcfs / "agilent-D" / "220223008.D")
+    runs = discover([sequence]).runs
+    assert [r.key for r in runs] == ["220223001.mzML", "220223008.D"]
+    # Workers are spawned processes, out of monkeypatch's reach: run the tasks here instead.
+    monkeypatch.setattr(runner, "_run_local",
+                        lambda tasks, workers, record: [record(runner.work(task)) for task in tasks])
+    monkeypatch.setattr(batch_match, "_LIBRARIES", {})  # no library handle kept past this test
+    calls = count_hash_calls(monkeypatch)
+    processor = MatchProcessor(str(swgdrug_library))
+    out = tmp_path / "out"
+    result = runner.run_batch(runs, out, processor, processor.describe(), "lib", blank_pattern="*001*",
+                              workers=1)
+
+    assert not result.failed
+    assert calls[str(blank)] == calls[str(folder)] == 1
+    entries = result.manifest.entries
+    results = json.loads(runner.results_path(out, "220223008.D").read_text())
+    assert results["run"]["sha256"] == entries["220223008.D"].sha256 == D_SHA256
+    assert results["parameters"]["blank"]["sha256"] == entries["220223001.mzML"].sha256
