@@ -74,7 +74,8 @@ SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
 @click.option("--mass-prior/--no-mass-prior", default=True, show_default=True,
               help="Analog mode: rank by the analogue score, the spectral score plus 0.05 when the mass "
                    "difference is a common NPS modification (CH2, F/Cl/Br for H, O, isomer, ...; named in "
-                   "DeltaMassMatch) minus 0.01 per 100 Da; the spectral score alone is the Similarity column.")
+                   "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
+                   "alone is the Similarity column.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
            isomer_margin, ei_noise, mass_prior, lenient) -> None:
@@ -89,6 +90,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.library import Library
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import search as run_search
+    from nps_id.search.engine import unsearchable
     from nps_id.search.reference import Reference
 
     try:
@@ -102,6 +104,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     with Library.open(library) as lib:
         reference = Reference.from_library(lib)
     hits = run_search(spectra, reference, settings)  # loads the stored (or cached) index
+    for reason, count in unsearchable(spectra, reference).items():
+        click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
     rows = hit_rows(hits, spectra, reference.columns)
     if output is None or str(output) == "-":
         write_rows(rows, sys.stdout, fmt)

@@ -40,6 +40,7 @@ from nps_id.search.index import (
     load_indexes,
     nominal_csr,
     recorded_precision,
+    split_rows,
     weigh,
 )
 from nps_id.search.kernels import (
@@ -193,8 +194,9 @@ def search(
     Parameters
     ----------
     queries
-        Query spectra. MS/MS (``ms_level`` 2 with a precursor m/z) go to the MS/MS index; all
-        others to the EI index. A query whose index the library lacks gets no hits.
+        Query spectra. MS/MS (``ms_level`` 2 with a precursor m/z) go to the MS/MS index; MS/MS
+        without a precursor m/z are not searched (:func:`unsearchable` counts them); all others
+        go to the EI index. A query whose index the library lacks gets no hits.
     reference
         The library (:class:`~nps_id.search.reference.Reference`).
     settings
@@ -216,9 +218,10 @@ def search(
             ms2={"noise": settings.noise},
         )
     context = _Context(reference, settings)
+    level = np.array([q.ms_level or 0 for q in queries], dtype=np.int64)
     is_ms2 = np.array([_is_ms2(q) for q in queries], dtype=bool)
     parts: list[dict[str, np.ndarray]] = []
-    for kind, mask in (("ei", ~is_ms2), ("ms2", is_ms2)):
+    for kind, mask in (("ei", level != 2), ("ms2", is_ms2)):
         positions = np.flatnonzero(mask)
         index = indexes.get(kind)
         if positions.size == 0 or index is None:
@@ -231,6 +234,20 @@ def search(
             else:
                 parts.extend(_search_ms2(spectra, batch, index, context))
     return _assemble(parts)
+
+
+def unsearchable(queries: Sequence[Spectrum], reference: Reference) -> dict[str, int]:
+    """Queries :func:`search` cannot give hits, by reason (only reasons that occur): MS/MS
+    without a precursor m/z, or a spectrum kind the library holds none of."""
+    ei_rows, ms2_rows = split_rows(reference.columns, reference.n_spectra)
+    level = np.array([q.ms_level or 0 for q in queries], dtype=np.int64)
+    is_ms2 = np.array([_is_ms2(q) for q in queries], dtype=bool)
+    counts = {
+        "MS/MS spectra have no precursor m/z": int(np.sum((level == 2) & ~is_ms2)),
+        "EI / full-scan spectra, and the library holds none": int(np.sum(level != 2)) if ei_rows.size == 0 else 0,
+        "MS/MS spectra, and the library holds none with a precursor m/z": int(is_ms2.sum()) if ms2_rows.size == 0 else 0,
+    }
+    return {reason: n for reason, n in counts.items() if n}
 
 
 def _is_ms2(spectrum: Spectrum) -> bool:

@@ -36,7 +36,7 @@ from nps_id._paths import user_cache_dir
 from nps_id.peaks import CSRPeaks
 from nps_id.search.preprocess import nominal_mass
 
-INDEX_VERSION = 2  # 2: EI noise floor
+INDEX_VERSION = 3  # 2: EI noise floor; 3: MS/MS spectra without a precursor left out of the EI index
 
 #: Default index parameters (the engine's defaults; tuned on the development queries only,
 #: see docs/search.md).
@@ -345,17 +345,19 @@ def _take_rows(peaks: CSRPeaks, rows: np.ndarray) -> CSRPeaks:
 # -- which spectra go into which index ----------------------------------------------------------
 
 
-def _split_rows(columns: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(EI rows, MS2 rows): MS2 = ms_level 2 with a precursor m/z; everything else is EI."""
+def split_rows(columns: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(EI rows, MS2 rows): MS2 = ms_level 2 with a precursor m/z; EI = any other level (1, or
+    0 = not recorded). An MS/MS spectrum without a precursor m/z is in neither: it is no EI
+    spectrum, and MS/MS search needs the precursor (MassBank writes ``PrecursorMZ: NA``)."""
     level = np.asarray(columns.get("ms_level", np.zeros(n, np.int64)))
     prec = np.asarray(columns.get("precursor_mz", np.full(n, np.nan)), dtype=np.float64)
     ms2 = (level == 2) & np.isfinite(prec)
-    return np.flatnonzero(~ms2), np.flatnonzero(ms2)
+    return np.flatnonzero(level != 2), np.flatnonzero(ms2)
 
 
 def _build(peaks: CSRPeaks, columns: dict[str, np.ndarray], ei: dict, ms2: dict) -> dict[str, Any]:
     n = peaks.n_spectra
-    ei_rows, ms2_rows = _split_rows(columns, n)
+    ei_rows, ms2_rows = split_rows(columns, n)
     out: dict[str, Any] = {}
     if ei_rows.size:
         out["ei"] = NominalIndex.build(peaks, ei_rows, **ei)
@@ -427,7 +429,7 @@ def load_indexes(
         for name, (kind, params) in wanted.items()
         if name in reference.indexes and _matches(reference.indexes[name][1], kind, params)
     }
-    ei_rows, ms2_rows = _split_rows(reference.columns, reference.n_spectra)
+    ei_rows, ms2_rows = split_rows(reference.columns, reference.n_spectra)
     needed = {name for name, rows in (("ei", ei_rows), ("ms2", ms2_rows)) if rows.size}
     if needed <= set(stored):
         return stored

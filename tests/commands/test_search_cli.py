@@ -135,9 +135,23 @@ def test_analog_mode_names_modifications_and_mass_prior_can_be_switched_off(swgd
     assert all(r["score"] == r["similarity"] for r in b)
     named = [r for r in a if r["delta_mass_match"]]
     assert named, "SWGDRUG analogues of SWGDRUG queries include homologues and isomers"
-    for r in a:  # the documented analogue score: +0.05 if named, -0.01 per 100 Da, clipped to 0-1
+    for r in a:  # the documented analogue score: +0.05 if named, -0.01 per 100 Da, over 1.05
         bonus = 0.05 if r["delta_mass_match"] else 0.0
-        expected = min(max(r["similarity"] + bonus - 0.01 * abs(r["delta_mass"]) / 100, 0.0), 1.0)
+        expected = max(r["similarity"] + bonus - 0.01 * abs(r["delta_mass"]) / 100, 0.0) / 1.05
         assert r["score"] == pytest.approx(expected, abs=2e-4)
     tsv = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 1)
     assert tsv.output.splitlines()[0].split("\t")[-2:] == ["Similarity", "DeltaMassMatch"]
+
+
+def test_queries_that_cannot_be_searched_are_counted_on_stderr(swgdrug_library, tmp_path):
+    ms2 = list(read(data_path("massbank", "ms2-queries-analog.msp.gz")))[:3]
+    with_precursor = tmp_path / "ms2.msp"
+    write(ms2, with_precursor)
+    result = _run(with_precursor, "-l", swgdrug_library)  # an EI library
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[1:] == []  # the header only
+    assert "3 not searched: MS/MS spectra, and the library holds none with a precursor m/z" in result.stderr
+    without = tmp_path / "ms2-no-precursor.msp"
+    write([s.replace(precursor_mz=None) for s in ms2], without)
+    result = _run(without, "-l", swgdrug_library)
+    assert "3 not searched: MS/MS spectra have no precursor m/z" in result.stderr

@@ -2,6 +2,8 @@
 stored/cached without rebuilds, precursor windows."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,14 @@ def test_recorded_precision_widens_low_resolution_precursors():
     assert recorded_precision(np.array([125.0, 220.9, 85.05, 152.107, 147.0441, np.nan])).tolist() == [
         0.5, 0.05, 0.005, 0.0005, 0.0, 0.0
     ]
+
+
+def test_msms_spectra_without_precursor_are_in_neither_index():
+    # MassBank writes `PrecursorMZ: NA` for some MS2 records (ACES_SU, among the first 1,100).
+    spectra = list(itertools.islice(read(data_path("massbank", "ms2-library.msp.gz")), 1100))
+    no_precursor = [i for i, s in enumerate(spectra) if s.precursor_mz is None]
+    assert no_precursor and all(spectra[i].ms_level == 2 for i in no_precursor)
+    indexes = load_indexes(Reference.from_spectra(spectra), use_cache=False)
+    assert "ei" not in indexes  # an MS/MS spectrum is never searched as EI
+    assert not set(no_precursor) & set(indexes["ms2"].rows.tolist())
+    assert indexes["ms2"].n == len(spectra) - len(no_precursor)
