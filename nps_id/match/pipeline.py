@@ -24,6 +24,7 @@ import numpy as np
 
 from nps_id import __version__
 from nps_id._hashing import sha256_path
+from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.lcms import MS2Group, group_ms2
 from nps_id.gcms.peaks import PeakParameters
@@ -120,6 +121,17 @@ class ReferenceLibrary:
             "cas": (str(self.cas[row]) or None) if self.cas is not None else None,
         }
 
+    def require(self, kind: str, run_name: str, technique: str) -> None:
+        """Raise :class:`~nps_id.errors.LibraryError` (exit 4) when the library holds no spectra
+        of ``kind`` ("ei" or "ms2"): a run searched against nothing would read as "no findings"."""
+        if kind in self.indexes:
+            return
+        what = "EI spectra" if kind == "ei" else "MS/MS spectra with a precursor m/z"
+        raise LibraryError(
+            f"{run_name} is a {technique} run, but library {Path(self.info['path']).name} "
+            f"({self.info['name']} {self.info['release']}) holds no {what}; match it against a library that does"
+        )
+
     def library_ri(self, row: int) -> float | None:
         if self.ri is None or not np.isfinite(self.ri[row]):
             return None
@@ -190,6 +202,8 @@ def match_run(
         },
         "library": dict(library.info),
     }
+    if ms2 or run is not None:
+        library.require("ms2" if ms2 else "ei", path.name, results["run"]["technique"])
     results["tic"] = _tic(run)
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,

@@ -246,13 +246,41 @@ def test_lc_msms_run_each_precursor_found_in_its_own_library(tmp_path):
         assert f["mf"] is None and f["match_mode"] == "identity"
 
 
+@pytest.fixture(scope="module")
+def ms2_library(tmp_path_factory) -> Path:
+    """An MS/MS library: the 200 MassBank MS2 analogue queries."""
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+
+    out = tmp_path_factory.mktemp("ms2-library") / "ms2.h5"
+    build_library([data_path("massbank", "ms2-queries-analog.msp.gz")], out, name="MassBank MS2 sample",
+                  release="1", index_builder=build_indexes)
+    return out
+
+
 @pytest.mark.parametrize("parts, technique", [
     (("pyteomics-tests", "test.ms1"), "GC-EI-MS"),
     (("pyteomics-tests", "test.mzXML"), "LC-MS/MS"),
     (("pyteomics-tests", "test.ms2"), "LC-MS/MS"),
 ])
-def test_small_runs_in_the_other_formats(swgdrug_library, parts, technique, tmp_path):
-    result = CliRunner().invoke(cli, ["match", str(data_path("formats", *parts)), "-l", str(swgdrug_library),
+def test_small_runs_in_the_other_formats(swgdrug_library, ms2_library, parts, technique, tmp_path):
+    library = swgdrug_library if technique == "GC-EI-MS" else ms2_library
+    result = CliRunner().invoke(cli, ["match", str(data_path("formats", *parts)), "-l", str(library),
                                       "--json", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "r.json").read_text())["run"]["technique"] == technique
+
+
+@pytest.mark.parametrize("run, library, missing", [
+    (("gcms", "lrcfs", "220223001.mzML"), "ms2_library", "no EI spectra"),
+    (("formats", "pyteomics-tests", "test.ms2"), "swgdrug_library", "no MS/MS spectra with a precursor m/z"),
+])
+def test_run_against_a_library_of_the_other_kind_is_exit_4_not_no_findings(run, library, missing, request,
+                                                                           tmp_path):
+    """Searching a GC-EI run against MS/MS spectra (or the reverse) finds nothing by construction;
+    "no findings" would read as "no drugs", so the run stops with one line instead."""
+    lib = request.getfixturevalue(library)
+    result = CliRunner().invoke(cli, ["match", str(data_path(*run)), "-l", str(lib), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 4
+    assert len(result.output.strip().splitlines()) == 1 and missing in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
