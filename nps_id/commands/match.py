@@ -64,6 +64,8 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
     from nps_id.match.pipeline import match_files
     from nps_id.match.verdict import at_least
 
+    if output_dir is not None or report_formats:
+        _refuse_output_clashes(runs, bool(report_formats))
     all_results = []
     library_path = resolve_library(library)
     for path, results in match_files(list(runs), library_path, match_parameters, blank=blank,
@@ -87,6 +89,23 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
             write_results_json(payload, Path(json_file))
     if fail_on and any(at_least(f["verdict"], fail_on) for r in all_results for f in r["findings"]):
         click.get_current_context().exit(EXIT_FOUND)
+
+
+def _refuse_output_clashes(runs: tuple[Path, ...], reports: bool) -> None:
+    """Stop before any work when two different runs would write the same output file.
+
+    Outputs are named after the run (``x.mzML.match.json``; reports after its stem, ``x.report.html``),
+    so ``a/x.mzML`` and ``b/x.mzML`` -- or ``x.mzML`` and ``x.D`` with ``--report`` -- would
+    silently overwrite one another's results. The same run named twice is not a clash.
+    """
+    seen: dict[str, Path] = {}
+    for run in runs:
+        names = [f"{run.name}.match.json"] + ([f"{run.stem}.report.json"] if reports else [])
+        for name in names:
+            other = seen.setdefault(name, run)
+            if other.resolve() != run.resolve():
+                raise click.UsageError(f"runs {other} and {run} would both write {name}; "
+                                       "match them into different output folders (or use nps-id batch)")
 
 
 def format_table(results: dict) -> str:

@@ -284,3 +284,30 @@ def test_run_against_a_library_of_the_other_kind_is_exit_4_not_no_findings(run, 
     assert result.exit_code == 4
     assert len(result.output.strip().splitlines()) == 1 and missing in result.output
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_two_runs_with_one_name_are_refused_before_either_overwrites_the_other(swgdrug_library, tmp_path):
+    # Outputs are named after the run file: a/x.mzML's results would be silently replaced by b/x.mzML's.
+    for folder, run in (("a", "220223030"), ("b", "220223001")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.mzML").write_bytes(data_path("gcms", "lrcfs", f"{run}.mzML").read_bytes())
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["match", str(tmp_path / "a" / "x.mzML"), str(tmp_path / "b" / "x.mzML"),
+                                      "-l", str(swgdrug_library), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "would both write x.mzML.match.json" in result.stderr
+    assert not out.exists()
+    # The same run named twice writes the same file twice: not a clash.
+    same = CliRunner().invoke(cli, ["match", str(tmp_path / "a" / "x.mzML"), str(tmp_path / "a" / ".." / "a" / "x.mzML"),
+                                    "-l", str(swgdrug_library), "-o", str(out)])
+    assert same.exit_code == 0, same.output
+
+
+@pytest.mark.parametrize("option", ["-o", "--json"])
+def test_an_output_below_a_file_is_one_line_exit_3(swgdrug_library, tmp_path, option):
+    (tmp_path / "afile").write_text("")
+    result = CliRunner().invoke(cli, ["match", str(data_path("gcms", "lrcfs", "220223001.mzML")),
+                                      "-l", str(swgdrug_library), option, str(tmp_path / "afile" / "x.json")])
+    assert result.exit_code == 3
+    assert result.stderr.startswith("nps-id: error: ") and "cannot write the output here" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
