@@ -11,13 +11,24 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from nps_id.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; on success fsync it and rename onto ``target``."""
+    """Yield a temporary path beside ``target``; on success fsync it and rename onto ``target``.
+
+    An output that cannot be created (its folder is a file or read-only, the target is a folder)
+    raises :class:`~nps_id.errors.InputError` naming it, so commands stop with one line, not a
+    traceback. Errors raised inside the ``with`` block are left as they are.
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)
+    except OSError as exc:
+        reason = "a file is in the way of its folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
+        raise InputError(f"{target}: cannot write the output here ({reason})") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -28,7 +39,10 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
         os.chmod(tmp, 0o666 & ~umask)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise InputError(f"{target}: cannot write the output here ({exc.strerror or exc})") from None
         with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows
             dir_fd = os.open(target.parent, os.O_RDONLY)
             try:

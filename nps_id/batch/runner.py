@@ -177,7 +177,10 @@ def run_batch(
     BatchResult
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     manifest = Manifest.load(out_dir)
     blanks, blank_keys = pair_blanks(runs, blank_pattern)
     hashes = _hash_inputs(runs, workers)
