@@ -83,9 +83,12 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     if report_formats:
         reports = ReportWriter(tuple(report_formats), str(sample_info.resolve()) if sample_info else None,
                                str(library_path))
-    # Report settings are part of the parameter hash: asking for a new format redoes the runs.
+    # Report settings are part of the parameter hash: asking for a new format redoes the runs. So
+    # are the contents of the alkane table (the processor knows only its path): a corrected ladder
+    # must not leave the old retention indices in place.
     params = {**processor.describe(), "reports": list(report_formats),
-              "sample_info": _file_hash(sample_info) if sample_info else None}
+              "sample_info": _file_hash(sample_info) if sample_info else None,
+              "alkanes_sha256": _file_hash(alkanes) if alkanes else None}
     try:
         result = run_batch(found.runs, out_dir, processor, params, library_sha256,
                            workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,

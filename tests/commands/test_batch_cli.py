@@ -209,3 +209,34 @@ def test_batch_and_match_take_the_same_settings_with_the_contracted_defaults():
     # ... and they are the library's defaults, so a batch without options keeps its parameter hash.
     ctx = match.make_context("match", ["run.mzML"], resilient_parsing=True)
     assert match_parameters_from_options(**{n: ctx.params[n] for n in MATCH_OPTION_NAMES}) == MatchParameters()
+
+
+def test_a_corrected_alkane_table_redoes_the_runs(swgdrug_library, tmp_path):
+    # Same path, new contents: the retention indices of the finished runs are stale.
+    card = "220223030.mzML"
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / card).symlink_to(data_path("gcms", "lrcfs", card))
+    alkanes = tmp_path / "alkanes.csv"
+    alkanes.write_text("carbon,rt_min\n16,5.0\n18,7.0\n20,9.0\n22,11.0\n")
+    out = tmp_path / "out"
+    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), "--workers", "1",
+            "--alkanes", str(alkanes)]
+
+    def flubromazepam_ri() -> float:
+        return next(f["ri"] for f in _findings(out, card) if f["name"] == "Flubromazepam")
+
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert flubromazepam_ri() == pytest.approx(1842.5, abs=0.5)  # 7.425 min between C18 (7.0) and C20 (9.0)
+    alkanes.write_text("carbon,rt_min\n16,6.0\n18,7.0\n20,8.0\n22,11.0\n")
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "(0 already done before)" in again.stdout, again.output
+    assert flubromazepam_ri() == pytest.approx(1842.5 + 0.425 * 100, abs=0.5)  # now 7.425 between 7.0 and 8.0
+
+
+def test_an_output_folder_below_a_file_is_one_line_exit_3(swgdrug_library, tmp_path):
+    (tmp_path / "afile").write_text("")
+    result = CliRunner().invoke(cli, ["batch", str(data_path("gcms", "lrcfs", "220223001.mzML")),
+                                      "-l", str(swgdrug_library), "-o", str(tmp_path / "afile" / "out")])
+    assert result.exit_code == 3
+    assert result.stderr.strip().splitlines()[-1].startswith("nps-id: error: ") and "Traceback" not in result.output
