@@ -29,6 +29,8 @@ from nps_id.errors import InputError, LibraryError
 from nps_id.report.ewa_groups import Override, classify, normalise_name, taxonomy_version
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
+#: What a results file must hold for a report to be built from it (a subset of docs/match.md).
+RESULTS_SCHEMA_PATH = Path(__file__).with_name("schema") / "match-results-v1.json"
 REPORT_SCHEMA = "nps-id/report"
 REPORT_SCHEMA_VERSION = "1.0"
 RESULTS_SCHEMA = "nps-id/match-results"
@@ -104,7 +106,19 @@ def load_document(path: str | Path) -> dict[str, Any]:
             f"{path}: expected a 'nps-id match' results JSON or an nps-id report JSON "
             f"(schema {RESULTS_SCHEMA!r} or {REPORT_SCHEMA!r}), got schema {kind!r}"
         )
+    if kind == RESULTS_SCHEMA:
+        _check_results(data, path)
     return data
+
+
+def _check_results(data: Mapping[str, Any], path: Path) -> None:
+    """Refuse a results file a report cannot be built from faithfully (hand-edited, truncated by
+    hand, another version): :class:`InputError` with the JSON paths of what is wrong."""
+    _raise_schema_errors(_validator(RESULTS_SCHEMA_PATH), data, f"{path}: not a usable 'nps-id match' results file")
+    tic = data.get("tic")
+    if tic is not None and len(tic["rt_min"]) != len(tic["intensity"]):
+        raise InputError(f"{path}: not a usable 'nps-id match' results file: /tic has {len(tic['rt_min'])} "
+                         f"times but {len(tic['intensity'])} intensities")
 
 
 def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -457,6 +471,8 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
     embedded = bool(findings) and all(f.get("reference_spectrum") for f in findings)
     library = results.get("library") or {}
     path = Path(library_path) if library_path else (Path(library["path"]) if library.get("path") else None)
+    if library_path and not path.is_file():  # named on purpose: a typo must not drop the reference spectra
+        raise LibraryError(f"{path}: no such library file")
     if not rows or path is None or not path.exists():
         if embedded or not findings:
             return {}, "results file" if findings else "none needed"
@@ -469,6 +485,9 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
                 f"{path}: content SHA-256 {lib.sha256[:12]}... differs from the library the results were "
                 f"matched against ({str(library['sha256'])[:12]}...); pass that library with --library"
             )
+        if rows[-1] >= lib.n_spectra:
+            raise InputError(f"a finding names library row {rows[-1]}, but {path.name} has {lib.n_spectra} "
+                             "spectra: the results file was edited or belongs to another library")
         out = {}
         for row in rows:
             spectrum = lib.spectrum(row)
@@ -495,20 +514,24 @@ def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
 # -- validation and output ----------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1)
-def _validator():
+@functools.lru_cache(maxsize=2)
+def _validator(schema_path: Path = SCHEMA_PATH):
     import jsonschema
 
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
 
 
 def validate_report(doc: Mapping[str, Any], source: str = "report") -> None:
     """Raise :class:`InputError` listing (up to five) schema violations with their JSON paths."""
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
+    _raise_schema_errors(_validator(), doc, f"{source}: does not match {SCHEMA_PATH.name}")
+
+
+def _raise_schema_errors(validator: Any, doc: Mapping[str, Any], what: str) -> None:
+    errors = sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors[:5]]
-        raise InputError(f"{source}: does not match {SCHEMA_PATH.name}: " + "; ".join(lines))
+        raise InputError(f"{what}: " + "; ".join(lines))
 
 
 def report_json_bytes(doc: Mapping[str, Any]) -> bytes:

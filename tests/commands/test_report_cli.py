@@ -87,3 +87,47 @@ def test_ewa_overrides_file_changes_the_export_and_is_recorded(results_file, tmp
     doc = json.loads((tmp_path / "doc.json").read_text(encoding="utf-8"))
     assert doc["provenance"]["ewa_overrides"]["file"] == "lab-groups.csv"
     assert doc["findings"][3]["ewa"]["source"] == "override"
+
+
+def _edited(tmp_path, edit):
+    results = make_results()
+    edit(results)
+    path = tmp_path / "edited.match.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda r: r["findings"][0].update(library_row="abc"), "/findings/0/library_row"),
+    (lambda r: r["components"][0].pop("rt_min"), "/components/0: 'rt_min' is a required property"),
+    (lambda r: r.update(findings=None), "/findings: None is not of type 'array'"),
+    (lambda r: r.update(run=[]), "/run: [] is not of type 'object'"),
+    (lambda r: r.update(schema_version="2.0"), "/schema_version"),
+    (lambda r: r.pop("library"), "'library' is a required property"),
+    (lambda r: r.update(tic={"rt_min": [1.0, 2.0], "intensity": [5.0]}), "/tic has 2 times but 1 intensities"),
+])
+def test_a_hand_edited_results_file_is_refused_with_where(tmp_path, edit, message):
+    result = CliRunner().invoke(cli, ["report", str(_edited(tmp_path, edit)), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 3, result.output
+    assert "not a usable 'nps-id match' results file" in result.stderr and message in result.stderr
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_a_verdict_edited_up_to_identified_is_not_reported_as_identified(tmp_path):
+    # A tentative finding whose criteria failed, hand-edited to "identified": the report must not
+    # present that library hit as an identification.
+    def promote(results):
+        tentative = next(f for f in results["findings"] if f["verdict"] == "tentative")
+        assert tentative["criteria_failed"]
+        tentative["verdict"] = "identified"
+
+    result = CliRunner().invoke(cli, ["report", str(_edited(tmp_path, promote)), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 3 and "criteria_failed" in result.stderr
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_a_library_option_naming_no_file_is_exit_4(results_file, tmp_path):
+    # Without this the mirror plots silently lose their reference spectra.
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "x.html"),
+                                      "--library", str(tmp_path / "typo.h5")])
+    assert result.exit_code == 4 and "typo.h5: no such library file" in result.stderr

@@ -145,3 +145,13 @@ def test_library_synonyms_decide_the_group(swgdrug_library):
         ("phenethylamines", "name"), ("synthetic_cathinones", "name")]
     assert all(f["reference_spectrum"]["mz"] for f in doc["findings"])
     assert doc["provenance"]["reference_spectra"].startswith("library swgdrug.h5")
+
+
+def test_a_finding_beyond_the_library_is_one_line_exit_3(lrcfs_results, tmp_path):
+    results, _ = lrcfs_results["220223030"]
+    edited = json.loads(json.dumps(results))
+    edited["findings"][0]["library_row"] = 999999
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(edited), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 3 and "library row 999999" in result.stderr
