@@ -103,7 +103,8 @@ class ReferenceLibrary:
                 "release": str(lib.info.get("release", "")),
                 "sha256": lib.sha256,
                 "n_spectra": int(lib.n_spectra),
-                "path": str(path),
+                # Absolute: nps-id report opens it from wherever it runs (mirror-plot spectra).
+                "path": str(Path(path).resolve()),
             }
         self.indexes = load_indexes(self.reference)
         self.columns = self.reference.columns

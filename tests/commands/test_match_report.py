@@ -21,3 +21,20 @@ def test_match_writes_html_and_ewa_reports_for_the_card(swgdrug_library, tmp_pat
     assert exported == {"Flubromazepam": "Benzodiazepines", "Etizolam": "Benzodiazepines"}
     assert "Bupivacaine" in {row["substance"] for row in ewa["excluded"]}  # said why, not dropped silently
     assert (tmp_path / "220223030.report.json").exists()  # the document every rendering comes from
+
+
+def test_results_of_a_relative_library_path_report_with_reference_spectra_from_elsewhere(
+        swgdrug_library, tmp_path, monkeypatch):
+    # Matched with `-l swgdrug.h5` in the library's folder, reported from another folder: the
+    # library must still be found, or the mirror plots silently lose their reference spectra.
+    monkeypatch.chdir(swgdrug_library.parent)
+    results = tmp_path / "r.json"
+    matched = CliRunner().invoke(cli, ["match", str(data_path("gcms", "lrcfs", "220223030.mzML")),
+                                       "-l", swgdrug_library.name, "--json", str(results)])
+    assert matched.exit_code == 0, matched.output
+    monkeypatch.chdir(tmp_path)
+    reported = CliRunner().invoke(cli, ["report", "r.json", "-f", "json", "-o", "r.report.json"])
+    assert reported.exit_code == 0, reported.output
+    doc = json.loads((tmp_path / "r.report.json").read_text(encoding="utf-8"))
+    assert doc["provenance"]["reference_spectra"].startswith(f"library {swgdrug_library.name}")
+    assert all(f["reference_spectrum"]["mz"] for f in doc["findings"])
