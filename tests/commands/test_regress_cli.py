@@ -78,8 +78,11 @@ only = true
 
 @pytest.mark.parametrize("body, code, words", [
     ('[[case]]\nname = "x"\nrun = "CARD"\nexpct = ["Etizolam"]\n', 3, "unknown key(s) ['expct']"),
-    ('[[case]]\nname = "x"\nrun = "/no/such.mzML"\nexpect = ["Etizolam"]\n', 3, "does not exist"),
     ('[[case]]\nname = "x"\nrun = "CARD"\n', 3, "checks nothing"),
+    ('[[case]]\nname = "x"\nrun = "CARD"\nexpect = [{ substance = "Etizolam", rt_min = [10.4, 10.1] }]\n', 3,
+     "from <= to"),
+    ('[[case]]\nname = "x"\nrun = "CARD"\nexpect = [{ substance = "Etizolam", min_mf = 9000 }]\n', 3,
+     "0-999 scale"),
     ('[[case]]\nname = "x"\nrun = "CARD"\nlibrary = "nope"\nexpect = ["Etizolam"]\n', 3,
      "is not defined"),
 ])
@@ -87,6 +90,18 @@ def test_bad_suites_exit_3_naming_the_problem(tmp_path, body, code, words):
     result = CliRunner().invoke(cli, ["regress", str(_suite(tmp_path, body))])
     assert result.exit_code == code
     assert words in result.stderr and "case 1 (x)" in result.stderr
+
+
+def test_a_missing_run_is_an_error_of_its_case_and_the_others_still_run(cache, tmp_path):
+    suite = _suite(tmp_path, '[[case]]\nname = "gone"\nrun = "/no/such.mzML"\nexpect = ["Etizolam"]\n'
+                             '[[case]]\nname = "card"\nrun = "CARD"\nexpect = ["Etizolam"]\n')
+    junit = tmp_path / "out.xml"
+    result = CliRunner().invoke(cli, ["regress", str(suite), "--cache-dir", str(cache), "--junit", str(junit)])
+    assert result.exit_code == 3
+    assert "2 cases: 1 passed, 0 failed, 1 errors" in result.stdout
+    cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
+    assert "/no/such.mzML does not exist" in cases["gone"].find("error").get("message")
+    assert cases["card"].find("error") is None and cases["card"].find("failure") is None
 
 
 def test_a_missing_library_exits_4(tmp_path):
