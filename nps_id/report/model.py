@@ -317,11 +317,16 @@ def _item(values: Mapping[str, Any]) -> dict[str, Any]:
             raise InputError(f"item {key} must be a date YYYY-MM-DD (got {item[key]!r})")
     if item["country_of_seizure"] is not None:
         item["country_of_seizure"] = _country(item["country_of_seizure"], "item country_of_seizure")
-    item["internal_standards"] = [str(n) for n in values.get("internal_standards") or []]
+    item["internal_standards"] = _names(values.get("internal_standards") or [])
     refs = values.get("reference_standards_run")
-    item["reference_standards_run"] = None if refs is None else [str(n) for n in refs]
-    item["other_techniques"] = [str(n) for n in values.get("other_techniques") or []]
+    item["reference_standards_run"] = None if refs is None else _names(refs)
+    item["other_techniques"] = _names(values.get("other_techniques") or [])
     return item
+
+
+def _names(value: Any) -> list[str]:
+    """A list of names; one name written as a plain string is that one name, not its letters."""
+    return [value] if isinstance(value, str) else [str(n) for n in value]
 
 
 def _country(value: Any, what: str) -> str:

@@ -131,3 +131,16 @@ def test_a_library_option_naming_no_file_is_exit_4(results_file, tmp_path):
     result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "x.html"),
                                       "--library", str(tmp_path / "typo.h5")])
     assert result.exit_code == 4 and "typo.h5: no such library file" in result.stderr
+
+
+def test_one_internal_standard_written_as_a_string_is_that_standard(results_file, tmp_path):
+    # `internal_standards = "Bupivacaine"` (no brackets) once became ["B", "u", "p", ...].
+    info = tmp_path / "card.toml"
+    info.write_text('[item]\ninternal_standards = "Bupivacaine"\nreference_standards_run = "Etizolam"\n',
+                    encoding="utf-8")
+    result = _run("report", results_file, "-f", "json", "-o", tmp_path / "r.json", "--sample-info", info)
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert doc["item"]["internal_standards"] == ["Bupivacaine"]
+    assert doc["item"]["reference_standards_run"] == ["Etizolam"]
+    assert [f["internal_standard"] for f in doc["findings"] if f["name"] == "Bupivacaine"] == [True]
