@@ -7,8 +7,9 @@ substance (several peaks of one substance give one row), as CSV and as JSON.
 ``docs/report-schema.md`` documents the same table (a test keeps the two equal).
 
 Which findings are exported (:func:`nps_id.report.model.is_ewa_reportable`): verdict
-``identified`` or ``tentative``, not an internal standard of the sample, and an NPS according to
-the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
+``identified`` or ``tentative``, not an internal standard of the sample, matched in identity mode
+(an analogue-mode finding is a relative of the library entry, not the entry), and an NPS
+according to the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
 unclassified substances are listed in the JSON under ``excluded``, each with its reason.
 
 Entry points: :func:`ewa_rows`, :func:`render_ewa_csv`, :func:`render_ewa_json`.
@@ -21,7 +22,7 @@ import json
 from typing import Any, Callable, Mapping
 
 from nps_id.report.ewa_groups import normalise_name
-from nps_id.report.model import is_ewa_reportable
+from nps_id.report.model import finding_label, is_ewa_reportable
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
 EXPORT_VERSION = "1.0"
@@ -99,11 +100,14 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         if f["internal_standard"]:
             reason = "internal standard of the sample"
+        elif f.get("match_mode") == "analogue":
+            reason = (f"analogue-mode match: a substance related to {f['name']}, not {f['name']}; "
+                      "export it once it is identified")
         elif f["ewa"]["nps"] is False:
             reason = f"not an NPS: {f['ewa'].get('not_nps_reason') or 'established substance'}"
         else:
             reason = "EWA group unknown or not an NPS group (add a laboratory override to export it)"
-        out.append({"substance": f["name"], "verdict": f["verdict"], "reason": reason})
+        out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": reason})
     return out
 
 

@@ -15,6 +15,7 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
+from nps_id.report.model import finding_label
 from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, tic_figure
 
 _CSS = """
@@ -149,7 +150,7 @@ def _summary(doc) -> str:
     rows = []
     for f in doc["findings"]:
         rows.append([
-            _td(f'<a href="#finding-{f["index"]}">{f["index"]}</a>'), _td(_e(f["name"])),
+            _td(f'<a href="#finding-{f["index"]}">{f["index"]}</a>'), _td(_e(finding_label(f))),
             _td(_verdict(f["verdict"])), _td(_num(f["rt_min"], 3), True), _td(_num(f["ri"], 0), True),
             _td(_num(f["mf"]), True), _td(_num(f["rmf"]), True), _td(_num(f["gap"]), True),
             _td(_e(_ewa(f))), _td("internal standard" if f["internal_standard"] else ""),
@@ -196,17 +197,18 @@ def _finding(doc, f) -> str:
         ("Reference standard run", f.get("reference_standard_run")),
     ])
     hits = _table(
-        ["Rank", "Library entry", "MF", "RMF", "Score", "\u0394mass", "\u0394mass is", "Formula"],
+        ["Rank", "Library entry", "MF", "RMF", "Score", "Similarity", "\u0394mass", "\u0394mass is", "Formula"],
         [[_td(_num(h.get("rank")), True), _td(_e(h["name"])), _td(_num(h.get("mf")), True),
-          _td(_num(h.get("rmf")), True), _td(_num(h.get("score")), True), _td(_num(h.get("delta_mass"), 4), True),
-          _td(_e(h.get("delta_mass_match"))), _td(_e(h.get("formula")))] for h in f["top_hits"]],
+          _td(_num(h.get("rmf")), True), _td(_num(h.get("score")), True), _td(_num(h.get("similarity")), True),
+          _td(_num(h.get("delta_mass"), 4), True), _td(_e(h.get("delta_mass_match"))), _td(_e(h.get("formula")))]
+         for h in f["top_hits"]],
         cls="top-hits",
     )
     svg = figure_svg(mirror_figure(f))
     limits = "".join(f"<li>{_e(text)}</li>" for text in f["limitations"])
     return (
         f'<section class="finding" id="finding-{f["index"]}">'
-        f'<h2 style="border-color:{colour}">#{f["index"]} {_e(f["name"])} {_verdict(f["verdict"])}'
+        f'<h2 style="border-color:{colour}">#{f["index"]} {_e(finding_label(f))} {_verdict(f["verdict"])}'
         f"{' <span class=muted>(internal standard)</span>' if f['internal_standard'] else ''}</h2>"
         f"{identity}<h3>Verdict and criteria</h3>{criteria}"
         f'<h3>Extracted spectrum against the reference</h3><figure class="mirror">{svg}<figcaption>'

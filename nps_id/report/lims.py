@@ -11,6 +11,8 @@ import csv
 import io
 from typing import Any, Callable, Mapping
 
+from nps_id.report.model import finding_label
+
 #: Column -> value from (report document, finding).
 LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] = {
     "report_id": lambda d, f: d["report_id"],
@@ -21,8 +23,9 @@ LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] =
     "run_sha256": lambda d, f: d["acquisitions"][f["acquisition"]]["sha256"],
     "technique": lambda d, f: d["acquisitions"][f["acquisition"]]["technique"],
     "finding": lambda d, f: f["index"],
-    "substance": lambda d, f: f["name"],
+    "substance": lambda d, f: finding_label(f),
     "verdict": lambda d, f: f["verdict"],
+    "match_mode": lambda d, f: f.get("match_mode"),
     "rule": lambda d, f: f.get("rule"),
     "criteria_met": lambda d, f: ";".join(f["criteria_met"]),
     "criteria_failed": lambda d, f: ";".join(f["criteria_failed"]),

@@ -508,12 +508,21 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
     return out, source
 
 
+def finding_label(finding: Mapping[str, Any]) -> str:
+    """How a finding is named wherever a person reads it: an analogue-mode finding is "analogue of
+    X" -- the substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
+    name = finding["name"]
+    return f"analogue of {name}" if finding.get("match_mode") == "analogue" else name
+
+
 def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
     """The one rule for the EWA export: an identified or tentative NPS that is not an internal
-    standard. ``ewa.nps`` is False for established drugs/medicines/adulterants and None when the
-    taxonomy cannot tell; neither is exported."""
+    standard and was matched in identity mode. ``ewa.nps`` is False for established
+    drugs/medicines/adulterants and None when the taxonomy cannot tell; neither is exported. An
+    analogue-mode finding is a substance related to the library entry, not the entry itself, so
+    exporting the entry's name would report a substance that was not found."""
     return (finding["verdict"] in ("identified", "tentative") and not finding["internal_standard"]
-            and finding["ewa"]["nps"] is True)
+            and finding.get("match_mode") != "analogue" and finding["ewa"]["nps"] is True)
 
 
 # -- validation and output ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ import json
 import textwrap
 from typing import Any, Mapping, Sequence
 
+from nps_id.report.model import finding_label
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_mirror, draw_tic
 
 A4_IN = (8.27, 11.69)
@@ -116,7 +117,7 @@ def _first_page(fig, doc) -> None:
     s = doc["summary"]
     page.line(f"{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} inconclusive; "
               f"{s['nps_reportable']} NPS for the early-warning export.")
-    rows = [[str(f["index"]), f["name"], f["verdict"], _fmt(f["rt_min"], 3), _fmt(f["ri"]), _fmt(f["mf"]),
+    rows = [[str(f["index"]), finding_label(f), f["verdict"], _fmt(f["rt_min"], 3), _fmt(f["ri"]), _fmt(f["mf"]),
              _fmt(f["rmf"]), _fmt(f["gap"]), _ewa(f) + (" [IS]" if f["internal_standard"] else "")]
             for f in doc["findings"]]
     page.table(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], rows,
@@ -139,7 +140,7 @@ def _finding_page(fig, doc, f) -> None:
     _, middle, _ = fig.subfigures(3, 1, height_ratios=[0.25, 0.40, 0.35])
     page = _Page(fig)
     tag = " (internal standard)" if f["internal_standard"] else ""
-    page.line(f"#{f['index']} {f['name']} \u2013 {f['verdict']}{tag}", size=12, weight="bold",
+    page.line(f"#{f['index']} {finding_label(f)} \u2013 {f['verdict']}{tag}", size=12, weight="bold",
               colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3)
     page.pairs([
         ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_fmt(f['monoisotopic_mass'], 4)} Da"),

@@ -41,3 +41,22 @@ def test_missing_substance_comes_out_as_a_named_analogue(results):
     assert any(h["delta_mass_match"] for h in finding["top_hits"])
     for hit in finding["top_hits"]:
         assert hit["delta_mass_match"] is None or abs(hit["delta_mass"]) < 130
+
+
+def test_reports_name_the_analogue_and_never_export_it_as_the_library_substance(results, tmp_path):
+    from nps_id.report import render
+    from nps_id.report.model import build_report
+    from nps_id.report.ewa import ewa_rows, excluded
+
+    doc = build_report(results, {"item": {"internal_standards": ["Bupivacaine"]}})
+    analogue = next(f for f in doc["findings"] if f["match_mode"] == "analogue")
+    name = analogue["name"]
+    html = render(doc, "html")
+    text = next(iter(html.values())).decode()
+    assert f"analogue of {name}" in text and "Similarity" in text
+    lims = next(iter(render(doc, "csv").values())).decode()
+    assert f"analogue of {name},tentative,analogue" in lims
+    # The EWA export must not report the library entry as found.
+    assert name not in {row["substance"] for row in ewa_rows(doc)}
+    reasons = {e["substance"]: e["reason"] for e in excluded(doc)}
+    assert reasons[f"analogue of {name}"].startswith("analogue-mode match")
