@@ -77,6 +77,10 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     library_path = resolve_library(library).resolve()
     with Library.open(library_path) as lib:
         library_sha256 = lib.sha256
+    if alkanes:  # a bad table is one exit-3 line here, not every run failing in the workers
+        from nps_id.gcms.retention_index import load_alkanes
+
+        load_alkanes(alkanes)
     processor = MatchProcessor(str(library_path), match=match_parameters,
                                alkanes=str(alkanes.resolve()) if alkanes else None, lenient=lenient)
     reports = None

@@ -71,6 +71,8 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
     for path, results in match_files(list(runs), library_path, match_parameters, blank=blank,
                                      alkanes=alkanes, lenient=lenient):
         all_results.append(results)
+        for note in results["notes"]:
+            click.echo(f"note: {path.name}: {note}", err=True)
         if output_dir is not None:
             write_results_json(results, output_dir / f"{path.name}.match.json")
         if report_formats:

@@ -12,12 +12,15 @@ Entry points
 ------------
 - :func:`load_alkanes` -- ``--alkanes FILE``: a CSV of retention time and carbon number, or an
   n-alkane ladder run (any run format), into an :class:`AlkaneLadder`.
-- :class:`AlkaneLadder` -- :meth:`AlkaneLadder.ri` for one or many retention times.
+- :class:`AlkaneLadder` -- :meth:`AlkaneLadder.ri` for one or many retention times;
+  :meth:`AlkaneLadder.no_overlap_note` when a ladder cannot index any of a run.
 - :func:`ladder_from_run` -- find the alkanes of a ladder run.
 """
 from __future__ import annotations
 
+import codecs
 import csv
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +31,7 @@ from nps_id.errors import InputError, ReaderError
 _RT_SECONDS = ("rt_s", "rt_sec", "rt_seconds", "retention_time_s")
 _RT_MINUTES = ("rt", "rt_min", "rt_minutes", "retention_time", "retention_time_min", "time")
 _CARBONS = ("carbon", "carbons", "c", "n", "carbon_number", "alkane")
+_TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class AlkaneLadder:
     def __post_init__(self) -> None:
         if self.rt_seconds.size < 2:
             raise ValueError("an alkane ladder needs at least two alkanes")
+        if not (np.all(np.isfinite(self.rt_seconds)) and np.all(self.rt_seconds >= 0)):
+            raise ValueError("alkane retention times must be finite and >= 0")
         if not (np.all(np.diff(self.rt_seconds) > 0) and np.all(np.diff(self.carbons) > 0)):
             raise ValueError("alkane retention times and carbon numbers must both increase")
 
@@ -67,6 +73,26 @@ class AlkaneLadder:
             return None if np.isnan(out[0]) else float(out[0])
         return out
 
+    def no_overlap_note(self, start_seconds: float, end_seconds: float) -> str | None:
+        """A one-line note when the ladder shares no time with a run, else None.
+
+        No component of such a run can have an index. From a table this usually means its time
+        column is in the other unit (seconds under ``rt``, or minutes under ``rt_s``).
+
+        Parameters
+        ----------
+        start_seconds, end_seconds
+            The run's first and last scan time, s.
+        """
+        if self.rt_seconds[0] <= end_seconds and start_seconds <= self.rt_seconds[-1]:
+            return None
+        source = Path(self.source)
+        hint = ("; is the table's time column in the right unit (rt/rt_min minutes, rt_s seconds)?"
+                if source.suffix.lower() in _TABLE_SUFFIXES else "")
+        return (f"alkane ladder {source.name or '(unnamed)'} (C{self.carbons[0]}-C{self.carbons[-1]}, "
+                f"{self.rt_seconds[0] / 60:.2f}-{self.rt_seconds[-1] / 60:.2f} min) does not overlap the run "
+                f"({start_seconds / 60:.2f}-{end_seconds / 60:.2f} min): no retention indices{hint}")
+
     def to_dict(self) -> dict:
         return {
             "source": self.source,
@@ -78,11 +104,19 @@ class AlkaneLadder:
 def load_alkanes(path: str | Path) -> AlkaneLadder:
     """Read ``--alkanes``: a ``.csv``/``.tsv`` table, or an n-alkane ladder run.
 
-    The table needs a header with a carbon-number column (``carbon``, ``n``, ``c``) and a
-    retention-time column: ``rt``/``rt_min`` in minutes or ``rt_s``/``rt_seconds`` in seconds.
+    The table is UTF-8 text whose first line is a header naming a carbon-number column
+    (``carbon``, ``n``, ``c``) and a retention-time column: ``rt``/``rt_min`` in minutes or
+    ``rt_s``/``rt_seconds`` in seconds. Every other non-blank line is one alkane: a whole carbon
+    number >= 1 and a finite retention time >= 0; at least two alkanes, carbon numbers rising with
+    retention time.
+
+    Raises
+    ------
+    ReaderError
+        A table that breaks these rules, naming the file and the line (exit 3).
     """
     path = Path(path)
-    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+    if path.suffix.lower() in _TABLE_SUFFIXES:
         return _from_table(path)
     from nps_id.gcms.run import load_run
 
@@ -92,41 +126,78 @@ def load_alkanes(path: str | Path) -> AlkaneLadder:
     return ladder_from_run(run)
 
 
+_HEADER = "a header naming a carbon column (carbon/n/c) and a time column (rt or rt_min in minutes, rt_s in seconds)"
+
+
 def _from_table(path: Path) -> AlkaneLadder:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the alkane table ({exc.strerror})") from None
-    dialect = "excel-tab" if "\t" in text.splitlines()[0] else "excel"
-    rows = list(csv.reader(text.splitlines(), dialect=dialect))
-    if len(rows) < 3:
-        raise ReaderError(path, "an alkane table needs a header and at least two alkanes", line=1)
-    header = [h.strip().lower() for h in rows[0]]
+    lines = _read_lines(path)
+    if not any(line.strip() for line in lines):
+        raise ReaderError(path, f"empty file; expected {_HEADER}, then one alkane per line", line=1)
+    reader = csv.reader(lines, dialect="excel-tab" if "\t" in lines[0] else "excel")
+    header_row = next(reader)
+    header = [h.strip().lower() for h in header_row]
     carbon_col = _find(header, _CARBONS)
     seconds_col = _find(header, _RT_SECONDS)
     minutes_col = _find(header, _RT_MINUTES) if seconds_col is None else None
     if carbon_col is None or (seconds_col is None and minutes_col is None):
-        raise ReaderError(
-            path, "header must name a carbon column (carbon/n/c) and a time column (rt or rt_min in minutes, "
-            "rt_s in seconds)", line=1, text=",".join(rows[0]),
-        )
-    rts, carbons = [], []
-    for line_no, row in enumerate(rows[1:], start=2):
+        raise ReaderError(path, f"expected {_HEADER}", line=1, text=",".join(header_row))
+    if seconds_col is not None:
+        time_col, unit, to_seconds = seconds_col, "seconds", 1.0
+    else:
+        time_col, unit, to_seconds = minutes_col, "minutes", 60.0
+    alkanes: list[tuple[float, int, int]] = []  # (rt_seconds, carbons, line)
+    for row in reader:
+        line = reader.line_num  # csv's own count, right even after a quoted field spanning lines
         if not any(cell.strip() for cell in row):
             continue
-        try:
-            carbon = int(float(row[carbon_col]))
-            rt = float(row[seconds_col if seconds_col is not None else minutes_col])
-        except (ValueError, IndexError):
-            raise ReaderError(path, "expected a carbon number and a retention time", line=line_no,
-                              text=",".join(row)) from None
-        rts.append(rt if seconds_col is not None else rt * 60.0)
-        carbons.append(carbon)
-    order = np.argsort(rts)
+        if max(carbon_col, time_col) >= len(row):
+            raise ReaderError(path, f"expected a carbon number (column {carbon_col + 1}) and a retention time "
+                              f"(column {time_col + 1})", line=line, text=",".join(row))
+        carbons = _finite(row[carbon_col])
+        # A fractional carbon number is a typo or a wrong column, never an n-alkane.
+        if carbons is None or not carbons.is_integer() or carbons < 1:
+            raise ReaderError(path, f"expected a whole carbon number >= 1 in column {header_row[carbon_col]!r}",
+                              line=line, text=row[carbon_col])
+        rt = _finite(row[time_col])
+        if rt is None or rt < 0:
+            raise ReaderError(path, f"expected a retention time in {unit}, a finite number >= 0, in column "
+                              f"{header_row[time_col]!r}", line=line, text=row[time_col])
+        alkanes.append((rt * to_seconds, int(carbons), line))
+    if len(alkanes) < 2:
+        found = f"{len(alkanes)} alkane" + ("" if len(alkanes) == 1 else "s")
+        raise ReaderError(path, f"the table ends after {found}; expected at least two", line=reader.line_num)
+    alkanes.sort()
+    for (rt0, c0, line0), (rt1, c1, line1) in zip(alkanes, alkanes[1:]):
+        if rt1 == rt0 or c1 <= c0:
+            how = "elutes with" if rt1 == rt0 else "elutes after"
+            raise ReaderError(path, f"C{c1} at {rt1 / to_seconds:g} {unit} {how} C{c0} at {rt0 / to_seconds:g} "
+                              f"{unit} (line {line0}); expected carbon numbers to rise with retention time",
+                              line=line1)
+    return AlkaneLadder(np.array([a[0] for a in alkanes]), np.array([a[1] for a in alkanes], dtype=np.int64),
+                        str(path))
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The table's lines; a byte that is not UTF-8 is named by its line, like any other bad input."""
     try:
-        return AlkaneLadder(np.asarray(rts)[order], np.asarray(carbons, dtype=np.int64)[order], str(path))
-    except ValueError as exc:
-        raise ReaderError(path, str(exc)) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the alkane table ({exc.strerror})") from None
+    raw = raw.removeprefix(codecs.BOM_UTF8)  # Excel's "CSV UTF-8" starts with one
+    try:
+        return raw.decode("utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ReaderError(path, f"byte 0x{raw[exc.start]:02x} is not UTF-8; expected a UTF-8 text table "
+                          "(a CSV or TSV of carbon number and retention time)",
+                          line=raw[:exc.start].count(b"\n") + 1) from None
+
+
+def _finite(cell: str) -> float | None:
+    try:
+        value = float(cell)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _find(header: list[str], names: tuple[str, ...]) -> int | None:

@@ -176,7 +176,8 @@ def match_run(
     blank
         From :func:`prepare_blank`: components also present in the blank are removed.
     ladder
-        n-alkane ladder for retention indices.
+        n-alkane ladder for retention indices. When it shares no time with the run, ``notes``
+        says so.
     lenient
         Let the reader skip malformed scans.
     sha256
@@ -206,6 +207,7 @@ def match_run(
     if ms2 or run is not None:
         library.require("ms2" if ms2 else "ei", path.name, results["run"]["technique"])
     results["tic"] = _tic(run)
+    notes: list[str] = []
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
                            params.fragment_tolerance)
@@ -214,8 +216,13 @@ def match_run(
         findings, components, removed = _match_gc(run, library, params, blank, ladder)
         if blank:
             results["blank_subtracted"] = removed
+        # A ladder in the wrong time unit indexes nothing: say so rather than leave every RI empty.
+        note = ladder.no_overlap_note(run.rt_seconds[0], run.rt_seconds[-1]) if ladder else None
+        if note:
+            notes.append(note)
     else:  # load_run raises before this for empty files
         findings, components = [], []
+    results["notes"] = notes
     results["components"] = components
     results["findings"] = findings
     results["summary"] = {level: sum(f["verdict"] == level for f in findings) for level in LEVELS}
