@@ -73,5 +73,7 @@ def lenient_option(f: Callable) -> Callable:
     return click.option(
         "--lenient",
         is_flag=True,
-        help="Skip malformed records instead of stopping; they are listed in a quarantine file.",
+        # Not every command lists what it skipped in a file (convert does, search names them on
+        # stderr): each command's own help says where they go.
+        help="Skip malformed records instead of stopping at the first one.",
     )(f)

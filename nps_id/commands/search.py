@@ -84,9 +84,11 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     QUERIES is any spectrum file nps-id reads (MSP, MGF, mzML, MassBank, JCAMP-DX, ...). One row
     is written per query and rank: score (0-1), EI match factor and reverse match factor
     (0-999), the gap to the best different compound and an isomer alert; in analog mode also
-    the mass difference and the common NPS modification it matches.
+    the mass difference and the common NPS modification it matches. Queries that are not
+    searched or get no hit, and records --lenient skipped, are counted on stderr.
     """
-    from nps_id.io import read
+    from nps_id.errors import InputError
+    from nps_id.io import ReadReport, read
     from nps_id.library import Library
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import search as run_search
@@ -94,27 +96,56 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.search.reference import Reference
 
     try:
-        settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=prefilter, tolerance=tolerance,
-                                  precursor_tolerance=precursor_tolerance, isomer_margin=isomer_margin,
-                                  ei_noise=ei_noise, mass_prior=mass_prior)
+        # --top N asks for N hits: never let fewer candidates than that reach the exact score.
+        settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=max(prefilter, top_k),
+                                  analog_prefilter=max(SearchSettings.analog_prefilter, top_k),
+                                  tolerance=tolerance, precursor_tolerance=precursor_tolerance,
+                                  isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior)
     except ValueError as exc:  # e.g. a score that the mode does not offer: a usage error (exit 2)
         raise click.UsageError(str(exc)) from None
     library = resolve_library(library)  # a missing library fails before a long read
-    spectra = list(read(queries, lenient=lenient))
+    to_file = output is not None and str(output) != "-"
+    if to_file:
+        _refuse_overwriting_inputs(output, queries, library)
+    report = ReadReport(str(queries))
+    spectra = list(read(queries, lenient=lenient, report=report))
+    for bad in report.quarantine:
+        where = ", ".join(f"{k} {bad[k]}" for k in ("line", "record") if bad[k] is not None)
+        click.echo(f"note: {queries}: skipped a malformed record ({where}): {bad['error']}", err=True)
+    if not spectra:
+        raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
     with Library.open(library) as lib:
         reference = Reference.from_library(lib)
     hits = run_search(spectra, reference, settings)  # loads the stored (or cached) index
-    for reason, count in unsearchable(spectra, reference).items():
+    skipped = unsearchable(spectra, reference)
+    for reason, count in skipped.items():
         click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
+    without_hits = len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values())
+    if without_hits:
+        click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library spectrum "
+                   "shares one; MS/MS: none within the precursor window)", err=True)
     rows = hit_rows(hits, spectra, reference.columns)
-    if output is None or str(output) == "-":
+    if not to_file:
         write_rows(rows, sys.stdout, fmt)
+        return
+    if output.exists() and not output.is_file():  # /dev/stdout, /dev/null, a FIFO: never replace it
+        with open(output, "w", encoding="utf-8", newline="") as fh:
+            write_rows(rows, fh, fmt)
         return
     from nps_id._atomic import atomic_output
 
     with atomic_output(output) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             write_rows(rows, fh, fmt)
+
+
+def _refuse_overwriting_inputs(output: Path, queries: Path, library: Path) -> None:
+    """A usage error (exit 2) when ``-o`` names the query file or the library: the atomic
+    replace would silently destroy the input."""
+    for what, path in (("QUERIES", queries), ("the library", library)):
+        if output.exists() and output.samefile(path):
+            raise click.BadParameter(f"{output} is {what}; write the hits to another file",
+                                     param_hint="'-o' / '--output'")
 
 
 def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]]:
@@ -132,8 +163,9 @@ def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]
     for i in range(len(hits)):
         q, row = int(hits.query[i]), int(hits.row[i])
         query = spectra[q]
+        record = query.get("scan_index")  # the position in the file, even after --lenient skipped records
         yield {
-            "query": q,
+            "query": q if record is None else int(record),
             "query_name": query.name or query.get("source_id") or query.get("scan_id") or f"query {q}",
             "rank": int(hits.rank[i]),
             "library_id": columns["source_id"][row],

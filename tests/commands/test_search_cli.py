@@ -155,3 +155,80 @@ def test_queries_that_cannot_be_searched_are_counted_on_stderr(swgdrug_library, 
     write([s.replace(precursor_mz=None) for s in ms2], without)
     result = _run(without, "-l", swgdrug_library)
     assert "3 not searched: MS/MS spectra have no precursor m/z" in result.stderr
+
+
+def _swgdrug_records(indices, path):
+    spectra = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
+    write([spectra[i] for i in indices], path)
+    return path
+
+
+def test_top_above_the_prefilter_still_gives_top_hits(swgdrug_library, tmp_path):
+    query = _swgdrug_records([500], tmp_path / "one.msp")
+    result = _run(query, "-l", swgdrug_library, "--top", 300, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    ranks = [json.loads(line)["rank"] for line in result.stdout.splitlines()]
+    assert ranks == list(range(1, 301))  # not cut at the 200 candidates of --prefilter
+
+
+def test_lenient_names_skipped_records_and_keeps_file_positions(swgdrug_library, tmp_path):
+    good = _swgdrug_records([2, 500], tmp_path / "good.msp").read_text(encoding="utf-8")
+    first, second = good.split("\n\n", 1)
+    path = tmp_path / "one-bad.msp"
+    path.write_text(first + "\n\nName: broken\nNum Peaks: 2\n58 abc\n72 300\n\n" + second, encoding="utf-8")
+    result = _run(path, "-l", swgdrug_library, "--top", 1, "--format", "jsonl", "--lenient")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["query"] for line in result.stdout.splitlines()] == [0, 2]
+    assert "skipped a malformed record (line" in result.stderr and "record 1)" in result.stderr
+
+
+def test_query_file_without_spectra_exits_3(swgdrug_library, tmp_path):
+    empty = tmp_path / "empty.msp"
+    empty.write_text("")
+    chromatograms = data_path("formats", "cheminfo-mzdata-tests", "arrayChromatograms.mzML")
+    for path in (empty, chromatograms):
+        result = _run(path, "-l", swgdrug_library)
+        assert result.exit_code == 3, result.output
+        assert "no mass spectra in this file" in result.stderr and result.stdout == ""
+
+
+def test_queries_searched_without_any_hit_are_counted(swgdrug_library, tmp_path):
+    path = tmp_path / "odd.msp"
+    path.write_text("Name: all zero\nNum Peaks: 2\n58 0\n91 0\n\n"
+                    "Name: fine\nNum Peaks: 2\n58 999\n91 300\n", encoding="utf-8")
+    result = _run(path, "-l", swgdrug_library, "--top", 1)
+    assert result.exit_code == 0
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()[1:]] == ["1"]
+    assert "1 searched without any hit" in result.stderr
+
+
+def test_output_onto_the_queries_or_the_library_is_refused(swgdrug_library, tmp_path):
+    import shutil
+
+    query = _swgdrug_records([2], tmp_path / "q.msp")
+    library = shutil.copy(swgdrug_library, tmp_path / "lib.h5")
+    before = query.read_bytes(), Path(library).read_bytes()
+    for target in (query, library):
+        result = _run(query, "-l", library, "-o", target)
+        assert result.exit_code == 2 and "write the hits to another file" in result.stderr
+    assert (query.read_bytes(), Path(library).read_bytes()) == before
+
+
+def test_output_to_a_fifo_writes_into_it_instead_of_replacing_it(swgdrug_library, tmp_path):
+    import os
+    import stat
+
+    query = _swgdrug_records([2], tmp_path / "q.msp")
+    fifo = tmp_path / "hits.fifo"  # stands for /dev/stdout or /dev/null in a script
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so that opening it to write does not block
+    try:
+        result = _run(query, "-l", swgdrug_library, "--top", 1, "-o", fifo)
+        received = os.read(reader, 1 << 16).decode("utf-8")
+    except BlockingIOError:  # nothing was written into the FIFO
+        received = ""
+    finally:
+        os.close(reader)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received.startswith("Query\tUnknown\tRank")
