@@ -78,7 +78,11 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
 
     from nps_id.library import build_library
 
-    if not append:
+    for source in sources:  # the atomic replace would silently turn a spectrum file into the library
+        if output.exists() and output.samefile(source):
+            raise click.BadParameter(f"{output} is also a source; write the library to another file",
+                                     param_hint="'-o' / '--output'")
+    if not (append and output.exists()):  # a new library: --append keeps an existing one's labels
         name = name or output.stem
         release = release or date.today().isoformat()
     summary = build_library(list(sources), output, name=name, release=release, append=append,

@@ -132,8 +132,9 @@ def _counting(spectra: Iterator[Spectrum], report: ReadReport) -> Iterator[Spect
 def write(spectra: Iterable[Spectrum], path: str | Path, format: str | None = None) -> int:
     """Write ``spectra`` to ``path`` as MSP, MGF or mzML (from the extension unless ``format``).
 
-    Returns the number of spectra written. The file is written to a temporary name beside
-    ``path`` and renamed when complete, so an interrupted write never leaves a partial file.
+    Returns the number of spectra written. A name ending in ``.gz`` is gzipped. The file is
+    written to a temporary name beside ``path`` and renamed when complete, so an interrupted
+    write never leaves a partial file.
     """
     path = Path(path)
     if format is None:
@@ -146,4 +147,27 @@ def write(spectra: Iterable[Spectrum], path: str | Path, format: str | None = No
     if fmt is None or not fmt.writable:
         raise InputError(f"cannot write format {format!r}; use msp, mgf or mzml")
     module = importlib.import_module(fmt.module)
+    if path.name.lower().endswith(".gz"):
+        return _write_gzipped(module, spectra, path)
     return module.write(spectra, str(path))
+
+
+def _write_gzipped(module, spectra: Iterable[Spectrum], path: Path) -> int:
+    """``module.write`` into a temporary folder, then gzip the file atomically onto ``path``.
+
+    The plain file keeps the target's name without ``.gz`` (the mzML run id comes from it), and
+    the gzip header carries no name or time, so the same spectra always give the same bytes.
+    """
+    import gzip
+    import shutil
+    import tempfile
+
+    from nps_id._atomic import atomic_output
+
+    with atomic_output(path) as tmp, tempfile.TemporaryDirectory(dir=tmp.parent) as folder:
+        plain = Path(folder) / path.name[:-3]
+        count = module.write(spectra, str(plain))
+        with open(plain, "rb") as src, open(tmp, "wb") as raw, \
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as out:
+            shutil.copyfileobj(src, out)
+    return count

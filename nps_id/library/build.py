@@ -426,7 +426,10 @@ def build_library(
         summary.sources.append(source)
         provenance.append(source.provenance())
     if not spectra:
-        raise InputError("nothing to build: no spectrum passed QA in " + ", ".join(map(str, sources)))
+        left_out = sum(s.not_selected for s in summary.sources)
+        why = "no spectrum passed QA" if not left_out else (
+            f"the filter left out {left_out} spectra and no other passed QA")
+        raise InputError(f"nothing to build: {why} in " + ", ".join(map(str, sources)))
     peaks = CSRPeaks.from_spectra(spectra)
     columns = columns_from_spectra(spectra, origin)
     del spectra  # the CSR arrays and columns now hold everything; free the objects

@@ -36,6 +36,8 @@ CATALOGUE_ENV = "NPS_ID_CATALOGUE"
 _CHUNK = 1 << 20
 
 ProgressCallback = Callable[[int, int | None], None]  # (bytes done, total or None)
+#: The keys a catalogue entry's ``filter`` table may hold (see :meth:`CatalogueEntry.accepts`).
+FILTER_KEYS = frozenset({"ms_level", "instrument_type_contains"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,10 @@ def load_catalogue(path: Path | None = None) -> dict[str, CatalogueEntry]:
             entries[name] = CatalogueEntry(name=name, **table)
         except TypeError as exc:
             raise InputError(f"{path}: catalogue entry [{name}] is malformed ({exc})") from None
+        unknown = sorted(set(entries[name].filter) - FILTER_KEYS)
+        if unknown:  # a misspelt key would otherwise filter nothing and build the wrong library
+            raise InputError(f"{path}: [{name}.filter] has unknown keys {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(FILTER_KEYS))})")
     return entries
 
 

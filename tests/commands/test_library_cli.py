@@ -122,3 +122,35 @@ def test_build_fills_ms_level_only_where_the_file_is_silent(tmp_path):
     assert set(instruments[from_swgdrug].tolist()) == {"GC-EI"}
     assert set(levels[~from_swgdrug].tolist()) == {2}  # the file's own value is never replaced
     assert "GC-EI" not in set(instruments[~from_swgdrug].tolist())
+
+
+def test_append_onto_a_missing_file_labels_it_like_a_new_build(tmp_path):
+    from datetime import date
+
+    out = tmp_path / "inhouse.h5"
+    source = data_path("formats", "matchms-tests", "golm.msp")
+    result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(out), "--append"])
+    assert result.exit_code == 0, result.output
+    with Library.open(out) as lib:
+        assert (lib.info["name"], lib.info["release"]) == ("inhouse", date.today().isoformat())
+
+
+def test_build_refuses_to_overwrite_a_source(tmp_path):
+    source = tmp_path / "inhouse.msp"
+    source.write_bytes(data_path("formats", "matchms-tests", "golm.msp").read_bytes())
+    before = source.read_bytes()
+    result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(source)])
+    assert result.exit_code == 2 and "is also a source" in result.stderr
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize("suffix", [".msp.gz", ".mgf.gz"])
+def test_export_to_gz_is_gzipped_and_reads_back(built, tmp_path, suffix):
+    from nps_id.io import read
+
+    out, _ = built
+    target = tmp_path / f"swgdrug{suffix}"
+    result = CliRunner().invoke(cli, ["library", "export", str(out), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:2] == b"\x1f\x8b"
+    assert sum(1 for _ in read(target)) == 2988

@@ -235,3 +235,20 @@ def test_fetch_failures_leave_previous_library_untouched(server, tmp_path):
     assert out.read_bytes() == b"previous library"
     result = _fetch(tmp_path, "mb", "-o", str(out), "--catalogue", str(cut))  # resumes
     assert result.exit_code == 0, result.output
+
+
+def test_misspelt_filter_key_is_refused_not_ignored(tmp_path):
+    bad = tmp_path / "catalogue.toml"
+    bad.write_text('[x]\ndescription = "d"\nlicence = "l"\nurl = "https://example.invalid/x.msp"\n'
+                   'filename = "x.msp"\nformat = "msp"\nrelease = "r"\n[x.filter]\nms_lvl = 1\n')
+    with pytest.raises(InputError, match=r"\[x.filter\] has unknown keys ms_lvl"):
+        load_catalogue(bad)
+
+
+def test_fetch_whose_filter_leaves_nothing_says_so(tmp_path):
+    source = data_path("massbank", "ei-queries-analog.msp.gz")  # EI only
+    catalogue = _catalogue(tmp_path, "https://example.invalid/x", source.name, ms_level=2)
+    result = _fetch(tmp_path, "mb", "-o", str(tmp_path / "mb.h5"), "--catalogue", str(catalogue),
+                    "--mirror", str(source.parent))
+    assert result.exit_code == 3
+    assert "the filter left out 150 spectra" in result.stderr
