@@ -64,7 +64,7 @@ SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
 @click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm", show_default=True,
               help="MS/MS identity precursor window, half-width (Da or ppm).")
 @click.option("--prefilter", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Candidates per query the indexed prefilter passes to the exact score.")
+              help="Candidates per query the indexed prefilter passes to the exact score (raised to --top when smaller).")
 @click.option("--isomer-margin", type=click.FloatRange(0, 1), default=0.02, show_default=True,
               help="Isomer alert when a different compound with the same formula scores within this (0-1).")
 @click.option("--ei-noise", type=click.FloatRange(0, 1, max_open=True), default=0.01, show_default=True,
