@@ -58,6 +58,8 @@ MODES = ("identity", "analog")
 #: MS/MS analogue: a mass difference is a listed modification within this (plus the recorded
 #: precision of both precursors).
 _LISTED_SHIFT_DA = 0.01
+#: EI analogue: the listed modifications at nominal mass.
+_NOMINAL_LISTED = np.unique(np.round(LISTED_MASSES))
 #: Nominal-mass peaks match when equal; any tolerance below 0.5 Da says so.
 _NOMINAL_TOLERANCE = Tolerance(0.25, "Da")
 #: Score names accepted per spectrum kind; the first is the default.
@@ -388,6 +390,13 @@ def _search_ei(
 
         if s.mode == "analog":
             cand = positions[_top_indices(cosine, s.analog_prefilter)]
+            if s.mass_prior:
+                # As for MS/MS: spectra at a listed modification's mass difference join the
+                # candidates (the best half-prefilter of them by cosine; all of them cost 30 %
+                # more time for no gain on the development queries), since the prior favours them.
+                listed = np.flatnonzero(np.isin(np.abs(q_mass[i] - lib_mass[positions]), _NOMINAL_LISTED))
+                listed = listed[_top_indices(cosine[listed], s.analog_prefilter // 2)]
+                cand = np.union1d(cand, positions[listed])
             mf, rmf = exact(cand)
             delta = q_mass[i] - lib_mass[cand]
             shift = np.nan_to_num(delta) if score_name == "modified_cosine" else np.zeros(cand.size)
