@@ -20,9 +20,14 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
 
     An output that cannot be created (its folder is a file or read-only, the target is a folder)
     raises :class:`~nps_id.errors.InputError` naming it, so commands stop with one line, not a
-    traceback. Errors raised inside the ``with`` block are left as they are.
+    traceback. Errors raised inside the ``with`` block are left as they are. A target that is a
+    device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is a stream, not a file to
+    replace: it is yielded itself and written in place.
     """
     target = Path(target)
+    if target.exists() and not target.is_file() and not target.is_dir():
+        yield target
+        return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)

@@ -53,6 +53,11 @@ class LazyGroup(click.Group):
                 raise
             click.echo(f"nps-id: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            # Ctrl-C: the shell convention 128 + SIGINT, so scripts can tell it from a failure
+            # (click would print "Aborted!" and exit 1). Outputs are atomic: nothing half-written.
+            click.echo("nps-id: interrupted", err=True)
+            ctx.exit(130)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -64,10 +69,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 ran, 1 --fail-on matched / regression, 2 usage,
-                3 bad input file, 4 bad or missing library.
+                3 bad input file, 4 bad or missing library, 130 interrupted.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if not debug:  # a warning is one line on stderr, like an error (with --debug: Python's own form)
+        warnings.showwarning = _one_line_warning
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"nps-id: warning: {message}", err=True)
 
 
 def main() -> None:

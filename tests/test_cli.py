@@ -53,3 +53,29 @@ def test_debug_shows_the_traceback(tmp_path):
     result = CliRunner().invoke(cli, ["--debug", "inspect", str(unknown)])
     assert result.exit_code != 0 and result.exception is not None
     assert type(result.exception).__name__ == "InputError"
+
+
+def test_ctrl_c_exits_130_with_one_line_and_warnings_are_one_line(monkeypatch, tmp_path):
+    import warnings
+
+    from click.testing import CliRunner
+
+    import nps_id.io
+    from nps_id.cli import cli
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nps_id.io, "read", interrupted)  # as if Ctrl-C came while reading
+    source = tmp_path / "x.msp"
+    source.write_text("Name: x\nNum Peaks: 2\n10 1\n20 2\n")
+    result = CliRunner().invoke(cli, ["inspect", str(source)])
+    assert result.exit_code == 130 and result.output.strip() == "nps-id: interrupted"
+
+    with warnings.catch_warnings():
+        CliRunner().invoke(cli, ["--help"])  # the group callback installs the one-line form
+        warnings.simplefilter("always")
+        shown = []
+        monkeypatch.setattr("click.echo", lambda text, err=False: shown.append((text, err)))
+        warnings.warn("index cache not written")
+        assert shown == [("nps-id: warning: index cache not written", True)]

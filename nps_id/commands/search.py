@@ -128,11 +128,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     if not to_file:
         write_rows(rows, sys.stdout, fmt)
         return
-    if output.exists() and not output.is_file():  # /dev/stdout, /dev/null, a FIFO: never replace it
-        with open(output, "w", encoding="utf-8", newline="") as fh:
-            write_rows(rows, fh, fmt)
-        return
-    from nps_id._atomic import atomic_output
+    from nps_id._atomic import atomic_output  # writes into /dev/null, /dev/stdout or a FIFO in place
 
     with atomic_output(output) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:

@@ -452,7 +452,8 @@ def _write_spectrum(out: Any, spectrum: Spectrum, index: int) -> None:
         spectrum.mz,
         spectrum.intensity,
         id=spectrum.get("scan_id") or f"index={index}",
-        polarity=-1 if spectrum.get("ion_mode") == "negative" else 1,
+        # psims writes no polarity term for 0: an unknown ion mode stays unknown, not "positive".
+        polarity={"positive": 1, "negative": -1}.get(spectrum.get("ion_mode"), 0),
         centroided=True,
         scan_start_time=None if rt is None else {"name": "scan start time", "value": rt, "unitName": "second"},
         params=[{"ms level": level}, "MS1 spectrum" if level == 1 else "MSn spectrum"],

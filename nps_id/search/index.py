@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from nps_id._paths import user_cache_dir
+from nps_id.errors import InputError
 from nps_id.peaks import CSRPeaks
 from nps_id.search.preprocess import nominal_mass
 
@@ -442,7 +444,11 @@ def load_indexes(
         return {**_read_npz(path), **stored}
     built = _build(reference.peaks, reference.columns, ei, ms2)
     if cacheable:
-        _write_npz(path, built)
+        try:
+            _write_npz(path, built)
+        except (OSError, InputError) as exc:  # the cache only saves time: search on without it
+            warnings.warn(f"index cache {path.parent} not written ({exc}); the index is rebuilt next time",
+                          stacklevel=2)
     return {**built, **stored}
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -268,6 +269,18 @@ def test_write_then_read_round_trips_peaks_and_metadata(tmp_path):
     for a, b in zip(original, back):
         assert np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
         assert {k: a.get(k) for k in keys} == {k: b.get(k) for k in keys}
+
+
+def test_unknown_ion_mode_is_not_written_as_positive(tmp_path):
+    # SWGDRUG records say nothing of polarity; an export must not invent "positive scan".
+    from nps_id.io import msp
+
+    spectra = list(itertools.islice(msp.read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")), 3))
+    assert all(s.get("ion_mode") is None for s in spectra)
+    target = tmp_path / "out.mzML"
+    mzml.write(spectra + [spectra[0].replace(ion_mode="negative")], target)
+    assert "positive scan" not in target.read_text()
+    assert [s.get("ion_mode") for s in mzml.read(target)] == [None, None, None, "negative"]
 
 
 def test_failed_write_leaves_no_file(tmp_path):

@@ -129,3 +129,15 @@ def test_msms_spectra_without_precursor_are_in_neither_index():
     assert "ei" not in indexes  # an MS/MS spectrum is never searched as EI
     assert not set(no_precursor) & set(indexes["ms2"].rows.tolist())
     assert indexes["ms2"].n == len(spectra) - len(no_precursor)
+
+
+def test_an_unwritable_index_cache_costs_time_not_the_search(tmp_path, monkeypatch):
+    spectra = list(itertools.islice(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")), 50))
+    ref = Reference.from_spectra(spectra)
+    object.__setattr__(ref, "sha256", "0" * 64)  # a library identity, so the index is cacheable
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("NPS_ID_CACHE", str(blocker / "cache"))
+    with pytest.warns(UserWarning, match="index cache .* not written"):
+        indexes = load_indexes(ref)
+    assert indexes["ei"].rows.size == 50

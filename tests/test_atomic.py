@@ -1,0 +1,44 @@
+"""Atomic outputs: a regular file is replaced whole; a FIFO or device is written in place."""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from nps_id._atomic import atomic_output
+from nps_id.errors import InputError
+
+
+def test_regular_file_is_replaced_whole_and_a_failure_keeps_the_old_one(tmp_path):
+    target = tmp_path / "out.tsv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_output(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed half-way")
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+    with atomic_output(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_fifo_is_written_in_place_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    with atomic_output(fifo) as path:
+        path.write_text("rows\n")
+    reader.join(timeout=10)
+    assert received == [b"rows\n"]
+    assert fifo.is_fifo()  # still the pipe, not a regular file put in its place
+
+
+def test_a_folder_in_the_way_is_one_clear_error(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(InputError, match="cannot write the output here"):
+        with atomic_output(tmp_path / "taken") as tmp:
+            tmp.write_text("x")
