@@ -187,8 +187,18 @@ def write_rows(rows: Iterator[dict[str, Any]], fh: Any, fmt: str) -> None:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
-    header = list(COLUMNS.values()) if fmt == "tsv" else list(COLUMNS)
-    writer = csv.writer(fh, delimiter="\t" if fmt == "tsv" else ",", lineterminator="\n")
-    writer.writerow(header)
+    if fmt == "tsv":
+        # Plain TSV as MSPepSearch writes it, for cut/awk: no quoting; a tab or line break inside
+        # a value (never in real names, but possible in a library) becomes a space.
+        fh.write("\t".join(COLUMNS.values()) + "\n")
+        for row in rows:
+            fh.write("\t".join(_tsv_cell(row[k]) for k in COLUMNS) + "\n")
+        return
+    writer = csv.writer(fh, lineterminator="\n")
+    writer.writerow(list(COLUMNS))
     for row in rows:
         writer.writerow(["" if row[k] is None else row[k] for k in COLUMNS])
+
+
+def _tsv_cell(value: Any) -> str:
+    return "" if value is None else " ".join(str(value).replace("\r", "\n").replace("\t", "\n").split("\n"))

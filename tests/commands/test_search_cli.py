@@ -232,3 +232,17 @@ def test_output_to_a_fifo_writes_into_it_instead_of_replacing_it(swgdrug_library
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert received.startswith("Query\tUnknown\tRank")
+
+
+def test_tsv_is_plain_for_cut_and_awk_while_csv_and_jsonl_keep_names_exactly(swgdrug_library, tmp_path):
+    spectrum = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[2]
+    odd = 'a "quoted"\tname, with comma'
+    path = tmp_path / "odd.msp"
+    write([spectrum.replace(name=odd)], path)
+    tsv = _run(path, "-l", swgdrug_library, "--top", 1).stdout.splitlines()
+    assert len(tsv) == 2 and len(tsv[1].split("\t")) == len(tsv[0].split("\t"))
+    assert tsv[1].split("\t")[1] == 'a "quoted" name, with comma'  # no CSV quoting, the tab a space
+    rows = list(csv.DictReader(io.StringIO(_run(path, "-l", swgdrug_library, "--top", 1, "--format", "csv").stdout)))
+    assert rows[0]["query_name"] == odd
+    record = json.loads(_run(path, "-l", swgdrug_library, "--top", 1, "--format", "jsonl").stdout)
+    assert record["query_name"] == odd
