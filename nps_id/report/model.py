@@ -237,7 +237,8 @@ def build_report(
         "issued_at": _timestamp(report_meta.get("issued_at")) or now.isoformat(timespec="seconds"),
         "laboratory": _laboratory(info["laboratory"]),
         "analyst": {"name": info["analyst"].get("name")},
-        "reviewer": {"name": info["reviewer"].get("name"), "signed_at": info["reviewer"].get("signed_at")},
+        "reviewer": {"name": info["reviewer"].get("name"),
+                     "signed_at": _timestamp(info["reviewer"].get("signed_at"), "reviewer signed_at")},
         "statement": STATEMENT_17025,
         "item": item,
         "acquisitions": [{
@@ -293,15 +294,16 @@ def _report_id(value: str | None) -> str:
         raise InputError(f"report_id must be a UUID (got {value!r})") from None
 
 
-def _timestamp(value: str | None) -> str | None:
+def _timestamp(value: Any, what: str = "issued_at") -> str | None:
+    """An ISO 8601 date-time with a time zone (TOML's own date-times included), or None."""
     if value is None:
         return None
     try:
-        stamp = _dt.datetime.fromisoformat(str(value))
+        stamp = value if isinstance(value, _dt.datetime) else _dt.datetime.fromisoformat(str(value))
     except ValueError:
-        raise InputError(f"issued_at must be an ISO 8601 date-time (got {value!r})") from None
+        raise InputError(f"{what} must be an ISO 8601 date-time (got {value!r})") from None
     if stamp.tzinfo is None:
-        raise InputError(f"issued_at needs a time zone, e.g. 2026-01-31T09:00:00+00:00 (got {value!r})")
+        raise InputError(f"{what} needs a time zone, e.g. 2026-01-31T09:00:00+00:00 (got {value!r})")
     return stamp.isoformat(timespec="seconds")
 
 

@@ -133,6 +133,8 @@ def test_schema_rejects_a_bad_document():
     ("item", "nature", "powder", "nature must be one of"),
     ("item", "country_of_seizure", "United Kingdom", "ISO 3166-1 alpha-2"),
     ("item", "date_received", "10/02/2022", "YYYY-MM-DD"),
+    ("reviewer", "signed_at", "tomorrow", "reviewer signed_at must be an ISO 8601 date-time"),
+    ("reviewer", "signed_at", "2026-01-16T08:00:00", "reviewer signed_at needs a time zone"),
 ])
 def test_bad_sample_information_is_refused(table, key, value, message):
     info = copy.deepcopy(SAMPLE_INFO)
