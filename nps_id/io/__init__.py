@@ -84,8 +84,10 @@ def detect_format(path: str | Path) -> str:
     for fmt in FORMATS.values():
         if fmt.sniff(head):
             return fmt.name
-    supported = ", ".join(sorted({e for f in FORMATS.values() for e in f.extensions}))
-    raise InputError(f"{path}: cannot tell the file format (supported: {supported}, optionally .gz)")
+    # Name the format with its extensions: ".txt" alone would read as "any text file".
+    supported = ", ".join(f"{f.name} ({' '.join(f.extensions)})" for f in FORMATS.values())
+    raise InputError(f"{path}: cannot tell the file format from its name or first bytes (supported: {supported}; "
+                     "files optionally .gz)")
 
 
 def read(
