@@ -274,7 +274,8 @@ def build_report(
             "reference_spectra": reference_source,
         },
     }
-    validate_report(doc)
+    # Name the results file: what fails here came from it (or from the sample information).
+    validate_report(doc, source=f"report built from {results_file}" if results_file else "report")
     return doc
 
 
