@@ -95,12 +95,12 @@ def swgdrug_queries(library, seed: int = 0):
 # -- engines --------------------------------------------------------------------------------------
 
 
-def run_nps(library, queries, mode):
+def run_nps(library, queries, mode, threads=1):
     from nps_id.search.engine import SearchSettings, search
     from nps_id.search.index import load_indexes
     from nps_id.search.reference import Reference
 
-    settings = SearchSettings(mode=mode, top_k=5)
+    settings = SearchSettings(mode=mode, top_k=5, threads=threads)
     t0 = time.perf_counter()
     ref = Reference.from_spectra(library)
     indexes = load_indexes(ref, use_cache=False)
@@ -270,6 +270,8 @@ def main() -> None:
     rows = []
     for task, (lib, queries, mode, ei) in tasks.items():
         engines = [("nps-id", run_nps, (lib, queries, mode), queries)]
+        if ei and mode == "identity":  # the EI batch loop uses every core it is given
+            engines.append(("nps-id, 2 threads", run_nps, (lib, queries, mode, 2), queries))
         sub = queries[: args.matchms_queries]
         if mode == "identity":
             # EI spectra have no precursor: Flash open search is its identity search there.

@@ -76,9 +76,11 @@ SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
                    "difference is a common NPS modification (CH2, F/Cl/Br for H, O, isomer, ...; named in "
                    "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
                    "alone is the Similarity column.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, show_default="all cores",
+              help="EI batches searched at once; the hits are the same for any number.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
-           isomer_margin, ei_noise, mass_prior, lenient) -> None:
+           isomer_margin, ei_noise, mass_prior, threads, lenient) -> None:
     """Search the spectra of QUERIES against a reference library.
 
     QUERIES is any spectrum file nps-id reads (MSP, MGF, mzML, MassBank, JCAMP-DX, ...). One row
@@ -100,7 +102,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=max(prefilter, top_k),
                                   analog_prefilter=max(SearchSettings.analog_prefilter, top_k),
                                   tolerance=tolerance, precursor_tolerance=precursor_tolerance,
-                                  isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior)
+                                  isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior,
+                                  threads=threads or _cores())
     except ValueError as exc:  # e.g. a score that the mode does not offer: a usage error (exit 2)
         raise click.UsageError(str(exc)) from None
     library = resolve_library(library)  # a missing library fails before a long read
@@ -133,6 +136,13 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     with atomic_output(output) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             write_rows(rows, fh, fmt)
+
+
+def _cores() -> int:
+    """Cores this process may use (the affinity mask where the OS has one)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _refuse_overwriting_inputs(output: Path, queries: Path, library: Path) -> None:

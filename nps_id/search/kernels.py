@@ -37,7 +37,7 @@ from numba import njit
 # -- EI composite match factor (Stein & Scott 1994) ----------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _query_weights(q_mz, q_int, a, b):
     """Query weights ``m**a * I**b`` on a dense nominal axis (index = m/z; repeated m/z summed
     first), their sum of squares and the number of peaks."""
@@ -60,14 +60,14 @@ def _query_weights(q_mz, q_int, a, b):
     return dense, norm2, n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _peak_weight(mz, intensity, a, b):
     if intensity <= 0:
         return 0.0
     return int(np.rint(mz)) ** a * np.float64(intensity) ** b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out):
     """Fill ``out`` (7 values) for one reference given its peak weights (0 = absent)."""
     top = q_w.shape[0] - 1
@@ -119,7 +119,7 @@ def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out):
     out[6] = n_u
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def composite_reference_weights(ref_offsets, ref_mz, ref_int, a, b):
     """Peak weights ``mz**a * intensity**b`` of a whole CSR library and each spectrum's sum of
     squared weights: precompute once per (library, a, b) for :func:`composite_parts_many_w`.
@@ -138,7 +138,7 @@ def composite_reference_weights(ref_offsets, ref_mz, ref_int, a, b):
     return ref_w, ref_norm2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a, b):
     """Composite MF/RMF and their parts for one query against candidate references.
 
@@ -179,7 +179,7 @@ def composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a,
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def composite_parts_many_w(q_mz, q_int, ref_offsets, ref_mz, ref_w, ref_norm2, cand_idx, a, b):
     """:func:`composite_parts_many` with the library weights precomputed by
     :func:`composite_reference_weights` (same numbers, bit for bit; no ``pow`` per library peak).
@@ -194,7 +194,7 @@ def composite_parts_many_w(q_mz, q_int, ref_offsets, ref_mz, ref_w, ref_norm2, c
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def composite_query_weights(q_mz, q_int, a, b):
     """The query side of :func:`composite_parts_many_w`, computed once per query: dense weights
     ``m**a * I**b`` indexed by nominal m/z, their sum of squares and the number of peaks
@@ -202,7 +202,7 @@ def composite_query_weights(q_mz, q_int, a, b):
     return _query_weights(q_mz, q_int, a, b)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def composite_row_w(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out):
     """One row of :func:`composite_parts_many_w` (the same 7 values, bit for bit) from
     :func:`composite_query_weights` and one reference's precomputed weights; fills ``out``."""
@@ -264,7 +264,7 @@ def composite_mf_many_w(
 # -- Cosine family (matchms-compatible) -----------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def peak_pairs(mz_a, mz_b, tol, ppm, shift):
     """Every (i, j) with ``|mz_a[i] - (mz_b[j] + shift)| <= window(mz_a[i])``, i then j ascending.
 
@@ -302,7 +302,7 @@ def peak_pairs(mz_a, mz_b, tol, ppm, shift):
     return ia[:n], ib[:n]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _peak_weights(mz, intensity, mz_power, intensity_power):
     out = np.empty(mz.shape[0], dtype=np.float64)
     for i in range(mz.shape[0]):
@@ -310,7 +310,7 @@ def _peak_weights(mz, intensity, mz_power, intensity_power):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _all_pairs(mz_a, mz_b, tol, ppm, shift):
     """Direct pairs, then (if ``shift`` is non-zero) the pairs at ``shift``; duplicates kept."""
     ia, ib = peak_pairs(mz_a, mz_b, tol, ppm, 0.0)
@@ -320,7 +320,7 @@ def _all_pairs(mz_a, mz_b, tol, ppm, shift):
     return np.concatenate((ia, sa)), np.concatenate((ib, sb))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cosine_greedy(mz_a, int_a, mz_b, int_b, tol, ppm, shift, mz_power, intensity_power):
     """Cosine similarity with greedy peak pairing (matchms ``CosineGreedy`` / ``ModifiedCosineGreedy``).
 
@@ -395,7 +395,7 @@ def cosine_hungarian(
 # -- Spectral entropy (Li et al. 2021; ms_entropy-compatible) -------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def entropy_weight(intensity):
     """Entropy intensity weighting (Li et al. 2021) of intensities that sum to 1.
 
@@ -415,13 +415,13 @@ def entropy_weight(intensity):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _entropy_term(x, y):
     s = x + y
     return s * np.log2(s) - x * np.log2(x) - y * np.log2(y)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def entropy_similarity(mz_a, int_a, mz_b, int_b, tol, ppm, weighted):
     """Spectral entropy similarity of two cleaned spectra (Li et al. 2021, Nat Methods 18:1524).
 
@@ -454,7 +454,7 @@ def entropy_similarity(mz_a, int_a, mz_b, int_b, tol, ppm, weighted):
     return total / 2.0, n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def hybrid_entropy_similarity(mz_a, int_a, precursor_a, mz_b, int_b, precursor_b, tol, ppm, weighted):
     """Entropy similarity over direct fragment matches and neutral-loss matches (hybrid search).
 
@@ -502,7 +502,7 @@ def hybrid_entropy_similarity(mz_a, int_a, precursor_a, mz_b, int_b, precursor_b
 # reproduced here rather than re-imagined (see docs/scores.md, "MS/MS cleaning").
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _argsort_desc(intensity, n):
     """Indices of ``intensity[:n]`` by decreasing value: Lomuto quicksort (pivot = last, ``>=``),
     the order -- ties included -- of ms_entropy's ``calculate_spectrum_argsort``."""
@@ -533,7 +533,7 @@ def _argsort_desc(intensity, n):
     return order
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _compact(mz, intensity, n):
     """Keep entries with intensity > 0, sorted by m/z (stable); returns the new length."""
     keep = np.empty(n, dtype=np.int64)
@@ -551,7 +551,7 @@ def _compact(mz, intensity, n):
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _needs_centroid(mz, n, min_diff, ppm):
     for i in range(n - 1):
         limit = np.float32(mz[i + 1] * min_diff * 1e-6) if ppm else min_diff
@@ -560,7 +560,7 @@ def _needs_centroid(mz, n, min_diff, ppm):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _centroid_pass(mz, intensity, n, min_diff, ppm):
     """From the most intense peak down, each live peak absorbs (in place) every entry within
     ``min_diff`` on either side into an intensity-weighted centroid; returns the new length."""
@@ -591,7 +591,7 @@ def _centroid_pass(mz, intensity, n, min_diff, ppm):
     return _compact(mz, intensity, n)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def clean_peaks_f32(mz, intensity, min_mz, max_mz, noise_threshold, min_diff, ppm, max_peaks):
     """ms_entropy's ``clean_spectrum`` on float32 copies of the peaks.
 

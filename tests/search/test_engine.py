@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nps_id.io import read
-from nps_id.search.engine import SearchSettings, search
+from nps_id.search.engine import Hits, SearchSettings, search
 from nps_id.search.index import load_indexes, recorded_precision
 from nps_id.search.reference import Reference
 from nps_id.spectrum import Spectrum
@@ -156,3 +156,15 @@ def test_ms2_analog_reports_precursor_mass_difference(ms2_analog):
         assert delta == pytest.approx(queries[q].precursor_mz - prec[row])
     assert np.all((hits.score >= 0) & (hits.score <= 1))
     assert np.all(np.isnan(hits.mf))  # no EI match factor for MS/MS
+
+
+def test_threads_give_the_same_hits_bit_for_bit(swgdrug, swgdrug_spectra):
+    ref, indexes = swgdrug
+    queries = swgdrug_spectra[::25]
+    for mode in ("identity", "analog"):
+        one = search(queries, ref, SearchSettings(mode=mode, batch_size=16), indexes)
+        two = search(queries, ref, SearchSettings(mode=mode, batch_size=16, threads=2), indexes)
+        for name in Hits.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=f"{mode} {name}")
+    with pytest.raises(ValueError, match="threads"):
+        SearchSettings(threads=0)
