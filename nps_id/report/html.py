@@ -15,7 +15,7 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
-from nps_id.report.model import finding_label
+from nps_id.report.model import ANALOGUE_IDENTIFIERS_NOTE, finding_label
 from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, tic_figure
 
 _CSS = """
@@ -185,7 +185,8 @@ def _finding(doc, f) -> str:
         ("Not evaluated", ", ".join(f.get("criteria_not_evaluated") or []) or "none"),
         ("Match mode", f.get("match_mode")),
     ])
-    identity = _kv([
+    analogue = [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if f.get("match_mode") == "analogue" else []
+    identity = _kv(analogue + [
         ("Formula", f["formula"]), ("Monoisotopic mass (Da)", None if f["monoisotopic_mass"] is None
                                     else f"{f['monoisotopic_mass']:.4f}"),
         ("InChIKey", f["inchikey"]), ("CAS", f["cas"]), ("EWA group", _ewa(f)),

@@ -518,6 +518,11 @@ def finding_label(finding: Mapping[str, Any]) -> str:
     return f"analogue of {name}" if finding.get("match_mode") == "analogue" else name
 
 
+#: Shown with an analogue-mode finding's identifiers, which are the library entry's.
+ANALOGUE_IDENTIFIERS_NOTE = ("formula, mass, InChIKey, CAS and EWA group below are those of the library entry; "
+                             "the substance found is an unidentified analogue of it")
+
+
 def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
     """The one rule for the EWA export: an identified or tentative NPS that is not an internal
     standard and was matched in identity mode. ``ewa.nps`` is False for established

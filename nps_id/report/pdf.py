@@ -15,7 +15,7 @@ import json
 import textwrap
 from typing import Any, Mapping, Sequence
 
-from nps_id.report.model import finding_label
+from nps_id.report.model import ANALOGUE_IDENTIFIERS_NOTE, finding_label
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_mirror, draw_tic
 
 A4_IN = (8.27, 11.69)
@@ -142,7 +142,8 @@ def _finding_page(fig, doc, f) -> None:
     tag = " (internal standard)" if f["internal_standard"] else ""
     page.line(f"#{f['index']} {finding_label(f)} \u2013 {f['verdict']}{tag}", size=12, weight="bold",
               colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3)
-    page.pairs([
+    analogue = [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if f.get("match_mode") == "analogue" else []
+    page.pairs(analogue + [
         ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_fmt(f['monoisotopic_mass'], 4)} Da"),
         ("InChIKey / CAS", f"{f['inchikey'] or DASH} / {f['cas'] or DASH}"),
         ("EWA group", f"{_ewa(f)} (by {f['ewa']['source']})"),

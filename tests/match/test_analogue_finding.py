@@ -54,6 +54,7 @@ def test_reports_name_the_analogue_and_never_export_it_as_the_library_substance(
     html = render(doc, "html")
     text = next(iter(html.values())).decode()
     assert f"analogue of {name}" in text and "Similarity" in text
+    assert "are those of the library entry" in text  # its formula and InChIKey are not the unknown's
     lims = next(iter(render(doc, "csv").values())).decode()
     assert f"analogue of {name},tentative,analogue" in lims
     # The EWA export must not report the library entry as found.
