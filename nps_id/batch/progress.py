@@ -10,7 +10,8 @@ JSON-lines events (one object per line, for CI logs and other tools)::
      "done": 3, "todo": 6, "failed": 0, "eta_seconds": 5.4}
     {"event": "finish", "done": 6, "failed": 1, "elapsed_seconds": 11.2}
 
-``run`` events with ``"status": "failed"`` carry ``"error"``. The ETA is the mean time per run
+``run`` events with ``"status": "failed"`` carry ``"error"``; a run whose results have notes
+(``nps-id match`` prints them on stderr) carries ``"notes"``. The ETA is the mean time per run
 so far (wall clock, so parallel workers count) times the runs left.
 
 A hand-written bar rather than ``click.progressbar``: it must show failures as they happen and
@@ -69,6 +70,8 @@ class JsonProgress(_Counter):
         }
         if outcome.error:
             event["error"] = outcome.error
+        if getattr(outcome, "notes", None):
+            event["notes"] = list(outcome.notes)
         self._emit(**event)
 
     def finish(self) -> None:
@@ -98,6 +101,8 @@ class BarProgress(_Counter):
         self._count(outcome)
         if outcome.status != "done":
             self.stream.write(f"\r\x1b[2Kfailed: {outcome.error}\n")
+        for note in getattr(outcome, "notes", None) or []:
+            self.stream.write(f"\r\x1b[2Knote: {outcome.key}: {note}\n")
         self._draw(outcome.key)
 
     def _draw(self, last: str) -> None:

@@ -72,6 +72,7 @@ class Outcome:
     outputs: dict[str, str] = field(default_factory=dict)  # absolute path -> sha256
     error: str | None = None
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # the run's results ``notes`` (e.g. an alkane ladder that misses it)
 
 
 @dataclass
@@ -123,7 +124,8 @@ def work(task: Task) -> Outcome:
     except Exception as exc:  # noqa: BLE001 -- see docstring
         reason = f"{task.path}: {type(exc).__name__}: {exc}"
         return Outcome(task.key, "failed", error=reason, seconds=time.perf_counter() - start)
-    return Outcome(task.key, "done", outputs=outputs, seconds=time.perf_counter() - start)
+    return Outcome(task.key, "done", outputs=outputs, seconds=time.perf_counter() - start,
+                   notes=list(results.get("notes") or []))
 
 
 def run_batch(

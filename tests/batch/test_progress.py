@@ -15,7 +15,7 @@ class FakeTerminal(io.StringIO):
 
 def _feed(progress) -> None:
     progress.start(total=5, todo=4)
-    progress.update(Outcome("a.mzML", "done", seconds=1.0))
+    progress.update(Outcome("a.mzML", "done", seconds=1.0, notes=["alkane ladder misses the run"]))
     progress.update(Outcome("b.mzML", "failed", error="b.mzML, line 3: truncated", seconds=0.1))
     progress.finish()
 
@@ -29,6 +29,7 @@ def test_a_terminal_gets_a_bar_with_eta_and_failures_printed_above_it():
     assert "1 of 5 runs already done" in text
     assert "[" + "#" * 7 + "-" * 23 + "] 1/4 runs  ETA " in text  # 1 of 4 = 7 of 30 characters
     assert "failed: b.mzML, line 3: truncated\n" in text
+    assert "note: a.mzML: alkane ladder misses the run\n" in text
     assert "2/4 runs, 1 failed" in text
 
 

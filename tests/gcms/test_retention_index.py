@@ -144,6 +144,21 @@ def test_match_says_once_that_the_ladder_misses_the_run(swgdrug_library, tmp_pat
     assert doc["components"] and all(c["ri"] is None for c in doc["components"])
 
 
+def test_batch_shows_the_note_in_its_progress(swgdrug_library, tmp_path):
+    table = tmp_path / "alkanes.csv"
+    table.write_text("carbon,rt_min\n16,300\n18,420\n20,540\n22,660\n")
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    (runs / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+    result = CliRunner().invoke(cli, ["batch", str(runs), "-l", str(swgdrug_library), "--alkanes", str(table),
+                                      "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    # Not a terminal: progress is JSON lines on stderr.
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    (run,) = [e for e in events if e["event"] == "run"]
+    assert run["status"] == "done" and len(run["notes"]) == 1 and "does not overlap the run" in run["notes"][0]
+
+
 def test_ladder_from_a_synthetic_run():
     """C10-C13 alkanes: m/z 57 base peak, molecular ion 14n + 2 at 1 %."""
     n_scans, mz_min = 400, 40
