@@ -89,6 +89,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     the mass difference and the common NPS modification it matches. Queries that are not
     searched or get no hit, and records --lenient skipped, are counted on stderr.
     """
+    from nps_id._cores import usable_cores
     from nps_id.errors import InputError
     from nps_id.io import ReadReport, read
     from nps_id.library import Library
@@ -103,7 +104,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
                                   analog_prefilter=max(SearchSettings.analog_prefilter, top_k),
                                   tolerance=tolerance, precursor_tolerance=precursor_tolerance,
                                   isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior,
-                                  threads=threads or _cores())
+                                  threads=threads or usable_cores())
     except ValueError as exc:  # e.g. a score that the mode does not offer: a usage error (exit 2)
         raise click.UsageError(str(exc)) from None
     library = resolve_library(library)  # a missing library fails before a long read
@@ -136,13 +137,6 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     with atomic_output(output) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             write_rows(rows, fh, fmt)
-
-
-def _cores() -> int:
-    """Cores this process may use (the affinity mask where the OS has one)."""
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _refuse_overwriting_inputs(output: Path, queries: Path, library: Path) -> None:

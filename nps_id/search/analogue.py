@@ -19,7 +19,8 @@ NPS chemistry before it was tried, not fitted. The named difference is printed w
 
 Entry points
 ------------
-- :data:`ANALOGUE_SHIFTS` -- the listed mass differences (name, Da); :data:`LISTED_MASSES`.
+- :data:`ANALOGUE_SHIFTS` -- the listed mass differences (name, Da); :data:`LISTED_MASSES` and
+  :data:`LISTED_NOMINAL_MASSES`, the same masses alone.
 - :func:`match_shift` -- index into :data:`ANALOGUE_SHIFTS` of each mass difference (-1: none).
 - :func:`analogue_score` -- the ranking score above.
 """
@@ -52,8 +53,11 @@ ANALOGUE_SHIFTS: tuple[tuple[str, float], ...] = (
 )
 
 _SHIFT_DA = np.array([mass for _, mass in ANALOGUE_SHIFTS])
+_NOMINAL_DA = np.round(_SHIFT_DA)
 #: The listed masses alone (Da), for precursor-window look-ups.
 LISTED_MASSES: tuple[float, ...] = tuple(float(m) for m in _SHIFT_DA)
+#: The distinct listed masses at nominal mass (EI molecular-ion differences).
+LISTED_NOMINAL_MASSES: np.ndarray = np.unique(_NOMINAL_DA)
 
 #: Score added when the mass difference is a listed one (0-1 scale).
 BONUS = 0.05
@@ -87,7 +91,7 @@ def match_shift(delta: np.ndarray, tolerance_da: np.ndarray | float, nominal: bo
     [12, 5]
     """
     size = np.abs(np.asarray(delta, dtype=np.float64))
-    shifts = np.round(_SHIFT_DA) if nominal else _SHIFT_DA
+    shifts = _NOMINAL_DA if nominal else _SHIFT_DA
     distance = np.abs(size[:, None] - shifts[None, :])
     nearest = np.argmin(np.nan_to_num(distance, nan=np.inf), axis=1) if size.size else np.empty(0, np.int64)
     best = distance[np.arange(size.size), nearest] if size.size else np.empty(0)
@@ -122,5 +126,5 @@ def shift_name(code: int, nominal: bool = False) -> str | None:
         return None
     if not nominal:
         return ANALOGUE_SHIFTS[code][0]
-    same = np.round(_SHIFT_DA) == np.round(_SHIFT_DA[code])
+    same = _NOMINAL_DA == _NOMINAL_DA[code]
     return " | ".join(name for (name, _), hit in zip(ANALOGUE_SHIFTS, same) if hit)

@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from nps_id.peaks import CSRPeaks
-from nps_id.search.analogue import LISTED_MASSES, analogue_score, match_shift
+from nps_id.search.analogue import LISTED_MASSES, LISTED_NOMINAL_MASSES, analogue_score, match_shift
 from nps_id.search.index import (
     FragmentIndex,
     NominalIndex,
@@ -58,8 +58,6 @@ MODES = ("identity", "analog")
 #: MS/MS analogue: a mass difference is a listed modification within this (plus the recorded
 #: precision of both precursors).
 _LISTED_SHIFT_DA = 0.01
-#: EI analogue: the listed modifications at nominal mass.
-_NOMINAL_LISTED = np.unique(np.round(LISTED_MASSES))
 #: Nominal-mass peaks match when equal; any tolerance below 0.5 Da says so.
 _NOMINAL_TOLERANCE = Tolerance(0.25, "Da")
 #: Score names accepted per spectrum kind; the first is the default.
@@ -226,10 +224,9 @@ def search(
             ms2={"noise": settings.noise},
         )
     context = _Context(reference, settings)
-    level = np.array([q.ms_level or 0 for q in queries], dtype=np.int64)
-    is_ms2 = np.array([_is_ms2(q) for q in queries], dtype=bool)
+    is_ei, is_ms2 = _query_kinds(queries)
     jobs = []
-    for kind, mask in (("ei", level != 2), ("ms2", is_ms2)):
+    for kind, mask in (("ei", is_ei), ("ms2", is_ms2)):
         positions = np.flatnonzero(mask)
         index = indexes.get(kind)
         if positions.size == 0 or index is None:
@@ -261,14 +258,21 @@ def unsearchable(queries: Sequence[Spectrum], reference: Reference) -> dict[str,
     """Queries :func:`search` cannot give hits, by reason (only reasons that occur): MS/MS
     without a precursor m/z, or a spectrum kind the library holds none of."""
     ei_rows, ms2_rows = split_rows(reference.columns, reference.n_spectra)
-    level = np.array([q.ms_level or 0 for q in queries], dtype=np.int64)
-    is_ms2 = np.array([_is_ms2(q) for q in queries], dtype=bool)
+    is_ei, is_ms2 = _query_kinds(queries)
     counts = {
-        "MS/MS spectra have no precursor m/z": int(np.sum((level == 2) & ~is_ms2)),
-        "EI / full-scan spectra, and the library holds none": int(np.sum(level != 2)) if ei_rows.size == 0 else 0,
+        "MS/MS spectra have no precursor m/z": int(np.sum(~is_ei & ~is_ms2)),
+        "EI / full-scan spectra, and the library holds none": int(is_ei.sum()) if ei_rows.size == 0 else 0,
         "MS/MS spectra, and the library holds none with a precursor m/z": int(is_ms2.sum()) if ms2_rows.size == 0 else 0,
     }
     return {reason: n for reason, n in counts.items() if n}
+
+
+def _query_kinds(queries: Sequence[Spectrum]) -> tuple[np.ndarray, np.ndarray]:
+    """(EI, MS/MS) masks of the queries, by the rule of :func:`~nps_id.search.index.split_rows`:
+    MS/MS = ``ms_level`` 2 with a precursor m/z, EI = any other level; an MS/MS spectrum without
+    a precursor is neither."""
+    is_ei = np.array([q.ms_level != 2 for q in queries], dtype=bool)
+    return is_ei, np.array([_is_ms2(q) for q in queries], dtype=bool)
 
 
 def _is_ms2(spectrum: Spectrum) -> bool:
@@ -413,9 +417,9 @@ def _search_ei(
                 # As for MS/MS: spectra at a listed modification's mass difference join the
                 # candidates (the best half-prefilter of them by cosine; all of them cost 30 %
                 # more time for no gain on the development queries), since the prior favours them.
-                listed = np.flatnonzero(np.isin(np.abs(q_mass[i] - lib_mass[positions]), _NOMINAL_LISTED))
-                listed = listed[_top_indices(cosine[listed], s.analog_prefilter // 2)]
-                cand = np.union1d(cand, positions[listed])
+                at_listed = np.flatnonzero(np.isin(np.abs(q_mass[i] - lib_mass[positions]), LISTED_NOMINAL_MASSES))
+                at_listed = at_listed[_top_indices(cosine[at_listed], s.analog_prefilter // 2)]
+                cand = np.union1d(cand, positions[at_listed])
             mf, rmf = exact(cand)
             delta = q_mass[i] - lib_mass[cand]
             shift = np.nan_to_num(delta) if score_name == "modified_cosine" else np.zeros(cand.size)
