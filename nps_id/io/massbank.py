@@ -31,6 +31,7 @@ __all__ = ["read"]
 
 _TAG_RE = re.compile(r"^([A-Z][A-Z0-9_]*(?:\$[A-Z0-9_]+)?):\s?(.*)$")
 _MS_TYPE_RE = re.compile(r"(?i)^MS(\d*)$")
+_NON_KEY_RE = re.compile(r"[^a-z0-9]+")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 # (tag, subtag) -> normalised key; tags without subtag use subtag None.
 _KEYS: dict[tuple[str, str | None], str] = {
@@ -167,17 +168,20 @@ def _tag(record: _Record, tag: str, value: str, lineno: int, report: ReadReport,
         return
     key = _KEYS.get((tag, subtag))
     if key is None:
-        group = tag.split("$", 1)[-1]
-        name = f"{group}_{subtag}" if subtag else group
-        key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-        add_metadata(record.meta, key, value)
+        add_metadata(record.meta, _raw_key(tag, subtag), value)
         return
     _set(record.meta, key, value, rt_unit, tag, subtag)
 
 
+def _raw_key(tag: str, subtag: str | None) -> str:
+    """The key a tag is kept under as text: ``AC$CHROMATOGRAPHY: COLUMN_NAME`` ->
+    ``chromatography_column_name``."""
+    name = tag.split("$", 1)[-1] + (f"_{subtag}" if subtag else "")
+    return _NON_KEY_RE.sub("_", name.lower()).strip("_")
+
+
 def _set(meta: dict[str, Any], key: str, value: str, rt_unit: str, tag: str, subtag: str | None) -> None:
     """Normalise one mapped value; what does not parse is kept as text (nothing lost)."""
-    raw_key = re.sub(r"[^a-z0-9]+", "_", f"{tag.split('$', 1)[-1]}_{subtag or ''}".lower()).strip("_")
     parsed: Any = value
     if key == "cas":
         parsed = normalise_cas(value)
@@ -186,7 +190,7 @@ def _set(meta: dict[str, Any], key: str, value: str, rt_unit: str, tag: str, sub
         parsed = float(number.group()) if number and number.end() == len(value) else None
         if parsed is None and number and key == "precursor_mz":
             parsed = float(number.group())  # "296.0240 (M+H)": the number is what matters
-            add_metadata(meta, raw_key, value)
+            add_metadata(meta, _raw_key(tag, subtag), value)
     elif key == "retention_time":
         parsed = parse_retention_time(value, rt_unit)
     elif key == "ion_mode":
@@ -195,7 +199,7 @@ def _set(meta: dict[str, Any], key: str, value: str, rt_unit: str, tag: str, sub
         level = _MS_TYPE_RE.match(value)
         parsed = (int(level.group(1) or 1)) if level else None
     if parsed is None:
-        add_metadata(meta, raw_key, value)
+        add_metadata(meta, _raw_key(tag, subtag), value)
     else:
         meta.setdefault(key, parsed)
 
