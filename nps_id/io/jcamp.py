@@ -399,9 +399,9 @@ def read(path: str | Path, report: ReadReport | None = None, *, rt_unit: str = "
     factor = _TIME_FACTORS.get(rt_unit.upper())
     if factor is None:
         raise InputError(f"unknown retention-time unit {rt_unit!r}; use 's' or 'min'")
-    tables = read_tables(path, report)
-    report = report if report is not None else ReadReport(str(path))
-    return _spectra(tables, str(path), report, factor)
+    if report is None:  # one report for the tables' errors and the spectra's skips
+        report = ReadReport(str(path))
+    return _spectra(read_tables(path, report), str(path), report, factor)
 
 
 def _spectra(tables: Iterator[Table], path: str, report: ReadReport, rt_factor: float) -> Iterator[Spectrum]:
