@@ -42,3 +42,15 @@ def test_a_folder_in_the_way_is_one_clear_error(tmp_path):
     with pytest.raises(InputError, match="cannot write the output here"):
         with atomic_output(tmp_path / "taken") as tmp:
             tmp.write_text("x")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_the_output_gets_the_mode_an_ordinary_open_would_give(tmp_path):
+    # mkstemp makes 0600; a library or report that only its builder can read is a surprise.
+    old = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "lib.h5") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "lib.h5").stat().st_mode & 0o777 == 0o644

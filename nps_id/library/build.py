@@ -320,13 +320,6 @@ def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray]) -> list[Dup
     return found
 
 
-def _readable_by_others(path: Path) -> None:
-    """Give the temporary file the mode a normal file would get (mkstemp makes it 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 # -- the build ---------------------------------------------------------------------------------
 def build_library(
     sources: Sequence[str | Path],
@@ -442,7 +435,6 @@ def build_library(
         summary.sha256 = write_library(
             tmp, peaks, columns, name=name, release=release, provenance=provenance, indexes=indexes
         )
-        _readable_by_others(tmp)
     summary.n_spectra = peaks.n_spectra
     return summary
 
