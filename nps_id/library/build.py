@@ -27,7 +27,6 @@ import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -36,6 +35,7 @@ import numpy as np
 from nps_id._atomic import atomic_output
 from nps_id._hashing import PathDigest, sha256_path
 from nps_id.errors import InputError, ReaderError
+from nps_id.library.writer import utc_now
 from nps_id.peaks import CSRPeaks
 from nps_id.spectrum import Spectrum
 
@@ -84,7 +84,7 @@ class SourceSummary:
             "inchikey_filled": self.inchikey_filled,
             "not_selected": self.not_selected,
             "url": self.url,
-            "added": datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "added": utc_now(),
         }
 
 
