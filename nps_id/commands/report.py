@@ -75,6 +75,7 @@ def report(results, fmt, output, json_out, sample_info, analyst, reviewer, labor
            reference_standards, status, report_id, issued_at, library, ewa_overrides) -> None:
     """Render a match results JSON as an HTML/PDF report, an EWA export or a LIMS table."""
     from nps_id.report import prepare_document, write_rendered
+    from nps_id.report.model import summary_line
 
     options = {
         "laboratory": {"name": laboratory, "country": country, "contact": contact},
@@ -91,9 +92,6 @@ def report(results, fmt, output, json_out, sample_info, analyst, reviewer, labor
     written = write_rendered(doc, fmt, output)
     if json_out is not None:
         written += write_rendered(doc, "json", json_out)
-    s = doc["summary"]
-    click.echo(f"report {doc['report_id']} ({doc['status']}): {s['identified']} identified, "
-               f"{s['tentative']} tentative, {s['inconclusive']} inconclusive, {s['nps_reportable']} NPS "
-               "for the EWA export")
+    click.echo(f"report {doc['report_id']} ({doc['status']}): {summary_line(doc)}")
     for path in written:
         click.echo(f"wrote {path}")

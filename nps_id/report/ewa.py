@@ -22,7 +22,7 @@ import json
 from typing import Any, Callable, Mapping
 
 from nps_id.report.ewa_groups import normalise_name
-from nps_id.report.model import finding_label, is_ewa_reportable
+from nps_id.report.model import finding_label, is_analogue, is_ewa_reportable
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
 EXPORT_VERSION = "1.0"
@@ -100,7 +100,7 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         if f["internal_standard"]:
             reason = "internal standard of the sample"
-        elif f.get("match_mode") == "analogue":
+        elif is_analogue(f):
             reason = (f"analogue-mode match: a substance related to {f['name']}, not {f['name']}; "
                       "export it once it is identified")
         elif f["ewa"]["nps"] is False:

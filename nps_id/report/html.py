@@ -15,7 +15,8 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
-from nps_id.report.model import ANALOGUE_IDENTIFIERS_NOTE, finding_label
+from nps_id.report.model import (DASH, display_number as _num, ewa_label, finding_label, identifier_caveats,
+                                 summary_line)
 from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, tic_figure
 
 _CSS = """
@@ -38,18 +39,8 @@ section.finding{page-break-inside:avoid}
 def _e(value: Any) -> str:
     """Escaped text; missing values as an em dash."""
     if value is None or value == "":
-        return "\u2014"
+        return DASH
     return escape(str(value))
-
-
-def _num(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "\u2014"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if digits == 0 and float(value).is_integer():
-        return str(int(value))
-    return f"{float(value):.{digits}f}"
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str = "") -> str:
@@ -70,14 +61,6 @@ def _kv(pairs: Iterable[tuple[str, Any]]) -> str:
 
 def _verdict(verdict: str) -> str:
     return f'<span class="verdict {escape(verdict)}">{escape(verdict)}</span>'
-
-
-def _ewa(f: Mapping[str, Any]) -> str:
-    ewa = f["ewa"]
-    label = ewa["group_label"] + (f" \u2013 {ewa['subclass_label']}" if ewa.get("subclass_label") else "")
-    if ewa["nps"] is False:
-        label += " (not an NPS)"
-    return label
 
 
 def render_html(doc: Mapping[str, Any]) -> str:
@@ -153,11 +136,9 @@ def _summary(doc) -> str:
             _td(f'<a href="#finding-{f["index"]}">{f["index"]}</a>'), _td(_e(finding_label(f))),
             _td(_verdict(f["verdict"])), _td(_num(f["rt_min"], 3), True), _td(_num(f["ri"], 0), True),
             _td(_num(f["mf"]), True), _td(_num(f["rmf"]), True), _td(_num(f["gap"]), True),
-            _td(_e(_ewa(f))), _td("internal standard" if f["internal_standard"] else ""),
+            _td(_e(ewa_label(f))), _td("internal standard" if f["internal_standard"] else ""),
         ])
-    s = doc["summary"]
-    counts = (f"<p>{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} "
-              f"inconclusive; {s['nps_reportable']} NPS for the early-warning export.</p>")
+    counts = f"<p>{_e(summary_line(doc))}</p>"
     return ("<h2>Findings</h2>" + counts
             + _table(["#", "Substance", "Verdict", "RT (min)", "RI", "MF", "RMF", "Gap", "EWA group", "Note"],
                      rows, cls="hits") if rows else "<h2>Findings</h2><p>No finding.</p>")
@@ -185,11 +166,9 @@ def _finding(doc, f) -> str:
         ("Not evaluated", ", ".join(f.get("criteria_not_evaluated") or []) or "none"),
         ("Match mode", f.get("match_mode")),
     ])
-    analogue = [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if f.get("match_mode") == "analogue" else []
-    identity = _kv(analogue + [
-        ("Formula", f["formula"]), ("Monoisotopic mass (Da)", None if f["monoisotopic_mass"] is None
-                                    else f"{f['monoisotopic_mass']:.4f}"),
-        ("InChIKey", f["inchikey"]), ("CAS", f["cas"]), ("EWA group", _ewa(f)),
+    identity = _kv(identifier_caveats(f) + [
+        ("Formula", f["formula"]), ("Monoisotopic mass (Da)", _num(f["monoisotopic_mass"], 4)),
+        ("InChIKey", f["inchikey"]), ("CAS", f["cas"]), ("EWA group", ewa_label(f)),
         ("EWA group decided by", f"{f['ewa']['source']} ({f['ewa'].get('rule') or '-'})"),
         ("Library id", f.get("library_id")),
         ("RT (min) / RI / library RI / \u0394RI", " / ".join(_num(f.get(k), 1 if k != "rt_min" else 3)

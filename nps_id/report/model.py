@@ -420,7 +420,7 @@ def _limitations(f: Mapping[str, Any], results: Mapping[str, Any]) -> list[str]:
     technique = (results.get("run") or {}).get("technique") or "GC-EI-MS"
     notes = [f"Library-search result from one {technique} acquisition; a second, uncorrelated "
              "technique is needed for a full identification (SWGDRUG)."]
-    if f["match_mode"] == "analogue":
+    if is_analogue(f):
         notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
@@ -511,18 +511,6 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
     return out, source
 
 
-def finding_label(finding: Mapping[str, Any]) -> str:
-    """How a finding is named wherever a person reads it: an analogue-mode finding is "analogue of
-    X" -- the substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
-    name = finding["name"]
-    return f"analogue of {name}" if finding.get("match_mode") == "analogue" else name
-
-
-#: Shown with an analogue-mode finding's identifiers, which are the library entry's.
-ANALOGUE_IDENTIFIERS_NOTE = ("formula, mass, InChIKey, CAS and EWA group below are those of the library entry; "
-                             "the substance found is an unidentified analogue of it")
-
-
 def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
     """The one rule for the EWA export: an identified or tentative NPS that is not an internal
     standard and was matched in identity mode. ``ewa.nps`` is False for established
@@ -530,7 +518,66 @@ def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
     analogue-mode finding is a substance related to the library entry, not the entry itself, so
     exporting the entry's name would report a substance that was not found."""
     return (finding["verdict"] in ("identified", "tentative") and not finding["internal_standard"]
-            and finding.get("match_mode") != "analogue" and finding["ewa"]["nps"] is True)
+            and not is_analogue(finding) and finding["ewa"]["nps"] is True)
+
+
+# -- what a reader sees, whatever the format (HTML, PDF, LIMS, EWA, the command line) -------------
+
+DASH = "\u2014"
+
+
+def is_analogue(finding: Mapping[str, Any]) -> bool:
+    """True for an analogue-mode finding: a substance related to the library entry, not the entry."""
+    return finding.get("match_mode") == "analogue"
+
+
+def finding_label(finding: Mapping[str, Any]) -> str:
+    """How a finding is named wherever a person reads it: an analogue-mode finding is "analogue of
+    X" -- the substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
+    name = finding["name"]
+    return f"analogue of {name}" if is_analogue(finding) else name
+
+
+#: Shown with an analogue-mode finding's identifiers, which are the library entry's.
+ANALOGUE_IDENTIFIERS_NOTE = ("formula, mass, InChIKey, CAS and EWA group below are those of the library entry; "
+                             "the substance found is an unidentified analogue of it")
+
+
+def identifier_caveats(finding: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) pairs to show before a finding's identifiers: the analogue note, or none."""
+    return [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if is_analogue(finding) else []
+
+
+def ewa_label(finding: Mapping[str, Any]) -> str:
+    """EWA group (and subclass) as a reader sees it, e.g. ``Other substances \u2013 Benzodiazepines``;
+    a substance the taxonomy knows is not an NPS says so."""
+    ewa = finding["ewa"]
+    label = ewa["group_label"] + (f" \u2013 {ewa['subclass_label']}" if ewa.get("subclass_label") else "")
+    return label + (" (not an NPS)" if ewa["nps"] is False else "")
+
+
+def summary_line(doc: Mapping[str, Any]) -> str:
+    """The counts of a report in one sentence.
+
+    >>> summary_line({"summary": {"identified": 2, "tentative": 1, "inconclusive": 0, "nps_reportable": 1}})
+    '2 identified, 1 tentative, 0 inconclusive; 1 NPS for the early-warning export.'
+    """
+    s = doc["summary"]
+    return (f"{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} inconclusive; "
+            f"{s['nps_reportable']} NPS for the early-warning export.")
+
+
+def display_number(value: Any, digits: int = 0) -> str:
+    """A number for a reader: an em dash when missing, whole numbers without decimals.
+
+    >>> display_number(None), display_number(947.0), display_number(6.5123, 3)
+    ('\u2014', '947', '6.512')
+    """
+    if value is None:
+        return DASH
+    if digits == 0 and float(value).is_integer():
+        return str(int(value))
+    return f"{float(value):.{digits}f}"
 
 
 # -- validation and output ----------------------------------------------------------------------

@@ -15,12 +15,12 @@ import json
 import textwrap
 from typing import Any, Mapping, Sequence
 
-from nps_id.report.model import ANALOGUE_IDENTIFIERS_NOTE, finding_label
+from nps_id.report.model import (DASH, display_number as _num, ewa_label, finding_label, identifier_caveats,
+                                 summary_line)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_mirror, draw_tic
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
-DASH = "\u2014"
 
 
 class _Page:
@@ -55,20 +55,6 @@ class _Page:
     def pairs(self, items: Sequence[tuple[str, Any]]) -> None:
         for key, value in items:
             self.line(f"{key}: {DASH if value in (None, '') else value}")
-
-
-def _fmt(value: Any, digits: int = 0) -> str:
-    if value is None:
-        return "\u2014"
-    if digits == 0 and float(value).is_integer():
-        return str(int(value))
-    return f"{float(value):.{digits}f}"
-
-
-def _ewa(f: Mapping[str, Any]) -> str:
-    ewa = f["ewa"]
-    text = ewa["group_label"] + (f" \u2013 {ewa['subclass_label']}" if ewa.get("subclass_label") else "")
-    return text + (" (not an NPS)" if ewa["nps"] is False else "")
 
 
 def render_pdf(doc: Mapping[str, Any]) -> bytes:
@@ -114,11 +100,9 @@ def _first_page(fig, doc) -> None:
                     ("SHA-256", a["sha256"])])
     page.line(doc["technique_statement"])
     page.heading("Findings")
-    s = doc["summary"]
-    page.line(f"{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} inconclusive; "
-              f"{s['nps_reportable']} NPS for the early-warning export.")
-    rows = [[str(f["index"]), finding_label(f), f["verdict"], _fmt(f["rt_min"], 3), _fmt(f["ri"]), _fmt(f["mf"]),
-             _fmt(f["rmf"]), _fmt(f["gap"]), _ewa(f) + (" [IS]" if f["internal_standard"] else "")]
+    page.line(summary_line(doc))
+    rows = [[str(f["index"]), finding_label(f), f["verdict"], _num(f["rt_min"], 3), _num(f["ri"]), _num(f["mf"]),
+             _num(f["rmf"]), _num(f["gap"]), ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]
             for f in doc["findings"]]
     page.table(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], rows,
                [0.03, 0.2, 0.09, 0.07, 0.05, 0.05, 0.05, 0.05, 0.27])
@@ -142,14 +126,13 @@ def _finding_page(fig, doc, f) -> None:
     tag = " (internal standard)" if f["internal_standard"] else ""
     page.line(f"#{f['index']} {finding_label(f)} \u2013 {f['verdict']}{tag}", size=12, weight="bold",
               colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3)
-    analogue = [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if f.get("match_mode") == "analogue" else []
-    page.pairs(analogue + [
-        ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_fmt(f['monoisotopic_mass'], 4)} Da"),
+    page.pairs(identifier_caveats(f) + [
+        ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_num(f['monoisotopic_mass'], 4)} Da"),
         ("InChIKey / CAS", f"{f['inchikey'] or DASH} / {f['cas'] or DASH}"),
-        ("EWA group", f"{_ewa(f)} (by {f['ewa']['source']})"),
+        ("EWA group", f"{ewa_label(f)} (by {f['ewa']['source']})"),
         ("RT / RI / library RI / \u0394RI",
-         " / ".join(_fmt(f.get(k), 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
-        ("MF / RMF / gap", f"{_fmt(f['mf'])} / {_fmt(f['rmf'])} / {_fmt(f['gap'])}; isomer alert: "
+         " / ".join(_num(f.get(k), 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
+        ("MF / RMF / gap", f"{_num(f['mf'])} / {_num(f['rmf'])} / {_num(f['gap'])}; isomer alert: "
                            f"{'yes' if f['isomer_alert'] else 'no'}"),
         ("Rule", f.get("rule")),
         ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
@@ -158,8 +141,8 @@ def _finding_page(fig, doc, f) -> None:
     draw_mirror(middle, f)
     page.y = 0.34
     page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],
-               [[_fmt(h.get("rank")), h["name"], _fmt(h.get("mf")), _fmt(h.get("rmf")), _fmt(h.get("score")),
-                 h.get("formula") or "\u2014"] for h in f["top_hits"]],
+               [[_num(h.get("rank")), h["name"], _num(h.get("mf")), _num(h.get("rmf")), _num(h.get("score")),
+                 h.get("formula") or DASH] for h in f["top_hits"]],
                [0.05, 0.4, 0.07, 0.07, 0.07, 0.2])
     page.line("Limitations:", weight="bold")
     for text in f["limitations"]:
