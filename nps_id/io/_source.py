@@ -1,6 +1,6 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
-Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`text_lines`, :func:`numbered_lines`,
+Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
 :func:`guard_io`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`, :class:`ReadReport`.
 """
 from __future__ import annotations
@@ -177,16 +177,10 @@ def line_batches(raw: IO[bytes], encoding: str | None = None) -> Iterator[list[s
     return _lines(_text_chunks(raw, encoding))
 
 
-def text_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[str]:
-    """The lines (without line ends) of a binary stream one by one, decoded as by
-    :func:`line_batches`; the MGF and MS1/MS2 readers number them themselves."""
-    return itertools.chain.from_iterable(line_batches(raw, encoding))
-
-
 def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its line end) of a binary stream, decoded as by
-    :func:`line_batches`; shared by the text readers (MassBank, JCAMP-DX)."""
-    return enumerate(text_lines(raw, encoding), start=1)
+    :func:`line_batches`; shared by the text readers (MGF, MS1/MS2, MassBank, JCAMP-DX)."""
+    return enumerate(itertools.chain.from_iterable(line_batches(raw, encoding)), start=1)
 
 
 ZERO_MZ_SKIP = "peak at m/z 0 (dropped; not an ion)"

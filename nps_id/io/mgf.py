@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from nps_id._atomic import atomic_output
-from nps_id.io._source import ReadReport, guard_io, is_missing, open_binary, parse_float, text_lines
+from nps_id.io._source import ReadReport, guard_io, is_missing, numbered_lines, open_binary, parse_float
 from nps_id.spectrum import Spectrum
 
 # MGF key (upper case) -> normalised metadata key. Keys not listed are kept lower-cased.
@@ -94,14 +94,14 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
 def _read_file(path: str, report: ReadReport) -> Iterator[Spectrum]:
     # Opened here, not in read(): a generator that is never started must not hold the file.
     with open_binary(path) as raw:
-        yield from _read(text_lines(raw), path, report)
+        yield from _read(numbered_lines(raw), path, report)
 
 
-def _read(lines: Iterable[str], path: str, report: ReadReport) -> Iterator[Spectrum]:
+def _read(lines: Iterable[tuple[int, str]], path: str, report: ReadReport) -> Iterator[Spectrum]:
     globals_: dict[str, str] = {}
     block: _Block | None = None
     index = -1
-    for number, text in enumerate(lines, start=1):
+    for number, text in lines:
         line = text.strip()
         if not line or line.startswith(_COMMENT_STARTS):
             continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from nps_id.io._source import ReadReport, guard_io, open_binary, parse_float, text_lines
+from nps_id.io._source import ReadReport, guard_io, numbered_lines, open_binary, parse_float
 from nps_id.spectrum import Spectrum
 
 _MINUTES = ("RTIME", "RETTIME")
@@ -57,7 +57,7 @@ def read(path: str | Path, report: ReadReport | None = None, ms_level: int | Non
 def _read_file(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
     # Opened here, not in read(): a generator that is never started must not hold the file.
     with open_binary(path) as raw:
-        yield from _read(text_lines(raw), path, report, ms_level)
+        yield from _read(numbered_lines(raw), path, report, ms_level)
 
 
 class _Scan:
@@ -72,10 +72,10 @@ class _Scan:
         self.error: tuple[str, int, str] | None = None
 
 
-def _read(lines: Iterable[str], path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
+def _read(lines: Iterable[tuple[int, str]], path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
     scan: _Scan | None = None
     index = -1
-    for number, text in enumerate(lines, start=1):
+    for number, text in lines:
         line = text.strip()
         if not line:
             continue

@@ -169,7 +169,7 @@ def _read_all(text: str, lenient: bool) -> None:
 
     report = ReadReport("<fuzz>", lenient=lenient)
     try:
-        for spectrum in module._read(io.StringIO(text), "<fuzz>", report):
+        for spectrum in module._read(enumerate(io.StringIO(text), start=1), "<fuzz>", report):
             assert isinstance(spectrum, Spectrum) and len(spectrum) > 0
     except ReaderError:
         assert not lenient
