@@ -23,20 +23,21 @@ from tests.conftest import data_path
 INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 
 
+def _build_once(tmp_path_factory, folder: str, filename: str, name: str, release: str):
+    """(source, library path, summary) of one real file built into a fresh folder."""
+    source = data_path(folder, filename)
+    out = tmp_path_factory.mktemp(folder) / "library.h5"
+    return source, out, build_library([source], out, name=name, release=release)
+
+
 @pytest.fixture(scope="module")
 def swgdrug(tmp_path_factory):
-    source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
-    out = tmp_path_factory.mktemp("swg") / "swgdrug.h5"
-    summary = build_library([source], out, name="SWGDRUG", release="3.4")
-    return source, out, summary
+    return _build_once(tmp_path_factory, "swgdrug", "SWGDRUG-3.4.msp.gz", "SWGDRUG", "3.4")
 
 
 @pytest.fixture(scope="module")
 def massbank_ei(tmp_path_factory):
-    source = data_path("massbank", "ei-library.msp.gz")
-    out = tmp_path_factory.mktemp("ei") / "ei.h5"
-    summary = build_library([source], out, name="MassBank EI", release="2025.05.1")
-    return source, out, summary
+    return _build_once(tmp_path_factory, "massbank", "ei-library.msp.gz", "MassBank EI", "2025.05.1")
 
 
 def test_swgdrug_counts_metadata_and_provenance(swgdrug):
