@@ -294,11 +294,17 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
         # Restate the engine's gap on the rounded 0-999 scores, so it reads as "score minus the
         # runner-up's score" in every report (the engine's own gap is kept when the runner-up is
         # beyond top_k).
-        top = ranked[0]
-        runner = next((h for h in ranked if library.compound[h["row"]] != library.compound[top["row"]]), None)
+        runner = _runner_up(ranked, library)
         if runner is not None:
-            top["gap"] = top["score"] - runner["score"]
+            ranked[0]["gap"] = ranked[0]["score"] - runner["score"]
     return out
+
+
+def _runner_up(hits: list[dict], library: ReferenceLibrary) -> dict | None:
+    """The best hit of a compound other than the top hit's, by the engine's compound key
+    (InChIKey skeleton, else name) -- the key its gap is measured against."""
+    code = library.compound[hits[0]["row"]]
+    return next((h for h in hits if library.compound[h["row"]] != code), None)
 
 
 def _999(value: float) -> int | None:
@@ -329,8 +335,7 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
     analogue = _search([spectra[i] for i in need_analogue], library, params, "analog") if need_analogue else {}
     analogue = {need_analogue[q]: hits for q, hits in analogue.items()}
     same_peak = params.deconvolution.max_half_width_seconds
-    elsewhere = _same_hit_elsewhere(components, identity, library, t.report_score, same_peak)
-    duplicates = _duplicates(components, identity, library, t.report_score, same_peak)
+    elsewhere, duplicates = _same_compound(components, identity, library, t.report_score, same_peak)
     findings: list[dict] = []
     summaries: list[dict] = []
     for i, component in enumerate(components):
@@ -350,33 +355,32 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
     return findings, summaries, removed_info
 
 
-def _same_hit_elsewhere(components, identity, library, min_mf, same_peak_seconds) -> list[int]:
-    """For each component, how many other components (further than ``same_peak_seconds`` away)
-    have the same compound as their best reportable identity hit."""
-    tops = {
-        i: (library.compound[hits[0]["row"]], components[i].rt_seconds)
-        for i, hits in identity.items() if hits and (hits[0]["mf"] or 0) >= min_mf
-    }
-    return [
-        sum(1 for j, (code, rt) in tops.items()
-            if j != i and i in tops and code == tops[i][0] and abs(rt - tops[i][1]) > same_peak_seconds)
-        for i in range(len(components))
-    ]
+def _same_compound(components, identity, library, min_mf, same_peak_seconds) -> tuple[list[int], dict[int, int]]:
+    """Components whose best reportable identity hits are the same compound.
 
-
-def _duplicates(components, identity, library, min_mf, same_peak_seconds) -> dict[int, int]:
-    """Components whose best reportable hit is the same compound as that of a higher component
-    within ``same_peak_seconds``: index -> index of that higher component (one peak, one finding)."""
-    tops = {i: library.compound[hits[0]["row"]] for i, hits in identity.items()
-            if hits and (hits[0]["mf"] or 0) >= min_mf}
-    out: dict[int, int] = {}
-    for i, code in tops.items():
-        rivals = [j for j, other in tops.items() if j != i and other == code
-                  and abs(components[j].rt_seconds - components[i].rt_seconds) <= same_peak_seconds
-                  and components[j].height > components[i].height]
-        if rivals:
-            out[i] = max(rivals, key=lambda j: components[j].height)
-    return out
+    Returns
+    -------
+    elsewhere : list of int
+        For each component, how many others further than ``same_peak_seconds`` away share it.
+    duplicates : dict
+        Index -> index of the highest *higher* component within ``same_peak_seconds`` that shares
+        it: a shoulder or tail of that component's peak (one peak, one finding).
+    """
+    by_compound: dict[str, list[int]] = {}
+    for i, hits in identity.items():
+        if hits and (hits[0]["mf"] or 0) >= min_mf:
+            by_compound.setdefault(library.compound[hits[0]["row"]], []).append(i)
+    elsewhere = [0] * len(components)
+    duplicates: dict[int, int] = {}
+    for group in by_compound.values():
+        for i in group:
+            near = [j for j in group if j != i
+                    and abs(components[j].rt_seconds - components[i].rt_seconds) <= same_peak_seconds]
+            elsewhere[i] = len(group) - 1 - len(near)
+            higher = [j for j in near if components[j].height > components[i].height]
+            if higher:
+                duplicates[i] = max(higher, key=lambda j: components[j].height)
+    return elsewhere, duplicates
 
 
 def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> dict | None:
@@ -422,10 +426,7 @@ def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: 
 
 
 def _finding(rt_min, top, hits, verdict, library, *, mode, ri, lib_ri, delta_ri, spectrum, extra) -> dict:
-    # Runner-up = best hit of a *different* compound, by the engine's compound key (InChIKey
-    # skeleton, else name), the same key its gap is measured against.
-    code = library.compound[top["row"]]
-    runner = next((h for h in hits if library.compound[h["row"]] != code), None)
+    runner = _runner_up(hits, library)
     mz, intensity = spectrum
     return {
         **library.hit_fields(top["row"]),
