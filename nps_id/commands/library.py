@@ -1,6 +1,6 @@
 """``nps-id library``: build, inspect, validate and export reference libraries.
 
-Subcommands: ``build``, ``info``, ``validate``, ``export``. Each parses its options, calls one
+Subcommands: ``build``, ``info``, ``validate``, ``export``, ``fetch``. Each parses its options, calls one
 function of :mod:`nps_id.library`, and prints the result; h5py, numpy and rdkit load only when a
 subcommand runs.
 """
@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import click
 
+from nps_id.commands.options import default_library_path, lenient_option
 
 
 @click.group(
@@ -59,8 +60,7 @@ Examples:
               help="Release label stored in the file.")
 @click.option("--append", is_flag=True,
               help="Keep the spectra of the existing OUTPUT and add SOURCES to them.")
-@click.option("--lenient", is_flag=True,
-              help="Reject and count malformed records instead of stopping at the first one.")
+@lenient_option
 @click.option("--ms-level", type=click.IntRange(1, 10), default=None,
               help="MS level of spectra whose file does not say (1 for an EI library such as SWGDRUG).")
 @click.option("--instrument-type", default=None,
@@ -116,6 +116,7 @@ def _print_summary(summary: Any, output: Path) -> None:
     if summary.indexes:
         click.echo(f"indexes: {', '.join(summary.indexes)}")
     click.echo(f"wrote {output}: {summary.n_spectra} spectra, sha256 {summary.sha256}")
+
 
 def library_info(path: Path) -> dict[str, Any]:
     """The facts ``nps-id library info`` prints, as a JSON-ready dict."""
@@ -235,7 +236,6 @@ def fetch(name: str | None, output: Path | None, mirror: str | None, catalogue: 
     catalogue's pinned value is refused. The file's SHA-256 and URL are recorded in the
     library's provenance. Nothing is written unless the whole download and build succeed.
     """
-    from nps_id.commands.options import default_library_path
     from nps_id.library.fetch import fetch_library, load_catalogue
 
     entries = load_catalogue(catalogue)
