@@ -16,7 +16,7 @@ from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
 from nps_id.report.model import (DASH, display_number as _num, ewa_label, finding_label, identifier_caveats,
-                                 summary_line)
+                                 item_fields, provenance_fields, responsibility_fields, summary_line)
 from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, tic_figure
 
 _CSS = """
@@ -101,21 +101,7 @@ def _header(doc) -> str:
 
 
 def _item(doc) -> str:
-    item = doc["item"]
-    return "<h2>Item</h2>" + _kv([
-        ("Laboratory sample id", item.get("lab_sample_id")),
-        ("Case id", item.get("case_id")),
-        ("Nature of the sample", item.get("nature")),
-        ("Description", item.get("description")),
-        ("Physical form", item.get("physical_form")),
-        ("Date received", item.get("date_received")),
-        ("Date seized", item.get("date_seized")),
-        ("Country of seizure", item.get("country_of_seizure")),
-        ("Internal standard(s)", ", ".join(item.get("internal_standards") or []) or None),
-        ("Reference standards run", None if item.get("reference_standards_run") is None
-         else ", ".join(item["reference_standards_run"]) or "none"),
-        ("Other techniques applied", ", ".join(item.get("other_techniques") or []) or None),
-    ])
+    return "<h2>Item</h2>" + _kv(item_fields(doc))
 
 
 def _acquisitions(doc) -> str:
@@ -199,13 +185,7 @@ def _finding(doc, f) -> str:
 
 
 def _signatures(doc) -> str:
-    reviewer = doc["reviewer"]
-    return "<h2>Responsibility</h2>" + _kv([
-        ("Analyst", doc["analyst"].get("name")),
-        ("Reviewer", reviewer.get("name")),
-        ("Reviewed/signed at", reviewer.get("signed_at")),
-        ("Status", doc["status"]),
-    ])
+    return "<h2>Responsibility</h2>" + _kv(responsibility_fields(doc))
 
 
 def _provenance(doc) -> str:
@@ -216,21 +196,7 @@ def _provenance(doc) -> str:
     params = json.dumps(p["parameters"], indent=1, sort_keys=True, ensure_ascii=False)
     return (
         '<h2 id="provenance">Provenance</h2>'
-        + _kv([
-            ("Software", f"{p['software']['name']} {p['software']['version']}"),
-            ("Git commit", p["software"].get("git_commit")),
-            ("Match run by nps-id", p["software"].get("match_version")),
-            ("Match command line", p.get("match_command_line")),
-            ("Report command line", p.get("command_line")),
-            ("Results file", p.get("results_file")),
-            ("Results SHA-256", p["results_sha256"]),
-            ("Results created", p["timestamps"].get("results_created")),
-            ("Report built", p["timestamps"].get("report_built")),
-            ("Reference spectra", p.get("reference_spectra")),
-            ("EWA taxonomy version", p["ewa_taxonomy_version"]),
-            ("EWA overrides", None if not p.get("ewa_overrides") else json.dumps(p["ewa_overrides"], sort_keys=True)),
-            ("Report schema", f"{doc['schema']} {doc['schema_version']}"),
-        ])
+        + _kv(provenance_fields(doc))
         + libs
         + f'<h3>Parameters (SHA-256 <code id="parameters-sha256">{_e(p["parameters_sha256"])}</code>)</h3>'
         + f"<pre>{escape(params)}</pre>"

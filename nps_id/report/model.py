@@ -567,6 +567,52 @@ def summary_line(doc: Mapping[str, Any]) -> str:
             f"{s['nps_reportable']} NPS for the early-warning export.")
 
 
+def item_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of the item, in reading order; None where the sample information is silent."""
+    item = doc["item"]
+    refs = item.get("reference_standards_run")
+    return [
+        ("Laboratory sample id", item.get("lab_sample_id")),
+        ("Case id", item.get("case_id")),
+        ("Nature of the sample", item.get("nature")),
+        ("Description", item.get("description")),
+        ("Physical form", item.get("physical_form")),
+        ("Date received", item.get("date_received")),
+        ("Date seized", item.get("date_seized")),
+        ("Country of seizure", item.get("country_of_seizure")),
+        ("Internal standard(s)", ", ".join(item.get("internal_standards") or []) or None),
+        # None: not stated; []: stated that none was run
+        ("Reference standards run", None if refs is None else ", ".join(refs) or "none"),
+        ("Other techniques applied", ", ".join(item.get("other_techniques") or []) or None),
+    ]
+
+
+def responsibility_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of who is responsible for the report, and its status."""
+    return [("Analyst", doc["analyst"].get("name")), ("Reviewer", doc["reviewer"].get("name")),
+            ("Reviewed/signed at", doc["reviewer"].get("signed_at")), ("Status", doc["status"])]
+
+
+def provenance_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of the provenance, as text (libraries and parameters are shown apart)."""
+    p = doc["provenance"]
+    return [
+        ("Software", f"{p['software']['name']} {p['software']['version']}"),
+        ("Git commit", p["software"].get("git_commit")),
+        ("Match run by nps-id", p["software"].get("match_version")),
+        ("Match command line", p.get("match_command_line")),
+        ("Report command line", p.get("command_line")),
+        ("Results file", p.get("results_file")),
+        ("Results SHA-256", p["results_sha256"]),
+        ("Results created", p["timestamps"].get("results_created")),
+        ("Report built", p["timestamps"].get("report_built")),
+        ("Reference spectra", p.get("reference_spectra")),
+        ("EWA taxonomy version", p["ewa_taxonomy_version"]),
+        ("EWA overrides", json.dumps(p["ewa_overrides"], sort_keys=True) if p.get("ewa_overrides") else None),
+        ("Report schema", f"{doc['schema']} {doc['schema_version']}"),
+    ]
+
+
 def display_number(value: Any, digits: int = 0) -> str:
     """A number for a reader: an em dash when missing, whole numbers without decimals.
 

@@ -16,7 +16,7 @@ import textwrap
 from typing import Any, Mapping, Sequence
 
 from nps_id.report.model import (DASH, display_number as _num, ewa_label, finding_label, identifier_caveats,
-                                 summary_line)
+                                 item_fields, provenance_fields, responsibility_fields, summary_line)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_mirror, draw_tic
 
 A4_IN = (8.27, 11.69)
@@ -87,12 +87,8 @@ def _first_page(fig, doc) -> None:
     if doc.get("amends"):
         page.line(f"Amends report {doc['amends']}: {doc.get('amendment_reason') or ''}")
     page.line(doc["statement"], weight="bold")
-    item = doc["item"]
     page.heading("Item")
-    page.pairs([("Laboratory sample id", item.get("lab_sample_id")), ("Case id", item.get("case_id")),
-                ("Nature of the sample", item.get("nature")), ("Physical form", item.get("physical_form")),
-                ("Date received", item.get("date_received")), ("Country of seizure", item.get("country_of_seizure")),
-                ("Internal standard(s)", ", ".join(item.get("internal_standards") or []))])
+    page.pairs(item_fields(doc))
     page.heading("Acquisition")
     for a in doc["acquisitions"]:
         page.pairs([("Technique", f"{a['technique']} (SWGDRUG category {a['swgdrug_category']})"),
@@ -152,19 +148,10 @@ def _finding_page(fig, doc, f) -> None:
 def _provenance_page(fig, doc) -> None:
     page = _Page(fig)
     page.heading("Responsibility")
-    page.pairs([("Analyst", doc["analyst"].get("name")), ("Reviewer", doc["reviewer"].get("name")),
-                ("Reviewed/signed at", doc["reviewer"].get("signed_at")), ("Status", doc["status"])])
-    p = doc["provenance"]
+    page.pairs(responsibility_fields(doc))
     page.heading("Provenance")
-    page.pairs([
-        ("Software", f"{p['software']['name']} {p['software']['version']}, git {p['software'].get('git_commit')}"),
-        ("Match command line", p.get("match_command_line")), ("Report command line", p.get("command_line")),
-        ("Results file", p.get("results_file")), ("Results SHA-256", p["results_sha256"]),
-        ("Results created", p["timestamps"].get("results_created")),
-        ("Report built", p["timestamps"].get("report_built")),
-        ("Reference spectra", p.get("reference_spectra")),
-        ("EWA taxonomy version", p["ewa_taxonomy_version"]),
-    ])
+    page.pairs(provenance_fields(doc))
+    p = doc["provenance"]
     for lib in p["libraries"]:
         page.line(f"Library: {lib['name']} {lib['release']}, {lib.get('n_spectra')} spectra, SHA-256 {lib['sha256']}")
     page.line(f"Parameters SHA-256: {p['parameters_sha256']}", weight="bold")

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from html import escape
 from html.parser import HTMLParser
 
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from nps_id.report import render, write_reports
 from nps_id.report.ewa import EWA_FIELDS, PREPARED_FOR
 from nps_id.report.lims import LIMS_COLUMNS
-from nps_id.report.model import build_report
+from nps_id.report.model import build_report, item_fields, provenance_fields, responsibility_fields
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO, make_results
 
 
@@ -82,6 +83,22 @@ def test_pdf_turns_into_page_images(doc, rendered, tmp_path):
     images = sorted(tmp_path.glob("page-*.png"))
     assert len(images) == len(doc["findings"]) + 3
     assert all(p.stat().st_size > 2000 for p in images)  # not blank pages
+
+
+def test_pdf_shows_the_same_item_and_provenance_as_the_html(doc, rendered, tmp_path):
+    # The PDF once left out the date seized, the reference standards run and the report schema.
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(rendered["pdf"][".pdf"])
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+    html = rendered["html"][".html"].decode("utf-8")
+    for label, value in item_fields(doc) + responsibility_fields(doc) + provenance_fields(doc):
+        assert label in text and label in html, label
+        if value is not None:
+            assert str(value) in text.replace("\n", " ") and escape(str(value)) in html, (label, value)
+    assert "2022-02-01" in text and "Etizolam" in text  # date seized, reference standards run
 
 
 def test_ewa_export_lists_the_nps_not_the_internal_standard(rendered):
