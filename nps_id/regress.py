@@ -36,11 +36,11 @@ from typing import Any, Callable
 
 from nps_id import __version__
 from nps_id._atomic import atomic_output
+from nps_id._hashing import sha256_path
 from nps_id._paths import user_cache_dir
 from nps_id.errors import EXIT_BAD_INPUT, EXIT_BAD_LIBRARY, EXIT_FOUND, InputError, LibraryError, NpsIdError
+from nps_id.match.verdict import IDENTIFIED, LEVELS, TENTATIVE, at_least
 
-VERDICT_ORDER = ("inconclusive", "tentative", "identified")  # weakest first
-REPORTED = ("identified", "tentative")
 _VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 
 
@@ -52,7 +52,7 @@ class Expectation:
     """A substance a run must show: name, weakest acceptable verdict, MF floor, RT window (min)."""
 
     substance: str
-    verdict: str = "identified"
+    verdict: str = IDENTIFIED
     min_mf: int | None = None
     rt_min: tuple[float, float] | None = None
 
@@ -225,9 +225,9 @@ def _expectation(raw: Any, where: str) -> Expectation:
     if not isinstance(raw, dict) or "substance" not in raw:
         raise InputError(f"{where}: expected a substance name or a table with 'substance'")
     _check_keys(raw, {"substance", "verdict", "min_mf", "rt_min"}, where)
-    verdict = _get(raw, "verdict", str, where, "identified")
-    if verdict not in VERDICT_ORDER:
-        raise InputError(f"{where}: verdict must be one of {VERDICT_ORDER}, got {verdict!r}")
+    verdict = _get(raw, "verdict", str, where, IDENTIFIED)
+    if verdict not in LEVELS:
+        raise InputError(f"{where}: verdict must be one of {LEVELS}, got {verdict!r}")
     window = _get(raw, "rt_min", list, where)
     if window is not None and (len(window) != 2 or not all(isinstance(v, (int, float)) for v in window)
                                or window[0] > window[1]):
@@ -272,12 +272,11 @@ def _library_file(spec: LibrarySpec, cache_dir: Path) -> Path:
         if not spec.path.exists():
             raise LibraryError(f"library {spec.key!r}: no library at {spec.path}")
         return spec.path
-    from nps_id.batch.manifest import file_sha256
     from nps_id.library import build_library
 
     digest = hashlib.sha256(f"{__version__}|{spec.name}|{spec.release}".encode())
     for source in spec.build:
-        digest.update(bytes.fromhex(file_sha256(source)))
+        digest.update(bytes.fromhex(sha256_path(source).sha256))
     target = cache_dir / f"{spec.key}-{digest.hexdigest()[:16]}.h5"
     if not target.exists():  # build_library writes atomically: a cached file is always whole
         build_library(list(spec.build), target, name=spec.name, release=spec.release)
@@ -327,10 +326,6 @@ def run_suite(suite: Suite, cache_dir: str | Path | None = None,
     return SuiteResult(suite, results, time.perf_counter() - start)
 
 
-def _level(verdict: str) -> int:
-    return VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else -1
-
-
 def _findings(path: Path, library: Any) -> list[dict]:
     from nps_id.match.pipeline import match_run
 
@@ -341,7 +336,7 @@ def _run_case(case: Case, findings: list[dict]) -> CaseResult:
     checks, failed = [], []
     for exp in case.expect:
         same = [f for f in findings if f["name"].casefold() == exp.substance.casefold()]
-        good = [f for f in same if _level(f["verdict"]) >= _level(exp.verdict)
+        good = [f for f in same if at_least(f["verdict"], exp.verdict)
                 and (exp.min_mf is None or (f.get("mf") or 0) >= exp.min_mf)
                 and (exp.rt_min is None or exp.rt_min[0] <= f["rt_min"] <= exp.rt_min[1])]
         if good:
@@ -351,14 +346,14 @@ def _run_case(case: Case, findings: list[dict]) -> CaseResult:
             seen = "; ".join(f"{f['verdict']} {f['rt_min']:.2f} min MF {f.get('mf')}" for f in same) or "not found"
             failed.append(f"expected {exp.describe()}: {seen}")
     for name in case.absent:
-        hits = [f for f in findings if f["name"].casefold() == name.casefold() and f["verdict"] in REPORTED]
+        hits = [f for f in findings if f["name"].casefold() == name.casefold() and at_least(f["verdict"], TENTATIVE)]
         if hits:
             failed.append(f"expected no {name}: found {hits[0]['verdict']} at {hits[0]['rt_min']:.2f} min")
         else:
             checks.append(f"ok: no {name}")
     if case.only:
         allowed = {e.substance.casefold() for e in case.expect}
-        extra = sorted({f["name"] for f in findings if f["verdict"] == "identified" and f["name"].casefold() not in allowed})
+        extra = sorted({f["name"] for f in findings if f["verdict"] == IDENTIFIED and f["name"].casefold() not in allowed})
         if extra:
             failed.append(f"identified but not expected: {', '.join(extra)}")
         else:
