@@ -12,6 +12,9 @@ from pathlib import Path
 
 import click
 
+from nps_id.report import FORMATS, prepare_document, write_rendered
+from nps_id.report.model import NATURES, STATUSES, summary_line
+
 _EPILOG = """\b
 Examples:
   nps-id report 220223030.match.json -f html -o 220223030.html --sample-info card.toml
@@ -25,8 +28,6 @@ csv / tsv (one row per finding, for a LIMS), json (the report document itself).
 Exit codes: 0 written, 3 bad input, 4 library missing or changed.
 """
 
-NATURES = ("seizure", "collected sample", "biological", "other")
-
 
 def _command_line() -> str | None:
     """The command as typed, when nps-id runs as a program (None when called from Python, e.g.
@@ -38,8 +39,7 @@ def _command_line() -> str | None:
 
 @click.command("report", epilog=_EPILOG)
 @click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-f", "--format", "fmt", type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
-              default="html", help="Output format.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="html", help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file (ewa: OUTPUT.csv and OUTPUT.json).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -61,7 +61,7 @@ def _command_line() -> str | None:
               help="Substance added by the laboratory (repeatable); never exported to the EWA.")
 @click.option("--reference-standard", "reference_standards", multiple=True,
               help="Substance whose reference standard was run in the batch (repeatable).")
-@click.option("--status", type=click.Choice(["draft", "reviewed", "authorized", "amended"]), default=None,
+@click.option("--status", type=click.Choice(STATUSES), default=None,
               show_default="draft", help="Report status.")
 @click.option("--report-id", default=None, show_default="a new UUID", help="Report id (UUID).")
 @click.option("--issued-at", default=None, show_default="now (UTC)", help="Issue date-time, ISO 8601 with zone.")
@@ -74,9 +74,6 @@ def report(results, fmt, output, json_out, sample_info, analyst, reviewer, labor
            lab_sample_id, case_id, nature, date_received, country_of_seizure, physical_form, internal_standards,
            reference_standards, status, report_id, issued_at, library, ewa_overrides) -> None:
     """Render a match results JSON as an HTML/PDF report, an EWA export or a LIMS table."""
-    from nps_id.report import prepare_document, write_rendered
-    from nps_id.report.model import summary_line
-
     options = {
         "laboratory": {"name": laboratory, "country": country, "contact": contact},
         "analyst": {"name": analyst},
