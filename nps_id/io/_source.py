@@ -1,7 +1,7 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
 Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
-:func:`guard_io`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`, :class:`ReadReport`.
+:func:`lazy_read`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`, :class:`ReadReport`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator, TypeVar
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from nps_id.errors import InputError, ReaderError
 from nps_id.spectrum import Spectrum
 
 GZIP_MAGIC = b"\x1f\x8b"
+T = TypeVar("T")
 
 # Values that mean "not known" in the wild; such a field is dropped rather than kept as text.
 MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "-"})
@@ -115,10 +116,23 @@ def head_bytes(path: str | Path, size: int = 4096) -> bytes:
         raise ReaderError(path, f"cannot read the file ({exc})") from None
 
 
-def guard_io(spectra: Iterator[Spectrum], path: str) -> Iterator[Spectrum]:
-    """Re-raise a truncated or corrupt (gzip) stream met while iterating as a ReaderError."""
+def lazy_read(path: str | Path, report: ReadReport | None, parse: Callable[..., Iterator[T]],
+              *args: Any) -> Iterator[T]:
+    """``parse(path, report, *args)`` as the iterator a text reader's ``read`` returns.
+
+    The file is opened (and closed) now, so a missing or unreadable file fails when the reader
+    is called, not at the first ``next()``; ``parse`` opens it itself once iterated, so a reader
+    never started holds no file. ``report`` defaults to a fresh (strict) one. A truncated or
+    corrupt (gzip) stream met while iterating is a :class:`ReaderError`.
+    """
+    path = str(path)
+    open_binary(path).close()
+    return _guard_io(parse(path, report if report is not None else ReadReport(path), *args), path)
+
+
+def _guard_io(records: Iterator[T], path: str) -> Iterator[T]:
     try:
-        yield from spectra
+        yield from records
     except (OSError, EOFError, zlib.error) as exc:
         raise ReaderError(path, f"cannot read the file, it is truncated or corrupt ({exc})") from None
 

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, guard_io, numbered_lines, open_binary, parse_float
+from nps_id.io._source import ReadReport, lazy_read, numbered_lines, open_binary, parse_float
 from nps_id.io.msp import normalise_cas
 from nps_id.spectrum import Spectrum
 
@@ -301,10 +301,7 @@ def read_tables(path: str | Path, report: ReadReport | None = None) -> Iterator[
     Malformed data are passed to ``report.bad`` (raising :class:`~nps_id.errors.ReaderError`
     in strict mode). The file is checked when this is called.
     """
-    open_binary(path).close()
-    if report is None:
-        report = ReadReport(str(path))
-    return guard_io(_tables(str(path), report), str(path))
+    return lazy_read(path, report, _tables)
 
 
 def _tables(path: str, report: ReadReport) -> Iterator[Table]:

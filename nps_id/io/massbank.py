@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from nps_id.io._source import ReadReport, guard_io, is_missing, numbered_lines, open_binary
+from nps_id.io._source import ReadReport, is_missing, lazy_read, numbered_lines, open_binary
 from nps_id.io.msp import add_metadata, normalise_cas, normalise_ion_mode, parse_retention_time
 from nps_id.spectrum import Spectrum
 
@@ -97,10 +97,7 @@ def read(path: str | Path, report: ReadReport | None = None, *, rt_unit: str = "
     Iterator of :class:`~nps_id.spectrum.Spectrum` (retention time in seconds,
     ``scan_index`` = 0-based record index).
     """
-    open_binary(path).close()
-    if report is None:
-        report = ReadReport(str(path))
-    return guard_io(_read(str(path), report, rt_unit), str(path))
+    return lazy_read(path, report, _read, rt_unit)
 
 
 def _read(path: str, report: ReadReport, rt_unit: str) -> Iterator[Spectrum]:

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from nps_id._atomic import atomic_output
-from nps_id.io._source import ReadReport, guard_io, is_missing, numbered_lines, open_binary, parse_float
+from nps_id.io._source import ReadReport, is_missing, lazy_read, numbered_lines, open_binary, parse_float
 from nps_id.spectrum import Spectrum
 
 # MGF key (upper case) -> normalised metadata key. Keys not listed are kept lower-cased.
@@ -84,11 +84,7 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
         text outside blocks that is not ``KEY=value``, values the spectrum model rejects, or a
         truncated gzip stream.
     """
-    path = str(path)
-    open_binary(path).close()  # fail now, not at the first next(), on a missing file
-    if report is None:
-        report = ReadReport(path)
-    return guard_io(_read_file(path, report), path)
+    return lazy_read(path, report, _read_file)
 
 
 def _read_file(path: str, report: ReadReport) -> Iterator[Spectrum]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from nps_id.io._source import ReadReport, guard_io, numbered_lines, open_binary, parse_float
+from nps_id.io._source import ReadReport, lazy_read, numbered_lines, open_binary, parse_float
 from nps_id.spectrum import Spectrum
 
 _MINUTES = ("RTIME", "RETTIME")
@@ -47,11 +47,7 @@ def read(path: str | Path, report: ReadReport | None = None, ms_level: int | Non
     ReaderError
         While iterating (strict mode): a malformed scan, or a truncated gzip stream.
     """
-    path = str(path)
-    open_binary(path).close()  # fail now, not at the first next(), on a missing file
-    if report is None:
-        report = ReadReport(path)
-    return guard_io(_read_file(path, report, ms_level), path)
+    return lazy_read(path, report, _read_file, ms_level)
 
 
 def _read_file(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:

@@ -27,8 +27,8 @@ import numpy as np
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
 # MISSING_VALUES is re-exported: msp.MISSING_VALUES names what this reader drops as "not known".
-from nps_id.io._source import (MISSING_VALUES, ReadReport, guard_io, is_missing, line_batches,  # noqa: F401
-                               open_binary, parse_float)
+from nps_id.io._source import (MISSING_VALUES, ReadReport, is_missing, lazy_read,  # noqa: F401
+                               line_batches, open_binary, parse_float)
 from nps_id.spectrum import METADATA_KEYS, Spectrum
 
 __all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "add_metadata"]
@@ -298,10 +298,7 @@ def read(
             codecs.lookup(encoding)
         except LookupError:
             raise InputError(f"unknown text encoding {encoding!r}") from None
-    open_binary(path).close()  # fail now, not at the first next(), on a missing file
-    if report is None:
-        report = ReadReport(str(path))
-    return guard_io(_read(str(path), report, rt_unit.lower(), encoding), str(path))
+    return lazy_read(path, report, _read, rt_unit.lower(), encoding)
 
 
 def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> Iterator[Spectrum]:
