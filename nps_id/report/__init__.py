@@ -17,7 +17,6 @@ report document itself).
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -94,11 +93,11 @@ def prepare_document(
     ``sample_info`` (from command-line options) wins over ``sample_info_file`` key by key. A
     report JSON cannot take new sample details: a changed report is a new, amended report.
     """
-    from nps_id.report.model import (REPORT_SCHEMA, build_report, load_document, load_sample_info,
-                                     validate_report)
+    from nps_id.report.model import (REPORT_SCHEMA, build_report, load_sample_info, merge_sample_info,
+                                     read_document, validate_report)
 
     path = Path(path)
-    data = load_document(path)
+    data, raw = read_document(path)
     if data["schema"] == REPORT_SCHEMA:
         if sample_info_file or any(v for table in (sample_info or {}).values() for v in table.values()) \
                 or overrides_file:
@@ -108,24 +107,23 @@ def prepare_document(
         return data
     file_info = load_sample_info(sample_info_file) if sample_info_file else None
     overrides, overrides_info = _overrides(overrides_file)
-    from nps_id.report.model import merge_sample_info
-
     return build_report(
-        data, merge_sample_info(file_info, sample_info), results_bytes=path.read_bytes(),
+        data, merge_sample_info(file_info, sample_info), results_bytes=raw,
         results_file=path.name, library_path=library_path, overrides=overrides, overrides_info=overrides_info,
         command_line=command_line,
     )
 
 
 def _overrides(path: str | Path | None):
+    """The laboratory's EWA overrides table and what the provenance records about it."""
     if path is None:
         return None, None
+    from nps_id._hashing import sha256_path
     from nps_id.report.ewa_groups import load_overrides
 
     path = Path(path)
     table = load_overrides(path)
-    return table, {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                   "entries": len(table)}
+    return table, {"file": path.name, "sha256": sha256_path(path).sha256, "entries": len(table)}
 
 
 def write_reports(

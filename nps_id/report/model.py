@@ -10,7 +10,7 @@ Entry points
 - :func:`build_report` -- results dict + sample information -> report document (validated).
 - :func:`load_sample_info` -- the small TOML file of ``--sample-info`` (never guessed).
 - :func:`parameters_sha256` / :func:`canonical_json` -- the parameter hash quoted in reports.
-- :func:`validate_report`, :func:`report_json_bytes`, :func:`load_document`.
+- :func:`validate_report`, :func:`report_json_bytes`, :func:`load_document` / :func:`read_document`.
 """
 from __future__ import annotations
 
@@ -93,11 +93,20 @@ def parameters_sha256(parameters: Mapping[str, Any]) -> str:
 
 def load_document(path: str | Path) -> dict[str, Any]:
     """Read a results or report JSON file; raises :class:`InputError` naming the file."""
+    return read_document(path)[0]
+
+
+def read_document(path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """:func:`load_document`, and the file's bytes as read (what ``provenance.results_sha256``
+    hashes: the file is read once, so the hash is of the very bytes the report was built from)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a JSON file") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
     kind = data.get("schema") if isinstance(data, dict) else None
@@ -108,7 +117,7 @@ def load_document(path: str | Path) -> dict[str, Any]:
         )
     if kind == RESULTS_SCHEMA:
         _check_results(data, path)
-    return data
+    return data, raw
 
 
 def _check_results(data: Mapping[str, Any], path: Path) -> None:

@@ -76,6 +76,13 @@ def test_not_a_results_file_exits_3(tmp_path):
     assert result.exit_code == 3 and "expected a 'nps-id match' results JSON" in result.output
 
 
+def test_a_file_that_is_not_utf8_exits_3_not_a_traceback(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_bytes(b'\xff\xfe{"schema": "nps-id/match-results"}')  # UTF-16 byte order mark
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 3 and "results.json: not UTF-8" in result.stderr
+
+
 def test_ewa_overrides_file_changes_the_export_and_is_recorded(results_file, tmp_path):
     overrides = tmp_path / "lab-groups.csv"
     overrides.write_text("key,group,subclass,nps\n.alpha.-PVP,synthetic_cathinones,,no\n", encoding="utf-8")
