@@ -70,7 +70,7 @@ class JsonProgress(_Counter):
         }
         if outcome.error:
             event["error"] = outcome.error
-        if getattr(outcome, "notes", None):
+        if outcome.notes:
             event["notes"] = list(outcome.notes)
         self._emit(**event)
 
@@ -101,7 +101,7 @@ class BarProgress(_Counter):
         self._count(outcome)
         if outcome.status != "done":
             self.stream.write(f"\r\x1b[2Kfailed: {outcome.error}\n")
-        for note in getattr(outcome, "notes", None) or []:
+        for note in outcome.notes:
             self.stream.write(f"\r\x1b[2Knote: {outcome.key}: {note}\n")
         self._draw(outcome.key)
 

@@ -62,6 +62,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     skips runs already done with the same inputs, settings and library. The match settings
     are those of nps-id match (same options, same defaults).
     """
+    from nps_id._hashing import sha256_path
     from nps_id.batch import discover, run_batch
     from nps_id.batch.match import MatchProcessor, ReportWriter
     from nps_id.batch.progress import make_progress
@@ -91,8 +92,8 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     # are the contents of the alkane table (the processor knows only its path): a corrected ladder
     # must not leave the old retention indices in place.
     params = {**processor.describe(), "reports": list(report_formats),
-              "sample_info": _file_hash(sample_info) if sample_info else None,
-              "alkanes_sha256": _file_hash(alkanes) if alkanes else None}
+              "sample_info": sha256_path(sample_info).sha256 if sample_info else None,
+              "alkanes_sha256": sha256_path(alkanes).sha256 if alkanes else None}
     try:
         result = run_batch(found.runs, out_dir, processor, params, library_sha256,
                            workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
@@ -112,9 +113,3 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     click.echo(f"summary: {written[1]}")
     if result.failed:
         click.get_current_context().exit(1)
-
-
-def _file_hash(path: Path) -> str:
-    from nps_id.batch.manifest import file_sha256
-
-    return file_sha256(path)
