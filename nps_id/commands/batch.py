@@ -8,6 +8,7 @@ import click
 
 from nps_id.commands.match_options import match_settings_options
 from nps_id.commands.options import lenient_option, library_option, resolve_library
+from nps_id.report import FORMATS as REPORT_FORMATS
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
 
@@ -48,7 +49,7 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
               help="n-alkane ladder (run or CSV of RT and carbon number) for retention indices.")
 @match_settings_options
 @click.option("--report", "-f", "report_formats", multiple=True,
-              type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
+              type=click.Choice(REPORT_FORMATS),
               help="Also write this report per run (as nps-id report does); repeatable.")
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Laboratory details (TOML, as for nps-id report) shared by every run's report.")

@@ -16,6 +16,7 @@ import click
 from nps_id.commands.match_options import match_settings_options
 from nps_id.commands.options import lenient_option, library_option, resolve_library
 from nps_id.errors import EXIT_FOUND
+from nps_id.report import FORMATS as REPORT_FORMATS
 
 _EPILOG = """\b
 Examples:
@@ -45,7 +46,7 @@ Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input, 4 bad 
               help="Exit 1 when a finding at this level or stronger is found.")
 @match_settings_options
 @click.option("--report", "report_formats", multiple=True,
-              type=click.Choice(["html", "pdf", "ewa", "csv", "tsv", "json"]),
+              type=click.Choice(REPORT_FORMATS),
               help="Also write a report per run in this format (repeatable) into -o DIR "
                    "(default: the current folder). See 'nps-id report --help'.")
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
