@@ -155,6 +155,7 @@ class Library:
         order = [str(c) for c in _attr(meta.attrs.get("column-order", []))] or sorted(meta)
         self._encodings: dict[str, str] = {}
         self._separators: dict[str, str] = {}  # string-list columns -> their separator
+        self._fills: dict[str, int] = {}  # int columns -> their "absent" value
         for name in order:
             if name not in meta:
                 continue
@@ -162,9 +163,10 @@ class Library:
             self._encodings[name] = str(_attr(attrs.get(ENC_TYPE, "")))
             if "separator" in attrs:
                 self._separators[name] = str(_attr(attrs["separator"]))
+            if self._encodings[name] == INT:
+                self._fills[name] = int(_attr(attrs.get("fill", 0)))
         self.columns = [c for c in order if self._encodings.get(c) in KIND]
         self._offsets: np.ndarray | None = None
-
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -272,6 +274,12 @@ class Library:
                 f"{self.path}: corrupt library: cannot read dataset /{name} ({_short(exc)})"
             ) from None
 
+    def _row_number(self, i: int, what: str) -> int:
+        """``i`` as 0 .. n_spectra - 1 (negative counts from the end); IndexError outside."""
+        if not -self.n_spectra <= i < self.n_spectra:
+            raise IndexError(f"{what} {i} out of range for a library of {self.n_spectra}")
+        return int(i) % self.n_spectra
+
     def _offsets_array(self) -> np.ndarray:
         if self._offsets is None:
             self._offsets = np.asarray(self._read("peaks/offsets"), dtype=np.int64)
@@ -307,9 +315,7 @@ class Library:
     def _strings(self, name: str, rows: Any) -> np.ndarray | str:
         """Rows of a UTF-8 CSR column: one scalar row, or a selection as an object array."""
         if isinstance(rows, (int, np.integer)):
-            if not -self.n_spectra <= rows < self.n_spectra:
-                raise IndexError(f"row {rows} out of range for a library of {self.n_spectra}")
-            rows = int(rows) % self.n_spectra
+            rows = self._row_number(rows, "row")
             lo, hi = (int(v) for v in self._read(f"metadata/{name}/offsets", slice(rows, rows + 2)))
             return self._decode(name, self._read(f"metadata/{name}/data", slice(lo, hi)).tobytes())
         offsets = np.asarray(self._read(f"metadata/{name}/offsets"), dtype=np.int64)
@@ -329,13 +335,6 @@ class Library:
                 f"{self.path}: corrupt library: /metadata/{name} holds invalid UTF-8"
             ) from None
 
-    def column_fill(self, name: str) -> int | None:
-        """The "absent" value of an int column, else None."""
-        if self.encoding(name) != INT:
-            return None
-        with self.guard(f"/metadata/{name}"):
-            return int(_attr(self._h5[f"metadata/{name}"].attrs.get("fill", 0)))
-
     def columns_dict(self) -> dict[str, np.ndarray]:
         """Every metadata column, read whole."""
         return {name: self.column(name) for name in self.columns}
@@ -351,7 +350,7 @@ class Library:
         except ValueError as exc:
             raise LibraryError(f"{self.path}: corrupt library: /peaks: {exc}") from None
 
-    def _row_metadata(self, values: Mapping[str, Any], fills: Mapping[str, int]) -> dict[str, Any]:
+    def _row_metadata(self, values: Mapping[str, Any]) -> dict[str, Any]:
         meta: dict[str, Any] = {}
         for name, value in values.items():
             encoding = self._encodings[name]
@@ -364,7 +363,7 @@ class Library:
             elif encoding == FLOAT:
                 if not np.isnan(value):
                     meta[name] = float(value)
-            elif int(value) != fills[name]:
+            elif int(value) != self._fills[name]:
                 meta[name] = int(value)
         return meta
 
@@ -373,25 +372,21 @@ class Library:
 
         The ``source`` column comes back as the ``source_file`` metadata key.
         """
-        if not -self.n_spectra <= i < self.n_spectra:
-            raise IndexError(f"spectrum {i} out of range for a library of {self.n_spectra}")
-        i = int(i) % self.n_spectra
+        i = self._row_number(i, "spectrum")
         lo, hi = (int(v) for v in self._read("peaks/offsets", slice(i, i + 2)))
         mz = self._read("peaks/mz", slice(lo, hi))
         intensity = self._read("peaks/intensity", slice(lo, hi))
-        fills = {c: self.column_fill(c) for c in self.columns if self._encodings[c] == INT}
         row = {c: self.column(c, i) for c in self.columns}
-        return Spectrum(mz, intensity, self._row_metadata(row, fills))
+        return Spectrum(mz, intensity, self._row_metadata(row))
 
     def spectra(self) -> Iterator[Spectrum]:
         """Every spectrum in order (reads peaks and metadata once, then yields)."""
         peaks = self.peaks()
         cols = self.columns_dict()
-        fills = {c: self.column_fill(c) for c in self.columns if self._encodings[c] == INT}
         for i in range(self.n_spectra):
             mz, intensity = peaks.row(i)
             row = {c: values[i] for c, values in cols.items()}
-            yield Spectrum(mz, intensity, self._row_metadata(row, fills))
+            yield Spectrum(mz, intensity, self._row_metadata(row))
 
     # -- provenance and indexes ----------------------------------------------------------
     def provenance(self) -> list[dict[str, Any]]:
