@@ -71,6 +71,19 @@ def test_round_trip_spectra_and_columns(tmp_path):
     assert validate_library(path).sha256 == sha
 
 
+def test_rows_count_from_the_end_like_a_list_and_stop_at_its_length(tmp_path):
+    path = tmp_path / "lib.h5"
+    write(path, make_spectra())
+    with Library.open(path) as lib:
+        assert lib.spectrum(-1) == lib.spectrum(5) and lib.spectrum(-6) == lib.spectrum(0)
+        assert lib.column("name", -1) == "compound 5" and lib.column("ms_level", 0) == 2
+        for bad in (6, -7):
+            with pytest.raises(IndexError, match="out of range for a library of 6"):
+                lib.spectrum(bad)
+            with pytest.raises(IndexError, match="out of range for a library of 6"):
+                lib.column("name", bad)
+
+
 def test_library_closes_the_file(tmp_path):
     path = tmp_path / "lib.h5"
     write(path, make_spectra())
