@@ -222,18 +222,19 @@ def build_report(
     if status == "amended" and not report_meta.get("amends"):
         raise InputError("an amended report must name the report it amends ([report] amends = \"<report id>\")")
     item = _item(info["item"])
+    run = results.get("run", {})
+    technique = run.get("technique") or "GC-EI-MS"
     internal = {normalise_name(n) for n in item["internal_standards"]}
     refs_run = item["reference_standards_run"]
+    refs_run = None if refs_run is None else {normalise_name(n) for n in refs_run}
     entries, reference_source = _library_entries(results, library_path)
     findings = [
-        _finding(i, f, internal, refs_run, entries, overrides, results)
+        _finding(i, f, internal, refs_run, entries, overrides, technique)
         for i, f in enumerate(results.get("findings", []))
     ]
     summary = {level: sum(f["verdict"] == level for f in findings)
                for level in ("identified", "tentative", "inconclusive")}
     summary["nps_reportable"] = sum(is_ewa_reportable(f) for f in findings)
-    run = results.get("run", {})
-    technique = run.get("technique") or "GC-EI-MS"
     category = SWGDRUG_CATEGORY.get(technique, "A")
     params = results.get("parameters", {})
     doc = {
@@ -354,14 +355,15 @@ def _library_info(library: Mapping[str, Any]) -> dict[str, Any]:
             "path": library.get("path")}
 
 
-def _finding(index, f, internal, refs_run, entries, overrides, results) -> dict[str, Any]:
-    names = [f.get("name") or ""]
+def _finding(index, f, internal, refs_run, entries, overrides, technique) -> dict[str, Any]:
+    """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
+    passed through :func:`normalise_name`; ``refs_run`` is None when the sample information is silent."""
     entry = entries.get(f.get("library_row"), {})
     ewa = classify(f.get("name"), entry.get("synonyms", ()), smiles=f.get("smiles") or entry.get("smiles"),
                    inchi=f.get("inchi") or entry.get("inchi"), inchikey=f.get("inchikey"),
                    overrides=overrides).to_dict()
-    is_internal = bool(internal & {normalise_name(n) for n in names if n}) or bool(
-        f.get("inchikey") and f["inchikey"].upper() in {k.upper() for k in internal})
+    # an internal standard may be named by its name or by its InChIKey
+    is_internal = any(normalise_name(v) in internal for v in (f.get("name"), f.get("inchikey")) if v)
     spectrum = f.get("spectrum") or {"mz": [], "intensity": []}
     reference = f.get("reference_spectrum") or entry.get("spectrum")
     out = {
@@ -395,7 +397,7 @@ def _finding(index, f, internal, refs_run, entries, overrides, results) -> dict[
         "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
         "reference_spectrum": reference,
     }
-    out["limitations"] = _limitations(out, results)
+    out["limitations"] = _limitations(out, technique)
     return out
 
 
@@ -418,15 +420,14 @@ def _cas(value: Any) -> str | None:
     return text
 
 
-def _reference_run(name: str | None, refs_run: list[str] | None) -> str:
+def _reference_run(name: str | None, refs_run: set[str] | None) -> str:
     if refs_run is None or not name:
         return "unknown"
-    return "yes" if normalise_name(name) in {normalise_name(n) for n in refs_run} else "no"
+    return "yes" if normalise_name(name) in refs_run else "no"
 
 
-def _limitations(f: Mapping[str, Any], results: Mapping[str, Any]) -> list[str]:
+def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     """Plain statements of what this finding does not establish (derived, never free text)."""
-    technique = (results.get("run") or {}).get("technique") or "GC-EI-MS"
     notes = [f"Library-search result from one {technique} acquisition; a second, uncorrelated "
              "technique is needed for a full identification (SWGDRUG)."]
     if is_analogue(f):

@@ -32,6 +32,14 @@ def test_document_validates_and_carries_the_envelope():
                                  "address": None, "contact": "nps-desk@example.invalid", "accreditation": None}
 
 
+@pytest.mark.parametrize("declared", ["LEBVLXFERQHONN-UHFFFAOYSA-N", "lebvlxferqhonn-uhfffaoysa-n", "BUPIVACAINE"])
+def test_an_internal_standard_is_known_by_its_inchikey_or_its_name_in_any_case(declared):
+    info = copy.deepcopy(SAMPLE_INFO)
+    info["item"]["internal_standards"] = [declared]
+    flagged = [f["name"] for f in _doc(info=info)["findings"] if f["internal_standard"]]
+    assert flagged == ["Bupivacaine"]
+
+
 def test_nothing_is_invented_without_sample_information():
     doc = build_report(make_results(), None, now=FIXED_NOW)
     assert doc["analyst"]["name"] is None and doc["reviewer"]["name"] is None
