@@ -185,26 +185,23 @@ def run_batch(
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     manifest = Manifest.load(out_dir)
     blanks, blank_keys = pair_blanks(runs, blank_pattern)
-    hashes = _hash_inputs(runs, workers)
+    hashes, unreadable = _hash_inputs(runs, workers)
     by_key = {run.key: run for run in runs}
 
     # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank).
-    tasks, phashes, skipped, unreadable = [], {}, 0, []
+    tasks, phashes, skipped = [], {}, 0
     for run in runs:
-        if isinstance(hashes[run.key], OSError):
+        if run.key in unreadable:
             phashes[run.key] = ""
-            unreadable.append(run)
             continue
         run_params = dict(params)
         digests = {str(run.path): hashes[run.key]}
         blank_key = blanks.get(run.key) if subtract_blank else None
         if blank_pattern is not None and subtract_blank:
             run_params["blank"] = str(by_key[blank_key].path) if blank_key else None
-        blank_sha = hashes[blank_key] if blank_key else None
-        if isinstance(blank_sha, str):
+        blank_sha = hashes.get(blank_key)  # None: no blank, or an unreadable one
+        if blank_sha is not None:
             digests[str(by_key[blank_key].path)] = blank_sha
-        else:  # no blank, or one that cannot be read
-            blank_sha = None
         phashes[run.key] = params_hash({**run_params, "blank": blank_sha})
         if manifest.is_current(run.key, hashes[run.key], phashes[run.key], library_sha256):
             skipped += 1
@@ -224,7 +221,7 @@ def run_batch(
             outcome.key,
             Entry(
                 input=str(run.path),
-                sha256=hashes[run.key] if isinstance(hashes[run.key], str) else "",
+                sha256=hashes.get(run.key, ""),
                 params_hash=phashes[run.key],
                 library_sha256=library_sha256,
                 status=outcome.status,
@@ -242,8 +239,8 @@ def run_batch(
         progress.start(len(runs), len(tasks) + len(unreadable))
     manifest.save_interval = MANIFEST_SAVE_INTERVAL
     try:
-        for run in unreadable:
-            record(Outcome(run.key, "failed", error=f"{run.path}: cannot read ({hashes[run.key]})"))
+        for key, reason in unreadable.items():
+            record(Outcome(key, "failed", error=reason))
         if scheduler is not None:
             _run_dask(tasks, scheduler, record)
         else:
@@ -255,13 +252,16 @@ def run_batch(
     return BatchResult(len(runs), len(tasks) + len(unreadable), skipped, failed, manifest, list(runs), blanks, blank_keys)
 
 
-def _hash_inputs(runs: Sequence[Run], workers: int | None) -> dict[str, str | OSError]:
-    """SHA-256 of every input, once (workers get it in :attr:`Task.digests`); an input that
-    cannot be read maps to its error (a failed run, not a failed batch)."""
+def _hash_inputs(runs: Sequence[Run], workers: int | None) -> tuple[dict[str, str], dict[str, str]]:
+    """SHA-256 of every input, once (workers get it in :attr:`Task.digests`), by run key; and,
+    by run key, why an input cannot be read (a failed run, not a failed batch)."""
     # hashlib releases the GIL on large buffers, so threads hash several files at once.
     with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
-        digests = pool.map(lambda r: _safe_sha256(r.path), runs)
-        return {run.key: digest for run, digest in zip(runs, digests)}
+        digests = list(pool.map(lambda r: _safe_sha256(r.path), runs))
+    hashes = {run.key: digest for run, digest in zip(runs, digests) if not isinstance(digest, OSError)}
+    unreadable = {run.key: f"{run.path}: cannot read ({digest.strerror or digest})"
+                  for run, digest in zip(runs, digests) if isinstance(digest, OSError)}
+    return hashes, unreadable
 
 
 def _safe_sha256(path: Path) -> str | OSError:
