@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from nps_id._atomic import atomic_output
+from nps_id._cores import usable_cores
 from nps_id.batch.discover import Run, pair_blanks
 from nps_id.batch.manifest import Entry, Manifest, file_sha256, params_hash
 from nps_id.errors import InputError, NpsIdError
@@ -244,7 +245,7 @@ def run_batch(
         if scheduler is not None:
             _run_dask(tasks, scheduler, record)
         else:
-            _run_local(tasks, workers or os.cpu_count() or 1, record)
+            _run_local(tasks, workers or usable_cores(), record)
     finally:  # also on Ctrl-C: keep every entry recorded so far
         manifest.save()
     if progress is not None:
@@ -256,7 +257,7 @@ def _hash_inputs(runs: Sequence[Run], workers: int | None) -> tuple[dict[str, st
     """SHA-256 of every input, once (workers get it in :attr:`Task.digests`), by run key; and,
     by run key, why an input cannot be read (a failed run, not a failed batch)."""
     # hashlib releases the GIL on large buffers, so threads hash several files at once.
-    with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=workers or usable_cores()) as pool:
         digests = list(pool.map(lambda r: _safe_sha256(r.path), runs))
     hashes = {run.key: digest for run, digest in zip(runs, digests) if not isinstance(digest, OSError)}
     unreadable = {run.key: f"{run.path}: cannot read ({digest.strerror or digest})"

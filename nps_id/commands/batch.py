@@ -1,11 +1,11 @@
 """``nps-id batch``: match every run below folders, in parallel, resumably, with a summary."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
+from nps_id._cores import usable_cores
 from nps_id.commands.match_options import match_settings_options
 from nps_id.commands.options import lenient_option, library_option, resolve_library
 from nps_id.report import FORMATS as REPORT_FORMATS
@@ -34,7 +34,7 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only runs whose path (relative to its folder) matches; repeatable.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=usable_cores(),
               help="Local worker processes (default: all cores).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on an existing Dask cluster (tcp://host:8786) instead of local processes.")

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import click
 
-from nps_id.commands.options import default_library_path, lenient_option
+from nps_id.commands.options import default_library_path, lenient_option, refuse_output_onto_inputs
 
 
 @click.group(
@@ -78,10 +78,7 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
 
     from nps_id.library import build_library
 
-    for source in sources:  # the atomic replace would silently turn a spectrum file into the library
-        if output.exists() and output.samefile(source):
-            raise click.BadParameter(f"{output} is also a source; write the library to another file",
-                                     param_hint="'-o' / '--output'")
+    refuse_output_onto_inputs(output, {f"also a source ({s})": s for s in sources}, "the library")
     if not (append and output.exists()):  # a new library: --append keeps an existing one's labels
         name = name or output.stem
         release = release or date.today().isoformat()

@@ -69,6 +69,16 @@ def library_option(f: Callable) -> Callable:
     )(f)
 
 
+def refuse_output_onto_inputs(output: Path, inputs: dict[str, Path], what: str) -> None:
+    """A usage error (exit 2) when ``-o`` names one of the command's inputs: the atomic replace
+    would silently destroy it. ``inputs`` maps how the message names each input to its path;
+    ``what`` is what the output holds ("the hits", "the library")."""
+    for name, path in inputs.items():
+        if output.exists() and output.samefile(path):
+            raise click.BadParameter(f"{output} is {name}; write {what} to another file",
+                                     param_hint="'-o' / '--output'")
+
+
 def lenient_option(f: Callable) -> Callable:
     return click.option(
         "--lenient",

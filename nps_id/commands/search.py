@@ -14,7 +14,9 @@ from typing import Any, Iterator
 
 import click
 
-from nps_id.commands.options import TOLERANCE, lenient_option, library_option, resolve_library
+from nps_id.commands.options import (
+    TOLERANCE, lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
+)
 
 _EPILOG = """\b
 Examples:
@@ -110,7 +112,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     library = resolve_library(library)  # a missing library fails before a long read
     to_file = output is not None and str(output) != "-"
     if to_file:
-        _refuse_overwriting_inputs(output, queries, library)
+        refuse_output_onto_inputs(output, {"QUERIES": queries, "the library": library}, "the hits")
     report = ReadReport(str(queries))
     spectra = list(read(queries, lenient=lenient, report=report))
     for bad in report.quarantine:
@@ -137,15 +139,6 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     with atomic_output(output) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             write_rows(rows, fh, fmt)
-
-
-def _refuse_overwriting_inputs(output: Path, queries: Path, library: Path) -> None:
-    """A usage error (exit 2) when ``-o`` names the query file or the library: the atomic
-    replace would silently destroy the input."""
-    for what, path in (("QUERIES", queries), ("the library", library)):
-        if output.exists() and output.samefile(path):
-            raise click.BadParameter(f"{output} is {what}; write the hits to another file",
-                                     param_hint="'-o' / '--output'")
 
 
 def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]]:
