@@ -37,11 +37,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from nps_id.compound import normalise_name, skeleton
 from nps_id.errors import InputError
 
 TAXONOMY_PATH = Path(__file__).with_name("ewa_taxonomy.json")
 _INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
-_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ω": "omega", "Δ": "delta"}
 
 
 @dataclass(frozen=True)
@@ -80,22 +80,6 @@ class Override:
     subclass: str | None
     nps: bool | None
     key: str
-
-
-def normalise_name(name: str) -> str:
-    """Lower-case, ``.alpha.``/Greek letters spelled out, whitespace collapsed.
-
-    >>> normalise_name(".alpha.-PVP")
-    'alpha-pvp'
-    >>> normalise_name("α-PHP  hydrochloride")
-    'alpha-php hydrochloride'
-    """
-    text = name.strip()
-    for greek, latin in _GREEK.items():
-        text = text.replace(greek, latin)
-    text = text.lower()
-    text = re.sub(r"\.(alpha|beta|gamma|delta|omega)\.", r"\1", text)
-    return re.sub(r"\s+", " ", text)
 
 
 @functools.lru_cache(maxsize=4)
@@ -185,8 +169,8 @@ def _not_nps_entry(
     names: Iterable[str], inchikey: str | None, taxonomy: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     table = taxonomy["_not_nps"]
-    if inchikey and inchikey.strip()[:14].upper() in table:
-        return table[inchikey.strip()[:14].upper()]
+    if skeleton(inchikey) in table:
+        return table[skeleton(inchikey)]
     for name in names:
         entry = table.get(name)
         if entry is None:
@@ -271,7 +255,7 @@ def _find_override(overrides: Mapping[str, Override] | None, names: list[str], i
         return None
     if inchikey:
         key = inchikey.strip().upper()
-        hit = overrides.get(key) or overrides.get(key.split("-")[0])
+        hit = overrides.get(key) or overrides.get(skeleton(key))
         if hit is not None:
             return hit
     for name in names:
