@@ -43,6 +43,9 @@ COLUMNS: dict[str, str] = {
     "library_row": "LibRow",
     "similarity": "Similarity",
     "delta_mass_match": "DeltaMassMatch",
+    "smiles": "SMILES",
+    "structure_source": "StructureSource",
+    "stereo_note": "StereoNote",
 }
 
 SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
@@ -130,7 +133,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     if without_hits:
         click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library spectrum "
                    "shares one; MS/MS: none within the precursor window)", err=True)
-    rows = hit_rows(hits, spectra, reference.columns)
+    rows = hit_rows(hits, spectra, reference)
     if not to_file:
         write_rows(rows, sys.stdout, fmt)
         return
@@ -141,7 +144,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
             write_rows(rows, fh, fmt)
 
 
-def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]]:
+def hit_rows(hits: Any, spectra: list, reference: Any) -> Iterator[dict[str, Any]]:
     """One dict per hit with the machine column names of :data:`COLUMNS`."""
     import numpy as np
 
@@ -153,6 +156,7 @@ def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]
     def points(value: float) -> int | None:
         return int(np.floor(value * 999.0 + 0.5)) if np.isfinite(value) else None
 
+    columns, notes = reference.columns, reference.identity.notes
     for i in range(len(hits)):
         q, row = int(hits.query[i]), int(hits.row[i])
         query = spectra[q]
@@ -175,6 +179,9 @@ def hit_rows(hits: Any, spectra: list, columns: dict) -> Iterator[dict[str, Any]
             "similarity": num(hits.similarity[i], 4),
             # EI hits (they carry an MF) have nominal mass differences.
             "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
+            "smiles": columns["smiles"][row] or None,
+            "structure_source": columns["structure_source"][row] or None,
+            "stereo_note": notes[row] or None,
         }
 
 

@@ -111,7 +111,8 @@ class ReferenceLibrary:
         self.compound = self.reference.compound()
 
     def hit_fields(self, row: int) -> dict[str, Any]:
-        """Name, identifiers and formula of library row ``row``."""
+        """Name, identifiers, formula and structure (SMILES, where it came from, whether its
+        InChIKey was verified against the record's) of library row ``row``."""
         col = self.columns
         return {
             "name": str(col["name"][row]),
@@ -120,6 +121,9 @@ class ReferenceLibrary:
             "inchikey": str(col["inchikey"][row]) or None,
             "formula": str(col["formula"][row]) or None,
             "cas": (str(self.cas[row]) or None) if self.cas is not None else None,
+            "smiles": str(col["smiles"][row]) or None,
+            "structure_source": str(col["structure_source"][row]) or None,
+            "structure_status": str(col["structure_status"][row]) or None,
         }
 
     def require(self, kind: str, run_name: str, technique: str) -> None:
@@ -301,8 +305,8 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
 
 
 def _runner_up(hits: list[dict], library: ReferenceLibrary) -> dict | None:
-    """The best hit of a compound other than the top hit's, by the engine's compound key
-    (InChIKey skeleton, else name) -- the key its gap is measured against."""
+    """The best hit of a compound other than the top hit's, by the engine's compound identity
+    (:mod:`nps_id.compound`) -- the compound its gap is measured against."""
     code = library.compound[hits[0]["row"]]
     return next((h for h in hits if library.compound[h["row"]] != code), None)
 
@@ -445,6 +449,8 @@ def _finding(rt_min, top, hits, verdict, library, *, mode, ri, lib_ri, delta_ri,
         "score": top["score"],
         "gap": top["gap"],
         "isomer_alert": top["isomer_alert"],
+        # diastereomers in the library (other compounds MS rarely separates), enantiomers merged
+        "stereo_note": library.reference.identity.notes[top["row"]] or None,
         "delta_mass": top["delta_mass"],
         "similarity": top["similarity"],
         "delta_mass_match": top["delta_mass_match"],

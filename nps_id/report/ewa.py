@@ -21,7 +21,7 @@ import io
 import json
 from typing import Any, Callable, Mapping
 
-from nps_id.report.ewa_groups import normalise_name
+from nps_id.compound import compound_identity
 from nps_id.report.model import finding_label, is_analogue, is_ewa_reportable
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
@@ -80,13 +80,15 @@ def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One dict per exported substance, keys in :data:`EWA_FIELDS` order.
 
     The EWA counts substances, not chromatographic peaks: several findings of one substance
-    (same InChIKey first block, else same name) give one row, from its strongest verdict.
+    (one compound by :mod:`nps_id.compound`: enantiomers are one, diastereomers two) give one
+    row, from its strongest verdict.
     """
-    best: dict[str, Mapping[str, Any]] = {}
-    for f in doc["findings"]:
-        if not is_ewa_reportable(f):
-            continue
-        key = (f.get("inchikey") or "")[:14] or normalise_name(f["name"])
+    reportable = [f for f in doc["findings"] if is_ewa_reportable(f)]
+    codes = compound_identity([f.get("inchikey") or "" for f in reportable], [f["name"] for f in reportable],
+                              [f.get("smiles") or "" for f in reportable],
+                              [f.get("structure_status") or "" for f in reportable]).codes
+    best: dict[int, Mapping[str, Any]] = {}
+    for key, f in zip(codes.tolist(), reportable):
         if key not in best or (f["verdict"] == "identified" and best[key]["verdict"] != "identified"):
             best[key] = f
     return [{column: getter(doc, f) for column, (_, getter) in EWA_FIELDS.items()} for f in best.values()]

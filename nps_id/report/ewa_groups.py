@@ -8,7 +8,10 @@ benzodiazepines) because "other" would hide what matters most in casework.
 
 Entry points
 ------------
-- :func:`classify` -- one substance -> :class:`EwaClass` (group, subclass, NPS or not, why).
+- :func:`classify` -- one substance -> :class:`EwaClass` (group, subclass, effect, NPS or not, why).
+- :func:`classify_structures` -- the SMARTS-based class of one bare SMILES or of a set of them
+  (a new substance's "suspected group": the group all share, else that of their maximum common
+  substructure).
 - :func:`load_taxonomy` -- the rules, from ``ewa_taxonomy.json`` beside this module (versioned).
 - :func:`classify_library` -- every entry of an nps-id HDF5 library (tags for a library column).
 - :func:`load_overrides` -- a laboratory's own CSV (``key,group,subclass,nps``; key = name or
@@ -37,11 +40,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from nps_id.compound import normalise_name, skeleton
 from nps_id.errors import InputError
 
 TAXONOMY_PATH = Path(__file__).with_name("ewa_taxonomy.json")
 _INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
-_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ω": "omega", "Δ": "delta"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class EwaClass:
     ----------
     group, group_label : taxonomy id (e.g. ``"synthetic_cathinones"``) and its label.
     subclass, subclass_label : subclass of "other substances" (e.g. ``"benzodiazepines"``) or None.
+    effect, effect_label : the EWA effect group (``"stimulant"``, ``"sedative_hypnotic"``,
+        ``"synthetic_opioid"``, ``"classic_hallucinogen"``, ``"dissociative"``,
+        ``"synthetic_cannabinoid_receptor_agonist"``) or None (not assigned, or it varies).
     nps : True (an NPS group), False (established drug/medicine/adulterant), None (cannot tell).
     source : ``"override"``, ``"structure"``, ``"name"`` or ``"none"``.
     rule : the rule id, pattern or override key that decided; ``not_nps_reason`` when nps is False.
@@ -62,6 +68,8 @@ class EwaClass:
     group_label: str
     subclass: str | None
     subclass_label: str | None
+    effect: str | None
+    effect_label: str | None
     nps: bool | None
     source: str
     rule: str | None
@@ -82,22 +90,6 @@ class Override:
     key: str
 
 
-def normalise_name(name: str) -> str:
-    """Lower-case, ``.alpha.``/Greek letters spelled out, whitespace collapsed.
-
-    >>> normalise_name(".alpha.-PVP")
-    'alpha-pvp'
-    >>> normalise_name("α-PHP  hydrochloride")
-    'alpha-php hydrochloride'
-    """
-    text = name.strip()
-    for greek, latin in _GREEK.items():
-        text = text.replace(greek, latin)
-    text = text.lower()
-    text = re.sub(r"\.(alpha|beta|gamma|delta|omega)\.", r"\1", text)
-    return re.sub(r"\s+", " ", text)
-
-
 @functools.lru_cache(maxsize=4)
 def load_taxonomy(path: str | Path = TAXONOMY_PATH) -> dict[str, Any]:
     """Read and check the taxonomy JSON (rules, groups, subclasses, not-NPS list).
@@ -115,6 +107,7 @@ def load_taxonomy(path: str | Path = TAXONOMY_PATH) -> dict[str, Any]:
     data["_name_rules"] = [
         (re.compile(r["pattern"]), r["group"], r.get("subclass"), r["id"]) for r in data["name_rules"]
     ]
+    data["_rule_effect"] = {r["id"]: r["effect"] for r in data["structure_rules"] + data["name_rules"] if "effect" in r}
     not_nps: dict[str, dict[str, Any]] = {}
     for entry in data["not_nps"]:
         for name in entry["names"]:
@@ -185,8 +178,8 @@ def _not_nps_entry(
     names: Iterable[str], inchikey: str | None, taxonomy: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     table = taxonomy["_not_nps"]
-    if inchikey and inchikey.strip()[:14].upper() in table:
-        return table[inchikey.strip()[:14].upper()]
+    if skeleton(inchikey) in table:
+        return table[skeleton(inchikey)]
     for name in names:
         entry = table.get(name)
         if entry is None:
@@ -246,18 +239,20 @@ def classify(
             group, subclass = entry["group"], entry.get("subclass")
             source, rule = ("name", "not_nps list") if source == "none" else (source, rule)
         return _make(taxonomy, group, subclass, source, rule, nps=False, not_nps_reason=entry["reason"])
-    nps = taxonomy["groups"][group]["nps"]
-    if group == "other_substances" and subclass is not None:
-        nps = True  # fentanyl analogues, nitazenes, other opioids, benzodiazepines not on the list
+    # a subclass of "other substances" says itself (fentanyl analogues: NPS; anabolic steroids: not)
+    nps = taxonomy["subclasses"][subclass]["nps"] if subclass else taxonomy["groups"][group]["nps"]
     return _make(taxonomy, group, subclass, source, rule, nps=nps, not_nps_reason=None)
 
 
 def _make(taxonomy, group, subclass, source, rule, *, nps, not_nps_reason) -> EwaClass:
+    effect = _effect(taxonomy, group, subclass, rule)
     return EwaClass(
         group=group,
         group_label=taxonomy["groups"][group]["label"],
         subclass=subclass,
         subclass_label=taxonomy["subclasses"][subclass]["label"] if subclass else None,
+        effect=effect,
+        effect_label=taxonomy["effects"][effect]["label"] if effect else None,
         nps=nps,
         source=source,
         rule=rule,
@@ -266,12 +261,19 @@ def _make(taxonomy, group, subclass, source, rule, *, nps, not_nps_reason) -> Ew
     )
 
 
+def _effect(taxonomy, group: str, subclass: str | None, rule: str | None) -> str | None:
+    """The rule's own effect, else the subclass's, else the group's."""
+    if rule in taxonomy["_rule_effect"]:
+        return taxonomy["_rule_effect"][rule]
+    return (taxonomy["subclasses"][subclass] if subclass else taxonomy["groups"][group]).get("effect")
+
+
 def _find_override(overrides: Mapping[str, Override] | None, names: list[str], inchikey: str | None):
     if not overrides:
         return None
     if inchikey:
         key = inchikey.strip().upper()
-        hit = overrides.get(key) or overrides.get(key.split("-")[0])
+        hit = overrides.get(key) or overrides.get(skeleton(key))
         if hit is not None:
             return hit
     for name in names:
@@ -308,7 +310,7 @@ def load_overrides(path: str | Path, taxonomy_path: str | Path = TAXONOMY_PATH) 
             _check_group(taxonomy, group, subclass, where=f"{path}: line {line}")
             nps = _parse_yes_no(row.get("nps"), f"{path}: line {line}")
             if nps is None and not (group == "other_substances" and subclass is None):
-                nps = taxonomy["groups"][group]["nps"] if subclass is None else True
+                nps = taxonomy["groups"][group]["nps"] if subclass is None else taxonomy["subclasses"][subclass]["nps"]
             is_key = _INCHIKEY.match(key.upper()) or re.fullmatch(r"[A-Z]{14}", key)
             norm = key.upper() if is_key else normalise_name(key)
             table[norm] = Override(group=group, subclass=subclass, nps=nps, key=key)
@@ -324,6 +326,42 @@ def _parse_yes_no(value: str | None, where: str) -> bool | None:
     if text in ("no", "false", "0"):
         return False
     raise InputError(f"{where}: 'nps' must be yes, no or empty (got {value!r})")
+
+
+def classify_structures(smiles: Iterable[str], taxonomy_path: str | Path = TAXONOMY_PATH) -> EwaClass:
+    """The structure-rule class of one SMILES or of a set (no names, no not-NPS list).
+
+    When the structures do not all fall into one class, their maximum common substructure (RDKit
+    FMCS, ring bonds kept whole, 10 s at most) is classified instead; ``unknown`` when nothing
+    matches.
+    """
+    taxonomy = load_taxonomy(str(taxonomy_path))
+    smiles = [s for s in smiles if s]
+    found = {_by_structure(s, None, str(taxonomy_path)) for s in smiles}
+    if len(found) == 1 and None not in found:
+        (decided,) = found
+    else:
+        decided = _by_structure(_common_substructure(smiles), None, str(taxonomy_path)) if len(smiles) > 1 else None
+    group, subclass, rule = decided if decided else ("unknown", None, None)
+    nps = taxonomy["subclasses"][subclass]["nps"] if subclass else taxonomy["groups"][group]["nps"]
+    return _make(taxonomy, group, subclass, "structure" if decided else "none", rule, nps=nps, not_nps_reason=None)
+
+
+def _common_substructure(smiles: list[str]) -> str | None:
+    """SMILES of the maximum common substructure of ``smiles`` (None when there is none)."""
+    from rdkit import Chem
+    from rdkit.Chem import rdFMCS
+
+    mols = [m for m in (_mol(s, None) for s in smiles) if m is not None]
+    if len(mols) < 2:
+        return None
+    result = rdFMCS.FindMCS(mols, ringMatchesRingOnly=True, completeRingsOnly=True, timeout=10)
+    if not result.numAtoms:
+        return None
+    # the MCS as a molecule: the first structure's atoms that it matches
+    query = Chem.MolFromSmarts(result.smartsString)
+    atoms = mols[0].GetSubstructMatch(query)
+    return Chem.MolFragmentToSmiles(mols[0], atomsToUse=list(atoms)) if atoms else None
 
 
 def taxonomy_version(taxonomy_path: str | Path = TAXONOMY_PATH) -> str:

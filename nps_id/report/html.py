@@ -3,8 +3,9 @@
 Entry point: :func:`render_html` (report document -> HTML text). Layout, top to bottom: header
 (laboratory, report id, status, issue date), the ISO/IEC 17025 statement, the item, the
 acquisition and its SWGDRUG category, the summary table of findings (MF, RMF, gap, RI, EWA
-group, verdict), the TIC with components marked, one section per finding (verdict and criteria,
-mirror plot with difference trace, hit table, limitations), signatures, and the provenance.
+group, verdict), the TIC with components marked, one section per finding (structure of the
+library compound, verdict and criteria, mirror plot with difference trace, hit table,
+limitations), signatures, and the provenance.
 
 Everything shown comes from the report document; the renderer adds no clock and no randomness,
 so the same document always gives the same bytes.
@@ -16,8 +17,9 @@ from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
 from nps_id.report.model import (DASH, display_number as _num, ewa_label, finding_label, identifier_caveats,
-                                 item_fields, provenance_fields, responsibility_fields, summary_line)
-from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, tic_figure
+                                 item_fields, provenance_fields, responsibility_fields, structure_caption,
+                                 summary_line)
+from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, structure_svg, tic_figure
 
 _CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;color:#1a1a1a;max-width:1000px;
@@ -31,6 +33,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .statement{border:1px solid #888;background:#f6f6f6;padding:6px 10px}
 .status{font-weight:bold;text-transform:uppercase}.muted{color:#666}
 figure{margin:6px 0}figure svg{max-width:100%;height:auto}
+figure.structure{float:right;margin:0 0 6px 12px;width:280px}figure.structure figcaption{font-size:10px;color:#666}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:6px;font-size:11px;white-space:pre-wrap;word-break:break-all}
 section.finding{page-break-inside:avoid}
 """
@@ -171,12 +174,15 @@ def _finding(doc, f) -> str:
         cls="top-hits",
     )
     svg = figure_svg(mirror_figure(f))
+    drawing = structure_svg(f.get("smiles"))
+    structure = (f'<figure class="structure">{drawing}<figcaption>{_e(structure_caption(f))}</figcaption></figure>'
+                 if drawing else "")
     limits = "".join(f"<li>{_e(text)}</li>" for text in f["limitations"])
     return (
         f'<section class="finding" id="finding-{f["index"]}">'
         f'<h2 style="border-color:{colour}">#{f["index"]} {_e(finding_label(f))} {_verdict(f["verdict"])}'
         f"{' <span class=muted>(internal standard)</span>' if f['internal_standard'] else ''}</h2>"
-        f"{identity}<h3>Verdict and criteria</h3>{criteria}"
+        f"{structure}{identity}<h3>Verdict and criteria</h3>{criteria}"
         f'<h3>Extracted spectrum against the reference</h3><figure class="mirror">{svg}<figcaption>'
         "Up: spectrum extracted from the run; down: library reference; lower panel: difference "
         "(extracted \u2212 reference, % of base peak).</figcaption></figure>"

@@ -374,6 +374,11 @@ def _finding(index, f, internal, refs_run, entries, overrides, technique) -> dic
         "inchikey": f.get("inchikey"),
         "cas": _cas(f.get("cas")),
         "iupac_name": f.get("iupac_name"),
+        # the library compound's structure, drawn in the reports with where it came from
+        "smiles": f.get("smiles") or entry.get("smiles") or None,
+        "structure_source": f.get("structure_source") or entry.get("structure_source") or None,
+        "structure_status": f.get("structure_status") or entry.get("structure_status") or None,
+        "stereo_note": f.get("stereo_note"),
         "monoisotopic_mass": monoisotopic_mass(f.get("formula")),
         "ewa": ewa,
         "verdict": f.get("verdict", "inconclusive"),
@@ -403,7 +408,7 @@ def _finding(index, f, internal, refs_run, entries, overrides, technique) -> dic
 
 def _hit(h: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("rank", "name", "library_id", "library_row", "inchikey", "formula", "cas", "mf", "rmf", "score",
-            "delta_mass", "delta_mass_match", "similarity")
+            "delta_mass", "delta_mass_match", "similarity", "smiles", "structure_source")
     out = {k: h.get(k) for k in keys}
     out["name"] = out["name"] or "(unnamed)"
     out["cas"] = _cas(out["cas"])
@@ -434,6 +439,8 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
+    if f.get("stereo_note"):
+        notes.append(f"Stereoisomers: {f['stereo_note']}.")
     if f["ri"] is None:
         notes.append("No retention index measured: isomers with similar spectra are not separated by RI.")
     if f["reference_standard_run"] == "no":
@@ -516,6 +523,8 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
                 "synonyms": list(meta.get("synonyms", ())),
                 "smiles": meta.get("smiles"),
                 "inchi": meta.get("inchi"),
+                "structure_source": meta.get("structure_source"),
+                "structure_status": meta.get("structure_status"),
             }
     source = "results file" if embedded else f"library {path.name} (sha256 {lib.sha256[:12]}..., checked)"
     return out, source
@@ -551,6 +560,14 @@ def finding_label(finding: Mapping[str, Any]) -> str:
 #: Shown with an analogue-mode finding's identifiers, which are the library entry's.
 ANALOGUE_IDENTIFIERS_NOTE = ("formula, mass, InChIKey, CAS and EWA group below are those of the library entry; "
                              "the substance found is an unidentified analogue of it")
+
+
+def structure_caption(finding: Mapping[str, Any]) -> str:
+    """The small text under a drawn structure: whose structure it is and where it came from."""
+    source = finding.get("structure_source") or "source not recorded"
+    status = finding.get("structure_status")
+    checked = {"verified": "InChIKey verified against the record", "unverified": "NOT verified against the record"}
+    return "Structure of the library entry; from " + source + (f", {checked[status]}" if status in checked else "")
 
 
 def identifier_caveats(finding: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -2,7 +2,7 @@
 
 Entry point: :func:`render_pdf` (report document -> PDF bytes). Pages: (1) header, 17025
 statement, item, acquisition with its SWGDRUG category, findings table; (2) the TIC; (3..n) one
-page per finding -- identity, verdict and criteria, mirror plot with difference trace, hit table,
+page per finding -- identity and structure, verdict and criteria, mirror plot with difference trace, hit table,
 limitations; (last) signatures and provenance. Same content as :mod:`nps_id.report.html`.
 
 Drawn directly rather than printed from the HTML by a browser so that it needs nothing outside
@@ -16,8 +16,9 @@ import textwrap
 from typing import Any, Mapping, Sequence
 
 from nps_id.report.model import (DASH, display_number as _num, ewa_label, finding_label, identifier_caveats,
-                                 item_fields, provenance_fields, responsibility_fields, summary_line)
-from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_mirror, draw_tic
+                                 item_fields, provenance_fields, responsibility_fields, structure_caption,
+                                 summary_line)
+from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_mirror, draw_structure, draw_tic
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
@@ -134,6 +135,10 @@ def _finding_page(fig, doc, f) -> None:
         ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
         ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),
     ])
+    # the library compound's structure, top right, with its source in small text
+    if draw_structure(fig, f.get("smiles"), [0.72, 0.79, 0.23, 0.15]):
+        fig.text(0.835, 0.785, structure_caption(f), fontsize=5, color="#666666", ha="center", va="top",
+                 wrap=True)
     draw_mirror(middle, f)
     page.y = 0.34
     page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],

@@ -1,4 +1,4 @@
-"""Report figures drawn with matplotlib (imported lazily): the TIC and the mirror plots.
+"""Report figures drawn with matplotlib (imported lazily): the TIC, the mirror plots, structures.
 
 Entry points
 ------------
@@ -7,6 +7,8 @@ Entry points
 - :func:`mirror_figure` -- extracted spectrum (up) against the library reference (down), with
   the difference trace in a panel below.
 - :func:`draw_tic`, :func:`draw_mirror` -- the same, drawn into a given Figure/SubFigure (PDF pages).
+- :func:`structure_svg` / :func:`draw_structure` -- a library compound's structure (RDKit
+  rdMolDraw2D) as inline SVG (HTML) or drawn into a figure (PDF page).
 - :func:`figure_svg` -- a figure as an SVG string that is identical for identical input (no date,
   fixed id salt, text kept as text).
 
@@ -194,3 +196,55 @@ def _label_ions(ax, spectrum: Mapping[float, float], sign: int) -> None:
         label = f"{m:.0f}" if float(m).is_integer() else f"{m:.2f}"
         ax.annotate(label, (m, sign * spectrum[m]), xytext=(0, 2 * sign), textcoords="offset points",
                     ha="center", va="bottom" if sign > 0 else "top", fontsize=6)
+
+
+# -- structures (RDKit, imported lazily) ---------------------------------------------------------
+
+
+def _depiction(smiles: str | None):
+    """The molecule with 2D coordinates, or None when there is no structure or it does not parse."""
+    if not smiles:
+        return None
+    from rdkit import Chem, RDLogger
+    from rdkit.Chem import rdDepictor
+
+    RDLogger.DisableLog("rdApp.*")  # an unparsable SMILES is simply not drawn
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return None
+    rdDepictor.Compute2DCoords(mol)  # deterministic: the same drawing for the same SMILES
+    return mol
+
+
+def _draw(drawer, mol) -> str | bytes:
+    drawer.drawOptions().clearBackground = False
+    drawer.DrawMolecule(mol)
+    drawer.FinishDrawing()
+    return drawer.GetDrawingText()
+
+
+def structure_svg(smiles: str | None, *, width_px: int = 280, height_px: int = 200) -> str | None:
+    """The structure as inline SVG (RDKit rdMolDraw2D; no XML declaration), None without one."""
+    mol = _depiction(smiles)
+    if mol is None:
+        return None
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    text = _draw(rdMolDraw2D.MolDraw2DSVG(width_px, height_px), mol)
+    return text[text.find("<svg"):].strip()
+
+
+def draw_structure(fig, smiles: str | None, rect: Sequence[float]) -> bool:
+    """Draw the structure into ``rect`` (left, bottom, width, height; figure fraction) as a
+    raster image (RDKit's Cairo drawer: no system package needed). False when there is none."""
+    mol = _depiction(smiles)
+    if mol is None:
+        return False
+    import matplotlib.image
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    png = _draw(rdMolDraw2D.MolDraw2DCairo(560, 400), mol)
+    ax = fig.add_axes(rect)
+    ax.imshow(matplotlib.image.imread(io.BytesIO(png), format="png"), interpolation="antialiased")
+    ax.set_axis_off()
+    return True

@@ -5,20 +5,21 @@ Entry points
 - :class:`Reference` -- peaks (:class:`~nps_id.peaks.CSRPeaks`) and columns, one row per spectrum.
 - :meth:`Reference.from_spectra` -- from any iterable of :class:`~nps_id.spectrum.Spectrum`.
 - :meth:`Reference.from_library` -- from an open :class:`nps_id.library.Library` (a small adapter).
-- :func:`compound_keys` -- the compound identity used by hit confidence (InChIKey first block,
-  else normalised name).
+- :attr:`Reference.identity` -- the compound identity of every row (:mod:`nps_id.compound`: codes
+  for hit confidence, stereo notes for hits).
 
 Columns follow the library's conventions: strings are ``object`` arrays with ``''`` for absent,
 floats are float64 with NaN for absent, integers int64.
 """
 from __future__ import annotations
 
-import re
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
 
+from nps_id.compound import CompoundIdentity, compound_identity
 from nps_id.peaks import CSRPeaks
 from nps_id.spectrum import Spectrum
 
@@ -29,6 +30,8 @@ COLUMNS: dict[str, str] = {
     "inchikey": "str",
     "formula": "str",
     "smiles": "str",
+    "structure_source": "str",
+    "structure_status": "str",
     "ion_mode": "str",
     "precursor_type": "str",
     "precursor_mz": "float",
@@ -36,34 +39,12 @@ COLUMNS: dict[str, str] = {
     "ms_level": "int",
 }
 
-_NAME_JUNK = re.compile(r"[^0-9a-z]+")
-
-
 def _column(values: list[Any], kind: str) -> np.ndarray:
     if kind == "str":
         return np.array(["" if v is None else str(v) for v in values], dtype=object)
     if kind == "float":
         return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     return np.array([0 if v is None else int(v) for v in values], dtype=np.int64)
-
-
-def compound_keys(inchikey: np.ndarray, name: np.ndarray) -> np.ndarray:
-    """One int64 code per row: equal codes mean "the same compound".
-
-    The InChIKey first block (the skeleton, 14 characters) when known, else the name lower-cased
-    with punctuation and spaces removed (so ``"alpha-PVP"`` and ``"Alpha PVP"`` agree). Rows with
-    neither get a code of their own.
-    """
-    keys = []
-    for i, (ik, nm) in enumerate(zip(inchikey, name)):
-        if ik:
-            keys.append("ik:" + str(ik)[:14].upper())
-        elif nm:
-            keys.append("nm:" + _NAME_JUNK.sub("", str(nm).lower()))
-        else:
-            keys.append(f"row:{i}")
-    _, codes = np.unique(np.array(keys, dtype=object), return_inverse=True)
-    return codes.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -99,9 +80,16 @@ class Reference:
     def n_spectra(self) -> int:
         return self.peaks.n_spectra
 
+    @functools.cached_property
+    def identity(self) -> CompoundIdentity:
+        """Compound codes and stereo notes of every row (:func:`nps_id.compound.compound_identity`),
+        made once per reference."""
+        c = self.columns
+        return compound_identity(c["inchikey"], c["name"], c["smiles"], c["structure_status"])
+
     def compound(self) -> np.ndarray:
-        """Compound code per row (see :func:`compound_keys`)."""
-        return compound_keys(self.columns["inchikey"], self.columns["name"])
+        """Compound code per row: equal codes = the same compound (see :mod:`nps_id.compound`)."""
+        return self.identity.codes
 
     @classmethod
     def from_spectra(cls, spectra: Iterable[Spectrum], sha256: str | None = None) -> "Reference":

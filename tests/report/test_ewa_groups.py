@@ -66,7 +66,8 @@ SWGDRUG_EXPECTED = [
     ("Bupivacaine", OTHER, None, False), ("Lidocaine", OTHER, None, False), ("Caffeine", OTHER, None, False),
     ("Cocaine", OTHER, None, False), ("Levamisole", OTHER, None, False), ("Procaine", OTHER, None, False),
     ("Phenacetin", OTHER, None, False), ("Ibuprofen", OTHER, None, False), ("Piracetam", OTHER, None, False),
-    ("Epiandrosterone", UNK, None, None), ("Sildenafil", UNK, None, None), ("Testosterone", UNK, None, None),
+    ("Epiandrosterone", OTHER, "anabolic_steroids", False), ("Sildenafil", UNK, None, None),
+    ("Testosterone", OTHER, "anabolic_steroids", False),
 ]
 
 # MassBank 2025.05.1 records (accession, name as stored) with SMILES: classified from structure.
@@ -286,3 +287,27 @@ def test_tag_a_whole_library(swgdrug_library):
     assert by_name["Bupivacaine"].nps is False
     # SWGDRUG has no structures: every decision comes from names (or nothing)
     assert {t.source for t in tags} == {"name", "none"}
+
+
+@pytest.mark.parametrize("name, smiles, group, subclass, effect", [
+    ("1P-LSD", "CCC(=O)n1cc2c3c(cccc31)C1=CC(C(=O)N(CC)CC)CN(C)C1C2", OTHER, "lysergamides", "classic_hallucinogen"),
+    ("gamma-Butyrolactone", "O=C1CCCO1", OTHER, "ghb_type", "sedative_hypnotic"),
+    ("4-Fluoroethylphenidate", "CCOC(=O)C(c1ccc(F)cc1)C1CCCCN1", OTHER, "phenidates", "stimulant"),
+    ("2C-B", "COc1cc(CCN)c(OC)cc1Br", PEA, None, "classic_hallucinogen"),
+    ("Mephedrone", "CNC(C)C(=O)c1ccc(C)cc1", CATH, None, "stimulant"),
+    ("Pentobarbital", "CCCC(C)C1(CC)C(=O)NC(=O)NC1=O", OTHER, "other_sedatives", "sedative_hypnotic"),
+])
+def test_structure_gives_group_subclass_and_effect(name, smiles, group, subclass, effect):
+    got = classify(None, smiles=smiles)  # the structure alone decides
+    assert (got.group, got.subclass, got.effect) == (group, subclass, effect), name
+    assert got.source == "structure"
+
+
+def test_group_of_a_bare_smiles_and_of_a_set():
+    from nps_id.report.ewa_groups import classify_structures
+
+    cathinones = ["CNC(C)C(=O)c1ccc(C)cc1", "CCNC(C)C(=O)c1ccc(C)cc1", "CCCC(N1CCCC1)C(=O)c1ccccc1"]
+    assert classify_structures(cathinones[:1]).group == CATH
+    assert classify_structures(cathinones).group == CATH
+    # a set that shares no group: their maximum common substructure decides (here nothing)
+    assert classify_structures(["CNC(C)C(=O)c1ccccc1", "O=C1CCCO1"]).group == UNK

@@ -197,3 +197,22 @@ def test_lc_msms_results_render_without_a_tic():
     html = render(doc, "html")[".html"].decode("utf-8")
     assert html.count("<svg") == 1  # the mirror plot only: no TIC for MS/MS-only data
     assert ">343.08<" in html and ">259.01<" in html  # accurate m/z labels, not nominal
+
+
+ETIZOLAM_SMILES = "CCc1cc2c(s1)-n1c(C)nnc1CN=C2c1ccccc1Cl"
+
+
+def test_a_finding_with_a_structure_is_drawn_with_its_source():
+    results = make_results()
+    results["findings"][2].update(smiles=ETIZOLAM_SMILES, structure_source="opsin:Etizolam",
+                                  structure_status="verified")
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    html = render(doc, "html")[".html"].decode("utf-8")
+    section = html[html.index('id="finding-2"'):html.index('id="finding-3"')]
+    figure = section[section.index('<figure class="structure">'):]
+    assert figure.index("<svg") < figure.index("</figure>")
+    assert "from opsin:Etizolam, InChIKey verified against the record" in figure
+    assert html.count('<figure class="structure">') == 1  # the others have no structure
+    assert render(doc, "html") == render(doc, "html")  # the drawing is deterministic
+    pdf = render(doc, "pdf")[".pdf"]
+    assert pdf.startswith(b"%PDF") and b"/Image" in pdf and pdf == render(doc, "pdf")[".pdf"]

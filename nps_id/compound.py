@@ -1,0 +1,303 @@
+"""Compound identity: when two library records are "the same compound" for mass spectrometry.
+
+One rule, used by the search (gap, isomer alert), ``nps-id match`` (runner-up, one finding per
+compound) and the reports (EWA groups, names). Described in ``docs/compound-identity.md``.
+
+- Records with InChIKeys of different skeletons (first block) are different compounds.
+- Diastereomers are *different* compounds (ephedrine and pseudoephedrine; SWGDRUG gives both
+  the same stereo-less InChIKey), and mass spectrometry rarely separates them: the search
+  measures its gap and isomer alert against them, and :attr:`CompoundIdentity.notes` says so.
+- Enantiomers (and a racemate and its enantiomers) are the *same* compound: EI and MS/MS spectra
+  cannot tell them apart.
+- Evidence, strongest first: verified structures of both records (RDKit: the stereocentres of
+  one are mirrored and the InChIKeys compared); then the names (equal, or differing only in
+  optical descriptors -- d-, l-, dl-, (+)-, (-)-, (R)-, (S)-, rac-, dextro-, levo-, es- -- or
+  only in diastereomer words -- pseudo, epi, threo, erythro, cis, trans, 3alpha/3beta, several
+  R/S centres); then the InChIKeys' second block (different stereo/isotope layers differ).
+- Records without an InChIKey are compared by name. Names keep locants, Greek letters and stereo
+  descriptors (alpha-PVP, beta-PVP and PVP are three compounds); only case, spacing, dashes and
+  the spelling of Greek letters (``.alpha.``, ``alpha``, ``α``) are normalised.
+
+Entry points
+------------
+- :func:`compound_identity` -- library columns -> :class:`CompoundIdentity` (int64 code per
+  row, equal codes = same compound, and a stereo note per row).
+- :func:`normalise_name` -- the one name normalisation (also used by the EWA groups).
+- :func:`name_relation` -- "same", "enantiomer", "diastereomer" or "unrelated" for two names.
+- :func:`structure_relation` -- the same question for two (verified) SMILES, by RDKit.
+- :func:`skeleton` -- the InChIKey first block (upper case), or ``""``.
+
+This module sits at the bottom of the package (numpy only; RDKit is imported when a structure is
+first compared), so search, match and report all import it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ω": "omega", "Δ": "delta"}
+_DASHES = re.compile("[\u2010-\u2015\u2212\ufe63\uff0d]")  # hyphen, en/em dash, minus sign -> "-"
+_DOTTED_GREEK = re.compile(r"\.(alpha|beta|gamma|delta|omega)\.")
+#: Optical descriptors: stripped to compare enantiomers (one stereocentre or the sign of rotation).
+_OPTICAL = re.compile(
+    r"(?:(?<=^)|(?<=[\s,(\[-]))"
+    r"(?:\((?:\+|-|\+/-|±|r|s|rs|r,s|r/s|sr|d|l|dl)\)|d|l|dl|d,l|d/l|rac|racemic|dextro|levo)"
+    r"(?=[\s-]|$)[\s-]*"
+)
+#: Glued optical prefixes of trade names: dextrorphan/levorphan, escitalopram, dexamfetamine.
+_OPTICAL_GLUED = re.compile(r"(?:(?<=^)|(?<=[\s,(\[-]))(?:dextro|levo|dex|lev|es)(?=[a-z]{4})")
+#: Diastereomer words and descriptors (several R/S centres, E/Z, alpha/beta locants).
+_DIASTEREO = re.compile(
+    r"pseudo|epi|threo|erythro|allo|meso|cis|trans|endo|exo|(?<=\d)(?:alpha|beta)"
+    r"|\(?\b(?:\d+[a-z]?[rsez]\*?,?)+\b\)?|\((?:e|z)\)"
+)
+
+
+def normalise_name(name: str) -> str:
+    """Lower-case, ``.alpha.``/Greek letters spelled out, dashes unified, whitespace collapsed.
+
+    Nothing else: locants, Greek letters and stereo descriptors stay.
+
+    >>> normalise_name(".alpha.-PVP")
+    'alpha-pvp'
+    >>> normalise_name("α-PHP  hydrochloride")
+    'alpha-php hydrochloride'
+    >>> normalise_name("(\u2212)-Ephedrine")
+    '(-)-ephedrine'
+    """
+    text = name.strip()
+    for greek, latin in _GREEK.items():
+        text = text.replace(greek, latin)
+    text = _DOTTED_GREEK.sub(r"\1", _DASHES.sub("-", text.lower()))
+    return re.sub(r"\s+", " ", text)
+
+
+def _optical_key(norm: str) -> str:
+    """A normalised name without its optical descriptors: equal for enantiomers and racemates."""
+    text = _OPTICAL_GLUED.sub("", _OPTICAL.sub("", norm))
+    return re.sub(r"\s+", " ", text).strip(" -")
+
+
+def _mirror_descriptors(norm: str) -> str:
+    """Every R/S descriptor inverted: ``(1r,2s)`` -> ``(1s,2r)`` (the enantiomer's name)."""
+    return re.sub(r"(?<=\d)[rs](?=[,)\s*-])", lambda m: "s" if m.group() == "r" else "r", norm)
+
+
+def name_relation(a: str, b: str) -> str:
+    """How two substance names relate, judged from the names alone.
+
+    Returns ``"same"`` (equal after :func:`normalise_name`), ``"enantiomer"`` (differ only in
+    optical descriptors, or are mirror images by their R/S descriptors), ``"diastereomer"``
+    (differ only in diastereomer words or descriptors) or ``"unrelated"``.
+
+    >>> name_relation("d-Amphetamine", "Amphetamine")
+    'enantiomer'
+    >>> name_relation("Pseudoephedrine", "(-)-Ephedrine")
+    'diastereomer'
+    >>> name_relation(".alpha.-PVP", "β-PVP")
+    'unrelated'
+    >>> name_relation("alpha-PVP", "PVP")
+    'unrelated'
+    """
+    na, nb = normalise_name(a), normalise_name(b)
+    if na == nb:
+        return "same"
+    ka, kb = _optical_key(na), _optical_key(nb)
+    if ka == kb or _mirror_descriptors(ka) == kb:
+        return "enantiomer"
+    da, db = _DIASTEREO.sub("", ka), _DIASTEREO.sub("", kb)
+    return "diastereomer" if da == db and da else "unrelated"
+
+
+def skeleton(inchikey: str | None) -> str:
+    """The InChIKey first block (connectivity), upper case; ``""`` when there is none."""
+    return str(inchikey or "").strip().upper()[:14]
+
+
+def _stereo_block(inchikey: str) -> str:
+    """The InChIKey second block (stereo and isotope layers), ``""`` when absent."""
+    parts = inchikey.strip().upper().split("-")
+    return parts[1] if len(parts) > 1 else ""
+
+
+_NO_STEREO = "UHFFFAOYSA"  # the second block of a key without stereo or isotope layers
+
+
+def structure_relation(smiles_a: str, smiles_b: str) -> str | None:
+    """``"same"``, ``"enantiomer"`` or ``"diastereomer"`` for two structures of one skeleton,
+    or None when a structure does not parse or either leaves its stereochemistry undefined.
+
+    The stereocentres of ``smiles_a`` are mirrored (chiral tags inverted) and the InChIKeys
+    compared: equal to ``smiles_b``'s -> enantiomers (a molecule with no stereocentre is its own
+    mirror image: ``"same"``).
+    """
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    mol_a, mol_b = Chem.MolFromSmiles(smiles_a), Chem.MolFromSmiles(smiles_b)
+    if mol_a is None or mol_b is None:
+        return None
+    key_a, key_b = Chem.MolToInchiKey(mol_a), Chem.MolToInchiKey(mol_b)
+    if key_a.split("-")[:2] == key_b.split("-")[:2]:
+        return "same"
+    if _NO_STEREO in (_stereo_block(key_a), _stereo_block(key_b)):
+        return None  # one side says nothing about its stereochemistry
+    mirror = Chem.Mol(mol_a)
+    for atom in mirror.GetAtoms():
+        tag = atom.GetChiralTag()
+        if tag == Chem.ChiralType.CHI_TETRAHEDRAL_CW:
+            atom.SetChiralTag(Chem.ChiralType.CHI_TETRAHEDRAL_CCW)
+        elif tag == Chem.ChiralType.CHI_TETRAHEDRAL_CCW:
+            atom.SetChiralTag(Chem.ChiralType.CHI_TETRAHEDRAL_CW)
+    mirrored = Chem.MolToInchiKey(mirror)
+    return "enantiomer" if mirrored.split("-")[:2] == key_b.split("-")[:2] else "diastereomer"
+
+
+@dataclass(frozen=True)
+class _Record:
+    inchikey: str
+    name: str
+    smiles: str  # verified structures only; "" otherwise
+
+
+def _relation(a: _Record, b: _Record) -> str:
+    """"same", "enantiomer", "diastereomer" (different compounds) or "neutral" (nothing tells
+    them apart: the same compound unless that would join two distinguished stereoisomers)."""
+    if a.smiles and b.smiles:
+        by_structure = structure_relation(a.smiles, b.smiles)
+        if by_structure is not None:
+            return by_structure
+    names = name_relation(a.name, b.name) if a.name and b.name else "unrelated"
+    if not a.inchikey or not b.inchikey:
+        return names if names in ("same", "enantiomer") else "different"
+    if skeleton(a.inchikey) != skeleton(b.inchikey):
+        return "different"
+    if _stereo_block(a.inchikey) == _stereo_block(b.inchikey):
+        return {"unrelated": "neutral"}.get(names, names)  # synonyms share a key
+    # different stereo or isotope layers: only names that mark enantiomers join them
+    return names if names in ("same", "enantiomer") else "different"
+
+
+@dataclass(frozen=True)
+class CompoundIdentity:
+    """Compound identity of every row of a library.
+
+    Attributes
+    ----------
+    codes : int64 array -- equal codes mean "the same compound" (enantiomers included).
+    notes : object array of str -- per row, what a reader must know about stereoisomers: the
+        library's diastereomers of this compound (other compounds, rarely separated by MS) and
+        the enantiomers counted as this compound; ``""`` when none.
+    """
+
+    codes: np.ndarray
+    notes: np.ndarray
+
+
+def compound_identity(
+    inchikey: Sequence[str],
+    name: Sequence[str],
+    smiles: Sequence[str] | None = None,
+    structure_status: Sequence[str] | None = None,
+) -> CompoundIdentity:
+    """Compound codes and stereo notes for library columns (``""`` for absent values).
+
+    Only structures whose ``structure_status`` is ``"verified"`` are used: an unverified
+    structure never decides identity. Rows with neither InChIKey nor name are compounds of
+    their own.
+    """
+    n = len(inchikey)
+    smiles = smiles if smiles is not None else [""] * n
+    status = structure_status if structure_status is not None else [""] * n
+    records = [
+        _Record(str(inchikey[i] or "").strip(), str(name[i] or "").strip(),
+                str(smiles[i] or "") if str(status[i]) == "verified" else "")
+        for i in range(n)
+    ]
+    # Step 1: rows that can only relate to each other (one skeleton; or no InChIKey, by name).
+    groups: dict[str, list[int]] = {}
+    for i, rec in enumerate(records):
+        if rec.inchikey:
+            key = "ik:" + skeleton(rec.inchikey)
+        elif rec.name:
+            key = "nm:" + _optical_key(normalise_name(rec.name))
+        else:
+            key = f"row:{i}"
+        groups.setdefault(key, []).append(i)
+    codes = np.empty(n, dtype=np.int64)
+    notes = np.full(n, "", dtype=object)
+    next_code = 0
+    for rows in groups.values():
+        # Step 2: group the rows into compounds inside the skeleton (identical records once).
+        distinct: dict[_Record, list[int]] = {}
+        for i in rows:
+            distinct.setdefault(records[i], []).append(i)
+        classes, relation = _partition(list(distinct))
+        for members in classes:
+            for rec in members:
+                codes[distinct[rec]] = next_code
+            next_code += 1
+        # Step 3: the notes, when the skeleton holds stereoisomers.
+        if len(classes) > 1 or any(relation.get(pair) == "enantiomer" for pair in relation):
+            for members in classes:
+                note = _note(members, classes, relation)
+                for rec in members:
+                    notes[distinct[rec]] = note
+    return CompoundIdentity(codes, notes)
+
+
+def _partition(recs: list[_Record]) -> tuple[list[list[_Record]], dict]:
+    """Union the records that are one compound: definite links first, then "neutral" ones (a
+    shared key and unrelated names, e.g. Ethylone / 3,4-methylenedioxyethylcathinone) unless
+    that would put two records the evidence tells apart into one compound."""
+    parent = list(range(len(recs)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    relation: dict[tuple[_Record, _Record], str] = {}
+    for i in range(len(recs)):
+        for j in range(i + 1, len(recs)):
+            relation[recs[i], recs[j]] = relation[recs[j], recs[i]] = _relation(recs[i], recs[j])
+    apart = {"diastereomer", "different"}
+    for wanted in (("same", "enantiomer"), ("neutral",)):
+        for i in range(len(recs)):
+            for j in range(i + 1, len(recs)):
+                if relation[recs[i], recs[j]] not in wanted or find(i) == find(j):
+                    continue
+                ci = [k for k in range(len(recs)) if find(k) == find(i)]
+                cj = [k for k in range(len(recs)) if find(k) == find(j)]
+                if not any(relation[recs[a], recs[b]] in apart for a in ci for b in cj):
+                    parent[find(j)] = find(i)
+    classes: dict[int, list[_Record]] = {}
+    for i, rec in enumerate(recs):
+        classes.setdefault(find(i), []).append(rec)
+    return list(classes.values()), relation
+
+
+def _names(recs: list[_Record]) -> str:
+    seen: dict[str, str] = {}
+    for rec in recs:
+        seen.setdefault(normalise_name(rec.name), rec.name or rec.inchikey)
+    return ", ".join(sorted(seen.values(), key=str.lower))
+
+
+def _note(members: list[_Record], classes: list[list[_Record]], relation: dict) -> str:
+    parts = []
+    others = [rec for cls in classes if cls is not members for rec in cls
+              if any(relation[rec, m] == "diastereomer" for m in members)]
+    if others:
+        parts.append(f"stereoisomers in the library that are different compounds (diastereomers): "
+                     f"{_names(others)}; mass spectra rarely separate diastereomers -- retention time "
+                     "or RI must tell them apart")
+    mirrors = [rec for rec in members if any(relation.get((rec, m)) == "enantiomer" for m in members)]
+    if mirrors:
+        parts.append(f"counted as one compound with its enantiomer or racemate ({_names(mirrors)}): "
+                     "mass spectra do not distinguish enantiomers")
+    return "; ".join(parts)

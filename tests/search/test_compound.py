@@ -1,0 +1,111 @@
+"""Compound identity (nps_id.compound) on the real SWGDRUG library: diastereomers are different
+compounds (the gap and isomer alert of a pseudoephedrine search are measured against ephedrine),
+enantiomers are one compound, names keep Greek letters and locants."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nps_id.compound import compound_identity, name_relation, normalise_name
+from nps_id.library import Library
+from nps_id.search.engine import SearchSettings, search
+from nps_id.search.reference import Reference
+from nps_id.spectrum import Spectrum
+
+
+@pytest.fixture(scope="module")
+def swgdrug(swgdrug_library) -> Reference:
+    with Library.open(swgdrug_library) as lib:
+        return Reference.from_library(lib)
+
+
+def _row(ref: Reference, name: str) -> int:
+    return int(np.flatnonzero(ref.columns["name"] == name)[0])
+
+
+def test_swgdrug_gives_ephedrine_and_pseudoephedrine_one_stereo_less_inchikey(swgdrug):
+    # the trap: the full keys agree, only the names tell the diastereomers apart
+    ephedrine, pseudo = _row(swgdrug, "Ephedrine"), _row(swgdrug, "Pseudoephedrine")
+    assert swgdrug.columns["inchikey"][ephedrine] == swgdrug.columns["inchikey"][pseudo]
+    assert swgdrug.compound()[ephedrine] != swgdrug.compound()[pseudo]
+
+
+def test_pseudoephedrine_search_measures_gap_and_isomer_alert_against_ephedrine(swgdrug):
+    pseudo, ephedrine = _row(swgdrug, "Pseudoephedrine"), _row(swgdrug, "Ephedrine")
+    mz, intensity = swgdrug.peaks.row(pseudo)
+    query = [Spectrum(mz, intensity, metadata={"name": "seized powder"})]
+    # a margin wide enough for ephedrine (score 0.928), too narrow for methcathinone (0.858),
+    # which has another formula anyway
+    hits = search(query, swgdrug, SearchSettings(top_k=5, isomer_margin=0.1))
+    assert hits.row[0] == pseudo
+    at = {int(r): float(s) for r, s in zip(hits.row, hits.score)}
+    assert hits.gap[0] == pytest.approx(hits.score[0] - at[ephedrine])
+    assert bool(hits.isomer_alert[0])  # ephedrine: same formula, a different compound
+    note = swgdrug.identity.notes[pseudo]
+    assert "Ephedrine" in note and "rarely separate diastereomers" in note
+
+
+def test_enantiomers_are_one_compound_and_the_note_says_so(swgdrug):
+    d, levo = _row(swgdrug, "d-Propoxyphene"), _row(swgdrug, "levo-Propoxyphene")
+    assert swgdrug.compound()[d] == swgdrug.compound()[levo]
+    assert "do not distinguish enantiomers" in swgdrug.identity.notes[d]
+
+
+def test_an_isotope_labelled_standard_is_another_compound(swgdrug):
+    # same InChIKey first block, an isotope layer in the second: pseudoephedrine-d3
+    assert swgdrug.compound()[_row(swgdrug, "Pseudoephedrine-d3")] != swgdrug.compound()[_row(swgdrug, "Pseudoephedrine")]
+
+
+def test_greek_letters_and_locants_keep_compounds_apart():
+    # SWGDRUG's spelling, the Unicode letter and the spelled-out one are one name
+    names = [".alpha.-PVP", "α-PVP", "alpha-PVP", ".beta.-PVP", "β-PVP", "PVP", "3-MMC", "4-MMC"]
+    codes = compound_identity([""] * len(names), names).codes
+    assert codes[0] == codes[1] == codes[2]
+    assert codes[3] == codes[4]
+    assert len({codes[0], codes[3], codes[5]}) == 3
+    assert codes[6] != codes[7]
+    assert normalise_name(".alpha.-PVP") == normalise_name("α-PVP") == "alpha-pvp"
+
+
+@pytest.mark.parametrize("a, b, relation", [
+    ("d-Amphetamine", "Amphetamine", "enantiomer"),
+    ("(R)-(−)-Ketamine", "Ketamine", "enantiomer"),
+    ("rac-Methadone", "Methadone", "enantiomer"),
+    ("Dextrorphan", "Levorphan", "enantiomer"),
+    ("(1R,2S)-2-(methylamino)-1-phenylpropan-1-ol", "(1S,2R)-2-(methylamino)-1-phenylpropan-1-ol", "enantiomer"),
+    ("(1R,2S)-2-(methylamino)-1-phenylpropan-1-ol", "(1S,2S)-2-(methylamino)-1-phenylpropan-1-ol", "diastereomer"),
+    ("Cocaine", "Pseudococaine", "diastereomer"),
+    ("Pseudoephedrine-d3", "Pseudoephedrine", "unrelated"),
+    (".alpha.-PVP", "β-PVP", "unrelated"),
+])
+def test_name_relations(a, b, relation):
+    assert name_relation(a, b) == relation
+
+
+# RDKit SMILES of the four 2-(methylamino)-1-phenylpropan-1-ol stereoisomers
+EPHEDRINE = "CN[C@@H](C)[C@H](O)c1ccccc1"          # (1R,2S)
+EPHEDRINE_MIRROR = "CN[C@H](C)[C@@H](O)c1ccccc1"    # (1S,2R)
+PSEUDOEPHEDRINE = "CN[C@@H](C)[C@@H](O)c1ccccc1"    # (1S,2S)
+KEY = "KWGRBVOPPLSCSI-UHFFFAOYSA-N"
+
+
+def test_verified_structures_decide_over_names():
+    names = ["Ephedrine", "Ephedrine enantiomer", "Isoephedrine"]  # names that say nothing
+    smiles = [EPHEDRINE, EPHEDRINE_MIRROR, PSEUDOEPHEDRINE]
+    ident = compound_identity([KEY] * 3, names, smiles, ["verified"] * 3)
+    assert ident.codes[0] == ident.codes[1] != ident.codes[2]
+    assert "do not distinguish enantiomers" in ident.notes[0]
+    assert "Isoephedrine" in ident.notes[0]
+
+
+def test_unverified_structures_are_never_used():
+    names = ["Ephedrine", "Isoephedrine"]
+    ident = compound_identity([KEY] * 2, names, [EPHEDRINE, PSEUDOEPHEDRINE], ["unverified", "unverified"])
+    assert ident.codes[0] == ident.codes[1]  # one key, names that do not tell: one compound
+
+
+def test_a_neutral_name_does_not_join_two_diastereomers():
+    # "the amino alcohol" shares the key with both and names neither; it must not bridge them
+    names = ["Ephedrine", "Pseudoephedrine", "2-(Methylamino)-1-phenylpropan-1-ol"]
+    codes = compound_identity([KEY] * 3, names).codes
+    assert codes[0] != codes[1]
