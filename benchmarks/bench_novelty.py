@@ -62,19 +62,24 @@ def remeasured(spectra, seed: int = 0):
     return out
 
 
-def run_task(name, queries, reference, facts_all, spectra_of_library, leave_out: bool, t: VerdictThresholds):
+def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
     hits = search(queries, reference, SearchSettings(top_k=TOP, prefilter=300, threads=2))
+    return [evaluate(name, queries, reference, facts_all, leave_out, t, hits) for t in variants]
+
+
+def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:
     starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
     lib_blocks = np.array([facts_all.block(r) or "name:" + facts_all.name(r).lower() for r in range(reference.n_spectra)],
                           dtype=object)
     formula = reference.columns["formula"]
     counts: Counter = Counter()
+    rules: Counter = Counter()
     wrong_examples = []
     for q, query in enumerate(queries):
         own = block_of(query)
         rows = hits.row[starts[q]:starts[q + 1]]
         keep = [j for j, r in zip(range(starts[q], starts[q + 1]), rows) if not (leave_out and lib_blocks[r] == own)]
-        facts = LibraryFacts(reference, frozenset({own})) if leave_out else facts_all
+        facts = facts_all.excluding(frozenset({own})) if leave_out else facts_all
         counts["n"] += 1
         ranked = [RankedHit(int(hits.row[j]), int(round(hits.mf[j] * 999)), int(round(hits.mf[j] * 999)),
                             int(round(hits.rmf[j] * 999)), float(hits.similarity[j])) for j in keep]
@@ -92,6 +97,7 @@ def run_task(name, queries, reference, facts_all, spectra_of_library, leave_out:
         a = assess(query.mz, query.intensity, "ei", ranked, facts, gap=gap, isomer_alert=alert, thresholds=t,
                    major_ions=major, n_ions=int(query.mz.size))
         verdict = a.verdict.verdict
+        rules[a.verdict.rule.split(":")[0] + (" (no structure)" if a.isomers is not None and not a.isomers.evaluated else "")] += 1
         right = bool(ranked) and lib_blocks[ranked[0].row] == own
         counts["identified"] += verdict == IDENTIFIED
         counts["identified_right"] += verdict == IDENTIFIED and right
@@ -111,7 +117,7 @@ def run_task(name, queries, reference, facts_all, spectra_of_library, leave_out:
                 counts["group_right"] += a.suspected_group == truth
     n = counts["n"]
     row = {
-        "task": name, "queries": n,
+        "task": name, "settings": settings_label(t), "queries": n,
         "identified": counts["identified"],
         "identified_wrong": counts["identified"] - counts["identified_right"],
         "coverage": round(counts["identified_right"] / n, 3) if not leave_out else None,
@@ -121,15 +127,32 @@ def run_task(name, queries, reference, facts_all, spectra_of_library, leave_out:
         "group_right": round(counts["group_right"] / max(counts["group_known"], 1), 3) if leave_out else None,
         "mass_right": round(counts["mass_right"] / max(counts["mass_known"], 1), 3),
         "wrong_examples": wrong_examples,
+        "rules": dict(rules.most_common()),
     }
     return row
 
 
+def settings_label(t: VerdictThresholds) -> str:
+    default = VerdictThresholds()
+    changed = [f"{k}={v}" for k, v in t.to_dict().items() if v != getattr(default, k)]
+    return ",".join(changed) or "defaults"
+
+
+def variants_from(sweeps: list[str]) -> list[VerdictThresholds]:
+    """``["isomer_min_rate=0.3,0.5", ...]`` -> every combination as thresholds."""
+    import itertools
+
+    axes = []
+    for sweep in sweeps:
+        key, values = sweep.split("=", 1)
+        kind = type(getattr(VerdictThresholds(), key))
+        axes.append([(key, kind(v)) for v in values.split(",")])
+    return [VerdictThresholds(**dict(combo)) for combo in itertools.product(*axes)] if axes else [VerdictThresholds()]
+
+
 def load(path: Path):
     with Library.open(path) as lib:
-        reference = Reference.from_library(lib)
-        spectra = list(lib.spectra())
-    return reference, spectra
+        return Reference.from_library(lib), list(lib.spectra())
 
 
 def main() -> None:
@@ -139,8 +162,10 @@ def main() -> None:
     parser.add_argument("--task", action="append", default=None, help="only these tasks (repeatable)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--examples", action="store_true", help="print wrong identifications")
+    parser.add_argument("--sweep", action="append", default=[],
+                        help="KEY=V1,V2: evaluate these VerdictThresholds values (repeatable; every combination)")
     args = parser.parse_args()
-    t = VerdictThresholds()
+    variants = variants_from(args.sweep)
     rows = []
     wanted = set(args.task or ["swgdrug-lco", "swgdrug-present", "massbank-ei-present", "massbank-ei-lco",
                                "massbank-ei-absent"])
@@ -148,21 +173,21 @@ def main() -> None:
         reference, spectra = load(args.swgdrug)
         facts = LibraryFacts(reference)
         if "swgdrug-lco" in wanted:
-            rows.append(run_task("swgdrug-lco", spectra, reference, facts, spectra, True, t))
+            rows += run_task("swgdrug-lco", spectra, reference, facts, True, variants)
         if "swgdrug-present" in wanted:
-            rows.append(run_task("swgdrug-present", remeasured(spectra), reference, facts, spectra, False, t))
+            rows += run_task("swgdrug-present", remeasured(spectra), reference, facts, False, variants)
     if wanted & {"massbank-ei-present", "massbank-ei-lco", "massbank-ei-absent"}:
         reference, spectra = load(args.massbank_ei)
         facts = LibraryFacts(reference)
         identity = list(read(DATA / "massbank" / "ei-queries-identity.msp.gz"))
         if "massbank-ei-present" in wanted:
-            rows.append(run_task("massbank-ei-present", identity, reference, facts, spectra, False, t))
+            rows += run_task("massbank-ei-present", identity, reference, facts, False, variants)
         if "massbank-ei-lco" in wanted:
-            rows.append(run_task("massbank-ei-lco", identity, reference, facts, spectra, True, t))
+            rows += run_task("massbank-ei-lco", identity, reference, facts, True, variants)
         if "massbank-ei-absent" in wanted:
             absent = list(read(DATA / "massbank" / "ei-queries-analog.msp.gz"))
-            rows.append(run_task("massbank-ei-absent", absent, reference, facts, spectra, True, t))
-    keys = ["task", "queries", "identified", "identified_wrong", "coverage", "precision", "flagged",
+            rows += run_task("massbank-ei-absent", absent, reference, facts, True, variants)
+    keys = ["task", "settings", "queries", "identified", "identified_wrong", "coverage", "precision", "flagged",
             "new_substance", "group_right", "mass_right"]
     print(" | ".join(keys))
     for row in rows:
@@ -170,6 +195,8 @@ def main() -> None:
         if args.examples:
             for example in row["wrong_examples"]:
                 print("    wrong:", example)
+            for rule, count in row["rules"].items():
+                print(f"    {count:5d}  {rule}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
 

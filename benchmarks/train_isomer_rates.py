@@ -3,8 +3,14 @@
 For every library compound with a verified structure, enumerate its one-move isomers
 (:mod:`nps_id.chem.isomers`); for each isomer the library also holds, search the compound's
 spectra against the library and record whether the isomer matches at the identity thresholds
-(MF >= 800 and RMF >= 850). The fraction per kind of move is written to
+(MF >= 800 and RMF >= 850). The fraction per kind of move and chemical context is written to
 ``nps_id/match/isomer_rates.json`` (small, shipped), which :mod:`nps_id.match.isomer_rule` reads.
+
+Context (:func:`nps_id.match.isomer_rule.context_of`): ``drug`` when the compound is in a
+substance group of the UNODC EWA taxonomy (:func:`nps_id.chem.ewa_groups.classify`), else
+``other``. Drug series are built as positional and chain isomers around one pharmacophore whose
+fragments dominate the spectrum: their isomer pairs match as one compound far more often than
+other compounds' (the printed table).
 
     PYTHONPATH=. python benchmarks/train_isomer_rates.py swgdrug.h5 massbank-ei.h5
 
@@ -50,8 +56,9 @@ def verified_structures(lib: Library) -> list[str | None]:
     return out
 
 
-def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[str, list[bool]]:
+def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, str], list[bool]]:
     from nps_id.chem.isomers import enumerate_isomers
+    from nps_id.match.isomer_rule import context_of
 
     with Library.open(path) as lib:
         reference = Reference.from_library(lib)
@@ -71,18 +78,37 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[str, list[b
             ok = hits.mf[j] * 999 >= thresholds.identified_mf and hits.rmf[j] * 999 >= thresholds.identified_rmf
             key = (q, block[hits.row[j]])
             passed[key] = passed.get(key, False) or bool(ok)
-    outcomes: dict[str, list[bool]] = defaultdict(list)
-    done = set()
+    outcomes: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    names = reference.columns["name"]
     for b, rows in rows_of.items():
         smiles = next((structures[r] for r in rows if structures[r]), None)
-        if smiles is None or b in done:
+        if smiles is None:
             continue
-        done.add(b)
+        context = context_of(str(names[rows[0]]), smiles, b)
         for isomer in enumerate_isomers(smiles):
             other = isomer.inchikey[:14]
             if other in rows_of:
-                outcomes[isomer.move].append(any(passed.get((r, other), False) for r in rows))
+                outcomes[(context, isomer.move)].append(any(passed.get((r, other), False) for r in rows))
     return outcomes
+
+
+def rates_for(pooled: dict[str, list[bool]]) -> dict[str, dict]:
+    """Rate per move; a move with fewer than MIN_PAIRS pairs takes its family's (text before
+    ':'), a family with fewer takes the context's over all moves ("default")."""
+    family: dict[str, list[bool]] = defaultdict(list)
+    for move, values in pooled.items():
+        family[move.split(":")[0]].extend(values)
+    every = [v for values in pooled.values() for v in values]
+    moves = {}
+    for move, values in sorted(pooled.items()):
+        fam = move.split(":")[0]
+        basis, source = (values, move) if len(values) >= MIN_PAIRS else \
+            (family[fam], fam) if len(family[fam]) >= MIN_PAIRS else (every, "default")
+        moves[move] = {"pairs": len(values), "inseparable": int(sum(values)),
+                       "rate": round(float(np.mean(basis)), 3), "from": source}
+    moves["default"] = {"pairs": len(every), "inseparable": int(sum(every)),
+                        "rate": round(float(np.mean(every)), 3) if every else 1.0, "from": "all"}
+    return moves
 
 
 def main() -> None:
@@ -91,30 +117,22 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, default=RATES_PATH)
     args = parser.parse_args()
     thresholds = VerdictThresholds()
-    pooled: dict[str, list[bool]] = defaultdict(list)
+    pooled: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for path in args.libraries:
-        for move, values in pair_outcomes(path, thresholds).items():
-            pooled[move].extend(values)
-    family: dict[str, list[bool]] = defaultdict(list)
-    for move, values in pooled.items():
-        family[move.split(":")[0]].extend(values)
-    every = [v for values in pooled.values() for v in values]
-    moves = {}
-    for move, values in sorted(pooled.items()):
-        basis = values if len(values) >= MIN_PAIRS else family[move.split(":")[0]]
-        moves[move] = {"pairs": len(values), "inseparable": int(sum(values)),
-                       "rate": round(float(np.mean(basis)), 3), "from": move if basis is values else move.split(":")[0]}
+        for key, values in pair_outcomes(path, thresholds).items():
+            pooled[key].extend(values)
     out = {
-        "version": 1,
+        "version": 2,
         "what": "fraction of library isomer pairs (one enumerated move apart) whose spectra match at MF >= "
-                f"{thresholds.identified_mf} and RMF >= {thresholds.identified_rmf}",
+                f"{thresholds.identified_mf} and RMF >= {thresholds.identified_rmf}, by context and move",
         "libraries": [p.name for p in args.libraries],
-        "moves": {**moves, "default": {"pairs": len(every), "inseparable": int(sum(every)),
-                                       "rate": round(float(np.mean(every)), 3), "from": "all"}},
+        "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context})
+                     for context in sorted({c for c, _ in pooled})},
     }
     args.output.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-    for move, entry in out["moves"].items():
-        print(f"{move:24s} {entry['pairs']:5d} pairs  rate {entry['rate']:.2f}")
+    for context, moves in out["contexts"].items():
+        for move, entry in moves.items():
+            print(f"{context:6s} {move:24s} {entry['pairs']:5d} pairs  rate {entry['rate']:.2f} (from {entry['from']})")
 
 
 if __name__ == "__main__":

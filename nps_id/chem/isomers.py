@@ -10,7 +10,9 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
 - ``methyl_shift``: a terminal methyl moved to a neighbouring carbon or nitrogen (butyryl <->
   isobutyryl, N-propyl <-> N-isopropyl, N-methyl-phenethylamine <-> amphetamine);
 - ``chain_transfer``: a CH2 moved from one chain to another (N-ethyl/alpha-methyl <->
-  N-methyl/alpha-ethyl; acetyl + methyl <-> propionyl).
+  N-methyl/alpha-ethyl; acetyl + methyl <-> propionyl);
+- ``double_bond``: a chain C=C moved by one position (safrole <-> isosafrole, estragole <->
+  anethole: allyl <-> propenyl).
 
 Each isomer carries the move that made it, so evidence about how far apart such isomers' spectra
 are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move.
@@ -27,7 +29,7 @@ from rdkit import Chem, RDLogger
 RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
-MOVES = ("ring_position", "methyl_shift", "chain_transfer")
+MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond")
 #: Enumeration stops at this many isomers per structure (a large molecule has thousands; the
 #: first few hundred are enough to know whether one is absent from the library).
 MAX_ISOMERS = 400
@@ -132,7 +134,31 @@ def _chain_transfer(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
     return out
 
 
-_MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer}
+def _double_bond(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
+    """A non-ring C=C between a and b becomes b=c for an sp3 carbon c (with H) next to b."""
+    out = []
+    for bond in mol.GetBonds():
+        if bond.GetBondType() != Chem.BondType.DOUBLE or bond.IsInRing():
+            continue
+        for a, b in ((bond.GetBeginAtom(), bond.GetEndAtom()), (bond.GetEndAtom(), bond.GetBeginAtom())):
+            if a.GetSymbol() != "C" or b.GetSymbol() != "C":
+                continue
+            for c in b.GetNeighbors():
+                if c.GetIdx() == a.GetIdx() or c.GetSymbol() != "C" or c.GetIsAromatic() \
+                        or c.GetHybridization() != Chem.HybridizationType.SP3 or c.GetTotalNumHs() < 1:
+                    continue
+                rw = Chem.RWMol(mol)
+                rw.GetBondBetweenAtoms(a.GetIdx(), b.GetIdx()).SetBondType(Chem.BondType.SINGLE)
+                rw.GetBondBetweenAtoms(b.GetIdx(), c.GetIdx()).SetBondType(Chem.BondType.DOUBLE)
+                for idx in (a.GetIdx(), c.GetIdx()):
+                    rw.GetAtomWithIdx(idx).SetNoImplicit(False)
+                    rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
+                out.append((rw.GetMol(), "double_bond"))
+    return out
+
+
+_MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
+           "double_bond": _double_bond}
 
 
 @lru_cache(maxsize=4096)

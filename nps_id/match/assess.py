@@ -17,16 +17,15 @@ compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`ass
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from nps_id.chem.formula import nominal_mass
-from nps_id.match.isomer_rule import IsomerCheck, check_isomers
-from nps_id.match.molecular_mass import estimate_mass, ions_above, molecular_ion
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Evidence, Verdict, VerdictThresholds, decide
+from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of
+from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing, molecular_ion
+from nps_id.match.verdict import IDENTIFIED, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.reference import Reference
 
@@ -52,15 +51,16 @@ class RankedHit:
 
 
 class LibraryFacts:
-    """What the rules need from a library, row by row (cached).
+    """What the rules need from a library, row by row (computed once, cached).
 
-    ``excluded`` holds InChIKey first blocks treated as absent from the library (the
-    leave-compound-out benchmark); hits of them must already be removed by the caller.
+    ``excluding(blocks)`` gives a view that treats those InChIKey first blocks as absent from the
+    library (the leave-compound-out benchmark) and shares this one's caches; hits of them must
+    already be removed by the caller.
     """
 
-    def __init__(self, reference: Reference, excluded: frozenset[str] = frozenset()) -> None:
+    def __init__(self, reference: Reference) -> None:
         self.reference = reference
-        self.excluded = excluded
+        self.excluded: frozenset[str] = frozenset()
         cols = reference.columns
         self._block = np.array([str(k)[:14].upper() for k in cols["inchikey"]], dtype=object)
         self._name_of: dict[str, str] = {}
@@ -68,6 +68,19 @@ class LibraryFacts:
             if block and block not in self._name_of:
                 self._name_of[block] = str(name)
         self._status = cols.get("structure_status")
+        self._cache: dict[tuple[str, int], Any] = {}
+
+    def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":
+        view = object.__new__(LibraryFacts)
+        view.__dict__.update(self.__dict__)
+        view.excluded = frozenset(blocks)
+        return view
+
+    def _cached(self, what: str, row: int, make: Any) -> Any:
+        key = (what, row)
+        if key not in self._cache:
+            self._cache[key] = make(row)
+        return self._cache[key]
 
     def block(self, row: int) -> str:
         return self._block[row]
@@ -81,13 +94,15 @@ class LibraryFacts:
     def formula(self, row: int) -> str:
         return str(self.reference.columns["formula"][row])
 
-    @functools.lru_cache(maxsize=None)
     def structure(self, row: int) -> str | None:
         """The row's structure when verified against its InChIKey, else None."""
+        return self._cached("structure", row, self._structure)
+
+    def _structure(self, row: int) -> str | None:
         smiles = str(self.reference.columns["smiles"][row] or "")
         if not smiles or not self._block[row]:
             return None
-        if self._status is not None:
+        if self._status is not None and any(self._status):
             return smiles if self._status[row] == "verified" else None
         from rdkit import Chem, RDLogger  # lazy: only when a rule needs a structure
 
@@ -95,22 +110,26 @@ class LibraryFacts:
         mol = Chem.MolFromSmiles(smiles)
         return smiles if mol is not None and Chem.MolToInchiKey(mol)[:14] == self._block[row] else None
 
-    @functools.lru_cache(maxsize=None)
     def mass(self, row: int) -> int | None:
-        return nominal_mass(self.formula(row))
+        return self._cached("mass", row, lambda r: nominal_mass(self.formula(r)))
 
-    @functools.lru_cache(maxsize=None)
     def ion(self, row: int) -> int | None:
-        mz, intensity = self.reference.peaks.row(row)
-        return molecular_ion(mz, intensity)
+        return self._cached("ion", row, lambda r: molecular_ion(*self.reference.peaks.row(r)))
 
-    @functools.lru_cache(maxsize=None)
+    def context(self, row: int) -> str:
+        """"nps" or "other" (:func:`nps_id.match.isomer_rule.context_of`)."""
+        return self._cached("context", row, lambda r: context_of(
+            self.name(r), self.structure(r), str(self.reference.columns["inchikey"][r]) or None))
+
     def group(self, row: int) -> str | None:
         """EWA group or subclass label of the row's compound; None when unknown."""
-        from nps_id.report.ewa_groups import classify
+        return self._cached("group", row, self._group)
 
-        cols = self.reference.columns
-        found = classify(self.name(row), smiles=self.structure(row), inchikey=str(cols["inchikey"][row]) or None)
+    def _group(self, row: int) -> str | None:
+        from nps_id.chem.ewa_groups import classify
+
+        found = classify(self.name(row), smiles=self.structure(row),
+                         inchikey=str(self.reference.columns["inchikey"][row]) or None)
         if found.group == "unknown":
             return None
         return found.subclass_label or found.group_label
@@ -147,6 +166,8 @@ def assess(
     isomer_alert: bool,
     thresholds: VerdictThresholds = VerdictThresholds(),
     precursor: tuple[float, str] | None = None,
+    identity: bool = True,
+    acquired_max: float | None = None,
     **evidence: Any,
 ) -> Assessment:
     """Verdict and new-substance evidence for one spectrum.
@@ -163,6 +184,11 @@ def assess(
         As the search computed them for the top hit.
     precursor
         MS/MS: (precursor m/z, ion mode) for the estimated mass.
+    acquired_max
+        Highest m/z the instrument scanned (a run's range); None: the spectrum's own.
+    identity
+        False when ``hits`` come from an analogue search: they can support a close analogue or a
+        new substance, never an identification.
     evidence
         Further :class:`~nps_id.match.verdict.Evidence` fields (``major_ions``, ``n_ions``,
         ``delta_ri``, ``same_hit_elsewhere``, ``analogue_score``).
@@ -176,14 +202,22 @@ def assess(
     scores: dict[str, int] = {}
     for hit in hits:
         scores.setdefault(facts.block(hit.row), hit.score)
-    isomers = check_isomers(facts.structure(top.row), top.score, facts.name_of_block, scores)
-    above = tuple(ions_above(mz, intensity, facts.formula(top.row), thresholds.ions_above_level)) \
-        if kind == "ei" and facts.mass(top.row) is not None else None
-    verdict = decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
-                              isomers=isomers, ions_above=above, **evidence), thresholds)
-    isomer_only = verdict.verdict == TENTATIVE and verdict.rule.startswith(("isomer", "weak")) \
-        and not above and isomers.evaluated
-    if verdict.verdict == IDENTIFIED or isomer_only and verdict.rule.startswith("isomer"):
+    isomers = check_isomers(facts.structure(top.row), facts.context(top.row), top.score, facts.name_of_block, scores,
+                            min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin)
+    above = missing = None
+    if kind == "ei" and facts.mass(top.row) is not None:
+        above = tuple(ions_above(mz, intensity, facts.formula(top.row), thresholds.ions_above_level))
+        missing = tuple(ions_missing(mz, intensity, *facts.reference.peaks.row(top.row), facts.formula(top.row),
+                                     thresholds.ions_above_level, acquired_max))
+    if identity:
+        verdict = decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap,
+                                  isomer_alert=isomer_alert, isomers=isomers, ions_above=above, ions_missing=missing,
+                                  **evidence), thresholds)
+    else:  # analogue hits: the identity criteria are failed by construction, not evaluated
+        verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None, rmf=0 if kind == "ei" else None,
+                                  gap=gap, **evidence), thresholds)
+    if verdict.verdict == IDENTIFIED or verdict.rule.startswith("isomer"):
+        # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _family(hits, facts)
     closest = _closest(hits, facts, estimated, kind)
@@ -248,3 +282,86 @@ def _closest(hits, facts, estimated, kind) -> tuple[dict[str, Any], ...]:
         if len(out) == N_CLOSEST:
             break
     return tuple(out)
+
+
+def novelty_fields(assessment: Assessment) -> dict[str, Any]:
+    """The new-substance fields of a ``match`` finding: the contract's three, the isomers the
+    spectrum does not exclude, the closest known compounds and the core structure they share."""
+    isomers = assessment.isomers
+    closest = [{k: v for k, v in c.items() if k != "row"} for c in assessment.closest]
+    return {
+        "new_substance": assessment.new_substance,
+        "suspected_group": assessment.suspected_group,
+        "estimated_mass": assessment.estimated_mass,
+        "isomers_not_excluded": [] if isomers is None else [
+            {"name": n.name, "smiles": n.smiles, "move": n.move, "in_library": n.name is not None,
+             "inseparable_rate": n.rate} for n in isomers.not_excluded],
+        "closest_compounds": closest if assessment.new_substance else [],
+        "core_smiles": core_structure([c["smiles"] for c in closest]) if assessment.new_substance else None,
+    }
+
+
+def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> str | None:
+    """The maximum common substructure (as SMARTS-derived SMILES) of the closest compounds'
+    structures: the core a new substance most likely shares with them; None with fewer than two."""
+    known = [s for s in smiles if s]
+    if len(known) < 2:
+        return None
+    from rdkit import Chem
+    from rdkit.Chem import rdFMCS
+
+    mols = [m for m in (Chem.MolFromSmiles(s) for s in known) if m is not None]
+    if len(mols) < 2:
+        return None
+    found = rdFMCS.FindMCS(mols, timeout=timeout_seconds, ringMatchesRingOnly=True, completeRingsOnly=True)
+    if found.numAtoms < 4:
+        return None
+    core = Chem.MolFromSmarts(found.smartsString)
+    return Chem.MolToSmiles(core) if core is not None else None
+
+
+def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,
+                  thresholds: VerdictThresholds = VerdictThresholds()) -> dict[int, Assessment]:
+    """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
+    (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
+
+    Identity mode applies the verdict rules to the rank-1 hit; analogue mode never names a
+    compound: its verdict is at most ``tentative`` (close analogue), and the hits serve as the
+    closest compounds for the new-substance call.
+    """
+    facts = LibraryFacts(reference)
+    out: dict[int, Assessment] = {}
+    starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
+    ends = np.r_[starts[1:], len(hits)]
+    for start, end in zip(starts, ends):
+        q = int(hits.query[start])
+        spectrum = spectra[q]
+        ei = bool(np.isfinite(hits.mf[start])) or not analog and not spectrum.precursor_mz
+        kind = "ei" if ei and spectrum.ms_level != 2 else "ms2"
+        ranked = [_ranked(hits, j, kind, analog) for j in range(start, end)]
+        extra: dict[str, Any] = {}
+        if kind == "ei":
+            ref_mz, ref_int = reference.peaks.row(ranked[0].row)
+            extra["major_ions"] = major_ions_present(spectrum.mz, ref_mz, ref_int, thresholds.major_ion_level,
+                                                     (float(spectrum.mz.min()), float(spectrum.mz.max())))
+            extra["n_ions"] = int(spectrum.mz.size)
+        if analog:
+            extra["analogue_score"] = ranked[0].score
+        gap = hits.gap[start]
+        precursor = None
+        if kind == "ms2" and spectrum.precursor_mz:
+            precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
+        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts,
+                        gap=None if not np.isfinite(gap) else int(np.floor(gap * 999 + 0.5)),
+                        isomer_alert=bool(hits.isomer_alert[start]), thresholds=thresholds,
+                        precursor=precursor, identity=not analog, **extra)
+    return out
+
+
+def _ranked(hits: Any, j: int, kind: str, analog: bool) -> RankedHit:
+    def points(value: float) -> int | None:
+        return int(np.floor(value * 999 + 0.5)) if np.isfinite(value) else None
+
+    similarity = float(hits.similarity[j])
+    score = points(similarity if analog else hits.score[j]) or 0
+    return RankedHit(int(hits.row[j]), score, points(hits.mf[j]), points(hits.rmf[j]), similarity)

@@ -11,6 +11,8 @@
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster: a candidate lighter than ions the spectrum holds cannot be the compound (unless the
   spectrum is a mixture).
+- :func:`ions_missing` -- the reverse: significant ions of the candidate above everything the
+  unknown shows (a heavier homologue or derivative).
 """
 from __future__ import annotations
 
@@ -88,6 +90,21 @@ def ions_above(mz: np.ndarray, intensity: np.ndarray, formula: str | None, min_r
     limit = mass + isotope_reach(formula)
     relative = _nominal_spectrum(mz, intensity)
     return [(m, round(r, 3)) for m, r in sorted(relative.items()) if m > limit and r >= min_relative]
+
+
+def ions_missing(mz: np.ndarray, intensity: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndarray,
+                 formula: str | None, min_relative: float, acquired_max: float | None = None) -> list[tuple[int, float]]:
+    """``(m/z, relative intensity)`` of the candidate's own ions at >= ``min_relative`` of its base
+    peak above the unknown's highest ion (and its isotope cluster), inside the acquired range:
+    a candidate heavier than everything the spectrum shows would have shown them."""
+    own = _nominal_spectrum(mz, intensity)
+    if not own:
+        return []
+    highest = max(m for m, r in own.items() if r >= ION_FLOOR)
+    limit = highest + isotope_reach(formula)
+    top = float("inf") if acquired_max is None else acquired_max
+    reference = _nominal_spectrum(ref_mz, ref_intensity)
+    return [(m, round(r, 3)) for m, r in sorted(reference.items()) if limit < m <= top and r >= min_relative]
 
 
 def candidate_mass(formula: str | None) -> int | None:
