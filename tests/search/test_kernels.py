@@ -14,6 +14,7 @@ from nps_id.search.kernels import (
 )
 from nps_id.search.preprocess import preprocess_ei
 from nps_id.search.scores import CompositeMatchFactor
+from nps_id.search.scores.base import search_peaks
 from nps_id.spectrum import Spectrum
 from tests.conftest import data_path
 
@@ -95,12 +96,14 @@ def _ei_queries(n: int) -> list[Spectrum]:
 
 
 def test_bulk_equals_single_and_pair_on_real_spectra():
-    spectra = _ei_queries(40)
+    # Prepared as the search prepares EI, which CompositeMatchFactor.pair does itself.
+    spectra = [s.replace(mz=mz, intensity=i) for s in _ei_queries(40) for mz, i in [search_peaks(s, "ei")]]
     refs = CSRPeaks.from_spectra(spectra)
     cand = np.array([5, 0, 39, 17, 17, 3])
     score = CompositeMatchFactor()
+    a, b = score.mz_power, score.intensity_power
     for q in spectra[:8]:
-        mf, rmf = composite_mf_many(q.mz, q.intensity, refs.offsets, refs.mz, refs.intensity, cand, 3.0, 0.6)
+        mf, rmf = composite_mf_many(q.mz, q.intensity, refs.offsets, refs.mz, refs.intensity, cand, a, b)
         for k, c in enumerate(cand):
             result = score.pair(q, spectra[c])
             assert mf[k] == result.parts["mf_raw"] == result.score
