@@ -1,13 +1,14 @@
 """Options and parameter types shared by several commands, defined once and stacked.
 
-Entry points: :data:`TOLERANCE` (a click ``ParamType``), :func:`library_option`,
-:func:`lenient_option`, :func:`resolve_library`.
+Entry points: :data:`TOLERANCE` (a click ``ParamType``), :class:`ScoreNames` (``--score``
+choices from the score registry), :func:`library_option`, :func:`lenient_option`,
+:func:`resolve_library`.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import click
 
@@ -31,6 +32,28 @@ class ToleranceType(click.ParamType):
 
 
 TOLERANCE = ToleranceType()
+
+
+class ScoreNames(Sequence[str]):
+    """Names from the score registry (:func:`nps_id.search.scores.names`) that serve every
+    ``(kind, mode)`` given, read when click first needs them (the registry loads numba, and
+    ``nps-id --help`` must stay instant)."""
+
+    def __init__(self, *served: tuple[str, str]) -> None:
+        self.served = served
+
+    def _names(self) -> tuple[str, ...]:
+        from nps_id.search.scores import names
+
+        if not self.served:
+            return names()
+        return tuple(n for n in names() if all(n in names(kind, mode) for kind, mode in self.served))
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._names()[i]
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
 def default_library_path() -> Path:

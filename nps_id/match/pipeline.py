@@ -53,6 +53,9 @@ class MatchParameters:
         Search components without an acceptable identity hit in analogue mode.
     precursor_tolerance, fragment_tolerance : Tolerance
         LC-MS/MS precursor window (half-width) and fragment tolerance.
+    ms2_score : str or None
+        LC-MS/MS exact score (a registry name serving MS/MS identity and analogue search,
+        ``docs/scores.md``); None: the search's default (cosine; analogues modified cosine).
     ms2_rt_tolerance_seconds : float
         MS2 scans of one precursor further apart than this are separate groups.
     blank_rt_tolerance_seconds, blank_min_similarity, blank_min_ratio : float
@@ -66,6 +69,7 @@ class MatchParameters:
     analogue: bool = True
     precursor_tolerance: Tolerance = field(default_factory=lambda: Tolerance(20.0, "ppm"))
     fragment_tolerance: Tolerance = field(default_factory=lambda: Tolerance(0.01, "Da"))
+    ms2_score: str | None = None
     ms2_rt_tolerance_seconds: float = 30.0
     blank_rt_tolerance_seconds: float = 6.0
     blank_min_similarity: float = 0.9
@@ -91,6 +95,7 @@ class ReferenceLibrary:
     def __init__(self, path: str | Path) -> None:
         from nps_id.library import Library
         from nps_id.search.index import load_indexes
+        from nps_id.search.prepared import PreparedLibrary
         from nps_id.search.reference import Reference
 
         with Library.open(path) as lib:
@@ -107,6 +112,7 @@ class ReferenceLibrary:
                 "path": str(Path(path).resolve()),
             }
         self.indexes = load_indexes(self.reference)
+        self.prepared = PreparedLibrary(self.reference, indexes=self.indexes)  # made once for every run
         self.columns = self.reference.columns
         self.compound = self.reference.compound()
 
@@ -269,7 +275,7 @@ def _tic(run: Run | None) -> dict[str, list[float]] | None:
 def _search_settings(params: MatchParameters, mode: str):
     from nps_id.search.engine import SearchSettings
 
-    return SearchSettings(mode=mode, top_k=params.top_k, tolerance=params.fragment_tolerance,
+    return SearchSettings(mode=mode, score=params.ms2_score, top_k=params.top_k, tolerance=params.fragment_tolerance,
                           precursor_tolerance=params.precursor_tolerance)
 
 
@@ -277,21 +283,22 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
     """Engine hits per query position: lists of dicts with 0-999 scores."""
     from nps_id.search.analogue import shift_name
     from nps_id.search.engine import search
+    from nps_id.search.scores import to_999
 
-    hits = search(spectra, library.reference, _search_settings(params, mode), library.indexes)
+    hits = search(spectra, library.prepared, _search_settings(params, mode))
     out: dict[int, list[dict]] = {}
     for i in range(len(hits)):
         out.setdefault(int(hits.query[i]), []).append({
             "rank": int(hits.rank[i]),
             "row": int(hits.row[i]),
-            "score": _999(hits.score[i]),
-            "mf": _999(hits.mf[i]),
-            "rmf": _999(hits.rmf[i]),
-            "gap": _999(hits.gap[i]),
+            "score": to_999(hits.score[i]),
+            "mf": to_999(hits.mf[i]),
+            "rmf": to_999(hits.rmf[i]),
+            "gap": to_999(hits.gap[i]),
             "isomer_alert": bool(hits.isomer_alert[i]),
             "delta_mass": None if not np.isfinite(hits.delta_mass[i]) else round(float(hits.delta_mass[i]), 4),
             # Analogue mode ranks by the analogue score (mass prior); verdicts use the similarity.
-            "similarity": _999(hits.similarity[i]),
+            "similarity": to_999(hits.similarity[i]),
             "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
         })
     for ranked in out.values():
@@ -309,11 +316,6 @@ def _runner_up(hits: list[dict], library: ReferenceLibrary) -> dict | None:
     (:mod:`nps_id.compound`) -- the compound its gap is measured against."""
     code = library.compound[hits[0]["row"]]
     return next((h for h in hits if library.compound[h["row"]] != code), None)
-
-
-def _999(value: float) -> int | None:
-    """A 0-1 engine score on the 0-999 scale of match factors (None when not scored)."""
-    return None if not np.isfinite(value) else int(round(float(value) * 999))
 
 
 # -- GC-EI-MS -----------------------------------------------------------------------------------

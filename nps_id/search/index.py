@@ -4,7 +4,8 @@ The layout is Flash entropy search's (Li & Fiehn 2023): a query becomes a few sl
 columns and one scatter-add, instead of a loop over library spectra. Two kinds:
 
 - :class:`NominalIndex` -- unit-mass EI libraries. Bins are integer m/z, so a bin's peaks are
-  one slice ``bin_offsets[m]:bin_offsets[m+1]`` and the prefilter is a sparse matrix product.
+  one slice ``bin_offsets[m]:bin_offsets[m+1]`` and the prefilter scatter-adds those slices
+  (:func:`nps_id.search.kernels.nominal_scatter_add`).
 - :class:`FragmentIndex` -- high-resolution MS/MS. Spectra are ordered by precursor m/z (a
   precursor window is one slice); fragments and neutral losses are sorted by m/z for open and
   hybrid (analogue) search with a tolerance in Da or ppm.
@@ -18,7 +19,9 @@ Entry points
   builder calls to store indexes under ``/indexes/<name>`` in the library file.
 - :func:`load_indexes` -- the indexes for a :class:`~nps_id.search.reference.Reference`: the stored
   ones when their parameters match, else from the cache, else built once and cached.
-- :func:`nominal_csr`, :func:`clean_ms2_csr` -- the preprocessing, vectorised over a whole library.
+- :func:`nominal_csr`, :func:`trim_ms2_csr` -- the preprocessing, vectorised over a whole library.
+  (``trim_ms2_csr`` only removes peaks; ms_entropy's cleaning, which also merges close peaks and
+  normalises, is :func:`nps_id.search.preprocess.clean_ms2`, used by the entropy scores.)
 """
 from __future__ import annotations
 
@@ -86,12 +89,14 @@ def nominal_csr(peaks: CSRPeaks, min_mz: float = 0.0, noise: float = 0.0) -> CSR
     return CSRPeaks(_offsets_from_ids(spec, peaks.n_spectra), mz.astype(np.float64), summed.astype(np.float32))
 
 
-def clean_ms2_csr(
+def trim_ms2_csr(
     peaks: CSRPeaks, precursor_mz: np.ndarray, noise: float, precursor_margin_da: float
 ) -> CSRPeaks:
-    """MS/MS peaks for scoring: drop peaks within ``precursor_margin_da`` of the precursor or above
-    it (the unfragmented precursor says nothing about structure), and peaks below ``noise`` times
-    the base peak of what remains. ``precursor_mz`` NaN keeps all peaks of that spectrum.
+    """MS/MS peaks for the index and the cosine scores: drop peaks within ``precursor_margin_da``
+    of the precursor or above it (the unfragmented precursor says nothing about structure), and
+    peaks below ``noise`` times the base peak of what remains. ``precursor_mz`` NaN keeps all peaks
+    of that spectrum. Peaks are only removed -- not merged, not normalised, not rounded -- unlike
+    :func:`~nps_id.search.preprocess.clean_ms2` (ms_entropy's cleaning).
     """
     spec = _segment_ids(peaks.offsets)
     limit = np.where(np.isfinite(precursor_mz), precursor_mz - precursor_margin_da, np.inf)
@@ -253,7 +258,7 @@ class FragmentIndex(_IndexedSpectra):
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[np.argsort(precursor_mz[rows], kind="stable")]
         prec = precursor_mz[rows].astype(np.float64)
-        clean = clean_ms2_csr(_take_rows(peaks, rows), prec, noise, precursor_margin_da)
+        clean = trim_ms2_csr(_take_rows(peaks, rows), prec, noise, precursor_margin_da)
         position = _segment_ids(clean.offsets).astype(np.int32)
         total = np.bincount(position, weights=clean.intensity, minlength=rows.size)
         share = (clean.intensity / np.where(total > 0, total, 1.0)[position]).astype(np.float32)
@@ -478,6 +483,6 @@ def _read_npz(path: Path) -> dict[str, NominalIndex | FragmentIndex]:
 
 
 __all__ = [
-    "NominalIndex", "FragmentIndex", "build_indexes", "load_indexes", "nominal_csr", "clean_ms2_csr",
+    "NominalIndex", "FragmentIndex", "build_indexes", "load_indexes", "nominal_csr", "trim_ms2_csr",
     "cache_dir",
 ]
