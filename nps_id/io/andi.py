@@ -138,6 +138,7 @@ def _read(nc, path: str, report: ReadReport) -> Iterator[Spectrum]:
         total = masses.shape[0]
         polarity = _text(nc._attributes.get("test_ionization_polarity")).lower()
         ion_mode = "positive" if polarity.startswith("pos") else "negative" if polarity.startswith("neg") else None
+        end = 0  # where the last scan read ends in the peak arrays
         for i in range(offsets.size):
             scan_id = str(int(scan_numbers[i])) if scan_numbers is not None and i < scan_numbers.size else str(i + 1)
             short = next((name for name, values in per_scan.items() if values is not None and i >= values.size), None)
@@ -154,6 +155,13 @@ def _read(nc, path: str, report: ReadReport) -> Iterator[Spectrum]:
                     f"scan {scan_id}: scan_index {start} + point_count {count} lies outside the "
                     f"{total} stored peaks (or exceeds {MAX_POINTS:,} points)", record=i, text=scan_id)
                 continue
+            if start < end:
+                # Scans follow each other in the peak arrays; overlapping ones would let a small
+                # file make every scan re-read all peaks (time ~ scans x peaks).
+                report.bad(f"scan {scan_id}: scan_index {start} overlaps the previous scan (ends at {end})",
+                           record=i, text=scan_id)
+                continue
+            end = start + count
             meta: dict[str, Any] = {
                 "scan_id": scan_id, "scan_index": i, "ms_level": 1, "source_file": path, "ion_mode": ion_mode,
                 "retention_time": None if times is None else float(times[i]),
@@ -164,9 +172,12 @@ def _read(nc, path: str, report: ReadReport) -> Iterator[Spectrum]:
                 # exporter wrote (shortest repr) so exports and reports show 18.1.
                 mz = mz.astype(str).astype(np.float64)
             try:
-                yield Spectrum(mz * mass_scale, intensities.data[start:start + count] * intensity_scale, meta)
+                with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf: Spectrum names them
+                    spectrum = Spectrum(mz * mass_scale, intensities.data[start:start + count] * intensity_scale, meta)
             except ValueError as exc:
                 report.bad(f"scan {scan_id}: {exc}", record=i, text=scan_id)
+                continue
+            yield spectrum
     finally:
         # Drop every view of the memory map first, or scipy cannot unmap the file on close
         # (also when the caller stops iterating early).

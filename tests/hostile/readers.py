@@ -216,14 +216,15 @@ def netcdf3(dims: dict[str, int], variables: dict[str, tuple[tuple[str, ...], np
 
 
 def andi_file(folder: Path, rng: random.Random, *, scans: int = 3, counts: int | None = None,
-              times: int | None = None, mass_scale: object = None) -> Path:
+              times: int | None = None, mass_scale: object = None, overlap: bool = False) -> Path:
     """A small ANDI-MS file of ``scans`` two-peak scans; ``counts``/``times`` shorten the
-    ``point_count`` / ``scan_acquisition_time`` arrays, ``mass_scale`` sets a (bad) ``scale_factor``."""
+    ``point_count`` / ``scan_acquisition_time`` arrays, ``mass_scale`` sets a (bad) ``scale_factor``,
+    ``overlap`` points every scan at the first one's peaks."""
     counts = scans if counts is None else counts
     times = scans if times is None else times
     mass_attrs = {} if mass_scale is None else {"scale_factor": mass_scale}
     variables = {
-        "scan_index": (("scan",), (np.arange(scans) * 2).astype(">i4"), {}),
+        "scan_index": (("scan",), (np.arange(scans) * (0 if overlap else 2)).astype(">i4"), {}),
         "point_count": (("count",), np.full(counts, 2, dtype=">i4"), {}),
         "scan_acquisition_time": (("time",), (np.arange(times) + 1.0).astype(">f8"), {}),
         "mass_values": (("point",), np.tile(np.array([50.0, 60.0], dtype=">f4"), scans), mass_attrs),

@@ -120,6 +120,14 @@ def test_andi_arrays_shorter_than_the_scan_list_are_bad_scans(tmp_path, rng, sho
     assert (summary["spectra"], summary["quarantined"]) == (2, 1)
 
 
+def test_andi_scans_that_overlap_are_bad_scans(tmp_path, rng):
+    # Found by benchmarks/fuzz_readers.py: overlapping scans made a 2.5 MB file read for minutes.
+    path = hostile.andi_file(tmp_path, rng, scans=3, overlap=True)
+    _refused(tmp_path, path, "overlaps the previous scan")
+    summary = _lenient_summary(tmp_path, path)
+    assert (summary["spectra"], summary["quarantined"]) == (1, 2)
+
+
 @pytest.mark.parametrize("scale", ["abc", [1.0, 2.0]])
 def test_andi_scale_factor_that_is_no_number_is_refused(tmp_path, rng, scale):
     path = hostile.andi_file(tmp_path, rng, mass_scale=scale)
