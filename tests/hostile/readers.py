@@ -4,7 +4,7 @@ Every function writes one file into ``folder`` and returns its path; nothing her
 file. ``rng`` (a :class:`random.Random`) varies the incidental parts (names, ids, padding) so a
 reader cannot pass by matching one exact byte string; the hostile part is fixed by the arguments.
 
-- Memory bombs: :func:`mzml_zlib_bomb`, :func:`jcamp_dup_bomb`, :func:`andi_gzip_bomb`,
+- Memory bombs: :func:`mzml_zlib_bomb`, :func:`mzxml_zlib_bomb`, :func:`jcamp_dup_bomb`, :func:`andi_gzip_bomb`,
   :func:`endless_line`.
 - Tracebacks of old: :func:`jcamp_huge_intensity`, :func:`mzml_numpress_zero_fixed_point`,
   :func:`mzml_odd_index`, :func:`andi_file` (short arrays, a bad ``scale_factor``).
@@ -82,6 +82,17 @@ def mzml_zlib_bomb(folder: Path, rng: random.Random, megabytes: int = 512) -> Pa
     path = folder / f"{_name(rng, 'zlib-bomb')}.mzML"
     mz = _array((_MZ64, _ZLIB, _MZ_ARRAY), _zlib_zeros(megabytes))
     path.write_text(_mzml(_spectrum("0", "scan=1", 3, mz, _plain_intensity(np.ones(3)))))
+    return path
+
+
+def mzxml_zlib_bomb(folder: Path, rng: random.Random, megabytes: int = 512) -> Path:
+    """An mzXML scan of ``peaksCount="1"`` whose zlib peak list inflates to ``megabytes`` MiB."""
+    path = folder / f"{_name(rng, 'zlib-bomb')}.mzXML"
+    peaks = base64.b64encode(_zlib_zeros(megabytes)).decode()
+    path.write_text('<?xml version="1.0"?>\n<mzXML xmlns="http://sashimi.sourceforge.net/schema_revision/mzXML_3.2">'
+                    '<msRun scanCount="1"><scan num="1" msLevel="1" peaksCount="1" retentionTime="PT1S">'
+                    '<peaks precision="32" byteOrder="network" pairOrder="m/z-int" compressionType="zlib" '
+                    f'compressedLen="{len(peaks)}">{peaks}</peaks></scan></msRun></mzXML>\n')
     return path
 
 

@@ -66,6 +66,11 @@ def test_mzml_zlib_bomb_is_refused_without_inflating_it(tmp_path, rng):
     assert peak < PEAK_LIMIT_MB
 
 
+def test_mzxml_zlib_bomb_is_refused_without_inflating_it(tmp_path, rng):
+    path = hostile.mzxml_zlib_bomb(tmp_path, rng, megabytes=512)
+    assert _refused(tmp_path, path, "inflates to more than the 1 pairs its peaksCount declares") < PEAK_LIMIT_MB
+
+
 @pytest.mark.parametrize("npoints,expected", [(10, "more than the 10 points its ##NPOINTS= declares"),
                                               (None, "more than 10,000,000 points")])
 def test_jcamp_dup_bomb_is_refused_at_the_declared_or_the_sane_count(tmp_path, rng, npoints, expected):
