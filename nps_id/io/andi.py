@@ -191,7 +191,8 @@ def _times(variables) -> np.ndarray | None:
     var = variables["scan_acquisition_time"]
     unit = _text(getattr(var, "units", b"")).lower()
     factor = 60.0 if unit.startswith("min") else 1.0  # the ANDI-MS template fixes seconds
-    return np.array(var[:], dtype=np.float64) * factor
+    with np.errstate(invalid="ignore", over="ignore"):  # Spectrum refuses a non-finite time
+        return np.array(var[:], dtype=np.float64) * factor
 
 
 def _text(value: Any) -> str:
