@@ -82,12 +82,16 @@ def rendered_paths(fmt: str, output: str | Path) -> list[Path]:
 
 def report_paths(stem: str, formats: Iterable[str], out_dir: str | Path) -> list[Path]:
     """The files :func:`write_reports` writes for a run named ``stem``: the report JSON first."""
-    out_dir = Path(out_dir)
-    paths = [out_dir / f"{stem}.report.json"]
+    paths = [_report_path(stem, "json", out_dir)]
     for fmt in dict.fromkeys(formats):
         if fmt != "json":
-            paths += rendered_paths(fmt, out_dir / f"{stem}{_KIND[fmt]}{SUFFIXES[fmt][0]}")
+            paths += rendered_paths(fmt, _report_path(stem, fmt, out_dir))
     return paths
+
+
+def _report_path(stem: str, fmt: str, out_dir: str | Path) -> Path:
+    """``<stem>.report.html``, ``<stem>.ewa.csv``, ``<stem>.lims.tsv``, ...: what write_reports names."""
+    return Path(out_dir) / f"{stem}{_KIND[fmt]}{SUFFIXES[fmt][0]}"
 
 
 def _sibling(output: Path, suffix: str) -> Path:
@@ -186,12 +190,12 @@ def write_reports(
         sample_info = load_sample_info(sample_info)
     doc = build_report(results, sample_info, library_path=library_path, command_line=command_line, now=now)
     stem = Path((results.get("run") or {}).get("file") or "run").stem
-    json_path = report_paths(stem, (), out_dir)[0]
+    json_path = _report_path(stem, "json", out_dir)
     with atomic_output(json_path) as tmp:
         tmp.write_bytes(report_json_bytes(doc))
     written = [json_path]
     for fmt in formats:
         if fmt == "json":
             continue
-        written += write_rendered(doc, fmt, Path(out_dir) / f"{stem}{_KIND[fmt]}{SUFFIXES[fmt][0]}")
+        written += write_rendered(doc, fmt, _report_path(stem, fmt, out_dir))
     return written
