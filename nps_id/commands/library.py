@@ -78,7 +78,7 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
 
     from nps_id.library import build_library
 
-    refuse_output_onto_inputs(output, {f"also a source ({s})": s for s in sources}, "the library")
+    refuse_output_onto_inputs([output], sources)
     if not (append and output.exists()):  # a new library: --append keeps an existing one's labels
         name = name or output.stem
         release = release or date.today().isoformat()
@@ -202,6 +202,7 @@ def export(library_path: Path, output: Path) -> None:
     """Write a library's spectra to MSP or MGF (everything the format can hold)."""
     from nps_id.library import export_library
 
+    refuse_output_onto_inputs([output], [library_path])
     n = export_library(library_path, output)
     click.echo(f"wrote {n} spectra to {output}")
 

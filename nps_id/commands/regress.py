@@ -14,7 +14,7 @@ Examples:
 
 \b
 Exit codes: 0 every case passed, 1 a regression (a case failed),
-            3 bad suite or input file, 4 bad or missing library.
+            3 bad suite or input file (also: --junit onto an input), 4 bad or missing library.
 """
 
 
@@ -37,9 +37,11 @@ def regress(suite: Path, junit: Path | None, cache_dir: Path | None, selected: s
     from dataclasses import replace
 
     from nps_id.errors import InputError
-    from nps_id.regress import exit_code, format_table, load_suite, run_suite, write_junit
+    from nps_id.commands.options import refuse_output_onto_inputs
+    from nps_id.regress import exit_code, format_table, load_suite, run_suite, suite_inputs, write_junit
 
     loaded = load_suite(suite)
+    refuse_output_onto_inputs([junit], suite_inputs(loaded))
     if selected:
         cases = tuple(c for c in loaded.cases if selected.casefold() in c.name.casefold())
         if not cases:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import click
 
-from nps_id.report import FORMATS, prepare_document, write_rendered
+from nps_id.commands.options import refuse_output_onto_inputs
+from nps_id.report import FORMATS, prepare_document, rendered_paths, write_rendered
 from nps_id.report.model import NATURES, STATUSES, summary_line
 
 _EPILOG = """\b
@@ -25,7 +26,7 @@ Examples:
 \b
 Formats: html, pdf (the analyst report), ewa (CSV + JSON prepared for the UNODC EWA),
 csv / tsv (one row per finding, for a LIMS), json (the report document itself).
-Exit codes: 0 written, 3 bad input, 4 library missing or changed.
+Exit codes: 0 written, 3 bad input (also: an output onto an input), 4 library missing or changed.
 """
 
 
@@ -84,6 +85,8 @@ def report(results, fmt, output, json_out, sample_info, analyst, reviewer, labor
                  "reference_standards_run": list(reference_standards) or None},
         "report": {"status": status, "report_id": report_id, "issued_at": issued_at},
     }
+    refuse_output_onto_inputs([*rendered_paths(fmt, output), json_out],
+                              [results, sample_info, library, ewa_overrides])
     doc = prepare_document(results, options, sample_info_file=sample_info, library_path=library,
                            overrides_file=ewa_overrides, command_line=_command_line())
     written = write_rendered(doc, fmt, output)

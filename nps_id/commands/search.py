@@ -115,8 +115,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         raise click.UsageError(str(exc)) from None
     library = resolve_library(library)  # a missing library fails before a long read
     to_file = output is not None and str(output) != "-"
-    if to_file:
-        refuse_output_onto_inputs(output, {"QUERIES": queries, "the library": library}, "the hits")
+    refuse_output_onto_inputs([output], [queries, library])
     report = ReadReport(str(queries))
     spectra = list(read(queries, lenient=lenient, report=report))
     for bad in report.quarantine:

@@ -63,15 +63,35 @@ def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path) -> list
 
     Files are replaced atomically. Returns the paths written.
     """
-    output = Path(output)
+    targets = dict(zip(SUFFIXES[fmt], rendered_paths(fmt, output)))
     written = []
-    contents = render(doc, fmt)
-    for suffix, content in contents.items():
-        target = output if len(contents) == 1 else _sibling(output, suffix)
+    for suffix, content in render(doc, fmt).items():
+        target = targets[suffix]
         with atomic_output(target) as tmp:
             tmp.write_bytes(content)
         written.append(target)
     return written
+
+
+def rendered_paths(fmt: str, output: str | Path) -> list[Path]:
+    """The files :func:`write_rendered` writes for ``fmt`` (in :data:`SUFFIXES` order)."""
+    output = Path(output)
+    suffixes = SUFFIXES[fmt]
+    return [output] if len(suffixes) == 1 else [_sibling(output, suffix) for suffix in suffixes]
+
+
+def report_paths(stem: str, formats: Iterable[str], out_dir: str | Path) -> list[Path]:
+    """The files :func:`write_reports` writes for a run named ``stem``: the report JSON first."""
+    paths = [_report_path(stem, "json", out_dir)]
+    for fmt in dict.fromkeys(formats):
+        if fmt != "json":
+            paths += rendered_paths(fmt, _report_path(stem, fmt, out_dir))
+    return paths
+
+
+def _report_path(stem: str, fmt: str, out_dir: str | Path) -> Path:
+    """``<stem>.report.html``, ``<stem>.ewa.csv``, ``<stem>.lims.tsv``, ...: what write_reports names."""
+    return Path(out_dir) / f"{stem}{_KIND[fmt]}{SUFFIXES[fmt][0]}"
 
 
 def _sibling(output: Path, suffix: str) -> Path:
@@ -169,14 +189,13 @@ def write_reports(
     if isinstance(sample_info, (str, Path)):
         sample_info = load_sample_info(sample_info)
     doc = build_report(results, sample_info, library_path=library_path, command_line=command_line, now=now)
-    out_dir = Path(out_dir)
     stem = Path((results.get("run") or {}).get("file") or "run").stem
-    json_path = out_dir / f"{stem}.report.json"
+    json_path = _report_path(stem, "json", out_dir)
     with atomic_output(json_path) as tmp:
         tmp.write_bytes(report_json_bytes(doc))
     written = [json_path]
     for fmt in formats:
         if fmt == "json":
             continue
-        written += write_rendered(doc, fmt, out_dir / f"{stem}{_KIND[fmt]}{SUFFIXES[fmt][0]}")
+        written += write_rendered(doc, fmt, _report_path(stem, fmt, out_dir))
     return written

@@ -140,7 +140,7 @@ def test_build_refuses_to_overwrite_a_source(tmp_path):
     source.write_bytes(data_path("formats", "matchms-tests", "golm.msp").read_bytes())
     before = source.read_bytes()
     result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(source)])
-    assert result.exit_code == 2 and "is also a source" in result.stderr
+    assert result.exit_code == 3 and "is an input of this command" in result.stderr
     assert source.read_bytes() == before
 
 

@@ -211,7 +211,7 @@ def test_output_onto_the_queries_or_the_library_is_refused(swgdrug_library, tmp_
     before = query.read_bytes(), Path(library).read_bytes()
     for target in (query, library):
         result = _run(query, "-l", library, "-o", target)
-        assert result.exit_code == 2 and "write the hits to another file" in result.stderr
+        assert result.exit_code == 3 and "is an input of this command" in result.stderr
     assert (query.read_bytes(), Path(library).read_bytes()) == before
 
 
