@@ -69,7 +69,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     from nps_id.batch.progress import make_progress
     from nps_id.batch.summary import build_summary, write_summary
     from nps_id.errors import InputError
-    from nps_id.library import Library
+    from nps_id.library import open_verified
 
     found = discover(inputs, include=include, exclude=exclude)
     for path, reason in found.ignored:
@@ -77,7 +77,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     if not found.runs:
         raise InputError(f"no runs found in {', '.join(map(str, inputs))} (see the ignored files above)")
     library_path = resolve_library(library).resolve()
-    with Library.open(library_path) as lib:
+    with open_verified(library_path) as lib:  # checked once here, not in every worker
         library_sha256 = lib.sha256
     if alkanes:  # a bad table is one exit-3 line here, not every run failing in the workers
         from nps_id.gcms.retention_index import load_alkanes
