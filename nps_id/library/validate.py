@@ -30,6 +30,7 @@ import numpy as np
 
 from nps_id._paths import cache_dir
 from nps_id.errors import InputError, LibraryError
+from nps_id.library.build import MIN_PEAKS
 from nps_id.library.store import (
     ENC_TYPE,
     ENC_VERSION,
@@ -48,11 +49,13 @@ from nps_id.peaks import CSRPeaks
 
 #: Bumped whenever the checks change, so that files verified by an older nps-id are checked again.
 CHECKS_VERSION = 1
-MIN_PEAKS = 2
 
 _ROOT_TEXT = ("name", "release", "created", "software_version", "format", "format_version")
 _CREATED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+#: Attributes every /provenance/sources/NNNN record MUST have.
+_SOURCE_ATTRS = ("file", "sha256", "size_bytes", "format", "read", "kept", "rejected", "rejected_reasons",
+                 "inchikey_filled", "added")
 #: (dtype kind, item size) each peaks dataset MUST have.
 _PEAK_DTYPES = {"offsets": ("i", 8), "mz": ("f", 8), "intensity": ("f", 4)}
 #: Dataset dtypes of the metadata column encodings (string columns: their two members).
@@ -91,9 +94,10 @@ def _check_layout(lib: Library) -> None:
 
     def element(name: str, obj: Any) -> None:
         for key in obj.attrs:
-            if obj.attrs.get_id(key).dtype.kind == "O":
-                raise LibraryError(f"{where}: attribute {key!r} of /{name} is variable-length; "
-                                   "text attributes must be fixed-length UTF-8")
+            kind = obj.attrs.get_id(key).dtype.kind
+            if kind not in "iufbS":  # "O": variable-length (global heap); "V": opaque or compound
+                raise LibraryError(f"{where}: attribute {key!r} of /{name} is neither a number nor a "
+                                   "fixed-length UTF-8 string")
         if ENC_TYPE not in obj.attrs or ENC_VERSION not in obj.attrs:
             raise LibraryError(f"{where}: /{name} has no encoding-type/encoding-version")
         if not hasattr(obj, "dtype"):
@@ -115,6 +119,10 @@ def _check_layout(lib: Library) -> None:
                 continue  # indexes/ MAY be absent
             if group not in h5 or _attr(h5[group].attrs.get(ENC_TYPE)) != encoding:
                 raise LibraryError(f"{where}: /{group} is missing or not of encoding-type {encoding!r}")
+        for key, record in h5["provenance/sources"].items():
+            missing = [k for k in _SOURCE_ATTRS if k not in record.attrs]
+            if missing:
+                raise LibraryError(f"{where}: /provenance/sources/{key} lacks the attribute {missing[0]!r}")
         for name in h5.get("indexes", {}):
             if lib.indexes_hashed and lib.index_attrs(name).get("library_sha256") != lib.sha256:
                 raise LibraryError(f"{where}: /indexes/{name} was not built from this library (library_sha256)")

@@ -395,8 +395,8 @@ def _checked_arrays(cls: type, arrays: dict[str, np.ndarray], n_spectra: int) ->
     """The array fields of ``cls`` from ``arrays``, after every bound the compiled kernels rely on.
 
     The search kernels index with these arrays without bounds checks (numba): one offset out of
-    range reads or writes outside memory. So every array must be 1-D and of the kind (integer or
-    finite float) the builder makes, CSR offsets must run from 0 to their data's length, and
+    range reads or writes outside memory. So every array must be 1-D and of the kind (integer, or
+    finite float32/float64) the builder makes, CSR offsets must run from 0 to their data's length, and
     positions and rows must point inside their arrays. Raises ValueError naming the array.
     """
     names = [f.name for f in fields(cls) if f.type in ("np.ndarray", np.ndarray)]
@@ -405,8 +405,12 @@ def _checked_arrays(cls: type, arrays: dict[str, np.ndarray], n_spectra: int) ->
         if arr is None or arr.ndim != 1:
             raise ValueError(f"array {name!r} is missing or not 1-D")
         integer = name in _INTEGER_ARRAYS
-        if arr.dtype.kind not in ("iu" if integer else "f") or (not integer and not np.isfinite(arr).all()):
-            raise ValueError(f"array {name!r} is {arr.dtype}, expected {'integers' if integer else 'finite floats'}")
+        # float16 and long double would reach numba as types it cannot compile
+        usable = (arr.dtype.kind in "iu" if integer
+                  else arr.dtype in (np.float32, np.float64) and bool(np.isfinite(arr).all()))
+        if not usable:
+            raise ValueError(f"array {name!r} is {arr.dtype}, expected "
+                             f"{'integers' if integer else 'finite float32 or float64 values'}")
     a = {name: arrays[name] for name in names}
     n = a["rows"].size
     _check_positions(a["rows"], n_spectra, "rows")
