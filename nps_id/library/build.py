@@ -333,8 +333,12 @@ def _build_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``.NAME.lock`` beside ``output`` (waits for another build).
 
     The lock file is left in place: removing it would let a third build lock a new file while a
-    second still waits on the old one. The kernel releases the lock when the process dies.
+    second still waits on the old one. The kernel releases the lock when the process dies. A
+    device or FIFO (``-o /dev/null``) is written in place and has nothing to protect: no lock.
     """
+    if output.exists() and not output.is_file() and not output.is_dir():
+        yield
+        return
     lock = output.parent / f".{output.name}.lock"
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
