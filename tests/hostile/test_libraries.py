@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 
 from nps_id.errors import LibraryError
@@ -27,7 +29,7 @@ LRCFS_RUN = ("gcms", "lrcfs", "220223030.mzML")
 SEARCH_ONLY = {"index_offset_huge_rehashed"}
 
 
-def nps_id(*args: str | Path, cache: Path, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+def run(*args: str | Path, cache: Path, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NPS_ID_CACHE": str(cache)}
     return subprocess.run([sys.executable, "-m", "nps_id", *map(str, args)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout, **kwargs)
@@ -54,18 +56,24 @@ def test_validate_refuses_every_damaged_copy(swgdrug_library, tmp_path, name):
     assert "\n" not in str(caught.value) and name in str(caught.value)
 
 
-@pytest.mark.parametrize("name", sorted(damage.DAMAGES))
-def test_search_refuses_every_damaged_copy(swgdrug_library, queries, tmp_path, name):
-    clean = nps_id("search", queries, "-l", swgdrug_library, cache=tmp_path / "cache")
+@pytest.fixture(scope="module")
+def clean_hits(swgdrug_library, queries, tmp_path_factory) -> str:
+    """The search of the undamaged library: five queries, five hits each, and a header."""
+    clean = run("search", queries, "-l", swgdrug_library, cache=tmp_path_factory.mktemp("cache"))
     assert clean.returncode == 0 and clean.stdout.count("\n") == 26, clean.stderr
+    return clean.stdout
+
+
+@pytest.mark.parametrize("name", sorted(damage.DAMAGES))
+def test_search_refuses_every_damaged_copy(swgdrug_library, queries, clean_hits, tmp_path, name):
     damaged = damage.damaged_copy(swgdrug_library, tmp_path, name)
-    assert_refused(nps_id("search", queries, "-l", damaged, cache=tmp_path / "cache"))
+    assert_refused(run("search", queries, "-l", damaged, cache=tmp_path / "cache"))
 
 
 @pytest.mark.parametrize("name", ["index_rows_reversed", "exact_mass_string"])
 def test_match_refuses_a_tampered_or_damaged_library(swgdrug_library, tmp_path, name):
     damaged = damage.damaged_copy(swgdrug_library, tmp_path, name)
-    result = nps_id("match", data_path(*LRCFS_RUN), "-l", damaged, "--json", tmp_path / "r.json",
+    result = run("match", data_path(*LRCFS_RUN), "-l", damaged, "--json", tmp_path / "r.json",
                     cache=tmp_path / "cache")
     assert_refused(result)
     assert not (tmp_path / "r.json").exists()
@@ -74,7 +82,7 @@ def test_match_refuses_a_tampered_or_damaged_library(swgdrug_library, tmp_path, 
 @pytest.fixture(scope="module")
 def results(swgdrug_library, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("results") / "r.json"
-    done = nps_id("match", data_path(*LRCFS_RUN), "-l", swgdrug_library, "--json", out,
+    done = run("match", data_path(*LRCFS_RUN), "-l", swgdrug_library, "--json", out,
                   cache=out.parent / "cache")
     assert done.returncode == 0, done.stderr
     return out
@@ -93,7 +101,7 @@ def test_every_command_that_reads_a_library_refuses_a_changed_one(swgdrug_librar
                   "--include", "220223030*"],
     }[command]
     before = damaged.read_bytes()
-    assert_refused(nps_id(*args, cache=tmp_path / "cache"))
+    assert_refused(run(*args, cache=tmp_path / "cache"))
     assert damaged.read_bytes() == before
     assert not (tmp_path / "r.html").exists() and not (tmp_path / "out.msp").exists()
 
@@ -122,17 +130,13 @@ def test_a_verified_library_is_not_checked_again_until_the_file_changes(swgdrug_
 
 def test_a_damaged_index_cache_is_rebuilt_not_used(swgdrug_library, queries, tmp_path):
     """Indexes cached in the user cache (.npz) are bounds-checked too: a damaged one is rebuilt."""
-    import numpy as np
-
     plain = tmp_path / "plain.h5"
     shutil.copyfile(swgdrug_library, plain)
-    import h5py
-
     with h5py.File(plain, "r+") as h5:
         del h5["indexes"]  # searched from an index built once and cached
     damage.rehash(plain)
     cache = tmp_path / "cache"
-    first = nps_id("search", queries, "-l", plain, cache=cache)
+    first = run("search", queries, "-l", plain, cache=cache)
     assert first.returncode == 0, first.stderr
     (npz,) = cache.glob("index-*.npz")
     with np.load(npz) as data:
@@ -140,21 +144,21 @@ def test_a_damaged_index_cache_is_rebuilt_not_used(swgdrug_library, queries, tmp
     arrays["ei/spec_offsets"][3] = 10**12
     with open(npz, "wb") as fh:
         np.savez(fh, **arrays)
-    again = nps_id("search", queries, "-l", plain, cache=cache)
+    again = run("search", queries, "-l", plain, cache=cache)
     assert again.returncode == 0 and again.stdout == first.stdout, again.stderr
     assert "index cache" in again.stderr
 
 
-def test_a_format_1_0_library_opens_and_its_unhashed_indexes_are_not_used(swgdrug_library, queries, tmp_path):
-    expected = nps_id("search", queries, "-l", swgdrug_library, cache=tmp_path / "cache")
+def test_a_format_1_0_library_opens_and_its_unhashed_indexes_are_not_used(swgdrug_library, queries, clean_hits,
+                                                                          tmp_path):
     old = tmp_path / "old.h5"
     shutil.copyfile(swgdrug_library, old)
     damage.index_rows_reversed(old)
     damage.as_format_1_0(old)  # a 1.0 hash covers peaks and metadata only: it cannot see the index
     assert validate_library(old).n_spectra == 2988
-    result = nps_id("search", queries, "-l", old, cache=tmp_path / "cache")
+    result = run("search", queries, "-l", old, cache=tmp_path / "cache")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == expected.stdout
+    assert result.stdout == clean_hits
 
 
 def test_two_concurrent_appends_both_land(swgdrug_library, tmp_path):
@@ -184,12 +188,12 @@ def _file_size_limit(limit: int):
 def test_a_build_on_a_full_disk_says_so_in_one_line_and_keeps_the_old_library(swgdrug_library, tmp_path):
     target = tmp_path / "lib.h5"
     small = damage.write_queries(swgdrug_library, range(20), tmp_path / "small.msp")
-    assert nps_id("library", "build", small, "-o", target, cache=tmp_path / "cache").returncode == 0
+    assert run("library", "build", small, "-o", target, cache=tmp_path / "cache").returncode == 0
     before = target.read_bytes()
-    result = nps_id("library", "build", data_path("swgdrug", "SWGDRUG-3.4.msp.gz"), "-o", target,
+    result = run("library", "build", data_path("swgdrug", "SWGDRUG-3.4.msp.gz"), "-o", target,
                     cache=tmp_path / "cache", preexec_fn=_file_size_limit(len(before) + 100_000))
     assert_refused(result, code=3)
     assert "File too large" in result.stderr or "No space" in result.stderr
     assert target.read_bytes() == before
     assert not list(tmp_path.glob(".lib.h5.tmp-*"))
-    assert json.loads(nps_id("library", "info", "--json", target, cache=tmp_path / "cache").stdout)["n_spectra"] == 20
+    assert json.loads(run("library", "info", "--json", target, cache=tmp_path / "cache").stdout)["n_spectra"] == 20
