@@ -76,9 +76,8 @@ class ValidationResult:
 
 
 # -- the format's MUSTs ----------------------------------------------------------------------------
-def _check_layout(lib: Library) -> None:
-    """Every MUST of docs/library-format.md that is about types, attributes and filters."""
-    h5 = lib._h5
+def _check_root(lib: Library) -> None:
+    """The root attributes' MUSTs (types and formats)."""
     where = f"{lib.path}: invalid library"
     for key in _ROOT_TEXT:
         if not isinstance(lib.info.get(key), str):
@@ -87,10 +86,16 @@ def _check_layout(lib: Library) -> None:
         raise LibraryError(f"{where}: root attributes format/format_version disagree with encoding-type/-version")
     if not _CREATED.fullmatch(lib.info["created"]):
         raise LibraryError(f"{where}: root attribute 'created' is not ISO 8601 UTC ({lib.info['created']!r})")
-    if not isinstance(h5.attrs.get("n_spectra"), (int, np.integer)):
+    if not isinstance(lib._h5.attrs.get("n_spectra"), (int, np.integer)):
         raise LibraryError(f"{where}: root attribute 'n_spectra' must be an integer")
     if not _SHA256.fullmatch(str(lib.info.get("sha256", ""))):
         raise LibraryError(f"{where}: root attribute 'sha256' is not 64 lower-case hex digits")
+
+
+def _check_layout(lib: Library) -> None:
+    """Every MUST of docs/library-format.md that is about types, attributes and filters."""
+    h5 = lib._h5
+    where = f"{lib.path}: invalid library"
 
     def element(name: str, obj: Any) -> None:
         for key in obj.attrs:
@@ -104,11 +109,13 @@ def _check_layout(lib: Library) -> None:
             return
         if obj.dtype.kind not in "iufb":
             raise LibraryError(f"{where}: dataset /{name} is not numeric ({obj.dtype})")
+        checked = name.split("/")[0] in ("peaks", "metadata", "indexes")
         exempt = name.startswith("indexes/") and obj.ndim != 1  # 0-d and multidimensional index arrays
-        if name.split("/")[0] in ("peaks", "metadata", "indexes") and not exempt and not (obj.chunks and obj.fletcher32):
+        if checked and not exempt and not (obj.chunks and obj.fletcher32):
             raise LibraryError(f"{where}: dataset /{name} has no Fletcher-32 checksum")
 
     with lib.guard("the file's layout"):
+        _check_root(lib)
         element("", h5)
         h5.visititems(element)
         for key, (kind, size) in _PEAK_DTYPES.items():

@@ -382,7 +382,8 @@ _INTEGER_ARRAYS = frozenset({"rows", "spec_offsets", "bin_offsets", "peak_positi
 
 
 def _check_csr(offsets: np.ndarray, count: int, length: int, what: str) -> None:
-    if offsets.size == 0 or offsets.size != count + 1 or offsets[0] != 0 or offsets[-1] != length or (np.diff(offsets) < 0).any():
+    if (offsets.size == 0 or offsets.size != count + 1 or offsets[0] != 0 or offsets[-1] != length
+            or (np.diff(offsets) < 0).any()):
         raise ValueError(f"{what} are not {count + 1} non-decreasing offsets from 0 to {length}")
 
 
@@ -395,9 +396,10 @@ def _checked_arrays(cls: type, arrays: dict[str, np.ndarray], n_spectra: int) ->
     """The array fields of ``cls`` from ``arrays``, after every bound the compiled kernels rely on.
 
     The search kernels index with these arrays without bounds checks (numba): one offset out of
-    range reads or writes outside memory. So every array must be 1-D and of the kind (integer, or
-    finite float32/float64) the builder makes, CSR offsets must run from 0 to their data's length, and
-    positions and rows must point inside their arrays. Raises ValueError naming the array.
+    range reads or writes outside memory. So every array must be 1-D and of the kind the builder
+    makes (integers, or finite float32/float64), CSR offsets must run from 0 to their data's
+    length, and positions and rows must point inside their arrays. Raises ValueError naming the
+    array.
     """
     names = [f.name for f in fields(cls) if f.type in ("np.ndarray", np.ndarray)]
     for name in names:
@@ -424,10 +426,10 @@ def _checked_arrays(cls: type, arrays: dict[str, np.ndarray], n_spectra: int) ->
             raise ValueError("peak_weight and peak_position differ in length, or an m/z has no bin")
         _check_positions(a["peak_position"], n, "peak_position")
     else:
-        for group in (("precursor_mz", "precursor_precision", "ion_mode"), ("frag_mz", "frag_intensity", "frag_position"),
-                      ("loss_mz", "loss_intensity", "loss_position")):
+        for group in (("precursor_mz", "precursor_precision", "ion_mode"),
+                      ("frag_mz", "frag_intensity", "frag_position"), ("loss_mz", "loss_intensity", "loss_position")):
             if len({a[k].size for k in group}) != 1 or (group[0] == "precursor_mz" and a[group[0]].size != n):
-                raise ValueError(f"arrays {', '.join(group)} differ in length")
+                raise ValueError(f"arrays {', '.join(group)} differ in length (or from rows)")
         _check_positions(a["frag_position"], n, "frag_position")
         _check_positions(a["loss_position"], n, "loss_position")
     return a
