@@ -1,9 +1,10 @@
 """Paths: per-user folders, file names as they can be printed, and what counts as a readable file.
 
-Entry points: :func:`user_cache_dir` (downloads, search indexes, regression libraries),
-:func:`user_data_dir` (the default reference library), :func:`printable` and :data:`PRINTABLE`
-(text with file names that are not UTF-8, made safe to print or write), :func:`not_a_regular_file`
-(why a path must not be opened as an input: a FIFO, a device, a socket).
+Entry points: :func:`user_cache_dir` (downloads, regression libraries), :func:`cache_dir`
+(search indexes and library verifications), :func:`user_data_dir` (the default reference
+library), :func:`printable` and :data:`PRINTABLE` (text with file names that are not UTF-8, made
+safe to print or write), :func:`not_a_regular_file` (why a path must not be opened as an input: a
+FIFO, a device, a socket).
 """
 from __future__ import annotations
 
@@ -65,6 +66,14 @@ def user_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/nps-id``, else ``~/.cache/nps-id``."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "nps-id"
+
+
+def cache_dir() -> Path:
+    """``$NPS_ID_CACHE``, else :func:`user_cache_dir`: where derived data (search indexes, which
+    library files were verified) is kept."""
+    if os.environ.get("NPS_ID_CACHE"):
+        return Path(os.environ["NPS_ID_CACHE"])
+    return user_cache_dir()
 
 
 def user_data_dir() -> Path:

@@ -73,7 +73,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, timeout_seconds, 
     from nps_id.batch.progress import make_progress
     from nps_id.batch.summary import build_summary, write_summary
     from nps_id.errors import InputError
-    from nps_id.library import Library
+    from nps_id.library import open_verified
 
     found = discover(inputs, include=include, exclude=exclude)
     for path, reason in found.ignored:
@@ -83,7 +83,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, timeout_seconds, 
     library_path = resolve_library(library).resolve()
     # OUT_DIR is written below and cleaned of stale results: it must not be, or hold, an input.
     refuse_output_onto_inputs([out_dir], [*inputs, library_path, alkanes, sample_info], folders=True)
-    with Library.open(library_path) as lib:
+    with open_verified(library_path) as lib:  # checked once here, not in every worker
         library_sha256 = lib.sha256
     if alkanes:  # a bad table is one exit-3 line here, not every run failing in the workers
         from nps_id.gcms.retention_index import load_alkanes

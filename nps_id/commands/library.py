@@ -117,9 +117,9 @@ def _print_summary(summary: Any, output: Path) -> None:
 
 def library_info(path: Path) -> dict[str, Any]:
     """The facts ``nps-id library info`` prints, as a JSON-ready dict."""
-    from nps_id.library import Library
+    from nps_id.library import open_verified
 
-    with Library.open(path) as lib:
+    with open_verified(path) as lib:
         levels = Counter(int(v) for v in lib.column("ms_level"))
         instruments = Counter(str(v) or "unknown" for v in lib.column("instrument_type"))
         sources = Counter(str(v) for v in lib.column("source"))

@@ -98,7 +98,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id._cores import usable_cores
     from nps_id.errors import InputError
     from nps_id.io import ReadReport, read
-    from nps_id.library import Library
+    from nps_id.library import open_verified
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import search as run_search
     from nps_id.search.engine import unsearchable
@@ -123,7 +123,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         click.echo(f"note: {queries}: skipped a malformed record ({where}): {bad['error']}", err=True)
     if not spectra:
         raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
-    with Library.open(library) as lib:
+    with open_verified(library) as lib:
         reference = Reference.from_library(lib)
     hits = run_search(spectra, reference, settings)  # loads the stored (or cached) index
     skipped = unsearchable(spectra, reference)

@@ -89,16 +89,16 @@ class ReferenceLibrary:
     ----------
     path
         An nps-id HDF5 library. Raises :class:`~nps_id.errors.LibraryError` (exit 4) when it
-        cannot be opened.
+        cannot be opened or fails its checks (:func:`nps_id.library.open_verified`).
     """
 
     def __init__(self, path: str | Path) -> None:
-        from nps_id.library import Library
+        from nps_id.library import open_verified
         from nps_id.search.index import load_indexes
         from nps_id.search.prepared import PreparedLibrary
         from nps_id.search.reference import Reference
 
-        with Library.open(path) as lib:
+        with open_verified(path) as lib:
             self.reference = Reference.from_library(lib)
             present = set(lib.columns)
             self.cas = np.asarray(lib.column("cas")) if "cas" in present else None

@@ -502,9 +502,9 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
         if embedded or not findings:
             return {}, "results file" if findings else "none needed"
         return {}, f"not available (library {path} not found; pass --library)"
-    from nps_id.library import Library
+    from nps_id.library import open_verified
 
-    with Library.open(path) as lib:
+    with open_verified(path) as lib:
         if library.get("sha256") and lib.sha256 != library["sha256"]:
             raise LibraryError(
                 f"{path}: content SHA-256 {lib.sha256[:12]}... differs from the library the results were "
