@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from nps_id.errors import InputError
 from nps_id.report import render, write_reports
 from nps_id.report.ewa import EWA_FIELDS, PREPARED_FOR
 from nps_id.report.lims import LIMS_COLUMNS
@@ -107,17 +108,61 @@ def test_ewa_export_lists_the_nps_not_the_internal_standard(rendered):
     assert [r["substance"] for r in rows] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
     assert list(rows[0]) == list(EWA_FIELDS)
     assert rows[0]["ewa_group"] == "Other substances" and rows[0]["ewa_subclass"] == "Benzodiazepines"
-    assert rows[2]["ewa_group"] == "Synthetic cathinones" and rows[2]["identification_level"] == "tentative"
+    assert rows[2]["ewa_group"] == "Synthetic cathinones" and rows[2]["verdict"] == "tentative"
+    # what the evidence is, in words: one technique, as nothing else is recorded for these substances
+    assert [r["identification_level"] for r in rows] == [
+        "library match, one technique", "library match, one technique", "tentative library match, one technique"]
     assert {r["country"] for r in rows} == {"GB"} and {r["year"] for r in rows} == {"2022"}
+    assert {r["date"] for r in rows} == {"2022-02-01"}  # the full date of seizure
+    assert rows[0]["ewa_effect_group"] == "Sedatives/hypnotics" and rows[2]["ewa_effect_group"] == "Stimulants"
+    assert rows[1]["molecular_mass"] == "342.0706"
     assert [r["reference_standard_run"] for r in rows] == ["no", "yes", "no"]
     assert rows[0]["techniques"] == "GC-EI-MS"
     assert rows[0]["laboratory_contact"] == "Example Forensic Laboratory (synthetic), nps-desk@example.invalid"
+    assert {r["report_status"] for r in rows} == {"DRAFT"}  # every row of a draft says so
     payload = json.loads(out[".json"])
     assert payload["prepared_for"] == PREPARED_FOR and "UNODC" in PREPARED_FOR
+    assert payload["report_status"] == "DRAFT"
     assert [r["substance"] for r in payload["substances"]] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
     assert payload["excluded"] == [{"substance": "Bupivacaine", "verdict": "identified",
-                                    "reason": "internal standard of the sample"}]
+                                    "reason": "Bupivacaine is not exported: it is the internal standard added "
+                                              "by the laboratory."}]
     assert set(payload["fields"]) == set(EWA_FIELDS)
+
+
+def test_ewa_export_says_a_second_technique_only_for_the_substance_it_was_recorded_for():
+    info = json.loads(json.dumps(SAMPLE_INFO))
+    info["confirmations"] = {"Etizolam": ["FTIR-ATR"]}
+    info["item"]["other_techniques"] = ["colour test"]  # applied to the item, evaluated for nothing here
+    doc = build_report(make_results(), info, now=FIXED_NOW)
+    rows = {r["substance"]: r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode("utf-8")))}
+    assert rows["Etizolam"]["identification_level"] == "library match and FTIR-ATR: 2 techniques"
+    assert rows["Etizolam"]["techniques"] == "GC-EI-MS; FTIR-ATR"
+    assert rows["Flubromazepam"]["identification_level"] == "library match, one technique"
+    assert rows["Flubromazepam"]["techniques"] == "GC-EI-MS"
+    html = render(doc, "html")[".html"].decode("utf-8")
+    etizolam = html[html.index('id="finding-2"'):html.index('id="finding-3"')]
+    assert ">identified</span>" in etizolam and "FTIR-ATR is recorded for this substance" in etizolam
+    flubro = html[html.index('id="finding-1"'):html.index('id="finding-2"')]
+    assert ">meets library-match criteria (GC-EI-MS only)</span>" in flubro
+    assert ("GC-EI-MS library match meets the laboratory&#x27;s criteria; a second, independent technique is "
+            "required for identification (SWGDRUG category A).") in flubro
+
+
+def test_a_confirmation_naming_no_finding_is_refused():
+    info = json.loads(json.dumps(SAMPLE_INFO))
+    info["confirmations"] = {"Etizolan": ["FTIR-ATR"]}
+    with pytest.raises(InputError, match="'Etizolan' is not a substance of these results"):
+        build_report(make_results(), info, now=FIXED_NOW)
+
+
+def test_ewa_exclusion_reasons_read_as_sentences():
+    results = make_results()
+    results["findings"][1].update(name="Diazepam", inchikey="AAOVKJBEBIDNHE-UHFFFAOYSA-N", cas=None)
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    reasons = {e["substance"]: e["reason"] for e in json.loads(render(doc, "ewa")[".json"])["excluded"]}
+    assert reasons["Diazepam"].startswith("Diazepam is not exported: it is not a new psychoactive substance (")
+    assert reasons["Diazepam"].endswith(").") and "not an NPS" not in reasons["Diazepam"]
 
 
 def test_lims_csv_and_tsv_one_row_per_finding(doc, rendered):
@@ -179,7 +224,7 @@ def test_ewa_export_has_one_row_per_substance():
     results["findings"].append(twin)
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     rows = list(csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode("utf-8"))))
-    assert [(r["substance"], r["identification_level"]) for r in rows] == [
+    assert [(r["substance"], r["verdict"]) for r in rows] == [
         ("Flubromazepam", "identified"), ("Etizolam", "identified"), (".alpha.-PVP", "tentative")]
 
 
