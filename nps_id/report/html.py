@@ -42,10 +42,10 @@ section.finding{page-break-inside:avoid}
 color:rgba(200,0,0,.13);transform:rotate(-30deg);pointer-events:none;z-index:10}
 .draft-banner{background:#fde0e0;border:2px solid #c00;color:#900;font-weight:bold;padding:4px 10px}
 .signature td{height:34px;min-width:220px}.end{text-align:center;margin:30px 0;font-weight:bold}
-@page{size:A4;margin:16mm 12mm 18mm;@bottom-center{content:"Report " string(report-id) " \b7  page "
-counter(page) " of " counter(pages);font-size:9px;color:#666}}
-#report-id{string-set:report-id content()}
 """
+# printed: every page says whose it is and "page x of y" (the report id is a UUID: safe in CSS)
+_PAGE_CSS = ('@page{{size:A4;margin:16mm 12mm 18mm;@bottom-center{{content:"Report {report_id} \\b7  page " '
+             'counter(page) " of " counter(pages);font-size:9px;color:#666}}}}')
 
 
 def _e(value: Any) -> str:
@@ -81,7 +81,7 @@ def render_html(doc: Mapping[str, Any]) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>nps-id report {_e(doc['item'].get('lab_sample_id') or doc['report_id'])}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{_CSS}{_PAGE_CSS.format(report_id=escape(doc['report_id']))}</style></head><body>",
         _draft(doc),
         _header(doc),
         _item(doc),

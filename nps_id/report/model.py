@@ -85,8 +85,9 @@ def canonical_json(value: Any) -> bytes:
     Floats use Python's shortest round-trip repr, so 0.1 and 0.10000000000000001 hash the same
     and 0.1 and 0.2 do not.
     """
+    # surrogateescape: a non-UTF-8 file name (decoded by Python as lone surrogates) hashes as its bytes
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+                      allow_nan=False).encode("utf-8", "surrogateescape")
 
 
 def parameters_sha256(parameters: Mapping[str, Any]) -> str:
@@ -324,7 +325,7 @@ def _report_id(value: str | None, results: Mapping[str, Any], info: Mapping[str,
         basis = {"results": hashlib.sha256(canonical_json(results)).hexdigest(), "laboratory": info["laboratory"],
                  "item": info["item"], "acquisition": info.get("acquisition") or {},
                  "confirmations": info.get("confirmations") or {}, "amends": info["report"].get("amends")}
-        return str(uuid.uuid5(_REPORT_ID_NAMESPACE, canonical_json(basis).decode("utf-8")))
+        return str(uuid.uuid5(_REPORT_ID_NAMESPACE, hashlib.sha256(canonical_json(basis)).hexdigest()))
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:

@@ -71,19 +71,62 @@ def test_pdf_has_one_page_per_finding_plus_three(doc, rendered):
     pdf = rendered["pdf"][".pdf"]
     assert pdf.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
-    assert pages == len(doc["findings"]) + 3  # summary, TIC, findings, provenance
+    assert pages == len(doc["findings"]) + 3  # summary, TIC + components, findings, provenance
     assert b"CreationDate" not in pdf
 
 
-def test_pdf_turns_into_page_images(doc, rendered, tmp_path):
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (Debian poppler-utils) is not installed")
+def _pdf_pages(pdf: bytes, tmp_path):
+    """Every page as text and as a greyscale image (pdftotext, pdftoppm)."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
+        pytest.skip("pdftoppm/pdftotext (Debian poppler-utils) are not installed")
+    import numpy as np
+    from matplotlib.image import imread
+
     path = tmp_path / "report.pdf"
-    path.write_bytes(rendered["pdf"][".pdf"])
-    subprocess.run(["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "page")], check=True, timeout=60)
-    images = sorted(tmp_path.glob("page-*.png"))
-    assert len(images) == len(doc["findings"]) + 3
-    assert all(p.stat().st_size > 2000 for p in images)  # not blank pages
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", str(path), str(tmp_path / "page")], check=True, timeout=60)
+    images = [imread(p) for p in sorted(tmp_path.glob("page-*.png"))]
+    texts = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(path), "-"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout for n in range(1, len(images) + 1)]
+    return texts, [np.asarray(i, dtype=float) for i in images]
+
+
+def test_pdf_pages_looked_at_one_by_one(doc, rendered, tmp_path):
+    import numpy as np
+
+    texts, images = _pdf_pages(rendered["pdf"][".pdf"], tmp_path)
+    n = len(images)
+    assert n == len(doc["findings"]) + 3
+    for number, (text, image) in enumerate(zip(texts, images), start=1):
+        assert f"page {number} of {n}" in text, number
+        assert "DRAFT" in text, number  # every page of a draft says so
+        grey = image.mean(axis=2) if image.ndim == 3 else image
+        # rows with ink (the pale DRAFT mark is not ink); no blank band over 40% of the page
+        # above the footer -- the last page ends where the report ends
+        inked = np.flatnonzero((grey < 0.6).any(axis=1)[: int(0.95 * grey.shape[0])])
+        gaps = np.diff(np.r_[0, inked])
+        assert gaps.max() < 0.4 * grey.shape[0], f"page {number} is mostly blank"
+    # page 2: the TIC heading above the plot (not inside its axes), then the components table
+    tic = texts[1]
+    assert tic.index("Total ion chromatogram") < tic.index("Retention time") < tic.index("Components")
+    assert "no finding" in tic  # the component without a finding, and why
+    # one rounding of the RT: the finding page shows what the findings table shows
+    assert "7.421" in texts[0] and "7.421" in texts[3]
+    assert "End of report" in texts[-1] and "Signature" in texts[-1]
+    assert "laboratory not given" not in texts[0]  # the fixture names its laboratory
+
+
+def test_html_conclusions_components_signatures_and_end(doc, rendered):
+    html = rendered["html"][".html"].decode("utf-8")
+    assert html.count('class="conclusion"') == len(doc["findings"])
+    assert "Internal standard added by the laboratory; not a constituent of the item." in html
+    assert "a tentative indication, not an identification" in html
+    assert html.count('<span class="verdict identified">meets library-match criteria (GC-EI-MS only)</span>') == 6
+    components = html[html.index('id="components"'):html.index('id="finding-0"')]
+    assert components.count("<tr>") == 1 + len(doc["chromatograms"][0]["components"])
+    assert 'id="signatures"' in html and html.rstrip().endswith("</body></html>")
+    assert html.index('id="end-of-report"') > html.index('id="provenance"')
+    assert 'counter(page) " of " counter(pages)' in html  # printed: page x of y
 
 
 def test_pdf_shows_the_same_item_and_provenance_as_the_html(doc, rendered, tmp_path):
@@ -203,6 +246,14 @@ def test_html_in_headless_chromium(doc, rendered, tmp_path):
     assert tags.count("svg") == 1 + len(doc["findings"])  # the browser parsed every inline plot
     assert tags.count("table") >= 3 + 3 * len(doc["findings"])
     assert "Flubromazepam" in dom and "relate only to the items tested" in dom
+    assert 'id="components"' in dom and "End of report" in dom and 'id="draft"' in dom
+    pdf = tmp_path / "printed.pdf"  # printed by the browser: page x of y in the page margin
+    subprocess.run(common + ["--no-pdf-header-footer", f"--print-to-pdf={pdf}", path.as_uri()], capture_output=True,
+                   timeout=90, check=True)
+    if shutil.which("pdftotext"):
+        printed = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        pages = printed.count("\f")
+        assert pages > 1 and f"page 1 of {pages}" in printed and f"page {pages} of {pages}" in printed
     subprocess.run(common + ["--hide-scrollbars", "--window-size=1100,2400", f"--screenshot={shot}", path.as_uri()],
                    capture_output=True, timeout=90, check=True)
     assert shot.stat().st_size > 20000
