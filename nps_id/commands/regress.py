@@ -1,6 +1,7 @@
 """``nps-id regress``: re-run a suite of reference runs and spectra; fail on any regression."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -47,8 +48,13 @@ def regress(suite: Path, junit: Path | None, cache_dir: Path | None, selected: s
         if not cases:
             raise InputError(f"{suite}: no case name contains {selected!r}")
         loaded = replace(loaded, cases=cases)
-    result = run_suite(loaded, cache_dir,
-                       on_case=lambda c: click.echo(f"{c.status.upper():<6} {c.case.name}", err=True))
+    # Progress on a terminal only, on one line rewritten per case and cleared before the table:
+    # the table is the one listing of the results (it was printed twice, once case by case).
+    live = sys.stderr.isatty()
+    result = run_suite(loaded, cache_dir, on_case=(lambda c: click.echo(
+        f"\r\x1b[K{c.status.upper():<6} {c.case.name}", nl=False, err=True)) if live else None)
+    if live:
+        click.echo("\r\x1b[K", nl=False, err=True)
     click.echo(format_table(result))
     if junit is not None:
         click.echo(f"JUnit XML: {write_junit(result, junit)}")

@@ -346,7 +346,8 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
     summaries: list[dict] = []
     for i, component in enumerate(components):
         ri = ladder.ri(component.rt_seconds) if ladder else None
-        summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None}
+        summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None,
+                   **_listing(component, identity.get(i), library)}
         if i in duplicates:  # a shoulder or tail of a larger component with the same best hit
             summary["duplicate_of"] = duplicates[i]
             summaries.append(summary)
@@ -359,6 +360,14 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
             findings.append(finding)
         summaries.append(summary)
     return findings, summaries, removed_info
+
+
+def _listing(component: Component, hits: list | None, library) -> dict:
+    """What the report's list of components shows of every component, finding or not: its five
+    most abundant ions and its best identity hit (name, MF)."""
+    top = np.argsort(-component.intensity, kind="stable")[:5]
+    return {"top_ions": [int(component.mz[j]) for j in top],
+            "best_hit": {"name": library.hit_fields(hits[0]["row"])["name"], "mf": hits[0]["mf"]} if hits else None}
 
 
 def _same_compound(components, identity, library, min_mf, same_peak_seconds) -> tuple[list[int], dict[int, int]]:
@@ -415,7 +424,17 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
                     spectrum=(component.mz, component.intensity),
                     extra={"scan": component.apex, "height": round(component.height, 1),
                            "area": round(component.area, 1), "snr": round(component.snr, 1),
-                           "n_ions": int(component.mz.size)})
+                           "n_ions": int(component.mz.size), **_deconvolution_check(component, run)})
+
+
+def _deconvolution_check(component: Component, run: Run) -> dict:
+    """What a reviewer checks the deconvolution against: the model ion, the scan window, the raw
+    apex scan, and purity (the component's share of the TIC at its apex, as AMDIS reports it)."""
+    raw = run.spectrum_at(component.apex)
+    tic = float(raw.intensity.sum())
+    return {"model_mz": component.model_mz, "scan_range": [component.left, component.right],
+            "purity": round(min(component.height / tic, 1.0), 3) if tic > 0 else None,
+            "apex_spectrum": {"mz": [float(m) for m in raw.mz], "intensity": [round(float(v), 2) for v in raw.intensity]}}
 
 
 def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: Run, t) -> tuple[int, int]:

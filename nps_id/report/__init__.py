@@ -58,11 +58,16 @@ def render(doc: Mapping[str, Any], fmt: str) -> dict[str, bytes]:
     raise InputError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
-def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path) -> list[Path]:
+def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path, *, allow_draft: bool = False) -> list[Path]:
     """Render ``fmt`` and write it to ``output`` (``ewa``: two files, OUTPUT.csv and OUTPUT.json).
 
-    Files are replaced atomically. Returns the paths written.
+    Files are replaced atomically. Returns the paths written. A draft is not exported to the EWA
+    unless ``allow_draft`` (:class:`InputError`, exit 3): nobody has reviewed it yet.
     """
+    if fmt == "ewa" and doc["status"] == "draft" and not allow_draft:
+        raise InputError(f"report {doc['report_id']} is a draft: sign it off first (--status reviewed with "
+                         "--analyst/--reviewer and their signing times), or pass --allow-draft to export it "
+                         "marked DRAFT")
     targets = dict(zip(SUFFIXES[fmt], rendered_paths(fmt, output)))
     written = []
     for suffix, content in render(doc, fmt).items():
@@ -197,5 +202,6 @@ def write_reports(
     for fmt in formats:
         if fmt == "json":
             continue
-        written += write_rendered(doc, fmt, _report_path(stem, fmt, out_dir))
+        # `match --report ewa` asks for the export of a report match itself makes: a draft, marked so
+        written += write_rendered(doc, fmt, _report_path(stem, fmt, out_dir), allow_draft=True)
     return written
