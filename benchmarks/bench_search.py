@@ -96,20 +96,20 @@ def swgdrug_queries(library, seed: int = 0):
 
 
 def run_nps(library, queries, mode, threads=1):
-    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.engine import PreparedLibrary, SearchSettings, search
     from nps_id.search.index import load_indexes
     from nps_id.search.reference import Reference
 
     settings = SearchSettings(mode=mode, top_k=5, threads=threads)
     t0 = time.perf_counter()
     ref = Reference.from_spectra(library)
-    indexes = load_indexes(ref, use_cache=False)
-    search(queries[:2], ref, settings, indexes)  # JIT warm-up, not timed as search
+    prepared = PreparedLibrary(ref, indexes=load_indexes(ref, use_cache=False))
+    search(queries[:2], prepared, settings)  # JIT warm-up and per-library data, not timed as search
     t1 = time.perf_counter()
     seconds = []
     for _ in range(REPEAT):
         t = time.perf_counter()
-        hits = search(queries, ref, settings, indexes)
+        hits = search(queries, prepared, settings)
         seconds.append(time.perf_counter() - t)
     top = [[] for _ in queries]
     for q, row in zip(hits.query, hits.row):

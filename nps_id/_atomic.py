@@ -1,17 +1,23 @@
 """Atomic file replacement: write to a temporary file beside the target, then rename.
 
-Entry point: :func:`atomic_output`. A process killed half-way (even with SIGKILL) leaves the
-previous target untouched; only a stray ``.tmp-*`` file may remain, never a partial target.
+Entry point: :func:`atomic_output`, the one place every command writes an output file through.
+A process killed half-way (even with SIGKILL) leaves the previous target untouched; only a stray
+``.tmp-*`` file may remain, never a partial target. A full disk (or ``-o /dev/full``) is one
+:class:`~nps_id.errors.InputError` line: the previous target intact, the temporary file removed.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
 from nps_id.errors import InputError
+
+#: Write errors that mean "no room for this output" (a full disk, a quota, a file-size limit).
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @contextlib.contextmanager
@@ -20,13 +26,15 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
 
     An output that cannot be created (its folder is a file or read-only, the target is a folder)
     raises :class:`~nps_id.errors.InputError` naming it, so commands stop with one line, not a
-    traceback. Errors raised inside the ``with`` block are left as they are. A target that is a
-    device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is a stream, not a file to
-    replace: it is yielded itself and written in place.
+    traceback; so does running out of room while writing (``ENOSPC``, ``EDQUOT``, ``EFBIG``, also
+    inside the ``with`` block). Other errors raised inside the block are left as they are. A target
+    that is a device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is a stream, not a
+    file to replace: it is yielded itself and written in place.
     """
     target = Path(target)
     if target.exists() and not target.is_file() and not target.is_dir():
-        yield target
+        with _no_room_is_input_error(target):
+            yield target
         return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -37,13 +45,14 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        yield tmp
-        # mkstemp creates 0600; give the result the permissions an ordinary open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        with _no_room_is_input_error(target):
+            yield tmp
+            # mkstemp creates 0600; give the result the permissions an ordinary open() would.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         try:
             os.replace(tmp, target)
         except OSError as exc:
@@ -57,3 +66,14 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def _no_room_is_input_error(target: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
+            raise
+        raise InputError(f"{target}: cannot write the output here ({exc.strerror}); "
+                         "the previous file, if any, is unchanged") from None

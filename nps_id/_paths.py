@@ -1,18 +1,79 @@
-"""Per-user folders (XDG base directories on Linux), defined once.
+"""Paths: per-user folders, file names as they can be printed, and what counts as a readable file.
 
-Entry points: :func:`user_cache_dir` (downloads, search indexes, regression libraries) and
-:func:`user_data_dir` (the default reference library).
+Entry points: :func:`user_cache_dir` (downloads, regression libraries), :func:`cache_dir`
+(search indexes and library verifications), :func:`user_data_dir` (the default reference
+library), :func:`printable` and :data:`PRINTABLE` (text with file names that are not UTF-8, made
+safe to print or write), :func:`not_a_regular_file` (why a path must not be opened as an input: a
+FIFO, a device, a socket).
 """
 from __future__ import annotations
 
+import codecs
 import os
+import stat
 from pathlib import Path
+
+#: The codec error handler that writes what a UTF-8 codec cannot: a byte of a non-UTF-8 file name
+#: (decoded by Python as a lone surrogate, "surrogateescape") as ``\xff``, anything else as
+#: ``backslashreplace`` would. Used for the console streams and for text outputs (CSV, HTML).
+PRINTABLE = "nps-id-printable"
+
+
+def _escape_unencodable(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = []
+    for char in exc.object[exc.start:exc.end]:
+        code = ord(char)
+        text.append(f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF
+                    else char.encode("ascii", "backslashreplace").decode("ascii"))
+    return "".join(text), exc.end
+
+
+codecs.register_error(PRINTABLE, _escape_unencodable)
+
+
+def printable(text: str) -> str:
+    """``text`` with every character UTF-8 cannot encode written as an escape
+    (``bad\\xff\\xfename.mzML`` for the file name ``b"bad\\xff\\xfename.mzML"``)."""
+    return text.encode("utf-8", PRINTABLE).decode("utf-8")
+
+
+def not_a_regular_file(path: str | Path) -> str | None:
+    """Why ``path`` must not be read as an input (None when it is a regular file or a folder).
+
+    A FIFO blocks the reader forever, ``/dev/zero`` never ends, a socket cannot be read: a
+    command names them instead of hanging. Symlinks are followed (a link to ``/dev/zero`` is
+    refused too).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "special")
+    return f"not a regular file ({kind})"
+
+
+def is_inside(path: str | Path, folder: str | Path) -> bool:
+    """True when ``path``, with every symlink resolved, is ``folder`` or lies below it."""
+    return Path(path).resolve().is_relative_to(Path(folder).resolve())
 
 
 def user_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/nps-id``, else ``~/.cache/nps-id``."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "nps-id"
+
+
+def cache_dir() -> Path:
+    """``$NPS_ID_CACHE``, else :func:`user_cache_dir`: where derived data (search indexes, which
+    library files were verified) is kept."""
+    if os.environ.get("NPS_ID_CACHE"):
+        return Path(os.environ["NPS_ID_CACHE"])
+    return user_cache_dir()
 
 
 def user_data_dir() -> Path:

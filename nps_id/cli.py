@@ -4,16 +4,19 @@ Subcommands live in :mod:`nps_id.commands` (one module each) and are imported on
 invoked, so ``nps-id --help`` stays instant (no numba, h5py or rdkit at start-up).
 Project errors (:class:`~nps_id.errors.NpsIdError`) are caught here, once, and printed as one
 line on stderr with their documented exit code; ``--debug`` shows the traceback instead.
+Console output never fails on a file name that is not UTF-8 (:data:`nps_id._paths.PRINTABLE`).
 """
 from __future__ import annotations
 
 import importlib
+import io
 import sys
 import warnings
 
 import click
 
 from nps_id import __version__
+from nps_id._paths import PRINTABLE
 from nps_id.errors import NpsIdError
 
 # name -> "module:attribute"; order is the order of `nps-id --help`.
@@ -73,6 +76,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 prints as bad\xff, never crashes
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors=PRINTABLE)
     if not debug:  # a warning is one line on stderr, like an error (with --debug: Python's own form)
         warnings.showwarning = _one_line_warning
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from nps_id.errors import LibraryError
+
 RUN_URL = (
     "https://raw.githubusercontent.com/LRCFS/GcMsDataProcess/"
     "9a71bad63d9b9c5171cd0a7a24078f391824db25/GcDataConverterMs/220223030.ms1"
@@ -22,10 +24,19 @@ RUN_URL = (
 RUN_SHA256 = "2bace5b15d43b119067301cdc71f77777e9575cab3d41a67c0adfbf5131c4855"
 
 
+def _data_folder() -> Path:
+    return Path(os.environ.get("NPS_ID_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+
+
 def shared_data() -> Path | None:
     """``$NPS_ID_DATA``, else ``../shared/data`` beside the checkout, if it exists."""
-    candidate = Path(os.environ.get("NPS_ID_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
+    candidate = _data_folder()
     return candidate if candidate.is_dir() else None
+
+
+def _where_data_is_looked_for() -> str:
+    return (f"the demo looks for its data in {_data_folder()} ($NPS_ID_DATA when set, else ../shared/data "
+            "beside the checkout)")
 
 
 def _online_inputs(work: Path) -> tuple[Path, Path]:
@@ -68,9 +79,13 @@ def run_demo(out_dir: Path, *, offline: bool | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     data = shared_data()
     if offline and data is None:
-        raise click.ClickException("--offline needs ../shared/data or $NPS_ID_DATA")
+        raise click.ClickException(f"--offline: no data; {_where_data_is_looked_for()}")
     use_shared = data is not None and offline is not False
-    run, library = _offline_inputs(data, out_dir) if use_shared else _online_inputs(out_dir)
+    try:
+        run, library = _offline_inputs(data, out_dir) if use_shared else _online_inputs(out_dir)
+    except LibraryError as exc:  # a failed download: say where offline data would be found instead
+        failed = str(exc).replace(", or use --mirror", "")  # the demo has no --mirror option
+        raise click.ClickException(f"{failed}. No offline data either: {_where_data_is_looked_for()}") from None
     ((_, results),) = list(match_files([run], library, MatchParameters()))
     click.echo(format_table(results))
     written = write_reports(results, ["html"], out_dir, library_path=library,

@@ -25,6 +25,7 @@ cache folder keyed by the sources' SHA-256, so a suite over public MSP files nee
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import time
@@ -37,7 +38,7 @@ from typing import Any, Callable
 from nps_id import __version__
 from nps_id._atomic import atomic_output
 from nps_id._hashing import sha256_path
-from nps_id._paths import user_cache_dir
+from nps_id._paths import not_a_regular_file, printable, user_cache_dir
 from nps_id.errors import EXIT_BAD_INPUT, EXIT_BAD_LIBRARY, EXIT_FOUND, InputError, LibraryError, NpsIdError
 from nps_id.match.verdict import IDENTIFIED, LEVELS, TENTATIVE, at_least
 
@@ -99,6 +100,14 @@ class Suite:
     cases: tuple[Case, ...]
 
 
+def suite_inputs(suite: Suite) -> list[Path]:
+    """Every file the suite reads: itself, its libraries (or their build sources), its runs."""
+    paths = [suite.path]
+    for spec in suite.libraries.values():
+        paths += [spec.path] if spec.path is not None else list(spec.build)
+    return paths + [case.path for case in suite.cases]
+
+
 def _resolve(value: Any, base: Path, where: str) -> Path:
     """A path from the suite: ``$VAR`` / ``${VAR}`` expanded, relative to the suite's folder."""
     if not isinstance(value, str) or not value:
@@ -117,10 +126,26 @@ def _resolve(value: Any, base: Path, where: str) -> Path:
 def _get(table: dict, key: str, kind: type | tuple, where: str, default: Any = None) -> Any:
     value = table.get(key, default)
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    # TOML booleans are Python ints: refuse `min_mf = true` explicitly.
-    wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
+    # TOML booleans are Python ints: refuse `min_mf = true` explicitly; NaN and inf are floats
+    # no check can be meant with.
+    wrong = not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds) \
+        or (isinstance(value, float) and not math.isfinite(value))
     if value is not None and wrong:
-        raise InputError(f"{where}: '{key}' must be {getattr(kind, '__name__', kind)}, got {value!r}")
+        raise InputError(f"{where}: '{key}' must be {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _kind_name(kind: type | tuple) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({str: "a string", int: "an integer", float: "a finite number", bool: "true or false",
+                        list: "a list", dict: "a table"}.get(k, k.__name__) for k in kinds)
+
+
+def _text(table: dict, key: str, where: str, default: str | None = None) -> str | None:
+    """A non-empty string value (names, substances)."""
+    value = _get(table, key, str, where, default)
+    if value is not None and not value.strip():
+        raise InputError(f"{where}: '{key}' must be a non-empty string, got {value!r}")
     return value
 
 
@@ -188,7 +213,8 @@ def _load_case(raw: Any, i: int, base: Path, path: Path, libraries: dict[str, Li
     where = f"{path}: case {i + 1}"
     if not isinstance(raw, dict):
         raise InputError(f"{where}: expected a [[case]] table")
-    where = f"{path}: case {i + 1} ({raw.get('name', 'unnamed')})"
+    name = _text(raw, "name", where, f"case {i + 1}")
+    where = f"{path}: case {i + 1} ({name})"
     _check_keys(raw, {"name", "run", "spectra", "library", "expect", "absent", "only", "every", "limit",
                       "match_by", "min_rate"}, where)
     if ("run" in raw) == ("spectra" in raw):
@@ -207,35 +233,47 @@ def _load_case(raw: Any, i: int, base: Path, path: Path, libraries: dict[str, Li
     if match_by not in ("name", "inchikey"):
         raise InputError(f"{where}: match_by must be 'name' or 'inchikey', got {match_by!r}")
     min_rate = float(_get(raw, "min_rate", (int, float), where, 1.0))
+    if not 0.0 <= min_rate <= 1.0:
+        raise InputError(f"{where}: 'min_rate' must be within 0-1, got {min_rate!r}")
     every = _get(raw, "every", int, where, 1)
-    if not 0.0 <= min_rate <= 1.0 or every < 1:
-        raise InputError(f"{where}: min_rate must be within 0-1 and every >= 1")
+    limit = _get(raw, "limit", int, where)
+    for key, value in (("every", every), ("limit", limit)):
+        if value is not None and value < 1:  # limit = -5 would mean "all but the last 5"
+            raise InputError(f"{where}: '{key}' must be an integer >= 1, got {value!r}")
+    absent = _get(raw, "absent", list, where, [])
+    for j, value in enumerate(absent):
+        if not isinstance(value, str) or not value.strip():
+            raise InputError(f"{where}: 'absent' item {j + 1} must be a substance name (a non-empty string), "
+                             f"got {value!r}")
     if kind == "run" and not (expect or raw.get("absent") or raw.get("only")):
         raise InputError(f"{where}: a run case needs 'expect', 'absent' or 'only' (else it checks nothing)")
     return Case(
-        name=str(raw.get("name", f"case {i + 1}")), kind=kind, path=target, library=library, expect=expect,
-        absent=tuple(_get(raw, "absent", list, where, [])), only=bool(_get(raw, "only", bool, where, False)),
-        every=every, limit=_get(raw, "limit", int, where), match_by=match_by, min_rate=min_rate,
+        name=name, kind=kind, path=target, library=library, expect=expect,
+        absent=tuple(absent), only=bool(_get(raw, "only", bool, where, False)),
+        every=every, limit=limit, match_by=match_by, min_rate=min_rate,
     )
 
 
 def _expectation(raw: Any, where: str) -> Expectation:
-    if isinstance(raw, str):
+    if isinstance(raw, str) and raw.strip():
         return Expectation(raw)
     if not isinstance(raw, dict) or "substance" not in raw:
-        raise InputError(f"{where}: expected a substance name or a table with 'substance'")
+        raise InputError(f"{where}: 'expect' items must be a substance name or a table with 'substance', "
+                         f"got {raw!r}")
     _check_keys(raw, {"substance", "verdict", "min_mf", "rt_min"}, where)
+    substance = _text(raw, "substance", where)
     verdict = _get(raw, "verdict", str, where, IDENTIFIED)
     if verdict not in LEVELS:
         raise InputError(f"{where}: verdict must be one of {LEVELS}, got {verdict!r}")
     window = _get(raw, "rt_min", list, where)
-    if window is not None and (len(window) != 2 or not all(isinstance(v, (int, float)) for v in window)
+    if window is not None and (len(window) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                           and math.isfinite(v) for v in window)
                                or window[0] > window[1]):
-        raise InputError(f"{where}: rt_min must be [from, to] in minutes, from <= to, got {window!r}")
+        raise InputError(f"{where}: 'rt_min' must be [from, to] in minutes (finite, from <= to), got {window!r}")
     min_mf = _get(raw, "min_mf", int, where)
     if min_mf is not None and not 0 <= min_mf <= 999:  # else the check can never pass (or never fail)
         raise InputError(f"{where}: min_mf is on the 0-999 scale, got {min_mf}")
-    return Expectation(str(raw["substance"]), verdict, min_mf,
+    return Expectation(substance, verdict, min_mf,
                        (float(window[0]), float(window[1])) if window else None)
 
 
@@ -311,6 +349,9 @@ def run_suite(suite: Suite, cache_dir: str | Path | None = None,
             library = opened[case.library]
             if not case.path.exists():
                 raise InputError(f"{case.kind} {case.path} does not exist")
+            special = not_a_regular_file(case.path)
+            if special:  # a FIFO or /dev/zero would block the suite for good
+                raise InputError(f"{case.kind} {case.path}: {special}")
             if case.kind == "run":
                 if (case.path, case.library) not in matched:
                     matched[case.path, case.library] = _findings(case.path, library)
@@ -418,22 +459,32 @@ def format_table(result: SuiteResult) -> str:
     return "\n".join(lines)
 
 
+#: Characters XML 1.0 cannot hold at all (not even escaped): control characters, U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` as XML can hold it: a character XML forbids is written as its escape (``\\x1b``),
+    so a case named with a control character still gives a JUnit file every CI parser reads."""
+    return _NOT_XML.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), printable(text))
+
+
 def write_junit(result: SuiteResult, path: str | Path) -> Path:
     """JUnit XML (the common subset Jenkins, GitLab and GitHub reporters read), atomically."""
     cases = result.cases
     suite = ET.Element("testsuite", {
-        "name": result.suite.name, "tests": str(len(cases)),
+        "name": _xml_text(result.suite.name), "tests": str(len(cases)),
         "failures": str(sum(c.status == "fail" for c in cases)),
         "errors": str(sum(c.status == "error" for c in cases)), "time": f"{result.seconds:.3f}",
     })
     for c in cases:
         element = ET.SubElement(suite, "testcase", {
-            "classname": f"nps-id.regress.{c.case.kind}", "name": c.case.name, "time": f"{c.seconds:.3f}"})
+            "classname": f"nps-id.regress.{c.case.kind}", "name": _xml_text(c.case.name), "time": f"{c.seconds:.3f}"})
         if c.status in ("fail", "error"):
             tag = "failure" if c.status == "fail" else "error"
-            ET.SubElement(element, tag, {"message": c.detail}).text = "\n".join(c.checks) or c.detail
+            ET.SubElement(element, tag, {"message": _xml_text(c.detail)}).text = _xml_text("\n".join(c.checks) or c.detail)
         elif c.checks:
-            ET.SubElement(element, "system-out").text = "\n".join(c.checks)
+            ET.SubElement(element, "system-out").text = _xml_text("\n".join(c.checks))
     root = ET.Element("testsuites")
     root.append(suite)
     path = Path(path)

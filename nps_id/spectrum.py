@@ -6,8 +6,8 @@ Entry points
 - :data:`METADATA_KEYS` -- the normalised metadata keys and their meaning.
 - :func:`to_matchms` / :func:`from_matchms` -- lossless conversion to and from ``matchms.Spectrum``.
 
-Transformations are functions that return a new :class:`Spectrum` (see
-:mod:`nps_id.processing`); nothing mutates a spectrum in place.
+Transformations are functions that return a new :class:`Spectrum` (:meth:`Spectrum.replace`,
+and the preprocessing in :mod:`nps_id.search.preprocess`); nothing mutates a spectrum in place.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Atomic outputs: a regular file is replaced whole; a FIFO or device is written in place."""
 from __future__ import annotations
 
+import errno
 import os
 import threading
 
@@ -54,3 +55,21 @@ def test_the_output_gets_the_mode_an_ordinary_open_would_give(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "lib.h5").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EFBIG])
+def test_no_room_is_one_input_error_and_the_old_file_stays(tmp_path, code):
+    target = tmp_path / "out.json"
+    target.write_text("old")
+    with pytest.raises(InputError, match="cannot write the output here"):
+        with atomic_output(target) as tmp:
+            tmp.write_text("half")
+            raise OSError(code, os.strerror(code))
+    assert target.read_text() == "old" and list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_dev_full_is_one_input_error():
+    with pytest.raises(InputError, match="/dev/full: cannot write the output here"):
+        with atomic_output("/dev/full") as path:
+            path.write_text("rows\n")

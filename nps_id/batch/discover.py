@@ -10,6 +10,10 @@ Rules
   everything else below a folder is listed in :attr:`Discovery.ignored` with the reason.
 - An Agilent ``.D`` folder is one run: it is never descended into.
 - Hidden files and folders (``.name``) are ignored, so a batch's own temporary files are too.
+- Symlinks are followed, but each real folder is searched once (a link back to a folder already
+  searched, ``ln -s . loop``, is ignored with its reason): a loop never hangs a batch or repeats a run.
+- Only regular files (and ``.D`` folders) are runs: a FIFO, a device (a link to ``/dev/zero``) or a
+  socket would block or never end; it is ignored with its reason, also when named explicitly.
 - A file named explicitly on the command line is taken whatever its format; it fails later,
   with its reason recorded, if it cannot be processed.
 - ``include`` / ``exclude`` are glob patterns (case-insensitive, as on the Windows shares labs
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Sequence
 
+from nps_id._paths import not_a_regular_file
 from nps_id.errors import InputError, NpsIdError
 from nps_id.io import detect_format
 
@@ -65,6 +70,9 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
 
 def _classify(path: Path) -> tuple[str | None, str | None]:
     """(format, None) for a run, (None, reason) for anything else."""
+    special = not_a_regular_file(path)
+    if special:  # checked before detect_format opens it: a FIFO would block right there
+        return None, special
     try:
         fmt = detect_format(path)
     except NpsIdError as exc:
@@ -75,10 +83,18 @@ def _classify(path: Path) -> tuple[str | None, str | None]:
     return fmt, None
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    """Candidate paths below ``root``: files and ``.D`` folders, never inside a ``.D``."""
+def _walk(root: Path, ignored: list[tuple[Path, str]]) -> Iterable[Path]:
+    """Candidate paths below ``root``: files and ``.D`` folders, never inside a ``.D``; each real
+    folder once (symlink loops are recorded in ``ignored``)."""
+    searched: dict[tuple[int, int], Path] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         here = Path(dirpath)
+        st = here.stat()
+        first = searched.setdefault((st.st_dev, st.st_ino), here)
+        if first != here:
+            ignored.append((here, f"a link to a folder already searched ({first})"))
+            dirnames[:] = []
+            continue
         keep = []
         for name in dirnames:
             if name.startswith("."):
@@ -125,13 +141,17 @@ def discover(
         if not root.exists():
             raise InputError(f"{root}: no such file or folder")
     prefix_roots = sum(1 for r in roots if _is_folder_input(r)) > 1
-    for root in roots:
+    for root in dict.fromkeys(roots):  # the same input named twice is one input
         if not _is_folder_input(root):
+            special = not_a_regular_file(root)
+            if special:
+                found.ignored.append((root, special))
+                continue
             fmt, _ = _classify(root)
             found.runs.append(Run(root, root.name, fmt))
             continue
         root_runs = []
-        for path in _walk(root):
+        for path in _walk(root, found.ignored):
             rel = path.relative_to(root).as_posix()
             if (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude)):
                 continue

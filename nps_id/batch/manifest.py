@@ -13,7 +13,8 @@ Entry points: :class:`Manifest` (``load``, ``is_current``, ``record``), :class:`
 
 Trust rule: a run is skipped on a re-run only when its entry says ``done``, the input's SHA-256,
 the parameter hash and the library SHA-256 are unchanged, and every output listed still exists
-with the SHA-256 recorded. Outputs are written (atomically) before their entry, and the manifest
+with the SHA-256 recorded. A manifest whose entries list outputs outside OUT_DIR is damaged
+(:class:`~nps_id.errors.InputError`): a batch never removes or writes a file outside OUT_DIR. Outputs are written (atomically) before their entry, and the manifest
 itself is replaced atomically, so a batch killed at any instant leaves either a complete entry
 whose outputs exist, or no entry -- never one a re-run would trust wrongly. During a batch the
 file is rewritten at most once a second (and at the end, also after Ctrl-C): a run finished in
@@ -31,6 +32,7 @@ from typing import Any, Mapping
 from nps_id import __version__
 from nps_id._atomic import atomic_output
 from nps_id._hashing import sha256_path
+from nps_id._paths import is_inside
 from nps_id.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
@@ -66,6 +68,17 @@ class Entry:
     finished: str = ""
 
 
+def _check_outputs(out_dir: Path, key: str, entry: Entry) -> None:
+    """A batch only ever removes or replaces files below OUT_DIR: an entry listing an output
+    elsewhere (``../x``, an absolute path, a link leading out) makes the manifest damaged."""
+    if not isinstance(entry.outputs, dict):
+        raise ValueError(f"run {key!r}: 'outputs' is not a table")
+    for rel in entry.outputs:
+        if not isinstance(rel, str) or Path(rel).is_absolute() or ".." in Path(rel).parts \
+                or not is_inside(out_dir / rel, out_dir):
+            raise ValueError(f"run {key!r} lists an output outside {out_dir}: {rel!r}")
+
+
 class Manifest:
     """``OUT_DIR/manifest.json``: load, check, and record runs (only the batch's main process
     writes it)."""
@@ -97,7 +110,9 @@ class Manifest:
             if data.get("version") != FORMAT_VERSION:
                 raise ValueError(f"version {data.get('version')!r}, this nps-id reads {FORMAT_VERSION}")
             entries = {key: Entry(**value) for key, value in data["entries"].items()}
-        except (ValueError, KeyError, TypeError) as exc:
+            for key, entry in entries.items():
+                _check_outputs(out_dir, key, entry)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(
                 f"{path}: not a usable batch manifest ({exc}); remove it (or choose another -o) "
                 "to start the batch afresh"

@@ -12,15 +12,25 @@ Dask workers can import it; ``nps-id batch`` passes the same pipeline ``nps-id m
 worker writes the run's outputs itself (atomically) and returns only their names and SHA-256, so
 large results never travel back through the scheduler; the main process alone writes the manifest.
 
+Every run is bounded (``timeout_seconds``, ``--timeout``): a run still going then fails with that
+reason and the batch goes on. Local workers die with the batch process, even when it is killed
+with SIGKILL (:func:`_die_with_parent`). A run's outputs go only below OUT_DIR: a run folder that
+leads elsewhere (a symlink) fails that run.
+
 With ``scheduler`` (a Dask ``distributed`` address or cluster object) the same tasks go to that
-cluster; inputs, OUT_DIR and the library must then be reachable by every worker at the same path
+cluster (there the per-run time limit is Dask's to enforce: its tasks run in threads); inputs, OUT_DIR and the library must then be reachable by every worker at the same path
 (a shared folder), and the workers need nps-id installed.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -31,6 +41,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from nps_id._atomic import atomic_output
 from nps_id._cores import usable_cores
+from nps_id._paths import is_inside
 from nps_id.batch.discover import Run, pair_blanks
 from nps_id.batch.manifest import Entry, Manifest, file_sha256, params_hash
 from nps_id.errors import InputError, NpsIdError
@@ -43,6 +54,8 @@ ReportWriter = Callable[[dict, Path], list[Path]]
 RUNS_DIR = "runs"
 #: Seconds between manifest rewrites during a batch (see :attr:`Manifest.save_interval`).
 MANIFEST_SAVE_INTERVAL = 1.0
+#: Default bound on one run (seconds): the LRCFS runs take a few seconds, a large LC-MS/MS run minutes.
+DEFAULT_TIMEOUT_SECONDS = 600.0
 
 
 def results_path(out_dir: str | Path, key: str) -> Path:
@@ -62,6 +75,11 @@ class Task:
     digests: Mapping[str, str]  # input path -> SHA-256 (the run and its blank)
     process: Processor
     write_reports: ReportWriter | None = None
+    timeout_seconds: float | None = None
+
+
+class RunTimeout(NpsIdError):
+    """A run went past the batch's per-run time limit."""
 
 
 @dataclass
@@ -115,7 +133,8 @@ def work(task: Task) -> Outcome:
     start = time.perf_counter()
     target = Path(task.results)
     try:
-        results = task.process(Path(task.path), task.params, task.digests)
+        with _time_limit(task.timeout_seconds, task.path):
+            results = task.process(Path(task.path), task.params, task.digests)
         written = [write_results_json(results, target)]
         if task.write_reports is not None:
             written += task.write_reports(results, target.parent)
@@ -127,6 +146,55 @@ def work(task: Task) -> Outcome:
         return Outcome(task.key, "failed", error=reason, seconds=time.perf_counter() - start)
     return Outcome(task.key, "done", outputs=outputs, seconds=time.perf_counter() - start,
                    notes=list(results.get("notes") or []))
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None, path: str):
+    """Raise :class:`RunTimeout` in this thread after ``seconds`` (a SIGALRM timer).
+
+    Signals reach only a process's main thread, which is where a local worker runs its task; a
+    blocking read (a FIFO) is interrupted, compiled code is stopped when it returns. Elsewhere
+    (Dask runs tasks in threads) the limit is not applied here.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise RunTimeout(f"{path}: timed out after {seconds:g} s (see --timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the batch process dies, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere a daemon thread polls the parent pid. Without it, workers of a killed batch (each
+    holding a library and numba, ~200 MB) live on for minutes.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="nps-id-parent-watch", daemon=True).start()
+    if os.getppid() != parent_pid:  # the batch died before the signal was armed
+        os._exit(1)
 
 
 def run_batch(
@@ -142,6 +210,7 @@ def run_batch(
     subtract_blank: bool = True,
     write_reports: ReportWriter | None = None,
     progress: Any = None,
+    timeout_seconds: float | None = DEFAULT_TIMEOUT_SECONDS,
 ) -> BatchResult:
     """Process ``runs`` into ``out_dir``, resuming from its manifest.
 
@@ -174,6 +243,8 @@ def run_batch(
     progress
         An object with ``start(total, todo)``, ``update(outcome)`` and ``finish()``
         (:mod:`nps_id.batch.progress`).
+    timeout_seconds
+        Bound on one run; a run still going then fails with that reason (``None``: no bound).
 
     Returns
     -------
@@ -186,13 +257,13 @@ def run_batch(
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     manifest = Manifest.load(out_dir)
     blanks, blank_keys = pair_blanks(runs, blank_pattern)
-    hashes, unreadable = _hash_inputs(runs, workers)
+    hashes, failed_early = _hash_inputs(runs, workers)
     by_key = {run.key: run for run in runs}
 
     # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank).
     tasks, phashes, skipped = [], {}, 0
     for run in runs:
-        if run.key in unreadable:
+        if run.key in failed_early:
             phashes[run.key] = ""
             continue
         run_params = dict(params)
@@ -208,7 +279,11 @@ def run_batch(
             skipped += 1
             continue
         target = results_path(out_dir, run.key)
-        tasks.append(Task(run.key, str(run.path), str(target), run_params, digests, process, write_reports))
+        if not is_inside(target.parent, out_dir):  # e.g. OUT_DIR/runs/x.mzML is a link elsewhere
+            failed_early[run.key] = f"{run.path}: its output folder {target.parent} leads outside {out_dir}"
+            continue
+        tasks.append(Task(run.key, str(run.path), str(target), run_params, digests, process, write_reports,
+                          timeout_seconds))
 
     # Step 2: process, recording each outcome in the manifest as soon as it arrives.
     failed: list[tuple[str, str, str]] = []
@@ -237,10 +312,10 @@ def run_batch(
             progress.update(outcome)
 
     if progress is not None:
-        progress.start(len(runs), len(tasks) + len(unreadable))
+        progress.start(len(runs), len(tasks) + len(failed_early))
     manifest.save_interval = MANIFEST_SAVE_INTERVAL
     try:
-        for key, reason in unreadable.items():
+        for key, reason in failed_early.items():
             record(Outcome(key, "failed", error=reason))
         if scheduler is not None:
             _run_dask(tasks, scheduler, record)
@@ -250,7 +325,7 @@ def run_batch(
         manifest.save()
     if progress is not None:
         progress.finish()
-    return BatchResult(len(runs), len(tasks) + len(unreadable), skipped, failed, manifest, list(runs), blanks, blank_keys)
+    return BatchResult(len(runs), len(tasks) + len(failed_early), skipped, failed, manifest, list(runs), blanks, blank_keys)
 
 
 def _hash_inputs(runs: Sequence[Run], workers: int | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -292,7 +367,8 @@ def _run_local(tasks: Iterable[Task], workers: int, record: Callable[[Outcome], 
         alone = bool(suspects)
         queue = suspects if alone else pending
         slots = 1 if alone else min(workers, len(pending))
-        with ProcessPoolExecutor(max_workers=slots, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=slots, mp_context=context, initializer=_die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
             inflight: dict[Any, Task] = {}
             broken = False
             while (queue or inflight) and not broken:

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 from nps_id._atomic import atomic_output
+from nps_id._paths import PRINTABLE
 from nps_id.batch.runner import BatchResult, results_path
 
 REPORTED_VERDICTS = ("identified", "tentative")
@@ -139,14 +140,16 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     """
     out_dir = Path(out_dir)
     paths = [out_dir / "summary.csv", out_dir / "summary.html", out_dir / "summary.json"]
-    with atomic_output(paths[0]) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+    # A run key from a file name that is not UTF-8 is written as bad\xff (PRINTABLE); summary.json
+    # keeps the exact name (JSON escapes it).
+    with atomic_output(paths[0]) as tmp, open(tmp, "w", newline="", encoding="utf-8", errors=PRINTABLE) as fh:
         writer = csv.writer(fh)
         writer.writerow(["substance"] + [row.key for row in summary.runs])
         for name in summary.substances:
             writer.writerow([name] + [_cell_text(summary, name, row.key) for row in summary.runs])
         writer.writerow(["status"] + [row.status + (" (blank)" if row.blank else "") for row in summary.runs])
     with atomic_output(paths[1]) as tmp:
-        tmp.write_text(_html(summary), encoding="utf-8")
+        tmp.write_text(_html(summary), encoding="utf-8", errors=PRINTABLE)
     with atomic_output(paths[2]) as tmp:
         data = {
             "runs": [asdict(row) for row in summary.runs],

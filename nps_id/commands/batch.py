@@ -7,7 +7,8 @@ import click
 
 from nps_id._cores import usable_cores
 from nps_id.commands.match_options import match_settings_options
-from nps_id.commands.options import lenient_option, library_option, resolve_library
+from nps_id.batch.runner import DEFAULT_TIMEOUT_SECONDS
+from nps_id.commands.options import lenient_option, library_option, refuse_output_onto_inputs, resolve_library
 from nps_id.report import FORMATS as REPORT_FORMATS
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
@@ -22,7 +23,8 @@ Examples:
 
 \b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
-            3 no runs / bad input, 4 bad library, 130 interrupted (run it again to resume).
+            3 no runs / bad input (also: OUT_DIR is or holds an input, a damaged manifest),
+            4 bad library, 130 interrupted (run it again to resume).
 """
 
 
@@ -36,6 +38,8 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")
 @click.option("--workers", "-j", type=click.IntRange(min=1), default=usable_cores(),
               help="Local worker processes (default: all cores).")
+@click.option("--timeout", "timeout_seconds", type=click.FloatRange(min=1), default=DEFAULT_TIMEOUT_SECONDS,
+              metavar="SECONDS", help="Bound on one run: a run still going then fails (recorded), the others go on.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run on an existing Dask cluster (tcp://host:8786) instead of local processes.")
 @click.option("--blank-pattern", metavar="GLOB",
@@ -54,7 +58,7 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Laboratory details (TOML, as for nps-id report) shared by every run's report.")
 @lenient_option
-def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_pattern,
+def batch(inputs, library, out_dir, include, exclude, workers, timeout_seconds, scheduler, blank_pattern,
           subtract_blank, internal_standard, alkanes, match_parameters, report_formats, sample_info,
           lenient) -> None:
     """Match every run below the given folders and summarise substances across the runs.
@@ -69,7 +73,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     from nps_id.batch.progress import make_progress
     from nps_id.batch.summary import build_summary, write_summary
     from nps_id.errors import InputError
-    from nps_id.library import Library
+    from nps_id.library import open_verified
 
     found = discover(inputs, include=include, exclude=exclude)
     for path, reason in found.ignored:
@@ -77,7 +81,9 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     if not found.runs:
         raise InputError(f"no runs found in {', '.join(map(str, inputs))} (see the ignored files above)")
     library_path = resolve_library(library).resolve()
-    with Library.open(library_path) as lib:
+    # OUT_DIR is written below and cleaned of stale results: it must not be, or hold, an input.
+    refuse_output_onto_inputs([out_dir], [*inputs, library_path, alkanes, sample_info], folders=True)
+    with open_verified(library_path) as lib:  # checked once here, not in every worker
         library_sha256 = lib.sha256
     if alkanes:  # a bad table is one exit-3 line here, not every run failing in the workers
         from nps_id.gcms.retention_index import load_alkanes
@@ -98,7 +104,8 @@ def batch(inputs, library, out_dir, include, exclude, workers, scheduler, blank_
     try:
         result = run_batch(found.runs, out_dir, processor, params, library_sha256,
                            workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
-                           subtract_blank=subtract_blank, write_reports=reports, progress=make_progress())
+                           subtract_blank=subtract_blank, write_reports=reports, progress=make_progress(),
+                           timeout_seconds=timeout_seconds)
     except KeyboardInterrupt:
         # Finished runs are already in the manifest; say how to go on rather than "Aborted!".
         click.echo(f"\ninterrupted; finished runs are recorded in {out_dir / 'manifest.json'}: "

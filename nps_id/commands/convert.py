@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from nps_id.commands.options import lenient_option
+from nps_id.commands.options import lenient_option, refuse_output_onto_inputs
 
 _EPILOG = """\b
 Examples:
@@ -47,8 +47,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
     from nps_id.errors import InputError
     from nps_id.io import ReadReport, read, write
 
-    if source.resolve() == output.resolve():
-        raise InputError(f"{output}: output would overwrite the input; choose another name")
+    refuse_output_onto_inputs([output, quarantine_path(output) if lenient else None], [source])
     report = ReadReport(str(source))
     spectra = read(source, lenient=lenient, report=report)
     if ms_level is not None:
@@ -78,11 +77,16 @@ def _only_level(spectra, ms_level: int, report):
             report.skip(f"ms level {spectrum.ms_level} (--ms-level {ms_level})")
 
 
+def quarantine_path(output: Path) -> Path:
+    """``OUT.quarantine.tsv``: where --lenient lists the records it skipped."""
+    return output.with_name(output.name + QUARANTINE_SUFFIX)
+
+
 def write_quarantine(records: list[dict], output: Path) -> Path:
     """Write the quarantined records as ``OUT.quarantine.tsv`` (header only when none)."""
     from nps_id._atomic import atomic_output
 
-    target = output.with_name(output.name + QUARANTINE_SUFFIX)
+    target = quarantine_path(output)
     columns = ["file", "record", "line", "error", "text"]
     with atomic_output(target) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")

@@ -78,7 +78,7 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
 
     from nps_id.library import build_library
 
-    refuse_output_onto_inputs(output, {f"also a source ({s})": s for s in sources}, "the library")
+    refuse_output_onto_inputs([output], sources)
     if not (append and output.exists()):  # a new library: --append keeps an existing one's labels
         name = name or output.stem
         release = release or date.today().isoformat()
@@ -117,9 +117,9 @@ def _print_summary(summary: Any, output: Path) -> None:
 
 def library_info(path: Path) -> dict[str, Any]:
     """The facts ``nps-id library info`` prints, as a JSON-ready dict."""
-    from nps_id.library import Library
+    from nps_id.library import open_verified
 
-    with Library.open(path) as lib:
+    with open_verified(path) as lib:
         levels = Counter(int(v) for v in lib.column("ms_level"))
         instruments = Counter(str(v) or "unknown" for v in lib.column("instrument_type"))
         sources = Counter(str(v) for v in lib.column("source"))
@@ -202,6 +202,7 @@ def export(library_path: Path, output: Path) -> None:
     """Write a library's spectra to MSP or MGF (everything the format can hold)."""
     from nps_id.library import export_library
 
+    refuse_output_onto_inputs([output], [library_path])
     n = export_library(library_path, output)
     click.echo(f"wrote {n} spectra to {output}")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from nps_id.commands.match_options import match_settings_options
-from nps_id.commands.options import lenient_option, library_option, resolve_library
-from nps_id.errors import EXIT_FOUND
+from nps_id.commands.options import lenient_option, library_option, refuse_output_onto_inputs, resolve_library
+from nps_id.errors import EXIT_FOUND, InputError
 from nps_id.report import FORMATS as REPORT_FORMATS
 
 _EPILOG = """\b
@@ -25,7 +25,8 @@ Examples:
   nps-id match sample.cdf -l swgdrug.h5 --alkanes alkanes.csv --json sample.json --fail-on identified
 
 \b
-Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input, 4 bad library.
+Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input (also: an output
+onto an input, or -o results of another analysis without --overwrite), 4 bad library.
 """
 
 
@@ -51,9 +52,12 @@ Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input, 4 bad 
                    "(default: the current folder). See 'nps-id report --help'.")
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="TOML with laboratory, analyst and sample details for --report.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace results in -o DIR made from another run, other settings or another library "
+                   "(without it such a file is refused; an identical re-run always rewrites its own).")
 @lenient_option
 def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_parameters, report_formats,
-          sample_info, lenient) -> None:
+          sample_info, overwrite, lenient) -> None:
     """Find and identify the compounds in chromatographic runs (GC-MS or LC-MS/MS).
 
     Each run (mzML, mzXML, ANDI netCDF, JCAMP-DX, MS1/MS2 text) is deconvoluted into
@@ -65,21 +69,29 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
     from nps_id.match.pipeline import match_files
     from nps_id.match.verdict import at_least
 
+    from nps_id.report import report_paths, write_reports
+
     if output_dir is not None or report_formats:
         _refuse_output_clashes(runs, bool(report_formats))
     all_results = []
     library_path = resolve_library(library)
+    report_dir = output_dir or Path(".")
+    outputs = [json_file] + ([p for run in runs for p in report_paths(run.stem, report_formats, report_dir)]
+                             if report_formats else [])
+    outputs += [output_dir / f"{run.name}.match.json" for run in runs] if output_dir is not None else []
+    refuse_output_onto_inputs(outputs, [*runs, blank, alkanes, sample_info, library_path])
     for path, results in match_files(list(runs), library_path, match_parameters, blank=blank,
                                      alkanes=alkanes, lenient=lenient):
         all_results.append(results)
         for note in results["notes"]:
             click.echo(f"note: {path.name}: {note}", err=True)
         if output_dir is not None:
-            write_results_json(results, output_dir / f"{path.name}.match.json")
+            target = output_dir / f"{path.name}.match.json"
+            if not overwrite:
+                refuse_replacing_other_results(target, results)
+            write_results_json(results, target)
         if report_formats:
-            from nps_id.report import write_reports
-
-            for written in write_reports(results, report_formats, output_dir or Path("."), sample_info,
+            for written in write_reports(results, report_formats, report_dir, sample_info,
                                          library_path=library_path, command_line=shlex.join(sys.argv)):
                 click.echo(f"wrote {written}", err=True)
         if json_file is None or str(json_file) != "-":
@@ -109,6 +121,34 @@ def _refuse_output_clashes(runs: tuple[Path, ...], reports: bool) -> None:
             if other.resolve() != run.resolve():
                 raise click.UsageError(f"runs {other} and {run} would both write {name}; "
                                        "match them into different output folders (or use nps-id batch)")
+
+
+#: What makes two results "the same analysis": the run's content, the settings, the library's content.
+_IDENTITY = (("run", "sha256"), ("parameters",), ("library", "sha256"))
+
+
+def refuse_replacing_other_results(target: Path, results: dict) -> None:
+    """Stop (exit 3) before ``target`` -- results of an earlier ``match -o`` -- is replaced by
+    results of another run, other settings or another library; an identical re-run may replace it.
+    """
+    if not target.exists():
+        return
+    try:
+        old = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        old = None
+    differ = [".".join(key) for key in _IDENTITY
+              if not isinstance(old, dict) or _lookup(old, key) != _lookup(results, key)]
+    if differ:
+        raise InputError(f"{target}: holds earlier results of another analysis (different {', '.join(differ)}); "
+                         "give --overwrite to replace them, or another -o folder")
+
+
+def _lookup(data: dict, key: tuple[str, ...]):
+    for part in key:
+        data = data.get(part) if isinstance(data, dict) else None
+    # Compared as JSON, as written (tuples and lists alike).
+    return json.loads(json.dumps(data, default=str))
 
 
 def format_table(results: dict) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable
 
 import click
 
-from nps_id.commands.options import TOLERANCE
+from nps_id.commands.options import TOLERANCE, ScoreNames
 from nps_id.tolerance import Tolerance
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ _OPTIONS = [
     click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
                  help="LC-MS/MS precursor window (half-width)."),
     click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance."),
+    click.option("--ms2-score", type=click.Choice(ScoreNames(("ms2", "identity"), ("ms2", "analog"))), default=None,
+                 show_default="cosine; analogues modified_cosine",
+                 help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
     click.option("--ms2-rt-tolerance", type=float, default=30.0,
                  help="LC-MS/MS: scans of one precursor further apart (s) are separate groups."),
     click.option("--top-k", type=click.IntRange(1, 50), default=5, help="Library hits kept per component."),
@@ -65,6 +68,7 @@ def match_parameters_from_options(
     ri_window: float,
     precursor_tolerance: Tolerance,
     fragment_tolerance: Tolerance,
+    ms2_score: str | None,
     ms2_rt_tolerance: float,
     top_k: int,
     no_analogue: bool,
@@ -94,6 +98,7 @@ def match_parameters_from_options(
         analogue=not no_analogue,
         precursor_tolerance=precursor_tolerance,
         fragment_tolerance=fragment_tolerance,
+        ms2_score=ms2_score,
         ms2_rt_tolerance_seconds=ms2_rt_tolerance,
     )
 

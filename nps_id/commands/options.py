@@ -1,18 +1,20 @@
 """Options and parameter types shared by several commands, defined once and stacked.
 
-Entry points: :data:`TOLERANCE` (a click ``ParamType``), :func:`library_option`,
-:func:`lenient_option`, :func:`resolve_library`.
+Entry points: :data:`TOLERANCE` (a click ``ParamType``), :class:`ScoreNames` (``--score``
+choices from the score registry), :func:`library_option`, :func:`lenient_option`,
+:func:`resolve_library`, :func:`refuse_output_onto_inputs` (the one output-onto-input guard of
+every writing command).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Sequence
 
 import click
 
 from nps_id._paths import user_data_dir
-from nps_id.errors import LibraryError
+from nps_id.errors import InputError, LibraryError
 from nps_id.tolerance import Tolerance
 
 LIBRARY_ENV = "NPS_ID_LIBRARY"
@@ -31,6 +33,28 @@ class ToleranceType(click.ParamType):
 
 
 TOLERANCE = ToleranceType()
+
+
+class ScoreNames(Sequence[str]):
+    """Names from the score registry (:func:`nps_id.search.scores.names`) that serve every
+    ``(kind, mode)`` given, read when click first needs them (the registry loads numba, and
+    ``nps-id --help`` must stay instant)."""
+
+    def __init__(self, *served: tuple[str, str]) -> None:
+        self.served = served
+
+    def _names(self) -> tuple[str, ...]:
+        from nps_id.search.scores import names
+
+        if not self.served:
+            return names()
+        return tuple(n for n in names() if all(n in names(kind, mode) for kind, mode in self.served))
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._names()[i]
+
+    def __len__(self) -> int:
+        return len(self._names())
 
 
 def default_library_path() -> Path:
@@ -69,14 +93,43 @@ def library_option(f: Callable) -> Callable:
     )(f)
 
 
-def refuse_output_onto_inputs(output: Path, inputs: dict[str, Path], what: str) -> None:
-    """A usage error (exit 2) when ``-o`` names one of the command's inputs: the atomic replace
-    would silently destroy it. ``inputs`` maps how the message names each input to its path;
-    ``what`` is what the output holds ("the hits", "the library")."""
-    for name, path in inputs.items():
-        if output.exists() and output.samefile(path):
-            raise click.BadParameter(f"{output} is {name}; write {what} to another file",
-                                     param_hint="'-o' / '--output'")
+def refuse_output_onto_inputs(outputs: Iterable[Path | None], inputs: Iterable[Path | None], *,
+                              folders: bool = False) -> None:
+    """Stop (exit 3, one line) before any work when a command would write onto one of its inputs.
+
+    The one guard every writing command calls. An output is refused when it is an input --
+    the same path once symlinks are resolved, or the same file (``st_dev``, ``st_ino``: a hard
+    link) -- or lies inside an input folder (an Agilent ``.D`` run). With ``folders=True`` the
+    outputs are folders a command writes below (``batch -o OUT_DIR``): refused when one is an input
+    or holds one. ``None`` entries (options not given) and ``-`` (stdout) are skipped.
+    """
+    candidates = [(Path(p), _identity(Path(p))) for p in inputs if p is not None and str(p) != "-"]
+    for output in outputs:
+        if output is None or str(output) == "-":
+            continue
+        output = Path(output)
+        out_id = _identity(output)
+        for source, source_id in candidates:
+            same = out_id[0] == source_id[0] or (out_id[1] is not None and out_id[1] == source_id[1])
+            inside = (source_id[0].is_relative_to(out_id[0]) if folders
+                      else _is_run_folder(source) and out_id[0].is_relative_to(source_id[0]))
+            if same or inside:
+                raise InputError(f"{output}: is an input of this command ({source}); "
+                                 "write the output somewhere else")
+
+
+def _is_run_folder(path: Path) -> bool:
+    """An Agilent ``.D`` folder is one input file (a folder of spectrum files may hold outputs)."""
+    return path.suffix.lower() == ".d" and path.is_dir()
+
+
+def _identity(path: Path) -> tuple[Path, tuple[int, int] | None]:
+    """Resolved path and, when it exists, (device, inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return path.resolve(), None
+    return path.resolve(), (st.st_dev, st.st_ino)
 
 
 def lenient_option(f: Callable) -> Callable:

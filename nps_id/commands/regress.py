@@ -1,6 +1,7 @@
 """``nps-id regress``: re-run a suite of reference runs and spectra; fail on any regression."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ Examples:
 
 \b
 Exit codes: 0 every case passed, 1 a regression (a case failed),
-            3 bad suite or input file, 4 bad or missing library.
+            3 bad suite or input file (also: --junit onto an input), 4 bad or missing library.
 """
 
 
@@ -37,16 +38,23 @@ def regress(suite: Path, junit: Path | None, cache_dir: Path | None, selected: s
     from dataclasses import replace
 
     from nps_id.errors import InputError
-    from nps_id.regress import exit_code, format_table, load_suite, run_suite, write_junit
+    from nps_id.commands.options import refuse_output_onto_inputs
+    from nps_id.regress import exit_code, format_table, load_suite, run_suite, suite_inputs, write_junit
 
     loaded = load_suite(suite)
+    refuse_output_onto_inputs([junit], suite_inputs(loaded))
     if selected:
         cases = tuple(c for c in loaded.cases if selected.casefold() in c.name.casefold())
         if not cases:
             raise InputError(f"{suite}: no case name contains {selected!r}")
         loaded = replace(loaded, cases=cases)
-    result = run_suite(loaded, cache_dir,
-                       on_case=lambda c: click.echo(f"{c.status.upper():<6} {c.case.name}", err=True))
+    # Progress on a terminal only, on one line rewritten per case and cleared before the table:
+    # the table is the one listing of the results (it was printed twice, once case by case).
+    live = sys.stderr.isatty()
+    result = run_suite(loaded, cache_dir, on_case=(lambda c: click.echo(
+        f"\r\x1b[K{c.status.upper():<6} {c.case.name}", nl=False, err=True)) if live else None)
+    if live:
+        click.echo("\r\x1b[K", nl=False, err=True)
     click.echo(format_table(result))
     if junit is not None:
         click.echo(f"JUnit XML: {write_junit(result, junit)}")

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import click
 
-from nps_id.report import FORMATS, prepare_document, write_rendered
+from nps_id.commands.options import refuse_output_onto_inputs
+from nps_id.report import FORMATS, prepare_document, rendered_paths, write_rendered
 from nps_id.report.model import NATURES, STATUSES, summary_line
 
 _EPILOG = """\b
 Examples:
-  nps-id report 220223030.match.json -f html -o 220223030.html --sample-info card.toml
+  nps-id report 220223030.match.json -f html -o 220223030.html --sample-info docs/card.toml
   nps-id report 220223030.match.json -f ewa -o ewa/220223030 --country GB \\
       --laboratory "Example Lab" --internal-standard Bupivacaine
   nps-id report 220223030.report.json -f pdf -o 220223030.pdf   # re-render a saved report
@@ -25,7 +26,9 @@ Examples:
 \b
 Formats: html, pdf (the analyst report), ewa (CSV + JSON prepared for the UNODC EWA),
 csv / tsv (one row per finding, for a LIMS), json (the report document itself).
-Exit codes: 0 written, 3 bad input, 4 library missing or changed.
+Exit codes: 0 written; 3 bad input (also: an output onto an input, a reviewed/authorized report
+without signatures, an EWA export of a draft without --allow-draft); 4 library missing, moved
+or changed (pass the same library with --library).
 """
 
 
@@ -47,7 +50,11 @@ def _command_line() -> str | None:
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="TOML with [laboratory] [analyst] [reviewer] [item] [report] tables (docs/report-schema.md).")
 @click.option("--analyst", default=None, help="Analyst name.")
+@click.option("--analyst-signed-at", default=None, metavar="ISO8601",
+              help="When the analyst signed (ISO 8601 with zone); needed for --status reviewed/authorized.")
 @click.option("--reviewer", default=None, help="Reviewer name.")
+@click.option("--reviewer-signed-at", default=None, metavar="ISO8601",
+              help="When the reviewer signed (ISO 8601 with zone, not before the analyst).")
 @click.option("--laboratory", default=None, help="Laboratory name.")
 @click.option("--country", default=None, help="Laboratory country, ISO 3166-1 alpha-2 (e.g. GB).")
 @click.option("--contact", default=None, help="Laboratory contact (EWA export).")
@@ -61,32 +68,42 @@ def _command_line() -> str | None:
               help="Substance added by the laboratory (repeatable); never exported to the EWA.")
 @click.option("--reference-standard", "reference_standards", multiple=True,
               help="Substance whose reference standard was run in the batch (repeatable).")
-@click.option("--status", type=click.Choice(STATUSES), default=None,
-              show_default="draft", help="Report status.")
-@click.option("--report-id", default=None, show_default="a new UUID", help="Report id (UUID).")
+@click.option("--status", type=click.Choice(STATUSES), default=None, show_default="draft",
+              help="Report status; reviewed/authorized need a named analyst and reviewer with signing times "
+                   "not before the analysis.")
+@click.option("--allow-draft", is_flag=True,
+              help="Let -f ewa export a draft (marked DRAFT); without it a draft is not exported.")
+@click.option("--report-id", default=None, show_default="derived from the results and the sample details",
+              help="Report id (UUID); every format built from the same analysis gets the same one.")
 @click.option("--issued-at", default=None, show_default="now (UTC)", help="Issue date-time, ISO 8601 with zone.")
 @click.option("--library", "library", type=click.Path(dir_okay=False, path_type=Path), default=None,
               show_default="the library named in the results",
-              help="Library for the mirror-plot reference spectra (its SHA-256 must match the results).")
+              help="Library for the mirror-plot reference spectra (its SHA-256 must match the results); "
+                   "when the library the results name has moved and this is not given: exit 4.")
 @click.option("--ewa-overrides", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Laboratory CSV key,group[,subclass,nps] overriding EWA groups (key: name or InChIKey).")
-def report(results, fmt, output, json_out, sample_info, analyst, reviewer, laboratory, country, contact,
-           lab_sample_id, case_id, nature, date_received, country_of_seizure, physical_form, internal_standards,
-           reference_standards, status, report_id, issued_at, library, ewa_overrides) -> None:
+def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_at, reviewer, reviewer_signed_at,
+           laboratory, country, contact, lab_sample_id, case_id, nature, date_received, country_of_seizure,
+           physical_form, internal_standards, reference_standards, status, allow_draft, report_id, issued_at,
+           library, ewa_overrides) -> None:
     """Render a match results JSON as an HTML/PDF report, an EWA export or a LIMS table."""
     options = {
         "laboratory": {"name": laboratory, "country": country, "contact": contact},
-        "analyst": {"name": analyst},
-        "reviewer": {"name": reviewer},
+        "analyst": {"name": analyst, "signed_at": analyst_signed_at},
+        "reviewer": {"name": reviewer, "signed_at": reviewer_signed_at},
         "item": {"lab_sample_id": lab_sample_id, "case_id": case_id, "nature": nature,
                  "date_received": date_received, "country_of_seizure": country_of_seizure,
                  "physical_form": physical_form, "internal_standards": list(internal_standards),
                  "reference_standards_run": list(reference_standards) or None},
         "report": {"status": status, "report_id": report_id, "issued_at": issued_at},
     }
+    if json_out is not None and json_out.resolve() in {p.resolve() for p in rendered_paths(fmt, output)}:
+        raise click.UsageError(f"--json {json_out} is also an output of -f {fmt} -o {output}; name another file")
+    refuse_output_onto_inputs([*rendered_paths(fmt, output), json_out],
+                              [results, sample_info, library, ewa_overrides])
     doc = prepare_document(results, options, sample_info_file=sample_info, library_path=library,
                            overrides_file=ewa_overrides, command_line=_command_line())
-    written = write_rendered(doc, fmt, output)
+    written = write_rendered(doc, fmt, output, allow_draft=allow_draft)
     if json_out is not None:
         written += write_rendered(doc, "json", json_out)
     click.echo(f"report {doc['report_id']} ({doc['status']}): {summary_line(doc)}")

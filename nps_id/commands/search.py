@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import click
 
 from nps_id.commands.options import (
-    TOLERANCE, lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
+    TOLERANCE, ScoreNames, lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
 )
 
 _EPILOG = """\b
@@ -53,7 +53,7 @@ COLUMNS: dict[str, str] = {
     "estimated_mass": "EstimatedMass",
 }
 
-SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
+SCORE_NAMES = ScoreNames()
 
 
 @click.command("search", epilog=_EPILOG)
@@ -64,12 +64,13 @@ SCORE_NAMES = ("composite", "reverse", "cosine", "modified_cosine")
               help="identity: the same compound; analog: related structures (fragments matched directly "
               "or shifted by the precursor / molecular-ion mass difference).")
 @click.option("--score", type=click.Choice(SCORE_NAMES), default=None, show_default="by mode and spectrum kind",
-              help="Exact score. EI identity: composite (MF); MS/MS identity: cosine; analog: modified_cosine.")
+              help="Exact score, from the score registry (docs/scores.md lists which spectrum kinds and modes each "
+                   "serves); spectra of a kind it does not serve get their default.")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "csv", "jsonl"]), default="tsv", show_default=True,
               help="Output format (TSV uses NIST MSPepSearch column names).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
               help="Output file (written atomically); default: stdout.")
-@click.option("--tolerance", type=TOLERANCE, default="0.2 Da", show_default=True,
+@click.option("--tolerance", type=TOLERANCE, default=None, show_default="the score's: cosine 0.2 Da, entropy 0.02 Da",
               help="MS/MS fragment tolerance (Da or ppm).")
 @click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm", show_default=True,
               help="MS/MS identity precursor window, half-width (Da or ppm).")
@@ -105,7 +106,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id._cores import usable_cores
     from nps_id.errors import InputError
     from nps_id.io import ReadReport, read
-    from nps_id.library import Library
+    from nps_id.library import open_verified
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import search as run_search
     from nps_id.search.engine import unsearchable
@@ -122,8 +123,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         raise click.UsageError(str(exc)) from None
     library = resolve_library(library)  # a missing library fails before a long read
     to_file = output is not None and str(output) != "-"
-    if to_file:
-        refuse_output_onto_inputs(output, {"QUERIES": queries, "the library": library}, "the hits")
+    refuse_output_onto_inputs([output], [queries, library])
     report = ReadReport(str(queries))
     spectra = list(read(queries, lenient=lenient, report=report))
     for bad in report.quarantine:
@@ -131,7 +131,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         click.echo(f"note: {queries}: skipped a malformed record ({where}): {bad['error']}", err=True)
     if not spectra:
         raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
-    with Library.open(library) as lib:
+    with open_verified(library) as lib:
         reference = Reference.from_library(lib)
     hits = run_search(spectra, reference, settings)  # loads the stored (or cached) index
     skipped = unsearchable(spectra, reference)
@@ -161,12 +161,10 @@ def hit_rows(hits: Any, spectra: list, reference: Any, assessments: dict[int, An
     import numpy as np
 
     from nps_id.search.analogue import shift_name
+    from nps_id.search.scores import to_999
 
     def num(value: float, digits: int) -> float | None:
         return round(float(value), digits) if np.isfinite(value) else None
-
-    def points(value: float) -> int | None:
-        return int(np.floor(value * 999.0 + 0.5)) if np.isfinite(value) else None
 
     columns, notes = reference.columns, reference.identity.notes
     for i in range(len(hits)):
@@ -182,8 +180,8 @@ def hit_rows(hits: Any, spectra: list, reference: Any, assessments: dict[int, An
             "inchikey": columns["inchikey"][row],
             "formula": columns["formula"][row],
             "score": num(hits.score[i], 4),
-            "mf": points(hits.mf[i]),
-            "rmf": points(hits.rmf[i]),
+            "mf": to_999(hits.mf[i]),
+            "rmf": to_999(hits.rmf[i]),
             "delta_mass": num(hits.delta_mass[i], 4),
             "gap": num(hits.gap[i], 4),
             "isomer_alert": bool(hits.isomer_alert[i]),

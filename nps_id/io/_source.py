@@ -1,7 +1,13 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
 Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
-:func:`lazy_read`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`, :class:`ReadReport`.
+:func:`lazy_read`, :func:`guard_io`, :func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
+:class:`ReadReport`.
+
+Limits every reader shares (a hostile file must not take the memory of the machine): a spectrum
+holds at most :data:`MAX_POINTS` points, however a file declares or encodes it; a zlib payload
+inflates only to the size its spectrum declares (:func:`inflate`); a text line is at most
+:data:`MAX_LINE_CHARS` characters long.
 """
 from __future__ import annotations
 
@@ -22,6 +28,12 @@ from nps_id.spectrum import Spectrum
 
 GZIP_MAGIC = b"\x1f\x8b"
 T = TypeVar("T")
+
+#: The most points one spectrum may hold (an FT-ICR profile scan has a few million); a file that
+#: declares or expands to more is refused before the points are allocated.
+MAX_POINTS = 10_000_000
+#: The longest line a text reader accepts, in characters (a whole peak list on one line fits).
+MAX_LINE_CHARS = 8 << 20
 
 # Values that mean "not known" in the wild; such a field is dropped rather than kept as text.
 MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "-"})
@@ -127,14 +139,35 @@ def lazy_read(path: str | Path, report: ReadReport | None, parse: Callable[..., 
     """
     path = str(path)
     open_binary(path).close()
-    return _guard_io(parse(path, report if report is not None else ReadReport(path), *args), path)
+    return guard_io(parse(path, report if report is not None else ReadReport(path), *args), path)
 
 
-def _guard_io(records: Iterator[T], path: str) -> Iterator[T]:
+def guard_io(records: Iterator[T], path: str) -> Iterator[T]:
+    """``records`` with a truncated or corrupt (gzip) stream, or an overlong text line, met while
+    iterating turned into a :class:`ReaderError` naming ``path``."""
     try:
         yield from records
     except (OSError, EOFError, zlib.error) as exc:
         raise ReaderError(path, f"cannot read the file, it is truncated or corrupt ({exc})") from None
+    except _LineTooLong as exc:
+        raise ReaderError(path, f"a line longer than {MAX_LINE_CHARS >> 20} MiB; not a spectrum file "
+                          "(or a damaged one)", line=exc.line) from None
+
+
+def inflate(data: bytes, max_bytes: int) -> bytes:
+    """The zlib-decompressed ``data``, never more than ``max_bytes`` of it.
+
+    Raises ``ValueError`` when the stream would inflate to more (a compression bomb is stopped
+    after ``max_bytes + 1`` bytes, not after gigabytes) and ``zlib.error`` when it is corrupt or
+    truncated.
+    """
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(data, max_bytes + 1)
+    if len(out) > max_bytes:
+        raise ValueError(f"inflates to more than {max_bytes} bytes")
+    if not inflater.eof:  # all input used up (output was below the limit) and no end marker
+        raise zlib.error("incomplete or truncated stream")
+    return out
 
 
 _CHUNK_BYTES = 1 << 20
@@ -172,14 +205,33 @@ def _text_chunks(raw: IO[bytes], encoding: str | None) -> Iterator[str]:
             return
 
 
+class _LineTooLong(Exception):
+    """Internal: line ``line`` (1-based) is longer than :data:`MAX_LINE_CHARS`."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 def _lines(chunks: Iterator[str]) -> Iterator[list[str]]:
     """The lines of ``chunks`` in lists of about 1 MB: iterating a list is twice as fast as a
-    (gzip) text stream line by line, which re-checks the stream state on every line."""
+    (gzip) text stream line by line, which re-checks the stream state on every line.
+
+    A line longer than :data:`MAX_LINE_CHARS` raises ``_LineTooLong`` as soon as that much of it
+    has been read (one endless line in a gzip would otherwise grow without limit).
+    """
     tail = ""
+    done = 0  # lines yielded so far
     for chunk in chunks:
         lines = (tail + chunk).split("\n")
         tail = lines.pop()
+        # Only the first line can carry an earlier tail; the others fit in one chunk.
+        if lines and len(lines[0]) > MAX_LINE_CHARS:
+            raise _LineTooLong(done + 1)
+        if len(tail) > MAX_LINE_CHARS:
+            raise _LineTooLong(done + len(lines) + 1)
         if lines:
+            done += len(lines)
             yield lines
     if tail:
         yield [tail]

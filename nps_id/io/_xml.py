@@ -1,15 +1,18 @@
 """Safe XML parsing for the XML-based readers (mzML, mzXML).
 
-Entry points: :func:`reject_doctype` (scan the head of a document for a DTD) and
+Entry points: :func:`refuse_dtd` (parse a document's prolog and refuse any DTD) and
 :func:`safe_iterparse` (lxml ``iterparse`` with entities, DTD loading and network off).
 
-No mass-spectrometry XML format uses a DTD, so a ``<!DOCTYPE`` is refused outright: that closes
-entity expansion ("billion laughs") and external entities (XXE) before the parser sees them.
-The parser flags are a second fence in case a DOCTYPE is hidden past the scanned head.
+No mass-spectrometry XML format uses a DTD, so a document with one is refused outright: that
+closes entity expansion ("billion laughs", and internal entities that libxml2 expands in
+attributes even with ``resolve_entities=False``) and external entities (XXE). The DTD is found by
+the parser itself (``docinfo`` at the root element), not by scanning text, so no comment,
+processing instruction or encoding (UTF-16) hides it. Every later parse of a document that passed
+has no entity but the five predefined ones: pyteomics (mzXML) can build its own parser safely.
 """
 from __future__ import annotations
 
-import re
+import zlib
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -18,44 +21,35 @@ from lxml import etree
 from nps_id.errors import ReaderError
 from nps_id.io._source import open_binary
 
-# The DOCTYPE must precede the root element; 1 MiB covers any real prolog (comments included).
-_HEAD_LIMIT = 1 << 20
-_ROOT_RE = re.compile(rb"<(?![?!])[A-Za-z_]")
-_DOCTYPE_RE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+# Entities are not resolved, no DTD is loaded, the network is off and libxml2's limits on huge
+# documents (10 MB text nodes, entity amplification) stay on.
+_HARDENED = {"resolve_entities": False, "load_dtd": False, "no_network": True, "huge_tree": False,
+             "remove_comments": True}
 
 
-def reject_doctype(path: str | Path) -> None:
-    """Raise :class:`ReaderError` if the XML prolog of ``path`` declares a DOCTYPE or entities."""
-    with open_binary(path) as fh:
-        try:
-            head = fh.read(_HEAD_LIMIT)
-        except (OSError, EOFError) as exc:
-            raise ReaderError(path, f"cannot read the file ({exc})") from None
-    root = _ROOT_RE.search(head)
-    if root is None and len(head) == _HEAD_LIMIT:
-        raise ReaderError(path, f"no XML root element in the first {_HEAD_LIMIT >> 20} MiB; not mzML/mzXML")
-    prolog = head[: root.start()] if root else head
-    if _DOCTYPE_RE.search(prolog):
-        raise ReaderError(
-            path,
-            "the file declares a DOCTYPE/entities, which mass-spectrometry XML never needs; "
-            "refused for safety (entity expansion or external entity access)",
-        )
+def refuse_dtd(path: str | Path) -> None:
+    """Raise :class:`ReaderError` if ``path`` (``.gz`` transparent) is not XML or declares a DTD.
+
+    Parses only up to the start of the root element, where the prolog (the only place a DTD may
+    stand) is complete.
+    """
+    try:
+        with open_binary(path) as fh:
+            for _, root in etree.iterparse(fh, events=("start",), **_HARDENED):
+                docinfo = root.getroottree().docinfo
+                if docinfo.doctype or docinfo.internalDTD is not None:
+                    raise ReaderError(
+                        path,
+                        "the file declares a DTD (<!DOCTYPE ...>), which mass-spectrometry XML never "
+                        "needs; refused for safety (entity expansion or external entity access)",
+                    )
+                return
+    except etree.XMLSyntaxError as exc:
+        raise ReaderError(path, f"not well-formed XML before the root element: {exc.msg}", line=exc.lineno) from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ReaderError(path, f"cannot read the file ({exc})") from None
 
 
 def safe_iterparse(source: IO[bytes], tag: tuple[str, ...]) -> Iterator[tuple[str, etree._Element]]:
-    """``lxml.etree.iterparse`` over ``source`` yielding ``end`` events of ``tag``, hardened.
-
-    Entities are not resolved, no DTD is loaded, the network is off and libxml2's limits on
-    huge documents stay on.
-    """
-    return etree.iterparse(
-        source,
-        events=("end",),
-        tag=tag,
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-        remove_comments=True,
-    )
+    """``lxml.etree.iterparse`` over ``source`` yielding ``end`` events of ``tag``, hardened."""
+    return etree.iterparse(source, events=("end",), tag=tag, **_HARDENED)

@@ -32,7 +32,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, lazy_read, numbered_lines, open_binary, parse_float
+from nps_id.io._source import MAX_POINTS, ReadReport, lazy_read, numbered_lines, open_binary, parse_float
 from nps_id.io.msp import normalise_cas
 from nps_id.spectrum import Spectrum
 
@@ -71,7 +71,6 @@ _ASDF_TOKEN = re.compile(r"[@A-Ia-i%J-Rj-rS-Zs+\-]?[0-9.]*")
 _AFFN_NUMBER = r"[+\-]?(?:\d+\.\d*(?:[eE][+\-]?\d+)?|\.\d+(?:[eE][+\-]?\d+)?|\d+(?:[eE][+\-]\d+)?)"
 _AFFN_LINE = re.compile(rf"^{_AFFN_NUMBER}(?:[\s,;]+{_AFFN_NUMBER})*[\s,;]*$")
 _SEPARATORS = str.maketrans({",": " ", ";": " "})
-_MAX_DUP = 1_000_000
 _PAGE_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)\s*=\s*(\S+)")
 _GROUP_RE = re.compile(r"\(\s*([A-Za-z0-9]+)\s*\+\+\s*\(\s*([A-Za-z0-9]+)\s*\.\.")
 _TUPLE_RE = re.compile(r"\(\s*([A-Za-z0-9]+)\s*\.\.")
@@ -85,6 +84,10 @@ class _AsdfError(ValueError):
     def __init__(self, message: str, line: int | None = None) -> None:
         super().__init__(message)
         self.line = line
+
+
+class _TooMany(_AsdfError):
+    """A table that expands to more points than it declares (or than :data:`MAX_POINTS`)."""
 
 
 @dataclass
@@ -126,12 +129,14 @@ def _number(text: str) -> float | None:
 
 
 # -- ASDF -----------------------------------------------------------------------------------------
-def decode_asdf_line(line: str) -> tuple[list[float], bool]:
+def decode_asdf_line(line: str, max_values: int = MAX_POINTS) -> tuple[list[float], bool]:
     """Values of one ``(X++(Y..Y))`` line, the abscissa first, and whether it ends in DIF form.
 
     AFFN (``16383 -10247 1201``), PAC (``16383-10247+1201``), SQZ (``16383a0247A201``), DIF
     (``J``-``R`` / ``j``-``r`` / ``%`` add to the previous value) and DUP (``S``-``Z``, ``s``
-    repeat the previous token) may be mixed. Raises ``ValueError`` on any other character.
+    repeat the previous token) may be mixed. Raises ``ValueError`` on any other character, and
+    before a DUP repeat would make the line hold more than ``max_values`` values (a 6 KB line of
+    DUP tokens would otherwise expand to billions).
 
     >>> decode_asdf_line("100A0J%Tj")
     ([100.0, 10.0, 11.0, 11.0, 11.0, 10.0], True)
@@ -156,8 +161,8 @@ def decode_asdf_line(line: str) -> tuple[list[float], bool]:
                 if not values or not (rest.isdigit() or not rest):
                     raise _AsdfError(f"bad DUP repeat {tok!r} (needs digits and a value before it)")
                 count = int(_DUP[lead] + rest)
-                if count > _MAX_DUP:  # a corrupt count must not exhaust memory
-                    raise _AsdfError(f"DUP repeat count {count} is implausibly large")
+                if len(values) + count - 1 > max_values:
+                    raise _TooMany(f"DUP repeat {tok!r} expands past {max_values} values")
                 for _ in range(count - 1):
                     values.append(values[-1] + last_step if last_dif else values[-1])
                 continue
@@ -219,8 +224,9 @@ def _decode_pairs(lines: list[str], first_line: int, width: int) -> np.ndarray:
 
 
 def _decode_xyy(lines: list[str], first_line: int, labels: dict[str, tuple[str, str]],
-                xsym: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(X++(Y..Y))``: each line an abscissa and ordinates (ASDF); returns unscaled x, y."""
+                xsym: str, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(X++(Y..Y))``: each line an abscissa and ordinates (ASDF); returns unscaled x, y.
+    More than ``limit`` ordinates raise ``_TooMany`` as soon as a line goes past it."""
     starts: list[float] = []
     counts: list[int] = []
     shifts: list[int] = []  # 1 where a DIF check value was dropped from the start of a line
@@ -228,9 +234,10 @@ def _decode_xyy(lines: list[str], first_line: int, labels: dict[str, tuple[str, 
     prev_dif = False
     for offset, line in enumerate(lines):
         try:
-            values, dif = decode_asdf_line(line)
+            # + 2: the line's abscissa and a DIF check value are not points
+            values, dif = decode_asdf_line(line, limit - len(ys) + 2)
         except _AsdfError as exc:
-            raise _AsdfError(str(exc), first_line + offset) from None
+            raise type(exc)(str(exc), first_line + offset) from None
         if not values:
             continue
         line_ys = values[1:]
@@ -246,6 +253,8 @@ def _decode_xyy(lines: list[str], first_line: int, labels: dict[str, tuple[str, 
         shifts.append(shift)
         counts.append(len(line_ys))
         ys.extend(line_ys)
+        if len(ys) > limit:
+            raise _TooMany(f"more than {limit} points", first_line + offset)
         prev_dif = dif
     x = _abscissa(starts, counts, shifts, labels, xsym)
     return x, np.array(ys, dtype=np.float64)
@@ -278,13 +287,19 @@ def _abscissa(starts: list[float], counts: list[int], shifts: list[int],
     return np.concatenate(parts) if parts else np.empty(0)
 
 
+def _point_limit(labels: dict[str, tuple[str, str]]) -> int:
+    """How many points a table may expand to: its ``##NPOINTS=``, at most :data:`MAX_POINTS`."""
+    npoints = _number(labels.get("NPOINTS", ("", ""))[1])
+    return MAX_POINTS if npoints is None or not 0 <= npoints <= MAX_POINTS else int(npoints)
+
+
 def _decode_table(lines: list[str], first_line: int, labels: dict[str, tuple[str, str]],
                   form: str) -> tuple[np.ndarray, np.ndarray]:
     """Decode one table's data lines according to its ``(..)`` form; factors applied."""
     group = _GROUP_RE.search(form)
     if group:
         xsym, ysym = group.group(1), group.group(2)
-        x, y = _decode_xyy(lines, first_line, labels, xsym)
+        x, y = _decode_xyy(lines, first_line, labels, xsym, _point_limit(labels))
     else:
         symbols = _TUPLE_RE.search(form)
         names = symbols.group(1).upper() if symbols else "XY"
@@ -360,6 +375,12 @@ def _close(table_label: tuple[str, str, int], data: list[str], labels: dict[str,
     label, form, line = table_label
     try:
         x, y = _decode_table(data, line + 1, labels, form)
+    except _TooMany as exc:
+        limit = _point_limit(labels)
+        declared = (f"the {limit} points its ##NPOINTS= declares" if "NPOINTS" in labels and limit < MAX_POINTS
+                    else f"{MAX_POINTS:,} points (the most a spectrum may hold)")
+        report.bad(f"##{label}= data expand to more than {declared}", record=index, line=exc.line or line)
+        return None
     except _AsdfError as exc:
         bad_line = exc.line or line
         text = data[bad_line - line - 1] if exc.line else None
@@ -412,7 +433,12 @@ def _spectra(tables: Iterator[Table], path: str, report: ReadReport, rt_factor: 
             report.bad(f"m/z must be positive and intensity >= 0 (point {i}: m/z {table.x[i]:g}, "
                        f"intensity {table.y[i]:g})", record=table.index, line=table.line)
             continue
-        yield Spectrum(table.x, table.y, _metadata(table, path, rt_factor))
+        try:
+            spectrum = Spectrum(table.x, table.y, _metadata(table, path, rt_factor))
+        except ValueError as exc:  # e.g. an intensity beyond float32 (1e39), a metadata value refused
+            report.bad(f"invalid spectrum: {exc}", record=table.index, line=table.line)
+            continue
+        yield spectrum
 
 
 def _metadata(table: Table, path: str, rt_factor: float) -> dict[str, Any]:

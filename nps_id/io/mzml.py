@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import struct
 import warnings
 import zlib
@@ -29,8 +30,8 @@ from lxml import etree
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import ReaderError
-from nps_id.io._source import ReadReport, open_binary, parse_float, scan_peaks
-from nps_id.io._xml import reject_doctype, safe_iterparse
+from nps_id.io._source import MAX_POINTS, ReadReport, guard_io, inflate, open_binary, parse_float, scan_peaks
+from nps_id.io._xml import refuse_dtd, safe_iterparse
 from nps_id.spectrum import Spectrum
 
 _NS = "{http://psi.hupo.org/ms/mzml}"
@@ -118,8 +119,8 @@ def read(path: str | Path, report: ReadReport | None = None, ms_level: int | Non
     path = str(path)
     if report is None:
         report = ReadReport(path)
-    reject_doctype(path)  # before returning the generator, so a hostile file fails up front
-    return _read(path, report, ms_level)
+    refuse_dtd(path)  # before returning the generator, so a hostile file fails up front
+    return guard_io(_read(path, report, ms_level), path)
 
 
 def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
@@ -199,19 +200,22 @@ def _spectrum(
     elem: etree._Element, path: str, groups: dict, report: ReadReport, ms_level: int | None
 ) -> Spectrum | None:
     index_text, scan_id = elem.get("index"), elem.get("id")
-    record = int(index_text) if index_text and index_text.isdigit() else index_text
+    index = _count(index_text)
+    record = index_text if index is None else index
     try:
+        if index_text is not None and index is None:  # mzML: a non-negative integer
+            raise _BadSpectrum(f"index {index_text!r} is not a whole number")
         params = _params(elem, groups)
         level = _ms_level(params)
         if ms_level is not None and level != ms_level:
             report.skip(f"ms level {level} (kept only ms level {ms_level})")
             return None
-        peaks = scan_peaks(*_arrays(elem, groups, elem.get("defaultArrayLength")), report)
+        peaks = scan_peaks(*_arrays(elem, groups), report)
         if peaks is None:
             return None
         meta: dict[str, Any] = {
             "scan_id": scan_id,
-            "scan_index": record if isinstance(record, int) else None,
+            "scan_index": index,
             "ms_level": level,
             "source_file": path,
         }
@@ -225,6 +229,26 @@ def _spectrum(
     except (_BadSpectrum, ValueError) as exc:
         report.bad(f"spectrum {scan_id!r}: {exc}", record=record, text=scan_id)
         return None
+
+
+def _count(text: str | None) -> int | None:
+    """A count or index attribute as an int; None unless it is ASCII digits ("²" is a digit to
+    ``str.isdigit`` but not a number to ``int``)."""
+    return int(text) if text and text.isascii() and text.isdigit() else None
+
+
+def _declared_length(elem: etree._Element, what: str) -> int:
+    """The number of values an array element (``arrayLength``) or its spectrum
+    (``defaultArrayLength``) declares; :data:`MAX_POINTS` when none is given."""
+    text = elem.get("arrayLength") or elem.get("defaultArrayLength")
+    if text is None:
+        return MAX_POINTS
+    count = _count(text.strip())
+    if count is None:
+        raise _BadSpectrum(f"{what} length {text!r} is not a whole number")
+    if count > MAX_POINTS:
+        raise _BadSpectrum(f"declares {count} points, more than the {MAX_POINTS:,} a spectrum may hold")
+    return count
 
 
 def _ms_level(params: dict[str, tuple[str, str]]) -> int | None:
@@ -274,8 +298,9 @@ def _precursor(elem: etree._Element, groups: dict) -> dict[str, Any]:
     return out
 
 
-def _arrays(elem: etree._Element, groups: dict, default_length: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(elem: etree._Element, groups: dict) -> tuple[np.ndarray, np.ndarray]:
     """The decoded (m/z, intensity) arrays of a spectrum element."""
+    default_length = _declared_length(elem, "defaultArrayLength")
     arrays: dict[str, np.ndarray] = {}
     bda_list = _child(elem, "binaryDataArrayList")
     for bda in bda_list if bda_list is not None else ():
@@ -287,43 +312,57 @@ def _arrays(elem: etree._Element, groups: dict, default_length: str | None) -> t
             continue  # charge, noise, ... arrays: not part of the Spectrum model
         binary = _child(bda, "binary")
         text = binary.text if binary is not None and binary.text else ""
-        arrays[kind] = decode_array(text, params, what="m/z" if kind == MZ_ARRAY else "intensity")
+        what = "m/z" if kind == MZ_ARRAY else "intensity"
+        length = _declared_length(bda, f"{what} arrayLength") if bda.get("arrayLength") else default_length
+        arrays[kind] = decode_array(text, params, what=what, length=length)
+    declared = elem.get("defaultArrayLength")
     if MZ_ARRAY not in arrays or INTENSITY_ARRAY not in arrays:
-        if not arrays and default_length in (None, "0"):
+        if not arrays and declared in (None, "0"):
             return np.empty(0), np.empty(0)
         raise _BadSpectrum("expected an m/z array and an intensity array")
     mz, intensity = arrays[MZ_ARRAY], arrays[INTENSITY_ARRAY]
     if mz.size != intensity.size:
         raise _BadSpectrum(f"{mz.size} m/z values but {intensity.size} intensities")
-    if default_length and default_length.isdigit() and int(default_length) != mz.size:
-        raise _BadSpectrum(f"defaultArrayLength is {default_length} but the arrays hold {mz.size} values")
+    if declared is not None and default_length != mz.size:
+        raise _BadSpectrum(f"defaultArrayLength is {declared} but the arrays hold {mz.size} values")
     return mz, intensity
 
 
-def decode_array(text: str, params: dict[str, tuple[str, str]], what: str = "array") -> np.ndarray:
+def decode_array(text: str, params: dict[str, tuple[str, str]], what: str = "array",
+                 length: int = MAX_POINTS) -> np.ndarray:
     """Decode one ``<binary>`` payload given its cvParams (accession -> (value, unit)).
 
-    Returns float64 values. Raises ``_BadSpectrum`` with a user-facing message on bad base64, a
-    wrong compression flag or a byte count that does not fit the declared data type.
+    ``length`` is the number of values the file declares for the array: a zlib payload is
+    inflated only as far as that many values can take (a compression bomb is refused, not
+    inflated). Returns float64 values. Raises ``_BadSpectrum`` with a user-facing message on bad
+    base64, a wrong compression flag, a payload larger than declared or a byte count that does
+    not fit the declared data type.
     """
     compression = next((acc for acc in params if acc in _COMPRESSIONS), _NO_COMPRESSION)
+    dtype = next((_DTYPES[acc] for acc in params if acc in _DTYPES), None)
+    if compression in _NUMPRESS:
+        max_bytes = 16 + 5 * length  # numpress: 8-byte fixed point, then at most 4.5 bytes a value
+    elif dtype is None:
+        raise _BadSpectrum(f"{what} array declares no data type (expected 32/64-bit float or integer)")
+    else:
+        max_bytes = length * dtype.itemsize
     try:
         raw = base64.b64decode(text.strip(), validate=True) if text.strip() else b""
     except (binascii.Error, ValueError) as exc:
         raise _BadSpectrum(f"{what} array is not valid base64 ({exc})") from None
-    if compression == _ZLIB or _NUMPRESS.get(compression, ("", False))[1]:
+    if raw and (compression == _ZLIB or _NUMPRESS.get(compression, ("", False))[1]):
         try:
-            raw = zlib.decompress(raw) if raw else raw
+            raw = inflate(raw, max_bytes)
         except zlib.error as exc:
             raise _BadSpectrum(f"{what} array is flagged zlib-compressed but does not decompress ({exc})") from None
+        except ValueError:
+            raise _BadSpectrum(f"{what} array inflates to more than the {length} values its "
+                               "defaultArrayLength declares (a compression bomb or a damaged file)") from None
     if compression in _NUMPRESS:
         try:
             return _NUMPRESS_DECODERS[_NUMPRESS[compression][0]](raw)
-        except (IndexError, struct.error) as exc:
+        except (IndexError, struct.error, ValueError) as exc:
             raise _BadSpectrum(f"{what} array: corrupt MS-Numpress data ({exc})") from None
-    dtype = next((_DTYPES[acc] for acc in params if acc in _DTYPES), None)
-    if dtype is None:
-        raise _BadSpectrum(f"{what} array declares no data type (expected 32/64-bit float or integer)")
     if len(raw) % dtype.itemsize:
         raise _BadSpectrum(
             f"{what} array holds {len(raw)} bytes, not a whole number of {dtype.itemsize}-byte values "
@@ -369,10 +408,18 @@ def _decode_ints(halves: list[int]) -> list[int]:
     return values
 
 
-def _numpress_linear(data: bytes) -> np.ndarray:
+def _fixed_point(data: bytes) -> float:
+    """The scaling factor that opens linear and slof data (a positive finite number)."""
     if len(data) < 8:
         raise IndexError("shorter than the 8-byte fixed point")
     fixed_point = struct.unpack(">d", data[:8])[0]
+    if not (math.isfinite(fixed_point) and fixed_point > 0):
+        raise ValueError(f"fixed point {fixed_point!r} is not a positive number")
+    return fixed_point
+
+
+def _numpress_linear(data: bytes) -> np.ndarray:
+    fixed_point = _fixed_point(data)
     if len(data) == 8:
         return np.empty(0)
     ints = [0, struct.unpack("<I", data[8:12])[0], 0]
@@ -393,7 +440,7 @@ def _numpress_pic(data: bytes) -> np.ndarray:
 
 
 def _numpress_slof(data: bytes) -> np.ndarray:
-    fixed_point = struct.unpack(">d", data[:8])[0]
+    fixed_point = _fixed_point(data)
     values = np.frombuffer(data[8 : 8 + (len(data) - 8) // 2 * 2], dtype="<u2")
     return np.exp(values / fixed_point) - 1.0
 

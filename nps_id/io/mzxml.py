@@ -7,10 +7,12 @@ Entry point: :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects; 
 (``decode_binary=False``) and decoded here one scan at a time, so that a bad scan raises a
 :class:`~nps_id.errors.ReaderError` naming that scan -- or, in lenient mode, is quarantined while
 reading goes on (an exception inside pyteomics' iterator would end the whole read).
-A DOCTYPE is refused before pyteomics sees the file (:func:`nps_id.io._xml.reject_doctype`).
+A DTD is refused before pyteomics sees the file (:func:`nps_id.io._xml.refuse_dtd`: found by the
+parser, not by a text scan), so pyteomics' own parser never meets an entity.
 """
 from __future__ import annotations
 
+import base64
 import binascii
 import warnings
 import zlib
@@ -21,8 +23,8 @@ import numpy as np
 from lxml import etree
 
 from nps_id.errors import ReaderError
-from nps_id.io._source import ReadReport, open_binary, scan_peaks
-from nps_id.io._xml import reject_doctype
+from nps_id.io._source import MAX_POINTS, ReadReport, guard_io, inflate, open_binary, scan_peaks
+from nps_id.io._xml import refuse_dtd
 from nps_id.spectrum import Spectrum
 
 _SECONDS = {"minute": 60.0, "second": 1.0}
@@ -50,8 +52,8 @@ def read(path: str | Path, report: ReadReport | None = None, ms_level: int | Non
     path = str(path)
     if report is None:
         report = ReadReport(path)
-    reject_doctype(path)
-    return _read(path, report, ms_level)
+    refuse_dtd(path)
+    return guard_io(_read(path, report, ms_level), path)
 
 
 def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
@@ -116,13 +118,27 @@ def _spectrum(scan: dict, index: int, path: str, report: ReadReport, ms_level: i
 
 
 def _peaks(scan: dict) -> tuple[np.ndarray, np.ndarray]:
-    records = scan.get("m/z array"), scan.get("intensity array")
-    if records[0] is None or records[1] is None:
-        if int(scan.get("peaksCount") or 0) == 0:
+    """The (m/z, intensity) pairs of a scan, decoded here rather than by pyteomics so that a
+    zlib peak list inflates only as far as its ``peaksCount`` (a compression bomb is refused)."""
+    record = scan.get("m/z array")
+    expected = scan.get("peaksCount")
+    count = MAX_POINTS if expected is None else int(expected)
+    if record is None or scan.get("intensity array") is None:
+        if count == 0 or expected is None:
             return np.empty(0), np.empty(0)
         raise ValueError("no <peaks> element although peaksCount > 0")
-    mz, intensity = (np.asarray(r.decode(), dtype=np.float64) for r in records)
-    expected = scan.get("peaksCount")
-    if expected is not None and int(expected) != mz.size:
-        raise ValueError(f"peaksCount is {expected} but the peak list holds {mz.size} pairs")
-    return mz, intensity
+    if not 0 <= count <= MAX_POINTS:
+        raise ValueError(f"peaksCount {count} is not between 0 and {MAX_POINTS:,} (the most a spectrum may hold)")
+    raw = base64.b64decode(record.data.strip(), validate=True) if record.data.strip() else b""
+    if raw and record.compression == "zlib compression":
+        try:
+            raw = inflate(raw, count * record.dtype.itemsize)
+        except ValueError:
+            raise ValueError(f"the zlib peak list inflates to more than the {count} pairs its peaksCount "
+                             "declares (a compression bomb or a damaged file)") from None
+    if len(raw) % record.dtype.itemsize:
+        raise ValueError(f"the peak list holds {len(raw)} bytes, not a whole number of m/z-intensity pairs")
+    pairs = np.frombuffer(raw, dtype=record.dtype)
+    if expected is not None and count != pairs.size:
+        raise ValueError(f"peaksCount is {expected} but the peak list holds {pairs.size} pairs")
+    return pairs["m/z array"].astype(np.float64), pairs["intensity array"].astype(np.float64)

@@ -2,7 +2,9 @@
 
 Entry points
 ------------
-- :class:`Library` (:mod:`nps_id.library.store`) -- open and read a library.
+- :func:`open_verified` (:mod:`nps_id.library.validate`) -- open a library a command relies on:
+  checked completely once per file identity, refused (exit code 4) when damaged or modified.
+- :class:`Library` (:mod:`nps_id.library.store`) -- open and read a library (no checks).
 - :func:`build_library` (:mod:`nps_id.library.build`) -- build one from spectrum files, with QA.
 - :func:`validate_library` (:mod:`nps_id.library.validate`) -- checksums, invariants, hash.
 - :func:`export_library` (:mod:`nps_id.library.export`) -- write a library out as MSP/MGF.
@@ -15,7 +17,7 @@ from __future__ import annotations
 from nps_id.library.build import BuildSummary, build_library
 from nps_id.library.export import export_library
 from nps_id.library.store import FORMAT_VERSION, Library
-from nps_id.library.validate import validate_library
+from nps_id.library.validate import open_verified, validate_library
 from nps_id.library.writer import write_library
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "build_library",
     "BuildSummary",
     "validate_library",
+    "open_verified",
     "export_library",
     "write_library",
     "FORMAT_VERSION",

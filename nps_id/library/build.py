@@ -16,19 +16,26 @@ Steps of a build (matched by ``# Step n`` comments in :func:`build_library`):
    InChIKeys from SMILES/InChI.
 4. Find duplicates (same InChIKey; same name + formula with unit-binned cosine > 0.99).
 5. Build the optional search indexes, then write everything into a temporary file beside the
-   target and rename it over the target (a killed build leaves the old library intact).
+   target and rename it over the target (a killed build leaves the old library intact; a full
+   disk is one line, exit code 3, and leaves it intact too).
+
+Steps 2-5 hold an exclusive lock (``fcntl.flock`` on ``.NAME.lock`` beside the target), so two
+builds onto one file run one after the other: a second ``--append`` reads the library the first
+one wrote, and no append is lost.
 
 Duplicates are reported, not removed: a library legitimately holds several spectra of one
 compound (instruments, collision energies, laboratories).
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -321,6 +328,28 @@ def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray]) -> list[Dup
 
 
 # -- the build ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _build_lock(output: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``.NAME.lock`` beside ``output`` (waits for another build).
+
+    The lock file is left in place: removing it would let a third build lock a new file while a
+    second still waits on the old one. The kernel releases the lock when the process dies. A
+    device or FIFO (``-o /dev/null``) is written in place and has nothing to protect: no lock.
+    """
+    if output.exists() and not output.is_file() and not output.is_dir():
+        yield
+        return
+    lock = output.parent / f".{output.name}.lock"
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock, "a")
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write the library here ({exc.strerror or exc})") from None
+    with fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        yield
+
+
 def build_library(
     sources: Sequence[str | Path],
     output: str | Path,
@@ -376,23 +405,47 @@ def build_library(
     ReaderError
         A malformed record in strict mode (exit code 3).
     InputError
-        No source, or nothing left to put in the library.
+        No source, nothing left to put in the library, or the library cannot be written (a full
+        disk: the previous library is left as it was).
     LibraryError
-        ``append`` onto a file that is not a readable library.
+        ``append`` onto a file that is not a library, or one that fails its checks
+        (:func:`~nps_id.library.validate.open_verified`): damage is never carried into a new
+        library under a fresh hash.
     """
-    from nps_id.library.store import Library
-    from nps_id.library.writer import columns_from_spectra, write_library
-
     output = Path(output)
     summary = BuildSummary(output)
     # Step 1: sources
     files, summary.notes = expand_sources(sources)
+    with _build_lock(output):
+        _build_locked(summary, files, output, name, release, append, lenient, index_builder, select,
+                      source_urls, source_digests, defaults)
+    return summary
+
+
+def _build_locked(
+    summary: BuildSummary,
+    files: list[tuple[Path, str]],
+    output: Path,
+    name: str,
+    release: str,
+    append: bool,
+    lenient: bool,
+    index_builder: IndexBuilder | None,
+    select: Callable[[Spectrum], bool] | None,
+    source_urls: Mapping[str, str] | None,
+    source_digests: Mapping[str, PathDigest] | None,
+    defaults: Mapping[str, Any] | None,
+) -> None:
+    """Steps 2-5 of :func:`build_library`, under its lock; fills ``summary``."""
+    from nps_id.library.validate import open_verified
+    from nps_id.library.writer import columns_from_spectra, write_library
+
     # Step 2: the existing library, when appending
     spectra: list[Spectrum] = []
     origin: list[str] = []
     provenance: list[dict[str, Any]] = []
     if append and output.exists():
-        with Library.open(output) as old:
+        with open_verified(output) as old:
             spectra = list(old.spectra())
             origin = [str(s) for s in old.column("source")]
             provenance = old.provenance()
@@ -422,7 +475,7 @@ def build_library(
         left_out = sum(s.not_selected for s in summary.sources)
         why = "no spectrum passed QA" if not left_out else (
             f"the filter left out {left_out} spectra and no other passed QA")
-        raise InputError(f"nothing to build: {why} in " + ", ".join(map(str, sources)))
+        raise InputError(f"nothing to build: {why} in " + ", ".join(str(path) for path, _ in files))
     peaks = CSRPeaks.from_spectra(spectra)
     columns = columns_from_spectra(spectra, origin)
     del spectra  # the CSR arrays and columns now hold everything; free the objects
@@ -431,12 +484,15 @@ def build_library(
     # Step 5: indexes, then the atomic write
     indexes = index_builder(peaks, columns) if index_builder is not None else None
     summary.indexes = sorted(indexes or {})
-    with atomic_output(output, suffix=".h5") as tmp:
-        summary.sha256 = write_library(
-            tmp, peaks, columns, name=name, release=release, provenance=provenance, indexes=indexes
-        )
+    try:
+        with atomic_output(output, suffix=".h5") as tmp:
+            summary.sha256 = write_library(
+                tmp, peaks, columns, name=name, release=release, provenance=provenance, indexes=indexes
+            )
+    except OSError as exc:  # ENOSPC, EFBIG, EIO: the temporary file is gone, the old library intact
+        raise InputError(f"{output}: cannot write the library ({exc.strerror or exc}); "
+                         "any previous library there is unchanged") from None
     summary.n_spectra = peaks.n_spectra
-    return summary
 
 
 __all__ = [

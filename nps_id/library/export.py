@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nps_id.library.store import Library
+from nps_id.library.validate import open_verified
 
 
 def export_library(library: str | Path, output: str | Path, format: str | None = None) -> int:
@@ -18,6 +18,6 @@ def export_library(library: str | Path, output: str | Path, format: str | None =
     """
     from nps_id.io import write
 
-    with Library.open(library) as lib:
+    with open_verified(library) as lib:
         spectra = list(lib.spectra())  # read, then close the library before the slow write
     return write(spectra, output, format=format)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
     import h5py
 
 FORMAT_NAME = "nps-id-library"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "2.0"
+#: From this format version on, the content hash covers the stored indexes (1.x: peaks and
+#: metadata only, so a 1.x file's indexes are not trusted and never read for a search).
+INDEXES_HASHED = (2, 0)
 ENC_TYPE = "encoding-type"
 ENC_VERSION = "encoding-version"
 
@@ -50,6 +54,10 @@ REQUIRED_COLUMNS = (
 FLOAT_COLUMNS = ("exact_mass", "precursor_mz", "retention_time", "retention_index")
 #: Integer columns and the value that means "absent".
 INT_FILL = {"ms_level": 0, "precursor_charge": 0, "scan_index": -1}
+
+#: Attributes of an index group the content hash leaves out: the encoding (checked on its own)
+#: and the hash itself.
+UNHASHED_INDEX_ATTRS = (ENC_TYPE, ENC_VERSION, "library_sha256")
 
 # h5py's low-level failures (bad checksum, truncated heap, broken B-tree) surface as these.
 H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, UnicodeDecodeError)
@@ -72,8 +80,13 @@ def _record(h: "hashlib._Hash", tag: str, payload: bytes) -> None:
     h.update(payload)
 
 
-def content_sha256(peaks: CSRPeaks, columns: Mapping[str, tuple[str, np.ndarray]]) -> str:
-    """SHA-256 over peaks and metadata, as specified in docs/library-format.md ("The content hash").
+def content_sha256(
+    peaks: CSRPeaks,
+    columns: Mapping[str, tuple[str, np.ndarray]],
+    indexes: Mapping[str, tuple[Mapping[str, np.ndarray], Mapping[str, Any]]] | None = None,
+) -> str:
+    """SHA-256 over peaks, metadata and stored indexes, as docs/library-format.md specifies it
+    ("The content hash").
 
     Parameters
     ----------
@@ -81,6 +94,10 @@ def content_sha256(peaks: CSRPeaks, columns: Mapping[str, tuple[str, np.ndarray]
         The CSR peaks.
     columns
         name -> (encoding-type, values) with values as :meth:`Library.column` returns them.
+    indexes
+        name -> (arrays, attributes) of the stored indexes, as :meth:`Library.read_index` and
+        :meth:`Library.index_attrs` return them (format 2.0 and later; None for a 1.0 hash).
+        ``encoding-type``, ``encoding-version`` and ``library_sha256`` are not hashed.
 
     Returns
     -------
@@ -105,6 +122,16 @@ def content_sha256(peaks: CSRPeaks, columns: Mapping[str, tuple[str, np.ndarray]
             lengths = np.fromiter(map(len, encoded), dtype="<u8", count=len(encoded))
             payload = lengths.tobytes() + b"".join(encoded)
         _record(h, f"metadata/{name}:{kind}", payload)
+    for name in sorted(indexes or {}):
+        arrays, attrs = indexes[name]  # type: ignore[index]
+        hashed = {k: _attr(np.asarray(v)[()]) for k, v in attrs.items() if k not in UNHASHED_INDEX_ATTRS}
+        _record(h, f"indexes/{name}:attrs", json.dumps(hashed, sort_keys=True).encode("utf-8"))
+        for key in sorted(arrays):
+            arr = np.asarray(arrays[key])
+            little = arr.dtype.newbyteorder("<") if arr.dtype.byteorder not in "|=<" else arr.dtype
+            shape = ",".join(map(str, arr.shape))
+            _record(h, f"indexes/{name}/{key}:{little.str}:({shape})",
+                    np.ascontiguousarray(arr, dtype=little).tobytes())
     return h.hexdigest()
 
 
@@ -143,6 +170,8 @@ class Library:
         n_spectra, sha256, ...).
     columns : list of str
         Metadata column names, in the file's column order.
+    version : (int, int)
+        Format version (major, minor) of the file.
     """
 
     def __init__(self, path: Path, h5: "h5py.File") -> None:
@@ -151,6 +180,7 @@ class Library:
         self.info: dict[str, Any] = {k: _attr(v) for k, v in h5.attrs.items()}
         self.n_spectra = int(self.info.get("n_spectra", 0))
         self.sha256 = str(self.info.get("sha256", ""))
+        self.version = _version_tuple(str(self.info.get(ENC_VERSION, "")))
         meta = self._group("metadata")
         order = [str(c) for c in _attr(meta.attrs.get("column-order", []))] or sorted(meta)
         self._encodings: dict[str, str] = {}
@@ -248,6 +278,22 @@ class Library:
 
     def __repr__(self) -> str:
         return f"Library({str(self.path)!r}, {self.n_spectra} spectra, sha256={self.sha256[:12]})"
+
+    def identity(self) -> tuple[int, ...]:
+        """(device, inode, size, mtime_ns, ctime_ns) of the file *this object has open*.
+
+        Taken from the open descriptor, not the path, so a library renamed over the path after
+        opening cannot lend its identity to the one being read. The change time is set by the
+        kernel on every write, so restoring the modification time does not hide a change.
+        """
+        with self.guard("the file"):
+            stat = os.fstat(self._h5.id.get_vfd_handle())
+        return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+    @property
+    def indexes_hashed(self) -> bool:
+        """Whether the content hash covers the stored indexes (format 2.0 and later)."""
+        return self.version >= INDEXES_HASHED
 
     # -- low-level access ----------------------------------------------------------------
     @contextlib.contextmanager
@@ -421,7 +467,13 @@ class Library:
             return {k: _attr(v) for k, v in group.attrs.items()} if group is not None else {}
 
     def read_index(self, name: str) -> dict[str, np.ndarray] | None:
-        """Arrays of ``/indexes/<name>`` (all read whole), or None when the file has none."""
+        """Arrays of ``/indexes/<name>`` (all read whole), or None when the file has none.
+
+        Also None for a format 1.x file: its content hash does not cover the indexes, so they
+        are not trusted (a search builds its own from the peaks, once, in the user cache).
+        """
+        if not self.indexes_hashed:
+            return None
         with self.guard(f"/indexes/{name}"):
             group = self._h5.get(f"indexes/{name}")
             if group is None:

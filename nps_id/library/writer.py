@@ -1,4 +1,4 @@
-"""Write an nps-id reference library file (docs/library-format.md, version 1.0).
+"""Write an nps-id reference library file (docs/library-format.md, version 2.0).
 
 Entry points
 ------------
@@ -207,8 +207,8 @@ def _write_indexes(
             arr = np.asarray(arr)
             if arr.dtype.kind not in "iufb":
                 raise ValueError(f"index {name!r} array {key!r}: only numeric arrays are stored")
-            if arr.ndim == 1 and arr.size:
-                dset = _array(sub, key, arr, min(PEAK_CHUNK * 4, arr.size))
+            if arr.ndim == 1:
+                dset = _array(sub, key, arr, max(1, min(PEAK_CHUNK * 4, arr.size)))
             else:
                 dset = sub.create_dataset(key, data=arr)
             _set_encoding(dset, "array")
@@ -226,6 +226,10 @@ def write_library(
     created: str | None = None,
 ) -> str:
     """Write a complete library file at ``path`` (overwriting it) and return its content sha256.
+
+    The HDF5 file is assembled in memory and written to ``path`` with one plain write: a full
+    disk is then an ordinary :class:`OSError` (ENOSPC, EFBIG), not HDF5 failing half-way through
+    its own writes (hundreds of lines of error stack, then a crash while closing).
 
     Parameters
     ----------
@@ -254,8 +258,10 @@ def write_library(
         if len(values) != n:
             raise ValueError(f"column {col!r} has {len(values)} rows, expected {n}")
     typed = {col: (column_encoding(col), values) for col, values in columns.items()}
-    sha = content_sha256(peaks, typed)
-    with h5py.File(path, "w", libver=("v110", "v110")) as h5:
+    sha = content_sha256(peaks, typed, indexes)
+    # An in-memory file (core driver, no backing store); block_size is how much it grows at once.
+    with h5py.File(str(path), "w", libver=("v110", "v110"), driver="core", backing_store=False,
+                   block_size=1 << 24) as h5:
         _set_encoding(h5, FORMAT_NAME, FORMAT_VERSION)
         for key, value in (
             {
@@ -284,4 +290,7 @@ def write_library(
         if indexes:
             _write_indexes(h5, indexes, sha)
         h5.flush()
+        image = h5.id.get_file_image()
+    with open(path, "wb") as fh:
+        fh.write(image)
     return sha

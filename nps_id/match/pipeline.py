@@ -54,6 +54,9 @@ class MatchParameters:
         Search components without an acceptable identity hit in analogue mode.
     precursor_tolerance, fragment_tolerance : Tolerance
         LC-MS/MS precursor window (half-width) and fragment tolerance.
+    ms2_score : str or None
+        LC-MS/MS exact score (a registry name serving MS/MS identity and analogue search,
+        ``docs/scores.md``); None: the search's default (cosine; analogues modified cosine).
     ms2_rt_tolerance_seconds : float
         MS2 scans of one precursor further apart than this are separate groups.
     blank_rt_tolerance_seconds, blank_min_similarity, blank_min_ratio : float
@@ -67,6 +70,7 @@ class MatchParameters:
     analogue: bool = True
     precursor_tolerance: Tolerance = field(default_factory=lambda: Tolerance(20.0, "ppm"))
     fragment_tolerance: Tolerance = field(default_factory=lambda: Tolerance(0.01, "Da"))
+    ms2_score: str | None = None
     ms2_rt_tolerance_seconds: float = 30.0
     blank_rt_tolerance_seconds: float = 6.0
     blank_min_similarity: float = 0.9
@@ -86,15 +90,16 @@ class ReferenceLibrary:
     ----------
     path
         An nps-id HDF5 library. Raises :class:`~nps_id.errors.LibraryError` (exit 4) when it
-        cannot be opened.
+        cannot be opened or fails its checks (:func:`nps_id.library.open_verified`).
     """
 
     def __init__(self, path: str | Path) -> None:
-        from nps_id.library import Library
+        from nps_id.library import open_verified
         from nps_id.search.index import load_indexes
+        from nps_id.search.prepared import PreparedLibrary
         from nps_id.search.reference import Reference
 
-        with Library.open(path) as lib:
+        with open_verified(path) as lib:
             self.reference = Reference.from_library(lib)
             present = set(lib.columns)
             self.cas = np.asarray(lib.column("cas")) if "cas" in present else None
@@ -108,6 +113,7 @@ class ReferenceLibrary:
                 "path": str(Path(path).resolve()),
             }
         self.indexes = load_indexes(self.reference)
+        self.prepared = PreparedLibrary(self.reference, indexes=self.indexes)  # made once for every run
         self.columns = self.reference.columns
         self.compound = self.reference.compound()
         self.facts = LibraryFacts(self.reference)
@@ -271,7 +277,7 @@ def _tic(run: Run | None) -> dict[str, list[float]] | None:
 def _search_settings(params: MatchParameters, mode: str):
     from nps_id.search.engine import SearchSettings
 
-    return SearchSettings(mode=mode, top_k=params.top_k, tolerance=params.fragment_tolerance,
+    return SearchSettings(mode=mode, score=params.ms2_score, top_k=params.top_k, tolerance=params.fragment_tolerance,
                           precursor_tolerance=params.precursor_tolerance)
 
 
@@ -279,21 +285,22 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
     """Engine hits per query position: lists of dicts with 0-999 scores."""
     from nps_id.search.analogue import shift_name
     from nps_id.search.engine import search
+    from nps_id.search.scores import to_999
 
-    hits = search(spectra, library.reference, _search_settings(params, mode), library.indexes)
+    hits = search(spectra, library.prepared, _search_settings(params, mode))
     out: dict[int, list[dict]] = {}
     for i in range(len(hits)):
         out.setdefault(int(hits.query[i]), []).append({
             "rank": int(hits.rank[i]),
             "row": int(hits.row[i]),
-            "score": _999(hits.score[i]),
-            "mf": _999(hits.mf[i]),
-            "rmf": _999(hits.rmf[i]),
-            "gap": _999(hits.gap[i]),
+            "score": to_999(hits.score[i]),
+            "mf": to_999(hits.mf[i]),
+            "rmf": to_999(hits.rmf[i]),
+            "gap": to_999(hits.gap[i]),
             "isomer_alert": bool(hits.isomer_alert[i]),
             "delta_mass": None if not np.isfinite(hits.delta_mass[i]) else round(float(hits.delta_mass[i]), 4),
             # Analogue mode ranks by the analogue score (mass prior); verdicts use the similarity.
-            "similarity": _999(hits.similarity[i]),
+            "similarity": to_999(hits.similarity[i]),
             "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
         })
     for ranked in out.values():
@@ -311,11 +318,6 @@ def _runner_up(hits: list[dict], library: ReferenceLibrary) -> dict | None:
     (:mod:`nps_id.compound`) -- the compound its gap is measured against."""
     code = library.compound[hits[0]["row"]]
     return next((h for h in hits if library.compound[h["row"]] != code), None)
-
-
-def _999(value: float) -> int | None:
-    """A 0-1 engine score on the 0-999 scale of match factors (None when not scored)."""
-    return None if not np.isfinite(value) else int(round(float(value) * 999))
 
 
 # -- GC-EI-MS -----------------------------------------------------------------------------------
@@ -346,7 +348,8 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
     summaries: list[dict] = []
     for i, component in enumerate(components):
         ri = ladder.ri(component.rt_seconds) if ladder else None
-        summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None}
+        summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None,
+                   **_listing(component, identity.get(i), library)}
         if i in duplicates:  # a shoulder or tail of a larger component with the same best hit
             summary["duplicate_of"] = duplicates[i]
             summaries.append(summary)
@@ -359,6 +362,14 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
             findings.append(finding)
         summaries.append(summary)
     return findings, summaries, removed_info
+
+
+def _listing(component: Component, hits: list | None, library) -> dict:
+    """What the report's list of components shows of every component, finding or not: its five
+    most abundant ions and its best identity hit (name, MF)."""
+    top = np.argsort(-component.intensity, kind="stable")[:5]
+    return {"top_ions": [int(component.mz[j]) for j in top],
+            "best_hit": {"name": library.hit_fields(hits[0]["row"])["name"], "mf": hits[0]["mf"]} if hits else None}
 
 
 def _same_compound(components, identity, library, min_mf, same_peak_seconds) -> tuple[list[int], dict[int, int]]:
@@ -414,7 +425,17 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
                     spectrum=(component.mz, component.intensity),
                     extra={"scan": component.apex, "height": round(component.height, 1),
                            "area": round(component.area, 1), "snr": round(component.snr, 1),
-                           "n_ions": int(component.mz.size)})
+                           "n_ions": int(component.mz.size), **_deconvolution_check(component, run)})
+
+
+def _deconvolution_check(component: Component, run: Run) -> dict:
+    """What a reviewer checks the deconvolution against: the model ion, the scan window, the raw
+    apex scan, and purity (the component's share of the TIC at its apex, as AMDIS reports it)."""
+    raw = run.spectrum_at(component.apex)
+    tic = float(raw.intensity.sum())
+    return {"model_mz": component.model_mz, "scan_range": [component.left, component.right],
+            "purity": round(min(component.height / tic, 1.0), 3) if tic > 0 else None,
+            "apex_spectrum": {"mz": [float(m) for m in raw.mz], "intensity": [round(float(v), 2) for v in raw.intensity]}}
 
 
 def _ranked(hit: dict, analogue: bool) -> RankedHit:

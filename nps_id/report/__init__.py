@@ -58,20 +58,45 @@ def render(doc: Mapping[str, Any], fmt: str) -> dict[str, bytes]:
     raise InputError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
-def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path) -> list[Path]:
+def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path, *, allow_draft: bool = False) -> list[Path]:
     """Render ``fmt`` and write it to ``output`` (``ewa``: two files, OUTPUT.csv and OUTPUT.json).
 
-    Files are replaced atomically. Returns the paths written.
+    Files are replaced atomically. Returns the paths written. A draft is not exported to the EWA
+    unless ``allow_draft`` (:class:`InputError`, exit 3): nobody has reviewed it yet.
     """
-    output = Path(output)
+    if fmt == "ewa" and doc["status"] == "draft" and not allow_draft:
+        raise InputError(f"report {doc['report_id']} is a draft: sign it off first (--status reviewed with "
+                         "--analyst/--reviewer and their signing times), or pass --allow-draft to export it "
+                         "marked DRAFT")
+    targets = dict(zip(SUFFIXES[fmt], rendered_paths(fmt, output)))
     written = []
-    contents = render(doc, fmt)
-    for suffix, content in contents.items():
-        target = output if len(contents) == 1 else _sibling(output, suffix)
+    for suffix, content in render(doc, fmt).items():
+        target = targets[suffix]
         with atomic_output(target) as tmp:
             tmp.write_bytes(content)
         written.append(target)
     return written
+
+
+def rendered_paths(fmt: str, output: str | Path) -> list[Path]:
+    """The files :func:`write_rendered` writes for ``fmt`` (in :data:`SUFFIXES` order)."""
+    output = Path(output)
+    suffixes = SUFFIXES[fmt]
+    return [output] if len(suffixes) == 1 else [_sibling(output, suffix) for suffix in suffixes]
+
+
+def report_paths(stem: str, formats: Iterable[str], out_dir: str | Path) -> list[Path]:
+    """The files :func:`write_reports` writes for a run named ``stem``: the report JSON first."""
+    paths = [_report_path(stem, "json", out_dir)]
+    for fmt in dict.fromkeys(formats):
+        if fmt != "json":
+            paths += rendered_paths(fmt, _report_path(stem, fmt, out_dir))
+    return paths
+
+
+def _report_path(stem: str, fmt: str, out_dir: str | Path) -> Path:
+    """``<stem>.report.html``, ``<stem>.ewa.csv``, ``<stem>.lims.tsv``, ...: what write_reports names."""
+    return Path(out_dir) / f"{stem}{_KIND[fmt]}{SUFFIXES[fmt][0]}"
 
 
 def _sibling(output: Path, suffix: str) -> Path:
@@ -169,14 +194,14 @@ def write_reports(
     if isinstance(sample_info, (str, Path)):
         sample_info = load_sample_info(sample_info)
     doc = build_report(results, sample_info, library_path=library_path, command_line=command_line, now=now)
-    out_dir = Path(out_dir)
     stem = Path((results.get("run") or {}).get("file") or "run").stem
-    json_path = out_dir / f"{stem}.report.json"
+    json_path = _report_path(stem, "json", out_dir)
     with atomic_output(json_path) as tmp:
         tmp.write_bytes(report_json_bytes(doc))
     written = [json_path]
     for fmt in formats:
         if fmt == "json":
             continue
-        written += write_rendered(doc, fmt, out_dir / f"{stem}{_KIND[fmt]}{SUFFIXES[fmt][0]}")
+        # `match --report ewa` asks for the export of a report match itself makes: a draft, marked so
+        written += write_rendered(doc, fmt, _report_path(stem, fmt, out_dir), allow_draft=True)
     return written

@@ -28,18 +28,34 @@ PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not 
 EXPORT_VERSION = "1.0"
 
 
-def _year(doc: Mapping[str, Any]) -> int | None:
+def _date(doc: Mapping[str, Any]) -> str | None:
     item = doc["item"]
-    date = item.get("date_seized") or item.get("date_received")
+    return item.get("date_seized") or item.get("date_received")
+
+
+def _year(doc: Mapping[str, Any]) -> int | None:
+    date = _date(doc)
     return int(str(date)[:4]) if date else None
 
 
-def _techniques(doc: Mapping[str, Any]) -> str:
-    seen: list[str] = []
-    for name in [a["technique"] for a in doc["acquisitions"]] + list(doc["item"].get("other_techniques") or []):
-        if name not in seen:
-            seen.append(name)
-    return "; ".join(seen)
+def _techniques(doc: Mapping[str, Any], f: Mapping[str, Any]) -> str:
+    """The techniques evaluated for this substance: its acquisition's and those recorded for it
+    (``[confirmations]``) -- not every technique the item saw."""
+    return "; ".join(dict.fromkeys([doc["acquisitions"][f["acquisition"]]["technique"],
+                                    *(f.get("other_techniques") or [])]))
+
+
+def identification_level(f: Mapping[str, Any]) -> str:
+    """What the evidence for the substance is, in words: one technique unless a second one is
+    recorded for this substance."""
+    match = "library match" if f["verdict"] == "identified" else "tentative library match"
+    other = f.get("other_techniques") or []
+    return f"{match} and {', '.join(other)}: {1 + len(other)} techniques" if other else f"{match}, one technique"
+
+
+def _status(doc: Mapping[str, Any]) -> str:
+    """A draft is marked as such on every row: nobody has reviewed it."""
+    return "DRAFT" if doc["status"] == "draft" else doc["status"]
 
 
 def _contact(doc: Mapping[str, Any]) -> str | None:
@@ -51,27 +67,36 @@ def _contact(doc: Mapping[str, Any]) -> str | None:
 #: Export column -> (meaning, value from (report document, finding)). The single field mapping.
 EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]]] = {
     "substance": ("name of the substance as in the reference library", lambda d, f: f["name"]),
-    "iupac_name": ("IUPAC name, when the results carry one (SWGDRUG does not)", lambda d, f: f.get("iupac_name")),
+    "iupac_name": ("IUPAC-style systematic name (see iupac_name_source)", lambda d, f: f.get("iupac_name")),
+    "iupac_name_source": ("where iupac_name comes from: the results, or a library synonym of systematic form",
+                          lambda d, f: f.get("iupac_name_source")),
     "cas": ("CAS registry number", lambda d, f: f["cas"]),
     "formula": ("molecular formula", lambda d, f: f["formula"]),
     "inchikey": ("InChIKey", lambda d, f: f["inchikey"]),
+    "molecular_mass": ("monoisotopic mass of the neutral molecule, Da (from the formula)",
+                       lambda d, f: f["monoisotopic_mass"]),
     "ewa_group": ("UNODC EWA substance group", lambda d, f: f["ewa"]["group_label"]),
     "ewa_subclass": ("subclass of 'Other substances' (fentanyl analogues, nitazenes, other opioids, "
                      "benzodiazepines)", lambda d, f: f["ewa"].get("subclass_label")),
-    "identification_level": ("nps-id verdict: identified or tentative", lambda d, f: f["verdict"]),
+    "ewa_effect_group": ("UNODC EWA effect group (stimulant, sedative/hypnotic, synthetic opioid, ...)",
+                         lambda d, f: f["ewa"].get("effect_label")),
+    "verdict": ("nps-id verdict: identified or tentative", lambda d, f: f["verdict"]),
+    "identification_level": ("what the evidence is: library match, one technique -- unless another technique "
+                             "is recorded for this substance", lambda d, f: identification_level(f)),
     "country": ("country of seizure (ISO 3166-1 alpha-2), else the laboratory's country",
                 lambda d, f: d["item"].get("country_of_seizure") or d["laboratory"].get("country")),
     "year": ("year of seizure, else of receipt", lambda d, f: _year(d)),
+    "date": ("date of seizure, else of receipt (YYYY-MM-DD)", lambda d, f: _date(d)),
     "sample_nature": ("seizure / collected sample / biological / other", lambda d, f: d["item"].get("nature")),
     "physical_form": ("physical form of the item", lambda d, f: d["item"].get("physical_form")),
-    "techniques": ("analytical techniques applied", lambda d, f: _techniques(d)),
+    "techniques": ("analytical techniques evaluated for this substance", lambda d, f: _techniques(d, f)),
     "reference_standard_run": ("yes / no / unknown (from the sample information)",
                                lambda d, f: f.get("reference_standard_run", "unknown")),
     "laboratory": ("laboratory name", lambda d, f: d["laboratory"].get("name")),
     "laboratory_contact": ("laboratory contact", lambda d, f: _contact(d)),
     "lab_sample_id": ("laboratory sample id", lambda d, f: d["item"].get("lab_sample_id")),
     "report_id": ("nps-id report id (UUID)", lambda d, f: d["report_id"]),
-    "report_status": ("draft / reviewed / authorized / amended", lambda d, f: d["status"]),
+    "report_status": ("DRAFT / reviewed / authorized / amended", lambda d, f: _status(d)),
     "taxonomy_version": ("version of the nps-id EWA taxonomy", lambda d, f: f["ewa"]["taxonomy_version"]),
 }
 
@@ -100,15 +125,18 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     for f in doc["findings"]:
         if f["verdict"] not in ("identified", "tentative") or is_ewa_reportable(f):
             continue
+        name = finding_label(f)
         if f["internal_standard"]:
-            reason = "internal standard of the sample"
+            reason = f"{name} is not exported: it is the internal standard added by the laboratory."
         elif is_analogue(f):
-            reason = (f"analogue-mode match: a substance related to {f['name']}, not {f['name']}; "
-                      "export it once it is identified")
+            reason = (f"{name} is not exported: the substance is related to {f['name']}, not {f['name']} itself; "
+                      "export it once it is identified.")
         elif f["ewa"]["nps"] is False:
-            reason = f"not an NPS: {f['ewa'].get('not_nps_reason') or 'established substance'}"
+            why = (f["ewa"].get("not_nps_reason") or "established substance").removesuffix(", not an NPS")
+            reason = f"{name} is not exported: it is not a new psychoactive substance ({why})."
         else:
-            reason = "EWA group unknown or not an NPS group (add a laboratory override to export it)"
+            reason = (f"{name} is not exported: its EWA group is unknown or not an NPS group; add a laboratory "
+                      "override (--ewa-overrides) to export it.")
         out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": reason})
     return out
 
@@ -130,6 +158,7 @@ def render_ewa_json(doc: Mapping[str, Any]) -> str:
         "format_version": EXPORT_VERSION,
         "prepared_for": PREPARED_FOR,
         "report_id": doc["report_id"],
+        "report_status": _status(doc),
         "issued_at": doc["issued_at"],
         "fields": {column: meaning for column, (meaning, _) in EWA_FIELDS.items()},
         "substances": ewa_rows(doc),

@@ -16,10 +16,11 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
-from nps_id.report.model import (DASH, display_number as _num, ewa_label, finding_label, identifier_caveats,
-                                 item_fields, provenance_fields, responsibility_fields, structure_caption,
-                                 summary_line)
-from nps_id.report.plots import VERDICT_COLOURS, figure_svg, mirror_figure, structure_svg, tic_figure
+from nps_id.report.model import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields, display_number as _num,
+                                 draft_mark, ewa_label, finding_label, identifier_caveats, item_fields,
+                                 laboratory_line, library_entry_fields, provenance_fields, responsibility_fields,
+                                 structure_caption, summary_line, verdict_badge)
+from nps_id.report.plots import VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure
 
 _CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;color:#1a1a1a;max-width:1000px;
@@ -36,7 +37,15 @@ figure{margin:6px 0}figure svg{max-width:100%;height:auto}
 figure.structure{float:right;margin:0 0 6px 12px;width:280px}figure.structure figcaption{font-size:10px;color:#666}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:6px;font-size:11px;white-space:pre-wrap;word-break:break-all}
 section.finding{page-break-inside:avoid}
+.conclusion{font-weight:bold;border-left:4px solid #888;padding:2px 8px}
+.draft-mark{position:fixed;top:40%;left:0;right:0;text-align:center;font-size:64px;font-weight:bold;
+color:rgba(200,0,0,.13);transform:rotate(-30deg);pointer-events:none;z-index:10}
+.draft-banner{background:#fde0e0;border:2px solid #c00;color:#900;font-weight:bold;padding:4px 10px}
+.signature td{height:34px;min-width:220px}.end{text-align:center;margin:30px 0;font-weight:bold}
 """
+# printed: every page says whose it is and "page x of y" (the report id is a UUID: safe in CSS)
+_PAGE_CSS = ('@page{{size:A4;margin:16mm 12mm 18mm;@bottom-center{{content:"Report {report_id} \\b7  page " '
+             'counter(page) " of " counter(pages);font-size:9px;color:#666}}}}')
 
 
 def _e(value: Any) -> str:
@@ -62,8 +71,8 @@ def _kv(pairs: Iterable[tuple[str, Any]]) -> str:
     return f"<table>{rows}</table>"
 
 
-def _verdict(verdict: str) -> str:
-    return f'<span class="verdict {escape(verdict)}">{escape(verdict)}</span>'
+def _verdict(verdict: str, text: str | None = None) -> str:
+    return f'<span class="verdict {escape(verdict)}">{escape(text or verdict)}</span>'
 
 
 def render_html(doc: Mapping[str, Any]) -> str:
@@ -72,18 +81,30 @@ def render_html(doc: Mapping[str, Any]) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>nps-id report {_e(doc['item'].get('lab_sample_id') or doc['report_id'])}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{_CSS}{_PAGE_CSS.format(report_id=escape(doc['report_id']))}</style></head><body>",
+        _draft(doc),
         _header(doc),
         _item(doc),
         _acquisitions(doc),
         _summary(doc),
         _chromatograms(doc),
+        _components(doc),
         *(_finding(doc, f) for f in doc["findings"]),
         _signatures(doc),
         _provenance(doc),
+        '<p class="end" id="end-of-report">\u2014 End of report \u2014</p>',
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _draft(doc) -> str:
+    """A draft says so at the top and, printed, on every page (a fixed element repeats per page)."""
+    mark = draft_mark(doc)
+    if mark is None:
+        return ""
+    return (f'<div class="draft-mark" aria-hidden="true">DRAFT</div>'
+            f'<p class="draft-banner" id="draft">{_e(mark)}</p>')
 
 
 def _header(doc) -> str:
@@ -95,7 +116,7 @@ def _header(doc) -> str:
     accreditation = " \u2013 " + _e(lab["accreditation"]) if lab.get("accreditation") else ""
     return (
         f"<header><h1>Analytical report \u2013 new psychoactive substances</h1>"
-        f"<p><strong>{_e(lab.get('name'))}</strong> ({_e(lab.get('country'))}){accreditation}<br>"
+        f"<p><strong>{_e(laboratory_line(doc))}</strong>{accreditation}<br>"
         f"Report <code id=\"report-id\">{_e(doc['report_id'])}</code> \u00b7 status "
         f'<span class="status" id="status">{_e(status)}</span> \u00b7 issued {_e(doc["issued_at"])}</p>'
         f"{amend}"
@@ -123,7 +144,8 @@ def _summary(doc) -> str:
     for f in doc["findings"]:
         rows.append([
             _td(f'<a href="#finding-{f["index"]}">{f["index"]}</a>'), _td(_e(finding_label(f))),
-            _td(_verdict(f["verdict"])), _td(_num(f["rt_min"], 3), True), _td(_num(f["ri"], 0), True),
+            _td(_verdict(f["verdict"], verdict_badge(doc, f))), _td(_num(f["rt_min"], RT_DIGITS), True),
+            _td(_num(f["ri"], 0), True),
             _td(_num(f["mf"]), True), _td(_num(f["rmf"]), True), _td(_num(f["gap"]), True),
             _td(_e(ewa_label(f))), _td("internal standard" if f["internal_standard"] else ""),
         ])
@@ -146,6 +168,16 @@ def _chromatograms(doc) -> str:
     return "".join(out)
 
 
+def _components(doc) -> str:
+    rows = component_rows(doc)
+    if not rows:
+        return ""
+    cells = [[_td(_e(c), numeric=i in (0, 1, 2, 3)) for i, c in enumerate(row)] for row in rows]
+    return ('<h2 id="components">Components</h2><p>Every component extracted from the run, with or without a '
+            "finding.</p>" + _table(["#", "RT (min)", "Area", "Model ion", "Top ions (m/z)", "Best library hit",
+                                     "Finding, or why none"], cells, cls="components"))
+
+
 def _finding(doc, f) -> str:
     colour = VERDICT_COLOURS.get(f["verdict"], "#444")
     criteria = _kv([
@@ -157,10 +189,10 @@ def _finding(doc, f) -> str:
     ])
     identity = _kv(identifier_caveats(f) + [
         ("Formula", f["formula"]), ("Monoisotopic mass (Da)", _num(f["monoisotopic_mass"], 4)),
-        ("InChIKey", f["inchikey"]), ("CAS", f["cas"]), ("EWA group", ewa_label(f)),
+        ("InChIKey", f["inchikey"]), *library_entry_fields(f), ("EWA group", ewa_label(f)),
         ("EWA group decided by", f"{f['ewa']['source']} ({f['ewa'].get('rule') or '-'})"),
         ("Library id", f.get("library_id")),
-        ("RT (min) / RI / library RI / \u0394RI", " / ".join(_num(f.get(k), 1 if k != "rt_min" else 3)
+        ("RT (min) / RI / library RI / \u0394RI", " / ".join(_num(f.get(k), 1 if k != "rt_min" else RT_DIGITS)
                                                            for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
         ("Isomer alert", "yes" if f["isomer_alert"] else "no"),
         ("Reference standard run", f.get("reference_standard_run")),
@@ -174,24 +206,36 @@ def _finding(doc, f) -> str:
         cls="top-hits",
     )
     svg = figure_svg(mirror_figure(f))
+    apex = ""
+    if f.get("apex_spectrum"):
+        apex = (f'<h3>Deconvolution</h3>{_kv(deconvolution_fields(f))}<figure class="apex">'
+                f"{figure_svg(apex_figure(f))}<figcaption>Left: the raw scan at the apex; right: the spectrum "
+                "the deconvolution extracted from it (dotted: model ion).</figcaption></figure>")
     drawing = structure_svg(f.get("smiles"))
     structure = (f'<figure class="structure">{drawing}<figcaption>{_e(structure_caption(f))}</figcaption></figure>'
                  if drawing else "")
     limits = "".join(f"<li>{_e(text)}</li>" for text in f["limitations"])
     return (
         f'<section class="finding" id="finding-{f["index"]}">'
-        f'<h2 style="border-color:{colour}">#{f["index"]} {_e(finding_label(f))} {_verdict(f["verdict"])}'
+        f'<h2 style="border-color:{colour}">#{f["index"]} {_e(finding_label(f))} '
+        f'{_verdict(f["verdict"], verdict_badge(doc, f))}'
         f"{' <span class=muted>(internal standard)</span>' if f['internal_standard'] else ''}</h2>"
+        f'<p class="conclusion">{_e(conclusion(doc, f))}</p>'
         f"{structure}{identity}<h3>Verdict and criteria</h3>{criteria}"
         f'<h3>Extracted spectrum against the reference</h3><figure class="mirror">{svg}<figcaption>'
         "Up: spectrum extracted from the run; down: library reference; lower panel: difference "
         "(extracted \u2212 reference, % of base peak).</figcaption></figure>"
+        f"{apex}"
         f"<h3>Library hits</h3>{hits}<h3>Limitations</h3><ul>{limits}</ul></section>"
     )
 
 
 def _signatures(doc) -> str:
-    return "<h2>Responsibility</h2>" + _kv(responsibility_fields(doc))
+    lines = "".join(f"<tr><th>{who}</th><td>{_e(doc[key].get('name'))}</td><td></td><td>{_e(doc[key].get('signed_at'))}"
+                    "</td></tr>" for who, key in (("Analyst", "analyst"), ("Reviewer", "reviewer")))
+    return ("<h2>Responsibility</h2>" + _kv(responsibility_fields(doc))
+            + '<table class="signature" id="signatures"><thead><tr><th></th><th>Name</th><th>Signature</th>'
+              f"<th>Date</th></tr></thead><tbody>{lines}</tbody></table>")
 
 
 def _provenance(doc) -> str:

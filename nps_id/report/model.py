@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from nps_id import __version__
+from nps_id._paths import printable
 from nps_id.errors import InputError, LibraryError
 from nps_id.chem.ewa_groups import Override, classify, normalise_name, taxonomy_version
 
@@ -32,7 +33,9 @@ SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
 #: What a results file must hold for a report to be built from it (a subset of docs/match.md).
 RESULTS_SCHEMA_PATH = Path(__file__).with_name("schema") / "match-results-v1.json"
 REPORT_SCHEMA = "nps-id/report"
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"
+#: Report documents of these versions re-render; 1.0 lacks the fields 1.1 added (read with defaults).
+READABLE_SCHEMA_VERSIONS = ("1.0", "1.1")
 RESULTS_SCHEMA = "nps-id/match-results"
 STATUSES = ("draft", "reviewed", "authorized", "amended")
 NATURES = ("seizure", "collected sample", "biological", "other")
@@ -57,13 +60,20 @@ TECHNIQUE_STATEMENT = (
 # The keys --sample-info may hold, by table; anything else is a typo and is refused.
 SAMPLE_INFO_KEYS = {
     "laboratory": {"name", "country", "address", "contact", "accreditation"},
-    "analyst": {"name"},
+    "analyst": {"name", "signed_at"},
     "reviewer": {"name", "signed_at"},
     "item": {"lab_sample_id", "case_id", "nature", "description", "date_received", "date_seized",
              "country_of_seizure", "physical_form", "internal_standards", "reference_standards_run",
              "other_techniques"},
     "report": {"status", "report_id", "issued_at", "amends", "amendment_reason"},
+    "acquisition": {"instrument", "method"},
+    # substance name (or InChIKey) -> the other techniques that confirmed it, e.g. ["FTIR-ATR"]
+    "confirmations": None,
 }
+#: Statuses a person signs: they need a named analyst and reviewer, each with a signing time.
+SIGNED_STATUSES = ("reviewed", "authorized")
+#: Where the report id is derived from (the same results and sample details: the same id).
+_REPORT_ID_NAMESPACE = uuid.UUID("5b0f2a4e-6f7d-4c55-9a53-3c1e2f6d7a10")
 
 
 # -- hashing ------------------------------------------------------------------------------------
@@ -75,8 +85,9 @@ def canonical_json(value: Any) -> bytes:
     Floats use Python's shortest round-trip repr, so 0.1 and 0.10000000000000001 hash the same
     and 0.1 and 0.2 do not.
     """
+    # surrogateescape: a non-UTF-8 file name (decoded by Python as lone surrogates) hashes as its bytes
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+                      allow_nan=False).encode("utf-8", "surrogateescape")
 
 
 def parameters_sha256(parameters: Mapping[str, Any]) -> str:
@@ -152,6 +163,8 @@ def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:
     for table, values in data.items():
         if table not in SAMPLE_INFO_KEYS or not isinstance(values, dict):
             raise InputError(f"{path}: unknown table [{table}]; expected {sorted(SAMPLE_INFO_KEYS)}")
+        if SAMPLE_INFO_KEYS[table] is None:  # [confirmations]: substance = [techniques]
+            continue
         unknown = set(values) - SAMPLE_INFO_KEYS[table]
         if unknown:
             raise InputError(f"{path}: [{table}]: unknown key(s) {sorted(unknown)}; "
@@ -221,15 +234,21 @@ def build_report(
         raise InputError(f"report status must be one of {', '.join(STATUSES)} (got {status!r})")
     if status == "amended" and not report_meta.get("amends"):
         raise InputError("an amended report must name the report it amends ([report] amends = \"<report id>\")")
+    analyst = {"name": info["analyst"].get("name"),
+               "signed_at": _timestamp(info["analyst"].get("signed_at"), "analyst signed_at")}
+    reviewer = {"name": info["reviewer"].get("name"),
+                "signed_at": _timestamp(info["reviewer"].get("signed_at"), "reviewer signed_at")}
+    check_sign_off(status, analyst, reviewer, results.get("created"))
     item = _item(info["item"])
     run = results.get("run", {})
     technique = run.get("technique") or "GC-EI-MS"
     internal = {normalise_name(n) for n in item["internal_standards"]}
     refs_run = item["reference_standards_run"]
     refs_run = None if refs_run is None else {normalise_name(n) for n in refs_run}
+    confirmations = _confirmations(info.get("confirmations") or {}, results.get("findings") or [])
     entries, reference_source = _library_entries(results, library_path)
     findings = [
-        _finding(i, f, internal, refs_run, entries, overrides, technique)
+        _finding(i, f, internal, refs_run, entries, overrides, technique, confirmations)
         for i, f in enumerate(results.get("findings", []))
     ]
     summary = {level: sum(f["verdict"] == level for f in findings)
@@ -237,27 +256,28 @@ def build_report(
     summary["nps_reportable"] = sum(is_ewa_reportable(f) for f in findings)
     category = SWGDRUG_CATEGORY.get(technique, "A")
     params = results.get("parameters", {})
+    acquisition_info = info.get("acquisition") or {}
     doc = {
         "schema": REPORT_SCHEMA,
         "schema_version": REPORT_SCHEMA_VERSION,
-        "report_id": _report_id(report_meta.get("report_id")),
+        "report_id": _report_id(report_meta.get("report_id"), results, info),
         "status": status,
         "amends": report_meta.get("amends"),
         "amendment_reason": report_meta.get("amendment_reason"),
         "issued_at": _timestamp(report_meta.get("issued_at")) or now.isoformat(timespec="seconds"),
         "laboratory": _laboratory(info["laboratory"]),
-        "analyst": {"name": info["analyst"].get("name")},
-        "reviewer": {"name": info["reviewer"].get("name"),
-                     "signed_at": _timestamp(info["reviewer"].get("signed_at"), "reviewer signed_at")},
+        "analyst": analyst,
+        "reviewer": reviewer,
         "statement": STATEMENT_17025,
         "item": item,
         "acquisitions": [{
-            "file": run.get("file", ""),
+            "file": printable(run.get("file", "")),
             "sha256": run.get("sha256", ""),
             "technique": technique,
             "swgdrug_category": category,
-            "instrument": run.get("instrument"),
-            "method": run.get("method"),
+            # what the run file says, else what the sample information says
+            "instrument": run.get("instrument") or acquisition_info.get("instrument"),
+            "method": run.get("method") or acquisition_info.get("method"),
             "format": run.get("format"),
             "n_scans": run.get("n_scans"),
             "rt_range_min": run.get("rt_range_min"),
@@ -276,7 +296,7 @@ def build_report(
             "match_command_line": results.get("command_line"),
             "timestamps": {"results_created": results.get("created"),
                            "report_built": now.isoformat(timespec="seconds")},
-            "results_file": results_file,
+            "results_file": None if results_file is None else printable(results_file),
             "results_sha256": hashlib.sha256(results_bytes if results_bytes is not None
                                              else canonical_json(results)).hexdigest(),
             "ewa_taxonomy_version": taxonomy_version(),
@@ -296,13 +316,45 @@ def _laboratory(values: Mapping[str, Any]) -> dict[str, Any]:
     return lab
 
 
-def _report_id(value: str | None) -> str:
+def _report_id(value: str | None, results: Mapping[str, Any], info: Mapping[str, Any]) -> str:
+    """The given id, else one derived from the results' content and the sample details: every
+    output built from the same analysis (HTML, PDF, EWA, LIMS, built at any time) carries the same
+    id. Status and signatures are left out, so signing a draft keeps its id; an amendment names
+    the report it amends, so it gets its own."""
     if value is None:
-        return str(uuid.uuid4())
+        basis = {"results": hashlib.sha256(canonical_json(results)).hexdigest(), "laboratory": info["laboratory"],
+                 "item": info["item"], "acquisition": info.get("acquisition") or {},
+                 "confirmations": info.get("confirmations") or {}, "amends": info["report"].get("amends")}
+        return str(uuid.uuid5(_REPORT_ID_NAMESPACE, hashlib.sha256(canonical_json(basis)).hexdigest()))
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
         raise InputError(f"report_id must be a UUID (got {value!r})") from None
+
+
+def check_sign_off(status: str, analyst: Mapping[str, Any], reviewer: Mapping[str, Any],
+                   analysed_at: str | None) -> None:
+    """Refuse (:class:`InputError`, exit 3) a signed status that a 17025 report cannot have: a
+    reviewed or authorized report names its analyst and reviewer, each with a signing time, and
+    nobody signs before the analysis (``analysed_at``: when ``nps-id match`` made the results) nor
+    the reviewer before the analyst."""
+    if status not in SIGNED_STATUSES:
+        return
+    missing = [what for what, value in (("analyst", analyst["name"]), ("analyst signed_at", analyst["signed_at"]),
+                                        ("reviewer", reviewer["name"]), ("reviewer signed_at", reviewer["signed_at"]))
+               if not value]
+    if missing:
+        raise InputError(f"a {status} report needs {', '.join(missing)} (options --analyst --analyst-signed-at "
+                         "--reviewer --reviewer-signed-at, or [analyst]/[reviewer] in --sample-info)")
+    analysed = _dt.datetime.fromisoformat(analysed_at) if analysed_at else None
+    for who, person in (("analyst", analyst), ("reviewer", reviewer)):
+        signed = _dt.datetime.fromisoformat(person["signed_at"])
+        if analysed is not None and analysed.tzinfo is not None and signed < analysed:
+            raise InputError(f"{who} signed_at {person['signed_at']} is before the analysis ({analysed_at}, "
+                             "when the results were made)")
+    if _dt.datetime.fromisoformat(reviewer["signed_at"]) < _dt.datetime.fromisoformat(analyst["signed_at"]):
+        raise InputError(f"reviewer signed_at {reviewer['signed_at']} is before the analyst's "
+                         f"({analyst['signed_at']})")
 
 
 def _timestamp(value: Any, what: str = "issued_at") -> str | None:
@@ -349,13 +401,28 @@ def _country(value: Any, what: str) -> str:
     return text
 
 
+def _confirmations(table: Mapping[str, Any], findings: list[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """``[confirmations]`` of the sample information: {normalised substance name or InChIKey:
+    [technique, ...]}. A substance that no finding names is refused: a typo must not leave an
+    identification standing on one technique without anyone noticing."""
+    known = {normalise_name(v) for f in findings for v in (f.get("name"), f.get("inchikey")) if v}
+    out = {}
+    for name, techniques in table.items():
+        key = normalise_name(name)
+        if key not in known:
+            raise InputError(f"[confirmations]: {name!r} is not a substance of these results; "
+                             "name it as the finding does (or by its InChIKey)")
+        out[key] = _names(techniques)
+    return out
+
+
 def _library_info(library: Mapping[str, Any]) -> dict[str, Any]:
     return {"name": str(library.get("name", "")), "release": str(library.get("release", "")),
             "sha256": str(library.get("sha256", "")), "n_spectra": library.get("n_spectra"),
             "path": library.get("path")}
 
 
-def _finding(index, f, internal, refs_run, entries, overrides, technique) -> dict[str, Any]:
+def _finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
     passed through :func:`normalise_name`; ``refs_run`` is None when the sample information is silent."""
     entry = entries.get(f.get("library_row"), {})
@@ -363,9 +430,15 @@ def _finding(index, f, internal, refs_run, entries, overrides, technique) -> dic
                    inchi=f.get("inchi") or entry.get("inchi"), inchikey=f.get("inchikey"),
                    overrides=overrides).to_dict()
     # an internal standard may be named by its name or by its InChIKey
-    is_internal = any(normalise_name(v) in internal for v in (f.get("name"), f.get("inchikey")) if v)
+    is_internal = any(normalise_name(v) in internal for v in (f.get("name"), f.get("inchikey")) if v) \
+        or f.get("internal_standard") is True  # labelled so by `match --internal-standard`
     spectrum = f.get("spectrum") or {"mz": [], "intensity": []}
     reference = f.get("reference_spectrum") or entry.get("spectrum")
+    iupac, iupac_source = (f.get("iupac_name"), "results") if f.get("iupac_name") else \
+        systematic_name(entry.get("synonyms", ()))
+    other = next((confirmations[normalise_name(v)] for v in (f.get("name"), f.get("inchikey"))
+                  if v and normalise_name(v) in confirmations), [])
+    apex = f.get("apex_spectrum")
     out = {
         "index": index,
         "acquisition": 0,
@@ -373,7 +446,9 @@ def _finding(index, f, internal, refs_run, entries, overrides, technique) -> dic
         "formula": f.get("formula"),
         "inchikey": f.get("inchikey"),
         "cas": _cas(f.get("cas")),
-        "iupac_name": f.get("iupac_name"),
+        "iupac_name": iupac,
+        "iupac_name_source": iupac_source,
+        "library_comment": entry.get("comments") or None,
         # the library compound's structure, drawn in the reports with where it came from
         "smiles": f.get("smiles") or entry.get("smiles") or None,
         "structure_source": f.get("structure_source") or entry.get("structure_source") or None,
@@ -401,6 +476,10 @@ def _finding(index, f, internal, refs_run, entries, overrides, technique) -> dic
         "reference_standard_run": _reference_run(f.get("name"), refs_run),
         "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
         "reference_spectrum": reference,
+        # the raw scan at the apex, to check the deconvolution against (GC-MS results only)
+        "apex_spectrum": {"mz": list(apex["mz"]), "intensity": list(apex["intensity"])} if apex else None,
+        "deconvolution": {k: f.get(k) for k in ("scan", "scan_range", "model_mz", "purity", "area", "n_ions")},
+        "other_techniques": other,
     }
     out["limitations"] = _limitations(out, technique)
     return out
@@ -452,17 +531,39 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
 
 def _chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
     tic = results.get("tic")
+    report_score = ((results.get("parameters") or {}).get("verdict") or {}).get("report_score")
     components = []
     for c in results.get("components") or []:
         finding = c.get("finding")
+        label = findings[finding]["name"] if finding is not None and finding < len(findings) else None
+        best = c.get("best_hit")
         components.append({
             "index": int(c.get("index", len(components))),
             "rt_min": float(c["rt_min"]),
             "height": c.get("height"),
+            "area": c.get("area"),
+            "model_mz": c.get("model_mz"),
+            "n_ions": c.get("n_ions"),
+            "top_ions": c.get("top_ions"),
+            "best_hit": {"name": best.get("name") or "(unnamed)", "mf": best.get("mf")} if best else None,
             "finding": finding,
-            "label": findings[finding]["name"] if finding is not None and finding < len(findings) else None,
+            "label": label,
+            "note": _component_note(c, label, report_score),
         })
     return {"acquisition": 0, "tic": tic, "components": components}
+
+
+def _component_note(c: Mapping[str, Any], label: str | None, report_score: int | None) -> str:
+    """Why a component gave the finding it gave, or none, in words."""
+    if c.get("finding") is not None:
+        return f"finding #{c['finding']}" + (f" ({label})" if label else "")
+    if c.get("duplicate_of") is not None:
+        return f"same peak as component {c['duplicate_of']} (shoulder or tail, same best hit): reported there"
+    best = c.get("best_hit")
+    if best is None:
+        return "no finding: no library hit" if "best_hit" in c else "no finding (best hit not recorded in the results)"
+    floor = f" {report_score}" if report_score is not None else ""
+    return f"no finding: MF {best.get('mf')} below the reporting score{floor}"
 
 
 def monoisotopic_mass(formula: str | None) -> float | None:
@@ -501,10 +602,12 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
     if not rows or path is None or not path.exists():
         if embedded or not findings:
             return {}, "results file" if findings else "none needed"
-        return {}, f"not available (library {path} not found; pass --library)"
-    from nps_id.library import Library
+        # A report without the reference spectra cannot be reviewed: stop, as the help says.
+        raise LibraryError(f"{printable(str(path))}: library named by the results not found (moved?); "
+                           "pass the same library with --library PATH")
+    from nps_id.library import open_verified
 
-    with Library.open(path) as lib:
+    with open_verified(path) as lib:
         if library.get("sha256") and lib.sha256 != library["sha256"]:
             raise LibraryError(
                 f"{path}: content SHA-256 {lib.sha256[:12]}... differs from the library the results were "
@@ -521,6 +624,7 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
                 "spectrum": {"mz": [float(m) for m in spectrum.mz],
                              "intensity": [float(v) for v in spectrum.intensity]},
                 "synonyms": list(meta.get("synonyms", ())),
+                "comments": meta.get("comments"),
                 "smiles": meta.get("smiles"),
                 "inchi": meta.get("inchi"),
                 "structure_source": meta.get("structure_source"),
@@ -528,6 +632,20 @@ def _library_entries(results: Mapping[str, Any], library_path: str | Path | None
             }
     source = "results file" if embedded else f"library {path.name} (sha256 {lib.sha256[:12]}..., checked)"
     return out, source
+
+
+_LOCANT = re.compile(r"(^|[^A-Za-z])(\d+[a-z]?'?(,\d+[a-z]?'?)*|N(,N)?|[NOS]\d?)-[\[(a-zA-Z]")
+
+
+def systematic_name(synonyms) -> tuple[str | None, str | None]:
+    """(name, source): a systematic (IUPAC-style) name from the library entry's synonyms, for
+    libraries such as SWGDRUG that have no IUPAC field: the longest synonym with locants
+    (``1-(4-fluorophenyl)-...``, ``N,N-dimethyl-...``). The source says it is a library synonym,
+    not a name checked against IUPAC rules."""
+    systematic = [s for s in synonyms if len(s) >= 12 and _LOCANT.search(s)]
+    if not systematic:
+        return None, None
+    return max(systematic, key=len), "library synonym (systematic form; not checked against IUPAC rules)"
 
 
 def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
@@ -543,6 +661,8 @@ def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
 # -- what a reader sees, whatever the format (HTML, PDF, LIMS, EWA, the command line) -------------
 
 DASH = "\u2014"
+#: Retention times are shown with this many decimals everywhere (tables and finding pages).
+RT_DIGITS = 3
 
 
 def is_analogue(finding: Mapping[str, Any]) -> bool:
@@ -573,6 +693,53 @@ def structure_caption(finding: Mapping[str, Any]) -> str:
 def identifier_caveats(finding: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, text) pairs to show before a finding's identifiers: the analogue note, or none."""
     return [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if is_analogue(finding) else []
+
+
+def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+    """The technique of the acquisition a finding comes from, e.g. ``GC-EI-MS``."""
+    return doc["acquisitions"][finding.get("acquisition", 0)]["technique"]
+
+
+def verdict_badge(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+    """The words on a finding's verdict badge: an ``identified`` library match reads as meeting the
+    library-match criteria on one technique, unless another technique is recorded for it."""
+    if finding["verdict"] == "identified" and not finding.get("other_techniques"):
+        return f"meets library-match criteria ({technique_of(doc, finding)} only)"
+    return finding["verdict"]
+
+
+def conclusion(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+    """The conclusion of one finding in words, as a chemist writes it under the data."""
+    technique = technique_of(doc, finding)
+    category = doc["acquisitions"][finding.get("acquisition", 0)]["swgdrug_category"]
+    other = finding.get("other_techniques") or []
+    if finding.get("internal_standard"):
+        return "Internal standard added by the laboratory; not a constituent of the item."
+    if is_analogue(finding):
+        return (f"{technique} analogue search: the substance is related to {finding['name']} but is not "
+                f"{finding['name']}; it is not identified.")
+    if finding["verdict"] == "identified":
+        if other:
+            return (f"{technique} library match meets the laboratory's criteria, and {', '.join(other)} is "
+                    f"recorded for this substance: two or more independent techniques (SWGDRUG category "
+                    f"{category} plus another) support the identification.")
+        return (f"{technique} library match meets the laboratory's criteria; a second, independent technique "
+                f"is required for identification (SWGDRUG category {category}).")
+    if finding["verdict"] == "tentative":
+        failed = "; ".join(finding["criteria_failed"]) or "not every criterion met"
+        return (f"{technique} library match below the laboratory's identification criteria ({failed}): "
+                "a tentative indication, not an identification.")
+    return (f"{technique} library hit does not meet the laboratory's criteria: no conclusion about "
+            f"{finding['name']}.")
+
+
+def laboratory_line(doc: Mapping[str, Any]) -> str:
+    """The laboratory as the header names it: ``Name (GB)``, or that it was not given."""
+    lab = doc["laboratory"]
+    if not lab.get("name") and not lab.get("country"):
+        return "laboratory not given"
+    return " ".join(p for p in (lab.get("name") or "laboratory name not given",
+                                f"({lab['country']})" if lab.get("country") else "") if p)
 
 
 def ewa_label(finding: Mapping[str, Any]) -> str:
@@ -616,8 +783,45 @@ def item_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def responsibility_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, value) of who is responsible for the report, and its status."""
-    return [("Analyst", doc["analyst"].get("name")), ("Reviewer", doc["reviewer"].get("name")),
+    return [("Analyst", doc["analyst"].get("name")), ("Analyst signed at", doc["analyst"].get("signed_at")),
+            ("Reviewer", doc["reviewer"].get("name")),
             ("Reviewed/signed at", doc["reviewer"].get("signed_at")), ("Status", doc["status"])]
+
+
+def draft_mark(doc: Mapping[str, Any]) -> str | None:
+    """The mark every page of a draft carries (None for a signed report)."""
+    return "DRAFT – not reviewed, not for release" if doc["status"] == "draft" else None
+
+
+def library_entry_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of the library entry behind a finding: its own comment, CAS, systematic name."""
+    source = finding.get("iupac_name_source")
+    return [("Library entry comment", finding.get("library_comment")), ("CAS", finding.get("cas")),
+            ("IUPAC name" + (f" ({source})" if source else ""), finding.get("iupac_name"))]
+
+
+def deconvolution_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of what the deconvolution of a finding's component used (GC-MS results)."""
+    d = finding.get("deconvolution") or {}
+    scans = d.get("scan_range")
+    purity = d.get("purity")
+    return [("Model ion (m/z)", d.get("model_mz")), ("Apex scan", d.get("scan")),
+            ("Scan range", f"{scans[0]}–{scans[1]}" if scans else None),
+            ("Purity (share of the TIC at the apex)", None if purity is None else f"{100 * purity:.0f} %"),
+            ("Area (counts·s)", d.get("area")), ("Ions in the extracted spectrum", d.get("n_ions"))]
+
+
+def component_rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    """Every extracted component as table cells: #, RT, area, model ion, top ions, best hit, why."""
+    rows = []
+    for chrom in doc["chromatograms"]:
+        for c in chrom["components"]:
+            best = c.get("best_hit")
+            rows.append([str(c["index"]), display_number(c["rt_min"], RT_DIGITS), display_number(c.get("area")),
+                         display_number(c.get("model_mz")), " ".join(str(m) for m in c.get("top_ions") or []) or DASH,
+                         f"{best['name']} (MF {display_number(best.get('mf'))})" if best else DASH,
+                         c.get("note") or (f"finding #{c['finding']}" if c.get("finding") is not None else DASH)])
+    return rows
 
 
 def provenance_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -1,9 +1,12 @@
 """The analyst report as PDF, drawn directly with matplotlib's PdfPages (A4 portrait).
 
 Entry point: :func:`render_pdf` (report document -> PDF bytes). Pages: (1) header, 17025
-statement, item, acquisition with its SWGDRUG category, findings table; (2) the TIC; (3..n) one
-page per finding -- identity and structure, verdict and criteria, mirror plot with difference trace, hit table,
-limitations; (last) signatures and provenance. Same content as :mod:`nps_id.report.html`.
+statement, item, acquisition with its SWGDRUG category, findings table; (2) the TIC and the
+table of every component (continued on further pages when long); then one page per finding --
+conclusion, identity and structure, verdict and criteria, mirror plot with difference trace, raw
+apex scan beside the deconvoluted spectrum, hit table, limitations; (last) signatures, provenance
+and the end-of-report mark. Every page: "page x of y", and DRAFT across it for a draft. Same
+content as :mod:`nps_id.report.html`.
 
 Drawn directly rather than printed from the HTML by a browser so that it needs nothing outside
 Python and is deterministic: no creation date, same bytes for the same document.
@@ -13,12 +16,13 @@ from __future__ import annotations
 import io
 import json
 import textwrap
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from nps_id.report.model import (DASH, display_number as _num, ewa_label, finding_label, identifier_caveats,
-                                 item_fields, provenance_fields, responsibility_fields, structure_caption,
-                                 summary_line)
-from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_mirror, draw_structure, draw_tic
+from nps_id.report.model import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields,
+                                 display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
+                                 item_fields, laboratory_line, library_entry_fields, provenance_fields,
+                                 responsibility_fields, structure_caption, summary_line, verdict_badge)
+from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
@@ -32,8 +36,8 @@ class _Page:
         self.y = 0.955
 
     def line(self, text: str, *, size: float = 8, weight: str = "normal", colour: str = "#1a1a1a",
-             indent: float = 0.0, gap: float = 1.45) -> None:
-        for chunk in textwrap.wrap(text, _WRAP - int(indent * 100)) or [""]:
+             indent: float = 0.0, gap: float = 1.45, width: int = _WRAP) -> None:
+        for chunk in textwrap.wrap(text, int((width - indent * 100) * 8 / size)) or [""]:
             self.fig.text(0.07 + indent, self.y, chunk, fontsize=size, weight=weight, color=colour, va="top")
             self.y -= gap * size / 72.0 / A4_IN[1]
 
@@ -53,9 +57,9 @@ class _Page:
                 self.fig.text(xi, self.y, text, fontsize=7, weight=weight, va="top")
             self.y -= 1.45 * 7 / 72.0 / A4_IN[1]
 
-    def pairs(self, items: Sequence[tuple[str, Any]]) -> None:
+    def pairs(self, items: Sequence[tuple[str, Any]], width: int = _WRAP) -> None:
         for key, value in items:
-            self.line(f"{key}: {DASH if value in (None, '') else value}")
+            self.line(f"{key}: {DASH if value in (None, '') else value}", width=width)
 
 
 def render_pdf(doc: Mapping[str, Any]) -> bytes:
@@ -64,26 +68,47 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
     from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
 
+    pages = _pages(doc)
     buffer = io.BytesIO()
+    mark = draft_mark(doc)
     with matplotlib.rc_context(_rc()), PdfPages(buffer, metadata={"CreationDate": None, "Creator": None,
                                                                   "Title": f"nps-id report {doc['report_id']}"}) as pdf:
-        pages = [_first_page, _tic_page] + [lambda fig, d, f=f: _finding_page(fig, d, f) for f in doc["findings"]]
-        pages.append(_provenance_page)
         for number, draw in enumerate(pages, start=1):
             fig = Figure(figsize=A4_IN)
-            if draw(fig, doc) is False:
-                continue
-            fig.text(0.5, 0.02, f"Report {doc['report_id']} \u00b7 {doc['status']} \u00b7 page {number}",
+            draw(fig)
+            if mark:  # on every page, across it, so no page of a draft can pass for a signed one
+                fig.text(0.5, 0.5, "DRAFT", fontsize=110, weight="bold", color="#cc0000", alpha=0.12,
+                         ha="center", va="center", rotation=35)
+                fig.text(0.93, 0.985, mark, fontsize=7, weight="bold", color="#cc0000", ha="right", va="top")
+            fig.text(0.5, 0.02, f"Report {doc['report_id']} \u00b7 {doc['status']} \u00b7 page {number} of {len(pages)}",
                      ha="center", fontsize=6, color="#666666")
             pdf.savefig(fig)
     return buffer.getvalue()
 
 
+def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
+    """One drawing function per page, so the page count is known before the first is drawn."""
+    pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc)]
+    rows = component_rows(doc)
+    chroms = [c for c in doc["chromatograms"] if c.get("tic")]
+    first = _COMPONENTS_WITH_TIC if chroms else _COMPONENTS_PER_PAGE
+    if chroms or rows:
+        pages.append(lambda fig: _tic_page(fig, doc, chroms[0] if chroms else None, rows[:first]))
+    for start in range(first, len(rows), _COMPONENTS_PER_PAGE):
+        pages.append(lambda fig, part=rows[start:start + _COMPONENTS_PER_PAGE]: _components_table(_Page(fig), part))
+    pages += [lambda fig, f=f: _finding_page(fig, doc, f) for f in doc["findings"]]
+    pages.append(lambda fig: _provenance_page(fig, doc))
+    return pages
+
+
+_COMPONENTS_WITH_TIC = 40
+_COMPONENTS_PER_PAGE = 75
+
+
 def _first_page(fig, doc) -> None:
     page = _Page(fig)
-    lab = doc["laboratory"]
     page.line("Analytical report \u2013 new psychoactive substances", size=14, weight="bold")
-    page.line(f"{lab.get('name') or DASH} ({lab.get('country') or DASH})")
+    page.line(laboratory_line(doc))
     page.line(f"Report {doc['report_id']} \u00b7 status {doc['status'].upper()} \u00b7 issued {doc['issued_at']}")
     if doc.get("amends"):
         page.line(f"Amends report {doc['amends']}: {doc.get('amendment_reason') or ''}")
@@ -98,49 +123,72 @@ def _first_page(fig, doc) -> None:
     page.line(doc["technique_statement"])
     page.heading("Findings")
     page.line(summary_line(doc))
-    rows = [[str(f["index"]), finding_label(f), f["verdict"], _num(f["rt_min"], 3), _num(f["ri"]), _num(f["mf"]),
-             _num(f["rmf"]), _num(f["gap"]), ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]
+    rows = [[str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS), _num(f["ri"]),
+             _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]), ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]
             for f in doc["findings"]]
     page.table(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], rows,
-               [0.03, 0.2, 0.09, 0.07, 0.05, 0.05, 0.05, 0.05, 0.27])
+               [0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22])
 
 
-def _tic_page(fig, doc):
-    chroms = [c for c in doc["chromatograms"] if c.get("tic")]
-    if not chroms:
-        return False
-    fig.text(0.07, 0.955, "Total ion chromatogram", fontsize=11, weight="bold", va="top")
-    sub = fig.subfigures(2, 1, height_ratios=[1, 1.4])[0]
-    draw_tic(sub, chroms[0], doc["findings"])
-    return None
+def _tic_page(fig, doc, chrom, rows) -> None:
+    """The TIC in the top third (heading above its axes), the component table below it."""
+    page = _Page(fig)
+    if chrom is not None:
+        page.heading("Total ion chromatogram")
+        draw_tic(_band(fig, page.y - 0.01, 0.6), chrom, doc["findings"])
+        page.y = 0.57
+    _components_table(page, rows)
+
+
+def _band(fig, top: float, bottom: float):
+    """A full-width subfigure between ``top`` and ``bottom`` (page fractions) to draw a plot in."""
+    return fig.subfigures(3, 1, height_ratios=[1 - top, top - bottom, bottom])[1]
+
+
+def _components_table(page: _Page, rows) -> None:
+    page.heading("Components")
+    page.line("Every component extracted from the run, with or without a finding.")
+    page.table(["#", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"], rows,
+               [0.03, 0.06, 0.07, 0.05, 0.13, 0.22, 0.34])
 
 
 def _finding_page(fig, doc, f) -> None:
-    # Text is placed on the page itself (y in page fractions); the mirror plot gets the middle
-    # part as a subfigure: page 1.00-0.75 text, 0.75-0.35 plot, 0.35-0.03 table and limitations.
-    _, middle, _ = fig.subfigures(3, 1, height_ratios=[0.25, 0.40, 0.35])
+    # Page fractions, top down: text 1.00-0.64, mirror plot 0.64-0.36, apex vs deconvoluted
+    # 0.36-0.22 (GC-MS), hit table and limitations below.
     page = _Page(fig)
+    width = _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
     tag = " (internal standard)" if f["internal_standard"] else ""
-    page.line(f"#{f['index']} {finding_label(f)} \u2013 {f['verdict']}{tag}", size=12, weight="bold",
-              colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3)
+    page.line(f"#{f['index']} {finding_label(f)} \u2013 {verdict_badge(doc, f)}{tag}", size=12, weight="bold",
+              colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3, width=width)
+    page.line(conclusion(doc, f), weight="bold", width=width)
+    decon = dict(deconvolution_fields(f))
     page.pairs(identifier_caveats(f) + [
         ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_num(f['monoisotopic_mass'], 4)} Da"),
-        ("InChIKey / CAS", f"{f['inchikey'] or DASH} / {f['cas'] or DASH}"),
+        ("InChIKey", f["inchikey"]),
+        *library_entry_fields(f),
         ("EWA group", f"{ewa_label(f)} (by {f['ewa']['source']})"),
-        ("RT / RI / library RI / \u0394RI",
-         " / ".join(_num(f.get(k), 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
+        ("RT min / RI / library RI / \u0394RI",
+         " / ".join(_num(f.get(k), RT_DIGITS if k == "rt_min" else 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
         ("MF / RMF / gap", f"{_num(f['mf'])} / {_num(f['rmf'])} / {_num(f['gap'])}; isomer alert: "
                            f"{'yes' if f['isomer_alert'] else 'no'}"),
         ("Rule", f.get("rule")),
         ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
         ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),
-    ])
+    ], width=width)
+    if f.get("apex_spectrum"):
+        page.line("Deconvolution: " + "; ".join(f"{k} {v}" for k, v in decon.items() if v is not None),
+                  width=width)
     # the library compound's structure, top right, with its source in small text
-    if draw_structure(fig, f.get("smiles"), [0.72, 0.79, 0.23, 0.15]):
-        fig.text(0.835, 0.785, structure_caption(f), fontsize=5, color="#666666", ha="center", va="top",
-                 wrap=True)
-    draw_mirror(middle, f)
-    page.y = 0.34
+    if draw_structure(fig, f.get("smiles"), [0.7, 0.8, 0.25, 0.14]):
+        fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
+                 ha="center", va="top")
+    top = min(page.y - 0.01, 0.64)
+    draw_mirror(_band(fig, top, top - 0.25), f)
+    bottom = top - 0.25
+    if f.get("apex_spectrum"):
+        draw_apex(_band(fig, bottom, bottom - 0.13), f)
+        bottom -= 0.13
+    page.y = bottom - 0.005
     page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],
                [[_num(h.get("rank")), h["name"], _num(h.get("mf")), _num(h.get("rmf")), _num(h.get("score")),
                  h.get("formula") or DASH] for h in f["top_hits"]],
@@ -154,6 +202,11 @@ def _provenance_page(fig, doc) -> None:
     page = _Page(fig)
     page.heading("Responsibility")
     page.pairs(responsibility_fields(doc))
+    for who, key in (("Analyst", "analyst"), ("Reviewer", "reviewer")):
+        page.y -= 0.025
+        person = doc[key]
+        page.line(f"{who}: {person.get('name') or '_' * 30}    Signature: {'_' * 34}    "
+                  f"Date: {person.get('signed_at') or '_' * 20}")
     page.heading("Provenance")
     page.pairs(provenance_fields(doc))
     p = doc["provenance"]
@@ -162,3 +215,5 @@ def _provenance_page(fig, doc) -> None:
     page.line(f"Parameters SHA-256: {p['parameters_sha256']}", weight="bold")
     params = json.dumps(p["parameters"], sort_keys=True, separators=(", ", ": "), ensure_ascii=False)
     page.line(params, size=6.5)
+    page.y -= 0.02
+    fig.text(0.5, page.y, "\u2014 End of report \u2014", ha="center", va="top", fontsize=9, weight="bold")

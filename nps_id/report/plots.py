@@ -6,7 +6,9 @@ Entry points
   labelled.
 - :func:`mirror_figure` -- extracted spectrum (up) against the library reference (down), with
   the difference trace in a panel below.
-- :func:`draw_tic`, :func:`draw_mirror` -- the same, drawn into a given Figure/SubFigure (PDF pages).
+- :func:`apex_figure` -- the raw scan at a component's apex beside its deconvoluted spectrum.
+- :func:`draw_tic`, :func:`draw_mirror`, :func:`draw_apex` -- the same, drawn into a given
+  Figure/SubFigure (PDF pages).
 - :func:`structure_svg` / :func:`draw_structure` -- a library compound's structure (RDKit
   rdMolDraw2D) as inline SVG (HTML) or drawn into a figure (PDF page).
 - :func:`figure_svg` -- a figure as an SVG string that is identical for identical input (no date,
@@ -189,6 +191,37 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
         diff_ax.set_yticks([-100, 0, 100])
         diff_ax.set_ylabel("Diff. (%)")
         diff_ax.set_xlabel("m/z")
+
+
+def apex_figure(finding: Mapping[str, Any], *, width_in: float = 7.5, height_in: float = 2.0):
+    """The raw scan at the component's apex (left) beside the deconvoluted spectrum (right)."""
+    fig = _figure(width_in, height_in)
+    draw_apex(fig, finding)
+    return fig
+
+
+def draw_apex(target, finding: Mapping[str, Any]) -> None:
+    """Draw :func:`apex_figure` into a Figure or SubFigure: what the deconvolution kept of the scan."""
+    import matplotlib
+
+    with matplotlib.rc_context(_rc()):
+        axes = target.subplots(1, 2, sharex=True, sharey=True)
+        target.subplots_adjust(left=0.1, right=0.98, top=0.84, bottom=0.2, wspace=0.08)
+        model = (finding.get("deconvolution") or {}).get("model_mz")
+        for ax, key, title, colour in ((axes[0], "apex_spectrum", "raw scan at the apex", "#444444"),
+                                       (axes[1], "spectrum", "deconvoluted (extracted)", "#2166ac")):
+            peaks = _unit_vector(finding.get(key), False)
+            if peaks:
+                mz = np.array(sorted(peaks))
+                ax.vlines(mz, 0, [peaks[m] for m in mz], color=colour, linewidth=0.8)
+                _label_ions(ax, peaks, +1)
+            if model is not None:
+                ax.axvline(model, color="#b35806", linewidth=0.6, linestyle=":")
+            ax.set_title(title + (f"; model ion m/z {model}" if model is not None and key == "spectrum" else ""),
+                         fontsize=7)
+            ax.set_ylim(0, 115)
+            ax.set_xlabel("m/z")
+        axes[0].set_ylabel("Rel. intensity (%)")
 
 
 def _label_ions(ax, spectrum: Mapping[float, float], sign: int) -> None:

@@ -4,7 +4,8 @@ The layout is Flash entropy search's (Li & Fiehn 2023): a query becomes a few sl
 columns and one scatter-add, instead of a loop over library spectra. Two kinds:
 
 - :class:`NominalIndex` -- unit-mass EI libraries. Bins are integer m/z, so a bin's peaks are
-  one slice ``bin_offsets[m]:bin_offsets[m+1]`` and the prefilter is a sparse matrix product.
+  one slice ``bin_offsets[m]:bin_offsets[m+1]`` and the prefilter scatter-adds those slices
+  (:func:`nps_id.search.kernels.nominal_scatter_add`).
 - :class:`FragmentIndex` -- high-resolution MS/MS. Spectra are ordered by precursor m/z (a
   precursor window is one slice); fragments and neutral losses are sorted by m/z for open and
   hybrid (analogue) search with a tolerance in Da or ppm.
@@ -18,14 +19,16 @@ Entry points
   builder calls to store indexes under ``/indexes/<name>`` in the library file.
 - :func:`load_indexes` -- the indexes for a :class:`~nps_id.search.reference.Reference`: the stored
   ones when their parameters match, else from the cache, else built once and cached.
-- :func:`nominal_csr`, :func:`clean_ms2_csr` -- the preprocessing, vectorised over a whole library.
+- :func:`nominal_csr`, :func:`trim_ms2_csr` -- the preprocessing, vectorised over a whole library.
+  (``trim_ms2_csr`` only removes peaks; ms_entropy's cleaning, which also merges close peaks and
+  normalises, is :func:`nps_id.search.preprocess.clean_ms2`, used by the entropy scores.)
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
+import zipfile
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
@@ -33,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from nps_id._paths import user_cache_dir
-from nps_id.errors import InputError
+from nps_id._paths import cache_dir
+from nps_id.errors import InputError, LibraryError
 from nps_id.peaks import CSRPeaks
 from nps_id.search.preprocess import nominal_mass
 
@@ -86,12 +89,14 @@ def nominal_csr(peaks: CSRPeaks, min_mz: float = 0.0, noise: float = 0.0) -> CSR
     return CSRPeaks(_offsets_from_ids(spec, peaks.n_spectra), mz.astype(np.float64), summed.astype(np.float32))
 
 
-def clean_ms2_csr(
+def trim_ms2_csr(
     peaks: CSRPeaks, precursor_mz: np.ndarray, noise: float, precursor_margin_da: float
 ) -> CSRPeaks:
-    """MS/MS peaks for scoring: drop peaks within ``precursor_margin_da`` of the precursor or above
-    it (the unfragmented precursor says nothing about structure), and peaks below ``noise`` times
-    the base peak of what remains. ``precursor_mz`` NaN keeps all peaks of that spectrum.
+    """MS/MS peaks for the index and the cosine scores: drop peaks within ``precursor_margin_da``
+    of the precursor or above it (the unfragmented precursor says nothing about structure), and
+    peaks below ``noise`` times the base peak of what remains. ``precursor_mz`` NaN keeps all peaks
+    of that spectrum. Peaks are only removed -- not merged, not normalised, not rounded -- unlike
+    :func:`~nps_id.search.preprocess.clean_ms2` (ms_entropy's cleaning).
     """
     spec = _segment_ids(peaks.offsets)
     limit = np.where(np.isfinite(precursor_mz), precursor_mz - precursor_margin_da, np.inf)
@@ -253,7 +258,7 @@ class FragmentIndex(_IndexedSpectra):
         rows = np.asarray(rows, dtype=np.int64)
         rows = rows[np.argsort(precursor_mz[rows], kind="stable")]
         prec = precursor_mz[rows].astype(np.float64)
-        clean = clean_ms2_csr(_take_rows(peaks, rows), prec, noise, precursor_margin_da)
+        clean = trim_ms2_csr(_take_rows(peaks, rows), prec, noise, precursor_margin_da)
         position = _segment_ids(clean.offsets).astype(np.int32)
         total = np.bincount(position, weights=clean.intensity, minlength=rows.size)
         share = (clean.intensity / np.where(total > 0, total, 1.0)[position]).astype(np.float32)
@@ -376,10 +381,77 @@ def _to_stored(index: NominalIndex | FragmentIndex) -> tuple[dict[str, np.ndarra
     return arrays, attrs
 
 
-def _from_stored(arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> NominalIndex | FragmentIndex:
-    cls = NominalIndex if attrs["kind"] == "nominal" else FragmentIndex
-    kwargs = {f.name: (arrays[f.name] if f.name in arrays else float(attrs[f.name])) for f in fields(cls)}
-    return cls(**kwargs)
+#: Index arrays that hold integers (positions, offsets, rows, codes); every other array is float.
+_INTEGER_ARRAYS = frozenset({"rows", "spec_offsets", "bin_offsets", "peak_position", "frag_position",
+                             "loss_position", "ion_mode"})
+
+
+def _check_csr(offsets: np.ndarray, count: int, length: int, what: str) -> None:
+    if (offsets.size == 0 or offsets.size != count + 1 or offsets[0] != 0 or offsets[-1] != length
+            or (np.diff(offsets) < 0).any()):
+        raise ValueError(f"{what} are not {count + 1} non-decreasing offsets from 0 to {length}")
+
+
+def _check_positions(positions: np.ndarray, n: int, what: str) -> None:
+    if positions.size and (positions.min() < 0 or positions.max() >= n):
+        raise ValueError(f"{what} points outside 0..{n - 1}")
+
+
+def _checked_arrays(cls: type, arrays: dict[str, np.ndarray], n_spectra: int) -> dict[str, np.ndarray]:
+    """The array fields of ``cls`` from ``arrays``, after every bound the compiled kernels rely on.
+
+    The search kernels index with these arrays without bounds checks (numba): one offset out of
+    range reads or writes outside memory. So every array must be 1-D and of the kind the builder
+    makes (integers, or finite float32/float64), CSR offsets must run from 0 to their data's
+    length, and positions and rows must point inside their arrays. Raises ValueError naming the
+    array.
+    """
+    names = [f.name for f in fields(cls) if f.type in ("np.ndarray", np.ndarray)]
+    for name in names:
+        arr = arrays.get(name)
+        if arr is None or arr.ndim != 1:
+            raise ValueError(f"array {name!r} is missing or not 1-D")
+        integer = name in _INTEGER_ARRAYS
+        # float16 and long double would reach numba as types it cannot compile
+        usable = (arr.dtype.kind in "iu" if integer
+                  else arr.dtype in (np.float32, np.float64) and bool(np.isfinite(arr).all()))
+        if not usable:
+            raise ValueError(f"array {name!r} is {arr.dtype}, expected "
+                             f"{'integers' if integer else 'finite float32 or float64 values'}")
+    a = {name: arrays[name] for name in names}
+    n = a["rows"].size
+    _check_positions(a["rows"], n_spectra, "rows")
+    _check_csr(a["spec_offsets"], n, a["spec_mz"].size, "spec_offsets")
+    if a["spec_intensity"].size != a["spec_mz"].size or (a["spec_mz"].size and a["spec_mz"].min() < 0):
+        raise ValueError("spec_mz and spec_intensity differ in length, or an m/z is negative")
+    if cls is NominalIndex:
+        _check_csr(a["bin_offsets"], a["bin_offsets"].size - 1, a["peak_position"].size, "bin_offsets")
+        if a["peak_weight"].size != a["peak_position"].size or (
+                a["spec_mz"].size and a["spec_mz"].max() >= a["bin_offsets"].size - 1):
+            raise ValueError("peak_weight and peak_position differ in length, or an m/z has no bin")
+        _check_positions(a["peak_position"], n, "peak_position")
+    else:
+        for group in (("precursor_mz", "precursor_precision", "ion_mode"),
+                      ("frag_mz", "frag_intensity", "frag_position"), ("loss_mz", "loss_intensity", "loss_position")):
+            if len({a[k].size for k in group}) != 1 or (group[0] == "precursor_mz" and a[group[0]].size != n):
+                raise ValueError(f"arrays {', '.join(group)} differ in length (or from rows)")
+        _check_positions(a["frag_position"], n, "frag_position")
+        _check_positions(a["loss_position"], n, "loss_position")
+    return a
+
+
+def _from_stored(arrays: dict[str, np.ndarray], attrs: dict[str, Any], n_spectra: int) -> NominalIndex | FragmentIndex:
+    """An index from stored arrays and attributes, for a library of ``n_spectra`` spectra.
+
+    Raises ValueError when the arrays are not what :func:`build_indexes` makes (see
+    :func:`_checked_arrays`): checked here, once, before any compiled kernel sees them.
+    """
+    kind = attrs.get("kind")
+    if kind not in ("nominal", "fragment"):
+        raise ValueError(f"unknown index kind {kind!r}")
+    cls = NominalIndex if kind == "nominal" else FragmentIndex
+    checked = _checked_arrays(cls, arrays, n_spectra)
+    return cls(**{f.name: checked[f.name] if f.name in checked else float(attrs[f.name]) for f in fields(cls)})
 
 
 def build_indexes(
@@ -395,13 +467,6 @@ def build_indexes(
 
 
 # -- finding an index for a search: stored, cached, or built once --------------------------------
-
-
-def cache_dir() -> Path:
-    """``$NPS_ID_CACHE``, else ``$XDG_CACHE_HOME/nps-id``, else ``~/.cache/nps-id``."""
-    if os.environ.get("NPS_ID_CACHE"):
-        return Path(os.environ["NPS_ID_CACHE"])
-    return user_cache_dir()
 
 
 def _matches(attrs: dict[str, Any], kind: str, params: dict[str, Any]) -> bool:
@@ -422,15 +487,21 @@ def load_indexes(
     ones; an ``.npz`` file in :func:`cache_dir` keyed by the library's sha256 and the parameters;
     else builds them (and caches them when the library has a sha256 and ``use_cache``).
     Cache files hold plain arrays only (``allow_pickle=False``: loading them runs no code).
+    Stored and cached arrays are bounds-checked before use: a stored index that fails is a
+    damaged library (:class:`~nps_id.errors.LibraryError`, exit code 4); a cached one that fails
+    is rebuilt with a warning.
     """
     ei = {**DEFAULT_EI, **(ei or {})}
     ms2 = {**DEFAULT_MS2, **(ms2 or {})}
     wanted = {"ei": ("nominal", ei), "ms2": ("fragment", ms2)}
-    stored = {
-        name: _from_stored(*reference.indexes[name])
-        for name, (kind, params) in wanted.items()
-        if name in reference.indexes and _matches(reference.indexes[name][1], kind, params)
-    }
+    stored = {}
+    for name, (kind, params) in wanted.items():
+        if name in reference.indexes and _matches(reference.indexes[name][1], kind, params):
+            try:
+                stored[name] = _from_stored(*reference.indexes[name], reference.n_spectra)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise LibraryError(f"{reference.path or 'library'}: damaged search index /indexes/{name}: "
+                                   f"{exc}; rebuild the library") from None
     ei_rows, ms2_rows = split_rows(reference.columns, reference.n_spectra)
     needed = {name for name, rows in (("ei", ei_rows), ("ms2", ms2_rows)) if rows.size}
     if needed <= set(stored):
@@ -441,7 +512,10 @@ def load_indexes(
     path = cache_dir() / f"index-{key}.npz"
     cacheable = use_cache and reference.sha256 is not None
     if cacheable and path.exists():
-        return {**_read_npz(path), **stored}
+        try:
+            return {**_read_npz(path, reference.n_spectra), **stored}
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+            warnings.warn(f"index cache {path} is damaged ({exc}); rebuilt", stacklevel=2)
     built = _build(reference.peaks, reference.columns, ei, ms2)
     if cacheable:
         try:
@@ -466,18 +540,18 @@ def _write_npz(path: Path, indexes: dict[str, Any]) -> None:
             np.savez(fh, **flat)
 
 
-def _read_npz(path: Path) -> dict[str, NominalIndex | FragmentIndex]:
+def _read_npz(path: Path, n_spectra: int) -> dict[str, NominalIndex | FragmentIndex]:
     out = {}
     with np.load(path, allow_pickle=False) as npz:
         names = {k.split("/")[0] for k in npz.files}
         for name in names:
             attrs = json.loads(str(npz[f"{name}/attrs"]))
             arrays = {k.split("/", 1)[1]: npz[k] for k in npz.files if k.startswith(name + "/") and not k.endswith("/attrs")}
-            out[name] = _from_stored(arrays, attrs)
+            out[name] = _from_stored(arrays, attrs, n_spectra)
     return out
 
 
 __all__ = [
-    "NominalIndex", "FragmentIndex", "build_indexes", "load_indexes", "nominal_csr", "clean_ms2_csr",
+    "NominalIndex", "FragmentIndex", "build_indexes", "load_indexes", "nominal_csr", "trim_ms2_csr",
     "cache_dir",
 ]

@@ -8,7 +8,7 @@ forensic result reproduces bit for bit on every run and machine.
 Entry points
 ------------
 EI, nominal (unit-mass) spectra -- m/z must already be integers (see
-:func:`nps_id.search.preprocess.to_nominal`), unique and ascending:
+:func:`nps_id.search.preprocess.bin_nominal`), unique and ascending:
 
 - :func:`composite_mf_many` -- NIST-style composite match factor (MF) and reverse match factor
   (RMF) of one query against many candidate references in CSR form; raw 0-1 values.
@@ -27,6 +27,8 @@ or in ppm of the first spectrum's peak m/z when ``ppm`` is True:
 - :func:`hybrid_entropy_similarity` -- entropy similarity over direct and neutral-loss matches,
   as ms_entropy's hybrid search.
 - :func:`entropy_weight` -- the entropy intensity weighting of Li et al. 2021.
+- :func:`peak_weight` -- the peak weight ``mz**a * intensity**b`` every kernel uses.
+- :func:`nominal_scatter_add` -- the EI index prefilter: query bins scatter-added per spectrum.
 - :func:`clean_peaks_f32` -- ms_entropy's MS/MS cleaning (centroid, noise, normalise) in float32.
 """
 from __future__ import annotations
@@ -54,17 +56,22 @@ def _query_weights(q_mz, q_int, a, b):
     n = 0
     for m in range(top + 1):
         if dense[m] > 0:
-            dense[m] = m ** a * dense[m] ** b
+            dense[m] = peak_weight(m, dense[m], a, b)
             norm2 += dense[m] * dense[m]
             n += 1
     return dense, norm2, n
 
 
 @njit(cache=True, nogil=True)
-def _peak_weight(mz, intensity, a, b):
+def peak_weight(mz, intensity, a, b):
+    """The peak weight of every score here, ``mz**a * intensity**b`` (0 for intensity <= 0).
+
+    The one compiled copy; :func:`nps_id.search.index.weigh` is the NumPy form for the index
+    (NumPy's ``pow`` can differ from this one in the last bit, and stored indexes keep theirs).
+    """
     if intensity <= 0:
         return 0.0
-    return int(np.rint(mz)) ** a * np.float64(intensity) ** b
+    return mz ** a * np.float64(intensity) ** b
 
 
 @njit(cache=True, nogil=True)
@@ -131,7 +138,7 @@ def composite_reference_weights(ref_offsets, ref_mz, ref_int, a, b):
     for r in range(ref_offsets.shape[0] - 1):
         total = 0.0
         for j in range(ref_offsets[r], ref_offsets[r + 1]):
-            w = _peak_weight(ref_mz[j], ref_int[j], a, b)
+            w = peak_weight(int(np.rint(ref_mz[j])), ref_int[j], a, b)
             ref_w[j] = w
             total += w * w
         ref_norm2[r] = total
@@ -172,7 +179,7 @@ def composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a,
             scratch = np.empty(2 * (hi - lo), dtype=np.float64)
         r_norm2 = 0.0
         for j in range(lo, hi):
-            w = _peak_weight(ref_mz[j], ref_int[j], a, b)
+            w = peak_weight(int(np.rint(ref_mz[j])), ref_int[j], a, b)
             scratch[j - lo] = w
             r_norm2 += w * w
         _composite_row(q_w, q_norm2, n_u, ref_mz[lo:hi], scratch[: hi - lo], r_norm2, out[k])
@@ -306,7 +313,7 @@ def peak_pairs(mz_a, mz_b, tol, ppm, shift):
 def _peak_weights(mz, intensity, mz_power, intensity_power):
     out = np.empty(mz.shape[0], dtype=np.float64)
     for i in range(mz.shape[0]):
-        out[i] = (mz[i] ** mz_power) * (np.float64(intensity[i]) ** intensity_power)
+        out[i] = peak_weight(mz[i], intensity[i], mz_power, intensity_power)
     return out
 
 
@@ -633,3 +640,45 @@ def clean_peaks_f32(mz, intensity, min_mz, max_mz, noise_threshold, min_diff, pp
         for i in range(n):
             intensity[i] = intensity[i] / total
     return mz[:n].copy(), intensity[:n].copy()
+
+
+# -- the nominal (EI) index's scatter-add --------------------------------------------------
+
+
+@njit(cache=True, nogil=True)
+def nominal_scatter_add(q_mz, q_weight, lo, hi, bin_offsets, peak_position, peak_weight, dense_column, dense,
+                        acc, count, touched):
+    """Add query peaks ``lo:hi`` into per-spectrum weighted cosines ``acc`` and matched-peak
+    counts ``count`` (float32), the Flash-entropy layout of :class:`~nps_id.search.index.NominalIndex`.
+
+    Each query bin's slice of the index is added in a sequential loop, so repeated positions add
+    up. A bin with ``dense_column[m] >= 0`` is added instead as the whole row ``dense[column]``
+    (one weight per position, -1 = no peak): cheaper than scattering a bin most spectra share,
+    and the same sums bit for bit (``w * 0.0`` adds nothing; terms still arrive in ascending m/z).
+    When ``touched`` is not empty (use no dense bins then) the positions reached for the first
+    time are written to it in that order. Returns how many were.
+    """
+    n_bins = bin_offsets.shape[0] - 1
+    track = touched.shape[0] > 0
+    nt = 0
+    for p in range(lo, hi):
+        m = int(q_mz[p])
+        if m >= n_bins:
+            continue  # above the library's highest m/z: matches nothing
+        w = q_weight[p]
+        column = dense_column[m]
+        if column >= 0:
+            weights = dense[column]
+            for r in range(weights.shape[0]):
+                h = weights[r]
+                acc[r] += w * max(h, np.float32(0.0))
+                count[r] += np.float32(1.0) if h >= 0 else np.float32(0.0)
+            continue
+        for j in range(bin_offsets[m], bin_offsets[m + 1]):
+            pos = peak_position[j]
+            if track and count[pos] == 0:
+                touched[nt] = pos
+                nt += 1
+            acc[pos] += w * peak_weight[j]
+            count[pos] += np.float32(1.0)
+    return nt

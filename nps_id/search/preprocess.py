@@ -17,9 +17,13 @@ MS/MS:
 
 - :func:`clean_ms2` -- ms_entropy's ``clean_spectrum`` (drop empty peaks, m/z range, optional
   precursor-window removal, merge peaks closer than a minimum distance, noise threshold,
-  top-n peaks, intensities summing to 1), returning a Spectrum.
+  top-n peaks, intensities summing to 1), returning a Spectrum; :func:`clean_ms2_peaks` the same
+  on bare arrays. (The index's :func:`~nps_id.search.index.trim_ms2_csr` only removes the
+  precursor window and noise: the cosine scores' preparation.)
 """
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -142,16 +146,7 @@ def preprocess_ei(
     return spectrum.replace(mz=mz, intensity=intensity)
 
 
-def clean_ms2(
-    spectrum: Spectrum,
-    *,
-    min_distance: Tolerance | str = "0.05 Da",
-    min_mz: float | None = None,
-    max_mz: float | None = None,
-    precursor_removal_da: float | None = None,
-    noise_threshold: float | None = 0.01,
-    max_peaks: int | None = None,
-) -> Spectrum:
+def clean_ms2(spectrum: Spectrum, **options: Any) -> Spectrum:
     """MS/MS spectrum cleaned exactly as ms_entropy's ``clean_spectrum`` (intensities sum to 1).
 
     Steps (:func:`~nps_id.search.kernels.clean_peaks_f32`): (1) drop zero-intensity peaks and
@@ -162,6 +157,8 @@ def clean_ms2(
     (4) keep the ``max_peaks`` most intense; (5) scale intensities to sum 1. Runs in float32,
     as ms_entropy does, so that peak merging and matching decisions agree with it exactly; the
     m/z values are therefore rounded to float32 (about 3e-5 Da at m/z 500).
+
+    Options are keyword-only, those of :func:`clean_ms2_peaks`.
 
     Parameters
     ----------
@@ -192,15 +189,32 @@ def clean_ms2(
     >>> [round(float(x), 4) for x in c.mz], [round(float(x), 3) for x in c.intensity]
     ([50.0075, 80.0], [0.4, 0.6])
     """
+    mz, intensity = clean_ms2_peaks(spectrum.mz, spectrum.intensity, spectrum.precursor_mz, **options)
+    return spectrum.replace(mz=mz, intensity=intensity)
+
+
+def clean_ms2_peaks(
+    mz: np.ndarray,
+    intensity: np.ndarray,
+    precursor_mz: float | None,
+    *,
+    min_distance: Tolerance | str = "0.05 Da",
+    min_mz: float | None = None,
+    max_mz: float | None = None,
+    precursor_removal_da: float | None = None,
+    noise_threshold: float | None = 0.01,
+    max_peaks: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`clean_ms2` on bare arrays (``precursor_mz`` None: no precursor removal); returns
+    float32 ``(mz, intensity)``."""
     tol = Tolerance.parse(min_distance)
     upper = -1.0 if max_mz is None else float(max_mz)
-    if precursor_removal_da is not None and spectrum.precursor_mz is not None:
-        cut = spectrum.precursor_mz - precursor_removal_da
+    if precursor_removal_da is not None and precursor_mz is not None:
+        cut = precursor_mz - precursor_removal_da
         upper = cut if upper <= 0 else min(upper, cut)
-    mz, intensity = clean_peaks_f32(
-        spectrum.mz, spectrum.intensity,
+    return clean_peaks_f32(
+        mz, intensity,
         np.float32(0.0 if min_mz is None else max(min_mz, 0.0)), np.float32(upper),
         np.float32(-1.0 if noise_threshold is None else noise_threshold),
         np.float32(tol.value), tol.unit == "ppm", -1 if max_peaks is None else int(max_peaks),
     )
-    return spectrum.replace(mz=mz, intensity=intensity)

@@ -61,12 +61,16 @@ class Reference:
         Content hash of the library file (keys the index cache); ``None`` for in-memory spectra.
     indexes
         Index arrays stored with the library (name -> (arrays, attrs)); empty when none.
+        Bounds-checked when :func:`~nps_id.search.index.load_indexes` turns them into indexes.
+    path
+        The library file, for messages; ``None`` for in-memory spectra.
     """
 
     peaks: CSRPeaks
     columns: dict[str, np.ndarray]
     sha256: str | None = None
     indexes: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] = field(default_factory=dict)
+    path: str | None = None
 
     def __post_init__(self) -> None:
         for key, kind in COLUMNS.items():
@@ -100,7 +104,11 @@ class Reference:
 
     @classmethod
     def from_library(cls, lib: Any) -> "Reference":
-        """Adapter for an open :class:`nps_id.library.Library`: its peaks, columns, stored indexes."""
+        """Adapter for an open :class:`nps_id.library.Library`: its peaks, columns, stored indexes.
+
+        Open the library with :func:`nps_id.library.open_verified` (as every command does): this
+        adapter trusts what it reads.
+        """
         present = set(lib.columns)
         columns = {key: np.asarray(lib.column(key)) for key in COLUMNS if key in present}
         indexes = {}
@@ -108,4 +116,4 @@ class Reference:
             arrays = lib.read_index(name)
             if arrays is not None:
                 indexes[name] = (arrays, dict(lib.index_attrs(name)))
-        return cls(lib.peaks(), columns, lib.sha256, indexes)
+        return cls(lib.peaks(), columns, lib.sha256, indexes, str(lib.path))

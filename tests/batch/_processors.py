@@ -30,3 +30,15 @@ def crash_on(path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) 
     if path.name == params["crash_name"]:
         os._exit(9)
     return describe(path, params, digests)
+
+
+def sleep_on(path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) -> dict:
+    """Hang (an hour) on the run named ``params["slow_name"]`` (``"*"``: every run), as a reader
+    stuck on a pipe would; first leave the worker's pid in ``params["pid_dir"]`` when given."""
+    import time
+
+    if params.get("pid_dir"):
+        (Path(params["pid_dir"]) / str(os.getpid())).touch()
+    if params["slow_name"] in ("*", path.name):
+        time.sleep(3600)
+    return describe(path, params, digests)

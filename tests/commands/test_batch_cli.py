@@ -205,7 +205,7 @@ def test_batch_and_match_take_the_same_settings_with_the_contracted_defaults():
         "min_snr": 10.0, "min_height": 0.0, "min_area": 0.0, "rt_window": (None, None), "min_correlation": 0.8,
         "identified_mf": 800, "identified_rmf": 850, "identified_score": 800, "min_gap": 30, "tentative_mf": 700,
         "ri_window": 30.0, "precursor_tolerance": "20 ppm", "fragment_tolerance": "0.01 Da",
-        "ms2_rt_tolerance": 30.0, "top_k": 5, "no_analogue": False}
+        "ms2_rt_tolerance": 30.0, "top_k": 5, "no_analogue": False, "ms2_score": None}
     # ... and they are the library's defaults, so a batch without options keeps its parameter hash.
     ctx = match.make_context("match", ["run.mzML"], resilient_parsing=True)
     assert match_parameters_from_options(**{n: ctx.params[n] for n in MATCH_OPTION_NAMES}) == MatchParameters()

@@ -55,7 +55,7 @@ def test_info_text_and_json(built):
     assert data["n_spectra"] == 2988 and data["ms_level"] == {"unknown": 2988}
     assert data["source"] == {"SWGDRUG-3.4.msp.gz": 2988}
     assert data["size_bytes"] == out.stat().st_size and len(data["sha256"]) == 64
-    assert data["provenance"][0]["kept"] == 2988 and data["format_version"] == "1.0"
+    assert data["provenance"][0]["kept"] == 2988 and data["format_version"] == "2.0"
 
 
 def test_validate_ok(built):
@@ -140,7 +140,7 @@ def test_build_refuses_to_overwrite_a_source(tmp_path):
     source.write_bytes(data_path("formats", "matchms-tests", "golm.msp").read_bytes())
     before = source.read_bytes()
     result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(source)])
-    assert result.exit_code == 2 and "is also a source" in result.stderr
+    assert result.exit_code == 3 and "is an input of this command" in result.stderr
     assert source.read_bytes() == before
 
 

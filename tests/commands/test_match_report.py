@@ -38,3 +38,19 @@ def test_results_of_a_relative_library_path_report_with_reference_spectra_from_e
     doc = json.loads((tmp_path / "r.report.json").read_text(encoding="utf-8"))
     assert doc["provenance"]["reference_spectra"].startswith(f"library {swgdrug_library.name}")
     assert all(f["reference_spectrum"]["mz"] for f in doc["findings"])
+
+
+
+def test_a_run_file_name_that_is_not_utf8_reports(tmp_path):
+    # What `match --report` writes for a run named b"card\xff.mzML" (Python holds the byte as a lone
+    # surrogate): the report document once failed on the name (strict UTF-8) after the match ran.
+    from nps_id.report import write_reports
+    from tests.report.conftest import make_results
+
+    results = make_results()
+    results["run"]["file"] = "card\udcff.mzML"
+    written = write_reports(results, ["html", "pdf", "csv"], tmp_path)
+    assert len(written) == 4
+    html = next(tmp_path.glob("*.report.html")).read_text(encoding="utf-8")
+    assert "card\\xff.mzML" in html  # the name as it can be printed, the byte shown
+    assert next(tmp_path.glob("*.report.pdf")).read_bytes().startswith(b"%PDF")

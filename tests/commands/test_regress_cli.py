@@ -99,6 +99,7 @@ def test_a_missing_run_is_an_error_of_its_case_and_the_others_still_run(cache, t
     result = CliRunner().invoke(cli, ["regress", str(suite), "--cache-dir", str(cache), "--junit", str(junit)])
     assert result.exit_code == 3
     assert "2 cases: 1 passed, 0 failed, 1 errors" in result.stdout
+    assert "PASS   card" not in result.stderr  # the results once printed twice: case by case, then the table
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     assert "/no/such.mzML does not exist" in cases["gone"].find("error").get("message")
     assert cases["card"].find("error") is None and cases["card"].find("failure") is None

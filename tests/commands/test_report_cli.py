@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
+from nps_id.report import rendered_paths
 from tests.report.conftest import REPORT_ID, make_results
 
 
@@ -44,7 +45,7 @@ def test_html_with_sample_info_and_options(results_file, tmp_path):
 
 
 def test_ewa_and_lims_outputs(results_file, tmp_path):
-    result = _run("report", results_file, "-f", "ewa", "-o", tmp_path / "card.ewa", "--country", "gb",
+    result = _run("report", results_file, "-f", "ewa", "-o", tmp_path / "card.ewa", "--country", "gb", "--allow-draft",
                   "--internal-standard", "Bupivacaine", "--reference-standard", "Etizolam")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "card.ewa.csv").open(encoding="utf-8")))
@@ -86,7 +87,7 @@ def test_a_file_that_is_not_utf8_exits_3_not_a_traceback(tmp_path):
 def test_ewa_overrides_file_changes_the_export_and_is_recorded(results_file, tmp_path):
     overrides = tmp_path / "lab-groups.csv"
     overrides.write_text("key,group,subclass,nps\n.alpha.-PVP,synthetic_cathinones,,no\n", encoding="utf-8")
-    result = _run("report", results_file, "-f", "ewa", "-o", tmp_path / "out.csv", "--ewa-overrides", overrides,
+    result = _run("report", results_file, "-f", "ewa", "-o", tmp_path / "out.csv", "--allow-draft", "--ewa-overrides", overrides,
                   "--json", tmp_path / "doc.json")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8")))
@@ -151,3 +152,132 @@ def test_one_internal_standard_written_as_a_string_is_that_standard(results_file
     assert doc["item"]["internal_standards"] == ["Bupivacaine"]
     assert doc["item"]["reference_standards_run"] == ["Etizolam"]
     assert [f["internal_standard"] for f in doc["findings"] if f["name"] == "Bupivacaine"] == [True]
+
+
+# -- sign-off, one report id, drafts (issue 15) ---------------------------------------------------
+
+SIGNED = ["--analyst", "A. Analyst", "--analyst-signed-at", "2026-01-15T11:00:00+00:00",
+          "--reviewer", "R. Reviewer", "--reviewer-signed-at", "2026-01-16T09:00:00+00:00"]
+
+
+@pytest.mark.parametrize("status", ["reviewed", "authorized"])
+@pytest.mark.parametrize("drop,message", [
+    ("--analyst", "needs analyst"),
+    ("--reviewer", "needs reviewer"),
+    ("--reviewer-signed-at", "needs reviewer signed_at"),
+    ("--analyst-signed-at", "needs analyst signed_at"),
+])
+def test_a_signed_status_needs_named_people_with_signing_times(results_file, tmp_path, status, drop, message):
+    args = list(SIGNED)
+    i = args.index(drop)
+    del args[i:i + 2]
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(out), "--status", status, *args])
+    assert result.exit_code == 3 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_nobody_signs_before_the_analysis(results_file, tmp_path):
+    # the results were made at 2026-01-15T09:00:00+00:00
+    args = [a if a != "2026-01-15T11:00:00+00:00" else "2026-01-14T11:00:00+00:00" for a in SIGNED]
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "r.html"),
+                                      "--status", "reviewed", *args])
+    assert result.exit_code == 3 and "analyst signed_at 2026-01-14T11:00:00+00:00 is before the analysis" \
+        in result.stderr
+    early_review = [a if a != "2026-01-16T09:00:00+00:00" else "2026-01-15T10:00:00+00:00" for a in SIGNED]
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "r.html"),
+                                      "--status", "reviewed", *early_review])
+    assert result.exit_code == 3 and "is before the analyst's" in result.stderr
+    signed = _run("report", results_file, "-o", tmp_path / "r.html", "--status", "reviewed", *SIGNED)
+    assert signed.exit_code == 0, signed.output
+
+
+def test_a_draft_is_marked_and_not_exported_to_the_ewa_unless_allowed(results_file, tmp_path):
+    html = tmp_path / "r.html"
+    assert _run("report", results_file, "-o", html).exit_code == 0
+    assert 'id="draft"' in html.read_text(encoding="utf-8") and 'class="draft-mark"' in html.read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-f", "ewa", "-o", str(tmp_path / "e")])
+    assert result.exit_code == 3 and "is a draft" in result.stderr and "--allow-draft" in result.stderr
+    assert not list(tmp_path.glob("e*"))
+    assert _run("report", results_file, "-f", "ewa", "-o", tmp_path / "e", "--allow-draft").exit_code == 0
+    assert "DRAFT" in (tmp_path / "e.csv").read_text(encoding="utf-8")
+    signed = tmp_path / "s.html"
+    assert _run("report", results_file, "-o", signed, "--status", "reviewed", *SIGNED).exit_code == 0
+    assert 'id="draft"' not in signed.read_text(encoding="utf-8")
+    assert 'class="draft-mark"' not in signed.read_text(encoding="utf-8")
+    assert _run("report", results_file, "-f", "ewa", "-o", tmp_path / "s", "--status", "reviewed", *SIGNED).exit_code == 0
+    assert "DRAFT" not in (tmp_path / "s.csv").read_text(encoding="utf-8")
+
+
+def test_every_format_of_one_analysis_carries_one_report_id_and_rerenders_byte_for_byte(results_file, tmp_path):
+    info = tmp_path / "card.toml"
+    info.write_text('[laboratory]\nname = "Lab"\ncountry = "GB"\n[item]\nlab_sample_id = "S-1"\n', encoding="utf-8")
+    ids = set()
+    formats = (("html", "r.html"), ("pdf", "r.pdf"), ("ewa", "r.ewa"), ("csv", "r.csv"))
+    for fmt, out in formats:  # built one by one, hours apart for all it matters
+        result = _run("report", results_file, "-f", fmt, "-o", tmp_path / out, "--sample-info", info,
+                      "--allow-draft", "--json", tmp_path / f"{out}.doc.json")
+        assert result.exit_code == 0, result.output
+        ids.add(result.output.split()[1])
+    assert len(ids) == 1
+    report_id = ids.pop()
+    assert report_id in (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert report_id in (tmp_path / "r.ewa.csv").read_text(encoding="utf-8")
+    assert report_id in (tmp_path / "r.csv").read_text(encoding="utf-8")
+    # other sample details: another analysis report, another id
+    other = _run("report", results_file, "-f", "json", "-o", tmp_path / "o.json", "--lab-sample-id", "S-2")
+    assert other.output.split()[1] != report_id
+    # every format re-rendered from its saved document, no option repeated: byte for byte
+    for fmt, out in formats:
+        again = tmp_path / f"again-{out}"
+        result = _run("report", tmp_path / f"{out}.doc.json", "-f", fmt, "-o", again, "--allow-draft")
+        assert result.exit_code == 0, result.output
+        for original, copy in zip(rendered_paths(fmt, tmp_path / out), rendered_paths(fmt, again)):
+            assert copy.read_bytes() == original.read_bytes(), fmt
+
+
+def test_a_library_that_has_moved_is_exit_4_one_line(tmp_path):
+    results = make_results()
+    for f in results["findings"]:
+        del f["reference_spectrum"]  # as real results: the reference spectra come from the library
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 4 and not (tmp_path / "x.html").exists()
+    assert result.stderr.strip().splitlines() == [
+        "nps-id: error: /nonexistent/lib.h5: library named by the results not found (moved?); "
+        "pass the same library with --library PATH"]
+
+
+def test_no_laboratory_details_say_so(results_file, tmp_path):
+    assert _run("report", results_file, "-o", tmp_path / "r.html").exit_code == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<strong>laboratory not given</strong>" in html and "\u2014 (\u2014)" not in html
+
+
+def test_an_old_report_document_still_rerenders(results_file, tmp_path):
+    assert _run("report", results_file, "-f", "json", "-o", tmp_path / "r.json").exit_code == 0
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    doc["schema_version"] = "1.0"  # as written before signing times, confirmations and components
+    for f in doc["findings"]:
+        for key in ("iupac_name_source", "library_comment", "apex_spectrum", "deconvolution", "other_techniques"):
+            f.pop(key, None)
+    for c in doc["chromatograms"][0]["components"]:
+        for key in ("area", "model_mz", "n_ions", "top_ions", "best_hit", "note"):
+            c.pop(key, None)
+    doc["analyst"].pop("signed_at")
+    (tmp_path / "old.json").write_text(json.dumps(doc), encoding="utf-8")
+    for fmt in ("html", "pdf", "csv"):
+        assert _run("report", tmp_path / "old.json", "-f", fmt, "-o", tmp_path / f"old.{fmt}").exit_code == 0
+    doc["schema_version"] = "9.0"
+    (tmp_path / "new.json").write_text(json.dumps(doc), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(tmp_path / "new.json"), "-o", str(tmp_path / "x.html")])
+    assert result.exit_code == 3 and len(result.stderr.strip().splitlines()) == 1
+    assert "/schema_version" in result.stderr
+
+
+def test_the_report_document_cannot_overwrite_the_ewa_json(results_file, tmp_path):
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-f", "ewa", "-o", str(tmp_path / "r.ewa"),
+                                      "--allow-draft", "--json", str(tmp_path / "r.ewa.json")])
+    assert result.exit_code == 2 and "is also an output of -f ewa" in result.output
+    assert not list(tmp_path.glob("r.*"))

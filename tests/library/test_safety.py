@@ -77,7 +77,7 @@ def test_sigkill_during_a_build_leaves_the_previous_library_intact(swgdrug, tmp_
         env=ENV, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
-    # Kill once HDF5 has started writing the new file: the middle of the write, not the read.
+    # Kill once the new file is being written (before its fsync and rename), not during the read.
     while time.monotonic() < deadline and proc.poll() is None:
         if any(p.stat().st_size > 0 for p in _tmp_files(target) if p.exists()):
             break
@@ -93,8 +93,6 @@ def test_sigkill_during_a_build_leaves_the_previous_library_intact(swgdrug, tmp_
     assert result.sha256 == before and result.n_spectra == 2988
     with Library.open(target) as lib:
         assert lib.spectrum(0).name == "Epiandrosterone"
-    with pytest.raises(Exception):  # the half-written file is not a usable library
-        validate_library(leftovers[0])
 
 
 READER = """

@@ -108,7 +108,7 @@ def test_cli_report_and_rerender_is_identical(lrcfs_results, tmp_path):
     assert _run("report", saved, "-f", "html", "-o", second).exit_code == 0
     assert second.read_bytes() == first.read_bytes()
     # the card's EWA export from the saved report: the two benzodiazepines only
-    assert _run("report", saved, "-f", "ewa", "-o", tmp_path / "ewa.csv").exit_code == 0
+    assert _run("report", saved, "-f", "ewa", "-o", tmp_path / "ewa.csv", "--allow-draft").exit_code == 0
     rows = list(csv.DictReader(io.StringIO((tmp_path / "ewa.csv").read_text(encoding="utf-8"))))
     assert sorted(r["substance"] for r in rows) == ["Etizolam", "Flubromazepam"]
     # a saved report takes no new details: a changed report is an amended one

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from nps_id.errors import InputError
+from nps_id.errors import InputError, LibraryError
 from nps_id.report.model import (STATEMENT_17025, build_report, is_ewa_reportable, load_sample_info,
                                  monoisotopic_mass, parameters_sha256, report_json_bytes, validate_report)
 from tests.report.conftest import FIXED_NOW, REPORT_ID, SAMPLE_INFO, make_results
@@ -192,10 +192,11 @@ def test_monoisotopic_mass():
     assert monoisotopic_mass(None) is None
 
 
-def test_reference_spectrum_missing_library_is_said_not_invented():
+def test_a_library_that_has_moved_stops_the_report_not_the_reference_spectra():
+    # The help says exit 4; a report without its reference spectra cannot be reviewed.
     results = make_results()
     for f in results["findings"]:
         del f["reference_spectrum"]
-    doc = _doc(results)
-    assert all(f["reference_spectrum"] is None for f in doc["findings"])
-    assert doc["provenance"]["reference_spectra"].startswith("not available")
+    with pytest.raises(LibraryError, match=r"/nonexistent/lib.h5: library named by the results not found "
+                                           r"\(moved\?\); pass the same library with --library PATH"):
+        _doc(results)

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from nps_id.errors import InputError
 from nps_id.report import render, write_reports
 from nps_id.report.ewa import EWA_FIELDS, PREPARED_FOR
 from nps_id.report.lims import LIMS_COLUMNS
@@ -70,19 +71,62 @@ def test_pdf_has_one_page_per_finding_plus_three(doc, rendered):
     pdf = rendered["pdf"][".pdf"]
     assert pdf.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
-    assert pages == len(doc["findings"]) + 3  # summary, TIC, findings, provenance
+    assert pages == len(doc["findings"]) + 3  # summary, TIC + components, findings, provenance
     assert b"CreationDate" not in pdf
 
 
-def test_pdf_turns_into_page_images(doc, rendered, tmp_path):
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (Debian poppler-utils) is not installed")
+def _pdf_pages(pdf: bytes, tmp_path):
+    """Every page as text and as a greyscale image (pdftotext, pdftoppm)."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None:
+        pytest.skip("pdftoppm/pdftotext (Debian poppler-utils) are not installed")
+    import numpy as np
+    from matplotlib.image import imread
+
     path = tmp_path / "report.pdf"
-    path.write_bytes(rendered["pdf"][".pdf"])
-    subprocess.run(["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "page")], check=True, timeout=60)
-    images = sorted(tmp_path.glob("page-*.png"))
-    assert len(images) == len(doc["findings"]) + 3
-    assert all(p.stat().st_size > 2000 for p in images)  # not blank pages
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", str(path), str(tmp_path / "page")], check=True, timeout=60)
+    images = [imread(p) for p in sorted(tmp_path.glob("page-*.png"))]
+    texts = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-layout", str(path), "-"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout for n in range(1, len(images) + 1)]
+    return texts, [np.asarray(i, dtype=float) for i in images]
+
+
+def test_pdf_pages_looked_at_one_by_one(doc, rendered, tmp_path):
+    import numpy as np
+
+    texts, images = _pdf_pages(rendered["pdf"][".pdf"], tmp_path)
+    n = len(images)
+    assert n == len(doc["findings"]) + 3
+    for number, (text, image) in enumerate(zip(texts, images), start=1):
+        assert f"page {number} of {n}" in text, number
+        assert "DRAFT" in text, number  # every page of a draft says so
+        grey = image.mean(axis=2) if image.ndim == 3 else image
+        # rows with ink (the pale DRAFT mark is not ink); no blank band over 40% of the page
+        # above the footer -- the last page ends where the report ends
+        inked = np.flatnonzero((grey < 0.6).any(axis=1)[: int(0.95 * grey.shape[0])])
+        gaps = np.diff(np.r_[0, inked])
+        assert gaps.max() < 0.4 * grey.shape[0], f"page {number} is mostly blank"
+    # page 2: the TIC heading above the plot (not inside its axes), then the components table
+    tic = texts[1]
+    assert tic.index("Total ion chromatogram") < tic.index("Retention time") < tic.index("Components")
+    assert "no finding" in tic  # the component without a finding, and why
+    # one rounding of the RT: the finding page shows what the findings table shows
+    assert "7.421" in texts[0] and "7.421" in texts[3]
+    assert "End of report" in texts[-1] and "Signature" in texts[-1]
+    assert "laboratory not given" not in texts[0]  # the fixture names its laboratory
+
+
+def test_html_conclusions_components_signatures_and_end(doc, rendered):
+    html = rendered["html"][".html"].decode("utf-8")
+    assert html.count('class="conclusion"') == len(doc["findings"])
+    assert "Internal standard added by the laboratory; not a constituent of the item." in html
+    assert "a tentative indication, not an identification" in html
+    assert html.count('<span class="verdict identified">meets library-match criteria (GC-EI-MS only)</span>') == 6
+    components = html[html.index('id="components"'):html.index('id="finding-0"')]
+    assert components.count("<tr>") == 1 + len(doc["chromatograms"][0]["components"])
+    assert 'id="signatures"' in html and html.rstrip().endswith("</body></html>")
+    assert html.index('id="end-of-report"') > html.index('id="provenance"')
+    assert 'counter(page) " of " counter(pages)' in html  # printed: page x of y
 
 
 def test_pdf_shows_the_same_item_and_provenance_as_the_html(doc, rendered, tmp_path):
@@ -107,17 +151,61 @@ def test_ewa_export_lists_the_nps_not_the_internal_standard(rendered):
     assert [r["substance"] for r in rows] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
     assert list(rows[0]) == list(EWA_FIELDS)
     assert rows[0]["ewa_group"] == "Other substances" and rows[0]["ewa_subclass"] == "Benzodiazepines"
-    assert rows[2]["ewa_group"] == "Synthetic cathinones" and rows[2]["identification_level"] == "tentative"
+    assert rows[2]["ewa_group"] == "Synthetic cathinones" and rows[2]["verdict"] == "tentative"
+    # what the evidence is, in words: one technique, as nothing else is recorded for these substances
+    assert [r["identification_level"] for r in rows] == [
+        "library match, one technique", "library match, one technique", "tentative library match, one technique"]
     assert {r["country"] for r in rows} == {"GB"} and {r["year"] for r in rows} == {"2022"}
+    assert {r["date"] for r in rows} == {"2022-02-01"}  # the full date of seizure
+    assert rows[0]["ewa_effect_group"] == "Sedatives/hypnotics" and rows[2]["ewa_effect_group"] == "Stimulants"
+    assert rows[1]["molecular_mass"] == "342.0706"
     assert [r["reference_standard_run"] for r in rows] == ["no", "yes", "no"]
     assert rows[0]["techniques"] == "GC-EI-MS"
     assert rows[0]["laboratory_contact"] == "Example Forensic Laboratory (synthetic), nps-desk@example.invalid"
+    assert {r["report_status"] for r in rows} == {"DRAFT"}  # every row of a draft says so
     payload = json.loads(out[".json"])
     assert payload["prepared_for"] == PREPARED_FOR and "UNODC" in PREPARED_FOR
+    assert payload["report_status"] == "DRAFT"
     assert [r["substance"] for r in payload["substances"]] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
     assert payload["excluded"] == [{"substance": "Bupivacaine", "verdict": "identified",
-                                    "reason": "internal standard of the sample"}]
+                                    "reason": "Bupivacaine is not exported: it is the internal standard added "
+                                              "by the laboratory."}]
     assert set(payload["fields"]) == set(EWA_FIELDS)
+
+
+def test_ewa_export_says_a_second_technique_only_for_the_substance_it_was_recorded_for():
+    info = json.loads(json.dumps(SAMPLE_INFO))
+    info["confirmations"] = {"Etizolam": ["FTIR-ATR"]}
+    info["item"]["other_techniques"] = ["colour test"]  # applied to the item, evaluated for nothing here
+    doc = build_report(make_results(), info, now=FIXED_NOW)
+    rows = {r["substance"]: r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode("utf-8")))}
+    assert rows["Etizolam"]["identification_level"] == "library match and FTIR-ATR: 2 techniques"
+    assert rows["Etizolam"]["techniques"] == "GC-EI-MS; FTIR-ATR"
+    assert rows["Flubromazepam"]["identification_level"] == "library match, one technique"
+    assert rows["Flubromazepam"]["techniques"] == "GC-EI-MS"
+    html = render(doc, "html")[".html"].decode("utf-8")
+    etizolam = html[html.index('id="finding-2"'):html.index('id="finding-3"')]
+    assert ">identified</span>" in etizolam and "FTIR-ATR is recorded for this substance" in etizolam
+    flubro = html[html.index('id="finding-1"'):html.index('id="finding-2"')]
+    assert ">meets library-match criteria (GC-EI-MS only)</span>" in flubro
+    assert ("GC-EI-MS library match meets the laboratory&#x27;s criteria; a second, independent technique is "
+            "required for identification (SWGDRUG category A).") in flubro
+
+
+def test_a_confirmation_naming_no_finding_is_refused():
+    info = json.loads(json.dumps(SAMPLE_INFO))
+    info["confirmations"] = {"Etizolan": ["FTIR-ATR"]}
+    with pytest.raises(InputError, match="'Etizolan' is not a substance of these results"):
+        build_report(make_results(), info, now=FIXED_NOW)
+
+
+def test_ewa_exclusion_reasons_read_as_sentences():
+    results = make_results()
+    results["findings"][1].update(name="Diazepam", inchikey="AAOVKJBEBIDNHE-UHFFFAOYSA-N", cas=None)
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    reasons = {e["substance"]: e["reason"] for e in json.loads(render(doc, "ewa")[".json"])["excluded"]}
+    assert reasons["Diazepam"].startswith("Diazepam is not exported: it is not a new psychoactive substance (")
+    assert reasons["Diazepam"].endswith(").") and "not an NPS" not in reasons["Diazepam"]
 
 
 def test_lims_csv_and_tsv_one_row_per_finding(doc, rendered):
@@ -158,6 +246,14 @@ def test_html_in_headless_chromium(doc, rendered, tmp_path):
     assert tags.count("svg") == 1 + len(doc["findings"])  # the browser parsed every inline plot
     assert tags.count("table") >= 3 + 3 * len(doc["findings"])
     assert "Flubromazepam" in dom and "relate only to the items tested" in dom
+    assert 'id="components"' in dom and "End of report" in dom and 'id="draft"' in dom
+    pdf = tmp_path / "printed.pdf"  # printed by the browser: page x of y in the page margin
+    subprocess.run(common + ["--no-pdf-header-footer", f"--print-to-pdf={pdf}", path.as_uri()], capture_output=True,
+                   timeout=90, check=True)
+    if shutil.which("pdftotext"):
+        printed = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        pages = printed.count("\f")
+        assert pages > 1 and f"page 1 of {pages}" in printed and f"page {pages} of {pages}" in printed
     subprocess.run(common + ["--hide-scrollbars", "--window-size=1100,2400", f"--screenshot={shot}", path.as_uri()],
                    capture_output=True, timeout=90, check=True)
     assert shot.stat().st_size > 20000
@@ -179,7 +275,7 @@ def test_ewa_export_has_one_row_per_substance():
     results["findings"].append(twin)
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     rows = list(csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode("utf-8"))))
-    assert [(r["substance"], r["identification_level"]) for r in rows] == [
+    assert [(r["substance"], r["verdict"]) for r in rows] == [
         ("Flubromazepam", "identified"), ("Etizolam", "identified"), (".alpha.-PVP", "tentative")]
 
 

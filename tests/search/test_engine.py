@@ -53,7 +53,7 @@ def test_prefilter_keeps_the_brute_force_top_k_massbank_ei_dev_queries():
 
 def test_dense_bin_columns_give_the_same_hits_bit_for_bit(swgdrug_spectra, monkeypatch):
     # Crowded bins are added as dense columns; scattering every bin must give identical numbers.
-    from nps_id.search import engine
+    from nps_id.search.scores import composite
 
     ref = Reference.from_spectra(swgdrug_spectra)
     rng = np.random.default_rng(1)
@@ -62,10 +62,10 @@ def test_dense_bin_columns_give_the_same_hits_bit_for_bit(swgdrug_spectra, monke
     # the indexed cosine or peak count would show in the hits.
     settings = SearchSettings(top_k=8, prefilter=8, isomer_margin=1.0)
     dense = search(queries, ref, settings, load_indexes(ref, use_cache=False))
-    assert engine._dense_bins(load_indexes(ref, use_cache=False)["ei"])[1].shape[0] > 20
-    monkeypatch.setattr(engine, "_DENSE_SHARE", 2.0)  # no bin holds more than every spectrum
+    assert composite.DenseBins.of(load_indexes(ref, use_cache=False)["ei"]).dense.shape[0] > 20
+    monkeypatch.setattr(composite, "DENSE_SHARE", 2.0)  # no bin holds more than every spectrum
     fresh = load_indexes(ref, use_cache=False)
-    assert engine._dense_bins(fresh["ei"])[1].shape[0] == 0
+    assert composite.DenseBins.of(fresh["ei"]).dense.shape[0] == 0
     sparse = search(queries, ref, settings, fresh)
     for name in ("row", "score", "mf", "rmf", "gap", "isomer_alert"):
         np.testing.assert_array_equal(getattr(dense, name), getattr(sparse, name))

@@ -14,6 +14,7 @@ from nps_id.search.kernels import (
 )
 from nps_id.search.preprocess import preprocess_ei
 from nps_id.search.scores import CompositeMatchFactor
+from nps_id.search.scores.base import search_peaks
 from nps_id.spectrum import Spectrum
 from tests.conftest import data_path
 
@@ -95,12 +96,14 @@ def _ei_queries(n: int) -> list[Spectrum]:
 
 
 def test_bulk_equals_single_and_pair_on_real_spectra():
-    spectra = _ei_queries(40)
+    # Prepared as the search prepares EI, which CompositeMatchFactor.pair does itself.
+    spectra = [s.replace(mz=mz, intensity=i) for s in _ei_queries(40) for mz, i in [search_peaks(s, "ei")]]
     refs = CSRPeaks.from_spectra(spectra)
     cand = np.array([5, 0, 39, 17, 17, 3])
     score = CompositeMatchFactor()
+    a, b = score.mz_power, score.intensity_power
     for q in spectra[:8]:
-        mf, rmf = composite_mf_many(q.mz, q.intensity, refs.offsets, refs.mz, refs.intensity, cand, 3.0, 0.6)
+        mf, rmf = composite_mf_many(q.mz, q.intensity, refs.offsets, refs.mz, refs.intensity, cand, a, b)
         for k, c in enumerate(cand):
             result = score.pair(q, spectra[c])
             assert mf[k] == result.parts["mf_raw"] == result.score
@@ -152,15 +155,28 @@ def test_ms2_kernels_deterministic_on_real_spectra():
     again = [clean_peaks_f32(s.mz, s.intensity, f32(0), f32(s.precursor_mz - 1.6), f32(0.01), f32(0.05), False, -1)
              for s in spectra]
     assert all(np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1]) for x, y in zip(cleaned, again))
-    runs = []
-    for _ in range(2):
+    def scores(spectra, cleaned, copy):
+        # ``copy``: every input in fresh memory, so a kernel reading uninitialised or shared
+        # scratch memory, or depending on the buffers' addresses, gives other numbers.
+        c = (lambda x: np.array(x, copy=True)) if copy else (lambda x: x)
         out = []
         for (a, (ma, ia)), (b, (mb, ib)) in zip(zip(spectra, cleaned), zip(spectra[1:], cleaned[1:])):
-            out.append(cosine_greedy(a.mz, a.intensity, b.mz, b.intensity, 0.02, False,
+            out.append(cosine_greedy(c(a.mz), c(a.intensity), c(b.mz), c(b.intensity), 0.02, False,
                                      a.precursor_mz - b.precursor_mz, 0.0, 1.0))
-            out.append(entropy_similarity(ma.astype(np.float64), ia, mb.astype(np.float64), ib, 0.02, False, True))
-            out.append(hybrid_entropy_similarity(ma.astype(np.float64), ia, a.precursor_mz,
-                                                 mb.astype(np.float64), ib, b.precursor_mz, 0.02, False, True))
-        runs.append(out)
-    assert runs[0] == runs[1]
-    assert sum(score > 0 for score, _ in runs[0]) > 10
+            out.append(entropy_similarity(c(ma).astype(np.float64), c(ia), c(mb).astype(np.float64), c(ib), 0.02,
+                                          False, True))
+            out.append(hybrid_entropy_similarity(c(ma).astype(np.float64), c(ia), a.precursor_mz,
+                                                 c(mb).astype(np.float64), c(ib), b.precursor_mz, 0.02, False, True))
+        return out
+
+    first = scores(spectra, cleaned, copy=False)
+    assert first == scores(spectra, cleaned, copy=False) == scores(spectra, cleaned, copy=True)
+    assert sum(score > 0.3 for score, _ in first) >= 8  # real peak matching, not zeros
+    for mz, inten in cleaned:  # every spectrum is identical to itself: 1, all peaks matched
+        if mz.size:
+            m = mz.astype(np.float64)
+            assert entropy_similarity(m, inten, m, inten, 0.02, False, True) == (pytest.approx(1.0, abs=1e-6), mz.size)
+    for (ma, ia), (mb, ib) in zip(cleaned, cleaned[1:]):  # entropy similarity is symmetric
+        ab = entropy_similarity(ma.astype(np.float64), ia, mb.astype(np.float64), ib, 0.02, False, True)
+        ba = entropy_similarity(mb.astype(np.float64), ib, ma.astype(np.float64), ia, 0.02, False, True)
+        assert ab[0] == pytest.approx(ba[0], abs=1e-12)

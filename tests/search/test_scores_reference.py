@@ -16,10 +16,12 @@ import pytest
 
 from nps_id.errors import InputError
 from nps_id.io import read
-from nps_id.search.preprocess import clean_ms2, preprocess_ei
+from nps_id.search.preprocess import clean_ms2
 from nps_id.search.scores import (
-    CompositeMatchFactor, Cosine, EntropySimilarity, HybridEntropy, ModifiedCosine,
+    CompositeMatchFactor, Cosine, DotProduct, EntropySimilarity, HybridEntropy, ModifiedCosine,
+    ReverseMatchFactor,
 )
+from nps_id.search.scores.base import search_peaks
 from nps_id.spectrum import Spectrum, to_matchms
 from tests.conftest import data_path
 
@@ -86,7 +88,8 @@ def test_cosine_equals_matchms(ms2, matchms_ms2, pairing, powers):
     mz_power, intensity_power = powers
     reference = (CosineGreedy if pairing == "greedy" else CosineHungarian)(
         tolerance=0.02, mz_power=mz_power, intensity_power=intensity_power)
-    ours = Cosine(tolerance="0.02 Da", mz_power=mz_power, intensity_power=intensity_power, pairing=pairing)
+    ours = Cosine(tolerance="0.02 Da", mz_power=mz_power, intensity_power=intensity_power, pairing=pairing,
+                  clean=False)
     expected = []
     for i, j in COSINE_PAIRS:
         ref = reference.pair(matchms_ms2[i], matchms_ms2[j])
@@ -103,8 +106,9 @@ def test_modified_cosine_equals_matchms(ms2, matchms_ms2, pairing):
     from matchms.similarity import ModifiedCosineGreedy, ModifiedCosineHungarian
 
     reference = (ModifiedCosineGreedy if pairing == "greedy" else ModifiedCosineHungarian)(tolerance=0.02)
-    ours = ModifiedCosine(tolerance="0.02 Da", pairing=pairing)
-    plain = Cosine(tolerance="0.02 Da", pairing=pairing)
+    # matchms' defaults: peaks as given, intensity power 1.
+    ours = ModifiedCosine(tolerance="0.02 Da", intensity_power=1.0, pairing=pairing, clean=False)
+    plain = Cosine(tolerance="0.02 Da", intensity_power=1.0, pairing=pairing, clean=False)
     gains = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # matchms logs about precursor types
@@ -122,7 +126,9 @@ def test_composite_dot_is_squared_matchms_cosine_on_ei():
     from matchms.similarity import CosineGreedy
 
     path = data_path("massbank", "ei-queries-identity.msp.gz")
-    spectra = [preprocess_ei(s) for s in itertools.islice(read(path), 61)]
+    # As the search prepares EI (nominal mass, 1 % noise floor), which the composite applies itself.
+    spectra = [s.replace(mz=mz, intensity=inten)
+               for s in itertools.islice(read(path), 61) for mz, inten in [search_peaks(s, "ei")]]
     reference = CosineGreedy(tolerance=0.3, mz_power=3.0, intensity_power=0.6)
     composite = CompositeMatchFactor(mz_power=3.0, intensity_power=0.6)
     dots = []
@@ -154,7 +160,7 @@ def test_entropy_equals_ms_entropy(ms2, weighted):
 
     reference = (ms_entropy.calculate_entropy_similarity if weighted
                  else ms_entropy.calculate_unweighted_entropy_similarity)
-    ours = EntropySimilarity(tolerance="0.02 Da", weighted=weighted)
+    ours = EntropySimilarity(tolerance="0.02 Da", weighted=weighted, precursor_removal_da=None)
     scores = []
     for i, j in ENTROPY_PAIRS + SHIFTED_PAIRS:
         ref = float(reference(_peaks(ms2[i]), _peaks(ms2[j]), ms2_tolerance_in_da=0.02))
@@ -195,9 +201,11 @@ def test_flash_open_and_hybrid_search_equal_pairwise_scores(ms2):
 # -- behaviour of the classes ------------------------------------------------------------------
 
 def _toy() -> tuple[Spectrum, Spectrum, Spectrum]:
-    a = Spectrum([50.0, 80.0, 120.0, 150.0], [0.2, 1.0, 0.5, 0.3], {"precursor_mz": 200.0, "exact_mass": 199.0})
-    shifted = Spectrum([50.0, 80.0, 134.0, 164.0], [0.2, 1.0, 0.5, 0.3], {"precursor_mz": 214.0, "exact_mass": 213.0})
-    other = Spectrum([61.0, 91.0], [1.0, 1.0], {"precursor_mz": 300.0, "exact_mass": 299.0})
+    a = Spectrum([50.0, 80.0, 120.0, 150.0], [0.2, 1.0, 0.5, 0.3],
+                 {"ms_level": 2, "precursor_mz": 200.0, "exact_mass": 199.0})
+    shifted = Spectrum([50.0, 80.0, 134.0, 164.0], [0.2, 1.0, 0.5, 0.3],
+                       {"ms_level": 2, "precursor_mz": 214.0, "exact_mass": 213.0})
+    other = Spectrum([61.0, 91.0], [1.0, 1.0], {"ms_level": 2, "precursor_mz": 300.0, "exact_mass": 299.0})
     return a, shifted, other
 
 
@@ -205,7 +213,7 @@ SCORES = [
     Cosine(), Cosine(pairing="hungarian"), Cosine(tolerance="10 ppm", mz_power=1.0),
     ModifiedCosine(), ModifiedCosine(mass_key="exact_mass", pairing="hungarian"),
     EntropySimilarity(), EntropySimilarity(weighted=False), HybridEntropy(),
-    CompositeMatchFactor(), CompositeMatchFactor(reverse=True),
+    CompositeMatchFactor(), ReverseMatchFactor(), DotProduct(),
 ]
 
 
@@ -251,16 +259,16 @@ def test_ppm_tolerance_scales_with_mz():
     a = Spectrum([100.0, 500.0], [1.0, 1.0])
     near = Spectrum([100.0009, 500.004], [1.0, 1.0])  # 9 ppm and 8 ppm away
     far = Spectrum([100.0011, 500.006], [1.0, 1.0])  # 11 ppm and 12 ppm away
-    ppm = Cosine(tolerance="10 ppm")
+    ppm = Cosine(tolerance="10 ppm", clean=False)
     assert ppm.pair(a, near).matched_peaks == 2
     assert ppm.pair(a, far).matched_peaks == 0
-    assert Cosine(tolerance="0.005 Da").pair(a, far).matched_peaks == 1  # only 100.0011
+    assert Cosine(tolerance="0.005 Da", clean=False).pair(a, far).matched_peaks == 1  # only 100.0011
 
 
 def test_missing_precursor_is_an_input_error():
     a, _, _ = _toy()
     bare = Spectrum([50.0], [1.0], {"name": "no precursor"})
     with pytest.raises(InputError, match="no precursor.*precursor_mz"):
-        ModifiedCosine().pair(a, bare)
+        ModifiedCosine(mass_key="precursor_mz").pair(a, bare)
     with pytest.raises(InputError, match="exact_mass"):
         HybridEntropy(mass_key="exact_mass").pair(bare, a)

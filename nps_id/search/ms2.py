@@ -1,0 +1,113 @@
+"""MS/MS search of one batch: trimmed queries, the candidate step, the exact score.
+
+Candidates: identity -- the precursor window (one ``searchsorted``, widened by the recorded
+precision of both precursors) and ion mode; analogue -- fragments matched directly plus neutral
+losses matched (the hybrid idea of Flash entropy search), summed per library spectrum with
+``np.bincount``, the best ``analog_prefilter`` of them plus, with the mass prior, those at a
+listed modification's mass difference. The score object's exact step
+(:meth:`~nps_id.search.scores.base.Score.exact`) then scores the candidates.
+
+Entry points
+------------
+- :func:`search_ms2` -- one batch -> hit columns (the engine's MS/MS job).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from nps_id.peaks import CSRPeaks
+from nps_id.search.analogue import LISTED_MASSES, match_shift
+from nps_id.search.index import FragmentIndex, ion_mode_codes, recorded_precision, trim_ms2_csr
+from nps_id.search.prepared import SearchContext
+from nps_id.search.ranking import not_listed, rank_candidates, top_indices
+from nps_id.search.scores import Candidates
+from nps_id.search.settings import SearchSettings
+from nps_id.spectrum import Spectrum
+from nps_id.tolerance import Tolerance
+
+#: Analogue: a mass difference is a listed modification within this (plus the recorded
+#: precision of both precursors).
+LISTED_SHIFT_DA = 0.01
+
+
+def _query_ms2(spectra: Sequence[Spectrum], noise: float, margin: float) -> tuple[CSRPeaks, np.ndarray, np.ndarray]:
+    prec = np.array([q.precursor_mz for q in spectra], dtype=np.float64)
+    mode = ion_mode_codes(np.array([q.get("ion_mode") or "" for q in spectra], dtype=object))
+    return trim_ms2_csr(CSRPeaks.from_spectra(spectra), prec, noise, margin), prec, mode
+
+
+def search_ms2(spectra: Sequence[Spectrum], batch: np.ndarray, index: FragmentIndex,
+               ctx: SearchContext) -> list[dict[str, np.ndarray]]:
+    s = ctx.settings
+    score = ctx.score("ms2")
+    prepared = ctx.library.for_score("ms2", score)
+    trimmed, prec, mode = _query_ms2(spectra, index.noise, index.precursor_margin_da)
+    q_precision = recorded_precision(prec)
+    out = []
+    for i in range(len(batch)):
+        q_mz, q_int = trimmed.row(i)
+        if q_mz.size == 0:
+            continue
+        if s.mode == "identity":
+            half = float(s.precursor_tolerance.window_da(prec[i])) + q_precision[i]
+            cand = index.window(prec[i], half)
+            if mode[i] != 0:
+                cand = cand[(index.ion_mode[cand] == mode[i]) | (index.ion_mode[cand] == 0)]
+        else:
+            cand = _prefilter_analog(q_mz, q_int, prec[i], q_precision[i], mode[i], index, s, score.tolerance)
+        if cand.size == 0:
+            continue
+        delta = prec[i] - index.precursor_mz[cand]
+        similarity = score.exact(prepared, index, Candidates(q_mz, q_int, spectra[i], cand, delta))
+        nan = np.full(cand.size, np.nan)
+        if s.mode == "analog":
+            # Precursors written to 0-1 decimals widen the window by their recorded precision.
+            window = LISTED_SHIFT_DA + q_precision[i] + index.precursor_precision[cand]
+            listed = match_shift(delta, window)
+        else:
+            listed = not_listed(cand.size)
+        out.append((i, index.rows[cand], similarity, nan, nan, delta, listed))
+    return [rank_candidates(batch, out, ctx)]
+
+
+def _gather(sorted_mz: np.ndarray, targets: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All (target, peak) pairs with ``|sorted_mz[peak] - target| <= half``: two searchsorted calls
+    and one vectorised expansion of the slices."""
+    lo = np.searchsorted(sorted_mz, targets - half, "left")
+    hi = np.searchsorted(sorted_mz, targets + half, "right")
+    counts = hi - lo
+    which = np.repeat(np.arange(targets.size), counts)
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return which, starts + np.arange(counts.sum())
+
+
+def _prefilter_analog(
+    q_mz: np.ndarray, q_int: np.ndarray, q_prec: float, q_precision: float, q_mode: int, index: FragmentIndex,
+    s: SearchSettings, tolerance: Tolerance,
+) -> np.ndarray:
+    """Candidates for an analogue: fragments matched directly plus neutral losses matched within
+    ``tolerance``, summed per library spectrum with ``np.bincount``; the best ``analog_prefilter``
+    of them, and with the mass prior also every spectrum sharing a fragment or loss whose
+    precursor is a listed modification away (the prior favours those)."""
+    share = q_int.astype(np.float64) / q_int.sum()
+    half = np.asarray(tolerance.window_da(q_mz), dtype=np.float64) * np.ones(q_mz.size)
+    score = np.zeros(index.n)
+    for sorted_mz, intensity, position, targets in (
+        (index.frag_mz, index.frag_intensity, index.frag_position, q_mz),
+        (index.loss_mz, index.loss_intensity, index.loss_position, q_prec - q_mz),
+    ):
+        which, peaks = _gather(sorted_mz, targets, half)
+        # bincount sums repeated positions (fancy-index += would keep one of them).
+        score += np.bincount(position[peaks], weights=share[which] * intensity[peaks], minlength=index.n)
+    if q_mode != 0:
+        score[(index.ion_mode != q_mode) & (index.ion_mode != 0)] = 0.0
+    hit = np.flatnonzero(score > 0)
+    chosen = hit[top_indices(score[hit], s.analog_prefilter)]
+    if not s.mass_prior:
+        return chosen
+    half = LISTED_SHIFT_DA + q_precision
+    listed = np.concatenate([index.window(q_prec - sign * mass, half)
+                             for mass in LISTED_MASSES for sign in ((1.0,) if mass == 0 else (1.0, -1.0))])
+    return np.union1d(chosen, listed[score[listed] > 0])

@@ -1,0 +1,135 @@
+"""Ranking: the top ``k`` of every query's exactly scored candidates, with hit confidence.
+
+Per query, candidates are sorted by score descending, then library row ascending; for each of
+the first ``k``, the gap to the best candidate of a *different* compound and an isomer alert when
+a different compound with the same formula scores within the margin.
+
+Entry points
+------------
+- :func:`rank_candidates` -- per-query candidate tuples -> one batch of hit columns.
+- :func:`rank_batch` -- the same from CSR-like candidate arrays (the compiled EI batch's output).
+- :func:`assemble` -- batches -> :class:`~nps_id.search.settings.Hits`, sorted by query and rank.
+- :func:`top_indices`, :func:`not_listed` -- small helpers the candidate steps share.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numba import njit
+
+from nps_id.search.analogue import analogue_score
+from nps_id.search.settings import Hits
+
+if TYPE_CHECKING:
+    from nps_id.search.prepared import SearchContext
+
+
+def top_indices(values: np.ndarray, size: int) -> np.ndarray:
+    """Indices of the ``size`` largest ``values`` (all if fewer), by ``argpartition``."""
+    if values.size <= size:
+        return np.arange(values.size)
+    return np.argpartition(-values, size - 1)[:size]
+
+
+
+def not_listed(size: int) -> np.ndarray:
+    return np.full(size, -1, dtype=np.int64)
+
+
+def rank_candidates(batch: np.ndarray, found: list[tuple], ctx: SearchContext) -> dict[str, np.ndarray]:
+    """:func:`rank_batch` of per-query candidate tuples
+    ``(slot, rows, similarity, mf, rmf, delta, listed_shift)``."""
+    offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+    for slot, rows, *_ in found:
+        offsets[slot + 1] = rows.size
+    np.cumsum(offsets, out=offsets)
+    columns = [np.concatenate([f[c] for f in found]) if found else np.empty(0) for c in range(1, 7)]
+    rows = columns[0].astype(np.int64)
+    return rank_batch(batch, offsets, rows, *columns[1:5], columns[5].astype(np.int64), ctx)
+
+
+def rank_batch(
+    batch: np.ndarray, offsets: np.ndarray, rows: np.ndarray, similarity: np.ndarray, mf: np.ndarray,
+    rmf: np.ndarray, delta: np.ndarray, listed: np.ndarray, ctx: SearchContext,
+) -> dict[str, np.ndarray]:
+    """Top-k of every query's exactly scored candidates (CSR by query slot), with gap and alert.
+    The ranking score is the similarity, or in analogue mode with the mass prior the analogue
+    score built on it."""
+    s = ctx.settings
+    score = similarity
+    if s.mode == "analog" and s.mass_prior:
+        score = analogue_score(similarity, delta, listed)
+    pick, slot, rank, gap, alert = _rank_kernel(offsets, rows, score, ctx.library.compound, ctx.library.formula,
+                                                s.top_k, s.isomer_margin)
+    return {
+        "query": np.asarray(batch, dtype=np.int64)[slot],
+        "rank": rank,
+        "row": rows[pick],
+        "score": score[pick],
+        "mf": mf[pick],
+        "rmf": rmf[pick],
+        "delta_mass": delta[pick],
+        "similarity": similarity[pick],
+        "delta_shift": listed[pick],
+        "gap": gap,
+        "isomer_alert": alert,
+    }
+
+
+@njit(cache=True, nogil=True)
+def _rank_kernel(offsets, rows, score, compound, formula, top_k, margin):
+    """Per query: candidates sorted by score descending, then library row ascending (two stable
+    sorts); for each of the first ``top_k``, the gap to the best candidate of another compound
+    and whether another compound with the same formula scores within ``margin``.
+
+    Returns ``(pick, slot, rank, gap, alert)``: indices into the candidate arrays, query slot,
+    1-based rank, gap (NaN when no other compound was scored) and isomer alert.
+    """
+    nq = offsets.shape[0] - 1
+    n_out = 0
+    for q in range(nq):
+        n_out += min(top_k, offsets[q + 1] - offsets[q])
+    pick = np.empty(n_out, dtype=np.int64)
+    slot = np.empty(n_out, dtype=np.int64)
+    rank = np.empty(n_out, dtype=np.int64)
+    gap = np.full(n_out, np.nan)
+    alert = np.zeros(n_out, dtype=np.bool_)
+    o = 0
+    for q in range(nq):
+        lo, hi = offsets[q], offsets[q + 1]
+        m = hi - lo
+        if m == 0:
+            continue
+        by_row = lo + np.argsort(rows[lo:hi], kind="mergesort")
+        order = by_row[np.argsort(-score[by_row], kind="mergesort")]
+        for r in range(min(top_k, m)):
+            i = order[r]
+            c = compound[rows[i]]
+            f = formula[rows[i]]
+            for t in range(m):
+                j = order[t]
+                if compound[rows[j]] != c:
+                    gap[o] = score[i] - score[j]  # the first other compound is the best one
+                    break
+            if f >= 0:
+                for t in range(m):
+                    j = order[t]
+                    if compound[rows[j]] != c and formula[rows[j]] == f and abs(score[j] - score[i]) <= margin:
+                        alert[o] = True
+                        break
+            pick[o] = i
+            slot[o] = q
+            rank[o] = r + 1
+            o += 1
+    return pick, slot, rank, gap, alert
+
+
+def assemble(parts: list[dict[str, np.ndarray]]) -> Hits:
+    names = [f for f in Hits.__dataclass_fields__]
+    if not parts:
+        empty = {"query": np.int64, "rank": np.int64, "row": np.int64, "delta_shift": np.int64, "isomer_alert": bool}
+        return Hits(**{n: np.empty(0, dtype=empty.get(n, np.float64)) for n in names})
+    cols = {n: np.concatenate([p[n] for p in parts]) for n in names}
+    order = np.lexsort((cols["rank"], cols["query"]))
+    return Hits(**{n: v[order] for n, v in cols.items()})

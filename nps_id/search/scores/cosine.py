@@ -1,0 +1,140 @@
+"""Cosine similarity (the matchms pattern), for EI and MS/MS, identity and analogue search.
+
+``score = sum over paired peaks of w_a * w_b / (||w_a|| * ||w_b||)`` with peak weights
+``w = mz**mz_power * intensity**intensity_power``; each peak is paired at most once, peaks pair
+when ``|mz_a - mz_b| <= tolerance``. Kernels: :func:`~nps_id.search.kernels.cosine_greedy`,
+:func:`~nps_id.search.kernels.cosine_hungarian`.
+
+Entry points
+------------
+- :class:`Cosine` -- the score.
+- :func:`cosine_many` -- one query against candidate rows of a CSR library (the engine's step).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from nps_id.search import kernels
+from nps_id.search.index import DEFAULT_EI
+from nps_id.search.scores.base import Candidates, Score, ScoreResult, search_peaks
+from nps_id.spectrum import Spectrum
+from nps_id.tolerance import Tolerance
+
+#: Nominal-mass (EI) peaks match when equal; any tolerance below 0.5 Da says so.
+NOMINAL_TOLERANCE = Tolerance(0.25, "Da")
+
+
+@njit(cache=True, nogil=True)
+def _cosine_many(q_mz, q_int, offsets, r_mz, r_int, cand, tol, ppm, shift, mz_power, intensity_power):
+    out = np.zeros(cand.shape[0])
+    for k in range(cand.shape[0]):
+        lo, hi = offsets[cand[k]], offsets[cand[k] + 1]
+        out[k] = min(kernels.cosine_greedy(q_mz, q_int, r_mz[lo:hi], r_int[lo:hi], tol, ppm, shift[k],
+                                           mz_power, intensity_power)[0], 1.0)
+    return out
+
+
+def cosine_many(q_mz: np.ndarray, q_int: np.ndarray, offsets: np.ndarray, r_mz: np.ndarray, r_int: np.ndarray,
+                cand: np.ndarray, score: "Cosine", shift: np.ndarray) -> np.ndarray:
+    """Greedy cosine (at most 1) of one query against rows ``cand`` of a CSR library;
+    ``shift[k] != 0`` pairs peaks also at that precursor difference (modified cosine)."""
+    tol = score.tolerance
+    return _cosine_many(
+        np.asarray(q_mz, np.float64), np.asarray(q_int, np.float64), offsets, r_mz, r_int,
+        np.asarray(cand, np.int64), float(tol.value), tol.unit == "ppm", np.asarray(shift, np.float64),
+        float(score.mz_power), float(score.intensity_power),
+    )
+
+
+@dataclass(frozen=True)
+class Cosine(Score):
+    """Cosine similarity of peak weights ``mz**mz_power * intensity**intensity_power``.
+
+    Pairing ``"greedy"`` takes pairs by decreasing product (matchms ``CosineGreedy``, what the
+    search runs); ``"hungarian"`` finds the pairing with the largest sum (``CosineHungarian``).
+    With ``clean`` both spectra are first prepared as the search prepares them
+    (:func:`~nps_id.search.scores.base.search_peaks`: EI nominal mass and noise floor; MS/MS
+    precursor window and noise removed); ``clean=False`` scores the peaks as given (matchms).
+
+    Parameters
+    ----------
+    tolerance : Tolerance or str, default "0.2 Da"
+        Peak matching half-width (Da, or ppm of ``a``'s peak); EI nominal peaks match when equal.
+    mz_power : float or None, default None
+        None: the search's weight for the spectrum kind, 1.0 for EI (as the composite), 0.0 for
+        MS/MS (as matchms).
+    intensity_power : float, default 0.5
+    pairing : {"greedy", "hungarian"}, default "greedy"
+    clean : bool, default True
+
+    Examples
+    --------
+    >>> a = Spectrum([100.0, 150.0, 200.0], [0.7, 0.2, 0.1], {"ms_level": 2})
+    >>> b = Spectrum([100.0, 140.0, 190.0], [0.4, 0.2, 0.1], {"ms_level": 2})
+    >>> r = Cosine(intensity_power=1.0).pair(a, b)
+    >>> round(r.score, 2), r.matched_peaks
+    (0.83, 1)
+    """
+
+    tolerance: Tolerance | str = "0.2 Da"
+    mz_power: float | None = None
+    intensity_power: float = 0.5
+    pairing: str = "greedy"
+    clean: bool = True
+
+    name = "cosine"
+    serves = (("ei", "identity"), ("ei", "analog"), ("ms2", "identity"), ("ms2", "analog"))
+    default_for = (("ms2", "identity"),)
+    describes = "cosine of peak weights"
+    reference = "matchms `CosineGreedy` / `CosineHungarian`"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tolerance", Tolerance.parse(self.tolerance))
+        if self.pairing not in ("greedy", "hungarian"):
+            raise ValueError(f"pairing must be 'greedy' or 'hungarian', got {self.pairing!r}")
+
+    def for_kind(self, kind: str) -> "Cosine":
+        """These parameters with ``mz_power`` None resolved for ``kind``."""
+        if self.mz_power is not None:
+            return self
+        return replace(self, mz_power=DEFAULT_EI["mz_power"] if kind == "ei" else 0.0)
+
+    def for_search(self, kind: str, settings: Any) -> "Cosine":
+        if kind == "ei":
+            return replace(self, tolerance=NOMINAL_TOLERANCE, mz_power=settings.mz_power,
+                           intensity_power=settings.intensity_power)
+        return replace(self.for_kind(kind), tolerance=settings.tolerance or self.tolerance,
+                       intensity_power=settings.ms2_intensity_power)
+
+    def shift(self, query: Candidates) -> np.ndarray:
+        """Mass shift of each candidate's peaks: none for the plain cosine."""
+        return np.zeros(query.positions.size)
+
+    def exact(self, prepared: Any, index: Any, query: Candidates) -> np.ndarray:
+        if query.prefilter is not None:
+            # EI identity: the index's weighted cosine is this cosine (float32 index weights).
+            return np.minimum(query.prefilter, 1.0)
+        lib = index.spectra
+        return cosine_many(query.mz, query.intensity, lib.offsets, lib.mz, lib.intensity, query.positions,
+                           self, self.shift(query))
+
+    def pair_shift(self, kind: str, a: Spectrum, b: Spectrum, peaks_a: tuple, peaks_b: tuple) -> float:
+        """Mass shift of ``b``'s peaks in ``pair``: none for the plain cosine."""
+        return 0.0
+
+    def pair_peaks(self, kind: str, a: Spectrum, b: Spectrum) -> ScoreResult:
+        peaks_a, peaks_b = ((search_peaks(s, kind) if self.clean else (s.mz, s.intensity)) for s in (a, b))
+        (mz_a, int_a), (mz_b, int_b) = peaks_a, peaks_b
+        score = self.for_kind(kind)
+        shift = self.pair_shift(kind, a, b, peaks_a, peaks_b)
+        tol = score.tolerance
+        func = kernels.cosine_greedy if self.pairing == "greedy" else kernels.cosine_hungarian
+        value, n = func(np.asarray(mz_a, np.float64), np.asarray(int_a, np.float64), np.asarray(mz_b, np.float64),
+                        np.asarray(int_b, np.float64), float(tol.value), tol.unit == "ppm", float(shift),
+                        float(score.mz_power), float(self.intensity_power))
+        parts = {"mass_shift": float(shift)} if shift else {}
+        return ScoreResult(min(float(value), 1.0), int(n), parts)
