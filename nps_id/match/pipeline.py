@@ -29,7 +29,7 @@ from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extrac
 from nps_id.gcms.lcms import MS2Group, group_ms2
 from nps_id.gcms.peaks import PeakParameters
 from nps_id.gcms.retention_index import AlkaneLadder
-from nps_id.gcms.run import Run, load_run
+from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.match.verdict import LEVELS, Evidence, VerdictThresholds, decide
 from nps_id.tolerance import Tolerance
 
@@ -132,15 +132,24 @@ class ReferenceLibrary:
             "structure_status": str(col["structure_status"][row]) or None,
         }
 
-    def require(self, kind: str, run_name: str, technique: str) -> None:
+    def require(self, technique: Technique, run_name: str) -> None:
         """Raise :class:`~nps_id.errors.LibraryError` (exit 4) when the library holds no spectra
-        of ``kind`` ("ei" or "ms2"): a run searched against nothing would read as "no findings"."""
+        of the kind ``technique`` is searched against, or when nothing can identify its spectra
+        (a full scan of a soft ionisation): a run searched against the wrong spectra would read
+        as "no findings"."""
+        kind = technique.library_kind
         if kind in self.indexes:
             return
+        library = f"library {Path(self.info['path']).name} ({self.info['name']} {self.info['release']})"
+        if kind is None:
+            raise LibraryError(
+                f"{run_name}: {technique.name} run ({technique.basis}) cannot be matched against {library} "
+                "or any other: nps-id identifies electron-ionisation full scans against EI spectra and "
+                "MS/MS scans against MS/MS spectra"
+            )
         what = "EI spectra" if kind == "ei" else "MS/MS spectra with a precursor m/z"
         raise LibraryError(
-            f"{run_name} is a {technique} run, but library {Path(self.info['path']).name} "
-            f"({self.info['name']} {self.info['release']}) holds no {what}; match it against a library that does"
+            f"{run_name} is a {technique.name} run, but {library} holds no {what}; match it against a library that does"
         )
 
     def library_ri(self, row: int) -> float | None:
@@ -200,12 +209,14 @@ def match_run(
     read_report = ReadReport(str(path))
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
     sha256 = sha256 or sha256_path(path).sha256
+    acquisition = run.metadata.get("acquisition", {}) if run is not None else acquisition_of(ms2[0])
+    technique = decide_technique(acquisition, run.n_scans if run is not None else 0, len(ms2))
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "schema_version": RESULTS_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "software": {"name": "nps-id", "version": __version__},
-        "run": {**_run_info(path, sha256, run, ms2), "read": read_report.to_dict()},
+        "run": {**_run_info(path, sha256, run, ms2, acquisition, technique), "read": read_report.to_dict()},
         "parameters": {
             **params.to_dict(),
             "blank": blank[0] if blank else None,
@@ -214,8 +225,7 @@ def match_run(
         },
         "library": dict(library.info),
     }
-    if ms2 or run is not None:
-        library.require("ms2" if ms2 else "ei", path.name, results["run"]["technique"])
+    library.require(technique, path.name)
     results["tic"] = _tic(run)
     notes: list[str] = []
     if ms2:
@@ -239,7 +249,8 @@ def match_run(
     return results
 
 
-def _run_info(path: Path, sha256: str, run: Run | None, ms2: list) -> dict[str, Any]:
+def _run_info(path: Path, sha256: str, run: Run | None, ms2: list, acquisition: dict,
+              technique: Technique) -> dict[str, Any]:
     rts = [s.retention_time for s in ms2 if s.retention_time is not None]
     if run is not None:
         rts += [float(run.rt_seconds[0]), float(run.rt_seconds[-1])]
@@ -249,9 +260,12 @@ def _run_info(path: Path, sha256: str, run: Run | None, ms2: list) -> dict[str, 
         "path": str(path),
         "sha256": sha256,
         "format": meta.get("format"),
-        "instrument": meta.get("instrument"),
-        "acquisition": meta.get("acquisition", {}),
-        "technique": "LC-MS/MS" if ms2 else "GC-EI-MS",
+        "instrument": meta.get("instrument") or acquisition.get("instrument"),
+        "acquisition": acquisition,
+        "technique": technique.name,
+        "technique_basis": technique.basis,
+        "ionization": acquisition.get("ionization"),
+        "analyzer": acquisition.get("analyzer"),
         "n_scans": (run.n_scans if run is not None else 0) + len(ms2),
         "n_ms1_scans": run.n_scans if run is not None else 0,
         "n_ms2_scans": len(ms2),
