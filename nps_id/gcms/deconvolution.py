@@ -64,6 +64,10 @@ class DeconvolutionParameters:
         An ion's abundance must exceed this multiple of its own noise.
     max_half_width_seconds : float
         A component spans at most this far either side of its apex.
+    split_peak_min_valley : float
+        Two components with the same best hit are one peak (a split top, shoulder or tail of an
+        overloaded or tailing peak) when the baseline-corrected TIC between their apexes never
+        falls below this fraction of the lower apex (:func:`nps_id.gcms.peaks.valley_ratio`).
     """
 
     min_shape_correlation: float = 0.8
@@ -71,6 +75,7 @@ class DeconvolutionParameters:
     min_ions: int = 4
     ion_snr: float = 3.0
     max_half_width_seconds: float = 6.0
+    split_peak_min_valley: float = 0.8
 
     def to_dict(self) -> dict:
         return asdict(self)

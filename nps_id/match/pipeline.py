@@ -29,7 +29,7 @@ from nps_id._hashing import sha256_path
 from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.lcms import MS2Group, group_ms2
-from nps_id.gcms.peaks import PeakParameters
+from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
@@ -409,14 +409,22 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
     analogue = _search([spectra[i] for i in need_analogue], library, params, "analog") if need_analogue else {}
     analogue = {need_analogue[q]: hits for q, hits in analogue.items()}
     same_peak = params.deconvolution.max_half_width_seconds
-    elsewhere, duplicates = _same_compound(components, identity, library, t.report_score, same_peak)
+    tic = _corrected_tic(run, params.peaks)
+    elsewhere, duplicates = _same_compound(components, identity, library, t.report_score, same_peak,
+                                           tic=tic, min_valley=params.deconvolution.split_peak_min_valley)
     findings: list[dict] = []
     summaries: list[dict] = []
     for i, component in enumerate(components):
         ri = ladder.ri(component.rt_seconds) if ladder else None
         summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None}
         if i in duplicates:  # a shoulder or tail of a larger component with the same best hit
-            summary["duplicate_of"] = duplicates[i]
+            summary["duplicate_of"] = j = duplicates[i]
+            apart = abs(component.rt_seconds - components[j].rt_seconds)
+            summary["duplicate_reason"] = (
+                f"same best hit {apart:.1f} s from component {j} (<= {same_peak:g} s)" if apart <= same_peak else
+                f"same best hit {apart:.1f} s from component {j}, one TIC peak (no valley between them: "
+                f"{valley_ratio(tic, component.apex, components[j].apex):.0%} of the lower apex): "
+                "a split, shoulder or tail of its peak")
             summaries.append(summary)
             continue
         finding = _gc_finding(component, identity.get(i, []), analogue.get(i, []), ri, run, library, t,
@@ -459,17 +467,28 @@ def _subtract_blank(components, spectra, identity, blank, library, params):
     return kept, [spectra[i] for i in keep], identity, removed_info
 
 
-def _same_compound(components, identity, library, min_mf, same_peak_seconds) -> tuple[list[int], dict[int, int]]:
+def _same_compound(components, identity, library, min_mf, same_peak_seconds, *, tic=None,
+                   min_valley: float = 1.0) -> tuple[list[int], dict[int, int]]:
     """Components whose best reportable identity hits are the same compound.
+
+    Two such components are one peak when their apexes are within ``same_peak_seconds``, or when
+    ``tic`` (baseline-corrected) does not fall between their apexes below ``min_valley`` of the
+    lower one (:func:`~nps_id.gcms.peaks.valley_ratio`): the split top, shoulder or tail of an
+    overloaded or tailing peak. Separate elutions have a valley between them.
 
     Returns
     -------
     elsewhere : list of int
-        For each component, how many others further than ``same_peak_seconds`` away share it.
+        For each component, how many others that are not the same peak share it.
     duplicates : dict
-        Index -> index of the highest *higher* component within ``same_peak_seconds`` that shares
-        it: a shoulder or tail of that component's peak (one peak, one finding).
+        Index -> index of the highest *higher* component of the same peak that shares it
+        (one peak, one finding).
     """
+    def same_peak(i: int, j: int) -> bool:
+        a, b = components[i], components[j]
+        return (abs(a.rt_seconds - b.rt_seconds) <= same_peak_seconds
+                or (tic is not None and valley_ratio(tic, a.apex, b.apex) >= min_valley))
+
     by_compound: dict[str, list[int]] = {}
     for i, hits in identity.items():
         if hits and (hits[0]["mf"] or 0) >= min_mf:
@@ -478,13 +497,20 @@ def _same_compound(components, identity, library, min_mf, same_peak_seconds) -> 
     duplicates: dict[int, int] = {}
     for group in by_compound.values():
         for i in group:
-            near = [j for j in group if j != i
-                    and abs(components[j].rt_seconds - components[i].rt_seconds) <= same_peak_seconds]
+            near = [j for j in group if j != i and same_peak(i, j)]
             elsewhere[i] = len(group) - 1 - len(near)
             higher = [j for j in near if components[j].height > components[i].height]
             if higher:
                 duplicates[i] = max(higher, key=lambda j: components[j].height)
     return elsewhere, duplicates
+
+
+def _corrected_tic(run: Run, peaks: PeakParameters) -> np.ndarray:
+    """The TIC minus its baseline (as peak detection sees it), for telling one peak from two."""
+    from nps_id.gcms.peaks import baseline, window_scans
+
+    tic = run.tic
+    return tic - baseline(tic, window_scans(run.rt_seconds, peaks.baseline_window_seconds))
 
 
 def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> dict | None:
