@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Callable
 
 import click
 
-from nps_id.commands.options import TOLERANCE, ScoreNames
+from nps_id.commands.options import TOLERANCE, ScoreChoice
 from nps_id.tolerance import Tolerance
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ _OPTIONS = [
     click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
                  help="LC-MS/MS precursor window (half-width)."),
     click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance."),
-    click.option("--ms2-score", type=click.Choice(ScoreNames(("ms2", "identity"), ("ms2", "analog"))), default=None,
+    click.option("--ms2-score", type=ScoreChoice(("ms2", "identity"), ("ms2", "analog")), default=None,
                  show_default="cosine; analogues modified_cosine",
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
     click.option("--ms2-rt-tolerance", type=float, default=30.0,
