@@ -97,7 +97,8 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
     result
         The batch that just ran (its manifest covers earlier, skipped runs too).
     internal_standards
-        Substance names (case-insensitive) never reported as carry-over.
+        Substance names (case-insensitive) never reported as carry-over; nor is any finding the
+        results label ``role: "internal_standard"`` (``--internal-standard``, resolved in the library).
     """
     out_dir = result.manifest.out_dir
     ignore = {name.lower() for name in internal_standards}
@@ -111,6 +112,7 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
         if status != "done":
             continue
         results = json.loads(results_path(out_dir, run.key).read_text(encoding="utf-8"))
+        ignore |= {f["name"].lower() for f in results["findings"] if f.get("role") == "internal_standard"}
         for name, cell in _best_findings(results).items():
             found.setdefault(name, {})[run.key] = cell
     substances = sorted(found, key=lambda n: (-len(found[n]), n.lower()))

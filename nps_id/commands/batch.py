@@ -47,8 +47,6 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
                    "blank before it subtracted.")
 @click.option("--subtract-blank/--no-subtract-blank", default=True,
               help="With --blank-pattern: subtract the blank before each run (else only flag blanks).")
-@click.option("--internal-standard", multiple=True, metavar="NAME",
-              help="Substance added to every vial; never reported as carry-over. Repeatable.")
 @click.option("--alkanes", type=click.Path(exists=True, path_type=Path),
               help="n-alkane ladder (run or CSV of RT and carbon number) for retention indices.")
 @match_settings_options
@@ -59,7 +57,7 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
               help="Laboratory details (TOML, as for nps-id report) shared by every run's report.")
 @lenient_option
 def batch(inputs, library, out_dir, include, exclude, workers, timeout_seconds, scheduler, blank_pattern,
-          subtract_blank, internal_standard, alkanes, match_parameters, report_formats, sample_info,
+          subtract_blank, alkanes, match_parameters, report_formats, sample_info,
           lenient) -> None:
     """Match every run below the given folders and summarise substances across the runs.
 
@@ -111,7 +109,9 @@ def batch(inputs, library, out_dir, include, exclude, workers, timeout_seconds, 
         click.echo(f"\ninterrupted; finished runs are recorded in {out_dir / 'manifest.json'}: "
                    "run the same command again to resume", err=True)
         click.get_current_context().exit(EXIT_INTERRUPTED)
-    written = write_summary(build_summary(result, internal_standard), out_dir)
+    # The internal standards (a match setting) are never reported as carry-over either.
+    internal_standards = [s.name for s in match_parameters.internal_standards]
+    written = write_summary(build_summary(result, internal_standards), out_dir)
 
     done = result.total - len(result.failed)
     click.echo(f"{result.total} runs: {done} done ({result.skipped} already done before), "

@@ -23,6 +23,8 @@ Examples:
   nps-id match 220223030.mzML --library swgdrug.h5
   nps-id match runs/*.mzML -l swgdrug.h5 -o results/ --blank runs/220223001.mzML
   nps-id match sample.cdf -l swgdrug.h5 --alkanes alkanes.csv --json sample.json --fail-on identified
+  nps-id match 220223030.mzML -l swgdrug.h5 --blank 220223001.mzML --internal-standard bupivacaine@6.51 \\
+      --reference-standard 220223010.mzML etizolam
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input (also: an output
@@ -43,6 +45,11 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
 @click.option("--alkanes", type=click.Path(exists=True, path_type=Path), default=None,
               help="n-alkane ladder: CSV of carbon number and RT (rt in min or rt_s), or a ladder run; "
               "gives van den Dool-Kratz retention indices.")
+@click.option("--reference-standard", "reference_standards", type=(click.Path(exists=True, path_type=Path), str),
+              multiple=True, metavar="RUN NAME",
+              help="A run of a reference standard (same method) and the substance in it: findings of that "
+                   "substance get its RT (and RI) against the standard's, within --standard-rt-window. "
+                   "Repeatable.")
 @click.option("--fail-on", type=click.Choice(["identified", "tentative"]), default=None,
               help="Exit 1 when a finding at this level or stronger is found.")
 @match_settings_options
@@ -56,8 +63,8 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
               help="Replace results in -o DIR made from another run, other settings or another library "
                    "(without it such a file is refused; an identical re-run always rewrites its own).")
 @lenient_option
-def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_parameters, report_formats,
-          sample_info, overwrite, lenient) -> None:
+def match(runs, library, output_dir, json_file, blank, alkanes, reference_standards, fail_on, match_parameters,
+          report_formats, sample_info, overwrite, lenient) -> None:
     """Find and identify the compounds in chromatographic runs (GC-MS or LC-MS/MS).
 
     Each run (mzML, mzXML, ANDI netCDF, JCAMP-DX, MS1/MS2 text) is deconvoluted into
@@ -67,6 +74,7 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
     """
     from nps_id.batch.runner import write_results_json
     from nps_id.match.pipeline import match_files
+    from nps_id.match.standards import ReferenceStandard
     from nps_id.match.verdict import at_least
 
     from nps_id.report import report_paths, write_reports
@@ -79,9 +87,11 @@ def match(runs, library, output_dir, json_file, blank, alkanes, fail_on, match_p
     outputs = [json_file] + ([p for run in runs for p in report_paths(run.stem, report_formats, report_dir)]
                              if report_formats else [])
     outputs += [output_dir / f"{run.name}.match.json" for run in runs] if output_dir is not None else []
-    refuse_output_onto_inputs(outputs, [*runs, blank, alkanes, sample_info, library_path])
+    refuse_output_onto_inputs(outputs, [*runs, blank, alkanes, sample_info, library_path,
+                                        *(run for run, _ in reference_standards)])
+    standards = [ReferenceStandard(str(run), name) for run, name in reference_standards]
     for path, results in match_files(list(runs), library_path, match_parameters, blank=blank,
-                                     alkanes=alkanes, lenient=lenient):
+                                     alkanes=alkanes, lenient=lenient, reference_standards=standards):
         all_results.append(results)
         for note in results["notes"]:
             click.echo(f"note: {path.name}: {note}", err=True)
@@ -159,6 +169,17 @@ def format_table(results: dict) -> str:
         f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {rt[0]:.2f}-{rt[1]:.2f} min, "
         f"{len(results['components'])} components; library {lib['name']} {lib['release']}",
     ]
+    blank = results.get("blank")
+    if blank:
+        removed = ", ".join(f"{c['rt_min']:.3f}" for c in results["blank_subtracted"])
+        lines.append(f"  blank {blank['file']}: removed {blank['n_removed']} of the run's components"
+                     + (f" (RT {removed} min)" if removed else ""))
+    for check in results.get("internal_standards", []):
+        where = (f"found at {check['rt_min']:.3f} min" if check["found"] else "NOT FOUND")
+        if check["found"] and check["expected_rt_min"] is not None:
+            where += (f", {check['delta_rt_min']:+.3f} min from the expected {check['expected_rt_min']:.3f}"
+                      f" ({'within' if check['within'] else 'OUTSIDE'} +/-{check['rt_window_min']:g})")
+        lines.append(f"  internal standard {check['name']}: {where}")
     findings = results["findings"]
     if not findings:
         lines.append("  no findings")
@@ -171,6 +192,8 @@ def format_table(results: dict) -> str:
         ri = f"{f['ri']:.0f}" if f.get("ri") is not None else "-"
         flag = " [isomer alert]" if f["isomer_alert"] else ""
         name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
+        if f.get("role") == "internal_standard":
+            name += " (IS)"
         lines.append(
             f"  {f['rt_min']:>7.3f} {ri:>6}  {f['verdict']:<12} {name[:30]:<30} {_num(f['score']):>5} {_num(f['mf']):>4} "
             f"{_num(f['rmf']):>4} {_num(f['gap']):>4}  {runner_text}{flag}"

@@ -3,7 +3,8 @@
 Entry points
 ------------
 - :func:`match_settings_options` -- a decorator that adds the options (peak limits, RT window,
-  shape correlation, verdict thresholds, LC-MS/MS tolerances, top-k, analogue mode) to a click
+  shape correlation, verdict thresholds, LC-MS/MS tolerances, top-k, analogue mode, internal
+  standards and the standards' RT window) to a click
   command and hands the command one ``match_parameters`` argument instead of sixteen.
 - :func:`match_parameters_from_options` -- option values -> :class:`~nps_id.match.pipeline.MatchParameters`.
 
@@ -18,11 +19,28 @@ from typing import TYPE_CHECKING, Callable
 
 import click
 
-from nps_id.commands.options import TOLERANCE, ScoreNames
+from nps_id.commands.options import TOLERANCE, ScoreChoice
 from nps_id.tolerance import Tolerance
 
 if TYPE_CHECKING:
     from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.standards import InternalStandard
+
+
+class InternalStandardType(click.ParamType):
+    """Click type for ``NAME`` or ``NAME@RT_MIN`` (expected retention time, minutes)."""
+
+    name = "NAME[@RT_MIN]"
+
+    def convert(self, value, param, ctx) -> InternalStandard:
+        from nps_id.match.standards import InternalStandard
+
+        if not isinstance(value, str):
+            return value
+        try:
+            return InternalStandard.parse(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 # In the order --help lists them.
 _OPTIONS = [
@@ -43,13 +61,20 @@ _OPTIONS = [
     click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
                  help="LC-MS/MS precursor window (half-width)."),
     click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance."),
-    click.option("--ms2-score", type=click.Choice(ScoreNames(("ms2", "identity"), ("ms2", "analog"))), default=None,
+    click.option("--ms2-score", type=ScoreChoice(("ms2", "identity"), ("ms2", "analog")), default=None,
                  show_default="cosine; analogues modified_cosine",
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
     click.option("--ms2-rt-tolerance", type=float, default=30.0,
                  help="LC-MS/MS: scans of one precursor further apart (s) are separate groups."),
     click.option("--top-k", type=click.IntRange(1, 50), default=5, help="Library hits kept per component."),
     click.option("--no-analogue", is_flag=True, help="Do not search poor identity matches in analogue mode."),
+    click.option("--internal-standard", "internal_standard", multiple=True, default=(), type=InternalStandardType(),
+                 help="Substance added to every vial (library name or InChIKey), optionally with its expected "
+                      "RT in minutes (bupivacaine@6.51): labelled internal standard, checked per run, never "
+                      "subtracted as blank. Repeatable."),
+    click.option("--standard-rt-window", type=click.FloatRange(min=0), default=0.1, metavar="MIN",
+                 help="Largest RT difference (min) from an internal standard's expected RT or a reference "
+                      "standard run's RT that counts as within."),
 ]
 
 
@@ -72,13 +97,16 @@ def match_parameters_from_options(
     ms2_rt_tolerance: float,
     top_k: int,
     no_analogue: bool,
+    internal_standard: tuple[InternalStandard, ...],
+    standard_rt_window: float,
 ) -> MatchParameters:
     """The :class:`~nps_id.match.pipeline.MatchParameters` the match settings options describe.
 
     Every argument is required (keyword-only, named as the option's click parameter) so that a
     misspelt or forgotten setting is a ``TypeError``, not a silent default. Units: heights in
     detector counts, areas in counts x s, ``rt_window`` in minutes (``(None, None)``: whole run),
-    ``ri_window`` in retention-index units, ``ms2_rt_tolerance`` in seconds, scores on 0-999.
+    ``ri_window`` in retention-index units, ``ms2_rt_tolerance`` and ``standard_rt_window`` in
+    seconds and minutes, scores on 0-999.
     """
     from dataclasses import replace
 
@@ -100,6 +128,8 @@ def match_parameters_from_options(
         fragment_tolerance=fragment_tolerance,
         ms2_score=ms2_score,
         ms2_rt_tolerance_seconds=ms2_rt_tolerance,
+        internal_standards=tuple(internal_standard),
+        standard_rt_window_min=standard_rt_window,
     )
 
 

@@ -1,6 +1,6 @@
 """Options and parameter types shared by several commands, defined once and stacked.
 
-Entry points: :data:`TOLERANCE` (a click ``ParamType``), :class:`ScoreNames` (``--score``
+Entry points: :data:`TOLERANCE` (a click ``ParamType``), :class:`ScoreChoice` (``--score``
 choices from the score registry), :func:`library_option`, :func:`lenient_option`,
 :func:`resolve_library`, :func:`refuse_output_onto_inputs` (the one output-onto-input guard of
 every writing command).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 import click
 
@@ -35,26 +35,23 @@ class ToleranceType(click.ParamType):
 TOLERANCE = ToleranceType()
 
 
-class ScoreNames(Sequence[str]):
-    """Names from the score registry (:func:`nps_id.search.scores.names`) that serve every
-    ``(kind, mode)`` given, read when click first needs them (the registry loads numba, and
-    ``nps-id --help`` must stay instant)."""
+class ScoreChoice(click.Choice):
+    """``--score`` choices: the score registry's names (:func:`nps_id.search.scores.names`) that
+    serve every ``(kind, mode)`` given, read when click first needs them (the registry loads
+    numba, and ``nps-id --help`` must stay instant; ``click.Choice`` itself reads its choices at
+    once)."""
 
     def __init__(self, *served: tuple[str, str]) -> None:
         self.served = served
+        self.case_sensitive = True
 
-    def _names(self) -> tuple[str, ...]:
+    @property
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
         from nps_id.search.scores import names
 
         if not self.served:
             return names()
         return tuple(n for n in names() if all(n in names(kind, mode) for kind, mode in self.served))
-
-    def __getitem__(self, i):  # type: ignore[override]
-        return self._names()[i]
-
-    def __len__(self) -> int:
-        return len(self._names())
 
 
 def default_library_path() -> Path:

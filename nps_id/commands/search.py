@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import click
 
 from nps_id.commands.options import (
-    TOLERANCE, ScoreNames, lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
+    TOLERANCE, ScoreChoice, lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
 )
 
 _EPILOG = """\b
@@ -53,7 +53,6 @@ COLUMNS: dict[str, str] = {
     "estimated_mass": "EstimatedMass",
 }
 
-SCORE_NAMES = ScoreNames()
 
 
 @click.command("search", epilog=_EPILOG)
@@ -63,7 +62,7 @@ SCORE_NAMES = ScoreNames()
 @click.option("--mode", type=click.Choice(["identity", "analog"]), default="identity", show_default=True,
               help="identity: the same compound; analog: related structures (fragments matched directly "
               "or shifted by the precursor / molecular-ion mass difference).")
-@click.option("--score", type=click.Choice(SCORE_NAMES), default=None, show_default="by mode and spectrum kind",
+@click.option("--score", type=ScoreChoice(), default=None, show_default="by mode and spectrum kind",
               help="Exact score, from the score registry (docs/scores.md lists which spectrum kinds and modes each "
                    "serves); spectra of a kind it does not serve get their default.")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "csv", "jsonl"]), default="tsv", show_default=True,

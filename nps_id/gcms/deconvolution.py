@@ -7,7 +7,8 @@ but not its chromatographic shape, so they are left out of its spectrum.
 Entry points
 ------------
 - :func:`extract_components` -- a :class:`~nps_id.gcms.run.Run` -> list of :class:`Component`.
-- :func:`subtract_blank` -- drop components that a blank run (same method) also shows.
+- :func:`subtract_blank` -- drop components that a blank run (same method) also shows
+  (:class:`BlankMatch` says which blank component explained each).
 - :class:`DeconvolutionParameters` -- shape/apex limits and their defaults.
 
 Algorithm (numbered steps match ``# Step n`` comments in :func:`extract_components`):
@@ -37,6 +38,7 @@ Algorithm (numbered steps match ``# Step n`` comments in :func:`extract_componen
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Collection, NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -62,6 +64,10 @@ class DeconvolutionParameters:
         An ion's abundance must exceed this multiple of its own noise.
     max_half_width_seconds : float
         A component spans at most this far either side of its apex.
+    split_peak_min_valley : float
+        Two components with the same best hit are one peak (a split top, shoulder or tail of an
+        overloaded or tailing peak) when the baseline-corrected TIC between their apexes never
+        falls below this fraction of the lower apex (:func:`nps_id.gcms.peaks.valley_ratio`).
     """
 
     min_shape_correlation: float = 0.8
@@ -69,6 +75,7 @@ class DeconvolutionParameters:
     min_ions: int = 4
     ion_snr: float = 3.0
     max_half_width_seconds: float = 6.0
+    split_peak_min_valley: float = 0.8
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -309,6 +316,15 @@ def _passes(component: Component, peak_params: PeakParameters, params: Deconvolu
     )
 
 
+class BlankMatch(NamedTuple):
+    """A sample component attributed to the blank: the blank component that explains it and the
+    cosine similarity of their spectra."""
+
+    component: Component
+    blank: Component
+    similarity: float
+
+
 def subtract_blank(
     components: list[Component],
     blank: list[Component],
@@ -316,35 +332,41 @@ def subtract_blank(
     rt_tolerance_seconds: float = 6.0,
     min_similarity: float = 0.9,
     min_ratio: float = 3.0,
-) -> tuple[list[Component], list[tuple[Component, Component]]]:
+    protected: Collection[int] = (),
+) -> tuple[list[Component], list[BlankMatch]]:
     """Remove components that the blank run shows too.
 
     A sample component is attributed to the blank when a blank component elutes within
     ``rt_tolerance_seconds``, has a spectrum with cosine similarity >= ``min_similarity``, and the
     sample component is less than ``min_ratio`` times as high (a real analyte well above the
-    carry-over level is kept).
+    carry-over level is kept). Components whose index is in ``protected`` are never removed:
+    an internal standard is in the blank on purpose.
 
     Returns
     -------
     (kept, removed)
-        ``removed`` pairs each dropped component with the blank component that explained it.
+        ``kept`` in the input order; ``removed`` says which blank component explained each
+        dropped one.
     """
     kept: list[Component] = []
-    removed: list[tuple[Component, Component]] = []
-    for component in components:
-        match = next(
-            (
-                b for b in blank
-                if abs(b.rt_seconds - component.rt_seconds) <= rt_tolerance_seconds
-                and _cosine(component, b) >= min_similarity
-                and component.height < min_ratio * b.height
-            ),
-            None,
-        )
+    removed: list[BlankMatch] = []
+    for i, component in enumerate(components):
+        match = None
+        if i not in protected:
+            match = next(
+                (
+                    BlankMatch(component, b, similarity)
+                    for b in blank
+                    if abs(b.rt_seconds - component.rt_seconds) <= rt_tolerance_seconds
+                    and (similarity := _cosine(component, b)) >= min_similarity
+                    and component.height < min_ratio * b.height
+                ),
+                None,
+            )
         if match is None:
             kept.append(component)
         else:
-            removed.append((component, match))
+            removed.append(match)
     return kept, removed
 
 

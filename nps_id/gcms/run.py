@@ -13,6 +13,8 @@ Entry points
   objects that carry ``retention_time``.
 - :class:`Run` -- ``rt_seconds``, ``intensity`` matrix, :attr:`Run.tic`, :meth:`Run.eic`,
   :meth:`Run.spectrum_at`.
+- :func:`decide_technique` -- GC-EI-MS, LC-MS/MS or a full scan nps-id cannot search, from what the
+  file declares (ionisation type, MS levels present) -- never from the file name or format.
 """
 from __future__ import annotations
 
@@ -30,8 +32,56 @@ from nps_id.spectrum import Spectrum
 # so a component's ions land in the same unit-mass bins as the reference spectra.
 _MAX_NOMINAL_MZ = 2000
 #: Scan metadata that describes the acquisition, copied into the run's metadata when present.
-_ACQUISITION_KEYS = ("instrument", "instrument_type", "ion_mode", "ionization_mode", "electron_energy",
-                     "date", "collision_energy")
+_ACQUISITION_KEYS = ("instrument", "instrument_type", "ionization", "analyzer", "ion_mode", "ionization_mode",
+                     "electron_energy", "date", "collision_energy")
+#: The ionisation type an EI library's spectra come from (PSI-MS MS:1000389, as readers name it).
+ELECTRON_IONIZATION = "electron ionization"
+#: Short names of other ionisation types, for technique names ("ESI-MS full scan").
+_IONIZATION_ABBREVIATIONS = {
+    "electrospray ionization": "ESI", "nanoelectrospray": "nanoESI", "atmospheric pressure chemical ionization": "APCI",
+    "atmospheric pressure photoionization": "APPI", "chemical ionization": "CI", "negative ion chemical ionization": "NCI",
+    "matrix-assisted laser desorption ionization": "MALDI", "field ionization": "FI",
+}
+
+
+@dataclass(frozen=True)
+class Technique:
+    """What a run is, as far as matching goes.
+
+    Attributes
+    ----------
+    name : str
+        ``"GC-EI-MS"``, ``"LC-MS/MS"``, or e.g. ``"ESI-MS full scan"`` for MS1-only runs of
+        another ionisation (an electrospray Orbitrap full scan), which no library nps-id
+        searches can identify.
+    library_kind : str or None
+        The library spectra it is searched against: ``"ei"``, ``"ms2"``; None: none.
+    basis : str
+        Why, in words (which file terms decided it), for the results and for refusals.
+    """
+
+    name: str
+    library_kind: str | None
+    basis: str
+
+
+def decide_technique(acquisition: dict[str, Any], n_ms1: int, n_ms2: int) -> Technique:
+    """The technique of a run from its declared ionisation (``acquisition["ionization"]``, read
+    from the file's CV terms) and the MS levels present.
+
+    MS2 scans make it LC-MS/MS (searched by precursor). MS1 only is GC-EI-MS when the file
+    declares electron ionisation or no ionisation at all (ANDI, JCAMP-DX and most GC exports
+    say nothing); any other declared ionisation (electrospray, APCI, CI, ...) gives full-scan
+    spectra that an EI library cannot identify.
+    """
+    ionization = acquisition.get("ionization")
+    declared = f"the file declares {ionization}" if ionization else "the file declares no ionisation type"
+    if n_ms2:
+        return Technique("LC-MS/MS", "ms2", f"{n_ms2} MS2 scans; {declared}")
+    if ionization is None or ELECTRON_IONIZATION in str(ionization).lower():
+        return Technique("GC-EI-MS", "ei", f"MS1 scans only; {declared}")
+    short = ", ".join(_IONIZATION_ABBREVIATIONS.get(i.strip().lower(), i.strip()) for i in str(ionization).split(","))
+    return Technique(f"{short}-MS full scan", None, f"MS1 scans only; {declared}")
 
 
 @dataclass(frozen=True)
@@ -157,17 +207,23 @@ def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[R
     acquisition: dict[str, Any] = {}
     for spectrum in nps_io.read(path, lenient=lenient, report=report):
         if not acquisition:  # what the first scan says about the acquisition
-            acquisition = {k: spectrum.get(k) for k in _ACQUISITION_KEYS if spectrum.get(k) is not None}
+            acquisition = acquisition_of(spectrum)
         instrument = instrument or spectrum.get("instrument") or spectrum.get("instrument_type")
         if (spectrum.ms_level or 1) >= 2:
             ms2.append(spectrum)
         elif spectrum.retention_time is not None:
             ms1.append(spectrum)
+    if not ms1 and not ms2:
+        raise InputError(f"{path}: no mass spectra with retention times (a chromatogram-only or empty file?)")
+    if not ms1:  # an MS2-only run: what it says about the acquisition travels with its scans
+        return None, ms2
     metadata = {"format": report.format, "acquisition": acquisition}
     if instrument:
         metadata["instrument"] = str(instrument)
-    if not ms1 and not ms2:
-        raise InputError(f"{path}: no mass spectra with retention times (a chromatogram-only or empty file?)")
-    run = run_from_spectra(ms1, str(path), metadata) if ms1 else None
-    return run, ms2
+    return run_from_spectra(ms1, str(path), metadata), ms2
+
+
+def acquisition_of(spectrum: Spectrum) -> dict[str, Any]:
+    """What one scan says about the acquisition (instrument, ionisation, analyser, polarity, ...)."""
+    return {k: spectrum.get(k) for k in _ACQUISITION_KEYS if spectrum.get(k) is not None}
 

@@ -52,6 +52,23 @@ ISOLATION_TARGET_MZ = "MS:1000827"
 COLLISION_ENERGY = "MS:1000045"
 MZ_ARRAY = "MS:1000514"
 INTENSITY_ARRAY = "MS:1000515"
+ELECTRON_IONIZATION = "MS:1000389"
+
+# Ionisation types (children of MS:1000008) and analyser types (MS:1000443) that writers use,
+# by accession so that terms inherited from a referenceableParamGroup count too.
+_IONIZATION = {
+    ELECTRON_IONIZATION: "electron ionization", "MS:1000073": "electrospray ionization",
+    "MS:1000398": "nanoelectrospray", "MS:1000070": "atmospheric pressure chemical ionization",
+    "MS:1000382": "atmospheric pressure photoionization", "MS:1000071": "chemical ionization",
+    "MS:1000271": "Negative Ion chemical ionization", "MS:1000075": "matrix-assisted laser desorption ionization",
+    "MS:1000258": "field ionization", "MS:1000259": "glow discharge ionization",
+}
+_ANALYZER = {
+    "MS:1000081": "quadrupole", "MS:1000084": "time-of-flight", "MS:1000484": "orbitrap",
+    "MS:1000264": "ion trap", "MS:1000082": "quadrupole ion trap", "MS:1000083": "radial ejection linear ion trap",
+    "MS:1000078": "axial ejection linear ion trap", "MS:1000079": "fourier transform ion cyclotron resonance",
+    "MS:1000080": "magnetic sector", "MS:1000254": "electrostatic energy analyzer",
+}
 
 _DTYPES = {
     "MS:1000521": np.dtype("<f4"),
@@ -108,7 +125,9 @@ def read(path: str | Path, report: ReadReport | None = None, ms_level: int | Non
         m/z, intensity and metadata ``scan_id``, ``scan_index``, ``ms_level``,
         ``retention_time`` (seconds, converted from the unit the file declares),
         ``precursor_mz``, ``precursor_charge``, ``collision_energy``, ``ion_mode``,
-        ``source_file``.
+        ``source_file``, and from the spectrum's instrument configuration ``ionization`` (the
+        source's ionisation type, e.g. "electron ionization") and ``analyzer`` (e.g.
+        "quadrupole", "quadrupole, time-of-flight") when the file declares them.
 
     Raises
     ------
@@ -125,11 +144,12 @@ def read(path: str | Path, report: ReadReport | None = None, ms_level: int | Non
 
 def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spectrum]:
     groups: dict[str, list[tuple[str, str, str]]] = {}  # referenceableParamGroup id -> cvParams
+    configs: dict[str, dict[str, str]] = {}  # instrumentConfiguration id -> ionization, analyzer
     chromatograms = 0
     last = None  # (index, id) of the last spectrum, to place a syntax error
-    tags = tuple(_NS + t for t in ("spectrum", "chromatogram", "referenceableParamGroup"))
+    local_tags = ("spectrum", "chromatogram", "referenceableParamGroup", "instrumentConfiguration")
     # Some writers leave out the mzML namespace: match the bare names as well.
-    tags += ("spectrum", "chromatogram", "referenceableParamGroup")
+    tags = tuple(_NS + t for t in local_tags) + local_tags
     with open_binary(path) as fh:
         events = safe_iterparse(fh, tags)
         try:
@@ -137,11 +157,14 @@ def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spect
                 local = etree.QName(elem).localname
                 if local == "spectrum":
                     last = (elem.get("index"), elem.get("id"))
-                    spectrum = _spectrum(elem, path, groups, report, ms_level)
+                    spectrum = _spectrum(elem, path, groups, configs, report, ms_level)
                     if spectrum is not None:
                         yield spectrum
                 elif local == "chromatogram":
                     chromatograms += 1
+                elif local == "instrumentConfiguration":  # before the run: kept for its spectra
+                    configs[elem.get("id", "")] = _configuration(elem, groups)
+                    continue
                 else:  # referenceableParamGroup: kept whole, referenced by id from spectra
                     groups[elem.get("id", "")] = [_param(c) for c in elem if _is(c, "cvParam")]
                     continue
@@ -196,8 +219,23 @@ def _child(elem: etree._Element | None, *path: str) -> etree._Element | None:
     return elem
 
 
+def _configuration(elem: etree._Element, groups: dict) -> dict[str, str]:
+    """``ionization`` and ``analyzer`` of an instrumentConfiguration (what it declares of them)."""
+    components = _child(elem, "componentList")
+    found: dict[str, list[str]] = {"ionization": [], "analyzer": []}
+    for component in components if components is not None else ():
+        known = {"source": ("ionization", _IONIZATION), "analyzer": ("analyzer", _ANALYZER)}.get(
+            etree.QName(component).localname if isinstance(component.tag, str) else "")
+        if known is None:
+            continue
+        key, terms = known
+        names = [terms[acc] for acc in _params(component, groups) if acc in terms]
+        found[key] += [n for n in names if n not in found[key]]
+    return {key: ", ".join(names) for key, names in found.items() if names}
+
+
 def _spectrum(
-    elem: etree._Element, path: str, groups: dict, report: ReadReport, ms_level: int | None
+    elem: etree._Element, path: str, groups: dict, configs: dict, report: ReadReport, ms_level: int | None
 ) -> Spectrum | None:
     index_text, scan_id = elem.get("index"), elem.get("id")
     index = _count(index_text)
@@ -224,6 +262,7 @@ def _spectrum(
         elif NEGATIVE_SCAN in params:
             meta["ion_mode"] = "negative"
         meta["retention_time"] = _retention_time(elem, groups)
+        meta.update(_instrument(elem, configs))
         meta.update(_precursor(elem, groups))
         return Spectrum(*peaks, meta)
     except (_BadSpectrum, ValueError) as exc:
@@ -273,6 +312,16 @@ def _retention_time(elem: etree._Element, groups: dict) -> float | None:
         raise _BadSpectrum(f"scan start time has unknown unit {unit!r} (expected second or minute)")
     # mzML requires a unit; when a writer leaves it out, seconds is the PSI-MS default for time.
     return parse_float(value, "scan start time") * (_TIME_UNITS[unit] if unit else 1.0)
+
+
+def _instrument(elem: etree._Element, configs: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The ionisation and analyser of the configuration a scan names, else of the file's only
+    configuration (several and no reference: unknown rather than guessed)."""
+    scan = _child(elem, "scanList", "scan")
+    ref = scan.get("instrumentConfigurationRef") if scan is not None else None
+    if ref in configs:
+        return configs[ref]
+    return next(iter(configs.values()), {}) if len(configs) == 1 else {}
 
 
 def _precursor(elem: etree._Element, groups: dict) -> dict[str, Any]:

@@ -4,5 +4,7 @@ Map
 ---
 - :mod:`nps_id.match.pipeline` -- :func:`match_run` / :func:`match_files` (the results dict of
   ``docs/match.md``), :class:`MatchParameters`, :class:`ReferenceLibrary`.
+- :mod:`nps_id.match.standards` -- internal standards (``role``, per-run check) and reference
+  standard runs (a finding's RT against the standard's).
 - :mod:`nps_id.match.verdict` -- identified / tentative / inconclusive and the criteria behind them.
 """

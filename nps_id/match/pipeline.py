@@ -6,7 +6,9 @@ Entry points
 - :class:`ReferenceLibrary` -- a library opened once for many runs (search reference, indexes,
   metadata columns).
 - :func:`match_run` -- one run file -> the results dict (the JSON contract of ``docs/match.md``).
-- :func:`prepare_blank` -- the components of a blank run, for blank subtraction.
+- :func:`prepare_blank` -- the components and TIC of a blank run (:class:`Blank`), for blank
+  subtraction.
+- :func:`measure_reference_standards` -- what reference standard runs show of their substances.
 
 The search itself is :func:`nps_id.search.engine.search`; this module only decides what to search
 (GC: deconvoluted components; LC-MS/MS: consensus spectra of grouped MS2 scans) and how to judge
@@ -27,10 +29,12 @@ from nps_id._hashing import sha256_path
 from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.lcms import MS2Group, group_ms2
-from nps_id.gcms.peaks import PeakParameters
+from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
-from nps_id.gcms.run import Run, load_run
+from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
+from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
+                                    reference_standard_fields, standard_entry)
 from nps_id.match.verdict import LEVELS, VerdictThresholds
 from nps_id.tolerance import Tolerance
 
@@ -61,6 +65,12 @@ class MatchParameters:
         MS2 scans of one precursor further apart than this are separate groups.
     blank_rt_tolerance_seconds, blank_min_similarity, blank_min_ratio : float
         Blank subtraction (see :func:`nps_id.gcms.deconvolution.subtract_blank`).
+    internal_standards : tuple of InternalStandard
+        Substances added to every vial: their findings are labelled ``role: "internal_standard"``,
+        checked per run (``internal_standards`` in the results) and never subtracted as blank.
+    standard_rt_window_min : float
+        Largest |RT difference| (minutes) from an internal standard's expected RT or from a
+        reference standard run's RT that counts as "within".
     """
 
     peaks: PeakParameters = field(default_factory=PeakParameters)
@@ -75,6 +85,8 @@ class MatchParameters:
     blank_rt_tolerance_seconds: float = 6.0
     blank_min_similarity: float = 0.9
     blank_min_ratio: float = 3.0
+    internal_standards: tuple[InternalStandard, ...] = ()
+    standard_rt_window_min: float = 0.1
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -134,15 +146,24 @@ class ReferenceLibrary:
             "structure_status": str(col["structure_status"][row]) or None,
         }
 
-    def require(self, kind: str, run_name: str, technique: str) -> None:
+    def require(self, technique: Technique, run_name: str) -> None:
         """Raise :class:`~nps_id.errors.LibraryError` (exit 4) when the library holds no spectra
-        of ``kind`` ("ei" or "ms2"): a run searched against nothing would read as "no findings"."""
+        of the kind ``technique`` is searched against, or when nothing can identify its spectra
+        (a full scan of a soft ionisation): a run searched against the wrong spectra would read
+        as "no findings"."""
+        kind = technique.library_kind
         if kind in self.indexes:
             return
+        library = f"library {Path(self.info['path']).name} ({self.info['name']} {self.info['release']})"
+        if kind is None:
+            raise LibraryError(
+                f"{run_name}: {technique.name} run ({technique.basis}) cannot be matched against {library} "
+                "or any other: nps-id identifies electron-ionisation full scans against EI spectra and "
+                "MS/MS scans against MS/MS spectra"
+            )
         what = "EI spectra" if kind == "ei" else "MS/MS spectra with a precursor m/z"
         raise LibraryError(
-            f"{run_name} is a {technique} run, but library {Path(self.info['path']).name} "
-            f"({self.info['name']} {self.info['release']}) holds no {what}; match it against a library that does"
+            f"{run_name} is a {technique.name} run, but {library} holds no {what}; match it against a library that does"
         )
 
     def library_ri(self, row: int) -> float | None:
@@ -151,10 +172,27 @@ class ReferenceLibrary:
         return float(self.ri[row])
 
 
-def prepare_blank(
-    path: str | Path, params: MatchParameters, *, sha256: str | None = None
-) -> tuple[dict[str, Any], list[Component]]:
-    """Components of a blank run (same method as the samples), and its identity for the results.
+@dataclass(frozen=True)
+class Blank:
+    """A blank run prepared once for many samples.
+
+    Attributes
+    ----------
+    identity : dict
+        ``file``, ``path``, ``sha256`` (echoed under ``parameters.blank``).
+    components : list of Component
+        Its components (same method as the samples).
+    tic : dict or None
+        Its TIC as in the results (``rt_min``, ``intensity``), shown beside the sample's.
+    """
+
+    identity: dict[str, Any]
+    components: list[Component]
+    tic: dict[str, list[float]] | None
+
+
+def prepare_blank(path: str | Path, params: MatchParameters, *, sha256: str | None = None) -> Blank:
+    """Components and TIC of a blank run (same method as the samples), and its identity.
 
     ``sha256`` is the blank's digest when the caller already has it (``nps-id batch`` hashes
     every input once); otherwise it is computed here.
@@ -162,7 +200,21 @@ def prepare_blank(
     run, _ = load_run(path)
     components = extract_components(run, params.peaks, params.deconvolution) if run is not None else []
     identity = {"file": Path(path).name, "path": str(path), "sha256": sha256 or sha256_path(path).sha256}
-    return identity, components
+    return Blank(identity, components, _tic(run))
+
+
+def measure_reference_standards(standards: list[ReferenceStandard], library: ReferenceLibrary,
+                                params: MatchParameters, *, ladder: AlkaneLadder | None = None,
+                                lenient: bool = False) -> list[tuple[dict, set[int]]]:
+    """Match each reference standard run and find its substance in it: the ``reference_standards``
+    entries of the results (RT, RI, verdict) with the substance's compound codes, for
+    :func:`match_run`. A name the library does not know is an :class:`~nps_id.errors.InputError`."""
+    measured = []
+    for standard in standards:
+        library_compounds(library, standard.name)  # a misspelt name fails before the run is matched
+        results = match_run(standard.run, library, params, ladder=ladder, lenient=lenient)
+        measured.append(standard_entry(standard, results, library))
+    return measured
 
 
 def match_run(
@@ -170,10 +222,11 @@ def match_run(
     library: ReferenceLibrary,
     params: MatchParameters = MatchParameters(),
     *,
-    blank: tuple[dict[str, Any], list[Component]] | None = None,
+    blank: Blank | None = None,
     ladder: AlkaneLadder | None = None,
     lenient: bool = False,
     sha256: str | None = None,
+    reference_standards: list[tuple[dict, set[int]]] = (),
 ) -> dict[str, Any]:
     """Match one run file against ``library``; returns the results dict.
 
@@ -186,7 +239,8 @@ def match_run(
     params
         Settings (echoed under ``parameters``).
     blank
-        From :func:`prepare_blank`: components also present in the blank are removed.
+        From :func:`prepare_blank`: components also present in the blank are removed (never
+        an internal standard's); ``blank`` in the results shows its TIC and what it removed.
     ladder
         n-alkane ladder for retention indices. When it shares no time with the run, ``notes``
         says so.
@@ -195,6 +249,9 @@ def match_run(
     sha256
         The run's SHA-256 (:func:`nps_id._hashing.sha256_path`) when the caller already has it,
         as ``nps-id batch`` does; computed here otherwise. Recorded as ``run.sha256``.
+    reference_standards
+        From :func:`measure_reference_standards`: each finding of a standard's compound gets
+        ``reference_standard`` (its RT and RI against the standard's, the window, ``within``).
     """
     from nps_id.io import ReadReport
 
@@ -202,22 +259,25 @@ def match_run(
     read_report = ReadReport(str(path))
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
     sha256 = sha256 or sha256_path(path).sha256
+    acquisition = run.metadata.get("acquisition", {}) if run is not None else acquisition_of(ms2[0])
+    technique = decide_technique(acquisition, run.n_scans if run is not None else 0, len(ms2))
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "schema_version": RESULTS_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "software": {"name": "nps-id", "version": __version__},
-        "run": {**_run_info(path, sha256, run, ms2), "read": read_report.to_dict()},
+        "run": {**_run_info(path, sha256, run, ms2, acquisition, technique), "read": read_report.to_dict()},
         "parameters": {
             **params.to_dict(),
-            "blank": blank[0] if blank else None,
+            "blank": blank.identity if blank else None,
+            "reference_standards": [{k: entry[k] for k in ("run", "sha256", "name")}
+                                    for entry, _ in reference_standards],
             "alkanes": ladder.to_dict() if ladder else None,
             "search": _search_settings(params, "identity").to_dict(),
         },
         "library": dict(library.info),
     }
-    if ms2 or run is not None:
-        library.require("ms2" if ms2 else "ei", path.name, results["run"]["technique"])
+    library.require(technique, path.name)
     results["tic"] = _tic(run)
     notes: list[str] = []
     if ms2:
@@ -227,6 +287,8 @@ def match_run(
     elif run is not None:
         findings, components, removed = _match_gc(run, library, params, blank, ladder)
         if blank:
+            results["blank"] = {**blank.identity, "tic": blank.tic, "n_components": len(blank.components),
+                                "n_removed": len(removed)}
             results["blank_subtracted"] = removed
         # A ladder in the wrong time unit indexes nothing: say so rather than leave every RI empty.
         note = ladder.no_overlap_note(run.rt_seconds[0], run.rt_seconds[-1]) if ladder else None
@@ -234,6 +296,14 @@ def match_run(
             notes.append(note)
     else:  # load_run raises before this for empty files
         findings, components = [], []
+    results["internal_standards"] = internal_standard_checks(findings, library, params.internal_standards,
+                                                             params.standard_rt_window_min)
+    for finding in findings:
+        finding["reference_standard"] = reference_standard_fields(finding, library, list(reference_standards),
+                                                                  params.standard_rt_window_min)
+    if reference_standards:
+        results["reference_standards"] = [entry for entry, _ in reference_standards]
+    notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
     results["notes"] = notes
     results["components"] = components
     results["findings"] = findings
@@ -241,7 +311,8 @@ def match_run(
     return results
 
 
-def _run_info(path: Path, sha256: str, run: Run | None, ms2: list) -> dict[str, Any]:
+def _run_info(path: Path, sha256: str, run: Run | None, ms2: list, acquisition: dict,
+              technique: Technique) -> dict[str, Any]:
     rts = [s.retention_time for s in ms2 if s.retention_time is not None]
     if run is not None:
         rts += [float(run.rt_seconds[0]), float(run.rt_seconds[-1])]
@@ -251,9 +322,12 @@ def _run_info(path: Path, sha256: str, run: Run | None, ms2: list) -> dict[str, 
         "path": str(path),
         "sha256": sha256,
         "format": meta.get("format"),
-        "instrument": meta.get("instrument"),
-        "acquisition": meta.get("acquisition", {}),
-        "technique": "LC-MS/MS" if ms2 else "GC-EI-MS",
+        "instrument": meta.get("instrument") or acquisition.get("instrument"),
+        "acquisition": acquisition,
+        "technique": technique.name,
+        "technique_basis": technique.basis,
+        "ionization": acquisition.get("ionization"),
+        "analyzer": acquisition.get("analyzer"),
         "n_scans": (run.n_scans if run is not None else 0) + len(ms2),
         "n_ms1_scans": run.n_scans if run is not None else 0,
         "n_ms2_scans": len(ms2),
@@ -325,25 +399,21 @@ def _runner_up(hits: list[dict], library: ReferenceLibrary) -> dict | None:
 
 def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dict], list[dict]]:
     components = extract_components(run, params.peaks, params.deconvolution)
-    removed_info: list[dict] = []
-    if blank:
-        components, removed = subtract_blank(
-            components, blank[1], rt_tolerance_seconds=params.blank_rt_tolerance_seconds,
-            min_similarity=params.blank_min_similarity, min_ratio=params.blank_min_ratio,
-        )
-        removed_info = [
-            {**c.summary(), "blank_rt_min": round(b.rt_minutes, 4), "height_ratio": round(c.height / b.height, 3)}
-            for c, b in removed
-        ]
     spectra = [c.spectrum() for c in components]
     identity = _search(spectra, library, params, "identity") if spectra else {}
+    removed_info: list[dict] = []
+    if blank:
+        components, spectra, identity, removed_info = _subtract_blank(components, spectra, identity, blank,
+                                                                      library, params)
     t = params.verdict
     need_analogue = [i for i in range(len(components))
                      if params.analogue and (not identity.get(i) or (identity[i][0]["mf"] or 0) < t.tentative_mf)]
     analogue = _search([spectra[i] for i in need_analogue], library, params, "analog") if need_analogue else {}
     analogue = {need_analogue[q]: hits for q, hits in analogue.items()}
     same_peak = params.deconvolution.max_half_width_seconds
-    elsewhere, duplicates = _same_compound(components, identity, library, t.report_score, same_peak)
+    tic = _corrected_tic(run, params.peaks)
+    elsewhere, duplicates = _same_compound(components, identity, library, t.report_score, same_peak,
+                                           tic=tic, min_valley=params.deconvolution.split_peak_min_valley)
     findings: list[dict] = []
     summaries: list[dict] = []
     for i, component in enumerate(components):
@@ -351,7 +421,13 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
         summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None,
                    **_listing(component, identity.get(i), library)}
         if i in duplicates:  # a shoulder or tail of a larger component with the same best hit
-            summary["duplicate_of"] = duplicates[i]
+            summary["duplicate_of"] = j = duplicates[i]
+            apart = abs(component.rt_seconds - components[j].rt_seconds)
+            summary["duplicate_reason"] = (
+                f"same best hit {apart:.1f} s from component {j} (<= {same_peak:g} s)" if apart <= same_peak else
+                f"same best hit {apart:.1f} s from component {j}, one TIC peak (no valley between them: "
+                f"{valley_ratio(tic, component.apex, components[j].apex):.0%} of the lower apex): "
+                "a split, shoulder or tail of its peak")
             summaries.append(summary)
             continue
         finding = _gc_finding(component, identity.get(i, []), analogue.get(i, []), ri, run, library, t,
@@ -372,17 +448,58 @@ def _listing(component: Component, hits: list | None, library) -> dict:
             "best_hit": {"name": library.hit_fields(hits[0]["row"])["name"], "mf": hits[0]["mf"]} if hits else None}
 
 
-def _same_compound(components, identity, library, min_mf, same_peak_seconds) -> tuple[list[int], dict[int, int]]:
+def _subtract_blank(components, spectra, identity, blank, library, params):
+    """Blank subtraction after the identity search, so that components whose best hit is an
+    internal standard are kept (it is in the blank on purpose). Returns the kept components, their
+    spectra and identity hits (re-indexed), and what was removed and why."""
+    t = params.verdict
+    standards = set().union(*(library_compounds(library, s.name) for s in params.internal_standards))
+    best = {i: hits[0] for i, hits in identity.items() if hits and (hits[0]["mf"] or 0) >= t.report_score}
+    protected = {i for i, hit in best.items() if int(library.compound[hit["row"]]) in standards}
+    kept, removed = subtract_blank(
+        components, blank.components, rt_tolerance_seconds=params.blank_rt_tolerance_seconds,
+        min_similarity=params.blank_min_similarity, min_ratio=params.blank_min_ratio, protected=protected,
+    )
+    position = {id(c): i for i, c in enumerate(components)}  # by identity: Components hold arrays
+    removed_info = []
+    for m in removed:
+        c, b = m.component, m.blank
+        hit = best.get(position[id(c)])
+        removed_info.append({
+            **c.summary(), "blank_rt_min": round(b.rt_minutes, 4), "height_ratio": round(c.height / b.height, 3),
+            "similarity": round(m.similarity, 3), "best_hit": str(library.columns["name"][hit["row"]]) if hit else None,
+            "reason": (f"the blank shows it: {abs(c.rt_seconds - b.rt_seconds):.1f} s away "
+                       f"(<= {params.blank_rt_tolerance_seconds:g} s), spectrum similarity {m.similarity:.3f} "
+                       f"(>= {params.blank_min_similarity:g}), {c.height / b.height:.2f} x the blank's height "
+                       f"(< {params.blank_min_ratio:g})"),
+        })
+    keep = [position[id(c)] for c in kept]
+    identity = {new: identity[old] for new, old in enumerate(keep) if old in identity}
+    return kept, [spectra[i] for i in keep], identity, removed_info
+
+
+def _same_compound(components, identity, library, min_mf, same_peak_seconds, *, tic=None,
+                   min_valley: float = 1.0) -> tuple[list[int], dict[int, int]]:
     """Components whose best reportable identity hits are the same compound.
+
+    Two such components are one peak when their apexes are within ``same_peak_seconds``, or when
+    ``tic`` (baseline-corrected) does not fall between their apexes below ``min_valley`` of the
+    lower one (:func:`~nps_id.gcms.peaks.valley_ratio`): the split top, shoulder or tail of an
+    overloaded or tailing peak. Separate elutions have a valley between them.
 
     Returns
     -------
     elsewhere : list of int
-        For each component, how many others further than ``same_peak_seconds`` away share it.
+        For each component, how many others that are not the same peak share it.
     duplicates : dict
-        Index -> index of the highest *higher* component within ``same_peak_seconds`` that shares
-        it: a shoulder or tail of that component's peak (one peak, one finding).
+        Index -> index of the highest *higher* component of the same peak that shares it
+        (one peak, one finding).
     """
+    def same_peak(i: int, j: int) -> bool:
+        a, b = components[i], components[j]
+        return (abs(a.rt_seconds - b.rt_seconds) <= same_peak_seconds
+                or (tic is not None and valley_ratio(tic, a.apex, b.apex) >= min_valley))
+
     by_compound: dict[str, list[int]] = {}
     for i, hits in identity.items():
         if hits and (hits[0]["mf"] or 0) >= min_mf:
@@ -391,13 +508,20 @@ def _same_compound(components, identity, library, min_mf, same_peak_seconds) -> 
     duplicates: dict[int, int] = {}
     for group in by_compound.values():
         for i in group:
-            near = [j for j in group if j != i
-                    and abs(components[j].rt_seconds - components[i].rt_seconds) <= same_peak_seconds]
+            near = [j for j in group if j != i and same_peak(i, j)]
             elsewhere[i] = len(group) - 1 - len(near)
             higher = [j for j in near if components[j].height > components[i].height]
             if higher:
                 duplicates[i] = max(higher, key=lambda j: components[j].height)
     return elsewhere, duplicates
+
+
+def _corrected_tic(run: Run, peaks: PeakParameters) -> np.ndarray:
+    """The TIC minus its baseline (as peak detection sees it), for telling one peak from two."""
+    from nps_id.gcms.peaks import baseline, window_scans
+
+    tic = run.tic
+    return tic - baseline(tic, window_scans(run.rt_seconds, peaks.baseline_window_seconds))
 
 
 def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> dict | None:
@@ -539,17 +663,24 @@ def match_files(
     blank: str | Path | None = None,
     alkanes: str | Path | None = None,
     lenient: bool = False,
+    reference_standards: list[ReferenceStandard] = (),
 ):
     """Match every run file against one library; yields ``(path, results)`` in input order.
 
-    The library, the blank's components and the alkane ladder are loaded once. Input errors
-    (a run that cannot be read, a bad alkane table) raise :class:`~nps_id.errors.InputError`
-    (exit 3); an unusable library raises :class:`~nps_id.errors.LibraryError` (exit 4).
+    The library, the blank's components, the alkane ladder and the reference standard runs are
+    loaded (and matched) once. Input errors (a run that cannot be read, a bad alkane table, a
+    standard the library does not name) raise :class:`~nps_id.errors.InputError` (exit 3); an
+    unusable library raises :class:`~nps_id.errors.LibraryError` (exit 4).
     """
     from nps_id.gcms.retention_index import load_alkanes
 
     library = ReferenceLibrary(library_path)
+    for standard in params.internal_standards:  # a misspelt name fails before any run is matched
+        library_compounds(library, standard.name)
     ladder = load_alkanes(alkanes) if alkanes else None
     blank_data = prepare_blank(blank, params) if blank else None
+    standards = measure_reference_standards(list(reference_standards), library, params, ladder=ladder,
+                                            lenient=lenient)
     for path in runs:
-        yield Path(path), match_run(path, library, params, blank=blank_data, ladder=ladder, lenient=lenient)
+        yield Path(path), match_run(path, library, params, blank=blank_data, ladder=ladder, lenient=lenient,
+                                    reference_standards=standards)

@@ -112,11 +112,14 @@ def test_batch_results_are_those_of_nps_id_match(sequence_batch, swgdrug_library
     inputs, out, _ = sequence_batch
     direct = tmp_path / "direct.json"
     subprocess.run([sys.executable, "-m", "nps_id", "match", str(inputs / "220223030.mzML"),
-                    "-l", str(swgdrug_library), "--json", str(direct)], check=True, stdout=subprocess.DEVNULL)
+                    "-l", str(swgdrug_library), "--internal-standard", "bupivacaine", "--json", str(direct)],
+                   check=True, stdout=subprocess.DEVNULL)
     results = [json.loads(direct.read_text()), json.loads(results_path(out, "220223030.mzML").read_text())]
     for one in results:
         one.pop("created")
     assert results[0] == results[1]
+    # --internal-standard reaches the results of batch as of match.
+    assert [f["role"] for f in results[1]["findings"] if f["name"] == "Bupivacaine"] == ["internal_standard"]
 
 
 def test_killed_batch_resumes_without_redoing_finished_runs(tmp_path, swgdrug_library, sequence_batch):
@@ -126,7 +129,8 @@ def test_killed_batch_resumes_without_redoing_finished_runs(tmp_path, swgdrug_li
     for key in GOOD[:3]:
         (inputs / key).symlink_to(data_path("gcms", "lrcfs", key))
     out = tmp_path / "out"
-    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), "--workers", "1"]
+    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), "--workers", "1",
+            "--internal-standard", "bupivacaine"]
     proc = subprocess.Popen([sys.executable, "-m", "nps_id", *args], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
@@ -205,7 +209,8 @@ def test_batch_and_match_take_the_same_settings_with_the_contracted_defaults():
         "min_snr": 10.0, "min_height": 0.0, "min_area": 0.0, "rt_window": (None, None), "min_correlation": 0.8,
         "identified_mf": 800, "identified_rmf": 850, "identified_score": 800, "min_gap": 30, "tentative_mf": 700,
         "ri_window": 30.0, "precursor_tolerance": "20 ppm", "fragment_tolerance": "0.01 Da",
-        "ms2_rt_tolerance": 30.0, "top_k": 5, "no_analogue": False, "ms2_score": None}
+        "ms2_rt_tolerance": 30.0, "top_k": 5, "no_analogue": False, "ms2_score": None, "internal_standard": (),
+        "standard_rt_window": 0.1}
     # ... and they are the library's defaults, so a batch without options keeps its parameter hash.
     ctx = match.make_context("match", ["run.mzML"], resilient_parsing=True)
     assert match_parameters_from_options(**{n: ctx.params[n] for n in MATCH_OPTION_NAMES}) == MatchParameters()

@@ -1,0 +1,168 @@
+"""Internal standards and reference standard runs: which findings they are, and the checks a
+reviewer does by hand (is the internal standard there, where; does the finding elute where the
+standard did).
+
+Entry points
+------------
+- :class:`InternalStandard` -- ``NAME[@RT_MIN]`` as given to ``--internal-standard``.
+- :class:`ReferenceStandard` -- a run of a reference standard and the substance it holds
+  (``--reference-standard RUN NAME``).
+- :func:`library_compounds` -- a name or InChIKey -> the library's compound codes for it.
+- :func:`internal_standard_checks` -- label the internal standard's findings
+  (``role: "internal_standard"``) and give one check per standard.
+- :func:`reference_standard_fields` -- per finding, its RT (and RI) against the standard's.
+
+A name is matched by :func:`nps_id.compound.normalise_name` against the library's names, or as an
+InChIKey (whole, or its first block); a finding is the substance when its library hit is the same
+compound (:mod:`nps_id.compound`: enantiomers and racemates are one compound).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nps_id.compound import normalise_name, skeleton
+from nps_id.errors import InputError
+
+_INCHIKEY = re.compile(r"^[A-Z]{14}(-[A-Z]{10}-[A-Z])?$")
+
+#: What a finding that is not an internal standard is.
+ANALYTE = "analyte"
+INTERNAL_STANDARD = "internal_standard"
+
+
+@dataclass(frozen=True)
+class InternalStandard:
+    """A substance added to every sample (and blank) by the laboratory.
+
+    Attributes
+    ----------
+    name : str
+        Name or InChIKey, as the library knows it (case, dashes and ``.alpha.`` spellings do not matter).
+    rt_min : float or None
+        Expected retention time, minutes; None: not checked.
+    """
+
+    name: str
+    rt_min: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> InternalStandard:
+        """``"Bupivacaine"`` or ``"Bupivacaine@6.51"`` (expected RT in minutes)."""
+        name, at, rt = text.rpartition("@") if "@" in text else (text, "", "")
+        name = name.strip()
+        if not name:
+            raise ValueError(f"{text!r}: expected NAME or NAME@RT_MIN")
+        if not at:
+            return cls(name)
+        try:
+            rt_min = float(rt)
+        except ValueError:
+            raise ValueError(f"{text!r}: the expected retention time after '@' must be minutes, e.g. {name}@6.51")
+        if not (np.isfinite(rt_min) and rt_min > 0):
+            raise ValueError(f"{text!r}: the expected retention time must be a positive number of minutes")
+        return cls(name, rt_min)
+
+
+@dataclass(frozen=True)
+class ReferenceStandard:
+    """A run of a reference standard (same method as the samples) and the substance in it."""
+
+    run: str
+    name: str
+
+
+def library_compounds(library: Any, name: str) -> set[int]:
+    """Compound codes (:attr:`ReferenceLibrary.compound`) of the library rows that ``name`` names.
+
+    Raises
+    ------
+    InputError
+        When no library record has that name or InChIKey: a misspelt standard would otherwise
+        be silently "not found" in every run.
+    """
+    names, keys = library.columns["name"], library.columns["inchikey"]
+    text = name.strip()
+    if _INCHIKEY.match(text.upper()):
+        key = text.upper()
+        rows = [i for i, k in enumerate(keys) if k and (k == key or (len(key) == 14 and skeleton(k) == key))]
+    else:
+        wanted = normalise_name(text)
+        rows = [i for i, n in enumerate(names) if n and normalise_name(n) == wanted]
+    if not rows:
+        raise InputError(f"standard {name!r} is not in library {library.info['name']} {library.info['release']} "
+                         "(give its library name or InChIKey)")
+    return {int(library.compound[i]) for i in rows}
+
+
+def internal_standard_checks(findings: list[dict], library: Any, standards: tuple[InternalStandard, ...],
+                             window_min: float) -> list[dict]:
+    """Set every finding's ``role`` and return one check per internal standard.
+
+    A finding whose library hit is an internal standard's compound gets ``role:
+    "internal_standard"`` (never reported as a constituent of the sample); the others ``"analyte"``.
+    The check names the finding used (the one nearest the expected RT, else the highest score),
+    its RT, response (height and area, GC) and, when an expected RT is given, the difference and
+    whether it is within ``window_min``.
+    """
+    codes = {s: library_compounds(library, s.name) for s in standards}
+    for f in findings:
+        code = int(library.compound[f["library_row"]])
+        f["role"] = INTERNAL_STANDARD if any(code in c for c in codes.values()) else ANALYTE
+    checks = []
+    for standard, compound in codes.items():
+        mine = [i for i, f in enumerate(findings)
+                if f["match_mode"] == "identity" and int(library.compound[f["library_row"]]) in compound]
+        if standard.rt_min is not None:
+            mine.sort(key=lambda i: abs(findings[i]["rt_min"] - standard.rt_min))
+        else:
+            mine.sort(key=lambda i: -findings[i]["score"])
+        check: dict[str, Any] = {"name": standard.name, "expected_rt_min": standard.rt_min,
+                                 "rt_window_min": window_min if standard.rt_min is not None else None,
+                                 "found": bool(mine), "finding": mine[0] if mine else None}
+        if mine:
+            f = findings[mine[0]]
+            delta = None if standard.rt_min is None else round(f["rt_min"] - standard.rt_min, 4)
+            check.update({"library_name": f["name"], "verdict": f["verdict"], "rt_min": f["rt_min"],
+                          "delta_rt_min": delta, "within": None if delta is None else abs(delta) <= window_min,
+                          "height": f.get("height"), "area": f.get("area")})
+        checks.append(check)
+    return checks
+
+
+def reference_standard_fields(finding: dict, library: Any, standards: list[tuple[dict, set[int]]],
+                              window_min: float) -> dict | None:
+    """The finding's RT (and RI) against the reference standard run of the same compound.
+
+    ``standards`` pairs each ``reference_standards`` entry of the results (the standard's own
+    RT and RI when found) with the compound codes of its substance. Returns None when no standard
+    of this compound was run, or when the standard run did not show it.
+    """
+    code = int(library.compound[finding["library_row"]])
+    ran = [entry for entry, codes in standards if entry["found"] and code in codes]
+    if not ran:
+        return None
+    standard = min(ran, key=lambda s: abs(s["rt_min"] - finding["rt_min"]))
+    delta_rt = round(finding["rt_min"] - standard["rt_min"], 4)
+    both_ri = finding.get("ri") is not None and standard.get("ri") is not None
+    return {"run": standard["run"], "name": standard["name"], "rt_min": standard["rt_min"],
+            "delta_rt_min": delta_rt, "ri": standard.get("ri"),
+            "delta_ri": round(finding["ri"] - standard["ri"], 1) if both_ri else None,
+            "window_min": window_min, "within": abs(delta_rt) <= window_min}
+
+
+def standard_entry(standard: ReferenceStandard, results: dict, library: Any) -> tuple[dict, set[int]]:
+    """What the reference standard run showed of its substance: the ``reference_standards`` entry
+    of the results (run, SHA-256, the finding's RT, RI and verdict) and the substance's compound codes."""
+    codes = library_compounds(library, standard.name)
+    mine = [f for f in results["findings"]
+            if f["match_mode"] == "identity" and int(library.compound[f["library_row"]]) in codes]
+    best = max(mine, key=lambda f: f["score"]) if mine else None
+    entry = {"run": results["run"]["file"], "path": results["run"]["path"], "sha256": results["run"]["sha256"],
+             "name": standard.name, "found": best is not None,
+             "library_name": best["name"] if best else None, "verdict": best["verdict"] if best else None,
+             "rt_min": best["rt_min"] if best else None, "ri": best.get("ri") if best else None}
+    return entry, codes

@@ -1,0 +1,99 @@
+"""Internal standard, blank and reference standard runs on the real LRCFS runs (issue 15).
+
+Every LRCFS vial holds the internal standard bupivacaine (~6.51 min, README of ../shared/data);
+220223001 is a methanol blank (bupivacaine only), 220223010 the etizolam check standard and
+220223030 a seized card with flubromazepam and etizolam.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from tests.conftest import data_path
+
+
+def _run(name: str) -> str:
+    return str(data_path("gcms", "lrcfs", f"{name}.mzML"))
+
+
+def _match(library, tmp_path, *args: str) -> tuple[dict, str]:
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(cli, ["match", _run("220223030"), "-l", str(library), "--json", str(out), *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(out.read_text()), result.output
+
+
+def _by_name(doc: dict) -> dict[str, dict]:
+    return {f["name"]: f for f in doc["findings"]}
+
+
+def test_internal_standard_is_labelled_and_checked(swgdrug_library, tmp_path):
+    doc, output = _match(swgdrug_library, tmp_path, "--internal-standard", "bupivacaine@6.51")
+    found = _by_name(doc)
+    assert found["Bupivacaine"]["role"] == "internal_standard"
+    assert {f["role"] for n, f in found.items() if n != "Bupivacaine"} == {"analyte"}
+    (check,) = doc["internal_standards"]
+    assert check["found"] and check["library_name"] == "Bupivacaine"
+    assert check["finding"] == doc["findings"].index(found["Bupivacaine"])
+    assert check["rt_min"] == found["Bupivacaine"]["rt_min"] and check["area"] == found["Bupivacaine"]["area"] > 0
+    assert check["delta_rt_min"] == pytest.approx(found["Bupivacaine"]["rt_min"] - 6.51, abs=1e-4)
+    assert check["within"] is True and check["rt_window_min"] == 0.1
+    assert doc["parameters"]["internal_standards"] == [{"name": "bupivacaine", "rt_min": 6.51}]
+    assert "Bupivacaine (IS)" in output and "internal standard bupivacaine: found at 6.511 min" in output
+
+
+def test_internal_standard_far_from_its_expected_rt_or_by_inchikey(swgdrug_library, tmp_path):
+    doc, output = _match(swgdrug_library, tmp_path, "--internal-standard", "LEBVLXFERQHONN@7.0")
+    (check,) = doc["internal_standards"]
+    assert check["found"] and check["library_name"] == "Bupivacaine" and check["within"] is False
+    assert "OUTSIDE +/-0.1" in output
+
+
+@pytest.mark.parametrize("value, message", [
+    ("Bupivacain", "standard 'Bupivacain' is not in library SWGDRUG 3.4"),
+    ("Bupivacaine@soon", "the expected retention time after '@' must be minutes"),
+])
+def test_unknown_internal_standard_is_one_line(swgdrug_library, value, message):
+    result = CliRunner().invoke(cli, ["match", _run("220223016"), "-l", str(swgdrug_library),
+                                      "--internal-standard", value])
+    assert result.exit_code in (2, 3) and message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_blank_keeps_the_internal_standard_and_says_what_it_removed(swgdrug_library, tmp_path):
+    blank = ["--blank", _run("220223001")]
+    plain, plain_out = _match(swgdrug_library, tmp_path, *blank)
+    # Without being told, the blank's bupivacaine removes the sample's (the same level in both).
+    (removed,) = plain["blank_subtracted"]
+    assert removed["best_hit"] == "Bupivacaine" and removed["similarity"] >= 0.9
+    assert "spectrum similarity" in removed["reason"] and "the blank's height" in removed["reason"]
+    assert "Bupivacaine" not in _by_name(plain)
+    assert "blank 220223001.mzML: removed 1 of the run's components (RT 6.511 min)" in plain_out
+    # Told it is the internal standard, nothing the blank has removes it.
+    kept, kept_out = _match(swgdrug_library, tmp_path, *blank, "--internal-standard", "Bupivacaine")
+    assert kept["blank_subtracted"] == [] and _by_name(kept)["Bupivacaine"]["role"] == "internal_standard"
+    assert "blank 220223001.mzML: removed 0 of the run's components" in kept_out
+    # The drugs are untouched either way; the blank's TIC is there to draw beside the sample's.
+    for doc in (plain, kept):
+        assert {"Etizolam", "Flubromazepam"} <= set(_by_name(doc))
+        assert doc["blank"]["file"] == "220223001.mzML" and doc["blank"]["n_components"] >= 1
+        assert len(doc["blank"]["tic"]["rt_min"]) == len(doc["blank"]["tic"]["intensity"]) == 2430
+
+
+def test_reference_standard_run_gives_the_rt_comparison(swgdrug_library, tmp_path):
+    standard = ["--reference-standard", _run("220223010"), "etizolam"]
+    doc, _ = _match(swgdrug_library, tmp_path, *standard)
+    (entry,) = doc["reference_standards"]
+    assert (entry["run"], entry["found"], entry["library_name"]) == ("220223010.mzML", True, "Etizolam")
+    etizolam = _by_name(doc)["Etizolam"]
+    ref = etizolam["reference_standard"]
+    assert ref["run"] == "220223010.mzML" and ref["rt_min"] == entry["rt_min"]
+    assert ref["delta_rt_min"] == pytest.approx(etizolam["rt_min"] - entry["rt_min"], abs=1e-4)
+    assert 0.02 < ref["delta_rt_min"] < 0.05 and ref["window_min"] == 0.1 and ref["within"] is True
+    assert _by_name(doc)["Flubromazepam"]["reference_standard"] is None  # no standard of it was run
+    assert doc["parameters"]["reference_standards"][0]["sha256"] == entry["sha256"]
+    narrow, _ = _match(swgdrug_library, tmp_path, *standard, "--standard-rt-window", "0.01")
+    assert _by_name(narrow)["Etizolam"]["reference_standard"]["within"] is False
