@@ -51,8 +51,8 @@ def molecular_ion(mz: np.ndarray, intensity: np.ndarray, floor: float = ION_FLOO
         below1, below2 = relative.get(m - 1, 0.0), relative.get(m - 2, 0.0)
         if below1 >= _ISOTOPE_RATIO * r:
             continue
-        if below2 >= 0.4 * _ISOTOPE_RATIO * r and below1 < below2:
-            continue
+        if below2 >= 0.4 * _ISOTOPE_RATIO * r and (below1 < below2 or below2 >= 0.8 * r):
+            continue  # 37Cl/81Br/34S: m-2 carries the lighter isotope (Br: about as intense)
         return m
     return None
 

@@ -35,7 +35,7 @@ from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, lo
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
-from nps_id.match.verdict import LEVELS, VerdictThresholds
+from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, with_isomers_excluded
 from nps_id.tolerance import Tolerance
 
 RESULTS_SCHEMA = "nps-id/match-results"
@@ -299,8 +299,10 @@ def match_run(
     results["internal_standards"] = internal_standard_checks(findings, library, params.internal_standards,
                                                              params.standard_rt_window_min)
     for finding in findings:
-        finding["reference_standard"] = reference_standard_fields(finding, library, list(reference_standards),
-                                                                  params.standard_rt_window_min)
+        standard = reference_standard_fields(finding, library, list(reference_standards), params.standard_rt_window_min)
+        finding["reference_standard"] = standard
+        if standard and standard["within"] and finding["match_mode"] == "identity":
+            _isomers_excluded_by(finding, standard)
     if reference_standards:
         results["reference_standards"] = [entry for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
@@ -560,6 +562,16 @@ def _deconvolution_check(component: Component, run: Run) -> dict:
     return {"model_mz": component.model_mz, "scan_range": [component.left, component.right],
             "purity": round(min(component.height / tic, 1.0), 3) if tic > 0 else None,
             "apex_spectrum": {"mz": [float(m) for m in raw.mz], "intensity": [round(float(v), 2) for v in raw.intensity]}}
+
+
+def _isomers_excluded_by(finding: dict, standard: dict) -> None:
+    """A reference standard of the hit's compound at the same RT excludes its isomers."""
+    before = Verdict(finding["verdict"], finding["rule"], finding["criteria_met"], finding["criteria_failed"],
+                     finding["criteria_not_evaluated"])
+    after = with_isomers_excluded(before, f"isomers excluded by the reference standard run {standard['run']} "
+                                          f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
+    finding.update(verdict=after.verdict, rule=after.rule, criteria_met=after.criteria_met,
+                   criteria_failed=after.criteria_failed)
 
 
 def _ranked(hit: dict, analogue: bool) -> RankedHit:

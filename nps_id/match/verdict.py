@@ -219,6 +219,17 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
             f"{len(check.absent)} not in the library", False, "isomer")
 
 
+def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
+    """A reference standard run (or other evidence outside the spectrum) that excludes the
+    isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
+    isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept."""
+    isomer_failed = [c for c in verdict.criteria_failed if c.startswith("isomers")]
+    if verdict.verdict != TENTATIVE or not isomer_failed or len(isomer_failed) != len(verdict.criteria_failed):
+        return verdict
+    return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a reference standard)",
+                   verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated)
+
+
 def isomer_phrase(check: "IsomerCheck | None") -> str:
     """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text."""
     if check is None or not check.evaluated:
