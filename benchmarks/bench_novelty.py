@@ -12,7 +12,9 @@ Tasks (../shared/data):
   against the whole library;
 - ``massbank-ei-present`` / ``massbank-ei-lco``: the MassBank EI identity queries against the
   MassBank EI library, with and without their compound;
-- ``massbank-ei-absent``: the MassBank EI analogue queries (compounds absent from the library).
+- ``massbank-ei-absent``: the MassBank EI analogue queries (compounds absent from the library);
+- ``massbank-ms2-present`` / ``-lco`` / ``-absent``: the same with the MS/MS queries and library
+  (``--massbank-ms2``; cross-laboratory: the library holds each compound from other labs).
 
 Per task: ``identified`` (wrong ones when absent), precision and coverage (present),
 ``flagged`` (absent: ``new_substance``, or ``tentative`` "isomer not excluded"), group right
@@ -39,9 +41,10 @@ import numpy as np
 from nps_id.chem.formula import nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
-from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present
+from nps_id.match.assess import LibraryFacts, assess, major_ions_present, ranked_hit
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, VerdictThresholds
 from nps_id.search.engine import SearchSettings, search
+from nps_id.search.scores.base import kind_of
 from nps_id.search.reference import Reference
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -81,8 +84,8 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         keep = [j for j, r in zip(range(starts[q], starts[q + 1]), rows) if not (leave_out and lib_blocks[r] == own)]
         facts = facts_all.excluding(frozenset({own})) if leave_out else facts_all
         counts["n"] += 1
-        ranked = [RankedHit(int(hits.row[j]), int(round(hits.mf[j] * 999)), int(round(hits.mf[j] * 999)),
-                            int(round(hits.rmf[j] * 999)), float(hits.similarity[j])) for j in keep]
+        kind = kind_of(query)
+        ranked = [ranked_hit(hits, j, kind, analog=False) for j in keep]
         if ranked:
             top = ranked[0].row
             others = [j for j in keep if lib_blocks[hits.row[j]] != lib_blocks[top]]
@@ -91,11 +94,12 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
                         for j in others)
             ref_mz, ref_int = reference.peaks.row(top)
             major = major_ions_present(query.mz, ref_mz, ref_int, t.major_ion_level,
-                                       (float(query.mz.min()), float(query.mz.max())))
+                                       (float(query.mz.min()), float(query.mz.max()))) if kind == "ei" else None
         else:
             gap, alert, major = None, False, None
-        a = assess(query.mz, query.intensity, "ei", ranked, facts, gap=gap, isomer_alert=alert, thresholds=t,
-                   major_ions=major, n_ions=int(query.mz.size))
+        extra = {"major_ions": major, "n_ions": int(query.mz.size)} if kind == "ei" else {
+            "precursor": (float(query.precursor_mz), str(query.get("ion_mode") or "positive").lower())}
+        a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t, **extra)
         verdict = a.verdict.verdict
         rules[a.verdict.rule.split(":")[0] + (" (no structure)" if a.isomers is not None and not a.isomers.evaluated else "")] += 1
         right = bool(ranked) and lib_blocks[ranked[0].row] == own
@@ -159,6 +163,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--swgdrug", type=Path, required=True, help="SWGDRUG 3.4 nps-id library (with structures)")
     parser.add_argument("--massbank-ei", type=Path, required=True, help="MassBank EI nps-id library")
+    parser.add_argument("--massbank-ms2", type=Path, default=None, help="MassBank MS/MS nps-id library (MS/MS tasks)")
     parser.add_argument("--task", action="append", default=None, help="only these tasks (repeatable)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--examples", action="store_true", help="print wrong identifications")
@@ -168,7 +173,7 @@ def main() -> None:
     variants = variants_from(args.sweep)
     rows = []
     wanted = set(args.task or ["swgdrug-lco", "swgdrug-present", "massbank-ei-present", "massbank-ei-lco",
-                               "massbank-ei-absent"])
+                               "massbank-ei-absent", "massbank-ms2-present", "massbank-ms2-lco", "massbank-ms2-absent"])
     if wanted & {"swgdrug-lco", "swgdrug-present"}:
         reference, spectra = load(args.swgdrug)
         facts = LibraryFacts(reference)
@@ -187,6 +192,17 @@ def main() -> None:
         if "massbank-ei-absent" in wanted:
             absent = list(read(DATA / "massbank" / "ei-queries-analog.msp.gz"))
             rows += run_task("massbank-ei-absent", absent, reference, facts, True, variants)
+    if args.massbank_ms2 and wanted & {"massbank-ms2-present", "massbank-ms2-lco", "massbank-ms2-absent"}:
+        reference, _ = load(args.massbank_ms2)
+        facts = LibraryFacts(reference)
+        identity = list(read(DATA / "massbank" / "ms2-queries-identity.msp.gz"))
+        if "massbank-ms2-present" in wanted:
+            rows += run_task("massbank-ms2-present", identity, reference, facts, False, variants)
+        if "massbank-ms2-lco" in wanted:
+            rows += run_task("massbank-ms2-lco", identity, reference, facts, True, variants)
+        if "massbank-ms2-absent" in wanted:
+            absent = list(read(DATA / "massbank" / "ms2-queries-analog.msp.gz"))
+            rows += run_task("massbank-ms2-absent", absent, reference, facts, True, variants)
     keys = ["task", "settings", "queries", "identified", "identified_wrong", "coverage", "precision", "flagged",
             "new_substance", "group_right", "mass_right"]
     print(" | ".join(keys))

@@ -28,6 +28,7 @@ from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing,
 from nps_id.match.verdict import IDENTIFIED, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.reference import Reference
+from nps_id.search.scores.base import kind_of, to_999
 
 #: Closest library hits below this spectral similarity (0-1) say nothing about the family.
 FAMILY_MIN_SIMILARITY = 0.6
@@ -336,9 +337,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     for start, end in zip(starts, ends):
         q = int(hits.query[start])
         spectrum = spectra[q]
-        ei = bool(np.isfinite(hits.mf[start])) or not analog and not spectrum.precursor_mz
-        kind = "ei" if ei and spectrum.ms_level != 2 else "ms2"
-        ranked = [_ranked(hits, j, kind, analog) for j in range(start, end)]
+        kind = kind_of(spectrum)
+        ranked = [ranked_hit(hits, j, kind, analog) for j in range(start, end)]
         extra: dict[str, Any] = {}
         if kind == "ei":
             ref_mz, ref_int = reference.peaks.row(ranked[0].row)
@@ -352,16 +352,15 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
         out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts,
-                        gap=None if not np.isfinite(gap) else int(np.floor(gap * 999 + 0.5)),
+                        gap=to_999(gap),
                         isomer_alert=bool(hits.isomer_alert[start]), thresholds=thresholds,
                         precursor=precursor, identity=not analog, **extra)
     return out
 
 
-def _ranked(hits: Any, j: int, kind: str, analog: bool) -> RankedHit:
-    def points(value: float) -> int | None:
-        return int(np.floor(value * 999 + 0.5)) if np.isfinite(value) else None
-
+def ranked_hit(hits: Any, j: int, kind: str, analog: bool) -> RankedHit:
+    """Row ``j`` of engine :class:`~nps_id.search.engine.Hits` as the rules read it (0-999 scores;
+    analogue hits score by their spectral similarity)."""
     similarity = float(hits.similarity[j])
-    score = points(similarity if analog else hits.score[j]) or 0
-    return RankedHit(int(hits.row[j]), score, points(hits.mf[j]), points(hits.rmf[j]), similarity)
+    score = to_999(similarity if analog else hits.score[j]) or 0
+    return RankedHit(int(hits.row[j]), score, to_999(hits.mf[j]), to_999(hits.rmf[j]), similarity)
