@@ -51,7 +51,7 @@ def test_round_trip_spectra_and_columns(tmp_path):
     sha = write(path, spectra)
     with Library.open(path) as lib:
         assert lib.n_spectra == 6 and lib.sha256 == sha and len(sha) == 64
-        assert lib.info["format"] == "nps-id-library" and lib.info["format_version"] == "1.0"
+        assert lib.info["format"] == "nps-id-library" and lib.info["format_version"] == "1.1"
         assert lib.info["name"] == "test" and lib.info["created"].endswith("Z")
         assert list(lib.columns[: len(REQUIRED_COLUMNS)]) == list(REQUIRED_COLUMNS)
         for i, original in enumerate(spectra):
@@ -200,7 +200,7 @@ def test_newer_major_format_version_says_why(tmp_path):
     write(path, make_spectra())
     with h5py.File(path, "r+") as f:
         f.attrs["encoding-version"] = "2.0"
-    with pytest.raises(LibraryError, match=r"format version 2\.0 is newer.*\(format 1\.0\).*upgrade"):
+    with pytest.raises(LibraryError, match=r"format version 2\.0 is newer.*\(format 1\.1\).*upgrade"):
         Library.open(path)
     with h5py.File(path, "r+") as f:  # a newer *minor* version still opens
         f.attrs["encoding-version"] = "1.7"

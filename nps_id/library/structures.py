@@ -1,0 +1,513 @@
+"""Structures for library records: obtain candidates, verify each one, store only what agrees.
+
+Entry points
+------------
+- :func:`resolve_structures` -- fill the ``smiles``, ``inchi``, ``structure_source`` and
+  ``structure_status`` columns of a library being built; returns one :class:`StructureStep` per
+  step (stored as the library's ``provenance/structures``).
+- :func:`read_structure_table` -- a laboratory's table of structures (TSV or CSV with the columns
+  ``inchikey`` and ``smiles`` or ``inchi``).
+- :func:`default_tables` -- the tables shipped in ``libraries/`` that every build consults.
+- :func:`name_variants` -- the spellings of one record name handed to OPSIN.
+- :func:`java_path` -- the Java runtime OPSIN needs (None when there is none).
+- :class:`Chemistry` -- InChIKey, InChI and formula of a SMILES or InChI (RDKit, cached).
+
+Steps of :func:`resolve_structures` (``# Step n``); steps 2-4 look only at records that do not
+yet have a structure whose *full* InChIKey agrees with theirs:
+
+1. source -- the record's own SMILES or InChI (MassBank, MSP ``SMILES:``/``InChI:``, MGF, ...);
+2. libraries -- another nps-id library's structure for the same full InChIKey;
+3. tables -- a table's structure for the same full InChIKey;
+4. names -- OPSIN on every spelling of the record's name and synonyms, all in one Java call.
+
+The verification rule (:meth:`_Resolver.grade`), the same for every step: RDKit computes the
+candidate's InChIKey and formula. Full InChIKey equal to the record's: stored, ``verified``.
+First block equal and formula equal: stored, ``verified`` (a full key is preferred when one is
+found). Record without an InChIKey but formula equal: stored, ``unverified`` (never used for a
+verdict). Anything else is not stored; a candidate whose InChIKey contradicts the record's is
+counted as rejected. Libraries and tables must match the full InChIKey. A record whose InChIKey
+the build computed from its own structure (see ``build._read_source``) arrives ``unverified``
+and is checked by formula only: its key is not independent evidence.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import shutil
+import tempfile
+import unicodedata
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from nps_id._hashing import sha256_path
+from nps_id.errors import InputError
+
+VERIFIED, UNVERIFIED = "verified", "unverified"
+#: The columns this module adds to a library (besides ``smiles`` and ``inchi``).
+STRUCTURE_COLUMNS = ("structure_source", "structure_status")
+#: Candidate grades, best last.
+_REJECT, _UNVERIFIED, _BLOCK, _FULL = -1, 1, 2, 3
+_INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
+
+
+@dataclass
+class StructureStep:
+    """What one step of :func:`resolve_structures` did (a ``provenance/structures`` record).
+
+    ``tried`` counts records offered a candidate, ``improved`` those whose structure came from
+    this step when it ran (a later step may still replace a first-block match with a full one),
+    ``rejected`` the candidates refused (unreadable, or not agreeing with their record: for
+    names that includes every synonym OPSIN read as another compound), ``skipped`` why the
+    step did not run ("" when it ran).
+    """
+
+    step: str
+    origin: str
+    sha256: str = ""
+    tried: int = 0
+    improved: int = 0
+    rejected: int = 0
+    skipped: str = ""
+
+    def provenance(self) -> dict[str, Any]:
+        from nps_id.library.writer import utc_now
+
+        return {"step": self.step, "origin": self.origin, "sha256": self.sha256,
+                "tried": self.tried, "improved": self.improved, "rejected": self.rejected,
+                "skipped": self.skipped, "added": utc_now()}
+
+
+# -- chemistry (RDKit, imported on first use) ----------------------------------------------------
+@dataclass(frozen=True)
+class Identity:
+    """A structure as stored (SMILES, InChI) with what verification compares."""
+
+    smiles: str
+    inchi: str
+    inchikey: str
+    formula: tuple[Counter, int]
+
+
+_ELEMENT = re.compile(r"([A-Z][a-z]?)(\d*)")
+_CHARGE = re.compile(r"(?:\^?(\d*)([+-])|([+-])(\d*))$")
+
+
+def parse_formula(text: str) -> tuple[Counter, int] | None:
+    """Element counts and net charge of a formula (``C9H13N``, ``[C29H35N2]+``, ``C2H4O2.ClH``).
+
+    None when ``text`` is not a formula.
+    """
+    text = text.strip().replace(" ", "")
+    charge = 0
+    match = _CHARGE.search(text)
+    if match and match.group(0):
+        digits = match.group(1) or match.group(4) or "1"
+        sign = match.group(2) or match.group(3)
+        charge = int(digits) * (1 if sign == "+" else -1)
+        text = text[: match.start()]
+    text = text.strip("[]")
+    counts: Counter = Counter()
+    for part in text.split("."):
+        if not part or _ELEMENT.sub("", part):
+            return None
+        for element, count in _ELEMENT.findall(part):
+            counts[element] += int(count or 1)
+    return (counts, charge) if counts else None
+
+
+def formula_agrees(record: tuple[Counter, int], structure: tuple[Counter, int]) -> bool:
+    """Same elements, counts and charge. Deuterium and tritium count as hydrogen unless the
+    record's formula names them (MassBank writes a D3 compound's formula with H only; SWGDRUG
+    writes D, and a non-labelled structure must not pass for a labelled record)."""
+    (rec, rec_charge), (mol, mol_charge) = record, structure
+    if rec_charge != mol_charge:
+        return False
+    if not (rec["D"] or rec["T"]):
+        mol = Counter(mol)
+        mol["H"] += mol.pop("D", 0) + mol.pop("T", 0)
+    return +rec == +mol
+
+
+class Chemistry:
+    """InChIKey, InChI and formula of a SMILES or InChI, cached by text (RDKit loads on first use)."""
+
+    def __init__(self) -> None:
+        self._rdkit: tuple[Any, Any] | None = None
+        self._cache: dict[tuple[str, str], Identity | None] = {}
+
+    def identity(self, smiles: str, inchi: str) -> Identity | None:
+        """The identity of the SMILES (else of the InChI); None when neither reads.
+
+        The SMILES is what a library stores and uses, so it is what is checked; a given InChI
+        is kept only when its InChIKey is the SMILES's, else the computed one replaces it.
+        """
+        key = (smiles, inchi)
+        if key not in self._cache:
+            found = self._compute(smiles, from_inchi=False) if smiles else None
+            if found is None and inchi:
+                found = self._compute(inchi, from_inchi=True)
+            elif found is not None and inchi and self._rdkit[0].InchiToInchiKey(inchi) == found.inchikey:
+                found = Identity(found.smiles, inchi, found.inchikey, found.formula)
+            self._cache[key] = found
+        return self._cache[key]
+
+    def _compute(self, text: str, from_inchi: bool) -> Identity | None:
+        if self._rdkit is None:
+            from rdkit import Chem, RDLogger
+            from rdkit.Chem import rdMolDescriptors
+
+            RDLogger.DisableLog("rdApp.*")  # unparseable candidates are expected; count, don't spam
+            self._rdkit = (Chem, rdMolDescriptors)
+        chem, descriptors = self._rdkit
+        mol = chem.MolFromInchi(text) if from_inchi else chem.MolFromSmiles(text)
+        if mol is None or mol.GetNumAtoms() == 0:
+            return None
+        inchi = text if from_inchi else chem.MolToInchi(mol) or ""
+        inchikey = (chem.InchiToInchiKey(inchi) or "") if inchi else ""
+        formula = parse_formula(descriptors.CalcMolFormula(mol, True, True))
+        if not inchikey or formula is None:
+            return None
+        return Identity(chem.MolToSmiles(mol) if from_inchi else text, inchi, inchikey, formula)
+
+
+# -- candidates from tables, libraries and names ------------------------------------------------
+def default_tables() -> list[Path]:
+    """The structure tables shipped in this checkout's ``libraries/`` (``structures-*.tsv*``)."""
+    folder = Path(__file__).resolve().parents[2] / "libraries"
+    return sorted(folder.glob("structures-*.tsv*"))
+
+
+def read_structure_table(path: str | Path) -> dict[str, tuple[str, str]]:
+    """Full InChIKey -> (SMILES, InChI) from a TSV or CSV table (``.gz`` allowed).
+
+    The header must name ``inchikey`` and ``smiles`` or ``inchi`` (any case; other columns are
+    ignored). The delimiter is a comma for ``.csv``, a tab otherwise. The first row of a key
+    wins. Raises :class:`InputError` naming the file (and line) when it cannot be used.
+    """
+    path = Path(path)
+    delimiter = "," if path.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
+        text = raw.decode("utf-8-sig")
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the structure table ({exc})") from None
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(rows, [])]
+    if "inchikey" not in header or not {"smiles", "inchi"} & set(header):
+        raise InputError(f"{path}: line 1: a structure table needs the columns 'inchikey' and "
+                         f"'smiles' or 'inchi' (found {', '.join(header) or 'nothing'})")
+    where = {name: header.index(name) for name in ("inchikey", "smiles", "inchi") if name in header}
+    table: dict[str, tuple[str, str]] = {}
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {name: row[i].strip() if i < len(row) else "" for name, i in where.items()}
+        key = cells["inchikey"].upper()
+        if not _INCHIKEY.match(key):
+            raise InputError(f"{path}: line {line}: {cells['inchikey']!r} is not an InChIKey")
+        if cells.get("smiles") or cells.get("inchi"):
+            table.setdefault(key, (cells.get("smiles", ""), cells.get("inchi", "")))
+    return table
+
+
+def _library_structures(path: Path) -> tuple[dict[str, tuple[str, str]], str]:
+    """Full InChIKey -> (SMILES, InChI) of another nps-id library, and its content hash.
+
+    Rows marked ``unverified`` are left out: their InChIKey came from their own structure.
+    """
+    from nps_id.library.store import Library
+
+    with Library.open(path) as lib:
+        keys, smiles, inchi = (lib.column(c) for c in ("inchikey", "smiles", "inchi"))
+        status = (lib.column("structure_status") if "structure_status" in lib.columns
+                  else np.full(lib.n_spectra, "", dtype=object))
+        found = {}
+        for key, s, i, st in zip(keys, smiles, inchi, status):
+            if key and (s or i) and st != UNVERIFIED:
+                found.setdefault(str(key), (str(s), str(i)))
+        return found, lib.sha256
+
+
+_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ω": "omega", "Δ": "delta"}
+_DOTTED_GREEK = re.compile(r"\.(alpha|beta|gamma|delta|omega)\.", re.IGNORECASE)
+_SALT = re.compile(
+    r"[\s,]*\b(?:mono|di|tri)?(?:hydrochloride|hydrobromide|HCl|HBr|hemisulfate|sulfate|sulphate|"
+    r"citrate|tartrate|bitartrate|maleate|fumarate|oxalate|phosphate|mesylate|acetate salt|"
+    r"hydrate|monohydrate|salt|free base|freebase|base)\b\.?\s*$", re.IGNORECASE)
+_NOTE = re.compile(r"\s*\((?:not certified[^)]*|free ?base|racemic|racemate|[^()]*isomer unknown)\)\s*$",
+                   re.IGNORECASE)
+_STEREO_PREFIX = re.compile(
+    r"^(?:\((?:[RS±+\-]|\+/-|RS|SR|R,S|S,R|RS/S|R\*,S\*|E|Z|\d[RS](?:,\d[RS])*)\)|dl|DL|rac|d|l|D|L|"
+    r"\(\+-\)|\(\+/-\)|\(±\))-\s*")
+_ESTER = re.compile(r"^(methyl|ethyl|propyl|isopropyl|butyl|phenyl|naphthalen-[12]-yl|"
+                    r"quinolin-8-yl)-(?=.*ate$)", re.IGNORECASE)
+
+
+def _ascii(name: str) -> str:
+    """Greek letters spelled out, typographic dashes and primes as ASCII, the rest dropped."""
+    for letter, word in _GREEK.items():
+        name = name.replace(letter, word)
+    name = (name.replace("\u2032", "'").replace("\u2033", "''").replace("\u2019", "'")
+            .replace("\u2010", "-").replace("\u2011", "-").replace("\u2013", "-").replace("\u2212", "-"))
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+
+
+def name_variants(name: str) -> list[str]:
+    """Spellings of ``name`` that OPSIN may parse, the closest to the original first.
+
+    ``.alpha.`` -> ``alpha`` (and Greek letters), salts, ``(free base)`` and "not certified"
+    notes dropped, stray spaces after locant commas removed, then variants without a leading
+    stereo or optical prefix (``(±)-``, ``dl-``, ``(R)-``) and with an ester written as two
+    words (``Methyl-(...)-L-valinate`` -> ``methyl N-(...)-L-valinate``).
+    """
+    text = _DOTTED_GREEK.sub(lambda m: m.group(1).lower(), _ascii(" ".join(name.split())))
+    text = text.strip(" ,;")
+    for _ in range(2):  # "X (free base) hydrochloride"
+        text = _NOTE.sub("", _SALT.sub("", text)).strip(" ,;")
+    text = re.sub(r"(\d'?),\s+(?=\d)", r"\1,", text)  # "3', 4', 5'-" -> "3',4',5'-"
+    text = text.replace("(n)-", "").replace("(iso)", "iso")
+    out = [text]
+    bare = _STEREO_PREFIX.sub("", text)
+    if bare != text:
+        out.append(bare)
+    for base in list(out):
+        if _ESTER.match(base):
+            ester = _ESTER.sub(lambda m: m.group(1).lower() + " ", base)
+            out.append(ester)
+            if re.search(r"-carbonyl\)-[DL]-\w+ate$", ester):
+                out.append(re.sub(r"^(\S+) \(", r"\1 N-(", ester))
+    return [v for v in dict.fromkeys(out) if v]
+
+
+def java_path() -> str | None:
+    """The ``java`` executable OPSIN runs with, or None when there is none on PATH."""
+    return shutil.which("java")
+
+
+class OpsinUnavailable(Exception):
+    """OPSIN could not run (no Java, py2opsin missing or failing); the message says which."""
+
+
+def opsin_smiles(names: Sequence[str]) -> dict[str, str]:
+    """SMILES of every name OPSIN parses, in one Java call (names it cannot parse are left out).
+
+    Raises
+    ------
+    OpsinUnavailable
+        No ``java``, no ``py2opsin``, or the call failed.
+    """
+    if not names:
+        return {}
+    if java_path() is None:
+        raise OpsinUnavailable("no Java runtime ('java' not on PATH)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # py2opsin warns on every name OPSIN cannot parse
+        try:
+            from py2opsin import py2opsin
+        except ImportError as exc:
+            raise OpsinUnavailable(f"py2opsin is not installed ({exc})") from None
+        with tempfile.TemporaryDirectory(prefix="nps-id-opsin-") as tmp:
+            try:
+                result = py2opsin(list(names), tmp_fpath=str(Path(tmp) / "names.txt"))
+            except (OSError, ValueError, TypeError) as exc:
+                raise OpsinUnavailable(f"OPSIN failed ({exc})") from None
+    if not isinstance(result, list) or len(result) != len(names):
+        raise OpsinUnavailable("OPSIN failed (no answer for every name)")
+    return {name: smiles for name, smiles in zip(names, result) if smiles}
+
+
+# -- the resolver --------------------------------------------------------------------------------
+class _Resolver:
+    """Per-record best structure so far, and the verification rule."""
+
+    def __init__(self, columns: Mapping[str, np.ndarray], chemistry: Chemistry) -> None:
+        n = len(columns["name"])
+        self.chem = chemistry
+        old_status = columns.get("structure_status", np.full(n, "", dtype=object))
+        keys = [str(k).strip().upper() for k in columns["inchikey"]]
+        # A key the build computed from the record's own structure proves nothing about it.
+        self.keys = ["" if st == UNVERIFIED or not _INCHIKEY.match(k) else k
+                     for k, st in zip(keys, old_status)]
+        self.formulas = [parse_formula(str(f)) if f else None for f in columns["formula"]]
+        self.smiles = np.full(n, "", dtype=object)
+        self.inchi = np.full(n, "", dtype=object)
+        self.source = np.full(n, "", dtype=object)
+        self.grades = np.zeros(n, dtype=np.int8)
+
+    def grade(self, row: int, found: Identity | None) -> int:
+        """How well ``found`` agrees with record ``row`` (one of the ``_`` grades)."""
+        if found is None:
+            return _REJECT
+        key, formula = self.keys[row], self.formulas[row]
+        if key:
+            if found.inchikey == key:
+                return _FULL
+            if found.inchikey[:14] == key[:14] and formula and formula_agrees(formula, found.formula):
+                return _BLOCK
+            return _REJECT
+        return _UNVERIFIED if formula and formula_agrees(formula, found.formula) else _REJECT
+
+    def offer(self, row: int, smiles: str, inchi: str, source: str, step: StructureStep,
+              full_only: bool = False) -> int:
+        """Keep the candidate for ``row`` when it is verified and better than what it has."""
+        found = self.chem.identity(smiles, inchi)
+        grade = self.grade(row, found)
+        if found is None or grade == _REJECT or (full_only and grade != _FULL):
+            step.rejected += 1
+            return _REJECT
+        if grade > self.grades[row]:
+            self.smiles[row], self.inchi[row], self.source[row] = found.smiles, found.inchi, source
+            self.grades[row] = grade
+            step.improved += 1
+        return grade
+
+    def open_rows(self) -> np.ndarray:
+        """Records that could still gain a better structure (a key or a formula to check)."""
+        checkable = np.array([bool(k) or f is not None for k, f in zip(self.keys, self.formulas)])
+        return np.flatnonzero((self.grades < _FULL) & checkable)
+
+    def write(self, columns: dict[str, np.ndarray]) -> None:
+        columns["smiles"], columns["inchi"] = self.smiles, self.inchi
+        columns["structure_source"] = self.source
+        status = np.full(len(self.grades), "", dtype=object)
+        status[self.grades >= _BLOCK] = VERIFIED
+        status[self.grades == _UNVERIFIED] = UNVERIFIED
+        columns["structure_status"] = status
+
+
+def _offer_lookup(resolver: _Resolver, lookup: Mapping[str, tuple[str, str]], source: str,
+                  step: StructureStep) -> None:
+    """Steps 2 and 3: a candidate for every open record whose full InChIKey ``lookup`` holds."""
+    for row in resolver.open_rows():
+        hit = lookup.get(resolver.keys[row])
+        if hit:
+            step.tried += 1
+            resolver.offer(row, hit[0], hit[1], source, step, full_only=True)
+
+
+def _record_names(columns: Mapping[str, np.ndarray], row: int) -> list[str]:
+    synonyms = str(columns["synonyms"][row]) if "synonyms" in columns else ""
+    return [n for n in [str(columns["name"][row])] + synonyms.split("\n") if n.strip()]
+
+
+def resolve_structures(
+    columns: dict[str, np.ndarray],
+    *,
+    libraries: Iterable[str | Path] = (),
+    tables: Iterable[str | Path] | None = None,
+    names: bool = True,
+    chemistry: Chemistry | None = None,
+) -> list[StructureStep]:
+    """Give every record the best verified structure found; change ``columns`` in place.
+
+    Parameters
+    ----------
+    columns
+        Library columns (:func:`nps_id.library.writer.columns_from_spectra`); needs ``name``,
+        ``inchikey``, ``formula``, ``smiles``, ``inchi``; reads ``synonyms``,
+        ``structure_source`` and ``structure_status`` when present. ``smiles``, ``inchi`` and
+        the :data:`STRUCTURE_COLUMNS` are replaced.
+    libraries
+        Other nps-id libraries to copy structures from (full InChIKey agreement).
+    tables
+        Structure tables (:func:`read_structure_table`); None means :func:`default_tables`.
+    names
+        Run OPSIN on the records' names (skipped with a reason when Java is missing).
+    chemistry
+        A :class:`Chemistry` whose cache to reuse (the build's, which has read the sources).
+
+    Returns
+    -------
+    list of StructureStep
+        One per step that had something to look at, in order.
+    """
+    resolver = _Resolver(columns, chemistry or Chemistry())
+    steps: list[StructureStep] = []
+    # Step 1: the record's own structure (kept with its recorded origin on --append)
+    step = StructureStep("source", "the records' own SMILES/InChI")
+    origin = columns.get("structure_source", np.full(len(resolver.grades), "", dtype=object))
+    for row, (smiles, inchi) in enumerate(zip(columns["smiles"], columns["inchi"])):
+        if smiles or inchi:
+            step.tried += 1
+            resolver.offer(row, str(smiles), str(inchi), str(origin[row]) or "source", step)
+    if step.tried:
+        steps.append(step)
+    # Step 2: other libraries, by full InChIKey
+    for path in libraries:
+        lookup, sha = _library_structures(Path(path))
+        step = StructureStep("library", Path(path).name, sha)
+        _offer_lookup(resolver, lookup, f"library:{sha}", step)
+        steps.append(step)
+    # Step 3: structure tables, by full InChIKey
+    for path in default_tables() if tables is None else tables:
+        sha = sha256_path(path).sha256
+        step = StructureStep("table", Path(path).name, sha)
+        _offer_lookup(resolver, read_structure_table(path), f"table:{sha}", step)
+        steps.append(step)
+    # Step 4: names, through OPSIN (one Java call for every spelling of every open record)
+    if names:
+        steps.append(_resolve_names(resolver, columns))
+    resolver.write(columns)
+    return steps
+
+
+def _resolve_names(resolver: _Resolver, columns: Mapping[str, np.ndarray]) -> StructureStep:
+    step = StructureStep("names", "OPSIN (py2opsin)")
+    rows = resolver.open_rows()
+    spellings = {int(row): [v for n in _record_names(columns, row) for v in name_variants(n)]
+                 for row in rows}
+    try:
+        parsed = opsin_smiles(sorted({v for vs in spellings.values() for v in vs}))
+    except OpsinUnavailable as exc:
+        step.skipped = f"name-to-structure skipped: {exc}"
+        return step
+    for row, variants in spellings.items():
+        offered = False
+        for variant in variants:
+            if variant in parsed:
+                offered = True
+                if resolver.offer(row, parsed[variant], "", f"opsin:{variant}", step) == _FULL:
+                    break
+        step.tried += offered
+    return step
+
+
+def coverage(source: Sequence[str], status: Sequence[str]) -> dict[str, Any]:
+    """Structure coverage of a library: counts by status and by kind of source.
+
+    The kind is ``structure_source`` up to its first ``:`` (``source``, ``opsin``, ``library``,
+    ``table``).
+    """
+    kinds = Counter(str(s).split(":", 1)[0] for s, st in zip(source, status) if st)
+    states = Counter(str(st) for st in status if st)
+    n = len(status)
+    return {"n_spectra": n, "with_structure": int(sum(states.values())),
+            VERIFIED: states[VERIFIED], UNVERIFIED: states[UNVERIFIED],
+            "by_source": dict(kinds.most_common())}
+
+
+__all__ = [
+    "Chemistry",
+    "Identity",
+    "StructureStep",
+    "STRUCTURE_COLUMNS",
+    "VERIFIED",
+    "UNVERIFIED",
+    "coverage",
+    "default_tables",
+    "formula_agrees",
+    "java_path",
+    "name_variants",
+    "opsin_smiles",
+    "OpsinUnavailable",
+    "parse_formula",
+    "read_structure_table",
+    "resolve_structures",
+]
