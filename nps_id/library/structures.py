@@ -12,13 +12,18 @@ Entry points
 - :func:`java_path` -- the Java runtime OPSIN needs (None when there is none).
 - :class:`Chemistry` -- InChIKey, InChI and formula of a SMILES or InChI (RDKit, cached).
 
-Steps of :func:`resolve_structures` (``# Step n``); steps 2-4 look only at records that do not
+Steps of :func:`resolve_structures` (``# Step n``); steps 2-7 look only at records that do not
 yet have a structure whose *full* InChIKey agrees with theirs:
 
 1. source -- the record's own SMILES or InChI (MassBank, MSP ``SMILES:``/``InChI:``, MGF, ...);
 2. libraries -- another nps-id library's structure for the same full InChIKey;
 3. tables -- a table's structure for the same full InChIKey;
-4. names -- OPSIN on every spelling of the record's name and synonyms, all in one Java call.
+4. stereo -- a library's or table's structure with the same first block, made the record's
+   exact stereoisomer (kept only when the full InChIKey then agrees);
+5. names -- OPSIN on every spelling of the record's name and synonyms, all in one Java call;
+6. derived -- derivatives (TFA, HFBA, TMS, acetyl, esters, ...) and deuterium-labelled
+   standards built from a parent's structure (:mod:`nps_id.library.structure_variants`);
+7. stereo -- first-block matches of steps 5-6 made the record's exact stereoisomer.
 
 The verification rule (:meth:`_Resolver.grade`), the same for every step: RDKit computes the
 candidate's InChIKey and formula. Full InChIKey equal to the record's: stored, ``verified``.
@@ -439,43 +444,146 @@ def resolve_structures(
             resolver.offer(row, str(smiles), str(inchi), str(origin[row]) or "source", step)
     if step.tried:
         steps.append(step)
+    lookups: list[tuple[Mapping[str, tuple[str, str]], str]] = []
     # Step 2: other libraries, by full InChIKey
     for path in libraries:
         lookup, sha = _library_structures(Path(path))
         step = StructureStep("library", Path(path).name, sha)
+        lookups.append((lookup, f"library:{sha}"))
         _offer_lookup(resolver, lookup, f"library:{sha}", step)
         steps.append(step)
     # Step 3: structure tables, by full InChIKey
     for path in default_tables() if tables is None else tables:
         sha = sha256_path(path).sha256
         step = StructureStep("table", Path(path).name, sha)
-        _offer_lookup(resolver, read_structure_table(path), f"table:{sha}", step)
+        lookups.append((read_structure_table(path), f"table:{sha}"))
+        _offer_lookup(resolver, lookups[-1][0], f"table:{sha}", step)
         steps.append(step)
-    # Step 4: names, through OPSIN (one Java call for every spelling of every open record)
+    # Step 4: the exact stereoisomer of what libraries and tables hold for the first block
+    steps.append(_resolve_stereo(resolver, lookups))
+    # Steps 5 and 6: names, through OPSIN (one Java call for every spelling of every open
+    # record), then derivatives and labelled standards of parents
     if names:
-        steps.append(_resolve_names(resolver, columns))
+        steps += _resolve_names(resolver, columns)
+    # Step 7: first-block matches from names made the record's exact stereoisomer
+    steps.append(_resolve_stereo(resolver, ()))
     resolver.write(columns)
     return steps
 
 
-def _resolve_names(resolver: _Resolver, columns: Mapping[str, np.ndarray]) -> StructureStep:
+def _resolve_stereo(resolver: _Resolver,
+                    lookups: Sequence[tuple[Mapping[str, tuple[str, str]], str]]) -> StructureStep:
+    """Steps 4 and 7: make a structure the record's exact stereoisomer (full InChIKey).
+
+    Candidates: the record's first-block match, and the structures of libraries and tables
+    whose InChIKey shares the record's first block (they differ in stereo only). Only a
+    stereoisomer whose full InChIKey is the record's is kept; its source gains ``+stereo``.
+    """
+    from nps_id.library.structure_variants import stereo_candidate
+
+    step = StructureStep("stereo", "stereoisomers of first-block matches (RDKit)")
+    by_block: dict[str, list[tuple[str, str]]] = {}
+    for lookup, origin in lookups:
+        for key, (smiles, inchi) in lookup.items():
+            by_block.setdefault(key[:14], []).append((smiles, origin) if smiles else
+                                                      (resolver.chem.identity("", inchi).smiles
+                                                       if resolver.chem.identity("", inchi) else "", origin))
+    for row in [int(r) for r in resolver.open_rows()]:
+        key = resolver.keys[row]
+        if not key:
+            continue
+        tries = ([(str(resolver.smiles[row]), str(resolver.source[row]))] if resolver.grades[row] else [])
+        tries += by_block.get(key[:14], [])
+        if not tries:
+            continue
+        step.tried += 1
+        for smiles, origin in tries:
+            exact = smiles and stereo_candidate(smiles, lambda s: resolver.chem.identity(s, "") is not None
+                                                and resolver.chem.identity(s, "").inchikey == key)
+            if exact:
+                resolver.offer(row, exact, "", f"{origin}+stereo", step)
+                break
+    return step
+
+
+def _lookup_keys(name: str) -> list[str]:
+    """A record name as dictionary keys: each spelling with case, spaces and dashes ignored."""
+    return [re.sub(r"[\s\-]", "", v).casefold() for v in name_variants(name)]
+
+
+def _resolve_names(resolver: _Resolver, columns: Mapping[str, np.ndarray]) -> list[StructureStep]:
+    """Steps 5 and 6: OPSIN on the names, then derivatives and labelled standards of parents."""
+    from nps_id.library.structure_variants import parse_derivative, parse_labelled
+
     step = StructureStep("names", "OPSIN (py2opsin)")
-    rows = resolver.open_rows()
-    spellings = {int(row): [v for n in _record_names(columns, row) for v in name_variants(n)]
-                 for row in rows}
+    rows = [int(row) for row in resolver.open_rows()]
+    names = {row: _record_names(columns, row) for row in rows}
+    spellings = {row: [v for n in names[row] for v in name_variants(n)] for row in rows}
+    # (parent name, reagent or deuterium count) per record, parsed before the one OPSIN call
+    parents = {row: [p for p in (parse_derivative(v) or parse_labelled(v) for v in spellings[row]) if p]
+               for row in rows}
+    asked = {v for vs in spellings.values() for v in vs}
+    asked |= {v for ps in parents.values() for parent, _ in ps for v in name_variants(parent)}
     try:
-        parsed = opsin_smiles(sorted({v for vs in spellings.values() for v in vs}))
+        parsed = opsin_smiles(sorted(asked))
     except OpsinUnavailable as exc:
         step.skipped = f"name-to-structure skipped: {exc}"
-        return step
-    for row, variants in spellings.items():
+        parsed = {}
+    for row in rows:
         offered = False
-        for variant in variants:
+        for variant in spellings[row]:
             if variant in parsed:
                 offered = True
                 if resolver.offer(row, parsed[variant], "", f"opsin:{variant}", step) == _FULL:
                     break
         step.tried += offered
+    return [step, _resolve_variants(resolver, columns, parents, parsed)]
+
+
+def _resolve_variants(resolver: _Resolver, columns: Mapping[str, np.ndarray],
+                      parents: Mapping[int, list[tuple[str, Any]]],
+                      parsed: Mapping[str, str]) -> StructureStep:
+    """Step 6: derivatives and deuterium-labelled records built from their parent's structure.
+
+    A parent's structure is a verified one of a record named like it, else OPSIN's reading of
+    the parent name; the record's source reads ``<parent's source>+<reagent or dN>``.
+    """
+    from nps_id.library.structure_variants import derivative_candidates, labelled_candidates
+
+    step = StructureStep("derived", "derivatives and labelled standards of parent structures")
+    known: dict[str, list[tuple[str, str]]] = {}
+    for row in np.flatnonzero(resolver.grades >= _BLOCK):
+        for name in _record_names(columns, int(row)):
+            for key in _lookup_keys(name)[:1]:
+                known.setdefault(key, []).append((str(resolver.smiles[row]), str(resolver.source[row])))
+    for row in [int(r) for r in resolver.open_rows()]:  # named like a record with a structure
+        for key in {k for name in _record_names(columns, row) for k in _lookup_keys(name)}:
+            for smiles, origin in known.get(key, []):
+                step.tried += 1
+                resolver.offer(row, smiles, "", origin, step)
+    for row, wanted in parents.items():
+        if resolver.grades[row] == _FULL or not wanted or resolver.formulas[row] is None:
+            continue
+        step.tried += 1
+        for parent, what in wanted:
+            sources = [hit for key in _lookup_keys(parent) for hit in known.get(key, [])]
+            sources += [(parsed[v], f"opsin:{v}") for v in name_variants(parent) if v in parsed]
+            for smiles, origin in dict.fromkeys(sources):
+                if isinstance(what, int):
+                    label = f"{origin}+d{what}"
+                    found = labelled_candidates(smiles, what, lambda s: resolver.grade(
+                        row, resolver.chem.identity(s, "")) == _FULL)
+                    candidates = [found] if found else []
+                else:
+                    label = f"{origin}+{what}"
+                    candidates = derivative_candidates(smiles, what, resolver.formulas[row][0])
+                for candidate in candidates:
+                    if resolver.offer(row, candidate, "", label, step) == _FULL:
+                        break
+                if resolver.grades[row] == _FULL:
+                    break
+            if resolver.grades[row] == _FULL:
+                break
     return step
 
 
