@@ -99,30 +99,25 @@ def _formula(mol: Any) -> Counter:
 
 def derivative_candidates(parent_smiles: str, reagent: str, formula: Counter) -> list[str]:
     """SMILES of the parent with 1..3 heteroatom hydrogens replaced by ``reagent``'s group,
-    keeping only products whose element counts equal ``formula``."""
+    keeping only products whose element counts equal ``formula`` (hydrogen counted with
+    deuterium)."""
     chem = _chem()
     parent, group = chem.MolFromSmiles(parent_smiles), chem.MolFromSmiles(REAGENTS[reagent])
     if parent is None or group is None:
         return []
-    base, added = _formula(parent), _formula(group)
-    added["H"] -= 2  # the site and the group's attaching atom each lose a hydrogen
     sites = [a.GetIdx() for a in parent.GetAtoms()
              if a.GetSymbol() in ("N", "O", "S") and a.GetTotalNumHs() > 0]
     out = []
     for k in range(1, min(_MAX_SITES, len(sites)) + 1):
-        expected = Counter(base)
-        for element, count in added.items():
-            expected[element] += k * count
-        if +expected != +formula:
-            continue
-        for chosen in combinations(sites, k):
-            smiles = _attach(chem, parent, group, chosen)
-            if smiles:
-                out.append(smiles)
+        products = [_attach(chem, parent, group, chosen) for chosen in combinations(sites, k)]
+        products = [p for p in products if p is not None]
+        # every product with k groups has one formula: check it once
+        if products and +_formula(products[0]) == +formula:
+            out += [chem.MolToSmiles(p) for p in products]
     return out
 
 
-def _attach(chem: Any, parent: Any, group: Any, sites: tuple[int, ...]) -> str | None:
+def _attach(chem: Any, parent: Any, group: Any, sites: tuple[int, ...]) -> Any:
     mol = chem.RWMol(parent)
     for site in sites:
         offset = mol.GetNumAtoms()
@@ -136,7 +131,7 @@ def _attach(chem: Any, parent: Any, group: Any, sites: tuple[int, ...]) -> str |
         chem.SanitizeMol(mol)
     except ValueError:  # rdkit's sanitisation errors derive from ValueError
         return None
-    return chem.MolToSmiles(mol)
+    return mol
 
 
 def labelled_candidates(parent_smiles: str, n: int, accept: Callable[[str], bool],
@@ -145,12 +140,23 @@ def labelled_candidates(parent_smiles: str, n: int, accept: Callable[[str], bool
 
     Deuterium replaces *all* hydrogens of up to three groups: single carbons and the CH atoms of
     each aromatic ring (``-d5`` phenyl, ``-d3`` methyl, ``-d8`` phenyl + methyl, ``-d5`` ethyl).
-    At most ``limit`` placements are tried.
+    The parent is tried as given, then without its stereo (a record whose InChIKey has no
+    stereo layer); at most ``limit`` placements each.
     """
     chem = _chem()
     mol = chem.MolFromSmiles(parent_smiles)
     if mol is None:
         return None
+    flat = chem.Mol(mol)
+    chem.RemoveStereochemistry(flat)
+    for start in (mol, flat) if chem.MolToSmiles(flat) != chem.MolToSmiles(mol) else (mol,):
+        found = _labelled(chem, start, n, accept, limit)
+        if found:
+            return found
+    return None
+
+
+def _labelled(chem: Any, mol: Any, n: int, accept: Callable[[str], bool], limit: int) -> str | None:
     hydrogens = {a.GetIdx(): a.GetTotalNumHs() for a in mol.GetAtoms()
                  if a.GetSymbol() == "C" and a.GetTotalNumHs()}
     units = [frozenset([i]) for i in hydrogens]

@@ -240,7 +240,7 @@ def _library_structures(path: Path) -> tuple[dict[str, tuple[str, str]], str]:
         return found, lib.sha256
 
 
-_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ω": "omega", "Δ": "delta"}
+_GREEK = {"±": "+/-", "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ω": "omega", "Δ": "delta"}
 _DOTTED_GREEK = re.compile(r"\.(alpha|beta|gamma|delta|omega)\.", re.IGNORECASE)
 _SALT = re.compile(
     r"[\s,]*\b(?:mono|di|tri)?(?:hydrochloride|hydrobromide|HCl|HBr|hemisulfate|sulfate|sulphate|"
@@ -253,6 +253,22 @@ _STEREO_PREFIX = re.compile(
     r"\(\+-\)|\(\+/-\)|\(±\))-\s*")
 _ESTER = re.compile(r"^(methyl|ethyl|propyl|isopropyl|butyl|phenyl|naphthalen-[12]-yl|"
                     r"quinolin-8-yl)-(?=.*ate$)", re.IGNORECASE)
+
+
+#: Trivial parents OPSIN does not know, as substitutable systematic names ("4-Fluoro" +
+#: "methamphetamine" -> "N-methyl-1-(4-fluorophenyl)propan-2-amine").
+_SKELETONS = {
+    "methamphetamine": "N-methyl-1-({}phenyl)propan-2-amine",
+    "methamfetamine": "N-methyl-1-({}phenyl)propan-2-amine",
+    "ethylamphetamine": "N-ethyl-1-({}phenyl)propan-2-amine",
+    "amphetamine": "1-({}phenyl)propan-2-amine",
+    "methcathinone": "2-(methylamino)-1-({}phenyl)propan-1-one",
+    "ethcathinone": "2-(ethylamino)-1-({}phenyl)propan-1-one",
+    "ethylcathinone": "2-(ethylamino)-1-({}phenyl)propan-1-one",
+    "cathinone": "2-amino-1-({}phenyl)propan-1-one",
+    "phenethylamine": "2-({}phenyl)ethan-1-amine",
+}
+_SUBSTITUENTS = re.compile(r"^[a-z(),\d\-]*$", re.IGNORECASE)
 
 
 def _ascii(name: str) -> str:
@@ -269,8 +285,10 @@ def name_variants(name: str) -> list[str]:
 
     ``.alpha.`` -> ``alpha`` (and Greek letters), salts, ``(free base)`` and "not certified"
     notes dropped, stray spaces after locant commas removed, then variants without a leading
-    stereo or optical prefix (``(±)-``, ``dl-``, ``(R)-``) and with an ester written as two
-    words (``Methyl-(...)-L-valinate`` -> ``methyl N-(...)-L-valinate``).
+    stereo or optical prefix (``(±)-``, ``dl-``, ``(R)-``), with a trivial parent OPSIN does
+    not know spelled systematically (``4-Fluoromethamphetamine`` ->
+    ``N-methyl-1-(4-fluorophenyl)propan-2-amine``) and with an ester written as two words
+    (``Methyl-(...)-L-valinate`` -> ``methyl N-(...)-L-valinate``).
     """
     text = _DOTTED_GREEK.sub(lambda m: m.group(1).lower(), _ascii(" ".join(name.split())))
     text = text.strip(" ,;")
@@ -282,6 +300,10 @@ def name_variants(name: str) -> list[str]:
     bare = _STEREO_PREFIX.sub("", text)
     if bare != text:
         out.append(bare)
+    for parent, systematic in _SKELETONS.items():  # every split: the check keeps the right one
+        subs = bare[: len(bare) - len(parent)].lower()
+        if bare.lower().endswith(parent) and _SUBSTITUENTS.match(subs) and not subs.startswith("n"):
+            out.append(systematic.format(subs))
     for base in list(out):
         if _ESTER.match(base):
             ester = _ESTER.sub(lambda m: m.group(1).lower() + " ", base)
