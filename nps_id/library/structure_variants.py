@@ -14,6 +14,7 @@ Entry points
   the reagent's group, limited to the products whose formula is the record's.
 - :func:`labelled_candidates` -- the parent with ``n`` hydrogens replaced by deuterium, placed
   on whole groups (a methyl, an aromatic ring's CH atoms, single carbons; up to three groups).
+- :func:`mol_formula` -- element counts and charge of an RDKit molecule.
 - :func:`stereo_candidate` -- the stereoisomer of a structure that a check accepts (a structure
   without stereo, or the wrong stereo, made the record's exact stereoisomer).
 """
@@ -89,12 +90,19 @@ def _chem() -> Any:
     return Chem
 
 
-def _formula(mol: Any) -> Counter:
+def mol_formula(mol: Any) -> tuple[Counter, int]:
+    """Element counts and net charge of an RDKit molecule; deuterium and tritium as D and T,
+    other isotopes (13C, 15N) as their element."""
     counts: Counter = Counter()
+    charge = 0
     for atom in mol.GetAtoms():
-        counts[atom.GetSymbol()] += 1
+        symbol = atom.GetSymbol()
+        if symbol == "H":
+            symbol = {2: "D", 3: "T"}.get(atom.GetIsotope(), "H")
+        counts[symbol] += 1
         counts["H"] += atom.GetTotalNumHs()
-    return counts
+        charge += atom.GetFormalCharge()
+    return counts, charge
 
 
 def derivative_candidates(parent_smiles: str, reagent: str, formula: Counter) -> list[str]:
@@ -112,7 +120,7 @@ def derivative_candidates(parent_smiles: str, reagent: str, formula: Counter) ->
         products = [_attach(chem, parent, group, chosen) for chosen in combinations(sites, k)]
         products = [p for p in products if p is not None]
         # every product with k groups has one formula: check it once
-        if products and +_formula(products[0]) == +formula:
+        if products and +mol_formula(products[0])[0] == +formula:
             out += [chem.MolToSmiles(p) for p in products]
     return out
 
@@ -190,7 +198,7 @@ def _deuterate(chem: Any, mol: Any, atoms: frozenset[int]) -> str | None:
         return None
 
 
-def stereo_candidate(smiles: str, accept: Callable[[str], bool], limit: int = 256) -> str | None:
+def stereo_candidate(smiles: str, accept: Callable[[str], bool], limit: int = 64) -> str | None:
     """The first stereoisomer of ``smiles`` that ``accept`` takes, or None.
 
     Tries the structure with its stereo removed (a record whose InChIKey has no stereo layer),
@@ -221,6 +229,7 @@ __all__ = [
     "stereo_candidate",
     "derivative_candidates",
     "labelled_candidates",
+    "mol_formula",
     "parse_derivative",
     "parse_labelled",
 ]

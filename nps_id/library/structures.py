@@ -53,6 +53,7 @@ import numpy as np
 
 from nps_id._hashing import sha256_path
 from nps_id.errors import InputError
+from nps_id.library.structure_variants import mol_formula
 
 VERIFIED, UNVERIFIED = "verified", "unverified"
 #: The columns this module adds to a library (besides ``smiles`` and ``inchi``).
@@ -144,7 +145,7 @@ class Chemistry:
     """InChIKey, InChI and formula of a SMILES or InChI, cached by text (RDKit loads on first use)."""
 
     def __init__(self) -> None:
-        self._rdkit: tuple[Any, Any] | None = None
+        self._rdkit: Any = None
         self._cache: dict[tuple[str, str], Identity | None] = {}
 
     def identity(self, smiles: str, inchi: str) -> Identity | None:
@@ -158,7 +159,7 @@ class Chemistry:
             found = self._compute(smiles, from_inchi=False) if smiles else None
             if found is None and inchi:
                 found = self._compute(inchi, from_inchi=True)
-            elif found is not None and inchi and self._rdkit[0].InchiToInchiKey(inchi) == found.inchikey:
+            elif found is not None and inchi and self._rdkit.InchiToInchiKey(inchi) == found.inchikey:
                 found = Identity(found.smiles, inchi, found.inchikey, found.formula)
             self._cache[key] = found
         return self._cache[key]
@@ -166,20 +167,18 @@ class Chemistry:
     def _compute(self, text: str, from_inchi: bool) -> Identity | None:
         if self._rdkit is None:
             from rdkit import Chem, RDLogger
-            from rdkit.Chem import rdMolDescriptors
 
             RDLogger.DisableLog("rdApp.*")  # unparseable candidates are expected; count, don't spam
-            self._rdkit = (Chem, rdMolDescriptors)
-        chem, descriptors = self._rdkit
+            self._rdkit = Chem
+        chem = self._rdkit
         mol = chem.MolFromInchi(text) if from_inchi else chem.MolFromSmiles(text)
         if mol is None or mol.GetNumAtoms() == 0:
             return None
         inchi = text if from_inchi else chem.MolToInchi(mol) or ""
         inchikey = (chem.InchiToInchiKey(inchi) or "") if inchi else ""
-        formula = parse_formula(descriptors.CalcMolFormula(mol, True, True))
-        if not inchikey or formula is None:
+        if not inchikey:
             return None
-        return Identity(chem.MolToSmiles(mol) if from_inchi else text, inchi, inchikey, formula)
+        return Identity(chem.MolToSmiles(mol) if from_inchi else text, inchi, inchikey, mol_formula(mol))
 
 
 # -- candidates from tables, libraries and names ------------------------------------------------
@@ -395,10 +394,12 @@ class _Resolver:
             step.improved += 1
         return grade
 
-    def open_rows(self) -> np.ndarray:
-        """Records that could still gain a better structure (a key or a formula to check)."""
-        checkable = np.array([bool(k) or f is not None for k, f in zip(self.keys, self.formulas)])
-        return np.flatnonzero((self.grades < _FULL) & checkable)
+    def open_rows(self, below: int = _FULL) -> np.ndarray:
+        """Records whose structure is graded below ``below`` and that have a key or a formula
+        to check a candidate against."""
+        checkable = np.array([bool(k) or f is not None for k, f in zip(self.keys, self.formulas)],
+                             dtype=bool)
+        return np.flatnonzero((self.grades < below) & checkable)
 
     def write(self, columns: dict[str, np.ndarray]) -> None:
         columns["smiles"], columns["inchi"] = self.smiles, self.inchi
@@ -507,21 +508,25 @@ def _resolve_stereo(resolver: _Resolver,
     by_block: dict[str, list[tuple[str, str]]] = {}
     for lookup, origin in lookups:
         for key, (smiles, inchi) in lookup.items():
-            by_block.setdefault(key[:14], []).append((smiles, origin) if smiles else
-                                                      (resolver.chem.identity("", inchi).smiles
-                                                       if resolver.chem.identity("", inchi) else "", origin))
+            smiles = smiles or getattr(resolver.chem.identity("", inchi), "smiles", "")
+            by_block.setdefault(key[:14], []).append((smiles, origin))
+    done: dict[tuple[str, str], str | None] = {}  # (SMILES, InChIKey) -> exact isomer
     for row in [int(r) for r in resolver.open_rows()]:
         key = resolver.keys[row]
         if not key:
             continue
-        tries = ([(str(resolver.smiles[row]), str(resolver.source[row]))] if resolver.grades[row] else [])
+        # the record's own structure is kept as its source wrote it
+        own = resolver.grades[row] and resolver.source[row] != "source"
+        tries = [(str(resolver.smiles[row]), str(resolver.source[row]))] if own else []
         tries += by_block.get(key[:14], [])
         if not tries:
             continue
         step.tried += 1
         for smiles, origin in tries:
-            exact = smiles and stereo_candidate(smiles, lambda s: resolver.chem.identity(s, "") is not None
-                                                and resolver.chem.identity(s, "").inchikey == key)
+            if smiles and (smiles, key) not in done:
+                done[smiles, key] = stereo_candidate(smiles, lambda s: getattr(
+                    resolver.chem.identity(s, ""), "inchikey", None) == key)
+            exact = done.get((smiles, key))
             if exact:
                 resolver.offer(row, exact, "", f"{origin}+stereo", step)
                 break
@@ -538,7 +543,7 @@ def _resolve_names(resolver: _Resolver, columns: Mapping[str, np.ndarray]) -> li
     from nps_id.library.structure_variants import parse_derivative, parse_labelled
 
     step = StructureStep("names", "OPSIN (py2opsin)")
-    rows = [int(row) for row in resolver.open_rows()]
+    rows = [int(row) for row in resolver.open_rows(below=_BLOCK)]  # no verified structure yet
     names = {row: _record_names(columns, row) for row in rows}
     spellings = {row: [v for n in names[row] for v in name_variants(n)] for row in rows}
     # (parent name, reagent or deuterium count) per record, parsed before the one OPSIN call
@@ -578,13 +583,13 @@ def _resolve_variants(resolver: _Resolver, columns: Mapping[str, np.ndarray],
         for name in _record_names(columns, int(row)):
             for key in _lookup_keys(name)[:1]:
                 known.setdefault(key, []).append((str(resolver.smiles[row]), str(resolver.source[row])))
-    for row in [int(r) for r in resolver.open_rows()]:  # named like a record with a structure
+    for row in [int(r) for r in resolver.open_rows(below=_BLOCK)]:  # named like a verified record
         for key in {k for name in _record_names(columns, row) for k in _lookup_keys(name)}:
             for smiles, origin in known.get(key, []):
                 step.tried += 1
                 resolver.offer(row, smiles, "", origin, step)
     for row, wanted in parents.items():
-        if resolver.grades[row] == _FULL or not wanted or resolver.formulas[row] is None:
+        if resolver.grades[row] >= _BLOCK or not wanted or resolver.formulas[row] is None:
             continue
         step.tried += 1
         for parent, what in wanted:
@@ -609,16 +614,28 @@ def _resolve_variants(resolver: _Resolver, columns: Mapping[str, np.ndarray],
     return step
 
 
-def coverage(source: Sequence[str], status: Sequence[str]) -> dict[str, Any]:
-    """Structure coverage of a library: counts by status and by kind of source.
+_BUILT = re.compile(r"\+(stereo|d\d+|[a-z]+)$")
 
-    The kind is ``structure_source`` up to its first ``:`` (``source``, ``opsin``, ``library``,
-    ``table``).
-    """
-    kinds = Counter(str(s).split(":", 1)[0] for s, st in zip(source, status) if st)
+
+def source_kind(source: str) -> str:
+    """The kind of a ``structure_source``: ``source``, ``library``, ``table`` or ``opsin``, with
+    ``+derivative``, ``+labelled`` or ``+stereo`` when the structure was built from it."""
+    from nps_id.library.structure_variants import REAGENTS
+
+    kind, tags = source.split(":", 1)[0], []
+    while (match := _BUILT.search(source)) and (match.group(1) in REAGENTS or match.group(1) == "stereo"
+                                                or match.group(1)[0] == "d" and match.group(1)[1:].isdigit()):
+        tag = match.group(1)
+        tags.append("stereo" if tag == "stereo" else "derivative" if tag in REAGENTS else "labelled")
+        source = source[: match.start()]
+    return "+".join([kind] + [t for t in ("derivative", "labelled", "stereo") if t in tags])
+
+
+def coverage(source: Sequence[str], status: Sequence[str]) -> dict[str, Any]:
+    """Structure coverage of a library: counts by status and by :func:`source_kind`."""
+    kinds = Counter(source_kind(str(s)) for s, st in zip(source, status) if st)
     states = Counter(str(st) for st in status if st)
-    n = len(status)
-    return {"n_spectra": n, "with_structure": int(sum(states.values())),
+    return {"n_spectra": len(status), "with_structure": int(sum(states.values())),
             VERIFIED: states[VERIFIED], UNVERIFIED: states[UNVERIFIED],
             "by_source": dict(kinds.most_common())}
 
@@ -640,4 +657,5 @@ __all__ = [
     "parse_formula",
     "read_structure_table",
     "resolve_structures",
+    "source_kind",
 ]
