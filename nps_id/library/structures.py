@@ -102,7 +102,8 @@ class Identity:
 
 
 _ELEMENT = re.compile(r"([A-Z][a-z]?)(\d*)")
-_CHARGE = re.compile(r"(?:\^?(\d*)([+-])|([+-])(\d*))$")
+# "[C29H35N2]+", "[C4H12N]2+" (count before the sign only after a bracket), "C4H12N+2"
+_CHARGE = re.compile(r"(?:(?<=\])(\d*)([+-])|([+-])(\d*))$")
 
 
 def parse_formula(text: str) -> tuple[Counter, int] | None:

@@ -55,7 +55,7 @@ def test_info_text_and_json(built):
     assert data["n_spectra"] == 2988 and data["ms_level"] == {"unknown": 2988}
     assert data["source"] == {"SWGDRUG-3.4.msp.gz": 2988}
     assert data["size_bytes"] == out.stat().st_size and len(data["sha256"]) == 64
-    assert data["provenance"][0]["kept"] == 2988 and data["format_version"] == "1.0"
+    assert data["provenance"][0]["kept"] == 2988 and data["format_version"] == "1.1"
 
 
 def test_validate_ok(built):
