@@ -21,9 +21,10 @@ yet have a structure whose *full* InChIKey agrees with theirs:
 4. stereo -- a library's or table's structure with the same first block, made the record's
    exact stereoisomer (kept only when the full InChIKey then agrees);
 5. names -- OPSIN on every spelling of the record's name and synonyms, all in one Java call;
-6. derived -- derivatives (TFA, HFBA, TMS, acetyl, esters, ...) and deuterium-labelled
+6. stereo -- first-block matches of step 5 made exact (they are the parents of step 7);
+7. derived -- derivatives (TFA, HFBA, TMS, acetyl, esters, ...) and deuterium-labelled
    standards built from a parent's structure (:mod:`nps_id.library.structure_variants`);
-7. stereo -- first-block matches of steps 5-6 made the record's exact stereoisomer.
+8. stereo -- first-block matches of step 7 made the record's exact stereoisomer.
 
 The verification rule (:meth:`_Resolver.grade`), the same for every step: RDKit computes the
 candidate's InChIKey and formula. Full InChIKey equal to the record's: stored, ``verified``.
@@ -367,6 +368,7 @@ class _Resolver:
         self.inchi = np.full(n, "", dtype=object)
         self.source = np.full(n, "", dtype=object)
         self.grades = np.zeros(n, dtype=np.int8)
+        self.isomers: dict[tuple[str, str], str | None] = {}  # (SMILES, InChIKey) -> exact isomer
 
     def grade(self, row: int, found: Identity | None) -> int:
         """How well ``found`` agrees with record ``row`` (one of the ``_`` grades)."""
@@ -485,11 +487,12 @@ def resolve_structures(
         steps.append(step)
     # Step 4: the exact stereoisomer of what libraries and tables hold for the first block
     steps.append(_resolve_stereo(resolver, lookups))
-    # Steps 5 and 6: names, through OPSIN (one Java call for every spelling of every open
-    # record), then derivatives and labelled standards of parents
+    # Steps 5-7: names, through OPSIN (one Java call for every spelling of every open record),
+    # their first-block matches made exact (parents of step 7 need the exact stereo), then
+    # derivatives and labelled standards of parents
     if names:
         steps += _resolve_names(resolver, columns)
-    # Step 7: first-block matches from names made the record's exact stereoisomer
+    # Step 8: first-block matches of derivatives made the record's exact stereoisomer
     steps.append(_resolve_stereo(resolver, ()))
     resolver.write(columns)
     return steps
@@ -497,7 +500,7 @@ def resolve_structures(
 
 def _resolve_stereo(resolver: _Resolver,
                     lookups: Sequence[tuple[Mapping[str, tuple[str, str]], str]]) -> StructureStep:
-    """Steps 4 and 7: make a structure the record's exact stereoisomer (full InChIKey).
+    """Steps 4, 6 and 8: make a structure the record's exact stereoisomer (full InChIKey).
 
     Candidates: the record's first-block match, and the structures of libraries and tables
     whose InChIKey shares the record's first block (they differ in stereo only). Only a
@@ -511,7 +514,6 @@ def _resolve_stereo(resolver: _Resolver,
         for key, (smiles, inchi) in lookup.items():
             smiles = smiles or getattr(resolver.chem.identity("", inchi), "smiles", "")
             by_block.setdefault(key[:14], []).append((smiles, origin))
-    done: dict[tuple[str, str], str | None] = {}  # (SMILES, InChIKey) -> exact isomer
     for row in [int(r) for r in resolver.open_rows()]:
         key = resolver.keys[row]
         if not key:
@@ -524,10 +526,10 @@ def _resolve_stereo(resolver: _Resolver,
             continue
         step.tried += 1
         for smiles, origin in tries:
-            if smiles and (smiles, key) not in done:
-                done[smiles, key] = stereo_candidate(smiles, lambda s: getattr(
+            if smiles and (smiles, key) not in resolver.isomers:
+                resolver.isomers[smiles, key] = stereo_candidate(smiles, lambda s: getattr(
                     resolver.chem.identity(s, ""), "inchikey", None) == key)
-            exact = done.get((smiles, key))
+            exact = resolver.isomers.get((smiles, key))
             if exact:
                 resolver.offer(row, exact, "", f"{origin}+stereo", step)
                 break
@@ -540,7 +542,7 @@ def _lookup_keys(name: str) -> list[str]:
 
 
 def _resolve_names(resolver: _Resolver, columns: Mapping[str, np.ndarray]) -> list[StructureStep]:
-    """Steps 5 and 6: OPSIN on the names, then derivatives and labelled standards of parents."""
+    """Steps 5-7: OPSIN on the names, exact stereo, then derivatives and labelled standards."""
     from nps_id.library.structure_variants import parse_derivative, parse_labelled
 
     step = StructureStep("names", "OPSIN (py2opsin)")
@@ -565,13 +567,13 @@ def _resolve_names(resolver: _Resolver, columns: Mapping[str, np.ndarray]) -> li
                 if resolver.offer(row, parsed[variant], "", f"opsin:{variant}", step) == _FULL:
                     break
         step.tried += offered
-    return [step, _resolve_variants(resolver, columns, parents, parsed)]
+    return [step, _resolve_stereo(resolver, ()), _resolve_variants(resolver, columns, parents, parsed)]
 
 
 def _resolve_variants(resolver: _Resolver, columns: Mapping[str, np.ndarray],
                       parents: Mapping[int, list[tuple[str, Any]]],
                       parsed: Mapping[str, str]) -> StructureStep:
-    """Step 6: derivatives and deuterium-labelled records built from their parent's structure.
+    """Step 7: derivatives and deuterium-labelled records built from their parent's structure.
 
     A parent's structure is a verified one of a record named like it, else OPSIN's reading of
     the parent name; the record's source reads ``<parent's source>+<reagent or dN>``.
