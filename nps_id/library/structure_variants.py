@@ -46,7 +46,7 @@ REAGENTS = {
     "tpc": "C(=O)[C@@H]1CCCN1C(=O)C(F)(F)F",
 }
 _TOKENS = "|".join(sorted(REAGENTS, key=len, reverse=True))
-_COUNT = r"(?:(?:N|O|N,O|O,N|N,N|O,O|\d+|\d+,\d+)-)?(?:mono|di|bis|tri|\d)?-?"
+_COUNT = r"(?:(?:N|O|N,O|O,N|N,N|O,O|\d+|\d+,\d+)-)?(?:mono|di|bis|tris|tri|\d)?-?"
 _SUFFIX = re.compile(rf"^(?P<parent>.+?)[\s,.\-]+{_COUNT}(?P<reagent>{_TOKENS})"
                      r"(?:[\s-]+(?:derivative|deriv\.?))?$", re.IGNORECASE)
 _PREFIX = re.compile(rf"^{_COUNT}(?P<reagent>acetyl|formyl|trifluoroacetyl|trichloroacetyl|"

@@ -268,8 +268,25 @@ _SKELETONS = {
     "ethylcathinone": "2-(ethylamino)-1-({}phenyl)propan-1-one",
     "cathinone": "2-amino-1-({}phenyl)propan-1-one",
     "phenethylamine": "2-({}phenyl)ethan-1-amine",
+    "n-methylcathinone": "2-(methylamino)-1-({}phenyl)propan-1-one",
+    "n-ethylcathinone": "2-(ethylamino)-1-({}phenyl)propan-1-one",
+    "n-propylcathinone": "2-(propylamino)-1-({}phenyl)propan-1-one",
+    "n-butylcathinone": "2-(butylamino)-1-({}phenyl)propan-1-one",
+    "n,n-dimethylcathinone": "2-(dimethylamino)-1-({}phenyl)propan-1-one",
+    "n-ethylamphetamine": "N-ethyl-1-({}phenyl)propan-2-amine",
+    "n-propylamphetamine": "N-propyl-1-({}phenyl)propan-2-amine",
 }
 _SUBSTITUENTS = re.compile(r"^[a-z(),\d\-]*$", re.IGNORECASE)
+#: Aryl ketones ("4-Fluoro-alpha-pyrrolidinovalerophenone" ->
+#: "1-(4-fluorophenyl)-2-(pyrrolidin-1-yl)pentan-1-one").
+_PHENONE = re.compile(r"^(?P<subs>[a-z(),\d\-']*?)-?(?:alpha-)?(?P<amine>pyrrolidino|methylamino|"
+                      r"ethylamino|amino)?(?P<chain>aceto|propio|butyro|butio|valero|pentio|hexano|"
+                      r"heptano|octano)phenone$", re.IGNORECASE)
+_CHAINS = {"aceto": "ethan", "propio": "propan", "butyro": "butan", "butio": "butan",
+           "valero": "pentan", "pentio": "pentan", "hexano": "hexan", "heptano": "heptan",
+           "octano": "octan"}
+_AMINES = {"pyrrolidino": "pyrrolidin-1-yl", "methylamino": "methylamino", "ethylamino": "ethylamino",
+           "amino": "amino"}
 
 
 def _ascii(name: str) -> str:
@@ -304,7 +321,17 @@ def name_variants(name: str) -> list[str]:
     for parent, systematic in _SKELETONS.items():  # every split: the check keeps the right one
         subs = bare[: len(bare) - len(parent)].lower()
         if bare.lower().endswith(parent) and _SUBSTITUENTS.match(subs) and not subs.startswith("n"):
-            out.append(systematic.format(subs))
+            out.append(systematic.format(subs.rstrip("-")))
+    phenone = _PHENONE.match(bare)
+    if phenone:
+        subs = phenone.group("subs").replace("'", "").lower().strip("-")
+        amine = _AMINES.get((phenone.group("amine") or "").lower())
+        out.append(f"1-({subs}phenyl)" + (f"-2-({amine})" if amine else "")
+                   + f"{_CHAINS[phenone.group('chain').lower()]}-1-one")
+    out += _balanced(bare)
+    for wrong, right in _SLIPS:
+        if wrong in bare:
+            out.append(bare.replace(wrong, right))
     for base in list(out):
         if _ESTER.match(base):
             ester = _ESTER.sub(lambda m: m.group(1).lower() + " ", base)
@@ -312,6 +339,24 @@ def name_variants(name: str) -> list[str]:
             if re.search(r"-carbonyl\)-[DL]-\w+ate$", ester):
                 out.append(re.sub(r"^(\S+) \(", r"\1 N-(", ester))
     return [v for v in dict.fromkeys(out) if v]
+
+
+#: Slips seen in library synonyms: "1-(4-methoxybenzyl)methanimine" names the imine's aryl as
+#: a benzyl (one CH2 too many); "triazo[4,3-a]" for "triazolo[4,3-a]".
+_SLIPS = (("benzyl)methanimine", "phenyl)methanimine"), ("triazo[", "triazolo["),
+          ("]-triazo", "]triazolo"), (", methyl ester", " methyl ester"), (", ethyl ester", " ethyl ester"))
+
+
+def _balanced(name: str) -> list[str]:
+    """Spellings of a name with one unmatched ``)`` or ``]`` given its opening bracket, placed
+    after each dash before it (``cis-N-1-(2-fluorophenethyl)-3-methylpiperidin-4-yl)-N-...``)."""
+    depth = 0
+    for i, char in enumerate(name):
+        depth += char in "([" and 1 or (char in ")]" and -1) or 0
+        if depth < 0:
+            opening = "(" if char == ")" else "["
+            return [name[:j + 1] + opening + name[j + 1:] for j in range(i) if name[j] == "-"][:8]
+    return []
 
 
 def java_path() -> str | None:
