@@ -12,7 +12,7 @@ Entry points
 - :func:`java_path` -- the Java runtime OPSIN needs (None when there is none).
 - :class:`Chemistry` -- InChIKey, InChI and formula of a SMILES or InChI (RDKit, cached).
 
-Steps of :func:`resolve_structures` (``# Step n``); steps 2-7 look only at records that do not
+Steps of :func:`resolve_structures` (``# Step n``); steps 2-8 look only at records that do not
 yet have a structure whose *full* InChIKey agrees with theirs:
 
 1. source -- the record's own SMILES or InChI (MassBank, MSP ``SMILES:``/``InChI:``, MGF, ...);
@@ -489,7 +489,8 @@ def resolve_structures(
         Library columns (:func:`nps_id.library.writer.columns_from_spectra`); needs ``name``,
         ``inchikey``, ``formula``, ``smiles``, ``inchi``; reads ``synonyms``,
         ``structure_source`` and ``structure_status`` when present. ``smiles``, ``inchi`` and
-        the :data:`STRUCTURE_COLUMNS` are replaced.
+        the :data:`STRUCTURE_COLUMNS` are replaced; an InChIKey the build computed from a
+        record's own structure is cleared when that structure fails the formula check.
     libraries
         Other nps-id libraries to copy structures from (full InChIKey agreement).
     tables
@@ -509,10 +510,13 @@ def resolve_structures(
     # Step 1: the record's own structure (kept with its recorded origin on --append)
     step = StructureStep("source", "the records' own SMILES/InChI")
     origin = columns.get("structure_source", np.full(len(resolver.grades), "", dtype=object))
+    derived_key = columns.get("structure_status", np.full(len(resolver.grades), "", dtype=object))
     for row, (smiles, inchi) in enumerate(zip(columns["smiles"], columns["inchi"])):
         if smiles or inchi:
             step.tried += 1
-            resolver.offer(row, str(smiles), str(inchi), str(origin[row]) or "source", step)
+            grade = resolver.offer(row, str(smiles), str(inchi), str(origin[row]) or "source", step)
+            if grade == _REJECT and derived_key[row] == UNVERIFIED:
+                columns["inchikey"][row] = ""  # computed from a structure that is not the record's
     if step.tried:
         steps.append(step)
     lookups: list[tuple[Mapping[str, tuple[str, str]], str]] = []

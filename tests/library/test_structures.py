@@ -298,3 +298,16 @@ def test_opsin_reads_names_in_one_call():
     parsed = structures.opsin_smiles(["2-(methylamino)-1-phenylpropan-1-ol", "not a chemical name"])
     assert list(parsed) == ["2-(methylamino)-1-phenylpropan-1-ol"]
     assert _key_and_formula(parsed["2-(methylamino)-1-phenylpropan-1-ol"])[1] == "C10H15NO"
+
+
+def test_a_record_without_an_inchikey_gets_an_unverified_structure_only_when_the_formula_agrees(
+        massbank_sample, tmp_path):
+    a, b = massbank_sample[:2]
+    msp, out = tmp_path / "nokey.msp", tmp_path / "nokey.h5"
+    write([a.replace(inchikey=None), b.replace(inchikey=None, formula="C99H99")], msp)
+    build_library([msp], out, name="t", release="1", **QUIET)
+    with Library.open(out) as lib:
+        assert list(lib.column("structure_status")) == ["unverified", ""]
+        assert list(lib.column("smiles")) == [a.get("smiles"), ""]
+        # a's key is computed from its structure; b's structure is not b's, so neither is its key
+        assert list(lib.column("inchikey")) == [a.get("inchikey"), ""]
