@@ -47,6 +47,7 @@ import unicodedata
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -299,7 +300,13 @@ def _ascii(name: str) -> str:
 
 
 def name_variants(name: str) -> list[str]:
-    """Spellings of ``name`` that OPSIN may parse, the closest to the original first.
+    """Spellings of ``name`` that OPSIN may parse, the closest to the original first."""
+    return list(_spellings(name))
+
+
+@lru_cache(maxsize=65536)  # a build asks for the spellings of each name several times
+def _spellings(name: str) -> tuple[str, ...]:
+    """:func:`name_variants`, cached.
 
     ``.alpha.`` -> ``alpha`` (and Greek letters), salts, ``(free base)`` and "not certified"
     notes dropped, stray spaces after locant commas removed, then variants without a leading
@@ -338,7 +345,7 @@ def name_variants(name: str) -> list[str]:
             out.append(ester)
             if re.search(r"-carbonyl\)-[DL]-\w+ate$", ester):
                 out.append(re.sub(r"^(\S+) \(", r"\1 N-(", ester))
-    return [v for v in dict.fromkeys(out) if v]
+    return tuple(v for v in dict.fromkeys(out) if v)
 
 
 #: Slips seen in library synonyms: "1-(4-methoxybenzyl)methanimine" names the imine's aryl as
