@@ -30,7 +30,8 @@ The verification rule (:meth:`_Resolver.grade`), the same for every step: RDKit 
 candidate's InChIKey and formula. Full InChIKey equal to the record's: stored, ``verified``.
 First block equal and formula equal: stored, ``verified`` (a full key is preferred when one is
 found). Record without an InChIKey but formula equal: stored, ``unverified`` (never used for a
-verdict). Anything else is not stored; a candidate whose InChIKey contradicts the record's is
+verdict); so is a record's *own* structure when the record has neither an InChIKey nor a
+formula to check it against (steps 2-8 skip such records). Anything else is not stored; a candidate whose InChIKey contradicts the record's is
 counted as rejected. Libraries and tables must match the full InChIKey. A record whose InChIKey
 the build computed from its own structure (see ``build._read_source``) arrives ``unverified``
 and is checked by formula only: its key is not independent evidence.
@@ -433,7 +434,9 @@ class _Resolver:
             if found.inchikey[:14] == key[:14] and formula and formula_agrees(formula, found.formula):
                 return _BLOCK
             return _REJECT
-        return _UNVERIFIED if formula and formula_agrees(formula, found.formula) else _REJECT
+        if formula is None:  # nothing to check against: only a record's own structure gets here
+            return _UNVERIFIED
+        return _UNVERIFIED if formula_agrees(formula, found.formula) else _REJECT
 
     def offer(self, row: int, smiles: str, inchi: str, source: str, step: StructureStep,
               full_only: bool = False) -> int:

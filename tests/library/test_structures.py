@@ -311,3 +311,14 @@ def test_a_record_without_an_inchikey_gets_an_unverified_structure_only_when_the
         assert list(lib.column("smiles")) == [a.get("smiles"), ""]
         # a's key is computed from its structure; b's structure is not b's, so neither is its key
         assert list(lib.column("inchikey")) == [a.get("inchikey"), ""]
+
+
+def test_a_record_with_nothing_to_check_keeps_its_own_structure_unverified(tmp_path):
+    msp = tmp_path / "inhouse.msp"
+    msp.write_text("Name: ethanol\nSMILES: CCO\nNum Peaks: 3\n31 999\n45 300\n46 200\n\n"
+                   "Name: ethanal by name only\nSynon: acetaldehyde\nNum Peaks: 2\n29 999\n44 500\n")
+    build_library([msp], tmp_path / "lib.h5", name="x", release="1", structure_tables=[])
+    with Library.open(tmp_path / "lib.h5") as lib:
+        assert lib.column("smiles").tolist() == ["CCO", ""]  # a name alone is never enough
+        assert lib.column("structure_status").tolist() == ["unverified", ""]
+        assert lib.column("inchikey").tolist() == ["LFQSCWFLJHTTHZ-UHFFFAOYSA-N", ""]
