@@ -416,7 +416,8 @@ def build_library(
     files, summary.notes = expand_sources(sources)
     with _build_lock(output):
         _build_locked(summary, files, output, name, release, append, lenient, index_builder, select,
-                      source_urls, source_digests, defaults)
+                      source_urls, source_digests, defaults, structures_from, structure_tables,
+                      names_to_structures)
     return summary
 
 
@@ -433,8 +434,11 @@ def _build_locked(
     source_urls: Mapping[str, str] | None,
     source_digests: Mapping[str, PathDigest] | None,
     defaults: Mapping[str, Any] | None,
+    structures_from: Sequence[str | Path],
+    structure_tables: Sequence[str | Path] | None,
+    names_to_structures: bool,
 ) -> None:
-    """Steps 2-5 of :func:`build_library`, under its lock; fills ``summary``."""
+    """Steps 2-6 of :func:`build_library`, under its lock; fills ``summary``."""
     from nps_id.library.validate import open_verified
     from nps_id.library.writer import columns_from_spectra, write_library
 

@@ -52,6 +52,9 @@ REQUIRED_COLUMNS = (
     "retention_index", "source", "source_id", "licence", "comments",
     "structure_source", "structure_status",  # format 2.0; absent from 1.0 files (no structures)
 )
+#: Required from format STRUCTURES_FROM on only: 1.0 files have no structure columns.
+STRUCTURE_COLUMNS = ("structure_source", "structure_status")
+STRUCTURES_FROM = (2, 0)
 FLOAT_COLUMNS = ("exact_mass", "precursor_mz", "retention_time", "retention_index")
 #: Integer columns and the value that means "absent".
 INT_FILL = {"ms_level": 0, "precursor_charge": 0, "scan_index": -1}

@@ -22,6 +22,7 @@ from nps_id.library import FORMAT_VERSION, Library, build_library, export_librar
 from nps_id.library.structure_variants import derivative_candidates, parse_derivative, parse_labelled
 from nps_id.library.structures import formula_agrees, name_variants, parse_formula
 from tests.conftest import data_path
+from tests.hostile.libraries import as_format_1_0
 
 rdkit = pytest.importorskip("rdkit")
 from rdkit import Chem  # noqa: E402
@@ -233,14 +234,13 @@ def test_a_format_1_0_library_opens_and_append_adds_structures(massbank_sample, 
     write(_without_structure(massbank_sample[:10]), msp)
     build_library([msp], old, name="old", release="1", **QUIET)
     with h5py.File(old, "r+") as h5:  # make it what nps-id 0.1.0 wrote: format 1.0, no structures
-        for key in ("encoding-version", "format_version"):
-            h5.attrs[key] = np.bytes_("1.0")
         meta = h5["metadata"]
         for column in structures.STRUCTURE_COLUMNS:
             del meta[column]
         order = [c.decode() for c in meta.attrs["column-order"] if c.decode() not in structures.STRUCTURE_COLUMNS]
         meta.attrs["column-order"] = np.array([c.encode() for c in order])
         del h5["provenance/structures"]
+    as_format_1_0(old)  # version 1.0 and its content hash, as 0.1.0 wrote it
     facts = library_info(old)
     assert facts["format_version"] == "1.0" and facts["structures"]["with_structure"] == 0
     table = tmp_path / "lab.csv"
