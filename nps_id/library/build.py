@@ -14,12 +14,14 @@ Steps of a build (matched by ``# Step n`` comments in :func:`build_library`):
 3. Hash each source (:func:`nps_id._hashing.sha256_path`), read it, apply QA (at least 2 peaks,
    some intensity > 0; the reader itself rejects m/z <= 0 and non-finite values), fill missing
    InChIKeys from SMILES/InChI.
-4. Find duplicates (same InChIKey; same name + formula with unit-binned cosine > 0.99).
-5. Build the optional search indexes, then write everything into a temporary file beside the
+4. Structures: verify the records' own, add verified ones from other libraries, tables and
+   names (:func:`nps_id.library.structures.resolve_structures`).
+5. Find duplicates (same InChIKey; same name + formula with unit-binned cosine > 0.99).
+6. Build the optional search indexes, then write everything into a temporary file beside the
    target and rename it over the target (a killed build leaves the old library intact; a full
    disk is one line, exit code 3, and leaves it intact too).
 
-Steps 2-5 hold an exclusive lock (``fcntl.flock`` on ``.NAME.lock`` beside the target), so two
+Steps 2-6 hold an exclusive lock (``fcntl.flock`` on ``.NAME.lock`` beside the target), so two
 builds onto one file run one after the other: a second ``--append`` reads the library the first
 one wrote, and no append is lost.
 
@@ -42,6 +44,13 @@ import numpy as np
 from nps_id._atomic import atomic_output
 from nps_id._hashing import PathDigest, sha256_path
 from nps_id.errors import InputError, ReaderError
+from nps_id.library.structures import (
+    UNVERIFIED,
+    Chemistry,
+    StructureStep,
+    coverage,
+    resolve_structures,
+)
 from nps_id.library.writer import utc_now
 from nps_id.peaks import CSRPeaks
 from nps_id.spectrum import Spectrum
@@ -121,6 +130,8 @@ class BuildSummary:
     duplicates: list[Duplicate] = field(default_factory=list)
     previous_spectra: int = 0
     indexes: list[str] = field(default_factory=list)
+    structures: list[StructureStep] = field(default_factory=list)
+    structure_coverage: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +148,8 @@ class BuildSummary:
                 for kind in ("inchikey", "name+formula")
             },
             "indexes": list(self.indexes),
+            "structures": {**self.structure_coverage,
+                           "steps": [s.provenance() for s in self.structures]},
         }
 
 
@@ -202,40 +215,10 @@ def qa_reason(spectrum: Spectrum) -> str | None:
     return None
 
 
-class InChIKeyFiller:
-    """Computes missing InChIKeys from SMILES or InChI with RDKit (imported on first use)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, str | None] = {}
-        self._chem: Any = None
-
-    def _rdkit(self) -> Any:
-        if self._chem is None:
-            from rdkit import Chem, RDLogger
-
-            RDLogger.DisableLog("rdApp.*")  # unparseable structures are expected; count, don't spam
-            self._chem = Chem
-        return self._chem
-
-    def key_for(self, smiles: str | None, inchi: str | None) -> str | None:
-        """InChIKey of the structure, preferring InChI (it is what the key is defined on)."""
-        for text, kind in ((inchi, "inchi"), (smiles, "smiles")):
-            if not text:
-                continue
-            cache_key = f"{kind}:{text}"
-            if cache_key not in self._cache:
-                chem = self._rdkit()
-                mol = chem.MolFromInchi(text) if kind == "inchi" else chem.MolFromSmiles(text)
-                self._cache[cache_key] = (chem.MolToInchiKey(mol) or None) if mol is not None else None
-            if self._cache[cache_key]:
-                return self._cache[cache_key]
-        return None
-
-
 def _read_source(
     summary: SourceSummary,
     lenient: bool,
-    filler: InChIKeyFiller,
+    chemistry: Chemistry,
     select: Callable[[Spectrum], bool] | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> list[Spectrum]:
@@ -253,10 +236,13 @@ def _read_source(
         if reason is not None:
             summary.rejected[reason] += 1
             continue
-        if not spectrum.get("inchikey") and (spectrum.get("smiles") or spectrum.get("inchi")):
-            key = filler.key_for(spectrum.get("smiles"), spectrum.get("inchi"))
-            if key:
-                spectrum = spectrum.replace(inchikey=key)
+        # A structure_status means the record comes from an nps-id library (an export), whose
+        # InChIKey column is authoritative: an unverified structure there has no key on purpose.
+        if (not spectrum.get("inchikey") and not spectrum.get("structure_status")
+                and (spectrum.get("smiles") or spectrum.get("inchi"))):
+            found = chemistry.identity(spectrum.get("smiles") or "", spectrum.get("inchi") or "")
+            if found:  # the key says nothing about whether the structure is right: unverified
+                spectrum = spectrum.replace(inchikey=found.inchikey, structure_status=UNVERIFIED)
                 summary.inchikey_filled += 1
         missing = {k: v for k, v in (defaults or {}).items() if spectrum.get(k) is None}
         if missing:
@@ -363,6 +349,9 @@ def build_library(
     source_urls: Mapping[str, str] | None = None,
     source_digests: Mapping[str, PathDigest] | None = None,
     defaults: Mapping[str, Any] | None = None,
+    structures_from: Sequence[str | Path] = (),
+    structure_tables: Sequence[str | Path] | None = None,
+    names_to_structures: bool = True,
 ) -> BuildSummary:
     """Build (or, with ``append``, extend) the library ``output`` from spectrum files.
 
@@ -395,6 +384,15 @@ def build_library(
     defaults
         Metadata for spectra whose file does not say, e.g. ``{"ms_level": 1}`` for SWGDRUG
         (an EI library whose MSP has no spectrum type). Values a file gives are never replaced.
+    structures_from
+        Other nps-id libraries whose verified structures are copied to records with the same
+        full InChIKey.
+    structure_tables
+        Structure tables (TSV/CSV: ``inchikey`` and ``smiles`` or ``inchi``) consulted by full
+        InChIKey; None means the tables shipped in ``libraries/``.
+    names_to_structures
+        Turn names and synonyms into structures with OPSIN (needs Java; without it the step is
+        skipped with a note and the skip is recorded in the provenance).
 
     Returns
     -------
@@ -418,7 +416,8 @@ def build_library(
     files, summary.notes = expand_sources(sources)
     with _build_lock(output):
         _build_locked(summary, files, output, name, release, append, lenient, index_builder, select,
-                      source_urls, source_digests, defaults)
+                      source_urls, source_digests, defaults, structures_from, structure_tables,
+                      names_to_structures)
     return summary
 
 
@@ -435,8 +434,11 @@ def _build_locked(
     source_urls: Mapping[str, str] | None,
     source_digests: Mapping[str, PathDigest] | None,
     defaults: Mapping[str, Any] | None,
+    structures_from: Sequence[str | Path],
+    structure_tables: Sequence[str | Path] | None,
+    names_to_structures: bool,
 ) -> None:
-    """Steps 2-5 of :func:`build_library`, under its lock; fills ``summary``."""
+    """Steps 2-6 of :func:`build_library`, under its lock; fills ``summary``."""
     from nps_id.library.validate import open_verified
     from nps_id.library.writer import columns_from_spectra, write_library
 
@@ -444,11 +446,13 @@ def _build_locked(
     spectra: list[Spectrum] = []
     origin: list[str] = []
     provenance: list[dict[str, Any]] = []
+    structure_provenance: list[dict[str, Any]] = []
     if append and output.exists():
         with open_verified(output) as old:
             spectra = list(old.spectra())
             origin = [str(s) for s in old.column("source")]
             provenance = old.provenance()
+            structure_provenance = old.structure_provenance()
             name = name or str(old.info.get("name", ""))
             release = release or str(old.info.get("release", ""))
         summary.previous_spectra = len(spectra)
@@ -456,7 +460,7 @@ def _build_locked(
         summary.notes.append(f"{output} does not exist yet: building a new library")
     known = {p.get("sha256") for p in provenance}
     # Step 3: read, QA, InChIKeys
-    filler = InChIKeyFiller()
+    chemistry = Chemistry()
     for path, fmt in files:
         source = SourceSummary(str(path), fmt)
         given = (source_digests or {}).get(str(path))
@@ -466,7 +470,7 @@ def _build_locked(
             continue
         known.add(source.sha256)
         source.url = (source_urls or {}).get(str(path), "")
-        kept = _read_source(source, lenient, filler, select, defaults)
+        kept = _read_source(source, lenient, chemistry, select, defaults)
         spectra += kept
         origin += [path.name] * len(kept)
         summary.sources.append(source)
@@ -479,15 +483,23 @@ def _build_locked(
     peaks = CSRPeaks.from_spectra(spectra)
     columns = columns_from_spectra(spectra, origin)
     del spectra  # the CSR arrays and columns now hold everything; free the objects
-    # Step 4: duplicates
+    # Step 4: structures
+    summary.structures = resolve_structures(columns, libraries=structures_from,
+                                            tables=structure_tables, names=names_to_structures,
+                                            chemistry=chemistry)
+    summary.notes += [s.skipped for s in summary.structures if s.skipped]
+    summary.structure_coverage = coverage(columns["structure_source"], columns["structure_status"])
+    structure_provenance += [s.provenance() for s in summary.structures]
+    # Step 5: duplicates
     summary.duplicates = find_duplicates(peaks, columns)
-    # Step 5: indexes, then the atomic write
+    # Step 6: indexes, then the atomic write
     indexes = index_builder(peaks, columns) if index_builder is not None else None
     summary.indexes = sorted(indexes or {})
     try:
         with atomic_output(output, suffix=".h5") as tmp:
             summary.sha256 = write_library(
-                tmp, peaks, columns, name=name, release=release, provenance=provenance, indexes=indexes
+                tmp, peaks, columns, name=name, release=release, provenance=provenance, indexes=indexes,
+                structure_provenance=structure_provenance,
             )
     except OSError as exc:  # ENOSPC, EFBIG, EIO: the temporary file is gone, the old library intact
         raise InputError(f"{output}: cannot write the library ({exc.strerror or exc}); "

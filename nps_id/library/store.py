@@ -50,7 +50,11 @@ REQUIRED_COLUMNS = (
     "name", "synonyms", "formula", "inchikey", "smiles", "inchi", "cas", "exact_mass", "ms_level",
     "precursor_mz", "precursor_type", "ion_mode", "instrument_type", "collision_energy",
     "retention_index", "source", "source_id", "licence", "comments",
+    "structure_source", "structure_status",  # format 2.0; absent from 1.0 files (no structures)
 )
+#: Required from format STRUCTURES_FROM on only: 1.0 files have no structure columns.
+STRUCTURE_COLUMNS = ("structure_source", "structure_status")
+STRUCTURES_FROM = (2, 0)
 FLOAT_COLUMNS = ("exact_mass", "precursor_mz", "retention_time", "retention_index")
 #: Integer columns and the value that means "absent".
 INT_FILL = {"ms_level": 0, "precursor_charge": 0, "scan_index": -1}
@@ -453,6 +457,14 @@ class Library:
                 record["rejected_reasons"] = json.loads(record["rejected_reasons"])
             out.append(record)
         return out
+
+    def structure_provenance(self) -> list[dict[str, Any]]:
+        """One dict per structure step (``/provenance/structures/NNNN``); [] for format 1.0."""
+        with self.guard("/provenance/structures"):
+            steps = self._group("provenance").get("structures")
+            records = [{k: _attr(v) for k, v in steps[key].attrs.items()}
+                       for key in sorted(steps or ())]
+            return [{k: v for k, v in r.items() if k not in (ENC_TYPE, ENC_VERSION)} for r in records]
 
     def index_names(self) -> list[str]:
         """Names of the precomputed indexes in ``/indexes`` (empty for files without any)."""

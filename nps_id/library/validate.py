@@ -41,6 +41,8 @@ from nps_id.library.store import (
     REQUIRED_COLUMNS,
     STRING,
     STRING_LIST,
+    STRUCTURE_COLUMNS,
+    STRUCTURES_FROM,
     Library,
     _attr,
     content_sha256,
@@ -48,7 +50,7 @@ from nps_id.library.store import (
 from nps_id.peaks import CSRPeaks
 
 #: Bumped whenever the checks change, so that files verified by an older nps-id are checked again.
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2
 
 _ROOT_TEXT = ("name", "release", "created", "software_version", "format", "format_version")
 _CREATED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -151,7 +153,8 @@ def _check_columns(lib: Library) -> None:
     order = [str(c) for c in np.atleast_1d(_attr(meta.attrs.get("column-order", [])))]
     if sorted(order) != sorted(meta) or len(set(order)) != len(order):
         raise LibraryError(f"{where}: /metadata column-order does not name every column exactly once")
-    missing = [c for c in REQUIRED_COLUMNS if c not in meta]
+    required = [c for c in REQUIRED_COLUMNS if lib.version >= STRUCTURES_FROM or c not in STRUCTURE_COLUMNS]
+    missing = [c for c in required if c not in meta]
     if missing:
         raise LibraryError(f"{where}: required metadata column {missing[0]!r} is missing")
     for name in order:

@@ -178,18 +178,21 @@ def _write_columns(h5: Any, columns: Mapping[str, np.ndarray]) -> None:
             set_attr(element, "separator", SYNONYM_SEPARATOR)
 
 
-def _write_provenance(h5: Any, records: Iterable[Mapping[str, Any]]) -> None:
+def _write_provenance(h5: Any, records: Iterable[Mapping[str, Any]],
+                      structures: Iterable[Mapping[str, Any]] = ()) -> None:
     group = h5.create_group("provenance")
     _set_encoding(group, "provenance")
-    sources = group.create_group("sources")
-    _set_encoding(sources, "dict")
-    for k, record in enumerate(records):
-        sub = sources.create_group(f"{k:04d}")
-        _set_encoding(sub, "source-record")
-        for key, value in record.items():
-            if isinstance(value, dict):
-                value = json.dumps(value, sort_keys=True)
-            set_attr(sub, key, value)
+    for name, kind, items in (("sources", "source-record", records),
+                              ("structures", "structure-step", structures)):
+        parent = group.create_group(name)
+        _set_encoding(parent, "dict")
+        for k, record in enumerate(items):
+            sub = parent.create_group(f"{k:04d}")
+            _set_encoding(sub, kind)
+            for key, value in record.items():
+                if isinstance(value, dict):
+                    value = json.dumps(value, sort_keys=True)
+                set_attr(sub, key, value)
 
 
 def _write_indexes(
@@ -224,6 +227,7 @@ def write_library(
     provenance: Sequence[Mapping[str, Any]] = (),
     indexes: Mapping[str, tuple[Mapping[str, np.ndarray], Mapping[str, Any]]] | None = None,
     created: str | None = None,
+    structure_provenance: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """Write a complete library file at ``path`` (overwriting it) and return its content sha256.
 
@@ -248,6 +252,8 @@ def write_library(
         Optional precomputed indexes: name -> (arrays, attributes).
     created
         ISO UTC creation time; now when None.
+    structure_provenance
+        One mapping per structure step (``provenance/structures``, docs/library-format.md).
     """
     import h5py
 
@@ -286,7 +292,7 @@ def write_library(
         ):
             _set_encoding(_array(group, key, data, chunk), "array")
         _write_columns(h5, columns)
-        _write_provenance(h5, provenance)
+        _write_provenance(h5, provenance, structure_provenance)
         if indexes:
             _write_indexes(h5, indexes, sha)
         h5.flush()

@@ -141,8 +141,8 @@ def test_library_synonyms_decide_the_group(swgdrug_library):
         finding.update(name=name, library_row=names.index(name), inchikey=None)
         del finding["reference_spectrum"]
     doc = build_report(results, None, now=FIXED_NOW)
-    assert [(f["ewa"]["group"], f["ewa"]["source"]) for f in doc["findings"]] == [
-        ("phenethylamines", "name"), ("synthetic_cathinones", "name")]
+    # the library now carries verified structures for these (issue 14), which decide first
+    assert [f["ewa"]["group"] for f in doc["findings"]] == ["phenethylamines", "synthetic_cathinones"]
     assert all(f["reference_spectrum"]["mz"] for f in doc["findings"])
     assert doc["provenance"]["reference_spectra"].startswith("library swgdrug.h5")
 
