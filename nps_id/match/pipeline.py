@@ -298,11 +298,19 @@ def match_run(
         findings, components = [], []
     results["internal_standards"] = internal_standard_checks(findings, library, params.internal_standards,
                                                              params.standard_rt_window_min)
+    for check in results["internal_standards"]:
+        if check.get("within"):  # the laboratory's own standard at its expected RT: not an isomer
+            finding = findings[check["finding"]]
+            _isomers_excluded_by(finding, f"isomers excluded by the internal standard's expected RT "
+                                          f"({check['expected_rt_min']:g} min, dRT {check['delta_rt_min']:+.3f}, "
+                                          f"window {check['rt_window_min']:g})")
+            check["verdict"] = finding["verdict"]
     for finding in findings:
         standard = reference_standard_fields(finding, library, list(reference_standards), params.standard_rt_window_min)
         finding["reference_standard"] = standard
         if standard and standard["within"] and finding["match_mode"] == "identity":
-            _isomers_excluded_by(finding, standard)
+            _isomers_excluded_by(finding, f"isomers excluded by the reference standard run {standard['run']} "
+                                          f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
     if reference_standards:
         results["reference_standards"] = [entry for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
@@ -564,12 +572,12 @@ def _deconvolution_check(component: Component, run: Run) -> dict:
             "apex_spectrum": {"mz": [float(m) for m in raw.mz], "intensity": [round(float(v), 2) for v in raw.intensity]}}
 
 
-def _isomers_excluded_by(finding: dict, standard: dict) -> None:
-    """A reference standard of the hit's compound at the same RT excludes its isomers."""
+def _isomers_excluded_by(finding: dict, evidence_text: str) -> None:
+    """A standard of the hit's compound at the same RT (a reference standard run, or the
+    laboratory's internal standard at its expected RT) excludes its isomers."""
     before = Verdict(finding["verdict"], finding["rule"], finding["criteria_met"], finding["criteria_failed"],
                      finding["criteria_not_evaluated"])
-    after = with_isomers_excluded(before, f"isomers excluded by the reference standard run {standard['run']} "
-                                          f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
+    after = with_isomers_excluded(before, evidence_text)
     finding.update(verdict=after.verdict, rule=after.rule, criteria_met=after.criteria_met,
                    criteria_failed=after.criteria_failed)
 

@@ -226,7 +226,7 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
     isomer_failed = [c for c in verdict.criteria_failed if c.startswith("isomers")]
     if verdict.verdict != TENTATIVE or not isomer_failed or len(isomer_failed) != len(verdict.criteria_failed):
         return verdict
-    return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a reference standard)",
+    return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated)
 
 
@@ -258,6 +258,12 @@ def _ge(value: float | None, threshold: float) -> bool | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value >= threshold
+
+
+def names_the_compound(verdict: str, rule: str) -> bool:
+    """True when a finding says the library compound is there: ``identified``, or ``tentative``
+    only because its isomers are not excluded (the hit or an isomer of it)."""
+    return verdict == IDENTIFIED or (verdict == TENTATIVE and rule.startswith("isomer not excluded"))
 
 
 def at_least(verdict: str, level: str) -> bool:
