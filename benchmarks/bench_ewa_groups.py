@@ -28,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nps_id.io import read  # noqa: E402
-from nps_id.report.ewa_groups import classify  # noqa: E402
+from nps_id.chem.ewa_groups import classify  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "swgdrug" / "SWGDRUG-3.4.msp.gz"
 _DERIVATIVE = re.compile(r"deriv|\btms\b|\d-?tms\b|tbdms|\btfa\b|hfba|pfpa|\btpc\b|bstfa|mstfa|\bhfb\b|"

@@ -40,7 +40,7 @@ from nps_id._atomic import atomic_output
 from nps_id._hashing import sha256_path
 from nps_id._paths import not_a_regular_file, printable, user_cache_dir
 from nps_id.errors import EXIT_BAD_INPUT, EXIT_BAD_LIBRARY, EXIT_FOUND, InputError, LibraryError, NpsIdError
-from nps_id.match.verdict import IDENTIFIED, LEVELS, TENTATIVE, at_least
+from nps_id.match.verdict import IDENTIFIED, LEVELS, TENTATIVE, at_least, names_the_compound
 
 _VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 
@@ -394,11 +394,12 @@ def _run_case(case: Case, findings: list[dict]) -> CaseResult:
             checks.append(f"ok: no {name}")
     if case.only:
         allowed = {e.substance.casefold() for e in case.expect}
-        extra = sorted({f["name"] for f in findings if f["verdict"] == IDENTIFIED and f["name"].casefold() not in allowed})
+        extra = sorted({f["name"] for f in findings if names_the_compound(f["verdict"], f["rule"])
+                        and f["name"].casefold() not in allowed})
         if extra:
-            failed.append(f"identified but not expected: {', '.join(extra)}")
+            failed.append(f"found (identified, or isomer not excluded) but not expected: {', '.join(extra)}")
         else:
-            checks.append("ok: nothing else identified")
+            checks.append("ok: nothing else found")
     detail = "; ".join(failed) if failed else f"{len(checks)} checks passed"
     return CaseResult(case, "fail" if failed else "pass", detail, checks + [f"FAIL: {f}" for f in failed])
 

@@ -46,6 +46,11 @@ COLUMNS: dict[str, str] = {
     "smiles": "SMILES",
     "structure_source": "StructureSource",
     "stereo_note": "StereoNote",
+    "verdict": "Verdict",
+    "verdict_rule": "VerdictRule",
+    "new_substance": "NewSubstance",
+    "suspected_group": "SuspectedGroup",
+    "estimated_mass": "EstimatedMass",
 }
 
 
@@ -91,7 +96,10 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     QUERIES is any spectrum file nps-id reads (MSP, MGF, mzML, MassBank, JCAMP-DX, ...). One row
     is written per query and rank: score (0-1), EI match factor and reverse match factor
     (0-999), the gap to the best different compound and an isomer alert; in analog mode also
-    the mass difference and the common NPS modification it matches. Queries that are not
+    the mass difference and the common NPS modification it matches. Every row of a query also
+    carries its verdict (identified / tentative / inconclusive, with the rule -- the rules of
+    `nps-id match`, including isomers the spectrum cannot exclude), whether it is a suspected
+    new substance, the group the evidence points to and the estimated nominal mass. Queries that are not
     searched or get no hit, and records --lenient skipped, are counted on stderr.
     """
     from nps_id._cores import usable_cores
@@ -132,7 +140,10 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     if without_hits:
         click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library spectrum "
                    "shares one; MS/MS: none within the precursor window)", err=True)
-    rows = hit_rows(hits, spectra, reference)
+    from nps_id.match.assess import assess_search
+
+    assessments = assess_search(spectra, hits, reference, analog=mode == "analog")
+    rows = hit_rows(hits, spectra, reference, assessments)
     if not to_file:
         write_rows(rows, sys.stdout, fmt)
         return
@@ -143,8 +154,9 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
             write_rows(rows, fh, fmt)
 
 
-def hit_rows(hits: Any, spectra: list, reference: Any) -> Iterator[dict[str, Any]]:
-    """One dict per hit with the machine column names of :data:`COLUMNS`."""
+def hit_rows(hits: Any, spectra: list, reference: Any, assessments: dict[int, Any]) -> Iterator[dict[str, Any]]:
+    """One dict per hit with the machine column names of :data:`COLUMNS`; every row of a query
+    carries its per-query verdict fields (:func:`nps_id.match.assess.assess_search`)."""
     import numpy as np
 
     from nps_id.search.analogue import shift_name
@@ -179,6 +191,7 @@ def hit_rows(hits: Any, spectra: list, reference: Any) -> Iterator[dict[str, Any
             "smiles": columns["smiles"][row] or None,
             "structure_source": columns["structure_source"][row] or None,
             "stereo_note": notes[row] or None,
+            **assessments[q].fields(),
         }
 
 

@@ -32,9 +32,10 @@ from nps_id.gcms.lcms import MS2Group, group_ms2
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
+from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
-from nps_id.match.verdict import LEVELS, Evidence, VerdictThresholds, decide
+from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, with_isomers_excluded
 from nps_id.tolerance import Tolerance
 
 RESULTS_SCHEMA = "nps-id/match-results"
@@ -127,6 +128,7 @@ class ReferenceLibrary:
         self.prepared = PreparedLibrary(self.reference, indexes=self.indexes)  # made once for every run
         self.columns = self.reference.columns
         self.compound = self.reference.compound()
+        self.facts = LibraryFacts(self.reference)
 
     def hit_fields(self, row: int) -> dict[str, Any]:
         """Name, identifiers, formula and structure (SMILES, where it came from, whether its
@@ -296,9 +298,19 @@ def match_run(
         findings, components = [], []
     results["internal_standards"] = internal_standard_checks(findings, library, params.internal_standards,
                                                              params.standard_rt_window_min)
+    for check in results["internal_standards"]:
+        if check.get("within"):  # the laboratory's own standard at its expected RT: not an isomer
+            finding = findings[check["finding"]]
+            _isomers_excluded_by(finding, f"isomers excluded by the internal standard's expected RT "
+                                          f"({check['expected_rt_min']:g} min, dRT {check['delta_rt_min']:+.3f}, "
+                                          f"window {check['rt_window_min']:g})")
+            check["verdict"] = finding["verdict"]
     for finding in findings:
-        finding["reference_standard"] = reference_standard_fields(finding, library, list(reference_standards),
-                                                                  params.standard_rt_window_min)
+        standard = reference_standard_fields(finding, library, list(reference_standards), params.standard_rt_window_min)
+        finding["reference_standard"] = standard
+        if standard and standard["within"] and finding["match_mode"] == "identity":
+            _isomers_excluded_by(finding, f"isomers excluded by the reference standard run {standard['run']} "
+                                          f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
     if reference_standards:
         results["reference_standards"] = [entry for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
@@ -534,16 +546,15 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
     top = analogue_best if use_analogue else best
     lib_ri = library.library_ri(top["row"])
     delta_ri = None if ri is None or lib_ri is None else ri - lib_ri
-    evidence = Evidence(
-        kind="ei", score=(best or analogue_best)["score"], mf=best["mf"] if best else None,
-        rmf=best["rmf"] if best else None, gap=top["gap"], isomer_alert=top["isomer_alert"],
+    ranked = hits if not use_analogue else analogue_hits
+    assessment = assess(
+        component.mz, component.intensity, "ei", [_ranked(h, use_analogue) for h in ranked], library.facts,
+        gap=top["gap"], isomer_alert=top["isomer_alert"], thresholds=t, identity=not use_analogue,
         major_ions=_major_ions(component, library, top["row"], run, t), n_ions=int(component.mz.size),
-        delta_ri=delta_ri,
-        analogue_score=analogue_score if use_analogue else None,
+        delta_ri=delta_ri, analogue_score=analogue_score if use_analogue else None,
         same_hit_elsewhere=0 if use_analogue else elsewhere,
     )
-    verdict = decide(evidence, t)
-    return _finding(component.rt_minutes, top, hits if not use_analogue else analogue_hits, verdict, library,
+    return _finding(component.rt_minutes, top, ranked, assessment, library,
                     mode="analogue" if use_analogue else "identity", ri=ri, lib_ri=lib_ri, delta_ri=delta_ri,
                     spectrum=(component.mz, component.intensity),
                     extra={"scan": component.apex, "height": round(component.height, 1),
@@ -561,24 +572,35 @@ def _deconvolution_check(component: Component, run: Run) -> dict:
             "apex_spectrum": {"mz": [float(m) for m in raw.mz], "intensity": [round(float(v), 2) for v in raw.intensity]}}
 
 
+def _isomers_excluded_by(finding: dict, evidence_text: str) -> None:
+    """A standard of the hit's compound at the same RT (a reference standard run, or the
+    laboratory's internal standard at its expected RT) excludes its isomers."""
+    before = Verdict(finding["verdict"], finding["rule"], finding["criteria_met"], finding["criteria_failed"],
+                     finding["criteria_not_evaluated"])
+    after = with_isomers_excluded(before, evidence_text)
+    finding.update(verdict=after.verdict, rule=after.rule, criteria_met=after.criteria_met,
+                   criteria_failed=after.criteria_failed)
+
+
+def _ranked(hit: dict, analogue: bool) -> RankedHit:
+    """A match hit (0-999 scores) as the assessment reads it; analogue hits score by similarity."""
+    score = hit["similarity"] if analogue else hit["score"]
+    return RankedHit(hit["row"], score or 0, hit["mf"], hit["rmf"], (hit["similarity"] or 0) / 999)
+
+
 def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: Run, t) -> tuple[int, int]:
-    """(present, expected): reference ions >= ``t.major_ion_level`` of its base peak, inside the
-    run's acquired m/z range, and how many of them the component holds."""
+    """(present, expected) major reference ions inside the run's acquired m/z range."""
     mz, intensity = library.reference.peaks.row(row)
-    if intensity.size == 0:
-        return 0, 0
-    nominal = np.rint(mz).astype(np.int64)
-    major = (intensity >= t.major_ion_level * intensity.max()) & (nominal >= run.mz_min) & (nominal <= run.mz_axis[-1])
-    expected = np.unique(nominal[major])
-    present = np.isin(expected, component.mz.astype(np.int64)).sum()
-    return int(present), int(expected.size)
+    return major_ions_present(component.mz, mz, intensity, t.major_ion_level, (run.mz_min, run.mz_axis[-1]))
 
 
-def _finding(rt_min, top, hits, verdict, library, *, mode, ri, lib_ri, delta_ri, spectrum, extra) -> dict:
+def _finding(rt_min, top, hits, assessment, library, *, mode, ri, lib_ri, delta_ri, spectrum, extra) -> dict:
     runner = _runner_up(hits, library)
     mz, intensity = spectrum
+    verdict = assessment.verdict
     return {
         **library.hit_fields(top["row"]),
+        **novelty_fields(assessment),
         "verdict": verdict.verdict,
         "rule": verdict.rule,
         "criteria_met": verdict.criteria_met,
@@ -634,12 +656,15 @@ def _match_ms2(groups: list[MS2Group], library, params) -> tuple[list[dict], lis
                 summaries.append(summary)
                 continue
         top = hits[0]
-        evidence = Evidence(kind="ms2", score=top["score"], gap=top["gap"], isomer_alert=top["isomer_alert"],
-                            analogue_score=top["similarity"] if mode == "analogue" else None)
-        if mode == "analogue":  # an analogue hit never passes as the identity of the compound
-            evidence = Evidence(kind="ms2", score=0, analogue_score=top["similarity"])
-        verdict = decide(evidence, t)
-        finding = _finding(group.rt_minutes, top, hits, verdict, library, mode=mode, ri=None, lib_ri=None,
+        analogue = mode == "analogue"  # an analogue hit never passes as the identity of the compound
+        spectrum = group.spectrum
+        assessment = assess(
+            spectrum.mz, spectrum.intensity, "ms2", [_ranked(h, analogue) for h in hits], library.facts,
+            gap=None if analogue else top["gap"], isomer_alert=not analogue and top["isomer_alert"], thresholds=t,
+            identity=not analogue, precursor=(group.precursor_mz, str(spectrum.get("ion_mode") or "positive").lower()),
+            analogue_score=top["similarity"] if analogue else None,
+        )
+        finding = _finding(group.rt_minutes, top, hits, assessment, library, mode=mode, ri=None, lib_ri=None,
                            delta_ri=None, spectrum=(group.spectrum.mz, group.spectrum.intensity),
                            extra={"precursor_mz": round(group.precursor_mz, 5),
                                   "n_scans": len(group.scan_indices)})

@@ -8,13 +8,18 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    identity thresholds, the gap to the best *different* compound, no isomer alert, the major
    reference ions present in the extracted spectrum (EI), and the retention index within the
    window when both RI are known.
-2. ``tentative`` / "isomer ambiguity" -- the scores pass but the gap, the isomer alert or the
-   unique-retention-time check fails: the compound is one of a few near-identical spectra.
+2. ``tentative`` / "isomer not excluded" -- the scores pass, but an isomer whose spectrum is
+   near-identical (:mod:`nps_id.match.isomer_rule`; in the library or not) is not excluded by the
+   spectrum, and no retention index in the window excludes it; or the hit has no verified
+   structure to enumerate its isomers. The substance may be the hit, that isomer, or a new one.
+   ``tentative`` / "isomer ambiguity" -- the gap, the isomer alert or the unique-retention-time
+   check fails: the compound is one of a few near-identical library spectra.
 3. ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
    window.
 4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing.
 5. ``tentative`` / "close analogue" -- no identity hit passes, but an analogue-mode hit does.
-6. ``inconclusive`` -- anything else.
+6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
+   spectrum ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture).
 
 Entry points: :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`.
 """
@@ -22,6 +27,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nps_id.match.isomer_rule import IsomerCheck
 
 IDENTIFIED, TENTATIVE, INCONCLUSIVE = "identified", "tentative", "inconclusive"
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
@@ -58,6 +67,17 @@ class VerdictThresholds:
         here: a verdict rests on the spectra alone.
     report_score : int
         Components whose best hit scores below this are listed as components, not findings.
+    ions_above_level : float
+        Ions of the unknown at or above this fraction of its base peak that lie above the
+        candidate's molecular-ion cluster make the candidate implausible.
+    isomer_min_rate : float
+        An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) must be excluded when
+        at least this fraction of library pairs of its kind match each other at the identity
+        thresholds (0.4 chosen on the development data: 0.5 left 58 SWGDRUG leave-compound-out
+        records wrongly identified, 0.4 left 41; docs/match.md).
+    isomer_margin : int
+        An isomer the library holds is excluded only when the unknown scores at least this much
+        lower on it (0-999).
     """
 
     identified_mf: int = 800
@@ -73,6 +93,9 @@ class VerdictThresholds:
     tentative_score: int = 700
     analogue_score: int = 850
     report_score: int = 600
+    ions_above_level: float = 0.05
+    isomer_min_rate: float = 0.4
+    isomer_margin: int = 100
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,6 +121,9 @@ class Evidence:
     same_hit_elsewhere: int = 0
     delta_ri: float | None = None
     analogue_score: int | None = None
+    isomers: "IsomerCheck | None" = None
+    ions_above: tuple[tuple[int, float], ...] | None = None
+    ions_missing: tuple[tuple[int, float], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +167,16 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     ri_ok = None if evidence.delta_ri is None else abs(evidence.delta_ri) <= t.ri_window
     ri_text = "" if evidence.delta_ri is None else f" (dRI {evidence.delta_ri:+.0f})"
     checks.append((f"|RI - library RI| <= {t.ri_window:g}{ri_text}", ri_ok, "ri"))
+    if evidence.ions_above is not None:
+        above = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_above[:3])
+        checks.append((f"no ions >= {t.ions_above_level:.0%} above the candidate's molecular ion"
+                       + (f" (found {above})" if above else ""), not evidence.ions_above, "mass"))
+    if evidence.ions_missing is not None:
+        missing = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_missing[:3])
+        checks.append((f"the candidate's ions >= {t.ions_above_level:.0%} above the spectrum's highest ion are present"
+                       + (f" (missing {missing})" if missing else ""), not evidence.ions_missing, "mass"))
+    if evidence.isomers is not None:
+        checks.append(_isomer_check(evidence.isomers, ri_ok))
 
     met = [c for c, ok, _ in checks if ok is True]
     failed = [c for c, ok, _ in checks if ok is False]
@@ -150,11 +186,16 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     def verdict(level: str, rule: str, extra_met: list[str] = (), extra_failed: list[str] = ()) -> Verdict:
         return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown)
 
+    if "mass" in failed_groups:
+        return verdict(INCONCLUSIVE, "molecular ion inconsistent: the spectrum and the candidate disagree on "
+                       "the molecular mass (another compound, e.g. a homologue, or a mixture)")
     if not failed_groups:
         return verdict(IDENTIFIED, "identity: every evaluated criterion met")
-    if failed_groups == {"ambiguity"}:
+    if failed_groups == {"isomer"}:
+        return verdict(TENTATIVE, "isomer not excluded: " + isomer_phrase(evidence.isomers))
+    if failed_groups <= {"ambiguity", "isomer"}:
         return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
-    if failed_groups == {"ri"}:
+    if failed_groups - {"isomer"} == {"ri"}:
         return verdict(TENTATIVE, "retention index disagrees with the library")
     floor = _tentative_floor(evidence, t)
     if all(ok for _, ok in floor):
@@ -165,6 +206,43 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
                        [f"analogue similarity >= {t.analogue_score} (modified cosine {evidence.analogue_score})"],
                        [c for c, ok in floor if not ok])
     return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=[c for c, ok in floor if not ok])
+
+
+def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, str]:
+    if ri_ok:
+        return ("isomers excluded by the retention index", True, "isomer")
+    if not check.evaluated:
+        return ("isomers excluded (not possible: the hit has no verified structure to enumerate them)", False, "isomer")
+    if not check.not_excluded:
+        return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
+    return (f"isomers not excluded: {len(check.in_library)} in the library within the margin, "
+            f"{len(check.absent)} not in the library", False, "isomer")
+
+
+def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
+    """A reference standard run (or other evidence outside the spectrum) that excludes the
+    isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
+    isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept."""
+    isomer_failed = [c for c in verdict.criteria_failed if c.startswith("isomers")]
+    if verdict.verdict != TENTATIVE or not isomer_failed or len(isomer_failed) != len(verdict.criteria_failed):
+        return verdict
+    return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
+                   verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated)
+
+
+def isomer_phrase(check: "IsomerCheck | None") -> str:
+    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text."""
+    if check is None or not check.evaluated:
+        return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
+    named = [n.name for n in check.in_library if n.name]
+    parts = []
+    if named:
+        parts.append("in the library: " + ", ".join(named[:3]))
+    if check.absent:
+        kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in check.absent})
+        parts.append(f"{len(check.absent)} not in the library ({', '.join(kinds)})")
+    return ("the substance is the hit or an isomer the spectrum cannot tell from it -- " + "; ".join(parts)
+            + "; it may be a new substance")
 
 
 def _tentative_floor(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool]]:
@@ -180,6 +258,12 @@ def _ge(value: float | None, threshold: float) -> bool | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return value >= threshold
+
+
+def names_the_compound(verdict: str, rule: str) -> bool:
+    """True when a finding says the library compound is there: ``identified``, or ``tentative``
+    only because its isomers are not excluded (the hit or an isomer of it)."""
+    return verdict == IDENTIFIED or (verdict == TENTATIVE and rule.startswith("isomer not excluded"))
 
 
 def at_least(verdict: str, level: str) -> bool:

@@ -9,7 +9,7 @@ Entry points
   ``nps-id match --report FORMAT`` calls).
 - :func:`render` -- report document + format -> {suffix: bytes}.
 - :func:`prepare_document` -- a results or report JSON file -> report document.
-- :mod:`nps_id.report.ewa_groups` -- UNODC EWA substance groups.
+- :mod:`nps_id.chem.ewa_groups` -- UNODC EWA substance groups.
 
 Formats: ``html``, ``pdf``, ``ewa`` (CSV + JSON), ``csv`` / ``tsv`` (LIMS), ``json`` (the
 report document itself).
@@ -144,7 +144,7 @@ def _overrides(path: str | Path | None):
     if path is None:
         return None, None
     from nps_id._hashing import sha256_path
-    from nps_id.report.ewa_groups import load_overrides
+    from nps_id.chem.ewa_groups import load_overrides
 
     path = Path(path)
     table = load_overrides(path)

@@ -27,7 +27,7 @@ from typing import Any, Mapping
 from nps_id import __version__
 from nps_id._paths import printable
 from nps_id.errors import InputError, LibraryError
-from nps_id.report.ewa_groups import Override, classify, normalise_name, taxonomy_version
+from nps_id.chem.ewa_groups import Override, classify, normalise_name, taxonomy_version
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
 #: What a results file must hold for a report to be built from it (a subset of docs/match.md).
@@ -219,7 +219,7 @@ def build_report(
         Library for the mirror-plot reference spectra; default the path recorded in the results.
         Its content SHA-256 must equal the one in the results.
     overrides, overrides_info
-        Laboratory EWA-group overrides (:func:`~nps_id.report.ewa_groups.load_overrides`) and
+        Laboratory EWA-group overrides (:func:`~nps_id.chem.ewa_groups.load_overrides`) and
         what to record about them (file name and SHA-256).
     command_line
         The command that built the report, for the provenance.

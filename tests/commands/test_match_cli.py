@@ -3,7 +3,14 @@
 Expected findings are the laboratory's (../shared/data/README.md, issue 5): bupivacaine (internal
 standard, ~6.51 min) in all six LRCFS runs; etizolam (~10.2-10.3 min) in the two calibrants, the
 check standard and card FL22/009-2 (220223030); flubromazepam (~7.42 min) in that card only;
-nothing else identified. The library is built once and every LRCFS run matched once per session.
+nothing else identified. The library is built once and every LRCFS run matched once per session,
+with the internal standard and its expected RT given (`--internal-standard Bupivacaine@6.51`).
+
+GC-MS alone cannot tell etizolam and flubromazepam from their positional isomers (a 3'- or
+4'-fluoro flubromazepam is not in the library, and EI spectra of such isomers match as one
+compound's; docs/match.md "New substances"): they are `tentative`, "isomer not excluded", unless a
+reference standard run at the same RT excludes the isomers; the internal standard at its expected
+RT does, so bupivacaine is `identified`.
 """
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from tests.conftest import data_path
 from nps_id.cli import cli
 
 LRCFS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]
-EXPECTED_IDENTIFIED = {
+EXPECTED_FOUND = {
     "220223001": {"Bupivacaine"},  # methanol blank: the internal standard only
     "220223002": {"Bupivacaine", "Etizolam"},  # 25 ug/mL calibrant, a small peak
     "220223008": {"Bupivacaine", "Etizolam"},
@@ -34,7 +41,8 @@ def lrcfs(swgdrug_library, tmp_path_factory) -> tuple[dict[str, dict], str, Path
     """Results of one ``nps-id match`` over the six LRCFS runs: (per run, terminal text, out dir)."""
     out = tmp_path_factory.mktemp("match")
     runs = [str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in LRCFS]
-    result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug_library), "-o", str(out)])
+    result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug_library), "-o", str(out),
+                                      "--internal-standard", "Bupivacaine@6.51"])
     assert result.exit_code == 0, result.output
     results = {name: json.loads((out / f"{name}.mzML.match.json").read_text()) for name in LRCFS}
     return results, result.output, out
@@ -47,7 +55,24 @@ def _findings(results, name, verdict=None):
 @pytest.mark.parametrize("run", LRCFS)
 def test_identified_substances_are_exactly_the_laboratory_s(lrcfs, run):
     results, _, _ = lrcfs
-    assert {f["name"] for f in _findings(results, run, "identified")} == EXPECTED_IDENTIFIED[run]
+    assert {f["name"] for f in _findings(results, run, "identified")} == {"Bupivacaine"}
+    isomers = {f["name"] for f in _findings(results, run, "tentative") if f["rule"].startswith("isomer not excluded")}
+    assert isomers | {"Bupivacaine"} == EXPECTED_FOUND[run]  # the drugs: the hit or an isomer absent from the library
+    for f in _findings(results, run):
+        if f["name"] in isomers:
+            assert f["isomers_not_excluded"] and all(not i["in_library"] for i in f["isomers_not_excluded"])
+            assert f["new_substance"] is False and f["suspected_group"] == "Benzodiazepines"
+
+
+def test_a_reference_standard_run_excludes_the_isomers(swgdrug_library, tmp_path):
+    card, standard = (str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in ("220223030", "220223010"))
+    out = tmp_path / "030.json"
+    result = CliRunner().invoke(cli, ["match", card, "-l", str(swgdrug_library), "--json", str(out),
+                                      "--reference-standard", standard, "Etizolam"])
+    assert result.exit_code == 0, result.output
+    (etizolam,) = [f for f in json.loads(out.read_text())["findings"] if f["name"] == "Etizolam"]
+    assert etizolam["verdict"] == "identified" and etizolam["reference_standard"]["within"]
+    assert any(c.startswith("isomers excluded by the reference standard run 220223010") for c in etizolam["criteria_met"])
 
 
 @pytest.mark.parametrize("run", LRCFS)
@@ -118,14 +143,15 @@ def test_terminal_table(lrcfs):
     assert output.count("library SWGDRUG 3.4") == 6
     (f,) = [f for f in results["220223030"]["findings"] if f["name"] == "Flubromazepam"]
     line = next(l for l in output.splitlines() if "Flubromazepam" in l)
-    assert line.split()[:7] == [f"{f['rt_min']:.3f}", "-", "identified", "Flubromazepam", str(f["score"]),
+    assert line.split()[:7] == [f"{f['rt_min']:.3f}", "-", "tentative", "Flubromazepam", str(f["score"]),
                                 str(f["mf"]), str(f["rmf"])]
 
 
 def test_fail_on_and_json_to_stdout(swgdrug_library):
     run = str(data_path("gcms", "lrcfs", "220223016.mzML"))
     runner = CliRunner()
-    found = runner.invoke(cli, ["match", run, "-l", str(swgdrug_library), "--fail-on", "identified", "--json", "-"])
+    found = runner.invoke(cli, ["match", run, "-l", str(swgdrug_library), "--fail-on", "identified", "--json", "-",
+                                "--internal-standard", "Bupivacaine@6.51"])
     assert found.exit_code == 1
     assert json.loads(found.output)["findings"][0]["name"] == "Bupivacaine"
     # Outside the internal standard's retention time there is nothing to find.
@@ -146,7 +172,7 @@ def test_blank_subtraction_and_alkanes(swgdrug_library, tmp_path):
     doc = json.loads((tmp_path / "r.json").read_text())
     # The internal standard is in the blank at the same level: subtracted; the drugs are not.
     assert [round(c["rt_min"], 1) for c in doc["blank_subtracted"]] == [6.5]
-    names = {f["name"]: f for f in doc["findings"] if f["verdict"] == "identified"}
+    names = {f["name"]: f for f in doc["findings"] if f["rule"].startswith("isomer not excluded")}
     assert set(names) == {"Etizolam", "Flubromazepam"}
     # 7.425 min between C18 (7.0) and C20 (9.0): RI = 100 * (18 + 2 * 0.425 / 2.0) = 1842.5
     assert names["Flubromazepam"]["ri"] == pytest.approx(1842.5, abs=0.5)
@@ -159,7 +185,7 @@ def test_agilent_d_folder_gives_the_same_findings_as_its_mzml(lrcfs, swgdrug_lib
     results, _, _ = lrcfs
     run = data_path("gcms", "lrcfs", "agilent-D", "220223030.D")
     result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library),
-                                      "--json", str(tmp_path / "d.json")])
+                                      "--json", str(tmp_path / "d.json"), "--internal-standard", "Bupivacaine@6.51"])
     assert result.exit_code == 0, result.output
     doc = json.loads((tmp_path / "d.json").read_text())
     as_mzml = [(f["name"], f["verdict"], f["rt_min"]) for f in results["220223030"]["findings"]]
@@ -242,7 +268,9 @@ def test_lc_msms_run_each_precursor_found_in_its_own_library(tmp_path):
     by_precursor = {round(f["precursor_mz"], 3): f for f in doc["findings"]}
     for i, s in enumerate(ms2):
         f = by_precursor[round(s.precursor_mz, 3)]
-        assert (f["name"], f["verdict"], f["score"]) == (f"compound {i}", "identified", 999)
+        # Found as itself; not `identified`: a library without structures cannot exclude isomers.
+        assert (f["name"], f["verdict"], f["score"]) == (f"compound {i}", "tentative", 999)
+        assert any("no verified structure" in c for c in f["criteria_failed"])
         assert f["mf"] is None and f["match_mode"] == "identity"
 
 

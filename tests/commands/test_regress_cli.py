@@ -46,11 +46,12 @@ def test_lost_or_wrong_identifications_fail_with_exit_1_and_junit_failures(cache
 [[case]]
 name = "card as recorded"
 run = "CARD"
-expect = ["Etizolam", { substance = "Flubromazepam", min_mf = 850, rt_min = [7.3, 7.5] }]
+expect = [{ substance = "Etizolam", verdict = "tentative" },
+          { substance = "Flubromazepam", verdict = "tentative", min_mf = 850, rt_min = [7.3, 7.5] }]
 [[case]]
 name = "etizolam at the wrong time"
 run = "CARD"
-expect = [{ substance = "Etizolam", rt_min = [8.0, 9.0] }]
+expect = [{ substance = "Etizolam", verdict = "tentative", rt_min = [8.0, 9.0] }]
 [[case]]
 name = "a drug that must not be there"
 run = "CARD"
@@ -58,7 +59,7 @@ absent = ["Flubromazepam"]
 [[case]]
 name = "nothing else identified"
 run = "CARD"
-expect = ["Etizolam"]
+expect = [{ substance = "Etizolam", verdict = "tentative" }]
 only = true
 """)
     junit = tmp_path / "out.xml"
@@ -93,8 +94,9 @@ def test_bad_suites_exit_3_naming_the_problem(tmp_path, body, code, words):
 
 
 def test_a_missing_run_is_an_error_of_its_case_and_the_others_still_run(cache, tmp_path):
-    suite = _suite(tmp_path, '[[case]]\nname = "gone"\nrun = "/no/such.mzML"\nexpect = ["Etizolam"]\n'
-                             '[[case]]\nname = "card"\nrun = "CARD"\nexpect = ["Etizolam"]\n')
+    etizolam = 'expect = [{ substance = "Etizolam", verdict = "tentative" }]\n'
+    suite = _suite(tmp_path, '[[case]]\nname = "gone"\nrun = "/no/such.mzML"\n' + etizolam
+                             + '[[case]]\nname = "card"\nrun = "CARD"\n' + etizolam)
     junit = tmp_path / "out.xml"
     result = CliRunner().invoke(cli, ["regress", str(suite), "--cache-dir", str(cache), "--junit", str(junit)])
     assert result.exit_code == 3

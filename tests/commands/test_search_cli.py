@@ -140,8 +140,9 @@ def test_analog_mode_names_modifications_and_mass_prior_can_be_switched_off(swgd
         expected = max(r["similarity"] + bonus - 0.01 * abs(r["delta_mass"]) / 100, 0.0) / 1.05
         assert r["score"] == pytest.approx(expected, abs=2e-4)
     tsv = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 1)
-    assert tsv.output.splitlines()[0].split("\t")[-5:] == ["Similarity", "DeltaMassMatch", "SMILES", "StructureSource",
-                                                          "StereoNote"]
+    assert tsv.output.splitlines()[0].split("\t")[-10:] == [
+        "Similarity", "DeltaMassMatch", "SMILES", "StructureSource", "StereoNote",
+        "Verdict", "VerdictRule", "NewSubstance", "SuspectedGroup", "EstimatedMass"]
 
 
 def test_queries_that_cannot_be_searched_are_counted_on_stderr(swgdrug_library, tmp_path):

@@ -131,16 +131,20 @@ LRCFS_RUNS = ["220223001", "220223002", "220223008", "220223010", "220223016", "
 
 @pytest.fixture(scope="session")
 def lrcfs_results(swgdrug_library, tmp_path_factory):
-    """{run name: (results dict, results JSON path)} for the six LRCFS runs, default settings."""
+    """{run name: (results dict, results JSON path)} for the six LRCFS runs, default settings and
+    the internal standard at its expected RT (so bupivacaine is `identified`; the drugs are
+    `tentative`, "isomer not excluded", docs/match.md)."""
     import json
 
-    from nps_id.match.pipeline import match_files
+    from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.match.standards import InternalStandard
     from tests.conftest import data_path
 
     folder = tmp_path_factory.mktemp("report-results")
     runs = [data_path("gcms", "lrcfs", f"{name}.mzML") for name in LRCFS_RUNS]
     out = {}
-    for path, results in match_files(runs, swgdrug_library):
+    params = MatchParameters(internal_standards=(InternalStandard("Bupivacaine", 6.51),))
+    for path, results in match_files(runs, swgdrug_library, params):
         target = folder / f"{path.stem}.match.json"
         target.write_text(json.dumps(results, indent=1), encoding="utf-8")
         out[path.stem] = (results, target)

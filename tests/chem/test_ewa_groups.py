@@ -11,7 +11,7 @@ import gzip
 import pytest
 
 from nps_id.errors import InputError
-from nps_id.report.ewa_groups import classify, load_overrides, normalise_name, taxonomy_version
+from nps_id.chem.ewa_groups import classify, load_overrides, normalise_name, taxonomy_version
 from tests.conftest import data_path
 
 ANY = object()
@@ -275,7 +275,7 @@ def test_override_with_a_bad_group_names_file_and_line(tmp_path):
 
 def test_tag_a_whole_library(swgdrug_library):
     from nps_id.library import Library
-    from nps_id.report.ewa_groups import classify_library
+    from nps_id.chem.ewa_groups import classify_library
 
     with Library.open(swgdrug_library) as lib:
         tags = classify_library(lib)
@@ -305,7 +305,7 @@ def test_structure_gives_group_subclass_and_effect(name, smiles, group, subclass
 
 
 def test_group_of_a_bare_smiles_and_of_a_set():
-    from nps_id.report.ewa_groups import classify_structures
+    from nps_id.chem.ewa_groups import classify_structures
 
     cathinones = ["CNC(C)C(=O)c1ccc(C)cc1", "CCNC(C)C(=O)c1ccc(C)cc1", "CCCC(N1CCCC1)C(=O)c1ccccc1"]
     assert classify_structures(cathinones[:1]).group == CATH

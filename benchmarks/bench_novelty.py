@@ -1,0 +1,221 @@
+"""New substances: leave-compound-out and in-library verdicts, on the development data only.
+
+What ``identified`` is worth when the compound is NOT in the library (it must never be called),
+next to what it is worth when it is (coverage and precision), with the rules of
+:mod:`nps_id.match.assess` -- the ones ``nps-id search`` and ``nps-id match`` apply.
+
+Tasks (../shared/data):
+
+- ``swgdrug-lco``: every SWGDRUG record searched with its compound removed from the library (all
+  records with its InChIKey first block, else its name);
+- ``swgdrug-present``: every 4th SWGDRUG record re-measured (10 % intensity noise, seeded)
+  against the whole library;
+- ``massbank-ei-present`` / ``massbank-ei-lco``: the MassBank EI identity queries against the
+  MassBank EI library, with and without their compound;
+- ``massbank-ei-absent``: the MassBank EI analogue queries (compounds absent from the library);
+- ``massbank-ms2-present`` / ``-lco`` / ``-absent``: the same with the MS/MS queries and library
+  (``--massbank-ms2``; cross-laboratory: the library holds each compound from other labs).
+
+Per task: ``identified`` (wrong ones when absent), precision and coverage (present),
+``flagged`` (absent: ``new_substance``, or ``tentative`` "isomer not excluded"), group right
+(``suspected_group`` equals the compound's own group, where that is known), mass right
+(``estimated_mass`` equals the compound's nominal mass).
+
+    PYTHONPATH=. python benchmarks/bench_novelty.py --swgdrug swgdrug.h5 --massbank-ei massbank-ei.h5
+
+Libraries: nps-id libraries built with structures (``nps-id library build``). Removing a
+compound is done on the hit lists (each query searched once, top 80): the hits that remain are
+those a library without the compound would give, and every library fact a rule uses (isomers
+held, names) is asked of a :class:`~nps_id.match.assess.LibraryFacts` that treats the compound
+as absent.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from nps_id.chem.formula import nominal_mass
+from nps_id.io import read
+from nps_id.library import Library
+from nps_id.match.assess import LibraryFacts, assess, major_ions_present, ranked_hit
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE, VerdictThresholds
+from nps_id.search.engine import SearchSettings, search
+from nps_id.search.scores.base import kind_of
+from nps_id.search.reference import Reference
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TOP = 80
+
+
+def block_of(spectrum) -> str:
+    key = str(spectrum.get("inchikey") or "")[:14].upper()
+    return key or "name:" + str(spectrum.get("name") or "").lower()
+
+
+def remeasured(spectra, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in spectra[::4]:
+        noisy = s.intensity * rng.uniform(0.9, 1.1, s.intensity.size)
+        out.append(s.replace(intensity=noisy.astype(np.float32)))
+    return out
+
+
+def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
+    hits = search(queries, reference, SearchSettings(top_k=TOP, prefilter=300, threads=2))
+    return [evaluate(name, queries, reference, facts_all, leave_out, t, hits) for t in variants]
+
+
+def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:
+    starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
+    lib_blocks = np.array([facts_all.block(r) or "name:" + facts_all.name(r).lower() for r in range(reference.n_spectra)],
+                          dtype=object)
+    formula = reference.columns["formula"]
+    counts: Counter = Counter()
+    rules: Counter = Counter()
+    wrong_examples = []
+    for q, query in enumerate(queries):
+        own = block_of(query)
+        rows = hits.row[starts[q]:starts[q + 1]]
+        keep = [j for j, r in zip(range(starts[q], starts[q + 1]), rows) if not (leave_out and lib_blocks[r] == own)]
+        facts = facts_all.excluding(frozenset({own})) if leave_out else facts_all
+        counts["n"] += 1
+        kind = kind_of(query)
+        ranked = [ranked_hit(hits, j, kind, analog=False) for j in keep]
+        if ranked:
+            top = ranked[0].row
+            others = [j for j in keep if lib_blocks[hits.row[j]] != lib_blocks[top]]
+            gap = int(round((hits.score[keep[0]] - hits.score[others[0]]) * 999)) if others else None
+            alert = any(formula[hits.row[j]] == formula[top] and hits.score[j] >= hits.score[keep[0]] - 0.02
+                        for j in others)
+            ref_mz, ref_int = reference.peaks.row(top)
+            major = major_ions_present(query.mz, ref_mz, ref_int, t.major_ion_level,
+                                       (float(query.mz.min()), float(query.mz.max()))) if kind == "ei" else None
+        else:
+            gap, alert, major = None, False, None
+        extra = {"major_ions": major, "n_ions": int(query.mz.size)} if kind == "ei" else {
+            "precursor": (float(query.precursor_mz), str(query.get("ion_mode") or "positive").lower())}
+        a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t, **extra)
+        verdict = a.verdict.verdict
+        rules[a.verdict.rule.split(":")[0] + (" (no structure)" if a.isomers is not None and not a.isomers.evaluated else "")] += 1
+        right = bool(ranked) and lib_blocks[ranked[0].row] == own
+        counts["identified"] += verdict == IDENTIFIED
+        counts["identified_right"] += verdict == IDENTIFIED and right
+        counts["new_substance"] += a.new_substance
+        counts["flagged"] += a.new_substance or (verdict == TENTATIVE and a.verdict.rule.startswith("isomer"))
+        true_mass = nominal_mass(query.get("formula"))
+        if true_mass is not None:
+            counts["mass_known"] += 1
+            counts["mass_right"] += a.estimated_mass == true_mass
+        if verdict == IDENTIFIED and not right and len(wrong_examples) < 25:
+            wrong_examples.append(f"{query.get('name')} -> {facts.name(ranked[0].row)} ({a.verdict.rule})")
+        own_rows = np.flatnonzero(lib_blocks == own)
+        if leave_out and own_rows.size:
+            truth = facts_all.group(int(own_rows[0]))
+            if truth is not None:
+                counts["group_known"] += 1
+                counts["group_right"] += a.suspected_group == truth
+    n = counts["n"]
+    row = {
+        "task": name, "settings": settings_label(t), "queries": n,
+        "identified": counts["identified"],
+        "identified_wrong": counts["identified"] - counts["identified_right"],
+        "coverage": round(counts["identified_right"] / n, 3) if not leave_out else None,
+        "precision": round(counts["identified_right"] / max(counts["identified"], 1), 3) if not leave_out else None,
+        "flagged": round(counts["flagged"] / n, 3),
+        "new_substance": round(counts["new_substance"] / n, 3),
+        "group_right": round(counts["group_right"] / max(counts["group_known"], 1), 3) if leave_out else None,
+        "mass_right": round(counts["mass_right"] / max(counts["mass_known"], 1), 3),
+        "wrong_examples": wrong_examples,
+        "rules": dict(rules.most_common()),
+    }
+    return row
+
+
+def settings_label(t: VerdictThresholds) -> str:
+    default = VerdictThresholds()
+    changed = [f"{k}={v}" for k, v in t.to_dict().items() if v != getattr(default, k)]
+    return ",".join(changed) or "defaults"
+
+
+def variants_from(sweeps: list[str]) -> list[VerdictThresholds]:
+    """``["isomer_min_rate=0.3,0.5", ...]`` -> every combination as thresholds."""
+    import itertools
+
+    axes = []
+    for sweep in sweeps:
+        key, values = sweep.split("=", 1)
+        kind = type(getattr(VerdictThresholds(), key))
+        axes.append([(key, kind(v)) for v in values.split(",")])
+    return [VerdictThresholds(**dict(combo)) for combo in itertools.product(*axes)] if axes else [VerdictThresholds()]
+
+
+def load(path: Path):
+    with Library.open(path) as lib:
+        return Reference.from_library(lib), list(lib.spectra())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--swgdrug", type=Path, required=True, help="SWGDRUG 3.4 nps-id library (with structures)")
+    parser.add_argument("--massbank-ei", type=Path, required=True, help="MassBank EI nps-id library")
+    parser.add_argument("--massbank-ms2", type=Path, default=None, help="MassBank MS/MS nps-id library (MS/MS tasks)")
+    parser.add_argument("--task", action="append", default=None, help="only these tasks (repeatable)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument("--examples", action="store_true", help="print wrong identifications")
+    parser.add_argument("--sweep", action="append", default=[],
+                        help="KEY=V1,V2: evaluate these VerdictThresholds values (repeatable; every combination)")
+    args = parser.parse_args()
+    variants = variants_from(args.sweep)
+    rows = []
+    wanted = set(args.task or ["swgdrug-lco", "swgdrug-present", "massbank-ei-present", "massbank-ei-lco",
+                               "massbank-ei-absent", "massbank-ms2-present", "massbank-ms2-lco", "massbank-ms2-absent"])
+    if wanted & {"swgdrug-lco", "swgdrug-present"}:
+        reference, spectra = load(args.swgdrug)
+        facts = LibraryFacts(reference)
+        if "swgdrug-lco" in wanted:
+            rows += run_task("swgdrug-lco", spectra, reference, facts, True, variants)
+        if "swgdrug-present" in wanted:
+            rows += run_task("swgdrug-present", remeasured(spectra), reference, facts, False, variants)
+    if wanted & {"massbank-ei-present", "massbank-ei-lco", "massbank-ei-absent"}:
+        reference, spectra = load(args.massbank_ei)
+        facts = LibraryFacts(reference)
+        identity = list(read(DATA / "massbank" / "ei-queries-identity.msp.gz"))
+        if "massbank-ei-present" in wanted:
+            rows += run_task("massbank-ei-present", identity, reference, facts, False, variants)
+        if "massbank-ei-lco" in wanted:
+            rows += run_task("massbank-ei-lco", identity, reference, facts, True, variants)
+        if "massbank-ei-absent" in wanted:
+            absent = list(read(DATA / "massbank" / "ei-queries-analog.msp.gz"))
+            rows += run_task("massbank-ei-absent", absent, reference, facts, True, variants)
+    if args.massbank_ms2 and wanted & {"massbank-ms2-present", "massbank-ms2-lco", "massbank-ms2-absent"}:
+        reference, _ = load(args.massbank_ms2)
+        facts = LibraryFacts(reference)
+        identity = list(read(DATA / "massbank" / "ms2-queries-identity.msp.gz"))
+        if "massbank-ms2-present" in wanted:
+            rows += run_task("massbank-ms2-present", identity, reference, facts, False, variants)
+        if "massbank-ms2-lco" in wanted:
+            rows += run_task("massbank-ms2-lco", identity, reference, facts, True, variants)
+        if "massbank-ms2-absent" in wanted:
+            absent = list(read(DATA / "massbank" / "ms2-queries-analog.msp.gz"))
+            rows += run_task("massbank-ms2-absent", absent, reference, facts, True, variants)
+    keys = ["task", "settings", "queries", "identified", "identified_wrong", "coverage", "precision", "flagged",
+            "new_substance", "group_right", "mass_right"]
+    print(" | ".join(keys))
+    for row in rows:
+        print(" | ".join("-" if row[k] is None else str(row[k]) for k in keys))
+        if args.examples:
+            for example in row["wrong_examples"]:
+                print("    wrong:", example)
+            for rule, count in row["rules"].items():
+                print(f"    {count:5d}  {rule}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Learn, from the libraries themselves, which kinds of isomers EI spectra cannot tell apart.
+
+For every library compound with a verified structure, enumerate its one-move isomers
+(:mod:`nps_id.chem.isomers`); for each isomer the library also holds, search the compound's
+spectra against the library and record whether the isomer matches at the identity thresholds
+(MF >= 800 and RMF >= 850). The fraction per kind of move and chemical context is written to
+``nps_id/match/isomer_rates.json`` (small, shipped), which :mod:`nps_id.match.isomer_rule` reads.
+
+Context (:func:`nps_id.match.isomer_rule.context_of`): ``drug`` when the compound is in a
+substance group of the UNODC EWA taxonomy (:func:`nps_id.chem.ewa_groups.classify`), else
+``other``. Drug series are built as positional and chain isomers around one pharmacophore whose
+fragments dominate the spectrum: their isomer pairs match as one compound far more often than
+other compounds' (the printed table).
+
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py swgdrug.h5 massbank-ei.h5
+
+The libraries must be nps-id libraries built with structures (``nps-id library build``); only
+``verified`` structures are used. Deterministic: same libraries, same file.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from nps_id.library import Library
+from nps_id.match.isomer_rule import RATES_PATH
+from nps_id.match.verdict import VerdictThresholds
+from nps_id.search.engine import SearchSettings, search
+from nps_id.search.reference import Reference
+
+MIN_PAIRS = 10  # a move kind with fewer pairs takes the rate of its family (text before ':')
+
+
+def verified_structures(lib: Library) -> list[str | None]:
+    """The structure of each row when it is verified, else None."""
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    cols = set(lib.columns)
+    smiles = lib.column("smiles") if "smiles" in cols else [""] * len(lib)
+    status = lib.column("structure_status") if "structure_status" in cols else None
+    keys = lib.column("inchikey")
+    out: list[str | None] = []
+    for i, smi in enumerate(smiles):
+        ok = bool(smi) and bool(keys[i])
+        if ok and status is not None:
+            ok = status[i] == "verified"
+        if ok and status is None:  # a library without the status column: verify here
+            mol = Chem.MolFromSmiles(smi)
+            ok = mol is not None and Chem.MolToInchiKey(mol)[:14] == keys[i][:14]
+        out.append(smi if ok else None)
+    return out
+
+
+def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, str], list[bool]]:
+    from nps_id.chem.isomers import enumerate_isomers
+    from nps_id.match.isomer_rule import context_of
+
+    with Library.open(path) as lib:
+        reference = Reference.from_library(lib)
+        structures = verified_structures(lib)
+        spectra = list(lib.spectra())
+    block = np.array([str(k)[:14] for k in reference.columns["inchikey"]], dtype=object)
+    ms1 = reference.columns["ms_level"] != 2
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for i, b in enumerate(block):
+        if b and ms1[i]:
+            rows_of[b].append(i)
+    hits = search(spectra, reference, SearchSettings(top_k=80, prefilter=300, threads=2))
+    starts = np.searchsorted(hits.query, np.arange(len(spectra) + 1))
+    passed: dict[tuple[int, str], bool] = {}
+    for q in range(len(spectra)):
+        for j in range(starts[q], starts[q + 1]):
+            ok = hits.mf[j] * 999 >= thresholds.identified_mf and hits.rmf[j] * 999 >= thresholds.identified_rmf
+            key = (q, block[hits.row[j]])
+            passed[key] = passed.get(key, False) or bool(ok)
+    outcomes: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    names = reference.columns["name"]
+    for b, rows in rows_of.items():
+        smiles = next((structures[r] for r in rows if structures[r]), None)
+        if smiles is None:
+            continue
+        context = context_of(str(names[rows[0]]), smiles, b)
+        for isomer in enumerate_isomers(smiles):
+            other = isomer.inchikey[:14]
+            if other in rows_of:
+                outcomes[(context, isomer.move)].append(any(passed.get((r, other), False) for r in rows))
+    return outcomes
+
+
+def rates_for(pooled: dict[str, list[bool]]) -> dict[str, dict]:
+    """Rate per move; a move with fewer than MIN_PAIRS pairs takes its family's (text before
+    ':'), a family with fewer takes the context's over all moves ("default")."""
+    family: dict[str, list[bool]] = defaultdict(list)
+    for move, values in pooled.items():
+        family[move.split(":")[0]].extend(values)
+    every = [v for values in pooled.values() for v in values]
+    moves = {}
+    for move, values in sorted(pooled.items()):
+        fam = move.split(":")[0]
+        basis, source = (values, move) if len(values) >= MIN_PAIRS else \
+            (family[fam], fam) if len(family[fam]) >= MIN_PAIRS else (every, "default")
+        moves[move] = {"pairs": len(values), "inseparable": int(sum(values)),
+                       "rate": round(float(np.mean(basis)), 3), "from": source}
+    moves["default"] = {"pairs": len(every), "inseparable": int(sum(every)),
+                        "rate": round(float(np.mean(every)), 3) if every else 1.0, "from": "all"}
+    return moves
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("libraries", nargs="+", type=Path)
+    parser.add_argument("-o", "--output", type=Path, default=RATES_PATH)
+    args = parser.parse_args()
+    thresholds = VerdictThresholds()
+    pooled: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for path in args.libraries:
+        for key, values in pair_outcomes(path, thresholds).items():
+            pooled[key].extend(values)
+    out = {
+        "version": 2,
+        "what": "fraction of library isomer pairs (one enumerated move apart) whose spectra match at MF >= "
+                f"{thresholds.identified_mf} and RMF >= {thresholds.identified_rmf}, by context and move",
+        "libraries": [p.name for p in args.libraries],
+        "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context})
+                     for context in sorted({c for c, _ in pooled})},
+    }
+    args.output.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    for context, moves in out["contexts"].items():
+        for move, entry in moves.items():
+            print(f"{context:6s} {move:24s} {entry['pairs']:5d} pairs  rate {entry['rate']:.2f} (from {entry['from']})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Molecular formulas: element counts and the nominal mass an EI molecular ion has.
+
+Entry points: :func:`element_counts`, :func:`nominal_mass`, :func:`isotope_reach`.
+"""
+from __future__ import annotations
+
+import re
+
+#: Nominal mass of the most abundant isotope of each element an NPS or library record uses.
+_NOMINAL = {
+    "H": 1, "D": 2, "B": 11, "C": 12, "N": 14, "O": 16, "F": 19, "Na": 23, "Si": 28, "P": 31, "S": 32,
+    "Cl": 35, "K": 39, "As": 75, "Se": 80, "Br": 79, "Sn": 120, "I": 127, "Hg": 202,
+}
+#: Elements whose heavy isotope is two mass units up and abundant enough to show (37Cl 32 %,
+#: 81Br 97 %, 34S 4.5 %, 30Si 3.4 %): each atom extends the molecular-ion cluster by 2.
+_PLUS_TWO = ("Cl", "Br", "S", "Si", "Se")
+_TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
+
+
+def element_counts(formula: str | None) -> dict[str, int] | None:
+    """``"C16H12BrFN2O"`` -> ``{"C": 16, "H": 12, ...}``; None when empty or not a plain formula
+    (charges, dots, brackets or unknown elements: the caller then has no mass to check)."""
+    text = (formula or "").replace(" ", "")
+    if not text or _TOKEN.sub("", text):
+        return None
+    counts: dict[str, int] = {}
+    for element, number in _TOKEN.findall(text):
+        if element not in _NOMINAL:
+            return None
+        counts[element] = counts.get(element, 0) + (int(number) if number else 1)
+    return counts
+
+
+def nominal_mass(formula: str | None) -> int | None:
+    """Nominal mass of the neutral molecule (most abundant isotopes), or None."""
+    counts = element_counts(formula)
+    return None if counts is None else sum(_NOMINAL[e] * n for e, n in counts.items())
+
+
+def isotope_reach(formula: str | None) -> int:
+    """How far (mass units) above the nominal mass the molecular-ion isotope cluster shows:
+    2 for 13C2 and one of Cl/Br/S/Si/Se, plus 2 for every further such atom."""
+    counts = element_counts(formula) or {}
+    heavy = sum(counts.get(e, 0) for e in _PLUS_TWO)
+    return 2 + 2 * max(heavy - 1, 0) + (1 if heavy else 0)

@@ -1,0 +1,195 @@
+"""Isomers an NPS chemist would consider for a structure, by the kind of change that makes them.
+
+EI (and often MS/MS) spectra of positional and chain isomers are near-identical: butyryl and
+isobutyryl fentanyl match each other as well as two replicates of one compound do. To call a hit
+``identified`` the evidence must exclude such isomers -- including the ones no library holds. This
+module enumerates them from the hit's structure by the moves seen in NPS series:
+
+- ``ring_position``: a substituent (or the bond to the rest of the molecule) moved to another
+  position of the same aromatic ring (2-/3-/4-fluoro; 2-/3-furanyl; 5-/6-methoxy);
+- ``methyl_shift``: a terminal methyl moved to a neighbouring carbon or nitrogen (butyryl <->
+  isobutyryl, N-propyl <-> N-isopropyl, N-methyl-phenethylamine <-> amphetamine);
+- ``chain_transfer``: a CH2 moved from one chain to another (N-ethyl/alpha-methyl <->
+  N-methyl/alpha-ethyl; acetyl + methyl <-> propionyl);
+- ``double_bond``: a chain C=C moved by one position (safrole <-> isosafrole, estragole <->
+  anethole: allyl <-> propenyl).
+
+Each isomer carries the move that made it, so evidence about how far apart such isomers' spectra
+are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move.
+
+Entry points: :func:`enumerate_isomers` -> list of :class:`Isomer`; :func:`move_kinds`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rdkit import Chem, RDLogger
+
+RDLogger.DisableLog("rdApp.*")
+
+#: Move kinds, in the order they are tried.
+MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond")
+#: Enumeration stops at this many isomers per structure (a large molecule has thousands; the
+#: first few hundred are enough to know whether one is absent from the library).
+MAX_ISOMERS = 400
+
+
+@dataclass(frozen=True)
+class Isomer:
+    smiles: str
+    inchikey: str
+    move: str  # one of MOVES, refined: e.g. "ring_position:F"
+
+
+def _substituent_label(mol: Chem.Mol, atom_idx: int, ring_atoms: set[int]) -> str:
+    """A short label of what hangs off the ring at a bond: its first atom, or 'ring' when the
+    bond joins the ring to the rest of a larger framework."""
+    atom = mol.GetAtomWithIdx(atom_idx)
+    if atom.IsInRing() or atom.GetDegree() > 2:
+        return "ring" if atom.IsInRing() else "branch"
+    return atom.GetSymbol()
+
+
+def _ring_position(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
+    out = []
+    info = mol.GetRingInfo()
+    for ring in info.AtomRings():
+        ring_set = set(ring)
+        if not all(mol.GetAtomWithIdx(i).GetIsAromatic() for i in ring):
+            continue
+        for a in ring:
+            atom_a = mol.GetAtomWithIdx(a)
+            if atom_a.GetSymbol() != "C":
+                continue
+            for bond in atom_a.GetBonds():
+                b = bond.GetOtherAtomIdx(a)
+                if b in ring_set or bond.GetBondType() != Chem.BondType.SINGLE:
+                    continue
+                label = _substituent_label(mol, b, ring_set)
+                for a2 in ring:
+                    target = mol.GetAtomWithIdx(a2)
+                    if a2 == a or target.GetSymbol() != "C" or target.GetTotalNumHs() < 1:
+                        continue
+                    rw = Chem.RWMol(mol)
+                    rw.RemoveBond(a, b)
+                    rw.AddBond(a2, b, Chem.BondType.SINGLE)
+                    for idx in (a, a2):
+                        rw.GetAtomWithIdx(idx).SetNoImplicit(False)
+                        rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
+                    out.append((rw.GetMol(), f"ring_position:{label}"))
+    return out
+
+
+def _is_terminal_methyl(atom: Chem.Atom) -> bool:
+    return atom.GetSymbol() == "C" and atom.GetDegree() == 1 and atom.GetTotalNumHs() == 3 and not atom.IsInRing()
+
+
+def _can_take_methyl(atom: Chem.Atom) -> bool:
+    return (atom.GetSymbol() in ("C", "N") and not atom.GetIsAromatic() and atom.GetTotalNumHs() >= 1
+            and atom.GetHybridization() == Chem.HybridizationType.SP3)
+
+
+def _move_atom(mol: Chem.Mol, t: int, old: int, new: int) -> Chem.Mol:
+    rw = Chem.RWMol(mol)
+    rw.RemoveBond(t, old)
+    rw.AddBond(t, new, Chem.BondType.SINGLE)
+    for idx in (old, new):
+        rw.GetAtomWithIdx(idx).SetNoImplicit(False)
+        rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
+    return rw.GetMol()
+
+
+def _methyl_shift(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
+    out = []
+    for atom in mol.GetAtoms():
+        if not _is_terminal_methyl(atom):
+            continue
+        t = atom.GetIdx()
+        x = atom.GetNeighbors()[0]
+        for y in x.GetNeighbors():
+            if y.GetIdx() != t and _can_take_methyl(y):
+                out.append((_move_atom(mol, t, x.GetIdx(), y.GetIdx()), "methyl_shift"))
+    return out
+
+
+def _chain_transfer(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
+    """A terminal methyl leaves its chain and lengthens another chain (onto a terminal methyl)
+    or methylates an N-H: the CH2 moves between chains, the formula stays."""
+    out = []
+    dist = Chem.GetDistanceMatrix(mol)
+    methyls = [a for a in mol.GetAtoms() if _is_terminal_methyl(a)]
+    acceptors = [a for a in mol.GetAtoms()
+                 if (_is_terminal_methyl(a) or (a.GetSymbol() == "N" and a.GetTotalNumHs() >= 1 and not a.GetIsAromatic()))]
+    for atom in methyls:
+        t = atom.GetIdx()
+        x = atom.GetNeighbors()[0]
+        if x.GetSymbol() != "C" or x.GetIsAromatic():
+            continue
+        for y in acceptors:
+            yi = y.GetIdx()
+            if yi in (t, x.GetIdx()) or dist[t][yi] < 3:
+                continue
+            out.append((_move_atom(mol, t, x.GetIdx(), yi), "chain_transfer"))
+    return out
+
+
+def _double_bond(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
+    """A non-ring C=C between a and b becomes b=c for an sp3 carbon c (with H) next to b."""
+    out = []
+    for bond in mol.GetBonds():
+        if bond.GetBondType() != Chem.BondType.DOUBLE or bond.IsInRing():
+            continue
+        for a, b in ((bond.GetBeginAtom(), bond.GetEndAtom()), (bond.GetEndAtom(), bond.GetBeginAtom())):
+            if a.GetSymbol() != "C" or b.GetSymbol() != "C":
+                continue
+            for c in b.GetNeighbors():
+                if c.GetIdx() == a.GetIdx() or c.GetSymbol() != "C" or c.GetIsAromatic() \
+                        or c.GetHybridization() != Chem.HybridizationType.SP3 or c.GetTotalNumHs() < 1:
+                    continue
+                rw = Chem.RWMol(mol)
+                rw.GetBondBetweenAtoms(a.GetIdx(), b.GetIdx()).SetBondType(Chem.BondType.SINGLE)
+                rw.GetBondBetweenAtoms(b.GetIdx(), c.GetIdx()).SetBondType(Chem.BondType.DOUBLE)
+                for idx in (a.GetIdx(), c.GetIdx()):
+                    rw.GetAtomWithIdx(idx).SetNoImplicit(False)
+                    rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
+                out.append((rw.GetMol(), "double_bond"))
+    return out
+
+
+_MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
+           "double_bond": _double_bond}
+
+
+@lru_cache(maxsize=4096)
+def enumerate_isomers(smiles: str) -> tuple[Isomer, ...]:
+    """Distinct isomers of ``smiles`` one move away (stereo ignored: the moves do not keep it).
+
+    The input structure itself (by InChIKey first block) is never returned. Structures RDKit
+    cannot sanitise are skipped.
+    """
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return ()
+    Chem.RemoveStereochemistry(mol)
+    own = Chem.MolToInchiKey(mol)[:14]
+    seen = {own}
+    out: list[Isomer] = []
+    for move in MOVES:
+        for candidate, label in _MOVERS[move](mol):
+            try:
+                Chem.SanitizeMol(candidate)
+            except Exception:  # an impossible valence or aromaticity: not an isomer
+                continue
+            key = Chem.MolToInchiKey(candidate)
+            if not key or key[:14] in seen:
+                continue
+            seen.add(key[:14])
+            out.append(Isomer(Chem.MolToSmiles(candidate), key, label))
+            if len(out) >= MAX_ISOMERS:
+                return tuple(out)
+    return tuple(out)
+
+
+def move_kinds(isomers: tuple[Isomer, ...]) -> set[str]:
+    return {iso.move for iso in isomers}

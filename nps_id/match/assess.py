@@ -1,0 +1,366 @@
+"""One spectrum, its ranked library hits -> what it may be called, and what it probably is.
+
+Shared by ``nps-id search`` (a verdict per query) and ``nps-id match`` (a verdict per
+component), so a spectrum gets the same verdict wherever a rule applies to it. Besides the
+verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score alone lacks:
+
+- isomers the spectrum cannot exclude (:mod:`nps_id.match.isomer_rule`), in the library or not;
+- molecular-ion consistency: a candidate lighter than ions of the spectrum is not the compound;
+- an estimated nominal molecular mass (:mod:`nps_id.match.molecular_mass`);
+- the new-substance call: no identification, and the closest library compounds point to one
+  family -- ``new_substance`` with the ``suspected_group``, the closest compounds with their mass
+  differences and what those differences read as (``CH2``, ``F for H``, ...).
+
+Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
+compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`assess` ->
+:class:`Assessment`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from nps_id.chem.formula import nominal_mass
+from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of
+from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing, molecular_ion
+from nps_id.match.verdict import IDENTIFIED, Evidence, Verdict, VerdictThresholds, decide
+from nps_id.search.analogue import match_shift, shift_name
+from nps_id.search.reference import Reference
+from nps_id.search.scores.base import kind_of, to_999
+
+#: Closest library hits below this spectral similarity (0-1) say nothing about the family.
+FAMILY_MIN_SIMILARITY = 0.6
+#: Share of the closest hits' similarity**4 weight one group needs to be the suspected group.
+FAMILY_MIN_SHARE = 0.5
+#: Closest distinct compounds listed for a new substance.
+N_CLOSEST = 3
+_PROTON = 1.007276
+
+
+@dataclass(frozen=True)
+class RankedHit:
+    """One library hit of a spectrum: its row, the score its verdict uses (0-999), MF/RMF (EI
+    identity) and the spectral similarity (0-1)."""
+
+    row: int
+    score: int
+    mf: int | None = None
+    rmf: int | None = None
+    similarity: float = 0.0
+
+
+class LibraryFacts:
+    """What the rules need from a library, row by row (computed once, cached).
+
+    ``excluding(blocks)`` gives a view that treats those InChIKey first blocks as absent from the
+    library (the leave-compound-out benchmark) and shares this one's caches; hits of them must
+    already be removed by the caller.
+    """
+
+    def __init__(self, reference: Reference) -> None:
+        self.reference = reference
+        self.excluded: frozenset[str] = frozenset()
+        cols = reference.columns
+        self._block = np.array([str(k)[:14].upper() for k in cols["inchikey"]], dtype=object)
+        self._name_of: dict[str, str] = {}
+        for block, name in zip(self._block, cols["name"]):
+            if block and block not in self._name_of:
+                self._name_of[block] = str(name)
+        self._status = cols.get("structure_status")
+        self._cache: dict[tuple[str, int], Any] = {}
+
+    def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":
+        view = object.__new__(LibraryFacts)
+        view.__dict__.update(self.__dict__)
+        view.excluded = frozenset(blocks)
+        return view
+
+    def _cached(self, what: str, row: int, make: Any) -> Any:
+        key = (what, row)
+        if key not in self._cache:
+            self._cache[key] = make(row)
+        return self._cache[key]
+
+    def block(self, row: int) -> str:
+        return self._block[row]
+
+    def name_of_block(self, block: str) -> str | None:
+        return None if block in self.excluded else self._name_of.get(block)
+
+    def name(self, row: int) -> str:
+        return str(self.reference.columns["name"][row])
+
+    def formula(self, row: int) -> str:
+        return str(self.reference.columns["formula"][row])
+
+    def structure(self, row: int) -> str | None:
+        """The row's structure when verified against its InChIKey, else None."""
+        return self._cached("structure", row, self._structure)
+
+    def _structure(self, row: int) -> str | None:
+        smiles = str(self.reference.columns["smiles"][row] or "")
+        if not smiles or not self._block[row]:
+            return None
+        if self._status is not None and any(self._status):
+            return smiles if self._status[row] == "verified" else None
+        from rdkit import Chem, RDLogger  # lazy: only when a rule needs a structure
+
+        RDLogger.DisableLog("rdApp.*")
+        mol = Chem.MolFromSmiles(smiles)
+        return smiles if mol is not None and Chem.MolToInchiKey(mol)[:14] == self._block[row] else None
+
+    def mass(self, row: int) -> int | None:
+        return self._cached("mass", row, lambda r: nominal_mass(self.formula(r)))
+
+    def ion(self, row: int) -> int | None:
+        return self._cached("ion", row, lambda r: molecular_ion(*self.reference.peaks.row(r)))
+
+    def context(self, row: int) -> str:
+        """"nps" or "other" (:func:`nps_id.match.isomer_rule.context_of`)."""
+        return self._cached("context", row, lambda r: context_of(
+            self.name(r), self.structure(r), str(self.reference.columns["inchikey"][r]) or None))
+
+    def group(self, row: int) -> str | None:
+        """EWA group or subclass label of the row's compound; None when unknown."""
+        return self._cached("group", row, self._group)
+
+    def _group(self, row: int) -> str | None:
+        from nps_id.chem.ewa_groups import classify
+
+        found = classify(self.name(row), smiles=self.structure(row),
+                         inchikey=str(self.reference.columns["inchikey"][row]) or None)
+        if found.group == "unknown":
+            return None
+        return found.subclass_label or found.group_label
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdict: Verdict
+    new_substance: bool
+    suspected_group: str | None
+    estimated_mass: int | None
+    isomers: IsomerCheck | None
+    closest: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    def fields(self) -> dict[str, Any]:
+        """The per-spectrum fields of the search and match contracts."""
+        return {
+            "verdict": self.verdict.verdict,
+            "verdict_rule": self.verdict.rule,
+            "new_substance": self.new_substance,
+            "suspected_group": self.suspected_group,
+            "estimated_mass": self.estimated_mass,
+        }
+
+
+def assess(
+    mz: np.ndarray,
+    intensity: np.ndarray,
+    kind: str,
+    hits: Sequence[RankedHit],
+    facts: LibraryFacts,
+    *,
+    gap: int | None,
+    isomer_alert: bool,
+    thresholds: VerdictThresholds = VerdictThresholds(),
+    precursor: tuple[float, str] | None = None,
+    identity: bool = True,
+    acquired_max: float | None = None,
+    **evidence: Any,
+) -> Assessment:
+    """Verdict and new-substance evidence for one spectrum.
+
+    Parameters
+    ----------
+    mz, intensity
+        The spectrum (EI: as measured; the checks bin to nominal mass).
+    kind
+        ``"ei"`` or ``"ms2"``.
+    hits
+        Its library hits, best first (identity mode; analogue hits may follow for the family).
+    gap, isomer_alert
+        As the search computed them for the top hit.
+    precursor
+        MS/MS: (precursor m/z, ion mode) for the estimated mass.
+    acquired_max
+        Highest m/z the instrument scanned (a run's range); None: the spectrum's own.
+    identity
+        False when ``hits`` come from an analogue search: they can support a close analogue or a
+        new substance, never an identification.
+    evidence
+        Further :class:`~nps_id.match.verdict.Evidence` fields (``major_ions``, ``n_ions``,
+        ``delta_ri``, ``same_hit_elsewhere``, ``analogue_score``).
+    """
+    estimated = _estimated_mass(mz, intensity, kind, hits, facts, precursor)
+    if not hits:
+        verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
+                                  rmf=0 if kind == "ei" else None, gap=None), thresholds)
+        return Assessment(verdict, False, None, estimated, None)
+    top = hits[0]
+    scores: dict[str, int] = {}
+    for hit in hits:
+        scores.setdefault(facts.block(hit.row), hit.score)
+    isomers = check_isomers(facts.structure(top.row), facts.context(top.row), top.score, facts.name_of_block, scores,
+                            min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin)
+    above = missing = None
+    if kind == "ei" and facts.mass(top.row) is not None:
+        above = tuple(ions_above(mz, intensity, facts.formula(top.row), thresholds.ions_above_level))
+        missing = tuple(ions_missing(mz, intensity, *facts.reference.peaks.row(top.row), facts.formula(top.row),
+                                     thresholds.ions_above_level, acquired_max))
+    if identity:
+        verdict = decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap,
+                                  isomer_alert=isomer_alert, isomers=isomers, ions_above=above, ions_missing=missing,
+                                  **evidence), thresholds)
+    else:  # analogue hits: the identity criteria are failed by construction, not evaluated
+        verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None, rmf=0 if kind == "ei" else None,
+                                  gap=gap, **evidence), thresholds)
+    if verdict.verdict == IDENTIFIED or verdict.rule.startswith("isomer"):
+        # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
+        return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
+    group = _family(hits, facts)
+    closest = _closest(hits, facts, estimated, kind)
+    return Assessment(verdict, group is not None, group, estimated, isomers, closest)
+
+
+def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndarray, level: float,
+                       mz_range: tuple[float, float]) -> tuple[int, int]:
+    """(present, expected): the reference's ions at >= ``level`` of its base peak inside the
+    acquired ``mz_range``, and how many of them the unknown holds (nominal m/z)."""
+    if ref_intensity.size == 0:
+        return 0, 0
+    nominal = np.rint(ref_mz).astype(np.int64)
+    major = (ref_intensity >= level * ref_intensity.max()) & (nominal >= mz_range[0]) & (nominal <= mz_range[1])
+    expected = np.unique(nominal[major])
+    present = np.isin(expected, np.rint(query_mz).astype(np.int64)).sum()
+    return int(present), int(expected.size)
+
+
+def _estimated_mass(mz, intensity, kind, hits, facts, precursor) -> int | None:
+    if kind != "ei":
+        if precursor is None or not np.isfinite(precursor[0]):
+            return None
+        shift = _PROTON if precursor[1] != "negative" else -_PROTON
+        return int(round(precursor[0] - shift))
+    votes = [(facts.mass(h.row), facts.ion(h.row), h.similarity) for h in hits]
+    return estimate_mass(molecular_ion(mz, intensity), votes)
+
+
+def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
+    """The EWA group the closest hits agree on (similarity**4 weights), or None."""
+    weights: dict[str | None, float] = {}
+    seen = set()
+    for hit in hits:
+        block = facts.block(hit.row)
+        if hit.similarity < FAMILY_MIN_SIMILARITY or block in seen:
+            continue
+        seen.add(block)
+        group = facts.group(hit.row)
+        weights[group] = weights.get(group, 0.0) + hit.similarity ** 4
+    total = sum(weights.values())
+    if total == 0:
+        return None
+    group, weight = max(weights.items(), key=lambda kv: kv[1])
+    return group if group is not None and weight >= FAMILY_MIN_SHARE * total else None
+
+
+def _closest(hits, facts, estimated, kind) -> tuple[dict[str, Any], ...]:
+    out, seen = [], set()
+    for hit in hits:
+        block = facts.block(hit.row)
+        if block in seen:
+            continue
+        seen.add(block)
+        mass = facts.mass(hit.row)
+        delta = None if estimated is None or mass is None else estimated - mass
+        reading = None
+        if delta is not None:
+            reading = shift_name(int(match_shift(np.array([float(delta)]), 0.0, nominal=True)[0]), nominal=True)
+        out.append({"row": hit.row, "name": facts.name(hit.row), "similarity": round(hit.similarity, 3),
+                    "delta_mass": delta, "delta_mass_match": reading, "smiles": facts.structure(hit.row)})
+        if len(out) == N_CLOSEST:
+            break
+    return tuple(out)
+
+
+def novelty_fields(assessment: Assessment) -> dict[str, Any]:
+    """The new-substance fields of a ``match`` finding: the contract's three, the isomers the
+    spectrum does not exclude, the closest known compounds and the core structure they share."""
+    isomers = assessment.isomers
+    closest = [{k: v for k, v in c.items() if k != "row"} for c in assessment.closest]
+    return {
+        "new_substance": assessment.new_substance,
+        "suspected_group": assessment.suspected_group,
+        "estimated_mass": assessment.estimated_mass,
+        "isomers_not_excluded": [] if isomers is None else [
+            {"name": n.name, "smiles": n.smiles, "move": n.move, "in_library": n.name is not None,
+             "inseparable_rate": n.rate} for n in isomers.not_excluded],
+        "closest_compounds": closest if assessment.new_substance else [],
+        "core_smiles": core_structure([c["smiles"] for c in closest]) if assessment.new_substance else None,
+    }
+
+
+def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> str | None:
+    """The maximum common substructure (as SMARTS-derived SMILES) of the closest compounds'
+    structures: the core a new substance most likely shares with them; None with fewer than two."""
+    known = [s for s in smiles if s]
+    if len(known) < 2:
+        return None
+    from rdkit import Chem
+    from rdkit.Chem import rdFMCS
+
+    mols = [m for m in (Chem.MolFromSmiles(s) for s in known) if m is not None]
+    if len(mols) < 2:
+        return None
+    found = rdFMCS.FindMCS(mols, timeout=timeout_seconds, ringMatchesRingOnly=True, completeRingsOnly=True)
+    if found.numAtoms < 4:
+        return None
+    core = Chem.MolFromSmarts(found.smartsString)
+    return Chem.MolToSmiles(core) if core is not None else None
+
+
+def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,
+                  thresholds: VerdictThresholds = VerdictThresholds()) -> dict[int, Assessment]:
+    """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
+    (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
+
+    Identity mode applies the verdict rules to the rank-1 hit; analogue mode never names a
+    compound: its verdict is at most ``tentative`` (close analogue), and the hits serve as the
+    closest compounds for the new-substance call.
+    """
+    facts = LibraryFacts(reference)
+    out: dict[int, Assessment] = {}
+    starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
+    ends = np.r_[starts[1:], len(hits)]
+    for start, end in zip(starts, ends):
+        q = int(hits.query[start])
+        spectrum = spectra[q]
+        kind = kind_of(spectrum)
+        ranked = [ranked_hit(hits, j, kind, analog) for j in range(start, end)]
+        extra: dict[str, Any] = {}
+        if kind == "ei":
+            ref_mz, ref_int = reference.peaks.row(ranked[0].row)
+            extra["major_ions"] = major_ions_present(spectrum.mz, ref_mz, ref_int, thresholds.major_ion_level,
+                                                     (float(spectrum.mz.min()), float(spectrum.mz.max())))
+            extra["n_ions"] = int(spectrum.mz.size)
+        if analog:
+            extra["analogue_score"] = ranked[0].score
+        gap = hits.gap[start]
+        precursor = None
+        if kind == "ms2" and spectrum.precursor_mz:
+            precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
+        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts,
+                        gap=to_999(gap),
+                        isomer_alert=bool(hits.isomer_alert[start]), thresholds=thresholds,
+                        precursor=precursor, identity=not analog, **extra)
+    return out
+
+
+def ranked_hit(hits: Any, j: int, kind: str, analog: bool) -> RankedHit:
+    """Row ``j`` of engine :class:`~nps_id.search.engine.Hits` as the rules read it (0-999 scores;
+    analogue hits score by their spectral similarity)."""
+    similarity = float(hits.similarity[j])
+    score = to_999(similarity if analog else hits.score[j]) or 0
+    return RankedHit(int(hits.row[j]), score, to_999(hits.mf[j]), to_999(hits.rmf[j]), similarity)

@@ -1,0 +1,125 @@
+"""Isomers the evidence cannot exclude: what keeps a hit from ``identified``.
+
+A library hit's spectrum is near-identical to those of many of its positional and chain isomers
+(:mod:`nps_id.chem.isomers` enumerates them), whether the library holds them or not. How often a
+kind of isomer is spectrally inseparable is learned from the libraries themselves: for every
+library compound with a verified structure, its enumerated isomers that the library also holds,
+and whether their two spectra match each other at the identity thresholds
+(``benchmarks/train_isomer_rates.py`` -> ``isomer_rates.json`` beside this module).
+
+An isomer is *not excluded* when
+
+- the library does not hold it and its kind of move is inseparable at least ``min_rate`` (:class:`~nps_id.match.verdict.VerdictThresholds` ``isomer_min_rate``) of
+  the time (nothing can show the unknown is not that isomer), or
+- the library holds it and the unknown matches it within ``margin`` (``isomer_margin``) of the hit (a
+  library difference smaller than two laboratories' spectra of one compound differ), whatever
+  its kind.
+
+A retention index within the window, or a reference standard run, excludes them (the verdict
+rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
+:class:`IsomerCheck`; :func:`load_rates`.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+RATES_PATH = Path(__file__).with_name("isomer_rates.json")
+
+
+@dataclass(frozen=True)
+class IsomerNote:
+    smiles: str
+    inchikey: str
+    move: str
+    rate: float
+    name: str | None = None  # the library's name, when the library holds it
+    score: int | None = None  # the unknown's score against it (0-999), when it was a hit
+
+
+@dataclass(frozen=True)
+class IsomerCheck:
+    """``evaluated`` is False when the hit has no verified structure (nothing to enumerate)."""
+
+    evaluated: bool
+    not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
+
+    @property
+    def in_library(self) -> tuple[IsomerNote, ...]:
+        return tuple(n for n in self.not_excluded if n.name is not None)
+
+    @property
+    def absent(self) -> tuple[IsomerNote, ...]:
+        return tuple(n for n in self.not_excluded if n.name is None)
+
+
+@functools.lru_cache(maxsize=4)
+def load_rates(path: str | Path = RATES_PATH) -> dict[str, dict[str, float]]:
+    """Context -> move kind -> fraction of library isomer pairs that match as one compound."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {context: {move: entry["rate"] for move, entry in moves.items()}
+            for context, moves in data["contexts"].items()}
+
+
+def context_of(name: str | None, smiles: str | None, inchikey: str | None) -> str:
+    """``"drug"`` for a compound in a substance group of the EWA taxonomy (NPS, and the
+    established drugs those series start from), else ``"other"``: drug series are positional
+    and chain isomers around one pharmacophore, and their spectra tell them apart far less often
+    (the rates file has both)."""
+    from nps_id.chem.ewa_groups import classify
+
+    found = classify(name, smiles=smiles, inchikey=inchikey)
+    return "drug" if found.group != "unknown" and (found.group != "other_substances" or found.subclass) else "other"
+
+
+def check_isomers(
+    hit_smiles: str | None,
+    context: str,
+    top_score: int,
+    library_name: Callable[[str], str | None],
+    hit_scores: Mapping[str, int],
+    *,
+    min_rate: float,
+    margin: int,
+    rates: Mapping[str, Mapping[str, float]] | None = None,
+) -> IsomerCheck:
+    """Isomers of the hit the unknown's spectrum cannot exclude.
+
+    Parameters
+    ----------
+    hit_smiles
+        The hit's verified structure (None: not evaluated).
+    context
+        :func:`context_of` the hit.
+    top_score
+        The unknown's score against the hit (0-999).
+    library_name
+        InChIKey first block -> the library's name for that compound, or None when the library
+        does not hold it.
+    hit_scores
+        InChIKey first block -> the unknown's best score (0-999) against that compound, for the
+        compounds in its hit list (a library isomer outside the list scored lower than all of them).
+    min_rate, margin
+        The thresholds of the module docstring.
+    """
+    if not hit_smiles:
+        return IsomerCheck(False)
+    from nps_id.chem.isomers import enumerate_isomers  # lazy: RDKit
+
+    rates = (load_rates() if rates is None else rates).get(context, {})
+    default = rates.get("default", 1.0)
+    notes = []
+    for isomer in enumerate_isomers(hit_smiles):
+        rate = rates.get(isomer.move, default)
+        block = isomer.inchikey[:14]
+        name = library_name(block)
+        score = hit_scores.get(block)
+        if name is not None and (score is None or score <= top_score - margin):
+            continue  # the library holds it and the unknown's spectrum is clearly not it
+        if name is None and rate < min_rate:
+            continue  # absent, and spectra usually tell this kind of isomer apart
+        notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
+    return IsomerCheck(True, tuple(notes))

@@ -1,0 +1,56 @@
+"""Isomer enumeration and formula masses: the chemistry the new-substance rules stand on."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("rdkit")
+
+from nps_id.chem.formula import element_counts, isotope_reach, nominal_mass  # noqa: E402
+from nps_id.chem.isomers import enumerate_isomers  # noqa: E402
+
+BUTYRYL_FENTANYL = "CCCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"
+ISOBUTYRYL_FENTANYL = "CC(C)C(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"
+
+
+def _keys(smiles: str) -> set[str]:
+    from rdkit import Chem
+
+    return {Chem.MolToInchiKey(Chem.MolFromSmiles(s))[:14] for s in [smiles]}
+
+
+def test_butyryl_and_isobutyryl_fentanyl_are_one_methyl_shift_apart() -> None:
+    isomers = enumerate_isomers(BUTYRYL_FENTANYL)
+    found = {i.inchikey[:14]: i.move for i in isomers}
+    (iso_key,) = _keys(ISOBUTYRYL_FENTANYL)
+    assert found[iso_key] == "methyl_shift"
+    back = {i.inchikey[:14] for i in enumerate_isomers(ISOBUTYRYL_FENTANYL)}
+    assert _keys(BUTYRYL_FENTANYL) <= back
+
+
+def test_ring_positions_of_a_fluorine_give_the_other_two_fluorofentanyls() -> None:
+    para = "CCC(=O)N(c1ccc(F)cc1)C1CCN(CCc2ccccc2)CC1"
+    ortho = "CCC(=O)N(c1ccccc1F)C1CCN(CCc2ccccc2)CC1"
+    meta = "CCC(=O)N(c1cccc(F)c1)C1CCN(CCc2ccccc2)CC1"
+    moved = {i.inchikey[:14] for i in enumerate_isomers(para) if i.move.startswith("ring_position")}
+    assert _keys(ortho) | _keys(meta) <= moved
+
+
+def test_furanyl_attachment_moves_between_positions() -> None:
+    two = "O=C(c1ccco1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"
+    three = "O=C(c1ccoc1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"
+    assert _keys(three) <= {i.inchikey[:14] for i in enumerate_isomers(two)}
+
+
+def test_the_structure_itself_and_symmetric_duplicates_are_not_returned() -> None:
+    isomers = enumerate_isomers("c1ccccc1C")  # toluene: no isomer one move away
+    assert isomers == ()
+    keys = [i.inchikey[:14] for i in enumerate_isomers("Cc1ccccc1C")]  # o-xylene -> m-, p-xylene
+    assert len(keys) == len(set(keys)) == 2
+
+
+def test_nominal_mass_and_isotope_reach_from_formulas() -> None:
+    assert nominal_mass("C23H30N2O") == 350  # butyryl fentanyl
+    assert nominal_mass("C16H12BrFN2O") == 346  # flubromazepam (79Br)
+    assert element_counts("C2H6O.HCl") is None and nominal_mass("") is None and nominal_mass("C2Xx") is None
+    assert isotope_reach("C10H14N2") == 2
+    assert isotope_reach("C17H15ClN4S") == 5  # Cl and S: the cluster reaches M+4, M+5 with 13C

@@ -1,0 +1,106 @@
+"""New substances on real SWGDRUG spectra: a compound left out of the library is never
+`identified` as its isomer; the verdict names the isomer, the group and the mass."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rdkit")
+
+from nps_id.io import read  # noqa: E402
+from nps_id.match.assess import assess_search  # noqa: E402
+from nps_id.match.molecular_mass import ions_above, molecular_ion  # noqa: E402
+from nps_id.match.verdict import Evidence, decide  # noqa: E402
+from nps_id.search.engine import SearchSettings, search  # noqa: E402
+from nps_id.search.reference import Reference  # noqa: E402
+from tests.conftest import data_path  # noqa: E402
+
+#: Structures for the records these tests look at, verified by LibraryFacts against each record's
+#: own InChIKey (a structure that disagrees would be ignored, and the tests would fail).
+STRUCTURES = {
+    "Butyryl fentanyl": "CCCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
+    "Isobutyryl fentanyl": "CC(C)C(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
+    "Fentanyl": "CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
+    "Valeryl fentanyl": "CCCCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
+    "Flubromazepam": "O=C1CN=C(c2ccccc2F)c2cc(Br)ccc2N1",
+}
+
+
+@pytest.fixture(scope="module")
+def swgdrug():
+    spectra = [s.replace(ms_level=1) for s in read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz"))]
+    return [s.replace(smiles=STRUCTURES[s.name]) if s.name in STRUCTURES else s for s in spectra]
+
+
+def _first(spectra, name):
+    return next(s for s in spectra if s.name == name)
+
+
+def _verdict_without(spectra, name):
+    """Search ``name``'s spectrum against SWGDRUG without every record of its compound."""
+    query = _first(spectra, name)
+    block = query.get("inchikey")[:14]
+    rest = [s for s in spectra if str(s.get("inchikey") or "")[:14] != block]
+    reference = Reference.from_spectra(rest)
+    hits = search([query], reference, SearchSettings(top_k=10))
+    return assess_search([query], hits, reference, analog=False)[0], reference.columns["name"][hits.row[0]]
+
+
+def test_butyryl_fentanyl_left_out_is_not_identified_as_isobutyryl_fentanyl(swgdrug):
+    found, hit = _verdict_without(swgdrug, "Butyryl fentanyl")
+    assert hit == "Isobutyryl fentanyl"  # the spectra match as one compound's would
+    assert found.verdict.verdict == "tentative"
+    assert found.verdict.rule.startswith("isomer not excluded")
+    assert "may be a new substance" in found.verdict.rule
+    assert found.suspected_group == "Fentanyl analogues"
+    assert found.estimated_mass is not None
+    assert any(c.startswith("isomers not excluded") for c in found.verdict.criteria_failed)
+
+
+def test_with_both_in_the_library_the_isomer_is_named(swgdrug):
+    query = _first(swgdrug, "Butyryl fentanyl")
+    reference = Reference.from_spectra(swgdrug)
+    hits = search([query], reference, SearchSettings(top_k=10))
+    found = assess_search([query], hits, reference, analog=False)[0]
+    assert reference.columns["name"][hits.row[0]] == "Butyryl fentanyl"
+    assert found.verdict.verdict == "tentative"
+    assert "Isobutyryl fentanyl" in {n.name for n in found.isomers.in_library}
+
+
+def test_a_candidate_lighter_than_the_ions_of_the_spectrum_fails_a_named_criterion(swgdrug):
+    flubromazepam = _first(swgdrug, "Flubromazepam")  # ions up to its M+ 332/334
+    above = ions_above(flubromazepam.mz, flubromazepam.intensity, "C6H4O4", 0.05)  # a MW-140 candidate
+    assert above and max(m for m, _ in above) >= 332
+    verdict = decide(Evidence(kind="ei", score=900, mf=900, rmf=900, gap=100, ions_above=tuple(above)))
+    assert verdict.verdict == "inconclusive" and verdict.rule.startswith("molecular ion inconsistent")
+    assert not ions_above(flubromazepam.mz, flubromazepam.intensity, "C15H10BrFN2O", 0.05)  # its own formula
+    assert molecular_ion(flubromazepam.mz, flubromazepam.intensity) == 332
+
+
+def test_search_rows_carry_the_contract_fields(swgdrug, tmp_path):
+    from click.testing import CliRunner
+
+    from nps_id.commands.search import search as search_command
+    from nps_id.io import write
+    from nps_id.library import build_library
+
+    library = tmp_path / "lib.h5"
+    source = tmp_path / "lib.msp"
+    block = _first(swgdrug, "Butyryl fentanyl").get("inchikey")[:14]
+    write([s for s in swgdrug if str(s.get("inchikey") or "")[:14] != block], source)
+    build_library([source], library, name="SWGDRUG", release="3.4-test")
+    queries = tmp_path / "q.msp"
+    write([_first(swgdrug, "Butyryl fentanyl"), _first(swgdrug, "Flubromazepam")], queries)
+    result = CliRunner().invoke(search_command, [str(queries), "-l", str(library), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    first = {r["query_name"]: r for r in rows if r["rank"] == 1}
+    butyryl = first["Butyryl fentanyl"]
+    assert butyryl["verdict"] == "tentative" and butyryl["verdict_rule"].startswith("isomer not excluded")
+    assert butyryl["new_substance"] is False and butyryl["suspected_group"] == "Fentanyl analogues"
+    assert isinstance(butyryl["estimated_mass"], int)
+    assert first["Flubromazepam"]["estimated_mass"] == 332  # C15H10BrFN2O, 79Br
+    assert all(r["verdict"] == first[r["query_name"]]["verdict"] for r in rows)  # per query, on every row
+    assert np.all([isinstance(r["new_substance"], bool) for r in rows])
