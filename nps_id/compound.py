@@ -141,10 +141,11 @@ def structure_relation(smiles_a: str, smiles_b: str) -> str | None:
     if mol_a is None or mol_b is None:
         return None
     key_a, key_b = Chem.MolToInchiKey(mol_a), Chem.MolToInchiKey(mol_b)
+    has_centres = bool(Chem.FindMolChiralCenters(mol_a, includeUnassigned=True, useLegacyImplementation=False))
+    if has_centres and _NO_STEREO in (_stereo_block(key_a), _stereo_block(key_b)):
+        return None  # a side says nothing about its stereochemistry (two stereo-less keys agree on nothing)
     if key_a.split("-")[:2] == key_b.split("-")[:2]:
         return "same"
-    if _NO_STEREO in (_stereo_block(key_a), _stereo_block(key_b)):
-        return None  # one side says nothing about its stereochemistry
     mirror = Chem.Mol(mol_a)
     for atom in mirror.GetAtoms():
         tag = atom.GetChiralTag()

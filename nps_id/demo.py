@@ -74,6 +74,7 @@ def run_demo(out_dir: Path, *, offline: bool | None = None) -> Path:
     """
     from nps_id.commands.match import format_table
     from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.match.standards import InternalStandard
     from nps_id.report import write_reports
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -85,8 +86,11 @@ def run_demo(out_dir: Path, *, offline: bool | None = None) -> Path:
         run, library = _offline_inputs(data, out_dir) if use_shared else _online_inputs(out_dir)
     except LibraryError as exc:  # a failed download: say where offline data would be found instead
         failed = str(exc).replace(", or use --mirror", "")  # the demo has no --mirror option
-        raise click.ClickException(f"{failed}. No offline data either: {_where_data_is_looked_for()}") from None
-    ((_, results),) = list(match_files([run], library, MatchParameters()))
+        raise LibraryError(f"{failed}. No offline data either: {_where_data_is_looked_for()}") from None
+    # The laboratory's internal standard at its method RT (../shared/data/README.md); the MassBank
+    # library of the online demo has no bupivacaine.
+    params = MatchParameters(internal_standards=(InternalStandard("Bupivacaine", 6.51),) if use_shared else ())
+    ((_, results),) = list(match_files([run], library, params))
     click.echo(format_table(results))
     written = write_reports(results, ["html"], out_dir, library_path=library,
                             command_line="python -m nps_id.demo")

@@ -23,7 +23,7 @@ def test_demo_offline_without_data_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("NPS_ID_DATA", str(tmp_path / "absent"))
     monkeypatch.setattr(demo, "shared_data", lambda: None)
     result = CliRunner().invoke(demo.main, ["-o", str(tmp_path), "--offline"])
-    assert result.exit_code != 0 and "needs ../shared/data" in result.output
+    assert result.exit_code != 0 and "looks for its data in" in result.output and "../shared/data" in result.output
 
 
 def test_demo_online_downloads_the_pinned_run_and_a_catalogue_library(tmp_path, monkeypatch):
