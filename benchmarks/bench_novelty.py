@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +43,15 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import LibraryFacts, assess, major_ions_present, ranked_hit
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE, VerdictThresholds
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Evidence, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search
-from nps_id.search.scores.base import kind_of
 from nps_id.search.reference import Reference
+from nps_id.search.scores.base import kind_of
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TOP = 80
+#: --baseline: evaluate the verdict rules as they were before the new-substance rules.
+BASELINE = False
 
 
 def block_of(spectrum) -> str:
@@ -100,6 +103,11 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         extra = {"major_ions": major, "n_ions": int(query.mz.size)} if kind == "ei" else {
             "precursor": (float(query.precursor_mz), str(query.get("ion_mode") or "positive").lower())}
         a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t, **extra)
+        if BASELINE:  # the verdict rules before issue 18: scores, gap, isomer alert, ions only
+            top = ranked[0] if ranked else None
+            a = replace(a, verdict=decide(Evidence(
+                kind=kind, score=top.score if top else 0, mf=top.mf if top else 0, rmf=top.rmf if top else 0, gap=gap,
+                isomer_alert=alert, **{k: v for k, v in extra.items() if k != "precursor"}), t), new_substance=False)
         verdict = a.verdict.verdict
         rules[a.verdict.rule.split(":")[0] + (" (no structure)" if a.isomers is not None and not a.isomers.evaluated else "")] += 1
         right = bool(ranked) and lib_blocks[ranked[0].row] == own
@@ -167,10 +175,14 @@ def main() -> None:
     parser.add_argument("--task", action="append", default=None, help="only these tasks (repeatable)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--examples", action="store_true", help="print wrong identifications")
+    parser.add_argument("--baseline", action="store_true",
+                        help="the verdict rules before the new-substance rules (for the comparison table)")
     parser.add_argument("--sweep", action="append", default=[],
                         help="KEY=V1,V2: evaluate these VerdictThresholds values (repeatable; every combination)")
     args = parser.parse_args()
     variants = variants_from(args.sweep)
+    global BASELINE
+    BASELINE = args.baseline
     rows = []
     wanted = set(args.task or ["swgdrug-lco", "swgdrug-present", "massbank-ei-present", "massbank-ei-lco",
                                "massbank-ei-absent", "massbank-ms2-present", "massbank-ms2-lco", "massbank-ms2-absent"])
