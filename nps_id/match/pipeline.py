@@ -28,7 +28,7 @@ from nps_id import __version__
 from nps_id._hashing import sha256_path
 from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
-from nps_id.gcms.lcms import MS2Group, group_ms2
+from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
