@@ -656,13 +656,13 @@ def _match_ms2(groups: list[MS2Group], library, params) -> tuple[list[dict], lis
                 summaries.append(summary)
                 continue
         top = hits[0]
-        analogue = mode == "analogue"  # an analogue hit never passes as the identity of the compound
+        as_analogue = mode == "analogue"  # an analogue hit never passes as the identity of the compound
         spectrum = group.spectrum
         assessment = assess(
-            spectrum.mz, spectrum.intensity, "ms2", [_ranked(h, analogue) for h in hits], library.facts,
-            gap=None if analogue else top["gap"], isomer_alert=not analogue and top["isomer_alert"], thresholds=t,
-            identity=not analogue, precursor=(group.precursor_mz, str(spectrum.get("ion_mode") or "positive").lower()),
-            analogue_score=top["similarity"] if analogue else None,
+            spectrum.mz, spectrum.intensity, "ms2", [_ranked(h, as_analogue) for h in hits], library.facts,
+            gap=None if as_analogue else top["gap"], isomer_alert=not as_analogue and top["isomer_alert"], thresholds=t,
+            identity=not as_analogue, precursor=(group.precursor_mz, str(spectrum.get("ion_mode") or "positive").lower()),
+            analogue_score=top["similarity"] if as_analogue else None,
         )
         finding = _finding(group.rt_minutes, top, hits, assessment, library, mode=mode, ri=None, lib_ri=None,
                            delta_ri=None, spectrum=(group.spectrum.mz, group.spectrum.intensity),
