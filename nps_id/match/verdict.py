@@ -85,7 +85,8 @@ class VerdictThresholds:
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
     min_fragments : int
         LC-MS/MS: reference fragments (>= ``major_ion_level`` of its base peak, precursor
-        excluded) the spectrum must hold (SANTE/11312/2021: >= 2 product ions).
+        excluded) the spectrum must hold (SANTE/11312/2021: >= 2 product ions); all of them when
+        the reference has fewer.
     """
 
     identified_mf: int = 800
@@ -120,7 +121,7 @@ class Evidence:
     spectral similarity, without the mass prior) is None when analogue mode was not run.
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
-    ``matched_fragments`` the reference's major fragments the spectrum holds.
+    ``matched_fragments`` (held, expected) of the reference's major fragments.
     """
 
     kind: str  # "ei" or "ms2"
@@ -139,7 +140,7 @@ class Evidence:
     ions_missing: tuple[tuple[int, float], ...] | None = None
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
-    matched_fragments: int | None = None
+    matched_fragments: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -237,8 +238,10 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
         checks.append((f"|precursor mass error| <= {t.precursor_ppm:g} ppm ({evidence.precursor_ppm:+.1f} ppm)",
                        abs(evidence.precursor_ppm) <= t.precursor_ppm, "hrms"))
     if evidence.matched_fragments is not None:
-        checks.append((f"reference fragments matched >= {t.min_fragments} ({evidence.matched_fragments})",
-                       evidence.matched_fragments >= t.min_fragments, "hrms"))
+        # A reference with fewer major fragments (betaine: one) needs all of them.
+        held, expected = evidence.matched_fragments
+        need = min(t.min_fragments, expected)
+        checks.append((f"reference fragments matched >= {need} ({held} of {expected})", held >= need, "hrms"))
     return checks
 
 
