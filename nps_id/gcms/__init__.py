@@ -1,4 +1,4 @@
-"""Chromatography: from a raw run to components (GC-EI-MS) or consensus MS2 spectra (LC-MS/MS).
+"""GC-MS chromatography: from a raw run to components (LC-MS/MS runs: :mod:`nps_id.lcms`).
 
 Map
 ---
@@ -7,7 +7,6 @@ Map
 - :mod:`nps_id.gcms.deconvolution` -- AMDIS-style components (:func:`extract_components`) and
   blank subtraction.
 - :mod:`nps_id.gcms.retention_index` -- van den Dool-Kratz retention indices from an alkane ladder.
-- :mod:`nps_id.gcms.lcms` -- MS2 scans grouped by precursor and RT, merged into consensus spectra.
 
 What is done with them (search, verdicts, results) is :mod:`nps_id.match`.
 """

@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from nps_id.errors import InputError
+from nps_id.peaks import CSRPeaks
 from nps_id.search.preprocess import nominal_mass
 from nps_id.spectrum import Spectrum
 
@@ -100,6 +101,9 @@ class Run:
         Summed ion abundance of each nominal m/z in each scan.
     metadata : dict
         What the file says about the acquisition (``format``, ``instrument`` when known).
+    centroids : CSRPeaks
+        The scans' peaks at full m/z precision, one row per scan in ``rt_seconds`` order
+        (LC-HRMS: exact-mass ion chromatograms, :mod:`nps_id.lcms.features`).
     """
 
     path: str
@@ -107,6 +111,7 @@ class Run:
     mz_min: int
     intensity: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
+    centroids: CSRPeaks | None = None
 
     @property
     def n_scans(self) -> int:
@@ -144,14 +149,13 @@ def run_from_spectra(spectra: Iterable[Spectrum], path: str = "", metadata: dict
     InputError
         When no spectrum has both peaks and a retention time (e.g. a chromatogram-only file).
     """
+    spectra = [s for s in spectra if s.retention_time is not None]
     rts: list[float] = []
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
     for spectrum in spectra:
         rt = spectrum.retention_time
-        if rt is None:
-            continue
         nominal = nominal_mass(spectrum.mz)
         keep = nominal <= _MAX_NOMINAL_MZ
         rows.append(np.full(int(keep.sum()), len(rts), dtype=np.int64))
@@ -173,7 +177,8 @@ def run_from_spectra(spectra: Iterable[Spectrum], path: str = "", metadata: dict
     order = np.argsort(rt, kind="stable")
     if not np.array_equal(order, np.arange(rt.size)):
         rt, matrix = rt[order], matrix[order]
-    return Run(path=str(path), rt_seconds=rt, mz_min=mz_min, intensity=matrix, metadata=dict(metadata or {}))
+    return Run(path=str(path), rt_seconds=rt, mz_min=mz_min, intensity=matrix, metadata=dict(metadata or {}),
+               centroids=CSRPeaks.from_spectra(spectra[i] for i in order))
 
 
 def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[Run | None, list[Spectrum]]:

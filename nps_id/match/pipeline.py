@@ -28,11 +28,12 @@ from nps_id import __version__
 from nps_id._hashing import sha256_path
 from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
-from nps_id.gcms.lcms import MS2Group, group_ms2
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
+from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
+from nps_id.match.lcms_evidence import elutions, explains, find_feature, group_evidence
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
 from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, with_isomers_excluded
@@ -283,7 +284,7 @@ def match_run(
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
                            params.fragment_tolerance)
-        findings, components = _match_ms2(groups, library, params)
+        findings, components, results["unassigned_features"] = _match_ms2(groups, library, params, run)
     elif run is not None:
         findings, components, removed = _match_gc(run, library, params, blank, ladder)
         if blank:
@@ -637,42 +638,141 @@ def _finding(rt_min, top, hits, assessment, library, *, mode, ri, lib_ri, delta_
 # -- LC-MS/MS -----------------------------------------------------------------------------------
 
 
-def _match_ms2(groups: list[MS2Group], library, params) -> tuple[list[dict], list[dict]]:
+def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict], list[dict], list[dict]]:
+    """Findings, per-group summaries and unassigned features of an LC-MS/MS run.
+
+    Groups whose best identity hits are one compound merge into one finding per elution
+    (:func:`~nps_id.match.lcms_evidence.elutions`); the compound is reported once, at its best
+    elution, the others named in ``other_elutions``. A group that is another ion of a found
+    compound at its RT (adduct, in-source loss or fragment) supports that finding. Analogue
+    findings must pass the analogue confidence; every other group is an unassigned feature.
+    """
     spectra = [g.spectrum for g in groups]
     identity = _search(spectra, library, params, "identity") if spectra else {}
     t = params.verdict
     need = [i for i in range(len(groups))
             if params.analogue and (not identity.get(i) or identity[i][0]["score"] < t.tentative_score)]
-    analogue = _search([spectra[i] for i in need], library, params, "analog") if need else {}
-    analogue = {need[q]: hits for q, hits in analogue.items()}
-    findings, summaries = [], []
-    for i, group in enumerate(groups):
-        summary = {"index": i, "rt_min": round(group.rt_minutes, 4), "precursor_mz": round(group.precursor_mz, 5),
-                   "n_scans": len(group.scan_indices), "n_ions": len(group.spectrum), "finding": None}
-        hits, mode = identity.get(i, []), "identity"
-        if not hits or hits[0]["score"] < t.report_score:
-            hits, mode = analogue.get(i, []), "analogue"
-            if not hits or hits[0]["similarity"] < t.analogue_score:
-                summaries.append(summary)
-                continue
-        top = hits[0]
-        analogue = mode == "analogue"  # an analogue hit never passes as the identity of the compound
-        spectrum = group.spectrum
-        assessment = assess(
-            spectrum.mz, spectrum.intensity, "ms2", [_ranked(h, analogue) for h in hits], library.facts,
-            gap=None if analogue else top["gap"], isomer_alert=not analogue and top["isomer_alert"], thresholds=t,
-            identity=not analogue, precursor=(group.precursor_mz, str(spectrum.get("ion_mode") or "positive").lower()),
-            analogue_score=top["similarity"] if analogue else None,
-        )
-        finding = _finding(group.rt_minutes, top, hits, assessment, library, mode=mode, ri=None, lib_ri=None,
-                           delta_ri=None, spectrum=(group.spectrum.mz, group.spectrum.intensity),
-                           extra={"precursor_mz": round(group.precursor_mz, 5),
-                                  "n_scans": len(group.scan_indices)})
-        finding["component"] = i
-        summary["finding"] = len(findings)
+    analogue_hits = _search([spectra[i] for i in need], library, params, "analog") if need else {}
+    analogue_hits = {need[q]: hits for q, hits in analogue_hits.items()}
+    features = [find_feature(run, g) for g in groups]
+    chosen: dict[int, tuple[list[dict], str]] = {}
+    for i in range(len(groups)):
+        hits = identity.get(i, [])
+        if hits and hits[0]["score"] >= t.report_score:
+            chosen[i] = (hits, "identity")
+        elif analogue_hits.get(i) and analogue_hits[i][0]["similarity"] >= t.analogue_score:
+            chosen[i] = (analogue_hits[i], "analogue")
+    summaries = [{"index": i, "rt_min": round(g.rt_minutes, 4), "precursor_mz": round(g.precursor_mz, 5),
+                  "n_scans": len(g.scan_indices), "n_ions": len(g.spectrum), "finding": None,
+                  "ms1_feature": None if features[i] is None else features[i].to_dict()}
+                 for i, g in enumerate(groups)]
+    findings: list[dict] = []
+    placed: dict[int, int] = {}  # group -> finding
+    identity_groups = [i for i, (_, mode) in chosen.items() if mode == "identity"]
+    _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0]["row"]], groups, features,
+                           chosen, library, params, run, findings, placed)
+    for i in sorted(set(range(len(groups))) - set(placed)):  # other ions of a found compound
+        for f_index, finding in enumerate(findings):
+            lead = finding["component"]
+            ion = explains(groups[i], features[i], groups[lead], features[lead],
+                           library.columns["exact_mass"][finding["library_row"]], _polarity(groups[i]),
+                           params.precursor_tolerance, params.ms2_rt_tolerance_seconds)
+            if ion is not None:
+                placed[i] = f_index
+                finding["related_ions"].append({"component": i, "ion": ion, "precursor_mz": round(groups[i].precursor_mz, 5),
+                                                "rt_min": round(groups[i].rt_minutes, 4),
+                                                "n_scans": len(groups[i].scan_indices)})
+                summaries[i]["ion_of"] = {"finding": f_index, "ion": ion}
+                break
+    # An analogue is one unknown per precursor and closest compound, merged over its elutions like
+    # a compound, and a finding only when it passes the analogue confidence (docs/match.md).
+    analogues = [i for i, (_, mode) in chosen.items() if mode == "analogue" and i not in placed]
+    _add_compound_findings(analogues, lambda i: (library.compound[chosen[i][0][0]["row"]],
+                                                 round(groups[i].precursor_mz, 2)),
+                           groups, features, chosen, library, params, run, findings, placed,
+                           keep=lambda f, i: bool(f["new_substance"] and f["suspected_group"]) or features[i] is not None)
+    unassigned = []
+    for i in range(len(groups)):
+        if i in placed:
+            summaries[i]["finding"] = placed[i]
+        else:
+            unassigned.append(_unassigned(i, groups[i], features[i], identity.get(i) or analogue_hits.get(i) or [],
+                                          library))
+    return findings, summaries, unassigned
+
+
+def _add_compound_findings(members, key, groups, features, chosen, library, params, run, findings, placed,
+                           keep=lambda finding, i: True) -> None:
+    """One finding per ``key`` (a compound): its groups cut into elutions; the strongest elution
+    (best score, then MS1 area) is the finding with every scan of that elution, the others are
+    named in ``other_elutions`` and count against "best hit at no other retention time"."""
+    by_key: dict[Any, list[int]] = {}
+    for i in members:
+        by_key.setdefault(key(i), []).append(i)
+    for same in by_key.values():
+        def strength(elution: list[int]) -> tuple[int, float]:
+            return (max(chosen[i][0][0]["score"] for i in elution),
+                    sum(features[i].area for i in elution if features[i] is not None))
+        main, *others = sorted(elutions(same, groups, features, params.ms2_rt_tolerance_seconds), key=strength,
+                               reverse=True)
+        lead = max(main, key=lambda i: chosen[i][0][0]["score"])
+        finding = _ms2_finding(lead, groups, features, chosen[lead], library, params, run,
+                               same_hit_elsewhere=len(others))
+        if not keep(finding, lead):
+            continue
+        finding["n_scans"] = sum(len(groups[i].scan_indices) for i in main)
+        finding["merged_components"] = sorted(main)
+        finding["other_elutions"] = [{"components": sorted(el), "rt_min": round(groups[min(el)].rt_minutes, 4),
+                                      "score": max(chosen[i][0][0]["score"] for i in el)} for el in others]
+        if others:
+            finding["elution_note"] = (
+                f"also the best hit at {', '.join(f'{groups[min(el)].rt_minutes:.2f}' for el in others)} min "
+                "(separate MS1 peaks): isomers the library cannot tell apart, or carry-over; reported once, at "
+                "its best-matching elution")
+        for i in main + [j for el in others for j in el]:
+            placed[i] = len(findings)
         findings.append(finding)
-        summaries.append(summary)
-    return findings, summaries
+
+
+def _polarity(group: MS2Group) -> str:
+    return str(group.spectrum.get("ion_mode") or "positive").lower()
+
+
+def _ms2_finding(i, groups, features, choice, library, params, run, same_hit_elsewhere: int = 0) -> dict:
+    """One group's finding: its hits judged with the HRMS criteria of its MS1 evidence."""
+    hits, mode = choice
+    group, top, t = groups[i], hits[0], params.verdict
+    as_analogue = mode == "analogue"  # an analogue hit never passes as the identity of the compound
+    spectrum = group.spectrum
+    evidence = group_evidence(run, group, features[i], library.columns, library.reference.peaks,
+                              None if as_analogue else top["row"],
+                              params.fragment_tolerance, t.major_ion_level)
+    hrms = {} if as_analogue else {
+        "ms1_feature": None if run is None else features[i] is not None,
+        "precursor_ppm": evidence.precursor_ppm, "matched_fragments": evidence.matched_fragments}
+    assessment = assess(
+        spectrum.mz, spectrum.intensity, "ms2", [_ranked(h, as_analogue) for h in hits], library.facts,
+        gap=None if as_analogue else top["gap"], isomer_alert=not as_analogue and top["isomer_alert"], thresholds=t,
+        identity=not as_analogue, precursor=(group.precursor_mz, _polarity(group)),
+        analogue_score=top["similarity"] if as_analogue else None,
+        same_hit_elsewhere=same_hit_elsewhere, **hrms,
+    )
+    finding = _finding(group.rt_minutes, top, hits, assessment, library, mode=mode, ri=None, lib_ri=None,
+                       delta_ri=None, spectrum=(spectrum.mz, spectrum.intensity),
+                       extra={"precursor_mz": round(group.precursor_mz, 5), "n_scans": len(group.scan_indices),
+                              "adduct": None if evidence.adduct is None else evidence.adduct.name,
+                              "ms1": evidence.fields(), "related_ions": []})
+    finding["component"] = i
+    return finding
+
+
+def _unassigned(i: int, group: MS2Group, feature, hits: list[dict], library) -> dict:
+    """A row of the unassigned-features table: a precursor with no finding, and its best hits."""
+    return {"component": i, "precursor_mz": round(group.precursor_mz, 5), "rt_min": round(group.rt_minutes, 4),
+            "n_scans": len(group.scan_indices), "area": None if feature is None else round(feature.area, 1),
+            "apex_rt_min": None if feature is None else round(feature.apex_rt_seconds / 60, 4),
+            "best_hits": [{"name": str(library.columns["name"][h["row"]]), "library_row": h["row"],
+                           "score": h["score"], "similarity": h["similarity"]} for h in hits[:3]]}
 
 
 def match_files(

@@ -14,7 +14,9 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    structure to enumerate its isomers. The substance may be the hit, that isomer, or a new one.
    ``tentative`` / "isomer ambiguity" -- the gap, the isomer alert or the unique-retention-time
    check fails: the compound is one of a few near-identical library spectra.
-3. ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
+3. ``tentative`` / "HRMS criteria not met" -- LC-HRMS: the spectrum passes but the precursor
+   has no MS1 peak, its exact mass is outside the window, or too few reference fragments match.
+   ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
    window.
 4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing.
 5. ``tentative`` / "close analogue" -- no identity hit passes, but an analogue-mode hit does.
@@ -78,6 +80,13 @@ class VerdictThresholds:
     isomer_margin : int
         An isomer the library holds is excluded only when the unknown scores at least this much
         lower on it (0-999).
+    precursor_ppm : float
+        LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
+        candidate's ion (SANTE/11312/2021: <= 5 ppm).
+    min_fragments : int
+        LC-MS/MS: reference fragments (>= ``major_ion_level`` of its base peak, precursor
+        excluded) the spectrum must hold (SANTE/11312/2021: >= 2 product ions); all of them when
+        the reference has fewer.
     """
 
     identified_mf: int = 800
@@ -96,6 +105,8 @@ class VerdictThresholds:
     ions_above_level: float = 0.05
     isomer_min_rate: float = 0.4
     isomer_margin: int = 100
+    precursor_ppm: float = 5.0
+    min_fragments: int = 2
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -108,6 +119,9 @@ class Evidence:
     ``mf``/``rmf`` are None for MS/MS, ``major_ions`` (present, expected) is None for MS/MS,
     ``delta_ri`` is None when either RI is unknown, ``analogue_score`` (the analogue hit's
     spectral similarity, without the mass prior) is None when analogue mode was not run.
+    LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
+    MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
+    ``matched_fragments`` (held, expected) of the reference's major fragments.
     """
 
     kind: str  # "ei" or "ms2"
@@ -124,6 +138,9 @@ class Evidence:
     isomers: "IsomerCheck | None" = None
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
+    ms1_feature: bool | None = None
+    precursor_ppm: float | None = None
+    matched_fragments: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,7 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
         missing = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_missing[:3])
         checks.append((f"the candidate's ions >= {t.ions_above_level:.0%} above the spectrum's highest ion are present"
                        + (f" (missing {missing})" if missing else ""), not evidence.ions_missing, "mass"))
+    checks += _hrms_checks(evidence, t)
     if evidence.isomers is not None:
         checks.append(_isomer_check(evidence.isomers, ri_ok))
 
@@ -195,6 +213,9 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
         return verdict(TENTATIVE, "isomer not excluded: " + isomer_phrase(evidence.isomers))
     if failed_groups <= {"ambiguity", "isomer"}:
         return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
+    if failed_groups - {"isomer"} == {"hrms"}:
+        return verdict(TENTATIVE, "HRMS criteria not met: the MS/MS spectrum passes, but the precursor's MS1 peak, "
+                       "exact mass or matched fragments do not")
     if failed_groups - {"isomer"} == {"ri"}:
         return verdict(TENTATIVE, "retention index disagrees with the library")
     floor = _tentative_floor(evidence, t)
@@ -206,6 +227,22 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
                        [f"analogue similarity >= {t.analogue_score} (modified cosine {evidence.analogue_score})"],
                        [c for c, ok in floor if not ok])
     return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=[c for c, ok in floor if not ok])
+
+
+def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool, str]]:
+    """The LC-HRMS identification points (SANTE/11312/2021; docs/match.md), where evaluated."""
+    checks = []
+    if evidence.ms1_feature is not None:
+        checks.append(("precursor has an MS1 peak at the MS/MS scans' RT", evidence.ms1_feature, "hrms"))
+    if evidence.precursor_ppm is not None:
+        checks.append((f"|precursor mass error| <= {t.precursor_ppm:g} ppm ({evidence.precursor_ppm:+.1f} ppm)",
+                       abs(evidence.precursor_ppm) <= t.precursor_ppm, "hrms"))
+    if evidence.matched_fragments is not None:
+        # A reference with fewer major fragments (betaine: one) needs all of them.
+        held, expected = evidence.matched_fragments
+        need = min(t.min_fragments, expected)
+        checks.append((f"reference fragments matched >= {need} ({held} of {expected})", held >= need, "hrms"))
+    return checks
 
 
 def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, str]:

@@ -65,3 +65,25 @@ def test_thresholds_are_configurable():
 def test_levels_order():
     assert at_least("identified", "tentative") and at_least("tentative", "tentative")
     assert not at_least("inconclusive", "tentative") and not at_least("tentative", "identified")
+
+
+MS2 = dict(kind="ms2", score=950, gap=200, ms1_feature=True, precursor_ppm=5.0, matched_fragments=(2, 4))
+
+
+def test_hrms_criteria_exactly_on_threshold_pass():
+    v = decide(Evidence(**MS2))
+    assert v.verdict == "identified"
+    assert "|precursor mass error| <= 5 ppm (+5.0 ppm)" in v.criteria_met
+    assert "reference fragments matched >= 2 (2 of 4)" in v.criteria_met
+    assert decide(Evidence(**{**MS2, "matched_fragments": (1, 1)})).verdict == "identified"
+
+
+@pytest.mark.parametrize("change", [{"precursor_ppm": -5.01}, {"matched_fragments": (1, 4)}, {"ms1_feature": False}])
+def test_hrms_criterion_failed_gives_tentative(change):
+    v = decide(Evidence(**{**MS2, **change}))
+    assert (v.verdict, v.rule.split(":")[0]) == ("tentative", "HRMS criteria not met")
+
+
+def test_hrms_criteria_not_evaluated_without_ms1():
+    v = decide(Evidence(kind="ms2", score=950, gap=200))
+    assert v.verdict == "identified" and not any("precursor" in c for c in v.criteria_met + v.criteria_failed)

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import data_path
 from nps_id import io
-from nps_id.gcms.lcms import consensus_spectrum, group_ms2
+from nps_id.lcms.groups import consensus_spectrum, group_ms2
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
 

@@ -1,0 +1,150 @@
+"""LC-MS/MS findings: one compound, one finding, with the MS1 evidence behind it.
+
+Consensus MS2 groups (:mod:`nps_id.lcms.groups`) are judged per group; this module decides which
+groups are one compound and what the survey scans say about each:
+
+- :func:`group_evidence` -- a group's MS1 feature (:func:`nps_id.lcms.features.ms1_feature`), the
+  candidate's ion type, its exact-mass error and isotope pattern, and the reference fragments the
+  spectrum holds (the HRMS criteria of :mod:`nps_id.match.verdict`).
+- :func:`elutions` -- groups with the same best compound cut into elutions: overlapping or
+  adjacent MS1 peaks (or, without MS1, MS2 triggers within the RT tolerance) are one elution.
+- :func:`explains` -- whether a group's precursor is another ion of a found compound at the same
+  RT: an adduct ([M+Na]+ beside [M+H]+), an in-source loss (H2O, NH3), or an in-source fragment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nps_id.lcms.features import (Adduct, Feature, adduct_named, adducts_for, ion_mz, isotope_pattern, ms1_feature,
+                                  ppm_error)
+from nps_id.lcms.groups import MS2Group
+
+#: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
+#: isolation-window target and for a TOF apex shifted by detector saturation (TripleTOF slice:
+#: +19 ppm at the apex); the peak-wide mean m/z is then the measured mass, and its error reported.
+XIC_PPM = 50.0
+#: Share of the finding's base peak an MS2 ion needs for a co-eluting precursor to be read as its
+#: in-source fragment.
+IN_SOURCE_FRAGMENT_LEVEL = 0.05
+
+
+@dataclass(frozen=True)
+class GroupEvidence:
+    """What the MS1 scans and the reference say about one group's candidate."""
+
+    feature: Feature | None
+    adduct: Adduct | None
+    theoretical_mz: float | None
+    precursor_ppm: float | None
+    matched_fragments: tuple[int, int]
+    fragment_error_mda: float | None
+    isotopes: dict[str, Any] | None
+
+    def fields(self) -> dict[str, Any]:
+        """The ``ms1`` object of an LC finding (docs/match.md)."""
+        return {
+            "feature": None if self.feature is None else self.feature.to_dict(),
+            "adduct": None if self.adduct is None else self.adduct.name,
+            "theoretical_mz": None if self.theoretical_mz is None else round(self.theoretical_mz, 5),
+            "mass_error_ppm": None if self.precursor_ppm is None else round(self.precursor_ppm, 2),
+            "matched_fragments": self.matched_fragments[0],
+            "reference_fragments": self.matched_fragments[1],
+            "fragment_error_mda": None if self.fragment_error_mda is None else round(self.fragment_error_mda, 2),
+            "isotopes": self.isotopes,
+        }
+
+
+def find_feature(run, group: MS2Group) -> Feature | None:
+    """The group's MS1 peak, or None (no survey scans, or no peak at its RT)."""
+    if run is None or run.centroids is None:
+        return None
+    return ms1_feature(run.centroids, run.rt_seconds, group.precursor_mz, group.rt_seconds, XIC_PPM)
+
+
+def group_evidence(run, group: MS2Group, feature: Feature | None, columns: dict, peaks, row: int | None,
+                   fragment_tolerance, major_level: float) -> GroupEvidence:
+    """MS1 and fragment evidence of library row ``row`` as the candidate of ``group``; with no
+    row (an analogue: another compound), only the MS1 feature."""
+    if row is None:
+        return GroupEvidence(feature, None, None, None, (0, 0), None, None)
+    adduct = adduct_named(str(columns["precursor_type"][row]))
+    mass = float(columns["exact_mass"][row])
+    library_mz = float(columns["precursor_mz"][row])
+    theoretical = ion_mz(mass, adduct) if adduct is not None and np.isfinite(mass) else (
+        library_mz if np.isfinite(library_mz) else None)
+    measured = feature.mz if feature is not None else None
+    ppm = None if measured is None or theoretical is None else ppm_error(measured, theoretical)
+    isotopes = (isotope_pattern(run.centroids, feature, str(columns["formula"][row]), adduct, XIC_PPM)
+                if feature is not None and adduct is not None else None)
+    held, error = matched_fragments(group.spectrum.mz, *peaks.row(row), fragment_tolerance, major_level,
+                                 group.precursor_mz)
+    return GroupEvidence(feature, adduct, theoretical, ppm, held, error, isotopes)
+
+
+def matched_fragments(mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndarray, tolerance, level: float,
+                      precursor_mz: float) -> tuple[tuple[int, int], float | None]:
+    """((held, expected), median |error| in mDa) of the reference's fragments at >= ``level`` of its base peak
+    (the precursor itself excluded) that the spectrum holds within ``tolerance``."""
+    if ref_intensity.size == 0 or mz.size == 0:
+        return (0, 0), None
+    major = (ref_intensity >= level * ref_intensity.max()) & (
+        np.abs(ref_mz - precursor_mz) > tolerance.window_da(precursor_mz))
+    errors = []
+    for target in ref_mz[major]:
+        j = int(np.argmin(np.abs(mz - target)))
+        if abs(mz[j] - target) <= tolerance.window_da(target):
+            errors.append(abs(mz[j] - target) * 1000)
+    return (len(errors), int(major.sum())), (float(np.median(errors)) if errors else None)
+
+
+def same_elution(a: tuple[MS2Group, Feature | None], b: tuple[MS2Group, Feature | None],
+                 rt_tolerance_seconds: float) -> bool:
+    """One elution: MS1 peaks that overlap or touch (one MS1 scan apart at most); without an MS1
+    peak on either side, MS2 triggers within ``rt_tolerance_seconds``."""
+    (ga, fa), (gb, fb) = a, b
+    if fa is not None and fb is not None:
+        if fa.overlaps(fb):
+            return True
+        cycle = max(fa.fwhm_seconds, fb.fwhm_seconds, 1.0) / 2
+        gap = max(fa.left_rt_seconds, fb.left_rt_seconds) - min(fa.right_rt_seconds, fb.right_rt_seconds)
+        return gap <= cycle
+    return abs(ga.rt_seconds - gb.rt_seconds) <= rt_tolerance_seconds
+
+
+def elutions(members: list[int], groups: list[MS2Group], features: list[Feature | None],
+             rt_tolerance_seconds: float) -> list[list[int]]:
+    """``members`` (group indices of one compound) cut into elutions (single linkage by RT)."""
+    order = sorted(members, key=lambda i: groups[i].rt_seconds)
+    out: list[list[int]] = []
+    for i in order:
+        for elution in out:
+            if any(same_elution((groups[i], features[i]), (groups[j], features[j]), rt_tolerance_seconds)
+                   for j in elution):
+                elution.append(i)
+                break
+        else:
+            out.append([i])
+    return out
+
+
+def explains(group: MS2Group, feature: Feature | None, finding_group: MS2Group, finding_feature: Feature | None,
+             neutral_mass: float | None, polarity: str, precursor_tolerance, rt_tolerance_seconds: float
+             ) -> str | None:
+    """How ``group``'s precursor is another ion of the compound of a finding at the same RT
+    ("[M+Na]+", "[M+H-H2O]+", "in-source fragment"), or None."""
+    if not same_elution((group, feature), (finding_group, finding_feature), rt_tolerance_seconds):
+        return None
+    if neutral_mass is not None:
+        for adduct in adducts_for(polarity):
+            target = ion_mz(neutral_mass, adduct)
+            if abs(group.precursor_mz - target) <= precursor_tolerance.window_da(target):
+                return adduct.name
+    spectrum = finding_group.spectrum
+    if group.precursor_mz < finding_group.precursor_mz - 1.0 and len(spectrum):
+        strong = spectrum.mz[spectrum.intensity >= IN_SOURCE_FRAGMENT_LEVEL * spectrum.intensity.max()]
+        if np.any(np.abs(strong - group.precursor_mz) <= precursor_tolerance.window_da(group.precursor_mz) + 0.005):
+            return "in-source fragment"
+    return None

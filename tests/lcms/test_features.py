@@ -1,0 +1,46 @@
+"""MS1 evidence: adduct arithmetic, exact-mass XIC peaks, isotope patterns."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nps_id.lcms.features import adduct_named, ion_mz, isotope_pattern, ms1_feature, ppm_error
+from nps_id.peaks import CSRPeaks
+
+
+def test_adducts_from_library_labels():
+    assert adduct_named("[M+Na]+").name == "[M+Na]+" and adduct_named("M+H").name == "[M+H]+"
+    assert adduct_named("[M+HCOO]-").charge == -1 and adduct_named("[M+Cu]+") is None
+    # azinphos-methyl C10H12N3O3PS2, 317.00576
+    assert ion_mz(317.00576, adduct_named("[M+Na]+")) == pytest.approx(339.99498, abs=1e-4)
+    assert ppm_error(318.01464, 318.01304) == pytest.approx(5.03, abs=0.01)
+
+
+def _scans(heights, mz=300.0, partner=None):
+    spectra = []
+    for h in heights:
+        peaks = [(mz, h)] + ([(mz + d, h * r) for d, r in partner] if partner and h else [])
+        peaks = [p for p in peaks if p[1] > 0] or [(100.0, 1.0)]
+        spectra.append(peaks)
+    counts = [len(p) for p in spectra]
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    flat = [p for s in spectra for p in s]
+    return CSRPeaks(offsets, np.array([p[0] for p in flat]), np.array([p[1] for p in flat], dtype=np.float32))
+
+
+def test_feature_apex_bounds_and_too_few_points():
+    heights = [0, 0, 10, 50, 100, 60, 20, 0, 0, 0, 0, 5, 0]
+    peaks, rts = _scans(heights), np.arange(len(heights), dtype=float)
+    feature = ms1_feature(peaks, rts, 300.0005, 5.2)
+    assert (feature.apex_rt_seconds, feature.left_rt_seconds, feature.right_rt_seconds) == (4.0, 2.0, 6.0)
+    assert feature.n_points == 5 and feature.mz == pytest.approx(300.0)
+    assert ms1_feature(peaks, rts, 300.0, 11.0) is None  # one scan of signal is not a peak
+
+
+def test_chlorine_isotope_pattern():
+    heights = [0, 40, 100, 40, 0]
+    peaks = _scans(heights, partner=[(1.003355, 0.17), (1.99705, 0.33)])
+    feature = ms1_feature(peaks, np.arange(5, dtype=float), 300.0, 2.0)
+    iso = isotope_pattern(peaks, feature, "C15H17ClN4", adduct_named("[M+H]+"))
+    assert iso["halogens"] == "Cl" and iso["m2_measured"] == pytest.approx(0.33, abs=0.01)
+    assert iso["m2_expected"] == pytest.approx(0.33, abs=0.02)
