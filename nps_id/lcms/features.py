@@ -135,7 +135,7 @@ def ms1_feature(centroids: CSRPeaks, rt_seconds: np.ndarray, mz: float, at_rt_se
     ``min_points`` scans with signal is no feature (noise, or a precursor below the MS1 floor).
     """
     trace, trace_mz = xic(centroids, mz, tolerance_ppm)
-    if not trace.any():
+    if trace.size < min_points or not trace.any():  # e.g. a run with one MS1 scan: no peak to see
         return None
     k = int(np.clip(np.searchsorted(rt_seconds, at_rt_seconds), 0, trace.size - 1))
     near = [j for j in (k, k - 1, k + 1, k - 2, k + 2) if 0 <= j < trace.size and trace[j] > 0]

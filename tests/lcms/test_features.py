@@ -44,3 +44,8 @@ def test_chlorine_isotope_pattern():
     iso = isotope_pattern(peaks, feature, "C15H17ClN4", adduct_named("[M+H]+"))
     assert iso["halogens"] == "Cl" and iso["m2_measured"] == pytest.approx(0.33, abs=0.01)
     assert iso["m2_expected"] == pytest.approx(0.33, abs=0.02)
+
+
+def test_a_run_with_fewer_ms1_scans_than_a_peak_needs_has_no_feature():
+    one_scan = CSRPeaks(np.array([0, 1]), np.array([300.1]), np.array([1000.0], dtype=np.float32))
+    assert ms1_feature(one_scan, np.array([60.0]), 300.1, 60.0) is None
