@@ -27,6 +27,14 @@ _HARDENED = {"resolve_entities": False, "load_dtd": False, "no_network": True, "
              "remove_comments": True}
 
 
+class _Unnamed:
+    """A binary stream without a ``name``: lxml takes a file object's name as the document URL
+    and encodes it strictly as UTF-8, which fails for a file name that is not UTF-8."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self.read = source.read
+
+
 def refuse_dtd(path: str | Path) -> None:
     """Raise :class:`ReaderError` if ``path`` (``.gz`` transparent) is not XML or declares a DTD.
 
@@ -35,7 +43,7 @@ def refuse_dtd(path: str | Path) -> None:
     """
     try:
         with open_binary(path) as fh:
-            for _, root in etree.iterparse(fh, events=("start",), **_HARDENED):
+            for _, root in etree.iterparse(_Unnamed(fh), events=("start",), **_HARDENED):
                 docinfo = root.getroottree().docinfo
                 if docinfo.doctype or docinfo.internalDTD is not None:
                     raise ReaderError(
@@ -52,4 +60,4 @@ def refuse_dtd(path: str | Path) -> None:
 
 def safe_iterparse(source: IO[bytes], tag: tuple[str, ...]) -> Iterator[tuple[str, etree._Element]]:
     """``lxml.etree.iterparse`` over ``source`` yielding ``end`` events of ``tag``, hardened."""
-    return etree.iterparse(source, events=("end",), tag=tag, **_HARDENED)
+    return etree.iterparse(_Unnamed(source), events=("end",), tag=tag, **_HARDENED)

@@ -32,12 +32,17 @@ SUFFIXES = {"html": (".html",), "pdf": (".pdf",), "ewa": (".csv", ".json"), "csv
 _KIND = {"html": ".report", "pdf": ".report", "ewa": ".ewa", "csv": ".lims", "tsv": ".lims", "json": ".report"}
 
 
+def _utf8(text: str) -> bytes:
+    """UTF-8; a file name that is not UTF-8 (surrogate escapes) shows as ``\\udcXX`` text."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def render(doc: Mapping[str, Any], fmt: str) -> dict[str, bytes]:
     """Render the report document; returns {suffix: content}. Deterministic for a given document."""
     if fmt == "html":
         from nps_id.report.html import render_html
 
-        return {".html": render_html(doc).encode("utf-8")}
+        return {".html": _utf8(render_html(doc))}
     if fmt == "pdf":
         from nps_id.report.pdf import render_pdf
 
@@ -45,11 +50,11 @@ def render(doc: Mapping[str, Any], fmt: str) -> dict[str, bytes]:
     if fmt == "ewa":
         from nps_id.report.ewa import render_ewa_csv, render_ewa_json
 
-        return {".csv": render_ewa_csv(doc).encode("utf-8"), ".json": render_ewa_json(doc).encode("utf-8")}
+        return {".csv": _utf8(render_ewa_csv(doc)), ".json": _utf8(render_ewa_json(doc))}
     if fmt in ("csv", "tsv"):
         from nps_id.report.lims import render_lims
 
-        return {f".{fmt}": render_lims(doc, "," if fmt == "csv" else "\t").encode("utf-8")}
+        return {f".{fmt}": _utf8(render_lims(doc, "," if fmt == "csv" else "\t"))}
     if fmt == "json":
         from nps_id.report.model import report_json_bytes, validate_report
 

@@ -292,8 +292,8 @@ def build_report(
             "parameters": params,
             "parameters_sha256": parameters_sha256(params),
             "libraries": [_library_info(results.get("library", {}))],
-            "command_line": command_line,
-            "match_command_line": results.get("command_line"),
+            "command_line": None if command_line is None else printable(command_line),
+            "match_command_line": None if results.get("command_line") is None else printable(results["command_line"]),
             "timestamps": {"results_created": results.get("created"),
                            "report_built": now.isoformat(timespec="seconds")},
             "results_file": None if results_file is None else printable(results_file),
@@ -882,7 +882,10 @@ def _raise_schema_errors(validator: Any, doc: Mapping[str, Any], what: str) -> N
 
 def report_json_bytes(doc: Mapping[str, Any]) -> bytes:
     """The report as written to disk: indented, sorted keys, UTF-8, trailing newline."""
-    return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    # A file name that is not UTF-8 (surrogate escapes) is written as a JSON \udcXX escape: valid
+    # JSON text that reads back to the same name.
+    return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False, allow_nan=False)
+            + "\n").encode("utf-8", "backslashreplace")
 
 
 @functools.lru_cache(maxsize=1)

@@ -54,3 +54,20 @@ def test_a_run_file_name_that_is_not_utf8_reports(tmp_path):
     html = next(tmp_path.glob("*.report.html")).read_text(encoding="utf-8")
     assert "card\\xff.mzML" in html  # the name as it can be printed, the byte shown
     assert next(tmp_path.glob("*.report.pdf")).read_bytes().startswith(b"%PDF")
+
+
+def test_match_and_inspect_a_run_whose_file_name_is_not_utf8(swgdrug_library, tmp_path):
+    """The mzML reader (lxml takes a file object's name as its URL) and every report format
+    take a run named b"card\\xff\\xfe.mzML" (issue 12, item 13)."""
+    import os
+
+    run = os.fsdecode(bytes(tmp_path) + b"/card\xff\xfe.mzML")
+    os.symlink(data_path("gcms", "lrcfs", "220223016.mzML"), run)
+    assert CliRunner().invoke(cli, ["inspect", run]).exit_code == 0
+    out = tmp_path / "out"
+    for fmt in ("html", "pdf", "ewa", "csv"):
+        result = CliRunner().invoke(cli, ["match", run, "-l", str(swgdrug_library), "-o", str(out),
+                                          "--report", fmt, "--overwrite"])
+        assert result.exit_code == 0, (fmt, result.output)
+    names = sorted(os.listdir(os.fsencode(out)))
+    assert b"card\xff\xfe.report.html" in names and b"card\xff\xfe.report.pdf" in names
