@@ -34,7 +34,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from nps_id.report import render
-    from nps_id.report.model import build_report, load_document
+    from nps_id.report.document import build_report
+    from nps_id.report.inputs import load_document
 
     results = load_document(args.results)
     doc = build_report(results)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import multiprocessing
 import os
 import signal
@@ -39,12 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from nps_id._atomic import atomic_output
 from nps_id._cores import usable_cores
 from nps_id._paths import is_inside
 from nps_id.batch.discover import Run, pair_blanks
 from nps_id.batch.manifest import Entry, Manifest, file_sha256, params_hash
 from nps_id.errors import InputError, NpsIdError
+from nps_id.match.results import write_results_json
 
 #: ``process(path, params, digests)``; ``digests`` maps the run's path (and its blank's, if any),
 #: as passed, to the SHA-256 the batch computed, so that no input is hashed twice.
@@ -106,22 +105,6 @@ class BatchResult:
     runs: list[Run]
     blanks: dict[str, str | None]
     blank_keys: set[str]
-
-
-def _to_json(value: Any) -> Any:
-    """json.dumps fallback for numpy scalars/arrays and paths in results."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def write_results_json(results: dict, path: Path) -> Path:
-    """Write ``results`` to ``path`` atomically (temp file + rename)."""
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(results, indent=1, default=_to_json) + "\n", encoding="utf-8")
-    return path
 
 
 def work(task: Task) -> Outcome:

@@ -72,8 +72,8 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
     finding gets a verdict -- identified, tentative or inconclusive -- with the criteria it met
     and failed. Default thresholds are in docs/match.md and in every results file.
     """
-    from nps_id.batch.runner import write_results_json
     from nps_id.match.pipeline import match_files
+    from nps_id.match.results import results_json, write_results_json
     from nps_id.match.standards import ReferenceStandard
     from nps_id.match.verdict import at_least
 
@@ -109,7 +109,7 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
     if json_file is not None:
         payload = all_results[0] if len(all_results) == 1 else {"runs": all_results}
         if str(json_file) == "-":
-            click.echo(json.dumps(payload, indent=1))
+            click.echo(results_json(payload))
         else:
             write_results_json(payload, Path(json_file))
     if fail_on and any(at_least(f["verdict"], fail_on) for r in all_results for f in r["findings"]):

@@ -9,7 +9,9 @@ Entry points
 - :func:`match_parameters_from_options` -- option values -> :class:`~nps_id.match.pipeline.MatchParameters`.
 
 Option names and defaults are a contract (scripts and SOPs quote them); ``docs/match.md`` explains
-each default. ``nps_id.match`` is imported only when a command runs, so ``--help`` stays instant.
+each default. The verdict thresholds' defaults are read from
+:class:`~nps_id.match.verdict.VerdictThresholds` (a dataclass module, cheap to import); the rest of
+``nps_id.match`` is imported only when a command runs, so ``--help`` stays instant.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Callable
 import click
 
 from nps_id.commands.options import TOLERANCE, ScoreChoice
+from nps_id.match.verdict import VerdictThresholds
 from nps_id.tolerance import Tolerance
 
 if TYPE_CHECKING:
@@ -42,6 +45,9 @@ class InternalStandardType(click.ParamType):
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
+#: The verdict thresholds are the options' defaults: set once, in :class:`VerdictThresholds`.
+_VERDICT = VerdictThresholds()
+
 # In the order --help lists them.
 _OPTIONS = [
     click.option("--min-snr", type=float, default=10.0, help="Minimum component S/N (height over TIC noise)."),
@@ -51,13 +57,18 @@ _OPTIONS = [
                  show_default="whole run", help="Only components eluting in this window, minutes."),
     click.option("--min-correlation", type=float, default=0.8,
                  help="Minimum shape correlation of an ion chromatogram with the component's model peak."),
-    click.option("--identified-mf", type=int, default=800, help="EI match factor needed for 'identified' (0-999)."),
-    click.option("--identified-rmf", type=int, default=850, help="EI reverse match factor needed for 'identified'."),
-    click.option("--identified-score", type=int, default=800,
+    click.option("--identified-mf", type=int, default=_VERDICT.identified_mf,
+                 help="EI match factor needed for 'identified' (0-999)."),
+    click.option("--identified-rmf", type=int, default=_VERDICT.identified_rmf,
+                 help="EI reverse match factor needed for 'identified'."),
+    click.option("--identified-score", type=int, default=_VERDICT.identified_score,
                  help="LC-MS/MS score (cosine x 999) needed for 'identified'."),
-    click.option("--min-gap", type=int, default=30, help="Score gap to the next different compound for 'identified'."),
-    click.option("--tentative-mf", type=int, default=700, help="EI match factor floor for 'tentative'."),
-    click.option("--ri-window", type=float, default=30.0, help="Largest |RI - library RI| for 'identified'."),
+    click.option("--min-gap", type=int, default=_VERDICT.min_gap,
+                 help="Score gap to the next different compound for 'identified'."),
+    click.option("--tentative-mf", type=int, default=_VERDICT.tentative_mf,
+                 help="EI match factor floor for 'tentative'."),
+    click.option("--ri-window", type=float, default=_VERDICT.ri_window,
+                 help="Largest |RI - library RI| for 'identified'."),
     click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
                  help="LC-MS/MS precursor window (half-width)."),
     click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance."),
@@ -113,7 +124,6 @@ def match_parameters_from_options(
     from nps_id.gcms.deconvolution import DeconvolutionParameters
     from nps_id.gcms.peaks import PeakParameters
     from nps_id.match.pipeline import MatchParameters
-    from nps_id.match.verdict import VerdictThresholds
 
     return MatchParameters(
         peaks=PeakParameters(min_snr=min_snr, min_height=min_height, min_area=min_area,

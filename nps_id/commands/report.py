@@ -14,7 +14,8 @@ import click
 
 from nps_id.commands.options import refuse_output_onto_inputs
 from nps_id.report import FORMATS, prepare_document, rendered_paths, write_rendered
-from nps_id.report.model import NATURES, STATUSES, summary_line
+from nps_id.report.document import NATURES, STATUSES
+from nps_id.report.present import summary_line
 
 _EPILOG = """\b
 Examples:

@@ -33,7 +33,7 @@ import numpy as np
 
 from nps_id.errors import InputError
 from nps_id.io._source import MAX_POINTS, ReadReport, lazy_read, numbered_lines, open_binary, parse_float
-from nps_id.io.msp import normalise_cas
+from nps_id.io.metadata import normalise_cas
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read", "read_tables", "decode_asdf_line", "Table"]

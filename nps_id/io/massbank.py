@@ -24,7 +24,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nps_id.io._source import ReadReport, is_missing, lazy_read, numbered_lines, open_binary
-from nps_id.io.msp import add_metadata, normalise_cas, normalise_ion_mode, parse_retention_time
+from nps_id.io.metadata import add_metadata, normalise_cas, normalise_ion_mode, parse_retention_time
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read"]

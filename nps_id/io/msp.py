@@ -5,9 +5,10 @@ Entry points
 - :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from ``.msp`` / ``.msl``
   (``.gz`` transparent), every dialect met in practice (see ``docs/formats.md``).
 - :func:`write` -- write spectra as MSP that NIST MS Search / lib2nist import.
-- :func:`normalise_cas`, :func:`parse_retention_time`, :func:`normalise_ion_mode`,
-  :func:`add_metadata` -- metadata helpers shared with the other text readers (MassBank,
-  JCAMP-DX); the line and error plumbing they share lives in :mod:`nps_id.io._source`.
+- :data:`KEY_ALIASES` -- the MSP keys of every dialect and the metadata key each one fills.
+
+The value parsers (CAS, retention time, ion mode) shared with the other text readers live in
+:mod:`nps_id.io.metadata`; the line and error plumbing in :mod:`nps_id.io._source`.
 
 How the reader stays fast (the file is read once, line by line, never whole): metadata lines are
 split at the first ``:`` and looked up in one alias table; the peak lines of a record are only
@@ -17,7 +18,6 @@ calls dominate the run time of other MSP parsers (see ``benchmarks/bench_read_ms
 from __future__ import annotations
 
 import codecs
-import math
 import re
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -26,15 +26,15 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-# MISSING_VALUES is re-exported: msp.MISSING_VALUES names what this reader drops as "not known".
-from nps_id.io._source import (MISSING_VALUES, ReadReport, is_missing, lazy_read,  # noqa: F401
-                               line_batches, open_binary, parse_float)
-from nps_id.spectrum import METADATA_KEYS, Spectrum
+from nps_id.io._source import ReadReport, is_missing, lazy_read, line_batches, open_binary, parse_float
+from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
+                                parse_retention_time)
+from nps_id.spectrum import Spectrum
 
-__all__ = ["read", "write", "normalise_cas", "parse_retention_time", "normalise_ion_mode", "add_metadata"]
+__all__ = ["read", "write"]
 
-# -- metadata normalisation -----------------------------------------------------------------
-#: Lower-cased MSP keys (every dialect) -> normalised :data:`METADATA_KEYS` key.
+# -- metadata -----------------------------------------------------------------------------------
+#: Lower-cased MSP keys (every dialect) -> normalised :data:`~nps_id.spectrum.METADATA_KEYS` key.
 KEY_ALIASES: dict[str, str] = {
     "name": "name",
     "compound_name": "name",
@@ -96,10 +96,6 @@ KEY_ALIASES: dict[str, str] = {
 _TEXT_TARGETS = frozenset({"name", "formula", "inchikey", "smiles", "inchi", "precursor_type",
                            "collision_energy", "instrument_type", "instrument", "source_id"})
 
-_CAS_RE = re.compile(r"^(\d{2,7})-?(\d{2})-?(\d)$")
-_NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_RT_UNIT_RE = re.compile(r"(?i)\b(min(?:ute)?s?|m|sec(?:ond)?s?|s|ms|h(?:ours?)?)\b")
-_RT_FACTORS = {"min": 60.0, "m": 60.0, "sec": 1.0, "s": 1.0, "ms": 1e-3, "h": 3600.0}
 _MS_LEVEL_RE = re.compile(r"(?i)^ms(\d?)$")  # "MS" alone is a full-scan (MS1) spectrum
 _LICENCE_RE = re.compile(r'(?i)"licen[cs]e=([^"]*)"')
 _ANNOTATION_RE = re.compile(r'"[^"\n]*"')
@@ -109,77 +105,6 @@ _COMMENT_STRUCTURE_KEYS = {"smiles": "smiles", "computed smiles": "smiles", "inc
                            "computed inchikey": "inchikey"}
 # Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
 _PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": " "})
-
-
-def normalise_cas(value: str) -> str | None:
-    """CAS registry number with dashes (``"481298"`` -> ``"481-29-8"``), or None if invalid.
-
-    The check digit is verified (weighted digit sum modulo 10), so identifiers that merely
-    look like numbers (``"TUBE2_~1-N1010"``, ``"0"``) are rejected.
-
-    >>> normalise_cas("50000"), normalise_cas("50-00-0"), normalise_cas("50-00-1")
-    ('50-00-0', '50-00-0', None)
-    """
-    match = _CAS_RE.match(value.strip())
-    if not match:
-        return None
-    body = match.group(1) + match.group(2)
-    if not body.strip("0"):
-        return None
-    checksum = sum(i * int(d) for i, d in enumerate(reversed(body), start=1)) % 10
-    if checksum != int(match.group(3)):
-        return None
-    return f"{int(match.group(1))}-{match.group(2)}-{match.group(3)}"
-
-
-def parse_retention_time(value: str, default_unit: str = "min") -> float | None:
-    """Retention time in seconds from ``"620.432 sec"``, ``"14.6 min"``, ``"9.648"``, ...
-
-    The first number is taken (``"11.25, 11.54 min"`` -> 675 s); its unit is the first unit
-    word in the text, else ``default_unit`` (``"min"``: MS-DIAL, AMDIS and most MassBank
-    records give unitless minutes). Negative values (``-1`` = unknown in RECETOX files) and
-    text without a number give None.
-
-    >>> parse_retention_time("14.6 min"), parse_retention_time("620.432  sec")
-    (876.0, 620.432)
-    """
-    number = _NUMBER_RE.search(value)
-    if number is None:
-        return None
-    seconds = float(number.group())
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    unit = _RT_UNIT_RE.search(value, number.end())
-    word = unit.group(1).lower() if unit else default_unit
-    factor = _RT_FACTORS.get(word) or _RT_FACTORS.get(word[:3]) or _RT_FACTORS.get(word[:1], 1.0)
-    return seconds * factor
-
-
-def normalise_ion_mode(value: str) -> str | None:
-    """``'positive'`` / ``'negative'`` from P, N, POSITIVE, Negative, +, -; None if unknown."""
-    word = value.strip().lower()
-    if word in ("p", "pos", "positive", "+"):
-        return "positive"
-    if word in ("n", "neg", "negative", "-"):
-        return "negative"
-    return None
-
-
-def _keep_raw(meta: dict[str, Any], key: str, value: str) -> None:
-    """Keep a value that could not be normalised under its own key (nothing is lost)."""
-    if key in METADATA_KEYS:
-        key += "_text"
-    add_metadata(meta, key, value)
-
-
-def add_metadata(meta: dict[str, Any], key: str, value: str) -> None:
-    """Store an unknown key; a repeated key collects its values in a tuple."""
-    if key not in meta:
-        meta[key] = value
-    elif isinstance(meta[key], tuple):
-        meta[key] += (value,)
-    else:
-        meta[key] = (meta[key], value)
 
 
 def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
@@ -195,7 +120,7 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
     elif target == "synonyms":
         meta.setdefault("synonyms", []).append(value)
     elif target in meta:  # a second spelling of a key already set (DB# and ID, ...)
-        _keep_raw(meta, key, value)
+        keep_raw(meta, key, value)
     elif target == "cas":
         value, _, rest = value.partition(";")  # NIST exports: "CAS#: 50-00-0;  NIST#: 1234"
         nist_key, sep, nist_id = rest.partition(":")
@@ -204,7 +129,7 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
         value = value.strip()
         cas = normalise_cas(value)
         if cas is None:
-            _keep_raw(meta, key, value)
+            keep_raw(meta, key, value)
         else:
             meta["cas"] = cas
     elif target in ("precursor_mz", "exact_mass", "retention_index"):
@@ -214,19 +139,19 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
             number = None
         # negative retention index / zero precursor m/z: placeholders for "unknown"
         if number is None or number < 0 or (number == 0 and target != "exact_mass"):
-            _keep_raw(meta, key, value)
+            keep_raw(meta, key, value)
         else:
             meta[target] = number
     elif target == "retention_time":
         seconds = parse_retention_time(value, rt_unit)
         if seconds is None:
-            _keep_raw(meta, key, value)
+            keep_raw(meta, key, value)
         else:
             meta["retention_time"] = seconds
     elif target == "ion_mode":
         mode = normalise_ion_mode(value)
         if mode is None:
-            _keep_raw(meta, key, value)
+            keep_raw(meta, key, value)
         else:
             meta["ion_mode"] = mode
     elif target == "ms_level":
@@ -291,14 +216,13 @@ def read(
     ``scan_index`` = 0-based record index, ``source_file`` = ``path``. The file is checked
     when this is called; records are parsed as you iterate.
     """
-    if rt_unit.lower() not in _RT_FACTORS and rt_unit.lower()[:3] not in _RT_FACTORS:
-        raise InputError(f"unknown retention-time unit {rt_unit!r}; use 'min' or 's'")
+    rt_unit = check_rt_unit(rt_unit)
     if encoding is not None:
         try:
             codecs.lookup(encoding)
         except LookupError:
             raise InputError(f"unknown text encoding {encoding!r}") from None
-    return lazy_read(path, report, _read, rt_unit.lower(), encoding)
+    return lazy_read(path, report, _read, rt_unit, encoding)
 
 
 def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> Iterator[Spectrum]:

@@ -1,6 +1,6 @@
 """Reports: the analyst report (HTML, PDF), the EWA export, the LIMS table, and their data model.
 
-Every output is rendered from one validated report document (:mod:`nps_id.report.model`,
+Every output is rendered from one validated report document (:mod:`nps_id.report.document`,
 schema ``schema/report-v1.json``, described in ``docs/report-schema.md``).
 
 Entry points
@@ -56,7 +56,7 @@ def render(doc: Mapping[str, Any], fmt: str) -> dict[str, bytes]:
 
         return {f".{fmt}": _utf8(render_lims(doc, "," if fmt == "csv" else "\t"))}
     if fmt == "json":
-        from nps_id.report.model import report_json_bytes, validate_report
+        from nps_id.report.jsondoc import report_json_bytes, validate_report
 
         validate_report(doc)
         return {".json": report_json_bytes(doc)}
@@ -123,8 +123,9 @@ def prepare_document(
     ``sample_info`` (from command-line options) wins over ``sample_info_file`` key by key. A
     report JSON cannot take new sample details: a changed report is a new, amended report.
     """
-    from nps_id.report.model import (REPORT_SCHEMA, build_report, load_sample_info, merge_sample_info,
-                                     read_document, validate_report)
+    from nps_id.report.document import build_report
+    from nps_id.report.inputs import load_sample_info, merge_sample_info, read_document
+    from nps_id.report.jsondoc import REPORT_SCHEMA, validate_report
 
     path = Path(path)
     data, raw = read_document(path)
@@ -190,7 +191,9 @@ def write_reports(
     list of Path
         The files written, report JSON first.
     """
-    from nps_id.report.model import build_report, load_sample_info, report_json_bytes
+    from nps_id.report.document import build_report
+    from nps_id.report.inputs import load_sample_info
+    from nps_id.report.jsondoc import report_json_bytes
 
     formats = list(dict.fromkeys(formats))
     unknown = [f for f in formats if f not in FORMATS]

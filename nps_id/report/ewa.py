@@ -6,7 +6,7 @@ substance (several peaks of one substance give one row), as CSV and as JSON.
 :data:`EWA_FIELDS` is the ONE place that maps the report document onto the export columns --
 ``docs/report-schema.md`` documents the same table (a test keeps the two equal).
 
-Which findings are exported (:func:`nps_id.report.model.is_ewa_reportable`): verdict
+Which findings are exported (:func:`nps_id.report.findings.is_ewa_reportable`): verdict
 ``identified`` or ``tentative``, not an internal standard of the sample, matched in identity mode
 (an analogue-mode finding is a relative of the library entry, not the entry), and an NPS
 according to the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
@@ -22,7 +22,8 @@ import json
 from typing import Any, Callable, Mapping
 
 from nps_id.compound import compound_identity
-from nps_id.report.model import finding_label, is_analogue, is_ewa_reportable
+from nps_id.report.findings import is_analogue, is_ewa_reportable
+from nps_id.report.present import finding_label
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
 EXPORT_VERSION = "1.0"

@@ -16,10 +16,10 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
-from nps_id.report.model import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields, display_number as _num,
-                                 draft_mark, ewa_label, finding_label, identifier_caveats, item_fields,
-                                 laboratory_line, library_entry_fields, provenance_fields, responsibility_fields,
-                                 structure_caption, summary_line, verdict_badge)
+from nps_id.report.present import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields, display_number as _num,
+                                   draft_mark, ewa_label, finding_label, identifier_caveats, item_fields,
+                                   laboratory_line, library_entry_fields, provenance_fields, responsibility_fields,
+                                   structure_caption, summary_line, verdict_badge)
 from nps_id.report.plots import VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure
 
 _CSS = """

@@ -11,7 +11,7 @@ import csv
 import io
 from typing import Any, Callable, Mapping
 
-from nps_id.report.model import finding_label
+from nps_id.report.present import finding_label
 
 #: Column -> value from (report document, finding).
 LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] = {

@@ -18,10 +18,10 @@ import json
 import textwrap
 from typing import Any, Callable, Mapping, Sequence
 
-from nps_id.report.model import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields,
-                                 display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
-                                 item_fields, laboratory_line, library_entry_fields, provenance_fields,
-                                 responsibility_fields, structure_caption, summary_line, verdict_badge)
+from nps_id.report.present import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields,
+                                   display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
+                                   item_fields, laboratory_line, library_entry_fields, provenance_fields,
+                                   responsibility_fields, structure_caption, summary_line, verdict_badge)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic
 
 A4_IN = (8.27, 11.69)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from nps_id import io as nio
 from nps_id.errors import InputError, ReaderError
-from nps_id.io import _source, msp
+from nps_id.io import _source, metadata, msp
 from nps_id.io._source import ReadReport
 from nps_id.spectrum import Spectrum
 from tests.conftest import data_path
@@ -204,7 +204,7 @@ def test_massbank_ms2_library_whole_file():
      ("437388", None), ("0", None), ("TUBE2_~1-N1010", None), ("7732-18-5", "7732-18-5")],
 )
 def test_cas_numbers_are_dashed_and_checksummed(text, cas):
-    assert msp.normalise_cas(text) == cas
+    assert metadata.normalise_cas(text) == cas
 
 
 @pytest.mark.parametrize(
@@ -214,7 +214,7 @@ def test_cas_numbers_are_dashed_and_checksummed(text, cas):
      ("N/A min", None), ("-1", None), ("1.5 h", 5400.0)],
 )
 def test_retention_time_units(text, seconds):
-    result = msp.parse_retention_time(text)
+    result = metadata.parse_retention_time(text)
     assert (result is None and seconds is None) or result == pytest.approx(seconds)
 
 
@@ -390,7 +390,7 @@ def test_massbank_query_sets(name, count):
 # -- property: whatever Spectrum holds in MSP's fields comes back from write -> read ---------
 
 _TEXT = (st.text(alphabet=st.sampled_from(list("abcXYZ019 -_()[],.+/'#=µé")), min_size=1, max_size=30)
-         .map(str.strip).filter(lambda s: s and s.lower() not in msp.MISSING_VALUES))
+         .map(str.strip).filter(lambda s: s and s.lower() not in _source.MISSING_VALUES))
 _CAS = st.sampled_from(["50-00-0", "481-29-8", "437-38-7", "7732-18-5", "15307-86-5"])
 _FLOAT = st.floats(min_value=1.0, max_value=5000.0, allow_nan=False)
 

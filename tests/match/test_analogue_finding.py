@@ -45,7 +45,7 @@ def test_missing_substance_comes_out_as_a_named_analogue(results):
 
 def test_reports_name_the_analogue_and_never_export_it_as_the_library_substance(results, tmp_path):
     from nps_id.report import render
-    from nps_id.report.model import build_report
+    from nps_id.report.document import build_report
     from nps_id.report.ewa import ewa_rows, excluded
 
     doc = build_report(results, {"item": {"internal_standards": ["Bupivacaine"]}})

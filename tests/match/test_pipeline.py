@@ -1,40 +1,73 @@
-"""Pipeline rules that decide which components become findings."""
+"""``match_run`` on a real run: which components become findings, and which do not.
+
+220223030 (LRCFS seized card FL22/009-2, ../shared/data/README.md) holds the internal standard
+bupivacaine (~6.51 min), flubromazepam (~7.42 min) and etizolam (~10.26 min), whose overloaded
+peak tails: with the default settings the tail is a second component 7.7 s after the apex whose
+best hit is etizolam again, at MF 423.
+"""
 from __future__ import annotations
 
-from types import SimpleNamespace
+from dataclasses import replace
 
-import numpy as np
+import pytest
 
-from nps_id.gcms.deconvolution import Component
-from nps_id.match.pipeline import _same_compound
+from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run
+from tests.conftest import data_path
 
-
-def _component(rt_seconds: float, height: float) -> Component:
-    return Component(0, 0, 0, rt_seconds, height, height, 100.0, 100, np.array([100.0]), np.array([1.0], np.float32))
+DEFAULT = MatchParameters()
 
 
-def _hit(row: int, mf: int) -> list[dict]:
-    return [{"row": row, "mf": mf}]
+@pytest.fixture(scope="module")
+def library(swgdrug_library) -> ReferenceLibrary:
+    return ReferenceLibrary(swgdrug_library)
 
 
-LIBRARY = SimpleNamespace(compound=np.array([7, 7, 9]))  # rows 0 and 1: the same compound
+def _card(library: ReferenceLibrary, report_score: int = DEFAULT.verdict.report_score) -> dict:
+    params = replace(DEFAULT, verdict=replace(DEFAULT.verdict, report_score=report_score))
+    return match_run(data_path("gcms", "lrcfs", "220223030.mzML"), library, params)
 
 
-def test_one_peak_gives_one_finding():
-    components = [_component(600.0, 1e6), _component(603.0, 2e4), _component(700.0, 5e4)]
-    identity = {0: _hit(0, 950), 1: _hit(1, 880), 2: _hit(2, 900)}
-    # The 603 s tail has the same compound as the higher 600 s peak: it is a duplicate of it.
-    elsewhere, duplicates = _same_compound(components, identity, LIBRARY, 600, 6.0)
-    assert duplicates == {1: 0}
-    assert elsewhere == [0, 0, 0]  # within one peak width, so not "elsewhere"
+def _elsewhere(finding: dict) -> str:
+    return next(c for c in finding["criteria_met"] + finding["criteria_failed"] if "other retention time" in c)
 
 
-def test_same_best_hit_at_two_retention_times_is_counted():
-    components = [_component(600.0, 1e6), _component(650.0, 2e5), _component(700.0, 5e4)]
-    identity = {0: _hit(0, 950), 1: _hit(1, 880), 2: _hit(2, 500)}
-    elsewhere, duplicates = _same_compound(components, identity, LIBRARY, 600, 6.0)
-    assert elsewhere == [1, 1, 0]
-    assert duplicates == {}  # 50 s apart: two peaks, not one
-    # Below the reporting floor a hit does not count.
-    identity[1] = _hit(1, 550)
-    assert _same_compound(components, identity, LIBRARY, 600, 6.0)[0] == [0, 0, 0]
+def test_each_substance_of_the_card_is_one_finding_at_its_retention_time(library):
+    results = _card(library)
+    found = {f["name"]: f for f in results["findings"]}
+    assert len(found) == len(results["findings"])  # no substance twice
+    for name, rt_min in (("Bupivacaine", 6.51), ("Flubromazepam", 7.42), ("Etizolam", 10.26)):
+        assert found[name]["rt_min"] == pytest.approx(rt_min, abs=0.02)
+        assert found[name]["mf"] >= DEFAULT.verdict.identified_mf
+    # a finding and its component name each other; every component is listed, finding or not
+    components = results["components"]
+    assert [c["index"] for c in components] == list(range(len(components)))
+    for k, finding in enumerate(results["findings"]):
+        assert components[finding["component"]]["finding"] == k
+
+
+def test_a_hit_below_the_reporting_score_is_listed_but_not_found_nor_counted_elsewhere(library):
+    results = _card(library)
+    (tail,) = [c for c in results["components"] if c["best_hit"]["name"] == "Etizolam" and c["finding"] is None]
+    assert tail["best_hit"]["mf"] < DEFAULT.verdict.report_score and "duplicate_of" not in tail
+    (etizolam,) = [f for f in results["findings"] if f["name"] == "Etizolam"]
+    assert _elsewhere(etizolam) in etizolam["criteria_met"]  # the tail's weak hit is not a second elution
+
+
+def test_above_the_reporting_score_the_tail_is_a_duplicate_of_the_apex_not_a_second_elution(library):
+    results = _card(library, report_score=400)
+    (etizolam,) = [f for f in results["findings"] if f["name"] == "Etizolam"]
+    (tail,) = [c for c in results["components"] if c["best_hit"]["name"] == "Etizolam" and c["finding"] is None]
+    assert tail["duplicate_of"] == etizolam["component"]
+    assert "one TIC peak" in tail["duplicate_reason"]
+    assert _elsewhere(etizolam) in etizolam["criteria_met"]
+
+
+def test_the_reporting_score_is_inclusive(library):
+    # Flubromazepam's MF is exactly the reporting score: it is a finding; one point higher, it is not.
+    flubromazepam = next(f for f in _card(library)["findings"] if f["name"] == "Flubromazepam")
+    at = _card(library, report_score=flubromazepam["mf"])
+    assert "Flubromazepam" in {f["name"] for f in at["findings"]}
+    above = _card(library, report_score=flubromazepam["mf"] + 1)
+    assert "Flubromazepam" not in {f["name"] for f in above["findings"]}
+    assert len(above["components"]) == len(at["components"])  # still listed as a component
+    assert all(f["mf"] > flubromazepam["mf"] for f in above["findings"])

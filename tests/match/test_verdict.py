@@ -1,6 +1,7 @@
 """Verdict rules: each criterion is recorded, and a hit is never called more than it is."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nps_id.match.verdict import Evidence, VerdictThresholds, at_least, decide
@@ -87,3 +88,95 @@ def test_hrms_criterion_failed_gives_tentative(change):
 def test_hrms_criteria_not_evaluated_without_ms1():
     v = decide(Evidence(kind="ms2", score=950, gap=200))
     assert v.verdict == "identified" and not any("precursor" in c for c in v.criteria_met + v.criteria_failed)
+
+
+# -- every threshold, exactly on it: a value equal to the threshold passes (docs/match.md says
+# ">="/"<="), one step short does not. A ">=" turned ">" fails the first case of its row.
+T = VerdictThresholds()
+POOR = {**GOOD, "mf": 550, "rmf": 600, "score": 550}  # below every identity and tentative criterion
+
+
+@pytest.mark.parametrize("threshold, on, short, passed, failed", [
+    ("identified_mf", {"mf": T.identified_mf}, {"mf": T.identified_mf - 1}, "identified", "tentative"),
+    ("identified_rmf", {"rmf": T.identified_rmf}, {"rmf": T.identified_rmf - 1}, "identified", "tentative"),
+    ("min_gap", {"gap": T.min_gap}, {"gap": T.min_gap - 1}, "identified", "tentative"),
+    ("min_ions", {"n_ions": T.min_ions}, {"n_ions": T.min_ions - 1}, "identified", "tentative"),
+    # 16 of 20 major ions is exactly 80 %
+    ("major_ion_fraction", {"major_ions": (16, 20)}, {"major_ions": (15, 20)}, "identified", "tentative"),
+    ("ri_window", {"delta_ri": T.ri_window}, {"delta_ri": T.ri_window + 0.5}, "identified", "tentative"),
+    ("ri_window", {"delta_ri": -T.ri_window}, {"delta_ri": -T.ri_window - 0.5}, "identified", "tentative"),
+    ("tentative_mf", {**POOR, "mf": T.tentative_mf, "rmf": 750}, {**POOR, "mf": T.tentative_mf - 1, "rmf": 750},
+     "tentative", "inconclusive"),
+    ("tentative_rmf", {**POOR, "mf": 750, "rmf": T.tentative_rmf}, {**POOR, "mf": 750, "rmf": T.tentative_rmf - 1},
+     "tentative", "inconclusive"),
+    ("analogue_score", {**POOR, "analogue_score": T.analogue_score}, {**POOR, "analogue_score": T.analogue_score - 1},
+     "tentative", "inconclusive"),
+])
+def test_ei_threshold_is_inclusive(threshold, on, short, passed, failed):
+    assert decide(Evidence(**{**GOOD, **on})).verdict == passed, f"{threshold} exactly on the threshold"
+    assert decide(Evidence(**{**GOOD, **short})).verdict == failed, f"{threshold} one step short"
+
+
+@pytest.mark.parametrize("threshold, value, passed, failed", [
+    ("identified_score", T.identified_score, "identified", "tentative"),
+    ("tentative_score", T.tentative_score, "tentative", "inconclusive"),
+])
+def test_ms2_threshold_is_inclusive(threshold, value, passed, failed):
+    assert decide(Evidence(kind="ms2", score=value, gap=100)).verdict == passed
+    assert decide(Evidence(kind="ms2", score=value - 1, gap=100)).verdict == failed
+
+
+def test_major_ion_level_is_inclusive():
+    from nps_id.match.assess import major_ions_present
+
+    ref_mz = np.array([50.0, 60.0, 70.0])
+    level = T.major_ion_level
+    ref_int = np.array([100.0, 100.0 * level, 100.0 * level - 0.01])  # m/z 60 exactly on the level
+    # m/z 50 and 60 are major, 70 is not; the unknown holds 50 only
+    assert major_ions_present(np.array([50.0]), ref_mz, ref_int, level, (1.0, 1000.0)) == (1, 2)
+
+
+def test_ions_above_level_is_inclusive():
+    from nps_id.match.molecular_mass import ions_above, ions_missing
+
+    level = T.ions_above_level
+    # methane (16, isotope reach 2): m/z 19 and beyond lie above its molecular-ion cluster
+    mz = np.array([15.0, 16.0, 30.0, 31.0])
+    intensity = np.array([80.0, 100.0, 100.0 * level, 100.0 * level - 0.01])
+    assert ions_above(mz, intensity, "CH4", level) == [(30, level)]
+    # the reverse: the candidate's ions above everything the unknown shows (its highest ion: 16)
+    assert ions_missing(mz[:2], intensity[:2], mz, intensity, "CH4", level) == [(30, level)]
+
+
+METHAMPHETAMINE = "CNC(C)Cc1ccccc1"
+
+
+def _isomer_check(rate: float | None = None, score_below_top: int | None = None):
+    """check_isomers of methamphetamine with the default thresholds: every enumerated isomer
+    either absent at kind rate ``rate``, or held by the library and scored ``score_below_top``
+    lower than the hit (900)."""
+    from nps_id.match.isomer_rule import check_isomers
+
+    held = score_below_top is not None
+    rates = {"drug": {"default": 1.0 if rate is None else rate}}
+    return check_isomers(METHAMPHETAMINE, "drug", 900, lambda block: "isomer" if held else None,
+                         {} if not held else _every_isomer_scores(900 - score_below_top),
+                         min_rate=T.isomer_min_rate, margin=T.isomer_margin, rates=rates)
+
+
+def _every_isomer_scores(score: int) -> dict[str, int]:
+    from nps_id.chem.isomers import enumerate_isomers
+
+    return {isomer.inchikey[:14]: score for isomer in enumerate_isomers(METHAMPHETAMINE)}
+
+
+def test_isomer_min_rate_is_inclusive():
+    # an absent isomer whose kind is inseparable exactly at the rate is not excluded
+    assert _isomer_check(rate=T.isomer_min_rate).absent
+    assert not _isomer_check(rate=T.isomer_min_rate - 0.01).not_excluded
+
+
+def test_isomer_margin_is_inclusive():
+    # a library isomer scored exactly the margin below the hit is excluded; one point closer is not
+    assert not _isomer_check(score_below_top=T.isomer_margin).not_excluded
+    assert _isomer_check(score_below_top=T.isomer_margin - 1).in_library

@@ -14,7 +14,8 @@ from nps_id.cli import cli
 from nps_id.errors import LibraryError
 from nps_id.library import Library
 from nps_id.report import render
-from nps_id.report.model import build_report, parameters_sha256, validate_report
+from nps_id.report.document import build_report
+from nps_id.report.jsondoc import parameters_sha256, validate_report
 from tests.report.conftest import FIXED_NOW, LRCFS_RUNS, make_results
 
 CARD = {

@@ -7,8 +7,10 @@ import json
 import pytest
 
 from nps_id.errors import InputError, LibraryError
-from nps_id.report.model import (STATEMENT_17025, build_report, is_ewa_reportable, load_sample_info,
-                                 monoisotopic_mass, parameters_sha256, report_json_bytes, validate_report)
+from nps_id.report.document import STATEMENT_17025, build_report
+from nps_id.report.findings import is_ewa_reportable, monoisotopic_mass
+from nps_id.report.inputs import load_sample_info
+from nps_id.report.jsondoc import parameters_sha256, report_json_bytes, validate_report
 from tests.report.conftest import FIXED_NOW, REPORT_ID, SAMPLE_INFO, make_results
 
 

@@ -16,7 +16,8 @@ from nps_id.errors import InputError
 from nps_id.report import render, write_reports
 from nps_id.report.ewa import EWA_FIELDS, PREPARED_FOR
 from nps_id.report.lims import LIMS_COLUMNS
-from nps_id.report.model import build_report, item_fields, provenance_fields, responsibility_fields
+from nps_id.report.document import build_report
+from nps_id.report.present import item_fields, provenance_fields, responsibility_fields
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO, make_results
 
 

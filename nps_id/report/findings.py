@@ -1,0 +1,206 @@
+"""One finding of the report document, its hits and limitations, and the chromatogram's components.
+
+Entry points
+------------
+- :func:`report_finding` -- a results finding (+ library entry, sample details) -> report finding.
+- :func:`report_chromatogram` -- the TIC and every extracted component, each with why it gave
+  the finding it gave (or none).
+- :func:`is_analogue`, :func:`is_ewa_reportable` -- the rules every output applies to a finding.
+- :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from nps_id.chem.ewa_groups import classify, normalise_name
+
+def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
+    """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
+    passed through :func:`normalise_name`; ``refs_run`` is None when the sample information is silent."""
+    entry = entries.get(f.get("library_row"), {})
+    ewa = classify(f.get("name"), entry.get("synonyms", ()), smiles=f.get("smiles") or entry.get("smiles"),
+                   inchi=f.get("inchi") or entry.get("inchi"), inchikey=f.get("inchikey"),
+                   overrides=overrides).to_dict()
+    # an internal standard may be named by its name or by its InChIKey
+    is_internal = any(normalise_name(v) in internal for v in (f.get("name"), f.get("inchikey")) if v) \
+        or f.get("internal_standard") is True  # labelled so by `match --internal-standard`
+    spectrum = f.get("spectrum") or {"mz": [], "intensity": []}
+    reference = f.get("reference_spectrum") or entry.get("spectrum")
+    iupac, iupac_source = (f.get("iupac_name"), "results") if f.get("iupac_name") else \
+        systematic_name(entry.get("synonyms", ()))
+    other = next((confirmations[normalise_name(v)] for v in (f.get("name"), f.get("inchikey"))
+                  if v and normalise_name(v) in confirmations), [])
+    apex = f.get("apex_spectrum")
+    out = {
+        "index": index,
+        "acquisition": 0,
+        "name": f.get("name") or "(unnamed)",
+        "formula": f.get("formula"),
+        "inchikey": f.get("inchikey"),
+        "cas": _cas(f.get("cas")),
+        "iupac_name": iupac,
+        "iupac_name_source": iupac_source,
+        "library_comment": entry.get("comments") or None,
+        # the library compound's structure, drawn in the reports with where it came from
+        "smiles": f.get("smiles") or entry.get("smiles") or None,
+        "structure_source": f.get("structure_source") or entry.get("structure_source") or None,
+        "structure_status": f.get("structure_status") or entry.get("structure_status") or None,
+        "stereo_note": f.get("stereo_note"),
+        "monoisotopic_mass": monoisotopic_mass(f.get("formula")),
+        "ewa": ewa,
+        "verdict": f.get("verdict", "inconclusive"),
+        "rule": f.get("rule"),
+        "criteria_met": list(f.get("criteria_met") or []),
+        "criteria_failed": list(f.get("criteria_failed") or []),
+        "criteria_not_evaluated": list(f.get("criteria_not_evaluated") or []),
+        "match_mode": f.get("match_mode"),
+        "mf": f.get("mf"), "rmf": f.get("rmf"), "score": f.get("score"), "gap": f.get("gap"),
+        "rt_min": f.get("rt_min"), "ri": f.get("ri"), "library_ri": f.get("library_ri"),
+        "delta_ri": f.get("delta_ri"),
+        "isomer_alert": bool(f.get("isomer_alert")),
+        "delta_mass": f.get("delta_mass"),
+        "delta_mass_match": f.get("delta_mass_match"),
+        "similarity": f.get("similarity"),
+        "library_id": f.get("library_id"), "library_row": f.get("library_row"),
+        "runner_up": _hit(f["runner_up"]) if f.get("runner_up") else None,
+        "top_hits": [_hit(h) for h in f.get("top_hits") or []],
+        "internal_standard": is_internal,
+        "reference_standard_run": _reference_run(f.get("name"), refs_run),
+        "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
+        "reference_spectrum": reference,
+        # the raw scan at the apex, to check the deconvolution against (GC-MS results only)
+        "apex_spectrum": {"mz": list(apex["mz"]), "intensity": list(apex["intensity"])} if apex else None,
+        "deconvolution": {k: f.get(k) for k in ("scan", "scan_range", "model_mz", "purity", "area", "n_ions")},
+        "other_techniques": other,
+    }
+    out["limitations"] = _limitations(out, technique)
+    return out
+
+
+def _hit(h: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("rank", "name", "library_id", "library_row", "inchikey", "formula", "cas", "mf", "rmf", "score",
+            "delta_mass", "delta_mass_match", "similarity", "smiles", "structure_source")
+    out = {k: h.get(k) for k in keys}
+    out["name"] = out["name"] or "(unnamed)"
+    out["cas"] = _cas(out["cas"])
+    return out
+
+
+def _cas(value: Any) -> str | None:
+    """CAS with dashes; SWGDRUG writes it without (``CASNO: 481298`` -> ``481-29-8``)."""
+    if value in (None, "", 0, "0"):
+        return None
+    text = str(value).strip()
+    if re.fullmatch(r"\d{5,10}", text):
+        text = f"{text[:-3]}-{text[-3:-1]}-{text[-1]}"
+    return text
+
+
+def _reference_run(name: str | None, refs_run: set[str] | None) -> str:
+    if refs_run is None or not name:
+        return "unknown"
+    return "yes" if normalise_name(name) in refs_run else "no"
+
+
+def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
+    """Plain statements of what this finding does not establish (derived, never free text)."""
+    notes = [f"Library-search result from one {technique} acquisition; a second, uncorrelated "
+             "technique is needed for a full identification (SWGDRUG)."]
+    if is_analogue(f):
+        notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
+    if f["isomer_alert"]:
+        notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
+    if f.get("stereo_note"):
+        notes.append(f"Stereoisomers: {f['stereo_note']}.")
+    if f["ri"] is None:
+        notes.append("No retention index measured: isomers with similar spectra are not separated by RI.")
+    if f["reference_standard_run"] == "no":
+        notes.append("No reference standard of this substance was run in the batch.")
+    if f["internal_standard"]:
+        notes.append("Internal standard added by the laboratory: not a constituent of the item.")
+    return notes
+
+
+def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
+    tic = results.get("tic")
+    report_score = ((results.get("parameters") or {}).get("verdict") or {}).get("report_score")
+    components = []
+    for c in results.get("components") or []:
+        finding = c.get("finding")
+        label = findings[finding]["name"] if finding is not None and finding < len(findings) else None
+        best = c.get("best_hit")
+        components.append({
+            "index": int(c.get("index", len(components))),
+            "rt_min": float(c["rt_min"]),
+            "height": c.get("height"),
+            "area": c.get("area"),
+            "model_mz": c.get("model_mz"),
+            "n_ions": c.get("n_ions"),
+            "top_ions": c.get("top_ions"),
+            "best_hit": {"name": best.get("name") or "(unnamed)", "mf": best.get("mf")} if best else None,
+            "finding": finding,
+            "label": label,
+            "note": _component_note(c, label, report_score),
+        })
+    return {"acquisition": 0, "tic": tic, "components": components}
+
+
+def _component_note(c: Mapping[str, Any], label: str | None, report_score: int | None) -> str:
+    """Why a component gave the finding it gave, or none, in words."""
+    if c.get("finding") is not None:
+        return f"finding #{c['finding']}" + (f" ({label})" if label else "")
+    if c.get("duplicate_of") is not None:
+        return f"same peak as component {c['duplicate_of']} (shoulder or tail, same best hit): reported there"
+    best = c.get("best_hit")
+    if best is None:
+        return "no finding: no library hit" if "best_hit" in c else "no finding (best hit not recorded in the results)"
+    floor = f" {report_score}" if report_score is not None else ""
+    return f"no finding: MF {best.get('mf')} below the reporting score{floor}"
+
+
+def monoisotopic_mass(formula: str | None) -> float | None:
+    """Monoisotopic mass (Da) of a neutral formula such as ``C16H12BrFN2O``; None if unparsable.
+
+    >>> monoisotopic_mass("C16H12BrFN2O")
+    346.0117
+    """
+    if not formula:
+        return None
+    from pyteomics import mass  # lazy: only reports need it
+    from pyteomics.auxiliary import PyteomicsError
+
+    try:
+        return round(mass.calculate_mass(formula=formula.replace(" ", "")), 4)
+    except (PyteomicsError, KeyError, ValueError):  # an element pyteomics does not know
+        return None
+
+
+
+_LOCANT = re.compile(r"(^|[^A-Za-z])(\d+[a-z]?'?(,\d+[a-z]?'?)*|N(,N)?|[NOS]\d?)-[\[(a-zA-Z]")
+
+
+def systematic_name(synonyms) -> tuple[str | None, str | None]:
+    """(name, source): a systematic (IUPAC-style) name from the library entry's synonyms, for
+    libraries such as SWGDRUG that have no IUPAC field: the longest synonym with locants
+    (``1-(4-fluorophenyl)-...``, ``N,N-dimethyl-...``). The source says it is a library synonym,
+    not a name checked against IUPAC rules."""
+    systematic = [s for s in synonyms if len(s) >= 12 and _LOCANT.search(s)]
+    if not systematic:
+        return None, None
+    return max(systematic, key=len), "library synonym (systematic form; not checked against IUPAC rules)"
+
+
+def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
+    """The one rule for the EWA export: an identified or tentative NPS that is not an internal
+    standard and was matched in identity mode. ``ewa.nps`` is False for established
+    drugs/medicines/adulterants and None when the taxonomy cannot tell; neither is exported. An
+    analogue-mode finding is a substance related to the library entry, not the entry itself, so
+    exporting the entry's name would report a substance that was not found."""
+    return (finding["verdict"] in ("identified", "tentative") and not finding["internal_standard"]
+            and not is_analogue(finding) and finding["ewa"]["nps"] is True)
+
+
+def is_analogue(finding: Mapping[str, Any]) -> bool:
+    """True for an analogue-mode finding: a substance related to the library entry, not the entry."""
+    return finding.get("match_mode") == "analogue"

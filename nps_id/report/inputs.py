@@ -1,0 +1,192 @@
+"""What a report is built from: the results or report JSON file, the sample information TOML,
+the library's reference spectra (HDF5) and the git commit of the running source.
+
+Entry points
+------------
+- :func:`read_document` / :func:`load_document` -- a results or report JSON file (results checked
+  against ``schema/match-results-v1.json``).
+- :func:`load_sample_info` / :func:`merge_sample_info` -- the ``--sample-info`` TOML file and the
+  command-line options over it; :data:`SAMPLE_INFO_KEYS` lists what it may hold.
+- :func:`library_entries` -- the library entries the findings name (content SHA-256 checked).
+- :func:`git_commit` -- the commit of the nps-id checkout, for the provenance.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Mapping
+
+from nps_id._paths import printable
+from nps_id.errors import InputError, LibraryError
+from nps_id.report.jsondoc import REPORT_SCHEMA, RESULTS_SCHEMA, validate_results
+
+# The keys --sample-info may hold, by table; anything else is a typo and is refused.
+SAMPLE_INFO_KEYS = {
+    "laboratory": {"name", "country", "address", "contact", "accreditation"},
+    "analyst": {"name", "signed_at"},
+    "reviewer": {"name", "signed_at"},
+    "item": {"lab_sample_id", "case_id", "nature", "description", "date_received", "date_seized",
+             "country_of_seizure", "physical_form", "internal_standards", "reference_standards_run",
+             "other_techniques"},
+    "report": {"status", "report_id", "issued_at", "amends", "amendment_reason"},
+    "acquisition": {"instrument", "method"},
+    # substance name (or InChIKey) -> the other techniques that confirmed it, e.g. ["FTIR-ATR"]
+    "confirmations": None,
+}
+
+
+def load_document(path: str | Path) -> dict[str, Any]:
+    """Read a results or report JSON file; raises :class:`InputError` naming the file."""
+    return read_document(path)[0]
+
+
+def read_document(path: str | Path) -> tuple[dict[str, Any], bytes]:
+    """:func:`load_document`, and the file's bytes as read (what ``provenance.results_sha256``
+    hashes: the file is read once, so the hash is of the very bytes the report was built from)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a JSON file") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    kind = data.get("schema") if isinstance(data, dict) else None
+    if kind not in (RESULTS_SCHEMA, REPORT_SCHEMA):
+        raise InputError(
+            f"{path}: expected a 'nps-id match' results JSON or an nps-id report JSON "
+            f"(schema {RESULTS_SCHEMA!r} or {REPORT_SCHEMA!r}), got schema {kind!r}"
+        )
+    if kind == RESULTS_SCHEMA:
+        _check_results(data, path)
+    return data, raw
+
+
+def _check_results(data: Mapping[str, Any], path: Path) -> None:
+    """Refuse a results file a report cannot be built from faithfully (hand-edited, truncated by
+    hand, another version): :class:`InputError` with the JSON paths of what is wrong."""
+    validate_results(data, f"{path}: not a usable 'nps-id match' results file")
+    tic = data.get("tic")
+    if tic is not None and len(tic["rt_min"]) != len(tic["intensity"]):
+        raise InputError(f"{path}: not a usable 'nps-id match' results file: /tic has {len(tic['rt_min'])} "
+                         f"times but {len(tic['intensity'])} intensities")
+
+
+def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read the ``--sample-info`` TOML file (tables laboratory, analyst, reviewer, item, report).
+
+    Unknown tables or keys raise :class:`InputError` (a typo must not silently drop a field).
+    Dates may be TOML dates or ``YYYY-MM-DD`` strings.
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI (pyproject marker)
+        import tomli as tomllib
+
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc})") from None
+    for table, values in data.items():
+        if table not in SAMPLE_INFO_KEYS or not isinstance(values, dict):
+            raise InputError(f"{path}: unknown table [{table}]; expected {sorted(SAMPLE_INFO_KEYS)}")
+        if SAMPLE_INFO_KEYS[table] is None:  # [confirmations]: substance = [techniques]
+            continue
+        unknown = set(values) - SAMPLE_INFO_KEYS[table]
+        if unknown:
+            raise InputError(f"{path}: [{table}]: unknown key(s) {sorted(unknown)}; "
+                             f"expected some of {sorted(SAMPLE_INFO_KEYS[table])}")
+    return {table: {k: _plain(v) for k, v in values.items()} for table, values in data.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def merge_sample_info(*layers: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """Later layers win key by key (command-line options over the TOML file); None is skipped."""
+    merged: dict[str, dict[str, Any]] = {table: {} for table in SAMPLE_INFO_KEYS}
+    for layer in layers:
+        for table, values in (layer or {}).items():
+            merged.setdefault(table, {}).update({k: v for k, v in values.items() if v not in (None, (), [])})
+    return merged
+
+
+def library_entries(results: Mapping[str, Any], library_path: str | Path | None):
+    """The library entries the findings name: {library_row: {spectrum, synonyms, smiles, inchi}},
+    and a note on where the mirror-plot reference spectra come from.
+
+    The library named by the results (or ``library_path``) is opened and its content SHA-256
+    checked, so a plot never shows a spectrum from another library version. The synonyms and
+    structure feed the EWA classification. Without the library, reference spectra embedded in
+    the results (``reference_spectrum`` per finding) are used, or the plot says there is none.
+    """
+    findings = results.get("findings") or []
+    rows = sorted({int(f["library_row"]) for f in findings if f.get("library_row") is not None})
+    embedded = bool(findings) and all(f.get("reference_spectrum") for f in findings)
+    library = results.get("library") or {}
+    path = Path(library_path) if library_path else (Path(library["path"]) if library.get("path") else None)
+    if library_path and not path.is_file():  # named on purpose: a typo must not drop the reference spectra
+        raise LibraryError(f"{path}: no such library file")
+    if not rows or path is None or not path.exists():
+        if embedded or not findings:
+            return {}, "results file" if findings else "none needed"
+        # A report without the reference spectra cannot be reviewed: stop, as the help says.
+        raise LibraryError(f"{printable(str(path))}: library named by the results not found (moved?); "
+                           "pass the same library with --library PATH")
+    from nps_id.library import open_verified
+
+    with open_verified(path) as lib:
+        if library.get("sha256") and lib.sha256 != library["sha256"]:
+            raise LibraryError(
+                f"{path}: content SHA-256 {lib.sha256[:12]}... differs from the library the results were "
+                f"matched against ({str(library['sha256'])[:12]}...); pass that library with --library"
+            )
+        if rows[-1] >= lib.n_spectra:
+            raise InputError(f"a finding names library row {rows[-1]}, but {path.name} has {lib.n_spectra} "
+                             "spectra: the results file was edited or belongs to another library")
+        out = {}
+        for row in rows:
+            spectrum = lib.spectrum(row)
+            meta = spectrum.metadata
+            out[row] = {
+                "spectrum": {"mz": [float(m) for m in spectrum.mz],
+                             "intensity": [float(v) for v in spectrum.intensity]},
+                "synonyms": list(meta.get("synonyms", ())),
+                "comments": meta.get("comments"),
+                "smiles": meta.get("smiles"),
+                "inchi": meta.get("inchi"),
+                "structure_source": meta.get("structure_source"),
+                "structure_status": meta.get("structure_status"),
+            }
+    source = "results file" if embedded else f"library {path.name} (sha256 {lib.sha256[:12]}..., checked)"
+    return out, source
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The git commit of the nps-id source tree, when it runs from a checkout (else None)."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if re.fullmatch(r"[0-9a-f]{40}", commit) else None
+
+

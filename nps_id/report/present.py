@@ -1,0 +1,205 @@
+"""What a reader sees, whatever the format (HTML, PDF, LIMS, EWA, the command line): the words,
+labels and table cells every renderer takes from a report document, so they read the same everywhere.
+
+Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
+the ``*_fields`` functions ((label, value) pairs in reading order), :func:`component_rows`,
+:func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from nps_id.report.findings import is_analogue
+
+DASH = "\u2014"
+#: Retention times are shown with this many decimals everywhere (tables and finding pages).
+RT_DIGITS = 3
+
+
+
+def finding_label(finding: Mapping[str, Any]) -> str:
+    """How a finding is named wherever a person reads it: an analogue-mode finding is "analogue of
+    X" -- the substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
+    name = finding["name"]
+    return f"analogue of {name}" if is_analogue(finding) else name
+
+
+#: Shown with an analogue-mode finding's identifiers, which are the library entry's.
+ANALOGUE_IDENTIFIERS_NOTE = ("formula, mass, InChIKey, CAS and EWA group below are those of the library entry; "
+                             "the substance found is an unidentified analogue of it")
+
+
+def structure_caption(finding: Mapping[str, Any]) -> str:
+    """The small text under a drawn structure: whose structure it is and where it came from."""
+    source = finding.get("structure_source") or "source not recorded"
+    status = finding.get("structure_status")
+    checked = {"verified": "InChIKey verified against the record", "unverified": "NOT verified against the record"}
+    return "Structure of the library entry; from " + source + (f", {checked[status]}" if status in checked else "")
+
+
+def identifier_caveats(finding: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) pairs to show before a finding's identifiers: the analogue note, or none."""
+    return [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if is_analogue(finding) else []
+
+
+def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+    """The technique of the acquisition a finding comes from, e.g. ``GC-EI-MS``."""
+    return doc["acquisitions"][finding.get("acquisition", 0)]["technique"]
+
+
+def verdict_badge(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+    """The words on a finding's verdict badge: an ``identified`` library match reads as meeting the
+    library-match criteria on one technique, unless another technique is recorded for it."""
+    if finding["verdict"] == "identified" and not finding.get("other_techniques"):
+        return f"meets library-match criteria ({technique_of(doc, finding)} only)"
+    return finding["verdict"]
+
+
+def conclusion(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
+    """The conclusion of one finding in words, as a chemist writes it under the data."""
+    technique = technique_of(doc, finding)
+    category = doc["acquisitions"][finding.get("acquisition", 0)]["swgdrug_category"]
+    other = finding.get("other_techniques") or []
+    if finding.get("internal_standard"):
+        return "Internal standard added by the laboratory; not a constituent of the item."
+    if is_analogue(finding):
+        return (f"{technique} analogue search: the substance is related to {finding['name']} but is not "
+                f"{finding['name']}; it is not identified.")
+    if finding["verdict"] == "identified":
+        if other:
+            return (f"{technique} library match meets the laboratory's criteria, and {', '.join(other)} is "
+                    f"recorded for this substance: two or more independent techniques (SWGDRUG category "
+                    f"{category} plus another) support the identification.")
+        return (f"{technique} library match meets the laboratory's criteria; a second, independent technique "
+                f"is required for identification (SWGDRUG category {category}).")
+    if finding["verdict"] == "tentative":
+        failed = "; ".join(finding["criteria_failed"]) or "not every criterion met"
+        return (f"{technique} library match below the laboratory's identification criteria ({failed}): "
+                "a tentative indication, not an identification.")
+    return (f"{technique} library hit does not meet the laboratory's criteria: no conclusion about "
+            f"{finding['name']}.")
+
+
+def laboratory_line(doc: Mapping[str, Any]) -> str:
+    """The laboratory as the header names it: ``Name (GB)``, or that it was not given."""
+    lab = doc["laboratory"]
+    if not lab.get("name") and not lab.get("country"):
+        return "laboratory not given"
+    return " ".join(p for p in (lab.get("name") or "laboratory name not given",
+                                f"({lab['country']})" if lab.get("country") else "") if p)
+
+
+def ewa_label(finding: Mapping[str, Any]) -> str:
+    """EWA group (and subclass) as a reader sees it, e.g. ``Other substances \u2013 Benzodiazepines``;
+    a substance the taxonomy knows is not an NPS says so."""
+    ewa = finding["ewa"]
+    label = ewa["group_label"] + (f" \u2013 {ewa['subclass_label']}" if ewa.get("subclass_label") else "")
+    return label + (" (not an NPS)" if ewa["nps"] is False else "")
+
+
+def summary_line(doc: Mapping[str, Any]) -> str:
+    """The counts of a report in one sentence.
+
+    >>> summary_line({"summary": {"identified": 2, "tentative": 1, "inconclusive": 0, "nps_reportable": 1}})
+    '2 identified, 1 tentative, 0 inconclusive; 1 NPS for the early-warning export.'
+    """
+    s = doc["summary"]
+    return (f"{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} inconclusive; "
+            f"{s['nps_reportable']} NPS for the early-warning export.")
+
+
+def item_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of the item, in reading order; None where the sample information is silent."""
+    item = doc["item"]
+    refs = item.get("reference_standards_run")
+    return [
+        ("Laboratory sample id", item.get("lab_sample_id")),
+        ("Case id", item.get("case_id")),
+        ("Nature of the sample", item.get("nature")),
+        ("Description", item.get("description")),
+        ("Physical form", item.get("physical_form")),
+        ("Date received", item.get("date_received")),
+        ("Date seized", item.get("date_seized")),
+        ("Country of seizure", item.get("country_of_seizure")),
+        ("Internal standard(s)", ", ".join(item.get("internal_standards") or []) or None),
+        # None: not stated; []: stated that none was run
+        ("Reference standards run", None if refs is None else ", ".join(refs) or "none"),
+        ("Other techniques applied", ", ".join(item.get("other_techniques") or []) or None),
+    ]
+
+
+def responsibility_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of who is responsible for the report, and its status."""
+    return [("Analyst", doc["analyst"].get("name")), ("Analyst signed at", doc["analyst"].get("signed_at")),
+            ("Reviewer", doc["reviewer"].get("name")),
+            ("Reviewed/signed at", doc["reviewer"].get("signed_at")), ("Status", doc["status"])]
+
+
+def draft_mark(doc: Mapping[str, Any]) -> str | None:
+    """The mark every page of a draft carries (None for a signed report)."""
+    return "DRAFT – not reviewed, not for release" if doc["status"] == "draft" else None
+
+
+def library_entry_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of the library entry behind a finding: its own comment, CAS, systematic name."""
+    source = finding.get("iupac_name_source")
+    return [("Library entry comment", finding.get("library_comment")), ("CAS", finding.get("cas")),
+            ("IUPAC name" + (f" ({source})" if source else ""), finding.get("iupac_name"))]
+
+
+def deconvolution_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of what the deconvolution of a finding's component used (GC-MS results)."""
+    d = finding.get("deconvolution") or {}
+    scans = d.get("scan_range")
+    purity = d.get("purity")
+    return [("Model ion (m/z)", d.get("model_mz")), ("Apex scan", d.get("scan")),
+            ("Scan range", f"{scans[0]}–{scans[1]}" if scans else None),
+            ("Purity (share of the TIC at the apex)", None if purity is None else f"{100 * purity:.0f} %"),
+            ("Area (counts·s)", d.get("area")), ("Ions in the extracted spectrum", d.get("n_ions"))]
+
+
+def component_rows(doc: Mapping[str, Any]) -> list[list[str]]:
+    """Every extracted component as table cells: #, RT, area, model ion, top ions, best hit, why."""
+    rows = []
+    for chrom in doc["chromatograms"]:
+        for c in chrom["components"]:
+            best = c.get("best_hit")
+            rows.append([str(c["index"]), display_number(c["rt_min"], RT_DIGITS), display_number(c.get("area")),
+                         display_number(c.get("model_mz")), " ".join(str(m) for m in c.get("top_ions") or []) or DASH,
+                         f"{best['name']} (MF {display_number(best.get('mf'))})" if best else DASH,
+                         c.get("note") or (f"finding #{c['finding']}" if c.get("finding") is not None else DASH)])
+    return rows
+
+
+def provenance_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of the provenance, as text (libraries and parameters are shown apart)."""
+    p = doc["provenance"]
+    return [
+        ("Software", f"{p['software']['name']} {p['software']['version']}"),
+        ("Git commit", p["software"].get("git_commit")),
+        ("Match run by nps-id", p["software"].get("match_version")),
+        ("Match command line", p.get("match_command_line")),
+        ("Report command line", p.get("command_line")),
+        ("Results file", p.get("results_file")),
+        ("Results SHA-256", p["results_sha256"]),
+        ("Results created", p["timestamps"].get("results_created")),
+        ("Report built", p["timestamps"].get("report_built")),
+        ("Reference spectra", p.get("reference_spectra")),
+        ("EWA taxonomy version", p["ewa_taxonomy_version"]),
+        ("EWA overrides", json.dumps(p["ewa_overrides"], sort_keys=True) if p.get("ewa_overrides") else None),
+        ("Report schema", f"{doc['schema']} {doc['schema_version']}"),
+    ]
+
+
+def display_number(value: Any, digits: int = 0) -> str:
+    """A number for a reader: an em dash when missing, whole numbers without decimals.
+
+    >>> display_number(None), display_number(947.0), display_number(6.5123, 3)
+    ('\u2014', '947', '6.512')
+    """
+    if value is None:
+        return DASH
+    if digits == 0 and float(value).is_integer():
+        return str(int(value))
+    return f"{float(value):.{digits}f}"
