@@ -37,6 +37,8 @@ FAMILY_MIN_SHARE = 0.5
 #: Closest distinct compounds listed for a new substance.
 N_CLOSEST = 3
 _PROTON = 1.007276
+#: The EWA catch-all group: a family vote for it points to nothing an early warning can name.
+_UNINFORMATIVE_GROUP = "Other substances"
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,8 @@ def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
             continue
         seen.add(block)
         group = facts.group(hit.row)
+        if group == _UNINFORMATIVE_GROUP:  # "other substances" without a subclass names no family
+            group = None
         weights[group] = weights.get(group, 0.0) + hit.similarity ** 4
     total = sum(weights.values())
     if total == 0:

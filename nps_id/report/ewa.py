@@ -99,7 +99,29 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "report_id": ("nps-id report id (UUID)", lambda d, f: d["report_id"]),
     "report_status": ("DRAFT / reviewed / authorized / amended", lambda d, f: _status(d)),
     "taxonomy_version": ("version of the nps-id EWA taxonomy", lambda d, f: f["ewa"]["taxonomy_version"]),
+    "suspected_new_substance": ("true: not in the library; a suspected new substance of ewa_group, named only by "
+                                "its group (its identifiers are empty, never those of the closest compounds)",
+                                lambda d, f: bool(f.get("new_substance"))),
+    "estimated_nominal_mass": ("suspected new substance: nominal molecular mass estimated from the spectrum",
+                               lambda d, f: f.get("estimated_mass") if f.get("new_substance") else None),
+    "closest_known_compounds": ("suspected new substance: the closest library compounds and how the mass "
+                                "difference reads (CH2, F for H, ...)",
+                                lambda d, f: "; ".join(_closest(c) for c in f.get("closest_compounds") or []) or None),
 }
+
+
+def _closest(c: Mapping[str, Any]) -> str:
+    reading = c.get("delta_mass_match") or (f"{c['delta_mass']:+d} Da" if c.get("delta_mass") is not None else "?")
+    return f"{c.get('name')} ({reading})"
+
+
+def _as_new_substance(f: Mapping[str, Any]) -> dict[str, Any]:
+    """A suspected new substance as the export names it: by its group, with the library entry's
+    identifiers removed (they are a relative's, not the substance's)."""
+    group = f.get("suspected_group")
+    return {**f, "name": f"suspected new substance ({group})", "iupac_name": None, "iupac_name_source": None,
+            "cas": None, "formula": None, "inchikey": None, "monoisotopic_mass": None,
+            "ewa": {**f["ewa"], "group_label": group, "subclass_label": None, "effect_label": None}}
 
 
 def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -109,7 +131,9 @@ def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     (one compound by :mod:`nps_id.compound`: enantiomers are one, diastereomers two) give one
     row, from its strongest verdict.
     """
-    reportable = [f for f in doc["findings"] if is_ewa_reportable(f)]
+    reportable = [f for f in doc["findings"] if is_ewa_reportable(f) and not f.get("new_substance")]
+    new = [_as_new_substance(f) for f in doc["findings"]
+           if f.get("new_substance") and f.get("suspected_group") and not f["internal_standard"]]
     codes = compound_identity([f.get("inchikey") or "" for f in reportable], [f["name"] for f in reportable],
                               [f.get("smiles") or "" for f in reportable],
                               [f.get("structure_status") or "" for f in reportable]).codes
@@ -117,14 +141,14 @@ def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     for key, f in zip(codes.tolist(), reportable):
         if key not in best or (f["verdict"] == "identified" and best[key]["verdict"] != "identified"):
             best[key] = f
-    return [{column: getter(doc, f) for column, (_, getter) in EWA_FIELDS.items()} for f in best.values()]
+    return [{column: getter(doc, f) for column, (_, getter) in EWA_FIELDS.items()} for f in [*best.values(), *new]]
 
 
 def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Identified/tentative findings that are not exported, and why (for the audit trail)."""
     out = []
     for f in doc["findings"]:
-        if f["verdict"] not in ("identified", "tentative") or is_ewa_reportable(f):
+        if f["verdict"] not in ("identified", "tentative") or f.get("new_substance") or is_ewa_reportable(f):
             continue
         name = finding_label(f)
         if f["internal_standard"]:

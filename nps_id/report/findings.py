@@ -73,6 +73,13 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "apex_spectrum": {"mz": list(apex["mz"]), "intensity": list(apex["intensity"])} if apex else None,
         "deconvolution": {k: f.get(k) for k in ("scan", "scan_range", "model_mz", "purity", "area", "n_ions")},
         "other_techniques": other,
+        # new-substance evidence (docs/match.md "New substances"); absent from older results
+        "new_substance": f.get("new_substance") is True,
+        "suspected_group": f.get("suspected_group"),
+        "estimated_mass": f.get("estimated_mass"),
+        "isomers_not_excluded": list(f.get("isomers_not_excluded") or []),
+        "closest_compounds": list(f.get("closest_compounds") or []),
+        "core_smiles": f.get("core_smiles"),
     }
     out["limitations"] = _limitations(out, technique)
     return out
@@ -111,6 +118,14 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
+    if f["isomers_not_excluded"]:
+        absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
+        notes.append(f"Isomers not excluded: {len(f['isomers_not_excluded'])} isomer(s) whose spectra cannot be told "
+                     f"from this one ({absent} not in the library); the substance may be one of them, or a new "
+                     "substance, unless a retention index or a reference standard excludes them.")
+    if f["new_substance"]:
+        notes.append(f"Suspected new substance: no library compound is identified; the closest known compounds "
+                     f"point to {f['suspected_group']}. It is reported under that group, never under their names.")
     if f.get("stereo_note"):
         notes.append(f"Stereoisomers: {f['stereo_note']}.")
     if f["ri"] is None:

@@ -89,6 +89,7 @@ def render_html(doc: Mapping[str, Any]) -> str:
         _summary(doc),
         _chromatograms(doc),
         _components(doc),
+        _new_substances(doc),
         *(_finding(doc, f) for f in doc["findings"]),
         _signatures(doc),
         _provenance(doc),
@@ -176,6 +177,28 @@ def _components(doc) -> str:
     return ('<h2 id="components">Components</h2><p>Every component extracted from the run, with or without a '
             "finding.</p>" + _table(["#", "RT (min)", "Area", "Model ion", "Top ions (m/z)", "Best library hit",
                                      "Finding, or why none"], cells, cls="components"))
+
+
+def _new_substances(doc) -> str:
+    """The early warning: findings that are no library compound, with the closest known ones."""
+    found = [f for f in doc["findings"] if f.get("new_substance")]
+    if not found:
+        return ""
+    out = ['<h2 id="new-substances">Suspected new substances</h2><p>No library compound is identified for '
+           "these components; the closest known compounds agree on a substance group. They are early-warning "
+           "leads, reported under that group and never under a library compound's name.</p>"]
+    for f in found:
+        closest = _table(["Closest known compound", "Similarity", "\u0394 nominal mass", "\u0394 mass reads as"],
+                         [[_td(_e(c.get("name"))), _td(_num(c.get("similarity"), 3), True),
+                           _td(_num(c.get("delta_mass")), True), _td(_e(c.get("delta_mass_match")))]
+                          for c in f.get("closest_compounds") or []], cls="hits")
+        drawing = structure_svg(f.get("core_smiles"))
+        core = (f'<figure class="structure">{drawing}<figcaption>Core structure the closest compounds share '
+                f"(maximum common substructure): {_e(f.get('core_smiles'))}</figcaption></figure>" if drawing else "")
+        out.append(f'<h3>#{f["index"]} at {_num(f.get("rt_min"), RT_DIGITS)} min: {_e(finding_label(f))}</h3>'
+                   + _kv([("Estimated nominal mass", _num(f.get("estimated_mass"))),
+                          ("Suspected group", f.get("suspected_group"))]) + core + closest)
+    return "".join(out)
 
 
 def _finding(doc, f) -> str:

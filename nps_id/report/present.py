@@ -19,9 +19,12 @@ RT_DIGITS = 3
 
 
 def finding_label(finding: Mapping[str, Any]) -> str:
-    """How a finding is named wherever a person reads it: an analogue-mode finding is "analogue of
-    X" -- the substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
+    """How a finding is named wherever a person reads it: a suspected new substance by its group,
+    never by the library compounds it resembles; an analogue-mode finding is "analogue of X" -- the
+    substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
     name = finding["name"]
+    if finding.get("new_substance"):
+        return f"suspected new substance ({finding['suspected_group']})"
     return f"analogue of {name}" if is_analogue(finding) else name
 
 

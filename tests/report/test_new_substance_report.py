@@ -1,0 +1,38 @@
+"""A suspected new substance in the reports: its own section, and in the EWA export by its group,
+never under the name or identifiers of the library compound it resembles (issue 18)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from nps_id.report import render
+from nps_id.report.document import build_report
+from tests.report.conftest import FIXED_NOW, SAMPLE_INFO, make_results
+
+
+def _doc():
+    results = make_results()
+    (cathinone,) = [f for f in results["findings"] if f["verdict"] == "tentative"]
+    cathinone.update(new_substance=True, suspected_group="Synthetic cathinones", estimated_mass=261,
+                     closest_compounds=[{"name": "MPHP", "similarity": 0.91, "delta_mass": 14,
+                                         "delta_mass_match": "CH2", "smiles": None}],
+                     core_smiles="CN1CCCC1C(=O)c1ccccc1")
+    return build_report(results, SAMPLE_INFO, now=FIXED_NOW), cathinone["name"], cathinone["inchikey"]
+
+
+def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
+    doc, library_name, library_key = _doc()
+    html = render(doc, "html")[".html"].decode()
+    assert 'id="new-substances"' in html and "suspected new substance (Synthetic cathinones)" in html
+    assert "CH2" in html and "<svg" in html.split('id="new-substances"')[1].split("<section")[0]
+    rendered = render(doc, "ewa")
+    rows = list(csv.DictReader(io.StringIO(rendered[".csv"].decode())))
+    new = [r for r in rows if r["suspected_new_substance"] == "True"]
+    assert [r["substance"] for r in new] == ["suspected new substance (Synthetic cathinones)"]
+    assert new[0]["inchikey"] == new[0]["cas"] == new[0]["formula"] == ""
+    assert new[0]["ewa_group"] == "Synthetic cathinones" and new[0]["estimated_nominal_mass"] == "261"
+    assert new[0]["closest_known_compounds"] == "MPHP (CH2)"
+    assert library_name not in {r["substance"] for r in rows}
+    assert library_key not in rendered[".json"].decode().split('"substances"')[1].split('"excluded"')[0]
+    assert json.loads(rendered[".json"])["substances"]
