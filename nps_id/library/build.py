@@ -482,6 +482,11 @@ def _build_locked(
         raise InputError(f"nothing to build: {why} in " + ", ".join(str(path) for path, _ in files))
     peaks = CSRPeaks.from_spectra(spectra)
     columns = columns_from_spectra(spectra, origin)
+    unknown_level = int((np.asarray(columns["ms_level"]) == 0).sum())
+    if unknown_level and not (defaults or {}).get("ms_level"):
+        summary.notes.append(
+            f"{unknown_level} spectra do not say their MS level (e.g. SWGDRUG's MSP): stored as unknown and "
+            "searched as EI; pass --ms-level 1 for an EI library (--ms-level changes the library's SHA-256)")
     del spectra  # the CSR arrays and columns now hold everything; free the objects
     # Step 4: structures
     summary.structures = resolve_structures(columns, libraries=structures_from,

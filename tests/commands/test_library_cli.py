@@ -122,6 +122,15 @@ def test_build_fills_ms_level_only_where_the_file_is_silent(tmp_path):
     assert set(instruments[from_swgdrug].tolist()) == {"GC-EI"}
     assert set(levels[~from_swgdrug].tolist()) == {2}  # the file's own value is never replaced
     assert "GC-EI" not in set(instruments[~from_swgdrug].tolist())
+    assert "do not say their MS level" not in result.output
+
+
+def test_build_warns_once_when_spectra_do_not_say_their_ms_level(tmp_path):
+    swgdrug_msp = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
+    result = CliRunner().invoke(cli, ["library", "build", str(swgdrug_msp), "-o", str(tmp_path / "s.h5")])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if "do not say their MS level" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("note: 2988 spectra") and "--ms-level 1" in warnings[0]
 
 
 def test_append_onto_a_missing_file_labels_it_like_a_new_build(tmp_path):
