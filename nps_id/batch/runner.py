@@ -178,6 +178,9 @@ def _die_with_parent(parent_pid: int) -> None:
         threading.Thread(target=watch, name="nps-id-parent-watch", daemon=True).start()
     if os.getppid() != parent_pid:  # the batch died before the signal was armed
         os._exit(1)
+    # Ctrl-C reaches the whole process group: the batch handles it (one line, exit 130) and ends
+    # its workers; a worker's own KeyboardInterrupt would only print a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_batch(
@@ -363,7 +366,12 @@ def _run_local(tasks: Iterable[Task], workers: int, record: Callable[[Outcome], 
                         broken = True
                 if not inflight:
                     continue
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                try:
+                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:  # end the workers now: shutting the pool down waits for them
+                    for process in list(getattr(pool, "_processes", {}).values()):
+                        process.terminate()
+                    raise
                 for future in done:
                     try:
                         outcome = future.result()

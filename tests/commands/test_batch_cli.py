@@ -248,3 +248,34 @@ def test_an_output_folder_below_a_file_is_one_line_exit_3(swgdrug_library, tmp_p
                                       "-l", str(swgdrug_library), "-o", str(tmp_path / "afile" / "out")])
     assert result.exit_code == 3
     assert result.stderr.strip().splitlines()[-1].startswith("nps-id: error: ") and "Traceback" not in result.output
+
+
+def test_ctrl_c_stops_the_batch_with_one_line_and_no_worker_tracebacks(swgdrug_library, tmp_path):
+    """Ctrl-C reaches the whole process group: the batch says one line (exit 130) and its workers
+    end without a traceback each (issue 15)."""
+    import os
+    import signal
+    import sys
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(40):
+        (inputs / f"run{i}.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+
+    def as_a_terminal_would() -> None:  # a shell's background job would have SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setsid()
+
+    proc = subprocess.Popen([sys.executable, "-m", "nps_id", "batch", str(inputs), "-l", str(swgdrug_library),
+                             "-o", str(tmp_path / "out"), "--workers", "2"], preexec_fn=as_a_terminal_would,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    for line in proc.stderr:  # wait until runs are being done, then press Ctrl-C
+        if '"event": "run"' in line:
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert [line for line in err.splitlines() if line.strip() and not line.startswith("{")] == [
+        f"interrupted; finished runs are recorded in {tmp_path / 'out' / 'manifest.json'}: "
+        "run the same command again to resume"]
