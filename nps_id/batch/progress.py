@@ -119,7 +119,9 @@ class BarProgress(_Counter):
         self.stream.flush()
 
 
-def make_progress(stream: TextIO | None = None) -> JsonProgress | BarProgress:
-    """A bar when ``stream`` (default: stderr) is a terminal, JSON lines otherwise."""
+def make_progress(stream: TextIO | None = None, style: str = "auto") -> JsonProgress | BarProgress:
+    """``style`` "bar", "json", or "auto": a bar when ``stream`` (default: stderr) is a terminal,
+    JSON lines otherwise (scripts and log files)."""
     stream = stream or sys.stderr
-    return BarProgress(stream) if stream.isatty() else JsonProgress(stream)
+    bar = style == "bar" or (style == "auto" and stream.isatty())
+    return BarProgress(stream) if bar else JsonProgress(stream)

@@ -38,6 +38,10 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")
 @click.option("--workers", "-j", type=click.IntRange(min=1), default=usable_cores(),
               help="Local worker processes (default: all cores).")
+@click.option("--progress", "progress_style", type=click.Choice(["auto", "bar", "json"]), default="auto",
+              show_default=True,
+              help="Progress on stderr: a bar, or one JSON event per line (for scripts); auto: a bar on a "
+                   "terminal, JSON otherwise.")
 @click.option("--timeout", "timeout_seconds", type=click.FloatRange(min=1), default=DEFAULT_TIMEOUT_SECONDS,
               metavar="SECONDS", help="Bound on one run: a run still going then fails (recorded), the others go on.")
 @click.option("--scheduler", metavar="ADDRESS",
@@ -56,8 +60,8 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Laboratory details (TOML, as for nps-id report) shared by every run's report.")
 @lenient_option
-def batch(inputs, library, out_dir, include, exclude, workers, timeout_seconds, scheduler, blank_pattern,
-          subtract_blank, alkanes, match_parameters, report_formats, sample_info,
+def batch(inputs, library, out_dir, include, exclude, workers, progress_style, timeout_seconds, scheduler,
+          blank_pattern, subtract_blank, alkanes, match_parameters, report_formats, sample_info,
           lenient) -> None:
     """Match every run below the given folders and summarise substances across the runs.
 
@@ -102,7 +106,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, timeout_seconds, 
     try:
         result = run_batch(found.runs, out_dir, processor, params, library_sha256,
                            workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
-                           subtract_blank=subtract_blank, write_reports=reports, progress=make_progress(),
+                           subtract_blank=subtract_blank, write_reports=reports, progress=make_progress(style=progress_style),
                            timeout_seconds=timeout_seconds)
     except KeyboardInterrupt:
         # Finished runs are already in the manifest; say how to go on rather than "Aborted!".

@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
+
 from nps_id.batch.progress import BarProgress, JsonProgress, make_progress
 from nps_id.batch.runner import Outcome
 
@@ -44,3 +46,16 @@ def test_anything_else_gets_json_lines():
     assert events[1]["status"] == "done" and events[1]["done"] == 1 and events[1]["eta_seconds"] >= 0
     assert events[2]["error"] == "b.mzML, line 3: truncated" and events[2]["failed"] == 1
     assert events[3]["done"] == 2 and events[3]["failed"] == 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream, style, kind", [
+    (_Terminal, "auto", BarProgress), (io.StringIO, "auto", JsonProgress),  # a terminal gets a bar
+    (_Terminal, "json", JsonProgress), (io.StringIO, "bar", BarProgress),  # --progress decides
+])
+def test_progress_style_follows_the_option_then_the_terminal(stream, style, kind):
+    assert type(make_progress(stream(), style=style)) is kind
