@@ -6,6 +6,7 @@ Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.Bat
 - Rows are substances (``identified`` and ``tentative`` findings, by library name), columns are
   runs in sequence order; a cell holds the verdict, retention time (min) and match factor.
 - Blanks (file names matching ``--blank-pattern``) are flagged.
+- Internal standards (findings labelled ``role: "internal_standard"``) are marked as such.
 - Carry-over hint: a substance found in a blank that was also found in the run acquired just
   before it (same folder). Internal standards, added to every vial on purpose, can be left out.
 - Failed runs are listed with their reason; their column is empty.
@@ -67,6 +68,7 @@ class Summary:
     substances: list[str]
     cells: dict[str, dict[str, Cell]]  # substance -> run key -> best finding
     carry_over: list[CarryOver] = field(default_factory=list)
+    internal_standards: list[str] = field(default_factory=list)  # substances labelled so in any run
 
 
 def _best_findings(results: dict) -> dict[str, Cell]:
@@ -104,6 +106,7 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
     ignore = {name.lower() for name in internal_standards}
     rows: list[RunRow] = []
     found: dict[str, dict[str, Cell]] = {}
+    labelled: set[str] = set()
     for run in result.runs:
         entry = result.manifest.entries.get(run.key)
         status = entry.status if entry else "not run"
@@ -112,11 +115,12 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
         if status != "done":
             continue
         results = json.loads(results_path(out_dir, run.key).read_text(encoding="utf-8"))
-        ignore |= {f["name"].lower() for f in results["findings"] if f.get("role") == "internal_standard"}
+        labelled |= {f["name"] for f in results["findings"] if f.get("role") == "internal_standard"}
         for name, cell in _best_findings(results).items():
             found.setdefault(name, {})[run.key] = cell
     substances = sorted(found, key=lambda n: (-len(found[n]), n.lower()))
-    return Summary(rows, substances, found, _carry_over(rows, found, ignore))
+    ignore |= {name.lower() for name in labelled}
+    return Summary(rows, substances, found, _carry_over(rows, found, ignore), sorted(labelled))
 
 
 def _carry_over(rows: list[RunRow], found: dict[str, dict[str, Cell]], ignore: set[str]) -> list[CarryOver]:
@@ -158,6 +162,7 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
             "substances": summary.substances,
             "cells": {n: {k: asdict(c) for k, c in runs.items()} for n, runs in summary.cells.items()},
             "carry_over": [asdict(h) for h in summary.carry_over],
+            "internal_standards": summary.internal_standards,
         }
         tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return paths
@@ -191,7 +196,8 @@ def _html(summary: Summary) -> str:
             cell = summary.cells[name].get(row.key)
             cls = (cell.verdict if cell else "") + (" blank" if row.blank else "")
             cells.append(f'<td class="{cls.strip()}">{esc(cell.text()) if cell else ""}</td>')
-        body.append(f"<tr><th>{esc(name)}</th>{''.join(cells)}</tr>")
+        label = f"{name} (internal standard)" if name in summary.internal_standards else name
+        body.append(f"<tr><th>{esc(label)}</th>{''.join(cells)}</tr>")
     runs = "".join(
         f'<tr><td>{esc(r.key)}</td><td class="{"failed" if r.status == "failed" else ""}">{esc(r.status)}</td>'
         f'<td>{"yes" if r.blank else ""}</td><td>{esc(r.paired_blank or "")}</td>'

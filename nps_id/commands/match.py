@@ -67,10 +67,11 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
           report_formats, sample_info, overwrite, lenient) -> None:
     """Find and identify the compounds in chromatographic runs (GC-MS or LC-MS/MS).
 
-    Each run (mzML, mzXML, ANDI netCDF, JCAMP-DX, MS1/MS2 text) is deconvoluted into
-    components (GC) or consensus MS2 spectra (LC), searched against the library, and every
-    finding gets a verdict -- identified, tentative or inconclusive -- with the criteria it met
-    and failed. Default thresholds are in docs/match.md and in every results file.
+    Each run (mzML, mzXML, ANDI netCDF, JCAMP-DX, MS1/MS2 text, Agilent .D folder) is
+    deconvoluted into components (GC) or consensus MS2 spectra (LC), searched against the
+    library, and every finding gets a verdict -- identified, tentative or inconclusive -- with
+    the criteria it met and failed. Default thresholds are in docs/match.md and in every
+    results file.
     """
     from nps_id.match.pipeline import match_files
     from nps_id.match.results import results_json, write_results_json

@@ -100,6 +100,13 @@ def test_summary_table_has_substances_by_runs_and_lists_failures(sequence_batch)
     assert "Flubromazepam" in page and "truncated" in page
 
 
+def test_summary_labels_the_internal_standard(sequence_batch):
+    # match prints "Bupivacaine (IS)"; the batch summary must not show it as one more substance.
+    _, out, _ = sequence_batch
+    assert "<th>Bupivacaine (internal standard)</th>" in (out / "summary.html").read_text()
+    assert json.loads((out / "summary.json").read_text())["internal_standards"] == ["Bupivacaine"]
+
+
 def test_blanks_are_flagged_and_carry_over_is_hinted(sequence_batch):
     _, out, _ = sequence_batch
     summary = json.loads((out / "summary.json").read_text())
