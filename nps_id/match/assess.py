@@ -7,7 +7,8 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 - isomers the spectrum cannot exclude (:mod:`nps_id.match.isomer_rule`), in the library or not;
 - molecular-ion consistency: a candidate lighter than ions of the spectrum is not the compound;
 - an estimated nominal molecular mass (:mod:`nps_id.match.molecular_mass`);
-- the new-substance call: no identification, and the closest library compounds point to one
+- the new-substance call: no library compound explains the spectrum (inconclusive, or only a
+  close analogue), and the closest library compounds point to one
   family -- ``new_substance`` with the ``suspected_group``, the closest compounds with their mass
   differences and what those differences read as (``CH2``, ``F for H``, ...).
 
@@ -25,7 +26,7 @@ import numpy as np
 from nps_id.chem.formula import nominal_mass
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of
 from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing, molecular_ion
-from nps_id.match.verdict import IDENTIFIED, Evidence, Verdict, VerdictThresholds, decide
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999
@@ -224,7 +225,10 @@ def assess(
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _family(hits, facts)
     closest = _closest(hits, facts, estimated, kind)
-    return Assessment(verdict, group is not None, group, estimated, isomers, closest)
+    # A weak match (or another tentative reading of the hit) may still be the library compound:
+    # only a spectrum that no library compound explains is a suspected new substance.
+    not_in_library = verdict.verdict != TENTATIVE or verdict.rule.startswith("close analogue")
+    return Assessment(verdict, group is not None and not_in_library, group, estimated, isomers, closest)
 
 
 def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndarray, level: float,

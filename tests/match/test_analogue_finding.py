@@ -51,13 +51,19 @@ def test_reports_name_the_analogue_and_never_export_it_as_the_library_substance(
     doc = build_report(results, {"item": {"internal_standards": ["Bupivacaine"]}})
     analogue = next(f for f in doc["findings"] if f["match_mode"] == "analogue")
     name = analogue["name"]
+    # Etizolam is not in this library: its closest spectra are benzodiazepines, so the finding is a
+    # suspected new benzodiazepine -- named by its group, never as the library entry (issue 18).
+    assert analogue["new_substance"] and analogue["suspected_group"] == "Benzodiazepines"
+    label = "suspected new substance (Benzodiazepines)"
     html = render(doc, "html")
     text = next(iter(html.values())).decode()
-    assert f"analogue of {name}" in text and "Similarity" in text
+    assert label in text and 'id="new-substances"' in text and "Similarity" in text
     assert "are those of the library entry" in text  # its formula and InChIKey are not the unknown's
     lims = next(iter(render(doc, "csv").values())).decode()
-    assert f"analogue of {name},tentative,analogue" in lims
-    # The EWA export must not report the library entry as found.
-    assert name not in {row["substance"] for row in ewa_rows(doc)}
-    reasons = {e["substance"]: e["reason"] for e in excluded(doc)}
-    assert reasons[f"analogue of {name}"].startswith(f"analogue of {name} is not exported: the substance is related to")
+    assert f"{label},tentative,analogue" in lims
+    # The EWA export must not report the library entry as found: only the suspected new substance.
+    rows = ewa_rows(doc)
+    assert name not in {row["substance"] for row in rows}
+    (new,) = [row for row in rows if row["suspected_new_substance"]]
+    assert new["substance"] == label and new["inchikey"] is None and name in new["closest_known_compounds"]
+    assert label not in {e["substance"] for e in excluded(doc)}
