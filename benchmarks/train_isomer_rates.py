@@ -85,7 +85,7 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
         if smiles is None:
             continue
         context = context_of(str(names[rows[0]]), smiles, b)
-        for isomer in enumerate_isomers(smiles):
+        for isomer in enumerate_isomers(smiles) or ():
             other = isomer.inchikey[:14]
             if other in rows_of:
                 outcomes[(context, isomer.move)].append(any(passed.get((r, other), False) for r in rows))

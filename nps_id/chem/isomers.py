@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Iterator
 
 from rdkit import Chem, RDLogger
 
@@ -33,6 +34,13 @@ MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond")
 #: Enumeration stops at this many isomers per structure (a large molecule has thousands; the
 #: first few hundred are enough to know whether one is absent from the library).
 MAX_ISOMERS = 400
+#: Bounds on the work for one structure, beyond which it is not enumerated (None, so the isomer
+#: rule says it could not look): the moves pair every methyl with every acceptor, so candidates
+#: grow with the square of the size (a 121-atom dendrimer: 6,500 candidates, 28 s for one hit).
+#: The largest verified structures of SWGDRUG 3.4 and MassBank EI have 96 heavy atoms and give
+#: at most 384 candidates.
+MAX_HEAVY_ATOMS = 150
+MAX_CANDIDATES = 1000
 
 
 @dataclass(frozen=True)
@@ -51,8 +59,7 @@ def _substituent_label(mol: Chem.Mol, atom_idx: int, ring_atoms: set[int]) -> st
     return atom.GetSymbol()
 
 
-def _ring_position(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
-    out = []
+def _ring_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
     info = mol.GetRingInfo()
     for ring in info.AtomRings():
         ring_set = set(ring)
@@ -77,8 +84,7 @@ def _ring_position(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
                     for idx in (a, a2):
                         rw.GetAtomWithIdx(idx).SetNoImplicit(False)
                         rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
-                    out.append((rw.GetMol(), f"ring_position:{label}"))
-    return out
+                    yield rw.GetMol(), f"ring_position:{label}"
 
 
 def _is_terminal_methyl(atom: Chem.Atom) -> bool:
@@ -100,8 +106,7 @@ def _move_atom(mol: Chem.Mol, t: int, old: int, new: int) -> Chem.Mol:
     return rw.GetMol()
 
 
-def _methyl_shift(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
-    out = []
+def _methyl_shift(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
     for atom in mol.GetAtoms():
         if not _is_terminal_methyl(atom):
             continue
@@ -109,14 +114,12 @@ def _methyl_shift(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
         x = atom.GetNeighbors()[0]
         for y in x.GetNeighbors():
             if y.GetIdx() != t and _can_take_methyl(y):
-                out.append((_move_atom(mol, t, x.GetIdx(), y.GetIdx()), "methyl_shift"))
-    return out
+                yield _move_atom(mol, t, x.GetIdx(), y.GetIdx()), "methyl_shift"
 
 
-def _chain_transfer(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
+def _chain_transfer(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
     """A terminal methyl leaves its chain and lengthens another chain (onto a terminal methyl)
     or methylates an N-H: the CH2 moves between chains, the formula stays."""
-    out = []
     dist = Chem.GetDistanceMatrix(mol)
     methyls = [a for a in mol.GetAtoms() if _is_terminal_methyl(a)]
     acceptors = [a for a in mol.GetAtoms()
@@ -130,13 +133,11 @@ def _chain_transfer(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
             yi = y.GetIdx()
             if yi in (t, x.GetIdx()) or dist[t][yi] < 3:
                 continue
-            out.append((_move_atom(mol, t, x.GetIdx(), yi), "chain_transfer"))
-    return out
+            yield _move_atom(mol, t, x.GetIdx(), yi), "chain_transfer"
 
 
-def _double_bond(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
+def _double_bond(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
     """A non-ring C=C between a and b becomes b=c for an sp3 carbon c (with H) next to b."""
-    out = []
     for bond in mol.GetBonds():
         if bond.GetBondType() != Chem.BondType.DOUBLE or bond.IsInRing():
             continue
@@ -153,8 +154,7 @@ def _double_bond(mol: Chem.Mol) -> list[tuple[Chem.Mol, str]]:
                 for idx in (a.GetIdx(), c.GetIdx()):
                     rw.GetAtomWithIdx(idx).SetNoImplicit(False)
                     rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
-                out.append((rw.GetMol(), "double_bond"))
-    return out
+                yield rw.GetMol(), "double_bond"
 
 
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
@@ -162,21 +162,29 @@ _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chai
 
 
 @lru_cache(maxsize=4096)
-def enumerate_isomers(smiles: str) -> tuple[Isomer, ...]:
+def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
     """Distinct isomers of ``smiles`` one move away (stereo ignored: the moves do not keep it).
 
-    The input structure itself (by InChIKey first block) is never returned. Structures RDKit
-    cannot sanitise are skipped.
+    The input structure itself (by InChIKey first block) is never returned; candidates RDKit
+    cannot sanitise are skipped. None when ``smiles`` cannot be enumerated: RDKit or InChI
+    cannot read it, or it is too large (:data:`MAX_HEAVY_ATOMS`, :data:`MAX_CANDIDATES`) --
+    "no isomer" must not stand for "not looked".
     """
     mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
-        return ()
+    if mol is None or mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
+        return None
     Chem.RemoveStereochemistry(mol)
     own = Chem.MolToInchiKey(mol)[:14]
+    if not own:
+        return None
     seen = {own}
     out: list[Isomer] = []
+    tried = 0
     for move in MOVES:
         for candidate, label in _MOVERS[move](mol):
+            tried += 1
+            if tried > MAX_CANDIDATES:
+                return None
             try:
                 Chem.SanitizeMol(candidate)
             except Exception:  # an impossible valence or aromaticity: not an isomer

@@ -106,8 +106,10 @@ class LibraryFacts:
         smiles = str(self.reference.columns["smiles"][row] or "")
         if not smiles or not self._block[row]:
             return None
-        if self._status is not None and any(self._status):
-            return smiles if self._status[row] == "verified" else None
+        if self._status is not None and any(self._status) and self._status[row] != "verified":
+            return None
+        # 'verified' is the file's claim: a structure that does not read, or is another compound's,
+        # would enumerate no isomer and so exclude them all (an identification it did not earn).
         from rdkit import Chem, RDLogger  # lazy: only when a rule needs a structure
 
         RDLogger.DisableLog("rdApp.*")

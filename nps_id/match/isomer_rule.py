@@ -42,7 +42,7 @@ class IsomerNote:
 
 @dataclass(frozen=True)
 class IsomerCheck:
-    """``evaluated`` is False when the hit has no verified structure (nothing to enumerate)."""
+    """``evaluated`` is False when the hit has no verified structure, or one too large to enumerate."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
@@ -109,10 +109,13 @@ def check_isomers(
         return IsomerCheck(False)
     from nps_id.chem.isomers import enumerate_isomers  # lazy: RDKit
 
+    isomers = enumerate_isomers(hit_smiles)
+    if isomers is None:
+        return IsomerCheck(False)
     rates = (load_rates() if rates is None else rates).get(context, {})
     default = rates.get("default", 1.0)
     notes = []
-    for isomer in enumerate_isomers(hit_smiles):
+    for isomer in isomers:
         rate = rates.get(isomer.move, default)
         block = isomer.inchikey[:14]
         name = library_name(block)

@@ -1,6 +1,8 @@
 """Isomer enumeration and formula masses: the chemistry the new-substance rules stand on."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 pytest.importorskip("rdkit")
@@ -54,3 +56,25 @@ def test_nominal_mass_and_isotope_reach_from_formulas() -> None:
     assert element_counts("C2H6O.HCl") is None and nominal_mass("") is None and nominal_mass("C2Xx") is None
     assert isotope_reach("C10H14N2") == 2
     assert isotope_reach("C17H15ClN4S") == 5  # Cl and S: the cluster reaches M+4, M+5 with 13C
+
+
+def test_a_structure_too_large_to_enumerate_is_not_evaluated():
+    # A library record's large structure (here 156 heavy atoms, 51 terminal methyls) would build
+    # every methyl x acceptor candidate before the isomer cap (O(n^2) molecules; 300 atoms: 8 s
+    # and 1.4 GB per hit). It is not enumerated, and the isomer rule says so instead of passing.
+    from nps_id.match.isomer_rule import check_isomers
+
+    large = "c1ccccc1" + "CC(C)" * 50
+    assert enumerate_isomers(large) is None
+    check = check_isomers(large, "other", 900, lambda block: None, {}, min_rate=0.0, margin=100)
+    assert not check.evaluated
+
+
+def test_a_symmetric_structure_with_too_many_candidates_is_not_evaluated():
+    # 121 heavy atoms, 81 equivalent methyls: 6,500 candidates give 4 distinct isomers (28 s).
+    branch = "C(C)(C)C"
+    for _ in range(3):
+        branch = f"C({branch})({branch})({branch})"
+    started = time.perf_counter()
+    assert enumerate_isomers(branch) is None
+    assert time.perf_counter() - started < 10

@@ -104,3 +104,19 @@ def test_search_rows_carry_the_contract_fields(swgdrug, tmp_path):
     assert first["Flubromazepam"]["estimated_mass"] == 332  # C15H10BrFN2O, 79Br
     assert all(r["verdict"] == first[r["query_name"]]["verdict"] for r in rows)  # per query, on every row
     assert np.all([isinstance(r["new_substance"], bool) for r in rows])
+
+
+@pytest.mark.parametrize("claimed", ["C1CC(((", "C(C)(C)(C)(C)C", "C"])  # unreadable, bad valence, another compound
+def test_a_verified_structure_that_is_not_the_hits_excludes_no_isomer(swgdrug, claimed):
+    # A library (re-signed by another tool, or a bug) marks a wrong structure 'verified': the
+    # isomer rule must not read "nothing to enumerate" as "no isomer left" and call it identified.
+    spectra = [s.replace(structure_status="verified" if s.get("smiles") else "") for s in swgdrug
+               if s.name != "Isobutyryl fentanyl"]
+    spectra = [s.replace(smiles=claimed) if s.name == "Butyryl fentanyl" else s for s in spectra]
+    query = _first(spectra, "Butyryl fentanyl")
+    reference = Reference.from_spectra(spectra)
+    hits = search([query], reference, SearchSettings(top_k=10))
+    found = assess_search([query], hits, reference, analog=False)[0]
+    assert reference.columns["name"][hits.row[0]] == "Butyryl fentanyl"
+    assert found.verdict.verdict == "tentative"
+    assert not found.isomers.evaluated
