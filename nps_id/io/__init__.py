@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from nps_id._paths import not_a_regular_file
 from nps_id.errors import InputError
 from nps_id.io._source import ReadReport, head_bytes, open_binary
 from nps_id.spectrum import Spectrum
@@ -64,14 +65,24 @@ def _strip_gz(path: Path) -> str:
     return name[:-3] if name.endswith(".gz") else name
 
 
+def _readable(path: str | Path) -> Path:
+    """``path`` when it exists and is a regular file or a folder; a FIFO, device or socket named
+    as an input would block or never end (one line, exit 3, instead of a hang)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    why = not_a_regular_file(path)
+    if why:
+        raise InputError(f"{path}: {why}")
+    return path
+
+
 def detect_format(path: str | Path) -> str:
     """Name of the format of ``path`` (a key of :data:`FORMATS`).
 
     Raises :class:`~nps_id.errors.InputError` when no reader fits.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder")
+    path = _readable(path)
     if path.is_dir():
         if path.suffix.lower() == ".d":
             return "agilent"
@@ -117,6 +128,7 @@ def read(
     The format is checked before this returns; spectra are parsed lazily as you iterate.
     """
     fmt = FORMATS[format] if format else FORMATS[detect_format(path)]
+    _readable(path)
     if report is None:
         report = ReadReport(str(path))
     report.format = fmt.name

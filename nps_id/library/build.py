@@ -171,7 +171,7 @@ def expand_sources(sources: Iterable[str | Path]) -> tuple[list[tuple[Path, str]
         source = Path(source)
         if not source.exists():
             raise InputError(f"{source}: no such file or folder")
-        if source.is_file() or source.suffix.lower() == ".d":
+        if not source.is_dir() or source.suffix.lower() == ".d":
             files.append((source, detect_format(source)))  # named explicitly: must be readable
             continue
         for root, dirs, names in os.walk(source):

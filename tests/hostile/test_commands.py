@@ -369,3 +369,18 @@ def test_junit_parses_whatever_the_case_name(library, run, tmp_path, char):
     assert result.exit_code == 0, result.output
     case = ET.parse(junit).getroot().find("testsuite/testcase")
     assert case.get("name").startswith("bad") and case.get("name").endswith("name")
+
+
+@pytest.mark.parametrize("command", ["inspect", "search", "convert", "match", "match --blank", "library build"])
+def test_a_fifo_named_as_an_input_is_refused_not_read(command, library, run, tmp_path):
+    """A FIFO named on the command line would block the reader forever: every command that reads
+    an input refuses it in one line (the io layer's one check)."""
+    fifo = tmp_path / "fifo.mzML"
+    os.mkfifo(fifo)
+    args = {"inspect": ["inspect", fifo], "search": ["search", fifo, "-l", library],
+            "convert": ["convert", fifo, "-o", tmp_path / "o.msp"],
+            "match": ["match", fifo, "-l", library, "--json", tmp_path / "x.json"],
+            "match --blank": ["match", run, "-l", library, "--blank", fifo, "--json", tmp_path / "x.json"],
+            "library build": ["library", "build", fifo, "-o", tmp_path / "lib.h5"]}[command]
+    line = refused(nps_id(*args, timeout=60))
+    assert line.endswith("fifo.mzML: not a regular file (a FIFO)")
