@@ -142,7 +142,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
                    "shares one; MS/MS: none within the precursor window)", err=True)
     from nps_id.match.assess import assess_search
 
-    assessments = assess_search(spectra, hits, reference, analog=mode == "analog")
+    assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True)
     rows = hit_rows(hits, spectra, reference, assessments)
     if not to_file:
         write_rows(rows, sys.stdout, fmt)

@@ -169,6 +169,7 @@ def assess(
     precursor: tuple[float, str] | None = None,
     identity: bool = True,
     acquired_max: float | None = None,
+    fields_only: bool = False,
     **evidence: Any,
 ) -> Assessment:
     """Verdict and new-substance evidence for one spectrum.
@@ -193,6 +194,10 @@ def assess(
     evidence
         Further :class:`~nps_id.match.verdict.Evidence` fields (``major_ions``, ``n_ions``,
         ``delta_ri``, ``same_hit_elsewhere``, ``analogue_score``).
+    fields_only
+        Compute only what :meth:`Assessment.fields` needs (``nps-id search``): the same values,
+        but the hit's isomers are enumerated (RDKit) only when they can change the verdict --
+        when it is ``identified`` without them -- and ``closest`` is left empty.
     """
     estimated = _estimated_mass(mz, intensity, kind, hits, facts, precursor)
     if not hits:
@@ -203,17 +208,28 @@ def assess(
     scores: dict[str, int] = {}
     for hit in hits:
         scores.setdefault(facts.block(hit.row), hit.score)
-    isomers = check_isomers(facts.structure(top.row), facts.context(top.row), top.score, facts.name_of_block, scores,
-                            min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin)
+
+    def isomer_check() -> IsomerCheck:
+        return check_isomers(facts.structure(top.row), facts.context(top.row), top.score, facts.name_of_block, scores,
+                             min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin)
+
     above = missing = None
     if kind == "ei" and facts.mass(top.row) is not None:
         above = tuple(ions_above(mz, intensity, facts.formula(top.row), thresholds.ions_above_level))
         missing = tuple(ions_missing(mz, intensity, *facts.reference.peaks.row(top.row), facts.formula(top.row),
                                      thresholds.ions_above_level, acquired_max))
+    isomers = None if fields_only else isomer_check()
     if identity:
-        verdict = decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap,
-                                  isomer_alert=isomer_alert, isomers=isomers, ions_above=above, ions_missing=missing,
-                                  **evidence), thresholds)
+        def identity_verdict(isomers: IsomerCheck | None) -> Verdict:
+            return decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
+                                   isomers=isomers, ions_above=above, ions_missing=missing, **evidence), thresholds)
+
+        verdict = identity_verdict(isomers)
+        if fields_only and verdict.verdict == IDENTIFIED:
+            # Without the isomer criterion, any other failed criterion decides the verdict and its
+            # rule alone (verdict.decide); only a verdict that passes everything else can change.
+            isomers = isomer_check()
+            verdict = identity_verdict(isomers)
     else:  # analogue hits: the identity criteria are failed by construction, not evaluated
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None, rmf=0 if kind == "ei" else None,
                                   gap=gap, **evidence), thresholds)
@@ -221,7 +237,7 @@ def assess(
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _family(hits, facts)
-    closest = _closest(hits, facts, estimated, kind)
+    closest = () if fields_only else _closest(hits, facts, estimated, kind)
     return Assessment(verdict, group is not None, group, estimated, isomers, closest)
 
 
@@ -322,13 +338,15 @@ def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> st
 
 
 def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,
-                  thresholds: VerdictThresholds = VerdictThresholds()) -> dict[int, Assessment]:
+                  thresholds: VerdictThresholds = VerdictThresholds(), fields_only: bool = False,
+                  ) -> dict[int, Assessment]:
     """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
     (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
 
     Identity mode applies the verdict rules to the rank-1 hit; analogue mode never names a
     compound: its verdict is at most ``tentative`` (close analogue), and the hits serve as the
-    closest compounds for the new-substance call.
+    closest compounds for the new-substance call. ``fields_only``: as :func:`assess` (what the
+    search rows print, computed faster).
     """
     facts = LibraryFacts(reference)
     out: dict[int, Assessment] = {}
@@ -354,7 +372,7 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
         out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts,
                         gap=to_999(gap),
                         isomer_alert=bool(hits.isomer_alert[start]), thresholds=thresholds,
-                        precursor=precursor, identity=not analog, **extra)
+                        precursor=precursor, identity=not analog, fields_only=fields_only, **extra)
     return out
 
 

@@ -37,7 +37,9 @@ def _nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]
     base = max(summed) if len(summed) else 0.0
     if base <= 0:
         return {}
-    return {int(nominal.min()) + k: v / base for k, v in enumerate(summed) if v > 0}
+    # Vectorised (the same float64 divisions): this runs several times per searched spectrum.
+    kept = np.flatnonzero(summed > 0)
+    return dict(zip((kept + int(nominal.min())).tolist(), summed[kept] / base))
 
 
 def molecular_ion(mz: np.ndarray, intensity: np.ndarray, floor: float = ION_FLOOR) -> int | None:
