@@ -16,17 +16,31 @@ queries against the whole library (``--matchms-queries``), MS2 identity within t
 window. ``--million`` instead measures a 1,000,000-spectrum library (replicated MassBank MS2
 spectra with m/z jitter) for peak RSS.
 
+``--whole-process`` times what a user runs (issue 16): ``python -m nps_id search FILE --library
+LIB --top 5 --format jsonl -o OUT`` as a fresh process (imports, reading, search, verdicts,
+writing), beside Flash entropy's query loop with its index prebuilt, in the same run, on the
+MassBank EI identity queries x10 (9,670) vs the EI library and the MS/MS ones x10 (12,350) vs
+the MS/MS library; then a one-spectrum search against ``python -c "import numpy, scipy, h5py,
+click"`` (start-up). Libraries are built with ``nps-id library build`` into a temporary folder
+unless ``--ei-library`` / ``--ms2-library`` name prebuilt ones.
+
 Usage::
 
     PYTHONPATH=. python benchmarks/bench_search.py [--matchms-queries 100] [--json out.json]
     PYTHONPATH=. python benchmarks/bench_search.py --million
+    PYTHONPATH=. python benchmarks/bench_search.py --whole-process [--ei-library mbei.h5 --ms2-library mbms2.h5]
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import multiprocessing as mp
+import os
 import re
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -259,10 +273,17 @@ def main() -> None:
     parser.add_argument("--task", action="append", default=None,
                         help="run only this task (repeatable), e.g. --task 'EI identity'")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="time the search this many times, keep the best")
+    parser.add_argument("--whole-process", action="store_true",
+                        help="only `nps-id search` as a process vs Flash's query loop, and start-up")
+    parser.add_argument("--ei-library", type=Path, default=None, help="--whole-process: prebuilt MassBank EI .h5")
+    parser.add_argument("--ms2-library", type=Path, default=None, help="--whole-process: prebuilt MassBank MS2 .h5")
     args = parser.parse_args()
     globals()["REPEAT"] = max(args.repeat, 1)
     if args.million:
         million()
+        return
+    if args.whole_process:
+        whole_process(args.ei_library, args.ms2_library)
         return
     t = time.perf_counter()
     tasks = load_tasks(args.task)
@@ -379,6 +400,64 @@ def million(n_target: int = 1_000_000) -> None:
     print(f"| spectra | index build s | {len(queries)} queries s | queries/s | peak RSS MB (whole process) |")
     print("|---:|---:|---:|---:|---:|")
     print(f"| {n} | {build_s:.1f} | {search_s:.1f} | {len(queries) / search_s:.0f} | {hwm:.0f} |")
+
+
+# -- the whole process (issue 16) ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _nps_id(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nps_id", *map(str, args)]
+
+
+def _timed(cmd: list[str]) -> float:
+    """Wall seconds of one child process run from the repository root (this checkout's code)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int = 10) -> None:
+    """`nps-id search` as a process vs Flash entropy's query loop (index prebuilt), one run."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-whole-"))
+    rows = []
+    for task, lib_name, query_name, given in (("EI", "ei-library", "ei-queries-identity", ei_library),
+                                              ("MS/MS", "ms2-library", "ms2-queries-identity", ms2_library)):
+        text = gzip.decompress((DATA / "massbank" / f"{query_name}.msp.gz").read_bytes())
+        queries_file = tmp / f"{query_name}-x{copies}.msp"
+        queries_file.write_bytes((text.rstrip(b"\n") + b"\n\n") * copies)
+        library = given or tmp / f"{lib_name}.h5"
+        if given is None:
+            build_s = _timed(_nps_id("library", "build", DATA / "massbank" / f"{lib_name}.msp.gz", "-o", library))
+            print(f"built {library} in {build_s:.0f} s", flush=True)
+        queries = load(query_name) * copies
+        out = tmp / "hits.jsonl"
+        nps_s = min(_timed(_nps_id("search", queries_file, "--library", library, "--top", 5, "--format", "jsonl",
+                                   "-o", out)) for _ in range(REPEAT))
+        n_rows = sum(1 for _ in out.open())
+        (_, _, flash_s), _ = in_child(run_flash, load(lib_name), queries, "open" if task == "EI" else "identity",
+                                      task == "EI")
+        row = {"task": task, "queries": len(queries), "rows": n_rows, "nps_id_process_s": round(nps_s, 2),
+               "flash_loop_s": round(flash_s, 2), "ratio": round(flash_s / nps_s, 2)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        one = tmp / "one.msp"
+        one.write_bytes(text.split(b"\n\n")[0] + b"\n\n")
+        one_s = min(_timed(_nps_id("search", one, "--library", library, "-o", tmp / "one.tsv")) for _ in range(REPEAT))
+        rows.append({"task": f"{task}, one spectrum", "queries": 1, "nps_id_process_s": round(one_s, 2)})
+    imports_s = min(_timed([sys.executable, "-c", "import numpy, scipy, h5py, click"]) for _ in range(REPEAT))
+    print(f"\n`python -c \"import numpy, scipy, h5py, click\"`: {imports_s:.2f} s (best of {REPEAT})")
+    print("\n| workload | queries | nps-id search, whole process s | Flash query loop s | nps-id vs Flash | "
+          "vs the imports |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        flash = f"{r['flash_loop_s']:.2f}" if "flash_loop_s" in r else ""
+        ratio = f"**{r['ratio']:.1f}x**" if "ratio" in r else ""
+        print(f"| {r['task']} | {r['queries']:,} | {r['nps_id_process_s']:.2f} | {flash} | {ratio} | "
+              f"{r['nps_id_process_s'] / imports_s:.1f}x |")
+    print(f"\n(nps-id: best of {REPEAT} processes; Flash: best of {REPEAT} loops, index built before; files in {tmp})")
 
 
 if __name__ == "__main__":
