@@ -13,11 +13,17 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 
 Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
 compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`assess` ->
-:class:`Assessment`.
+:class:`Assessment`, :func:`assess_search` (a search's hits); :class:`IsomerCache` keeps the
+RDKit isomer enumerations of hits across processes.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -51,6 +57,66 @@ class RankedHit:
     similarity: float = 0.0
 
 
+class IsomerCache:
+    """:func:`nps_id.chem.isomers.enumerate_isomers` by SMILES, kept in the cache folder across
+    processes: RDKit takes milliseconds per structure (20 s for the hits of a SWGDRUG self-search)
+    and a library's hits recur from one search to the next. Keyed by the enumerating code and
+    the RDKit version; a damaged file is ignored with a warning; :meth:`save` writes what was
+    added (atomically; an unwritable folder only costs the time)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple] | None = None
+        self._added = False
+
+    @functools.cached_property
+    def path(self) -> Path:
+        from importlib.metadata import version
+        from importlib.util import find_spec
+
+        from nps_id._paths import cache_dir
+
+        code = hashlib.sha256(Path(find_spec("nps_id.chem.isomers").origin).read_bytes()).hexdigest()
+        key = hashlib.sha256(json.dumps([code, version("rdkit")]).encode()).hexdigest()[:32]
+        return cache_dir() / f"isomers-{key}.json"
+
+    def get(self, smiles: str) -> tuple:
+        if self._known is None:
+            self._known = self._load()
+        if smiles not in self._known:
+            from nps_id.chem.isomers import enumerate_isomers  # lazy: RDKit
+
+            self._known[smiles] = enumerate_isomers(smiles)
+            self._added = True
+        return self._known[smiles]
+
+    def _load(self) -> dict[str, tuple]:
+        if not self.path.exists():
+            return {}
+        from nps_id.chem.isomers import Isomer
+
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return {smiles: tuple(Isomer(*map(str, fields)) for fields in found) for smiles, found in data.items()}
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            warnings.warn(f"isomer cache {self.path} is damaged ({exc}); rebuilt", stacklevel=2)
+            return {}
+
+    def save(self) -> None:
+        if not self._added:
+            return
+        from nps_id._atomic import atomic_output
+        from nps_id.errors import InputError
+
+        data = {smiles: [[i.smiles, i.inchikey, i.move] for i in found] for smiles, found in self._known.items()}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_output(self.path) as tmp:
+                Path(tmp).write_text(json.dumps(data), encoding="utf-8")
+            self._added = False
+        except (OSError, InputError) as exc:
+            warnings.warn(f"isomer cache {self.path.parent} not written ({exc})", stacklevel=2)
+
+
 class LibraryFacts:
     """What the rules need from a library, row by row (computed once, cached).
 
@@ -70,6 +136,7 @@ class LibraryFacts:
                 self._name_of[block] = str(name)
         self._status = cols.get("structure_status")
         self._cache: dict[tuple[str, int], Any] = {}
+        self.isomer_cache = IsomerCache()
 
     def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":
         view = object.__new__(LibraryFacts)
@@ -210,8 +277,10 @@ def assess(
         scores.setdefault(facts.block(hit.row), hit.score)
 
     def isomer_check() -> IsomerCheck:
-        return check_isomers(facts.structure(top.row), facts.context(top.row), top.score, facts.name_of_block, scores,
-                             min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin)
+        smiles = facts.structure(top.row)
+        return check_isomers(smiles, facts.context(top.row), top.score, facts.name_of_block, scores,
+                             min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin,
+                             isomers=facts.isomer_cache.get(smiles) if smiles else None)
 
     above = missing = None
     if kind == "ei" and facts.mass(top.row) is not None:
@@ -373,6 +442,7 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                         gap=to_999(gap),
                         isomer_alert=bool(hits.isomer_alert[start]), thresholds=thresholds,
                         precursor=precursor, identity=not analog, fields_only=fields_only, **extra)
+    facts.isomer_cache.save()
     return out
 
 
