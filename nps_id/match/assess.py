@@ -318,9 +318,9 @@ def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: 
         return 0, 0
     nominal = np.rint(ref_mz).astype(np.int64)
     major = (ref_intensity >= level * ref_intensity.max()) & (nominal >= mz_range[0]) & (nominal <= mz_range[1])
-    expected = np.unique(nominal[major])
-    present = np.isin(expected, np.rint(query_mz).astype(np.int64)).sum()
-    return int(present), int(expected.size)
+    expected = set(nominal[major].tolist())  # sets: this runs once per searched EI spectrum
+    present = expected.intersection(np.rint(query_mz).astype(np.int64).tolist())
+    return len(present), len(expected)
 
 
 def _estimated_mass(mz, intensity, kind, hits, facts, precursor) -> int | None:
