@@ -16,17 +16,31 @@ queries against the whole library (``--matchms-queries``), MS2 identity within t
 window. ``--million`` instead measures a 1,000,000-spectrum library (replicated MassBank MS2
 spectra with m/z jitter) for peak RSS.
 
+``--whole-process`` times what a user runs (issue 16): ``python -m nps_id search FILE --library
+LIB --top 5 --format jsonl -o OUT`` as a fresh process (imports, reading, search, verdicts,
+writing), beside Flash entropy's query loop with its index prebuilt, in the same run, on the
+MassBank EI identity queries x10 (9,670) vs the EI library and the MS/MS ones x10 (12,350) vs
+the MS/MS library; then a one-spectrum search against ``python -c "import numpy, scipy, h5py,
+click"`` (start-up). Libraries are built with ``nps-id library build`` into a temporary folder
+unless ``--ei-library`` / ``--ms2-library`` name prebuilt ones.
+
 Usage::
 
     PYTHONPATH=. python benchmarks/bench_search.py [--matchms-queries 100] [--json out.json]
     PYTHONPATH=. python benchmarks/bench_search.py --million
+    PYTHONPATH=. python benchmarks/bench_search.py --whole-process [--ei-library mbei.h5 --ms2-library mbms2.h5]
 """
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import multiprocessing as mp
+import os
 import re
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -259,10 +273,22 @@ def main() -> None:
     parser.add_argument("--task", action="append", default=None,
                         help="run only this task (repeatable), e.g. --task 'EI identity'")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="time the search this many times, keep the best")
+    parser.add_argument("--scale", type=int, nargs="+", default=None, metavar="N",
+                        help="only the scale table: libraries of N spectra (e.g. 10000 100000 1000000)")
+    parser.add_argument("--whole-process", action="store_true",
+                        help="only `nps-id search` as a process vs Flash's query loop, and start-up")
+    parser.add_argument("--ei-library", type=Path, default=None, help="--whole-process: prebuilt MassBank EI .h5")
+    parser.add_argument("--ms2-library", type=Path, default=None, help="--whole-process: prebuilt MassBank MS2 .h5")
     args = parser.parse_args()
     globals()["REPEAT"] = max(args.repeat, 1)
     if args.million:
         million()
+        return
+    if args.scale:
+        scale(args.scale)
+        return
+    if args.whole_process:
+        whole_process(args.ei_library, args.ms2_library)
         return
     t = time.perf_counter()
     tasks = load_tasks(args.task)
@@ -334,12 +360,91 @@ def print_table(rows) -> None:
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
+def replicated(base, n_target: int, rng):
+    """``base`` (a Reference) tiled to ``n_target`` spectra, every copy with 0.001 Da m/z and
+    0.0005 Da precursor jitter so that no two copies are identical."""
+    from nps_id.peaks import CSRPeaks
+    from nps_id.search.reference import COLUMNS, Reference
+
+    reps = -(-n_target // base.n_spectra)
+    counts = np.tile(base.peaks.counts, reps)[:n_target]
+    offsets = np.zeros(n_target + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    mz = np.tile(base.peaks.mz, reps)[: offsets[-1]]
+    mz = mz + rng.normal(0, 0.001, mz.size)
+    inten = np.tile(base.peaks.intensity, reps)[: offsets[-1]]
+    # jitter can swap two close peaks: restore ascending m/z within each spectrum
+    spec = np.repeat(np.arange(n_target), counts)
+    order = np.lexsort((mz, spec))
+    cols = {name: np.tile(base.columns[name], reps)[:n_target] for name in COLUMNS}
+    cols["precursor_mz"] = cols["precursor_mz"] + rng.normal(0, 0.0005, n_target)
+    return Reference(CSRPeaks(offsets, np.abs(mz[order]), inten[order]), cols)
+
+
+def scale(sizes: list[int], n_queries: int = 300) -> None:
+    """Query throughput and peak memory against libraries of ``sizes`` spectra (MassBank EI and
+    MS/MS replicated with jitter), nps-id beside Flash entropy search, and the slope of each."""
+    from nps_id.search.reference import Reference
+
+    rows = []
+    for task, lib_name, query_name, ei in (("EI", "ei-library", "ei-queries-identity", True),
+                                           ("MS/MS", "ms2-library", "ms2-queries-identity", False)):
+        base = Reference.from_spectra(load(lib_name))
+        queries = load(query_name)[:n_queries]
+        for n in sizes:
+            for engine in ("nps-id", "Flash"):
+                (seconds, build_s), peak = in_child(_scale_run, engine, base, n, queries, ei)
+                row = {"task": task, "spectra": n, "engine": engine, "queries_per_s": round(len(queries) / seconds, 1),
+                       "ms_per_query": round(1000 * seconds / len(queries), 3), "build_s": round(build_s, 1),
+                       "peak_mb": round(peak)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    print(f"\n| task | engine | spectra | queries/s | ms/query | index build s | peak MB (child, above fork) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['task']} | {r['engine']} | {r['spectra']:,} | {r['queries_per_s']} | {r['ms_per_query']} | "
+              f"{r['build_s']} | {r['peak_mb']} |")
+    print("\nslope (log ms/query vs log spectra, first to last size) and ms/query extrapolated to 10^9 spectra:")
+    for task in ("EI", "MS/MS"):
+        for engine in ("nps-id", "Flash"):
+            pts = [(r["spectra"], r["ms_per_query"]) for r in rows if r["task"] == task and r["engine"] == engine]
+            (n0, t0), (n1, t1) = pts[0], pts[-1]
+            b = np.log(t1 / t0) / np.log(n1 / n0)
+            print(f"  {task} {engine}: slope {b:.2f}, {t1 * (1e9 / n1) ** b / 1000:.3g} s/query at 10^9 "
+                  f"(linear: {t1 * 1e9 / n1 / 1000:.3g} s)")
+
+
+def _scale_run(engine: str, base, n: int, queries, ei: bool):
+    """(search seconds for ``queries``, index build seconds) in a child, on ``base`` tiled to ``n``."""
+    rng = np.random.default_rng(1)
+    ref = replicated(base, n, rng)
+    if engine == "nps-id":
+        from nps_id.search.engine import PreparedLibrary, SearchSettings, search
+        from nps_id.search.index import load_indexes
+
+        t0 = time.perf_counter()
+        prepared = PreparedLibrary(ref, indexes=load_indexes(ref, use_cache=False))
+        settings = SearchSettings(top_k=5)
+        search(queries[:2], prepared, settings)  # JIT and per-library data, as in the other rows
+        build_s = time.perf_counter() - t0
+        t = time.perf_counter()
+        search(queries, prepared, settings)
+        return time.perf_counter() - t, build_s
+    from nps_id.spectrum import Spectrum
+
+    precursor, level = ref.columns["precursor_mz"].tolist(), ref.columns["ms_level"].tolist()
+    library = [Spectrum(*ref.peaks.row(i), {"precursor_mz": precursor[i] if np.isfinite(precursor[i]) else None,
+                                             "ms_level": level[i] or None}) for i in range(ref.n_spectra)]
+    del ref
+    _, build_s, search_s = run_flash(library, queries, "open" if ei else "identity", ei)
+    return search_s, build_s
+
+
 def million(n_target: int = 1_000_000) -> None:
     """Peak RSS of building the index for and searching a 1,000,000-spectrum MS2 + EI library."""
-    from nps_id.peaks import CSRPeaks
     from nps_id.search.engine import SearchSettings, search
     from nps_id.search.index import load_indexes
-    from nps_id.search.reference import COLUMNS, Reference
+    from nps_id.search.reference import Reference
 
     base_lib = load("ms2-library") + load("ei-library")
     queries = load("ms2-queries-identity")[:300] + load("ei-queries-identity")[:300]
@@ -349,25 +454,8 @@ def million(n_target: int = 1_000_000) -> None:
     rng = np.random.default_rng(1)
     print(f"replicating {base.n_spectra} spectra x {reps}; RSS now {rss_mb():.0f} MB", flush=True)
 
-    def build():
-        counts = np.tile(base.peaks.counts, reps)[:n_target]
-        offsets = np.zeros(n_target + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        mz = np.tile(base.peaks.mz, reps)[: offsets[-1]]
-        mz = mz + rng.normal(0, 0.001, mz.size)  # m/z jitter: no two copies identical
-        inten = np.tile(base.peaks.intensity, reps)[: offsets[-1]]
-        # jitter can swap two close peaks: restore ascending m/z within each spectrum
-        spec = np.repeat(np.arange(n_target), counts)
-        order = np.lexsort((mz, spec))
-        cols = {}
-        for name in COLUMNS:
-            col = base.columns[name]
-            cols[name] = np.tile(col, reps)[:n_target]
-        cols["precursor_mz"] = cols["precursor_mz"] + rng.normal(0, 0.0005, n_target)
-        return Reference(CSRPeaks(offsets, np.abs(mz[order]), inten[order]), cols)
-
     def run():
-        ref = build()
+        ref = replicated(base, n_target, rng)
         t0 = time.perf_counter()
         indexes = load_indexes(ref, use_cache=False)
         t1 = time.perf_counter()
@@ -379,6 +467,71 @@ def million(n_target: int = 1_000_000) -> None:
     print(f"| spectra | index build s | {len(queries)} queries s | queries/s | peak RSS MB (whole process) |")
     print("|---:|---:|---:|---:|---:|")
     print(f"| {n} | {build_s:.1f} | {search_s:.1f} | {len(queries) / search_s:.0f} | {hwm:.0f} |")
+
+
+# -- the whole process (issue 16) ----------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _nps_id(*args: str) -> list[str]:
+    return [sys.executable, "-m", "nps_id", *map(str, args)]
+
+
+def _timed(cmd: list[str], cache: Path | None = None) -> float:
+    """Wall seconds of one child process run from the repository root (this checkout's code),
+    with ``cache`` as its cache folder (``NPS_ID_CACHE``) when given."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **({"NPS_ID_CACHE": str(cache)} if cache else {}))
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int = 10) -> None:
+    """`nps-id search` as a process vs Flash entropy's query loop (index prebuilt), one run."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-whole-"))
+    rows = []
+    for task, lib_name, query_name, given in (("EI", "ei-library", "ei-queries-identity", ei_library),
+                                              ("MS/MS", "ms2-library", "ms2-queries-identity", ms2_library)):
+        text = gzip.decompress((DATA / "massbank" / f"{query_name}.msp.gz").read_bytes())
+        queries_file = tmp / f"{query_name}-x{copies}.msp"
+        queries_file.write_bytes((text.rstrip(b"\n") + b"\n\n") * copies)
+        library = given or tmp / f"{lib_name}.h5"
+        if given is None:
+            build_s = _timed(_nps_id("library", "build", DATA / "massbank" / f"{lib_name}.msp.gz", "-o", library))
+            print(f"built {library} in {build_s:.0f} s", flush=True)
+        queries = load(query_name) * copies
+        out = tmp / "hits.jsonl"
+        command = _nps_id("search", queries_file, "--library", library, "--top", 5, "--format", "jsonl", "-o", out)
+        # First with an empty cache folder (the library's compound identity and its hits' isomers
+        # are made then), then as every later search runs.
+        cold_s = _timed(command, tmp / f"cache-{lib_name}")
+        nps_s = min(_timed(command, tmp / f"cache-{lib_name}") for _ in range(REPEAT))
+        n_rows = sum(1 for _ in out.open())
+        (_, _, flash_s), _ = in_child(run_flash, load(lib_name), queries, "open" if task == "EI" else "identity",
+                                      task == "EI")
+        row = {"task": task, "queries": len(queries), "rows": n_rows, "nps_id_process_s": round(nps_s, 2),
+               "cold_s": round(cold_s, 2),
+               "flash_loop_s": round(flash_s, 2), "ratio": round(flash_s / nps_s, 2)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        one = tmp / "one.msp"
+        one.write_bytes(text.split(b"\n\n")[0] + b"\n\n")
+        one_s = min(_timed(_nps_id("search", one, "--library", library, "-o", tmp / "one.tsv"), tmp / f"cache-{lib_name}")
+                    for _ in range(REPEAT))
+        rows.append({"task": f"{task}, one spectrum", "queries": 1, "nps_id_process_s": round(one_s, 2)})
+    imports_s = min(_timed([sys.executable, "-c", "import numpy, scipy, h5py, click"]) for _ in range(REPEAT))
+    print(f"\n`python -c \"import numpy, scipy, h5py, click\"`: {imports_s:.2f} s (best of {REPEAT})")
+    print("\n| workload | queries | nps-id search, whole process s | first run, empty cache s | Flash query loop s "
+          "| nps-id vs Flash | vs the imports |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        flash = f"{r['flash_loop_s']:.2f}" if "flash_loop_s" in r else ""
+        ratio = f"**{r['ratio']:.1f}x** ({r['flash_loop_s'] / r['cold_s']:.1f}x)" if "ratio" in r else ""
+        cold = f"{r['cold_s']:.2f}" if "cold_s" in r else ""
+        print(f"| {r['task']} | {r['queries']:,} | {r['nps_id_process_s']:.2f} | {cold} | {flash} | {ratio} | "
+              f"{r['nps_id_process_s'] / imports_s:.1f}x |")
+    print(f"\n(nps-id: best of {REPEAT} processes; Flash: best of {REPEAT} loops, index built before; files in {tmp})")
 
 
 if __name__ == "__main__":

@@ -142,77 +142,114 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
                    "shares one; MS/MS: none within the precursor window)", err=True)
     from nps_id.match.assess import assess_search
 
-    assessments = assess_search(spectra, hits, reference, analog=mode == "analog")
-    rows = hit_rows(hits, spectra, reference, assessments)
+    assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True)
+    table = hit_columns(hits, spectra, reference, assessments)
     if not to_file:
-        write_rows(rows, sys.stdout, fmt)
+        write_rows(table, sys.stdout, fmt)
         return
     from nps_id._atomic import atomic_output  # writes into /dev/null, /dev/stdout or a FIFO in place
 
     with atomic_output(output) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            write_rows(rows, fh, fmt)
+            write_rows(table, fh, fmt)
 
 
-def hit_rows(hits: Any, spectra: list, reference: Any, assessments: dict[int, Any]) -> Iterator[dict[str, Any]]:
-    """One dict per hit with the machine column names of :data:`COLUMNS`; every row of a query
-    carries its per-query verdict fields (:func:`nps_id.match.assess.assess_search`)."""
+def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int, Any]) -> dict[str, list]:
+    """The hit rows as columns: one list of Python values (None when absent) per machine column
+    name of :data:`COLUMNS`; every row of a query carries its per-query verdict fields
+    (:func:`nps_id.match.assess.assess_search`). Built a column at a time: per-query and
+    per-library-row values once each, then indexed."""
     import numpy as np
 
     from nps_id.search.analogue import shift_name
-    from nps_id.search.scores import to_999
 
-    def num(value: float, digits: int) -> float | None:
-        return round(float(value), digits) if np.isfinite(value) else None
+    rows = np.asarray(hits.row, dtype=np.int64)
+    queries, per_hit = np.unique(np.asarray(hits.query, dtype=np.int64), return_inverse=True)
+    per_hit = per_hit.reshape(-1).tolist()
 
-    columns, notes = reference.columns, reference.identity.notes
-    for i in range(len(hits)):
-        q, row = int(hits.query[i]), int(hits.row[i])
-        query = spectra[q]
-        record = query.get("scan_index")  # the position in the file, even after --lenient skipped records
-        yield {
-            "query": q if record is None else int(record),
-            "query_name": query.name or query.get("source_id") or query.get("scan_id") or f"query {q}",
-            "rank": int(hits.rank[i]),
-            "library_id": columns["source_id"][row],
-            "name": columns["name"][row],
-            "inchikey": columns["inchikey"][row],
-            "formula": columns["formula"][row],
-            "score": num(hits.score[i], 4),
-            "mf": to_999(hits.mf[i]),
-            "rmf": to_999(hits.rmf[i]),
-            "delta_mass": num(hits.delta_mass[i], 4),
-            "gap": num(hits.gap[i], 4),
-            "isomer_alert": bool(hits.isomer_alert[i]),
-            "library_row": row,
-            "similarity": num(hits.similarity[i], 4),
-            # EI hits (they carry an MF) have nominal mass differences.
-            "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
-            "smiles": columns["smiles"][row] or None,
-            "structure_source": columns["structure_source"][row] or None,
-            "stereo_note": notes[row] or None,
-            **assessments[q].fields(),
-        }
+    def per_query(values: list) -> list:
+        return [values[k] for k in per_hit]
+
+    out: dict[str, list] = {}
+    records = [spectra[q].get("scan_index") for q in queries.tolist()]  # the position in the file (--lenient)
+    out["query"] = per_query([q if r is None else int(r) for q, r in zip(queries.tolist(), records)])
+    out["query_name"] = per_query([spectra[q].name or spectra[q].get("source_id") or spectra[q].get("scan_id")
+                                   or f"query {q}" for q in queries.tolist()])
+    out["rank"] = np.asarray(hits.rank, dtype=np.int64).tolist()
+    for key, column in (("library_id", "source_id"), ("name", "name"), ("inchikey", "inchikey"),
+                        ("formula", "formula")):
+        out[key] = reference.columns[column][rows].tolist()
+    out["score"] = _rounded(hits.score)
+    out["mf"], out["rmf"] = _to_999(hits.mf), _to_999(hits.rmf)
+    out["delta_mass"], out["gap"] = _rounded(hits.delta_mass), _rounded(hits.gap)
+    out["isomer_alert"] = np.asarray(hits.isomer_alert, dtype=bool).tolist()
+    out["library_row"] = rows.tolist()
+    out["similarity"] = _rounded(hits.similarity)
+    # EI hits (they carry an MF) have nominal mass differences.
+    nominal = np.isfinite(np.asarray(hits.mf, dtype=np.float64)).tolist()
+    names = {pair: shift_name(*pair) for pair in set(zip(np.asarray(hits.delta_shift).tolist(), nominal))}
+    out["delta_mass_match"] = [names[pair] for pair in zip(np.asarray(hits.delta_shift).tolist(), nominal)]
+    for key, values in (("smiles", reference.columns["smiles"]), ("structure_source",
+                        reference.columns["structure_source"]), ("stereo_note", reference.identity.notes)):
+        out[key] = [v or None for v in values[rows].tolist()]
+    fields = [assessments[q].fields() for q in queries.tolist()]
+    for key in [k for k in COLUMNS if k not in out]:  # the verdict columns (present with no hit too)
+        out[key] = per_query([f[key] for f in fields])
+    return out
 
 
-def write_rows(rows: Iterator[dict[str, Any]], fh: Any, fmt: str) -> None:
-    """Write hit rows as ``tsv`` (MSPepSearch names), ``csv`` or ``jsonl``; absent values empty/null."""
+def _rounded(values: Any, digits: int = 4) -> list:
+    """Python floats rounded as ``round(float(v), digits)`` (None for NaN/inf)."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(arr).tolist()
+    return [round(v, digits) if ok else None for v, ok in zip(arr.tolist(), finite)]
+
+
+def _to_999(values: Any) -> list:
+    """:func:`nps_id.search.scores.to_999` of a column: ``floor(999 x + 0.5)``, None for NaN."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64)
+    scaled = np.floor(np.where(np.isfinite(arr), arr, 0.0) * 999.0 + 0.5).astype(np.int64).tolist()
+    return [v if ok else None for v, ok in zip(scaled, np.isfinite(arr).tolist())]
+
+
+def write_rows(table: dict[str, list], fh: Any, fmt: str) -> None:
+    """Write :func:`hit_columns` as ``tsv`` (MSPepSearch names), ``csv`` or ``jsonl``; absent
+    values empty/null. Cells are formatted a column at a time (a string value once however many
+    rows repeat it), then rows are joined by one format template."""
     if fmt == "jsonl":
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        cells = [_column_text(table[k], _json_text, "null") for k in COLUMNS]
+        template = "{" + ", ".join(json.dumps(k) + ": %s" for k in COLUMNS) + "}\n"
+        fh.writelines(map(template.__mod__, zip(*cells)))
         return
     if fmt == "tsv":
         # Plain TSV as MSPepSearch writes it, for cut/awk: no quoting; a tab or line break inside
         # a value (never in real names, but possible in a library) becomes a space.
         fh.write("\t".join(COLUMNS.values()) + "\n")
-        for row in rows:
-            fh.write("\t".join(_tsv_cell(row[k]) for k in COLUMNS) + "\n")
+        cells = [_column_text(table[k], _tsv_cell, "") for k in COLUMNS]
+        fh.writelines(map(("\t".join(["%s"] * len(COLUMNS)) + "\n").__mod__, zip(*cells)))
         return
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(list(COLUMNS))
-    for row in rows:
-        writer.writerow(["" if row[k] is None else row[k] for k in COLUMNS])
+    writer.writerows(zip(*(_column_text(table[k], str, "") for k in COLUMNS)))
+
+
+def _column_text(values: list, text: Any, none: str) -> list[str]:
+    """``text(v)`` for every value (``none`` for None), a distinct value formatted once: names,
+    SMILES and rules repeat row after row. Floats are written directly (``repr``, as ``str`` and
+    ``json`` write them): 0.0 and -0.0 are one dict key but two texts."""
+    if any(type(v) is float for v in values):
+        return [none if v is None else repr(v) for v in values]
+    table = {v: none if v is None else text(v) for v in set(values)}
+    return [table[v] for v in values]
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _tsv_cell(value: Any) -> str:
-    return "" if value is None else " ".join(str(value).replace("\r", "\n").replace("\t", "\n").split("\n"))
+    return " ".join(str(value).replace("\r", "\n").replace("\t", "\n").split("\n"))

@@ -14,11 +14,17 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 
 Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
 compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`assess` ->
-:class:`Assessment`.
+:class:`Assessment`, :func:`assess_search` (a search's hits); :class:`IsomerCache` keeps the
+RDKit isomer enumerations of hits across processes.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -54,6 +60,69 @@ class RankedHit:
     similarity: float = 0.0
 
 
+class IsomerCache:
+    """:func:`nps_id.chem.isomers.enumerate_isomers` by SMILES, kept in the cache folder across
+    processes: RDKit takes milliseconds per structure (20 s for the hits of a SWGDRUG self-search)
+    and a library's hits recur from one search to the next. Keyed by the enumerating code and
+    the RDKit version; a damaged file is ignored with a warning; :meth:`save` writes what was
+    added (atomically; an unwritable folder only costs the time)."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple] | None = None
+        self._added = False
+
+    @functools.cached_property
+    def path(self) -> Path:
+        from importlib.metadata import version
+        from importlib.util import find_spec
+
+        from nps_id._paths import cache_dir
+
+        code = hashlib.sha256(Path(find_spec("nps_id.chem.isomers").origin).read_bytes()).hexdigest()
+        key = hashlib.sha256(json.dumps([code, version("rdkit")]).encode()).hexdigest()[:32]
+        return cache_dir() / f"isomers-{key}.json"
+
+    def get(self, smiles: str) -> tuple | None:
+        if self._known is None:
+            self._known = self._load()
+        if smiles not in self._known:
+            from nps_id.chem.isomers import enumerate_isomers  # lazy: RDKit
+
+            self._known[smiles] = enumerate_isomers(smiles)
+            self._added = True
+        return self._known[smiles]
+
+    def _load(self) -> dict[str, tuple]:
+        if not self.path.exists():
+            return {}
+        from nps_id.chem.isomers import Isomer
+
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            # null: a structure enumerate_isomers refuses (too large, unreadable)
+            return {smiles: None if found is None else tuple(Isomer(*map(str, fields)) for fields in found)
+                    for smiles, found in data.items()}
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            warnings.warn(f"isomer cache {self.path} is damaged ({exc}); rebuilt", stacklevel=2)
+            return {}
+
+    def save(self) -> None:
+        if not self._added:
+            return
+        from nps_id._atomic import atomic_output
+        from nps_id.errors import InputError
+
+        data = {smiles: None if found is None else [[i.smiles, i.inchikey, i.move] for i in found]
+                for smiles, found in self._known.items()}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_output(self.path) as tmp:
+                Path(tmp).write_text(json.dumps(data), encoding="utf-8")
+            self._added = False
+        except (OSError, InputError) as exc:
+            warnings.warn(f"isomer cache {self.path.parent} not written ({exc})", stacklevel=2)
+
+
 class LibraryFacts:
     """What the rules need from a library, row by row (computed once, cached).
 
@@ -73,6 +142,7 @@ class LibraryFacts:
                 self._name_of[block] = str(name)
         self._status = cols.get("structure_status")
         self._cache: dict[tuple[str, int], Any] = {}
+        self.isomer_cache = IsomerCache()
 
     def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":
         view = object.__new__(LibraryFacts)
@@ -174,6 +244,7 @@ def assess(
     precursor: tuple[float, str] | None = None,
     identity: bool = True,
     acquired_max: float | None = None,
+    fields_only: bool = False,
     **evidence: Any,
 ) -> Assessment:
     """Verdict and new-substance evidence for one spectrum.
@@ -198,6 +269,10 @@ def assess(
     evidence
         Further :class:`~nps_id.match.verdict.Evidence` fields (``major_ions``, ``n_ions``,
         ``delta_ri``, ``same_hit_elsewhere``, ``analogue_score``).
+    fields_only
+        Compute only what :meth:`Assessment.fields` needs (``nps-id search``): the same values,
+        but the hit's isomers are enumerated (RDKit) only when they can change the verdict --
+        when it is ``identified`` without them -- and ``closest`` is left empty.
     """
     estimated = _estimated_mass(mz, intensity, kind, hits, facts, precursor)
     if not hits:
@@ -208,17 +283,30 @@ def assess(
     scores: dict[str, int] = {}
     for hit in hits:
         scores.setdefault(facts.block(hit.row), hit.score)
-    isomers = check_isomers(facts.structure(top.row), facts.context(top.row), top.score, facts.name_of_block, scores,
-                            min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin)
+
+    def isomer_check() -> IsomerCheck:
+        smiles = facts.structure(top.row)
+        return check_isomers(smiles, facts.context(top.row), top.score, facts.name_of_block, scores,
+                             min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin,
+                             isomers=facts.isomer_cache.get(smiles) if smiles else None)
+
     above = missing = None
     if kind == "ei" and facts.mass(top.row) is not None:
         above = tuple(ions_above(mz, intensity, facts.formula(top.row), thresholds.ions_above_level))
         missing = tuple(ions_missing(mz, intensity, *facts.reference.peaks.row(top.row), facts.formula(top.row),
                                      thresholds.ions_above_level, acquired_max))
+    isomers = None if fields_only else isomer_check()
     if identity:
-        verdict = decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap,
-                                  isomer_alert=isomer_alert, isomers=isomers, ions_above=above, ions_missing=missing,
-                                  **evidence), thresholds)
+        def identity_verdict(isomers: IsomerCheck | None) -> Verdict:
+            return decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
+                                   isomers=isomers, ions_above=above, ions_missing=missing, **evidence), thresholds)
+
+        verdict = identity_verdict(isomers)
+        if fields_only and verdict.verdict == IDENTIFIED:
+            # Without the isomer criterion, any other failed criterion decides the verdict and its
+            # rule alone (verdict.decide); only a verdict that passes everything else can change.
+            isomers = isomer_check()
+            verdict = identity_verdict(isomers)
     else:  # analogue hits: the identity criteria are failed by construction, not evaluated
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None, rmf=0 if kind == "ei" else None,
                                   gap=gap, **evidence), thresholds)
@@ -226,7 +314,7 @@ def assess(
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _family(hits, facts)
-    closest = _closest(hits, facts, estimated, kind)
+    closest = () if fields_only else _closest(hits, facts, estimated, kind)
     # A weak match (or another tentative reading of the hit) may still be the library compound:
     # only a spectrum that no library compound explains is a suspected new substance.
     not_in_library = verdict.verdict != TENTATIVE or verdict.rule.startswith("close analogue")
@@ -241,9 +329,9 @@ def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: 
         return 0, 0
     nominal = np.rint(ref_mz).astype(np.int64)
     major = (ref_intensity >= level * ref_intensity.max()) & (nominal >= mz_range[0]) & (nominal <= mz_range[1])
-    expected = np.unique(nominal[major])
-    present = np.isin(expected, np.rint(query_mz).astype(np.int64)).sum()
-    return int(present), int(expected.size)
+    expected = set(nominal[major].tolist())  # sets: this runs once per searched EI spectrum
+    present = expected.intersection(np.rint(query_mz).astype(np.int64).tolist())
+    return len(present), len(expected)
 
 
 def _estimated_mass(mz, intensity, kind, hits, facts, precursor) -> int | None:
@@ -332,13 +420,15 @@ def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> st
 
 
 def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,
-                  thresholds: VerdictThresholds = VerdictThresholds()) -> dict[int, Assessment]:
+                  thresholds: VerdictThresholds = VerdictThresholds(), fields_only: bool = False,
+                  ) -> dict[int, Assessment]:
     """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
     (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
 
     Identity mode applies the verdict rules to the rank-1 hit; analogue mode never names a
     compound: its verdict is at most ``tentative`` (close analogue), and the hits serve as the
-    closest compounds for the new-substance call.
+    closest compounds for the new-substance call. ``fields_only``: as :func:`assess` (what the
+    search rows print, computed faster).
     """
     facts = LibraryFacts(reference)
     out: dict[int, Assessment] = {}
@@ -364,7 +454,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
         out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts,
                         gap=to_999(gap),
                         isomer_alert=bool(hits.isomer_alert[start]), thresholds=thresholds,
-                        precursor=precursor, identity=not analog, **extra)
+                        precursor=precursor, identity=not analog, fields_only=fields_only, **extra)
+    facts.isomer_cache.save()
     return out
 
 

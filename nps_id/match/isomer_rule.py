@@ -25,7 +25,10 @@ import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from nps_id.chem.isomers import Isomer
 
 RATES_PATH = Path(__file__).with_name("isomer_rates.json")
 
@@ -85,6 +88,7 @@ def check_isomers(
     min_rate: float,
     margin: int,
     rates: Mapping[str, Mapping[str, float]] | None = None,
+    isomers: "Sequence[Isomer] | None" = None,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
 
@@ -104,13 +108,17 @@ def check_isomers(
         compounds in its hit list (a library isomer outside the list scored lower than all of them).
     min_rate, margin
         The thresholds of the module docstring.
+    isomers
+        The hit's :func:`~nps_id.chem.isomers.enumerate_isomers` when the caller already has them
+        (a cache); enumerated here if None.
     """
     if not hit_smiles:
         return IsomerCheck(False)
-    from nps_id.chem.isomers import enumerate_isomers  # lazy: RDKit
-
-    isomers = enumerate_isomers(hit_smiles)
     if isomers is None:
+        from nps_id.chem.isomers import enumerate_isomers  # lazy: RDKit
+
+        isomers = enumerate_isomers(hit_smiles)
+    if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
     rates = (load_rates() if rates is None else rates).get(context, {})
     default = rates.get("default", 1.0)

@@ -33,11 +33,16 @@ OWN_WEIGHT, HIT_POWER, HIT_VOTES = 0.5, 4, 10
 
 def _nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
     nominal = np.floor(np.asarray(mz, dtype=np.float64) + 0.3).astype(np.int64)
-    summed = np.bincount(nominal - nominal.min(), weights=np.asarray(intensity, dtype=np.float64)) if nominal.size else []
-    base = max(summed) if len(summed) else 0.0
+    if not nominal.size:
+        return {}
+    low = int(nominal.min())
+    summed = np.bincount(nominal - low, weights=np.asarray(intensity, dtype=np.float64))
+    base = summed.max()
     if base <= 0:
         return {}
-    return {int(nominal.min()) + k: v / base for k, v in enumerate(summed) if v > 0}
+    # Vectorised (the same float64 divisions): this runs several times per searched spectrum.
+    kept = np.flatnonzero(summed > 0)
+    return dict(zip((kept + low).tolist(), summed[kept] / base))
 
 
 def molecular_ion(mz: np.ndarray, intensity: np.ndarray, floor: float = ION_FLOOR) -> int | None:

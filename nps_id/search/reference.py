@@ -6,7 +6,9 @@ Entry points
 - :meth:`Reference.from_spectra` -- from any iterable of :class:`~nps_id.spectrum.Spectrum`.
 - :meth:`Reference.from_library` -- from an open :class:`nps_id.library.Library` (a small adapter).
 - :attr:`Reference.identity` -- the compound identity of every row (:mod:`nps_id.compound`: codes
-  for hit confidence, stereo notes for hits).
+  for hit confidence, stereo notes for hits). For a library file it is kept in the user cache
+  (:func:`nps_id.search.index.cache_dir`), keyed by the library's sha256, the code that makes it
+  and the RDKit version: it takes seconds per process (RDKit InChIKeys of stereoisomers).
 
 Columns follow the library's conventions: strings are ``object`` arrays with ``''`` for absent,
 floats are float64 with NaN for absent, integers int64.
@@ -14,6 +16,10 @@ floats are float64 with NaN for absent, integers int64.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -89,7 +95,11 @@ class Reference:
         """Compound codes and stereo notes of every row (:func:`nps_id.compound.compound_identity`),
         made once per reference."""
         c = self.columns
-        return compound_identity(c["inchikey"], c["name"], c["smiles"], c["structure_status"])
+
+        def make() -> CompoundIdentity:
+            return compound_identity(c["inchikey"], c["name"], c["smiles"], c["structure_status"])
+
+        return make() if self.sha256 is None else _cached_identity(self.sha256, self.n_spectra, make)
 
     def compound(self) -> np.ndarray:
         """Compound code per row: equal codes = the same compound (see :mod:`nps_id.compound`)."""
@@ -117,3 +127,40 @@ class Reference:
             if arrays is not None:
                 indexes[name] = (arrays, dict(lib.index_attrs(name)))
         return cls(lib.peaks(), columns, lib.sha256, indexes, str(lib.path))
+
+
+def _cached_identity(sha256: str, n_spectra: int, make: Any) -> CompoundIdentity:
+    """``make()``, through an ``.npz`` in the cache folder (plain arrays; notes stored once each
+    and indexed per row). A damaged file is rebuilt with a warning; an unwritable folder only
+    costs the time."""
+    from importlib.metadata import version
+    from pathlib import Path
+
+    from nps_id import compound
+    from nps_id._atomic import atomic_output
+    from nps_id.errors import InputError
+    from nps_id.search.index import cache_dir
+
+    code = hashlib.sha256(Path(compound.__file__).read_bytes()).hexdigest()
+    key = hashlib.sha256(json.dumps([sha256, code, version("rdkit")]).encode()).hexdigest()[:32]
+    path = cache_dir() / f"identity-{key}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                codes, note_of, notes = npz["codes"], npz["note_of"], npz["notes"]
+            if codes.shape != (n_spectra,) or note_of.shape != (n_spectra,) or (
+                    n_spectra and not 0 <= note_of.min() <= note_of.max() < len(notes)):
+                raise ValueError("arrays do not fit the library")
+            return CompoundIdentity(codes.astype(np.int64), np.array(notes.tolist(), dtype=object)[note_of])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            warnings.warn(f"identity cache {path} is damaged ({exc}); rebuilt", stacklevel=2)
+    identity = make()
+    notes, note_of = np.unique(identity.notes.astype(str), return_inverse=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, codes=identity.codes, note_of=note_of.reshape(-1), notes=notes)
+    except (OSError, InputError) as exc:  # the cache only saves time
+        warnings.warn(f"identity cache {path.parent} not written ({exc})", stacklevel=2)
+    return identity

@@ -248,3 +248,106 @@ def test_tsv_is_plain_for_cut_and_awk_while_csv_and_jsonl_keep_names_exactly(swg
     assert rows[0]["query_name"] == odd
     record = json.loads(_run(path, "-l", swgdrug_library, "--top", 1, "--format", "jsonl").stdout)
     assert record["query_name"] == odd
+
+
+def _per_row_writer(hits, spectra, reference, assessments, fh, fmt):
+    """The writer as it was before the columnar one (a dict per row, a cell at a time): the
+    oracle for the byte-for-byte test below."""
+    from nps_id.commands.search import COLUMNS
+    from nps_id.search.analogue import shift_name
+    from nps_id.search.scores import to_999
+
+    def num(value, digits):
+        return round(float(value), digits) if np.isfinite(value) else None
+
+    def tsv_cell(value):
+        return "" if value is None else " ".join(str(value).replace("\r", "\n").replace("\t", "\n").split("\n"))
+
+    columns, notes = reference.columns, reference.identity.notes
+    rows = []
+    for i in range(len(hits)):
+        q, row = int(hits.query[i]), int(hits.row[i])
+        query = spectra[q]
+        record = query.get("scan_index")
+        rows.append({
+            "query": q if record is None else int(record),
+            "query_name": query.name or query.get("source_id") or query.get("scan_id") or f"query {q}",
+            "rank": int(hits.rank[i]), "library_id": columns["source_id"][row], "name": columns["name"][row],
+            "inchikey": columns["inchikey"][row], "formula": columns["formula"][row],
+            "score": num(hits.score[i], 4), "mf": to_999(hits.mf[i]), "rmf": to_999(hits.rmf[i]),
+            "delta_mass": num(hits.delta_mass[i], 4), "gap": num(hits.gap[i], 4),
+            "isomer_alert": bool(hits.isomer_alert[i]), "library_row": row, "similarity": num(hits.similarity[i], 4),
+            "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
+            "smiles": columns["smiles"][row] or None, "structure_source": columns["structure_source"][row] or None,
+            "stereo_note": notes[row] or None, **assessments[q].fields(),
+        })
+    if fmt == "jsonl":
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    elif fmt == "tsv":
+        fh.write("\t".join(COLUMNS.values()) + "\n")
+        for row in rows:
+            fh.write("\t".join(tsv_cell(row[k]) for k in COLUMNS) + "\n")
+    else:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(list(COLUMNS))
+        for row in rows:
+            writer.writerow(["" if row[k] is None else row[k] for k in COLUMNS])
+
+
+@pytest.mark.parametrize("mode", ["identity", "analog"])
+def test_columnar_writer_writes_the_bytes_of_the_per_row_writer(swgdrug_library, mode):
+    """Real SWGDRUG hits (re-measured spectra, top 10), plus the values a writer can get wrong:
+    names with a tab, a line break, quotes, a comma and non-ASCII letters, -0.0 and NaN."""
+    import dataclasses
+
+    from nps_id.commands.search import hit_columns, write_rows
+    from nps_id.library import open_verified
+    from nps_id.match.assess import assess_search
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+
+    rng = np.random.default_rng(5)
+    spectra = [s.replace(mz=s.mz + rng.uniform(-0.2, 0.2, len(s)), intensity=s.intensity * rng.uniform(0.8, 1.2, len(s)))
+               for s in list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[::60]]
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    hits = search(spectra, reference, SearchSettings(mode=mode, top_k=10))
+    assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True)
+    odd = np.unique(hits.row)[:4]
+    for row, name in zip(odd, ['tab\there', 'line\r\nbreak, "quoted"', "Größe α-PVP", ""]):
+        reference.columns["name"][row] = name
+    delta = hits.delta_mass.copy()
+    delta[:4] = [0.0, -0.0, -1e-7, np.nan]
+    gap = hits.gap.copy()
+    gap[4:6] = np.nan
+    hits = dataclasses.replace(hits, delta_mass=delta, gap=gap)
+    for fmt in ("tsv", "csv", "jsonl"):
+        old, new = io.StringIO(), io.StringIO()
+        _per_row_writer(hits, spectra, reference, assessments, old, fmt)
+        write_rows(hit_columns(hits, spectra, reference, assessments), new, fmt)
+        assert new.getvalue() == old.getvalue(), fmt
+        assert new.getvalue().count("\n") > 50
+
+
+def test_isomers_of_hits_are_enumerated_once_across_searches(swgdrug_library, queries, tmp_path, monkeypatch):
+    """The RDKit isomer enumeration behind the verdicts is kept in the cache folder: a second
+    search needs none and writes the same bytes; a damaged cache file is rebuilt with a warning."""
+    import nps_id.chem.isomers as isomers
+
+    path, _ = queries
+    env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+    first = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
+    assert first.exit_code == 0, first.output
+    (cached,) = (tmp_path / "cache").glob("isomers-*.json")
+    assert json.loads(cached.read_text())
+    with monkeypatch.context() as m:
+        m.setattr(isomers, "enumerate_isomers", lambda smiles: pytest.fail("enumerated again"))
+        second = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"],
+                                    env=env)
+    assert second.exit_code == 0, second.output
+    assert second.output == first.output
+    cached.write_text("{not json")
+    third = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
+    assert third.exit_code == 0 and third.stdout == first.stdout
+    assert "isomer cache" in third.stderr and "damaged" in third.stderr and json.loads(cached.read_text())
