@@ -193,28 +193,20 @@ def main() -> None:
             rows += run_task("swgdrug-lco", spectra, reference, facts, True, variants)
         if "swgdrug-present" in wanted:
             rows += run_task("swgdrug-present", remeasured(spectra), reference, facts, False, variants)
-    if wanted & {"massbank-ei-present", "massbank-ei-lco", "massbank-ei-absent"}:
-        reference, spectra = load(args.massbank_ei)
+    for kind, path in (("ei", args.massbank_ei), ("ms2", args.massbank_ms2)):
+        tasks = {f"massbank-{kind}-{t}" for t in ("present", "lco", "absent")} & wanted
+        if path is None or not tasks:
+            continue
+        reference, _ = load(path)
         facts = LibraryFacts(reference)
-        identity = list(read(DATA / "massbank" / "ei-queries-identity.msp.gz"))
-        if "massbank-ei-present" in wanted:
-            rows += run_task("massbank-ei-present", identity, reference, facts, False, variants)
-        if "massbank-ei-lco" in wanted:
-            rows += run_task("massbank-ei-lco", identity, reference, facts, True, variants)
-        if "massbank-ei-absent" in wanted:
-            absent = list(read(DATA / "massbank" / "ei-queries-analog.msp.gz"))
-            rows += run_task("massbank-ei-absent", absent, reference, facts, True, variants)
-    if args.massbank_ms2 and wanted & {"massbank-ms2-present", "massbank-ms2-lco", "massbank-ms2-absent"}:
-        reference, _ = load(args.massbank_ms2)
-        facts = LibraryFacts(reference)
-        identity = list(read(DATA / "massbank" / "ms2-queries-identity.msp.gz"))
-        if "massbank-ms2-present" in wanted:
-            rows += run_task("massbank-ms2-present", identity, reference, facts, False, variants)
-        if "massbank-ms2-lco" in wanted:
-            rows += run_task("massbank-ms2-lco", identity, reference, facts, True, variants)
-        if "massbank-ms2-absent" in wanted:
-            absent = list(read(DATA / "massbank" / "ms2-queries-analog.msp.gz"))
-            rows += run_task("massbank-ms2-absent", absent, reference, facts, True, variants)
+        identity = list(read(DATA / "massbank" / f"{kind}-queries-identity.msp.gz"))
+        if f"massbank-{kind}-present" in tasks:
+            rows += run_task(f"massbank-{kind}-present", identity, reference, facts, False, variants)
+        if f"massbank-{kind}-lco" in tasks:
+            rows += run_task(f"massbank-{kind}-lco", identity, reference, facts, True, variants)
+        if f"massbank-{kind}-absent" in tasks:
+            absent = list(read(DATA / "massbank" / f"{kind}-queries-analog.msp.gz"))
+            rows += run_task(f"massbank-{kind}-absent", absent, reference, facts, True, variants)
     keys = ["task", "settings", "queries", "identified", "identified_wrong", "coverage", "precision", "flagged",
             "new_substance", "group_right", "mass_right"]
     print(" | ".join(keys))

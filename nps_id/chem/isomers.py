@@ -78,13 +78,7 @@ def _ring_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                     target = mol.GetAtomWithIdx(a2)
                     if a2 == a or target.GetSymbol() != "C" or target.GetTotalNumHs() < 1:
                         continue
-                    rw = Chem.RWMol(mol)
-                    rw.RemoveBond(a, b)
-                    rw.AddBond(a2, b, Chem.BondType.SINGLE)
-                    for idx in (a, a2):
-                        rw.GetAtomWithIdx(idx).SetNoImplicit(False)
-                        rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
-                    yield rw.GetMol(), f"ring_position:{label}"
+                    yield _move_atom(mol, b, a, a2), f"ring_position:{label}"
 
 
 def _is_terminal_methyl(atom: Chem.Atom) -> bool:
@@ -97,6 +91,7 @@ def _can_take_methyl(atom: Chem.Atom) -> bool:
 
 
 def _move_atom(mol: Chem.Mol, t: int, old: int, new: int) -> Chem.Mol:
+    """Atom ``t`` (with what hangs off it) bonded to ``new`` instead of ``old``; both re-count H."""
     rw = Chem.RWMol(mol)
     rw.RemoveBond(t, old)
     rw.AddBond(t, new, Chem.BondType.SINGLE)
