@@ -24,7 +24,6 @@ from typing import IO, Any, Callable, Iterator, TypeVar
 import numpy as np
 
 from nps_id.errors import InputError, ReaderError
-from nps_id.spectrum import Spectrum
 
 GZIP_MAGIC = b"\x1f\x8b"
 T = TypeVar("T")

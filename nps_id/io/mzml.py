@@ -29,7 +29,6 @@ import numpy as np
 from lxml import etree
 
 from nps_id._atomic import atomic_output
-from nps_id.errors import ReaderError
 from nps_id.io._source import MAX_POINTS, ReadReport, guard_io, inflate, open_binary, parse_float, scan_peaks
 from nps_id.io._xml import refuse_dtd, safe_iterparse
 from nps_id.spectrum import Spectrum

@@ -22,7 +22,6 @@ from typing import Any, Iterator
 import numpy as np
 from lxml import etree
 
-from nps_id.errors import ReaderError
 from nps_id.io._source import MAX_POINTS, ReadReport, guard_io, inflate, open_binary, scan_peaks
 from nps_id.io._xml import refuse_dtd
 from nps_id.spectrum import Spectrum
