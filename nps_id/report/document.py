@@ -58,6 +58,20 @@ SIGNED_STATUSES = ("reviewed", "authorized")
 _REPORT_ID_NAMESPACE = uuid.UUID("5b0f2a4e-6f7d-4c55-9a53-3c1e2f6d7a10")
 
 
+def _checks(results: Mapping[str, Any]) -> dict[str, Any]:
+    """What a reviewer checks by hand beside the findings: the internal standard(s) per run, what
+    the blank removed and why, and the reference standard runs (as ``nps-id match`` recorded them;
+    empty for results without them)."""
+    blank = results.get("blank")
+    return {
+        "internal_standards": list(results.get("internal_standards") or []),
+        "blank": None if not blank else {k: blank.get(k) for k in ("file", "sha256", "n_components", "n_removed")},
+        "blank_subtracted": [{k: c.get(k) for k in ("rt_min", "best_hit", "reason")}
+                             for c in results.get("blank_subtracted") or []],
+        "reference_standards": list(results.get("reference_standards") or []),
+    }
+
+
 def build_report(
     results: Mapping[str, Any],
     sample_info: Mapping[str, Mapping[str, Any]] | None = None,
@@ -149,6 +163,7 @@ def build_report(
             "format": run.get("format"),
             "n_scans": run.get("n_scans"),
             "rt_range_min": run.get("rt_range_min"),
+            "checks": _checks(results),
         }],
         "technique_statement": TECHNIQUE_STATEMENT.format(technique=technique, category=category),
         "findings": findings,

@@ -86,6 +86,7 @@ def render_html(doc: Mapping[str, Any]) -> str:
         _header(doc),
         _item(doc),
         _acquisitions(doc),
+        _checks(doc),
         _summary(doc),
         _chromatograms(doc),
         _components(doc),
@@ -138,6 +139,30 @@ def _acquisitions(doc) -> str:
     return ("<h2>Acquisition</h2>"
             + _table(["Technique", "SWGDRUG category", "Instrument", "Method", "File", "SHA-256", "Scans"], rows)
             + f'<p id="technique-statement">{_e(doc["technique_statement"])}</p>')
+
+
+def _checks(doc) -> str:
+    """Internal standard, blank and reference standards: the checks a reviewer repeats by hand."""
+    checks = doc["acquisitions"][0].get("checks") or {}
+    out = []
+    for c in checks.get("internal_standards") or []:
+        expected = "" if c.get("expected_rt_min") is None else (
+            f", expected {_num(c['expected_rt_min'], RT_DIGITS)} min (\u0394 {_num(c.get('delta_rt_min'), RT_DIGITS)}, "
+            f"window \u00b1{_num(c.get('rt_window_min'), 2)}: {'within' if c.get('within') else 'OUTSIDE'})")
+        found = (f"found at {_num(c.get('rt_min'), RT_DIGITS)} min, area {_num(c.get('area'))}{expected}; "
+                 f"verdict {c.get('verdict')}") if c.get("found") else "NOT FOUND"
+        out.append(f"<li>Internal standard {_e(c.get('name'))}: {_e(found)}</li>")
+    blank = checks.get("blank")
+    if blank:
+        out.append(f"<li>Blank {_e(blank.get('file'))}: {_num(blank.get('n_removed'))} component(s) removed</li>")
+        out += [f"<li>removed at {_num(c.get('rt_min'), RT_DIGITS)} min ({_e(c.get('best_hit') or 'no hit')}): "
+                f"{_e(c.get('reason'))}</li>" for c in checks.get("blank_subtracted") or []]
+    for r in checks.get("reference_standards") or []:
+        seen = f"at {_num(r.get('rt_min'), RT_DIGITS)} min" if r.get("found") else "not found in it"
+        out.append(f"<li>Reference standard {_e(r.get('name'))}: run {_e(r.get('run'))}, {_e(seen)}</li>")
+    if not out:
+        return ""
+    return '<h2 id="checks">Internal standard, blank and reference standards</h2><ul>' + "".join(out) + "</ul>"
 
 
 def _summary(doc) -> str:
