@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nps_id._atomic import atomic_output
+from nps_id.commands.options import refuse_output_onto_inputs
 from nps_id.library import Library
 from nps_id.match.isomer_rule import RATES_PATH
 from nps_id.match.verdict import VerdictThresholds
@@ -116,6 +118,7 @@ def main() -> None:
     parser.add_argument("libraries", nargs="+", type=Path)
     parser.add_argument("-o", "--output", type=Path, default=RATES_PATH)
     args = parser.parse_args()
+    refuse_output_onto_inputs([args.output], args.libraries)
     thresholds = VerdictThresholds()
     pooled: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for path in args.libraries:
@@ -129,11 +132,17 @@ def main() -> None:
         "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context})
                      for context in sorted({c for c, _ in pooled})},
     }
-    args.output.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    with atomic_output(args.output) as tmp:  # a killed run never leaves a truncated rates file
+        tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for context, moves in out["contexts"].items():
         for move, entry in moves.items():
             print(f"{context:6s} {move:24s} {entry['pairs']:5d} pairs  rate {entry['rate']:.2f} (from {entry['from']})")
 
 
 if __name__ == "__main__":
-    main()
+    from nps_id.errors import NpsIdError
+
+    try:
+        main()
+    except NpsIdError as exc:  # one line, the project's exit code
+        raise SystemExit(f"train_isomer_rates: error: {exc}") from None
