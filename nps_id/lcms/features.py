@@ -24,7 +24,7 @@ import numpy as np
 from nps_id.chem.formula import element_counts
 from nps_id.peaks import CSRPeaks
 
-_PROTON = 1.007276
+PROTON = 1.007276
 _H2O, _NH3 = 18.010565, 17.026549
 
 
@@ -42,16 +42,16 @@ class Adduct:
 
 #: The ion types recognised for LC-ESI precursors (shifts from the electron-corrected atomic masses).
 ADDUCTS: tuple[Adduct, ...] = (
-    Adduct("[M+H]+", _PROTON, 1, "H"),
+    Adduct("[M+H]+", PROTON, 1, "H"),
     Adduct("[M+Na]+", 22.989218, 1, "Na"),
     Adduct("[M+NH4]+", 18.033823, 1, "NH4"),
     Adduct("[M+K]+", 38.963158, 1, "K"),
-    Adduct("[M+H-H2O]+", _PROTON - _H2O, 1, "", True),
-    Adduct("[M+H-NH3]+", _PROTON - _NH3, 1, "", True),
+    Adduct("[M+H-H2O]+", PROTON - _H2O, 1, "", True),
+    Adduct("[M+H-NH3]+", PROTON - _NH3, 1, "", True),
     Adduct("[M]+", -0.000549, 1),
-    Adduct("[M-H]-", -_PROTON, -1),
+    Adduct("[M-H]-", -PROTON, -1),
     Adduct("[M+HCOO]-", 44.998201, -1, "CHO2"),
-    Adduct("[M-H-H2O]-", -_PROTON - _H2O, -1, "", True),
+    Adduct("[M-H-H2O]-", -PROTON - _H2O, -1, "", True),
 )
 _BY_NAME = {a.name.replace(" ", ""): a for a in ADDUCTS}
 
@@ -86,7 +86,8 @@ def xic(centroids: CSRPeaks, mz: float, tolerance_ppm: float) -> tuple[np.ndarra
     intensity-weighted m/z (NaN where none)."""
     half = mz * tolerance_ppm * 1e-6
     inside = np.abs(centroids.mz - mz) <= half
-    scan = centroids.spectrum_index()[inside]
+    # the scans of the few peaks inside (not a run-sized scan index rebuilt on every call)
+    scan = np.searchsorted(centroids.offsets, np.flatnonzero(inside), side="right") - 1
     weight = centroids.intensity[inside].astype(np.float64)
     n = centroids.n_spectra
     total = np.bincount(scan, weights=weight, minlength=n)

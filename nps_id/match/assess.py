@@ -30,6 +30,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from nps_id.chem.formula import nominal_mass
+from nps_id.compound import skeleton
+from nps_id.lcms.features import PROTON
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of
 from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing, molecular_ion
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Evidence, Verdict, VerdictThresholds, decide
@@ -43,7 +45,6 @@ FAMILY_MIN_SIMILARITY = 0.6
 FAMILY_MIN_SHARE = 0.5
 #: Closest distinct compounds listed for a new substance.
 N_CLOSEST = 3
-_PROTON = 1.007276
 #: The EWA catch-all group: a family vote for it points to nothing an early warning can name.
 _UNINFORMATIVE_GROUP = "Other substances"
 
@@ -135,7 +136,7 @@ class LibraryFacts:
         self.reference = reference
         self.excluded: frozenset[str] = frozenset()
         cols = reference.columns
-        self._block = np.array([str(k)[:14].upper() for k in cols["inchikey"]], dtype=object)
+        self._block = np.array([skeleton(k) for k in cols["inchikey"]], dtype=object)
         self._name_of: dict[str, str] = {}
         for block, name in zip(self._block, cols["name"]):
             if block and block not in self._name_of:
@@ -338,7 +339,7 @@ def _estimated_mass(mz, intensity, kind, hits, facts, precursor) -> int | None:
     if kind != "ei":
         if precursor is None or not np.isfinite(precursor[0]):
             return None
-        shift = _PROTON if precursor[1] != "negative" else -_PROTON
+        shift = PROTON if precursor[1] != "negative" else -PROTON
         return int(round(precursor[0] - shift))
     votes = [(facts.mass(h.row), facts.ion(h.row), h.similarity) for h in hits]
     return estimate_mass(molecular_ion(mz, intensity), votes)

@@ -88,7 +88,7 @@ def estimate_mass(own_ion: int | None, hits: Iterable[tuple[int | None, int | No
 def ions_above(mz: np.ndarray, intensity: np.ndarray, formula: str | None, min_relative: float) -> list[tuple[int, float]]:
     """``(m/z, relative intensity)`` of the unknown's ions at >= ``min_relative`` of its base peak
     above the candidate's nominal mass plus its isotope cluster; empty when the formula is
-    unknown (the check is then not evaluated -- see :func:`candidate_mass`)."""
+    unknown (the check is then not evaluated: :func:`nps_id.chem.formula.nominal_mass` is None)."""
     mass = nominal_mass(formula)
     if mass is None:
         return []
@@ -111,7 +111,3 @@ def ions_missing(mz: np.ndarray, intensity: np.ndarray, ref_mz: np.ndarray, ref_
     reference = _nominal_spectrum(ref_mz, ref_intensity)
     return [(m, round(r, 3)) for m, r in sorted(reference.items()) if limit < m <= top and r >= min_relative]
 
-
-def candidate_mass(formula: str | None) -> int | None:
-    """The candidate's nominal mass (None: the molecular-ion check cannot be made)."""
-    return nominal_mass(formula)
