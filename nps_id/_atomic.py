@@ -32,7 +32,7 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
     file to replace: it is yielded itself and written in place.
     """
     target = Path(target)
-    if target.exists() and not target.is_file() and not target.is_dir():
+    if is_stream(target):
         with _no_room_is_input_error(target):
             yield target
         return
@@ -66,6 +66,11 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def is_stream(path: Path) -> bool:
+    """True for an existing device or FIFO: written in place, never replaced or locked."""
+    return path.exists() and not path.is_file() and not path.is_dir()
 
 
 @contextlib.contextmanager

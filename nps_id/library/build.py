@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from nps_id._atomic import atomic_output
+from nps_id._atomic import atomic_output, is_stream
 from nps_id._hashing import PathDigest, sha256_path
 from nps_id.errors import InputError, ReaderError
 from nps_id.library.structures import (
@@ -322,7 +322,7 @@ def _build_lock(output: Path) -> Iterator[None]:
     second still waits on the old one. The kernel releases the lock when the process dies. A
     device or FIFO (``-o /dev/null``) is written in place and has nothing to protect: no lock.
     """
-    if output.exists() and not output.is_file() and not output.is_dir():
+    if is_stream(output):
         yield
         return
     lock = output.parent / f".{output.name}.lock"
