@@ -36,6 +36,7 @@ import numpy as np
 
 from nps_id.io import read
 from nps_id.library import Library
+from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.analogue_confidence import (
     CONSENSUS_K, FEATURES, MODEL_PATH, SEARCH_TOP, ConfidenceModel, HitStructures, distinct_compounds,
     fingerprint, query_features, tanimoto,
@@ -47,6 +48,8 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: Hits searched per query: enough that SEARCH_TOP remain after the own compound's are dropped.
 TOP = 120
 FRACTIONS = (0.10, 0.20, 0.35, 0.50, 1.00)
+#: Confidence thresholds tried for the close-analogue rule.
+RULE_THRESHOLDS = (0.0, 0.3, 0.4, 0.45, 0.5, 0.6)
 #: L2 regularisation (sklearn ``C``) of the logistic model.
 C = 1.0
 
@@ -159,6 +162,19 @@ def grouped_cv(x: np.ndarray, y: np.ndarray, groups: np.ndarray, folds: int = 5)
     return pred
 
 
+def rule_rows(name: str, similarity: np.ndarray, confidence: np.ndarray, y: np.ndarray) -> list[tuple]:
+    """Queries passing the close-analogue rule per confidence threshold: (set, threshold, n,
+    mean Tanimoto, share with Tanimoto >= 0.6)."""
+    similar = np.floor(similarity * 999 + 0.5) >= VerdictThresholds().analogue_score
+    out = []
+    for threshold in RULE_THRESHOLDS:
+        passing = similar & (np.round(confidence, 3) >= threshold)
+        n = int(passing.sum())
+        out.append((name, threshold, n, float(y[passing].mean()) if n else float("nan"),
+                    float((y[passing] >= 0.6).mean()) if n else float("nan")))
+    return out
+
+
 def table(rows: list[tuple[str, str, int, list[float]]]) -> str:
     head = "| set | ordering | queries | " + " | ".join(f"top {int(f * 100)} %" for f in FRACTIONS) + " |"
     lines = [head, "|---|---|---:|" + "---:|" * len(FRACTIONS)]
@@ -178,7 +194,7 @@ def main() -> None:
     sets = load_sets(args)
     training = {"ei": ["swgdrug", "massbank-ei"], "ms2": ["massbank-ms2"]}
     held = {"ei": "ei-analog", "ms2": "ms2-analog"}
-    rows, models = [], {}
+    rows, rule, models = [], [], {}
     feature_x = FEATURES.index("similarity_1"), FEATURES.index("score_1")
     for kind, names in training.items():
         x = np.vstack([sets[n]["x"] for n in names])
@@ -192,13 +208,20 @@ def main() -> None:
             for label, key in (("confidence (grouped CV)", pred[part]), ("modified cosine", x[part, feature_x[0]]),
                                ("analogue score", x[part, feature_x[1]])):
                 rows.append((f"{n} (compound removed)", label, sets[n]["y"].size, at_fractions(key, y[part])))
+            rule += rule_rows(f"{n} (compound removed)", x[part, feature_x[0]], pred[part], y[part])
         models[kind] = fit(x, y)
         test = sets[held[kind]]
         final = as_model(models).predict(kind, test["x"])
         for label, key in (("confidence", final), ("modified cosine", test["x"][:, feature_x[0]]),
                            ("analogue score", test["x"][:, feature_x[1]])):
             rows.append((held[kind], label, test["y"].size, at_fractions(key, test["y"])))
+        rule += rule_rows(held[kind], test["x"][:, feature_x[0]], final, test["y"])
     print(table(rows))
+    print(f"\nclose analogue rule (similarity >= {VerdictThresholds().analogue_score} and confidence >= threshold; "
+          "training sets: grouped-CV confidence)")
+    print("| set | threshold | passing | mean Tanimoto | Tanimoto >= 0.6 |\n|---|---:|---:|---:|---:|")
+    for name, threshold, n, mean, share in rule:
+        print(f"| {name} | {threshold:g} | {n} | {mean:.3f} | {share:.2f} |")
     if args.write:
         doc = {"description": "analogue_confidence: predicted Morgan Tanimoto (radius 2, 2048 bits) between the "
                               "unknown and its top analogue hit; sigmoid(intercept + coef . (x - mean) / scale)",
