@@ -10,17 +10,18 @@ evaluated with numpy alone). Measured orderings: docs/search.md, "Analogue confi
 
 The model reads what a chemist would read from the hit list (:data:`FEATURES`):
 
-- the top hit's spectral similarity (modified cosine) and analogue score, its lead over hit 2,
-  and the mean similarity of hits 2..k;
+- the top hit's spectral similarity (modified cosine) and analogue score, its lead over the next
+  compound's best hit, and the mean similarity of the next compounds' best hits;
 - the share of the unknown's intensity the top hit explains (fragments direct or shifted by the
   mass difference) and how many peaks that is;
 - the mass difference (log), whether it is a listed NPS modification, or zero (an isomer);
 - the unknown's mass (precursor m/z; EI: highest m/z at >= 2 % of the base peak) and peak count;
-- **structure consensus**: how similar the top hit's structure is to those of the other close
-  hits (similarity-weighted mean Morgan Tanimoto to hits 2..k, and the best of them), as
-  MS2Query reads "the structures of the closest hits": when ten close spectra all belong to one
-  family, the unknown very probably does too;
-- whether the top hit has a structure at all.
+- **structure consensus**: how similar the top hit's structure is to those of the next
+  :data:`CONSENSUS_K` - 1 compounds among the hits (similarity-weighted mean Morgan Tanimoto,
+  and the best of them) and how alike the first five compounds are to each other, as MS2Query
+  reads "the structures of the closest hits": when ten close spectra all belong to one family,
+  the unknown very probably does too (compounds, not spectra: one compound may fill many ranks);
+- whether the top hit has a structure at all, and how many of the hits are its compound's spectra.
 
 Entry points
 ------------
@@ -117,13 +118,13 @@ def _explained(query_mz: np.ndarray, query_int: np.ndarray, ref_mz: np.ndarray, 
         return 0.0, 0
     half = 0.5 if ei else _MS2_TOLERANCE_DA
     q = np.round(query_mz) if ei else query_mz
-    r = np.sort(np.round(ref_mz) if ei else ref_mz)
+    # sentinels at both ends: every query peak has a reference neighbour on each side
+    r = np.concatenate(([-np.inf], np.sort(np.round(ref_mz) if ei else ref_mz), [np.inf]))
     hit = np.zeros(q.size, dtype=bool)
     for shift in {0.0, float(np.nan_to_num(delta))}:
-        pos = np.clip(np.searchsorted(r, q - shift), 1, r.size - 1) if r.size > 1 else np.zeros(q.size, int)
-        nearest = np.minimum(np.abs(r[pos] - (q - shift)), np.abs(r[pos - 1] - (q - shift))) if r.size > 1 \
-            else np.abs(r[0] - (q - shift))
-        hit |= nearest < half
+        target = q - shift
+        pos = np.searchsorted(r, target)
+        hit |= np.minimum(r[pos] - target, target - r[pos - 1]) < half
     total = float(query_int.sum())
     return (float(query_int[hit].sum()) / total if total > 0 else 0.0), int(hit.sum())
 
