@@ -143,7 +143,7 @@ def fit(x: np.ndarray, y: np.ndarray) -> dict:
 
 def as_model(models: dict[str, dict]) -> ConfidenceModel:
     return ConfidenceModel({k: {n: np.asarray(v) if isinstance(v, list) else v for n, v in m.items()}
-                            for k, m in models.items()}, {})
+                            for k, m in models.items()})
 
 
 def at_fractions(order_key: np.ndarray, y: np.ndarray) -> list[float]:

@@ -112,14 +112,13 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.search.engine import unsearchable
     from nps_id.search.reference import Reference
 
-    from nps_id.search.analogue_confidence import SEARCH_TOP, confidences
+    from nps_id.search.analogue_confidence import SEARCH_TOP, analogue_search
 
-    # Analogue mode reads SEARCH_TOP hits per query for its confidence, then keeps --top of them.
-    searched_top = max(top_k, SEARCH_TOP) if mode == "analog" else top_k
     try:
-        # --top N asks for N hits: never let fewer candidates than that reach the exact score.
-        settings = SearchSettings(mode=mode, score=score, top_k=searched_top, prefilter=max(prefilter, top_k),
-                                  analog_prefilter=max(SearchSettings.analog_prefilter, searched_top),
+        # --top N asks for N hits: never let fewer candidates than that reach the exact score
+        # (analogue mode searches at least SEARCH_TOP for its confidence).
+        settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=max(prefilter, top_k),
+                                  analog_prefilter=max(SearchSettings.analog_prefilter, top_k, SEARCH_TOP),
                                   tolerance=tolerance, precursor_tolerance=precursor_tolerance,
                                   isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior,
                                   threads=threads or usable_cores())
@@ -137,7 +136,12 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
     with open_verified(library) as lib:
         reference = Reference.from_library(lib)
-    hits = run_search(spectra, reference, settings)  # loads the stored (or cached) index
+    # loads the stored (or cached) index
+    confidence = None
+    if mode == "analog":
+        hits, confidence = analogue_search(spectra, reference, settings)
+    else:
+        hits = run_search(spectra, reference, settings)
     skipped = unsearchable(spectra, reference)
     for reason, count in skipped.items():
         click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
@@ -147,8 +151,6 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
                    "shares one; MS/MS: none within the precursor window)", err=True)
     from nps_id.match.assess import assess_search
 
-    confidence = confidences(spectra, hits, reference) if mode == "analog" else None
-    hits = hits.top(top_k)
     assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
                                 analogue_confidence=confidence)
     table = hit_columns(hits, spectra, reference, assessments, confidence)

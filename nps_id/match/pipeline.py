@@ -374,14 +374,10 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
 
     settings = _search_settings(params, mode)
     confidence = None
-    if mode == "analog":  # the confidence reads SEARCH_TOP hits; the findings keep top_k of them
-        from dataclasses import replace
+    if mode == "analog":
+        from nps_id.search.analogue_confidence import analogue_search
 
-        from nps_id.search.analogue_confidence import SEARCH_TOP, confidences
-
-        hits = search(spectra, library.prepared, replace(settings, top_k=max(settings.top_k, SEARCH_TOP)))
-        confidence = confidences(spectra, hits, library.reference)
-        hits = hits.top(settings.top_k)
+        hits, confidence = analogue_search(spectra, library.prepared, settings)
     else:
         hits = search(spectra, library.prepared, settings)
     out: dict[int, list[dict]] = {}

@@ -29,6 +29,7 @@ Entry points
   ``SEARCH_TOP``), and distinct compounds among them.
 - :func:`query_features` -- the feature vector of one query's ranked hits.
 - :func:`confidences` -- the confidence of every query of a :class:`~nps_id.search.settings.Hits`.
+- :func:`analogue_search` -- search and confidence together, as the commands run them.
 - :class:`ConfidenceModel` -- the shipped model (:meth:`ConfidenceModel.load`, :meth:`~ConfidenceModel.predict`).
 - :class:`HitStructures` -- compounds and Morgan fingerprints of library rows (RDKit, once per row);
   :func:`fingerprint`, :func:`tanimoto` -- the same for one SMILES, and their similarity.
@@ -205,7 +206,6 @@ class ConfidenceModel:
     features, ``sigmoid(intercept + coef . (x - mean) / scale)``, read from the shipped JSON."""
 
     models: dict[str, dict[str, np.ndarray | float]]
-    meta: dict[str, Any]
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "ConfidenceModel":
@@ -214,7 +214,7 @@ class ConfidenceModel:
             raise ValueError(f"{path}: the model's features {doc['features']} are not this code's {list(FEATURES)}")
         models = {kind: {k: (np.asarray(v, dtype=np.float64) if isinstance(v, list) else float(v))
                          for k, v in m.items()} for kind, m in doc["models"].items()}
-        return cls(models, {k: v for k, v in doc.items() if k not in ("models", "features")})
+        return cls(models)
 
     def predict(self, kind: str, x: np.ndarray) -> np.ndarray:
         """Confidence (0-1) for each row of ``x`` (shape ``(n, len(FEATURES))``)."""
@@ -245,3 +245,27 @@ def confidences(spectra: Sequence[Any], hits: Any, reference: Any, structures: H
                            hits.delta_shift[sl], structures)
         out[q] = model.predict("ei" if spectra[q].ms_level != 2 else "ms2", x)[0]
     return np.round(out, 3)
+
+
+def analogue_search(queries: Sequence[Any], library: Any, settings: Any) -> tuple[Any, np.ndarray]:
+    """An analogue search as ``nps-id search`` and ``nps-id match`` run it: at least
+    :data:`SEARCH_TOP` hits per query searched for the confidence, ``settings.top_k`` kept.
+
+    Parameters
+    ----------
+    queries : sequence of Spectrum
+    library : Reference or PreparedLibrary
+    settings : SearchSettings
+        Analogue mode.
+
+    Returns
+    -------
+    (Hits, confidence per query position) -- :func:`confidences`.
+    """
+    from dataclasses import replace
+
+    from nps_id.search.engine import search
+
+    hits = search(queries, library, replace(settings, top_k=max(settings.top_k, SEARCH_TOP)))
+    reference = getattr(library, "reference", library)  # a PreparedLibrary holds its Reference
+    return hits.top(settings.top_k), confidences(queries, hits, reference)
