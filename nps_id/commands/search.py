@@ -107,12 +107,11 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.errors import InputError
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
+    from nps_id.search.analogue_confidence import SEARCH_TOP, analogue_search
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import search as run_search
     from nps_id.search.engine import unsearchable
     from nps_id.search.reference import Reference
-
-    from nps_id.search.analogue_confidence import SEARCH_TOP, analogue_search
 
     try:
         # --top N asks for N hits: never let fewer candidates than that reach the exact score
@@ -136,8 +135,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
     with open_verified(library) as lib:
         reference = Reference.from_library(lib)
-    # loads the stored (or cached) index
-    confidence = None
+    confidence = None  # the search loads the stored (or cached) index
     if mode == "analog":
         hits, confidence = analogue_search(spectra, reference, settings)
     else:
