@@ -51,6 +51,7 @@ COLUMNS: dict[str, str] = {
     "new_substance": "NewSubstance",
     "suspected_group": "SuspectedGroup",
     "estimated_mass": "EstimatedMass",
+    "analogue_confidence": "AnalogueConfidence",
 }
 
 
@@ -106,15 +107,17 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.errors import InputError
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
+    from nps_id.search.analogue_confidence import SEARCH_TOP, analogue_search
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import search as run_search
     from nps_id.search.engine import unsearchable
     from nps_id.search.reference import Reference
 
     try:
-        # --top N asks for N hits: never let fewer candidates than that reach the exact score.
+        # --top N asks for N hits: never let fewer candidates than that reach the exact score
+        # (analogue mode searches at least SEARCH_TOP for its confidence).
         settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=max(prefilter, top_k),
-                                  analog_prefilter=max(SearchSettings.analog_prefilter, top_k),
+                                  analog_prefilter=max(SearchSettings.analog_prefilter, top_k, SEARCH_TOP),
                                   tolerance=tolerance, precursor_tolerance=precursor_tolerance,
                                   isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior,
                                   threads=threads or usable_cores())
@@ -132,7 +135,11 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
     with open_verified(library) as lib:
         reference = Reference.from_library(lib)
-    hits = run_search(spectra, reference, settings)  # loads the stored (or cached) index
+    confidence = None  # the search loads the stored (or cached) index
+    if mode == "analog":
+        hits, confidence = analogue_search(spectra, reference, settings)
+    else:
+        hits = run_search(spectra, reference, settings)
     skipped = unsearchable(spectra, reference)
     for reason, count in skipped.items():
         click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
@@ -142,8 +149,9 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
                    "shares one; MS/MS: none within the precursor window)", err=True)
     from nps_id.match.assess import assess_search
 
-    assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True)
-    table = hit_columns(hits, spectra, reference, assessments)
+    assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
+                                analogue_confidence=confidence)
+    table = hit_columns(hits, spectra, reference, assessments, confidence)
     if not to_file:
         write_rows(table, sys.stdout, fmt)
         return
@@ -154,10 +162,12 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
             write_rows(table, fh, fmt)
 
 
-def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int, Any]) -> dict[str, list]:
+def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int, Any],
+                analogue_confidence: Any = None) -> dict[str, list]:
     """The hit rows as columns: one list of Python values (None when absent) per machine column
     name of :data:`COLUMNS`; every row of a query carries its per-query verdict fields
-    (:func:`nps_id.match.assess.assess_search`). Built a column at a time: per-query and
+    (:func:`nps_id.match.assess.assess_search`) and, in analogue mode, its analogue confidence
+    (per query position; None in identity mode). Built a column at a time: per-query and
     per-library-row values once each, then indexed."""
     import numpy as np
 
@@ -193,6 +203,8 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
                         reference.columns["structure_source"]), ("stereo_note", reference.identity.notes)):
         out[key] = [v or None for v in values[rows].tolist()]
     fields = [assessments[q].fields() for q in queries.tolist()]
+    out["analogue_confidence"] = per_query(
+        _rounded(analogue_confidence[queries]) if analogue_confidence is not None else [None] * queries.size)
     for key in [k for k in COLUMNS if k not in out]:  # the verdict columns (present with no hit too)
         out[key] = per_query([f[key] for f in fields])
     return out

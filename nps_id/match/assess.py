@@ -269,7 +269,7 @@ def assess(
         new substance, never an identification.
     evidence
         Further :class:`~nps_id.match.verdict.Evidence` fields (``major_ions``, ``n_ions``,
-        ``delta_ri``, ``same_hit_elsewhere``, ``analogue_score``).
+        ``delta_ri``, ``same_hit_elsewhere``, ``analogue_score``, ``analogue_confidence``).
     fields_only
         Compute only what :meth:`Assessment.fields` needs (``nps-id search``): the same values,
         but the hit's isomers are enumerated (RDKit) only when they can change the verdict --
@@ -422,14 +422,15 @@ def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> st
 
 def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,
                   thresholds: VerdictThresholds = VerdictThresholds(), fields_only: bool = False,
-                  ) -> dict[int, Assessment]:
+                  analogue_confidence: np.ndarray | None = None) -> dict[int, Assessment]:
     """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
     (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
 
     Identity mode applies the verdict rules to the rank-1 hit; analogue mode never names a
     compound: its verdict is at most ``tentative`` (close analogue), and the hits serve as the
     closest compounds for the new-substance call. ``fields_only``: as :func:`assess` (what the
-    search rows print, computed faster).
+    search rows print, computed faster). ``analogue_confidence``: analogue mode, per query position
+    (:func:`nps_id.search.analogue_confidence.confidences`), for the close-analogue rule.
     """
     facts = LibraryFacts(reference)
     out: dict[int, Assessment] = {}
@@ -448,6 +449,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
             extra["n_ions"] = int(spectrum.mz.size)
         if analog:
             extra["analogue_score"] = ranked[0].score
+            if analogue_confidence is not None and np.isfinite(analogue_confidence[q]):
+                extra["analogue_confidence"] = float(analogue_confidence[q])
         gap = hits.gap[start]
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:

@@ -36,7 +36,7 @@ from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_pres
 from nps_id.match.lcms_evidence import elutions, explains, find_feature, group_evidence
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
-from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, with_isomers_excluded
+from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, close_analogue, with_isomers_excluded
 from nps_id.tolerance import Tolerance
 
 RESULTS_SCHEMA = "nps-id/match-results"
@@ -372,7 +372,14 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
     from nps_id.search.engine import search
     from nps_id.search.scores import to_999
 
-    hits = search(spectra, library.prepared, _search_settings(params, mode))
+    settings = _search_settings(params, mode)
+    confidence = None
+    if mode == "analog":
+        from nps_id.search.analogue_confidence import analogue_search
+
+        hits, confidence = analogue_search(spectra, library.prepared, settings)
+    else:
+        hits = search(spectra, library.prepared, settings)
     out: dict[int, list[dict]] = {}
     for i in range(len(hits)):
         out.setdefault(int(hits.query[i]), []).append({
@@ -387,6 +394,8 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
             # Analogue mode ranks by the analogue score (mass prior); verdicts use the similarity.
             "similarity": to_999(hits.similarity[i]),
             "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
+            # per query (analogue mode): predicted Tanimoto of the unknown and its top hit
+            "analogue_confidence": None if confidence is None else float(confidence[hits.query[i]]),
         })
     for ranked in out.values():
         # Restate the engine's gap on the rounded 0-999 scores, so it reads as "score minus the
@@ -540,7 +549,8 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
     analogue_best = analogue_hits[0] if analogue_hits else None
     analogue_score = analogue_best["similarity"] if analogue_best else None
     identity_reportable = best is not None and (best["mf"] or 0) >= t.report_score
-    analogue_reportable = analogue_score is not None and analogue_score >= t.analogue_score
+    analogue_confidence = analogue_best["analogue_confidence"] if analogue_best else None
+    analogue_reportable = close_analogue(analogue_score, analogue_confidence, t)
     if not identity_reportable and not analogue_reportable:
         return None
     use_analogue = not identity_reportable
@@ -553,6 +563,7 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
         gap=top["gap"], isomer_alert=top["isomer_alert"], thresholds=t, identity=not use_analogue,
         major_ions=_major_ions(component, library, top["row"], run, t), n_ions=int(component.mz.size),
         delta_ri=delta_ri, analogue_score=analogue_score if use_analogue else None,
+        analogue_confidence=analogue_confidence if use_analogue else None,
         same_hit_elsewhere=0 if use_analogue else elsewhere,
     )
     return _finding(component.rt_minutes, top, ranked, assessment, library,
@@ -622,6 +633,7 @@ def _finding(rt_min, top, hits, assessment, library, *, mode, ri, lib_ri, delta_
         "delta_mass": top["delta_mass"],
         "similarity": top["similarity"],
         "delta_mass_match": top["delta_mass_match"],
+        "analogue_confidence": top["analogue_confidence"],
         "runner_up": None if runner is None else {**library.hit_fields(runner["row"]), "score": runner["score"],
                                                   "mf": runner["mf"], "rmf": runner["rmf"]},
         "top_hits": [
@@ -660,7 +672,8 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
         hits = identity.get(i, [])
         if hits and hits[0]["score"] >= t.report_score:
             chosen[i] = (hits, "identity")
-        elif analogue_hits.get(i) and analogue_hits[i][0]["similarity"] >= t.analogue_score:
+        elif analogue_hits.get(i) and close_analogue(analogue_hits[i][0]["similarity"],
+                                                     analogue_hits[i][0]["analogue_confidence"], t):
             chosen[i] = (analogue_hits[i], "analogue")
     summaries = [{"index": i, "rt_min": round(g.rt_minutes, 4), "precursor_mz": round(g.precursor_mz, 5),
                   "n_scans": len(g.scan_indices), "n_ions": len(g.spectrum), "finding": None,
@@ -755,6 +768,7 @@ def _ms2_finding(i, groups, features, choice, library, params, run, same_hit_els
         gap=None if as_analogue else top["gap"], isomer_alert=not as_analogue and top["isomer_alert"], thresholds=t,
         identity=not as_analogue, precursor=(group.precursor_mz, _polarity(group)),
         analogue_score=top["similarity"] if as_analogue else None,
+        analogue_confidence=top["analogue_confidence"] if as_analogue else None,
         same_hit_elsewhere=same_hit_elsewhere, **hrms,
     )
     finding = _finding(group.rt_minutes, top, hits, assessment, library, mode=mode, ri=None, lib_ri=None,

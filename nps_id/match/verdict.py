@@ -19,11 +19,14 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
    window.
 4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing.
-5. ``tentative`` / "close analogue" -- no identity hit passes, but an analogue-mode hit does.
+5. ``tentative`` / "close analogue" -- no identity hit passes, but an analogue-mode hit does:
+   its spectral similarity and the analogue confidence (predicted structural closeness,
+   :mod:`nps_id.search.analogue_confidence`) both reach their thresholds (:func:`close_analogue`).
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
    spectrum ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture).
 
-Entry points: :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`.
+Entry points: :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`;
+:func:`close_analogue` (rule 5's criterion).
 """
 from __future__ import annotations
 
@@ -67,6 +70,10 @@ class VerdictThresholds:
         Analogue-mode spectral similarity (modified cosine x 999) needed for a "close analogue"
         ``tentative``. The mass prior that ranks analogue hits (docs/search.md) does not count
         here: a verdict rests on the spectra alone.
+    analogue_confidence : float
+        Analogue confidence (predicted Morgan Tanimoto between the unknown and the analogue hit,
+        0-1) also needed for a "close analogue" ``tentative`` (0.45 chosen on the development data;
+        docs/match.md gives its measured precision).
     report_score : int
         Components whose best hit scores below this are listed as components, not findings.
     ions_above_level : float
@@ -101,6 +108,7 @@ class VerdictThresholds:
     tentative_rmf: int = 700
     tentative_score: int = 700
     analogue_score: int = 850
+    analogue_confidence: float = 0.45
     report_score: int = 600
     ions_above_level: float = 0.05
     isomer_min_rate: float = 0.4
@@ -118,7 +126,8 @@ class Evidence:
 
     ``mf``/``rmf`` are None for MS/MS, ``major_ions`` (present, expected) is None for MS/MS,
     ``delta_ri`` is None when either RI is unknown, ``analogue_score`` (the analogue hit's
-    spectral similarity, without the mass prior) is None when analogue mode was not run.
+    spectral similarity, without the mass prior) is None when analogue mode was not run, and so is
+    ``analogue_confidence`` (its predicted Tanimoto, 0-1).
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
     ``matched_fragments`` (held, expected) of the reference's major fragments.
@@ -135,6 +144,7 @@ class Evidence:
     same_hit_elsewhere: int = 0
     delta_ri: float | None = None
     analogue_score: int | None = None
+    analogue_confidence: float | None = None
     isomers: "IsomerCheck | None" = None
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
@@ -222,11 +232,25 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     if all(ok for _, ok in floor):
         return verdict(TENTATIVE, "weak match: below the identity criteria, above the tentative floor",
                        [c for c, _ in floor])
+    below = [c for c, ok in floor if not ok]
     if evidence.analogue_score is not None and evidence.analogue_score >= t.analogue_score:
-        return verdict(TENTATIVE, "close analogue: no identity hit passes, an analogue-mode hit does",
-                       [f"analogue similarity >= {t.analogue_score} (modified cosine {evidence.analogue_score})"],
-                       [c for c, ok in floor if not ok])
-    return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=[c for c, ok in floor if not ok])
+        similar = f"analogue similarity >= {t.analogue_score} (modified cosine {evidence.analogue_score})"
+        confidence = evidence.analogue_confidence
+        confident = f"analogue confidence >= {t.analogue_confidence:g} (" + (
+            "not computed)" if confidence is None else f"predicted Tanimoto {confidence:.2f})")
+        if close_analogue(evidence.analogue_score, confidence, t):
+            return verdict(TENTATIVE, "close analogue: no identity hit passes, an analogue-mode hit does",
+                           [similar, confident], below)
+        return verdict(INCONCLUSIVE, "below the tentative floor", [similar], below + [confident])
+    return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=below)
+
+
+def close_analogue(similarity: int | None, confidence: float | None, t: VerdictThresholds) -> bool:
+    """The "close analogue" criterion: the analogue hit's spectral similarity (0-999) and the
+    query's analogue confidence (0-1) both at their thresholds (inclusive). The one rule the
+    verdict and ``nps-id match``'s choice of analogue findings apply."""
+    return (similarity is not None and similarity >= t.analogue_score
+            and confidence is not None and confidence >= t.analogue_confidence)
 
 
 def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool, str]]:

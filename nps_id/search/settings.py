@@ -144,3 +144,8 @@ class Hits:
 
     def __len__(self) -> int:
         return int(self.query.size)
+
+    def top(self, k: int) -> "Hits":
+        """The hits of rank ``<= k`` (a search made with a larger ``top_k``, cut to what was asked)."""
+        keep = self.rank <= k
+        return Hits(**{name: getattr(self, name)[keep] for name in self.__dataclass_fields__})

@@ -140,9 +140,9 @@ def test_analog_mode_names_modifications_and_mass_prior_can_be_switched_off(swgd
         expected = max(r["similarity"] + bonus - 0.01 * abs(r["delta_mass"]) / 100, 0.0) / 1.05
         assert r["score"] == pytest.approx(expected, abs=2e-4)
     tsv = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 1)
-    assert tsv.output.splitlines()[0].split("\t")[-10:] == [
+    assert tsv.output.splitlines()[0].split("\t")[-11:] == [
         "Similarity", "DeltaMassMatch", "SMILES", "StructureSource", "StereoNote",
-        "Verdict", "VerdictRule", "NewSubstance", "SuspectedGroup", "EstimatedMass"]
+        "Verdict", "VerdictRule", "NewSubstance", "SuspectedGroup", "EstimatedMass", "AnalogueConfidence"]
 
 
 def test_queries_that_cannot_be_searched_are_counted_on_stderr(swgdrug_library, tmp_path):
@@ -279,7 +279,7 @@ def _per_row_writer(hits, spectra, reference, assessments, fh, fmt):
             "isomer_alert": bool(hits.isomer_alert[i]), "library_row": row, "similarity": num(hits.similarity[i], 4),
             "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
             "smiles": columns["smiles"][row] or None, "structure_source": columns["structure_source"][row] or None,
-            "stereo_note": notes[row] or None, **assessments[q].fields(),
+            "stereo_note": notes[row] or None, **assessments[q].fields(), "analogue_confidence": None,
         })
     if fmt == "jsonl":
         for row in rows:

@@ -6,6 +6,7 @@ import pytest
 from tests.conftest import data_path
 from tests.lcms.conftest import PESTMIX, RAMS
 from nps_id.match.pipeline import ReferenceLibrary, match_run
+from nps_id.match.verdict import VerdictThresholds
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +47,10 @@ def test_pesticide_slice_isolation_window_precursors(library):
         if finding["match_mode"] == "identity" and finding["verdict"] == "identified":
             assert abs(finding["ms1"]["mass_error_ppm"]) <= 5
     assert results["unassigned_features"] and all("best_hits" in u for u in results["unassigned_features"])
+    # issue 17: an analogue finding passes the close-analogue rule (similarity and confidence)
+    t = VerdictThresholds()
+    for finding in results["findings"]:
+        if finding["match_mode"] == "analogue":
+            assert finding["rule"].startswith("close analogue") and finding["analogue_confidence"] >= t.analogue_confidence
+        else:
+            assert finding["analogue_confidence"] is None

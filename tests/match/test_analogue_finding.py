@@ -12,17 +12,33 @@ from tests.conftest import data_path
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def library(tmp_path_factory):
     source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
-    run = data_path("gcms", "lrcfs", "220223008.mzML")
     out = tmp_path_factory.mktemp("no-etizolam") / "swgdrug-no-etizolam.h5"
     build_library([source], out, name="SWGDRUG without etizolam", release="3.4", index_builder=build_indexes,
                   select=lambda s: "etizolam" not in (s.name or "").lower(), defaults={"ms_level": 1})
-    # Etizolam's closest SWGDRUG spectra score MF ~610 and modified cosine ~720-780, so the
-    # floors are lowered to let the analogue path decide this peak: identity below 650 is not
-    # reported, an analogue from similarity 700 is.
-    params = MatchParameters(verdict=VerdictThresholds(report_score=650, analogue_score=700))
-    return next(iter(match_files([run], out, params)))[1]
+    return out
+
+
+def _match(library, thresholds: VerdictThresholds) -> dict:
+    run = data_path("gcms", "lrcfs", "220223008.mzML")
+    return next(iter(match_files([run], library, MatchParameters(verdict=thresholds))))[1]
+
+
+@pytest.fixture(scope="module")
+def results(library):
+    # Etizolam's closest SWGDRUG spectra score MF ~610 and modified cosine ~720-780, and the
+    # closest of them (flutoprazepam, a 1,4-benzodiazepine; etizolam is a thienotriazolodiazepine)
+    # is a distant relative (Morgan Tanimoto 0.26, analogue confidence ~0.30). The floors are
+    # lowered to let the analogue path decide this peak: identity below 650 is not reported, an
+    # analogue from similarity 700 and confidence 0.25 is.
+    return _match(library, VerdictThresholds(report_score=650, analogue_score=700, analogue_confidence=0.25))
+
+
+def test_a_distant_analogue_is_no_close_analogue_finding(library):
+    results = _match(library, VerdictThresholds(report_score=650, analogue_score=700))  # default confidence
+    near = [f for f in results["findings"] if abs(f["rt_min"] - 10.29) < 0.1]
+    assert not near, "a predicted Tanimoto of ~0.30 is below the close-analogue confidence: no finding"
 
 
 def test_missing_substance_comes_out_as_a_named_analogue(results):
@@ -35,6 +51,8 @@ def test_missing_substance_comes_out_as_a_named_analogue(results):
     # The verdict quotes the spectral similarity, not the mass-prior ranking score.
     assert 700 <= finding["similarity"] <= 999 and isinstance(finding["delta_mass"], float)
     assert f"modified cosine {finding['similarity']}" in " ".join(finding["criteria_met"])
+    assert 0.25 <= finding["analogue_confidence"] < 0.45
+    assert f"predicted Tanimoto {finding['analogue_confidence']:.2f}" in " ".join(finding["criteria_met"])
     # Hits are ranked by the analogue score; each names the listed modification it matches, if any.
     scores = [h["score"] for h in finding["top_hits"]]
     assert scores == sorted(scores, reverse=True)

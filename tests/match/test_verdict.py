@@ -46,8 +46,18 @@ def test_ri_within_window_is_a_met_criterion():
 def test_poor_match_is_inconclusive_unless_an_analogue_passes():
     poor = {**GOOD, "mf": 550, "rmf": 600, "score": 550}
     assert decide(Evidence(**poor)).verdict == "inconclusive"
-    v = decide(Evidence(**poor, analogue_score=900))
+    v = decide(Evidence(**poor, analogue_score=900, analogue_confidence=0.8))
     assert (v.verdict, v.rule.split(":")[0]) == ("tentative", "close analogue")
+    assert f"analogue confidence >= {T.analogue_confidence:g} (predicted Tanimoto 0.80)" in v.criteria_met
+
+
+@pytest.mark.parametrize("confidence", [None, 0.2])
+def test_a_spectrally_close_analogue_without_confidence_is_not_a_close_analogue(confidence):
+    poor = {**GOOD, "mf": 550, "rmf": 600, "score": 550}
+    v = decide(Evidence(**poor, analogue_score=950, analogue_confidence=confidence))
+    assert (v.verdict, v.rule) == ("inconclusive", "below the tentative floor")
+    assert any(c.startswith("analogue similarity >= 850") for c in v.criteria_met)
+    assert any(c.startswith(f"analogue confidence >= {T.analogue_confidence:g}") for c in v.criteria_failed)
 
 
 def test_ms2_uses_the_score_and_not_mf():
@@ -109,7 +119,12 @@ POOR = {**GOOD, "mf": 550, "rmf": 600, "score": 550}  # below every identity and
      "tentative", "inconclusive"),
     ("tentative_rmf", {**POOR, "mf": 750, "rmf": T.tentative_rmf}, {**POOR, "mf": 750, "rmf": T.tentative_rmf - 1},
      "tentative", "inconclusive"),
-    ("analogue_score", {**POOR, "analogue_score": T.analogue_score}, {**POOR, "analogue_score": T.analogue_score - 1},
+    ("analogue_score", {**POOR, "analogue_score": T.analogue_score, "analogue_confidence": T.analogue_confidence},
+     {**POOR, "analogue_score": T.analogue_score - 1, "analogue_confidence": T.analogue_confidence},
+     "tentative", "inconclusive"),
+    # the confidence is rounded to 3 decimals where it is made (what is printed is compared)
+    ("analogue_confidence", {**POOR, "analogue_score": T.analogue_score, "analogue_confidence": T.analogue_confidence},
+     {**POOR, "analogue_score": T.analogue_score, "analogue_confidence": round(T.analogue_confidence - 0.001, 3)},
      "tentative", "inconclusive"),
 ])
 def test_ei_threshold_is_inclusive(threshold, on, short, passed, failed):
