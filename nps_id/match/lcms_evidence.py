@@ -9,7 +9,11 @@ groups are one compound and what the survey scans say about each:
 - :func:`elutions` -- groups with the same best compound cut into elutions: overlapping or
   adjacent MS1 peaks (or, without MS1, MS2 triggers within the RT tolerance) are one elution.
 - :func:`explains` -- whether a group's precursor is another ion of a found compound at the same
-  RT: an adduct ([M+Na]+ beside [M+H]+), an in-source loss (H2O, NH3), or an in-source fragment.
+  RT: an adduct ([M+Na]+ beside [M+H]+), an in-source loss (H2O, NH3), an isotope peak the DDA
+  picked (M+1, M+2), an in-source fragment, or a cluster ion that fragments to the finding's ion.
+- :func:`supported` -- why an identity group is *not* a finding (no MS1 peak, precursor outside the
+  exact-mass window), or None; :func:`analogue_accepted` -- the one place an analogue group becomes
+  a finding or an unassigned feature.
 """
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.lcms.features import (Adduct, Feature, adduct_named, adducts_for, ion_mz, isotope_pattern, ms1_feature,
-                                  ppm_error)
+from nps_id.lcms.features import (Adduct, Feature, adduct_named, adducts_for, formula_mass, ion_mz, isotope_pattern,
+                                  ms1_feature, ppm_error)
 from nps_id.lcms.groups import MS2Group
 
 #: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
@@ -29,6 +33,8 @@ XIC_PPM = 50.0
 #: Share of the finding's base peak an MS2 ion needs for a co-eluting precursor to be read as its
 #: in-source fragment.
 IN_SOURCE_FRAGMENT_LEVEL = 0.05
+#: Isotope peaks a DDA run may fragment: (label, m/z above the monoisotopic ion, singly charged).
+ISOTOPE_PEAKS = (("isotope M+1", 1.003355), ("isotope M+2 (37Cl/81Br)", 1.99705), ("isotope M+2", 2.00671))
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,15 @@ class GroupEvidence:
             "reference_fragments": self.matched_fragments[1],
             "fragment_error_mda": None if self.fragment_error_mda is None else round(self.fragment_error_mda, 2),
             "isotopes": self.isotopes,
+            "xic": None if self.feature is None else self.feature.xic_dict(),
         }
+
+
+def candidate_mass(columns: dict, row: int) -> float:
+    """The neutral monoisotopic mass of library row ``row``: from its formula when plain, else its
+    ``exact_mass`` (NaN when neither)."""
+    from_formula = formula_mass(str(columns["formula"][row]))
+    return from_formula if from_formula is not None else float(columns["exact_mass"][row])
 
 
 def find_feature(run, group: MS2Group) -> Feature | None:
@@ -71,7 +85,7 @@ def group_evidence(run, group: MS2Group, feature: Feature | None, columns: dict,
     if row is None:
         return GroupEvidence(feature, None, None, None, (0, 0), None, None)
     adduct = adduct_named(str(columns["precursor_type"][row]))
-    mass = float(columns["exact_mass"][row])
+    mass = candidate_mass(columns, row)
     library_mz = float(columns["precursor_mz"][row])
     theoretical = ion_mz(mass, adduct) if adduct is not None and np.isfinite(mass) else (
         library_mz if np.isfinite(library_mz) else None)
@@ -131,20 +145,61 @@ def elutions(members: list[int], groups: list[MS2Group], features: list[Feature 
 
 
 def explains(group: MS2Group, feature: Feature | None, finding_group: MS2Group, finding_feature: Feature | None,
-             neutral_mass: float | None, polarity: str, precursor_tolerance, rt_tolerance_seconds: float
-             ) -> str | None:
-    """How ``group``'s precursor is another ion of the compound of a finding at the same RT
-    ("[M+Na]+", "[M+H-H2O]+", "in-source fragment"), or None."""
+             neutral_mass: float | None, polarity: str, precursor_tolerance, rt_tolerance_seconds: float,
+             references: list[tuple[np.ndarray, np.ndarray]] = ()) -> str | None:
+    """How ``group``'s precursor is another ion of the compound of a finding at the same RT, or None:
+    an adduct or in-source loss of its neutral mass ("[M+Na]+", "[M+H-H2O]+"); an isotope peak of
+    the finding's precursor ("isotope M+2 (37Cl/81Br)"); a strong fragment of the finding's MS/MS
+    spectrum or of one of the compound's library ``references`` (mz, intensity) -- an "in-source
+    fragment" (a TOF at high collision energy may fragment that ion further, while the source
+    keeps it: azinphos-methyl's 160.05); or a heavier
+    ion whose own MS/MS spectrum holds the finding's precursor ("cluster ion": it falls apart into
+    the finding's ion)."""
     if not same_elution((group, feature), (finding_group, finding_feature), rt_tolerance_seconds):
         return None
-    if neutral_mass is not None:
+    mz, lead_mz = group.precursor_mz, finding_group.precursor_mz
+
+    def near(targets: np.ndarray, at: float, slack: float = 0.0) -> bool:
+        return bool(np.any(np.abs(np.asarray(targets) - at) <= precursor_tolerance.window_da(at) + slack))
+
+    if neutral_mass is not None and np.isfinite(neutral_mass):
         for adduct in adducts_for(polarity):
-            target = ion_mz(neutral_mass, adduct)
-            if abs(group.precursor_mz - target) <= precursor_tolerance.window_da(target):
+            if near([ion_mz(neutral_mass, adduct)], mz):
                 return adduct.name
-    spectrum = finding_group.spectrum
-    if group.precursor_mz < finding_group.precursor_mz - 1.0 and len(spectrum):
-        strong = spectrum.mz[spectrum.intensity >= IN_SOURCE_FRAGMENT_LEVEL * spectrum.intensity.max()]
-        if np.any(np.abs(strong - group.precursor_mz) <= precursor_tolerance.window_da(group.precursor_mz) + 0.005):
-            return "in-source fragment"
+    for label, spacing in ISOTOPE_PEAKS:
+        if near([lead_mz + spacing], mz):
+            return label
+    if mz < lead_mz - 1.0:
+        for spectrum_mz, intensity in [(finding_group.spectrum.mz, finding_group.spectrum.intensity), *references]:
+            if len(intensity) and near(spectrum_mz[intensity >= IN_SOURCE_FRAGMENT_LEVEL * intensity.max()], mz, 0.005):
+                return "in-source fragment"
+    own = group.spectrum
+    if mz > lead_mz + 1.0 and len(own) and near(own.mz[own.intensity >= IN_SOURCE_FRAGMENT_LEVEL * own.intensity.max()],
+                                                lead_mz):
+        return "cluster ion (its MS/MS holds the finding's precursor)"
+    return None
+
+
+def supported(evidence: GroupEvidence, has_ms1: bool, window_ppm: float) -> str | None:
+    """Why an identity group of a run with MS1 scans is no finding, or None when its precursor has
+    an MS1 peak within ``window_ppm`` of the candidate's ion (docs/match.md: every LC finding rests
+    on one). Without MS1 scans nothing can be checked (the HRMS criteria are then not evaluated)."""
+    if not has_ms1:
+        return None
+    if evidence.feature is None:
+        return "no MS1 peak of the precursor at the MS/MS scans' RT"
+    if evidence.precursor_ppm is not None and abs(evidence.precursor_ppm) > window_ppm:
+        return (f"precursor mass error {evidence.precursor_ppm:+.1f} ppm outside +/-{window_ppm:g} ppm of the "
+                f"candidate's {evidence.adduct.name if evidence.adduct else 'ion'}")
+    return None
+
+
+def analogue_accepted(finding: dict, feature: Feature | None) -> str | None:
+    """The one place an LC analogue group is accepted as a finding (None) or turned into an
+    unassigned feature (the reason). Today: a new substance with a suspected group, or an analogue
+    whose precursor has an MS1 peak (the analogue confidence rule plugs in here)."""
+    if finding["new_substance"] and finding["suspected_group"]:
+        return None
+    if feature is None:
+        return "analogue hit without an MS1 peak of its precursor"
     return None
