@@ -143,10 +143,11 @@ class Feature:
         out = {k: round(v, 5 if k == "mz" else 1) if isinstance(v, float) else v for k, v in out.items()}
         return {**out, "apex_rt_min": round(self.apex_rt_seconds / 60, 4)}
 
-    def xic_dict(self) -> dict[str, list[float]]:
-        """The plotted XIC: ``{"rt_min": [...], "intensity": [...]}``."""
+    def xic_dict(self, tolerance_ppm: float) -> dict[str, Any]:
+        """The plotted XIC: ``{"rt_min": [...], "intensity": [...], "tolerance_ppm": ...}``."""
         rts, heights = self.xic
-        return {"rt_min": [round(t / 60, 4) for t in rts], "intensity": [round(h, 1) for h in heights]}
+        return {"rt_min": [round(t / 60, 4) for t in rts], "intensity": [round(h, 1) for h in heights],
+                "tolerance_ppm": tolerance_ppm}
 
 
 def ms1_feature(centroids: CSRPeaks, rt_seconds: np.ndarray, mz: float, at_rt_seconds: float,

@@ -60,7 +60,7 @@ class GroupEvidence:
             "reference_fragments": self.matched_fragments[1],
             "fragment_error_mda": None if self.fragment_error_mda is None else round(self.fragment_error_mda, 2),
             "isotopes": self.isotopes,
-            "xic": None if self.feature is None else self.feature.xic_dict(),
+            "xic": None if self.feature is None else self.feature.xic_dict(XIC_PPM),
         }
 
 

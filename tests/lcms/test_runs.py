@@ -103,3 +103,31 @@ def test_pesticide_slice_isolation_window_precursors(pestmix):
     assert sodium and sodium[0]["precursor_mz"] == pytest.approx(339.996, abs=0.01)
     assert not any(abs(f["precursor_mz"] - 339.996) < 0.01 for f in pestmix["findings"])
     assert pestmix["unassigned_features"] and all("best_hits" in u for u in pestmix["unassigned_features"])
+
+
+def test_reports_show_each_lc_findings_ion_mass_error_fragments_and_xic(pestmix, tmp_path):
+    import csv
+    import io
+    import json
+
+    from nps_id.report import prepare_document, render
+
+    results = tmp_path / "pest.match.json"
+    results.write_text(json.dumps(pestmix), encoding="utf-8")
+    overrides = tmp_path / "lab.csv"  # a pesticide is no NPS: make one exportable to see its columns
+    overrides.write_text("key,group,subclass,nps\nMyclobutanil,synthetic_cathinones,,yes\n", encoding="utf-8")
+    doc = prepare_document(results, overrides_file=overrides)
+    myclobutanil = next(f for f in doc["findings"] if f["name"] == "Myclobutanil")
+    assert myclobutanil["lc"]["adduct"] == "[M+H]+" and abs(myclobutanil["lc"]["mass_error_ppm"]) <= 5
+    html = render(doc, "html")[".html"].decode()
+    section = html[html.index('id="finding-' + str(myclobutanil["index"])):]
+    section = section[:section.index("</section>")]
+    assert "LC-HRMS evidence" in section and "[M+H]+, m/z 289.12" in section
+    assert f"{myclobutanil['lc']['mass_error_ppm']:+.1f} ppm" in section and "3 of 3 reference fragments" in section
+    assert '<figure class="xic"><svg' in section
+    rows = list(csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode())))
+    row = next(r for r in rows if r["substance"] == "Myclobutanil")
+    assert row["precursor_ion"].startswith("[M+H]+ 289.12") and row["matched_fragments"] == "3 of 3"
+    assert float(row["precursor_mass_error_ppm"]) == myclobutanil["lc"]["mass_error_ppm"]
+    assert len(row["precursor_xic"].split(";")) == len(myclobutanil["lc"]["xic"]["rt_min"])
+    assert render(doc, "pdf")[".pdf"].startswith(b"%PDF")
