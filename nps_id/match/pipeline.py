@@ -33,8 +33,8 @@ from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
-from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, elutions, explains, find_feature,
-                                        group_evidence, supported)
+from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard, elutions,
+                                        explains, find_feature, group_evidence, ion_ratio_check, supported)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
 from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, with_isomers_excluded
@@ -313,6 +313,8 @@ def match_run(
         if standard and standard["within"] and finding["match_mode"] == "identity":
             _isomers_excluded_by(finding, f"isomers excluded by the reference standard run {standard['run']} "
                                           f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
+        if standard and "ms1" in finding and finding["match_mode"] == "identity":
+            _confirm_with_standard(finding, standard, reference_standards, params)
     if reference_standards:
         results["reference_standards"] = [entry for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
@@ -584,6 +586,20 @@ def _isomers_excluded_by(finding: dict, evidence_text: str) -> None:
                    criteria_failed=after.criteria_failed)
 
 
+def _confirm_with_standard(finding: dict, standard: dict, reference_standards, params: MatchParameters) -> None:
+    """LC-MS/MS: the finding's ion ratios against its reference standard run's spectrum, and the
+    SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
+    entry = next(e for e, _ in reference_standards if e["run"] == standard["run"] and e["rt_min"] == standard["rt_min"])
+    check = ion_ratio_check(np.asarray(finding["spectrum"]["mz"]), np.asarray(finding["spectrum"]["intensity"]),
+                            np.asarray(entry["spectrum"]["mz"]), np.asarray(entry["spectrum"]["intensity"]),
+                            params.fragment_tolerance, finding["precursor_mz"])
+    before = Verdict(finding["verdict"], finding["rule"], finding["criteria_met"], finding["criteria_failed"],
+                     finding["criteria_not_evaluated"])
+    after = confirm_with_standard(before, standard, check)
+    finding.update(verdict=after.verdict, rule=after.rule, criteria_met=after.criteria_met,
+                   criteria_failed=after.criteria_failed)
+
+
 def _ranked(hit: dict, analogue: bool) -> RankedHit:
     """A match hit (0-999 scores) as the assessment reads it; analogue hits score by similarity."""
     score = hit["similarity"] if analogue else hit["score"]
@@ -683,15 +699,17 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
     context = (groups, features, chosen, evidence, why_not, library, params, run, findings, placed)
     identity_groups = [i for i, (_, mode) in chosen.items() if mode == "identity"]
     _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0]["row"]], context)
-    # the library spectra of each found compound (every record: energies and instruments differ)
-    references = [[library.reference.peaks.row(r) for r in np.flatnonzero(library.compound == library.compound[f["library_row"]])]
-                  for f in findings]
+    # each found compound's other possible ions, from all its library spectra (energies differ)
+    ions = [compound_ions(groups[f["component"]], candidate_mass(library.columns, f["library_row"]),
+                          _polarity(groups[f["component"]]),
+                          [library.reference.peaks.row(r)
+                           for r in np.flatnonzero(library.compound == library.compound[f["library_row"]])])
+            for f in findings]
     for i in sorted(set(range(len(groups))) - set(placed)):  # other ions of a found compound
         for f_index, finding in enumerate(findings):
-            lead, row = finding["component"], finding["library_row"]
-            ion = explains(groups[i], features[i], groups[lead], features[lead], candidate_mass(library.columns, row),
-                           _polarity(groups[i]), params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
-                           references[f_index])
+            lead = finding["component"]
+            ion = explains(groups[i], features[i], groups[lead], features[lead], ions[f_index],
+                           params.precursor_tolerance, params.ms2_rt_tolerance_seconds)
             if ion is not None:
                 placed[i] = f_index
                 finding["related_ions"].append({"component": i, "ion": ion, "precursor_mz": round(groups[i].precursor_mz, 5),
