@@ -159,6 +159,8 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
 def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
     tic = results.get("tic")
     report_score = ((results.get("parameters") or {}).get("verdict") or {}).get("report_score")
+    # LC-MS/MS: why a precursor gave no finding
+    why_not = {u.get("component"): u.get("reason") for u in results.get("unassigned_features") or []}
     components = []
     for c in results.get("components") or []:
         finding = c.get("finding")
@@ -175,13 +177,20 @@ def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any
             "best_hit": {"name": best.get("name") or "(unnamed)", "mf": best.get("mf")} if best else None,
             "finding": finding,
             "label": label,
-            "note": _component_note(c, label, report_score),
+            "note": _component_note(c, label, report_score, why_not.get(c.get("index"))),
         })
     return {"acquisition": 0, "tic": tic, "components": components}
 
 
-def _component_note(c: Mapping[str, Any], label: str | None, report_score: int | None) -> str:
-    """Why a component gave the finding it gave, or none, in words."""
+def _component_note(c: Mapping[str, Any], label: str | None, report_score: int | None,
+                    unassigned_reason: str | None = None) -> str:
+    """Why a component gave the finding it gave, or none, in words (LC-MS/MS: another ion of a
+    finding's compound, or the unassigned feature's reason)."""
+    ion = c.get("ion_of")
+    if ion is not None:
+        return f"{ion['ion']} of finding #{ion['finding']}" + (f" ({label})" if label else "")
+    if unassigned_reason:
+        return f"no finding: {unassigned_reason}"
     if c.get("finding") is not None:
         return f"finding #{c['finding']}" + (f" ({label})" if label else "")
     if c.get("duplicate_of") is not None:
