@@ -222,12 +222,15 @@ def supported(evidence: GroupEvidence, has_ms1: bool, window_ppm: float) -> str 
 
 def analogue_accepted(finding: dict, feature: Feature | None) -> str | None:
     """The one place an LC analogue group is accepted as a finding (None) or turned into an
-    unassigned feature (the reason). Today: a new substance with a suspected group, or an analogue
-    whose precursor has an MS1 peak (the analogue confidence rule plugs in here)."""
+    unassigned feature (the reason): a new substance with a suspected group, or an analogue whose
+    precursor has an MS1 peak and whose verdict passes the close-analogue rule
+    (:mod:`nps_id.match.verdict`; an analogue confidence added there acts here too)."""
     if finding["new_substance"] and finding["suspected_group"]:
         return None
     if feature is None:
         return "analogue hit without an MS1 peak of its precursor"
+    if finding["verdict"] == "inconclusive":
+        return f"analogue hit that does not pass the close-analogue rule ({finding['rule']})"
     return None
 
 

@@ -39,3 +39,18 @@ def test_ion_ratios_unlike_the_standards_undo_an_identified_library_match():
     identified = Verdict("identified", "identity: every evaluated criterion met", ["score >= 800 (score 972)"], [])
     after = confirm_with_standard(identified, WITHIN, ("ion ratios within +/-30% ... (0.30 vs 0.53)", False))
     assert after.verdict == "tentative" and after.rule.startswith("ion ratios unlike the reference standard")
+
+
+def test_an_lc_analogue_is_a_finding_only_with_an_ms1_peak_and_a_passing_close_analogue_rule():
+    from nps_id.lcms.features import Feature
+    from nps_id.match.lcms_evidence import analogue_accepted
+
+    peak = Feature(250.0, 440.0, 436.0, 446.0, 1e5, 5e5, 3.0, 6, 12)
+    close = {"new_substance": False, "suspected_group": None, "verdict": "tentative",
+             "rule": "close analogue: no identity hit passes, an analogue-mode hit does"}
+    assert analogue_accepted(close, peak) is None
+    assert analogue_accepted(close, None) == "analogue hit without an MS1 peak of its precursor"
+    weak = {**close, "verdict": "inconclusive", "rule": "below the tentative floor"}
+    assert analogue_accepted(weak, peak).startswith("analogue hit that does not pass the close-analogue rule")
+    new = {**weak, "new_substance": True, "suspected_group": "Synthetic cathinones"}
+    assert analogue_accepted(new, None) is None
