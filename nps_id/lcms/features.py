@@ -150,8 +150,12 @@ class Feature:
                 "tolerance_ppm": tolerance_ppm}
 
 
+#: MS1 scans with signal a chromatographic peak needs (fewer: noise, or a run too short to show one).
+MIN_PEAK_POINTS = 3
+
+
 def ms1_feature(centroids: CSRPeaks, rt_seconds: np.ndarray, mz: float, at_rt_seconds: float,
-                tolerance_ppm: float = 10.0, min_points: int = 3, edge: float = 0.05) -> Feature | None:
+                tolerance_ppm: float = 10.0, min_points: int = MIN_PEAK_POINTS, edge: float = 0.05) -> Feature | None:
     """The XIC peak of ``mz`` that holds ``at_rt_seconds`` (an MS2 trigger), or None.
 
     The peak's apex is the highest point of the run of scans with signal around the trigger (the

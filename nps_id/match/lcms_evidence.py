@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.lcms.features import (Adduct, Feature, adduct_named, adducts_for, formula_mass, ion_mz, isotope_pattern,
-                                  ms1_feature, ppm_error)
+from nps_id.lcms.features import (MIN_PEAK_POINTS, Adduct, Feature, adduct_named, adducts_for, formula_mass, ion_mz,
+                                  isotope_pattern, ms1_feature, ppm_error)
 from nps_id.lcms.groups import MS2Group
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Verdict
 
@@ -80,6 +80,12 @@ def candidate_mass(columns: dict, row: int) -> float:
     ``exact_mass`` (NaN when neither)."""
     from_formula = formula_mass(str(columns["formula"][row]))
     return from_formula if from_formula is not None else float(columns["exact_mass"][row])
+
+
+def shows_peaks(run) -> bool:
+    """Whether the run's MS1 scans can show a precursor's chromatographic peak at all (enough of
+    them); otherwise the MS1 criteria are not evaluated rather than failed."""
+    return run is not None and run.centroids is not None and run.centroids.n_spectra >= MIN_PEAK_POINTS
 
 
 def find_feature(run, group: MS2Group) -> Feature | None:
@@ -209,7 +215,8 @@ def explains(group: MS2Group, feature: Feature | None, finding_group: MS2Group, 
 def supported(evidence: GroupEvidence, has_ms1: bool, window_ppm: float) -> str | None:
     """Why an identity group of a run with MS1 scans is no finding, or None when its precursor has
     an MS1 peak within ``window_ppm`` of the candidate's ion (docs/match.md: every LC finding rests
-    on one). Without MS1 scans nothing can be checked (the HRMS criteria are then not evaluated)."""
+    on one). Without MS1 scans that can show a peak (:func:`shows_peaks`) nothing can be checked
+    (the HRMS criteria are then not evaluated)."""
     if not has_ms1:
         return None
     if evidence.feature is None:

@@ -34,7 +34,7 @@ from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, lo
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
 from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard, elutions,
-                                        explains, find_feature, group_evidence, ion_ratio_check, supported)
+                                        explains, find_feature, group_evidence, ion_ratio_check, shows_peaks, supported)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
 from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, with_isomers_excluded
@@ -675,7 +675,7 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
     analogue_hits = _search([spectra[i] for i in need], library, params, "analog") if need else {}
     analogue_hits = {need[q]: hits for q, hits in analogue_hits.items()}
     features = [find_feature(run, g) for g in groups]
-    has_ms1 = run is not None and run.centroids is not None
+    has_ms1 = shows_peaks(run)
     chosen: dict[int, tuple[list[dict], str]] = {}
     evidence: dict[int, Any] = {}
     why_not: dict[int, str] = {}  # group -> why it is no finding
@@ -791,7 +791,7 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
         evidence = group_evidence(run, group, features[i], library.columns, library.reference.peaks, None,
                                   params.fragment_tolerance, t.major_ion_level)
     hrms = {} if as_analogue else {
-        "ms1_feature": None if run is None else features[i] is not None,
+        "ms1_feature": features[i] is not None if shows_peaks(run) else None,
         "precursor_ppm": evidence.precursor_ppm, "matched_fragments": evidence.matched_fragments}
     assessment = assess(
         spectrum.mz, spectrum.intensity, "ms2", [_ranked(h, as_analogue) for h in hits], library.facts,
