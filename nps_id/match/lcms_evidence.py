@@ -9,8 +9,9 @@ groups are one compound and what the survey scans say about each:
 - :func:`elutions` -- groups with the same best compound cut into elutions: overlapping or
   adjacent MS1 peaks (or, without MS1, MS2 triggers within the RT tolerance) are one elution.
 - :func:`compound_ions`, :func:`explains` -- whether a group's precursor is another ion of a
-  found compound at the same RT: an adduct ([M+Na]+ beside [M+H]+), an in-source loss (H2O, NH3), an isotope peak the DDA
-  picked (M+1, M+2), an in-source fragment, or a cluster ion that fragments to the finding's ion.
+  found compound at the same RT: an adduct ([M+Na]+ beside [M+H]+), an in-source loss (H2O,
+  NH3), an isotope peak the DDA picked (M+1, M+2), an in-source fragment, or a cluster ion that
+  fragments to the finding's ion.
 - :func:`confirm_with_standard` -- the SANTE/11312/2021 identification against a reference standard
   run of the same method (RT, exact mass, product ions, ion ratios), which a library spectrum
   recorded on another instrument or collision energy cannot give (:func:`ion_ratio_check`).
@@ -181,7 +182,8 @@ def compound_ions(finding_group: MS2Group, neutral_mass: float | None, polarity:
         if neutral_mass is not None and np.isfinite(neutral_mass) else []
     ions += [(label, lead + spacing) for label, spacing in ISOTOPE_PEAKS]
     spectra = [(finding_group.spectrum.mz, finding_group.spectrum.intensity), *references]
-    strong = [mz[intensity >= IN_SOURCE_FRAGMENT_LEVEL * intensity.max()] for mz, intensity in spectra if len(intensity)]
+    strong = [mz[intensity >= IN_SOURCE_FRAGMENT_LEVEL * intensity.max()]
+              for mz, intensity in spectra if len(intensity)]
     fragments = np.unique(np.concatenate(strong)) if strong else np.empty(0)
     return CompoundIons(lead, tuple(ions), fragments)
 

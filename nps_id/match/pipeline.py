@@ -33,8 +33,9 @@ from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
-from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard, elutions,
-                                        explains, find_feature, group_evidence, ion_ratio_check, shows_peaks, supported)
+from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard,
+                                        elutions, explains, find_feature, group_evidence, ion_ratio_check, shows_peaks,
+                                        supported)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
 from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, with_isomers_excluded
@@ -589,7 +590,8 @@ def _isomers_excluded_by(finding: dict, evidence_text: str) -> None:
 def _confirm_with_standard(finding: dict, standard: dict, reference_standards, params: MatchParameters) -> None:
     """LC-MS/MS: the finding's ion ratios against its reference standard run's spectrum, and the
     SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
-    entry = next(e for e, _ in reference_standards if e["run"] == standard["run"] and e["rt_min"] == standard["rt_min"])
+    entry = next(e for e, _ in reference_standards
+                 if e["run"] == standard["run"] and e["rt_min"] == standard["rt_min"])
     check = ion_ratio_check(np.asarray(finding["spectrum"]["mz"]), np.asarray(finding["spectrum"]["intensity"]),
                             np.asarray(entry["spectrum"]["mz"]), np.asarray(entry["spectrum"]["intensity"]),
                             params.fragment_tolerance, finding["precursor_mz"])
@@ -700,11 +702,11 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
     identity_groups = [i for i, (_, mode) in chosen.items() if mode == "identity"]
     _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0]["row"]], context)
     # each found compound's other possible ions, from all its library spectra (energies differ)
+    def spectra_of(row: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [library.reference.peaks.row(r) for r in np.flatnonzero(library.compound == library.compound[row])]
+
     ions = [compound_ions(groups[f["component"]], candidate_mass(library.columns, f["library_row"]),
-                          _polarity(groups[f["component"]]),
-                          [library.reference.peaks.row(r)
-                           for r in np.flatnonzero(library.compound == library.compound[f["library_row"]])])
-            for f in findings]
+                          _polarity(groups[f["component"]]), spectra_of(f["library_row"])) for f in findings]
     for i in sorted(set(range(len(groups))) - set(placed)):  # other ions of a found compound
         for f_index, finding in enumerate(findings):
             lead = finding["component"]
@@ -733,8 +735,10 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
         if i in placed:
             summaries[i]["finding"] = placed[i]
         else:
+            weak = (f"no identity hit scoring >= {t.report_score} and no analogue hit of similarity "
+                    f">= {t.analogue_score}")
             unassigned.append(_unassigned(i, groups[i], features[i], identity.get(i) or analogue_hits.get(i) or [],
-                                          library, why_not.get(i, "no library hit at the reporting score")))
+                                          library, why_not.get(i, weak)))
     return findings, summaries, unassigned
 
 
@@ -811,7 +815,8 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
 
 def _unassigned(i: int, group: MS2Group, feature, hits: list[dict], library, reason: str) -> dict:
     """A row of the unassigned-features table: a precursor with no finding, why, and its best hits."""
-    return {"component": i, "reason": reason, "precursor_mz": round(group.precursor_mz, 5), "rt_min": round(group.rt_minutes, 4),
+    return {"component": i, "reason": reason, "precursor_mz": round(group.precursor_mz, 5),
+            "rt_min": round(group.rt_minutes, 4),
             "n_scans": len(group.scan_indices), "area": None if feature is None else round(feature.area, 1),
             "apex_rt_min": None if feature is None else round(feature.apex_rt_seconds / 60, 4),
             "best_hits": [{"name": str(library.columns["name"][h["row"]]), "library_row": h["row"],
