@@ -701,9 +701,13 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
     context = (groups, features, chosen, evidence, why_not, library, params, run, findings, placed)
     identity_groups = [i for i, (_, mode) in chosen.items() if mode == "identity"]
     _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0]["row"]], context)
-    # each found compound's other possible ions, from all its library spectra (energies differ)
+    # each found compound's other possible ions, from all its library spectra of that polarity
+    # (collision energies and instruments differ; a negative-mode fragment is another ion)
+    modes = library.columns["ion_mode"]
+
     def spectra_of(row: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [library.reference.peaks.row(r) for r in np.flatnonzero(library.compound == library.compound[row])]
+        rows = np.flatnonzero(library.compound == library.compound[row])
+        return [library.reference.peaks.row(r) for r in rows if modes[r] in (modes[row], "")]
 
     ions = [compound_ions(groups[f["component"]], candidate_mass(library.columns, f["library_row"]),
                           _polarity(groups[f["component"]]), spectra_of(f["library_row"])) for f in findings]
