@@ -258,10 +258,11 @@ def ion_ratio_check(mz: np.ndarray, intensity: np.ndarray, standard_mz: np.ndarr
         near = np.abs(np.asarray(mz) - target) <= tolerance.window_da(target)
         return float(np.asarray(intensity)[near].max()) if near.any() else 0.0
 
+    if ions.size < 2:
+        return "ion ratios against the reference standard run (it has < 2 product ions)", False
     measured = np.array([found(m) for m in ions])
-    if ions.size < 2 or measured[0] <= 0:
-        return (f"ion ratios against the reference standard run (its base product ion {ions[0]:.4f} absent)"
-                if ions.size else "ion ratios against the reference standard run (it has < 2 product ions)", False)
+    if measured[0] <= 0:
+        return f"ion ratios against the reference standard run (its base product ion {ions[0]:.4f} absent)", False
     expected, seen = heights[1:] / heights[0], measured[1:] / measured[0]
     deviation = np.abs(seen - expected) / expected
     pairs = ", ".join(f"{m:.2f}/{ions[0]:.2f} {s:.2f} vs {e:.2f}" for m, s, e in zip(ions[1:], seen, expected))

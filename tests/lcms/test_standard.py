@@ -54,3 +54,11 @@ def test_an_lc_analogue_is_a_finding_only_with_an_ms1_peak_and_a_passing_close_a
     assert analogue_accepted(weak, peak).startswith("analogue hit that does not pass the close-analogue rule")
     new = {**weak, "new_substance": True, "suspected_group": "Synthetic cathinones"}
     assert analogue_accepted(new, None) is None
+
+
+def test_a_standard_with_fewer_than_two_product_ions_cannot_confirm():
+    one = (np.array([77.0386, 318.0130]), np.array([999.0, 40.0]))
+    text, passed = ion_ratio_check(np.array([77.0387]), np.array([1000.0]), *one, TOL, 318.013)
+    assert not passed and "< 2 product ions" in text
+    absent = ion_ratio_check(np.array([124.98, 132.04]), np.array([1.0, 1.0]), *STANDARD, TOL, 318.013)
+    assert not absent[1] and "base product ion 77.0386 absent" in absent[0]
