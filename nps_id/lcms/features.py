@@ -90,9 +90,7 @@ def formula_mass(formula: str | None) -> float | None:
         return None
     from pyteomics.mass import nist_mass  # lazy: only LC matching needs it
 
-    # the most abundant isotope's mass (index 0 holds the element's average mass)
-    return sum(n * max(nist_mass[e].items(), key=lambda kv: kv[1][1] if kv[0] else -1)[1][0]
-               for e, n in counts.items())
+    return sum(n * nist_mass[e][0][0] for e, n in counts.items())  # [0]: the most abundant isotope
 
 
 def xic(centroids: CSRPeaks, mz: float, tolerance_ppm: float) -> tuple[np.ndarray, np.ndarray]:
