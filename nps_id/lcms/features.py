@@ -12,11 +12,11 @@ Entry points
 - :func:`ms1_feature` -- the XIC peak a precursor was fragmented on (:class:`Feature`: apex RT,
   bounds, area, FWHM, measured m/z).
 - :func:`isotope_pattern` -- measured M+1/M+2 against the formula's (Cl/Br clusters included).
-- :func:`ppm_error` -- exact-mass error in ppm.
+- :func:`ppm_error` -- exact-mass error in ppm; :func:`formula_mass` -- monoisotopic mass of a formula.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -81,6 +81,18 @@ def ppm_error(measured: float, theoretical: float) -> float:
     return (measured - theoretical) / theoretical * 1e6
 
 
+def formula_mass(formula: str | None) -> float | None:
+    """Monoisotopic mass of a plain neutral formula (``C11H21NO4``), or None (charged, unknown
+    element). Library ``exact_mass`` fields are not always monoisotopic (a MassBank butyryl
+    carnitine record gives the average mass, -624 ppm): the formula is the check."""
+    counts = element_counts(formula)
+    if counts is None:
+        return None
+    from pyteomics.mass import nist_mass  # lazy: only LC matching needs it
+
+    return sum(n * nist_mass[e][0][0] for e, n in counts.items())  # [0]: the most abundant isotope
+
+
 def xic(centroids: CSRPeaks, mz: float, tolerance_ppm: float) -> tuple[np.ndarray, np.ndarray]:
     """Per scan: the summed intensity of centroids within ``tolerance_ppm`` of ``mz``, and their
     intensity-weighted m/z (NaN where none)."""
@@ -115,6 +127,9 @@ class Feature:
     fwhm_seconds: float
     n_points: int
     apex_scan: int
+    #: The XIC around the peak (bounds widened by half the peak's span each side) for a plot:
+    #: (RT seconds, intensity) per MS1 scan.
+    xic: tuple[tuple[float, ...], tuple[float, ...]] = field(default=((), ()), compare=False, repr=False)
 
     def overlaps(self, other: "Feature") -> bool:
         """One chromatographic peak: either apex lies within the other's bounds."""
@@ -122,12 +137,23 @@ class Feature:
                 or self.left_rt_seconds <= other.apex_rt_seconds <= self.right_rt_seconds)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: round(v, 5 if k == "mz" else 1) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "xic"}
+        out = {k: round(v, 5 if k == "mz" else 1) if isinstance(v, float) else v for k, v in out.items()}
         return {**out, "apex_rt_min": round(self.apex_rt_seconds / 60, 4)}
+
+    def xic_dict(self, tolerance_ppm: float) -> dict[str, Any]:
+        """The plotted XIC: ``{"rt_min": [...], "intensity": [...], "tolerance_ppm": ...}``."""
+        rts, heights = self.xic
+        return {"rt_min": [round(t / 60, 4) for t in rts], "intensity": [round(h, 1) for h in heights],
+                "tolerance_ppm": tolerance_ppm}
+
+
+#: MS1 scans with signal a chromatographic peak needs (fewer: noise, or a run too short to show one).
+MIN_PEAK_POINTS = 3
 
 
 def ms1_feature(centroids: CSRPeaks, rt_seconds: np.ndarray, mz: float, at_rt_seconds: float,
-                tolerance_ppm: float = 10.0, min_points: int = 3, edge: float = 0.05) -> Feature | None:
+                tolerance_ppm: float = 10.0, min_points: int = MIN_PEAK_POINTS, edge: float = 0.05) -> Feature | None:
     """The XIC peak of ``mz`` that holds ``at_rt_seconds`` (an MS2 trigger), or None.
 
     The peak's apex is the highest point of the run of scans with signal around the trigger (the
@@ -164,8 +190,11 @@ def ms1_feature(centroids: CSRPeaks, rt_seconds: np.ndarray, mz: float, at_rt_se
     measured = float(np.average(trace_mz[signal], weights=trace[signal]))
     rts = rt_seconds[points]
     area = float(np.trapezoid(trace[points], rts)) if points.size > 1 else 0.0
+    margin = max((right - left) // 2, 2)
+    shown = slice(max(left - margin, 0), min(right + margin + 1, trace.size))
     return Feature(measured, float(rt_seconds[apex]), float(rts[0]), float(rts[-1]), float(trace[apex]), area,
-                   float(rt_seconds[top[-1]] - rt_seconds[top[0]]), int((trace[points] > 0).sum()), apex)
+                   float(rt_seconds[top[-1]] - rt_seconds[top[0]]), int((trace[points] > 0).sum()), apex,
+                   (tuple(float(t) for t in rt_seconds[shown]), tuple(float(h) for h in trace[shown])))
 
 
 #: Heavy-isotope abundance relative to the lightest, per atom: (+1, +2) mass units.
@@ -187,11 +216,17 @@ def isotope_pattern(centroids: CSRPeaks, feature: Feature, formula: str | None, 
     m1 = sum(n * _HEAVY.get(e, (0.0, 0.0))[0] for e, n in counts.items())
     m2 = sum(n * _HEAVY.get(e, (0.0, 0.0))[1] for e, n in counts.items()) + m1 ** 2 / 2
     spacing = 1.003355 / abs(adduct.charge)
-    scans = slice(max(feature.apex_scan - 1, 0), feature.apex_scan + 2)
-    mono = xic(centroids, feature.mz, tolerance_ppm)[0][scans].sum()
+    # only the peaks of the apex scan and its neighbours (not three run-wide XICs per finding)
+    first, last = max(feature.apex_scan - 1, 0), min(feature.apex_scan + 2, centroids.n_spectra)
+    lo, hi = centroids.offsets[first], centroids.offsets[last]
+    mz, intensity = centroids.mz[lo:hi], centroids.intensity[lo:hi].astype(np.float64)
+
+    def summed(target: float) -> float:
+        return float(intensity[np.abs(mz - target) <= target * tolerance_ppm * 1e-6].sum())
+
+    mono = summed(feature.mz)
     plus_two = 1.99705 if counts.get("Cl") or counts.get("Br") else 2 * spacing  # 37Cl/81Br spacing
-    measured = [xic(centroids, feature.mz + d, tolerance_ppm)[0][scans].sum() / mono if mono > 0 else None
-                for d in (spacing, plus_two)]
+    measured = [summed(feature.mz + d) / mono if mono > 0 else None for d in (spacing, plus_two)]
     halogens = "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in ("Cl", "Br") if counts.get(e))
     return {"m1_expected": round(m1, 3), "m1_measured": None if measured[0] is None else round(measured[0], 3),
             "m2_expected": round(m2, 3), "m2_measured": None if measured[1] is None else round(measured[1], 3),

@@ -8,8 +8,16 @@ groups are one compound and what the survey scans say about each:
   spectrum holds (the HRMS criteria of :mod:`nps_id.match.verdict`).
 - :func:`elutions` -- groups with the same best compound cut into elutions: overlapping or
   adjacent MS1 peaks (or, without MS1, MS2 triggers within the RT tolerance) are one elution.
-- :func:`explains` -- whether a group's precursor is another ion of a found compound at the same
-  RT: an adduct ([M+Na]+ beside [M+H]+), an in-source loss (H2O, NH3), or an in-source fragment.
+- :func:`compound_ions`, :func:`explains` -- whether a group's precursor is another ion of a
+  found compound at the same RT: an adduct ([M+Na]+ beside [M+H]+), an in-source loss (H2O,
+  NH3), an isotope peak the DDA picked (M+1, M+2), an in-source fragment, or a cluster ion that
+  fragments to the finding's ion.
+- :func:`confirm_with_standard` -- the SANTE/11312/2021 identification against a reference standard
+  run of the same method (RT, exact mass, product ions, ion ratios), which a library spectrum
+  recorded on another instrument or collision energy cannot give (:func:`ion_ratio_check`).
+- :func:`supported` -- why an identity group is *not* a finding (no MS1 peak, precursor outside the
+  exact-mass window), or None; :func:`analogue_accepted` -- the one place an analogue group becomes
+  a finding or an unassigned feature.
 """
 from __future__ import annotations
 
@@ -18,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.lcms.features import (Adduct, Feature, adduct_named, adducts_for, ion_mz, isotope_pattern, ms1_feature,
-                                  ppm_error)
+from nps_id.lcms.features import (MIN_PEAK_POINTS, Adduct, Feature, adduct_named, adducts_for, formula_mass, ion_mz,
+                                  isotope_pattern, ms1_feature, ppm_error)
 from nps_id.lcms.groups import MS2Group
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Verdict
 
 #: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
 #: isolation-window target and for a TOF apex shifted by detector saturation (TripleTOF slice:
@@ -29,6 +38,15 @@ XIC_PPM = 50.0
 #: Share of the finding's base peak an MS2 ion needs for a co-eluting precursor to be read as its
 #: in-source fragment.
 IN_SOURCE_FRAGMENT_LEVEL = 0.05
+#: SANTE/11312/2021 (table 4): each product-ion ratio within +/-30 % (relative) of the reference
+#: standard's, measured in the same sequence; the standard's most intense product ions compared.
+ION_RATIO_TOLERANCE = 0.30
+DIAGNOSTIC_IONS = 3
+#: Library-match criteria a reference standard run of the same method supersedes: the standard is
+#: the reference (Schymanski level 1), whatever a library record from another instrument scores.
+SUPERSEDED_BY_STANDARD = ("score >=", "gap to next different compound", "isomers not excluded")
+#: Isotope peaks a DDA run may fragment: (label, m/z above the monoisotopic ion, singly charged).
+ISOTOPE_PEAKS = (("isotope M+1", 1.003355), ("isotope M+2 (37Cl/81Br)", 1.99705), ("isotope M+2", 2.00671))
 
 
 @dataclass(frozen=True)
@@ -54,7 +72,21 @@ class GroupEvidence:
             "reference_fragments": self.matched_fragments[1],
             "fragment_error_mda": None if self.fragment_error_mda is None else round(self.fragment_error_mda, 2),
             "isotopes": self.isotopes,
+            "xic": None if self.feature is None else self.feature.xic_dict(XIC_PPM),
         }
+
+
+def candidate_mass(columns: dict, row: int) -> float:
+    """The neutral monoisotopic mass of library row ``row``: from its formula when plain, else its
+    ``exact_mass`` (NaN when neither)."""
+    from_formula = formula_mass(str(columns["formula"][row]))
+    return from_formula if from_formula is not None else float(columns["exact_mass"][row])
+
+
+def shows_peaks(run) -> bool:
+    """Whether the run's MS1 scans can show a precursor's chromatographic peak at all (enough of
+    them); otherwise the MS1 criteria are not evaluated rather than failed."""
+    return run is not None and run.centroids is not None and run.centroids.n_spectra >= MIN_PEAK_POINTS
 
 
 def find_feature(run, group: MS2Group) -> Feature | None:
@@ -71,7 +103,7 @@ def group_evidence(run, group: MS2Group, feature: Feature | None, columns: dict,
     if row is None:
         return GroupEvidence(feature, None, None, None, (0, 0), None, None)
     adduct = adduct_named(str(columns["precursor_type"][row]))
-    mass = float(columns["exact_mass"][row])
+    mass = candidate_mass(columns, row)
     library_mz = float(columns["precursor_mz"][row])
     theoretical = ion_mz(mass, adduct) if adduct is not None and np.isfinite(mass) else (
         library_mz if np.isfinite(library_mz) else None)
@@ -130,21 +162,134 @@ def elutions(members: list[int], groups: list[MS2Group], features: list[Feature 
     return out
 
 
+@dataclass(frozen=True)
+class CompoundIons:
+    """The ions a found compound may show at its RT besides its precursor, computed once per
+    finding: ``ions`` (label, m/z) -- its adducts and in-source losses, its precursor's isotope
+    peaks -- and ``fragments``, the strong (>= :data:`IN_SOURCE_FRAGMENT_LEVEL` of base) fragment
+    m/z of its MS/MS spectrum and of every library spectrum of the compound."""
+
+    precursor_mz: float
+    ions: tuple[tuple[str, float], ...]
+    fragments: np.ndarray
+
+
+def compound_ions(finding_group: MS2Group, neutral_mass: float | None, polarity: str,
+                  references: list[tuple[np.ndarray, np.ndarray]] = ()) -> CompoundIons:
+    """The :class:`CompoundIons` of a finding (``references``: the compound's library spectra)."""
+    lead = finding_group.precursor_mz
+    ions = [(a.name, ion_mz(neutral_mass, a)) for a in adducts_for(polarity)] \
+        if neutral_mass is not None and np.isfinite(neutral_mass) else []
+    ions += [(label, lead + spacing) for label, spacing in ISOTOPE_PEAKS]
+    spectra = [(finding_group.spectrum.mz, finding_group.spectrum.intensity), *references]
+    strong = [mz[intensity >= IN_SOURCE_FRAGMENT_LEVEL * intensity.max()]
+              for mz, intensity in spectra if len(intensity)]
+    fragments = np.unique(np.concatenate(strong)) if strong else np.empty(0)
+    return CompoundIons(lead, tuple(ions), fragments)
+
+
 def explains(group: MS2Group, feature: Feature | None, finding_group: MS2Group, finding_feature: Feature | None,
-             neutral_mass: float | None, polarity: str, precursor_tolerance, rt_tolerance_seconds: float
-             ) -> str | None:
-    """How ``group``'s precursor is another ion of the compound of a finding at the same RT
-    ("[M+Na]+", "[M+H-H2O]+", "in-source fragment"), or None."""
+             compound: CompoundIons, precursor_tolerance, rt_tolerance_seconds: float) -> str | None:
+    """How ``group``'s precursor is another ion of the compound of a finding at the same RT, or None:
+    an adduct or in-source loss of its neutral mass ("[M+Na]+", "[M+H-H2O]+"); an isotope peak of
+    the finding's precursor ("isotope M+2 (37Cl/81Br)"); a strong fragment of the finding's MS/MS
+    spectrum or of one of the compound's library spectra -- an "in-source fragment" (a TOF at high
+    collision energy may fragment that ion further, while the source keeps it: azinphos-methyl's
+    160.05); or a heavier ion whose own MS/MS spectrum holds the finding's precursor ("cluster
+    ion": it falls apart into the finding's ion)."""
     if not same_elution((group, feature), (finding_group, finding_feature), rt_tolerance_seconds):
         return None
-    if neutral_mass is not None:
-        for adduct in adducts_for(polarity):
-            target = ion_mz(neutral_mass, adduct)
-            if abs(group.precursor_mz - target) <= precursor_tolerance.window_da(target):
-                return adduct.name
-    spectrum = finding_group.spectrum
-    if group.precursor_mz < finding_group.precursor_mz - 1.0 and len(spectrum):
-        strong = spectrum.mz[spectrum.intensity >= IN_SOURCE_FRAGMENT_LEVEL * spectrum.intensity.max()]
-        if np.any(np.abs(strong - group.precursor_mz) <= precursor_tolerance.window_da(group.precursor_mz) + 0.005):
-            return "in-source fragment"
+    mz, lead_mz = group.precursor_mz, compound.precursor_mz
+    window = precursor_tolerance.window_da(mz)
+    for label, target in compound.ions:
+        if abs(mz - target) <= window:
+            return label
+    if mz < lead_mz - 1.0 and np.any(np.abs(compound.fragments - mz) <= window + 0.005):
+        return "in-source fragment"
+    own = group.spectrum
+    if mz > lead_mz + 1.0 and len(own):
+        strong = own.mz[own.intensity >= IN_SOURCE_FRAGMENT_LEVEL * own.intensity.max()]
+        if np.any(np.abs(strong - lead_mz) <= precursor_tolerance.window_da(lead_mz)):
+            return "cluster ion (its MS/MS holds the finding's precursor)"
     return None
+
+
+def supported(evidence: GroupEvidence, has_ms1: bool, window_ppm: float) -> str | None:
+    """Why an identity group of a run with MS1 scans is no finding, or None when its precursor has
+    an MS1 peak within ``window_ppm`` of the candidate's ion (docs/match.md: every LC finding rests
+    on one). Without MS1 scans that can show a peak (:func:`shows_peaks`) nothing can be checked
+    (the HRMS criteria are then not evaluated)."""
+    if not has_ms1:
+        return None
+    if evidence.feature is None:
+        return "no MS1 peak of the precursor at the MS/MS scans' RT"
+    if evidence.precursor_ppm is not None and abs(evidence.precursor_ppm) > window_ppm:
+        return (f"precursor mass error {evidence.precursor_ppm:+.1f} ppm outside +/-{window_ppm:g} ppm of the "
+                f"candidate's {evidence.adduct.name if evidence.adduct else 'ion'}")
+    return None
+
+
+def analogue_accepted(finding: dict, feature: Feature | None) -> str | None:
+    """The one place an LC analogue group is accepted as a finding (None) or turned into an
+    unassigned feature (the reason): a new substance with a suspected group, or an analogue whose
+    precursor has an MS1 peak and whose verdict passes the close-analogue rule
+    (:mod:`nps_id.match.verdict`; an analogue confidence added there acts here too)."""
+    if finding["new_substance"] and finding["suspected_group"]:
+        return None
+    if feature is None:
+        return "analogue hit without an MS1 peak of its precursor"
+    if finding["verdict"] == "inconclusive":
+        return f"analogue hit that does not pass the close-analogue rule ({finding['rule']})"
+    return None
+
+
+def ion_ratio_check(mz: np.ndarray, intensity: np.ndarray, standard_mz: np.ndarray, standard_intensity: np.ndarray,
+                    tolerance, precursor_mz: float) -> tuple[str, bool]:
+    """(criterion text, passed): the standard's :data:`DIAGNOSTIC_IONS` most intense product ions
+    (the precursor excluded), each as a ratio to the most intense of them, against the same ratios
+    in the finding's spectrum; all within :data:`ION_RATIO_TOLERANCE` (relative), and at least two
+    product ions (SANTE/11312/2021: >= 2 diagnostic ions)."""
+    standard_mz, standard_intensity = np.asarray(standard_mz, float), np.asarray(standard_intensity, float)
+    product = np.abs(standard_mz - precursor_mz) > tolerance.window_da(precursor_mz)
+    order = np.argsort(-standard_intensity[product], kind="stable")[:DIAGNOSTIC_IONS]
+    ions, heights = standard_mz[product][order], standard_intensity[product][order]
+
+    def found(target: float) -> float:
+        near = np.abs(np.asarray(mz) - target) <= tolerance.window_da(target)
+        return float(np.asarray(intensity)[near].max()) if near.any() else 0.0
+
+    if ions.size < 2:
+        return "ion ratios against the reference standard run (it has < 2 product ions)", False
+    measured = np.array([found(m) for m in ions])
+    if measured[0] <= 0:
+        return f"ion ratios against the reference standard run (its base product ion {ions[0]:.4f} absent)", False
+    expected, seen = heights[1:] / heights[0], measured[1:] / measured[0]
+    deviation = np.abs(seen - expected) / expected
+    pairs = ", ".join(f"{m:.2f}/{ions[0]:.2f} {s:.2f} vs {e:.2f}" for m, s, e in zip(ions[1:], seen, expected))
+    passed = bool(np.all(deviation <= ION_RATIO_TOLERANCE))
+    return (f"ion ratios within +/-{ION_RATIO_TOLERANCE:.0%} of the reference standard run's ({pairs})", passed)
+
+
+def confirm_with_standard(verdict: Verdict, standard: dict, ion_ratios: tuple[str, bool]) -> Verdict:
+    """An LC finding whose reference standard run (same method) elutes within the RT window and
+    gives the same ion ratios is identified by SANTE/11312/2021 -- provided the HRMS criteria (MS1
+    peak, exact mass, >= 2 product ions) hold and nothing but library-match criteria
+    (:data:`SUPERSEDED_BY_STANDARD`) failed; those are kept, marked superseded. Ion ratios unlike
+    the standard's make an ``identified`` library match ``tentative``; otherwise the verdict is kept,
+    with the ion-ratio criterion added."""
+    text, passed = ion_ratios
+    met, failed, unknown = verdict.criteria_met, verdict.criteria_failed, verdict.criteria_not_evaluated
+    if not passed:
+        if verdict.verdict == IDENTIFIED:
+            return Verdict(TENTATIVE, "ion ratios unlike the reference standard run's (SANTE/11312/2021): the "
+                           "library match passes, the standard of the same method disagrees", met, [text], unknown)
+        return Verdict(verdict.verdict, verdict.rule, met, failed + [text], unknown)
+    superseded = [c for c in failed if c.startswith(SUPERSEDED_BY_STANDARD)]
+    if not standard["within"] or len(superseded) != len(failed):
+        return Verdict(verdict.verdict, verdict.rule, met + [text], failed, unknown)
+    rt = (f"RT within {standard['window_min']:g} min of the reference standard run {standard['run']} "
+          f"(dRT {standard['delta_rt_min']:+.3f})")
+    return Verdict(IDENTIFIED, "identity confirmed against a reference standard run of the same method "
+                   "(SANTE/11312/2021: RT, exact mass, product ions, ion ratios)",
+                   met + [rt, text] + [f"{c} -- library criterion, superseded by the reference standard run"
+                                       for c in superseded], [], unknown)

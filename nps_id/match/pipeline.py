@@ -33,7 +33,9 @@ from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
-from nps_id.match.lcms_evidence import elutions, explains, find_feature, group_evidence
+from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard,
+                                        elutions, explains, find_feature, group_evidence, ion_ratio_check, shows_peaks,
+                                        supported)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
 from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, close_analogue, with_isomers_excluded
@@ -312,6 +314,8 @@ def match_run(
         if standard and standard["within"] and finding["match_mode"] == "identity":
             _isomers_excluded_by(finding, f"isomers excluded by the reference standard run {standard['run']} "
                                           f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
+        if standard and "ms1" in finding and finding["match_mode"] == "identity":
+            _confirm_with_standard(finding, standard, reference_standards, params)
     if reference_standards:
         results["reference_standards"] = [entry for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
@@ -594,6 +598,21 @@ def _isomers_excluded_by(finding: dict, evidence_text: str) -> None:
                    criteria_failed=after.criteria_failed)
 
 
+def _confirm_with_standard(finding: dict, standard: dict, reference_standards, params: MatchParameters) -> None:
+    """LC-MS/MS: the finding's ion ratios against its reference standard run's spectrum, and the
+    SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
+    entry = next(e for e, _ in reference_standards
+                 if e["run"] == standard["run"] and e["rt_min"] == standard["rt_min"])
+    check = ion_ratio_check(np.asarray(finding["spectrum"]["mz"]), np.asarray(finding["spectrum"]["intensity"]),
+                            np.asarray(entry["spectrum"]["mz"]), np.asarray(entry["spectrum"]["intensity"]),
+                            params.fragment_tolerance, finding["precursor_mz"])
+    before = Verdict(finding["verdict"], finding["rule"], finding["criteria_met"], finding["criteria_failed"],
+                     finding["criteria_not_evaluated"])
+    after = confirm_with_standard(before, standard, check)
+    finding.update(verdict=after.verdict, rule=after.rule, criteria_met=after.criteria_met,
+                   criteria_failed=after.criteria_failed)
+
+
 def _ranked(hit: dict, analogue: bool) -> RankedHit:
     """A match hit (0-999 scores) as the assessment reads it; analogue hits score by similarity."""
     score = hit["similarity"] if analogue else hit["score"]
@@ -655,9 +674,12 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
 
     Groups whose best identity hits are one compound merge into one finding per elution
     (:func:`~nps_id.match.lcms_evidence.elutions`); the compound is reported once, at its best
-    elution, the others named in ``other_elutions``. A group that is another ion of a found
-    compound at its RT (adduct, in-source loss or fragment) supports that finding. Analogue
-    findings must pass the analogue confidence; every other group is an unassigned feature.
+    elution, the others named in ``other_elutions``. An identity group is a finding only when its
+    precursor has an MS1 peak at the candidate's exact mass (:func:`~nps_id.match.lcms_evidence.supported`).
+    A group that is another ion of a found compound at its RT (adduct, isotope, in-source loss,
+    fragment or cluster) supports that finding. Analogue findings must pass
+    :func:`~nps_id.match.lcms_evidence.analogue_accepted`; every other group is an unassigned feature
+    with the reason.
     """
     spectra = [g.spectrum for g in groups]
     identity = _search(spectra, library, params, "identity") if spectra else {}
@@ -667,11 +689,19 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
     analogue_hits = _search([spectra[i] for i in need], library, params, "analog") if need else {}
     analogue_hits = {need[q]: hits for q, hits in analogue_hits.items()}
     features = [find_feature(run, g) for g in groups]
+    has_ms1 = shows_peaks(run)
     chosen: dict[int, tuple[list[dict], str]] = {}
+    evidence: dict[int, Any] = {}
+    why_not: dict[int, str] = {}  # group -> why it is no finding
     for i in range(len(groups)):
         hits = identity.get(i, [])
         if hits and hits[0]["score"] >= t.report_score:
+            evidence[i] = group_evidence(run, groups[i], features[i], library.columns, library.reference.peaks,
+                                         hits[0]["row"], params.fragment_tolerance, t.major_ion_level)
             chosen[i] = (hits, "identity")
+            reason = supported(evidence[i], has_ms1, t.precursor_ppm)
+            if reason is not None:  # still an elution of its compound, never the finding's lead
+                why_not[i] = f"{reason} (best hit {library.columns['name'][hits[0]['row']]}, score {hits[0]['score']})"
         elif analogue_hits.get(i) and close_analogue(analogue_hits[i][0]["similarity"],
                                                      analogue_hits[i][0]["analogue_confidence"], t):
             chosen[i] = (analogue_hits[i], "analogue")
@@ -681,14 +711,23 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
                  for i, g in enumerate(groups)]
     findings: list[dict] = []
     placed: dict[int, int] = {}  # group -> finding
+    context = (groups, features, chosen, evidence, why_not, library, params, run, findings, placed)
     identity_groups = [i for i, (_, mode) in chosen.items() if mode == "identity"]
-    _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0]["row"]], groups, features,
-                           chosen, library, params, run, findings, placed)
+    _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0]["row"]], context)
+    # each found compound's other possible ions, from all its library spectra of that polarity
+    # (collision energies and instruments differ; a negative-mode fragment is another ion)
+    modes = library.columns["ion_mode"]
+
+    def spectra_of(row: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        rows = np.flatnonzero(library.compound == library.compound[row])
+        return [library.reference.peaks.row(r) for r in rows if modes[r] in (modes[row], "")]
+
+    ions = [compound_ions(groups[f["component"]], candidate_mass(library.columns, f["library_row"]),
+                          _polarity(groups[f["component"]]), spectra_of(f["library_row"])) for f in findings]
     for i in sorted(set(range(len(groups))) - set(placed)):  # other ions of a found compound
         for f_index, finding in enumerate(findings):
             lead = finding["component"]
-            ion = explains(groups[i], features[i], groups[lead], features[lead],
-                           library.columns["exact_mass"][finding["library_row"]], _polarity(groups[i]),
+            ion = explains(groups[i], features[i], groups[lead], features[lead], ions[f_index],
                            params.precursor_tolerance, params.ms2_rt_tolerance_seconds)
             if ion is not None:
                 placed[i] = f_index
@@ -698,27 +737,35 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
                 summaries[i]["ion_of"] = {"finding": f_index, "ion": ion}
                 break
     # An analogue is one unknown per precursor and closest compound, merged over its elutions like
-    # a compound, and a finding only when it passes the analogue confidence (docs/match.md).
+    # a compound, and a finding only when analogue_accepted says so (docs/match.md).
     analogues = [i for i, (_, mode) in chosen.items() if mode == "analogue" and i not in placed]
+
+    def accepted(finding: dict, members: list[int]) -> bool:
+        reason = analogue_accepted(finding, features[finding["component"]])
+        why_not.update({i: reason for i in members if reason is not None})
+        return reason is None
+
     _add_compound_findings(analogues, lambda i: (library.compound[chosen[i][0][0]["row"]],
-                                                 round(groups[i].precursor_mz, 2)),
-                           groups, features, chosen, library, params, run, findings, placed,
-                           keep=lambda f, i: bool(f["new_substance"] and f["suspected_group"]) or features[i] is not None)
+                                                 round(groups[i].precursor_mz, 2)), context, keep=accepted)
     unassigned = []
     for i in range(len(groups)):
         if i in placed:
             summaries[i]["finding"] = placed[i]
         else:
+            weak = (f"no identity hit scoring >= {t.report_score} and no analogue hit of similarity "
+                    f">= {t.analogue_score}")
             unassigned.append(_unassigned(i, groups[i], features[i], identity.get(i) or analogue_hits.get(i) or [],
-                                          library))
+                                          library, why_not.get(i, weak)))
     return findings, summaries, unassigned
 
 
-def _add_compound_findings(members, key, groups, features, chosen, library, params, run, findings, placed,
-                           keep=lambda finding, i: True) -> None:
+def _add_compound_findings(members, key, context, keep=lambda finding, members: True) -> None:
     """One finding per ``key`` (a compound): its groups cut into elutions; the strongest elution
     (best score, then MS1 area) is the finding with every scan of that elution, the others are
-    named in ``other_elutions`` and count against "best hit at no other retention time"."""
+    named in ``other_elutions`` and count against "best hit at no other retention time". A group
+    in ``why_not`` (no MS1 support) counts as an elution but never leads; a compound with no
+    supported group is no finding. ``keep`` (finding, its groups) may turn it down."""
+    groups, features, chosen, evidence, why_not, library, params, run, findings, placed = context
     by_key: dict[Any, list[int]] = {}
     for i in members:
         by_key.setdefault(key(i), []).append(i)
@@ -726,12 +773,15 @@ def _add_compound_findings(members, key, groups, features, chosen, library, para
         def strength(elution: list[int]) -> tuple[int, float]:
             return (max(chosen[i][0][0]["score"] for i in elution),
                     sum(features[i].area for i in elution if features[i] is not None))
-        main, *others = sorted(elutions(same, groups, features, params.ms2_rt_tolerance_seconds), key=strength,
-                               reverse=True)
-        lead = max(main, key=lambda i: chosen[i][0][0]["score"])
-        finding = _ms2_finding(lead, groups, features, chosen[lead], library, params, run,
+        ranked = sorted(elutions(same, groups, features, params.ms2_rt_tolerance_seconds), key=strength, reverse=True)
+        main = next((el for el in ranked if any(i not in why_not for i in el)), None)
+        if main is None:
+            continue
+        others = [el for el in ranked if el is not main]
+        lead = max((i for i in main if i not in why_not), key=lambda i: chosen[i][0][0]["score"])
+        finding = _ms2_finding(lead, groups, features, chosen[lead], evidence.get(lead), library, params, run,
                                same_hit_elsewhere=len(others))
-        if not keep(finding, lead):
+        if not keep(finding, same):
             continue
         finding["n_scans"] = sum(len(groups[i].scan_indices) for i in main)
         finding["merged_components"] = sorted(main)
@@ -751,17 +801,18 @@ def _polarity(group: MS2Group) -> str:
     return str(group.spectrum.get("ion_mode") or "positive").lower()
 
 
-def _ms2_finding(i, groups, features, choice, library, params, run, same_hit_elsewhere: int = 0) -> dict:
-    """One group's finding: its hits judged with the HRMS criteria of its MS1 evidence."""
+def _ms2_finding(i, groups, features, choice, evidence, library, params, run, same_hit_elsewhere: int = 0) -> dict:
+    """One group's finding: its hits judged with the HRMS criteria of its MS1 ``evidence`` (an
+    identity group's, from :func:`group_evidence`; computed here for an analogue's)."""
     hits, mode = choice
     group, top, t = groups[i], hits[0], params.verdict
     as_analogue = mode == "analogue"  # an analogue hit never passes as the identity of the compound
     spectrum = group.spectrum
-    evidence = group_evidence(run, group, features[i], library.columns, library.reference.peaks,
-                              None if as_analogue else top["row"],
-                              params.fragment_tolerance, t.major_ion_level)
+    if evidence is None:
+        evidence = group_evidence(run, group, features[i], library.columns, library.reference.peaks, None,
+                                  params.fragment_tolerance, t.major_ion_level)
     hrms = {} if as_analogue else {
-        "ms1_feature": None if run is None else features[i] is not None,
+        "ms1_feature": features[i] is not None if shows_peaks(run) else None,
         "precursor_ppm": evidence.precursor_ppm, "matched_fragments": evidence.matched_fragments}
     assessment = assess(
         spectrum.mz, spectrum.intensity, "ms2", [_ranked(h, as_analogue) for h in hits], library.facts,
@@ -780,9 +831,10 @@ def _ms2_finding(i, groups, features, choice, library, params, run, same_hit_els
     return finding
 
 
-def _unassigned(i: int, group: MS2Group, feature, hits: list[dict], library) -> dict:
-    """A row of the unassigned-features table: a precursor with no finding, and its best hits."""
-    return {"component": i, "precursor_mz": round(group.precursor_mz, 5), "rt_min": round(group.rt_minutes, 4),
+def _unassigned(i: int, group: MS2Group, feature, hits: list[dict], library, reason: str) -> dict:
+    """A row of the unassigned-features table: a precursor with no finding, why, and its best hits."""
+    return {"component": i, "reason": reason, "precursor_mz": round(group.precursor_mz, 5),
+            "rt_min": round(group.rt_minutes, 4),
             "n_scans": len(group.scan_indices), "area": None if feature is None else round(feature.area, 1),
             "apex_rt_min": None if feature is None else round(feature.apex_rt_seconds / 60, 4),
             "best_hits": [{"name": str(library.columns["name"][h["row"]]), "library_row": h["row"],

@@ -164,5 +164,7 @@ def standard_entry(standard: ReferenceStandard, results: dict, library: Any) -> 
     entry = {"run": results["run"]["file"], "path": results["run"]["path"], "sha256": results["run"]["sha256"],
              "name": standard.name, "found": best is not None,
              "library_name": best["name"] if best else None, "verdict": best["verdict"] if best else None,
-             "rt_min": best["rt_min"] if best else None, "ri": best.get("ri") if best else None}
+             "rt_min": best["rt_min"] if best else None, "ri": best.get("ri") if best else None,
+             # the standard's spectrum: an LC finding's ion ratios are compared with it
+             "spectrum": best["spectrum"] if best else None}
     return entry, codes

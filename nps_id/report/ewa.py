@@ -107,7 +107,23 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "closest_known_compounds": ("suspected new substance: the closest library compounds and how the mass "
                                 "difference reads (CH2, F for H, ...)",
                                 lambda d, f: "; ".join(_closest(c) for c in f.get("closest_compounds") or []) or None),
+    # LC-MS/MS evidence (empty for GC-MS): what the MS1 scans and the fragments say about the precursor
+    "precursor_ion": ("LC-MS/MS: the precursor's ion type and measured m/z, e.g. [M+H]+ 318.0124",
+                      lambda d, f: _lc(f, lambda lc: f"{lc['adduct'] or '?'} {lc['measured_mz'] or lc['precursor_mz']}")),
+    "precursor_mass_error_ppm": ("LC-MS/MS: exact-mass error of the precursor's MS1 peak against that ion, ppm",
+                                 lambda d, f: _lc(f, lambda lc: lc["mass_error_ppm"])),
+    "matched_fragments": ("LC-MS/MS: reference fragments the MS/MS spectrum holds, e.g. '5 of 6'",
+                          lambda d, f: _lc(f, lambda lc: f"{lc['matched_fragments']} of {lc['reference_fragments']}")),
+    "precursor_xic": ("LC-MS/MS: the precursor's extracted-ion chromatogram, 'RT min:intensity' per MS1 scan",
+                      lambda d, f: _lc(f, lambda lc: ";".join(f"{t:g}:{h:g}" for t, h in
+                                                            zip(lc["xic"]["rt_min"], lc["xic"]["intensity"]))
+                                       if lc.get("xic") else None)),
 }
+
+
+def _lc(f: Mapping[str, Any], value: Callable[[Mapping[str, Any]], Any]) -> Any:
+    """An LC-MS/MS evidence cell; None for a GC-MS finding."""
+    return value(f["lc"]) if f.get("lc") else None
 
 
 def _closest(c: Mapping[str, Any]) -> str:

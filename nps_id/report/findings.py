@@ -7,6 +7,7 @@ Entry points
   the finding it gave (or none).
 - :func:`is_analogue`, :func:`is_ewa_reportable` -- the rules every output applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
+- :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """
 from __future__ import annotations
 
@@ -80,9 +81,27 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "isomers_not_excluded": list(f.get("isomers_not_excluded") or []),
         "closest_compounds": list(f.get("closest_compounds") or []),
         "core_smiles": f.get("core_smiles"),
+        "lc": lc_evidence(f),
     }
     out["limitations"] = _limitations(out, technique)
     return out
+
+
+def lc_evidence(f: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the MS1 scans say about an LC-MS/MS finding's precursor (its results ``ms1``, docs/match.md):
+    ion type, measured and theoretical m/z, mass error, matched reference fragments, isotopes, the
+    MS1 peak and its XIC, and the other ions of the compound. None for a GC-MS finding."""
+    ms1 = f.get("ms1")
+    if not ms1:
+        return None
+    feature = ms1.get("feature")
+    return {
+        "precursor_mz": f.get("precursor_mz"),
+        "measured_mz": None if feature is None else feature.get("mz"),
+        **{k: ms1.get(k) for k in ("adduct", "theoretical_mz", "mass_error_ppm", "matched_fragments",
+                                   "reference_fragments", "fragment_error_mda", "isotopes", "feature", "xic")},
+        "related_ions": [{k: r.get(k) for k in ("ion", "precursor_mz", "rt_min")} for r in f.get("related_ions") or []],
+    }
 
 
 def _hit(h: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,6 +159,8 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
 def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
     tic = results.get("tic")
     report_score = ((results.get("parameters") or {}).get("verdict") or {}).get("report_score")
+    # LC-MS/MS: why a precursor gave no finding
+    why_not = {u.get("component"): u.get("reason") for u in results.get("unassigned_features") or []}
     components = []
     for c in results.get("components") or []:
         finding = c.get("finding")
@@ -156,13 +177,20 @@ def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any
             "best_hit": {"name": best.get("name") or "(unnamed)", "mf": best.get("mf")} if best else None,
             "finding": finding,
             "label": label,
-            "note": _component_note(c, label, report_score),
+            "note": _component_note(c, label, report_score, why_not.get(c.get("index"))),
         })
     return {"acquisition": 0, "tic": tic, "components": components}
 
 
-def _component_note(c: Mapping[str, Any], label: str | None, report_score: int | None) -> str:
-    """Why a component gave the finding it gave, or none, in words."""
+def _component_note(c: Mapping[str, Any], label: str | None, report_score: int | None,
+                    unassigned_reason: str | None = None) -> str:
+    """Why a component gave the finding it gave, or none, in words (LC-MS/MS: another ion of a
+    finding's compound, or the unassigned feature's reason)."""
+    ion = c.get("ion_of")
+    if ion is not None:
+        return f"{ion['ion']} of finding #{ion['finding']}" + (f" ({label})" if label else "")
+    if unassigned_reason:
+        return f"no finding: {unassigned_reason}"
     if c.get("finding") is not None:
         return f"finding #{c['finding']}" + (f" ({label})" if label else "")
     if c.get("duplicate_of") is not None:

@@ -18,9 +18,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from nps_id.report.present import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields, display_number as _num,
                                    draft_mark, ewa_label, finding_label, identifier_caveats, item_fields,
-                                   laboratory_line, library_entry_fields, provenance_fields, responsibility_fields,
+                                   laboratory_line, lc_evidence_fields, library_entry_fields, provenance_fields, responsibility_fields,
                                    structure_caption, summary_line, verdict_badge)
-from nps_id.report.plots import VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure
+from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
+                                 xic_figure)
 
 _CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;color:#1a1a1a;max-width:1000px;
@@ -259,6 +260,11 @@ def _finding(doc, f) -> str:
         apex = (f'<h3>Deconvolution</h3>{_kv(deconvolution_fields(f))}<figure class="apex">'
                 f"{figure_svg(apex_figure(f))}<figcaption>Left: the raw scan at the apex; right: the spectrum "
                 "the deconvolution extracted from it (dotted: model ion).</figcaption></figure>")
+    lc = ""
+    if f.get("lc"):  # LC-MS/MS: the precursor's exact mass, fragments and XIC
+        lc = (f"<h3>LC-HRMS evidence</h3>{_kv(lc_evidence_fields(f))}<figure class=\"xic\">"
+              f"{figure_svg(xic_figure(f))}<figcaption>Extracted-ion chromatogram of the precursor in the MS1 "
+              "scans: the peak the MS/MS spectrum was taken on (shaded) and its RT (dashed).</figcaption></figure>")
     drawing = structure_svg(f.get("smiles"))
     structure = (f'<figure class="structure">{drawing}<figcaption>{_e(structure_caption(f))}</figcaption></figure>'
                  if drawing else "")
@@ -273,7 +279,7 @@ def _finding(doc, f) -> str:
         f'<h3>Extracted spectrum against the reference</h3><figure class="mirror">{svg}<figcaption>'
         "Up: spectrum extracted from the run; down: library reference; lower panel: difference "
         "(extracted \u2212 reference, % of base peak).</figcaption></figure>"
-        f"{apex}"
+        f"{apex}{lc}"
         f"<h3>Library hits</h3>{hits}<h3>Limitations</h3><ul>{limits}</ul></section>"
     )
 

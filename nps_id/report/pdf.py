@@ -20,9 +20,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 from nps_id.report.present import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
-                                   item_fields, laboratory_line, library_entry_fields, provenance_fields,
+                                   item_fields, laboratory_line, lc_evidence_fields, library_entry_fields, provenance_fields,
                                    responsibility_fields, structure_caption, summary_line, verdict_badge)
-from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic
+from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
@@ -174,6 +174,7 @@ def _finding_page(fig, doc, f) -> None:
         ("Rule", f.get("rule")),
         ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
         ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),
+        *lc_evidence_fields(f),
     ], width=width)
     if f.get("apex_spectrum"):
         page.line("Deconvolution: " + "; ".join(f"{k} {v}" for k, v in decon.items() if v is not None),
@@ -187,6 +188,9 @@ def _finding_page(fig, doc, f) -> None:
     bottom = top - 0.25
     if f.get("apex_spectrum"):
         draw_apex(_band(fig, bottom, bottom - 0.13), f)
+        bottom -= 0.13
+    elif f.get("lc"):  # LC-MS/MS: the precursor's XIC where a GC finding shows its deconvolution
+        draw_xic(_band(fig, bottom, bottom - 0.13), f)
         bottom -= 0.13
     page.y = bottom - 0.005
     page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],

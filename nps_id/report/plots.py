@@ -7,7 +7,8 @@ Entry points
 - :func:`mirror_figure` -- extracted spectrum (up) against the library reference (down), with
   the difference trace in a panel below.
 - :func:`apex_figure` -- the raw scan at a component's apex beside its deconvoluted spectrum.
-- :func:`draw_tic`, :func:`draw_mirror`, :func:`draw_apex` -- the same, drawn into a given
+- :func:`xic_figure` -- an LC-MS/MS finding's precursor XIC, its MS1 peak shaded, the MS/MS RT marked.
+- :func:`draw_tic`, :func:`draw_mirror`, :func:`draw_apex`, :func:`draw_xic` -- the same, drawn into a given
   Figure/SubFigure (PDF pages).
 - :func:`structure_svg` / :func:`draw_structure` -- a library compound's structure (RDKit
   rdMolDraw2D) as inline SVG (HTML) or drawn into a figure (PDF page).
@@ -222,6 +223,35 @@ def draw_apex(target, finding: Mapping[str, Any]) -> None:
             ax.set_ylim(0, 115)
             ax.set_xlabel("m/z")
         axes[0].set_ylabel("Rel. intensity (%)")
+
+
+def xic_figure(finding: Mapping[str, Any], *, width_in: float = 7.5, height_in: float = 1.8):
+    """The precursor's extracted-ion chromatogram of an LC-MS/MS finding (report ``lc.xic``)."""
+    fig = _figure(width_in, height_in)
+    draw_xic(fig, finding)
+    return fig
+
+
+def draw_xic(target, finding: Mapping[str, Any]) -> None:
+    """Draw :func:`xic_figure` into a Figure or SubFigure: the XIC, its peak's bounds shaded, the
+    RT of the MS/MS spectrum dashed."""
+    import matplotlib
+
+    lc = finding.get("lc") or {}
+    xic, feature = lc.get("xic") or {"rt_min": [], "intensity": []}, lc.get("feature")
+    with matplotlib.rc_context(_rc()):
+        ax = target.subplots()
+        target.subplots_adjust(left=0.1, right=0.98, top=0.82, bottom=0.25)
+        ax.plot(xic["rt_min"], xic["intensity"], color="#2166ac", linewidth=0.9, marker=".", markersize=3)
+        if feature:
+            ax.axvspan(feature["left_rt_seconds"] / 60, feature["right_rt_seconds"] / 60, color="#2166ac", alpha=0.12)
+        ax.axvline(finding["rt_min"], color="#b35806", linewidth=0.7, linestyle="--")
+        mz, ppm = lc.get("measured_mz") or lc.get("precursor_mz"), xic.get("tolerance_ppm")
+        width = f" \u00b1 {ppm:g} ppm" if ppm else ""
+        ax.set_title(f"XIC m/z {mz}{width} (MS1 scans); shaded: the peak; dashed: the MS/MS spectrum", fontsize=7)
+        ax.set_xlabel("RT (min)")
+        ax.set_ylabel("Intensity")
+        ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 3))
 
 
 def _label_ions(ax, spectrum: Mapping[float, float], sign: int) -> None:

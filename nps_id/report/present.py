@@ -2,7 +2,8 @@
 labels and table cells every renderer takes from a report document, so they read the same everywhere.
 
 Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
-the ``*_fields`` functions ((label, value) pairs in reading order), :func:`component_rows`,
+the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
+LC-MS/MS findings), :func:`component_rows`,
 :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
@@ -160,6 +161,27 @@ def deconvolution_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("Scan range", f"{scans[0]}–{scans[1]}" if scans else None),
             ("Purity (share of the TIC at the apex)", None if purity is None else f"{100 * purity:.0f} %"),
             ("Area (counts·s)", d.get("area")), ("Ions in the extracted spectrum", d.get("n_ions"))]
+
+
+def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of an LC-MS/MS finding's precursor evidence (none for GC-MS)."""
+    lc = finding.get("lc")
+    if not lc:
+        return []
+    feature = lc.get("feature") or {}
+    ppm, frag_error, iso = lc.get("mass_error_ppm"), lc.get("fragment_error_mda"), lc.get("isotopes") or {}
+    matched = (f"{lc.get('matched_fragments')} of {lc.get('reference_fragments')} reference fragments"
+               + (f" (median error {frag_error:.1f} mDa)" if frag_error is not None else ""))
+    peak = (f"apex {feature['apex_rt_min']:.{RT_DIGITS}f} min, area {feature['area']:.3g}, FWHM "
+            f"{feature['fwhm_seconds']:g} s, {feature['n_points']} MS1 scans") if feature else "none found"
+    isotopes = ("; ".join(f"M+{n} {iso.get(f'm{n}_measured')} (expected {iso.get(f'm{n}_expected')})" for n in (1, 2))
+                + (f"; {iso['halogens']} cluster" if iso.get("halogens") else "")) if iso else None
+    others = "; ".join(f"{r['ion']} {r['precursor_mz']}" for r in lc.get("related_ions") or [])
+    return [("Precursor ion", f"{lc.get('adduct') or 'ion type unknown'}, m/z {lc.get('measured_mz') or lc.get('precursor_mz')}"
+                              f" measured, {lc.get('theoretical_mz') or DASH} theoretical"),
+            ("Precursor mass error", DASH if ppm is None else f"{ppm:+.1f} ppm"),
+            ("Matched fragments", matched), ("MS1 peak of the precursor", peak), ("Isotopes (share of M)", isotopes),
+            ("Other ions of the compound", others or None)]
 
 
 def component_rows(doc: Mapping[str, Any]) -> list[list[str]]:

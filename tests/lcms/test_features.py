@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nps_id.lcms.features import adduct_named, ion_mz, isotope_pattern, ms1_feature, ppm_error
+from nps_id.lcms.features import adduct_named, formula_mass, ion_mz, isotope_pattern, ms1_feature, ppm_error
 from nps_id.peaks import CSRPeaks
 
 
@@ -49,3 +49,22 @@ def test_chlorine_isotope_pattern():
 def test_a_run_with_fewer_ms1_scans_than_a_peak_needs_has_no_feature():
     one_scan = CSRPeaks(np.array([0, 1]), np.array([300.1]), np.array([1000.0], dtype=np.float32))
     assert ms1_feature(one_scan, np.array([60.0]), 300.1, 60.0) is None
+
+
+def test_isotope_pattern_reads_only_the_apex_scans(monkeypatch):
+    heights = [0, 40, 100, 40, 0]
+    peaks = _scans(heights, partner=[(1.003355, 0.17), (1.99705, 0.33)])
+    feature = ms1_feature(peaks, np.arange(5, dtype=float), 300.0, 2.0)
+
+    def whole_run_xic(*args, **kwargs):  # three of these per finding made a long run slow
+        raise AssertionError("isotope_pattern extracted a whole-run XIC")
+
+    monkeypatch.setattr("nps_id.lcms.features.xic", whole_run_xic)
+    iso = isotope_pattern(peaks, feature, "C15H17ClN4", adduct_named("[M+H]+"))
+    assert iso["m1_measured"] == pytest.approx(0.17, abs=0.01) and iso["m2_measured"] == pytest.approx(0.33, abs=0.01)
+
+
+def test_monoisotopic_mass_of_a_formula():
+    assert formula_mass("C10H12N3O3PS2") == pytest.approx(317.00577, abs=1e-5)  # azinphos-methyl
+    assert formula_mass("C11H21NO4") == pytest.approx(231.14706, abs=1e-5)  # butyryl carnitine
+    assert formula_mass("[C5H14NO]+") is None  # a charged formula: the record's exact mass is used

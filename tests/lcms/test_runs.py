@@ -14,26 +14,86 @@ def library(lcms_library):
     return ReferenceLibrary(lcms_library)
 
 
+@pytest.fixture(scope="module")
+def pestmix(library):
+    return match_run(data_path(*PESTMIX), library)
+
+
+@pytest.fixture(scope="module")
+def metabolites(library):
+    return match_run(data_path(*RAMS), library)
+
+
 def _by_name(results):
     return {f["name"].lower(): f for f in results["findings"] if f["match_mode"] == "identity"}
 
 
-def test_metabolite_run_reports_each_compound_once(library):
-    results = match_run(data_path(*RAMS), library)
-    keys = [f["inchikey"][:14] for f in results["findings"] if f["match_mode"] == "identity"]
+def test_metabolite_run_reports_each_compound_once(metabolites):
+    keys = [f["inchikey"][:14] for f in metabolites["findings"] if f["match_mode"] == "identity"]
     assert len(keys) == len(set(keys))
-    unknowns = [(f["name"], round(f["precursor_mz"], 2)) for f in results["findings"] if f["match_mode"] == "analogue"]
+    unknowns = [(f["name"], round(f["precursor_mz"], 2)) for f in metabolites["findings"]
+                if f["match_mode"] == "analogue"]
     assert len(unknowns) == len(set(unknowns))
-    proline = _by_name(results)["l-proline"]
+    found = _by_name(metabolites)
+    proline = found["l-proline"]
     # Its other elution is named and counted, not a second finding.
     assert proline["other_elutions"] and "separate MS1 peaks" in proline["elution_note"]
     assert any(c.startswith("best hit at no other retention time (1 other)") for c in proline["criteria_failed"])
     assert proline["n_scans"] >= 21 and abs(proline["ms1"]["mass_error_ppm"]) <= 5
+    # A second elution without an MS1 peak of its own is no finding, but still says the library
+    # cannot tell the compound from what eluted there (acetyl-L-carnitine at 10.67 min).
+    carnitine = found["acetyl-l-carnitine"]
+    assert [round(e["rt_min"], 1) for e in carnitine["other_elutions"]] == [10.7]
+    assert carnitine["verdict"] == "tentative"
 
 
-def test_pesticide_slice_isolation_window_precursors(library):
-    results = match_run(data_path(*PESTMIX), library)
-    found = _by_name(results)
+@pytest.mark.parametrize("run", ["pestmix", "metabolites"])
+def test_every_lc_finding_rests_on_an_ms1_peak_within_the_mass_window(run, request):
+    results = request.getfixturevalue(run)
+    window = VerdictThresholds().precursor_ppm
+    assert results["findings"]
+    for finding in results["findings"]:
+        ms1 = finding["ms1"]
+        if finding["match_mode"] == "identity":
+            assert ms1["feature"] is not None and abs(ms1["mass_error_ppm"]) <= window, finding["name"]
+        else:
+            assert ms1["feature"] is not None or finding["new_substance"], finding["name"]
+        # the XIC behind it, for the report's plot: the apex is on it
+        xic, apex = ms1["xic"], ms1["feature"]["apex_rt_min"]
+        assert len(xic["rt_min"]) == len(xic["intensity"]) >= ms1["feature"]["n_points"]
+        at = min(range(len(xic["rt_min"])), key=lambda k: abs(xic["rt_min"][k] - apex))
+        assert xic["intensity"][at] == pytest.approx(ms1["feature"]["height"], rel=1e-3), finding["name"]
+
+
+def test_a_precursor_off_the_candidates_exact_mass_is_an_unassigned_feature_with_the_reason(pestmix):
+    # Paclobutrazol's MS/MS scores 909, but its MS1 peak reads -5.5 ppm on every flank scan
+    rows = [u for u in pestmix["unassigned_features"] if abs(u["precursor_mz"] - 294.1337) < 0.005]
+    assert len(rows) == 1 and rows[0]["best_hits"][0]["name"].lower().startswith("paclobutrazol")
+    assert "precursor mass error -5.5 ppm outside +/-5 ppm" in rows[0]["reason"]
+    assert all(u["reason"] for u in pestmix["unassigned_features"])
+
+
+def test_exact_mass_comes_from_the_formula_not_a_wrong_exact_mass_field(metabolites):
+    # the MassBank butyryl carnitine record's exact_mass is the average mass (-624 ppm against it)
+    butyryl = next(f for f in metabolites["findings"] if f["name"].lower().startswith("butyryl carnitine"))
+    assert butyryl["ms1"]["theoretical_mz"] == pytest.approx(232.15433, abs=1e-4)
+
+
+def test_isotope_cluster_and_in_source_ions_support_their_compound(pestmix):
+    found = _by_name(pestmix)
+    ions = {name: {(r["ion"].split(" (")[0], round(r["precursor_mz"], 2)) for r in found[name]["related_ions"]}
+            for name in ("fluopicolide", "fenamiphos", "azinphos methyl")}
+    # the DDA fragmented fluopicolide's 37Cl isotope peak, and an ion that falls apart into its [M+H]+
+    assert {("isotope M+2", 384.97), ("cluster ion", 428.03)} <= ions["fluopicolide"]
+    assert ("cluster ion", 349.17) in ions["fenamiphos"]
+    # azinphos-methyl's 160.05 (a fragment of its library spectra, absent from the TripleTOF's)
+    assert {("in-source fragment", 160.05), ("[M+Na]+", 340.0), ("[M+K]+", 355.97)} <= ions["azinphos methyl"]
+    taken = {mz for found_ions in ions.values() for _, mz in found_ions}
+    assert not [f for f in pestmix["findings"] if round(f["precursor_mz"], 2) in taken]
+
+
+def test_pesticide_slice_isolation_window_precursors(pestmix):
+    found = _by_name(pestmix)
     assert found["cyproconazole"]["verdict"] == found["myclobutanil"]["verdict"] == "identified"
     for name in ("fenamiphos", "fluopicolide"):
         assert found[name]["rule"].startswith("isomer not excluded")
@@ -41,16 +101,70 @@ def test_pesticide_slice_isolation_window_precursors(library):
     assert azinphos["adduct"] == "[M+H]+"
     sodium = [ion for ion in azinphos["related_ions"] if ion["ion"] == "[M+Na]+"]
     assert sodium and sodium[0]["precursor_mz"] == pytest.approx(339.996, abs=0.01)
-    assert not any(abs(f["precursor_mz"] - 339.996) < 0.01 for f in results["findings"])
-    for finding in results["findings"]:  # every finding rests on an MS1 peak of its precursor
-        assert finding["ms1"]["feature"] is not None
-        if finding["match_mode"] == "identity" and finding["verdict"] == "identified":
-            assert abs(finding["ms1"]["mass_error_ppm"]) <= 5
-    assert results["unassigned_features"] and all("best_hits" in u for u in results["unassigned_features"])
+    assert not any(abs(f["precursor_mz"] - 339.996) < 0.01 for f in pestmix["findings"])
+    assert pestmix["unassigned_features"] and all("best_hits" in u for u in pestmix["unassigned_features"])
     # issue 17: an analogue finding passes the close-analogue rule (similarity and confidence)
     t = VerdictThresholds()
-    for finding in results["findings"]:
+    for finding in pestmix["findings"]:
         if finding["match_mode"] == "analogue":
             assert finding["rule"].startswith("close analogue") and finding["analogue_confidence"] >= t.analogue_confidence
         else:
             assert finding["analogue_confidence"] is None
+
+
+def test_reports_show_each_lc_findings_ion_mass_error_fragments_and_xic(pestmix, tmp_path):
+    import csv
+    import io
+    import json
+
+    from nps_id.report import prepare_document, render
+
+    results = tmp_path / "pest.match.json"
+    results.write_text(json.dumps(pestmix), encoding="utf-8")
+    overrides = tmp_path / "lab.csv"  # a pesticide is no NPS: make one exportable to see its columns
+    overrides.write_text("key,group,subclass,nps\nMyclobutanil,synthetic_cathinones,,yes\n", encoding="utf-8")
+    doc = prepare_document(results, overrides_file=overrides)
+    myclobutanil = next(f for f in doc["findings"] if f["name"] == "Myclobutanil")
+    assert myclobutanil["lc"]["adduct"] == "[M+H]+" and abs(myclobutanil["lc"]["mass_error_ppm"]) <= 5
+    html = render(doc, "html")[".html"].decode()
+    section = html[html.index('id="finding-' + str(myclobutanil["index"])):]
+    section = section[:section.index("</section>")]
+    assert "LC-HRMS evidence" in section and "[M+H]+, m/z 289.12" in section
+    assert f"{myclobutanil['lc']['mass_error_ppm']:+.1f} ppm" in section and "3 of 3 reference fragments" in section
+    assert '<figure class="xic"><svg' in section
+    rows = list(csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode())))
+    row = next(r for r in rows if r["substance"] == "Myclobutanil")
+    assert row["precursor_ion"].startswith("[M+H]+ 289.12") and row["matched_fragments"] == "3 of 3"
+    assert float(row["precursor_mass_error_ppm"]) == myclobutanil["lc"]["mass_error_ppm"]
+    assert len(row["precursor_xic"].split(";")) == len(myclobutanil["lc"]["xic"]["rt_min"])
+    assert render(doc, "pdf")[".pdf"].startswith(b"%PDF")
+
+
+def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(library, pestmix):
+    from nps_id.match.pipeline import MatchParameters, measure_reference_standards
+    from nps_id.match.standards import ReferenceStandard
+
+    # The library route: best record 715 (an Orbitrap ion-trap record at 60 % NCE; the three
+    # TripleTOF scans score 699-726 against it, 320-599 against the QTOF and HCD records), its 142.99 ion
+    # (41-62 % in seven records) absent from every scan: tentative, whatever its adducts say.
+    azinphos = _by_name(pestmix)["azinphos methyl"]
+    assert azinphos["verdict"] == "tentative" and azinphos["score"] == 715
+    # A standard run of the same method (here the slice itself: no azinphos-methyl standard run is
+    # in the shared data) gives RT and ion ratios: the SANTE/11312/2021 identification.
+    standards = measure_reference_standards([ReferenceStandard(str(data_path(*PESTMIX)), "Azinphos methyl")],
+                                            library, MatchParameters())
+    results = match_run(data_path(*PESTMIX), library, reference_standards=standards)
+    azinphos = _by_name(results)["azinphos methyl"]
+    assert azinphos["verdict"] == "identified" and azinphos["rule"].startswith("identity confirmed against a reference")
+    assert any(c.startswith("ion ratios within +/-30%") for c in azinphos["criteria_met"])
+
+
+def test_the_reports_component_table_says_why_an_lc_precursor_is_no_finding(pestmix):
+    from nps_id.report.findings import report_chromatogram
+
+    notes = {c["index"]: c["note"] for c in report_chromatogram(pestmix, pestmix["findings"])["components"]}
+    paclobutrazol = next(u for u in pestmix["unassigned_features"] if abs(u["precursor_mz"] - 294.1337) < 0.005)
+    assert notes[paclobutrazol["component"]].startswith("no finding: precursor mass error -5.5 ppm")
+    azinphos = next(i for i, f in enumerate(pestmix["findings"]) if f["name"] == "Azinphos methyl")
+    sodium = next(r for r in pestmix["findings"][azinphos]["related_ions"] if r["ion"] == "[M+Na]+")
+    assert notes[sodium["component"]] == f"[M+Na]+ of finding #{azinphos} (Azinphos methyl)"

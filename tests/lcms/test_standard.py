@@ -1,0 +1,64 @@
+"""SANTE/11312/2021 identification of an LC finding against a reference standard run: ion ratios."""
+from __future__ import annotations
+
+import numpy as np
+
+from nps_id.match.lcms_evidence import confirm_with_standard, ion_ratio_check
+from nps_id.match.verdict import Verdict
+from nps_id.tolerance import Tolerance
+
+TOL = Tolerance(0.01, "Da")
+STANDARD = (np.array([77.0386, 124.9821, 132.0444, 318.0130]), np.array([999.0, 530.0, 550.0, 40.0]))
+WITHIN = {"run": "std.mzML", "delta_rt_min": 0.004, "window_min": 0.1, "within": True}
+WEAK = Verdict("tentative", "weak match: below the identity criteria, above the tentative floor",
+               ["|precursor mass error| <= 5 ppm (-2.1 ppm)", "reference fragments matched >= 2 (5 of 6)"],
+               ["score >= 800 (score 715)"], ["|RI - library RI| <= 30"])
+
+
+def test_ion_ratios_within_30_percent_of_the_standards():
+    sample = (np.array([77.0387, 124.9818, 132.0441]), np.array([1000.0, 600.0, 450.0]))  # 0.60 vs 0.53, 0.45 vs 0.55
+    text, passed = ion_ratio_check(*sample, *STANDARD, TOL, 318.013)
+    assert passed and "132.04/77.04 0.45 vs 0.55" in text  # the precursor is no product ion
+    off = (np.array([77.0387, 124.9818, 132.0441]), np.array([1000.0, 300.0, 550.0]))  # 0.30 vs 0.53: -43 %
+    assert not ion_ratio_check(*off, *STANDARD, TOL, 318.013)[1]
+    assert not ion_ratio_check(np.array([77.0387]), np.array([1000.0]), *STANDARD, TOL, 318.013)[1]
+
+
+def test_a_standard_of_the_same_method_identifies_what_a_library_record_of_another_instrument_cannot():
+    passed = ("ion ratios within +/-30% of the reference standard run's (...)", True)
+    after = confirm_with_standard(WEAK, WITHIN, passed)
+    assert after.verdict == "identified" and after.criteria_failed == []
+    assert "score >= 800 (score 715) -- library criterion, superseded by the reference standard run" in after.criteria_met
+    # only library-match criteria are superseded: a precursor off its exact mass stays a failure
+    off_mass = Verdict(WEAK.verdict, WEAK.rule, [], ["score >= 800 (score 715)", "|precursor mass error| <= 5 ppm (+9.0 ppm)"])
+    assert confirm_with_standard(off_mass, WITHIN, passed).verdict == "tentative"
+    assert confirm_with_standard(WEAK, {**WITHIN, "within": False, "delta_rt_min": 0.4}, passed).verdict == "tentative"
+
+
+def test_ion_ratios_unlike_the_standards_undo_an_identified_library_match():
+    identified = Verdict("identified", "identity: every evaluated criterion met", ["score >= 800 (score 972)"], [])
+    after = confirm_with_standard(identified, WITHIN, ("ion ratios within +/-30% ... (0.30 vs 0.53)", False))
+    assert after.verdict == "tentative" and after.rule.startswith("ion ratios unlike the reference standard")
+
+
+def test_an_lc_analogue_is_a_finding_only_with_an_ms1_peak_and_a_passing_close_analogue_rule():
+    from nps_id.lcms.features import Feature
+    from nps_id.match.lcms_evidence import analogue_accepted
+
+    peak = Feature(250.0, 440.0, 436.0, 446.0, 1e5, 5e5, 3.0, 6, 12)
+    close = {"new_substance": False, "suspected_group": None, "verdict": "tentative",
+             "rule": "close analogue: no identity hit passes, an analogue-mode hit does"}
+    assert analogue_accepted(close, peak) is None
+    assert analogue_accepted(close, None) == "analogue hit without an MS1 peak of its precursor"
+    weak = {**close, "verdict": "inconclusive", "rule": "below the tentative floor"}
+    assert analogue_accepted(weak, peak).startswith("analogue hit that does not pass the close-analogue rule")
+    new = {**weak, "new_substance": True, "suspected_group": "Synthetic cathinones"}
+    assert analogue_accepted(new, None) is None
+
+
+def test_a_standard_with_fewer_than_two_product_ions_cannot_confirm():
+    one = (np.array([77.0386, 318.0130]), np.array([999.0, 40.0]))
+    text, passed = ion_ratio_check(np.array([77.0387]), np.array([1000.0]), *one, TOL, 318.013)
+    assert not passed and "< 2 product ions" in text
+    absent = ion_ratio_check(np.array([124.98, 132.04]), np.array([1.0, 1.0]), *STANDARD, TOL, 318.013)
+    assert not absent[1] and "base product ion 77.0386 absent" in absent[0]
