@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
@@ -66,7 +67,9 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "runner_up": _hit(f["runner_up"]) if f.get("runner_up") else None,
         "top_hits": [_hit(h) for h in f.get("top_hits") or []],
         "internal_standard": is_internal,
-        "reference_standard_run": _reference_run(f.get("name"), refs_run),
+        # a standard of this substance that `match` compared the finding with was run, whatever the TOML says
+        "reference_standard_run": "yes" if f.get("reference_standard") else _reference_run(f.get("name"), refs_run),
+        "reference_standard": f.get("reference_standard"),
         "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
         "reference_spectrum": reference,
         # the raw scan at the apex, to check the deconvolution against (GC-MS results only)
@@ -158,7 +161,11 @@ def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any
             "label": label,
             "note": _component_note(c, label, report_score),
         })
-    return {"acquisition": 0, "tic": tic, "components": components}
+    blank = results.get("blank") or {}
+    removed = [float(c["rt_min"]) for c in results.get("blank_subtracted") or []]
+    # the blank's TIC is drawn beside the sample's, with where it removed components
+    return {"acquisition": 0, "tic": tic, "components": components,
+            "blank": {"file": printable(blank["file"]), "tic": blank["tic"], "removed_rt_min": removed} if blank.get("tic") else None}
 
 
 def _component_note(c: Mapping[str, Any], label: str | None, report_score: int | None) -> str:
