@@ -58,7 +58,8 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
               help="Also write a report per run in this format (repeatable) into -o DIR "
                    "(default: the current folder). See 'nps-id report --help'.")
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="TOML with laboratory, analyst and sample details for --report.")
+              help="TOML with laboratory, analyst and sample details for --report (docs/card.toml); its "
+                   "[item] reference_standards_run entries { name, run } are matched as --reference-standard.")
 @click.option("--overwrite", is_flag=True,
               help="Replace results in -o DIR made from another run, other settings or another library "
                    "(without it such a file is refused; an identical re-run always rewrites its own).")
@@ -82,6 +83,12 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
 
     if output_dir is not None or report_formats:
         _refuse_output_clashes(runs, bool(report_formats))
+    if sample_info is not None:  # the card's reference standard runs: as if given on the command line
+        from nps_id.report.inputs import load_sample_info, sample_reference_standards
+
+        given = {_standard_key(s) for s in reference_standards}
+        reference_standards = (*reference_standards, *(s for s in sample_reference_standards(
+            load_sample_info(sample_info), sample_info) if _standard_key(s) not in given))
     all_results = []
     library_path = resolve_library(library)
     report_dir = output_dir or Path(".")
@@ -115,6 +122,13 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
             write_results_json(payload, Path(json_file))
     if fail_on and any(at_least(f["verdict"], fail_on) for r in all_results for f in r["findings"]):
         click.get_current_context().exit(EXIT_FOUND)
+
+
+def _standard_key(standard: tuple[Path, str]) -> tuple[Path, str]:
+    """A reference standard named on the command line and in the card is matched once."""
+    from nps_id.compound import normalise_name
+
+    return standard[0].resolve(), normalise_name(standard[1])
 
 
 def _refuse_output_clashes(runs: tuple[Path, ...], reports: bool) -> None:

@@ -181,6 +181,29 @@ def test_sample_info_toml(tmp_path):
     assert doc["item"]["lab_sample_id"] == "FL22/009-2"
 
 
+def test_reference_standards_in_the_toml_by_name_or_with_their_run(tmp_path):
+    from nps_id.report import prepare_document
+
+    path = tmp_path / "card.toml"
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps(make_results()), encoding="utf-8")
+    options = {"report": {"report_id": REPORT_ID}}
+    for entries, expected, etizolam in (('[{ name = "Etizolam", run = "std.mzML" }]', ["Etizolam"], "yes"),
+                                        ('["Etizolam"]', ["Etizolam"], "yes"),
+                                        ("[]", [], "no")):  # stated: none was run
+        path.write_text(f"[item]\nreference_standards_run = {entries}\n", encoding="utf-8")
+        doc = prepare_document(results, options, sample_info_file=path)
+        assert doc["item"]["reference_standards_run"] == expected, entries
+        assert [f["reference_standard_run"] for f in doc["findings"]][2] == etizolam, entries
+    # a standard `match` compared the finding with was run, whatever the card says
+    compared = make_results()
+    compared["findings"][1]["reference_standard"] = {"run": "std.mzML", "name": "Flubromazepam", "rt_min": 7.4,
+                                                     "delta_rt_min": 0.021, "ri": None, "delta_ri": None,
+                                                     "window_min": 0.1, "within": True}
+    doc = build_report(compared, {"item": {"reference_standards_run": []}}, now=FIXED_NOW)
+    assert [f["reference_standard_run"] for f in doc["findings"]][:3] == ["no", "yes", "no"]
+
+
 def test_sample_info_typo_is_refused(tmp_path):
     path = tmp_path / "card.toml"
     path.write_text('[item]\nlab_sampleid = "x"\n', encoding="utf-8")
