@@ -100,14 +100,13 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
     standards = [ReferenceStandard(str(run), name) for run, name in reference_standards]
     for path, results in match_files(list(runs), library_path, match_parameters, blank=blank,
                                      alkanes=alkanes, lenient=lenient, reference_standards=standards):
+        if output_dir is not None and not overwrite and not all_results:
+            _refuse_replacing_any(runs, output_dir, results)
         all_results.append(results)
         for note in results["notes"]:
             click.echo(f"note: {path.name}: {note}", err=True)
         if output_dir is not None:
-            target = output_dir / f"{path.name}.match.json"
-            if not overwrite:
-                refuse_replacing_other_results(target, results)
-            write_results_json(results, target)
+            write_results_json(results, output_dir / f"{path.name}.match.json")
         if report_formats:
             for written in write_reports(results, report_formats, report_dir, sample_info,
                                          library_path=library_path, command_line=shlex.join(sys.argv)):
@@ -169,6 +168,18 @@ def refuse_replacing_other_results(target: Path, results: dict) -> None:
                          "give --overwrite to replace them, or another -o folder")
 
 
+def _refuse_replacing_any(runs: tuple[Path, ...], output_dir: Path, first: dict) -> None:
+    """:func:`refuse_replacing_other_results` for every run's results file, before the first is
+    written: the settings and the library of one ``match`` are every run's (the first run's
+    results say what they are), and each run's own content is its file's SHA-256."""
+    from nps_id._hashing import sha256_path
+
+    for run in runs:
+        target = output_dir / f"{run.name}.match.json"
+        if target.exists():
+            refuse_replacing_other_results(target, {**first, "run": {"sha256": sha256_path(run).sha256}})
+
+
 def _lookup(data: dict, key: tuple[str, ...]):
     for part in key:
         data = data.get(part) if isinstance(data, dict) else None
@@ -178,11 +189,13 @@ def _lookup(data: dict, key: tuple[str, ...]):
 
 def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
+    from nps_id.report.present import counted
+
     run, lib = results["run"], results["library"]
     rt = run["rt_range_min"] or [0, 0]
     lines = [
         f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {rt[0]:.2f}-{rt[1]:.2f} min, "
-        f"{len(results['components'])} components; library {lib['name']} {lib['release']}",
+        f"{counted(len(results['components']), 'component')}; library {lib['name']} {lib['release']}",
     ]
     blank = results.get("blank")
     if blank:

@@ -123,9 +123,9 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
     if f["isomers_not_excluded"]:
         absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
-        notes.append(f"Isomers not excluded: {len(f['isomers_not_excluded'])} isomer(s) whose spectra cannot be told "
-                     f"from this one ({absent} not in the library); the substance may be one of them, or a new "
-                     "substance, unless a retention index or a reference standard excludes them.")
+        notes.append(f"Isomers not excluded ({len(f['isomers_not_excluded'])}; {absent} not in the library): their "
+                     "spectra cannot be told from this one; the substance may be one of them, or a new substance, "
+                     "unless a retention index or a reference standard excludes them.")
     if f["new_substance"]:
         notes.append(f"Suspected new substance: no library compound is identified; the closest known compounds "
                      f"point to {f['suspected_group']}. It is reported under that group, never under their names.")

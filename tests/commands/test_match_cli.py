@@ -370,6 +370,34 @@ def test_two_runs_with_one_name_are_refused_before_either_overwrites_the_other(s
     assert same.exit_code == 0, same.output
 
 
+def test_results_of_another_analysis_are_refused_before_the_first_run_is_written(swgdrug_library, tmp_path):
+    # The third run's results in -o DIR came from other settings: refused before run 1 is written.
+    out = tmp_path / "out"
+    first, second, third = (str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in ("220223001", "220223016", "220223010"))
+    earlier = CliRunner().invoke(cli, ["match", third, "-l", str(swgdrug_library), "-o", str(out), "--min-snr", "20"])
+    assert earlier.exit_code == 0, earlier.output
+    kept = (out / "220223010.mzML.match.json").read_bytes()
+    result = CliRunner().invoke(cli, ["match", first, second, third, "-l", str(swgdrug_library), "-o", str(out),
+                                      "--report", "csv"])
+    assert result.exit_code == 3, result.output
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+    assert "220223010.mzML.match.json: holds earlier results of another analysis (different parameters)" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["220223010.mzML.match.json"]  # nothing of runs 1 and 2
+    assert (out / "220223010.mzML.match.json").read_bytes() == kept
+    # the same analysis again may rewrite its own results
+    again = CliRunner().invoke(cli, ["match", third, "-l", str(swgdrug_library), "-o", str(out), "--min-snr", "20"])
+    assert again.exit_code == 0, again.output
+
+
+def test_the_terminal_table_counts_in_words():
+    from nps_id.commands.match import format_table
+    from tests.report.conftest import make_results
+
+    results = make_results()
+    results.update(components=results["components"][:1], findings=[])
+    assert "1 component; library" in format_table(results)
+
+
 @pytest.mark.parametrize("option", ["-o", "--json"])
 def test_an_output_below_a_file_is_one_line_exit_3(swgdrug_library, tmp_path, option):
     (tmp_path / "afile").write_text("")
