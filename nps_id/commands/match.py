@@ -208,6 +208,9 @@ def format_table(results: dict) -> str:
             where += (f", {check['delta_rt_min']:+.3f} min from the expected {check['expected_rt_min']:.3f}"
                       f" ({'within' if check['within'] else 'OUTSIDE'} +/-{check['rt_window_min']:g})")
         lines.append(f"  internal standard {check['name']}: {where}")
+    for standard in results.get("reference_standards", []):
+        where = f"at {standard['rt_min']:.3f} min" if standard["found"] else "substance NOT FOUND in it"
+        lines.append(f"  reference standard {standard['name']}: run {standard['run']}, {where}")
     findings = results["findings"]
     if not findings:
         lines.append("  no findings")

@@ -121,7 +121,13 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
-    if f["isomers_not_excluded"]:
+    standard = f.get("reference_standard") or {}
+    if f["isomers_not_excluded"] and standard.get("within"):
+        absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
+        notes.append(f"Isomers whose spectra cannot be told from this one ({len(f['isomers_not_excluded'])}; {absent} "
+                     f"not in the library) are excluded by the reference standard run {standard.get('run')} at the "
+                     "same retention time.")
+    elif f["isomers_not_excluded"]:
         absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
         notes.append(f"Isomers not excluded ({len(f['isomers_not_excluded'])}; {absent} not in the library): their "
                      "spectra cannot be told from this one; the substance may be one of them, or a new substance, "

@@ -28,6 +28,7 @@ from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, dr
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
+_TOP = 0.955  # page fraction where the text of a page starts
 
 
 class _Page:
@@ -35,7 +36,7 @@ class _Page:
 
     def __init__(self, fig) -> None:
         self.fig = fig
-        self.y = 0.955
+        self.y = _TOP
 
     def line(self, text: str, *, size: float = 8, weight: str = "normal", colour: str = "#1a1a1a",
              indent: float = 0.0, gap: float = 1.45, width: int = _WRAP) -> None:
@@ -202,7 +203,8 @@ def _components_table(page: _Page, rows) -> None:
 
 def _finding_page(fig, doc, f) -> None:
     # Page fractions, top down: text 1.00-0.64, mirror plot 0.64-0.36, apex vs deconvoluted
-    # 0.36-0.22 (GC-MS), hit table and limitations below.
+    # 0.36-0.22 (GC-MS), hit table and limitations below (the plots lower and smaller when the
+    # text is long).
     page = _Page(fig)
     width = _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
     tag = " (internal standard)" if f["internal_standard"] else ""
@@ -232,12 +234,21 @@ def _finding_page(fig, doc, f) -> None:
         fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
                  ha="center", va="top")
     top = min(page.y - 0.01, 0.64)
-    draw_mirror(_band(fig, top, top - 0.25), f)
-    bottom = top - 0.25
-    if f.get("apex_spectrum"):
-        draw_apex(_band(fig, bottom, bottom - 0.13), f)
-        bottom -= 0.13
+    # The plots shrink (to half at most) so that the hit table and the limitations end above the footer.
+    probe = _Page(_blank_page())
+    _hits_and_limitations(probe, f)
+    mirror, apex = 0.25, 0.13 if f.get("apex_spectrum") else 0.0
+    scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005) / (mirror + apex)))
+    draw_mirror(_band(fig, top, top - mirror * scale), f)
+    bottom = top - mirror * scale
+    if apex:
+        draw_apex(_band(fig, bottom, bottom - apex * scale), f)
+        bottom -= apex * scale
     page.y = bottom - 0.005
+    _hits_and_limitations(page, f)
+
+
+def _hits_and_limitations(page: _Page, f) -> None:
     page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],
                [[_num(h.get("rank")), h["name"], _num(h.get("mf")), _num(h.get("rmf")), _num(h.get("score")),
                  h.get("formula") or DASH] for h in f["top_hits"]],

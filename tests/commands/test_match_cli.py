@@ -87,6 +87,7 @@ def test_the_reference_standard_in_the_sample_toml_does_what_the_option_does(swg
         out = tmp_path / f"{how}.json"
         result = CliRunner().invoke(cli, ["match", card, "-l", str(swgdrug_library), "--json", str(out), *extra])
         assert result.exit_code == 0, (how, result.output)
+        assert result.stdout.count("reference standard Etizolam: run 220223010.mzML, at 10.2") == 1, how
         outputs[how] = json.loads(out.read_text())
     for how in ("toml", "both"):  # the same standard named twice is matched once
         assert len(outputs[how]["reference_standards"]) == 1, how

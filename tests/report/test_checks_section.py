@@ -140,3 +140,9 @@ def test_real_card_with_blank_internal_and_reference_standard(swgdrug_library, t
     texts, _ = _pdf_pages(render(doc, "pdf")[".pdf"], tmp_path)
     assert "Reference standard Etizolam: run 220223010.mzML" in _flat(texts[0])
     assert "Blank 220223001.mzML (same scale)" in texts[1]
+    # every page ends above its footer: the finding pages' long criteria once pushed the
+    # limitations off the page, under "page x of y"
+    for number, text in enumerate(texts, start=1):
+        assert f"page {number} of {len(texts)}" in text.strip().splitlines()[-1], number
+    etizolam = next(t for t in texts if "Reference standard run: yes" in t)
+    assert "are excluded by the reference standard run 220223010.mzML" in _flat(etizolam)
