@@ -7,14 +7,13 @@ table. Verdict rules, thresholds and the JSON contract: ``docs/match.md``.
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import click
 
 from nps_id.commands.match_options import match_settings_options
-from nps_id.commands.options import lenient_option, library_option, refuse_output_onto_inputs, resolve_library
+from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
+                                     typed_command_line)
 from nps_id.errors import EXIT_FOUND, InputError
 from nps_id.report import FORMATS as REPORT_FORMATS
 
@@ -98,10 +97,12 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
     refuse_output_onto_inputs(outputs, [*runs, blank, alkanes, sample_info, library_path,
                                         *(run for run, _ in reference_standards)])
     standards = [ReferenceStandard(str(run), name) for run, name in reference_standards]
+    command_line = typed_command_line()
     for path, results in match_files(list(runs), library_path, match_parameters, blank=blank,
                                      alkanes=alkanes, lenient=lenient, reference_standards=standards):
         if output_dir is not None and not overwrite and not all_results:
             _refuse_replacing_any(runs, output_dir, results)
+        results["command_line"] = command_line  # the report shows how the analysis was run
         all_results.append(results)
         for note in results["notes"]:
             click.echo(f"note: {path.name}: {note}", err=True)
@@ -109,7 +110,7 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
             write_results_json(results, output_dir / f"{path.name}.match.json")
         if report_formats:
             for written in write_reports(results, report_formats, report_dir, sample_info,
-                                         library_path=library_path, command_line=shlex.join(sys.argv)):
+                                         library_path=library_path, command_line=command_line):
                 click.echo(f"wrote {written}", err=True)
         if json_file is None or str(json_file) != "-":
             click.echo(format_table(results))
