@@ -225,3 +225,18 @@ def test_a_library_that_has_moved_stops_the_report_not_the_reference_spectra():
     with pytest.raises(LibraryError, match=r"/nonexistent/lib.h5: library named by the results not found "
                                            r"\(moved\?\); pass the same library with --library PATH"):
         _doc(results)
+
+
+def test_instrument_and_method_come_from_the_run_file_else_the_sample_toml():
+    from nps_id.report import render
+
+    info = copy.deepcopy(SAMPLE_INFO)
+    info["acquisition"] = {"instrument": "GC-MS (EI, single quadrupole)", "method": "LRCFS drug screen"}
+    acq = build_report(make_results(), info, now=FIXED_NOW)["acquisitions"][0]
+    assert (acq["instrument"], acq["method"]) == ("Synthetic GC-MS", "LRCFS drug screen")  # the run file says
+    silent = make_results()
+    silent["run"]["instrument"] = None
+    doc = build_report(silent, info, now=FIXED_NOW)
+    assert doc["acquisitions"][0]["instrument"] == "GC-MS (EI, single quadrupole)"
+    html = render(doc, "html")[".html"].decode("utf-8")
+    assert "<td>GC-MS (EI, single quadrupole)</td><td>LRCFS drug screen</td>" in html
