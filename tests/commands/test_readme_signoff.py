@@ -54,3 +54,11 @@ def test_the_readme_sign_off_flow_runs_as_written(swgdrug_library, tmp_path):
     # re-rendering the saved report gives the very bytes written
     assert render(signed, "pdf")[".pdf"] == (repo / "030.pdf").read_bytes()
     assert render(signed, "html")[".html"] == (repo / "030.signed.html").read_bytes()
+
+
+def test_every_shared_data_path_the_readme_names_exists(shared_data):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"\.\./shared/data/([^\s`'\"),;]+)", readme))
+    assert named
+    missing = [p for p in sorted(named) if not list(shared_data.glob(p))]
+    assert not missing, missing
