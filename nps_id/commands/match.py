@@ -102,7 +102,8 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
                                      alkanes=alkanes, lenient=lenient, reference_standards=standards):
         if output_dir is not None and not overwrite and not all_results:
             _refuse_replacing_any(runs, output_dir, results)
-        results["command_line"] = command_line  # the report shows how the analysis was run
+        if command_line:  # the report shows how the analysis was run
+            results["command_line"] = command_line
         all_results.append(results)
         for note in results["notes"]:
             click.echo(f"note: {path.name}: {note}", err=True)

@@ -134,7 +134,9 @@ def _identity(path: Path) -> tuple[Path, tuple[int, int] | None]:
 def typed_command_line() -> str | None:
     """The command as typed, when nps-id runs as a program (None when called from Python, e.g.
     click's test runner, where sys.argv belongs to someone else): recorded in results and reports."""
-    if Path(sys.argv[0]).name not in ("nps-id", "__main__.py"):
+    program = Path(sys.argv[0])
+    # `nps-id ...` or `python -m nps_id ...` (not another program's __main__.py, e.g. pytest's)
+    if program.name != "nps-id" and (program.name, program.parent.name) != ("__main__.py", "nps_id"):
         return None
     return shlex.join(["nps-id", *sys.argv[1:]])
 

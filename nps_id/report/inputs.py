@@ -116,21 +116,22 @@ def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:
 _REFERENCE_ENTRY = 'a substance name or { name = "Etizolam", run = "220223010.mzML" }'
 
 
+def _reference_entries(entries: Any) -> list[Any]:
+    """``reference_standards_run`` as a list: one entry written alone is that one entry."""
+    return [] if entries is None else list(entries) if isinstance(entries, (list, tuple)) else [entries]
+
+
 def _check_reference_standards(entries: Any, path: Path) -> None:
     """Refuse a ``reference_standards_run`` entry that is neither a name nor ``{name, run}``."""
-    for entry in [entries] if isinstance(entries, (str, dict)) else entries or []:
-        table = isinstance(entry, dict)
-        if table and (set(entry) - {"name", "run"} or not isinstance(entry.get("name"), str)
-                      or not isinstance(entry.get("run", ""), str)):
-            raise InputError(f"{path}: [item] reference_standards_run: {entry!r}: expected {_REFERENCE_ENTRY}")
-        if not table and not isinstance(entry, str):
+    for entry in _reference_entries(entries):
+        if not (isinstance(entry, str) or isinstance(entry, dict) and set(entry) <= {"name", "run"}
+                and isinstance(entry.get("name"), str) and isinstance(entry.get("run", ""), str)):
             raise InputError(f"{path}: [item] reference_standards_run: {entry!r}: expected {_REFERENCE_ENTRY}")
 
 
 def reference_standard_names(entries: Any) -> list[str]:
     """The substances of ``reference_standards_run`` (names, or the ``name`` of ``{name, run}`` tables)."""
-    entries = [entries] if isinstance(entries, (str, dict)) else entries or []
-    return [str(e["name"]) if isinstance(e, dict) else str(e) for e in entries]
+    return [str(e["name"]) if isinstance(e, dict) else str(e) for e in _reference_entries(entries)]
 
 
 def sample_reference_standards(info: Mapping[str, Mapping[str, Any]], path: str | Path) -> list[tuple[Path, str]]:
@@ -144,7 +145,7 @@ def sample_reference_standards(info: Mapping[str, Mapping[str, Any]], path: str 
         When a named run does not exist (the comparison would silently be missing).
     """
     out = []
-    for entry in info.get("item", {}).get("reference_standards_run") or []:
+    for entry in _reference_entries(info.get("item", {}).get("reference_standards_run")):
         if not isinstance(entry, dict) or "run" not in entry:
             continue
         run = Path(path).parent / Path(entry["run"]).expanduser()

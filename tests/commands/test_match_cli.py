@@ -103,6 +103,7 @@ def test_the_reference_standard_in_the_sample_toml_does_what_the_option_does(swg
     ('[{ name = "Etizolam", run = "no-such-run.mzML" }]', "run 'no-such-run.mzML' of Etizolam not found"),
     ('[{ name = "Etizolam", file = "x.mzML" }]', "expected a substance name or { name = "),
     ('[42]', "expected a substance name or { name = "),
+    ('42', "expected a substance name or { name = "),
 ])
 def test_a_reference_standard_the_toml_cannot_give_is_one_line_exit_3(swgdrug_library, tmp_path, entry, expected):
     toml = tmp_path / "card.toml"

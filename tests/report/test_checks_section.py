@@ -9,7 +9,6 @@ import subprocess
 from html import escape
 import re
 
-import numpy as np
 import pytest
 
 from nps_id.match.pipeline import MatchParameters, match_files
