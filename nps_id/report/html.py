@@ -34,7 +34,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .identified{background:#1b7837}.tentative{background:#b35806}.inconclusive{background:#6a6a6a}
 .statement{border:1px solid #888;background:#f6f6f6;padding:6px 10px}
 .status{font-weight:bold;text-transform:uppercase}.muted{color:#666}
-figure{margin:6px 0}figure svg{max-width:100%;height:auto}
+td code{word-break:break-all}figure{margin:6px 0}figure svg{max-width:100%;height:auto}
 figure.structure{float:right;margin:0 0 6px 12px;width:280px}figure.structure figcaption{font-size:10px;color:#666}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:6px;font-size:11px;white-space:pre-wrap;word-break:break-all}
 section.finding{page-break-inside:avoid}
@@ -174,7 +174,8 @@ def _chromatograms(doc) -> str:
             continue
         acq = doc["acquisitions"][chrom["acquisition"]]
         svg = figure_svg(tic_figure(chrom, doc["findings"]))
-        out.append(f'<h2>Total ion chromatogram</h2><figure class="tic">{svg}<figcaption>TIC of '
+        heading = "Total ion chromatogram" + (" and the blank's" if chrom.get("blank") else "")
+        out.append(f'<h2>{heading}</h2><figure class="tic">{svg}<figcaption>TIC of '
                    f"{_e(acq['file'])}; \u25bc marks each extracted component (numbered), labelled with "
                    "the finding it gave; colour = verdict." + _blank_caption(chrom) + "</figcaption></figure>")
     return "".join(out)

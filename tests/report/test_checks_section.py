@@ -72,6 +72,7 @@ def test_html_and_pdf_show_the_same_checks_and_the_blank_tic(tmp_path):
     tic = html.split('<figure class="tic">')[1].split("</figure>")[0]
     assert "Blank blank-run.mzML (same scale)" in tic and "removed" in tic
     assert tic.count('id="axes_') == 2
+    assert "<h2>Total ion chromatogram and the blank's</h2>" in html
     assert "the blank blank-run.mzML on the same scale" in tic
     # the finding itself says how it compares with the standard
     finding = html[html.index('id="finding-2"'):html.index('id="finding-3"')]
