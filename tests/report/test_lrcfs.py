@@ -200,3 +200,20 @@ def test_card_report_draws_the_structure_of_each_finding_that_has_one(tmp_path):
         section = html[html.index(f'id="finding-{f["index"]}"'):]
         section = section[:section.index("</section>")]
         assert ('<figure class="structure"><svg' in section) == bool(f["smiles"]), f["name"]
+
+
+def test_card_report_names_each_library_entry_by_its_comment_cas_and_systematic_name(lrcfs_results):
+    # What SWGDRUG itself says of the entry a finding names, in the report and in the EWA export.
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    (etizolam,) = [f for f in doc["findings"] if f["name"] == "Etizolam"]
+    assert etizolam["cas"] == "40054-69-1"
+    assert etizolam["library_comment"].startswith("ENFSI / SKL, Sweden; confirmed by NMR")
+    assert etizolam["iupac_name"].startswith("4-(2-chlorophenyl)-2-ethyl-9-methyl-6H-thieno")
+    html = render(doc, "html")[".html"].decode("utf-8")
+    section = html[html.index(f'id="finding-{etizolam["index"]}"'):]
+    for label, value in (("CAS", "40054-69-1"), ("Library entry comment", "ENFSI / SKL, Sweden"),
+                         ("IUPAC name (library synonym", "4-(2-chlorophenyl)-2-ethyl-9-methyl-6H-thieno")):
+        assert label in section and value in section, label
+    rows = {r["substance"]: r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode("utf-8")))}
+    assert rows["Etizolam"]["iupac_name"] == etizolam["iupac_name"] and rows["Etizolam"]["cas"] == "40054-69-1"
