@@ -62,3 +62,12 @@ def test_every_shared_data_path_the_readme_names_exists(shared_data):
     assert named
     missing = [p for p in sorted(named) if not list(shared_data.glob(p))]
     assert not missing, missing
+
+
+def test_readme_commands_read_no_file_the_reader_does_not_have():
+    # issue 15: `queries.mgf` (before the README makes it), `unknowns.msp`, `runs/`, `alkanes.csv`
+    commands = [line for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith("nps-id ")]
+    assert commands
+    for line in commands:
+        assert not re.search(r"(^|\s)(runs/|unknowns\.msp|alkanes\.csv|card\.toml)(\s|$)", line), line
