@@ -125,10 +125,9 @@ def _draw_blank(ax, blank: Mapping[str, Any], rt: np.ndarray, y: np.ndarray, sca
     for when in blank.get("removed_rt_min") or []:
         height = _tic_at(rt, y, when) / scale * 100.0 if rt.size else 0.0
         ax.plot([when], [height], marker="x", color="#b2182b", markersize=5, linestyle="none")
-        ax.annotate("removed", (when, height), xytext=(0, 5), textcoords="offset points", ha="center",
-                    fontsize=6, color="#b2182b")
-    ax.text(0.005, 0.95, f"Blank {blank['file']} (same scale)", transform=ax.transAxes, ha="left", va="top",
-            fontsize=7, color="#2166ac")
+    removed = "; \u00d7 = a component of the sample it removed" if blank.get("removed_rt_min") else ""
+    ax.text(0.005, 0.95, f"Blank {blank['file']} (same scale){removed}", transform=ax.transAxes, ha="left",
+            va="top", fontsize=7, color="#2166ac")
     ax.set_ylabel("Blank (%)")
     ax.set_ylim(0, 120)
     ax.set_yticks([0, 50, 100])

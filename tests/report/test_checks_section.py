@@ -70,7 +70,7 @@ def test_html_and_pdf_show_the_same_checks_and_the_blank_tic(tmp_path):
     assert html.index('id="checks"') < html.index("<h2>Findings</h2>")  # page 1, before the findings
     # the blank's TIC below the sample's, in the same figure (two axes, one x axis)
     tic = html.split('<figure class="tic">')[1].split("</figure>")[0]
-    assert "Blank blank-run.mzML (same scale)" in tic and "removed" in tic
+    assert "Blank blank-run.mzML (same scale); \u00d7 = a component of the sample it removed" in tic
     assert tic.count('id="axes_') == 2
     assert "<h2>Total ion chromatogram and the blank's</h2>" in html
     assert "the blank blank-run.mzML on the same scale" in tic
@@ -85,7 +85,7 @@ def test_html_and_pdf_show_the_same_checks_and_the_blank_tic(tmp_path):
         assert _flat(line) in first, line
     assert first.index("Internal standard, blank and reference standards") < first.index("Findings")
     second = texts[1]
-    assert "Blank blank-run.mzML (same scale)" in second and "removed" in second
+    assert "Blank blank-run.mzML (same scale); \u00d7 = a component of the sample it removed" in second
     assert second.index("Total ion chromatogram and the blank's") < second.index("Components")
     # drawn, not just named: two axes, the blank's below the sample's -- left-axis ink (the y axis
     # line, x = 8 % of the width) runs down most of the band above the table
