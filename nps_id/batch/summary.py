@@ -213,7 +213,8 @@ def _html(summary: Summary) -> str:
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>nps-id batch summary</title>"
         f"<style>{_CSS}</style></head><body><h1>nps-id batch summary</h1>"
-        f"<p>{len(summary.runs)} runs, {n_failed} failed; substances identified or tentative.</p>"
+        f"<p>{len(summary.runs)} run{'' if len(summary.runs) == 1 else 's'}, {n_failed} failed; "
+        "substances identified or tentative.</p>"
         f"<table><tr><th>substance</th>{head}</tr>{''.join(body)}</table>"
         f"<h2>Carry-over hints</h2><ul>{hints}</ul>"
         "<h2>Runs</h2><table><tr><th>run</th><th>status</th><th>blank</th><th>paired blank</th>"

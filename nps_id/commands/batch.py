@@ -76,6 +76,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     from nps_id.batch.summary import build_summary, write_summary
     from nps_id.errors import InputError
     from nps_id.library import open_verified
+    from nps_id.report.present import counted
 
     found = discover(inputs, include=include, exclude=exclude)
     for path, reason in found.ignored:
@@ -118,7 +119,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     written = write_summary(build_summary(result, internal_standards), out_dir)
 
     done = result.total - len(result.failed)
-    click.echo(f"{result.total} runs: {done} done ({result.skipped} already done before), "
+    click.echo(f"{counted(result.total, 'run')}: {done} done ({result.skipped} already done before), "
                f"{len(result.failed)} failed")
     for key, _, reason in result.failed:
         click.echo(f"FAILED {key}: {reason}")

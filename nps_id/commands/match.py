@@ -7,14 +7,13 @@ table. Verdict rules, thresholds and the JSON contract: ``docs/match.md``.
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 
 import click
 
 from nps_id.commands.match_options import match_settings_options
-from nps_id.commands.options import lenient_option, library_option, refuse_output_onto_inputs, resolve_library
+from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
+                                     typed_command_line)
 from nps_id.errors import EXIT_FOUND, InputError
 from nps_id.report import FORMATS as REPORT_FORMATS
 
@@ -58,7 +57,8 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
               help="Also write a report per run in this format (repeatable) into -o DIR "
                    "(default: the current folder). See 'nps-id report --help'.")
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="TOML with laboratory, analyst and sample details for --report.")
+              help="TOML with laboratory, analyst and sample details for --report (docs/card.toml); its "
+                   "[item] reference_standards_run entries { name, run } are matched as --reference-standard.")
 @click.option("--overwrite", is_flag=True,
               help="Replace results in -o DIR made from another run, other settings or another library "
                    "(without it such a file is refused; an identical re-run always rewrites its own).")
@@ -82,6 +82,12 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
 
     if output_dir is not None or report_formats:
         _refuse_output_clashes(runs, bool(report_formats))
+    if sample_info is not None:  # the card's reference standard runs: as if given on the command line
+        from nps_id.report.inputs import load_sample_info, sample_reference_standards
+
+        given = {_standard_key(s) for s in reference_standards}
+        reference_standards = (*reference_standards, *(s for s in sample_reference_standards(
+            load_sample_info(sample_info), sample_info) if _standard_key(s) not in given))
     all_results = []
     library_path = resolve_library(library)
     report_dir = output_dir or Path(".")
@@ -91,19 +97,21 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
     refuse_output_onto_inputs(outputs, [*runs, blank, alkanes, sample_info, library_path,
                                         *(run for run, _ in reference_standards)])
     standards = [ReferenceStandard(str(run), name) for run, name in reference_standards]
+    command_line = typed_command_line()
     for path, results in match_files(list(runs), library_path, match_parameters, blank=blank,
                                      alkanes=alkanes, lenient=lenient, reference_standards=standards):
+        if output_dir is not None and not overwrite and not all_results:
+            _refuse_replacing_any(runs, output_dir, results)
+        if command_line:  # the report shows how the analysis was run
+            results["command_line"] = command_line
         all_results.append(results)
         for note in results["notes"]:
             click.echo(f"note: {path.name}: {note}", err=True)
         if output_dir is not None:
-            target = output_dir / f"{path.name}.match.json"
-            if not overwrite:
-                refuse_replacing_other_results(target, results)
-            write_results_json(results, target)
+            write_results_json(results, output_dir / f"{path.name}.match.json")
         if report_formats:
             for written in write_reports(results, report_formats, report_dir, sample_info,
-                                         library_path=library_path, command_line=shlex.join(sys.argv)):
+                                         library_path=library_path, command_line=command_line):
                 click.echo(f"wrote {written}", err=True)
         if json_file is None or str(json_file) != "-":
             click.echo(format_table(results))
@@ -115,6 +123,13 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
             write_results_json(payload, Path(json_file))
     if fail_on and any(at_least(f["verdict"], fail_on) for r in all_results for f in r["findings"]):
         click.get_current_context().exit(EXIT_FOUND)
+
+
+def _standard_key(standard: tuple[Path, str]) -> tuple[Path, str]:
+    """A reference standard named on the command line and in the card is matched once."""
+    from nps_id.compound import normalise_name
+
+    return standard[0].resolve(), normalise_name(standard[1])
 
 
 def _refuse_output_clashes(runs: tuple[Path, ...], reports: bool) -> None:
@@ -155,6 +170,18 @@ def refuse_replacing_other_results(target: Path, results: dict) -> None:
                          "give --overwrite to replace them, or another -o folder")
 
 
+def _refuse_replacing_any(runs: tuple[Path, ...], output_dir: Path, first: dict) -> None:
+    """:func:`refuse_replacing_other_results` for every run's results file, before the first is
+    written: the settings and the library of one ``match`` are every run's (the first run's
+    results say what they are), and each run's own content is its file's SHA-256."""
+    from nps_id._hashing import sha256_path
+
+    for run in runs:
+        target = output_dir / f"{run.name}.match.json"
+        if target.exists():
+            refuse_replacing_other_results(target, {**first, "run": {"sha256": sha256_path(run).sha256}})
+
+
 def _lookup(data: dict, key: tuple[str, ...]):
     for part in key:
         data = data.get(part) if isinstance(data, dict) else None
@@ -164,11 +191,13 @@ def _lookup(data: dict, key: tuple[str, ...]):
 
 def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
+    from nps_id.report.present import counted
+
     run, lib = results["run"], results["library"]
     rt = run["rt_range_min"] or [0, 0]
     lines = [
         f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {rt[0]:.2f}-{rt[1]:.2f} min, "
-        f"{len(results['components'])} components; library {lib['name']} {lib['release']}",
+        f"{counted(len(results['components']), 'component')}; library {lib['name']} {lib['release']}",
     ]
     blank = results.get("blank")
     if blank:
@@ -181,6 +210,9 @@ def format_table(results: dict) -> str:
             where += (f", {check['delta_rt_min']:+.3f} min from the expected {check['expected_rt_min']:.3f}"
                       f" ({'within' if check['within'] else 'OUTSIDE'} +/-{check['rt_window_min']:g})")
         lines.append(f"  internal standard {check['name']}: {where}")
+    for standard in results.get("reference_standards", []):
+        where = f"at {standard['rt_min']:.3f} min" if standard["found"] else "substance NOT FOUND in it"
+        lines.append(f"  reference standard {standard['name']}: run {standard['run']}, {where}")
     findings = results["findings"]
     if not findings:
         lines.append("  no findings")

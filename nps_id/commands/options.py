@@ -2,12 +2,14 @@
 
 Entry points: :data:`TOLERANCE` (a click ``ParamType``), :class:`ScoreChoice` (``--score``
 choices from the score registry), :func:`library_option`, :func:`lenient_option`,
-:func:`resolve_library`, :func:`refuse_output_onto_inputs` (the one output-onto-input guard of
-every writing command).
+:func:`resolve_library`, :func:`typed_command_line`, :func:`refuse_output_onto_inputs` (the one
+output-onto-input guard of every writing command).
 """
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -127,6 +129,16 @@ def _identity(path: Path) -> tuple[Path, tuple[int, int] | None]:
     except OSError:
         return path.resolve(), None
     return path.resolve(), (st.st_dev, st.st_ino)
+
+
+def typed_command_line() -> str | None:
+    """The command as typed, when nps-id runs as a program (None when called from Python, e.g.
+    click's test runner, where sys.argv belongs to someone else): recorded in results and reports."""
+    program = Path(sys.argv[0])
+    # `nps-id ...` or `python -m nps_id ...` (not another program's __main__.py, e.g. pytest's)
+    if program.name != "nps-id" and (program.name, program.parent.name) != ("__main__.py", "nps_id"):
+        return None
+    return shlex.join(["nps-id", *sys.argv[1:]])
 
 
 def lenient_option(f: Callable) -> Callable:

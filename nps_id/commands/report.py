@@ -6,13 +6,11 @@ prints what it wrote. Formats and the report schema: ``docs/report-schema.md``.
 """
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import click
 
-from nps_id.commands.options import refuse_output_onto_inputs
+from nps_id.commands.options import refuse_output_onto_inputs, typed_command_line
 from nps_id.report import FORMATS, prepare_document, rendered_paths, write_rendered
 from nps_id.report.document import NATURES, STATUSES
 from nps_id.report.present import summary_line
@@ -31,14 +29,6 @@ Exit codes: 0 written; 3 bad input (also: an output onto an input, a reviewed/au
 without signatures, an EWA export of a draft without --allow-draft); 4 library missing, moved
 or changed (pass the same library with --library).
 """
-
-
-def _command_line() -> str | None:
-    """The command as typed, when nps-id runs as a program (None when called from Python, e.g.
-    click's test runner, where sys.argv belongs to someone else)."""
-    if Path(sys.argv[0]).name not in ("nps-id", "__main__.py"):
-        return None
-    return shlex.join(["nps-id", *sys.argv[1:]])
 
 
 @click.command("report", epilog=_EPILOG)
@@ -103,7 +93,7 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
     refuse_output_onto_inputs([*rendered_paths(fmt, output), json_out],
                               [results, sample_info, library, ewa_overrides])
     doc = prepare_document(results, options, sample_info_file=sample_info, library_path=library,
-                           overrides_file=ewa_overrides, command_line=_command_line())
+                           overrides_file=ewa_overrides, command_line=typed_command_line())
     written = write_rendered(doc, fmt, output, allow_draft=allow_draft)
     if json_out is not None:
         written += write_rendered(doc, "json", json_out)

@@ -485,7 +485,8 @@ def _build_locked(
     unknown_level = int((np.asarray(columns["ms_level"]) == 0).sum())
     if unknown_level and not (defaults or {}).get("ms_level"):
         summary.notes.append(
-            f"{unknown_level} spectra do not say their MS level (e.g. SWGDRUG's MSP): stored as unknown and "
+            ("1 spectrum does not say its" if unknown_level == 1 else f"{unknown_level} spectra do not say their")
+            + " MS level (e.g. SWGDRUG's MSP): stored as unknown and "
             "searched as EI; pass --ms-level 1 for an EI library (--ms-level changes the library's SHA-256)")
     del spectra  # the CSR arrays and columns now hold everything; free the objects
     # Step 4: structures

@@ -28,7 +28,7 @@ from nps_id._paths import printable
 from nps_id.chem.ewa_groups import Override, normalise_name, taxonomy_version
 from nps_id.errors import InputError
 from nps_id.report.findings import is_ewa_reportable, report_chromatogram, report_finding
-from nps_id.report.inputs import git_commit, library_entries, merge_sample_info
+from nps_id.report.inputs import git_commit, library_entries, merge_sample_info, reference_standard_names
 from nps_id.report.jsondoc import (REPORT_SCHEMA, REPORT_SCHEMA_VERSION, canonical_json, parameters_sha256,
                                     validate_report)
 
@@ -267,7 +267,7 @@ def _item(values: Mapping[str, Any]) -> dict[str, Any]:
         item["country_of_seizure"] = _country(item["country_of_seizure"], "item country_of_seizure")
     item["internal_standards"] = _names(values.get("internal_standards") or [])
     refs = values.get("reference_standards_run")
-    item["reference_standards_run"] = None if refs is None else _names(refs)
+    item["reference_standards_run"] = None if refs is None else reference_standard_names(refs)
     item["other_techniques"] = _names(values.get("other_techniques") or [])
     return item
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
@@ -67,7 +68,9 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "runner_up": _hit(f["runner_up"]) if f.get("runner_up") else None,
         "top_hits": [_hit(h) for h in f.get("top_hits") or []],
         "internal_standard": is_internal,
-        "reference_standard_run": _reference_run(f.get("name"), refs_run),
+        # a standard of this substance that `match` compared the finding with was run, whatever the TOML says
+        "reference_standard_run": "yes" if f.get("reference_standard") else _reference_run(f.get("name"), refs_run),
+        "reference_standard": f.get("reference_standard"),
         "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
         "reference_spectrum": reference,
         # the raw scan at the apex, to check the deconvolution against (GC-MS results only)
@@ -137,11 +140,17 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
-    if f["isomers_not_excluded"]:
+    standard = f.get("reference_standard") or {}
+    if f["isomers_not_excluded"] and standard.get("within"):
         absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
-        notes.append(f"Isomers not excluded: {len(f['isomers_not_excluded'])} isomer(s) whose spectra cannot be told "
-                     f"from this one ({absent} not in the library); the substance may be one of them, or a new "
-                     "substance, unless a retention index or a reference standard excludes them.")
+        notes.append(f"Isomers whose spectra cannot be told from this one ({len(f['isomers_not_excluded'])}; {absent} "
+                     f"not in the library) are excluded by the reference standard run {standard.get('run')} at the "
+                     "same retention time.")
+    elif f["isomers_not_excluded"]:
+        absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
+        notes.append(f"Isomers not excluded ({len(f['isomers_not_excluded'])}; {absent} not in the library): their "
+                     "spectra cannot be told from this one; the substance may be one of them, or a new substance, "
+                     "unless a retention index or a reference standard excludes them.")
     if f["new_substance"]:
         notes.append(f"Suspected new substance: no library compound is identified; the closest known compounds "
                      f"point to {f['suspected_group']}. It is reported under that group, never under their names.")
@@ -179,7 +188,11 @@ def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any
             "label": label,
             "note": _component_note(c, label, report_score, why_not.get(c.get("index"))),
         })
-    return {"acquisition": 0, "tic": tic, "components": components}
+    blank = results.get("blank") or {}
+    removed = [float(c["rt_min"]) for c in results.get("blank_subtracted") or []]
+    # the blank's TIC is drawn beside the sample's, with where it removed components
+    return {"acquisition": 0, "tic": tic, "components": components,
+            "blank": {"file": printable(blank["file"]), "tic": blank["tic"], "removed_rt_min": removed} if blank.get("tic") else None}
 
 
 def _component_note(c: Mapping[str, Any], label: str | None, report_score: int | None,

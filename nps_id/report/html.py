@@ -16,9 +16,10 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
-from nps_id.report.present import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields, display_number as _num,
-                                   draft_mark, ewa_label, finding_label, identifier_caveats, item_fields,
-                                   laboratory_line, lc_evidence_fields, library_entry_fields, provenance_fields, responsibility_fields,
+from nps_id.report.present import (DASH, RT_DIGITS, check_lines, component_rows, conclusion, deconvolution_fields,
+                                   display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
+                                   item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
+                                   provenance_fields, reference_standard_field, responsibility_fields,
                                    structure_caption, summary_line, verdict_badge)
 from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
                                  xic_figure)
@@ -34,7 +35,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .identified{background:#1b7837}.tentative{background:#b35806}.inconclusive{background:#6a6a6a}
 .statement{border:1px solid #888;background:#f6f6f6;padding:6px 10px}
 .status{font-weight:bold;text-transform:uppercase}.muted{color:#666}
-figure{margin:6px 0}figure svg{max-width:100%;height:auto}
+td code{word-break:break-all}figure{margin:6px 0}figure svg{max-width:100%;height:auto}
 figure.structure{float:right;margin:0 0 6px 12px;width:280px}figure.structure figcaption{font-size:10px;color:#666}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:6px;font-size:11px;white-space:pre-wrap;word-break:break-all}
 section.finding{page-break-inside:avoid}
@@ -144,26 +145,11 @@ def _acquisitions(doc) -> str:
 
 def _checks(doc) -> str:
     """Internal standard, blank and reference standards: the checks a reviewer repeats by hand."""
-    checks = doc["acquisitions"][0].get("checks") or {}
-    out = []
-    for c in checks.get("internal_standards") or []:
-        expected = "" if c.get("expected_rt_min") is None else (
-            f", expected {_num(c['expected_rt_min'], RT_DIGITS)} min (\u0394 {_num(c.get('delta_rt_min'), RT_DIGITS)}, "
-            f"window \u00b1{_num(c.get('rt_window_min'), 2)}: {'within' if c.get('within') else 'OUTSIDE'})")
-        found = (f"found at {_num(c.get('rt_min'), RT_DIGITS)} min, area {_num(c.get('area'))}{expected}; "
-                 f"verdict {c.get('verdict')}") if c.get("found") else "NOT FOUND"
-        out.append(f"<li>Internal standard {_e(c.get('name'))}: {_e(found)}</li>")
-    blank = checks.get("blank")
-    if blank:
-        out.append(f"<li>Blank {_e(blank.get('file'))}: {_num(blank.get('n_removed'))} component(s) removed</li>")
-        out += [f"<li>removed at {_num(c.get('rt_min'), RT_DIGITS)} min ({_e(c.get('best_hit') or 'no hit')}): "
-                f"{_e(c.get('reason'))}</li>" for c in checks.get("blank_subtracted") or []]
-    for r in checks.get("reference_standards") or []:
-        seen = f"at {_num(r.get('rt_min'), RT_DIGITS)} min" if r.get("found") else "not found in it"
-        out.append(f"<li>Reference standard {_e(r.get('name'))}: run {_e(r.get('run'))}, {_e(seen)}</li>")
-    if not out:
+    lines = check_lines(doc)
+    if not lines:
         return ""
-    return '<h2 id="checks">Internal standard, blank and reference standards</h2><ul>' + "".join(out) + "</ul>"
+    return ('<h2 id="checks">Internal standard, blank and reference standards</h2><ul>'
+            + "".join(f"<li>{_e(line)}</li>" for line in lines) + "</ul>")
 
 
 def _summary(doc) -> str:
@@ -189,10 +175,19 @@ def _chromatograms(doc) -> str:
             continue
         acq = doc["acquisitions"][chrom["acquisition"]]
         svg = figure_svg(tic_figure(chrom, doc["findings"]))
-        out.append(f'<h2>Total ion chromatogram</h2><figure class="tic">{svg}<figcaption>TIC of '
+        heading = "Total ion chromatogram" + (" and the blank's" if chrom.get("blank") else "")
+        out.append(f'<h2>{heading}</h2><figure class="tic">{svg}<figcaption>TIC of '
                    f"{_e(acq['file'])}; \u25bc marks each extracted component (numbered), labelled with "
-                   "the finding it gave; colour = verdict.</figcaption></figure>")
+                   "the finding it gave; colour = verdict." + _blank_caption(chrom) + "</figcaption></figure>")
     return "".join(out)
+
+
+def _blank_caption(chrom) -> str:
+    blank = chrom.get("blank")
+    if not blank:
+        return ""
+    return (f" Below: the blank {_e(blank['file'])} on the same scale (\u00d7: where it removed a component of "
+            "the sample).")
 
 
 def _components(doc) -> str:
@@ -244,7 +239,7 @@ def _finding(doc, f) -> str:
         ("RT (min) / RI / library RI / \u0394RI", " / ".join(_num(f.get(k), 1 if k != "rt_min" else RT_DIGITS)
                                                            for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
         ("Isomer alert", "yes" if f["isomer_alert"] else "no"),
-        ("Reference standard run", f.get("reference_standard_run")),
+        ("Reference standard run", reference_standard_field(f)),
     ])
     hits = _table(
         ["Rank", "Library entry", "MF", "RMF", "Score", "Similarity", "\u0394mass", "\u0394mass is", "Formula"],

@@ -7,6 +7,8 @@ Entry points
   against ``schema/match-results-v1.json``).
 - :func:`load_sample_info` / :func:`merge_sample_info` -- the ``--sample-info`` TOML file and the
   command-line options over it; :data:`SAMPLE_INFO_KEYS` lists what it may hold.
+- :func:`sample_reference_standards` -- the reference standard runs the TOML names (``{name, run}``
+  entries of ``[item] reference_standards_run``), for ``nps-id match`` to compare the findings with.
 - :func:`library_entries` -- the library entries the findings name (content SHA-256 checked).
 - :func:`git_commit` -- the commit of the nps-id checkout, for the provenance.
 """
@@ -106,7 +108,52 @@ def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:
         if unknown:
             raise InputError(f"{path}: [{table}]: unknown key(s) {sorted(unknown)}; "
                              f"expected some of {sorted(SAMPLE_INFO_KEYS[table])}")
+    _check_reference_standards(data.get("item", {}).get("reference_standards_run"), path)
     return {table: {k: _plain(v) for k, v in values.items()} for table, values in data.items()}
+
+
+#: What one ``reference_standards_run`` entry may say: a substance name, or a table naming the run too.
+_REFERENCE_ENTRY = 'a substance name or { name = "Etizolam", run = "220223010.mzML" }'
+
+
+def _reference_entries(entries: Any) -> list[Any]:
+    """``reference_standards_run`` as a list: one entry written alone is that one entry."""
+    return [] if entries is None else list(entries) if isinstance(entries, (list, tuple)) else [entries]
+
+
+def _check_reference_standards(entries: Any, path: Path) -> None:
+    """Refuse a ``reference_standards_run`` entry that is neither a name nor ``{name, run}``."""
+    for entry in _reference_entries(entries):
+        if not (isinstance(entry, str) or isinstance(entry, dict) and set(entry) <= {"name", "run"}
+                and isinstance(entry.get("name"), str) and isinstance(entry.get("run", ""), str)):
+            raise InputError(f"{path}: [item] reference_standards_run: {entry!r}: expected {_REFERENCE_ENTRY}")
+
+
+def reference_standard_names(entries: Any) -> list[str]:
+    """The substances of ``reference_standards_run`` (names, or the ``name`` of ``{name, run}`` tables)."""
+    return [str(e["name"]) if isinstance(e, dict) else str(e) for e in _reference_entries(entries)]
+
+
+def sample_reference_standards(info: Mapping[str, Mapping[str, Any]], path: str | Path) -> list[tuple[Path, str]]:
+    """(run, substance) of every ``{ name, run }`` entry of ``[item] reference_standards_run`` in
+    the TOML file ``path`` -- what ``--reference-standard RUN NAME`` gives. A relative run is read
+    from the TOML file's folder (the card and its runs travel together).
+
+    Raises
+    ------
+    InputError
+        When a named run does not exist (the comparison would silently be missing).
+    """
+    out = []
+    for entry in _reference_entries(info.get("item", {}).get("reference_standards_run")):
+        if not isinstance(entry, dict) or "run" not in entry:
+            continue
+        run = Path(path).parent / Path(entry["run"]).expanduser()
+        if not run.exists():
+            raise InputError(f"{path}: [item] reference_standards_run: run {entry['run']!r} of {entry['name']} "
+                             f"not found ({run}; a relative run is read from the TOML file's folder)")
+        out.append((run, entry["name"]))
+    return out
 
 
 def _plain(value: Any) -> Any:
@@ -116,11 +163,14 @@ def _plain(value: Any) -> Any:
 
 
 def merge_sample_info(*layers: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
-    """Later layers win key by key (command-line options over the TOML file); None is skipped."""
+    """Later layers win key by key (command-line options over the TOML file); None is skipped, and
+    so is an empty list in a later layer (a repeatable option not given) -- but the first layer's
+    empty list stays: ``reference_standards_run = []`` in the TOML says none was run."""
     merged: dict[str, dict[str, Any]] = {table: {} for table in SAMPLE_INFO_KEYS}
-    for layer in layers:
+    for number, layer in enumerate(layers):
         for table, values in (layer or {}).items():
-            merged.setdefault(table, {}).update({k: v for k, v in values.items() if v not in (None, (), [])})
+            merged.setdefault(table, {}).update(
+                {k: v for k, v in values.items() if v is not None and (number == 0 or v not in ((), []))})
     return merged
 
 

@@ -1,8 +1,9 @@
 """The analyst report as PDF, drawn directly with matplotlib's PdfPages (A4 portrait).
 
 Entry point: :func:`render_pdf` (report document -> PDF bytes). Pages: (1) header, 17025
-statement, item, acquisition with its SWGDRUG category, findings table; (2) the TIC and the
-table of every component (continued on further pages when long); then one page per finding --
+statement, item, acquisition with its SWGDRUG category, the checks (internal standard, blank,
+reference standards; on a page of their own when they do not fit), findings table; (2) the TIC,
+with the blank's below it, and the table of every component (continued on further pages when long); then one page per finding --
 conclusion, identity and structure, verdict and criteria, mirror plot with difference trace, raw
 apex scan beside the deconvoluted spectrum, hit table, limitations; (last) signatures, provenance
 and the end-of-report mark. Every page: "page x of y", and DRAFT across it for a draft. Same
@@ -18,14 +19,16 @@ import json
 import textwrap
 from typing import Any, Callable, Mapping, Sequence
 
-from nps_id.report.present import (DASH, RT_DIGITS, component_rows, conclusion, deconvolution_fields,
+from nps_id.report.present import (DASH, RT_DIGITS, check_lines, component_rows, conclusion, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
-                                   item_fields, laboratory_line, lc_evidence_fields, library_entry_fields, provenance_fields,
-                                   responsibility_fields, structure_caption, summary_line, verdict_badge)
+                                   item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
+                                   provenance_fields, reference_standard_field, responsibility_fields,
+                                   structure_caption, summary_line, verdict_badge)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
+_TOP = 0.955  # page fraction where the text of a page starts
 
 
 class _Page:
@@ -33,7 +36,7 @@ class _Page:
 
     def __init__(self, fig) -> None:
         self.fig = fig
-        self.y = 0.955
+        self.y = _TOP
 
     def line(self, text: str, *, size: float = 8, weight: str = "normal", colour: str = "#1a1a1a",
              indent: float = 0.0, gap: float = 1.45, width: int = _WRAP) -> None:
@@ -88,10 +91,18 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
 
 def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     """One drawing function per page, so the page count is known before the first is drawn."""
-    pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc)]
+    # The checks go on page 1, between the acquisition and the findings, as in the HTML; when
+    # they and a long findings table do not both fit, on a page of their own after it.
+    checks = check_lines(doc)
+    if checks and _first_page(_blank_page(), doc, checks) < _BOTTOM:
+        pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc, [])]
+        pages += [lambda fig, part=part: _checks_section(_Page(fig), part) for part in _paginate_checks(checks)]
+    else:
+        pages = [lambda fig: _first_page(fig, doc, checks)]
     rows = component_rows(doc)
     chroms = [c for c in doc["chromatograms"] if c.get("tic")]
-    first = _COMPONENTS_WITH_TIC if chroms else _COMPONENTS_PER_PAGE
+    first = _COMPONENTS_PER_PAGE if not chroms else \
+        _COMPONENTS_WITH_TIC_AND_BLANK if chroms[0].get("blank") else _COMPONENTS_WITH_TIC
     if chroms or rows:
         pages.append(lambda fig: _tic_page(fig, doc, chroms[0] if chroms else None, rows[:first]))
     for start in range(first, len(rows), _COMPONENTS_PER_PAGE):
@@ -102,10 +113,43 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
 
 
 _COMPONENTS_WITH_TIC = 40
+_COMPONENTS_WITH_TIC_AND_BLANK = 30
 _COMPONENTS_PER_PAGE = 75
 
 
-def _first_page(fig, doc) -> None:
+_BOTTOM = 0.05  # page fraction: the footer is below
+
+
+def _blank_page():
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=A4_IN)
+
+
+def _checks_section(page: _Page, lines: Sequence[str]) -> None:
+    page.heading("Internal standard, blank and reference standards")
+    for text in lines:
+        page.line("\u2022 " + text, indent=0.01)
+
+
+def _paginate_checks(lines: Sequence[str]) -> list[list[str]]:
+    """The check lines in page-sized parts (a dirty blank can remove dozens of components)."""
+    parts: list[list[str]] = [[]]
+    probe = _Page(_blank_page())
+    _checks_section(probe, [])
+    for text in lines:
+        probe.line("\u2022 " + text, indent=0.01)
+        if probe.y < _BOTTOM and parts[-1]:
+            parts.append([])
+            probe = _Page(_blank_page())
+            _checks_section(probe, [text])
+        parts[-1].append(text)
+    return parts
+
+
+def _first_page(fig, doc, checks: Sequence[str]) -> float:
+    """Header, item, acquisition, the checks (when given) and the findings table; returns where
+    the text ended (page fraction from the bottom)."""
     page = _Page(fig)
     page.line("Analytical report \u2013 new psychoactive substances", size=14, weight="bold")
     page.line(laboratory_line(doc))
@@ -121,6 +165,8 @@ def _first_page(fig, doc) -> None:
                     ("Instrument", a.get("instrument")), ("Method", a.get("method")), ("File", a["file"]),
                     ("SHA-256", a["sha256"])])
     page.line(doc["technique_statement"])
+    if checks:
+        _checks_section(page, checks)
     page.heading("Findings")
     page.line(summary_line(doc))
     rows = [[str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS), _num(f["ri"]),
@@ -128,15 +174,18 @@ def _first_page(fig, doc) -> None:
             for f in doc["findings"]]
     page.table(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], rows,
                [0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22])
+    return page.y
 
 
 def _tic_page(fig, doc, chrom, rows) -> None:
-    """The TIC in the top third (heading above its axes), the component table below it."""
+    """The TIC in the top third (heading above its axes; with a blank, the blank's TIC below it and
+    the plot down to mid-page), the component table below it."""
     page = _Page(fig)
     if chrom is not None:
-        page.heading("Total ion chromatogram")
-        draw_tic(_band(fig, page.y - 0.01, 0.6), chrom, doc["findings"])
-        page.y = 0.57
+        page.heading("Total ion chromatogram" + (" and the blank's" if chrom.get("blank") else ""))
+        bottom = 0.47 if chrom.get("blank") else 0.6
+        draw_tic(_band(fig, page.y - 0.01, bottom), chrom, doc["findings"])
+        page.y = bottom - 0.03
     _components_table(page, rows)
 
 
@@ -154,7 +203,8 @@ def _components_table(page: _Page, rows) -> None:
 
 def _finding_page(fig, doc, f) -> None:
     # Page fractions, top down: text 1.00-0.64, mirror plot 0.64-0.36, apex vs deconvoluted
-    # 0.36-0.22 (GC-MS), hit table and limitations below.
+    # 0.36-0.22 (GC-MS), hit table and limitations below (the plots lower and smaller when the
+    # text is long).
     page = _Page(fig)
     width = _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
     tag = " (internal standard)" if f["internal_standard"] else ""
@@ -171,6 +221,7 @@ def _finding_page(fig, doc, f) -> None:
          " / ".join(_num(f.get(k), RT_DIGITS if k == "rt_min" else 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
         ("MF / RMF / gap", f"{_num(f['mf'])} / {_num(f['rmf'])} / {_num(f['gap'])}; isomer alert: "
                            f"{'yes' if f['isomer_alert'] else 'no'}"),
+        ("Reference standard run", reference_standard_field(f)),
         ("Rule", f.get("rule")),
         ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
         ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),
@@ -184,15 +235,23 @@ def _finding_page(fig, doc, f) -> None:
         fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
                  ha="center", va="top")
     top = min(page.y - 0.01, 0.64)
-    draw_mirror(_band(fig, top, top - 0.25), f)
-    bottom = top - 0.25
-    if f.get("apex_spectrum"):
-        draw_apex(_band(fig, bottom, bottom - 0.13), f)
-        bottom -= 0.13
-    elif f.get("lc"):  # LC-MS/MS: the precursor's XIC where a GC finding shows its deconvolution
-        draw_xic(_band(fig, bottom, bottom - 0.13), f)
-        bottom -= 0.13
+    # The plots shrink (to half at most) so that the hit table and the limitations end above the footer.
+    probe = _Page(_blank_page())
+    _hits_and_limitations(probe, f)
+    # GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place.
+    mirror, second = 0.25, 0.13 if f.get("apex_spectrum") or f.get("lc") else 0.0
+    scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005) / (mirror + second)))
+    draw_mirror(_band(fig, top, top - mirror * scale), f)
+    bottom = top - mirror * scale
+    if second:
+        draw = draw_apex if f.get("apex_spectrum") else draw_xic
+        draw(_band(fig, bottom, bottom - second * scale), f)
+        bottom -= second * scale
     page.y = bottom - 0.005
+    _hits_and_limitations(page, f)
+
+
+def _hits_and_limitations(page: _Page, f) -> None:
     page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],
                [[_num(h.get("rank")), h["name"], _num(h.get("mf")), _num(h.get("rmf")), _num(h.get("score")),
                  h.get("formula") or DASH] for h in f["top_hits"]],

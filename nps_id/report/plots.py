@@ -3,7 +3,7 @@
 Entry points
 ------------
 - :func:`tic_figure` -- the total ion chromatogram with every component marked and the findings
-  labelled.
+  labelled; with a blank, the blank's TIC below it on the same scales.
 - :func:`mirror_figure` -- extracted spectrum (up) against the library reference (down), with
   the difference trace in a panel below.
 - :func:`apex_figure` -- the raw scan at a component's apex beside its deconvoluted spectrum.
@@ -64,24 +64,30 @@ def tic_figure(chromatogram: Mapping[str, Any], findings: Sequence[Mapping[str, 
     """TIC (relative intensity, %) against retention time (min), components marked.
 
     Components with a finding get a coloured marker (colour = verdict) and a label
-    ``#index name``; other components a small grey tick with their index.
+    ``#index name``; other components a small grey tick with their index. With a blank, its TIC
+    is drawn below the sample's on the same scales (the figure grows by 60 %).
     """
-    fig = _figure(width_in, height_in)
+    fig = _figure(width_in, height_in * (1.6 if chromatogram.get("blank") else 1.0))
     draw_tic(fig, chromatogram, findings)
     return fig
 
 
 def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping[str, Any]]) -> None:
-    """Draw the TIC of :func:`tic_figure` into a Figure or SubFigure."""
+    """Draw the TIC of :func:`tic_figure` into a Figure or SubFigure (and the blank's below it)."""
     import matplotlib
 
     with matplotlib.rc_context(_rc()):
-        target.subplots_adjust(left=0.08, right=0.98, top=0.97, bottom=0.14)
-        ax = target.add_subplot()
-        tic = chromatogram.get("tic") or {}
-        rt = np.asarray(tic.get("rt_min") or [], dtype=float)
-        y = np.asarray(tic.get("intensity") or [], dtype=float)
-        scale = float(y.max()) if y.size and y.max() > 0 else 1.0
+        blank = chromatogram.get("blank")
+        rt, y = _trace(chromatogram.get("tic"))
+        blank_rt, blank_y = _trace(blank["tic"] if blank else None)
+        # One scale for both: a blank peak as tall as a sample peak looks as tall.
+        scale = max([float(v.max()) for v in (y, blank_y) if v.size] + [0.0]) or 1.0
+        if blank:
+            ax, blank_ax = target.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+            target.subplots_adjust(left=0.08, right=0.98, top=0.97, bottom=0.09, hspace=0.08)
+        else:
+            ax = target.add_subplot()
+            target.subplots_adjust(left=0.08, right=0.98, top=0.97, bottom=0.14)
         if rt.size:
             ax.plot(rt, 100.0 * y / scale, color="#222222", linewidth=0.7)
         by_index = {f["index"]: f for f in findings}
@@ -98,12 +104,34 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
             ax.annotate(f"#{finding['index']} {finding['name']}", (comp["rt_min"], apex), xytext=(0, 7),
                         textcoords="offset points", ha="left", va="bottom", rotation=35, fontsize=7,
                         color=colour)
-        ax.set_xlabel("Retention time (min)")
         ax.set_ylabel("TIC (% of largest)")
         ax.set_ylim(0, 150)
         ax.set_yticks([0, 25, 50, 75, 100])
+        if blank:
+            _draw_blank(blank_ax, blank, blank_rt, blank_y, scale)
+        (blank_ax if blank else ax).set_xlabel("Retention time (min)")
         if rt.size:
             ax.set_xlim(float(rt[0]), float(rt[-1]))
+
+
+def _trace(tic: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
+    tic = tic or {}
+    return (np.asarray(tic.get("rt_min") or [], dtype=float), np.asarray(tic.get("intensity") or [], dtype=float))
+
+
+def _draw_blank(ax, blank: Mapping[str, Any], rt: np.ndarray, y: np.ndarray, scale: float) -> None:
+    """The blank's TIC on the sample's scale, an x where it removed a component of the sample."""
+    if rt.size:
+        ax.plot(rt, 100.0 * y / scale, color="#2166ac", linewidth=0.7)
+    for when in blank.get("removed_rt_min") or []:
+        height = _tic_at(rt, y, when) / scale * 100.0 if rt.size else 0.0
+        ax.plot([when], [height], marker="x", color="#b2182b", markersize=5, linestyle="none")
+    removed = "; \u00d7 = a component of the sample it removed" if blank.get("removed_rt_min") else ""
+    ax.text(0.005, 0.95, f"Blank {blank['file']} (same scale){removed}", transform=ax.transAxes, ha="left",
+            va="top", fontsize=7, color="#2166ac")
+    ax.set_ylabel("Blank (%)")
+    ax.set_ylim(0, 120)
+    ax.set_yticks([0, 50, 100])
 
 
 def _tic_at(rt: np.ndarray, y: np.ndarray, when: float) -> float:

@@ -3,8 +3,9 @@ labels and table cells every renderer takes from a report document, so they read
 
 Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings), :func:`component_rows`,
-:func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
+LC-MS/MS findings), :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
+and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
+:func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
@@ -16,8 +17,6 @@ from nps_id.report.findings import is_analogue
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
 RT_DIGITS = 3
-
-
 
 def finding_label(finding: Mapping[str, Any]) -> str:
     """How a finding is named wherever a person reads it: a suspected new substance by its group,
@@ -195,6 +194,77 @@ def component_rows(doc: Mapping[str, Any]) -> list[list[str]]:
                          f"{best['name']} (MF {display_number(best.get('mf'))})" if best else DASH,
                          c.get("note") or (f"finding #{c['finding']}" if c.get("finding") is not None else DASH)])
     return rows
+
+
+def check_lines(doc: Mapping[str, Any]) -> list[str]:
+    """The checks a reviewer repeats by hand, one sentence each: every internal standard against its
+    expected RT, what the blank removed and why, every reference standard run and each finding
+    compared with it (RT and RI, the window used). Empty when the run had none of them."""
+    checks = doc["acquisitions"][0].get("checks") or {}
+    lines = []
+    for c in checks.get("internal_standards") or []:
+        if not c.get("found"):
+            lines.append(f"Internal standard {c.get('name')}: NOT FOUND")
+            continue
+        expected = "" if c.get("expected_rt_min") is None else (
+            f", expected {display_number(c['expected_rt_min'], RT_DIGITS)} min "
+            f"(\u0394 {_signed(c.get('delta_rt_min'))} min, window \u00b1{display_number(c.get('rt_window_min'), 2)} min: "
+            f"{'within' if c.get('within') else 'OUTSIDE'})")
+        lines.append(f"Internal standard {c.get('name')}: found at {display_number(c.get('rt_min'), RT_DIGITS)} min, "
+                     f"area {display_number(c.get('area'))}{expected}; verdict {c.get('verdict')}")
+    blank = checks.get("blank")
+    if blank:
+        in_blank = "" if blank.get("n_components") is None else \
+            f" ({counted(blank['n_components'], 'component')} in the blank)"
+        kept = "; an internal standard is never removed" if checks.get("internal_standards") else ""
+        lines.append(f"Blank {blank.get('file')}: {counted(blank.get('n_removed') or 0, 'component')} of the run "
+                     f"removed{in_blank}{kept}")
+        lines += [f"Removed by the blank at {display_number(c.get('rt_min'), RT_DIGITS)} min "
+                  f"({c.get('best_hit') or 'no library hit'}): {c.get('reason')}" for c in checks.get("blank_subtracted") or []]
+    for r in checks.get("reference_standards") or []:
+        seen = (f"its {r.get('library_name') or r.get('name')} at {display_number(r.get('rt_min'), RT_DIGITS)} min, "
+                f"RI {display_number(r.get('ri'))}, verdict {r.get('verdict')}") if r.get("found") else "substance not found in it"
+        lines.append(f"Reference standard {r.get('name')}: run {r.get('run')}, {seen}")
+    for f in doc["findings"]:
+        text = reference_standard_text(f)
+        if text:
+            lines.append(f"Finding #{f['index']} {finding_label(f)}: {text}")
+    return lines
+
+
+def reference_standard_text(finding: Mapping[str, Any]) -> str | None:
+    """A finding's RT (and RI) against its reference standard run, and the window used; None
+    when no standard of its substance was run (or the run did not show it)."""
+    s = finding.get("reference_standard")
+    if not s:
+        return None
+    ri = (f"; RI {display_number(finding.get('ri'))} against {display_number(s.get('ri'))} "
+          f"(\u0394 {_signed(s.get('delta_ri'), 1)})" if s.get("ri") is not None or finding.get("ri") is not None
+          else "; no RI (no alkane ladder)")
+    return (f"RT {display_number(finding.get('rt_min'), RT_DIGITS)} min against "
+            f"{display_number(s.get('rt_min'), RT_DIGITS)} min in standard run {s.get('run')} "
+            f"(\u0394 {_signed(s.get('delta_rt_min'))} min, window \u00b1{display_number(s.get('window_min'), 2)} min: "
+            f"{'within' if s.get('within') else 'OUTSIDE'}){ri}")
+
+
+def reference_standard_field(finding: Mapping[str, Any]) -> str:
+    """The "Reference standard run" line of a finding: yes / no / unknown, and the comparison when
+    ``nps-id match`` made one."""
+    text = reference_standard_text(finding)
+    return finding["reference_standard_run"] + (f": {text}" if text else "")
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 component``, ``2 components``: a count with its noun in the right number.
+
+    >>> counted(1, "component"), counted(0, "component")
+    ('1 component', '0 components')
+    """
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _signed(value: Any, digits: int = RT_DIGITS) -> str:
+    return DASH if value is None else f"{float(value):+.{digits}f}"
 
 
 def provenance_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -125,6 +125,7 @@ def test_batch_results_are_those_of_nps_id_match(sequence_batch, swgdrug_library
                     "-l", str(swgdrug_library), "--internal-standard", "bupivacaine@6.51", "--json", str(direct)],
                    check=True, stdout=subprocess.DEVNULL)
     results = [json.loads(direct.read_text()), json.loads(results_path(out, "220223030.mzML").read_text())]
+    assert results[0].pop("command_line").startswith("nps-id match ")  # how match was run; batch has its manifest
     for one in results:
         one.pop("created")
     assert results[0] == results[1]
@@ -286,3 +287,14 @@ def test_ctrl_c_stops_the_batch_with_one_line_and_no_worker_tracebacks(swgdrug_l
     assert [line for line in err.splitlines() if line.strip() and not line.startswith("{")] == [
         f"interrupted; finished runs are recorded in {tmp_path / 'out' / 'manifest.json'}: "
         "run the same command again to resume"]
+
+
+def test_a_batch_of_one_run_says_one_run(swgdrug_library, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "220223016.mzML").symlink_to(data_path("gcms", "lrcfs", "220223016.mzML"))
+    result = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"),
+                                      "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 run: 1 done (0 already done before), 0 failed" in result.stdout
+    assert "<p>1 run, 0 failed;" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")

@@ -122,7 +122,7 @@ def test_build_fills_ms_level_only_where_the_file_is_silent(tmp_path):
     assert set(instruments[from_swgdrug].tolist()) == {"GC-EI"}
     assert set(levels[~from_swgdrug].tolist()) == {2}  # the file's own value is never replaced
     assert "GC-EI" not in set(instruments[~from_swgdrug].tolist())
-    assert "do not say their MS level" not in result.output
+    assert "MS level (e.g." not in result.output
 
 
 def test_build_warns_once_when_spectra_do_not_say_their_ms_level(tmp_path):
@@ -131,6 +131,18 @@ def test_build_warns_once_when_spectra_do_not_say_their_ms_level(tmp_path):
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if "do not say their MS level" in line]
     assert len(warnings) == 1 and warnings[0].startswith("note: 2988 spectra") and "--ms-level 1" in warnings[0]
+
+
+def test_appending_a_spectrum_of_unknown_ms_level_says_so_in_the_singular(tmp_path):
+    out = tmp_path / "inhouse.h5"
+    for name, peaks in (("x.msp", "41 100\n55 200\n91 999\n"), ("y.msp", "43 100\n57 300\n105 999\n")):
+        (tmp_path / name).write_text(f"Name: Test compound {name}\nNum Peaks: 3\n{peaks}\n", encoding="utf-8")
+    first = CliRunner().invoke(cli, ["library", "build", str(tmp_path / "x.msp"), "-o", str(out)])
+    assert "note: 1 spectrum does not say its MS level" in first.output and "--ms-level 1" in first.output
+    appended = CliRunner().invoke(cli, ["library", "build", str(tmp_path / "y.msp"), "-o", str(out), "--append"])
+    assert appended.exit_code == 0, appended.output
+    warned = [line for line in appended.output.splitlines() if "MS level (e.g." in line]
+    assert len(warned) == 1 and warned[0].startswith("note: 2 spectra do not say their MS level")  # once, appended too
 
 
 def test_append_onto_a_missing_file_labels_it_like_a_new_build(tmp_path):

@@ -75,6 +75,47 @@ def test_a_reference_standard_run_excludes_the_isomers(swgdrug_library, tmp_path
     assert any(c.startswith("isomers excluded by the reference standard run 220223010") for c in etizolam["criteria_met"])
 
 
+def test_the_reference_standard_in_the_sample_toml_does_what_the_option_does(swgdrug_library, tmp_path):
+    # docs/card.toml names the etizolam check standard run, relative to the card's folder
+    card_toml = Path(__file__).resolve().parents[2] / "docs" / "card.toml"
+    card, standard = (str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in ("220223030", "220223010"))
+    outputs = {}
+    for how, extra in (("option", ["--reference-standard", standard, "Etizolam"]),
+                       ("toml", ["--sample-info", str(card_toml)]),
+                       ("both", ["--sample-info", str(card_toml), "--reference-standard",
+                                 str(Path(standard).parent / ".." / "lrcfs" / "220223010.mzML"), "Etizolam"])):
+        out = tmp_path / f"{how}.json"
+        result = CliRunner().invoke(cli, ["match", card, "-l", str(swgdrug_library), "--json", str(out), *extra])
+        assert result.exit_code == 0, (how, result.output)
+        assert result.stdout.count("reference standard Etizolam: run 220223010.mzML, at 10.2") == 1, how
+        outputs[how] = json.loads(out.read_text())
+    for how in ("toml", "both"):  # the same standard named twice is matched once
+        assert len(outputs[how]["reference_standards"]) == 1, how
+        for key in ("run", "sha256", "rt_min", "ri", "found", "verdict"):
+            assert outputs[how]["reference_standards"][0][key] == outputs["option"]["reference_standards"][0][key]
+        assert [(f["name"], f["verdict"], f["reference_standard"]) for f in outputs[how]["findings"]] == \
+            [(f["name"], f["verdict"], f["reference_standard"]) for f in outputs["option"]["findings"]]
+    (etizolam,) = [f for f in outputs["toml"]["findings"] if f["name"] == "Etizolam"]
+    assert etizolam["verdict"] == "identified" and etizolam["reference_standard"]["run"] == "220223010.mzML"
+
+
+@pytest.mark.parametrize("entry, expected", [
+    ('[{ name = "Etizolam", run = "no-such-run.mzML" }]', "run 'no-such-run.mzML' of Etizolam not found"),
+    ('[{ name = "Etizolam", file = "x.mzML" }]', "expected a substance name or { name = "),
+    ('[42]', "expected a substance name or { name = "),
+    ('42', "expected a substance name or { name = "),
+])
+def test_a_reference_standard_the_toml_cannot_give_is_one_line_exit_3(swgdrug_library, tmp_path, entry, expected):
+    toml = tmp_path / "card.toml"
+    toml.write_text(f"[item]\nreference_standards_run = {entry}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["match", str(data_path("gcms", "lrcfs", "220223001.mzML")),
+                                      "-l", str(swgdrug_library), "--sample-info", str(toml), "-o", str(out)])
+    assert result.exit_code == 3, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr and "card.toml" in result.stderr
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("run", LRCFS)
 def test_internal_standard_ranked_above_the_cathinones(lrcfs, run):
     results, _, _ = lrcfs
@@ -329,6 +370,34 @@ def test_two_runs_with_one_name_are_refused_before_either_overwrites_the_other(s
     same = CliRunner().invoke(cli, ["match", str(tmp_path / "a" / "x.mzML"), str(tmp_path / "a" / ".." / "a" / "x.mzML"),
                                     "-l", str(swgdrug_library), "-o", str(out)])
     assert same.exit_code == 0, same.output
+
+
+def test_results_of_another_analysis_are_refused_before_the_first_run_is_written(swgdrug_library, tmp_path):
+    # The third run's results in -o DIR came from other settings: refused before run 1 is written.
+    out = tmp_path / "out"
+    first, second, third = (str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in ("220223001", "220223016", "220223010"))
+    earlier = CliRunner().invoke(cli, ["match", third, "-l", str(swgdrug_library), "-o", str(out), "--min-snr", "20"])
+    assert earlier.exit_code == 0, earlier.output
+    kept = (out / "220223010.mzML.match.json").read_bytes()
+    result = CliRunner().invoke(cli, ["match", first, second, third, "-l", str(swgdrug_library), "-o", str(out),
+                                      "--report", "csv"])
+    assert result.exit_code == 3, result.output
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+    assert "220223010.mzML.match.json: holds earlier results of another analysis (different parameters)" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["220223010.mzML.match.json"]  # nothing of runs 1 and 2
+    assert (out / "220223010.mzML.match.json").read_bytes() == kept
+    # the same analysis again may rewrite its own results
+    again = CliRunner().invoke(cli, ["match", third, "-l", str(swgdrug_library), "-o", str(out), "--min-snr", "20"])
+    assert again.exit_code == 0, again.output
+
+
+def test_the_terminal_table_counts_in_words():
+    from nps_id.commands.match import format_table
+    from tests.report.conftest import make_results
+
+    results = make_results()
+    results.update(components=results["components"][:1], findings=[])
+    assert "1 component; library" in format_table(results)
 
 
 @pytest.mark.parametrize("option", ["-o", "--json"])

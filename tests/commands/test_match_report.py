@@ -71,3 +71,23 @@ def test_match_and_inspect_a_run_whose_file_name_is_not_utf8(swgdrug_library, tm
         assert result.exit_code == 0, (fmt, result.output)
     names = sorted(os.listdir(os.fsencode(out)))
     assert b"card\xff\xfe.report.html" in names and b"card\xff\xfe.report.pdf" in names
+
+
+def test_the_report_shows_the_match_command_as_typed(swgdrug_library, tmp_path):
+    # A reviewer reruns the analysis from the report: the match's own command line is in it.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    results = tmp_path / "016.match.json"
+    run = data_path("gcms", "lrcfs", "220223016.mzML")
+    subprocess.run([sys.executable, "-m", "nps_id", "match", str(run), "-l", str(swgdrug_library), "--json",
+                    str(results), "--internal-standard", "Bupivacaine@6.51"], cwd=root, check=True,
+                   capture_output=True, timeout=300)
+    typed = json.loads(results.read_text(encoding="utf-8"))["command_line"]
+    assert typed.startswith("nps-id match ") and typed.endswith("--internal-standard Bupivacaine@6.51")
+    reported = CliRunner().invoke(cli, ["report", str(results), "-f", "html", "-o", str(tmp_path / "016.html")])
+    assert reported.exit_code == 0, reported.output
+    html = (tmp_path / "016.html").read_text(encoding="utf-8")
+    assert "<tr><th>Match command line</th><td>nps-id match " in html

@@ -281,3 +281,15 @@ def test_the_report_document_cannot_overwrite_the_ewa_json(results_file, tmp_pat
                                       "--allow-draft", "--json", str(tmp_path / "r.ewa.json")])
     assert result.exit_code == 2 and "is also an output of -f ewa" in result.output
     assert not list(tmp_path.glob("r.*"))
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["/usr/bin/nps-id", "report", "r.json"], "nps-id report r.json"),
+    (["/src/nps_id/__main__.py", "match", "a b.mzML"], "nps-id match 'a b.mzML'"),
+    (["/venv/lib/pytest/__main__.py", "-q", "tests"], None),  # another program's __main__: not a command typed
+])
+def test_the_command_line_recorded_is_the_one_typed(monkeypatch, argv, expected):
+    from nps_id.commands.options import typed_command_line
+
+    monkeypatch.setattr("sys.argv", argv)
+    assert typed_command_line() == expected

@@ -200,3 +200,41 @@ def test_card_report_draws_the_structure_of_each_finding_that_has_one(tmp_path):
         section = html[html.index(f'id="finding-{f["index"]}"'):]
         section = section[:section.index("</section>")]
         assert ('<figure class="structure"><svg' in section) == bool(f["smiles"]), f["name"]
+
+
+def test_card_report_names_each_library_entry_by_its_comment_cas_and_systematic_name(lrcfs_results):
+    # What SWGDRUG itself says of the entry a finding names, in the report and in the EWA export.
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    (etizolam,) = [f for f in doc["findings"] if f["name"] == "Etizolam"]
+    assert etizolam["cas"] == "40054-69-1"
+    assert etizolam["library_comment"].startswith("ENFSI / SKL, Sweden; confirmed by NMR")
+    assert etizolam["iupac_name"].startswith("4-(2-chlorophenyl)-2-ethyl-9-methyl-6H-thieno")
+    html = render(doc, "html")[".html"].decode("utf-8")
+    section = html[html.index(f'id="finding-{etizolam["index"]}"'):]
+    for label, value in (("CAS", "40054-69-1"), ("Library entry comment", "ENFSI / SKL, Sweden"),
+                         ("IUPAC name (library synonym", "4-(2-chlorophenyl)-2-ethyl-9-methyl-6H-thieno")):
+        assert label in section and value in section, label
+    rows = {r["substance"]: r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode("utf-8")))}
+    assert rows["Etizolam"]["iupac_name"] == etizolam["iupac_name"] and rows["Etizolam"]["cas"] == "40054-69-1"
+
+
+def test_each_finding_shows_the_raw_apex_scan_beside_the_deconvoluted_spectrum(lrcfs_results, tmp_path):
+    from tests.report.test_render import _pdf_pages
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    html = render(doc, "html")[".html"].decode("utf-8")
+    texts, _ = _pdf_pages(render(doc, "pdf")[".pdf"], tmp_path)
+    for f in doc["findings"]:
+        d = f["deconvolution"]
+        assert f["apex_spectrum"]["mz"] and d["model_mz"] and d["scan_range"] and d["purity"] is not None
+        section = html[html.index(f'id="finding-{f["index"]}"'):].split("</section>")[0]
+        figure = section[section.index('<figure class="apex">'):]
+        assert figure.index("<svg") < figure.index("</figure>") and "raw scan at the apex" in figure
+        assert f"model ion m/z {d['model_mz']}" in figure
+        for label in ("Model ion (m/z)", "Scan range", "Purity (share of the TIC at the apex)"):
+            assert label in section, label
+        page = " ".join(next(t for t in texts if f"#{f['index']} {f['name']}" in t).split())
+        assert f"Deconvolution: Model ion (m/z) {d['model_mz']}; Apex scan {d['scan']}; Scan range" in page
+        assert "raw scan at the apex" in page and "deconvoluted (extracted)" in page

@@ -181,6 +181,29 @@ def test_sample_info_toml(tmp_path):
     assert doc["item"]["lab_sample_id"] == "FL22/009-2"
 
 
+def test_reference_standards_in_the_toml_by_name_or_with_their_run(tmp_path):
+    from nps_id.report import prepare_document
+
+    path = tmp_path / "card.toml"
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps(make_results()), encoding="utf-8")
+    options = {"report": {"report_id": REPORT_ID}}
+    for entries, expected, etizolam in (('[{ name = "Etizolam", run = "std.mzML" }]', ["Etizolam"], "yes"),
+                                        ('["Etizolam"]', ["Etizolam"], "yes"),
+                                        ("[]", [], "no")):  # stated: none was run
+        path.write_text(f"[item]\nreference_standards_run = {entries}\n", encoding="utf-8")
+        doc = prepare_document(results, options, sample_info_file=path)
+        assert doc["item"]["reference_standards_run"] == expected, entries
+        assert [f["reference_standard_run"] for f in doc["findings"]][2] == etizolam, entries
+    # a standard `match` compared the finding with was run, whatever the card says
+    compared = make_results()
+    compared["findings"][1]["reference_standard"] = {"run": "std.mzML", "name": "Flubromazepam", "rt_min": 7.4,
+                                                     "delta_rt_min": 0.021, "ri": None, "delta_ri": None,
+                                                     "window_min": 0.1, "within": True}
+    doc = build_report(compared, {"item": {"reference_standards_run": []}}, now=FIXED_NOW)
+    assert [f["reference_standard_run"] for f in doc["findings"]][:3] == ["no", "yes", "no"]
+
+
 def test_sample_info_typo_is_refused(tmp_path):
     path = tmp_path / "card.toml"
     path.write_text('[item]\nlab_sampleid = "x"\n', encoding="utf-8")
@@ -202,3 +225,18 @@ def test_a_library_that_has_moved_stops_the_report_not_the_reference_spectra():
     with pytest.raises(LibraryError, match=r"/nonexistent/lib.h5: library named by the results not found "
                                            r"\(moved\?\); pass the same library with --library PATH"):
         _doc(results)
+
+
+def test_instrument_and_method_come_from_the_run_file_else_the_sample_toml():
+    from nps_id.report import render
+
+    info = copy.deepcopy(SAMPLE_INFO)
+    info["acquisition"] = {"instrument": "GC-MS (EI, single quadrupole)", "method": "LRCFS drug screen"}
+    acq = build_report(make_results(), info, now=FIXED_NOW)["acquisitions"][0]
+    assert (acq["instrument"], acq["method"]) == ("Synthetic GC-MS", "LRCFS drug screen")  # the run file says
+    silent = make_results()
+    silent["run"]["instrument"] = None
+    doc = build_report(silent, info, now=FIXED_NOW)
+    assert doc["acquisitions"][0]["instrument"] == "GC-MS (EI, single quadrupole)"
+    html = render(doc, "html")[".html"].decode("utf-8")
+    assert "<td>GC-MS (EI, single quadrupole)</td><td>LRCFS drug screen</td>" in html
