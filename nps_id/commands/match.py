@@ -51,7 +51,7 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
               help="A run of a reference standard (same method) and the substance in it: findings of that "
                    "substance get its RT (and RI) against the standard's, within --standard-rt-window. "
                    "Repeatable.")
-@click.option("--fail-on", type=click.Choice([IDENTIFIED, TENTATIVE]), default=None,
+@click.option("--fail-on", type=click.Choice([IDENTIFIED.value, TENTATIVE.value]), default=None,
               help="Exit 1 when a finding at this level or stronger is found.")
 @match_settings_options
 @click.option("--report", "report_formats", multiple=True,
