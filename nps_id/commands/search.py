@@ -55,11 +55,23 @@ COLUMNS: dict[str, str] = {
 
 
 
+class SettingsOption(click.Option):
+    """An option whose default is the :class:`~nps_id.search.settings.SearchSettings` field of
+    its name: search defaults are set once, in the settings. Read when click needs it (help, or
+    an option not given): the settings load numba, and ``nps-id --help`` must stay instant."""
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> Any:
+        from nps_id.search.settings import SearchSettings
+
+        value = getattr(SearchSettings(), self.name)
+        return value if isinstance(value, (bool, int, float, str)) else str(value)  # a Tolerance as typed
+
+
 @click.command("search", epilog=_EPILOG)
 @click.argument("queries", type=click.Path(exists=True, path_type=Path))
 @library_option
-@click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="Hits per query.")
-@click.option("--mode", type=click.Choice(["identity", "analog"]), default="identity", show_default=True,
+@click.option("--top", "top_k", cls=SettingsOption, type=click.IntRange(min=1), show_default=True, help="Hits per query.")
+@click.option("--mode", cls=SettingsOption, type=click.Choice(["identity", "analog"]), show_default=True,
               help="identity: the same compound; analog: related structures (fragments matched directly "
               "or shifted by the precursor / molecular-ion mass difference).")
 @click.option("--score", type=ScoreChoice(), default=None, show_default="by mode and spectrum kind",
@@ -71,17 +83,17 @@ COLUMNS: dict[str, str] = {
               help="Output file (written atomically); default: stdout.")
 @click.option("--tolerance", type=TOLERANCE, default=None, show_default="the score's: cosine 0.2 Da, entropy 0.02 Da",
               help="MS/MS fragment tolerance (Da or ppm).")
-@click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm", show_default=True,
+@click.option("--precursor-tolerance", cls=SettingsOption, type=TOLERANCE, show_default=True,
               help="MS/MS identity precursor window, half-width (Da or ppm).")
-@click.option("--prefilter", type=click.IntRange(min=1), default=200, show_default=True,
+@click.option("--prefilter", cls=SettingsOption, type=click.IntRange(min=1), show_default=True,
               help="Candidates per query the indexed prefilter passes to the exact score (raised to --top when smaller).")
-@click.option("--isomer-margin", type=click.FloatRange(0, 1), default=0.02, show_default=True,
+@click.option("--isomer-margin", cls=SettingsOption, type=click.FloatRange(0, 1), show_default=True,
               help="Isomer alert when a different compound with the same formula scores within this (0-1).")
-@click.option("--ei-noise", type=click.FloatRange(0, 1, max_open=True), default=0.01, show_default=True,
+@click.option("--ei-noise", cls=SettingsOption, type=click.FloatRange(0, 1, max_open=True), show_default=True,
               help="EI: drop nominal bins below this fraction of the base peak, in query and library alike "
                    "(0 keeps every peak; 0.01 raised top-1 on the development queries from 0.764 to 0.781; "
                    "docs/search.md).")
-@click.option("--mass-prior/--no-mass-prior", default=True, show_default=True,
+@click.option("--mass-prior/--no-mass-prior", cls=SettingsOption, show_default=True,
               help="Analog mode: rank by the analogue score, the spectral score plus 0.05 when the mass "
                    "difference is a common NPS modification (CH2, F/Cl/Br for H, O, isomer, ...; named in "
                    "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
