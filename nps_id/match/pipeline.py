@@ -12,7 +12,8 @@ Entry points
 
 The search itself is :func:`nps_id.search.engine.search`; this module only decides what to search
 (GC: deconvoluted components; LC-MS/MS: consensus spectra of grouped MS2 scans) and how to judge
-the hits (:mod:`nps_id.match.verdict`).
+the hits (:mod:`nps_id.match.verdict`). Hits, findings and components are built as the types of
+:mod:`nps_id.match.results` and written into the results dict once, at the end of :func:`match_run`.
 """
 from __future__ import annotations
 
