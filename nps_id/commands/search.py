@@ -70,7 +70,8 @@ class SettingsOption(click.Option):
 @click.command("search", epilog=_EPILOG)
 @click.argument("queries", type=click.Path(exists=True, path_type=Path))
 @library_option
-@click.option("--top", "top_k", cls=SettingsOption, type=click.IntRange(min=1), show_default=True, help="Hits per query.")
+@click.option("--top", "top_k", cls=SettingsOption, type=click.IntRange(min=1), show_default=True,
+              help="Hits per query.")
 @click.option("--mode", cls=SettingsOption, type=click.Choice(["identity", "analog"]), show_default=True,
               help="identity: the same compound; analog: related structures (fragments matched directly "
               "or shifted by the precursor / molecular-ion mass difference).")

@@ -35,8 +35,8 @@ from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, lo
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
 from nps_id.match.lcms_evidence import elutions, explains, find_feature, group_evidence
-from nps_id.match.results import (Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord, MS2Component,
-                                  MS2Precursor, RunnerUp)
+from nps_id.match.results import (Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord, MatchMode,
+                                  MS2Component, MS2Precursor, RunnerUp)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
 from nps_id.match.verdict import LEVELS, VerdictThresholds, with_isomers_excluded
@@ -311,7 +311,7 @@ def match_run(
     for finding in findings:
         standard = reference_standard_fields(finding, library, list(reference_standards), params.standard_rt_window_min)
         finding.reference_standard = standard
-        if standard and standard["within"] and finding.match_mode == "identity":
+        if standard and standard["within"] and finding.match_mode == MatchMode.IDENTITY:
             _isomers_excluded_by(finding, f"isomers excluded by the reference standard run {standard['run']} "
                                           f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
     if reference_standards:
@@ -555,7 +555,8 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
         same_hit_elsewhere=0 if use_analogue else elsewhere,
     )
     return _finding(component.rt_minutes, top, ranked, assessment, library,
-                    mode="analogue" if use_analogue else "identity", ri=ri, lib_ri=lib_ri, delta_ri=delta_ri,
+                    mode=MatchMode.ANALOGUE if use_analogue else MatchMode.IDENTITY, ri=ri, lib_ri=lib_ri,
+                    delta_ri=delta_ri,
                     spectrum=(component.mz, component.intensity),
                     peak=GCPeak(scan=component.apex, height=round(component.height, 1), area=round(component.area, 1),
                                 snr=round(component.snr, 1), n_ions=int(component.mz.size),
@@ -635,20 +636,20 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
     analogue_hits = _search([spectra[i] for i in need], library, params, "analog") if need else {}
     analogue_hits = {need[q]: hits for q, hits in analogue_hits.items()}
     features = [find_feature(run, g) for g in groups]
-    chosen: dict[int, tuple[list[Hit], str]] = {}
+    chosen: dict[int, tuple[list[Hit], MatchMode]] = {}
     for i in range(len(groups)):
         hits = identity.get(i, [])
         if hits and hits[0].score >= t.report_score:
-            chosen[i] = (hits, "identity")
+            chosen[i] = (hits, MatchMode.IDENTITY)
         elif analogue_hits.get(i) and analogue_hits[i][0].similarity >= t.analogue_score:
-            chosen[i] = (analogue_hits[i], "analogue")
+            chosen[i] = (analogue_hits[i], MatchMode.ANALOGUE)
     summaries = [MS2Component(index=i, rt_min=round(g.rt_minutes, 4), precursor_mz=round(g.precursor_mz, 5),
                               n_scans=len(g.scan_indices), n_ions=len(g.spectrum),
                               ms1_feature=None if features[i] is None else features[i].to_dict())
                  for i, g in enumerate(groups)]
     findings: list[Finding] = []
     placed: dict[int, int] = {}  # group -> finding
-    identity_groups = [i for i, (_, mode) in chosen.items() if mode == "identity"]
+    identity_groups = [i for i, (_, mode) in chosen.items() if mode == MatchMode.IDENTITY]
     _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0].row], groups, features,
                            chosen, library, params, run, findings, placed)
     for i in sorted(set(range(len(groups))) - set(placed)):  # other ions of a found compound
@@ -667,7 +668,7 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
                 break
     # An analogue is one unknown per precursor and closest compound, merged over its elutions like
     # a compound, and a finding only when it passes the analogue confidence (docs/match.md).
-    analogues = [i for i, (_, mode) in chosen.items() if mode == "analogue" and i not in placed]
+    analogues = [i for i, (_, mode) in chosen.items() if mode == MatchMode.ANALOGUE and i not in placed]
     _add_compound_findings(analogues, lambda i: (library.compound[chosen[i][0][0].row],
                                                  round(groups[i].precursor_mz, 2)),
                            groups, features, chosen, library, params, run, findings, placed,
@@ -723,7 +724,7 @@ def _ms2_finding(i, groups, features, choice, library, params, run, same_hit_els
     """One group's finding: its hits judged with the HRMS criteria of its MS1 evidence."""
     hits, mode = choice
     group, top, t = groups[i], hits[0], params.verdict
-    as_analogue = mode == "analogue"  # an analogue hit never passes as the identity of the compound
+    as_analogue = mode == MatchMode.ANALOGUE  # an analogue hit never passes as the identity of the compound
     spectrum = group.spectrum
     evidence = group_evidence(run, group, features[i], library.columns, library.reference.peaks,
                               None if as_analogue else top.row,

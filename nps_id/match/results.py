@@ -22,6 +22,7 @@ does not declare in ``assessment`` (a newer file round-trips).
 
 Entry points
 ------------
+- :class:`MatchMode` -- how a finding's hit was searched (``identity`` / ``analogue``).
 - :class:`LibraryRecord`, :class:`Hit`, :class:`RunnerUp` -- a library hit as a finding quotes it.
 - :class:`Finding` (with its parts :class:`GCPeak`, :class:`MS2Precursor`, :class:`Elutions`).
 - :class:`GCComponent`, :class:`MS2Component`, :func:`component_from_dict` -- the ``components`` list.
@@ -36,7 +37,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -221,6 +222,14 @@ class RunnerUp(_Serialised):
 # -- findings ------------------------------------------------------------------------------------
 
 
+class MatchMode(StrEnum):
+    """How a finding's hit was searched: the compound itself, or a close analogue of it (an
+    analogue hit never passes as the identity of the compound). Each member is its string."""
+
+    IDENTITY = "identity"
+    ANALOGUE = "analogue"
+
+
 @dataclass(kw_only=True)
 class GCPeak(_Serialised):
     """A GC finding's component: apex scan, response, and what its deconvolution is checked
@@ -274,7 +283,7 @@ class Finding(_Serialised):
     record: LibraryRecord = part()
     assessment: dict[str, Any] = part(default_factory=dict)
     verdict: Verdict = part()
-    match_mode: str
+    match_mode: MatchMode
     rt_min: float
     ri: float | None = None
     library_ri: float | None = None

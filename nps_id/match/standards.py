@@ -26,7 +26,7 @@ import numpy as np
 
 from nps_id.compound import normalise_name, skeleton
 from nps_id.errors import InputError
-from nps_id.match.results import Finding
+from nps_id.match.results import Finding, MatchMode
 
 _INCHIKEY = re.compile(r"^[A-Z]{14}(-[A-Z]{10}-[A-Z])?$")
 
@@ -116,7 +116,7 @@ def internal_standard_checks(findings: list[Finding], library: Any, standards: t
     checks = []
     for standard, compound in codes.items():
         mine = [i for i, f in enumerate(findings)
-                if f.match_mode == "identity" and int(library.compound[f.library_row]) in compound]
+                if f.match_mode == MatchMode.IDENTITY and int(library.compound[f.library_row]) in compound]
         if standard.rt_min is not None:
             mine.sort(key=lambda i: abs(findings[i].rt_min - standard.rt_min))
         else:
@@ -160,7 +160,7 @@ def standard_entry(standard: ReferenceStandard, results: dict, library: Any) -> 
     of the results (run, SHA-256, the finding's RT, RI and verdict) and the substance's compound codes."""
     codes = library_compounds(library, standard.name)
     mine = [f for f in results["findings"]
-            if f["match_mode"] == "identity" and int(library.compound[f["library_row"]]) in codes]
+            if f["match_mode"] == MatchMode.IDENTITY and int(library.compound[f["library_row"]]) in codes]
     best = max(mine, key=lambda f: f["score"]) if mine else None
     entry = {"run": results["run"]["file"], "path": results["run"]["path"], "sha256": results["run"]["sha256"],
              "name": standard.name, "found": best is not None,

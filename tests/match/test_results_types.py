@@ -8,14 +8,15 @@ import json
 import pytest
 
 from nps_id.errors import InputError
-from nps_id.match.results import (Finding, GCComponent, GCPeak, Hit, LibraryRecord, MS2Component, RunnerUp,
-                                  component_from_dict, json_keys)
+from nps_id.match.results import (Finding, GCComponent, GCPeak, Hit, LibraryRecord, MatchMode, MS2Component,
+                                  RunnerUp, component_from_dict, json_keys)
 from nps_id.match.verdict import LEVELS, Level, Verdict
 from nps_id.report.jsondoc import RESULTS_SCHEMA_PATH, validate_results
 from tests.conftest import data_path
 
 SCHEMA = json.loads(RESULTS_SCHEMA_PATH.read_text(encoding="utf-8"))
-FINDING_KEYS = set(SCHEMA["properties"]["findings"]["items"]["properties"])
+FINDING_SCHEMA = SCHEMA["properties"]["findings"]["items"]["properties"]
+FINDING_KEYS = set(FINDING_SCHEMA)
 COMPONENT_KEYS = set(SCHEMA["properties"]["components"]["items"]["properties"])
 RECORD_KEYS = set(SCHEMA["$defs"]["record"]["properties"])
 RECORD_ORDER = ["name", "library_id", "library_row", "inchikey", "formula", "cas", "smiles", "structure_source",
@@ -31,18 +32,18 @@ def _declared(entry: dict) -> set[str]:
 
 
 def test_verdict_levels_are_the_schemas_and_write_as_their_strings():
-    assert [level.value for level in Level] == SCHEMA["properties"]["findings"]["items"]["properties"]["verdict"]["enum"]
+    assert [level.value for level in Level] == FINDING_SCHEMA["verdict"]["enum"]
     assert LEVELS == (Level.IDENTIFIED, Level.TENTATIVE, Level.INCONCLUSIVE)
     assert json.dumps({Level.TENTATIVE: [Level.IDENTIFIED]}, indent=1) == '{\n "tentative": [\n  "identified"\n ]\n}'
     assert f"{Level.INCONCLUSIVE}" == "inconclusive"
 
 
 def test_every_key_the_types_write_is_declared_by_the_results_schema():
-    properties = SCHEMA["properties"]["findings"]["items"]["properties"]
     assert json_keys(Finding) <= FINDING_KEYS, json_keys(Finding) - FINDING_KEYS
     assert json_keys(GCComponent) | json_keys(MS2Component) <= COMPONENT_KEYS
-    assert json_keys(Hit) <= _declared(properties["top_hits"]["items"])
-    assert json_keys(RunnerUp) <= _declared(properties["runner_up"]["oneOf"][1])
+    assert json_keys(Hit) <= _declared(FINDING_SCHEMA["top_hits"]["items"])
+    assert json_keys(RunnerUp) <= _declared(FINDING_SCHEMA["runner_up"]["oneOf"][1])
+    assert [mode.value for mode in MatchMode] == FINDING_SCHEMA["match_mode"]["enum"]
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,8 @@ def test_gc_results_round_trip_through_the_types(lrcfs_card):
         assert set(raw) <= FINDING_KEYS, set(raw) - FINDING_KEYS  # the assessment's fields too
         finding = Finding.from_dict(raw)
         assert json.dumps(finding.to_dict()) == json.dumps(raw)
-        assert isinstance(finding.verdict.verdict, Level) and isinstance(finding.peak, GCPeak)
+        assert isinstance(finding.verdict.verdict, Level) and isinstance(finding.match_mode, MatchMode)
+        assert isinstance(finding.peak, GCPeak)
         assert finding.precursor is None and finding.elutions is None
         assert finding.top_hits[0].record.name == raw["top_hits"][0]["name"]
     for raw in lrcfs_card["components"]:
@@ -92,7 +94,7 @@ def test_a_gc_finding_writes_its_keys_in_the_order_of_the_results_file():
     finding = Finding(
         record=hit.record, assessment={"new_substance": False, "suspected_group": None},
         verdict=Verdict(Level.IDENTIFIED, "identity: every evaluated criterion met", ["mf >= 800 (mf 901)"]),
-        match_mode="identity", rt_min=7.4213, mf=901, rmf=912, score=905, gap=40, isomer_alert=False,
+        match_mode=MatchMode.IDENTITY, rt_min=7.4213, mf=901, rmf=912, score=905, gap=40, isomer_alert=False,
         stereo_note=None, delta_mass=None, similarity=905, delta_mass_match=None,
         runner_up=RunnerUp.of(Hit(rank=2, record=_record(9), mf=861, rmf=870, score=865, delta_mass=None,
                                   similarity=865, delta_mass_match=None)),
