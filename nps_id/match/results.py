@@ -33,6 +33,7 @@ Entry points
 """
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -95,10 +96,14 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+#: A type's resolved annotations (``from __future__ import annotations`` leaves them as strings).
+_hints = functools.cache(typing.get_type_hints)
+
+
 def _read(cls: type, data: Mapping[str, Any]) -> Any:
     """``cls`` from its JSON object: every declared key decoded by the field's type; the keys
     nobody declares go to the one dict part (if the type has one)."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs: dict[str, Any] = {}
     rest = None
     for f in fields(cls):
@@ -120,10 +125,11 @@ def _read(cls: type, data: Mapping[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def json_keys(cls: type) -> set[str]:
+@functools.cache
+def json_keys(cls: type) -> frozenset[str]:
     """The keys a type writes itself (its parts' included, its dict part's not): what the
     results schema must declare."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     out: set[str] = set()
     for f in fields(cls):
         how, hint = f.metadata.get(_HOW), _bare(hints[f.name])
@@ -131,15 +137,24 @@ def json_keys(cls: type) -> set[str]:
             out |= set() if hint is dict else json_keys(hint)
         elif how != _INTERNAL:
             out.add(f.name)
-    return out
+    return frozenset(out)
 
 
+@functools.cache  # hints are few and hashable; a file has many values of each
 def _bare(hint: Any) -> Any:
     """``X`` of ``X | None``; a generic alias's origin (``dict`` of ``dict[str, Any]``)."""
     hint = _not_none(hint)
     return typing.get_origin(hint) or hint
 
 
+@functools.cache
+def _typed(hint: Any) -> bool:
+    """Whether values of ``hint`` are decoded into a type (a dataclass or an enum)."""
+    bare = _bare(hint)
+    return is_dataclass(bare) or (isinstance(bare, type) and issubclass(bare, Enum))
+
+
+@functools.cache
 def _not_none(hint: Any) -> Any:
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         return next(a for a in typing.get_args(hint) if a is not type(None))
@@ -152,7 +167,7 @@ def _decode(hint: Any, value: Any) -> Any:
     bare = _bare(hint)
     if bare is list:
         (item,) = typing.get_args(_not_none(hint))
-        return [_decode(item, v) for v in value]
+        return [_decode(item, v) for v in value] if _typed(item) else value
     if is_dataclass(bare):
         return _read(bare, value)
     if isinstance(bare, type) and issubclass(bare, Enum):
