@@ -74,7 +74,7 @@ class _Serialised:
             if how == _INTERNAL or (how in (_PART, _OPTIONAL) and value is None):
                 continue
             if how == _PART:
-                out.update(value if isinstance(value, dict) else _written(value))
+                out.update(value if isinstance(value, dict) else _Serialised.to_dict(value))
             else:
                 out[f.name] = _json_value(value)
         return out
@@ -84,15 +84,12 @@ class _Serialised:
         return _read(cls, data)
 
 
-def _written(obj: Any) -> dict[str, Any]:
-    return obj.to_dict() if isinstance(obj, _Serialised) else _Serialised.to_dict(obj)
-
-
 def _json_value(value: Any) -> Any:
+    """A field's JSON value: a dataclass (or a list of them) written as objects, the rest as is."""
     if is_dataclass(value):
-        return _written(value)
+        return _Serialised.to_dict(value)  # any dataclass: Verdict is one too
     if isinstance(value, list) and value and is_dataclass(value[0]):
-        return [_written(v) for v in value]
+        return [_Serialised.to_dict(v) for v in value]
     return value
 
 
