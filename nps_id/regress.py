@@ -40,6 +40,7 @@ from nps_id._atomic import atomic_output
 from nps_id._hashing import sha256_path
 from nps_id._paths import not_a_regular_file, printable, user_cache_dir
 from nps_id.errors import EXIT_BAD_INPUT, EXIT_BAD_LIBRARY, EXIT_FOUND, InputError, LibraryError, NpsIdError
+from nps_id.match.results import Finding
 from nps_id.match.verdict import IDENTIFIED, LEVELS, TENTATIVE, at_least, names_the_compound
 
 _VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
@@ -367,35 +368,36 @@ def run_suite(suite: Suite, cache_dir: str | Path | None = None,
     return SuiteResult(suite, results, time.perf_counter() - start)
 
 
-def _findings(path: Path, library: Any) -> list[dict]:
+def _findings(path: Path, library: Any) -> list[Finding]:
     from nps_id.match.pipeline import match_run
 
-    return match_run(path, library)["findings"]
+    return [Finding.from_dict(f) for f in match_run(path, library)["findings"]]
 
 
-def _run_case(case: Case, findings: list[dict]) -> CaseResult:
+def _run_case(case: Case, findings: list[Finding]) -> CaseResult:
     checks, failed = [], []
     for exp in case.expect:
-        same = [f for f in findings if f["name"].casefold() == exp.substance.casefold()]
-        good = [f for f in same if at_least(f["verdict"], exp.verdict)
-                and (exp.min_mf is None or (f.get("mf") or 0) >= exp.min_mf)
-                and (exp.rt_min is None or exp.rt_min[0] <= f["rt_min"] <= exp.rt_min[1])]
+        same = [f for f in findings if f.record.name.casefold() == exp.substance.casefold()]
+        good = [f for f in same if at_least(f.verdict.verdict, exp.verdict)
+                and (exp.min_mf is None or (f.mf or 0) >= exp.min_mf)
+                and (exp.rt_min is None or exp.rt_min[0] <= f.rt_min <= exp.rt_min[1])]
         if good:
-            best = max(good, key=lambda f: f.get("mf") or 0)
-            checks.append(f"ok: {exp.describe()} (found {best['verdict']}, {best['rt_min']:.2f} min, MF {best.get('mf')})")
+            best = max(good, key=lambda f: f.mf or 0)
+            checks.append(f"ok: {exp.describe()} (found {best.verdict.verdict}, {best.rt_min:.2f} min, MF {best.mf})")
         else:
-            seen = "; ".join(f"{f['verdict']} {f['rt_min']:.2f} min MF {f.get('mf')}" for f in same) or "not found"
+            seen = "; ".join(f"{f.verdict.verdict} {f.rt_min:.2f} min MF {f.mf}" for f in same) or "not found"
             failed.append(f"expected {exp.describe()}: {seen}")
     for name in case.absent:
-        hits = [f for f in findings if f["name"].casefold() == name.casefold() and at_least(f["verdict"], TENTATIVE)]
+        hits = [f for f in findings
+                if f.record.name.casefold() == name.casefold() and at_least(f.verdict.verdict, TENTATIVE)]
         if hits:
-            failed.append(f"expected no {name}: found {hits[0]['verdict']} at {hits[0]['rt_min']:.2f} min")
+            failed.append(f"expected no {name}: found {hits[0].verdict.verdict} at {hits[0].rt_min:.2f} min")
         else:
             checks.append(f"ok: no {name}")
     if case.only:
         allowed = {e.substance.casefold() for e in case.expect}
-        extra = sorted({f["name"] for f in findings if names_the_compound(f["verdict"], f["rule"])
-                        and f["name"].casefold() not in allowed})
+        extra = sorted({f.record.name for f in findings if names_the_compound(f.verdict.verdict, f.verdict.rule)
+                        and f.record.name.casefold() not in allowed})
         if extra:
             failed.append(f"found (identified, or isomer not excluded) but not expected: {', '.join(extra)}")
         else:

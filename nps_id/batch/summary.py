@@ -26,8 +26,9 @@ from typing import Iterable
 from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
 from nps_id.batch.runner import BatchResult, results_path
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 
-REPORTED_VERDICTS = ("identified", "tentative")
+REPORTED_VERDICTS = (IDENTIFIED, TENTATIVE)
 
 
 @dataclass
@@ -88,7 +89,7 @@ def _best_findings(results: dict) -> dict[str, Cell]:
 
 
 def _rank(cell: Cell) -> tuple[bool, float]:
-    return cell.verdict == "identified", cell.mf or 0.0
+    return cell.verdict == IDENTIFIED, cell.mf or 0.0
 
 
 def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -> Summary:

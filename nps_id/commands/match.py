@@ -15,6 +15,7 @@ from nps_id.commands.match_options import match_settings_options
 from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
                                      typed_command_line)
 from nps_id.errors import EXIT_FOUND, InputError
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report import FORMATS as REPORT_FORMATS
 
 _EPILOG = """\b
@@ -49,7 +50,7 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
               help="A run of a reference standard (same method) and the substance in it: findings of that "
                    "substance get its RT (and RI) against the standard's, within --standard-rt-window. "
                    "Repeatable.")
-@click.option("--fail-on", type=click.Choice(["identified", "tentative"]), default=None,
+@click.option("--fail-on", type=click.Choice([IDENTIFIED.value, TENTATIVE.value]), default=None,
               help="Exit 1 when a finding at this level or stronger is found.")
 @match_settings_options
 @click.option("--report", "report_formats", multiple=True,

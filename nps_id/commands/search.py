@@ -56,11 +56,24 @@ COLUMNS: dict[str, str] = {
 
 
 
+class SettingsOption(click.Option):
+    """An option whose default is the :class:`~nps_id.search.settings.SearchSettings` field of
+    its name: search defaults are set once, in the settings. Read when click needs it (help, or
+    an option not given): the settings load numba, and ``nps-id --help`` must stay instant."""
+
+    def get_default(self, ctx: click.Context, call: bool = True) -> Any:
+        from nps_id.search.settings import SearchSettings
+
+        value = getattr(SearchSettings(), self.name)
+        return value if isinstance(value, (bool, int, float, str)) else str(value)  # a Tolerance as typed
+
+
 @click.command("search", epilog=_EPILOG)
 @click.argument("queries", type=click.Path(exists=True, path_type=Path))
 @library_option
-@click.option("--top", "top_k", type=click.IntRange(min=1), default=5, show_default=True, help="Hits per query.")
-@click.option("--mode", type=click.Choice(["identity", "analog"]), default="identity", show_default=True,
+@click.option("--top", "top_k", cls=SettingsOption, type=click.IntRange(min=1), show_default=True,
+              help="Hits per query.")
+@click.option("--mode", cls=SettingsOption, type=click.Choice(["identity", "analog"]), show_default=True,
               help="identity: the same compound; analog: related structures (fragments matched directly "
               "or shifted by the precursor / molecular-ion mass difference).")
 @click.option("--score", type=ScoreChoice(), default=None, show_default="by mode and spectrum kind",
@@ -72,17 +85,17 @@ COLUMNS: dict[str, str] = {
               help="Output file (written atomically); default: stdout.")
 @click.option("--tolerance", type=TOLERANCE, default=None, show_default="the score's: cosine 0.2 Da, entropy 0.02 Da",
               help="MS/MS fragment tolerance (Da or ppm).")
-@click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm", show_default=True,
+@click.option("--precursor-tolerance", cls=SettingsOption, type=TOLERANCE, show_default=True,
               help="MS/MS identity precursor window, half-width (Da or ppm).")
-@click.option("--prefilter", type=click.IntRange(min=1), default=200, show_default=True,
+@click.option("--prefilter", cls=SettingsOption, type=click.IntRange(min=1), show_default=True,
               help="Candidates per query the indexed prefilter passes to the exact score (raised to --top when smaller).")
-@click.option("--isomer-margin", type=click.FloatRange(0, 1), default=0.02, show_default=True,
+@click.option("--isomer-margin", cls=SettingsOption, type=click.FloatRange(0, 1), show_default=True,
               help="Isomer alert when a different compound with the same formula scores within this (0-1).")
-@click.option("--ei-noise", type=click.FloatRange(0, 1, max_open=True), default=0.01, show_default=True,
+@click.option("--ei-noise", cls=SettingsOption, type=click.FloatRange(0, 1, max_open=True), show_default=True,
               help="EI: drop nominal bins below this fraction of the base peak, in query and library alike "
                    "(0 keeps every peak; 0.01 raised top-1 on the development queries from 0.764 to 0.781; "
                    "docs/search.md).")
-@click.option("--mass-prior/--no-mass-prior", default=True, show_default=True,
+@click.option("--mass-prior/--no-mass-prior", cls=SettingsOption, show_default=True,
               help="Analog mode: rank by the analogue score, the spectral score plus 0.05 when the mass "
                    "difference is a common NPS modification (CH2, F/Cl/Br for H, O, isomer, ...; named in "
                    "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
@@ -172,6 +185,7 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     import numpy as np
 
     from nps_id.search.analogue import shift_name
+    from nps_id.search.scores import to_999_column
 
     rows = np.asarray(hits.row, dtype=np.int64)
     queries, per_hit = np.unique(np.asarray(hits.query, dtype=np.int64), return_inverse=True)
@@ -190,7 +204,7 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
                         ("formula", "formula")):
         out[key] = reference.columns[column][rows].tolist()
     out["score"] = _rounded(hits.score)
-    out["mf"], out["rmf"] = _to_999(hits.mf), _to_999(hits.rmf)
+    out["mf"], out["rmf"] = to_999_column(hits.mf), to_999_column(hits.rmf)
     out["delta_mass"], out["gap"] = _rounded(hits.delta_mass), _rounded(hits.gap)
     out["isomer_alert"] = np.asarray(hits.isomer_alert, dtype=bool).tolist()
     out["library_row"] = rows.tolist()
@@ -217,15 +231,6 @@ def _rounded(values: Any, digits: int = 4) -> list:
     arr = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(arr).tolist()
     return [round(v, digits) if ok else None for v, ok in zip(arr.tolist(), finite)]
-
-
-def _to_999(values: Any) -> list:
-    """:func:`nps_id.search.scores.to_999` of a column: ``floor(999 x + 0.5)``, None for NaN."""
-    import numpy as np
-
-    arr = np.asarray(values, dtype=np.float64)
-    scaled = np.floor(np.where(np.isfinite(arr), arr, 0.0) * 999.0 + 0.5).astype(np.int64).tolist()
-    return [v if ok else None for v, ok in zip(scaled, np.isfinite(arr).tolist())]
 
 
 def write_rows(table: dict[str, list], fh: Any, fmt: str) -> None:

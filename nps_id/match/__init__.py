@@ -7,5 +7,6 @@ Map
 - :mod:`nps_id.match.standards` -- internal standards (``role``, per-run check) and reference
   standard runs (a finding's RT against the standard's).
 - :mod:`nps_id.match.verdict` -- identified / tentative / inconclusive and the criteria behind them.
-- :mod:`nps_id.match.results` -- the results JSON as written (one serialiser for `match` and `batch`).
+- :mod:`nps_id.match.results` -- the typed results (:class:`~nps_id.match.results.Finding`, its hits,
+  the components), each with one serialiser, and the results JSON as written (for `match` and `batch`).
 """

@@ -22,14 +22,17 @@ groups are one compound and what the survey scans say about each:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nps_id.lcms.features import (MIN_PEAK_POINTS, Adduct, Feature, adduct_named, adducts_for, formula_mass, ion_mz,
                                   isotope_pattern, ms1_feature, ppm_error)
 from nps_id.lcms.groups import MS2Group
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Verdict
+from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, TENTATIVE, Verdict
+
+if TYPE_CHECKING:
+    from nps_id.match.results import Finding
 
 #: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
 #: isolation-window target and for a TOF apex shifted by detector saturation (TripleTOF slice:
@@ -229,17 +232,17 @@ def supported(evidence: GroupEvidence, has_ms1: bool, window_ppm: float) -> str 
     return None
 
 
-def analogue_accepted(finding: dict, feature: Feature | None) -> str | None:
+def analogue_accepted(finding: "Finding", feature: Feature | None) -> str | None:
     """The one place an LC analogue group is accepted as a finding (None) or turned into an
     unassigned feature (the reason): a new substance with a suspected group, or an analogue whose
     precursor has an MS1 peak and whose verdict passes the close-analogue rule
     (:mod:`nps_id.match.verdict`; an analogue confidence added there acts here too)."""
-    if finding["new_substance"] and finding["suspected_group"]:
+    if finding.assessment.get("new_substance") and finding.assessment.get("suspected_group"):
         return None
     if feature is None:
         return "analogue hit without an MS1 peak of its precursor"
-    if finding["verdict"] == "inconclusive":
-        return f"analogue hit that does not pass the close-analogue rule ({finding['rule']})"
+    if finding.verdict.verdict == INCONCLUSIVE:
+        return f"analogue hit that does not pass the close-analogue rule ({finding.verdict.rule})"
     return None
 
 

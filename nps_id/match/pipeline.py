@@ -12,13 +12,14 @@ Entry points
 
 The search itself is :func:`nps_id.search.engine.search`; this module only decides what to search
 (GC: deconvoluted components; LC-MS/MS: consensus spectra of grouped MS2 scans) and how to judge
-the hits (:mod:`nps_id.match.verdict`).
+the hits (:mod:`nps_id.match.verdict`). Hits, findings and components are built as the types of
+:mod:`nps_id.match.results` and written into the results dict once, at the end of :func:`match_run`.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,11 @@ from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_pres
 from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard,
                                         elutions, explains, find_feature, group_evidence, ion_ratio_check, shows_peaks,
                                         supported)
+from nps_id.match.results import (Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord, MatchMode,
+                                  MS2Component, MS2Precursor, RunnerUp)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
-from nps_id.match.verdict import LEVELS, Verdict, VerdictThresholds, close_analogue, with_isomers_excluded
+from nps_id.match.verdict import LEVELS, VerdictThresholds, close_analogue, with_isomers_excluded
 from nps_id.tolerance import Tolerance
 
 RESULTS_SCHEMA = "nps-id/match-results"
@@ -133,21 +136,20 @@ class ReferenceLibrary:
         self.compound = self.reference.compound()
         self.facts = LibraryFacts(self.reference)
 
-    def hit_fields(self, row: int) -> dict[str, Any]:
-        """Name, identifiers, formula and structure (SMILES, where it came from, whether its
-        InChIKey was verified against the record's) of library row ``row``."""
+    def record(self, row: int) -> LibraryRecord:
+        """Name, identifiers, formula and structure of library row ``row`` (what a hit quotes)."""
         col = self.columns
-        return {
-            "name": str(col["name"][row]),
-            "library_id": str(col["source_id"][row]) or None,
-            "library_row": int(row),
-            "inchikey": str(col["inchikey"][row]) or None,
-            "formula": str(col["formula"][row]) or None,
-            "cas": (str(self.cas[row]) or None) if self.cas is not None else None,
-            "smiles": str(col["smiles"][row]) or None,
-            "structure_source": str(col["structure_source"][row]) or None,
-            "structure_status": str(col["structure_status"][row]) or None,
-        }
+        return LibraryRecord(
+            name=str(col["name"][row]),
+            library_id=str(col["source_id"][row]) or None,
+            library_row=int(row),
+            inchikey=str(col["inchikey"][row]) or None,
+            formula=str(col["formula"][row]) or None,
+            cas=(str(self.cas[row]) or None) if self.cas is not None else None,
+            smiles=str(col["smiles"][row]) or None,
+            structure_source=str(col["structure_source"][row]) or None,
+            structure_status=str(col["structure_status"][row]) or None,
+        )
 
     def require(self, technique: Technique, run_name: str) -> None:
         """Raise :class:`~nps_id.errors.LibraryError` (exit 4) when the library holds no spectra
@@ -307,22 +309,22 @@ def match_run(
             _isomers_excluded_by(finding, f"isomers excluded by the internal standard's expected RT "
                                           f"({check['expected_rt_min']:g} min, dRT {check['delta_rt_min']:+.3f}, "
                                           f"window {check['rt_window_min']:g})")
-            check["verdict"] = finding["verdict"]
+            check["verdict"] = finding.verdict.verdict
     for finding in findings:
         standard = reference_standard_fields(finding, library, list(reference_standards), params.standard_rt_window_min)
-        finding["reference_standard"] = standard
-        if standard and standard["within"] and finding["match_mode"] == "identity":
+        finding.reference_standard = standard
+        if standard and standard["within"] and finding.match_mode == MatchMode.IDENTITY:
             _isomers_excluded_by(finding, f"isomers excluded by the reference standard run {standard['run']} "
                                           f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
-        if standard and "ms1" in finding and finding["match_mode"] == "identity":
+        if standard and finding.precursor is not None and finding.match_mode == MatchMode.IDENTITY:
             _confirm_with_standard(finding, standard, reference_standards, params)
     if reference_standards:
         results["reference_standards"] = [entry for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
     results["notes"] = notes
-    results["components"] = components
-    results["findings"] = findings
-    results["summary"] = {level: sum(f["verdict"] == level for f in findings) for level in LEVELS}
+    results["components"] = [c.to_dict() for c in components]
+    results["findings"] = [f.to_dict() for f in findings]
+    results["summary"] = {level: sum(f.verdict.verdict == level for f in findings) for level in LEVELS}
     return results
 
 
@@ -370,11 +372,11 @@ def _search_settings(params: MatchParameters, mode: str):
                           precursor_tolerance=params.precursor_tolerance)
 
 
-def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, mode: str) -> dict[int, list[dict]]:
-    """Engine hits per query position: lists of dicts with 0-999 scores."""
+def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, mode: str) -> dict[int, list[Hit]]:
+    """Engine hits per query position, scores on the 0-999 scale."""
     from nps_id.search.analogue import shift_name
     from nps_id.search.engine import search
-    from nps_id.search.scores import to_999
+    from nps_id.search.scores import to_999_column
 
     settings = _search_settings(params, mode)
     confidence = None
@@ -384,44 +386,41 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
         hits, confidence = analogue_search(spectra, library.prepared, settings)
     else:
         hits = search(spectra, library.prepared, settings)
-    out: dict[int, list[dict]] = {}
+    # Analogue mode ranks by the analogue score (mass prior); verdicts use the similarity.
+    score, mf, rmf, gap, similarity = (to_999_column(c) for c in (hits.score, hits.mf, hits.rmf, hits.gap,
+                                                                   hits.similarity))
+    out: dict[int, list[Hit]] = {}
     for i in range(len(hits)):
-        out.setdefault(int(hits.query[i]), []).append({
-            "rank": int(hits.rank[i]),
-            "row": int(hits.row[i]),
-            "score": to_999(hits.score[i]),
-            "mf": to_999(hits.mf[i]),
-            "rmf": to_999(hits.rmf[i]),
-            "gap": to_999(hits.gap[i]),
-            "isomer_alert": bool(hits.isomer_alert[i]),
-            "delta_mass": None if not np.isfinite(hits.delta_mass[i]) else round(float(hits.delta_mass[i]), 4),
-            # Analogue mode ranks by the analogue score (mass prior); verdicts use the similarity.
-            "similarity": to_999(hits.similarity[i]),
-            "delta_mass_match": shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
+        out.setdefault(int(hits.query[i]), []).append(Hit(
+            rank=int(hits.rank[i]), record=library.record(int(hits.row[i])), mf=mf[i], rmf=rmf[i], score=score[i],
+            delta_mass=None if not np.isfinite(hits.delta_mass[i]) else round(float(hits.delta_mass[i]), 4),
+            similarity=similarity[i],
+            delta_mass_match=shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
+            gap=gap[i], isomer_alert=bool(hits.isomer_alert[i]),
             # per query (analogue mode): predicted Tanimoto of the unknown and its top hit
-            "analogue_confidence": None if confidence is None else float(confidence[hits.query[i]]),
-        })
+            analogue_confidence=None if confidence is None else float(confidence[hits.query[i]]),
+        ))
     for ranked in out.values():
         # Restate the engine's gap on the rounded 0-999 scores, so it reads as "score minus the
         # runner-up's score" in every report (the engine's own gap is kept when the runner-up is
         # beyond top_k).
         runner = _runner_up(ranked, library)
         if runner is not None:
-            ranked[0]["gap"] = ranked[0]["score"] - runner["score"]
+            ranked[0] = replace(ranked[0], gap=ranked[0].score - runner.score)
     return out
 
 
-def _runner_up(hits: list[dict], library: ReferenceLibrary) -> dict | None:
+def _runner_up(hits: list[Hit], library: ReferenceLibrary) -> Hit | None:
     """The best hit of a compound other than the top hit's, by the engine's compound identity
     (:mod:`nps_id.compound`) -- the compound its gap is measured against."""
-    code = library.compound[hits[0]["row"]]
-    return next((h for h in hits if library.compound[h["row"]] != code), None)
+    code = library.compound[hits[0].row]
+    return next((h for h in hits if library.compound[h.row] != code), None)
 
 
 # -- GC-EI-MS -----------------------------------------------------------------------------------
 
 
-def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dict], list[dict]]:
+def _match_gc(run, library, params, blank, ladder) -> tuple[list[Finding], list[GCComponent], list[dict]]:
     components = extract_components(run, params.peaks, params.deconvolution)
     spectra = [c.spectrum() for c in components]
     identity = _search(spectra, library, params, "identity") if spectra else {}
@@ -431,23 +430,23 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
                                                                       library, params)
     t = params.verdict
     need_analogue = [i for i in range(len(components))
-                     if params.analogue and (not identity.get(i) or (identity[i][0]["mf"] or 0) < t.tentative_mf)]
+                     if params.analogue and (not identity.get(i) or (identity[i][0].mf or 0) < t.tentative_mf)]
     analogue = _search([spectra[i] for i in need_analogue], library, params, "analog") if need_analogue else {}
     analogue = {need_analogue[q]: hits for q, hits in analogue.items()}
     same_peak = params.deconvolution.max_half_width_seconds
     tic = _corrected_tic(run, params.peaks)
     elsewhere, duplicates = _same_compound(components, identity, library, t.report_score, same_peak,
                                            tic=tic, min_valley=params.deconvolution.split_peak_min_valley)
-    findings: list[dict] = []
-    summaries: list[dict] = []
+    findings: list[Finding] = []
+    summaries: list[GCComponent] = []
     for i, component in enumerate(components):
         ri = ladder.ri(component.rt_seconds) if ladder else None
-        summary = {"index": i, **component.summary(), "ri": None if ri is None else round(ri, 1), "finding": None,
-                   **_listing(component, identity.get(i), library)}
+        summary = GCComponent(index=i, **component.summary(), ri=None if ri is None else round(ri, 1),
+                              **_listing(component, identity.get(i), library))
         if i in duplicates:  # a shoulder or tail of a larger component with the same best hit
-            summary["duplicate_of"] = j = duplicates[i]
+            summary.duplicate_of = j = duplicates[i]
             apart = abs(component.rt_seconds - components[j].rt_seconds)
-            summary["duplicate_reason"] = (
+            summary.duplicate_reason = (
                 f"same best hit {apart:.1f} s from component {j} (<= {same_peak:g} s)" if apart <= same_peak else
                 f"same best hit {apart:.1f} s from component {j}, one TIC peak (no valley between them: "
                 f"{valley_ratio(tic, component.apex, components[j].apex):.0%} of the lower apex): "
@@ -457,19 +456,19 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[dict], list[dic
         finding = _gc_finding(component, identity.get(i, []), analogue.get(i, []), ri, run, library, t,
                               elsewhere[i])
         if finding is not None:
-            summary["finding"] = len(findings)
-            finding["component"] = i
+            summary.finding = len(findings)
+            finding.component = i
             findings.append(finding)
         summaries.append(summary)
     return findings, summaries, removed_info
 
 
-def _listing(component: Component, hits: list | None, library) -> dict:
+def _listing(component: Component, hits: list[Hit] | None, library) -> dict:
     """What the report's list of components shows of every component, finding or not: its five
     most abundant ions and its best identity hit (name, MF)."""
     top = np.argsort(-component.intensity, kind="stable")[:5]
     return {"top_ions": [int(component.mz[j]) for j in top],
-            "best_hit": {"name": library.hit_fields(hits[0]["row"])["name"], "mf": hits[0]["mf"]} if hits else None}
+            "best_hit": {"name": hits[0].record.name, "mf": hits[0].mf} if hits else None}
 
 
 def _subtract_blank(components, spectra, identity, blank, library, params):
@@ -478,8 +477,8 @@ def _subtract_blank(components, spectra, identity, blank, library, params):
     spectra and identity hits (re-indexed), and what was removed and why."""
     t = params.verdict
     standards = set().union(*(library_compounds(library, s.name) for s in params.internal_standards))
-    best = {i: hits[0] for i, hits in identity.items() if hits and (hits[0]["mf"] or 0) >= t.report_score}
-    protected = {i for i, hit in best.items() if int(library.compound[hit["row"]]) in standards}
+    best = {i: hits[0] for i, hits in identity.items() if hits and (hits[0].mf or 0) >= t.report_score}
+    protected = {i for i, hit in best.items() if int(library.compound[hit.row]) in standards}
     kept, removed = subtract_blank(
         components, blank.components, rt_tolerance_seconds=params.blank_rt_tolerance_seconds,
         min_similarity=params.blank_min_similarity, min_ratio=params.blank_min_ratio, protected=protected,
@@ -491,7 +490,7 @@ def _subtract_blank(components, spectra, identity, blank, library, params):
         hit = best.get(position[id(c)])
         removed_info.append({
             **c.summary(), "blank_rt_min": round(b.rt_minutes, 4), "height_ratio": round(c.height / b.height, 3),
-            "similarity": round(m.similarity, 3), "best_hit": str(library.columns["name"][hit["row"]]) if hit else None,
+            "similarity": round(m.similarity, 3), "best_hit": hit.record.name if hit else None,
             "reason": (f"the blank shows it: {abs(c.rt_seconds - b.rt_seconds):.1f} s away "
                        f"(<= {params.blank_rt_tolerance_seconds:g} s), spectrum similarity {m.similarity:.3f} "
                        f"(>= {params.blank_min_similarity:g}), {c.height / b.height:.2f} x the blank's height "
@@ -526,8 +525,8 @@ def _same_compound(components, identity, library, min_mf, same_peak_seconds, *, 
 
     by_compound: dict[str, list[int]] = {}
     for i, hits in identity.items():
-        if hits and (hits[0]["mf"] or 0) >= min_mf:
-            by_compound.setdefault(library.compound[hits[0]["row"]], []).append(i)
+        if hits and (hits[0].mf or 0) >= min_mf:
+            by_compound.setdefault(library.compound[hits[0].row], []).append(i)
     elsewhere = [0] * len(components)
     duplicates: dict[int, int] = {}
     for group in by_compound.values():
@@ -548,34 +547,35 @@ def _corrected_tic(run: Run, peaks: PeakParameters) -> np.ndarray:
     return tic - baseline(tic, window_scans(run.rt_seconds, peaks.baseline_window_seconds))
 
 
-def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> dict | None:
+def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> Finding | None:
     best = hits[0] if hits else None
     analogue_best = analogue_hits[0] if analogue_hits else None
-    analogue_score = analogue_best["similarity"] if analogue_best else None
-    identity_reportable = best is not None and (best["mf"] or 0) >= t.report_score
-    analogue_confidence = analogue_best["analogue_confidence"] if analogue_best else None
+    analogue_score = analogue_best.similarity if analogue_best else None
+    identity_reportable = best is not None and (best.mf or 0) >= t.report_score
+    analogue_confidence = analogue_best.analogue_confidence if analogue_best else None
     analogue_reportable = close_analogue(analogue_score, analogue_confidence, t)
     if not identity_reportable and not analogue_reportable:
         return None
     use_analogue = not identity_reportable
     top = analogue_best if use_analogue else best
-    lib_ri = library.library_ri(top["row"])
+    lib_ri = library.library_ri(top.row)
     delta_ri = None if ri is None or lib_ri is None else ri - lib_ri
     ranked = hits if not use_analogue else analogue_hits
     assessment = assess(
         component.mz, component.intensity, "ei", [_ranked(h, use_analogue) for h in ranked], library.facts,
-        gap=top["gap"], isomer_alert=top["isomer_alert"], thresholds=t, identity=not use_analogue,
-        major_ions=_major_ions(component, library, top["row"], run, t), n_ions=int(component.mz.size),
+        gap=top.gap, isomer_alert=top.isomer_alert, thresholds=t, identity=not use_analogue,
+        major_ions=_major_ions(component, library, top.row, run, t), n_ions=int(component.mz.size),
         delta_ri=delta_ri, analogue_score=analogue_score if use_analogue else None,
         analogue_confidence=analogue_confidence if use_analogue else None,
         same_hit_elsewhere=0 if use_analogue else elsewhere,
     )
     return _finding(component.rt_minutes, top, ranked, assessment, library,
-                    mode="analogue" if use_analogue else "identity", ri=ri, lib_ri=lib_ri, delta_ri=delta_ri,
+                    mode=MatchMode.ANALOGUE if use_analogue else MatchMode.IDENTITY, ri=ri, lib_ri=lib_ri,
+                    delta_ri=delta_ri,
                     spectrum=(component.mz, component.intensity),
-                    extra={"scan": component.apex, "height": round(component.height, 1),
-                           "area": round(component.area, 1), "snr": round(component.snr, 1),
-                           "n_ions": int(component.mz.size), **_deconvolution_check(component, run)})
+                    peak=GCPeak(scan=component.apex, height=round(component.height, 1), area=round(component.area, 1),
+                                snr=round(component.snr, 1), n_ions=int(component.mz.size),
+                                **_deconvolution_check(component, run)))
 
 
 def _deconvolution_check(component: Component, run: Run) -> dict:
@@ -588,35 +588,27 @@ def _deconvolution_check(component: Component, run: Run) -> dict:
             "apex_spectrum": {"mz": [float(m) for m in raw.mz], "intensity": [round(float(v), 2) for v in raw.intensity]}}
 
 
-def _isomers_excluded_by(finding: dict, evidence_text: str) -> None:
+def _isomers_excluded_by(finding: Finding, evidence_text: str) -> None:
     """A standard of the hit's compound at the same RT (a reference standard run, or the
     laboratory's internal standard at its expected RT) excludes its isomers."""
-    before = Verdict(finding["verdict"], finding["rule"], finding["criteria_met"], finding["criteria_failed"],
-                     finding["criteria_not_evaluated"])
-    after = with_isomers_excluded(before, evidence_text)
-    finding.update(verdict=after.verdict, rule=after.rule, criteria_met=after.criteria_met,
-                   criteria_failed=after.criteria_failed)
+    finding.verdict = with_isomers_excluded(finding.verdict, evidence_text)
 
 
-def _confirm_with_standard(finding: dict, standard: dict, reference_standards, params: MatchParameters) -> None:
+def _confirm_with_standard(finding: Finding, standard: dict, reference_standards, params: MatchParameters) -> None:
     """LC-MS/MS: the finding's ion ratios against its reference standard run's spectrum, and the
     SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
     entry = next(e for e, _ in reference_standards
                  if e["run"] == standard["run"] and e["rt_min"] == standard["rt_min"])
-    check = ion_ratio_check(np.asarray(finding["spectrum"]["mz"]), np.asarray(finding["spectrum"]["intensity"]),
+    check = ion_ratio_check(np.asarray(finding.spectrum["mz"]), np.asarray(finding.spectrum["intensity"]),
                             np.asarray(entry["spectrum"]["mz"]), np.asarray(entry["spectrum"]["intensity"]),
-                            params.fragment_tolerance, finding["precursor_mz"])
-    before = Verdict(finding["verdict"], finding["rule"], finding["criteria_met"], finding["criteria_failed"],
-                     finding["criteria_not_evaluated"])
-    after = confirm_with_standard(before, standard, check)
-    finding.update(verdict=after.verdict, rule=after.rule, criteria_met=after.criteria_met,
-                   criteria_failed=after.criteria_failed)
+                            params.fragment_tolerance, finding.precursor.precursor_mz)
+    finding.verdict = confirm_with_standard(finding.verdict, standard, check)
 
 
-def _ranked(hit: dict, analogue: bool) -> RankedHit:
+def _ranked(hit: Hit, analogue: bool) -> RankedHit:
     """A match hit (0-999 scores) as the assessment reads it; analogue hits score by similarity."""
-    score = hit["similarity"] if analogue else hit["score"]
-    return RankedHit(hit["row"], score or 0, hit["mf"], hit["rmf"], (hit["similarity"] or 0) / 999)
+    score = hit.similarity if analogue else hit.score
+    return RankedHit(hit.row, score or 0, hit.mf, hit.rmf, (hit.similarity or 0) / 999)
 
 
 def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: Run, t) -> tuple[int, int]:
@@ -625,51 +617,36 @@ def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: 
     return major_ions_present(component.mz, mz, intensity, t.major_ion_level, (run.mz_min, run.mz_axis[-1]))
 
 
-def _finding(rt_min, top, hits, assessment, library, *, mode, ri, lib_ri, delta_ri, spectrum, extra) -> dict:
+def _finding(rt_min, top: Hit, hits: list[Hit], assessment, library, *, mode, ri, lib_ri, delta_ri, spectrum,
+             **technique) -> Finding:
+    """The finding of ``top`` among ``hits``; ``technique`` is its ``peak`` (GC) or ``precursor`` (LC)."""
     runner = _runner_up(hits, library)
     mz, intensity = spectrum
-    verdict = assessment.verdict
-    return {
-        **library.hit_fields(top["row"]),
-        **novelty_fields(assessment),
-        "verdict": verdict.verdict,
-        "rule": verdict.rule,
-        "criteria_met": verdict.criteria_met,
-        "criteria_failed": verdict.criteria_failed,
-        "criteria_not_evaluated": verdict.criteria_not_evaluated,
-        "match_mode": mode,
-        "rt_min": round(rt_min, 4),
-        "ri": None if ri is None else round(ri, 1),
-        "library_ri": lib_ri,
-        "delta_ri": None if delta_ri is None else round(delta_ri, 1),
-        "mf": top["mf"],
-        "rmf": top["rmf"],
-        "score": top["score"],
-        "gap": top["gap"],
-        "isomer_alert": top["isomer_alert"],
+    return Finding(
+        record=top.record,
+        assessment=novelty_fields(assessment),
+        verdict=assessment.verdict,
+        match_mode=mode,
+        rt_min=round(rt_min, 4),
+        ri=None if ri is None else round(ri, 1),
+        library_ri=lib_ri,
+        delta_ri=None if delta_ri is None else round(delta_ri, 1),
+        mf=top.mf, rmf=top.rmf, score=top.score, gap=top.gap, isomer_alert=top.isomer_alert,
         # diastereomers in the library (other compounds MS rarely separates), enantiomers merged
-        "stereo_note": library.reference.identity.notes[top["row"]] or None,
-        "delta_mass": top["delta_mass"],
-        "similarity": top["similarity"],
-        "delta_mass_match": top["delta_mass_match"],
-        "analogue_confidence": top["analogue_confidence"],
-        "runner_up": None if runner is None else {**library.hit_fields(runner["row"]), "score": runner["score"],
-                                                  "mf": runner["mf"], "rmf": runner["rmf"]},
-        "top_hits": [
-            {"rank": h["rank"], **library.hit_fields(h["row"]), "mf": h["mf"], "rmf": h["rmf"],
-             "score": h["score"], "delta_mass": h["delta_mass"], "similarity": h["similarity"],
-             "delta_mass_match": h["delta_mass_match"]}
-            for h in hits
-        ],
-        **extra,
-        "spectrum": {"mz": [float(m) for m in mz], "intensity": [round(float(v), 2) for v in intensity]},
-    }
+        stereo_note=library.reference.identity.notes[top.row] or None,
+        delta_mass=top.delta_mass, similarity=top.similarity, delta_mass_match=top.delta_mass_match,
+        analogue_confidence=top.analogue_confidence,
+        runner_up=None if runner is None else RunnerUp.of(runner),
+        top_hits=list(hits),
+        spectrum={"mz": [float(m) for m in mz], "intensity": [round(float(v), 2) for v in intensity]},
+        **technique,
+    )
 
 
 # -- LC-MS/MS -----------------------------------------------------------------------------------
 
 
-def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict], list[dict], list[dict]]:
+def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Finding], list[MS2Component], list[dict]]:
     """Findings, per-group summaries and unassigned features of an LC-MS/MS run.
 
     Groups whose best identity hits are one compound merge into one finding per elution
@@ -685,35 +662,35 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
     identity = _search(spectra, library, params, "identity") if spectra else {}
     t = params.verdict
     need = [i for i in range(len(groups))
-            if params.analogue and (not identity.get(i) or identity[i][0]["score"] < t.tentative_score)]
+            if params.analogue and (not identity.get(i) or identity[i][0].score < t.tentative_score)]
     analogue_hits = _search([spectra[i] for i in need], library, params, "analog") if need else {}
     analogue_hits = {need[q]: hits for q, hits in analogue_hits.items()}
     features = [find_feature(run, g) for g in groups]
     has_ms1 = shows_peaks(run)
-    chosen: dict[int, tuple[list[dict], str]] = {}
+    chosen: dict[int, tuple[list[Hit], MatchMode]] = {}
     evidence: dict[int, Any] = {}
     why_not: dict[int, str] = {}  # group -> why it is no finding
     for i in range(len(groups)):
         hits = identity.get(i, [])
-        if hits and hits[0]["score"] >= t.report_score:
+        if hits and hits[0].score >= t.report_score:
             evidence[i] = group_evidence(run, groups[i], features[i], library.columns, library.reference.peaks,
-                                         hits[0]["row"], params.fragment_tolerance, t.major_ion_level)
-            chosen[i] = (hits, "identity")
+                                         hits[0].row, params.fragment_tolerance, t.major_ion_level)
+            chosen[i] = (hits, MatchMode.IDENTITY)
             reason = supported(evidence[i], has_ms1, t.precursor_ppm)
             if reason is not None:  # still an elution of its compound, never the finding's lead
-                why_not[i] = f"{reason} (best hit {library.columns['name'][hits[0]['row']]}, score {hits[0]['score']})"
-        elif analogue_hits.get(i) and close_analogue(analogue_hits[i][0]["similarity"],
-                                                     analogue_hits[i][0]["analogue_confidence"], t):
-            chosen[i] = (analogue_hits[i], "analogue")
-    summaries = [{"index": i, "rt_min": round(g.rt_minutes, 4), "precursor_mz": round(g.precursor_mz, 5),
-                  "n_scans": len(g.scan_indices), "n_ions": len(g.spectrum), "finding": None,
-                  "ms1_feature": None if features[i] is None else features[i].to_dict()}
+                why_not[i] = f"{reason} (best hit {hits[0].record.name}, score {hits[0].score})"
+        elif analogue_hits.get(i) and close_analogue(analogue_hits[i][0].similarity,
+                                                     analogue_hits[i][0].analogue_confidence, t):
+            chosen[i] = (analogue_hits[i], MatchMode.ANALOGUE)
+    summaries = [MS2Component(index=i, rt_min=round(g.rt_minutes, 4), precursor_mz=round(g.precursor_mz, 5),
+                              n_scans=len(g.scan_indices), n_ions=len(g.spectrum),
+                              ms1_feature=None if features[i] is None else features[i].to_dict())
                  for i, g in enumerate(groups)]
-    findings: list[dict] = []
+    findings: list[Finding] = []
     placed: dict[int, int] = {}  # group -> finding
     context = (groups, features, chosen, evidence, why_not, library, params, run, findings, placed)
-    identity_groups = [i for i, (_, mode) in chosen.items() if mode == "identity"]
-    _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0]["row"]], context)
+    identity_groups = [i for i, (_, mode) in chosen.items() if mode == MatchMode.IDENTITY]
+    _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0].row], context)
     # each found compound's other possible ions, from all its library spectra of that polarity
     # (collision energies and instruments differ; a negative-mode fragment is another ion)
     modes = library.columns["ion_mode"]
@@ -722,40 +699,41 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[dict]
         rows = np.flatnonzero(library.compound == library.compound[row])
         return [library.reference.peaks.row(r) for r in rows if modes[r] in (modes[row], "")]
 
-    ions = [compound_ions(groups[f["component"]], candidate_mass(library.columns, f["library_row"]),
-                          _polarity(groups[f["component"]]), spectra_of(f["library_row"])) for f in findings]
+    ions = [compound_ions(groups[f.component], candidate_mass(library.columns, f.library_row),
+                          _polarity(groups[f.component]), spectra_of(f.library_row)) for f in findings]
     for i in sorted(set(range(len(groups))) - set(placed)):  # other ions of a found compound
         for f_index, finding in enumerate(findings):
-            lead = finding["component"]
+            lead = finding.component
             ion = explains(groups[i], features[i], groups[lead], features[lead], ions[f_index],
                            params.precursor_tolerance, params.ms2_rt_tolerance_seconds)
             if ion is not None:
                 placed[i] = f_index
-                finding["related_ions"].append({"component": i, "ion": ion, "precursor_mz": round(groups[i].precursor_mz, 5),
-                                                "rt_min": round(groups[i].rt_minutes, 4),
-                                                "n_scans": len(groups[i].scan_indices)})
-                summaries[i]["ion_of"] = {"finding": f_index, "ion": ion}
+                finding.precursor.related_ions.append({"component": i, "ion": ion,
+                                                       "precursor_mz": round(groups[i].precursor_mz, 5),
+                                                       "rt_min": round(groups[i].rt_minutes, 4),
+                                                       "n_scans": len(groups[i].scan_indices)})
+                summaries[i].ion_of = {"finding": f_index, "ion": ion}
                 break
     # An analogue is one unknown per precursor and closest compound, merged over its elutions like
     # a compound, and a finding only when analogue_accepted says so (docs/match.md).
-    analogues = [i for i, (_, mode) in chosen.items() if mode == "analogue" and i not in placed]
+    analogues = [i for i, (_, mode) in chosen.items() if mode == MatchMode.ANALOGUE and i not in placed]
 
-    def accepted(finding: dict, members: list[int]) -> bool:
-        reason = analogue_accepted(finding, features[finding["component"]])
+    def accepted(finding: Finding, members: list[int]) -> bool:
+        reason = analogue_accepted(finding, features[finding.component])
         why_not.update({i: reason for i in members if reason is not None})
         return reason is None
 
-    _add_compound_findings(analogues, lambda i: (library.compound[chosen[i][0][0]["row"]],
+    _add_compound_findings(analogues, lambda i: (library.compound[chosen[i][0][0].row],
                                                  round(groups[i].precursor_mz, 2)), context, keep=accepted)
     unassigned = []
     for i in range(len(groups)):
         if i in placed:
-            summaries[i]["finding"] = placed[i]
+            summaries[i].finding = placed[i]
         else:
             weak = (f"no identity hit scoring >= {t.report_score} and no analogue hit of similarity "
                     f">= {t.analogue_score}")
             unassigned.append(_unassigned(i, groups[i], features[i], identity.get(i) or analogue_hits.get(i) or [],
-                                          library, why_not.get(i, weak)))
+                                          why_not.get(i, weak)))
     return findings, summaries, unassigned
 
 
@@ -771,27 +749,27 @@ def _add_compound_findings(members, key, context, keep=lambda finding, members: 
         by_key.setdefault(key(i), []).append(i)
     for same in by_key.values():
         def strength(elution: list[int]) -> tuple[int, float]:
-            return (max(chosen[i][0][0]["score"] for i in elution),
+            return (max(chosen[i][0][0].score for i in elution),
                     sum(features[i].area for i in elution if features[i] is not None))
         ranked = sorted(elutions(same, groups, features, params.ms2_rt_tolerance_seconds), key=strength, reverse=True)
         main = next((el for el in ranked if any(i not in why_not for i in el)), None)
         if main is None:
             continue
         others = [el for el in ranked if el is not main]
-        lead = max((i for i in main if i not in why_not), key=lambda i: chosen[i][0][0]["score"])
+        lead = max((i for i in main if i not in why_not), key=lambda i: chosen[i][0][0].score)
         finding = _ms2_finding(lead, groups, features, chosen[lead], evidence.get(lead), library, params, run,
                                same_hit_elsewhere=len(others))
         if not keep(finding, same):
             continue
-        finding["n_scans"] = sum(len(groups[i].scan_indices) for i in main)
-        finding["merged_components"] = sorted(main)
-        finding["other_elutions"] = [{"components": sorted(el), "rt_min": round(groups[min(el)].rt_minutes, 4),
-                                      "score": max(chosen[i][0][0]["score"] for i in el)} for el in others]
-        if others:
-            finding["elution_note"] = (
+        finding.precursor.n_scans = sum(len(groups[i].scan_indices) for i in main)
+        finding.elutions = Elutions(
+            merged_components=sorted(main),
+            other_elutions=[{"components": sorted(el), "rt_min": round(groups[min(el)].rt_minutes, 4),
+                             "score": max(chosen[i][0][0].score for i in el)} for el in others],
+            elution_note=None if not others else (
                 f"also the best hit at {', '.join(f'{groups[min(el)].rt_minutes:.2f}' for el in others)} min "
                 "(separate MS1 peaks): isomers the library cannot tell apart, or carry-over; reported once, at "
-                "its best-matching elution")
+                "its best-matching elution"))
         for i in main + [j for el in others for j in el]:
             placed[i] = len(findings)
         findings.append(finding)
@@ -801,12 +779,12 @@ def _polarity(group: MS2Group) -> str:
     return str(group.spectrum.get("ion_mode") or "positive").lower()
 
 
-def _ms2_finding(i, groups, features, choice, evidence, library, params, run, same_hit_elsewhere: int = 0) -> dict:
+def _ms2_finding(i, groups, features, choice, evidence, library, params, run, same_hit_elsewhere: int = 0) -> Finding:
     """One group's finding: its hits judged with the HRMS criteria of its MS1 ``evidence`` (an
     identity group's, from :func:`group_evidence`; computed here for an analogue's)."""
     hits, mode = choice
     group, top, t = groups[i], hits[0], params.verdict
-    as_analogue = mode == "analogue"  # an analogue hit never passes as the identity of the compound
+    as_analogue = mode == MatchMode.ANALOGUE  # an analogue hit never passes as the identity of the compound
     spectrum = group.spectrum
     if evidence is None:
         evidence = group_evidence(run, group, features[i], library.columns, library.reference.peaks, None,
@@ -816,29 +794,30 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
         "precursor_ppm": evidence.precursor_ppm, "matched_fragments": evidence.matched_fragments}
     assessment = assess(
         spectrum.mz, spectrum.intensity, "ms2", [_ranked(h, as_analogue) for h in hits], library.facts,
-        gap=None if as_analogue else top["gap"], isomer_alert=not as_analogue and top["isomer_alert"], thresholds=t,
+        gap=None if as_analogue else top.gap, isomer_alert=not as_analogue and top.isomer_alert, thresholds=t,
         identity=not as_analogue, precursor=(group.precursor_mz, _polarity(group)),
-        analogue_score=top["similarity"] if as_analogue else None,
-        analogue_confidence=top["analogue_confidence"] if as_analogue else None,
+        analogue_score=top.similarity if as_analogue else None,
+        analogue_confidence=top.analogue_confidence if as_analogue else None,
         same_hit_elsewhere=same_hit_elsewhere, **hrms,
     )
     finding = _finding(group.rt_minutes, top, hits, assessment, library, mode=mode, ri=None, lib_ri=None,
                        delta_ri=None, spectrum=(spectrum.mz, spectrum.intensity),
-                       extra={"precursor_mz": round(group.precursor_mz, 5), "n_scans": len(group.scan_indices),
-                              "adduct": None if evidence.adduct is None else evidence.adduct.name,
-                              "ms1": evidence.fields(), "related_ions": []})
-    finding["component"] = i
+                       precursor=MS2Precursor(precursor_mz=round(group.precursor_mz, 5),
+                                              n_scans=len(group.scan_indices),
+                                              adduct=None if evidence.adduct is None else evidence.adduct.name,
+                                              ms1=evidence.fields()))
+    finding.component = i
     return finding
 
 
-def _unassigned(i: int, group: MS2Group, feature, hits: list[dict], library, reason: str) -> dict:
+def _unassigned(i: int, group: MS2Group, feature, hits: list[Hit], reason: str) -> dict:
     """A row of the unassigned-features table: a precursor with no finding, why, and its best hits."""
     return {"component": i, "reason": reason, "precursor_mz": round(group.precursor_mz, 5),
             "rt_min": round(group.rt_minutes, 4),
             "n_scans": len(group.scan_indices), "area": None if feature is None else round(feature.area, 1),
             "apex_rt_min": None if feature is None else round(feature.apex_rt_seconds / 60, 4),
-            "best_hits": [{"name": str(library.columns["name"][h["row"]]), "library_row": h["row"],
-                           "score": h["score"], "similarity": h["similarity"]} for h in hits[:3]]}
+            "best_hits": [{"name": h.record.name, "library_row": h.row, "score": h.score, "similarity": h.similarity}
+                          for h in hits[:3]]}
 
 
 def match_files(

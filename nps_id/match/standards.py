@@ -26,6 +26,7 @@ import numpy as np
 
 from nps_id.compound import normalise_name, skeleton
 from nps_id.errors import InputError
+from nps_id.match.results import Finding, MatchMode
 
 _INCHIKEY = re.compile(r"^[A-Z]{14}(-[A-Z]{10}-[A-Z])?$")
 
@@ -98,7 +99,7 @@ def library_compounds(library: Any, name: str) -> set[int]:
     return {int(library.compound[i]) for i in rows}
 
 
-def internal_standard_checks(findings: list[dict], library: Any, standards: tuple[InternalStandard, ...],
+def internal_standard_checks(findings: list[Finding], library: Any, standards: tuple[InternalStandard, ...],
                              window_min: float) -> list[dict]:
     """Set every finding's ``role`` and return one check per internal standard.
 
@@ -110,30 +111,30 @@ def internal_standard_checks(findings: list[dict], library: Any, standards: tupl
     """
     codes = {s: library_compounds(library, s.name) for s in standards}
     for f in findings:
-        code = int(library.compound[f["library_row"]])
-        f["role"] = INTERNAL_STANDARD if any(code in c for c in codes.values()) else ANALYTE
+        code = int(library.compound[f.library_row])
+        f.role = INTERNAL_STANDARD if any(code in c for c in codes.values()) else ANALYTE
     checks = []
     for standard, compound in codes.items():
         mine = [i for i, f in enumerate(findings)
-                if f["match_mode"] == "identity" and int(library.compound[f["library_row"]]) in compound]
+                if f.match_mode == MatchMode.IDENTITY and int(library.compound[f.library_row]) in compound]
         if standard.rt_min is not None:
-            mine.sort(key=lambda i: abs(findings[i]["rt_min"] - standard.rt_min))
+            mine.sort(key=lambda i: abs(findings[i].rt_min - standard.rt_min))
         else:
-            mine.sort(key=lambda i: -findings[i]["score"])
+            mine.sort(key=lambda i: -findings[i].score)
         check: dict[str, Any] = {"name": standard.name, "expected_rt_min": standard.rt_min,
                                  "rt_window_min": window_min if standard.rt_min is not None else None,
                                  "found": bool(mine), "finding": mine[0] if mine else None}
         if mine:
             f = findings[mine[0]]
-            delta = None if standard.rt_min is None else round(f["rt_min"] - standard.rt_min, 4)
-            check.update({"library_name": f["name"], "verdict": f["verdict"], "rt_min": f["rt_min"],
+            delta = None if standard.rt_min is None else round(f.rt_min - standard.rt_min, 4)
+            check.update({"library_name": f.record.name, "verdict": f.verdict.verdict, "rt_min": f.rt_min,
                           "delta_rt_min": delta, "within": None if delta is None else abs(delta) <= window_min,
-                          "height": f.get("height"), "area": f.get("area")})
+                          "height": f.peak.height if f.peak else None, "area": f.peak.area if f.peak else None})
         checks.append(check)
     return checks
 
 
-def reference_standard_fields(finding: dict, library: Any, standards: list[tuple[dict, set[int]]],
+def reference_standard_fields(finding: Finding, library: Any, standards: list[tuple[dict, set[int]]],
                               window_min: float) -> dict | None:
     """The finding's RT (and RI) against the reference standard run of the same compound.
 
@@ -141,16 +142,16 @@ def reference_standard_fields(finding: dict, library: Any, standards: list[tuple
     RT and RI when found) with the compound codes of its substance. Returns None when no standard
     of this compound was run, or when the standard run did not show it.
     """
-    code = int(library.compound[finding["library_row"]])
+    code = int(library.compound[finding.library_row])
     ran = [entry for entry, codes in standards if entry["found"] and code in codes]
     if not ran:
         return None
-    standard = min(ran, key=lambda s: abs(s["rt_min"] - finding["rt_min"]))
-    delta_rt = round(finding["rt_min"] - standard["rt_min"], 4)
-    both_ri = finding.get("ri") is not None and standard.get("ri") is not None
+    standard = min(ran, key=lambda s: abs(s["rt_min"] - finding.rt_min))
+    delta_rt = round(finding.rt_min - standard["rt_min"], 4)
+    both_ri = finding.ri is not None and standard.get("ri") is not None
     return {"run": standard["run"], "name": standard["name"], "rt_min": standard["rt_min"],
             "delta_rt_min": delta_rt, "ri": standard.get("ri"),
-            "delta_ri": round(finding["ri"] - standard["ri"], 1) if both_ri else None,
+            "delta_ri": round(finding.ri - standard["ri"], 1) if both_ri else None,
             "window_min": window_min, "within": abs(delta_rt) <= window_min}
 
 
@@ -159,7 +160,7 @@ def standard_entry(standard: ReferenceStandard, results: dict, library: Any) -> 
     of the results (run, SHA-256, the finding's RT, RI and verdict) and the substance's compound codes."""
     codes = library_compounds(library, standard.name)
     mine = [f for f in results["findings"]
-            if f["match_mode"] == "identity" and int(library.compound[f["library_row"]]) in codes]
+            if f["match_mode"] == MatchMode.IDENTITY and int(library.compound[f["library_row"]]) in codes]
     best = max(mine, key=lambda f: f["score"]) if mine else None
     entry = {"run": results["run"]["file"], "path": results["run"]["path"], "sha256": results["run"]["sha256"],
              "name": standard.name, "found": best is not None,

@@ -25,21 +25,31 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
    spectrum ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture).
 
-Entry points: :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`;
+Entry points: :class:`Level`, :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`;
 :func:`close_analogue` (rule 5's criterion).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nps_id.match.isomer_rule import IsomerCheck
 
-IDENTIFIED, TENTATIVE, INCONCLUSIVE = "identified", "tentative", "inconclusive"
+
+class Level(StrEnum):
+    """The verdict levels, strongest first; each member is its string (as written in results)."""
+
+    IDENTIFIED = "identified"
+    TENTATIVE = "tentative"
+    INCONCLUSIVE = "inconclusive"
+
+
+IDENTIFIED, TENTATIVE, INCONCLUSIVE = Level.IDENTIFIED, Level.TENTATIVE, Level.INCONCLUSIVE
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
-LEVELS = (IDENTIFIED, TENTATIVE, INCONCLUSIVE)
+LEVELS = tuple(Level)
 
 
 @dataclass(frozen=True)
@@ -155,7 +165,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Verdict:
-    verdict: str
+    verdict: Level
     rule: str
     criteria_met: list[str] = field(default_factory=list)
     criteria_failed: list[str] = field(default_factory=list)
@@ -211,7 +221,7 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     unknown = [c for c, ok, _ in checks if ok is None]
     failed_groups = {g for _, ok, g in checks if ok is False}
 
-    def verdict(level: str, rule: str, extra_met: list[str] = (), extra_failed: list[str] = ()) -> Verdict:
+    def verdict(level: Level, rule: str, extra_met: list[str] = (), extra_failed: list[str] = ()) -> Verdict:
         return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown)
 
     if "mass" in failed_groups:

@@ -27,6 +27,7 @@ from nps_id import __version__
 from nps_id._paths import printable
 from nps_id.chem.ewa_groups import Override, normalise_name, taxonomy_version
 from nps_id.errors import InputError
+from nps_id.match.verdict import LEVELS
 from nps_id.report.findings import is_ewa_reportable, report_chromatogram, report_finding
 from nps_id.report.inputs import git_commit, library_entries, merge_sample_info, reference_standard_names
 from nps_id.report.jsondoc import (REPORT_SCHEMA, REPORT_SCHEMA_VERSION, canonical_json, parameters_sha256,
@@ -134,7 +135,7 @@ def build_report(
         for i, f in enumerate(results.get("findings", []))
     ]
     summary = {level: sum(f["verdict"] == level for f in findings)
-               for level in ("identified", "tentative", "inconclusive")}
+               for level in LEVELS}
     summary["nps_reportable"] = sum(is_ewa_reportable(f) for f in findings)
     category = SWGDRUG_CATEGORY.get(technique, "A")
     params = results.get("parameters", {})

@@ -22,6 +22,7 @@ import json
 from typing import Any, Callable, Mapping
 
 from nps_id.compound import compound_identity
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import is_analogue, is_ewa_reportable
 from nps_id.report.present import finding_label
 
@@ -164,7 +165,7 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Identified/tentative findings that are not exported, and why (for the audit trail)."""
     out = []
     for f in doc["findings"]:
-        if f["verdict"] not in ("identified", "tentative") or f.get("new_substance") or is_ewa_reportable(f):
+        if f["verdict"] not in (IDENTIFIED, TENTATIVE) or f.get("new_substance") or is_ewa_reportable(f):
             continue
         name = finding_label(f)
         if f["internal_standard"]:

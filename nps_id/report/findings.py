@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -253,7 +254,7 @@ def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
     drugs/medicines/adulterants and None when the taxonomy cannot tell; neither is exported. An
     analogue-mode finding is a substance related to the library entry, not the entry itself, so
     exporting the entry's name would report a substance that was not found."""
-    return (finding["verdict"] in ("identified", "tentative") and not finding["internal_standard"]
+    return (finding["verdict"] in (IDENTIFIED, TENTATIVE) and not finding["internal_standard"]
             and not is_analogue(finding) and finding["ewa"]["nps"] is True)
 
 

@@ -28,6 +28,7 @@ from nps_id.search.prepared import SearchContext
 from nps_id.search.ranking import not_listed, rank_batch, rank_candidates, top_indices
 from nps_id.search.scores import Candidates
 from nps_id.search.scores.modified_cosine import molecular_ion
+from nps_id.search.settings import Hits
 from nps_id.spectrum import Spectrum
 
 
@@ -80,7 +81,7 @@ class _Scatter:
 
 
 def search_ei(spectra: Sequence[Spectrum], batch: np.ndarray, index: NominalIndex,
-              ctx: SearchContext) -> list[dict[str, np.ndarray]]:
+              ctx: SearchContext) -> list[Hits]:
     s = ctx.settings
     score = ctx.score("ei")
     prepared = ctx.library.for_score("ei", score)

@@ -83,7 +83,7 @@ def search(
             batch = positions[start : start + size]
             jobs.append((kind, [queries[i] for i in batch], batch, index))
 
-    def run(job: tuple) -> list[dict[str, np.ndarray]]:
+    def run(job: tuple) -> list[Hits]:
         kind, spectra, batch, index = job
         return _JOBS[kind](spectra, batch, index, context)
 

@@ -23,7 +23,7 @@ from nps_id.search.index import FragmentIndex, ion_mode_codes, recorded_precisio
 from nps_id.search.prepared import SearchContext
 from nps_id.search.ranking import not_listed, rank_candidates, top_indices
 from nps_id.search.scores import Candidates
-from nps_id.search.settings import SearchSettings
+from nps_id.search.settings import Hits, SearchSettings
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
 
@@ -39,7 +39,7 @@ def _query_ms2(spectra: Sequence[Spectrum], noise: float, margin: float) -> tupl
 
 
 def search_ms2(spectra: Sequence[Spectrum], batch: np.ndarray, index: FragmentIndex,
-               ctx: SearchContext) -> list[dict[str, np.ndarray]]:
+               ctx: SearchContext) -> list[Hits]:
     s = ctx.settings
     score = ctx.score("ms2")
     prepared = ctx.library.for_score("ms2", score)

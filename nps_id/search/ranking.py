@@ -6,7 +6,7 @@ a different compound with the same formula scores within the margin.
 
 Entry points
 ------------
-- :func:`rank_candidates` -- per-query candidate tuples -> one batch of hit columns.
+- :func:`rank_candidates` -- per-query candidate tuples -> one batch of :class:`~nps_id.search.settings.Hits`.
 - :func:`rank_batch` -- the same from CSR-like candidate arrays (the compiled EI batch's output).
 - :func:`assemble` -- batches -> :class:`~nps_id.search.settings.Hits`, sorted by query and rank.
 - :func:`top_indices`, :func:`not_listed` -- small helpers the candidate steps share.
@@ -37,7 +37,7 @@ def not_listed(size: int) -> np.ndarray:
     return np.full(size, -1, dtype=np.int64)
 
 
-def rank_candidates(batch: np.ndarray, found: list[tuple], ctx: SearchContext) -> dict[str, np.ndarray]:
+def rank_candidates(batch: np.ndarray, found: list[tuple], ctx: SearchContext) -> Hits:
     """:func:`rank_batch` of per-query candidate tuples
     ``(slot, rows, similarity, mf, rmf, delta, listed_shift)``."""
     offsets = np.zeros(len(batch) + 1, dtype=np.int64)
@@ -52,7 +52,7 @@ def rank_candidates(batch: np.ndarray, found: list[tuple], ctx: SearchContext) -
 def rank_batch(
     batch: np.ndarray, offsets: np.ndarray, rows: np.ndarray, similarity: np.ndarray, mf: np.ndarray,
     rmf: np.ndarray, delta: np.ndarray, listed: np.ndarray, ctx: SearchContext,
-) -> dict[str, np.ndarray]:
+) -> Hits:
     """Top-k of every query's exactly scored candidates (CSR by query slot), with gap and alert.
     The ranking score is the similarity, or in analogue mode with the mass prior the analogue
     score built on it."""
@@ -62,19 +62,9 @@ def rank_batch(
         score = analogue_score(similarity, delta, listed)
     pick, slot, rank, gap, alert = _rank_kernel(offsets, rows, score, ctx.library.compound, ctx.library.formula,
                                                 s.top_k, s.isomer_margin)
-    return {
-        "query": np.asarray(batch, dtype=np.int64)[slot],
-        "rank": rank,
-        "row": rows[pick],
-        "score": score[pick],
-        "mf": mf[pick],
-        "rmf": rmf[pick],
-        "delta_mass": delta[pick],
-        "similarity": similarity[pick],
-        "delta_shift": listed[pick],
-        "gap": gap,
-        "isomer_alert": alert,
-    }
+    return Hits(query=np.asarray(batch, dtype=np.int64)[slot], rank=rank, row=rows[pick], score=score[pick],
+                mf=mf[pick], rmf=rmf[pick], delta_mass=delta[pick], similarity=similarity[pick],
+                delta_shift=listed[pick], gap=gap, isomer_alert=alert)
 
 
 @njit(cache=True, nogil=True)
@@ -125,11 +115,11 @@ def _rank_kernel(offsets, rows, score, compound, formula, top_k, margin):
     return pick, slot, rank, gap, alert
 
 
-def assemble(parts: list[dict[str, np.ndarray]]) -> Hits:
+def assemble(parts: list[Hits]) -> Hits:
     names = [f for f in Hits.__dataclass_fields__]
     if not parts:
         empty = {"query": np.int64, "rank": np.int64, "row": np.int64, "delta_shift": np.int64, "isomer_alert": bool}
         return Hits(**{n: np.empty(0, dtype=empty.get(n, np.float64)) for n in names})
-    cols = {n: np.concatenate([p[n] for p in parts]) for n in names}
+    cols = {n: np.concatenate([getattr(p, n) for p in parts]) for n in names}
     order = np.lexsort((cols["rank"], cols["query"]))
     return Hits(**{n: v[order] for n, v in cols.items()})

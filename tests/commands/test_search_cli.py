@@ -351,3 +351,27 @@ def test_isomers_of_hits_are_enumerated_once_across_searches(swgdrug_library, qu
     third = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
     assert third.exit_code == 0 and third.stdout == first.stdout
     assert "isomer cache" in third.stderr and "damaged" in third.stderr and json.loads(cached.read_text())
+
+
+def test_search_defaults_are_the_settings_defaults(swgdrug_library, queries, monkeypatch):
+    """The options' defaults are read from SearchSettings (set once): a changed settings default
+    changes what --help shows and what a search without the option runs with."""
+    from dataclasses import dataclass
+
+    from nps_id.search import settings
+    from nps_id.search.settings import SearchSettings
+
+    @dataclass(frozen=True)
+    class Tuned(SearchSettings):
+        top_k: int = 2
+        isomer_margin: float = 0.07
+
+    monkeypatch.setattr(settings, "SearchSettings", Tuned)
+    runner = CliRunner()
+    help_text = runner.invoke(cli, ["search", "--help"]).output
+    assert "[default: 2;" in help_text and "[default: 0.07;" in help_text
+    path, _ = queries
+    result = runner.invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    ranks = [row["rank"] for row in csv.DictReader(io.StringIO(result.output))]
+    assert ranks and max(map(int, ranks)) == 2
