@@ -22,7 +22,7 @@ groups are one compound and what the survey scans say about each:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -30,9 +30,6 @@ from nps_id.lcms.features import (MIN_PEAK_POINTS, Adduct, Feature, adduct_named
                                   isotope_pattern, ms1_feature, ppm_error)
 from nps_id.lcms.groups import MS2Group
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, TENTATIVE, Verdict
-
-if TYPE_CHECKING:
-    from nps_id.match.results import Finding
 
 #: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
 #: isolation-window target and for a TOF apex shifted by detector saturation (TripleTOF slice:
@@ -232,17 +229,17 @@ def supported(evidence: GroupEvidence, has_ms1: bool, window_ppm: float) -> str 
     return None
 
 
-def analogue_accepted(finding: "Finding", feature: Feature | None) -> str | None:
+def analogue_accepted(verdict: Verdict, assessment: Mapping[str, Any], feature: Feature | None) -> str | None:
     """The one place an LC analogue group is accepted as a finding (None) or turned into an
     unassigned feature (the reason): a new substance with a suspected group, or an analogue whose
     precursor has an MS1 peak and whose verdict passes the close-analogue rule
     (:mod:`nps_id.match.verdict`; an analogue confidence added there acts here too)."""
-    if finding.assessment.get("new_substance") and finding.assessment.get("suspected_group"):
+    if assessment.get("new_substance") and assessment.get("suspected_group"):
         return None
     if feature is None:
         return "analogue hit without an MS1 peak of its precursor"
-    if finding.verdict.verdict == INCONCLUSIVE:
-        return f"analogue hit that does not pass the close-analogue rule ({finding.verdict.rule})"
+    if verdict.verdict == INCONCLUSIVE:
+        return f"analogue hit that does not pass the close-analogue rule ({verdict.rule})"
     return None
 
 

@@ -719,7 +719,7 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
     analogues = [i for i, (_, mode) in chosen.items() if mode == MatchMode.ANALOGUE and i not in placed]
 
     def accepted(finding: Finding, members: list[int]) -> bool:
-        reason = analogue_accepted(finding, features[finding.component])
+        reason = analogue_accepted(finding.verdict, finding.assessment, features[finding.component])
         why_not.update({i: reason for i in members if reason is not None})
         return reason is None
 

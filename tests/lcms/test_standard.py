@@ -46,14 +46,14 @@ def test_an_lc_analogue_is_a_finding_only_with_an_ms1_peak_and_a_passing_close_a
     from nps_id.match.lcms_evidence import analogue_accepted
 
     peak = Feature(250.0, 440.0, 436.0, 446.0, 1e5, 5e5, 3.0, 6, 12)
-    close = {"new_substance": False, "suspected_group": None, "verdict": "tentative",
-             "rule": "close analogue: no identity hit passes, an analogue-mode hit does"}
-    assert analogue_accepted(close, peak) is None
-    assert analogue_accepted(close, None) == "analogue hit without an MS1 peak of its precursor"
-    weak = {**close, "verdict": "inconclusive", "rule": "below the tentative floor"}
-    assert analogue_accepted(weak, peak).startswith("analogue hit that does not pass the close-analogue rule")
-    new = {**weak, "new_substance": True, "suspected_group": "Synthetic cathinones"}
-    assert analogue_accepted(new, None) is None
+    close = Verdict("tentative", "close analogue: no identity hit passes, an analogue-mode hit does", [], [])
+    plain = {"new_substance": False, "suspected_group": None}
+    assert analogue_accepted(close, plain, peak) is None
+    assert analogue_accepted(close, plain, None) == "analogue hit without an MS1 peak of its precursor"
+    weak = Verdict("inconclusive", "below the tentative floor", [], [])
+    assert analogue_accepted(weak, plain, peak).startswith("analogue hit that does not pass the close-analogue rule")
+    new = {"new_substance": True, "suspected_group": "Synthetic cathinones"}
+    assert analogue_accepted(weak, new, None) is None
 
 
 def test_a_standard_with_fewer_than_two_product_ions_cannot_confirm():
