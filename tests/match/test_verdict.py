@@ -137,15 +137,24 @@ def test_major_ion_level_is_inclusive():
 
 
 def test_ions_above_level_is_inclusive():
-    from nps_id.match.molecular_mass import ions_above, ions_missing
+    from nps_id.match.molecular_mass import ions_above, ions_missing, nominal_spectrum
 
     level = T.ions_above_level
     # methane (16, isotope reach 2): m/z 19 and beyond lie above its molecular-ion cluster
     mz = np.array([15.0, 16.0, 30.0, 31.0])
     intensity = np.array([80.0, 100.0, 100.0 * level, 100.0 * level - 0.01])
-    assert ions_above(mz, intensity, "CH4", level) == [(30, level)]
+    assert ions_above(nominal_spectrum(mz, intensity), "CH4", level) == [(30, level)]
     # the reverse: the candidate's ions above everything the unknown shows (its highest ion: 16)
-    assert ions_missing(mz[:2], intensity[:2], mz, intensity, "CH4", level) == [(30, level)]
+    assert ions_missing(nominal_spectrum(mz[:2], intensity[:2]), nominal_spectrum(mz, intensity), "CH4",
+                        level) == [(30, level)]
+
+
+def test_major_ions_and_molecular_ion_bin_m_z_alike():
+    # m/z 59.6 is nominal 59 for the search and the molecular-ion checks (floor(m/z + 0.3));
+    # rounding called it 60, so a reference ion 59.6 was "missing" from an unknown holding 59.
+    from nps_id.match.assess import major_ions_present
+
+    assert major_ions_present(np.array([59.0]), np.array([59.6]), np.array([100.0]), 0.1, (1.0, 1000.0)) == (1, 1)
 
 
 METHAMPHETAMINE = "CNC(C)Cc1ccccc1"
@@ -180,3 +189,41 @@ def test_isomer_margin_is_inclusive():
     # a library isomer scored exactly the margin below the hit is excluded; one point closer is not
     assert not _isomer_check(score_below_top=T.isomer_margin).not_excluded
     assert _isomer_check(score_below_top=T.isomer_margin - 1).in_library
+
+
+class _Masses:
+    """LibraryFacts stand-in: every row's nominal mass is 200."""
+
+    def mass(self, row: int) -> int:
+        return 200
+
+
+@pytest.mark.parametrize("verdict, rule, similarity, estimated, new", [
+    # inconclusive: new unless the hit has the spectrum's mass and is close enough to be it measured elsewhere
+    ("inconclusive", "below the tentative floor", None, 200, False),
+    ("inconclusive", "below the tentative floor", -0.001, 200, True),
+    ("inconclusive", "below the tentative floor", None, 214, True),
+    ("inconclusive", "below the tentative floor", None, None, True),
+    ("inconclusive", "molecular ion inconsistent: ...", -0.001, 200, True),
+    # a weak match is the hit's relative only when their masses differ
+    ("tentative", "weak match: ...", 0.0, 200, False),
+    ("tentative", "weak match: ...", 0.0, 214, True),
+    ("tentative", "weak match: ...", 0.0, None, False),
+    ("tentative", "close analogue: ...", 0.0, 200, True),
+    ("tentative", "retention index disagrees with the library", 0.0, 214, False),
+])
+def test_a_spectrum_no_library_compound_explains_is_a_new_substance(verdict, rule, similarity, estimated, new):
+    from nps_id.match.assess import SAME_MASS_SIMILARITY, RankedHit, unexplained
+    from nps_id.match.verdict import Verdict
+
+    top = RankedHit(0, 500, similarity=SAME_MASS_SIMILARITY + (similarity or 0.0))
+    assert unexplained(Verdict(verdict, rule), top, _Masses(), estimated) is new
+
+
+def test_diagnostic_ions_need_every_ion_at_the_level():
+    from nps_id.chem.diagnostic_ions import ION_SETS, group_from_ions
+
+    fentanyl = ION_SETS[0]
+    held = {m: fentanyl.min_relative for m in fentanyl.ions} | {245: 1.0}
+    assert group_from_ions(held).group == "Fentanyl analogues"
+    assert group_from_ions(held | {96: fentanyl.min_relative - 1e-6}) is None
