@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from nps_id.match.isomer_rule import IsomerCheck
 
 IDENTIFIED, TENTATIVE, INCONCLUSIVE = "identified", "tentative", "inconclusive"
+#: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
+ISOMER_NOT_EXCLUDED = "isomer not excluded"
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
 LEVELS = (IDENTIFIED, TENTATIVE, INCONCLUSIVE)
 
@@ -210,7 +212,7 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     if not failed_groups:
         return verdict(IDENTIFIED, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
-        return verdict(TENTATIVE, "isomer not excluded: " + isomer_phrase(evidence.isomers))
+        return verdict(TENTATIVE, f"{ISOMER_NOT_EXCLUDED}: " + isomer_phrase(evidence.isomers))
     if failed_groups <= {"ambiguity", "isomer"}:
         return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
     if failed_groups - {"isomer"} == {"hrms"}:
@@ -260,8 +262,8 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
     """A reference standard run (or other evidence outside the spectrum) that excludes the
     isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
     isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept."""
-    isomer_failed = [c for c in verdict.criteria_failed if c.startswith("isomers")]
-    if verdict.verdict != TENTATIVE or not isomer_failed or len(isomer_failed) != len(verdict.criteria_failed):
+    # decide() gives this rule exactly when the isomer criterion is the only one failed
+    if verdict.verdict != TENTATIVE or not verdict.rule.startswith(ISOMER_NOT_EXCLUDED):
         return verdict
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated)
@@ -300,7 +302,7 @@ def _ge(value: float | None, threshold: float) -> bool | None:
 def names_the_compound(verdict: str, rule: str) -> bool:
     """True when a finding says the library compound is there: ``identified``, or ``tentative``
     only because its isomers are not excluded (the hit or an isomer of it)."""
-    return verdict == IDENTIFIED or (verdict == TENTATIVE and rule.startswith("isomer not excluded"))
+    return verdict == IDENTIFIED or (verdict == TENTATIVE and rule.startswith(ISOMER_NOT_EXCLUDED))
 
 
 def at_least(verdict: str, level: str) -> bool:

@@ -227,3 +227,15 @@ def test_diagnostic_ions_need_every_ion_at_the_level():
     held = {m: fentanyl.min_relative for m in fentanyl.ions} | {245: 1.0}
     assert group_from_ions(held).group == "Fentanyl analogues"
     assert group_from_ions(held | {96: fentanyl.min_relative - 1e-6}) is None
+
+
+def test_a_standard_excludes_isomers_only_for_the_isomer_rule():
+    from nps_id.match.verdict import Verdict, with_isomers_excluded
+
+    held = Verdict("tentative", "isomer not excluded: the substance is the hit or an isomer", ["mf >= 800"],
+                   ["isomers excluded (not possible: the hit has no verified structure to enumerate them)"])
+    after = with_isomers_excluded(held, "isomers excluded by a reference standard at the same RT")
+    assert after.verdict == "identified" and not after.criteria_failed
+    assert "isomers excluded by a reference standard at the same RT" in after.criteria_met
+    weak = Verdict("tentative", "weak match: below the identity criteria", [], ["isomers not excluded: 1 ..."])
+    assert with_isomers_excluded(weak, "standard") is weak
