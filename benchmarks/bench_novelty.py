@@ -19,7 +19,10 @@ Tasks (../shared/data):
 Per task: ``identified`` (wrong ones when absent), precision and coverage (present),
 ``flagged`` (absent: ``new_substance``, or ``tentative`` "isomer not excluded"), group right
 (``suspected_group`` equals the compound's own group, where that is known), mass right
-(``estimated_mass`` equals the compound's nominal mass).
+(``estimated_mass`` equals the compound's nominal mass), flagged with the right group (the
+held-back measure: flagged, and ``suspected_group`` the compound's own group, or null when it has
+none). ``new_substance`` on the present tasks is the false-alarm rate. ``--cache DIR`` keeps each
+task's hits (rule changes re-run without searching), ``--details FILE`` writes one TSV row per query.
 
     PYTHONPATH=. python benchmarks/bench_novelty.py --swgdrug swgdrug.h5 --massbank-ei massbank-ei.h5
 
