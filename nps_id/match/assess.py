@@ -32,8 +32,8 @@ import numpy as np
 from nps_id.chem.diagnostic_ions import group_from_ions
 from nps_id.chem.formula import nominal_mass
 from nps_id.compound import skeleton
-from nps_id.lcms.features import PROTON
-from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of
+from nps_id.lcms.features import PROTON, adducts_for, ion_mz
+from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
 from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
@@ -200,6 +200,12 @@ class LibraryFacts:
         """The row's :func:`~nps_id.match.molecular_mass.nominal_spectrum`."""
         return self._cached("nominal", row, lambda r: nominal_spectrum(*self.reference.peaks.row(r)))
 
+    def molecule_mass(self, row: int) -> float | None:
+        """The row's monoisotopic mass (the library's exact_mass), else its nominal mass, else None."""
+        exact = self.reference.columns.get("exact_mass")
+        value = float(exact[row]) if exact is not None and exact[row] not in ("", None) else float("nan")
+        return value if np.isfinite(value) and value > 0 else (None if self.mass(row) is None else float(self.mass(row)))
+
     def ion(self, row: int) -> int | None:
         return self._cached("ion", row, lambda r: molecular_ion(self.nominal(r)))
 
@@ -299,7 +305,8 @@ def assess(
 
     def isomer_check() -> IsomerCheck:
         smiles = facts.structure(top.row)
-        return check_isomers(smiles, facts.context(top.row), top.score, facts.name_of_block, scores,
+        context = rates_context(facts.context(top.row), kind)
+        return check_isomers(smiles, context, top.score, facts.name_of_block, scores,
                              min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin,
                              isomers=facts.isomer_cache.get(smiles) if smiles else None)
 
@@ -308,11 +315,15 @@ def assess(
         above = tuple(ions_above(relative, facts.formula(top.row), thresholds.ions_above_level))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), facts.formula(top.row),
                                      thresholds.ions_above_level, acquired_max))
+    precursor_ion = None
+    if kind == "ms2" and precursor is not None and np.isfinite(precursor[0]) and facts.molecule_mass(top.row):
+        precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], facts.molecule_mass(top.row)))
     isomers = None if fields_only else isomer_check()
     if identity:
         def identity_verdict(isomers: IsomerCheck | None) -> Verdict:
             return decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
-                                   isomers=isomers, ions_above=above, ions_missing=missing, **evidence), thresholds)
+                                   isomers=isomers, ions_above=above, ions_missing=missing, precursor_ion=precursor_ion,
+                                   **evidence), thresholds)
 
         verdict = identity_verdict(isomers)
         if fields_only and verdict.verdict == IDENTIFIED:
@@ -364,6 +375,20 @@ def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: 
     expected = set(nominal[major].tolist())  # sets: this runs once per searched EI spectrum
     present = expected.intersection(nominal_mz(query_mz).tolist())
     return len(present), len(expected)
+
+
+#: Largest |precursor m/z - the candidate's ion m/z| (Da) for "an ion of the candidate": nominal,
+#: so that a low-resolution precursor passes; the exact-mass criterion is the HRMS one (match).
+PRECURSOR_ION_DA = 0.5
+
+
+def ion_type(precursor_mz: float, ion_mode: str, molecule_mass: float) -> str | None:
+    """The ion type (:data:`nps_id.lcms.features.ADDUCTS` of the polarity) of a molecule of
+    ``molecule_mass`` that the precursor m/z is, or None."""
+    for adduct in adducts_for(ion_mode):
+        if abs(precursor_mz - ion_mz(molecule_mass, adduct)) <= PRECURSOR_ION_DA:
+            return adduct.name
+    return None
 
 
 def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:

@@ -124,6 +124,8 @@ class Evidence:
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
     ``matched_fragments`` (held, expected) of the reference's major fragments.
+    ``precursor_ion`` (MS/MS; None: not evaluated): the precursor m/z and the ion type of the
+    candidate it is (``[M+H]+``, ``[M+Na]+``, ...), None when it is none of them.
     """
 
     kind: str  # "ei" or "ms2"
@@ -140,6 +142,7 @@ class Evidence:
     isomers: "IsomerCheck | None" = None
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
+    precursor_ion: tuple[float, str | None] | None = None
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
@@ -194,6 +197,12 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
         missing = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_missing[:3])
         checks.append((f"the candidate's ions >= {t.ions_above_level:.0%} above the spectrum's highest ion are present"
                        + (f" (missing {missing})" if missing else ""), not evidence.ions_missing, "mass"))
+    if evidence.precursor_ion is not None:
+        # A library may hold a compound's spectrum at another compound's precursor m/z (an
+        # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.
+        mz, ion = evidence.precursor_ion
+        checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
+                       ion is not None, "mass"))
     checks += _hrms_checks(evidence, t)
     if evidence.isomers is not None:
         checks.append(_isomer_check(evidence.isomers, ri_ok))

@@ -239,3 +239,24 @@ def test_a_standard_excludes_isomers_only_for_the_isomer_rule():
     assert "isomers excluded by a reference standard at the same RT" in after.criteria_met
     weak = Verdict("tentative", "weak match: below the identity criteria", [], ["isomers not excluded: 1 ..."])
     assert with_isomers_excluded(weak, "standard") is weak
+
+
+def test_ms2_precursor_must_be_an_ion_of_the_candidate():
+    # MassBank holds spermine (M 202) at precursor m/z 146 (an in-source fragment): spermidine's
+    # [M+H]+ 146 matched that record and was called spermine.
+    passes = decide(Evidence(kind="ms2", score=950, gap=100, precursor_ion=(146.165, "[M+H]+")))
+    assert passes.verdict == "identified"
+    fails = decide(Evidence(kind="ms2", score=950, gap=100, precursor_ion=(146.165, None)))
+    assert fails.verdict == "inconclusive" and fails.rule.startswith("molecular ion inconsistent")
+    assert any(c.startswith("precursor m/z 146.1650 is an ion of the candidate") for c in fails.criteria_failed)
+
+
+def test_precursor_ion_type_window_is_inclusive():
+    from nps_id.lcms.features import PROTON
+    from nps_id.match.assess import PRECURSOR_ION_DA, ion_type
+
+    spermine = 202.2157
+    assert ion_type(spermine + PROTON, "positive", spermine) == "[M+H]+"
+    assert ion_type(spermine + 22.989218 + PRECURSOR_ION_DA, "positive", spermine) == "[M+Na]+"
+    assert ion_type(146.165, "positive", spermine) is None
+    assert ion_type(spermine + PROTON, "negative", spermine) is None  # [M+H]+ is no negative ion
