@@ -21,7 +21,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
 4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing.
 5. ``tentative`` / "close analogue" -- no identity hit passes, but an analogue-mode hit does.
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
-   spectrum ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture).
+   spectrum, or (MS/MS) one the precursor is no ion of ("molecular ion inconsistent": not this
+   compound, unless the spectrum is a mixture).
 
 Entry points: :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`.
 """
