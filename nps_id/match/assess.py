@@ -34,7 +34,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
-from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
+from nps_id.match.molecular_mass import confirmed_ion_above, estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.preprocess import nominal_mass as nominal_mz
@@ -312,7 +312,8 @@ def assess(
 
     above = missing = None
     if kind == "ei" and facts.mass(top.row) is not None:
-        above = tuple(ions_above(relative, facts.formula(top.row), thresholds.ions_above_level))
+        above = tuple(ions_above(relative, facts.formula(top.row), thresholds.ions_above_level)
+                      or confirmed_ion_above(relative, estimated, facts.formula(top.row)))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), facts.formula(top.row),
                                      thresholds.ions_above_level, acquired_max))
     precursor_ion = None

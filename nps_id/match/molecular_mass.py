@@ -13,6 +13,8 @@
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster: a candidate lighter than ions the spectrum holds cannot be the compound (unless the
   spectrum is a mixture).
+- :func:`confirmed_ion_above` -- the same for the unknown's molecular ion at any abundance, when
+  the estimated mass confirms it.
 - :func:`ions_missing` -- the reverse: significant ions of the candidate above everything the
   unknown shows (a heavier homologue or derivative).
 """
@@ -101,6 +103,17 @@ def ions_above(relative: Mapping[int, float], formula: str | None, min_relative:
         return []
     limit = mass + isotope_reach(formula)
     return [(m, round(r, 3)) for m, r in sorted(relative.items()) if m > limit and r >= min_relative]
+
+
+def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None) -> list[tuple[int, float]]:
+    """The unknown's :func:`molecular_ion` (any abundance >= :data:`ION_FLOOR`) when its estimated
+    mass confirms it (the closest library spectra vote for the same mass) and it lies above the
+    candidate's molecular-ion cluster. Alcohols, esters and alkanes show molecular ions of 1-5 %,
+    below :func:`ions_above`'s level: 1-phenyl-2-propanol (M+ 136, ~3 %) matched toluene (M 92)."""
+    own = molecular_ion(relative)
+    if own is None or own != estimated:
+        return []
+    return ions_above({own: relative[own]}, formula, 0.0)
 
 
 def ions_missing(relative: Mapping[int, float], reference: Mapping[int, float], formula: str | None,

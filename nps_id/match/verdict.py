@@ -192,7 +192,8 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     checks.append((f"|RI - library RI| <= {t.ri_window:g}{ri_text}", ri_ok, "ri"))
     if evidence.ions_above is not None:
         above = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_above[:3])
-        checks.append((f"no ions >= {t.ions_above_level:.0%} above the candidate's molecular ion"
+        checks.append((f"no ions >= {t.ions_above_level:.0%} (nor a confirmed molecular ion) above the candidate's "
+                       "molecular ion"
                        + (f" (found {above})" if above else ""), not evidence.ions_above, "mass"))
     if evidence.ions_missing is not None:
         missing = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_missing[:3])

@@ -260,3 +260,23 @@ def test_precursor_ion_type_window_is_inclusive():
     assert ion_type(spermine + 22.989218 + PRECURSOR_ION_DA, "positive", spermine) == "[M+Na]+"
     assert ion_type(146.165, "positive", spermine) is None
     assert ion_type(spermine + PROTON, "negative", spermine) is None  # [M+H]+ is no negative ion
+
+
+def test_ms2_hits_read_ms2_rates_when_the_file_has_them():
+    from nps_id.match.isomer_rule import rates_context
+
+    rates = {"drug": {"default": 0.6}, "other": {"default": 0.3}, "other-ms2": {"default": 0.6}}
+    assert rates_context("other", "ms2", rates) == "other-ms2"
+    assert rates_context("drug", "ms2", rates) == "drug"  # none learned: the EI rates
+    assert rates_context("other", "ei", rates) == "other"
+
+
+def test_a_weak_molecular_ion_confirmed_by_the_estimate_excludes_a_lighter_candidate():
+    from nps_id.match.molecular_mass import confirmed_ion_above, ions_above
+
+    # 1-phenyl-2-propanol (M 136): tropylium 91, McLafferty 92, M-18 118, M+ 136 at 3 %
+    relative = {91: 1.0, 92: 0.9, 117: 0.03, 118: 0.04, 136: 0.03}
+    assert not ions_above(relative, "C7H8", T.ions_above_level)  # toluene (92): nothing >= 5 % above 94
+    assert confirmed_ion_above(relative, 136, "C7H8") == [(136, 0.03)]
+    assert confirmed_ion_above(relative, 92, "C7H8") == []  # the estimate does not confirm m/z 136
+    assert confirmed_ion_above(relative, 136, "C9H12O") == []  # its own formula
