@@ -296,8 +296,9 @@ def assess(
     if not hits:
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
-        # nothing in the library resembles it (MS/MS: no library precursor at its mass)
-        return Assessment(verdict, True, _ion_group(relative), estimated, None)
+        # nothing in the library resembles it (MS/MS: no library precursor at its mass); a
+        # spectrum without peaks is no substance at all
+        return Assessment(verdict, bool(np.size(mz)), _ion_group(relative), estimated, None)
     top = hits[0]
     scores: dict[str, int] = {}
     for hit in hits:

@@ -280,3 +280,11 @@ def test_a_weak_molecular_ion_confirmed_by_the_estimate_excludes_a_lighter_candi
     assert confirmed_ion_above(relative, 136, "C7H8") == [(136, 0.03)]
     assert confirmed_ion_above(relative, 92, "C7H8") == []  # the estimate does not confirm m/z 136
     assert confirmed_ion_above(relative, 136, "C9H12O") == []  # its own formula
+
+
+def test_a_spectrum_without_library_hits_is_new_unless_it_has_no_peaks():
+    from nps_id.match.assess import assess
+
+    peaks = assess(np.array([91.0, 134.0]), np.array([100.0, 20.0]), "ei", [], None, gap=None, isomer_alert=False)
+    assert peaks.new_substance and peaks.verdict.verdict == "inconclusive"
+    assert not assess(np.array([]), np.array([]), "ei", [], None, gap=None, isomer_alert=False).new_substance
