@@ -19,7 +19,10 @@ Tasks (../shared/data):
 Per task: ``identified`` (wrong ones when absent), precision and coverage (present),
 ``flagged`` (absent: ``new_substance``, or ``tentative`` "isomer not excluded"), group right
 (``suspected_group`` equals the compound's own group, where that is known), mass right
-(``estimated_mass`` equals the compound's nominal mass).
+(``estimated_mass`` equals the compound's nominal mass), flagged with the right group (the
+held-back measure: flagged, and ``suspected_group`` the compound's own group, or null when it has
+none). ``new_substance`` on the present tasks is the false-alarm rate. ``--cache DIR`` keeps each
+task's hits (rule changes re-run without searching), ``--details FILE`` writes one TSV row per query.
 
     PYTHONPATH=. python benchmarks/bench_novelty.py --swgdrug swgdrug.h5 --massbank-ei massbank-ei.h5
 
@@ -33,12 +36,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from nps_id.chem.ewa_groups import classify
 from nps_id.chem.formula import nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
@@ -68,9 +73,31 @@ def remeasured(spectra, seed: int = 0):
     return out
 
 
+#: --details: one row per query and task (what the rules said), for analysis.
+DETAILS: list | None = None
+#: --cache: folder keeping each task's hits (pickled) so that rule changes re-run in seconds.
+CACHE: Path | None = None
+
+
 def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
-    hits = search(queries, reference, SearchSettings(top_k=TOP, prefilter=300, threads=2))
+    same_queries = name if name.startswith("swgdrug") else name.replace("-lco", "-present")
+    cached = None if CACHE is None else CACHE / f"{same_queries}.pickle"
+    if cached is not None and cached.exists():
+        hits = pickle.loads(cached.read_bytes())
+    else:
+        hits = search(queries, reference, SearchSettings(top_k=TOP, prefilter=300, threads=2))
+        if cached is not None:
+            cached.write_bytes(pickle.dumps(hits))
     return [evaluate(name, queries, reference, facts_all, leave_out, t, hits) for t in variants]
+
+
+def own_group(query, own_rows, facts_all) -> str | None:
+    """The query compound's EWA group or subclass label (its library record's, else its own
+    name and structure's); None when it has none."""
+    if own_rows.size:
+        return facts_all.group(int(own_rows[0]))
+    found = classify(query.get("name"), smiles=query.get("smiles") or None, inchikey=query.get("inchikey") or None)
+    return None if found.group == "unknown" else found.subclass_label or found.group_label
 
 
 def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:
@@ -114,19 +141,25 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         counts["identified"] += verdict == IDENTIFIED
         counts["identified_right"] += verdict == IDENTIFIED and right
         counts["new_substance"] += a.new_substance
-        counts["flagged"] += a.new_substance or (verdict == TENTATIVE and a.verdict.rule.startswith("isomer"))
+        flagged = a.new_substance or (verdict == TENTATIVE and a.verdict.rule.startswith("isomer"))
+        counts["flagged"] += flagged
         true_mass = nominal_mass(query.get("formula"))
         if true_mass is not None:
             counts["mass_known"] += 1
             counts["mass_right"] += a.estimated_mass == true_mass
         if verdict == IDENTIFIED and not right and len(wrong_examples) < 25:
             wrong_examples.append(f"{query.get('name')} -> {facts.name(ranked[0].row)} ({a.verdict.rule})")
-        own_rows = np.flatnonzero(lib_blocks == own)
-        if leave_out and own_rows.size:
-            truth = facts_all.group(int(own_rows[0]))
-            if truth is not None:
-                counts["group_known"] += 1
-                counts["group_right"] += a.suspected_group == truth
+        truth = own_group(query, np.flatnonzero(lib_blocks == own), facts_all) if leave_out else None
+        if leave_out and truth is not None:
+            counts["group_known"] += 1
+            counts["group_right"] += a.suspected_group == truth
+        # the held-back measure: flagged, and with the compound's own group (none: no group named)
+        counts["flagged_right"] += flagged and a.suspected_group == truth
+        if DETAILS is not None:
+            DETAILS.append([name, str(query.get("name")), facts.name(ranked[0].row) if ranked else "",
+                            ranked[0].similarity if ranked else 0.0, verdict, a.verdict.rule.split(":")[0],
+                            a.new_substance, a.suspected_group, truth, a.estimated_mass, true_mass, right,
+                            facts.mass(ranked[0].row) if ranked else None])
     n = counts["n"]
     row = {
         "task": name, "settings": settings_label(t), "queries": n,
@@ -137,6 +170,7 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         "flagged": round(counts["flagged"] / n, 3),
         "new_substance": round(counts["new_substance"] / n, 3),
         "group_right": round(counts["group_right"] / max(counts["group_known"], 1), 3) if leave_out else None,
+        "flagged_group_right": round(counts["flagged_right"] / n, 3) if leave_out else None,
         "mass_right": round(counts["mass_right"] / max(counts["mass_known"], 1), 3),
         "wrong_examples": wrong_examples,
         "rules": dict(rules.most_common()),
@@ -179,7 +213,12 @@ def main() -> None:
                         help="the verdict rules before the new-substance rules (for the comparison table)")
     parser.add_argument("--sweep", action="append", default=[],
                         help="KEY=V1,V2: evaluate these VerdictThresholds values (repeatable; every combination)")
+    parser.add_argument("--details", type=Path, default=None, help="write one TSV row per query and task")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="folder for each task's search hits: re-runs with other rules skip the searches")
     args = parser.parse_args()
+    global CACHE, DETAILS
+    CACHE, DETAILS = args.cache, [] if args.details else None
     variants = variants_from(args.sweep)
     global BASELINE
     BASELINE = args.baseline
@@ -208,7 +247,7 @@ def main() -> None:
             absent = list(read(DATA / "massbank" / f"{kind}-queries-analog.msp.gz"))
             rows += run_task(f"massbank-{kind}-absent", absent, reference, facts, True, variants)
     keys = ["task", "settings", "queries", "identified", "identified_wrong", "coverage", "precision", "flagged",
-            "new_substance", "group_right", "mass_right"]
+            "new_substance", "group_right", "flagged_group_right", "mass_right"]
     print(" | ".join(keys))
     for row in rows:
         print(" | ".join("-" if row[k] is None else str(row[k]) for k in keys))
@@ -217,6 +256,10 @@ def main() -> None:
                 print("    wrong:", example)
             for rule, count in row["rules"].items():
                 print(f"    {count:5d}  {rule}")
+    if args.details:
+        header = ["task", "query", "top_hit", "similarity", "verdict", "rule", "new_substance", "suspected_group",
+                  "own_group", "estimated_mass", "mass", "top_hit_right", "top_hit_mass"]
+        args.details.write_text("\n".join("\t".join(map(str, r)) for r in [header] + DETAILS) + "\n", encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
 

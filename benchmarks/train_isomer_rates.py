@@ -12,7 +12,18 @@ substance group of the UNODC EWA taxonomy (:func:`nps_id.chem.ewa_groups.classif
 fragments dominate the spectrum: their isomer pairs match as one compound far more often than
 other compounds' (the printed table).
 
-    PYTHONPATH=. python benchmarks/train_isomer_rates.py swgdrug.h5 massbank-ei.h5
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py swgdrug.h5 massbank-ei.h5 massbank-ms2.h5
+
+An MS/MS library given too (``... massbank-ms2.h5``) adds the contexts ``drug-ms2`` and
+``other-ms2`` (score >= the MS/MS identity score instead of MF/RMF), which MS/MS verdicts then use.
+The shipped file is trained on the two EI libraries only: MassBank MS/MS shows positional and
+chain isomers *less* separable by CID than by EI (other compounds, ring-carbon positions 0.57 vs
+0.41, methyl shifts 0.43 vs 0.32), and with those rates MS/MS coverage of the dev queries falls
+from 0.31 to 0.17 at unchanged precision (benchmarks/README.md, "New substances").
+
+A pair's outcome is the share of the compound's spectra that match one of the isomer's spectra:
+how often one unknown spectrum of it cannot tell the two apart (a library may hold a compound at
+several collision energies or from several laboratories, not all alike).
 
 The libraries must be nps-id libraries built with structures (``nps-id library build``); only
 ``verified`` structures are used. Deterministic: same libraries, same file.
@@ -58,7 +69,11 @@ def verified_structures(lib: Library) -> list[str | None]:
     return out
 
 
-def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, str], list[bool]]:
+def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, str], list[float]]:
+    """(context, move) -> for each library compound and enumerated isomer the library holds, the
+    share of the compound's spectra that match one of the isomer's at the identity thresholds
+    (EI: MF and RMF; MS/MS: score). MS/MS contexts are suffixed ``-ms2``: fragmentation of the
+    protonated molecule separates other isomers than EI does."""
     from nps_id.chem.isomers import enumerate_isomers
     from nps_id.match.isomer_rule import context_of
 
@@ -67,37 +82,46 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
         structures = verified_structures(lib)
         spectra = list(lib.spectra())
     block = np.array([str(k)[:14] for k in reference.columns["inchikey"]], dtype=object)
-    ms1 = reference.columns["ms_level"] != 2
-    rows_of: dict[str, list[int]] = defaultdict(list)
+    ms2 = reference.columns["ms_level"] == 2
+    rows_of: dict[str, dict[bool, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i, b in enumerate(block):
-        if b and ms1[i]:
-            rows_of[b].append(i)
+        if b:
+            rows_of[b][bool(ms2[i])].append(i)
     hits = search(spectra, reference, SearchSettings(top_k=80, prefilter=300, threads=2))
     starts = np.searchsorted(hits.query, np.arange(len(spectra) + 1))
     passed: dict[tuple[int, str], bool] = {}
     for q in range(len(spectra)):
         for j in range(starts[q], starts[q + 1]):
-            ok = hits.mf[j] * 999 >= thresholds.identified_mf and hits.rmf[j] * 999 >= thresholds.identified_rmf
+            if ms2[q]:
+                ok = hits.score[j] * 999 >= thresholds.identified_score
+            else:
+                ok = hits.mf[j] * 999 >= thresholds.identified_mf and hits.rmf[j] * 999 >= thresholds.identified_rmf
             key = (q, block[hits.row[j]])
             passed[key] = passed.get(key, False) or bool(ok)
-    outcomes: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    outcomes: dict[tuple[str, str], list[float]] = defaultdict(list)
     names = reference.columns["name"]
-    for b, rows in rows_of.items():
-        smiles = next((structures[r] for r in rows if structures[r]), None)
+    for b, by_level in rows_of.items():
+        every = [r for rows in by_level.values() for r in rows]
+        smiles = next((structures[r] for r in every if structures[r]), None)
         if smiles is None:
             continue
-        context = context_of(str(names[rows[0]]), smiles, b)
+        context = context_of(str(names[every[0]]), smiles, b)
         for isomer in enumerate_isomers(smiles) or ():
             other = isomer.inchikey[:14]
-            if other in rows_of:
-                outcomes[(context, isomer.move)].append(any(passed.get((r, other), False) for r in rows))
+            for level, rows in by_level.items():
+                if rows_of.get(other, {}).get(level):
+                    # the share of the compound's spectra that match the isomer: how often one
+                    # unknown spectrum of it cannot tell the two apart (an MS/MS library holds a
+                    # compound at several collision energies, not all alike)
+                    outcomes[(context + ("-ms2" if level else ""), isomer.move)].append(
+                        float(np.mean([passed.get((r, other), False) for r in rows])))
     return outcomes
 
 
-def rates_for(pooled: dict[str, list[bool]]) -> dict[str, dict]:
+def rates_for(pooled: dict[str, list[float]]) -> dict[str, dict]:
     """Rate per move; a move with fewer than MIN_PAIRS pairs takes its family's (text before
     ':'), a family with fewer takes the context's over all moves ("default")."""
-    family: dict[str, list[bool]] = defaultdict(list)
+    family: dict[str, list[float]] = defaultdict(list)
     for move, values in pooled.items():
         family[move.split(":")[0]].extend(values)
     every = [v for values in pooled.values() for v in values]
@@ -106,9 +130,9 @@ def rates_for(pooled: dict[str, list[bool]]) -> dict[str, dict]:
         fam = move.split(":")[0]
         basis, source = (values, move) if len(values) >= MIN_PAIRS else \
             (family[fam], fam) if len(family[fam]) >= MIN_PAIRS else (every, "default")
-        moves[move] = {"pairs": len(values), "inseparable": int(sum(values)),
+        moves[move] = {"pairs": len(values), "inseparable": round(float(sum(values)), 1),
                        "rate": round(float(np.mean(basis)), 3), "from": source}
-    moves["default"] = {"pairs": len(every), "inseparable": int(sum(every)),
+    moves["default"] = {"pairs": len(every), "inseparable": round(float(sum(every)), 1),
                         "rate": round(float(np.mean(every)), 3) if every else 1.0, "from": "all"}
     return moves
 
@@ -120,14 +144,15 @@ def main() -> None:
     args = parser.parse_args()
     refuse_output_onto_inputs([args.output], args.libraries)
     thresholds = VerdictThresholds()
-    pooled: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    pooled: dict[tuple[str, str], list[float]] = defaultdict(list)
     for path in args.libraries:
         for key, values in pair_outcomes(path, thresholds).items():
             pooled[key].extend(values)
     out = {
         "version": 2,
         "what": "fraction of library isomer pairs (one enumerated move apart) whose spectra match at MF >= "
-                f"{thresholds.identified_mf} and RMF >= {thresholds.identified_rmf}, by context and move",
+                f"{thresholds.identified_mf} and RMF >= {thresholds.identified_rmf} (EI), score >= "
+                f"{thresholds.identified_score} (MS/MS, contexts '-ms2'), by context and move",
         "libraries": [p.name for p in args.libraries],
         "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context})
                      for context in sorted({c for c, _ in pooled})},

@@ -12,7 +12,10 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
 - ``chain_transfer``: a CH2 moved from one chain to another (N-ethyl/alpha-methyl <->
   N-methyl/alpha-ethyl; acetyl + methyl <-> propionyl);
 - ``double_bond``: a chain C=C moved by one position (safrole <-> isosafrole, estragole <->
-  anethole: allyl <-> propenyl).
+  anethole: allyl <-> propenyl);
+- ``ring_nitrogen``: a pyridine-type ring nitrogen moved to another C-H position of its aromatic
+  ring system (quinoline <-> isoquinoline, benzo[f]quinoline <-> phenanthridine, 2-/3-/4-pyridyl
+  seen from the ring): the ring fragments the same way (loss of HCN), wherever the N sits.
 
 Each isomer carries the move that made it, so evidence about how far apart such isomers' spectra
 are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move.
@@ -30,7 +33,7 @@ from rdkit import Chem, RDLogger
 RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
-MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond")
+MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen")
 #: Enumeration stops at this many isomers per structure (a large molecule has thousands; the
 #: first few hundred are enough to know whether one is absent from the library).
 MAX_ISOMERS = 400
@@ -152,8 +155,32 @@ def _double_bond(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                 yield rw.GetMol(), "double_bond"
 
 
+def _ring_nitrogen(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """An aromatic N without H or substituent (pyridine-type) and an aromatic C-H of the same
+    ring or a ring fused to it swap elements."""
+    rings = [set(r) for r in mol.GetRingInfo().AtomRings()
+             if all(mol.GetAtomWithIdx(i).GetIsAromatic() for i in r)]
+    for n in mol.GetAtoms():
+        if n.GetSymbol() != "N" or not n.GetIsAromatic() or n.GetDegree() != 2 or n.GetTotalNumHs():
+            continue
+        own = [r for r in rings if n.GetIdx() in r]
+        system = set().union(*own, *(r for r in rings if any(len(r & o) >= 2 for o in own))) if own else set()
+        for c in sorted(system):
+            target = mol.GetAtomWithIdx(c)
+            if target.GetSymbol() != "C" or target.GetDegree() != 2 or target.GetTotalNumHs() != 1:
+                continue
+            rw = Chem.RWMol(mol)
+            rw.GetAtomWithIdx(n.GetIdx()).SetAtomicNum(6)
+            rw.GetAtomWithIdx(n.GetIdx()).SetNoImplicit(False)
+            rw.GetAtomWithIdx(c).SetAtomicNum(7)
+            rw.GetAtomWithIdx(c).SetNoImplicit(True)
+            for idx in (n.GetIdx(), c):
+                rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
+            yield rw.GetMol(), "ring_nitrogen"
+
+
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
-           "double_bond": _double_bond}
+           "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen}
 
 
 @lru_cache(maxsize=4096)

@@ -7,10 +7,10 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 - isomers the spectrum cannot exclude (:mod:`nps_id.match.isomer_rule`), in the library or not;
 - molecular-ion consistency: a candidate lighter than ions of the spectrum is not the compound;
 - an estimated nominal molecular mass (:mod:`nps_id.match.molecular_mass`);
-- the new-substance call: no library compound explains the spectrum (inconclusive, or only a
-  close analogue), and the closest library compounds point to one
-  family -- ``new_substance`` with the ``suspected_group``, the closest compounds with their mass
-  differences and what those differences read as (``CH2``, ``F for H``, ...).
+- the new-substance call (:func:`unexplained`): no library compound explains the spectrum --
+  ``new_substance``, with the ``suspected_group`` the closest library compounds agree on (else the
+  one the spectrum's diagnostic ions point to, :mod:`nps_id.chem.diagnostic_ions`), the closest
+  compounds with their mass differences and what those differences read as (``CH2``, ``F for H``).
 
 Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
 compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`assess` ->
@@ -29,20 +29,26 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from nps_id.chem.diagnostic_ions import group_from_ions
 from nps_id.chem.formula import nominal_mass
 from nps_id.compound import skeleton
-from nps_id.lcms.features import PROTON
-from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of
-from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing, molecular_ion
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Evidence, Verdict, VerdictThresholds, decide
+from nps_id.lcms.features import PROTON, adducts_for, ion_mz
+from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
+from nps_id.match.molecular_mass import confirmed_ion_above, estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
+from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
+from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999
 
-#: Closest library hits below this spectral similarity (0-1) say nothing about the family.
-FAMILY_MIN_SIMILARITY = 0.6
+#: Closest library hits below this spectral similarity (0-1) say nothing about the family (0.5
+#: on the development data: SWGDRUG left out, group right 0.645 at 0.6, 0.73 at 0.5, 0.69 at 0.3).
+FAMILY_MIN_SIMILARITY = 0.5
 #: Share of the closest hits' similarity**4 weight one group needs to be the suspected group.
 FAMILY_MIN_SHARE = 0.5
+#: An inconclusive spectrum's best hit with the spectrum's molecular mass and at least this
+#: similarity (0-1) may be that compound measured elsewhere: the spectrum is not called new.
+SAME_MASS_SIMILARITY = 0.6
 #: Closest distinct compounds listed for a new substance.
 N_CLOSEST = 3
 #: The EWA catch-all group: a family vote for it points to nothing an early warning can name.
@@ -190,8 +196,18 @@ class LibraryFacts:
     def mass(self, row: int) -> int | None:
         return self._cached("mass", row, lambda r: nominal_mass(self.formula(r)))
 
+    def nominal(self, row: int) -> dict[int, float]:
+        """The row's :func:`~nps_id.match.molecular_mass.nominal_spectrum`."""
+        return self._cached("nominal", row, lambda r: nominal_spectrum(*self.reference.peaks.row(r)))
+
+    def molecule_mass(self, row: int) -> float | None:
+        """The row's monoisotopic mass (the library's exact_mass), else its nominal mass, else None."""
+        exact = self.reference.columns.get("exact_mass")
+        value = float(exact[row]) if exact is not None and exact[row] not in ("", None) else float("nan")
+        return value if np.isfinite(value) and value > 0 else (None if self.mass(row) is None else float(self.mass(row)))
+
     def ion(self, row: int) -> int | None:
-        return self._cached("ion", row, lambda r: molecular_ion(*self.reference.peaks.row(r)))
+        return self._cached("ion", row, lambda r: molecular_ion(self.nominal(r)))
 
     def context(self, row: int) -> str:
         """"nps" or "other" (:func:`nps_id.match.isomer_rule.context_of`)."""
@@ -275,11 +291,14 @@ def assess(
         but the hit's isomers are enumerated (RDKit) only when they can change the verdict --
         when it is ``identified`` without them -- and ``closest`` is left empty.
     """
-    estimated = _estimated_mass(mz, intensity, kind, hits, facts, precursor)
+    relative = nominal_spectrum(mz, intensity) if kind == "ei" else {}
+    estimated = _estimated_mass(relative, kind, hits, facts, precursor)
     if not hits:
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
-        return Assessment(verdict, False, None, estimated, None)
+        # nothing in the library resembles it (MS/MS: no library precursor at its mass); a
+        # spectrum without peaks is no substance at all
+        return Assessment(verdict, bool(np.size(mz)), _ion_group(relative), estimated, None)
     top = hits[0]
     scores: dict[str, int] = {}
     for hit in hits:
@@ -287,20 +306,26 @@ def assess(
 
     def isomer_check() -> IsomerCheck:
         smiles = facts.structure(top.row)
-        return check_isomers(smiles, facts.context(top.row), top.score, facts.name_of_block, scores,
+        context = rates_context(facts.context(top.row), kind)
+        return check_isomers(smiles, context, top.score, facts.name_of_block, scores,
                              min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin,
                              isomers=facts.isomer_cache.get(smiles) if smiles else None)
 
     above = missing = None
     if kind == "ei" and facts.mass(top.row) is not None:
-        above = tuple(ions_above(mz, intensity, facts.formula(top.row), thresholds.ions_above_level))
-        missing = tuple(ions_missing(mz, intensity, *facts.reference.peaks.row(top.row), facts.formula(top.row),
+        above = tuple(ions_above(relative, facts.formula(top.row), thresholds.ions_above_level)
+                      or confirmed_ion_above(relative, estimated, facts.formula(top.row)))
+        missing = tuple(ions_missing(relative, facts.nominal(top.row), facts.formula(top.row),
                                      thresholds.ions_above_level, acquired_max))
+    precursor_ion = None
+    if kind == "ms2" and precursor is not None and np.isfinite(precursor[0]) and facts.molecule_mass(top.row):
+        precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], facts.molecule_mass(top.row)))
     isomers = None if fields_only else isomer_check()
     if identity:
         def identity_verdict(isomers: IsomerCheck | None) -> Verdict:
             return decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
-                                   isomers=isomers, ions_above=above, ions_missing=missing, **evidence), thresholds)
+                                   isomers=isomers, ions_above=above, ions_missing=missing, precursor_ion=precursor_ion,
+                                   **evidence), thresholds)
 
         verdict = identity_verdict(isomers)
         if fields_only and verdict.verdict == IDENTIFIED:
@@ -314,12 +339,31 @@ def assess(
     if verdict.verdict == IDENTIFIED or verdict.rule.startswith("isomer"):
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
-    group = _family(hits, facts)
+    group = _family(hits, facts) or _ion_group(relative)
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
-    # A weak match (or another tentative reading of the hit) may still be the library compound:
-    # only a spectrum that no library compound explains is a suspected new substance.
-    not_in_library = verdict.verdict != TENTATIVE or verdict.rule.startswith("close analogue")
-    return Assessment(verdict, group is not None and not_in_library, group, estimated, isomers, closest)
+    return Assessment(verdict, unexplained(verdict, top, facts, estimated), group, estimated, isomers, closest)
+
+
+def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None) -> bool:
+    """True when no library compound explains the spectrum (a suspected new substance), for a
+    verdict that names no compound:
+
+    - ``inconclusive`` -- unless the best hit has the spectrum's molecular mass (EI: estimated;
+      MS/MS: from the precursor) and a similarity >= :data:`SAME_MASS_SIMILARITY`: then it may be
+      that compound measured on another instrument or at another collision energy (or a
+      derivative recorded under its parent's formula, whose molecular-ion check fails);
+    - ``tentative`` "close analogue" -- always (analogue evidence never names a compound);
+    - ``tentative`` "weak match" -- when the hit's molecular mass differs from the spectrum's:
+      the hit is a relative (a homologue, a derivative), not the compound.
+    Every other ``tentative`` (RI or HRMS criteria not met) passes on the spectrum: not new.
+    """
+    mass = facts.mass(top.row)
+    same_mass = estimated is not None and mass == estimated
+    if verdict.verdict == INCONCLUSIVE:
+        return not (same_mass and top.similarity >= SAME_MASS_SIMILARITY)
+    if verdict.rule.startswith("close analogue"):
+        return True
+    return verdict.rule.startswith("weak match") and estimated is not None and mass is not None and not same_mass
 
 
 def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndarray, level: float,
@@ -328,21 +372,35 @@ def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: 
     acquired ``mz_range``, and how many of them the unknown holds (nominal m/z)."""
     if ref_intensity.size == 0:
         return 0, 0
-    nominal = np.rint(ref_mz).astype(np.int64)
+    nominal = nominal_mz(ref_mz)  # the search's binning, as the molecular-ion checks use
     major = (ref_intensity >= level * ref_intensity.max()) & (nominal >= mz_range[0]) & (nominal <= mz_range[1])
     expected = set(nominal[major].tolist())  # sets: this runs once per searched EI spectrum
-    present = expected.intersection(np.rint(query_mz).astype(np.int64).tolist())
+    present = expected.intersection(nominal_mz(query_mz).tolist())
     return len(present), len(expected)
 
 
-def _estimated_mass(mz, intensity, kind, hits, facts, precursor) -> int | None:
+#: Largest |precursor m/z - the candidate's ion m/z| (Da) for "an ion of the candidate": nominal,
+#: so that a low-resolution precursor passes; the exact-mass criterion is the HRMS one (match).
+PRECURSOR_ION_DA = 0.5
+
+
+def ion_type(precursor_mz: float, ion_mode: str, molecule_mass: float) -> str | None:
+    """The ion type (:data:`nps_id.lcms.features.ADDUCTS` of the polarity) of a molecule of
+    ``molecule_mass`` that the precursor m/z is, or None."""
+    for adduct in adducts_for(ion_mode):
+        if abs(precursor_mz - ion_mz(molecule_mass, adduct)) <= PRECURSOR_ION_DA:
+            return adduct.name
+    return None
+
+
+def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
     if kind != "ei":
         if precursor is None or not np.isfinite(precursor[0]):
             return None
         shift = PROTON if precursor[1] != "negative" else -PROTON
         return int(round(precursor[0] - shift))
     votes = [(facts.mass(h.row), facts.ion(h.row), h.similarity) for h in hits]
-    return estimate_mass(molecular_ion(mz, intensity), votes)
+    return estimate_mass(molecular_ion(relative), votes)
 
 
 def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
@@ -363,6 +421,12 @@ def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
         return None
     group, weight = max(weights.items(), key=lambda kv: kv[1])
     return group if group is not None and weight >= FAMILY_MIN_SHARE * total else None
+
+
+def _ion_group(relative: dict[int, float]) -> str | None:
+    """The EWA group the spectrum's own diagnostic ions point to (EI; :mod:`nps_id.chem.diagnostic_ions`)."""
+    found = group_from_ions(relative)
+    return None if found is None else found.group
 
 
 def _closest(hits, facts, estimated, kind) -> tuple[dict[str, Any], ...]:

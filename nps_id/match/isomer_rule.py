@@ -17,7 +17,7 @@ An isomer is *not excluded* when
 
 A retention index within the window, or a reference standard run, excludes them (the verdict
 rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
-:class:`IsomerCheck`; :func:`load_rates`.
+:class:`IsomerCheck`; :func:`load_rates`, :func:`rates_context`.
 """
 from __future__ import annotations
 
@@ -76,6 +76,13 @@ def context_of(name: str | None, smiles: str | None, inchikey: str | None) -> st
 
     found = classify(name, smiles=smiles, inchikey=inchikey)
     return "drug" if found.group != "unknown" and (found.group != "other_substances" or found.subclass) else "other"
+
+
+def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    """The rates-file context for a hit of ``context`` (:func:`context_of`) found by a ``kind``
+    (``"ei"``/``"ms2"``) spectrum: MS/MS rates (``<context>-ms2``) when the file has them, else the EI ones."""
+    ms2 = f"{context}-ms2"
+    return ms2 if kind == "ms2" and ms2 in (load_rates() if rates is None else rates) else context
 
 
 def check_isomers(

@@ -1,5 +1,7 @@
 """EI molecular mass: estimate it for an unknown, and check a candidate against the spectrum.
 
+- :func:`nominal_spectrum` -- a spectrum on the nominal-mass axis, relative to its base peak:
+  built once per spectrum, read by the functions below.
 - :func:`molecular_ion` -- the highest ion that is not an isotope peak of a lower one (the
   molecular ion when the spectrum shows one; a fragment when it does not).
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
@@ -11,17 +13,21 @@
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster: a candidate lighter than ions the spectrum holds cannot be the compound (unless the
   spectrum is a mixture).
+- :func:`confirmed_ion_above` -- the same for the unknown's molecular ion at any abundance, when
+  the estimated mass confirms it.
 - :func:`ions_missing` -- the reverse: significant ions of the candidate above everything the
   unknown shows (a heavier homologue or derivative).
 """
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import numpy as np
 
-from nps_id.chem.formula import isotope_reach, nominal_mass
+from nps_id.chem.formula import isotope_reach
+from nps_id.chem.formula import nominal_mass as formula_mass
+from nps_id.search.preprocess import nominal_mass
 
 #: Ions below this fraction of the base peak are not used to find the molecular ion.
 ION_FLOOR = 0.005
@@ -31,8 +37,11 @@ _ISOTOPE_RATIO = 1.5
 OWN_WEIGHT, HIT_POWER, HIT_VOTES = 0.5, 4, 10
 
 
-def _nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
-    nominal = np.floor(np.asarray(mz, dtype=np.float64) + 0.3).astype(np.int64)
+def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
+    """Nominal m/z -> intensity relative to the base peak (the search's nominal binning,
+    :func:`nps_id.search.preprocess.nominal_mass`). Built once per spectrum; the functions below
+    read it."""
+    nominal = nominal_mass(mz)
     if not nominal.size:
         return {}
     low = int(nominal.min())
@@ -40,15 +49,14 @@ def _nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]
     base = summed.max()
     if base <= 0:
         return {}
-    # Vectorised (the same float64 divisions): this runs several times per searched spectrum.
     kept = np.flatnonzero(summed > 0)
     return dict(zip((kept + low).tolist(), summed[kept] / base))
 
 
-def molecular_ion(mz: np.ndarray, intensity: np.ndarray, floor: float = ION_FLOOR) -> int | None:
-    """Highest nominal m/z at >= ``floor`` of the base peak that is not a 13C (one unit up) or
-    37Cl/81Br/34S (two units up) isotope peak of a more intense neighbour; None for no peaks."""
-    relative = _nominal_spectrum(mz, intensity)
+def molecular_ion(relative: Mapping[int, float], floor: float = ION_FLOOR) -> int | None:
+    """Highest nominal m/z of a :func:`nominal_spectrum` at >= ``floor`` of the base peak that is
+    not a 13C (one unit up) or 37Cl/81Br/34S (two units up) isotope peak of a more intense
+    neighbour; None for no peaks."""
     for m in sorted(relative, reverse=True):
         r = relative[m]
         if r < floor:
@@ -85,29 +93,38 @@ def estimate_mass(own_ion: int | None, hits: Iterable[tuple[int | None, int | No
     return int(best) if best > 0 else None
 
 
-def ions_above(mz: np.ndarray, intensity: np.ndarray, formula: str | None, min_relative: float) -> list[tuple[int, float]]:
-    """``(m/z, relative intensity)`` of the unknown's ions at >= ``min_relative`` of its base peak
-    above the candidate's nominal mass plus its isotope cluster; empty when the formula is
-    unknown (the check is then not evaluated: :func:`nps_id.chem.formula.nominal_mass` is None)."""
-    mass = nominal_mass(formula)
+def ions_above(relative: Mapping[int, float], formula: str | None, min_relative: float) -> list[tuple[int, float]]:
+    """``(m/z, relative intensity)`` of the unknown's ions (a :func:`nominal_spectrum`) at >=
+    ``min_relative`` of its base peak above the candidate's nominal mass plus its isotope cluster;
+    empty when the formula is unknown (the check is then not evaluated:
+    :func:`nps_id.chem.formula.nominal_mass` is None)."""
+    mass = formula_mass(formula)
     if mass is None:
         return []
     limit = mass + isotope_reach(formula)
-    relative = _nominal_spectrum(mz, intensity)
     return [(m, round(r, 3)) for m, r in sorted(relative.items()) if m > limit and r >= min_relative]
 
 
-def ions_missing(mz: np.ndarray, intensity: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndarray,
-                 formula: str | None, min_relative: float, acquired_max: float | None = None) -> list[tuple[int, float]]:
-    """``(m/z, relative intensity)`` of the candidate's own ions at >= ``min_relative`` of its base
-    peak above the unknown's highest ion (and its isotope cluster), inside the acquired range:
-    a candidate heavier than everything the spectrum shows would have shown them."""
-    own = _nominal_spectrum(mz, intensity)
-    if not own:
+def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None) -> list[tuple[int, float]]:
+    """The unknown's :func:`molecular_ion` (any abundance >= :data:`ION_FLOOR`) when its estimated
+    mass confirms it (the closest library spectra vote for the same mass) and it lies above the
+    candidate's molecular-ion cluster. Alcohols, esters and alkanes show molecular ions of 1-5 %,
+    below :func:`ions_above`'s level: 1-phenyl-2-propanol (M+ 136, ~3 %) matched toluene (M 92)."""
+    own = molecular_ion(relative)
+    if own is None or own != estimated:
         return []
-    highest = max(m for m, r in own.items() if r >= ION_FLOOR)
+    return ions_above({own: relative[own]}, formula, 0.0)
+
+
+def ions_missing(relative: Mapping[int, float], reference: Mapping[int, float], formula: str | None,
+                 min_relative: float, acquired_max: float | None = None) -> list[tuple[int, float]]:
+    """``(m/z, relative intensity)`` of the candidate's own ions (``reference``, a
+    :func:`nominal_spectrum`) at >= ``min_relative`` of its base peak above the unknown's highest
+    ion (and its isotope cluster), inside the acquired range: a candidate heavier than everything
+    the spectrum shows would have shown them."""
+    if not relative:
+        return []
+    highest = max(m for m, r in relative.items() if r >= ION_FLOOR)
     limit = highest + isotope_reach(formula)
     top = float("inf") if acquired_max is None else acquired_max
-    reference = _nominal_spectrum(ref_mz, ref_intensity)
     return [(m, round(r, 3)) for m, r in sorted(reference.items()) if limit < m <= top and r >= min_relative]
-

@@ -23,7 +23,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    its spectral similarity and the analogue confidence (predicted structural closeness,
    :mod:`nps_id.search.analogue_confidence`) both reach their thresholds (:func:`close_analogue`).
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
-   spectrum ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture).
+   spectrum, or (MS/MS) one the precursor is no ion of ("molecular ion inconsistent": not this
+   compound, unless the spectrum is a mixture).
 
 Entry points: :class:`Level`, :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`;
 :func:`close_analogue` (rule 5's criterion).
@@ -48,6 +49,8 @@ class Level(StrEnum):
 
 
 IDENTIFIED, TENTATIVE, INCONCLUSIVE = Level.IDENTIFIED, Level.TENTATIVE, Level.INCONCLUSIVE
+#: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
+ISOMER_NOT_EXCLUDED = "isomer not excluded"
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
 LEVELS = tuple(Level)
 
@@ -141,6 +144,8 @@ class Evidence:
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
     ``matched_fragments`` (held, expected) of the reference's major fragments.
+    ``precursor_ion`` (MS/MS; None: not evaluated): the precursor m/z and the ion type of the
+    candidate it is (``[M+H]+``, ``[M+Na]+``, ...), None when it is none of them.
     """
 
     kind: str  # "ei" or "ms2"
@@ -158,6 +163,7 @@ class Evidence:
     isomers: "IsomerCheck | None" = None
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
+    precursor_ion: tuple[float, str | None] | None = None
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
@@ -206,12 +212,19 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     checks.append((f"|RI - library RI| <= {t.ri_window:g}{ri_text}", ri_ok, "ri"))
     if evidence.ions_above is not None:
         above = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_above[:3])
-        checks.append((f"no ions >= {t.ions_above_level:.0%} above the candidate's molecular ion"
+        checks.append((f"no ions >= {t.ions_above_level:.0%} (nor a confirmed molecular ion) above the candidate's "
+                       "molecular ion"
                        + (f" (found {above})" if above else ""), not evidence.ions_above, "mass"))
     if evidence.ions_missing is not None:
         missing = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_missing[:3])
         checks.append((f"the candidate's ions >= {t.ions_above_level:.0%} above the spectrum's highest ion are present"
                        + (f" (missing {missing})" if missing else ""), not evidence.ions_missing, "mass"))
+    if evidence.precursor_ion is not None:
+        # A library may hold a compound's spectrum at another compound's precursor m/z (an
+        # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.
+        mz, ion = evidence.precursor_ion
+        checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
+                       ion is not None, "mass"))
     checks += _hrms_checks(evidence, t)
     if evidence.isomers is not None:
         checks.append(_isomer_check(evidence.isomers, ri_ok))
@@ -230,7 +243,7 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     if not failed_groups:
         return verdict(IDENTIFIED, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
-        return verdict(TENTATIVE, "isomer not excluded: " + isomer_phrase(evidence.isomers))
+        return verdict(TENTATIVE, f"{ISOMER_NOT_EXCLUDED}: " + isomer_phrase(evidence.isomers))
     if failed_groups <= {"ambiguity", "isomer"}:
         return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
     if failed_groups - {"isomer"} == {"hrms"}:
@@ -294,8 +307,8 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
     """A reference standard run (or other evidence outside the spectrum) that excludes the
     isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
     isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept."""
-    isomer_failed = [c for c in verdict.criteria_failed if c.startswith("isomers")]
-    if verdict.verdict != TENTATIVE or not isomer_failed or len(isomer_failed) != len(verdict.criteria_failed):
+    # decide() gives this rule exactly when the isomer criterion is the only one failed
+    if verdict.verdict != TENTATIVE or not verdict.rule.startswith(ISOMER_NOT_EXCLUDED):
         return verdict
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated)
@@ -334,7 +347,7 @@ def _ge(value: float | None, threshold: float) -> bool | None:
 def names_the_compound(verdict: str, rule: str) -> bool:
     """True when a finding says the library compound is there: ``identified``, or ``tentative``
     only because its isomers are not excluded (the hit or an isomer of it)."""
-    return verdict == IDENTIFIED or (verdict == TENTATIVE and rule.startswith("isomer not excluded"))
+    return verdict == IDENTIFIED or (verdict == TENTATIVE and rule.startswith(ISOMER_NOT_EXCLUDED))
 
 
 def at_least(verdict: str, level: str) -> bool:

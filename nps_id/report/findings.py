@@ -153,8 +153,10 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
                      "spectra cannot be told from this one; the substance may be one of them, or a new substance, "
                      "unless a retention index or a reference standard excludes them.")
     if f["new_substance"]:
-        notes.append(f"Suspected new substance: no library compound is identified; the closest known compounds "
-                     f"point to {f['suspected_group']}. It is reported under that group, never under their names.")
+        group = (f"the evidence points to {f['suspected_group']}; it is reported under that group"
+                 if f.get("suspected_group") else "no substance group is determined; it is reported as unknown")
+        notes.append(f"Suspected new substance: no library compound explains the spectrum; {group}, never under "
+                     "the names of the closest known compounds.")
     if f.get("stereo_note"):
         notes.append(f"Stereoisomers: {f['stereo_note']}.")
     if f["ri"] is None:

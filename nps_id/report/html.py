@@ -205,9 +205,10 @@ def _new_substances(doc) -> str:
     found = [f for f in doc["findings"] if f.get("new_substance")]
     if not found:
         return ""
-    out = ['<h2 id="new-substances">Suspected new substances</h2><p>No library compound is identified for '
-           "these components; the closest known compounds agree on a substance group. They are early-warning "
-           "leads, reported under that group and never under a library compound's name.</p>"]
+    out = ['<h2 id="new-substances">Suspected new substances</h2><p>No library compound explains the spectra of '
+           "these components. They are early-warning leads, reported under the substance group the closest known "
+           "compounds or the spectrum's diagnostic ions point to (where they do), never under a library "
+           "compound's name.</p>"]
     for f in found:
         closest = _table(["Closest known compound", "Similarity", "\u0394 nominal mass", "\u0394 mass reads as"],
                          [[_td(_e(c.get("name"))), _td(_num(c.get("similarity"), 3), True),

@@ -24,7 +24,7 @@ def finding_label(finding: Mapping[str, Any]) -> str:
     substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
     name = finding["name"]
     if finding.get("new_substance"):
-        return f"suspected new substance ({finding['suspected_group']})"
+        return f"suspected new substance ({finding.get('suspected_group') or 'group not determined'})"
     return f"analogue of {name}" if is_analogue(finding) else name
 
 

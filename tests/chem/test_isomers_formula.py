@@ -78,3 +78,12 @@ def test_a_symmetric_structure_with_too_many_candidates_is_not_evaluated():
     started = time.perf_counter()
     assert enumerate_isomers(branch) is None
     assert time.perf_counter() - started < 10
+
+
+def test_ring_nitrogen_moves_within_the_aromatic_ring_system():
+    from nps_id.chem.isomers import enumerate_isomers
+
+    found = {i.smiles: i.move for i in enumerate_isomers("c1ccc2ncccc2c1")}  # quinoline
+    assert found == {"c1ccc2cnccc2c1": "ring_nitrogen"}  # isoquinoline, and nothing else
+    benzo_f_quinoline, phenanthridine = "c1ccc2c(c1)ccc1ncccc12", "c1ccc2c(c1)cnc1ccccc12"
+    assert phenanthridine in {i.smiles for i in enumerate_isomers(benzo_f_quinoline)}

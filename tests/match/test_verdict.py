@@ -152,15 +152,24 @@ def test_major_ion_level_is_inclusive():
 
 
 def test_ions_above_level_is_inclusive():
-    from nps_id.match.molecular_mass import ions_above, ions_missing
+    from nps_id.match.molecular_mass import ions_above, ions_missing, nominal_spectrum
 
     level = T.ions_above_level
     # methane (16, isotope reach 2): m/z 19 and beyond lie above its molecular-ion cluster
     mz = np.array([15.0, 16.0, 30.0, 31.0])
     intensity = np.array([80.0, 100.0, 100.0 * level, 100.0 * level - 0.01])
-    assert ions_above(mz, intensity, "CH4", level) == [(30, level)]
+    assert ions_above(nominal_spectrum(mz, intensity), "CH4", level) == [(30, level)]
     # the reverse: the candidate's ions above everything the unknown shows (its highest ion: 16)
-    assert ions_missing(mz[:2], intensity[:2], mz, intensity, "CH4", level) == [(30, level)]
+    assert ions_missing(nominal_spectrum(mz[:2], intensity[:2]), nominal_spectrum(mz, intensity), "CH4",
+                        level) == [(30, level)]
+
+
+def test_major_ions_and_molecular_ion_bin_m_z_alike():
+    # m/z 59.6 is nominal 59 for the search and the molecular-ion checks (floor(m/z + 0.3));
+    # rounding called it 60, so a reference ion 59.6 was "missing" from an unknown holding 59.
+    from nps_id.match.assess import major_ions_present
+
+    assert major_ions_present(np.array([59.0]), np.array([59.6]), np.array([100.0]), 0.1, (1.0, 1000.0)) == (1, 1)
 
 
 METHAMPHETAMINE = "CNC(C)Cc1ccccc1"
@@ -195,3 +204,102 @@ def test_isomer_margin_is_inclusive():
     # a library isomer scored exactly the margin below the hit is excluded; one point closer is not
     assert not _isomer_check(score_below_top=T.isomer_margin).not_excluded
     assert _isomer_check(score_below_top=T.isomer_margin - 1).in_library
+
+
+class _Masses:
+    """LibraryFacts stand-in: every row's nominal mass is 200."""
+
+    def mass(self, row: int) -> int:
+        return 200
+
+
+@pytest.mark.parametrize("verdict, rule, similarity, estimated, new", [
+    # inconclusive: new unless the hit has the spectrum's mass and is close enough to be it measured elsewhere
+    ("inconclusive", "below the tentative floor", None, 200, False),
+    ("inconclusive", "below the tentative floor", -0.001, 200, True),
+    ("inconclusive", "below the tentative floor", None, 214, True),
+    ("inconclusive", "below the tentative floor", None, None, True),
+    ("inconclusive", "molecular ion inconsistent: ...", -0.001, 200, True),
+    # a weak match is the hit's relative only when their masses differ
+    ("tentative", "weak match: ...", 0.0, 200, False),
+    ("tentative", "weak match: ...", 0.0, 214, True),
+    ("tentative", "weak match: ...", 0.0, None, False),
+    ("tentative", "close analogue: ...", 0.0, 200, True),
+    ("tentative", "retention index disagrees with the library", 0.0, 214, False),
+])
+def test_a_spectrum_no_library_compound_explains_is_a_new_substance(verdict, rule, similarity, estimated, new):
+    from nps_id.match.assess import SAME_MASS_SIMILARITY, RankedHit, unexplained
+    from nps_id.match.verdict import Verdict
+
+    top = RankedHit(0, 500, similarity=SAME_MASS_SIMILARITY + (similarity or 0.0))
+    assert unexplained(Verdict(verdict, rule), top, _Masses(), estimated) is new
+
+
+def test_diagnostic_ions_need_every_ion_at_the_level():
+    from nps_id.chem.diagnostic_ions import ION_SETS, group_from_ions
+
+    fentanyl = ION_SETS[0]
+    held = {m: fentanyl.min_relative for m in fentanyl.ions} | {245: 1.0}
+    assert group_from_ions(held).group == "Fentanyl analogues"
+    assert group_from_ions(held | {96: fentanyl.min_relative - 1e-6}) is None
+
+
+def test_a_standard_excludes_isomers_only_for_the_isomer_rule():
+    from nps_id.match.verdict import Verdict, with_isomers_excluded
+
+    held = Verdict("tentative", "isomer not excluded: the substance is the hit or an isomer", ["mf >= 800"],
+                   ["isomers excluded (not possible: the hit has no verified structure to enumerate them)"])
+    after = with_isomers_excluded(held, "isomers excluded by a reference standard at the same RT")
+    assert after.verdict == "identified" and not after.criteria_failed
+    assert "isomers excluded by a reference standard at the same RT" in after.criteria_met
+    weak = Verdict("tentative", "weak match: below the identity criteria", [], ["isomers not excluded: 1 ..."])
+    assert with_isomers_excluded(weak, "standard") is weak
+
+
+def test_ms2_precursor_must_be_an_ion_of_the_candidate():
+    # MassBank holds spermine (M 202) at precursor m/z 146 (an in-source fragment): spermidine's
+    # [M+H]+ 146 matched that record and was called spermine.
+    passes = decide(Evidence(kind="ms2", score=950, gap=100, precursor_ion=(146.165, "[M+H]+")))
+    assert passes.verdict == "identified"
+    fails = decide(Evidence(kind="ms2", score=950, gap=100, precursor_ion=(146.165, None)))
+    assert fails.verdict == "inconclusive" and fails.rule.startswith("molecular ion inconsistent")
+    assert any(c.startswith("precursor m/z 146.1650 is an ion of the candidate") for c in fails.criteria_failed)
+
+
+def test_precursor_ion_type_window_is_inclusive():
+    from nps_id.lcms.features import PROTON
+    from nps_id.match.assess import PRECURSOR_ION_DA, ion_type
+
+    spermine = 202.2157
+    assert ion_type(spermine + PROTON, "positive", spermine) == "[M+H]+"
+    assert ion_type(spermine + 22.989218 + PRECURSOR_ION_DA, "positive", spermine) == "[M+Na]+"
+    assert ion_type(146.165, "positive", spermine) is None
+    assert ion_type(spermine + PROTON, "negative", spermine) is None  # [M+H]+ is no negative ion
+
+
+def test_ms2_hits_read_ms2_rates_when_the_file_has_them():
+    from nps_id.match.isomer_rule import rates_context
+
+    rates = {"drug": {"default": 0.6}, "other": {"default": 0.3}, "other-ms2": {"default": 0.6}}
+    assert rates_context("other", "ms2", rates) == "other-ms2"
+    assert rates_context("drug", "ms2", rates) == "drug"  # none learned: the EI rates
+    assert rates_context("other", "ei", rates) == "other"
+
+
+def test_a_weak_molecular_ion_confirmed_by_the_estimate_excludes_a_lighter_candidate():
+    from nps_id.match.molecular_mass import confirmed_ion_above, ions_above
+
+    # 1-phenyl-2-propanol (M 136): tropylium 91, McLafferty 92, M-18 118, M+ 136 at 3 %
+    relative = {91: 1.0, 92: 0.9, 117: 0.03, 118: 0.04, 136: 0.03}
+    assert not ions_above(relative, "C7H8", T.ions_above_level)  # toluene (92): nothing >= 5 % above 94
+    assert confirmed_ion_above(relative, 136, "C7H8") == [(136, 0.03)]
+    assert confirmed_ion_above(relative, 92, "C7H8") == []  # the estimate does not confirm m/z 136
+    assert confirmed_ion_above(relative, 136, "C9H12O") == []  # its own formula
+
+
+def test_a_spectrum_without_library_hits_is_new_unless_it_has_no_peaks():
+    from nps_id.match.assess import assess
+
+    peaks = assess(np.array([91.0, 134.0]), np.array([100.0, 20.0]), "ei", [], None, gap=None, isomer_alert=False)
+    assert peaks.new_substance and peaks.verdict.verdict == "inconclusive"
+    assert not assess(np.array([]), np.array([]), "ei", [], None, gap=None, isomer_alert=False).new_substance

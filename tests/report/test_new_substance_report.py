@@ -36,3 +36,10 @@ def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
     assert library_name not in {r["substance"] for r in rows}
     assert library_key not in rendered[".json"].decode().split('"substances"')[1].split('"excluded"')[0]
     assert json.loads(rendered[".json"])["substances"]
+
+
+def test_a_new_substance_without_a_group_is_named_as_such():
+    from nps_id.report.present import finding_label
+
+    label = finding_label({"name": "Ethyl heptanoate", "new_substance": True, "suspected_group": None})
+    assert label == "suspected new substance (group not determined)"
