@@ -162,6 +162,7 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     import numpy as np
 
     from nps_id.search.analogue import shift_name
+    from nps_id.search.scores import to_999_column
 
     rows = np.asarray(hits.row, dtype=np.int64)
     queries, per_hit = np.unique(np.asarray(hits.query, dtype=np.int64), return_inverse=True)
@@ -180,7 +181,7 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
                         ("formula", "formula")):
         out[key] = reference.columns[column][rows].tolist()
     out["score"] = _rounded(hits.score)
-    out["mf"], out["rmf"] = _to_999(hits.mf), _to_999(hits.rmf)
+    out["mf"], out["rmf"] = to_999_column(hits.mf), to_999_column(hits.rmf)
     out["delta_mass"], out["gap"] = _rounded(hits.delta_mass), _rounded(hits.gap)
     out["isomer_alert"] = np.asarray(hits.isomer_alert, dtype=bool).tolist()
     out["library_row"] = rows.tolist()
@@ -205,15 +206,6 @@ def _rounded(values: Any, digits: int = 4) -> list:
     arr = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(arr).tolist()
     return [round(v, digits) if ok else None for v, ok in zip(arr.tolist(), finite)]
-
-
-def _to_999(values: Any) -> list:
-    """:func:`nps_id.search.scores.to_999` of a column: ``floor(999 x + 0.5)``, None for NaN."""
-    import numpy as np
-
-    arr = np.asarray(values, dtype=np.float64)
-    scaled = np.floor(np.where(np.isfinite(arr), arr, 0.0) * 999.0 + 0.5).astype(np.int64).tolist()
-    return [v if ok else None for v, ok in zip(scaled, np.isfinite(arr).tolist())]
 
 
 def write_rows(table: dict[str, list], fh: Any, fmt: str) -> None:

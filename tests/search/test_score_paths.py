@@ -152,3 +152,6 @@ def test_documented_class_defaults_are_the_search_defaults():
 def test_999_scale_rounds_half_up(value, points):
     assert scores.to_999(value) == points
     assert scores.to_999(float("nan")) is None
+    # the column form (search output, match hits) is the same rounding, float32 columns included
+    assert scores.to_999_column(np.array([value, np.nan, value])) == [points, None, points]
+    assert scores.to_999_column(np.array([value], dtype=np.float32)) == [scores.to_999(np.float32(value))]

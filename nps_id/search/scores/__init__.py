@@ -15,11 +15,11 @@ Entry points
 - :data:`REGISTRY`, :func:`get`, :func:`names`, :func:`default`.
 - The scores: :class:`CompositeMatchFactor`, :class:`ReverseMatchFactor`, :class:`DotProduct`,
   :class:`Cosine`, :class:`ModifiedCosine`, :class:`EntropySimilarity`, :class:`HybridEntropy`.
-- :class:`ScoreResult`, :func:`to_999`.
+- :class:`ScoreResult`, :func:`to_999`, :func:`to_999_column`.
 """
 from __future__ import annotations
 
-from nps_id.search.scores.base import KINDS, MODES, Candidates, Score, ScoreResult, to_999
+from nps_id.search.scores.base import KINDS, MODES, Candidates, Score, ScoreResult, to_999, to_999_column
 from nps_id.search.scores.composite import CompositeMatchFactor, ReverseMatchFactor
 from nps_id.search.scores.cosine import Cosine
 from nps_id.search.scores.dot import DotProduct
@@ -58,5 +58,5 @@ def default(kind: str, mode: str) -> str:
 __all__ = [
     "KINDS", "MODES", "REGISTRY", "Candidates", "CompositeMatchFactor", "Cosine", "DotProduct",
     "EntropySimilarity", "HybridEntropy", "ModifiedCosine", "ReverseMatchFactor", "Score",
-    "ScoreResult", "default", "get", "names", "to_999",
+    "ScoreResult", "default", "get", "names", "to_999", "to_999_column",
 ]

@@ -17,13 +17,12 @@ A score supplies
 
 Entry points
 ------------
-- :class:`ScoreResult`, :func:`to_999` (the one rounding to the NIST 0-999 scale).
+- :class:`ScoreResult`, :func:`to_999_column` / :func:`to_999` (the one rounding to the NIST 0-999 scale).
 - :class:`Score`, :class:`Candidates`.
 - :func:`search_peaks` -- a spectrum's peaks as the search prepares them for its kind.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -58,11 +57,19 @@ class ScoreResult:
     parts: Mapping[str, float] = field(default_factory=dict)
 
 
+def to_999_column(scores: Any) -> list[int | None]:
+    """0-1 scores on the NIST 0-999 scale: ``floor(999 x + 0.5)``, i.e. rounded half up
+    (798.5 -> 799); None where a score is missing (NaN). The one rounding every output uses,
+    a column at a time (:func:`to_999` is the same for one score)."""
+    values = np.asarray(scores, dtype=np.float64).reshape(-1)
+    finite = np.isfinite(values)
+    scaled = np.floor(np.where(finite, values, 0.0) * 999.0 + 0.5).astype(np.int64).tolist()
+    return [v if ok else None for v, ok in zip(scaled, finite.tolist())]
+
+
 def to_999(score: float) -> int | None:
-    """A 0-1 score on the NIST 0-999 scale: ``floor(999 x + 0.5)``, i.e. rounded half up
-    (798.5 -> 799); None when the score is missing (NaN). The one rounding every output uses."""
-    value = float(score)
-    return None if not math.isfinite(value) else int(math.floor(value * 999.0 + 0.5))
+    """One 0-1 score on the 0-999 scale (:func:`to_999_column`)."""
+    return to_999_column(score)[0]
 
 
 def kind_of(spectrum: Spectrum) -> str:
