@@ -38,7 +38,7 @@ from nps_id.match.molecular_mass import estimate_mass, ions_above, ions_missing,
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.reference import Reference
-from nps_id.search.scores.base import kind_of, to_999
+from nps_id.search.scores.base import kind_of, to_999, to_999_column
 
 #: Closest library hits below this spectral similarity (0-1) say nothing about the family.
 FAMILY_MIN_SIMILARITY = 0.6
@@ -513,11 +513,18 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     out: dict[int, Assessment] = {}
     starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
     ends = np.r_[starts[1:], len(hits)]
-    for start, end in zip(starts, ends):
+    # Every hit as the rules read it, a column at a time (ranked_hit, per hit, is the same).
+    similarity = np.asarray(hits.similarity, dtype=np.float64)
+    score = [v or 0 for v in to_999_column(similarity if analog else hits.score)]
+    ranked_all = list(map(RankedHit, np.asarray(hits.row).tolist(), score, to_999_column(hits.mf),
+                          to_999_column(hits.rmf), similarity.tolist()))
+    gaps = to_999_column(hits.gap)
+    alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
+    for start, end in zip(starts.tolist(), ends.tolist()):
         q = int(hits.query[start])
         spectrum = spectra[q]
         kind = kind_of(spectrum)
-        ranked = [ranked_hit(hits, j, kind, analog) for j in range(start, end)]
+        ranked = ranked_all[start:end]
         extra: dict[str, Any] = {}
         if kind == "ei":
             ref_mz, ref_int = reference.peaks.row(ranked[0].row)
@@ -526,13 +533,11 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
             extra["n_ions"] = int(spectrum.mz.size)
         if analog:
             extra["analogue_score"] = ranked[0].score
-        gap = hits.gap[start]
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
-        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts,
-                        gap=to_999(gap),
-                        isomer_alert=bool(hits.isomer_alert[start]), thresholds=thresholds,
+        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts, gap=gaps[start],
+                        isomer_alert=alerts[start], thresholds=thresholds,
                         precursor=precursor, identity=not analog, fields_only=fields_only, **extra)
     facts.save()
     return out

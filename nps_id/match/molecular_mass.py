@@ -16,8 +16,10 @@
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from typing import Iterable
+from types import MappingProxyType
+from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -31,18 +33,28 @@ _ISOTOPE_RATIO = 1.5
 OWN_WEIGHT, HIT_POWER, HIT_VOTES = 0.5, 4, 10
 
 
-def _nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
-    nominal = np.floor(np.asarray(mz, dtype=np.float64) + 0.3).astype(np.int64)
+def _nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> Mapping[int, float]:
+    """Relative intensity (base peak 1) by nominal mass ``floor(m/z + 0.3)``; read-only, as the
+    result is shared: the checks of one spectrum ask for it several times (``nps-id search`` runs
+    them for every query), so the last few are kept by content."""
+    mz = np.asarray(mz, dtype=np.float64)
+    intensity = np.asarray(intensity, dtype=np.float64)
+    return _nominal_of(mz.tobytes(), intensity.tobytes())
+
+
+@functools.lru_cache(maxsize=8)
+def _nominal_of(mz_bytes: bytes, intensity_bytes: bytes) -> Mapping[int, float]:
+    nominal = np.floor(np.frombuffer(mz_bytes) + 0.3).astype(np.int64)
     if not nominal.size:
-        return {}
+        return MappingProxyType({})
     low = int(nominal.min())
-    summed = np.bincount(nominal - low, weights=np.asarray(intensity, dtype=np.float64))
+    summed = np.bincount(nominal - low, weights=np.frombuffer(intensity_bytes))
     base = summed.max()
     if base <= 0:
-        return {}
+        return MappingProxyType({})
     # Vectorised (the same float64 divisions): this runs several times per searched spectrum.
     kept = np.flatnonzero(summed > 0)
-    return dict(zip((kept + low).tolist(), summed[kept] / base))
+    return MappingProxyType(dict(zip((kept + low).tolist(), summed[kept] / base)))
 
 
 def molecular_ion(mz: np.ndarray, intensity: np.ndarray, floor: float = ION_FLOOR) -> int | None:
