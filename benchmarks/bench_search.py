@@ -505,15 +505,15 @@ def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int
         command = _nps_id("search", queries_file, "--library", library, "--top", 5, "--format", "jsonl", "-o", out)
         # First with an empty cache folder (the library's compound identity, its hit rows' facts
         # and isomers are made then), then as every later search runs.
-        load = [os.getloadavg()[0]]
+        loadavg = [os.getloadavg()[0]]
         cold_s = _timed(command, tmp / f"cache-{lib_name}")
         nps_s = min(_timed(command, tmp / f"cache-{lib_name}") for _ in range(REPEAT))
         n_rows = sum(1 for _ in out.open())
         (_, _, flash_s), _ = in_child(run_flash, load(lib_name), queries, "open" if task == "EI" else "identity",
                                       task == "EI")
-        load.append(os.getloadavg()[0])
+        loadavg.append(os.getloadavg()[0])
         row = {"task": task, "queries": len(queries), "rows": n_rows, "nps_id_process_s": round(nps_s, 2),
-               "cold_s": round(cold_s, 2), "load": f"{min(load):.1f}-{max(load):.1f}",
+               "cold_s": round(cold_s, 2), "load": f"{min(loadavg):.1f}-{max(loadavg):.1f}",
                "flash_loop_s": round(flash_s, 2), "ratio": round(flash_s / nps_s, 2)}
         rows.append(row)
         print(json.dumps(row), flush=True)
