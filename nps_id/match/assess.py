@@ -15,7 +15,8 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
 compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`assess` ->
 :class:`Assessment`, :func:`assess_search` (a search's hits); :class:`IsomerCache` keeps the
-RDKit isomer enumerations of hits across processes.
+RDKit isomer enumerations of hits across processes, and :class:`LibraryFacts` its row values
+(verified structure, EWA group, masses) for a library file, in the cache folder.
 """
 from __future__ import annotations
 
