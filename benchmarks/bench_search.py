@@ -503,15 +503,17 @@ def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int
         queries = load(query_name) * copies
         out = tmp / "hits.jsonl"
         command = _nps_id("search", queries_file, "--library", library, "--top", 5, "--format", "jsonl", "-o", out)
-        # First with an empty cache folder (the library's compound identity and its hits' isomers
-        # are made then), then as every later search runs.
+        # First with an empty cache folder (the library's compound identity, its hit rows' facts
+        # and isomers are made then), then as every later search runs.
+        loadavg = [os.getloadavg()[0]]
         cold_s = _timed(command, tmp / f"cache-{lib_name}")
         nps_s = min(_timed(command, tmp / f"cache-{lib_name}") for _ in range(REPEAT))
         n_rows = sum(1 for _ in out.open())
         (_, _, flash_s), _ = in_child(run_flash, load(lib_name), queries, "open" if task == "EI" else "identity",
                                       task == "EI")
+        loadavg.append(os.getloadavg()[0])
         row = {"task": task, "queries": len(queries), "rows": n_rows, "nps_id_process_s": round(nps_s, 2),
-               "cold_s": round(cold_s, 2),
+               "cold_s": round(cold_s, 2), "load": f"{min(loadavg):.1f}-{max(loadavg):.1f}",
                "flash_loop_s": round(flash_s, 2), "ratio": round(flash_s / nps_s, 2)}
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -523,14 +525,14 @@ def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int
     imports_s = min(_timed([sys.executable, "-c", "import numpy, scipy, h5py, click"]) for _ in range(REPEAT))
     print(f"\n`python -c \"import numpy, scipy, h5py, click\"`: {imports_s:.2f} s (best of {REPEAT})")
     print("\n| workload | queries | nps-id search, whole process s | first run, empty cache s | Flash query loop s "
-          "| nps-id vs Flash | vs the imports |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "| nps-id vs Flash | vs the imports | load average |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         flash = f"{r['flash_loop_s']:.2f}" if "flash_loop_s" in r else ""
         ratio = f"**{r['ratio']:.1f}x** ({r['flash_loop_s'] / r['cold_s']:.1f}x)" if "ratio" in r else ""
         cold = f"{r['cold_s']:.2f}" if "cold_s" in r else ""
         print(f"| {r['task']} | {r['queries']:,} | {r['nps_id_process_s']:.2f} | {cold} | {flash} | {ratio} | "
-              f"{r['nps_id_process_s'] / imports_s:.1f}x |")
+              f"{r['nps_id_process_s'] / imports_s:.1f}x | {r.get('load', '')} |")
     print(f"\n(nps-id: best of {REPEAT} processes; Flash: best of {REPEAT} loops, index built before; files in {tmp})")
 
 

@@ -15,10 +15,12 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
 compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`assess` ->
 :class:`Assessment`, :func:`assess_search` (a search's hits); :class:`IsomerCache` keeps the
-RDKit isomer enumerations of hits across processes.
+RDKit isomer enumerations of hits across processes, and :class:`LibraryFacts` its row values
+(verified structure, EWA group, masses) for a library file, in the cache folder.
 """
 from __future__ import annotations
 
+import abc
 import functools
 import hashlib
 import json
@@ -39,7 +41,7 @@ from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, Verdict, Ve
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
-from nps_id.search.scores.base import kind_of, to_999
+from nps_id.search.scores.base import kind_of, to_999, to_999_column
 
 #: Closest library hits below this spectral similarity (0-1) say nothing about the family (0.5
 #: on the development data: SWGDRUG left out, group right 0.645 at 0.6, 0.73 at 0.5, 0.69 at 0.3).
@@ -67,50 +69,65 @@ class RankedHit:
     similarity: float = 0.0
 
 
-class IsomerCache:
-    """:func:`nps_id.chem.isomers.enumerate_isomers` by SMILES, kept in the cache folder across
-    processes: RDKit takes milliseconds per structure (20 s for the hits of a SWGDRUG self-search)
-    and a library's hits recur from one search to the next. Keyed by the enumerating code and
-    the RDKit version; a damaged file is ignored with a warning; :meth:`save` writes what was
-    added (atomically; an unwritable folder only costs the time)."""
+def _code_key(files: Sequence[Path], *extra: str) -> str:
+    """A cache key: the SHA-256 of ``files`` (the code and data that make a cached value), the
+    RDKit version and ``extra``; any change to them makes a new cache file."""
+    from importlib.metadata import version
+
+    parts = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files] + [version("rdkit"), *extra]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def _module_file(module: str) -> Path:
+    from importlib.util import find_spec
+
+    return Path(find_spec(module).origin)
+
+
+class _JsonCache(abc.ABC):
+    """A dict of JSON values kept in one file of the cache folder across processes: read on first
+    use, written back (atomically) by :meth:`save` when something was added. A damaged file is
+    ignored with a warning; an unwritable folder only costs the time."""
+
+    label = "cache"
 
     def __init__(self) -> None:
-        self._known: dict[str, tuple] | None = None
+        self._known: dict[str, Any] | None = None
         self._added = False
 
     @functools.cached_property
     def path(self) -> Path:
-        from importlib.metadata import version
-        from importlib.util import find_spec
-
         from nps_id._paths import cache_dir
 
-        code = hashlib.sha256(Path(find_spec("nps_id.chem.isomers").origin).read_bytes()).hexdigest()
-        key = hashlib.sha256(json.dumps([code, version("rdkit")]).encode()).hexdigest()[:32]
-        return cache_dir() / f"isomers-{key}.json"
+        return cache_dir() / self._file_name()
 
-    def get(self, smiles: str) -> tuple | None:
+    @abc.abstractmethod
+    def _file_name(self) -> str:
+        """The file's name in the cache folder (it carries the cache key)."""
+
+    def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    def _encode(self, known: dict[str, Any]) -> dict[str, Any]:
+        return known
+
+    @property
+    def known(self) -> dict[str, Any]:
         if self._known is None:
             self._known = self._load()
-        if smiles not in self._known:
-            from nps_id.chem.isomers import enumerate_isomers  # lazy: RDKit
+        return self._known
 
-            self._known[smiles] = enumerate_isomers(smiles)
-            self._added = True
-        return self._known[smiles]
+    def add(self, key: str, value: Any) -> None:
+        self.known[key] = value
+        self._added = True
 
-    def _load(self) -> dict[str, tuple]:
+    def _load(self) -> dict[str, Any]:
         if not self.path.exists():
             return {}
-        from nps_id.chem.isomers import Isomer
-
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            # null: a structure enumerate_isomers refuses (too large, unreadable)
-            return {smiles: None if found is None else tuple(Isomer(*map(str, fields)) for fields in found)
-                    for smiles, found in data.items()}
+            return self._decode(json.loads(self.path.read_text(encoding="utf-8")))
         except (OSError, ValueError, TypeError, AttributeError) as exc:
-            warnings.warn(f"isomer cache {self.path} is damaged ({exc}); rebuilt", stacklevel=2)
+            warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=3)
             return {}
 
     def save(self) -> None:
@@ -119,15 +136,63 @@ class IsomerCache:
         from nps_id._atomic import atomic_output
         from nps_id.errors import InputError
 
-        data = {smiles: None if found is None else [[i.smiles, i.inchikey, i.move] for i in found]
-                for smiles, found in self._known.items()}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(self.path) as tmp:
-                Path(tmp).write_text(json.dumps(data), encoding="utf-8")
+                Path(tmp).write_text(json.dumps(self._encode(self.known)), encoding="utf-8")
             self._added = False
         except (OSError, InputError) as exc:
-            warnings.warn(f"isomer cache {self.path.parent} not written ({exc})", stacklevel=2)
+            warnings.warn(f"{self.label} {self.path.parent} not written ({exc})", stacklevel=2)
+
+
+class IsomerCache(_JsonCache):
+    """:func:`nps_id.chem.isomers.enumerate_isomers` by SMILES, kept in the cache folder across
+    processes: RDKit takes milliseconds per structure (20 s for the hits of a SWGDRUG self-search)
+    and a library's hits recur from one search to the next. Keyed by the enumerating code and
+    the RDKit version."""
+
+    label = "isomer cache"
+
+    def _file_name(self) -> str:
+        return f"isomers-{_code_key([_module_file('nps_id.chem.isomers')])}.json"
+
+    def get(self, smiles: str) -> tuple | None:
+        if smiles not in self.known:
+            from nps_id.chem.isomers import enumerate_isomers  # lazy: RDKit
+
+            self.add(smiles, enumerate_isomers(smiles))
+        return self.known[smiles]
+
+    def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
+        from nps_id.chem.isomers import Isomer
+
+        # null: a structure enumerate_isomers refuses (too large, unreadable)
+        return {smiles: None if found is None else tuple(Isomer(*map(str, fields)) for fields in found)
+                for smiles, found in data.items()}
+
+    def _encode(self, known: dict[str, Any]) -> dict[str, Any]:
+        return {smiles: None if found is None else [[i.smiles, i.inchikey, i.move] for i in found]
+                for smiles, found in known.items()}
+
+
+class _RowFactsCache(_JsonCache):
+    """:class:`LibraryFacts`' values per library row (``"what:row"`` -> JSON value), kept for a
+    library file (by its sha256) across processes: the verified structure (RDKit), the EWA group
+    and context (SMARTS), masses. A search meets the same hit rows again and again, and they cost
+    ~1 ms each (1 s of a 9,670-query EI search). Keyed by the code and data that make them."""
+
+    label = "library facts cache"
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__()
+        self._sha256 = sha256
+
+    def _file_name(self) -> str:
+        from nps_id.chem.ewa_groups import TAXONOMY_PATH
+
+        files = [_module_file(m) for m in ("nps_id.match.assess", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
+                                           "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound")]
+        return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
 
 
 class LibraryFacts:
@@ -149,6 +214,8 @@ class LibraryFacts:
                 self._name_of[block] = str(name)
         self._status = cols.get("structure_status")
         self._cache: dict[tuple[str, int], Any] = {}
+        # Row values of a library file outlive the process (in-memory spectra have no sha256).
+        self._saved = None if reference.sha256 is None else _RowFactsCache(reference.sha256)
         self.isomer_cache = IsomerCache()
 
     def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":
@@ -160,8 +227,20 @@ class LibraryFacts:
     def _cached(self, what: str, row: int, make: Any) -> Any:
         key = (what, row)
         if key not in self._cache:
-            self._cache[key] = make(row)
+            if self._saved is None:
+                self._cache[key] = make(row)
+            else:
+                saved = f"{what}:{row}"
+                if saved not in self._saved.known:
+                    self._saved.add(saved, make(row))
+                self._cache[key] = self._saved.known[saved]
         return self._cache[key]
+
+    def save(self) -> None:
+        """Keep what was computed for the next process (the cache folder)."""
+        if self._saved is not None:
+            self._saved.save()
+        self.isomer_cache.save()
 
     def block(self, row: int) -> str:
         return self._block[row]
@@ -500,11 +579,18 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     out: dict[int, Assessment] = {}
     starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
     ends = np.r_[starts[1:], len(hits)]
-    for start, end in zip(starts, ends):
+    # Every hit as the rules read it, a column at a time (ranked_hit, per hit, is the same).
+    similarity = np.asarray(hits.similarity, dtype=np.float64)
+    score = [v or 0 for v in to_999_column(similarity if analog else hits.score)]
+    ranked_all = list(map(RankedHit, np.asarray(hits.row).tolist(), score, to_999_column(hits.mf),
+                          to_999_column(hits.rmf), similarity.tolist()))
+    gaps = to_999_column(hits.gap)
+    alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
+    for start, end in zip(starts.tolist(), ends.tolist()):
         q = int(hits.query[start])
         spectrum = spectra[q]
         kind = kind_of(spectrum)
-        ranked = [ranked_hit(hits, j, kind, analog) for j in range(start, end)]
+        ranked = ranked_all[start:end]
         extra: dict[str, Any] = {}
         if kind == "ei":
             ref_mz, ref_int = reference.peaks.row(ranked[0].row)
@@ -515,15 +601,13 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
             extra["analogue_score"] = ranked[0].score
             if analogue_confidence is not None and np.isfinite(analogue_confidence[q]):
                 extra["analogue_confidence"] = float(analogue_confidence[q])
-        gap = hits.gap[start]
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
-        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts,
-                        gap=to_999(gap),
-                        isomer_alert=bool(hits.isomer_alert[start]), thresholds=thresholds,
+        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts, gap=gaps[start],
+                        isomer_alert=alerts[start], thresholds=thresholds,
                         precursor=precursor, identity=not analog, fields_only=fields_only, **extra)
-    facts.isomer_cache.save()
+    facts.save()
     return out
 
 

@@ -287,14 +287,14 @@ class FragmentIndex(_IndexedSpectra):
         return {"noise": self.noise, "precursor_margin_da": self.precursor_margin_da}
 
     @cached_property
-    def _widest_precision(self) -> float:
+    def widest_precision(self) -> float:
         """Largest :attr:`precursor_precision`, found once per index rather than per query."""
         return float(self.precursor_precision.max(initial=0.0))
 
     def window(self, precursor_mz: float, half_width_da: float) -> np.ndarray:
         """Positions whose precursor m/z is within ``half_width_da`` of the query's, widened by
         the library record's :attr:`precursor_precision` (ascending positions)."""
-        widest = half_width_da + self._widest_precision
+        widest = half_width_da + self.widest_precision
         lo = int(np.searchsorted(self.precursor_mz, precursor_mz - widest, "left"))
         hi = int(np.searchsorted(self.precursor_mz, precursor_mz + widest, "right"))
         near = np.abs(self.precursor_mz[lo:hi] - precursor_mz) <= half_width_da + self.precursor_precision[lo:hi]

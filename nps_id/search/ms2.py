@@ -1,11 +1,12 @@
 """MS/MS search of one batch: trimmed queries, the candidate step, the exact score.
 
-Candidates: identity -- the precursor window (one ``searchsorted``, widened by the recorded
-precision of both precursors) and ion mode; analogue -- fragments matched directly plus neutral
+Candidates: identity -- the precursor window (``searchsorted`` for the whole batch, widened by
+the recorded precision of both precursors) and ion mode; analogue -- fragments matched directly plus neutral
 losses matched (the hybrid idea of Flash entropy search), summed per library spectrum with
 ``np.bincount``, the best ``analog_prefilter`` of them plus, with the mass prior, those at a
-listed modification's mass difference. The score object's exact step
-(:meth:`~nps_id.search.scores.base.Score.exact`) then scores the candidates.
+listed modification's mass difference. The score object's exact step then scores every
+(query, candidate) pair of the batch at once
+(:meth:`~nps_id.search.scores.base.Score.exact_batch`: one compiled call for the cosines).
 
 Entry points
 ------------
@@ -21,8 +22,7 @@ from nps_id.peaks import CSRPeaks
 from nps_id.search.analogue import LISTED_MASSES, match_shift
 from nps_id.search.index import FragmentIndex, ion_mode_codes, recorded_precision, trim_ms2_csr
 from nps_id.search.prepared import SearchContext
-from nps_id.search.ranking import not_listed, rank_candidates, top_indices
-from nps_id.search.scores import Candidates
+from nps_id.search.ranking import not_listed, rank_batch, top_indices
 from nps_id.search.settings import Hits, SearchSettings
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
@@ -45,40 +45,55 @@ def search_ms2(spectra: Sequence[Spectrum], batch: np.ndarray, index: FragmentIn
     prepared = ctx.library.for_score("ms2", score)
     trimmed, prec, mode = _query_ms2(spectra, index.noise, index.precursor_margin_da)
     q_precision = recorded_precision(prec)
-    out = []
-    for i in range(len(batch)):
-        q_mz, q_int = trimmed.row(i)
-        if q_mz.size == 0:
-            continue
-        if s.mode == "identity":
-            half = float(s.precursor_tolerance.window_da(prec[i])) + q_precision[i]
-            cand = index.window(prec[i], half)
-            if mode[i] != 0:
-                cand = cand[(index.ion_mode[cand] == mode[i]) | (index.ion_mode[cand] == 0)]
-        else:
-            cand = _prefilter_analog(q_mz, q_int, prec[i], q_precision[i], mode[i], index, s, score.tolerance)
-        if cand.size == 0:
-            continue
-        delta = prec[i] - index.precursor_mz[cand]
-        similarity = score.exact(prepared, index, Candidates(q_mz, q_int, spectra[i], cand, delta))
-        nan = np.full(cand.size, np.nan)
-        if s.mode == "analog":
-            # Precursors written to 0-1 decimals widen the window by their recorded precision.
-            window = LISTED_SHIFT_DA + q_precision[i] + index.precursor_precision[cand]
-            listed = match_shift(delta, window)
-        else:
-            listed = not_listed(cand.size)
-        out.append((i, index.rows[cand], similarity, nan, nan, delta, listed))
-    return [rank_candidates(batch, out, ctx)]
+    searched = np.flatnonzero(np.diff(trimmed.offsets) > 0)
+    # Every (query, candidate) pair of the batch, grouped by query, candidates ascending.
+    if s.mode == "identity":
+        pair_query, cand = _precursor_windows(searched, prec, q_precision, mode, index, s.precursor_tolerance)
+    else:
+        found = [_prefilter_analog(*trimmed.row(i), prec[i], q_precision[i], mode[i], index, s, score.tolerance)
+                 for i in searched.tolist()]
+        cand = np.concatenate(found).astype(np.int64) if found else np.empty(0, np.int64)
+        pair_query = np.repeat(searched, [c.size for c in found]).astype(np.int64)
+    delta = prec[pair_query] - index.precursor_mz[cand]
+    similarity = score.exact_batch(prepared, index, trimmed, spectra, pair_query, cand, delta)
+    if s.mode == "analog":
+        # Precursors written to 0-1 decimals widen the window by their recorded precision.
+        listed = match_shift(delta, LISTED_SHIFT_DA + q_precision[pair_query] + index.precursor_precision[cand])
+    else:
+        listed = not_listed(cand.size)
+    offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair_query, minlength=len(batch)), out=offsets[1:])
+    nan = np.full(cand.size, np.nan)
+    return [rank_batch(batch, offsets, index.rows[cand].astype(np.int64), similarity, nan, nan, delta,
+                       listed.astype(np.int64), ctx)]
+
+
+def _precursor_windows(searched: np.ndarray, prec: np.ndarray, q_precision: np.ndarray, mode: np.ndarray,
+                       index: FragmentIndex, tolerance: Tolerance) -> tuple[np.ndarray, np.ndarray]:
+    """(query, position) of every library spectrum in the identity window of each ``searched``
+    query -- :meth:`FragmentIndex.window` for all queries at once -- of the query's ion mode
+    (or of none)."""
+    p = prec[searched]
+    half = np.asarray(tolerance.window_da(p), dtype=np.float64) + q_precision[searched]
+    widest = half + index.widest_precision
+    which, pos = _expand(np.searchsorted(index.precursor_mz, p - widest, "left"),
+                         np.searchsorted(index.precursor_mz, p + widest, "right"))
+    near = np.abs(index.precursor_mz[pos] - p[which]) <= half[which] + index.precursor_precision[pos]
+    q_mode = mode[searched][which]
+    keep = near & ((q_mode == 0) | (index.ion_mode[pos] == q_mode) | (index.ion_mode[pos] == 0))
+    return searched[which[keep]].astype(np.int64), pos[keep].astype(np.int64)
 
 
 def _gather(sorted_mz: np.ndarray, targets: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All (target, peak) pairs with ``|sorted_mz[peak] - target| <= half``: two searchsorted calls
     and one vectorised expansion of the slices."""
-    lo = np.searchsorted(sorted_mz, targets - half, "left")
-    hi = np.searchsorted(sorted_mz, targets + half, "right")
-    counts = hi - lo
-    which = np.repeat(np.arange(targets.size), counts)
+    return _expand(np.searchsorted(sorted_mz, targets - half, "left"), np.searchsorted(sorted_mz, targets + half, "right"))
+
+
+def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(i, p)`` for every ``p`` in ``range(lo[i], hi[i])``, in order: one vectorised expansion."""
+    counts = np.maximum(hi - lo, 0)
+    which = np.repeat(np.arange(lo.size), counts)
     starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
     return which, starts + np.arange(counts.sum())
 

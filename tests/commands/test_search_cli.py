@@ -330,27 +330,35 @@ def test_columnar_writer_writes_the_bytes_of_the_per_row_writer(swgdrug_library,
         assert new.getvalue().count("\n") > 50
 
 
-def test_isomers_of_hits_are_enumerated_once_across_searches(swgdrug_library, queries, tmp_path, monkeypatch):
-    """The RDKit isomer enumeration behind the verdicts is kept in the cache folder: a second
-    search needs none and writes the same bytes; a damaged cache file is rebuilt with a warning."""
+def test_isomers_and_row_facts_of_hits_are_made_once_across_searches(swgdrug_library, queries, tmp_path,
+                                                                     monkeypatch):
+    """The RDKit work behind the verdicts (isomer enumeration, structure verification, EWA
+    groups of hit rows) is kept in the cache folder: a second search needs none of it and writes
+    the same bytes; a damaged cache file is rebuilt with a warning."""
     import nps_id.chem.isomers as isomers
+    from nps_id.match.assess import LibraryFacts
 
     path, _ = queries
     env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
     first = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
     assert first.exit_code == 0, first.output
     (cached,) = (tmp_path / "cache").glob("isomers-*.json")
-    assert json.loads(cached.read_text())
+    (facts,) = (tmp_path / "cache").glob("facts-*.json")
+    assert json.loads(cached.read_text()) and json.loads(facts.read_text())
     with monkeypatch.context() as m:
         m.setattr(isomers, "enumerate_isomers", lambda smiles: pytest.fail("enumerated again"))
+        for made in ("_structure", "_group"):
+            m.setattr(LibraryFacts, made, lambda self, row: pytest.fail("row facts made again"))
         second = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"],
                                     env=env)
     assert second.exit_code == 0, second.output
     assert second.output == first.output
-    cached.write_text("{not json")
-    third = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
-    assert third.exit_code == 0 and third.stdout == first.stdout
-    assert "isomer cache" in third.stderr and "damaged" in third.stderr and json.loads(cached.read_text())
+    for damaged, label in ((cached, "isomer cache"), (facts, "library facts cache")):
+        damaged.write_text("{not json")
+        third = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"],
+                                   env=env)
+        assert third.exit_code == 0 and third.stdout == first.stdout
+        assert label in third.stderr and "damaged" in third.stderr and json.loads(damaged.read_text())
 
 
 def test_search_defaults_are_the_settings_defaults(swgdrug_library, queries, monkeypatch):

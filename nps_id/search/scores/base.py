@@ -155,6 +155,21 @@ class Score:
         """Similarity (0-1, float64) of ``query`` against each of its candidates."""
         raise NotImplementedError
 
+    def exact_batch(self, prepared: Any, index: Any, queries: CSRPeaks, spectra: Sequence[Spectrum],
+                    pair_query: np.ndarray, positions: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """:meth:`exact` of several queries at once: pair ``k`` is row ``pair_query[k]`` of
+        ``queries`` (peaks as the index prepares them; pairs grouped by query) against index
+        position ``positions[k]``, precursor difference ``delta[k]``. Here: query by query; a
+        score with a compiled kernel runs all pairs in one call."""
+        out = np.empty(positions.size)
+        bounds = np.flatnonzero(np.r_[True, pair_query[1:] != pair_query[:-1], True]) if positions.size else [0]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            q = int(pair_query[lo])
+            mz, intensity = queries.row(q)
+            out[lo:hi] = self.exact(prepared, index, Candidates(mz, intensity, spectra[q], positions[lo:hi],
+                                                                delta[lo:hi]))
+        return out
+
     def for_search(self, kind: str, settings: Any) -> "Score":
         """This score with the search settings that override its parameters (e.g. the MS/MS
         tolerance); default: itself."""

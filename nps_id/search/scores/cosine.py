@@ -13,12 +13,13 @@ Entry points
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from numba import njit
 
 from nps_id.search import kernels
+from nps_id.peaks import CSRPeaks
 from nps_id.search.index import DEFAULT_EI
 from nps_id.search.scores.base import Candidates, Score, ScoreResult, search_peaks
 from nps_id.spectrum import Spectrum
@@ -35,6 +36,18 @@ def _cosine_many(q_mz, q_int, offsets, r_mz, r_int, cand, tol, ppm, shift, mz_po
         lo, hi = offsets[cand[k]], offsets[cand[k] + 1]
         out[k] = min(kernels.cosine_greedy(q_mz, q_int, r_mz[lo:hi], r_int[lo:hi], tol, ppm, shift[k],
                                            mz_power, intensity_power)[0], 1.0)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _cosine_pairs(q_offsets, q_mz, q_int, pair_query, offsets, r_mz, r_int, cand, tol, ppm, shift, mz_power,
+                  intensity_power):
+    out = np.zeros(cand.shape[0])
+    for k in range(cand.shape[0]):
+        q_lo, q_hi = q_offsets[pair_query[k]], q_offsets[pair_query[k] + 1]
+        lo, hi = offsets[cand[k]], offsets[cand[k] + 1]
+        out[k] = min(kernels.cosine_greedy(q_mz[q_lo:q_hi], q_int[q_lo:q_hi], r_mz[lo:hi], r_int[lo:hi], tol, ppm,
+                                           shift[k], mz_power, intensity_power)[0], 1.0)
     return out
 
 
@@ -110,9 +123,10 @@ class Cosine(Score):
         return replace(self.for_kind(kind), tolerance=settings.tolerance or self.tolerance,
                        intensity_power=settings.ms2_intensity_power)
 
-    def shift(self, query: Candidates) -> np.ndarray:
-        """Mass shift of each candidate's peaks: none for the plain cosine."""
-        return np.zeros(query.positions.size)
+    def shift(self, delta: np.ndarray) -> np.ndarray:
+        """Mass shift of each candidate's peaks (``delta``: query minus candidate precursor m/z):
+        none for the plain cosine."""
+        return np.zeros(delta.size)
 
     def exact(self, prepared: Any, index: Any, query: Candidates) -> np.ndarray:
         if query.prefilter is not None:
@@ -120,7 +134,18 @@ class Cosine(Score):
             return np.minimum(query.prefilter, 1.0)
         lib = index.spectra
         return cosine_many(query.mz, query.intensity, lib.offsets, lib.mz, lib.intensity, query.positions,
-                           self, self.shift(query))
+                           self, self.shift(query.delta))
+
+    def exact_batch(self, prepared: Any, index: Any, queries: CSRPeaks, spectra: Sequence[Spectrum],
+                    pair_query: np.ndarray, positions: np.ndarray, delta: np.ndarray) -> np.ndarray:
+        """All pairs in one compiled call (per pair the same kernel and arguments as :meth:`exact`)."""
+        lib, tol = index.spectra, self.tolerance
+        return _cosine_pairs(
+            queries.offsets, np.asarray(queries.mz, np.float64), np.asarray(queries.intensity, np.float64),
+            np.asarray(pair_query, np.int64), lib.offsets, lib.mz, lib.intensity, np.asarray(positions, np.int64),
+            float(tol.value), tol.unit == "ppm", np.asarray(self.shift(delta), np.float64), float(self.mz_power),
+            float(self.intensity_power),
+        )
 
     def pair_shift(self, kind: str, a: Spectrum, b: Spectrum, peaks_a: tuple, peaks_b: tuple) -> float:
         """Mass shift of ``b``'s peaks in ``pair``: none for the plain cosine."""

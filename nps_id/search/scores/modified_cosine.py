@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nps_id.peaks import CSRPeaks
-from nps_id.search.scores.base import Candidates, required_mass
+from nps_id.search.scores.base import required_mass
 from nps_id.search.scores.cosine import Cosine
 from nps_id.spectrum import Spectrum
 
@@ -61,8 +61,8 @@ class ModifiedCosine(Cosine):
     describes = "modified cosine (fragments direct or shifted by the mass difference)"
     reference = "matchms `ModifiedCosineGreedy` / `ModifiedCosineHungarian`"
 
-    def shift(self, query: Candidates) -> np.ndarray:
-        return np.nan_to_num(query.delta)
+    def shift(self, delta: np.ndarray) -> np.ndarray:
+        return np.nan_to_num(delta)
 
     def pair_shift(self, kind: str, a: Spectrum, b: Spectrum, peaks_a: tuple, peaks_b: tuple) -> float:
         if self.mass_key is None and kind == "ei":

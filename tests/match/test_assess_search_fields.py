@@ -1,0 +1,75 @@
+"""``nps-id search``'s verdict columns (``assess_search(fields_only=True)``, the fast path with
+its caches) equal what :func:`nps_id.match.assess.assess` gives query by query with every field
+computed -- on real EI and MS/MS queries, identity and analogue mode, cold and warm cache."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rdkit")
+
+from nps_id.io import read  # noqa: E402
+from nps_id.library import open_verified  # noqa: E402
+from nps_id.match.assess import LibraryFacts, assess, assess_search, major_ions_present, ranked_hit  # noqa: E402
+from nps_id.match.verdict import VerdictThresholds  # noqa: E402
+from nps_id.search.engine import SearchSettings, search  # noqa: E402
+from nps_id.search.reference import Reference  # noqa: E402
+from nps_id.search.scores.base import kind_of, to_999  # noqa: E402
+from tests.conftest import data_path  # noqa: E402
+
+
+def _one_by_one(spectra, hits, reference, analog):
+    """The oracle: each query's hits as :func:`ranked_hit` reads them, :func:`assess` in full."""
+    facts = LibraryFacts(reference)
+    level = VerdictThresholds().major_ion_level
+    out = {}
+    for q in np.unique(hits.query).tolist():
+        at = np.flatnonzero(hits.query == q)
+        spectrum = spectra[q]
+        kind = kind_of(spectrum)
+        ranked = [ranked_hit(hits, int(j), kind, analog) for j in at]
+        extra = {"analogue_score": ranked[0].score} if analog else {}
+        if kind == "ei":
+            extra["major_ions"] = major_ions_present(spectrum.mz, *reference.peaks.row(ranked[0].row), level,
+                                                     (float(spectrum.mz.min()), float(spectrum.mz.max())))
+            extra["n_ions"] = int(spectrum.mz.size)
+        precursor = None
+        if kind == "ms2" and spectrum.precursor_mz:
+            precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
+        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts, gap=to_999(hits.gap[at[0]]),
+                        isomer_alert=bool(hits.isomer_alert[at[0]]), precursor=precursor, identity=not analog,
+                        **extra).fields()
+    return out
+
+
+def _compare(spectra, reference, mode, monkeypatch, tmp_path):
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / mode))
+    hits = search(spectra, reference, SearchSettings(mode=mode, top_k=5))
+    expected = _one_by_one(spectra, hits, reference, mode == "analog")
+    verdicts = {f["verdict"] for f in expected.values()}
+    for run in ("cold cache", "warm cache"):
+        found = {q: a.fields() for q, a in
+                 assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True).items()}
+        assert found == expected, run
+    return verdicts
+
+
+@pytest.mark.parametrize("mode", ["identity", "analog"])
+def test_ei_verdict_columns_equal_the_full_assessment(swgdrug_library, mode, monkeypatch, tmp_path):
+    rng = np.random.default_rng(11)
+    swg = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[::25]
+    remeasured = [s.replace(mz=s.mz + rng.uniform(-0.2, 0.2, len(s)), intensity=s.intensity * rng.uniform(0.8, 1.2, len(s)))
+                  for s in swg]
+    massbank = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))[::4]
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    verdicts = _compare(remeasured + massbank, reference, mode, monkeypatch, tmp_path)
+    assert len(verdicts) >= 2  # the queries reach more than one rule
+
+
+@pytest.mark.parametrize("mode", ["identity", "analog"])
+def test_ms2_verdict_columns_equal_the_full_assessment(mode, monkeypatch, tmp_path):
+    queries = list(read(data_path("massbank", "ms2-queries-identity.msp.gz")))
+    reference = Reference.from_spectra(queries[::3])
+    verdicts = _compare(queries[:600], reference, mode, monkeypatch, tmp_path)
+    assert len(verdicts) >= 2
