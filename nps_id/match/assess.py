@@ -224,10 +224,12 @@ class LibraryFacts:
         view.excluded = frozenset(blocks)
         return view
 
-    def _cached(self, what: str, row: int, make: Any) -> Any:
+    def _cached(self, what: str, row: int, make: Any, persist: bool = True) -> Any:
+        """``make(row)`` once per process; ``persist``: also kept in the cache folder (small JSON
+        values only -- a spectrum is cheaper to rebuild than to store, and JSON keys are strings)."""
         key = (what, row)
         if key not in self._cache:
-            if self._saved is None:
+            if self._saved is None or not persist:
                 self._cache[key] = make(row)
             else:
                 saved = f"{what}:{row}"
@@ -277,7 +279,7 @@ class LibraryFacts:
 
     def nominal(self, row: int) -> dict[int, float]:
         """The row's :func:`~nps_id.match.molecular_mass.nominal_spectrum`."""
-        return self._cached("nominal", row, lambda r: nominal_spectrum(*self.reference.peaks.row(r)))
+        return self._cached("nominal", row, lambda r: nominal_spectrum(*self.reference.peaks.row(r)), persist=False)
 
     def molecule_mass(self, row: int) -> float | None:
         """The row's monoisotopic mass (the library's exact_mass), else its nominal mass, else None."""

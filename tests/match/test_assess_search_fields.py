@@ -13,12 +13,13 @@ from nps_id.library import open_verified  # noqa: E402
 from nps_id.match.assess import LibraryFacts, assess, assess_search, major_ions_present, ranked_hit  # noqa: E402
 from nps_id.match.verdict import VerdictThresholds  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
+from nps_id.search.analogue_confidence import analogue_search  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402
 from nps_id.search.scores.base import kind_of, to_999  # noqa: E402
 from tests.conftest import data_path  # noqa: E402
 
 
-def _one_by_one(spectra, hits, reference, analog):
+def _one_by_one(spectra, hits, reference, analog, confidence):
     """The oracle: each query's hits as :func:`ranked_hit` reads them, :func:`assess` in full."""
     facts = LibraryFacts(reference)
     level = VerdictThresholds().major_ion_level
@@ -28,7 +29,7 @@ def _one_by_one(spectra, hits, reference, analog):
         spectrum = spectra[q]
         kind = kind_of(spectrum)
         ranked = [ranked_hit(hits, int(j), kind, analog) for j in at]
-        extra = {"analogue_score": ranked[0].score} if analog else {}
+        extra = {"analogue_score": ranked[0].score, "analogue_confidence": float(confidence[q])} if analog else {}
         if kind == "ei":
             extra["major_ions"] = major_ions_present(spectrum.mz, *reference.peaks.row(ranked[0].row), level,
                                                      (float(spectrum.mz.min()), float(spectrum.mz.max())))
@@ -44,12 +45,17 @@ def _one_by_one(spectra, hits, reference, analog):
 
 def _compare(spectra, reference, mode, monkeypatch, tmp_path):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / mode))
-    hits = search(spectra, reference, SearchSettings(mode=mode, top_k=5))
-    expected = _one_by_one(spectra, hits, reference, mode == "analog")
+    confidence = None
+    if mode == "analog":  # as the search command runs it: the close-analogue rule needs the confidence
+        hits, confidence = analogue_search(spectra, reference, SearchSettings(mode=mode, top_k=5))
+    else:
+        hits = search(spectra, reference, SearchSettings(mode=mode, top_k=5))
+    expected = _one_by_one(spectra, hits, reference, mode == "analog", confidence)
     verdicts = {f["verdict"] for f in expected.values()}
     for run in ("cold cache", "warm cache"):
         found = {q: a.fields() for q, a in
-                 assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True).items()}
+                 assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
+                               analogue_confidence=confidence).items()}
         assert found == expected, run
     return verdicts
 
