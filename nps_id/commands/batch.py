@@ -92,6 +92,8 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
         from nps_id.gcms.retention_index import load_alkanes
 
         load_alkanes(alkanes)
+    if sample_info:
+        _warn_standard_runs_not_matched(sample_info)
     processor = MatchProcessor(str(library_path), match=match_parameters,
                                alkanes=str(alkanes.resolve()) if alkanes else None, lenient=lenient)
     reports = None
@@ -126,3 +128,15 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     click.echo(f"summary: {written[1]}")
     if result.failed:
         click.get_current_context().exit(1)
+
+
+def _warn_standard_runs_not_matched(sample_info: Path) -> None:
+    """``batch`` matches the runs it finds, never the TOML's ``{ name, run }`` reference standard
+    runs: say so once (a reviewer would otherwise expect the RT comparison in every report)."""
+    from nps_id.report.inputs import load_sample_info, sample_reference_standards
+
+    runs = sample_reference_standards(load_sample_info(sample_info), sample_info)
+    if runs:
+        click.echo(f"warning: {sample_info}: batch does not match reference standard runs "
+                   f"({', '.join(name for _, name in runs)}): the reports carry no RT comparison; "
+                   "run nps-id match --sample-info for that", err=True)

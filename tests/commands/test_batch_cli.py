@@ -298,3 +298,18 @@ def test_a_batch_of_one_run_says_one_run(swgdrug_library, tmp_path):
     assert result.exit_code == 0, result.output
     assert "1 run: 1 done (0 already done before), 0 failed" in result.stdout
     assert "<p>1 run, 0 failed;" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
+
+
+def test_reference_standard_runs_in_the_sample_toml_are_not_silently_ignored(swgdrug_library, tmp_path):
+    """batch matches the runs it finds, never the card's { name, run } standard runs: it says so."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "220223016.mzML").symlink_to(data_path("gcms", "lrcfs", "220223016.mzML"))
+    card = tmp_path / "card.toml"
+    card.write_text('[item]\nreference_standards_run = [{ name = "Etizolam", run = "%s" }]\n'
+                    % data_path("gcms", "lrcfs", "220223010.mzML"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"),
+                                      "--workers", "1", "--sample-info", str(card)])
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.stderr.splitlines() if "reference standard" in line]
+    assert len(warning) == 1 and "Etizolam" in warning[0] and "nps-id match --sample-info" in warning[0]
