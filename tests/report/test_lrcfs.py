@@ -220,6 +220,7 @@ def test_card_report_names_each_library_entry_by_its_comment_cas_and_systematic_
 
 
 def test_each_finding_shows_the_raw_apex_scan_beside_the_deconvoluted_spectrum(lrcfs_results, tmp_path):
+    from nps_id.report.present import finding_label
     from tests.report.test_render import _pdf_pages
 
     results, _ = lrcfs_results["220223030"]
@@ -235,6 +236,6 @@ def test_each_finding_shows_the_raw_apex_scan_beside_the_deconvoluted_spectrum(l
         assert f"model ion m/z {d['model_mz']}" in figure
         for label in ("Model ion (m/z)", "Scan range", "Purity (share of the TIC at the apex)"):
             assert label in section, label
-        page = " ".join(next(t for t in texts if f"#{f['index']} {f['name']}" in t).split())
+        page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{f['index']} {finding_label(f)}" in p)
         assert f"Deconvolution: Model ion (m/z) {d['model_mz']}; Apex scan {d['scan']}; Scan range" in page
         assert "raw scan at the apex" in page and "deconvoluted (extracted)" in page
