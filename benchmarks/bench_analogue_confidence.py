@@ -15,8 +15,8 @@ structure counts 0, a query without one is skipped, as ``bench_search.py``) of t
 (similarity >= 850 and confidence >= a threshold), how many queries pass per threshold and how
 close their hits are (mean Tanimoto, share >= 0.6).
 
-    PYTHONPATH=. python benchmarks/bench_analogue_confidence.py --ei-library /work/libs/mbei.h5 \\
-        --ms2-library /work/libs/mbms2.h5
+    PYTHONPATH=. python benchmarks/bench_analogue_confidence.py --ei-library mbei.h5 \\
+        --ms2-library mbms2.h5
 """
 from __future__ import annotations
 

@@ -21,8 +21,8 @@ the confidence, by the top hit's modified cosine alone and by its analogue score
 hits re-ranked by structure consensus (measured, not shipped); then the close-analogue rule per
 confidence threshold.
 
-    PYTHONPATH=. python benchmarks/train_analogue_confidence.py --swgdrug /work/libs/swg.h5 \\
-        --massbank-ei /work/libs/mbei.h5 --massbank-ms2 /work/libs/mbms2.h5 [--write] [--cache DIR]
+    PYTHONPATH=. python benchmarks/train_analogue_confidence.py --swgdrug swg.h5 \\
+        --massbank-ei mbei.h5 --massbank-ms2 mbms2.h5 [--write] [--cache DIR]
 
 ``--write`` writes the model JSON; ``--cache DIR`` keeps the searched features (npz) so a second
 run only refits. Fixed seeds: the folds are deterministic (GroupKFold) and the solver is lbfgs.
