@@ -38,12 +38,12 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 from pathlib import Path
 from typing import Any, Mapping
 
 from nps_id._atomic import atomic_output
-from nps_id.match.verdict import Verdict
+from nps_id.match.verdict import StrEnum, Verdict
 
 _HOW = "json"
 _PART, _OPTIONAL, _INTERNAL = "part", "optional", "internal"

@@ -32,12 +32,24 @@ Entry points: :class:`Level`, :class:`VerdictThresholds`, :class:`Evidence`, :fu
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
+from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from nps_id.match.isomer_rule import IsomerCheck
+
+
+if sys.version_info >= (3, 11):
+    from enum import StrEnum
+else:  # Python 3.10 (pyproject allows it): the same behaviour -- members are, print and format as, their values
+    class StrEnum(str, Enum):
+        def __str__(self) -> str:
+            return str(self.value)
+
+        def __format__(self, spec: str) -> str:
+            return format(str(self.value), spec)
 
 
 class Level(StrEnum):
