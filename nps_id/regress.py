@@ -29,11 +29,15 @@ import math
 import os
 import re
 import time
-import tomllib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, from PyPI (pyproject marker)
+    import tomli as tomllib
 
 from nps_id import __version__
 from nps_id._atomic import atomic_output
