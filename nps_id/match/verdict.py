@@ -243,8 +243,10 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     if not failed_groups:
         return verdict(IDENTIFIED, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
-        return verdict(TENTATIVE, f"{ISOMER_NOT_EXCLUDED}: " + isomer_phrase(evidence.isomers)
-                       + "; a reference standard run at the same RT, or a retention index in the window, excludes them")
+        # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
+        excluders = "a reference standard run at the same RT" + (
+            ", or a retention index in the window," if evidence.kind == "ei" else "")
+        return verdict(TENTATIVE, f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(evidence.isomers)}; {excluders} excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
         return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
     if failed_groups - {"isomer"} == {"hrms"}:

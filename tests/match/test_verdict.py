@@ -317,3 +317,10 @@ def test_close_analogue_says_the_substance_is_not_the_hit():
     v = decide(Evidence(**poor, analogue_score=900, analogue_confidence=0.8))
     assert v.rule.startswith("close analogue")
     assert "not the hit" in v.rule and "new substance" in v.rule
+
+
+def test_an_lc_ms_isomer_rule_offers_no_retention_index():
+    # LC runs have no retention index: only a reference standard can exclude the isomers
+    v = decide(Evidence(kind="ms2", score=900, gap=100, isomers=_isomer_check(rate=1.0)))
+    assert v.rule.startswith("isomer not excluded")
+    assert "a reference standard run at the same RT" in v.rule and "retention index" not in v.rule
