@@ -192,6 +192,7 @@ def _lookup(data: dict, key: tuple[str, ...]):
 
 def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
+    from nps_id.match.verdict import ISOMER_NOT_EXCLUDED
     from nps_id.report.present import counted
 
     run, lib = results["run"], results["library"]
@@ -224,7 +225,10 @@ def format_table(results: dict) -> str:
         runner = f["runner_up"]
         runner_text = f"{runner['name'][:28]} ({runner['score']})" if runner else "-"
         ri = f"{f['ri']:.0f}" if f.get("ri") is not None else "-"
-        flag = " [isomer alert]" if f["isomer_alert"] else ""
+        # what the verdict column alone hides: why a good hit is held back, or that it names no compound
+        flag = (" [isomer alert]" if f["isomer_alert"] else "") + (
+            f" [{ISOMER_NOT_EXCLUDED}]" if f["rule"].startswith(ISOMER_NOT_EXCLUDED) else "") + (
+            " [suspected new substance]" if f.get("new_substance") else "")
         name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
         if f.get("role") == "internal_standard":
             name += " (IS)"

@@ -58,7 +58,8 @@ or changed (pass the same library with --library).
 @click.option("--internal-standard", "internal_standards", multiple=True,
               help="Substance added by the laboratory (repeatable); never exported to the EWA.")
 @click.option("--reference-standard", "reference_standards", multiple=True,
-              help="Substance whose reference standard was run in the batch (repeatable).")
+              help="Substance whose reference standard was run in the batch (a name, repeatable; comparing "
+                   "the RT with that run is `nps-id match --reference-standard RUN NAME`).")
 @click.option("--status", type=click.Choice(STATUSES), default=None, show_default="draft",
               help="Report status; reviewed/authorized need a named analyst and reviewer with signing times "
                    "not before the analysis.")

@@ -110,11 +110,14 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     QUERIES is any spectrum file nps-id reads (MSP, MGF, mzML, MassBank, JCAMP-DX, ...). One row
     is written per query and rank: score (0-1), EI match factor and reverse match factor
     (0-999), the gap to the best different compound and an isomer alert; in analog mode also
-    the mass difference and the common NPS modification it matches. Every row of a query also
+    the mass difference, the common NPS modification it matches and the query's analogue
+    confidence (the predicted structural similarity, Tanimoto 0-1, of the unknown and its top
+    hit: an analogue hit names a relative, never the compound). Every row of a query also
     carries its verdict (identified / tentative / inconclusive, with the rule -- the rules of
     `nps-id match`, including isomers the spectrum cannot exclude), whether it is a suspected
-    new substance, the group the evidence points to and the estimated nominal mass. Queries that are not
-    searched or get no hit, and records --lenient skipped, are counted on stderr.
+    new substance, the group the evidence points to and the estimated nominal mass (all
+    columns: docs/search.md). Queries that are not searched or get no hit, and records
+    --lenient skipped, are counted on stderr.
     """
     from nps_id._cores import usable_cores
     from nps_id.errors import InputError

@@ -255,7 +255,10 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     if not failed_groups:
         return verdict(IDENTIFIED, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
-        return verdict(TENTATIVE, f"{ISOMER_NOT_EXCLUDED}: " + isomer_phrase(evidence.isomers))
+        # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
+        excluders = "a reference standard run at the same RT" + (
+            ", or a retention index in the window," if evidence.kind == "ei" else "")
+        return verdict(TENTATIVE, f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(evidence.isomers)}; {excluders} excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
         return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
     if failed_groups - {"isomer"} == {"hrms"}:
@@ -274,7 +277,8 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
         confident = f"analogue confidence >= {t.analogue_confidence:g} (" + (
             "not computed)" if confidence is None else f"predicted Tanimoto {confidence:.2f})")
         if close_analogue(evidence.analogue_score, confidence, t):
-            return verdict(TENTATIVE, "close analogue: no identity hit passes, an analogue-mode hit does",
+            return verdict(TENTATIVE, "close analogue: not the hit but a structural relative of it (no identity hit "
+                           "passes, an analogue-mode hit does); a suspected new substance",
                            [similar, confident], below)
         return verdict(INCONCLUSIVE, "below the tentative floor", [similar], below + [confident])
     return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=below)

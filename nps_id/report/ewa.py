@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 
 from nps_id.compound import compound_identity
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
-from nps_id.report.findings import is_analogue, is_ewa_reportable
+from nps_id.report.findings import is_analogue, is_ewa_reportable, is_new_substance_lead
 from nps_id.report.present import finding_label
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
@@ -149,8 +149,7 @@ def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     row, from its strongest verdict.
     """
     reportable = [f for f in doc["findings"] if is_ewa_reportable(f) and not f.get("new_substance")]
-    new = [_as_new_substance(f) for f in doc["findings"]
-           if f.get("new_substance") and f.get("suspected_group") and not f["internal_standard"]]
+    new = [_as_new_substance(f) for f in doc["findings"] if is_new_substance_lead(f)]
     codes = compound_identity([f.get("inchikey") or "" for f in reportable], [f["name"] for f in reportable],
                               [f.get("smiles") or "" for f in reportable],
                               [f.get("structure_status") or "" for f in reportable]).codes

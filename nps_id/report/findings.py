@@ -5,7 +5,8 @@ Entry points
 - :func:`report_finding` -- a results finding (+ library entry, sample details) -> report finding.
 - :func:`report_chromatogram` -- the TIC and every extracted component, each with why it gave
   the finding it gave (or none).
-- :func:`is_analogue`, :func:`is_ewa_reportable` -- the rules every output applies to a finding.
+- :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead` -- the rules every output
+  applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
 - :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """
@@ -142,13 +143,17 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
     standard = f.get("reference_standard") or {}
+    absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
     if f["isomers_not_excluded"] and standard.get("within"):
-        absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
         notes.append(f"Isomers whose spectra cannot be told from this one ({len(f['isomers_not_excluded'])}; {absent} "
                      f"not in the library) are excluded by the reference standard run {standard.get('run')} at the "
                      "same retention time.")
+    elif f["isomers_not_excluded"] and (excluded := next(
+            (c for c in f["criteria_met"] if c.startswith("isomers excluded by")), None)):
+        # e.g. the internal standard at its expected RT: the verdict says so, the limitation must agree
+        notes.append(f"Isomers whose spectra cannot be told from this one ({len(f['isomers_not_excluded'])}; {absent} "
+                     f"not in the library) are {excluded.removeprefix('isomers ')}.")
     elif f["isomers_not_excluded"]:
-        absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
         notes.append(f"Isomers not excluded ({len(f['isomers_not_excluded'])}; {absent} not in the library): their "
                      "spectra cannot be told from this one; the substance may be one of them, or a new substance, "
                      "unless a retention index or a reference standard excludes them.")
@@ -258,6 +263,13 @@ def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
     exporting the entry's name would report a substance that was not found."""
     return (finding["verdict"] in (IDENTIFIED, TENTATIVE) and not finding["internal_standard"]
             and not is_analogue(finding) and finding["ewa"]["nps"] is True)
+
+
+def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
+    """The one rule for a suspected new substance in the EWA export: one with a substance group
+    (named by it). Without a group it is an unknown to examine -- often a background compound the
+    library lacks -- not an early-warning lead."""
+    return bool(finding.get("new_substance") and finding.get("suspected_group") and not finding["internal_standard"])
 
 
 def is_analogue(finding: Mapping[str, Any]) -> bool:

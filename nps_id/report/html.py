@@ -16,6 +16,7 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
+from nps_id.report.findings import is_new_substance_lead
 from nps_id.report.present import (DASH, RT_DIGITS, check_lines, component_rows, conclusion, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
@@ -206,9 +207,10 @@ def _new_substances(doc) -> str:
     if not found:
         return ""
     out = ['<h2 id="new-substances">Suspected new substances</h2><p>No library compound explains the spectra of '
-           "these components. They are early-warning leads, reported under the substance group the closest known "
-           "compounds or the spectrum's diagnostic ions point to (where they do), never under a library "
-           "compound's name.</p>"]
+           "these components: each is a substance the library lacks (not necessarily a psychoactive one), or a "
+           "spectrum too weak or mixed to match. Those with a substance group the closest known compounds or the "
+           "spectrum's diagnostic ions point to are early-warning leads, exported to the EWA under that group; the "
+           "others are unknowns to examine. None is reported under a library compound's name.</p>"]
     for f in found:
         closest = _table(["Closest known compound", "Similarity", "\u0394 nominal mass", "\u0394 mass reads as"],
                          [[_td(_e(c.get("name"))), _td(_num(c.get("similarity"), 3), True),
@@ -219,7 +221,9 @@ def _new_substances(doc) -> str:
                 f"(maximum common substructure): {_e(f.get('core_smiles'))}</figcaption></figure>" if drawing else "")
         out.append(f'<h3>#{f["index"]} at {_num(f.get("rt_min"), RT_DIGITS)} min: {_e(finding_label(f))}</h3>'
                    + _kv([("Estimated nominal mass", _num(f.get("estimated_mass"))),
-                          ("Suspected group", f.get("suspected_group"))]) + core + closest)
+                          ("Suspected group", f.get("suspected_group")),
+                          ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(f)
+                           else "no (no substance group: an unknown to examine)")]) + core + closest)
     return "".join(out)
 
 

@@ -408,3 +408,18 @@ def test_an_output_below_a_file_is_one_line_exit_3(swgdrug_library, tmp_path, op
     assert result.exit_code == 3
     assert result.stderr.startswith("nps-id: error: ") and "cannot write the output here" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_new_substance():
+    # the table alone must not read as "Flubromazepam" or as the hit's name for an unknown
+    from nps_id.commands.match import format_table
+    from tests.report.conftest import make_results
+
+    results = make_results()
+    first, second = results["findings"][:2]
+    first.update(verdict="tentative", rule="isomer not excluded: the substance is the hit or an isomer ...",
+                 new_substance=False)
+    second.update(verdict="inconclusive", rule="below the tentative floor", new_substance=True)
+    lines = format_table(results).splitlines()
+    assert next(l for l in lines if first["name"] in l).endswith("[isomer not excluded]")
+    assert next(l for l in lines if second["name"] in l).endswith("[suspected new substance]")

@@ -46,7 +46,7 @@ def test_an_lc_analogue_is_a_finding_only_with_an_ms1_peak_and_a_passing_close_a
     from nps_id.match.lcms_evidence import analogue_accepted
 
     peak = Feature(250.0, 440.0, 436.0, 446.0, 1e5, 5e5, 3.0, 6, 12)
-    close = Verdict("tentative", "close analogue: no identity hit passes, an analogue-mode hit does", [], [])
+    close = Verdict("tentative", "close analogue: not the hit but a structural relative of it", [], [])
     plain = {"new_substance": False, "suspected_group": None}
     assert analogue_accepted(close, plain, peak) is None
     assert analogue_accepted(close, plain, None) == "analogue hit without an MS1 peak of its precursor"

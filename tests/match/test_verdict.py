@@ -303,3 +303,24 @@ def test_a_spectrum_without_library_hits_is_new_unless_it_has_no_peaks():
     peaks = assess(np.array([91.0, 134.0]), np.array([100.0, 20.0]), "ei", [], None, gap=None, isomer_alert=False)
     assert peaks.new_substance and peaks.verdict.verdict == "inconclusive"
     assert not assess(np.array([]), np.array([]), "ei", [], None, gap=None, isomer_alert=False).new_substance
+
+
+def test_isomer_not_excluded_says_what_excludes_the_isomers():
+    # an analyst reading only the rule must learn the next step, not just the doubt
+    v = decide(Evidence(**GOOD, isomers=_isomer_check(rate=1.0)))
+    assert v.rule.startswith("isomer not excluded")
+    assert "a reference standard run at the same RT" in v.rule and "retention index" in v.rule
+
+
+def test_close_analogue_says_the_substance_is_not_the_hit():
+    poor = {**GOOD, "mf": 550, "rmf": 600, "score": 550}
+    v = decide(Evidence(**poor, analogue_score=900, analogue_confidence=0.8))
+    assert v.rule.startswith("close analogue")
+    assert "not the hit" in v.rule and "new substance" in v.rule
+
+
+def test_an_lc_ms_isomer_rule_offers_no_retention_index():
+    # LC runs have no retention index: only a reference standard can exclude the isomers
+    v = decide(Evidence(kind="ms2", score=900, gap=100, isomers=_isomer_check(rate=1.0)))
+    assert v.rule.startswith("isomer not excluded")
+    assert "a reference standard run at the same RT" in v.rule and "retention index" not in v.rule

@@ -240,3 +240,16 @@ def test_instrument_and_method_come_from_the_run_file_else_the_sample_toml():
     assert doc["acquisitions"][0]["instrument"] == "GC-MS (EI, single quadrupole)"
     html = render(doc, "html")[".html"].decode("utf-8")
     assert "<td>GC-MS (EI, single quadrupole)</td><td>LRCFS drug screen</td>" in html
+
+
+def test_isomers_the_internal_standard_s_rt_excluded_are_not_listed_as_open():
+    # an identified internal standard must not carry "isomers not excluded ... may be a new substance"
+    results = make_results()
+    bupi = results["findings"][0]
+    excluded = "isomers excluded by the internal standard's expected RT (6.51 min, dRT +0.002, window 0.1)"
+    bupi.update(isomers_not_excluded=[{"name": None, "smiles": "CCCCN1CCCCC1C(O)=Nc1ccc(C)cc1C",
+                                       "move": "ring_position:N", "in_library": False, "inseparable_rate": 0.61}],
+                criteria_met=bupi["criteria_met"] + [excluded])
+    (finding,) = [f for f in build_report(results, SAMPLE_INFO, now=FIXED_NOW)["findings"] if f["name"] == "Bupivacaine"]
+    assert not any(n.startswith("Isomers not excluded") for n in finding["limitations"])
+    assert any("excluded by the internal standard's expected RT" in n for n in finding["limitations"])

@@ -43,3 +43,15 @@ def test_a_new_substance_without_a_group_is_named_as_such():
 
     label = finding_label({"name": "Ethyl heptanoate", "new_substance": True, "suspected_group": None})
     assert label == "suspected new substance (group not determined)"
+
+
+def test_only_a_new_substance_with_a_group_is_called_an_early_warning_lead():
+    # an unexplained 4-ion background component (no group) is an unknown to examine, not an EWA lead
+    doc, _, _ = _doc()
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    unknown = {**lead, "index": lead["index"] + 100, "suspected_group": None}
+    doc["findings"].append(unknown)
+    section = render(doc, "html")[".html"].decode().split('id="new-substances"')[1].split('<section')[0]
+    assert "not necessarily a psychoactive one" in section
+    assert section.count("Early-warning lead</th><td>yes (exported to the EWA)") == 1
+    assert section.count("Early-warning lead</th><td>no (no substance group: an unknown to examine)") == 1
