@@ -85,3 +85,16 @@ def test_reports_name_the_analogue_and_never_export_it_as_the_library_substance(
     (new,) = [row for row in rows if row["suspected_new_substance"]]
     assert new["substance"] == label and new["inchikey"] is None and name in new["closest_known_compounds"]
     assert label not in {e["substance"] for e in excluded(doc)}
+
+
+def test_the_etizolam_peak_without_etizolam_in_the_library_is_a_suspected_new_benzodiazepine(library):
+    """Default thresholds, the seized card (etizolam at ~10.26 min): its best remaining hit,
+    flutoprazepam, shares etizolam's nominal mass (342) at similarity ~0.61 -- not the same compound
+    measured elsewhere (EI SAME_MASS_SIMILARITY 0.7): the peak is a suspected new benzodiazepine,
+    never named as a library compound."""
+    results = next(iter(match_files([data_path("gcms", "lrcfs", "220223030.mzML")], library, MatchParameters())))[1]
+    near = [f for f in results["findings"] if abs(f["rt_min"] - 10.27) < 0.1]
+    assert near, "the etizolam peak gives a finding"
+    finding = near[0]
+    assert finding["verdict"] != "identified" and finding["new_substance"] is True
+    assert finding["suspected_group"] == "Benzodiazepines"

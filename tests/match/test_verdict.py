@@ -231,8 +231,9 @@ def test_a_spectrum_no_library_compound_explains_is_a_new_substance(verdict, rul
     from nps_id.match.assess import SAME_MASS_SIMILARITY, RankedHit, unexplained
     from nps_id.match.verdict import Verdict
 
-    top = RankedHit(0, 500, similarity=SAME_MASS_SIMILARITY + (similarity or 0.0))
-    assert unexplained(Verdict(verdict, rule), top, _Masses(), estimated) is new
+    for kind in ("ei", "ms2"):
+        top = RankedHit(0, 500, similarity=SAME_MASS_SIMILARITY[kind] + (similarity or 0.0))
+        assert unexplained(Verdict(verdict, rule), top, _Masses(), estimated, kind) is new
 
 
 def test_diagnostic_ions_need_every_ion_at_the_level():
