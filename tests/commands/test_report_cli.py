@@ -118,6 +118,8 @@ def _edited(tmp_path, edit):
     (lambda r: r["findings"][0].update(ms1={"feature": [1]}), "/findings/0/ms1/feature: [1] is not of type"),
     (lambda r: r.update(unassigned_features=[{"precursor_mz": 300.1, "rt_min": 7.0, "best_hits": [], "component": []}]),
      "/unassigned_features/0/component: [] is not of type"),
+    (lambda r: r["findings"][0].update(closest_compounds=[{"name": "X", "similarity": [], "delta_mass": ""}]),
+     "/findings/0/closest_compounds/0/delta_mass: '' is not of type"),
     (lambda r: r["findings"][0].update(apex_spectrum={"a": 1}), "/findings/0/apex_spectrum: 'mz' is a required"),
 ])
 def test_a_hand_edited_results_file_is_refused_with_where(tmp_path, edit, message):
