@@ -130,7 +130,10 @@ class _JsonCache(abc.ABC):
         if not self.path.exists():
             return {}
         try:
-            return self._decode(json.loads(self.path.read_text(encoding="utf-8")))
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"a JSON {type(data).__name__}, not an object")
+            return self._decode(data)
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=3)
             return {}
@@ -198,6 +201,17 @@ class _RowFactsCache(_JsonCache):
         files = [_module_file(m) for m in ("nps_id.match.assess", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
                                            "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound")]
         return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
+
+    def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
+        # A value of another type would reach the rules (a str mass) and stop the search.
+        for key, value in data.items():
+            if not isinstance(value, self._TYPES.get(key.partition(":")[0], ())) or isinstance(value, bool):
+                raise ValueError(f"{key!r} holds {value!r}")
+        return data
+
+    #: The JSON type of each persisted fact (None: not known for the row).
+    _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "context": str,
+              "mass": (int, type(None)), "ion": (int, type(None))}
 
 
 class LibraryFacts:

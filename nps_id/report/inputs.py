@@ -52,13 +52,15 @@ def read_document(path: str | Path) -> tuple[dict[str, Any], bytes]:
     path = Path(path)
     try:
         raw = path.read_bytes()
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_a_json_number)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a JSON file") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     kind = data.get("schema") if isinstance(data, dict) else None
     if kind not in (RESULTS_SCHEMA, REPORT_SCHEMA):
         raise InputError(
@@ -68,6 +70,11 @@ def read_document(path: str | Path) -> tuple[dict[str, Any], bytes]:
     if kind == RESULTS_SCHEMA:
         _check_results(data, path)
     return data, raw
+
+
+def _not_a_json_number(name: str) -> None:
+    # NaN/Infinity are Python's, not JSON's; a report hashes its input as strict JSON.
+    raise InputError(f"not valid JSON ({name} is not a JSON number)")
 
 
 def _check_results(data: Mapping[str, Any], path: Path) -> None:

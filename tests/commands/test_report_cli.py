@@ -113,11 +113,30 @@ def _edited(tmp_path, edit):
     (lambda r: r.update(schema_version="2.0"), "/schema_version"),
     (lambda r: r.pop("library"), "'library' is a required property"),
     (lambda r: r.update(tic={"rt_min": [1.0, 2.0], "intensity": [5.0]}), "/tic has 2 times but 1 intensities"),
+    (lambda r: r.update(command_line=5), "/command_line: 5 is not of type"),
+    (lambda r: r["parameters"].update(verdict=["a"]), "/parameters/verdict: ['a'] is not of type 'object'"),
+    (lambda r: r["findings"][0].update(ms1={"feature": [1]}), "/findings/0/ms1/feature: [1] is not of type"),
+    (lambda r: r.update(unassigned_features=[{"precursor_mz": 300.1, "rt_min": 7.0, "best_hits": [], "component": []}]),
+     "/unassigned_features/0/component: [] is not of type"),
+    (lambda r: r["findings"][0].update(closest_compounds=[{"name": "X", "similarity": [], "delta_mass": ""}]),
+     "/findings/0/closest_compounds/0/delta_mass: '' is not of type"),
+    (lambda r: r["findings"][0].update(apex_spectrum={"a": 1}), "/findings/0/apex_spectrum: 'mz' is a required"),
 ])
 def test_a_hand_edited_results_file_is_refused_with_where(tmp_path, edit, message):
     result = CliRunner().invoke(cli, ["report", str(_edited(tmp_path, edit)), "-o", str(tmp_path / "x.html")])
     assert result.exit_code == 3, result.output
     assert "not a usable 'nps-id match' results file" in result.stderr and message in result.stderr
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_results_file_with_nan_is_refused_in_one_line(tmp_path, value):
+    """Python's json writes NaN and Infinity, which JSON has not: an edited results file holding one
+    is refused where it is read, not a traceback when the report is hashed."""
+    path = _edited(tmp_path, lambda r: r["findings"][0].update(rt_min=value))
+    result = CliRunner().invoke(cli, ["report", str(path), "-f", "csv", "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.count("\n") == 1 and "edited.match.json: not valid JSON" in result.stderr
+    assert "is not a JSON number" in result.stderr
     assert not (tmp_path / "x.html").exists()
 
 
