@@ -44,6 +44,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from nps_id.compound import skeleton
+
 #: Hits per query the features read (search at least this many: a compound may fill many ranks
 #: with spectra at several collision energies).
 SEARCH_TOP = 50
@@ -74,8 +76,7 @@ class HitStructures:
         self._cache: dict[int, np.ndarray | None] = {}
 
     def compound(self, row: int) -> str:
-        key = str(self._inchikey[row] or "")[:14].upper()
-        return key or str(self._smiles[row] or "") or f"row {row}"
+        return skeleton(self._inchikey[row]) or str(self._smiles[row] or "") or f"row {row}"
 
     def fingerprint(self, row: int) -> np.ndarray | None:
         if row not in self._cache:
