@@ -36,6 +36,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
+from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import confirmed_ion_above, estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
@@ -301,10 +302,10 @@ class LibraryFacts:
         return self._cached("nominal", row, lambda r: nominal_spectrum(*self.reference.peaks.row(r)), persist=False)
 
     def molecule_mass(self, row: int) -> float | None:
-        """The row's monoisotopic mass (the library's exact_mass), else its nominal mass, else None."""
-        exact = self.reference.columns.get("exact_mass")
-        value = float(exact[row]) if exact is not None and exact[row] not in ("", None) else float("nan")
-        return value if np.isfinite(value) and value > 0 else (None if self.mass(row) is None else float(self.mass(row)))
+        """The row's monoisotopic mass (:func:`nps_id.match.lcms_evidence.candidate_mass`: from its
+        formula, else its exact_mass), else None."""
+        value = candidate_mass(self.reference.columns, row)
+        return value if np.isfinite(value) and value > 0 else None
 
     def ion(self, row: int) -> int | None:
         return self._cached("ion", row, lambda r: molecular_ion(self.nominal(r)))
@@ -418,8 +419,9 @@ def assess(
         missing = tuple(ions_missing(relative, facts.nominal(top.row), facts.formula(top.row),
                                      thresholds.ions_above_level, acquired_max))
     precursor_ion = None
-    if kind == "ms2" and precursor is not None and np.isfinite(precursor[0]) and facts.molecule_mass(top.row):
-        precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], facts.molecule_mass(top.row)))
+    molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
+    if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
+        precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule))
     isomers = None if fields_only else isomer_check()
     if identity:
         def identity_verdict(isomers: IsomerCheck | None) -> Verdict:
