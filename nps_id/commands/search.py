@@ -123,7 +123,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.errors import InputError
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
-    from nps_id.search.analogue_confidence import SEARCH_TOP, analogue_search
+    from nps_id.search.analogue_confidence import analogue_search
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import search as run_search
     from nps_id.search.engine import unsearchable
@@ -131,9 +131,9 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
 
     try:
         # --top N asks for N hits: never let fewer candidates than that reach the exact score
-        # (analogue mode searches at least SEARCH_TOP for its confidence).
+        # (analogue_search raises both to SEARCH_TOP for its confidence).
         settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=max(prefilter, top_k),
-                                  analog_prefilter=max(SearchSettings.analog_prefilter, top_k, SEARCH_TOP),
+                                  analog_prefilter=max(SearchSettings.analog_prefilter, top_k),
                                   tolerance=tolerance, precursor_tolerance=precursor_tolerance,
                                   isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior,
                                   threads=threads or usable_cores())

@@ -26,6 +26,8 @@ from nps_id.peaks import CSRPeaks
 
 PROTON = 1.007276
 _H2O, _NH3 = 18.010565, 17.026549
+#: Isotope spacings (Da, singly charged): 13C - 12C, and 37Cl - 35Cl / 81Br - 79Br.
+C13_SPACING, CL_BR_SPACING = 1.003355, 1.99705
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def isotope_pattern(centroids: CSRPeaks, feature: Feature, formula: str | None, 
         counts[element] = counts.get(element, 0) + number
     m1 = sum(n * _HEAVY.get(e, (0.0, 0.0))[0] for e, n in counts.items())
     m2 = sum(n * _HEAVY.get(e, (0.0, 0.0))[1] for e, n in counts.items()) + m1 ** 2 / 2
-    spacing = 1.003355 / abs(adduct.charge)
+    spacing = C13_SPACING / abs(adduct.charge)
     # only the peaks of the apex scan and its neighbours (not three run-wide XICs per finding)
     first, last = max(feature.apex_scan - 1, 0), min(feature.apex_scan + 2, centroids.n_spectra)
     lo, hi = centroids.offsets[first], centroids.offsets[last]
@@ -225,7 +227,7 @@ def isotope_pattern(centroids: CSRPeaks, feature: Feature, formula: str | None, 
         return float(intensity[np.abs(mz - target) <= target * tolerance_ppm * 1e-6].sum())
 
     mono = summed(feature.mz)
-    plus_two = 1.99705 if counts.get("Cl") or counts.get("Br") else 2 * spacing  # 37Cl/81Br spacing
+    plus_two = CL_BR_SPACING if counts.get("Cl") or counts.get("Br") else 2 * spacing  # 37Cl/81Br spacing
     measured = [summed(feature.mz + d) / mono if mono > 0 else None for d in (spacing, plus_two)]
     halogens = "".join(f"{e}{counts[e] if counts[e] > 1 else ''}" for e in ("Cl", "Br") if counts.get(e))
     return {"m1_expected": round(m1, 3), "m1_measured": None if measured[0] is None else round(measured[0], 3),

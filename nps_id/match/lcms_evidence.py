@@ -26,8 +26,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from nps_id.lcms.features import (MIN_PEAK_POINTS, Adduct, Feature, adduct_named, adducts_for, formula_mass, ion_mz,
-                                  isotope_pattern, ms1_feature, ppm_error)
+from nps_id.lcms.features import (C13_SPACING, CL_BR_SPACING, MIN_PEAK_POINTS, Adduct, Feature, adduct_named,
+                                  adducts_for, formula_mass, ion_mz, isotope_pattern, ms1_feature, ppm_error)
 from nps_id.lcms.groups import MS2Group
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, TENTATIVE, Verdict
 
@@ -46,7 +46,8 @@ DIAGNOSTIC_IONS = 3
 #: the reference (Schymanski level 1), whatever a library record from another instrument scores.
 SUPERSEDED_BY_STANDARD = ("score >=", "gap to next different compound", "isomers not excluded")
 #: Isotope peaks a DDA run may fragment: (label, m/z above the monoisotopic ion, singly charged).
-ISOTOPE_PEAKS = (("isotope M+1", 1.003355), ("isotope M+2 (37Cl/81Br)", 1.99705), ("isotope M+2", 2.00671))
+ISOTOPE_PEAKS = (("isotope M+1", C13_SPACING), ("isotope M+2 (37Cl/81Br)", CL_BR_SPACING),
+                 ("isotope M+2", 2 * C13_SPACING))
 
 
 @dataclass(frozen=True)

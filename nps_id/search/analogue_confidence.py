@@ -267,6 +267,7 @@ def analogue_search(queries: Sequence[Any], library: Any, settings: Any) -> tupl
 
     from nps_id.search.engine import search
 
-    hits = search(queries, library, replace(settings, top_k=max(settings.top_k, SEARCH_TOP)))
+    top = max(settings.top_k, SEARCH_TOP)  # and never fewer prefiltered candidates than that
+    hits = search(queries, library, replace(settings, top_k=top, analog_prefilter=max(settings.analog_prefilter, top)))
     reference = getattr(library, "reference", library)  # a PreparedLibrary holds its Reference
     return hits.top(settings.top_k), confidences(queries, hits, reference)

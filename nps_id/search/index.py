@@ -20,6 +20,8 @@ Entry points
 - :func:`load_indexes` -- the indexes for a :class:`~nps_id.search.reference.Reference`: the stored
   ones when their parameters match, else from the cache, else built once and cached.
 - :func:`nominal_csr`, :func:`trim_ms2_csr` -- the preprocessing, vectorised over a whole library.
+- :func:`expand_ranges` -- ``(i, p)`` for every ``p`` in ``range(lo[i], hi[i])`` (the slices of
+  many ``searchsorted`` windows at once).
   (``trim_ms2_csr`` only removes peaks; ms_entropy's cleaning, which also merges close peaks and
   normalises, is :func:`nps_id.search.preprocess.clean_ms2`, used by the entropy scores.)
 """
@@ -294,11 +296,25 @@ class FragmentIndex(_IndexedSpectra):
     def window(self, precursor_mz: float, half_width_da: float) -> np.ndarray:
         """Positions whose precursor m/z is within ``half_width_da`` of the query's, widened by
         the library record's :attr:`precursor_precision` (ascending positions)."""
+        return self.windows(np.array([precursor_mz], dtype=np.float64), np.array([half_width_da]))[1]
+
+    def windows(self, precursor_mz: np.ndarray, half_width_da: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`window` of many precursors at once: ``(i, position)`` pairs, grouped by ``i``,
+        positions ascending within each."""
         widest = half_width_da + self.widest_precision
-        lo = int(np.searchsorted(self.precursor_mz, precursor_mz - widest, "left"))
-        hi = int(np.searchsorted(self.precursor_mz, precursor_mz + widest, "right"))
-        near = np.abs(self.precursor_mz[lo:hi] - precursor_mz) <= half_width_da + self.precursor_precision[lo:hi]
-        return lo + np.flatnonzero(near)
+        which, pos = expand_ranges(np.searchsorted(self.precursor_mz, precursor_mz - widest, "left"),
+                                   np.searchsorted(self.precursor_mz, precursor_mz + widest, "right"))
+        near = (np.abs(self.precursor_mz[pos] - precursor_mz[which])
+                <= half_width_da[which] + self.precursor_precision[pos])
+        return which[near], pos[near]
+
+
+def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(i, p)`` for every ``p`` in ``range(lo[i], hi[i])``, in order: one vectorised expansion."""
+    counts = np.maximum(hi - lo, 0)
+    which = np.repeat(np.arange(lo.size), counts)
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return which, starts + np.arange(counts.sum())
 
 
 def recorded_precision(mz: np.ndarray, max_decimals: int = 4) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 
 from nps_id.peaks import CSRPeaks
 from nps_id.search.analogue import LISTED_MASSES, match_shift
-from nps_id.search.index import FragmentIndex, ion_mode_codes, recorded_precision, trim_ms2_csr
+from nps_id.search.index import FragmentIndex, expand_ranges, ion_mode_codes, recorded_precision, trim_ms2_csr
 from nps_id.search.prepared import SearchContext
 from nps_id.search.ranking import not_listed, rank_batch, top_indices
 from nps_id.search.settings import Hits, SearchSettings
@@ -71,31 +71,19 @@ def search_ms2(spectra: Sequence[Spectrum], batch: np.ndarray, index: FragmentIn
 def _precursor_windows(searched: np.ndarray, prec: np.ndarray, q_precision: np.ndarray, mode: np.ndarray,
                        index: FragmentIndex, tolerance: Tolerance) -> tuple[np.ndarray, np.ndarray]:
     """(query, position) of every library spectrum in the identity window of each ``searched``
-    query -- :meth:`FragmentIndex.window` for all queries at once -- of the query's ion mode
-    (or of none)."""
+    query (:meth:`FragmentIndex.windows`) of the query's ion mode (or of none)."""
     p = prec[searched]
-    half = np.asarray(tolerance.window_da(p), dtype=np.float64) + q_precision[searched]
-    widest = half + index.widest_precision
-    which, pos = _expand(np.searchsorted(index.precursor_mz, p - widest, "left"),
-                         np.searchsorted(index.precursor_mz, p + widest, "right"))
-    near = np.abs(index.precursor_mz[pos] - p[which]) <= half[which] + index.precursor_precision[pos]
+    which, pos = index.windows(p, np.asarray(tolerance.window_da(p), dtype=np.float64) + q_precision[searched])
     q_mode = mode[searched][which]
-    keep = near & ((q_mode == 0) | (index.ion_mode[pos] == q_mode) | (index.ion_mode[pos] == 0))
+    keep = (q_mode == 0) | (index.ion_mode[pos] == q_mode) | (index.ion_mode[pos] == 0)
     return searched[which[keep]].astype(np.int64), pos[keep].astype(np.int64)
 
 
 def _gather(sorted_mz: np.ndarray, targets: np.ndarray, half: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All (target, peak) pairs with ``|sorted_mz[peak] - target| <= half``: two searchsorted calls
     and one vectorised expansion of the slices."""
-    return _expand(np.searchsorted(sorted_mz, targets - half, "left"), np.searchsorted(sorted_mz, targets + half, "right"))
-
-
-def _expand(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(i, p)`` for every ``p`` in ``range(lo[i], hi[i])``, in order: one vectorised expansion."""
-    counts = np.maximum(hi - lo, 0)
-    which = np.repeat(np.arange(lo.size), counts)
-    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-    return which, starts + np.arange(counts.sum())
+    return expand_ranges(np.searchsorted(sorted_mz, targets - half, "left"),
+                         np.searchsorted(sorted_mz, targets + half, "right"))
 
 
 def _prefilter_analog(
@@ -123,6 +111,7 @@ def _prefilter_analog(
     if not s.mass_prior:
         return chosen
     half = LISTED_SHIFT_DA + q_precision
-    listed = np.concatenate([index.window(q_prec - sign * mass, half)
-                             for mass in LISTED_MASSES for sign in ((1.0,) if mass == 0 else (1.0, -1.0))])
+    targets = np.array([q_prec - sign * mass
+                        for mass in LISTED_MASSES for sign in ((1.0,) if mass == 0 else (1.0, -1.0))])
+    listed = index.windows(targets, np.full(targets.size, half))[1]
     return np.union1d(chosen, listed[score[listed] > 0])
