@@ -38,6 +38,7 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.commands.options import refuse_output_onto_inputs
+from nps_id.errors import InputError
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.verdict import VerdictThresholds
@@ -209,8 +210,10 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="keep the searched features here (npz)")
     parser.add_argument("--write", action="store_true", help=f"write the model to {MODEL_PATH}")
     args = parser.parse_args()
-    if args.write:
-        refuse_output_onto_inputs([MODEL_PATH], [args.swgdrug, args.massbank_ei, args.massbank_ms2])
+    try:  # before the hour of searching, as every nps-id command does
+        refuse_output_onto_inputs([MODEL_PATH] if args.write else [], [args.swgdrug, args.massbank_ei, args.massbank_ms2])
+    except InputError as exc:
+        parser.error(str(exc))
     sets = load_sets(args)
     training = {"ei": ["swgdrug", "massbank-ei"], "ms2": ["massbank-ms2"]}
     held = {"ei": "ei-analog", "ms2": "ms2-analog"}
@@ -261,9 +264,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    from nps_id.errors import NpsIdError
-
-    try:
-        main()
-    except NpsIdError as exc:  # one line, the project's exit code
-        raise SystemExit(f"train_analogue_confidence: error: {exc}") from None
+    main()
