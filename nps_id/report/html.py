@@ -21,7 +21,7 @@ from nps_id.report.present import (DASH, RT_DIGITS, check_lines, component_rows,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    provenance_fields, reference_standard_field, responsibility_fields,
-                                   structure_caption, summary_line, verdict_badge)
+                                   structure_caption, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
                                  xic_figure)
 
@@ -176,8 +176,7 @@ def _chromatograms(doc) -> str:
             continue
         acq = doc["acquisitions"][chrom["acquisition"]]
         svg = figure_svg(tic_figure(chrom, doc["findings"]))
-        heading = "Total ion chromatogram" + (" and the blank's" if chrom.get("blank") else "")
-        out.append(f'<h2>{heading}</h2><figure class="tic">{svg}<figcaption>TIC of '
+        out.append(f'<h2>{tic_heading(chrom)}</h2><figure class="tic">{svg}<figcaption>TIC of '
                    f"{_e(acq['file'])}; \u25bc marks each extracted component (numbered), labelled with "
                    "the finding it gave; colour = verdict." + _blank_caption(chrom) + "</figcaption></figure>")
     return "".join(out)

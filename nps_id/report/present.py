@@ -5,7 +5,7 @@ Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, 
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
 LC-MS/MS findings), :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
-:func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
+:func:`tic_heading`, :func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from nps_id.report.findings import is_analogue
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
 RT_DIGITS = 3
+
 
 def finding_label(finding: Mapping[str, Any]) -> str:
     """How a finding is named wherever a person reads it: a suspected new substance by its group,
@@ -99,6 +100,11 @@ def ewa_label(finding: Mapping[str, Any]) -> str:
     ewa = finding["ewa"]
     label = ewa["group_label"] + (f" \u2013 {ewa['subclass_label']}" if ewa.get("subclass_label") else "")
     return label + (" (not an NPS)" if ewa["nps"] is False else "")
+
+
+def tic_heading(chromatogram: Mapping[str, Any]) -> str:
+    """The heading over a run's TIC (and its blank's, drawn below it when there is one)."""
+    return "Total ion chromatogram" + (" and the blank's" if chromatogram.get("blank") else "")
 
 
 def summary_line(doc: Mapping[str, Any]) -> str:
