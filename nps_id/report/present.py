@@ -3,7 +3,7 @@ labels and table cells every renderer takes from a report document, so they read
 
 Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings), :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
+LC-MS/MS findings; :func:`shown_precursor_mz`), :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
 :func:`tic_heading`, :func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
 """
@@ -168,6 +168,11 @@ def deconvolution_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("Area (counts·s)", d.get("area")), ("Ions in the extracted spectrum", d.get("n_ions"))]
 
 
+def shown_precursor_mz(lc: Mapping[str, Any]) -> Any:
+    """The precursor m/z a reader is shown: the MS1 peak's measured m/z, else the MS/MS spectrum's."""
+    return lc.get("measured_mz") or lc.get("precursor_mz")
+
+
 def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, value) of an LC-MS/MS finding's precursor evidence (none for GC-MS)."""
     lc = finding.get("lc")
@@ -182,7 +187,7 @@ def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     isotopes = ("; ".join(f"M+{n} {iso.get(f'm{n}_measured')} (expected {iso.get(f'm{n}_expected')})" for n in (1, 2))
                 + (f"; {iso['halogens']} cluster" if iso.get("halogens") else "")) if iso else None
     others = "; ".join(f"{r['ion']} {r['precursor_mz']}" for r in lc.get("related_ions") or [])
-    return [("Precursor ion", f"{lc.get('adduct') or 'ion type unknown'}, m/z {lc.get('measured_mz') or lc.get('precursor_mz')}"
+    return [("Precursor ion", f"{lc.get('adduct') or 'ion type unknown'}, m/z {shown_precursor_mz(lc)}"
                               f" measured, {lc.get('theoretical_mz') or DASH} theoretical"),
             ("Precursor mass error", DASH if ppm is None else f"{ppm:+.1f} ppm"),
             ("Matched fragments", matched), ("MS1 peak of the precursor", peak), ("Isotopes (share of M)", isotopes),
