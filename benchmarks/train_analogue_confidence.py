@@ -211,7 +211,8 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help=f"write the model to {MODEL_PATH}")
     args = parser.parse_args()
     try:  # before the hour of searching, as every nps-id command does
-        refuse_output_onto_inputs([MODEL_PATH] if args.write else [], [args.swgdrug, args.massbank_ei, args.massbank_ms2])
+        refuse_output_onto_inputs([MODEL_PATH] if args.write else [],
+                                  [args.swgdrug, args.massbank_ei, args.massbank_ms2])
     except InputError as exc:
         parser.error(str(exc))
     sets = load_sets(args)

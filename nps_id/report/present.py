@@ -3,7 +3,8 @@ labels and table cells every renderer takes from a report document, so they read
 
 Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings; :func:`shown_precursor_mz`), :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
+LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`),
+:func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
 :func:`tic_heading`, :func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from nps_id.report.findings import is_analogue
+from nps_id.report.findings import is_analogue, is_new_substance_lead
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
@@ -166,6 +167,14 @@ def deconvolution_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("Scan range", f"{scans[0]}–{scans[1]}" if scans else None),
             ("Purity (share of the TIC at the apex)", None if purity is None else f"{100 * purity:.0f} %"),
             ("Area (counts·s)", d.get("area")), ("Ions in the extracted spectrum", d.get("n_ions"))]
+
+
+def new_substance_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of a suspected new substance: its mass, group and whether it is an EWA lead."""
+    return [("Estimated nominal mass", display_number(finding.get("estimated_mass"))),
+            ("Suspected group", finding.get("suspected_group")),
+            ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(finding)
+             else "no (no substance group: an unknown to examine)")]
 
 
 def shown_precursor_mz(lc: Mapping[str, Any]) -> Any:
