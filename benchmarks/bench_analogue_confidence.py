@@ -31,13 +31,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_search import DATA, _flash_peaks, _flash_precursor  # noqa: E402  (benchmarks share helpers)
+from train_analogue_confidence import FRACTIONS, at_fractions  # noqa: E402
+from train_analogue_confidence import RULE_THRESHOLDS as THRESHOLDS  # noqa: E402
 
 from nps_id.io import read  # noqa: E402
 from nps_id.match.verdict import VerdictThresholds  # noqa: E402
 from nps_id.search.analogue_confidence import fingerprint, tanimoto  # noqa: E402
-
-FRACTIONS = (0.10, 0.20, 0.35, 0.50, 1.00)
-THRESHOLDS = (0.0, 0.3, 0.4, 0.45, 0.5, 0.6)
 
 
 def nps_rows(queries: Path, library: Path) -> dict[int, dict]:
@@ -75,11 +74,6 @@ def flash_top1(library_msp: Path, queries: list, ei: bool) -> list[tuple[float, 
         best = int(np.argmax(scores))
         out.append((float(scores[best]), entries[best]["smiles"]) if scores[best] > 0 else (0.0, ""))
     return out
-
-
-def at_fractions(key: np.ndarray, y: np.ndarray) -> list[float]:
-    order = np.argsort(-key, kind="mergesort")
-    return [float(y[order[: max(int(round(f * y.size)), 1)]].mean()) for f in FRACTIONS]
 
 
 def main() -> None:

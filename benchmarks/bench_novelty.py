@@ -36,13 +36,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from nps_id._atomic import atomic_output
 from nps_id.chem.ewa_groups import classify
 from nps_id.chem.formula import nominal_mass
 from nps_id.io import read
@@ -52,6 +52,7 @@ from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Evidence, VerdictThresho
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of
+from nps_id.search.settings import Hits
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 TOP = 80
@@ -75,19 +76,21 @@ def remeasured(spectra, seed: int = 0):
 
 #: --details: one row per query and task (what the rules said), for analysis.
 DETAILS: list | None = None
-#: --cache: folder keeping each task's hits (pickled) so that rule changes re-run in seconds.
+#: --cache: folder keeping each task's hits (npz, no pickle) so that rule changes re-run in seconds.
 CACHE: Path | None = None
 
 
 def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
     same_queries = name if name.startswith("swgdrug") else name.replace("-lco", "-present")
-    cached = None if CACHE is None else CACHE / f"{same_queries}.pickle"
+    cached = None if CACHE is None else CACHE / f"{same_queries}.npz"
     if cached is not None and cached.exists():
-        hits = pickle.loads(cached.read_bytes())
+        with np.load(cached, allow_pickle=False) as columns:
+            hits = Hits(**columns)
     else:
         hits = search(queries, reference, SearchSettings(top_k=TOP, prefilter=300, threads=2))
-        if cached is not None:
-            cached.write_bytes(pickle.dumps(hits))
+        if cached is not None:  # atomic: a killed run leaves no truncated cache for the next to load
+            with atomic_output(cached, suffix=".npz") as tmp:
+                np.savez(tmp, **{column: getattr(hits, column) for column in hits.__dataclass_fields__})
     return [evaluate(name, queries, reference, facts_all, leave_out, t, hits) for t in variants]
 
 

@@ -36,6 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nps_id._atomic import atomic_output
+from nps_id.commands.options import refuse_output_onto_inputs
+from nps_id.errors import InputError
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.verdict import VerdictThresholds
@@ -126,8 +129,8 @@ def load_sets(args) -> dict[str, dict[str, np.ndarray]]:
         sets[name] = searched(queries, reference, leave_out)
         sets[name]["group"] = sets[name]["group"].astype(str)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(path, **sets[name])
+            with atomic_output(path, suffix=".npz") as tmp:  # a killed run leaves no truncated cache
+                np.savez(tmp, **sets[name])
         print(f"{name}: {len(sets[name]['y'])} queries searched", flush=True)
     return sets
 
@@ -207,6 +210,11 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="keep the searched features here (npz)")
     parser.add_argument("--write", action="store_true", help=f"write the model to {MODEL_PATH}")
     args = parser.parse_args()
+    try:  # before the hour of searching, as every nps-id command does
+        refuse_output_onto_inputs([MODEL_PATH] if args.write else [],
+                                  [args.swgdrug, args.massbank_ei, args.massbank_ms2])
+    except InputError as exc:
+        parser.error(str(exc))
     sets = load_sets(args)
     training = {"ei": ["swgdrug", "massbank-ei"], "ms2": ["massbank-ms2"]}
     held = {"ei": "ei-analog", "ms2": "ms2-analog"}
@@ -251,7 +259,8 @@ def main() -> None:
                "trained_by": "benchmarks/train_analogue_confidence.py", "features": list(FEATURES),
                "models": {k: {n: (np.round(v, 6).tolist() if isinstance(v, list) else round(v, 6))
                               for n, v in m.items()} for k, m in models.items()}}
-        MODEL_PATH.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+        with atomic_output(MODEL_PATH) as tmp:  # a killed run never leaves a truncated model the package reads
+            tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {MODEL_PATH}")
 
 

@@ -27,6 +27,7 @@ from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
 from nps_id.batch.runner import BatchResult, results_path
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
+from nps_id.report.present import counted
 
 REPORTED_VERDICTS = (IDENTIFIED, TENTATIVE)
 
@@ -214,7 +215,7 @@ def _html(summary: Summary) -> str:
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>nps-id batch summary</title>"
         f"<style>{_CSS}</style></head><body><h1>nps-id batch summary</h1>"
-        f"<p>{len(summary.runs)} run{'' if len(summary.runs) == 1 else 's'}, {n_failed} failed; "
+        f"<p>{counted(len(summary.runs), 'run')}, {n_failed} failed; "
         "substances identified or tentative.</p>"
         f"<table><tr><th>substance</th>{head}</tr>{''.join(body)}</table>"
         f"<h2>Carry-over hints</h2><ul>{hints}</ul>"

@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 from nps_id.compound import compound_identity
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import is_analogue, is_ewa_reportable, is_new_substance_lead
-from nps_id.report.present import finding_label
+from nps_id.report.present import finding_label, shown_precursor_mz
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
 EXPORT_VERSION = "1.0"
@@ -110,7 +110,7 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
                                 lambda d, f: "; ".join(_closest(c) for c in f.get("closest_compounds") or []) or None),
     # LC-MS/MS evidence (empty for GC-MS): what the MS1 scans and the fragments say about the precursor
     "precursor_ion": ("LC-MS/MS: the precursor's ion type and measured m/z, e.g. [M+H]+ 318.0124",
-                      lambda d, f: _lc(f, lambda lc: f"{lc['adduct'] or '?'} {lc['measured_mz'] or lc['precursor_mz']}")),
+                      lambda d, f: _lc(f, lambda lc: f"{lc['adduct'] or '?'} {shown_precursor_mz(lc)}")),
     "precursor_mass_error_ppm": ("LC-MS/MS: exact-mass error of the precursor's MS1 peak against that ion, ppm",
                                  lambda d, f: _lc(f, lambda lc: lc["mass_error_ppm"])),
     "matched_fragments": ("LC-MS/MS: reference fragments the MS/MS spectrum holds, e.g. '5 of 6'",

@@ -142,21 +142,20 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
-    standard = f.get("reference_standard") or {}
-    absent = sum(not i.get("in_library") for i in f["isomers_not_excluded"])
-    if f["isomers_not_excluded"] and standard.get("within"):
-        notes.append(f"Isomers whose spectra cannot be told from this one ({len(f['isomers_not_excluded'])}; {absent} "
-                     f"not in the library) are excluded by the reference standard run {standard.get('run')} at the "
-                     "same retention time.")
-    elif f["isomers_not_excluded"] and (excluded := next(
-            (c for c in f["criteria_met"] if c.startswith("isomers excluded by")), None)):
-        # e.g. the internal standard at its expected RT: the verdict says so, the limitation must agree
-        notes.append(f"Isomers whose spectra cannot be told from this one ({len(f['isomers_not_excluded'])}; {absent} "
-                     f"not in the library) are {excluded.removeprefix('isomers ')}.")
-    elif f["isomers_not_excluded"]:
-        notes.append(f"Isomers not excluded ({len(f['isomers_not_excluded'])}; {absent} not in the library): their "
-                     "spectra cannot be told from this one; the substance may be one of them, or a new substance, "
-                     "unless a retention index or a reference standard excludes them.")
+    isomers = f["isomers_not_excluded"]
+    if isomers:
+        standard = f.get("reference_standard") or {}
+        counts = f"({len(isomers)}; {sum(not i.get('in_library') for i in isomers)} not in the library)"
+        # what excluded them: a reference standard at the same RT, or a criterion of the verdict (e.g.
+        # the internal standard at its expected RT: the verdict says so, the limitation must agree)
+        excluded = (f"excluded by the reference standard run {standard.get('run')} at the same retention time"
+                    if standard.get("within") else
+                    next((c.removeprefix("isomers ") for c in f["criteria_met"] if c.startswith("isomers excluded by")),
+                         None))
+        notes.append(f"Isomers whose spectra cannot be told from this one {counts} are {excluded}." if excluded else
+                     f"Isomers not excluded {counts}: their spectra cannot be told from this one; the substance may "
+                     "be one of them, or a new substance, unless a retention index or a reference standard excludes "
+                     "them.")
     if f["new_substance"]:
         group = (f"the evidence points to {f['suspected_group']}; it is reported under that group"
                  if f.get("suspected_group") else "no substance group is determined; it is reported as unknown")

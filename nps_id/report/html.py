@@ -16,12 +16,11 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
-from nps_id.report.findings import is_new_substance_lead
 from nps_id.report.present import (DASH, RT_DIGITS, check_lines, component_rows, conclusion, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
-                                   provenance_fields, reference_standard_field, responsibility_fields,
-                                   structure_caption, summary_line, verdict_badge)
+                                   new_substance_fields, provenance_fields, reference_standard_field,
+                                   responsibility_fields, structure_caption, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
                                  xic_figure)
 
@@ -176,8 +175,7 @@ def _chromatograms(doc) -> str:
             continue
         acq = doc["acquisitions"][chrom["acquisition"]]
         svg = figure_svg(tic_figure(chrom, doc["findings"]))
-        heading = "Total ion chromatogram" + (" and the blank's" if chrom.get("blank") else "")
-        out.append(f'<h2>{heading}</h2><figure class="tic">{svg}<figcaption>TIC of '
+        out.append(f'<h2>{tic_heading(chrom)}</h2><figure class="tic">{svg}<figcaption>TIC of '
                    f"{_e(acq['file'])}; \u25bc marks each extracted component (numbered), labelled with "
                    "the finding it gave; colour = verdict." + _blank_caption(chrom) + "</figcaption></figure>")
     return "".join(out)
@@ -220,10 +218,7 @@ def _new_substances(doc) -> str:
         core = (f'<figure class="structure">{drawing}<figcaption>Core structure the closest compounds share '
                 f"(maximum common substructure): {_e(f.get('core_smiles'))}</figcaption></figure>" if drawing else "")
         out.append(f'<h3>#{f["index"]} at {_num(f.get("rt_min"), RT_DIGITS)} min: {_e(finding_label(f))}</h3>'
-                   + _kv([("Estimated nominal mass", _num(f.get("estimated_mass"))),
-                          ("Suspected group", f.get("suspected_group")),
-                          ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(f)
-                           else "no (no substance group: an unknown to examine)")]) + core + closest)
+                   + _kv(new_substance_fields(f)) + core + closest)
     return "".join(out)
 
 

@@ -23,7 +23,7 @@ from nps_id.report.present import (DASH, RT_DIGITS, check_lines, component_rows,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    provenance_fields, reference_standard_field, responsibility_fields,
-                                   structure_caption, summary_line, verdict_badge)
+                                   structure_caption, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
 
 A4_IN = (8.27, 11.69)
@@ -182,7 +182,7 @@ def _tic_page(fig, doc, chrom, rows) -> None:
     the plot down to mid-page), the component table below it."""
     page = _Page(fig)
     if chrom is not None:
-        page.heading("Total ion chromatogram" + (" and the blank's" if chrom.get("blank") else ""))
+        page.heading(tic_heading(chrom))
         bottom = 0.47 if chrom.get("blank") else 0.6
         draw_tic(_band(fig, page.y - 0.01, bottom), chrom, doc["findings"])
         page.y = bottom - 0.03

@@ -265,6 +265,8 @@ def draw_xic(target, finding: Mapping[str, Any]) -> None:
     RT of the MS/MS spectrum dashed."""
     import matplotlib
 
+    from nps_id.report.present import shown_precursor_mz
+
     lc = finding.get("lc") or {}
     xic, feature = lc.get("xic") or {"rt_min": [], "intensity": []}, lc.get("feature")
     with matplotlib.rc_context(_rc()):
@@ -274,7 +276,7 @@ def draw_xic(target, finding: Mapping[str, Any]) -> None:
         if feature:
             ax.axvspan(feature["left_rt_seconds"] / 60, feature["right_rt_seconds"] / 60, color="#2166ac", alpha=0.12)
         ax.axvline(finding["rt_min"], color="#b35806", linewidth=0.7, linestyle="--")
-        mz, ppm = lc.get("measured_mz") or lc.get("precursor_mz"), xic.get("tolerance_ppm")
+        mz, ppm = shown_precursor_mz(lc), xic.get("tolerance_ppm")
         width = f" \u00b1 {ppm:g} ppm" if ppm else ""
         ax.set_title(f"XIC m/z {mz}{width} (MS1 scans); shaded: the peak; dashed: the MS/MS spectrum", fontsize=7)
         ax.set_xlabel("RT (min)")

@@ -3,20 +3,22 @@ labels and table cells every renderer takes from a report document, so they read
 
 Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings), :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
+LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`),
+:func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
-:func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
+:func:`tic_heading`, :func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
 import json
 from typing import Any, Mapping
 
-from nps_id.report.findings import is_analogue
+from nps_id.report.findings import is_analogue, is_new_substance_lead
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
 RT_DIGITS = 3
+
 
 def finding_label(finding: Mapping[str, Any]) -> str:
     """How a finding is named wherever a person reads it: a suspected new substance by its group,
@@ -101,6 +103,11 @@ def ewa_label(finding: Mapping[str, Any]) -> str:
     return label + (" (not an NPS)" if ewa["nps"] is False else "")
 
 
+def tic_heading(chromatogram: Mapping[str, Any]) -> str:
+    """The heading over a run's TIC (and its blank's, drawn below it when there is one)."""
+    return "Total ion chromatogram" + (" and the blank's" if chromatogram.get("blank") else "")
+
+
 def summary_line(doc: Mapping[str, Any]) -> str:
     """The counts of a report in one sentence.
 
@@ -162,6 +169,19 @@ def deconvolution_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("Area (counts·s)", d.get("area")), ("Ions in the extracted spectrum", d.get("n_ions"))]
 
 
+def new_substance_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(label, value) of a suspected new substance: its mass, group and whether it is an EWA lead."""
+    return [("Estimated nominal mass", display_number(finding.get("estimated_mass"))),
+            ("Suspected group", finding.get("suspected_group")),
+            ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(finding)
+             else "no (no substance group: an unknown to examine)")]
+
+
+def shown_precursor_mz(lc: Mapping[str, Any]) -> Any:
+    """The precursor m/z a reader is shown: the MS1 peak's measured m/z, else the MS/MS spectrum's."""
+    return lc.get("measured_mz") or lc.get("precursor_mz")
+
+
 def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, value) of an LC-MS/MS finding's precursor evidence (none for GC-MS)."""
     lc = finding.get("lc")
@@ -176,7 +196,7 @@ def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     isotopes = ("; ".join(f"M+{n} {iso.get(f'm{n}_measured')} (expected {iso.get(f'm{n}_expected')})" for n in (1, 2))
                 + (f"; {iso['halogens']} cluster" if iso.get("halogens") else "")) if iso else None
     others = "; ".join(f"{r['ion']} {r['precursor_mz']}" for r in lc.get("related_ions") or [])
-    return [("Precursor ion", f"{lc.get('adduct') or 'ion type unknown'}, m/z {lc.get('measured_mz') or lc.get('precursor_mz')}"
+    return [("Precursor ion", f"{lc.get('adduct') or 'ion type unknown'}, m/z {shown_precursor_mz(lc)}"
                               f" measured, {lc.get('theoretical_mz') or DASH} theoretical"),
             ("Precursor mass error", DASH if ppm is None else f"{ppm:+.1f} ppm"),
             ("Matched fragments", matched), ("MS1 peak of the precursor", peak), ("Isotopes (share of M)", isotopes),
