@@ -409,13 +409,14 @@ def assess(
         smiles = facts.structure(top.row)
         context = rates_context(facts.context(top.row), kind)
         return check_isomers(smiles, context, top.score, facts.name_of_block, scores,
-                             min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin,
+                             min_rate=thresholds.isomer_rate_at(kind, top.score), margin=thresholds.isomer_margin,
                              isomers=facts.isomer_cache.get(smiles) if smiles else None)
 
     above = missing = None
     if kind == "ei" and facts.mass(top.row) is not None:
-        above = tuple(ions_above(relative, facts.formula(top.row), thresholds.ions_above_level)
-                      or confirmed_ion_above(relative, estimated, facts.formula(top.row)))
+        formula, own_ion = facts.formula(top.row), facts.ion(top.row)
+        above = tuple(ions_above(relative, formula, thresholds.ions_above_level, own_ion)
+                      or confirmed_ion_above(relative, estimated, formula, own_ion))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), facts.formula(top.row),
                                      thresholds.ions_above_level, acquired_max))
     precursor_ion = None

@@ -11,8 +11,8 @@
   similarity**4, the unknown's own highest ion counting 0.5 (chosen on the development data:
   SWGDRUG leave-compound-out 0.70 right, highest ion alone 0.64; docs/match.md).
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
-  cluster: a candidate lighter than ions the spectrum holds cannot be the compound (unless the
-  spectrum is a mixture).
+  cluster (and above its reference spectrum's own ions): a candidate lighter than ions the
+  spectrum holds cannot be the compound (unless the spectrum is a mixture).
 - :func:`confirmed_ion_above` -- the same for the unknown's molecular ion at any abundance, when
   the estimated mass confirms it.
 - :func:`ions_missing` -- the reverse: significant ions of the candidate above everything the
@@ -93,27 +93,35 @@ def estimate_mass(own_ion: int | None, hits: Iterable[tuple[int | None, int | No
     return int(best) if best > 0 else None
 
 
-def ions_above(relative: Mapping[int, float], formula: str | None, min_relative: float) -> list[tuple[int, float]]:
+def ions_above(relative: Mapping[int, float], formula: str | None, min_relative: float,
+               reference_ion: int | None = None) -> list[tuple[int, float]]:
     """``(m/z, relative intensity)`` of the unknown's ions (a :func:`nominal_spectrum`) at >=
     ``min_relative`` of its base peak above the candidate's nominal mass plus its isotope cluster;
     empty when the formula is unknown (the check is then not evaluated:
-    :func:`nps_id.chem.formula.nominal_mass` is None)."""
+    :func:`nps_id.chem.formula.nominal_mass` is None).
+
+    ``reference_ion``: the :func:`molecular_ion` of the candidate's own reference spectrum. Ions
+    up to it are the candidate's as it was measured, not "above" it: libraries file derivatives
+    under the parent's formula (MassBank's TMS-derivatised metabolites: L-glutamic acid, M 147,
+    with ions up to m/z 363), and a record matching a spectrum of the same derivative must not
+    fail the check."""
     mass = formula_mass(formula)
     if mass is None:
         return []
-    limit = mass + isotope_reach(formula)
+    limit = max(mass, reference_ion or 0) + isotope_reach(formula)
     return [(m, round(r, 3)) for m, r in sorted(relative.items()) if m > limit and r >= min_relative]
 
 
-def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None) -> list[tuple[int, float]]:
+def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None,
+                        reference_ion: int | None = None) -> list[tuple[int, float]]:
     """The unknown's :func:`molecular_ion` (any abundance >= :data:`ION_FLOOR`) when its estimated
     mass confirms it (the closest library spectra vote for the same mass) and it lies above the
-    candidate's molecular-ion cluster. Alcohols, esters and alkanes show molecular ions of 1-5 %,
+    candidate's molecular-ion cluster (and its reference spectrum's, as in :func:`ions_above`). Alcohols, esters and alkanes show molecular ions of 1-5 %,
     below :func:`ions_above`'s level: 1-phenyl-2-propanol (M+ 136, ~3 %) matched toluene (M 92)."""
     own = molecular_ion(relative)
     if own is None or own != estimated:
         return []
-    return ions_above({own: relative[own]}, formula, 0.0)
+    return ions_above({own: relative[own]}, formula, 0.0, reference_ion)
 
 
 def ions_missing(relative: Mapping[int, float], reference: Mapping[int, float], formula: str | None,

@@ -200,6 +200,21 @@ def test_isomer_min_rate_is_inclusive():
     assert not _isomer_check(rate=T.isomer_min_rate - 0.01).not_excluded
 
 
+@pytest.mark.parametrize("kind, floor", [("ei", T.isomer_exclusion_mf), ("ms2", T.isomer_exclusion_score)])
+def test_an_absent_isomer_is_excluded_by_its_kind_only_for_a_close_match(kind, floor):
+    # a kind of isomer the spectra usually separate (rate 0.1) is excluded at the floor, inclusive;
+    # a match one point weaker is what such an isomer gives too: it is not excluded
+    from nps_id.match.isomer_rule import check_isomers
+
+    def absent(score):
+        return check_isomers(METHAMPHETAMINE, "drug", score, lambda block: None, {},
+                             min_rate=T.isomer_rate_at(kind, score), margin=T.isomer_margin,
+                             rates={"drug": {"default": 0.1}}).absent
+
+    assert not absent(floor)
+    assert absent(floor - 1)
+
+
 def test_isomer_margin_is_inclusive():
     # a library isomer scored exactly the margin below the hit is excluded; one point closer is not
     assert not _isomer_check(score_below_top=T.isomer_margin).not_excluded
