@@ -32,6 +32,10 @@ class MatchProcessor:
         Optional n-alkane ladder (run or CSV) for retention indices.
     lenient
         Let readers skip malformed scans.
+    command_line
+        The ``nps-id batch`` command as typed (None when unknown), recorded in each run's results
+        as ``command_line`` (the report's "Match command line"). Not a setting: a batch resumed
+        with another command line keeps the runs it already has.
 
     The ``params`` passed per run carry only ``"blank"``: the path of the blank run paired with
     it by ``--blank-pattern`` (or ``None``); the rest of the settings live in this object, and
@@ -43,6 +47,7 @@ class MatchProcessor:
     match: MatchParameters = field(default_factory=MatchParameters)
     alkanes: str | None = None
     lenient: bool = False
+    command_line: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """The settings that decide the results (hashed by the manifest)."""
@@ -59,8 +64,11 @@ class MatchProcessor:
             if key not in _BLANKS:
                 _BLANKS[key] = prepare_blank(blank_path, self.match, sha256=digests.get(str(blank_path)))
             blank = _BLANKS[key]
-        return match_run(path, library, self.match, blank=blank, ladder=self._ladder(), lenient=self.lenient,
-                         sha256=digests.get(str(path)))
+        results = match_run(path, library, self.match, blank=blank, ladder=self._ladder(), lenient=self.lenient,
+                            sha256=digests.get(str(path)))
+        if self.command_line:
+            results["command_line"] = self.command_line
+        return results
 
     def _ladder(self) -> Any:
         if self.alkanes is None:

@@ -8,7 +8,8 @@ import click
 from nps_id._cores import usable_cores
 from nps_id.commands.match_options import match_settings_options
 from nps_id.batch.runner import DEFAULT_TIMEOUT_SECONDS
-from nps_id.commands.options import lenient_option, library_option, refuse_output_onto_inputs, resolve_library
+from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
+                                     typed_command_line)
 from nps_id.report import FORMATS as REPORT_FORMATS
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
@@ -95,7 +96,8 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     if sample_info:
         _warn_standard_runs_not_matched(sample_info)
     processor = MatchProcessor(str(library_path), match=match_parameters,
-                               alkanes=str(alkanes.resolve()) if alkanes else None, lenient=lenient)
+                               alkanes=str(alkanes.resolve()) if alkanes else None, lenient=lenient,
+                               command_line=typed_command_line())
     reports = None
     if report_formats:
         reports = ReportWriter(tuple(report_formats), str(sample_info.resolve()) if sample_info else None,

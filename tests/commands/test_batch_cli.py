@@ -313,3 +313,16 @@ def test_reference_standard_runs_in_the_sample_toml_are_not_silently_ignored(swg
     assert result.exit_code == 0, result.output
     warning = [line for line in result.stderr.splitlines() if "reference standard" in line]
     assert len(warning) == 1 and "Etizolam" in warning[0] and "nps-id match --sample-info" in warning[0]
+
+
+def test_batch_results_record_the_batch_command_line(tmp_path, swgdrug_library, monkeypatch):
+    # a report made from a batch's results shows how they were made, as one from `nps-id match` does
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+    argv = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"), "--workers", "1"]
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/nps-id", *argv])
+    result = CliRunner().invoke(cli, argv)
+    assert result.exit_code == 0, result.output
+    results = json.loads(results_path(tmp_path / "out", "220223030.mzML").read_text())
+    assert results["command_line"] == "nps-id " + " ".join(argv)
