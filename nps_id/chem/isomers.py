@@ -15,7 +15,12 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
   anethole: allyl <-> propenyl);
 - ``ring_nitrogen``: a pyridine-type ring nitrogen moved to another C-H position of its aromatic
   ring system (quinoline <-> isoquinoline, benzo[f]quinoline <-> phenanthridine, 2-/3-/4-pyridyl
-  seen from the ring): the ring fragments the same way (loss of HCN), wherever the N sits.
+  seen from the ring): the ring fragments the same way (loss of HCN), wherever the N sits;
+- ``ring_opening``: a cyclopropyl or cyclobutyl group replaced by an alkenyl group of the same
+  carbons (cyclopropyl <-> crotonyl fentanyl, cyclobutyl <-> senecioyl fentanyl: a small ring and
+  a C=C carry the same unsaturation, and both lose the same acylium).
+
+Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
 Each isomer carries the move that made it, so evidence about how far apart such isomers' spectra
 are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move.
@@ -33,7 +38,12 @@ from rdkit import Chem, RDLogger
 RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
-MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen")
+MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening")
+#: Alkenyl groups (``*``: the attachment) with the carbons of a cyclopropyl (3) or cyclobutyl (4).
+ALKENYLS = {
+    3: ("*C=CC", "*CC=C", "*C(=C)C"),
+    4: ("*C=CCC", "*CC=CC", "*CCC=C", "*C(=C)CC", "*C(C)=CC", "*C(C)C=C", "*C=C(C)C", "*CC(=C)C"),
+}
 #: Enumeration stops at this many isomers per structure (a large molecule has thousands; the
 #: first few hundred are enough to know whether one is absent from the library).
 MAX_ISOMERS = 400
@@ -179,8 +189,57 @@ def _ring_nitrogen(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
             yield rw.GetMol(), "ring_nitrogen"
 
 
+def _ring_opening(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """A saturated all-carbon 3- or 4-ring hanging off the molecule by one single bond (its ring
+    atoms carry nothing else) is replaced by each alkenyl group of :data:`ALKENYLS` of its size."""
+    for ring in mol.GetRingInfo().AtomRings():
+        if len(ring) not in ALKENYLS:
+            continue
+        ring_set = set(ring)
+        atoms = [mol.GetAtomWithIdx(i) for i in ring]
+        if any(a.GetSymbol() != "C" or a.GetIsAromatic() for a in atoms):
+            continue
+        outside = [(a.GetIdx(), n.GetIdx()) for a in atoms for n in a.GetNeighbors() if n.GetIdx() not in ring_set]
+        if len(outside) != 1 or any(b.GetBondType() != Chem.BondType.SINGLE for a in atoms for b in a.GetBonds()):
+            continue
+        if any(mol.GetRingInfo().NumAtomRings(i) > 1 for i in ring):
+            continue  # fused or spiro: not a pendant ring
+        _, anchor = outside[0]
+        for fragment in ALKENYLS[len(ring)]:
+            yield _replace_group(mol, ring_set, anchor, fragment), "ring_opening"
+
+
+def _replace_group(mol: Chem.Mol, group: set[int], anchor: int, fragment: str) -> Chem.Mol:
+    """``mol`` with the atoms ``group`` removed and ``fragment`` (SMILES, ``*`` at its attachment)
+    bonded to ``anchor`` instead."""
+    rw = Chem.RWMol(mol)
+    rw.GetAtomWithIdx(anchor).SetIntProp("anchor", 1)
+    for idx in sorted(group, reverse=True):
+        rw.RemoveAtom(idx)
+    piece = Chem.MolFromSmiles(fragment)
+    offset = rw.GetNumAtoms()
+    combined = Chem.RWMol(Chem.CombineMols(rw.GetMol(), piece))
+    star = next(a.GetIdx() for a in combined.GetAtoms() if a.GetAtomicNum() == 0 and a.GetIdx() >= offset)
+    attach = combined.GetAtomWithIdx(star).GetNeighbors()[0].GetIdx()
+    new_anchor = next(a.GetIdx() for a in combined.GetAtoms() if a.HasProp("anchor"))
+    combined.AddBond(new_anchor, attach, Chem.BondType.SINGLE)
+    combined.RemoveAtom(star)
+    return combined.GetMol()
+
+
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
-           "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen}
+           "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening}
+
+
+def _without_isotopes(mol: Chem.Mol) -> Chem.Mol:
+    """``mol`` with every isotope label dropped and the (then ordinary) explicit hydrogens folded
+    in: a CD3 is a methyl to the moves."""
+    if not any(a.GetIsotope() for a in mol.GetAtoms()):
+        return mol
+    rw = Chem.RWMol(mol)
+    for atom in rw.GetAtoms():
+        atom.SetIsotope(0)
+    return Chem.RemoveHs(rw.GetMol())
 
 
 @lru_cache(maxsize=4096)
@@ -195,6 +254,7 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
     mol = Chem.MolFromSmiles(smiles)
     if mol is None or mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
         return None
+    mol = _without_isotopes(mol)
     Chem.RemoveStereochemistry(mol)
     own = Chem.MolToInchiKey(mol)[:14]
     if not own:

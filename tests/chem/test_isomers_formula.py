@@ -87,3 +87,21 @@ def test_ring_nitrogen_moves_within_the_aromatic_ring_system():
     assert found == {"c1ccc2cnccc2c1": "ring_nitrogen"}  # isoquinoline, and nothing else
     benzo_f_quinoline, phenanthridine = "c1ccc2c(c1)ccc1ncccc12", "c1ccc2c(c1)cnc1ccccc12"
     assert phenanthridine in {i.smiles for i in enumerate_isomers(benzo_f_quinoline)}
+
+
+def test_a_small_ring_opens_to_the_alkenyl_isomers():
+    cyclopropyl = "O=C(C1CC1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"
+    crotonyl = "CC=CC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"  # spectra near-identical (SWGDRUG)
+    found = {i.inchikey[:14]: i.move for i in enumerate_isomers(cyclopropyl)}
+    assert found[next(iter(_keys(crotonyl)))] == "ring_opening"
+    assert sum(m == "ring_opening" for m in found.values()) == 3  # prop-1-enyl, allyl, isopropenyl
+    cyclobutyl, senecioyl = ("O=C(C1CCC1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
+                             "CC(C)=CC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1")
+    assert _keys(senecioyl) <= {i.inchikey[:14] for i in enumerate_isomers(cyclobutyl)}
+    # a ring fused to, or substituted on, anything else is no pendant group: it does not open
+    assert not any(i.move == "ring_opening" for i in enumerate_isomers("CC1CC1C(=O)N(C)C"))
+
+
+def test_a_deuterated_standard_has_the_isomers_of_its_compound():
+    d3 = "[2H]C([2H])([2H])CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"  # butyryl fentanyl-d3
+    assert _keys(ISOBUTYRYL_FENTANYL) <= {i.inchikey[:14] for i in enumerate_isomers(d3)}

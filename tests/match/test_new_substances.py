@@ -24,6 +24,7 @@ STRUCTURES = {
     "Valeryl fentanyl": "CCCCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
     "Flubromazepam": "O=C1CN=C(c2ccccc2F)c2cc(Br)ccc2N1",
     "4-Methoxyindole": "COc1cccc2[nH]ccc12",
+    "Cyclopropyl fentanyl": "O=C(C1CC1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
 }
 
 
@@ -152,3 +153,12 @@ def test_a_derivative_filed_under_its_parents_formula_is_not_lighter_than_itself
     found = assess_search([query], hits, massbank_ei, analog=False)[0]
     assert not found.verdict.rule.startswith("molecular ion inconsistent")
     assert any("above the candidate's molecular ion" in c for c in found.verdict.criteria_met)
+
+
+def test_crotonyl_fentanyl_left_out_is_not_identified_as_cyclopropyl_fentanyl(swgdrug):
+    # a ring and a C=C carry the same unsaturation: the two spectra match at MF ~960
+    found, hit = _verdict_without(swgdrug, "Crotonyl fentanyl")
+    assert hit == "Cyclopropyl fentanyl"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    assert "ring_opening" in {n.move for n in found.isomers.absent}
+    assert found.suspected_group == "Fentanyl analogues"
