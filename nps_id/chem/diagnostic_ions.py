@@ -11,23 +11,31 @@ precision in the library, and as the fallback of :func:`nps_id.match.assess` -- 
 the development tasks (``benchmarks/bench_novelty.py``, EI, compound left out) whose closest hits
 name no group, where a set names the right group / a group for a compound of none / another group:
 
-========================  =======================  ============  ===========  ===================
-set                       group                    precision     recall       fallback
-========================  =======================  ============  ===========  ===================
-m/z 42, 96, 105 >= 15 %   fentanyl analogues       42/51 0.82    0.24         3 right / 1 / 0
-m/z 127, 155 >= 15 %      synthetic cannabinoids   88/91 0.97    0.18         7 right / 3 / 2
-========================  =======================  ============  ===========  ===================
+===========================  =======================  ============  ===========  ===============
+set                          group                    precision     recall       fallback
+===========================  =======================  ============  ===========  ===============
+m/z 42, 96, 105 >= 15 %      fentanyl analogues       42/51 0.82    0.24         3 right / 1 / 0
+m/z 127, 155 >= 15 %         synthetic cannabinoids   88/91 0.97    0.18         7 right / 3 / 2
+m/z 144, 214 >= 15 %         synthetic cannabinoids   74/74 1.00    0.15         3 right / 1 / 0
+m/z 144, 232 >= 15 %         synthetic cannabinoids   56/56 1.00    0.11         2 right / 1 / 0
+m/z 144, 240 >= 15 %         synthetic cannabinoids   13/14 0.93    0.03         1 right / 0 / 0
+m/z 109, 253 >= 20 %         synthetic cannabinoids   16/17 0.94    0.03         1 right / 0 / 0
+===========================  =======================  ============  ===========  ===============
 
-At 10 % (recall 0.59 and 0.20, precision 0.86 and 0.85) the fallback named 6 right / 6 / 3 and
-8 right / 8 / 3: the spectra that reach it are the ones whose relatives disagree, and there m/z
-42/96/105 at 10-25 % also come from benzoyl esters of N-methylpiperidines and tropanes
+(Recall: share of the group's SWGDRUG spectra holding the set; sets are tried in this order.)
+The first two at 10 % (recall 0.59 and 0.20, precision 0.86 and 0.85) named 6 right / 6 / 3 and
+8 right / 8 / 3 in the fallback: the spectra that reach it are the ones whose relatives disagree,
+and there m/z 42/96/105 at 10-25 % also come from benzoyl esters of N-methylpiperidines and tropanes
 (clidinium, cocaine: benzoyl C7H5O+ at m/z 105), m/z 127/155 from naphthalene and steroid ions.
 
+The indole-3-carbonyl sets need the N-tail's acylium: m/z 144 alone is a steroid and opioid ion too.
 Sets tried and left out because they point to several groups in the library (precision < 0.8):
 the 4-anilinopiperidine ions m/z 146/189 (anabolic steroids share them), indole- and
 indazole-3-carbonyl acylium m/z 144/116 and 145/117 (0.65 and 0.22: steroid and opioid fragments of
-the same masses), iminium ions C(n)H(2n+2)N+ with a benzoyl ion (cathinones, 0.46: phenethylamines
-give the same iminium ions) or a tropylium ion (phenethylamines, 0.59).
+the same masses), the indazole ones with their N-tail's acylium (145 with 215, 233 or 241 at
+15 %: 0.45, 0.68, 0.75 -- steroids give the same nominal masses), iminium ions C(n)H(2n+2)N+ with a
+benzoyl ion (cathinones, 0.46: phenethylamines give the same iminium ions) or a tropylium ion
+(phenethylamines, 0.59).
 
 Entry points: :data:`ION_SETS`, :func:`group_from_ions`.
 """
@@ -56,6 +64,21 @@ ION_SETS: tuple[IonSet, ...] = (
     # Naphthoyl indoles/pyrroles (JWH series): the 1-naphthoyl acylium C11H7O+ (m/z 155) and the
     # naphthyl cation C10H7+ (m/z 127) it gives by losing CO.
     IonSet("naphthoyl acylium ions (m/z 127, 155)", "Synthetic cannabinoid receptor agonists", (127, 155), 0.15),
+    # Indole-3-carbonyl cannabinoids (carboxamides, esters, ketones): the 1-substituted
+    # indole-3-carbonyl acylium from cleavage at the carbonyl, and the bare indole-3-carbonyl
+    # C9H6NO+ (m/z 144) left when the N-substituent goes as an alkene -- one set per N-tail of the
+    # series: pentyl C14H16NO+ (m/z 214), 5-fluoropentyl C14H15FNO+ (232), cyclohexylmethyl
+    # C16H18NO+ (240).
+    IonSet("1-pentylindole-3-carbonyl ions (m/z 144, 214)", "Synthetic cannabinoid receptor agonists", (144, 214), 0.15),
+    IonSet("1-(5-fluoropentyl)indole-3-carbonyl ions (m/z 144, 232)", "Synthetic cannabinoid receptor agonists",
+           (144, 232), 0.15),
+    IonSet("1-(cyclohexylmethyl)indole-3-carbonyl ions (m/z 144, 240)", "Synthetic cannabinoid receptor agonists",
+           (144, 240), 0.15),
+    # 1-(4-fluorobenzyl)indazole-3-carbonyl cannabinoids (AB-/ADB-/AMB-FUBINACA): the
+    # fluorobenzyl cation C7H6F+ (m/z 109) and the acylium C15H10FN2O+ (m/z 253); at 10-15 % the
+    # pair also comes from fluorophenyl benzodiazepines and from (des)loratadine.
+    IonSet("1-(4-fluorobenzyl)indazole-3-carbonyl ions (m/z 109, 253)", "Synthetic cannabinoid receptor agonists",
+           (109, 253), 0.20),
 )
 
 
