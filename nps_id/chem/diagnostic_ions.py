@@ -19,6 +19,7 @@ m/z 127, 155 >= 15 %         synthetic cannabinoids   88/91 0.97    0.18        
 m/z 144, 214 >= 15 %         synthetic cannabinoids   74/74 1.00    0.15         3 right / 1 / 0
 m/z 144, 232 >= 15 %         synthetic cannabinoids   56/56 1.00    0.11         2 right / 1 / 0
 m/z 144, 240 >= 15 %         synthetic cannabinoids   13/14 0.93    0.03         1 right / 0 / 0
+m/z 144, 200 >= 15 %         synthetic cannabinoids   15/16 0.94    0.03         2 right / 0 / 0
 m/z 109, 253 >= 20 %         synthetic cannabinoids   16/17 0.94    0.03         1 right / 0 / 0
 ===========================  =======================  ============  ===========  ===============
 
@@ -68,12 +69,13 @@ ION_SETS: tuple[IonSet, ...] = (
     # indole-3-carbonyl acylium from cleavage at the carbonyl, and the bare indole-3-carbonyl
     # C9H6NO+ (m/z 144) left when the N-substituent goes as an alkene -- one set per N-tail of the
     # series: pentyl C14H16NO+ (m/z 214), 5-fluoropentyl C14H15FNO+ (232), cyclohexylmethyl
-    # C16H18NO+ (240).
+    # C16H18NO+ (240), butyl C13H14NO+ (200).
     IonSet("1-pentylindole-3-carbonyl ions (m/z 144, 214)", "Synthetic cannabinoid receptor agonists", (144, 214), 0.15),
     IonSet("1-(5-fluoropentyl)indole-3-carbonyl ions (m/z 144, 232)", "Synthetic cannabinoid receptor agonists",
            (144, 232), 0.15),
     IonSet("1-(cyclohexylmethyl)indole-3-carbonyl ions (m/z 144, 240)", "Synthetic cannabinoid receptor agonists",
            (144, 240), 0.15),
+    IonSet("1-butylindole-3-carbonyl ions (m/z 144, 200)", "Synthetic cannabinoid receptor agonists", (144, 200), 0.15),
     # 1-(4-fluorobenzyl)indazole-3-carbonyl cannabinoids (AB-/ADB-/AMB-FUBINACA): the
     # fluorobenzyl cation C7H6F+ (m/z 109) and the acylium C15H10FN2O+ (m/z 253); at 10-15 % the
     # pair also comes from fluorophenyl benzodiazepines and from (des)loratadine.

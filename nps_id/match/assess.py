@@ -52,7 +52,7 @@ FAMILY_MIN_SHARE = 0.55
 #: distinct compounds of the group must agree. Development data (SWGDRUG left out, 2,712 flagged;
 #: docs/match.md): floor 0.5 / share 0.5 / one compound enough named a wrong group for 351 and none
 #: for 369; floor 0.45 / share 0.55 / this rule for 229 and 477, flagged with the right group
-#: 0.667 -> 0.671 (0.674 and 470 with the diagnostic ions of this change; a cross-validated
+#: 0.667 -> 0.671 (0.674 and 468 with the diagnostic ions of this change; a cross-validated
 #: logistic model on the vote's evidence: 0.677 with 226 wrong).
 FAMILY_SOLO_SIMILARITY = 0.7
 #: An inconclusive spectrum's best hit with the spectrum's molecular mass and at least this
