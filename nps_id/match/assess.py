@@ -44,11 +44,17 @@ from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999, to_999_column
 
-#: Closest library hits below this spectral similarity (0-1) say nothing about the family (0.5
-#: on the development data: SWGDRUG left out, group right 0.645 at 0.6, 0.73 at 0.5, 0.69 at 0.3).
-FAMILY_MIN_SIMILARITY = 0.5
+#: Closest library hits below this spectral similarity (0-1) say nothing about the family.
+FAMILY_MIN_SIMILARITY = 0.45
 #: Share of the closest hits' similarity**4 weight one group needs to be the suspected group.
-FAMILY_MIN_SHARE = 0.5
+FAMILY_MIN_SHARE = 0.55
+#: A group named by one library compound alone needs it at least this similar (0-1); below, two
+#: distinct compounds of the group must agree. Development data (SWGDRUG left out, 2,712 flagged;
+#: docs/match.md): floor 0.5 / share 0.5 / one compound enough named a wrong group for 351 and none
+#: for 369; floor 0.45 / share 0.55 / this rule for 229 and 477, flagged with the right group
+#: 0.667 -> 0.671 (0.674 and 468 with the diagnostic ions of this change; a cross-validated
+#: logistic model on the vote's evidence: 0.677 with 226 wrong).
+FAMILY_SOLO_SIMILARITY = 0.7
 #: An inconclusive spectrum's best hit with the spectrum's molecular mass and at least this
 #: similarity (0-1, by spectrum kind) may be that compound measured elsewhere: the spectrum is not
 #: called new. EI 0.7 (development data: 0.6 / 0.7 / 0.8 flag 0.87 / 0.91 / 0.91 of SWGDRUG
@@ -507,8 +513,13 @@ def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
 
 
 def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
-    """The EWA group the closest hits agree on (similarity**4 weights), or None."""
+    """The EWA group the closest hits agree on, or None: the group with the most similarity**4
+    weight among the distinct compounds >= :data:`FAMILY_MIN_SIMILARITY`, when that is at least
+    :data:`FAMILY_MIN_SHARE` of the weight and comes from two compounds or one >=
+    :data:`FAMILY_SOLO_SIMILARITY` (one look-alike is as often of another series)."""
     weights: dict[str | None, float] = {}
+    compounds: dict[str | None, int] = {}
+    closest: dict[str | None, float] = {}
     seen = set()
     for hit in hits:
         block = facts.block(hit.row)
@@ -519,11 +530,15 @@ def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
         if group == _UNINFORMATIVE_GROUP:  # "other substances" without a subclass names no family
             group = None
         weights[group] = weights.get(group, 0.0) + hit.similarity ** 4
+        compounds[group] = compounds.get(group, 0) + 1
+        closest[group] = max(closest.get(group, 0.0), hit.similarity)
     total = sum(weights.values())
     if total == 0:
         return None
     group, weight = max(weights.items(), key=lambda kv: kv[1])
-    return group if group is not None and weight >= FAMILY_MIN_SHARE * total else None
+    if group is None or weight < FAMILY_MIN_SHARE * total:
+        return None
+    return group if compounds[group] >= 2 or closest[group] >= FAMILY_SOLO_SIMILARITY else None
 
 
 def _ion_group(relative: dict[int, float]) -> str | None:
