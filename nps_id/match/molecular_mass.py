@@ -5,11 +5,12 @@
 - :func:`molecular_ion` -- the highest ion that is not an isotope peak of a lower one (the
   molecular ion when the spectrum shows one; a fragment when it does not).
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
-  closest library spectra: a library compound whose spectrum resembles the unknown's usually loses
-  the same fragment, so ``hit mass + (unknown's highest ion - hit's highest ion)`` corrects for a
-  molecular ion the spectrum lacks (fentanyls lose benzyl, amines a methyl). Votes weighted by
-  similarity**4, the unknown's own highest ion counting 0.5 (chosen on the development data:
-  SWGDRUG leave-compound-out 0.70 right, highest ion alone 0.64; docs/match.md).
+  closest library spectra (:class:`Neighbour`): a library compound whose spectrum resembles the
+  unknown's usually loses the same fragments, so its offset (``hit mass - hit's highest ion``) and
+  its neutral losses from M (M-15, M-18, M-43, M-91: NIST hybrid-search logic) place the unknown's
+  absent molecular ion; faint ions above the highest significant one and the nitrogen rule
+  (the hits' mass parity) weigh in (development data: SWGDRUG leave-compound-out 0.78 right,
+  highest ion alone 0.64; docs/match.md).
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster: a candidate lighter than ions the spectrum holds cannot be the compound (unless the
   spectrum is a mixture).
@@ -39,7 +40,8 @@ _ISOTOPE_RATIO = 1.5
 OWN_WEIGHT, WEAK_WEIGHT, HIT_POWER, HIT_VOTES = 0.25, 0.5, 4, 10
 #: A weak ion down to this fraction of the base peak may be a faint molecular ion.
 WEAK_FLOOR = 0.001
-#: Candidate masses: the unknown's highest ion up to this much above it; neutral losses compared.
+#: Candidate masses: the unknown's highest ion up to CANDIDATE_SPAN above it; neutral losses
+#: 0..LOSS_SPAN-1 compared.
 CANDIDATE_SPAN, LOSS_SPAN = 150, 60
 #: Nitrogen rule: the first PARITY_HITS hits agreeing by PARITY_AGREEMENT (weight share) on the
 #: mass parity multiply a candidate of the other parity by PARITY_PENALTY.
