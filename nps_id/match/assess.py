@@ -37,6 +37,7 @@ from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
 from nps_id.match.lcms_evidence import candidate_mass
+from nps_id.match.molecular_mass import Neighbour
 from nps_id.match.molecular_mass import confirmed_ion_above, estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
@@ -508,8 +509,9 @@ def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
             return None
         shift = PROTON if precursor[1] != "negative" else -PROTON
         return int(round(precursor[0] - shift))
-    votes = [(facts.mass(h.row), facts.ion(h.row), h.similarity) for h in hits]
-    return estimate_mass(molecular_ion(relative), votes)
+    neighbours = (Neighbour(facts.mass(h.row), facts.ion(h.row), facts.nominal(h.row), h.similarity, facts.formula(h.row))
+                  for h in hits)  # lazy: estimate_mass reads the first few
+    return estimate_mass(relative, neighbours)
 
 
 def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:

@@ -5,11 +5,12 @@
 - :func:`molecular_ion` -- the highest ion that is not an isotope peak of a lower one (the
   molecular ion when the spectrum shows one; a fragment when it does not).
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
-  closest library spectra: a library compound whose spectrum resembles the unknown's usually loses
-  the same fragment, so ``hit mass + (unknown's highest ion - hit's highest ion)`` corrects for a
-  molecular ion the spectrum lacks (fentanyls lose benzyl, amines a methyl). Votes weighted by
-  similarity**4, the unknown's own highest ion counting 0.5 (chosen on the development data:
-  SWGDRUG leave-compound-out 0.70 right, highest ion alone 0.64; docs/match.md).
+  closest library spectra (:class:`Neighbour`): a library compound whose spectrum resembles the
+  unknown's usually loses the same fragments, so its offset (``hit mass - hit's highest ion``) and
+  its neutral losses from M (M-15, M-18, M-43, M-91: NIST hybrid-search logic) place the unknown's
+  absent molecular ion; faint ions above the highest significant one and the nitrogen rule
+  (the hits' mass parity) weigh in (development data: SWGDRUG leave-compound-out 0.78 right,
+  highest ion alone 0.64; docs/match.md).
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster (and above its reference spectrum's own ions): a candidate lighter than ions the
   spectrum holds cannot be the compound (unless the spectrum is a mixture).
@@ -21,7 +22,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Mapping
+from itertools import islice
+from typing import Iterable, Mapping, NamedTuple
 
 import numpy as np
 
@@ -33,8 +35,20 @@ from nps_id.search.preprocess import nominal_mass
 ION_FLOOR = 0.005
 #: A peak with a neighbour one (two) mass units lower this many times as intense is an isotope peak.
 _ISOTOPE_RATIO = 1.5
-#: Estimate: weight of the unknown's own highest ion, next to the hits' similarity**power votes.
-OWN_WEIGHT, HIT_POWER, HIT_VOTES = 0.5, 4, 10
+#: Estimate (chosen on the development data, docs/match.md): weights of the unknown's own highest
+#: ion and of a weak ion above it, next to the hits' similarity**HIT_POWER; the first HIT_VOTES hits.
+OWN_WEIGHT, WEAK_WEIGHT, HIT_POWER, HIT_VOTES = 0.25, 0.5, 4, 10
+#: A weak ion down to this fraction of the base peak may be a faint molecular ion.
+WEAK_FLOOR = 0.001
+#: Candidate masses: the unknown's highest ion up to CANDIDATE_SPAN above it; neutral losses
+#: 0..LOSS_SPAN-1 compared.
+CANDIDATE_SPAN, LOSS_SPAN = 150, 60
+#: Nitrogen rule: the first PARITY_HITS hits agreeing by PARITY_AGREEMENT (weight share) on the
+#: mass parity multiply a candidate of the other parity by PARITY_PENALTY.
+PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
+#: Neutral losses no molecular ion shows (3-14 and 21-25 u; McLafferty & Turecek, Interpretation
+#: of Mass Spectra, 4th ed., table of losses): an ion this far below a stronger ion is no M+.
+_IMPOSSIBLE_LOSSES = (*range(3, 15), *range(21, 26))
 
 
 def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
@@ -58,39 +72,127 @@ def molecular_ion(relative: Mapping[int, float], floor: float = ION_FLOOR) -> in
     not a 13C (one unit up) or 37Cl/81Br/34S (two units up) isotope peak of a more intense
     neighbour; None for no peaks."""
     for m in sorted(relative, reverse=True):
-        r = relative[m]
-        if r < floor:
-            continue
-        below1, below2 = relative.get(m - 1, 0.0), relative.get(m - 2, 0.0)
-        if below1 >= _ISOTOPE_RATIO * r:
-            continue
-        if below2 >= 0.4 * _ISOTOPE_RATIO * r and (below1 < below2 or below2 >= 0.8 * r):
-            continue  # 37Cl/81Br/34S: m-2 carries the lighter isotope (Br: about as intense)
-        return m
+        if relative[m] >= floor and not _isotope_peak(relative, m):
+            return m
     return None
 
 
-def estimate_mass(own_ion: int | None, hits: Iterable[tuple[int | None, int | None, float]]) -> int | None:
-    """Nominal molecular mass of an unknown.
+def _isotope_peak(relative: Mapping[int, float], m: int) -> bool:
+    r = relative[m]
+    below1, below2 = relative.get(m - 1, 0.0), relative.get(m - 2, 0.0)
+    if below1 >= _ISOTOPE_RATIO * r:
+        return True
+    # 37Cl/81Br/34S: m-2 carries the lighter isotope (Br: about as intense)
+    return below2 >= 0.4 * _ISOTOPE_RATIO * r and (below1 < below2 or below2 >= 0.8 * r)
 
-    Parameters
-    ----------
-    own_ion
-        :func:`molecular_ion` of the unknown.
-    hits
-        ``(hit nominal mass, hit molecular_ion, similarity 0-1)`` of its closest library spectra,
-        best first (the first :data:`HIT_VOTES` vote).
+
+class Neighbour(NamedTuple):
+    """A close library spectrum as :func:`estimate_mass` reads it."""
+
+    mass: int | None  #: nominal mass from its formula
+    ion: int | None  #: its :func:`molecular_ion`
+    relative: Mapping[int, float]  #: its :func:`nominal_spectrum`
+    similarity: float  #: to the unknown, 0-1
+    formula: str | None = None  #: its molecular formula (the reach of its molecular-ion cluster)
+
+
+def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> int | None:
+    """Nominal molecular mass of an unknown from its :func:`nominal_spectrum` and its closest
+    library spectra (best first; the first :data:`HIT_VOTES` count); None without peaks.
+
+    Every candidate mass from the unknown's :func:`molecular_ion` up to :data:`CANDIDATE_SPAN`
+    above it is scored by the evidence a mass spectrometrist weighs:
+
+    - the unknown's own highest significant ion (:data:`OWN_WEIGHT`), and weak ions above it that
+      may be a faint molecular ion (:data:`WEAK_WEIGHT`, :func:`_weak_ions`);
+    - each hit's offset vote ``hit mass + own ion - hit's highest ion`` (a hit that loses a
+      fragment from its molecular ion makes the same correction for the unknown), similarity**4;
+    - the hits' neutral losses (:func:`_loss_alignment`): the candidate at which the unknown's
+      high-mass ions sit at the losses the hits show from *their* molecular mass (M-15, M-18,
+      M-43, M-91, ...);
+    - the nitrogen rule (:func:`_parity`): a candidate whose parity the closest hits' parity
+      contradicts is multiplied by :data:`PARITY_PENALTY` (an odd highest ion of an N-free
+      family is a fragment, not M+).
     """
-    if own_ion is None:
+    own = molecular_ion(relative)
+    if own is None:
         return None
-    votes: Counter = Counter({own_ion: OWN_WEIGHT})
-    for k, (mass, ion, similarity) in enumerate(hits):
-        if k >= HIT_VOTES:
-            break
-        if mass is not None and ion is not None and similarity > 0:
-            votes[mass + own_ion - ion] += similarity ** HIT_POWER
-    best = max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    hits = [h for h in islice(hits, HIT_VOTES) if h.mass is not None and h.similarity > 0]
+    scores = Counter({own: OWN_WEIGHT})
+    for m in _weak_ions(relative, own):
+        scores[m] += WEAK_WEIGHT
+    for h in hits:
+        if h.ion is not None:
+            scores[h.mass + own - h.ion] += h.similarity ** HIT_POWER
+    for m, value in _loss_alignment(relative, own, hits).items():
+        scores[m] += value
+    parity = _parity(hits)
+    if parity is not None:
+        for m in scores:
+            if m % 2 != parity:
+                scores[m] *= PARITY_PENALTY
+    best = max(scores.items(), key=lambda kv: (kv[1], kv[0]))[0]
     return int(best) if best > 0 else None
+
+
+def _weak_ions(relative: Mapping[int, float], own: int) -> list[int]:
+    """Ions above ``own`` at >= :data:`WEAK_FLOOR` (below :data:`ION_FLOOR`) that may be a faint
+    molecular ion: not isotope peaks, and no ion as intense 3-14 or 21-25 u below (losses no
+    molecular ion shows: such an ion is a fragment or background). Amphetamines and oxazolidines
+    show M+ at 0.1-0.3 %."""
+    return [m for m, r in relative.items()
+            if m > own and r >= WEAK_FLOOR and not _isotope_peak(relative, m)
+            and not any(relative.get(m - d, 0.0) >= r for d in _IMPOSSIBLE_LOSSES)]
+
+
+def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbour]) -> dict[int, float]:
+    """Candidate mass -> sum over hits of similarity**4 x cosine**2 of the neutral-loss spectra
+    (losses 0..:data:`LOSS_SPAN`-1 u, square-root intensities) of the unknown at the candidate
+    and of the hit at its own mass: the fragment-plus-loss matching of NIST's hybrid search
+    (Moorthy et al., Anal. Chem. 89, 13261, 2017) asked which mass makes the losses agree. A hit
+    whose spectrum holds ions above its formula's mass (a derivative filed under its parent's
+    formula) has no losses to offer and is skipped."""
+    candidates = np.arange(own, own + CANDIDATE_SPAN)
+    losses = np.arange(LOSS_SPAN)
+    unknown = _dense(relative, own + CANDIDATE_SPAN)
+    at = candidates[:, None] - losses[None, :]
+    matrix = np.where(at >= 0, unknown[np.clip(at, 0, None)], 0.0)
+    norms = np.linalg.norm(matrix, axis=1)
+    total = np.zeros(candidates.size)
+    for h in hits:
+        if h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
+            continue
+        reference = _dense(h.relative, h.mass + 1)
+        hit_losses = np.where(h.mass - losses >= 0, reference[np.clip(h.mass - losses, 0, None)], 0.0)
+        norm = np.linalg.norm(hit_losses)
+        if norm == 0:
+            continue
+        cosine = matrix @ hit_losses / np.where(norms > 0, norms * norm, np.inf)
+        total += h.similarity ** HIT_POWER * cosine ** 2
+    return {int(m): float(v) for m, v in zip(candidates, total) if v > 0}
+
+
+def _dense(relative: Mapping[int, float], size: int) -> np.ndarray:
+    """Square-root intensities on m/z 0..size-1 (weak high-mass ions count)."""
+    out = np.zeros(max(size, 1))
+    for m, r in relative.items():
+        if 0 <= m < size:
+            out[m] = np.sqrt(r)
+    return out
+
+
+def _parity(hits: list[Neighbour]) -> int | None:
+    """The nominal-mass parity (nitrogen rule: odd mass, odd N count) at least
+    :data:`PARITY_AGREEMENT` of the first :data:`PARITY_HITS` hits' similarity**4 weight agrees
+    on; None when they disagree."""
+    weight = [0.0, 0.0]
+    for h in hits[:PARITY_HITS]:
+        weight[h.mass % 2] += h.similarity ** HIT_POWER
+    total = sum(weight)
+    if total == 0:
+        return None
+    parity = int(weight[1] > weight[0])
+    return parity if weight[parity] >= PARITY_AGREEMENT * total else None
 
 
 def ions_above(relative: Mapping[int, float], formula: str | None, min_relative: float,

@@ -162,3 +162,18 @@ def test_crotonyl_fentanyl_left_out_is_not_identified_as_cyclopropyl_fentanyl(sw
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
     assert "ring_opening" in {n.move for n in found.isomers.absent}
     assert found.suspected_group == "Fentanyl analogues"
+
+
+def test_estimated_mass_of_compounds_left_out_whose_molecular_ion_is_weak_or_absent(swgdrug):
+    # The highest significant ion is a fragment: 4-tert-butylamphetamine M-15 (M+ 191 at 0.1 %),
+    # para-chlorofentanyl M-91 (benzyl), N-acetylmethamphetamine M-43 (acetyl). The closest
+    # library spectra, their neutral losses and the nitrogen rule give the molecular mass.
+    masses = {"4-tert-Butylamphetamine": 191, "para-Chlorofentanyl": 370, "N-acetylmethamphetamine": 191}
+    queries = [_first(swgdrug, name) for name in masses]
+    blocks = {q.get("inchikey")[:14] for q in queries}
+    reference = Reference.from_spectra([s for s in swgdrug if str(s.get("inchikey") or "")[:14] not in blocks])
+    hits = search(queries, reference, SearchSettings(top_k=20))
+    found = assess_search(queries, hits, reference, analog=False)
+    assert {q.name: found[k].estimated_mass for k, q in enumerate(queries)} == masses
+    for query, mass in zip(queries, masses.values()):
+        assert molecular_ion(nominal_spectrum(query.mz, query.intensity)) < mass  # not the highest ion
