@@ -26,7 +26,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    spectrum, or (MS/MS) one the precursor is no ion of ("molecular ion inconsistent": not this
    compound, unless the spectrum is a mixture).
 
-Entry points: :class:`Level`, :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`;
+Entry points: :class:`Level`, :class:`RuleId`, :class:`VerdictThresholds`, :class:`Evidence`,
+:func:`decide` -> :class:`Verdict`;
 :func:`close_analogue` (rule 5's criterion).
 """
 from __future__ import annotations
@@ -61,6 +62,27 @@ class Level(StrEnum):
 
 
 IDENTIFIED, TENTATIVE, INCONCLUSIVE = Level.IDENTIFIED, Level.TENTATIVE, Level.INCONCLUSIVE
+
+
+class RuleId(StrEnum):
+    """The rule that decided a verdict, a stable key beside its readable text (``rule_id`` in
+    results): code recognises a rule by this id, never by the wording of :attr:`Verdict.rule`.
+    The numbers are the module docstring's rules."""
+
+    IDENTITY = "identity"  # 1 (also identified once a reference standard excludes the isomers)
+    ISOMER_NOT_EXCLUDED = "isomer_not_excluded"  # 2
+    ISOMER_AMBIGUITY = "isomer_ambiguity"  # 2
+    HRMS_NOT_MET = "hrms_not_met"  # 3
+    RI_DISAGREES = "ri_disagrees"  # 3
+    WEAK_MATCH = "weak_match"  # 4
+    CLOSE_ANALOGUE = "close_analogue"  # 5
+    MOLECULAR_ION_INCONSISTENT = "molecular_ion_inconsistent"  # 6
+    BELOW_TENTATIVE_FLOOR = "below_tentative_floor"  # 6
+    # LC-MS/MS against a reference standard run (nps_id.match.lcms_evidence.confirm_with_standard)
+    STANDARD_CONFIRMED = "standard_confirmed"
+    ION_RATIOS_DISAGREE = "ion_ratios_disagree"
+
+
 #: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
 ISOMER_NOT_EXCLUDED = "isomer not excluded"
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
@@ -183,8 +205,12 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A level, the rule that decided it (readable text, and its :class:`RuleId`) and every
+    criterion by outcome."""
+
     verdict: Level
     rule: str
+    rule_id: RuleId = field(kw_only=True)
     criteria_met: list[str] = field(default_factory=list)
     criteria_failed: list[str] = field(default_factory=list)
     criteria_not_evaluated: list[str] = field(default_factory=list)
@@ -246,29 +272,32 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     unknown = [c for c, ok, _ in checks if ok is None]
     failed_groups = {g for _, ok, g in checks if ok is False}
 
-    def verdict(level: Level, rule: str, extra_met: list[str] = (), extra_failed: list[str] = ()) -> Verdict:
-        return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown)
+    def verdict(level: Level, rule_id: RuleId, rule: str, extra_met: list[str] = (),
+                extra_failed: list[str] = ()) -> Verdict:
+        return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown, rule_id=rule_id)
 
     if "mass" in failed_groups:
-        return verdict(INCONCLUSIVE, "molecular ion inconsistent: the spectrum and the candidate disagree on "
-                       "the molecular mass (another compound, e.g. a homologue, or a mixture)")
+        return verdict(INCONCLUSIVE, RuleId.MOLECULAR_ION_INCONSISTENT, "molecular ion inconsistent: the spectrum and "
+                       "the candidate disagree on the molecular mass (another compound, e.g. a homologue, or a mixture)")
     if not failed_groups:
-        return verdict(IDENTIFIED, "identity: every evaluated criterion met")
+        return verdict(IDENTIFIED, RuleId.IDENTITY, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
         # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
         excluders = "a reference standard run at the same RT" + (
             ", or a retention index in the window," if evidence.kind == "ei" else "")
-        return verdict(TENTATIVE, f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(evidence.isomers)}; {excluders} excludes them")
+        return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
+                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(evidence.isomers)}; {excluders} excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
-        return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
+        return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
+                       "isomer ambiguity: scores pass, but the library cannot single this compound out")
     if failed_groups - {"isomer"} == {"hrms"}:
-        return verdict(TENTATIVE, "HRMS criteria not met: the MS/MS spectrum passes, but the precursor's MS1 peak, "
-                       "exact mass or matched fragments do not")
+        return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
+                       "precursor's MS1 peak, exact mass or matched fragments do not")
     if failed_groups - {"isomer"} == {"ri"}:
-        return verdict(TENTATIVE, "retention index disagrees with the library")
+        return verdict(TENTATIVE, RuleId.RI_DISAGREES, "retention index disagrees with the library")
     floor = _tentative_floor(evidence, t)
     if all(ok for _, ok in floor):
-        return verdict(TENTATIVE, "weak match: below the identity criteria, above the tentative floor",
+        return verdict(TENTATIVE, RuleId.WEAK_MATCH, "weak match: below the identity criteria, above the tentative floor",
                        [c for c, _ in floor])
     below = [c for c, ok in floor if not ok]
     if evidence.analogue_score is not None and evidence.analogue_score >= t.analogue_score:
@@ -277,11 +306,12 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
         confident = f"analogue confidence >= {t.analogue_confidence:g} (" + (
             "not computed)" if confidence is None else f"predicted Tanimoto {confidence:.2f})")
         if close_analogue(evidence.analogue_score, confidence, t):
-            return verdict(TENTATIVE, "close analogue: not the hit but a structural relative of it (no identity hit "
-                           "passes, an analogue-mode hit does); a suspected new substance",
+            return verdict(TENTATIVE, RuleId.CLOSE_ANALOGUE, "close analogue: not the hit but a structural relative "
+                           "of it (no identity hit passes, an analogue-mode hit does); a suspected new substance",
                            [similar, confident], below)
-        return verdict(INCONCLUSIVE, "below the tentative floor", [similar], below + [confident])
-    return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=below)
+        return verdict(INCONCLUSIVE, RuleId.BELOW_TENTATIVE_FLOOR, "below the tentative floor", [similar],
+                       below + [confident])
+    return verdict(INCONCLUSIVE, RuleId.BELOW_TENTATIVE_FLOOR, "below the tentative floor", extra_failed=below)
 
 
 def close_analogue(similarity: int | None, confidence: float | None, t: VerdictThresholds) -> bool:
@@ -324,10 +354,10 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
     isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
     isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept."""
     # decide() gives this rule exactly when the isomer criterion is the only one failed
-    if verdict.verdict != TENTATIVE or not verdict.rule.startswith(ISOMER_NOT_EXCLUDED):
+    if verdict.rule_id != RuleId.ISOMER_NOT_EXCLUDED:
         return verdict
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
-                   verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated)
+                   verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 
 
 def isomer_phrase(check: "IsomerCheck | None") -> str:
@@ -360,10 +390,10 @@ def _ge(value: float | None, threshold: float) -> bool | None:
     return value >= threshold
 
 
-def names_the_compound(verdict: str, rule: str) -> bool:
+def names_the_compound(verdict: Verdict) -> bool:
     """True when a finding says the library compound is there: ``identified``, or ``tentative``
     only because its isomers are not excluded (the hit or an isomer of it)."""
-    return verdict == IDENTIFIED or (verdict == TENTATIVE and rule.startswith(ISOMER_NOT_EXCLUDED))
+    return verdict.verdict == IDENTIFIED or verdict.rule_id == RuleId.ISOMER_NOT_EXCLUDED
 
 
 def at_least(verdict: str, level: str) -> bool:
