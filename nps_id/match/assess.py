@@ -40,6 +40,7 @@ from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import confirmed_ion_above, estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
+from nps_id.search.analogue_confidence import query_mass
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999, to_999_column
@@ -624,6 +625,9 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
             extra["analogue_score"] = ranked[0].score
             if analogue_confidence is not None and np.isfinite(analogue_confidence[q]):
                 extra["analogue_confidence"] = float(analogue_confidence[q])
+            if np.isfinite(hits.delta_mass[start]):
+                extra["analogue_delta_mass"] = float(hits.delta_mass[start])
+                extra["analogue_query_mass"] = query_mass(spectrum)
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())

@@ -213,6 +213,8 @@ class Hit(_Serialised):
     isomer_alert: bool = internal(default=False)
     #: analogue mode: the query's analogue confidence (written on the finding, not per hit)
     analogue_confidence: float | None = internal(default=None)
+    #: analogue mode: the unknown's mass ``delta_mass`` is taken from (the close-analogue mass bound)
+    query_mass: float | None = internal(default=None)
 
     @property
     def row(self) -> int:

@@ -369,3 +369,20 @@ def test_rules_are_recognised_by_their_id_not_their_wording():
     # the text alone no longer counts: a weak match worded like the isomer rule is still a weak match
     lookalike = Verdict("tentative", "isomer not excluded (but a weak match)", rule_id=RuleId.WEAK_MATCH)
     assert not names_the_compound(lookalike) and with_isomers_excluded(lookalike, "standard") is lookalike
+
+
+@pytest.mark.parametrize("delta, query_mass, close", [
+    (-14.0, 330.0, True),  # a CH2 homologue
+    (-170.0, 174.0, False),  # heptylhydrazine (as the search estimated its mass: 174) vs ADB-PINACA (344)
+    (-100.0, 150.0, True),  # exactly 40 % of the heavier molecule (the hit, 250): the bound is inclusive
+    (101.0, 251.0, False),  # the unknown the heavier one: a share of its mass
+    (None, 174.0, True),  # mass difference unknown: not evaluated, the other criteria decide
+])
+def test_a_close_analogue_differs_by_a_substituent_not_by_half_the_molecule(delta, query_mass, close):
+    v = decide(Evidence(**POOR, analogue_score=856, analogue_confidence=0.49, analogue_delta_mass=delta,
+                        analogue_query_mass=query_mass))
+    assert (v.verdict, v.rule_id) == (("tentative", "close_analogue") if close else
+                                      ("inconclusive", "below_tentative_floor"))
+    where = v.criteria_not_evaluated if delta is None else v.criteria_met if close else v.criteria_failed
+    assert any(c.startswith(f"analogue mass difference <= {T.analogue_mass_share:.0%} of the heavier molecule")
+               for c in where)
