@@ -12,8 +12,9 @@ runs it (a fresh process), and the queries are ordered by
 Printed per ordering: mean top-1 Tanimoto (RDKit Morgan, radius 2, 2,048 bits; a hit without a
 structure counts 0, a query without one is skipped, as ``bench_search.py``) of the 10 / 20 / 35 /
 50 / 100 % most confident queries; then, for the "close analogue" rule of ``nps-id match``
-(similarity >= 850 and confidence >= a threshold), how many queries pass per threshold and how
-close their hits are (mean Tanimoto, share >= 0.6).
+(similarity >= 850, confidence >= a threshold, and the mass difference at most the rule's share of
+the heavier molecule), how many queries pass per threshold and how close their hits are (mean
+Tanimoto, share >= 0.6); ``--no-mass-bound`` leaves the mass bound out (the rule before it).
 
     PYTHONPATH=. python benchmarks/bench_analogue_confidence.py --ei-library mbei.h5 \\
         --ms2-library mbms2.h5
@@ -35,8 +36,8 @@ from train_analogue_confidence import FRACTIONS, at_fractions  # noqa: E402
 from train_analogue_confidence import RULE_THRESHOLDS as THRESHOLDS  # noqa: E402
 
 from nps_id.io import read  # noqa: E402
-from nps_id.match.verdict import VerdictThresholds  # noqa: E402
-from nps_id.search.analogue_confidence import fingerprint, tanimoto  # noqa: E402
+from nps_id.match.verdict import VerdictThresholds, analogue_mass_share  # noqa: E402
+from nps_id.search.analogue_confidence import fingerprint, query_mass, tanimoto  # noqa: E402
 
 
 def nps_rows(queries: Path, library: Path) -> dict[int, dict]:
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--ei-library", type=Path, required=True, help="MassBank EI nps-id library")
     parser.add_argument("--ms2-library", type=Path, required=True, help="MassBank MS/MS nps-id library")
     parser.add_argument("--no-flash", action="store_true", help="skip the Flash hybrid ordering")
+    parser.add_argument("--no-mass-bound", action="store_true", help="close-analogue rule without its mass bound")
     args = parser.parse_args()
     t = VerdictThresholds()
     ranking, rule = [], []
@@ -89,7 +91,7 @@ def main() -> None:
         queries = list(read(path))
         rows = nps_rows(path, library)
         flash = None if args.no_flash else flash_top1(DATA / "massbank" / f"{kind}-library.msp.gz", queries, kind == "ei")
-        cols: dict[str, list] = {"y": [], "conf": [], "sim": [], "score": [], "flash": [], "flash_y": []}
+        cols: dict[str, list] = {"y": [], "conf": [], "sim": [], "score": [], "flash": [], "flash_y": [], "bounded": []}
         for q, query in enumerate(queries):
             own = fingerprint(str(query.get("smiles") or ""))
             if own is None:
@@ -99,6 +101,8 @@ def main() -> None:
             cols["y"].append(tanimoto(own, hit) if hit is not None else 0.0)
             for key, field in (("conf", "analogue_confidence"), ("sim", "similarity"), ("score", "score")):
                 cols[key].append(row[field] if row and row[field] is not None else -1.0)
+            share = analogue_mass_share(row["delta_mass"], query_mass(query)) if row else None
+            cols["bounded"].append(args.no_mass_bound or share is None or share <= t.analogue_mass_share + 1e-9)
             if flash is not None:
                 other = fingerprint(flash[q][1])
                 cols["flash"].append(flash[q][0])
@@ -109,7 +113,7 @@ def main() -> None:
                               ("analogue score", "score", "y"), ("Flash hybrid score", "flash", "flash_y")):
             if c[key].size:
                 ranking.append((name, label, c[y].size, at_fractions(c[key], c[y])))
-        similar = c["sim"] * 999 >= t.analogue_score - 0.5  # the 0-999 rounding of the verdict
+        similar = (c["sim"] * 999 >= t.analogue_score - 0.5) & c["bounded"]  # the 0-999 rounding of the verdict
         for threshold in THRESHOLDS:
             passing = similar & (c["conf"] >= threshold)
             n = int(passing.sum())
@@ -119,7 +123,8 @@ def main() -> None:
     print("|---|---|---:|" + "---:|" * len(FRACTIONS))
     for name, label, n, values in ranking:
         print(f"| {name} | {label} | {n} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
-    print(f"\nclose analogue rule: similarity >= {t.analogue_score} and analogue_confidence >= threshold")
+    bound = "" if args.no_mass_bound else f", |mass difference| <= {t.analogue_mass_share:.0%} of the heavier molecule"
+    print(f"\nclose analogue rule: similarity >= {t.analogue_score} and analogue_confidence >= threshold{bound}")
     print("| queries | threshold | passing | mean Tanimoto | Tanimoto >= 0.6 |\n|---|---:|---:|---:|---:|")
     for name, threshold, n, mean, share in rule:
         print(f"| {name} | {threshold:g} | {n} | {mean:.3f} | {share:.2f} |")

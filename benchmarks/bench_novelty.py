@@ -51,7 +51,7 @@ from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import LibraryFacts, assess, major_ions_present, ranked_hit
 from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Evidence, VerdictThresholds, decide
+from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of
@@ -147,7 +147,7 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         counts["identified"] += verdict == IDENTIFIED
         counts["identified_right"] += verdict == IDENTIFIED and right
         counts["new_substance"] += a.new_substance
-        flagged = a.new_substance or (verdict == TENTATIVE and a.verdict.rule.startswith("isomer"))
+        flagged = a.new_substance or a.verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY)
         counts["flagged"] += flagged
         true_mass = nominal_mass(query.get("formula"))
         if true_mass is not None:

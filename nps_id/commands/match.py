@@ -192,7 +192,7 @@ def _lookup(data: dict, key: tuple[str, ...]):
 
 def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
-    from nps_id.match.verdict import ISOMER_NOT_EXCLUDED
+    from nps_id.match.verdict import ISOMER_NOT_EXCLUDED, RuleId
     from nps_id.report.present import counted
 
     run, lib = results["run"], results["library"]
@@ -227,7 +227,7 @@ def format_table(results: dict) -> str:
         ri = f"{f['ri']:.0f}" if f.get("ri") is not None else "-"
         # what the verdict column alone hides: why a good hit is held back, or that it names no compound
         flag = (" [isomer alert]" if f["isomer_alert"] else "") + (
-            f" [{ISOMER_NOT_EXCLUDED}]" if f["rule"].startswith(ISOMER_NOT_EXCLUDED) else "") + (
+            f" [{ISOMER_NOT_EXCLUDED}]" if f["rule_id"] == RuleId.ISOMER_NOT_EXCLUDED else "") + (
             " [suspected new substance]" if f.get("new_substance") else "")
         name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
         if f.get("role") == "internal_standard":

@@ -39,8 +39,9 @@ from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rat
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour
 from nps_id.match.molecular_mass import confirmed_ion_above, estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
-from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, Verdict, VerdictThresholds, decide
+from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
+from nps_id.search.analogue_confidence import query_mass
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999, to_999_column
@@ -446,7 +447,7 @@ def assess(
     else:  # analogue hits: the identity criteria are failed by construction, not evaluated
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None, rmf=0 if kind == "ei" else None,
                                   gap=gap, **evidence), thresholds)
-    if verdict.verdict == IDENTIFIED or verdict.rule.startswith("isomer"):
+    if verdict.verdict == IDENTIFIED or verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY):
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _family(hits, facts) or _ion_group(relative)
@@ -471,9 +472,9 @@ def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated
     same_mass = estimated is not None and mass == estimated
     if verdict.verdict == INCONCLUSIVE:
         return not (same_mass and top.similarity >= SAME_MASS_SIMILARITY[kind])
-    if verdict.rule.startswith("close analogue"):
+    if verdict.rule_id == RuleId.CLOSE_ANALOGUE:
         return True
-    return verdict.rule.startswith("weak match") and estimated is not None and mass is not None and not same_mass
+    return verdict.rule_id == RuleId.WEAK_MATCH and estimated is not None and mass is not None and not same_mass
 
 
 def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndarray, level: float,
@@ -642,6 +643,9 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
             extra["analogue_score"] = ranked[0].score
             if analogue_confidence is not None and np.isfinite(analogue_confidence[q]):
                 extra["analogue_confidence"] = float(analogue_confidence[q])
+            if np.isfinite(hits.delta_mass[start]):
+                extra["analogue_delta_mass"] = float(hits.delta_mass[start])
+                extra["analogue_query_mass"] = query_mass(spectrum)
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())

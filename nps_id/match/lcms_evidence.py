@@ -21,7 +21,7 @@ groups are one compound and what the survey scans say about each:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -29,7 +29,7 @@ import numpy as np
 from nps_id.lcms.features import (C13_SPACING, CL_BR_SPACING, MIN_PEAK_POINTS, Adduct, Feature, adduct_named,
                                   adducts_for, formula_mass, ion_mz, isotope_pattern, ms1_feature, ppm_error)
 from nps_id.lcms.groups import MS2Group
-from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, TENTATIVE, Verdict
+from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, TENTATIVE, RuleId, Verdict
 
 #: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
 #: isolation-window target and for a TOF apex shifted by detector saturation (TripleTOF slice:
@@ -283,14 +283,15 @@ def confirm_with_standard(verdict: Verdict, standard: dict, ion_ratios: tuple[st
     if not passed:
         if verdict.verdict == IDENTIFIED:
             return Verdict(TENTATIVE, "ion ratios unlike the reference standard run's (SANTE/11312/2021): the "
-                           "library match passes, the standard of the same method disagrees", met, [text], unknown)
-        return Verdict(verdict.verdict, verdict.rule, met, failed + [text], unknown)
+                           "library match passes, the standard of the same method disagrees", met, [text], unknown,
+                           rule_id=RuleId.ION_RATIOS_DISAGREE)
+        return replace(verdict, criteria_failed=failed + [text])
     superseded = [c for c in failed if c.startswith(SUPERSEDED_BY_STANDARD)]
     if not standard["within"] or len(superseded) != len(failed):
-        return Verdict(verdict.verdict, verdict.rule, met + [text], failed, unknown)
+        return replace(verdict, criteria_met=met + [text])
     rt = (f"RT within {standard['window_min']:g} min of the reference standard run {standard['run']} "
           f"(dRT {standard['delta_rt_min']:+.3f})")
     return Verdict(IDENTIFIED, "identity confirmed against a reference standard run of the same method "
                    "(SANTE/11312/2021: RT, exact mass, product ions, ion ratios)",
                    met + [rt, text] + [f"{c} -- library criterion, superseded by the reference standard run"
-                                       for c in superseded], [], unknown)
+                                       for c in superseded], [], unknown, rule_id=RuleId.STANDARD_CONFIRMED)

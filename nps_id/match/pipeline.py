@@ -41,7 +41,7 @@ from nps_id.match.results import (Elutions, Finding, GCComponent, GCPeak, Hit, L
                                   MS2Component, MS2Precursor, RunnerUp)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
-from nps_id.match.verdict import LEVELS, VerdictThresholds, close_analogue, with_isomers_excluded
+from nps_id.match.verdict import LEVELS, VerdictThresholds, analogue_mass_share, close_analogue, with_isomers_excluded
 from nps_id.tolerance import Tolerance
 
 RESULTS_SCHEMA = "nps-id/match-results"
@@ -379,11 +379,12 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
     from nps_id.search.scores import to_999_column
 
     settings = _search_settings(params, mode)
-    confidence = None
+    confidence, masses = None, []
     if mode == "analog":
-        from nps_id.search.analogue_confidence import analogue_search
+        from nps_id.search.analogue_confidence import analogue_search, query_mass
 
         hits, confidence = analogue_search(spectra, library.prepared, settings)
+        masses = [query_mass(s) for s in spectra]
     else:
         hits = search(spectra, library.prepared, settings)
     # Analogue mode ranks by the analogue score (mass prior); verdicts use the similarity.
@@ -399,6 +400,7 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
             gap=gap[i], isomer_alert=bool(hits.isomer_alert[i]),
             # per query (analogue mode): predicted Tanimoto of the unknown and its top hit
             analogue_confidence=None if confidence is None else float(confidence[hits.query[i]]),
+            query_mass=None if confidence is None else masses[int(hits.query[i])],
         ))
     for ranked in out.values():
         # Restate the engine's gap on the rounded 0-999 scores, so it reads as "score minus the
@@ -553,7 +555,7 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
     analogue_score = analogue_best.similarity if analogue_best else None
     identity_reportable = best is not None and (best.mf or 0) >= t.report_score
     analogue_confidence = analogue_best.analogue_confidence if analogue_best else None
-    analogue_reportable = close_analogue(analogue_score, analogue_confidence, t)
+    analogue_reportable = analogue_best is not None and _close_analogue_hit(analogue_best, library, t)
     if not identity_reportable and not analogue_reportable:
         return None
     use_analogue = not identity_reportable
@@ -567,6 +569,8 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
         major_ions=_major_ions(component, library, top.row, run, t), n_ions=int(component.mz.size),
         delta_ri=delta_ri, analogue_score=analogue_score if use_analogue else None,
         analogue_confidence=analogue_confidence if use_analogue else None,
+        analogue_delta_mass=top.delta_mass if use_analogue else None,
+        analogue_query_mass=top.query_mass if use_analogue else None,
         same_hit_elsewhere=0 if use_analogue else elsewhere,
     )
     return _finding(component.rt_minutes, top, ranked, assessment, library,
@@ -603,6 +607,12 @@ def _confirm_with_standard(finding: Finding, standard: dict, reference_standards
                             np.asarray(entry["spectrum"]["mz"]), np.asarray(entry["spectrum"]["intensity"]),
                             params.fragment_tolerance, finding.precursor.precursor_mz)
     finding.verdict = confirm_with_standard(finding.verdict, standard, check)
+
+
+def _close_analogue_hit(hit: Hit, library: ReferenceLibrary, t: VerdictThresholds) -> bool:
+    """Whether an analogue-mode hit passes the close-analogue criterion (:func:`close_analogue`)."""
+    share = analogue_mass_share(hit.delta_mass, hit.query_mass)
+    return close_analogue(hit.similarity, hit.analogue_confidence, t, share)
 
 
 def _ranked(hit: Hit, analogue: bool) -> RankedHit:
@@ -679,8 +689,7 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
             reason = supported(evidence[i], has_ms1, t.precursor_ppm)
             if reason is not None:  # still an elution of its compound, never the finding's lead
                 why_not[i] = f"{reason} (best hit {hits[0].record.name}, score {hits[0].score})"
-        elif analogue_hits.get(i) and close_analogue(analogue_hits[i][0].similarity,
-                                                     analogue_hits[i][0].analogue_confidence, t):
+        elif analogue_hits.get(i) and _close_analogue_hit(analogue_hits[i][0], library, t):
             chosen[i] = (analogue_hits[i], MatchMode.ANALOGUE)
     summaries = [MS2Component(index=i, rt_min=round(g.rt_minutes, 4), precursor_mz=round(g.precursor_mz, 5),
                               n_scans=len(g.scan_indices), n_ions=len(g.spectrum),
@@ -798,6 +807,8 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
         identity=not as_analogue, precursor=(group.precursor_mz, _polarity(group)),
         analogue_score=top.similarity if as_analogue else None,
         analogue_confidence=top.analogue_confidence if as_analogue else None,
+        analogue_delta_mass=top.delta_mass if as_analogue else None,
+        analogue_query_mass=top.query_mass if as_analogue else None,
         same_hit_elsewhere=same_hit_elsewhere, **hrms,
     )
     finding = _finding(group.rt_minutes, top, hits, assessment, library, mode=mode, ri=None, lib_ri=None,

@@ -213,6 +213,8 @@ class Hit(_Serialised):
     isomer_alert: bool = internal(default=False)
     #: analogue mode: the query's analogue confidence (written on the finding, not per hit)
     analogue_confidence: float | None = internal(default=None)
+    #: analogue mode: the unknown's mass ``delta_mass`` is taken from (the close-analogue mass bound)
+    query_mass: float | None = internal(default=None)
 
     @property
     def row(self) -> int:
@@ -286,8 +288,8 @@ class Elutions(_Serialised):
 class Finding(_Serialised):
     """One finding: the library compound, the verdict and the evidence behind it (``findings[]``).
 
-    ``verdict`` is the :class:`~nps_id.match.verdict.Verdict` (its five keys: ``verdict``,
-    ``rule``, ``criteria_met``, ``criteria_failed``, ``criteria_not_evaluated``); the score fields
+    ``verdict`` is the :class:`~nps_id.match.verdict.Verdict` (its six keys: ``verdict``,
+    ``rule``, ``rule_id``, ``criteria_met``, ``criteria_failed``, ``criteria_not_evaluated``); the score fields
     are the top hit's; ``peak`` (GC) or ``precursor`` and ``elutions`` (LC-MS/MS) hold what only
     one technique has. ``assessment`` holds the new-substance fields of
     :func:`nps_id.match.assess.novelty_fields`. ``role`` and ``reference_standard`` are set by

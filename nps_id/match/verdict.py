@@ -21,13 +21,15 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
 4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing.
 5. ``tentative`` / "close analogue" -- no identity hit passes, but an analogue-mode hit does:
    its spectral similarity and the analogue confidence (predicted structural closeness,
-   :mod:`nps_id.search.analogue_confidence`) both reach their thresholds (:func:`close_analogue`).
+   :mod:`nps_id.search.analogue_confidence`) both reach their thresholds, and the mass difference
+   is a substituent's, not half the molecule's (:func:`close_analogue`).
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
    spectrum, or (MS/MS) one the precursor is no ion of ("molecular ion inconsistent": not this
    compound, unless the spectrum is a mixture).
 
-Entry points: :class:`Level`, :class:`VerdictThresholds`, :class:`Evidence`, :func:`decide` -> :class:`Verdict`;
-:func:`close_analogue` (rule 5's criterion).
+Entry points: :class:`Level`, :class:`RuleId`, :class:`VerdictThresholds`, :class:`Evidence`,
+:func:`decide` -> :class:`Verdict`;
+:func:`close_analogue` (rule 5's criterion, with :func:`analogue_mass_share`).
 """
 from __future__ import annotations
 
@@ -61,6 +63,27 @@ class Level(StrEnum):
 
 
 IDENTIFIED, TENTATIVE, INCONCLUSIVE = Level.IDENTIFIED, Level.TENTATIVE, Level.INCONCLUSIVE
+
+
+class RuleId(StrEnum):
+    """The rule that decided a verdict, a stable key beside its readable text (``rule_id`` in
+    results): code recognises a rule by this id, never by the wording of :attr:`Verdict.rule`.
+    The numbers are the module docstring's rules."""
+
+    IDENTITY = "identity"  # 1 (also identified once a reference standard excludes the isomers)
+    ISOMER_NOT_EXCLUDED = "isomer_not_excluded"  # 2
+    ISOMER_AMBIGUITY = "isomer_ambiguity"  # 2
+    HRMS_NOT_MET = "hrms_not_met"  # 3
+    RI_DISAGREES = "ri_disagrees"  # 3
+    WEAK_MATCH = "weak_match"  # 4
+    CLOSE_ANALOGUE = "close_analogue"  # 5
+    MOLECULAR_ION_INCONSISTENT = "molecular_ion_inconsistent"  # 6
+    BELOW_TENTATIVE_FLOOR = "below_tentative_floor"  # 6
+    # LC-MS/MS against a reference standard run (nps_id.match.lcms_evidence.confirm_with_standard)
+    STANDARD_CONFIRMED = "standard_confirmed"
+    ION_RATIOS_DISAGREE = "ion_ratios_disagree"
+
+
 #: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
 ISOMER_NOT_EXCLUDED = "isomer not excluded"
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
@@ -99,6 +122,11 @@ class VerdictThresholds:
         Analogue confidence (predicted Morgan Tanimoto between the unknown and the analogue hit,
         0-1) also needed for a "close analogue" ``tentative`` (0.45 chosen on the development data;
         docs/match.md gives its measured precision).
+    analogue_mass_share : float
+        Largest |mass difference| of a "close analogue", as a share of the heavier of the unknown
+        and the hit: an analogue differs by a substituent, not by half the molecule (0.4 on the
+        development data: of the answers passing the other criteria it removes 12 with a top-1
+        Tanimoto < 0.6 and 2 above; docs/match.md).
     report_score : int
         Components whose best hit scores below this are listed as components, not findings.
     ions_above_level : float
@@ -141,6 +169,7 @@ class VerdictThresholds:
     tentative_score: int = 700
     analogue_score: int = 850
     analogue_confidence: float = 0.45
+    analogue_mass_share: float = 0.4
     report_score: int = 600
     ions_above_level: float = 0.05
     isomer_min_rate: float = 0.4
@@ -167,8 +196,10 @@ class Evidence:
 
     ``mf``/``rmf`` are None for MS/MS, ``major_ions`` (present, expected) is None for MS/MS,
     ``delta_ri`` is None when either RI is unknown, ``analogue_score`` (the analogue hit's
-    spectral similarity, without the mass prior) is None when analogue mode was not run, and so is
-    ``analogue_confidence`` (its predicted Tanimoto, 0-1).
+    spectral similarity, without the mass prior) is None when analogue mode was not run, and so are
+    ``analogue_confidence`` (its predicted Tanimoto, 0-1), ``analogue_delta_mass`` (the unknown's
+    mass minus the hit's, Da) and ``analogue_query_mass`` (the unknown's mass that difference was
+    taken from, :func:`nps_id.search.analogue_confidence.query_mass`; either is None when unknown).
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
     ``matched_fragments`` (held, expected) of the reference's major fragments.
@@ -188,6 +219,8 @@ class Evidence:
     delta_ri: float | None = None
     analogue_score: int | None = None
     analogue_confidence: float | None = None
+    analogue_delta_mass: float | None = None
+    analogue_query_mass: float | None = None
     isomers: "IsomerCheck | None" = None
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
@@ -199,8 +232,12 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Verdict:
+    """A level, the rule that decided it (readable text, and its :class:`RuleId`) and every
+    criterion by outcome."""
+
     verdict: Level
     rule: str
+    rule_id: RuleId = field(kw_only=True)
     criteria_met: list[str] = field(default_factory=list)
     criteria_failed: list[str] = field(default_factory=list)
     criteria_not_evaluated: list[str] = field(default_factory=list)
@@ -262,50 +299,82 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
     unknown = [c for c, ok, _ in checks if ok is None]
     failed_groups = {g for _, ok, g in checks if ok is False}
 
-    def verdict(level: Level, rule: str, extra_met: list[str] = (), extra_failed: list[str] = ()) -> Verdict:
-        return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown)
+    def verdict(level: Level, rule_id: RuleId, rule: str, extra_met: list[str] = (),
+                extra_failed: list[str] = (), extra_unknown: list[str] = ()) -> Verdict:
+        return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown + list(extra_unknown),
+                       rule_id=rule_id)
 
     if "mass" in failed_groups:
-        return verdict(INCONCLUSIVE, "molecular ion inconsistent: the spectrum and the candidate disagree on "
-                       "the molecular mass (another compound, e.g. a homologue, or a mixture)")
+        return verdict(INCONCLUSIVE, RuleId.MOLECULAR_ION_INCONSISTENT, "molecular ion inconsistent: the spectrum and "
+                       "the candidate disagree on the molecular mass (another compound, e.g. a homologue, or a mixture)")
     if not failed_groups:
-        return verdict(IDENTIFIED, "identity: every evaluated criterion met")
+        return verdict(IDENTIFIED, RuleId.IDENTITY, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
         # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
         excluders = "a reference standard run at the same RT" + (
             ", or a retention index in the window," if evidence.kind == "ei" else "")
-        return verdict(TENTATIVE, f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(evidence.isomers)}; {excluders} excludes them")
+        return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
+                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(evidence.isomers)}; {excluders} excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
-        return verdict(TENTATIVE, "isomer ambiguity: scores pass, but the library cannot single this compound out")
+        return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
+                       "isomer ambiguity: scores pass, but the library cannot single this compound out")
     if failed_groups - {"isomer"} == {"hrms"}:
-        return verdict(TENTATIVE, "HRMS criteria not met: the MS/MS spectrum passes, but the precursor's MS1 peak, "
-                       "exact mass or matched fragments do not")
+        return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
+                       "precursor's MS1 peak, exact mass or matched fragments do not")
     if failed_groups - {"isomer"} == {"ri"}:
-        return verdict(TENTATIVE, "retention index disagrees with the library")
+        return verdict(TENTATIVE, RuleId.RI_DISAGREES, "retention index disagrees with the library")
     floor = _tentative_floor(evidence, t)
     if all(ok for _, ok in floor):
-        return verdict(TENTATIVE, "weak match: below the identity criteria, above the tentative floor",
+        return verdict(TENTATIVE, RuleId.WEAK_MATCH, "weak match: below the identity criteria, above the tentative floor",
                        [c for c, _ in floor])
     below = [c for c, ok in floor if not ok]
     if evidence.analogue_score is not None and evidence.analogue_score >= t.analogue_score:
-        similar = f"analogue similarity >= {t.analogue_score} (modified cosine {evidence.analogue_score})"
-        confidence = evidence.analogue_confidence
-        confident = f"analogue confidence >= {t.analogue_confidence:g} (" + (
-            "not computed)" if confidence is None else f"predicted Tanimoto {confidence:.2f})")
-        if close_analogue(evidence.analogue_score, confidence, t):
-            return verdict(TENTATIVE, "close analogue: not the hit but a structural relative of it (no identity hit "
-                           "passes, an analogue-mode hit does); a suspected new substance",
-                           [similar, confident], below)
-        return verdict(INCONCLUSIVE, "below the tentative floor", [similar], below + [confident])
-    return verdict(INCONCLUSIVE, "below the tentative floor", extra_failed=below)
+        share = analogue_mass_share(evidence.analogue_delta_mass, evidence.analogue_query_mass)
+        checks = _analogue_criteria(evidence.analogue_score, evidence.analogue_confidence, share, t)
+        passed = [c for c, ok in checks if ok]
+        failed_here = [c for c, ok in checks if ok is False]
+        unknown_here = [c for c, ok in checks if ok is None]
+        if not failed_here:  # close_analogue()
+            return verdict(TENTATIVE, RuleId.CLOSE_ANALOGUE, "close analogue: not the hit but a structural relative "
+                           "of it (no identity hit passes, an analogue-mode hit does); a suspected new substance",
+                           passed, below, unknown_here)
+        return verdict(INCONCLUSIVE, RuleId.BELOW_TENTATIVE_FLOOR, "below the tentative floor", passed,
+                       below + failed_here, unknown_here)
+    return verdict(INCONCLUSIVE, RuleId.BELOW_TENTATIVE_FLOOR, "below the tentative floor", extra_failed=below)
 
 
-def close_analogue(similarity: int | None, confidence: float | None, t: VerdictThresholds) -> bool:
+def close_analogue(similarity: int | None, confidence: float | None, t: VerdictThresholds,
+                   mass_share: float | None = None) -> bool:
     """The "close analogue" criterion: the analogue hit's spectral similarity (0-999) and the
-    query's analogue confidence (0-1) both at their thresholds (inclusive). The one rule the
-    verdict and ``nps-id match``'s choice of analogue findings apply."""
-    return (similarity is not None and similarity >= t.analogue_score
-            and confidence is not None and confidence >= t.analogue_confidence)
+    query's analogue confidence (0-1) both at their thresholds, and the mass difference's share of
+    the heavier molecule (:func:`analogue_mass_share`; None: unknown, not evaluated) at most
+    ``analogue_mass_share`` (all inclusive). The one rule the verdict and ``nps-id match``'s
+    choice of analogue findings apply."""
+    return all(ok is not False for _, ok in _analogue_criteria(similarity, confidence, mass_share, t))
+
+
+def _analogue_criteria(similarity: int | None, confidence: float | None, mass_share: float | None,
+                       t: VerdictThresholds) -> list[tuple[str, bool | None]]:
+    """(criterion, passed or None: not evaluated) of :func:`close_analogue`."""
+    return [
+        (f"analogue similarity >= {t.analogue_score} (modified cosine {similarity})",
+         similarity is not None and similarity >= t.analogue_score),
+        (f"analogue confidence >= {t.analogue_confidence:g} ("
+         + ("not computed)" if confidence is None else f"predicted Tanimoto {confidence:.2f})"),
+         confidence is not None and confidence >= t.analogue_confidence),
+        (f"analogue mass difference <= {t.analogue_mass_share:.0%} of the heavier molecule"
+         + ("" if mass_share is None else f" ({mass_share:.0%})"),
+         None if mass_share is None else mass_share <= t.analogue_mass_share + 1e-9),
+    ]
+
+
+def analogue_mass_share(delta_mass: float | None, query_mass: float | None) -> float | None:
+    """|unknown's mass - hit's mass| as a share of the heavier of the two, from the analogue
+    search's ``delta_mass`` (unknown minus hit) and the unknown's ``query_mass`` it was taken from
+    (the hit's is ``query_mass - delta_mass``); None when either is unknown."""
+    if delta_mass is None or query_mass is None or not math.isfinite(delta_mass) or query_mass <= 0:
+        return None
+    return abs(delta_mass) / max(query_mass, query_mass - delta_mass)
 
 
 def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool, str]]:
@@ -340,10 +409,10 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
     isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
     isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept."""
     # decide() gives this rule exactly when the isomer criterion is the only one failed
-    if verdict.verdict != TENTATIVE or not verdict.rule.startswith(ISOMER_NOT_EXCLUDED):
+    if verdict.rule_id != RuleId.ISOMER_NOT_EXCLUDED:
         return verdict
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
-                   verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated)
+                   verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 
 
 def isomer_phrase(check: "IsomerCheck | None") -> str:
@@ -376,10 +445,10 @@ def _ge(value: float | None, threshold: float) -> bool | None:
     return value >= threshold
 
 
-def names_the_compound(verdict: str, rule: str) -> bool:
+def names_the_compound(verdict: Verdict) -> bool:
     """True when a finding says the library compound is there: ``identified``, or ``tentative``
     only because its isomers are not excluded (the hit or an isomer of it)."""
-    return verdict == IDENTIFIED or (verdict == TENTATIVE and rule.startswith(ISOMER_NOT_EXCLUDED))
+    return verdict.verdict == IDENTIFIED or verdict.rule_id == RuleId.ISOMER_NOT_EXCLUDED
 
 
 def at_least(verdict: str, level: str) -> bool:

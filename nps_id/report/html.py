@@ -16,11 +16,13 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
-from nps_id.report.present import (DASH, RT_DIGITS, check_lines, component_rows, conclusion, deconvolution_fields,
+from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, closest_rows,
+                                   component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
-                                   new_substance_fields, provenance_fields, reference_standard_field,
-                                   responsibility_fields, structure_caption, summary_line, tic_heading, verdict_badge)
+                                   new_substance_fields, new_substance_heading, new_substances, provenance_fields,
+                                   reference_standard_field, responsibility_fields, structure_caption, summary_line,
+                                   tic_heading, verdict_badge)
 from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
                                  xic_figure)
 
@@ -201,24 +203,17 @@ def _components(doc) -> str:
 
 def _new_substances(doc) -> str:
     """The early warning: findings that are no library compound, with the closest known ones."""
-    found = [f for f in doc["findings"] if f.get("new_substance")]
+    found = new_substances(doc)
     if not found:
         return ""
-    out = ['<h2 id="new-substances">Suspected new substances</h2><p>No library compound explains the spectra of '
-           "these components: each is a substance the library lacks (not necessarily a psychoactive one), or a "
-           "spectrum too weak or mixed to match. Those with a substance group the closest known compounds or the "
-           "spectrum's diagnostic ions point to are early-warning leads, exported to the EWA under that group; the "
-           "others are unknowns to examine. None is reported under a library compound's name.</p>"]
+    out = [f'<h2 id="new-substances">Suspected new substances</h2><p>{escape(NEW_SUBSTANCES_NOTE, quote=False)}</p>']
     for f in found:
-        closest = _table(["Closest known compound", "Similarity", "\u0394 nominal mass", "\u0394 mass reads as"],
-                         [[_td(_e(c.get("name"))), _td(_num(c.get("similarity"), 3), True),
-                           _td(_num(c.get("delta_mass")), True), _td(_e(c.get("delta_mass_match")))]
-                          for c in f.get("closest_compounds") or []], cls="hits")
+        closest = _table(CLOSEST_HEADERS, [[_td(_e(cell), numeric=i in (1, 2)) for i, cell in enumerate(row)]
+                                           for row in closest_rows(f)], cls="hits")
         drawing = structure_svg(f.get("core_smiles"))
-        core = (f'<figure class="structure">{drawing}<figcaption>Core structure the closest compounds share '
-                f"(maximum common substructure): {_e(f.get('core_smiles'))}</figcaption></figure>" if drawing else "")
-        out.append(f'<h3>#{f["index"]} at {_num(f.get("rt_min"), RT_DIGITS)} min: {_e(finding_label(f))}</h3>'
-                   + _kv(new_substance_fields(f)) + core + closest)
+        core = (f'<figure class="structure">{drawing}<figcaption>{_e(core_caption(f))}</figcaption></figure>'
+                if drawing else "")
+        out.append(f"<h3>{_e(new_substance_heading(f))}</h3>" + _kv(new_substance_fields(f)) + core + closest)
     return "".join(out)
 
 

@@ -3,7 +3,9 @@
 Entry point: :func:`render_pdf` (report document -> PDF bytes). Pages: (1) header, 17025
 statement, item, acquisition with its SWGDRUG category, the checks (internal standard, blank,
 reference standards; on a page of their own when they do not fit), findings table; (2) the TIC,
-with the blank's below it, and the table of every component (continued on further pages when long); then one page per finding --
+with the blank's below it, and the table of every component (continued on further pages when long); the
+suspected new substances (group, estimated mass, closest known compounds, the core structure they
+share, drawn), on pages of their own when there are any; then one page per finding --
 conclusion, identity and structure, verdict and criteria, mirror plot with difference trace, raw
 apex scan beside the deconvoluted spectrum, hit table, limitations; (last) signatures, provenance
 and the end-of-report mark. Every page: "page x of y", and DRAFT across it for a draft. Same
@@ -19,11 +21,13 @@ import json
 import textwrap
 from typing import Any, Callable, Mapping, Sequence
 
-from nps_id.report.present import (DASH, RT_DIGITS, check_lines, component_rows, conclusion, deconvolution_fields,
+from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, closest_rows,
+                                   component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
-                                   provenance_fields, reference_standard_field, responsibility_fields,
-                                   structure_caption, summary_line, tic_heading, verdict_badge)
+                                   new_substance_fields, new_substance_heading, new_substances, provenance_fields,
+                                   reference_standard_field, responsibility_fields, structure_caption, summary_line,
+                                   tic_heading, verdict_badge)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
 
 A4_IN = (8.27, 11.69)
@@ -96,7 +100,8 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     checks = check_lines(doc)
     if checks and _first_page(_blank_page(), doc, checks) < _BOTTOM:
         pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc, [])]
-        pages += [lambda fig, part=part: _checks_section(_Page(fig), part) for part in _paginate_checks(checks)]
+        pages += [lambda fig, part=part: _checks_section(_Page(fig), part)
+                  for part in _paginate(checks, _checks_heading, _check_line)]
     else:
         pages = [lambda fig: _first_page(fig, doc, checks)]
     rows = component_rows(doc)
@@ -107,6 +112,8 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
         pages.append(lambda fig: _tic_page(fig, doc, chroms[0] if chroms else None, rows[:first]))
     for start in range(first, len(rows), _COMPONENTS_PER_PAGE):
         pages.append(lambda fig, part=rows[start:start + _COMPONENTS_PER_PAGE]: _components_table(_Page(fig), part))
+    pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part)
+              for part in _paginate(new_substances(doc), _new_substances_heading, _new_substance)]
     pages += [lambda fig, f=f: _finding_page(fig, doc, f) for f in doc["findings"]]
     pages.append(lambda fig: _provenance_page(fig, doc))
     return pages
@@ -127,24 +134,61 @@ def _blank_page():
 
 
 def _checks_section(page: _Page, lines: Sequence[str]) -> None:
+    _checks_heading(page)
+    for text in lines:
+        _check_line(page, text)
+
+
+def _checks_heading(page: _Page) -> None:
     page.heading("Internal standard, blank and reference standards")
-    for text in lines:
-        page.line("\u2022 " + text, indent=0.01)
 
 
-def _paginate_checks(lines: Sequence[str]) -> list[list[str]]:
-    """The check lines in page-sized parts (a dirty blank can remove dozens of components)."""
-    parts: list[list[str]] = [[]]
-    probe = _Page(_blank_page())
-    _checks_section(probe, [])
-    for text in lines:
-        probe.line("\u2022 " + text, indent=0.01)
-        if probe.y < _BOTTOM and parts[-1]:
+def _check_line(page: _Page, text: str) -> None:
+    page.line("\u2022 " + text, indent=0.01)
+
+
+def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
+              draw: Callable[[_Page, Any], None]) -> list[list[Any]]:
+    """``items`` in page-sized parts, each page opening with ``heading`` (a dirty blank can remove
+    dozens of components; a run can hold many suspected new substances); no part when no item."""
+    parts: list[list[Any]] = []
+    probe = None
+    for item in items:
+        if probe is not None:
+            draw(probe, item)
+        if probe is None or (probe.y < _BOTTOM and parts[-1]):
             parts.append([])
             probe = _Page(_blank_page())
-            _checks_section(probe, [text])
-        parts[-1].append(text)
+            heading(probe)
+            draw(probe, item)
+        parts[-1].append(item)
     return parts
+
+
+#: Height (page fraction) of the core structure drawn for a suspected new substance.
+_CORE_HEIGHT = 0.12
+
+
+def _new_substances_section(page: _Page, found: Sequence[Mapping[str, Any]]) -> None:
+    _new_substances_heading(page)
+    for f in found:
+        _new_substance(page, f)
+
+
+def _new_substances_heading(page: _Page) -> None:
+    page.heading("Suspected new substances")
+    page.line(NEW_SUBSTANCES_NOTE)
+
+
+def _new_substance(page: _Page, f: Mapping[str, Any]) -> None:
+    """One suspected new substance, as in the HTML: heading, fields, core structure, closest compounds."""
+    page.y -= 0.006
+    page.line(new_substance_heading(f), size=9.5, weight="bold")
+    page.pairs(new_substance_fields(f))
+    if draw_structure(page.fig, f.get("core_smiles"), [0.07, page.y - _CORE_HEIGHT, 0.2, _CORE_HEIGHT]):
+        page.y -= _CORE_HEIGHT + 0.004
+        page.line(core_caption(f))
+    page.table(CLOSEST_HEADERS, closest_rows(f), [0.35, 0.1, 0.12, 0.2])
 
 
 def _first_page(fig, doc, checks: Sequence[str]) -> float:

@@ -3,7 +3,9 @@ labels and table cells every renderer takes from a report document, so they read
 
 Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`),
+LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`), the "Suspected new
+substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
+:data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`),
 :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
 :func:`tic_heading`, :func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
@@ -175,6 +177,37 @@ def new_substance_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("Suspected group", finding.get("suspected_group")),
             ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(finding)
              else "no (no substance group: an unknown to examine)")]
+
+
+#: The paragraph that opens the "Suspected new substances" section.
+NEW_SUBSTANCES_NOTE = (
+    "No library compound explains the spectra of these components: each is a substance the library lacks (not "
+    "necessarily a psychoactive one), or a spectrum too weak or mixed to match. Those with a substance group the "
+    "closest known compounds or the spectrum's diagnostic ions point to are early-warning leads, exported to the EWA "
+    "under that group; the others are unknowns to examine. None is reported under a library compound's name.")
+#: The columns of a suspected new substance's closest known compounds (:func:`closest_rows`).
+CLOSEST_HEADERS = ("Closest known compound", "Similarity", "\u0394 nominal mass", "\u0394 mass reads as")
+
+
+def new_substances(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The findings of the "Suspected new substances" section: those no library compound explains."""
+    return [f for f in doc["findings"] if f.get("new_substance")]
+
+
+def new_substance_heading(finding: Mapping[str, Any]) -> str:
+    """'#3 at 8.104 min: suspected new substance (Synthetic cathinones)'."""
+    return f"#{finding['index']} at {display_number(finding.get('rt_min'), RT_DIGITS)} min: {finding_label(finding)}"
+
+
+def closest_rows(finding: Mapping[str, Any]) -> list[list[str]]:
+    """A suspected new substance's closest known compounds as table cells (:data:`CLOSEST_HEADERS`)."""
+    return [[c.get("name") or DASH, display_number(c.get("similarity"), 3), display_number(c.get("delta_mass")),
+             c.get("delta_mass_match") or DASH] for c in finding.get("closest_compounds") or []]
+
+
+def core_caption(finding: Mapping[str, Any]) -> str:
+    """The caption of the core structure drawn for a suspected new substance."""
+    return f"Core structure the closest compounds share (maximum common substructure): {finding.get('core_smiles')}"
 
 
 def shown_precursor_mz(lc: Mapping[str, Any]) -> Any:

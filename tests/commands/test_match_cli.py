@@ -149,6 +149,13 @@ def test_findings_below_identified_say_why(lrcfs):
     for f in others:
         assert f["criteria_failed"], f["name"]
         assert f["rule"]
+    from nps_id.match.verdict import RuleId
+
+    # every finding names its rule by a stable id too (the text stays as it was)
+    every = [f for r in results.values() for f in r["findings"]]
+    assert {(f["rule_id"], f["rule"].split(":")[0]) for f in every} >= {("identity", "identity"),
+                                                                      ("isomer_not_excluded", "isomer not excluded")}
+    assert all(f["rule_id"] in set(RuleId) for f in every)
 
 
 def test_results_json_contract(lrcfs, swgdrug_library):
@@ -417,9 +424,11 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
 
     results = make_results()
     first, second = results["findings"][:2]
-    first.update(verdict="tentative", rule="isomer not excluded: the substance is the hit or an isomer ...",
+    # the flag follows the rule id, whatever the rule's wording
+    first.update(verdict="tentative", rule="the substance is the hit or an isomer ...", rule_id="isomer_not_excluded",
                  new_substance=False)
-    second.update(verdict="inconclusive", rule="below the tentative floor", new_substance=True)
+    second.update(verdict="inconclusive", rule="below the tentative floor", rule_id="below_tentative_floor",
+                  new_substance=True)
     lines = format_table(results).splitlines()
     assert next(l for l in lines if first["name"] in l).endswith("[isomer not excluded]")
     assert next(l for l in lines if second["name"] in l).endswith("[suspected new substance]")

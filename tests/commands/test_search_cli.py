@@ -383,3 +383,18 @@ def test_search_defaults_are_the_settings_defaults(swgdrug_library, queries, mon
     assert result.exit_code == 0, result.output
     ranks = [row["rank"] for row in csv.DictReader(io.StringIO(result.output))]
     assert ranks and max(map(int, ranks)) == 2
+
+
+def test_an_analogue_half_a_molecule_away_is_no_close_analogue(swgdrug_library, tmp_path):
+    # A new user's find: heptylhydrazine (MW 130; MassBank EI) was a "close analogue" of ADB-PINACA
+    # isomer 4 (MW 344; mass difference -170, similarity 856, confidence 0.49). An analogue differs
+    # by a substituent, not by half the molecule (docs/match.md: the close-analogue mass bound).
+    (query,) = [s for s in read(data_path("massbank", "ei-queries-analog.msp.gz")) if s.name == "HEPTYLHYDRAZINE"]
+    path = tmp_path / "heptylhydrazine.msp"
+    write([query], path)
+    result = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 1, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in result.output.splitlines()]
+    assert (row["name"], row["delta_mass"], round(row["similarity"] * 999)) == ("ADB-PINACA isomer 4", -170.0, 855)
+    assert (row["verdict"], row["verdict_rule"]) == ("inconclusive", "below the tentative floor")
+    assert row["new_substance"]  # still no library compound explains it

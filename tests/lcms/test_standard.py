@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from nps_id.match.lcms_evidence import confirm_with_standard, ion_ratio_check
-from nps_id.match.verdict import Verdict
+from nps_id.match.verdict import RuleId, Verdict
 from nps_id.tolerance import Tolerance
 
 TOL = Tolerance(0.01, "Da")
@@ -12,7 +12,7 @@ STANDARD = (np.array([77.0386, 124.9821, 132.0444, 318.0130]), np.array([999.0, 
 WITHIN = {"run": "std.mzML", "delta_rt_min": 0.004, "window_min": 0.1, "within": True}
 WEAK = Verdict("tentative", "weak match: below the identity criteria, above the tentative floor",
                ["|precursor mass error| <= 5 ppm (-2.1 ppm)", "reference fragments matched >= 2 (5 of 6)"],
-               ["score >= 800 (score 715)"], ["|RI - library RI| <= 30"])
+               ["score >= 800 (score 715)"], ["|RI - library RI| <= 30"], rule_id=RuleId.WEAK_MATCH)
 
 
 def test_ion_ratios_within_30_percent_of_the_standards():
@@ -27,18 +27,21 @@ def test_ion_ratios_within_30_percent_of_the_standards():
 def test_a_standard_of_the_same_method_identifies_what_a_library_record_of_another_instrument_cannot():
     passed = ("ion ratios within +/-30% of the reference standard run's (...)", True)
     after = confirm_with_standard(WEAK, WITHIN, passed)
-    assert after.verdict == "identified" and after.criteria_failed == []
+    assert after.verdict == "identified" and after.criteria_failed == [] and after.rule_id is RuleId.STANDARD_CONFIRMED
     assert "score >= 800 (score 715) -- library criterion, superseded by the reference standard run" in after.criteria_met
     # only library-match criteria are superseded: a precursor off its exact mass stays a failure
-    off_mass = Verdict(WEAK.verdict, WEAK.rule, [], ["score >= 800 (score 715)", "|precursor mass error| <= 5 ppm (+9.0 ppm)"])
+    off_mass = Verdict(WEAK.verdict, WEAK.rule, [], ["score >= 800 (score 715)", "|precursor mass error| <= 5 ppm (+9.0 ppm)"],
+                       rule_id=WEAK.rule_id)
     assert confirm_with_standard(off_mass, WITHIN, passed).verdict == "tentative"
     assert confirm_with_standard(WEAK, {**WITHIN, "within": False, "delta_rt_min": 0.4}, passed).verdict == "tentative"
 
 
 def test_ion_ratios_unlike_the_standards_undo_an_identified_library_match():
-    identified = Verdict("identified", "identity: every evaluated criterion met", ["score >= 800 (score 972)"], [])
+    identified = Verdict("identified", "identity: every evaluated criterion met", ["score >= 800 (score 972)"], [],
+                         rule_id=RuleId.IDENTITY)
     after = confirm_with_standard(identified, WITHIN, ("ion ratios within +/-30% ... (0.30 vs 0.53)", False))
     assert after.verdict == "tentative" and after.rule.startswith("ion ratios unlike the reference standard")
+    assert after.rule_id is RuleId.ION_RATIOS_DISAGREE
 
 
 def test_an_lc_analogue_is_a_finding_only_with_an_ms1_peak_and_a_passing_close_analogue_rule():
@@ -46,11 +49,12 @@ def test_an_lc_analogue_is_a_finding_only_with_an_ms1_peak_and_a_passing_close_a
     from nps_id.match.lcms_evidence import analogue_accepted
 
     peak = Feature(250.0, 440.0, 436.0, 446.0, 1e5, 5e5, 3.0, 6, 12)
-    close = Verdict("tentative", "close analogue: not the hit but a structural relative of it", [], [])
+    close = Verdict("tentative", "close analogue: not the hit but a structural relative of it", [], [],
+                    rule_id=RuleId.CLOSE_ANALOGUE)
     plain = {"new_substance": False, "suspected_group": None}
     assert analogue_accepted(close, plain, peak) is None
     assert analogue_accepted(close, plain, None) == "analogue hit without an MS1 peak of its precursor"
-    weak = Verdict("inconclusive", "below the tentative floor", [], [])
+    weak = Verdict("inconclusive", "below the tentative floor", [], [], rule_id=RuleId.BELOW_TENTATIVE_FLOOR)
     assert analogue_accepted(weak, plain, peak).startswith("analogue hit that does not pass the close-analogue rule")
     new = {"new_substance": True, "suspected_group": "Synthetic cathinones"}
     assert analogue_accepted(weak, new, None) is None

@@ -13,7 +13,7 @@ from nps_id.library import open_verified  # noqa: E402
 from nps_id.match.assess import LibraryFacts, assess, assess_search, major_ions_present, ranked_hit  # noqa: E402
 from nps_id.match.verdict import VerdictThresholds  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
-from nps_id.search.analogue_confidence import analogue_search  # noqa: E402
+from nps_id.search.analogue_confidence import analogue_search, query_mass  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402
 from nps_id.search.scores.base import kind_of, to_999  # noqa: E402
 from tests.conftest import data_path  # noqa: E402
@@ -30,6 +30,8 @@ def _one_by_one(spectra, hits, reference, analog, confidence):
         kind = kind_of(spectrum)
         ranked = [ranked_hit(hits, int(j), kind, analog) for j in at]
         extra = {"analogue_score": ranked[0].score, "analogue_confidence": float(confidence[q])} if analog else {}
+        if analog and np.isfinite(hits.delta_mass[at[0]]):  # the close-analogue mass bound
+            extra.update(analogue_delta_mass=float(hits.delta_mass[at[0]]), analogue_query_mass=query_mass(spectrum))
         if kind == "ei":
             extra["major_ions"] = major_ions_present(spectrum.mz, *reference.peaks.row(ranked[0].row), level,
                                                      (float(spectrum.mz.min()), float(spectrum.mz.max())))

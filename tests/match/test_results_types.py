@@ -10,7 +10,7 @@ import pytest
 from nps_id.errors import InputError
 from nps_id.match.results import (Finding, GCComponent, GCPeak, Hit, LibraryRecord, MatchMode, MS2Component,
                                   RunnerUp, component_from_dict, json_keys)
-from nps_id.match.verdict import LEVELS, Level, Verdict
+from nps_id.match.verdict import LEVELS, Level, RuleId, Verdict
 from nps_id.report.jsondoc import RESULTS_SCHEMA_PATH, validate_results
 from tests.conftest import data_path
 
@@ -44,6 +44,7 @@ def test_every_key_the_types_write_is_declared_by_the_results_schema():
     assert json_keys(Hit) <= _declared(FINDING_SCHEMA["top_hits"]["items"])
     assert json_keys(RunnerUp) <= _declared(FINDING_SCHEMA["runner_up"]["oneOf"][1])
     assert [mode.value for mode in MatchMode] == FINDING_SCHEMA["match_mode"]["enum"]
+    assert [rule.value for rule in RuleId] == FINDING_SCHEMA["rule_id"]["enum"]
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,8 @@ def test_a_gc_finding_writes_its_keys_in_the_order_of_the_results_file():
               delta_mass_match=None, gap=40, isomer_alert=False)
     finding = Finding(
         record=hit.record, assessment={"new_substance": False, "suspected_group": None},
-        verdict=Verdict(Level.IDENTIFIED, "identity: every evaluated criterion met", ["mf >= 800 (mf 901)"]),
+        verdict=Verdict(Level.IDENTIFIED, "identity: every evaluated criterion met", ["mf >= 800 (mf 901)"],
+                        rule_id=RuleId.IDENTITY),
         match_mode=MatchMode.IDENTITY, rt_min=7.4213, mf=901, rmf=912, score=905, gap=40, isomer_alert=False,
         stereo_note=None, delta_mass=None, similarity=905, delta_mass_match=None,
         runner_up=RunnerUp.of(Hit(rank=2, record=_record(9), mf=861, rmf=870, score=865, delta_mass=None,
@@ -105,7 +107,7 @@ def test_a_gc_finding_writes_its_keys_in_the_order_of_the_results_file():
     written = finding.to_dict()
     assert list(written) == [
         "name", "library_id", "library_row", "inchikey", "formula", "cas", "smiles", "structure_source",
-        "structure_status", "new_substance", "suspected_group", "verdict", "rule", "criteria_met", "criteria_failed",
+        "structure_status", "new_substance", "suspected_group", "verdict", "rule", "rule_id", "criteria_met", "criteria_failed",
         "criteria_not_evaluated", "match_mode", "rt_min", "ri", "library_ri", "delta_ri", "mf", "rmf", "score", "gap",
         "isomer_alert", "stereo_note", "delta_mass", "similarity", "delta_mass_match", "analogue_confidence", "runner_up", "top_hits", "scan",
         "height", "area", "snr", "n_ions", "model_mz", "scan_range", "purity", "apex_spectrum", "spectrum",

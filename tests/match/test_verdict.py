@@ -230,25 +230,25 @@ class _Masses:
 
 @pytest.mark.parametrize("verdict, rule, similarity, estimated, new", [
     # inconclusive: new unless the hit has the spectrum's mass and is close enough to be it measured elsewhere
-    ("inconclusive", "below the tentative floor", None, 200, False),
-    ("inconclusive", "below the tentative floor", -0.001, 200, True),
-    ("inconclusive", "below the tentative floor", None, 214, True),
-    ("inconclusive", "below the tentative floor", None, None, True),
-    ("inconclusive", "molecular ion inconsistent: ...", -0.001, 200, True),
+    ("inconclusive", "below_tentative_floor", None, 200, False),
+    ("inconclusive", "below_tentative_floor", -0.001, 200, True),
+    ("inconclusive", "below_tentative_floor", None, 214, True),
+    ("inconclusive", "below_tentative_floor", None, None, True),
+    ("inconclusive", "molecular_ion_inconsistent", -0.001, 200, True),
     # a weak match is the hit's relative only when their masses differ
-    ("tentative", "weak match: ...", 0.0, 200, False),
-    ("tentative", "weak match: ...", 0.0, 214, True),
-    ("tentative", "weak match: ...", 0.0, None, False),
-    ("tentative", "close analogue: ...", 0.0, 200, True),
-    ("tentative", "retention index disagrees with the library", 0.0, 214, False),
+    ("tentative", "weak_match", 0.0, 200, False),
+    ("tentative", "weak_match", 0.0, 214, True),
+    ("tentative", "weak_match", 0.0, None, False),
+    ("tentative", "close_analogue", 0.0, 200, True),
+    ("tentative", "ri_disagrees", 0.0, 214, False),
 ])
 def test_a_spectrum_no_library_compound_explains_is_a_new_substance(verdict, rule, similarity, estimated, new):
     from nps_id.match.assess import SAME_MASS_SIMILARITY, RankedHit, unexplained
-    from nps_id.match.verdict import Verdict
+    from nps_id.match.verdict import RuleId, Verdict
 
     for kind in ("ei", "ms2"):
         top = RankedHit(0, 500, similarity=SAME_MASS_SIMILARITY[kind] + (similarity or 0.0))
-        assert unexplained(Verdict(verdict, rule), top, _Masses(), estimated, kind) is new
+        assert unexplained(Verdict(verdict, "...", rule_id=RuleId(rule)), top, _Masses(), estimated, kind) is new
 
 
 def test_diagnostic_ions_need_every_ion_at_the_level():
@@ -261,14 +261,16 @@ def test_diagnostic_ions_need_every_ion_at_the_level():
 
 
 def test_a_standard_excludes_isomers_only_for_the_isomer_rule():
-    from nps_id.match.verdict import Verdict, with_isomers_excluded
+    from nps_id.match.verdict import RuleId, Verdict, with_isomers_excluded
 
     held = Verdict("tentative", "isomer not excluded: the substance is the hit or an isomer", ["mf >= 800"],
-                   ["isomers excluded (not possible: the hit has no verified structure to enumerate them)"])
+                   ["isomers excluded (not possible: the hit has no verified structure to enumerate them)"],
+                   rule_id=RuleId.ISOMER_NOT_EXCLUDED)
     after = with_isomers_excluded(held, "isomers excluded by a reference standard at the same RT")
     assert after.verdict == "identified" and not after.criteria_failed
     assert "isomers excluded by a reference standard at the same RT" in after.criteria_met
-    weak = Verdict("tentative", "weak match: below the identity criteria", [], ["isomers not excluded: 1 ..."])
+    weak = Verdict("tentative", "weak match: below the identity criteria", [], ["isomers not excluded: 1 ..."],
+                   rule_id=RuleId.WEAK_MATCH)
     assert with_isomers_excluded(weak, "standard") is weak
 
 
@@ -340,3 +342,62 @@ def test_an_lc_ms_isomer_rule_offers_no_retention_index():
     v = decide(Evidence(kind="ms2", score=900, gap=100, isomers=_isomer_check(rate=1.0)))
     assert v.rule.startswith("isomer not excluded")
     assert "a reference standard run at the same RT" in v.rule and "retention index" not in v.rule
+
+
+POOR = {**GOOD, "mf": 550, "rmf": 600, "score": 550}
+
+
+@pytest.mark.parametrize("evidence, rule_id, text", [
+    (GOOD, "identity", "identity"),
+    ({**GOOD, "ions_above": ((300, 0.2),)}, "molecular_ion_inconsistent", "molecular ion inconsistent"),
+    ({**GOOD, "isomers": "rate 1"}, "isomer_not_excluded", "isomer not excluded"),
+    ({**GOOD, "gap": 12}, "isomer_ambiguity", "isomer ambiguity"),
+    ({**MS2, "ms1_feature": False}, "hrms_not_met", "HRMS criteria not met"),
+    ({**GOOD, "delta_ri": 55.0}, "ri_disagrees", "retention index disagrees"),
+    ({**GOOD, "mf": 760}, "weak_match", "weak match"),
+    ({**POOR, "analogue_score": 900, "analogue_confidence": 0.8}, "close_analogue", "close analogue"),
+    (POOR, "below_tentative_floor", "below the tentative floor"),
+])
+def test_every_rule_carries_a_stable_id_beside_its_text(evidence, rule_id, text):
+    from nps_id.match.verdict import RuleId
+
+    if evidence.get("isomers") == "rate 1":
+        evidence = {**evidence, "isomers": _isomer_check(rate=1.0)}
+    v = decide(Evidence(**evidence))
+    assert v.rule_id is RuleId(rule_id) and v.rule.startswith(text)
+
+
+def test_rules_are_recognised_by_their_id_not_their_wording():
+    # code that acts on a rule must not break when the rule's text is reworded
+    from nps_id.match.assess import SAME_MASS_SIMILARITY, RankedHit, unexplained
+    from nps_id.match.verdict import RuleId, Verdict, names_the_compound, with_isomers_excluded
+
+    top = RankedHit(0, 500, similarity=SAME_MASS_SIMILARITY["ei"])
+    weak = Verdict("tentative", "reworded: a match below identity", rule_id=RuleId.WEAK_MATCH)
+    assert unexplained(weak, top, _Masses(), 214, "ei")
+    close = Verdict("tentative", "reworded: a structural relative", rule_id=RuleId.CLOSE_ANALOGUE)
+    assert unexplained(close, top, _Masses(), 200, "ei")
+    held = Verdict("tentative", "reworded: the hit or an isomer", rule_id=RuleId.ISOMER_NOT_EXCLUDED)
+    assert names_the_compound(held) and not names_the_compound(weak)
+    after = with_isomers_excluded(held, "isomers excluded by a reference standard at the same RT")
+    assert after.verdict == "identified" and after.rule_id is RuleId.IDENTITY
+    # the text alone no longer counts: a weak match worded like the isomer rule is still a weak match
+    lookalike = Verdict("tentative", "isomer not excluded (but a weak match)", rule_id=RuleId.WEAK_MATCH)
+    assert not names_the_compound(lookalike) and with_isomers_excluded(lookalike, "standard") is lookalike
+
+
+@pytest.mark.parametrize("delta, query_mass, close", [
+    (-14.0, 330.0, True),  # a CH2 homologue
+    (-170.0, 174.0, False),  # heptylhydrazine (as the search estimated its mass: 174) vs ADB-PINACA (344)
+    (-100.0, 150.0, True),  # exactly 40 % of the heavier molecule (the hit, 250): the bound is inclusive
+    (101.0, 251.0, False),  # the unknown the heavier one: a share of its mass
+    (None, 174.0, True),  # mass difference unknown: not evaluated, the other criteria decide
+])
+def test_a_close_analogue_differs_by_a_substituent_not_by_half_the_molecule(delta, query_mass, close):
+    v = decide(Evidence(**POOR, analogue_score=856, analogue_confidence=0.49, analogue_delta_mass=delta,
+                        analogue_query_mass=query_mass))
+    assert (v.verdict, v.rule_id) == (("tentative", "close_analogue") if close else
+                                      ("inconclusive", "below_tentative_floor"))
+    where = v.criteria_not_evaluated if delta is None else v.criteria_met if close else v.criteria_failed
+    assert any(c.startswith(f"analogue mass difference <= {T.analogue_mass_share:.0%} of the heavier molecule")
+               for c in where)

@@ -26,10 +26,11 @@ MPHP = [(41, 100), (91, 90), (119, 60), (140, 999), (141, 100), (259, 5)]
 
 
 def _finding(name, verdict, rt, mf, rmf, gap, spectrum, reference, *, formula, inchikey, cas, row,
-             component, isomer=False, runner=None, met=(), failed=(), rule="all identity criteria met"):
+             component, isomer=False, runner=None, met=(), failed=(), rule="all identity criteria met",
+             rule_id="identity"):
     return {
         "name": name, "library_id": str(1000 + row), "library_row": row, "inchikey": inchikey,
-        "formula": formula, "cas": cas, "verdict": verdict, "rule": rule,
+        "formula": formula, "cas": cas, "verdict": verdict, "rule": rule, "rule_id": rule_id,
         "criteria_met": list(met), "criteria_failed": list(failed), "criteria_not_evaluated": ["ri_window"],
         "match_mode": "identity", "rt_min": rt, "ri": None, "library_ri": None, "delta_ri": None,
         "mf": mf, "rmf": rmf, "score": mf, "gap": gap, "isomer_alert": isomer, "delta_mass": None,
@@ -63,11 +64,11 @@ def make_results() -> dict:
                  inchikey="VMZUTJCNQWMAGF-UHFFFAOYSA-N", cas="40054695", row=12, component=4, met=MET),
         _finding(".alpha.-PVP", "tentative", 8.104, 760, 790, 12, MPHP, MPHP, formula="C15H21NO",
                  inchikey="SYNTHETICKEYC-UHFFFAOYSA-N", cas="14530335", row=20, component=3,
-                 met=["mf"], failed=["rmf", "gap"], rule="weak match"),
+                 met=["mf"], failed=["rmf", "gap"], rule="weak match", rule_id="weak_match"),
         _finding("Methyl palmitate", "inconclusive", 12.5, 640, 700, 5, [(74, 999), (87, 600), (270, 50)],
                  [(74, 999), (87, 650), (143, 80), (270, 60)], formula="C17H34O2",
                  inchikey="FLIACVVOZYBSBS-UHFFFAOYSA-N", cas="112390", row=30, component=5,
-                 met=[], failed=["mf", "rmf", "gap"], rule="below the tentative thresholds"),
+                 met=[], failed=["mf", "rmf", "gap"], rule="below the tentative thresholds", rule_id="below_tentative_floor"),
     ]
     rts = [3.5 + i * 0.01 for i in range(1451)]
     peaks = {6.512: 9.0e6, 7.421: 3.0e6, 8.104: 8.0e5, 10.262: 5.0e6, 12.5: 6.0e5, 5.0: 4.0e5}

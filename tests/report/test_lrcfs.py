@@ -239,3 +239,21 @@ def test_each_finding_shows_the_raw_apex_scan_beside_the_deconvoluted_spectrum(l
         page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{f['index']} {finding_label(f)}" in p)
         assert f"Deconvolution: Model ion (m/z) {d['model_mz']}; Apex scan {d['scan']}; Scan range" in page
         assert "raw scan at the apex" in page and "deconvoluted (extracted)" in page
+
+
+def test_the_card_pdf_shows_its_suspected_new_substance_with_the_closest_compounds(lrcfs_results, tmp_path):
+    # the card's 4-ion fatty-acid ester component: no library compound explains it, no group
+    from nps_id.report.present import display_number
+    from tests.report.test_new_substance_report import pdf_section
+
+    results, _ = lrcfs_results["220223030"]
+    (new,) = [f for f in results["findings"] if f.get("new_substance")]
+    assert new["closest_compounds"] and new["core_smiles"]
+    text, images = pdf_section(render(build_report(results, CARD, now=FIXED_NOW), "pdf")[".pdf"], tmp_path)
+    assert "suspected new substance (group not determined)" in text
+    assert f"Estimated nominal mass: {new['estimated_mass']}" in text
+    assert "Early-warning lead: no (no substance group: an unknown to examine)" in text
+    for closest in new["closest_compounds"]:
+        row = f"{closest['name']} {closest['similarity']:.3f} {display_number(closest['delta_mass'])}"
+        assert row in text, row
+    assert new["core_smiles"] in text and images == 1

@@ -55,3 +55,38 @@ def test_only_a_new_substance_with_a_group_is_called_an_early_warning_lead():
     assert "not necessarily a psychoactive one" in section
     assert section.count("Early-warning lead</th><td>yes (exported to the EWA)") == 1
     assert section.count("Early-warning lead</th><td>no (no substance group: an unknown to examine)") == 1
+
+
+def pdf_section(pdf: bytes, tmp_path) -> tuple[str, int]:
+    """(text, images drawn) of the PDF pages holding the "Suspected new substances" section
+    (pdftotext, pdfimages; Debian poppler-utils)."""
+    import shutil
+    import subprocess
+
+    import pytest
+
+    if shutil.which("pdftotext") is None or shutil.which("pdfimages") is None:
+        pytest.skip("pdftotext/pdfimages (Debian poppler-utils) are not installed")
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True,
+                           timeout=60).stdout.split("\f")
+    numbers = [n for n, text in enumerate(pages, start=1) if "Suspected new substances" in text]
+    listed = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True,
+                            timeout=60).stdout.splitlines()[2:]  # page, num, type (image / smask), ...
+    images = sum(1 for line in listed if int(line.split()[0]) in numbers and line.split()[2] == "image")
+    return " ".join(" ".join(pages[n - 1] for n in numbers).split()), images  # words, as a reader sees them
+
+
+def test_the_pdf_has_the_suspected_new_substances_section_of_the_html(tmp_path):
+    doc, library_name, _ = _doc()
+    text, images = pdf_section(render(doc, "pdf")[".pdf"], tmp_path)
+    assert "not necessarily a psychoactive one" in text
+    assert "suspected new substance (Synthetic cathinones)" in text
+    for shown in ("Estimated nominal mass: 261", "Suspected group: Synthetic cathinones",
+                  "Early-warning lead: yes (exported to the EWA)", "Closest known compound", "CH2",
+                  "Core structure the closest compounds share", "CN1CCCC1C(=O)c1ccccc1"):
+        assert shown in text, shown
+    assert "MPHP 0.910 14 CH2" in text  # the closest compound: similarity, mass difference and its reading
+    assert images == 1  # the core structure, drawn
+    assert library_name not in text
