@@ -17,9 +17,13 @@ the expected Tanimoto. Measured by grouped 5-fold cross-validation (groups = com
 training sets, then the final model (all training queries) on the held-apart analogue query
 files ``ei-queries-analog`` (150) and ``ms2-queries-analog`` (200), whose compounds no library
 holds. Per set: mean top-1 Tanimoto of the 10/20/35/50/100 % most confident queries, ordered by
-the confidence, by the top hit's modified cosine alone and by its analogue score, and with the
-hits re-ranked by structure consensus (measured, not shipped); then the close-analogue rule per
-confidence threshold.
+the confidence, by the top hit's modified cosine alone and by its analogue score, with the
+hits re-ranked by structure consensus, and by MS2Query's way of choosing the answer: a model of
+each of the first CONSENSUS_K compounds' Tanimoto (gradient-boosted trees on
+:data:`CANDIDATE_FEATURES`, among them the share of the unknown's intensity that the compound's
+spectra at all collision energies explain and a rare-fragment (IDF) weighted share), the best
+prediction naming the answer and giving its confidence (both measured, not shipped:
+benchmarks/README.md); then the close-analogue rule per confidence threshold.
 
     PYTHONPATH=. python benchmarks/train_analogue_confidence.py --swgdrug swg.h5 \\
         --massbank-ei mbei.h5 --massbank-ms2 mbms2.h5 [--write] [--cache DIR]
@@ -43,8 +47,8 @@ from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.analogue_confidence import (
-    CONSENSUS_K, FEATURES, MODEL_PATH, SEARCH_TOP, ConfidenceModel, HitStructures, distinct_compounds,
-    fingerprint, query_features, tanimoto,
+    CONSENSUS_K, FEATURES, MODEL_PATH, SEARCH_TOP, ConfidenceModel, HitStructures, _explained, distinct_compounds,
+    fingerprint, matched_peaks, query_features, query_mass, tanimoto,
 )
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
@@ -59,20 +63,115 @@ RULE_THRESHOLDS = (0.0, 0.3, 0.4, 0.45, 0.5, 0.6)
 RERANK_LAMBDA = 0.3
 #: L2 regularisation (sklearn ``C``) of the logistic model.
 C = 1.0
+#: Per-candidate features of the candidate re-choice that is measured (not shipped): each of the
+#: first CONSENSUS_K compounds in turn as the answer (:func:`candidate_features`).
+CANDIDATE_FEATURES = (
+    "similarity", "score", "rank", "similarity_gap_1", "score_gap_1", "delta_mass_log", "listed_shift",
+    "isomer_shift", "explained_share", "explained_peaks_log", "consensus_weighted", "consensus_max",
+    "has_structure", "compound_spectra_log", "compound_explained_share", "compound_explained_share_high",
+    "mass_per_1000", "peaks_log", "rare_fragment_share",
+)
 
 
 def block(key: str) -> str:
     return str(key or "")[:14].upper()
 
 
+class CompoundPeaks:
+    """Every library peak of a compound recorded with one precursor type (all its collision
+    energies together), for the compound-level explained share of :func:`candidate_features`."""
+
+    def __init__(self, reference: Reference, structures: HitStructures) -> None:
+        self._peaks = reference.peaks
+        self._type = reference.columns["precursor_type"]
+        self._rows: dict[tuple[str, str], list[int]] = {}
+        for row in range(len(self._type)):
+            self._rows.setdefault((structures.compound(row), str(self._type[row] or "")), []).append(row)
+        self._structures = structures
+
+    def of(self, row: int) -> np.ndarray:
+        rows = self._rows[(self._structures.compound(row), str(self._type[row] or ""))]
+        return np.unique(np.concatenate([self._peaks.row(r)[0] for r in rows]))
+
+
+class FragmentRarity:
+    """How rare each fragment is in the library (all of it, the query's own compound too):
+    log((n + 1) / (spectra holding it + 1)) (IDF;
+    EI at nominal mass; MS/MS in 0.1-Da bins, a spectrum holding a fragment when it has a peak
+    in its bin or the next ones, so that a bin edge never splits one ion), so that matching a
+    rare fragment counts more than matching m/z 91 (``rare_fragment_share`` of
+    :func:`candidate_features`)."""
+
+    def __init__(self, reference: Reference) -> None:
+        n = len(reference.columns["ms_level"])
+        self._n = n
+        self._tables = {}
+        for ei in (True, False):
+            near = (0,) if ei else (-1, 0, 1)
+            bins = [self._bin(reference.peaks.row(r)[0], ei) for r in range(n)]
+            held = np.concatenate([np.unique(np.concatenate([b + k for k in near])) for b in bins])
+            self._tables[ei] = np.unique(held, return_counts=True)
+
+    @staticmethod
+    def _bin(mz: np.ndarray, ei: bool) -> np.ndarray:
+        return np.round(mz if ei else mz * 10).astype(np.int64)
+
+    def idf(self, mz: np.ndarray, ei: bool) -> np.ndarray:
+        keys, counts = self._tables[ei]
+        b = self._bin(mz, ei)
+        pos = np.clip(np.searchsorted(keys, b), 0, max(keys.size - 1, 0))
+        held = np.where(keys[pos] == b, counts[pos], 0) if keys.size else np.zeros(b.size)
+        return np.log((self._n + 1) / (held + 1))
+
+
+def candidate_features(query, rows: np.ndarray, similarity: np.ndarray, score: np.ndarray, delta: np.ndarray,
+                       shift: np.ndarray, structures: HitStructures, compound_peaks: CompoundPeaks,
+                       rarity: FragmentRarity) -> np.ndarray:
+    """:data:`CANDIDATE_FEATURES` of each of the first :data:`CONSENSUS_K` compounds among a
+    query's ranked hits (their best hit each), shape ``(k, len(CANDIDATE_FEATURES))``."""
+    same = {}
+    for r in rows.tolist():
+        same[structures.compound(r)] = same.get(structures.compound(r), 0) + 1
+    pick = distinct_compounds(rows, structures)
+    rows, sim, sc, dl, sh = rows[pick], similarity[pick], score[pick], delta[pick], shift[pick]
+    ei = query.ms_level != 2
+    mass = query_mass(query)
+    fps = [structures.fingerprint(int(r)) for r in rows]
+    rare = np.sqrt(query.intensity) * rarity.idf(query.mz, ei)
+    rare /= max(rare.sum(), 1e-12)
+    out = []
+    for i, row in enumerate(rows.tolist()):
+        peaks = structures.peaks.row(row)[0]
+        share, n_matched = _explained(query.mz, query.intensity, peaks, dl[i], ei)
+        rare_share = rare[matched_peaks(query.mz, peaks, dl[i], ei)].sum()
+        union = compound_peaks.of(row)
+        compound_share = _explained(query.mz, query.intensity, union, dl[i], ei)[0]
+        high = query.mz >= 0.25 * mass
+        compound_high = _explained(query.mz[high], query.intensity[high], union, dl[i], ei)[0]
+        others = [j for j in range(rows.size) if j != i and fps[j] is not None]
+        weighted = best = 0.0
+        if fps[i] is not None and others:
+            t = np.array([tanimoto(fps[i], fps[j]) for j in others])
+            w = sim[others]
+            weighted, best = (float((t * w).sum() / w.sum()) if w.sum() > 0 else float(t.mean())), float(t.max())
+        out.append([sim[i], sc[i], i, sim[0] - sim[i], sc[0] - sc[i], np.log1p(float(np.nan_to_num(abs(dl[i])))),
+                    float(sh[i] >= 0), float(sh[i] == 0), share, np.log1p(n_matched), weighted, best,
+                    float(fps[i] is not None), np.log1p(same[structures.compound(row)]), compound_share,
+                    compound_high, mass / 1000.0, np.log1p(query.mz.size), rare_share])
+    return np.array(out)
+
+
 def searched(queries: list, reference: Reference, leave_out: bool) -> dict[str, np.ndarray]:
-    """Features, label (top-1 Tanimoto), group and the top-k hits' Tanimoto to the query, for
-    every query with a structure and a hit left."""
+    """Features, label (top-1 Tanimoto), group, the top-k compounds' Tanimoto to the query and
+    their candidate features, for every query with a structure and a hit left."""
     hits = search(queries, reference, SearchSettings(mode="analog", top_k=TOP, threads=2))
     structures = HitStructures(reference)
+    compound_peaks = CompoundPeaks(reference, structures)
+    rarity = FragmentRarity(reference)
     lib_block = np.array([block(k) for k in reference.columns["inchikey"]], dtype=object)
     bounds = np.searchsorted(hits.query, np.arange(len(queries) + 1))
-    out: dict[str, list] = {"x": [], "y": [], "group": [], "similarity": [], "score": [], "tk": [], "pair": []}
+    out: dict[str, list] = {"x": [], "y": [], "group": [], "similarity": [], "score": [], "tk": [], "pair": [],
+                            "candidates": []}
     for q, query in enumerate(queries):
         own_fp = fingerprint(str(query.get("smiles") or ""))
         if own_fp is None:
@@ -83,8 +182,11 @@ def searched(queries: list, reference: Reference, leave_out: bool) -> dict[str, 
         if sl.size == 0:
             continue
         sl = sl[:SEARCH_TOP]  # what a search of SEARCH_TOP hits would give without the compound
-        out["x"].append(query_features(query, hits.row[sl], hits.similarity[sl], hits.score[sl], hits.delta_mass[sl],
-                                       hits.delta_shift[sl], structures))
+        found = (hits.row[sl], hits.similarity[sl], hits.score[sl], hits.delta_mass[sl], hits.delta_shift[sl])
+        out["x"].append(query_features(query, *found, structures))
+        candidates = candidate_features(query, *found, structures, compound_peaks, rarity)
+        missing = ((0, CONSENSUS_K - len(candidates)), (0, 0))
+        out["candidates"].append(np.pad(candidates, missing, constant_values=np.nan))
         # the best hit of each distinct compound (the candidates a consensus re-ranking chooses from)
         sl = sl[distinct_compounds(hits.row[sl], structures)]
         fps = [structures.fingerprint(int(r)) for r in hits.row[sl]]
@@ -113,7 +215,7 @@ def load_sets(args) -> dict[str, dict[str, np.ndarray]]:
             ("ms2-analog", args.massbank_ms2, "ms2-queries-analog", False)]
     references: dict[Path, tuple] = {}
     for name, lib_path, query_file, leave_out in plan:
-        path = cache / f"{name}.npz" if cache else None
+        path = cache / f"{name}-v4.npz" if cache else None  # v4: with the candidate features
         if path is not None and path.exists():
             sets[name] = dict(np.load(path, allow_pickle=False))
             continue
@@ -179,6 +281,54 @@ def reranked_top1(d: dict[str, np.ndarray], lam: float) -> np.ndarray:
     consensus = np.where(others > 0, (d["pair"] * w[:, None, :]).sum(axis=2) / np.maximum(others, 1e-12), 0.0)
     pick = np.where(valid, d["score"] + lam * consensus, -np.inf).argmax(axis=1)
     return d["tk"][np.arange(pick.size), pick]
+
+
+def candidate_rows(x: np.ndarray, tk: np.ndarray):
+    """The candidates of queries (``(n, CONSENSUS_K, F)``, NaN-padded) as rows, with their query
+    index and label."""
+    valid = ~np.isnan(x[:, :, 0])
+    return x[valid], tk[valid], np.nonzero(valid)[0]
+
+
+def rechosen(predicted: np.ndarray, tk: np.ndarray, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per query: the highest predicted Tanimoto among its candidates (the confidence) and the
+    true Tanimoto of that candidate (the re-chosen answer)."""
+    confidence, label = np.full(n, -np.inf), np.zeros(n)
+    for i in np.argsort(predicted, kind="mergesort"):  # ascending: the best candidate is written last
+        confidence[query[i]], label[query[i]] = predicted[i], tk[i]
+    return confidence, label
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray):
+    """The candidate re-choice's model (measured, not shipped): gradient-boosted regression
+    trees of the Tanimoto (fixed seed)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor(max_iter=100, max_depth=3, learning_rate=0.05, random_state=0).fit(x, y)
+
+
+def rechoice_rows(sets: dict, names: list[str], held: str) -> list[tuple[str, str, int, list[float]]]:
+    """MS2Query's way, measured: a model predicts each of the first CONSENSUS_K compounds'
+    Tanimoto, the best prediction names the answer and is its confidence (grouped CV on the
+    training sets, the model of all of them on the analogue query file)."""
+    from sklearn.model_selection import GroupKFold
+
+    parts = [candidate_rows(sets[n]["candidates"], sets[n]["tk"]) for n in names]
+    offsets = np.cumsum([0] + [sets[n]["y"].size for n in names])
+    x = np.vstack([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    query = np.concatenate([p[2] + off for p, off in zip(parts, offsets)])
+    groups = np.concatenate([sets[n]["group"] for n in names])[query]
+    pred = np.zeros(y.size)
+    for train, test in GroupKFold(n_splits=5).split(x, y, groups):
+        pred[test] = fit_trees(x[train], y[train]).predict(x[test])
+    confidence, label = rechosen(pred, y, query, int(offsets[-1]))
+    label_name = "candidate re-choice, trees (measured, not shipped)"
+    rows = [(f"{n} (compound removed)", label_name + ", grouped CV", sets[n]["y"].size,
+             at_fractions(confidence[a:b], label[a:b])) for n, a, b in zip(names, offsets[:-1], offsets[1:])]
+    hx, hy, hq = candidate_rows(sets[held]["candidates"], sets[held]["tk"])
+    confidence, label = rechosen(fit_trees(x, y).predict(hx), hy, hq, sets[held]["y"].size)
+    return rows + [(held, label_name, sets[held]["y"].size, at_fractions(confidence, label))]
 
 
 def rule_rows(name: str, similarity: np.ndarray, confidence: np.ndarray, y: np.ndarray) -> list[tuple]:
@@ -247,6 +397,7 @@ def main() -> None:
             rows.append((n if n == held[kind] else f"{n} (compound removed)",
                          f"confidence, hits re-ranked by consensus (lambda {RERANK_LAMBDA:g})", sets[n]["y"].size,
                          at_fractions(conf, reranked_top1(sets[n], RERANK_LAMBDA))))
+        rows += rechoice_rows(sets, names, held[kind])
     print(table(rows))
     print(f"\nclose analogue rule (similarity >= {VerdictThresholds().analogue_score} and confidence >= threshold; "
           "training sets: grouped-CV confidence)")

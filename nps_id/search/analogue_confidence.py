@@ -33,6 +33,7 @@ Entry points
 - :class:`ConfidenceModel` -- the shipped model (:meth:`ConfidenceModel.load`, :meth:`~ConfidenceModel.predict`).
 - :class:`HitStructures` -- compounds and Morgan fingerprints of library rows (RDKit, once per row);
   :func:`fingerprint`, :func:`tanimoto` -- the same for one SMILES, and their similarity.
+- :func:`matched_peaks` -- which of the unknown's peaks a hit's match, directly or shifted.
 """
 from __future__ import annotations
 
@@ -112,12 +113,11 @@ def tanimoto(a: np.ndarray, b: np.ndarray) -> float:
     return both / either if either else 0.0
 
 
-def _explained(query_mz: np.ndarray, query_int: np.ndarray, ref_mz: np.ndarray, delta: float,
-               ei: bool) -> tuple[float, int]:
-    """Share of the query's intensity, and number of its peaks, matched by a reference peak
-    directly or shifted by ``delta`` (query minus reference mass)."""
+def matched_peaks(query_mz: np.ndarray, ref_mz: np.ndarray, delta: float, ei: bool) -> np.ndarray:
+    """Which query peaks a reference peak matches directly or shifted by ``delta`` (query minus
+    reference mass): EI at nominal mass, MS/MS within 0.2 Da."""
     if query_mz.size == 0 or ref_mz.size == 0:
-        return 0.0, 0
+        return np.zeros(query_mz.size, dtype=bool)
     half = 0.5 if ei else _MS2_TOLERANCE_DA
     q = np.round(query_mz) if ei else query_mz
     # sentinels at both ends: every query peak has a reference neighbour on each side
@@ -127,6 +127,14 @@ def _explained(query_mz: np.ndarray, query_int: np.ndarray, ref_mz: np.ndarray, 
         target = q - shift
         pos = np.searchsorted(r, target)
         hit |= np.minimum(r[pos] - target, target - r[pos - 1]) < half
+    return hit
+
+
+def _explained(query_mz: np.ndarray, query_int: np.ndarray, ref_mz: np.ndarray, delta: float,
+               ei: bool) -> tuple[float, int]:
+    """Share of the query's intensity, and number of its peaks, matched by a reference peak
+    directly or shifted by ``delta`` (:func:`matched_peaks`)."""
+    hit = matched_peaks(query_mz, ref_mz, delta, ei)
     total = float(query_int.sum())
     return (float(query_int[hit].sum()) / total if total > 0 else 0.0), int(hit.sum())
 
