@@ -177,3 +177,14 @@ def test_estimated_mass_of_compounds_left_out_whose_molecular_ion_is_weak_or_abs
     assert {q.name: found[k].estimated_mass for k, q in enumerate(queries)} == masses
     for query, mass in zip(queries, masses.values()):
         assert molecular_ion(nominal_spectrum(query.mz, query.intensity)) < mass  # not the highest ion
+
+
+def test_a_weak_match_to_a_same_mass_relative_is_a_suspected_new_substance(swgdrug):
+    # mesterolone left out: drostanolone (an isomer, M 304) is a weak match at similarity ~0.75 --
+    # a relative, not the compound: the early warning is raised, with the steroid group
+    found, hit = _verdict_without(swgdrug, "Mesterolone")
+    assert hit == "Drostanolone"
+    assert found.verdict.rule.startswith("weak match")
+    assert found.estimated_mass == 304
+    assert found.new_substance
+    assert found.suspected_group == "Anabolic steroids"

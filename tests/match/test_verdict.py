@@ -235,19 +235,21 @@ class _Masses:
     ("inconclusive", "below_tentative_floor", None, 214, True),
     ("inconclusive", "below_tentative_floor", None, None, True),
     ("inconclusive", "molecular_ion_inconsistent", -0.001, 200, True),
-    # a weak match is the hit's relative only when their masses differ
+    # a weak match is the hit's relative when their masses differ, or agree at a low similarity
     ("tentative", "weak_match", 0.0, 200, False),
+    ("tentative", "weak_match", -0.001, 200, True),
     ("tentative", "weak_match", 0.0, 214, True),
     ("tentative", "weak_match", 0.0, None, False),
     ("tentative", "close_analogue", 0.0, 200, True),
     ("tentative", "ri_disagrees", 0.0, 214, False),
 ])
 def test_a_spectrum_no_library_compound_explains_is_a_new_substance(verdict, rule, similarity, estimated, new):
-    from nps_id.match.assess import SAME_MASS_SIMILARITY, RankedHit, unexplained
+    from nps_id.match.assess import SAME_MASS_SIMILARITY, WEAK_SAME_MASS_SIMILARITY, RankedHit, unexplained
     from nps_id.match.verdict import RuleId, Verdict
 
     for kind in ("ei", "ms2"):
-        top = RankedHit(0, 500, similarity=SAME_MASS_SIMILARITY[kind] + (similarity or 0.0))
+        base = WEAK_SAME_MASS_SIMILARITY if rule == "weak_match" else SAME_MASS_SIMILARITY[kind]
+        top = RankedHit(0, 500, similarity=base + (similarity or 0.0))
         assert unexplained(Verdict(verdict, "...", rule_id=RuleId(rule)), top, _Masses(), estimated, kind) is new
 
 
