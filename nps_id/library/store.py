@@ -70,7 +70,7 @@ UNHASHED_INDEX_ATTRS = (ENC_TYPE, ENC_VERSION, "library_sha256")
 
 #: A selection of fewer rows than this is read row by row (an HDF5 slice decompresses only the
 #: chunks it touches); from this many on, the whole dataset at once.
-FEW_ROWS = 64
+FEW_ROWS = 16
 
 # h5py's low-level failures (bad checksum, truncated heap, broken B-tree) surface as these.
 H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, UnicodeDecodeError)

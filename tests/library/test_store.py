@@ -302,3 +302,17 @@ def test_store_does_not_import_h5py_for_the_cli_help():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_opening_a_library_does_not_import_the_builder():
+    """A search opens a verified library: the builder (and what it imports) loads only when a
+    library is built, checked or exported, and the package's names still resolve."""
+    import subprocess
+
+    code = ("import sys; from nps_id.library import open_verified, Library; "
+            "print(sorted(m for m in sys.modules if m.startswith('nps_id.library.'))); "
+            "from nps_id.library import build_library, BuildSummary, export_library, write_library; "
+            "import nps_id.library as lib; print(lib.build_library is build_library)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split("\n")[:2] == ["['nps_id.library.store', 'nps_id.library.validate']", "True"]
