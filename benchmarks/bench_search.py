@@ -29,6 +29,11 @@ Usage::
     PYTHONPATH=. python benchmarks/bench_search.py [--matchms-queries 100] [--json out.json]
     PYTHONPATH=. python benchmarks/bench_search.py --million
     PYTHONPATH=. python benchmarks/bench_search.py --whole-process [--ei-library mbei.h5 --ms2-library mbms2.h5]
+    PYTHONPATH=. python benchmarks/bench_search.py --whole-process --against OLD_CHECKOUT --repeat 5 \
+        --ei-library mbei.h5 --ms2-library mbms2.h5
+
+``--against`` times the same commands from another checkout (before) and this one (now) as
+alternating processes on a shared machine, and checks that their outputs are the same bytes.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -279,6 +285,9 @@ def main() -> None:
                         help="only `nps-id search` as a process vs Flash's query loop, and start-up")
     parser.add_argument("--ei-library", type=Path, default=None, help="--whole-process: prebuilt MassBank EI .h5")
     parser.add_argument("--ms2-library", type=Path, default=None, help="--whole-process: prebuilt MassBank MS2 .h5")
+    parser.add_argument("--against", type=Path, default=None, metavar="OLD_CHECKOUT",
+                        help="--whole-process: instead, before (OLD_CHECKOUT's code) -> now as alternating "
+                             "processes, --repeat rounds, and their outputs compared")
     args = parser.parse_args()
     globals()["REPEAT"] = max(args.repeat, 1)
     if args.million:
@@ -286,6 +295,11 @@ def main() -> None:
         return
     if args.scale:
         scale(args.scale)
+        return
+    if args.whole_process and args.against:
+        if not (args.ei_library and args.ms2_library):
+            parser.error("--against needs --ei-library and --ms2-library (the same files for both codes)")
+        alternate(args.against, args.ei_library, args.ms2_library, max(args.repeat, 1))
         return
     if args.whole_process:
         whole_process(args.ei_library, args.ms2_library)
@@ -399,7 +413,7 @@ def scale(sizes: list[int], n_queries: int = 300) -> None:
                        "peak_mb": round(peak)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    print(f"\n| task | engine | spectra | queries/s | ms/query | index build s | peak MB (child, above fork) |")
+    print("\n| task | engine | spectra | queries/s | ms/query | index build s | peak MB (child, above fork) |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(f"| {r['task']} | {r['engine']} | {r['spectra']:,} | {r['queries_per_s']} | {r['ms_per_query']} | "
@@ -478,24 +492,42 @@ def _nps_id(*args: str) -> list[str]:
     return [sys.executable, "-m", "nps_id", *map(str, args)]
 
 
-def _timed(cmd: list[str], cache: Path | None = None) -> float:
-    """Wall seconds of one child process run from the repository root (this checkout's code),
-    with ``cache`` as its cache folder (``NPS_ID_CACHE``) when given."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), **({"NPS_ID_CACHE": str(cache)} if cache else {}))
+def _run(cmd: list[str], cache: Path | None = None, root: Path = ROOT) -> tuple[float, float]:
+    """(wall s, user + system CPU s) of one child process run from ``root`` (default: this
+    checkout) with its code, and ``cache`` as its cache folder (``NPS_ID_CACHE``) when given."""
+    env = dict(os.environ, PYTHONPATH=str(root), **({"NPS_ID_CACHE": str(cache)} if cache else {}))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t
+    subprocess.run(cmd, check=True, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def _timed(cmd: list[str], cache: Path | None = None) -> float:
+    """Wall seconds of :func:`_run`."""
+    return _run(cmd, cache)[0]
+
+
+WORKLOADS = (("EI", "ei-library", "ei-queries-identity"), ("MS/MS", "ms2-library", "ms2-queries-identity"))
+
+
+def _query_files(tmp: Path, query_name: str, copies: int) -> tuple[Path, Path]:
+    """The queries x ``copies`` as one MSP file, and the first query alone."""
+    text = gzip.decompress((DATA / "massbank" / f"{query_name}.msp.gz").read_bytes())
+    queries_file = tmp / f"{query_name}-x{copies}.msp"
+    queries_file.write_bytes((text.rstrip(b"\n") + b"\n\n") * copies)
+    one = tmp / f"{query_name}-one.msp"
+    one.write_bytes(text.split(b"\n\n")[0] + b"\n\n")
+    return queries_file, one
 
 
 def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int = 10) -> None:
     """`nps-id search` as a process vs Flash entropy's query loop (index prebuilt), one run."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-whole-"))
     rows = []
-    for task, lib_name, query_name, given in (("EI", "ei-library", "ei-queries-identity", ei_library),
-                                              ("MS/MS", "ms2-library", "ms2-queries-identity", ms2_library)):
-        text = gzip.decompress((DATA / "massbank" / f"{query_name}.msp.gz").read_bytes())
-        queries_file = tmp / f"{query_name}-x{copies}.msp"
-        queries_file.write_bytes((text.rstrip(b"\n") + b"\n\n") * copies)
+    for (task, lib_name, query_name), given in zip(WORKLOADS, (ei_library, ms2_library)):
+        queries_file, one = _query_files(tmp, query_name, copies)
         library = given or tmp / f"{lib_name}.h5"
         if given is None:
             build_s = _timed(_nps_id("library", "build", DATA / "massbank" / f"{lib_name}.msp.gz", "-o", library))
@@ -517,8 +549,6 @@ def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int
                "flash_loop_s": round(flash_s, 2), "ratio": round(flash_s / nps_s, 2)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-        one = tmp / "one.msp"
-        one.write_bytes(text.split(b"\n\n")[0] + b"\n\n")
         one_s = min(_timed(_nps_id("search", one, "--library", library, "-o", tmp / "one.tsv"), tmp / f"cache-{lib_name}")
                     for _ in range(REPEAT))
         rows.append({"task": f"{task}, one spectrum", "queries": 1, "nps_id_process_s": round(one_s, 2)})
@@ -534,6 +564,40 @@ def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int
         print(f"| {r['task']} | {r['queries']:,} | {r['nps_id_process_s']:.2f} | {cold} | {flash} | {ratio} | "
               f"{r['nps_id_process_s'] / imports_s:.1f}x | {r.get('load', '')} |")
     print(f"\n(nps-id: best of {REPEAT} processes; Flash: best of {REPEAT} loops, index built before; files in {tmp})")
+
+
+def alternate(old: Path, ei_library: Path, ms2_library: Path, rounds: int, copies: int = 10) -> None:
+    """Before -> now on this machine as it is: the whole-process commands run from ``old`` (another
+    checkout of nps-id, e.g. ``git archive`` of the branch point) and from this one as alternating
+    processes (one untimed run each first, each with its own warm cache folder), ``rounds``
+    times; then the outputs of the two are compared byte for byte."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-alt-"))
+    codes = {"before": old.resolve(), "now": ROOT}
+    print("| workload | before wall s, best (median) | now wall s, best (median) | before CPU s | now CPU s "
+          "| outputs | load average |\n|---|---:|---:|---:|---:|---|---|", flush=True)
+    for (task, _, query_name), library in zip(WORKLOADS, (ei_library, ms2_library)):
+        queries_file, one = _query_files(tmp, query_name, copies)
+        for label, file, extra in ((task, queries_file, ("--top", 5, "--format", "jsonl")),
+                                   (f"{task}, one spectrum", one, ())):
+            times: dict[str, list[tuple[float, float]]] = {code: [] for code in codes}
+            loads = [os.getloadavg()[0]]
+            for n in range(rounds + 1):
+                for code, root in codes.items():
+                    out = tmp / f"{code}.out"
+                    run = _run(_nps_id("search", file, "--library", library, *extra, "-o", out), tmp / f"cache-{code}",
+                               root)
+                    if n:  # the first round fills the caches and is not timed
+                        times[code].append(run)
+                loads.append(os.getloadavg()[0])
+            same = (tmp / "before.out").read_bytes() == (tmp / "now.out").read_bytes()
+            cells = []
+            for code in codes:
+                wall = [w for w, _ in times[code]]
+                cells.append(f"{min(wall):.2f} ({np.median(wall):.2f})")
+            cpu = [f"{np.median([c for _, c in times[code]]):.2f}" for code in codes]
+            print(f"| {label} | {cells[0]} | {cells[1]} | {cpu[0]} | {cpu[1]} | {'identical' if same else 'DIFFER'} "
+                  f"| {min(loads):.1f}-{max(loads):.1f} |", flush=True)
+    print(f"\n({rounds} alternating rounds; CPU: user + system, median; files in {tmp})")
 
 
 if __name__ == "__main__":

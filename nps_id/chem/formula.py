@@ -1,6 +1,7 @@
 """Molecular formulas: element counts and the nominal mass an EI molecular ion has.
 
-Entry points: :func:`element_counts`, :func:`nominal_mass`, :func:`isotope_reach`.
+Entry points: :func:`element_counts`, :func:`nominal_mass`, :func:`isotope_reach`,
+:data:`MONOISOTOPIC` (the masses of those isotopes).
 """
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ import re
 _NOMINAL = {
     "H": 1, "D": 2, "B": 11, "C": 12, "N": 14, "O": 16, "F": 19, "Na": 23, "Si": 28, "P": 31, "S": 32,
     "Cl": 35, "K": 39, "As": 75, "Se": 80, "Br": 79, "Sn": 120, "I": 127, "Hg": 202,
+}
+#: Monoisotopic mass of the same isotopes: pyteomics' ``nist_mass`` values (D: its ``H[2]``), kept
+#: here because ``pyteomics.mass`` imports pandas and SQLAlchemy (~1 s) to serve one formula.
+MONOISOTOPIC = {
+    "H": 1.00782503207, "D": 2.0141017778, "B": 11.0093054, "C": 12.0, "N": 14.0030740048,
+    "O": 15.99491461956, "F": 18.99840322, "Na": 22.9897692809, "Si": 27.9769265325, "P": 30.97376163,
+    "S": 31.972071, "Cl": 34.96885268, "K": 38.96370668, "As": 74.9215965, "Se": 79.9165213,
+    "Br": 78.9183371, "Sn": 119.9021947, "I": 126.904473, "Hg": 201.970643,
 }
 #: Elements whose heavy isotope is two mass units up and abundant enough to show (37Cl 32 %,
 #: 81Br 97 %, 34S 4.5 %, 30Si 3.4 %): each atom extends the molecular-ion cluster by 2.

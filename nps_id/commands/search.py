@@ -149,25 +149,27 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         click.echo(f"note: {queries}: skipped a malformed record ({where}): {bad['error']}", err=True)
     if not spectra:
         raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
+    # The library stays open while it is used: its arrays are read when needed (one query
+    # against 69,000 spectra reads a few rows of the names, not every column).
     with open_verified(library) as lib:
-        reference = Reference.from_library(lib)
-    confidence = None  # the search loads the stored (or cached) index
-    if mode == "analog":
-        hits, confidence = analogue_search(spectra, reference, settings)
-    else:
-        hits = run_search(spectra, reference, settings)
-    skipped = unsearchable(spectra, reference)
-    for reason, count in skipped.items():
-        click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
-    without_hits = len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values())
-    if without_hits:
-        click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library spectrum "
-                   "shares one; MS/MS: none within the precursor window)", err=True)
-    from nps_id.match.assess import assess_search
+        reference = Reference.from_library(lib, lazy=True)
+        confidence = None  # the search loads the stored (or cached) index
+        if mode == "analog":
+            hits, confidence = analogue_search(spectra, reference, settings)
+        else:
+            hits = run_search(spectra, reference, settings)
+        skipped = unsearchable(spectra, reference)
+        for reason, count in skipped.items():
+            click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
+        without_hits = len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values())
+        if without_hits:
+            click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library "
+                       "spectrum shares one; MS/MS: none within the precursor window)", err=True)
+        from nps_id.match.assess import assess_search
 
-    assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
-                                analogue_confidence=confidence)
-    table = hit_columns(hits, spectra, reference, assessments, confidence)
+        assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
+                                    analogue_confidence=confidence)
+        table = hit_columns(hits, spectra, reference, assessments, confidence)
     if not to_file:
         write_rows(table, sys.stdout, fmt)
         return
@@ -205,7 +207,7 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     out["rank"] = np.asarray(hits.rank, dtype=np.int64).tolist()
     for key, column in (("library_id", "source_id"), ("name", "name"), ("inchikey", "inchikey"),
                         ("formula", "formula")):
-        out[key] = reference.columns[column][rows].tolist()
+        out[key] = reference.column_rows(column, rows).tolist()
     out["score"] = _rounded(hits.score)
     out["mf"], out["rmf"] = to_999_column(hits.mf), to_999_column(hits.rmf)
     out["delta_mass"], out["gap"] = _rounded(hits.delta_mass), _rounded(hits.gap)
@@ -216,9 +218,10 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     nominal = np.isfinite(np.asarray(hits.mf, dtype=np.float64)).tolist()
     names = {pair: shift_name(*pair) for pair in set(zip(np.asarray(hits.delta_shift).tolist(), nominal))}
     out["delta_mass_match"] = [names[pair] for pair in zip(np.asarray(hits.delta_shift).tolist(), nominal)]
-    for key, values in (("smiles", reference.columns["smiles"]), ("structure_source",
-                        reference.columns["structure_source"]), ("stereo_note", reference.identity.notes)):
-        out[key] = [v or None for v in values[rows].tolist()]
+    for key, values in (("smiles", reference.column_rows("smiles", rows)),
+                        ("structure_source", reference.column_rows("structure_source", rows)),
+                        ("stereo_note", reference.identity.notes[rows])):
+        out[key] = [v or None for v in values.tolist()]
     fields = [assessments[q].fields() for q in queries.tolist()]
     out["analogue_confidence"] = per_query(
         _rounded(analogue_confidence[queries]) if analogue_confidence is not None else [None] * queries.size)

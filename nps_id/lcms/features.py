@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.chem.formula import element_counts
+from nps_id.chem.formula import MONOISOTOPIC, element_counts
 from nps_id.peaks import CSRPeaks
 
 PROTON = 1.007276
@@ -90,9 +90,7 @@ def formula_mass(formula: str | None) -> float | None:
     counts = element_counts(formula)
     if counts is None:
         return None
-    from pyteomics.mass import nist_mass  # lazy: only LC matching needs it
-
-    return sum(n * nist_mass[e][0][0] for e, n in counts.items())  # [0]: the most abundant isotope
+    return sum(n * MONOISOTOPIC[e] for e, n in counts.items())
 
 
 def xic(centroids: CSRPeaks, mz: float, tolerance_ppm: float) -> tuple[np.ndarray, np.ndarray]:

@@ -6,6 +6,9 @@ Entry points
 - :class:`Library` -- ``n_spectra``, ``sha256``, ``info``, ``columns``, :meth:`Library.column`,
   :meth:`Library.peaks`, :meth:`Library.spectrum`, :meth:`Library.spectra`,
   :meth:`Library.read_index`, :meth:`Library.provenance`.
+- Reading only what is used, while the library stays open (a one-spectrum search reads a few
+  rows, not 69,000): :meth:`Library.stored_peaks` (:class:`StoredPeaks`),
+  :meth:`Library.stored_columns` (:class:`StoredColumns`), ``read_index(name, lazy=True)``.
 - :func:`content_sha256` -- the content hash of peaks + metadata columns (shared with the writer).
 - Format constants (``FORMAT_NAME``, ``FORMAT_VERSION``, column kinds) used by the writer.
 
@@ -18,6 +21,8 @@ import contextlib
 import hashlib
 import json
 import os
+from collections.abc import MutableMapping
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
@@ -62,6 +67,10 @@ INT_FILL = {"ms_level": 0, "precursor_charge": 0, "scan_index": -1}
 #: Attributes of an index group the content hash leaves out: the encoding (checked on its own)
 #: and the hash itself.
 UNHASHED_INDEX_ATTRS = (ENC_TYPE, ENC_VERSION, "library_sha256")
+
+#: A selection of fewer rows than this is read row by row (an HDF5 slice decompresses only the
+#: chunks it touches); from this many on, the whole dataset at once.
+FEW_ROWS = 16
 
 # h5py's low-level failures (bad checksum, truncated heap, broken B-tree) surface as these.
 H5_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, UnicodeDecodeError)
@@ -368,6 +377,11 @@ class Library:
             rows = self._row_number(rows, "row")
             lo, hi = (int(v) for v in self._read(f"metadata/{name}/offsets", slice(rows, rows + 2)))
             return self._decode(name, self._read(f"metadata/{name}/data", slice(lo, hi)).tobytes())
+        few = np.asarray(rows)
+        if few.ndim == 1 and few.dtype.kind in "iu" and few.size < FEW_ROWS:
+            values = np.empty(few.size, dtype=object)
+            values[:] = [self._strings(name, int(i)) for i in few.tolist()]
+            return values
         offsets = np.asarray(self._read(f"metadata/{name}/offsets"), dtype=np.int64)
         buf = self._read(f"metadata/{name}/data").tobytes()
         if offsets.size != self.n_spectra + 1 or offsets[-1] != len(buf) or (np.diff(offsets) < 0).any():
@@ -399,6 +413,15 @@ class Library:
             return CSRPeaks(offsets, mz, intensity)
         except ValueError as exc:
             raise LibraryError(f"{self.path}: corrupt library: /peaks: {exc}") from None
+
+    def stored_peaks(self) -> "StoredPeaks":
+        """The peaks, read as they are used (:class:`StoredPeaks`); the library must stay open."""
+        return StoredPeaks(self)
+
+    def stored_columns(self, names: Any) -> "StoredColumns":
+        """Metadata columns ``names``, read as they are used (:class:`StoredColumns`); the
+        library must stay open."""
+        return StoredColumns(self, names)
 
     def _row_metadata(self, values: Mapping[str, Any]) -> dict[str, Any]:
         meta: dict[str, Any] = {}
@@ -478,8 +501,9 @@ class Library:
             group = self._h5.get(f"indexes/{name}")
             return {k: _attr(v) for k, v in group.attrs.items()} if group is not None else {}
 
-    def read_index(self, name: str) -> dict[str, np.ndarray] | None:
-        """Arrays of ``/indexes/<name>`` (all read whole), or None when the file has none.
+    def read_index(self, name: str, lazy: bool = False) -> Mapping[str, np.ndarray] | None:
+        """Arrays of ``/indexes/<name>`` (each read whole), or None when the file has none;
+        ``lazy``: each read when first asked for (the library must stay open).
 
         Also None for a format 1.x file: its content hash does not cover the indexes, so they
         are not trusted (a search builds its own from the peaks, once, in the user cache).
@@ -490,7 +514,88 @@ class Library:
             group = self._h5.get(f"indexes/{name}")
             if group is None:
                 return None
-            return {key: np.asarray(self._read(f"indexes/{name}/{key}")) for key in group}
+            arrays = _ReadOnUse(lambda key: np.asarray(self._read(f"indexes/{name}/{key}")), list(group))
+            return arrays if lazy else dict(arrays)
+
+
+class _ReadOnUse(MutableMapping):
+    """``name -> read(name)`` for the ``names`` given, each read once, when first asked for; values
+    set here (or names outside ``names``) are kept as given."""
+
+    def __init__(self, read: Any, names: Any) -> None:
+        self._load, self._names, self._values = read, list(names), {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            if name not in self._names:
+                raise KeyError(name)
+            self._values[name] = self._load(name)
+        return self._values[name]
+
+    def __contains__(self, name: object) -> bool:  # without reading it
+        return name in self._values or name in self._names
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._values[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self._values.pop(name, None)
+        if name in self._names:
+            self._names.remove(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._names, *self._values]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*self._names, *self._values]))
+
+
+class StoredColumns(_ReadOnUse):
+    """Metadata columns of an open library as a mapping (name -> the whole column, read when
+    first asked for), and :meth:`rows` to read a few rows of one without the rest."""
+
+    def __init__(self, lib: Library, names: Any) -> None:
+        super().__init__(lib.column, names)
+        self._lib = lib
+
+    def rows(self, name: str, rows: np.ndarray) -> np.ndarray:
+        """``self[name][rows]``, reading only those rows while the column is not read whole."""
+        if name in self._values or name not in self._names or KIND[self._lib.encoding(name)] != "str":
+            return self[name][rows]
+        return self._lib.column(name, np.asarray(rows, dtype=np.int64))
+
+
+class StoredPeaks(CSRPeaks):
+    """The peaks of an open library, read as they are used: the offsets at once, :meth:`row` by
+    slices for the first :data:`FEW_ROWS` rows, ``mz`` and ``intensity`` whole when asked for
+    (and for every row after that)."""
+
+    def __init__(self, lib: Library) -> None:  # a CSRPeaks whose arrays are not read yet
+        object.__setattr__(self, "offsets", lib._offsets_array())
+        object.__setattr__(self, "_lib", lib)
+        object.__setattr__(self, "_rows_read", 0)
+
+    @cached_property
+    def _whole(self) -> CSRPeaks:
+        return self._lib.peaks()
+
+    @cached_property
+    def mz(self) -> np.ndarray:  # type: ignore[override]
+        return self._whole.mz
+
+    @cached_property
+    def intensity(self) -> np.ndarray:  # type: ignore[override]
+        return self._whole.intensity
+
+    def row(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        if "_whole" in self.__dict__ or self._rows_read >= FEW_ROWS:
+            return self._whole.row(i)
+        object.__setattr__(self, "_rows_read", self._rows_read + 1)
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        return (np.asarray(self._lib._read("peaks/mz", slice(lo, hi)), dtype=MZ_DTYPE),
+                np.asarray(self._lib._read("peaks/intensity", slice(lo, hi)), dtype=INTENSITY_DTYPE))
 
 
 def _short(exc: BaseException) -> str:

@@ -30,7 +30,6 @@ import numpy as np
 
 from nps_id._paths import cache_dir
 from nps_id.errors import InputError, LibraryError
-from nps_id.library.build import MIN_PEAKS
 from nps_id.library.store import (
     ENC_TYPE,
     ENC_VERSION,
@@ -172,6 +171,8 @@ def _check_columns(lib: Library) -> None:
 # -- the invariants and the hash -----------------------------------------------------------------
 def _check_peaks(lib: Library) -> CSRPeaks:
     """Read every peak chunk (Fletcher-32 is verified on read) and check the CSR invariants."""
+    from nps_id.library.build import MIN_PEAKS  # here: a verified library is opened without the builder
+
     peaks = lib.peaks()  # LibraryError names the dataset if a chunk fails its checksum
     offsets, mz, intensity = peaks.offsets, peaks.mz, peaks.intensity
     where = f"{lib.path}: invalid library"

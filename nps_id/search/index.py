@@ -31,10 +31,10 @@ import hashlib
 import json
 import warnings
 import zipfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -49,6 +49,8 @@ INDEX_VERSION = 3  # 2: EI noise floor; 3: MS/MS spectra without a precursor lef
 #: see docs/search.md).
 DEFAULT_EI = {"mz_power": 1.0, "intensity_power": 0.5, "min_mz": 0.0, "noise": 0.01}
 DEFAULT_MS2 = {"noise": 0.01, "precursor_margin_da": 1.6}
+#: The arrays of a :class:`FragmentIndex` that only open and hybrid (analogue) search read.
+OPEN_SEARCH = ("frag_mz", "frag_intensity", "frag_position", "loss_mz", "loss_intensity", "loss_position")
 
 
 # -- preprocessing, vectorised over a whole CSR library -----------------------------------------
@@ -226,6 +228,9 @@ class FragmentIndex(_IndexedSpectra):
         The same as neutral losses (precursor m/z minus fragment m/z), sorted.
     noise, precursor_margin_da : float
         Cleaning parameters the arrays were made with.
+    open_search
+        The six arrays above (:data:`OPEN_SEARCH`) by name: for open and hybrid (analogue)
+        search only, so an index read from a library file may read them when first used.
     """
 
     rows: np.ndarray
@@ -235,16 +240,24 @@ class FragmentIndex(_IndexedSpectra):
     spec_offsets: np.ndarray
     spec_mz: np.ndarray
     spec_intensity: np.ndarray
-    frag_mz: np.ndarray
-    frag_intensity: np.ndarray
-    frag_position: np.ndarray
-    loss_mz: np.ndarray
-    loss_intensity: np.ndarray
-    loss_position: np.ndarray
     noise: float
     precursor_margin_da: float
+    open_search: Mapping[str, np.ndarray] = field(repr=False, compare=False)
 
     kind = "fragment"
+
+    frag_mz = property(lambda self: self._open["frag_mz"])
+    frag_intensity = property(lambda self: self._open["frag_intensity"])
+    frag_position = property(lambda self: self._open["frag_position"])
+    loss_mz = property(lambda self: self._open["loss_mz"])
+    loss_intensity = property(lambda self: self._open["loss_intensity"])
+    loss_position = property(lambda self: self._open["loss_position"])
+
+    @cached_property
+    def _open(self) -> Mapping[str, np.ndarray]:
+        # An index stored in a library file reads (and checks) these only when an analogue
+        # search first needs them: identity search never does, and they are 60 % of its bytes.
+        return {name: self.open_search[name] for name in OPEN_SEARCH}
 
     @classmethod
     def build(
@@ -275,14 +288,11 @@ class FragmentIndex(_IndexedSpectra):
             spec_offsets=clean.offsets,
             spec_mz=clean.mz,
             spec_intensity=clean.intensity,
-            frag_mz=clean.mz[order],
-            frag_intensity=share[order],
-            frag_position=position[order],
-            loss_mz=loss[loss_order],
-            loss_intensity=share[loss_order],
-            loss_position=position[loss_order],
             noise=float(noise),
             precursor_margin_da=float(precursor_margin_da),
+            open_search={"frag_mz": clean.mz[order], "frag_intensity": share[order],
+                         "frag_position": position[order], "loss_mz": loss[loss_order],
+                         "loss_intensity": share[loss_order], "loss_position": position[loss_order]},
         )
 
     def params(self) -> dict[str, Any]:
@@ -393,6 +403,8 @@ def _build(peaks: CSRPeaks, columns: dict[str, np.ndarray], ei: dict, ms2: dict)
 
 def _to_stored(index: NominalIndex | FragmentIndex) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     arrays = {f.name: getattr(index, f.name) for f in fields(index) if isinstance(getattr(index, f.name), np.ndarray)}
+    if isinstance(index, FragmentIndex):
+        arrays.update({name: getattr(index, name) for name in OPEN_SEARCH})
     attrs = {"kind": index.kind, "index_version": INDEX_VERSION, **index.params()}
     return arrays, attrs
 
@@ -413,16 +425,10 @@ def _check_positions(positions: np.ndarray, n: int, what: str) -> None:
         raise ValueError(f"{what} points outside 0..{n - 1}")
 
 
-def _checked_arrays(cls: type, arrays: dict[str, np.ndarray], n_spectra: int) -> dict[str, np.ndarray]:
-    """The array fields of ``cls`` from ``arrays``, after every bound the compiled kernels rely on.
-
-    The search kernels index with these arrays without bounds checks (numba): one offset out of
-    range reads or writes outside memory. So every array must be 1-D and of the kind the builder
-    makes (integers, or finite float32/float64), CSR offsets must run from 0 to their data's
-    length, and positions and rows must point inside their arrays. Raises ValueError naming the
-    array.
-    """
-    names = [f.name for f in fields(cls) if f.type in ("np.ndarray", np.ndarray)]
+def _usable(arrays: Mapping[str, np.ndarray], names: tuple[str, ...] | list[str]) -> dict[str, np.ndarray]:
+    """``names`` of ``arrays``, each 1-D and of the kind the builder makes (integers, or finite
+    float32/float64); ValueError naming the first that is not."""
+    out = {}
     for name in names:
         arr = arrays.get(name)
         if arr is None or arr.ndim != 1:
@@ -434,7 +440,20 @@ def _checked_arrays(cls: type, arrays: dict[str, np.ndarray], n_spectra: int) ->
         if not usable:
             raise ValueError(f"array {name!r} is {arr.dtype}, expected "
                              f"{'integers' if integer else 'finite float32 or float64 values'}")
-    a = {name: arrays[name] for name in names}
+        out[name] = arr
+    return out
+
+
+def _checked_arrays(cls: type, arrays: Mapping[str, np.ndarray], n_spectra: int) -> dict[str, np.ndarray]:
+    """The array fields of ``cls`` from ``arrays``, after every bound the compiled kernels rely on.
+
+    The search kernels index with these arrays without bounds checks (numba): one offset out of
+    range reads or writes outside memory. So every array must be 1-D and of the kind the builder
+    makes (integers, or finite float32/float64), CSR offsets must run from 0 to their data's
+    length, and positions and rows must point inside their arrays. Raises ValueError naming the
+    array. (A :class:`FragmentIndex`'s :data:`OPEN_SEARCH` arrays: :func:`_checked_open`.)
+    """
+    a = _usable(arrays, [f.name for f in fields(cls) if f.type in ("np.ndarray", np.ndarray)])
     n = a["rows"].size
     _check_positions(a["rows"], n_spectra, "rows")
     _check_csr(a["spec_offsets"], n, a["spec_mz"].size, "spec_offsets")
@@ -446,28 +465,71 @@ def _checked_arrays(cls: type, arrays: dict[str, np.ndarray], n_spectra: int) ->
                 a["spec_mz"].size and a["spec_mz"].max() >= a["bin_offsets"].size - 1):
             raise ValueError("peak_weight and peak_position differ in length, or an m/z has no bin")
         _check_positions(a["peak_position"], n, "peak_position")
-    else:
-        for group in (("precursor_mz", "precursor_precision", "ion_mode"),
-                      ("frag_mz", "frag_intensity", "frag_position"), ("loss_mz", "loss_intensity", "loss_position")):
-            if len({a[k].size for k in group}) != 1 or (group[0] == "precursor_mz" and a[group[0]].size != n):
-                raise ValueError(f"arrays {', '.join(group)} differ in length (or from rows)")
-        _check_positions(a["frag_position"], n, "frag_position")
-        _check_positions(a["loss_position"], n, "loss_position")
+    elif len({a[k].size for k in ("precursor_mz", "precursor_precision", "ion_mode")} | {n}) != 1:
+        raise ValueError("arrays precursor_mz, precursor_precision, ion_mode differ in length (or from rows)")
     return a
 
 
-def _from_stored(arrays: dict[str, np.ndarray], attrs: dict[str, Any], n_spectra: int) -> NominalIndex | FragmentIndex:
+def _checked_open(arrays: Mapping[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+    """The :data:`OPEN_SEARCH` arrays of a fragment index of ``n`` spectra, checked as
+    :func:`_checked_arrays` checks the others."""
+    a = _usable(arrays, OPEN_SEARCH)
+    for group in (OPEN_SEARCH[:3], OPEN_SEARCH[3:]):
+        if len({a[k].size for k in group}) != 1:
+            raise ValueError(f"arrays {', '.join(group)} differ in length")
+    _check_positions(a["frag_position"], n, "frag_position")
+    _check_positions(a["loss_position"], n, "loss_position")
+    return a
+
+
+def _damaged(where: str | None, name: str, exc: Exception) -> LibraryError:
+    return LibraryError(f"{where or 'library'}: damaged search index /indexes/{name}: {exc}; rebuild the library")
+
+
+class _CheckedOnRead(Mapping):
+    """The open-search arrays of an index stored in a library file, read and checked together
+    when first used (:func:`_checked_open`); a damaged one is then the LibraryError it is at load."""
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], n: int, where: str | None) -> None:
+        self._arrays, self._n, self._where = arrays, n, where
+
+    @cached_property
+    def _checked(self) -> dict[str, np.ndarray]:
+        try:
+            return _checked_open(self._arrays, self._n)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _damaged(self._where, "ms2", exc) from None
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._checked[name]
+
+    def __iter__(self):
+        return iter(OPEN_SEARCH)
+
+    def __len__(self) -> int:
+        return len(OPEN_SEARCH)
+
+
+def _from_stored(arrays: Mapping[str, np.ndarray], attrs: dict[str, Any], n_spectra: int,
+                 where: str | None = None) -> NominalIndex | FragmentIndex:
     """An index from stored arrays and attributes, for a library of ``n_spectra`` spectra.
 
     Raises ValueError when the arrays are not what :func:`build_indexes` makes (see
-    :func:`_checked_arrays`): checked here, once, before any compiled kernel sees them.
+    :func:`_checked_arrays`): checked here, once, before any compiled kernel sees them. With
+    ``where`` (the library file), a fragment index's open-search arrays are read and checked
+    when first used instead (``arrays`` may read each array when asked for it).
     """
     kind = attrs.get("kind")
     if kind not in ("nominal", "fragment"):
         raise ValueError(f"unknown index kind {kind!r}")
     cls = NominalIndex if kind == "nominal" else FragmentIndex
     checked = _checked_arrays(cls, arrays, n_spectra)
-    return cls(**{f.name: checked[f.name] if f.name in checked else float(attrs[f.name]) for f in fields(cls)})
+    values = {f.name: checked[f.name] if f.name in checked else float(attrs[f.name])
+              for f in fields(cls) if f.name != "open_search"}
+    if cls is FragmentIndex:
+        n = checked["rows"].size
+        values["open_search"] = _checked_open(arrays, n) if where is None else _CheckedOnRead(arrays, n, where)
+    return cls(**values)
 
 
 def build_indexes(
@@ -514,10 +576,10 @@ def load_indexes(
     for name, (kind, params) in wanted.items():
         if name in reference.indexes and _matches(reference.indexes[name][1], kind, params):
             try:
-                stored[name] = _from_stored(*reference.indexes[name], reference.n_spectra)
+                stored[name] = _from_stored(*reference.indexes[name], reference.n_spectra,
+                                            reference.path or "library")
             except (ValueError, KeyError, TypeError) as exc:
-                raise LibraryError(f"{reference.path or 'library'}: damaged search index /indexes/{name}: "
-                                   f"{exc}; rebuild the library") from None
+                raise _damaged(reference.path, name, exc) from None
     ei_rows, ms2_rows = split_rows(reference.columns, reference.n_spectra)
     needed = {name for name, rows in (("ei", ei_rows), ("ms2", ms2_rows)) if rows.size}
     if needed <= set(stored):

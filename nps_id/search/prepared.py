@@ -53,9 +53,11 @@ class PreparedLibrary:
         # Compound code (InChIKey first block, else normalised name) and formula code (-1: none)
         # of every row: string work that took ~25 ms of every search of MassBank EI, done once.
         self.compound = reference.compound()
-        formula = np.asarray(reference.columns["formula"], dtype=str)
-        _, codes = np.unique(formula, return_inverse=True)
-        self.formula = np.where(formula == "", -1, codes)
+        # (codes are only compared: numbered in order of appearance, no sort of the strings)
+        formula = reference.columns["formula"]
+        codes: dict[str, int] = {"": -1}
+        self.formula = np.fromiter((codes.setdefault(str(f), len(codes) - 1) for f in formula.tolist()),
+                                   dtype=np.int64, count=len(formula))
         self._made: dict[tuple, Any] = {}
         self._lock = threading.Lock()
 

@@ -4,7 +4,9 @@ Entry points
 ------------
 - :class:`Reference` -- peaks (:class:`~nps_id.peaks.CSRPeaks`) and columns, one row per spectrum.
 - :meth:`Reference.from_spectra` -- from any iterable of :class:`~nps_id.spectrum.Spectrum`.
-- :meth:`Reference.from_library` -- from an open :class:`nps_id.library.Library` (a small adapter).
+- :meth:`Reference.from_library` -- from an open :class:`nps_id.library.Library` (a small adapter;
+  ``lazy=True`` reads each array when first used).
+- :meth:`Reference.column_rows` -- a few rows of a column (of a lazy reference: only those read).
 - :attr:`Reference.identity` -- the compound identity of every row (:mod:`nps_id.compound`: codes
   for hit confidence, stereo notes for hits). For a library file it is kept in the user cache
   (:func:`nps_id.search.index.cache_dir`), keyed by the library's sha256, the code that makes it
@@ -21,7 +23,7 @@ import json
 import warnings
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, MutableMapping
 
 import numpy as np
 
@@ -73,18 +75,23 @@ class Reference:
     """
 
     peaks: CSRPeaks
-    columns: dict[str, np.ndarray]
+    columns: MutableMapping[str, np.ndarray]
     sha256: str | None = None
     indexes: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] = field(default_factory=dict)
     path: str | None = None
 
     def __post_init__(self) -> None:
         for key, kind in COLUMNS.items():
-            col = self.columns.get(key)
-            if col is None:
+            if key not in self.columns:
                 self.columns[key] = _column([None] * self.n_spectra, kind)
-            elif len(col) != self.n_spectra:
-                raise ValueError(f"column {key!r} has {len(col)} rows, expected {self.n_spectra}")
+            elif isinstance(self.columns, dict) and len(self.columns[key]) != self.n_spectra:
+                # (columns read from a library when used have its row count)
+                raise ValueError(f"column {key!r} has {len(self.columns[key])} rows, expected {self.n_spectra}")
+
+    def column_rows(self, key: str, rows: np.ndarray) -> np.ndarray:
+        """``columns[key][rows]``; of a library read lazily, only those rows are read."""
+        take = getattr(self.columns, "rows", None)
+        return take(key, rows) if take is not None else self.columns[key][rows]
 
     @property
     def n_spectra(self) -> int:
@@ -113,20 +120,23 @@ class Reference:
         return cls(CSRPeaks.from_spectra(spectra), columns, sha256)
 
     @classmethod
-    def from_library(cls, lib: Any) -> "Reference":
+    def from_library(cls, lib: Any, lazy: bool = False) -> "Reference":
         """Adapter for an open :class:`nps_id.library.Library`: its peaks, columns, stored indexes.
 
         Open the library with :func:`nps_id.library.open_verified` (as every command does): this
-        adapter trusts what it reads.
+        adapter trusts what it reads. ``lazy``: each array is read when first used (a column
+        whole, or only the rows :meth:`column_rows` asks for; peaks by rows for few rows), so
+        the library must stay open while the reference is used: a search of one spectrum
+        against 69,000 reads a fraction of the file.
         """
-        present = set(lib.columns)
-        columns = {key: np.asarray(lib.column(key)) for key in COLUMNS if key in present}
+        present = [key for key in COLUMNS if key in set(lib.columns)]
+        columns = lib.stored_columns(present) if lazy else {key: np.asarray(lib.column(key)) for key in present}
         indexes = {}
         for name in ("ei", "ms2"):
-            arrays = lib.read_index(name)
+            arrays = lib.read_index(name, lazy=lazy)
             if arrays is not None:
                 indexes[name] = (arrays, dict(lib.index_attrs(name)))
-        return cls(lib.peaks(), columns, lib.sha256, indexes, str(lib.path))
+        return cls(lib.stored_peaks() if lazy else lib.peaks(), columns, lib.sha256, indexes, str(lib.path))
 
 
 def _cached_identity(sha256: str, n_spectra: int, make: Any) -> CompoundIdentity:

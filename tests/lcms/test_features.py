@@ -68,3 +68,22 @@ def test_monoisotopic_mass_of_a_formula():
     assert formula_mass("C10H12N3O3PS2") == pytest.approx(317.00577, abs=1e-5)  # azinphos-methyl
     assert formula_mass("C11H21NO4") == pytest.approx(231.14706, abs=1e-5)  # butyryl carnitine
     assert formula_mass("[C5H14NO]+") is None  # a charged formula: the record's exact mass is used
+
+
+def test_formula_mass_uses_the_nist_masses_without_importing_pyteomics():
+    """pyteomics.mass imports pandas and SQLAlchemy (~0.6-1.2 s): a one-spectrum MS/MS search
+    paid that for one formula. The masses are pyteomics' NIST ones, to the last bit."""
+    import subprocess
+    import sys
+
+    from pyteomics.mass import nist_mass
+
+    from nps_id.chem.formula import MONOISOTOPIC
+
+    for element, mass in MONOISOTOPIC.items():
+        assert mass == (nist_mass["H"][2][0] if element == "D" else nist_mass[element][0][0]), element
+    assert formula_mass("C2D6O") == pytest.approx(52.0795, abs=1e-4)  # ethanol-d6 (KeyError before)
+    code = ("import sys; from nps_id.lcms.features import formula_mass; formula_mass('C9H13NO'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyteomics', 'pandas')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

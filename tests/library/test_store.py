@@ -222,32 +222,62 @@ def test_validate_detects_tampered_content(tmp_path):
         validate_library(path)
 
 
-def test_reading_one_spectrum_does_not_read_the_whole_file(tmp_path):
+def _big_library(tmp_path: Path, n: int = 20_000, k: int = 60) -> Path:
+    """A library of ``n`` spectra of ``k`` random peaks (over 10 MB), named c0, c1, ..."""
     if not Path("/proc/self/io").exists():
         pytest.skip("needs Linux /proc/self/io to count bytes read")
     rng = np.random.default_rng(1)
-    n, k = 20_000, 60
     mz = np.sort(rng.uniform(50, 500, (n, k)), axis=1).ravel()
     peaks = CSRPeaks(np.arange(0, n * k + 1, k, dtype=np.int64), mz, rng.uniform(1, 1e4, n * k).astype(np.float32))
     spectra_meta = [Spectrum([1.0, 2.0], [1, 1], {"name": f"c{i}", "source_id": f"id{i}"}) for i in range(n)]
     columns = columns_from_spectra(spectra_meta, ["big.msp"] * n)
     path = tmp_path / "big.h5"
     write_library(path, peaks, columns, name="big", release="1")
+    assert path.stat().st_size > 10_000_000
+    return path
+
+
+def _rchar() -> int:
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+def test_reading_one_spectrum_does_not_read_the_whole_file(tmp_path):
+    path = _big_library(tmp_path)
     size = path.stat().st_size
-
-    def rchar() -> int:
-        for line in Path("/proc/self/io").read_text().splitlines():
-            if line.startswith("rchar:"):
-                return int(line.split()[1])
-        raise AssertionError("no rchar in /proc/self/io")
-
-    before = rchar()
+    before = _rchar()
     with Library.open(path) as lib:
         s = lib.spectrum(12_345)
-    used = rchar() - before
-    assert len(s) == k and s.name == "c12345"
-    assert size > 10_000_000
+    used = _rchar() - before
+    assert len(s) == 60 and s.name == "c12345"
     assert used < size / 10, f"read {used} bytes of a {size}-byte library for one spectrum"
+
+
+def test_a_lazy_reference_reads_the_rows_a_search_uses_not_the_library(tmp_path):
+    """`nps-id search` of one spectrum quotes a few library rows: the lazy reference reads
+    those (names, peaks) and the same values as the whole arrays give."""
+    from nps_id.search.reference import Reference
+
+    path = _big_library(tmp_path)
+    size = path.stat().st_size
+    rows = np.array([17_000, 3, 12_345])
+    before = _rchar()
+    with Library.open(path) as lib:
+        ref = Reference.from_library(lib, lazy=True)
+        names = ref.column_rows("name", rows).tolist()
+        ids = ref.column_rows("source_id", rows).tolist()
+        peaks = [ref.peaks.row(int(r)) for r in rows]
+        used = _rchar() - before
+        whole = Reference.from_library(lib)
+        assert ref.n_spectra == whole.n_spectra == 20_000
+        assert np.array_equal(ref.peaks.mz, whole.peaks.mz) and ref.columns["name"][5] == "c5"
+    assert names == ["c17000", "c3", "c12345"] and ids == ["id17000", "id3", "id12345"]
+    for (mz, intensity), row in zip(peaks, rows.tolist()):
+        assert np.array_equal(mz, whole.peaks.row(row)[0]) and np.array_equal(intensity, whole.peaks.row(row)[1])
+        assert mz.dtype == whole.peaks.mz.dtype and intensity.dtype == whole.peaks.intensity.dtype
+    assert used < size / 10, f"read {used} bytes of a {size}-byte library for three rows"
 
 
 def test_name_formula_duplicates_need_near_identical_spectra():
@@ -272,3 +302,17 @@ def test_store_does_not_import_h5py_for_the_cli_help():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_opening_a_library_does_not_import_the_builder():
+    """A search opens a verified library: the builder (and what it imports) loads only when a
+    library is built, checked or exported, and the package's names still resolve."""
+    import subprocess
+
+    code = ("import sys; from nps_id.library import open_verified, Library; "
+            "print(sorted(m for m in sys.modules if m.startswith('nps_id.library.'))); "
+            "from nps_id.library import build_library, BuildSummary, export_library, write_library; "
+            "import nps_id.library as lib; print(lib.build_library is build_library)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.split("\n")[:2] == ["['nps_id.library.store', 'nps_id.library.validate']", "True"]

@@ -168,3 +168,16 @@ def test_threads_give_the_same_hits_bit_for_bit(swgdrug, swgdrug_spectra):
             np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=f"{mode} {name}")
     with pytest.raises(ValueError, match="threads"):
         SearchSettings(threads=0)
+
+
+def test_formula_codes_are_equal_exactly_for_equal_formulas():
+    """The isomer alert compares formula codes: equal codes for equal formulas, -1 for none."""
+    from nps_id.search.prepared import PreparedLibrary
+
+    formulas = ["C10H15N", "", "C9H13NO", "C10H15N", "", "C9H13NO", "C17H19NO3"]
+    spectra = [Spectrum([50.0, 91.0], [10, 100], {"formula": f, "name": f"c{i}"} if f else {"name": f"c{i}"})
+               for i, f in enumerate(formulas)]
+    codes = PreparedLibrary(Reference.from_spectra(spectra)).formula.tolist()
+    assert [c < 0 for c in codes] == [not f for f in formulas]
+    assert all((codes[i] == codes[j]) == (formulas[i] == formulas[j])
+               for i in range(len(formulas)) for j in range(len(formulas)) if formulas[i] and formulas[j])

@@ -141,3 +141,38 @@ def test_an_unwritable_index_cache_costs_time_not_the_search(tmp_path, monkeypat
     with pytest.warns(UserWarning, match="index cache .* not written"):
         indexes = load_indexes(ref)
     assert indexes["ei"].rows.size == 50
+
+
+def test_a_stored_fragment_index_reads_its_open_search_arrays_when_first_used():
+    """Identity search never reads the fragment and loss arrays (60 % of a stored MS/MS index):
+    a stored index defers them, reads them when an analogue search first asks, and checks them
+    then -- a damaged one is still a one-line LibraryError, never a read outside memory."""
+    from nps_id.errors import LibraryError
+
+    spectra = list(read(data_path("massbank", "ms2-queries-analog.msp.gz")))
+    ref = Reference.from_spectra(spectra)
+    arrays, attrs = build_indexes(ref.peaks, ref.columns)["ms2"]
+    asked: list[str] = []
+
+    class Reading(dict):  # a library group: each array read when asked for
+        def __getitem__(self, key):
+            asked.append(key)
+            return super().__getitem__(key)
+
+        def get(self, key, default=None):
+            return self[key] if key in self else default
+
+    stored = load_indexes(Reference(ref.peaks, dict(ref.columns), "x" * 64, {"ms2": (Reading(arrays), attrs)},
+                                    path="lib.h5"), use_cache=False)["ms2"]
+    built = load_indexes(ref, use_cache=False)["ms2"]
+    assert stored.window(built.precursor_mz[17], 1e-6).tolist() == built.window(built.precursor_mz[17], 1e-6).tolist()
+    assert not set(asked) & set(index_mod.OPEN_SEARCH)
+    for name in index_mod.OPEN_SEARCH:
+        assert np.array_equal(getattr(stored, name), getattr(built, name))
+    bad = {**arrays, "loss_position": arrays["loss_position"].copy()}
+    bad["loss_position"][3] = 10**6
+    damaged = load_indexes(Reference(ref.peaks, dict(ref.columns), "x" * 64, {"ms2": (bad, attrs)}, path="lib.h5"),
+                           use_cache=False)["ms2"]
+    assert damaged.window(built.precursor_mz[17], 1e-6).size  # identity search still reads it
+    with pytest.raises(LibraryError, match=r"^lib.h5: damaged search index /indexes/ms2: loss_position points"):
+        damaged.frag_mz
