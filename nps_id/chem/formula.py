@@ -5,6 +5,7 @@ Entry points: :func:`element_counts`, :func:`nominal_mass`, :func:`isotope_reach
 """
 from __future__ import annotations
 
+import functools
 import re
 
 #: Nominal mass of the most abundant isotope of each element an NPS or library record uses.
@@ -46,6 +47,7 @@ def nominal_mass(formula: str | None) -> int | None:
     return None if counts is None else sum(_NOMINAL[e] * n for e, n in counts.items())
 
 
+@functools.lru_cache(maxsize=65536)  # the verdict rules ask it of the same library formulas again and again
 def isotope_reach(formula: str | None) -> int:
     """How far (mass units) above the nominal mass the molecular-ion isotope cluster shows:
     2 for 13C2 and one of Cl/Br/S/Si/Se, plus 2 for every further such atom."""

@@ -37,7 +37,7 @@ from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
 from nps_id.match.lcms_evidence import candidate_mass
-from nps_id.match.molecular_mass import Neighbour
+from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import confirmed_ion_above, estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
@@ -323,6 +323,15 @@ class LibraryFacts:
         value = candidate_mass(self.reference.columns, row)
         return value if np.isfinite(value) and value > 0 else None
 
+    def neighbour(self, row: int) -> Neighbour:
+        """The row as :func:`~nps_id.match.molecular_mass.estimate_mass` reads a close spectrum
+        (similarity 0: the caller sets it), its neutral losses computed once."""
+        def make(r: int) -> Neighbour:
+            plain = Neighbour(self.mass(r), self.ion(r), self.nominal(r), 0.0, self.formula(r))
+            return plain._replace(losses=hit_losses(plain))
+
+        return self._cached("neighbour", row, make, persist=False)
+
     def ion(self, row: int) -> int | None:
         return self._cached("ion", row, lambda r: molecular_ion(self.nominal(r)))
 
@@ -520,7 +529,7 @@ def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
             return None
         shift = PROTON if precursor[1] != "negative" else -PROTON
         return int(round(precursor[0] - shift))
-    neighbours = (Neighbour(facts.mass(h.row), facts.ion(h.row), facts.nominal(h.row), h.similarity, facts.formula(h.row))
+    neighbours = (facts.neighbour(h.row)._replace(similarity=h.similarity)
                   for h in hits)  # lazy: estimate_mass reads the first few
     return estimate_mass(relative, neighbours)
 

@@ -43,6 +43,7 @@ WEAK_FLOOR = 0.001
 #: Candidate masses: the unknown's highest ion up to CANDIDATE_SPAN above it; neutral losses
 #: 0..LOSS_SPAN-1 compared.
 CANDIDATE_SPAN, LOSS_SPAN = 150, 60
+_LOSSES = np.arange(LOSS_SPAN)
 #: Nitrogen rule: the first PARITY_HITS hits agreeing by PARITY_AGREEMENT (weight share) on the
 #: mass parity multiply a candidate of the other parity by PARITY_PENALTY.
 PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
@@ -94,6 +95,8 @@ class Neighbour(NamedTuple):
     relative: Mapping[int, float]  #: its :func:`nominal_spectrum`
     similarity: float  #: to the unknown, 0-1
     formula: str | None = None  #: its molecular formula (the reach of its molecular-ion cluster)
+    #: its :func:`hit_losses` when the caller keeps them per library row (computed when None)
+    losses: tuple[np.ndarray, float] | None = None
 
 
 def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> int | None:
@@ -153,31 +156,44 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     whose spectrum holds ions above its formula's mass (a derivative filed under its parent's
     formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
-    losses = np.arange(LOSS_SPAN)
     unknown = _dense(relative, own + CANDIDATE_SPAN)
-    at = candidates[:, None] - losses[None, :]
+    at = candidates[:, None] - _LOSSES[None, :]
     matrix = np.where(at >= 0, unknown[np.clip(at, 0, None)], 0.0)
     norms = np.linalg.norm(matrix, axis=1)
+    norms[norms == 0] = np.inf  # a candidate with no ions at its losses aligns with nothing
     total = np.zeros(candidates.size)
     for h in hits:
-        if h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
+        found = h.losses if h.losses is not None else hit_losses(h)
+        if found is None:
             continue
-        reference = _dense(h.relative, h.mass + 1)
-        hit_losses = np.where(h.mass - losses >= 0, reference[np.clip(h.mass - losses, 0, None)], 0.0)
-        norm = np.linalg.norm(hit_losses)
-        if norm == 0:
-            continue
-        cosine = matrix @ hit_losses / np.where(norms > 0, norms * norm, np.inf)
+        vector, norm = found
+        cosine = matrix @ vector / (norms * norm)
         total += h.similarity ** HIT_POWER * cosine ** 2
-    return {int(m): float(v) for m, v in zip(candidates, total) if v > 0}
+    kept = np.flatnonzero(total > 0)
+    return dict(zip(candidates[kept].tolist(), total[kept].tolist()))
+
+
+def hit_losses(h: Neighbour) -> tuple[np.ndarray, float] | None:
+    """A hit's neutral-loss spectrum from its own molecular mass (losses 0..:data:`LOSS_SPAN`-1 u,
+    square-root intensities) and its norm, as :func:`_loss_alignment` compares them; None for a
+    hit without a molecular ion, a derivative (ions above its formula's mass), or no losses. A
+    property of the library row alone: callers may keep it per row (a search meets the same rows
+    again and again)."""
+    if h.mass is None or h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
+        return None
+    reference = _dense(h.relative, h.mass + 1)
+    vector = np.where(h.mass - _LOSSES >= 0, reference[np.clip(h.mass - _LOSSES, 0, None)], 0.0)
+    norm = np.linalg.norm(vector)
+    return (vector, norm) if norm != 0 else None
 
 
 def _dense(relative: Mapping[int, float], size: int) -> np.ndarray:
     """Square-root intensities on m/z 0..size-1 (weak high-mass ions count)."""
     out = np.zeros(max(size, 1))
-    for m, r in relative.items():
-        if 0 <= m < size:
-            out[m] = np.sqrt(r)
+    masses = np.fromiter(relative.keys(), dtype=np.int64, count=len(relative))
+    values = np.fromiter(relative.values(), dtype=np.float64, count=len(relative))
+    inside = (masses >= 0) & (masses < size)
+    out[masses[inside]] = np.sqrt(values[inside])
     return out
 
 
