@@ -156,9 +156,11 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     whose spectrum holds ions above its formula's mass (a derivative filed under its parent's
     formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
-    unknown = _dense(relative, own + CANDIDATE_SPAN)
-    at = candidates[:, None] - _LOSSES[None, :]
-    matrix = np.where(at >= 0, unknown[np.clip(at, 0, None)], 0.0)
+    # row c: the unknown's intensities at c - loss for loss 0..LOSS_SPAN-1 (zero below m/z 0), as
+    # reversed windows of the spectrum padded in front
+    padded = np.concatenate([np.zeros(LOSS_SPAN - 1), _dense(relative, own + CANDIDATE_SPAN)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, LOSS_SPAN)
+    matrix = np.ascontiguousarray(windows[own:own + CANDIDATE_SPAN, ::-1])
     norms = np.linalg.norm(matrix, axis=1)
     norms[norms == 0] = np.inf  # a candidate with no ions at its losses aligns with nothing
     total = np.zeros(candidates.size)
