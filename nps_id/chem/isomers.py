@@ -197,8 +197,9 @@ def _ring_opening(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
             continue
         ring_set = set(ring)
         atoms = [mol.GetAtomWithIdx(i) for i in ring]
-        if any(a.GetSymbol() != "C" or a.GetIsAromatic() for a in atoms):
-            continue
+        if any(a.GetSymbol() != "C" or a.GetIsAromatic() or a.GetFormalCharge() or a.GetNumRadicalElectrons()
+               for a in atoms):
+            continue  # a charged or radical carbon would open into another formula
         outside = [(a.GetIdx(), n.GetIdx()) for a in atoms for n in a.GetNeighbors() if n.GetIdx() not in ring_set]
         if len(outside) != 1 or any(b.GetBondType() != Chem.BondType.SINGLE for a in atoms for b in a.GetBonds()):
             continue
