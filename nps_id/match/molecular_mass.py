@@ -154,16 +154,13 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
     losses = np.arange(LOSS_SPAN)
-    unknown = _dense(relative, own + CANDIDATE_SPAN)
-    at = candidates[:, None] - losses[None, :]
-    matrix = np.where(at >= 0, unknown[np.clip(at, 0, None)], 0.0)
+    matrix = _root_at(relative, candidates[:, None] - losses[None, :])
     norms = np.linalg.norm(matrix, axis=1)
     total = np.zeros(candidates.size)
     for h in hits:
         if h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
             continue
-        reference = _dense(h.relative, h.mass + 1)
-        hit_losses = np.where(h.mass - losses >= 0, reference[np.clip(h.mass - losses, 0, None)], 0.0)
+        hit_losses = _root_at(h.relative, h.mass - losses)
         norm = np.linalg.norm(hit_losses)
         if norm == 0:
             continue
@@ -172,13 +169,13 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     return {int(m): float(v) for m, v in zip(candidates, total) if v > 0}
 
 
-def _dense(relative: Mapping[int, float], size: int) -> np.ndarray:
-    """Square-root intensities on m/z 0..size-1 (weak high-mass ions count)."""
-    out = np.zeros(max(size, 1))
-    for m, r in relative.items():
-        if 0 <= m < size:
-            out[m] = np.sqrt(r)
-    return out
+def _root_at(relative: Mapping[int, float], mz: np.ndarray) -> np.ndarray:
+    """Square-root intensities (weak high-mass ions count) at the integer m/z of ``mz`` (0 where
+    none): only the window they span is read, so memory does not grow with the m/z value (a stray
+    m/z 10**12)."""
+    low = int(mz.min())
+    window = np.array([relative.get(m, 0.0) for m in range(low, int(mz.max()) + 1)])
+    return np.sqrt(window[mz - low])
 
 
 def _parity(hits: list[Neighbour]) -> int | None:
