@@ -16,7 +16,7 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
 - ``ring_nitrogen``: a pyridine-type ring nitrogen moved to another C-H position of its aromatic
   ring system (quinoline <-> isoquinoline, benzo[f]quinoline <-> phenanthridine, 2-/3-/4-pyridyl
   seen from the ring): the ring fragments the same way (loss of HCN), wherever the N sits;
-- ``ring_opening``: a cyclopropyl or cyclobutyl group replaced by an alkenyl group of the same
+- ``ring_opening``: a (neutral, closed-shell) cyclopropyl or cyclobutyl group replaced by an alkenyl group of the same
   carbons (cyclopropyl <-> crotonyl fentanyl, cyclobutyl <-> senecioyl fentanyl: a small ring and
   a C=C carry the same unsaturation, and both lose the same acylium).
 
@@ -197,8 +197,9 @@ def _ring_opening(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
             continue
         ring_set = set(ring)
         atoms = [mol.GetAtomWithIdx(i) for i in ring]
-        if any(a.GetSymbol() != "C" or a.GetIsAromatic() for a in atoms):
-            continue
+        if any(a.GetSymbol() != "C" or a.GetIsAromatic() or a.GetFormalCharge() or a.GetNumRadicalElectrons()
+               for a in atoms):
+            continue  # a charged or radical carbon would open into another formula
         outside = [(a.GetIdx(), n.GetIdx()) for a in atoms for n in a.GetNeighbors() if n.GetIdx() not in ring_set]
         if len(outside) != 1 or any(b.GetBondType() != Chem.BondType.SINGLE for a in atoms for b in a.GetBonds()):
             continue

@@ -156,11 +156,7 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     whose spectrum holds ions above its formula's mass (a derivative filed under its parent's
     formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
-    # row c: the unknown's intensities at c - loss for loss 0..LOSS_SPAN-1 (zero below m/z 0), as
-    # reversed windows of the spectrum padded in front
-    padded = np.concatenate([np.zeros(LOSS_SPAN - 1), _dense(relative, own + CANDIDATE_SPAN)])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, LOSS_SPAN)
-    matrix = np.ascontiguousarray(windows[own:own + CANDIDATE_SPAN, ::-1])
+    matrix = _root_at(relative, candidates[:, None] - _LOSSES[None, :])
     norms = np.linalg.norm(matrix, axis=1)
     norms[norms == 0] = np.inf  # a candidate with no ions at its losses aligns with nothing
     total = np.zeros(candidates.size)
@@ -183,20 +179,18 @@ def hit_losses(h: Neighbour) -> tuple[np.ndarray, float] | None:
     again and again)."""
     if h.mass is None or h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
         return None
-    reference = _dense(h.relative, h.mass + 1)
-    vector = np.where(h.mass - _LOSSES >= 0, reference[np.clip(h.mass - _LOSSES, 0, None)], 0.0)
+    vector = _root_at(h.relative, h.mass - _LOSSES)
     norm = np.linalg.norm(vector)
     return (vector, norm) if norm != 0 else None
 
 
-def _dense(relative: Mapping[int, float], size: int) -> np.ndarray:
-    """Square-root intensities on m/z 0..size-1 (weak high-mass ions count)."""
-    out = np.zeros(max(size, 1))
-    masses = np.fromiter(relative.keys(), dtype=np.int64, count=len(relative))
-    values = np.fromiter(relative.values(), dtype=np.float64, count=len(relative))
-    inside = (masses >= 0) & (masses < size)
-    out[masses[inside]] = np.sqrt(values[inside])
-    return out
+def _root_at(relative: Mapping[int, float], mz: np.ndarray) -> np.ndarray:
+    """Square-root intensities (weak high-mass ions count) at the integer m/z of ``mz`` (0 where
+    none): only the window they span is read, so memory does not grow with the m/z value (a stray
+    m/z 10**12)."""
+    low = int(mz.min())
+    window = np.array([relative.get(m, 0.0) for m in range(low, int(mz.max()) + 1)])
+    return np.sqrt(window[mz - low])
 
 
 def _parity(hits: list[Neighbour]) -> int | None:

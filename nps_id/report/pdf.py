@@ -60,6 +60,7 @@ class _Page:
         for row, weight in [(headers, "bold")] + [(r, "normal") for r in rows]:
             for xi, w, cell in zip(x, widths, row):
                 limit = max(int(w * 150), 4)
+                cell = " ".join(cell.split())  # one line: a line break in a name would overprint the next row
                 text = cell if len(cell) <= limit else cell[: limit - 1] + "\u2026"
                 self.fig.text(xi, self.y, text, fontsize=7, weight=weight, va="top")
             self.y -= 1.45 * 7 / 72.0 / A4_IN[1]

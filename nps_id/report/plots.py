@@ -34,7 +34,8 @@ def _rc() -> dict[str, Any]:
     # embedding that depends on the machine, DejaVu Sans (shipped with matplotlib).
     return {"svg.hashsalt": "nps-id-report", "svg.fonttype": "none", "font.family": "DejaVu Sans",
             "font.size": 8, "axes.titlesize": 9, "axes.spines.top": False, "axes.spines.right": False,
-            "pdf.fonttype": 3}  # Type 3 subsets: a third faster to write than TrueType (42)
+            "pdf.fonttype": 3,  # Type 3 subsets: a third faster to write than TrueType (42)
+            "text.parse_math": False}  # names from library files are text: "$...$" is no mathtext
 
 
 def _figure(width_in: float, height_in: float):

@@ -105,3 +105,15 @@ def test_a_small_ring_opens_to_the_alkenyl_isomers():
 def test_a_deuterated_standard_has_the_isomers_of_its_compound():
     d3 = "[2H]C([2H])([2H])CCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"  # butyryl fentanyl-d3
     assert _keys(ISOBUTYRYL_FENTANYL) <= {i.inchikey[:14] for i in enumerate_isomers(d3)}
+
+
+def test_a_ring_with_a_radical_or_charged_atom_does_not_open_into_a_molecule_of_another_formula():
+    # ring opening moves hydrogens: on a radical (or charged) ring carbon the "isomer" would gain
+    # one and be another formula, then listed as an isomer the spectrum cannot exclude
+    from rdkit import Chem
+    from rdkit.Chem.rdMolDescriptors import CalcMolFormula
+
+    for smiles in ("[CH]1CC1C(=O)N(C)C", "[CH-]1CC1C(=O)N(C)C"):
+        formula = CalcMolFormula(Chem.MolFromSmiles(smiles))
+        isomers = enumerate_isomers(smiles) or ()
+        assert {CalcMolFormula(Chem.MolFromSmiles(i.smiles)) for i in isomers} <= {formula}, smiles

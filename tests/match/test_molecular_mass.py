@@ -26,3 +26,12 @@ def test_an_odd_highest_ion_in_a_family_of_even_mass_is_a_fragment():
 
 def test_no_peaks_no_estimate():
     assert estimate_mass({}, [Neighbour(134, 134, {134: 1.0}, 0.9, "C10H14")]) is None
+
+
+def test_memory_does_not_grow_with_the_m_z_value():
+    # a stray m/z 10**12 in a query, or a formula typo giving a hit of that mass, must not ask for
+    # a terabyte array (MemoryError, a traceback): only the ions near the candidates are read
+    hit = {91: 1.0, 105: 0.3, 119: 0.2, 134: 0.1}
+    assert estimate_mass({91: 1.0, 105: 0.5, 119: 0.1, 10**12: 0.01}, [Neighbour(134, 134, hit, 0.9, "C10H14")]) == 10**12
+    huge = Neighbour(12 * 10**12, 10**12, {10**12: 1.0, 91: 0.5}, 0.9, "C1000000000000")
+    assert estimate_mass({91: 1.0, 105: 0.5, 119: 0.1}, [huge]) is not None

@@ -90,3 +90,22 @@ def test_the_pdf_has_the_suspected_new_substances_section_of_the_html(tmp_path):
     assert "MPHP 0.910 14 CH2" in text  # the closest compound: similarity, mass difference and its reading
     assert images == 1  # the core structure, drawn
     assert library_name not in text
+
+
+def test_a_library_name_with_dollar_signs_is_printed_as_typed_not_as_mathtext(tmp_path):
+    # names come from third-party MSP files: "$...$" must not be parsed as matplotlib mathtext
+    # (an unknown command stopped the PDF and the HTML plots with a traceback)
+    doc, _, _ = _doc()
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    lead["closest_compounds"][0]["name"] = lead["name"] = r"Salt $\bogus$ 5"  # the name: in the mirror plot
+    text, _ = pdf_section(render(doc, "pdf")[".pdf"], tmp_path)
+    assert r"Salt $\bogus$ 5" in text
+    assert r"$\bogus$" in render(doc, "html")[".html"].decode()
+
+
+def test_a_name_with_a_line_break_stays_on_its_row_of_the_pdf_table(tmp_path):
+    doc, _, _ = _doc()
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    lead["closest_compounds"][0]["name"] = "MPHP\r\nhydrochloride"  # a line break would overprint the next row
+    text, _ = pdf_section(render(doc, "pdf")[".pdf"], tmp_path)
+    assert "MPHP hydrochloride 0.910 14 CH2" in text
