@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # matchms imports numba: keep it off the import path of ``nps
 
 MZ_DTYPE = np.float64
 INTENSITY_DTYPE = np.float32
+#: Largest m/z a peak may have (instruments end near 10**5; a larger value is a damaged file).
+MAX_MZ = 1e6
 
 #: Normalised metadata keys. Readers map every dialect onto these; anything else a file carries
 #: is kept under its own lower-case key so that nothing is lost.
@@ -88,7 +90,7 @@ class Spectrum:
     ------
     ValueError
         If the arrays differ in length, are not one-dimensional, or hold non-finite,
-        non-positive m/z or negative intensities.
+        non-positive m/z, m/z above :data:`MAX_MZ` or negative intensities.
 
     Examples
     --------
@@ -112,6 +114,9 @@ class Spectrum:
             raise ValueError("m/z and intensity values must be finite (found NaN or infinity)")
         if mz_arr.size and mz_arr.min() <= 0:
             raise ValueError(f"m/z must be positive (found {mz_arr.min():g})")
+        if mz_arr.size and mz_arr.max() > MAX_MZ:
+            raise ValueError(f"m/z must be at most {MAX_MZ:g} (found {mz_arr.max():g}): no mass spectrometer "
+                             "measures such ions, and the nominal-mass binning would need memory in proportion")
         if int_arr.size and int_arr.min() < 0:
             raise ValueError(f"intensities must not be negative (found {int_arr.min():g})")
         if mz_arr.size > 1 and not (np.diff(mz_arr) >= 0).all():

@@ -33,7 +33,9 @@ or changed (pass the same library with --library).
 
 @click.command("report", epilog=_EPILOG)
 @click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="html", help="Output format.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
+              show_default="from the -o suffix (.html .pdf .csv .tsv .json), else html",
+              help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output file (ewa: OUTPUT.csv and OUTPUT.json).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -79,6 +81,7 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
            physical_form, internal_standards, reference_standards, status, allow_draft, report_id, issued_at,
            library, ewa_overrides) -> None:
     """Render a match results JSON as an HTML/PDF report, an EWA export or a LIMS table."""
+    fmt = _format_for(fmt, output)
     options = {
         "laboratory": {"name": laboratory, "country": country, "contact": contact},
         "analyst": {"name": analyst, "signed_at": analyst_signed_at},
@@ -101,3 +104,19 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
     click.echo(f"report {doc['report_id']} ({doc['status']}): {summary_line(doc)}")
     for path in written:
         click.echo(f"wrote {path}")
+
+
+#: Output suffixes that name a format (``-f ewa`` writes two files from one stem: none).
+_SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".csv": "csv", ".tsv": "tsv", ".json": "json"}
+
+
+def _format_for(fmt: str | None, output: Path) -> str:
+    """``-f`` as given, else the one ``-o``'s suffix names, else html; a suffix naming another
+    format than ``-f`` is refused (``-o report.pdf`` holding HTML would mislead whoever opens it)."""
+    named = _SUFFIX_FORMATS.get(output.suffix.lower())
+    if fmt is None:
+        return named or "html"
+    if named is not None and named != fmt and fmt != "ewa":
+        raise click.UsageError(f"-o {output} names a {named} file but -f is {fmt}; "
+                               f"use -f {named} or another file name")
+    return fmt

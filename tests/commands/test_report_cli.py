@@ -312,3 +312,14 @@ def test_the_command_line_recorded_is_the_one_typed(monkeypatch, argv, expected)
 
     monkeypatch.setattr("sys.argv", argv)
     assert typed_command_line() == expected
+
+
+def test_the_output_suffix_names_the_format_and_a_conflict_is_refused(results_file, tmp_path):
+    # `-o card.pdf` without -f once wrote HTML into the .pdf
+    assert _run("report", results_file, "-o", tmp_path / "card.pdf").exit_code == 0
+    assert (tmp_path / "card.pdf").read_bytes().startswith(b"%PDF")
+    assert _run("report", results_file, "-o", tmp_path / "card.report").exit_code == 0
+    assert (tmp_path / "card.report").read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+    refused = _run("report", results_file, "-f", "html", "-o", tmp_path / "other.pdf")
+    assert refused.exit_code == 2 and "names a pdf file but -f is html" in refused.output
+    assert not (tmp_path / "other.pdf").exists()

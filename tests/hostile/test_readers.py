@@ -148,3 +148,13 @@ def test_a_dtd_is_refused_however_it_is_hidden(tmp_path, rng, root, trick):
     code, err, _, _ = _nps_id(tmp_path, "convert", "--lenient", str(path), "-o", str(tmp_path / "out.mgf"))
     assert code == 3 and len(err) == 1
     assert not (tmp_path / "out.mgf").exists()
+
+
+def test_a_peak_at_an_impossible_m_z_is_a_bad_record_not_a_memory_error(tmp_path):
+    # m/z 1e9 once reached the nominal binning and asked for gigabytes (MemoryError traceback)
+    path = tmp_path / "stray.msp"
+    path.write_text("Name: stray\nNum Peaks: 3\n58 999\n91 500\n1000000000 10\n\n"
+                    "Name: fine\nNum Peaks: 2\n58 999\n91 500\n\n", encoding="utf-8")
+    _refused(tmp_path, path, "m/z must be at most 1e+06")
+    summary = _lenient_summary(tmp_path, path)
+    assert (summary["spectra"], summary["quarantined"]) == (1, 1)
