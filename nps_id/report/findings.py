@@ -5,6 +5,7 @@ Entry points
 - :func:`report_finding` -- a results finding (+ library entry, sample details) -> report finding.
 - :func:`report_chromatogram` -- the TIC and every extracted component, each with why it gave
   the finding it gave (or none).
+- :func:`finding_label` -- how a finding is named wherever a person reads it.
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead` -- the rules every output
   applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
@@ -180,7 +181,7 @@ def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any
     components = []
     for c in results.get("components") or []:
         finding = c.get("finding")
-        label = findings[finding]["name"] if finding is not None and finding < len(findings) else None
+        label = finding_label(findings[finding]) if finding is not None and finding < len(findings) else None
         best = c.get("best_hit")
         components.append({
             "index": int(c.get("index", len(components))),
@@ -269,6 +270,20 @@ def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
     (named by it). Without a group it is an unknown to examine -- often a background compound the
     library lacks -- not an early-warning lead."""
     return bool(finding.get("new_substance") and finding.get("suspected_group") and not finding["internal_standard"])
+
+
+#: What a suspected new substance is called wherever a person reads it, in place of a compound name.
+NEW_SUBSTANCE = "suspected new substance"
+
+
+def finding_label(finding: Mapping[str, Any]) -> str:
+    """How a finding is named wherever a person reads it: a suspected new substance by its group,
+    never by the library compounds it resembles; an analogue-mode finding is "analogue of X" -- the
+    substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
+    name = finding["name"]
+    if finding.get("new_substance"):
+        return f"{NEW_SUBSTANCE} ({finding.get('suspected_group') or 'group not determined'})"
+    return f"analogue of {name}" if is_analogue(finding) else name
 
 
 def is_analogue(finding: Mapping[str, Any]) -> bool:

@@ -1,7 +1,7 @@
 """What a reader sees, whatever the format (HTML, PDF, LIMS, EWA, the command line): the words,
 labels and table cells every renderer takes from a report document, so they read the same everywhere.
 
-Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
+Entry points: :func:`finding_label` (from ``findings``, which names components too), :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
 LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`), the "Suspected new
 substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
@@ -15,21 +15,11 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from nps_id.report.findings import is_analogue, is_new_substance_lead
+from nps_id.report.findings import finding_label, is_analogue, is_new_substance_lead
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
 RT_DIGITS = 3
-
-
-def finding_label(finding: Mapping[str, Any]) -> str:
-    """How a finding is named wherever a person reads it: a suspected new substance by its group,
-    never by the library compounds it resembles; an analogue-mode finding is "analogue of X" -- the
-    substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
-    name = finding["name"]
-    if finding.get("new_substance"):
-        return f"suspected new substance ({finding.get('suspected_group') or 'group not determined'})"
-    return f"analogue of {name}" if is_analogue(finding) else name
 
 
 #: Shown with an analogue-mode finding's identifiers, which are the library entry's.

@@ -90,3 +90,12 @@ def test_the_pdf_has_the_suspected_new_substances_section_of_the_html(tmp_path):
     assert "MPHP 0.910 14 CH2" in text  # the closest compound: similarity, mass difference and its reading
     assert images == 1  # the core structure, drawn
     assert library_name not in text
+
+
+def test_the_component_that_gave_a_new_substance_is_labelled_by_its_group_not_the_library_name():
+    # the components table and the TIC markers of the HTML report named it "finding #1 (Methyl Palmitate)"
+    doc, library_name, _ = _doc()
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    (component,) = [c for c in doc["chromatograms"][0]["components"] if c.get("finding") == lead["index"]]
+    assert component["label"] == "suspected new substance (Synthetic cathinones)"
+    assert library_name not in component["note"]
