@@ -232,7 +232,7 @@ def format_table(results: dict) -> str:
         name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
         if f.get("new_substance"):
             # never under a library compound's name (as in the reports): the best hit only for orientation
-            flag += f" [{f.get('suspected_group') or 'group not determined'}; closest library hit: {name}]"
+            flag += f" [{f.get('suspected_group') or 'group not determined'}; closest library hit: {f['name']}]"
             name = NEW_SUBSTANCE
         if f.get("role") == "internal_standard":
             name += " (IS)"
