@@ -6,6 +6,7 @@ Entry points
 - :func:`report_chromatogram` -- the TIC and every extracted component, each with why it gave
   the finding it gave (or none).
 - :func:`finding_label` -- how a finding is named wherever a person reads it.
+- :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did.
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead` -- the rules every output
   applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
@@ -145,14 +146,8 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
     isomers = f["isomers_not_excluded"]
     if isomers:
-        standard = f.get("reference_standard") or {}
         counts = f"({len(isomers)}; {sum(not i.get('in_library') for i in isomers)} not in the library)"
-        # what excluded them: a reference standard at the same RT, or a criterion of the verdict (e.g.
-        # the internal standard at its expected RT: the verdict says so, the limitation must agree)
-        excluded = (f"excluded by the reference standard run {standard.get('run')} at the same retention time"
-                    if standard.get("within") else
-                    next((c.removeprefix("isomers ") for c in f["criteria_met"] if c.startswith("isomers excluded by")),
-                         None))
+        excluded = isomers_excluded_by(f)
         notes.append(f"Isomers whose spectra cannot be told from this one {counts} are {excluded}." if excluded else
                      f"Isomers not excluded {counts}: their spectra cannot be told from this one; the substance may "
                      "be one of them, or a new substance, unless a retention index or a reference standard excludes "
@@ -171,6 +166,16 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     if f["internal_standard"]:
         notes.append("Internal standard added by the laboratory: not a constituent of the item.")
     return notes
+
+
+def isomers_excluded_by(f: Mapping[str, Any]) -> str | None:
+    """What excluded a report finding's spectrally inseparable isomers, in words ("excluded by ..."),
+    or None when nothing did: a reference standard at the same RT, or a criterion of the verdict (e.g.
+    the internal standard at its expected RT: the verdict says so, every output must agree)."""
+    standard = f.get("reference_standard") or {}
+    if standard.get("within"):
+        return f"excluded by the reference standard run {standard.get('run')} at the same retention time"
+    return next((c.removeprefix("isomers ") for c in f["criteria_met"] if c.startswith("isomers excluded by")), None)
 
 
 def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:

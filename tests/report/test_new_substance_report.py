@@ -99,3 +99,24 @@ def test_the_component_that_gave_a_new_substance_is_labelled_by_its_group_not_th
     (component,) = [c for c in doc["chromatograms"][0]["components"] if c.get("finding") == lead["index"]]
     assert component["label"] == "suspected new substance (Synthetic cathinones)"
     assert library_name not in component["note"]
+
+
+def test_the_ewa_row_of_a_drug_whose_isomers_are_not_excluded_says_it_may_be_an_isomer_or_new():
+    # LRCFS flubromazepam: "tentative library match, one technique" read as a weak flubromazepam,
+    # not as "flubromazepam or a ring-position isomer no library holds" (issue 18: say both)
+    results = make_results()
+    (flubro,) = [f for f in results["findings"] if f["name"] == "Flubromazepam"]
+    isomer = {"in_library": False, "inseparable_rate": 0.92, "move": "ring_position:ring", "name": None,
+              "smiles": "O=C1CN=C(c2ccc(F)cc2)c2cc(Br)ccc2N1"}
+    flubro.update(verdict="tentative", rule="isomer not excluded: ...", rule_id="isomer_not_excluded",
+                  isomers_not_excluded=[isomer, isomer])
+    (etizolam,) = [f for f in results["findings"] if f["name"] == "Etizolam"]
+    etizolam.update(isomers_not_excluded=[{**isomer, "in_library": True}], criteria_met=[
+        *etizolam["criteria_met"], "isomers excluded by the reference standard run 010.mzML (dRT +0.033 min)"])
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    rows = {r["substance"]: r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode()))}
+    assert rows["Flubromazepam"]["identification_level"] == (
+        "tentative library match, one technique: Flubromazepam or an isomer the evidence does not exclude "
+        "(2, 2 not in the library), possibly a new substance")
+    # once a reference standard run excludes them, the row says the match alone
+    assert rows["Etizolam"]["identification_level"] == "library match, one technique"
