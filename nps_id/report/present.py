@@ -36,7 +36,12 @@ def structure_caption(finding: Mapping[str, Any]) -> str:
 
 
 def identifier_caveats(finding: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, text) pairs to show before a finding's identifiers: the analogue note, or none."""
+    """(label, text) pairs to show before a finding's identifiers: whose they are when they are not
+    the substance's (a suspected new substance, an analogue), or none."""
+    if finding.get("new_substance"):
+        return [("Suspected new substance",
+                 f"formula, mass, InChIKey, CAS and EWA group below are those of the closest library entry, "
+                 f"{finding['name']}; no library compound explains the spectrum")]
     return [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if is_analogue(finding) else []
 
 

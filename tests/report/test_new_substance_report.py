@@ -120,3 +120,14 @@ def test_the_ewa_row_of_a_drug_whose_isomers_are_not_excluded_says_it_may_be_an_
         "(2, 2 not in the library), possibly a new substance")
     # once a reference standard run excludes them, the row says the match alone
     assert rows["Etizolam"]["identification_level"] == "library match, one technique"
+
+
+def test_a_new_substance_page_says_its_identifiers_are_the_closest_library_entrys():
+    # the finding page of a suspected new substance showed the library entry's formula, InChIKey and
+    # CAS under "suspected new substance (...)" with no word that they are not the substance's
+    doc, library_name, library_key = _doc()
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    html = render(doc, "html")[".html"].decode()
+    page = html[html.index(f'id="finding-{lead["index"]}"'):]
+    page = page[:page.index(library_key)]  # what a reader sees before the InChIKey
+    assert f"those of the closest library entry, {library_name}" in page
