@@ -23,8 +23,8 @@ from typing import Any, Callable, Mapping
 
 from nps_id.compound import compound_identity
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
-from nps_id.report.findings import is_analogue, is_ewa_reportable, is_new_substance_lead, isomers_excluded_by
-from nps_id.report.present import finding_label, shown_precursor_mz
+from nps_id.report.findings import is_analogue, is_ewa_reportable, is_new_substance_lead
+from nps_id.report.present import finding_label, isomers_open, shown_precursor_mz
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
 EXPORT_VERSION = "1.0"
@@ -54,12 +54,8 @@ def identification_level(f: Mapping[str, Any]) -> str:
     match = "library match" if f["verdict"] == "identified" else "tentative library match"
     other = f.get("other_techniques") or []
     level = f"{match} and {', '.join(other)}: {1 + len(other)} techniques" if other else f"{match}, one technique"
-    isomers = f.get("isomers_not_excluded") or []
-    if isomers and isomers_excluded_by(f) is None:
-        absent = sum(not i.get("in_library") for i in isomers)
-        level += (f": {f['name']} or an isomer the evidence does not exclude ({len(isomers)}, {absent} not in the "
-                  "library)" + (", possibly a new substance" if absent else ""))
-    return level
+    isomers = isomers_open(f)
+    return f"{level}: {isomers}" if isomers else level
 
 
 def _status(doc: Mapping[str, Any]) -> str:

@@ -131,3 +131,17 @@ def test_a_new_substance_page_says_its_identifiers_are_the_closest_library_entry
     page = html[html.index(f'id="finding-{lead["index"]}"'):]
     page = page[:page.index(library_key)]  # what a reader sees before the InChIKey
     assert f"those of the closest library entry, {library_name}" in page
+
+
+def test_the_findings_table_flags_a_drug_whose_isomers_are_not_excluded_as_the_terminal_does():
+    # page 1 read "Flubromazepam  tentative" where `nps-id match` prints "[isomer not excluded]"
+    results = make_results()
+    (flubro,) = [f for f in results["findings"] if f["name"] == "Flubromazepam"]
+    flubro.update(verdict="tentative", rule_id="isomer_not_excluded", isomers_not_excluded=[
+        {"in_library": False, "inseparable_rate": 0.92, "move": "ring_position:ring", "name": None, "smiles": "C"}])
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    html = render(doc, "html")[".html"].decode()
+    table = html[html.index("<h2>Findings</h2>"):html.index("<h2>Findings</h2>") + 20000].split("</table>")[0]
+    row = next(r for r in table.split("<tr") if "Flubromazepam" in r)
+    assert "Flubromazepam or an isomer the evidence does not exclude (1, 1 not in the library), possibly a new " \
+           "substance" in row
