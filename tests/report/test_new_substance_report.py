@@ -145,3 +145,18 @@ def test_the_findings_table_flags_a_drug_whose_isomers_are_not_excluded_as_the_t
     row = next(r for r in table.split("<tr") if "Flubromazepam" in r)
     assert "Flubromazepam or an isomer the evidence does not exclude (1, 1 not in the library), possibly a new " \
            "substance" in row
+
+
+def test_the_lims_row_of_a_new_substance_carries_no_identifier_of_the_closest_compound():
+    # its row read "suspected new substance" beside the CAS, InChIKey and formula of the library hit:
+    # a LIMS keyed on CAS files it as that compound
+    doc, library_name, library_key = _doc()
+    rows = list(csv.DictReader(io.StringIO(render(doc, "csv")[".csv"].decode())))
+    (new,) = [r for r in rows if r["new_substance"] == "yes"]
+    assert new["substance"] == "suspected new substance (Synthetic cathinones)"
+    assert new["inchikey"] == new["cas"] == new["formula"] == new["monoisotopic_mass"] == ""
+    assert new["suspected_group"] == "Synthetic cathinones" and new["estimated_mass"] == "261"
+    assert new["library_entry"] == library_name  # the closest compound, in a column that says so
+    known = next(r for r in rows if r["new_substance"] == "no" and r["inchikey"])
+    assert known["library_entry"] == known["substance"]
+    assert list(rows[0])[-4:] == ["new_substance", "suspected_group", "estimated_mass", "library_entry"]
