@@ -12,7 +12,8 @@ Entry points
 The suite format is documented in ``docs/regress.md``. Two kinds of case:
 
 - ``run``: a chromatographic run goes through the ``nps-id match`` pipeline; each expected
-  substance must be found at (at least) a verdict, with a minimum MF and inside an RT window;
+  substance must be found at (at least) a verdict, with a minimum MF and inside an RT window
+  (a suspected new substance named after it is not it);
   ``absent`` substances must not be reported (identified or tentative); ``only = true`` fails on
   any other identified substance.
 - ``spectra``: a file of reference spectra is searched (``nps-id search`` engine); the top hit
@@ -382,14 +383,16 @@ def _run_case(case: Case, findings: list[Finding]) -> CaseResult:
     checks, failed = [], []
     for exp in case.expect:
         same = [f for f in findings if f.record.name.casefold() == exp.substance.casefold()]
-        good = [f for f in same if at_least(f.verdict.verdict, exp.verdict)
+        # a suspected new substance only resembles the library compound it is named after
+        good = [f for f in same if not f.assessment.get("new_substance") and at_least(f.verdict.verdict, exp.verdict)
                 and (exp.min_mf is None or (f.mf or 0) >= exp.min_mf)
                 and (exp.rt_min is None or exp.rt_min[0] <= f.rt_min <= exp.rt_min[1])]
         if good:
             best = max(good, key=lambda f: f.mf or 0)
             checks.append(f"ok: {exp.describe()} (found {best.verdict.verdict}, {best.rt_min:.2f} min, MF {best.mf})")
         else:
-            seen = "; ".join(f"{f.verdict.verdict} {f.rt_min:.2f} min MF {f.mf}" for f in same) or "not found"
+            seen = "; ".join(("suspected new substance, closest to it, " if f.assessment.get("new_substance") else "")
+                             + f"{f.verdict.verdict} {f.rt_min:.2f} min MF {f.mf}" for f in same) or "not found"
             failed.append(f"expected {exp.describe()}: {seen}")
     for name in case.absent:
         hits = [f for f in findings

@@ -1,6 +1,8 @@
 """The README's demo runs offline from ../shared/data and ends with a real HTML report."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import CliRunner
 
 from nps_id import demo
@@ -17,6 +19,11 @@ def test_demo_offline_writes_report_naming_the_card_drugs(tmp_path, monkeypatch)
     for name in ("Flubromazepam", "Etizolam", "Bupivacaine"):
         assert name in html
     assert "identified" in result.output
+    # the README's quick tour shows this very table: it must be what a user gets today
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("```\n220223030.mzML: ", 1)[1].split("```", 1)[0]
+    printed = result.output.split("220223030.mzML: ", 1)[1].rsplit("report: ", 1)[0]
+    assert printed == shown
 
 
 def test_demo_offline_without_data_says_so(tmp_path, monkeypatch):

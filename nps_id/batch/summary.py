@@ -3,7 +3,8 @@
 Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.BatchResult` ->
 :class:`Summary`), :func:`write_summary` (``summary.csv``, ``summary.html``, ``summary.json``).
 
-- Rows are substances (``identified`` and ``tentative`` findings, by library name), columns are
+- Rows are substances (``identified`` and ``tentative`` findings, named as the reports name them:
+  a suspected new substance by its group, an analogue as "analogue of X"), columns are
   runs in sequence order; a cell holds the verdict, retention time (min) and match factor.
 - Blanks (file names matching ``--blank-pattern``) are flagged.
 - Internal standards (findings labelled ``role: "internal_standard"``) are marked as such.
@@ -27,6 +28,7 @@ from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
 from nps_id.batch.runner import BatchResult, results_path
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
+from nps_id.report.findings import finding_label
 from nps_id.report.present import counted
 
 REPORTED_VERDICTS = (IDENTIFIED, TENTATIVE)
@@ -79,9 +81,10 @@ def _best_findings(results: dict) -> dict[str, Cell]:
     best: dict[str, Cell] = {}
     for finding in results.get("findings", []):
         verdict = finding.get("verdict")
-        name = finding.get("name")
-        if verdict not in REPORTED_VERDICTS or not name:
+        if verdict not in REPORTED_VERDICTS or not finding.get("name"):
             continue
+        # as the reports name it: a suspected new substance or an analogue is no row of a library compound
+        name = finding_label(finding)
         cell = Cell(verdict, finding.get("rt_min"), finding.get("mf"))
         old = best.get(name)
         if old is None or _rank(cell) > _rank(old):

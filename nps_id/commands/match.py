@@ -193,6 +193,7 @@ def _lookup(data: dict, key: tuple[str, ...]):
 def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
     from nps_id.match.verdict import ISOMER_NOT_EXCLUDED, RuleId
+    from nps_id.report.findings import NEW_SUBSTANCE
     from nps_id.report.present import counted
 
     run, lib = results["run"], results["library"]
@@ -227,9 +228,12 @@ def format_table(results: dict) -> str:
         ri = f"{f['ri']:.0f}" if f.get("ri") is not None else "-"
         # what the verdict column alone hides: why a good hit is held back, or that it names no compound
         flag = (" [isomer alert]" if f["isomer_alert"] else "") + (
-            f" [{ISOMER_NOT_EXCLUDED}]" if f["rule_id"] == RuleId.ISOMER_NOT_EXCLUDED else "") + (
-            " [suspected new substance]" if f.get("new_substance") else "")
+            f" [{ISOMER_NOT_EXCLUDED}]" if f["rule_id"] == RuleId.ISOMER_NOT_EXCLUDED else "")
         name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
+        if f.get("new_substance"):
+            # never under a library compound's name (as in the reports): the best hit only for orientation
+            flag += f" [{f.get('suspected_group') or 'group not determined'}; closest library hit: {f['name']}]"
+            name = NEW_SUBSTANCE
         if f.get("role") == "internal_standard":
             name += " (IS)"
         lines.append(

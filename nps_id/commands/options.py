@@ -75,7 +75,7 @@ def resolve_library(path: Path | None) -> Path:
     if not candidate.exists():
         raise LibraryError(
             f"no library at {candidate} ({origin}); build one with "
-            f"'nps-id library build SWGDRUG-3.4.msp.gz -o {candidate}' "
+            f"'nps-id library build SWGDRUG-3.4.msp.gz -o {candidate} --name SWGDRUG --release 3.4 --ms-level 1' "
             f"or name one with --library / ${LIBRARY_ENV}"
         )
     return candidate

@@ -17,14 +17,16 @@ from nps_id.report.present import summary_line
 
 _EPILOG = """\b
 Examples:
-  nps-id report 220223030.match.json -f html -o 220223030.html --sample-info docs/card.toml
-  nps-id report 220223030.match.json -f ewa -o ewa/220223030 --country GB \\
-      --laboratory "Example Lab" --internal-standard Bupivacaine
+  nps-id report 220223030.match.json -f html -o 220223030.html --sample-info docs/card.toml \\
+      --json 220223030.report.json
+  nps-id report 220223030.match.json -f ewa -o ewa/220223030 --allow-draft --country GB \\
+      --laboratory "Example Lab" --internal-standard Bupivacaine   # a draft: rows marked DRAFT
   nps-id report 220223030.report.json -f pdf -o 220223030.pdf   # re-render a saved report
 
 \b
 Formats: html, pdf (the analyst report), ewa (CSV + JSON prepared for the UNODC EWA),
 csv / tsv (one row per finding, for a LIMS), json (the report document itself).
+Sign-off (--status reviewed, named analyst and reviewer with signing times): README.md, "Reports".
 Exit codes: 0 written; 3 bad input (also: an output onto an input, a reviewed/authorized report
 without signatures, an EWA export of a draft without --allow-draft); 4 library missing, moved
 or changed (pass the same library with --library).

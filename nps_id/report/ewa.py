@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping
 from nps_id.compound import compound_identity
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import is_analogue, is_ewa_reportable, is_new_substance_lead
-from nps_id.report.present import finding_label, shown_precursor_mz
+from nps_id.report.present import finding_label, isomers_open, shown_precursor_mz
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
 EXPORT_VERSION = "1.0"
@@ -49,10 +49,13 @@ def _techniques(doc: Mapping[str, Any], f: Mapping[str, Any]) -> str:
 
 def identification_level(f: Mapping[str, Any]) -> str:
     """What the evidence for the substance is, in words: one technique unless a second one is
-    recorded for this substance."""
+    recorded for this substance; and, while nothing excludes the isomers the spectrum cannot tell
+    from it, that the substance may be one of them -- a new substance (issue 18: say both)."""
     match = "library match" if f["verdict"] == "identified" else "tentative library match"
     other = f.get("other_techniques") or []
-    return f"{match} and {', '.join(other)}: {1 + len(other)} techniques" if other else f"{match}, one technique"
+    level = f"{match} and {', '.join(other)}: {1 + len(other)} techniques" if other else f"{match}, one technique"
+    isomers = isomers_open(f)
+    return f"{level}: {isomers}" if isomers else level
 
 
 def _status(doc: Mapping[str, Any]) -> str:
@@ -84,7 +87,8 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
                          lambda d, f: f["ewa"].get("effect_label")),
     "verdict": ("nps-id verdict: identified or tentative", lambda d, f: f["verdict"]),
     "identification_level": ("what the evidence is: library match, one technique -- unless another technique "
-                             "is recorded for this substance", lambda d, f: identification_level(f)),
+                             "is recorded for this substance; and the isomers nothing excludes (the substance "
+                             "may be one of them, a new substance)", lambda d, f: identification_level(f)),
     "country": ("country of seizure (ISO 3166-1 alpha-2), else the laboratory's country",
                 lambda d, f: d["item"].get("country_of_seizure") or d["laboratory"].get("country")),
     "year": ("year of seizure, else of receipt", lambda d, f: _year(d)),

@@ -5,6 +5,8 @@ Entry points
 - :func:`report_finding` -- a results finding (+ library entry, sample details) -> report finding.
 - :func:`report_chromatogram` -- the TIC and every extracted component, each with why it gave
   the finding it gave (or none).
+- :func:`finding_label` -- how a finding is named wherever a person reads it.
+- :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did.
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead` -- the rules every output
   applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
@@ -144,14 +146,8 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
     isomers = f["isomers_not_excluded"]
     if isomers:
-        standard = f.get("reference_standard") or {}
         counts = f"({len(isomers)}; {sum(not i.get('in_library') for i in isomers)} not in the library)"
-        # what excluded them: a reference standard at the same RT, or a criterion of the verdict (e.g.
-        # the internal standard at its expected RT: the verdict says so, the limitation must agree)
-        excluded = (f"excluded by the reference standard run {standard.get('run')} at the same retention time"
-                    if standard.get("within") else
-                    next((c.removeprefix("isomers ") for c in f["criteria_met"] if c.startswith("isomers excluded by")),
-                         None))
+        excluded = isomers_excluded_by(f)
         notes.append(f"Isomers whose spectra cannot be told from this one {counts} are {excluded}." if excluded else
                      f"Isomers not excluded {counts}: their spectra cannot be told from this one; the substance may "
                      "be one of them, or a new substance, unless a retention index or a reference standard excludes "
@@ -172,6 +168,16 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     return notes
 
 
+def isomers_excluded_by(f: Mapping[str, Any]) -> str | None:
+    """What excluded a report finding's spectrally inseparable isomers, in words ("excluded by ..."),
+    or None when nothing did: a reference standard at the same RT, or a criterion of the verdict (e.g.
+    the internal standard at its expected RT: the verdict says so, every output must agree)."""
+    standard = f.get("reference_standard") or {}
+    if standard.get("within"):
+        return f"excluded by the reference standard run {standard.get('run')} at the same retention time"
+    return next((c.removeprefix("isomers ") for c in f["criteria_met"] if c.startswith("isomers excluded by")), None)
+
+
 def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
     tic = results.get("tic")
     report_score = ((results.get("parameters") or {}).get("verdict") or {}).get("report_score")
@@ -180,7 +186,7 @@ def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any
     components = []
     for c in results.get("components") or []:
         finding = c.get("finding")
-        label = findings[finding]["name"] if finding is not None and finding < len(findings) else None
+        label = finding_label(findings[finding]) if finding is not None and finding < len(findings) else None
         best = c.get("best_hit")
         components.append({
             "index": int(c.get("index", len(components))),
@@ -269,6 +275,20 @@ def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
     (named by it). Without a group it is an unknown to examine -- often a background compound the
     library lacks -- not an early-warning lead."""
     return bool(finding.get("new_substance") and finding.get("suspected_group") and not finding["internal_standard"])
+
+
+#: What a suspected new substance is called wherever a person reads it, in place of a compound name.
+NEW_SUBSTANCE = "suspected new substance"
+
+
+def finding_label(finding: Mapping[str, Any]) -> str:
+    """How a finding is named wherever a person reads it: a suspected new substance by its group,
+    never by the library compounds it resembles; an analogue-mode finding is "analogue of X" -- the
+    substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
+    name = finding["name"]
+    if finding.get("new_substance"):
+        return f"{NEW_SUBSTANCE} ({finding.get('suspected_group') or 'group not determined'})"
+    return f"analogue of {name}" if is_analogue(finding) else name
 
 
 def is_analogue(finding: Mapping[str, Any]) -> bool:

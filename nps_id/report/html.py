@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, closest_rows,
                                    component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
-                                   item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
+                                   isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
                                    reference_standard_field, responsibility_fields, structure_caption, summary_line,
                                    tic_heading, verdict_badge)
@@ -162,7 +162,7 @@ def _summary(doc) -> str:
             _td(_verdict(f["verdict"], verdict_badge(doc, f))), _td(_num(f["rt_min"], RT_DIGITS), True),
             _td(_num(f["ri"], 0), True),
             _td(_num(f["mf"]), True), _td(_num(f["rmf"]), True), _td(_num(f["gap"]), True),
-            _td(_e(ewa_label(f))), _td("internal standard" if f["internal_standard"] else ""),
+            _td(_e(ewa_label(f))), _td("internal standard" if f["internal_standard"] else _e(isomers_open(f) or "")),
         ])
     counts = f"<p>{_e(summary_line(doc))}</p>"
     return ("<h2>Findings</h2>" + counts

@@ -39,10 +39,10 @@ LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] =
     "gap": lambda d, f: f["gap"],
     "isomer_alert": lambda d, f: "yes" if f["isomer_alert"] else "no",
     "runner_up": lambda d, f: (f.get("runner_up") or {}).get("name"),
-    "formula": lambda d, f: f["formula"],
-    "monoisotopic_mass": lambda d, f: f["monoisotopic_mass"],
-    "inchikey": lambda d, f: f["inchikey"],
-    "cas": lambda d, f: f["cas"],
+    "formula": lambda d, f: _own(f, "formula"),
+    "monoisotopic_mass": lambda d, f: _own(f, "monoisotopic_mass"),
+    "inchikey": lambda d, f: _own(f, "inchikey"),
+    "cas": lambda d, f: _own(f, "cas"),
     "ewa_group": lambda d, f: f["ewa"]["group"],
     "ewa_subclass": lambda d, f: f["ewa"].get("subclass"),
     "nps": lambda d, f: {True: "yes", False: "no", None: "unknown"}[f["ewa"]["nps"]],
@@ -50,7 +50,18 @@ LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] =
     "library_release": lambda d, f: d["provenance"]["libraries"][0]["release"],
     "library_id": lambda d, f: f.get("library_id"),
     "parameters_sha256": lambda d, f: d["provenance"]["parameters_sha256"],
+    # issue 18, at the end (existing columns keep their places)
+    "new_substance": lambda d, f: "yes" if f.get("new_substance") else "no",
+    "suspected_group": lambda d, f: f.get("suspected_group"),
+    "estimated_mass": lambda d, f: f.get("estimated_mass"),
+    "library_entry": lambda d, f: f["name"],
 }
+
+
+def _own(f: Mapping[str, Any], key: str) -> Any:
+    """An identifier of the substance: empty for a suspected new substance, whose library entry is
+    only its closest known compound (named in ``library_entry``), as in the EWA export."""
+    return None if f.get("new_substance") else f[key]
 
 
 def render_lims(doc: Mapping[str, Any], delimiter: str = ",") -> str:

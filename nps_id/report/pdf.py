@@ -24,7 +24,7 @@ from typing import Any, Callable, Mapping, Sequence
 from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, closest_rows,
                                    component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
-                                   item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
+                                   isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
                                    reference_standard_field, responsibility_fields, structure_caption, summary_line,
                                    tic_heading, verdict_badge)
@@ -219,6 +219,9 @@ def _first_page(fig, doc, checks: Sequence[str]) -> float:
             for f in doc["findings"]]
     page.table(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], rows,
                [0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22])
+    for f in doc["findings"]:  # what the table's cells are too narrow for (HTML: its Note column)
+        if isomers_open(f):
+            page.line(f"#{f['index']}: {isomers_open(f)}.")
     return page.y
 
 

@@ -1,7 +1,8 @@
 """What a reader sees, whatever the format (HTML, PDF, LIMS, EWA, the command line): the words,
 labels and table cells every renderer takes from a report document, so they read the same everywhere.
 
-Entry points: :func:`finding_label`, :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
+Entry points: :func:`finding_label` (from ``findings``, which names components too), :func:`isomers_open`,
+:func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
 LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`), the "Suspected new
 substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
@@ -15,21 +16,12 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from nps_id.report.findings import is_analogue, is_new_substance_lead
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE
+from nps_id.report.findings import finding_label, is_analogue, is_new_substance_lead, isomers_excluded_by
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
 RT_DIGITS = 3
-
-
-def finding_label(finding: Mapping[str, Any]) -> str:
-    """How a finding is named wherever a person reads it: a suspected new substance by its group,
-    never by the library compounds it resembles; an analogue-mode finding is "analogue of X" -- the
-    substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
-    name = finding["name"]
-    if finding.get("new_substance"):
-        return f"suspected new substance ({finding.get('suspected_group') or 'group not determined'})"
-    return f"analogue of {name}" if is_analogue(finding) else name
 
 
 #: Shown with an analogue-mode finding's identifiers, which are the library entry's.
@@ -46,8 +38,26 @@ def structure_caption(finding: Mapping[str, Any]) -> str:
 
 
 def identifier_caveats(finding: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, text) pairs to show before a finding's identifiers: the analogue note, or none."""
+    """(label, text) pairs to show before a finding's identifiers: whose they are when they are not
+    the substance's (a suspected new substance, an analogue), or none."""
+    if finding.get("new_substance"):
+        return [("Suspected new substance",
+                 f"formula, mass, InChIKey, CAS and EWA group below are those of the closest library entry, "
+                 f"{finding['name']}; no library compound explains the spectrum")]
     return [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if is_analogue(finding) else []
+
+
+def isomers_open(finding: Mapping[str, Any]) -> str | None:
+    """For a named identified/tentative finding whose spectrally inseparable isomers nothing excludes,
+    that the substance is the hit or one of them -- a new substance when the library lacks it (issue
+    18: say both), as ``nps-id match`` flags "[isomer not excluded]"; else None."""
+    isomers = finding.get("isomers_not_excluded") or []
+    if (not isomers or finding.get("new_substance") or finding["verdict"] not in (IDENTIFIED, TENTATIVE)
+            or isomers_excluded_by(finding) is not None):
+        return None
+    absent = sum(not i.get("in_library") for i in isomers)
+    return (f"{finding['name']} or an isomer the evidence does not exclude ({len(isomers)}, {absent} not in the "
+            "library)" + (", possibly a new substance" if absent else ""))
 
 
 def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:

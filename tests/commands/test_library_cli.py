@@ -95,6 +95,8 @@ def test_resolve_library_order(tmp_path, monkeypatch):
     with pytest.raises(LibraryError, match="nps-id library build") as info:
         resolve_library(None)
     assert str(tmp_path / "xdg" / "nps-id" / "default.h5") in str(info.value)
+    # the command it suggests names the library as reports quote it (else: "default", release = today)
+    assert "--name SWGDRUG --release 3.4 --ms-level 1" in str(info.value)
     default = tmp_path / "xdg" / "nps-id" / "default.h5"
     default.parent.mkdir(parents=True)
     default.touch()

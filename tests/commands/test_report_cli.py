@@ -323,3 +323,21 @@ def test_the_output_suffix_names_the_format_and_a_conflict_is_refused(results_fi
     refused = _run("report", results_file, "-f", "html", "-o", tmp_path / "other.pdf")
     assert refused.exit_code == 2 and "names a pdf file but -f is html" in refused.output
     assert not (tmp_path / "other.pdf").exists()
+
+
+def test_every_example_of_the_help_runs(results_file, tmp_path, monkeypatch):
+    # the EWA example exported a draft match JSON without --allow-draft: exit 3 for whoever copied it
+    import shlex
+
+    from nps_id.commands.report import _EPILOG
+
+    monkeypatch.chdir(tmp_path)
+    text = _EPILOG.split("Examples:")[1].split("\b")[0].replace("\\\n", " ")
+    examples = [shlex.split(line, comments=True)[1:] for line in text.splitlines() if line.strip()]
+    assert len(examples) == 3
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "card.toml").write_text('[item]\nlab_sample_id = "x"\n')
+    (tmp_path / "220223030.match.json").write_bytes(results_file.read_bytes())
+    for args in examples:  # in order: the last re-renders the report document the first saved
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, (args, result.output)

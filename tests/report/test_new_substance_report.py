@@ -109,3 +109,73 @@ def test_a_name_with_a_line_break_stays_on_its_row_of_the_pdf_table(tmp_path):
     lead["closest_compounds"][0]["name"] = "MPHP\r\nhydrochloride"  # a line break would overprint the next row
     text, _ = pdf_section(render(doc, "pdf")[".pdf"], tmp_path)
     assert "MPHP hydrochloride 0.910 14 CH2" in text
+
+
+def test_the_component_that_gave_a_new_substance_is_labelled_by_its_group_not_the_library_name():
+    # the components table and the TIC markers of the HTML report named it "finding #1 (Methyl Palmitate)"
+    doc, library_name, _ = _doc()
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    (component,) = [c for c in doc["chromatograms"][0]["components"] if c.get("finding") == lead["index"]]
+    assert component["label"] == "suspected new substance (Synthetic cathinones)"
+    assert library_name not in component["note"]
+
+
+def test_the_ewa_row_of_a_drug_whose_isomers_are_not_excluded_says_it_may_be_an_isomer_or_new():
+    # LRCFS flubromazepam: "tentative library match, one technique" read as a weak flubromazepam,
+    # not as "flubromazepam or a ring-position isomer no library holds" (issue 18: say both)
+    results = make_results()
+    (flubro,) = [f for f in results["findings"] if f["name"] == "Flubromazepam"]
+    isomer = {"in_library": False, "inseparable_rate": 0.92, "move": "ring_position:ring", "name": None,
+              "smiles": "O=C1CN=C(c2ccc(F)cc2)c2cc(Br)ccc2N1"}
+    flubro.update(verdict="tentative", rule="isomer not excluded: ...", rule_id="isomer_not_excluded",
+                  isomers_not_excluded=[isomer, isomer])
+    (etizolam,) = [f for f in results["findings"] if f["name"] == "Etizolam"]
+    etizolam.update(isomers_not_excluded=[{**isomer, "in_library": True}], criteria_met=[
+        *etizolam["criteria_met"], "isomers excluded by the reference standard run 010.mzML (dRT +0.033 min)"])
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    rows = {r["substance"]: r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode()))}
+    assert rows["Flubromazepam"]["identification_level"] == (
+        "tentative library match, one technique: Flubromazepam or an isomer the evidence does not exclude "
+        "(2, 2 not in the library), possibly a new substance")
+    # once a reference standard run excludes them, the row says the match alone
+    assert rows["Etizolam"]["identification_level"] == "library match, one technique"
+
+
+def test_a_new_substance_page_says_its_identifiers_are_the_closest_library_entrys():
+    # the finding page of a suspected new substance showed the library entry's formula, InChIKey and
+    # CAS under "suspected new substance (...)" with no word that they are not the substance's
+    doc, library_name, library_key = _doc()
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    html = render(doc, "html")[".html"].decode()
+    page = html[html.index(f'id="finding-{lead["index"]}"'):]
+    page = page[:page.index(library_key)]  # what a reader sees before the InChIKey
+    assert f"those of the closest library entry, {library_name}" in page
+
+
+def test_the_findings_table_flags_a_drug_whose_isomers_are_not_excluded_as_the_terminal_does():
+    # page 1 read "Flubromazepam  tentative" where `nps-id match` prints "[isomer not excluded]"
+    results = make_results()
+    (flubro,) = [f for f in results["findings"] if f["name"] == "Flubromazepam"]
+    flubro.update(verdict="tentative", rule_id="isomer_not_excluded", isomers_not_excluded=[
+        {"in_library": False, "inseparable_rate": 0.92, "move": "ring_position:ring", "name": None, "smiles": "C"}])
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    html = render(doc, "html")[".html"].decode()
+    table = html[html.index("<h2>Findings</h2>"):html.index("<h2>Findings</h2>") + 20000].split("</table>")[0]
+    row = next(r for r in table.split("<tr") if "Flubromazepam" in r)
+    assert "Flubromazepam or an isomer the evidence does not exclude (1, 1 not in the library), possibly a new " \
+           "substance" in row
+
+
+def test_the_lims_row_of_a_new_substance_carries_no_identifier_of_the_closest_compound():
+    # its row read "suspected new substance" beside the CAS, InChIKey and formula of the library hit:
+    # a LIMS keyed on CAS files it as that compound
+    doc, library_name, library_key = _doc()
+    rows = list(csv.DictReader(io.StringIO(render(doc, "csv")[".csv"].decode())))
+    (new,) = [r for r in rows if r["new_substance"] == "yes"]
+    assert new["substance"] == "suspected new substance (Synthetic cathinones)"
+    assert new["inchikey"] == new["cas"] == new["formula"] == new["monoisotopic_mass"] == ""
+    assert new["suspected_group"] == "Synthetic cathinones" and new["estimated_mass"] == "261"
+    assert new["library_entry"] == library_name  # the closest compound, in a column that says so
+    known = next(r for r in rows if r["new_substance"] == "no" and r["inchikey"])
+    assert known["library_entry"] == known["substance"]
+    assert list(rows[0])[-4:] == ["new_substance", "suspected_group", "estimated_mass", "library_entry"]
