@@ -188,8 +188,12 @@ def _root_at(relative: Mapping[int, float], mz: np.ndarray) -> np.ndarray:
     """Square-root intensities (weak high-mass ions count) at the integer m/z of ``mz`` (0 where
     none): only the window they span is read, so memory does not grow with the m/z value (a stray
     m/z 10**12)."""
-    low = int(mz.min())
-    window = np.array([relative.get(m, 0.0) for m in range(low, int(mz.max()) + 1)])
+    low, high = int(mz.min()), int(mz.max())
+    masses = np.fromiter(relative.keys(), dtype=np.int64, count=len(relative))
+    values = np.fromiter(relative.values(), dtype=np.float64, count=len(relative))
+    inside = (masses >= low) & (masses <= high)
+    window = np.zeros(high - low + 1)
+    window[masses[inside] - low] = values[inside]
     return np.sqrt(window[mz - low])
 
 
