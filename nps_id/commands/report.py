@@ -83,7 +83,7 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
            physical_form, internal_standards, reference_standards, status, allow_draft, report_id, issued_at,
            library, ewa_overrides) -> None:
     """Render a match results JSON as an HTML/PDF report, an EWA export or a LIMS table."""
-    fmt = _format_for(fmt, output)
+    fmt = fmt or _SUFFIX_FORMATS.get(output.suffix.lower(), "html")
     options = {
         "laboratory": {"name": laboratory, "country": country, "contact": contact},
         "analyst": {"name": analyst, "signed_at": analyst_signed_at},
@@ -98,6 +98,7 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
         raise click.UsageError(f"--json {json_out} is also an output of -f {fmt} -o {output}; name another file")
     refuse_output_onto_inputs([*rendered_paths(fmt, output), json_out],
                               [results, sample_info, library, ewa_overrides])
+    _refuse_a_suffix_of_another_format(fmt, output)
     doc = prepare_document(results, options, sample_info_file=sample_info, library_path=library,
                            overrides_file=ewa_overrides, command_line=typed_command_line())
     written = write_rendered(doc, fmt, output, allow_draft=allow_draft)
@@ -112,13 +113,10 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
 _SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".csv": "csv", ".tsv": "tsv", ".json": "json"}
 
 
-def _format_for(fmt: str | None, output: Path) -> str:
-    """``-f`` as given, else the one ``-o``'s suffix names, else html; a suffix naming another
-    format than ``-f`` is refused (``-o report.pdf`` holding HTML would mislead whoever opens it)."""
+def _refuse_a_suffix_of_another_format(fmt: str, output: Path) -> None:
+    """``-o report.pdf`` holding HTML would mislead whoever opens it: a suffix naming another
+    format than ``-f`` is a usage error (without ``-f`` the suffix chose the format)."""
     named = _SUFFIX_FORMATS.get(output.suffix.lower())
-    if fmt is None:
-        return named or "html"
     if named is not None and named != fmt and fmt != "ewa":
         raise click.UsageError(f"-o {output} names a {named} file but -f is {fmt}; "
                                f"use -f {named} or another file name")
-    return fmt

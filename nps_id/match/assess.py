@@ -469,10 +469,14 @@ def assess(
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _family(hits, facts) or _ion_group(relative)
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
-    return Assessment(verdict, unexplained(verdict, top, facts, estimated, kind), group, estimated, isomers, closest)
+    ppm = evidence.get("precursor_ppm")
+    formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
+    return Assessment(verdict, unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group, estimated,
+                      isomers, closest)
 
 
-def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None, kind: str) -> bool:
+def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None, kind: str,
+                formula_confirmed: bool = False) -> bool:
     """True when no library compound explains the spectrum (a suspected new substance), for a
     verdict that names no compound:
 
@@ -483,7 +487,10 @@ def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated
     - ``tentative`` "close analogue" -- always (analogue evidence never names a compound);
     - ``tentative`` "weak match" -- when the hit's molecular mass differs from the spectrum's,
       or equals it at a similarity below :data:`WEAK_SAME_MASS_SIMILARITY`: the hit is a relative
-      (a homologue, a derivative, an isomer), not the compound.
+      (a homologue, a derivative, an isomer), not the compound -- unless ``formula_confirmed``
+      (LC-HRMS: the precursor's exact mass within the ppm window of the hit's ion): then the
+      spectrum has the hit's formula, and a weak MS/MS match at another collision energy or on
+      another instrument is the compound or its isomer, which the verdict's rule names.
     Every other ``tentative`` (RI or HRMS criteria not met) passes on the spectrum: not new.
     """
     mass = facts.mass(top.row)
@@ -493,7 +500,7 @@ def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated
     if verdict.rule_id == RuleId.CLOSE_ANALOGUE:
         return True
     return (verdict.rule_id == RuleId.WEAK_MATCH and estimated is not None and mass is not None
-            and not (same_mass and top.similarity >= WEAK_SAME_MASS_SIMILARITY))
+            and not (same_mass and (formula_confirmed or top.similarity >= WEAK_SAME_MASS_SIMILARITY)))
 
 
 def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndarray, level: float,

@@ -76,7 +76,7 @@ def test_reports_name_the_analogue_and_never_export_it_as_the_library_substance(
     html = render(doc, "html")
     text = next(iter(html.values())).decode()
     assert label in text and 'id="new-substances"' in text and "Similarity" in text
-    assert "are those of the library entry" in text  # its formula and InChIKey are not the unknown's
+    assert "are those of the closest library entry" in text  # its formula and InChIKey are not the unknown's
     lims = next(iter(render(doc, "csv").values())).decode()
     assert f"{label},tentative,analogue" in lims
     # The EWA export must not report the library entry as found: only the suspected new substance.

@@ -369,6 +369,19 @@ def test_every_rule_carries_a_stable_id_beside_its_text(evidence, rule_id, text)
     assert v.rule_id is RuleId(rule_id) and v.rule.startswith(text)
 
 
+def test_a_weak_match_with_the_formula_confirmed_by_exact_mass_is_not_a_new_substance():
+    # LC-HRMS: the precursor's exact mass gives the hit's formula; a weak MS/MS match (another
+    # collision energy or instrument) is the compound or its isomer, which the rule names
+    from nps_id.match.assess import WEAK_SAME_MASS_SIMILARITY, RankedHit, unexplained
+    from nps_id.match.verdict import RuleId, Verdict
+
+    weak = Verdict("tentative", "weak match", rule_id=RuleId.WEAK_MATCH)
+    top = RankedHit(0, 715, similarity=WEAK_SAME_MASS_SIMILARITY - 0.04)
+    assert unexplained(weak, top, _Masses(), 200, "ms2")
+    assert not unexplained(weak, top, _Masses(), 200, "ms2", formula_confirmed=True)
+    assert unexplained(weak, top, _Masses(), 214, "ms2", formula_confirmed=True)  # another mass: a relative
+
+
 def test_rules_are_recognised_by_their_id_not_their_wording():
     # code that acts on a rule must not break when the rule's text is reworded
     from nps_id.match.assess import SAME_MASS_SIMILARITY, RankedHit, unexplained
