@@ -1,7 +1,7 @@
 """Molecular formulas: element counts and the nominal mass an EI molecular ion has.
 
-Entry points: :func:`element_counts`, :func:`nominal_mass`, :func:`isotope_reach`,
-:data:`MONOISOTOPIC` (the masses of those isotopes).
+Entry points: :func:`element_counts`, :func:`nominal_mass`, :func:`monoisotopic_mass`,
+:func:`isotope_reach`, :data:`MONOISOTOPIC` (the masses of those isotopes).
 """
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import re
 _NOMINAL = {
     "H": 1, "D": 2, "B": 11, "C": 12, "N": 14, "O": 16, "F": 19, "Na": 23, "Si": 28, "P": 31, "S": 32,
     "Cl": 35, "K": 39, "As": 75, "Se": 80, "Br": 79, "Sn": 120, "I": 127, "Hg": 202,
+    # metals of organometallic library records (SWGDRUG, MassBank: 28 formulas)
+    "Be": 9, "Al": 27, "V": 51, "Cr": 52, "Fe": 56, "Ni": 58, "Co": 59, "Cu": 63, "Zn": 64, "Ge": 74,
+    "Mo": 98, "Pd": 106, "Pt": 195,
 }
 #: Monoisotopic mass of the same isotopes: pyteomics' ``nist_mass`` values (D: its ``H[2]``), kept
 #: here because ``pyteomics.mass`` imports pandas and SQLAlchemy (~1 s) to serve one formula.
@@ -20,6 +23,9 @@ MONOISOTOPIC = {
     "O": 15.99491461956, "F": 18.99840322, "Na": 22.9897692809, "Si": 27.9769265325, "P": 30.97376163,
     "S": 31.972071, "Cl": 34.96885268, "K": 38.96370668, "As": 74.9215965, "Se": 79.9165213,
     "Br": 78.9183371, "Sn": 119.9021947, "I": 126.904473, "Hg": 201.970643,
+    "Be": 9.0121822, "Al": 26.98153863, "V": 50.9439595, "Cr": 51.9405075, "Fe": 55.9349375,
+    "Ni": 57.9353429, "Co": 58.933195, "Cu": 62.9295975, "Zn": 63.9291422, "Ge": 73.9211778,
+    "Mo": 97.9054082, "Pd": 105.903486, "Pt": 194.9647911,
 }
 #: Elements whose heavy isotope is two mass units up and abundant enough to show (37Cl 32 %,
 #: 81Br 97 %, 34S 4.5 %, 30Si 3.4 %): each atom extends the molecular-ion cluster by 2.
@@ -45,6 +51,16 @@ def nominal_mass(formula: str | None) -> int | None:
     """Nominal mass of the neutral molecule (most abundant isotopes), or None."""
     counts = element_counts(formula)
     return None if counts is None else sum(_NOMINAL[e] * n for e, n in counts.items())
+
+
+def monoisotopic_mass(formula: str | None) -> float | None:
+    """Monoisotopic mass (Da) of a plain neutral formula (``C11H21NO4``, D allowed), or None
+    (charged, unknown element). The one place nps-id computes it: LC exact-mass checks and the
+    reports read it."""
+    counts = element_counts(formula)
+    if counts is None:
+        return None
+    return sum(n * MONOISOTOPIC[e] for e, n in counts.items())
 
 
 @functools.lru_cache(maxsize=65536)  # the verdict rules ask it of the same library formulas again and again

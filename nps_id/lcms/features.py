@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.chem.formula import MONOISOTOPIC, element_counts
+from nps_id.chem.formula import element_counts, monoisotopic_mass
 from nps_id.peaks import CSRPeaks
 
 PROTON = 1.007276
@@ -84,13 +84,10 @@ def ppm_error(measured: float, theoretical: float) -> float:
 
 
 def formula_mass(formula: str | None) -> float | None:
-    """Monoisotopic mass of a plain neutral formula (``C11H21NO4``), or None (charged, unknown
-    element). Library ``exact_mass`` fields are not always monoisotopic (a MassBank butyryl
-    carnitine record gives the average mass, -624 ppm): the formula is the check."""
-    counts = element_counts(formula)
-    if counts is None:
-        return None
-    return sum(n * MONOISOTOPIC[e] for e, n in counts.items())
+    """:func:`nps_id.chem.formula.monoisotopic_mass` of a candidate's formula. Library
+    ``exact_mass`` fields are not always monoisotopic (a MassBank butyryl carnitine record gives
+    the average mass, -624 ppm): the formula is the check."""
+    return monoisotopic_mass(formula)
 
 
 def xic(centroids: CSRPeaks, mz: float, tolerance_ppm: float) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
+from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
@@ -229,20 +230,14 @@ def _component_note(c: Mapping[str, Any], label: str | None, report_score: int |
 
 
 def monoisotopic_mass(formula: str | None) -> float | None:
-    """Monoisotopic mass (Da) of a neutral formula such as ``C16H12BrFN2O``; None if unparsable.
+    """Monoisotopic mass (Da) of a neutral formula such as ``C16H12BrFN2O``, to 4 decimals
+    (:func:`nps_id.chem.formula.monoisotopic_mass`); None if unparsable.
 
     >>> monoisotopic_mass("C16H12BrFN2O")
     346.0117
     """
-    if not formula:
-        return None
-    from pyteomics import mass  # lazy: only reports need it
-    from pyteomics.auxiliary import PyteomicsError
-
-    try:
-        return round(mass.calculate_mass(formula=formula.replace(" ", "")), 4)
-    except (PyteomicsError, KeyError, ValueError):  # an element pyteomics does not know
-        return None
+    value = formula_monoisotopic_mass(formula)
+    return None if value is None else round(value, 4)
 
 
 

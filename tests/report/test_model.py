@@ -215,6 +215,9 @@ def test_monoisotopic_mass():
     # Etizolam C17H15ClN4S: 17*12 + 15*1.0078250319 + 34.96885268 + 4*14.0030740052 + 31.97207100
     assert monoisotopic_mass("C17H15ClN4S") == pytest.approx(342.0706, abs=1e-4)
     assert monoisotopic_mass(None) is None
+    # a deuterated internal standard's mass was blank in reports (pyteomics knows no "D")
+    assert monoisotopic_mass("C23H25D5N2O") == pytest.approx(355.2672, abs=1e-4)  # butyryl fentanyl-d5
+    assert monoisotopic_mass("C10H14CoO4") == pytest.approx(257.0224, abs=1e-4)  # an organometallic record
 
 
 def test_a_library_that_has_moved_stops_the_report_not_the_reference_spectra():
