@@ -200,12 +200,12 @@ def _ring_opening(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
         if any(a.GetSymbol() != "C" or a.GetIsAromatic() or a.GetFormalCharge() or a.GetNumRadicalElectrons()
                for a in atoms):
             continue  # a charged or radical carbon would open into another formula
-        outside = [(a.GetIdx(), n.GetIdx()) for a in atoms for n in a.GetNeighbors() if n.GetIdx() not in ring_set]
+        outside = [n.GetIdx() for a in atoms for n in a.GetNeighbors() if n.GetIdx() not in ring_set]
         if len(outside) != 1 or any(b.GetBondType() != Chem.BondType.SINGLE for a in atoms for b in a.GetBonds()):
             continue
         if any(mol.GetRingInfo().NumAtomRings(i) > 1 for i in ring):
             continue  # fused or spiro: not a pendant ring
-        _, anchor = outside[0]
+        (anchor,) = outside
         for fragment in ALKENYLS[len(ring)]:
             yield _replace_group(mol, ring_set, anchor, fragment), "ring_opening"
 

@@ -442,8 +442,8 @@ def assess(
         formula, own_ion = facts.formula(top.row), facts.ion(top.row)
         above = tuple(ions_above(relative, formula, thresholds.ions_above_level, own_ion)
                       or confirmed_ion_above(relative, estimated, formula, own_ion))
-        missing = tuple(ions_missing(relative, facts.nominal(top.row), facts.formula(top.row),
-                                     thresholds.ions_above_level, acquired_max))
+        missing = tuple(ions_missing(relative, facts.nominal(top.row), formula, thresholds.ions_above_level,
+                                     acquired_max))
     precursor_ion = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):

@@ -161,27 +161,25 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     norms[norms == 0] = np.inf  # a candidate with no ions at its losses aligns with nothing
     total = np.zeros(candidates.size)
     for h in hits:
-        found = h.losses if h.losses is not None else hit_losses(h)
-        if found is None:
+        vector, norm = h.losses if h.losses is not None else hit_losses(h)
+        if norm == 0:
             continue
-        vector, norm = found
         cosine = matrix @ vector / (norms * norm)
         total += h.similarity ** HIT_POWER * cosine ** 2
     kept = np.flatnonzero(total > 0)
     return dict(zip(candidates[kept].tolist(), total[kept].tolist()))
 
 
-def hit_losses(h: Neighbour) -> tuple[np.ndarray, float] | None:
+def hit_losses(h: Neighbour) -> tuple[np.ndarray, float]:
     """A hit's neutral-loss spectrum from its own molecular mass (losses 0..:data:`LOSS_SPAN`-1 u,
-    square-root intensities) and its norm, as :func:`_loss_alignment` compares them; None for a
-    hit without a molecular ion, a derivative (ions above its formula's mass), or no losses. A
-    property of the library row alone: callers may keep it per row (a search meets the same rows
-    again and again)."""
+    square-root intensities) and its norm, as :func:`_loss_alignment` compares them; norm 0 (no
+    losses to offer) for a hit without a molecular ion or a derivative (ions above its formula's
+    mass). A property of the library row alone: callers may keep it per row (a search meets the
+    same rows again and again)."""
     if h.mass is None or h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
-        return None
+        return np.zeros(LOSS_SPAN), 0.0
     vector = _root_at(h.relative, h.mass - _LOSSES)
-    norm = np.linalg.norm(vector)
-    return (vector, norm) if norm != 0 else None
+    return vector, float(np.linalg.norm(vector))
 
 
 def _root_at(relative: Mapping[int, float], mz: np.ndarray) -> np.ndarray:
