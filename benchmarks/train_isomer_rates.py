@@ -2,8 +2,9 @@
 
 For every library compound with a verified structure, enumerate its one-move isomers
 (:mod:`nps_id.chem.isomers`); for each isomer the library also holds, search the compound's
-spectra against the library and record whether the isomer matches at the identity thresholds
-(MF >= 800 and RMF >= 850). The fraction per kind of move and chemical context is written to
+spectra against the library and record how well the isomer matches (MF, with RMF >= 850). Per kind
+of move and chemical context, the share of pairs matching at least as well as each score of
+``SCORE_GRID`` (800, 810, ..., 990: the rate curve) is written to
 ``nps_id/match/isomer_rates.json`` (small, shipped), which :mod:`nps_id.match.isomer_rule` reads.
 
 Context (:func:`nps_id.match.isomer_rule.context_of`): ``drug`` when the compound is in a
@@ -40,7 +41,7 @@ import numpy as np
 from nps_id._atomic import atomic_output
 from nps_id.commands.options import refuse_output_onto_inputs
 from nps_id.library import Library
-from nps_id.match.isomer_rule import RATES_PATH
+from nps_id.match.isomer_rule import RATES_PATH, SCORE_GRID
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
@@ -69,11 +70,12 @@ def verified_structures(lib: Library) -> list[str | None]:
     return out
 
 
-def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, str], list[float]]:
+def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, str], list[np.ndarray]]:
     """(context, move) -> for each library compound and enumerated isomer the library holds, the
-    share of the compound's spectra that match one of the isomer's at the identity thresholds
-    (EI: MF and RMF; MS/MS: score). MS/MS contexts are suffixed ``-ms2``: fragmentation of the
-    protonated molecule separates other isomers than EI does."""
+    share of the compound's spectra that match one of the isomer's at least as well as each score
+    of ``SCORE_GRID`` (EI: MF, with RMF at the identity threshold; MS/MS: score). MS/MS contexts
+    are suffixed ``-ms2``: fragmentation of the protonated molecule separates other isomers than
+    EI does."""
     from nps_id.chem.isomers import enumerate_isomers
     from nps_id.match.isomer_rule import context_of
 
@@ -89,16 +91,17 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
             rows_of[b][bool(ms2[i])].append(i)
     hits = search(spectra, reference, SearchSettings(top_k=80, prefilter=300, threads=2))
     starts = np.searchsorted(hits.query, np.arange(len(spectra) + 1))
-    passed: dict[tuple[int, str], bool] = {}
+    best: dict[tuple[int, str], float] = {}  # (spectrum, compound) -> its best match, 0-999
     for q in range(len(spectra)):
         for j in range(starts[q], starts[q + 1]):
             if ms2[q]:
-                ok = hits.score[j] * 999 >= thresholds.identified_score
-            else:
-                ok = hits.mf[j] * 999 >= thresholds.identified_mf and hits.rmf[j] * 999 >= thresholds.identified_rmf
+                value = hits.score[j] * 999
+            else:  # an RMF below the identity threshold never makes an identification
+                value = hits.mf[j] * 999 if hits.rmf[j] * 999 >= thresholds.identified_rmf else 0.0
             key = (q, block[hits.row[j]])
-            passed[key] = passed.get(key, False) or bool(ok)
-    outcomes: dict[tuple[str, str], list[float]] = defaultdict(list)
+            best[key] = max(best.get(key, 0.0), float(value))
+    grid = np.asarray(SCORE_GRID, dtype=float)
+    outcomes: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     names = reference.columns["name"]
     for b, by_level in rows_of.items():
         every = [r for rows in by_level.values() for r in rows]
@@ -110,30 +113,35 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
             other = isomer.inchikey[:14]
             for level, rows in by_level.items():
                 if rows_of.get(other, {}).get(level):
-                    # the share of the compound's spectra that match the isomer: how often one
-                    # unknown spectrum of it cannot tell the two apart (an MS/MS library holds a
-                    # compound at several collision energies, not all alike)
+                    # the share of the compound's spectra that match the isomer that well: how
+                    # often one unknown spectrum of it cannot tell the two apart (an MS/MS library
+                    # holds a compound at several collision energies, not all alike)
+                    scores = np.array([best.get((r, other), 0.0) for r in rows])
                     outcomes[(context + ("-ms2" if level else ""), isomer.move)].append(
-                        float(np.mean([passed.get((r, other), False) for r in rows])))
+                        (scores[:, None] >= grid[None, :]).mean(axis=0))
     return outcomes
 
 
-def rates_for(pooled: dict[str, list[float]]) -> dict[str, dict]:
-    """Rate per move; a move with fewer than MIN_PAIRS pairs takes its family's (text before
-    ':'), a family with fewer takes the context's over all moves ("default")."""
-    family: dict[str, list[float]] = defaultdict(list)
+def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
+    """Rate curve per move; a move with fewer than MIN_PAIRS pairs takes its family's (text
+    before ':'), a family with fewer takes the context's over all moves ("default")."""
+    family: dict[str, list[np.ndarray]] = defaultdict(list)
     for move, values in pooled.items():
         family[move.split(":")[0]].extend(values)
     every = [v for values in pooled.values() for v in values]
+
+    def entry(values: list[np.ndarray], basis: list[np.ndarray], source: str) -> dict:
+        curve = np.mean(basis, axis=0) if basis else np.ones(len(SCORE_GRID))
+        return {"pairs": len(values), "inseparable": round(float(sum(v[0] for v in values)), 1),
+                "rate_at_score": [round(float(x), 3) for x in curve], "from": source}
+
     moves = {}
     for move, values in sorted(pooled.items()):
         fam = move.split(":")[0]
         basis, source = (values, move) if len(values) >= MIN_PAIRS else \
             (family[fam], fam) if len(family[fam]) >= MIN_PAIRS else (every, "default")
-        moves[move] = {"pairs": len(values), "inseparable": round(float(sum(values)), 1),
-                       "rate": round(float(np.mean(basis)), 3), "from": source}
-    moves["default"] = {"pairs": len(every), "inseparable": round(float(sum(every)), 1),
-                        "rate": round(float(np.mean(every)), 3) if every else 1.0, "from": "all"}
+        moves[move] = entry(values, basis, source)
+    moves["default"] = entry(every, every, "all")
     return moves
 
 
@@ -149,11 +157,13 @@ def main() -> None:
         for key, values in pair_outcomes(path, thresholds).items():
             pooled[key].extend(values)
     out = {
-        "version": 2,
-        "what": "fraction of library isomer pairs (one enumerated move apart) whose spectra match at MF >= "
-                f"{thresholds.identified_mf} and RMF >= {thresholds.identified_rmf} (EI), score >= "
-                f"{thresholds.identified_score} (MS/MS, contexts '-ms2'), by context and move",
+        "version": 3,
+        "what": "per context and move: the share of library isomer pairs (one enumerated move apart) whose "
+                "spectra match at least as well as each score of score_grid (EI: MF, with RMF >= "
+                f"{thresholds.identified_rmf}; MS/MS, contexts '-ms2': score); 'inseparable' counts "
+                "pairs at the first score (the identity threshold)",
         "libraries": [p.name for p in args.libraries],
+        "score_grid": list(SCORE_GRID),
         "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context})
                      for context in sorted({c for c, _ in pooled})},
     }
@@ -161,7 +171,9 @@ def main() -> None:
         tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for context, moves in out["contexts"].items():
         for move, entry in moves.items():
-            print(f"{context:6s} {move:24s} {entry['pairs']:5d} pairs  rate {entry['rate']:.2f} (from {entry['from']})")
+            curve = dict(zip(SCORE_GRID, entry["rate_at_score"]))
+            print(f"{context:6s} {move:24s} {entry['pairs']:5d} pairs  rate at 800 / 900 / 950 / 980: "
+                  f"{curve[800]:.2f} / {curve[900]:.2f} / {curve[950]:.2f} / {curve[980]:.2f} (from {entry['from']})")
 
 
 if __name__ == "__main__":

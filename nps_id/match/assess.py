@@ -434,7 +434,7 @@ def assess(
         smiles = facts.structure(top.row)
         context = rates_context(facts.context(top.row), kind)
         return check_isomers(smiles, context, top.score, facts.name_of_block, scores,
-                             min_rate=thresholds.isomer_rate_at(kind, top.score), margin=thresholds.isomer_margin,
+                             min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin,
                              isomers=facts.isomer_cache.get(smiles) if smiles else None)
 
     above = missing = None

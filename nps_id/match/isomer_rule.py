@@ -4,20 +4,24 @@ A library hit's spectrum is near-identical to those of many of its positional an
 (:mod:`nps_id.chem.isomers` enumerates them), whether the library holds them or not. How often a
 kind of isomer is spectrally inseparable is learned from the libraries themselves: for every
 library compound with a verified structure, its enumerated isomers that the library also holds,
-and whether their two spectra match each other at the identity thresholds
-(``benchmarks/train_isomer_rates.py`` -> ``isomer_rates.json`` beside this module).
+and how well their two spectra match each other (``benchmarks/train_isomer_rates.py`` ->
+``isomer_rates.json`` beside this module). A kind's *rate at a score* is the share of those pairs
+that match at least that well (MF and RMF >= 850 for EI, score for MS/MS; a curve over
+:data:`SCORE_GRID`): butyryl/isobutyryl-type pairs reach MF 950 often, chain transfers almost never.
 
 An isomer is *not excluded* when
 
-- the library does not hold it and its kind of move is inseparable at least ``min_rate`` (:class:`~nps_id.match.verdict.VerdictThresholds` ``isomer_min_rate``) of
-  the time (nothing can show the unknown is not that isomer), or
+- the library does not hold it and its kind's rate at the unknown's score against the hit is at
+  least ``min_rate`` (:class:`~nps_id.match.verdict.VerdictThresholds` ``isomer_min_rate``):
+  isomers of that kind often match each other that well, so nothing shows the unknown is not
+  that isomer; a closer match than such pairs reach excludes it; or
 - the library holds it and the unknown matches it within ``margin`` (``isomer_margin``) of the hit (a
   library difference smaller than two laboratories' spectra of one compound differ), whatever
   its kind.
 
 A retention index within the window, or a reference standard run, excludes them (the verdict
 rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
-:class:`IsomerCheck`; :func:`load_rates`, :func:`rates_context`.
+:class:`IsomerCheck`; :func:`load_rates`, :func:`rate_at`, :func:`rates_context`.
 """
 from __future__ import annotations
 
@@ -31,6 +35,12 @@ if TYPE_CHECKING:
     from nps_id.chem.isomers import Isomer
 
 RATES_PATH = Path(__file__).with_name("isomer_rates.json")
+#: The scores (0-999) a kind's rate curve is given at: the identity threshold (MF 800, MS/MS
+#: score 800) upwards in steps of 10; a score between two points takes the lower point's rate.
+SCORE_GRID = tuple(range(800, 1000, 10))
+
+#: A kind's rate at each score of :data:`SCORE_GRID`.
+RateCurve = Sequence[float]
 
 
 @dataclass(frozen=True)
@@ -60,11 +70,21 @@ class IsomerCheck:
 
 
 @functools.lru_cache(maxsize=4)
-def load_rates(path: str | Path = RATES_PATH) -> dict[str, dict[str, float]]:
-    """Context -> move kind -> fraction of library isomer pairs that match as one compound."""
+def load_rates(path: str | Path = RATES_PATH) -> dict[str, dict[str, tuple[float, ...]]]:
+    """Context -> move kind -> :data:`RateCurve`: the share of library isomer pairs of that kind
+    that match each other at least as well as each score of :data:`SCORE_GRID`."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return {context: {move: entry["rate"] for move, entry in moves.items()}
+    if tuple(data.get("score_grid", ())) != SCORE_GRID:
+        raise ValueError(f"{path}: score_grid is not {SCORE_GRID[0]}-{SCORE_GRID[-1]} in steps of 10; retrain it")
+    return {context: {move: tuple(entry["rate_at_score"]) for move, entry in moves.items()}
             for context, moves in data["contexts"].items()}
+
+
+def rate_at(curve: RateCurve, score: int) -> float:
+    """The kind's rate at ``score`` (0-999): the curve's point at or below it (the first point
+    below the grid, where no verdict is ``identified`` anyway)."""
+    step = SCORE_GRID[1] - SCORE_GRID[0]
+    return float(curve[max(0, min(len(curve) - 1, (int(score) - SCORE_GRID[0]) // step))])
 
 
 def context_of(name: str | None, smiles: str | None, inchikey: str | None) -> str:
@@ -78,7 +98,7 @@ def context_of(name: str | None, smiles: str | None, inchikey: str | None) -> st
     return "drug" if found.group != "unknown" and (found.group != "other_substances" or found.subclass) else "other"
 
 
-def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, float]] | None = None) -> str:
+def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, RateCurve]] | None = None) -> str:
     """The rates-file context for a hit of ``context`` (:func:`context_of`) found by a ``kind``
     (``"ei"``/``"ms2"``) spectrum: MS/MS rates (``<context>-ms2``) when the file has them, else the EI ones."""
     ms2 = f"{context}-ms2"
@@ -94,7 +114,7 @@ def check_isomers(
     *,
     min_rate: float,
     margin: int,
-    rates: Mapping[str, Mapping[str, float]] | None = None,
+    rates: Mapping[str, Mapping[str, RateCurve]] | None = None,
     isomers: "Sequence[Isomer] | None" = None,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
@@ -128,10 +148,10 @@ def check_isomers(
     if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
     rates = (load_rates() if rates is None else rates).get(context, {})
-    default = rates.get("default", 1.0)
+    default = rates.get("default", (1.0,))
     notes = []
     for isomer in isomers:
-        rate = rates.get(isomer.move, default)
+        rate = rate_at(rates.get(isomer.move, default), top_score)
         block = isomer.inchikey[:14]
         name = library_name(block)
         score = hit_scores.get(block)

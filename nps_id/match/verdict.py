@@ -133,20 +133,15 @@ class VerdictThresholds:
         Ions of the unknown at or above this fraction of its base peak that lie above the
         candidate's molecular-ion cluster make the candidate implausible.
     isomer_min_rate : float
-        An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) must be excluded when
-        at least this fraction of library pairs of its kind match each other at the identity
-        thresholds (0.4 chosen on the development data: 0.5 left 58 SWGDRUG leave-compound-out
-        records wrongly identified, 0.4 left 41; docs/match.md).
+        An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
+        when at least this share of the library's isomer pairs of its kind match each other at
+        least as well as the unknown matches the hit (its kind's rate at the unknown's score): a
+        match that isomers of that kind rarely reach excludes it, one they often reach does not
+        (0.05 chosen on the development data: 0.03 / 0.05 / 0.1 / 0.2 left 16 / 18 / 32 / 92
+        SWGDRUG leave-compound-out records wrongly identified; docs/match.md).
     isomer_margin : int
         An isomer the library holds is excluded only when the unknown scores at least this much
         lower on it (0-999).
-    isomer_exclusion_mf, isomer_exclusion_score : int
-        An isomer the library does not hold is excluded by its kind's rate (``isomer_min_rate``)
-        only when the unknown matches the hit at least this well (EI MF; MS/MS score): a match
-        just above the identity threshold is what an isomer of a usually separable kind gives too,
-        so below it every enumerated isomer is not excluded (chosen on the development data:
-        wrong ``identified`` of left-out compounds SWGDRUG 45 -> 23, MassBank EI 65 -> 27,
-        MS/MS 71 -> 57; docs/match.md).
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -172,22 +167,13 @@ class VerdictThresholds:
     analogue_mass_share: float = 0.4
     report_score: int = 600
     ions_above_level: float = 0.05
-    isomer_min_rate: float = 0.4
+    isomer_min_rate: float = 0.05
     isomer_margin: int = 100
-    isomer_exclusion_mf: int = 900
-    isomer_exclusion_score: int = 850
     precursor_ppm: float = 5.0
     min_fragments: int = 2
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    def isomer_rate_at(self, kind: str, score: int) -> float:
-        """The ``min_rate`` of :func:`nps_id.match.isomer_rule.check_isomers` for a hit of a
-        ``kind`` (``"ei"``/``"ms2"``) spectrum scoring ``score`` (0-999): ``isomer_min_rate``, or 0
-        (no isomer excluded by its kind's rate) below ``isomer_exclusion_mf``/``_score``."""
-        floor = self.isomer_exclusion_mf if kind == "ei" else self.isomer_exclusion_score
-        return self.isomer_min_rate if score >= floor else 0.0
 
 
 @dataclass(frozen=True)
