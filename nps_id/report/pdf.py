@@ -33,6 +33,7 @@ from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, dr
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
 _TOP = 0.955  # page fraction where the text of a page starts
+_TABLE_LINE = 1.45 * 7 / 72.0 / A4_IN[1]  # one line of a table (7 pt), page fraction
 
 
 class _Page:
@@ -54,16 +55,23 @@ class _Page:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> None:
         """A plain text table (monospace columns would not fit names; fixed column positions do)."""
-        x = [0.07]
-        for w in widths[:-1]:
-            x.append(x[-1] + w)
-        for row, weight in [(headers, "bold")] + [(r, "normal") for r in rows]:
-            for xi, w, cell in zip(x, widths, row):
-                limit = max(int(w * 150), 4)
-                cell = " ".join(cell.split())  # one line: a line break in a name would overprint the next row
-                text = cell if len(cell) <= limit else cell[: limit - 1] + "\u2026"
-                self.fig.text(xi, self.y, text, fontsize=7, weight=weight, va="top")
-            self.y -= 1.45 * 7 / 72.0 / A4_IN[1]
+        self.row(headers, widths, weight="bold")
+        for row in rows:
+            self.row(row, widths)
+
+    def row(self, cells: Sequence[str], widths: Sequence[float], *, weight: str = "normal") -> None:
+        """One table row at fixed column positions; a cell longer than its column wraps onto
+        further lines of the row (a cut name or group would hide what was found)."""
+        x = 0.07
+        lines = 1
+        for w, cell in zip(widths, cells):
+            # The row's own lines only: a line break in a name would overprint the next row.
+            chunks = textwrap.wrap(" ".join(cell.split()), max(int(w * 150), 4)) or [""]
+            for k, chunk in enumerate(chunks):
+                self.fig.text(x, self.y - k * _TABLE_LINE, chunk, fontsize=7, weight=weight, va="top")
+            x += w
+            lines = max(lines, len(chunks))
+        self.y -= lines * _TABLE_LINE
 
     def pairs(self, items: Sequence[tuple[str, Any]], width: int = _WRAP) -> None:
         for key, value in items:
@@ -105,24 +113,18 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
                   for part in _paginate(checks, _checks_heading, _check_line)]
     else:
         pages = [lambda fig: _first_page(fig, doc, checks)]
-    rows = component_rows(doc)
     chroms = [c for c in doc["chromatograms"] if c.get("tic")]
-    first = _COMPONENTS_PER_PAGE if not chroms else \
-        _COMPONENTS_WITH_TIC_AND_BLANK if chroms[0].get("blank") else _COMPONENTS_WITH_TIC
-    if chroms or rows:
-        pages.append(lambda fig: _tic_page(fig, doc, chroms[0] if chroms else None, rows[:first]))
-    for start in range(first, len(rows), _COMPONENTS_PER_PAGE):
-        pages.append(lambda fig, part=rows[start:start + _COMPONENTS_PER_PAGE]: _components_table(_Page(fig), part))
+    chrom = chroms[0] if chroms else None
+    # Rows wrap, so the components are paginated by the height they take, the first part below the TIC.
+    parts = _paginate(component_rows(doc), _components_heading, _component_row, top=_tic_bottom(chrom))
+    if chrom is not None or parts:
+        pages.append(lambda fig: _tic_page(fig, doc, chrom, parts[0] if parts else []))
+    pages += [lambda fig, part=part: _components_table(_Page(fig), part) for part in parts[1:]]
     pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part)
               for part in _paginate(new_substances(doc), _new_substances_heading, _new_substance)]
     pages += [lambda fig, f=f: _finding_page(fig, doc, f) for f in doc["findings"]]
     pages.append(lambda fig: _provenance_page(fig, doc))
     return pages
-
-
-_COMPONENTS_WITH_TIC = 40
-_COMPONENTS_WITH_TIC_AND_BLANK = 30
-_COMPONENTS_PER_PAGE = 75
 
 
 _BOTTOM = 0.05  # page fraction: the footer is below
@@ -149,9 +151,10 @@ def _check_line(page: _Page, text: str) -> None:
 
 
 def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
-              draw: Callable[[_Page, Any], None]) -> list[list[Any]]:
+              draw: Callable[[_Page, Any], None], top: float = _TOP) -> list[list[Any]]:
     """``items`` in page-sized parts, each page opening with ``heading`` (a dirty blank can remove
-    dozens of components; a run can hold many suspected new substances); no part when no item."""
+    dozens of components; a run can hold many suspected new substances); no part when no item.
+    The first page's text starts at ``top`` (page fraction; lower when a plot is above it)."""
     parts: list[list[Any]] = []
     probe = None
     for item in items:
@@ -160,6 +163,7 @@ def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
         if probe is None or (probe.y < _BOTTOM and parts[-1]):
             parts.append([])
             probe = _Page(_blank_page())
+            probe.y = top if len(parts) == 1 else _TOP
             heading(probe)
             draw(probe, item)
         parts[-1].append(item)
@@ -231,10 +235,16 @@ def _tic_page(fig, doc, chrom, rows) -> None:
     page = _Page(fig)
     if chrom is not None:
         page.heading(tic_heading(chrom))
-        bottom = 0.47 if chrom.get("blank") else 0.6
-        draw_tic(_band(fig, page.y - 0.01, bottom), chrom, doc["findings"])
-        page.y = bottom - 0.03
+        draw_tic(_band(fig, page.y - 0.01, _tic_bottom(chrom) + 0.03), chrom, doc["findings"])
+        page.y = _tic_bottom(chrom)
     _components_table(page, rows)
+
+
+def _tic_bottom(chrom: Mapping[str, Any] | None) -> float:
+    """Where the text below the TIC (and the blank's) starts: page fraction, top when no TIC."""
+    if chrom is None:
+        return _TOP
+    return (0.47 if chrom.get("blank") else 0.6) - 0.03
 
 
 def _band(fig, top: float, bottom: float):
@@ -242,11 +252,24 @@ def _band(fig, top: float, bottom: float):
     return fig.subfigures(3, 1, height_ratios=[1 - top, top - bottom, bottom])[1]
 
 
+_COMPONENT_WIDTHS = (0.03, 0.06, 0.07, 0.05, 0.13, 0.22, 0.34)
+
+
 def _components_table(page: _Page, rows) -> None:
+    _components_heading(page)
+    for row in rows:
+        _component_row(page, row)
+
+
+def _components_heading(page: _Page) -> None:
     page.heading("Components")
     page.line("Every component extracted from the run, with or without a finding.")
-    page.table(["#", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"], rows,
-               [0.03, 0.06, 0.07, 0.05, 0.13, 0.22, 0.34])
+    page.row(["#", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"],
+             _COMPONENT_WIDTHS, weight="bold")
+
+
+def _component_row(page: _Page, row: Sequence[str]) -> None:
+    page.row(row, _COMPONENT_WIDTHS)
 
 
 def _finding_page(fig, doc, f) -> None:
