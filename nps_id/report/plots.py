@@ -66,9 +66,10 @@ def tic_figure(chromatogram: Mapping[str, Any], findings: Sequence[Mapping[str, 
                width_in: float = 9.0, height_in: float = 3.2):
     """TIC (relative intensity, %) against retention time (min), components marked.
 
-    Components with a finding get a coloured marker (colour = verdict) and a label
-    ``#index name`` (:func:`~nps_id.report.findings.finding_label`); other components a small grey tick with their index. With a blank, its TIC
-    is drawn below the sample's on the same scales (the figure grows by 60 %).
+    Components with a finding get a coloured marker (colour = verdict) and a label ``#index
+    name`` (the name every report gives it: :func:`~nps_id.report.findings.finding_label`); other
+    components a small grey tick with their index. With a blank, its TIC is drawn below the
+    sample's on the same scales (the figure grows by 60 %).
     """
     fig = _figure(width_in, height_in * (1.6 if chromatogram.get("blank") else 1.0))
     draw_tic(fig, chromatogram, findings)
