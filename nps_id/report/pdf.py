@@ -2,7 +2,8 @@
 
 Entry point: :func:`render_pdf` (report document -> PDF bytes). Pages: (1) header, 17025
 statement, item, acquisition with its SWGDRUG category, the checks (internal standard, blank,
-reference standards; on a page of their own when they do not fit), findings table; (2) the TIC,
+reference standards; on a page of their own when they do not fit), findings table (continued on
+the next pages when long); (2) the TIC,
 with the blank's below it, and the table of every component (continued on further pages when long); the
 suspected new substances (group, estimated mass, closest known compounds, the core structure they
 share, drawn), on pages of their own when there are any; then one page per finding --
@@ -16,6 +17,7 @@ Python and is deterministic: no creation date, same bytes for the same document.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import textwrap
@@ -105,14 +107,19 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
 def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     """One drawing function per page, so the page count is known before the first is drawn."""
     # The checks go on page 1, between the acquisition and the findings, as in the HTML; when
-    # they and a long findings table do not both fit, on a page of their own after it.
-    checks = check_lines(doc)
-    if checks and _first_page(_blank_page(), doc, checks) < _BOTTOM:
-        pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc, [])]
-        pages += [lambda fig, part=part: _checks_section(_Page(fig), part)
-                  for part in _paginate(checks, _checks_heading, _check_line)]
-    else:
-        pages = [lambda fig: _first_page(fig, doc, checks)]
+    # they and the findings table do not both fit, on pages of their own after the table. A table
+    # longer than page 1 continues on the next pages (its rows wrap: their height is measured).
+    checks, moved = check_lines(doc), []
+    items = _findings_items(doc)
+    heading = functools.partial(_findings_heading, doc=doc)
+    findings = _paginate(items, heading, _findings_item, top=_header(_Page(_blank_page()), doc, checks))
+    if checks and (len(findings) > 1 or _first_page(_blank_page(), doc, checks, items) < _BOTTOM):
+        checks, moved = [], checks
+        findings = _paginate(items, heading, _findings_item, top=_header(_Page(_blank_page()), doc, []))
+    pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc, checks, findings[0] if findings else [])]
+    pages += [lambda fig, part=part: _findings_section(_Page(fig), doc, part) for part in findings[1:]]
+    pages += [lambda fig, part=part: _checks_section(_Page(fig), part)
+              for part in _paginate(moved, _checks_heading, _check_line)]
     chroms = [c for c in doc["chromatograms"] if c.get("tic")]
     chrom = chroms[0] if chroms else None
     # Rows wrap, so the components are paginated by the height they take, the first part below the TIC.
@@ -196,10 +203,18 @@ def _new_substance(page: _Page, f: Mapping[str, Any]) -> None:
     page.table(CLOSEST_HEADERS, closest_rows(f), [0.35, 0.1, 0.12, 0.2])
 
 
-def _first_page(fig, doc, checks: Sequence[str]) -> float:
-    """Header, item, acquisition, the checks (when given) and the findings table; returns where
-    the text ended (page fraction from the bottom)."""
+def _first_page(fig, doc, checks: Sequence[str], findings: Sequence[tuple[str, Any]]) -> float:
+    """Header, item, acquisition, the checks (when given) and the findings table's first part
+    (:func:`_findings_items`); returns where the text ended (page fraction from the bottom)."""
     page = _Page(fig)
+    _header(page, doc, checks)
+    _findings_section(page, doc, findings)
+    return page.y
+
+
+def _header(page: _Page, doc, checks: Sequence[str]) -> float:
+    """Page 1 above the findings: header, item, acquisition, the checks; returns where it ended
+    (page fraction from the bottom)."""
     page.line("Analytical report \u2013 new psychoactive substances", size=14, weight="bold")
     page.line(laboratory_line(doc))
     page.line(f"Report {doc['report_id']} \u00b7 status {doc['status'].upper()} \u00b7 issued {doc['issued_at']}")
@@ -216,17 +231,41 @@ def _first_page(fig, doc, checks: Sequence[str]) -> float:
     page.line(doc["technique_statement"])
     if checks:
         _checks_section(page, checks)
+    return page.y
+
+
+_FINDING_WIDTHS = (0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22)
+
+
+def _findings_items(doc) -> list[tuple[str, Any]]:
+    """The findings table as items to paginate: ("row", its cells) per finding, then ("note",
+    text) for each whose isomers are open -- what the cells are too narrow for (HTML: its Note
+    column)."""
+    rows = [("row", [str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
+                     _num(f["ri"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
+                     ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]) for f in doc["findings"]]
+    return rows + [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
+
+
+def _findings_section(page: _Page, doc, items: Sequence[tuple[str, Any]]) -> None:
+    _findings_heading(page, doc)
+    for item in items:
+        _findings_item(page, item)
+
+
+def _findings_heading(page: _Page, doc: Mapping[str, Any]) -> None:
     page.heading("Findings")
     page.line(summary_line(doc))
-    rows = [[str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS), _num(f["ri"]),
-             _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]), ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]
-            for f in doc["findings"]]
-    page.table(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], rows,
-               [0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22])
-    for f in doc["findings"]:  # what the table's cells are too narrow for (HTML: its Note column)
-        if isomers_open(f):
-            page.line(f"#{f['index']}: {isomers_open(f)}.")
-    return page.y
+    page.row(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], _FINDING_WIDTHS,
+             weight="bold")
+
+
+def _findings_item(page: _Page, item: tuple[str, Any]) -> None:
+    kind, content = item
+    if kind == "row":
+        page.row(content, _FINDING_WIDTHS)
+    else:
+        page.line(content)
 
 
 def _tic_page(fig, doc, chrom, rows) -> None:

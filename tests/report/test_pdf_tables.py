@@ -2,6 +2,7 @@
 wraps onto further lines of its row; nothing is cut off."""
 from __future__ import annotations
 
+import copy
 import shutil
 import subprocess
 
@@ -9,7 +10,7 @@ import pytest
 
 from nps_id.report import render
 from nps_id.report.document import build_report
-from nps_id.report.present import component_rows, ewa_label, finding_label
+from nps_id.report.present import component_rows, ewa_label, finding_label, isomers_open
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO
 
 
@@ -43,3 +44,39 @@ def _assert_shown(text: str, page: str) -> None:
     for word in text.split():
         for part in word.replace("-", "- ").split():
             assert part in page, (part, word)
+
+
+def test_a_findings_table_longer_than_page_one_continues_on_the_next_page(lrcfs_results, tmp_path):
+    # Wrapped rows take more room: a run with many findings (an LC-MS/MS metabolite run had 19)
+    # pushed the last isomer notes of page 1 over its footer. Here: the card's five findings, x6.
+    results, _ = lrcfs_results["220223030"]
+    results = copy.deepcopy(results)
+    results["findings"] = [copy.deepcopy(f) for _ in range(6) for f in results["findings"]]
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(render(doc, "pdf")[".pdf"])
+    pages = _words_with_boxes(path)
+    for number, words in enumerate(pages, start=1):
+        in_footer = " ".join(word for word, bottom in words if bottom < 0.035)  # page fraction from the bottom
+        assert in_footer == f"Report {doc['report_id']} \u00b7 {doc['status']} \u00b7 page {number} of {len(pages)}"
+    text = " ".join(_pdf_pages(path.read_bytes(), tmp_path))
+    notes = [f"#{f['index']}: {isomers_open(f)}." for f in doc["findings"] if isomers_open(f)]
+    assert len(notes) > 15
+    for note in notes:
+        assert note.split(" or an isomer")[0] in text, note
+
+
+def _words_with_boxes(path) -> list[list[tuple[str, float]]]:
+    """Per page, (word, its bottom edge as a page fraction from the bottom) (pdftotext -bbox)."""
+    import html
+    import re
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed")
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    pages = []
+    for height, body in re.findall(r'<page width="[\d.]+" height="([\d.]+)">(.*?)</page>', out, re.S):
+        words = re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', body)
+        pages.append([(html.unescape(text), 1 - float(y_max) / float(height)) for y_max, text in words])
+    return pages
