@@ -4,8 +4,9 @@ Entry point: :func:`render_pdf` (report document -> PDF bytes). Pages: (1) heade
 statement, item, acquisition with its SWGDRUG category, the checks (internal standard, blank,
 reference standards; on a page of their own when they do not fit), findings table (continued on
 the next pages when long); (2) the TIC, with the blank's below it, and the table of every
-component (continued on further pages when long); the suspected new substances (group, estimated mass, closest known compounds, the core structure they
-share, drawn), on pages of their own when there are any; then one page per finding --
+component (continued on further pages when long); the suspected new substances (group,
+estimated mass, closest known compounds, the core structure they share, drawn), on pages of their
+own when there are any; then one page per finding --
 conclusion, identity and structure, verdict and criteria, mirror plot with difference trace, raw
 apex scan beside the deconvoluted spectrum, hit table, limitations; (last) signatures, provenance
 and the end-of-report mark. Every page: "page x of y", and DRAFT across it for a draft. Same
