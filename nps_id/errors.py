@@ -8,7 +8,8 @@ line on stderr and exits with :attr:`NpsIdError.exit_code`. Exit codes (a docume
 1     ``--fail-on`` matched, or a regression / batch item failed
 2     wrong command-line usage (click)
 3     bad input file (:class:`ReaderError`, :class:`InputError`)
-4     bad or missing reference library (:class:`LibraryError`)
+4     bad or missing reference library (:class:`LibraryError`), or one holding no spectra of
+      the input's kind (nothing could be searched)
 ====  ==========================================================
 """
 from __future__ import annotations

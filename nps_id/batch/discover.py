@@ -32,7 +32,7 @@ from typing import Iterable, Sequence
 
 from nps_id._paths import not_a_regular_file
 from nps_id.errors import InputError, NpsIdError
-from nps_id.io import detect_format
+from nps_id.io import UNKNOWN_FORMAT, find_format
 
 # Formats that hold a collection of reference spectra rather than one acquisition.
 NOT_RUN_FORMATS = frozenset({"msp", "massbank"})
@@ -57,6 +57,11 @@ class Discovery:
     runs: list[Run] = field(default_factory=list)
     ignored: list[tuple[Path, str]] = field(default_factory=list)
 
+    @property
+    def unknown_format(self) -> int:
+        """How many ignored files are of no format nps-id reads."""
+        return sum(reason == UNKNOWN_FORMAT for _, reason in self.ignored)
+
 
 def natural_key(text: str) -> tuple:
     """Sort key comparing digit runs as numbers: ``a2`` < ``a10``."""
@@ -71,13 +76,15 @@ def _matches(rel: str, patterns: Sequence[str]) -> bool:
 def _classify(path: Path) -> tuple[str | None, str | None]:
     """(format, None) for a run, (None, reason) for anything else."""
     special = not_a_regular_file(path)
-    if special:  # checked before detect_format opens it: a FIFO would block right there
+    if special:  # checked before find_format opens it: a FIFO would block right there
         return None, special
     try:
-        fmt = detect_format(path)
+        fmt = find_format(path)
     except NpsIdError as exc:
         reason = str(exc)
         return None, reason.removeprefix(f"{path}: ")  # the caller prints the path already
+    if fmt is None:  # the batch names the formats it reads once, not for every such file
+        return None, UNKNOWN_FORMAT
     if fmt in NOT_RUN_FORMATS:
         return None, f"{fmt} reference spectra, not an instrument run"
     return fmt, None

@@ -76,12 +76,16 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     from nps_id.batch.progress import make_progress
     from nps_id.batch.summary import build_summary, write_summary
     from nps_id.errors import InputError
+    from nps_id.io import supported_formats
     from nps_id.library import open_verified
     from nps_id.report.present import counted
 
     found = discover(inputs, include=include, exclude=exclude)
     for path, reason in found.ignored:
         click.echo(f"ignored {path}: {reason}", err=True)
+    if found.ignored:  # the format list once per batch, not once per file
+        formats = f"; the formats nps-id reads: {supported_formats()}" if found.unknown_format else ""
+        click.echo(f"{counted(len(found.ignored), 'file')} ignored (not runs){formats}", err=True)
     if not found.runs:
         raise InputError(f"no runs found in {', '.join(map(str, inputs))} (see the ignored files above)")
     library_path = resolve_library(library).resolve()

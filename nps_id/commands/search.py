@@ -117,7 +117,9 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     `nps-id match`, including isomers the spectrum cannot exclude), whether it is a suspected
     new substance, the group the evidence points to and the estimated nominal mass (all
     columns: docs/search.md). Queries that are not searched or get no hit, and records
-    --lenient skipped, are counted on stderr.
+    --lenient skipped, are counted on stderr; when no query can be searched the command stops
+    (exit 4: the library holds no spectra of their kind, as `nps-id match`; exit 3: MS/MS
+    spectra without precursor m/z).
     """
     from nps_id._cores import usable_cores
     from nps_id.errors import InputError
@@ -125,8 +127,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.library import open_verified
     from nps_id.search.analogue_confidence import analogue_search
     from nps_id.search.engine import SearchSettings
+    from nps_id.search.engine import require_searchable
     from nps_id.search.engine import search as run_search
-    from nps_id.search.engine import unsearchable
     from nps_id.search.reference import Reference
 
     try:
@@ -153,14 +155,14 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     # against 69,000 spectra reads a few rows of the names, not every column).
     with open_verified(library) as lib:
         reference = Reference.from_library(lib, lazy=True)
+        skipped = require_searchable(str(queries), spectra, reference)  # exit 3/4 when it is every query
+        for reason, count in skipped.items():
+            click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
         confidence = None  # the search loads the stored (or cached) index
         if mode == "analog":
             hits, confidence = analogue_search(spectra, reference, settings)
         else:
             hits = run_search(spectra, reference, settings)
-        skipped = unsearchable(spectra, reference)
-        for reason, count in skipped.items():
-            click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
         without_hits = len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values())
         if without_hits:
             click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library "

@@ -5,7 +5,8 @@ Entry points
 - :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from a file; the format is
   taken from the extension, or from the first bytes when the extension is ambiguous or unknown.
 - :func:`write` -- write spectra as MSP, MGF or mzML.
-- :func:`detect_format` -- the format name :func:`read` would use.
+- :func:`detect_format` -- the format name :func:`read` would use (:func:`find_format`: None
+  when no reader fits; :func:`supported_formats` lists them).
 - :class:`ReadReport` -- counts of what a read kept and skipped, and the quarantine of bad records.
 
 One module per format (pyteomics style); each exposes ``read(path, report=None, **opts)`` and,
@@ -24,7 +25,8 @@ from nps_id.errors import InputError
 from nps_id.io._source import ReadReport, head_bytes, open_binary
 from nps_id.spectrum import Spectrum
 
-__all__ = ["read", "write", "detect_format", "ReadReport", "FORMATS", "open_binary"]
+__all__ = ["read", "write", "detect_format", "find_format", "supported_formats", "UNKNOWN_FORMAT", "ReadReport",
+           "FORMATS", "open_binary"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,20 @@ def detect_format(path: str | Path) -> str:
 
     Raises :class:`~nps_id.errors.InputError` when no reader fits.
     """
+    fmt = find_format(path)
+    if fmt is None:
+        raise InputError(f"{path}: {UNKNOWN_FORMAT} (supported: {supported_formats()})")
+    return fmt
+
+
+#: Why :func:`find_format` found no format (without the file and the format list: a batch lists
+#: many such files and the formats once).
+UNKNOWN_FORMAT = "cannot tell the file format from its name or first bytes"
+
+
+def find_format(path: str | Path) -> str | None:
+    """:func:`detect_format`, but None when no reader fits (an unusable path still raises
+    :class:`~nps_id.errors.InputError`: missing, not a regular file, a folder other than ``.D``)."""
     path = _readable(path)
     if path.is_dir():
         if path.suffix.lower() == ".d":
@@ -95,10 +111,13 @@ def detect_format(path: str | Path) -> str:
     for fmt in FORMATS.values():
         if fmt.sniff(head):
             return fmt.name
-    # Name the format with its extensions: ".txt" alone would read as "any text file".
-    supported = ", ".join(f"{f.name} ({' '.join(f.extensions)})" for f in FORMATS.values())
-    raise InputError(f"{path}: cannot tell the file format from its name or first bytes (supported: {supported}; "
-                     "files optionally .gz)")
+    return None
+
+
+def supported_formats() -> str:
+    """The formats :func:`read` knows, each with its extensions: ``"mzml (.mzml), ...; files
+    optionally .gz"`` (".txt" alone would read as "any text file")."""
+    return ", ".join(f"{f.name} ({' '.join(f.extensions)})" for f in FORMATS.values()) + "; files optionally .gz"
 
 
 def read(

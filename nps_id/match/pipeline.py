@@ -734,6 +734,15 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
 
     _add_compound_findings(analogues, lambda i: (library.compound[chosen[i][0][0].row],
                                                  round(groups[i].precursor_mz, 2)), context, keep=accepted)
+    # Findings in retention-time order, as a GC run's: they were made compound by compound, the
+    # analogues after the identities. A finding's number is its position: renumber what refers to it.
+    order = sorted(range(len(findings)), key=lambda k: (groups[findings[k].component].rt_seconds, k))
+    number = {old: new for new, old in enumerate(order)}
+    findings[:] = [findings[k] for k in order]
+    placed = {i: number[k] for i, k in placed.items()}
+    for summary in summaries:
+        if summary.ion_of is not None:
+            summary.ion_of["finding"] = number[summary.ion_of["finding"]]
     unassigned = []
     for i in range(len(groups)):
         if i in placed:

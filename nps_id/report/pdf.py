@@ -2,10 +2,11 @@
 
 Entry point: :func:`render_pdf` (report document -> PDF bytes). Pages: (1) header, 17025
 statement, item, acquisition with its SWGDRUG category, the checks (internal standard, blank,
-reference standards; on a page of their own when they do not fit), findings table; (2) the TIC,
-with the blank's below it, and the table of every component (continued on further pages when long); the
-suspected new substances (group, estimated mass, closest known compounds, the core structure they
-share, drawn), on pages of their own when there are any; then one page per finding --
+reference standards; on a page of their own when they do not fit), findings table (continued on
+the next pages when long); (2) the TIC, with the blank's below it, and the table of every
+component (continued on further pages when long); the suspected new substances (group,
+estimated mass, closest known compounds, the core structure they share, drawn), on pages of their
+own when there are any; then one page per finding --
 conclusion, identity and structure, verdict and criteria, mirror plot with difference trace, raw
 apex scan beside the deconvoluted spectrum, hit table, limitations; (last) signatures, provenance
 and the end-of-report mark. Every page: "page x of y", and DRAFT across it for a draft. Same
@@ -16,6 +17,7 @@ Python and is deterministic: no creation date, same bytes for the same document.
 """
 from __future__ import annotations
 
+import functools
 import io
 import json
 import textwrap
@@ -33,6 +35,7 @@ from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, dr
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
 _TOP = 0.955  # page fraction where the text of a page starts
+_TABLE_LINE = 1.45 * 7 / 72.0 / A4_IN[1]  # one line of a table (7 pt), page fraction
 
 
 class _Page:
@@ -54,16 +57,23 @@ class _Page:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> None:
         """A plain text table (monospace columns would not fit names; fixed column positions do)."""
-        x = [0.07]
-        for w in widths[:-1]:
-            x.append(x[-1] + w)
-        for row, weight in [(headers, "bold")] + [(r, "normal") for r in rows]:
-            for xi, w, cell in zip(x, widths, row):
-                limit = max(int(w * 150), 4)
-                cell = " ".join(cell.split())  # one line: a line break in a name would overprint the next row
-                text = cell if len(cell) <= limit else cell[: limit - 1] + "\u2026"
-                self.fig.text(xi, self.y, text, fontsize=7, weight=weight, va="top")
-            self.y -= 1.45 * 7 / 72.0 / A4_IN[1]
+        self.row(headers, widths, weight="bold")
+        for row in rows:
+            self.row(row, widths)
+
+    def row(self, cells: Sequence[str], widths: Sequence[float], *, weight: str = "normal") -> None:
+        """One table row at fixed column positions; a cell longer than its column wraps onto
+        further lines of the row (a cut name or group would hide what was found)."""
+        x = 0.07
+        lines = 1
+        for w, cell in zip(widths, cells):
+            # The row's own lines only: a line break in a name would overprint the next row.
+            chunks = textwrap.wrap(" ".join(cell.split()), max(int(w * 150), 4)) or [""]
+            for k, chunk in enumerate(chunks):
+                self.fig.text(x, self.y - k * _TABLE_LINE, chunk, fontsize=7, weight=weight, va="top")
+            x += w
+            lines = max(lines, len(chunks))
+        self.y -= lines * _TABLE_LINE
 
     def pairs(self, items: Sequence[tuple[str, Any]], width: int = _WRAP) -> None:
         for key, value in items:
@@ -97,32 +107,31 @@ def render_pdf(doc: Mapping[str, Any]) -> bytes:
 def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     """One drawing function per page, so the page count is known before the first is drawn."""
     # The checks go on page 1, between the acquisition and the findings, as in the HTML; when
-    # they and a long findings table do not both fit, on a page of their own after it.
-    checks = check_lines(doc)
-    if checks and _first_page(_blank_page(), doc, checks) < _BOTTOM:
-        pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc, [])]
-        pages += [lambda fig, part=part: _checks_section(_Page(fig), part)
-                  for part in _paginate(checks, _checks_heading, _check_line)]
-    else:
-        pages = [lambda fig: _first_page(fig, doc, checks)]
-    rows = component_rows(doc)
+    # they and the findings table do not both fit, on pages of their own after the table. A table
+    # longer than page 1 continues on the next pages (its rows wrap: their height is measured).
+    checks, moved = check_lines(doc), []
+    items = _findings_items(doc)
+    heading = functools.partial(_findings_heading, doc=doc)
+    findings = _paginate(items, heading, _findings_item, top=_header(_Page(_blank_page()), doc, checks))
+    if checks and (len(findings) > 1 or _first_page(_blank_page(), doc, checks, items) < _BOTTOM):
+        checks, moved = [], checks
+        findings = _paginate(items, heading, _findings_item, top=_header(_Page(_blank_page()), doc, []))
+    pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc, checks, findings[0] if findings else [])]
+    pages += [lambda fig, part=part: _findings_section(_Page(fig), doc, part) for part in findings[1:]]
+    pages += [lambda fig, part=part: _checks_section(_Page(fig), part)
+              for part in _paginate(moved, _checks_heading, _check_line)]
     chroms = [c for c in doc["chromatograms"] if c.get("tic")]
-    first = _COMPONENTS_PER_PAGE if not chroms else \
-        _COMPONENTS_WITH_TIC_AND_BLANK if chroms[0].get("blank") else _COMPONENTS_WITH_TIC
-    if chroms or rows:
-        pages.append(lambda fig: _tic_page(fig, doc, chroms[0] if chroms else None, rows[:first]))
-    for start in range(first, len(rows), _COMPONENTS_PER_PAGE):
-        pages.append(lambda fig, part=rows[start:start + _COMPONENTS_PER_PAGE]: _components_table(_Page(fig), part))
+    chrom = chroms[0] if chroms else None
+    # Rows wrap, so the components are paginated by the height they take, the first part below the TIC.
+    parts = _paginate(component_rows(doc), _components_heading, _component_row, top=_tic_bottom(chrom))
+    if chrom is not None or parts:
+        pages.append(lambda fig: _tic_page(fig, doc, chrom, parts[0] if parts else []))
+    pages += [lambda fig, part=part: _components_table(_Page(fig), part) for part in parts[1:]]
     pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part)
               for part in _paginate(new_substances(doc), _new_substances_heading, _new_substance)]
     pages += [lambda fig, f=f: _finding_page(fig, doc, f) for f in doc["findings"]]
     pages.append(lambda fig: _provenance_page(fig, doc))
     return pages
-
-
-_COMPONENTS_WITH_TIC = 40
-_COMPONENTS_WITH_TIC_AND_BLANK = 30
-_COMPONENTS_PER_PAGE = 75
 
 
 _BOTTOM = 0.05  # page fraction: the footer is below
@@ -149,9 +158,10 @@ def _check_line(page: _Page, text: str) -> None:
 
 
 def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
-              draw: Callable[[_Page, Any], None]) -> list[list[Any]]:
+              draw: Callable[[_Page, Any], None], top: float = _TOP) -> list[list[Any]]:
     """``items`` in page-sized parts, each page opening with ``heading`` (a dirty blank can remove
-    dozens of components; a run can hold many suspected new substances); no part when no item."""
+    dozens of components; a run can hold many suspected new substances); no part when no item.
+    The first page's text starts at ``top`` (page fraction; lower when a plot is above it)."""
     parts: list[list[Any]] = []
     probe = None
     for item in items:
@@ -160,6 +170,7 @@ def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
         if probe is None or (probe.y < _BOTTOM and parts[-1]):
             parts.append([])
             probe = _Page(_blank_page())
+            probe.y = top if len(parts) == 1 else _TOP
             heading(probe)
             draw(probe, item)
         parts[-1].append(item)
@@ -192,10 +203,18 @@ def _new_substance(page: _Page, f: Mapping[str, Any]) -> None:
     page.table(CLOSEST_HEADERS, closest_rows(f), [0.35, 0.1, 0.12, 0.2])
 
 
-def _first_page(fig, doc, checks: Sequence[str]) -> float:
-    """Header, item, acquisition, the checks (when given) and the findings table; returns where
-    the text ended (page fraction from the bottom)."""
+def _first_page(fig, doc, checks: Sequence[str], findings: Sequence[tuple[str, Any]]) -> float:
+    """Header, item, acquisition, the checks (when given) and the findings table's first part
+    (:func:`_findings_items`); returns where the text ended (page fraction from the bottom)."""
     page = _Page(fig)
+    _header(page, doc, checks)
+    _findings_section(page, doc, findings)
+    return page.y
+
+
+def _header(page: _Page, doc, checks: Sequence[str]) -> float:
+    """Page 1 above the findings: header, item, acquisition, the checks; returns where it ended
+    (page fraction from the bottom)."""
     page.line("Analytical report \u2013 new psychoactive substances", size=14, weight="bold")
     page.line(laboratory_line(doc))
     page.line(f"Report {doc['report_id']} \u00b7 status {doc['status'].upper()} \u00b7 issued {doc['issued_at']}")
@@ -212,17 +231,41 @@ def _first_page(fig, doc, checks: Sequence[str]) -> float:
     page.line(doc["technique_statement"])
     if checks:
         _checks_section(page, checks)
+    return page.y
+
+
+_FINDING_WIDTHS = (0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22)
+
+
+def _findings_items(doc) -> list[tuple[str, Any]]:
+    """The findings table as items to paginate: ("row", its cells) per finding, then ("note",
+    text) for each whose isomers are open -- what the cells are too narrow for (HTML: its Note
+    column)."""
+    rows = [("row", [str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
+                     _num(f["ri"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
+                     ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]) for f in doc["findings"]]
+    return rows + [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
+
+
+def _findings_section(page: _Page, doc, items: Sequence[tuple[str, Any]]) -> None:
+    _findings_heading(page, doc)
+    for item in items:
+        _findings_item(page, item)
+
+
+def _findings_heading(page: _Page, doc: Mapping[str, Any]) -> None:
     page.heading("Findings")
     page.line(summary_line(doc))
-    rows = [[str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS), _num(f["ri"]),
-             _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]), ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]
-            for f in doc["findings"]]
-    page.table(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], rows,
-               [0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22])
-    for f in doc["findings"]:  # what the table's cells are too narrow for (HTML: its Note column)
-        if isomers_open(f):
-            page.line(f"#{f['index']}: {isomers_open(f)}.")
-    return page.y
+    page.row(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], _FINDING_WIDTHS,
+             weight="bold")
+
+
+def _findings_item(page: _Page, item: tuple[str, Any]) -> None:
+    kind, content = item
+    if kind == "row":
+        page.row(content, _FINDING_WIDTHS)
+    else:
+        page.line(content)
 
 
 def _tic_page(fig, doc, chrom, rows) -> None:
@@ -231,10 +274,16 @@ def _tic_page(fig, doc, chrom, rows) -> None:
     page = _Page(fig)
     if chrom is not None:
         page.heading(tic_heading(chrom))
-        bottom = 0.47 if chrom.get("blank") else 0.6
-        draw_tic(_band(fig, page.y - 0.01, bottom), chrom, doc["findings"])
-        page.y = bottom - 0.03
+        draw_tic(_band(fig, page.y - 0.01, _tic_bottom(chrom) + 0.03), chrom, doc["findings"])
+        page.y = _tic_bottom(chrom)
     _components_table(page, rows)
+
+
+def _tic_bottom(chrom: Mapping[str, Any] | None) -> float:
+    """Where the text below the TIC (and the blank's) starts: page fraction, top when no TIC."""
+    if chrom is None:
+        return _TOP
+    return (0.47 if chrom.get("blank") else 0.6) - 0.03
 
 
 def _band(fig, top: float, bottom: float):
@@ -242,11 +291,24 @@ def _band(fig, top: float, bottom: float):
     return fig.subfigures(3, 1, height_ratios=[1 - top, top - bottom, bottom])[1]
 
 
+_COMPONENT_WIDTHS = (0.03, 0.06, 0.07, 0.05, 0.13, 0.22, 0.34)
+
+
 def _components_table(page: _Page, rows) -> None:
+    _components_heading(page)
+    for row in rows:
+        _component_row(page, row)
+
+
+def _components_heading(page: _Page) -> None:
     page.heading("Components")
     page.line("Every component extracted from the run, with or without a finding.")
-    page.table(["#", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"], rows,
-               [0.03, 0.06, 0.07, 0.05, 0.13, 0.22, 0.34])
+    page.row(["#", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"],
+             _COMPONENT_WIDTHS, weight="bold")
+
+
+def _component_row(page: _Page, row: Sequence[str]) -> None:
+    page.row(row, _COMPONENT_WIDTHS)
 
 
 def _finding_page(fig, doc, f) -> None:

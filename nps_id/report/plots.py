@@ -25,6 +25,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from nps_id.report.findings import finding_label
+
 VERDICT_COLOURS = {"identified": "#1b7837", "tentative": "#b35806", "inconclusive": "#6a6a6a"}
 _LABEL_TOP_IONS = 6
 
@@ -64,9 +66,10 @@ def tic_figure(chromatogram: Mapping[str, Any], findings: Sequence[Mapping[str, 
                width_in: float = 9.0, height_in: float = 3.2):
     """TIC (relative intensity, %) against retention time (min), components marked.
 
-    Components with a finding get a coloured marker (colour = verdict) and a label
-    ``#index name``; other components a small grey tick with their index. With a blank, its TIC
-    is drawn below the sample's on the same scales (the figure grows by 60 %).
+    Components with a finding get a coloured marker (colour = verdict) and a label ``#index
+    name`` (the name every report gives it: :func:`~nps_id.report.findings.finding_label`); other
+    components a small grey tick with their index. With a blank, its TIC is drawn below the
+    sample's on the same scales (the figure grows by 60 %).
     """
     fig = _figure(width_in, height_in * (1.6 if chromatogram.get("blank") else 1.0))
     draw_tic(fig, chromatogram, findings)
@@ -102,7 +105,7 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
                 continue
             colour = VERDICT_COLOURS.get(finding["verdict"], "#444444")
             ax.plot([comp["rt_min"]], [apex], marker="v", color=colour, markersize=6, linestyle="none")
-            ax.annotate(f"#{finding['index']} {finding['name']}", (comp["rt_min"], apex), xytext=(0, 7),
+            ax.annotate(f"#{finding['index']} {finding_label(finding)}", (comp["rt_min"], apex), xytext=(0, 7),
                         textcoords="offset points", ha="left", va="bottom", rotation=35, fontsize=7,
                         color=colour)
         ax.set_ylabel("TIC (% of largest)")

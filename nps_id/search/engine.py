@@ -13,7 +13,8 @@ How a batch of queries is searched
 Entry points
 ------------
 - :func:`search` -- ``(queries, library, settings) -> Hits``.
-- :func:`unsearchable` -- what :func:`search` cannot give hits, by reason.
+- :func:`unsearchable` -- what :func:`search` cannot give hits, by reason;
+  :func:`require_searchable` raises when that is every query.
 - :class:`SearchSettings`, :class:`Hits` (:mod:`nps_id.search.settings`) and
   :class:`PreparedLibrary` (:mod:`nps_id.search.prepared`), re-exported here.
 """
@@ -23,6 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from nps_id.errors import InputError, LibraryError
 from nps_id.search.ei import search_ei
 from nps_id.search.index import split_rows
 from nps_id.search.ms2 import search_ms2
@@ -98,6 +100,12 @@ def search(
     return assemble([part for result in results for part in result])
 
 
+#: Reasons of :func:`unsearchable` that are the library's: it holds no spectra of the query's
+#: kind (``search`` stops with a :class:`~nps_id.errors.LibraryError` when no query is left).
+NO_EI_IN_LIBRARY = "EI / full-scan spectra, and the library holds none"
+NO_MS2_IN_LIBRARY = "MS/MS spectra, and the library holds none with a precursor m/z"
+
+
 def unsearchable(queries: Sequence[Spectrum], reference: Reference) -> dict[str, int]:
     """Queries :func:`search` cannot give hits, by reason (only reasons that occur): MS/MS
     without a precursor m/z, or a spectrum kind the library holds none of."""
@@ -105,10 +113,25 @@ def unsearchable(queries: Sequence[Spectrum], reference: Reference) -> dict[str,
     is_ei, is_ms2 = _query_kinds(queries)
     counts = {
         "MS/MS spectra have no precursor m/z": int(np.sum(~is_ei & ~is_ms2)),
-        "EI / full-scan spectra, and the library holds none": int(is_ei.sum()) if ei_rows.size == 0 else 0,
-        "MS/MS spectra, and the library holds none with a precursor m/z": int(is_ms2.sum()) if ms2_rows.size == 0 else 0,
+        NO_EI_IN_LIBRARY: int(is_ei.sum()) if ei_rows.size == 0 else 0,
+        NO_MS2_IN_LIBRARY: int(is_ms2.sum()) if ms2_rows.size == 0 else 0,
     }
     return {reason: n for reason, n in counts.items() if n}
+
+
+def require_searchable(source: str, queries: Sequence[Spectrum], reference: Reference) -> dict[str, int]:
+    """:func:`unsearchable` of ``queries`` (read from ``source``), raising when it is all of them:
+    an empty hit table would read as "no match". :class:`~nps_id.errors.LibraryError` (exit 4,
+    as ``match`` against a library of the other kind) when the library lacks a query kind,
+    else :class:`~nps_id.errors.InputError` (exit 3: MS/MS without precursor m/z)."""
+    skipped = unsearchable(queries, reference)
+    if sum(skipped.values()) < len(queries):
+        return skipped
+    why = "; ".join(f"{count} {reason}" for reason, count in skipped.items())
+    if skipped.keys() & {NO_EI_IN_LIBRARY, NO_MS2_IN_LIBRARY}:
+        raise LibraryError(f"{source}: nothing searched: {why}; search them against a library that holds "
+                           "spectra of their kind (EI for EI, MS/MS with precursor m/z for MS/MS)")
+    raise InputError(f"{source}: nothing searched: {why}; MS/MS spectra need their precursor m/z")
 
 
 def _query_kinds(queries: Sequence[Spectrum]) -> tuple[np.ndarray, np.ndarray]:
@@ -124,4 +147,4 @@ def _is_ms2(spectrum: Spectrum) -> bool:
     return spectrum.ms_level == 2 and prec is not None and np.isfinite(prec)
 
 
-__all__ = ["MODES", "Hits", "PreparedLibrary", "SearchSettings", "search", "unsearchable"]
+__all__ = ["MODES", "Hits", "PreparedLibrary", "SearchSettings", "require_searchable", "search", "unsearchable"]

@@ -326,3 +326,20 @@ def test_batch_results_record_the_batch_command_line(tmp_path, swgdrug_library, 
     assert result.exit_code == 0, result.output
     results = json.loads(results_path(tmp_path / "out", "220223030.mzML").read_text())
     assert results["command_line"] == "nps-id " + " ".join(argv)
+
+
+def test_files_that_are_not_runs_are_listed_with_the_supported_formats_said_once(swgdrug_library, tmp_path):
+    # The LRCFS folder as the laboratory shares it: runs beside a CSV, a LICENSE and a provenance
+    # note. Each non-run file repeated the whole supported-format list on stderr.
+    folder = data_path("gcms", "lrcfs")
+    others = ["220223002", "220223008", "220223010", "220223016", "220223030"]
+    result = CliRunner().invoke(cli, [
+        "batch", str(folder), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"), "--workers", "1",
+        "--exclude", "*.D", *[arg for run in others for arg in ("--exclude", f"{run}.mzML")]])
+    assert result.exit_code == 0, result.output
+    ignored = ["GCMSResultsCardData.csv", "LICENSE", "PROVENANCE-upstream.txt"]
+    for name in ignored:
+        assert f"ignored {folder / name}: cannot tell the file format from its name or first bytes\n" in result.stderr
+    assert result.stderr.count("mzml (.mzml)") == 1
+    assert ("3 files ignored (not runs); the formats nps-id reads: mzml (.mzml), mzxml (.mzxml)"
+            in result.stderr)

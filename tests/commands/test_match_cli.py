@@ -322,18 +322,6 @@ def test_lc_msms_run_each_precursor_found_in_its_own_library(tmp_path):
         assert f["mf"] is None and f["match_mode"] == "identity"
 
 
-@pytest.fixture(scope="module")
-def ms2_library(tmp_path_factory) -> Path:
-    """An MS/MS library: the 200 MassBank MS2 analogue queries."""
-    from nps_id.library import build_library
-    from nps_id.search.index import build_indexes
-
-    out = tmp_path_factory.mktemp("ms2-library") / "ms2.h5"
-    build_library([data_path("massbank", "ms2-queries-analog.msp.gz")], out, name="MassBank MS2 sample",
-                  release="1", index_builder=build_indexes)
-    return out
-
-
 @pytest.mark.parametrize("parts, technique", [
     (("pyteomics-tests", "test.ms1"), "GC-EI-MS"),
     (("pyteomics-tests", "test.mzXML"), "LC-MS/MS"),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -145,23 +146,44 @@ def test_analog_mode_names_modifications_and_mass_prior_can_be_switched_off(swgd
         "Verdict", "VerdictRule", "NewSubstance", "SuspectedGroup", "EstimatedMass", "AnalogueConfidence"]
 
 
-def test_queries_that_cannot_be_searched_are_counted_on_stderr(swgdrug_library, tmp_path):
-    ms2 = list(read(data_path("massbank", "ms2-queries-analog.msp.gz")))[:3]
-    with_precursor = tmp_path / "ms2.msp"
+def test_nothing_searchable_stops_like_match_instead_of_an_empty_table(swgdrug_library, ms2_library, tmp_path):
+    """A batch script must tell "no hits" from "could not search": queries the library holds no
+    spectra of the kind of stop with exit 4 (as `match` does), queries that cannot be searched
+    at all with exit 3; one line on stderr, no output file."""
+    ei = tmp_path / "ei.msp"
+    write(list(itertools.islice(read(data_path("massbank", "ei-queries-identity.msp.gz")), 3)), ei)
+    ms2 = list(itertools.islice(read(data_path("massbank", "ms2-queries-analog.msp.gz")), 3))
+    with_precursor, without = tmp_path / "ms2.msp", tmp_path / "ms2-no-precursor.msp"
     write(ms2, with_precursor)
-    result = _run(with_precursor, "-l", swgdrug_library)  # an EI library
-    assert result.exit_code == 0
-    assert result.stdout.splitlines()[1:] == []  # the header only
-    assert "3 not searched: MS/MS spectra, and the library holds none with a precursor m/z" in result.stderr
-    without = tmp_path / "ms2-no-precursor.msp"
     write([s.replace(precursor_mz=None) for s in ms2], without)
-    result = _run(without, "-l", swgdrug_library)
-    assert "3 not searched: MS/MS spectra have no precursor m/z" in result.stderr
+    for queries, library, code, why in (
+            (ei, ms2_library, 4, "3 EI / full-scan spectra, and the library holds none"),
+            (with_precursor, swgdrug_library, 4, "3 MS/MS spectra, and the library holds none with a precursor m/z"),
+            (without, ms2_library, 3, "3 MS/MS spectra have no precursor m/z")):
+        out = tmp_path / "hits.tsv"
+        result = _run(queries, "-l", library, "-o", out)
+        assert result.exit_code == code, result.output
+        assert result.stderr.count("\n") == 1 and why in result.stderr and "nothing searched" in result.stderr
+        assert not out.exists()
+
+
+def test_queries_that_cannot_be_searched_beside_others_are_counted_on_stderr(swgdrug_library, tmp_path):
+    ms2 = list(itertools.islice(read(data_path("massbank", "ms2-queries-analog.msp.gz")), 3))
+    mixed = tmp_path / "mixed.msp"
+    write(_swgdrug_spectra([500]) + ms2, mixed)
+    result = _run(mixed, "-l", swgdrug_library, "--top", 1)  # an EI library
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 2  # the header and the EI query's hit
+    assert "3 not searched: MS/MS spectra, and the library holds none with a precursor m/z" in result.stderr
+
+
+def _swgdrug_spectra(indices):
+    spectra = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
+    return [spectra[i] for i in indices]
 
 
 def _swgdrug_records(indices, path):
-    spectra = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
-    write([spectra[i] for i in indices], path)
+    write(_swgdrug_spectra(indices), path)
     return path
 
 

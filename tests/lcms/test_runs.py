@@ -168,3 +168,25 @@ def test_the_reports_component_table_says_why_an_lc_precursor_is_no_finding(pest
     azinphos = next(i for i, f in enumerate(pestmix["findings"]) if f["name"] == "Azinphos methyl")
     sodium = next(r for r in pestmix["findings"][azinphos]["related_ions"] if r["ion"] == "[M+Na]+")
     assert notes[sodium["component"]] == f"[M+Na]+ of finding #{azinphos} (Azinphos methyl)"
+
+
+@pytest.mark.parametrize("run", ["pestmix", "metabolites"])
+def test_findings_are_in_retention_time_order_with_every_reference_to_them_kept(run, request):
+    # The metabolite run listed L-proline (11.5 min) first, betaine (12.5) sixth and its analogue
+    # finding (6.7) last: identity findings by their compound's first elution, analogues after them.
+    results = request.getfixturevalue(run)
+    findings = results["findings"]
+    assert [f["rt_min"] for f in findings] == sorted(f["rt_min"] for f in findings)
+    for component in results["components"]:
+        if component.get("finding") is not None and component.get("ion_of") is None:
+            finding = findings[component["finding"]]
+            assert component["index"] == finding["component"] or component["index"] in finding["merged_components"] \
+                or any(component["index"] in e["components"] for e in finding["other_elutions"])
+        if component.get("ion_of") is not None:
+            finding = findings[component["ion_of"]["finding"]]
+            assert component["index"] in [r["component"] for r in finding["related_ions"]]
+
+
+def test_the_metabolite_run_has_an_analogue_finding_among_its_identity_findings(metabolites):
+    modes = [f["match_mode"] for f in metabolites["findings"]]
+    assert "analogue" in modes and modes[-1] == "identity"  # the analogue is placed by its RT, not last

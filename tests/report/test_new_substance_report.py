@@ -179,3 +179,15 @@ def test_the_lims_row_of_a_new_substance_carries_no_identifier_of_the_closest_co
     known = next(r for r in rows if r["new_substance"] == "no" and r["inchikey"])
     assert known["library_entry"] == known["substance"]
     assert list(rows[0])[-4:] == ["new_substance", "suspected_group", "estimated_mass", "library_entry"]
+
+
+def test_the_tic_labels_a_suspected_new_substance_by_its_group_not_the_library_name(lrcfs_results):
+    # the card's TIC (HTML and PDF) marked component 1 "#1 Methyl Palmitate", its closest library hit
+    from nps_id.report.plots import figure_svg, tic_figure
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    (new,) = [f for f in doc["findings"] if f.get("new_substance")]
+    svg = figure_svg(tic_figure(doc["chromatograms"][0], doc["findings"]))
+    assert f"#{new['index']} suspected new substance (group not determined)" in svg
+    assert new["name"] not in svg
