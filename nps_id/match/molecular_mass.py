@@ -11,6 +11,7 @@
   absent molecular ion; faint ions above the highest significant one and the nitrogen rule
   (the hits' mass parity) weigh in (development data: SWGDRUG leave-compound-out 0.78 right,
   highest ion alone 0.64; docs/match.md).
+- :func:`estimate_masses` -- the same for many unknowns at once (a search's queries), bit for bit.
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster (and above its reference spectrum's own ions): a candidate lighter than ions the
   spectrum holds cannot be the compound (unless the spectrum is a mixture).
@@ -22,8 +23,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from itertools import islice
-from typing import Iterable, Mapping, NamedTuple
+from itertools import chain, islice
+from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -136,6 +137,120 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
                 scores[m] *= PARITY_PENALTY
     best = max(scores.items(), key=lambda kv: (kv[1], kv[0]))[0]
     return int(best) if best > 0 else None
+
+
+#: :func:`estimate_masses`: candidate offsets from the unknown's highest ion held in one array
+#: (an unknown with a vote outside, from a stray ion or an odd hit, takes :func:`estimate_mass`),
+#: and unknowns per array step (memory: ``_CHUNK`` x 150 x 60 float64, ~5 MB: in the cache).
+_BELOW, _ABOVE, _CHUNK = 256, 512, 64
+#: The loss-alignment matrix of an unknown as one window of its ions: row c (candidate own + c),
+#: column l (loss l) reads m/z own + c - l, i.e. window position c - l + LOSS_SPAN - 1.
+_WINDOW = CANDIDATE_SPAN + LOSS_SPAN - 1
+_MATRIX_AT = np.arange(CANDIDATE_SPAN)[:, None] - _LOSSES[None, :] + LOSS_SPAN - 1
+
+
+def estimate_masses(relatives: Sequence[Mapping[int, float]],
+                    hits: Sequence[Iterable[Neighbour]]) -> list[int | None]:
+    """:func:`estimate_mass` of many unknowns (``relatives[i]`` with ``hits[i]``), the same values
+    bit for bit: the same sums in the same order, done as array steps across unknowns instead of
+    a Python loop each (the loss alignment's matrix products are the same BLAS calls, batched).
+    ~10x faster for a search's 10,000 queries."""
+    out: list[int | None] = [None] * len(relatives)
+    batch: list[tuple[int, int, list[int], list[Neighbour]]] = []
+    for i, (relative, neighbours) in enumerate(zip(relatives, hits)):
+        own = molecular_ion(relative)
+        if own is None:
+            continue
+        votes = [h for h in islice(neighbours, HIT_VOTES) if h.mass is not None and h.similarity > 0]
+        weak = [m - own for m in _weak_ions(relative, own)]
+        offsets = [h.mass - h.ion for h in votes if h.ion is not None]
+        if all(-_BELOW <= d < _ABOVE for d in chain(weak, offsets)):
+            batch.append((i, own, weak, votes))
+        else:
+            out[i] = estimate_mass(relative, votes)
+    for start in range(0, len(batch), _CHUNK):
+        chunk = batch[start:start + _CHUNK]
+        best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk)
+        for (i, *_), mass in zip(chunk, best):
+            out[i] = mass
+    return out
+
+
+def _estimate_chunk(relatives: list[Mapping[int, float]],
+                    chunk: list[tuple[int, int, list[int], list[Neighbour]]]) -> list[int | None]:
+    """:func:`estimate_mass`'s scores for unknowns whose votes all fall inside the array (rows:
+    unknowns; columns: candidate masses own - _BELOW .. own + _ABOVE - 1), added in its order --
+    own ion, weak ions, each hit's offset, the loss alignment -- then the parity penalty, then
+    the highest score (the higher mass on a tie)."""
+    n = len(chunk)
+    own = np.array([c[1] for c in chunk], dtype=np.int64)
+    scores = np.zeros((n, _BELOW + _ABOVE))
+    scores[:, _BELOW] = OWN_WEIGHT
+    weak_at = [(k, d + _BELOW) for k, c in enumerate(chunk) for d in c[2]]
+    if weak_at:
+        rows, cols = np.array(weak_at).T
+        scores[rows, cols] += WEAK_WEIGHT
+    # The hits slot by slot (slot j: every unknown's j-th vote); an empty slot or a hit without
+    # losses weighs 0 there, and adding 0.0 leaves a sum as it was.
+    slots = max(len(c[3]) for c in chunk)
+    weight = np.zeros((slots, n))
+    mass = np.zeros((slots, n), dtype=np.int64)
+    offset = np.full((slots, n), -1, dtype=np.int64)  # column of the hit's offset vote; -1: none
+    losses = np.zeros((slots, n, LOSS_SPAN))
+    loss_weight = np.zeros((slots, n))
+    loss_norm = np.ones((slots, n))
+    for k, c in enumerate(chunk):
+        for j, h in enumerate(c[3]):
+            weight[j, k] = h.similarity ** HIT_POWER
+            mass[j, k] = h.mass
+            if h.ion is not None:
+                offset[j, k] = h.mass - h.ion + _BELOW
+            vector, norm = h.losses if h.losses is not None else hit_losses(h)
+            if norm != 0:
+                losses[j, k], loss_norm[j, k], loss_weight[j, k] = vector, norm, weight[j, k]
+    for j in range(slots):
+        voting = np.flatnonzero(offset[j] >= 0)
+        scores[voting, offset[j, voting]] += weight[j, voting]
+    scores[:, _BELOW:_BELOW + CANDIDATE_SPAN] += _loss_alignment_chunk(relatives, own, loss_weight, losses, loss_norm)
+    parity = _parity_chunk(weight, mass)
+    odd = (own[:, None] + np.arange(-_BELOW, _ABOVE)[None, :]) % 2
+    scores[(parity[:, None] >= 0) & (odd != parity[:, None])] *= PARITY_PENALTY
+    last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
+    return [m if m > 0 else None for m in (own + last - _BELOW).tolist()]
+
+
+def _loss_alignment_chunk(relatives: list[Mapping[int, float]], own: np.ndarray, weight: np.ndarray,
+                          losses: np.ndarray, loss_norm: np.ndarray) -> np.ndarray:
+    """:func:`_loss_alignment`'s totals (unknowns x candidates own .. own + CANDIDATE_SPAN - 1)
+    for a chunk, hits slot by slot (``weight`` 0: none): the same products, one batched call."""
+    sizes = [len(r) for r in relatives]
+    masses = np.fromiter(chain.from_iterable(relatives), dtype=np.int64, count=sum(sizes))
+    values = np.fromiter(chain.from_iterable(r.values() for r in relatives), dtype=np.float64, count=sum(sizes))
+    which = np.repeat(np.arange(len(relatives)), sizes)
+    at = masses - own[which] + LOSS_SPAN - 1
+    inside = (at >= 0) & (at < _WINDOW)
+    window = np.zeros((len(relatives), _WINDOW))
+    window[which[inside], at[inside]] = values[inside]
+    matrix = np.sqrt(window).take(_MATRIX_AT, axis=1)  # C order, as the BLAS call needs it
+    norms = np.sqrt(np.add.reduce(matrix * matrix, axis=2))  # np.linalg.norm(axis=1) of each
+    norms[norms == 0] = np.inf
+    total = np.zeros((len(relatives), CANDIDATE_SPAN))
+    for j in range(weight.shape[0]):
+        cosine = (matrix @ losses[j][:, :, None])[:, :, 0] / (norms * loss_norm[j][:, None])
+        total += weight[j][:, None] * cosine ** 2
+    return total
+
+
+def _parity_chunk(weight: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    """:func:`_parity` per unknown of a chunk (slots x unknowns), -1 for None."""
+    parts = np.zeros((2, weight.shape[1]))
+    everyone = np.arange(weight.shape[1])
+    for j in range(min(PARITY_HITS, weight.shape[0])):
+        parts[mass[j] % 2, everyone] += weight[j]
+    total = parts[0] + parts[1]
+    parity = (parts[1] > parts[0]).astype(np.int64)
+    agreed = (total > 0) & (parts[parity, everyone] >= PARITY_AGREEMENT * total)
+    return np.where(agreed, parity, -1)
 
 
 def _weak_ions(relative: Mapping[int, float], own: int) -> list[int]:
