@@ -139,14 +139,16 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
     return int(best) if best > 0 else None
 
 
-#: :func:`estimate_masses`: candidate offsets from the unknown's highest ion held in one array
-#: (an unknown with a vote outside, from a stray ion or an odd hit, takes :func:`estimate_mass`),
-#: and unknowns per array step (memory: ``_CHUNK`` x 150 x 60 float64, ~5 MB: in the cache).
-_BELOW, _ABOVE, _CHUNK = 256, 512, 64
+#: :func:`estimate_masses`: candidate masses own - _BELOW .. own + _ABOVE - 1 held in one array
+#: (hits of derivatives filed under the parent's formula vote far below their ions; an unknown
+#: with a vote outside, a stray ion, takes :func:`estimate_mass`), and unknowns per array step
+#: (the loss-alignment matrices: ``_CHUNK`` x 150 x 60 float64 at most, ~5 MB, within the cache).
+_BELOW, _ABOVE, _CHUNK = 1024, 1024, 64
 #: The loss-alignment matrix of an unknown as one window of its ions: row c (candidate own + c),
 #: column l (loss l) reads m/z own + c - l, i.e. window position c - l + LOSS_SPAN - 1.
 _WINDOW = CANDIDATE_SPAN + LOSS_SPAN - 1
 _MATRIX_AT = np.arange(CANDIDATE_SPAN)[:, None] - _LOSSES[None, :] + LOSS_SPAN - 1
+_OFFSET_PARITY = np.arange(-_BELOW, _ABOVE) % 2
 
 
 def estimate_masses(relatives: Sequence[Mapping[int, float]],
@@ -228,8 +230,9 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     rows = _blas_rows(max(c[4] for c in chunk))  # candidates further up align with nothing (0)
     scores[:, _BELOW:_BELOW + rows] += _loss_alignment_chunk(relatives, own, rows, loss_weight, losses, loss_norm)
     parity = _parity_chunk(weight, mass)
-    odd = (own[:, None] + np.arange(-_BELOW, _ABOVE)[None, :]) % 2
-    scores[(parity[:, None] >= 0) & (odd != parity[:, None])] *= PARITY_PENALTY
+    # candidate own + d has the other parity when d's parity differs from (parity - own)'s
+    other = (_OFFSET_PARITY[None, :] != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
+    np.multiply(scores, PARITY_PENALTY, out=scores, where=other)
     last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
     return [m if m > 0 else None for m in (own + last - _BELOW).tolist()]
 
