@@ -144,16 +144,16 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
     return int(best) if best > 0 else None
 
 
-#: :func:`estimate_masses`: candidate masses own - _BELOW .. own + _ABOVE - 1 held in one array
-#: (hits of derivatives filed under the parent's formula vote far below their ions; an unknown
-#: with a vote outside, a stray ion, takes :func:`estimate_mass`), and unknowns per array step
-#: (the loss-alignment matrices: ``_CHUNK`` x 150 x 60 float64 at most, ~5 MB, within the cache).
+#: :func:`estimate_masses`: an unknown whose votes lie within own - _BELOW .. own + _ABOVE - 1
+#: is estimated in the arrays (hits of derivatives filed under the parent's formula vote far
+#: below their ions); one with a vote further out, a stray ion, takes :func:`estimate_mass`.
+#: Unknowns per array step: the loss-alignment matrices, ``_CHUNK`` x 150 x 60 float64 at most
+#: (~5 MB), stay within the cache.
 _BELOW, _ABOVE, _CHUNK = 1024, 1024, 64
 #: The loss-alignment matrix of an unknown as one window of its ions: row c (candidate own + c),
 #: column l (loss l) reads m/z own + c - l, i.e. window position c - l + LOSS_SPAN - 1.
 _WINDOW = CANDIDATE_SPAN + LOSS_SPAN - 1
 _MATRIX_AT = np.arange(CANDIDATE_SPAN)[:, None] - _LOSSES[None, :] + LOSS_SPAN - 1
-_OFFSET_PARITY = np.arange(-_BELOW, _ABOVE) % 2
 
 
 def estimate_masses(relatives: Sequence[Mapping[int, float]],
@@ -196,33 +196,36 @@ def _blas_rows(rows: int) -> int:
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
                     chunk: list[tuple[int, int, list[int], list[Neighbour], int]]) -> list[int | None]:
-    """:func:`estimate_mass`'s scores for unknowns whose votes all fall inside the array (rows:
-    unknowns; columns: candidate masses own - _BELOW .. own + _ABOVE - 1), added in its order --
-    own ion, weak ions, each hit's offset, the loss alignment -- then the parity penalty, then
-    the highest score (the higher mass on a tie)."""
+    """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
+    masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
+    order -- own ion, weak ions, each hit's offset, the loss alignment -- then the parity
+    penalty, then the highest score (the higher mass on a tie)."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
-    scores = np.zeros((n, _BELOW + _ABOVE))
-    scores[:, _BELOW] = OWN_WEIGHT
-    weak_at = [(k, d + _BELOW) for k, c in enumerate(chunk) for d in c[2]]
+    votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
+    offsets = [None if h.ion is None else h.mass - h.ion for *_, h in votes]
+    weak_at = [(k, d) for k, c in enumerate(chunk) for d in c[2]]
+    known = [d for d in offsets if d is not None] + [d for _, d in weak_at]
+    below = max(0, -min(known, default=0))
+    scores = np.zeros((n, below + max(CANDIDATE_SPAN, max(known, default=0) + 1)))
+    scores[:, below] = OWN_WEIGHT
     if weak_at:
         rows, cols = np.array(weak_at).T
-        scores[rows, cols] += WEAK_WEIGHT
+        scores[rows, cols + below] += WEAK_WEIGHT
     # The hits slot by slot (slot j: every unknown's j-th vote); an empty slot or a hit without
     # losses weighs 0 there, and adding 0.0 leaves a sum as it was.
     slots = max(len(c[3]) for c in chunk)
     weight = np.zeros((slots, n))
     mass = np.zeros((slots, n), dtype=np.int64)
-    offset = np.full((slots, n), -1, dtype=np.int64)  # column of the hit's offset vote; -1: none
+    column = np.full((slots, n), -1, dtype=np.int64)  # of the hit's offset vote; -1: none
     losses = np.zeros((slots, n, LOSS_SPAN))
     loss_weight = np.zeros((slots, n))
     loss_norm = np.ones((slots, n))
-    votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
     if votes:
         at = tuple(np.array([(j, k) for j, k, _ in votes]).T)
         weight[at] = [h.similarity ** HIT_POWER for *_, h in votes]
         mass[at] = [h.mass for *_, h in votes]
-        offset[at] = [-1 if h.ion is None else h.mass - h.ion + _BELOW for *_, h in votes]
+        column[at] = [-1 if d is None else d + below for d in offsets]
         vectors, norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for *_, h in votes))
         kept = np.array(norms) != 0
         kept_at = (at[0][kept], at[1][kept])
@@ -230,16 +233,16 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
         loss_norm[kept_at] = np.array(norms)[kept]
         loss_weight[kept_at] = weight[kept_at]
     for j in range(slots):
-        voting = np.flatnonzero(offset[j] >= 0)
-        scores[voting, offset[j, voting]] += weight[j, voting]
+        voting = np.flatnonzero(column[j] >= 0)
+        scores[voting, column[j, voting]] += weight[j, voting]
     rows = _blas_rows(max(c[4] for c in chunk))  # candidates further up align with nothing (0)
-    scores[:, _BELOW:_BELOW + rows] += _loss_alignment_chunk(relatives, own, rows, loss_weight, losses, loss_norm)
+    scores[:, below:below + rows] += _loss_alignment_chunk(relatives, own, rows, loss_weight, losses, loss_norm)
     parity = _parity_chunk(weight, mass)
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
-    other = (_OFFSET_PARITY[None, :] != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
+    other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
     np.multiply(scores, PARITY_PENALTY, out=scores, where=other)
     last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
-    return [m if m > 0 else None for m in (own + last - _BELOW).tolist()]
+    return [m if m > 0 else None for m in (own + last - below).tolist()]
 
 
 def _loss_alignment_chunk(relatives: list[Mapping[int, float]], own: np.ndarray, rows: int, weight: np.ndarray,
