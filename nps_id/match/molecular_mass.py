@@ -189,7 +189,8 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
 def _blas_rows(rows: int) -> int:
     """The loss-alignment rows to compute for ``rows`` that hold ions: a whole number of blocks of
     4 (OpenBLAS's gemv kernel takes rows 4 at a time and the last 150 % 4 on another path, which
-    rounds differently), or all of them -- so every row is the sum the full matrix gives."""
+    rounds differently), or all of them -- so every row is the sum the full matrix gives (a BLAS
+    that blocks otherwise would fail tests/match/test_molecular_mass.py, which compares)."""
     blocks = -(-rows // 4) * 4
     return blocks if blocks <= CANDIDATE_SPAN - CANDIDATE_SPAN % 4 else CANDIDATE_SPAN
 
