@@ -34,6 +34,7 @@ Usage::
 
 ``--against`` times the same commands from another checkout (before) and this one (now) as
 alternating processes on a shared machine, and checks that their outputs are the same bytes.
+``--workload EI`` (or ``MS/MS``) runs one workload of either.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+from typing import Sequence
 import time
 from pathlib import Path
 
@@ -288,8 +290,11 @@ def main() -> None:
     parser.add_argument("--against", type=Path, default=None, metavar="OLD_CHECKOUT",
                         help="--whole-process: instead, before (OLD_CHECKOUT's code) -> now as alternating "
                              "processes, --repeat rounds, and their outputs compared")
+    parser.add_argument("--workload", action="append", choices=[w[0] for w in WORKLOADS], default=None,
+                        help="--whole-process: only this workload (repeatable; default: all)")
     args = parser.parse_args()
     globals()["REPEAT"] = max(args.repeat, 1)
+    workloads = args.workload or [w[0] for w in WORKLOADS]
     if args.million:
         million()
         return
@@ -297,12 +302,12 @@ def main() -> None:
         scale(args.scale)
         return
     if args.whole_process and args.against:
-        if not (args.ei_library and args.ms2_library):
+        if ("EI" in workloads and not args.ei_library) or ("MS/MS" in workloads and not args.ms2_library):
             parser.error("--against needs --ei-library and --ms2-library (the same files for both codes)")
-        alternate(args.against, args.ei_library, args.ms2_library, max(args.repeat, 1))
+        alternate(args.against, args.ei_library, args.ms2_library, max(args.repeat, 1), workloads=workloads)
         return
     if args.whole_process:
-        whole_process(args.ei_library, args.ms2_library)
+        whole_process(args.ei_library, args.ms2_library, workloads=workloads)
         return
     t = time.perf_counter()
     tasks = load_tasks(args.task)
@@ -522,11 +527,14 @@ def _query_files(tmp: Path, query_name: str, copies: int) -> tuple[Path, Path]:
     return queries_file, one
 
 
-def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int = 10) -> None:
+def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int = 10,
+                  workloads: Sequence[str] = ("EI", "MS/MS")) -> None:
     """`nps-id search` as a process vs Flash entropy's query loop (index prebuilt), one run."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-whole-"))
     rows = []
     for (task, lib_name, query_name), given in zip(WORKLOADS, (ei_library, ms2_library)):
+        if task not in workloads:
+            continue
         queries_file, one = _query_files(tmp, query_name, copies)
         library = given or tmp / f"{lib_name}.h5"
         if given is None:
@@ -566,7 +574,8 @@ def whole_process(ei_library: Path | None, ms2_library: Path | None, copies: int
     print(f"\n(nps-id: best of {REPEAT} processes; Flash: best of {REPEAT} loops, index built before; files in {tmp})")
 
 
-def alternate(old: Path, ei_library: Path, ms2_library: Path, rounds: int, copies: int = 10) -> None:
+def alternate(old: Path, ei_library: Path | None, ms2_library: Path | None, rounds: int, copies: int = 10,
+              workloads: Sequence[str] = ("EI", "MS/MS")) -> None:
     """Before -> now on this machine as it is: the whole-process commands run from ``old`` (another
     checkout of nps-id, e.g. ``git archive`` of the branch point) and from this one as alternating
     processes (one untimed run each first, each with its own warm cache folder), ``rounds``
@@ -576,6 +585,8 @@ def alternate(old: Path, ei_library: Path, ms2_library: Path, rounds: int, copie
     print("| workload | before wall s, best (median) | now wall s, best (median) | before CPU s | now CPU s "
           "| outputs | load average |\n|---|---:|---:|---:|---:|---|---|", flush=True)
     for (task, _, query_name), library in zip(WORKLOADS, (ei_library, ms2_library)):
+        if task not in workloads:
+            continue
         queries_file, one = _query_files(tmp, query_name, copies)
         for label, file, extra in ((task, queries_file, ("--top", 5, "--format", "jsonl")),
                                    (f"{task}, one spectrum", one, ())):

@@ -38,7 +38,10 @@ from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
-from nps_id.match.molecular_mass import confirmed_ion_above, estimate_mass, ions_above, ions_missing, molecular_ion, nominal_spectrum
+from nps_id.match.molecular_mass import (
+    HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing, molecular_ion,
+    nominal_spectrum,
+)
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.analogue_confidence import query_mass
@@ -388,6 +391,7 @@ def assess(
     identity: bool = True,
     acquired_max: float | None = None,
     fields_only: bool = False,
+    estimated: tuple[dict[int, float], int | None] | None = None,
     **evidence: Any,
 ) -> Assessment:
     """Verdict and new-substance evidence for one spectrum.
@@ -416,9 +420,15 @@ def assess(
         Compute only what :meth:`Assessment.fields` needs (``nps-id search``): the same values,
         but the hit's isomers are enumerated (RDKit) only when they can change the verdict --
         when it is ``identified`` without them -- and ``closest`` is left empty.
+    estimated
+        EI: the spectrum's :func:`~nps_id.match.molecular_mass.nominal_spectrum` and estimated mass
+        when the caller has them (:func:`assess_search` estimates all its queries at once).
     """
-    relative = nominal_spectrum(mz, intensity) if kind == "ei" else {}
-    estimated = _estimated_mass(relative, kind, hits, facts, precursor)
+    if estimated is not None:
+        relative, estimated = estimated
+    else:
+        relative = nominal_spectrum(mz, intensity) if kind == "ei" else {}
+        estimated = _estimated_mass(relative, kind, hits, facts, precursor)
     if not hits:
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
@@ -654,8 +664,9 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                           to_999_column(hits.rmf), similarity.tolist()))
     gaps = to_999_column(hits.gap)
     alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        q = int(hits.query[start])
+    groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
+    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
+    for start, end, q in groups:
         spectrum = spectra[q]
         kind = kind_of(spectrum)
         ranked = ranked_all[start:end]
@@ -677,9 +688,20 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
         out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts, gap=gaps[start],
                         isomer_alert=alerts[start], thresholds=thresholds,
-                        precursor=precursor, identity=not analog, fields_only=fields_only, **extra)
+                        precursor=precursor, identity=not analog, fields_only=fields_only,
+                        estimated=estimated.get(q), **extra)
     facts.save()
     return out
+
+
+def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: LibraryFacts) -> dict[int, tuple]:
+    """Query position -> (nominal spectrum, estimated mass) of the EI queries among ``queries``
+    (position -> spectrum, its ranked hits): :func:`_estimated_mass` of each, all at once."""
+    ei = {q: query for q, query in queries.items() if kind_of(query[0]) == "ei"}
+    relatives = [nominal_spectrum(spectrum.mz, spectrum.intensity) for spectrum, _ in ei.values()]
+    neighbours = [[facts.neighbour(h.row)._replace(similarity=h.similarity) for h in ranked[:HIT_VOTES]]
+                  for _, ranked in ei.values()]
+    return dict(zip(ei, zip(relatives, estimate_masses(relatives, neighbours))))
 
 
 def ranked_hit(hits: Any, j: int, kind: str, analog: bool) -> RankedHit:

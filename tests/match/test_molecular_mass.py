@@ -35,3 +35,42 @@ def test_memory_does_not_grow_with_the_m_z_value():
     assert estimate_mass({91: 1.0, 105: 0.5, 119: 0.1, 10**12: 0.01}, [Neighbour(134, 134, hit, 0.9, "C10H14")]) == 10**12
     huge = Neighbour(12 * 10**12, 10**12, {10**12: 1.0, 91: 0.5}, 0.9, "C1000000000000")
     assert estimate_mass({91: 1.0, 105: 0.5, 119: 0.1}, [huge]) is not None
+
+
+def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
+    # estimate_masses (a search's queries in array steps) is estimate_mass bit for bit: the
+    # MassBank EI queries with their SWGDRUG hits, plus the odd cases -- no peaks, no hits, a
+    # stray m/z far above the rest and a hit of a huge mass (both outside the arrays), a hit
+    # without losses (a derivative: ions above its mass), ties
+    import numpy as np
+
+    from nps_id.io import read
+    from nps_id.library import open_verified
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.molecular_mass import estimate_masses, nominal_spectrum
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+    from tests.conftest import data_path
+
+    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    hits = search(queries, reference, SearchSettings(top_k=12))
+    facts = LibraryFacts(reference)
+    relatives, neighbours = [], []
+    for q in np.unique(hits.query).tolist():
+        at = np.flatnonzero(hits.query == q)
+        relatives.append(nominal_spectrum(queries[q].mz, queries[q].intensity))
+        neighbours.append([facts.neighbour(int(hits.row[j]))._replace(similarity=float(hits.similarity[j]))
+                           for j in at])
+    hit = {91: 1.0, 105: 0.3, 119: 0.2, 134: 0.1}
+    plain = Neighbour(134, 134, hit, 0.9, "C10H14")
+    odd = [({}, [plain]), ({91: 1.0, 119: 0.1}, []), ({91: 1.0, 119: 0.1, 10**12: 0.01}, [plain]),
+           ({91: 1.0, 105: 0.5, 119: 0.1}, [Neighbour(12 * 10**12, 10**12, {10**12: 1.0}, 0.9, "C1000000000000")]),
+           ({91: 1.0, 105: 0.5, 119: 0.1}, [Neighbour(120, 134, hit, 0.8, "C9H12"), plain]),
+           ({91: 1.0, 105: 1.0, 119: 1.0}, [plain, plain._replace(similarity=0.0), plain._replace(mass=None)])]
+    relatives += [r for r, _ in odd]
+    neighbours += [n for _, n in odd]
+    expected = [estimate_mass(r, n) for r, n in zip(relatives, neighbours)]
+    assert estimate_masses(relatives, neighbours) == expected
+    assert len(set(expected)) > 100 and None in expected
