@@ -45,7 +45,7 @@ from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
 
-MIN_PAIRS = 10  # a move kind with fewer pairs takes the rate of its family (text before ':')
+MIN_PAIRS = 10  # a move kind with fewer pairs takes the rate of its nearest coarser kind (rates_for)
 
 
 def verified_structures(lib: Library) -> list[str | None]:
@@ -119,18 +119,24 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
 
 
 def rates_for(pooled: dict[str, list[float]]) -> dict[str, dict]:
-    """Rate per move; a move with fewer than MIN_PAIRS pairs takes its family's (text before
-    ':'), a family with fewer takes the context's over all moves ("default")."""
+    """Rate per move kind and per coarser kind (each prefix before a ':': ``ring_position:O:far``
+    -> ``ring_position:O`` -> ``ring_position``, pooled over its finer kinds); a kind with fewer
+    than MIN_PAIRS pairs takes its nearest coarser kind's with enough, else the context's over
+    all moves ("default"). The coarser kinds are written too: the rule reads a kind the file
+    lacks at them (:func:`nps_id.match.isomer_rule.rate_of`)."""
     family: dict[str, list[float]] = defaultdict(list)
     for move, values in pooled.items():
-        family[move.split(":")[0]].extend(values)
+        parts = move.split(":")
+        for n in range(1, len(parts) + 1):
+            family[":".join(parts[:n])].extend(values)
     every = [v for values in pooled.values() for v in values]
     moves = {}
-    for move, values in sorted(pooled.items()):
-        fam = move.split(":")[0]
-        basis, source = (values, move) if len(values) >= MIN_PAIRS else \
-            (family[fam], fam) if len(family[fam]) >= MIN_PAIRS else (every, "default")
-        moves[move] = {"pairs": len(values), "inseparable": round(float(sum(values)), 1),
+    for kind, values in sorted(family.items()):
+        parts = kind.split(":")
+        source = next((":".join(parts[:n]) for n in range(len(parts), 0, -1)
+                       if len(family[":".join(parts[:n])]) >= MIN_PAIRS), "default")
+        basis = family[source] if source != "default" else every
+        moves[kind] = {"pairs": len(values), "inseparable": round(float(sum(values)), 1),
                        "rate": round(float(np.mean(basis)), 3), "from": source}
     moves["default"] = {"pairs": len(every), "inseparable": round(float(sum(every)), 1),
                         "rate": round(float(np.mean(every)), 3) if every else 1.0, "from": "all"}

@@ -17,7 +17,7 @@ An isomer is *not excluded* when
 
 A retention index within the window, or a reference standard run, excludes them (the verdict
 rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
-:class:`IsomerCheck`; :func:`load_rates`, :func:`rates_context`.
+:class:`IsomerCheck`; :func:`load_rates`, :func:`rates_context`, :func:`rate_of`.
 """
 from __future__ import annotations
 
@@ -85,6 +85,18 @@ def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, floa
     return ms2 if kind == "ms2" and ms2 in (load_rates() if rates is None else rates) else context
 
 
+def rate_of(move: str, rates: Mapping[str, float]) -> float:
+    """The rate of a move kind (``ring_position:O:far``) in one context's rates: its own, else its
+    nearest coarser kind's (``ring_position:O``, ``ring_position``), else the context's
+    ``default`` (1.0 when there is none: nothing excluded by a rate never learned)."""
+    parts = move.split(":")
+    for n in range(len(parts), 0, -1):
+        rate = rates.get(":".join(parts[:n]))
+        if rate is not None:
+            return rate
+    return rates.get("default", 1.0)
+
+
 def check_isomers(
     hit_smiles: str | None,
     context: str,
@@ -128,10 +140,9 @@ def check_isomers(
     if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
     rates = (load_rates() if rates is None else rates).get(context, {})
-    default = rates.get("default", 1.0)
     notes = []
     for isomer in isomers:
-        rate = rates.get(isomer.move, default)
+        rate = rate_of(isomer.move, rates)
         block = isomer.inchikey[:14]
         name = library_name(block)
         score = hit_scores.get(block)
