@@ -24,7 +24,7 @@ def test_butyryl_and_isobutyryl_fentanyl_are_one_methyl_shift_apart() -> None:
     isomers = enumerate_isomers(BUTYRYL_FENTANYL)
     found = {i.inchikey[:14]: i.move for i in isomers}
     (iso_key,) = _keys(ISOBUTYRYL_FENTANYL)
-    assert found[iso_key] == "methyl_shift:acyl"
+    assert found[iso_key] == "methyl_shift"
     back = {i.inchikey[:14] for i in enumerate_isomers(ISOBUTYRYL_FENTANYL)}
     assert _keys(BUTYRYL_FENTANYL) <= back
 
@@ -123,35 +123,17 @@ def _moves(smiles: str) -> dict[str, str]:
     return {i.inchikey[:14]: i.move for i in enumerate_isomers(smiles)}
 
 
-def test_a_ring_position_move_says_whether_it_involves_an_ortho_position() -> None:
-    # Ortho effects (H-bonds, neighbour eliminations) separate ortho isomers in EI; meta and para
-    # isomers rarely separate (dimethyl terephthalate and isophthalate match at MF 925).
-    found = _moves("COC(=O)c1ccc(C(=O)OC)cc1")  # dimethyl terephthalate
-    (meta,) = _keys("COC(=O)c1cccc(C(=O)OC)c1")
-    (ortho,) = _keys("COC(=O)c1ccccc1C(=O)OC")
-    assert found[meta] == "ring_position:branch:far"
-    assert found[ortho] == "ring_position:branch:ortho"
-    # from the ortho isomer every move starts next to the other substituent
-    assert set(_moves("COc1ccccc1O").values()) >= {"ring_position:O:ortho"}  # guaiacol -> 3-/4-methoxyphenol
-    # a position next to a ring fusion is an ortho (peri) position: 1- vs 2-hydroxynaphthalene
-    assert set(_moves("Oc1cccc2ccccc12").values()) == {"ring_position:O:ortho"}
-
-
 def test_a_double_bond_move_says_whether_it_changes_conjugation_with_an_aromatic_ring() -> None:
     # estragole (allyl) <-> anethole (propenyl): the C=C moves into conjugation with the ring
     found = _moves("COc1ccc(CC=C)cc1")
     (anethole,) = _keys("COc1ccc(C=CC)cc1")
     assert found[anethole] == "double_bond:conjugation"
     (shifted,) = _keys("CC=CCCCC")
-    assert _moves("C=CCCCCC")[shifted] == "double_bond"  # 1-heptene -> 2-heptene: no ring
+    assert _moves("C=CCCCCC")[shifted] == "double_bond:plain"  # 1-heptene -> 2-heptene: no ring
 
 
-def test_a_methyl_shift_says_which_chain_it_branches() -> None:
-    # di-n-propyl <-> diisopropyl phthalate: the branch moves next to the ester oxygen
-    (iso,) = _keys("CCCOC(=O)c1ccccc1C(=O)OC(C)C")
-    assert _moves("CCCOC(=O)c1ccccc1C(=O)OCCC")[iso] == "methyl_shift:O"
-    # butyryl <-> isobutyryl fentanyl: next to the carbonyl
-    (isobutyryl,) = _keys(ISOBUTYRYL_FENTANYL)
-    assert _moves(BUTYRYL_FENTANYL)[isobutyryl] == "methyl_shift:acyl"
-    (branched,) = _keys("CCCCC(C)C")
-    assert _moves("CCCCCCC")[branched] == "methyl_shift:alkyl"  # heptane -> 2-methylhexane
+def test_an_exocyclic_double_bond_moved_into_a_ring_is_no_conjugation_move() -> None:
+    # loratadine's ylidene C=C next to its aryl rings, moved into the piperidine ring
+    loratadine = "CCOC(=O)N1CCC(=C2c3ccc(Cl)cc3CCc3cccnc32)CC1"
+    moves = {i.move for i in enumerate_isomers(loratadine) if i.move.startswith("double_bond")}
+    assert moves == {"double_bond:plain"}
