@@ -47,3 +47,25 @@ def test_estragole_does_not_exclude_anethole_when_conjugation_moves_are_insepara
     check = check_isomers(estragole, "other", 950, lambda block: None, {}, min_rate=0.4, margin=100,
                           rates=rates, isomers=enumerate_isomers(estragole))
     assert {n.move for n in check.absent} == {"double_bond:conjugation"}
+
+
+def test_trans_anethole_left_out_of_swgdrug_is_not_identified_as_estragole(swgdrug_library):
+    # The real pair: SWGDRUG's trans-anethole spectrum matches estragole at MF ~950; with
+    # anethole removed from the library it was "identified" as estragole (stop 21).
+    from nps_id.library import Library
+    from nps_id.match.assess import LibraryFacts, assess, ranked_hit
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+
+    with Library.open(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+        (query,) = [s for s in lib.spectra() if s.get("name") == "trans-Anethole"]
+    own = str(query.get("inchikey"))[:14]
+    facts = LibraryFacts(reference).excluding(frozenset({own}))
+    hits = search([query], reference, SearchSettings(top_k=20))
+    ranked = [ranked_hit(hits, j, "ei", analog=False) for j in range(len(hits.row))
+              if facts.block(int(hits.row[j])) != own]
+    assert facts.name(ranked[0].row) == "Estragole" and ranked[0].mf >= 900
+    found = assess(query.mz, query.intensity, "ei", ranked, facts, gap=None, isomer_alert=False)
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
+    assert "double_bond:conjugation" in {n.move for n in found.isomers.absent}
