@@ -119,8 +119,8 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
 
 
 def rates_for(pooled: dict[str, list[float]]) -> dict[str, dict]:
-    """Rate per move kind and per coarser kind (each prefix before a ':': ``ring_position:O:far``
-    -> ``ring_position:O`` -> ``ring_position``, pooled over its finer kinds); a kind with fewer
+    """Rate per move kind and per coarser kind (each prefix before a ':': ``double_bond:conjugation``
+    -> ``double_bond``, pooled over its finer kinds); a kind with fewer
     than MIN_PAIRS pairs takes its nearest coarser kind's with enough, else the context's over
     all moves ("default"). The coarser kinds are written too: the rule reads a kind the file
     lacks at them (:func:`nps_id.match.isomer_rule.rate_of`)."""

@@ -86,9 +86,9 @@ def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, floa
 
 
 def rate_of(move: str, rates: Mapping[str, float]) -> float:
-    """The rate of a move kind (``ring_position:O:far``) in one context's rates: its own, else its
-    nearest coarser kind's (``ring_position:O``, ``ring_position``), else the context's
-    ``default`` (1.0 when there is none: nothing excluded by a rate never learned)."""
+    """The rate of a move kind (``double_bond:conjugation``) in one context's rates: its own, else
+    its nearest coarser kind's (``double_bond``; the text before a ``:``, at any depth), else the
+    context's ``default`` (1.0 when there is none: nothing excluded by a rate never learned)."""
     parts = move.split(":")
     for n in range(len(parts), 0, -1):
         rate = rates.get(":".join(parts[:n]))
