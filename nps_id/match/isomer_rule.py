@@ -108,6 +108,7 @@ def check_isomers(
     margin: int,
     rates: Mapping[str, Mapping[str, float]] | None = None,
     isomers: "Sequence[Isomer] | None" = None,
+    small_ring_atoms: int = 0,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
 
@@ -130,6 +131,10 @@ def check_isomers(
     isomers
         The hit's :func:`~nps_id.chem.isomers.enumerate_isomers` when the caller already has them
         (a cache); enumerated here if None.
+    small_ring_atoms
+        A hit with at most this many heavy atoms has its ring-position isomers inseparable (rate
+        1), whatever the rates say (:class:`~nps_id.match.verdict.VerdictThresholds`
+        ``isomer_small_ms2_atoms``, for MS/MS spectra; 0: none).
     """
     if not hit_smiles:
         return IsomerCheck(False)
@@ -140,9 +145,10 @@ def check_isomers(
     if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
     rates = (load_rates() if rates is None else rates).get(context, {})
+    small = small_ring_atoms > 0 and _heavy_atoms(hit_smiles) <= small_ring_atoms
     notes = []
     for isomer in isomers:
-        rate = rate_of(isomer.move, rates)
+        rate = 1.0 if small and isomer.move.startswith("ring_position") else rate_of(isomer.move, rates)
         block = isomer.inchikey[:14]
         name = library_name(block)
         score = hit_scores.get(block)
@@ -152,3 +158,11 @@ def check_isomers(
             continue  # absent, and spectra usually tell this kind of isomer apart
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     return IsomerCheck(True, tuple(notes))
+
+
+@functools.lru_cache(maxsize=4096)
+def _heavy_atoms(smiles: str) -> int:
+    from rdkit import Chem  # lazy: RDKit
+
+    mol = Chem.MolFromSmiles(smiles)
+    return mol.GetNumHeavyAtoms() if mol is not None else 0

@@ -147,6 +147,12 @@ class VerdictThresholds:
         so below it every enumerated isomer is not excluded (chosen on the development data:
         wrong ``identified`` of left-out compounds SWGDRUG 45 -> 23, MassBank EI 65 -> 27,
         MS/MS 71 -> 57; docs/match.md).
+    isomer_small_ms2_atoms : int
+        MS/MS: a hit with at most this many heavy atoms has every ring-position isomer not
+        excluded, whatever its kind's EI-learned rate: collision-induced dissociation of a small
+        aromatic loses H2O, CO, HCl or CO2 wherever its substituents sit (dichlorophenols,
+        nicotinate / isonicotinate). 10 chosen on the development data (docs/match.md): wrong
+        ``identified`` of left-out MS/MS compounds 57 -> 53, present 24 -> 22, for 4 right ones.
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -176,6 +182,7 @@ class VerdictThresholds:
     isomer_margin: int = 100
     isomer_exclusion_mf: int = 900
     isomer_exclusion_score: int = 850
+    isomer_small_ms2_atoms: int = 10
     precursor_ppm: float = 5.0
     min_fragments: int = 2
 

@@ -69,3 +69,26 @@ def test_trans_anethole_left_out_of_swgdrug_is_not_identified_as_estragole(swgdr
     found = assess(query.mz, query.intensity, "ei", ranked, facts, gap=None, isomer_alert=False)
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
     assert "double_bond:conjugation" in {n.move for n in found.isomers.absent}
+
+
+def test_ring_positions_of_a_small_molecule_are_not_excluded_by_an_ms2_spectrum():
+    # MassBank MS/MS: 2,4-dichlorophenol left out was "identified" as 2,5-dichlorophenol (score
+    # 985). CID of a small aromatic loses H2O, CO, HCl wherever the ring substituents sit; the
+    # EI-learned rate for ring chlorine (0.32) excluded the 2,4-isomer.
+    from rdkit import Chem
+
+    from nps_id.match.verdict import VerdictThresholds
+
+    t = VerdictThresholds()
+    rates = {"other": {"ring_position:Cl": 0.32, "ring_position:O": 0.25, "default": 0.27}}
+    small = "Oc1cc(Cl)ccc1Cl"  # 2,5-dichlorophenol: 9 heavy atoms
+
+    def absent(atoms: int) -> set[str]:
+        check = check_isomers(small, "other", 985, lambda block: None, {}, min_rate=t.isomer_min_rate,
+                              margin=t.isomer_margin, rates=rates, small_ring_atoms=atoms)
+        return {n.inchikey[:14] for n in check.absent}
+
+    two_four = Chem.MolToInchiKey(Chem.MolFromSmiles("Oc1ccc(Cl)cc1Cl"))[:14]
+    assert two_four in absent(t.isomer_small_ms2_atoms)
+    assert absent(0) == set()  # EI: the rates decide
+    assert 9 <= t.isomer_small_ms2_atoms < 12
