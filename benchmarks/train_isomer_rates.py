@@ -46,7 +46,7 @@ from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
 
-MIN_PAIRS = 10  # a move kind with fewer pairs takes the rate of its family (text before ':')
+MIN_PAIRS = 10  # a move kind with fewer pairs takes the rate of its nearest coarser kind (rates_for)
 
 
 def verified_structures(lib: Library) -> list[str | None]:
@@ -123,11 +123,16 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
 
 
 def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
-    """Rate curve per move; a move with fewer than MIN_PAIRS pairs takes its family's (text
-    before ':'), a family with fewer takes the context's over all moves ("default")."""
+    """Rate curve per move kind and per coarser kind (each prefix before a ':':
+    ``double_bond:conjugation`` -> ``double_bond``, pooled over its finer kinds); a kind with fewer
+    than MIN_PAIRS pairs takes its nearest coarser kind's with enough, else the context's over
+    all moves ("default"). The coarser kinds are written too: the rule reads a kind the file
+    lacks at them (:func:`nps_id.match.isomer_rule.rate_of`)."""
     family: dict[str, list[np.ndarray]] = defaultdict(list)
     for move, values in pooled.items():
-        family[move.split(":")[0]].extend(values)
+        parts = move.split(":")
+        for n in range(1, len(parts) + 1):
+            family[":".join(parts[:n])].extend(values)
     every = [v for values in pooled.values() for v in values]
 
     def entry(values: list[np.ndarray], basis: list[np.ndarray], source: str) -> dict:
@@ -136,11 +141,11 @@ def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
                 "rate_at_score": [round(float(x), 3) for x in curve], "from": source}
 
     moves = {}
-    for move, values in sorted(pooled.items()):
-        fam = move.split(":")[0]
-        basis, source = (values, move) if len(values) >= MIN_PAIRS else \
-            (family[fam], fam) if len(family[fam]) >= MIN_PAIRS else (every, "default")
-        moves[move] = entry(values, basis, source)
+    for kind, values in sorted(family.items()):
+        parts = kind.split(":")
+        source = next((":".join(parts[:n]) for n in range(len(parts), 0, -1)
+                       if len(family[":".join(parts[:n])]) >= MIN_PAIRS), "default")
+        moves[kind] = entry(values, family[source] if source != "default" else every, source)
     moves["default"] = entry(every, every, "all")
     return moves
 
@@ -152,7 +157,7 @@ def main() -> None:
     args = parser.parse_args()
     refuse_output_onto_inputs([args.output], args.libraries)
     thresholds = VerdictThresholds()
-    pooled: dict[tuple[str, str], list[float]] = defaultdict(list)
+    pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     for path in args.libraries:
         for key, values in pair_outcomes(path, thresholds).items():
             pooled[key].extend(values)

@@ -12,7 +12,9 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
 - ``chain_transfer``: a CH2 moved from one chain to another (N-ethyl/alpha-methyl <->
   N-methyl/alpha-ethyl; acetyl + methyl <-> propionyl);
 - ``double_bond``: a chain C=C moved by one position (safrole <-> isosafrole, estragole <->
-  anethole: allyl <-> propenyl);
+  anethole: allyl <-> propenyl); ``double_bond:conjugation`` when the move takes an all-chain C=C
+  into or out of conjugation with an aromatic ring (allyl <-> propenyl), else ``double_bond:plain``
+  (library pairs of other compounds: inseparable 0.60 against 0.11);
 - ``ring_nitrogen``: a pyridine-type ring nitrogen moved to another C-H position of its aromatic
   ring system (quinoline <-> isoquinoline, benzo[f]quinoline <-> phenanthridine, 2-/3-/4-pyridyl
   seen from the ring): the ring fragments the same way (loss of HCN), wherever the N sits;
@@ -162,7 +164,16 @@ def _double_bond(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                 for idx in (a.GetIdx(), c.GetIdx()):
                     rw.GetAtomWithIdx(idx).SetNoImplicit(False)
                     rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
-                yield rw.GetMol(), "double_bond"
+                # a chain C=C into or out of conjugation with an aromatic ring (estragole <->
+                # anethole): a kind of its own (learned inseparable far more often than other
+                # double-bond moves); an exocyclic C=C moved into a ring (loratadine) is not one
+                chain = not any(x.IsInRing() for x in (a, b, c))
+                moved = chain and _conjugated(a, b) != _conjugated(b, c)
+                yield rw.GetMol(), "double_bond:conjugation" if moved else "double_bond:plain"
+
+
+def _conjugated(*atoms: Chem.Atom) -> bool:
+    return any(n.GetIsAromatic() for atom in atoms for n in atom.GetNeighbors())
 
 
 def _ring_nitrogen(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:

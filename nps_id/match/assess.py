@@ -445,7 +445,8 @@ def assess(
         context = rates_context(facts.context(top.row), kind)
         return check_isomers(smiles, context, top.score, facts.name_of_block, scores,
                              min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin,
-                             isomers=facts.isomer_cache.get(smiles) if smiles else None)
+                             isomers=facts.isomer_cache.get(smiles) if smiles else None,
+                             small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0)
 
     above = missing = None
     if kind == "ei" and facts.mass(top.row) is not None:

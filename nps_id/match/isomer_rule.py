@@ -21,7 +21,7 @@ An isomer is *not excluded* when
 
 A retention index within the window, or a reference standard run, excludes them (the verdict
 rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
-:class:`IsomerCheck`; :func:`load_rates`, :func:`rate_at`, :func:`rates_context`.
+:class:`IsomerCheck`; :func:`load_rates`, :func:`rate_of`, :func:`rate_at`, :func:`rates_context`.
 """
 from __future__ import annotations
 
@@ -105,6 +105,19 @@ def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, Rate
     return ms2 if kind == "ms2" and ms2 in (load_rates() if rates is None else rates) else context
 
 
+def rate_of(move: str, rates: Mapping[str, RateCurve]) -> RateCurve:
+    """The rate curve of a move kind (``double_bond:conjugation``) in one context's rates: its
+    own, else its nearest coarser kind's (``double_bond``; the text before a ``:``, at any depth),
+    else the context's ``default`` (1.0 at every score when there is none: nothing excluded by a
+    rate never learned)."""
+    parts = move.split(":")
+    for n in range(len(parts), 0, -1):
+        curve = rates.get(":".join(parts[:n]))
+        if curve is not None:
+            return curve
+    return rates.get("default", (1.0,))
+
+
 def check_isomers(
     hit_smiles: str | None,
     context: str,
@@ -116,6 +129,7 @@ def check_isomers(
     margin: int,
     rates: Mapping[str, Mapping[str, RateCurve]] | None = None,
     isomers: "Sequence[Isomer] | None" = None,
+    small_ring_atoms: int = 0,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
 
@@ -138,6 +152,10 @@ def check_isomers(
     isomers
         The hit's :func:`~nps_id.chem.isomers.enumerate_isomers` when the caller already has them
         (a cache); enumerated here if None.
+    small_ring_atoms
+        A hit with at most this many heavy atoms has its ring-position isomers inseparable (rate
+        1), whatever the rates say (:class:`~nps_id.match.verdict.VerdictThresholds`
+        ``isomer_small_ms2_atoms``, for MS/MS spectra; 0: none).
     """
     if not hit_smiles:
         return IsomerCheck(False)
@@ -148,10 +166,11 @@ def check_isomers(
     if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
     rates = (load_rates() if rates is None else rates).get(context, {})
-    default = rates.get("default", (1.0,))
+    small = small_ring_atoms > 0 and _heavy_atoms(hit_smiles) <= small_ring_atoms
     notes = []
     for isomer in isomers:
-        rate = rate_at(rates.get(isomer.move, default), top_score)
+        rate = 1.0 if small and isomer.move.startswith("ring_position") else \
+            rate_at(rate_of(isomer.move, rates), top_score)
         block = isomer.inchikey[:14]
         name = library_name(block)
         score = hit_scores.get(block)
@@ -161,3 +180,11 @@ def check_isomers(
             continue  # absent, and spectra usually tell this kind of isomer apart
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     return IsomerCheck(True, tuple(notes))
+
+
+@functools.lru_cache(maxsize=4096)
+def _heavy_atoms(smiles: str) -> int:
+    from rdkit import Chem  # lazy: RDKit
+
+    mol = Chem.MolFromSmiles(smiles)
+    return mol.GetNumHeavyAtoms() if mol is not None else 0

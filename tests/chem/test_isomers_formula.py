@@ -117,3 +117,23 @@ def test_a_ring_with_a_radical_or_charged_atom_does_not_open_into_a_molecule_of_
         formula = CalcMolFormula(Chem.MolFromSmiles(smiles))
         isomers = enumerate_isomers(smiles) or ()
         assert {CalcMolFormula(Chem.MolFromSmiles(i.smiles)) for i in isomers} <= {formula}, smiles
+
+
+def _moves(smiles: str) -> dict[str, str]:
+    return {i.inchikey[:14]: i.move for i in enumerate_isomers(smiles)}
+
+
+def test_a_double_bond_move_says_whether_it_changes_conjugation_with_an_aromatic_ring() -> None:
+    # estragole (allyl) <-> anethole (propenyl): the C=C moves into conjugation with the ring
+    found = _moves("COc1ccc(CC=C)cc1")
+    (anethole,) = _keys("COc1ccc(C=CC)cc1")
+    assert found[anethole] == "double_bond:conjugation"
+    (shifted,) = _keys("CC=CCCCC")
+    assert _moves("C=CCCCCC")[shifted] == "double_bond:plain"  # 1-heptene -> 2-heptene: no ring
+
+
+def test_an_exocyclic_double_bond_moved_into_a_ring_is_no_conjugation_move() -> None:
+    # loratadine's ylidene C=C next to its aryl rings, moved into the piperidine ring
+    loratadine = "CCOC(=O)N1CCC(=C2c3ccc(Cl)cc3CCc3cccnc32)CC1"
+    moves = {i.move for i in enumerate_isomers(loratadine) if i.move.startswith("double_bond")}
+    assert moves == {"double_bond:plain"}
