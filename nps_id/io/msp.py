@@ -26,7 +26,8 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, is_missing, lazy_read, line_batches, open_binary, parse_float
+from nps_id.io._source import (_LONGEST_MISSING, ReadReport, is_missing, lazy_read, line_batches, open_binary,
+                               parse_float)
 from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
                                 parse_retention_time)
 from nps_id.spectrum import Spectrum
@@ -105,6 +106,7 @@ _COMMENT_STRUCTURE_KEYS = {"smiles": "smiles", "computed smiles": "smiles", "inc
                            "computed inchikey": "inchikey"}
 # Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
 _PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": " "})
+_PEAK_SEPARATOR_RE = re.compile("[;:(),]")
 
 
 def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
@@ -226,7 +228,7 @@ def read(
 
 
 def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> Iterator[Spectrum]:
-    peak_start = _PEAK_START
+    peak_start, aliases, text_targets = _PEAK_START, KEY_ALIASES, _TEXT_TARGETS
     lineno = 0
     with open_binary(path) as raw:
         record = _Record(0)
@@ -280,7 +282,13 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> 
                     if spectrum is not None:
                         yield spectrum
                     record = _Record(record.index + 1, lineno)
-                _set_metadata(record.meta, lower, value, rt_unit)
+                target = aliases.get(lower)
+                value = value.strip()
+                if (target in text_targets and target not in record.meta
+                        and (len(value) > _LONGEST_MISSING or not is_missing(value))):
+                    record.meta[target] = value  # the common case without a call
+                else:
+                    _set_metadata(record.meta, lower, value, rt_unit)
         if record.line and not skipping:
             spectrum = _finish(record, path, report)
             if spectrum is not None:
@@ -352,8 +360,11 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
     text = " ".join(lines)
     if '"' in text:  # quoted peak annotations: "85 100 \"C6H5+\""
         text = _ANNOTATION_RE.sub(" ", text)
-    try:
-        values = np.array(text.translate(_PEAK_SEPARATORS).split(), dtype=np.float64)
+    if _PEAK_SEPARATOR_RE.search(text):  # most files separate with spaces only
+        text = text.translate(_PEAK_SEPARATORS)
+    tokens = text.split()
+    try:  # float() per token into a preallocated array: numpy's own str -> float64 is slower
+        values = np.fromiter(map(float, tokens), np.float64, len(tokens))
     except ValueError:
         _report_bad_peak_line(record, report)
         return None
@@ -366,7 +377,9 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
         report.bad(f"'Num Peaks: {record.num_peaks}' but {n} peaks follow",
                    record=record.index, line=record.num_peaks_line)
         return None
-    if not np.isfinite(values).all() or (pairs[:, 0] <= 0).any() or (pairs[:, 1] < 0).any():
+    # Two reductions decide the common case (NaN fails every comparison), the mask finds the culprit.
+    mz_min, intensity_min = pairs.min(0).tolist()
+    if not (mz_min > 0 and intensity_min >= 0 and values.max() < np.inf):
         bad = int(np.flatnonzero(~np.isfinite(pairs).all(1) | (pairs[:, 0] <= 0) | (pairs[:, 1] < 0))[0])
         line, text_line = _line_of_peak(record, bad)
         report.bad("peak m/z must be a positive finite number and intensity finite and >= 0",
