@@ -26,8 +26,7 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-from nps_id.io._source import (_LONGEST_MISSING, ReadReport, is_missing, lazy_read, line_batches, open_binary,
-                               parse_float)
+from nps_id.io._source import ReadReport, is_missing, lazy_read, line_batches, open_binary, parse_float
 from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
                                 parse_retention_time)
 from nps_id.spectrum import Spectrum
@@ -228,7 +227,7 @@ def read(
 
 
 def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> Iterator[Spectrum]:
-    peak_start, aliases, text_targets = _PEAK_START, KEY_ALIASES, _TEXT_TARGETS
+    peak_start = _PEAK_START
     lineno = 0
     with open_binary(path) as raw:
         record = _Record(0)
@@ -282,13 +281,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> 
                     if spectrum is not None:
                         yield spectrum
                     record = _Record(record.index + 1, lineno)
-                target = aliases.get(lower)
-                value = value.strip()
-                if (target in text_targets and target not in record.meta
-                        and (len(value) > _LONGEST_MISSING or not is_missing(value))):
-                    record.meta[target] = value  # the common case without a call
-                else:
-                    _set_metadata(record.meta, lower, value, rt_unit)
+                _set_metadata(record.meta, lower, value, rt_unit)
         if record.line and not skipping:
             spectrum = _finish(record, path, report)
             if spectrum is not None:
