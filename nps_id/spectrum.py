@@ -11,6 +11,7 @@ and the preprocessing in :mod:`nps_id.search.preprocess`); nothing mutates a spe
 """
 from __future__ import annotations
 
+import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -55,19 +56,26 @@ METADATA_KEYS: dict[str, str] = {
 
 _INT_KEYS = {"ms_level", "precursor_charge", "scan_index"}
 _FLOAT_KEYS = {"precursor_mz", "retention_time", "retention_index", "exact_mass"}
+_CONVERTED = _INT_KEYS | _FLOAT_KEYS | {"synonyms"}
 
 
 def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in (metadata or {}).items():
         key = str(key).lower()
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if isinstance(value, str):
+            if not value.strip():
+                continue
+            if key not in _CONVERTED:  # most values: text kept as given, decided in two tests
+                out[key] = value
+                continue
+        elif value is None:
             continue
         if key in _INT_KEYS:
             value = int(value)
         elif key in _FLOAT_KEYS:
             value = float(value)
-            if not np.isfinite(value):
+            if not math.isfinite(value):
                 continue
         elif key == "synonyms":
             value = (value,) if isinstance(value, str) else tuple(str(v) for v in value)

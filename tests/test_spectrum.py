@@ -50,3 +50,13 @@ def test_accepts_exactly_finite_positive_peaks_and_sorts_stably(peaks: list[tupl
     order = np.argsort(mz, kind="stable")
     assert spectrum.mz.tobytes() == mz[order].tobytes()
     assert spectrum.intensity.tobytes() == intensity[order].tobytes()
+
+
+def test_metadata_is_normalised_as_documented() -> None:
+    meta = Spectrum([50.0], [1.0], {
+        "Name": "cocaine", "COMMENTS": "  ", "formula": None, "Scan_Index": "3", "precursor_mz": "304.15",
+        "retention_time": NAN, "exact_mass": INF, "synonyms": "benzoylmethylecgonine", "ms_level": 2.0,
+        "extra": 7,
+    }).metadata
+    assert dict(meta) == {"name": "cocaine", "scan_index": 3, "precursor_mz": 304.15,
+                          "synonyms": ("benzoylmethylecgonine",), "ms_level": 2, "extra": 7}
