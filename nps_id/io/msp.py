@@ -171,6 +171,9 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
 
 # -- reading ------------------------------------------------------------------------------------
 _PEAK_START = frozenset("0123456789.-+(")
+# A peak line whose m/z is written "nan" or "inf": kept with the peaks, so the error names its line
+# ("Info: ..." and "inf: ..." stay metadata lines).
+_NON_FINITE_PEAK = re.compile(r"(?i)(?:nan|inf(?:inity)?)(?=[\s;,()]|$)")
 _NUM_PEAKS_KEYS = frozenset({"num peaks", "num_peaks", "numpeaks"})
 
 
@@ -243,7 +246,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> 
                     if not stripped:
                         continue
                 elif in_peaks:
-                    if stripped[:1] in peak_start:
+                    if stripped[:1] in peak_start or _NON_FINITE_PEAK.match(stripped):
                         record.peak_lines.append(stripped)
                         continue
                     in_peaks = False
