@@ -11,6 +11,7 @@ and the preprocessing in :mod:`nps_id.search.preprocess`); nothing mutates a spe
 """
 from __future__ import annotations
 
+import math
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -55,24 +56,44 @@ METADATA_KEYS: dict[str, str] = {
 
 _INT_KEYS = {"ms_level", "precursor_charge", "scan_index"}
 _FLOAT_KEYS = {"precursor_mz", "retention_time", "retention_index", "exact_mass"}
+_CONVERTED = _INT_KEYS | _FLOAT_KEYS | {"synonyms"}
 
 
 def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in (metadata or {}).items():
         key = str(key).lower()
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if isinstance(value, str):
+            if not value.strip():
+                continue
+            if key not in _CONVERTED:  # most values: text kept as given, decided in two tests
+                out[key] = value
+                continue
+        elif value is None:
             continue
         if key in _INT_KEYS:
             value = int(value)
         elif key in _FLOAT_KEYS:
             value = float(value)
-            if not np.isfinite(value):
+            if not math.isfinite(value):
                 continue
         elif key == "synonyms":
             value = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
         out[key] = value
     return out
+
+
+def _check_peaks(mz: np.ndarray, intensity: np.ndarray) -> None:
+    """Raise the ``ValueError`` that names what is wrong with the peaks, if anything."""
+    if not (np.isfinite(mz).all() and np.isfinite(intensity).all()):
+        raise ValueError("m/z and intensity values must be finite (found NaN or infinity)")
+    if mz.min() <= 0:
+        raise ValueError(f"m/z must be positive (found {mz.min():g})")
+    if mz.max() > MAX_MZ:
+        raise ValueError(f"m/z must be at most {MAX_MZ:g} (found {mz.max():g}): no mass spectrometer "
+                         "measures such ions, and the nominal-mass binning would need memory in proportion")
+    if intensity.min() < 0:
+        raise ValueError(f"intensities must not be negative (found {intensity.min():g})")
 
 
 class Spectrum:
@@ -110,16 +131,13 @@ class Spectrum:
             raise ValueError("m/z and intensity must be one-dimensional arrays")
         if mz_arr.shape != int_arr.shape:
             raise ValueError(f"{mz_arr.size} m/z values but {int_arr.size} intensities")
-        if not (np.isfinite(mz_arr).all() and np.isfinite(int_arr).all()):
-            raise ValueError("m/z and intensity values must be finite (found NaN or infinity)")
-        if mz_arr.size and mz_arr.min() <= 0:
-            raise ValueError(f"m/z must be positive (found {mz_arr.min():g})")
-        if mz_arr.size and mz_arr.max() > MAX_MZ:
-            raise ValueError(f"m/z must be at most {MAX_MZ:g} (found {mz_arr.max():g}): no mass spectrometer "
-                             "measures such ions, and the nominal-mass binning would need memory in proportion")
-        if int_arr.size and int_arr.min() < 0:
-            raise ValueError(f"intensities must not be negative (found {int_arr.min():g})")
-        if mz_arr.size > 1 and not (np.diff(mz_arr) >= 0).all():
+        # Sorted m/z (a NaN breaks the order) from first to last within (0, MAX_MZ] and finite
+        # intensities >= 0 decide the common case in three reductions; else find what is wrong.
+        ordered = mz_arr.size < 2 or bool((mz_arr[1:] >= mz_arr[:-1]).all())
+        if mz_arr.size and not (ordered and 0 < mz_arr[0] and mz_arr[-1] <= MAX_MZ
+                                and int_arr.min() >= 0 and int_arr.max() < np.inf):
+            _check_peaks(mz_arr, int_arr)
+        if not ordered:
             order = np.argsort(mz_arr, kind="stable")
             mz_arr, int_arr = mz_arr[order], int_arr[order]
         mz_arr.flags.writeable = False

@@ -105,6 +105,7 @@ _COMMENT_STRUCTURE_KEYS = {"smiles": "smiles", "computed smiles": "smiles", "inc
                            "computed inchikey": "inchikey"}
 # Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
 _PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": " "})
+_PEAK_SEPARATOR_RE = re.compile("[;:(),]")
 
 
 def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
@@ -170,6 +171,9 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
 
 # -- reading ------------------------------------------------------------------------------------
 _PEAK_START = frozenset("0123456789.-+(")
+# A peak line whose m/z is written "nan" or "inf": kept with the peaks, so the error names its line
+# ("Info: ..." and "inf: ..." stay metadata lines).
+_NON_FINITE_PEAK = re.compile(r"(?i)(?:nan|inf(?:inity)?)(?=[\s;,()]|$)")
 _NUM_PEAKS_KEYS = frozenset({"num peaks", "num_peaks", "numpeaks"})
 
 
@@ -242,7 +246,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> 
                     if not stripped:
                         continue
                 elif in_peaks:
-                    if stripped[:1] in peak_start:
+                    if stripped[:1] in peak_start or _NON_FINITE_PEAK.match(stripped):
                         record.peak_lines.append(stripped)
                         continue
                     in_peaks = False
@@ -352,8 +356,11 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
     text = " ".join(lines)
     if '"' in text:  # quoted peak annotations: "85 100 \"C6H5+\""
         text = _ANNOTATION_RE.sub(" ", text)
-    try:
-        values = np.array(text.translate(_PEAK_SEPARATORS).split(), dtype=np.float64)
+    if _PEAK_SEPARATOR_RE.search(text):  # most files separate with spaces only
+        text = text.translate(_PEAK_SEPARATORS)
+    tokens = text.split()
+    try:  # float() per token into a preallocated array: numpy's own str -> float64 is slower
+        values = np.fromiter(map(float, tokens), np.float64, len(tokens))
     except ValueError:
         _report_bad_peak_line(record, report)
         return None
@@ -366,7 +373,9 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
         report.bad(f"'Num Peaks: {record.num_peaks}' but {n} peaks follow",
                    record=record.index, line=record.num_peaks_line)
         return None
-    if not np.isfinite(values).all() or (pairs[:, 0] <= 0).any() or (pairs[:, 1] < 0).any():
+    # Two reductions decide the common case (NaN fails every comparison), the mask finds the culprit.
+    mz_min, intensity_min = pairs.min(0).tolist()
+    if not (mz_min > 0 and intensity_min >= 0 and values.max() < np.inf):
         bad = int(np.flatnonzero(~np.isfinite(pairs).all(1) | (pairs[:, 0] <= 0) | (pairs[:, 1] < 0))[0])
         line, text_line = _line_of_peak(record, bad)
         report.bad("peak m/z must be a positive finite number and intensity finite and >= 0",

@@ -387,8 +387,12 @@ class Library:
         if offsets.size != self.n_spectra + 1 or offsets[-1] != len(buf) or (np.diff(offsets) < 0).any():
             raise LibraryError(f"{self.path}: corrupt library: /metadata/{name}/offsets is inconsistent")
         bounds = offsets.tolist()
-        values = np.array([self._decode(name, buf[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])],
-                          dtype=object)
+        if buf.isascii():  # most columns: one decode, then slices (a byte offset is a character's)
+            text = buf.decode("ascii")
+            strings = [text[lo:hi] for lo, hi in zip(bounds[:-1], bounds[1:])]
+        else:
+            strings = [self._decode(name, buf[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        values = np.array(strings, dtype=object)
         return values if isinstance(rows, tuple) and not rows else values[rows]
 
     def _decode(self, name: str, value: bytes) -> str:

@@ -1,11 +1,10 @@
 """MSP peak values that are not finite numbers, on real SWGDRUG records: the one-line error must
 point at the peak's own line, quoting it, as for any other non-finite peak.
 
-A line starting "nan" (or "inf") is not taken for a peak line by the reader's loop (a peak line
-starts with a digit, sign, "." or "("), so today the record ends at the Num Peaks line and the
-error names that line ("'Num Peaks: N' but no peak lines follow"), and the bad line is then read
-as the start of another record. The fix belongs to the parsing loop of ``nps_id/io/msp.py``
-(being rewritten for speed): these tests are strict xfails until it lands -- remove the marks then.
+A line starting "nan" or "inf" (any case) after ``Num Peaks`` is a peak line to the reader's
+loop, as a line starting with a digit, sign, "." or "(" is: the record's peaks are then checked
+together and the error names that line. (Before, the record ended at the ``Num Peaks`` line and
+the error named that line: "'Num Peaks: N' but no peak lines follow".)
 """
 from __future__ import annotations
 
@@ -19,8 +18,6 @@ from nps_id.io._source import ReadReport
 from tests.conftest import data_path
 
 FINITE = "peak m/z must be a positive finite number and intensity finite and >= 0"
-LOOP_FIX = pytest.mark.xfail(strict=True, reason="msp.py parsing loop ends the peaks at a 'nan' line "
-                                                 "(fix with the loop rewrite)")
 
 
 def _swgdrug_with_bad_peak(tmp_path, peak: int, mz: str = "nan") -> tuple:
@@ -36,7 +33,6 @@ def _swgdrug_with_bad_peak(tmp_path, peak: int, mz: str = "nan") -> tuple:
     return path, at + 1, lines[at]
 
 
-@LOOP_FIX
 @pytest.mark.parametrize("peak", [0, 2])
 @pytest.mark.parametrize("mz", ["nan", "inf", "NaN"])
 def test_non_finite_mz_is_reported_at_its_own_line(tmp_path, peak, mz):
@@ -54,10 +50,17 @@ def test_a_non_finite_mz_after_a_digit_is_already_reported_at_its_line(tmp_path)
     assert str(err.value) == f"{path}, line {line}, record 1: {FINITE} (got {text!r})"
 
 
-@LOOP_FIX
 def test_lenient_skips_only_the_record_with_the_bad_peak(tmp_path):
     path, line, text = _swgdrug_with_bad_peak(tmp_path, 0)
     report = ReadReport(str(path), lenient=True)
     spectra = list(msp.read(path, report))
     assert [s.get("scan_index") for s in spectra] == [0, 2]
     assert [(q["record"], q["line"], q["text"]) for q in report.quarantine] == [(1, line, text)]
+
+
+def test_a_key_starting_like_inf_after_the_peaks_is_still_metadata(tmp_path):
+    path = tmp_path / "two.msp"
+    path.write_text("Name: A\nNum Peaks: 1\n50 1\nInfo: from the next record\nName: B\nNum Peaks: 1\n60 2\n")
+    spectra = list(msp.read(path))
+    assert [s.name for s in spectra] == ["A", "B"]
+    assert spectra[1].get("info") == "from the next record"

@@ -316,3 +316,17 @@ def test_opening_a_library_does_not_import_the_builder():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.split("\n")[:2] == ["['nps_id.library.store', 'nps_id.library.validate']", "True"]
+
+
+def test_a_string_column_with_invalid_utf8_is_a_one_line_library_error(tmp_path):
+    path = tmp_path / "lib.h5"
+    write(path, make_spectra())
+    with h5py.File(path, "r+") as f:  # rewritten without its checksum, as a damaged copy could be
+        data = f["metadata/name/data"][()]
+        data[0] = 0xFF
+        del f["metadata/name/data"]
+        f["metadata/name/data"] = data
+    with Library.open(path) as lib:
+        assert lib.column("formula")[0] == "C12H17NO"  # the other columns still read
+        with pytest.raises(LibraryError, match=r"corrupt library: /metadata/name holds invalid UTF-8"):
+            lib.column("name")

@@ -1,0 +1,62 @@
+"""The peak checks of Spectrum: what it refuses, with which message, and how it sorts.
+
+Every reader hands its peaks to Spectrum, so a wrong message or a silently accepted NaN here
+reaches the user through every format.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nps_id.spectrum import MAX_MZ, Spectrum
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("mz, intensity, message", [
+    ([50.0, NAN, 90.0], [1, 2, 3], "must be finite"),          # NaN in the middle of sorted m/z
+    ([NAN], [1], "must be finite"),
+    ([50.0, 90.0], [1, INF], "must be finite"),
+    ([50.0, 90.0], [NAN, 1], "must be finite"),
+    ([50.0, 90.0], [1, 1e39], "must be finite"),               # overflows float32
+    ([50.0, INF], [1, 1], "must be finite"),
+    ([-INF, 50.0], [1, 1], "must be finite"),
+    ([90.0, 0.0], [1, 1], r"m/z must be positive \(found 0\)"),
+    ([-3.0], [1], r"m/z must be positive \(found -3\)"),
+    ([50.0, 2e6], [1, 1], r"m/z must be at most 1e\+06 \(found 2e\+06\)"),
+    ([50.0, 90.0], [1, -2], r"intensities must not be negative \(found -2\)"),
+])
+def test_refused_peaks_are_named(mz: list[float], intensity: list[float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Spectrum(mz, intensity)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(allow_nan=True, allow_infinity=True, width=64),
+                          st.floats(allow_nan=True, allow_infinity=True, width=64)), max_size=8))
+def test_accepts_exactly_finite_positive_peaks_and_sorts_stably(peaks: list[tuple[float, float]]) -> None:
+    mz = np.array([p[0] for p in peaks], dtype=np.float64)
+    with np.errstate(over="ignore"):
+        intensity = np.array([p[1] for p in peaks], dtype=np.float64).astype(np.float32)
+    valid = bool(np.isfinite(mz).all() and np.isfinite(intensity).all() and (mz > 0).all()
+                 and (mz <= MAX_MZ).all() and (intensity >= 0).all())
+    if not valid:
+        with pytest.raises(ValueError):
+            Spectrum(mz, intensity)
+        return
+    spectrum = Spectrum(mz, intensity)
+    order = np.argsort(mz, kind="stable")
+    assert spectrum.mz.tobytes() == mz[order].tobytes()
+    assert spectrum.intensity.tobytes() == intensity[order].tobytes()
+
+
+def test_metadata_is_normalised_as_documented() -> None:
+    meta = Spectrum([50.0], [1.0], {
+        "Name": "cocaine", "COMMENTS": "  ", "formula": None, "Scan_Index": "3", "precursor_mz": "304.15",
+        "retention_time": NAN, "exact_mass": INF, "synonyms": "benzoylmethylecgonine", "ms_level": 2.0,
+        "extra": 7,
+    }).metadata
+    assert dict(meta) == {"name": "cocaine", "scan_index": 3, "precursor_mz": 304.15,
+                          "synonyms": ("benzoylmethylecgonine",), "ms_level": 2, "extra": 7}
