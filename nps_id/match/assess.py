@@ -40,7 +40,7 @@ from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
     HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing, molecular_ion,
-    nominal_spectrum,
+    nominal_spectra, nominal_spectrum,
 )
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
@@ -699,7 +699,7 @@ def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: Librar
     """Query position -> (nominal spectrum, estimated mass) of the EI queries among ``queries``
     (position -> spectrum, its ranked hits): :func:`_estimated_mass` of each, all at once."""
     ei = {q: query for q, query in queries.items() if kind_of(query[0]) == "ei"}
-    relatives = [nominal_spectrum(spectrum.mz, spectrum.intensity) for spectrum, _ in ei.values()]
+    relatives = nominal_spectra([(spectrum.mz, spectrum.intensity) for spectrum, _ in ei.values()])
     neighbours = [[facts.neighbour(h.row)._replace(similarity=h.similarity) for h in ranked[:HIT_VOTES]]
                   for _, ranked in ei.values()]
     return dict(zip(ei, zip(relatives, estimate_masses(relatives, neighbours))))

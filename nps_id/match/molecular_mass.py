@@ -1,7 +1,7 @@
 """EI molecular mass: estimate it for an unknown, and check a candidate against the spectrum.
 
 - :func:`nominal_spectrum` -- a spectrum on the nominal-mass axis, relative to its base peak:
-  built once per spectrum, read by the functions below.
+  built once per spectrum, read by the functions below; :func:`nominal_spectra` builds many at once.
 - :func:`molecular_ion` -- the highest ion that is not an isotope peak of a lower one (the
   molecular ion when the spectrum shows one; a fragment when it does not).
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
@@ -72,6 +72,37 @@ def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
         return {}
     kept = np.flatnonzero(summed > 0)
     return dict(zip((kept + low).tolist(), summed[kept] / base))
+
+
+def nominal_spectra(spectra: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[int, float]]:
+    """:func:`nominal_spectrum` of many ``(mz, intensity)`` spectra, the same dicts bit for bit
+    (each bin summed in peak order by one ``bincount``, divided by its spectrum's base peak), as
+    array steps across spectra instead of a Python call each (a search's queries)."""
+    out: list[dict[int, float]] = [{} for _ in spectra]
+    mzs = [np.asarray(mz) for mz, _ in spectra]
+    sizes = np.array([mz.size for mz in mzs], dtype=np.int64)
+    if not sizes.sum():
+        return out
+    # one dtype (the usual case) bins as each spectrum alone would; mixed ones are not upcast
+    nominal = (nominal_mass(np.concatenate(mzs)) if len({mz.dtype for mz in mzs}) == 1
+               else np.concatenate([nominal_mass(mz) for mz in mzs])).astype(np.int64)
+    owner = np.repeat(np.arange(len(spectra)), sizes)
+    low = nominal.min()
+    span = nominal.max() - low + 1
+    keys, bin_of = np.unique(owner * span + (nominal - low), return_inverse=True)
+    summed = np.bincount(bin_of.reshape(-1),
+                         weights=np.concatenate([np.asarray(i, dtype=np.float64) for _, i in spectra]))
+    bin_owner = keys // span
+    firsts = np.flatnonzero(np.r_[True, bin_owner[1:] != bin_owner[:-1]])
+    base = np.repeat(np.maximum.reduceat(summed, firsts), np.diff(np.r_[firsts, summed.size]))
+    kept = np.flatnonzero((summed > 0) & ~(base <= 0))  # NaN base: kept, as nominal_spectrum does
+    mz_of = (keys[kept] % span + low).tolist()
+    value = summed[kept] / base[kept]
+    bounds = np.r_[0, np.cumsum(np.bincount(bin_owner[kept], minlength=len(spectra)))].tolist()
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        if b > a:
+            out[i] = dict(zip(mz_of[a:b], value[a:b]))
+    return out
 
 
 def molecular_ion(relative: Mapping[int, float], floor: float = ION_FLOOR) -> int | None:

@@ -74,3 +74,27 @@ def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
     expected = [estimate_mass(r, n) for r, n in zip(relatives, neighbours)]
     assert estimate_masses(relatives, neighbours) == expected
     assert len(set(expected)) > 100 and None in expected
+
+
+def test_many_spectra_at_once_give_the_nominal_spectra_one_by_one():
+    # nominal_spectra (a search's queries in array steps) is nominal_spectrum bit for bit, value
+    # types included (they reach the rows through round()): the MassBank EI queries, plus no
+    # peaks, zero and negative intensities, peaks sharing a nominal bin, a float32 spectrum
+    import numpy as np
+
+    from nps_id.io import read
+    from nps_id.match.molecular_mass import nominal_spectra, nominal_spectrum
+    from tests.conftest import data_path
+
+    spectra = [(s.mz, s.intensity) for s in read(data_path("massbank", "ei-queries-identity.msp.gz"))]
+    spectra += [(np.empty(0), np.empty(0)), (np.array([50.0, 51.0]), np.zeros(2)),
+                (np.array([50.0, 52.0]), np.array([-1.0, -2.0])), (np.array([50.0, 52.0]), np.array([-1.0, 3.0])),
+                (np.array([50.1, 50.2, 50.75, 3000.0]), np.array([1.0, 2.0, 3.0, 0.5])),
+                (np.array([77.7, 91.1], dtype=np.float32), np.array([10.0, 20.0], dtype=np.float32))]
+    expected = [nominal_spectrum(mz, intensity) for mz, intensity in spectra]
+    got = nominal_spectra(spectra)
+    assert got == expected
+    assert [[type(v) for v in d.values()] for d in got] == [[type(v) for v in d.values()] for d in expected]
+    assert [list(d) for d in got] == [list(d) for d in expected]
+    assert len(got[0]) > 10 and got[-6] == {}
+    assert nominal_spectra(spectra[:-1]) == expected[:-1]  # one dtype: binned in one array step
