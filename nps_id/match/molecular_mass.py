@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from itertools import chain, islice
+from itertools import chain, compress, islice
+from operator import gt, le
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -204,7 +205,7 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
         offsets = [h.mass - h.ion for h in votes if h.ion is not None]
         if all(-_BELOW <= d < _ABOVE for d in chain(weak, offsets)):
             # candidates above the unknown's last ion + LOSS_SPAN - 1 see no ion at any loss
-            top = max(m for m in relative if m < own + CANDIDATE_SPAN)
+            top = max(filter(functools.partial(gt, own + CANDIDATE_SPAN), relative))  # m < own + span, in C
             batch.append((i, own, weak, votes, min(CANDIDATE_SPAN, top - own + LOSS_SPAN)))
         else:
             out[i] = estimate_mass(relative, votes)
@@ -421,7 +422,7 @@ def ions_missing(relative: Mapping[int, float], reference: Mapping[int, float], 
     the spectrum shows would have shown them."""
     if not relative:
         return []
-    highest = max(m for m, r in relative.items() if r >= ION_FLOOR)
+    highest = max(compress(relative, map(functools.partial(le, ION_FLOOR), relative.values())))  # r >= ION_FLOOR, in C
     limit = highest + isotope_reach(formula)
     top = float("inf") if acquired_max is None else acquired_max
     return [(m, round(r, 3)) for m, r in sorted(reference.items()) if limit < m <= top and r >= min_relative]
