@@ -47,12 +47,14 @@ def element_counts(formula: str | None) -> dict[str, int] | None:
     return counts
 
 
+@functools.lru_cache(maxsize=65536)  # the verdict rules ask it of the same library formulas again and again
 def nominal_mass(formula: str | None) -> int | None:
     """Nominal mass of the neutral molecule (most abundant isotopes), or None."""
     counts = element_counts(formula)
     return None if counts is None else sum(_NOMINAL[e] * n for e, n in counts.items())
 
 
+@functools.lru_cache(maxsize=65536)  # an MS/MS search asks it of every query's top hit
 def monoisotopic_mass(formula: str | None) -> float | None:
     """Monoisotopic mass (Da) of a plain neutral formula (``C11H21NO4``, D allowed), or None
     (charged, unknown element). The one place nps-id computes it: LC exact-mass checks and the

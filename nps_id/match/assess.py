@@ -245,13 +245,7 @@ class LibraryFacts:
     def __init__(self, reference: Reference) -> None:
         self.reference = reference
         self.excluded: frozenset[str] = frozenset()
-        cols = reference.columns
-        self._block = np.array([skeleton(k) for k in cols["inchikey"]], dtype=object)
-        self._name_of: dict[str, str] = {}
-        for block, name in zip(self._block, cols["name"]):
-            if block and block not in self._name_of:
-                self._name_of[block] = str(name)
-        self._status = cols.get("structure_status")
+        self._status = reference.columns.get("structure_status")
         self._cache: dict[tuple[str, int], Any] = {}
         # Row values of a library file outlive the process (in-memory spectra have no sha256).
         self._saved = None if reference.sha256 is None else _RowFactsCache(reference.sha256)
@@ -283,11 +277,23 @@ class LibraryFacts:
             self._saved.save()
         self.isomer_cache.save()
 
+    @functools.cached_property
+    def _block(self) -> list[str]:
+        """Every row's InChIKey first block; read when a rule first asks (a query without hits never)."""
+        return list(map(skeleton, self.reference.columns["inchikey"]))
+
+    @functools.cached_property
+    def _name_of(self) -> dict[str, Any]:
+        """InChIKey first block -> the name of its first row (reversed: the first row is written last)."""
+        named = dict(zip(reversed(self._block), reversed(self.reference.columns["name"])))
+        named.pop("", None)
+        return named
+
     def block(self, row: int) -> str:
         return self._block[row]
 
     def name_of_block(self, block: str) -> str | None:
-        return None if block in self.excluded else self._name_of.get(block)
+        return None if block in self.excluded or block not in self._name_of else str(self._name_of[block])
 
     def name(self, row: int) -> str:
         return str(self.reference.columns["name"][row])
