@@ -60,11 +60,13 @@ class IsomerCheck:
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
 
-    @property
+    # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
+    # never change, and cached_property writes the instance dict, not through __setattr__)
+    @functools.cached_property
     def in_library(self) -> tuple[IsomerNote, ...]:
         return tuple(n for n in self.not_excluded if n.name is not None)
 
-    @property
+    @functools.cached_property
     def absent(self) -> tuple[IsomerNote, ...]:
         return tuple(n for n in self.not_excluded if n.name is None)
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from itertools import chain, compress, islice
-from operator import gt, le
+from operator import gt, le, lt
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -317,8 +317,8 @@ def _weak_ions(relative: Mapping[int, float], own: int) -> list[int]:
     molecular ion: not isotope peaks, and no ion as intense 3-14 or 21-25 u below (losses no
     molecular ion shows: such an ion is a fragment or background). Amphetamines and oxazolidines
     show M+ at 0.1-0.3 %."""
-    return [m for m, r in relative.items()
-            if m > own and r >= WEAK_FLOOR and not _isotope_peak(relative, m)
+    return [m for m in filter(functools.partial(lt, own), relative)  # m > own, in C
+            if (r := relative[m]) >= WEAK_FLOOR and not _isotope_peak(relative, m)
             and not any(relative.get(m - d, 0.0) >= r for d in _IMPOSSIBLE_LOSSES)]
 
 
@@ -399,7 +399,15 @@ def ions_above(relative: Mapping[int, float], formula: str | None, min_relative:
     if mass is None:
         return []
     limit = max(mass, reference_ion or 0) + isotope_reach(formula)
-    return [(m, round(r, 3)) for m, r in sorted(relative.items()) if m > limit and r >= min_relative]
+    return _ions_between(relative, limit, float("inf"), min_relative)
+
+
+def _ions_between(relative: Mapping[int, float], low: float, high: float,
+                  min_relative: float) -> list[tuple[int, float]]:
+    """``(m/z, relative intensity rounded to 3)`` of the ions low < m/z <= high at >= ``min_relative``,
+    by m/z (the m/z window filtered first, in C: most ions lie below it)."""
+    return [(m, round(relative[m], 3)) for m in sorted(filter(functools.partial(lt, low), relative))
+            if m <= high and relative[m] >= min_relative]
 
 
 def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None,
@@ -422,7 +430,7 @@ def ions_missing(relative: Mapping[int, float], reference: Mapping[int, float], 
     the spectrum shows would have shown them."""
     if not relative:
         return []
-    highest = max(compress(relative, map(functools.partial(le, ION_FLOOR), relative.values())))  # r >= ION_FLOOR, in C
+    highest = max(compress(relative, map(functools.partial(le, ION_FLOOR), relative.values())))  # r >= floor
     limit = highest + isotope_reach(formula)
     top = float("inf") if acquired_max is None else acquired_max
-    return [(m, round(r, 3)) for m, r in sorted(reference.items()) if limit < m <= top and r >= min_relative]
+    return _ions_between(reference, limit, top, min_relative)
