@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nps_id.chem.diagnostic_ions import group_from_ions
-from nps_id.chem.formula import nominal_mass
+from nps_id.chem.formula import element_counts, nominal_mass
 from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
@@ -234,6 +234,12 @@ class _RowFactsCache(_JsonCache):
               "mass": (int, type(None)), "ion": (int, type(None))}
 
 
+def _labelled(formula: str | None) -> bool:
+    """Whether a record's formula carries deuterium (``C23H25D5N2O``): an isotope-labelled standard."""
+    counts = element_counts(formula)
+    return counts is not None and counts.get("D", 0) > 0
+
+
 class LibraryFacts:
     """What the rules need from a library, row by row (computed once, cached).
 
@@ -247,9 +253,12 @@ class LibraryFacts:
         self.excluded: frozenset[str] = frozenset()
         cols = reference.columns
         self._block = np.array([skeleton(k) for k in cols["inchikey"]], dtype=object)
+        # The compound the library "holds" under a block: an isotope-labelled standard (Butyryl
+        # fentanyl-d5) shares its parent's first block, but its ions are shifted, so an unknown's
+        # low score against it would exclude the parent when the parent is absent.
         self._name_of: dict[str, str] = {}
-        for block, name in zip(self._block, cols["name"]):
-            if block and block not in self._name_of:
+        for block, name, formula in zip(self._block, cols["name"], cols["formula"]):
+            if block and block not in self._name_of and not _labelled(formula):
                 self._name_of[block] = str(name)
         self._status = cols.get("structure_status")
         self._cache: dict[tuple[str, int], Any] = {}
