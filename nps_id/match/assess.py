@@ -236,6 +236,8 @@ class _RowFactsCache(_JsonCache):
 
 def _labelled(formula: str | None) -> bool:
     """Whether a record's formula carries deuterium (``C23H25D5N2O``): an isotope-labelled standard."""
+    if "D" not in (formula or ""):  # almost every row: no parse
+        return False
     counts = element_counts(formula)
     return counts is not None and counts.get("D", 0) > 0
 
