@@ -71,7 +71,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Identify new psychoactive substances in GC-MS and LC-MS/MS data.
 
     \b
-    Exit codes: 0 ran, 1 --fail-on matched / regression, 2 usage,
+    Exit codes: 0 ran, 1 --fail-on matched / regression / a batch run failed, 2 usage,
                 3 bad input file, 4 bad or missing library, 130 interrupted.
     """
     ctx.ensure_object(dict)

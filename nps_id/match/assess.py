@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nps_id.chem.diagnostic_ions import group_from_ions
-from nps_id.chem.formula import nominal_mass
+from nps_id.chem.formula import element_counts, nominal_mass
 from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
@@ -234,6 +234,14 @@ class _RowFactsCache(_JsonCache):
               "mass": (int, type(None)), "ion": (int, type(None))}
 
 
+def _labelled(formula: str | None) -> bool:
+    """Whether a record's formula carries deuterium (``C23H25D5N2O``): an isotope-labelled standard."""
+    if "D" not in (formula or ""):  # almost every row: no parse
+        return False
+    counts = element_counts(formula)
+    return counts is not None and counts.get("D", 0) > 0
+
+
 class LibraryFacts:
     """What the rules need from a library, row by row (computed once, cached).
 
@@ -284,9 +292,17 @@ class LibraryFacts:
 
     @functools.cached_property
     def _name_of(self) -> dict[str, Any]:
-        """InChIKey first block -> the name of its first row (reversed: the first row is written last)."""
-        named = dict(zip(reversed(self._block), reversed(self.reference.columns["name"])))
-        named.pop("", None)
+        """InChIKey first block -> the name of its first row that is not isotope-labelled: the
+        compound the library "holds" under that block. A labelled standard (butyryl fentanyl-d5)
+        shares its parent's first block, but its ions are shifted, so an unknown's low score
+        against it would exclude the parent when the parent is absent."""
+        cols = self.reference.columns
+        named: dict[str, Any] = {}
+        formulas = cols.get("formula")
+        for block, name, formula in zip(self._block, cols["name"],
+                                        [None] * len(self._block) if formulas is None else formulas):
+            if block and block not in named and not _labelled(formula):
+                named[block] = name
         return named
 
     def block(self, row: int) -> str:

@@ -137,8 +137,8 @@ class VerdictThresholds:
         when at least this share of the library's isomer pairs of its kind match each other at
         least as well as the unknown matches the hit (its kind's rate at the unknown's score): a
         match that isomers of that kind rarely reach excludes it, one they often reach does not
-        (0.05 chosen on the development data: 0.03 / 0.05 / 0.1 / 0.2 left 16 / 18 / 32 / 92
-        SWGDRUG leave-compound-out records wrongly identified; docs/match.md).
+        (0.05 chosen on the development data: 0.03 / 0.05 / 0.07 / 0.1 / 0.2 left 17 / 19 / 23 /
+        32 / 92 SWGDRUG leave-compound-out records wrongly identified; docs/match.md).
     isomer_margin : int
         An isomer the library holds is excluded only when the unknown scores at least this much
         lower on it (0-999).

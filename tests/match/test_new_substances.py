@@ -59,6 +59,21 @@ def test_butyryl_fentanyl_left_out_is_not_identified_as_isobutyryl_fentanyl(swgd
     assert any(c.startswith("isomers not excluded") for c in found.verdict.criteria_failed)
 
 
+def test_a_deuterated_standard_does_not_stand_for_its_left_out_parent(swgdrug):
+    # What a user does to see what nps-id says for an unknown: drop the compound's own record and
+    # keep the rest -- here Butyryl fentanyl-d5, which shares its InChIKey first block. The
+    # standard's ions are shifted, so the unknown's low score against it excludes nothing.
+    query = _first(swgdrug, "Butyryl fentanyl")
+    rest = [s for s in swgdrug if s.name != "Butyryl fentanyl"]
+    assert any(s.name == "Butyryl fentanyl-d5" for s in rest)
+    reference = Reference.from_spectra(rest)
+    hits = search([query], reference, SearchSettings(top_k=10))
+    found = assess_search([query], hits, reference, analog=False)[0]
+    assert reference.columns["name"][hits.row[0]] == "Isobutyryl fentanyl"
+    assert found.verdict.verdict == "tentative"
+    assert found.verdict.rule.startswith("isomer not excluded")
+
+
 def test_with_both_in_the_library_the_isomer_is_named(swgdrug):
     query = _first(swgdrug, "Butyryl fentanyl")
     reference = Reference.from_spectra(swgdrug)
