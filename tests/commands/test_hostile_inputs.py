@@ -1,0 +1,32 @@
+"""Hostile query files through the commands: what a user sees (one line, documented exit code),
+never a traceback and never a hit for a spectrum that cannot be real."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from nps_id.errors import EXIT_BAD_INPUT
+
+COUMARIN = """BEGIN IONS
+TITLE=Coumarin
+PEPMASS={pepmass}
+CHARGE=1+
+91.0542 5000
+103.0542 20000
+119.0491 3000
+147.0441 86897.4
+END IONS
+"""
+
+
+def _search(*args, cache) -> "CliRunner":
+    return CliRunner().invoke(cli, ["search", *map(str, args)], env={"NPS_ID_CACHE": str(cache)})
+
+
+def test_a_precursor_at_the_float_limit_is_bad_input_not_a_hit(ms2_library, tmp_path):
+    query = tmp_path / "q.mgf"
+    query.write_text(COUMARIN.format(pepmass="1e308"), encoding="utf-8")
+    result = _search(query, "-l", ms2_library, "--top", 1, cache=tmp_path / "cache")
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert result.stdout == ""
+    assert result.stderr.count("nps-id: error:") == 1 and "precursor m/z" in result.stderr
