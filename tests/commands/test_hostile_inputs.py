@@ -30,3 +30,28 @@ def test_a_precursor_at_the_float_limit_is_bad_input_not_a_hit(ms2_library, tmp_
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert result.stdout == ""
     assert result.stderr.count("nps-id: error:") == 1 and "precursor m/z" in result.stderr
+
+
+def _build(source, library, cache):
+    return CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(library), "--ms-level", "1"],
+                              env={"NPS_ID_CACHE": str(cache)})
+
+
+def test_a_write_protected_output_is_never_replaced(tmp_path):
+    """A lab's read-only reference library (chmod 444) survived nothing: the atomic rename
+    replaced it with whatever `library build -o` was given. Every writing command refuses it first."""
+    source = tmp_path / "one.msp"
+    source.write_text("Name: propyl isobutyrate\nNum Peaks: 3\n43 100\n71 48\n89 34\n", encoding="utf-8")
+    library = tmp_path / "reference.h5"
+    assert _build(source, library, tmp_path / "cache").exit_code == 0
+    hits = tmp_path / "hits.tsv"
+    hits.write_text("signed results\n", encoding="utf-8")
+    before = {path: path.read_bytes() for path in (library, hits)}
+    for path in before:
+        path.chmod(0o444)
+    rebuilt = _build(source, library, tmp_path / "cache")
+    searched = _search(source, "-l", library, "-o", hits, cache=tmp_path / "cache")
+    for result, path in ((rebuilt, library), (searched, hits)):
+        assert result.exit_code == EXIT_BAD_INPUT, result.output
+        assert result.stderr.count("nps-id: error:") == 1 and f"{path}: is write-protected" in result.stderr
+    assert {path: path.read_bytes() for path in before} == before
