@@ -55,3 +55,17 @@ def test_a_write_protected_output_is_never_replaced(tmp_path):
         assert result.exit_code == EXIT_BAD_INPUT, result.output
         assert result.stderr.count("nps-id: error:") == 1 and f"{path}: is write-protected" in result.stderr
     assert {path: path.read_bytes() for path in before} == before
+
+
+def test_a_query_record_without_peaks_is_counted_not_silently_dropped(tmp_path):
+    """A duplicated Name line (or a 'Num Peaks: 0' placeholder) makes a record without peaks; the
+    search left it out without a word, and the rows' query numbers were the only trace."""
+    library_source = tmp_path / "lib.msp"
+    library_source.write_text("Name: propyl isobutyrate\nNum Peaks: 3\n43 100\n71 48\n89 34\n", encoding="utf-8")
+    library = tmp_path / "lib.h5"
+    assert _build(library_source, library, tmp_path / "cache").exit_code == 0
+    queries = tmp_path / "q.msp"
+    queries.write_text("Name: unknown 1\nName: unknown 1\nNum Peaks: 3\n43 100\n71 48\n89 34\n", encoding="utf-8")
+    result = _search(queries, "-l", library, cache=tmp_path / "cache")
+    assert result.exit_code == 0, result.output
+    assert f"note: {queries}: 1 skipped: empty spectrum" in result.stderr
