@@ -2,6 +2,7 @@
 never a traceback and never a hit for a spectrum that cannot be real."""
 from __future__ import annotations
 
+import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
@@ -32,18 +33,28 @@ def test_a_precursor_at_the_float_limit_is_bad_input_not_a_hit(ms2_library, tmp_
     assert result.stderr.count("nps-id: error:") == 1 and "precursor m/z" in result.stderr
 
 
+ONE_RECORD = "Name: propyl isobutyrate\nNum Peaks: 3\n43 100\n71 48\n89 34\n"
+
+
 def _build(source, library, cache):
     return CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(library), "--ms-level", "1"],
                               env={"NPS_ID_CACHE": str(cache)})
 
 
-def test_a_write_protected_output_is_never_replaced(tmp_path):
-    """A lab's read-only reference library (chmod 444) survived nothing: the atomic rename
-    replaced it with whatever `library build -o` was given. Every writing command refuses it first."""
+@pytest.fixture
+def one_record(tmp_path):
+    """(source MSP, EI library built from it) of one spectrum."""
     source = tmp_path / "one.msp"
-    source.write_text("Name: propyl isobutyrate\nNum Peaks: 3\n43 100\n71 48\n89 34\n", encoding="utf-8")
+    source.write_text(ONE_RECORD, encoding="utf-8")
     library = tmp_path / "reference.h5"
     assert _build(source, library, tmp_path / "cache").exit_code == 0
+    return source, library
+
+
+def test_a_write_protected_output_is_never_replaced(tmp_path, one_record):
+    """A lab's read-only reference library (chmod 444) survived nothing: the atomic rename
+    replaced it with whatever `library build -o` was given. Every writing command refuses it first."""
+    source, library = one_record
     hits = tmp_path / "hits.tsv"
     hits.write_text("signed results\n", encoding="utf-8")
     before = {path: path.read_bytes() for path in (library, hits)}
@@ -57,15 +68,12 @@ def test_a_write_protected_output_is_never_replaced(tmp_path):
     assert {path: path.read_bytes() for path in before} == before
 
 
-def test_a_query_record_without_peaks_is_counted_not_silently_dropped(tmp_path):
+def test_a_query_record_without_peaks_is_counted_not_silently_dropped(tmp_path, one_record):
     """A duplicated Name line (or a 'Num Peaks: 0' placeholder) makes a record without peaks; the
     search left it out without a word, and the rows' query numbers were the only trace."""
-    library_source = tmp_path / "lib.msp"
-    library_source.write_text("Name: propyl isobutyrate\nNum Peaks: 3\n43 100\n71 48\n89 34\n", encoding="utf-8")
-    library = tmp_path / "lib.h5"
-    assert _build(library_source, library, tmp_path / "cache").exit_code == 0
+    _, library = one_record
     queries = tmp_path / "q.msp"
-    queries.write_text("Name: unknown 1\nName: unknown 1\nNum Peaks: 3\n43 100\n71 48\n89 34\n", encoding="utf-8")
+    queries.write_text("Name: unknown 1\n" + ONE_RECORD.replace("propyl isobutyrate", "unknown 1"), encoding="utf-8")
     result = _search(queries, "-l", library, cache=tmp_path / "cache")
     assert result.exit_code == 0, result.output
     assert f"note: {queries}: 1 skipped: empty spectrum" in result.stderr
