@@ -77,6 +77,9 @@ def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
             value = float(value)
             if not math.isfinite(value):
                 continue
+            if key == "precursor_mz" and value > MAX_MZ:  # near 1e308 its window overflowed: wrong hits
+                raise ValueError(f"precursor m/z must be at most {MAX_MZ:g} (found {value:g}): no mass "
+                                 "spectrometer selects such ions")
         elif key == "synonyms":
             value = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
         out[key] = value
@@ -111,7 +114,8 @@ class Spectrum:
     ------
     ValueError
         If the arrays differ in length, are not one-dimensional, or hold non-finite,
-        non-positive m/z, m/z above :data:`MAX_MZ` or negative intensities.
+        non-positive m/z, m/z above :data:`MAX_MZ` or negative intensities, or a precursor m/z
+        above :data:`MAX_MZ`.
 
     Examples
     --------

@@ -60,3 +60,10 @@ def test_metadata_is_normalised_as_documented() -> None:
     }).metadata
     assert dict(meta) == {"name": "cocaine", "scan_index": 3, "precursor_mz": 304.15,
                           "synonyms": ("benzoylmethylecgonine",), "ms_level": 2, "extra": 7}
+
+
+@pytest.mark.parametrize("precursor", [2e6, 1e308, "1.7e308"])
+def test_a_precursor_mz_no_instrument_measures_is_refused(precursor) -> None:
+    # 1e308 overflowed the precursor window to infinity, and the query hit an unrelated compound
+    with pytest.raises(ValueError, match=r"precursor m/z must be at most 1e\+06"):
+        Spectrum([50.0], [1.0], {"precursor_mz": precursor})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import stat
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -101,12 +102,19 @@ def refuse_output_onto_inputs(outputs: Iterable[Path | None], inputs: Iterable[P
     link) -- or lies inside an input folder (an Agilent ``.D`` run). With ``folders=True`` the
     outputs are folders a command writes below (``batch -o OUT_DIR``): refused when one is an input
     or holds one. ``None`` entries (options not given) and ``-`` (stdout) are skipped.
+
+    An output file that exists and is write-protected (no write bit for anyone, or not writable
+    by this user) is refused too: outputs are replaced by a rename, which a file's own permissions
+    do not stop, and a read-only reference library or signed result must not be replaced.
     """
     candidates = [(Path(p), _identity(Path(p))) for p in inputs if p is not None and str(p) != "-"]
     for output in outputs:
         if output is None or str(output) == "-":
             continue
         output = Path(output)
+        if not folders and _write_protected(output):
+            raise InputError(f"{output}: is write-protected; make it writable to replace it, "
+                             "or write the output somewhere else")
         out_id = _identity(output)
         for source, source_id in candidates:
             same = out_id[0] == source_id[0] or (out_id[1] is not None and out_id[1] == source_id[1])
@@ -115,6 +123,16 @@ def refuse_output_onto_inputs(outputs: Iterable[Path | None], inputs: Iterable[P
             if same or inside:
                 raise InputError(f"{output}: is an input of this command ({source}); "
                                  "write the output somewhere else")
+
+
+def _write_protected(path: Path) -> bool:
+    """An existing regular file without any write permission bit (root may write anything: the
+    bits are the owner's intent), or one this user may not write."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and (not st.st_mode & 0o222 or not os.access(path, os.W_OK))
 
 
 def _is_run_folder(path: Path) -> bool:

@@ -117,8 +117,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     `nps-id match`, including isomers the spectrum cannot exclude), whether it is a suspected
     new substance, the group the evidence points to and the estimated nominal mass (all
     columns: docs/search.md). Queries that are not searched or get no hit, and records
-    --lenient skipped, are counted on stderr; when no query can be searched the command stops
-    (exit 4: the library holds no spectra of their kind, as `nps-id match`; exit 3: MS/MS
+    --lenient skipped or without peaks, are counted on stderr; when no query can be searched the
+    command stops (exit 4: the library holds no spectra of their kind, as `nps-id match`; exit 3: MS/MS
     spectra without precursor m/z).
     """
     from nps_id._cores import usable_cores
@@ -149,6 +149,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     for bad in report.quarantine:
         where = ", ".join(f"{k} {bad[k]}" for k in ("line", "record") if bad[k] is not None)
         click.echo(f"note: {queries}: skipped a malformed record ({where}): {bad['error']}", err=True)
+    for reason, count in report.skipped.items():  # records without peaks, chromatograms, m/z 0 points
+        click.echo(f"note: {queries}: {count} skipped: {reason}", err=True)
     if not spectra:
         raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
     # The library stays open while it is used: its arrays are read when needed (one query

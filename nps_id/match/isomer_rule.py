@@ -31,10 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
+from nps_id.errors import LibraryError
+
 if TYPE_CHECKING:
     from nps_id.chem.isomers import Isomer
 
 RATES_PATH = Path(__file__).with_name("isomer_rates.json")
+#: The rates file format :func:`load_rates` reads (version 3: a curve over :data:`SCORE_GRID` per kind).
+RATES_VERSION = 3
 #: The scores (0-999) a kind's rate curve is given at: the identity threshold (MF 800, MS/MS
 #: score 800) upwards in steps of 10; a score between two points takes the lower point's rate.
 SCORE_GRID = tuple(range(800, 1000, 10))
@@ -72,14 +76,42 @@ class IsomerCheck:
 
 
 @functools.lru_cache(maxsize=4)
-def load_rates(path: str | Path = RATES_PATH) -> dict[str, dict[str, tuple[float, ...]]]:
+def load_rates(path: str | Path | None = None) -> dict[str, dict[str, tuple[float, ...]]]:
     """Context -> move kind -> :data:`RateCurve`: the share of library isomer pairs of that kind
-    that match each other at least as well as each score of :data:`SCORE_GRID`."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if tuple(data.get("score_grid", ())) != SCORE_GRID:
-        raise ValueError(f"{path}: score_grid is not {SCORE_GRID[0]}-{SCORE_GRID[-1]} in steps of 10; retrain it")
-    return {context: {move: tuple(entry["rate_at_score"]) for move, entry in moves.items()}
-            for context, moves in data["contexts"].items()}
+    that match each other at least as well as each score of :data:`SCORE_GRID`.
+
+    ``path`` defaults to :data:`RATES_PATH`. A file that is missing, not JSON, of another version
+    or with a curve that is not :data:`SCORE_GRID`'s length of rates in 0-1 (a retraining gone
+    wrong) raises :class:`~nps_id.errors.LibraryError`: one line naming it, exit 4.
+    """
+    path = Path(RATES_PATH if path is None else path)
+    try:
+        return _parse_rates(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise LibraryError(f"{path}: not a usable isomer rates file ({exc}); "
+                           f"retrain it with benchmarks/train_isomer_rates.py") from None
+
+
+def _parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
+    """The curves of a rates file's JSON; ValueError saying what is wrong."""
+    if not isinstance(data, dict) or data.get("version") != RATES_VERSION:
+        version = data.get("version") if isinstance(data, dict) else None
+        raise ValueError(f"version {version}, this nps-id reads version {RATES_VERSION}")
+    if data.get("score_grid") != list(SCORE_GRID):
+        raise ValueError(f"score_grid is not {SCORE_GRID[0]}-{SCORE_GRID[-1]} in steps of 10")
+    contexts = data.get("contexts")
+    if not isinstance(contexts, dict) or not all(isinstance(moves, dict) for moves in contexts.values()):
+        raise ValueError("'contexts' is not an object of contexts, each an object of move kinds")
+    rates = {}
+    for context, moves in contexts.items():
+        rates[context] = {}
+        for move, entry in moves.items():
+            curve = entry.get("rate_at_score") if isinstance(entry, dict) else None
+            if not (isinstance(curve, list) and len(curve) == len(SCORE_GRID)
+                    and all(type(r) in (int, float) and 0 <= r <= 1 for r in curve)):
+                raise ValueError(f"{context}/{move}: 'rate_at_score' is not {len(SCORE_GRID)} rates in 0-1")
+            rates[context][move] = tuple(float(r) for r in curve)
+    return rates
 
 
 def rate_at(curve: RateCurve, score: int) -> float:

@@ -36,6 +36,9 @@ A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
 _TOP = 0.955  # page fraction where the text of a page starts
 _TABLE_LINE = 1.45 * 7 / 72.0 / A4_IN[1]  # one line of a table (7 pt), page fraction
+#: Lines a table cell may take (840 characters in the findings' Substance column; real names
+#: take a few): a taller row would run off its page under the footer, and the rest be lost unmarked.
+_MAX_CELL_LINES = 30
 
 
 class _Page:
@@ -69,6 +72,8 @@ class _Page:
         for w, cell in zip(widths, cells):
             # The row's own lines only: a line break in a name would overprint the next row.
             chunks = textwrap.wrap(" ".join(cell.split()), max(int(w * 150), 4)) or [""]
+            if len(chunks) > _MAX_CELL_LINES:  # taller than the room below page 1's header: cut, visibly
+                chunks = chunks[:_MAX_CELL_LINES - 1] + ["\u2026"]
             for k, chunk in enumerate(chunks):
                 self.fig.text(x, self.y - k * _TABLE_LINE, chunk, fontsize=7, weight=weight, va="top")
             x += w

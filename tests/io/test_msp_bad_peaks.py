@@ -64,3 +64,19 @@ def test_a_key_starting_like_inf_after_the_peaks_is_still_metadata(tmp_path):
     spectra = list(msp.read(path))
     assert [s.name for s in spectra] == ["A", "B"]
     assert spectra[1].get("info") == "from the next record"
+
+
+@pytest.mark.parametrize("mz, intensity, reason", [
+    ("2e6", "5", "peak m/z above 1e+06: no mass spectrometer measures such ions"),
+    ("1e300", "5", "peak m/z above 1e+06: no mass spectrometer measures such ions"),
+    ("91", "1e39", "peak intensity above 3.40282e+38, the largest float32"),
+])
+def test_out_of_range_peaks_are_reported_at_their_own_line(tmp_path, mz, intensity, reason):
+    # They passed the reader's checks and were refused by Spectrum, named at the record's first line.
+    path, line, _ = _swgdrug_with_bad_peak(tmp_path, 2, mz)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[line - 1] = text = f"{mz} {intensity}"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    with pytest.raises(ReaderError) as err:
+        list(msp.read(path))
+    assert str(err.value) == f"{path}, line {line}, record 1: {reason} (got {text!r})"

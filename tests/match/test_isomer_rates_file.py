@@ -1,0 +1,107 @@
+"""A damaged or old-format isomer rates file (nps_id/match/isomer_rates.json, rewritten by
+benchmarks/train_isomer_rates.py) stops a command with one line naming the file and exit 4, never a
+traceback (nps_id/match/isomer_rule.py load_rates)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from nps_id.errors import EXIT_BAD_LIBRARY, LibraryError
+from nps_id.match import isomer_rule
+from tests.conftest import data_path
+
+pytest.importorskip("rdkit")
+
+
+def _shipped() -> dict:
+    return json.loads(isomer_rule.RATES_PATH.read_text(encoding="utf-8"))
+
+
+def _curves(data: dict) -> list[dict]:
+    return [entry for moves in data["contexts"].values() for entry in moves.values()]
+
+
+def _old_format(data: dict) -> dict:  # version 2: one rate per kind, no score grid
+    data["version"] = 2
+    del data["score_grid"]
+    for entry in _curves(data):
+        entry["rate"] = entry.pop("rate_at_score")[0]
+    return data
+
+
+def _short_curve(data: dict) -> dict:
+    _curves(data)[0]["rate_at_score"] = _curves(data)[0]["rate_at_score"][:3]
+    return data
+
+
+def _text_rate(data: dict) -> dict:
+    _curves(data)[0]["rate_at_score"][0] = "high"
+    return data
+
+
+def _rate_above_one(data: dict) -> dict:
+    _curves(data)[0]["rate_at_score"][-1] = 7
+    return data
+
+
+def _no_contexts(data: dict) -> dict:
+    del data["contexts"]
+    return data
+
+
+DAMAGE: dict[str, Callable[[dict], dict]] = {
+    "old format": _old_format, "short curve": _short_curve, "text rate": _text_rate,
+    "rate above one": _rate_above_one, "no contexts": _no_contexts,
+    "not an object": lambda data: [data],
+}
+
+
+def _write_damaged(tmp_path: Path, how: str) -> Path:
+    path = tmp_path / "isomer_rates.json"
+    if how == "truncated":
+        path.write_text(isomer_rule.RATES_PATH.read_text(encoding="utf-8")[:2000], encoding="utf-8")
+    elif how == "missing":
+        pass
+    else:
+        path.write_text(json.dumps(DAMAGE[how](_shipped())), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("how", ["truncated", "missing", *DAMAGE])
+def test_a_damaged_rates_file_is_one_line_naming_the_file(tmp_path, how):
+    path = _write_damaged(tmp_path, how)
+    with pytest.raises(LibraryError) as caught:
+        isomer_rule.load_rates(path)
+    message = str(caught.value)
+    assert str(path) in message and "train_isomer_rates.py" in message
+    assert "\n" not in message
+
+
+def test_the_shipped_rates_file_loads():
+    rates = isomer_rule.load_rates()
+    assert rates["drug"] and all(len(c) == len(isomer_rule.SCORE_GRID) for c in rates["drug"].values())
+
+
+def test_search_with_a_damaged_rates_file_exits_4_with_one_line(tmp_path, monkeypatch):
+    queries = data_path("massbank", "ei-queries-identity.msp.gz")
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+
+    library = tmp_path / "ei.h5"
+    build_library([queries], library, name="EI sample", release="1", index_builder=build_indexes)
+    monkeypatch.setattr(isomer_rule, "RATES_PATH", _write_damaged(tmp_path, "truncated"))
+    isomer_rule.load_rates.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["search", str(queries), "-l", str(library), "--top", "1"],
+                                    env={"NPS_ID_CACHE": str(tmp_path / "cache")})
+    finally:
+        isomer_rule.load_rates.cache_clear()
+    assert result.exit_code == EXIT_BAD_LIBRARY, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("nps-id: error:")]
+    assert len(errors) == 1 and "isomer_rates.json" in errors[0], result.stderr
