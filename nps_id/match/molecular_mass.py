@@ -34,10 +34,6 @@ from nps_id.chem.formula import isotope_reach
 from nps_id.chem.formula import nominal_mass as formula_mass
 from nps_id.search.preprocess import nominal_mass
 
-#: :func:`nps_id.chem.formula.nominal_mass`, kept: a search asks it of the same hits' formulas
-#: twice per query (parsing them each time was ~5 % of a search's verdict columns).
-_formula_mass = functools.lru_cache(maxsize=65536)(formula_mass)
-
 #: Ions below this fraction of the base peak are not used to find the molecular ion.
 ION_FLOOR = 0.005
 #: A peak with a neighbour one (two) mass units lower this many times as intense is an isotope peak.
@@ -395,7 +391,7 @@ def ions_above(relative: Mapping[int, float], formula: str | None, min_relative:
     under the parent's formula (MassBank's TMS-derivatised metabolites: L-glutamic acid, M 147,
     with ions up to m/z 363), and a record matching a spectrum of the same derivative must not
     fail the check."""
-    mass = _formula_mass(formula)
+    mass = formula_mass(formula)  # memoised in chem.formula
     if mass is None:
         return []
     limit = max(mass, reference_ion or 0) + isotope_reach(formula)
