@@ -159,6 +159,12 @@ class VerdictThresholds:
         nicotinate / isonicotinate). 10 chosen on the development data (docs/match.md): wrong
         ``identified`` of left-out MS/MS compounds 55 -> 50, present 27 -> 26, for 8 right ones
         (on the rate curves; 57 -> 53 and 24 -> 22 for 4 on stop 21's fixed rates).
+    isomer_small_ei_atoms : int
+        EI: a hit with at most this many heavy atoms has its isomers not excluded by the spectrum
+        alone (the retention index or a reference standard can): a few fragment ions cannot tell
+        apart the rings and skeletons of so few atoms, most of which no isomer move enumerates.
+        5 chosen on the development data (docs/match.md); only for hits of >= 3 C, N, O, S or P atoms
+        (:data:`nps_id.match.isomer_rule.SMALL_MIN_SKELETON`).
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -189,6 +195,7 @@ class VerdictThresholds:
     isomer_margin: int = 100
     isomer_ms2_margin: int = 200
     isomer_small_ms2_atoms: int = 10
+    isomer_small_ei_atoms: int = 5
     precursor_ppm: float = 5.0
     min_fragments: int = 2
 
@@ -409,6 +416,9 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
         return ("isomers excluded by the retention index", True, "isomer")
     if not check.evaluated:
         return ("isomers excluded (not possible: the hit has no verified structure to enumerate them)", False, "isomer")
+    if check.small:
+        return (f"isomers excluded (not possible from the spectrum alone: a molecule of {check.small} heavy atoms "
+                "has too few fragment ions to tell its isomers apart)", False, "isomer")
     if not check.not_excluded:
         return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
     return (f"isomers not excluded: {len(check.in_library)} in the library within the margin, "
@@ -431,7 +441,7 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if check is None or not check.evaluated:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
     named = [n.name for n in check.in_library if n.name]
-    parts = []
+    parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"] if check.small else []
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     if check.absent:
