@@ -40,7 +40,7 @@ from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
     HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing, molecular_ion,
-    nominal_spectra, nominal_spectrum,
+    nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide
 from nps_id.search.analogue import match_shift, shift_name
@@ -471,18 +471,22 @@ def assess(
     def isomer_check() -> IsomerCheck:
         smiles = facts.structure(top.row)
         context = rates_context(facts.context(top.row), kind)
+        margin = thresholds.isomer_ms2_margin if kind == "ms2" else thresholds.isomer_margin
         return check_isomers(smiles, context, top.score, facts.name_of_block, scores,
-                             min_rate=thresholds.isomer_min_rate, margin=thresholds.isomer_margin,
+                             min_rate=thresholds.isomer_min_rate, margin=margin,
                              isomers=facts.isomer_cache.get(smiles) if smiles else None,
-                             small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0)
+                             small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
+                             small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0)
 
-    above = missing = None
+    above = missing = lighter_ion = None
     if kind == "ei" and facts.mass(top.row) is not None:
         formula, own_ion = facts.formula(top.row), facts.ion(top.row)
         above = tuple(ions_above(relative, formula, thresholds.ions_above_level, own_ion)
                       or confirmed_ion_above(relative, estimated, formula, own_ion))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), formula, thresholds.ions_above_level,
                                      acquired_max))
+        lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
+                                                     thresholds.molecular_ion_level))
     precursor_ion = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
@@ -491,7 +495,8 @@ def assess(
     if identity:
         def identity_verdict(isomers: IsomerCheck | None) -> Verdict:
             return decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
-                                   isomers=isomers, ions_above=above, ions_missing=missing, precursor_ion=precursor_ion,
+                                   isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
+                                   precursor_ion=precursor_ion,
                                    **evidence), thresholds)
 
         verdict = identity_verdict(isomers)

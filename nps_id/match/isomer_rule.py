@@ -59,10 +59,18 @@ class IsomerNote:
 
 @dataclass(frozen=True)
 class IsomerCheck:
-    """``evaluated`` is False when the hit has no verified structure, or one too large to enumerate."""
+    """``evaluated`` is False when the hit has no verified structure, or one too large to enumerate.
+    ``small``: the hit's heavy atoms when it is too small for its EI spectrum to exclude isomers at
+    all (``isomer_small_ei_atoms``), else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
+    small: int = 0
+
+    @property
+    def excluded(self) -> bool:
+        """Every isomer the check knows of is excluded."""
+        return not self.not_excluded and not self.small
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)
@@ -164,6 +172,7 @@ def check_isomers(
     rates: Mapping[str, Mapping[str, RateCurve]] | None = None,
     isomers: "Sequence[Isomer] | None" = None,
     small_ring_atoms: int = 0,
+    small_atoms: int = 0,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
 
@@ -190,6 +199,11 @@ def check_isomers(
         A hit with at most this many heavy atoms has its ring-position isomers inseparable (rate
         1), whatever the rates say (:class:`~nps_id.match.verdict.VerdictThresholds`
         ``isomer_small_ms2_atoms``, for MS/MS spectra; 0: none).
+    small_atoms
+        A hit with at most this many heavy atoms has no isomer excluded, enumerated or not
+        (``isomer_small_ei_atoms``, for EI spectra; 0: none): a few fragment ions cannot tell
+        apart the many rings and skeletons of so few atoms, most of which no move enumerates
+        (cyclopentene / isoprene, cyclohexane / methylcyclopentane, 1-butene / isobutylene).
     """
     if not hit_smiles:
         return IsomerCheck(False)
@@ -199,8 +213,9 @@ def check_isomers(
         isomers = enumerate_isomers(hit_smiles)
     if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
+    atoms = _heavy_atoms(hit_smiles)
     rates = (load_rates() if rates is None else rates).get(context, {})
-    small = small_ring_atoms > 0 and _heavy_atoms(hit_smiles) <= small_ring_atoms
+    small = small_ring_atoms > 0 and atoms <= small_ring_atoms
     notes = []
     for isomer in isomers:
         rate = 1.0 if small and isomer.move.startswith("ring_position") else \
@@ -213,7 +228,22 @@ def check_isomers(
         if name is None and rate < min_rate:
             continue  # absent, and spectra usually tell this kind of isomer apart
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
-    return IsomerCheck(True, tuple(notes))
+    small_skeleton = 0 < atoms <= small_atoms and _skeleton_atoms(hit_smiles) >= SMALL_MIN_SKELETON
+    return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0)
+
+
+#: ``small_atoms`` applies to hits with at least this many C, N, O, S and P atoms: a skeleton of one
+#: or two such atoms dressed with halogens (dichloromethane, trichloroethylene) has no isomer, or
+#: almost none, to confuse.
+SMALL_MIN_SKELETON = 3
+
+
+@functools.lru_cache(maxsize=4096)
+def _skeleton_atoms(smiles: str) -> int:
+    from rdkit import Chem  # lazy: RDKit
+
+    mol = Chem.MolFromSmiles(smiles)
+    return 0 if mol is None else sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
 
 
 @functools.lru_cache(maxsize=4096)

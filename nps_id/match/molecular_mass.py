@@ -19,6 +19,8 @@
   the estimated mass confirms it.
 - :func:`ions_missing` -- the reverse: significant ions of the candidate above everything the
   unknown shows (a heavier homologue or derivative).
+- :func:`unexplained_molecular_ion` -- the unknown's confirmed molecular ion, lighter than the
+  candidate, that the candidate's own spectrum never shows.
 """
 from __future__ import annotations
 
@@ -430,3 +432,18 @@ def ions_missing(relative: Mapping[int, float], reference: Mapping[int, float], 
     limit = highest + isotope_reach(formula)
     top = float("inf") if acquired_max is None else acquired_max
     return _ions_between(reference, limit, top, min_relative)
+
+
+def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
+                              candidate_mass: int | None, min_relative: float) -> list[tuple[int, float]]:
+    """The unknown's :func:`molecular_ion` as ``[(m/z, relative intensity)]`` when its estimated
+    mass confirms it, it holds >= ``min_relative`` of the base peak, it is lighter than the
+    candidate, and the candidate's reference spectrum (a :func:`nominal_spectrum`) lacks it (below
+    :data:`ION_FLOOR`); else empty. Every spectrum of a compound shows the same molecular ion, so a
+    lighter compound's one the candidate never shows rules the candidate out: 1-phenyl-1-propanone
+    (M+ 134 at 17 %) matched 1-phenyl-1,2-propanedione (M 148, no ion at 134) at MF 826."""
+    own = molecular_ion(relative)
+    if (own is None or own != estimated or candidate_mass is None or own >= candidate_mass
+            or relative[own] < min_relative or reference.get(own, 0.0) >= ION_FLOOR):
+        return []
+    return [(own, round(relative[own], 3))]

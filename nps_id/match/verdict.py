@@ -132,6 +132,11 @@ class VerdictThresholds:
     ions_above_level : float
         Ions of the unknown at or above this fraction of its base peak that lie above the
         candidate's molecular-ion cluster make the candidate implausible.
+    molecular_ion_level : float
+        The unknown's molecular ion (confirmed by its estimated mass) at or above this fraction of
+        its base peak, lighter than the candidate and absent from the candidate's spectrum, makes
+        the candidate implausible (:func:`nps_id.match.molecular_mass.unexplained_molecular_ion`;
+        0.01 chosen on the development data: 4 wrong ``identified`` fewer, none right lost; docs/match.md).
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -142,6 +147,11 @@ class VerdictThresholds:
     isomer_margin : int
         An isomer the library holds is excluded only when the unknown scores at least this much
         lower on it (0-999).
+    isomer_ms2_margin : int
+        The same for MS/MS spectra: one compound's MS/MS from two laboratories or collision
+        energies differs more than its EI spectra do (200 on the development data: MassBank MS/MS
+        wrong ``identified`` 24 -> 21 with the compound present and 45 -> 42 with it left out, no
+        right one lost; 400 loses right ones; docs/match.md).
     isomer_small_ms2_atoms : int
         MS/MS: a hit with at most this many heavy atoms has every ring-position isomer not
         excluded, whatever its kind's EI-learned rate: collision-induced dissociation of a small
@@ -149,6 +159,12 @@ class VerdictThresholds:
         nicotinate / isonicotinate). 10 chosen on the development data (docs/match.md): wrong
         ``identified`` of left-out MS/MS compounds 55 -> 50, present 27 -> 26, for 8 right ones
         (on the rate curves; 57 -> 53 and 24 -> 22 for 4 on stop 21's fixed rates).
+    isomer_small_ei_atoms : int
+        EI: a hit with at most this many heavy atoms has its isomers not excluded by the spectrum
+        alone (the retention index or a reference standard can): a few fragment ions cannot tell
+        apart the rings and skeletons of so few atoms, most of which no isomer move enumerates.
+        5 chosen on the development data (docs/match.md); only for hits of >= 3 C, N, O, S or P atoms
+        (:data:`nps_id.match.isomer_rule.SMALL_MIN_SKELETON`).
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -174,9 +190,12 @@ class VerdictThresholds:
     analogue_mass_share: float = 0.4
     report_score: int = 600
     ions_above_level: float = 0.05
+    molecular_ion_level: float = 0.01
     isomer_min_rate: float = 0.05
     isomer_margin: int = 100
+    isomer_ms2_margin: int = 200
     isomer_small_ms2_atoms: int = 10
+    isomer_small_ei_atoms: int = 5
     precursor_ppm: float = 5.0
     min_fragments: int = 2
 
@@ -218,6 +237,7 @@ class Evidence:
     isomers: "IsomerCheck | None" = None
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
+    ion_unexplained: tuple[tuple[int, float], ...] | None = None
     precursor_ion: tuple[float, str | None] | None = None
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
@@ -278,6 +298,10 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
         missing = ", ".join(f"m/z {m} ({r:.0%})" for m, r in evidence.ions_missing[:3])
         checks.append((f"the candidate's ions >= {t.ions_above_level:.0%} above the spectrum's highest ion are present"
                        + (f" (missing {missing})" if missing else ""), not evidence.ions_missing, "mass"))
+    if evidence.ion_unexplained is not None:
+        lacking = "".join(f" (m/z {m} ({r:.0%}) is not)" for m, r in evidence.ion_unexplained[:1])
+        checks.append((f"the spectrum's molecular ion (>= {t.molecular_ion_level:.0%}, confirmed by its estimated mass) "
+                       "is in the candidate's spectrum" + lacking, not evidence.ion_unexplained, "mass"))
     if evidence.precursor_ion is not None:
         # A library may hold a compound's spectrum at another compound's precursor m/z (an
         # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.
@@ -392,6 +416,9 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
         return ("isomers excluded by the retention index", True, "isomer")
     if not check.evaluated:
         return ("isomers excluded (not possible: the hit has no verified structure to enumerate them)", False, "isomer")
+    if check.small:
+        return (f"isomers excluded (not possible from the spectrum alone: a molecule of {check.small} heavy atoms "
+                "has too few fragment ions to tell its isomers apart)", False, "isomer")
     if not check.not_excluded:
         return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
     return (f"isomers not excluded: {len(check.in_library)} in the library within the margin, "
@@ -414,7 +441,7 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if check is None or not check.evaluated:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
     named = [n.name for n in check.in_library if n.name]
-    parts = []
+    parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"] if check.small else []
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     if check.absent:

@@ -25,6 +25,7 @@ STRUCTURES = {
     "Flubromazepam": "O=C1CN=C(c2ccccc2F)c2cc(Br)ccc2N1",
     "4-Methoxyindole": "COc1cccc2[nH]ccc12",
     "Cyclopropyl fentanyl": "O=C(C1CC1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
+    "Methylene chloride": "ClCCl",
 }
 
 
@@ -203,3 +204,79 @@ def test_a_weak_match_to_a_same_mass_relative_is_a_suspected_new_substance(swgdr
     assert found.estimated_mass == 304
     assert found.new_substance
     assert found.suspected_group == "Anabolic steroids"
+
+
+def test_a_lighter_unknowns_molecular_ion_the_candidate_never_shows_rules_it_out(swgdrug):
+    # 1-phenyl-1-propanone (M+ 134 at 17 %) left out matches 1-phenyl-1,2-propanedione (M 148) at
+    # MF ~826: benzoyl 105 and phenyl 77 are all either spectrum shows, but the candidate has no 134
+    found, hit = _verdict_without(swgdrug, "1-Phenyl-1-propanone")
+    assert hit == "1-Phenyl-1,2-propanedione"
+    assert found.estimated_mass == 134
+    assert found.verdict.verdict != "identified"
+    assert any("molecular ion" in c and "m/z 134" in c for c in found.verdict.criteria_failed)
+
+
+def test_a_molecular_ion_the_candidate_shows_is_explained():
+    from nps_id.match.molecular_mass import unexplained_molecular_ion
+
+    unknown = {77: 0.5, 105: 1.0, 134: 0.17}
+    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0, 148: 0.04}, 148, 0.01) == [(134, 0.17)]
+    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0, 134: 0.02, 148: 0.04}, 148, 0.01) == []
+    assert unexplained_molecular_ion(unknown, 120, {77: 0.6, 105: 1.0, 148: 0.04}, 148, 0.01) == []  # not confirmed
+    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0}, 120, 0.01) == []  # candidate lighter
+    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0}, 148, 0.2) == []  # ion below the level
+
+
+def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_difference():
+    # 5-carboline's MS/MS from one laboratory matches a norharmane record perfectly and its own
+    # compound's records from others ~0.86-0.9: one compound's MS/MS varies between laboratories as
+    # much as two isomers' do, so MS/MS needs the wider margin
+    from nps_id.match.verdict import VerdictThresholds
+
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == "C11H8N2"]
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "5-Carboline")
+    reference = Reference.from_spectra(library)
+    hits = search([query], reference, SearchSettings(top_k=10))
+    assert reference.columns["name"][hits.row[0]] == "Norharmane"
+    found = assess_search([query], hits, reference, analog=False)[0]
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    assert "5-Carboline" in found.verdict.rule
+    narrow = assess_search([query], hits, reference, analog=False, thresholds=VerdictThresholds(isomer_ms2_margin=100))[0]
+    assert narrow.verdict.verdict == "identified"  # what the EI margin said
+
+
+def _massbank_ei_search(query_name, formula, drop_own, thresholds=None):
+    from nps_id.match.verdict import VerdictThresholds
+
+    query = next(s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.name == query_name)
+    block = str(query.get("inchikey"))[:14]
+    library = [s.replace(ms_level=1) for s in read(data_path("massbank", "ei-library.msp.gz"))
+               if s.get("formula") == formula and not (drop_own and str(s.get("inchikey"))[:14] == block)]
+    reference = Reference.from_spectra(library)
+    hits = search([query.replace(ms_level=1)], reference, SearchSettings(top_k=10))
+    found = assess_search([query], hits, reference, analog=False, thresholds=thresholds or VerdictThresholds())[0]
+    return found, reference.columns["name"][hits.row[0]]
+
+
+def test_a_small_molecule_is_not_identified_by_its_ei_spectrum_alone():
+    # cyclopentene left out matches isoprene (C5H8 both) at MF ~870: five heavy atoms give a few
+    # fragment ions, and ring / chain skeletons no isomer move enumerates match alike
+    from nps_id.match.verdict import VerdictThresholds
+
+    found, hit = _massbank_ei_search("CYCLOPENTENE", "C5H8", drop_own=True)
+    assert hit == "ISOPRENE"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    assert "5 heavy atoms" in found.verdict.rule
+    before, _ = _massbank_ei_search("CYCLOPENTENE", "C5H8", drop_own=True,
+                                    thresholds=VerdictThresholds(isomer_small_ei_atoms=0))
+    assert before.verdict.verdict == "identified"  # what the spectrum alone said
+
+
+def test_a_halogen_dressed_one_carbon_molecule_is_still_identified(swgdrug):
+    # dichloromethane has no isomer to confuse: the small-molecule rule leaves it alone
+    query = _first(swgdrug, "Methylene chloride")
+    reference = Reference.from_spectra(swgdrug)
+    hits = search([query], reference, SearchSettings(top_k=10))
+    found = assess_search([query], hits, reference, analog=False)[0]
+    assert reference.columns["name"][hits.row[0]] == "Methylene chloride"
+    assert found.verdict.verdict == "identified"
