@@ -46,8 +46,8 @@ def _cosine_many(q_mz, q_int, offsets, r_mz, r_int, cand, tol, ppm, shift, mz_po
 def _cosine_pairs(q_offsets, q_mz, q_int, pair_query, offsets, r_mz, r_int, cand, tol, ppm, shift, mz_power,
                   intensity_power):
     out = np.zeros(cand.shape[0])
-    # Peak weights (two pow per peak, half the time of a pair) once per query and per library
-    # spectrum, on first use; a norm of -1 marks a spectrum not weighed yet.
+    # Peak weights (two pow per peak) and their norms once per query and per library spectrum,
+    # on first use; a norm of -1 marks a spectrum not weighed yet.
     q_w = np.empty(q_mz.shape[0])
     q_norm = np.full(q_offsets.shape[0] - 1, -1.0)
     r_w = np.empty(r_mz.shape[0])
