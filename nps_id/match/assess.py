@@ -42,7 +42,9 @@ from nps_id.match.molecular_mass import (
     HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing, molecular_ion,
     nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
-from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide
+from nps_id.match.verdict import (
+    IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
+)
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.analogue_confidence import query_mass
 from nps_id.search.preprocess import nominal_mass as nominal_mz
@@ -493,18 +495,13 @@ def assess(
         precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule))
     isomers = None if fields_only else isomer_check()
     if identity:
-        def identity_verdict(isomers: IsomerCheck | None) -> Verdict:
-            return decide(Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
-                                   isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
-                                   precursor_ion=precursor_ion,
-                                   **evidence), thresholds)
-
-        verdict = identity_verdict(isomers)
-        if fields_only and verdict.verdict == IDENTIFIED:
-            # Without the isomer criterion, any other failed criterion decides the verdict and its
-            # rule alone (verdict.decide); only a verdict that passes everything else can change.
-            isomers = isomer_check()
-            verdict = identity_verdict(isomers)
+        found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
+                         isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
+                         precursor_ion=precursor_ion, **evidence)
+        if fields_only:
+            verdict, isomers = decide_level(found, isomer_check, thresholds)
+        else:
+            verdict = decide(found, thresholds)
     else:  # analogue hits: the identity criteria are failed by construction, not evaluated
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None, rmf=0 if kind == "ei" else None,
                                   gap=gap, **evidence), thresholds)

@@ -28,7 +28,7 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    compound, unless the spectrum is a mixture).
 
 Entry points: :class:`Level`, :class:`RuleId`, :class:`VerdictThresholds`, :class:`Evidence`,
-:func:`decide` -> :class:`Verdict`;
+:func:`decide` -> :class:`Verdict` (:func:`decide_level`: the isomers checked only when they matter);
 :func:`close_analogue` (rule 5's criterion, with :func:`analogue_mass_share`).
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from nps_id.match.isomer_rule import IsomerCheck
@@ -259,7 +259,32 @@ class Verdict:
 
 def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Verdict:
     """Apply the rules of the module docstring to ``evidence``."""
-    checks: list[tuple[str, bool | None, str]] = []  # (criterion, passed or None, group)
+    checks = _checks(evidence, t)
+    if evidence.isomers is not None:
+        checks.append(_isomer_check(evidence.isomers, _ri_ok(evidence, t)))
+    return _rule(evidence, evidence.isomers, checks, t)
+
+
+def decide_level(evidence: Evidence, isomers: Callable[[], "IsomerCheck"],
+                 t: VerdictThresholds = VerdictThresholds()) -> tuple[Verdict, "IsomerCheck | None"]:
+    """:func:`decide` for ``evidence`` with the isomers of ``isomers()``, for a caller that reads the
+    level and rule, not every criterion (``nps-id search``): ``isomers()`` (an RDKit enumeration)
+    is called, and its criterion added, only when every other criterion passes -- the one case in
+    which it can change the level or the rule. Returns the verdict and the isomers (None: not checked)."""
+    checks = _checks(evidence, t)
+    if any(ok is False for _, ok, _ in checks):
+        return _rule(evidence, None, checks, t), None
+    check = isomers()
+    return _rule(evidence, check, [*checks, _isomer_check(check, _ri_ok(evidence, t))], t), check
+
+
+def _ri_ok(evidence: Evidence, t: VerdictThresholds) -> bool | None:
+    return None if evidence.delta_ri is None else abs(evidence.delta_ri) <= t.ri_window
+
+
+def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | None, str]]:
+    """Every criterion but the isomers' as (text, passed or None: not evaluated, group)."""
+    checks: list[tuple[str, bool | None, str]] = []
     if evidence.kind == "ei":
         checks.append((f"mf >= {t.identified_mf} (mf {evidence.mf})", _ge(evidence.mf, t.identified_mf), "score"))
         checks.append((f"rmf >= {t.identified_rmf} (rmf {evidence.rmf})", _ge(evidence.rmf, t.identified_rmf), "score"))
@@ -286,7 +311,7 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
                 f"major reference ions (>= {t.major_ion_level:.0%}) present: {present}/{expected} "
                 f">= {t.major_ion_fraction:.0%}", present >= t.major_ion_fraction * expected - 1e-9, "ions",
             ))
-    ri_ok = None if evidence.delta_ri is None else abs(evidence.delta_ri) <= t.ri_window
+    ri_ok = _ri_ok(evidence, t)
     ri_text = "" if evidence.delta_ri is None else f" (dRI {evidence.delta_ri:+.0f})"
     checks.append((f"|RI - library RI| <= {t.ri_window:g}{ri_text}", ri_ok, "ri"))
     if evidence.ions_above is not None:
@@ -309,9 +334,12 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
         checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
                        ion is not None, "mass"))
     checks += _hrms_checks(evidence, t)
-    if evidence.isomers is not None:
-        checks.append(_isomer_check(evidence.isomers, ri_ok))
+    return checks
 
+
+def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[str, bool | None, str]],
+          t: VerdictThresholds) -> Verdict:
+    """The first rule of the module docstring that ``checks`` (the isomers' among them, if any) meet."""
     met = [c for c, ok, _ in checks if ok is True]
     failed = [c for c, ok, _ in checks if ok is False]
     unknown = [c for c, ok, _ in checks if ok is None]
@@ -332,7 +360,7 @@ def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Ve
         excluders = "a reference standard run at the same RT" + (
             ", or a retention index in the window," if evidence.kind == "ei" else "")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
-                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(evidence.isomers)}; {excluders} excludes them")
+                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
         return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
                        "isomer ambiguity: scores pass, but the library cannot single this compound out")

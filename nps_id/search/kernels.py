@@ -22,7 +22,8 @@ High-resolution (or any) centroids, m/z ascending; tolerances are a half-width `
 or in ppm of the first spectrum's peak m/z when ``ppm`` is True:
 
 - :func:`cosine_greedy` / :func:`cosine_hungarian` -- cosine with greedy / optimal peak pairing,
-  optionally with a precursor (modified cosine) ``shift``; the same numbers as matchms.
+  optionally with a precursor (modified cosine) ``shift``; the same numbers as matchms
+  (:func:`cosine_greedy_weighted`: the same from peak weights computed once).
 - :func:`entropy_similarity` -- spectral entropy similarity (weighted or not), as ms_entropy.
 - :func:`hybrid_entropy_similarity` -- entropy similarity over direct and neutral-loss matches,
   as ms_entropy's hybrid search.
@@ -340,11 +341,24 @@ def cosine_greedy(mz_a, int_a, mz_b, int_b, tol, ppm, shift, mz_power, intensity
     -------
     (score, matched_peaks) : (float, int)
     """
+    w_a = _peak_weights(mz_a, int_a, mz_power, intensity_power)
+    w_b = _peak_weights(mz_b, int_b, mz_power, intensity_power)
+    return cosine_greedy_weighted(mz_a, w_a, weight_norm(w_a), mz_b, w_b, weight_norm(w_b), tol, ppm, shift)
+
+
+@njit(cache=True, nogil=True)
+def weight_norm(w):
+    """``||w||`` as :func:`cosine_greedy` divides by it."""
+    return np.sqrt(np.sum(w * w))
+
+
+@njit(cache=True, nogil=True)
+def cosine_greedy_weighted(mz_a, w_a, norm_a, mz_b, w_b, norm_b, tol, ppm, shift):
+    """:func:`cosine_greedy` from the peak weights and their :func:`weight_norm` s: a search
+    weighs a query once for all its candidates, a library spectrum once for all its queries."""
     ia, ib = _all_pairs(mz_a, mz_b, tol, ppm, shift)
     if ia.shape[0] == 0:
         return 0.0, 0
-    w_a = _peak_weights(mz_a, int_a, mz_power, intensity_power)
-    w_b = _peak_weights(mz_b, int_b, mz_power, intensity_power)
     prod = np.empty(ia.shape[0], dtype=np.float64)
     for k in range(ia.shape[0]):
         prod[k] = w_a[ia[k]] * w_b[ib[k]]
@@ -360,7 +374,7 @@ def cosine_greedy(mz_a, int_a, mz_b, int_b, tol, ppm, shift, mz_power, intensity
             used_a[ia[k]] = True
             used_b[ib[k]] = True
             n += 1
-    norm = np.sqrt(np.sum(w_a * w_a)) * np.sqrt(np.sum(w_b * w_b))
+    norm = norm_a * norm_b
     if norm == 0.0:
         return 0.0, 0
     return total / norm, n

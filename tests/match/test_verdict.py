@@ -420,3 +420,25 @@ def test_a_close_analogue_differs_by_a_substituent_not_by_half_the_molecule(delt
     where = v.criteria_not_evaluated if delta is None else v.criteria_met if close else v.criteria_failed
     assert any(c.startswith(f"analogue mass difference <= {T.analogue_mass_share:.0%} of the heavier molecule")
                for c in where)
+
+
+@pytest.mark.parametrize("change", [{}, {"gap": 12}, {"delta_ri": 55.0}, {"delta_ri": 10.0}, {"mf": 650},
+                                    {"ions_above": ((300, 0.2),)}, {"kind": "ms2", "mf": None, "rmf": None}])
+@pytest.mark.parametrize("isomers", [dict(rate=1.0), dict(rate=0.0), dict(score_below_top=300)])
+def test_the_search_verdict_checks_isomers_only_when_they_can_change_it(change, isomers):
+    # `nps-id search` enumerates a hit's isomers (RDKit) only for a verdict they can change, and
+    # then decides as `match` does with them.
+    from dataclasses import replace
+
+    from nps_id.match.verdict import decide_level
+
+    evidence = Evidence(**{**GOOD, **change})
+    check = _isomer_check(**isomers)
+    asked = []
+    verdict, found = decide_level(evidence, lambda: asked.append(1) or check)
+    full = decide(replace(evidence, isomers=check))
+    assert (verdict.verdict, verdict.rule, verdict.rule_id) == (full.verdict, full.rule, full.rule_id)
+    others_pass = decide(evidence).verdict == "identified"
+    assert (found is check) == others_pass == bool(asked)
+    if others_pass:
+        assert verdict == full

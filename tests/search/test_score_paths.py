@@ -163,6 +163,7 @@ def test_compiled_batch_of_pairs_equals_the_score_query_by_query(name):
     ``exact``, one query at a time, gives -- on real MassBank queries, shifted or not."""
     from nps_id.peaks import CSRPeaks
     from nps_id.search.index import recorded_precision, trim_ms2_csr
+    from nps_id.search.kernels import cosine_greedy
     from nps_id.search.ms2 import _precursor_windows
     from nps_id.search.prepared import PreparedLibrary
     from nps_id.tolerance import Tolerance
@@ -181,3 +182,13 @@ def test_compiled_batch_of_pairs_equals_the_score_query_by_query(name):
     one_by_one = scores.Score.exact_batch(score, None, index, trimmed, queries, pair_query, cand, delta)
     assert np.unique(pair_query).size > 100 and (compiled > 0.5).sum() > 100
     assert compiled.tobytes() == one_by_one.tobytes()
+    # and the kernel of one pair, which weighs both spectra itself (the batch weighs each once)
+    lib, tol, shift = index.spectra, score.tolerance, score.shift(delta)
+
+    def f64(peaks):  # as exact_batch passes them
+        return [np.asarray(a, np.float64) for a in peaks]
+
+    per_pair = np.array([min(cosine_greedy(*f64(trimmed.row(q)), *f64(lib.row(c)), float(tol.value), tol.unit == "ppm",
+                                           float(s), float(score.mz_power), float(score.intensity_power))[0], 1.0)
+                         for q, c, s in zip(pair_query.tolist(), cand.tolist(), shift.tolist())])
+    assert compiled.tobytes() == per_pair.tobytes()

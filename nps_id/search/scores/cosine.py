@@ -32,10 +32,13 @@ NOMINAL_TOLERANCE = Tolerance(0.25, "Da")
 @njit(cache=True, nogil=True)
 def _cosine_many(q_mz, q_int, offsets, r_mz, r_int, cand, tol, ppm, shift, mz_power, intensity_power):
     out = np.zeros(cand.shape[0])
+    q_w = kernels._peak_weights(q_mz, q_int, mz_power, intensity_power)
+    q_norm = kernels.weight_norm(q_w)
     for k in range(cand.shape[0]):
         lo, hi = offsets[cand[k]], offsets[cand[k] + 1]
-        out[k] = min(kernels.cosine_greedy(q_mz, q_int, r_mz[lo:hi], r_int[lo:hi], tol, ppm, shift[k],
-                                           mz_power, intensity_power)[0], 1.0)
+        r_w = kernels._peak_weights(r_mz[lo:hi], r_int[lo:hi], mz_power, intensity_power)
+        out[k] = min(kernels.cosine_greedy_weighted(q_mz, q_w, q_norm, r_mz[lo:hi], r_w, kernels.weight_norm(r_w),
+                                                    tol, ppm, shift[k])[0], 1.0)
     return out
 
 
@@ -43,11 +46,24 @@ def _cosine_many(q_mz, q_int, offsets, r_mz, r_int, cand, tol, ppm, shift, mz_po
 def _cosine_pairs(q_offsets, q_mz, q_int, pair_query, offsets, r_mz, r_int, cand, tol, ppm, shift, mz_power,
                   intensity_power):
     out = np.zeros(cand.shape[0])
+    # Peak weights (two pow per peak) and their norms once per query and per library spectrum,
+    # on first use; a norm of -1 marks a spectrum not weighed yet.
+    q_w = np.empty(q_mz.shape[0])
+    q_norm = np.full(q_offsets.shape[0] - 1, -1.0)
+    r_w = np.empty(r_mz.shape[0])
+    r_norm = np.full(offsets.shape[0] - 1, -1.0)
     for k in range(cand.shape[0]):
-        q_lo, q_hi = q_offsets[pair_query[k]], q_offsets[pair_query[k] + 1]
-        lo, hi = offsets[cand[k]], offsets[cand[k] + 1]
-        out[k] = min(kernels.cosine_greedy(q_mz[q_lo:q_hi], q_int[q_lo:q_hi], r_mz[lo:hi], r_int[lo:hi], tol, ppm,
-                                           shift[k], mz_power, intensity_power)[0], 1.0)
+        q, c = pair_query[k], cand[k]
+        q_lo, q_hi = q_offsets[q], q_offsets[q + 1]
+        lo, hi = offsets[c], offsets[c + 1]
+        if q_norm[q] < 0.0:
+            q_w[q_lo:q_hi] = kernels._peak_weights(q_mz[q_lo:q_hi], q_int[q_lo:q_hi], mz_power, intensity_power)
+            q_norm[q] = kernels.weight_norm(q_w[q_lo:q_hi])
+        if r_norm[c] < 0.0:
+            r_w[lo:hi] = kernels._peak_weights(r_mz[lo:hi], r_int[lo:hi], mz_power, intensity_power)
+            r_norm[c] = kernels.weight_norm(r_w[lo:hi])
+        out[k] = min(kernels.cosine_greedy_weighted(q_mz[q_lo:q_hi], q_w[q_lo:q_hi], q_norm[q], r_mz[lo:hi],
+                                                    r_w[lo:hi], r_norm[c], tol, ppm, shift[k])[0], 1.0)
     return out
 
 
