@@ -37,6 +37,7 @@ as absent.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from collections import Counter
 from dataclasses import replace
@@ -50,6 +51,7 @@ from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import LibraryFacts, assess, major_ions_present, ranked_hit
+from nps_id.match.group_model import GroupModel
 from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search
@@ -68,6 +70,12 @@ def block_of(spectrum) -> str:
     return key or "name:" + str(spectrum.get("name") or "").lower()
 
 
+def fold_of(block: str, n_folds: int) -> int:
+    """The cross-validation fold of a compound (its :func:`block_of`): the same in every run and
+    for every spectrum of the compound, in any library (train_group_model.py)."""
+    return int(hashlib.sha256(block.encode()).hexdigest()[:8], 16) % n_folds
+
+
 def remeasured(spectra, seed: int = 0):
     rng = np.random.default_rng(seed)
     out = []
@@ -81,6 +89,10 @@ def remeasured(spectra, seed: int = 0):
 DETAILS: list | None = None
 #: --cache: folder keeping each task's hits (npz, no pickle) so that rule changes re-run in seconds.
 CACHE: Path | None = None
+#: --group-folds: spectrum kind -> the suspected-group model per fold (train_group_model.py); each
+#: query is assessed with the model of its compound's fold, which never saw the compound. None:
+#: the shipped models.
+GROUP_FOLDS: dict[str, list[GroupModel]] | None = None
 
 
 def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
@@ -135,7 +147,10 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
             gap, alert, major = None, False, None
         extra = {"major_ions": major, "n_ions": int(query.mz.size)} if kind == "ei" else {
             "precursor": (float(query.precursor_mz), str(query.get("ion_mode") or "positive").lower())}
-        a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t, **extra)
+        folds = None if GROUP_FOLDS is None else GROUP_FOLDS[kind]
+        group_model = None if folds is None else folds[fold_of(own, len(folds))]
+        a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t,
+                   group_model=group_model, **extra)
         if BASELINE:  # the verdict rules before issue 18: scores, gap, isomer alert, ions only
             top = ranked[0] if ranked else None
             a = replace(a, verdict=decide(Evidence(
@@ -231,9 +246,22 @@ def main() -> None:
     parser.add_argument("--details", type=Path, default=None, help="write one TSV row per query and task")
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder for each task's search hits: re-runs with other rules skip the searches")
+    parser.add_argument("--group-folds", type=Path, default=None,
+                        help="folder of train_group_model.py's fold models (fold-KIND-K.npz): each query's group from "
+                             "the model that never saw its compound (without it: the shipped model, which did)")
+    parser.add_argument("--group-min-probability", type=float, default=None,
+                        help="the group models' abstention threshold (default: the one in the model files)")
     args = parser.parse_args()
-    global CACHE, DETAILS
+    global CACHE, DETAILS, GROUP_FOLDS
     CACHE, DETAILS = args.cache, [] if args.details else None
+    if args.group_folds is not None:
+        GROUP_FOLDS = {}
+        for kind in ("ei", "ms2"):
+            paths = sorted(args.group_folds.glob(f"fold-{kind}-*.npz"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+            models = [GroupModel.load(path) for path in paths]
+            if args.group_min_probability is not None:
+                models = [m.with_min_probability(args.group_min_probability) for m in models]
+            GROUP_FOLDS[kind] = models
     variants = variants_from(args.sweep)
     global BASELINE
     BASELINE = args.baseline
