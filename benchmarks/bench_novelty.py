@@ -25,6 +25,9 @@ flagged with the right group (the
 held-back measure: flagged, and ``suspected_group`` the compound's own group, or null when it has
 none). ``new_substance`` on the present tasks is the false-alarm rate. ``--cache DIR`` keeps each
 task's hits (rule changes re-run without searching), ``--details FILE`` writes one TSV row per query.
+``--group-folds DIR``: the suspected-group models of ``train_group_model.py``'s folds, each query
+assessed by the one that never saw its compound (:func:`fold_of`); without it the shipped models
+name the groups, and they were trained on these compounds (a note on stderr says so).
 
     PYTHONPATH=. python benchmarks/bench_novelty.py --swgdrug swgdrug.h5 --massbank-ei massbank-ei.h5
 
@@ -39,6 +42,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -147,7 +151,7 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
             gap, alert, major = None, False, None
         extra = {"major_ions": major, "n_ions": int(query.mz.size)} if kind == "ei" else {
             "precursor": (float(query.precursor_mz), str(query.get("ion_mode") or "positive").lower())}
-        folds = None if GROUP_FOLDS is None else GROUP_FOLDS[kind]
+        folds = None if GROUP_FOLDS is None else GROUP_FOLDS.get(kind)
         group_model = None if folds is None else folds[fold_of(own, len(folds))]
         a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t,
                    group_model=group_model, **extra)
@@ -254,14 +258,20 @@ def main() -> None:
     args = parser.parse_args()
     global CACHE, DETAILS, GROUP_FOLDS
     CACHE, DETAILS = args.cache, [] if args.details else None
-    if args.group_folds is not None:
+    if args.group_folds is None:
+        print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)
+    else:
         GROUP_FOLDS = {}
         for kind in ("ei", "ms2"):
             paths = sorted(args.group_folds.glob(f"fold-{kind}-*.npz"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
             models = [GroupModel.load(path) for path in paths]
             if args.group_min_probability is not None:
                 models = [m.with_min_probability(args.group_min_probability) for m in models]
-            GROUP_FOLDS[kind] = models
+            if models:
+                GROUP_FOLDS[kind] = models
+            else:
+                print(f"note: no {kind} fold models in {args.group_folds}: {kind} groups from the shipped model",
+                      file=sys.stderr)
     variants = variants_from(args.sweep)
     global BASELINE
     BASELINE = args.baseline

@@ -48,7 +48,7 @@ C = {"ei": 0.02, "ms2": 0.02}
 MIN_PROBABILITY = {"ei": 0.5, "ms2": 0.9}
 #: MS/MS spectra per compound used for training (spread over its records).
 MS2_PER_COMPOUND = 4
-PROBABILITIES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+PROBABILITIES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def self_hits(name: str, spectra, reference, cache: Path | None) -> Hits:
