@@ -175,8 +175,8 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
             # EI records whose spectrum the formula cannot explain (a significant ion above its
             # molecular-ion cluster: a TMS derivative filed under its parent's formula, a
             # deuterated or mixed sample) are counted apart as well
-            own = molecular_ion(nominal_spectrum(query.mz, query.intensity)) if kind == "ei" else None
-            if own is None or own <= true_mass + isotope_reach(query.get("formula")):
+            own_ion = molecular_ion(nominal_spectrum(query.mz, query.intensity)) if kind == "ei" else None
+            if own_ion is None or own_ion <= true_mass + isotope_reach(query.get("formula")):
                 counts["mass_known_explained"] += 1
                 counts["mass_right_explained"] += a.estimated_mass == true_mass
         if verdict == IDENTIFIED and not right and len(wrong_examples) < 25:
