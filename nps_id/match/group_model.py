@@ -1,37 +1,41 @@
-"""The suspected group of an EI unknown no library compound explains: a small learned classifier.
+"""The suspected group of an unknown no library compound explains: small learned classifiers.
 
 An early warning names the EWA group (or subclass) a new substance probably belongs to. The
 closest library compounds' groups alone (:func:`nps_id.match.assess._family`) leave most
 phenethylamines, cannabinoids and cathinones without a group when those hits are far or split;
-the spectrum itself carries the series' ions (iminium, tropylium, acylium, methoxybenzyl). This
-model reads both and names a group only when it is probable: a wrong group is worse than none.
+the spectrum itself carries the series' ions (iminium, tropylium, acylium, methoxybenzyl). These
+models read both and name a group only when it is probable: a wrong group is worse than none.
 
-Features (:func:`features`), for an EI spectrum and its ranked library hits:
+Features (:func:`features`), per spectrum kind:
 
-- the spectrum: sqrt of each nominal m/z's intensity relative to the base peak, m/z 1 to
+- both: the spectrum, sqrt of each nominal m/z's intensity relative to the base peak, m/z 1 to
   :data:`MAX_MZ`;
-- the vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per
-  group label the model knows (and "no group"), its share of their similarity**4 weight and its
-  best similarity;
-- the best similarity overall.
+- EI: the diagnostic ion sets of :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the
+  vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per group
+  label the model knows (and "no group"), its share of their similarity**4 weight and its best
+  similarity; the best similarity overall;
+- MS/MS: neutral losses from the precursor (1-:data:`MAX_LOSS` Da), the precursor m/z and its
+  polarity (no vote: an identity search's MS/MS hits share the precursor mass; the caller asks
+  the hits' vote first).
 
 Model: multinomial logistic regression on standardised features, softmax over the labels and
 "none" (no group); :meth:`GroupModel.predict` names the most probable label when its probability
 reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
-SWGDRUG and MassBank EI libraries, each spectrum with its own compound left out of its hits;
-shipped as ``group_model.npz`` (plain arrays, read without pickle, evaluated in numpy).
+development libraries (EI: SWGDRUG and MassBank EI, each spectrum with its own compound left out
+of its hits; MS/MS: MassBank MS/MS); shipped as :data:`MODEL_PATHS` (plain arrays, read without
+pickle, evaluated in numpy). Measured: docs/match.md, "New substances".
 
-Entry points: :func:`features`, :class:`GroupModel` (:meth:`~GroupModel.load`,
-:meth:`~GroupModel.predict`, :meth:`~GroupModel.save`), :func:`shipped_group_model`,
-:data:`MODEL_PATH`.
+Entry points: :func:`features`, :func:`hit_votes`, :func:`distinct_compounds`,
+:class:`GroupModel` (:meth:`~GroupModel.load`, :meth:`~GroupModel.predict`,
+:meth:`~GroupModel.save`), :func:`shipped_group_model`, :data:`MODEL_PATHS`.
 """
 from __future__ import annotations
 
 import functools
 import zipfile
 from dataclasses import dataclass, replace
-from pathlib import Path
 from itertools import islice
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -140,6 +144,8 @@ class GroupModel:
         """The suspected group of one spectrum of the model's kind (its nominal spectrum, ranked
         hits and MS/MS precursor), or None when the most probable class is "none" or below
         ``min_probability``."""
+        if not relative:  # no peaks: no evidence of any series
+            return None
         votes = hit_votes(hits, facts) if self.kind == "ei" else ()
         p = self.probabilities(features(self.kind, relative, votes, self.vote_labels, precursor))[0]
         best = int(np.argmax(p))
