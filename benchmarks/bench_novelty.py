@@ -25,6 +25,9 @@ flagged with the right group (the
 held-back measure: flagged, and ``suspected_group`` the compound's own group, or null when it has
 none). ``new_substance`` on the present tasks is the false-alarm rate. ``--cache DIR`` keeps each
 task's hits (rule changes re-run without searching), ``--details FILE`` writes one TSV row per query.
+``--group-folds DIR``: the suspected-group models of ``train_group_model.py``'s folds, each query
+assessed by the one that never saw its compound (:func:`fold_of`); without it the shipped models
+name the groups, and they were trained on these compounds (a note on stderr says so).
 
     PYTHONPATH=. python benchmarks/bench_novelty.py --swgdrug swgdrug.h5 --massbank-ei massbank-ei.h5
 
@@ -37,7 +40,9 @@ as absent.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -50,6 +55,7 @@ from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import LibraryFacts, assess, major_ions_present, ranked_hit
+from nps_id.match.group_model import GroupModel
 from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search
@@ -68,6 +74,12 @@ def block_of(spectrum) -> str:
     return key or "name:" + str(spectrum.get("name") or "").lower()
 
 
+def fold_of(block: str, n_folds: int) -> int:
+    """The cross-validation fold of a compound (its :func:`block_of`): the same in every run and
+    for every spectrum of the compound, in any library (train_group_model.py)."""
+    return int(hashlib.sha256(block.encode()).hexdigest()[:8], 16) % n_folds
+
+
 def remeasured(spectra, seed: int = 0):
     rng = np.random.default_rng(seed)
     out = []
@@ -81,6 +93,10 @@ def remeasured(spectra, seed: int = 0):
 DETAILS: list | None = None
 #: --cache: folder keeping each task's hits (npz, no pickle) so that rule changes re-run in seconds.
 CACHE: Path | None = None
+#: --group-folds: spectrum kind -> the suspected-group model per fold (train_group_model.py); each
+#: query is assessed with the model of its compound's fold, which never saw the compound. None:
+#: the shipped models.
+GROUP_FOLDS: dict[str, list[GroupModel]] | None = None
 
 
 def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
@@ -140,7 +156,10 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
             gap, alert, major = None, False, None
         extra = {"major_ions": major, "n_ions": int(query.mz.size)} if kind == "ei" else {
             "precursor": (float(query.precursor_mz), str(query.get("ion_mode") or "positive").lower())}
-        a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t, **extra)
+        folds = None if GROUP_FOLDS is None else GROUP_FOLDS.get(kind)
+        group_model = None if folds is None else folds[fold_of(block_of(query), len(folds))]
+        a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t,
+                   group_model=group_model, **extra)
         if BASELINE:  # the verdict rules before issue 18: scores, gap, isomer alert, ions only
             top = ranked[0] if ranked else None
             a = replace(a, verdict=decide(Evidence(
@@ -236,9 +255,28 @@ def main() -> None:
     parser.add_argument("--details", type=Path, default=None, help="write one TSV row per query and task")
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder for each task's search hits: re-runs with other rules skip the searches")
+    parser.add_argument("--group-folds", type=Path, default=None,
+                        help="folder of train_group_model.py's fold models (fold-KIND-K.npz): each query's group from "
+                             "the model that never saw its compound (without it: the shipped model, which did)")
+    parser.add_argument("--group-min-probability", type=float, default=None,
+                        help="the group models' abstention threshold (default: the one in the model files)")
     args = parser.parse_args()
-    global CACHE, DETAILS
+    global CACHE, DETAILS, GROUP_FOLDS
     CACHE, DETAILS = args.cache, [] if args.details else None
+    if args.group_folds is None:
+        print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)
+    else:
+        GROUP_FOLDS = {}
+        for kind in ("ei", "ms2"):
+            paths = sorted(args.group_folds.glob(f"fold-{kind}-*.npz"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+            models = [GroupModel.load(path) for path in paths]
+            if args.group_min_probability is not None:
+                models = [m.with_min_probability(args.group_min_probability) for m in models]
+            if models:
+                GROUP_FOLDS[kind] = models
+            else:
+                print(f"note: no {kind} fold models in {args.group_folds}: {kind} groups from the shipped model",
+                      file=sys.stderr)
     variants = variants_from(args.sweep)
     global BASELINE
     BASELINE = args.baseline

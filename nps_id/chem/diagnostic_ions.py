@@ -2,7 +2,9 @@
 
 A new substance's closest library spectra may be too far away, or too mixed, to agree on a family
 (:func:`nps_id.match.assess._family`), but the core of a series fragments the same
-way whatever its side chains: the ions of that core say which series it belongs to. Only ion sets
+way whatever its side chains: the ions of that core say which series it belongs to. Each set is
+a feature of the EI suspected-group model (:mod:`nps_id.match.group_model`); the "fallback"
+column below measures the sets when they named the group after the vote (stop 20). Only ion sets
 whose chemistry is established *and* which point to one group in the library are kept; each set
 needs all its ions at or above its relative abundance (nominal m/z, fraction of the base peak).
 

@@ -31,10 +31,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nps_id.chem.diagnostic_ions import group_from_ions
 from nps_id.chem.formula import element_counts, nominal_mass
 from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
+from nps_id.match.group_model import GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
@@ -422,6 +422,7 @@ def assess(
     acquired_max: float | None = None,
     fields_only: bool = False,
     estimated: tuple[dict[int, float], int | None] | None = None,
+    group_model: GroupModel | None = None,
     **evidence: Any,
 ) -> Assessment:
     """Verdict and new-substance evidence for one spectrum.
@@ -453,6 +454,9 @@ def assess(
     estimated
         EI: the spectrum's :func:`~nps_id.match.molecular_mass.nominal_spectrum` and estimated mass
         when the caller has them (:func:`assess_search` estimates all its queries at once).
+    group_model
+        The :class:`~nps_id.match.group_model.GroupModel` of ``kind`` naming the suspected group
+        (None: the shipped one; a benchmark passes the fold model that never saw the query's compound).
     """
     if estimated is not None:
         relative, estimated = estimated
@@ -464,7 +468,8 @@ def assess(
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
         # nothing in the library resembles it (MS/MS: no library precursor at its mass); a
         # spectrum without peaks is no substance at all
-        return Assessment(verdict, bool(np.size(mz)), _ion_group(relative), estimated, None)
+        group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
+        return Assessment(verdict, bool(np.size(mz)), group, estimated, None)
     top = hits[0]
     scores: dict[str, int] = {}
     for hit in hits:
@@ -508,7 +513,7 @@ def assess(
     if verdict.verdict == IDENTIFIED or verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY):
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
-    group = _family(hits, facts) or _ion_group(relative)
+    group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
@@ -591,6 +596,21 @@ def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
     return estimate_mass(relative, neighbours)
 
 
+def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
+                     hits: Sequence[RankedHit], facts: LibraryFacts, precursor: tuple[float, str] | None,
+                     model: GroupModel | None) -> str | None:
+    """The group of a spectrum no compound explains (:mod:`nps_id.match.group_model`): EI by the
+    learned model (spectrum, diagnostic ions and the closest hits' groups); MS/MS by the closest
+    hits' vote (:func:`_family`), else by the MS/MS model (fragments and losses: an identity
+    search's MS/MS hits share the precursor mass, so they are seldom relatives)."""
+    if kind == "ei":
+        return (model or shipped_group_model("ei")).predict(relative, hits, facts)
+    family = _family(hits, facts)
+    if family is not None or precursor is None:
+        return family
+    return (model or shipped_group_model("ms2")).predict(nominal_spectrum(mz, intensity), hits, facts, precursor)
+
+
 def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
     """The EWA group the closest hits agree on, or None: the group with the most similarity**4
     weight among the distinct compounds >= :data:`FAMILY_MIN_SIMILARITY`, when that is at least
@@ -599,12 +619,7 @@ def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
     weights: dict[str | None, float] = {}
     compounds: dict[str | None, int] = {}
     closest: dict[str | None, float] = {}
-    seen = set()
-    for hit in hits:
-        block = facts.block(hit.row)
-        if hit.similarity < FAMILY_MIN_SIMILARITY or block in seen:
-            continue
-        seen.add(block)
+    for hit in distinct_compounds(hits, facts, FAMILY_MIN_SIMILARITY):
         group = facts.group(hit.row)
         if group == _UNINFORMATIVE_GROUP:  # "other substances" without a subclass names no family
             group = None
@@ -620,19 +635,9 @@ def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
     return group if compounds[group] >= 2 or closest[group] >= FAMILY_SOLO_SIMILARITY else None
 
 
-def _ion_group(relative: dict[int, float]) -> str | None:
-    """The EWA group the spectrum's own diagnostic ions point to (EI; :mod:`nps_id.chem.diagnostic_ions`)."""
-    found = group_from_ions(relative)
-    return None if found is None else found.group
-
-
 def _closest(hits, facts, estimated, kind) -> tuple[dict[str, Any], ...]:
-    out, seen = [], set()
-    for hit in hits:
-        block = facts.block(hit.row)
-        if block in seen:
-            continue
-        seen.add(block)
+    out = []
+    for hit in distinct_compounds(hits, facts):
         mass = facts.mass(hit.row)
         delta = None if estimated is None or mass is None else estimated - mass
         reading = None

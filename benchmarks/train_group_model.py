@@ -1,0 +1,194 @@
+"""Train the suspected-group model (nps_id/match/group_model.npz) and its cross-validation folds.
+
+Training data (development libraries only): every spectrum of the SWGDRUG and MassBank EI
+libraries searched against its own library once (top ``TOP``), its own compound's rows
+(InChIKey first block, else name) dropped from its hits -- the hits a library without the
+compound gives, as ``bench_novelty.py`` leaves compounds out. Label: the compound's EWA group or
+subclass label (:meth:`nps_id.match.assess.LibraryFacts.group` of its first row), "" for none.
+Features: :func:`nps_id.match.group_model.features`. Model: multinomial logistic regression
+(sklearn, lbfgs, ``C``) on standardised features.
+
+Folds: every compound (block) is in fold ``bench_novelty.fold_of(block)`` of ``N_FOLDS``; fold
+model k is trained on the other folds' spectra of both libraries. ``bench_novelty.py
+--group-folds DIR`` evaluates each query with the fold model of its own compound, which never saw
+that compound (SWGDRUG left out, MassBank EI left out and absent alike). The script prints the
+out-of-fold rates per ``min_probability`` (named right / named wrong / none, among compounds with
+a group and without).
+
+    PYTHONPATH=. python benchmarks/train_group_model.py --swgdrug swg.h5 --massbank-ei mbei.h5 \\
+        --folds DIR [--write] [--cache DIR]
+
+``--write`` writes the shipped model (all spectra); ``--cache DIR`` keeps the self-search hits
+(npz). Deterministic: fixed folds, lbfgs. sklearn is a training dependency only (``.[train]``).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from bench_novelty import block_of, fold_of  # benchmarks share helpers
+
+from nps_id._atomic import atomic_output
+from nps_id.library import Library
+from nps_id.match.assess import LibraryFacts, RankedHit
+from nps_id.match.group_model import MODEL_PATHS, NONE_LABEL, GroupModel, features, hit_votes
+from nps_id.match.molecular_mass import nominal_spectrum
+from nps_id.search.engine import SearchSettings, search
+from nps_id.search.reference import Reference
+from nps_id.search.settings import Hits
+
+#: Hits searched per spectrum (bench_novelty's depth).
+TOP = 80
+N_FOLDS = 5
+#: Inverse regularisation strength of the logistic regression, per kind.
+C = {"ei": 0.02, "ms2": 0.02}
+#: The models' abstention threshold (benchmarks/README.md, "New substances").
+MIN_PROBABILITY = {"ei": 0.5, "ms2": 0.9}
+#: MS/MS spectra per compound used for training (spread over its records).
+MS2_PER_COMPOUND = 4
+PROBABILITIES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+
+def self_hits(name: str, spectra, reference, cache: Path | None) -> Hits:
+    cached = None if cache is None else cache / f"self-{name}.npz"
+    if cached is not None and cached.exists():
+        with np.load(cached, allow_pickle=False) as columns:
+            return Hits(**columns)
+    hits = search(spectra, reference, SearchSettings(top_k=TOP, prefilter=300, threads=2))
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(cached, suffix=".npz") as tmp:
+            np.savez(tmp, **{column: getattr(hits, column) for column in hits.__dataclass_fields__})
+    return hits
+
+
+def ei_rows(name: str, path: Path, cache: Path | None) -> list[dict]:
+    """One dict per spectrum of the EI library at ``path``: block, label, relative spectrum and
+    the votes of its hits with its own compound left out."""
+    with Library.open(path) as lib:
+        reference, spectra = Reference.from_library(lib), list(lib.spectra())
+    facts = LibraryFacts(reference)
+    hits = self_hits(name, spectra, reference, cache)
+    blocks, first = _blocks(facts)
+    starts = np.searchsorted(hits.query, np.arange(len(spectra) + 1))
+    rows = []
+    for q, spectrum in enumerate(spectra):
+        own = block_of(spectrum)
+        ranked = [RankedHit(int(r), 0, similarity=float(s))
+                  for r, s in zip(hits.row[starts[q]:starts[q + 1]], hits.similarity[starts[q]:starts[q + 1]])
+                  if blocks[r] != own]
+        rows.append({"block": own, "label": _label(facts, first, own), "votes": hit_votes(ranked, facts),
+                     "relative": nominal_spectrum(spectrum.mz, spectrum.intensity), "precursor": None})
+    facts.save()
+    return rows
+
+
+def ms2_rows(path: Path) -> list[dict]:
+    """Up to :data:`MS2_PER_COMPOUND` spectra per compound of the MS/MS library at ``path`` (spread
+    over its records: collision energies, instruments), with precursor; no votes (an identity
+    search's MS/MS hits share the precursor mass)."""
+    with Library.open(path) as lib:
+        reference, spectra = Reference.from_library(lib), list(lib.spectra())
+    facts = LibraryFacts(reference)
+    blocks, first = _blocks(facts)
+    by_block: dict[str, list[int]] = {}
+    for row, block in enumerate(blocks):
+        by_block.setdefault(block, []).append(row)
+    rows = []
+    for block, members in by_block.items():
+        picked = members if len(members) <= MS2_PER_COMPOUND else [
+            members[i] for i in np.linspace(0, len(members) - 1, MS2_PER_COMPOUND).round().astype(int)]
+        for row in picked:
+            spectrum = spectra[row]
+            if not spectrum.precursor_mz:
+                continue
+            precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
+            rows.append({"block": block, "label": _label(facts, first, block), "votes": (),
+                         "relative": nominal_spectrum(spectrum.mz, spectrum.intensity), "precursor": precursor})
+    facts.save()
+    return rows
+
+
+def _blocks(facts: LibraryFacts) -> tuple[list[str], dict[str, int]]:
+    """Every row's compound (as bench_novelty's block_of) and each compound's first row."""
+    blocks = [facts.block(r) or "name:" + facts.name(r).lower() for r in range(facts.reference.n_spectra)]
+    first: dict[str, int] = {}
+    for row, block in enumerate(blocks):
+        first.setdefault(block, row)
+    return blocks, first
+
+
+def _label(facts: LibraryFacts, first: dict[str, int], block: str) -> str:
+    return (facts.group(first[block]) if block in first else None) or NONE_LABEL
+
+
+def fit(kind: str, x: np.ndarray, y: np.ndarray, vote_labels: list[str], c: float) -> GroupModel:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    clf = LogisticRegression(C=c, max_iter=2000)
+    clf.fit((x - mean) / scale, y)
+    return GroupModel(kind, tuple(str(label) for label in clf.classes_), tuple(vote_labels), mean, scale,
+                      clf.coef_.T.copy(), clf.intercept_.copy(), MIN_PROBABILITY[kind])
+
+
+def report(rows: list[dict], predicted: list[tuple[str, float]]) -> None:
+    """Out-of-fold rates per abstention threshold, for compounds with a group and without."""
+    print("min_probability | group: right / wrong / none | no group: none / named")
+    truth = [r["label"] for r in rows]
+    grouped = sum(1 for t in truth if t != NONE_LABEL)
+    plain = len(truth) - grouped
+    for threshold in PROBABILITIES:
+        named = [label if p >= threshold else NONE_LABEL for label, p in predicted]
+        right = sum(1 for t, n in zip(truth, named) if t != NONE_LABEL and n == t)
+        wrong = sum(1 for t, n in zip(truth, named) if t != NONE_LABEL and n not in (t, NONE_LABEL))
+        false = sum(1 for t, n in zip(truth, named) if t == NONE_LABEL and n != NONE_LABEL)
+        print(f"{threshold} | {right / grouped:.3f} / {wrong / grouped:.3f} / {(grouped - right - wrong) / grouped:.3f}"
+              f" | {(plain - false) / plain:.3f} / {false / plain:.3f}")
+
+
+def train(kind: str, rows: list[dict], folds: Path, c: float, write: bool) -> None:
+    """Fold models (and with ``write`` the shipped model) of ``kind`` from ``rows``; prints the
+    out-of-fold rates."""
+    labels = sorted({r["label"] for r in rows})
+    x = np.array([features(kind, r["relative"], r["votes"], labels, r["precursor"]) for r in rows])
+    y = np.array([r["label"] for r in rows])
+    fold = np.array([fold_of(r["block"], N_FOLDS) for r in rows])
+    print(f"{kind}: {len(rows)} spectra, {len(set(r['block'] for r in rows))} compounds, {len(labels) - 1} groups")
+    predicted: list[tuple[str, float]] = [(NONE_LABEL, 0.0)] * len(rows)
+    for k in range(N_FOLDS):
+        model = fit(kind, x[fold != k], y[fold != k], labels, c)
+        model.save(folds / f"fold-{kind}-{k}.npz")
+        held = np.flatnonzero(fold == k)
+        for i, probs in zip(held, model.probabilities(x[held])):
+            predicted[i] = (model.labels[int(np.argmax(probs))], float(probs.max()))
+    report(rows, predicted)
+    if write:
+        fit(kind, x, y, labels, c).save(MODEL_PATHS[kind])
+        print(f"wrote {MODEL_PATHS[kind]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--swgdrug", type=Path, required=True, help="SWGDRUG 3.4 nps-id library (with structures)")
+    parser.add_argument("--massbank-ei", type=Path, required=True, help="MassBank EI nps-id library")
+    parser.add_argument("--massbank-ms2", type=Path, default=None, help="MassBank MS/MS nps-id library (MS/MS model)")
+    parser.add_argument("--folds", type=Path, required=True, help="folder for the fold models (fold-KIND-K.npz)")
+    parser.add_argument("--write", action="store_true", help="write the shipped models (group_model_KIND.npz)")
+    parser.add_argument("--cache", type=Path, default=None, help="folder keeping the EI self-search hits")
+    parser.add_argument("--kind", choices=("ei", "ms2"), action="append", default=None, help="only these models")
+    args = parser.parse_args()
+    args.folds.mkdir(parents=True, exist_ok=True)
+    kinds = args.kind or ["ei", "ms2"]
+    if "ei" in kinds:
+        rows = ei_rows("swgdrug", args.swgdrug, args.cache) + ei_rows("massbank-ei", args.massbank_ei, args.cache)
+        train("ei", rows, args.folds, C["ei"], args.write)
+    if "ms2" in kinds and args.massbank_ms2 is not None:
+        train("ms2", ms2_rows(args.massbank_ms2), args.folds, C["ms2"], args.write)
+
+
+if __name__ == "__main__":
+    main()

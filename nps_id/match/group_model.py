@@ -1,0 +1,212 @@
+"""The suspected group of an unknown no library compound explains: small learned classifiers.
+
+An early warning names the EWA group (or subclass) a new substance probably belongs to. The
+closest library compounds' groups alone (:func:`nps_id.match.assess._family`) leave most
+phenethylamines, cannabinoids and cathinones without a group when those hits are far or split;
+the spectrum itself carries the series' ions (iminium, tropylium, acylium, methoxybenzyl). These
+models read both and name a group only when it is probable: a wrong group is worse than none.
+
+Features (:func:`features`), per spectrum kind:
+
+- both: the spectrum, sqrt of each nominal m/z's intensity relative to the base peak, m/z 1 to
+  :data:`MAX_MZ`;
+- EI: the diagnostic ion sets of :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the
+  vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per group
+  label the model knows (and "no group"), its share of their similarity**4 weight and its best
+  similarity; the best similarity overall;
+- MS/MS: neutral losses from the precursor (1-:data:`MAX_LOSS` Da), the precursor m/z and its
+  polarity (no vote: an identity search's MS/MS hits share the precursor mass; the caller asks
+  the hits' vote first).
+
+Model: multinomial logistic regression on standardised features, softmax over the labels and
+"none" (no group); :meth:`GroupModel.predict` names the most probable label when its probability
+reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
+development libraries (EI: SWGDRUG and MassBank EI, each spectrum with its own compound left out
+of its hits; MS/MS: MassBank MS/MS); shipped as :data:`MODEL_PATHS` (plain arrays, read without
+pickle, evaluated in numpy). Measured: docs/match.md, "New substances".
+
+Entry points: :func:`features`, :func:`hit_votes`, :func:`distinct_compounds`,
+:class:`GroupModel` (:meth:`~GroupModel.load`, :meth:`~GroupModel.predict`,
+:meth:`~GroupModel.save`), :func:`shipped_group_model`, :data:`MODEL_PATHS`.
+"""
+from __future__ import annotations
+
+import functools
+import zipfile
+from dataclasses import dataclass, replace
+from itertools import islice
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from nps_id.chem.diagnostic_ions import ION_SETS
+from nps_id.errors import LibraryError
+
+#: The shipped model of each spectrum kind.
+MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kind in ("ei", "ms2")}
+#: Format of the model file this code reads (a file of another version is refused).
+MODEL_VERSION = 1
+#: Highest nominal m/z of the spectrum features.
+MAX_MZ = 500
+#: Largest neutral loss (Da, nominal) from the precursor of the MS/MS loss features.
+MAX_LOSS = 200
+#: Distinct library compounds (closest first) whose groups vote.
+VOTE_COMPOUNDS = 10
+#: The label of "no group" among the model's classes.
+NONE_LABEL = ""
+
+
+def distinct_compounds(hits: Iterable[Any], facts: Any, min_similarity: float = 0.0) -> Iterator[Any]:
+    """The first hit of each compound (InChIKey first block) among ``hits`` (best first) at
+    ``min_similarity`` or more; ``facts`` is a :class:`~nps_id.match.assess.LibraryFacts`."""
+    seen = set()
+    for hit in hits:
+        block = facts.block(hit.row)
+        if hit.similarity < min_similarity or block in seen:
+            continue
+        seen.add(block)
+        yield hit
+
+
+def hit_votes(hits: Sequence[Any], facts: Any, n: int = VOTE_COMPOUNDS) -> list[tuple[str | None, float]]:
+    """(group, similarity) of the first ``n`` distinct compounds among ``hits`` (best first)."""
+    return [(facts.group(hit.row), float(hit.similarity)) for hit in islice(distinct_compounds(hits, facts), n)]
+
+
+def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | None, float]],
+             labels: Sequence[str], precursor: tuple[float, str] | None = None) -> np.ndarray:
+    """The feature vector of one spectrum of ``kind`` (``"ei"``, ``"ms2"``): ``relative`` is its
+    :func:`~nps_id.match.molecular_mass.nominal_spectrum`, ``votes`` its :func:`hit_votes` (EI),
+    ``labels`` the group labels the vote is counted for (:data:`NONE_LABEL` among them),
+    ``precursor`` (MS/MS) its (m/z, ion mode)."""
+    spectrum = np.zeros(MAX_MZ)
+    for mz, value in relative.items():
+        if 1 <= mz <= MAX_MZ:
+            spectrum[mz - 1] = np.sqrt(value)
+    if kind == "ms2":
+        return np.concatenate([spectrum, _losses(relative, precursor), [
+            0.0 if precursor is None else precursor[0] / 1000.0,
+            float(precursor is not None and precursor[1] == "negative")]])
+    index = {label: i for i, label in enumerate(labels)}
+    share = np.zeros(len(labels))
+    best = np.zeros(len(labels))
+    for group, similarity in votes:
+        i = index.get(group or NONE_LABEL, index[NONE_LABEL])  # a group the model never saw: none
+        share[i] += similarity ** 4
+        best[i] = max(best[i], similarity)
+    total = share.sum()
+    if total > 0:
+        share /= total
+    top = max((s for _, s in votes), default=0.0)
+    ions = [float(all(relative.get(m, 0.0) >= ion_set.min_relative for m in ion_set.ions)) for ion_set in ION_SETS]
+    return np.concatenate([spectrum, ions, share, best, [top]])
+
+
+def _losses(relative: dict[int, float], precursor: tuple[float, str] | None) -> np.ndarray:
+    """sqrt relative intensity per nominal neutral loss 1-:data:`MAX_LOSS` Da from the precursor."""
+    out = np.zeros(MAX_LOSS)
+    if precursor is None or not np.isfinite(precursor[0]):
+        return out
+    top = int(round(precursor[0]))
+    for mz, value in relative.items():
+        if 1 <= top - mz <= MAX_LOSS:
+            out[top - mz - 1] = max(out[top - mz - 1], np.sqrt(value))
+    return out
+
+
+def n_features(kind: str, n_labels: int) -> int:
+    return MAX_MZ + (MAX_LOSS + 2 if kind == "ms2" else len(ION_SETS) + 2 * n_labels + 1)
+
+
+@dataclass(frozen=True)
+class GroupModel:
+    """Softmax over ``labels`` of ``intercept + ((x - mean) / scale) @ coef``, ``x`` the
+    :func:`features` with the vote counted for ``vote_labels`` (every label of the training data:
+    a fold model may lack a class its fold holds no compound of)."""
+
+    kind: str
+    labels: tuple[str, ...]
+    vote_labels: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # (features, labels)
+    intercept: np.ndarray  # (labels,)
+    min_probability: float
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        z = self.intercept + ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def predict(self, relative: dict[int, float], hits: Sequence[Any], facts: Any,
+                precursor: tuple[float, str] | None = None) -> str | None:
+        """The suspected group of one spectrum of the model's kind (its nominal spectrum, ranked
+        hits and MS/MS precursor), or None when the most probable class is "none" or below
+        ``min_probability``."""
+        if not relative:  # no peaks: no evidence of any series
+            return None
+        votes = hit_votes(hits, facts) if self.kind == "ei" else ()
+        p = self.probabilities(features(self.kind, relative, votes, self.vote_labels, precursor))[0]
+        best = int(np.argmax(p))
+        return (self.labels[best] or None) if p[best] >= self.min_probability else None
+
+    def with_min_probability(self, value: float) -> "GroupModel":
+        return replace(self, min_probability=float(value))
+
+    def save(self, path: Path) -> None:
+        """Write the model as ``.npz`` (plain arrays; :meth:`load` reads it without pickle)."""
+        from nps_id._atomic import atomic_output
+
+        with atomic_output(Path(path), suffix=".npz") as tmp:
+            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION), kind=np.array(self.kind), labels=np.array(self.labels, dtype=str),
+                                vote_labels=np.array(self.vote_labels, dtype=str),
+                                mean=self.mean, scale=self.scale, coef=self.coef, intercept=self.intercept,
+                                min_probability=np.float64(self.min_probability))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "GroupModel":
+        """Read and check a model file; a missing, damaged or mismatched one raises
+        :class:`~nps_id.errors.LibraryError` (one line naming it, exit 4)."""
+        path = Path(path)
+        try:
+            data = np.load(path, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
+                raise ValueError("not an .npz archive of named arrays")
+            with data:
+                return cls._checked({key: data[key] for key in data.files})
+        except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as exc:
+            raise LibraryError(f"{path}: not a usable group model ({exc}); "
+                               f"retrain it with benchmarks/train_group_model.py") from None
+
+    @classmethod
+    def _checked(cls, data: dict[str, np.ndarray]) -> "GroupModel":
+        version = int(data["version"])
+        if version != MODEL_VERSION:
+            raise ValueError(f"version {version}, this nps-id reads version {MODEL_VERSION}")
+        labels = tuple(str(label) for label in data["labels"])
+        vote_labels = tuple(str(label) for label in data["vote_labels"])
+        for what, names in (("labels", labels), ("vote_labels", vote_labels)):
+            if NONE_LABEL not in names or len(set(names)) != len(names):
+                raise ValueError(f"'{what}' must be distinct and hold the 'none' label ('')")
+        kind = str(data["kind"])
+        if kind not in MODEL_PATHS:
+            raise ValueError(f"kind {kind!r} is not one of {sorted(MODEL_PATHS)}")
+        size, k = n_features(kind, len(vote_labels)), len(labels)
+        shapes = {"mean": (size,), "scale": (size,), "coef": (size, k), "intercept": (k,)}
+        arrays = {key: np.asarray(data[key], dtype=np.float64) for key in shapes}
+        for key, shape in shapes.items():
+            if arrays[key].shape != shape or not np.all(np.isfinite(arrays[key])):
+                raise ValueError(f"'{key}' is not {shape} finite numbers")
+        if np.any(arrays["scale"] <= 0):
+            raise ValueError("'scale' holds a value <= 0")
+        min_probability = float(data["min_probability"])
+        if not 0 <= min_probability <= 1:
+            raise ValueError(f"min_probability {min_probability} is not in 0-1")
+        return cls(kind, labels, vote_labels, arrays["mean"], arrays["scale"], arrays["coef"], arrays["intercept"], min_probability)
+
+
+@functools.lru_cache(maxsize=2)
+def shipped_group_model(kind: str) -> GroupModel:
+    """The model shipped with nps-id for spectra of ``kind`` (read once per process)."""
+    return GroupModel.load(MODEL_PATHS[kind])

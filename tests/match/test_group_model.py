@@ -1,0 +1,131 @@
+"""The suspected-group model file: the shipped models load; a damaged, old or inconsistent file
+is refused with one line naming it (exit 4), never a traceback; an improbable group is not named."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from nps_id.errors import LibraryError
+from nps_id.match.group_model import MODEL_PATHS, GroupModel, features, shipped_group_model
+
+
+@pytest.mark.parametrize("kind", ["ei", "ms2"])
+def test_the_shipped_models_load_and_give_probabilities(kind):
+    model = shipped_group_model(kind)
+    assert model.kind == kind and "" in model.labels
+    p = model.probabilities(features(kind, {58: 1.0, 91: 0.3}, [], model.vote_labels, (150.1, "positive")))
+    assert p.shape == (1, len(model.labels)) and abs(p.sum() - 1) < 1e-9
+
+
+def _saved(tmp_path, **changes):
+    path = tmp_path / "model.npz"
+    replace(shipped_group_model("ei"), **changes).save(path)
+    return path
+
+
+def test_a_model_saved_and_loaded_is_the_same(tmp_path):
+    again = GroupModel.load(_saved(tmp_path))
+    model = shipped_group_model("ei")
+    assert again.labels == model.labels and np.array_equal(again.coef, model.coef)
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"not a zip", "not a usable group model"),
+    (b"", "not a usable group model"),
+    (b"\x93NUMPY", "not a usable group model"),
+])
+def test_a_damaged_file_is_one_clear_error(tmp_path, content, expected):
+    path = tmp_path / "model.npz"
+    path.write_bytes(content)
+    with pytest.raises(LibraryError, match=expected) as info:
+        GroupModel.load(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+    assert info.value.exit_code == 4
+
+
+def test_a_bare_array_or_a_missing_array_is_one_clear_error(tmp_path):
+    bare = tmp_path / "bare.npy"
+    np.save(bare, np.zeros(3))
+    with pytest.raises(LibraryError, match="not an .npz archive"):
+        GroupModel.load(bare)
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, version=np.int64(1))
+    with pytest.raises(LibraryError, match="not a usable group model"):
+        GroupModel.load(partial)
+
+
+def test_a_missing_file_is_one_clear_error(tmp_path):
+    with pytest.raises(LibraryError, match="retrain it with benchmarks/train_group_model.py"):
+        GroupModel.load(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"coef": np.zeros((3, 2))}, "'coef' is not"),
+    ({"intercept": np.full(len(shipped_group_model("ei").labels), np.nan)}, "'intercept' is not"),
+    ({"scale": np.zeros_like(shipped_group_model("ei").scale)}, "'scale' holds a value <= 0"),
+    ({"min_probability": 1.5}, "min_probability 1.5 is not in 0-1"),
+    ({"labels": ("a", "b")}, "hold the 'none' label"),
+    ({"kind": "uv"}, "kind 'uv'"),
+])
+def test_an_inconsistent_model_is_refused(tmp_path, changes, expected):
+    with pytest.raises(LibraryError, match=expected):
+        GroupModel.load(_saved(tmp_path, **changes))
+
+
+def test_a_model_of_another_version_is_refused(tmp_path, monkeypatch):
+    import nps_id.match.group_model as group_model
+
+    path = _saved(tmp_path)
+    monkeypatch.setattr(group_model, "MODEL_VERSION", 2)
+    with pytest.raises(LibraryError, match="version 1, this nps-id reads version 2"):
+        GroupModel.load(path)
+
+
+class _Facts:
+    def block(self, row):
+        return str(row)
+
+    def group(self, row):
+        return "Phenethylamines"
+
+
+def test_an_improbable_group_is_not_named():
+    # a wrong group misleads an early warning more than none: below min_probability, None
+    model = shipped_group_model("ei")
+    spectrum = {44: 1.0, 91: 0.2, 65: 0.05}
+    hits = [type("Hit", (), {"row": i, "similarity": 0.8})() for i in range(3)]
+    named = model.with_min_probability(0.0).predict(spectrum, hits, _Facts())
+    assert named is not None
+    assert model.with_min_probability(1.0).predict(spectrum, hits, _Facts()) is None
+
+
+def test_search_with_a_damaged_shipped_model_exits_4_with_one_line(swgdrug_library, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+    from tests.conftest import data_path
+
+    queries = data_path("massbank", "ei-queries-analog.msp.gz")
+    damaged = tmp_path / "group_model_ei.npz"
+    damaged.write_bytes(b"damaged")
+    monkeypatch.setitem(MODEL_PATHS, "ei", damaged)
+    shipped_group_model.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["search", str(queries), "--library", str(swgdrug_library)],
+                                    env={"NPS_ID_CACHE": str(tmp_path / "cache")})
+    finally:
+        shipped_group_model.cache_clear()
+    assert result.exit_code == 4, result.output
+    assert "not a usable group model" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("kind", ["ei", "ms2"])
+def test_a_spectrum_without_peaks_names_no_group(kind):
+    # even a model leaning to a group whatever it reads (intercept) names none without evidence
+    model = shipped_group_model(kind)
+    leaning = np.where(np.array(model.labels) == "Phenethylamines", 50.0, 0.0)
+    model = replace(model, intercept=leaning)
+    assert model.predict({91: 1.0}, [], _Facts(), (300.0, "positive")) == "Phenethylamines"
+    assert model.predict({}, [], _Facts(), (300.0, "positive")) is None
