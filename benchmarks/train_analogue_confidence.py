@@ -163,7 +163,8 @@ def candidate_features(query, rows: np.ndarray, similarity: np.ndarray, score: n
 
 def searched(queries: list, reference: Reference, leave_out: bool) -> dict[str, np.ndarray]:
     """Features, label (top-1 Tanimoto), group, the top-k compounds' Tanimoto to the query and
-    their candidate features, for every query with a structure and a hit left."""
+    their candidate features, their library rows (-1 padded) and the query's position in
+    ``queries``, for every query with a structure and a hit left."""
     hits = search(queries, reference, SearchSettings(mode="analog", top_k=TOP, threads=2))
     structures = HitStructures(reference)
     compound_peaks = CompoundPeaks(reference, structures)
@@ -171,7 +172,7 @@ def searched(queries: list, reference: Reference, leave_out: bool) -> dict[str, 
     lib_block = np.array([block(k) for k in reference.columns["inchikey"]], dtype=object)
     bounds = np.searchsorted(hits.query, np.arange(len(queries) + 1))
     out: dict[str, list] = {"x": [], "y": [], "group": [], "similarity": [], "score": [], "tk": [], "pair": [],
-                            "candidates": []}
+                            "candidates": [], "rows": [], "query": []}
     for q, query in enumerate(queries):
         own_fp = fingerprint(str(query.get("smiles") or ""))
         if own_fp is None:
@@ -202,20 +203,24 @@ def searched(queries: list, reference: Reference, leave_out: bool) -> dict[str, 
         out["similarity"].append(np.pad(hits.similarity[sl], pad, constant_values=-1))
         out["score"].append(np.pad(hits.score[sl], pad, constant_values=-1))
         out["tk"].append(np.pad(tk, pad))
+        out["rows"].append(np.pad(hits.row[sl], pad, constant_values=-1))
+        out["query"].append(q)
         out["pair"].append(pair)
     return {k: np.array(v) for k, v in out.items()}
 
 
-def load_sets(args) -> dict[str, dict[str, np.ndarray]]:
+def load_sets(args, names: tuple[str, ...] | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """The searched sets (:func:`searched`; all five, or those ``names``), from ``args.cache`` when there."""
     sets = {}
     cache = args.cache
     plan = [("swgdrug", args.swgdrug, None, True), ("massbank-ei", args.massbank_ei, "ei-queries-identity", True),
             ("ei-analog", args.massbank_ei, "ei-queries-analog", False),
             ("massbank-ms2", args.massbank_ms2, "ms2-queries-identity", True),
             ("ms2-analog", args.massbank_ms2, "ms2-queries-analog", False)]
+    plan = [step for step in plan if names is None or step[0] in names]
     references: dict[Path, tuple] = {}
     for name, lib_path, query_file, leave_out in plan:
-        path = cache / f"{name}-v4.npz" if cache else None  # v4: with the candidate features
+        path = cache / f"{name}-v5.npz" if cache else None  # v5: with the candidates' rows
         if path is not None and path.exists():
             sets[name] = dict(np.load(path, allow_pickle=False))
             continue
