@@ -21,7 +21,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from nps_id._atomic import atomic_output
-from nps_id.io._source import ReadReport, is_missing, lazy_read, numbered_lines, open_binary, parse_float
+from nps_id.io._source import (NON_FINITE_PEAK, ReadReport, is_missing, lazy_read, numbered_lines, open_binary,
+                               parse_float, peak_fault)
 from nps_id.spectrum import Spectrum
 
 # MGF key (upper case) -> normalised metadata key. Keys not listed are kept lower-cased.
@@ -149,16 +150,22 @@ class _Block:
     def add(self, line: str, number: int) -> None:
         if self.error is not None:
             return
-        if line[0].isdigit() or line[0] in "+-.":
+        if line[0].isdigit() or line[0] in "+-." or NON_FINITE_PEAK.match(line):
             fields = line.split()
             if len(fields) < 2:
                 self.fail("peak line has one column; expected 'm/z intensity'", number, line)
                 return
             try:
-                self.mz.append(float(fields[0]))
-                self.intensity.append(float(fields[1]))
+                mz, intensity = float(fields[0]), float(fields[1])
             except ValueError:
                 self.fail("peak line does not start with two numbers (m/z intensity)", number, line)
+                return
+            fault = peak_fault(mz, intensity)  # checked here, so the error names this line
+            if fault is not None:
+                self.fail(fault, number, line)
+                return
+            self.mz.append(mz)
+            self.intensity.append(intensity)
             return
         key, sep, value = line.partition("=")
         if not sep:
