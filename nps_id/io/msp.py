@@ -371,6 +371,8 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
         report.bad(f"'Num Peaks: {record.num_peaks}' but {n} peaks follow",
                    record=record.index, line=record.num_peaks_line)
         return None
+    if n == 0:  # peak lines of separators only ("(" of a cut-off MSL pair): an empty spectrum
+        return pairs[:, 0], pairs[:, 1]
     # Two reductions decide the common case (NaN fails every comparison), the masks find the culprit.
     (mz_min, intensity_min), (mz_max, intensity_max) = pairs.min(0).tolist(), pairs.max(0).tolist()
     if not (mz_min > 0 and intensity_min >= 0 and mz_max <= MAX_MZ and intensity_max <= FLOAT32_MAX):
