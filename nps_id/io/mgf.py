@@ -70,8 +70,8 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
     Yields
     ------
     Spectrum
-        ``precursor_mz`` from PEPMASS (first number) or PRECURSOR_MZ; ``precursor_charge`` from
-        CHARGE (``2+``, ``-1``, ``3-``; a list such as ``2+ and 3+`` is kept as ``charge`` text,
+        ``precursor_mz`` from PEPMASS (first number) or PRECURSOR_MZ (0 or below: unknown, the
+        text kept as ``pepmass``); ``precursor_charge`` from CHARGE (``2+``, ``-1``, ``3-``; a list such as ``2+ and 3+`` is kept as ``charge`` text,
         not guessed); ``retention_time`` from RTINSECONDS (seconds); ``source_id`` from
         SPECTRUMID, else TITLE; ``scan_index`` is the 0-based block number; ``ms_level`` from
         MSLEVEL, else 2 when there is a precursor (MGF is an MS/MS format), else unset.
@@ -207,6 +207,8 @@ def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
     if pepmass and pepmass.strip():
         fields = pepmass.split()
         meta["precursor_mz"] = parse_float(fields[0], "PEPMASS=", finite=False)
+        if meta["precursor_mz"] <= 0:  # Spectrum drops it as unknown (as nan): keep the text
+            meta["pepmass"] = pepmass
         if len(fields) > 2 and "CHARGE" not in params:  # PEPMASS=983.6 1234 2+
             params = {**params, "CHARGE": fields[2]}
     if params.get("CHARGE"):

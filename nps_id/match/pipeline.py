@@ -288,6 +288,9 @@ def match_run(
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
                            params.fragment_tolerance)
+        no_precursor = sum(s.precursor_mz is None for s in ms2)
+        if no_precursor:  # group_ms2 leaves them out: say so, as search counts them on stderr
+            notes.append(f"{no_precursor} MS/MS scans have no precursor m/z (not matched)")
         findings, components, results["unassigned_features"] = _match_ms2(groups, library, params, run)
     elif run is not None:
         findings, components, removed = _match_gc(run, library, params, blank, ladder)

@@ -126,6 +126,16 @@ def test_bad_peak_in_a_real_file_is_named_at_its_own_line(tmp_path, peak, expect
     assert expected in str(info.value) and peak in str(info.value)
 
 
+@pytest.mark.parametrize("pepmass", ["0", "-183.057", "-183.057 1200"])
+def test_pepmass_of_zero_or_below_is_an_unknown_precursor(tmp_path, pepmass):
+    """As MSP's 'PrecursorMZ: 0' and MGF's PEPMASS=nan: the block stays MS/MS, its precursor is
+    unknown (search counts it as 'no precursor m/z'), and the text is kept under 'pepmass'."""
+    text = data_path("formats", "matchms-tests", "pesticides.mgf").read_text()
+    path = _write(tmp_path, text.replace("PEPMASS=183.057\n", f"PEPMASS={pepmass}\n", 1))
+    first = next(mgf.read(path))
+    assert first.precursor_mz is None and first.ms_level == 2 and first.get("pepmass") == pepmass
+
+
 def test_windows_files_with_byte_order_mark_or_windows_1252_text(tmp_path):
     bom = tmp_path / "notepad.mgf"  # Notepad's "UTF-8 with BOM", CRLF line ends
     bom.write_bytes(b"\xef\xbb\xbf" + GOOD.replace("\n", "\r\n").encode())
