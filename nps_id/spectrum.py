@@ -77,6 +77,8 @@ def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
             value = float(value)
             if not math.isfinite(value):
                 continue
+            if key == "precursor_mz" and value <= 0:  # MoNA's "PrecursorMZ: 0", PEPMASS=-1: not known
+                continue
             if key == "precursor_mz" and value > MAX_MZ:  # near 1e308 its window overflowed: wrong hits
                 raise ValueError(f"precursor m/z must be at most {MAX_MZ:g} (found {value:g}): no mass "
                                  "spectrometer selects such ions")
@@ -108,7 +110,8 @@ class Spectrum:
         Peak m/z values and intensities of equal length. They are validated (finite,
         m/z > 0, intensity >= 0), cast to float64 / float32, sorted by m/z and made read-only.
     metadata
-        Keys from :data:`METADATA_KEYS` (others are kept lower-cased).
+        Keys from :data:`METADATA_KEYS` (others are kept lower-cased). Empty text, None and
+        non-finite numbers are dropped as unknown, and so is a precursor m/z of 0 or below.
 
     Raises
     ------

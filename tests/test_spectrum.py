@@ -62,6 +62,12 @@ def test_metadata_is_normalised_as_documented() -> None:
                           "synonyms": ("benzoylmethylecgonine",), "ms_level": 2, "extra": 7}
 
 
+@pytest.mark.parametrize("precursor", [0, 0.0, -183.057, "-1"])
+def test_a_precursor_mz_of_zero_or_below_is_unknown(precursor) -> None:
+    # MoNA writes "PrecursorMZ: 0" on EI records; a negative one was searched as a real precursor
+    assert Spectrum([50.0], [1.0], {"precursor_mz": precursor}).precursor_mz is None
+
+
 @pytest.mark.parametrize("precursor", [2e6, 1e308, "1.7e308"])
 def test_a_precursor_mz_no_instrument_measures_is_refused(precursor) -> None:
     # 1e308 overflowed the precursor window to infinity, and the query hit an unrelated compound

@@ -2,7 +2,7 @@
 
 Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
 :func:`lazy_read`, :func:`guard_io`, :func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
-:class:`ReadReport`.
+:func:`peak_fault` (why a text peak would be refused, so a reader names its own line), :class:`ReadReport`.
 
 Limits every reader shares (a hostile file must not take the memory of the machine): a spectrum
 holds at most :data:`MAX_POINTS` points, however a file declares or encodes it; a zlib payload
@@ -15,6 +15,7 @@ import codecs
 import gzip
 import itertools
 import math
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from typing import IO, Any, Callable, Iterator, TypeVar
 import numpy as np
 
 from nps_id.errors import InputError, ReaderError
+from nps_id.spectrum import INTENSITY_DTYPE, MAX_MZ
 
 GZIP_MAGIC = b"\x1f\x8b"
 T = TypeVar("T")
@@ -96,6 +98,30 @@ def parse_float(text: str, what: str, *, finite: bool = True, decimal_comma: boo
     if finite and not math.isfinite(value):
         raise ValueError(f"{_named(what, text)} is not a finite number")
     return value
+
+
+#: The largest intensity a Spectrum holds; a larger one overflows its float32 dtype.
+FLOAT32_MAX = float(np.finfo(INTENSITY_DTYPE).max)
+#: A text peak line whose m/z is written ``nan`` or ``inf``: a peak line, so that its error names
+#: its own line (``Info: ...``, ``inf: ...`` and ``INFO=...`` stay metadata lines).
+NON_FINITE_PEAK = re.compile(r"(?i)(?:nan|inf(?:inity)?)(?=[\s;,()]|$)")
+
+
+def peak_fault(mz: float, intensity: float) -> str | None:
+    """Why :class:`~nps_id.spectrum.Spectrum` would refuse this peak, as a reader's error text;
+    None for a good peak. Text readers check each peak themselves so the error names the peak's
+    own line, not the record's first.
+
+    >>> peak_fault(91.0, 999.0) is None, peak_fault(float("nan"), 5.0)
+    (True, 'peak m/z must be a positive finite number and intensity finite and >= 0')
+    """
+    if not (math.isfinite(mz) and math.isfinite(intensity) and mz > 0 and intensity >= 0):
+        return "peak m/z must be a positive finite number and intensity finite and >= 0"
+    if mz > MAX_MZ:
+        return f"peak m/z above {MAX_MZ:g}: no mass spectrometer measures such ions"
+    if intensity > FLOAT32_MAX:
+        return f"peak intensity above {FLOAT32_MAX:g}, the largest float32"
+    return None
 
 
 def _named(what: str, text: str) -> str:

@@ -21,7 +21,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from nps_id._atomic import atomic_output
-from nps_id.io._source import ReadReport, is_missing, lazy_read, numbered_lines, open_binary, parse_float
+from nps_id.io._source import (NON_FINITE_PEAK, ReadReport, is_missing, lazy_read, numbered_lines, open_binary,
+                               parse_float, peak_fault)
 from nps_id.spectrum import Spectrum
 
 # MGF key (upper case) -> normalised metadata key. Keys not listed are kept lower-cased.
@@ -69,8 +70,8 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
     Yields
     ------
     Spectrum
-        ``precursor_mz`` from PEPMASS (first number) or PRECURSOR_MZ; ``precursor_charge`` from
-        CHARGE (``2+``, ``-1``, ``3-``; a list such as ``2+ and 3+`` is kept as ``charge`` text,
+        ``precursor_mz`` from PEPMASS (first number) or PRECURSOR_MZ (0 or below: unknown, the
+        text kept as ``pepmass``); ``precursor_charge`` from CHARGE (``2+``, ``-1``, ``3-``; a list such as ``2+ and 3+`` is kept as ``charge`` text,
         not guessed); ``retention_time`` from RTINSECONDS (seconds); ``source_id`` from
         SPECTRUMID, else TITLE; ``scan_index`` is the 0-based block number; ``ms_level`` from
         MSLEVEL, else 2 when there is a precursor (MGF is an MS/MS format), else unset.
@@ -149,16 +150,22 @@ class _Block:
     def add(self, line: str, number: int) -> None:
         if self.error is not None:
             return
-        if line[0].isdigit() or line[0] in "+-.":
+        if line[0].isdigit() or line[0] in "+-." or NON_FINITE_PEAK.match(line):
             fields = line.split()
             if len(fields) < 2:
                 self.fail("peak line has one column; expected 'm/z intensity'", number, line)
                 return
             try:
-                self.mz.append(float(fields[0]))
-                self.intensity.append(float(fields[1]))
+                mz, intensity = float(fields[0]), float(fields[1])
             except ValueError:
                 self.fail("peak line does not start with two numbers (m/z intensity)", number, line)
+                return
+            fault = peak_fault(mz, intensity)  # checked here, so the error names this line
+            if fault is not None:
+                self.fail(fault, number, line)
+                return
+            self.mz.append(mz)
+            self.intensity.append(intensity)
             return
         key, sep, value = line.partition("=")
         if not sep:
@@ -200,6 +207,8 @@ def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
     if pepmass and pepmass.strip():
         fields = pepmass.split()
         meta["precursor_mz"] = parse_float(fields[0], "PEPMASS=", finite=False)
+        if meta["precursor_mz"] <= 0:  # Spectrum drops it as unknown (as nan): keep the text
+            meta["pepmass"] = pepmass
         if len(fields) > 2 and "CHARGE" not in params:  # PEPMASS=983.6 1234 2+
             params = {**params, "CHARGE": fields[2]}
     if params.get("CHARGE"):

@@ -26,10 +26,11 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, is_missing, lazy_read, line_batches, open_binary, parse_float
+from nps_id.io._source import (FLOAT32_MAX, NON_FINITE_PEAK, ReadReport, is_missing, lazy_read, line_batches,
+                               open_binary, parse_float, peak_fault)
 from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
                                 parse_retention_time)
-from nps_id.spectrum import INTENSITY_DTYPE, MAX_MZ, Spectrum
+from nps_id.spectrum import MAX_MZ, Spectrum
 
 __all__ = ["read", "write"]
 
@@ -171,11 +172,7 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
 
 # -- reading ------------------------------------------------------------------------------------
 _PEAK_START = frozenset("0123456789.-+(")
-# A peak line whose m/z is written "nan" or "inf": kept with the peaks, so the error names its line
-# ("Info: ..." and "inf: ..." stay metadata lines).
-_NON_FINITE_PEAK = re.compile(r"(?i)(?:nan|inf(?:inity)?)(?=[\s;,()]|$)")
 _NUM_PEAKS_KEYS = frozenset({"num peaks", "num_peaks", "numpeaks"})
-_FLOAT32_MAX = float(np.finfo(INTENSITY_DTYPE).max)  # a larger intensity overflows Spectrum's dtype
 
 
 class _Record:
@@ -247,7 +244,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> 
                     if not stripped:
                         continue
                 elif in_peaks:
-                    if stripped[:1] in peak_start or _NON_FINITE_PEAK.match(stripped):
+                    if stripped[:1] in peak_start or NON_FINITE_PEAK.match(stripped):
                         record.peak_lines.append(stripped)
                         continue
                     in_peaks = False
@@ -374,9 +371,11 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
         report.bad(f"'Num Peaks: {record.num_peaks}' but {n} peaks follow",
                    record=record.index, line=record.num_peaks_line)
         return None
+    if n == 0:  # peak lines of separators only ("(" of a cut-off MSL pair): an empty spectrum
+        return pairs[:, 0], pairs[:, 1]
     # Two reductions decide the common case (NaN fails every comparison), the masks find the culprit.
     (mz_min, intensity_min), (mz_max, intensity_max) = pairs.min(0).tolist(), pairs.max(0).tolist()
-    if not (mz_min > 0 and intensity_min >= 0 and mz_max <= MAX_MZ and intensity_max <= _FLOAT32_MAX):
+    if not (mz_min > 0 and intensity_min >= 0 and mz_max <= MAX_MZ and intensity_max <= FLOAT32_MAX):
         _report_out_of_range(pairs, record, report)
         return None
     return pairs[:, 0], pairs[:, 1]
@@ -384,16 +383,11 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
 
 def _report_out_of_range(pairs: np.ndarray, record: _Record, report: ReadReport) -> None:
     """Name the first peak Spectrum would refuse, at its own line (not the record's first)."""
-    with np.errstate(invalid="ignore"):
-        faults = ((~np.isfinite(pairs).all(1) | (pairs[:, 0] <= 0) | (pairs[:, 1] < 0),
-                   "peak m/z must be a positive finite number and intensity finite and >= 0"),
-                  (pairs[:, 0] > MAX_MZ, f"peak m/z above {MAX_MZ:g}: no mass spectrometer measures such ions"),
-                  (pairs[:, 1] > _FLOAT32_MAX, f"peak intensity above {_FLOAT32_MAX:g}, the largest float32"))
-    # the first faulty peak; at one peak the first fault listed (inf m/z is not finite, not 'above')
-    bad, _, reason = min((int(np.flatnonzero(mask)[0]), order, reason)
-                         for order, (mask, reason) in enumerate(faults) if mask.any())
+    with np.errstate(invalid="ignore"):  # NaN fails every comparison: not good
+        good = (pairs[:, 0] > 0) & (pairs[:, 0] <= MAX_MZ) & (pairs[:, 1] >= 0) & (pairs[:, 1] <= FLOAT32_MAX)
+    bad = int(np.flatnonzero(~good)[0])
     line, text_line = _line_of_peak(record, bad)
-    report.bad(reason, record=record.index, line=line, text=text_line)
+    report.bad(peak_fault(*pairs[bad].tolist()), record=record.index, line=line, text=text_line)
 
 
 def _line_of_peak(record: _Record, peak: int) -> tuple[int, str]:

@@ -21,9 +21,9 @@ Steps of a build (matched by ``# Step n`` comments in :func:`build_library`):
    target and rename it over the target (a killed build leaves the old library intact; a full
    disk is one line, exit code 3, and leaves it intact too).
 
-Steps 2-6 hold an exclusive lock (``fcntl.flock`` on ``.NAME.lock`` beside the target), so two
-builds onto one file run one after the other: a second ``--append`` reads the library the first
-one wrote, and no append is lost.
+Steps 2-6 hold an exclusive lock (``fcntl.flock`` on ``.NAME.lock`` beside the target, removed
+when the build ends), so two builds onto one file run one after the other: a second ``--append``
+reads the library the first one wrote, and no append is lost.
 
 Duplicates are reported, not removed: a library legitimately holds several spectra of one
 compound (instruments, collision energies, laboratories).
@@ -318,22 +318,43 @@ def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray]) -> list[Dup
 def _build_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``.NAME.lock`` beside ``output`` (waits for another build).
 
-    The lock file is left in place: removing it would let a third build lock a new file while a
-    second still waits on the old one. The kernel releases the lock when the process dies. A
-    device or FIFO (``-o /dev/null``) is written in place and has nothing to protect: no lock.
+    The holder removes the lock file before it lets go (also on an error or Ctrl-C), so no
+    ``.NAME.lock`` stays beside the library. A build that was waiting on that file then holds
+    the lock of a file no longer at the path: it sees so and locks the file at the path again,
+    so two builds never hold "the" lock at once. After SIGKILL the file stays; it is harmless
+    (the kernel released its lock) and the next build reuses and removes it. A device or FIFO
+    (``-o /dev/null``) is written in place and has nothing to protect: no lock.
     """
     if is_stream(output):
         yield
         return
     lock = output.parent / f".{output.name}.lock"
-    try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(lock, "a")
-    except OSError as exc:
-        raise InputError(f"{output}: cannot write the library here ({exc.strerror or exc})") from None
-    with fh:
+    while True:
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            fh = open(lock, "a")
+        except OSError as exc:
+            raise InputError(f"{output}: cannot write the library here ({exc.strerror or exc})") from None
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        yield
+        if _is_at(lock, fh.fileno()):
+            break
+        fh.close()  # the previous holder removed this file: wait on the one at the path now
+    with fh:
+        try:
+            yield
+        finally:  # removed while still locked: a waiter on this file retries, see above
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+
+
+def _is_at(path: Path, fd: int) -> bool:
+    """True when the open file ``fd`` is the file at ``path`` (not one removed from it)."""
+    try:
+        at_path = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (at_path.st_dev, at_path.st_ino) == (opened.st_dev, opened.st_ino)
 
 
 def build_library(

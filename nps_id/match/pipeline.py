@@ -288,6 +288,9 @@ def match_run(
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
                            params.fragment_tolerance)
+        no_precursor = sum(s.precursor_mz is None for s in ms2)
+        if no_precursor:  # group_ms2 leaves them out: say so, as search counts them on stderr
+            notes.append(f"{no_precursor} MS/MS scans have no precursor m/z (not matched)")
         findings, components, results["unassigned_features"] = _match_ms2(groups, library, params, run)
     elif run is not None:
         findings, components, removed = _match_gc(run, library, params, blank, ladder)
@@ -390,6 +393,10 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
     # Analogue mode ranks by the analogue score (mass prior); verdicts use the similarity.
     score, mf, rmf, gap, similarity = (to_999_column(c) for c in (hits.score, hits.mf, hits.rmf, hits.gap,
                                                                    hits.similarity))
+    # The best different compound's score: at 0 it shares nothing with the spectrum (an MS/MS
+    # record in the precursor window without a common fragment) -- no runner-up, so no gap, as
+    # when no other compound was scored at all (gap = score beside a runner-up of "-" misread).
+    other = to_999_column(hits.score - hits.gap)
     out: dict[int, list[Hit]] = {}
     for i in range(len(hits)):
         out.setdefault(int(hits.query[i]), []).append(Hit(
@@ -397,7 +404,7 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
             delta_mass=None if not np.isfinite(hits.delta_mass[i]) else round(float(hits.delta_mass[i]), 4),
             similarity=similarity[i],
             delta_mass_match=shift_name(int(hits.delta_shift[i]), nominal=bool(np.isfinite(hits.mf[i]))),
-            gap=gap[i], isomer_alert=bool(hits.isomer_alert[i]),
+            gap=None if other[i] == 0 else gap[i], isomer_alert=bool(hits.isomer_alert[i]),
             # per query (analogue mode): predicted Tanimoto of the unknown and its top hit
             analogue_confidence=None if confidence is None else float(confidence[hits.query[i]]),
             query_mass=None if confidence is None else masses[int(hits.query[i])],
@@ -414,9 +421,10 @@ def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, m
 
 def _runner_up(hits: list[Hit], library: ReferenceLibrary) -> Hit | None:
     """The best hit of a compound other than the top hit's, by the engine's compound identity
-    (:mod:`nps_id.compound`) -- the compound its gap is measured against."""
+    (:mod:`nps_id.compound`) -- the compound its gap is measured against; one that scored 0
+    matched nothing and is none (see :func:`_search`)."""
     code = library.compound[hits[0].row]
-    return next((h for h in hits if library.compound[h.row] != code), None)
+    return next((h for h in hits if library.compound[h.row] != code and h.score > 0), None)
 
 
 # -- GC-EI-MS -----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import functools
 import io
 import json
 import textwrap
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, closest_rows,
@@ -39,6 +40,31 @@ _TABLE_LINE = 1.45 * 7 / 72.0 / A4_IN[1]  # one line of a table (7 pt), page fra
 #: Lines a table cell may take (840 characters in the findings' Substance column; real names
 #: take a few): a taller row would run off its page under the footer, and the rest be lost unmarked.
 _MAX_CELL_LINES = 30
+#: The same for the hit table of a finding's page, which shares the page with the text and plots
+#: (240 characters in its Library entry column; real names take one or two lines).
+_MAX_HIT_CELL_LINES = 4
+
+
+@dataclass(frozen=True)
+class _Paragraph:
+    """A text paragraph and how it is set: point size, weight, colour, indent (page fraction),
+    line gap (times the size) and width (characters at 8 pt)."""
+
+    text: str
+    size: float = 8
+    weight: str = "normal"
+    colour: str = "#1a1a1a"
+    indent: float = 0.0
+    gap: float = 1.45
+    width: int = _WRAP
+
+    @property
+    def height(self) -> float:
+        """One line, page fraction."""
+        return self.gap * self.size / 72.0 / A4_IN[1]
+
+    def lines(self) -> list[str]:
+        return textwrap.wrap(self.text, int((self.width - self.indent * 100) * 8 / self.size)) or [""]
 
 
 class _Page:
@@ -50,21 +76,42 @@ class _Page:
 
     def line(self, text: str, *, size: float = 8, weight: str = "normal", colour: str = "#1a1a1a",
              indent: float = 0.0, gap: float = 1.45, width: int = _WRAP) -> None:
-        for chunk in textwrap.wrap(text, int((width - indent * 100) * 8 / size)) or [""]:
-            self.fig.text(0.07 + indent, self.y, chunk, fontsize=size, weight=weight, color=colour, va="top")
-            self.y -= gap * size / 72.0 / A4_IN[1]
+        paragraph = _Paragraph(text, size, weight, colour, indent, gap, width)
+        self._draw(paragraph, paragraph.lines())
+
+    def paragraphs(self, paragraphs: Sequence[_Paragraph], bottom: float) -> None:
+        """Draw ``paragraphs`` wrapped, ending above ``bottom`` (page fraction): when they do not
+        all fit, the longest are cut to the same number of lines, the last ending in an ellipsis
+        (a 200-character name repeated in the title, the conclusion and the rule ran over the plots
+        and pushed the hit table off the page). When they fit, every line is drawn."""
+        wrapped = [p.lines() for p in paragraphs]
+        most = max(map(len, wrapped), default=1)
+        while most > 1 and sum(min(len(w), most) * p.height for p, w in zip(paragraphs, wrapped)) > self.y - bottom:
+            most -= 1
+        for paragraph, lines in zip(paragraphs, wrapped):
+            if len(lines) > most:
+                lines = lines[:most - 1] + [lines[most - 1][:-1] + "\u2026"]
+            self._draw(paragraph, lines)
+
+    def _draw(self, paragraph: _Paragraph, lines: Sequence[str]) -> None:
+        p = paragraph
+        for text in lines:
+            self.fig.text(0.07 + p.indent, self.y, text, fontsize=p.size, weight=p.weight, color=p.colour, va="top")
+            self.y -= p.height
 
     def heading(self, text: str) -> None:
         self.y -= 0.008
         self.line(text, size=11, weight="bold")
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> None:
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float],
+              max_lines: int = _MAX_CELL_LINES) -> None:
         """A plain text table (monospace columns would not fit names; fixed column positions do)."""
         self.row(headers, widths, weight="bold")
         for row in rows:
-            self.row(row, widths)
+            self.row(row, widths, max_lines=max_lines)
 
-    def row(self, cells: Sequence[str], widths: Sequence[float], *, weight: str = "normal") -> None:
+    def row(self, cells: Sequence[str], widths: Sequence[float], *, weight: str = "normal",
+            max_lines: int = _MAX_CELL_LINES) -> None:
         """One table row at fixed column positions; a cell longer than its column wraps onto
         further lines of the row (a cut name or group would hide what was found)."""
         x = 0.07
@@ -72,8 +119,8 @@ class _Page:
         for w, cell in zip(widths, cells):
             # The row's own lines only: a line break in a name would overprint the next row.
             chunks = textwrap.wrap(" ".join(cell.split()), max(int(w * 150), 4)) or [""]
-            if len(chunks) > _MAX_CELL_LINES:  # taller than the room below page 1's header: cut, visibly
-                chunks = chunks[:_MAX_CELL_LINES - 1] + ["\u2026"]
+            if len(chunks) > max_lines:  # taller than its page has room for: cut, visibly
+                chunks = chunks[:max_lines - 1] + ["\u2026"]
             for k, chunk in enumerate(chunks):
                 self.fig.text(x, self.y - k * _TABLE_LINE, chunk, fontsize=7, weight=weight, va="top")
             x += w
@@ -82,7 +129,11 @@ class _Page:
 
     def pairs(self, items: Sequence[tuple[str, Any]], width: int = _WRAP) -> None:
         for key, value in items:
-            self.line(f"{key}: {DASH if value in (None, '') else value}", width=width)
+            self.line(_pair(key, value), width=width)
+
+
+def _pair(key: str, value: Any) -> str:
+    return f"{key}: {DASH if value in (None, '') else value}"
 
 
 def render_pdf(doc: Mapping[str, Any]) -> bytes:
@@ -323,11 +374,8 @@ def _finding_page(fig, doc, f) -> None:
     page = _Page(fig)
     width = _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
     tag = " (internal standard)" if f["internal_standard"] else ""
-    page.line(f"#{f['index']} {finding_label(f)} \u2013 {verdict_badge(doc, f)}{tag}", size=12, weight="bold",
-              colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3, width=width)
-    page.line(conclusion(doc, f), weight="bold", width=width)
     decon = dict(deconvolution_fields(f))
-    page.pairs(identifier_caveats(f) + [
+    fields = identifier_caveats(f) + [
         ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_num(f['monoisotopic_mass'], 4)} Da"),
         ("InChIKey", f["inchikey"]),
         *library_entry_fields(f),
@@ -341,20 +389,27 @@ def _finding_page(fig, doc, f) -> None:
         ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
         ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),
         *lc_evidence_fields(f),
-    ], width=width)
+    ]
     if f.get("apex_spectrum"):
-        page.line("Deconvolution: " + "; ".join(f"{k} {v}" for k, v in decon.items() if v is not None),
-                  width=width)
-    # the library compound's structure, top right, with its source in small text
-    if draw_structure(fig, f.get("smiles"), [0.7, 0.8, 0.25, 0.14]):
-        fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
-                 ha="center", va="top")
-    top = min(page.y - 0.01, 0.64)
-    # The plots shrink (to half at most) so that the hit table and the limitations end above the footer.
+        fields.append(("Deconvolution", "; ".join(f"{k} {v}" for k, v in decon.items() if v is not None)))
+    # The plots shrink (to half at most) so that the hit table and the limitations end above the footer;
+    # the text above them is cut where it would leave less room than that.
     probe = _Page(_blank_page())
     _hits_and_limitations(probe, f)
     # GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place.
     mirror, second = 0.25, 0.13 if f.get("apex_spectrum") or f.get("lc") else 0.0
+    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + (mirror + second) / 2  # of the plots at half size
+    page.paragraphs([
+        _Paragraph(f"#{f['index']} {finding_label(f)} \u2013 {verdict_badge(doc, f)}{tag}", size=12, weight="bold",
+                   colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3, width=width),
+        _Paragraph(conclusion(doc, f), weight="bold", width=width),
+        *(_Paragraph(_pair(key, value), width=width) for key, value in fields),
+    ], bottom=lowest_top + 0.01)
+    # the library compound's structure, top right, with its source in small text
+    if draw_structure(fig, f.get("smiles"), [0.7, 0.8, 0.25, 0.14]):
+        fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
+                 ha="center", va="top")
+    top = min(page.y - 0.01, max(0.64, lowest_top))  # higher than usual only for a tall hit table
     scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005) / (mirror + second)))
     draw_mirror(_band(fig, top, top - mirror * scale), f)
     bottom = top - mirror * scale
@@ -370,7 +425,7 @@ def _hits_and_limitations(page: _Page, f) -> None:
     page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],
                [[_num(h.get("rank")), h["name"], _num(h.get("mf")), _num(h.get("rmf")), _num(h.get("score")),
                  h.get("formula") or DASH] for h in f["top_hits"]],
-               [0.05, 0.4, 0.07, 0.07, 0.07, 0.2])
+               [0.05, 0.4, 0.07, 0.07, 0.07, 0.2], max_lines=_MAX_HIT_CELL_LINES)
     page.line("Limitations:", weight="bold")
     for text in f["limitations"]:
         page.line("\u2022 " + text, indent=0.01)

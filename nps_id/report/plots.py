@@ -185,6 +185,12 @@ def mirror_figure(finding: Mapping[str, Any], *, width_in: float = 7.5, height_i
     return fig
 
 
+def _legend_name(name: str, most: int = 100) -> str:
+    """A name cut to ``most`` characters, visibly: a longer one ran off the page in the legend
+    (SWGDRUG 3.4's longest name has 90)."""
+    return name if len(name) <= most else name[:most - 1] + "\u2026"
+
+
 def draw_mirror(target, finding: Mapping[str, Any]) -> None:
     """Draw the mirror plot of :func:`mirror_figure` into a Figure or SubFigure."""
     import matplotlib
@@ -203,7 +209,7 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
         if reference:
             mz = np.array(sorted(reference))
             top_ax.vlines(mz, 0, [-reference[m] for m in mz], color="#b2182b", linewidth=0.9,
-                          label=f"library: {finding['name']}")
+                          label=f"library: {_legend_name(finding['name'])}")
             _label_ions(top_ax, reference, -1)
         else:
             top_ax.text(0.5, 0.25, "reference spectrum not available", transform=top_ax.transAxes,

@@ -322,6 +322,30 @@ def test_lc_msms_run_each_precursor_found_in_its_own_library(tmp_path):
         assert f["mf"] is None and f["match_mode"] == "identity"
 
 
+def test_lc_msms_scans_with_a_zero_or_negative_precursor_are_noted_not_matched(tmp_path):
+    """matchms' 10 MS2 scans as MGF with PEPMASS=0 and a negative PEPMASS in two blocks: those
+    two were matched at a precursor of 0 / -m/z; now they are an unknown precursor, said in notes."""
+    from nps_id import io
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+
+    ms2 = [s for s in io.read(data_path("formats", "matchms-tests", "testdata.mzml")) if s.ms_level == 2]
+    io.write([s.replace(name=f"compound {i}", source_id=f"C{i}") for i, s in enumerate(ms2)], tmp_path / "lib.mgf")
+    build_library([tmp_path / "lib.mgf"], tmp_path / "lib.h5", name="self", release="1", index_builder=build_indexes)
+    io.write(ms2, tmp_path / "run.mgf")
+    lines = (tmp_path / "run.mgf").read_text().splitlines()
+    pepmass = [i for i, line in enumerate(lines) if line.startswith("PEPMASS=")]
+    lines[pepmass[3]], lines[pepmass[7]] = "PEPMASS=0", lines[pepmass[7]].replace("=", "=-")
+    (tmp_path / "run.mgf").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(cli, ["match", str(tmp_path / "run.mgf"), "-l", str(tmp_path / "lib.h5"),
+                                      "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert len(doc["components"]) == 8 and {f["name"] for f in doc["findings"]} == {
+        f"compound {i}" for i in range(10) if i not in (3, 7)}
+    assert "2 MS/MS scans have no precursor m/z (not matched)" in doc["notes"]
+
+
 @pytest.mark.parametrize("parts, technique", [
     (("pyteomics-tests", "test.ms1"), "GC-EI-MS"),
     (("pyteomics-tests", "test.mzXML"), "LC-MS/MS"),

@@ -177,6 +177,23 @@ def test_queries_that_cannot_be_searched_beside_others_are_counted_on_stderr(swg
     assert "3 not searched: MS/MS spectra, and the library holds none with a precursor m/z" in result.stderr
 
 
+def test_ms2_queries_with_a_zero_or_negative_precursor_are_not_searched(ms2_library, tmp_path):
+    """PEPMASS=0 or -183.057 was searched as a real precursor window (and counted as 'searched
+    without any hit'); it is an unknown precursor, counted as such on stderr."""
+    ms2 = list(itertools.islice(read(data_path("massbank", "ms2-queries-analog.msp.gz")), 3))
+    good = tmp_path / "ms2.mgf"
+    write(ms2, good)
+    lines = good.read_text().splitlines()
+    pepmass = [i for i, line in enumerate(lines) if line.startswith("PEPMASS=")]
+    lines[pepmass[0]], lines[pepmass[1]] = "PEPMASS=0", "PEPMASS=-" + lines[pepmass[1]][len("PEPMASS="):]
+    bad = tmp_path / "bad.mgf"
+    bad.write_text("\n".join(lines) + "\n")
+    result = _run(bad, "-l", ms2_library, "--top", 1, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    assert "2 not searched: MS/MS spectra have no precursor m/z" in result.stderr
+    assert [json.loads(row)["query"] for row in result.stdout.splitlines()] == [2]
+
+
 def _swgdrug_spectra(indices):
     spectra = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
     return [spectra[i] for i in indices]

@@ -77,15 +77,15 @@ def _write(tmp_path, text: str):
 GOOD = "BEGIN IONS\nTITLE=a\nPEPMASS=200.1\n50.0 10\n91.0 100\nEND IONS\n"
 
 
-# GOOD takes lines 1-6, so the bad block starts at line 7; errors found in the values of a
-# complete block point at its BEGIN IONS line.
+# GOOD takes lines 1-6, so the bad block starts at line 7; a bad peak is named at its own line,
+# a bad value of the header (PEPMASS=abc) at the block's BEGIN IONS line.
 @pytest.mark.parametrize(
     "block,line,expected",
     [
         ("BEGIN IONS\nTITLE=b\n60.0 5\n70.0\nEND IONS\n", 10, "one column"),
         ("BEGIN IONS\nTITLE=b\n60.0 five\nEND IONS\n", 9, "two numbers"),
-        ("BEGIN IONS\nTITLE=b\n60.0 -5\nEND IONS\n", 7, "negative"),
-        ("BEGIN IONS\nTITLE=b\nnan 5\nEND IONS\n", 9, "KEY=value"),
+        ("BEGIN IONS\nTITLE=b\n60.0 5\n60.0 -5\nEND IONS\n", 10, "intensity finite and >= 0"),
+        ("BEGIN IONS\nTITLE=b\nnan 5\nEND IONS\n", 9, "m/z must be a positive finite number"),
         ("BEGIN IONS\nTITLE=b\nPEPMASS=abc\n60 5\nEND IONS\n", 7, "PEPMASS='abc' is not a number"),
     ],
 )
@@ -99,6 +99,41 @@ def test_bad_block_names_file_line_and_record(tmp_path, block, line, expected):
     report = ReadReport(str(path), lenient=True)
     assert [s.get("title") for s in mgf.read(path, report)] == ["a", "a"]
     assert len(report.quarantine) == 1
+
+
+@pytest.mark.parametrize("peak,expected", [
+    ("abc 100", "KEY=value or a peak line"),
+    ("nan 5", "m/z must be a positive finite number"),
+    ("inf 5", "m/z must be a positive finite number"),
+    ("120.5 nan", "intensity finite and >= 0"),
+    ("-5 100", "m/z must be a positive finite number"),
+    ("0 100", "m/z must be a positive finite number"),
+    ("120.5 -3", "intensity finite and >= 0"),
+    ("1e400 5", "m/z must be a positive finite number"),
+    ("2e6 5", "m/z above 1e+06"),
+    ("120.5 1e39", "largest float32"),
+])
+def test_bad_peak_in_a_real_file_is_named_at_its_own_line(tmp_path, peak, expected):
+    """GNPS pesticides: one peak line deep inside the third block made bad."""
+    lines = data_path("formats", "matchms-tests", "pesticides.mgf").read_text().splitlines()
+    begins = [i for i, line in enumerate(lines) if line == "BEGIN IONS"]
+    bad = next(i for i in range(begins[2], begins[3]) if lines[i][:1].isdigit()) + 5
+    lines[bad] = peak
+    path = _write(tmp_path, "\n".join(lines) + "\n")
+    with pytest.raises(ReaderError) as info:
+        list(mgf.read(path))
+    assert info.value.line == bad + 1 and info.value.record == 2
+    assert expected in str(info.value) and peak in str(info.value)
+
+
+@pytest.mark.parametrize("pepmass", ["0", "-183.057", "-183.057 1200"])
+def test_pepmass_of_zero_or_below_is_an_unknown_precursor(tmp_path, pepmass):
+    """As MSP's 'PrecursorMZ: 0' and MGF's PEPMASS=nan: the block stays MS/MS, its precursor is
+    unknown (search counts it as 'no precursor m/z'), and the text is kept under 'pepmass'."""
+    text = data_path("formats", "matchms-tests", "pesticides.mgf").read_text()
+    path = _write(tmp_path, text.replace("PEPMASS=183.057\n", f"PEPMASS={pepmass}\n", 1))
+    first = next(mgf.read(path))
+    assert first.precursor_mz is None and first.ms_level == 2 and first.get("pepmass") == pepmass
 
 
 def test_windows_files_with_byte_order_mark_or_windows_1252_text(tmp_path):

@@ -275,6 +275,14 @@ def test_empty_spectrum_is_skipped_not_an_error(tmp_path):
     assert report.skipped["empty spectrum"] == 1
 
 
+@pytest.mark.parametrize("peaks", ["(", "( )", "Num Peaks: 0\n(\n"])
+def test_peak_lines_of_separators_only_are_an_empty_spectrum(tmp_path, peaks):
+    """A lone '(' (an AMDIS MSL pair cut off) gave a numpy traceback instead of a skip."""
+    report = ReadReport("x")
+    assert list(msp.read(_write(tmp_path, f"Name: a\n{peaks}\n\n" + GOOD), report))[0].name == "good"
+    assert report.skipped["empty spectrum"] == 1
+
+
 def test_missing_file_fails_before_iteration(tmp_path):
     with pytest.raises(InputError):
         msp.read(tmp_path / "nope.msp")

@@ -190,3 +190,19 @@ def test_findings_are_in_retention_time_order_with_every_reference_to_them_kept(
 def test_the_metabolite_run_has_an_analogue_finding_among_its_identity_findings(metabolites):
     modes = [f["match_mode"] for f in metabolites["findings"]]
     assert "analogue" in modes and modes[-1] == "identity"  # the analogue is placed by its RT, not last
+
+
+def test_a_gap_is_measured_only_against_a_compound_that_matched(pestmix):
+    """docs/match.md: gap = score minus the runner-up's (the best different compound's) score.
+    Fenamiphos and myclobutanil showed gap = their score (864, 972) and no runner-up -- the
+    other compound in their precursor window shares no fragment (score 0) -- while azinphos-methyl
+    and fluopicolide, with no other compound in the window, showed "-": the same kind of finding."""
+    identity = [f for f in pestmix["findings"] if f["match_mode"] == "identity"]
+    assert {f["name"].lower() for f in identity} >= {"fenamiphos", "myclobutanil", "azinphos methyl", "fluopicolide"}
+    for f in identity:
+        runner = f["runner_up"]
+        if runner is not None:
+            assert runner["score"] > 0 and f["gap"] == f["score"] - runner["score"], f["name"]
+        assert f["gap"] != f["score"], f["name"]  # never a gap to a compound that matched nothing
+        unscored = "gap to next different compound >= 30 (no other compound scored)"
+        assert (f["gap"] is None) == (unscored in f["criteria_not_evaluated"]), f["name"]

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 
 from nps_id.cli import cli
 from nps_id.library import Library, build_library, validate_library
+from nps_id.library.build import _build_lock
 from tests.conftest import data_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,3 +141,45 @@ def test_two_readers_keep_reading_while_a_third_process_builds(swgdrug, tmp_path
         assert reads > 5 and versions == 2  # saw the old library, then the new one
     with Library.open(target) as lib:
         assert lib.n_spectra == 2988 + 150
+
+
+def test_a_build_leaves_no_lock_file_beside_the_library_whether_it_succeeds_or_fails(tmp_path):
+    """`.NAME.lock` was left beside every library built (and after every failed build)."""
+    good = CliRunner().invoke(cli, ["library", "build", str(data_path("massbank", "ei-queries-analog.msp.gz")),
+                                    "-o", str(tmp_path / "lib.h5")])
+    assert good.exit_code == 0, good.output
+    bad_source = tmp_path / "src" / "bad.msp"
+    bad_source.parent.mkdir()
+    bad_source.write_text("Name: x\nNum Peaks: 1\n41 abc\n")
+    bad = CliRunner().invoke(cli, ["library", "build", str(bad_source), "-o", str(tmp_path / "bad.h5")])
+    assert bad.exit_code == 3, bad.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lib.h5", "src"]
+
+
+def test_the_build_lock_is_removed_after_ctrl_c_and_still_excludes_concurrent_builds(tmp_path):
+    """Removing the lock file must not let two builds in at once: a build that waited on the
+    removed file locks the one at the path again (threads: flock excludes separate open files)."""
+    target = tmp_path / "lib.h5"
+    with pytest.raises(KeyboardInterrupt), _build_lock(target):
+        raise KeyboardInterrupt
+    assert not list(tmp_path.iterdir())
+    inside, most = [0], [0]
+    guard = threading.Lock()
+
+    def build() -> None:
+        for _ in range(20):
+            with _build_lock(target):
+                with guard:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.002)
+                with guard:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=build) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 1
+    assert not list(tmp_path.iterdir())

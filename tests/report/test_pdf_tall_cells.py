@@ -1,7 +1,7 @@
 """A table cell taller than a page (a library name of thousands of characters): the PDF row used
 to run off the page under its footer and the rest of the name was lost without a mark. The cell
 is now cut at what a page holds, visibly (an ellipsis), and nothing is drawn below the footer.
-(The finding's own page, whose title is the name, still runs off with such a name: not a table.)"""
+(The finding's own page, whose title is the name: test_pdf_long_findings.py.)"""
 from __future__ import annotations
 
 import copy

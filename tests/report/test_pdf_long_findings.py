@@ -1,0 +1,76 @@
+"""A finding's own PDF page with very long names (the LRCFS seized card's results, names made
+200 characters long, the rule naming three such isomers): the title, conclusion, rule and criteria
+paragraphs ran down the page over the plots, and the hit table and limitations were drawn below
+the footer, off the page. The paragraphs now share the room above the (at most halved) plots:
+the longest are cut, visibly, and everything stays above the footer."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from nps_id.report import render
+from nps_id.report.document import build_report
+from tests.report.conftest import FIXED_NOW, SAMPLE_INFO
+from tests.report.test_pdf_tables import _pdf_pages, _words_with_boxes
+from tests.report.test_pdf_tall_cells import HOSTILE_NAME
+
+LONG_NAME = ("N-[1-(2-phenylethyl)piperidin-4-yl]-N-phenyl-2-(4-fluorophenyl)-3-methylbutanamide " * 3)[:200]
+
+
+def _long_named(results: dict, name: str) -> dict:
+    results = copy.deepcopy(results)
+    for f in results["findings"]:
+        f["name"] = name
+        for hit in f["top_hits"] + ([f["runner_up"]] if f.get("runner_up") else []):
+            hit["name"] = name
+        f["rule"] = ("isomer not excluded: the substance is the hit or an isomer the spectrum cannot tell from it "
+                     f"-- in the library: {', '.join([name] * 3)}; 8 not in the library (ring position)")
+        if f["criteria_failed"]:  # an identified finding fails none (the schema holds it to that)
+            f["criteria_failed"].append(f"isomers not excluded: {', '.join([name] * 3)}")
+    return results
+
+
+def _finding_pages(results: dict, tmp_path) -> tuple[dict, list[str], list[list[tuple[str, float]]]]:
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    path = tmp_path / "report.pdf"
+    path.write_bytes(render(doc, "pdf")[".pdf"])
+    texts, boxes = _pdf_pages(path.read_bytes(), tmp_path), _words_with_boxes(path)
+    last = len(boxes) - 1  # one page per finding, then the provenance page (pdftotext ends with a form feed)
+    first = last - len(doc["findings"])
+    return doc, texts[first:last], boxes[first:last]
+
+
+@pytest.mark.parametrize("name", [LONG_NAME, HOSTILE_NAME], ids=["200 characters", "6000 characters"])
+def test_long_names_on_a_finding_page_are_cut_visibly_and_stay_above_the_footer(lrcfs_results, tmp_path, name):
+    results, _ = lrcfs_results["220223030"]
+    doc, texts, boxes = _finding_pages(_long_named(results, name), tmp_path)
+    for f, text, words in zip(doc["findings"], texts, boxes):
+        assert f"#{f['index']} " in text[:60], text[:100]
+        assert "Limitations:" in text and "Rank Library entry" in text  # on the page, not below it
+        assert "\u2026" in text
+        assert min(bottom for word, bottom in words) > 0.015  # nothing under the footer line
+        footer = [word for word, bottom in words if bottom < 0.035]
+        assert footer[0] == "Report" and footer[-2:-1] == ["of"], footer
+
+
+def test_the_mirror_plot_legend_stays_on_the_page(lrcfs_results, tmp_path):
+    """The legend 'library: <name>' above the mirror plot ran off the right edge of the page."""
+    import re
+    import subprocess
+
+    results, _ = lrcfs_results["220223030"]
+    doc, _, _ = _finding_pages(_long_named(results, LONG_NAME), tmp_path)  # skips without pdftotext
+    path = tmp_path / "report.pdf"
+    out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True,
+                         timeout=60).stdout
+    pages = re.findall(r'<page width="([\d.]+)" height="[\d.]+">(.*?)</page>', out, re.S)
+    for width, body in pages[len(pages) - 1 - len(doc["findings"]):-1]:
+        right = max(float(x) for x in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"', body))
+        assert right <= float(width), (right, width)
+
+
+def test_real_names_on_finding_pages_are_not_cut(lrcfs_results, tmp_path):
+    results, _ = lrcfs_results["220223030"]
+    _, texts, _ = _finding_pages(results, tmp_path)
+    assert texts and not any("\u2026" in text for text in texts)
