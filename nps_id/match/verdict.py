@@ -24,7 +24,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    :mod:`nps_id.search.analogue_confidence`) both reach their thresholds, and the mass difference
    is a substituent's, not half the molecule's (:func:`close_analogue`).
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
-   spectrum, or (MS/MS) one the precursor is no ion of ("molecular ion inconsistent": not this
+   spectrum, heavier than its confirmed molecular ion when the candidate's own spectrum lacks that
+   ion, or (MS/MS) one the precursor is no ion of ("molecular ion inconsistent": not this
    compound, unless the spectrum is a mixture).
 
 Entry points: :class:`Level`, :class:`RuleId`, :class:`VerdictThresholds`, :class:`Evidence`,
