@@ -58,6 +58,7 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "ewa": ewa,
         "verdict": f.get("verdict", "inconclusive"),
         "rule": f.get("rule"),
+        "rule_id": f.get("rule_id"),  # absent from results written before rule ids
         "criteria_met": list(f.get("criteria_met") or []),
         "criteria_failed": list(f.get("criteria_failed") or []),
         "criteria_not_evaluated": list(f.get("criteria_not_evaluated") or []),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping
 
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import finding_label, is_analogue, is_new_substance_lead, isomers_excluded_by
 
 DASH = "\u2014"
@@ -52,9 +52,13 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     that the substance is the hit or one of them -- a new substance when the library lacks it (issue
     18: say both), as ``nps-id match`` flags "[isomer not excluded]"; else None."""
     isomers = finding.get("isomers_not_excluded") or []
-    if (not isomers or finding.get("new_substance") or finding["verdict"] not in (IDENTIFIED, TENTATIVE)
+    unlisted = finding.get("rule_id") == RuleId.ISOMER_NOT_EXCLUDED  # none enumerated: no verified
+    # structure, or a molecule too small for EI to tell its isomers apart
+    if (not (isomers or unlisted) or finding.get("new_substance") or finding["verdict"] not in (IDENTIFIED, TENTATIVE)
             or isomers_excluded_by(finding) is not None):
         return None
+    if not isomers:
+        return f"{finding['name']} or an isomer the evidence does not exclude"
     absent = sum(not i.get("in_library") for i in isomers)
     return (f"{finding['name']} or an isomer the evidence does not exclude ({len(isomers)}, {absent} not in the "
             "library)" + (", possibly a new substance" if absent else ""))

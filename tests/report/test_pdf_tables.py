@@ -80,3 +80,19 @@ def _words_with_boxes(path) -> list[list[tuple[str, float]]]:
         words = re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', body)
         pages.append([(html.unescape(text), 1 - float(y_max) / float(height)) for y_max, text in words])
     return pages
+
+
+def test_an_isomer_doubt_without_listed_isomers_is_still_said(lrcfs_results):
+    # A hit with no verified structure, or too small for EI to tell its isomers apart (five heavy
+    # atoms), is "isomer not excluded" with no isomer listed: the report must still say the
+    # substance may be an isomer, as `nps-id match` flags it, not show the bare name.
+    results, _ = lrcfs_results["220223030"]
+    results = copy.deepcopy(results)
+    finding = next(f for f in results["findings"] if f["verdict"] == "tentative" and not f.get("new_substance"))
+    finding.update(verdict="tentative", rule_id="isomer_not_excluded", isomers_not_excluded=[],
+                   rule="isomer not excluded: the substance is the hit or an isomer the spectrum cannot tell from it")
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    shown = next(f for f in doc["findings"] if f["name"] == finding["name"])
+    assert isomers_open(shown) == f"{finding['name']} or an isomer the evidence does not exclude"
+    html = render(doc, "html")[".html"]
+    assert f"{finding['name']} or an isomer the evidence does not exclude" in html.decode()
