@@ -72,7 +72,7 @@ class SettingsOption(click.Option):
 @click.argument("queries", type=click.Path(exists=True, path_type=Path))
 @library_option
 @click.option("--top", "top_k", cls=SettingsOption, type=click.IntRange(min=1), show_default=True,
-              help="Hits per query.")
+              help="Hits printed per query (the verdict, mass and group columns read at least 20).")
 @click.option("--mode", cls=SettingsOption, type=click.Choice(["identity", "analog"]), show_default=True,
               help="identity: the same compound; analog: related structures (fragments matched directly "
               "or shifted by the precursor / molecular-ion mass difference).")
