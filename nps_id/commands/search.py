@@ -72,7 +72,7 @@ class SettingsOption(click.Option):
 @click.argument("queries", type=click.Path(exists=True, path_type=Path))
 @library_option
 @click.option("--top", "top_k", cls=SettingsOption, type=click.IntRange(min=1), show_default=True,
-              help="Hits per query.")
+              help="Hits printed per query (the verdict, mass and group columns read at least 20).")
 @click.option("--mode", cls=SettingsOption, type=click.Choice(["identity", "analog"]), show_default=True,
               help="identity: the same compound; analog: related structures (fragments matched directly "
               "or shifted by the precursor / molecular-ion mass difference).")
@@ -125,6 +125,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.errors import InputError
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
+    from nps_id.match.assess import EVIDENCE_HITS, assess_search
     from nps_id.search.analogue_confidence import analogue_search
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import require_searchable
@@ -132,10 +133,12 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.search.reference import Reference
 
     try:
-        # --top N asks for N hits: never let fewer candidates than that reach the exact score
-        # (analogue_search raises both to SEARCH_TOP for its confidence).
-        settings = SearchSettings(mode=mode, score=score, top_k=top_k, prefilter=max(prefilter, top_k),
-                                  analog_prefilter=max(SearchSettings.analog_prefilter, top_k),
+        # --top N prints N hits, but the verdict, mass and group read EVIDENCE_HITS: search at least
+        # that many, and never let fewer candidates reach the exact score (analogue_search raises
+        # both to SEARCH_TOP for its confidence).
+        searched = max(top_k, EVIDENCE_HITS)
+        settings = SearchSettings(mode=mode, score=score, top_k=searched, prefilter=max(prefilter, searched),
+                                  analog_prefilter=max(SearchSettings.analog_prefilter, searched),
                                   tolerance=tolerance, precursor_tolerance=precursor_tolerance,
                                   isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior,
                                   threads=threads or usable_cores())
@@ -169,11 +172,9 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         if without_hits:
             click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library "
                        "spectrum shares one; MS/MS: none within the precursor window)", err=True)
-        from nps_id.match.assess import assess_search
-
         assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
                                     analogue_confidence=confidence)
-        table = hit_columns(hits, spectra, reference, assessments, confidence)
+        table = hit_columns(hits.top(top_k), spectra, reference, assessments, confidence)
     if not to_file:
         write_rows(table, sys.stdout, fmt)
         return

@@ -35,7 +35,7 @@ import numpy as np
 from nps_id.chem.formula import nominal_mass
 from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
-from nps_id.match.group_model import GroupModel, distinct_compounds, shipped_group_model
+from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
@@ -63,6 +63,11 @@ FAMILY_MIN_SHARE = 0.55
 #: 0.667 -> 0.671 (0.674 and 468 with the diagnostic ions of this change; a cross-validated
 #: logistic model on the vote's evidence: 0.677 with 226 wrong).
 FAMILY_SOLO_SIMILARITY = 0.7
+#: Hits per query the verdict fields read: the mass estimate's first HIT_VOTES, the group model's
+#: VOTE_COMPOUNDS distinct compounds (a compound's several spectra between them). `nps-id search`
+#: searches at least this many and prints --top: fewer hits changed them (--top 1 against 10 on the
+#: MassBank EI analogue queries: 16 estimated masses, 30 groups, a verdict; 10 = 20 = 80).
+EVIDENCE_HITS = 2 * max(HIT_VOTES, VOTE_COMPOUNDS)
 #: An inconclusive spectrum's best hit with the spectrum's molecular mass and at least this
 #: similarity (0-1, by spectrum kind) may be that compound measured elsewhere: the spectrum is not
 #: called new. EI 0.7 (development data: 0.6 / 0.7 / 0.8 flag 0.87 / 0.91 / 0.91 of SWGDRUG

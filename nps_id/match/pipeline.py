@@ -168,7 +168,8 @@ class ReferenceLibrary:
             )
         what = "EI spectra" if kind == "ei" else "MS/MS spectra with a precursor m/z"
         raise LibraryError(
-            f"{run_name} is a {technique.name} run, but {library} holds no {what}; match it against a library that does"
+            f"{run_name} was acquired by {technique.name}, but {library} holds no {what}; match it against a library "
+            "that does"
         )
 
     def library_ri(self, row: int) -> float | None:

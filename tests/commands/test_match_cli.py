@@ -359,18 +359,20 @@ def test_small_runs_in_the_other_formats(swgdrug_library, ms2_library, parts, te
     assert json.loads((tmp_path / "r.json").read_text())["run"]["technique"] == technique
 
 
-@pytest.mark.parametrize("run, library, missing", [
-    (("gcms", "lrcfs", "220223001.mzML"), "ms2_library", "no EI spectra"),
-    (("formats", "pyteomics-tests", "test.ms2"), "swgdrug_library", "no MS/MS spectra with a precursor m/z"),
+@pytest.mark.parametrize("run, library, kind, missing", [
+    (("gcms", "lrcfs", "220223001.mzML"), "ms2_library", "acquired by GC-EI-MS", "no EI spectra"),
+    (("formats", "pyteomics-tests", "test.ms2"), "swgdrug_library", "acquired by LC-MS/MS",
+     "no MS/MS spectra with a precursor m/z"),
 ])
-def test_run_against_a_library_of_the_other_kind_is_exit_4_not_no_findings(run, library, missing, request,
+def test_run_against_a_library_of_the_other_kind_is_exit_4_not_no_findings(run, library, kind, missing, request,
                                                                            tmp_path):
     """Searching a GC-EI run against MS/MS spectra (or the reverse) finds nothing by construction;
-    "no findings" would read as "no drugs", so the run stops with one line instead."""
+    "no findings" would read as "no drugs", so the run stops with one line instead, naming
+    the run's technique in words that read right for each ("a LC-MS/MS run" did not)."""
     lib = request.getfixturevalue(library)
     result = CliRunner().invoke(cli, ["match", str(data_path(*run)), "-l", str(lib), "-o", str(tmp_path / "out")])
     assert result.exit_code == 4
-    assert len(result.output.strip().splitlines()) == 1 and missing in result.output
+    assert len(result.output.strip().splitlines()) == 1 and missing in result.output and kind in result.output
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

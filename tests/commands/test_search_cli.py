@@ -437,3 +437,22 @@ def test_an_analogue_half_a_molecule_away_is_no_close_analogue(swgdrug_library, 
     assert (row["name"], row["delta_mass"], round(row["similarity"] * 999)) == ("ADB-PINACA isomer 4", -170.0, 855)
     assert (row["verdict"], row["verdict_rule"]) == ("inconclusive", "below the tentative floor")
     assert row["new_substance"]  # still no library compound explains it
+
+
+@pytest.mark.parametrize("mode", ["identity", "analog"])
+def test_how_many_hits_are_printed_never_changes_a_querys_verdict_mass_or_group(swgdrug_library, mode):
+    """A new user's find: `--top 3` (README) estimated butyryl fentanyl left out of SWGDRUG at 328
+    instead of 350, because the mass estimate and the group model read only the printed hits; on
+    the MassBank EI analogue queries --top 1 changed 16 estimated masses, 30 groups and a verdict
+    against --top 10. --top says how many rows to print, not what the evidence is."""
+    answers = []
+    for top in (1, 10):
+        result = _run(data_path("massbank", "ei-queries-analog.msp.gz"), "-l", swgdrug_library, "--mode", mode,
+                      "--top", top, "--format", "jsonl")
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert max(row["rank"] for row in rows) == top
+        answers.append({row["query"]: (row["verdict"], row["verdict_rule"], row["new_substance"],
+                                       row["estimated_mass"], row["suspected_group"])
+                        for row in rows if row["rank"] == 1})
+    assert answers[0] == answers[1]
