@@ -77,7 +77,9 @@ _OPTIONS = [
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
     click.option("--ms2-rt-tolerance", type=float, default=30.0,
                  help="LC-MS/MS: scans of one precursor further apart (s) are separate groups."),
-    click.option("--top-k", type=click.IntRange(1, 50), default=5, help="Library hits kept per component."),
+    click.option("--top-k", type=click.IntRange(1, 50), default=5,
+                 help="Library hits kept per finding (top_hits); the verdict, estimated mass and group always "
+                      "read the first 20."),
     click.option("--no-analogue", is_flag=True, help="Do not search poor identity matches in analogue mode."),
     click.option("--internal-standard", "internal_standard", multiple=True, default=(), type=InternalStandardType(),
                  help="Substance added to every vial (library name or InChIKey), optionally with its expected "

@@ -370,10 +370,14 @@ def _tic(run: Run | None) -> dict[str, list[float]] | None:
 
 
 def _search_settings(params: MatchParameters, mode: str):
+    from nps_id.match.assess import EVIDENCE_HITS
     from nps_id.search.engine import SearchSettings
 
-    return SearchSettings(mode=mode, score=params.ms2_score, top_k=params.top_k, tolerance=params.fragment_tolerance,
-                          precursor_tolerance=params.precursor_tolerance)
+    # top_k hits are kept per finding, but its verdict, mass and group read EVIDENCE_HITS (as
+    # `nps-id search`): fewer hits changed them (an isomer beyond rank 5 counted as excluded)
+    searched = max(params.top_k, EVIDENCE_HITS)
+    return SearchSettings(mode=mode, score=params.ms2_score, top_k=searched, prefilter=max(SearchSettings.prefilter, searched),
+                          tolerance=params.fragment_tolerance, precursor_tolerance=params.precursor_tolerance)
 
 
 def _search(spectra: list, library: ReferenceLibrary, params: MatchParameters, mode: str) -> dict[int, list[Hit]]:
@@ -465,7 +469,7 @@ def _match_gc(run, library, params, blank, ladder) -> tuple[list[Finding], list[
             summaries.append(summary)
             continue
         finding = _gc_finding(component, identity.get(i, []), analogue.get(i, []), ri, run, library, t,
-                              elsewhere[i])
+                              elsewhere[i], params.top_k)
         if finding is not None:
             summary.finding = len(findings)
             finding.component = i
@@ -558,7 +562,7 @@ def _corrected_tic(run: Run, peaks: PeakParameters) -> np.ndarray:
     return tic - baseline(tic, window_scans(run.rt_seconds, peaks.baseline_window_seconds))
 
 
-def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int) -> Finding | None:
+def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: int, top_k: int) -> Finding | None:
     best = hits[0] if hits else None
     analogue_best = analogue_hits[0] if analogue_hits else None
     analogue_score = analogue_best.similarity if analogue_best else None
@@ -582,7 +586,7 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
         analogue_query_mass=top.query_mass if use_analogue else None,
         same_hit_elsewhere=0 if use_analogue else elsewhere,
     )
-    return _finding(component.rt_minutes, top, ranked, assessment, library,
+    return _finding(component.rt_minutes, top, ranked, assessment, library, top_k,
                     mode=MatchMode.ANALOGUE if use_analogue else MatchMode.IDENTITY, ri=ri, lib_ri=lib_ri,
                     delta_ri=delta_ri,
                     spectrum=(component.mz, component.intensity),
@@ -636,9 +640,10 @@ def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: 
     return major_ions_present(component.mz, mz, intensity, t.major_ion_level, (run.mz_min, run.mz_axis[-1]))
 
 
-def _finding(rt_min, top: Hit, hits: list[Hit], assessment, library, *, mode, ri, lib_ri, delta_ri, spectrum,
-             **technique) -> Finding:
-    """The finding of ``top`` among ``hits``; ``technique`` is its ``peak`` (GC) or ``precursor`` (LC)."""
+def _finding(rt_min, top: Hit, hits: list[Hit], assessment, library, top_k: int, *, mode, ri, lib_ri, delta_ri,
+             spectrum, **technique) -> Finding:
+    """The finding of ``top`` among ``hits`` (its first ``top_k`` kept); ``technique`` is its ``peak``
+    (GC) or ``precursor`` (LC)."""
     runner = _runner_up(hits, library)
     mz, intensity = spectrum
     return Finding(
@@ -656,7 +661,7 @@ def _finding(rt_min, top: Hit, hits: list[Hit], assessment, library, *, mode, ri
         delta_mass=top.delta_mass, similarity=top.similarity, delta_mass_match=top.delta_mass_match,
         analogue_confidence=top.analogue_confidence,
         runner_up=None if runner is None else RunnerUp.of(runner),
-        top_hits=list(hits),
+        top_hits=list(hits[:top_k]),
         spectrum={"mz": [float(m) for m in mz], "intensity": [round(float(v), 2) for v in intensity]},
         **technique,
     )
@@ -829,7 +834,7 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
         analogue_query_mass=top.query_mass if as_analogue else None,
         same_hit_elsewhere=same_hit_elsewhere, **hrms,
     )
-    finding = _finding(group.rt_minutes, top, hits, assessment, library, mode=mode, ri=None, lib_ri=None,
+    finding = _finding(group.rt_minutes, top, hits, assessment, library, params.top_k, mode=mode, ri=None, lib_ri=None,
                        delta_ri=None, spectrum=(spectrum.mz, spectrum.intensity),
                        precursor=MS2Precursor(precursor_mz=round(group.precursor_mz, 5),
                                               n_scans=len(group.scan_indices),

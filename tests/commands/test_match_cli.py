@@ -449,3 +449,21 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
     # its best hit only in the closing note, for orientation, never in the name column
     assert row.split()[3:6] == ["suspected", "new", "substance"]
     assert row.endswith(f"[group not determined; closest library hit: {second['name']}]")
+
+
+def test_how_many_hits_are_kept_never_changes_a_findings_verdict_mass_or_group(swgdrug_library, tmp_path):
+    # `--top-k` keeps N hits per finding; the verdict, estimated mass and group read the evidence
+    # hits whatever N is (the seized card's bupivacaine was estimated at 288 with --top-k 1 and 197
+    # with the default 5, its gap 130 / 131)
+    run = str(data_path("gcms", "lrcfs", "220223030.mzML"))
+    answers = []
+    for top in (1, 10):
+        out = tmp_path / f"top{top}.json"
+        result = CliRunner().invoke(cli, ["match", run, "--library", str(swgdrug_library), "--top-k", str(top),
+                                          "--json", str(out)])
+        assert result.exit_code == 0, result.output
+        findings = json.loads(out.read_text())["findings"]
+        assert findings and max(len(f["top_hits"]) for f in findings) == top
+        answers.append([(f["name"], f["verdict"], f["rule"], f["gap"], f.get("new_substance"), f.get("estimated_mass"),
+                         f.get("suspected_group")) for f in findings])
+    assert answers[0] == answers[1]
