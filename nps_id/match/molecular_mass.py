@@ -8,9 +8,9 @@
   closest library spectra (:class:`Neighbour`): a library compound whose spectrum resembles the
   unknown's usually loses the same fragments, so its offset (``hit mass - hit's highest ion``) and
   its neutral losses from M (M-15, M-18, M-43, M-91: NIST hybrid-search logic) place the unknown's
-  absent molecular ion; faint ions above the highest significant one and the nitrogen rule
-  (the hits' mass parity) weigh in (development data: SWGDRUG leave-compound-out 0.78 right,
-  highest ion alone 0.64; docs/match.md).
+  absent molecular ion; faint ions above the highest significant one, a hit's own mass where the
+  unknown shows an ion, and the nitrogen rule (the hits' mass parity) weigh in (development data:
+  SWGDRUG leave-compound-out 0.79 right, highest ion alone 0.64; docs/match.md).
 - :func:`estimate_masses` -- the same for many unknowns at once (a search's queries), bit for bit.
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster (and above its reference spectrum's own ions): a candidate lighter than ions the
@@ -52,6 +52,9 @@ _LOSSES = np.arange(LOSS_SPAN)
 #: Nitrogen rule: the first PARITY_HITS hits agreeing by PARITY_AGREEMENT (weight share) on the
 #: mass parity multiply a candidate of the other parity by PARITY_PENALTY.
 PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
+#: 13C: at most one carbon per 12 u of the ion, 1.1 % each; a peak one unit above a stronger one
+#: beyond _CARBON13_MARGIN times that is no 13C peak (an [M-H]+ stronger than M+: amines, aldehydes).
+_CARBON13, _CARBON13_MARGIN = 0.011 / 12, 1.5
 #: Neutral losses no molecular ion shows (3-14 and 21-25 u; McLafferty & Turecek, Interpretation
 #: of Mass Spectra, 4th ed., table of losses): an ion this far below a stronger ion is no M+.
 _IMPOSSIBLE_LOSSES = (*range(3, 15), *range(21, 26))
@@ -114,6 +117,17 @@ def molecular_ion(relative: Mapping[int, float], floor: float = ION_FLOOR) -> in
     return None
 
 
+def _shows_hit_mass(relative: Mapping[int, float], own: int, mass: int) -> bool:
+    """Whether the unknown shows an ion at a hit's ``mass`` above its highest significant ion
+    ``own``, at >= :data:`WEAK_FLOOR`, that is no 13C peak of the ion one unit below (within
+    what :data:`_CARBON13` allows: a molecular ion weaker than its [M-H]+ still counts, the 13C
+    peak of an M+ one unit lighter than the hit does not)."""
+    r = relative.get(mass, 0.0)
+    below = relative.get(mass - 1, 0.0)
+    carbon13 = below >= _ISOTOPE_RATIO * r and r <= below * _CARBON13 * mass * _CARBON13_MARGIN
+    return mass > own and r >= WEAK_FLOOR and not carbon13
+
+
 def _isotope_peak(relative: Mapping[int, float], m: int) -> bool:
     r = relative[m]
     below1, below2 = relative.get(m - 1, 0.0), relative.get(m - 2, 0.0)
@@ -146,6 +160,9 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
       may be a faint molecular ion (:data:`WEAK_WEIGHT`, :func:`_weak_ions`);
     - each hit's offset vote ``hit mass + own ion - hit's highest ion`` (a hit that loses a
       fragment from its molecular ion makes the same correction for the unknown), similarity**4;
+    - each hit's mass vote (:func:`_shows_hit_mass`), similarity**4 again: a hit whose own mass
+      the unknown shows as an ion above its highest significant one (a faint M+, or one the
+      isotope test read as an isotope peak) is a relative of that mass (a positional isomer);
     - the hits' neutral losses (:func:`_loss_alignment`): the candidate at which the unknown's
       high-mass ions sit at the losses the hits show from *their* molecular mass (M-15, M-18,
       M-43, M-91, ...);
@@ -163,6 +180,8 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
     for h in hits:
         if h.ion is not None:
             scores[h.mass + own - h.ion] += h.similarity ** HIT_POWER
+        if _shows_hit_mass(relative, own, h.mass):
+            scores[h.mass] += h.similarity ** HIT_POWER
     for m, value in _loss_alignment(relative, own, hits).items():
         scores[m] += value
     parity = _parity(hits)
@@ -193,7 +212,7 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
     a Python loop each (the loss alignment's matrix products are the same BLAS calls, batched).
     A search's queries are estimated a few times faster."""
     out: list[int | None] = [None] * len(relatives)
-    batch: list[tuple[int, int, list[int], list[Neighbour], int]] = []
+    batch: list[tuple[int, int, list[int], list[Neighbour], int, list[int | None]]] = []
     for i, (relative, neighbours) in enumerate(zip(relatives, hits)):
         own = molecular_ion(relative)
         if own is None:
@@ -201,10 +220,11 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
         votes = [h for h in islice(neighbours, HIT_VOTES) if h.mass is not None and h.similarity > 0]
         weak = [m - own for m in _weak_ions(relative, own)]
         offsets = [h.mass - h.ion for h in votes if h.ion is not None]
-        if all(-_BELOW <= d < _ABOVE for d in chain(weak, offsets)):
+        shown = [h.mass - own if _shows_hit_mass(relative, own, h.mass) else None for h in votes]
+        if all(-_BELOW <= d < _ABOVE for d in chain(weak, offsets, (d for d in shown if d is not None))):
             # candidates above the unknown's last ion + LOSS_SPAN - 1 see no ion at any loss
             top = max(filter(functools.partial(gt, own + CANDIDATE_SPAN), relative))  # m < own + span, in C
-            batch.append((i, own, weak, votes, min(CANDIDATE_SPAN, top - own + LOSS_SPAN)))
+            batch.append((i, own, weak, votes, min(CANDIDATE_SPAN, top - own + LOSS_SPAN), shown))
         else:
             out[i] = estimate_mass(relative, votes)
     batch.sort(key=lambda b: b[4])  # alike unknowns together: a chunk computes its longest's rows
@@ -226,17 +246,18 @@ def _blas_rows(rows: int) -> int:
 
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
-                    chunk: list[tuple[int, int, list[int], list[Neighbour], int]]) -> list[int | None]:
+                    chunk: list[tuple[int, int, list[int], list[Neighbour], int, list[int | None]]]) -> list[int | None]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
-    order -- own ion, weak ions, each hit's offset, the loss alignment -- then the parity
+    order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
     penalty, then the highest score (the higher mass on a tie)."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
     offsets = [None if h.ion is None else h.mass - h.ion for *_, h in votes]
+    shown = [d for c in chunk for d in c[5]]  # aligned with votes
     weak_at = [(k, d) for k, c in enumerate(chunk) for d in c[2]]
-    known = [d for d in offsets if d is not None] + [d for _, d in weak_at]
+    known = [d for d in chain(offsets, shown) if d is not None] + [d for _, d in weak_at]
     below = max(0, -min(known, default=0))
     scores = np.zeros((n, below + max(CANDIDATE_SPAN, max(known, default=0) + 1)))
     scores[:, below] = OWN_WEIGHT
@@ -249,6 +270,7 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     weight = np.zeros((slots, n))
     mass = np.zeros((slots, n), dtype=np.int64)
     column = np.full((slots, n), -1, dtype=np.int64)  # of the hit's offset vote; -1: none
+    shown_column = np.full((slots, n), -1, dtype=np.int64)  # of its mass vote; -1: none
     losses = np.zeros((slots, n, LOSS_SPAN))
     loss_weight = np.zeros((slots, n))
     loss_norm = np.ones((slots, n))
@@ -257,6 +279,7 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
         weight[at] = [h.similarity ** HIT_POWER for *_, h in votes]
         mass[at] = [h.mass for *_, h in votes]
         column[at] = [-1 if d is None else d + below for d in offsets]
+        shown_column[at] = [-1 if d is None else d + below for d in shown]
         vectors, norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for *_, h in votes))
         kept = np.array(norms) != 0
         kept_at = (at[0][kept], at[1][kept])
@@ -266,6 +289,8 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     for j in range(slots):
         voting = np.flatnonzero(column[j] >= 0)
         scores[voting, column[j, voting]] += weight[j, voting]
+        voting = np.flatnonzero(shown_column[j] >= 0)
+        scores[voting, shown_column[j, voting]] += weight[j, voting]
     rows = _blas_rows(max(c[4] for c in chunk))  # candidates further up align with nothing (0)
     scores[:, below:below + rows] += _loss_alignment_chunk(relatives, own, rows, loss_weight, losses, loss_norm)
     parity = _parity_chunk(weight, mass)

@@ -24,6 +24,23 @@ def test_an_odd_highest_ion_in_a_family_of_even_mass_is_a_fragment():
     assert estimate_mass({91: 1.0, 105: 0.5, 119: 0.1}, hits) == 134
 
 
+# a cathinone-like hit of mass 165 showing its M+, and a heavier homologue
+_HIT = Neighbour(165, 165, {58: 1.0, 77: 0.3, 105: 0.2, 165: 0.01}, 0.8, "C10H15NO")
+_HOMOLOGUE = Neighbour(179, 179, {72: 1.0, 77: 0.3, 105: 0.2, 179: 0.01}, 0.75, "C11H17NO")
+
+
+def test_a_faint_ion_at_a_hits_mass_is_the_molecular_ion_even_under_a_stronger_m_minus_h():
+    # M+ 165 at 0.2 % sits one unit above [M-H]+ 164 at 0.4 %: the isotope test reads it as 13C,
+    # but half of 164 would take ~45 carbons (a molecule of mass 165 holds at most ~14); the hit
+    # of that mass confirms it (was 160, the highest significant ion)
+    assert estimate_mass({58: 1.0, 77: 0.3, 105: 0.2, 160: 0.01, 164: 0.004, 165: 0.002}, [_HOMOLOGUE, _HIT]) == 165
+
+
+def test_the_13c_peak_of_a_molecular_ion_does_not_vote_for_a_hit_one_unit_heavier():
+    # M+ 164 at 4 %, its 13C peak 165 at 0.5 % (11 %: 10 carbons): no M+ of the 165 hit
+    assert estimate_mass({58: 1.0, 77: 0.3, 105: 0.2, 164: 0.04, 165: 0.005}, [_HIT, _HOMOLOGUE]) == 164
+
+
 def test_no_peaks_no_estimate():
     assert estimate_mass({}, [Neighbour(134, 134, {134: 1.0}, 0.9, "C10H14")]) is None
 
