@@ -54,7 +54,7 @@ _LOSSES = np.arange(LOSS_SPAN)
 PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
 #: 13C: at most one carbon per 12 u of the ion, 1.1 % each; a peak one unit above a stronger one
 #: beyond _CARBON13_MARGIN times that is no 13C peak (an [M-H]+ stronger than M+: amines, aldehydes).
-_CARBON13, _CARBON13_MARGIN = 0.011 / 12, 1.5
+_CARBON13, _CARBON13_MARGIN = 0.011 / 12, 2.0
 #: Neutral losses no molecular ion shows (3-14 and 21-25 u; McLafferty & Turecek, Interpretation
 #: of Mass Spectra, 4th ed., table of losses): an ion this far below a stronger ion is no M+.
 _IMPOSSIBLE_LOSSES = (*range(3, 15), *range(21, 26))
@@ -119,22 +119,30 @@ def molecular_ion(relative: Mapping[int, float], floor: float = ION_FLOOR) -> in
 
 def _shows_hit_mass(relative: Mapping[int, float], own: int, mass: int) -> bool:
     """Whether the unknown shows an ion at a hit's ``mass`` above its highest significant ion
-    ``own``, at >= :data:`WEAK_FLOOR`, that is no 13C peak of the ion one unit below (within
-    what :data:`_CARBON13` allows: a molecular ion weaker than its [M-H]+ still counts, the 13C
-    peak of an M+ one unit lighter than the hit does not)."""
-    r = relative.get(mass, 0.0)
-    below = relative.get(mass - 1, 0.0)
-    carbon13 = below >= _ISOTOPE_RATIO * r and r <= below * _CARBON13 * mass * _CARBON13_MARGIN
-    return mass > own and r >= WEAK_FLOOR and not carbon13
+    ``own``, at >= :data:`WEAK_FLOOR`, that is no 13C peak of the ion one unit below
+    (:func:`_carbon13_peak`: a molecular ion weaker than its [M-H]+ still counts, the 13C peak of
+    an M+ one unit lighter than the hit does not)."""
+    return mass > own and relative.get(mass, 0.0) >= WEAK_FLOOR and not _carbon13_peak(relative, mass)
 
 
 def _isotope_peak(relative: Mapping[int, float], m: int) -> bool:
-    r = relative[m]
-    below1, below2 = relative.get(m - 1, 0.0), relative.get(m - 2, 0.0)
-    if below1 >= _ISOTOPE_RATIO * r:
-        return True
-    # 37Cl/81Br/34S: m-2 carries the lighter isotope (Br: about as intense)
+    return relative.get(m - 1, 0.0) >= _ISOTOPE_RATIO * relative[m] or _heavy_isotope_peak(relative, m)
+
+
+def _heavy_isotope_peak(relative: Mapping[int, float], m: int) -> bool:
+    """37Cl/81Br/34S: m-2 carries the lighter isotope (Br: about as intense)."""
+    r, below1, below2 = relative[m], relative.get(m - 1, 0.0), relative.get(m - 2, 0.0)
     return below2 >= 0.4 * _ISOTOPE_RATIO * r and (below1 < below2 or below2 >= 0.8 * r)
+
+
+def _carbon13_peak(relative: Mapping[int, float], m: int) -> bool:
+    """Whether the ion at ``m`` (0 when absent) can be the 13C peak of the ion one unit below: that
+    one is :data:`_ISOTOPE_RATIO` times as intense, and ``m`` holds no more than the carbons of
+    its mass give (:data:`_CARBON13`, with :data:`_CARBON13_MARGIN`). :func:`molecular_ion` keeps
+    the plain ratio (the library's ions and the verdict rules read it; a carbon bound there lost
+    MassBank's self-protonated [M+H]+ ions, docs/match.md)."""
+    r, below = relative.get(m, 0.0), relative.get(m - 1, 0.0)
+    return below >= _ISOTOPE_RATIO * r and r <= below * _CARBON13 * m * _CARBON13_MARGIN
 
 
 class Neighbour(NamedTuple):
@@ -336,12 +344,14 @@ def _parity_chunk(weight: np.ndarray, mass: np.ndarray) -> np.ndarray:
 
 
 def _weak_ions(relative: Mapping[int, float], own: int) -> list[int]:
-    """Ions above ``own`` at >= :data:`WEAK_FLOOR` (below :data:`ION_FLOOR`) that may be a faint
-    molecular ion: not isotope peaks, and no ion as intense 3-14 or 21-25 u below (losses no
-    molecular ion shows: such an ion is a fragment or background). Amphetamines and oxazolidines
-    show M+ at 0.1-0.3 %."""
+    """Ions above ``own`` at >= :data:`WEAK_FLOOR` that may be a faint molecular ion: not isotope
+    peaks (a 13C peak only within the carbons its mass holds, :func:`_carbon13_peak`: an M+ under
+    a stronger [M-H]+ -- aromatic amines, aldehydes -- is kept), and no ion as intense 3-14 or
+    21-25 u below (losses no molecular ion shows: such an ion is a fragment or background).
+    Amphetamines and oxazolidines show M+ at 0.1-0.3 %."""
     return [m for m in filter(functools.partial(lt, own), relative)  # m > own, in C
-            if (r := relative[m]) >= WEAK_FLOOR and not _isotope_peak(relative, m)
+            if (r := relative[m]) >= WEAK_FLOOR and not _heavy_isotope_peak(relative, m)
+            and not _carbon13_peak(relative, m)
             and not any(relative.get(m - d, 0.0) >= r for d in _IMPOSSIBLE_LOSSES)]
 
 

@@ -36,6 +36,12 @@ def test_a_faint_ion_at_a_hits_mass_is_the_molecular_ion_even_under_a_stronger_m
     assert estimate_mass({58: 1.0, 77: 0.3, 105: 0.2, 160: 0.01, 164: 0.004, 165: 0.002}, [_HOMOLOGUE, _HIT]) == 165
 
 
+def test_a_molecular_ion_under_a_stronger_m_minus_h_is_no_13c_peak():
+    # an aromatic aldehyde: [M-H]+ 135 at 30 %, M+ 136 at 18 % -- 60 % of 135 would take ~55
+    # carbons, a molecule of mass 136 holds at most 11: 136 is M+, not 135's 13C peak (was 135)
+    assert estimate_mass({77: 1.0, 105: 0.5, 135: 0.3, 136: 0.18, 137: 0.02}, []) == 136
+
+
 def test_the_13c_peak_of_a_molecular_ion_does_not_vote_for_a_hit_one_unit_heavier():
     # M+ 164 at 4 %, its 13C peak 165 at 0.5 % (11 %: 10 carbons): no M+ of the 165 hit
     assert estimate_mass({58: 1.0, 77: 0.3, 105: 0.2, 164: 0.04, 165: 0.005}, [_HIT, _HOMOLOGUE]) == 164
