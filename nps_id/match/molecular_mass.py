@@ -2,15 +2,16 @@
 
 - :func:`nominal_spectrum` -- a spectrum on the nominal-mass axis, relative to its base peak:
   built once per spectrum, read by the functions below; :func:`nominal_spectra` builds many at once.
-- :func:`molecular_ion` -- the highest ion that is not an isotope peak of a lower one (the
-  molecular ion when the spectrum shows one; a fragment when it does not).
+- :func:`molecular_ion` -- the highest ion that is not an isotope peak of a lower one (a 13C peak
+  only as intense as the carbons of its mass allow: the molecular ion when the spectrum shows one;
+  a fragment when it does not).
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
   closest library spectra (:class:`Neighbour`): a library compound whose spectrum resembles the
   unknown's usually loses the same fragments, so its offset (``hit mass - hit's highest ion``) and
   its neutral losses from M (M-15, M-18, M-43, M-91: NIST hybrid-search logic) place the unknown's
   absent molecular ion; faint ions above the highest significant one, a hit's own mass where the
   unknown shows an ion, and the nitrogen rule (the hits' mass parity) weigh in (development data:
-  SWGDRUG leave-compound-out 0.79 right, highest ion alone 0.64; docs/match.md).
+  SWGDRUG leave-compound-out 0.796 right, highest ion alone 0.64; docs/match.md).
 - :func:`estimate_masses` -- the same for many unknowns at once (a search's queries), bit for bit.
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster (and above its reference spectrum's own ions): a candidate lighter than ions the
@@ -55,6 +56,9 @@ PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
 #: 13C: at most one carbon per 12 u of the ion, 1.1 % each; a peak one unit above a stronger one
 #: beyond _CARBON13_MARGIN times that is no 13C peak (an [M-H]+ stronger than M+: amines, aldehydes).
 _CARBON13, _CARBON13_MARGIN = 0.011 / 12, 2.0
+#: The margin :func:`molecular_ion` allows (wider: MassBank's self-protonated [M+H]+ ions, stronger
+#: than 13C, must stay isotope peaks there; the library's ions and the verdict rules read it).
+_ION_CARBON13_MARGIN = 3.0
 #: Neutral losses no molecular ion shows (3-14 and 21-25 u; McLafferty & Turecek, Interpretation
 #: of Mass Spectra, 4th ed., table of losses): an ion this far below a stronger ion is no M+.
 _IMPOSSIBLE_LOSSES = (*range(3, 15), *range(21, 26))
@@ -109,8 +113,8 @@ def nominal_spectra(spectra: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[di
 
 def molecular_ion(relative: Mapping[int, float], floor: float = ION_FLOOR) -> int | None:
     """Highest nominal m/z of a :func:`nominal_spectrum` at >= ``floor`` of the base peak that is
-    not a 13C (one unit up) or 37Cl/81Br/34S (two units up) isotope peak of a more intense
-    neighbour; None for no peaks."""
+    not a 13C (one unit up; :func:`_carbon13_peak`, margin :data:`_ION_CARBON13_MARGIN`) or
+    37Cl/81Br/34S (two units up) isotope peak of a more intense neighbour; None for no peaks."""
     for m in sorted(relative, reverse=True):
         if relative[m] >= floor and not _isotope_peak(relative, m):
             return m
@@ -126,7 +130,7 @@ def _shows_hit_mass(relative: Mapping[int, float], own: int, mass: int) -> bool:
 
 
 def _isotope_peak(relative: Mapping[int, float], m: int) -> bool:
-    return relative.get(m - 1, 0.0) >= _ISOTOPE_RATIO * relative[m] or _heavy_isotope_peak(relative, m)
+    return _carbon13_peak(relative, m, _ION_CARBON13_MARGIN) or _heavy_isotope_peak(relative, m)
 
 
 def _heavy_isotope_peak(relative: Mapping[int, float], m: int) -> bool:
@@ -135,14 +139,12 @@ def _heavy_isotope_peak(relative: Mapping[int, float], m: int) -> bool:
     return below2 >= 0.4 * _ISOTOPE_RATIO * r and (below1 < below2 or below2 >= 0.8 * r)
 
 
-def _carbon13_peak(relative: Mapping[int, float], m: int) -> bool:
+def _carbon13_peak(relative: Mapping[int, float], m: int, margin: float = _CARBON13_MARGIN) -> bool:
     """Whether the ion at ``m`` (0 when absent) can be the 13C peak of the ion one unit below: that
     one is :data:`_ISOTOPE_RATIO` times as intense, and ``m`` holds no more than the carbons of
-    its mass give (:data:`_CARBON13`, with :data:`_CARBON13_MARGIN`). :func:`molecular_ion` keeps
-    the plain ratio (the library's ions and the verdict rules read it; a carbon bound there lost
-    MassBank's self-protonated [M+H]+ ions, docs/match.md)."""
+    its mass give (:data:`_CARBON13` x ``margin``)."""
     r, below = relative.get(m, 0.0), relative.get(m - 1, 0.0)
-    return below >= _ISOTOPE_RATIO * r and r <= below * _CARBON13 * m * _CARBON13_MARGIN
+    return below >= _ISOTOPE_RATIO * r and r <= below * _CARBON13 * m * margin
 
 
 class Neighbour(NamedTuple):

@@ -2,7 +2,7 @@
 spectra whose chemistry is spelled out; real SWGDRUG compounds: test_new_substances.py."""
 from __future__ import annotations
 
-from nps_id.match.molecular_mass import Neighbour, estimate_mass
+from nps_id.match.molecular_mass import Neighbour, estimate_mass, molecular_ion
 
 
 def test_a_faint_ion_a_methyl_above_the_highest_ion_is_the_molecular_ion():
@@ -40,6 +40,13 @@ def test_a_molecular_ion_under_a_stronger_m_minus_h_is_no_13c_peak():
     # an aromatic aldehyde: [M-H]+ 135 at 30 %, M+ 136 at 18 % -- 60 % of 135 would take ~55
     # carbons, a molecule of mass 136 holds at most 11: 136 is M+, not 135's 13C peak (was 135)
     assert estimate_mass({77: 1.0, 105: 0.5, 135: 0.3, 136: 0.18, 137: 0.02}, []) == 136
+
+
+def test_a_molecular_ion_more_intense_than_13c_allows_is_the_molecular_ion():
+    # toluene: M+ 92 at 60 % of its tropylium 91 -- a 13C peak of 91 would need ~55 carbons (at
+    # most 7): 92 is the molecular ion; 60 % of a 500 u ion is 13C-possible and stays an isotope
+    assert molecular_ion({65: 0.1, 91: 1.0, 92: 0.6, 93: 0.04}) == 92
+    assert molecular_ion({65: 0.1, 500: 1.0, 501: 0.6}) == 500
 
 
 def test_the_13c_peak_of_a_molecular_ion_does_not_vote_for_a_hit_one_unit_heavier():
