@@ -8,8 +8,8 @@
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
   closest library spectra (:class:`Neighbour`): a library compound whose spectrum resembles the
   unknown's usually loses the same fragments, so its offset (``hit mass - hit's highest ion``) and
-  its neutral losses from M (M-15, M-18, M-43, M-91: NIST hybrid-search logic) place the unknown's
-  absent molecular ion; faint ions above the highest significant one, a hit's own mass where the
+  its neutral losses from M (M-15, M-18, M-43, up to 59 u: NIST hybrid-search logic) place the
+  unknown's absent molecular ion; faint ions above the highest significant one, a hit's own mass where the
   unknown shows an ion, and the nitrogen rule (the hits' mass parity) weigh in (development data:
   SWGDRUG leave-compound-out 0.796 right, highest ion alone 0.64; docs/match.md).
 - :func:`estimate_masses` -- the same for many unknowns at once (a search's queries), bit for bit.
@@ -175,7 +175,7 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
       isotope test read as an isotope peak) is a relative of that mass (a positional isomer);
     - the hits' neutral losses (:func:`_loss_alignment`): the candidate at which the unknown's
       high-mass ions sit at the losses the hits show from *their* molecular mass (M-15, M-18,
-      M-43, M-91, ...);
+      M-43, ... up to M-59);
     - the nitrogen rule (:func:`_parity`): a candidate whose parity the closest hits' parity
       contradicts is multiplied by :data:`PARITY_PENALTY` (an odd highest ion of an N-free
       family is a fragment, not M+).
@@ -256,7 +256,8 @@ def _blas_rows(rows: int) -> int:
 
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
-                    chunk: list[tuple[int, int, list[int], list[Neighbour], int, list[int | None]]]) -> list[int | None]:
+                    chunk: list[tuple[int, int, list[int], list[Neighbour], int, list[int | None]]],
+                    ) -> list[int | None]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
     order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
