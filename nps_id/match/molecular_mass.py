@@ -8,11 +8,10 @@
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
   closest library spectra (:class:`Neighbour`): a library compound whose spectrum resembles the
   unknown's usually loses the same fragments, so its offset (``hit mass - hit's highest ion``) and
-  its neutral losses from M (M-15, M-18, M-43, M-91, up to 99 u: NIST hybrid-search logic) place
-  the unknown's absent molecular ion; faint ions above the highest significant one, a hit's own
-  mass where the unknown shows an ion, and the nitrogen rule (the hits' mass parity) weigh in
-  (development data: SWGDRUG leave-compound-out 0.805 right, highest ion alone 0.64;
-  docs/match.md).
+  its neutral losses from M (M-15, M-18, M-43, up to 59 u: NIST hybrid-search logic) place the
+  unknown's absent molecular ion; faint ions above the highest significant one, a hit's own mass where the
+  unknown shows an ion, and the nitrogen rule (the hits' mass parity) weigh in (development data:
+  SWGDRUG leave-compound-out 0.796 right, highest ion alone 0.64; docs/match.md).
 - :func:`estimate_masses` -- the same for many unknowns at once (a search's queries), bit for bit.
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster (and above its reference spectrum's own ions): a candidate lighter than ions the
@@ -49,13 +48,8 @@ OWN_WEIGHT, WEAK_WEIGHT, HIT_POWER, HIT_VOTES = 0.25, 0.5, 4, 10
 WEAK_FLOOR = 0.001
 #: Candidate masses: the unknown's highest ion up to CANDIDATE_SPAN above it; neutral losses
 #: 0..LOSS_SPAN-1 compared.
-CANDIDATE_SPAN, LOSS_SPAN = 150, 100
+CANDIDATE_SPAN, LOSS_SPAN = 150, 60
 _LOSSES = np.arange(LOSS_SPAN)
-#: Losses from FAR_LOSS u on (benzyl 91; a cathinone's aroyl ion 72-86 u below M) count at
-#: FAR_LOSS_WEIGHT of their square-root intensity: at full weight an alkane's 14 u series aligns too (tricosane, M 324, was
-#: then estimated 254 and lost the molecular-ion check that rules docosane out; docs/match.md).
-FAR_LOSS, FAR_LOSS_WEIGHT = 60, 0.5
-_LOSS_SCALE = np.where(_LOSSES >= FAR_LOSS, FAR_LOSS_WEIGHT, 1.0)
 #: Nitrogen rule: the first PARITY_HITS hits agreeing by PARITY_AGREEMENT (weight share) on the
 #: mass parity multiply a candidate of the other parity by PARITY_PENALTY.
 PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
@@ -181,7 +175,7 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
       isotope test read as an isotope peak) is a relative of that mass (a positional isomer);
     - the hits' neutral losses (:func:`_loss_alignment`): the candidate at which the unknown's
       high-mass ions sit at the losses the hits show from *their* molecular mass (M-15, M-18,
-      M-43, M-91, ... up to M-99; from :data:`FAR_LOSS` on at :data:`FAR_LOSS_WEIGHT`);
+      M-43, ... up to M-59);
     - the nitrogen rule (:func:`_parity`): a candidate whose parity the closest hits' parity
       contradicts is multiplied by :data:`PARITY_PENALTY` (an odd highest ion of an N-free
       family is a fragment, not M+).
@@ -212,8 +206,8 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
 #: :func:`estimate_masses`: an unknown whose votes lie within own - _BELOW .. own + _ABOVE - 1
 #: is estimated in the arrays (hits of derivatives filed under the parent's formula vote far
 #: below their ions); one with a vote further out, a stray ion, takes :func:`estimate_mass`.
-#: Unknowns per array step: the loss-alignment matrices, ``_CHUNK`` x 150 x 100 float64 at most
-#: (~8 MB; 16 or 32 measured no faster).
+#: Unknowns per array step: the loss-alignment matrices, ``_CHUNK`` x 150 x 60 float64 at most
+#: (~5 MB), stay within the cache.
 _BELOW, _ABOVE, _CHUNK = 1024, 1024, 64
 #: The loss-alignment matrix of an unknown as one window of its ions: row c (candidate own + c),
 #: column l (loss l) reads m/z own + c - l, i.e. window position c - l + LOSS_SPAN - 1.
@@ -330,7 +324,7 @@ def _loss_alignment_chunk(relatives: list[Mapping[int, float]], own: np.ndarray,
     inside = (at >= 0) & (at < _WINDOW)
     window = np.zeros((len(relatives), _WINDOW))
     window[which[inside], at[inside]] = values[inside]
-    matrix = np.sqrt(window).take(_MATRIX_AT[:rows], axis=1) * _LOSS_SCALE  # C order, as the BLAS call needs it
+    matrix = np.sqrt(window).take(_MATRIX_AT[:rows], axis=1)  # C order, as the BLAS call needs it
     norms = np.sqrt(np.add.reduce(matrix * matrix, axis=2))  # np.linalg.norm(axis=1) of each
     norms[norms == 0] = np.inf
     total = np.zeros((len(relatives), rows))
@@ -372,7 +366,7 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     whose spectrum holds ions above its formula's mass (a derivative filed under its parent's
     formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
-    matrix = _root_at(relative, candidates[:, None] - _LOSSES[None, :]) * _LOSS_SCALE
+    matrix = _root_at(relative, candidates[:, None] - _LOSSES[None, :])
     norms = np.linalg.norm(matrix, axis=1)
     norms[norms == 0] = np.inf  # a candidate with no ions at its losses aligns with nothing
     total = np.zeros(candidates.size)
@@ -394,7 +388,7 @@ def hit_losses(h: Neighbour) -> tuple[np.ndarray, float]:
     same rows again and again)."""
     if h.mass is None or h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
         return np.zeros(LOSS_SPAN), 0.0
-    vector = _root_at(h.relative, h.mass - _LOSSES) * _LOSS_SCALE
+    vector = _root_at(h.relative, h.mass - _LOSSES)
     return vector, float(np.linalg.norm(vector))
 
 
