@@ -67,11 +67,14 @@ class ReaderError(InputError):
             where.append(f"record {self.record}")
         msg = f"{', '.join(where)}: {self.detail}"
         if self.text:
-            snippet = self.text.strip()
-            if len(snippet) > 80:
-                snippet = snippet[:77] + "..."
-            msg += f" (got {snippet!r})"
+            msg += f" (got {shorten(self.text.strip())!r})"
         return msg
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters ending in ``...``: what a one-line error quotes of
+    a value from a user's file, which may be megabytes long."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class LibraryError(NpsIdError):

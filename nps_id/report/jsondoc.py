@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from nps_id.errors import InputError
+from nps_id.errors import InputError, shorten
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
 #: What a results file must hold for a report to be built from it (a subset of docs/match.md).
@@ -66,7 +66,7 @@ def validate_results(data: Mapping[str, Any], what: str) -> None:
 def _raise_schema_errors(schema_path: Path, doc: Mapping[str, Any], what: str) -> None:
     errors = sorted(_validator(schema_path).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        lines = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors[:5]]
+        lines = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {shorten(' '.join(e.message.split()), 200)}" for e in errors[:5]]
         raise InputError(f"{what}: " + "; ".join(lines))
 
 

@@ -136,6 +136,15 @@ def test_schema_rejects_a_bad_document():
         validate_report(doc)
 
 
+def test_a_schema_error_quotes_a_huge_value_shortened():
+    # a hostile results file: the one stderr line stays readable, not the whole value echoed
+    doc = _doc()
+    doc["findings"][0]["verdict"] = "x" * 100_000
+    with pytest.raises(InputError, match=r"/findings/0/verdict: 'xxx.*\.\.\.") as info:
+        validate_report(doc)
+    assert len(str(info.value)) < 1000
+
+
 @pytest.mark.parametrize("table,key,value,message", [
     ("report", "status", "final", "status must be one of"),
     ("report", "report_id", "not-a-uuid", "report_id must be a UUID"),
