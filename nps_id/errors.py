@@ -9,8 +9,9 @@ line on stderr and exits with :attr:`NpsIdError.exit_code`. Exit codes (a docume
 2     wrong command-line usage (click)
 3     bad input file (:class:`ReaderError`, :class:`InputError`)
 4     bad or missing reference library (:class:`LibraryError`), or one holding no spectra of
-      the input's kind (nothing could be searched), or a damaged isomer rates file
-      (``nps_id/match/isomer_rates.json``, learned from libraries)
+      the input's kind (nothing could be searched), or a damaged isomer rates file or
+      suspected-group model (``nps_id/match/isomer_rates.json``, ``group_model_*.npz``, learned
+      from libraries)
 ====  ==========================================================
 """
 from __future__ import annotations
