@@ -80,11 +80,20 @@ def _not_a_json_number(name: str) -> None:
 def _check_results(data: Mapping[str, Any], path: Path) -> None:
     """Refuse a results file a report cannot be built from faithfully (hand-edited, truncated by
     hand, another version): :class:`InputError` with the JSON paths of what is wrong."""
-    validate_results(data, f"{path}: not a usable 'nps-id match' results file")
+    what = f"{path}: not a usable 'nps-id match' results file"
+    validate_results(data, what)
     tic = data.get("tic")
     if tic is not None and len(tic["rt_min"]) != len(tic["intensity"]):
-        raise InputError(f"{path}: not a usable 'nps-id match' results file: /tic has {len(tic['rt_min'])} "
-                         f"times but {len(tic['intensity'])} intensities")
+        raise InputError(f"{what}: /tic has {len(tic['rt_min'])} times but {len(tic['intensity'])} intensities")
+    # The schema cannot say that a spectrum's two lists pair up; the plots need it.
+    for i, finding in enumerate(data.get("findings") or []):
+        for key in ("spectrum", "apex_spectrum"):
+            peaks = finding.get(key) or {}
+            mz, intensity = peaks.get("mz") or [], peaks.get("intensity") or []
+            if len(mz) != len(intensity):
+                raise InputError(f"{what}: /findings/{i}/{key} has {len(mz)} m/z but {len(intensity)} intensities")
+            if any(m <= 0 for m in mz) or any(v < 0 for v in intensity):
+                raise InputError(f"{what}: /findings/{i}/{key} has an m/z <= 0 or an intensity < 0")
 
 
 def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:

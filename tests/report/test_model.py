@@ -265,3 +265,24 @@ def test_isomers_the_internal_standard_s_rt_excluded_are_not_listed_as_open():
     (finding,) = [f for f in build_report(results, SAMPLE_INFO, now=FIXED_NOW)["findings"] if f["name"] == "Bupivacaine"]
     assert not any(n.startswith("Isomers not excluded") for n in finding["limitations"])
     assert any("excluded by the internal standard's expected RT" in n for n in finding["limitations"])
+
+
+@pytest.mark.parametrize("where, peaks, message", [
+    ("spectrum", {"mz": [91.0, 120.0, 165.0], "intensity": [999.0]}, "3 m/z but 1 intensities"),
+    ("apex_spectrum", {"mz": [91.0, -5.0], "intensity": [999.0, 1.0]}, "m/z <= 0 or an intensity < 0"),
+    ("spectrum", {"mz": [91.0], "intensity": [-1.0]}, "m/z <= 0 or an intensity < 0"),
+])
+def test_a_hand_edited_finding_spectrum_is_one_clear_error(tmp_path, where, peaks, message):
+    # peak lists of different lengths rendered a PDF as far as the mirror plot, then a traceback
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    results = make_results()
+    results["findings"][0][where] = peaks
+    path = tmp_path / "run.match.json"
+    path.write_text(json.dumps(results))
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 3, result.output
+    assert f"/findings/0/{where}" in result.output and message in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r.pdf").exists()
