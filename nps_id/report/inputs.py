@@ -82,18 +82,19 @@ def _check_results(data: Mapping[str, Any], path: Path) -> None:
     hand, another version): :class:`InputError` with the JSON paths of what is wrong."""
     what = f"{path}: not a usable 'nps-id match' results file"
     validate_results(data, what)
-    tic = data.get("tic")
-    if tic is not None and len(tic["rt_min"]) != len(tic["intensity"]):
-        raise InputError(f"{what}: /tic has {len(tic['rt_min'])} times but {len(tic['intensity'])} intensities")
-    # The schema cannot say that a spectrum's two lists pair up; the plots need it.
-    for i, finding in enumerate(data.get("findings") or []):
-        for key in ("spectrum", "apex_spectrum"):
-            peaks = finding.get(key) or {}
-            mz, intensity = peaks.get("mz") or [], peaks.get("intensity") or []
-            if len(mz) != len(intensity):
-                raise InputError(f"{what}: /findings/{i}/{key} has {len(mz)} m/z but {len(intensity)} intensities")
-            if any(m <= 0 for m in mz) or any(v < 0 for v in intensity):
-                raise InputError(f"{what}: /findings/{i}/{key} has an m/z <= 0 or an intensity < 0")
+    # The schema cannot say that two lists pair up (or that m/z is positive); the plots need it.
+    paired = [("/tic", data.get("tic"), "rt_min", "times"),
+              ("/blank/tic", (data.get("blank") or {}).get("tic"), "rt_min", "times")]
+    paired += [(f"/findings/{i}/{key}", finding.get(key), "mz", "m/z")
+               for i, finding in enumerate(data.get("findings") or []) for key in ("spectrum", "apex_spectrum")]
+    for where, lists, key, called in paired:
+        if not lists:
+            continue
+        values, intensity = lists.get(key) or [], lists.get("intensity") or []
+        if len(values) != len(intensity):
+            raise InputError(f"{what}: {where} has {len(values)} {called} but {len(intensity)} intensities")
+        if key == "mz" and (any(m <= 0 for m in values) or any(v < 0 for v in intensity)):
+            raise InputError(f"{what}: {where} has an m/z <= 0 or an intensity < 0")
 
 
 def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:

@@ -286,3 +286,18 @@ def test_a_hand_edited_finding_spectrum_is_one_clear_error(tmp_path, where, peak
     assert result.exit_code == 3, result.output
     assert f"/findings/0/{where}" in result.output and message in result.output
     assert "Traceback" not in result.output and not (tmp_path / "r.pdf").exists()
+
+
+def test_a_blank_tic_whose_lists_do_not_pair_up_is_one_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    results = make_results()
+    results["blank"] = {"file": "blank.mzML", "path": "/nonexistent/blank.mzML", "sha256": "ef" * 32,
+                        "tic": {"rt_min": [1.0, 2.0, 3.0], "intensity": [1.0]}, "n_components": 0, "n_removed": 0}
+    path = tmp_path / "run.match.json"
+    path.write_text(json.dumps(results))
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 3, result.output
+    assert "/blank/tic has 3 times but 1 intensities" in result.output
