@@ -80,21 +80,7 @@ def _not_a_json_number(name: str) -> None:
 def _check_results(data: Mapping[str, Any], path: Path) -> None:
     """Refuse a results file a report cannot be built from faithfully (hand-edited, truncated by
     hand, another version): :class:`InputError` with the JSON paths of what is wrong."""
-    what = f"{path}: not a usable 'nps-id match' results file"
-    validate_results(data, what)
-    # The schema cannot say that two lists pair up (or that m/z is positive); the plots need it.
-    paired = [("/tic", data.get("tic"), "rt_min", "times"),
-              ("/blank/tic", (data.get("blank") or {}).get("tic"), "rt_min", "times")]
-    paired += [(f"/findings/{i}/{key}", finding.get(key), "mz", "m/z")
-               for i, finding in enumerate(data.get("findings") or []) for key in ("spectrum", "apex_spectrum")]
-    for where, lists, key, called in paired:
-        if not lists:
-            continue
-        values, intensity = lists.get(key) or [], lists.get("intensity") or []
-        if len(values) != len(intensity):
-            raise InputError(f"{what}: {where} has {len(values)} {called} but {len(intensity)} intensities")
-        if key == "mz" and (any(m <= 0 for m in values) or any(v < 0 for v in intensity)):
-            raise InputError(f"{what}: {where} has an m/z <= 0 or an intensity < 0")
+    validate_results(data, f"{path}: not a usable 'nps-id match' results file")
 
 
 def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:

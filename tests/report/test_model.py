@@ -301,3 +301,12 @@ def test_a_blank_tic_whose_lists_do_not_pair_up_is_one_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "r.html")])
     assert result.exit_code == 3, result.output
     assert "/blank/tic has 3 times but 1 intensities" in result.output
+
+
+@pytest.mark.parametrize("key", ["spectrum", "reference_spectrum", "apex_spectrum"])
+def test_a_hand_edited_report_document_spectrum_is_one_clear_error(key):
+    # re-rendering a report JSON whose lists do not pair up reached the plots: a traceback
+    doc = _doc()
+    doc["findings"][0][key] = {"mz": [91.0, 120.0, 165.0], "intensity": [999.0]}
+    with pytest.raises(InputError, match=f"/findings/0/{key} has 3 m/z but 1 intensities"):
+        validate_report(doc)
