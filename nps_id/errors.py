@@ -9,8 +9,9 @@ line on stderr and exits with :attr:`NpsIdError.exit_code`. Exit codes (a docume
 2     wrong command-line usage (click)
 3     bad input file (:class:`ReaderError`, :class:`InputError`)
 4     bad or missing reference library (:class:`LibraryError`), or one holding no spectra of
-      the input's kind (nothing could be searched), or a damaged isomer rates file
-      (``nps_id/match/isomer_rates.json``, learned from libraries)
+      the input's kind (nothing could be searched), or a damaged isomer rates file or
+      suspected-group model (``nps_id/match/isomer_rates.json``, ``group_model_*.npz``, learned
+      from libraries)
 ====  ==========================================================
 """
 from __future__ import annotations
@@ -67,11 +68,14 @@ class ReaderError(InputError):
             where.append(f"record {self.record}")
         msg = f"{', '.join(where)}: {self.detail}"
         if self.text:
-            snippet = self.text.strip()
-            if len(snippet) > 80:
-                snippet = snippet[:77] + "..."
-            msg += f" (got {snippet!r})"
+            msg += f" (got {shorten(self.text.strip())!r})"
         return msg
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters ending in ``...``: what a one-line error quotes of
+    a value from a user's file, which may be megabytes long."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class LibraryError(NpsIdError):

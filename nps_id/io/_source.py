@@ -203,7 +203,8 @@ def _text_chunks(raw: IO[bytes], encoding: str | None) -> Iterator[str]:
     """Decoded text in ~1 MB pieces with line ends normalised to ``\\n``.
 
     ``encoding=None``: UTF-8, switching to Windows-1252 from the first byte sequence that is
-    not UTF-8 (so "µ", "°", "é" of old exports are read right, not as U+FFFD).
+    not UTF-8 (so "µ", "°", "é" of old exports are read right, not as U+FFFD); UTF-16 when the
+    file opens with its byte-order mark (Notepad's "Unicode").
     """
     decoder = codecs.getincrementaldecoder(encoding or "utf-8")(
         errors="strict" if encoding is None else "replace")
@@ -214,6 +215,8 @@ def _text_chunks(raw: IO[bytes], encoding: str | None) -> Iterator[str]:
         final = not data
         if first and data.startswith(codecs.BOM_UTF8):  # a byte-order mark is not text
             data = data[len(codecs.BOM_UTF8):]
+        elif first and encoding is None and data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")  # drops the BOM itself
         first = False
         pending = decoder.getstate()[0]  # at most 3 bytes of a split UTF-8 sequence
         try:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
 
-from nps_id.errors import LibraryError
+from nps_id.errors import LibraryError, shorten
 from nps_id.peaks import CSRPeaks
 from nps_id.spectrum import INTENSITY_DTYPE, MZ_DTYPE, Spectrum
 
@@ -604,5 +604,4 @@ class StoredPeaks(CSRPeaks):
 
 def _short(exc: BaseException) -> str:
     """One line of an h5py error message."""
-    text = " ".join(str(exc).split())
-    return text if len(text) <= 160 else text[:157] + "..."
+    return shorten(" ".join(str(exc).split()), 160)

@@ -250,7 +250,8 @@ _LABEL_IN_SMILES = re.compile(r"\[\d+[A-Z]")
 #: ``(1,2-D2)``, ``(D3)METHYL``, ``TRIDEUTERIO...``, ``-[1-13C]``, ``-13C6``, ``(ALPHA-13C)``,
 #: ``-15N2``, ``[3H]``, tritiated. Not one: ``Cer[AS] d34:1`` and ``Cer[NP] t36:0`` (sphingoid
 #: bases), vitamin D3, T2 toxin, D-(+)-malic acid, 3-D1FLUORAMINO (a typo for DIFLUORAMINO).
-_LABEL_IN_NAME = re.compile(r"(?i)[-\[(,]\s*(?:[\d,]+-)?[dt]\d{1,2}(?![\w:])|deuter|tritiat|\b1[35][CN]\d*\b|\[[23]H\]")
+#: Positions are bounded ({1,24}): unbounded, a name of many commas was rescanned from each comma.
+_LABEL_IN_NAME = re.compile(r"(?i)[-\[(,]\s*(?:[\d,]{1,24}-)?[dt]\d{1,2}(?![\w:])|deuter|tritiat|\b1[35][CN]\d*\b|\[[23]H\]")
 
 
 def _labelled(name: str | None, formula: str | None, smiles: str | None) -> bool:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import zipfile
+import zlib
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
@@ -175,7 +176,7 @@ class GroupModel:
                 raise ValueError("not an .npz archive of named arrays")
             with data:
                 return cls._checked({key: data[key] for key in data.files})
-        except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as exc:
+        except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
             raise LibraryError(f"{path}: not a usable group model ({exc}); "
                                f"retrain it with benchmarks/train_group_model.py") from None
 

@@ -2,15 +2,16 @@
 
 - :func:`nominal_spectrum` -- a spectrum on the nominal-mass axis, relative to its base peak:
   built once per spectrum, read by the functions below; :func:`nominal_spectra` builds many at once.
-- :func:`molecular_ion` -- the highest ion that is not an isotope peak of a lower one (the
-  molecular ion when the spectrum shows one; a fragment when it does not).
+- :func:`molecular_ion` -- the highest ion that is not an isotope peak of a lower one (a 13C peak
+  only as intense as the carbons of its mass allow: the molecular ion when the spectrum shows one;
+  a fragment when it does not).
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
   closest library spectra (:class:`Neighbour`): a library compound whose spectrum resembles the
   unknown's usually loses the same fragments, so its offset (``hit mass - hit's highest ion``) and
-  its neutral losses from M (M-15, M-18, M-43, M-91: NIST hybrid-search logic) place the unknown's
-  absent molecular ion; faint ions above the highest significant one and the nitrogen rule
-  (the hits' mass parity) weigh in (development data: SWGDRUG leave-compound-out 0.78 right,
-  highest ion alone 0.64; docs/match.md).
+  its neutral losses from M (M-15, M-18, M-43, up to 59 u: NIST hybrid-search logic) place the
+  unknown's absent molecular ion; faint ions above the highest significant one, a hit's own mass where the
+  unknown shows an ion, and the nitrogen rule (the hits' mass parity) weigh in (development data:
+  SWGDRUG leave-compound-out 0.796 right, highest ion alone 0.64; docs/match.md).
 - :func:`estimate_masses` -- the same for many unknowns at once (a search's queries), bit for bit.
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster (and above its reference spectrum's own ions): a candidate lighter than ions the
@@ -52,6 +53,12 @@ _LOSSES = np.arange(LOSS_SPAN)
 #: Nitrogen rule: the first PARITY_HITS hits agreeing by PARITY_AGREEMENT (weight share) on the
 #: mass parity multiply a candidate of the other parity by PARITY_PENALTY.
 PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
+#: 13C: at most one carbon per 12 u of the ion, 1.1 % each; a peak one unit above a stronger one
+#: beyond _CARBON13_MARGIN times that is no 13C peak (an [M-H]+ stronger than M+: amines, aldehydes).
+_CARBON13, _CARBON13_MARGIN = 0.011 / 12, 2.0
+#: The margin :func:`molecular_ion` allows (wider: MassBank's self-protonated [M+H]+ ions, stronger
+#: than 13C, must stay isotope peaks there; the library's ions and the verdict rules read it).
+_ION_CARBON13_MARGIN = 3.0
 #: Neutral losses no molecular ion shows (3-14 and 21-25 u; McLafferty & Turecek, Interpretation
 #: of Mass Spectra, 4th ed., table of losses): an ion this far below a stronger ion is no M+.
 _IMPOSSIBLE_LOSSES = (*range(3, 15), *range(21, 26))
@@ -106,21 +113,38 @@ def nominal_spectra(spectra: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[di
 
 def molecular_ion(relative: Mapping[int, float], floor: float = ION_FLOOR) -> int | None:
     """Highest nominal m/z of a :func:`nominal_spectrum` at >= ``floor`` of the base peak that is
-    not a 13C (one unit up) or 37Cl/81Br/34S (two units up) isotope peak of a more intense
-    neighbour; None for no peaks."""
+    not a 13C (one unit up; :func:`_carbon13_peak`, margin :data:`_ION_CARBON13_MARGIN`) or
+    37Cl/81Br/34S (two units up) isotope peak of a more intense neighbour; None for no peaks."""
     for m in sorted(relative, reverse=True):
         if relative[m] >= floor and not _isotope_peak(relative, m):
             return m
     return None
 
 
+def _shows_hit_mass(relative: Mapping[int, float], own: int, mass: int) -> bool:
+    """Whether the unknown shows an ion at a hit's ``mass`` above its highest significant ion
+    ``own``, at >= :data:`WEAK_FLOOR`, that is no 13C peak of the ion one unit below
+    (:func:`_carbon13_peak`: a molecular ion weaker than its [M-H]+ still counts, the 13C peak of
+    an M+ one unit lighter than the hit does not)."""
+    return mass > own and relative.get(mass, 0.0) >= WEAK_FLOOR and not _carbon13_peak(relative, mass)
+
+
 def _isotope_peak(relative: Mapping[int, float], m: int) -> bool:
-    r = relative[m]
-    below1, below2 = relative.get(m - 1, 0.0), relative.get(m - 2, 0.0)
-    if below1 >= _ISOTOPE_RATIO * r:
-        return True
-    # 37Cl/81Br/34S: m-2 carries the lighter isotope (Br: about as intense)
+    return _carbon13_peak(relative, m, _ION_CARBON13_MARGIN) or _heavy_isotope_peak(relative, m)
+
+
+def _heavy_isotope_peak(relative: Mapping[int, float], m: int) -> bool:
+    """37Cl/81Br/34S: m-2 carries the lighter isotope (Br: about as intense)."""
+    r, below1, below2 = relative[m], relative.get(m - 1, 0.0), relative.get(m - 2, 0.0)
     return below2 >= 0.4 * _ISOTOPE_RATIO * r and (below1 < below2 or below2 >= 0.8 * r)
+
+
+def _carbon13_peak(relative: Mapping[int, float], m: int, margin: float = _CARBON13_MARGIN) -> bool:
+    """Whether the ion at ``m`` (0 when absent) can be the 13C peak of the ion one unit below: that
+    one is :data:`_ISOTOPE_RATIO` times as intense, and ``m`` holds no more than the carbons of
+    its mass give (:data:`_CARBON13` x ``margin``)."""
+    r, below = relative.get(m, 0.0), relative.get(m - 1, 0.0)
+    return below >= _ISOTOPE_RATIO * r and r <= below * _CARBON13 * m * margin
 
 
 class Neighbour(NamedTuple):
@@ -146,9 +170,12 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
       may be a faint molecular ion (:data:`WEAK_WEIGHT`, :func:`_weak_ions`);
     - each hit's offset vote ``hit mass + own ion - hit's highest ion`` (a hit that loses a
       fragment from its molecular ion makes the same correction for the unknown), similarity**4;
+    - each hit's mass vote (:func:`_shows_hit_mass`), similarity**4 again: a hit whose own mass
+      the unknown shows as an ion above its highest significant one (a faint M+, or one the
+      isotope test read as an isotope peak) is a relative of that mass (a positional isomer);
     - the hits' neutral losses (:func:`_loss_alignment`): the candidate at which the unknown's
       high-mass ions sit at the losses the hits show from *their* molecular mass (M-15, M-18,
-      M-43, M-91, ...);
+      M-43, ... up to M-59);
     - the nitrogen rule (:func:`_parity`): a candidate whose parity the closest hits' parity
       contradicts is multiplied by :data:`PARITY_PENALTY` (an odd highest ion of an N-free
       family is a fragment, not M+).
@@ -163,6 +190,8 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
     for h in hits:
         if h.ion is not None:
             scores[h.mass + own - h.ion] += h.similarity ** HIT_POWER
+        if _shows_hit_mass(relative, own, h.mass):
+            scores[h.mass] += h.similarity ** HIT_POWER
     for m, value in _loss_alignment(relative, own, hits).items():
         scores[m] += value
     parity = _parity(hits)
@@ -193,7 +222,7 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
     a Python loop each (the loss alignment's matrix products are the same BLAS calls, batched).
     A search's queries are estimated a few times faster."""
     out: list[int | None] = [None] * len(relatives)
-    batch: list[tuple[int, int, list[int], list[Neighbour], int]] = []
+    batch: list[tuple[int, int, list[int], list[Neighbour], int, list[int | None]]] = []
     for i, (relative, neighbours) in enumerate(zip(relatives, hits)):
         own = molecular_ion(relative)
         if own is None:
@@ -201,10 +230,11 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
         votes = [h for h in islice(neighbours, HIT_VOTES) if h.mass is not None and h.similarity > 0]
         weak = [m - own for m in _weak_ions(relative, own)]
         offsets = [h.mass - h.ion for h in votes if h.ion is not None]
-        if all(-_BELOW <= d < _ABOVE for d in chain(weak, offsets)):
+        shown = [h.mass - own if _shows_hit_mass(relative, own, h.mass) else None for h in votes]
+        if all(-_BELOW <= d < _ABOVE for d in chain(weak, offsets, (d for d in shown if d is not None))):
             # candidates above the unknown's last ion + LOSS_SPAN - 1 see no ion at any loss
             top = max(filter(functools.partial(gt, own + CANDIDATE_SPAN), relative))  # m < own + span, in C
-            batch.append((i, own, weak, votes, min(CANDIDATE_SPAN, top - own + LOSS_SPAN)))
+            batch.append((i, own, weak, votes, min(CANDIDATE_SPAN, top - own + LOSS_SPAN), shown))
         else:
             out[i] = estimate_mass(relative, votes)
     batch.sort(key=lambda b: b[4])  # alike unknowns together: a chunk computes its longest's rows
@@ -226,17 +256,19 @@ def _blas_rows(rows: int) -> int:
 
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
-                    chunk: list[tuple[int, int, list[int], list[Neighbour], int]]) -> list[int | None]:
+                    chunk: list[tuple[int, int, list[int], list[Neighbour], int, list[int | None]]],
+                    ) -> list[int | None]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
-    order -- own ion, weak ions, each hit's offset, the loss alignment -- then the parity
+    order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
     penalty, then the highest score (the higher mass on a tie)."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
     offsets = [None if h.ion is None else h.mass - h.ion for *_, h in votes]
+    shown = [d for c in chunk for d in c[5]]  # aligned with votes
     weak_at = [(k, d) for k, c in enumerate(chunk) for d in c[2]]
-    known = [d for d in offsets if d is not None] + [d for _, d in weak_at]
+    known = [d for d in chain(offsets, shown) if d is not None] + [d for _, d in weak_at]
     below = max(0, -min(known, default=0))
     scores = np.zeros((n, below + max(CANDIDATE_SPAN, max(known, default=0) + 1)))
     scores[:, below] = OWN_WEIGHT
@@ -249,6 +281,7 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     weight = np.zeros((slots, n))
     mass = np.zeros((slots, n), dtype=np.int64)
     column = np.full((slots, n), -1, dtype=np.int64)  # of the hit's offset vote; -1: none
+    shown_column = np.full((slots, n), -1, dtype=np.int64)  # of its mass vote; -1: none
     losses = np.zeros((slots, n, LOSS_SPAN))
     loss_weight = np.zeros((slots, n))
     loss_norm = np.ones((slots, n))
@@ -257,6 +290,7 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
         weight[at] = [h.similarity ** HIT_POWER for *_, h in votes]
         mass[at] = [h.mass for *_, h in votes]
         column[at] = [-1 if d is None else d + below for d in offsets]
+        shown_column[at] = [-1 if d is None else d + below for d in shown]
         vectors, norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for *_, h in votes))
         kept = np.array(norms) != 0
         kept_at = (at[0][kept], at[1][kept])
@@ -266,6 +300,8 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     for j in range(slots):
         voting = np.flatnonzero(column[j] >= 0)
         scores[voting, column[j, voting]] += weight[j, voting]
+        voting = np.flatnonzero(shown_column[j] >= 0)
+        scores[voting, shown_column[j, voting]] += weight[j, voting]
     rows = _blas_rows(max(c[4] for c in chunk))  # candidates further up align with nothing (0)
     scores[:, below:below + rows] += _loss_alignment_chunk(relatives, own, rows, loss_weight, losses, loss_norm)
     parity = _parity_chunk(weight, mass)
@@ -311,12 +347,14 @@ def _parity_chunk(weight: np.ndarray, mass: np.ndarray) -> np.ndarray:
 
 
 def _weak_ions(relative: Mapping[int, float], own: int) -> list[int]:
-    """Ions above ``own`` at >= :data:`WEAK_FLOOR` (below :data:`ION_FLOOR`) that may be a faint
-    molecular ion: not isotope peaks, and no ion as intense 3-14 or 21-25 u below (losses no
-    molecular ion shows: such an ion is a fragment or background). Amphetamines and oxazolidines
-    show M+ at 0.1-0.3 %."""
+    """Ions above ``own`` at >= :data:`WEAK_FLOOR` that may be a faint molecular ion: not isotope
+    peaks (a 13C peak only within the carbons its mass holds, :func:`_carbon13_peak`: an M+ under
+    a stronger [M-H]+ -- aromatic amines, aldehydes -- is kept), and no ion as intense 3-14 or
+    21-25 u below (losses no molecular ion shows: such an ion is a fragment or background).
+    Amphetamines and oxazolidines show M+ at 0.1-0.3 %."""
     return [m for m in filter(functools.partial(lt, own), relative)  # m > own, in C
-            if (r := relative[m]) >= WEAK_FLOOR and not _isotope_peak(relative, m)
+            if (r := relative[m]) >= WEAK_FLOOR and not _heavy_isotope_peak(relative, m)
+            and not _carbon13_peak(relative, m)
             and not any(relative.get(m - d, 0.0) >= r for d in _IMPOSSIBLE_LOSSES)]
 
 

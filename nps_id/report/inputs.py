@@ -81,10 +81,6 @@ def _check_results(data: Mapping[str, Any], path: Path) -> None:
     """Refuse a results file a report cannot be built from faithfully (hand-edited, truncated by
     hand, another version): :class:`InputError` with the JSON paths of what is wrong."""
     validate_results(data, f"{path}: not a usable 'nps-id match' results file")
-    tic = data.get("tic")
-    if tic is not None and len(tic["rt_min"]) != len(tic["intensity"]):
-        raise InputError(f"{path}: not a usable 'nps-id match' results file: /tic has {len(tic['rt_min'])} "
-                         f"times but {len(tic['intensity'])} intensities")
 
 
 def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:

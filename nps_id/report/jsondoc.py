@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from nps_id.errors import InputError
+from nps_id.errors import InputError, shorten
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
 #: What a results file must hold for a report to be built from it (a subset of docs/match.md).
@@ -66,8 +66,40 @@ def validate_results(data: Mapping[str, Any], what: str) -> None:
 def _raise_schema_errors(schema_path: Path, doc: Mapping[str, Any], what: str) -> None:
     errors = sorted(_validator(schema_path).iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
-        lines = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors[:5]]
+        lines = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {shorten(' '.join(e.message.split()), 200)}" for e in errors[:5]]
         raise InputError(f"{what}: " + "; ".join(lines))
+    fault = _unpaired(doc, "")
+    if fault:
+        raise InputError(f"{what}: {fault}")
+
+
+#: Lists that pair up with an ``intensity`` list beside them: a spectrum's m/z, a TIC's times.
+_PAIRED = {"mz": "m/z", "rt_min": "times"}
+
+
+def _unpaired(node: Any, where: str) -> str | None:
+    """The first spectrum or chromatogram below ``node`` whose lists do not pair up (or with an
+    m/z <= 0 or an intensity < 0), in words with its JSON path; the schema cannot say so and the
+    plots need it."""
+    if isinstance(node, list):
+        items: Any = enumerate(node)
+    elif isinstance(node, dict):
+        intensity = node.get("intensity")
+        for key, called in _PAIRED.items():
+            values = node.get(key)
+            if isinstance(values, list) and isinstance(intensity, list):
+                if len(values) != len(intensity):
+                    return f"{where or '/'} has {len(values)} {called} but {len(intensity)} intensities"
+                if key == "mz" and (any(m <= 0 for m in values) or any(v < 0 for v in intensity)):
+                    return f"{where or '/'} has an m/z <= 0 or an intensity < 0"
+        items = node.items()
+    else:
+        return None
+    for key, child in items:
+        fault = _unpaired(child, f"{where}/{key}")
+        if fault:
+            return fault
+    return None
 
 
 def report_json_bytes(doc: Mapping[str, Any]) -> bytes:

@@ -143,6 +143,9 @@ def test_windows_files_with_byte_order_mark_or_windows_1252_text(tmp_path):
     legacy = tmp_path / "legacy.mgf"  # an old export in Windows-1252, not UTF-8
     legacy.write_bytes(GOOD.replace("TITLE=a", "TITLE=caf\xe9").encode("cp1252"))
     assert [s.get("title") for s in mgf.read(legacy)] == ["caf\xe9"]
+    unicode = tmp_path / "unicode.mgf"  # Notepad's "Unicode": UTF-16 LE with a BOM
+    unicode.write_bytes(GOOD.replace("\n", "\r\n").encode("utf-16"))
+    assert [s.get("title") for s in mgf.read(unicode)] == ["a"]
 
 
 def test_truncated_file_is_an_error(tmp_path):

@@ -498,6 +498,16 @@ def test_windows_1252_files_and_bom(tmp_path):
         msp.read(path, encoding="klingon")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_utf16_files_with_a_byte_order_mark(tmp_path, monkeypatch, encoding):
+    # Notepad's "Unicode" (UTF-16 LE with a BOM) was refused at its first peak line ('\x004\x001')
+    monkeypatch.setattr(_source, "_CHUNK_BYTES", 7)  # code units split between read chunks too
+    path = tmp_path / "notepad.msp"
+    bom = "\ufeff" if encoding == "utf-16-be" else ""  # Python's utf-16 writes its own BOM
+    path.write_bytes((bom + "Name: 5-MeO-DALT µ\r\nNum Peaks: 2\r\n40 1; 41 2;\r\n").encode(encoding))
+    assert [(s.name, s.mz.tolist()) for s in _read(path)] == [("5-MeO-DALT µ", [40, 41])]
+
+
 def test_line_ends_split_across_read_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(_source, "_CHUNK_BYTES", 7)  # every record crosses several chunk borders
     text = "Name: é1\r\nNum Peaks: 2\r\n40 1; 41 2;\r\n\r\nName: é2\rNum Peaks: 1\r42 3\r"

@@ -45,6 +45,18 @@ def test_a_damaged_file_is_one_clear_error(tmp_path, content, expected):
     assert info.value.exit_code == 4
 
 
+def test_a_model_with_damaged_compressed_data_is_one_clear_error(tmp_path):
+    # a flipped byte inside a member's deflate stream fails in zlib before any CRC check
+    path = _saved(tmp_path)
+    data = bytearray(path.read_bytes())
+    for i in range(200, 250):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    with pytest.raises(LibraryError, match="not a usable group model") as info:
+        GroupModel.load(path)
+    assert "\n" not in str(info.value)
+
+
 def test_a_bare_array_or_a_missing_array_is_one_clear_error(tmp_path):
     bare = tmp_path / "bare.npy"
     np.save(bare, np.zeros(3))

@@ -58,3 +58,23 @@ def test_a_labelled_standard_does_not_make_the_library_hold_its_parent(libraries
 ])
 def test_names_that_only_look_labelled_are_the_compound(libraries, library, name):
     assert _holds(libraries[library], name) == name
+
+
+def test_a_hostile_library_name_is_read_in_linear_time():
+    # A record named by a run of commas made the name pattern rescan the run from every comma
+    # (quadratic: 45 s for 100,000 characters) the first time a search asked what the library holds.
+    import time
+
+    import numpy as np
+
+    from nps_id.spectrum import Spectrum
+
+    block = "KWTSXDURSIMDCE"
+    spectra = [Spectrum(np.array([44.0, 91.0]), np.array([999.0, 300.0]),
+                        {"name": name, "inchikey": f"{block}-UHFFFAOYSA-N", "formula": "C9H13N"})
+               for name in ("Amphetamine" + "," * 100_000, "Amphetamine-[5,6,8,9-d4]")]
+    facts = LibraryFacts(Reference.from_spectra(spectra))
+    start = time.perf_counter()
+    assert facts.name_of_block(block).startswith("Amphetamine,")
+    assert time.perf_counter() - start < 2
+    assert LibraryFacts(Reference.from_spectra(spectra[1:])).name_of_block(block) is None

@@ -2,7 +2,7 @@
 spectra whose chemistry is spelled out; real SWGDRUG compounds: test_new_substances.py."""
 from __future__ import annotations
 
-from nps_id.match.molecular_mass import Neighbour, estimate_mass
+from nps_id.match.molecular_mass import Neighbour, estimate_mass, molecular_ion
 
 
 def test_a_faint_ion_a_methyl_above_the_highest_ion_is_the_molecular_ion():
@@ -22,6 +22,36 @@ def test_an_odd_highest_ion_in_a_family_of_even_mass_is_a_fragment():
     hits = [Neighbour(134, 134, hit, 0.9, "C10H14"), Neighbour(148, 148, {91: 1.0, 119: 0.3, 133: 0.2, 148: 0.1},
                                                                0.7, "C11H16")]
     assert estimate_mass({91: 1.0, 105: 0.5, 119: 0.1}, hits) == 134
+
+
+# a cathinone-like hit of mass 165 showing its M+, and a heavier homologue
+_HIT = Neighbour(165, 165, {58: 1.0, 77: 0.3, 105: 0.2, 165: 0.01}, 0.8, "C10H15NO")
+_HOMOLOGUE = Neighbour(179, 179, {72: 1.0, 77: 0.3, 105: 0.2, 179: 0.01}, 0.75, "C11H17NO")
+
+
+def test_a_faint_ion_at_a_hits_mass_is_the_molecular_ion_even_under_a_stronger_m_minus_h():
+    # M+ 165 at 0.2 % sits one unit above [M-H]+ 164 at 0.4 %: the isotope test reads it as 13C,
+    # but half of 164 would take ~45 carbons (a molecule of mass 165 holds at most ~14); the hit
+    # of that mass confirms it (was 160, the highest significant ion)
+    assert estimate_mass({58: 1.0, 77: 0.3, 105: 0.2, 160: 0.01, 164: 0.004, 165: 0.002}, [_HOMOLOGUE, _HIT]) == 165
+
+
+def test_a_molecular_ion_under_a_stronger_m_minus_h_is_no_13c_peak():
+    # an aromatic aldehyde: [M-H]+ 135 at 30 %, M+ 136 at 18 % -- 60 % of 135 would take ~55
+    # carbons, a molecule of mass 136 holds at most 11: 136 is M+, not 135's 13C peak (was 135)
+    assert estimate_mass({77: 1.0, 105: 0.5, 135: 0.3, 136: 0.18, 137: 0.02}, []) == 136
+
+
+def test_a_molecular_ion_more_intense_than_13c_allows_is_the_molecular_ion():
+    # toluene: M+ 92 at 60 % of its tropylium 91 -- a 13C peak of 91 would need ~55 carbons (at
+    # most 7): 92 is the molecular ion; 60 % of a 500 u ion is 13C-possible and stays an isotope
+    assert molecular_ion({65: 0.1, 91: 1.0, 92: 0.6, 93: 0.04}) == 92
+    assert molecular_ion({65: 0.1, 500: 1.0, 501: 0.6}) == 500
+
+
+def test_the_13c_peak_of_a_molecular_ion_does_not_vote_for_a_hit_one_unit_heavier():
+    # M+ 164 at 4 %, its 13C peak 165 at 0.5 % (11 %: 10 carbons): no M+ of the 165 hit
+    assert estimate_mass({58: 1.0, 77: 0.3, 105: 0.2, 164: 0.04, 165: 0.005}, [_HIT, _HOMOLOGUE]) == 164
 
 
 def test_no_peaks_no_estimate():

@@ -136,6 +136,15 @@ def test_schema_rejects_a_bad_document():
         validate_report(doc)
 
 
+def test_a_schema_error_quotes_a_huge_value_shortened():
+    # a hostile results file: the one stderr line stays readable, not the whole value echoed
+    doc = _doc()
+    doc["findings"][0]["verdict"] = "x" * 100_000
+    with pytest.raises(InputError, match=r"/findings/0/verdict: 'xxx.*\.\.\.") as info:
+        validate_report(doc)
+    assert len(str(info.value)) < 1000
+
+
 @pytest.mark.parametrize("table,key,value,message", [
     ("report", "status", "final", "status must be one of"),
     ("report", "report_id", "not-a-uuid", "report_id must be a UUID"),
@@ -256,3 +265,48 @@ def test_isomers_the_internal_standard_s_rt_excluded_are_not_listed_as_open():
     (finding,) = [f for f in build_report(results, SAMPLE_INFO, now=FIXED_NOW)["findings"] if f["name"] == "Bupivacaine"]
     assert not any(n.startswith("Isomers not excluded") for n in finding["limitations"])
     assert any("excluded by the internal standard's expected RT" in n for n in finding["limitations"])
+
+
+@pytest.mark.parametrize("where, peaks, message", [
+    ("spectrum", {"mz": [91.0, 120.0, 165.0], "intensity": [999.0]}, "3 m/z but 1 intensities"),
+    ("apex_spectrum", {"mz": [91.0, -5.0], "intensity": [999.0, 1.0]}, "m/z <= 0 or an intensity < 0"),
+    ("spectrum", {"mz": [91.0], "intensity": [-1.0]}, "m/z <= 0 or an intensity < 0"),
+])
+def test_a_hand_edited_finding_spectrum_is_one_clear_error(tmp_path, where, peaks, message):
+    # peak lists of different lengths rendered a PDF as far as the mirror plot, then a traceback
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    results = make_results()
+    results["findings"][0][where] = peaks
+    path = tmp_path / "run.match.json"
+    path.write_text(json.dumps(results))
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "r.pdf")])
+    assert result.exit_code == 3, result.output
+    assert f"/findings/0/{where}" in result.output and message in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "r.pdf").exists()
+
+
+def test_a_blank_tic_whose_lists_do_not_pair_up_is_one_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    results = make_results()
+    results["blank"] = {"file": "blank.mzML", "path": "/nonexistent/blank.mzML", "sha256": "ef" * 32,
+                        "tic": {"rt_min": [1.0, 2.0, 3.0], "intensity": [1.0]}, "n_components": 0, "n_removed": 0}
+    path = tmp_path / "run.match.json"
+    path.write_text(json.dumps(results))
+    result = CliRunner().invoke(cli, ["report", str(path), "-o", str(tmp_path / "r.html")])
+    assert result.exit_code == 3, result.output
+    assert "/blank/tic has 3 times but 1 intensities" in result.output
+
+
+@pytest.mark.parametrize("key", ["spectrum", "reference_spectrum", "apex_spectrum"])
+def test_a_hand_edited_report_document_spectrum_is_one_clear_error(key):
+    # re-rendering a report JSON whose lists do not pair up reached the plots: a traceback
+    doc = _doc()
+    doc["findings"][0][key] = {"mz": [91.0, 120.0, 165.0], "intensity": [999.0]}
+    with pytest.raises(InputError, match=f"/findings/0/{key} has 3 m/z but 1 intensities"):
+        validate_report(doc)
