@@ -123,7 +123,9 @@ def test_a_phenethylamine_left_out_is_a_suspected_phenethylamine(swgdrug, name):
     # the hits together point to phenethylamines (the learned model; its fold models, which never
     # saw these compounds, name the same: benchmarks/README.md)
     found = _left_out(swgdrug, name)
-    assert found.new_substance
+    # MBDB's estimated mass is now right (207) and equals MDEA's: a weak match to a same-mass
+    # relative at >= 0.75 is not called new (docs/match.md; benchmarks/README.md, stop 23 mass23)
+    assert found.new_substance == (name != "MBDB")
     assert found.suspected_group == "Phenethylamines"
 
 
