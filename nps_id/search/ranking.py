@@ -74,7 +74,7 @@ def _rank_kernel(offsets, rows, score, compound, formula, top_k, margin):
     and whether another compound with the same formula scores within ``margin``.
 
     Returns ``(pick, slot, rank, gap, alert)``: indices into the candidate arrays, query slot,
-    1-based rank, gap (NaN when no other compound was scored) and isomer alert.
+    1-based rank, gap (NaN when no other compound scored above 0) and isomer alert.
     """
     nq = offsets.shape[0] - 1
     n_out = 0
@@ -100,7 +100,10 @@ def _rank_kernel(offsets, rows, score, compound, formula, top_k, margin):
             for t in range(m):
                 j = order[t]
                 if compound[rows[j]] != c:
-                    gap[o] = score[i] - score[j]  # the first other compound is the best one
+                    # the first other compound is the best one; one that scored 0 matched nothing
+                    # (an MS/MS record in the precursor window without a common fragment): no gap
+                    if score[j] > 0:
+                        gap[o] = score[i] - score[j]
                     break
             if f >= 0:
                 for t in range(m):

@@ -126,7 +126,7 @@ class Hits:
     delta_shift : int64 -- analogue mode: index into
         :data:`~nps_id.search.analogue.ANALOGUE_SHIFTS` of the listed modification ``delta_mass``
         matches (-1: none, or not analogue mode).
-    gap : float64 -- score minus the best score of a different compound (NaN when none scored).
+    gap : float64 -- score minus the best score of a different compound (NaN when none scored above 0).
     isomer_alert : bool -- a different compound with the same formula scored within the margin.
     """
 

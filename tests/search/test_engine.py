@@ -181,3 +181,13 @@ def test_formula_codes_are_equal_exactly_for_equal_formulas():
     assert [c < 0 for c in codes] == [not f for f in formulas]
     assert all((codes[i] == codes[j]) == (formulas[i] == formulas[j])
                for i in range(len(formulas)) for j in range(len(formulas)) if formulas[i] and formulas[j])
+
+
+def test_a_runner_up_that_matched_nothing_gives_no_gap():
+    # An MS/MS record of another compound in the precursor window that shares no fragment scores 0:
+    # it is no runner-up, so no gap (as `match` has it) -- not "gap = the hit's own score"
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if len(s) >= 8)
+    decoy = query.replace(mz=query.mz + 0.37, name="decoy", inchikey="AAAAAAAAAAAAAA-BBBBBBBBBB-N", formula="C99")
+    hits = search([query], Reference.from_spectra([query, decoy]), SearchSettings(top_k=5))
+    assert hits.score[0] > 0.99 and np.isclose(hits.score[-1], 0.0)
+    assert np.isnan(hits.gap[0])
