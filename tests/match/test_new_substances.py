@@ -39,14 +39,22 @@ def _first(spectra, name):
     return next(s for s in spectra if s.name == name)
 
 
+def _assessed(query, library, thresholds=None):
+    """``query`` searched against ``library`` (spectra, top 10) and assessed: (its assessment, the
+    top hit's name)."""
+    from nps_id.match.verdict import VerdictThresholds
+
+    reference = Reference.from_spectra(library)
+    hits = search([query], reference, SearchSettings(top_k=10))
+    found = assess_search([query], hits, reference, analog=False, thresholds=thresholds or VerdictThresholds())[0]
+    return found, reference.columns["name"][hits.row[0]]
+
+
 def _verdict_without(spectra, name):
     """Search ``name``'s spectrum against SWGDRUG without every record of its compound."""
     query = _first(spectra, name)
     block = query.get("inchikey")[:14]
-    rest = [s for s in spectra if str(s.get("inchikey") or "")[:14] != block]
-    reference = Reference.from_spectra(rest)
-    hits = search([query], reference, SearchSettings(top_k=10))
-    return assess_search([query], hits, reference, analog=False)[0], reference.columns["name"][hits.row[0]]
+    return _assessed(query, [s for s in spectra if str(s.get("inchikey") or "")[:14] != block])
 
 
 def test_butyryl_fentanyl_left_out_is_not_identified_as_isobutyryl_fentanyl(swgdrug):
@@ -76,11 +84,8 @@ def test_a_deuterated_standard_does_not_stand_for_its_left_out_parent(swgdrug):
 
 
 def test_with_both_in_the_library_the_isomer_is_named(swgdrug):
-    query = _first(swgdrug, "Butyryl fentanyl")
-    reference = Reference.from_spectra(swgdrug)
-    hits = search([query], reference, SearchSettings(top_k=10))
-    found = assess_search([query], hits, reference, analog=False)[0]
-    assert reference.columns["name"][hits.row[0]] == "Butyryl fentanyl"
+    found, hit = _assessed(_first(swgdrug, "Butyryl fentanyl"), swgdrug)
+    assert hit == "Butyryl fentanyl"
     assert found.verdict.verdict == "tentative"
     assert "Isobutyryl fentanyl" in {n.name for n in found.isomers.in_library}
 
@@ -260,16 +265,11 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
 
 
 def _massbank_ei_search(query_name, formula, drop_own, thresholds=None):
-    from nps_id.match.verdict import VerdictThresholds
-
     query = next(s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.name == query_name)
     block = str(query.get("inchikey"))[:14]
     library = [s.replace(ms_level=1) for s in read(data_path("massbank", "ei-library.msp.gz"))
                if s.get("formula") == formula and not (drop_own and str(s.get("inchikey"))[:14] == block)]
-    reference = Reference.from_spectra(library)
-    hits = search([query.replace(ms_level=1)], reference, SearchSettings(top_k=10))
-    found = assess_search([query], hits, reference, analog=False, thresholds=thresholds or VerdictThresholds())[0]
-    return found, reference.columns["name"][hits.row[0]]
+    return _assessed(query.replace(ms_level=1), library, thresholds)
 
 
 def test_a_small_molecule_is_not_identified_by_its_ei_spectrum_alone():
@@ -288,9 +288,6 @@ def test_a_small_molecule_is_not_identified_by_its_ei_spectrum_alone():
 
 def test_a_halogen_dressed_one_carbon_molecule_is_still_identified(swgdrug):
     # dichloromethane has no isomer to confuse: the small-molecule rule leaves it alone
-    query = _first(swgdrug, "Methylene chloride")
-    reference = Reference.from_spectra(swgdrug)
-    hits = search([query], reference, SearchSettings(top_k=10))
-    found = assess_search([query], hits, reference, analog=False)[0]
-    assert reference.columns["name"][hits.row[0]] == "Methylene chloride"
+    found, hit = _assessed(_first(swgdrug, "Methylene chloride"), swgdrug)
+    assert hit == "Methylene chloride"
     assert found.verdict.verdict == "identified"
