@@ -213,7 +213,7 @@ def check_isomers(
         isomers = enumerate_isomers(hit_smiles)
     if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
-    atoms = _heavy_atoms(hit_smiles)
+    atoms, skeleton = _atom_counts(hit_smiles)
     rates = (load_rates() if rates is None else rates).get(context, {})
     small = small_ring_atoms > 0 and atoms <= small_ring_atoms
     notes = []
@@ -228,7 +228,7 @@ def check_isomers(
         if name is None and rate < min_rate:
             continue  # absent, and spectra usually tell this kind of isomer apart
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
-    small_skeleton = 0 < atoms <= small_atoms and _skeleton_atoms(hit_smiles) >= SMALL_MIN_SKELETON
+    small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
     return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0)
 
 
@@ -239,16 +239,11 @@ SMALL_MIN_SKELETON = 3
 
 
 @functools.lru_cache(maxsize=4096)
-def _skeleton_atoms(smiles: str) -> int:
+def _atom_counts(smiles: str) -> tuple[int, int]:
+    """(heavy atoms, C/N/O/S/P atoms) of a structure; (0, 0) when RDKit cannot read it."""
     from rdkit import Chem  # lazy: RDKit
 
     mol = Chem.MolFromSmiles(smiles)
-    return 0 if mol is None else sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
-
-
-@functools.lru_cache(maxsize=4096)
-def _heavy_atoms(smiles: str) -> int:
-    from rdkit import Chem  # lazy: RDKit
-
-    mol = Chem.MolFromSmiles(smiles)
-    return mol.GetNumHeavyAtoms() if mol is not None else 0
+    if mol is None:
+        return 0, 0
+    return mol.GetNumHeavyAtoms(), sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
