@@ -29,9 +29,12 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
     traceback; so does running out of room while writing (``ENOSPC``, ``EDQUOT``, ``EFBIG``, also
     inside the ``with`` block). Other errors raised inside the block are left as they are. A target
     that is a device or a FIFO (``/dev/null``, ``/dev/stdout``, a named pipe) is a stream, not a
-    file to replace: it is yielded itself and written in place.
+    file to replace: it is yielded itself and written in place. A target that is a symbolic link
+    is written through: the file it points to is replaced and the link stays, as ``open()`` would.
     """
     target = Path(target)
+    if target.is_symlink():  # replacing the link itself would cut it from the file it names
+        target = Path(os.path.realpath(target))
     if is_stream(target):
         with _no_room_is_input_error(target):
             yield target

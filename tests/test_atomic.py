@@ -73,3 +73,17 @@ def test_dev_full_is_one_input_error():
     with pytest.raises(InputError, match="/dev/full: cannot write the output here"):
         with atomic_output("/dev/full") as path:
             path.write_text("rows\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links on this platform")
+def test_a_symlinked_output_is_written_through_and_stays_a_link(tmp_path):
+    # A lab keeps "latest.tsv" as a link to the dated file its LIMS reads: the link must survive.
+    (tmp_path / "runs").mkdir()
+    real = tmp_path / "runs" / "2026-12-03.tsv"
+    real.write_text("old")
+    link = tmp_path / "latest.tsv"
+    link.symlink_to(real)
+    with atomic_output(link) as tmp:
+        tmp.write_text("new")
+    assert link.is_symlink() and real.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.tsv", "runs"]

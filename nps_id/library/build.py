@@ -21,9 +21,10 @@ Steps of a build (matched by ``# Step n`` comments in :func:`build_library`):
    target and rename it over the target (a killed build leaves the old library intact; a full
    disk is one line, exit code 3, and leaves it intact too).
 
-Steps 2-6 hold an exclusive lock (``fcntl.flock`` on ``.NAME.lock`` beside the target, removed
-when the build ends), so two builds onto one file run one after the other: a second ``--append``
-reads the library the first one wrote, and no append is lost.
+Steps 2-6 hold an exclusive lock (``fcntl.flock`` on ``.NAME.lock`` beside the target -- the file
+a symbolic link names, not the link --, removed when the build ends), so two builds onto one file
+run one after the other: a second ``--append`` reads the library the first one wrote, and no
+append is lost.
 
 Duplicates are reported, not removed: a library legitimately holds several spectra of one
 compound (instruments, collision energies, laboratories).
@@ -328,7 +329,8 @@ def _build_lock(output: Path) -> Iterator[None]:
     if is_stream(output):
         yield
         return
-    lock = output.parent / f".{output.name}.lock"
+    real = Path(os.path.realpath(output))  # one lock per file, whichever link or path names it
+    lock = real.parent / f".{real.name}.lock"
     while True:
         try:
             output.parent.mkdir(parents=True, exist_ok=True)

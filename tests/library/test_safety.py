@@ -163,12 +163,29 @@ def test_the_build_lock_is_removed_after_ctrl_c_and_still_excludes_concurrent_bu
     with pytest.raises(KeyboardInterrupt), _build_lock(target):
         raise KeyboardInterrupt
     assert not list(tmp_path.iterdir())
+    assert _most_builds_at_once([target] * 4) == 1
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links on this platform")
+def test_builds_through_a_symlink_and_the_real_path_exclude_each_other(tmp_path):
+    """The lock sat beside the path as given: an --append through ``latest.h5 -> lib.h5`` and one
+    onto ``lib.h5`` ran at once, and one append was lost."""
+    target = tmp_path / "lib.h5"
+    link = tmp_path / "latest.h5"
+    link.symlink_to(target)
+    assert _most_builds_at_once([target, link, target, link]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.h5"]
+
+
+def _most_builds_at_once(paths: list[Path]) -> int:
+    """Threads taking the build lock of ``paths`` 20 times each: the most inside it at once."""
     inside, most = [0], [0]
     guard = threading.Lock()
 
-    def build() -> None:
+    def build(path: Path) -> None:
         for _ in range(20):
-            with _build_lock(target):
+            with _build_lock(path):
                 with guard:
                     inside[0] += 1
                     most[0] = max(most[0], inside[0])
@@ -176,10 +193,9 @@ def test_the_build_lock_is_removed_after_ctrl_c_and_still_excludes_concurrent_bu
                 with guard:
                     inside[0] -= 1
 
-    threads = [threading.Thread(target=build) for _ in range(4)]
+    threads = [threading.Thread(target=build, args=(path,)) for path in paths]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert most[0] == 1
-    assert not list(tmp_path.iterdir())
+    return most[0]
