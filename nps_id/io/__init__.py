@@ -14,6 +14,7 @@ where it makes sense, ``write(spectra, path)``. ``.gz`` compression is transpare
 """
 from __future__ import annotations
 
+import codecs
 import importlib
 import re
 from dataclasses import dataclass
@@ -67,6 +68,14 @@ def _strip_gz(path: Path) -> str:
     return name[:-3] if name.endswith(".gz") else name
 
 
+def _utf8_head(head: bytes) -> bytes:
+    """``head`` as UTF-8 when it starts with a UTF-16 byte-order mark (Notepad's "Unicode"), so
+    the markers the formats are sniffed by are found; the readers decode such files themselves."""
+    if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return head.decode("utf-16", errors="replace").encode("utf-8")
+    return head
+
+
 def _readable(path: str | Path) -> Path:
     """``path`` when it exists and is a regular file or a folder; a FIFO, device or socket named
     as an input would block or never end (one line, exit 3, instead of a hang)."""
@@ -107,7 +116,7 @@ def find_format(path: str | Path) -> str | None:
     by_ext = [f for f in FORMATS.values() if any(name.endswith(e) for e in f.extensions)]
     if len(by_ext) == 1 and by_ext[0].name not in ("massbank",):
         return by_ext[0].name
-    head = head_bytes(path)
+    head = _utf8_head(head_bytes(path))
     for fmt in FORMATS.values():
         if fmt.sniff(head):
             return fmt.name

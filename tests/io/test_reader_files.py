@@ -7,6 +7,7 @@ deleting the file.
 """
 from __future__ import annotations
 
+import codecs
 import gc
 import gzip
 import warnings
@@ -15,6 +16,7 @@ from typing import Callable, Iterator
 
 import pytest
 
+from nps_id import io as nio
 from nps_id.errors import EXIT_BAD_INPUT, InputError, ReaderError
 from nps_id.io import jcamp, mgf, ms1, msp, mzml, mzxml
 from nps_id.spectrum import Spectrum
@@ -76,3 +78,22 @@ def test_truncated_gzip_copy_is_a_reader_error(tmp_path, reader: Reader, folder:
     with pytest.raises(ReaderError, match="cannot read the file"):
         for _ in reader(str(path)):
             pass
+
+
+@pytest.mark.parametrize("folder,name,saved_as,fmt", [
+    ("matchms-tests", "massbank_five_spectra.msp", "library.txt", "msp"),  # a ".txt" export
+    ("matchms-tests", "massbank_five_spectra.msp", "library", "msp"),  # no extension at all
+    ("matchms-tests", "pesticides.mgf", "pesticides.txt", "mgf"),
+])
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_file_is_recognised_by_its_content(tmp_path, folder, name, saved_as, fmt, encoding):
+    """Notepad's "Unicode" copy of a library, saved as .txt: the markers the format is told by
+    ("Name:", "BEGIN IONS") were looked for in the raw bytes, where UTF-16 puts a zero byte
+    between every two letters -- "cannot tell the file format"."""
+    original = data_path("formats", folder, name)
+    bom = codecs.BOM_UTF16_LE if encoding == "utf-16-le" else codecs.BOM_UTF16_BE
+    path = tmp_path / saved_as
+    path.write_bytes(bom + original.read_text(encoding="utf-8").encode(encoding))
+    assert nio.detect_format(path) == fmt
+    again = list(nio.read(path))
+    assert [(s.name, s.mz.tolist()) for s in again] == [(s.name, s.mz.tolist()) for s in nio.read(original)]
