@@ -314,6 +314,19 @@ def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray]) -> list[Dup
     return found
 
 
+def _unsearchable_ms2_note(columns: Mapping[str, Any]) -> list[str]:
+    """A note on MS/MS spectra without a usable precursor m/z (missing, 0, text, out of range):
+    they are stored, but the MS/MS index orders spectra by precursor, so no search returns them."""
+    lacking = np.flatnonzero((np.asarray(columns["ms_level"]) == 2)
+                             & ~np.isfinite(np.asarray(columns["precursor_mz"], dtype=float)))
+    if not len(lacking):
+        return []
+    first = columns["name"][lacking[0]] or f"row {lacking[0]}"
+    return [f"{len(lacking)} MS/MS spectr{'um has' if len(lacking) == 1 else 'a have'} no usable precursor "
+            f"m/z (first: {first}): stored, but no MS/MS search can return "
+            f"{'it' if len(lacking) == 1 else 'them'}"]
+
+
 # -- the build ---------------------------------------------------------------------------------
 @contextlib.contextmanager
 def _build_lock(output: Path) -> Iterator[None]:
@@ -511,6 +524,7 @@ def _build_locked(
             ("1 spectrum does not say its" if unknown_level == 1 else f"{unknown_level} spectra do not say their")
             + " MS level (e.g. SWGDRUG's MSP): stored as unknown and "
             "searched as EI; pass --ms-level 1 for an EI library (--ms-level changes the library's SHA-256)")
+    summary.notes += _unsearchable_ms2_note(columns)
     del spectra  # the CSR arrays and columns now hold everything; free the objects
     # Step 4: structures
     summary.structures = resolve_structures(columns, libraries=structures_from,

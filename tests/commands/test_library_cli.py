@@ -177,3 +177,21 @@ def test_export_to_gz_is_gzipped_and_reads_back(built, tmp_path, suffix):
     assert result.exit_code == 0, result.output
     assert target.read_bytes()[:2] == b"\x1f\x8b"
     assert sum(1 for _ in read(target)) == 2988
+
+
+@pytest.mark.parametrize("damage", ["PrecursorMZ: 300,1473/301", "PrecursorMZ: 0", "PrecursorMZ: 1e309"])
+def test_build_says_which_ms2_spectra_no_search_can_return(tmp_path, damage):
+    """An MS/MS record whose precursor m/z cannot be read was stored without a word, and no MS/MS
+    search (ordered by precursor) ever returned it: MassBank MS/MS holds 69 such records."""
+    text = data_path("formats", "matchms-tests", "massbank_five_spectra.msp").read_text(encoding="utf-8")
+    assert "PrecursorMZ: 300.1473" in text  # Metoclopramide's
+    (tmp_path / "five.msp").write_text(text.replace("PrecursorMZ: 300.1473", damage), encoding="utf-8")
+    good = CliRunner().invoke(cli, ["library", "build", str(data_path("formats", "matchms-tests",
+                              "massbank_five_spectra.msp")), "-o", str(tmp_path / "good.h5")])
+    assert good.exit_code == 0 and "precursor" not in good.output
+    damaged = CliRunner().invoke(cli, ["library", "build", str(tmp_path / "five.msp"), "-o", str(tmp_path / "d.h5")])
+    assert damaged.exit_code == 0, damaged.output
+    assert ("note: 1 MS/MS spectrum has no usable precursor m/z (first: Metoclopramide): stored, "
+            "but no MS/MS search can return it") in damaged.output
+    with Library.open(tmp_path / "d.h5") as damaged_lib, Library.open(tmp_path / "good.h5") as good_lib:
+        assert len(damaged_lib) == len(good_lib)  # stored all the same
