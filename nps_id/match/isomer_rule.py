@@ -21,7 +21,7 @@ An isomer is *not excluded* when
 
 Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
 of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
-aromatic rings (``pah``: its ring-fusion isomers show the molecular ion and little else).
+sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else).
 
 A retention index within the window, or a reference standard run, excludes them (the verdict
 rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
@@ -65,7 +65,7 @@ class IsomerNote:
 class IsomerCheck:
     """``evaluated`` is False when the hit has no verified structure, or one too large to enumerate.
     ``small``: the hit's heavy atoms when it is too small for its EI spectrum to exclude isomers at
-    all (``isomer_small_ei_atoms``), else 0. ``pah``: the fused aromatic rings of a hit that is a
+    all (``isomer_small_ei_atoms``), else 0. ``pah``: the fused sp2 rings of a hit that is a
     polycyclic aromatic hydrocarbon whose EI spectrum excludes no isomer (``isomer_pah_rings``), else 0."""
 
     evaluated: bool
@@ -212,7 +212,7 @@ def check_isomers(
         apart the many rings and skeletons of so few atoms, most of which no move enumerates
         (cyclopentene / isoprene, cyclohexane / methylcyclopentane, 1-butene / isobutylene).
     pah_rings
-        A hit that is a hydrocarbon with a fused system of at least this many aromatic rings has
+        A hit that is a hydrocarbon with a fused system of at least this many sp2 rings has
         no isomer excluded (``isomer_pah_rings``, for EI spectra; 0: none): the ring-fusion isomers
         of a PAH (benz[a]anthracene / tetracene, fluoranthene / pyrene) show the molecular ion and
         little else, and no move enumerates them.

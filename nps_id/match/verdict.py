@@ -167,8 +167,8 @@ class VerdictThresholds:
         5 chosen on the development data (docs/match.md); only for hits of >= 3 C, N, O, S or P atoms
         (:data:`nps_id.match.isomer_rule.SMALL_MIN_SKELETON`).
     isomer_pah_rings : int
-        EI: a hit that is a hydrocarbon with a fused system of at least this many aromatic rings (a
-        PAH) has its isomers not excluded by the spectrum alone (the retention index or a reference
+        EI: a hit that is a hydrocarbon with a fused system of at least this many sp2 (aromatic) rings
+        (a PAH) has its isomers not excluded by the spectrum alone (the retention index or a reference
         standard can): ring-fusion isomers (benz[a]anthracene / tetracene, fluoranthene / pyrene)
         show the molecular ion and little else, and no isomer move enumerates them. 3 on the
         development data: 3 wrong ``identified`` fewer, no right one lost (docs/match.md); 0: off.
