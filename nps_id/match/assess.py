@@ -502,7 +502,8 @@ def assess(
                              min_rate=thresholds.isomer_min_rate, margin=margin,
                              isomers=facts.isomer_cache.get(smiles) if smiles else None,
                              small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
-                             small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0)
+                             small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
+                             pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0)
 
     above = missing = lighter_ion = None
     if kind == "ei" and facts.mass(top.row) is not None:

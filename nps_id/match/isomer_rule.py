@@ -19,6 +19,10 @@ An isomer is *not excluded* when
   library difference smaller than two laboratories' spectra of one compound differ), whatever
   its kind.
 
+Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
+of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
+sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else).
+
 A retention index within the window, or a reference standard run, excludes them (the verdict
 rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
 :class:`IsomerCheck`; :func:`load_rates`, :func:`rate_of`, :func:`rate_at`, :func:`rates_context`.
@@ -61,16 +65,18 @@ class IsomerNote:
 class IsomerCheck:
     """``evaluated`` is False when the hit has no verified structure, or one too large to enumerate.
     ``small``: the hit's heavy atoms when it is too small for its EI spectrum to exclude isomers at
-    all (``isomer_small_ei_atoms``), else 0."""
+    all (``isomer_small_ei_atoms``), else 0. ``pah``: the fused sp2 rings of a hit that is a
+    polycyclic aromatic hydrocarbon whose EI spectrum excludes no isomer (``isomer_pah_rings``), else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
     small: int = 0
+    pah: int = 0
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
-        return not self.not_excluded and not self.small
+        return not self.not_excluded and not self.small and not self.pah
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)
@@ -173,6 +179,7 @@ def check_isomers(
     isomers: "Sequence[Isomer] | None" = None,
     small_ring_atoms: int = 0,
     small_atoms: int = 0,
+    pah_rings: int = 0,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
 
@@ -204,6 +211,11 @@ def check_isomers(
         (``isomer_small_ei_atoms``, for EI spectra; 0: none): a few fragment ions cannot tell
         apart the many rings and skeletons of so few atoms, most of which no move enumerates
         (cyclopentene / isoprene, cyclohexane / methylcyclopentane, 1-butene / isobutylene).
+    pah_rings
+        A hit that is a hydrocarbon with a fused system of at least this many sp2 rings has
+        no isomer excluded (``isomer_pah_rings``, for EI spectra; 0: none): the ring-fusion isomers
+        of a PAH (benz[a]anthracene / tetracene, fluoranthene / pyrene) show the molecular ion and
+        little else, and no move enumerates them.
     """
     if not hit_smiles:
         return IsomerCheck(False)
@@ -229,7 +241,8 @@ def check_isomers(
             continue  # absent, and spectra usually tell this kind of isomer apart
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
-    return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0)
+    fused = _fused_pah_rings(hit_smiles) if pah_rings > 0 else 0
+    return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, fused if fused >= pah_rings > 0 else 0)
 
 
 #: ``small_atoms`` applies to hits with at least this many C, N, O, S and P atoms: a skeleton of one
@@ -247,3 +260,32 @@ def _atom_counts(smiles: str) -> tuple[int, int]:
     if mol is None:
         return 0, 0
     return mol.GetNumHeavyAtoms(), sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
+
+
+@functools.lru_cache(maxsize=4096)
+def _fused_pah_rings(smiles: str) -> int:
+    """The rings of the largest fused ring system (rings sharing a bond) of sp2 carbons -- aromatic
+    rings, and the five-membered ring of fluoranthene that RDKit does not call aromatic -- of a
+    hydrocarbon (every heavy atom carbon); 0 for anything else, or when RDKit cannot read it."""
+    from rdkit import Chem  # lazy: RDKit
+
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None or any(a.GetSymbol() != "C" for a in mol.GetAtoms()):
+        return 0
+    info = mol.GetRingInfo()
+    rings = [set(bonds) for atoms, bonds in zip(info.AtomRings(), info.BondRings())
+             if all(mol.GetAtomWithIdx(a).GetHybridization() == Chem.HybridizationType.SP2 for a in atoms)]
+    largest, seen = 0, set()
+    for start in range(len(rings)):
+        if start in seen:
+            continue
+        system, todo = {start}, [start]
+        while todo:
+            ring = rings[todo.pop()]
+            for other in range(len(rings)):
+                if other not in system and ring & rings[other]:
+                    system.add(other)
+                    todo.append(other)
+        seen |= system
+        largest = max(largest, len(system))
+    return largest

@@ -166,6 +166,12 @@ class VerdictThresholds:
         apart the rings and skeletons of so few atoms, most of which no isomer move enumerates.
         5 chosen on the development data (docs/match.md); only for hits of >= 3 C, N, O, S or P atoms
         (:data:`nps_id.match.isomer_rule.SMALL_MIN_SKELETON`).
+    isomer_pah_rings : int
+        EI: a hit that is a hydrocarbon with a fused system of at least this many sp2 (aromatic) rings
+        (a PAH) has its isomers not excluded by the spectrum alone (the retention index or a reference
+        standard can): ring-fusion isomers (benz[a]anthracene / tetracene, fluoranthene / pyrene)
+        show the molecular ion and little else, and no isomer move enumerates them. 3 on the
+        development data: 3 wrong ``identified`` fewer, no right one lost (docs/match.md); 0: off.
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -197,6 +203,7 @@ class VerdictThresholds:
     isomer_ms2_margin: int = 200
     isomer_small_ms2_atoms: int = 10
     isomer_small_ei_atoms: int = 5
+    isomer_pah_rings: int = 3
     precursor_ppm: float = 5.0
     min_fragments: int = 2
 
@@ -445,6 +452,9 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
         return ("isomers excluded by the retention index", True, "isomer")
     if not check.evaluated:
         return ("isomers excluded (not possible: the hit has no verified structure to enumerate them)", False, "isomer")
+    if check.pah:
+        return (f"isomers excluded (not possible from the spectrum alone: the ring-fusion isomers of a polycyclic "
+                f"aromatic hydrocarbon of {check.pah} fused rings show the molecular ion and little else)", False, "isomer")
     if check.small:
         return (f"isomers excluded (not possible from the spectrum alone: a molecule of {check.small} heavy atoms "
                 "has too few fragment ions to tell its isomers apart)", False, "isomer")
@@ -471,6 +481,9 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
     named = [n.name for n in check.in_library if n.name]
     parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"] if check.small else []
+    if check.pah:
+        parts.append(f"a polycyclic aromatic hydrocarbon of {check.pah} fused rings, whose ring-fusion isomers EI "
+                     "cannot tell apart")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     if check.absent:

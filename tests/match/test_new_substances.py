@@ -291,3 +291,29 @@ def test_a_halogen_dressed_one_carbon_molecule_is_still_identified(swgdrug):
     found, hit = _assessed(_first(swgdrug, "Methylene chloride"), swgdrug)
     assert hit == "Methylene chloride"
     assert found.verdict.verdict == "identified"
+
+
+@pytest.mark.parametrize("query_name, formula, drop_own, expected_hit", [
+    ("1,2-BENZANTHRACENE", "C18H12", False, "NAPHTHACENE"),  # present: its own records score lower
+    ("FLUORANTHENE", "C16H10", True, "PYRENE"),  # left out
+])
+def test_a_polycyclic_aromatic_hydrocarbon_is_not_identified_by_its_ei_spectrum_alone(
+        query_name, formula, drop_own, expected_hit):
+    # PAH isomers of one formula (benz[a]anthracene / tetracene, fluoranthene / pyrene) show the
+    # molecular ion and little else: they match each other at MF 0.94-0.96, and no isomer move
+    # enumerates a change of ring fusion; the retention index tells them apart
+    from nps_id.match.verdict import VerdictThresholds
+
+    found, hit = _massbank_ei_search(query_name, formula, drop_own)
+    assert hit == expected_hit
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    assert "polycyclic aromatic hydrocarbon" in found.verdict.rule
+    before, _ = _massbank_ei_search(query_name, formula, drop_own, thresholds=VerdictThresholds(isomer_pah_rings=0))
+    assert before.verdict.verdict == "identified"  # what the spectrum alone said
+
+
+def test_a_two_ring_aromatic_hydrocarbon_is_still_identified():
+    # fluorene: two aromatic rings, no fused system of three -- the PAH rule leaves it alone
+    found, hit = _massbank_ei_search("FLUORENE", "C13H10", drop_own=False)
+    assert hit == "FLUORENE"
+    assert found.verdict.verdict == "identified"
