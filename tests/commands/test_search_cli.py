@@ -481,3 +481,12 @@ def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queri
     assert loaded.strip() == "[]"
     assert rows == _run(path, "-l", swgdrug_library, "--format", "jsonl").stdout
 
+
+def test_top_help_names_the_hits_the_verdict_columns_read(monkeypatch):
+    """--top's help says how many hits the verdict, mass and group read: EVIDENCE_HITS, not a copy."""
+    import nps_id.match.assess as assess
+
+    for hits in (assess.EVIDENCE_HITS, 37):
+        monkeypatch.setattr(assess, "EVIDENCE_HITS", hits)
+        help_text = " ".join(CliRunner().invoke(cli, ["search", "--help"]).output.split())
+        assert f"columns read at least {hits})" in help_text
