@@ -50,14 +50,17 @@ def _load_numba_array_maths() -> None:
     one-spectrum search. The probe's answer only chooses how numba compiles ``np.correlate`` and
     ``np.convolve`` (BLAS or a loop), which no kernel here uses; ``np.dot``, ``@`` and
     ``np.linalg`` in compiled code still import BLAS when compiled. A process that has scipy.linalg
-    already loses nothing, and it is probed as usual."""
+    already loses nothing, and it is probed as usual; so is one whose numba fails to import
+    arraymath this way (numba imports it again, as it always does)."""
     if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
         return
     sys.modules["scipy.linalg.cython_blas"] = None  # the probe's import fails at once (ImportError)
     try:
         import numba.np.arraymath  # noqa: F401
+    except ImportError:
+        pass
     finally:
-        del sys.modules["scipy.linalg.cython_blas"]
+        sys.modules.pop("scipy.linalg.cython_blas", None)
 
 
 _load_numba_array_maths()
