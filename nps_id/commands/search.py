@@ -68,11 +68,22 @@ class SettingsOption(click.Option):
         return value if isinstance(value, (bool, int, float, str)) else str(value)  # a Tolerance as typed
 
 
+class TopOption(SettingsOption):
+    """``--top``: its help names how many hits the verdict columns read (:data:`~nps_id.match.assess.EVIDENCE_HITS`,
+    written where ``{evidence_hits}`` stands), read when the help is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from nps_id.match.assess import EVIDENCE_HITS
+
+        record = super().get_help_record(ctx)
+        return None if record is None else (record[0], record[1].replace("{evidence_hits}", str(EVIDENCE_HITS)))
+
+
 @click.command("search", epilog=_EPILOG)
 @click.argument("queries", type=click.Path(exists=True, path_type=Path))
 @library_option
-@click.option("--top", "top_k", cls=SettingsOption, type=click.IntRange(min=1), show_default=True,
-              help="Hits printed per query (the verdict, mass and group columns read at least 20).")
+@click.option("--top", "top_k", cls=TopOption, type=click.IntRange(min=1), show_default=True,
+              help="Hits printed per query (the verdict, mass and group columns read at least {evidence_hits}).")
 @click.option("--mode", cls=SettingsOption, type=click.Choice(["identity", "analog"]), show_default=True,
               help="identity: the same compound; analog: related structures (fragments matched directly "
               "or shifted by the precursor / molecular-ion mass difference).")

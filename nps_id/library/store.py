@@ -518,7 +518,8 @@ class Library:
             group = self._h5.get(f"indexes/{name}")
             if group is None:
                 return None
-            arrays = _ReadOnUse(lambda key: np.asarray(self._read(f"indexes/{name}/{key}")), list(group))
+            arrays = _ReadOnUse(lambda key: np.asarray(self._read(f"indexes/{name}/{key}")), list(group),
+                                lambda key, part: np.asarray(self._read(f"indexes/{name}/{key}", part)))
             return arrays if lazy else dict(arrays)
 
 
@@ -526,8 +527,18 @@ class _ReadOnUse(MutableMapping):
     """``name -> read(name)`` for the ``names`` given, each read once, when first asked for; values
     set here (or names outside ``names``) are kept as given."""
 
-    def __init__(self, read: Any, names: Any) -> None:
+    def __init__(self, read: Any, names: Any, read_part: Any = None) -> None:
         self._load, self._names, self._values = read, list(names), {}
+        self._read_part = read_part
+
+    def part(self, name: str, lo: int, hi: int) -> Any:
+        """Elements ``lo:hi`` of ``name``: read alone (an HDF5 slice decompresses only the chunks
+        it touches) while the whole is not read and a ``read_part(name, slice)`` was given."""
+        if name in self._values or self._read_part is None:
+            return self[name][lo:hi]
+        if name not in self._names:
+            raise KeyError(name)
+        return self._read_part(name, slice(lo, hi))
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._values:

@@ -508,12 +508,13 @@ def assess(
     above = missing = lighter_ion = None
     if kind == "ei" and facts.mass(top.row) is not None:
         formula, own_ion = facts.formula(top.row), facts.ion(top.row)
+        ion = molecular_ion(relative)  # the unknown's, once for both rules below
         above = tuple(ions_above(relative, formula, thresholds.ions_above_level, own_ion)
-                      or confirmed_ion_above(relative, estimated, formula, own_ion))
+                      or confirmed_ion_above(relative, estimated, formula, own_ion, own=ion))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), formula, thresholds.ions_above_level,
                                      acquired_max))
         lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
-                                                     thresholds.molecular_ion_level))
+                                                     thresholds.molecular_ion_level, own=ion))
     precursor_ion = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):

@@ -447,12 +447,13 @@ def _ions_between(relative: Mapping[int, float], low: float, high: float,
 
 
 def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None,
-                        reference_ion: int | None = None) -> list[tuple[int, float]]:
+                        reference_ion: int | None = None, own: int | None = None) -> list[tuple[int, float]]:
     """The unknown's :func:`molecular_ion` (any abundance >= :data:`ION_FLOOR`) when its estimated
     mass confirms it (the closest library spectra vote for the same mass) and it lies above the
     candidate's molecular-ion cluster (and its reference spectrum's, as in :func:`ions_above`). Alcohols, esters and alkanes show molecular ions of 1-5 %,
-    below :func:`ions_above`'s level: 1-phenyl-2-propanol (M+ 136, ~3 %) matched toluene (M 92)."""
-    own = molecular_ion(relative)
+    below :func:`ions_above`'s level: 1-phenyl-2-propanol (M+ 136, ~3 %) matched toluene (M 92).
+    ``own``: the unknown's :func:`molecular_ion` when the caller has it (computed when None)."""
+    own = molecular_ion(relative) if own is None else own
     if own is None or own != estimated:
         return []
     return ions_above({own: relative[own]}, formula, 0.0, reference_ion)
@@ -473,14 +474,16 @@ def ions_missing(relative: Mapping[int, float], reference: Mapping[int, float], 
 
 
 def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
-                              candidate_mass: int | None, min_relative: float) -> list[tuple[int, float]]:
+                              candidate_mass: int | None, min_relative: float,
+                              own: int | None = None) -> list[tuple[int, float]]:
     """The unknown's :func:`molecular_ion` as ``[(m/z, relative intensity)]`` when its estimated
     mass confirms it, it holds >= ``min_relative`` of the base peak, it is lighter than the
     candidate, and the candidate's reference spectrum (a :func:`nominal_spectrum`) lacks it (below
     :data:`ION_FLOOR`); else empty. Every spectrum of a compound shows the same molecular ion, so a
     lighter compound's one the candidate never shows rules the candidate out: 1-phenyl-1-propanone
-    (M+ 134 at 17 %) matched 1-phenyl-1,2-propanedione (M 148, no ion at 134) at MF 826."""
-    own = molecular_ion(relative)
+    (M+ 134 at 17 %) matched 1-phenyl-1,2-propanedione (M 148, no ion at 134) at MF 826. ``own``: as
+    :func:`confirmed_ion_above`."""
+    own = molecular_ion(relative) if own is None else own
     if (own is None or own != estimated or candidate_mass is None or own >= candidate_mass
             or relative[own] < min_relative or reference.get(own, 0.0) >= ION_FLOOR):
         return []

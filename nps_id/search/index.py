@@ -51,6 +51,12 @@ DEFAULT_EI = {"mz_power": 1.0, "intensity_power": 0.5, "min_mz": 0.0, "noise": 0
 DEFAULT_MS2 = {"noise": 0.01, "precursor_margin_da": 1.6}
 #: The arrays of a :class:`FragmentIndex` that only open and hybrid (analogue) search read.
 OPEN_SEARCH = ("frag_mz", "frag_intensity", "frag_position", "loss_mz", "loss_intensity", "loss_position")
+#: A :class:`FragmentIndex`'s peaks (CSR with ``spec_offsets``): a stored index reads them when
+#: first used, or only the span of positions a few queries score (:meth:`FragmentIndex.peaks_of`).
+SPEC_PEAKS = ("spec_mz", "spec_intensity")
+#: :meth:`FragmentIndex.peaks_of` reads a span of a stored index's peaks by slices when it holds at
+#: most this share of them (one MS/MS query's precursor window: a chunk or two of 16 MB), else whole.
+PART_SHARE = 0.05
 
 
 # -- preprocessing, vectorised over a whole CSR library -----------------------------------------
@@ -131,6 +137,10 @@ class _IndexedSpectra:
     @property
     def spectra(self) -> CSRPeaks:
         return CSRPeaks(self.spec_offsets, self.spec_mz, self.spec_intensity)
+
+    def peaks_of(self, positions: np.ndarray) -> tuple[CSRPeaks, np.ndarray]:
+        """The peaks of index ``positions`` as ``(CSR, the positions in it)``: :attr:`spectra`."""
+        return self.spectra, positions
 
 
 @dataclass(frozen=True)
@@ -221,7 +231,9 @@ class FragmentIndex(_IndexedSpectra):
     ion_mode : int8 (n,)
         +1 positive, -1 negative, 0 unknown.
     spec_offsets, spec_mz, spec_intensity
-        Cleaned peaks per position (CSR), for the exact score.
+        Cleaned peaks per position (CSR), for the exact score; ``spec_mz`` and ``spec_intensity``
+        are ``peaks`` by name (:data:`SPEC_PEAKS`), which an index read from a library file may
+        read when first used, or in part (:meth:`peaks_of`).
     frag_mz, frag_intensity, frag_position
         Every cleaned fragment sorted by m/z (intensity normalised to sum 1 per spectrum).
     loss_mz, loss_intensity, loss_position
@@ -238,13 +250,30 @@ class FragmentIndex(_IndexedSpectra):
     precursor_precision: np.ndarray
     ion_mode: np.ndarray
     spec_offsets: np.ndarray
-    spec_mz: np.ndarray
-    spec_intensity: np.ndarray
     noise: float
     precursor_margin_da: float
     open_search: Mapping[str, np.ndarray] = field(repr=False, compare=False)
+    peaks: Mapping[str, np.ndarray] = field(repr=False, compare=False)
 
     kind = "fragment"
+
+    spec_mz = property(lambda self: self.peaks["spec_mz"])
+    spec_intensity = property(lambda self: self.peaks["spec_intensity"])
+
+    def peaks_of(self, positions: np.ndarray) -> tuple[CSRPeaks, np.ndarray]:
+        """The peaks of index ``positions`` as ``(CSR, the positions in it)``: :attr:`spectra`, or
+        -- an index from a library file whose peaks are not read yet, asked for a span of
+        positions holding at most :data:`PART_SHARE` of them (the precursor windows of a few
+        queries are neighbours) -- that span alone. A kernel reads the same numbers either way."""
+        part = getattr(self.peaks, "part", None)
+        if part is not None:
+            first, last = (int(positions.min()), int(positions.max()) + 1) if positions.size else (0, 0)
+            lo, hi = int(self.spec_offsets[first]), int(self.spec_offsets[last])
+            if hi - lo <= PART_SHARE * int(self.spec_offsets[-1]):
+                read = part(lo, hi)
+                if read is not None:
+                    return CSRPeaks(self.spec_offsets[first:last + 1] - lo, *read), positions - first
+        return self.spectra, positions
 
     frag_mz = property(lambda self: self._open["frag_mz"])
     frag_intensity = property(lambda self: self._open["frag_intensity"])
@@ -286,13 +315,12 @@ class FragmentIndex(_IndexedSpectra):
             precursor_precision=recorded_precision(prec),
             ion_mode=ion_mode_codes(ion_mode[rows]),
             spec_offsets=clean.offsets,
-            spec_mz=clean.mz,
-            spec_intensity=clean.intensity,
             noise=float(noise),
             precursor_margin_da=float(precursor_margin_da),
             open_search={"frag_mz": clean.mz[order], "frag_intensity": share[order],
                          "frag_position": position[order], "loss_mz": loss[loss_order],
                          "loss_intensity": share[loss_order], "loss_position": position[loss_order]},
+            peaks={"spec_mz": clean.mz, "spec_intensity": clean.intensity},
         )
 
     def params(self) -> dict[str, Any]:
@@ -404,7 +432,7 @@ def _build(peaks: CSRPeaks, columns: dict[str, np.ndarray], ei: dict, ms2: dict)
 def _to_stored(index: NominalIndex | FragmentIndex) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     arrays = {f.name: getattr(index, f.name) for f in fields(index) if isinstance(getattr(index, f.name), np.ndarray)}
     if isinstance(index, FragmentIndex):
-        arrays.update({name: getattr(index, name) for name in OPEN_SEARCH})
+        arrays.update({name: getattr(index, name) for name in (*SPEC_PEAKS, *OPEN_SEARCH)})
     attrs = {"kind": index.kind, "index_version": INDEX_VERSION, **index.params()}
     return arrays, attrs
 
@@ -451,15 +479,18 @@ def _checked_arrays(cls: type, arrays: Mapping[str, np.ndarray], n_spectra: int)
     range reads or writes outside memory. So every array must be 1-D and of the kind the builder
     makes (integers, or finite float32/float64), CSR offsets must run from 0 to their data's
     length, and positions and rows must point inside their arrays. Raises ValueError naming the
-    array. (A :class:`FragmentIndex`'s :data:`OPEN_SEARCH` arrays: :func:`_checked_open`.)
+    array. (A :class:`FragmentIndex`'s :data:`OPEN_SEARCH` arrays: :func:`_checked_open`; its
+    :data:`SPEC_PEAKS`: :func:`_checked_peaks`, of the length its last offset gives.)
     """
     a = _usable(arrays, [f.name for f in fields(cls) if f.type in ("np.ndarray", np.ndarray)])
     n = a["rows"].size
     _check_positions(a["rows"], n_spectra, "rows")
-    _check_csr(a["spec_offsets"], n, a["spec_mz"].size, "spec_offsets")
-    if a["spec_intensity"].size != a["spec_mz"].size or (a["spec_mz"].size and a["spec_mz"].min() < 0):
-        raise ValueError("spec_mz and spec_intensity differ in length, or an m/z is negative")
+    offsets = a["spec_offsets"]
+    _check_csr(offsets, n, a["spec_mz"].size if cls is NominalIndex else int(offsets[-1]) if offsets.size else 0,
+               "spec_offsets")
     if cls is NominalIndex:
+        if a["spec_intensity"].size != a["spec_mz"].size or (a["spec_mz"].size and a["spec_mz"].min() < 0):
+            raise ValueError("spec_mz and spec_intensity differ in length, or an m/z is negative")
         _check_csr(a["bin_offsets"], a["bin_offsets"].size - 1, a["peak_position"].size, "bin_offsets")
         if a["peak_weight"].size != a["peak_position"].size or (
                 a["spec_mz"].size and a["spec_mz"].max() >= a["bin_offsets"].size - 1):
@@ -467,6 +498,15 @@ def _checked_arrays(cls: type, arrays: Mapping[str, np.ndarray], n_spectra: int)
         _check_positions(a["peak_position"], n, "peak_position")
     elif len({a[k].size for k in ("precursor_mz", "precursor_precision", "ion_mode")} | {n}) != 1:
         raise ValueError("arrays precursor_mz, precursor_precision, ion_mode differ in length (or from rows)")
+    return a
+
+
+def _checked_peaks(arrays: Mapping[str, np.ndarray], length: int) -> dict[str, np.ndarray]:
+    """The :data:`SPEC_PEAKS` of ``arrays``, usable (:func:`_usable`), ``length`` long and no m/z
+    negative (all of them, or the part of them a few queries read)."""
+    a = _usable(arrays, SPEC_PEAKS)
+    if a["spec_mz"].size != length or a["spec_intensity"].size != length or (length and a["spec_mz"].min() < 0):
+        raise ValueError("spec_mz and spec_intensity differ in length (or from spec_offsets), or an m/z is negative")
     return a
 
 
@@ -487,16 +527,21 @@ def _damaged(where: str | None, name: str, exc: Exception) -> LibraryError:
 
 
 class _CheckedOnRead(Mapping):
-    """The open-search arrays of an index stored in a library file, read and checked together
-    when first used (:func:`_checked_open`); a damaged one is then the LibraryError it is at load."""
+    """Arrays ``names`` of an MS/MS index stored in a library file, read and checked together when
+    first used (``check``: :func:`_checked_open`, :func:`_checked_peaks`); a damaged one is then
+    the LibraryError it is at load."""
 
-    def __init__(self, arrays: Mapping[str, np.ndarray], n: int, where: str | None) -> None:
-        self._arrays, self._n, self._where = arrays, n, where
+    def __init__(self, arrays: Mapping[str, np.ndarray], names: tuple[str, ...], check: Any,
+                 where: str | None) -> None:
+        self._arrays, self._names, self._check, self._where = arrays, names, check, where
 
     @cached_property
     def _checked(self) -> dict[str, np.ndarray]:
+        return self._checked_now(self._arrays)
+
+    def _checked_now(self, arrays: Mapping[str, np.ndarray], *args: Any) -> dict[str, np.ndarray]:
         try:
-            return _checked_open(self._arrays, self._n)
+            return self._check(arrays, *args)
         except (ValueError, KeyError, TypeError) as exc:
             raise _damaged(self._where, "ms2", exc) from None
 
@@ -504,10 +549,22 @@ class _CheckedOnRead(Mapping):
         return self._checked[name]
 
     def __iter__(self):
-        return iter(OPEN_SEARCH)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(OPEN_SEARCH)
+        return len(self._names)
+
+
+class _PeaksOnRead(_CheckedOnRead):
+    """:data:`SPEC_PEAKS` read and checked when first used, and until then :meth:`part` of them."""
+
+    def part(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Elements ``lo:hi`` of both, checked as the whole would be (None: the store reads arrays
+        only whole, or they are read already)."""
+        if "_checked" in self.__dict__ or not hasattr(self._arrays, "part"):
+            return None
+        read = self._checked_now({name: self._arrays.part(name, lo, hi) for name in SPEC_PEAKS}, hi - lo)
+        return read["spec_mz"], read["spec_intensity"]
 
 
 def _from_stored(arrays: Mapping[str, np.ndarray], attrs: dict[str, Any], n_spectra: int,
@@ -516,8 +573,9 @@ def _from_stored(arrays: Mapping[str, np.ndarray], attrs: dict[str, Any], n_spec
 
     Raises ValueError when the arrays are not what :func:`build_indexes` makes (see
     :func:`_checked_arrays`): checked here, once, before any compiled kernel sees them. With
-    ``where`` (the library file), a fragment index's open-search arrays are read and checked
-    when first used instead (``arrays`` may read each array when asked for it).
+    ``where`` (the library file), a fragment index's open-search arrays and peaks are read and
+    checked when first used instead (``arrays`` may read each array when asked for it, and its
+    peaks in part: :meth:`FragmentIndex.peaks_of`).
     """
     kind = attrs.get("kind")
     if kind not in ("nominal", "fragment"):
@@ -525,10 +583,14 @@ def _from_stored(arrays: Mapping[str, np.ndarray], attrs: dict[str, Any], n_spec
     cls = NominalIndex if kind == "nominal" else FragmentIndex
     checked = _checked_arrays(cls, arrays, n_spectra)
     values = {f.name: checked[f.name] if f.name in checked else float(attrs[f.name])
-              for f in fields(cls) if f.name != "open_search"}
+              for f in fields(cls) if f.name not in ("open_search", "peaks")}
     if cls is FragmentIndex:
-        n = checked["rows"].size
-        values["open_search"] = _checked_open(arrays, n) if where is None else _CheckedOnRead(arrays, n, where)
+        n, length = checked["rows"].size, int(checked["spec_offsets"][-1])
+        if where is None:
+            values["open_search"], values["peaks"] = _checked_open(arrays, n), _checked_peaks(arrays, length)
+        else:
+            values["open_search"] = _CheckedOnRead(arrays, OPEN_SEARCH, lambda a: _checked_open(a, n), where)
+            values["peaks"] = _PeaksOnRead(arrays, SPEC_PEAKS, lambda a, size=length: _checked_peaks(a, size), where)
     return cls(**values)
 
 

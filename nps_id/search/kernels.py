@@ -31,11 +31,39 @@ or in ppm of the first spectrum's peak m/z when ``ppm`` is True:
 - :func:`peak_weight` -- the peak weight ``mz**a * intensity**b`` every kernel uses.
 - :func:`nominal_scatter_add` -- the EI index prefilter: query bins scatter-added per spectrum.
 - :func:`clean_peaks_f32` -- ms_entropy's MS/MS cleaning (centroid, noise, normalise) in float32.
+
+Importing this module loads numba's array maths without scipy.linalg
+(:func:`_load_numba_array_maths`): every module with compiled code imports ``njit`` from here.
 """
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
+
+
+def _load_numba_array_maths() -> None:
+    """Import ``numba.np.arraymath`` (which numba's CPU target loads before its first compile or
+    cached kernel) without the ``import scipy.linalg`` of its BLAS probe: ~0.1 s CPU of every
+    process (scipy's array-API layer loads ``numpy.f2py`` and ``numpy.testing``), an eighth of a
+    one-spectrum search. The probe's answer only chooses how numba compiles ``np.correlate`` and
+    ``np.convolve`` (BLAS or a loop), which no kernel here uses; ``np.dot``, ``@`` and
+    ``np.linalg`` in compiled code still import BLAS when compiled. A process that has scipy.linalg
+    already loses nothing, and it is probed as usual; so is one whose numba fails to import
+    arraymath this way (numba imports it again, as it always does)."""
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    sys.modules["scipy.linalg.cython_blas"] = None  # the probe's import fails at once (ImportError)
+    try:
+        import numba.np.arraymath  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        sys.modules.pop("scipy.linalg.cython_blas", None)
+
+
+_load_numba_array_maths()
 
 # -- EI composite match factor (Stein & Scott 1994) ----------------------------------------
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from numba import njit
 
+from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
 from nps_id.search.analogue import analogue_score
 from nps_id.search.settings import Hits
 

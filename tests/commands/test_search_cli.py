@@ -5,6 +5,9 @@ import csv
 import io
 import itertools
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -456,3 +459,34 @@ def test_how_many_hits_are_printed_never_changes_a_querys_verdict_mass_or_group(
                                        row["estimated_mass"], row["suspected_group"])
                         for row in rows if row["rank"] == 1})
     assert answers[0] == answers[1]
+
+
+def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queries, tmp_path):
+    """Start-up of a few-spectrum search: numba's array maths load without scipy.linalg (its BLAS
+    probe only decides how np.correlate compiles; ~0.1 s CPU of every process), with the same rows."""
+    path, _ = queries
+    code = (
+        "import sys\n"
+        "from nps_id.cli import main\n"
+        f"sys.argv = ['nps-id', 'search', {str(path)!r}, '-l', {str(swgdrug_library)!r}, '--format', 'jsonl']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "print('LOADED', sorted(m for m in ('scipy.linalg',) if m in sys.modules))\n"
+    )
+    env = {**os.environ, **_CACHE}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    rows, loaded = out.split("LOADED ")
+    assert loaded.strip() == "[]"
+    assert rows == _run(path, "-l", swgdrug_library, "--format", "jsonl").stdout
+
+
+def test_top_help_names_the_hits_the_verdict_columns_read(monkeypatch):
+    """--top's help says how many hits the verdict, mass and group read: EVIDENCE_HITS, not a copy."""
+    import nps_id.match.assess as assess
+
+    for hits in (assess.EVIDENCE_HITS, 37):
+        monkeypatch.setattr(assess, "EVIDENCE_HITS", hits)
+        help_text = " ".join(CliRunner().invoke(cli, ["search", "--help"]).output.split())
+        assert f"columns read at least {hits})" in help_text

@@ -176,3 +176,53 @@ def test_a_stored_fragment_index_reads_its_open_search_arrays_when_first_used():
     assert damaged.window(built.precursor_mz[17], 1e-6).size  # identity search still reads it
     with pytest.raises(LibraryError, match=r"^lib.h5: damaged search index /indexes/ms2: loss_position points"):
         damaged.frag_mz
+
+
+def test_a_stored_fragment_index_reads_only_the_peaks_a_few_queries_score():
+    """One MS/MS query scores the spectra of its precursor window, neighbours in the index: a
+    stored index reads that span of its peaks (a chunk or two of the file) instead of all of them
+    (16 MB of MassBank MS/MS), the same numbers, checked as the whole would be; many queries
+    read the whole once."""
+    from nps_id.errors import LibraryError
+
+    spectra = list(read(data_path("massbank", "ms2-queries-analog.msp.gz")))
+    ref = Reference.from_spectra(spectra)
+    arrays, attrs = build_indexes(ref.peaks, ref.columns)["ms2"]
+    asked: list[str] = []
+    parts: list[tuple[str, int, int]] = []
+
+    class Reading(dict):  # a library group: each array read whole when asked for, or in part
+        def __getitem__(self, key):
+            asked.append(key)
+            return super().__getitem__(key)
+
+        def get(self, key, default=None):
+            return self[key] if key in self else default
+
+        def part(self, key, lo, hi):
+            parts.append((key, lo, hi))
+            return dict.__getitem__(self, key)[lo:hi]
+
+    def stored(group):
+        return load_indexes(Reference(ref.peaks, dict(ref.columns), "x" * 64, {"ms2": (Reading(group), attrs)},
+                                      path="lib.h5"), use_cache=False)["ms2"]
+
+    built = load_indexes(ref, use_cache=False)["ms2"]
+    index = stored(arrays)
+    positions = built.window(built.precursor_mz[17], 0.5)
+    assert 0 < positions.size < 10
+    peaks, local = index.peaks_of(positions)
+    assert not set(asked) & set(index_mod.SPEC_PEAKS)
+    assert {key for key, _, _ in parts} == set(index_mod.SPEC_PEAKS)
+    assert sum(hi - lo for _, lo, hi in parts) < 0.05 * 2 * built.spec_mz.size
+    for p, q in zip(positions.tolist(), local.tolist()):
+        for mine, whole in zip(peaks.row(q), built.spectra.row(p)):
+            assert mine.dtype == whole.dtype and np.array_equal(mine, whole)
+    everything = np.arange(index.n)
+    peaks, local = index.peaks_of(everything)
+    assert set(index_mod.SPEC_PEAKS) <= set(asked) and np.array_equal(local, everything)
+    assert np.array_equal(peaks.mz, built.spec_mz) and np.array_equal(peaks.intensity, built.spec_intensity)
+    bad = {**arrays, "spec_mz": arrays["spec_mz"].copy()}
+    bad["spec_mz"][built.spec_offsets[positions[0]]] = np.nan
+    with pytest.raises(LibraryError, match=r"^lib.h5: damaged search index /indexes/ms2: array 'spec_mz'"):
+        stored(bad).peaks_of(positions)

@@ -180,3 +180,16 @@ def test_ms2_kernels_deterministic_on_real_spectra():
         ab = entropy_similarity(ma.astype(np.float64), ia, mb.astype(np.float64), ib, 0.02, False, True)
         ba = entropy_similarity(mb.astype(np.float64), ib, ma.astype(np.float64), ia, 0.02, False, True)
         assert ab[0] == pytest.approx(ba[0], abs=1e-12)
+
+
+def test_compiled_code_takes_numba_from_the_kernels_module():
+    """Every module with compiled code imports ``njit`` from nps_id.search.kernels, which loads
+    numba's array maths without scipy.linalg first (~0.1 s CPU of every process)."""
+    from pathlib import Path
+
+    import nps_id
+
+    root = Path(nps_id.__file__).parent
+    direct = [str(path.relative_to(root)) for path in root.rglob("*.py") if path.name != "kernels.py"
+              and any(line.lstrip().startswith(("import numba", "from numba")) for line in path.read_text().splitlines())]
+    assert direct == []

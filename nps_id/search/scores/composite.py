@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
 from nps_id.search import kernels
 from nps_id.search.index import DEFAULT_EI, NominalIndex
 from nps_id.search.kernels import composite_row_w, composite_query_weights, nominal_scatter_add

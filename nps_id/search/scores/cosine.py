@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 import numpy as np
-from numba import njit
 
+from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
 from nps_id.search import kernels
 from nps_id.peaks import CSRPeaks
 from nps_id.search.index import DEFAULT_EI
@@ -148,17 +148,17 @@ class Cosine(Score):
         if query.prefilter is not None:
             # EI identity: the index's weighted cosine is this cosine (float32 index weights).
             return np.minimum(query.prefilter, 1.0)
-        lib = index.spectra
-        return cosine_many(query.mz, query.intensity, lib.offsets, lib.mz, lib.intensity, query.positions,
+        lib, positions = index.peaks_of(query.positions)
+        return cosine_many(query.mz, query.intensity, lib.offsets, lib.mz, lib.intensity, positions,
                            self, self.shift(query.delta))
 
     def exact_batch(self, prepared: Any, index: Any, queries: CSRPeaks, spectra: Sequence[Spectrum],
                     pair_query: np.ndarray, positions: np.ndarray, delta: np.ndarray) -> np.ndarray:
         """All pairs in one compiled call (per pair the same kernel and arguments as :meth:`exact`)."""
-        lib, tol = index.spectra, self.tolerance
+        (lib, positions), tol = index.peaks_of(np.asarray(positions, np.int64)), self.tolerance
         return _cosine_pairs(
             queries.offsets, np.asarray(queries.mz, np.float64), np.asarray(queries.intensity, np.float64),
-            np.asarray(pair_query, np.int64), lib.offsets, lib.mz, lib.intensity, np.asarray(positions, np.int64),
+            np.asarray(pair_query, np.int64), lib.offsets, lib.mz, lib.intensity, positions,
             float(tol.value), tol.unit == "ppm", np.asarray(self.shift(delta), np.float64), float(self.mz_power),
             float(self.intensity_power),
         )

@@ -18,8 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
 from nps_id.peaks import CSRPeaks
 from nps_id.search import kernels
 from nps_id.search.preprocess import clean_ms2_peaks

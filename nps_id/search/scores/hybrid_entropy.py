@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
 from nps_id.search import kernels
 from nps_id.search.scores.base import Candidates, ScoreResult, required_mass
 from nps_id.search.scores.entropy import CleanedPeaks, EntropySimilarity
