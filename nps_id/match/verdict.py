@@ -103,6 +103,11 @@ class VerdictThresholds:
         MS/MS (cosine x 999) needed for ``identified``.
     min_gap : int
         Score margin over the best hit of a different compound.
+    min_gap_ms2 : int
+        The same for MS/MS spectra: one compound's MS/MS from two laboratories or collision energies
+        differs by more than 30, so a different compound of the precursor's mass (a same-formula
+        isomer, often of another skeleton no isomer move enumerates) that close is not excluded
+        (docs/match.md gives the development-data measurement).
     min_ions : int
         EI: the extracted spectrum must hold at least this many ions (fewer is too sparse to
         tell one compound from another, whatever the match factor).
@@ -179,6 +184,7 @@ class VerdictThresholds:
     identified_rmf: int = 850
     identified_score: int = 800
     min_gap: int = 30
+    min_gap_ms2: int = 75
     min_ions: int = 10
     major_ion_fraction: float = 0.8
     major_ion_level: float = 0.10
@@ -293,8 +299,9 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         checks.append((f"score >= {t.identified_score} (score {evidence.score})",
                        evidence.score >= t.identified_score, "score"))
     gap = "no other compound scored" if evidence.gap is None else f"gap {evidence.gap}"
-    checks.append((f"gap to next different compound >= {t.min_gap} ({gap})",
-                   None if evidence.gap is None else evidence.gap >= t.min_gap, "ambiguity"))
+    min_gap = t.min_gap if evidence.kind == "ei" else t.min_gap_ms2
+    checks.append((f"gap to next different compound >= {min_gap} ({gap})",
+                   None if evidence.gap is None else evidence.gap >= min_gap, "ambiguity"))
     checks.append(("no isomer alert", not evidence.isomer_alert, "ambiguity"))
     # One compound elutes once: if it is the best hit at other retention times too, the library
     # cannot tell these compounds (often isomers it lacks) apart.

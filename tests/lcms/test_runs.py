@@ -204,5 +204,5 @@ def test_a_gap_is_measured_only_against_a_compound_that_matched(pestmix):
         if runner is not None:
             assert runner["score"] > 0 and f["gap"] == f["score"] - runner["score"], f["name"]
         assert f["gap"] != f["score"], f["name"]  # never a gap to a compound that matched nothing
-        unscored = "gap to next different compound >= 30 (no other compound scored)"
+        unscored = f"gap to next different compound >= {VerdictThresholds().min_gap_ms2} (no other compound scored)"
         assert (f["gap"] is None) == (unscored in f["criteria_not_evaluated"]), f["name"]

@@ -264,6 +264,27 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
     assert narrow.verdict.verdict == "identified"  # what the EI margin said
 
 
+def _massbank_ms2_search(query_name, formula, thresholds=None):
+    """A MassBank MS/MS identity query against the MS/MS library's records of ``formula``."""
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == query_name)
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == formula]
+    return _assessed(query, library, thresholds)
+
+
+def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
+    # elaidic acid (C18:1 9-trans) from one laboratory matches a trans-vaccenic acid record
+    # (C18:1 11-trans: no isomer move) at 999 and its own compound's records at 928: one
+    # compound's MS/MS varies between laboratories by more than the EI gap of 30
+    from nps_id.match.verdict import VerdictThresholds
+
+    found, hit = _massbank_ms2_search("Elaidic acid", "C18H34O2")
+    assert hit == "Trans-Vaccenic acid"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer ambiguity")
+    assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
+    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2", VerdictThresholds(min_gap_ms2=30))
+    assert before.verdict.verdict == "identified"  # what the EI gap said
+
+
 def _massbank_ei_search(query_name, formula, drop_own, thresholds=None):
     query = next(s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.name == query_name)
     block = str(query.get("inchikey"))[:14]
