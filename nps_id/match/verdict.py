@@ -158,6 +158,12 @@ class VerdictThresholds:
         energies differs more than its EI spectra do (200 on the development data: MassBank MS/MS
         wrong ``identified`` 24 -> 21 with the compound present and 45 -> 42 with it left out, no
         right one lost; 400 loses right ones; docs/match.md).
+    isomer_ms2_pair_score : int
+        MS/MS: a library compound of the hit's formula (any skeleton) whose library records match the
+        hit compound's at or above this score (0-999, the best pair) is not excluded, whatever the
+        unknown scores on it: the library shows their MS/MS alike, and an unknown's score against
+        records from other laboratories or collision energies cannot tell them apart (850 on the
+        development data; 1000: off; docs/match.md).
     isomer_small_ms2_atoms : int
         MS/MS: a hit with at most this many heavy atoms has every ring-position isomer not
         excluded, whatever its kind's EI-learned rate: collision-induced dissociation of a small
@@ -201,6 +207,7 @@ class VerdictThresholds:
     isomer_min_rate: float = 0.05
     isomer_margin: int = 100
     isomer_ms2_margin: int = 200
+    isomer_ms2_pair_score: int = 850
     isomer_small_ms2_atoms: int = 10
     isomer_small_ei_atoms: int = 5
     precursor_ppm: float = 5.0

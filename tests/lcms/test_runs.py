@@ -94,7 +94,11 @@ def test_isotope_cluster_and_in_source_ions_support_their_compound(pestmix):
 
 def test_pesticide_slice_isolation_window_precursors(pestmix):
     found = _by_name(pestmix)
-    assert found["cyproconazole"]["verdict"] == found["myclobutanil"]["verdict"] == "identified"
+    assert found["myclobutanil"]["verdict"] == "identified"
+    # cyproconazole scores 94 above uniconazole (C15H18ClN3O too), but the library's own records of
+    # the two match at 938 (triazole 70 and chlorobenzyl 125 ions): the spectrum does not exclude it
+    assert found["cyproconazole"]["rule"].startswith("isomer not excluded")
+    assert "Uniconazole" in found["cyproconazole"]["rule"]
     for name in ("fenamiphos", "fluopicolide"):
         assert found[name]["rule"].startswith("isomer not excluded")
     azinphos = found["azinphos methyl"]

@@ -260,8 +260,9 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
     found = assess_search([query], hits, reference, analog=False)[0]
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
     assert "5-Carboline" in found.verdict.rule
-    narrow = assess_search([query], hits, reference, analog=False, thresholds=VerdictThresholds(isomer_ms2_margin=100))[0]
-    assert narrow.verdict.verdict == "identified"  # what the EI margin said
+    narrow = assess_search([query], hits, reference, analog=False,
+                           thresholds=VerdictThresholds(isomer_ms2_margin=100, isomer_ms2_pair_score=1000))[0]
+    assert narrow.verdict.verdict == "identified"  # what the EI margin said (without the library's pairs)
 
 
 def _massbank_ms2_search(query_name, formula, thresholds=None):
@@ -281,8 +282,25 @@ def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
     assert hit == "Trans-Vaccenic acid"
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer ambiguity")
     assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
-    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2", VerdictThresholds(min_gap_ms2=30))
-    assert before.verdict.verdict == "identified"  # what the EI gap said
+    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2",
+                                     VerdictThresholds(min_gap_ms2=30, isomer_ms2_pair_score=1000))
+    assert before.verdict.verdict == "identified"  # what the EI gap said (without the library's pairs)
+
+
+def test_an_ms2_hit_the_library_shows_alike_another_compound_is_not_identified():
+    # sulfadoxine from one laboratory matches a sulfadimethoxine record at 999 and its own compound's
+    # records (other laboratories) at <= 490; the library's own records of the two match each other
+    # at >= 850 (fragments within 0.01 Da): their MS/MS can be alike, so the unknown's low score
+    # against sulfadoxine's records does not exclude it
+    from nps_id.match.verdict import VerdictThresholds
+
+    found, hit = _massbank_ms2_search("Sulfadoxine", "C12H14N4O4S")
+    assert hit == "Sulfadimethoxine"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    assert "Sulfadoxine" in found.verdict.rule
+    assert any(n.move == "library_pair" and n.name == "Sulfadoxine" for n in found.isomers.in_library)
+    before, _ = _massbank_ms2_search("Sulfadoxine", "C12H14N4O4S", VerdictThresholds(isomer_ms2_pair_score=1000))
+    assert before.verdict.verdict == "identified"  # without the library's pairs
 
 
 def _massbank_ei_search(query_name, formula, drop_own, thresholds=None):
