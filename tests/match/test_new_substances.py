@@ -303,6 +303,21 @@ def test_an_ms2_hit_the_library_shows_alike_another_compound_is_not_identified()
     assert before.verdict.verdict == "identified"  # without the library's pairs
 
 
+def test_an_absent_small_aromatics_ring_position_isomer_is_not_identified_by_ms2():
+    # methyl 4-methoxybenzoate (12 heavy atoms, not in the MS/MS library) matches methyl
+    # 2-methoxybenzoate at 942: CID of a small aromatic ester loses methanol wherever the methoxy sits
+    from nps_id.match.verdict import VerdictThresholds
+
+    query = next(s for s in read(data_path("massbank", "ms2-queries-analog.msp.gz"))
+                 if s.name == "Methyl 4-methoxybenzoate")
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == "C9H10O3"]
+    found, hit = _assessed(query, library)
+    assert hit == "Methyl 2-methoxybenzoate"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    before, _ = _assessed(query, library, VerdictThresholds(isomer_small_ms2_atoms=10))
+    assert before.verdict.verdict == "identified"  # the stop-22 bound of 10 heavy atoms
+
+
 def _massbank_ei_search(query_name, formula, drop_own, thresholds=None):
     query = next(s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.name == query_name)
     block = str(query.get("inchikey"))[:14]
