@@ -165,10 +165,10 @@ class VerdictThresholds:
         records from other laboratories or collision energies cannot tell them apart (850 on the
         development data; 1000: off; docs/match.md).
     isomer_small_ms2_atoms : int
-        MS/MS: a hit with at most this many heavy atoms has every ring-position isomer not
-        excluded, whatever its kind's EI-learned rate: collision-induced dissociation of a small
-        aromatic loses H2O, CO, HCl or CO2 wherever its substituents sit (dichlorophenols,
-        nicotinate / isonicotinate). 12 chosen on the development data (docs/match.md; stop 24,
+        MS/MS: a hit with at most this many heavy atoms has every ring-position and ring-nitrogen
+        isomer not excluded, whatever its kind's EI-learned rate: collision-induced dissociation of
+        a small aromatic loses H2O, CO, HCl, CO2 or HCN wherever its substituents or ring nitrogens
+        sit (dichlorophenols, nicotinate / isonicotinate, pyrazole / imidazole). 12 chosen on the development data (docs/match.md; stop 24,
         with the MS/MS gap and library pairs): 10 -> 12 atoms, wrong ``identified`` of absent MS/MS
         compounds 4 -> 2 and left out 35 -> 33, for 8 right ones of 299 (2,6-dichlorobenzamide,
         ethylparaben, bromoxynil, gallic acid, ...).

@@ -318,6 +318,22 @@ def test_an_absent_small_aromatics_ring_position_isomer_is_not_identified_by_ms2
     assert before.verdict.verdict == "identified"  # the stop-22 bound of 10 heavy atoms
 
 
+def test_a_small_heteroaromatics_ring_nitrogen_isomer_is_not_identified_by_ms2():
+    # pyrazole left out of the MS/MS library matches imidazole at 991: CID of a five-atom
+    # heteroaromatic loses HCN wherever its ring nitrogens sit
+    from nps_id.match.verdict import VerdictThresholds
+
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Pyrazole")
+    block = str(query.get("inchikey"))[:14]
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz"))
+               if s.get("formula") == "C3H4N2" and str(s.get("inchikey"))[:14] != block]
+    found, hit = _assessed(query, library)
+    assert hit == "Imidazole"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    before, _ = _assessed(query, library, VerdictThresholds(isomer_small_ms2_atoms=0))
+    assert before.verdict.verdict == "identified"  # the EI-learned rates alone
+
+
 def _massbank_ei_search(query_name, formula, drop_own, thresholds=None):
     query = next(s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.name == query_name)
     block = str(query.get("inchikey"))[:14]
