@@ -168,10 +168,10 @@ class VerdictThresholds:
         MS/MS: a hit with at most this many heavy atoms has every ring-position and ring-nitrogen
         isomer not excluded, whatever its kind's EI-learned rate: collision-induced dissociation of
         a small aromatic loses H2O, CO, HCl, CO2 or HCN wherever its substituents or ring nitrogens
-        sit (dichlorophenols, nicotinate / isonicotinate, pyrazole / imidazole). 12 chosen on the development data (docs/match.md; stop 24,
-        with the MS/MS gap and library pairs): 10 -> 12 atoms, wrong ``identified`` of absent MS/MS
-        compounds 4 -> 2 and left out 35 -> 33, for 8 right ones of 299 (2,6-dichlorobenzamide,
-        ethylparaben, bromoxynil, gallic acid, ...).
+        sit (dichlorophenols, nicotinate / isonicotinate, pyrazole / imidazole). 12 chosen on the
+        development data (docs/match.md; stop 24, with the MS/MS gap and library pairs): 10 -> 12
+        atoms, wrong ``identified`` of absent MS/MS compounds 4 -> 2 and left out 35 -> 33, for 8
+        right ones of 299 (2,6-dichlorobenzamide, ethylparaben, bromoxynil, gallic acid, ...).
     isomer_small_ei_atoms : int
         EI: a hit with at most this many heavy atoms has its isomers not excluded by the spectrum
         alone (the retention index or a reference standard can): a few fragment ions cannot tell
