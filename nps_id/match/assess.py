@@ -36,7 +36,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
-from nps_id.match.isomer_rule import IsomerCheck, check_isomers, context_of, rates_context
+from nps_id.match.isomer_rule import IsomerCheck, IsomerNote, check_isomers, context_of, rates_context
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
@@ -51,6 +51,8 @@ from nps_id.search.analogue_confidence import query_mass
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999, to_999_column
+from nps_id.spectrum import Spectrum
+from nps_id.tolerance import Tolerance
 
 #: Closest library hits below this spectral similarity (0-1) say nothing about the family.
 FAMILY_MIN_SIMILARITY = 0.45
@@ -84,6 +86,11 @@ SAME_MASS_SIMILARITY = {"ei": 0.7, "ms2": 0.6}
 #: MS/MS left out 0.89 / 0.91 / 0.92; present MassBank called new EI 0.21 / 0.24 / 0.31, MS/MS
 #: 0.26 / 0.31 / 0.35 (docs/match.md).
 WEAK_SAME_MASS_SIMILARITY = 0.75
+#: Fragment tolerance of the library's own MS/MS pairs (:meth:`LibraryFacts.ms2_pairs`): two
+#: compounds are alike only when their fragments agree at HRMS accuracy (the LC
+#: ``--fragment-tolerance`` default); the search's 0.2 Da cosine took L-phenylalanine's C8H10N+
+#: 120.081 for benzocaine's C7H6NO+ 120.044 (pair 935 at 0.02 Da, 451 at 0.01 Da).
+PAIR_TOLERANCE = Tolerance(0.01, "Da")
 #: Closest distinct compounds listed for a new substance.
 N_CLOSEST = 3
 #: The EWA catch-all group: a family vote for it points to nothing an early warning can name.
@@ -384,6 +391,45 @@ class LibraryFacts:
 
         return self._cached("neighbour", row, make, persist=False)
 
+    def ms2_pairs(self, row: int) -> dict[str, tuple[int, int]]:
+        """The other compounds of the row's formula (InChIKey first block -> a row of it and the best
+        score, 0-999) whose MS/MS records match a record of the row's compound, best pair: the
+        library's own evidence of which compounds its MS/MS cannot tell apart. Computed once per
+        compound (an identity search of its records among the formula's others), left-out
+        compounds included (:meth:`name_of_block` says which the library holds)."""
+        return self._cached("ms2_pairs", self.block(row), lambda _: self._ms2_pairs(row), persist=False)
+
+    @functools.cached_property
+    def _rows_of_formula(self) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for r, formula in enumerate(self.reference.columns["formula"]):
+            rows.setdefault(str(formula), []).append(r)
+        return rows
+
+    def _ms2_pairs(self, row: int) -> dict[str, tuple[int, int]]:
+        from nps_id.search.engine import SearchSettings, search  # lazy: only for MS/MS identities
+
+        block = self._block[row]
+        rows = self._rows_of_formula.get(self.formula(row), []) if block else []
+        own = [r for r in rows if self._block[r] == block]
+        others = [r for r in rows if self._block[r] not in ("", block)]
+        if not own or not others:
+            return {}
+        hits = search([self._spectrum(r) for r in own], Reference.from_spectra([self._spectrum(r) for r in others]),
+                      SearchSettings(top_k=len(others), threads=1, tolerance=PAIR_TOLERANCE))
+        best: dict[str, tuple[int, int]] = {}
+        for position, score in zip(hits.row.tolist(), to_999_column(hits.score)):
+            other = others[position]
+            if score and score > best.get(self._block[other], (0, 0))[1]:
+                best[self._block[other]] = (other, score)
+        return best
+
+    def _spectrum(self, row: int) -> Spectrum:
+        """The row as an MS/MS spectrum the search reads (peaks, precursor, polarity)."""
+        cols = self.reference.columns
+        return Spectrum(*self.reference.peaks.row(row), {"ms_level": 2, "precursor_mz": cols["precursor_mz"][row],
+                                                        "ion_mode": cols["ion_mode"][row]})
+
     def ion(self, row: int) -> int | None:
         return self._cached("ion", row, lambda r: molecular_ion(self.nominal(r)))
 
@@ -498,12 +544,16 @@ def assess(
         smiles = facts.structure(top.row)
         context = rates_context(facts.context(top.row), kind)
         margin = thresholds.isomer_ms2_margin if kind == "ms2" else thresholds.isomer_margin
-        return check_isomers(smiles, context, top.score, facts.name_of_block, scores,
-                             min_rate=thresholds.isomer_min_rate, margin=margin,
-                             isomers=facts.isomer_cache.get(smiles) if smiles else None,
-                             small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
-                             small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
-                             pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0)
+        check = check_isomers(smiles, context, top.score, facts.name_of_block, scores,
+                              min_rate=thresholds.isomer_min_rate, margin=margin,
+                              isomers=facts.isomer_cache.get(smiles) if smiles else None,
+                              small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
+                              small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
+                              pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0)
+        # the library's own MS/MS pairs matter only to a score that could be identified
+        if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
+            check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
+        return check
 
     above = missing = lighter_ion = None
     if kind == "ei" and facts.mass(top.row) is not None:
@@ -540,6 +590,24 @@ def assess(
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
     return Assessment(verdict, unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group, estimated,
                       isomers, closest)
+
+
+def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: dict[str, int],
+                    min_score: int) -> IsomerCheck:
+    """``check`` with the library compounds whose MS/MS matches the hit compound's at >= ``min_score``
+    (:meth:`LibraryFacts.ms2_pairs`) not excluded: the unknown's lower score against them comes
+    from records of other laboratories or collision energies, the library's own pair shows the two
+    alike (move ``library_pair``, rate 1)."""
+    known = {note.inchikey[:14] for note in check.not_excluded}
+    notes = []
+    for block, (pair_row, pair_score) in facts.ms2_pairs(row).items():
+        name = facts.name_of_block(block)
+        if pair_score >= min_score and name is not None and block not in known:
+            notes.append(IsomerNote(facts.structure(pair_row) or "", block, "library_pair", 1.0, name,
+                                    scores.get(block)))
+    if not notes:
+        return check
+    return IsomerCheck(check.evaluated, check.not_excluded + tuple(notes), check.small)
 
 
 def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None, kind: str,

@@ -203,8 +203,8 @@ def check_isomers(
         The hit's :func:`~nps_id.chem.isomers.enumerate_isomers` when the caller already has them
         (a cache); enumerated here if None.
     small_ring_atoms
-        A hit with at most this many heavy atoms has its ring-position isomers inseparable (rate
-        1), whatever the rates say (:class:`~nps_id.match.verdict.VerdictThresholds`
+        A hit with at most this many heavy atoms has its ring-position and ring-nitrogen isomers
+        inseparable (rate 1), whatever the rates say (:class:`~nps_id.match.verdict.VerdictThresholds`
         ``isomer_small_ms2_atoms``, for MS/MS spectra; 0: none).
     small_atoms
         A hit with at most this many heavy atoms has no isomer excluded, enumerated or not
@@ -230,7 +230,7 @@ def check_isomers(
     small = small_ring_atoms > 0 and atoms <= small_ring_atoms
     notes = []
     for isomer in isomers:
-        rate = 1.0 if small and isomer.move.startswith("ring_position") else \
+        rate = 1.0 if small and isomer.move.startswith(("ring_position", "ring_nitrogen")) else \
             rate_at(rate_of(isomer.move, rates), top_score)
         block = isomer.inchikey[:14]
         name = library_name(block)

@@ -94,7 +94,11 @@ def test_isotope_cluster_and_in_source_ions_support_their_compound(pestmix):
 
 def test_pesticide_slice_isolation_window_precursors(pestmix):
     found = _by_name(pestmix)
-    assert found["cyproconazole"]["verdict"] == found["myclobutanil"]["verdict"] == "identified"
+    assert found["myclobutanil"]["verdict"] == "identified"
+    # cyproconazole scores 94 above uniconazole (C15H18ClN3O too), but the library's own records of
+    # the two match at 938 (triazole 70 and chlorobenzyl 125 ions): the spectrum does not exclude it
+    assert found["cyproconazole"]["rule"].startswith("isomer not excluded")
+    assert "Uniconazole" in found["cyproconazole"]["rule"]
     for name in ("fenamiphos", "fluopicolide"):
         assert found[name]["rule"].startswith("isomer not excluded")
     azinphos = found["azinphos methyl"]
@@ -204,5 +208,5 @@ def test_a_gap_is_measured_only_against_a_compound_that_matched(pestmix):
         if runner is not None:
             assert runner["score"] > 0 and f["gap"] == f["score"] - runner["score"], f["name"]
         assert f["gap"] != f["score"], f["name"]  # never a gap to a compound that matched nothing
-        unscored = "gap to next different compound >= 30 (no other compound scored)"
+        unscored = f"gap to next different compound >= {VerdictThresholds().min_gap_ms2} (no other compound scored)"
         assert (f["gap"] is None) == (unscored in f["criteria_not_evaluated"]), f["name"]

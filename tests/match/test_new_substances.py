@@ -260,8 +260,78 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
     found = assess_search([query], hits, reference, analog=False)[0]
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
     assert "5-Carboline" in found.verdict.rule
-    narrow = assess_search([query], hits, reference, analog=False, thresholds=VerdictThresholds(isomer_ms2_margin=100))[0]
-    assert narrow.verdict.verdict == "identified"  # what the EI margin said
+    narrow = assess_search([query], hits, reference, analog=False,
+                           thresholds=VerdictThresholds(isomer_ms2_margin=100, isomer_ms2_pair_score=1000))[0]
+    assert narrow.verdict.verdict == "identified"  # what the EI margin said (without the library's pairs)
+
+
+def _massbank_ms2_search(query_name, formula, thresholds=None):
+    """A MassBank MS/MS identity query against the MS/MS library's records of ``formula``."""
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == query_name)
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == formula]
+    return _assessed(query, library, thresholds)
+
+
+def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
+    # elaidic acid (C18:1 9-trans) from one laboratory matches a trans-vaccenic acid record
+    # (C18:1 11-trans: no isomer move) at 999 and its own compound's records at 928: one
+    # compound's MS/MS varies between laboratories by more than the EI gap of 30
+    from nps_id.match.verdict import VerdictThresholds
+
+    found, hit = _massbank_ms2_search("Elaidic acid", "C18H34O2")
+    assert hit == "Trans-Vaccenic acid"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer ambiguity")
+    assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
+    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2",
+                                     VerdictThresholds(min_gap_ms2=30, isomer_ms2_pair_score=1000))
+    assert before.verdict.verdict == "identified"  # what the EI gap said (without the library's pairs)
+
+
+def test_an_ms2_hit_the_library_shows_alike_another_compound_is_not_identified():
+    # sulfadoxine from one laboratory matches a sulfadimethoxine record at 999 and its own compound's
+    # records (other laboratories) at <= 490; the library's own records of the two match each other
+    # at >= 850 (fragments within 0.01 Da): their MS/MS can be alike, so the unknown's low score
+    # against sulfadoxine's records does not exclude it
+    from nps_id.match.verdict import VerdictThresholds
+
+    found, hit = _massbank_ms2_search("Sulfadoxine", "C12H14N4O4S")
+    assert hit == "Sulfadimethoxine"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    assert "Sulfadoxine" in found.verdict.rule
+    assert any(n.move == "library_pair" and n.name == "Sulfadoxine" for n in found.isomers.in_library)
+    before, _ = _massbank_ms2_search("Sulfadoxine", "C12H14N4O4S", VerdictThresholds(isomer_ms2_pair_score=1000))
+    assert before.verdict.verdict == "identified"  # without the library's pairs
+
+
+def test_an_absent_small_aromatics_ring_position_isomer_is_not_identified_by_ms2():
+    # methyl 4-methoxybenzoate (12 heavy atoms, not in the MS/MS library) matches methyl
+    # 2-methoxybenzoate at 942: CID of a small aromatic ester loses methanol wherever the methoxy sits
+    from nps_id.match.verdict import VerdictThresholds
+
+    query = next(s for s in read(data_path("massbank", "ms2-queries-analog.msp.gz"))
+                 if s.name == "Methyl 4-methoxybenzoate")
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == "C9H10O3"]
+    found, hit = _assessed(query, library)
+    assert hit == "Methyl 2-methoxybenzoate"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    before, _ = _assessed(query, library, VerdictThresholds(isomer_small_ms2_atoms=10))
+    assert before.verdict.verdict == "identified"  # the stop-22 bound of 10 heavy atoms
+
+
+def test_a_small_heteroaromatics_ring_nitrogen_isomer_is_not_identified_by_ms2():
+    # pyrazole left out of the MS/MS library matches imidazole at 991: CID of a five-atom
+    # heteroaromatic loses HCN wherever its ring nitrogens sit
+    from nps_id.match.verdict import VerdictThresholds
+
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Pyrazole")
+    block = str(query.get("inchikey"))[:14]
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz"))
+               if s.get("formula") == "C3H4N2" and str(s.get("inchikey"))[:14] != block]
+    found, hit = _assessed(query, library)
+    assert hit == "Imidazole"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    before, _ = _assessed(query, library, VerdictThresholds(isomer_small_ms2_atoms=0))
+    assert before.verdict.verdict == "identified"  # the EI-learned rates alone
 
 
 def _massbank_ei_search(query_name, formula, drop_own, thresholds=None):
