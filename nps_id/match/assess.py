@@ -531,6 +531,10 @@ def assess(
                                   gap=gap, **evidence), thresholds)
     if verdict.verdict == IDENTIFIED or verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY):
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
+        if verdict.verdict == IDENTIFIED and kind == "ei" and facts.mass(top.row) is not None:
+            # the compound named is the spectrum's: its mass, not the estimate's (bupivacaine, no
+            # M+ 288, estimated 197; an isomer-not-excluded hit may be a homologue: kept)
+            estimated = facts.mass(top.row)
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
     closest = () if fields_only else _closest(hits, facts, estimated, kind)

@@ -26,6 +26,7 @@ STRUCTURES = {
     "4-Methoxyindole": "COc1cccc2[nH]ccc12",
     "Cyclopropyl fentanyl": "O=C(C1CC1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
     "Methylene chloride": "ClCCl",
+    "Bupivacaine": "CCCCN1CCCCC1C(=O)Nc1c(C)cccc1C",
 }
 
 
@@ -291,3 +292,11 @@ def test_a_halogen_dressed_one_carbon_molecule_is_still_identified(swgdrug):
     found, hit = _assessed(_first(swgdrug, "Methylene chloride"), swgdrug)
     assert hit == "Methylene chloride"
     assert found.verdict.verdict == "identified"
+
+
+def test_an_identified_compounds_mass_is_the_estimated_mass(swgdrug):
+    # bupivacaine (C18H28N2O, M 288) shows no molecular ion; its hits' offsets read 197. Once the
+    # spectrum is identified as bupivacaine, the compound's mass is the spectrum's
+    found, hit = _assessed(_first(swgdrug, "Bupivacaine"), swgdrug)
+    assert hit == "Bupivacaine" and found.verdict.verdict == "identified"
+    assert found.estimated_mass == 288
