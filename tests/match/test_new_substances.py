@@ -215,6 +215,14 @@ def test_estimated_mass_of_compounds_left_out_whose_faint_molecular_ion_a_relati
     assert _estimated_masses_without(swgdrug, masses) == masses
 
 
+def test_estimated_mass_of_compounds_left_out_that_lose_a_large_fragment(swgdrug):
+    # Neither shows its molecular ion, and the hits' own losses of 60-99 u (the far losses) place
+    # it: a cathinone's aroyl ion 72-86 u below M (pentedrone 105 = M-86, 2-fluoroethcathinone
+    # 123 = M-72); AB-PINACA's highest ion 286 is M-44, its hits lose more. Before: 163, 167, 286.
+    masses = {"Pentedrone": 191, "2-Fluoroethcathinone": 195, "AB-PINACA": 330}
+    assert _estimated_masses_without(swgdrug, masses) == masses
+
+
 def test_a_weak_match_to_a_same_mass_relative_is_a_suspected_new_substance(swgdrug):
     # mesterolone left out: drostanolone (an isomer, M 304) is a weak match at similarity ~0.75 --
     # a relative, not the compound: the early warning is raised, with the steroid group
