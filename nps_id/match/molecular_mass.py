@@ -278,31 +278,20 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     mass = np.zeros((slots, n), dtype=np.int64)
     column = np.full((slots, n), -1, dtype=np.int64)  # of the hit's offset vote; -1: none
     shown_column = np.full((slots, n), -1, dtype=np.int64)  # of its mass vote; -1: none
-    # every unknown's hits as one loss matrix (:func:`_hit_matrix`'s columns)
-    hit_matrix = np.zeros((n, FAR_LOSS_SPAN, 2 * HIT_VOTES))
-    hit_norm = np.ones((n, 2 * HIT_VOTES))
-    loss_weight = np.zeros((n, 2 * HIT_VOTES))
     if votes:
         at = tuple(np.array([(j, k) for j, k, _ in votes]).T)
         weight[at] = [h.similarity ** HIT_POWER for *_, h in votes]
         mass[at] = [h.mass for *_, h in votes]
         column[at] = [-1 if d is None else d + below for d in offsets]
         shown_column[at] = [-1 if d is None else d + below for d in shown]
-        vectors, *norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for *_, h in votes))
-        vectors = np.array(vectors)
-        for part, (span, norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
-            kept = np.flatnonzero(np.array(norm) != 0)
-            unknown, col = at[1][kept], 2 * at[0][kept] + part
-            hit_matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[kept][:, span]
-            hit_norm[unknown, col] = np.array(norm)[kept]
-            loss_weight[unknown, col] = weight[at[0][kept], unknown] * scale
     for j in range(slots):
         voting = np.flatnonzero(column[j] >= 0)
         scores[voting, column[j, voting]] += weight[j, voting]
         voting = np.flatnonzero(shown_column[j] >= 0)
         scores[voting, shown_column[j, voting]] += weight[j, voting]
-    scores[:, below:below + CANDIDATE_SPAN] += _alignment(_loss_windows(relatives, own), hit_matrix, hit_norm,
-                                                          loss_weight)
+    at = np.array([(j, k) for j, k, _ in votes], dtype=np.int64).reshape(-1, 2).T
+    columns = _hit_columns(n, at, [h for *_, h in votes], weight[tuple(at)])
+    scores[:, below:below + CANDIDATE_SPAN] += _alignment(_loss_windows(relatives, own), *columns)
     parity = _parity_chunk(weight, mass)
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
     other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
@@ -326,24 +315,31 @@ def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> 
     return window
 
 
-def _hit_matrix(hits: list[Neighbour]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The hits' loss spectra as one matrix (losses x 2 :data:`HIT_VOTES` columns: hit j's near
-    losses in column 2j, its far ones in column 2j + 1, zeros elsewhere), the columns' norms (1
-    where none) and weights (similarity**4, times :data:`FAR_LOSS_WEIGHT` for the far ones; 0
-    where the hit has no such losses): one matrix product aligns every hit, near and far apart."""
-    matrix = np.zeros((FAR_LOSS_SPAN, 2 * HIT_VOTES))
-    norm, weight = np.ones(2 * HIT_VOTES), np.zeros(2 * HIT_VOTES)
-    for j, h in enumerate(hits):
-        vector, *norms = h.losses if h.losses is not None else hit_losses(h)
-        for part, (span, hit_norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
-            if hit_norm != 0:
-                col = 2 * j + part
-                matrix[span, col], norm[col], weight[col] = vector[span], hit_norm, h.similarity ** HIT_POWER * scale
-    return matrix, norm, weight
+def _hit_columns(n: int, at: np.ndarray, hits: Sequence[Neighbour], weight: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hits' loss spectra of ``n`` unknowns as one matrix each (unknowns x losses x 2
+    :data:`HIT_VOTES` columns: the hit in slot j has its near losses in column 2j, its far ones in
+    2j + 1, zeros elsewhere), the columns' norms (1 where none) and weights (``weight``,
+    similarity**4, times :data:`FAR_LOSS_WEIGHT` for the far ones; 0 where the hit has no such
+    losses): one matrix product aligns every hit, near and far apart. ``at``: (slot, unknown)
+    of each hit, as rows."""
+    matrix = np.zeros((n, FAR_LOSS_SPAN, 2 * HIT_VOTES))
+    norm, weights = np.ones((n, 2 * HIT_VOTES)), np.zeros((n, 2 * HIT_VOTES))
+    if hits:
+        vectors, *norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for h in hits))
+        vectors = np.array(vectors)
+        for part, (span, part_norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
+            part_norm = np.array(part_norm)
+            kept = np.flatnonzero(part_norm != 0)
+            unknown, col = at[1][kept], 2 * at[0][kept] + part
+            matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[kept][:, span]
+            norm[unknown, col] = part_norm[kept]
+            weights[unknown, col] = weight[kept] * scale
+    return matrix, norm, weights
 
 
 def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Unknowns x candidates: the sum over the hits' columns (:func:`_hit_matrix`, one set per
+    """Unknowns x candidates: the sum over the hits' columns (:func:`_hit_columns`, one set per
     unknown) of weight x cosine**2 between the unknown's losses from the candidate (its
     :func:`_loss_windows`, square roots) and the column's, column by column -- the same steps
     for one unknown (:func:`_loss_alignment`) as for a chunk, so the sums are the same bits."""
@@ -356,9 +352,10 @@ def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray,
     squares[squares <= 0] = np.inf  # no ions at its losses: aligns with nothing
     # weight x cosine**2, as weight / |hit|**2 x dot**2 / |candidate|**2
     weighted = dots * dots * (weight / (hit_norm * hit_norm))[:, None, :] / np.tile(squares, HIT_VOTES)
+    hit_totals = weighted[:, :, 0::2] + weighted[:, :, 1::2]  # near + far, hit by hit
     total = np.zeros(dots.shape[:2])
-    for col in range(2 * HIT_VOTES):
-        total += weighted[:, :, col]
+    for j in range(HIT_VOTES):
+        total += hit_totals[:, :, j]
     return total
 
 
@@ -396,7 +393,9 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     the losses agree. A hit whose spectrum holds ions above its formula's mass (a derivative filed
     under its parent's formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
-    total = _alignment(_loss_windows([relative], np.array([own])), *(part[None] for part in _hit_matrix(hits)))[0]
+    at = np.array([np.arange(len(hits)), np.zeros(len(hits), dtype=np.int64)])
+    columns = _hit_columns(1, at, hits, np.array([h.similarity ** HIT_POWER for h in hits]))
+    total = _alignment(_loss_windows([relative], np.array([own])), *columns)[0]
     kept = np.flatnonzero(total > 0)
     return dict(zip(candidates[kept].tolist(), total[kept].tolist()))
 
