@@ -8,10 +8,11 @@
 - :func:`estimate_mass` -- nominal molecular mass of an unknown from its own spectrum and its
   closest library spectra (:class:`Neighbour`): a library compound whose spectrum resembles the
   unknown's usually loses the same fragments, so its offset (``hit mass - hit's highest ion``) and
-  its neutral losses from M (M-15, M-18, M-43, up to 59 u: NIST hybrid-search logic) place the
-  unknown's absent molecular ion; faint ions above the highest significant one, a hit's own mass where the
-  unknown shows an ion, and the nitrogen rule (the hits' mass parity) weigh in (development data:
-  SWGDRUG leave-compound-out 0.796 right, highest ion alone 0.64; docs/match.md).
+  its neutral losses from M (M-15, M-18, M-43 up to 59 u, and apart the far ones to 99 u: NIST
+  hybrid-search logic) place the unknown's absent molecular ion; faint ions above the highest
+  significant one, a hit's own mass where the unknown shows an ion, and the nitrogen rule (the
+  hits' mass parity) weigh in (development data: SWGDRUG leave-compound-out 0.801 right, highest
+  ion alone 0.64; docs/match.md).
 - :func:`estimate_masses` -- the same for many unknowns at once (a search's queries), bit for bit.
 - :func:`ions_above` -- significant ions of the unknown above the candidate's molecular-ion
   cluster (and above its reference spectrum's own ions): a candidate lighter than ions the
@@ -28,7 +29,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from itertools import chain, compress, islice
-from operator import gt, le, lt
+from operator import le, lt
 from typing import Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -47,9 +48,12 @@ OWN_WEIGHT, WEAK_WEIGHT, HIT_POWER, HIT_VOTES = 0.25, 0.5, 4, 10
 #: A weak ion down to this fraction of the base peak may be a faint molecular ion.
 WEAK_FLOOR = 0.001
 #: Candidate masses: the unknown's highest ion up to CANDIDATE_SPAN above it; neutral losses
-#: 0..LOSS_SPAN-1 compared.
-CANDIDATE_SPAN, LOSS_SPAN = 150, 60
-_LOSSES = np.arange(LOSS_SPAN)
+#: 0..LOSS_SPAN-1 compared, and the far ones LOSS_SPAN..FAR_LOSS_SPAN-1 (benzyl 91, phenyl 77,
+#: a cathinone's aroyl ion 72-86 u below M) as a cosine of their own at FAR_LOSS_WEIGHT (0.5
+#: reads more masses right, SWGDRUG left out 0.813 against 0.801, but the alkane series then
+#: moves tricosane's estimate to docosane's mass, and docosane is identified; docs/match.md).
+CANDIDATE_SPAN, LOSS_SPAN, FAR_LOSS_SPAN, FAR_LOSS_WEIGHT = 150, 60, 100, 0.2
+_LOSSES = np.arange(FAR_LOSS_SPAN)
 #: Nitrogen rule: the first PARITY_HITS hits agreeing by PARITY_AGREEMENT (weight share) on the
 #: mass parity multiply a candidate of the other parity by PARITY_PENALTY.
 PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
@@ -62,6 +66,9 @@ _ION_CARBON13_MARGIN = 3.0
 #: Neutral losses no molecular ion shows (3-14 and 21-25 u; McLafferty & Turecek, Interpretation
 #: of Mass Spectra, 4th ed., table of losses): an ion this far below a stronger ion is no M+.
 _IMPOSSIBLE_LOSSES = (*range(3, 15), *range(21, 26))
+#: The near and far losses' columns of a loss vector.
+_SPANS = (slice(0, LOSS_SPAN), slice(LOSS_SPAN, FAR_LOSS_SPAN))
+_LOSS_WEIGHTS = (1.0, FAR_LOSS_WEIGHT)
 
 
 def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
@@ -156,7 +163,7 @@ class Neighbour(NamedTuple):
     similarity: float  #: to the unknown, 0-1
     formula: str | None = None  #: its molecular formula (the reach of its molecular-ion cluster)
     #: its :func:`hit_losses` when the caller keeps them per library row (computed when None)
-    losses: tuple[np.ndarray, float] | None = None
+    losses: tuple[np.ndarray, float, float] | None = None
 
 
 def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> int | None:
@@ -175,7 +182,8 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
       isotope test read as an isotope peak) is a relative of that mass (a positional isomer);
     - the hits' neutral losses (:func:`_loss_alignment`): the candidate at which the unknown's
       high-mass ions sit at the losses the hits show from *their* molecular mass (M-15, M-18,
-      M-43, ... up to M-59);
+      M-43, ... up to M-59; M-60 to M-99, M-77 and M-91 among them, apart at
+      :data:`FAR_LOSS_WEIGHT`);
     - the nitrogen rule (:func:`_parity`): a candidate whose parity the closest hits' parity
       contradicts is multiplied by :data:`PARITY_PENALTY` (an odd highest ion of an N-free
       family is a fragment, not M+).
@@ -206,23 +214,23 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
 #: :func:`estimate_masses`: an unknown whose votes lie within own - _BELOW .. own + _ABOVE - 1
 #: is estimated in the arrays (hits of derivatives filed under the parent's formula vote far
 #: below their ions); one with a vote further out, a stray ion, takes :func:`estimate_mass`.
-#: Unknowns per array step: the loss-alignment matrices, ``_CHUNK`` x 150 x 60 float64 at most
-#: (~5 MB), stay within the cache.
+#: Unknowns per array step: the loss-alignment matrices, ``_CHUNK`` x 150 x 100 float64 at most
+#: (~8 MB), stay within the cache.
 _BELOW, _ABOVE, _CHUNK = 1024, 1024, 64
 #: The loss-alignment matrix of an unknown as one window of its ions: row c (candidate own + c),
-#: column l (loss l) reads m/z own + c - l, i.e. window position c - l + LOSS_SPAN - 1.
-_WINDOW = CANDIDATE_SPAN + LOSS_SPAN - 1
-_MATRIX_AT = np.arange(CANDIDATE_SPAN)[:, None] - _LOSSES[None, :] + LOSS_SPAN - 1
+#: column l (loss l) reads m/z own + c - l, i.e. window position c - l + FAR_LOSS_SPAN - 1.
+_WINDOW = CANDIDATE_SPAN + FAR_LOSS_SPAN - 1
+_MATRIX_AT = np.arange(CANDIDATE_SPAN)[:, None] - _LOSSES[None, :] + FAR_LOSS_SPAN - 1
 
 
 def estimate_masses(relatives: Sequence[Mapping[int, float]],
                     hits: Sequence[Iterable[Neighbour]]) -> list[int | None]:
     """:func:`estimate_mass` of many unknowns (``relatives[i]`` with ``hits[i]``), the same values
     bit for bit: the same sums in the same order, done as array steps across unknowns instead of
-    a Python loop each (the loss alignment's matrix products are the same BLAS calls, batched).
-    A search's queries are estimated a few times faster."""
+    a Python loop each (the loss alignment is one BLAS matrix product per unknown, of the same
+    shapes either way: :func:`_alignment`). A search's queries are estimated a few times faster."""
     out: list[int | None] = [None] * len(relatives)
-    batch: list[tuple[int, int, list[int], list[Neighbour], int, list[int | None]]] = []
+    batch: list[tuple[int, int, list[int], list[Neighbour], list[int | None]]] = []
     for i, (relative, neighbours) in enumerate(zip(relatives, hits)):
         own = molecular_ion(relative)
         if own is None:
@@ -232,12 +240,9 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
         offsets = [h.mass - h.ion for h in votes if h.ion is not None]
         shown = [h.mass - own if _shows_hit_mass(relative, own, h.mass) else None for h in votes]
         if all(-_BELOW <= d < _ABOVE for d in chain(weak, offsets, (d for d in shown if d is not None))):
-            # candidates above the unknown's last ion + LOSS_SPAN - 1 see no ion at any loss
-            top = max(filter(functools.partial(gt, own + CANDIDATE_SPAN), relative))  # m < own + span, in C
-            batch.append((i, own, weak, votes, min(CANDIDATE_SPAN, top - own + LOSS_SPAN), shown))
+            batch.append((i, own, weak, votes, shown))
         else:
             out[i] = estimate_mass(relative, votes)
-    batch.sort(key=lambda b: b[4])  # alike unknowns together: a chunk computes its longest's rows
     for start in range(0, len(batch), _CHUNK):
         chunk = batch[start:start + _CHUNK]
         best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk)
@@ -246,17 +251,8 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
     return out
 
 
-def _blas_rows(rows: int) -> int:
-    """The loss-alignment rows to compute for ``rows`` that hold ions: a whole number of blocks of
-    4 (OpenBLAS's gemv kernel takes rows 4 at a time and the last 150 % 4 on another path, which
-    rounds differently), or all of them -- so every row is the sum the full matrix gives (a BLAS
-    that blocks otherwise would fail tests/match/test_molecular_mass.py, which compares)."""
-    blocks = -(-rows // 4) * 4
-    return blocks if blocks <= CANDIDATE_SPAN - CANDIDATE_SPAN % 4 else CANDIDATE_SPAN
-
-
 def _estimate_chunk(relatives: list[Mapping[int, float]],
-                    chunk: list[tuple[int, int, list[int], list[Neighbour], int, list[int | None]]],
+                    chunk: list[tuple[int, int, list[int], list[Neighbour], list[int | None]]],
                     ) -> list[int | None]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
@@ -266,7 +262,7 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
     offsets = [None if h.ion is None else h.mass - h.ion for *_, h in votes]
-    shown = [d for c in chunk for d in c[5]]  # aligned with votes
+    shown = [d for c in chunk for d in c[4]]  # aligned with votes
     weak_at = [(k, d) for k, c in enumerate(chunk) for d in c[2]]
     known = [d for d in chain(offsets, shown) if d is not None] + [d for _, d in weak_at]
     below = max(0, -min(known, default=0))
@@ -282,28 +278,20 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     mass = np.zeros((slots, n), dtype=np.int64)
     column = np.full((slots, n), -1, dtype=np.int64)  # of the hit's offset vote; -1: none
     shown_column = np.full((slots, n), -1, dtype=np.int64)  # of its mass vote; -1: none
-    losses = np.zeros((slots, n, LOSS_SPAN))
-    loss_weight = np.zeros((slots, n))
-    loss_norm = np.ones((slots, n))
     if votes:
         at = tuple(np.array([(j, k) for j, k, _ in votes]).T)
         weight[at] = [h.similarity ** HIT_POWER for *_, h in votes]
         mass[at] = [h.mass for *_, h in votes]
         column[at] = [-1 if d is None else d + below for d in offsets]
         shown_column[at] = [-1 if d is None else d + below for d in shown]
-        vectors, norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for *_, h in votes))
-        kept = np.array(norms) != 0
-        kept_at = (at[0][kept], at[1][kept])
-        losses[kept_at] = np.array(vectors)[kept]
-        loss_norm[kept_at] = np.array(norms)[kept]
-        loss_weight[kept_at] = weight[kept_at]
     for j in range(slots):
         voting = np.flatnonzero(column[j] >= 0)
         scores[voting, column[j, voting]] += weight[j, voting]
         voting = np.flatnonzero(shown_column[j] >= 0)
         scores[voting, shown_column[j, voting]] += weight[j, voting]
-    rows = _blas_rows(max(c[4] for c in chunk))  # candidates further up align with nothing (0)
-    scores[:, below:below + rows] += _loss_alignment_chunk(relatives, own, rows, loss_weight, losses, loss_norm)
+    at = np.array([(j, k) for j, k, _ in votes], dtype=np.int64).reshape(-1, 2).T
+    columns = _hit_columns(n, at, [h for *_, h in votes], weight[tuple(at)])
+    scores[:, below:below + CANDIDATE_SPAN] += _alignment(_loss_windows(relatives, own), *columns)
     parity = _parity_chunk(weight, mass)
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
     other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
@@ -312,25 +300,62 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     return [m if m > 0 else None for m in (own + last - below).tolist()]
 
 
-def _loss_alignment_chunk(relatives: list[Mapping[int, float]], own: np.ndarray, rows: int, weight: np.ndarray,
-                          losses: np.ndarray, loss_norm: np.ndarray) -> np.ndarray:
-    """:func:`_loss_alignment`'s totals (unknowns x candidates own .. own + rows - 1) for a
-    chunk, hits slot by slot (``weight`` 0: none): the same products, one batched call."""
+def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> np.ndarray:
+    """The unknowns' ions own - FAR_LOSS_SPAN + 1 .. own + CANDIDATE_SPAN - 1 (unknowns x
+    :data:`_WINDOW`, 0 where none; a stray m/z 10**12 is simply outside): every loss of every
+    candidate mass reads this window."""
     sizes = [len(r) for r in relatives]
     masses = np.fromiter(chain.from_iterable(relatives), dtype=np.int64, count=sum(sizes))
     values = np.fromiter(chain.from_iterable(r.values() for r in relatives), dtype=np.float64, count=sum(sizes))
     which = np.repeat(np.arange(len(relatives)), sizes)
-    at = masses - own[which] + LOSS_SPAN - 1
+    at = masses - own[which] + FAR_LOSS_SPAN - 1
     inside = (at >= 0) & (at < _WINDOW)
     window = np.zeros((len(relatives), _WINDOW))
     window[which[inside], at[inside]] = values[inside]
-    matrix = np.sqrt(window).take(_MATRIX_AT[:rows], axis=1)  # C order, as the BLAS call needs it
-    norms = np.sqrt(np.add.reduce(matrix * matrix, axis=2))  # np.linalg.norm(axis=1) of each
-    norms[norms == 0] = np.inf
-    total = np.zeros((len(relatives), rows))
-    for j in range(weight.shape[0]):
-        cosine = (matrix @ losses[j][:, :, None])[:, :, 0] / (norms * loss_norm[j][:, None])
-        total += weight[j][:, None] * cosine ** 2
+    return window
+
+
+def _hit_columns(n: int, at: np.ndarray, hits: Sequence[Neighbour], weight: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The hits' loss spectra of ``n`` unknowns as one matrix each (unknowns x losses x 2
+    :data:`HIT_VOTES` columns: the hit in slot j has its near losses in column 2j, its far ones in
+    2j + 1, zeros elsewhere), the columns' norms (1 where none) and weights (``weight``,
+    similarity**4, times :data:`FAR_LOSS_WEIGHT` for the far ones; 0 where the hit has no such
+    losses): one matrix product aligns every hit, near and far apart. ``at``: (slot, unknown)
+    of each hit, as rows."""
+    matrix = np.zeros((n, FAR_LOSS_SPAN, 2 * HIT_VOTES))
+    norm, weights = np.ones((n, 2 * HIT_VOTES)), np.zeros((n, 2 * HIT_VOTES))
+    if hits:
+        vectors, *norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for h in hits))
+        vectors = np.array(vectors)
+        for part, (span, part_norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
+            part_norm = np.array(part_norm)
+            kept = np.flatnonzero(part_norm != 0)
+            unknown, col = at[1][kept], 2 * at[0][kept] + part
+            matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[kept][:, span]
+            norm[unknown, col] = part_norm[kept]
+            weights[unknown, col] = weight[kept] * scale
+    return matrix, norm, weights
+
+
+def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Unknowns x candidates: the sum over the hits' columns (:func:`_hit_columns`, one set per
+    unknown) of weight x cosine**2 between the unknown's losses from the candidate (its
+    :func:`_loss_windows`, square roots) and the column's, column by column -- the same steps
+    for one unknown (:func:`_loss_alignment`) as for a chunk, so the sums are the same bits."""
+    dots = np.sqrt(window).take(_MATRIX_AT, axis=1) @ hit_matrix  # one BLAS gemm per unknown
+    # sums of squares (the ions' intensities) over each candidate's near and far losses
+    summed = np.concatenate([np.zeros((len(window), 1)), np.cumsum(window, axis=1)], axis=1)
+    rows = np.arange(CANDIDATE_SPAN)
+    squares = np.stack([summed[:, rows + FAR_LOSS_SPAN] - summed[:, rows + FAR_LOSS_SPAN - LOSS_SPAN],
+                        summed[:, rows + FAR_LOSS_SPAN - LOSS_SPAN] - summed[:, rows]], axis=2)
+    squares[squares <= 0] = np.inf  # no ions at its losses: aligns with nothing
+    # weight x cosine**2, as weight / |hit|**2 x dot**2 / |candidate|**2
+    weighted = dots * dots * (weight / (hit_norm * hit_norm))[:, None, :] / np.tile(squares, HIT_VOTES)
+    hit_totals = weighted[:, :, 0::2] + weighted[:, :, 1::2]  # near + far, hit by hit
+    total = np.zeros(dots.shape[:2])
+    for j in range(HIT_VOTES):
+        total += hit_totals[:, :, j]
     return total
 
 
@@ -361,35 +386,31 @@ def _weak_ions(relative: Mapping[int, float], own: int) -> list[int]:
 def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbour]) -> dict[int, float]:
     """Candidate mass -> sum over hits of similarity**4 x cosine**2 of the neutral-loss spectra
     (losses 0..:data:`LOSS_SPAN`-1 u, square-root intensities) of the unknown at the candidate
-    and of the hit at its own mass: the fragment-plus-loss matching of NIST's hybrid search
-    (Moorthy et al., Anal. Chem. 89, 13261, 2017) asked which mass makes the losses agree. A hit
-    whose spectrum holds ions above its formula's mass (a derivative filed under its parent's
-    formula) has no losses to offer and is skipped."""
+    and of the hit at its own mass, plus :data:`FAR_LOSS_WEIGHT` times the same for the far
+    losses (:data:`LOSS_SPAN`..:data:`FAR_LOSS_SPAN`-1 u, a cosine of their own: in one vector
+    with the near ones they drag an alkane's 14 u series along): the fragment-plus-loss matching
+    of NIST's hybrid search (Moorthy et al., Anal. Chem. 89, 13261, 2017) asked which mass makes
+    the losses agree. A hit whose spectrum holds ions above its formula's mass (a derivative filed
+    under its parent's formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
-    matrix = _root_at(relative, candidates[:, None] - _LOSSES[None, :])
-    norms = np.linalg.norm(matrix, axis=1)
-    norms[norms == 0] = np.inf  # a candidate with no ions at its losses aligns with nothing
-    total = np.zeros(candidates.size)
-    for h in hits:
-        vector, norm = h.losses if h.losses is not None else hit_losses(h)
-        if norm == 0:
-            continue
-        cosine = matrix @ vector / (norms * norm)
-        total += h.similarity ** HIT_POWER * cosine ** 2
+    at = np.array([np.arange(len(hits)), np.zeros(len(hits), dtype=np.int64)])
+    columns = _hit_columns(1, at, hits, np.array([h.similarity ** HIT_POWER for h in hits]))
+    total = _alignment(_loss_windows([relative], np.array([own])), *columns)[0]
     kept = np.flatnonzero(total > 0)
     return dict(zip(candidates[kept].tolist(), total[kept].tolist()))
 
 
-def hit_losses(h: Neighbour) -> tuple[np.ndarray, float]:
-    """A hit's neutral-loss spectrum from its own molecular mass (losses 0..:data:`LOSS_SPAN`-1 u,
-    square-root intensities) and its norm, as :func:`_loss_alignment` compares them; norm 0 (no
-    losses to offer) for a hit without a molecular ion or a derivative (ions above its formula's
-    mass). A property of the library row alone: callers may keep it per row (a search meets the
-    same rows again and again)."""
+def hit_losses(h: Neighbour) -> tuple[np.ndarray, float, float]:
+    """A hit's neutral-loss spectrum from its own molecular mass (losses 0..:data:`FAR_LOSS_SPAN`-1
+    u, square-root intensities) and the norms of its near and far parts, as :func:`_loss_alignment`
+    compares them; norms 0 (no losses to offer) for a hit without a molecular ion or a derivative
+    (ions above its formula's mass). A property of the library row alone: callers may keep it per
+    row (a search meets the same rows again and again)."""
     if h.mass is None or h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
-        return np.zeros(LOSS_SPAN), 0.0
+        return np.zeros(FAR_LOSS_SPAN), 0.0, 0.0
     vector = _root_at(h.relative, h.mass - _LOSSES)
-    return vector, float(np.linalg.norm(vector))
+    near, far = (float(np.linalg.norm(vector[span])) for span in _SPANS)
+    return vector, near, far
 
 
 def _root_at(relative: Mapping[int, float], mz: np.ndarray) -> np.ndarray:

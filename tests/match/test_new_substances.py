@@ -26,6 +26,7 @@ STRUCTURES = {
     "4-Methoxyindole": "COc1cccc2[nH]ccc12",
     "Cyclopropyl fentanyl": "O=C(C1CC1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
     "Methylene chloride": "ClCCl",
+    "Bupivacaine": "CCCCN1CCCCC1C(=O)Nc1c(C)cccc1C",
 }
 
 
@@ -214,6 +215,14 @@ def test_estimated_mass_of_compounds_left_out_whose_faint_molecular_ion_a_relati
     assert _estimated_masses_without(swgdrug, masses) == masses
 
 
+def test_estimated_mass_of_compounds_left_out_that_lose_a_large_fragment(swgdrug):
+    # Neither shows its molecular ion, and the hits' own losses of 60-99 u (the far losses) place
+    # it: a cathinone's aroyl ion 72-86 u below M (pentedrone 105 = M-86, 2-fluoroethcathinone
+    # 123 = M-72); AB-PINACA's highest ion 286 is M-44, its hits lose more. Before: 163, 167, 286.
+    masses = {"Pentedrone": 191, "2-Fluoroethcathinone": 195, "AB-PINACA": 330}
+    assert _estimated_masses_without(swgdrug, masses) == masses
+
+
 def test_a_weak_match_to_a_same_mass_relative_is_a_suspected_new_substance(swgdrug):
     # mesterolone left out: drostanolone (an isomer, M 304) is a weak match at similarity ~0.75 --
     # a relative, not the compound: the early warning is raised, with the steroid group
@@ -387,3 +396,11 @@ def test_a_two_ring_aromatic_hydrocarbon_is_still_identified():
     found, hit = _massbank_ei_search("FLUORENE", "C13H10", drop_own=False)
     assert hit == "FLUORENE"
     assert found.verdict.verdict == "identified"
+
+
+def test_an_identified_compounds_mass_is_the_estimated_mass(swgdrug):
+    # bupivacaine (C18H28N2O, M 288) shows no molecular ion; its hits' offsets read 197. Once the
+    # spectrum is identified as bupivacaine, the compound's mass is the spectrum's
+    found, hit = _assessed(_first(swgdrug, "Bupivacaine"), swgdrug)
+    assert hit == "Bupivacaine" and found.verdict.verdict == "identified"
+    assert found.estimated_mass == 288
