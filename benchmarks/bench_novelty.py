@@ -54,7 +54,7 @@ from nps_id.chem.ewa_groups import classify
 from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
-from nps_id.match.assess import LibraryFacts, assess, major_ions_present, ranked_hit
+from nps_id.match.assess import LibraryFacts, assess, group_label, major_ions_present, ranked_hit
 from nps_id.match.group_model import GroupModel
 from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
@@ -118,8 +118,8 @@ def own_group(query, own_rows, facts_all) -> str | None:
     name and structure's); None when it has none."""
     if own_rows.size:
         return facts_all.group(int(own_rows[0]))
-    found = classify(query.get("name"), smiles=query.get("smiles") or None, inchikey=query.get("inchikey") or None)
-    return None if found.group == "unknown" else found.subclass_label or found.group_label
+    return group_label(classify(query.get("name"), smiles=query.get("smiles") or None,
+                                inchikey=query.get("inchikey") or None))
 
 
 def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:

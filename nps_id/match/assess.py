@@ -14,7 +14,8 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 
 Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
 compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`assess` ->
-:class:`Assessment`, :func:`assess_search` (a search's hits); :class:`IsomerCache` keeps the
+:class:`Assessment`, :func:`assess_search` (a search's hits), :func:`group_label` (the EWA
+label a compound's class gives, or None); :class:`IsomerCache` keeps the
 RDKit isomer enumerations of hits across processes, and :class:`LibraryFacts` its row values
 (verified structure, EWA group, masses) for a library file, in the cache folder.
 """
@@ -442,17 +443,26 @@ class LibraryFacts:
             self.name(r), self.structure(r), str(self.reference.columns["inchikey"][r]) or None))
 
     def group(self, row: int) -> str | None:
-        """EWA group or subclass label of the row's compound; None when unknown."""
+        """EWA group or subclass label of the row's compound; None when unknown, or when it is a
+        medicine, adulterant or established drug the taxonomy files under plain "other substances"
+        (lidocaine, caffeine, cocaine: the EWA groups new substances only, these are in none)."""
         return self._cached("group", row, self._group)
 
     def _group(self, row: int) -> str | None:
         from nps_id.chem.ewa_groups import classify
 
-        found = classify(self.name(row), smiles=self.structure(row),
-                         inchikey=str(self.reference.columns["inchikey"][row]) or None)
-        if found.group == "unknown":
-            return None
-        return found.subclass_label or found.group_label
+        return group_label(classify(self.name(row), smiles=self.structure(row),
+                                    inchikey=str(self.reference.columns["inchikey"][row]) or None))
+
+
+def group_label(found: Any) -> str | None:
+    """The EWA group or subclass label of a :class:`~nps_id.chem.ewa_groups.EwaClass`, None for
+    ``unknown`` and for a medicine, adulterant or established drug the taxonomy files under plain
+    "other substances" (not NPS: the EWA groups new psychoactive substances only)."""
+    if found.group == "unknown" or (found.group == "other_substances" and found.subclass is None
+                                    and found.nps is False):
+        return None
+    return found.subclass_label or found.group_label
 
 
 @dataclass(frozen=True)

@@ -145,3 +145,22 @@ def test_a_corticosteroid_msms_spectrum_without_relatives_is_a_suspected_steroid
                    precursor=(float(query.precursor_mz), "positive"))
     assert found.new_substance
     assert found.suspected_group == STEROIDS
+
+
+@pytest.mark.parametrize("name, group", [
+    ("Lidocaine", None), ("Caffeine", None), ("Cocaine", None),  # not NPS, the EWA lists no group
+    ("Amphetamine", "Phenethylamines"),  # not an NPS, but of an EWA series: its analogues are
+    ("Flubromazepam", "Benzodiazepines")])
+def test_an_adulterant_or_established_drug_of_no_ewa_series_is_of_no_group(name, group):
+    # The taxonomy files a medicine, adulterant or 1961 Convention drug that no rule places in a
+    # series under the catch-all "other substances" (not NPS). The EWA groups only new psychoactive
+    # substances: a spectrum resembling lidocaine or caffeine points to no group an early warning
+    # can name, and such a compound left out of the library is right when flagged with none.
+    import numpy as np
+
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.search.reference import Reference
+    from nps_id.spectrum import Spectrum
+
+    spectrum = Spectrum(np.array([44.0, 91.0]), np.array([999.0, 300.0]), {"name": name})
+    assert LibraryFacts(Reference.from_spectra([spectrum])).group(0) == group
