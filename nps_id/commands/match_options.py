@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable
 
 import click
 
-from nps_id.commands.options import TOLERANCE, ScoreChoice
+from nps_id.commands.options import TOLERANCE, EvidenceHitsHelp, ScoreChoice
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.tolerance import Tolerance
 
@@ -64,7 +64,10 @@ _OPTIONS = [
     click.option("--identified-score", type=int, default=_VERDICT.identified_score,
                  help="LC-MS/MS score (cosine x 999) needed for 'identified'."),
     click.option("--min-gap", type=int, default=_VERDICT.min_gap,
-                 help="Score gap to the next different compound for 'identified'."),
+                 help="EI: score gap to the next different compound for 'identified'."),
+    click.option("--min-gap-ms2", type=int, default=_VERDICT.min_gap_ms2,
+                 help="LC-MS/MS: the same gap (wider: one compound's MS/MS from two laboratories differs by "
+                      "more than 30; docs/match.md)."),
     click.option("--tentative-mf", type=int, default=_VERDICT.tentative_mf,
                  help="EI match factor floor for 'tentative'."),
     click.option("--ri-window", type=float, default=_VERDICT.ri_window,
@@ -77,9 +80,9 @@ _OPTIONS = [
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
     click.option("--ms2-rt-tolerance", type=float, default=30.0,
                  help="LC-MS/MS: scans of one precursor further apart (s) are separate groups."),
-    click.option("--top-k", type=click.IntRange(1, 50), default=5,
+    click.option("--top-k", cls=EvidenceHitsHelp, type=click.IntRange(1, 50), default=5,
                  help="Library hits kept per finding (top_hits); the verdict, estimated mass and group always "
-                      "read the first 20."),
+                      "read the first {evidence_hits}."),
     click.option("--no-analogue", is_flag=True, help="Do not search poor identity matches in analogue mode."),
     click.option("--internal-standard", "internal_standard", multiple=True, default=(), type=InternalStandardType(),
                  help="Substance added to every vial (library name or InChIKey), optionally with its expected "
@@ -102,6 +105,7 @@ def match_parameters_from_options(
     identified_rmf: int,
     identified_score: int,
     min_gap: int,
+    min_gap_ms2: int,
     tentative_mf: int,
     ri_window: float,
     precursor_tolerance: Tolerance,
@@ -132,7 +136,8 @@ def match_parameters_from_options(
                              rt_min_minutes=rt_window[0], rt_max_minutes=rt_window[1]),
         deconvolution=replace(DeconvolutionParameters(), min_shape_correlation=min_correlation),
         verdict=replace(VerdictThresholds(), identified_mf=identified_mf, identified_rmf=identified_rmf,
-                        identified_score=identified_score, min_gap=min_gap, tentative_mf=tentative_mf,
+                        identified_score=identified_score, min_gap=min_gap, min_gap_ms2=min_gap_ms2,
+                        tentative_mf=tentative_mf,
                         ri_window=ri_window),
         top_k=top_k,
         analogue=not no_analogue,

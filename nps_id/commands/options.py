@@ -3,7 +3,8 @@
 Entry points: :data:`TOLERANCE` (a click ``ParamType``), :class:`ScoreChoice` (``--score``
 choices from the score registry), :func:`library_option`, :func:`lenient_option`,
 :func:`resolve_library`, :func:`typed_command_line`, :func:`refuse_output_onto_inputs` (the one
-output-onto-input guard of every writing command).
+output-onto-input guard of every writing command), :class:`EvidenceHitsHelp` (help naming the hits a
+verdict reads).
 """
 from __future__ import annotations
 
@@ -167,3 +168,15 @@ def lenient_option(f: Callable) -> Callable:
         # stderr): each command's own help says where they go.
         help="Skip malformed records instead of stopping at the first one.",
     )(f)
+
+
+class EvidenceHitsHelp(click.Option):
+    """An option whose help names how many hits the verdicts read (:data:`~nps_id.match.assess.EVIDENCE_HITS`,
+    written where ``{evidence_hits}`` stands), looked up when the help is shown: importing the
+    verdict code for every command line would load numba."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from nps_id.match.assess import EVIDENCE_HITS
+
+        record = super().get_help_record(ctx)
+        return None if record is None else (record[0], record[1].replace("{evidence_hits}", str(EVIDENCE_HITS)))

@@ -15,7 +15,8 @@ from typing import Any
 import click
 
 from nps_id.commands.options import (
-    TOLERANCE, ScoreChoice, lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
+    TOLERANCE, EvidenceHitsHelp, ScoreChoice, lenient_option, library_option, refuse_output_onto_inputs,
+    resolve_library,
 )
 
 _EPILOG = """\b
@@ -68,15 +69,8 @@ class SettingsOption(click.Option):
         return value if isinstance(value, (bool, int, float, str)) else str(value)  # a Tolerance as typed
 
 
-class TopOption(SettingsOption):
-    """``--top``: its help names how many hits the verdict columns read (:data:`~nps_id.match.assess.EVIDENCE_HITS`,
-    written where ``{evidence_hits}`` stands), read when the help is shown."""
-
-    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        from nps_id.match.assess import EVIDENCE_HITS
-
-        record = super().get_help_record(ctx)
-        return None if record is None else (record[0], record[1].replace("{evidence_hits}", str(EVIDENCE_HITS)))
+class TopOption(EvidenceHitsHelp, SettingsOption):
+    """``--top``: a search setting whose help names the hits the verdict columns read."""
 
 
 @click.command("search", epilog=_EPILOG)

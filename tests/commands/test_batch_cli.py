@@ -218,7 +218,8 @@ def test_batch_and_match_take_the_same_settings_with_the_contracted_defaults():
     # The defaults of `nps-id match --help` (docs/match.md); scripts and SOPs rely on them.
     assert {name: default for name, (_, default) in settings(match).items()} == {
         "min_snr": 10.0, "min_height": 0.0, "min_area": 0.0, "rt_window": (None, None), "min_correlation": 0.8,
-        "identified_mf": 800, "identified_rmf": 850, "identified_score": 800, "min_gap": 30, "tentative_mf": 700,
+        "identified_mf": 800, "identified_rmf": 850, "identified_score": 800, "min_gap": 30, "min_gap_ms2": 75,
+        "tentative_mf": 700,
         "ri_window": 30.0, "precursor_tolerance": "20 ppm", "fragment_tolerance": "0.01 Da",
         "ms2_rt_tolerance": 30.0, "top_k": 5, "no_analogue": False, "ms2_score": None, "internal_standard": (),
         "standard_rt_window": 0.1}

@@ -467,3 +467,23 @@ def test_how_many_hits_are_kept_never_changes_a_findings_verdict_mass_or_group(s
         answers.append([(f["name"], f["verdict"], f["rule"], f["gap"], f.get("new_substance"), f.get("estimated_mass"),
                          f.get("suspected_group")) for f in findings])
     assert answers[0] == answers[1]
+
+
+def test_the_ms2_gap_has_its_own_option_and_the_ei_gap_leaves_it_alone():
+    """MS/MS findings need a gap of 75 (min_gap_ms2), EI ones 30: `--min-gap` alone used to be
+    the only gap option, and since the MS/MS gap got its own threshold it would have silently
+    stopped applying to LC-MS/MS runs."""
+    from nps_id.commands.match import match
+    from nps_id.commands.match_options import MATCH_OPTION_NAMES, match_parameters_from_options
+    from nps_id.match.assess import EVIDENCE_HITS
+
+    def verdict(*options: str):
+        ctx = match.make_context("match", ["run.mzML", *options], resilient_parsing=True)
+        return match_parameters_from_options(**{n: ctx.params[n] for n in MATCH_OPTION_NAMES}).verdict
+
+    assert (verdict().min_gap, verdict().min_gap_ms2) == (30, 75)
+    assert (verdict("--min-gap", "50").min_gap, verdict("--min-gap", "50").min_gap_ms2) == (50, 75)
+    assert verdict("--min-gap-ms2", "120").min_gap_ms2 == 120
+    help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
+    assert "--min-gap-ms2 INTEGER LC-MS/MS: the same gap" in help_text
+    assert f"always read the first {EVIDENCE_HITS}. [default: 5" in help_text
