@@ -64,7 +64,8 @@ _OPTIONS = [
     click.option("--identified-score", type=int, default=_VERDICT.identified_score,
                  help="LC-MS/MS score (cosine x 999) needed for 'identified'."),
     click.option("--min-gap", type=int, default=_VERDICT.min_gap,
-                 help="Score gap to the next different compound for 'identified'."),
+                 help="EI score gap to the next different compound for 'identified' (LC-MS/MS findings "
+                      f"need {_VERDICT.min_gap_ms2}: min_gap_ms2, docs/match.md)."),
     click.option("--tentative-mf", type=int, default=_VERDICT.tentative_mf,
                  help="EI match factor floor for 'tentative'."),
     click.option("--ri-window", type=float, default=_VERDICT.ri_window,

@@ -467,3 +467,12 @@ def test_how_many_hits_are_kept_never_changes_a_findings_verdict_mass_or_group(s
         answers.append([(f["name"], f["verdict"], f["rule"], f["gap"], f.get("new_substance"), f.get("estimated_mass"),
                          f.get("suspected_group")) for f in findings])
     assert answers[0] == answers[1]
+
+
+@pytest.mark.parametrize("command", ["match", "batch"])
+def test_min_gap_help_says_lc_findings_need_their_own_gap(command):
+    # --min-gap sets the EI gap only; an LC-MS/MS finding needs min_gap_ms2 (75) whatever it says
+    from nps_id.match.verdict import VerdictThresholds
+
+    help_text = " ".join(CliRunner().invoke(cli, [command, "--help"]).output.split())
+    assert f"LC-MS/MS findings need {VerdictThresholds().min_gap_ms2}" in help_text
