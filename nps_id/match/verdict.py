@@ -385,8 +385,13 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
+        # compounds this close are often isomers of one another, and the substance may be one the
+        # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
+        # isomer check, which the search's decide_level skips here
         return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
-                       "isomer ambiguity: scores pass, but the library cannot single this compound out")
+                       "isomer ambiguity: scores pass, but the library cannot single this compound out: the "
+                       "substance is the hit, a library compound that scores as close, or an isomer the "
+                       "library lacks; it may be a new substance")
     if failed_groups - {"isomer"} == {"hrms"}:
         return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
                        "precursor's MS1 peak, exact mass or matched fragments do not")
