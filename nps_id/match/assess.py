@@ -37,7 +37,8 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.compound import skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
-from nps_id.match.isomer_rule import IsomerCheck, IsomerNote, check_isomers, context_of, rates_context
+from nps_id.match.isomer_rule import (LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
+                                     rates_context)
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
@@ -614,13 +615,13 @@ def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: d
     """``check`` with the library compounds whose MS/MS matches the hit compound's at >= ``min_score``
     (:meth:`LibraryFacts.ms2_pairs`) not excluded: the unknown's lower score against them comes
     from records of other laboratories or collision energies, the library's own pair shows the two
-    alike (move ``library_pair``, rate 1)."""
+    alike (move :data:`LIBRARY_PAIR`, rate 1)."""
     known = {note.inchikey[:14] for note in check.not_excluded}
     notes = []
     for block, (pair_row, pair_score) in facts.ms2_pairs(row).items():
         name = facts.name_of_block(block)
         if pair_score >= min_score and name is not None and block not in known:
-            notes.append(IsomerNote(facts.structure(pair_row) or "", block, "library_pair", 1.0, name,
+            notes.append(IsomerNote(facts.structure(pair_row) or "", block, LIBRARY_PAIR, 1.0, name,
                                     scores.get(block)))
     if not notes:
         return check

@@ -49,6 +49,8 @@ SCORE_GRID = tuple(range(800, 1000, 10))
 
 #: A kind's rate at each score of :data:`SCORE_GRID`.
 RateCurve = Sequence[float]
+#: The move of an MS/MS library compound held by its own records' match to the hit's (assess).
+LIBRARY_PAIR = "library_pair"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,12 @@ class IsomerCheck:
     @functools.cached_property
     def absent(self) -> tuple[IsomerNote, ...]:
         return tuple(n for n in self.not_excluded if n.name is None)
+
+    @property
+    def library_pairs(self) -> int:
+        """Library compounds held by their records' match to the hit's (:data:`LIBRARY_PAIR`),
+        not by a score within the margin."""
+        return sum(n.move == LIBRARY_PAIR for n in self.in_library)
 
 
 @functools.lru_cache(maxsize=4)

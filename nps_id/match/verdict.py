@@ -385,8 +385,13 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
+        # compounds this close are often isomers of one another, and the substance may be one the
+        # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
+        # isomer check, which the search's decide_level skips here
         return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
-                       "isomer ambiguity: scores pass, but the library cannot single this compound out")
+                       "isomer ambiguity: scores pass, but the library cannot single this compound out: the "
+                       "substance is the hit, a library compound that scores as close, or an isomer the "
+                       "library lacks; it may be a new substance")
     if failed_groups - {"isomer"} == {"hrms"}:
         return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
                        "precursor's MS1 peak, exact mass or matched fragments do not")
@@ -475,7 +480,11 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
                 "has too few fragment ions to tell its isomers apart)", False, "isomer")
     if not check.not_excluded:
         return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
-    return (f"isomers not excluded: {len(check.in_library)} in the library within the margin, "
+    # MS/MS library pairs are held by their records' likeness, not by the margin (which holds only
+    # enumerated isomers; uniconazole is none of cyproconazole's): said apart, as the rule text does
+    pairs = check.library_pairs
+    held = f", {pairs} in the library whose records match the hit's" if pairs else ""
+    return (f"isomers not excluded: {len(check.in_library) - pairs} in the library within the margin{held}, "
             f"{len(check.absent)} not in the library", False, "isomer")
 
 

@@ -60,7 +60,8 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     if not isomers:
         return f"{finding['name']} or an isomer the evidence does not exclude"
     absent = sum(not i.get("in_library") for i in isomers)
-    return (f"{finding['name']} or an isomer the evidence does not exclude ({len(isomers)}, {absent} not in the "
+    counted = f"{len(isomers)} isomer" + ("s" if len(isomers) > 1 else "")  # "(2, 2 not in ...)" read as a code
+    return (f"{finding['name']} or an isomer the evidence does not exclude ({counted}, {absent} not in the "
             "library)" + (", possibly a new substance" if absent else ""))
 
 

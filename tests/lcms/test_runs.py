@@ -99,6 +99,9 @@ def test_pesticide_slice_isolation_window_precursors(pestmix):
     # the two match at 938 (triazole 70 and chlorobenzyl 125 ions): the spectrum does not exclude it
     assert found["cyproconazole"]["rule"].startswith("isomer not excluded")
     assert "Uniconazole" in found["cyproconazole"]["rule"]
+    # the failed criterion says why: their records match (the margin holds enumerated isomers only)
+    assert ("isomers not excluded: 0 in the library within the margin, 1 in the library whose records "
+            "match the hit's, 0 not in the library") in found["cyproconazole"]["criteria_failed"]
     for name in ("fenamiphos", "fluopicolide"):
         assert found[name]["rule"].startswith("isomer not excluded")
     azinphos = found["azinphos methyl"]

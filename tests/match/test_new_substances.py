@@ -404,3 +404,12 @@ def test_an_identified_compounds_mass_is_the_estimated_mass(swgdrug):
     found, hit = _assessed(_first(swgdrug, "Bupivacaine"), swgdrug)
     assert hit == "Bupivacaine" and found.verdict.verdict == "identified"
     assert found.estimated_mass == 288
+
+
+def test_mephedrone_left_out_says_it_may_be_a_new_substance(swgdrug):
+    # 3-MMC and 2-MMC score too close to single one out ("isomer ambiguity"); the substance is
+    # neither (mephedrone, 4-MMC, is left out), and the rule a user reads says it may be new
+    found, hit = _verdict_without(swgdrug, "Mephedrone")
+    assert hit == "3-Methylmethcathinone"
+    assert found.verdict.rule.startswith("isomer ambiguity")
+    assert found.verdict.rule.endswith("it may be a new substance")

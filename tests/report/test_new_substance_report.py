@@ -136,7 +136,7 @@ def test_the_ewa_row_of_a_drug_whose_isomers_are_not_excluded_says_it_may_be_an_
     rows = {r["substance"]: r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode()))}
     assert rows["Flubromazepam"]["identification_level"] == (
         "tentative library match, one technique: Flubromazepam or an isomer the evidence does not exclude "
-        "(2, 2 not in the library), possibly a new substance")
+        "(2 isomers, 2 not in the library), possibly a new substance")
     # once a reference standard run excludes them, the row says the match alone
     assert rows["Etizolam"]["identification_level"] == "library match, one technique"
 
@@ -162,7 +162,7 @@ def test_the_findings_table_flags_a_drug_whose_isomers_are_not_excluded_as_the_t
     html = render(doc, "html")[".html"].decode()
     table = html[html.index("<h2>Findings</h2>"):html.index("<h2>Findings</h2>") + 20000].split("</table>")[0]
     row = next(r for r in table.split("<tr") if "Flubromazepam" in r)
-    assert "Flubromazepam or an isomer the evidence does not exclude (1, 1 not in the library), possibly a new " \
+    assert "Flubromazepam or an isomer the evidence does not exclude (1 isomer, 1 not in the library), possibly a new " \
            "substance" in row
 
 
