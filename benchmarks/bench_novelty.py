@@ -17,7 +17,8 @@ Tasks (../shared/data):
   (``--massbank-ms2``; cross-laboratory: the library holds each compound from other labs).
 
 Per task: ``identified`` (wrong ones when absent), precision and coverage (present),
-``flagged`` (absent: ``new_substance``, or ``tentative`` "isomer not excluded"), group right
+``flagged`` (absent: ``new_substance``, or ``tentative`` "isomer not excluded" or "isomer
+ambiguity"; ``flagged_strict`` without "isomer ambiguity", as the issue words it), group right
 (``suspected_group`` equals the compound's own group, where that is known), mass right
 (``estimated_mass`` equals the compound's nominal mass; ``mass_right_explained``: the same among
 the queries whose formula explains the spectrum, ``mass_unexplained`` how many it does not),
@@ -171,8 +172,12 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         counts["identified"] += verdict == IDENTIFIED
         counts["identified_right"] += verdict == IDENTIFIED and right
         counts["new_substance"] += a.new_substance
-        flagged = a.new_substance or a.verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY)
+        # the issue's words: new_substance, or "isomer not excluded"; "flagged" also counts
+        # "isomer ambiguity" (a library compound within the gap: the text says it may be a new one)
+        strict = a.new_substance or a.verdict.rule_id == RuleId.ISOMER_NOT_EXCLUDED
+        flagged = strict or a.verdict.rule_id == RuleId.ISOMER_AMBIGUITY
         counts["flagged"] += flagged
+        counts["flagged_strict"] += strict
         true_mass = nominal_mass(query.get("formula"))
         if true_mass is not None:
             counts["mass_known"] += 1
@@ -192,6 +197,7 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
             counts["group_right"] += a.suspected_group == truth
         # the held-back measure: flagged, and with the compound's own group (none: no group named)
         counts["flagged_right"] += flagged and a.suspected_group == truth
+        counts["flagged_strict_right"] += strict and a.suspected_group == truth
         if DETAILS is not None:
             DETAILS.append([name, str(query.get("name")), facts.name(ranked[0].row) if ranked else "",
                             ranked[0].similarity if ranked else 0.0, verdict, a.verdict.rule.split(":")[0],
@@ -208,6 +214,8 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         "new_substance": round(counts["new_substance"] / n, 3),
         "group_right": round(counts["group_right"] / max(counts["group_known"], 1), 3) if leave_out else None,
         "flagged_group_right": round(counts["flagged_right"] / n, 3) if leave_out else None,
+        "flagged_strict": round(counts["flagged_strict"] / n, 3),
+        "flagged_strict_group_right": round(counts["flagged_strict_right"] / n, 3) if leave_out else None,
         "mass_right": round(counts["mass_right"] / max(counts["mass_known"], 1), 3),
         "mass_right_explained": round(counts["mass_right_explained"] / max(counts["mass_known_explained"], 1), 3),
         "mass_unexplained": counts["mass_known"] - counts["mass_known_explained"],
@@ -306,7 +314,7 @@ def main() -> None:
             rows += run_task(f"massbank-{kind}-absent", absent, reference, facts, True, variants)
     keys = ["task", "settings", "queries", "identified", "identified_wrong", "coverage", "precision", "flagged",
             "new_substance", "group_right", "flagged_group_right", "mass_right", "mass_right_explained",
-            "mass_unexplained"]
+            "mass_unexplained", "flagged_strict", "flagged_strict_group_right"]
     print(" | ".join(keys))
     for row in rows:
         print(" | ".join("-" if row[k] is None else str(row[k]) for k in keys))
