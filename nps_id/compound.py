@@ -56,6 +56,27 @@ _DIASTEREO = re.compile(
 )
 
 
+#: Deuterium or tritium in a formula (``C23H25D5N2O``; not Dy, Ta, Te, Th, Ti, ...).
+_LABEL_IN_FORMULA = re.compile(r"[DT](?![a-z])")
+#: An isotope atom in a SMILES (``[2H]``, ``[13C]``, ``[15N]``).
+_LABEL_IN_SMILES = re.compile(r"\[\d+[A-Z]")
+#: A label as SWGDRUG and MassBank name one: ``-d5``, ``-D5 (ring)``, ``-[d8]``, ``-[5,6,8,9-d4]``,
+#: ``(1,2-D2)``, ``(D3)METHYL``, ``TRIDEUTERIO...``, ``-[1-13C]``, ``-13C6``, ``(ALPHA-13C)``,
+#: ``-15N2``, ``[3H]``, tritiated. Not one: ``Cer[AS] d34:1`` and ``Cer[NP] t36:0`` (sphingoid
+#: bases), vitamin D3, T2 toxin, D-(+)-malic acid, 3-D1FLUORAMINO (a typo for DIFLUORAMINO).
+#: Positions are bounded ({1,24}): unbounded, a name of many commas was rescanned from each comma.
+_LABEL_IN_NAME = re.compile(r"(?i)[-\[(,]\s*(?:[\d,]{1,24}-)?[dt]\d{1,2}(?![\w:])|deuter|tritiat|\b1[35][CN]\d*\b|\[[23]H\]")
+
+
+def is_labelled(name: str | None, formula: str | None, smiles: str | None) -> bool:
+    """Whether a record is an isotope-labelled standard (deuterium, tritium, 13C, 15N): by its
+    formula (SWGDRUG writes D), its SMILES (MassBank's ``[2H]``/``[13C]`` where it has one) or its
+    name (MassBank keeps the parent's formula and often its structure: ``AA-[d8]``, ``Citric
+    acid-[1-13C]``)."""
+    return bool(_LABEL_IN_FORMULA.search(formula or "") or _LABEL_IN_SMILES.search(smiles or "")
+                or _LABEL_IN_NAME.search(name or ""))
+
+
 def normalise_name(name: str) -> str:
     """Lower-case, ``.alpha.``/Greek letters spelled out, dashes unified, whitespace collapsed.
 
@@ -141,9 +162,12 @@ def structure_relation(smiles_a: str, smiles_b: str) -> str | None:
     if mol_a is None or mol_b is None:
         return None
     key_a, key_b = Chem.MolToInchiKey(mol_a), Chem.MolToInchiKey(mol_b)
-    has_centres = bool(Chem.FindMolChiralCenters(mol_a, includeUnassigned=True, useLegacyImplementation=False))
-    if has_centres and _NO_STEREO in (_stereo_block(key_a), _stereo_block(key_b)):
+    centres = [Chem.FindMolChiralCenters(mol, includeUnassigned=True, useLegacyImplementation=False)
+               for mol in (mol_a, mol_b)]
+    if centres[0] and _NO_STEREO in (_stereo_block(key_a), _stereo_block(key_b)):
         return None  # a side says nothing about its stereochemistry (two stereo-less keys agree on nothing)
+    if any(label == "?" for found in centres for _, label in found):
+        return None  # a side leaves some centres open: it may be either diastereomer
     if key_a.split("-")[:2] == key_b.split("-")[:2]:
         return "same"
     mirror = Chem.Mol(mol_a)
@@ -178,6 +202,11 @@ def _relation(a: _Record, b: _Record) -> str:
         return "different"
     if _stereo_block(a.inchikey) == _stereo_block(b.inchikey):
         return {"unrelated": "neutral"}.get(names, names)  # synonyms share a key
+    if (_NO_STEREO in (_stereo_block(a.inchikey), _stereo_block(b.inchikey)) and names == "unrelated"
+            and not is_labelled(a.name, None, a.smiles) and not is_labelled(b.name, None, b.smiles)):
+        # a key without stereo or isotope layers says nothing about stereochemistry: MassBank files
+        # one compound under both ("L-Proline" without stereo beside "L-Proline standard" with it)
+        return "neutral"
     # different stereo or isotope layers: only names that mark enantiomers join them
     return names if names in ("same", "enantiomer") else "different"
 

@@ -25,7 +25,6 @@ import abc
 import functools
 import hashlib
 import json
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nps_id.chem.formula import nominal_mass
-from nps_id.compound import skeleton
+from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
@@ -254,27 +253,6 @@ class _RowFactsCache(_JsonCache):
               "mass": (int, type(None)), "ion": (int, type(None))}
 
 
-#: Deuterium or tritium in a formula (``C23H25D5N2O``; not Dy, Ta, Te, Th, Ti, ...).
-_LABEL_IN_FORMULA = re.compile(r"[DT](?![a-z])")
-#: An isotope atom in a SMILES (``[2H]``, ``[13C]``, ``[15N]``).
-_LABEL_IN_SMILES = re.compile(r"\[\d+[A-Z]")
-#: A label as SWGDRUG and MassBank name one: ``-d5``, ``-D5 (ring)``, ``-[d8]``, ``-[5,6,8,9-d4]``,
-#: ``(1,2-D2)``, ``(D3)METHYL``, ``TRIDEUTERIO...``, ``-[1-13C]``, ``-13C6``, ``(ALPHA-13C)``,
-#: ``-15N2``, ``[3H]``, tritiated. Not one: ``Cer[AS] d34:1`` and ``Cer[NP] t36:0`` (sphingoid
-#: bases), vitamin D3, T2 toxin, D-(+)-malic acid, 3-D1FLUORAMINO (a typo for DIFLUORAMINO).
-#: Positions are bounded ({1,24}): unbounded, a name of many commas was rescanned from each comma.
-_LABEL_IN_NAME = re.compile(r"(?i)[-\[(,]\s*(?:[\d,]{1,24}-)?[dt]\d{1,2}(?![\w:])|deuter|tritiat|\b1[35][CN]\d*\b|\[[23]H\]")
-
-
-def _labelled(name: str | None, formula: str | None, smiles: str | None) -> bool:
-    """Whether a record is an isotope-labelled standard (deuterium, tritium, 13C, 15N): by its
-    formula (SWGDRUG writes D), its SMILES (MassBank's ``[2H]``/``[13C]`` where it has one) or its
-    name (MassBank keeps the parent's formula and often its structure: ``AA-[d8]``, ``Citric
-    acid-[1-13C]``)."""
-    return bool(_LABEL_IN_FORMULA.search(formula or "") or _LABEL_IN_SMILES.search(smiles or "")
-                or _LABEL_IN_NAME.search(name or ""))
-
-
 class LibraryFacts:
     """What the rules need from a library, row by row (computed once, cached).
 
@@ -334,7 +312,7 @@ class LibraryFacts:
         missing = [None] * len(self._block)
         for block, name, formula, smiles in zip(self._block, cols["name"], cols.get("formula", missing),
                                                 cols.get("smiles", missing)):
-            if block and block not in named and not _labelled(name, formula, smiles):
+            if block and block not in named and not is_labelled(name, formula, smiles):
                 named[block] = name
         return named
 

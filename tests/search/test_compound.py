@@ -109,3 +109,34 @@ def test_a_neutral_name_does_not_join_two_diastereomers():
     names = ["Ephedrine", "Pseudoephedrine", "2-(Methylamino)-1-phenylpropan-1-ol"]
     codes = compound_identity([KEY] * 3, names).codes
     assert codes[0] != codes[1]
+
+
+def test_records_under_one_inchikey_are_one_compound_when_a_stereo_less_key_sits_beside_them():
+    """MassBank files one compound under a key with stereo and one without ("L-Proline" with and
+    without, "L-Proline standard" with): the stereo-less record joined the first and then kept the
+    third apart (stereo layers differ, names unrelated: "different"), so a proline query's gap
+    was measured against proline itself. A key without stereo layers says nothing about it."""
+    with_stereo, without = "ONIBWKKTOPOVIA-BYPYZUCNSA-N", "ONIBWKKTOPOVIA-UHFFFAOYSA-N"
+    codes = compound_identity([with_stereo, without, with_stereo],
+                              ["L-Proline", "L-Proline", "L-Proline standard"]).codes
+    assert len(set(codes.tolist())) == 1
+    # still apart: names that say diastereomer, and an isotope-labelled standard
+    assert len(set(compound_identity([with_stereo, without], ["Ephedrine", "Pseudoephedrine"]).codes.tolist())) == 2
+    assert len(set(compound_identity([with_stereo, without], ["Proline-d7", "Proline standard"]).codes.tolist())) == 2
+
+
+def test_massbank_ei_records_of_one_full_inchikey_are_one_compound():
+    """Real records: MassBank EI split mandelic acid ("MANDELIC ACID" / "DL-MANDERIC ACID"),
+    camphor and alpha-methylbenzylamine into two compounds each under one full InChIKey."""
+    from nps_id import io
+    from tests.conftest import data_path
+
+    blocks = {"IWYDHOAUDWTVEP", "DSSYKIVIOFKYAU", "RQEUFEKYXDPUSK"}  # mandelic acid, camphor, 1-phenylethylamine
+    records = [s for s in io.read(data_path("massbank", "ei-library.msp.gz"))
+               if (s.get("inchikey") or "")[:14] in blocks]
+    keys = [s.get("inchikey") for s in records]
+    codes = compound_identity(keys, [s.name or "" for s in records], [s.get("smiles") or "" for s in records]).codes
+    by_key: dict[str, set[int]] = {}
+    for key, code in zip(keys, codes.tolist()):
+        by_key.setdefault(key, set()).add(code)
+    assert len(by_key) >= 3 and all(len(found) == 1 for found in by_key.values()), by_key
