@@ -346,7 +346,7 @@ def _build_lock(output: Path) -> Iterator[None]:
     lock = real.parent / f".{real.name}.lock"
     while True:
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
+            lock.parent.mkdir(parents=True, exist_ok=True)  # the real file's folder, not the link's
             fh = open(lock, "a")
         except OSError as exc:
             raise InputError(f"{output}: cannot write the library here ({exc.strerror or exc})") from None
