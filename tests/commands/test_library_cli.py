@@ -195,3 +195,13 @@ def test_build_says_which_ms2_spectra_no_search_can_return(tmp_path, damage):
             "but no MS/MS search can return it") in damaged.output
     with Library.open(tmp_path / "d.h5") as damaged_lib, Library.open(tmp_path / "good.h5") as good_lib:
         assert len(damaged_lib) == len(good_lib)  # stored all the same
+
+
+def test_the_ms2_precursor_note_quotes_a_huge_name_shortened(tmp_path):
+    """The note quoted the record's whole name: a 20,000-character NAME= made a 20 kB stderr line."""
+    name = "N" * 20000
+    (tmp_path / "one.mgf").write_text(f"BEGIN IONS\nMSLEVEL=2\nNAME={name}\n70 1\n90 2\nEND IONS\n")
+    result = CliRunner().invoke(cli, ["library", "build", str(tmp_path / "one.mgf"), "-o", str(tmp_path / "one.h5")])
+    assert result.exit_code == 0, result.output
+    (note,) = [line for line in result.output.splitlines() if "no usable precursor" in line]
+    assert len(note) < 300 and "(first: NNN" in note and "...)" in note
