@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -205,3 +209,26 @@ def test_the_ms2_precursor_note_quotes_a_huge_name_shortened(tmp_path):
     assert result.exit_code == 0, result.output
     (note,) = [line for line in result.output.splitlines() if "no usable precursor" in line]
     assert len(note) < 300 and "(first: NNN" in note and "...)" in note
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_build_into_a_named_pipe_writes_the_library_to_its_reader(tmp_path):
+    """`-o FIFO` hung for ever: HDF5 opened the pipe (O_RDWR) for the in-memory file and closed it,
+    the reader saw end of file, and the library's bytes then waited for a reader that was gone."""
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    source = data_path("formats", "matchms-tests", "MoNA-export-GC-MS-first10.msp")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    build = subprocess.Popen([sys.executable, "-m", "nps_id", "library", "build", str(source), "-o", str(fifo)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    with open(fifo, "rb") as reader:
+        received = reader.read()
+    try:
+        build.wait(timeout=60)
+    finally:
+        build.kill()
+    assert build.returncode == 0, build.stderr.read()
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(received)
+    with Library.open(copy) as lib:
+        assert len(lib) == 10
