@@ -24,6 +24,9 @@ MZ_DTYPE = np.float64
 INTENSITY_DTYPE = np.float32
 #: Largest m/z a peak may have (instruments end near 10**5; a larger value is a damaged file).
 MAX_MZ = 1e6
+#: Largest retention time, in seconds either side of 0, a spectrum may have (31 years: no run lasts
+#: so long, even a run in milliseconds read as seconds; 1e300 made a 300-digit run summary).
+MAX_RT_SECONDS = 1e9
 
 #: Normalised metadata keys. Readers map every dialect onto these; anything else a file carries
 #: is kept under its own lower-case key so that nothing is lost.
@@ -82,6 +85,9 @@ def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
             if key == "precursor_mz" and value > MAX_MZ:  # near 1e308 its window overflowed: wrong hits
                 raise ValueError(f"precursor m/z must be at most {MAX_MZ:g} (found {value:g}): no mass "
                                  "spectrometer selects such ions")
+            if key == "retention_time" and abs(value) > MAX_RT_SECONDS:
+                raise ValueError(f"retention time must be within {MAX_RT_SECONDS:g} s of 0 (found {value:g} s): "
+                                 "no run lasts so long")
         elif key == "synonyms":
             value = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
         out[key] = value

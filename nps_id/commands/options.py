@@ -142,12 +142,18 @@ def _is_run_folder(path: Path) -> bool:
 
 
 def _identity(path: Path) -> tuple[Path, tuple[int, int] | None]:
-    """Resolved path and, when it exists, (device, inode)."""
+    """Resolved path and, when it exists, (device, inode). A symbolic link loop names no file to
+    read or write: :class:`~nps_id.errors.InputError` (Python 3.11 raises RuntimeError, later
+    versions OSError ELOOP)."""
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):
+        raise InputError(f"{path}: is a symbolic link loop; name a file") from None
     try:
         st = path.stat()
     except OSError:
-        return path.resolve(), None
-    return path.resolve(), (st.st_dev, st.st_ino)
+        return resolved, None
+    return resolved, (st.st_dev, st.st_ino)
 
 
 def typed_command_line() -> str | None:

@@ -44,7 +44,7 @@ import numpy as np
 
 from nps_id._atomic import atomic_output, is_stream
 from nps_id._hashing import PathDigest, sha256_path
-from nps_id.errors import InputError, ReaderError
+from nps_id.errors import InputError, ReaderError, shorten
 from nps_id.library.structures import (
     UNVERIFIED,
     Chemistry,
@@ -321,7 +321,7 @@ def _unsearchable_ms2_note(columns: Mapping[str, Any]) -> list[str]:
                              & ~np.isfinite(np.asarray(columns["precursor_mz"], dtype=float)))
     if not len(lacking):
         return []
-    first = columns["name"][lacking[0]] or f"row {lacking[0]}"
+    first = shorten(str(columns["name"][lacking[0]] or f"row {lacking[0]}"))  # a name may be megabytes
     return [f"{len(lacking)} MS/MS spectr{'um has' if len(lacking) == 1 else 'a have'} no usable precursor "
             f"m/z (first: {first}): stored, but no MS/MS search can return "
             f"{'it' if len(lacking) == 1 else 'them'}"]
@@ -346,7 +346,7 @@ def _build_lock(output: Path) -> Iterator[None]:
     lock = real.parent / f".{real.name}.lock"
     while True:
         try:
-            output.parent.mkdir(parents=True, exist_ok=True)
+            lock.parent.mkdir(parents=True, exist_ok=True)  # the real file's folder, not the link's
             fh = open(lock, "a")
         except OSError as exc:
             raise InputError(f"{output}: cannot write the library here ({exc.strerror or exc})") from None

@@ -11,6 +11,9 @@ on a temporary path inside :func:`nps_id._atomic.atomic_output`.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -266,7 +269,10 @@ def write_library(
     typed = {col: (column_encoding(col), values) for col, values in columns.items()}
     sha = content_sha256(peaks, typed, indexes)
     # An in-memory file (core driver, no backing store); block_size is how much it grows at once.
-    with h5py.File(str(path), "w", libver=("v110", "v110"), driver="core", backing_store=False,
+    # Its name is no existing file: HDF5 opens an existing one (O_RDWR), and opening and closing a
+    # named pipe ``-o`` gave its reader end of file before the library's bytes came.
+    in_memory = os.path.join(tempfile.gettempdir(), f"nps-id-in-memory-{uuid.uuid4().hex}.h5")
+    with h5py.File(in_memory, "w", libver=("v110", "v110"), driver="core", backing_store=False,
                    block_size=1 << 24) as h5:
         _set_encoding(h5, FORMAT_NAME, FORMAT_VERSION)
         for key, value in (

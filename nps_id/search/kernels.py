@@ -38,9 +38,24 @@ Importing this module loads numba's array maths without scipy.linalg
 from __future__ import annotations
 
 import sys
+import threading
 
 import numpy as np
 from numba import njit
+
+
+class _NoScipyLinalgInThisThread:
+    """A ``sys.meta_path`` finder refusing ``scipy.linalg`` to the thread that made it alone: other
+    threads of the process import it as usual meanwhile (a ``None`` in ``sys.modules`` would make
+    their ``import scipy.linalg`` fail)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "scipy.linalg" and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError("scipy.linalg is not loaded for numba's BLAS probe", name=name)
+        return None
 
 
 def _load_numba_array_maths() -> None:
@@ -51,16 +66,19 @@ def _load_numba_array_maths() -> None:
     ``np.convolve`` (BLAS or a loop), which no kernel here uses; ``np.dot``, ``@`` and
     ``np.linalg`` in compiled code still import BLAS when compiled. A process that has scipy.linalg
     already loses nothing, and it is probed as usual; so is one whose numba fails to import
-    arraymath this way (numba imports it again, as it always does)."""
+    arraymath this way (numba imports it again, as it always does). Only this thread is refused
+    scipy.linalg, and ``sys.meta_path`` is replaced, never changed in place, so that an import
+    running in another thread meanwhile neither fails nor skips a finder."""
     if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
         return
-    sys.modules["scipy.linalg.cython_blas"] = None  # the probe's import fails at once (ImportError)
+    refuse = _NoScipyLinalgInThisThread()
+    sys.meta_path = [refuse, *sys.meta_path]
     try:
         import numba.np.arraymath  # noqa: F401
     except ImportError:
         pass
     finally:
-        sys.modules.pop("scipy.linalg.cython_blas", None)
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not refuse]
 
 
 _load_numba_array_maths()

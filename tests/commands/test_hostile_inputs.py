@@ -77,3 +77,24 @@ def test_a_query_record_without_peaks_is_counted_not_silently_dropped(tmp_path, 
     result = _search(queries, "-l", library, cache=tmp_path / "cache")
     assert result.exit_code == 0, result.output
     assert f"note: {queries}: 1 skipped: empty spectrum" in result.stderr
+
+
+@pytest.mark.parametrize("fmt, rt", [("mgf", "1e300"), ("mgf", "-1e300"), ("mzML", "1e300")])
+def test_a_retention_time_no_run_lasts_is_bad_input(tmp_path, fmt, rt):
+    """A scan at 1e300 s was matched: the run summary printed a 300-digit 'min' range and the
+    results JSON carried it. It is a damaged file, refused as a precursor m/z above 1e6 is."""
+    from tests.conftest import data_path
+
+    if fmt == "mgf":
+        text = ("BEGIN IONS\nPEPMASS=183.057\nMSLEVEL=2\nRTINSECONDS=60\n70.1 200\n91.05 500\nEND IONS\n"
+                f"BEGIN IONS\nPEPMASS=183.057\nMSLEVEL=2\nRTINSECONDS={rt}\n70.1 200\n91.05 500\nEND IONS\n")
+    else:
+        text = data_path("formats", "matchms-tests", "testdata.mzml").read_text(encoding="utf-8")
+        start = 'name="scan start time" value="'
+        at = text.index(start) + len(start)
+        text = text[:at] + rt + text[text.index('"', at):]
+    path = tmp_path / f"run.{fmt}"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["inspect", str(path)])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert result.stderr.count("\n") == 1 and "retention time" in result.stderr and "1e+300" in result.stderr

@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -195,3 +199,36 @@ def test_build_says_which_ms2_spectra_no_search_can_return(tmp_path, damage):
             "but no MS/MS search can return it") in damaged.output
     with Library.open(tmp_path / "d.h5") as damaged_lib, Library.open(tmp_path / "good.h5") as good_lib:
         assert len(damaged_lib) == len(good_lib)  # stored all the same
+
+
+def test_the_ms2_precursor_note_quotes_a_huge_name_shortened(tmp_path):
+    """The note quoted the record's whole name: a 20,000-character NAME= made a 20 kB stderr line."""
+    name = "N" * 20000
+    (tmp_path / "one.mgf").write_text(f"BEGIN IONS\nMSLEVEL=2\nNAME={name}\n70 1\n90 2\nEND IONS\n")
+    result = CliRunner().invoke(cli, ["library", "build", str(tmp_path / "one.mgf"), "-o", str(tmp_path / "one.h5")])
+    assert result.exit_code == 0, result.output
+    (note,) = [line for line in result.output.splitlines() if "no usable precursor" in line]
+    assert len(note) < 300 and "(first: NNN" in note and "...)" in note
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_build_into_a_named_pipe_writes_the_library_to_its_reader(tmp_path):
+    """`-o FIFO` hung for ever: HDF5 opened the pipe (O_RDWR) for the in-memory file and closed it,
+    the reader saw end of file, and the library's bytes then waited for a reader that was gone."""
+    fifo = tmp_path / "pipe.h5"
+    os.mkfifo(fifo)
+    source = data_path("formats", "matchms-tests", "MoNA-export-GC-MS-first10.msp")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    build = subprocess.Popen([sys.executable, "-m", "nps_id", "library", "build", str(source), "-o", str(fifo)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    with open(fifo, "rb") as reader:
+        received = reader.read()
+    try:
+        build.wait(timeout=60)
+    finally:
+        build.kill()
+    assert build.returncode == 0, build.stderr.read()
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(received)
+    with Library.open(copy) as lib:
+        assert len(lib) == 10

@@ -140,6 +140,19 @@ def test_regress_junit_onto_the_suite_is_refused(library, run, tmp_path):
     assert suite.read_bytes() == before
 
 
+@pytest.mark.parametrize("command", ["search", "library build", "convert"])
+def test_an_output_that_is_a_symlink_loop_is_refused_in_one_line(library, tmp_path, command):
+    msp = tmp_path / "q.msp"
+    msp.write_bytes(data_path(*SMALL_LIBRARY_SOURCE).read_bytes())
+    loop = tmp_path / "loop"
+    loop.symlink_to(tmp_path / "loop-back")
+    (tmp_path / "loop-back").symlink_to(loop)
+    extra = {"search": ["-l", str(library)], "library build": [], "convert": ["--to", "msp"]}[command]
+    result = CliRunner().invoke(cli, [*command.split(), str(msp), *extra, "-o", str(loop)])
+    assert "symbolic link loop" in refused(result)
+    assert loop.is_symlink() and (tmp_path / "loop-back").is_symlink()
+
+
 @pytest.mark.parametrize("where", ["the input folder", "around an input"])
 def test_batch_out_dir_onto_its_inputs_is_refused(library, tmp_path, where):
     inputs = run_folder(tmp_path / "in", seed=7)

@@ -178,6 +178,20 @@ def test_builds_through_a_symlink_and_the_real_path_exclude_each_other(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.h5"]
 
 
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links on this platform")
+def test_a_build_through_a_symlink_to_a_new_folder_makes_the_folder(tmp_path):
+    """``-o`` a link to ``new/lib.h5`` (no ``new/`` yet): written through like every other output,
+    not 'cannot write the library here (No such file or directory)' -- the lock's folder was the
+    link's, not the file's."""
+    link = tmp_path / "latest.h5"
+    link.symlink_to(Path("new", "lib.h5"))
+    source = data_path("formats", "matchms-tests", "MoNA-export-GC-MS-first10.msp")
+    result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(link)])
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and validate_library(tmp_path / "new" / "lib.h5").n_spectra == 10
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["lib.h5"]
+
 def _most_builds_at_once(paths: list[Path]) -> int:
     """Threads taking the build lock of ``paths`` 20 times each: the most inside it at once."""
     inside, most = [0], [0]

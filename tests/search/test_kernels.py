@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -193,3 +197,52 @@ def test_compiled_code_takes_numba_from_the_kernels_module():
     direct = [str(path.relative_to(root)) for path in root.rglob("*.py") if path.name != "kernels.py"
               and any(line.lstrip().startswith(("import numba", "from numba")) for line in path.read_text().splitlines())]
     assert direct == []
+
+
+_IMPORT_IN_THE_WINDOW = """
+import importlib.machinery, sys, threading
+seen = {}
+
+def other_thread():
+    try:
+        import scipy.linalg  # noqa: F401
+        seen["other"] = "ok"
+    except ImportError as exc:
+        seen["other"] = repr(exc)
+
+class WhileArrayMathsLoad:  # runs the other thread as numba.np.arraymath executes (not under the import lock)
+    def find_spec(self, name, path=None, target=None):
+        if name != "numba.np.arraymath" or "other" in seen:
+            return None
+        seen["other"] = "not run"
+        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        real = spec.loader
+
+        class Loader:
+            def create_module(self, spec):
+                return real.create_module(spec)
+
+            def exec_module(self, module):
+                thread = threading.Thread(target=other_thread)
+                thread.start()
+                thread.join(120)
+                real.exec_module(module)
+
+        spec.loader = Loader()
+        return spec
+
+sys.meta_path.insert(0, WhileArrayMathsLoad())
+import nps_id.search.kernels  # noqa: F401
+print(seen.get("other"))
+"""
+
+
+def test_another_thread_imports_scipy_linalg_while_the_kernels_load():
+    """The kernels load numba's array maths without scipy.linalg in their own thread only: a
+    thread of the same process importing scipy.linalg meanwhile (a web server, a Dask worker)
+    gets it, not ``ModuleNotFoundError`` (alone, the probe skips it: test_search_cli)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", _IMPORT_IN_THE_WINDOW], capture_output=True, text=True,
+                         env=env, timeout=300, check=True).stdout
+    assert out.strip() == "ok"
