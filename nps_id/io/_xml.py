@@ -6,7 +6,7 @@ Entry points: :func:`refuse_dtd` (parse a document's prolog and refuse any DTD) 
 No mass-spectrometry XML format uses a DTD, so a document with one is refused outright: that
 closes entity expansion ("billion laughs", and internal entities that libxml2 expands in
 attributes even with ``resolve_entities=False``) and external entities (XXE). The DTD is found by
-the parser itself (``docinfo`` at the root element), not by scanning text, so no comment,
+the parser itself (its ``doctype`` callback), not by scanning text, so no comment,
 processing instruction or encoding (UTF-16) hides it. Every later parse of a document that passed
 has no entity but the five predefined ones: pyteomics (mzXML) can build its own parser safely.
 """
