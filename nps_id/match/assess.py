@@ -26,7 +26,7 @@ import functools
 import hashlib
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -386,7 +386,7 @@ class LibraryFacts:
     def _rows_of_formula(self) -> dict[str, list[int]]:
         rows: dict[str, list[int]] = {}
         for r, formula in enumerate(self.reference.columns["formula"]):
-            rows.setdefault(str(formula), []).append(r)
+            rows.setdefault(str(formula), []).append(r)  # str(): the key formula() gives a row
         return rows
 
     def _ms2_pairs(self, row: int) -> dict[str, tuple[int, int]]:
@@ -603,7 +603,7 @@ def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: d
                                     scores.get(block)))
     if not notes:
         return check
-    return IsomerCheck(check.evaluated, check.not_excluded + tuple(notes), check.small)
+    return replace(check, not_excluded=check.not_excluded + tuple(notes))  # every other field kept
 
 
 def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None, kind: str,
