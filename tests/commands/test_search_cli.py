@@ -490,3 +490,39 @@ def test_top_help_names_the_hits_the_verdict_columns_read(monkeypatch):
         monkeypatch.setattr(assess, "EVIDENCE_HITS", hits)
         help_text = " ".join(CliRunner().invoke(cli, ["search", "--help"]).output.split())
         assert f"columns read at least {hits})" in help_text
+
+
+def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch):
+    """The MS/MS library pairs behind the isomer rule (an identity search of a hit compound's
+    records among its formula's others) are kept in the cache folder per library file: a second
+    search makes none and writes the same bytes, and every kept value equals the computation."""
+    from nps_id.library import build_library, open_verified
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.search.index import build_indexes
+    from nps_id.search.reference import Reference
+
+    source = data_path("massbank", "ms2-queries-identity.msp.gz")  # 60 of its compounds have pairs
+    library = tmp_path / "ms2.h5"
+    build_library([source], library, name="ms2", release="1", index_builder=build_indexes)
+    command = ["search", str(source), "-l", str(library), "--format", "jsonl"]
+    env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+    first = CliRunner().invoke(cli, command, env=env)
+    assert first.exit_code == 0, first.output
+    (pairs_file,) = (tmp_path / "cache").glob("ms2pairs-*.json")
+    kept = json.loads(pairs_file.read_text())
+    assert sum(bool(pairs) for pairs in kept.values()) >= 30
+    with open_verified(library) as lib:
+        facts = LibraryFacts(Reference.from_library(lib))
+        row_of = {f"ms2_pairs:{facts.block(r)} {facts.formula(r)}": r for r in range(len(facts.reference.columns["name"]))}
+        for key, pairs in kept.items():
+            assert {block: list(pair) for block, pair in facts._ms2_pairs(row_of[key]).items()} == pairs, key
+    with monkeypatch.context() as m:
+        m.setattr(LibraryFacts, "_ms2_pairs", lambda self, row: pytest.fail("library pairs made again"))
+        second = CliRunner().invoke(cli, command, env=env)
+    assert second.exit_code == 0, second.output
+    assert second.output == first.output
+    for damaged in ("{not json", '{"ms2_pairs:X C2H6O": {"Y": ["1", 2]}}', '{"ms2_pairs:X C2H6O": {"Y": 5}}'):
+        pairs_file.write_text(damaged)
+        third = CliRunner().invoke(cli, command, env=env)
+        assert third.exit_code == 0 and third.stdout == first.stdout
+        assert "MS/MS library pairs cache" in third.stderr and "damaged" in third.stderr
