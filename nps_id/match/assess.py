@@ -261,6 +261,10 @@ class _Ms2PairsCache(_RowFactsCache):
 
     label = "MS/MS library pairs cache"
 
+    def __init__(self, sha256: str, n_spectra: int) -> None:
+        super().__init__(sha256)
+        self._n_spectra = n_spectra
+
     def _file_name(self) -> str:
         search = sorted(Path(_module_file("nps_id.search")).parent.rglob("*.py"))
         files = [*search, *(_module_file(m) for m in ("nps_id.spectrum", "nps_id.peaks", "nps_id.tolerance"))]
@@ -272,7 +276,9 @@ class _Ms2PairsCache(_RowFactsCache):
             if not key.startswith("ms2_pairs:") or not isinstance(pairs, dict):
                 raise ValueError(f"{key!r} holds {pairs!r}")
             decoded[key] = {block: tuple(pair) for block, pair in pairs.items()}
-            if not all(len(pair) == 2 and all(type(v) is int for v in pair) for pair in decoded[key].values()):
+            # a row outside the library would stop the search (or, negative, name another row)
+            if not all(len(pair) == 2 and all(type(v) is int for v in pair) and 0 <= pair[0] < self._n_spectra
+                       and 0 < pair[1] <= 999 for pair in decoded[key].values()):
                 raise ValueError(f"{key!r} holds {pairs!r}")
         return decoded
 
@@ -291,8 +297,8 @@ class LibraryFacts:
         self._status = reference.columns.get("structure_status")
         self._cache: dict[tuple[str, int], Any] = {}
         # Row values of a library file outlive the process (in-memory spectra have no sha256).
-        self._saved = None if reference.sha256 is None else _RowFactsCache(reference.sha256)
-        self._saved_pairs = None if reference.sha256 is None else _Ms2PairsCache(reference.sha256)
+        self._saved, self._saved_pairs = (None, None) if reference.sha256 is None else (
+            _RowFactsCache(reference.sha256), _Ms2PairsCache(reference.sha256, reference.n_spectra))
         self.isomer_cache = IsomerCache()
 
     def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":

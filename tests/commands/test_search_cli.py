@@ -521,7 +521,9 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
         second = CliRunner().invoke(cli, command, env=env)
     assert second.exit_code == 0, second.output
     assert second.output == first.output
-    for damaged in ("{not json", '{"ms2_pairs:X C2H6O": {"Y": ["1", 2]}}', '{"ms2_pairs:X C2H6O": {"Y": 5}}'):
+    for damaged in ("{not json", '{"ms2_pairs:X C2H6O": {"Y": ["1", 2]}}', '{"ms2_pairs:X C2H6O": {"Y": 5}}',
+                    *(json.dumps({key: {block: [row, 500] for block in pairs} for key, pairs in kept.items()})
+                      for row in (-1, 10**6))):  # rows outside the library
         pairs_file.write_text(damaged)
         third = CliRunner().invoke(cli, command, env=env)
         assert third.exit_code == 0 and third.stdout == first.stdout
