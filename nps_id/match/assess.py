@@ -412,8 +412,9 @@ class LibraryFacts:
         """The other compounds of the row's formula (InChIKey first block -> a row of it and the best
         score, 0-999) whose MS/MS records match a record of the row's compound, best pair: the
         library's own evidence of which compounds its MS/MS cannot tell apart. Computed once per
-        compound (an identity search of its records among the formula's others), left-out
-        compounds included (:meth:`name_of_block` says which the library holds)."""
+        compound (an identity search of its records among the formula's others) and kept in the
+        cache folder for a library file (:class:`_Ms2PairsCache`), left-out compounds included
+        (:meth:`name_of_block` says which the library holds)."""
         key = ("ms2_pairs", self.block(row))
         if key not in self._cache:  # by compound, from the first row asked: a few have two formulas ("[C7H9N2O]+")
             self._cache[key] = self._cached("ms2_pairs", f"{key[1]} {self.formula(row)}", lambda _: self._ms2_pairs(row),
