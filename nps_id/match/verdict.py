@@ -11,9 +11,12 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
 2. ``tentative`` / "isomer not excluded" -- the scores pass, but an isomer whose spectrum is
    near-identical (:mod:`nps_id.match.isomer_rule`; in the library or not) is not excluded by the
    spectrum, and no retention index in the window excludes it; or the hit has no verified
-   structure to enumerate its isomers. The substance may be the hit, that isomer, or a new one.
+   structure to enumerate its isomers; or the gap or the isomer alert fails and every library
+   compound scoring within the gap is an isomer of the hit (its formula: ``close_isomers``,
+   named). The substance may be the hit, that isomer, or a new one.
    ``tentative`` / "isomer ambiguity" -- the gap, the isomer alert or the unique-retention-time
-   check fails: the compound is one of a few near-identical library spectra.
+   check fails otherwise (a compound of another formula within the gap, or the hit at other
+   retention times too): the compound is one of a few near-identical library spectra.
 3. ``tentative`` / "HRMS criteria not met" -- LC-HRMS: the spectrum passes but the precursor
    has no MS1 peak, its exact mass is outside the window, or too few reference fragments match.
    ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
@@ -264,6 +267,7 @@ class Evidence:
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
+    close_isomers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -384,6 +388,13 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
             ", or a retention index in the window," if evidence.kind == "ei" else "")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes them")
+    if failed_groups <= {"ambiguity", "isomer"} and evidence.close_isomers and not evidence.same_hit_elsewhere:
+        # every compound as close is an isomer of the hit: the evidence does not exclude them, and
+        # the substance may also be an isomer the library lacks (butyryl fentanyl left out:
+        # isobutyryl fentanyl's gap to its library isomers fails)
+        return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
+                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers, evidence.close_isomers)}; a reference "
+                       "standard run at the same RT excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
         # compounds this close are often isomers of one another, and the substance may be one the
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
@@ -499,20 +510,26 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 
 
-def isomer_phrase(check: "IsomerCheck | None") -> str:
-    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text."""
-    if check is None or not check.evaluated:
+def isomer_phrase(check: "IsomerCheck | None", close: tuple[str, ...] = ()) -> str:
+    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text;
+    ``close``: library isomers scoring within the gap (:attr:`Evidence.close_isomers`), named too."""
+    evaluated = check is not None and check.evaluated
+    if not evaluated and not close:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
-    named = [n.name for n in check.in_library if n.name]
-    parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"] if check.small else []
-    if check.pah:
+    named = [n.name for n in check.in_library if n.name] if evaluated else []
+    named += [name for name in close if name not in named]
+    parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"
+             ] if evaluated and check.small else []
+    if evaluated and check.pah:
         parts.append(f"a polycyclic aromatic hydrocarbon of {check.pah} fused rings, whose ring-fusion isomers EI "
                      "cannot tell apart")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
-    if check.absent:
+    if evaluated and check.absent:
         kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in check.absent})
         parts.append(f"{len(check.absent)} not in the library ({', '.join(kinds)})")
+    if check is not None and not evaluated:  # None: not checked (the search skips it once the gap fails)
+        parts.append("no verified structure to enumerate the others")
     return ("the substance is the hit or an isomer the spectrum cannot tell from it -- " + "; ".join(parts)
             + "; it may be a new substance")
 
