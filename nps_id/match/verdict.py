@@ -393,8 +393,9 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         # the substance may also be an isomer the library lacks (butyryl fentanyl left out:
         # isobutyryl fentanyl's gap to its library isomers fails)
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
-                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers, evidence.close_isomers)}; a reference "
-                       "standard run at the same RT excludes them")
+                       f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or an isomer the spectrum cannot tell "
+                       f"from it -- in the library, scoring within the gap: {', '.join(evidence.close_isomers[:3])}; "
+                       "it may be a new substance; a reference standard run at the same RT excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
         # compounds this close are often isomers of one another, and the substance may be one the
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
@@ -510,26 +511,20 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 
 
-def isomer_phrase(check: "IsomerCheck | None", close: tuple[str, ...] = ()) -> str:
-    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text;
-    ``close``: library isomers scoring within the gap (:attr:`Evidence.close_isomers`), named too."""
-    evaluated = check is not None and check.evaluated
-    if not evaluated and not close:
+def isomer_phrase(check: "IsomerCheck | None") -> str:
+    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text."""
+    if check is None or not check.evaluated:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
-    named = [n.name for n in check.in_library if n.name] if evaluated else []
-    named += [name for name in close if name not in named]
-    parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"
-             ] if evaluated and check.small else []
-    if evaluated and check.pah:
+    named = [n.name for n in check.in_library if n.name]
+    parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"] if check.small else []
+    if check.pah:
         parts.append(f"a polycyclic aromatic hydrocarbon of {check.pah} fused rings, whose ring-fusion isomers EI "
                      "cannot tell apart")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
-    if evaluated and check.absent:
+    if check.absent:
         kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in check.absent})
         parts.append(f"{len(check.absent)} not in the library ({', '.join(kinds)})")
-    if check is not None and not evaluated:  # None: not checked (the search skips it once the gap fails)
-        parts.append("no verified structure to enumerate the others")
     return ("the substance is the hit or an isomer the spectrum cannot tell from it -- " + "; ".join(parts)
             + "; it may be a new substance")
 

@@ -291,7 +291,7 @@ def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
     found, hit = _massbank_ms2_search("Elaidic acid", "C18H34O2")
     assert hit == "Trans-Vaccenic acid"
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
-    assert "in the library: Oleic acid" in found.verdict.rule  # the record at 928 (gap 71), as MassBank names it
+    assert "in the library, scoring within the gap: Oleic acid" in found.verdict.rule  # the record at 928 (gap 71), as MassBank names it
     assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
     before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2",
                                      VerdictThresholds(min_gap_ms2=30, isomer_ms2_pair_score=1000))
@@ -423,6 +423,6 @@ def test_mephedrone_left_out_is_an_isomer_not_excluded_naming_the_close_one(swgd
     found, hit = _verdict_without(swgdrug, "Mephedrone")
     assert hit == "3-Methylmethcathinone"
     assert found.verdict.rule.startswith("isomer not excluded")
-    assert "in the library: 2-Methylmethcathinone" in found.verdict.rule
+    assert "scoring within the gap: 2-Methylmethcathinone" in found.verdict.rule
     assert "it may be a new substance" in found.verdict.rule
     assert not found.new_substance and found.suspected_group == "Synthetic cathinones"
