@@ -596,6 +596,8 @@ def assess(
                                      acquired_max))
         lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
                                                      thresholds.molecular_ion_level, own=ion))
+    min_gap = thresholds.min_gap if kind == "ei" else thresholds.min_gap_ms2
+    close = close_isomers(hits, facts, min_gap) if identity and (isomer_alert or (gap is not None and gap < min_gap)) else ()
     precursor_ion = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
@@ -604,7 +606,7 @@ def assess(
     if identity:
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
-                         precursor_ion=precursor_ion, **evidence)
+                         precursor_ion=precursor_ion, close_isomers=close, **evidence)
         if fields_only:
             verdict, isomers = decide_level(found, isomer_check, thresholds)
         else:
@@ -625,6 +627,27 @@ def assess(
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
     return Assessment(verdict, unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group, estimated,
                       isomers, closest)
+
+
+def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int) -> tuple[str, ...]:
+    """Names of the other library compounds scoring within ``min_gap`` of the top hit, when every
+    one of them has the hit's formula (its isomers, which the gap cannot exclude); () when one has
+    another formula or none, or when ``hits`` end within the gap (a closer compound may be unlisted)."""
+    top = hits[0]
+    codes = facts.reference.compound()
+    formula = facts.formula(top.row)
+    names: list[str] = []
+    for hit in hits[1:]:
+        if top.score - hit.score >= min_gap:
+            return tuple(names)
+        if codes[hit.row] == codes[top.row]:
+            continue
+        if not formula or facts.formula(hit.row) != formula:
+            return ()
+        name = facts.name(hit.row)
+        if name not in names:
+            names.append(name)
+    return ()
 
 
 def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: dict[str, int],

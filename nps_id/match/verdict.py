@@ -11,9 +11,12 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
 2. ``tentative`` / "isomer not excluded" -- the scores pass, but an isomer whose spectrum is
    near-identical (:mod:`nps_id.match.isomer_rule`; in the library or not) is not excluded by the
    spectrum, and no retention index in the window excludes it; or the hit has no verified
-   structure to enumerate its isomers. The substance may be the hit, that isomer, or a new one.
+   structure to enumerate its isomers; or the gap or the isomer alert fails and every library
+   compound scoring within the gap is an isomer of the hit (its formula: ``close_isomers``,
+   named). The substance may be the hit, that isomer, or a new one.
    ``tentative`` / "isomer ambiguity" -- the gap, the isomer alert or the unique-retention-time
-   check fails: the compound is one of a few near-identical library spectra.
+   check fails otherwise (a compound of another formula within the gap, or the hit at other
+   retention times too): the compound is one of a few near-identical library spectra.
 3. ``tentative`` / "HRMS criteria not met" -- LC-HRMS: the spectrum passes but the precursor
    has no MS1 peak, its exact mass is outside the window, or too few reference fragments match.
    ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
@@ -264,6 +267,7 @@ class Evidence:
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
+    close_isomers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -384,6 +388,14 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
             ", or a retention index in the window," if evidence.kind == "ei" else "")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes them")
+    if failed_groups <= {"ambiguity", "isomer"} and evidence.close_isomers and not evidence.same_hit_elsewhere:
+        # every compound as close is an isomer of the hit: the evidence does not exclude them, and
+        # the substance may also be an isomer the library lacks (butyryl fentanyl left out:
+        # isobutyryl fentanyl's gap to its library isomers fails)
+        return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
+                       f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or an isomer the spectrum cannot tell "
+                       f"from it -- in the library, scoring within the gap: {', '.join(evidence.close_isomers[:3])}; "
+                       "it may be a new substance; a reference standard run at the same RT excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
         # compounds this close are often isomers of one another, and the substance may be one the
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the

@@ -284,12 +284,14 @@ def _massbank_ms2_search(query_name, formula, thresholds=None):
 def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
     # elaidic acid (C18:1 9-trans) from one laboratory matches a trans-vaccenic acid record
     # (C18:1 11-trans: no isomer move) at 999 and its own compound's records at 928: one
-    # compound's MS/MS varies between laboratories by more than the EI gap of 30
-    from nps_id.match.verdict import VerdictThresholds
+    # compound's MS/MS varies between laboratories by more than the EI gap of 30; the compound
+    # within the gap is an isomer of the hit, named as one the evidence does not exclude
+    from nps_id.match.verdict import RuleId, VerdictThresholds
 
     found, hit = _massbank_ms2_search("Elaidic acid", "C18H34O2")
     assert hit == "Trans-Vaccenic acid"
-    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer ambiguity")
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
+    assert "in the library, scoring within the gap: Oleic acid" in found.verdict.rule  # the record at 928 (gap 71), as MassBank names it
     assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
     before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2",
                                      VerdictThresholds(min_gap_ms2=30, isomer_ms2_pair_score=1000))
@@ -406,10 +408,21 @@ def test_an_identified_compounds_mass_is_the_estimated_mass(swgdrug):
     assert found.estimated_mass == 288
 
 
-def test_mephedrone_left_out_says_it_may_be_a_new_substance(swgdrug):
-    # 3-MMC and 2-MMC score too close to single one out ("isomer ambiguity"); the substance is
-    # neither (mephedrone, 4-MMC, is left out), and the rule a user reads says it may be new
+def test_a_compound_of_another_formula_within_the_gap_keeps_the_isomer_ambiguity(swgdrug):
+    # butethal left out: butabarbital (its isomer) scores best, barbital (C8H12N2O3, another
+    # formula) within the gap -- not only isomers are as close, so the rule is no isomer rule
+    found, hit = _verdict_without(swgdrug, "Butethal")
+    assert hit == "Butabarbital"
+    assert found.verdict.rule.startswith("isomer ambiguity") and found.verdict.verdict == "tentative"
+
+
+def test_mephedrone_left_out_is_an_isomer_not_excluded_naming_the_close_one(swgdrug):
+    # 3-MMC and 2-MMC score too close to single one out; 2-MMC is an isomer of the hit, so the
+    # rule is "isomer not excluded" naming it (issue 18: the held-back check reads that rule);
+    # the substance is neither (mephedrone, 4-MMC, is left out), and the rule says it may be new
     found, hit = _verdict_without(swgdrug, "Mephedrone")
     assert hit == "3-Methylmethcathinone"
-    assert found.verdict.rule.startswith("isomer ambiguity")
-    assert found.verdict.rule.endswith("it may be a new substance")
+    assert found.verdict.rule.startswith("isomer not excluded")
+    assert "scoring within the gap: 2-Methylmethcathinone" in found.verdict.rule
+    assert "it may be a new substance" in found.verdict.rule
+    assert not found.new_substance and found.suspected_group == "Synthetic cathinones"

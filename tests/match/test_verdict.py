@@ -37,6 +37,22 @@ def test_one_failed_criterion_gives_tentative(change, rule):
     assert len(v.criteria_failed) >= 1
 
 
+@pytest.mark.parametrize("change", [{"gap": 12}, {"isomer_alert": True}])
+def test_a_library_isomer_within_the_gap_is_an_isomer_not_excluded_named(change):
+    # the compounds the gap cannot exclude are all isomers of the hit: the issue's "isomer not
+    # excluded", naming them, and saying the substance may be a new one
+    v = decide(Evidence(**{**GOOD, **change, "close_isomers": ("Isobutyryl fentanyl",)}))
+    assert v.verdict == "tentative" and v.rule_id == "isomer_not_excluded"
+    assert "scoring within the gap: Isobutyryl fentanyl" in v.rule and "it may be a new substance" in v.rule
+    assert "a reference standard run at the same RT excludes them" in v.rule
+    assert v.criteria_failed  # the gap or alert stays a failed criterion
+
+
+def test_a_close_isomer_does_not_hide_the_hit_at_other_retention_times():
+    v = decide(Evidence(**{**GOOD, "gap": 12, "same_hit_elsewhere": 2, "close_isomers": ("Isobutyryl fentanyl",)}))
+    assert v.rule.startswith("isomer ambiguity")
+
+
 def test_ri_within_window_is_a_met_criterion():
     v = decide(Evidence(**{**GOOD, "delta_ri": -12.0}))
     assert v.verdict == "identified"
