@@ -243,13 +243,23 @@ _TO_MATCHMS = {
 _FROM_MATCHMS = {v: k for k, v in _TO_MATCHMS.items()}
 
 
+def _import_matchms():
+    """``import matchms`` without the warning its import of psims' mzMLb writer prints ("hdf5plugin
+    is missing! Only the slower GZIP compression ..."): noise about a format nps-id never writes."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="hdf5plugin is missing", category=UserWarning)
+        import matchms
+    return matchms
+
+
 def to_matchms(spectrum: Spectrum) -> "matchms.Spectrum":
     """Convert to ``matchms.Spectrum`` (metadata harmonisation off, so values pass unchanged).
 
     ``exact_mass`` travels as matchms' ``parent_mass``; synonyms as a list.
     """
-    import matchms
-
+    matchms = _import_matchms()
     meta: dict[str, Any] = {}
     for key, value in spectrum.metadata.items():
         if key == "synonyms":
