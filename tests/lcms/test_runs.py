@@ -213,3 +213,22 @@ def test_a_gap_is_measured_only_against_a_compound_that_matched(pestmix):
         assert f["gap"] != f["score"], f["name"]  # never a gap to a compound that matched nothing
         unscored = f"gap to next different compound >= {VerdictThresholds().min_gap_ms2} (no other compound scored)"
         assert (f["gap"] is None) == (unscored in f["criteria_not_evaluated"]), f["name"]
+
+
+def test_the_terminal_table_marks_a_cut_name_with_an_ellipsis(metabolites):
+    # "Butyryl carnitine (isomer of 9" read as a whole name: a name or runner-up cut to its column
+    # ends in an ellipsis, in the LC table as in the GC one (one table)
+    from nps_id.commands.match import format_table
+
+    rows = format_table(metabolites).splitlines()[2:-1]
+    names = [f["name"] for f in metabolites["findings"]]
+    runners = [f["runner_up"]["name"] for f in metabolites["findings"] if f["runner_up"]]
+    assert max(map(len, names)) > 30 and max(map(len, runners)) > 28  # the run has such names
+    for finding, row in zip(metabolites["findings"], rows):
+        name = finding["name"] if finding["match_mode"] == "identity" else f"analogue of {finding['name']}"
+        shown = name if len(name) <= 30 else name[:29] + "\u2026"
+        assert f" {shown} " in row or finding.get("new_substance"), row
+        runner = finding["runner_up"]
+        if runner:
+            shown = runner["name"] if len(runner["name"]) <= 28 else runner["name"][:27] + "\u2026"
+            assert f"  {shown} ({runner['score']})" in row, row
