@@ -197,9 +197,10 @@ def format_table(results: dict) -> str:
     from nps_id.report.present import clipped, counted
 
     run, lib = results["run"], results["library"]
-    rt = run["rt_range_min"] or [0, 0]
+    rt = run["rt_range_min"]
+    times = f"{rt[0]:.2f}-{rt[1]:.2f} min" if rt else "no retention times"
     lines = [
-        f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {rt[0]:.2f}-{rt[1]:.2f} min, "
+        f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {times}, "
         f"{counted(len(results['components']), 'component')}; library {lib['name']} {lib['release']}",
     ]
     blank = results.get("blank")
@@ -237,7 +238,7 @@ def format_table(results: dict) -> str:
         if f.get("role") == "internal_standard":
             name += " (IS)"
         lines.append(
-            f"  {f['rt_min']:>7.3f} {ri:>6}  {f['verdict']:<12} {clipped(name, 30):<30} {_num(f['score']):>5} {_num(f['mf']):>4} "
+            f"  {'-' if f['rt_min'] is None else format(f['rt_min'], '.3f'):>7} {ri:>6}  {f['verdict']:<12} {clipped(name, 30):<30} {_num(f['score']):>5} {_num(f['mf']):>4} "
             f"{_num(f['rmf']):>4} {_num(f['gap']):>4}  {runner_text}{flag}"
         )
     counts = ", ".join(f"{n} {level}" for level, n in results["summary"].items())

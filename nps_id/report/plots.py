@@ -281,7 +281,8 @@ def draw_xic(target, finding: Mapping[str, Any]) -> None:
         ax.plot(xic["rt_min"], xic["intensity"], color="#2166ac", linewidth=0.9, marker=".", markersize=3)
         if feature:
             ax.axvspan(feature["left_rt_seconds"] / 60, feature["right_rt_seconds"] / 60, color="#2166ac", alpha=0.12)
-        ax.axvline(finding["rt_min"], color="#b35806", linewidth=0.7, linestyle="--")
+        if finding["rt_min"] is not None:  # an LC scan without a retention time: no line at "0"
+            ax.axvline(finding["rt_min"], color="#b35806", linewidth=0.7, linestyle="--")
         mz, ppm = shown_precursor_mz(lc), xic.get("tolerance_ppm")
         width = f" \u00b1 {ppm:g} ppm" if ppm else ""
         ax.set_title(f"XIC m/z {mz}{width} (MS1 scans); shaded: the peak; dashed: the MS/MS spectrum", fontsize=7)

@@ -232,3 +232,50 @@ def test_the_terminal_table_marks_a_cut_name_with_an_ellipsis(metabolites):
         if runner:
             shown = runner["name"] if len(runner["name"]) <= 28 else runner["name"][:27] + "\u2026"
             assert f"  {shown} ({runner['score']})" in row, row
+
+
+@pytest.fixture(scope="module")
+def pestmix_without_rt(tmp_path_factory):
+    """The pesticide slice with every scan's retention time (MS:1000016) blanked out, byte offsets kept."""
+    import re
+
+    raw = data_path(*PESTMIX).read_bytes()
+    path = tmp_path_factory.mktemp("no-rt") / "pestmix-no-rt.mzML"
+    path.write_bytes(re.sub(rb"<cvParam[^>]*MS:1000016[^>]*/>", lambda m: b" " * len(m.group(0)), raw))
+    return path
+
+
+def test_a_run_without_retention_times_reports_them_unknown_never_0(library, pestmix_without_rt, tmp_path):
+    # findings read "0.00 min" and replicate scans of one precursor merged because all were "0"
+    from nps_id.commands.match import format_table
+    from nps_id.report.jsondoc import validate_results
+
+    results = match_run(pestmix_without_rt, library)
+    validate_results(results, "results")
+    assert results["findings"] and results["run"]["rt_range_min"] is None
+    assert {f["rt_min"] for f in results["findings"]} == {None}
+    assert {c["rt_min"] for c in results["components"]} == {None}
+    assert {c["n_scans"] for c in results["components"]} == {1}  # nothing merged on a time never measured
+    assert len(results["components"]) == 213
+    # one finding per compound all the same (replicates are not "other elutions")
+    names = [f["name"] for f in results["findings"] if f["match_mode"] == "identity"]
+    assert len(names) == len(set(names)) and "Myclobutanil" in names
+    assert not any(f["other_elutions"] for f in results["findings"])
+    table = format_table(results)
+    assert "0.000" not in table and "0.00-0.00" not in table
+    rows = table.splitlines()[2:-1]
+    assert rows and all(row.split()[0] == "-" for row in rows)
+    # the reports render the unknown time as a dash (they failed on it: float(None), an XIC line at None)
+    import json
+
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    source = tmp_path / "no-rt.match.json"
+    source.write_text(json.dumps(results))
+    for fmt in ("html", "pdf", "csv"):
+        done = CliRunner().invoke(cli, ["report", str(source), "-f", fmt, "-o", str(tmp_path / f"r.{fmt}")])
+        assert done.exit_code == 0, done.output
+    html = (tmp_path / "r.html").read_text()
+    assert "at \u2014 min:" in html and " at 0.000 min" not in html
