@@ -75,6 +75,15 @@ def test_a_precursor_mz_no_instrument_measures_is_refused(precursor) -> None:
         Spectrum([50.0], [1.0], {"precursor_mz": precursor})
 
 
+@pytest.mark.parametrize("seconds", [-0.001, -60, INF, -INF, 1.5e9])
+def test_a_retention_time_before_the_injection_or_beyond_any_run_is_refused(seconds) -> None:
+    # every reader builds its scans here: one check, one message (file and scan added by the reader)
+    with pytest.raises(ValueError, match=r"retention time must be 0 to 1e\+09 s \(found"):
+        Spectrum([50.0], [1.0], {"retention_time": seconds})
+    assert Spectrum([50.0], [1.0], {"retention_time": 0.0}).retention_time == 0.0
+    assert Spectrum([50.0], [1.0], {"retention_time": NAN}).retention_time is None  # unknown, as a library stores it
+
+
 def test_to_matchms_prints_no_library_warning():
     # matchms imports psims' mzMLb writer, which warned "hdf5plugin is missing! Only the slower
     # GZIP compression ..." on stderr: noise about a format nps-id never writes. A fresh process,
