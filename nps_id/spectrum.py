@@ -24,8 +24,9 @@ MZ_DTYPE = np.float64
 INTENSITY_DTYPE = np.float32
 #: Largest m/z a peak may have (instruments end near 10**5; a larger value is a damaged file).
 MAX_MZ = 1e6
-#: Largest retention time, in seconds either side of 0, a spectrum may have (31 years: no run lasts
-#: so long, even a run in milliseconds read as seconds; 1e300 made a 300-digit run summary).
+#: Largest retention time, in seconds, a spectrum may have (31 years: no run lasts so long, even a
+#: run in milliseconds read as seconds; 1e300 made a 300-digit run summary). Below 0 (a scan before
+#: the injection) and infinite times are refused too; NaN is unknown (a library's empty cell).
 MAX_RT_SECONDS = 1e9
 
 #: Normalised metadata keys. Readers map every dialect onto these; anything else a file carries
@@ -78,6 +79,10 @@ def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
             value = int(value)
         elif key in _FLOAT_KEYS:
             value = float(value)
+            if key == "retention_time" and not 0 <= value <= MAX_RT_SECONDS and not math.isnan(value):
+                # every reader builds its scans here, so this is the one check of their times
+                raise ValueError(f"retention time must be 0 to {MAX_RT_SECONDS:g} s (found {value:g} s): "
+                                 "no scan precedes the injection or lasts so long")
             if not math.isfinite(value):
                 continue
             if key == "precursor_mz" and value <= 0:  # MoNA's "PrecursorMZ: 0", PEPMASS=-1: not known
@@ -85,9 +90,6 @@ def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
             if key == "precursor_mz" and value > MAX_MZ:  # near 1e308 its window overflowed: wrong hits
                 raise ValueError(f"precursor m/z must be at most {MAX_MZ:g} (found {value:g}): no mass "
                                  "spectrometer selects such ions")
-            if key == "retention_time" and abs(value) > MAX_RT_SECONDS:
-                raise ValueError(f"retention time must be within {MAX_RT_SECONDS:g} s of 0 (found {value:g} s): "
-                                 "no run lasts so long")
         elif key == "synonyms":
             value = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
         out[key] = value
@@ -123,8 +125,8 @@ class Spectrum:
     ------
     ValueError
         If the arrays differ in length, are not one-dimensional, or hold non-finite,
-        non-positive m/z, m/z above :data:`MAX_MZ` or negative intensities, or a precursor m/z
-        above :data:`MAX_MZ`.
+        non-positive m/z, m/z above :data:`MAX_MZ` or negative intensities, a precursor m/z
+        above :data:`MAX_MZ`, or a retention time below 0, infinite or above :data:`MAX_RT_SECONDS`.
 
     Examples
     --------
@@ -243,13 +245,23 @@ _TO_MATCHMS = {
 _FROM_MATCHMS = {v: k for k, v in _TO_MATCHMS.items()}
 
 
+def _import_matchms():
+    """``import matchms`` without the warning its import of psims' mzMLb writer prints ("hdf5plugin
+    is missing! Only the slower GZIP compression ..."): noise about a format nps-id never writes."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="hdf5plugin is missing", category=UserWarning)
+        import matchms
+    return matchms
+
+
 def to_matchms(spectrum: Spectrum) -> "matchms.Spectrum":
     """Convert to ``matchms.Spectrum`` (metadata harmonisation off, so values pass unchanged).
 
     ``exact_mass`` travels as matchms' ``parent_mass``; synonyms as a list.
     """
-    import matchms
-
+    matchms = _import_matchms()
     meta: dict[str, Any] = {}
     for key, value in spectrum.metadata.items():
         if key == "synonyms":

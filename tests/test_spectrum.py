@@ -73,3 +73,27 @@ def test_a_precursor_mz_no_instrument_measures_is_refused(precursor) -> None:
     # 1e308 overflowed the precursor window to infinity, and the query hit an unrelated compound
     with pytest.raises(ValueError, match=r"precursor m/z must be at most 1e\+06"):
         Spectrum([50.0], [1.0], {"precursor_mz": precursor})
+
+
+@pytest.mark.parametrize("seconds", [-0.001, -60, INF, -INF, 1.5e9])
+def test_a_retention_time_before_the_injection_or_beyond_any_run_is_refused(seconds) -> None:
+    # every reader builds its scans here: one check, one message (file and scan added by the reader)
+    with pytest.raises(ValueError, match=r"retention time must be 0 to 1e\+09 s \(found"):
+        Spectrum([50.0], [1.0], {"retention_time": seconds})
+    assert Spectrum([50.0], [1.0], {"retention_time": 0.0}).retention_time == 0.0
+    assert Spectrum([50.0], [1.0], {"retention_time": NAN}).retention_time is None  # unknown, as a library stores it
+
+
+def test_to_matchms_prints_no_library_warning():
+    # matchms imports psims' mzMLb writer, which warned "hdf5plugin is missing! Only the slower
+    # GZIP compression ..." on stderr: noise about a format nps-id never writes. A fresh process,
+    # as a user's first conversion is.
+    import subprocess
+    import sys
+
+    code = ("from nps_id.spectrum import Spectrum, to_matchms, from_matchms\n"
+            "s = from_matchms(to_matchms(Spectrum([50.0, 91.0], [1.0, 2.0], {'name': 'x'})))\n"
+            "print(s.name, len(s))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout == "x 2\n"
+    assert done.stderr == ""

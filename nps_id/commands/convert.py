@@ -64,8 +64,10 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
     if skipped:
         click.echo("skipped: " + "; ".join(f"{n} {reason}" for reason, n in skipped.items()))
     if lenient:
-        quarantine = write_quarantine(report.quarantine, output)
-        click.echo(f"{len(report.quarantine)} malformed records skipped; listed in {quarantine}")
+        quarantine = write_quarantine(report.quarantine, output)  # header only when none: no stale list
+        if report.quarantine:
+            n = len(report.quarantine)
+            click.echo(f"{n} malformed record{'s' if n != 1 else ''} skipped; listed in {quarantine}")
 
 
 def _only_level(spectra, ms_level: int, report):

@@ -194,12 +194,13 @@ def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
     from nps_id.match.verdict import ISOMER_NOT_EXCLUDED, RuleId
     from nps_id.report.findings import NEW_SUBSTANCE
-    from nps_id.report.present import counted
+    from nps_id.report.present import clipped, counted
 
     run, lib = results["run"], results["library"]
-    rt = run["rt_range_min"] or [0, 0]
+    rt = run["rt_range_min"]
+    times = f"{rt[0]:.2f}-{rt[1]:.2f} min" if rt else "no retention times"
     lines = [
-        f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {rt[0]:.2f}-{rt[1]:.2f} min, "
+        f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {times}, "
         f"{counted(len(results['components']), 'component')}; library {lib['name']} {lib['release']}",
     ]
     blank = results.get("blank")
@@ -224,7 +225,7 @@ def format_table(results: dict) -> str:
                  f"{'gap':>4}  runner-up (score)")
     for f in findings:
         runner = f["runner_up"]
-        runner_text = f"{runner['name'][:28]} ({runner['score']})" if runner else "-"
+        runner_text = f"{clipped(runner['name'], 28)} ({runner['score']})" if runner else "-"
         ri = f"{f['ri']:.0f}" if f.get("ri") is not None else "-"
         # what the verdict column alone hides: why a good hit is held back, or that it names no compound
         flag = (" [isomer alert]" if f["isomer_alert"] else "") + (
@@ -237,7 +238,7 @@ def format_table(results: dict) -> str:
         if f.get("role") == "internal_standard":
             name += " (IS)"
         lines.append(
-            f"  {f['rt_min']:>7.3f} {ri:>6}  {f['verdict']:<12} {name[:30]:<30} {_num(f['score']):>5} {_num(f['mf']):>4} "
+            f"  {'-' if f['rt_min'] is None else format(f['rt_min'], '.3f'):>7} {ri:>6}  {f['verdict']:<12} {clipped(name, 30):<30} {_num(f['score']):>5} {_num(f['mf']):>4} "
             f"{_num(f['rmf']):>4} {_num(f['gap']):>4}  {runner_text}{flag}"
         )
     counts = ", ".join(f"{n} {level}" for level, n in results["summary"].items())

@@ -3,7 +3,9 @@
 A data-dependent run fragments the same precursor several times while it elutes; those replicate
 scans describe one compound and are searched as one spectrum. Grouping is two greedy splits
 (sort by precursor m/z and cut where the gap exceeds the precursor tolerance; within a
-precursor, sort by retention time and cut where the gap exceeds ``rt_tolerance_seconds``).
+precursor, sort by retention time and cut where the gap exceeds ``rt_tolerance_seconds``). A scan
+without a retention time is a group of its own, its time unknown (None): no time tells whether two
+such scans saw one elution.
 
 Entry points
 ------------
@@ -30,8 +32,8 @@ class MS2Group:
     ----------
     precursor_mz : float
         Median precursor m/z of the scans.
-    rt_seconds : float
-        Median retention time, seconds.
+    rt_seconds : float or None
+        Median retention time, seconds; None when the scan carries none.
     scan_indices : tuple of int
         ``scan_index`` of every merged scan (file order).
     spectrum : Spectrum
@@ -39,13 +41,18 @@ class MS2Group:
     """
 
     precursor_mz: float
-    rt_seconds: float
+    rt_seconds: float | None
     scan_indices: tuple[int, ...]
     spectrum: Spectrum
 
     @property
-    def rt_minutes(self) -> float:
-        return self.rt_seconds / 60.0
+    def rt_minutes(self) -> float | None:
+        return None if self.rt_seconds is None else self.rt_seconds / 60.0
+
+    @property
+    def rt_min(self) -> float | None:
+        """Minutes as the results show them (4 decimals); None when unknown."""
+        return None if self.rt_seconds is None else round(self.rt_seconds / 60.0, 4)
 
 
 def group_ms2(
@@ -61,7 +68,7 @@ def group_ms2(
     ----------
     spectra
         MS2 scans with ``precursor_mz`` (scans without one are ignored) and, ideally,
-        ``retention_time`` (seconds).
+        ``retention_time`` (seconds; a scan without one is a group of its own).
     precursor_tolerance
         Scans whose precursors differ by more than this start a new group.
     rt_tolerance_seconds
@@ -72,28 +79,32 @@ def group_ms2(
     Returns
     -------
     list of MS2Group
-        Ordered by retention time, then precursor m/z.
+        Ordered by retention time, then precursor m/z; unknown times last, in file order.
     """
     usable = [s for s in spectra if s.precursor_mz is not None and len(s)]
     if not usable:
         return []
     precursors = np.array([s.precursor_mz for s in usable])
-    rts = np.array([s.retention_time if s.retention_time is not None else 0.0 for s in usable])
-    order = np.argsort(precursors, kind="stable")
+    rts = np.array([np.nan if s.retention_time is None else s.retention_time for s in usable])
+    timed = np.flatnonzero(~np.isnan(rts))
+    order = timed[np.argsort(precursors[timed], kind="stable")]
+    blocks = [members for block in _split(order, precursors, lambda a, b: b - a > precursor_tolerance.window_da(a))
+              for members in _split(block[np.argsort(rts[block], kind="stable")], rts,
+                                    lambda a, b: b - a > rt_tolerance_seconds) if members.size]
+    blocks += [np.array([i]) for i in np.flatnonzero(np.isnan(rts))]
     groups: list[MS2Group] = []
-    for block in _split(order, precursors, lambda a, b: b - a > precursor_tolerance.window_da(a)):
-        by_rt = block[np.argsort(rts[block], kind="stable")]
-        for members in _split(by_rt, rts, lambda a, b: b - a > rt_tolerance_seconds):
-            members = np.sort(members)
-            scans = [usable[i] for i in members]
-            precursor = float(np.median(precursors[members]))
-            rt = float(np.median(rts[members]))
-            merged = consensus_spectrum(scans, fragment_tolerance, min_fraction)
-            meta = {k: v for k, v in scans[0].metadata.items() if k in ("ion_mode", "precursor_charge", "collision_energy")}
-            spectrum = merged.replace(precursor_mz=precursor, retention_time=rt, ms_level=2, **meta)
-            indices = tuple(int(s.get("scan_index", i)) for s, i in zip(scans, members))
-            groups.append(MS2Group(precursor, rt, indices, spectrum))
-    groups.sort(key=lambda g: (g.rt_seconds, g.precursor_mz))
+    for members in blocks:
+        members = np.sort(members)
+        scans = [usable[i] for i in members]
+        precursor = float(np.median(precursors[members]))
+        rt = None if np.isnan(rts[members[0]]) else float(np.median(rts[members]))
+        merged = consensus_spectrum(scans, fragment_tolerance, min_fraction)
+        meta = {k: v for k, v in scans[0].metadata.items() if k in ("ion_mode", "precursor_charge", "collision_energy")}
+        spectrum = merged.replace(precursor_mz=precursor, retention_time=rt, ms_level=2, **meta)
+        indices = tuple(int(s.get("scan_index", i)) for s, i in zip(scans, members))
+        groups.append(MS2Group(precursor, rt, indices, spectrum))
+    groups.sort(key=lambda g: (g.rt_seconds is None, g.scan_indices[0] if g.rt_seconds is None else g.rt_seconds,
+                               g.precursor_mz))
     return groups
 
 

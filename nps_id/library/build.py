@@ -12,8 +12,8 @@ Steps of a build (matched by ``# Step n`` comments in :func:`build_library`):
 1. Expand folders into readable files (``nps_id.io.detect_format``); note the others.
 2. With ``append``, load the existing library's spectra and provenance.
 3. Hash each source (:func:`nps_id._hashing.sha256_path`), read it, apply QA (at least 2 peaks,
-   some intensity > 0; the reader itself rejects m/z <= 0 and non-finite values), fill missing
-   InChIKeys from SMILES/InChI.
+   some intensity > 0; the reader itself rejects m/z <= 0 and non-finite values), treat a formula
+   that is no formula ("C12H??") as absent (a note), fill missing InChIKeys from SMILES/InChI.
 4. Structures: verify the records' own, add verified ones from other libraries, tables and
    names (:func:`nps_id.library.structures.resolve_structures`).
 5. Find duplicates (same InChIKey; same name + formula with unit-binned cosine > 0.99).
@@ -50,6 +50,7 @@ from nps_id.library.structures import (
     Chemistry,
     StructureStep,
     coverage,
+    parse_formula,
     resolve_structures,
 )
 from nps_id.library.writer import utc_now
@@ -257,6 +258,24 @@ def _read_source(
     for entry in report.quarantine:
         summary.rejected[_reader_reason(str(entry["error"]))] += 1
     return kept
+
+
+def _without_bad_formulas(spectra: list[Spectrum], path: Path) -> tuple[list[Spectrum], str | None]:
+    """``spectra`` with every formula that is no molecular formula (:func:`parse_formula`:
+    "C12H??", a typo) dropped, and a note counting them with the first (file, record, name, text);
+    None when all read. Stored, such a text gave no mass to check and no isomers, silently."""
+    bad = [i for i, s in enumerate(spectra) if s.get("formula") and parse_formula(str(s.get("formula"))) is None]
+    if not bad:
+        return spectra, None
+    first = spectra[bad[0]]
+    record = f"record {first.get('scan_index', bad[0]) + 1}" + (f" ({shorten(first.name)})" if first.name else "")
+    whose = "1 record's formula is" if len(bad) == 1 else f"{len(bad)} records' formulas are"
+    note = (f"{whose} no molecular formula (first: {path.name} {record}: "
+            f"{shorten(str(first.get('formula')))!r}): treated as absent")
+    spectra = list(spectra)
+    for i in bad:
+        spectra[i] = spectra[i].replace(formula=None)
+    return spectra, note
 
 
 # -- Step 4: duplicates ------------------------------------------------------------------------
@@ -507,6 +526,8 @@ def _build_locked(
         known.add(source.sha256)
         source.url = (source_urls or {}).get(str(path), "")
         kept = _read_source(source, lenient, chemistry, select, defaults)
+        kept, note = _without_bad_formulas(kept, path)
+        summary.notes += [note] if note else []
         spectra += kept
         origin += [path.name] * len(kept)
         summary.sources.append(source)

@@ -91,8 +91,8 @@ def shows_peaks(run) -> bool:
 
 
 def find_feature(run, group: MS2Group) -> Feature | None:
-    """The group's MS1 peak, or None (no survey scans, or no peak at its RT)."""
-    if run is None or run.centroids is None:
+    """The group's MS1 peak, or None (no survey scans, no peak at its RT, or its RT unknown)."""
+    if run is None or run.centroids is None or group.rt_seconds is None:
         return None
     return ms1_feature(run.centroids, run.rt_seconds, group.precursor_mz, group.rt_seconds, XIC_PPM)
 
@@ -136,8 +136,11 @@ def matched_fragments(mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: np.ndar
 def same_elution(a: tuple[MS2Group, Feature | None], b: tuple[MS2Group, Feature | None],
                  rt_tolerance_seconds: float) -> bool:
     """One elution: MS1 peaks that overlap or touch (one MS1 scan apart at most); without an MS1
-    peak on either side, MS2 triggers within ``rt_tolerance_seconds``."""
+    peak on either side, MS2 triggers within ``rt_tolerance_seconds``, or a trigger whose time is
+    unknown (no time sets it apart: one compound's scans are reported once)."""
     (ga, fa), (gb, fb) = a, b
+    if ga.rt_seconds is None or gb.rt_seconds is None:
+        return True
     if fa is not None and fb is not None:
         if fa.overlaps(fb):
             return True
@@ -150,7 +153,7 @@ def same_elution(a: tuple[MS2Group, Feature | None], b: tuple[MS2Group, Feature 
 def elutions(members: list[int], groups: list[MS2Group], features: list[Feature | None],
              rt_tolerance_seconds: float) -> list[list[int]]:
     """``members`` (group indices of one compound) cut into elutions (single linkage by RT)."""
-    order = sorted(members, key=lambda i: groups[i].rt_seconds)
+    order = sorted(members, key=lambda i: (groups[i].rt_seconds is None, groups[i].rt_seconds or 0.0))
     out: list[list[int]] = []
     for i in order:
         for elution in out:
@@ -197,7 +200,10 @@ def explains(group: MS2Group, feature: Feature | None, finding_group: MS2Group, 
     spectrum or of one of the compound's library spectra -- an "in-source fragment" (a TOF at high
     collision energy may fragment that ion further, while the source keeps it: azinphos-methyl's
     160.05); or a heavier ion whose own MS/MS spectrum holds the finding's precursor ("cluster
-    ion": it falls apart into the finding's ion)."""
+    ion": it falls apart into the finding's ion). An ion whose time is unknown is not known to
+    co-elute: None."""
+    if group.rt_seconds is None or finding_group.rt_seconds is None:
+        return None
     if not same_elution((group, feature), (finding_group, finding_feature), rt_tolerance_seconds):
         return None
     mz, lead_mz = group.precursor_mz, compound.precursor_mz

@@ -121,11 +121,22 @@ def nominal_spectra(spectra: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[di
 def molecular_ion(relative: Mapping[int, float], floor: float = ION_FLOOR) -> int | None:
     """Highest nominal m/z of a :func:`nominal_spectrum` at >= ``floor`` of the base peak that is
     not a 13C (one unit up; :func:`_carbon13_peak`, margin :data:`_ION_CARBON13_MARGIN`) or
-    37Cl/81Br/34S (two units up) isotope peak of a more intense neighbour; None for no peaks."""
+    37Cl/81Br/34S (two units up) isotope peak of a more intense neighbour, nor an ion with the base
+    peak an impossible loss below (MassBank's phenanthrene shows a stray 184 at 1.2 % over its base
+    peak M+ 178; any ion as intense, as :func:`_weak_ions` asks, lowered SWGDRUG left-out mass
+    right 0.801 -> 0.793: docs/match.md); None for no peaks."""
     for m in sorted(relative, reverse=True):
-        if relative[m] >= floor and not _isotope_peak(relative, m):
+        if relative[m] >= floor and not _isotope_peak(relative, m) and not _after_impossible_loss(relative, m, 1.0):
             return m
     return None
+
+
+def _after_impossible_loss(relative: Mapping[int, float], m: int, at_least: float | None = None) -> bool:
+    """Whether an ion at least as intense as ``m`` (or as ``at_least``, relative to the base peak)
+    sits one of :data:`_IMPOSSIBLE_LOSSES` below it: ``m`` is then a fragment or background, no
+    molecular ion."""
+    floor = relative[m] if at_least is None else at_least
+    return any(relative.get(m - d, 0.0) >= floor for d in _IMPOSSIBLE_LOSSES)
 
 
 def _shows_hit_mass(relative: Mapping[int, float], own: int, mass: int) -> bool:
@@ -378,9 +389,8 @@ def _weak_ions(relative: Mapping[int, float], own: int) -> list[int]:
     21-25 u below (losses no molecular ion shows: such an ion is a fragment or background).
     Amphetamines and oxazolidines show M+ at 0.1-0.3 %."""
     return [m for m in filter(functools.partial(lt, own), relative)  # m > own, in C
-            if (r := relative[m]) >= WEAK_FLOOR and not _heavy_isotope_peak(relative, m)
-            and not _carbon13_peak(relative, m)
-            and not any(relative.get(m - d, 0.0) >= r for d in _IMPOSSIBLE_LOSSES)]
+            if relative[m] >= WEAK_FLOOR and not _heavy_isotope_peak(relative, m)
+            and not _carbon13_peak(relative, m) and not _after_impossible_loss(relative, m)]
 
 
 def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbour]) -> dict[int, float]:

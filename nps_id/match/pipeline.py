@@ -651,7 +651,7 @@ def _finding(rt_min, top: Hit, hits: list[Hit], assessment, library, top_k: int,
         assessment=novelty_fields(assessment),
         verdict=assessment.verdict,
         match_mode=mode,
-        rt_min=round(rt_min, 4),
+        rt_min=None if rt_min is None else round(rt_min, 4),  # an LC scan may carry no time
         ri=None if ri is None else round(ri, 1),
         library_ri=lib_ri,
         delta_ri=None if delta_ri is None else round(delta_ri, 1),
@@ -705,7 +705,7 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
                 why_not[i] = f"{reason} (best hit {hits[0].record.name}, score {hits[0].score})"
         elif analogue_hits.get(i) and _close_analogue_hit(analogue_hits[i][0], library, t):
             chosen[i] = (analogue_hits[i], MatchMode.ANALOGUE)
-    summaries = [MS2Component(index=i, rt_min=round(g.rt_minutes, 4), precursor_mz=round(g.precursor_mz, 5),
+    summaries = [MS2Component(index=i, rt_min=g.rt_min, precursor_mz=round(g.precursor_mz, 5),
                               n_scans=len(g.scan_indices), n_ions=len(g.spectrum),
                               ms1_feature=None if features[i] is None else features[i].to_dict())
                  for i, g in enumerate(groups)]
@@ -733,7 +733,7 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
                 placed[i] = f_index
                 finding.precursor.related_ions.append({"component": i, "ion": ion,
                                                        "precursor_mz": round(groups[i].precursor_mz, 5),
-                                                       "rt_min": round(groups[i].rt_minutes, 4),
+                                                       "rt_min": groups[i].rt_min,
                                                        "n_scans": len(groups[i].scan_indices)})
                 summaries[i].ion_of = {"finding": f_index, "ion": ion}
                 break
@@ -750,7 +750,8 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
                                                  round(groups[i].precursor_mz, 2)), context, keep=accepted)
     # Findings in retention-time order, as a GC run's: they were made compound by compound, the
     # analogues after the identities. A finding's number is its position: renumber what refers to it.
-    order = sorted(range(len(findings)), key=lambda k: (groups[findings[k].component].rt_seconds, k))
+    order = sorted(range(len(findings)), key=lambda k: (groups[findings[k].component].rt_seconds is None,
+                                                        groups[findings[k].component].rt_seconds or 0.0, k))
     number = {old: new for new, old in enumerate(order)}
     findings[:] = [findings[k] for k in order]
     placed = {i: number[k] for i, k in placed.items()}
@@ -796,7 +797,7 @@ def _add_compound_findings(members, key, context, keep=lambda finding, members: 
         finding.precursor.n_scans = sum(len(groups[i].scan_indices) for i in main)
         finding.elutions = Elutions(
             merged_components=sorted(main),
-            other_elutions=[{"components": sorted(el), "rt_min": round(groups[min(el)].rt_minutes, 4),
+            other_elutions=[{"components": sorted(el), "rt_min": groups[min(el)].rt_min,
                              "score": max(chosen[i][0][0].score for i in el)} for el in others],
             elution_note=None if not others else (
                 f"also the best hit at {', '.join(f'{groups[min(el)].rt_minutes:.2f}' for el in others)} min "
@@ -847,7 +848,7 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
 def _unassigned(i: int, group: MS2Group, feature, hits: list[Hit], reason: str) -> dict:
     """A row of the unassigned-features table: a precursor with no finding, why, and its best hits."""
     return {"component": i, "reason": reason, "precursor_mz": round(group.precursor_mz, 5),
-            "rt_min": round(group.rt_minutes, 4),
+            "rt_min": group.rt_min,
             "n_scans": len(group.scan_indices), "area": None if feature is None else round(feature.area, 1),
             "apex_rt_min": None if feature is None else round(feature.apex_rt_seconds / 60, 4),
             "best_hits": [{"name": h.record.name, "library_row": h.row, "score": h.score, "similarity": h.similarity}

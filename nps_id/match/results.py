@@ -300,7 +300,7 @@ class Finding(_Serialised):
     assessment: dict[str, Any] = part(default_factory=dict)
     verdict: Verdict = part()
     match_mode: MatchMode
-    rt_min: float
+    rt_min: float | None  #: None: an LC run whose scans carry no retention time
     ri: float | None = None
     library_ri: float | None = None
     delta_ri: float | None = None
@@ -361,7 +361,7 @@ class MS2Component(_Serialised):
     it gave, its MS1 feature, or the finding it is another ion of (``ion_of``)."""
 
     index: int
-    rt_min: float
+    rt_min: float | None  #: None when the scans carry no retention time
     precursor_mz: float
     n_scans: int
     n_ions: int

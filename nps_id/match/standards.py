@@ -18,6 +18,7 @@ compound (:mod:`nps_id.compound`: enantiomers and racemates are one compound).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +119,7 @@ def internal_standard_checks(findings: list[Finding], library: Any, standards: t
         mine = [i for i, f in enumerate(findings)
                 if f.match_mode == MatchMode.IDENTITY and int(library.compound[f.library_row]) in compound]
         if standard.rt_min is not None:
-            mine.sort(key=lambda i: abs(findings[i].rt_min - standard.rt_min))
+            mine.sort(key=lambda i: math.inf if findings[i].rt_min is None else abs(findings[i].rt_min - standard.rt_min))
         else:
             mine.sort(key=lambda i: -findings[i].score)
         check: dict[str, Any] = {"name": standard.name, "expected_rt_min": standard.rt_min,
@@ -126,7 +127,7 @@ def internal_standard_checks(findings: list[Finding], library: Any, standards: t
                                  "found": bool(mine), "finding": mine[0] if mine else None}
         if mine:
             f = findings[mine[0]]
-            delta = None if standard.rt_min is None else round(f.rt_min - standard.rt_min, 4)
+            delta = None if standard.rt_min is None or f.rt_min is None else round(f.rt_min - standard.rt_min, 4)
             check.update({"library_name": f.record.name, "verdict": f.verdict.verdict, "rt_min": f.rt_min,
                           "delta_rt_min": delta, "within": None if delta is None else abs(delta) <= window_min,
                           "height": f.peak.height if f.peak else None, "area": f.peak.area if f.peak else None})
@@ -140,10 +141,12 @@ def reference_standard_fields(finding: Finding, library: Any, standards: list[tu
 
     ``standards`` pairs each ``reference_standards`` entry of the results (the standard's own
     RT and RI when found) with the compound codes of its substance. Returns None when no standard
-    of this compound was run, or when the standard run did not show it.
+    of this compound was run, when the standard run did not show it, or when a time is unknown
+    (an LC scan without a retention time: nothing to compare).
     """
     code = int(library.compound[finding.library_row])
-    ran = [entry for entry, codes in standards if entry["found"] and code in codes]
+    ran = [entry for entry, codes in standards if entry["found"] and code in codes
+           and entry["rt_min"] is not None and finding.rt_min is not None]
     if not ran:
         return None
     standard = min(ran, key=lambda s: abs(s["rt_min"] - finding.rt_min))

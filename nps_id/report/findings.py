@@ -192,7 +192,7 @@ def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any
         best = c.get("best_hit")
         components.append({
             "index": int(c.get("index", len(components))),
-            "rt_min": float(c["rt_min"]),
+            "rt_min": None if c["rt_min"] is None else float(c["rt_min"]),
             "height": c.get("height"),
             "area": c.get("area"),
             "model_mz": c.get("model_mz"),

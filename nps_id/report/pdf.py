@@ -1,6 +1,7 @@
 """The analyst report as PDF, drawn directly with matplotlib's PdfPages (A4 portrait).
 
-Entry point: :func:`render_pdf` (report document -> PDF bytes). Pages: (1) header, 17025
+Entry point: :func:`render_pdf` (report document -> PDF bytes); a finding page's title and lines:
+:func:`finding_heading` (a long name clipped there) and :func:`finding_fields`. Pages: (1) header, 17025
 statement, item, acquisition with its SWGDRUG category, the checks (internal standard, blank,
 reference standards; on a page of their own when they do not fit), findings table (continued on
 the next pages when long); (2) the TIC, with the blank's below it, and the table of every
@@ -24,7 +25,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, closest_rows,
+from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, clipped,
+                                   closest_rows,
                                    component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
@@ -373,25 +375,7 @@ def _finding_page(fig, doc, f) -> None:
     # text is long).
     page = _Page(fig)
     width = _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
-    tag = " (internal standard)" if f["internal_standard"] else ""
-    decon = dict(deconvolution_fields(f))
-    fields = identifier_caveats(f) + [
-        ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_num(f['monoisotopic_mass'], 4)} Da"),
-        ("InChIKey", f["inchikey"]),
-        *library_entry_fields(f),
-        ("EWA group", f"{ewa_label(f)} (by {f['ewa']['source']})"),
-        ("RT min / RI / library RI / \u0394RI",
-         " / ".join(_num(f.get(k), RT_DIGITS if k == "rt_min" else 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
-        ("MF / RMF / gap", f"{_num(f['mf'])} / {_num(f['rmf'])} / {_num(f['gap'])}; isomer alert: "
-                           f"{'yes' if f['isomer_alert'] else 'no'}"),
-        ("Reference standard run", reference_standard_field(f)),
-        ("Rule", f.get("rule")),
-        ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
-        ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),
-        *lc_evidence_fields(f),
-    ]
-    if f.get("apex_spectrum"):
-        fields.append(("Deconvolution", "; ".join(f"{k} {v}" for k, v in decon.items() if v is not None)))
+    fields = finding_fields(f)
     # The plots shrink (to half at most) so that the hit table and the limitations end above the footer;
     # the text above them is cut where it would leave less room than that.
     probe = _Page(_blank_page())
@@ -400,7 +384,7 @@ def _finding_page(fig, doc, f) -> None:
     mirror, second = 0.25, 0.13 if f.get("apex_spectrum") or f.get("lc") else 0.0
     lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + (mirror + second) / 2  # of the plots at half size
     page.paragraphs([
-        _Paragraph(f"#{f['index']} {finding_label(f)} \u2013 {verdict_badge(doc, f)}{tag}", size=12, weight="bold",
+        _Paragraph(finding_heading(doc, f), size=12, weight="bold",
                    colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3, width=width),
         _Paragraph(conclusion(doc, f), weight="bold", width=width),
         *(_Paragraph(_pair(key, value), width=width) for key, value in fields),
@@ -419,6 +403,42 @@ def _finding_page(fig, doc, f) -> None:
         bottom -= second * scale
     page.y = bottom - 0.005
     _hits_and_limitations(page, f)
+
+
+#: Characters of a name in a finding page's heading (two lines at 12 pt); a longer one ends in an
+#: ellipsis there and is given whole in the "Name" line below (a 6,000-character name took 40 lines).
+_HEADING_NAME = 150
+
+
+def finding_heading(doc: Mapping[str, Any], f: Mapping[str, Any]) -> str:
+    """A finding page's title: number, name (clipped to :data:`_HEADING_NAME`), verdict badge."""
+    tag = " (internal standard)" if f["internal_standard"] else ""
+    return f"#{f['index']} {clipped(finding_label(f), _HEADING_NAME)} \u2013 {verdict_badge(doc, f)}{tag}"
+
+
+def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The (label, value) lines under a finding page's title; "Name" first when the title clips it."""
+    decon = dict(deconvolution_fields(f))
+    label = finding_label(f)
+    fields = [("Name", label)] if len(label) > _HEADING_NAME else []
+    fields += identifier_caveats(f) + [
+        ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_num(f['monoisotopic_mass'], 4)} Da"),
+        ("InChIKey", f["inchikey"]),
+        *library_entry_fields(f),
+        ("EWA group", f"{ewa_label(f)} (by {f['ewa']['source']})"),
+        ("RT min / RI / library RI / \u0394RI",
+         " / ".join(_num(f.get(k), RT_DIGITS if k == "rt_min" else 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
+        ("MF / RMF / gap", f"{_num(f['mf'])} / {_num(f['rmf'])} / {_num(f['gap'])}; isomer alert: "
+                           f"{'yes' if f['isomer_alert'] else 'no'}"),
+        ("Reference standard run", reference_standard_field(f)),
+        ("Rule", f.get("rule")),
+        ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
+        ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),
+        *lc_evidence_fields(f),
+    ]
+    if f.get("apex_spectrum"):
+        fields.append(("Deconvolution", "; ".join(f"{k} {v}" for k, v in decon.items() if v is not None)))
+    return fields
 
 
 def _hits_and_limitations(page: _Page, f) -> None:

@@ -26,6 +26,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from nps_id.report.findings import finding_label
+from nps_id.report.present import clipped
 
 VERDICT_COLOURS = {"identified": "#1b7837", "tentative": "#b35806", "inconclusive": "#6a6a6a"}
 _LABEL_TOP_IONS = 6
@@ -185,11 +186,6 @@ def mirror_figure(finding: Mapping[str, Any], *, width_in: float = 7.5, height_i
     return fig
 
 
-def _legend_name(name: str, most: int = 100) -> str:
-    """A name cut to ``most`` characters, visibly: a longer one ran off the page in the legend
-    (SWGDRUG 3.4's longest name has 90)."""
-    return name if len(name) <= most else name[:most - 1] + "\u2026"
-
 
 def draw_mirror(target, finding: Mapping[str, Any]) -> None:
     """Draw the mirror plot of :func:`mirror_figure` into a Figure or SubFigure."""
@@ -209,7 +205,7 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
         if reference:
             mz = np.array(sorted(reference))
             top_ax.vlines(mz, 0, [-reference[m] for m in mz], color="#b2182b", linewidth=0.9,
-                          label=f"library: {_legend_name(finding['name'])}")
+                          label=f"library: {clipped(finding['name'], 100)}")  # a longer one ran off the page
             _label_ions(top_ax, reference, -1)
         else:
             top_ax.text(0.5, 0.25, "reference spectrum not available", transform=top_ax.transAxes,
@@ -285,7 +281,8 @@ def draw_xic(target, finding: Mapping[str, Any]) -> None:
         ax.plot(xic["rt_min"], xic["intensity"], color="#2166ac", linewidth=0.9, marker=".", markersize=3)
         if feature:
             ax.axvspan(feature["left_rt_seconds"] / 60, feature["right_rt_seconds"] / 60, color="#2166ac", alpha=0.12)
-        ax.axvline(finding["rt_min"], color="#b35806", linewidth=0.7, linestyle="--")
+        if finding["rt_min"] is not None:  # an LC scan without a retention time: no line at "0"
+            ax.axvline(finding["rt_min"], color="#b35806", linewidth=0.7, linestyle="--")
         mz, ppm = shown_precursor_mz(lc), xic.get("tolerance_ppm")
         width = f" \u00b1 {ppm:g} ppm" if ppm else ""
         ax.set_title(f"XIC m/z {mz}{width} (MS1 scans); shaded: the peak; dashed: the MS/MS spectrum", fontsize=7)

@@ -9,7 +9,7 @@ substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:
 :data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`),
 :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
-:func:`tic_heading`, :func:`counted`, :func:`display_number` and :data:`DASH` / :data:`RT_DIGITS`.
+:func:`tic_heading`, :func:`counted`, :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
@@ -320,6 +320,12 @@ def reference_standard_field(finding: Mapping[str, Any]) -> str:
     ``nps-id match`` made one."""
     text = reference_standard_text(finding)
     return finding["reference_standard_run"] + (f": {text}" if text else "")
+
+
+def clipped(text: str, most: int) -> str:
+    """``text`` cut to ``most`` characters, visibly (an ellipsis last): a name cut silently to a
+    column or a heading reads as a whole, different name."""
+    return text if len(text) <= most else text[:most - 1] + "\u2026"
 
 
 def counted(n: int, noun: str) -> str:

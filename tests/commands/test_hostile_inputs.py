@@ -79,10 +79,12 @@ def test_a_query_record_without_peaks_is_counted_not_silently_dropped(tmp_path, 
     assert f"note: {queries}: 1 skipped: empty spectrum" in result.stderr
 
 
-@pytest.mark.parametrize("fmt, rt", [("mgf", "1e300"), ("mgf", "-1e300"), ("mzML", "1e300")])
+@pytest.mark.parametrize("fmt, rt", [("mgf", "1e300"), ("mgf", "-1e300"), ("mzML", "1e300"), ("mgf", "-0.5"),
+                                     ("mzML", "-0.5"), ("mgf", "inf"), ("mgf", "-inf")])
 def test_a_retention_time_no_run_lasts_is_bad_input(tmp_path, fmt, rt):
     """A scan at 1e300 s was matched: the run summary printed a 300-digit 'min' range and the
-    results JSON carried it. It is a damaged file, refused as a precursor m/z above 1e6 is."""
+    results JSON carried it. It is a damaged file, refused as a precursor m/z above 1e6 is; so is
+    a time before the injection (-0.5 s was accepted) and an infinite one (read as unknown)."""
     from tests.conftest import data_path
 
     if fmt == "mgf":
@@ -97,4 +99,5 @@ def test_a_retention_time_no_run_lasts_is_bad_input(tmp_path, fmt, rt):
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(cli, ["inspect", str(path)])
     assert result.exit_code == EXIT_BAD_INPUT, result.output
-    assert result.stderr.count("\n") == 1 and "retention time" in result.stderr and "1e+300" in result.stderr
+    assert result.stderr.count("\n") == 1 and "retention time must be 0 to 1e+09 s" in result.stderr
+    assert f"(found {float(rt):g} s)" in result.stderr and f"run.{fmt}" in result.stderr

@@ -122,6 +122,17 @@ def test_convert_lenient_writes_the_quarantine_list(tmp_path):
     rows = (tmp_path / "out.mgf.quarantine.tsv").read_text().splitlines()
     assert rows[0] == "file\trecord\tline\terror\ttext"
     assert len(rows) == 2 and "\t1\t10\t" in rows[1] and "one column" in rows[1]
+    assert f"1 malformed record skipped; listed in {tmp_path / 'out.mgf.quarantine.tsv'}" in result.output
+
+
+def test_convert_lenient_says_nothing_of_malformed_records_when_none_was_skipped(tmp_path):
+    # a clean real run: "0 malformed records skipped" read as if something had gone wrong
+    target = tmp_path / "pestmix.msp"
+    result = _run("convert", data_path("lcms", "openms-pestmix", "PestMix1_slice_430-470s.mzML"), "-o", target,
+                  "--lenient")
+    assert result.exit_code == 0, result.stderr
+    assert "malformed" not in result.output and "wrote 259 spectra" in result.output
+    assert (tmp_path / "pestmix.msp.quarantine.tsv").read_text() == "file\trecord\tline\terror\ttext\n"
 
 
 def test_convert_ms_level_filter_and_explicit_format(tmp_path):

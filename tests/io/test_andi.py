@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import warnings
 
 import numpy as np
@@ -96,3 +97,20 @@ def test_truncated_file_is_a_reader_error(tmp_path, keep):
     path.write_bytes(data_path("gcms", "andi", "agilent-gcms.cdf").read_bytes()[:keep])
     with pytest.raises(ReaderError, match="not a readable netCDF-3"):
         list(andi.read(path))
+
+
+@pytest.mark.parametrize("time, shown", [(-2.0, "-2"), (np.inf, "inf"), (1e12, "1e+12")])
+def test_a_scan_time_outside_the_run_is_named_or_quarantined(tmp_path, time, shown):
+    # the ANDI times array goes through the one check every reader's scans do (Spectrum): a
+    # negative time was accepted, an infinite one read as "unknown"
+    from scipy.io import netcdf_file
+
+    path = tmp_path / "times.cdf"
+    _tiny_cdf(path, [0, 2, 4], [2, 2, 2], [50, 60, 70, 80, 90, 100], [1, 2, 3, 4, 5, 6])
+    with netcdf_file(str(path), "a") as nc:
+        nc.variables["scan_acquisition_time"][1] = time
+    with pytest.raises(ReaderError, match=r"scan .*retention time must be 0 to 1e\+09 s \(found " + re.escape(shown) + r" s\)") as info:
+        list(andi.read(path))
+    assert info.value.record == 1 and "times.cdf" in str(info.value)
+    report = ReadReport(str(path), lenient=True)
+    assert [s.retention_time for s in andi.read(path, report)] == [0.0, 2.0] and len(report.quarantine) == 1

@@ -33,6 +33,15 @@ def test_groups_by_precursor_and_retention_time():
     assert merged.intensity.tolist() == pytest.approx([999.0, 499.5])
 
 
+def test_scans_without_a_retention_time_are_never_merged():
+    # a time never measured is no "0": two scans of one precursor may be two compounds' elutions
+    scans = [_ms2(300.1, None, [100.0], [10], 0), _ms2(300.1, 60.0, [100.0], [10], 1),
+             _ms2(300.1, None, [100.0], [10], 2), _ms2(300.1, 0.0, [100.0], [10], 3)]
+    groups = group_ms2(scans, Tolerance(10, "ppm"), rt_tolerance_seconds=30.0)
+    assert [(g.scan_indices, g.rt_seconds) for g in groups] == [((3,), 0.0), ((1,), 60.0), ((0,), None), ((2,), None)]
+    assert groups[2].rt_minutes is None and groups[2].spectrum.retention_time is None
+
+
 def test_consensus_of_one_scan_is_that_scan_scaled():
     s = _ms2(200.0, 1.0, [50.0, 60.0], [2, 4], 0)
     out = consensus_spectrum([s])

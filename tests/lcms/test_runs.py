@@ -213,3 +213,69 @@ def test_a_gap_is_measured_only_against_a_compound_that_matched(pestmix):
         assert f["gap"] != f["score"], f["name"]  # never a gap to a compound that matched nothing
         unscored = f"gap to next different compound >= {VerdictThresholds().min_gap_ms2} (no other compound scored)"
         assert (f["gap"] is None) == (unscored in f["criteria_not_evaluated"]), f["name"]
+
+
+def test_the_terminal_table_marks_a_cut_name_with_an_ellipsis(metabolites):
+    # "Butyryl carnitine (isomer of 9" read as a whole name: a name or runner-up cut to its column
+    # ends in an ellipsis, in the LC table as in the GC one (one table)
+    from nps_id.commands.match import format_table
+
+    rows = format_table(metabolites).splitlines()[2:-1]
+    names = [f["name"] for f in metabolites["findings"]]
+    runners = [f["runner_up"]["name"] for f in metabolites["findings"] if f["runner_up"]]
+    assert max(map(len, names)) > 30 and max(map(len, runners)) > 28  # the run has such names
+    for finding, row in zip(metabolites["findings"], rows):
+        name = finding["name"] if finding["match_mode"] == "identity" else f"analogue of {finding['name']}"
+        shown = name if len(name) <= 30 else name[:29] + "\u2026"
+        assert f" {shown} " in row or finding.get("new_substance"), row
+        runner = finding["runner_up"]
+        if runner:
+            shown = runner["name"] if len(runner["name"]) <= 28 else runner["name"][:27] + "\u2026"
+            assert f"  {shown} ({runner['score']})" in row, row
+
+
+@pytest.fixture(scope="module")
+def pestmix_without_rt(tmp_path_factory):
+    """The pesticide slice with every scan's retention time (MS:1000016) blanked out, byte offsets kept."""
+    import re
+
+    raw = data_path(*PESTMIX).read_bytes()
+    path = tmp_path_factory.mktemp("no-rt") / "pestmix-no-rt.mzML"
+    path.write_bytes(re.sub(rb"<cvParam[^>]*MS:1000016[^>]*/>", lambda m: b" " * len(m.group(0)), raw))
+    return path
+
+
+def test_a_run_without_retention_times_reports_them_unknown_never_0(library, pestmix_without_rt, tmp_path):
+    # findings read "0.00 min" and replicate scans of one precursor merged because all were "0"
+    from nps_id.commands.match import format_table
+    from nps_id.report.jsondoc import validate_results
+
+    results = match_run(pestmix_without_rt, library)
+    validate_results(results, "results")
+    assert results["findings"] and results["run"]["rt_range_min"] is None
+    assert {f["rt_min"] for f in results["findings"]} == {None}
+    assert {c["rt_min"] for c in results["components"]} == {None}
+    assert {c["n_scans"] for c in results["components"]} == {1}  # nothing merged on a time never measured
+    assert len(results["components"]) == 213
+    # one finding per compound all the same (replicates are not "other elutions")
+    names = [f["name"] for f in results["findings"] if f["match_mode"] == "identity"]
+    assert len(names) == len(set(names)) and "Myclobutanil" in names
+    assert not any(f["other_elutions"] for f in results["findings"])
+    table = format_table(results)
+    assert "0.000" not in table and "0.00-0.00" not in table
+    rows = table.splitlines()[2:-1]
+    assert rows and all(row.split()[0] == "-" for row in rows)
+    # the reports render the unknown time as a dash (they failed on it: float(None), an XIC line at None)
+    import json
+
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    source = tmp_path / "no-rt.match.json"
+    source.write_text(json.dumps(results))
+    for fmt in ("html", "pdf", "csv"):
+        done = CliRunner().invoke(cli, ["report", str(source), "-f", fmt, "-o", str(tmp_path / f"r.{fmt}")])
+        assert done.exit_code == 0, done.output
+    html = (tmp_path / "r.html").read_text()
+    assert "at \u2014 min:" in html and " at 0.000 min" not in html

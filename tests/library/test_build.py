@@ -179,3 +179,27 @@ def test_export_mgf_keeps_every_peak(swgdrug, tmp_path):
         assert np.array_equal(a.peaks().mz, b.peaks().mz)
         assert np.array_equal(a.peaks().intensity, b.peaks().intensity)
         assert np.array_equal(a.column("name"), b.column("name"))
+
+
+def test_a_bad_formula_is_absent_with_a_note_and_a_bad_smiles_is_not_stored(tmp_path, capfd):
+    # three real MassBank EI records: one's Formula made "C12H??", another's SMILES unreadable
+    # (its InChI and key removed too, so nothing else vouches for it); both went into the library
+    import gzip
+
+    text = gzip.decompress(data_path("massbank", "ei-library.msp.gz").read_bytes()).decode()
+    records = text.replace("\r\n", "\n").split("\n\n")[:3]
+    records[0] = re.sub(r"(?m)^Formula: .*$", "Formula: C12H??", records[0])
+    records[1] = re.sub(r"(?m)^(InChI|InChIKey): .*\n", "", re.sub(r"(?m)^SMILES: .*$", "SMILES: C1CC(C", records[1]))
+    msp = tmp_path / "edited.msp"
+    msp.write_text("\n\n".join(records) + "\n")
+    summary = build_library([msp], tmp_path / "lib.h5", name="x", release="1", names_to_structures=False)
+    assert summary.n_spectra == 3
+    (note,) = [n for n in summary.notes if "formula" in n]
+    assert note.startswith("1 record's formula is no molecular formula") and "edited.msp record 1" in note
+    assert "'C12H??'" in note and "1,3-Propanediamine" in note
+    with Library.open(tmp_path / "lib.h5") as lib:
+        assert lib.column("formula").tolist()[:2] == ["", "C6H12O5"]
+        assert lib.column("smiles").tolist()[1] == ""  # RDKit cannot read it: not stored
+    (source,) = [s for s in summary.structures if s.step == "source"]
+    assert source.tried == 3 and source.rejected == 1  # counted, and quietly (no RDKit parse errors)
+    assert capfd.readouterr().err == ""

@@ -128,3 +128,20 @@ def test_many_spectra_at_once_give_the_nominal_spectra_one_by_one():
     assert [list(d) for d in got] == [list(d) for d in expected]
     assert len(got[0]) > 10 and got[-6] == {}
     assert nominal_spectra(spectra[:-1]) == expected[:-1]  # one dtype: binned in one array step
+
+
+def test_a_stray_ion_an_impossible_loss_above_the_base_peak_is_no_molecular_ion():
+    # MassBank's phenanthrene query (JP010813): M+ 178 is the base peak, a stray ion 184 at 1.2 %
+    # sits 6 u above it (no molecule loses 6 u): the estimate was 184, "molecular ion inconsistent".
+    # An ion 6 u above a weaker one stays a candidate (the rule asks the base peak)
+    from nps_id.io import read
+    from nps_id.match.molecular_mass import nominal_spectrum
+    from tests.conftest import data_path
+
+    query = next(s for s in read(data_path("massbank", "ei-queries-identity.msp.gz"))
+                 if s.get("source_id") == "MSBNK-Fac_Eng_Univ_Tokyo-JP010813")
+    relative = nominal_spectrum(query.mz, query.intensity)
+    assert relative[184] > 0.01
+    assert molecular_ion(relative) == 178
+    assert estimate_mass(relative, []) == 178
+    assert molecular_ion({91: 1.0, 178: 0.5, 184: 0.1}) == 184

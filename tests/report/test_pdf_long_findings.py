@@ -74,3 +74,25 @@ def test_real_names_on_finding_pages_are_not_cut(lrcfs_results, tmp_path):
     results, _ = lrcfs_results["220223030"]
     _, texts, _ = _finding_pages(results, tmp_path)
     assert texts and not any("\u2026" in text for text in texts)
+
+
+def test_a_long_name_is_clipped_in_the_finding_heading_and_given_whole_below(lrcfs_results, tmp_path):
+    # a 6,000-character name wrapped over 40 lines of heading (each finding page's title); the
+    # heading now ends the name in an ellipsis on at most two lines, the page names it in full below
+    from tests.report.test_pdf_tall_cells import HOSTILE_NAME
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(_long_named(results, HOSTILE_NAME), SAMPLE_INFO, now=FIXED_NOW)
+    from nps_id.report.findings import finding_label
+    from nps_id.report.pdf import finding_fields, finding_heading
+
+    named = [f for f in doc["findings"] if HOSTILE_NAME in finding_label(f)]  # not the new-substance leads
+    assert named
+    for f in named:
+        heading = finding_heading(doc, f)
+        assert len(heading) < 250 and "\u2026" in heading and heading.startswith(f"#{f['index']} ")
+        assert ("Name", finding_label(f)) in finding_fields(f)
+    real, _ = lrcfs_results["220223030"]
+    plain = build_report(real, SAMPLE_INFO, now=FIXED_NOW)
+    for f in plain["findings"]:  # real names: the heading whole, no extra line
+        assert "\u2026" not in finding_heading(plain, f) and not [k for k, _ in finding_fields(f) if k == "Name"]
