@@ -52,3 +52,28 @@ def test_swgdrug_build_gets_the_drawn_structures_verified(swgdrug_library):
         assert Chem.MolToInchiKey(Chem.MolFromSmiles(str(c["smiles"][i]))) == c["inchikey"][i]
     named = {str(c["name"][i]) for i in rows}
     assert {"MDMB-FUBICA", "AB-001", "Diclazepam", "meta-Fluorofentanyl", "Bromo-DragonFLY"} <= named
+
+
+def _checker():
+    import importlib.util
+
+    path = TABLE.with_name("check_structure_table.py")
+    spec = importlib.util.spec_from_file_location("check_structure_table", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_checking_script_says_which_rows_verify_and_what_is_open(swgdrug_library, tmp_path, capsys):
+    check = _checker()
+    lines, broken = check.check(swgdrug_library, TABLE)
+    status = [line[0] for line in lines]
+    assert broken == 0 and status.count("verifies") == len(_rows()) and "differs" not in status
+    assert "open" in status  # records whose InChIKey is not their name's compound stay open
+    # a row drawn wrong (isobutyryl for butyryl) is named, and the exit code says so
+    wrong = tmp_path / "wrong.tsv"
+    butyryl = Chem.MolToInchiKey(Chem.MolFromSmiles("CCCC(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1"))
+    wrong.write_text(f"inchikey\tsmiles\n{butyryl}\tCC(C)C(=O)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1\n")
+    assert check.main([str(swgdrug_library), str(wrong)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in out[1:] if not line.startswith("open")] == ["differs"]
