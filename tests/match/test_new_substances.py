@@ -27,6 +27,7 @@ STRUCTURES = {
     "Cyclopropyl fentanyl": "O=C(C1CC1)N(c1ccccc1)C1CCN(CCc2ccccc2)CC1",
     "Methylene chloride": "ClCCl",
     "Bupivacaine": "CCCCN1CCCCC1C(=O)Nc1c(C)cccc1C",
+    "Isobutyryl norfentanyl": "CC(C)C(=O)N(c1ccccc1)C1CCNCC1",
 }
 
 
@@ -51,11 +52,11 @@ def _assessed(query, library, thresholds=None):
     return found, reference.columns["name"][hits.row[0]]
 
 
-def _verdict_without(spectra, name):
+def _verdict_without(spectra, name, thresholds=None):
     """Search ``name``'s spectrum against SWGDRUG without every record of its compound."""
     query = _first(spectra, name)
     block = query.get("inchikey")[:14]
-    return _assessed(query, [s for s in spectra if str(s.get("inchikey") or "")[:14] != block])
+    return _assessed(query, [s for s in spectra if str(s.get("inchikey") or "")[:14] != block], thresholds)
 
 
 def test_butyryl_fentanyl_left_out_is_not_identified_as_isobutyryl_fentanyl(swgdrug):
@@ -67,6 +68,19 @@ def test_butyryl_fentanyl_left_out_is_not_identified_as_isobutyryl_fentanyl(swgd
     assert found.suspected_group == "Fentanyl analogues"
     assert found.estimated_mass is not None
     assert any(c.startswith("isomers not excluded") for c in found.verdict.criteria_failed)
+
+
+def test_butyryl_norfentanyl_left_out_is_not_identified_as_isobutyryl_norfentanyl(swgdrug):
+    # MF 951 against isobutyryl norfentanyl: butyryl/isobutyryl-type pairs (the methyl shift)
+    # reach that in 4.7 % of the library's pairs -- enough not to exclude the isomer at the EI
+    # rate threshold of 4.5 %, not at the 5 % before stop 25
+    from nps_id.match.verdict import VerdictThresholds
+
+    found, hit = _verdict_without(swgdrug, "Butyryl norfentanyl")
+    assert hit == "Isobutyryl norfentanyl"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
+    before, _ = _verdict_without(swgdrug, "Butyryl norfentanyl", VerdictThresholds(isomer_min_rate=0.05))
+    assert before.verdict.verdict == "identified"
 
 
 def test_a_deuterated_standard_does_not_stand_for_its_left_out_parent(swgdrug):
