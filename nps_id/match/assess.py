@@ -130,8 +130,9 @@ def _module_file(module: str) -> Path:
 
 class _JsonCache(abc.ABC):
     """A dict of JSON values kept in one file of the cache folder across processes: read on first
-    use, written back (atomically) by :meth:`save` when something was added. A damaged file is
-    ignored with a warning; an unwritable folder only costs the time."""
+    use, written back (atomically, merged with what other processes wrote meanwhile) by
+    :meth:`save` when something was added. A damaged file is ignored with a warning; an
+    unwritable folder only costs the time."""
 
     label = "cache"
 
@@ -165,7 +166,7 @@ class _JsonCache(abc.ABC):
         self.known[key] = value
         self._added = True
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self, warn: bool = True) -> dict[str, Any]:
         if not self.path.exists():
             return {}
         try:
@@ -174,7 +175,8 @@ class _JsonCache(abc.ABC):
                 raise ValueError(f"a JSON {type(data).__name__}, not an object")
             return self._decode(data)
         except (OSError, ValueError, TypeError, AttributeError) as exc:
-            warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=3)
+            if warn:
+                warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=3)
             return {}
 
     def save(self) -> None:
@@ -183,6 +185,9 @@ class _JsonCache(abc.ABC):
         from nps_id._atomic import atomic_output
         from nps_id.errors import InputError
 
+        # What other processes wrote since this one read the file (`batch` workers) is kept:
+        # each replaces the file whole, so without the merge the last one would drop the others'.
+        self._known = {**self._load(warn=False), **self.known}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(self.path) as tmp:
