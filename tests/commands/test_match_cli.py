@@ -487,3 +487,33 @@ def test_the_ms2_gap_has_its_own_option_and_the_ei_gap_leaves_it_alone():
     help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
     assert "--min-gap-ms2 INTEGER LC-MS/MS: the same gap" in help_text
     assert f"always read the first {EVIDENCE_HITS}. [default: 5" in help_text
+
+
+def test_match_keeps_the_library_facts_and_isomers_for_the_next_process(swgdrug_library, tmp_path, monkeypatch):
+    """`nps-id match` writes the row facts and isomer enumerations it computed into the cache
+    folder, as `search` does: the next match of the run computes none of them (RDKit) and gives
+    the same results."""
+    from nps_id.match.assess import LibraryFacts
+
+    run = str(data_path("gcms", "lrcfs", "220223030.mzML"))
+    env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+
+    def results(name: str) -> dict:
+        out = tmp_path / f"{name}.json"
+        result = CliRunner().invoke(cli, ["match", run, "-l", str(swgdrug_library), "--json", str(out)], env=env)
+        assert result.exit_code == 0, result.output
+        found = json.loads(out.read_text())
+        del found["created"]
+        found.pop("command_line", None)
+        return found
+
+    first = results("first")
+    (facts,) = (tmp_path / "cache").glob("facts-*.json")
+    (isomers,) = (tmp_path / "cache").glob("isomers-*.json")
+    assert any(key.startswith("structure:") for key in json.loads(facts.read_text()))
+    assert json.loads(isomers.read_text())
+    with monkeypatch.context() as m:
+        for made in ("_structure", "_group"):
+            m.setattr(LibraryFacts, made, lambda self, row: pytest.fail("row fact made again"))
+        m.setattr("nps_id.chem.isomers.enumerate_isomers", lambda smiles: pytest.fail("isomers enumerated again"))
+        assert results("second") == first

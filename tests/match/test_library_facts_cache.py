@@ -1,0 +1,26 @@
+"""The cache-folder files of :mod:`nps_id.match.assess` (row facts, isomers, MS/MS pairs) when
+several processes use them at once (`nps-id batch --workers 2`: every worker reads the file at its
+start and writes what it computed at its end)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nps_id.match.assess import _RowFactsCache
+
+
+def test_two_processes_writing_one_cache_file_keep_both_processes_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    first, second = _RowFactsCache("0" * 64), _RowFactsCache("0" * 64)
+    first.add("mass:1", 100)
+    second.add("mass:2", 200)  # both read the (missing) file before either wrote it
+    first.save()
+    second.save()
+    assert json.loads(first.path.read_text()) == {"mass:1": 100, "mass:2": 200}
+    first.path.write_text("{not json")  # a damaged file: replaced by what this process knows
+    third = _RowFactsCache("0" * 64)
+    with pytest.warns(UserWarning, match="damaged"):
+        third.add("mass:3", 300)
+    third.save()
+    assert json.loads(first.path.read_text()) == {"mass:3": 300}
