@@ -36,7 +36,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
-from nps_id.match.isomer_rule import (LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
+from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
                                      rates_context)
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
@@ -604,15 +604,18 @@ def assess(
                                                      thresholds.molecular_ion_level, own=ion))
     min_gap = thresholds.min_gap if kind == "ei" else thresholds.min_gap_ms2
     close = close_isomers(hits, facts, min_gap) if identity and (isomer_alert or (gap is not None and gap < min_gap)) else ()
+    close_names = tuple(facts.name(hit.row) for hit in close)
     precursor_ion = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
         precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule))
-    isomers = None if fields_only else isomer_check()
+    # match: the close isomers join the enumerated ones (the findings' isomers_not_excluded, the EWA
+    # export's count); the search's columns never read them
+    isomers = None if fields_only else _with_close_isomers(isomer_check(), close, facts)
     if identity:
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
-                         precursor_ion=precursor_ion, close_isomers=close, **evidence)
+                         precursor_ion=precursor_ion, close_isomers=close_names, **evidence)
         if fields_only:
             verdict, isomers = decide_level(found, isomer_check, thresholds)
         else:
@@ -635,25 +638,33 @@ def assess(
                       isomers, closest)
 
 
-def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int) -> tuple[str, ...]:
-    """Names of the other library compounds scoring within ``min_gap`` of the top hit, when every
-    one of them has the hit's formula (its isomers, which the gap cannot exclude); () when one has
-    another formula or none, or when ``hits`` end within the gap (a closer compound may be unlisted)."""
+def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int) -> tuple[RankedHit, ...]:
+    """The best hit of each other library compound (by name) scoring within ``min_gap`` of the top
+    hit, when every one of them has the hit's formula (its isomers, which the gap cannot exclude);
+    () when one has another formula or none, or when ``hits`` end within the gap (a closer compound
+    may be unlisted)."""
     top = hits[0]
     codes = facts.reference.compound()
     formula = facts.formula(top.row)
-    names: list[str] = []
+    close: dict[str, RankedHit] = {}
     for hit in hits[1:]:
         if top.score - hit.score >= min_gap:
-            return tuple(names)
+            return tuple(close.values())
         if codes[hit.row] == codes[top.row]:
             continue
         if not formula or facts.formula(hit.row) != formula:
             return ()
-        name = facts.name(hit.row)
-        if name not in names:
-            names.append(name)
+        close.setdefault(facts.name(hit.row), hit)
     return ()
+
+
+def _with_close_isomers(check: IsomerCheck, close: Sequence[RankedHit], facts: LibraryFacts) -> IsomerCheck:
+    """``check`` with the :func:`close_isomers` its enumeration did not reach (another skeleton of
+    the hit's formula) not excluded (move :data:`LIBRARY_CLOSE`, rate 1)."""
+    known = {note.inchikey[:14] for note in check.not_excluded}
+    notes = tuple(IsomerNote(facts.structure(hit.row) or "", facts.block(hit.row), LIBRARY_CLOSE, 1.0,
+                             facts.name(hit.row), hit.score) for hit in close if facts.block(hit.row) not in known)
+    return replace(check, not_excluded=check.not_excluded + notes) if notes else check
 
 
 def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: dict[str, int],

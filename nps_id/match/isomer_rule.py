@@ -51,6 +51,8 @@ SCORE_GRID = tuple(range(800, 1000, 10))
 RateCurve = Sequence[float]
 #: The move of an MS/MS library compound held by its own records' match to the hit's (assess).
 LIBRARY_PAIR = "library_pair"
+#: The move of a library compound of the hit's formula scoring within the gap (assess.close_isomers).
+LIBRARY_CLOSE = "library_close"
 
 
 @dataclass(frozen=True)

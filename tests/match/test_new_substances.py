@@ -306,6 +306,8 @@ def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
     assert hit == "Trans-Vaccenic acid"
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
     assert "in the library, scoring within the gap: Oleic acid" in found.verdict.rule  # the record at 928 (gap 71), as MassBank names it
+    # no isomer move reaches it (a double bond moved): a finding lists it among its isomers all the same
+    assert [(n.name, n.move) for n in found.isomers.in_library] == [("Oleic acid", "library_close")]
     assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
     before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2",
                                      VerdictThresholds(min_gap_ms2=30, isomer_ms2_pair_score=1000))
