@@ -118,7 +118,8 @@ def _print_summary(summary: Any, output: Path) -> None:
     if summary.previous_spectra:
         click.echo(f"kept {summary.previous_spectra} spectra already in {output}")
     width = max((len(Path(s.path).name) for s in summary.sources), default=6)
-    click.echo(f"{'source':<{width}}  {'format':<8} {'read':>7} {'kept':>7} {'rejected':>8}  reasons")
+    if summary.sources:  # an --append of structures only reads no source: no table over no rows
+        click.echo(f"{'source':<{width}}  {'format':<8} {'read':>7} {'kept':>7} {'rejected':>8}  reasons")
     for s in summary.sources:
         reasons = ", ".join(f"{r}: {c}" for r, c in s.rejected.most_common()) or "-"
         click.echo(f"{Path(s.path).name:<{width}}  {s.format:<8} {s.read:>7} {s.kept:>7} "

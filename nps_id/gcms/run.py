@@ -210,6 +210,7 @@ def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[R
     ms2: list[Spectrum] = []
     instrument = None
     acquisition: dict[str, Any] = {}
+    untimed = 0  # MS1 spectra without a retention time: a list of spectra (an MSP, an MGF), not a run
     for spectrum in nps_io.read(path, lenient=lenient, report=report):
         if not acquisition:  # what the first scan says about the acquisition
             acquisition = acquisition_of(spectrum)
@@ -218,6 +219,11 @@ def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[R
             ms2.append(spectrum)
         elif spectrum.retention_time is not None:
             ms1.append(spectrum)
+        else:
+            untimed += 1
+    if not ms1 and not ms2 and untimed:
+        raise InputError(f"{path}: {untimed} mass spectr{'um' if untimed == 1 else 'a'} without retention times: "
+                         "a list of spectra, not a run (search them with 'nps-id search')")
     if not ms1 and not ms2:
         raise InputError(f"{path}: no mass spectra with retention times (a chromatogram-only or empty file?)")
     if not ms1:  # an MS2-only run: what it says about the acquisition travels with its scans

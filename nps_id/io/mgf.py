@@ -189,7 +189,7 @@ def _finish(block: _Block, report: ReadReport, path: str, globals_: dict[str, st
         return Spectrum(block.mz, block.intensity, _metadata(params, block.index, path))
     except (ValueError, OverflowError) as exc:  # OverflowError: int() of MSLEVEL=1e400
         where = f"spectrum {label!r}: " if label else ""
-        report.bad(where + str(exc), record=block.index, line=block.start, text=label)
+        report.bad(where + str(exc), record=block.index, line=block.start)  # the value is in the message
         return None
 
 

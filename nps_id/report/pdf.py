@@ -383,9 +383,10 @@ def _finding_page(fig, doc, f) -> None:
     # GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place.
     mirror, second = 0.25, 0.13 if f.get("apex_spectrum") or f.get("lc") else 0.0
     lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + (mirror + second) / 2  # of the plots at half size
+    # the title whole (its name is clipped already): cut with the rest, it lost the verdict badge
+    page.line(finding_heading(doc, f), size=12, weight="bold", colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"),
+              gap=1.3, width=width)
     page.paragraphs([
-        _Paragraph(finding_heading(doc, f), size=12, weight="bold",
-                   colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3, width=width),
         _Paragraph(conclusion(doc, f), weight="bold", width=width),
         *(_Paragraph(_pair(key, value), width=width) for key, value in fields),
     ], bottom=lowest_top + 0.01)

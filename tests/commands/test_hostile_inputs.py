@@ -101,3 +101,14 @@ def test_a_retention_time_no_run_lasts_is_bad_input(tmp_path, fmt, rt):
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert result.stderr.count("\n") == 1 and "retention time must be 0 to 1e+09 s" in result.stderr
     assert f"(found {float(rt):g} s)" in result.stderr and f"run.{fmt}" in result.stderr
+
+
+def test_a_refused_mgf_spectrum_is_named_once(tmp_path):
+    """A titled MGF spectrum with a time before the injection named its title twice: "spectrum
+    'Coumarin': retention time must be ... (got 'Coumarin')", as if the title were the bad value."""
+    path = tmp_path / "run.mgf"
+    path.write_text("BEGIN IONS\nTITLE=Coumarin\nPEPMASS=147.04\nMSLEVEL=2\nRTINSECONDS=-5\n"
+                    "70.1 200\n91.05 500\nEND IONS\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["inspect", str(path)])
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert result.stderr.count("Coumarin") == 1 and "(found -5 s)" in result.stderr, result.stderr

@@ -151,6 +151,19 @@ def test_appending_a_spectrum_of_unknown_ms_level_says_so_in_the_singular(tmp_pa
     assert len(warned) == 1 and warned[0].startswith("note: 2 spectra do not say their MS level")  # once, appended too
 
 
+def test_appending_structures_only_prints_no_empty_source_table(tmp_path):
+    """`build -o LIB --append --structures-table T` (no source) printed the per-source header
+    "source format read kept rejected reasons" over no rows."""
+    out = tmp_path / "inhouse.h5"
+    (tmp_path / "x.msp").write_text("Name: Test compound\nNum Peaks: 3\n41 100\n55 200\n91 999\n", encoding="utf-8")
+    assert CliRunner().invoke(cli, ["library", "build", str(tmp_path / "x.msp"), "-o", str(out)]).exit_code == 0
+    table = tmp_path / "lab.tsv"
+    table.write_text("inchikey\tsmiles\n", encoding="utf-8")
+    appended = CliRunner().invoke(cli, ["library", "build", "-o", str(out), "--append", "--structures-table", str(table)])
+    assert appended.exit_code == 0, appended.output
+    assert "kept 1 spectra already in" in appended.output and "rejected  reasons" not in appended.output
+
+
 def test_append_onto_a_missing_file_labels_it_like_a_new_build(tmp_path):
     from datetime import date
 

@@ -48,3 +48,13 @@ def test_andi_run_loads():
     run, _ = load_run(data_path("gcms", "andi", "agilent-gcms.cdf"))
     assert run.n_scans == 6401  # README: 6,401 scans
     assert run.metadata["format"] == "andi"
+
+
+def test_a_list_of_ei_spectra_is_told_to_use_search(tmp_path):
+    """An MSP of library-style EI spectra (no retention times) given to `match` was called "a
+    chromatogram-only or empty file?": it is a list of spectra, which `nps-id search` takes."""
+    path = tmp_path / "unknowns.msp"
+    path.write_text("Name: unknown 1\nNum Peaks: 2\n58 999\n91 300\n\nName: unknown 2\nNum Peaks: 2\n44 999\n"
+                    "72 500\n\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"2 mass spectra without retention times.*nps-id search"):
+        load_run(path)

@@ -96,3 +96,19 @@ def test_a_long_name_is_clipped_in_the_finding_heading_and_given_whole_below(lrc
     plain = build_report(real, SAMPLE_INFO, now=FIXED_NOW)
     for f in plain["findings"]:  # real names: the heading whole, no extra line
         assert "\u2026" not in finding_heading(plain, f) and not [k for k, _ in finding_fields(f) if k == "Name"]
+
+
+def test_a_clipped_heading_keeps_its_verdict_on_the_page(lrcfs_results, tmp_path):
+    """A 300-character name (a finding with a structure: the title is narrower) took the heading to
+    four lines; the page cut every paragraph to three, and the title lost its verdict badge
+    ("... record fo…" without "– tentative"). The title is bounded, so it is drawn whole."""
+    from nps_id.report.findings import finding_label
+    from nps_id.report.present import verdict_badge
+
+    results, _ = lrcfs_results["220223030"]
+    name = (LONG_NAME + " ") * 2
+    doc, texts, _ = _finding_pages(_long_named(results, name), tmp_path)
+    checked = [(f, text) for f, text in zip(doc["findings"], texts) if f.get("smiles") and name in finding_label(f)]
+    assert checked
+    for f, text in checked:
+        assert f"\u2026 \u2013 {verdict_badge(doc, f)}" in " ".join(text.split()), text[:300]
