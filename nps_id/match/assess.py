@@ -166,14 +166,20 @@ class _JsonCache(abc.ABC):
         self._added = True
 
     def _load(self) -> dict[str, Any]:
+        from nps_id._paths import not_a_regular_file
+
         if not self.path.exists():
             return {}
         try:
+            special = not_a_regular_file(self.path)  # a FIFO would block the search forever
+            if special:
+                raise ValueError(special)
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError(f"a JSON {type(data).__name__}, not an object")
             return self._decode(data)
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
+        # RecursionError: valid JSON nested deeper than the parser's stack
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=3)
             return {}
 
