@@ -56,6 +56,7 @@ import numpy as np
 from nps_id._hashing import sha256_path
 from nps_id.errors import InputError
 from nps_id.library.structure_variants import mol_formula
+from nps_id.spectrum import MAX_MZ
 
 VERIFIED, UNVERIFIED = "verified", "unverified"
 #: The columns this module adds to a library (besides ``smiles`` and ``inchi``).
@@ -111,7 +112,9 @@ _CHARGE = re.compile(r"(?:(?<=\])(\d*)([+-])|([+-])(\d*))$")
 def parse_formula(text: str) -> tuple[Counter, int] | None:
     """Element counts and net charge of a formula (``C9H13N``, ``[C29H35N2]+``, ``C2H4O2.ClH``).
 
-    None when ``text`` is not a formula.
+    None when ``text`` is not a formula, or one with more atoms of an element than :data:`MAX_MZ`
+    (every atom weighs at least 1 u: no ion a spectrum holds has so many; "C99999999999999999999H2"
+    overflowed the searches whose hit it was).
     """
     text = text.strip().replace(" ", "")
     charge = 0
@@ -128,7 +131,7 @@ def parse_formula(text: str) -> tuple[Counter, int] | None:
             return None
         for element, count in _ELEMENT.findall(part):
             counts[element] += int(count or 1)
-    return (counts, charge) if counts else None
+    return (counts, charge) if counts and max(counts.values()) <= MAX_MZ else None
 
 
 def formula_agrees(record: tuple[Counter, int], structure: tuple[Counter, int]) -> bool:
