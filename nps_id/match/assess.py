@@ -187,9 +187,14 @@ class _JsonCache(abc.ABC):
         if not self._added:
             return
         from nps_id._atomic import atomic_output
+        from nps_id._paths import not_a_regular_file
         from nps_id.errors import InputError
 
         try:
+            # atomic_output writes a FIFO in place (a stream output): here that would wait forever
+            special = self.path.exists() and not_a_regular_file(self.path)
+            if special:
+                raise InputError(special)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(self.path) as tmp:
                 Path(tmp).write_text(json.dumps(self._encode(self.known)), encoding="utf-8")
