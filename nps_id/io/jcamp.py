@@ -24,6 +24,7 @@ value uses the ``##UNITS`` the ``##NTUPLES`` header declares for ``T`` (seconds 
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +127,15 @@ def _number(text: str) -> float | None:
         return parse_float(text, "JCAMP-DX value")
     except ValueError:
         return None
+
+
+def _time(text: str) -> float | None:
+    """A retention time label's number, infinite included; None when unreadable or NaN."""
+    try:
+        value = parse_float(text, "JCAMP-DX time", finite=False)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else value
 
 
 # -- ASDF -----------------------------------------------------------------------------------------
@@ -480,18 +490,20 @@ def _metadata(table: Table, path: str, rt_factor: float) -> dict[str, Any]:
 
 
 def _retention_seconds(labels: dict[str, tuple[str, str]], rt_factor: float) -> float | None:
-    """``##RETENTION_TIME`` (s), else a time-like ``##PAGE=`` variable in its declared unit."""
+    """``##RETENTION_TIME`` (s), else a time-like ``##PAGE=`` variable in its declared unit. A
+    time below 0 or infinite is returned as read, for the scan check to name (unknown, the scan
+    would silently leave the run's chromatogram); an unreadable one is unknown."""
     if "RETENTIONTIME" in labels:
-        value = _number(labels["RETENTIONTIME"][1].split()[0] if labels["RETENTIONTIME"][1] else "")
-        if value is not None and value >= 0:
+        value = _time(labels["RETENTIONTIME"][1].split()[0] if labels["RETENTIONTIME"][1] else "")
+        if value is not None:
             return value * rt_factor
     page = _PAGE_RE.match(labels.get("PAGE", ("", ""))[1])
     if page is None:
         return None
     symbol, value_text = page.groups()
-    value = _number(value_text)
+    value = _time(value_text)
     name = (_ntuple_column(labels, symbol, "VARNAME") or "").upper()
-    if value is None or value < 0 or not (symbol.upper() == "T" or "TIME" in name):
+    if value is None or not (symbol.upper() == "T" or "TIME" in name):
         return None
     unit = (_ntuple_column(labels, symbol, "UNITS") or "").upper()
     return value * _TIME_FACTORS.get(unit, rt_factor)

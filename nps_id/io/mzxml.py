@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import re
 import warnings
 import zlib
 from pathlib import Path
@@ -22,11 +24,37 @@ from typing import Any, Iterator
 import numpy as np
 from lxml import etree
 
+from nps_id.errors import shorten
 from nps_id.io._source import MAX_POINTS, ReadReport, guard_io, inflate, open_binary, scan_peaks
 from nps_id.io._xml import refuse_dtd
 from nps_id.spectrum import Spectrum
 
-_SECONDS = {"minute": 60.0, "second": 1.0}
+#: An xs:duration of days, hours, minutes and seconds (a year or month has no fixed length).
+_DURATION = re.compile(r"P(?:(?P<D>\d+(?:\.\d*)?)D)?(?:T(?:(?P<H>\d+(?:\.\d*)?)H)?(?:(?P<M>\d+(?:\.\d*)?)M)?"
+                       r"(?:(?P<S>\d+(?:\.\d*)?)S)?)?")
+_SECONDS_PER = {"D": 86400.0, "H": 3600.0, "M": 60.0, "S": 1.0}
+
+
+def _duration_seconds(text: str) -> float | str:
+    """A retentionTime in seconds, or the text itself when it is no duration (the scan then names
+    it). pyteomics' own converter searches rather than matches, so 'PT-5S' and 'PT1e12S' were 0 s,
+    and it drops days; a bare number is seconds, as pyteomics reads it."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    parts = {unit: float(value) for unit, value in match.groupdict().items() if value is not None}
+    return sum(value * _SECONDS_PER[unit] for unit, value in parts.items()) if parts else text
+
+
+@functools.cache
+def _reader_class() -> type:
+    """pyteomics' MzXML with :func:`_duration_seconds` for its duration attributes."""
+    from pyteomics import mzxml
+
+    return type("MzXML", (mzxml.MzXML,), {"_converters": {**mzxml.MzXML._converters, "duration": _duration_seconds}})
 
 
 def read(path: str | Path, report: ReadReport | None = None, ms_level: int | None = None) -> Iterator[Spectrum]:
@@ -61,12 +89,11 @@ def _read(path: str, report: ReadReport, ms_level: int | None) -> Iterator[Spect
     with open_binary(path) as fh, warnings.catch_warnings():
         # pyteomics pulls in psims, which warns about its optional hdf5plugin on import.
         warnings.simplefilter("ignore")
-        from pyteomics import mzxml  # imported on use: keeps `nps-id --help` fast
-        from pyteomics.auxiliary import PyteomicsError
+        from pyteomics.auxiliary import PyteomicsError  # imported on use: keeps `nps-id --help` fast
 
         try:
             # Constructing the reader already parses the header, so it belongs inside the try.
-            reader = mzxml.MzXML(fh, decode_binary=False, use_index=False, read_schema=False)
+            reader = _reader_class()(fh, decode_binary=False, use_index=False, read_schema=False)
             for scan in reader:
                 index += 1
                 scan_id = scan.get("num") or scan.get("id")
@@ -102,8 +129,10 @@ def _spectrum(scan: dict, index: int, path: str, report: ReadReport, ms_level: i
             "ion_mode": {"+": "positive", "-": "negative"}.get(scan.get("polarity")),
         }
         rt = scan.get("retentionTime")
+        if isinstance(rt, str):
+            raise ValueError(f"retentionTime is not a duration such as PT353.43S (found {shorten(rt)!r})")
         if rt is not None:
-            meta["retention_time"] = float(rt) * _SECONDS.get(getattr(rt, "unit_info", "second"), 1.0)
+            meta["retention_time"] = rt
         precursors = scan.get("precursorMz") or []
         if precursors:
             meta["precursor_mz"] = precursors[0].get("precursorMz")

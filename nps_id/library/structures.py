@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import re
 import shutil
 import tempfile
@@ -50,13 +49,14 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from nps_id._hashing import sha256_path
 from nps_id.errors import InputError
 from nps_id.library.structure_variants import mol_formula
+from nps_id.spectrum import MAX_MZ
 
 VERIFIED, UNVERIFIED = "verified", "unverified"
 #: The columns this module adds to a library (besides ``smiles`` and ``inchi``).
@@ -112,7 +112,9 @@ _CHARGE = re.compile(r"(?:(?<=\])(\d*)([+-])|([+-])(\d*))$")
 def parse_formula(text: str) -> tuple[Counter, int] | None:
     """Element counts and net charge of a formula (``C9H13N``, ``[C29H35N2]+``, ``C2H4O2.ClH``).
 
-    None when ``text`` is not a formula.
+    None when ``text`` is not a formula, or one with more atoms of an element than :data:`MAX_MZ`
+    (every atom weighs at least 1 u: no ion a spectrum holds has so many; "C99999999999999999999H2"
+    overflowed the searches whose hit it was).
     """
     text = text.strip().replace(" ", "")
     charge = 0
@@ -129,7 +131,7 @@ def parse_formula(text: str) -> tuple[Counter, int] | None:
             return None
         for element, count in _ELEMENT.findall(part):
             counts[element] += int(count or 1)
-    return (counts, charge) if counts else None
+    return (counts, charge) if counts and max(counts.values()) <= MAX_MZ else None
 
 
 def formula_agrees(record: tuple[Counter, int], structure: tuple[Counter, int]) -> bool:
@@ -197,16 +199,47 @@ def read_structure_table(path: str | Path) -> dict[str, tuple[str, str]]:
 
     The header must name ``inchikey`` and ``smiles`` or ``inchi`` (any case; other columns are
     ignored). The delimiter is a comma for ``.csv``, a tab otherwise. The first row of a key
-    wins. Raises :class:`InputError` naming the file (and line) when it cannot be used.
+    wins. The file is read as a stream, line by line (a gzip of blank lines costs no memory), a
+    line at most :data:`_MAX_TABLE_LINE` bytes. Raises :class:`InputError` naming the file (and
+    line) when it cannot be used.
     """
+    from nps_id._paths import not_a_regular_file
+
     path = Path(path)
+    special = not_a_regular_file(path)  # a FIFO would block the build forever
+    if special:
+        raise InputError(f"{path}: {special}")
     delimiter = "," if path.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
     try:
-        raw = gzip.decompress(path.read_bytes()) if path.suffix.lower() == ".gz" else path.read_bytes()
-        text = raw.decode("utf-8-sig")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        with open(path, "rb") as raw, (gzip.GzipFile(fileobj=raw) if path.suffix.lower() == ".gz" else raw) as binary:
+            rows = csv.reader(_table_lines(path, binary), delimiter=delimiter)
+            try:
+                return _table_rows(path, rows)
+            except csv.Error as exc:  # a field over csv's 131,072 characters: no structure is so long
+                raise InputError(f"{path}: line {rows.line_num}: {exc}") from None
+    except (OSError, EOFError) as exc:
         raise InputError(f"{path}: cannot read the structure table ({exc})") from None
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+
+
+#: Longest line of a structure table, bytes (a SMILES of a drug is a few hundred characters).
+_MAX_TABLE_LINE = 1 << 20
+
+
+def _table_lines(path: Path, binary: Any) -> Iterator[str]:
+    """The table's lines as text (UTF-8, a byte-order mark dropped), each checked on its own so
+    that an error names its line."""
+    number = 0
+    while line := binary.readline(_MAX_TABLE_LINE + 1):
+        number += 1
+        if len(line) > _MAX_TABLE_LINE:
+            raise InputError(f"{path}: line {number}: longer than {_MAX_TABLE_LINE:,} bytes")
+        try:
+            yield line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: line {number}: not UTF-8") from None
+
+
+def _table_rows(path: Path, rows: Iterator[list[str]]) -> dict[str, tuple[str, str]]:
     header = [h.strip().lower() for h in next(rows, [])]
     if "inchikey" not in header or not {"smiles", "inchi"} & set(header):
         raise InputError(f"{path}: line 1: a structure table needs the columns 'inchikey' and "
@@ -539,9 +572,10 @@ def resolve_structures(
         steps.append(step)
     # Step 3: structure tables, by full InChIKey
     for path in default_tables() if tables is None else tables:
+        table = read_structure_table(path)  # first: it refuses a FIFO, which hashing would wait on
         sha = sha256_path(path).sha256
         step = StructureStep("table", Path(path).name, sha)
-        lookups.append((read_structure_table(path), f"table:{sha}"))
+        lookups.append((table, f"table:{sha}"))
         _offer_lookup(resolver, lookups[-1][0], f"table:{sha}", step)
         steps.append(step)
     # Step 4: the exact stereoisomer of what libraries and tables hold for the first block

@@ -167,14 +167,20 @@ class _JsonCache(abc.ABC):
         self._added = True
 
     def _load(self, warn: bool = True) -> dict[str, Any]:
+        from nps_id._paths import not_a_regular_file
+
         if not self.path.exists():
             return {}
         try:
+            special = not_a_regular_file(self.path)  # a FIFO would block the search forever
+            if special:
+                raise ValueError(special)
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError(f"a JSON {type(data).__name__}, not an object")
             return self._decode(data)
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
+        # RecursionError: valid JSON nested deeper than the parser's stack
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             if warn:
                 warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=3)
             return {}
@@ -183,12 +189,17 @@ class _JsonCache(abc.ABC):
         if not self._added:
             return
         from nps_id._atomic import atomic_output
+        from nps_id._paths import not_a_regular_file
         from nps_id.errors import InputError
 
         # What other processes wrote since this one read the file (`batch` workers) is kept:
         # each replaces the file whole, so without the merge the last one would drop the others'.
         self._known = {**self._load(warn=False), **self.known}
         try:
+            # atomic_output writes a FIFO in place (a stream output): here that would wait forever
+            special = self.path.exists() and not_a_regular_file(self.path)
+            if special:
+                raise InputError(special)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_output(self.path) as tmp:
                 Path(tmp).write_text(json.dumps(self._encode(self.known)), encoding="utf-8")

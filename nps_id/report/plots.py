@@ -69,7 +69,8 @@ def tic_figure(chromatogram: Mapping[str, Any], findings: Sequence[Mapping[str, 
 
     Components with a finding get a coloured marker (colour = verdict) and a label ``#index
     name`` (the name every report gives it: :func:`~nps_id.report.findings.finding_label`); other
-    components a small grey tick with their index. With a blank, its TIC is drawn below the
+    components a small grey tick with their index; those without a retention time (LC scans that
+    carry none) are counted in a corner, not drawn. With a blank, its TIC is drawn below the
     sample's on the same scales (the figure grows by 60 %).
     """
     fig = _figure(width_in, height_in * (1.6 if chromatogram.get("blank") else 1.0))
@@ -96,7 +97,16 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
         if rt.size:
             ax.plot(rt, 100.0 * y / scale, color="#222222", linewidth=0.7)
         by_index = {f["index"]: f for f in findings}
-        for comp in chromatogram.get("components") or []:
+        components = chromatogram.get("components") or []
+        # an LC scan without a retention time has no place on the time axis: counted, not drawn
+        untimed = sum(comp["rt_min"] is None for comp in components)
+        if untimed:
+            ax.text(0.995, 0.97, f"{untimed} component{'s' if untimed > 1 else ''} without a retention time "
+                    f"{'are' if untimed > 1 else 'is'} not marked", transform=ax.transAxes, ha="right", va="top",
+                    fontsize=7, color="#7a7a7a")
+        for comp in components:
+            if comp["rt_min"] is None:
+                continue
             apex = _tic_at(rt, y, comp["rt_min"]) / scale * 100.0 if rt.size else 0.0
             finding = by_index.get(comp.get("finding")) if comp.get("finding") is not None else None
             if finding is None:

@@ -42,3 +42,25 @@ def test_facts_cache_of_the_wrong_shape_is_rebuilt(library, tmp_path, content):
     assert again.stdout == clean.stdout
     assert "library facts cache" in again.stderr and "damaged" in again.stderr
     assert isinstance(json.loads(facts.read_text()), dict)
+
+
+@pytest.mark.parametrize("kind", ["facts", "isomers"])
+@pytest.mark.parametrize("hostile", ["deep", "fifo"])
+def test_cache_file_nested_too_deep_or_a_fifo_is_rebuilt(library, tmp_path, kind, hostile):
+    """A cache file nested beyond the JSON parser's recursion (valid JSON) or a FIFO in its place
+    (which blocks a reader forever) is a damaged cache: a warning and the same output, never a
+    traceback or a search that hangs."""
+    import os
+
+    clean = _search(library, tmp_path / "cache")
+    assert clean.exit_code == 0, clean.output
+    (cached,) = (tmp_path / "cache").glob(f"{kind}-*.json")
+    if hostile == "deep":
+        cached.write_text("[" * 100_000 + "]" * 100_000)
+    else:
+        cached.unlink()
+        os.mkfifo(cached)
+    again = _search(library, tmp_path / "cache")
+    assert again.exit_code == 0, again.stderr
+    assert again.stdout == clean.stdout
+    assert "damaged" in again.stderr and "Traceback" not in again.stderr

@@ -240,11 +240,37 @@ def test_gcms_run_converts_to_msp_without_loss(tmp_path):
 @pytest.mark.parametrize("value", ["abc", "nan", "inf", "1e400", ""])
 def test_unreadable_or_infinite_label_numbers_are_ignored(tmp_path, value):
     # Factors, retention values and ##NPOINTS that are not finite numbers are left out; the
-    # table itself is still read, with factor 1.
+    # table itself is still read, with factor 1. (An infinite retention time is a malformed scan,
+    # as in every reader: the test below.)
     path = tmp_path / "labels.jdx"
-    path.write_text(f"##TITLE= a\n##RETENTION_TIME= {value}\n##RETENTION_INDEX= {value}\n"
+    rt = "nan" if value in ("inf", "1e400") else value
+    path.write_text(f"##TITLE= a\n##RETENTION_TIME= {rt}\n##RETENTION_INDEX= {value}\n"
                     f"##XFACTOR= {value}\n##YFACTOR= 2\n##NPOINTS= {value}\n"
                     "##PEAK TABLE= (XY..XY)\n50,1 91,3\n##END=\n")
     (s,) = list(jcamp.read(path))
     assert s.mz.tolist() == [50, 91] and s.intensity.tolist() == [2, 6]
     assert "retention_time" not in s.metadata and "retention_index" not in s.metadata
+
+
+@pytest.mark.parametrize("rt, found", [("-5", "-5"), ("inf", "inf"), ("-1e400", "-inf"), ("1e400", "inf")])
+def test_a_retention_time_below_0_or_infinite_names_the_scan(tmp_path, rt, found):
+    """A scan at -5 s or an infinite time was read as one without a time, and so silently left
+    out of the run's chromatogram: it is a malformed scan as in every other reader (--lenient
+    quarantines it); NaN stays unknown."""
+    path = tmp_path / "rt.jdx"
+    scan = "##TITLE= {}\n##RETENTION_TIME= {}\n##XYDATA= (XY..XY)\n50,1\n91,2\n##END=\n"
+    path.write_text(scan.format("a", rt) + scan.format("b", "2.5") + scan.format("c", "nan"))
+    with pytest.raises(ReaderError, match=rf"record 0: .*retention time must be 0 to 1e\+09 s \(found {found} s\)"):
+        list(jcamp.read(path))
+    report = ReadReport(str(path), lenient=True)
+    assert [s.retention_time for s in jcamp.read(path, report=report)] == [2.5, None]
+    assert [q["record"] for q in report.quarantine] == [0]
+
+
+def test_a_time_page_below_0_names_the_scan(tmp_path):
+    path = tmp_path / "page.jdx"
+    path.write_text("##TITLE= a\n##NTUPLES= MASS SPECTRUM\n##VAR_NAME= MASS, INTENSITY, RETENTION TIME\n"
+                    "##SYMBOL= X, Y, T\n##UNITS= M/Z, RELATIVE ABUNDANCE, SECONDS\n##PAGE= T=-3\n"
+                    "##DATA TABLE= (XY..XY), PEAKS\n50,1\n91,2\n##END NTUPLES= MASS SPECTRUM\n##END=\n")
+    with pytest.raises(ReaderError, match=r"found -3 s"):
+        list(jcamp.read(path))

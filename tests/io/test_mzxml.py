@@ -124,3 +124,28 @@ def test_mz_zero_points_are_dropped_and_a_scan_of_only_those_is_skipped_as_empty
     (spectrum,) = mzxml.read(path, report)
     assert spectrum.mz.tolist() == [91.0] and spectrum.get("scan_id") == "1"
     assert report.skipped == {ZERO_MZ_SKIP: 2, "empty spectrum": 1}
+
+
+@pytest.mark.parametrize("duration", ["PT-5S", "PT1e12S", "PTNaNS", "PTinfS", "-PT5S", "P1Y", "PT", "P"])
+def test_a_retention_time_that_is_no_duration_is_bad_input_not_zero(tmp_path, duration):
+    """pyteomics reads a retentionTime its duration pattern does not match ('PT-5S', 'PT1e12S')
+    as 0 s, silently: the scan is named instead, and --lenient quarantines it and reads on."""
+    path = tmp_path / "rt.mzXML"
+    path.write_text(_document(_scan(1, _pairs(50.0, 10.0), 1), _scan(2, _pairs(60.0, 10.0), 1))
+                    .replace('retentionTime="PT1.5S"', f'retentionTime="{duration}"'))
+    with pytest.raises(ReaderError, match=rf"scan '1': retentionTime is not a duration such as PT353.43S"):
+        list(mzxml.read(path))
+    report = ReadReport(str(path), lenient=True)
+    (spectrum,) = mzxml.read(path, report)
+    assert spectrum.retention_time == 2.5 and report.quarantine[0]["record"] == 0
+
+
+@pytest.mark.parametrize("duration, seconds", [("PT353.43S", 353.43), ("PT5M", 300.0), ("PT1H0.5S", 3600.5),
+                                               ("P1DT5S", 86405.0), ("PT0.0S", 0.0), ("12.5", 12.5)])
+def test_a_retention_time_duration_is_read_whole(tmp_path, duration, seconds):
+    """Days count (pyteomics dropped 'P1D', reading P1DT5S as 5 s); a bare number is seconds."""
+    path = tmp_path / "rt.mzXML"
+    path.write_text(_document(_scan(1, _pairs(50.0, 10.0), 1)).replace('retentionTime="PT1.5S"',
+                                                                      f'retentionTime="{duration}"'))
+    (spectrum,) = mzxml.read(path)
+    assert spectrum.retention_time == pytest.approx(seconds)

@@ -279,3 +279,38 @@ def test_a_run_without_retention_times_reports_them_unknown_never_0(library, pes
         assert done.exit_code == 0, done.output
     html = (tmp_path / "r.html").read_text()
     assert "at \u2014 min:" in html and " at 0.000 min" not in html
+
+
+@pytest.fixture(scope="module")
+def pestmix_half_rt(tmp_path_factory):
+    """The pesticide slice with every other scan's retention time blanked out, byte offsets kept."""
+    import re
+
+    raw = data_path(*PESTMIX).read_bytes()
+    path = tmp_path_factory.mktemp("half-rt") / "pestmix-half-rt.mzML"
+    seen = iter(range(10**6))
+    path.write_bytes(re.sub(rb"<cvParam[^>]*MS:1000016[^>]*/>",
+                            lambda m: b" " * len(m.group(0)) if next(seen) % 2 == 0 else m.group(0), raw))
+    return path
+
+
+def test_a_run_with_some_scans_timed_draws_its_tic_without_the_untimed(library, pestmix_half_rt, tmp_path):
+    """Some scans with a time, some without: the TIC exists, so the HTML and PDF reports drew it
+    and failed placing a component at time None (a traceback, no report). The timed components
+    are marked; the TIC says how many were not."""
+    import json
+
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    results = match_run(pestmix_half_rt, library)
+    untimed = sum(c["rt_min"] is None for c in results["components"])
+    assert 0 < untimed < len(results["components"])
+    source = tmp_path / "half-rt.match.json"
+    source.write_text(json.dumps(results))
+    for fmt in ("html", "pdf"):
+        done = CliRunner().invoke(cli, ["report", str(source), "-f", fmt, "-o", str(tmp_path / f"r.{fmt}")])
+        assert done.exit_code == 0, done.output
+    html = (tmp_path / "r.html").read_text()
+    assert f"{untimed} components without a retention time are not marked" in html

@@ -203,3 +203,17 @@ def test_a_bad_formula_is_absent_with_a_note_and_a_bad_smiles_is_not_stored(tmp_
     (source,) = [s for s in summary.structures if s.step == "source"]
     assert source.tried == 3 and source.rejected == 1  # counted, and quietly (no RDKit parse errors)
     assert capfd.readouterr().err == ""
+
+
+def test_a_formula_with_more_atoms_than_any_measurable_ion_is_absent(tmp_path):
+    """'C99999999999999999999H2' was stored as read; every search whose hit was that record then
+    stopped with an OverflowError traceback. No ion up to m/z 1e6 holds more than 1e6 atoms."""
+    msp = tmp_path / "huge.msp"
+    msp.write_text("Name: a\nFormula: C99999999999999999999H2\nNum Peaks: 3\n50 10\n91 100\n120 30\n\n"
+                   "Name: b\nFormula: C2H6O\nNum Peaks: 3\n45 10\n46 100\n31 50\n")
+    summary = build_library([msp], tmp_path / "lib.h5", name="x", release="1", names_to_structures=False,
+                            defaults={"ms_level": 1})
+    (note,) = [n for n in summary.notes if "formula" in n]
+    assert note.startswith("1 record's formula is no molecular formula") and "C99999999999999999999H2" in note
+    with Library.open(tmp_path / "lib.h5") as lib:
+        assert list(lib.column("formula")) == ["", "C2H6O"]

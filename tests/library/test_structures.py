@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import h5py
 import numpy as np
@@ -197,6 +198,20 @@ def test_a_table_with_a_wrong_structure_is_rejected_for_that_record(massbank_sam
     assert (step.tried, step.improved, step.rejected) == (2, 1, 1)
 
 
+def test_a_structure_table_that_is_a_fifo_is_one_line_exit_3_not_a_hang(tmp_path):
+    """The build hashed the table before reading it, and hashing a FIFO waits forever."""
+    import os
+
+    table = tmp_path / "lab.tsv"
+    os.mkfifo(table)
+    msp = tmp_path / "one.msp"
+    msp.write_text("Name: a\nInChIKey: AAAAAAAAAAAAAA-BBBBBBBBBB-N\nNum Peaks: 2\n50 10\n91 100\n")
+    result = CliRunner().invoke(cli, ["library", "build", str(msp), "-o", str(tmp_path / "x.h5"),
+                                      "--ms-level", "1", "--structures-table", str(table)])
+    assert result.exit_code == 3, result.output
+    assert result.stderr == f"nps-id: error: {table}: not a regular file (a FIFO)\n"
+
+
 def test_a_table_without_the_needed_columns_is_one_line_exit_3(massbank_sample, tmp_path):
     table = tmp_path / "bad.csv"
     table.write_text("key,structure\nX,C\n", encoding="utf-8")
@@ -208,6 +223,50 @@ def test_a_table_without_the_needed_columns_is_one_line_exit_3(massbank_sample, 
     assert "bad.csv: line 1: a structure table needs the columns 'inchikey'" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "x.h5").exists()
 
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("inchikey\tsmiles\nAAAAAAAAAAAAAA-BBBBBBBBBB-N\t" + "C" * 200_000 + "\n", "line 2: field larger than field limit"),
+    (b"inchikey\tsmiles\nAAAAAAAAAAAAAA-BBBBBBBBBB-N\tCC\n\xff\xfe\n", "line 3: not UTF-8"),
+    ("fifo", "not a regular file (a FIFO)"),
+])
+def test_a_hostile_structure_table_is_one_line_naming_it(tmp_path, content, expected):
+    """A 200,000-character SMILES was a csv.Error traceback and a FIFO hung the build; bytes that
+    are not UTF-8 name their line."""
+    import os
+
+    from nps_id.errors import InputError
+
+    table = tmp_path / "lab.tsv"
+    if content == "fifo":
+        os.mkfifo(table)
+    else:
+        table.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InputError, match=re.escape(f"lab.tsv: {expected}")):
+        structures.read_structure_table(table)
+
+
+def test_a_structure_table_is_read_as_a_stream_not_inflated_whole(tmp_path, monkeypatch):
+    """A gzip table of 400 MB of blank lines (a 400 kB file) took 2.6 GB of memory: it was inflated
+    and decoded whole before the first row was read. Read as a stream, only the rows it holds
+    count (8 MB of blank lines here, 8,192: the whole table inflated would take more than 4 MB)."""
+    import gzip
+    import tracemalloc
+
+    table = tmp_path / "lab.tsv.gz"
+    with gzip.open(table, "wb", compresslevel=1) as fh:
+        fh.write(b"inchikey\tsmiles\n")
+        for _ in range(8192):
+            fh.write(b" " * 1023 + b"\n")
+        fh.write(b"AAAAAAAAAAAAAA-BBBBBBBBBB-N\tCC\n")
+    tracemalloc.start()
+    try:
+        table_rows = structures.read_structure_table(table)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert table_rows == {"AAAAAAAAAAAAAA-BBBBBBBBBB-N": ("CC", "")}
+    assert peak < 4 * (1 << 20), peak
 
 # -- without Java ---------------------------------------------------------------------------------
 def test_without_java_the_build_works_says_so_once_and_records_it(monkeypatch, tmp_path):
