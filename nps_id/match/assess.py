@@ -672,10 +672,8 @@ def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int) 
 def _with_close_isomers(check: IsomerCheck, close: Sequence[RankedHit], facts: LibraryFacts) -> IsomerCheck:
     """``check`` with the :func:`close_isomers` its enumeration did not reach (another skeleton of
     the hit's formula) not excluded (move :data:`LIBRARY_CLOSE`, rate 1)."""
-    known = {note.inchikey[:14] for note in check.not_excluded}
-    notes = tuple(IsomerNote(facts.structure(hit.row) or "", facts.block(hit.row), LIBRARY_CLOSE, 1.0,
-                             facts.name(hit.row), hit.score) for hit in close if facts.block(hit.row) not in known)
-    return replace(check, not_excluded=check.not_excluded + notes) if notes else check
+    return _also_not_excluded(check, [IsomerNote(facts.structure(hit.row) or "", facts.block(hit.row), LIBRARY_CLOSE,
+                                                 1.0, facts.name(hit.row), hit.score) for hit in close])
 
 
 def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: dict[str, int],
@@ -684,16 +682,21 @@ def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: d
     (:meth:`LibraryFacts.ms2_pairs`) not excluded: the unknown's lower score against them comes
     from records of other laboratories or collision energies, the library's own pair shows the two
     alike (move :data:`LIBRARY_PAIR`, rate 1)."""
-    known = {note.inchikey[:14] for note in check.not_excluded}
     notes = []
     for block, (pair_row, pair_score) in facts.ms2_pairs(row).items():
         name = facts.name_of_block(block)
-        if pair_score >= min_score and name is not None and block not in known:
+        if pair_score >= min_score and name is not None:
             notes.append(IsomerNote(facts.structure(pair_row) or "", block, LIBRARY_PAIR, 1.0, name,
                                     scores.get(block)))
-    if not notes:
-        return check
-    return replace(check, not_excluded=check.not_excluded + tuple(notes))  # every other field kept
+    return _also_not_excluded(check, notes)
+
+
+def _also_not_excluded(check: IsomerCheck, notes: Sequence[IsomerNote]) -> IsomerCheck:
+    """``check`` with those of ``notes`` whose compound (InChIKey first block) it does not list yet
+    among its not-excluded isomers; every other field kept."""
+    known = {note.inchikey[:14] for note in check.not_excluded}
+    new = tuple(note for note in notes if note.inchikey[:14] not in known)
+    return replace(check, not_excluded=check.not_excluded + new) if new else check
 
 
 def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None, kind: str,
