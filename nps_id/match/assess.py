@@ -601,6 +601,7 @@ def assess(
         # the library's own MS/MS pairs matter only to a score that could be identified
         if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
+            check = alone_at_its_mass(check, hits, facts, gap, thresholds)
         return check
 
     above = missing = lighter_ion = None
@@ -689,6 +690,27 @@ def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: d
             notes.append(IsomerNote(facts.structure(pair_row) or "", block, LIBRARY_PAIR, 1.0, name,
                                     scores.get(block)))
     return _also_not_excluded(check, notes)
+
+
+def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts, gap: int | None,
+                      thresholds: VerdictThresholds) -> IsomerCheck:
+    """MS/MS: ``check`` with its absent isomers excluded when the hit stands alone at the precursor's
+    mass -- no runner-up compound scored (``gap`` None) and no other compound among ``hits`` --,
+    a second record of its compound reaches ``identified_score`` as well, and every not-excluded
+    isomer is absent from the library with a kind rate <= ``isomer_ms2_alone_rate`` (its kind's
+    library pairs rarely match that well; the rule's usual bound is ``isomer_min_rate_ms2``).
+    Unchanged otherwise: a library isomer, a small molecule's ring positions (rate 1) or a
+    near-inseparable kind keeps the hit ``tentative``. On the development data no left-out or
+    absent MassBank compound meets all three (docs/match.md)."""
+    bound = thresholds.isomer_ms2_alone_rate
+    if bound <= 0 or gap is not None or not check.not_excluded or len(hits) < 2:
+        return check
+    if any(note.name is not None or note.rate > bound for note in check.not_excluded):
+        return check
+    block = facts.block(hits[0].row)
+    if any(facts.block(hit.row) != block for hit in hits[1:]) or hits[1].score < thresholds.identified_score:
+        return check
+    return replace(check, not_excluded=())
 
 
 def _also_not_excluded(check: IsomerCheck, notes: Sequence[IsomerNote]) -> IsomerCheck:

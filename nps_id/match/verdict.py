@@ -173,6 +173,14 @@ class VerdictThresholds:
         unknown scores on it: the library shows their MS/MS alike, and an unknown's score against
         records from other laboratories or collision energies cannot tell them apart (850 on the
         development data; 1000: off; docs/match.md).
+    isomer_ms2_alone_rate : float
+        MS/MS: the isomers the library does not hold are excluded when the hit stands alone at the
+        precursor's mass (no other library compound scored against the spectrum), a second record of
+        the hit's compound (another laboratory or collision energy) also reaches ``identified_score``,
+        and every one of them is of a kind whose library pairs match each other at the unknown's
+        score at most this often (:func:`nps_id.match.assess.alone_at_its_mass`; 0.2 on the
+        development data: MassBank MS/MS coverage 0.232 -> 0.253, no wrong ``identified`` added on
+        any task; docs/match.md; 0: off).
     isomer_small_ms2_atoms : int
         MS/MS: a hit with at most this many heavy atoms has every ring-position and ring-nitrogen
         isomer not excluded, whatever its kind's EI-learned rate: collision-induced dissociation of
@@ -225,6 +233,7 @@ class VerdictThresholds:
     isomer_margin: int = 100
     isomer_ms2_margin: int = 200
     isomer_ms2_pair_score: int = 850
+    isomer_ms2_alone_rate: float = 0.2
     isomer_small_ms2_atoms: int = 12
     isomer_small_ei_atoms: int = 5
     isomer_pah_rings: int = 3

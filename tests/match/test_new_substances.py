@@ -442,3 +442,20 @@ def test_mephedrone_left_out_is_an_isomer_not_excluded_naming_the_close_one(swgd
     assert "scoring within the gap: 2-Methylmethcathinone" in found.verdict.rule
     assert "it may be a new substance" in found.verdict.rule
     assert not found.new_substance and found.suspected_group == "Synthetic cathinones"
+
+
+def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified():
+    # lorazepam from one laboratory matches two of its compound's records (other laboratories or
+    # collision energies) at 949 and 939; no other library compound scored against it (none of its
+    # precursor's mass), and its enumerated ring-position isomers' kinds match each other that well
+    # in <= 15 % of library pairs: identified -- before, held by those absent isomers at rate >= 5 %
+    from nps_id.match.verdict import IDENTIFIED, RuleId, VerdictThresholds
+
+    found, hit = _massbank_ms2_search("Lorazepam", "C15H10Cl2N2O2")
+    assert hit == "Lorazepam"
+    assert found.verdict.verdict == IDENTIFIED
+    held, _ = _massbank_ms2_search("Lorazepam", "C15H10Cl2N2O2", VerdictThresholds(isomer_ms2_alone_rate=0))
+    assert held.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED and held.isomers.absent
+    # a stricter bound than the isomers' rates keeps them not excluded
+    strict, _ = _massbank_ms2_search("Lorazepam", "C15H10Cl2N2O2", VerdictThresholds(isomer_ms2_alone_rate=0.1))
+    assert strict.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
