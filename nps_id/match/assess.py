@@ -5,6 +5,8 @@ component), so a spectrum gets the same verdict wherever a rule applies to it. B
 verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score alone lacks:
 
 - isomers the spectrum cannot exclude (:mod:`nps_id.match.isomer_rule`), in the library or not;
+  MS/MS adds the library's own pairs (:func:`_with_ms2_pairs`) and excludes rarely-inseparable
+  absent isomers of a hit alone at its mass (:func:`alone_at_its_mass`);
 - molecular-ion consistency: a candidate lighter than ions of the spectrum is not the compound;
 - an estimated nominal molecular mass (:mod:`nps_id.match.molecular_mass`);
 - the new-substance call (:func:`unexplained`): no library compound explains the spectrum --
