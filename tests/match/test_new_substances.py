@@ -451,11 +451,21 @@ def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified():
     # in <= 15 % of library pairs: identified -- before, held by those absent isomers at rate >= 5 %
     from nps_id.match.verdict import IDENTIFIED, RuleId, VerdictThresholds
 
-    found, hit = _massbank_ms2_search("Lorazepam", "C15H10Cl2N2O2")
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Lorazepam")
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == "C15H10Cl2N2O2"]
+    found, hit = _assessed(query, library)
     assert hit == "Lorazepam"
     assert found.verdict.verdict == IDENTIFIED
-    held, _ = _massbank_ms2_search("Lorazepam", "C15H10Cl2N2O2", VerdictThresholds(isomer_ms2_alone_rate=0))
+    held, _ = _assessed(query, library, VerdictThresholds(isomer_ms2_alone_rate=0))
     assert held.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED and held.isomers.absent
     # a stricter bound than the isomers' rates keeps them not excluded
-    strict, _ = _massbank_ms2_search("Lorazepam", "C15H10Cl2N2O2", VerdictThresholds(isomer_ms2_alone_rate=0.1))
+    strict, _ = _assessed(query, library, VerdictThresholds(isomer_ms2_alone_rate=0.1))
     assert strict.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
+    # another compound at the precursor's mass sharing one minor fragment (scoring ~150, far below
+    # the gap): the hit is no longer alone, and its absent isomers stay not excluded
+    minor = int(np.argmin(query.intensity))
+    other = library[0].replace(mz=query.mz[[minor, -1]], intensity=query.intensity[[minor, -1]], name="Other compound",
+                               inchikey="ZZZZZZZZZZZZZZ-UHFFFAOYSA-N", formula="C16H14Cl2N2O2", smiles=None,
+                               precursor_mz=query.precursor_mz, ion_mode=query.get("ion_mode"))
+    crowded, _ = _assessed(query, library + [other])
+    assert crowded.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
