@@ -354,6 +354,11 @@ class LibraryFacts:
         return list(map(skeleton, self.reference.columns["inchikey"]))
 
     @functools.cached_property
+    def n_compounds(self) -> int:
+        """Distinct compounds (compound codes) the library file holds (a left-out view counts the same)."""
+        return int(np.unique(self.reference.compound()).size)
+
+    @functools.cached_property
     def _name_of(self) -> dict[str, Any]:
         """InChIKey first block -> the name of its first row that is not isotope-labelled: the
         compound the library "holds" under that block. A labelled standard (butyryl fentanyl-d5)
@@ -703,10 +708,13 @@ def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: Libr
     library pairs rarely match that well; the rule's usual bound is ``isomer_min_rate_ms2``).
     Unchanged otherwise: a library isomer, a small molecule's ring positions (rate 1) or a
     near-inseparable kind keeps the hit ``tentative``. On the development data no left-out or
-    absent MassBank compound meets all three (docs/match.md)."""
+    absent MassBank compound meets all three (docs/match.md). Only in a library of at least
+    ``isomer_ms2_alone_min_compounds`` compounds: being alone means little in a small one."""
     bound = thresholds.isomer_ms2_alone_rate
     if bound <= 0 or gap is not None or not check.not_excluded or len(hits) < 2:
         return check
+    if facts.n_compounds < thresholds.isomer_ms2_alone_min_compounds:
+        return check  # "nothing else scored" says little in a small library: most hits stand alone there
     if any(note.name is not None or note.rate > bound for note in check.not_excluded):
         return check
     block = facts.block(hits[0].row)

@@ -181,6 +181,10 @@ class VerdictThresholds:
         score at most this often (:func:`nps_id.match.assess.alone_at_its_mass`; 0.2 on the
         development data: MassBank MS/MS coverage 0.232 -> 0.253, no wrong ``identified`` added on
         any task; docs/match.md; 0: off).
+    isomer_ms2_alone_min_compounds : int
+        The ``isomer_ms2_alone_rate`` rule applies only to a library of at least this many distinct
+        compounds (MassBank MS/MS: 8,044): in a small in-house library most hits stand alone at their
+        mass, and "no other compound scored" no longer says the library is dense around the hit.
     isomer_small_ms2_atoms : int
         MS/MS: a hit with at most this many heavy atoms has every ring-position and ring-nitrogen
         isomer not excluded, whatever its kind's EI-learned rate: collision-induced dissociation of
@@ -234,6 +238,7 @@ class VerdictThresholds:
     isomer_ms2_margin: int = 200
     isomer_ms2_pair_score: int = 850
     isomer_ms2_alone_rate: float = 0.2
+    isomer_ms2_alone_min_compounds: int = 5000
     isomer_small_ms2_atoms: int = 12
     isomer_small_ei_atoms: int = 5
     isomer_pah_rings: int = 3

@@ -2,6 +2,8 @@
 `identified` as its isomer; the verdict names the isomer, the group and the mass."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -453,19 +455,24 @@ def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified():
 
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Lorazepam")
     library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == "C15H10Cl2N2O2"]
-    found, hit = _assessed(query, library)
+    # the slice holds a few compounds; the rule is for a library as dense as MassBank's (8,044)
+    dense = VerdictThresholds(isomer_ms2_alone_min_compounds=0)
+    found, hit = _assessed(query, library, dense)
     assert hit == "Lorazepam"
     assert found.verdict.verdict == IDENTIFIED
-    held, _ = _assessed(query, library, VerdictThresholds(isomer_ms2_alone_rate=0))
+    held, _ = _assessed(query, library, replace(dense, isomer_ms2_alone_rate=0))
     assert held.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED and held.isomers.absent
     # a stricter bound than the isomers' rates keeps them not excluded
-    strict, _ = _assessed(query, library, VerdictThresholds(isomer_ms2_alone_rate=0.1))
+    strict, _ = _assessed(query, library, replace(dense, isomer_ms2_alone_rate=0.1))
     assert strict.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
+    # in a small library standing alone says little: the default keeps the isomers not excluded
+    small, _ = _assessed(query, library)
+    assert small.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
     # another compound at the precursor's mass sharing one minor fragment (scoring ~150, far below
     # the gap): the hit is no longer alone, and its absent isomers stay not excluded
     minor = int(np.argmin(query.intensity))
     other = library[0].replace(mz=query.mz[[minor, -1]], intensity=query.intensity[[minor, -1]], name="Other compound",
                                inchikey="ZZZZZZZZZZZZZZ-UHFFFAOYSA-N", formula="C16H14Cl2N2O2", smiles=None,
                                precursor_mz=query.precursor_mz, ion_mode=query.get("ion_mode"))
-    crowded, _ = _assessed(query, library + [other])
+    crowded, _ = _assessed(query, library + [other], dense)
     assert crowded.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
