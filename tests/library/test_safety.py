@@ -109,6 +109,7 @@ while not stop.exists():
         seen.add(lib.sha256)
     reads += 1
     ready.touch()
+    time.sleep(0.05)  # a reader, not a CPU hog: the build shares the machine's cores
 print(reads, len(seen))
 """
 

@@ -2,6 +2,7 @@
 `identified` as its isomer; the verdict names the isomer, the group and the mass."""
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 import numpy as np
@@ -37,6 +38,25 @@ STRUCTURES = {
 def swgdrug():
     spectra = [s.replace(ms_level=1) for s in read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz"))]
     return [s.replace(smiles=STRUCTURES[s.name]) if s.name in STRUCTURES else s for s in spectra]
+
+
+#: The MassBank MS/MS library's formulas these tests search among: one pass over its 69,220
+#: records for all of them (a pass is ~8 s; each test used to make its own).
+MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2")
+
+
+@functools.lru_cache(maxsize=1)
+def _ms2_records_by_formula() -> dict:
+    records: dict = {formula: [] for formula in MS2_FORMULAS}
+    for spectrum in read(data_path("massbank", "ms2-library.msp.gz")):
+        if spectrum.get("formula") in records:
+            records[spectrum.get("formula")].append(spectrum)
+    return records
+
+
+def _ms2_records(formula):
+    """The MassBank MS/MS library's records of ``formula`` (one of :data:`MS2_FORMULAS`), as a new list."""
+    return list(_ms2_records_by_formula()[formula])
 
 
 def _first(spectra, name):
@@ -277,7 +297,7 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
     # much as two isomers' do, so MS/MS needs the wider margin
     from nps_id.match.verdict import VerdictThresholds
 
-    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == "C11H8N2"]
+    library = _ms2_records("C11H8N2")
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "5-Carboline")
     reference = Reference.from_spectra(library)
     hits = search([query], reference, SearchSettings(top_k=10))
@@ -293,7 +313,7 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
 def _massbank_ms2_search(query_name, formula, thresholds=None):
     """A MassBank MS/MS identity query against the MS/MS library's records of ``formula``."""
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == query_name)
-    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == formula]
+    library = _ms2_records(formula)
     return _assessed(query, library, thresholds)
 
 
@@ -339,7 +359,7 @@ def test_an_absent_small_aromatics_ring_position_isomer_is_not_identified_by_ms2
 
     query = next(s for s in read(data_path("massbank", "ms2-queries-analog.msp.gz"))
                  if s.name == "Methyl 4-methoxybenzoate")
-    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == "C9H10O3"]
+    library = _ms2_records("C9H10O3")
     found, hit = _assessed(query, library)
     assert hit == "Methyl 2-methoxybenzoate"
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
@@ -354,8 +374,7 @@ def test_a_small_heteroaromatics_ring_nitrogen_isomer_is_not_identified_by_ms2()
 
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Pyrazole")
     block = str(query.get("inchikey"))[:14]
-    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz"))
-               if s.get("formula") == "C3H4N2" and str(s.get("inchikey"))[:14] != block]
+    library = [s for s in _ms2_records("C3H4N2") if str(s.get("inchikey"))[:14] != block]
     found, hit = _assessed(query, library)
     assert hit == "Imidazole"
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
@@ -454,7 +473,7 @@ def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified():
     from nps_id.match.verdict import IDENTIFIED, RuleId, VerdictThresholds
 
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Lorazepam")
-    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == "C15H10Cl2N2O2"]
+    library = _ms2_records("C15H10Cl2N2O2")
     # the slice holds a few compounds; the rule is for a library as dense as MassBank's (8,044)
     dense = VerdictThresholds(isomer_ms2_alone_min_compounds=0)
     found, hit = _assessed(query, library, dense)
