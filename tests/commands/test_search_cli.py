@@ -504,13 +504,15 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
     source = data_path("massbank", "ms2-queries-identity.msp.gz")  # 60 of its compounds have pairs
     library = tmp_path / "ms2.h5"
     build_library([source], library, name="ms2", release="1", index_builder=build_indexes)
-    command = ["search", str(source), "-l", str(library), "--format", "jsonl"]
+    queries = tmp_path / "queries.msp"  # every other record: the searches take half the time
+    write(itertools.islice(read(source), 0, None, 2), queries)
+    command = ["search", str(queries), "-l", str(library), "--format", "jsonl"]
     env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
     first = CliRunner().invoke(cli, command, env=env)
     assert first.exit_code == 0, first.output
     (pairs_file,) = (tmp_path / "cache").glob("ms2pairs-*.json")
     kept = json.loads(pairs_file.read_text())
-    assert sum(bool(pairs) for pairs in kept.values()) >= 30
+    assert sum(bool(pairs) for pairs in kept.values()) >= 15
     with open_verified(library) as lib:
         facts = LibraryFacts(Reference.from_library(lib))
         row_of = {f"ms2_pairs:{facts.block(r)} {facts.formula(r)}": r for r in range(len(facts.reference.columns["name"]))}
