@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import re
 
+from nps_id.spectrum import MAX_MZ
+
 #: Every element symbol of the periodic table (1-118), with deuterium and tritium: a formula naming
 #: anything else ("Xx2", "Q") is no formula.
 ELEMENTS = frozenset("""
@@ -44,7 +46,9 @@ _TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
 
 def element_counts(formula: str | None) -> dict[str, int] | None:
     """``"C16H12BrFN2O"`` -> ``{"C": 16, "H": 12, ...}``; None when empty or not a plain formula
-    (charges, dots, brackets or unknown elements: the caller then has no mass to check)."""
+    (charges, dots, brackets, unknown elements, or more atoms of an element than
+    :data:`~nps_id.spectrum.MAX_MZ`: the caller then has no mass to check). The atom bound keeps a
+    library of an older build, which stored "C99999999999999999999H2", from overflowing a search."""
     text = (formula or "").replace(" ", "")
     if not text or _TOKEN.sub("", text):
         return None
@@ -53,7 +57,7 @@ def element_counts(formula: str | None) -> dict[str, int] | None:
         if element not in _NOMINAL:
             return None
         counts[element] = counts.get(element, 0) + (int(number) if number else 1)
-    return counts
+    return counts if max(counts.values()) <= MAX_MZ else None
 
 
 @functools.lru_cache(maxsize=65536)  # the verdict rules ask it of the same library formulas again and again
