@@ -31,7 +31,7 @@ from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
-from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
+from nps_id.gcms.run import UNTIMED_MS1, Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
 from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard,
@@ -287,6 +287,10 @@ def match_run(
     library.require(technique, path.name)
     results["tic"] = _tic(run)
     notes: list[str] = []
+    untimed = read_report.skipped[UNTIMED_MS1]
+    if untimed:
+        notes.append(f"{untimed} MS1 scan{'s have' if untimed > 1 else ' has'} no retention time: "
+                     "left out of the chromatogram")
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
                            params.fragment_tolerance)
