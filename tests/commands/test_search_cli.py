@@ -223,7 +223,7 @@ def test_lenient_names_skipped_records_and_keeps_file_positions(swgdrug_library,
     result = _run(path, "-l", swgdrug_library, "--top", 1, "--format", "jsonl", "--lenient")
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["query"] for line in result.stdout.splitlines()] == [0, 2]
-    assert "skipped a malformed record (line" in result.stderr and "record 1)" in result.stderr
+    assert "skipped a malformed record (line" in result.stderr and "record 2)" in result.stderr
 
 
 def test_query_file_without_spectra_exits_3(swgdrug_library, tmp_path):
