@@ -40,8 +40,9 @@ class InputError(NpsIdError):
 class ReaderError(InputError):
     """A file could not be parsed.
 
-    The message names the file and, where known, the record (0-based spectrum index or scan
-    id), the 1-based line, what was found and what was expected.
+    The message names the file and, where known, the 1-based line, the record (counted from 1
+    as lines are: :func:`record_number`), what was found and what was expected. The
+    ``record`` attribute keeps the 0-based spectrum index (as ``scan_index``) or the scan id.
     """
 
     def __init__(
@@ -65,11 +66,21 @@ class ReaderError(InputError):
         if self.line is not None:
             where.append(f"line {self.line}")
         if self.record is not None:
-            where.append(f"record {self.record}")
+            where.append(f"record {record_number(self.record)}")
         msg = f"{', '.join(where)}: {self.detail}"
         if self.text:
             msg += f" (got {shorten(self.text.strip())!r})"
         return msg
+
+
+def record_number(record: int | str) -> int | str:
+    """How a message names a record: its 0-based index counted from 1, as lines are (index 1 ->
+    ``2``: a user counts "the second record"); a scan id as it is.
+
+    >>> record_number(0), record_number("scan=7")
+    (1, 'scan=7')
+    """
+    return record + 1 if isinstance(record, int) else record
 
 
 def shorten(text: str, limit: int = 80) -> str:

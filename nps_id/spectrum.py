@@ -5,6 +5,7 @@ Entry points
 - :class:`Spectrum` -- immutable peaks (m/z float64 ascending, intensity float32) plus metadata.
 - :data:`METADATA_KEYS` -- the normalised metadata keys and their meaning.
 - :func:`to_matchms` / :func:`from_matchms` -- lossless conversion to and from ``matchms.Spectrum``.
+- :func:`spectra_count` -- ``1 spectrum`` / ``2 spectra``: how every message counts them.
 
 Transformations are functions that return a new :class:`Spectrum` (:meth:`Spectrum.replace`,
 and the preprocessing in :mod:`nps_id.search.preprocess`); nothing mutates a spectrum in place.
@@ -243,6 +244,15 @@ _TO_MATCHMS = {
     "cas": "casno",
 }
 _FROM_MATCHMS = {v: k for k, v in _TO_MATCHMS.items()}
+
+
+def spectra_count(n: int) -> str:
+    """``1 spectrum``, ``2 spectra``.
+
+    >>> spectra_count(1), spectra_count(2988)
+    ('1 spectrum', '2988 spectra')
+    """
+    return f"{n} spectrum" if n == 1 else f"{n} spectra"
 
 
 def _import_matchms():

@@ -1,13 +1,24 @@
 """Molecular formulas: element counts and the nominal mass an EI molecular ion has.
 
 Entry points: :func:`element_counts`, :func:`nominal_mass`, :func:`monoisotopic_mass`,
-:func:`isotope_reach`, :data:`MONOISOTOPIC` (the masses of those isotopes).
+:func:`isotope_reach`, :data:`MONOISOTOPIC` (the masses of those isotopes), :data:`ELEMENTS`
+(every symbol a formula may name).
 """
 from __future__ import annotations
 
 import functools
 import re
 
+from nps_id.spectrum import MAX_MZ
+
+#: Every element symbol of the periodic table (1-118), with deuterium and tritium: a formula naming
+#: anything else ("Xx2", "Q") is no formula.
+ELEMENTS = frozenset("""
+    H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As Se Br Kr
+    Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb
+    Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr
+    Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og D T
+""".split())
 #: Nominal mass of the most abundant isotope of each element an NPS or library record uses.
 _NOMINAL = {
     "H": 1, "D": 2, "B": 11, "C": 12, "N": 14, "O": 16, "F": 19, "Na": 23, "Si": 28, "P": 31, "S": 32,
@@ -35,7 +46,9 @@ _TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
 
 def element_counts(formula: str | None) -> dict[str, int] | None:
     """``"C16H12BrFN2O"`` -> ``{"C": 16, "H": 12, ...}``; None when empty or not a plain formula
-    (charges, dots, brackets or unknown elements: the caller then has no mass to check)."""
+    (charges, dots, brackets, unknown elements, or more atoms of an element than
+    :data:`~nps_id.spectrum.MAX_MZ`: the caller then has no mass to check). The atom bound keeps a
+    library of an older build, which stored "C99999999999999999999H2", from overflowing a search."""
     text = (formula or "").replace(" ", "")
     if not text or _TOKEN.sub("", text):
         return None
@@ -44,7 +57,7 @@ def element_counts(formula: str | None) -> dict[str, int] | None:
         if element not in _NOMINAL:
             return None
         counts[element] = counts.get(element, 0) + (int(number) if number else 1)
-    return counts
+    return counts if max(counts.values()) <= MAX_MZ else None
 
 
 @functools.lru_cache(maxsize=65536)  # the verdict rules ask it of the same library formulas again and again

@@ -45,6 +45,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
     """
     from nps_id.commands.inspect import with_progress
     from nps_id.errors import InputError
+    from nps_id.spectrum import spectra_count
     from nps_id.io import ReadReport, read, write
 
     refuse_output_onto_inputs([output, quarantine_path(output) if lenient else None], [source])
@@ -59,7 +60,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
         level = f" at MS level {ms_level}" if ms_level is not None else ""
         raise InputError(f"{source}: no mass spectra{level} to write (skipped: {what})")
     count = write(itertools.chain([first], spectra), output, format=out_format.lower() if out_format else None)
-    click.echo(f"wrote {count} spectra to {output}")
+    click.echo(f"wrote {spectra_count(count)} to {output}")
     skipped = {reason: n for reason, n in report.skipped.items() if reason != "malformed record"}
     if skipped:
         click.echo("skipped: " + "; ".join(f"{n} {reason}" for reason, n in skipped.items()))
@@ -85,8 +86,10 @@ def quarantine_path(output: Path) -> Path:
 
 
 def write_quarantine(records: list[dict], output: Path) -> Path:
-    """Write the quarantined records as ``OUT.quarantine.tsv`` (header only when none)."""
+    """Write the quarantined records as ``OUT.quarantine.tsv`` (header only when none; records
+    numbered from 1, as in the messages)."""
     from nps_id._atomic import atomic_output
+    from nps_id.errors import record_number
 
     target = quarantine_path(output)
     columns = ["file", "record", "line", "error", "text"]
@@ -94,5 +97,6 @@ def write_quarantine(records: list[dict], output: Path) -> Path:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(columns)
         for record in records:
+            record = {**record, "record": None if record.get("record") is None else record_number(record["record"])}
             writer.writerow(["" if record.get(c) is None else " ".join(str(record[c]).split()) for c in columns])
     return target

@@ -113,10 +113,12 @@ def build(sources: tuple[Path, ...], output: Path, name: str, release: str, appe
 
 def _print_summary(summary: Any, output: Path) -> None:
     """What a build kept, rejected and found, per source."""
+    from nps_id.spectrum import spectra_count
+
     for note in summary.notes:
         click.echo(f"note: {note}", err=True)
     if summary.previous_spectra:
-        click.echo(f"kept {summary.previous_spectra} spectra already in {output}")
+        click.echo(f"kept {spectra_count(summary.previous_spectra)} already in {output}")
     width = max((len(Path(s.path).name) for s in summary.sources), default=6)
     if summary.sources:  # an --append of structures only reads no source: no table over no rows
         click.echo(f"{'source':<{width}}  {'format':<8} {'read':>7} {'kept':>7} {'rejected':>8}  reasons")
@@ -125,9 +127,9 @@ def _print_summary(summary: Any, output: Path) -> None:
         click.echo(f"{Path(s.path).name:<{width}}  {s.format:<8} {s.read:>7} {s.kept:>7} "
                    f"{s.n_rejected:>8}  {reasons}")
         if s.not_selected:
-            click.echo(f"{'':<{width}}  {s.not_selected} spectra left out by the filter")
+            click.echo(f"{'':<{width}}  {spectra_count(s.not_selected)} left out by the filter")
         if s.inchikey_filled:
-            click.echo(f"{'':<{width}}  InChIKey computed for {s.inchikey_filled} spectra")
+            click.echo(f"{'':<{width}}  InChIKey computed for {spectra_count(s.inchikey_filled)}")
     kinds = Counter(d.kind for d in summary.duplicates)
     click.echo(f"duplicates: {kinds['inchikey']} InChIKeys with several spectra, "
                f"{kinds['name+formula']} near-identical name+formula pairs")
@@ -137,7 +139,7 @@ def _print_summary(summary: Any, output: Path) -> None:
         click.echo(f"structures: {_coverage_line(summary.structure_coverage)}")
     if summary.indexes:
         click.echo(f"indexes: {', '.join(summary.indexes)}")
-    click.echo(f"wrote {output}: {summary.n_spectra} spectra, sha256 {summary.sha256}")
+    click.echo(f"wrote {output}: {spectra_count(summary.n_spectra)}, sha256 {summary.sha256}")
 
 
 def _coverage_line(cover: dict[str, Any]) -> str:
@@ -228,9 +230,10 @@ Examples:
 def validate(library_path: Path) -> None:
     """Check every checksum and invariant and recompute the content hash (exit 4 if bad)."""
     from nps_id.library import validate_library
+    from nps_id.spectrum import spectra_count
 
     result = validate_library(library_path)
-    click.echo(f"OK {result.path}: {result.n_spectra} spectra, {result.n_peaks} peaks, "
+    click.echo(f"OK {result.path}: {spectra_count(result.n_spectra)}, {result.n_peaks} peaks, "
                f"{result.n_columns} metadata columns, sha256 {result.sha256}")
 
 
@@ -248,10 +251,11 @@ Examples:
 def export(library_path: Path, output: Path) -> None:
     """Write a library's spectra to MSP or MGF (everything the format can hold)."""
     from nps_id.library import export_library
+    from nps_id.spectrum import spectra_count
 
     refuse_output_onto_inputs([output], [library_path])
     n = export_library(library_path, output)
-    click.echo(f"wrote {n} spectra to {output}")
+    click.echo(f"wrote {spectra_count(n)} to {output}")
 
 
 @library.command(

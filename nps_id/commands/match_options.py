@@ -54,7 +54,8 @@ _OPTIONS = [
     click.option("--min-height", type=float, default=0.0, help="Minimum component height, counts."),
     click.option("--min-area", type=float, default=0.0, help="Minimum component area, counts x s."),
     click.option("--rt-window", type=(float, float), default=(None, None), metavar="FROM TO",
-                 show_default="whole run", help="Only components eluting in this window, minutes."),
+                 show_default="whole run", help="Only components eluting in this window, minutes (GC: the apex; LC-MS/MS: the scan group's "
+                      "median time, groups without a time left out and counted in notes)."),
     click.option("--min-correlation", type=float, default=0.8,
                  help="Minimum shape correlation of an ion chromatogram with the component's model peak."),
     click.option("--identified-mf", type=int, default=_VERDICT.identified_mf,

@@ -127,7 +127,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     spectra without precursor m/z).
     """
     from nps_id._cores import usable_cores
-    from nps_id.errors import InputError
+    from nps_id.errors import InputError, record_number
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
     from nps_id.match.assess import EVIDENCE_HITS, assess_search
@@ -155,7 +155,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     report = ReadReport(str(queries))
     spectra = list(read(queries, lenient=lenient, report=report))
     for bad in report.quarantine:
-        where = ", ".join(f"{k} {bad[k]}" for k in ("line", "record") if bad[k] is not None)
+        where = ", ".join(f"{k} {record_number(bad[k]) if k == 'record' else bad[k]}"
+                          for k in ("line", "record") if bad[k] is not None)
         click.echo(f"note: {queries}: skipped a malformed record ({where}): {bad['error']}", err=True)
     for reason, count in report.skipped.items():  # records without peaks, chromatograms, m/z 0 points
         click.echo(f"note: {queries}: {count} skipped: {reason}", err=True)

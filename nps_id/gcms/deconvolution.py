@@ -305,14 +305,12 @@ def _component_at(seed, smooth, apex_mask, ion_noise, rt, mz_axis, half, params,
 
 
 def _passes(component: Component, peak_params: PeakParameters, params: DeconvolutionParameters) -> bool:
-    minutes = component.rt_minutes
     return (
         component.mz.size >= params.min_ions
         and component.snr >= peak_params.min_snr
         and component.height >= peak_params.min_height
         and component.area >= peak_params.min_area
-        and (peak_params.rt_min_minutes is None or minutes >= peak_params.rt_min_minutes)
-        and (peak_params.rt_max_minutes is None or minutes <= peak_params.rt_max_minutes)
+        and peak_params.in_rt_window(component.rt_seconds)
     )
 
 

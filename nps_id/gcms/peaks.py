@@ -48,7 +48,8 @@ class PeakParameters:
     min_area : float
         Minimum peak area, in counts x seconds.
     rt_min_minutes, rt_max_minutes : float or None
-        Only peaks whose apex lies in this retention-time window (minutes).
+        Only peaks whose apex (LC-MS/MS: scan groups whose median time) lies in this
+        retention-time window (minutes).
     baseline_window_seconds : float
         Width of the moving-minimum baseline window; must exceed the widest peak.
     """
@@ -62,6 +63,13 @@ class PeakParameters:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def in_rt_window(self, rt_seconds: float) -> bool:
+        """Whether a peak (or an LC-MS/MS scan group) at ``rt_seconds`` lies in the RT window."""
+        minutes = rt_seconds / 60.0
+        if self.rt_min_minutes is not None and minutes < self.rt_min_minutes:
+            return False
+        return self.rt_max_minutes is None or minutes <= self.rt_max_minutes
 
 
 @dataclass(frozen=True)
@@ -183,7 +191,7 @@ def detect_peaks(
     peaks: list[ChromPeak] = []
     for apex in apexes:
         rt = float(rt_seconds[apex])
-        if not _in_window(rt, params):
+        if not params.in_rt_window(rt):
             continue
         left, right = peak_bounds(corrected, int(apex), half)
         area = float(np.trapezoid(corrected[left : right + 1], rt_seconds[left : right + 1])) if right > left else 0.0
@@ -207,12 +215,6 @@ def valley_ratio(trace: np.ndarray, apex_a: int, apex_b: int) -> float:
         return 0.0
     return max(0.0, min(1.0, float(trace[lo : hi + 1].min()) / lower))
 
-
-def _in_window(rt_seconds: float, params: PeakParameters) -> bool:
-    minutes = rt_seconds / 60.0
-    if params.rt_min_minutes is not None and minutes < params.rt_min_minutes:
-        return False
-    return params.rt_max_minutes is None or minutes <= params.rt_max_minutes
 
 
 def find_apexes(values: np.ndarray, height: float, prominence: float, window: int) -> np.ndarray:

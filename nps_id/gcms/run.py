@@ -181,6 +181,10 @@ def run_from_spectra(spectra: Iterable[Spectrum], path: str = "", metadata: dict
                centroids=CSRPeaks.from_spectra(spectra[i] for i in order))
 
 
+#: The :class:`~nps_id.io.ReadReport` skip reason of MS1 scans left out of a run for having no time.
+UNTIMED_MS1 = "MS1 scan without a retention time"
+
+
 def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[Run | None, list[Spectrum]]:
     """Read a run file: its MS1 scans as a :class:`Run`, and its MS2 scans as a list.
 
@@ -197,6 +201,9 @@ def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[R
     -------
     (run, ms2)
         ``run`` is None when the file has MS2 scans only (an LC-MS/MS run without survey scans).
+
+    MS1 scans without a retention time beside timed ones are left out of ``run`` and counted in
+    ``report.skipped`` under :data:`UNTIMED_MS1`.
 
     Raises
     ------
@@ -228,6 +235,8 @@ def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[R
         raise InputError(f"{path}: no mass spectra with retention times (a chromatogram-only or empty file?)")
     if not ms1:  # an MS2-only run: what it says about the acquisition travels with its scans
         return None, ms2
+    if untimed:  # beside timed scans: no place on the time axis, counted for the run's notes
+        report.skip(UNTIMED_MS1, untimed)
     metadata = {"format": report.format, "acquisition": acquisition}
     if instrument:
         metadata["instrument"] = str(instrument)

@@ -24,6 +24,8 @@ __all__ = ["normalise_cas", "parse_retention_time", "check_rt_unit", "normalise_
 
 _CAS_RE = re.compile(r"^(\d{2,7})-?(\d{2})-?(\d)$")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+#: A retention time's number: also "inf" / "-Infinity" (refused later, not skipped as no number).
+_RT_NUMBER_RE = re.compile(r"(?i)(?<![a-z])[-+]?inf(?:inity)?\b|" + _NUMBER_RE.pattern)
 _RT_UNIT_RE = re.compile(r"(?i)\b(min(?:ute)?s?|m|sec(?:ond)?s?|s|ms|h(?:ours?)?)\b")
 _RT_FACTORS = {"min": 60.0, "m": 60.0, "sec": 1.0, "s": 1.0, "ms": 1e-3, "h": 3600.0}
 
@@ -54,17 +56,18 @@ def parse_retention_time(value: str, default_unit: str = "min") -> float | None:
 
     The first number is taken (``"11.25, 11.54 min"`` -> 675 s); its unit is the first unit
     word in the text, else ``default_unit`` (``"min"``: MS-DIAL, AMDIS and most MassBank
-    records give unitless minutes). Negative values (``-1`` = unknown in RECETOX files) and
-    text without a number give None.
+    records give unitless minutes). ``-1`` (unknown in RECETOX files), NaN and text without a
+    number give None; any other negative or an infinite time is returned as read, for
+    :class:`~nps_id.spectrum.Spectrum` to refuse as every reader's scans are refused.
 
-    >>> parse_retention_time("14.6 min"), parse_retention_time("620.432  sec")
-    (876.0, 620.432)
+    >>> parse_retention_time("14.6 min"), parse_retention_time("620.432  sec"), parse_retention_time("-1")
+    (876.0, 620.432, None)
     """
-    number = _NUMBER_RE.search(value)
+    number = _RT_NUMBER_RE.search(value)
     if number is None:
         return None
     seconds = float(number.group())
-    if not math.isfinite(seconds) or seconds < 0:
+    if math.isnan(seconds) or seconds == -1:
         return None
     unit = _RT_UNIT_RE.search(value, number.end())
     word = unit.group(1).lower() if unit else default_unit

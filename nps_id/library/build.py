@@ -44,7 +44,7 @@ import numpy as np
 
 from nps_id._atomic import atomic_output, is_stream
 from nps_id._hashing import PathDigest, sha256_path
-from nps_id.errors import InputError, ReaderError, shorten
+from nps_id.errors import InputError, ReaderError, record_number, shorten
 from nps_id.library.structures import (
     UNVERIFIED,
     Chemistry,
@@ -55,7 +55,7 @@ from nps_id.library.structures import (
 )
 from nps_id.library.writer import utc_now
 from nps_id.peaks import CSRPeaks
-from nps_id.spectrum import Spectrum
+from nps_id.spectrum import Spectrum, spectra_count
 
 IndexBuilder = Callable[
     [CSRPeaks, dict[str, np.ndarray]], dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]]
@@ -268,7 +268,7 @@ def _without_bad_formulas(spectra: list[Spectrum], path: Path) -> tuple[list[Spe
     if not bad:
         return spectra, None
     first = spectra[bad[0]]
-    record = f"record {first.get('scan_index', bad[0]) + 1}" + (f" ({shorten(first.name)})" if first.name else "")
+    record = f"record {record_number(first.get('scan_index', bad[0]))}" + (f" ({shorten(first.name)})" if first.name else "")
     whose = "1 record's formula is" if len(bad) == 1 else f"{len(bad)} records' formulas are"
     note = (f"{whose} no molecular formula (first: {path.name} {record}: "
             f"{shorten(str(first.get('formula')))!r}): treated as absent")
@@ -535,14 +535,14 @@ def _build_locked(
     if not spectra:
         left_out = sum(s.not_selected for s in summary.sources)
         why = "no spectrum passed QA" if not left_out else (
-            f"the filter left out {left_out} spectra and no other passed QA")
+            f"the filter left out {spectra_count(left_out)} and no other passed QA")
         raise InputError(f"nothing to build: {why} in " + ", ".join(str(path) for path, _ in files))
     peaks = CSRPeaks.from_spectra(spectra)
     columns = columns_from_spectra(spectra, origin)
     unknown_level = int((np.asarray(columns["ms_level"]) == 0).sum())
     if unknown_level and not (defaults or {}).get("ms_level"):
         summary.notes.append(
-            ("1 spectrum does not say its" if unknown_level == 1 else f"{unknown_level} spectra do not say their")
+            f"{spectra_count(unknown_level)} {'does not say its' if unknown_level == 1 else 'do not say their'}"
             + " MS level (e.g. SWGDRUG's MSP): stored as unknown and "
             "searched as EI; pass --ms-level 1 for an EI library (--ms-level changes the library's SHA-256)")
     summary.notes += _unsearchable_ms2_note(columns)

@@ -54,6 +54,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from nps_id._hashing import sha256_path
+from nps_id.chem.formula import ELEMENTS
 from nps_id.errors import InputError
 from nps_id.library.structure_variants import mol_formula
 from nps_id.spectrum import MAX_MZ
@@ -112,7 +113,8 @@ _CHARGE = re.compile(r"(?:(?<=\])(\d*)([+-])|([+-])(\d*))$")
 def parse_formula(text: str) -> tuple[Counter, int] | None:
     """Element counts and net charge of a formula (``C9H13N``, ``[C29H35N2]+``, ``C2H4O2.ClH``).
 
-    None when ``text`` is not a formula, or one with more atoms of an element than :data:`MAX_MZ`
+    None when ``text`` is not a formula (an unknown element symbol: "Xx2"), or one with more atoms
+    of an element than :data:`MAX_MZ`
     (every atom weighs at least 1 u: no ion a spectrum holds has so many; "C99999999999999999999H2"
     overflowed the searches whose hit it was).
     """
@@ -130,6 +132,8 @@ def parse_formula(text: str) -> tuple[Counter, int] | None:
         if not part or _ELEMENT.sub("", part):
             return None
         for element, count in _ELEMENT.findall(part):
+            if element not in ELEMENTS:
+                return None
             counts[element] += int(count or 1)
     return (counts, charge) if counts and max(counts.values()) <= MAX_MZ else None
 

@@ -31,7 +31,7 @@ from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
-from nps_id.gcms.run import Run, Technique, acquisition_of, decide_technique, load_run
+from nps_id.gcms.run import UNTIMED_MS1, Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
 from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard,
@@ -57,7 +57,8 @@ class MatchParameters:
     Attributes
     ----------
     peaks, deconvolution, verdict
-        Peak detection limits, component extraction limits, verdict thresholds.
+        Peak detection limits (their RT window also selects LC-MS/MS scan groups), component
+        extraction limits, verdict thresholds.
     top_k : int
         Library hits kept per component.
     analogue : bool
@@ -286,12 +287,19 @@ def match_run(
     library.require(technique, path.name)
     results["tic"] = _tic(run)
     notes: list[str] = []
+    untimed = read_report.skipped[UNTIMED_MS1]
+    if untimed:
+        notes.append(f"{untimed} MS1 scan{'s have' if untimed > 1 else ' has'} no retention time: "
+                     "left out of the chromatogram")
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
                            params.fragment_tolerance)
         no_precursor = sum(s.precursor_mz is None for s in ms2)
         if no_precursor:  # group_ms2 leaves them out: say so, as search counts them on stderr
             notes.append(f"{no_precursor} MS/MS scans have no precursor m/z (not matched)")
+        groups, untimed = _in_rt_window(groups, params.peaks)
+        if untimed:  # a window was asked for and these cannot be placed in it
+            notes.append(f"{untimed} MS/MS scan groups have no retention time: outside --rt-window (not matched)")
         findings, components, results["unassigned_features"] = _match_ms2(groups, library, params, run)
     elif run is not None:
         findings, components, removed = _match_gc(run, library, params, blank, ladder)
@@ -331,6 +339,15 @@ def match_run(
     results["summary"] = {level: sum(f.verdict.verdict == level for f in findings) for level in LEVELS}
     library.facts.save()  # the row facts, isomers and MS/MS pairs computed here, for the next process
     return results
+
+
+def _in_rt_window(groups: list[MS2Group], peaks: PeakParameters) -> tuple[list[MS2Group], int]:
+    """The groups eluting in the ``--rt-window`` (all of them without one) and how many were left
+    out for having no retention time."""
+    if peaks.rt_min_minutes is None and peaks.rt_max_minutes is None:
+        return groups, 0
+    untimed = sum(g.rt_seconds is None for g in groups)
+    return [g for g in groups if g.rt_seconds is not None and peaks.in_rt_window(g.rt_seconds)], untimed
 
 
 def _run_info(path: Path, sha256: str, run: Run | None, ms2: list, acquisition: dict,

@@ -45,7 +45,9 @@ LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] =
     "cas": lambda d, f: _own(f, "cas"),
     "ewa_group": lambda d, f: f["ewa"]["group"],
     "ewa_subclass": lambda d, f: f["ewa"].get("subclass"),
-    "nps": lambda d, f: {True: "yes", False: "no", None: "unknown"}[f["ewa"]["nps"]],
+    # the library hit's status; a suspected new substance's own is unknown
+    "nps": lambda d, f: "unknown" if f.get("new_substance") else {True: "yes", False: "no", None: "unknown"}[
+        f["ewa"]["nps"]],
     "library": lambda d, f: d["provenance"]["libraries"][0]["name"],
     "library_release": lambda d, f: d["provenance"]["libraries"][0]["release"],
     "library_id": lambda d, f: f.get("library_id"),

@@ -114,9 +114,14 @@ def laboratory_line(doc: Mapping[str, Any]) -> str:
 
 def ewa_label(finding: Mapping[str, Any]) -> str:
     """EWA group (and subclass) as a reader sees it, e.g. ``Other substances \u2013 Benzodiazepines``;
-    a substance the taxonomy knows is not an NPS says so."""
+    a substance the taxonomy knows is not an NPS says so. The taxonomy classifies the library hit:
+    for a suspected new substance or an analogue -- not the hit -- the label says it is the closest
+    hit's ("closest hit: Other substances (the hit is not an NPS)"), so that no reader takes the
+    new substance for one known not to be an NPS."""
     ewa = finding["ewa"]
     label = ewa["group_label"] + (f" \u2013 {ewa['subclass_label']}" if ewa.get("subclass_label") else "")
+    if finding.get("new_substance") or is_analogue(finding):
+        return f"closest hit: {label}" + (" (the hit is not an NPS)" if ewa["nps"] is False else "")
     return label + (" (not an NPS)" if ewa["nps"] is False else "")
 
 

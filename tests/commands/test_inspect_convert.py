@@ -121,7 +121,7 @@ def test_convert_lenient_writes_the_quarantine_list(tmp_path):
     assert len(list(read(target))) == 2
     rows = (tmp_path / "out.mgf.quarantine.tsv").read_text().splitlines()
     assert rows[0] == "file\trecord\tline\terror\ttext"
-    assert len(rows) == 2 and "\t1\t10\t" in rows[1] and "one column" in rows[1]
+    assert len(rows) == 2 and "\t2\t10\t" in rows[1] and "one column" in rows[1]
     assert f"1 malformed record skipped; listed in {tmp_path / 'out.mgf.quarantine.tsv'}" in result.output
 
 
@@ -182,3 +182,41 @@ def test_progress_bar_only_for_long_reads_on_a_terminal(monkeypatch):
     monkeypatch.setattr(module, "PROGRESS_MIN_BYTES", 100)
     assert list(module.with_progress(iter([1, 2]), path)) == [1, 2]
     assert "reading test.mgf" in terminal.getvalue()
+
+
+def test_every_command_numbers_records_from_1_like_lines_and_counts_one_spectrum(swgdrug_library, tmp_path):
+    """build, convert and search named the second record of a file 'record 1' in their errors,
+    notes and quarantine list, while the build's formula note called it 'record 2'; and
+    convert wrote '1 spectra'."""
+    import gzip
+    import re
+
+    text = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).decode().replace("\r\n", "\n")
+    first, second, third = text.split("\n\n")[:3]
+    second = re.sub(r"(?m)^Formula: .*$", "Formula: C12H??", second)
+    source = tmp_path / "three.msp"
+    source.write_text("\n\n".join([first, second, third]) + "\n")
+    build = _run("library", "build", source, "-o", tmp_path / "lib.h5", "--ms-level", "1")
+    assert build.exit_code == 0, build.output
+    assert "three.msp record 2 (" in build.stderr  # the formula note: 1-based already
+    assert "wrote" in build.output
+    broken = tmp_path / "broken.msp"
+    lines = second.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.lower().startswith("num peaks")) + 1
+    lines[at] = "58 abc"
+    broken.write_text("\n\n".join([first, "\n".join(lines), third]) + "\n")
+    line = len(first.splitlines()) + 1 + at + 1
+    for command in (["library", "build", broken, "-o", tmp_path / "bad.h5", "--ms-level", "1"],
+                    ["convert", broken, "-o", tmp_path / "out.mgf"]):
+        refused = _run(*command)
+        assert refused.exit_code == 3 and f"{broken}, line {line}, record 2: " in refused.stderr, refused.stderr
+    lenient = _run("convert", broken, "-o", tmp_path / "out.mgf", "--lenient")
+    rows = (tmp_path / "out.mgf.quarantine.tsv").read_text().splitlines()
+    assert rows[1].split("\t")[1:3] == ["2", str(line)]
+    searched = _run("search", broken, "-l", swgdrug_library, "--lenient", "--format", "jsonl")
+    assert f"skipped a malformed record (line {line}, record 2)" in searched.stderr
+    one = tmp_path / "one.msp"
+    one.write_text(first + "\n")
+    assert "wrote 1 spectrum to" in _run("convert", one, "-o", tmp_path / "one.mgf").output
+    assert "wrote 2 spectra to" in lenient.output
+    assert ": 1 spectrum, sha256" in _run("library", "build", one, "-o", tmp_path / "one.h5", "--ms-level", "1").output

@@ -161,7 +161,7 @@ def test_appending_structures_only_prints_no_empty_source_table(tmp_path):
     table.write_text("inchikey\tsmiles\n", encoding="utf-8")
     appended = CliRunner().invoke(cli, ["library", "build", "-o", str(out), "--append", "--structures-table", str(table)])
     assert appended.exit_code == 0, appended.output
-    assert "kept 1 spectra already in" in appended.output and "rejected  reasons" not in appended.output
+    assert "kept 1 spectrum already in" in appended.output and "rejected  reasons" not in appended.output
 
 
 def test_append_onto_a_missing_file_labels_it_like_a_new_build(tmp_path):

@@ -517,3 +517,22 @@ def test_match_keeps_the_library_facts_and_isomers_for_the_next_process(swgdrug_
             m.setattr(LibraryFacts, made, lambda self, row: pytest.fail("row fact made again"))
         m.setattr("nps_id.chem.isomers.enumerate_isomers", lambda smiles: pytest.fail("isomers enumerated again"))
         assert results("second") == first
+
+
+def test_gc_scans_without_a_retention_time_are_counted_not_dropped_silently(swgdrug_library, tmp_path):
+    """Three scans of the seized-paper run with their time (MS:1000016) blanked out, byte offsets
+    kept: they were left out of the chromatogram and nothing said so."""
+    import re
+
+    seen = iter(range(10**6))
+    run = tmp_path / "220223016-three-untimed.mzML"
+    run.write_bytes(re.sub(rb"<cvParam[^>]*MS:1000016[^>]*/>",
+                           lambda m: b" " * len(m.group(0)) if next(seen) in (100, 1000, 2000) else m.group(0),
+                           data_path("gcms", "lrcfs", "220223016.mzML").read_bytes()))
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library), "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    note = "3 MS1 scans have no retention time: left out of the chromatogram"
+    assert f"note: {run.name}: {note}" in result.stderr.splitlines()
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert note in doc["notes"] and doc["run"]["read"]["skipped"]["MS1 scan without a retention time"] == 3
+    assert doc["run"]["n_scans"] == 2427

@@ -223,7 +223,7 @@ def test_lenient_names_skipped_records_and_keeps_file_positions(swgdrug_library,
     result = _run(path, "-l", swgdrug_library, "--top", 1, "--format", "jsonl", "--lenient")
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["query"] for line in result.stdout.splitlines()] == [0, 2]
-    assert "skipped a malformed record (line" in result.stderr and "record 1)" in result.stderr
+    assert "skipped a malformed record (line" in result.stderr and "record 2)" in result.stderr
 
 
 def test_query_file_without_spectra_exits_3(swgdrug_library, tmp_path):
@@ -530,3 +530,24 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
         third = CliRunner().invoke(cli, command, env=env)
         assert third.exit_code == 0 and third.stdout == first.stdout
         assert "MS/MS library pairs cache" in third.stderr and "damaged" in third.stderr
+
+
+def test_a_library_of_an_older_build_with_an_absurd_formula_is_searched_as_without_one(tmp_path, monkeypatch):
+    """Builds before stop 25 stored 'C99999999999999999999H2' as read: a search whose hit it was
+    stopped with an OverflowError traceback (its nominal mass no int64). The formula is now no
+    formula wherever a mass is made of it; the hit is still listed."""
+    import nps_id.library.build as build
+
+    source = tmp_path / "old.msp"
+    source.write_text("Name: huge\nFormula: C99999999999999999999H2\nNum Peaks: 3\n50 10\n91 100\n120 30\n\n"
+                      "Name: ethanol\nFormula: C2H6O\nNum Peaks: 3\n45 10\n46 100\n31 50\n")
+    with monkeypatch.context() as patch:  # the build as it was: no formula check
+        patch.setattr(build, "_without_bad_formulas", lambda spectra, path: (spectra, None))
+        build.build_library([source], tmp_path / "old.h5", name="old", release="1", names_to_structures=False,
+                            defaults={"ms_level": 1})
+    query = tmp_path / "q.msp"
+    query.write_text("Name: q\nNum Peaks: 3\n50 10\n91 100\n120 30\n")
+    result = CliRunner().invoke(cli, ["search", str(query), "-l", str(tmp_path / "old.h5"), "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    (top, *_) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert top["name"] == "huge" and top["delta_mass"] is None

@@ -155,6 +155,6 @@ def test_a_peak_at_an_impossible_m_z_is_a_bad_record_not_a_memory_error(tmp_path
     path = tmp_path / "stray.msp"
     path.write_text("Name: stray\nNum Peaks: 3\n58 999\n91 500\n1000000000 10\n\n"
                     "Name: fine\nNum Peaks: 2\n58 999\n91 500\n\n", encoding="utf-8")
-    _refused(tmp_path, path, "line 5, record 0: peak m/z above 1e+06")
+    _refused(tmp_path, path, "line 5, record 1: peak m/z above 1e+06")
     summary = _lenient_summary(tmp_path, path)
     assert (summary["spectra"], summary["quarantined"]) == (1, 1)

@@ -260,7 +260,7 @@ def test_a_retention_time_below_0_or_infinite_names_the_scan(tmp_path, rt, found
     path = tmp_path / "rt.jdx"
     scan = "##TITLE= {}\n##RETENTION_TIME= {}\n##XYDATA= (XY..XY)\n50,1\n91,2\n##END=\n"
     path.write_text(scan.format("a", rt) + scan.format("b", "2.5") + scan.format("c", "nan"))
-    with pytest.raises(ReaderError, match=rf"record 0: .*retention time must be 0 to 1e\+09 s \(found {found} s\)"):
+    with pytest.raises(ReaderError, match=rf"record 1: .*retention time must be 0 to 1e\+09 s \(found {found} s\)"):
         list(jcamp.read(path))
     report = ReadReport(str(path), lenient=True)
     assert [s.retention_time for s in jcamp.read(path, report=report)] == [2.5, None]

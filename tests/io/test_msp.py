@@ -258,6 +258,22 @@ def test_malformed_record_names_file_line_and_record(tmp_path, bad_record, line,
     assert what in str(err.value) and str(path) in str(err.value)
 
 
+@pytest.mark.parametrize("rt, found", [("-0.5 s", "-0.5"), ("-2 min", "-120"), ("1e999", "inf"), ("inf", "inf"),
+                                       ("-Infinity sec", "-inf")])
+def test_a_negative_or_infinite_retention_time_is_a_malformed_record(tmp_path, rt, found):
+    """They were read as an unknown time, while every other reader refuses them (docs/formats.md)."""
+    path = _write(tmp_path, GOOD + f"Name: x\nRT: {rt}\nNum Peaks: 1\n41 10\n\n")
+    with pytest.raises(ReaderError, match=rf"retention time must be 0 to 1e\+09 s \(found {found} s\)") as err:
+        list(msp.read(path))
+    assert err.value.record == 1
+
+
+@pytest.mark.parametrize("rt", ["-1", "-1 min", "nan", "N/A"])
+def test_recetox_minus_one_and_nan_stay_an_unknown_retention_time(tmp_path, rt):
+    (s,) = _read(_write(tmp_path, f"Name: x\nRT: {rt}\nNum Peaks: 1\n41 10\n"))
+    assert s.retention_time is None
+
+
 def test_lenient_skips_bad_records_and_keeps_going(tmp_path):
     path = _write(tmp_path, GOOD + "Name: x\nNum Peaks: 2\n41 10\n43 abc\n\n" + GOOD
                   + "Name: empty\nNum Peaks: 0\n\n" + GOOD)

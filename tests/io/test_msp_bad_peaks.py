@@ -39,7 +39,7 @@ def test_non_finite_mz_is_reported_at_its_own_line(tmp_path, peak, mz):
     path, line, text = _swgdrug_with_bad_peak(tmp_path, peak, mz)
     with pytest.raises(ReaderError) as err:
         list(msp.read(path))
-    assert str(err.value) == f"{path}, line {line}, record 1: {FINITE} (got {text!r})"
+    assert str(err.value) == f"{path}, line {line}, record 2: {FINITE} (got {text!r})"
 
 
 def test_a_non_finite_mz_after_a_digit_is_already_reported_at_its_line(tmp_path):
@@ -47,7 +47,7 @@ def test_a_non_finite_mz_after_a_digit_is_already_reported_at_its_line(tmp_path)
     path, line, text = _swgdrug_with_bad_peak(tmp_path, 2, "-nan")
     with pytest.raises(ReaderError) as err:
         list(msp.read(path))
-    assert str(err.value) == f"{path}, line {line}, record 1: {FINITE} (got {text!r})"
+    assert str(err.value) == f"{path}, line {line}, record 2: {FINITE} (got {text!r})"
 
 
 def test_lenient_skips_only_the_record_with_the_bad_peak(tmp_path):
@@ -79,4 +79,4 @@ def test_out_of_range_peaks_are_reported_at_their_own_line(tmp_path, mz, intensi
     path.write_text("\n".join(lines), encoding="utf-8")
     with pytest.raises(ReaderError) as err:
         list(msp.read(path))
-    assert str(err.value) == f"{path}, line {line}, record 1: {reason} (got {text!r})"
+    assert str(err.value) == f"{path}, line {line}, record 2: {reason} (got {text!r})"

@@ -294,7 +294,12 @@ def pestmix_half_rt(tmp_path_factory):
     return path
 
 
-def test_a_run_with_some_scans_timed_draws_its_tic_without_the_untimed(library, pestmix_half_rt, tmp_path):
+@pytest.fixture(scope="module")
+def half_rt_results(library, pestmix_half_rt):
+    return match_run(pestmix_half_rt, library)
+
+
+def test_a_run_with_some_scans_timed_draws_its_tic_without_the_untimed(half_rt_results, tmp_path):
     """Some scans with a time, some without: the TIC exists, so the HTML and PDF reports drew it
     and failed placing a component at time None (a traceback, no report). The timed components
     are marked; the TIC says how many were not."""
@@ -304,7 +309,7 @@ def test_a_run_with_some_scans_timed_draws_its_tic_without_the_untimed(library, 
 
     from nps_id.cli import cli
 
-    results = match_run(pestmix_half_rt, library)
+    results = half_rt_results
     untimed = sum(c["rt_min"] is None for c in results["components"])
     assert 0 < untimed < len(results["components"])
     source = tmp_path / "half-rt.match.json"
@@ -314,3 +319,23 @@ def test_a_run_with_some_scans_timed_draws_its_tic_without_the_untimed(library, 
         assert done.exit_code == 0, done.output
     html = (tmp_path / "r.html").read_text()
     assert f"{untimed} components without a retention time are not marked" in html
+
+
+def test_rt_window_keeps_only_what_elutes_in_it_and_counts_the_groups_without_a_time(library, half_rt_results,
+                                                                                     pestmix_half_rt):
+    # --rt-window was ignored for LC-MS/MS runs: every group of the run was matched
+    from nps_id.gcms.peaks import PeakParameters
+    from nps_id.match.pipeline import MatchParameters
+
+    times = sorted(c["rt_min"] for c in half_rt_results["components"] if c["rt_min"] is not None)
+    distinct = sorted(set(times))  # the window's edges midway between two times shown to 4 decimals
+    low, high = ((distinct[k - 1] + distinct[k]) / 2 for k in (len(distinct) // 3, 2 * len(distinct) // 3))
+    windowed = match_run(pestmix_half_rt, library,
+                         MatchParameters(peaks=PeakParameters(rt_min_minutes=low, rt_max_minutes=high)))
+    inside = [c for c in half_rt_results["components"] if c["rt_min"] is not None and low <= c["rt_min"] <= high]
+    assert 0 < len(windowed["components"]) == len(inside) < len(times)
+    for row in windowed["findings"] + windowed["unassigned_features"]:
+        assert low <= row["rt_min"] <= high
+    untimed = len(half_rt_results["components"]) - len(times)
+    assert f"{untimed} MS/MS scan groups have no retention time: outside --rt-window (not matched)" in windowed["notes"]
+    assert not any("--rt-window" in note for note in half_rt_results["notes"])

@@ -67,13 +67,14 @@ def _without_structure(spectra, **changes) -> list:
 
 
 # -- SWGDRUG: coverage, no contradiction, round trip ---------------------------------------------
-def test_swgdrug_build_stores_verified_structures_for_85_percent(swgdrug_library):
+def test_swgdrug_build_verifies_98_percent_of_structures_from_the_tables_and_opsin(swgdrug_library):
+    # 2,933 of 2,988 (98.2 %) since stop 25's structure table; the name said 85 %, the first goal
     _needs_java()
     with Library.open(swgdrug_library) as lib:
         status = lib.column("structure_status")
         n = lib.n_spectra
     verified = int((status == "verified").sum())
-    assert n == 2988 and verified >= 0.85 * n, f"{verified} of {n} verified"
+    assert n == 2988 and verified >= 0.98 * n, f"{verified} of {n} verified"
     facts = library_info(swgdrug_library)["structures"]
     assert facts["verified"] == verified
     kinds = {k.split("+")[0] for k in facts["by_source"]}

@@ -191,3 +191,28 @@ def test_the_tic_labels_a_suspected_new_substance_by_its_group_not_the_library_n
     svg = figure_svg(tic_figure(doc["chromatograms"][0], doc["findings"]))
     assert f"#{new['index']} suspected new substance (group not determined)" in svg
     assert new["name"] not in svg
+
+
+def test_a_closest_hit_that_is_not_an_nps_is_labelled_as_the_hits_not_the_new_substances(tmp_path):
+    """A suspected new substance whose closest hit is a local anaesthetic read, in the findings
+    table and its page, "suspected new substance (...) | Other substances (not an NPS)": as if the
+    new substance were known not to be one. The label belongs to the hit."""
+    from nps_id.report.present import ewa_label
+    from tests.report.test_pdf_tables import _pdf_pages
+
+    results = make_results()
+    (new,) = [f for f in results["findings"] if f["verdict"] == "tentative"]
+    new.update(name="Lidocaine", inchikey="NNJVILVZKWQKPM-UHFFFAOYSA-N", smiles="CCN(CC)CC(=O)Nc1c(C)cccc1C",
+               new_substance=True, suspected_group=None, estimated_mass=248, closest_compounds=[])
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    assert lead["ewa"]["nps"] is False
+    label = ewa_label(lead)
+    assert label == "closest hit: Other substances (the hit is not an NPS)"
+    html = render(doc, "html")[".html"].decode()
+    assert html.count("(not an NPS)") == 2  # bupivacaine's row and page: that finding is the compound
+    assert html.count(label) == 2  # the findings table and the finding's page
+    (row,) = [r for r in csv.DictReader(io.StringIO(render(doc, "csv")[".csv"].decode())) if r["new_substance"] == "yes"]
+    assert row["nps"] == "unknown"  # the LIMS row said "no": the hit's status
+    pdf = " ".join(_pdf_pages(render(doc, "pdf")[".pdf"], tmp_path))
+    assert pdf.count("(not an NPS)") == 2 and pdf.count("(the hit is not an NPS)") == 2

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from nps_id.errors import InputError
+from nps_id.errors import InputError, record_number
 from nps_id.peaks import CSRPeaks
 from nps_id.search.index import DEFAULT_EI, DEFAULT_MS2, nominal_csr, trim_ms2_csr
 from nps_id.spectrum import Spectrum
@@ -91,7 +91,8 @@ def search_peaks(spectrum: Spectrum, kind: str) -> tuple[np.ndarray, np.ndarray]
 def spectrum_label(spectrum: Spectrum) -> str:
     where = spectrum.get("source_file")
     name = spectrum.name or spectrum.get("source_id") or "unnamed spectrum"
-    return f"{name!r} ({where}, record {spectrum.get('scan_index')})" if where is not None else repr(name)
+    return (f"{name!r} ({where}, record {record_number(spectrum.get('scan_index', '?'))})" if where is not None
+            else repr(name))
 
 
 def required_mass(spectrum: Spectrum, key: str) -> float:
