@@ -37,7 +37,7 @@ from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
-                                     rates_context)
+                                     has_product_ion, rates_context)
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
@@ -601,6 +601,9 @@ def assess(
         # the library's own MS/MS pairs matter only to a score that could be identified
         if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
+        level = thresholds.isomer_ms2_product_ion_level
+        if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
+            check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
         return check
 
     above = missing = lighter_ion = None

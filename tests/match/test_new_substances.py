@@ -288,10 +288,13 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
     assert narrow.verdict.verdict == "identified"  # what the EI margin said (without the library's pairs)
 
 
-def _massbank_ms2_search(query_name, formula, thresholds=None):
-    """A MassBank MS/MS identity query against the MS/MS library's records of ``formula``."""
+def _massbank_ms2_search(query_name, formula, thresholds=None, drop_own=False):
+    """A MassBank MS/MS identity query against the MS/MS library's records of ``formula`` (without
+    its own compound's when ``drop_own``)."""
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == query_name)
-    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz")) if s.get("formula") == formula]
+    block = str(query.get("inchikey"))[:14] if drop_own else None
+    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz"))
+               if s.get("formula") == formula and str(s.get("inchikey"))[:14] != block]
     return _assessed(query, library, thresholds)
 
 
@@ -309,9 +312,10 @@ def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
     # no isomer move reaches it (a double bond moved): a finding lists it among its isomers all the same
     assert [(n.name, n.move) for n in found.isomers.in_library] == [("Oleic acid", "library_close")]
     assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
-    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2",
-                                     VerdictThresholds(min_gap_ms2=30, isomer_ms2_pair_score=1000))
-    assert before.verdict.verdict == "identified"  # what the EI gap said (without the library's pairs)
+    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2", VerdictThresholds(
+        min_gap_ms2=30, isomer_ms2_pair_score=1000, isomer_ms2_product_ion_level=0))
+    # what the EI gap said (without the library's pairs, and taking its precursor-only spectrum as evidence)
+    assert before.verdict.verdict == "identified"
 
 
 def test_an_ms2_hit_the_library_shows_alike_another_compound_is_not_identified():
@@ -350,14 +354,10 @@ def test_a_small_heteroaromatics_ring_nitrogen_isomer_is_not_identified_by_ms2()
     # heteroaromatic loses HCN wherever its ring nitrogens sit
     from nps_id.match.verdict import VerdictThresholds
 
-    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Pyrazole")
-    block = str(query.get("inchikey"))[:14]
-    library = [s for s in read(data_path("massbank", "ms2-library.msp.gz"))
-               if s.get("formula") == "C3H4N2" and str(s.get("inchikey"))[:14] != block]
-    found, hit = _assessed(query, library)
+    found, hit = _massbank_ms2_search("Pyrazole", "C3H4N2", drop_own=True)
     assert hit == "Imidazole"
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
-    before, _ = _assessed(query, library, VerdictThresholds(isomer_small_ms2_atoms=0))
+    before, _ = _massbank_ms2_search("Pyrazole", "C3H4N2", VerdictThresholds(isomer_small_ms2_atoms=0), drop_own=True)
     assert before.verdict.verdict == "identified"  # the EI-learned rates alone
 
 
@@ -442,3 +442,26 @@ def test_mephedrone_left_out_is_an_isomer_not_excluded_naming_the_close_one(swgd
     assert "scoring within the gap: 2-Methylmethcathinone" in found.verdict.rule
     assert "it may be a new substance" in found.verdict.rule
     assert not found.new_substance and found.suspected_group == "Synthetic cathinones"
+
+
+def test_an_ms2_spectrum_of_its_precursor_alone_is_not_identified():
+    # caffeine left out of the MS/MS library: its query (one laboratory, low collision energy) holds
+    # the precursor 195.088 and one ion at 0.3 % of it -- no fragment to compare -- and matches
+    # isocaffeine at 999; every compound of that mass gives such a spectrum, so none is excluded
+    from nps_id.match.verdict import RuleId, VerdictThresholds
+
+    found, hit = _massbank_ms2_search("Caffeine", "C8H10N4O2", drop_own=True)
+    assert hit == "Isocaffeine"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
+    assert "no product ion >= 1% of its base peak" in found.verdict.rule
+    assert any("no product ion >= 1% of its base peak" in c for c in found.verdict.criteria_failed)
+    before, _ = _massbank_ms2_search("Caffeine", "C8H10N4O2", VerdictThresholds(isomer_ms2_product_ion_level=0),
+                                     drop_own=True)
+    assert before.verdict.verdict == "identified"  # the rule off
+
+
+def test_an_ms2_spectrum_with_a_faint_product_ion_is_still_identified():
+    # Irgarol's query holds one product ion, at 1.7 % of its precursor: a fragment to compare, and
+    # its match to Irgarol's records stays identified
+    found, hit = _massbank_ms2_search("Irgarol", "C11H19N5S")
+    assert hit == "Irgarol" and found.verdict.verdict == "identified", found.verdict.rule
