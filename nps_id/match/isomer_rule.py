@@ -264,8 +264,10 @@ def check_isomers(
 
 
 #: A product ion lies more than this (Da) below the precursor m/z: nearer, or above, is the precursor's
-#: own isotope cluster (or noise), which every compound of its mass shows.
-PRODUCT_ION_MIN_LOSS_DA = 1.5
+#: own isotope cluster (or noise), which every compound of its mass shows; the MS/MS score removes
+#: the same peaks before it compares spectra (``EntropySimilarity.precursor_removal_da``, ms_entropy's
+#: 1.6 Da), so a spectrum without a product ion is scored on specks.
+PRODUCT_ION_MIN_LOSS_DA = 1.6
 
 
 def has_product_ion(mz: np.ndarray, intensity: np.ndarray, precursor_mz: float, level: float) -> bool:
