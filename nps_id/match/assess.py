@@ -619,17 +619,22 @@ def assess(
     min_gap = thresholds.min_gap if kind == "ei" else thresholds.min_gap_ms2
     close = close_isomers(hits, facts, min_gap) if identity and (isomer_alert or (gap is not None and gap < min_gap)) else ()
     close_names = tuple(facts.name(hit.row) for hit in close)
-    precursor_ion = None
+    precursor_ion = record_precursor = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
         precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule))
+    if kind == "ms2" and precursor is not None and np.isfinite(precursor[0]):
+        record_mz = float(facts.reference.columns["precursor_mz"][top.row])
+        if np.isfinite(record_mz):
+            record_precursor = (record_mz, abs(precursor[0] - record_mz) <= PRECURSOR_ION_DA)
     # match: the close isomers join the enumerated ones (the findings' isomers_not_excluded, the EWA
     # export's count); the search's columns never read them
     isomers = None if fields_only else _with_close_isomers(isomer_check(), close, facts)
     if identity:
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
-                         precursor_ion=precursor_ion, close_isomers=close_names, **evidence)
+                         precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
+                         **evidence)
         if fields_only:
             verdict, isomers = decide_level(found, isomer_check, thresholds)
         else:

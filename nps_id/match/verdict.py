@@ -259,6 +259,8 @@ class Evidence:
     ``matched_fragments`` (held, expected) of the reference's major fragments.
     ``precursor_ion`` (MS/MS; None: not evaluated): the precursor m/z and the ion type of the
     candidate it is (``[M+H]+``, ``[M+Na]+``, ...), None when it is none of them.
+    ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
+    and whether the spectrum's precursor is the same ion (within the nominal window).
     """
 
     kind: str  # "ei" or "ms2"
@@ -280,6 +282,7 @@ class Evidence:
     ions_missing: tuple[tuple[int, float], ...] | None = None
     ion_unexplained: tuple[tuple[int, float], ...] | None = None
     precursor_ion: tuple[float, str | None] | None = None
+    record_precursor: tuple[float, bool] | None = None
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
@@ -376,6 +379,12 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         mz, ion = evidence.precursor_ion
         checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
                        ion is not None, "mass"))
+    if evidence.record_precursor is not None:
+        # Nominal precursors (160.0, 161.0) widen the search's window to the next ion: a record of
+        # another precursor ion ([M+H]+ of a compound 1 u heavier) fragmented another ion.
+        record_mz, same = evidence.record_precursor
+        checks.append((f"the precursor is the ion the library record fragmented (the library record's precursor m/z "
+                       f"{record_mz:.4f})", same, "mass"))
     checks += _hrms_checks(evidence, t)
     return checks
 

@@ -465,3 +465,17 @@ def test_an_ms2_spectrum_with_a_faint_product_ion_is_still_identified():
     # its match to Irgarol's records stays identified
     found, hit = _massbank_ms2_search("Irgarol", "C11H19N5S")
     assert hit == "Irgarol" and found.verdict.verdict == "identified", found.verdict.rule
+
+
+def test_an_ms2_match_to_a_record_of_another_precursor_ion_is_not_identified():
+    # N-methyl-N-propargylbenzylamine (M 159, precursor written 160.0) left out matches a tolazoline
+    # record (M 160, its [M+H]+ written 161.0) at 901: nominal precursors widen the search window to
+    # both, but the record fragmented another ion -- the [M]+ of tolazoline the query's precursor
+    # could be is not the ion whose MS/MS the library holds
+    from nps_id.match.verdict import RuleId
+
+    found, hit = _massbank_ms2_search("N-Methyl-N-propagylbenzylamine", "C10H12N2")
+    assert hit == "Tolazoline"
+    assert found.verdict.verdict == "inconclusive" and found.verdict.rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
+    assert any("the library record's precursor m/z 161.0000" in c for c in found.verdict.criteria_failed)
+    assert found.new_substance
