@@ -11,7 +11,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
 2. ``tentative`` / "isomer not excluded" -- the scores pass, but an isomer whose spectrum is
    near-identical (:mod:`nps_id.match.isomer_rule`; in the library or not) is not excluded by the
    spectrum, and no retention index in the window excludes it; or the hit has no verified
-   structure to enumerate its isomers; or the gap or the isomer alert fails and every library
+   structure to enumerate its isomers; or (MS/MS) the spectrum is its precursor alone, with no
+   product ion to compare; or the gap or the isomer alert fails and every library
    compound scoring within the gap is an isomer of the hit (its formula: ``close_isomers``,
    named). The substance may be the hit, that isomer, or a new one.
    ``tentative`` / "isomer ambiguity" -- the gap, the isomer alert or the unique-retention-time
@@ -28,8 +29,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    is a substituent's, not half the molecule's (:func:`close_analogue`).
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
    spectrum, heavier than its confirmed molecular ion when the candidate's own spectrum lacks that
-   ion, or (MS/MS) one the precursor is no ion of ("molecular ion inconsistent": not this
-   compound, unless the spectrum is a mixture).
+   ion, or (MS/MS) one the precursor is no ion of, or a library record of another precursor ion
+   ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture).
 
 Entry points: :class:`Level`, :class:`RuleId`, :class:`VerdictThresholds`, :class:`Evidence`,
 :func:`decide` -> :class:`Verdict` (:func:`decide_level`: the isomers checked only when they matter);
