@@ -39,7 +39,7 @@ from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
-                                     rates_context)
+                                     has_product_ion, rates_context)
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
@@ -609,6 +609,9 @@ def assess(
         if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
             check = alone_at_its_mass(check, hits, facts, gap, thresholds)
+        level = thresholds.isomer_ms2_product_ion_level
+        if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
+            check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
         return check
 
     above = missing = lighter_ion = None
@@ -624,17 +627,22 @@ def assess(
     min_gap = thresholds.min_gap if kind == "ei" else thresholds.min_gap_ms2
     close = close_isomers(hits, facts, min_gap) if identity and (isomer_alert or (gap is not None and gap < min_gap)) else ()
     close_names = tuple(facts.name(hit.row) for hit in close)
-    precursor_ion = None
+    precursor_ion = record_precursor = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
         precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule))
+    if kind == "ms2" and precursor is not None and np.isfinite(precursor[0]):
+        record_mz = float(facts.reference.columns["precursor_mz"][top.row])
+        if np.isfinite(record_mz):
+            record_precursor = (record_mz, abs(precursor[0] - record_mz) <= PRECURSOR_ION_DA)
     # match: the close isomers join the enumerated ones (the findings' isomers_not_excluded, the EWA
     # export's count); the search's columns never read them
     isomers = None if fields_only else _with_close_isomers(isomer_check(), close, facts)
     if identity:
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
-                         precursor_ion=precursor_ion, close_isomers=close_names, **evidence)
+                         precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
+                         **evidence)
         if fields_only:
             verdict, isomers = decide_level(found, isomer_check, thresholds)
         else:

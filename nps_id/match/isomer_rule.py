@@ -21,11 +21,14 @@ An isomer is *not excluded* when
 
 Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
 of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
-sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else).
+sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else). Nor does an
+MS/MS spectrum of its precursor alone (``no_product_ion``, :func:`has_product_ion`): no fragment
+to compare, whatever the hit.
 
 A retention index within the window, or a reference standard run, excludes them (the verdict
 rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
-:class:`IsomerCheck`; :func:`load_rates`, :func:`rate_of`, :func:`rate_at`, :func:`rates_context`.
+:class:`IsomerCheck`; :func:`load_rates`, :func:`rate_of`, :func:`rate_at`, :func:`rates_context`;
+:func:`has_product_ion` (an MS/MS spectrum of more than its precursor).
 """
 from __future__ import annotations
 
@@ -34,6 +37,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+
+import numpy as np
 
 from nps_id.errors import LibraryError
 
@@ -70,17 +75,20 @@ class IsomerCheck:
     """``evaluated`` is False when the hit has no verified structure, or one too large to enumerate.
     ``small``: the hit's heavy atoms when it is too small for its EI spectrum to exclude isomers at
     all (``isomer_small_ei_atoms``), else 0. ``pah``: the fused sp2 rings of a hit that is a
-    polycyclic aromatic hydrocarbon whose EI spectrum excludes no isomer (``isomer_pah_rings``), else 0."""
+    polycyclic aromatic hydrocarbon whose EI spectrum excludes no isomer (``isomer_pah_rings``), else 0.
+    ``no_product_ion``: the base-peak fraction at which an MS/MS spectrum holds no product ion
+    (:func:`has_product_ion`, ``isomer_ms2_product_ion_level``): the precursor alone excludes no isomer; else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
     small: int = 0
     pah: int = 0
+    no_product_ion: float = 0.0
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
-        return not self.not_excluded and not self.small and not self.pah
+        return not self.not_excluded and not self.small and not self.pah and not self.no_product_ion
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)
@@ -253,6 +261,24 @@ def check_isomers(
     small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
     fused = _fused_pah_rings(hit_smiles) if pah_rings > 0 else 0
     return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, fused if fused >= pah_rings > 0 else 0)
+
+
+#: A product ion lies more than this (Da) below the precursor m/z: nearer, or above, is the precursor's
+#: own isotope cluster (or noise), which every compound of its mass shows; the MS/MS score removes
+#: the same peaks before it compares spectra (``EntropySimilarity.precursor_removal_da``, ms_entropy's
+#: 1.6 Da), so a spectrum without a product ion is scored on specks.
+PRODUCT_ION_MIN_LOSS_DA = 1.6
+
+
+def has_product_ion(mz: np.ndarray, intensity: np.ndarray, precursor_mz: float, level: float) -> bool:
+    """True when an MS/MS spectrum holds a product ion -- more than :data:`PRODUCT_ION_MIN_LOSS_DA`
+    below ``precursor_mz`` -- at or above ``level`` of its base peak, or when that cannot be
+    told (no peaks, no finite precursor m/z): a spectrum of the precursor alone matches every
+    compound of its mass, so it excludes no isomer."""
+    if not np.size(mz) or not np.isfinite(precursor_mz):
+        return True
+    base = float(np.max(intensity))
+    return bool(np.any((np.asarray(mz) < precursor_mz - PRODUCT_ION_MIN_LOSS_DA) & (np.asarray(intensity) >= level * base)))
 
 
 #: ``small_atoms`` applies to hits with at least this many C, N, O, S and P atoms: a skeleton of one

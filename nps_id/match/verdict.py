@@ -11,7 +11,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
 2. ``tentative`` / "isomer not excluded" -- the scores pass, but an isomer whose spectrum is
    near-identical (:mod:`nps_id.match.isomer_rule`; in the library or not) is not excluded by the
    spectrum, and no retention index in the window excludes it; or the hit has no verified
-   structure to enumerate its isomers; or the gap or the isomer alert fails and every library
+   structure to enumerate its isomers; or (MS/MS) the spectrum is its precursor alone, with no
+   product ion to compare; or the gap or the isomer alert fails and every library
    compound scoring within the gap is an isomer of the hit (its formula: ``close_isomers``,
    named). The substance may be the hit, that isomer, or a new one.
    ``tentative`` / "isomer ambiguity" -- the gap, the isomer alert or the unique-retention-time
@@ -28,8 +29,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    is a substituent's, not half the molecule's (:func:`close_analogue`).
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
    spectrum, heavier than its confirmed molecular ion when the candidate's own spectrum lacks that
-   ion, or (MS/MS) one the precursor is no ion of ("molecular ion inconsistent": not this
-   compound, unless the spectrum is a mixture).
+   ion, or (MS/MS) one the precursor is no ion of, or a library record of another precursor ion
+   ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture).
 
 Entry points: :class:`Level`, :class:`RuleId`, :class:`VerdictThresholds`, :class:`Evidence`,
 :func:`decide` -> :class:`Verdict` (:func:`decide_level`: the isomers checked only when they matter);
@@ -193,6 +194,14 @@ class VerdictThresholds:
         development data (docs/match.md; stop 24, with the MS/MS gap and library pairs): 10 -> 12
         atoms, wrong ``identified`` of absent MS/MS compounds 4 -> 2 and left out 35 -> 33, for 8
         right ones of 299 (2,6-dichlorobenzamide, ethylparaben, bromoxynil, gallic acid, ...).
+    isomer_ms2_product_ion_level : float
+        MS/MS: a spectrum with no product ion (an ion more than
+        :data:`~nps_id.match.isomer_rule.PRODUCT_ION_MIN_LOSS_DA` below the precursor m/z) at or above
+        this fraction of its base peak -- the precursor and nothing else, as a low collision energy
+        leaves it -- has no isomer excluded: every compound of the precursor's mass gives that
+        spectrum (caffeine left out matched isocaffeine at 999 with one ion at 0.3 %). 0.01 on the
+        development data (docs/match.md; 0.005 / 0.01 / 0.02: wrong ``identified`` 5 / 7 / 8 fewer
+        for 0 / 1 / 4 right ones); 0: off.
     isomer_small_ei_atoms : int
         EI: a hit with at most this many heavy atoms has its isomers not excluded by the spectrum
         alone (the retention index or a reference standard can): a few fragment ions cannot tell
@@ -240,6 +249,7 @@ class VerdictThresholds:
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000
     isomer_small_ms2_atoms: int = 12
+    isomer_ms2_product_ion_level: float = 0.01
     isomer_small_ei_atoms: int = 5
     isomer_pah_rings: int = 3
     precursor_ppm: float = 5.0
@@ -264,6 +274,8 @@ class Evidence:
     ``matched_fragments`` (held, expected) of the reference's major fragments.
     ``precursor_ion`` (MS/MS; None: not evaluated): the precursor m/z and the ion type of the
     candidate it is (``[M+H]+``, ``[M+Na]+``, ...), None when it is none of them.
+    ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
+    and whether the spectrum's precursor is the same ion (within the nominal window).
     """
 
     kind: str  # "ei" or "ms2"
@@ -285,6 +297,7 @@ class Evidence:
     ions_missing: tuple[tuple[int, float], ...] | None = None
     ion_unexplained: tuple[tuple[int, float], ...] | None = None
     precursor_ion: tuple[float, str | None] | None = None
+    record_precursor: tuple[float, bool] | None = None
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
@@ -381,6 +394,12 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         mz, ion = evidence.precursor_ion
         checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
                        ion is not None, "mass"))
+    if evidence.record_precursor is not None:
+        # Nominal precursors (160.0, 161.0) widen the search's window to the next ion: a record of
+        # another precursor ion ([M+H]+ of a compound 1 u heavier) fragmented another ion.
+        record_mz, same = evidence.record_precursor
+        checks.append((f"the precursor is the ion the library record fragmented (the library record's precursor m/z "
+                       f"{record_mz:.4f})", same, "mass"))
     checks += _hrms_checks(evidence, t)
     return checks
 
@@ -508,6 +527,9 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
     if check.pah:
         return (f"isomers excluded (not possible from the spectrum alone: the ring-fusion isomers of a polycyclic "
                 f"aromatic hydrocarbon of {check.pah} fused rings show the molecular ion and little else)", False, "isomer")
+    if check.no_product_ion:
+        return (f"isomers excluded (not possible from the spectrum alone: it holds {_no_product_ion(check)}, only "
+                "its precursor, which every compound of its mass gives)", False, "isomer")
     if check.small:
         return (f"isomers excluded (not possible from the spectrum alone: a molecule of {check.small} heavy atoms "
                 "has too few fragment ions to tell its isomers apart)", False, "isomer")
@@ -538,6 +560,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
     named = [n.name for n in check.in_library if n.name]
     parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"] if check.small else []
+    if check.no_product_ion:
+        parts.append(f"an MS/MS spectrum with {_no_product_ion(check)}, which every compound of its mass gives")
     if check.pah:
         parts.append(f"a polycyclic aromatic hydrocarbon of {check.pah} fused rings, whose ring-fusion isomers EI "
                      "cannot tell apart")
@@ -548,6 +572,10 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
         parts.append(f"{len(check.absent)} not in the library ({', '.join(kinds)})")
     return ("the substance is the hit or an isomer the spectrum cannot tell from it -- " + "; ".join(parts)
             + "; it may be a new substance")
+
+
+def _no_product_ion(check: "IsomerCheck") -> str:
+    return f"no product ion >= {check.no_product_ion:.0%} of its base peak"
 
 
 def _tentative_floor(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool]]:

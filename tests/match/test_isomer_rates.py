@@ -104,3 +104,15 @@ def test_ring_positions_of_a_small_molecule_are_not_excluded_by_an_ms2_spectrum(
     assert two_four in absent(t.isomer_small_ms2_atoms)
     assert absent(0) == set()  # EI: the rates decide
     assert 9 <= t.isomer_small_ms2_atoms <= 12  # 12 since stop 24 (methyl methoxybenzoates, docs/match.md)
+
+
+def test_a_product_ion_is_a_peak_the_ms2_score_compares():
+    # the precursor and its isotopes are no product ion; the score drops the same peaks
+    from nps_id.match.isomer_rule import PRODUCT_ION_MIN_LOSS_DA, has_product_ion
+    from nps_id.search.scores.entropy import EntropySimilarity
+
+    assert PRODUCT_ION_MIN_LOSS_DA == EntropySimilarity().precursor_removal_da
+    mz, intensity = np.array([138.066, 194.0, 195.088, 196.09]), np.array([0.02, 0.5, 1.0, 0.1])
+    assert has_product_ion(mz, intensity, 195.088, 0.01)
+    assert not has_product_ion(mz, intensity, 195.088, 0.03)  # 194.0 is within 1.6 Da of the precursor
+    assert has_product_ion(mz, intensity, float("nan"), 0.5)  # no precursor m/z: cannot tell, nothing held

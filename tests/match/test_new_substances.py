@@ -42,7 +42,8 @@ def swgdrug():
 
 #: The MassBank MS/MS library's formulas these tests search among: one pass over its 69,220
 #: records for all of them (a pass is ~8 s; each test used to make its own).
-MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2")
+MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2", "C8H10N4O2",
+                "C11H19N5S", "C10H12N2")
 
 
 @functools.lru_cache(maxsize=1)
@@ -310,10 +311,12 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
     assert narrow.verdict.verdict == "identified"  # what the EI margin said (without the library's pairs)
 
 
-def _massbank_ms2_search(query_name, formula, thresholds=None):
-    """A MassBank MS/MS identity query against the MS/MS library's records of ``formula``."""
+def _massbank_ms2_search(query_name, formula, thresholds=None, drop_own=False):
+    """A MassBank MS/MS identity query against the MS/MS library's records of ``formula`` (without
+    its own compound's when ``drop_own``)."""
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == query_name)
-    library = _ms2_records(formula)
+    block = str(query.get("inchikey"))[:14] if drop_own else None
+    library = [s for s in _ms2_records(formula) if str(s.get("inchikey"))[:14] != block]
     return _assessed(query, library, thresholds)
 
 
@@ -331,9 +334,10 @@ def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
     # no isomer move reaches it (a double bond moved): a finding lists it among its isomers all the same
     assert [(n.name, n.move) for n in found.isomers.in_library] == [("Oleic acid", "library_close")]
     assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
-    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2",
-                                     VerdictThresholds(min_gap_ms2=30, isomer_ms2_pair_score=1000))
-    assert before.verdict.verdict == "identified"  # what the EI gap said (without the library's pairs)
+    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2", VerdictThresholds(
+        min_gap_ms2=30, isomer_ms2_pair_score=1000, isomer_ms2_product_ion_level=0))
+    # what the EI gap said (without the library's pairs, and taking its precursor-only spectrum as evidence)
+    assert before.verdict.verdict == "identified"
 
 
 def test_an_ms2_hit_the_library_shows_alike_another_compound_is_not_identified():
@@ -372,13 +376,10 @@ def test_a_small_heteroaromatics_ring_nitrogen_isomer_is_not_identified_by_ms2()
     # heteroaromatic loses HCN wherever its ring nitrogens sit
     from nps_id.match.verdict import VerdictThresholds
 
-    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Pyrazole")
-    block = str(query.get("inchikey"))[:14]
-    library = [s for s in _ms2_records("C3H4N2") if str(s.get("inchikey"))[:14] != block]
-    found, hit = _assessed(query, library)
+    found, hit = _massbank_ms2_search("Pyrazole", "C3H4N2", drop_own=True)
     assert hit == "Imidazole"
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
-    before, _ = _assessed(query, library, VerdictThresholds(isomer_small_ms2_atoms=0))
+    before, _ = _massbank_ms2_search("Pyrazole", "C3H4N2", VerdictThresholds(isomer_small_ms2_atoms=0), drop_own=True)
     assert before.verdict.verdict == "identified"  # the EI-learned rates alone
 
 
@@ -495,3 +496,40 @@ def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified():
                                precursor_mz=query.precursor_mz, ion_mode=query.get("ion_mode"))
     crowded, _ = _assessed(query, library + [other], dense)
     assert crowded.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
+
+
+def test_an_ms2_spectrum_of_its_precursor_alone_is_not_identified():
+    # caffeine left out of the MS/MS library: its query (one laboratory, low collision energy) holds
+    # the precursor 195.088 and one ion at 0.3 % of it -- no fragment to compare -- and matches
+    # isocaffeine at 999; every compound of that mass gives such a spectrum, so none is excluded
+    from nps_id.match.verdict import RuleId, VerdictThresholds
+
+    found, hit = _massbank_ms2_search("Caffeine", "C8H10N4O2", drop_own=True)
+    assert hit == "Isocaffeine"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
+    assert "no product ion >= 1% of its base peak" in found.verdict.rule
+    assert any("no product ion >= 1% of its base peak" in c for c in found.verdict.criteria_failed)
+    before, _ = _massbank_ms2_search("Caffeine", "C8H10N4O2", VerdictThresholds(isomer_ms2_product_ion_level=0),
+                                     drop_own=True)
+    assert before.verdict.verdict == "identified"  # the rule off
+
+
+def test_an_ms2_spectrum_with_a_faint_product_ion_is_still_identified():
+    # Irgarol's query holds one product ion, at 1.7 % of its precursor: a fragment to compare, and
+    # its match to Irgarol's records stays identified
+    found, hit = _massbank_ms2_search("Irgarol", "C11H19N5S")
+    assert hit == "Irgarol" and found.verdict.verdict == "identified", found.verdict.rule
+
+
+def test_an_ms2_match_to_a_record_of_another_precursor_ion_is_not_identified():
+    # N-methyl-N-propargylbenzylamine (M 159, precursor written 160.0) left out matches a tolazoline
+    # record (M 160, its [M+H]+ written 161.0) at 901: nominal precursors widen the search window to
+    # both, but the record fragmented another ion -- the [M]+ of tolazoline the query's precursor
+    # could be is not the ion whose MS/MS the library holds
+    from nps_id.match.verdict import RuleId
+
+    found, hit = _massbank_ms2_search("N-Methyl-N-propagylbenzylamine", "C10H12N2")
+    assert hit == "Tolazoline"
+    assert found.verdict.verdict == "inconclusive" and found.verdict.rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
+    assert any("the library record's precursor m/z 161.0000" in c for c in found.verdict.criteria_failed)
+    assert found.new_substance
