@@ -43,8 +43,10 @@ LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] =
     "monoisotopic_mass": lambda d, f: _own(f, "monoisotopic_mass"),
     "inchikey": lambda d, f: _own(f, "inchikey"),
     "cas": lambda d, f: _own(f, "cas"),
-    "ewa_group": lambda d, f: f["ewa"]["group"],
-    "ewa_subclass": lambda d, f: f["ewa"].get("subclass"),
+    # a suspected new substance is filed under the group its evidence points to, as in the EWA
+    # export -- the hit's group is a relative's
+    "ewa_group": lambda d, f: f.get("suspected_group") if f.get("new_substance") else f["ewa"]["group"],
+    "ewa_subclass": lambda d, f: None if f.get("new_substance") else f["ewa"].get("subclass"),
     # the library hit's status; a suspected new substance's own is unknown
     "nps": lambda d, f: "unknown" if f.get("new_substance") else {True: "yes", False: "no", None: "unknown"}[
         f["ewa"]["nps"]],

@@ -175,6 +175,7 @@ def test_the_lims_row_of_a_new_substance_carries_no_identifier_of_the_closest_co
     assert new["substance"] == "suspected new substance (Synthetic cathinones)"
     assert new["inchikey"] == new["cas"] == new["formula"] == new["monoisotopic_mass"] == ""
     assert new["suspected_group"] == "Synthetic cathinones" and new["estimated_mass"] == "261"
+    assert new["ewa_group"] == "Synthetic cathinones"  # its own group, as the EWA export files it
     assert new["library_entry"] == library_name  # the closest compound, in a column that says so
     known = next(r for r in rows if r["new_substance"] == "no" and r["inchikey"])
     assert known["library_entry"] == known["substance"]
@@ -214,5 +215,6 @@ def test_a_closest_hit_that_is_not_an_nps_is_labelled_as_the_hits_not_the_new_su
     assert html.count(label) == 2  # the findings table and the finding's page
     (row,) = [r for r in csv.DictReader(io.StringIO(render(doc, "csv")[".csv"].decode())) if r["new_substance"] == "yes"]
     assert row["nps"] == "unknown"  # the LIMS row said "no": the hit's status
+    assert row["ewa_group"] == row["ewa_subclass"] == ""  # no group determined: not the hit's "Other substances"
     pdf = " ".join(_pdf_pages(render(doc, "pdf")[".pdf"], tmp_path))
     assert pdf.count("(not an NPS)") == 2 and pdf.count("(the hit is not an NPS)") == 2
