@@ -601,6 +601,8 @@ def assess(
         # the library's own MS/MS pairs matter only to a score that could be identified
         if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
+        if kind == "ei" and check.evaluated:
+            check = _with_thermal_relatives(check, smiles, top, facts, scores, margin, thresholds)
         return check
 
     above = missing = lighter_ion = None
@@ -688,6 +690,27 @@ def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: d
         if pair_score >= min_score and name is not None:
             notes.append(IsomerNote(facts.structure(pair_row) or "", block, LIBRARY_PAIR, 1.0, name,
                                     scores.get(block)))
+    return _also_not_excluded(check, notes)
+
+
+def _with_thermal_relatives(check: IsomerCheck, smiles: str, top: RankedHit, facts: LibraryFacts,
+                            scores: dict[str, int], margin: int, thresholds: VerdictThresholds) -> IsomerCheck:
+    """``check`` with the hit's GC-injector relatives (:func:`nps_id.chem.thermal.thermal_relatives`:
+    the product its reference spectrum shows, the precursor it may come from) not excluded, each
+    kind when its ``thresholds`` switch is on: absent from the library, or in it and scoring within
+    ``margin`` of the hit, as for an isomer (rate 1: the spectrum is the product's either way)."""
+    from nps_id.chem.thermal import thermal_relatives  # lazy: RDKit
+
+    wanted = {"thermal_product": thresholds.isomer_thermal_products,
+              "thermal_precursor": thresholds.isomer_thermal_precursors}
+    if not any(wanted.values()):
+        return check
+    notes = []
+    for relative in thermal_relatives(smiles, facts.mass(top.row), facts.ion(top.row)):
+        block = relative.inchikey[:14]
+        name, score = facts.name_of_block(block), scores.get(block)
+        if wanted[relative.move.partition(":")[0]] and (name is None or (score is not None and score > top.score - margin)):
+            notes.append(IsomerNote(relative.smiles, relative.inchikey, relative.move, 1.0, name, score))
     return _also_not_excluded(check, notes)
 
 

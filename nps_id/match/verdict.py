@@ -193,6 +193,14 @@ class VerdictThresholds:
         standard can): ring-fusion isomers (benz[a]anthracene / tetracene, fluoranthene / pyrene)
         show the molecular ion and little else, and no isomer move enumerates them. 3 on the
         development data: 3 wrong ``identified`` fewer, no right one lost (docs/match.md); 0: off.
+    isomer_thermal_products : bool
+        EI: a hit whose reference spectrum is its injector product's (an acid decarboxylated, an
+        amino or hydroxy acid closed to its lactam or lactone: the reference's molecular ion is the
+        product's mass; :mod:`nps_id.chem.thermal`) has that product not excluded -- the spectrum
+        is the product's either way (cannabigerorcinic acid / cannabigerorcin, phenibut / its lactam).
+    isomer_thermal_precursors : bool
+        EI: a hit that such a reaction makes (a lactam with N-H, a resorcinol-type phenol) has its
+        precursor not excluded (4-phenyl-2-pyrrolidinone / phenibut, THC / THCA).
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -228,6 +236,8 @@ class VerdictThresholds:
     isomer_small_ms2_atoms: int = 12
     isomer_small_ei_atoms: int = 5
     isomer_pah_rings: int = 3
+    isomer_thermal_products: bool = True
+    isomer_thermal_precursors: bool = True
     precursor_ppm: float = 5.0
     min_fragments: int = 2
 

@@ -28,6 +28,10 @@ STRUCTURES = {
     "Methylene chloride": "ClCCl",
     "Bupivacaine": "CCCCN1CCCCC1C(=O)Nc1c(C)cccc1C",
     "Isobutyryl norfentanyl": "CC(C)C(=O)N(c1ccccc1)C1CCNCC1",
+    "Phenibut": "NCC(CC(=O)O)c1ccccc1",
+    "4-Phenyl-2-Pyrrolidinone": "O=C1CC(c2ccccc2)CN1",
+    "Cannabigerorcinic Acid": "C/C(=C\\Cc1c(O)cc(C)c(C(=O)O)c1O)CCC=C(C)C",
+    "Cannabigerorcin": "C/C(=C\\Cc1c(O)cc(C)cc1O)CCC=C(C)C",
 }
 
 
@@ -442,3 +446,33 @@ def test_mephedrone_left_out_is_an_isomer_not_excluded_naming_the_close_one(swgd
     assert "scoring within the gap: 2-Methylmethcathinone" in found.verdict.rule
     assert "it may be a new substance" in found.verdict.rule
     assert not found.new_substance and found.suspected_group == "Synthetic cathinones"
+
+
+def test_phenibut_left_out_is_not_identified_as_the_lactam_the_injector_makes_of_it(swgdrug):
+    # a gamma-amino acid closes to its lactam in a hot GC injector: phenibut's spectrum is
+    # 4-phenyl-2-pyrrolidinone's (MF 975), so the lactam's hit cannot exclude the amino acid
+    found, hit = _verdict_without(swgdrug, "Phenibut")
+    assert hit == "4-Phenyl-2-Pyrrolidinone"
+    assert found.verdict.verdict == "tentative"
+    assert found.verdict.rule.startswith("isomer not excluded")
+    assert "(thermal precursor)" in found.verdict.rule and "may be a new substance" in found.verdict.rule
+    assert [n.smiles for n in found.isomers.absent] == ["NCC(CC(=O)O)c1ccccc1"]
+
+
+@pytest.mark.parametrize("left_out, hit", [("Cannabigerorcin", "Cannabigerorcinic Acid"),
+                                           ("Cannabigerorcinic Acid", "Cannabigerorcin")])
+def test_a_cannabinoid_acid_and_its_decarboxylation_product_are_not_identified_as_each_other(swgdrug, left_out, hit):
+    # the acid's library spectrum shows the product's molecular ion (260, not 304): the injector
+    # decarboxylated it, and an EI spectrum cannot tell which of the two was injected
+    found, top = _verdict_without(swgdrug, left_out)
+    assert top == hit
+    assert found.verdict.rule.startswith("isomer not excluded")
+    assert found.verdict.verdict == "tentative"
+
+
+def test_with_both_in_the_library_the_thermal_relative_is_named(swgdrug):
+    # (phenibut scores within the gap, so the verdict was tentative already; `match` findings and
+    # the EWA export now name it among the isomers not excluded)
+    found, hit = _assessed(_first(swgdrug, "4-Phenyl-2-Pyrrolidinone"), swgdrug)
+    assert hit == "4-Phenyl-2-Pyrrolidinone" and found.verdict.verdict == "tentative"
+    assert [(n.name, n.move) for n in found.isomers.in_library] == [("Phenibut", "thermal_precursor:lactam")]
