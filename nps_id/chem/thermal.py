@@ -11,8 +11,8 @@ spectrum cannot exclude for that reason:
   molecular ion is the product's mass, not the hit's), so an unknown matching it may be the product;
 - ``thermal_precursor:<reaction>``: the hit is such a product, so an unknown matching it may be the
   precursor -- a lactam with N-H in a saturated 5- or 6-ring (its amino acid), or a phenol with a
-  free position ortho to its OH and para to a second oxygen (the beta-resorcylic acid pattern of
-  the cannabinoid acids, which decarboxylate in the injector).
+  free position between its OH and an n-alkyl chain, para to a second oxygen (where the
+  cannabinoid acids, which decarboxylate in the injector, carry their carboxyl: THCA, CBDA, CBGA).
 
 Reactions: ``decarboxylation`` (-CO2), ``lactam`` and ``lactone`` (-H2O).
 
@@ -40,8 +40,11 @@ _CYCLISING = {
     reaction: [Chem.MolFromSmarts(f"{head}{'-[CX4]' * n}-[CX3](=O)[OX2H1]") for n in (3, 4)]
     for reaction, head in (("lactam", "[NX3;H1,H2;!$(N-C=O);!$(N-a)]"), ("lactone", "[OX2H1]"))
 }
-#: A free aromatic C-H ortho to a phenolic OH and para to a second oxygen (OH or ether).
-_RESORCYLIC = Chem.MolFromSmarts("[cH]1:c(-[OX2H1]):c:c(-[OX2]):c:c:1")
+#: A free aromatic C-H between a phenolic OH and an n-alkyl chain, para to a second oxygen (OH or
+#: ether): where the cannabinoid acids (olivetolic, divarinic, orsellinic acid type) carry the
+#: carboxyl they lose. Wider (any resorcinol-type C-H) took phloroglucinol, fluorescein, HU-211 and
+#: JWH-053 for decarboxylation products (development data, docs/match.md).
+_RESORCYLIC = Chem.MolFromSmarts("[cH]1:c(-[OX2H1]):c:c(-[OX2]):c:c:1-[CX4;H2,H3]")
 #: A lactam N-H in a 5- or 6-ring of sp3 carbons: (N, carbonyl C, =O, the ring's carbons).
 _LACTAM = [Chem.MolFromSmarts(f"[NX3;H1;R]1-[CX3;R](=[OX1])" + "-[CX4;R]" * n + "-1") for n in (3, 4)]
 

@@ -41,8 +41,8 @@ from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, 
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
-    HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing, molecular_ion,
-    nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
+    HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
+    molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
     IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
@@ -702,14 +702,16 @@ def _with_thermal_relatives(check: IsomerCheck, smiles: str, top: RankedHit, fac
     from nps_id.chem.thermal import thermal_relatives  # lazy: RDKit
 
     wanted = {"thermal_product": thresholds.isomer_thermal_products,
-              "thermal_precursor": thresholds.isomer_thermal_precursors}
+              "thermal_precursor:lactam": thresholds.isomer_thermal_lactam_precursors,
+              "thermal_precursor:decarboxylation": thresholds.isomer_thermal_acid_precursors}
     if not any(wanted.values()):
         return check
     notes = []
     for relative in thermal_relatives(smiles, facts.mass(top.row), facts.ion(top.row)):
         block = relative.inchikey[:14]
         name, score = facts.name_of_block(block), scores.get(block)
-        if wanted[relative.move.partition(":")[0]] and (name is None or (score is not None and score > top.score - margin)):
+        switch = wanted.get(relative.move, wanted["thermal_product"])  # every product reaction: one switch
+        if switch and (name is None or (score is not None and score > top.score - margin)):
             notes.append(IsomerNote(relative.smiles, relative.inchikey, relative.move, 1.0, name, score))
     return _also_not_excluded(check, notes)
 

@@ -198,9 +198,14 @@ class VerdictThresholds:
         amino or hydroxy acid closed to its lactam or lactone: the reference's molecular ion is the
         product's mass; :mod:`nps_id.chem.thermal`) has that product not excluded -- the spectrum
         is the product's either way (cannabigerorcinic acid / cannabigerorcin, phenibut / its lactam).
-    isomer_thermal_precursors : bool
-        EI: a hit that such a reaction makes (a lactam with N-H, a resorcinol-type phenol) has its
-        precursor not excluded (4-phenyl-2-pyrrolidinone / phenibut, THC / THCA).
+    isomer_thermal_lactam_precursors : bool
+        EI: a hit that is a lactam with N-H in a saturated 5- or 6-ring has the amino acid that closes
+        to it in the injector not excluded (4-phenyl-2-pyrrolidinone / phenibut).
+    isomer_thermal_acid_precursors : bool
+        EI: a hit that is a cannabinoid-type phenol has the acid that decarboxylates to it in the
+        injector not excluded (THC / THCA, cannabigerorcin / cannabigerorcinic acid). Off: on the
+        development data it removes one wrong ``identified`` for four right ones (delta-8-THC,
+        cannabidivarin, JWH-053, JWH-054), a chemical limit of GC-EI the lead weighs (docs/match.md).
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -237,7 +242,8 @@ class VerdictThresholds:
     isomer_small_ei_atoms: int = 5
     isomer_pah_rings: int = 3
     isomer_thermal_products: bool = True
-    isomer_thermal_precursors: bool = True
+    isomer_thermal_lactam_precursors: bool = True
+    isomer_thermal_acid_precursors: bool = False
     precursor_ppm: float = 5.0
     min_fragments: int = 2
 
