@@ -8,13 +8,16 @@ the precursor from the product. This module names, for a hit's structure, the re
 spectrum cannot exclude for that reason:
 
 - ``thermal_product:<reaction>``: the hit's own reference spectrum is its product's (the reference's
-  molecular ion is the product's mass, not the hit's), so an unknown matching it may be the product;
+  molecular ion is the product's nominal mass, not the hit's), so an unknown matching it may be the
+  product -- besides the reactions above, a beta-amino ester or ketone's retro-Mannich cleavage
+  into the carbonyl compound and an imine (SWGDRUG's 3,4-CTMP record shows methyl
+  (3,4-dichlorophenyl)acetate, M 218, not 3,4-CTMP, M 301);
 - ``thermal_precursor:<reaction>``: the hit is such a product, so an unknown matching it may be the
   precursor -- a lactam with N-H in a saturated 5- or 6-ring (its amino acid), or a phenol with a
   free position between its OH and an n-alkyl chain, para to a second oxygen (where the
   cannabinoid acids, which decarboxylate in the injector, carry their carboxyl: THCA, CBDA, CBGA).
 
-Reactions: ``decarboxylation`` (-CO2), ``lactam`` and ``lactone`` (-H2O).
+Reactions: ``decarboxylation`` (-CO2), ``lactam`` and ``lactone`` (-H2O), ``retro_mannich``.
 
 Entry point: :func:`thermal_relatives` -> tuple of :class:`~nps_id.chem.isomers.Isomer` (the move
 names the direction and reaction).
@@ -25,13 +28,13 @@ from functools import lru_cache
 from typing import Iterator
 
 from rdkit import Chem, RDLogger
+from rdkit.Chem import rdMolDescriptors
 
+from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomers import Isomer
 
 RDLogger.DisableLog("rdApp.*")
 
-#: Nominal mass a reaction removes.
-LOSS = {"decarboxylation": 44, "lactam": 18, "lactone": 18}
 #: A carboxylic acid on carbon: (carbonyl C, its =O, its OH).
 _ACID = Chem.MolFromSmarts("[CX3;$(C-[#6])](=[OX1])[OX2H1]")
 #: An amine (not an amide) or an alcohol 3 or 4 sp3 carbons from an acid's carbonyl carbon: it
@@ -40,6 +43,9 @@ _CYCLISING = {
     reaction: [Chem.MolFromSmarts(f"{head}{'-[CX4]' * n}-[CX3](=O)[OX2H1]") for n in (3, 4)]
     for reaction, head in (("lactam", "[NX3;H1,H2;!$(N-C=O);!$(N-a)]"), ("lactone", "[OX2H1]"))
 }
+#: A beta-amino carbonyl (ester or ketone; the amine N-H): the alpha-C to amine-C bond, outside a
+#: ring, breaks in the injector (retro-Mannich). Atoms: carbonyl C, its =O, alpha C, the C-N carbon.
+_MANNICH = Chem.MolFromSmarts("[CX3](=[OX1])-[CX4;!H0]-!@[CX4]-[NX3;H1,H2;!$(N-C=O)]")
 #: A free aromatic C-H between a phenolic OH and an n-alkyl chain, para to a second oxygen (OH or
 #: ether): where the cannabinoid acids (olivetolic, divarinic, orsellinic acid type) carry the
 #: carboxyl they lose. Wider (any resorcinol-type C-H) took phloroglucinol, fluorescein, HU-211 and
@@ -78,6 +84,12 @@ def _products(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                 rw.RemoveAtom(hydroxyl)
                 _fresh(rw, head if head < hydroxyl else head - 1)
                 yield rw.GetMol(), reaction
+    for _, _, alpha, beta, _ in mol.GetSubstructMatches(_MANNICH):
+        rw = Chem.RWMol(mol)
+        rw.RemoveBond(alpha, beta)
+        _fresh(rw, alpha)
+        pieces = Chem.GetMolFrags(rw.GetMol(), asMols=True, frags=(frags := []))
+        yield pieces[frags[alpha]], "retro_mannich"  # the carbonyl compound; the imine leaves
 
 
 def _precursors(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
@@ -102,13 +114,13 @@ def _precursors(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
 
 
 @lru_cache(maxsize=4096)
-def thermal_relatives(smiles: str, mass: int | None, reference_ion: int | None) -> tuple[Isomer, ...]:
+def thermal_relatives(smiles: str, reference_ion: int | None) -> tuple[Isomer, ...]:
     """The hit's (``smiles``) injector relatives an EI spectrum matching its reference cannot exclude.
 
     A product counts only when the hit's reference spectrum shows it: the reference's molecular
-    ion ``reference_ion`` is the hit's nominal ``mass`` less the reaction's loss (an acid that
-    reaches the source intact, benzoic acid, has no product here). A precursor counts whenever
-    the hit has its pattern. Stereo is ignored; the hit itself is never returned.
+    ion ``reference_ion`` is the product's nominal mass (an acid that reaches the source intact,
+    benzoic acid, has no product here). A precursor counts whenever the hit has its pattern.
+    Stereo is ignored; the hit itself is never returned.
     """
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
@@ -117,13 +129,15 @@ def thermal_relatives(smiles: str, mass: int | None, reference_ion: int | None) 
     own = Chem.MolToInchiKey(mol)[:14]
     found: dict[str, Isomer] = {}
     candidates = [(m, f"thermal_precursor:{r}") for m, r in _precursors(mol)]
-    if mass is not None and reference_ion is not None:
-        candidates += [(m, f"thermal_product:{r}") for m, r in _products(mol) if reference_ion == mass - LOSS[r]]
+    if reference_ion is not None:
+        candidates += [(m, f"thermal_product:{r}") for m, r in _products(mol)]
     for candidate, move in candidates:
         try:
             Chem.SanitizeMol(candidate)
         except Exception:  # an impossible valence: no such compound
             continue
+        if move.startswith("thermal_product") and nominal_mass(rdMolDescriptors.CalcMolFormula(candidate)) != reference_ion:
+            continue  # the reference is the hit's own spectrum, not this product's
         key = Chem.MolToInchiKey(candidate)
         if key and key[:14] != own and key[:14] not in found:
             found[key[:14]] = Isomer(Chem.MolToSmiles(candidate), key, move)

@@ -707,7 +707,7 @@ def _with_thermal_relatives(check: IsomerCheck, smiles: str, top: RankedHit, fac
     if not any(wanted.values()):
         return check
     notes = []
-    for relative in thermal_relatives(smiles, facts.mass(top.row), facts.ion(top.row)):
+    for relative in thermal_relatives(smiles, facts.ion(top.row)):
         block = relative.inchikey[:14]
         name, score = facts.name_of_block(block), scores.get(block)
         switch = wanted.get(relative.move, wanted["thermal_product"])  # every product reaction: one switch
