@@ -545,9 +545,15 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
                      "cannot tell apart")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
-    if check.absent:
-        kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in check.absent})
-        parts.append(f"{len(check.absent)} not in the library ({', '.join(kinds)})")
+    # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
+    thermal = [n.smiles for n in check.absent if n.move.startswith("thermal_")]
+    isomers = [n for n in check.absent if not n.move.startswith("thermal_")]
+    if isomers:
+        kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in isomers})
+        parts.append(f"{len(isomers)} not in the library ({', '.join(kinds)})")
+    if thermal:
+        parts.append("not in the library, a compound the GC injector makes of it or turns into it: "
+                     + ", ".join(thermal[:3]) + " (elutes as the same compound: derivatisation or LC-MS tells them apart)")
     return ("the substance is the hit or an isomer the spectrum cannot tell from it -- " + "; ".join(parts)
             + "; it may be a new substance")
 
