@@ -41,8 +41,8 @@ from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, 
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
-    HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
-    molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
+    HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing, molecular_ion,
+    nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
     IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
