@@ -195,9 +195,10 @@ class VerdictThresholds:
         development data: 3 wrong ``identified`` fewer, no right one lost (docs/match.md); 0: off.
     isomer_thermal_products : bool
         EI: a hit whose reference spectrum is its injector product's (an acid decarboxylated, an
-        amino or hydroxy acid closed to its lactam or lactone: the reference's molecular ion is the
-        product's mass; :mod:`nps_id.chem.thermal`) has that product not excluded -- the spectrum
-        is the product's either way (cannabigerorcinic acid / cannabigerorcin, phenibut / its lactam).
+        amino or hydroxy acid closed to its lactam or lactone, a beta-amino ester's retro-Mannich
+        ester: the reference's molecular ion is the product's mass; :mod:`nps_id.chem.thermal`) has
+        that product not excluded -- the spectrum is the product's either way (cannabigerorcinic
+        acid / cannabigerorcin, phenibut / its lactam, 3,4-CTMP / methyl (3,4-dichlorophenyl)acetate).
     isomer_thermal_lactam_precursors : bool
         EI: a hit that is a lactam with N-H in a saturated 5- or 6-ring has the amino acid that closes
         to it in the injector not excluded (4-phenyl-2-pyrrolidinone / phenibut).
