@@ -239,7 +239,9 @@ def variants_from(sweeps: list[str]) -> list[VerdictThresholds]:
     for sweep in sweeps:
         key, values = sweep.split("=", 1)
         kind = type(getattr(VerdictThresholds(), key))
-        axes.append([(key, kind(v)) for v in values.split(",")])
+        # bool("False") is True: a switch is read by its name
+        parse = (lambda v: {"true": True, "false": False}[v.lower()]) if kind is bool else kind
+        axes.append([(key, parse(v)) for v in values.split(",")])
     return [VerdictThresholds(**dict(combo)) for combo in itertools.product(*axes)] if axes else [VerdictThresholds()]
 
 

@@ -612,6 +612,8 @@ def assess(
         level = thresholds.isomer_ms2_product_ion_level
         if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
             check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
+        if kind == "ei" and check.evaluated:
+            check = _with_thermal_relatives(check, smiles, top, facts, scores, margin, thresholds)
         return check
 
     above = missing = lighter_ion = None
@@ -729,6 +731,29 @@ def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: Libr
     if any(facts.block(hit.row) != block for hit in hits[1:]) or hits[1].score < thresholds.identified_score:
         return check
     return replace(check, not_excluded=())
+
+
+def _with_thermal_relatives(check: IsomerCheck, smiles: str, top: RankedHit, facts: LibraryFacts,
+                            scores: dict[str, int], margin: int, thresholds: VerdictThresholds) -> IsomerCheck:
+    """``check`` with the hit's GC-injector relatives (:func:`nps_id.chem.thermal.thermal_relatives`:
+    the product its reference spectrum shows, the precursor it may come from) not excluded, each
+    kind when its ``thresholds`` switch is on: absent from the library, or in it and scoring within
+    ``margin`` of the hit, as for an isomer (rate 1: the spectrum is the product's either way)."""
+    from nps_id.chem.thermal import thermal_relatives  # lazy: RDKit
+
+    wanted = {"thermal_product": thresholds.isomer_thermal_products,
+              "thermal_precursor:lactam": thresholds.isomer_thermal_lactam_precursors,
+              "thermal_precursor:decarboxylation": thresholds.isomer_thermal_acid_precursors}
+    if not any(wanted.values()):
+        return check
+    notes = []
+    for relative in thermal_relatives(smiles, facts.ion(top.row)):
+        block = relative.inchikey[:14]
+        name, score = facts.name_of_block(block), scores.get(block)
+        switch = wanted.get(relative.move, wanted["thermal_product"])  # every product reaction: one switch
+        if switch and (name is None or (score is not None and score > top.score - margin)):
+            notes.append(IsomerNote(relative.smiles, relative.inchikey, relative.move, 1.0, name, score))
+    return _also_not_excluded(check, notes)
 
 
 def _also_not_excluded(check: IsomerCheck, notes: Sequence[IsomerNote]) -> IsomerCheck:
