@@ -58,6 +58,9 @@ RateCurve = Sequence[float]
 LIBRARY_PAIR = "library_pair"
 #: The move of a library compound of the hit's formula scoring within the gap (assess.close_isomers).
 LIBRARY_CLOSE = "library_close"
+#: The moves of a GC injector relative (:mod:`nps_id.chem.thermal`) start so: it elutes as the hit
+#: does, so neither a retention index nor a standard run at the same RT excludes it.
+THERMAL = "thermal_"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,11 @@ class IsomerCheck:
     @functools.cached_property
     def absent(self) -> tuple[IsomerNote, ...]:
         return tuple(n for n in self.not_excluded if n.name is None)
+
+    @functools.cached_property
+    def thermal(self) -> tuple[IsomerNote, ...]:
+        """The GC injector relatives not excluded (:data:`THERMAL`)."""
+        return tuple(n for n in self.not_excluded if n.move.startswith(THERMAL))
 
     @property
     def library_pairs(self) -> int:

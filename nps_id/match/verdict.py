@@ -42,10 +42,9 @@ import math
 import sys
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-if TYPE_CHECKING:
-    from nps_id.match.isomer_rule import IsomerCheck
+from nps_id.match.isomer_rule import THERMAL, IsomerCheck
 
 
 if sys.version_info >= (3, 11):
@@ -443,6 +442,10 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
         excluders = "a reference standard run at the same RT" + (
             ", or a retention index in the window," if evidence.kind == "ei" else "")
+        if isomers is not None and isomers.thermal:  # an injector relative elutes as the hit does
+            excluders = ("derivatisation or LC-MS -- not a standard run or a retention index --" if
+                         len(isomers.thermal) == len(isomers.not_excluded) else
+                         f"{excluders} (the injector relative: only derivatisation or LC-MS)")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes them")
     if failed_groups <= {"ambiguity", "isomer"} and evidence.close_isomers and not evidence.same_hit_elsewhere:
@@ -538,7 +541,10 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
 
 def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, str]:
     if ri_ok:
-        return ("isomers excluded by the retention index", True, "isomer")
+        if not check.thermal:
+            return ("isomers excluded by the retention index", True, "isomer")
+        # the RI excludes isomers, not what the injector makes of the hit: that elutes as the hit does
+        check = IsomerCheck(True, check.thermal)
     if not check.evaluated:
         return ("isomers excluded (not possible: the hit has no verified structure to enumerate them)", False, "isomer")
     if check.pah:
@@ -560,13 +566,16 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
             f"{len(check.absent)} not in the library", False, "isomer")
 
 
-def with_isomers_excluded(verdict: Verdict, evidence_text: str) -> Verdict:
+def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = False) -> Verdict:
     """A reference standard run (or other evidence outside the spectrum) that excludes the
     isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
-    isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept."""
+    isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept,
+    and so is one whose isomers include a GC injector relative (``thermal``: it elutes as the hit)."""
     # decide() gives this rule exactly when the isomer criterion is the only one failed
     if verdict.rule_id != RuleId.ISOMER_NOT_EXCLUDED:
         return verdict
+    if thermal:
+        return verdict  # a GC injector relative elutes as the hit does: the standard cannot exclude it
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 
@@ -585,8 +594,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
-    thermal = [n.smiles for n in check.absent if n.move.startswith("thermal_")]
-    isomers = [n for n in check.absent if not n.move.startswith("thermal_")]
+    thermal = [n.smiles for n in check.absent if n.move.startswith(THERMAL)]
+    isomers = [n for n in check.absent if not n.move.startswith(THERMAL)]
     if isomers:
         kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in isomers})
         parts.append(f"{len(isomers)} not in the library ({', '.join(kinds)})")

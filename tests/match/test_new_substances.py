@@ -575,3 +575,21 @@ def test_with_both_in_the_library_the_thermal_relative_is_named(swgdrug):
     found, hit = _assessed(_first(swgdrug, "4-Phenyl-2-Pyrrolidinone"), swgdrug)
     assert hit == "4-Phenyl-2-Pyrrolidinone" and found.verdict.verdict == "tentative"
     assert [(n.name, n.move) for n in found.isomers.in_library] == [("Phenibut", "thermal_precursor:lactam")]
+
+
+def test_neither_a_retention_index_nor_a_standard_excludes_an_injector_relative(swgdrug):
+    # phenibut left out: its lactam's hit holds phenibut, which closes to the lactam in the injector
+    # and elutes as it -- an RI in the window or a lactam standard at the same RT fits both; an
+    # enumerated isomer (another retention time) the RI does exclude
+    from nps_id.match.verdict import Evidence, decide, with_isomers_excluded
+
+    found, _ = _verdict_without(swgdrug, "Phenibut")
+    assert found.isomers.thermal
+    evidence = Evidence(kind="ei", score=975, mf=975, rmf=975, gap=200, isomer_alert=False, isomers=found.isomers,
+                        delta_ri=3.0)
+    held = decide(evidence)
+    assert held.verdict == "tentative" and held.rule.startswith("isomer not excluded")
+    assert "derivatisation or LC-MS -- not a standard run or a retention index -- excludes them" in held.rule
+    assert with_isomers_excluded(held, "isomers excluded by a standard at the same RT", thermal=True) == held
+    ring = replace(found.isomers, not_excluded=(replace(found.isomers.thermal[0], move="ring_position:C"),))
+    assert decide(replace(evidence, isomers=ring)).verdict == "identified"  # "isomers excluded by the retention index"
