@@ -199,6 +199,35 @@ def test_threads_give_the_same_hits_bit_for_bit(swgdrug, swgdrug_spectra):
         SearchSettings(threads=0)
 
 
+def test_ms2_identity_batches_run_on_the_threads_with_the_same_hits(ms2_analog, monkeypatch):
+    # MS/MS identity batches (array steps and one compiled, GIL-free call for the scores) share the
+    # search's threads as EI batches do; analogue batches (a per-query Python prefilter) do not.
+    import threading
+
+    from nps_id.search import engine
+
+    ref = Reference.from_spectra(ms2_analog)
+    indexes = load_indexes(ref, use_cache=False)
+    queries = [s.replace(intensity=s.intensity * 0.9) for s in ms2_analog]
+    one = search(queries, ref, SearchSettings(batch_size=16), indexes)
+    ran_on: dict[str, set[int]] = {"identity": set(), "analog": set()}
+    mode = "identity"
+
+    def recorded(*args):
+        ran_on[mode].add(threading.get_ident())
+        return engine.search_ms2(*args)
+
+    monkeypatch.setitem(engine._JOBS, "ms2", recorded)
+    two = search(queries, ref, SearchSettings(batch_size=16, threads=2), indexes)
+    mode = "analog"
+    search(queries[:40], ref, SearchSettings(mode="analog", batch_size=16, threads=2), indexes)
+    assert threading.get_ident() not in ran_on["identity"]  # the pool's threads
+    assert ran_on["analog"] == {threading.get_ident()}
+    assert len(one) > 100
+    for name in Hits.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)
+
+
 def test_formula_codes_are_equal_exactly_for_equal_formulas():
     """The isomer alert compares formula codes: equal codes for equal formulas, -1 for none."""
     from nps_id.search.prepared import PreparedLibrary
