@@ -3,7 +3,8 @@
 How a batch of queries is searched
 ----------------------------------
 1. Queries are split by kind (EI: any MS level but 2; MS/MS: level 2 with a precursor m/z) and
-   into batches; EI batches run on ``threads`` threads (the compiled loops release the GIL).
+   into batches; EI and MS/MS identity batches run on ``threads`` threads (the compiled loops
+   release the GIL).
 2. Each batch is prepared like the index, its candidates are picked by a cheap indexed step and
    scored exactly by the score object (:mod:`nps_id.search.ei`, :mod:`nps_id.search.ms2`; the
    scores: :mod:`nps_id.search.scores`).
@@ -78,8 +79,8 @@ def search(
             continue
         # Made before any thread starts, so threads share them rather than race to make them.
         library.for_score(kind, context.score(kind))
-        # With several threads, EI batches small enough that every thread gets one.
-        threads = settings.threads if kind == "ei" else 1
+        # With several threads, batches small enough that every thread gets one.
+        threads = settings.threads if _threaded(kind, settings) else 1
         size = min(settings.batch_size, -(-positions.size // threads))
         for start in range(0, positions.size, size):
             batch = positions[start : start + size]
@@ -89,15 +90,22 @@ def search(
         kind, spectra, batch, index = job
         return _JOBS[kind](spectra, batch, index, context)
 
-    ei_jobs = [job for job in jobs if job[0] == "ei"]
-    if settings.threads > 1 and len(ei_jobs) > 1:
+    pooled = [job for job in jobs if _threaded(job[0], settings)]
+    if settings.threads > 1 and len(pooled) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=settings.threads) as pool:
-            results = list(pool.map(run, ei_jobs)) + [run(job) for job in jobs if job[0] != "ei"]
+            results = list(pool.map(run, pooled)) + [run(job) for job in jobs if not _threaded(job[0], settings)]
     else:
         results = [run(job) for job in jobs]
     return assemble([part for result in results for part in result])
+
+
+def _threaded(kind: str, settings: SearchSettings) -> bool:
+    """Whether batches of ``kind`` run on the search's threads: EI, and MS/MS identity (array steps
+    and one compiled call for the scores, which release the GIL); an MS/MS analogue batch runs a
+    per-query Python prefilter, which holds it (threads only slowed those)."""
+    return kind == "ei" or settings.mode == "identity"
 
 
 #: Reasons of :func:`unsearchable` that are the library's: it holds no spectra of the query's

@@ -63,9 +63,9 @@ class SearchSettings:
     batch_size : int
         Queries per vectorised batch (bounds memory: batch x library scores at once).
     threads : int
-        EI batches searched at once (the compiled batch loop releases the GIL; 1.85x with 2
-        threads on the EI development queries). MS/MS batches run one at a time: their per-query
-        Python loop holds the GIL, so threads only slowed them. Queries are independent, so the
+        EI and MS/MS identity batches searched at once (the compiled batch loops release the GIL;
+        1.85x with 2 threads on the EI development queries). MS/MS analogue batches run one at a
+        time: their per-query Python prefilter holds the GIL, so threads only slowed them. Queries are independent, so the
         hits are the same, bit for bit, for any number of threads (tested).
     """
 

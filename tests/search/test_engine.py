@@ -71,6 +71,35 @@ def test_dense_bin_columns_give_the_same_hits_bit_for_bit(swgdrug_spectra, monke
         np.testing.assert_array_equal(getattr(dense, name), getattr(sparse, name))
 
 
+def test_runs_of_dense_bins_add_the_same_bits_as_one_bin_at_a_time(swgdrug, swgdrug_spectra):
+    # Up to four consecutive dense query bins are added in one pass over the spectra: every
+    # spectrum's cosine and peak count must be the bits of adding the bins one by one.
+    from nps_id.search.ei import _query_nominal
+    from nps_id.search.kernels import nominal_scatter_add
+    from nps_id.search.scores.composite import DenseBins
+
+    index = swgdrug[1]["ei"]
+    dense = DenseBins.of(index)
+    nominal, weight = _query_nominal(swgdrug_spectra[::7], index)
+    weight = weight.astype(np.float64)
+    one_at_a_time = np.full_like(dense.dense_column, -1)  # every bin scattered
+    no_touch = np.empty(0, dtype=np.int64)
+    runs = set()
+    for q in range(nominal.n_spectra):
+        lo, hi = nominal.offsets[q], nominal.offsets[q + 1]
+        is_dense = (dense.dense_column[nominal.mz[lo:hi].astype(np.int64)] >= 0).astype(np.int8)
+        edges = np.flatnonzero(np.diff(np.r_[0, is_dense, 0]))
+        runs.update((edges[1::2] - edges[::2]).tolist())
+        sums = []
+        for columns in (dense.dense_column, one_at_a_time):
+            acc, count = np.zeros(index.n), np.zeros(index.n, dtype=np.float32)
+            nominal_scatter_add(nominal.mz, weight, lo, hi, index.bin_offsets, index.peak_position,
+                                index.peak_weight, columns, dense.dense, acc, count, no_touch)
+            sums.append((acc, count))
+        assert sums[0][0].tobytes() == sums[1][0].tobytes() and sums[0][1].tobytes() == sums[1][1].tobytes()
+    assert {1, 2, 3, 4} <= runs and max(runs) > 4  # every grouping, and a run longer than one group
+
+
 def test_every_swgdrug_spectrum_finds_itself_at_rank_one(swgdrug, swgdrug_spectra):
     ref, indexes = swgdrug
     hits = search(swgdrug_spectra, ref, SearchSettings(top_k=3), indexes)
@@ -168,6 +197,35 @@ def test_threads_give_the_same_hits_bit_for_bit(swgdrug, swgdrug_spectra):
             np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=f"{mode} {name}")
     with pytest.raises(ValueError, match="threads"):
         SearchSettings(threads=0)
+
+
+def test_ms2_identity_batches_run_on_the_threads_with_the_same_hits(ms2_analog, monkeypatch):
+    # MS/MS identity batches (array steps and one compiled, GIL-free call for the scores) share the
+    # search's threads as EI batches do; analogue batches (a per-query Python prefilter) do not.
+    import threading
+
+    from nps_id.search import engine
+
+    ref = Reference.from_spectra(ms2_analog)
+    indexes = load_indexes(ref, use_cache=False)
+    queries = [s.replace(intensity=s.intensity * 0.9) for s in ms2_analog]
+    one = search(queries, ref, SearchSettings(batch_size=16), indexes)
+    ran_on: dict[str, set[int]] = {"identity": set(), "analog": set()}
+    mode = "identity"
+
+    def recorded(*args):
+        ran_on[mode].add(threading.get_ident())
+        return engine.search_ms2(*args)
+
+    monkeypatch.setitem(engine._JOBS, "ms2", recorded)
+    two = search(queries, ref, SearchSettings(batch_size=16, threads=2), indexes)
+    mode = "analog"
+    search(queries[:40], ref, SearchSettings(mode="analog", batch_size=16, threads=2), indexes)
+    assert threading.get_ident() not in ran_on["identity"]  # the pool's threads
+    assert ran_on["analog"] == {threading.get_ident()}
+    assert len(one) > 100
+    for name in Hits.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)
 
 
 def test_formula_codes_are_equal_exactly_for_equal_formulas():
