@@ -131,9 +131,8 @@ def test_build_fills_ms_level_only_where_the_file_is_silent(tmp_path):
     assert "MS level (e.g." not in result.output
 
 
-def test_build_warns_once_when_spectra_do_not_say_their_ms_level(tmp_path):
-    swgdrug_msp = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
-    result = CliRunner().invoke(cli, ["library", "build", str(swgdrug_msp), "-o", str(tmp_path / "s.h5")])
+def test_build_warns_once_when_spectra_do_not_say_their_ms_level(built):
+    _, result = built  # SWGDRUG built without --ms-level
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if "do not say their MS level" in line]
     assert len(warnings) == 1 and warnings[0].startswith("note: 2988 spectra") and "--ms-level 1" in warnings[0]
