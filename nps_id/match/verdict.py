@@ -594,16 +594,31 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
-    thermal = [n.smiles for n in check.absent if n.move.startswith(THERMAL)]
+    thermal = [n for n in check.absent if n.move.startswith(THERMAL)]
     isomers = [n for n in check.absent if not n.move.startswith(THERMAL)]
     if isomers:
         kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in isomers})
         parts.append(f"{len(isomers)} not in the library ({', '.join(kinds)})")
     if thermal:
-        parts.append("not in the library, a compound the GC injector makes of it or turns into it: "
-                     + ", ".join(thermal[:3]) + " (elutes as the same compound: derivatisation or LC-MS tells them apart)")
-    return ("the substance is the hit or an isomer the spectrum cannot tell from it -- " + "; ".join(parts)
+        parts.append("not in the library, " + "; ".join(_injector_relative(n.move, n.smiles) for n in thermal[:3])
+                     + " (elutes as the same compound: derivatisation or LC-MS tells them apart)")
+    # a relative is no isomer (phenibut, C10H13NO2, closes to its lactam C10H11NO): say "compound" then
+    what = "a compound" if thermal and len(parts) == 1 else "an isomer"
+    return (f"the substance is the hit or {what} the spectrum cannot tell from it -- " + "; ".join(parts)
             + "; it may be a new substance")
+
+
+#: How a GC injector reaction (nps_id.chem.thermal) reads in a rule text.
+_INJECTOR_REACTIONS = {"decarboxylation": "decarboxylation, -CO2", "lactam": "lactam closure, -H2O",
+                       "lactone": "lactone closure, -H2O", "retro_mannich": "retro-Mannich cleavage"}
+
+
+def _injector_relative(move: str, smiles: str) -> str:
+    """'a compound the GC injector turns into the hit (lactam closure, -H2O): SMILES' for a
+    ``thermal_precursor:<reaction>`` move (``thermal_product``: '... makes of the hit ...')."""
+    direction, reaction = move.split(":", 1)
+    how = "turns into the hit" if direction == THERMAL + "precursor" else "makes of the hit"
+    return f"a compound the GC injector {how} ({_INJECTOR_REACTIONS.get(reaction, reaction)}): {smiles}"
 
 
 def _no_product_ion(check: "IsomerCheck") -> str:

@@ -8,9 +8,10 @@ from nps_id.report.document import build_report
 from nps_id.report.present import isomers_open
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO, make_results
 
-RULE = ("isomer not excluded: the substance is the hit or an isomer the spectrum cannot tell from it -- not in the "
-        "library, a precursor the GC injector turns into the hit (lactam, -H2O): NCC(CC(=O)O)c1ccccc1; it may be a "
-        "new substance; derivatisation or LC-MS -- not a standard run or a retention index -- excludes them")
+RULE = ("isomer not excluded: the substance is the hit or a compound the spectrum cannot tell from it -- not in the "
+        "library, a compound the GC injector turns into the hit (lactam closure, -H2O): NCC(CC(=O)O)c1ccccc1 (elutes "
+        "as the same compound: derivatisation or LC-MS tells them apart); it may be a new substance; derivatisation "
+        "or LC-MS -- not a standard run or a retention index -- excludes them")
 
 
 def _lactam_doc(standard_at_same_rt: bool) -> dict:
