@@ -461,9 +461,8 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
         # isomer check, which the search's decide_level skips here
         return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
-                       "isomer ambiguity: scores pass, but the library cannot single this compound out: the "
-                       "substance is the hit, a library compound that scores as close, or an isomer the "
-                       "library lacks; it may be a new substance")
+                       "isomer ambiguity: scores pass, but the library cannot single this compound out: "
+                       + _ambiguity_phrase(evidence, t) + "; it may be a new substance")
     if failed_groups - {"isomer"} == {"hrms"}:
         return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
                        "precursor's MS1 peak, exact mass or matched fragments do not")
@@ -578,6 +577,19 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = 
         return verdict  # a GC injector relative elutes as the hit does: the standard cannot exclude it
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
+
+
+def _ambiguity_phrase(evidence: Evidence, t: VerdictThresholds) -> str:
+    """Why the library cannot single the hit out: a compound scoring as close (gap, isomer alert),
+    and/or the hit being the best hit at other retention times too -- which a clear gap leaves
+    unexplained unless the text says so."""
+    min_gap = t.min_gap if evidence.kind == "ei" else t.min_gap_ms2
+    close = evidence.isomer_alert or (evidence.gap is not None and evidence.gap < min_gap)
+    n = evidence.same_hit_elsewhere
+    elsewhere = (f"it is the best hit at {n} other retention time{'s' if n > 1 else ''} too (one compound "
+                 "elutes once); " if n else "")
+    return elsewhere + ("the substance is the hit, a library compound that scores as close, or an isomer the "
+                        "library lacks" if close else "the substance is the hit or an isomer the library lacks")
 
 
 def isomer_phrase(check: "IsomerCheck | None") -> str:
