@@ -72,7 +72,7 @@ or changed (pass the same library with --library).
 @click.option("--report-id", default=None, show_default="derived from the results and the sample details",
               help="Report id (UUID); every format built from the same analysis gets the same one.")
 @click.option("--issued-at", default=None, show_default="now (UTC)", help="Issue date-time, ISO 8601 with zone.")
-@click.option("--library", "library", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--library", "-l", "library", type=click.Path(dir_okay=False, path_type=Path), default=None,
               show_default="the library named in the results",
               help="Library for the mirror-plot reference spectra (its SHA-256 must match the results); "
                    "when the library the results name has moved and this is not given: exit 4.")

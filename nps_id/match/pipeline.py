@@ -334,12 +334,25 @@ def match_run(
     if reference_standards:
         results["reference_standards"] = [entry for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
+    notes += _window_outside_run(params.peaks, results["run"].get("rt_range_min"))
     results["notes"] = notes
     results["components"] = [c.to_dict() for c in components]
     results["findings"] = [f.to_dict() for f in findings]
     results["summary"] = {level: sum(f.verdict.verdict == level for f in findings) for level in LEVELS}
     library.facts.save()  # the row facts, isomers and MS/MS pairs computed here, for the next process
     return results
+
+
+def _window_outside_run(peaks: PeakParameters, span: list[float] | None) -> list[str]:
+    """A note when ``--rt-window`` shares no time with the run: "no findings" alone would read as a
+    clean sample (a window typed in seconds, or for another method)."""
+    low, high = peaks.rt_min_minutes, peaks.rt_max_minutes
+    if span is None or (low is None and high is None):
+        return []
+    if (high is not None and high < span[0]) or (low is not None and low > span[1]):
+        shown = f"{'' if low is None else f'{low:g}'}-{'' if high is None else f'{high:g}'}"
+        return [f"--rt-window {shown} min lies outside the run ({span[0]:.2f}-{span[1]:.2f} min): nothing was matched"]
+    return []
 
 
 def _in_rt_window(groups: list[MS2Group], peaks: PeakParameters) -> tuple[list[MS2Group], int]:

@@ -461,9 +461,8 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
         # isomer check, which the search's decide_level skips here
         return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
-                       "isomer ambiguity: scores pass, but the library cannot single this compound out: the "
-                       "substance is the hit, a library compound that scores as close, or an isomer the "
-                       "library lacks; it may be a new substance")
+                       "isomer ambiguity: scores pass, but the library cannot single this compound out: "
+                       + _ambiguity_phrase(evidence, t) + "; it may be a new substance")
     if failed_groups - {"isomer"} == {"hrms"}:
         return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
                        "precursor's MS1 peak, exact mass or matched fragments do not")
@@ -580,6 +579,19 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = 
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 
 
+def _ambiguity_phrase(evidence: Evidence, t: VerdictThresholds) -> str:
+    """Why the library cannot single the hit out: a compound scoring as close (gap, isomer alert),
+    and/or the hit being the best hit at other retention times too -- which a clear gap leaves
+    unexplained unless the text says so."""
+    min_gap = t.min_gap if evidence.kind == "ei" else t.min_gap_ms2
+    close = evidence.isomer_alert or (evidence.gap is not None and evidence.gap < min_gap)
+    n = evidence.same_hit_elsewhere
+    elsewhere = (f"it is the best hit at {n} other retention time{'s' if n > 1 else ''} too (one compound "
+                 "elutes once); " if n else "")
+    return elsewhere + ("the substance is the hit, a library compound that scores as close, or an isomer the "
+                        "library lacks" if close else "the substance is the hit or an isomer the library lacks")
+
+
 def isomer_phrase(check: "IsomerCheck | None") -> str:
     """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text."""
     if check is None or not check.evaluated:
@@ -594,16 +606,31 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
-    thermal = [n.smiles for n in check.absent if n.move.startswith(THERMAL)]
+    thermal = [n for n in check.absent if n.move.startswith(THERMAL)]
     isomers = [n for n in check.absent if not n.move.startswith(THERMAL)]
     if isomers:
         kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in isomers})
         parts.append(f"{len(isomers)} not in the library ({', '.join(kinds)})")
     if thermal:
-        parts.append("not in the library, a compound the GC injector makes of it or turns into it: "
-                     + ", ".join(thermal[:3]) + " (elutes as the same compound: derivatisation or LC-MS tells them apart)")
-    return ("the substance is the hit or an isomer the spectrum cannot tell from it -- " + "; ".join(parts)
+        parts.append("not in the library, " + "; ".join(_injector_relative(n.move, n.smiles) for n in thermal[:3])
+                     + " (elutes as the same compound: derivatisation or LC-MS tells them apart)")
+    # a relative is no isomer (phenibut, C10H13NO2, closes to its lactam C10H11NO): say "compound" then
+    what = "a compound" if thermal and len(parts) == 1 else "an isomer"
+    return (f"the substance is the hit or {what} the spectrum cannot tell from it -- " + "; ".join(parts)
             + "; it may be a new substance")
+
+
+#: How a GC injector reaction (nps_id.chem.thermal) reads in a rule text.
+_INJECTOR_REACTIONS = {"decarboxylation": "decarboxylation, -CO2", "lactam": "lactam closure, -H2O",
+                       "lactone": "lactone closure, -H2O", "retro_mannich": "retro-Mannich cleavage"}
+
+
+def _injector_relative(move: str, smiles: str) -> str:
+    """'a compound the GC injector turns into the hit (lactam closure, -H2O): SMILES' for a
+    ``thermal_precursor:<reaction>`` move (``thermal_product``: '... makes of the hit ...')."""
+    direction, reaction = move.split(":", 1)
+    how = "turns into the hit" if direction == THERMAL + "precursor" else "makes of the hit"
+    return f"a compound the GC injector {how} ({_INJECTOR_REACTIONS.get(reaction, reaction)}): {smiles}"
 
 
 def _no_product_ion(check: "IsomerCheck") -> str:

@@ -6,7 +6,8 @@ Entry points
 - :func:`report_chromatogram` -- the TIC and every extracted component, each with why it gave
   the finding it gave (or none).
 - :func:`finding_label` -- how a finding is named wherever a person reads it.
-- :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did.
+- :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did;
+  :func:`injector_relatives` -- which of them are GC injector relatives (nothing at the hit's RT excludes those).
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead` -- the rules every output
   applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
@@ -20,6 +21,7 @@ from typing import Any, Mapping
 from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
+from nps_id.match.isomer_rule import THERMAL
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
@@ -146,7 +148,7 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
-    isomers = f["isomers_not_excluded"]
+    isomers, relatives = injector_relatives(f["isomers_not_excluded"])
     if isomers:
         counts = f"({len(isomers)}; {sum(not i.get('in_library') for i in isomers)} not in the library)"
         excluded = isomers_excluded_by(f)
@@ -154,6 +156,10 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
                      f"Isomers not excluded {counts}: their spectra cannot be told from this one; the substance may "
                      "be one of them, or a new substance, unless a retention index or a reference standard excludes "
                      "them.")
+    if relatives:
+        notes.append(f"GC injector relatives not excluded ({relatives_text(relatives)}): the hot injector turns one "
+                     "into the other, so they elute and fragment as the hit does; neither a retention index nor a "
+                     "reference standard run excludes them -- derivatisation or LC-MS does.")
     if f["new_substance"]:
         group = (f"the evidence points to {f['suspected_group']}; it is reported under that group"
                  if f.get("suspected_group") else "no substance group is determined; it is reported as unknown")
@@ -168,6 +174,19 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     if f["internal_standard"]:
         notes.append("Internal standard added by the laboratory: not a constituent of the item.")
     return notes
+
+
+def injector_relatives(isomers: list[Mapping[str, Any]]) -> tuple[list, list]:
+    """(isomers, GC injector relatives) of a finding's ``isomers_not_excluded``: a relative (phenibut
+    for its lactam) elutes as the hit, so a standard at the same RT or an RI excludes only the isomers."""
+    relatives = [i for i in isomers if str(i.get("move", "")).startswith(THERMAL)]
+    return [i for i in isomers if i not in relatives], relatives
+
+
+def relatives_text(relatives: list[Mapping[str, Any]]) -> str:
+    """'NCC(CC(=O)O)c1ccccc1, not in the library' -- each relative by name, else by its structure."""
+    return "; ".join(f"{r.get('name') or r['smiles']}, {'in' if r.get('in_library') else 'not in'} the library"
+                     for r in relatives[:3])
 
 
 def isomers_excluded_by(f: Mapping[str, Any]) -> str | None:

@@ -17,7 +17,8 @@ import json
 from typing import Any, Mapping
 
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
-from nps_id.report.findings import finding_label, is_analogue, is_new_substance_lead, isomers_excluded_by
+from nps_id.report.findings import (finding_label, injector_relatives, is_analogue, is_new_substance_lead,
+                                    isomers_excluded_by, relatives_text)
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
@@ -50,19 +51,32 @@ def identifier_caveats(finding: Mapping[str, Any]) -> list[tuple[str, str]]:
 def isomers_open(finding: Mapping[str, Any]) -> str | None:
     """For a named identified/tentative finding whose spectrally inseparable isomers nothing excludes,
     that the substance is the hit or one of them -- a new substance when the library lacks it (issue
-    18: say both), as ``nps-id match`` flags "[isomer not excluded]"; else None."""
-    isomers = finding.get("isomers_not_excluded") or []
+    18: say both), as ``nps-id match`` flags "[isomer not excluded]"; a GC injector relative (not an
+    isomer, and not excluded by a standard at the same RT) is named as such; else None."""
+    isomers, relatives = injector_relatives(finding.get("isomers_not_excluded") or [])
     unlisted = finding.get("rule_id") == RuleId.ISOMER_NOT_EXCLUDED  # none enumerated: no verified
     # structure, or a molecule too small for EI to tell its isomers apart
-    if (not (isomers or unlisted) or finding.get("new_substance") or finding["verdict"] not in (IDENTIFIED, TENTATIVE)
-            or isomers_excluded_by(finding) is not None):
+    if (not (isomers or relatives or unlisted) or finding.get("new_substance")
+            or finding["verdict"] not in (IDENTIFIED, TENTATIVE)):
         return None
-    if not isomers:
+    if isomers_excluded_by(finding) is not None:  # a standard at the same RT: the isomers, not a relative
+        isomers, unlisted = [], False
+    parts = []
+    if isomers:
+        counted = f"{len(isomers)} isomer" + ("s" if len(isomers) > 1 else "")  # "(2, 2 not in ...)" read as a code
+        parts.append(f"an isomer the evidence does not exclude ({counted}, "
+                     f"{sum(not i.get('in_library') for i in isomers)} not in the library)")
+    elif unlisted and not relatives:
         return f"{finding['name']} or an isomer the evidence does not exclude"
-    absent = sum(not i.get("in_library") for i in isomers)
-    counted = f"{len(isomers)} isomer" + ("s" if len(isomers) > 1 else "")  # "(2, 2 not in ...)" read as a code
-    return (f"{finding['name']} or an isomer the evidence does not exclude ({counted}, {absent} not in the "
-            "library)" + (", possibly a new substance" if absent else ""))
+    if relatives:
+        ways = {r["move"].split(":")[0] for r in relatives}
+        how = " or ".join(w for m, w in (("thermal_precursor", "turns into it"), ("thermal_product", "makes of it"))
+                          if m in ways)
+        parts.append(f"a compound the GC injector {how} ({relatives_text(relatives)})")
+    if not parts:
+        return None
+    absent = any(not i.get("in_library") for i in isomers + relatives)
+    return f"{finding['name']} or " + " or ".join(parts) + (", possibly a new substance" if absent else "")
 
 
 def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:

@@ -135,11 +135,17 @@ def require_searchable(source: str, queries: Sequence[Spectrum], reference: Refe
     skipped = unsearchable(queries, reference)
     if sum(skipped.values()) < len(queries):
         return skipped
-    why = "; ".join(f"{count} {reason}" for reason, count in skipped.items())
+    why = "; ".join(_counted(count, reason) for reason, count in skipped.items())
     if skipped.keys() & {NO_EI_IN_LIBRARY, NO_MS2_IN_LIBRARY}:
         raise LibraryError(f"{source}: nothing searched: {why}; search them against a library that holds "
                            "spectra of their kind (EI for EI, MS/MS with precursor m/z for MS/MS)")
     raise InputError(f"{source}: nothing searched: {why}; MS/MS spectra need their precursor m/z")
+
+
+def _counted(count: int, reason: str) -> str:
+    """'3 MS/MS spectra have no precursor m/z', '1 MS/MS spectrum has ...': each reason names its spectra."""
+    return f"{count} " + (reason.replace("spectra have", "spectrum has", 1).replace("spectra", "spectrum", 1)
+                          if count == 1 else reason)
 
 
 def _query_kinds(queries: Sequence[Spectrum]) -> tuple[np.ndarray, np.ndarray]:

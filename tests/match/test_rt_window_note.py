@@ -1,0 +1,32 @@
+"""An --rt-window that misses the run says so: "no findings" alone would read as a clean sample."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run
+from tests.conftest import data_path
+
+DEFAULT = MatchParameters()
+
+
+@pytest.fixture(scope="module")
+def library(swgdrug_library) -> ReferenceLibrary:
+    return ReferenceLibrary(swgdrug_library)
+
+
+def _with_window(low: float, high: float) -> MatchParameters:
+    return replace(DEFAULT, peaks=replace(DEFAULT.peaks, rt_min_minutes=low, rt_max_minutes=high))
+
+
+def test_a_window_outside_the_run_is_noted(library):
+    results = match_run(data_path("gcms", "lrcfs", "220223030.mzML"), library, _with_window(20, 30))
+    assert results["findings"] == []
+    assert "--rt-window 20-30 min lies outside the run (3.09-14.66 min): nothing was matched" in results["notes"]
+
+
+def test_a_window_inside_the_run_adds_no_note(library):
+    results = match_run(data_path("gcms", "lrcfs", "220223030.mzML"), library, _with_window(7, 8))
+    assert [f["name"] for f in results["findings"]] == ["Flubromazepam"]
+    assert not any("rt-window" in note for note in results["notes"])
