@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
-from nps_id.library import Library, build_library, validate_library
+from nps_id.library import Library, validate_library
 from nps_id.library.build import _build_lock
 from tests.conftest import data_path
 
@@ -23,11 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-@pytest.fixture(scope="module")
-def swgdrug(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("safety") / "swgdrug.h5"
-    build_library([data_path("swgdrug", "SWGDRUG-3.4.msp.gz")], out, name="SWGDRUG", release="3.4")
-    return out
+@pytest.fixture
+def swgdrug(swgdrug_library) -> Path:
+    """The session's SWGDRUG library (every test here copies it before changing it)."""
+    return swgdrug_library
 
 
 def flip(path: Path, fraction: float, n: int = 64) -> None:
