@@ -200,7 +200,7 @@ def format_table(results: dict) -> str:
     rt = run["rt_range_min"]
     times = f"{rt[0]:.2f}-{rt[1]:.2f} min" if rt else "no retention times"
     lines = [
-        f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {times}, "
+        f"{run['file']}: {run['technique']}, {counted(run['n_scans'], 'scan')}, {times}, "
         f"{counted(len(results['components']), 'component')}; library {lib['name']} {lib['release']}",
     ]
     blank = results.get("blank")

@@ -419,6 +419,8 @@ def test_the_terminal_table_counts_in_words():
     results = make_results()
     results.update(components=results["components"][:1], findings=[])
     assert "1 component; library" in format_table(results)
+    results["run"]["n_scans"] = 1  # an LC-MS/MS file of one MS/MS scan read "1 scans"
+    assert ", 1 scan, " in format_table(results)
 
 
 @pytest.mark.parametrize("option", ["-o", "--json"])
