@@ -79,7 +79,7 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
     from nps_id.match.standards import ReferenceStandard
     from nps_id.match.verdict import at_least
 
-    from nps_id.report import report_paths, write_reports
+    from nps_id.report import render_reports, report_paths, write_files
 
     if output_dir is not None or report_formats:
         _refuse_output_clashes(runs, bool(report_formats))
@@ -108,12 +108,14 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
         all_results.append(results)
         for note in results["notes"]:
             click.echo(f"note: {path.name}: {note}", err=True)
+        # every report rendered before the first file is replaced: a run stopped while one renders
+        # leaves the earlier analysis's files together, not its HTML beside this one's JSON
+        reports = render_reports(results, report_formats, report_dir, sample_info, library_path=library_path,
+                                 command_line=command_line) if report_formats else {}
         if output_dir is not None:
             write_results_json(results, output_dir / f"{path.name}.match.json")
-        if report_formats:
-            for written in write_reports(results, report_formats, report_dir, sample_info,
-                                         library_path=library_path, command_line=command_line):
-                click.echo(f"wrote {written}", err=True)
+        for written in write_files(reports):
+            click.echo(f"wrote {written}", err=True)
         if json_file is None or str(json_file) != "-":
             click.echo(format_table(results))
     if json_file is not None:
@@ -200,7 +202,7 @@ def format_table(results: dict) -> str:
     rt = run["rt_range_min"]
     times = f"{rt[0]:.2f}-{rt[1]:.2f} min" if rt else "no retention times"
     lines = [
-        f"{run['file']}: {run['technique']}, {run['n_scans']} scans, {times}, "
+        f"{run['file']}: {run['technique']}, {counted(run['n_scans'], 'scan')}, {times}, "
         f"{counted(len(results['components']), 'component')}; library {lib['name']} {lib['release']}",
     ]
     blank = results.get("blank")

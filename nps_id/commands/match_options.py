@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from typing import TYPE_CHECKING, Callable
 
 import click
@@ -45,6 +46,20 @@ class InternalStandardType(click.ParamType):
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
+def _rt_window(ctx: click.Context, param: click.Parameter,
+               value: tuple[float | None, float | None]) -> tuple[float | None, float | None]:
+    """``--rt-window FROM TO`` that can hold a time: a NaN bound or FROM after TO kept no component
+    and read as "no findings" (infinite bounds are open ends)."""
+    start, end = value
+    if start is None:
+        return value
+    if math.isnan(start) or math.isnan(end):
+        raise click.BadParameter("a bound is not a number (minutes expected)", ctx, param)
+    if start > end:
+        raise click.BadParameter(f"FROM {start:g} is after TO {end:g}: the window holds no time", ctx, param)
+    return value
+
+
 #: The verdict thresholds are the options' defaults: set once, in :class:`VerdictThresholds`.
 _VERDICT = VerdictThresholds()
 
@@ -53,7 +68,7 @@ _OPTIONS = [
     click.option("--min-snr", type=float, default=10.0, help="Minimum component S/N (height over TIC noise)."),
     click.option("--min-height", type=float, default=0.0, help="Minimum component height, counts."),
     click.option("--min-area", type=float, default=0.0, help="Minimum component area, counts x s."),
-    click.option("--rt-window", type=(float, float), default=(None, None), metavar="FROM TO",
+    click.option("--rt-window", type=(float, float), default=(None, None), metavar="FROM TO", callback=_rt_window,
                  show_default="whole run", help="Only components eluting in this window, minutes (GC: the apex; LC-MS/MS: the scan group's "
                       "median time, groups without a time left out and counted in notes)."),
     click.option("--min-correlation", type=float, default=0.8,

@@ -202,8 +202,8 @@ def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[R
     (run, ms2)
         ``run`` is None when the file has MS2 scans only (an LC-MS/MS run without survey scans).
 
-    MS1 scans without a retention time beside timed ones are left out of ``run`` and counted in
-    ``report.skipped`` under :data:`UNTIMED_MS1`.
+    MS1 scans without a retention time beside timed ones (MS1 or MS/MS) are left out of ``run``
+    and counted in ``report.skipped`` under :data:`UNTIMED_MS1`.
 
     Raises
     ------
@@ -233,10 +233,10 @@ def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[R
                          "a list of spectra, not a run (search them with 'nps-id search')")
     if not ms1 and not ms2:
         raise InputError(f"{path}: no mass spectra with retention times (a chromatogram-only or empty file?)")
+    if untimed:  # beside timed scans (MS1 or MS/MS): no place on the time axis, counted for the run's notes
+        report.skip(UNTIMED_MS1, untimed)
     if not ms1:  # an MS2-only run: what it says about the acquisition travels with its scans
         return None, ms2
-    if untimed:  # beside timed scans: no place on the time axis, counted for the run's notes
-        report.skip(UNTIMED_MS1, untimed)
     metadata = {"format": report.format, "acquisition": acquisition}
     if instrument:
         metadata["instrument"] = str(instrument)

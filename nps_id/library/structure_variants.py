@@ -15,6 +15,8 @@ Entry points
 - :func:`labelled_candidates` -- the parent with ``n`` hydrogens replaced by deuterium, placed
   on whole groups (a methyl, an aromatic ring's CH atoms, single carbons; up to three groups).
 - :func:`mol_formula` -- element counts and charge of an RDKit molecule.
+- :func:`keyable_mol` -- a SMILES's molecule, None beyond what an InChI describes
+  (:data:`INCHI_MAX_ATOMS`).
 - :func:`stereo_candidate` -- the stereoisomer of a structure that a check accepts (a structure
   without stereo, or the wrong stereo, made the record's exact stereoisomer).
 """
@@ -90,6 +92,18 @@ def _chem() -> Any:
     return Chem
 
 
+#: The most atoms a standard InChI describes: a larger molecule gets no InChIKey to verify it by,
+#: and RDKit spends minutes on one (85 s on the InChI of a 100,000-atom chain, more on its SMILES).
+INCHI_MAX_ATOMS = 1023
+
+
+def keyable_mol(smiles: str) -> Any:
+    """The RDKit molecule of ``smiles``; None when it does not read or has more than
+    :data:`INCHI_MAX_ATOMS` atoms (no InChIKey could verify it or a variant of it)."""
+    mol = _chem().MolFromSmiles(smiles)
+    return mol if mol is not None and mol.GetNumAtoms() <= INCHI_MAX_ATOMS else None
+
+
 def mol_formula(mol: Any) -> tuple[Counter, int]:
     """Element counts and net charge of an RDKit molecule; deuterium and tritium as D and T,
     other isotopes (13C, 15N) as their element."""
@@ -110,7 +124,7 @@ def derivative_candidates(parent_smiles: str, reagent: str, formula: Counter) ->
     keeping only products whose element counts equal ``formula`` (hydrogen counted with
     deuterium)."""
     chem = _chem()
-    parent, group = chem.MolFromSmiles(parent_smiles), chem.MolFromSmiles(REAGENTS[reagent])
+    parent, group = keyable_mol(parent_smiles), chem.MolFromSmiles(REAGENTS[reagent])
     if parent is None or group is None:
         return []
     sites = [a.GetIdx() for a in parent.GetAtoms()
@@ -152,7 +166,7 @@ def labelled_candidates(parent_smiles: str, n: int, accept: Callable[[str], bool
     stereo layer); at most ``limit`` placements each.
     """
     chem = _chem()
-    mol = chem.MolFromSmiles(parent_smiles)
+    mol = keyable_mol(parent_smiles)
     if mol is None:
         return None
     flat = chem.Mol(mol)
@@ -208,7 +222,7 @@ def stereo_candidate(smiles: str, accept: Callable[[str], bool], limit: int = 64
     from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
 
     chem = _chem()
-    mol = chem.MolFromSmiles(smiles)
+    mol = keyable_mol(smiles)
     if mol is None:
         return None
     flat = chem.Mol(mol)
@@ -226,6 +240,8 @@ def stereo_candidate(smiles: str, accept: Callable[[str], bool], limit: int = 64
 
 __all__ = [
     "REAGENTS",
+    "INCHI_MAX_ATOMS",
+    "keyable_mol",
     "stereo_candidate",
     "derivative_candidates",
     "labelled_candidates",

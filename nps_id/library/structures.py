@@ -56,7 +56,7 @@ import numpy as np
 from nps_id._hashing import sha256_path
 from nps_id.chem.formula import ELEMENTS
 from nps_id.errors import InputError
-from nps_id.library.structure_variants import mol_formula
+from nps_id.library.structure_variants import INCHI_MAX_ATOMS, keyable_mol, mol_formula
 from nps_id.spectrum import MAX_MZ
 
 VERIFIED, UNVERIFIED = "verified", "unverified"
@@ -181,8 +181,8 @@ class Chemistry:
             RDLogger.DisableLog("rdApp.*")  # unparseable candidates are expected; count, don't spam
             self._rdkit = Chem
         chem = self._rdkit
-        mol = chem.MolFromInchi(text) if from_inchi else chem.MolFromSmiles(text)
-        if mol is None or mol.GetNumAtoms() == 0:
+        mol = chem.MolFromInchi(text) if from_inchi else keyable_mol(text)
+        if mol is None or not 0 < mol.GetNumAtoms() <= INCHI_MAX_ATOMS:
             return None
         inchi = text if from_inchi else chem.MolToInchi(mol) or ""
         inchikey = (chem.InchiToInchiKey(inchi) or "") if inchi else ""

@@ -37,6 +37,7 @@ import numpy as np
 from nps_id.chem.formula import nominal_mass
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
+from nps_id.library.structure_variants import keyable_mol
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
                                      has_product_ion, rates_context)
@@ -400,7 +401,7 @@ class LibraryFacts:
         from rdkit import Chem, RDLogger  # lazy: only when a rule needs a structure
 
         RDLogger.DisableLog("rdApp.*")
-        mol = Chem.MolFromSmiles(smiles)
+        mol = keyable_mol(smiles)  # one larger than any InChI held RDKit minutes per row, to give no key
         return smiles if mol is not None and Chem.MolToInchiKey(mol)[:14] == self._block[row] else None
 
     def mass(self, row: int) -> int | None:

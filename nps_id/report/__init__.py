@@ -5,8 +5,9 @@ schema ``schema/report-v1.json``, described in ``docs/report-schema.md``).
 
 Entry points
 ------------
-- :func:`write_reports` -- results dict of ``nps-id match`` -> report files in a folder (what
-  ``nps-id match --report FORMAT`` calls).
+- :func:`write_reports` -- results dict of ``nps-id match`` -> report files in a folder;
+  :func:`render_reports` the same files rendered, not yet written (what ``nps-id match --report
+  FORMAT`` calls before it replaces any file), :func:`write_files` writes them.
 - :func:`render` -- report document + format -> {suffix: bytes}.
 - :func:`prepare_document` -- a results or report JSON file -> report document.
 - :mod:`nps_id.chem.ewa_groups` -- UNODC EWA substance groups.
@@ -69,18 +70,25 @@ def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path, *, allo
     Files are replaced atomically. Returns the paths written. A draft is not exported to the EWA
     unless ``allow_draft`` (:class:`InputError`, exit 3): nobody has reviewed it yet.
     """
+    return write_files(_rendered(doc, fmt, output, allow_draft))
+
+
+def _rendered(doc: Mapping[str, Any], fmt: str, output: str | Path, allow_draft: bool) -> dict[Path, bytes]:
+    """:func:`write_rendered`'s files, rendered and not written: {path: content}."""
     if fmt == "ewa" and doc["status"] == "draft" and not allow_draft:
         raise InputError(f"report {doc['report_id']} is a draft: sign it off first (--status reviewed with "
                          "--analyst/--reviewer and their signing times), or pass --allow-draft to export it "
                          "marked DRAFT")
     targets = dict(zip(SUFFIXES[fmt], rendered_paths(fmt, output)))
-    written = []
-    for suffix, content in render(doc, fmt).items():
-        target = targets[suffix]
+    return {targets[suffix]: content for suffix, content in render(doc, fmt).items()}
+
+
+def write_files(files: Mapping[Path, bytes]) -> list[Path]:
+    """Write each of ``files`` ({path: content}) atomically, in order; returns the paths written."""
+    for target, content in files.items():
         with atomic_output(target) as tmp:
             tmp.write_bytes(content)
-        written.append(target)
-    return written
+    return list(files)
 
 
 def rendered_paths(fmt: str, output: str | Path) -> list[Path]:
@@ -157,7 +165,15 @@ def _overrides(path: str | Path | None):
     return table, {"file": path.name, "sha256": sha256_path(path).sha256, "entries": len(table)}
 
 
-def write_reports(
+def write_reports(results: Mapping[str, Any], formats: Iterable[str], out_dir: str | Path,
+                  sample_info: Mapping[str, Mapping[str, Any]] | str | Path | None = None, **options: Any) -> list[Path]:
+    """Build the report of one ``nps-id match`` results dict and write it in each format: the
+    files of :func:`render_reports` (arguments and keyword ``options`` as there), none replaced
+    before all are rendered. Returns the files written, report JSON first."""
+    return write_files(render_reports(results, formats, out_dir, sample_info, **options))
+
+
+def render_reports(
     results: Mapping[str, Any],
     formats: Iterable[str],
     out_dir: str | Path,
@@ -166,8 +182,9 @@ def write_reports(
     library_path: str | Path | None = None,
     command_line: str | None = None,
     now: _dt.datetime | None = None,
-) -> list[Path]:
-    """Build the report of one ``nps-id match`` results dict and write it in each format.
+) -> dict[Path, bytes]:
+    """The report of one ``nps-id match`` results dict in each format, rendered and not written:
+    {path: content} (a run stopped while one renders replaces none of the earlier files).
 
     Parameters
     ----------
@@ -188,8 +205,8 @@ def write_reports(
 
     Returns
     -------
-    list of Path
-        The files written, report JSON first.
+    dict of Path to bytes
+        The files to write, report JSON first.
     """
     from nps_id.report.document import build_report
     from nps_id.report.inputs import load_sample_info
@@ -203,13 +220,10 @@ def write_reports(
         sample_info = load_sample_info(sample_info)
     doc = build_report(results, sample_info, library_path=library_path, command_line=command_line, now=now)
     stem = Path((results.get("run") or {}).get("file") or "run").stem
-    json_path = _report_path(stem, "json", out_dir)
-    with atomic_output(json_path) as tmp:
-        tmp.write_bytes(report_json_bytes(doc))
-    written = [json_path]
+    files = {_report_path(stem, "json", out_dir): report_json_bytes(doc)}
     for fmt in formats:
         if fmt == "json":
             continue
         # `match --report ewa` asks for the export of a report match itself makes: a draft, marked so
-        written += write_rendered(doc, fmt, _report_path(stem, fmt, out_dir), allow_draft=True)
-    return written
+        files.update(_rendered(doc, fmt, _report_path(stem, fmt, out_dir), allow_draft=True))
+    return files

@@ -228,6 +228,19 @@ def test_batch_and_match_take_the_same_settings_with_the_contracted_defaults():
     assert match_parameters_from_options(**{n: ctx.params[n] for n in MATCH_OPTION_NAMES}) == MatchParameters()
 
 
+@pytest.mark.parametrize("command", ["match", "batch"])
+@pytest.mark.parametrize("window, said", [(("14", "5"), "FROM 14 is after TO 5"), (("nan", "9"), "not a number"),
+                                          (("5", "nan"), "not a number")])
+def test_an_rt_window_that_holds_no_time_is_a_usage_error_not_no_findings(command, window, said, tmp_path):
+    # `--rt-window 14 5` (or a NaN bound) kept no component of any run: exit 0 and "no findings",
+    # a negative answer no analysis was made for
+    run = tmp_path / "run.mzML"
+    run.write_text("")
+    result = CliRunner().invoke(cli, [command, str(run), "-l", str(tmp_path / "absent.h5"), "--rt-window", *window])
+    assert result.exit_code == 2 and said in result.stderr and "--rt-window" in result.stderr, result.output
+    assert not any(p.name != "run.mzML" for p in tmp_path.iterdir())
+
+
 def test_a_corrected_alkane_table_redoes_the_runs(swgdrug_library, tmp_path):
     # Same path, new contents: the retention indices of the finished runs are stale.
     card = "220223030.mzML"

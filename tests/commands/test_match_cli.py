@@ -419,6 +419,8 @@ def test_the_terminal_table_counts_in_words():
     results = make_results()
     results.update(components=results["components"][:1], findings=[])
     assert "1 component; library" in format_table(results)
+    results["run"]["n_scans"] = 1  # an LC-MS/MS file of one MS/MS scan read "1 scans"
+    assert ", 1 scan, " in format_table(results)
 
 
 @pytest.mark.parametrize("option", ["-o", "--json"])
@@ -536,3 +538,22 @@ def test_gc_scans_without_a_retention_time_are_counted_not_dropped_silently(swgd
     doc = json.loads((tmp_path / "r.json").read_text())
     assert note in doc["notes"] and doc["run"]["read"]["skipped"]["MS1 scan without a retention time"] == 3
     assert doc["run"]["n_scans"] == 2427
+
+
+def test_a_run_stopped_while_its_reports_render_leaves_the_earlier_outputs_as_they_were(swgdrug_library, tmp_path,
+                                                                                       monkeypatch):
+    """`match -o DIR --report ...` replaced the results JSON and the report JSON, then stopped while
+    the HTML rendered (Ctrl-C, a crash): the folder held the new analysis's JSON beside the old
+    analysis's HTML and LIMS table. Everything is rendered before the first file is replaced."""
+    run, out = str(data_path("gcms", "lrcfs", "220223016.mzML")), tmp_path / "out"
+    args = ["match", run, "-l", str(swgdrug_library), "-o", str(out), "--report", "csv", "--report", "html"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def stopped(doc):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("nps_id.report.html.render_html", stopped)
+    result = CliRunner().invoke(cli, [*args, "--min-snr", "20", "--overwrite"])
+    assert result.exit_code != 0
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

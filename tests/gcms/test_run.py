@@ -58,3 +58,19 @@ def test_a_list_of_ei_spectra_is_told_to_use_search(tmp_path):
                     "72 500\n\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"2 mass spectra without retention times.*nps-id search"):
         load_run(path)
+
+
+def test_ms1_scans_without_a_time_beside_ms2_scans_only_are_counted_not_dropped_silently(tmp_path):
+    """An LC-MS/MS file whose only MS1 scan has no time: the MS/MS scans were matched and the MS1
+    scan vanished without the count timed runs give ("N MS1 scans have no retention time")."""
+    from nps_id.gcms.run import UNTIMED_MS1
+    from nps_id.io import ReadReport
+
+    path = tmp_path / "lc.msp"
+    path.write_text("Name: s1\nSpectrum_type: MS2\nPrecursorMZ: 195.0877\nRetentionTime: 5.0\nNum Peaks: 2\n"
+                    "138.066 999\n110.071 300\n\nName: s2\nSpectrum_type: MS1\nNum Peaks: 2\n195.0877 999\n"
+                    "196.09 100\n\n", encoding="utf-8")
+    report = ReadReport(str(path))
+    run, ms2 = load_run(path, report=report)
+    assert run is None and len(ms2) == 1
+    assert report.skipped[UNTIMED_MS1] == 1

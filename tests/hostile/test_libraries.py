@@ -197,3 +197,23 @@ def test_a_build_on_a_full_disk_says_so_in_one_line_and_keeps_the_old_library(sw
     assert target.read_bytes() == before
     assert not list(tmp_path.glob(".lib.h5.tmp-*"))
     assert json.loads(run("library", "info", "--json", target, cache=tmp_path / "cache").stdout)["n_spectra"] == 20
+
+
+def test_a_verified_structure_too_large_for_an_inchi_is_not_worked_on_for_minutes(tmp_path):
+    """A library (crafted, or another tool's) whose hit claims a verified 200,000-atom structure:
+    checking it against the record's InChIKey kept RDKit busy minutes per hit row, to find no InChI."""
+    msp = tmp_path / "lib.msp"
+    msp.write_text("Name: a\nInChIKey: HOJZEMQCQRPLQQ-UHFFFAOYSA-N\nSMILES: O=C1CC(c2ccccc2)CN1\nNum Peaks: 3\n"
+                   "50 10\n91 100\n120 30\n\nName: b\nNum Peaks: 3\n45 10\n46 100\n31 50\n")
+    lib = tmp_path / "lib.h5"
+    from nps_id.library import build_library
+
+    build_library([msp], lib, name="x", release="1", names_to_structures=False, defaults={"ms_level": 1})
+    with h5py.File(lib, "r+") as h5:
+        damage._write_strings(h5, "metadata/smiles", ["C" * 200_000, ""])
+    damage.rehash(lib)
+    query = tmp_path / "q.msp"
+    query.write_text("Name: q\nNum Peaks: 3\n50 10\n91 100\n120 30\n")
+    result = run("search", query, "-l", lib, cache=tmp_path / "cache", timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[1].split("\t")[4] == "a"

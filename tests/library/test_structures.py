@@ -247,6 +247,23 @@ def test_a_hostile_structure_table_is_one_line_naming_it(tmp_path, content, expe
         structures.read_structure_table(table)
 
 
+def test_a_structure_too_large_for_an_inchi_is_refused_at_once_not_after_minutes(tmp_path):
+    """A 100,000-atom SMILES (inside the table's field limit) kept RDKit's InChI busy 85 s per
+    attempt -- the build took 5 minutes per such row -- to give no InChI at all (at most 1,023 atoms)."""
+    import time
+
+    table = tmp_path / "lab.tsv"
+    table.write_text("inchikey\tsmiles\nHOJZEMQCQRPLQQ-UHFFFAOYSA-N\t" + "C" * 100_000 + "\n", encoding="utf-8")
+    msp = tmp_path / "one.msp"
+    msp.write_text("Name: a\nInChIKey: HOJZEMQCQRPLQQ-UHFFFAOYSA-N\nNum Peaks: 2\n50 10\n91 100\n")
+    start = time.perf_counter()
+    build_library([msp], tmp_path / "x.h5", name="t", release="1", structure_tables=[table],
+                  names_to_structures=False, defaults={"ms_level": 1})
+    assert time.perf_counter() - start < 20
+    with Library.open(tmp_path / "x.h5") as lib:
+        assert list(lib.column("smiles")) == [""]
+
+
 def test_a_structure_table_is_read_as_a_stream_not_inflated_whole(tmp_path, monkeypatch):
     """A gzip table of 400 MB of blank lines (a 400 kB file) took 2.6 GB of memory: it was inflated
     and decoded whole before the first row was read. Read as a stream, only the rows it holds
