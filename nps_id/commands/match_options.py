@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable
 
 import click
 
-from nps_id.commands.options import TOLERANCE, EvidenceHitsHelp, ScoreChoice
+from nps_id.commands.options import TOLERANCE, EvidenceHitsHelp, Number, ScoreChoice
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.tolerance import Tolerance
 
@@ -65,13 +65,13 @@ _VERDICT = VerdictThresholds()
 
 # In the order --help lists them.
 _OPTIONS = [
-    click.option("--min-snr", type=float, default=10.0, help="Minimum component S/N (height over TIC noise)."),
-    click.option("--min-height", type=float, default=0.0, help="Minimum component height, counts."),
-    click.option("--min-area", type=float, default=0.0, help="Minimum component area, counts x s."),
+    click.option("--min-snr", type=Number(), default=10.0, help="Minimum component S/N (height over TIC noise)."),
+    click.option("--min-height", type=Number(), default=0.0, help="Minimum component height, counts."),
+    click.option("--min-area", type=Number(), default=0.0, help="Minimum component area, counts x s."),
     click.option("--rt-window", type=(float, float), default=(None, None), metavar="FROM TO", callback=_rt_window,
                  show_default="whole run", help="Only components eluting in this window, minutes (GC: the apex; LC-MS/MS: the scan group's "
                       "median time, groups without a time left out and counted in notes)."),
-    click.option("--min-correlation", type=float, default=0.8,
+    click.option("--min-correlation", type=Number(), default=0.8,
                  help="Minimum shape correlation of an ion chromatogram with the component's model peak."),
     click.option("--identified-mf", type=int, default=_VERDICT.identified_mf,
                  help="EI match factor needed for 'identified' (0-999)."),
@@ -86,7 +86,7 @@ _OPTIONS = [
                       "more than 30; docs/match.md)."),
     click.option("--tentative-mf", type=int, default=_VERDICT.tentative_mf,
                  help="EI match factor floor for 'tentative'."),
-    click.option("--ri-window", type=float, default=_VERDICT.ri_window,
+    click.option("--ri-window", type=Number(), default=_VERDICT.ri_window,
                  help="Largest |RI - library RI| for 'identified'."),
     click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
                  help="LC-MS/MS precursor window (half-width)."),
@@ -94,7 +94,7 @@ _OPTIONS = [
     click.option("--ms2-score", type=ScoreChoice(("ms2", "identity"), ("ms2", "analog")), default=None,
                  show_default="cosine; analogues modified_cosine",
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
-    click.option("--ms2-rt-tolerance", type=float, default=30.0,
+    click.option("--ms2-rt-tolerance", type=Number(), default=30.0,
                  help="LC-MS/MS: scans of one precursor further apart (s) are separate groups."),
     click.option("--top-k", cls=EvidenceHitsHelp, type=click.IntRange(1, 50), default=5,
                  help="Library hits kept per finding (top_hits); the verdict, estimated mass and group always "
@@ -104,7 +104,7 @@ _OPTIONS = [
                  help="Substance added to every vial (library name or InChIKey), optionally with its expected "
                       "RT in minutes (bupivacaine@6.51): labelled internal standard, checked per run, never "
                       "subtracted as blank. Repeatable."),
-    click.option("--standard-rt-window", type=click.FloatRange(min=0), default=0.1, metavar="MIN",
+    click.option("--standard-rt-window", type=Number(min=0), default=0.1, metavar="MIN",
                  help="Largest RT difference (min) from an internal standard's expected RT or a reference "
                       "standard run's RT that counts as within."),
 ]

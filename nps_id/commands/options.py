@@ -1,6 +1,7 @@
 """Options and parameter types shared by several commands, defined once and stacked.
 
-Entry points: :data:`TOLERANCE` (a click ``ParamType``), :class:`ScoreChoice` (``--score``
+Entry points: :data:`TOLERANCE` (a click ``ParamType``), :class:`Number` (a float that is one),
+:class:`ScoreChoice` (``--score``
 choices from the score registry), :func:`library_option`, :func:`lenient_option`,
 :func:`resolve_library`, :func:`typed_command_line`, :func:`refuse_output_onto_inputs` (the one
 output-onto-input guard of every writing command), :class:`EvidenceHitsHelp` (help naming the hits a
@@ -8,6 +9,7 @@ verdict reads).
 """
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import sys
@@ -37,6 +39,23 @@ class ToleranceType(click.ParamType):
 
 
 TOLERANCE = ToleranceType()
+
+
+class Number(click.FloatRange):
+    """A float option (optionally bounded, as :class:`click.FloatRange`) that refuses "nan": NaN
+    compares false with every limit, so a NaN threshold would keep or drop everything silently."""
+
+    name = "number"
+
+    def _describe_range(self) -> str:
+        # click would show "x<=None" in --help for an unbounded range
+        return super()._describe_range() if self.min is not None or self.max is not None else ""
+
+    def convert(self, value, param, ctx) -> float:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 class ScoreChoice(click.Choice):

@@ -241,6 +241,19 @@ def test_an_rt_window_that_holds_no_time_is_a_usage_error_not_no_findings(comman
     assert not any(p.name != "run.mzML" for p in tmp_path.iterdir())
 
 
+@pytest.mark.parametrize("command", ["match", "batch"])
+@pytest.mark.parametrize("option", ["--min-snr", "--min-height", "--min-area", "--min-correlation", "--ri-window",
+                                    "--ms2-rt-tolerance", "--standard-rt-window"])
+def test_a_nan_threshold_is_a_usage_error_not_a_silent_keep_everything(command, option, tmp_path):
+    # NaN compares false with every limit: `--min-snr nan` kept every component, `--ri-window nan`
+    # failed every RI -- without a word
+    run = tmp_path / "run.mzML"
+    run.write_text("")
+    result = CliRunner().invoke(cli, [command, str(run), "-l", str(tmp_path / "absent.h5"), option, "nan"])
+    assert result.exit_code == 2 and "'nan' is not a number" in result.stderr and option in result.stderr, result.output
+    assert not any(p.name != "run.mzML" for p in tmp_path.iterdir())
+
+
 def test_a_corrected_alkane_table_redoes_the_runs(swgdrug_library, tmp_path):
     # Same path, new contents: the retention indices of the finished runs are stale.
     card = "220223030.mzML"
