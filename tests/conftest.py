@@ -11,6 +11,7 @@ import pytest
 
 if TYPE_CHECKING:
     from nps_id.library import BuildSummary
+    from nps_id.spectrum import Spectrum
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -58,3 +59,12 @@ def massbank_ei_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
 
     out = tmp_path_factory.mktemp("massbank-ei-library") / "massbank-ei.h5"
     return source, out, build_library([source], out, name="MassBank EI", release="2025.05.1")
+
+
+@pytest.fixture(scope="session")
+def massbank_ms2_spectra() -> tuple[Spectrum, ...]:
+    """Every record of the MassBank MS/MS library (73,288), read once per session (~6 s, ~280 MB)
+    for the modules that look through all of it."""
+    from nps_id.io import read
+
+    return tuple(read(data_path("massbank", "ms2-library.msp.gz")))
