@@ -1,9 +1,17 @@
-"""Shared fixtures: the real third-party data in ../shared/data (skips cleanly when absent)."""
+"""Shared fixtures: the real third-party data in ../shared/data (skips cleanly when absent).
+
+Libraries built from the real files are session fixtures, built once and shared by every module
+that needs the same build; tests must copy one before changing it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from nps_id.library import BuildSummary
+    from nps_id.spectrum import Spectrum
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -24,13 +32,39 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def swgdrug_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """SWGDRUG 3.4 as an nps-id HDF5 library with its search indexes, as ``nps-id library build``
-    makes it; built once per session and shared, so tests must copy it before changing it."""
+def swgdrug_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BuildSummary]:
+    """(source, library, build summary) of SWGDRUG 3.4 built as ``nps-id library build`` makes
+    it, with its search indexes; built once per session and shared."""
     source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
     from nps_id.library import build_library
     from nps_id.search.index import build_indexes
 
     out = tmp_path_factory.mktemp("swgdrug-library") / "swgdrug.h5"
-    build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
-    return out
+    summary = build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
+    return source, out, summary
+
+
+@pytest.fixture(scope="session")
+def swgdrug_library(swgdrug_build: tuple[Path, Path, BuildSummary]) -> Path:
+    """The session's SWGDRUG 3.4 library (see :func:`swgdrug_build`)."""
+    return swgdrug_build[1]
+
+
+@pytest.fixture(scope="session")
+def massbank_ei_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BuildSummary]:
+    """(source, library, build summary) of the MassBank EI library (11,051 records) built with the
+    default options; built once per session and shared."""
+    source = data_path("massbank", "ei-library.msp.gz")
+    from nps_id.library import build_library
+
+    out = tmp_path_factory.mktemp("massbank-ei-library") / "massbank-ei.h5"
+    return source, out, build_library([source], out, name="MassBank EI", release="2025.05.1")
+
+
+@pytest.fixture(scope="session")
+def massbank_ms2_spectra() -> tuple[Spectrum, ...]:
+    """Every record of the MassBank MS/MS library (73,288), read once per session (~6 s, ~280 MB)
+    for the modules that look through all of it."""
+    from nps_id.io import read
+
+    return tuple(read(data_path("massbank", "ms2-library.msp.gz")))

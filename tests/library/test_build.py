@@ -18,30 +18,14 @@ import pytest
 
 from nps_id.errors import ReaderError
 from nps_id.library import Library, build_library, export_library, validate_library
+from nps_id.search.index import build_indexes
 from tests.conftest import data_path
 
 INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 
 
-def _build_once(tmp_path_factory, folder: str, filename: str, name: str, release: str):
-    """(source, library path, summary) of one real file built into a fresh folder."""
-    source = data_path(folder, filename)
-    out = tmp_path_factory.mktemp(folder) / "library.h5"
-    return source, out, build_library([source], out, name=name, release=release)
-
-
-@pytest.fixture(scope="module")
-def swgdrug(tmp_path_factory):
-    return _build_once(tmp_path_factory, "swgdrug", "SWGDRUG-3.4.msp.gz", "SWGDRUG", "3.4")
-
-
-@pytest.fixture(scope="module")
-def massbank_ei(tmp_path_factory):
-    return _build_once(tmp_path_factory, "massbank", "ei-library.msp.gz", "MassBank EI", "2025.05.1")
-
-
-def test_swgdrug_counts_metadata_and_provenance(swgdrug):
-    source, out, summary = swgdrug
+def test_swgdrug_counts_metadata_and_provenance(swgdrug_build):
+    source, out, summary = swgdrug_build
     assert summary.n_spectra == 2988
     (src,) = summary.sources
     assert (src.read, src.kept, src.n_rejected, src.format) == (2988, 2988, 0, "msp")
@@ -69,14 +53,14 @@ def test_swgdrug_counts_metadata_and_provenance(swgdrug):
     assert validate_library(out).n_spectra == 2988
 
 
-def test_rebuild_gives_the_same_content_hash(swgdrug, tmp_path):
-    source, _, summary = swgdrug
-    again = build_library([source], tmp_path / "again.h5", name="other", release="x")
+def test_rebuild_gives_the_same_content_hash(swgdrug_build, tmp_path):
+    source, _, summary = swgdrug_build
+    again = build_library([source], tmp_path / "again.h5", name="other", release="x", index_builder=build_indexes)
     assert again.sha256 == summary.sha256
 
 
-def test_massbank_ei_qa_and_inchikey_fill(massbank_ei):
-    _, out, summary = massbank_ei
+def test_massbank_ei_qa_and_inchikey_fill(massbank_ei_build):
+    _, out, summary = massbank_ei_build
     (src,) = summary.sources
     assert (src.read, src.kept) == (11051, 11050)
     assert dict(src.rejected) == {"only one peak": 1}
@@ -136,8 +120,8 @@ def test_folders_are_walked_and_unreadable_files_noted(tmp_path):
     assert len(summary.notes) == 2 and all("not a readable spectrum file" in n for n in summary.notes)
 
 
-def test_append_equals_a_build_of_both_sources(swgdrug, tmp_path):
-    source, out, _ = swgdrug
+def test_append_equals_a_build_of_both_sources(swgdrug_build, tmp_path):
+    source, out, _ = swgdrug_build
     analog = data_path("massbank", "ei-queries-analog.msp.gz")
     target = tmp_path / "lib.h5"
     target.write_bytes(out.read_bytes())
@@ -152,8 +136,8 @@ def test_append_equals_a_build_of_both_sources(swgdrug, tmp_path):
     assert again.n_spectra == 3138 and any("already in the library" in n for n in again.notes)
 
 
-def test_export_msp_round_trip_keeps_peaks_and_metadata(swgdrug, tmp_path):
-    _, out, summary = swgdrug
+def test_export_msp_round_trip_keeps_peaks_and_metadata(swgdrug_build, tmp_path):
+    _, out, summary = swgdrug_build
     msp = tmp_path / "swgdrug.msp"
     assert export_library(out, msp) == 2988
     rebuilt = build_library([msp], tmp_path / "rebuilt.h5", name="SWGDRUG", release="3.4")
@@ -170,8 +154,8 @@ def test_export_msp_round_trip_keeps_peaks_and_metadata(swgdrug, tmp_path):
     assert rebuilt.n_spectra == summary.n_spectra
 
 
-def test_export_mgf_keeps_every_peak(swgdrug, tmp_path):
-    _, out, _ = swgdrug
+def test_export_mgf_keeps_every_peak(swgdrug_build, tmp_path):
+    _, out, _ = swgdrug_build
     mgf = tmp_path / "swgdrug.mgf"
     assert export_library(out, mgf) == 2988
     build_library([mgf], tmp_path / "from-mgf.h5", name="x", release="1")

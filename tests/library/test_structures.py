@@ -115,9 +115,8 @@ def test_export_round_trip_keeps_smiles_and_inchi(swgdrug_library, tmp_path):
 
 
 # -- MassBank: every structure a record has is kept ---------------------------------------------
-def _kept_every_structure(source, tmp_path) -> None:
-    out = tmp_path / "mb.h5"
-    build_library([source], out, name="mb", release="1")
+def _kept_every_structure(source, out) -> None:
+    """``out``, the library built from ``source`` with the default options, kept every structure."""
     records = {s.get("source_id"): s for s in read(source)}
     with Library.open(out) as lib:
         ids, smiles, kind, keys = (lib.column(c) for c in ("source_id", "smiles", "structure_source", "inchikey"))
@@ -130,14 +129,16 @@ def _kept_every_structure(source, tmp_path) -> None:
     assert all(_key_and_formula(smiles[i])[0] == keys[i] for i in replaced)
 
 
-def test_massbank_ei_keeps_every_structure_its_records_have(tmp_path):
-    _kept_every_structure(data_path("massbank", "ei-library.msp.gz"), tmp_path)
+def test_massbank_ei_keeps_every_structure_its_records_have(massbank_ei_build):
+    source, out, _ = massbank_ei_build
+    _kept_every_structure(source, out)
 
 
 def test_massbank_ms2_keeps_every_structure_its_records_have(tmp_path):
     sample = tmp_path / "ms2-sample.msp"
     write(list(itertools.islice(read(data_path("massbank", "ms2-library.msp.gz")), 3000)), sample)
-    _kept_every_structure(sample, tmp_path)
+    build_library([sample], tmp_path / "mb.h5", name="mb", release="1")
+    _kept_every_structure(sample, tmp_path / "mb.h5")
 
 
 # -- other libraries and tables: full InChIKey only ----------------------------------------------

@@ -15,13 +15,13 @@ from nps_id.match.assess import LibraryFacts
 from nps_id.search.reference import Reference
 from tests.conftest import data_path
 
-FILES = {"ei": ("massbank", "ei-library.msp.gz"), "ms2": ("massbank", "ms2-library.msp.gz"),
-         "swgdrug": ("swgdrug", "SWGDRUG-3.4.msp.gz")}
+FILES = {"ei": ("massbank", "ei-library.msp.gz"), "swgdrug": ("swgdrug", "SWGDRUG-3.4.msp.gz")}
 
 
 @pytest.fixture(scope="module")
-def libraries():
-    return {key: list(read(data_path(*parts))) for key, parts in FILES.items()}
+def libraries(massbank_ms2_spectra):
+    """The three libraries' records; the MS/MS library's from the session's one read of it."""
+    return {"ms2": massbank_ms2_spectra} | {key: list(read(data_path(*parts))) for key, parts in FILES.items()}
 
 
 def _holds(spectra, name: str) -> str | None:

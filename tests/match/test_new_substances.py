@@ -2,7 +2,6 @@
 `identified` as its isomer; the verdict names the isomer, the group and the mass."""
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 
 import numpy as np
@@ -45,24 +44,21 @@ def swgdrug():
     return [s.replace(smiles=STRUCTURES[s.name]) if s.name in STRUCTURES else s for s in spectra]
 
 
-#: The MassBank MS/MS library's formulas these tests search among: one pass over its 69,220
-#: records for all of them (a pass is ~8 s; each test used to make its own).
+#: The MassBank MS/MS library's formulas these tests search among: the session's one read of its
+#: records (shared with other modules) sorted once by formula for all of them.
 MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2", "C8H10N4O2",
                 "C11H19N5S", "C10H12N2")
 
 
-@functools.lru_cache(maxsize=1)
-def _ms2_records_by_formula() -> dict:
+@pytest.fixture(scope="module")
+def ms2_records(massbank_ms2_spectra):
+    """``ms2_records(formula)``: the MassBank MS/MS library's records of ``formula`` (one of
+    :data:`MS2_FORMULAS`), as a new list."""
     records: dict = {formula: [] for formula in MS2_FORMULAS}
-    for spectrum in read(data_path("massbank", "ms2-library.msp.gz")):
+    for spectrum in massbank_ms2_spectra:
         if spectrum.get("formula") in records:
             records[spectrum.get("formula")].append(spectrum)
-    return records
-
-
-def _ms2_records(formula):
-    """The MassBank MS/MS library's records of ``formula`` (one of :data:`MS2_FORMULAS`), as a new list."""
-    return list(_ms2_records_by_formula()[formula])
+    return lambda formula: list(records[formula])
 
 
 def _first(spectra, name):
@@ -293,13 +289,13 @@ def test_a_molecular_ion_the_candidate_shows_is_explained():
     assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0}, 148, 0.2) == []  # ion below the level
 
 
-def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_difference():
+def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_difference(ms2_records):
     # 5-carboline's MS/MS from one laboratory matches a norharmane record perfectly and its own
     # compound's records from others ~0.86-0.9: one compound's MS/MS varies between laboratories as
     # much as two isomers' do, so MS/MS needs the wider margin
     from nps_id.match.verdict import VerdictThresholds
 
-    library = _ms2_records("C11H8N2")
+    library = ms2_records("C11H8N2")
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "5-Carboline")
     reference = Reference.from_spectra(library)
     hits = search([query], reference, SearchSettings(top_k=10))
@@ -312,59 +308,60 @@ def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_differ
     assert narrow.verdict.verdict == "identified"  # what the EI margin said (without the library's pairs)
 
 
-def _massbank_ms2_search(query_name, formula, thresholds=None, drop_own=False):
+def _massbank_ms2_search(ms2_records, query_name, formula, thresholds=None, drop_own=False):
     """A MassBank MS/MS identity query against the MS/MS library's records of ``formula`` (without
     its own compound's when ``drop_own``)."""
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == query_name)
     block = str(query.get("inchikey"))[:14] if drop_own else None
-    library = [s for s in _ms2_records(formula) if str(s.get("inchikey"))[:14] != block]
+    library = [s for s in ms2_records(formula) if str(s.get("inchikey"))[:14] != block]
     return _assessed(query, library, thresholds)
 
 
-def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified():
+def test_an_ms2_match_a_different_compound_nearly_equals_is_not_identified(ms2_records):
     # elaidic acid (C18:1 9-trans) from one laboratory matches a trans-vaccenic acid record
     # (C18:1 11-trans: no isomer move) at 999 and its own compound's records at 928: one
     # compound's MS/MS varies between laboratories by more than the EI gap of 30; the compound
     # within the gap is an isomer of the hit, named as one the evidence does not exclude
     from nps_id.match.verdict import RuleId, VerdictThresholds
 
-    found, hit = _massbank_ms2_search("Elaidic acid", "C18H34O2")
+    found, hit = _massbank_ms2_search(ms2_records, "Elaidic acid", "C18H34O2")
     assert hit == "Trans-Vaccenic acid"
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
     assert "in the library, scoring within the gap: Oleic acid" in found.verdict.rule  # the record at 928 (gap 71), as MassBank names it
     # no isomer move reaches it (a double bond moved): a finding lists it among its isomers all the same
     assert [(n.name, n.move) for n in found.isomers.in_library] == [("Oleic acid", "library_close")]
     assert any(c.startswith("gap to next different compound >= 75") for c in found.verdict.criteria_failed)
-    before, _ = _massbank_ms2_search("Elaidic acid", "C18H34O2", VerdictThresholds(
+    before, _ = _massbank_ms2_search(ms2_records, "Elaidic acid", "C18H34O2", VerdictThresholds(
         min_gap_ms2=30, isomer_ms2_pair_score=1000, isomer_ms2_product_ion_level=0))
     # what the EI gap said (without the library's pairs, and taking its precursor-only spectrum as evidence)
     assert before.verdict.verdict == "identified"
 
 
-def test_an_ms2_hit_the_library_shows_alike_another_compound_is_not_identified():
+def test_an_ms2_hit_the_library_shows_alike_another_compound_is_not_identified(ms2_records):
     # sulfadoxine from one laboratory matches a sulfadimethoxine record at 999 and its own compound's
     # records (other laboratories) at <= 490; the library's own records of the two match each other
     # at >= 850 (fragments within 0.01 Da): their MS/MS can be alike, so the unknown's low score
     # against sulfadoxine's records does not exclude it
     from nps_id.match.verdict import VerdictThresholds
 
-    found, hit = _massbank_ms2_search("Sulfadoxine", "C12H14N4O4S")
+    found, hit = _massbank_ms2_search(ms2_records, "Sulfadoxine", "C12H14N4O4S")
     assert hit == "Sulfadimethoxine"
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
     assert "Sulfadoxine" in found.verdict.rule
     assert any(n.move == "library_pair" and n.name == "Sulfadoxine" for n in found.isomers.in_library)
-    before, _ = _massbank_ms2_search("Sulfadoxine", "C12H14N4O4S", VerdictThresholds(isomer_ms2_pair_score=1000))
+    before, _ = _massbank_ms2_search(ms2_records, "Sulfadoxine", "C12H14N4O4S",
+                                     VerdictThresholds(isomer_ms2_pair_score=1000))
     assert before.verdict.verdict == "identified"  # without the library's pairs
 
 
-def test_an_absent_small_aromatics_ring_position_isomer_is_not_identified_by_ms2():
+def test_an_absent_small_aromatics_ring_position_isomer_is_not_identified_by_ms2(ms2_records):
     # methyl 4-methoxybenzoate (12 heavy atoms, not in the MS/MS library) matches methyl
     # 2-methoxybenzoate at 942: CID of a small aromatic ester loses methanol wherever the methoxy sits
     from nps_id.match.verdict import VerdictThresholds
 
     query = next(s for s in read(data_path("massbank", "ms2-queries-analog.msp.gz"))
                  if s.name == "Methyl 4-methoxybenzoate")
-    library = _ms2_records("C9H10O3")
+    library = ms2_records("C9H10O3")
     found, hit = _assessed(query, library)
     assert hit == "Methyl 2-methoxybenzoate"
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
@@ -372,15 +369,16 @@ def test_an_absent_small_aromatics_ring_position_isomer_is_not_identified_by_ms2
     assert before.verdict.verdict == "identified"  # the stop-22 bound of 10 heavy atoms
 
 
-def test_a_small_heteroaromatics_ring_nitrogen_isomer_is_not_identified_by_ms2():
+def test_a_small_heteroaromatics_ring_nitrogen_isomer_is_not_identified_by_ms2(ms2_records):
     # pyrazole left out of the MS/MS library matches imidazole at 991: CID of a five-atom
     # heteroaromatic loses HCN wherever its ring nitrogens sit
     from nps_id.match.verdict import VerdictThresholds
 
-    found, hit = _massbank_ms2_search("Pyrazole", "C3H4N2", drop_own=True)
+    found, hit = _massbank_ms2_search(ms2_records, "Pyrazole", "C3H4N2", drop_own=True)
     assert hit == "Imidazole"
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
-    before, _ = _massbank_ms2_search("Pyrazole", "C3H4N2", VerdictThresholds(isomer_small_ms2_atoms=0), drop_own=True)
+    before, _ = _massbank_ms2_search(ms2_records, "Pyrazole", "C3H4N2", VerdictThresholds(isomer_small_ms2_atoms=0),
+                                     drop_own=True)
     assert before.verdict.verdict == "identified"  # the EI-learned rates alone
 
 
@@ -467,7 +465,7 @@ def test_mephedrone_left_out_is_an_isomer_not_excluded_naming_the_close_one(swgd
     assert not found.new_substance and found.suspected_group == "Synthetic cathinones"
 
 
-def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified():
+def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified(ms2_records):
     # lorazepam from one laboratory matches two of its compound's records (other laboratories or
     # collision energies) at 949 and 939; no other library compound scored against it (none of its
     # precursor's mass), and its enumerated ring-position isomers' kinds match each other that well
@@ -475,7 +473,7 @@ def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified():
     from nps_id.match.verdict import IDENTIFIED, RuleId, VerdictThresholds
 
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Lorazepam")
-    library = _ms2_records("C15H10Cl2N2O2")
+    library = ms2_records("C15H10Cl2N2O2")
     # the slice holds a few compounds; the rule is for a library as dense as MassBank's (8,044)
     dense = VerdictThresholds(isomer_ms2_alone_min_compounds=0)
     found, hit = _assessed(query, library, dense)
@@ -499,37 +497,38 @@ def test_an_ms2_hit_alone_at_its_mass_with_two_records_agreeing_is_identified():
     assert crowded.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
 
 
-def test_an_ms2_spectrum_of_its_precursor_alone_is_not_identified():
+def test_an_ms2_spectrum_of_its_precursor_alone_is_not_identified(ms2_records):
     # caffeine left out of the MS/MS library: its query (one laboratory, low collision energy) holds
     # the precursor 195.088 and one ion at 0.3 % of it -- no fragment to compare -- and matches
     # isocaffeine at 999; every compound of that mass gives such a spectrum, so none is excluded
     from nps_id.match.verdict import RuleId, VerdictThresholds
 
-    found, hit = _massbank_ms2_search("Caffeine", "C8H10N4O2", drop_own=True)
+    found, hit = _massbank_ms2_search(ms2_records, "Caffeine", "C8H10N4O2", drop_own=True)
     assert hit == "Isocaffeine"
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
     assert "no product ion >= 1% of its base peak" in found.verdict.rule
     assert any("no product ion >= 1% of its base peak" in c for c in found.verdict.criteria_failed)
-    before, _ = _massbank_ms2_search("Caffeine", "C8H10N4O2", VerdictThresholds(isomer_ms2_product_ion_level=0),
+    before, _ = _massbank_ms2_search(ms2_records, "Caffeine", "C8H10N4O2",
+                                     VerdictThresholds(isomer_ms2_product_ion_level=0),
                                      drop_own=True)
     assert before.verdict.verdict == "identified"  # the rule off
 
 
-def test_an_ms2_spectrum_with_a_faint_product_ion_is_still_identified():
+def test_an_ms2_spectrum_with_a_faint_product_ion_is_still_identified(ms2_records):
     # Irgarol's query holds one product ion, at 1.7 % of its precursor: a fragment to compare, and
     # its match to Irgarol's records stays identified
-    found, hit = _massbank_ms2_search("Irgarol", "C11H19N5S")
+    found, hit = _massbank_ms2_search(ms2_records, "Irgarol", "C11H19N5S")
     assert hit == "Irgarol" and found.verdict.verdict == "identified", found.verdict.rule
 
 
-def test_an_ms2_match_to_a_record_of_another_precursor_ion_is_not_identified():
+def test_an_ms2_match_to_a_record_of_another_precursor_ion_is_not_identified(ms2_records):
     # N-methyl-N-propargylbenzylamine (M 159, precursor written 160.0) left out matches a tolazoline
     # record (M 160, its [M+H]+ written 161.0) at 901: nominal precursors widen the search window to
     # both, but the record fragmented another ion -- the [M]+ of tolazoline the query's precursor
     # could be is not the ion whose MS/MS the library holds
     from nps_id.match.verdict import RuleId
 
-    found, hit = _massbank_ms2_search("N-Methyl-N-propagylbenzylamine", "C10H12N2")
+    found, hit = _massbank_ms2_search(ms2_records, "N-Methyl-N-propagylbenzylamine", "C10H12N2")
     assert hit == "Tolazoline"
     assert found.verdict.verdict == "inconclusive" and found.verdict.rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
     assert any("the library record's precursor m/z 161.0000" in c for c in found.verdict.criteria_failed)

@@ -158,40 +158,15 @@ def test_a_finding_beyond_the_library_is_one_line_exit_3(lrcfs_results, tmp_path
     assert result.exit_code == 3 and "library row 999999" in result.stderr
 
 
-# RDKit SMILES whose InChIKeys equal SWGDRUG 3.4's for these records (checked in the test)
-STRUCTURES = {
-    "Etizolam": "CCc1cc2c(s1)-n1c(C)nnc1CN=C2c1ccccc1Cl",
-    "Flubromazepam": "O=C1CN=C(c2ccccc2F)c2cc(Br)ccc2N1",
-    "Bupivacaine": "CCCCN1CCCCC1C(=O)Nc1c(C)cccc1C",
-}
+def test_card_report_draws_the_structure_of_each_finding_that_has_one(lrcfs_results):
+    """The report of card FL22/009-2 against SWGDRUG (whose build verified structures for its
+    records from the project's structure table and names) draws the structure of each finding that
+    has one, inline SVG with its source, and none for a finding without."""
+    from html import escape as html_escape
 
+    from nps_id.report.present import structure_caption
 
-def test_card_report_draws_the_structure_of_each_finding_that_has_one(tmp_path):
-    """SWGDRUG with SMILES added to three records (as ``library build`` will store them): the
-    report of card FL22/009-2 draws those structures, inline SVG, with their source."""
-    import gzip
-
-    from rdkit import Chem
-
-    from nps_id.library import build_library
-    from nps_id.match.pipeline import match_files
-    from nps_id.search.index import build_indexes
-    from tests.conftest import data_path
-
-    lines, name = [], None
-    with gzip.open(data_path("swgdrug", "SWGDRUG-3.4.msp.gz"), "rt", encoding="utf-8", newline="") as fh:
-        for line in fh:
-            lines.append(line)
-            if line.startswith("Name:"):
-                name = line[5:].strip()
-            elif line.startswith("InChIKey:") and name in STRUCTURES:
-                assert Chem.MolToInchiKey(Chem.MolFromSmiles(STRUCTURES[name])) == line[9:].strip()
-                lines.append(f"SMILES: {STRUCTURES[name]}\r\n")
-    source = tmp_path / "swgdrug-with-smiles.msp"
-    source.write_text("".join(lines), encoding="utf-8", newline="")
-    library = tmp_path / "swgdrug.h5"
-    build_library([source], library, name="SWGDRUG", release="3.4", index_builder=build_indexes)
-    [(_, results)] = list(match_files([data_path("gcms", "lrcfs", "220223030.mzML")], library))
+    results, _ = lrcfs_results["220223030"]
     doc = build_report(results, CARD, now=FIXED_NOW)
     drawn = {f["name"] for f in doc["findings"] if f["smiles"]}
     assert {"Etizolam", "Flubromazepam", "Bupivacaine"} <= drawn
@@ -200,6 +175,8 @@ def test_card_report_draws_the_structure_of_each_finding_that_has_one(tmp_path):
         section = html[html.index(f'id="finding-{f["index"]}"'):]
         section = section[:section.index("</section>")]
         assert ('<figure class="structure"><svg' in section) == bool(f["smiles"]), f["name"]
+        if f["smiles"]:  # with where the structure came from
+            assert f["structure_source"] and html_escape(structure_caption(f)) in section, f["name"]
 
 
 def test_card_report_names_each_library_entry_by_its_comment_cas_and_systematic_name(lrcfs_results):
