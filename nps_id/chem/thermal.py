@@ -52,7 +52,7 @@ _MANNICH = Chem.MolFromSmarts("[CX3](=[OX1])-[CX4;!H0]-!@[CX4]-[NX3;H1,H2;!$(N-C
 #: JWH-053 for decarboxylation products (development data, docs/match.md).
 _RESORCYLIC = Chem.MolFromSmarts("[cH]1:c(-[OX2H1]):c:c(-[OX2]):c:c:1-[CX4;H2,H3]")
 #: A lactam N-H in a 5- or 6-ring of sp3 carbons: (N, carbonyl C, =O, the ring's carbons).
-_LACTAM = [Chem.MolFromSmarts(f"[NX3;H1;R]1-[CX3;R](=[OX1])" + "-[CX4;R]" * n + "-1") for n in (3, 4)]
+_LACTAM = [Chem.MolFromSmarts("[NX3;H1;R]1-[CX3;R](=[OX1])" + "-[CX4;R]" * n + "-1") for n in (3, 4)]
 
 
 def _fresh(rw: Chem.RWMol, *atoms: int) -> None:

@@ -8,7 +8,6 @@ memory (VmHWM) checked: far below what the old readers took, and far below the 1
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys

@@ -133,7 +133,7 @@ def test_a_retention_time_that_is_no_duration_is_bad_input_not_zero(tmp_path, du
     path = tmp_path / "rt.mzXML"
     path.write_text(_document(_scan(1, _pairs(50.0, 10.0), 1), _scan(2, _pairs(60.0, 10.0), 1))
                     .replace('retentionTime="PT1.5S"', f'retentionTime="{duration}"'))
-    with pytest.raises(ReaderError, match=rf"scan '1': retentionTime is not a duration such as PT353.43S"):
+    with pytest.raises(ReaderError, match=r"scan '1': retentionTime is not a duration such as PT353.43S"):
         list(mzxml.read(path))
     report = ReadReport(str(path), lenient=True)
     (spectrum,) = mzxml.read(path, report)
