@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 from typing import TYPE_CHECKING, Callable
 
 import click
@@ -48,14 +47,10 @@ class InternalStandardType(click.ParamType):
 
 def _rt_window(ctx: click.Context, param: click.Parameter,
                value: tuple[float | None, float | None]) -> tuple[float | None, float | None]:
-    """``--rt-window FROM TO`` that can hold a time: a NaN bound or FROM after TO kept no component
-    and read as "no findings" (infinite bounds are open ends)."""
+    """``--rt-window FROM TO`` that can hold a time: FROM after TO kept no component and read as
+    "no findings" (a NaN bound is refused by :class:`Number`; infinite bounds are open ends)."""
     start, end = value
-    if start is None:
-        return value
-    if math.isnan(start) or math.isnan(end):
-        raise click.BadParameter("a bound is not a number (minutes expected)", ctx, param)
-    if start > end:
+    if start is not None and start > end:
         raise click.BadParameter(f"FROM {start:g} is after TO {end:g}: the window holds no time", ctx, param)
     return value
 
@@ -68,7 +63,7 @@ _OPTIONS = [
     click.option("--min-snr", type=Number(), default=10.0, help="Minimum component S/N (height over TIC noise)."),
     click.option("--min-height", type=Number(), default=0.0, help="Minimum component height, counts."),
     click.option("--min-area", type=Number(), default=0.0, help="Minimum component area, counts x s."),
-    click.option("--rt-window", type=(float, float), default=(None, None), metavar="FROM TO", callback=_rt_window,
+    click.option("--rt-window", type=(Number(), Number()), default=(None, None), metavar="FROM TO", callback=_rt_window,
                  show_default="whole run", help="Only components eluting in this window, minutes (GC: the apex; LC-MS/MS: the scan group's "
                       "median time, groups without a time left out and counted in notes)."),
     click.option("--min-correlation", type=Number(), default=0.8,

@@ -216,7 +216,6 @@ def valley_ratio(trace: np.ndarray, apex_a: int, apex_b: int) -> float:
     return max(0.0, min(1.0, float(trace[lo : hi + 1].min()) / lower))
 
 
-
 def find_apexes(values: np.ndarray, height: float, prominence: float, window: int) -> np.ndarray:
     """Indices of local maxima at least ``height`` high and ``prominence`` prominent.
 

@@ -63,6 +63,11 @@ LIBRARY_CLOSE = "library_close"
 THERMAL = "thermal_"
 
 
+def is_injector_relative(move: str | None) -> bool:
+    """Whether an isomer note's ``move`` names a GC injector relative (:data:`THERMAL`)."""
+    return str(move or "").startswith(THERMAL)
+
+
 @dataclass(frozen=True)
 class IsomerNote:
     smiles: str
@@ -106,7 +111,7 @@ class IsomerCheck:
     @functools.cached_property
     def thermal(self) -> tuple[IsomerNote, ...]:
         """The GC injector relatives not excluded (:data:`THERMAL`)."""
-        return tuple(n for n in self.not_excluded if n.move.startswith(THERMAL))
+        return tuple(n for n in self.not_excluded if is_injector_relative(n.move))
 
     @property
     def library_pairs(self) -> int:

@@ -41,7 +41,7 @@ from nps_id.match.results import (Elutions, Finding, GCComponent, GCPeak, Hit, L
                                   MS2Component, MS2Precursor, RunnerUp)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
-from nps_id.match.isomer_rule import THERMAL
+from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.verdict import LEVELS, VerdictThresholds, analogue_mass_share, close_analogue, with_isomers_excluded
 from nps_id.tolerance import Tolerance
 
@@ -640,7 +640,7 @@ def _deconvolution_check(component: Component, run: Run) -> dict:
 def _isomers_excluded_by(finding: Finding, evidence_text: str) -> None:
     """A standard of the hit's compound at the same RT (a reference standard run, or the
     laboratory's internal standard at its expected RT) excludes its isomers."""
-    thermal = any(str(n.get("move", "")).startswith(THERMAL) for n in finding.assessment.get("isomers_not_excluded", ()))
+    thermal = any(is_injector_relative(n.get("move")) for n in finding.assessment.get("isomers_not_excluded", ()))
     finding.verdict = with_isomers_excluded(finding.verdict, evidence_text, thermal)
 
 

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Callable
 
-from nps_id.match.isomer_rule import THERMAL, IsomerCheck
+from nps_id.match.isomer_rule import THERMAL, IsomerCheck, is_injector_relative
 
 
 if sys.version_info >= (3, 11):
@@ -606,8 +606,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
-    thermal = [n for n in check.absent if n.move.startswith(THERMAL)]
-    isomers = [n for n in check.absent if not n.move.startswith(THERMAL)]
+    thermal = [n for n in check.thermal if n.name is None]
+    isomers = [n for n in check.absent if not is_injector_relative(n.move)]
     if isomers:
         kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in isomers})
         parts.append(f"{len(isomers)} not in the library ({', '.join(kinds)})")

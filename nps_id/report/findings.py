@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
-from nps_id.match.isomer_rule import THERMAL
+from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
@@ -179,7 +179,7 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
 def injector_relatives(isomers: list[Mapping[str, Any]]) -> tuple[list, list]:
     """(isomers, GC injector relatives) of a finding's ``isomers_not_excluded``: a relative (phenibut
     for its lactam) elutes as the hit, so a standard at the same RT or an RI excludes only the isomers."""
-    relatives = [i for i in isomers if str(i.get("move", "")).startswith(THERMAL)]
+    relatives = [i for i in isomers if is_injector_relative(i.get("move"))]
     return [i for i in isomers if i not in relatives], relatives
 
 
