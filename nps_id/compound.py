@@ -32,6 +32,7 @@ first compared), so search, match and report all import it.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -186,6 +187,7 @@ class _Record:
     inchikey: str
     name: str
     smiles: str  # verified structures only; "" otherwise
+    synonyms: tuple[str, ...] = ()
 
 
 def _relation(a: _Record, b: _Record) -> str:
@@ -207,8 +209,33 @@ def _relation(a: _Record, b: _Record) -> str:
         # a key without stereo or isotope layers says nothing about stereochemistry: MassBank files
         # one compound under both ("L-Proline" without stereo beside "L-Proline standard" with it)
         return "neutral"
+    if names == "unrelated" and _synonym_names_enantiomer(a, b):
+        return "enantiomer"
     # different stereo or isotope layers: only names that mark enantiomers join them
     return names if names in ("same", "enantiomer") else "different"
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_keys(name: str) -> tuple[str, str]:
+    """A name normalised, and without its optical descriptors (a library repeats its synonyms)."""
+    norm = normalise_name(name)
+    return norm, _optical_key(norm)
+
+
+def _synonym_names_enantiomer(a: _Record, b: _Record) -> bool:
+    """Whether one record's synonym is the other's name with an optical descriptor added or
+    changed: SWGDRUG lists "Levo-atropine" among Hyoscyamine's synonyms (atropine is racemic
+    hyoscyamine), which neither their names nor their partly defined structures tell. Synonyms are
+    compared with the other record's name only, by optical descriptors only: not R/S mirrors
+    (MassBank's synonyms of sugars and amino acids are IUPAC names of several centres), and a
+    synonym equal to the other's name decides nothing (MassBank files one compound under several
+    stereo keys, but also lists a relative's name as a synonym)."""
+    for rec, other in ((a, b), (b, a)):
+        if rec.synonyms and other.name:
+            norm, optical = _name_keys(other.name)
+            if any(_name_keys(syn)[1] == optical and _name_keys(syn)[0] != norm for syn in rec.synonyms):
+                return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -232,21 +259,28 @@ def compound_identity(
     name: Sequence[str],
     smiles: Sequence[str] | None = None,
     structure_status: Sequence[str] | None = None,
+    synonyms: Sequence[str] | None = None,
 ) -> CompoundIdentity:
     """Compound codes and stereo notes for library columns (``""`` for absent values).
 
     Only structures whose ``structure_status`` is ``"verified"`` are used: an unverified
-    structure never decides identity. Rows with neither InChIKey nor name are compounds of
-    their own.
+    structure never decides identity. ``synonyms`` (the library column: one string a row,
+    synonyms separated by newlines) only joins records of one skeleton that a synonym names as
+    enantiomers (Hyoscyamine's "Levo-atropine" and Atropine). Rows with neither InChIKey nor
+    name are compounds of their own.
     """
     n = len(inchikey)
     smiles = smiles if smiles is not None else [""] * n
     status = structure_status if structure_status is not None else [""] * n
-    records = [
-        _Record(str(inchikey[i] or "").strip(), str(name[i] or "").strip(),
-                str(smiles[i] or "") if str(status[i]) == "verified" else "")
-        for i in range(n)
-    ]
+    synonyms = synonyms if synonyms is not None else [""] * n
+    bases = [(str(inchikey[i] or "").strip(), str(name[i] or "").strip(),
+              str(smiles[i] or "") if str(status[i]) == "verified" else "") for i in range(n)]
+    # the synonyms of all rows of one record, pooled: rows that differ only in their synonyms stay
+    # one record (MassBank repeats a compound in hundreds of rows; pairs are compared once)
+    pooled: dict[tuple[str, str, str], set[str]] = {}
+    for base, text in zip(bases, synonyms):
+        pooled.setdefault(base, set()).update(s.strip() for s in str(text or "").split("\n") if s.strip())
+    records = [_Record(*base, tuple(sorted(pooled[base]))) for base in bases]
     # Step 1: rows that can only relate to each other (one skeleton; or no InChIKey, by name).
     groups: dict[str, list[int]] = {}
     for i, rec in enumerate(records):

@@ -35,6 +35,7 @@ from nps_id.spectrum import Spectrum
 COLUMNS: dict[str, str] = {
     "source_id": "str",
     "name": "str",
+    "synonyms": "str",  # newline-separated, as the library stores them (compound identity reads them)
     "inchikey": "str",
     "formula": "str",
     "smiles": "str",
@@ -48,8 +49,9 @@ COLUMNS: dict[str, str] = {
 }
 
 def _column(values: list[Any], kind: str) -> np.ndarray:
-    if kind == "str":
-        return np.array(["" if v is None else str(v) for v in values], dtype=object)
+    if kind == "str":  # a list value (a spectrum's synonyms) is joined as the library stores it
+        return np.array(["" if v is None else "\n".join(v) if isinstance(v, (list, tuple)) else str(v)
+                         for v in values], dtype=object)
     if kind == "float":
         return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
     return np.array([0 if v is None else int(v) for v in values], dtype=np.int64)
@@ -104,7 +106,7 @@ class Reference:
         c = self.columns
 
         def make() -> CompoundIdentity:
-            return compound_identity(c["inchikey"], c["name"], c["smiles"], c["structure_status"])
+            return compound_identity(c["inchikey"], c["name"], c["smiles"], c["structure_status"], c["synonyms"])
 
         return make() if self.sha256 is None else _cached_identity(self.sha256, self.n_spectra, make)
 

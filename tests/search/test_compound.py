@@ -51,6 +51,32 @@ def test_enantiomers_are_one_compound_and_the_note_says_so(swgdrug):
     assert "do not distinguish enantiomers" in swgdrug.identity.notes[d]
 
 
+def test_atropine_and_hyoscyamine_are_one_compound_and_the_note_names_both(swgdrug):
+    """Atropine is racemic hyoscyamine: their names are unrelated, their keys' stereo layers
+    differ and their structures leave a centre open; SWGDRUG's synonym "Levo-atropine" of
+    Hyoscyamine tells. An atropine spectrum's gap is then measured against another compound."""
+    atropine, hyoscyamine = _row(swgdrug, "Atropine"), _row(swgdrug, "Hyoscyamine")
+    assert swgdrug.compound()[atropine] == swgdrug.compound()[hyoscyamine]
+    for row in (atropine, hyoscyamine):
+        note = swgdrug.identity.notes[row]
+        assert "Atropine, Hyoscyamine" in note and "do not distinguish enantiomers" in note
+    mz, intensity = swgdrug.peaks.row(atropine)
+    hits = search([Spectrum(mz, intensity, metadata={"name": "seized tablet"})], swgdrug, SearchSettings(top_k=5))
+    assert hits.row[0] == atropine and hits.row[1] == hyoscyamine  # hyoscyamine scores 0.966
+    assert hits.gap[0] == pytest.approx(hits.score[0] - hits.score[2])  # was 0.034, against hyoscyamine
+
+
+@pytest.mark.parametrize("synonyms, joined", [
+    (["", "Levo-atropine"], True),       # an optical descriptor added to the other's name
+    (["", "Atropine"], False),           # a synonym equal to the other's name decides nothing
+    (["(2R,3S)-atropine", "(2S,3R)-atropine"], False),  # R/S mirrors among synonyms: not used
+])
+def test_only_a_synonym_with_an_optical_descriptor_joins_stereo_keys(synonyms, joined):
+    keys = ["RKUNBYITZUJHSG-CIDNJEQPSA-N", "RKUNBYITZUJHSG-HEWHGDCOSA-N"]
+    codes = compound_identity(keys, ["Atropine", "Hyoscyamine"], synonyms=synonyms).codes
+    assert bool(codes[0] == codes[1]) is joined
+
+
 def test_an_isotope_labelled_standard_is_another_compound(swgdrug):
     # same InChIKey first block, an isotope layer in the second: pseudoephedrine-d3
     assert swgdrug.compound()[_row(swgdrug, "Pseudoephedrine-d3")] != swgdrug.compound()[_row(swgdrug, "Pseudoephedrine")]
