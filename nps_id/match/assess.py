@@ -30,7 +30,7 @@ import json
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -628,8 +628,14 @@ def assess(
         lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
                                                      thresholds.molecular_ion_level, own=ion))
     min_gap = thresholds.min_gap if kind == "ei" else thresholds.min_gap_ms2
-    close = close_isomers(hits, facts, min_gap) if identity and (isomer_alert or (gap is not None and gap < min_gap)) else ()
+    relatives = functools.cache(lambda: _injector_relatives(top, facts, thresholds)) if kind == "ei" else dict
+    close = (close_isomers(hits, facts, min_gap, relatives)
+             if identity and (isomer_alert or (gap is not None and gap < min_gap)) else ())
     close_names = tuple(facts.name(hit.row) for hit in close)
+    # the close compounds that are the hit's GC injector relatives (phenibut / its lactam): named as such
+    moves = relatives() if any(facts.formula(hit.row) != facts.formula(top.row) for hit in close) else {}
+    close_relatives = tuple((facts.name(hit.row), moves[facts.block(hit.row)]) for hit in close
+                            if facts.block(hit.row) in moves)
     precursor_ion = record_precursor = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
@@ -645,6 +651,7 @@ def assess(
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
                          precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
+                         close_relatives=close_relatives,
                          **evidence)
         if fields_only:
             verdict, isomers = decide_level(found, isomer_check, thresholds)
@@ -668,11 +675,13 @@ def assess(
                       isomers, closest)
 
 
-def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int) -> tuple[RankedHit, ...]:
+def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int,
+                  relatives: Callable[[], dict[str, str]] = dict) -> tuple[RankedHit, ...]:
     """The best hit of each other library compound (by name) scoring within ``min_gap`` of the top
-    hit, when every one of them has the hit's formula (its isomers, which the gap cannot exclude);
-    () when one has another formula or none, or when ``hits`` end within the gap (a closer compound
-    may be unlisted)."""
+    hit, when every one of them has the hit's formula (its isomers, which the gap cannot exclude)
+    or is one of its GC injector ``relatives`` (InChIKey first block -> move, asked for only when
+    a compound of another formula is that close: phenibut and its lactam give one EI spectrum);
+    () when one is neither, or when ``hits`` end within the gap (a closer compound may be unlisted)."""
     top = hits[0]
     codes = facts.reference.compound()
     formula = facts.formula(top.row)
@@ -682,7 +691,7 @@ def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int) 
             return tuple(close.values())
         if codes[hit.row] == codes[top.row]:
             continue
-        if not formula or facts.formula(hit.row) != formula:
+        if not formula or (facts.formula(hit.row) != formula and facts.block(hit.row) not in relatives()):
             return ()
         close.setdefault(facts.name(hit.row), hit)
     return ()
@@ -740,21 +749,32 @@ def _with_thermal_relatives(check: IsomerCheck, smiles: str, top: RankedHit, fac
     the product its reference spectrum shows, the precursor it may come from) not excluded, each
     kind when its ``thresholds`` switch is on: absent from the library, or in it and scoring within
     ``margin`` of the hit, as for an isomer (rate 1: the spectrum is the product's either way)."""
-    from nps_id.chem.thermal import thermal_relatives  # lazy: RDKit
+    notes = []
+    for relative in _switched_relatives(smiles, top, facts, thresholds):
+        block = relative.inchikey[:14]
+        name, score = facts.name_of_block(block), scores.get(block)
+        if name is None or (score is not None and score > top.score - margin):
+            notes.append(IsomerNote(relative.smiles, relative.inchikey, relative.move, 1.0, name, score))
+    return _also_not_excluded(check, notes)
 
+
+def _switched_relatives(smiles: str | None, top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> list:
+    """The hit's GC injector relatives (:func:`nps_id.chem.thermal.thermal_relatives`) whose kind's
+    ``thresholds`` switch is on."""
     wanted = {"thermal_product": thresholds.isomer_thermal_products,
               "thermal_precursor:lactam": thresholds.isomer_thermal_lactam_precursors,
               "thermal_precursor:decarboxylation": thresholds.isomer_thermal_acid_precursors}
-    if not any(wanted.values()):
-        return check
-    notes = []
-    for relative in thermal_relatives(smiles, facts.ion(top.row)):
-        block = relative.inchikey[:14]
-        name, score = facts.name_of_block(block), scores.get(block)
-        switch = wanted.get(relative.move, wanted["thermal_product"])  # every product reaction: one switch
-        if switch and (name is None or (score is not None and score > top.score - margin)):
-            notes.append(IsomerNote(relative.smiles, relative.inchikey, relative.move, 1.0, name, score))
-    return _also_not_excluded(check, notes)
+    if not smiles or not any(wanted.values()):
+        return []
+    from nps_id.chem.thermal import thermal_relatives  # lazy: RDKit
+
+    # every product reaction: one switch
+    return [r for r in thermal_relatives(smiles, facts.ion(top.row)) if wanted.get(r.move, wanted["thermal_product"])]
+
+
+def _injector_relatives(top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> dict[str, str]:
+    """InChIKey first block -> move of the hit's switched-on GC injector relatives (EI)."""
+    return {r.inchikey[:14]: r.move for r in _switched_relatives(facts.structure(top.row), top, facts, thresholds)}
 
 
 def _also_not_excluded(check: IsomerCheck, notes: Sequence[IsomerNote]) -> IsomerCheck:

@@ -318,6 +318,7 @@ class Evidence:
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
     close_isomers: tuple[str, ...] = ()
+    close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
 
 
 @dataclass(frozen=True)
@@ -452,6 +453,18 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         # every compound as close is an isomer of the hit: the evidence does not exclude them, and
         # the substance may also be an isomer the library lacks (butyryl fentanyl left out:
         # isobutyryl fentanyl's gap to its library isomers fails)
+        relatives = dict(evidence.close_relatives)
+        if relatives:  # phenibut and its lactam: the injector makes one compound of both
+            named = [f"{name}, {_injector_relative(relatives[name])}, eluting as the same compound"
+                     if name in relatives else name for name in evidence.close_isomers[:3]]
+            what = "a compound" if len(relatives) == len(evidence.close_isomers) else "a compound or an isomer"
+            excluders = ("derivatisation or LC-MS -- not a standard run or a retention index --"
+                         if what == "a compound" else
+                         "a reference standard run at the same RT (the injector relative: only derivatisation or LC-MS)")
+            return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
+                           f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or {what} the spectrum cannot tell "
+                           f"from it -- in the library, scoring within the gap: {'; '.join(named)}; it may be a "
+                           f"new substance; {excluders} excludes them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or an isomer the spectrum cannot tell "
                        f"from it -- in the library, scoring within the gap: {', '.join(evidence.close_isomers[:3])}; "
@@ -625,12 +638,14 @@ _INJECTOR_REACTIONS = {"decarboxylation": "decarboxylation, -CO2", "lactam": "la
                        "lactone": "lactone closure, -H2O", "retro_mannich": "retro-Mannich cleavage"}
 
 
-def _injector_relative(move: str, smiles: str) -> str:
+def _injector_relative(move: str, smiles: str = "") -> str:
     """'a compound the GC injector turns into the hit (lactam closure, -H2O): SMILES' for a
-    ``thermal_precursor:<reaction>`` move (``thermal_product``: '... makes of the hit ...')."""
+    ``thermal_precursor:<reaction>`` move (``thermal_product``: '... makes of the hit ...');
+    without ``smiles`` (a relative named by the library) the text ends at the reaction."""
     direction, reaction = move.split(":", 1)
     how = "turns into the hit" if direction == THERMAL + "precursor" else "makes of the hit"
-    return f"a compound the GC injector {how} ({_INJECTOR_REACTIONS.get(reaction, reaction)}): {smiles}"
+    return f"a compound the GC injector {how} ({_INJECTOR_REACTIONS.get(reaction, reaction)})" + (
+        f": {smiles}" if smiles else "")
 
 
 def _no_product_ion(check: "IsomerCheck") -> str:

@@ -31,6 +31,8 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
     ewa = classify(f.get("name"), entry.get("synonyms", ()), smiles=f.get("smiles") or entry.get("smiles"),
                    inchi=f.get("inchi") or entry.get("inchi"), inchikey=f.get("inchikey"),
                    overrides=overrides).to_dict()
+    if ewa["nps"] is None:
+        ewa = _class_of_injector_relative(f.get("isomers_not_excluded") or [], overrides) or ewa
     # an internal standard may be named by its name or by its InChIKey
     is_internal = any(normalise_name(v) in internal for v in (f.get("name"), f.get("inchikey")) if v) \
         or f.get("internal_standard") is True  # labelled so by `match --internal-standard`
@@ -174,6 +176,21 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     if f["internal_standard"]:
         notes.append("Internal standard added by the laboratory: not a constituent of the item.")
     return notes
+
+
+def _class_of_injector_relative(isomers: list[Mapping[str, Any]], overrides) -> dict[str, Any] | None:
+    """The EWA class of an NPS the finding cannot be told from because the GC injector turns one
+    into the other (4-phenyl-2-pyrrolidinone, which the taxonomy cannot place, for phenibut), when
+    the taxonomy cannot place the hit itself: without it the finding would not be exported and the
+    early warning would miss the phenibut. Its ``rule`` names the relative."""
+    for relative in injector_relatives(isomers)[1]:
+        if relative.get("name"):
+            found = classify(relative["name"], (), smiles=relative.get("smiles") or None, overrides=overrides)
+            if found.nps is True:
+                via = "turns into" if str(relative.get("move")).startswith("thermal_precursor") else "makes of"
+                return {**found.to_dict(), "rule": f"{found.rule} (as {relative['name']}, a compound the GC "
+                                                   f"injector {via} the hit: they elute as one)"}
+    return None
 
 
 def injector_relatives(isomers: list[Mapping[str, Any]]) -> tuple[list, list]:
