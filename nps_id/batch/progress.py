@@ -115,7 +115,7 @@ class BarProgress(_Counter):
 
     def finish(self) -> None:
         self._draw("")
-        self.stream.write(f"\n{self.done} runs processed in {_clock(self.elapsed)}\n")
+        self.stream.write(f"\n{self.done} run{'s' if self.done != 1 else ''} processed in {_clock(self.elapsed)}\n")
         self.stream.flush()
 
 

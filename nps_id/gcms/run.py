@@ -169,7 +169,8 @@ def run_from_spectra(spectra: Iterable[Spectrum], path: str = "", metadata: dict
     col = np.concatenate(cols)
     val = np.concatenate(vals).astype(np.float32, copy=False)
     if col.size == 0:
-        raise InputError(f"{path}: the {rt.size} scans hold no peaks")
+        raise InputError(f"{path}: " + (f"the {rt.size} scans hold" if rt.size > 1 else "its one scan holds")
+                         + " no peaks")
     mz_min, mz_max = int(col.min()), int(col.max())
     matrix = np.zeros((rt.size, mz_max - mz_min + 1), dtype=np.float32)
     # np.add.at: two centroids of one scan can round to the same nominal m/z (plain += drops one).

@@ -368,7 +368,7 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
     pairs = values.reshape(-1, 2)
     n = pairs.shape[0]
     if record.num_peaks is not None and n != record.num_peaks:
-        report.bad(f"'Num Peaks: {record.num_peaks}' but {n} peaks follow",
+        report.bad(f"'Num Peaks: {record.num_peaks}' but {n} peak{'s follow' if n != 1 else ' follows'}",
                    record=record.index, line=record.num_peaks_line)
         return None
     if n == 0:  # peak lines of separators only ("(" of a cut-off MSL pair): an empty spectrum

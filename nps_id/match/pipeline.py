@@ -297,10 +297,12 @@ def match_run(
                            params.fragment_tolerance)
         no_precursor = sum(s.precursor_mz is None for s in ms2)
         if no_precursor:  # group_ms2 leaves them out: say so, as search counts them on stderr
-            notes.append(f"{no_precursor} MS/MS scans have no precursor m/z (not matched)")
+            notes.append(f"{no_precursor} MS/MS scan{'s have' if no_precursor > 1 else ' has'} no precursor m/z "
+                         "(not matched)")
         groups, untimed = _in_rt_window(groups, params.peaks)
         if untimed:  # a window was asked for and these cannot be placed in it
-            notes.append(f"{untimed} MS/MS scan groups have no retention time: outside --rt-window (not matched)")
+            notes.append(f"{untimed} MS/MS scan group{'s have' if untimed > 1 else ' has'} no retention time: "
+                         "outside --rt-window (not matched)")
         findings, components, results["unassigned_features"] = _match_ms2(groups, library, params, run)
     elif run is not None:
         findings, components, removed = _match_gc(run, library, params, blank, ladder)

@@ -80,3 +80,16 @@ def test_out_of_range_peaks_are_reported_at_their_own_line(tmp_path, mz, intensi
     with pytest.raises(ReaderError) as err:
         list(msp.read(path))
     assert str(err.value) == f"{path}, line {line}, record 2: {reason} (got {text!r})"
+
+
+@pytest.mark.parametrize("kept, says", [(1, "but 1 peak follows"), (2, "but 2 peaks follow")])
+def test_a_short_peak_list_is_counted_in_the_right_number(tmp_path, kept, says):
+    # a real SWGDRUG record cut to its first peak(s) under its own 'Num Peaks'
+    path = tmp_path / "swgdrug-1.msp"
+    msp.write(itertools.islice(msp.read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")), 1), path)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    num_peaks = next(i for i, line in enumerate(lines) if line.startswith("Num Peaks:"))
+    path.write_text("\n".join(lines[:num_peaks + 1 + kept]) + "\n", encoding="utf-8")
+    with pytest.raises(ReaderError) as err:
+        list(msp.read(path))
+    assert str(err.value).endswith(says)

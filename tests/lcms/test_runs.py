@@ -339,3 +339,28 @@ def test_rt_window_keeps_only_what_elutes_in_it_and_counts_the_groups_without_a_
     untimed = len(half_rt_results["components"]) - len(times)
     assert f"{untimed} MS/MS scan groups have no retention time: outside --rt-window (not matched)" in windowed["notes"]
     assert not any("--rt-window" in note for note in half_rt_results["notes"])
+
+
+@pytest.fixture(scope="module")
+def pestmix_one_untimed(tmp_path_factory):
+    """The pesticide slice with the retention time of its first MS/MS scan blanked out (one group
+    without a time), byte offsets kept."""
+    import re
+
+    raw = data_path(*PESTMIX).read_bytes()
+    block = next(m for m in re.finditer(rb"<spectrum .*?</spectrum>", raw, re.S)
+                 if b'name="ms level" value="2"' in m.group(0))
+    rt = re.search(rb"<cvParam[^>]*MS:1000016[^>]*/>", block.group(0))
+    start, end = block.start() + rt.start(), block.start() + rt.end()
+    path = tmp_path_factory.mktemp("one-untimed") / "pestmix-one-untimed.mzML"
+    path.write_bytes(raw[:start] + b" " * (end - start) + raw[end:])
+    return path
+
+
+def test_one_untimed_scan_group_is_counted_in_the_singular(library, pestmix_one_untimed):
+    from nps_id.gcms.peaks import PeakParameters
+    from nps_id.match.pipeline import MatchParameters
+
+    windowed = match_run(pestmix_one_untimed, library, MatchParameters(peaks=PeakParameters(rt_min_minutes=0,
+                                                                                            rt_max_minutes=100)))
+    assert "1 MS/MS scan group has no retention time: outside --rt-window (not matched)" in windowed["notes"]
