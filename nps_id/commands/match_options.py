@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from typing import TYPE_CHECKING, Callable
 
 import click
@@ -48,10 +49,13 @@ class InternalStandardType(click.ParamType):
 def _rt_window(ctx: click.Context, param: click.Parameter,
                value: tuple[float | None, float | None]) -> tuple[float | None, float | None]:
     """``--rt-window FROM TO`` that can hold a time: FROM after TO kept no component and read as
-    "no findings" (a NaN bound is refused by :class:`Number`; infinite bounds are open ends)."""
+    "no findings" (a NaN bound is refused by :class:`Number`). An infinite bound is an open end
+    (:class:`~nps_id.gcms.peaks.PeakParameters`), so ``inf`` as FROM or ``-inf`` as TO holds no time."""
     start, end = value
     if start is not None and start > end:
         raise click.BadParameter(f"FROM {start:g} is after TO {end:g}: the window holds no time", ctx, param)
+    if start == math.inf or end == -math.inf:
+        raise click.BadParameter(f"{start:g} to {end:g} holds no time", ctx, param)
     return value
 
 

@@ -25,6 +25,7 @@ with a search window) in a few lines of NumPy, and the tests check it against sc
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import asdict, dataclass
 
@@ -49,7 +50,9 @@ class PeakParameters:
         Minimum peak area, in counts x seconds.
     rt_min_minutes, rt_max_minutes : float or None
         Only peaks whose apex (LC-MS/MS: scan groups whose median time) lies in this
-        retention-time window (minutes).
+        retention-time window (minutes). An infinite bound is stored as None (no bound): ``-inf``
+        to ``inf`` is the whole run, which keeps LC-MS/MS scan groups without a time (any real
+        window leaves them out), and the results JSON holds no ``Infinity``.
     baseline_window_seconds : float
         Width of the moving-minimum baseline window; must exceed the widest peak.
     """
@@ -60,6 +63,12 @@ class PeakParameters:
     rt_min_minutes: float | None = None
     rt_max_minutes: float | None = None
     baseline_window_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.rt_min_minutes == -math.inf:
+            object.__setattr__(self, "rt_min_minutes", None)
+        if self.rt_max_minutes == math.inf:
+            object.__setattr__(self, "rt_max_minutes", None)
 
     def to_dict(self) -> dict:
         return asdict(self)

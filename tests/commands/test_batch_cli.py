@@ -230,7 +230,8 @@ def test_batch_and_match_take_the_same_settings_with_the_contracted_defaults():
 
 @pytest.mark.parametrize("command", ["match", "batch"])
 @pytest.mark.parametrize("window, said", [(("14", "5"), "FROM 14 is after TO 5"), (("nan", "9"), "not a number"),
-                                          (("5", "nan"), "not a number")])
+                                          (("5", "nan"), "not a number"), (("inf", "inf"), "inf to inf holds no time"),
+                                          (("-inf", "-inf"), "-inf to -inf holds no time")])
 def test_an_rt_window_that_holds_no_time_is_a_usage_error_not_no_findings(command, window, said, tmp_path):
     # `--rt-window 14 5` (or a NaN bound) kept no component of any run: exit 0 and "no findings",
     # a negative answer no analysis was made for

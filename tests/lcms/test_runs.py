@@ -364,3 +364,23 @@ def test_one_untimed_scan_group_is_counted_in_the_singular(library, pestmix_one_
     windowed = match_run(pestmix_one_untimed, library, MatchParameters(peaks=PeakParameters(rt_min_minutes=0,
                                                                                             rt_max_minutes=100)))
     assert "1 MS/MS scan group has no retention time: outside --rt-window (not matched)" in windowed["notes"]
+
+
+def test_an_all_time_window_keeps_the_scan_group_without_a_time(library, pestmix_one_untimed):
+    """``--rt-window -inf inf`` is the whole run: it dropped the untimed group as any window does
+    (and wrote -Infinity into the results JSON); an infinite bound is now no bound."""
+    import json
+
+    from nps_id.gcms.peaks import PeakParameters
+    from nps_id.match.pipeline import MatchParameters
+
+    whole = match_run(pestmix_one_untimed, library)
+    endless = match_run(pestmix_one_untimed, library,
+                        MatchParameters(peaks=PeakParameters(rt_min_minutes=-float("inf"), rt_max_minutes=float("inf"))))
+    assert len(endless["components"]) == len(whole["components"])
+    assert sum(c["rt_min"] is None for c in endless["components"]) == 1
+    assert not any("--rt-window" in note for note in endless["notes"])
+    assert "Infinity" not in json.dumps(endless["parameters"])
+    opened = match_run(pestmix_one_untimed, library,
+                       MatchParameters(peaks=PeakParameters(rt_min_minutes=0, rt_max_minutes=float("inf"))))
+    assert len(opened["components"]) == len(whole["components"]) - 1  # a real bound: the untimed group is out
