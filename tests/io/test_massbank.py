@@ -213,7 +213,7 @@ def test_not_known_markers_drop_the_field_in_any_case(tmp_path):
     assert s.get("inchikey") == "ALRLPDGCPYIVHP-UHFFFAOYSA-N"  # real values around them are kept
 
 
-@pytest.mark.parametrize("rt, found", [("-0.5 min", "-30"), ("inf min", "inf")])
+@pytest.mark.parametrize("rt, found", [("-0.5 min", "-30"), ("inf min", "inf"), ("infinite min", "inf")])
 def test_a_negative_or_infinite_retention_time_is_a_malformed_record_as_in_msp(tmp_path, rt, found):
     path = _write(tmp_path, MS2_RECORD.replace("RETENTION_TIME 14.3 min", f"RETENTION_TIME {rt}"))
     with pytest.raises(ReaderError, match=rf"retention time must be 0 to 1e\+09 s \(found {found} s\)"):

@@ -253,13 +253,31 @@ def test_malformed_record_names_file_line_and_record(tmp_path, bad_record, line,
 
 
 @pytest.mark.parametrize("rt, found", [("-0.5 s", "-0.5"), ("-2 min", "-120"), ("1e999", "inf"), ("inf", "inf"),
-                                       ("-Infinity sec", "-inf")])
+                                       ("-Infinity sec", "-inf"), ("infinite", "inf"), ("Infinite min", "inf")])
 def test_a_negative_or_infinite_retention_time_is_a_malformed_record(tmp_path, rt, found):
     """They were read as an unknown time, while every other reader refuses them (docs/formats.md)."""
     path = _write(tmp_path, GOOD + f"Name: x\nRT: {rt}\nNum Peaks: 1\n41 10\n\n")
     with pytest.raises(ReaderError, match=rf"retention time must be 0 to 1e\+09 s \(found {found} s\)") as err:
         list(msp.read(path))
     assert err.value.record == 1
+
+
+@pytest.mark.parametrize("field", ["RetentionTime: infinite", "RT: INFINITE", "Retention_time: inf min"])
+def test_an_infinite_retention_time_in_a_real_swgdrug_record_is_refused(tmp_path, field):
+    """"RetentionTime: infinite" was read as an unknown time (no number found in it) while "inf"
+    was refused, as MGF and MassBank refuse it: one rule for every spelling."""
+    import itertools
+
+    from tests.conftest import data_path
+
+    path = tmp_path / "swgdrug-2.msp"
+    msp.write(itertools.islice(msp.read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")), 2), path)
+    text = path.read_text(encoding="utf-8")
+    second = text.index("Name:", 1)
+    path.write_text(text[:second] + text[second:].replace("\n", f"\n{field}\n", 1), encoding="utf-8")
+    with pytest.raises(ReaderError, match=r"retention time must be 0 to 1e\+09 s \(found inf s\)") as err:
+        list(msp.read(path))
+    assert err.value.record == 1 and "record 2:" in str(err.value)  # (0-based attribute, 1-based text)
 
 
 @pytest.mark.parametrize("rt", ["-1", "-1 min", "nan", "N/A"])
