@@ -1,13 +1,14 @@
 """Molecular formulas: element counts and the nominal mass an EI molecular ion has.
 
-Entry points: :func:`element_counts`, :func:`nominal_mass`, :func:`monoisotopic_mass`,
-:func:`isotope_reach`, :data:`MONOISOTOPIC` (the masses of those isotopes), :data:`ELEMENTS`
-(every symbol a formula may name).
+Entry points: :func:`parse_formula` (the one parser: charges, salts), :func:`element_counts`,
+:func:`nominal_mass`, :func:`monoisotopic_mass`, :func:`isotope_reach`, :data:`MONOISOTOPIC` (the
+masses of those isotopes), :data:`ELEMENTS` (every symbol a formula may name).
 """
 from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 
 from nps_id.spectrum import MAX_MZ
 
@@ -42,22 +43,50 @@ MONOISOTOPIC = {
 #: 81Br 97 %, 34S 4.5 %, 30Si 3.4 %): each atom extends the molecular-ion cluster by 2.
 _PLUS_TWO = ("Cl", "Br", "S", "Si", "Se")
 _TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
+#: A plain neutral formula: element symbols and counts only (no charge, dot or bracket).
+_PLAIN = re.compile(r"(?:[A-Z][a-z]?\d*)+")
+# "[C29H35N2]+", "[C4H12N]2+" (count before the sign only after a bracket), "C4H12N+2"
+_CHARGE = re.compile(r"(?:(?<=\])(\d*)([+-])|([+-])(\d*))$")
+
+
+def parse_formula(text: str) -> tuple[Counter, int] | None:
+    """Element counts and net charge of a formula (``C9H13N``, ``[C29H35N2]+``, ``C2H4O2.ClH``).
+
+    None when ``text`` is not a formula (an unknown element symbol: "Xx2"), or one with more atoms
+    of an element than :data:`~nps_id.spectrum.MAX_MZ` (every atom weighs at least 1 u: no ion a
+    spectrum holds has so many; "C99999999999999999999H2", which a library of an older build
+    stored, overflowed the searches whose hit it was). The one formula parser: the library's
+    structure checks read charges and salts, :func:`element_counts` plain formulas.
+    """
+    text = text.strip().replace(" ", "")
+    charge = 0
+    match = _CHARGE.search(text)
+    if match and match.group(0):
+        digits = match.group(1) or match.group(4) or "1"
+        sign = match.group(2) or match.group(3)
+        charge = int(digits) * (1 if sign == "+" else -1)
+        text = text[: match.start()]
+    text = text.strip("[]")
+    counts: Counter = Counter()
+    for part in text.split("."):
+        if not part or _TOKEN.sub("", part):
+            return None
+        for element, count in _TOKEN.findall(part):
+            if element not in ELEMENTS:
+                return None
+            counts[element] += int(count or 1)
+    return (counts, charge) if counts and max(counts.values()) <= MAX_MZ else None
 
 
 def element_counts(formula: str | None) -> dict[str, int] | None:
     """``"C16H12BrFN2O"`` -> ``{"C": 16, "H": 12, ...}``; None when empty or not a plain formula
-    (charges, dots, brackets, unknown elements, or more atoms of an element than
-    :data:`~nps_id.spectrum.MAX_MZ`: the caller then has no mass to check). The atom bound keeps a
-    library of an older build, which stored "C99999999999999999999H2", from overflowing a search."""
+    (charges, dots, brackets; what :func:`parse_formula` refuses; an element without a mass in
+    :data:`MONOISOTOPIC`: the caller then has no mass to check)."""
     text = (formula or "").replace(" ", "")
-    if not text or _TOKEN.sub("", text):
+    parsed = parse_formula(text) if _PLAIN.fullmatch(text) else None
+    if parsed is None or any(element not in _NOMINAL for element in parsed[0]):
         return None
-    counts: dict[str, int] = {}
-    for element, number in _TOKEN.findall(text):
-        if element not in _NOMINAL:
-            return None
-        counts[element] = counts.get(element, 0) + (int(number) if number else 1)
-    return counts if max(counts.values()) <= MAX_MZ else None
+    return dict(parsed[0])
 
 
 @functools.lru_cache(maxsize=65536)  # the verdict rules ask it of the same library formulas again and again

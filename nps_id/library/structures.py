@@ -54,10 +54,9 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from nps_id._hashing import sha256_path
-from nps_id.chem.formula import ELEMENTS
+from nps_id.chem.formula import parse_formula
 from nps_id.errors import InputError
 from nps_id.library.structure_variants import INCHI_MAX_ATOMS, keyable_mol, mol_formula
-from nps_id.spectrum import MAX_MZ
 
 VERIFIED, UNVERIFIED = "verified", "unverified"
 #: The columns this module adds to a library (besides ``smiles`` and ``inchi``).
@@ -103,39 +102,6 @@ class Identity:
     inchi: str
     inchikey: str
     formula: tuple[Counter, int]
-
-
-_ELEMENT = re.compile(r"([A-Z][a-z]?)(\d*)")
-# "[C29H35N2]+", "[C4H12N]2+" (count before the sign only after a bracket), "C4H12N+2"
-_CHARGE = re.compile(r"(?:(?<=\])(\d*)([+-])|([+-])(\d*))$")
-
-
-def parse_formula(text: str) -> tuple[Counter, int] | None:
-    """Element counts and net charge of a formula (``C9H13N``, ``[C29H35N2]+``, ``C2H4O2.ClH``).
-
-    None when ``text`` is not a formula (an unknown element symbol: "Xx2"), or one with more atoms
-    of an element than :data:`MAX_MZ`
-    (every atom weighs at least 1 u: no ion a spectrum holds has so many; "C99999999999999999999H2"
-    overflowed the searches whose hit it was).
-    """
-    text = text.strip().replace(" ", "")
-    charge = 0
-    match = _CHARGE.search(text)
-    if match and match.group(0):
-        digits = match.group(1) or match.group(4) or "1"
-        sign = match.group(2) or match.group(3)
-        charge = int(digits) * (1 if sign == "+" else -1)
-        text = text[: match.start()]
-    text = text.strip("[]")
-    counts: Counter = Counter()
-    for part in text.split("."):
-        if not part or _ELEMENT.sub("", part):
-            return None
-        for element, count in _ELEMENT.findall(part):
-            if element not in ELEMENTS:
-                return None
-            counts[element] += int(count or 1)
-    return (counts, charge) if counts and max(counts.values()) <= MAX_MZ else None
 
 
 def formula_agrees(record: tuple[Counter, int], structure: tuple[Counter, int]) -> bool:

@@ -140,3 +140,30 @@ def test_an_exocyclic_double_bond_moved_into_a_ring_is_no_conjugation_move() -> 
     loratadine = "CCOC(=O)N1CCC(=C2c3ccc(Cl)cc3CCc3cccnc32)CC1"
     moves = {i.move for i in enumerate_isomers(loratadine) if i.move.startswith("double_bond")}
     assert moves == {"double_bond:plain"}
+
+
+@pytest.mark.parametrize("text", ["Xx2", "C99999999999999999999H2", "C9H13Q", ""])
+def test_one_parser_one_guard_for_unknown_elements_and_absurd_counts(text) -> None:
+    # the library's structure checks (charges, salts) and the masses read one parser (stop 27: two)
+    from nps_id.chem.formula import parse_formula
+
+    assert parse_formula(text) is None and element_counts(text) is None
+
+
+def test_plain_formulas_of_a_real_library_count_as_the_full_parser_reads_them() -> None:
+    """Every SWGDRUG 3.4 formula: element_counts is parse_formula's counts for a plain neutral
+    formula of elements with a known mass, and None for the rest (salts, charges, unknown symbols)."""
+    from nps_id import io
+    from nps_id.chem.formula import MONOISOTOPIC, parse_formula
+    from tests.conftest import data_path
+
+    formulas = {s.get("formula") or "" for s in io.read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz"))}
+    plain = 0
+    for text in formulas:
+        parsed, counts = parse_formula(text), element_counts(text)
+        if counts is not None:
+            plain += 1
+            assert parsed is not None and parsed[1] == 0 and dict(parsed[0]) == counts, text
+        elif parsed is not None and parsed[1] == 0 and "." not in text and all(e in MONOISOTOPIC for e in parsed[0]):
+            pytest.fail(f"{text!r}: a plain formula element_counts refused")
+    assert plain > 1500  # 1,694 distinct plain formulas
