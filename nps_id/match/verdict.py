@@ -5,9 +5,9 @@ recorded by name -- met, failed, or not evaluated (no data) -- so a report never
 than it is. The rules, first match wins (the defaults and their reasons are in ``docs/match.md``):
 
 1. ``identified`` -- every identity criterion is met: MF, RMF (EI) or score (MS/MS) at the
-   identity thresholds, the gap to the best *different* compound, no isomer alert, the major
-   reference ions present in the extracted spectrum (EI), and the retention index within the
-   window when both RI are known.
+   identity thresholds, the gap to the best *different* compound, no isomer alert, enough ions
+   (EI: 10, of them 3 carrying the match) with the major reference ions among them, and the
+   retention index within the window when both RI are known.
 2. ``tentative`` / "isomer not excluded" -- the scores pass, but an isomer whose spectrum is
    near-identical (:mod:`nps_id.match.isomer_rule`; in the library or not) is not excluded by the
    spectrum, and no retention index in the window excludes it; or the hit has no verified
