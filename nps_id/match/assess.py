@@ -648,11 +648,13 @@ def assess(
     # export's count); the search's columns never read them
     isomers = None if fields_only else _with_close_isomers(isomer_check(), close, facts)
     if identity:
+        # EI: the ions that carry the match, not the specks ``n_ions`` also counts
+        significant = sum(1 for v in relative.values() if v >= thresholds.significant_ion_level) if kind == "ei" else None
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
                          precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
                          close_relatives=close_relatives,
-                         **evidence)
+                         significant_ions=significant, **evidence)
         if fields_only:
             verdict, isomers = decide_level(found, isomer_check, thresholds)
         else:

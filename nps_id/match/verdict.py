@@ -5,9 +5,9 @@ recorded by name -- met, failed, or not evaluated (no data) -- so a report never
 than it is. The rules, first match wins (the defaults and their reasons are in ``docs/match.md``):
 
 1. ``identified`` -- every identity criterion is met: MF, RMF (EI) or score (MS/MS) at the
-   identity thresholds, the gap to the best *different* compound, no isomer alert, the major
-   reference ions present in the extracted spectrum (EI), and the retention index within the
-   window when both RI are known.
+   identity thresholds, the gap to the best *different* compound, no isomer alert, enough ions
+   (EI: 10, of them 3 carrying the match) with the major reference ions among them, and the
+   retention index within the window when both RI are known.
 2. ``tentative`` / "isomer not excluded" -- the scores pass, but an isomer whose spectrum is
    near-identical (:mod:`nps_id.match.isomer_rule`; in the library or not) is not excluded by the
    spectrum, and no retention index in the window excludes it; or the hit has no verified
@@ -114,6 +114,13 @@ class VerdictThresholds:
     min_ions : int
         EI: the extracted spectrum must hold at least this many ions (fewer is too sparse to
         tell one compound from another, whatever the match factor).
+    min_significant_ions, significant_ion_level : int, float
+        EI: at least ``min_significant_ions`` of the spectrum's nominal ions must reach
+        ``significant_ion_level`` of its base peak. A spectrum that is one ion and specks (a
+        dimethylaminoethyl amide: m/z 58 and nothing above 0.6 %) matches every compound whose
+        spectrum is that ion at a high MF, and ``min_ions`` counts the specks; 3 ions at 2 % on the
+        development data: one wrong ``identified`` fewer (MassBank EI analogue queries), no right
+        one lost (docs/match.md).
     major_ion_fraction : float
         Fraction of the reference's major ions (>= ``major_ion_level`` of its base peak, within
         the acquired m/z range) that the extracted spectrum must hold.
@@ -242,6 +249,8 @@ class VerdictThresholds:
     min_gap: int = 30
     min_gap_ms2: int = 75
     min_ions: int = 10
+    min_significant_ions: int = 3
+    significant_ion_level: float = 0.02
     major_ion_fraction: float = 0.8
     major_ion_level: float = 0.10
     ri_window: float = 30.0
@@ -288,6 +297,8 @@ class Evidence:
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
     ``matched_fragments`` (held, expected) of the reference's major fragments.
+    ``significant_ions`` (EI; None: not evaluated): the spectrum's nominal ions at or above
+    ``significant_ion_level`` of its base peak.
     ``precursor_ion`` (MS/MS; None: not evaluated): the precursor m/z and the ion type of the
     candidate it is (``[M+H]+``, ``[M+Na]+``, ...), None when it is none of them.
     ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
@@ -302,6 +313,7 @@ class Evidence:
     isomer_alert: bool = False
     major_ions: tuple[int, int] | None = None
     n_ions: int | None = None
+    significant_ions: int | None = None
     same_hit_elsewhere: int = 0
     delta_ri: float | None = None
     analogue_score: int | None = None
@@ -380,6 +392,10 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
     if evidence.kind == "ei" and evidence.n_ions is not None:
         checks.append((f"extracted spectrum has >= {t.min_ions} ions ({evidence.n_ions})",
                        evidence.n_ions >= t.min_ions, "ions"))
+    if evidence.kind == "ei" and evidence.significant_ions is not None:
+        checks.append((f"extracted spectrum has >= {t.min_significant_ions} ions >= {t.significant_ion_level:.0%} of "
+                       f"its base peak ({evidence.significant_ions})",
+                       evidence.significant_ions >= t.min_significant_ions, "ions"))
     if evidence.kind == "ei":
         if evidence.major_ions is None or evidence.major_ions[1] == 0:
             checks.append((f"major reference ions (>= {t.major_ion_level:.0%}) present", None, "ions"))

@@ -35,6 +35,7 @@ STRUCTURES = {
     "Cannabigerorcinic Acid": "C/C(=C\\Cc1c(O)cc(C)c(C(=O)O)c1O)CCC=C(C)C",
     "Cannabigerorcin": "C/C(=C\\Cc1c(O)cc(C)cc1O)CCC=C(C)C",
     "3,4-Dichlormethylphenidate": "COC(=O)C(c1ccc(Cl)c(Cl)c1)C1CCCCN1",
+    "Methadone": "CCC(=O)C(CC(C)N(C)C)(c1ccccc1)c1ccccc1",
 }
 
 
@@ -595,3 +596,30 @@ def test_neither_a_retention_index_nor_a_standard_excludes_an_injector_relative(
     assert with_isomers_excluded(held, "isomers excluded by a standard at the same RT", thermal=True) == held
     ring = replace(found.isomers, not_excluded=(replace(found.isomers.thermal[0], move="ring_position:C"),))
     assert decide(replace(evidence, isomers=ring)).verdict == "identified"  # "isomers excluded by the retention index"
+
+
+def test_a_spectrum_of_one_ion_and_specks_is_not_identified():
+    # MassBank EI's 2-(2-hydroxyethoxy) quinolinecarboxamide (absent from the library) is m/z 58
+    # (the dimethylaminoethyl iminium ion) and 15 specks below 1 %: it matches its 3-hydroxybutoxy
+    # homologue's record, which is the same one ion, at MF 999. No other ion carries the match.
+    from nps_id.match.verdict import VerdictThresholds
+
+    query = next(s for s in read(data_path("massbank", "ei-queries-analog.msp.gz"))
+                 if s.name.startswith("2-(2-HYDROXYETHOXY)-N-(2-(DIMETHYLAMINO)ETHYL)"))
+    library = [s.replace(ms_level=1) for s in read(data_path("massbank", "ei-library.msp.gz"))
+               if "QUINOLINECARBOXAMIDE" in s.name]
+    found, hit = _assessed(query.replace(ms_level=1), library)
+    assert hit.startswith("2-(3-HYDROXYBUTOXY)")
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("weak match")
+    assert any(c.startswith("extracted spectrum has >= 3 ions >= 2% of its base peak (1)")
+               for c in found.verdict.criteria_failed)
+    before, _ = _assessed(query.replace(ms_level=1), library, VerdictThresholds(min_significant_ions=0))
+    assert before.verdict.verdict == "identified"  # what the match factor alone said
+
+
+def test_a_spectrum_of_a_few_strong_ions_is_still_identified(swgdrug):
+    # methadone: base peak m/z 72 and only 5 more ions at >= 2 % -- sparse, but several ions carry the match
+    found, hit = _assessed(_first(swgdrug, "Methadone"), swgdrug)
+    assert hit == "Methadone"
+    assert found.verdict.verdict == "identified"
+    assert any(c.startswith("extracted spectrum has >= 3 ions >= 2%") for c in found.verdict.criteria_met)
