@@ -147,7 +147,7 @@ def _parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
     contexts = data.get("contexts")
     if not isinstance(contexts, dict) or not all(isinstance(moves, dict) for moves in contexts.values()):
         raise ValueError("'contexts' is not an object of contexts, each an object of move kinds")
-    rates = {}
+    rates: dict[str, dict[str, tuple[float, ...]]] = {}
     for context, moves in contexts.items():
         rates[context] = {}
         for move, entry in moves.items():
@@ -156,6 +156,11 @@ def _parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
                     and all(type(r) in (int, float) and 0 <= r <= 1 for r in curve)):
                 raise ValueError(f"{context}/{move}: 'rate_at_score' is not {len(SCORE_GRID)} rates in 0-1")
             rates[context][move] = tuple(float(r) for r in curve)
+    ms2_moves = data.get("ms2_moves")
+    if ms2_moves is not None:  # MS/MS rates learned for some kinds only: the EI ones for the rest
+        for context in [c for c in rates if c.endswith("-ms2")]:
+            learned = {m: r for m, r in rates[context].items() if m != "default"}
+            rates[context] = {**rates.get(context[:-len("-ms2")], {}), **learned}
     return rates
 
 
