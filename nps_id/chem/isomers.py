@@ -20,7 +20,11 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
   seen from the ring): the ring fragments the same way (loss of HCN), wherever the N sits;
 - ``ring_opening``: a (neutral, closed-shell) cyclopropyl or cyclobutyl group replaced by an alkenyl group of the same
   carbons (cyclopropyl <-> crotonyl fentanyl, cyclobutyl <-> senecioyl fentanyl: a small ring and
-  a C=C carry the same unsaturation, and both lose the same acylium).
+  a C=C carry the same unsaturation, and both lose the same acylium);
+- ``oxygen_position`` (stop 27, tried last on a budget of its own): on a fused saturated ring
+  system (steroids, bile acids), a hydroxyl or ring ketone's oxygen moved to another C-H carbon
+  of the skeleton, or a ketone and a secondary hydroxyl trading places (androsterone <->
+  dihydrotestosterone).
 
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
@@ -41,11 +45,11 @@ RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
 MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
-         "oxygen_position", "o_linkage", "double_bond_walk")
-#: Moves added at stop 27 (oxygen positions on saturated skeletons, O-linkage positions, a chain
-#: C=C moved along its chain): tried after the others, on a candidate budget of their own, so that
-#: they never turn a structure the others enumerate into one "too large to enumerate".
-LATE_MOVES = frozenset({"oxygen_position", "o_linkage", "double_bond_walk"})
+         "oxygen_position")
+#: Moves added at stop 27 (oxygen positions on a fused saturated ring system): tried after the
+#: others, on a candidate budget of their own, so that they never turn a structure the others
+#: enumerate into one "too large to enumerate".
+LATE_MOVES = frozenset({"oxygen_position"})
 #: Alkenyl groups (``*``: the attachment) with the carbons of a cyclopropyl (3) or cyclobutyl (4).
 ALKENYLS = {
     3: ("*C=CC", "*CC=C", "*C(=C)C"),
@@ -245,17 +249,17 @@ def _replace_group(mol: Chem.Mol, group: set[int], anchor: int, fragment: str) -
 
 
 def _saturated_framework(mol: Chem.Mol, start: int) -> set[int]:
-    """The sp3 carbons reachable from carbon ``start`` through sp3 carbons, keeping to ring bonds
-    when ``start`` is in a ring (its ring system: a steroid's four rings) and to chain bonds when
-    it is not (an alkyl chain): the skeleton a hydroxyl or keto group moves along."""
-    in_ring = mol.GetAtomWithIdx(start).IsInRing()
+    """The sp3 ring carbons reachable from ring carbon ``start`` through single ring bonds
+    between such carbons (a steroid's four rings, less a ring C=C): the skeleton a hydroxyl or
+    keto group moves along."""
     seen, todo = {start}, [start]
     while todo:
         atom = mol.GetAtomWithIdx(todo.pop())
         for bond in atom.GetBonds():
             other = bond.GetOtherAtom(atom)
-            if (other.GetIdx() in seen or other.GetSymbol() != "C" or other.GetIsAromatic()
-                    or bond.IsInRing() != in_ring or bond.GetBondType() != Chem.BondType.SINGLE):
+            if (other.GetIdx() in seen or other.GetSymbol() != "C" or other.GetIsAromatic() or not bond.IsInRing()
+                    or bond.GetBondType() != Chem.BondType.SINGLE
+                    or other.GetHybridization() != Chem.HybridizationType.SP3):
                 continue
             seen.add(other.GetIdx())
             todo.append(other.GetIdx())
@@ -266,34 +270,50 @@ def _only_carbon_neighbours(atom: Chem.Atom) -> bool:
     return all(n.GetSymbol() == "C" for n in atom.GetNeighbors())
 
 
+def _fused_rings(mol: Chem.Mol, atom: int) -> int:
+    """The rings of the ring system (rings sharing a bond) that ``atom`` belongs to."""
+    rings = [set(r) for r in mol.GetRingInfo().BondRings()]
+    bonds = {b.GetIdx() for b in mol.GetAtomWithIdx(atom).GetBonds()}
+    system = {i for i, r in enumerate(rings) if r & bonds}
+    todo = list(system)
+    while todo:
+        ring = rings[todo.pop()]
+        for other, bonds_of in enumerate(rings):
+            if other not in system and ring & bonds_of:
+                system.add(other)
+                todo.append(other)
+    return len(system)
+
+
 def _oxygen_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
-    """A hydroxyl on a saturated carbon, or a ketone's oxygen in a saturated ring, moved to
-    another carbon of the same saturated ring system or chain (:func:`_saturated_framework`)
-    that carries hydrogen and only carbon neighbours: 6- / 7-hydroxy bile acids, 11- / 17-keto
-    steroids, 2- / 8-hydroxyoctanoate. The fragments of the skeleton around the oxygen (water
-    losses, ring cleavages) are much alike wherever it sits."""
+    """A hydroxyl on a saturated ring carbon, or a ring ketone's oxygen, of a fused ring system
+    (two or more rings sharing a bond: steroids, bile acids, terpenoids) moved to another carbon
+    of its saturated skeleton (:func:`_saturated_framework`) that carries hydrogen and only
+    carbon neighbours: 6- / 7-hydroxy bile acids, 11- / 17-keto steroids; and a ring ketone and a
+    secondary hydroxyl of that skeleton trading places (:func:`_redox_swaps`). Such skeletons
+    fragment by water losses and ring cleavages of the whole framework that mark little of where
+    the oxygen sat; a monocyclic or open-chain alcohol is not moved (its neighbours steer the
+    fragmentation)."""
     for oxygen in mol.GetAtoms():
         if oxygen.GetSymbol() != "O" or oxygen.GetDegree() != 1 or oxygen.GetFormalCharge():
             continue
         carbon = oxygen.GetNeighbors()[0]
-        order = mol.GetBondBetweenAtoms(oxygen.GetIdx(), carbon.GetIdx()).GetBondType()
-        if carbon.GetSymbol() != "C" or carbon.GetIsAromatic():
+        if carbon.GetSymbol() != "C" or carbon.GetIsAromatic() or not carbon.IsInRing():
             continue
+        order = mol.GetBondBetweenAtoms(oxygen.GetIdx(), carbon.GetIdx()).GetBondType()
         others = [n for n in carbon.GetNeighbors() if n.GetIdx() != oxygen.GetIdx()]
-        if not all(n.GetSymbol() == "C" for n in others):
-            continue  # an acid, ester, amide, hemiacetal or sugar carbon: not a plain alcohol or ketone
-        if order == Chem.BondType.SINGLE and oxygen.GetTotalNumHs() == 1:
-            label, needs_h = ("oxygen_position:ring_hydroxyl" if carbon.IsInRing() else "oxygen_position:chain_hydroxyl"), 1
-        elif order == Chem.BondType.DOUBLE and carbon.IsInRing() and len(others) == 2:
+        if not all(n.GetSymbol() == "C" for n in others) or _fused_rings(mol, carbon.GetIdx()) < 2:
+            continue  # an acid, ester, amide, hemiacetal or sugar carbon, or a ring fused to none
+        if (order == Chem.BondType.SINGLE and oxygen.GetTotalNumHs() == 1
+                and carbon.GetHybridization() == Chem.HybridizationType.SP3):
+            label, needs_h = "oxygen_position:ring_hydroxyl", 1
+        elif order == Chem.BondType.DOUBLE and len(others) == 2:
             label, needs_h = "oxygen_position:ring_keto", 2
         else:
             continue
-        if order == Chem.BondType.SINGLE and carbon.GetHybridization() != Chem.HybridizationType.SP3:
-            continue  # an enol
         for target in sorted(_saturated_framework(mol, carbon.GetIdx()) - {carbon.GetIdx()}):
             atom = mol.GetAtomWithIdx(target)
-            if (atom.GetTotalNumHs() < needs_h or not _only_carbon_neighbours(atom)
-                    or atom.GetHybridization() != Chem.HybridizationType.SP3):
+            if atom.GetTotalNumHs() < needs_h or not _only_carbon_neighbours(atom):
                 continue
             rw = Chem.RWMol(mol)
             rw.RemoveBond(oxygen.GetIdx(), carbon.GetIdx())
@@ -326,103 +346,9 @@ def _redox_swaps(mol: Chem.Mol, keto: Chem.Atom, carbon: Chem.Atom) -> Iterator[
         yield rw.GetMol(), "oxygen_position:redox_swap"
 
 
-def _linkage_label(atom: Chem.Atom) -> str:
-    """What moves in an O-linkage move: a methyl, an acyl, a sugar (its anomeric carbon: a ring
-    carbon with two oxygens), or another group."""
-    if atom.GetDegree() == 1:
-        return "o_linkage:methyl"
-    if any(b.GetBondType() == Chem.BondType.DOUBLE and b.GetOtherAtom(atom).GetSymbol() == "O" for b in atom.GetBonds()):
-        return "o_linkage:acyl"
-    if atom.IsInRing() and sum(n.GetSymbol() == "O" for n in atom.GetNeighbors()) == 2:
-        return "o_linkage:sugar"
-    return "o_linkage:other"
-
-
-def _o_linkage(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
-    """A group on an ether, ester or glycosidic oxygen moved to another hydroxyl of the rest of
-    the molecule: rutinoside <-> neohesperidoside (the rhamnose on glucose O-6 or O-2), 3- / 5-O-
-    caffeoylquinic acid, diosmetin <-> chrysoeriol (the methyl on one phenol or the other), a
-    sugar on one hydroxyl of the aglycone or another. The group and the rest lose the same
-    neutrals wherever they join."""
-    hydroxyls = [a for a in mol.GetAtoms()
-                 if a.GetSymbol() == "O" and a.GetDegree() == 1 and a.GetTotalNumHs() == 1 and not a.GetFormalCharge()
-                 and a.GetNeighbors()[0].GetSymbol() == "C"
-                 and not any(b.GetBondType() == Chem.BondType.DOUBLE for b in a.GetNeighbors()[0].GetBonds())]
-    for bridge in mol.GetAtoms():
-        if bridge.GetSymbol() != "O" or bridge.GetDegree() != 2 or bridge.GetFormalCharge():
-            continue
-        for bond in bridge.GetBonds():
-            if bond.IsInRing() or bond.GetBondType() != Chem.BondType.SINGLE:
-                continue
-            group = bond.GetOtherAtom(bridge)
-            if group.GetSymbol() != "C":
-                continue
-            rest = Chem.RWMol(mol)
-            rest.RemoveBond(bridge.GetIdx(), group.GetIdx())
-            side = _component(rest, bridge.GetIdx())
-            if group.GetIdx() in side:
-                continue
-            for oh in hydroxyls:
-                if oh.GetIdx() not in side:
-                    continue
-                yield _move_atom(mol, group.GetIdx(), bridge.GetIdx(), oh.GetIdx()), _linkage_label(group)
-
-
-def _component(mol: Chem.Mol, start: int) -> set[int]:
-    seen, todo = {start}, [start]
-    while todo:
-        for n in mol.GetAtomWithIdx(todo.pop()).GetNeighbors():
-            if n.GetIdx() not in seen:
-                seen.add(n.GetIdx())
-                todo.append(n.GetIdx())
-    return seen
-
-
-def _double_bond_walk(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
-    """A C=C inside an alkyl chain (both carbons CH, no ring, no conjugation) moved to another
-    CH2-CH2 bond of the same chain two or more positions away (``double_bond`` moves it by one):
-    oleic / vaccenic / petroselinic acid. Collision-induced and EI dissociation of a plain chain
-    hardly mark where its double bond sits."""
-    for bond in mol.GetBonds():
-        if bond.GetBondType() != Chem.BondType.DOUBLE or bond.IsInRing():
-            continue
-        a, b = bond.GetBeginAtom(), bond.GetEndAtom()
-        if not all(x.GetSymbol() == "C" and x.GetTotalNumHs() == 1 and not x.IsInRing() for x in (a, b)) \
-                or _conjugated(a, b) or any(n.GetHybridization() != Chem.HybridizationType.SP3
-                                            for x in (a, b) for n in x.GetNeighbors() if n.GetIdx() not in (a.GetIdx(), b.GetIdx())):
-            continue
-        chain = _chain_carbons(mol, a.GetIdx(), b.GetIdx())
-        near = {a.GetIdx(), b.GetIdx()} | {n.GetIdx() for x in (a, b) for n in x.GetNeighbors()}
-        for other in mol.GetBonds():
-            c, d = other.GetBeginAtomIdx(), other.GetEndAtomIdx()
-            if (c in near and d in near) or c not in chain or d not in chain \
-                    or other.GetBondType() != Chem.BondType.SINGLE:
-                continue
-            if any(mol.GetAtomWithIdx(x).GetTotalNumHs() < 2 for x in (c, d)):
-                continue
-            rw = Chem.RWMol(mol)
-            rw.GetBondBetweenAtoms(a.GetIdx(), b.GetIdx()).SetBondType(Chem.BondType.SINGLE)
-            rw.GetBondBetweenAtoms(c, d).SetBondType(Chem.BondType.DOUBLE)
-            for idx in (a.GetIdx(), b.GetIdx(), c, d):
-                rw.GetAtomWithIdx(idx).SetNoImplicit(False)
-                rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
-            yield rw.GetMol(), "double_bond_walk"
-
-
-def _chain_carbons(mol: Chem.Mol, *start: int) -> set[int]:
-    """The non-ring, non-aromatic carbons connected to ``start`` through such carbons."""
-    seen, todo = set(start), list(start)
-    while todo:
-        for n in mol.GetAtomWithIdx(todo.pop()).GetNeighbors():
-            if n.GetIdx() not in seen and n.GetSymbol() == "C" and not n.IsInRing() and not n.GetIsAromatic():
-                seen.add(n.GetIdx())
-                todo.append(n.GetIdx())
-    return seen
-
-
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
            "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening,
-           "oxygen_position": _oxygen_position, "o_linkage": _o_linkage, "double_bond_walk": _double_bond_walk}
+           "oxygen_position": _oxygen_position}
 
 
 def _without_isotopes(mol: Chem.Mol) -> Chem.Mol:

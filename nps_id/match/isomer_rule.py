@@ -184,7 +184,9 @@ def context_of(name: str | None, smiles: str | None, inchikey: str | None) -> st
 
 def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, RateCurve]] | None = None) -> str:
     """The rates-file context for a hit of ``context`` (:func:`context_of`) found by a ``kind``
-    (``"ei"``/``"ms2"``) spectrum: MS/MS rates (``<context>-ms2``) when the file has them, else the EI ones."""
+    (``"ei"``/``"ms2"``) spectrum: MS/MS rates (``<context>-ms2``) when the file has them, else the EI ones.
+    A file whose ``ms2_moves`` lists the kinds learned on MS/MS pairs holds MS/MS curves for
+    those kinds only: :func:`load_rates` fills its ``-ms2`` contexts with the EI curves of every other kind."""
     ms2 = f"{context}-ms2"
     return ms2 if kind == "ms2" and ms2 in (load_rates() if rates is None else rates) else context
 
