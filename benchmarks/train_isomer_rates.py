@@ -22,6 +22,11 @@ chain isomers *less* separable by CID than by EI (other compounds, ring-carbon p
 0.41, methyl shifts 0.43 vs 0.32), and with those rates MS/MS coverage of the dev queries falls
 from 0.31 to 0.17 at unchanged precision (benchmarks/README.md, "New substances").
 
+``--ms2-moves KIND...`` learns MS/MS curves for those kinds only (the file's ``ms2_moves``: an MS/MS
+hit reads every other kind's EI curve); ``--add-to RATES`` keeps a rates file's curves and adds only
+the kinds it lacks. The shipped file (stop 27): the curves above, plus ``oxygen_position`` learned by
+``train_isomer_rates.py swg25.h5 mbei.h5 mbms2.h5 --ms2-moves oxygen_position --add-to isomer_rates.json``.
+
 A pair's outcome is the share of the compound's spectra that match one of the isomer's spectra:
 how often one unknown spectrum of it cannot tell the two apart (a library may hold a compound at
 several collision energies or from several laboratories, not all alike).
@@ -70,12 +75,14 @@ def verified_structures(lib: Library) -> list[str | None]:
     return out
 
 
-def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, str], list[np.ndarray]]:
+def pair_outcomes(path: Path, thresholds: VerdictThresholds,
+                  ms2_moves: frozenset[str] | None = None) -> dict[tuple[str, str], list[np.ndarray]]:
     """(context, move) -> for each library compound and enumerated isomer the library holds, the
     share of the compound's spectra that match one of the isomer's at least as well as each score
     of ``SCORE_GRID`` (EI: MF, with RMF at the identity threshold; MS/MS: score). MS/MS contexts
     are suffixed ``-ms2``: fragmentation of the protonated molecule separates other isomers than
-    EI does."""
+    EI does. ``ms2_moves``: the MS/MS pairs of these top-level move kinds only (None: all).
+    Only the spectra of compounds with such a pair are searched (the outcome is the same)."""
     from nps_id.chem.isomers import enumerate_isomers
     from nps_id.match.isomer_rule import context_of
 
@@ -89,20 +96,8 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
     for i, b in enumerate(block):
         if b:
             rows_of[b][bool(ms2[i])].append(i)
-    hits = search(spectra, reference, SearchSettings(top_k=80, prefilter=300, threads=2))
-    starts = np.searchsorted(hits.query, np.arange(len(spectra) + 1))
-    best: dict[tuple[int, str], float] = {}  # (spectrum, compound) -> its best match, 0-999
-    for q in range(len(spectra)):
-        for j in range(starts[q], starts[q + 1]):
-            if ms2[q]:
-                value = hits.score[j] * 999
-            else:  # an RMF below the identity threshold never makes an identification
-                value = hits.mf[j] * 999 if hits.rmf[j] * 999 >= thresholds.identified_rmf else 0.0
-            key = (q, block[hits.row[j]])
-            best[key] = max(best.get(key, 0.0), float(value))
-    grid = np.asarray(SCORE_GRID, dtype=float)
-    outcomes: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     names = reference.columns["name"]
+    pairs: list[tuple[str, str, bool, list[int], str]] = []  # context, move, level, the compound's rows, isomer
     for b, by_level in rows_of.items():
         every = [r for rows in by_level.values() for r in rows]
         smiles = next((structures[r] for r in every if structures[r]), None)
@@ -112,13 +107,30 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds) -> dict[tuple[str, 
         for isomer in enumerate_isomers(smiles) or ():
             other = isomer.inchikey[:14]
             for level, rows in by_level.items():
+                if level and ms2_moves is not None and isomer.move.split(":")[0] not in ms2_moves:
+                    continue
                 if rows_of.get(other, {}).get(level):
-                    # the share of the compound's spectra that match the isomer that well: how
-                    # often one unknown spectrum of it cannot tell the two apart (an MS/MS library
-                    # holds a compound at several collision energies, not all alike)
-                    scores = np.array([best.get((r, other), 0.0) for r in rows])
-                    outcomes[(context + ("-ms2" if level else ""), isomer.move)].append(
-                        (scores[:, None] >= grid[None, :]).mean(axis=0))
+                    pairs.append((context + ("-ms2" if level else ""), isomer.move, level, rows, other))
+    wanted = sorted({r for *_, rows, _ in pairs for r in rows})
+    hits = search([spectra[r] for r in wanted], reference, SearchSettings(top_k=80, prefilter=300, threads=2))
+    starts = np.searchsorted(hits.query, np.arange(len(wanted) + 1))
+    best: dict[tuple[int, str], float] = {}  # (spectrum row, compound) -> its best match, 0-999
+    for q, row in enumerate(wanted):
+        for j in range(starts[q], starts[q + 1]):
+            if ms2[row]:
+                value = hits.score[j] * 999
+            else:  # an RMF below the identity threshold never makes an identification
+                value = hits.mf[j] * 999 if hits.rmf[j] * 999 >= thresholds.identified_rmf else 0.0
+            key = (row, block[hits.row[j]])
+            best[key] = max(best.get(key, 0.0), float(value))
+    grid = np.asarray(SCORE_GRID, dtype=float)
+    outcomes: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
+    for context, move, _level, rows, other in pairs:
+        # the share of the compound's spectra that match the isomer that well: how often one
+        # unknown spectrum of it cannot tell the two apart (an MS/MS library holds a compound at
+        # several collision energies, not all alike)
+        scores = np.array([best.get((r, other), 0.0) for r in rows])
+        outcomes[(context, move)].append((scores[:, None] >= grid[None, :]).mean(axis=0))
     return outcomes
 
 
@@ -150,16 +162,39 @@ def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
     return moves
 
 
+def add_kinds(base: dict, new: dict) -> dict:
+    """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
+    added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
+    (their pairs, and the verdicts that read them, stay as they were). ``new``'s ``ms2_moves``
+    and libraries are recorded beside ``base``'s."""
+    out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
+    for context, moves in new["contexts"].items():
+        kept = out["contexts"].setdefault(context, {})
+        for move, entry in moves.items():
+            if move not in kept and (move != "default" or context not in base["contexts"]):
+                kept[move] = entry
+    out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *new.get("libraries", [])]))
+    if "ms2_moves" in new:
+        out["ms2_moves"] = sorted({*base.get("ms2_moves", []), *new["ms2_moves"]})
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("libraries", nargs="+", type=Path)
     parser.add_argument("-o", "--output", type=Path, default=RATES_PATH)
+    parser.add_argument("--ms2-moves", nargs="+", metavar="KIND",
+                        help="learn MS/MS rates for these top-level move kinds only (default: all); "
+                             "the rule reads the EI rates for the others")
+    parser.add_argument("--add-to", type=Path, metavar="RATES",
+                        help="keep this rates file's curves and add only the move kinds (and contexts) it lacks")
     args = parser.parse_args()
     refuse_output_onto_inputs([args.output], args.libraries)
     thresholds = VerdictThresholds()
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     for path in args.libraries:
-        for key, values in pair_outcomes(path, thresholds).items():
+        ms2_moves = frozenset(args.ms2_moves) if args.ms2_moves else None
+        for key, values in pair_outcomes(path, thresholds, ms2_moves).items():
             pooled[key].extend(values)
     out = {
         "version": 3,
@@ -168,10 +203,13 @@ def main() -> None:
                 f"{thresholds.identified_rmf}; MS/MS, contexts '-ms2': score); 'inseparable' counts "
                 "pairs at the first score (the identity threshold)",
         "libraries": [p.name for p in args.libraries],
+        **({"ms2_moves": sorted(args.ms2_moves)} if args.ms2_moves else {}),
         "score_grid": list(SCORE_GRID),
         "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context})
                      for context in sorted({c for c, _ in pooled})},
     }
+    if args.add_to is not None:
+        out = add_kinds(json.loads(args.add_to.read_text(encoding="utf-8")), out)
     with atomic_output(args.output) as tmp:  # a killed run never leaves a truncated rates file
         tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for context, moves in out["contexts"].items():

@@ -20,7 +20,11 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
   seen from the ring): the ring fragments the same way (loss of HCN), wherever the N sits;
 - ``ring_opening``: a (neutral, closed-shell) cyclopropyl or cyclobutyl group replaced by an alkenyl group of the same
   carbons (cyclopropyl <-> crotonyl fentanyl, cyclobutyl <-> senecioyl fentanyl: a small ring and
-  a C=C carry the same unsaturation, and both lose the same acylium).
+  a C=C carry the same unsaturation, and both lose the same acylium);
+- ``oxygen_position`` (stop 27, tried last on a budget of its own): on a fused saturated ring
+  system (steroids, bile acids), a hydroxyl or ring ketone's oxygen moved to another C-H carbon
+  of the skeleton, or a ketone and a secondary hydroxyl trading places (androsterone <->
+  dihydrotestosterone).
 
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
@@ -40,7 +44,12 @@ from rdkit import Chem, RDLogger
 RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
-MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening")
+MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
+         "oxygen_position")
+#: Moves added at stop 27 (oxygen positions on a fused saturated ring system): tried after the
+#: others, on a candidate budget of their own, so that they never turn a structure the others
+#: enumerate into one "too large to enumerate".
+LATE_MOVES = frozenset({"oxygen_position"})
 #: Alkenyl groups (``*``: the attachment) with the carbons of a cyclopropyl (3) or cyclobutyl (4).
 ALKENYLS = {
     3: ("*C=CC", "*CC=C", "*C(=C)C"),
@@ -239,8 +248,107 @@ def _replace_group(mol: Chem.Mol, group: set[int], anchor: int, fragment: str) -
     return combined.GetMol()
 
 
+def _saturated_framework(mol: Chem.Mol, start: int) -> set[int]:
+    """The sp3 ring carbons reachable from ring carbon ``start`` through single ring bonds
+    between such carbons (a steroid's four rings, less a ring C=C): the skeleton a hydroxyl or
+    keto group moves along."""
+    seen, todo = {start}, [start]
+    while todo:
+        atom = mol.GetAtomWithIdx(todo.pop())
+        for bond in atom.GetBonds():
+            other = bond.GetOtherAtom(atom)
+            if (other.GetIdx() in seen or other.GetSymbol() != "C" or other.GetIsAromatic() or not bond.IsInRing()
+                    or bond.GetBondType() != Chem.BondType.SINGLE
+                    or other.GetHybridization() != Chem.HybridizationType.SP3):
+                continue
+            seen.add(other.GetIdx())
+            todo.append(other.GetIdx())
+    return seen
+
+
+def _only_carbon_neighbours(atom: Chem.Atom) -> bool:
+    return all(n.GetSymbol() == "C" for n in atom.GetNeighbors())
+
+
+def _fused_rings(mol: Chem.Mol, atom: int) -> int:
+    """The rings of the ring system (rings sharing a bond) that ``atom`` belongs to."""
+    rings = [set(r) for r in mol.GetRingInfo().BondRings()]
+    bonds = {b.GetIdx() for b in mol.GetAtomWithIdx(atom).GetBonds()}
+    system = {i for i, r in enumerate(rings) if r & bonds}
+    todo = list(system)
+    while todo:
+        ring = rings[todo.pop()]
+        for other, bonds_of in enumerate(rings):
+            if other not in system and ring & bonds_of:
+                system.add(other)
+                todo.append(other)
+    return len(system)
+
+
+def _oxygen_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """A hydroxyl on a saturated ring carbon, or a ring ketone's oxygen, of a fused ring system
+    (two or more rings sharing a bond: steroids, bile acids, terpenoids) moved to another carbon
+    of its saturated skeleton (:func:`_saturated_framework`) that carries hydrogen and only
+    carbon neighbours: 6- / 7-hydroxy bile acids, 11- / 17-keto steroids; and a ring ketone and a
+    secondary hydroxyl of that skeleton trading places (:func:`_redox_swaps`). Such skeletons
+    fragment by water losses and ring cleavages of the whole framework that mark little of where
+    the oxygen sat; a monocyclic or open-chain alcohol is not moved (its neighbours steer the
+    fragmentation)."""
+    for oxygen in mol.GetAtoms():
+        if oxygen.GetSymbol() != "O" or oxygen.GetDegree() != 1 or oxygen.GetFormalCharge():
+            continue
+        carbon = oxygen.GetNeighbors()[0]
+        if carbon.GetSymbol() != "C" or carbon.GetIsAromatic() or not carbon.IsInRing():
+            continue
+        order = mol.GetBondBetweenAtoms(oxygen.GetIdx(), carbon.GetIdx()).GetBondType()
+        others = [n for n in carbon.GetNeighbors() if n.GetIdx() != oxygen.GetIdx()]
+        if not all(n.GetSymbol() == "C" for n in others) or _fused_rings(mol, carbon.GetIdx()) < 2:
+            continue  # an acid, ester, amide, hemiacetal or sugar carbon, or a ring fused to none
+        if (order == Chem.BondType.SINGLE and oxygen.GetTotalNumHs() == 1
+                and carbon.GetHybridization() == Chem.HybridizationType.SP3):
+            label, needs_h = "oxygen_position:ring_hydroxyl", 1
+        elif order == Chem.BondType.DOUBLE and len(others) == 2:
+            label, needs_h = "oxygen_position:ring_keto", 2
+        else:
+            continue
+        for target in sorted(_saturated_framework(mol, carbon.GetIdx()) - {carbon.GetIdx()}):
+            atom = mol.GetAtomWithIdx(target)
+            if atom.GetTotalNumHs() < needs_h or not _only_carbon_neighbours(atom):
+                continue
+            rw = Chem.RWMol(mol)
+            rw.RemoveBond(oxygen.GetIdx(), carbon.GetIdx())
+            rw.AddBond(oxygen.GetIdx(), target, order)
+            for idx in (carbon.GetIdx(), target):
+                rw.GetAtomWithIdx(idx).SetNoImplicit(False)
+                rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
+            yield rw.GetMol(), label
+        if label == "oxygen_position:ring_keto":
+            yield from _redox_swaps(mol, oxygen, carbon)
+
+
+def _redox_swaps(mol: Chem.Mol, keto: Chem.Atom, carbon: Chem.Atom) -> Iterator[tuple[Chem.Mol, str]]:
+    """A ring ketone and a secondary hydroxyl of the same saturated ring system trade places
+    (androsterone, 3-hydroxy-17-one <-> dihydrotestosterone, 17-hydroxy-3-one)."""
+    framework = _saturated_framework(mol, carbon.GetIdx())
+    for oxygen in mol.GetAtoms():
+        if oxygen.GetSymbol() != "O" or oxygen.GetDegree() != 1 or oxygen.GetTotalNumHs() != 1 or oxygen.GetFormalCharge():
+            continue
+        other = oxygen.GetNeighbors()[0]
+        if (other.GetIdx() not in framework or other.GetTotalNumHs() != 1 or other.GetDegree() != 3
+                or not all(n.GetSymbol() == "C" for n in other.GetNeighbors() if n.GetIdx() != oxygen.GetIdx())):
+            continue
+        rw = Chem.RWMol(mol)
+        rw.GetBondBetweenAtoms(keto.GetIdx(), carbon.GetIdx()).SetBondType(Chem.BondType.SINGLE)
+        rw.GetBondBetweenAtoms(oxygen.GetIdx(), other.GetIdx()).SetBondType(Chem.BondType.DOUBLE)
+        for idx in (keto.GetIdx(), carbon.GetIdx(), oxygen.GetIdx(), other.GetIdx()):
+            rw.GetAtomWithIdx(idx).SetNoImplicit(False)
+            rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
+        yield rw.GetMol(), "oxygen_position:redox_swap"
+
+
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
-           "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening}
+           "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening,
+           "oxygen_position": _oxygen_position}
 
 
 def _without_isotopes(mol: Chem.Mol) -> Chem.Mol:
@@ -273,12 +381,17 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
         return None
     seen = {own}
     out: list[Isomer] = []
-    tried = 0
+    tried = extra = 0
     for move in MOVES:
         for candidate, label in _MOVERS[move](mol):
-            tried += 1
-            if tried > MAX_CANDIDATES:
-                return None
+            if move in LATE_MOVES:  # their own budget: reaching it ends the enumeration, not voids it
+                extra += 1
+                if extra > MAX_CANDIDATES:
+                    return tuple(out)
+            else:
+                tried += 1
+                if tried > MAX_CANDIDATES:
+                    return None
             try:
                 Chem.SanitizeMol(candidate)
             except Exception:  # an impossible valence or aromaticity: not an isomer

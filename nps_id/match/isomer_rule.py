@@ -147,7 +147,7 @@ def _parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
     contexts = data.get("contexts")
     if not isinstance(contexts, dict) or not all(isinstance(moves, dict) for moves in contexts.values()):
         raise ValueError("'contexts' is not an object of contexts, each an object of move kinds")
-    rates = {}
+    rates: dict[str, dict[str, tuple[float, ...]]] = {}
     for context, moves in contexts.items():
         rates[context] = {}
         for move, entry in moves.items():
@@ -156,6 +156,11 @@ def _parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
                     and all(type(r) in (int, float) and 0 <= r <= 1 for r in curve)):
                 raise ValueError(f"{context}/{move}: 'rate_at_score' is not {len(SCORE_GRID)} rates in 0-1")
             rates[context][move] = tuple(float(r) for r in curve)
+    ms2_moves = data.get("ms2_moves")
+    if ms2_moves is not None:  # MS/MS rates learned for some kinds only: the EI ones for the rest
+        for context in [c for c in rates if c.endswith("-ms2")]:
+            learned = {m: r for m, r in rates[context].items() if m != "default"}
+            rates[context] = {**rates.get(context[:-len("-ms2")], {}), **learned}
     return rates
 
 
@@ -179,7 +184,9 @@ def context_of(name: str | None, smiles: str | None, inchikey: str | None) -> st
 
 def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, RateCurve]] | None = None) -> str:
     """The rates-file context for a hit of ``context`` (:func:`context_of`) found by a ``kind``
-    (``"ei"``/``"ms2"``) spectrum: MS/MS rates (``<context>-ms2``) when the file has them, else the EI ones."""
+    (``"ei"``/``"ms2"``) spectrum: MS/MS rates (``<context>-ms2``) when the file has them, else the EI ones.
+    A file whose ``ms2_moves`` lists the kinds learned on MS/MS pairs holds MS/MS curves for
+    those kinds only: :func:`load_rates` fills its ``-ms2`` contexts with the EI curves of every other kind."""
     ms2 = f"{context}-ms2"
     return ms2 if kind == "ms2" and ms2 in (load_rates() if rates is None else rates) else context
 

@@ -167,3 +167,37 @@ def test_plain_formulas_of_a_real_library_count_as_the_full_parser_reads_them() 
         elif parsed is not None and parsed[1] == 0 and "." not in text and all(e in MONOISOTOPIC for e in parsed[0]):
             pytest.fail(f"{text!r}: a plain formula element_counts refused")
     assert plain > 1500  # 1,694 distinct plain formulas
+
+
+def test_an_oxygen_moves_around_a_fused_saturated_ring_system() -> None:
+    # MassBank MS/MS queries identified as these library isomers before stop 27: glycoursodeoxycholic
+    # (7-OH) as glycohyodeoxycholic acid (6-OH), androsterone (3-OH, 17-one) as dihydrotestosterone
+    # (17-OH, 3-one): each pair is now one named move apart
+    pairs = {
+        "oxygen_position:ring_hydroxyl": ("CC(CCC(=O)NCC(O)=O)C1CCC2C3C(O)CC4CC(O)CCC4(C)C3CCC12C",
+                                          "CC(CCC(=O)NCC(O)=O)C1CCC2C3CC(O)C4CC(O)CCC4(C)C3CCC12C"),
+        "oxygen_position:ring_keto": ("CC12CCC(=O)CC1CCC1C2CCC2(C)C(=O)CCC12",  # 5a-androstane-3,17-dione
+                                      "CC12CCC(=O)CC1CCC1C2C(=O)CC2(C)CCCC12"),  # -> 3,11-dione
+        "oxygen_position:redox_swap": ("CC12CCC(O)CC1CCC1C2CCC2(C)C(=O)CCC12", "CC12CCC(=O)CC1CCC1C2CCC2(C)C(O)CCC12"),
+    }
+    for move, (hit, isomer) in pairs.items():
+        (key,) = _keys(isomer)
+        assert _moves(hit).get(key) == move, move
+
+
+def test_an_oxygen_of_a_single_ring_or_a_chain_is_not_moved() -> None:
+    # venlafaxine's cyclohexanol, 2-hydroxyoctanoate's chain, a sugar's ring: no oxygen move
+    for smiles in ("COc1ccc(cc1)C(CN(C)C)C1(O)CCCCC1", "CCCCCCC(O)C(O)=O", "OCC1OC(O)C(O)C(O)C1O"):
+        assert not any(i.move.startswith("oxygen_position") for i in enumerate_isomers(smiles)), smiles
+
+
+def test_the_late_moves_keep_the_formula_and_never_void_an_enumeration() -> None:
+    from rdkit import Chem
+    from rdkit.Chem.rdMolDescriptors import CalcMolFormula
+
+    # a trihydroxy steroid acid and cholesterol: many oxygen-move candidates on a fused skeleton
+    for smiles in ("CC(CCC(O)=O)C1CCC2C3C(O)CC4CC(O)CCC4(C)C3CC(O)C12C", "CC(C)CCCC(C)C1CCC2C3CC=C4CC(O)CCC4(C)C3CCC12C"):
+        isomers = enumerate_isomers(smiles)
+        assert isomers and any(i.move.startswith("oxygen_position") for i in isomers)
+        formula = CalcMolFormula(Chem.MolFromSmiles(smiles))
+        assert {CalcMolFormula(Chem.MolFromSmiles(i.smiles)) for i in isomers} == {formula}

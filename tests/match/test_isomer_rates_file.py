@@ -105,3 +105,23 @@ def test_search_with_a_damaged_rates_file_exits_4_with_one_line(tmp_path, monkey
     assert result.exception is None or isinstance(result.exception, SystemExit)
     errors = [line for line in result.stderr.splitlines() if line.startswith("nps-id: error:")]
     assert len(errors) == 1 and "isomer_rates.json" in errors[0], result.stderr
+
+
+def test_the_shipped_ms2_curves_are_for_the_ms2_moves_only(tmp_path: Path) -> None:
+    # the shipped file learns oxygen positions on MS/MS pairs (ms2_moves); an MS/MS hit reads every
+    # other kind -- and the default for a kind never learned -- from the EI curves, as before
+    data = _shipped()
+    assert data["ms2_moves"] == ["oxygen_position"]
+    rates = isomer_rule.load_rates(isomer_rule.RATES_PATH)
+    for context in ("drug", "other"):
+        ms2 = rates[f"{context}-ms2"]
+        assert ms2["ring_position:C"] == rates[context]["ring_position:C"]
+        assert ms2["default"] == rates[context]["default"]
+        learned = data["contexts"][f"{context}-ms2"]
+        assert all(ms2[m] == tuple(e["rate_at_score"]) for m, e in learned.items() if m != "default")
+    assert rates["drug-ms2"]["oxygen_position:ring_hydroxyl"] != rates["drug"]["oxygen_position:ring_hydroxyl"]
+    # without ms2_moves an -ms2 context stands alone (the whole file trained on MS/MS pairs)
+    del data["ms2_moves"]
+    path = tmp_path / "rates.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert "ring_position:C" not in isomer_rule.load_rates(path)["drug-ms2"]
