@@ -461,41 +461,6 @@ def test_how_many_hits_are_printed_never_changes_a_querys_verdict_mass_or_group(
     assert answers[0] == answers[1]
 
 
-def test_verdict_columns_made_beside_the_search_threads_write_the_same_bytes(swgdrug_library, tmp_path,
-                                                                             monkeypatch):
-    """With threads, the verdict columns of a batch are made on the command's thread while the
-    search's threads search the next batches; the file is the same, byte for byte, as with one
-    thread (everything on the command's thread, a batch after the other), in every format."""
-    import threading
-
-    from nps_id.match.assess import SearchVerdicts
-    from nps_id.search import engine
-
-    queries = tmp_path / "queries.msp"
-    rng = np.random.default_rng(11)
-    write([s.replace(mz=s.mz + rng.uniform(-0.2, 0.2, len(s)), source_id=None)
-           for s in list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[::6]], queries)
-    searched_on, verdicts_on = [], []
-    searched = engine._JOBS["ei"]
-    monkeypatch.setitem(engine._JOBS, "ei", lambda *a: searched_on.append(threading.get_ident()) or searched(*a))
-    added = SearchVerdicts.add
-    monkeypatch.setattr(SearchVerdicts, "add", lambda self, hits: verdicts_on.append(threading.get_ident())
-                        or added(self, hits))
-    for fmt in ("tsv", "csv", "jsonl"):
-        outputs = []
-        for threads in (1, 2):
-            searched_on.clear(), verdicts_on.clear()
-            out = tmp_path / f"{threads}.{fmt}"
-            result = _run(queries, "-l", swgdrug_library, "--format", fmt, "--threads", threads, "-o", out)
-            assert result.exit_code == 0, result.output
-            outputs.append(out.read_bytes())
-            assert len(verdicts_on) == len(searched_on) == 2  # 498 queries: batches of 256, or 249 on 2 threads
-            assert set(verdicts_on) == {threading.get_ident()}
-            assert (set(searched_on) == set(verdicts_on)) is (threads == 1)
-        assert outputs[0] == outputs[1], fmt
-        assert outputs[0].count(b"\n") > 2000
-
-
 def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queries, tmp_path):
     """Start-up of a few-spectrum search: numba's array maths load without scipy.linalg (its BLAS
     probe only decides how np.correlate compiles; ~0.1 s CPU of every process), with the same rows."""

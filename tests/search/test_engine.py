@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 from nps_id.io import read
-from nps_id.errors import LibraryError
-from nps_id.search.engine import Hits, SearchSettings, search, search_parts
+from nps_id.search.engine import Hits, SearchSettings, search
 from nps_id.search.index import load_indexes, recorded_precision
-from nps_id.search.ranking import assemble
 from nps_id.search.reference import Reference
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
@@ -199,50 +197,6 @@ def test_threads_give_the_same_hits_bit_for_bit(swgdrug, swgdrug_spectra):
             np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=f"{mode} {name}")
     with pytest.raises(ValueError, match="threads"):
         SearchSettings(threads=0)
-
-
-def test_the_search_a_batch_at_a_time_is_the_search_and_an_error_stops_it(swgdrug, swgdrug_spectra, monkeypatch):
-    # nps-id search makes a batch's verdict columns while the threads search the next: the parts
-    # must be the search's hits, each holding every hit of its queries, on any number of threads.
-    import threading
-    import time
-
-    from nps_id.search import engine
-
-    ref, indexes = swgdrug
-    queries = swgdrug_spectra[::5]
-    whole = search(queries, ref, SearchSettings(batch_size=16), indexes)
-    for threads in (1, 2):
-        parts = list(search_parts(queries, ref, SearchSettings(batch_size=16, threads=threads), indexes))
-        assert len(parts) == -(-len(queries) // 16)
-        per_part = [set(part.query.tolist()) for part in parts]
-        assert sum(map(len, per_part)) == len(set().union(*per_part)) == len(queries)
-        joined = assemble(parts)
-        for name in Hits.__dataclass_fields__:
-            np.testing.assert_array_equal(getattr(joined, name), getattr(whole, name), err_msg=f"{threads} {name}")
-    # One thread: each batch is searched only when the caller asks for it, on the caller's thread.
-    started: list[tuple[int, int]] = []
-
-    def recorded(spectra, batch, *args):
-        started.append((int(batch[0]), threading.get_ident()))
-        if int(batch[0]) == 32:
-            raise LibraryError("library.h5: damaged peaks")
-        time.sleep(0.02)
-        return engine.search_ei(spectra, batch, *args)
-
-    monkeypatch.setitem(engine._JOBS, "ei", recorded)
-    one = search_parts(queries, ref, SearchSettings(batch_size=16), indexes)
-    next(one)
-    assert started == [(0, threading.get_ident())]
-    one.close()
-    # A batch's error is raised, as itself, when its turn comes; the batches not started are dropped.
-    started.clear()
-    got = []
-    with pytest.raises(LibraryError, match="^library.h5: damaged peaks$"):
-        for part in search_parts(queries, ref, SearchSettings(batch_size=16, threads=2), indexes):
-            got.append(part)
-    assert len(got) == 2 and threading.get_ident() not in {ident for _, ident in started}
-    assert len(started) < len(parts) / 2
 
 
 def test_ms2_identity_batches_run_on_the_threads_with_the_same_hits(ms2_analog, monkeypatch):
