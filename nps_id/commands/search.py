@@ -1,8 +1,7 @@
 """``nps-id search``: rank a reference library for every spectrum of a file.
 
 The command reads the queries (any format :func:`nps_id.io.read` knows), opens the library,
-calls :func:`nps_id.search.engine.search_parts` (the verdict columns of a batch are made
-while the next is searched) and writes one row per query and rank as TSV (NIST
+calls :func:`nps_id.search.engine.search` and writes one row per query and rank as TSV (NIST
 MSPepSearch column names), CSV or JSON lines. Column contract and defaults: ``docs/search.md``.
 """
 from __future__ import annotations
@@ -132,10 +131,11 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.errors import InputError, record_number
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
-    from nps_id.match.assess import EVIDENCE_HITS, SearchVerdicts, assess_search
+    from nps_id.match.assess import EVIDENCE_HITS, assess_search
     from nps_id.search.analogue_confidence import analogue_search
-    from nps_id.search.engine import SearchSettings, require_searchable, search_parts
-    from nps_id.search.ranking import assemble
+    from nps_id.search.engine import SearchSettings
+    from nps_id.search.engine import require_searchable
+    from nps_id.search.engine import search as run_search
     from nps_id.search.reference import Reference
 
     try:
@@ -173,21 +173,14 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         confidence = None  # the search loads the stored (or cached) index
         if mode == "analog":
             hits, confidence = analogue_search(spectra, reference, settings)
-            assessments = assess_search(spectra, hits, reference, analog=True, fields_only=True,
-                                        analogue_confidence=confidence)
         else:
-            # The verdict columns of one batch (Python) while the search's threads go on with the next.
-            verdicts = SearchVerdicts(spectra, reference, analog=False, fields_only=True)
-            parts, assessments = [], {}
-            for part in search_parts(spectra, reference, settings):
-                parts.append(part)
-                assessments.update(verdicts.add(part))
-            verdicts.save()
-            hits = assemble(parts)
+            hits = run_search(spectra, reference, settings)
         without_hits = len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values())
         if without_hits:
             click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library "
                        "spectrum shares one; MS/MS: none within the precursor window)", err=True)
+        assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
+                                    analogue_confidence=confidence)
         table = hit_columns(hits.top(top_k), spectra, reference, assessments, confidence)
     if not to_file:
         write_rows(table, sys.stdout, fmt)

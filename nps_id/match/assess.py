@@ -16,9 +16,9 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 
 Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
 compounds left out for leave-compound-out tests), :class:`RankedHit`, :func:`assess` ->
-:class:`Assessment`, :func:`assess_search` (a search's hits; :class:`SearchVerdicts` a part of
-them at a time), :func:`group_label` (the EWA label a compound's class gives, or None);
-:class:`IsomerCache` keeps the RDKit isomer enumerations of hits across processes, and :class:`LibraryFacts` its row values
+:class:`Assessment`, :func:`assess_search` (a search's hits), :func:`group_label` (the EWA
+label a compound's class gives, or None); :class:`IsomerCache` keeps the
+RDKit isomer enumerations of hits across processes, and :class:`LibraryFacts` its row values
 (verified structure, EWA group, masses) for a library file, in the cache folder.
 """
 from __future__ import annotations
@@ -942,73 +942,48 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     search rows print, computed faster). ``analogue_confidence``: analogue mode, per query position
     (:func:`nps_id.search.analogue_confidence.confidences`), for the close-analogue rule.
     """
-    verdicts = SearchVerdicts(spectra, reference, analog, thresholds, fields_only, analogue_confidence)
-    out = verdicts.add(hits)
-    verdicts.save()
+    facts = LibraryFacts(reference)
+    out: dict[int, Assessment] = {}
+    starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
+    ends = np.r_[starts[1:], len(hits)]
+    # Every hit as the rules read it, a column at a time (ranked_hit, per hit, is the same).
+    similarity = np.asarray(hits.similarity, dtype=np.float64)
+    score = [v or 0 for v in to_999_column(similarity if analog else hits.score)]
+    ranked_all = list(map(RankedHit, np.asarray(hits.row).tolist(), score, to_999_column(hits.mf),
+                          to_999_column(hits.rmf), similarity.tolist()))
+    gaps = to_999_column(hits.gap)
+    alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
+    groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
+    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
+    majors: dict[int, np.ndarray] = {}
+    for start, end, q in groups:
+        spectrum = spectra[q]
+        kind = kind_of(spectrum)
+        ranked = ranked_all[start:end]
+        extra: dict[str, Any] = {}
+        if kind == "ei":
+            top = ranked[0].row
+            if top not in majors:  # a search meets the same top rows again and again
+                majors[top] = _major_ions(*reference.peaks.row(top), thresholds.major_ion_level)
+            extra["major_ions"] = _present(spectrum.mz, majors[top],
+                                           (float(spectrum.mz.min()), float(spectrum.mz.max())))
+            extra["n_ions"] = int(spectrum.mz.size)
+        if analog:
+            extra["analogue_score"] = ranked[0].score
+            if analogue_confidence is not None and np.isfinite(analogue_confidence[q]):
+                extra["analogue_confidence"] = float(analogue_confidence[q])
+            if np.isfinite(hits.delta_mass[start]):
+                extra["analogue_delta_mass"] = float(hits.delta_mass[start])
+                extra["analogue_query_mass"] = query_mass(spectrum)
+        precursor = None
+        if kind == "ms2" and spectrum.precursor_mz:
+            precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
+        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts, gap=gaps[start],
+                        isomer_alert=alerts[start], thresholds=thresholds,
+                        precursor=precursor, identity=not analog, fields_only=fields_only,
+                        estimated=estimated.get(q), **extra)
+    facts.save()
     return out
-
-
-class SearchVerdicts:
-    """:func:`assess_search` a part of the hits at a time (the batches of
-    :func:`nps_id.search.engine.search_parts`, each holding all hits of its queries): the same
-    assessments, with the library facts and the top rows' major ions made once for all parts.
-    :meth:`save` keeps the facts for the next process."""
-
-    def __init__(self, spectra: Sequence[Any], reference: Reference, analog: bool,
-                 thresholds: VerdictThresholds = VerdictThresholds(), fields_only: bool = False,
-                 analogue_confidence: np.ndarray | None = None) -> None:
-        self.spectra, self.reference, self.analog = spectra, reference, analog
-        self.thresholds, self.fields_only, self.analogue_confidence = thresholds, fields_only, analogue_confidence
-        self.facts = LibraryFacts(reference)
-        self._majors: dict[int, np.ndarray] = {}  # a search meets the same top rows again and again
-
-    def save(self) -> None:
-        self.facts.save()
-
-    def add(self, hits: Any) -> dict[int, Assessment]:
-        """The assessments of the queries of ``hits`` (sorted by query then rank, every hit of a
-        query it holds), by query position."""
-        spectra, analog, thresholds, facts = self.spectra, self.analog, self.thresholds, self.facts
-        out: dict[int, Assessment] = {}
-        starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
-        ends = np.r_[starts[1:], len(hits)]
-        # Every hit as the rules read it, a column at a time (ranked_hit, per hit, is the same).
-        similarity = np.asarray(hits.similarity, dtype=np.float64)
-        score = [v or 0 for v in to_999_column(similarity if analog else hits.score)]
-        ranked_all = list(map(RankedHit, np.asarray(hits.row).tolist(), score, to_999_column(hits.mf),
-                              to_999_column(hits.rmf), similarity.tolist()))
-        gaps = to_999_column(hits.gap)
-        alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
-        groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
-        estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
-        majors = self._majors
-        for start, end, q in groups:
-            spectrum = spectra[q]
-            kind = kind_of(spectrum)
-            ranked = ranked_all[start:end]
-            extra: dict[str, Any] = {}
-            if kind == "ei":
-                top = ranked[0].row
-                if top not in majors:
-                    majors[top] = _major_ions(*self.reference.peaks.row(top), thresholds.major_ion_level)
-                extra["major_ions"] = _present(spectrum.mz, majors[top],
-                                               (float(spectrum.mz.min()), float(spectrum.mz.max())))
-                extra["n_ions"] = int(spectrum.mz.size)
-            if analog:
-                extra["analogue_score"] = ranked[0].score
-                if self.analogue_confidence is not None and np.isfinite(self.analogue_confidence[q]):
-                    extra["analogue_confidence"] = float(self.analogue_confidence[q])
-                if np.isfinite(hits.delta_mass[start]):
-                    extra["analogue_delta_mass"] = float(hits.delta_mass[start])
-                    extra["analogue_query_mass"] = query_mass(spectrum)
-            precursor = None
-            if kind == "ms2" and spectrum.precursor_mz:
-                precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
-            out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts, gap=gaps[start],
-                            isomer_alert=alerts[start], thresholds=thresholds,
-                            precursor=precursor, identity=not analog, fields_only=self.fields_only,
-                            estimated=estimated.get(q), **extra)
-        return out
 
 
 def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: LibraryFacts) -> dict[int, tuple]:

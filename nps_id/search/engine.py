@@ -13,8 +13,7 @@ How a batch of queries is searched
 
 Entry points
 ------------
-- :func:`search` -- ``(queries, library, settings) -> Hits``; :func:`search_parts` -- the same hits
-  a batch at a time, as the threads finish them.
+- :func:`search` -- ``(queries, library, settings) -> Hits``.
 - :func:`unsearchable` -- what :func:`search` cannot give hits, by reason;
   :func:`require_searchable` raises when that is every query.
 - :class:`SearchSettings`, :class:`Hits` (:mod:`nps_id.search.settings`) and
@@ -22,7 +21,7 @@ Entry points
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -68,30 +67,6 @@ def search(
     Hits
         Sorted by query, then rank.
     """
-    return assemble([part for result in _job_results(queries, reference, settings, indexes) for part in result])
-
-
-def search_parts(
-    queries: Sequence[Spectrum],
-    reference: Reference | PreparedLibrary,
-    settings: SearchSettings | None = None,
-    indexes: dict[str, Any] | None = None,
-) -> Iterator[Hits]:
-    """:func:`search` a batch at a time: the hits of each batch (sorted by query, then rank) as
-    soon as it is searched, while the search's threads go on with the next batches -- a caller
-    can work on one batch's hits (``nps-id search``'s verdict columns, Python that holds the GIL)
-    while the compiled search of the next runs on another core. The batches cover each searched
-    query once; :func:`~nps_id.search.ranking.assemble` of them all is :func:`search`'s result.
-    An error of a batch is raised when its turn comes; a caller that stops early cancels the
-    batches not started."""
-    for result in _job_results(queries, reference, settings, indexes):
-        yield assemble(result)
-
-
-def _job_results(queries: Sequence[Spectrum], reference: Reference | PreparedLibrary, settings: SearchSettings | None,
-                 indexes: dict[str, Any] | None) -> Iterator[list[Hits]]:
-    """The hit parts of every batch of the search, batch by batch: the threaded ones first (in
-    order, as the pool finishes them), then those run on the caller's thread."""
     settings = settings or SearchSettings()
     library = reference if isinstance(reference, PreparedLibrary) else PreparedLibrary(reference, settings, indexes)
     context = SearchContext(settings, library)
@@ -119,16 +94,11 @@ def _job_results(queries: Sequence[Spectrum], reference: Reference | PreparedLib
     if settings.threads > 1 and len(pooled) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(max_workers=settings.threads)
-        try:
-            futures = [pool.submit(run, job) for job in pooled]
-            for future in futures:
-                yield future.result()
-        finally:  # an error here or in the caller: batches not started are dropped, not searched
-            pool.shutdown(wait=True, cancel_futures=True)
-        jobs = [job for job in jobs if not _threaded(job[0], settings)]
-    for job in jobs:
-        yield run(job)
+        with ThreadPoolExecutor(max_workers=settings.threads) as pool:
+            results = list(pool.map(run, pooled)) + [run(job) for job in jobs if not _threaded(job[0], settings)]
+    else:
+        results = [run(job) for job in jobs]
+    return assemble([part for result in results for part in result])
 
 
 def _threaded(kind: str, settings: SearchSettings) -> bool:
@@ -191,5 +161,4 @@ def _is_ms2(spectrum: Spectrum) -> bool:
     return spectrum.ms_level == 2 and prec is not None and np.isfinite(prec)
 
 
-__all__ = ["MODES", "Hits", "PreparedLibrary", "SearchSettings", "require_searchable", "search", "search_parts",
-           "unsearchable"]
+__all__ = ["MODES", "Hits", "PreparedLibrary", "SearchSettings", "require_searchable", "search", "unsearchable"]
