@@ -106,8 +106,7 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
                    "alone is the Similarity column.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, show_default="all cores",
-              help="EI and MS/MS identity batches searched at once (with 2 or more, the verdict columns of one "
-                   "batch are made while the threads search the next); the output is the same for any number.")
+              help="EI and MS/MS identity batches searched at once; the hits are the same for any number.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
            isomer_margin, ei_noise, mass_prior, threads, lenient) -> None:
