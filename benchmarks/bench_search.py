@@ -590,7 +590,8 @@ def alternate(old: Path, ei_library: Path | None, ms2_library: Path | None, roun
     """Before -> now on this machine as it is: the whole-process commands run from ``old`` (another
     checkout of nps-id, e.g. ``git archive`` of the branch point) and from this one as alternating
     processes (one untimed run each first, each with its own warm cache folder), ``rounds``
-    times; then the outputs of the two are compared byte for byte."""
+    times; then the outputs of the two, and of this one with ``--threads 1``, are compared byte
+    for byte."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-alt-"))
     codes = {"before": old.resolve(), "now": ROOT}
     print("| workload | before wall s, best (median) | now wall s, best (median) | before CPU s | now CPU s "
@@ -611,7 +612,11 @@ def alternate(old: Path, ei_library: Path | None, ms2_library: Path | None, roun
                     if n:  # the first round fills the caches and is not timed
                         times[code].append(run)
                 loads.append(os.getloadavg()[0])
-            same = (tmp / "before.out").read_bytes() == (tmp / "now.out").read_bytes()
+            # ... and this checkout on one thread (the search, then each batch's verdict columns,
+            # on the command's thread) against its default (the verdicts beside the search threads).
+            _run(_nps_id("search", file, "--library", library, *extra, "--threads", 1, "-o", tmp / "now-1.out"),
+                 tmp / "cache-now")
+            same = len({(tmp / f"{name}.out").read_bytes() for name in ("before", "now", "now-1")}) == 1
             cells = []
             for code in codes:
                 wall = [w for w, _ in times[code]]
