@@ -638,7 +638,7 @@ def test_a_spectrum_of_one_ion_and_specks_is_not_identified():
     found, hit = _assessed(query.replace(ms_level=1), library)
     assert hit.startswith("2-(3-HYDROXYBUTOXY)")
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("weak match")
-    assert any(c.startswith("extracted spectrum has >= 3 ions >= 2% of its base peak (1)")
+    assert any(">= 3 of them >= 2% of its base peak (1)" in c
                for c in found.verdict.criteria_failed)
     before, _ = _assessed(query.replace(ms_level=1), library, VerdictThresholds(min_significant_ions=0))
     assert before.verdict.verdict == "identified"  # what the match factor alone said
@@ -649,4 +649,4 @@ def test_a_spectrum_of_a_few_strong_ions_is_still_identified(swgdrug):
     found, hit = _assessed(_first(swgdrug, "Methadone"), swgdrug)
     assert hit == "Methadone"
     assert found.verdict.verdict == "identified"
-    assert any(c.startswith("extracted spectrum has >= 3 ions >= 2%") for c in found.verdict.criteria_met)
+    assert any(">= 3 of them >= 2% of its base peak" in c for c in found.verdict.criteria_met)
