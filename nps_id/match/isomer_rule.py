@@ -68,6 +68,12 @@ def is_injector_relative(move: str | None) -> bool:
     return str(move or "").startswith(THERMAL)
 
 
+def injector_direction(move: str) -> str:
+    """How an injector relative's ``move`` reads against the hit: "turns into" (``thermal_precursor``:
+    the relative becomes the hit) or "makes of" (``thermal_product``)."""
+    return "turns into" if move.startswith(THERMAL + "precursor") else "makes of"
+
+
 @dataclass(frozen=True)
 class IsomerNote:
     smiles: str

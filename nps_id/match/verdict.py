@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Callable
 
-from nps_id.match.isomer_rule import THERMAL, IsomerCheck, is_injector_relative
+from nps_id.match.isomer_rule import IsomerCheck, injector_direction, is_injector_relative
 
 
 if sys.version_info >= (3, 11):
@@ -663,9 +663,8 @@ def _injector_relative(move: str, smiles: str = "") -> str:
     """'a compound the GC injector turns into the hit (lactam closure, -H2O): SMILES' for a
     ``thermal_precursor:<reaction>`` move (``thermal_product``: '... makes of the hit ...');
     without ``smiles`` (a relative named by the library) the text ends at the reaction."""
-    direction, reaction = move.split(":", 1)
-    how = "turns into the hit" if direction == THERMAL + "precursor" else "makes of the hit"
-    return f"a compound the GC injector {how} ({_INJECTOR_REACTIONS.get(reaction, reaction)})" + (
+    reaction = move.split(":", 1)[1]
+    return f"a compound the GC injector {injector_direction(move)} the hit ({_INJECTOR_REACTIONS.get(reaction, reaction)})" + (
         f": {smiles}" if smiles else "")
 
 

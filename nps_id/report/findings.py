@@ -21,7 +21,7 @@ from typing import Any, Mapping
 from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
-from nps_id.match.isomer_rule import is_injector_relative
+from nps_id.match.isomer_rule import injector_direction, is_injector_relative
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
@@ -187,7 +187,7 @@ def _class_of_injector_relative(isomers: list[Mapping[str, Any]], overrides) -> 
         if relative.get("name"):
             found = classify(relative["name"], (), smiles=relative.get("smiles") or None, overrides=overrides)
             if found.nps is True:
-                via = "turns into" if str(relative.get("move")).startswith("thermal_precursor") else "makes of"
+                via = injector_direction(str(relative.get("move")))
                 return {**found.to_dict(), "rule": f"{found.rule} (as {relative['name']}, a compound the GC "
                                                    f"injector {via} the hit: they elute as one)"}
     return None
