@@ -26,6 +26,8 @@ Entry points
 - :func:`name_relation` -- "same", "enantiomer", "diastereomer" or "unrelated" for two names.
 - :func:`structure_relation` -- the same question for two (verified) SMILES, by RDKit.
 - :func:`skeleton` -- the InChIKey first block (upper case), or ``""``.
+- :func:`record_relation` -- the relation of two records (a query and a library row) by the same
+  evidence, pair by pair (the benchmarks judge a hit by it).
 
 This module sits at the bottom of the package (numpy only; RDKit is imported when a structure is
 first compared), so search, match and report all import it.
@@ -35,7 +37,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -213,6 +215,21 @@ def _relation(a: _Record, b: _Record) -> str:
         return "enantiomer"
     # different stereo or isotope layers: only names that mark enantiomers join them
     return names if names in ("same", "enantiomer") else "different"
+
+
+def record_relation(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """"same", "enantiomer", "diastereomer", "different" or "neutral" (nothing tells them apart)
+    for two records given as their columns (``inchikey``, ``name``, ``smiles``,
+    ``structure_status``, ``synonyms``: a string of newline-separated names, or a sequence): the
+    evidence :func:`compound_identity` weighs, for one pair."""
+    def record(r: dict[str, Any]) -> _Record:
+        synonyms = r.get("synonyms") or ()
+        synonyms = str(synonyms).split("\n") if isinstance(synonyms, str) else [str(s) for s in synonyms]
+        smiles = str(r.get("smiles") or "") if r.get("structure_status") == "verified" else ""
+        return _Record(str(r.get("inchikey") or "").strip(), str(r.get("name") or "").strip(), smiles,
+                       tuple(sorted(s.strip() for s in synonyms if s.strip())))
+
+    return _relation(record(a), record(b))
 
 
 @functools.lru_cache(maxsize=65536)

@@ -954,7 +954,9 @@ def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> st
 
 def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,
                   thresholds: VerdictThresholds = VerdictThresholds(), fields_only: bool = False,
-                  analogue_confidence: np.ndarray | None = None) -> dict[int, Assessment]:
+                  analogue_confidence: np.ndarray | None = None, *, facts: LibraryFacts | None = None,
+                  left_out: dict[int, frozenset[str]] | None = None,
+                  group_model_of: Callable[[int], GroupModel | None] | None = None) -> dict[int, Assessment]:
     """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
     (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
 
@@ -963,8 +965,14 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     closest compounds for the new-substance call. ``fields_only``: as :func:`assess` (what the
     search rows print, computed faster). ``analogue_confidence``: analogue mode, per query position
     (:func:`nps_id.search.analogue_confidence.confidences`), for the close-analogue rule.
+
+    The leave-compound-out benchmark assesses through this same function: ``facts`` (the
+    reference's, shared across calls), ``left_out`` (query position -> the InChIKey first blocks
+    its library lacks, :meth:`LibraryFacts.excluding`; their hits already taken out,
+    :func:`nps_id.search.ranking.without`) and ``group_model_of`` (query position -> the group
+    model that never saw its compound; None: the shipped one).
     """
-    facts = LibraryFacts(reference)
+    facts = facts if facts is not None else LibraryFacts(reference)
     out: dict[int, Assessment] = {}
     starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
     ends = np.r_[starts[1:], len(hits)]
@@ -1000,10 +1008,12 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
-        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts, gap=gaps[start],
-                        isomer_alert=alerts[start], thresholds=thresholds,
+        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked,
+                        facts if left_out is None or q not in left_out else facts.excluding(left_out[q]),
+                        gap=gaps[start], isomer_alert=alerts[start], thresholds=thresholds,
                         precursor=precursor, identity=not analog, fields_only=fields_only,
-                        estimated=estimated.get(q), **extra)
+                        estimated=estimated.get(q), group_model=None if group_model_of is None else group_model_of(q),
+                        **extra)
     facts.save()
     return out
 
