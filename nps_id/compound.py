@@ -26,6 +26,7 @@ Entry points
 - :func:`name_relation` -- "same", "enantiomer", "diastereomer" or "unrelated" for two names.
 - :func:`structure_relation` -- the same question for two (verified) SMILES, by RDKit.
 - :func:`skeleton` -- the InChIKey first block (upper case), or ``""``.
+- :meth:`CompoundIdentity.rows_of` -- the library rows of one compound (a finding names them all).
 - :func:`record_relation` -- the relation of two records (a query and a library row) by the same
   evidence, pair by pair (the benchmarks judge a hit by it).
 
@@ -269,6 +270,10 @@ class CompoundIdentity:
 
     codes: np.ndarray
     notes: np.ndarray
+
+    def rows_of(self, row: int) -> np.ndarray:
+        """The rows counted as ``row``'s compound (``row`` among them)."""
+        return np.flatnonzero(self.codes == self.codes[row])
 
 
 def compound_identity(
