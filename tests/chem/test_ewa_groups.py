@@ -312,3 +312,22 @@ def test_group_of_a_bare_smiles_and_of_a_set():
     assert classify_structures(cathinones).group == CATH
     # a set that shares no group: their maximum common substructure decides (here nothing)
     assert classify_structures(["CNC(C)C(=O)c1ccccc1", "O=C1CCCO1"]).group == UNK
+
+
+def test_ergolines_are_not_tryptamines_and_lysergic_acid_goes_with_the_lysergamides(swgdrug_library):
+    """The ergoline ring holds an indole-3-ethylamine, which the tryptamine rule matched before any
+    ergoline rule but the amides': SWGDRUG's lysergic acid ester and silyl derivatives (the name
+    rule already called lysergic acid a lysergamide) and lysergol and pergolide (ergolines that are
+    neither lysergamides nor tryptamine NPS: 'Other substances', no subclass)."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    for name in ("Lysergic acid methyl ester", "Lysergic Acid TMS Derivative", "LSD", "1P-LSD"):
+        assert (by_name[name].group, by_name[name].subclass, by_name[name].source) == (OTHER, "lysergamides",
+                                                                                       "structure"), name
+    for name in ("Lysergol", "Pergolide"):
+        assert (by_name[name].group, by_name[name].subclass, by_name[name].source) == (OTHER, None, "structure"), name
+    for name in ("5-Methoxy-N,N-Diisopropyltryptamine", "Psilocin"):  # plain tryptamines keep their group
+        assert (by_name[name].group, by_name[name].source) == (TRYP, "structure"), name
