@@ -27,6 +27,7 @@ import numpy as np
 
 from nps_id import __version__
 from nps_id._hashing import sha256_path
+from nps_id.compound import normalise_name
 from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
@@ -681,8 +682,10 @@ def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: 
 def compound_names(reference: Reference, row: int) -> list[str] | None:
     """The library's distinct names of ``row``'s compound (the EWA export counts findings under
     any of them as one substance); None when it has one name."""
-    names = dict.fromkeys(str(n) for n in reference.column_rows("name", reference.identity.rows_of(row)).tolist())
-    return list(names) if len(names) > 1 else None
+    names: dict[str, str] = {}  # one spelling of each name (MassBank: "Acetyl-L-carnitine", "Acetyl-L-Carnitine")
+    for name in reference.column_rows("name", reference.identity.rows_of(row)).tolist():
+        names.setdefault(normalise_name(str(name)), str(name))
+    return list(names.values()) if len(names) > 1 else None
 
 
 def _finding(rt_min, top: Hit, hits: list[Hit], assessment, library, top_k: int, *, mode, ri, lib_ri, delta_ri,
