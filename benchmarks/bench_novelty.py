@@ -32,11 +32,15 @@ name the groups, and they were trained on these compounds (a note on stderr says
 
     PYTHONPATH=. python benchmarks/bench_novelty.py --swgdrug swgdrug.h5 --massbank-ei massbank-ei.h5
 
-Libraries: nps-id libraries built with structures (``nps-id library build``). Removing a
-compound is done on the hit lists (each query searched once, top 80): the hits that remain are
-those a library without the compound would give, and every library fact a rule uses (isomers
-held, names) is asked of a :class:`~nps_id.match.assess.LibraryFacts` that treats the compound
-as absent.
+Libraries: nps-id libraries built with structures (``nps-id library build``). The verdict fields
+are ``nps-id search``'s own (:func:`~nps_id.match.assess.assess_search` on hits searched with its
+settings; tests/match/test_novelty_bench_is_the_command.py). Removing a compound is done on the hit
+lists (each query searched once, every scored candidate kept): the hits that remain are ranked again
+by the search's kernel (:func:`~nps_id.search.ranking.without`: gap and isomer alert by compound
+code), as a library without the compound would give them, and every library fact a rule uses
+(isomers held, names) is asked of a :class:`~nps_id.match.assess.LibraryFacts` that treats the
+compound as absent. A top hit is right when it is the query's compound by docs/compound-identity.md
+(:func:`same_compound`; ``identified_wrong_skeleton``: by InChIKey first block).
 """
 from __future__ import annotations
 
