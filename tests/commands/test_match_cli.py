@@ -278,6 +278,18 @@ def test_one_compound_is_identified_at_one_retention_time_only(other_runs):
         assert len(identified) == len(set(identified))
 
 
+def test_an_analogue_finding_quotes_no_identity_score_it_was_not_given(other_runs):
+    """The ANDI run's analogue findings (e.g. 5.56 min, n-tridecane's relative, MF 589 in its
+    row) failed the identity criteria by construction: the criteria say so, never "(mf 0)"."""
+    analogues = [f for doc in other_runs.values() for f in doc["findings"] if f["match_mode"] == "analogue"]
+    assert analogues
+    for finding in analogues:
+        assert finding["mf"] > 0
+        failed = " ".join(finding["criteria_failed"])
+        assert "(mf 0)" not in failed and "(rmf 0)" not in failed
+        assert "mf >= 800 (no identity hit, an analogue-mode one)" in finding["criteria_failed"]
+
+
 def test_chromatogram_only_file_is_exit_3_with_one_line(swgdrug_library):
     result = CliRunner().invoke(cli, ["match", str(data_path("gcms", "andi", "agilent-gcms-tic.cdf")),
                                       "-l", str(swgdrug_library)])
