@@ -243,13 +243,14 @@ def validate(library_path: Path) -> None:
 Examples:
   nps-id library export swgdrug.h5 -o swgdrug.msp
   nps-id library export massbank.h5 -o massbank.mgf
+  nps-id library export swgdrug.h5 -o swgdrug.mzML.gz
 """,
 )
 @click.argument("library_path", metavar="LIBRARY", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output file: .msp, .mgf or .mzML (optionally .gz).")
 def export(library_path: Path, output: Path) -> None:
-    """Write a library's spectra to MSP or MGF (everything the format can hold)."""
+    """Write a library's spectra to MSP, MGF or mzML (everything the format can hold)."""
     from nps_id.library import export_library
     from nps_id.spectrum import spectra_count
 
