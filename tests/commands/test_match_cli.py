@@ -505,6 +505,17 @@ def test_the_ms2_gap_has_its_own_option_and_the_ei_gap_leaves_it_alone():
     assert f"always read the first {EVIDENCE_HITS}. [default: 5" in help_text
 
 
+def test_match_help_gives_each_printed_score_column_its_scale():
+    """A chemist reading the printed table learns from --help what `score` is (it differs from
+    MF on analogue rows: ANDI run 5.56 min, score 805, MF 589) and what the new-substance row means."""
+    help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
+    assert "score the hit's ranking score, 0-999: EI the match factor" in help_text
+    assert "an analogue row the analogue score" in help_text
+    assert "MF RMF EI match factor and reverse match factor, 0-999" in help_text
+    assert '"suspected new substance": no library compound explains the spectrum' in help_text
+    assert "not necessarily an NPS" in help_text
+
+
 def test_match_keeps_the_library_facts_and_isomers_for_the_next_process(swgdrug_library, tmp_path, monkeypatch):
     """`nps-id match` writes the row facts and isomer enumerations it computed into the cache
     folder, as `search` does: the next match of the run computes none of them (RDKit) and gives
