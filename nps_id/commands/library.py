@@ -145,6 +145,8 @@ def _print_summary(summary: Any, output: Path) -> None:
 def _coverage_line(cover: dict[str, Any]) -> str:
     """``2554 of 2988 verified (85.5 %), 4 unverified; opsin 1782 (279 derivatives of a parent), ...``:
     a derivative, labelled standard or stereoisomer built from a parent structure that source gave."""
+    from nps_id.report.present import counted
+
     n = cover["n_spectra"] or 1
     total: Counter = Counter()
     built: Counter = Counter()
@@ -152,7 +154,7 @@ def _coverage_line(cover: dict[str, Any]) -> str:
         base = kind.split("+", 1)[0]
         total[base] += count
         built[base] += count if "+" in kind else 0
-    by = ", ".join(f"{k} {v}" + (f" ({built[k]} derivatives of a parent)" if built[k] else "")
+    by = ", ".join(f"{k} {v}" + (f" ({counted(built[k], 'derivative')} of a parent)" if built[k] else "")
                    for k, v in total.most_common()) or "none"
     return (f"{cover['verified']} of {cover['n_spectra']} verified ({100 * cover['verified'] / n:.1f} %), "
             f"{cover['unverified']} unverified; {by}")
