@@ -661,7 +661,7 @@ def assess(
             verdict = decide(found, thresholds)
     else:  # analogue hits: the identity criteria are failed by construction, not evaluated
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None, rmf=0 if kind == "ei" else None,
-                                  gap=gap, **evidence), thresholds)
+                                  gap=gap, identity_hit=False, **evidence), thresholds)
     if verdict.verdict == IDENTIFIED or verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY):
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
         if verdict.verdict == IDENTIFIED and kind == "ei" and facts.mass(top.row) is not None:

@@ -303,6 +303,8 @@ class Evidence:
     candidate it is (``[M+H]+``, ``[M+Na]+``, ...), None when it is none of them.
     ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
     and whether the spectrum's precursor is the same ion (within the nominal window).
+    ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
+    their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
     """
 
     kind: str  # "ei" or "ms2"
@@ -331,6 +333,7 @@ class Evidence:
     matched_fragments: tuple[int, int] | None = None
     close_isomers: tuple[str, ...] = ()
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
+    identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
 
 
 @dataclass(frozen=True)
@@ -374,11 +377,15 @@ def _ri_ok(evidence: Evidence, t: VerdictThresholds) -> bool | None:
 def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | None, str]]:
     """Every criterion but the isomers' as (text, passed or None: not evaluated, group)."""
     checks: list[tuple[str, bool | None, str]] = []
+    def shown(name: str, value: int | None) -> str:
+        return f"{name} {value}" if evidence.identity_hit else "no identity hit, an analogue-mode one"
+
     if evidence.kind == "ei":
-        checks.append((f"mf >= {t.identified_mf} (mf {evidence.mf})", _ge(evidence.mf, t.identified_mf), "score"))
-        checks.append((f"rmf >= {t.identified_rmf} (rmf {evidence.rmf})", _ge(evidence.rmf, t.identified_rmf), "score"))
+        checks.append((f"mf >= {t.identified_mf} ({shown('mf', evidence.mf)})", _ge(evidence.mf, t.identified_mf), "score"))
+        checks.append((f"rmf >= {t.identified_rmf} ({shown('rmf', evidence.rmf)})", _ge(evidence.rmf, t.identified_rmf),
+                       "score"))
     else:
-        checks.append((f"score >= {t.identified_score} (score {evidence.score})",
+        checks.append((f"score >= {t.identified_score} ({shown('score', evidence.score)})",
                        evidence.score >= t.identified_score, "score"))
     gap = "no other compound scored" if evidence.gap is None else f"gap {evidence.gap}"
     min_gap = t.min_gap if evidence.kind == "ei" else t.min_gap_ms2
