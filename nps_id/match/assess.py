@@ -6,7 +6,8 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 
 - isomers the spectrum cannot exclude (:mod:`nps_id.match.isomer_rule`), in the library or not;
   MS/MS adds the library's own pairs (:func:`_with_ms2_pairs`) and excludes rarely-inseparable
-  absent isomers of a hit alone at its mass (:func:`alone_at_its_mass`);
+  absent isomers of a hit alone at its mass (:func:`alone_at_its_mass`) or of a hit of no drug
+  series that a second record replicates (:func:`replicated_outside_drug_series`);
 - molecular-ion consistency: a candidate lighter than ions of the spectrum is not the compound;
 - an estimated nominal molecular mass (:mod:`nps_id.match.molecular_mass`);
 - the new-substance call (:func:`unexplained`): no library compound explains the spectrum --
