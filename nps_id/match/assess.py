@@ -6,7 +6,8 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 
 - isomers the spectrum cannot exclude (:mod:`nps_id.match.isomer_rule`), in the library or not;
   MS/MS adds the library's own pairs (:func:`_with_ms2_pairs`) and excludes rarely-inseparable
-  absent isomers of a hit alone at its mass (:func:`alone_at_its_mass`);
+  absent isomers of a hit alone at its mass (:func:`alone_at_its_mass`) or of a hit of no drug
+  series that a second record replicates (:func:`replicated_outside_drug_series`);
 - molecular-ion consistency: a candidate lighter than ions of the spectrum is not the compound;
 - an estimated nominal molecular mass (:mod:`nps_id.match.molecular_mass`);
 - the new-substance call (:func:`unexplained`): no library compound explains the spectrum --
@@ -610,6 +611,7 @@ def assess(
         if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
             check = alone_at_its_mass(check, hits, facts, gap, thresholds)
+            check = replicated_outside_drug_series(check, hits, facts, thresholds)
         level = thresholds.isomer_ms2_product_ion_level
         if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
             check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
@@ -741,6 +743,26 @@ def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: Libr
         return check
     block = facts.block(hits[0].row)
     if any(facts.block(hit.row) != block for hit in hits[1:]) or hits[1].score < thresholds.identified_score:
+        return check
+    return replace(check, not_excluded=())
+
+
+def replicated_outside_drug_series(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts,
+                                   thresholds: VerdictThresholds) -> IsomerCheck:
+    """MS/MS: ``check`` with its absent isomers excluded when the hit belongs to no drug series
+    (:func:`~nps_id.match.isomer_rule.context_of` "other": no EWA substance group), another record of
+    its compound (another laboratory or collision energy) also reaches ``identified_score``, and
+    every not-excluded isomer is absent from the library with a kind rate below
+    ``isomer_ms2_other_rate`` -- the library's pairs of its kind rarely match that well. Unchanged
+    otherwise: a drug hit (NPS are made as positional and chain isomers of known drugs), a library
+    isomer or a near-inseparable kind keeps the hit ``tentative`` (docs/match.md)."""
+    bound = thresholds.isomer_ms2_other_rate
+    if bound <= 0 or not check.not_excluded or facts.context(hits[0].row) != "other":
+        return check
+    if any(note.name is not None or note.rate >= bound for note in check.not_excluded):
+        return check
+    block = facts.block(hits[0].row)
+    if not any(facts.block(hit.row) == block and hit.score >= thresholds.identified_score for hit in hits[1:]):
         return check
     return replace(check, not_excluded=())
 

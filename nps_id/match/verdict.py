@@ -192,6 +192,12 @@ class VerdictThresholds:
         The ``isomer_ms2_alone_rate`` rule applies only to a library of at least this many distinct
         compounds (MassBank MS/MS: 8,044): in a small in-house library most hits stand alone at their
         mass, and "no other compound scored" no longer says the library is dense around the hit.
+    isomer_ms2_other_rate : float
+        MS/MS: the isomers the library does not hold are excluded when the hit is of no drug series
+        (no EWA substance group), a second record of its compound also reaches ``identified_score``,
+        and every one of them is of a kind whose library pairs match each other at the unknown's
+        score less often than this (:func:`nps_id.match.assess.replicated_outside_drug_series`;
+        0.1 on the development data; docs/match.md; 0: off).
     isomer_small_ms2_atoms : int
         MS/MS: a hit with at most this many heavy atoms has every ring-position and ring-nitrogen
         isomer not excluded, whatever its kind's EI-learned rate: collision-induced dissociation of
@@ -270,6 +276,7 @@ class VerdictThresholds:
     isomer_ms2_pair_score: int = 850
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000
+    isomer_ms2_other_rate: float = 0.1
     isomer_small_ms2_atoms: int = 12
     isomer_ms2_product_ion_level: float = 0.01
     isomer_small_ei_atoms: int = 5
