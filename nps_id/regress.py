@@ -311,6 +311,15 @@ def default_cache_dir() -> Path:
     return user_cache_dir() / "regress"
 
 
+def cached_build_path(spec: LibrarySpec, cache_dir: Path) -> Path:
+    """Where the build of ``spec``'s sources is cached: keyed by nps-id's version, the library's
+    name and release, and the sources' SHA-256 (``build_library`` with no other options)."""
+    digest = hashlib.sha256(f"{__version__}|{spec.name}|{spec.release}".encode())
+    for source in spec.build:
+        digest.update(bytes.fromhex(sha256_path(source).sha256))
+    return cache_dir / f"{spec.key}-{digest.hexdigest()[:16]}.h5"
+
+
 def _library_file(spec: LibrarySpec, cache_dir: Path) -> Path:
     """The library file of ``spec``: its path, or the cached build of its sources."""
     if spec.path is not None:
@@ -319,10 +328,7 @@ def _library_file(spec: LibrarySpec, cache_dir: Path) -> Path:
         return spec.path
     from nps_id.library import build_library
 
-    digest = hashlib.sha256(f"{__version__}|{spec.name}|{spec.release}".encode())
-    for source in spec.build:
-        digest.update(bytes.fromhex(sha256_path(source).sha256))
-    target = cache_dir / f"{spec.key}-{digest.hexdigest()[:16]}.h5"
+    target = cached_build_path(spec, cache_dir)
     if not target.exists():  # build_library writes atomically: a cached file is always whole
         build_library(list(spec.build), target, name=spec.name, release=spec.release)
     return target
