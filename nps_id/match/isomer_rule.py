@@ -277,14 +277,17 @@ def check_isomers(
     rates = (load_rates() if rates is None else rates).get(context, {})
     small = small_ring_atoms > 0 and atoms <= small_ring_atoms
     notes = []
+    rate_of_move: dict[str, float] = {}  # a kind's rate at top_score, once per kind (a hit has hundreds of isomers)
     for isomer in isomers:
-        rate = 1.0 if small and isomer.move.startswith(("ring_position", "ring_nitrogen")) else \
-            rate_at(rate_of(isomer.move, rates), top_score)
         block = isomer.inchikey[:14]
         name = library_name(block)
         score = hit_scores.get(block)
         if name is not None and (score is None or score <= top_score - margin):
             continue  # the library holds it and the unknown's spectrum is clearly not it
+        rate = rate_of_move.get(isomer.move)
+        if rate is None:
+            rate = rate_of_move[isomer.move] = 1.0 if small and isomer.move.startswith(("ring_position", "ring_nitrogen")) \
+                else rate_at(rate_of(isomer.move, rates), top_score)
         if name is None and rate < min_rate:
             continue  # absent, and spectra usually tell this kind of isomer apart
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
