@@ -32,11 +32,15 @@ name the groups, and they were trained on these compounds (a note on stderr says
 
     PYTHONPATH=. python benchmarks/bench_novelty.py --swgdrug swgdrug.h5 --massbank-ei massbank-ei.h5
 
-Libraries: nps-id libraries built with structures (``nps-id library build``). Removing a
-compound is done on the hit lists (each query searched once, top 80): the hits that remain are
-those a library without the compound would give, and every library fact a rule uses (isomers
-held, names) is asked of a :class:`~nps_id.match.assess.LibraryFacts` that treats the compound
-as absent.
+Libraries: nps-id libraries built with structures (``nps-id library build``). The verdict fields
+are ``nps-id search``'s own (:func:`~nps_id.match.assess.assess_search` on hits searched with its
+settings; tests/match/test_novelty_bench_is_the_command.py). Removing a compound is done on the hit
+lists (each query searched once, every scored candidate kept): the hits that remain are ranked again
+by the search's kernel (:func:`~nps_id.search.ranking.without`: gap and isomer alert by compound
+code), as a library without the compound would give them, and every library fact a rule uses
+(isomers held, names) is asked of a :class:`~nps_id.match.assess.LibraryFacts` that treats the
+compound as absent. A top hit is right when it is the query's compound by docs/compound-identity.md
+(:func:`same_compound`; ``identified_wrong_skeleton``: by InChIKey first block).
 """
 from __future__ import annotations
 
@@ -52,20 +56,26 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.chem.ewa_groups import classify
+from nps_id.compound import record_relation
 from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
-from nps_id.match.assess import LibraryFacts, assess, group_label, major_ions_present, ranked_hit
+from nps_id.match.assess import (EVIDENCE_HITS, LibraryFacts, assess, assess_search, group_label, major_ions_present,
+                                  ranked_hit)
 from nps_id.match.group_model import GroupModel
 from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
-from nps_id.search.scores.base import kind_of
+from nps_id.search.ranking import formula_codes, without
+from nps_id.search.scores.base import kind_of, to_999
 from nps_id.search.settings import Hits
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TOP = 80
+#: Hits kept per query: every candidate the search scores exactly (its prefilter), so that the
+#: hits left when a compound is taken out are ranked, and their gap measured, as a search of the
+#: library without it would (nps_id.search.ranking.without).
+TOP = SearchSettings.prefilter
 #: --baseline: evaluate the verdict rules as they were before the new-substance rules.
 BASELINE = False
 
@@ -102,12 +112,13 @@ GROUP_FOLDS: dict[str, list[GroupModel]] | None = None
 
 def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
     same_queries = name if name.startswith("swgdrug") else name.replace("-lco", "-present")
-    cached = None if CACHE is None else CACHE / f"{same_queries}.npz"
+    cached = None if CACHE is None else CACHE / f"{same_queries}-top{TOP}.npz"
     if cached is not None and cached.exists():
         with np.load(cached, allow_pickle=False) as columns:
             hits = Hits(**columns)
     else:
-        hits = search(queries, reference, SearchSettings(top_k=TOP, prefilter=300, threads=2))
+        # the search `nps-id search` makes (its defaults), keeping every scored candidate
+        hits = search(queries, reference, SearchSettings(top_k=TOP, threads=2))
         if cached is not None:  # atomic: a killed run leaves no truncated cache for the next to load
             with atomic_output(cached, suffix=".npz") as tmp:
                 np.savez(tmp, **{column: getattr(hits, column) for column in hits.__dataclass_fields__})
@@ -123,54 +134,81 @@ def own_group(query, own_rows, facts_all) -> str | None:
                                 inchikey=query.get("inchikey") or None))
 
 
+def same_compound(query, candidates: np.ndarray, reference) -> set[int]:
+    """The compound codes (the search's, :meth:`Reference.compound`) of the records among
+    ``candidates`` that are the query's compound by the rule of docs/compound-identity.md, record
+    by record: same, enantiomer, or nothing telling them apart; not a diastereomer or an isotope
+    label. The truth a hit is judged by: the compound the search measures its gap against."""
+    columns = reference.columns
+    keys = ("inchikey", "name", "smiles", "structure_status", "synonyms")
+    codes = reference.compound()
+    record = {k: query.get(k) for k in keys}  # a query's structure is never verified: names and keys decide
+    return {int(codes[r]) for r in candidates.tolist()
+            if record_relation(record, {k: columns[k][r] for k in keys if k in columns})
+            in ("same", "enantiomer", "neutral")}
+
+
+
 def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:
-    starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
     lib_blocks = np.array([facts_all.block(r) or "name:" + facts_all.name(r).lower() for r in range(reference.n_spectra)],
                           dtype=object)
-    formula = reference.columns["formula"]
     # a compound's duplicates: its InChIKey block, and records under its exact name whose structure
     # was encoded otherwise (a salt, a tautomer, a stereo form: MassBank's two "D-Xylulose")
     named: dict[str, set[str]] = {}
     for r in range(reference.n_spectra):
         named.setdefault(facts_all.name(r).strip().lower(), set()).add(lib_blocks[r])
+    owns = [frozenset({block_of(query)} | named.get(str(query.get("name") or "").strip().lower(), set()))
+            for query in queries]
+    own_rows = [np.flatnonzero(np.isin(lib_blocks, list(own))) for own in owns]
+    if leave_out:  # the hits a library without the compound gives, ranked (gap, isomer alert) as the search does
+        absent = np.array([lib_blocks[r] in owns[q] for q, r in zip(hits.query.tolist(), hits.row.tolist())], dtype=bool)
+        hits = without(hits, ~absent, reference.compound(), formula_codes(reference.columns["formula"]),
+                       EVIDENCE_HITS, SearchSettings.isomer_margin)
+    else:
+        hits = hits.top(EVIDENCE_HITS)
+    kind = kind_of(queries[0])
+    folds = None if GROUP_FOLDS is None else GROUP_FOLDS.get(kind)
+
+    def group_model_of(q: int) -> GroupModel | None:
+        return None if folds is None else folds[fold_of(block_of(queries[q]), len(folds))]
+
+    # the verdict fields exactly as `nps-id search` computes them (its function, its hits)
+    assessed = assess_search(queries, hits, reference, analog=False, thresholds=t, fields_only=True, facts=facts_all,
+                             left_out=dict(enumerate(owns)) if leave_out else None, group_model_of=group_model_of)
+    starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
     counts: Counter = Counter()
     rules: Counter = Counter()
     wrong_examples = []
     for q, query in enumerate(queries):
-        own = {block_of(query)} | named.get(str(query.get("name") or "").strip().lower(), set())
-        rows = hits.row[starts[q]:starts[q + 1]]
-        keep = [j for j, r in zip(range(starts[q], starts[q + 1]), rows) if not (leave_out and lib_blocks[r] in own)]
-        facts = facts_all.excluding(frozenset(own)) if leave_out else facts_all
+        own = owns[q]
+        facts = facts_all.excluding(own) if leave_out else facts_all
         counts["n"] += 1
-        kind = kind_of(query)
-        ranked = [ranked_hit(hits, j, kind, analog=False) for j in keep]
-        if ranked:
-            top = ranked[0].row
-            others = [j for j in keep if lib_blocks[hits.row[j]] != lib_blocks[top]]
-            gap = int(round((hits.score[keep[0]] - hits.score[others[0]]) * 999)) if others else None
-            alert = any(formula[hits.row[j]] == formula[top] and hits.score[j] >= hits.score[keep[0]] - 0.02
-                        for j in others)
-            ref_mz, ref_int = reference.peaks.row(top)
-            major = major_ions_present(query.mz, ref_mz, ref_int, t.major_ion_level,
-                                       (float(query.mz.min()), float(query.mz.max()))) if kind == "ei" else None
-        else:
-            gap, alert, major = None, False, None
-        extra = {"major_ions": major, "n_ions": int(query.mz.size)} if kind == "ei" else {
+        ranked = [ranked_hit(hits, j, kind, analog=False) for j in range(starts[q], starts[q + 1])]
+        extra = {"major_ions": None, "n_ions": int(query.mz.size)} if kind == "ei" else {
             "precursor": (float(query.precursor_mz), str(query.get("ion_mode") or "positive").lower())}
-        folds = None if GROUP_FOLDS is None else GROUP_FOLDS.get(kind)
-        group_model = None if folds is None else folds[fold_of(block_of(query), len(folds))]
-        a = assess(query.mz, query.intensity, kind, ranked, facts, gap=gap, isomer_alert=alert, thresholds=t,
-                   group_model=group_model, **extra)
+        a = assessed.get(q)
+        if a is None:  # no hit left (`nps-id search` prints no row; `match` calls it so)
+            counts["no_hit"] += 1
+            a = assess(query.mz, query.intensity, kind, [], facts, gap=None, isomer_alert=False, thresholds=t,
+                       fields_only=True, group_model=group_model_of(q), **extra)
+        gap = to_999(hits.gap[starts[q]]) if ranked else None
         if BASELINE:  # the verdict rules before issue 18: scores, gap, isomer alert, ions only
             top = ranked[0] if ranked else None
+            if top is not None and kind == "ei":
+                ref_mz, ref_int = reference.peaks.row(top.row)
+                extra["major_ions"] = major_ions_present(query.mz, ref_mz, ref_int, t.major_ion_level,
+                                                         (float(query.mz.min()), float(query.mz.max())))
+            alert = bool(hits.isomer_alert[starts[q]]) if ranked else False
             a = replace(a, verdict=decide(Evidence(
                 kind=kind, score=top.score if top else 0, mf=top.mf if top else 0, rmf=top.rmf if top else 0, gap=gap,
                 isomer_alert=alert, **{k: v for k, v in extra.items() if k != "precursor"}), t), new_substance=False)
         verdict = a.verdict.verdict
-        rules[a.verdict.rule.split(":")[0] + (" (no structure)" if a.isomers is not None and not a.isomers.evaluated else "")] += 1
-        right = bool(ranked) and lib_blocks[ranked[0].row] in own
+        rules[a.verdict.rule.split(":")[0]] += 1
+        # right: the top hit is the query's compound (docs/compound-identity.md), not merely its skeleton
+        right = bool(ranked) and int(reference.compound()[ranked[0].row]) in same_compound(query, own_rows[q], reference)
         counts["identified"] += verdict == IDENTIFIED
         counts["identified_right"] += verdict == IDENTIFIED and right
+        counts["identified_skeleton"] += verdict == IDENTIFIED and bool(ranked) and lib_blocks[ranked[0].row] in own
         counts["new_substance"] += a.new_substance
         # the issue's words: new_substance, or "isomer not excluded"; "flagged" also counts
         # "isomer ambiguity" (a library compound within the gap: the text says it may be a new one)
@@ -191,7 +229,7 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
                 counts["mass_right_explained"] += a.estimated_mass == true_mass
         if verdict == IDENTIFIED and not right and len(wrong_examples) < 25:
             wrong_examples.append(f"{query.get('name')} -> {facts.name(ranked[0].row)} ({a.verdict.rule})")
-        truth = own_group(query, np.flatnonzero(np.isin(lib_blocks, list(own))), facts_all) if leave_out else None
+        truth = own_group(query, own_rows[q], facts_all) if leave_out else None
         if leave_out and truth is not None:
             counts["group_known"] += 1
             counts["group_right"] += a.suspected_group == truth
@@ -208,6 +246,9 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         "task": name, "settings": settings_label(t), "queries": n,
         "identified": counts["identified"],
         "identified_wrong": counts["identified"] - counts["identified_right"],
+        # the same judged by InChIKey first block (stop 27's truth: a diastereomer or labelled form right)
+        "identified_wrong_skeleton": counts["identified"] - counts["identified_skeleton"],
+        "no_hit": counts["no_hit"],
         "coverage": round(counts["identified_right"] / n, 3) if not leave_out else None,
         "precision": round(counts["identified_right"] / max(counts["identified"], 1), 3) if not leave_out else None,
         "flagged": round(counts["flagged"] / n, 3),
@@ -316,7 +357,7 @@ def main() -> None:
             rows += run_task(f"massbank-{kind}-absent", absent, reference, facts, True, variants)
     keys = ["task", "settings", "queries", "identified", "identified_wrong", "coverage", "precision", "flagged",
             "new_substance", "group_right", "flagged_group_right", "mass_right", "mass_right_explained",
-            "mass_unexplained", "flagged_strict", "flagged_strict_group_right"]
+            "mass_unexplained", "flagged_strict", "flagged_strict_group_right", "identified_wrong_skeleton", "no_hit"]
     print(" | ".join(keys))
     for row in rows:
         print(" | ".join("-" if row[k] is None else str(row[k]) for k in keys))

@@ -270,7 +270,8 @@ def _expectation(raw: Any, where: str) -> Expectation:
     substance = _text(raw, "substance", where)
     verdict = _get(raw, "verdict", str, where, IDENTIFIED)
     if verdict not in LEVELS:
-        raise InputError(f"{where}: verdict must be one of {LEVELS}, got {verdict!r}")
+        levels = ", ".join(level.value for level in LEVELS)
+        raise InputError(f"{where}: verdict must be one of {levels}, got {verdict!r}")
     window = _get(raw, "rt_min", list, where)
     if window is not None and (len(window) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                                                            and math.isfinite(v) for v in window)

@@ -79,7 +79,7 @@ def _normalise_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
         if key in _INT_KEYS:
             value = int(value)
         elif key in _FLOAT_KEYS:
-            value = float(value)
+            value = float(value) + 0.0  # -0.0 + 0.0 is 0.0: an MSP "RT: -0" was shown as "-0.00 min"
             if key == "retention_time" and not 0 <= value <= MAX_RT_SECONDS and not math.isnan(value):
                 # every reader builds its scans here, so this is the one check of their times
                 raise ValueError(f"retention time must be 0 to {MAX_RT_SECONDS:g} s (found {value:g} s): "

@@ -42,20 +42,24 @@ MONOISOTOPIC = {
 #: Elements whose heavy isotope is two mass units up and abundant enough to show (37Cl 32 %,
 #: 81Br 97 %, 34S 4.5 %, 30Si 3.4 %): each atom extends the molecular-ion cluster by 2.
 _PLUS_TWO = ("Cl", "Br", "S", "Si", "Se")
-_TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
+# ASCII digits only: ``\d`` also takes "٣" and "９", which int() reads as 3 and 9
+_TOKEN = re.compile(r"([A-Z][a-z]?)([0-9]*)")
 #: A plain neutral formula: element symbols and counts only (no charge, dot or bracket).
-_PLAIN = re.compile(r"(?:[A-Z][a-z]?\d*)+")
+_PLAIN = re.compile(r"(?:[A-Z][a-z]?[0-9]*)+")
 # "[C29H35N2]+", "[C4H12N]2+" (count before the sign only after a bracket), "C4H12N+2"
-_CHARGE = re.compile(r"(?:(?<=\])(\d*)([+-])|([+-])(\d*))$")
+_CHARGE = re.compile(r"(?:(?<=\])([0-9]*)([+-])|([+-])([0-9]*))$")
+#: Digits a count may have: MAX_MZ's seven; longer ones are no count (5,000 digits overflowed int()).
+_MAX_DIGITS = len(str(int(MAX_MZ)))
 
 
 def parse_formula(text: str) -> tuple[Counter, int] | None:
     """Element counts and net charge of a formula (``C9H13N``, ``[C29H35N2]+``, ``C2H4O2.ClH``).
 
-    None when ``text`` is not a formula (an unknown element symbol: "Xx2"), or one with more atoms
-    of an element than :data:`~nps_id.spectrum.MAX_MZ` (every atom weighs at least 1 u: no ion a
-    spectrum holds has so many; "C99999999999999999999H2", which a library of an older build
-    stored, overflowed the searches whose hit it was). The one formula parser: the library's
+    None when ``text`` is not a formula (an unknown element symbol: "Xx2"), one without atoms
+    ("C0"), or one heavier than :data:`~nps_id.spectrum.MAX_MZ` (nominal masses; 1 u an atom of
+    an element without one): no ion a spectrum holds weighs so much ("C99999999999999999999H2",
+    which a library of an older build stored, overflowed the searches whose hit it was;
+    "C1000000" was reported as an estimated mass of 12,000,000). The one formula parser: the library's
     structure checks read charges and salts, :func:`element_counts` plain formulas.
     """
     text = text.strip().replace(" ", "")
@@ -63,6 +67,8 @@ def parse_formula(text: str) -> tuple[Counter, int] | None:
     match = _CHARGE.search(text)
     if match and match.group(0):
         digits = match.group(1) or match.group(4) or "1"
+        if len(digits) > _MAX_DIGITS:
+            return None
         sign = match.group(2) or match.group(3)
         charge = int(digits) * (1 if sign == "+" else -1)
         text = text[: match.start()]
@@ -72,10 +78,11 @@ def parse_formula(text: str) -> tuple[Counter, int] | None:
         if not part or _TOKEN.sub("", part):
             return None
         for element, count in _TOKEN.findall(part):
-            if element not in ELEMENTS:
+            if element not in ELEMENTS or len(count) > _MAX_DIGITS:
                 return None
             counts[element] += int(count or 1)
-    return (counts, charge) if counts and max(counts.values()) <= MAX_MZ else None
+    heaviest_ion = sum(_NOMINAL.get(element, 1) * n for element, n in counts.items())
+    return (counts, charge) if counts and 0 < heaviest_ion <= MAX_MZ else None
 
 
 def element_counts(formula: str | None) -> dict[str, int] | None:

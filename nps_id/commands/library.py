@@ -143,7 +143,10 @@ def _print_summary(summary: Any, output: Path) -> None:
 
 
 def _coverage_line(cover: dict[str, Any]) -> str:
-    """``2554 of 2988 verified (85.5 %), 4 unverified; opsin 1782 (279 built from it), ...``."""
+    """``2554 of 2988 verified (85.5 %), 4 unverified; opsin 1782 (279 derivatives of a parent), ...``:
+    a derivative, labelled standard or stereoisomer built from a parent structure that source gave."""
+    from nps_id.report.present import counted
+
     n = cover["n_spectra"] or 1
     total: Counter = Counter()
     built: Counter = Counter()
@@ -151,7 +154,7 @@ def _coverage_line(cover: dict[str, Any]) -> str:
         base = kind.split("+", 1)[0]
         total[base] += count
         built[base] += count if "+" in kind else 0
-    by = ", ".join(f"{k} {v}" + (f" ({built[k]} built from it)" if built[k] else "")
+    by = ", ".join(f"{k} {v}" + (f" ({counted(built[k], 'derivative')} of a parent)" if built[k] else "")
                    for k, v in total.most_common()) or "none"
     return (f"{cover['verified']} of {cover['n_spectra']} verified ({100 * cover['verified'] / n:.1f} %), "
             f"{cover['unverified']} unverified; {by}")
@@ -243,13 +246,14 @@ def validate(library_path: Path) -> None:
 Examples:
   nps-id library export swgdrug.h5 -o swgdrug.msp
   nps-id library export massbank.h5 -o massbank.mgf
+  nps-id library export swgdrug.h5 -o swgdrug.mzML.gz
 """,
 )
 @click.argument("library_path", metavar="LIBRARY", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output file: .msp, .mgf or .mzML (optionally .gz).")
 def export(library_path: Path, output: Path) -> None:
-    """Write a library's spectra to MSP or MGF (everything the format can hold)."""
+    """Write a library's spectra to MSP, MGF or mzML (everything the format can hold)."""
     from nps_id.library import export_library
     from nps_id.spectrum import spectra_count
 

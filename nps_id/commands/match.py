@@ -27,6 +27,16 @@ Examples:
       --reference-standard 220223010.mzML etizolam
 
 \b
+The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
+  score    the hit's ranking score, 0-999: EI the match factor, MS/MS --ms2-score x 999;
+           an analogue row the analogue score (similarity plus the NPS mass prior)
+  MF RMF   EI match factor and reverse match factor, 0-999 (- for MS/MS)
+  gap      score minus the best different compound's (- when none scored)
+  "suspected new substance": no library compound explains the spectrum (a substance
+           the library lacks, not necessarily an NPS, or a spectrum too weak or mixed);
+           the library hit named at the row's end is for orientation only
+
+\b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input (also: an output
 onto an input, or -o results of another analysis without --overwrite), 4 bad library.
 """

@@ -26,7 +26,8 @@ _CAS_RE = re.compile(r"^(\d{2,7})-?(\d{2})-?(\d)$")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 #: A retention time's number: also "inf" / "-Infinity" / "infinite" (refused later, not skipped as
 #: no number: an MSP "RetentionTime: infinite" was read as an unknown time while "inf" was refused).
-_RT_NUMBER_RE = re.compile(r"(?i)(?<![a-z])[-+]?inf(?:inity|inite)?\b|" + _NUMBER_RE.pattern)
+#: "∞" too (it was read as an unknown time, as "infinite" was before).
+_RT_NUMBER_RE = re.compile(r"(?i)(?<![a-z])[-+]?(?:inf(?:inity|inite)?\b|∞)|" + _NUMBER_RE.pattern)
 _RT_UNIT_RE = re.compile(r"(?i)\b(min(?:ute)?s?|m|sec(?:ond)?s?|s|ms|h(?:ours?)?)\b")
 _RT_FACTORS = {"min": 60.0, "m": 60.0, "sec": 1.0, "s": 1.0, "ms": 1e-3, "h": 3600.0}
 
@@ -67,7 +68,8 @@ def parse_retention_time(value: str, default_unit: str = "min") -> float | None:
     number = _RT_NUMBER_RE.search(value)
     if number is None:
         return None
-    seconds = float(re.sub(r"(?i)inite$", "inity", number.group()))  # "infinite": float() knows "infinity"
+    # "infinite", "∞": float() knows "infinity"
+    seconds = float(re.sub(r"(?i)inite$", "inity", number.group()).replace("∞", "inf"))
     if math.isnan(seconds) or seconds == -1:
         return None
     unit = _RT_UNIT_RE.search(value, number.end())

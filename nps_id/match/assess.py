@@ -6,7 +6,8 @@ verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score a
 
 - isomers the spectrum cannot exclude (:mod:`nps_id.match.isomer_rule`), in the library or not;
   MS/MS adds the library's own pairs (:func:`_with_ms2_pairs`) and excludes rarely-inseparable
-  absent isomers of a hit alone at its mass (:func:`alone_at_its_mass`);
+  absent isomers of a hit alone at its mass (:func:`alone_at_its_mass`) or of a hit of no drug
+  series that a second record replicates (:func:`replicated_outside_drug_series`);
 - molecular-ion consistency: a candidate lighter than ions of the spectrum is not the compound;
 - an estimated nominal molecular mass (:mod:`nps_id.match.molecular_mass`);
 - the new-substance call (:func:`unexplained`): no library compound explains the spectrum --
@@ -637,6 +638,7 @@ def assess(
         if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
             check = alone_at_its_mass(check, hits, facts, gap, thresholds)
+            check = replicated_outside_drug_series(check, hits, facts, thresholds)
         level = thresholds.isomer_ms2_product_ion_level
         if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
             check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
@@ -688,7 +690,7 @@ def assess(
             verdict = decide(found, thresholds)
     else:  # analogue hits: the identity criteria are failed by construction, not evaluated
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None, rmf=0 if kind == "ei" else None,
-                                  gap=gap, **evidence), thresholds)
+                                  gap=gap, identity_hit=False, **evidence), thresholds)
     if verdict.verdict == IDENTIFIED or verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY):
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
         if verdict.verdict == IDENTIFIED and kind == "ei" and facts.mass(top.row) is not None:
@@ -768,6 +770,26 @@ def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: Libr
         return check
     block = facts.block(hits[0].row)
     if any(facts.block(hit.row) != block for hit in hits[1:]) or hits[1].score < thresholds.identified_score:
+        return check
+    return replace(check, not_excluded=())
+
+
+def replicated_outside_drug_series(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts,
+                                   thresholds: VerdictThresholds) -> IsomerCheck:
+    """MS/MS: ``check`` with its absent isomers excluded when the hit belongs to no drug series
+    (:func:`~nps_id.match.isomer_rule.context_of` "other": no EWA substance group), another record of
+    its compound (another laboratory or collision energy) also reaches ``identified_score``, and
+    every not-excluded isomer is absent from the library with a kind rate below
+    ``isomer_ms2_other_rate`` -- the library's pairs of its kind rarely match that well. Unchanged
+    otherwise: a drug hit (NPS are made as positional and chain isomers of known drugs), a library
+    isomer or a near-inseparable kind keeps the hit ``tentative`` (docs/match.md)."""
+    bound = thresholds.isomer_ms2_other_rate
+    if bound <= 0 or not check.not_excluded or facts.context(hits[0].row) != "other":
+        return check
+    if any(note.name is not None or note.rate >= bound for note in check.not_excluded):
+        return check
+    block = facts.block(hits[0].row)
+    if not any(facts.block(hit.row) == block and hit.score >= thresholds.identified_score for hit in hits[1:]):
         return check
     return replace(check, not_excluded=())
 
@@ -979,7 +1001,9 @@ def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> st
 
 def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,
                   thresholds: VerdictThresholds = VerdictThresholds(), fields_only: bool = False,
-                  analogue_confidence: np.ndarray | None = None) -> dict[int, Assessment]:
+                  analogue_confidence: np.ndarray | None = None, *, facts: LibraryFacts | None = None,
+                  left_out: dict[int, frozenset[str]] | None = None,
+                  group_model_of: Callable[[int], GroupModel | None] | None = None) -> dict[int, Assessment]:
     """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
     (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
 
@@ -988,8 +1012,14 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     closest compounds for the new-substance call. ``fields_only``: as :func:`assess` (what the
     search rows print, computed faster). ``analogue_confidence``: analogue mode, per query position
     (:func:`nps_id.search.analogue_confidence.confidences`), for the close-analogue rule.
+
+    The leave-compound-out benchmark assesses through this same function: ``facts`` (the
+    reference's, shared across calls), ``left_out`` (query position -> the InChIKey first blocks
+    its library lacks, :meth:`LibraryFacts.excluding`; their hits already taken out,
+    :func:`nps_id.search.ranking.without`) and ``group_model_of`` (query position -> the group
+    model that never saw its compound; None: the shipped one).
     """
-    facts = LibraryFacts(reference)
+    facts = facts if facts is not None else LibraryFacts(reference)
     out: dict[int, Assessment] = {}
     starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
     ends = np.r_[starts[1:], len(hits)]
@@ -1025,10 +1055,12 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
-        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked, facts, gap=gaps[start],
-                        isomer_alert=alerts[start], thresholds=thresholds,
+        out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked,
+                        facts if left_out is None or q not in left_out else facts.excluding(left_out[q]),
+                        gap=gaps[start], isomer_alert=alerts[start], thresholds=thresholds,
                         precursor=precursor, identity=not analog, fields_only=fields_only,
-                        estimated=estimated.get(q), **extra)
+                        estimated=estimated.get(q), group_model=None if group_model_of is None else group_model_of(q),
+                        **extra)
     facts.save()
     return out
 

@@ -21,12 +21,13 @@ import datetime as _dt
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nps_id import __version__
 from nps_id._hashing import sha256_path
+from nps_id.compound import normalise_name
 from nps_id.errors import LibraryError
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
@@ -44,6 +45,9 @@ from nps_id.match.standards import (InternalStandard, ReferenceStandard, interna
 from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.verdict import LEVELS, VerdictThresholds, analogue_mass_share, close_analogue, with_isomers_excluded
 from nps_id.tolerance import Tolerance
+
+if TYPE_CHECKING:
+    from nps_id.search.reference import Reference
 
 RESULTS_SCHEMA = "nps-id/match-results"
 RESULTS_VERSION = "1.0"
@@ -675,6 +679,15 @@ def _major_ions(component: Component, library: ReferenceLibrary, row: int, run: 
     return major_ions_present(component.mz, mz, intensity, t.major_ion_level, (run.mz_min, run.mz_axis[-1]))
 
 
+def compound_names(reference: Reference, row: int) -> list[str] | None:
+    """The library's distinct names of ``row``'s compound (the EWA export counts findings under
+    any of them as one substance); None when it has one name."""
+    names: dict[str, str] = {}  # one spelling of each name (MassBank: "Acetyl-L-carnitine", "Acetyl-L-Carnitine")
+    for name in reference.column_rows("name", reference.identity.rows_of(row)).tolist():
+        names.setdefault(normalise_name(str(name)), str(name))
+    return list(names.values()) if len(names) > 1 else None
+
+
 def _finding(rt_min, top: Hit, hits: list[Hit], assessment, library, top_k: int, *, mode, ri, lib_ri, delta_ri,
              spectrum, **technique) -> Finding:
     """The finding of ``top`` among ``hits`` (its first ``top_k`` kept); ``technique`` is its ``peak``
@@ -693,6 +706,7 @@ def _finding(rt_min, top: Hit, hits: list[Hit], assessment, library, top_k: int,
         mf=top.mf, rmf=top.rmf, score=top.score, gap=top.gap, isomer_alert=top.isomer_alert,
         # diastereomers in the library (other compounds MS rarely separates), enantiomers merged
         stereo_note=library.reference.identity.notes[top.row] or None,
+        compound_names=compound_names(library.reference, top.row),
         delta_mass=top.delta_mass, similarity=top.similarity, delta_mass_match=top.delta_mass_match,
         analogue_confidence=top.analogue_confidence,
         runner_up=None if runner is None else RunnerUp.of(runner),

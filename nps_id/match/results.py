@@ -310,6 +310,9 @@ class Finding(_Serialised):
     gap: int | None
     isomer_alert: bool
     stereo_note: str | None
+    #: the library's names of this compound when it holds it under several (a racemate and its
+    #: enantiomer, Atropine and Hyoscyamine; docs/compound-identity.md); None: one name
+    compound_names: list[str] | None = optional()
     delta_mass: float | None
     similarity: int | None
     delta_mass_match: str | None

@@ -192,6 +192,12 @@ class VerdictThresholds:
         The ``isomer_ms2_alone_rate`` rule applies only to a library of at least this many distinct
         compounds (MassBank MS/MS: 8,044): in a small in-house library most hits stand alone at their
         mass, and "no other compound scored" no longer says the library is dense around the hit.
+    isomer_ms2_other_rate : float
+        MS/MS: the isomers the library does not hold are excluded when the hit is of no drug series
+        (no EWA substance group), a second record of its compound also reaches ``identified_score``,
+        and every one of them is of a kind whose library pairs match each other at the unknown's
+        score less often than this (:func:`nps_id.match.assess.replicated_outside_drug_series`;
+        0.1 on the development data; docs/match.md; 0: off).
     isomer_small_ms2_atoms : int
         MS/MS: a hit with at most this many heavy atoms has every ring-position and ring-nitrogen
         isomer not excluded, whatever its kind's EI-learned rate: collision-induced dissociation of
@@ -270,6 +276,7 @@ class VerdictThresholds:
     isomer_ms2_pair_score: int = 850
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000
+    isomer_ms2_other_rate: float = 0.1
     isomer_small_ms2_atoms: int = 12
     isomer_ms2_product_ion_level: float = 0.01
     isomer_small_ei_atoms: int = 5
@@ -303,6 +310,8 @@ class Evidence:
     candidate it is (``[M+H]+``, ``[M+Na]+``, ...), None when it is none of them.
     ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
     and whether the spectrum's precursor is the same ion (within the nominal window).
+    ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
+    their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
     """
 
     kind: str  # "ei" or "ms2"
@@ -331,6 +340,7 @@ class Evidence:
     matched_fragments: tuple[int, int] | None = None
     close_isomers: tuple[str, ...] = ()
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
+    identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
 
 
 @dataclass(frozen=True)
@@ -374,11 +384,15 @@ def _ri_ok(evidence: Evidence, t: VerdictThresholds) -> bool | None:
 def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | None, str]]:
     """Every criterion but the isomers' as (text, passed or None: not evaluated, group)."""
     checks: list[tuple[str, bool | None, str]] = []
+    def shown(name: str, value: int | None) -> str:
+        return f"{name} {value}" if evidence.identity_hit else "no identity hit, an analogue-mode one"
+
     if evidence.kind == "ei":
-        checks.append((f"mf >= {t.identified_mf} (mf {evidence.mf})", _ge(evidence.mf, t.identified_mf), "score"))
-        checks.append((f"rmf >= {t.identified_rmf} (rmf {evidence.rmf})", _ge(evidence.rmf, t.identified_rmf), "score"))
+        checks.append((f"mf >= {t.identified_mf} ({shown('mf', evidence.mf)})", _ge(evidence.mf, t.identified_mf), "score"))
+        checks.append((f"rmf >= {t.identified_rmf} ({shown('rmf', evidence.rmf)})", _ge(evidence.rmf, t.identified_rmf),
+                       "score"))
     else:
-        checks.append((f"score >= {t.identified_score} (score {evidence.score})",
+        checks.append((f"score >= {t.identified_score} ({shown('score', evidence.score)})",
                        evidence.score >= t.identified_score, "score"))
     gap = "no other compound scored" if evidence.gap is None else f"gap {evidence.gap}"
     min_gap = t.min_gap if evidence.kind == "ei" else t.min_gap_ms2

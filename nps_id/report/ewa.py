@@ -21,7 +21,7 @@ import io
 import json
 from typing import Any, Callable, Mapping
 
-from nps_id.compound import compound_identity
+from nps_id.compound import compound_identity, normalise_name
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import is_analogue, is_ewa_reportable, is_new_substance_lead
 from nps_id.report.present import finding_label, isomers_open, shown_precursor_mz
@@ -123,6 +123,9 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
                       lambda d, f: _lc(f, lambda lc: ";".join(f"{t:g}:{h:g}" for t, h in
                                                             zip(lc["xic"]["rt_min"], lc["xic"]["intensity"]))
                                        if lc.get("xic") else None)),
+    "also_found_as": ("other names under which this substance was found in the item (the library's names of one "
+                      "compound: a racemate and its enantiomer, which mass spectra do not distinguish)",
+                      lambda d, f: "; ".join(f.get("also_found_as") or []) or None),
 }
 
 
@@ -154,14 +157,38 @@ def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """
     reportable = [f for f in doc["findings"] if is_ewa_reportable(f) and not f.get("new_substance")]
     new = [_as_new_substance(f) for f in doc["findings"] if is_new_substance_lead(f)]
-    codes = compound_identity([f.get("inchikey") or "" for f in reportable], [f["name"] for f in reportable],
-                              [f.get("smiles") or "" for f in reportable],
-                              [f.get("structure_status") or "" for f in reportable]).codes
     best: dict[int, Mapping[str, Any]] = {}
-    for key, f in zip(codes.tolist(), reportable):
+    names: dict[int, list[str]] = {}
+    for key, f in zip(substance_codes(reportable), reportable):
         if key not in best or (f["verdict"] == "identified" and best[key]["verdict"] != "identified"):
             best[key] = f
-    return [{column: getter(doc, f) for column, (_, getter) in EWA_FIELDS.items()} for f in [*best.values(), *new]]
+        names.setdefault(key, []).append(f["name"])
+    rows = [{**f, "also_found_as": [n for n in dict.fromkeys(names[key]) if n != f["name"]]} for key, f in best.items()]
+    return [{column: getter(doc, f) for column, (_, getter) in EWA_FIELDS.items()} for f in [*rows, *new]]
+
+
+def substance_codes(findings: list[Mapping[str, Any]]) -> list[int]:
+    """One code per finding, equal for one substance: one compound by :mod:`nps_id.compound` on
+    the findings' own identifiers, or named among another's ``compound_names`` (the library's
+    names of one compound: its synonyms join a racemate and its enantiomer, Atropine and
+    Hyoscyamine, which a finding does not carry)."""
+    codes = compound_identity([f.get("inchikey") or "" for f in findings], [f["name"] for f in findings],
+                              [f.get("smiles") or "" for f in findings],
+                              [f.get("structure_status") or "" for f in findings]).codes.tolist()
+    root = {code: code for code in codes}
+
+    def find(code: int) -> int:
+        while root[code] != code:
+            code = root[code]
+        return code
+
+    by_name = {normalise_name(f["name"]): code for f, code in zip(findings, codes)}
+    for f, code in zip(findings, codes):
+        for name in f.get("compound_names") or []:
+            other = by_name.get(normalise_name(name))
+            if other is not None:
+                root[find(other)] = find(code)
+    return [find(code) for code in codes]
 
 
 def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -58,6 +58,7 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "structure_source": f.get("structure_source") or entry.get("structure_source") or None,
         "structure_status": f.get("structure_status") or entry.get("structure_status") or None,
         "stereo_note": f.get("stereo_note"),
+        "compound_names": list(f.get("compound_names") or []) or None,  # the library's names of this compound
         "monoisotopic_mass": monoisotopic_mass(f.get("formula")),
         "ewa": ewa,
         "verdict": f.get("verdict", "inconclusive"),

@@ -17,9 +17,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import numpy as np
-
 from nps_id.search.index import FragmentIndex, NominalIndex, load_indexes
+from nps_id.search.ranking import formula_codes
 from nps_id.search.reference import Reference
 from nps_id.search.scores import Score
 from nps_id.search.settings import SearchSettings
@@ -53,11 +52,7 @@ class PreparedLibrary:
         # Compound code (InChIKey first block, else normalised name) and formula code (-1: none)
         # of every row: string work that took ~25 ms of every search of MassBank EI, done once.
         self.compound = reference.compound()
-        # (codes are only compared: numbered in order of appearance, no sort of the strings)
-        formula = reference.columns["formula"]
-        codes: dict[str, int] = {"": -1}
-        self.formula = np.fromiter((codes.setdefault(str(f), len(codes) - 1) for f in formula.tolist()),
-                                   dtype=np.int64, count=len(formula))
+        self.formula = formula_codes(reference.columns["formula"])
         self._made: dict[tuple, Any] = {}
         self._lock = threading.Lock()
 

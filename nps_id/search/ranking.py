@@ -9,6 +9,8 @@ Entry points
 - :func:`rank_candidates` -- per-query candidate tuples -> one batch of :class:`~nps_id.search.settings.Hits`.
 - :func:`rank_batch` -- the same from CSR-like candidate arrays (the compiled EI batch's output).
 - :func:`assemble` -- batches -> :class:`~nps_id.search.settings.Hits`, sorted by query and rank.
+- :func:`without` -- hits with some rows taken out, ranked again (a library without them).
+- :func:`formula_codes` -- the formula code of every library row, as the ranking compares them.
 - :func:`top_indices`, :func:`not_listed` -- small helpers the candidate steps share.
 """
 from __future__ import annotations
@@ -35,6 +37,34 @@ def top_indices(values: np.ndarray, size: int) -> np.ndarray:
 
 def not_listed(size: int) -> np.ndarray:
     return np.full(size, -1, dtype=np.int64)
+
+
+def formula_codes(formula: np.ndarray) -> np.ndarray:
+    """An integer per library row, equal for equal formulas (-1: none); numbered in order of
+    appearance (codes are only compared: no sort of the strings)."""
+    codes: dict[str, int] = {"": -1}
+    return np.fromiter((codes.setdefault(str(f), len(codes) - 1) for f in formula.tolist()),
+                       dtype=np.int64, count=len(formula))
+
+
+def without(hits: Hits, keep: np.ndarray, compound: np.ndarray, formula: np.ndarray, top_k: int,
+            margin: float) -> Hits:
+    """The hits ``keep`` marks, ranked again by :func:`rank_batch`'s kernel: ranks, gaps and isomer
+    alerts as a search of a library without the other rows would give them (``compound`` and
+    ``formula``: the library's codes, :meth:`~nps_id.search.reference.Reference.compound` and
+    :func:`formula_codes`). Exact as far as ``hits`` reach: searched with ``top_k`` equal to the
+    prefilter, they hold every candidate the search scored. The leave-compound-out benchmark."""
+    kept = np.flatnonzero(keep)
+    query = np.asarray(hits.query, dtype=np.int64)[kept]
+    batch, counts = np.unique(query, return_counts=True)
+    offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
+    rows = np.asarray(hits.row, dtype=np.int64)[kept]
+    pick, slot, rank, gap, alert = _rank_kernel(offsets, rows, np.asarray(hits.score, dtype=np.float64)[kept],
+                                                compound, formula, top_k, margin)
+    picked = kept[pick]
+    return Hits(query=batch[slot], rank=rank, row=rows[pick], score=hits.score[picked], mf=hits.mf[picked],
+                rmf=hits.rmf[picked], delta_mass=hits.delta_mass[picked], similarity=hits.similarity[picked],
+                delta_shift=hits.delta_shift[picked], gap=gap, isomer_alert=alert)
 
 
 def rank_candidates(batch: np.ndarray, found: list[tuple], ctx: SearchContext) -> Hits:

@@ -312,3 +312,39 @@ def test_group_of_a_bare_smiles_and_of_a_set():
     assert classify_structures(cathinones).group == CATH
     # a set that shares no group: their maximum common substructure decides (here nothing)
     assert classify_structures(["CNC(C)C(=O)c1ccccc1", "O=C1CCCO1"]).group == UNK
+
+
+def test_ergolines_are_not_tryptamines_and_lysergic_acid_goes_with_the_lysergamides(swgdrug_library):
+    """The ergoline ring holds an indole-3-ethylamine, which the tryptamine rule matched before any
+    ergoline rule but the amides': SWGDRUG's lysergic acid ester and silyl derivatives (the name
+    rule already called lysergic acid a lysergamide) and lysergol and pergolide (ergolines that are
+    neither lysergamides nor tryptamine NPS: 'Other substances', no subclass)."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    for name in ("Lysergic acid methyl ester", "Lysergic Acid TMS Derivative", "LSD", "1P-LSD"):
+        assert (by_name[name].group, by_name[name].subclass, by_name[name].source) == (OTHER, "lysergamides",
+                                                                                       "structure"), name
+    for name in ("Lysergol", "Pergolide"):
+        assert (by_name[name].group, by_name[name].subclass, by_name[name].source) == (OTHER, None, "structure"), name
+    for name in ("5-Methoxy-N,N-Diisopropyltryptamine", "Psilocin"):  # plain tryptamines keep their group
+        assert (by_name[name].group, by_name[name].source) == (TRYP, "structure"), name
+
+
+def test_phenibut_type_structures_and_their_lactams_are_other_sedatives(swgdrug_library):
+    """SWGDRUG's phenibut and its GC lactam by structure (the lactam has no name rule: until stop 28
+    it had no group, so a phenibut missing from the library was 'isomer not excluded' with the lactam
+    and no suspected group); phenylpiracetam (an N-substituted 4-phenyl-2-pyrrolidinone, a racetam)
+    is not one of them."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    for name in ("Phenibut", "4-Phenyl-2-Pyrrolidinone"):
+        assert (by_name[name].subclass, by_name[name].source) == ("other_sedatives", "structure"), name
+    assert by_name["Phenylpiracetam"].subclass != "other_sedatives"
+    rolipram = classify(None, smiles="COc1ccc(C2CNC(=O)C2)cc1OC1CCCC1")  # a 4-aryl-2-pyrrolidinone, no sedative
+    assert rolipram.subclass != "other_sedatives"

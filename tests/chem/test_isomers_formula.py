@@ -142,12 +142,22 @@ def test_an_exocyclic_double_bond_moved_into_a_ring_is_no_conjugation_move() -> 
     assert moves == {"double_bond:plain"}
 
 
-@pytest.mark.parametrize("text", ["Xx2", "C99999999999999999999H2", "C9H13Q", ""])
+@pytest.mark.parametrize("text", ["Xx2", "C99999999999999999999H2", "C9H13Q", "", "C1000000", "C0", "C0H0",
+                                  "C\u0663H8", "C\uff19H", "[13C]H4", "C" + "9" * 5000 + "H4",
+                                  "[C9H13N]" + "9" * 5000 + "+"])
 def test_one_parser_one_guard_for_unknown_elements_and_absurd_counts(text) -> None:
     # the library's structure checks (charges, salts) and the masses read one parser (stop 27: two)
     from nps_id.chem.formula import parse_formula
 
     assert parse_formula(text) is None and element_counts(text) is None
+
+
+def test_the_heaviest_formula_an_ion_of_the_mz_range_may_have() -> None:
+    # C1000000 weighs 12,000,000 u: a search reported it as the query's estimated mass (stop 28)
+    from nps_id.chem.formula import parse_formula
+
+    assert parse_formula("C83333") is not None and parse_formula("C83334") is None  # 12 u an atom, m/z 1e6
+    assert parse_formula("[C4H12N]2+") == ({"C": 4, "H": 12, "N": 1}, 2)
 
 
 def test_plain_formulas_of_a_real_library_count_as_the_full_parser_reads_them() -> None:

@@ -250,3 +250,20 @@ def test_build_into_a_named_pipe_writes_the_library_to_its_reader(tmp_path):
     copy.write_bytes(received)
     with Library.open(copy) as lib:
         assert len(lib) == 10
+
+
+def test_a_formula_count_of_thousands_of_digits_is_no_formula_not_a_traceback(tmp_path):
+    # SWGDRUG's first records, the first one's formula given a 5,000-digit carbon count: the build
+    # stopped with a ValueError traceback from int() (Python's 4,300-digit limit), nothing written
+    import gzip
+
+    records = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).split(b"\r\n\r\n")[:5]
+    records[0] = records[0].replace(b"Formula: C19H30O2", b"Formula: C" + b"9" * 5000 + b"H30O2")
+    msp = tmp_path / "huge-count.msp"
+    msp.write_bytes(b"\r\n\r\n".join(records) + b"\r\n")
+    out = tmp_path / "lib.h5"
+    result = CliRunner().invoke(cli, ["library", "build", str(msp), "-o", str(out), "--ms-level", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 record's formula is no molecular formula (first: huge-count.msp record 1 (Epiandrosterone)" in result.output
+    with Library.open(out) as lib:
+        assert lib.column("formula").tolist()[:2] == ["", "C10H11NO4"]

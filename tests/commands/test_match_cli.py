@@ -278,6 +278,18 @@ def test_one_compound_is_identified_at_one_retention_time_only(other_runs):
         assert len(identified) == len(set(identified))
 
 
+def test_an_analogue_finding_quotes_no_identity_score_it_was_not_given(other_runs):
+    """The ANDI run's analogue findings (e.g. 5.56 min, n-tridecane's relative, MF 589 in its
+    row) failed the identity criteria by construction: the criteria say so, never "(mf 0)"."""
+    analogues = [f for doc in other_runs.values() for f in doc["findings"] if f["match_mode"] == "analogue"]
+    assert analogues
+    for finding in analogues:
+        assert finding["mf"] > 0
+        failed = " ".join(finding["criteria_failed"])
+        assert "(mf 0)" not in failed and "(rmf 0)" not in failed
+        assert "mf >= 800 (no identity hit, an analogue-mode one)" in finding["criteria_failed"]
+
+
 def test_chromatogram_only_file_is_exit_3_with_one_line(swgdrug_library):
     result = CliRunner().invoke(cli, ["match", str(data_path("gcms", "andi", "agilent-gcms-tic.cdf")),
                                       "-l", str(swgdrug_library)])
@@ -491,6 +503,17 @@ def test_the_ms2_gap_has_its_own_option_and_the_ei_gap_leaves_it_alone():
     help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
     assert "--min-gap-ms2 INTEGER LC-MS/MS: the same gap" in help_text
     assert f"always read the first {EVIDENCE_HITS}. [default: 5" in help_text
+
+
+def test_match_help_gives_each_printed_score_column_its_scale():
+    """A chemist reading the printed table learns from --help what `score` is (it differs from
+    MF on analogue rows: ANDI run 5.56 min, score 805, MF 589) and what the new-substance row means."""
+    help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
+    assert "score the hit's ranking score, 0-999: EI the match factor" in help_text
+    assert "an analogue row the analogue score" in help_text
+    assert "MF RMF EI match factor and reverse match factor, 0-999" in help_text
+    assert '"suspected new substance": no library compound explains the spectrum' in help_text
+    assert "not necessarily an NPS" in help_text
 
 
 def test_match_keeps_the_library_facts_and_isomers_for_the_next_process(swgdrug_library, tmp_path, monkeypatch):

@@ -121,6 +121,14 @@ def _edited(tmp_path, edit):
     (lambda r: r["findings"][0].update(closest_compounds=[{"name": "X", "similarity": [], "delta_mass": ""}]),
      "/findings/0/closest_compounds/0/delta_mass: '' is not of type"),
     (lambda r: r["findings"][0].update(apex_spectrum={"a": 1}), "/findings/0/apex_spectrum: 'mz' is a required"),
+    # an injector relative named by a number stopped the report with an AttributeError traceback
+    (lambda r: r["findings"][0].update(isomers_not_excluded=[
+        {"name": 5, "smiles": "O=C1CC(c2ccccc2)CN1", "move": "thermal_product:lactam", "in_library": True}]),
+     "/findings/0/isomers_not_excluded/0/name: 5 is not of type 'string', 'null'"),
+    (lambda r: r["findings"][0].update(isomers_not_excluded=[{"smiles": "C", "move": "x", "in_library": "no"}]),
+     "/findings/0/isomers_not_excluded/0/in_library: 'no' is not of type 'boolean'"),
+    (lambda r: r["findings"][0].update(closest_compounds=[{"name": 5, "similarity": 0.5}]),
+     "/findings/0/closest_compounds/0/name: 5 is not of type 'string'"),
 ])
 def test_a_hand_edited_results_file_is_refused_with_where(tmp_path, edit, message):
     result = CliRunner().invoke(cli, ["report", str(_edited(tmp_path, edit)), "-o", str(tmp_path / "x.html")])

@@ -41,6 +41,9 @@ HOSTILE_SUITE_VALUES = [
     ("name", "5", "name"),
     ("absent", "[5]", "absent"),
     ("min_rate", "nan", "min_rate"),
+    # the levels were listed as "(<Level.IDENTIFIED: 'identified'>, ...)"
+    ("expect", '[{ substance = "X", verdict = "probable" }]',
+     "verdict must be one of identified, tentative, inconclusive, got 'probable'"),
 ]
 
 

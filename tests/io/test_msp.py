@@ -262,7 +262,8 @@ def test_a_negative_or_infinite_retention_time_is_a_malformed_record(tmp_path, r
     assert err.value.record == 1
 
 
-@pytest.mark.parametrize("field", ["RetentionTime: infinite", "RT: INFINITE", "Retention_time: inf min"])
+@pytest.mark.parametrize("field", ["RetentionTime: infinite", "RT: INFINITE", "Retention_time: inf min",
+                                   "RetentionTime: \u221e"])
 def test_an_infinite_retention_time_in_a_real_swgdrug_record_is_refused(tmp_path, field):
     """"RetentionTime: infinite" was read as an unknown time (no number found in it) while "inf"
     was refused, as MGF and MassBank refuse it: one rule for every spelling."""
@@ -278,6 +279,12 @@ def test_an_infinite_retention_time_in_a_real_swgdrug_record_is_refused(tmp_path
     with pytest.raises(ReaderError, match=r"retention time must be 0 to 1e\+09 s \(found inf s\)") as err:
         list(msp.read(path))
     assert err.value.record == 1 and "record 2:" in str(err.value)  # (0-based attribute, 1-based text)
+
+
+def test_a_retention_time_of_minus_zero_is_zero(tmp_path):
+    # "RT: -0" was kept as -0.0: inspect printed "retention time  -0.00 - -0.00 min"
+    (s,) = _read(_write(tmp_path, "Name: x\nRT: -0\nNum Peaks: 1\n41 10\n"))
+    assert str(s.retention_time) == "0.0"
 
 
 @pytest.mark.parametrize("rt", ["-1", "-1 min", "nan", "N/A"])

@@ -161,6 +161,16 @@ def test_structures_from_copies_only_on_full_inchikey_agreement(massbank_sample,
     assert summary.structure_coverage["by_source"] == {"library": 1}
 
 
+def test_library_info_says_which_structures_were_derived_from_a_parent(swgdrug_library):
+    """SWGDRUG's TFA/HFBA/TMS derivatives and deuterated standards get their parent's structure
+    rebuilt: the coverage line says so in words (it read "308 built from it")."""
+    result = CliRunner().invoke(cli, ["library", "info", str(swgdrug_library)])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "verified (" in line)
+    assert re.search(r"opsin \d+ \((\d+) derivatives of a parent\)", line)
+    assert "built from it" not in line
+
+
 def test_append_adds_structures_from_another_library(massbank_sample, tmp_path, monkeypatch):
     monkeypatch.setattr(structures, "java_path", lambda: None)
     donor_msp, donor = tmp_path / "donor.msp", tmp_path / "donor.h5"

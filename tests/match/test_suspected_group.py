@@ -164,3 +164,21 @@ def test_an_adulterant_or_established_drug_of_no_ewa_series_is_of_no_group(name,
 
     spectrum = Spectrum(np.array([44.0, 91.0]), np.array([999.0, 300.0]), {"name": name})
     assert LibraryFacts(Reference.from_spectra([spectrum])).group(0) == group
+
+
+def test_a_phenibut_missing_from_the_library_is_suspected_a_sedative(swgdrug_library):
+    """SWGDRUG's phenibut spectrum against SWGDRUG without phenibut: its top hit is the lactam, which
+    the spectrum cannot tell apart ("isomer not excluded"); the suspected group is the lactam's, the
+    phenibut type's (stop 28; None before: the lactam had no group)."""
+    from nps_id.library import Library
+    from nps_id.match.assess import assess_search
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+
+    with Library.open(swgdrug_library) as lib:
+        spectra = list(lib.spectra())
+    query = [s for s in spectra if s.name == "Phenibut"]
+    without = Reference.from_spectra([s for s in spectra if s.name != "Phenibut"])
+    found = assess_search(query, search(query, without, SearchSettings(top_k=20)), without, analog=False)[0]
+    assert found.verdict.rule_id == "isomer_not_excluded"
+    assert found.suspected_group == "Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)"

@@ -67,6 +67,15 @@ def test_poor_match_is_inconclusive_unless_an_analogue_passes():
     assert f"analogue confidence >= {T.analogue_confidence:g} (predicted Tanimoto 0.80)" in v.criteria_met
 
 
+def test_an_analogue_only_hit_names_no_identity_score():
+    v = decide(Evidence(kind="ei", score=0, mf=0, rmf=0, gap=40, identity_hit=False,
+                        analogue_score=900, analogue_confidence=0.8))
+    assert "mf >= 800 (no identity hit, an analogue-mode one)" in v.criteria_failed
+    assert not any("(mf 0)" in c or "(rmf 0)" in c for c in v.criteria_failed)
+    ms2 = decide(Evidence(kind="ms2", score=0, gap=None, identity_hit=False))
+    assert "score >= 800 (no identity hit, an analogue-mode one)" in ms2.criteria_failed
+
+
 @pytest.mark.parametrize("confidence", [None, 0.2])
 def test_a_spectrally_close_analogue_without_confidence_is_not_a_close_analogue(confidence):
     poor = {**GOOD, "mf": 550, "rmf": 600, "score": 550}
