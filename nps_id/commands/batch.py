@@ -95,7 +95,9 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
         raise InputError(f"no runs found in {', '.join(map(str, inputs))} (see the ignored files above)")
     library_path = resolve_library(library).resolve()
     # OUT_DIR is written below and cleaned of stale results: it must not be, or hold, an input.
-    refuse_output_onto_inputs([out_dir], [*inputs, library_path, alkanes, sample_info], folders=True)
+    # The runs found count, not only the folders named: `batch runs -o runs/a` with runs/a/x.mzML.
+    refuse_output_onto_inputs([out_dir], [*inputs, *(run.path for run in found.runs), library_path, alkanes,
+                                          sample_info], folders=True)
     with open_verified(library_path) as lib:  # checked once here, not in every worker
         library_sha256 = lib.sha256
     if alkanes:  # a bad table is one exit-3 line here, not every run failing in the workers
