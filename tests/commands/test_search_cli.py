@@ -243,7 +243,7 @@ def test_queries_searched_without_any_hit_are_counted(swgdrug_library, tmp_path)
     result = _run(path, "-l", swgdrug_library, "--top", 1)
     assert result.exit_code == 0
     assert [line.split("\t")[0] for line in result.stdout.splitlines()[1:]] == ["1"]
-    assert "1 searched without any hit" in result.stderr
+    assert "1 query searched without any hit" in result.stderr
 
 
 def test_output_onto_the_queries_or_the_library_is_refused(swgdrug_library, tmp_path):
