@@ -35,6 +35,10 @@ def test_shared_data_suite_passes(cache, massbank_ei_build, tmp_path):
     result = CliRunner().invoke(cli, ["regress", str(SUITE), "--cache-dir", str(cache), "--junit", str(junit)])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in cache.glob("massbank-ei-*.h5")) == [seeded.name]  # used, not rebuilt
+    # a build takes most of a minute: it is said, once per library built (the cached one is not)
+    builds = [line for line in result.stderr.splitlines() if line.startswith("building library")]
+    assert len(builds) == 1 and builds[0].startswith("building library 'swgdrug' from ")
+    assert f"(once: kept in {cache})" in builds[0]
     suite = ET.parse(junit).getroot().find("testsuite")
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("9", "0", "0")
     assert "9 cases: 9 passed, 0 failed, 0 errors" in result.stdout
