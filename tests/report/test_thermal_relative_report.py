@@ -123,3 +123,19 @@ def test_phenibut_is_no_phenethylamine():
     found = classify("Phenibut", (), smiles="NCC(CC(=O)O)c1ccccc1")
     assert (found.group, found.subclass, found.nps) == ("other_substances", "other_sedatives", True)
     assert classify("Amphetamine-like", (), smiles="CC(N)Cc1ccccc1").group == "phenethylamines"
+
+
+def test_a_hit_the_taxonomy_cannot_place_is_exported_in_its_injector_relative_s_class():
+    # Since taxonomy 2026.4 phenibut's own lactam has a structure rule; a hit the taxonomy still
+    # cannot place (here the N-methyl lactam) takes the class of the NPS its injector relative is,
+    # the rule naming it -- else the early warning would miss the NPS it may be.
+    results = make_results()
+    finding = next(f for f in results["findings"] if f["verdict"] == "tentative")
+    finding.update(name="1-Methyl-4-phenyl-2-pyrrolidinone", smiles="CN1CC(CC1=O)c1ccccc1", inchikey=None,
+                   rule=RULE, rule_id="isomer_not_excluded",
+                   isomers_not_excluded=[{"name": "Phenibut", "smiles": "NCC(CC(=O)O)c1ccccc1", "in_library": True,
+                                          "move": "thermal_precursor:lactam", "inseparable_rate": 1.0}])
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    found = next(f for f in doc["findings"] if f["name"] == "1-Methyl-4-phenyl-2-pyrrolidinone")
+    assert found["ewa"]["subclass"] == "other_sedatives"
+    assert "as Phenibut, a compound the GC injector turns into the hit" in found["ewa"]["rule"]
