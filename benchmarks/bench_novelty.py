@@ -148,7 +148,6 @@ def same_compound(query, candidates: np.ndarray, reference) -> set[int]:
             in ("same", "enantiomer", "neutral")}
 
 
-
 def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:
     lib_blocks = np.array([facts_all.block(r) or "name:" + facts_all.name(r).lower() for r in range(reference.n_spectra)],
                           dtype=object)
