@@ -44,8 +44,8 @@ from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, 
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
-    HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing, molecular_ion,
-    nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
+    HIT_VOTES, ION_FLOOR, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
+    molecular_ion, nominal_spectra, nominal_spectrum, plain_molecular_ion, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
     IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
@@ -583,6 +583,8 @@ def assess(
     else:
         relative = nominal_spectrum(mz, intensity) if kind == "ei" else {}
         estimated = _estimated_mass(relative, kind, hits, facts, precursor)
+    if kind == "ei":
+        estimated = plain_molecular_ion(relative, estimated, thresholds.plain_molecular_ion_level)
     if not hits:
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
@@ -670,6 +672,9 @@ def assess(
             estimated = facts.mass(top.row)
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
+    if group is not None and kind == "ei" and thresholds.group_from_fragment and not group_evidence(
+            relative, estimated, top, facts, thresholds.plain_molecular_ion_level):
+        group = None
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
@@ -875,6 +880,25 @@ def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative:
     if family is not None or precursor is None:
         return family
     return (model or shipped_group_model("ms2")).predict(nominal_spectrum(mz, intensity), hits, facts, precursor)
+
+
+def group_evidence(relative: dict[int, float], estimated: int | None, top: RankedHit, facts: LibraryFacts,
+                   level: float) -> bool:
+    """Whether the closest compound can lend an EI new substance its group. Not when the
+    unknown's plain molecular ion (its :func:`~nps_id.match.molecular_mass.molecular_ion`, >=
+    ``level`` of the base peak, the estimated mass) is an ion of the heavier closest compound's
+    own spectrum: the two share a fragment (a hydrocarbon's M+ is 5-APDI's C10H12+ 132, a
+    dimethylnaphthalene's is Barbital's 156), not the functional group that makes the compound a
+    drug. Nor when the closest compound has the unknown's mass and no drug group: an isomer of a
+    non-drug (2-ethylnaphthalene) is of its class."""
+    mass = facts.mass(top.row)
+    if estimated is None or mass is None:
+        return True
+    if mass == estimated:
+        return facts.group(top.row) is not None
+    own = molecular_ion(relative)
+    plain = own is not None and own == estimated and level > 0 and relative[own] >= level
+    return not (plain and mass > own and facts.nominal(top.row).get(own, 0.0) >= ION_FLOOR)
 
 
 def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:

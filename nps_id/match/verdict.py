@@ -153,6 +153,14 @@ class VerdictThresholds:
         its base peak, lighter than the candidate and absent from the candidate's spectrum, makes
         the candidate implausible (:func:`nps_id.match.molecular_mass.unexplained_molecular_ion`;
         0.01 chosen on the development data: 4 wrong ``identified`` fewer, none right lost; docs/match.md).
+    plain_molecular_ion_level : float
+        EI: the unknown's molecular ion at or above this fraction of its base peak is its
+        molecular mass; the closest hits' offset votes do not move the estimate above it
+        (:func:`nps_id.match.molecular_mass.plain_molecular_ion`; 0: off; docs/match.md).
+    group_from_fragment : bool
+        EI: no suspected group for a new substance whose plain molecular ion is a fragment ion of
+        the heavier closest compound, or whose closest compound is a non-drug of its mass
+        (:func:`nps_id.match.assess.group_evidence`; docs/match.md).
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -263,6 +271,8 @@ class VerdictThresholds:
     report_score: int = 600
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
+    plain_molecular_ion_level: float = 0.35
+    group_from_fragment: bool = True
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100

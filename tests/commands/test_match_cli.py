@@ -264,6 +264,22 @@ def test_other_run_formats_go_through(other_runs, name):
     assert doc["run"]["format"] == OTHER_RUNS[name][0] and doc["components"]
 
 
+def test_hydrocarbons_are_no_early_warning_leads(other_runs):
+    """The ANDI run's methylindanes (14.94, 15.27 min: M+ 132 at ~40 %, 5-APDI's fragment ion) and
+    dimethylnaphthalenes (22.40, 22.77 min: M+ 156 the base peak, Barbital's fragment ion; or
+    2-ethylnaphthalene's isomer) resemble drugs by a fragment, not by a drug's functional group:
+    their plain molecular ion is their estimated mass and no drug group is suspected, so no run
+    exports them as new-substance leads (docs/match.md, "plain molecular ion")."""
+    from nps_id.report.findings import is_new_substance_lead
+
+    findings = other_runs["agilent-gcms.cdf"]["findings"]
+    masses = {round(f["rt_min"], 2): f["estimated_mass"] for f in findings}
+    assert (masses[14.94], masses[15.27], masses[22.4], masses[22.77]) == (132, 132, 156, 156)
+    for name, doc in other_runs.items():
+        leads = [(f["rt_min"], f["suspected_group"]) for f in doc["findings"] if is_new_substance_lead(f)]
+        assert leads == [], name
+
+
 def test_one_compound_is_identified_at_one_retention_time_only(other_runs):
     """Two peaks of the ANDI run (a hydrocarbon mixture; most likely 2- and 1-methylnaphthalene,
     19.4 and 19.9 min) both have 2-methylnaphthalene as best hit -- SWGDRUG lacks the 1-isomer.
