@@ -34,7 +34,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from nps_id.chem.formula import nominal_mass
+from nps_id.chem.formula import element_counts, nominal_mass
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
@@ -45,7 +45,7 @@ from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
     HIT_VOTES, ION_FLOOR, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
-    molecular_ion, nominal_spectra, nominal_spectrum, plain_molecular_ion, unexplained_molecular_ion,
+    molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
     IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
@@ -583,8 +583,6 @@ def assess(
     else:
         relative = nominal_spectrum(mz, intensity) if kind == "ei" else {}
         estimated = _estimated_mass(relative, kind, hits, facts, precursor)
-    if kind == "ei":
-        estimated = plain_molecular_ion(relative, estimated, thresholds.plain_molecular_ion_level)
     if not hits:
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
@@ -672,8 +670,7 @@ def assess(
             estimated = facts.mass(top.row)
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
-    if group is not None and kind == "ei" and thresholds.group_from_fragment and not group_evidence(
-            relative, estimated, top, facts, thresholds.plain_molecular_ion_level):
+    if group is not None and kind == "ei" and not group_evidence(relative, estimated, top, facts, thresholds):
         group = None
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
@@ -842,6 +839,8 @@ def _present(query_mz: np.ndarray, major: np.ndarray, mz_range: tuple[float, flo
     return len(present), len(expected)
 
 
+#: 13C: the share of an ion's intensity one unit up per carbon it holds (natural abundance 1.07-1.1 %).
+CARBON13_SHARE = 0.011
 #: Largest |precursor m/z - the candidate's ion m/z| (Da) for "an ion of the candidate": nominal,
 #: so that a low-resolution precursor passes; the exact-mass criterion is the HRMS one (match).
 PRECURSOR_ION_DA = 0.5
@@ -883,22 +882,37 @@ def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative:
 
 
 def group_evidence(relative: dict[int, float], estimated: int | None, top: RankedHit, facts: LibraryFacts,
-                   level: float) -> bool:
-    """Whether the closest compound can lend an EI new substance its group. Not when the
-    unknown's plain molecular ion (its :func:`~nps_id.match.molecular_mass.molecular_ion`, >=
-    ``level`` of the base peak, the estimated mass) is an ion of the heavier closest compound's
-    own spectrum: the two share a fragment (a hydrocarbon's M+ is 5-APDI's C10H12+ 132, a
-    dimethylnaphthalene's is Barbital's 156), not the functional group that makes the compound a
-    drug. Nor when the closest compound has the unknown's mass and no drug group: an isomer of a
-    non-drug (2-ethylnaphthalene) is of its class."""
+                   thresholds: VerdictThresholds) -> bool:
+    """Whether the closest compound can lend an EI new substance a drug group. Not when the two
+    share only a fragment (``group_fragment_level``; 0: off): the unknown's highest significant
+    ion (its :func:`~nps_id.match.molecular_mass.molecular_ion`) holds >= that share of its base
+    peak, the heavier closest compound shows it too, and the unknown lacks the compound's base peak
+    (below :data:`ION_FLOOR`, inside the m/z range the unknown spans) -- a methylindane (M+ 132 at
+    40 %) shares 5-APDI's C10H12+ ion 132, not its iminium base peak 44, the ion of the amine that
+    makes it a drug. Nor when that ion's 13C peak (1.1 % of it per carbon) counts more carbons than
+    the whole closest compound holds, by ``group_carbon_margin`` (0: off): a dimethylnaphthalene's
+    M+ 156 (C12, 13C peak 11.7 %) is no fragment of Barbital (C8; its 156 shows 7.6 %), whatever
+    the two share at nominal mass. Nor when the closest compound has the unknown's estimated mass and no drug
+    group (``group_non_drug_isomer``): an isomer of a non-drug (a dimethylnaphthalene of
+    2-ethylnaphthalene) is of its class."""
     mass = facts.mass(top.row)
-    if estimated is None or mass is None:
+    if mass is None:
         return True
-    if mass == estimated:
-        return facts.group(top.row) is not None
-    own = molecular_ion(relative)
-    plain = own is not None and own == estimated and level > 0 and relative[own] >= level
-    return not (plain and mass > own and facts.nominal(top.row).get(own, 0.0) >= ION_FLOOR)
+    if thresholds.group_non_drug_isomer and mass == estimated and facts.group(top.row) is None:
+        return False
+    level, own = thresholds.group_fragment_level, molecular_ion(relative)
+    if level <= 0 or own is None or relative[own] < level:
+        return True
+    carbons = (element_counts(facts.formula(top.row)) or {}).get("C", 0)
+    if (thresholds.group_carbon_margin > 0 and carbons and relative.get(own + 1, 0.0) / relative[own]
+            > CARBON13_SHARE * carbons * thresholds.group_carbon_margin):
+        return False  # its 13C peak counts more carbons than the whole compound holds
+    if mass <= own:
+        return True
+    reference = facts.nominal(top.row)
+    base = max(reference, key=reference.get, default=None)
+    return not (reference.get(own, 0.0) >= ION_FLOOR and base is not None and base >= min(relative)
+                and relative.get(base, 0.0) < ION_FLOOR)
 
 
 def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:

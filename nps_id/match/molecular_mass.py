@@ -519,17 +519,3 @@ def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | No
             or relative[own] < min_relative or reference.get(own, 0.0) >= ION_FLOOR):
         return []
     return [(own, round(relative[own], 3))]
-
-
-def plain_molecular_ion(relative: Mapping[int, float], estimated: int | None, level: float,
-                        own: int | None = None) -> int | None:
-    """``estimated``, unless the unknown's :func:`molecular_ion` holds >= ``level`` of its base
-    peak and the estimate lies above it: then that ion. An ion that intense at the top of the
-    spectrum, with no ion above it but isotope peaks, is the molecular ion of a stable (aromatic)
-    compound, not a fragment; the closest hits' offset votes would otherwise lift it to *their*
-    mass (a methylindane, M+ 132 at 41 %, estimated 175 from 5-APDI's fragment 132). ``own``: as
-    :func:`confirmed_ion_above`."""
-    own = molecular_ion(relative) if own is None else own
-    if level <= 0 or own is None or estimated is None or estimated <= own or relative[own] < level:
-        return estimated
-    return own

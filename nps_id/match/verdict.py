@@ -153,14 +153,17 @@ class VerdictThresholds:
         its base peak, lighter than the candidate and absent from the candidate's spectrum, makes
         the candidate implausible (:func:`nps_id.match.molecular_mass.unexplained_molecular_ion`;
         0.01 chosen on the development data: 4 wrong ``identified`` fewer, none right lost; docs/match.md).
-    plain_molecular_ion_level : float
-        EI: the unknown's molecular ion at or above this fraction of its base peak is its
-        molecular mass; the closest hits' offset votes do not move the estimate above it
-        (:func:`nps_id.match.molecular_mass.plain_molecular_ion`; 0: off; docs/match.md).
-    group_from_fragment : bool
-        EI: no suspected group for a new substance whose plain molecular ion is a fragment ion of
-        the heavier closest compound, or whose closest compound is a non-drug of its mass
-        (:func:`nps_id.match.assess.group_evidence`; docs/match.md).
+    group_fragment_level : float
+        EI: a new substance gets no group from a heavier closest compound that shares only a
+        fragment with it -- its highest significant ion, at >= this share of its base peak, while
+        it lacks the compound's base peak (:func:`nps_id.match.assess.group_evidence`; 0: off;
+        docs/match.md "Suspected group").
+    group_carbon_margin : float
+        EI: a new substance gets no group from a closest compound with fewer carbons than the 13C
+        peak of its intense highest ion counts, times this margin (0: off; docs/match.md).
+    group_non_drug_isomer : bool
+        EI: a new substance whose closest compound has its estimated mass and no drug group (an
+        isomer of a non-drug) gets no group (:func:`nps_id.match.assess.group_evidence`).
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -271,8 +274,9 @@ class VerdictThresholds:
     report_score: int = 600
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
-    plain_molecular_ion_level: float = 0.35
-    group_from_fragment: bool = True
+    group_fragment_level: float = 0.35
+    group_non_drug_isomer: bool = True
+    group_carbon_margin: float = 1.25
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100

@@ -2,7 +2,7 @@
 spectra whose chemistry is spelled out; real SWGDRUG compounds: test_new_substances.py."""
 from __future__ import annotations
 
-from nps_id.match.molecular_mass import Neighbour, estimate_mass, molecular_ion, plain_molecular_ion
+from nps_id.match.molecular_mass import Neighbour, estimate_mass, molecular_ion
 
 
 def test_a_faint_ion_a_methyl_above_the_highest_ion_is_the_molecular_ion():
@@ -145,18 +145,3 @@ def test_a_stray_ion_an_impossible_loss_above_the_base_peak_is_no_molecular_ion(
     assert molecular_ion(relative) == 178
     assert estimate_mass(relative, []) == 178
     assert molecular_ion({91: 1.0, 178: 0.5, 184: 0.1}) == 184
-
-
-def test_a_plain_molecular_ion_is_not_lifted_to_the_hits_mass():
-    # A methylindane (M+ 132 at 40 %, 13C peak 133) whose closest hit is 5-APDI (M 175, 132 its
-    # fragment after losing the aminoethyl side): the hit's offset vote lifts the estimate to 175;
-    # an ion that intense with nothing above it is the molecular ion.
-    unknown = {91: 0.15, 115: 0.25, 117: 1.0, 131: 0.25, 132: 0.4, 133: 0.05}
-    apdi = Neighbour(175, 132, {44: 1.0, 131: 0.1, 132: 0.08, 133: 0.01}, 0.73, "C12H17N")
-    estimated = estimate_mass(unknown, [apdi])
-    assert estimated == 175
-    assert plain_molecular_ion(unknown, estimated, 0.35) == 132
-    assert plain_molecular_ion(unknown, estimated, 0.0) == 175  # the rule off
-    # an amphetamine's weak top ion (5 %) is no plain molecular ion: the estimate stands
-    weak = {44: 1.0, 91: 0.3, 117: 0.1, 132: 0.05}
-    assert plain_molecular_ion(weak, 175, 0.35) == 175
