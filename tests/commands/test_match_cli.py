@@ -265,16 +265,17 @@ def test_other_run_formats_go_through(other_runs, name):
 
 
 def test_hydrocarbons_are_no_early_warning_leads(other_runs):
-    """The ANDI run's methylindanes (14.94, 15.27 min: M+ 132 at ~40 %, 5-APDI's fragment ion) and
-    dimethylnaphthalenes (22.40, 22.77 min: M+ 156 the base peak, Barbital's fragment ion; or
-    2-ethylnaphthalene's isomer) resemble drugs by a fragment, not by a drug's functional group:
-    their plain molecular ion is their estimated mass and no drug group is suspected, so no run
-    exports them as new-substance leads (docs/match.md, "plain molecular ion")."""
+    """The ANDI run's methylindanes (14.94, 15.27 min: M+ 132 at ~40 %, 5-APDI's C10H12+ fragment,
+    without its iminium base peak 44) and dimethylnaphthalenes (22.40 min: M+ 156 the base peak, its
+    13C peak counting ~11 carbons, Barbital holds 8; 22.77 min: closest 2-ethylnaphthalene, of its
+    mass and no drug) stay suspected new substances of no group: unknowns to examine, never
+    early-warning leads of a drug group (docs/match.md, "Suspected group")."""
     from nps_id.report.findings import is_new_substance_lead
 
-    findings = other_runs["agilent-gcms.cdf"]["findings"]
-    masses = {round(f["rt_min"], 2): f["estimated_mass"] for f in findings}
-    assert (masses[14.94], masses[15.27], masses[22.4], masses[22.77]) == (132, 132, 156, 156)
+    findings = {round(f["rt_min"], 2): f for f in other_runs["agilent-gcms.cdf"]["findings"]}
+    for rt, closest in ((14.94, "5-APDI"), (15.27, "5-APDI"), (22.4, "Barbital"), (22.77, "2-Ethylnaphthalene")):
+        assert findings[rt]["new_substance"] and findings[rt]["name"] == closest, rt
+        assert findings[rt]["suspected_group"] is None, rt
     for name, doc in other_runs.items():
         leads = [(f["rt_min"], f["suspected_group"]) for f in doc["findings"] if is_new_substance_lead(f)]
         assert leads == [], name
