@@ -34,7 +34,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from nps_id.chem.formula import element_counts, nominal_mass
+from nps_id.chem.formula import nominal_mass
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
@@ -839,8 +839,6 @@ def _present(query_mz: np.ndarray, major: np.ndarray, mz_range: tuple[float, flo
     return len(present), len(expected)
 
 
-#: 13C: the share of an ion's intensity one unit up per carbon it holds (natural abundance 1.07-1.1 %).
-CARBON13_SHARE = 0.011
 #: Largest |precursor m/z - the candidate's ion m/z| (Da) for "an ion of the candidate": nominal,
 #: so that a low-resolution precursor passes; the exact-mass criterion is the HRMS one (match).
 PRECURSOR_ION_DA = 0.5
@@ -887,12 +885,9 @@ def group_evidence(relative: dict[int, float], estimated: int | None, top: Ranke
     share only a fragment (``group_fragment_level``; 0: off): the unknown's highest significant
     ion (its :func:`~nps_id.match.molecular_mass.molecular_ion`) holds >= that share of its base
     peak, the heavier closest compound shows it too, and the unknown lacks the compound's base peak
-    (below :data:`ION_FLOOR`, inside the m/z range the unknown spans) -- a methylindane (M+ 132 at
+    (below :data:`ION_FLOOR`), a small ion (at most half that m/z, inside the unknown's m/z range) -- a methylindane (M+ 132 at
     40 %) shares 5-APDI's C10H12+ ion 132, not its iminium base peak 44, the ion of the amine that
-    makes it a drug. Nor when that ion's 13C peak (1.1 % of it per carbon) counts more carbons than
-    the whole closest compound holds, by ``group_carbon_margin`` (0: off): a dimethylnaphthalene's
-    M+ 156 (C12, 13C peak 11.7 %) is no fragment of Barbital (C8; its 156 shows 7.6 %), whatever
-    the two share at nominal mass. Nor when the closest compound has the unknown's estimated mass and no drug
+    makes it a drug. Nor when the closest compound has the unknown's estimated mass and no drug
     group (``group_non_drug_isomer``): an isomer of a non-drug (a dimethylnaphthalene of
     2-ethylnaphthalene) is of its class."""
     mass = facts.mass(top.row)
@@ -903,15 +898,11 @@ def group_evidence(relative: dict[int, float], estimated: int | None, top: Ranke
     level, own = thresholds.group_fragment_level, molecular_ion(relative)
     if level <= 0 or own is None or relative[own] < level:
         return True
-    carbons = (element_counts(facts.formula(top.row)) or {}).get("C", 0)
-    if (thresholds.group_carbon_margin > 0 and carbons and relative.get(own + 1, 0.0) / relative[own]
-            > CARBON13_SHARE * carbons * thresholds.group_carbon_margin):
-        return False  # its 13C peak counts more carbons than the whole compound holds
     if mass <= own:
         return True
     reference = facts.nominal(top.row)
     base = max(reference, key=reference.get, default=None)
-    return not (reference.get(own, 0.0) >= ION_FLOOR and base is not None and base >= min(relative)
+    return not (reference.get(own, 0.0) >= ION_FLOOR and base is not None and min(relative) <= base <= own / 2
                 and relative.get(base, 0.0) < ION_FLOOR)
 
 

@@ -158,9 +158,6 @@ class VerdictThresholds:
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
         it lacks the compound's base peak (:func:`nps_id.match.assess.group_evidence`; 0: off;
         docs/match.md "Suspected group").
-    group_carbon_margin : float
-        EI: a new substance gets no group from a closest compound with fewer carbons than the 13C
-        peak of its intense highest ion counts, times this margin (0: off; docs/match.md).
     group_non_drug_isomer : bool
         EI: a new substance whose closest compound has its estimated mass and no drug group (an
         isomer of a non-drug) gets no group (:func:`nps_id.match.assess.group_evidence`).
@@ -275,8 +272,7 @@ class VerdictThresholds:
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
     group_fragment_level: float = 0.35
-    group_non_drug_isomer: bool = True
-    group_carbon_margin: float = 1.25
+    group_non_drug_isomer: bool = False
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100
