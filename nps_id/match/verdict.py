@@ -157,10 +157,7 @@ class VerdictThresholds:
         EI: a new substance gets no group from a heavier closest compound that shares only a
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
         it lacks the compound's base peak (:func:`nps_id.match.assess.group_evidence`; 0: off;
-        docs/match.md "Suspected group").
-    group_non_drug_isomer : bool
-        EI: a new substance whose closest compound has its estimated mass and no drug group (an
-        isomer of a non-drug) gets no group (:func:`nps_id.match.assess.group_evidence`).
+        docs/match.md "No drug group from a shared fragment").
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -272,7 +269,6 @@ class VerdictThresholds:
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
     group_fragment_level: float = 0.35
-    group_non_drug_isomer: bool = False
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100
