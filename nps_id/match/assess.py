@@ -46,8 +46,8 @@ from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, 
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
-    HIT_VOTES, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing, molecular_ion,
-    nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
+    HIT_VOTES, ION_FLOOR, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
+    molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
     IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
@@ -699,6 +699,8 @@ def assess(
             estimated = facts.mass(top.row)
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
+    if group is not None and kind == "ei" and not group_evidence(relative, top, facts, thresholds):
+        group = None
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
@@ -922,6 +924,26 @@ def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative:
     if family is not None or precursor is None:
         return family
     return (model or shipped_group_model("ms2")).predict(nominal_spectrum(mz, intensity), hits, facts, precursor)
+
+
+def group_evidence(relative: dict[int, float], top: RankedHit, facts: LibraryFacts,
+                   thresholds: VerdictThresholds) -> bool:
+    """Whether the closest compound can lend an EI new substance its group: not when the two
+    share only a fragment (``group_fragment_level``; 0: off). The unknown's highest significant
+    ion (its :func:`~nps_id.match.molecular_mass.molecular_ion`) holds >= that share of its base
+    peak, the heavier closest compound shows it too (>= :data:`ION_FLOOR`), and the unknown lacks
+    the compound's base peak -- a small ion (at most half that m/z, inside the unknown's m/z range)
+    -- and its CH2 homologues (+-14, 28, 42 u): a methylindane (M+ 132 at 40 %) shares 5-APDI's
+    C10H12+ ion 132, not its iminium base peak 44, the ion of the amine that makes it a drug."""
+    mass, level, own = facts.mass(top.row), thresholds.group_fragment_level, molecular_ion(relative)
+    if level <= 0 or mass is None or own is None or mass <= own or relative[own] < level:
+        return True
+    reference = facts.nominal(top.row)
+    base = max(reference, key=reference.get, default=None)
+    if base is None or reference.get(own, 0.0) < ION_FLOOR or not min(relative) <= base <= own / 2:
+        return True
+    # nor its homologues (an N-ethyl analogue's iminium ion is 14 u above an N-methyl one's)
+    return any(relative.get(base + step, 0.0) >= ION_FLOOR for step in range(-42, 43, 14))
 
 
 def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:

@@ -153,6 +153,11 @@ class VerdictThresholds:
         its base peak, lighter than the candidate and absent from the candidate's spectrum, makes
         the candidate implausible (:func:`nps_id.match.molecular_mass.unexplained_molecular_ion`;
         0.01 chosen on the development data: 4 wrong ``identified`` fewer, none right lost; docs/match.md).
+    group_fragment_level : float
+        EI: a new substance gets no group from a heavier closest compound that shares only a
+        fragment with it -- its highest significant ion, at >= this share of its base peak, while
+        it lacks the compound's base peak (:func:`nps_id.match.assess.group_evidence`; 0: off;
+        docs/match.md "No drug group from a shared fragment").
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -269,6 +274,7 @@ class VerdictThresholds:
     report_score: int = 600
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
+    group_fragment_level: float = 0.35
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100

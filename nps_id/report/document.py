@@ -28,7 +28,7 @@ from nps_id._paths import printable
 from nps_id.chem.ewa_groups import Override, normalise_name, taxonomy_version
 from nps_id.errors import InputError
 from nps_id.match.verdict import LEVELS
-from nps_id.report.findings import is_ewa_reportable, report_chromatogram, report_finding
+from nps_id.report.findings import is_ewa_reportable, is_new_substance_lead, report_chromatogram, report_finding
 from nps_id.report.inputs import git_commit, library_entries, merge_sample_info, reference_standard_names
 from nps_id.report.jsondoc import (REPORT_SCHEMA, REPORT_SCHEMA_VERSION, canonical_json, parameters_sha256,
                                     validate_report)
@@ -136,7 +136,10 @@ def build_report(
     ]
     summary = {level: sum(f["verdict"] == level for f in findings)
                for level in LEVELS}
-    summary["nps_reportable"] = sum(is_ewa_reportable(f) for f in findings)
+    # the findings the EWA export lists: a suspected new substance by its group, never as the
+    # library NPS it resembles (a hydrocarbon like 5-APDI was counted as an NPS)
+    summary["nps_reportable"] = sum(is_new_substance_lead(f) if f.get("new_substance") else is_ewa_reportable(f)
+                                    for f in findings)
     category = SWGDRUG_CATEGORY.get(technique, "A")
     params = results.get("parameters", {})
     acquisition_info = info.get("acquisition") or {}

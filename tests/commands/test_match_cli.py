@@ -264,6 +264,24 @@ def test_other_run_formats_go_through(other_runs, name):
     assert doc["run"]["format"] == OTHER_RUNS[name][0] and doc["components"]
 
 
+def test_methylindanes_are_no_early_warning_leads(other_runs):
+    """The ANDI run's methylindanes (14.94, 15.27 min: M+ 132 at ~40 %) match 5-APDI at MF ~730 by
+    its C10H12+ fragment 132, without its iminium base peak 44 (nor 58, 72, 86): suspected new
+    substances of no group -- unknowns to examine -- not suspected new phenethylamines for the EWA
+    (docs/match.md, "No drug group from a shared fragment"). The dimethylnaphthalenes at 22.40 /
+    22.77 min are still suspected barbiturates (Barbital's 156 / 141 is theirs at nominal mass)."""
+    from nps_id.report.findings import is_new_substance_lead
+
+    # a match finding as the report reads it (no internal standard in this run)
+    findings = {round(f["rt_min"], 2): {**f, "internal_standard": False}
+                for f in other_runs["agilent-gcms.cdf"]["findings"]}
+    for rt in (14.94, 15.27):
+        assert findings[rt]["new_substance"] and findings[rt]["name"] == "5-APDI", rt
+        assert findings[rt]["suspected_group"] is None and not is_new_substance_lead(findings[rt]), rt
+    leads = {rt for rt, f in findings.items() if is_new_substance_lead(f)}
+    assert leads <= {22.4, 22.77}
+
+
 def test_one_compound_is_identified_at_one_retention_time_only(other_runs):
     """Two peaks of the ANDI run (a hydrocarbon mixture; most likely 2- and 1-methylnaphthalene,
     19.4 and 19.9 min) both have 2-methylnaphthalene as best hit -- SWGDRUG lacks the 1-isomer.
