@@ -1,8 +1,9 @@
 """Diastereomers the library holds (docs/match.md "Stereoisomers"): the isomer rule compares
-InChIKey skeletons, which stereoisomers share, so only ``isomer_diastereomer_margin`` holds an EI
-hit back for a diastereomer the unknown matches nearly as well -- unless the retention index
-separates them. Real SWGDRUG 3.4 records (ephedrine / pseudoephedrine, testosterone /
-epitestosterone)."""
+InChIKey skeletons, which stereoisomers share, so only ``isomer_diastereomer_margin`` (EI, off by
+default) and ``isomer_diastereomer_ms2_margin`` (MS/MS, 100) hold a hit back for a diastereomer the
+unknown matches nearly as well -- unless the retention index separates them. Real SWGDRUG 3.4
+records (ephedrine / pseudoephedrine, testosterone / epitestosterone) and MassBank MS/MS ones
+(neohesperidin, hesperidin / epihesperidin)."""
 from __future__ import annotations
 
 import pytest
@@ -68,3 +69,26 @@ def test_a_retention_index_separates_a_diastereomer_only_when_both_are_known(swg
     held = verdict(1380.0)  # within the window of both: retention does not tell them apart
     assert held.verdict == "tentative" and "Pseudoephedrine" in held.rule
     assert verdict(None).verdict == "tentative"  # its RI unknown: nothing separates it
+
+
+def test_an_ms2_hit_whose_library_diastereomer_scores_within_100_is_not_identified(massbank_ms2_spectra):
+    # MassBank MS/MS: neohesperidin (hesperetin-7-O-neohesperidoside) left out was "identified" as
+    # hesperidin; the library holds hesperidin's C-2 epimer (epihesperidin, cirantin), which the
+    # unknown matches within 100 of the hit -- MS/MS does not tell the two apart either
+    from nps_id.io import read
+    from tests.conftest import data_path
+
+    (query,) = [s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz"))
+                if s.get("name") == "Hesperetin-7-O-neohesperidoside"]
+    block = str(query.get("inchikey"))[:14]
+    library = [s for s in massbank_ms2_spectra if s.get("formula") == query.get("formula")
+               and str(s.get("inchikey") or "")[:14] != block]
+    reference = Reference.from_spectra(library)
+    hits = search([query], reference, SearchSettings(top_k=20))
+    assert reference.columns["name"][hits.row[0]] == "Hesperidin"
+    before = assess_search([query], hits, reference, analog=False,
+                           thresholds=VerdictThresholds(isomer_diastereomer_ms2_margin=0))[0]
+    assert before.verdict.verdict == "identified"
+    found = assess_search([query], hits, reference, analog=False)[0]  # the default margin, 100
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
+    assert "Epihesperidin" in found.verdict.rule
