@@ -311,25 +311,36 @@ def default_cache_dir() -> Path:
     return user_cache_dir() / "regress"
 
 
-def _library_file(spec: LibrarySpec, cache_dir: Path) -> Path:
-    """The library file of ``spec``: its path, or the cached build of its sources."""
+def cached_build_path(spec: LibrarySpec, cache_dir: Path) -> Path:
+    """Where the build of ``spec``'s sources is cached: keyed by nps-id's version, the library's
+    name and release, and the sources' SHA-256 (``build_library`` with no other options)."""
+    digest = hashlib.sha256(f"{__version__}|{spec.name}|{spec.release}".encode())
+    for source in spec.build:
+        digest.update(bytes.fromhex(sha256_path(source).sha256))
+    return cache_dir / f"{spec.key}-{digest.hexdigest()[:16]}.h5"
+
+
+def _library_file(spec: LibrarySpec, cache_dir: Path,
+                  on_build: Callable[[LibrarySpec, Path], None] | None = None) -> Path:
+    """The library file of ``spec``: its path, or the cached build of its sources (``on_build`` is
+    told before a build starts)."""
     if spec.path is not None:
         if not spec.path.exists():
             raise LibraryError(f"library {spec.key!r}: no library at {spec.path}")
         return spec.path
     from nps_id.library import build_library
 
-    digest = hashlib.sha256(f"{__version__}|{spec.name}|{spec.release}".encode())
-    for source in spec.build:
-        digest.update(bytes.fromhex(sha256_path(source).sha256))
-    target = cache_dir / f"{spec.key}-{digest.hexdigest()[:16]}.h5"
+    target = cached_build_path(spec, cache_dir)
     if not target.exists():  # build_library writes atomically: a cached file is always whole
+        if on_build is not None:
+            on_build(spec, target)
         build_library(list(spec.build), target, name=spec.name, release=spec.release)
     return target
 
 
 def run_suite(suite: Suite, cache_dir: str | Path | None = None,
-              on_case: Callable[[CaseResult], None] | None = None) -> SuiteResult:
+              on_case: Callable[[CaseResult], None] | None = None,
+              on_build: Callable[[LibrarySpec, Path], None] | None = None) -> SuiteResult:
     """Run every case of ``suite`` (libraries are opened once each).
 
     Parameters
@@ -340,6 +351,9 @@ def run_suite(suite: Suite, cache_dir: str | Path | None = None,
         Folder for libraries built from ``build`` sources; default :func:`default_cache_dir`.
     on_case
         Called with each :class:`CaseResult` as it finishes (progress).
+    on_build
+        Called with a library's spec and cache path before it is built from its sources (a build
+        takes a minute: say so). A case's ``seconds`` leave out its library's build and opening.
     """
     from nps_id.match.pipeline import ReferenceLibrary
 
@@ -352,7 +366,9 @@ def run_suite(suite: Suite, cache_dir: str | Path | None = None,
         t0 = time.perf_counter()
         try:
             if case.library not in opened:
-                opened[case.library] = ReferenceLibrary(_library_file(suite.libraries[case.library], cache))
+                opened[case.library] = ReferenceLibrary(_library_file(suite.libraries[case.library], cache,
+                                                                      on_build))
+                t0 = time.perf_counter()  # the build is the suite's time, not the first case's
             library = opened[case.library]
             if not case.path.exists():
                 raise InputError(f"{case.kind} {case.path} does not exist")

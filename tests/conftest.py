@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from click.testing import Result
+
     from nps_id.library import BuildSummary
     from nps_id.spectrum import Spectrum
 
@@ -48,6 +50,46 @@ def swgdrug_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path,
 def swgdrug_library(swgdrug_build: tuple[Path, Path, BuildSummary]) -> Path:
     """The session's SWGDRUG 3.4 library (see :func:`swgdrug_build`)."""
     return swgdrug_build[1]
+
+
+@pytest.fixture(scope="session")
+def swgdrug_cli_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    """(library, click result) of ``nps-id library build SWGDRUG-3.4.msp.gz --name SWGDRUG
+    --release 3.4``, run once per session; read-only for the tests that use it."""
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    out = tmp_path_factory.mktemp("swgdrug-cli") / "swgdrug.h5"
+    result = CliRunner().invoke(cli, ["library", "build", str(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")),
+                                      "-o", str(out), "--name", "SWGDRUG", "--release", "3.4"])
+    return out, result
+
+
+SWGDRUG_SUBSET = 300  # records: enough for the tests that append 200 of them back; a build takes seconds
+
+
+@pytest.fixture(scope="session")
+def swgdrug_subset_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BuildSummary]:
+    """(source, library, build summary) of the first :data:`SWGDRUG_SUBSET` records of SWGDRUG 3.4,
+    copied verbatim (real records) and built with search indexes, once per session.
+
+    For the append, concurrency and crash-safety tests: an append re-resolves the structures of
+    every record already in the library, so on the whole library each one took ~40 s; what they
+    assert does not depend on its size. Whole-library builds are checked on :func:`swgdrug_build`."""
+    import gzip
+
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+
+    records = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).split(b"\r\n\r\n")
+    folder = tmp_path_factory.mktemp("swgdrug-subset")
+    source = folder / "swgdrug-subset.msp"
+    source.write_bytes(b"\r\n\r\n".join(records[:SWGDRUG_SUBSET]) + b"\r\n")
+    out = folder / "swgdrug-subset.h5"
+    summary = build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
+    assert summary.n_spectra == SWGDRUG_SUBSET
+    return source, out, summary
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,11 @@ JSON-lines events (one object per line, for CI logs and other tools)::
      "done": 3, "todo": 6, "failed": 0, "eta_seconds": 5.4}
     {"event": "finish", "done": 6, "failed": 1, "elapsed_seconds": 11.2}
 
+Messages before the runs start (a file below the folders that is not a run, a warning about the
+sample information) are events too, ``{"event": "ignored", "path": ..., "message": ...}`` and
+``{"event": "warning", "message": ...}``: a script reading one JSON object per line never meets
+plain text until the command ends (a fatal error is one plain line, then the exit code).
+
 ``run`` events with ``"status": "failed"`` carry ``"error"``; a run whose results have notes
 (``nps-id match`` prints them on stderr) carries ``"notes"``. The ETA is the mean time per run
 so far (wall clock, so parallel workers count) times the runs left.
@@ -57,6 +62,10 @@ class JsonProgress(_Counter):
         self.stream.write(json.dumps(event) + "\n")
         self.stream.flush()
 
+    def message(self, event: str, text: str, **fields: Any) -> None:
+        """A message before the runs (``event`` "ignored" or "warning") as one JSON event."""
+        self._emit(event=event, **fields, message=text)
+
     def start(self, total: int, todo: int) -> None:
         super().start(total, todo)
         self._emit(event="start", total=total, todo=todo, skipped=total - todo, time=round(time.time(), 3))
@@ -90,6 +99,11 @@ class BarProgress(_Counter):
     """A one-line bar redrawn in place; failures are printed above it as they happen."""
 
     width = 30
+
+    def message(self, event: str, text: str, **fields: Any) -> None:
+        """A message before the runs, as the plain line ``text`` (``event`` and ``fields`` are for JSON)."""
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
     def start(self, total: int, todo: int) -> None:
         super().start(total, todo)

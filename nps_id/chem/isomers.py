@@ -35,11 +35,12 @@ Entry points: :func:`enumerate_isomers` -> list of :class:`Isomer`; :func:`move_
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator
 
 from rdkit import Chem, RDLogger
+
+from nps_id.chem.isomer_type import Isomer  # the record, kept where RDKit is not imported
 
 RDLogger.DisableLog("rdApp.*")
 
@@ -65,13 +66,6 @@ MAX_ISOMERS = 400
 #: at most 384 candidates.
 MAX_HEAVY_ATOMS = 150
 MAX_CANDIDATES = 1000
-
-
-@dataclass(frozen=True)
-class Isomer:
-    smiles: str
-    inchikey: str
-    move: str  # one of MOVES, refined: e.g. "ring_position:F"
 
 
 def _substituent_label(mol: Chem.Mol, atom_idx: int, ring_atoms: set[int]) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from nps_id.batch.runner import DEFAULT_TIMEOUT_SECONDS
 from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
                                      typed_command_line)
 from nps_id.report import FORMATS as REPORT_FORMATS
+
+if TYPE_CHECKING:
+    from nps_id.batch.progress import BarProgress, JsonProgress
 
 EXIT_INTERRUPTED = 130  # the shell's convention for a command stopped by Ctrl-C (128 + SIGINT)
 
@@ -80,17 +84,20 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     from nps_id.library import open_verified
     from nps_id.report.present import counted
 
+    progress = make_progress(style=progress_style)  # its style also carries the messages before the runs
     found = discover(inputs, include=include, exclude=exclude)
     for path, reason in found.ignored:
-        click.echo(f"ignored {path}: {reason}", err=True)
+        progress.message("ignored", f"ignored {path}: {reason}", path=str(path))
     if found.ignored:  # the format list once per batch, not once per file
         formats = f"; the formats nps-id reads: {supported_formats()}" if found.unknown_format else ""
-        click.echo(f"{counted(len(found.ignored), 'file')} ignored (not runs){formats}", err=True)
+        progress.message("warning", f"{counted(len(found.ignored), 'file')} ignored (not runs){formats}")
     if not found.runs:
         raise InputError(f"no runs found in {', '.join(map(str, inputs))} (see the ignored files above)")
     library_path = resolve_library(library).resolve()
     # OUT_DIR is written below and cleaned of stale results: it must not be, or hold, an input.
-    refuse_output_onto_inputs([out_dir], [*inputs, library_path, alkanes, sample_info], folders=True)
+    # The runs found count, not only the folders named: `batch runs -o runs/a` with runs/a/x.mzML.
+    refuse_output_onto_inputs([out_dir], [*inputs, *(run.path for run in found.runs), library_path, alkanes,
+                                          sample_info], folders=True)
     with open_verified(library_path) as lib:  # checked once here, not in every worker
         library_sha256 = lib.sha256
     if alkanes:  # a bad table is one exit-3 line here, not every run failing in the workers
@@ -98,7 +105,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
 
         load_alkanes(alkanes)
     if sample_info:
-        _warn_standard_runs_not_matched(sample_info)
+        _warn_standard_runs_not_matched(sample_info, progress)
     processor = MatchProcessor(str(library_path), match=match_parameters,
                                alkanes=str(alkanes.resolve()) if alkanes else None, lenient=lenient,
                                command_line=typed_command_line())
@@ -115,7 +122,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     try:
         result = run_batch(found.runs, out_dir, processor, params, library_sha256,
                            workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
-                           subtract_blank=subtract_blank, write_reports=reports, progress=make_progress(style=progress_style),
+                           subtract_blank=subtract_blank, write_reports=reports, progress=progress,
                            timeout_seconds=timeout_seconds)
     except KeyboardInterrupt:
         # Finished runs are already in the manifest; say how to go on rather than "Aborted!".
@@ -136,13 +143,13 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
         click.get_current_context().exit(1)
 
 
-def _warn_standard_runs_not_matched(sample_info: Path) -> None:
+def _warn_standard_runs_not_matched(sample_info: Path, progress: "JsonProgress | BarProgress") -> None:
     """``batch`` matches the runs it finds, never the TOML's ``{ name, run }`` reference standard
     runs: say so once (a reviewer would otherwise expect the RT comparison in every report)."""
     from nps_id.report.inputs import load_sample_info, sample_reference_standards
 
     runs = sample_reference_standards(load_sample_info(sample_info), sample_info)
     if runs:
-        click.echo(f"warning: {sample_info}: batch does not match reference standard runs "
-                   f"({', '.join(name for _, name in runs)}): the reports carry no RT comparison; "
-                   "run nps-id match --sample-info for that", err=True)
+        progress.message("warning", f"warning: {sample_info}: batch does not match reference standard runs "
+                         f"({', '.join(name for _, name in runs)}): the reports carry no RT comparison; "
+                         "run nps-id match --sample-info for that")

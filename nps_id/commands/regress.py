@@ -52,7 +52,10 @@ def regress(suite: Path, junit: Path | None, cache_dir: Path | None, selected: s
     # the table is the one listing of the results (it was printed twice, once case by case).
     live = sys.stderr.isatty()
     result = run_suite(loaded, cache_dir, on_case=(lambda c: click.echo(
-        f"\r\x1b[K{c.status.upper():<6} {c.case.name}", nl=False, err=True)) if live else None)
+        f"\r\x1b[K{c.status.upper():<6} {c.case.name}", nl=False, err=True)) if live else None,
+        on_build=lambda spec, target: click.echo(
+            f"building library {spec.key!r} from {', '.join(str(p) for p in spec.build)} "
+            f"(once: kept in {target.parent})", err=True))
     if live:
         click.echo("\r\x1b[K", nl=False, err=True)
     click.echo(format_table(result))

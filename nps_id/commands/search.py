@@ -176,7 +176,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
             hits = run_search(spectra, reference, settings)
         without_hits = len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values())
         if without_hits:
-            click.echo(f"note: {queries}: {without_hits} searched without any hit (no peak, or no library "
+            click.echo(f"note: {queries}: {without_hits} quer{'y' if without_hits == 1 else 'ies'} searched without any hit (no peak, or no library "
                        "spectrum shares one; MS/MS: none within the precursor window)", err=True)
         assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
                                     analogue_confidence=confidence)

@@ -26,7 +26,7 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-from nps_id.io._source import (FLOAT32_MAX, NON_FINITE_PEAK, ReadReport, is_missing, lazy_read, line_batches,
+from nps_id.io._source import (FLOAT32_MAX, MISSING_VALUES, NON_FINITE_PEAK, ReadReport, lazy_read, line_batches,
                                open_binary, parse_float, peak_fault)
 from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
                                 parse_retention_time)
@@ -109,10 +109,14 @@ _PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": "
 _PEAK_SEPARATOR_RE = re.compile("[;:(),]")
 
 
+_LONGEST_MISSING = max(map(len, MISSING_VALUES))
+
+
 def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
     """Map one ``key: value`` pair (``key`` stripped and lower-cased) onto ``meta``."""
     value = value.strip()
-    if is_missing(value):
+    # is_missing(value), inlined: it runs for every metadata line of a file (218,000 of 12,350 MS/MS queries)
+    if len(value) <= _LONGEST_MISSING and value.lower() in MISSING_VALUES:
         return
     target = KEY_ALIASES.get(key)
     if target in _TEXT_TARGETS and target not in meta:  # the common case, first

@@ -36,12 +36,13 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from nps_id.chem.formula import nominal_mass
+from nps_id.chem.isomer_type import Isomer
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
-                                     has_product_ion, rates_context)
+                                     has_product_ion, rates_context, structure_shape)
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
@@ -231,8 +232,6 @@ class IsomerCache(_JsonCache):
         return self.known[smiles]
 
     def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
-        from nps_id.chem.isomers import Isomer
-
         # null: a structure enumerate_isomers refuses (too large, unreadable)
         return {smiles: None if found is None else tuple(Isomer(*map(str, fields)) for fields in found)
                 for smiles, found in data.items()}
@@ -258,7 +257,8 @@ class _RowFactsCache(_JsonCache):
         from nps_id.chem.ewa_groups import TAXONOMY_PATH
 
         files = [_module_file(m) for m in ("nps_id.match.assess", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
-                                           "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound")]
+                                           "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound",
+                                           "nps_id.chem.thermal")]
         return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
 
     def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -266,11 +266,18 @@ class _RowFactsCache(_JsonCache):
         for key, value in data.items():
             if not isinstance(value, self._TYPES.get(key.partition(":")[0], ())) or isinstance(value, bool):
                 raise ValueError(f"{key!r} holds {value!r}")
+            if isinstance(value, list) and not self._LISTS[key.partition(":")[0]](value):
+                raise ValueError(f"{key!r} holds {value!r}")
         return data
 
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "context": str,
-              "mass": (int, type(None)), "ion": (int, type(None))}
+              "mass": (int, type(None)), "ion": (int, type(None)), "shape": list,
+              "thermal": list}
+    #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move] each.
+    _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and n >= 0 for n in v),
+              "thermal": lambda v: all(isinstance(r, list) and len(r) == 3 and all(isinstance(t, str) for t in r)
+                                       for r in v)}
 
 
 class _Ms2PairsCache(_RowFactsCache):
@@ -404,6 +411,25 @@ class LibraryFacts:
         RDLogger.DisableLog("rdApp.*")
         mol = keyable_mol(smiles)  # one larger than any InChI held RDKit minutes per row, to give no key
         return smiles if mol is not None and Chem.MolToInchiKey(mol)[:14] == self._block[row] else None
+
+    def shape(self, row: int) -> tuple[int, int, int]:
+        """The row's verified structure's :func:`~nps_id.match.isomer_rule.structure_shape` (kept in
+        the cache folder: a later process checks the row's isomers without parsing it, or importing RDKit)."""
+        return tuple(self._cached("shape", row, lambda r: structure_shape(self.structure(r) or "")))
+
+    def thermal_relatives(self, row: int) -> tuple[Isomer, ...]:
+        """The GC injector relatives of the row's verified structure
+        (:func:`nps_id.chem.thermal.thermal_relatives`, by the row's molecular ion; none without a
+        structure), kept in the cache folder as its shape is."""
+        def make(r: int) -> list[list[str]]:
+            smiles = self.structure(r)
+            if not smiles:
+                return []
+            from nps_id.chem.thermal import thermal_relatives  # lazy: RDKit
+
+            return [[i.smiles, i.inchikey, i.move] for i in thermal_relatives(smiles, self.ion(r))]
+
+        return tuple(Isomer(*fields) for fields in self._cached("thermal", row, make))
 
     def mass(self, row: int) -> int | None:
         return self._cached("mass", row, lambda r: nominal_mass(self.formula(r)))
@@ -610,7 +636,8 @@ def assess(
                               isomers=facts.isomer_cache.get(smiles) if smiles else None,
                               small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
                               small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
-                              pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0)
+                              pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0,
+                              shape=facts.shape(top.row) if smiles else None)
         # the library's own MS/MS pairs matter only to a score that could be identified
         if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
@@ -620,7 +647,7 @@ def assess(
         if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
             check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
         if kind == "ei" and check.evaluated:
-            check = _with_thermal_relatives(check, smiles, top, facts, scores, margin, thresholds)
+            check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
         apart = _ri_apart(top.row, evidence.get("delta_ri"), library_ri, thresholds.ri_window)
         return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
                                    else thresholds.isomer_diastereomer_margin, apart)
@@ -773,14 +800,14 @@ def replicated_outside_drug_series(check: IsomerCheck, hits: Sequence[RankedHit]
     return replace(check, not_excluded=())
 
 
-def _with_thermal_relatives(check: IsomerCheck, smiles: str, top: RankedHit, facts: LibraryFacts,
+def _with_thermal_relatives(check: IsomerCheck, top: RankedHit, facts: LibraryFacts,
                             scores: dict[str, int], margin: int, thresholds: VerdictThresholds) -> IsomerCheck:
     """``check`` with the hit's GC-injector relatives (:func:`nps_id.chem.thermal.thermal_relatives`:
     the product its reference spectrum shows, the precursor it may come from) not excluded, each
     kind when its ``thresholds`` switch is on: absent from the library, or in it and scoring within
     ``margin`` of the hit, as for an isomer (rate 1: the spectrum is the product's either way)."""
     notes = []
-    for relative in _switched_relatives(smiles, top, facts, thresholds):
+    for relative in _switched_relatives(top, facts, thresholds):
         block = relative.inchikey[:14]
         name, score = facts.name_of_block(block), scores.get(block)
         if name is None or (score is not None and score > top.score - margin):
@@ -829,23 +856,21 @@ def _ri_apart(top_row: int, delta_ri: float | None, library_ri: Callable[[int], 
     return apart
 
 
-def _switched_relatives(smiles: str | None, top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> list:
-    """The hit's GC injector relatives (:func:`nps_id.chem.thermal.thermal_relatives`) whose kind's
+def _switched_relatives(top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> list:
+    """The hit's GC injector relatives (:meth:`LibraryFacts.thermal_relatives`) whose kind's
     ``thresholds`` switch is on."""
     wanted = {"thermal_product": thresholds.isomer_thermal_products,
               "thermal_precursor:lactam": thresholds.isomer_thermal_lactam_precursors,
               "thermal_precursor:decarboxylation": thresholds.isomer_thermal_acid_precursors}
-    if not smiles or not any(wanted.values()):
+    if not any(wanted.values()):
         return []
-    from nps_id.chem.thermal import thermal_relatives  # lazy: RDKit
-
     # every product reaction: one switch
-    return [r for r in thermal_relatives(smiles, facts.ion(top.row)) if wanted.get(r.move, wanted["thermal_product"])]
+    return [r for r in facts.thermal_relatives(top.row) if wanted.get(r.move, wanted["thermal_product"])]
 
 
 def _injector_relatives(top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> dict[str, str]:
     """InChIKey first block -> move of the hit's switched-on GC injector relatives (EI)."""
-    return {r.inchikey[:14]: r.move for r in _switched_relatives(facts.structure(top.row), top, facts, thresholds)}
+    return {r.inchikey[:14]: r.move for r in _switched_relatives(top, facts, thresholds)}
 
 
 def _also_not_excluded(check: IsomerCheck, notes: Sequence[IsomerNote]) -> IsomerCheck:

@@ -46,7 +46,7 @@ import numpy as np
 from nps_id.errors import LibraryError
 
 if TYPE_CHECKING:
-    from nps_id.chem.isomers import Isomer
+    from nps_id.chem.isomer_type import Isomer
 
 RATES_PATH = Path(__file__).with_name("isomer_rates.json")
 #: The rates file format :func:`load_rates` reads (version 3: a curve over :data:`SCORE_GRID` per kind).
@@ -236,6 +236,7 @@ def check_isomers(
     small_ring_atoms: int = 0,
     small_atoms: int = 0,
     pah_rings: int = 0,
+    shape: "tuple[int, int, int] | None" = None,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
 
@@ -272,6 +273,9 @@ def check_isomers(
         no isomer excluded (``isomer_pah_rings``, for EI spectra; 0: none): the ring-fusion isomers
         of a PAH (benz[a]anthracene / tetracene, fluoranthene / pyrene) show the molecular ion and
         little else, and no move enumerates them.
+    shape
+        The hit's :func:`structure_shape` when the caller already has it (a cache: it saves
+        parsing the structure, and RDKit's import, in a process whose isomers are cached too).
     """
     if not hit_smiles:
         return IsomerCheck(False)
@@ -281,23 +285,25 @@ def check_isomers(
         isomers = enumerate_isomers(hit_smiles)
     if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
-    atoms, skeleton = _atom_counts(hit_smiles)
+    atoms, skeleton, fused = shape or structure_shape(hit_smiles, pah=pah_rings > 0)
     rates = (load_rates() if rates is None else rates).get(context, {})
     small = small_ring_atoms > 0 and atoms <= small_ring_atoms
     notes = []
+    rate_of_move: dict[str, float] = {}  # a kind's rate at top_score, once per kind (a hit has hundreds of isomers)
     for isomer in isomers:
-        rate = 1.0 if small and isomer.move.startswith(("ring_position", "ring_nitrogen")) else \
-            rate_at(rate_of(isomer.move, rates), top_score)
         block = isomer.inchikey[:14]
         name = library_name(block)
         score = hit_scores.get(block)
         if name is not None and (score is None or score <= top_score - margin):
             continue  # the library holds it and the unknown's spectrum is clearly not it
+        rate = rate_of_move.get(isomer.move)
+        if rate is None:
+            rate = rate_of_move[isomer.move] = 1.0 if small and isomer.move.startswith(("ring_position", "ring_nitrogen")) \
+                else rate_at(rate_of(isomer.move, rates), top_score)
         if name is None and rate < min_rate:
             continue  # absent, and spectra usually tell this kind of isomer apart
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
-    fused = _fused_pah_rings(hit_smiles) if pah_rings > 0 else 0
     return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, fused if fused >= pah_rings > 0 else 0)
 
 
@@ -323,6 +329,13 @@ def has_product_ion(mz: np.ndarray, intensity: np.ndarray, precursor_mz: float, 
 #: or two such atoms dressed with halogens (dichloromethane, trichloroethylene) has no isomer, or
 #: almost none, to confuse.
 SMALL_MIN_SKELETON = 3
+
+
+def structure_shape(smiles: str, pah: bool = True) -> tuple[int, int, int]:
+    """What :func:`check_isomers` reads of a structure besides its isomers: (heavy atoms, C/N/O/S/P
+    atoms, the rings of its largest fused sp2 ring system if a hydrocarbon -- 0 unless ``pah``);
+    (0, 0, 0) when RDKit cannot read it."""
+    return (*_atom_counts(smiles), _fused_pah_rings(smiles) if pah else 0)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -349,6 +349,16 @@ def match_run(
     return results
 
 
+def _window_text(low: float | None, high: float | None) -> str:
+    """``10-12``; ``from 1e+308`` / ``up to 2`` for an open bound; ``-5 to -1`` when a bound is
+    negative (``-5--1`` reads as a typo)."""
+    low = None if low is None or math.isinf(low) else low
+    high = None if high is None or math.isinf(high) else high
+    if low is None or high is None:
+        return f"from {low:g}" if high is None else f"up to {high:g}"
+    return f"{low:g} to {high:g}" if min(low, high) < 0 else f"{low:g}-{high:g}"
+
+
 def _window_outside_run(peaks: PeakParameters, span: list[float] | None) -> list[str]:
     """A note when ``--rt-window`` shares no time with the run: "no findings" alone would read as a
     clean sample (a window typed in seconds, or for another method)."""
@@ -356,8 +366,7 @@ def _window_outside_run(peaks: PeakParameters, span: list[float] | None) -> list
     if span is None or (low is None and high is None):
         return []
     if (high is not None and high < span[0]) or (low is not None and low > span[1]):
-        shown = f"{'' if low is None else f'{low:g}'}-{'' if high is None else f'{high:g}'}"
-        return [f"--rt-window {shown} min lies outside the run ({span[0]:.2f}-{span[1]:.2f} min): nothing was matched"]
+        return [f"--rt-window {_window_text(low, high)} min lies outside the run ({span[0]:.2f}-{span[1]:.2f} min): nothing was matched"]
     return []
 
 

@@ -76,7 +76,10 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     if not parts:
         return None
     absent = any(not i.get("in_library") for i in isomers + relatives)
-    return f"{finding['name']} or " + " or ".join(parts) + (", possibly a new substance" if absent else "")
+    # "new substance" is the early-warning word: for a hit the taxonomy knows is no NPS (benzocaine,
+    # a cutting agent) an absent isomer is only a compound the library lacks.
+    unknown = "a compound not in the library" if (finding.get("ewa") or {}).get("nps") is False else "a new substance"
+    return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {unknown}" if absent else "")
 
 
 def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:

@@ -365,9 +365,25 @@ def test_files_that_are_not_runs_are_listed_with_the_supported_formats_said_once
         "batch", str(folder), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"), "--workers", "1",
         "--exclude", "*.D", *[arg for run in others for arg in ("--exclude", f"{run}.mzML")]])
     assert result.exit_code == 0, result.output
+    # Not a terminal: JSON progress, so every stderr line -- the ignored files too -- is one JSON
+    # object a script can read (the plain "ignored ..." lines broke such scripts).
+    events = [json.loads(line) for line in result.stderr.splitlines()]
     ignored = ["GCMSResultsCardData.csv", "LICENSE", "PROVENANCE-upstream.txt"]
+    assert [e["path"] for e in events if e["event"] == "ignored"] == [str(folder / name) for name in ignored]
+    for name in ignored:
+        assert {"event": "ignored", "path": str(folder / name),
+                "message": f"ignored {folder / name}: cannot tell the file format from its name or first bytes"} in events
+    assert result.stderr.count("mzml (.mzml)") == 1
+    assert any(e["event"] == "warning" and e["message"].startswith(
+        "3 files ignored (not runs); the formats nps-id reads: mzml (.mzml), mzxml (.mzxml)") for e in events)
+    assert [e["event"] for e in events][-3:] == ["start", "run", "finish"]
+
+    # A bar (a terminal, or --progress bar): the same messages as plain lines.
+    result = CliRunner().invoke(cli, [
+        "batch", str(folder), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"), "--workers", "1",
+        "--progress", "bar", "--exclude", "*.D", *[arg for run in others for arg in ("--exclude", f"{run}.mzML")]])
+    assert result.exit_code == 0, result.output
     for name in ignored:
         assert f"ignored {folder / name}: cannot tell the file format from its name or first bytes\n" in result.stderr
-    assert result.stderr.count("mzml (.mzml)") == 1
     assert ("3 files ignored (not runs); the formats nps-id reads: mzml (.mzml), mzxml (.mzxml)"
             in result.stderr)

@@ -17,17 +17,8 @@ from nps_id.library import Library
 from tests.conftest import data_path
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli") / "swgdrug.h5"
-    result = CliRunner().invoke(cli, [
-        "library", "build", str(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")),
-        "-o", str(out), "--name", "SWGDRUG", "--release", "3.4"])
-    return out, result
-
-
-def test_build_prints_kept_and_rejected_per_source(built):
-    out, result = built
+def test_build_prints_kept_and_rejected_per_source(swgdrug_cli_build):
+    out, result = swgdrug_cli_build
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if line.startswith("SWGDRUG-3.4.msp.gz"))
     assert row.split()[1:5] == ["msp", "2988", "2988", "0"]
@@ -37,21 +28,21 @@ def test_build_prints_kept_and_rejected_per_source(built):
         assert (lib.info["name"], lib.info["release"]) == ("SWGDRUG", "3.4")
 
 
-def test_build_uses_the_search_index_builder_when_available(built):
+def test_build_uses_the_search_index_builder_when_available(swgdrug_cli_build):
     pytest.importorskip("nps_id.search.index")
     from nps_id.search import index
 
     if not hasattr(index, "build_indexes"):
         pytest.skip("nps_id.search.index has no build_indexes yet")
-    out, _ = built
+    out, _ = swgdrug_cli_build
     with Library.open(out) as lib:
         assert lib.index_names(), "library build should store the search indexes"
         for name in lib.index_names():
             assert lib.index_attrs(name)["library_sha256"] == lib.sha256
 
 
-def test_info_text_and_json(built):
-    out, _ = built
+def test_info_text_and_json(swgdrug_cli_build):
+    out, _ = swgdrug_cli_build
     text = CliRunner().invoke(cli, ["library", "info", str(out)])
     assert text.exit_code == 0
     assert "spectra   2988" in text.stdout and "SWGDRUG-3.4.msp.gz: 2988" in text.stdout
@@ -62,15 +53,15 @@ def test_info_text_and_json(built):
     assert data["provenance"][0]["kept"] == 2988 and data["format_version"] == "2.0"
 
 
-def test_validate_ok(built):
-    out, _ = built
+def test_validate_ok(swgdrug_cli_build):
+    out, _ = swgdrug_cli_build
     result = CliRunner().invoke(cli, ["library", "validate", str(out)])
     assert result.exit_code == 0 and result.stdout.startswith("OK ")
     assert "2988 spectra" in result.stdout
 
 
-def test_export_msp_then_rebuild(built, tmp_path):
-    out, _ = built
+def test_export_msp_then_rebuild(swgdrug_cli_build, tmp_path):
+    out, _ = swgdrug_cli_build
     msp = tmp_path / "out.msp"
     result = CliRunner().invoke(cli, ["library", "export", str(out), "-o", str(msp)])
     assert result.exit_code == 0 and "wrote 2988 spectra" in result.stdout
@@ -137,8 +128,8 @@ def test_build_fills_ms_level_only_where_the_file_is_silent(tmp_path):
     assert "MS level (e.g." not in result.output
 
 
-def test_build_warns_once_when_spectra_do_not_say_their_ms_level(built):
-    _, result = built  # SWGDRUG built without --ms-level
+def test_build_warns_once_when_spectra_do_not_say_their_ms_level(swgdrug_cli_build):
+    _, result = swgdrug_cli_build  # SWGDRUG built without --ms-level
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.output.splitlines() if "do not say their MS level" in line]
     assert len(warnings) == 1 and warnings[0].startswith("note: 2988 spectra") and "--ms-level 1" in warnings[0]
@@ -190,10 +181,10 @@ def test_build_refuses_to_overwrite_a_source(tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".msp.gz", ".mgf.gz"])
-def test_export_to_gz_is_gzipped_and_reads_back(built, tmp_path, suffix):
+def test_export_to_gz_is_gzipped_and_reads_back(swgdrug_cli_build, tmp_path, suffix):
     from nps_id.io import read
 
-    out, _ = built
+    out, _ = swgdrug_cli_build
     target = tmp_path / f"swgdrug{suffix}"
     result = CliRunner().invoke(cli, ["library", "export", str(out), "-o", str(target)])
     assert result.exit_code == 0, result.output

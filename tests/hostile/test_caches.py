@@ -29,7 +29,9 @@ def _search(library: Path, cache: Path):
 
 
 @pytest.mark.parametrize("content", ["null", "[]", '"x"', "5",
-                                     '{"mass:0": "abc", "ion:0": [1], "context:0": 5, "group:0": {}}'])
+                                     '{"mass:0": "abc", "ion:0": [1], "context:0": 5, "group:0": {}}',
+                                     '{"shape:0": [12, 9]}', '{"shape:0": [12, -1, 0]}', '{"shape:0": [12, 9, true]}',
+                                     '{"thermal:0": [["CCO", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"]]}', '{"thermal:0": "x"}'])
 def test_facts_cache_of_the_wrong_shape_is_rebuilt(library, tmp_path, content):
     """Valid JSON that is not the cache's {"what:row": value} (a list, null, values of other
     types) is a damaged cache: rebuilt with a warning, never a traceback or a changed result."""

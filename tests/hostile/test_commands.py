@@ -153,14 +153,15 @@ def test_an_output_that_is_a_symlink_loop_is_refused_in_one_line(library, tmp_pa
     assert loop.is_symlink() and (tmp_path / "loop-back").is_symlink()
 
 
-@pytest.mark.parametrize("where", ["the input folder", "around an input"])
+@pytest.mark.parametrize("where", ["the input folder", "around an input", "a sub-folder holding a run"])
 def test_batch_out_dir_onto_its_inputs_is_refused(library, tmp_path, where):
     inputs = run_folder(tmp_path / "in", seed=7)
-    before = {p.name: p.read_bytes() for p in inputs.iterdir()}
-    out = inputs if where == "the input folder" else tmp_path
+    out = {"the input folder": inputs, "around an input": tmp_path,
+           "a sub-folder holding a run": run_folder(inputs / "a", seed=8, n=1)}[where]
+    before = {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()}
     result = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(library), "-o", str(out), "-j", "1"])
     refused(result)
-    assert {p.name: p.read_bytes() for p in inputs.iterdir()} == before
+    assert {p: p.read_bytes() for p in inputs.rglob("*") if p.is_file()} == before
 
 
 # -- 15: match -o never silently replaces results of other inputs, settings or library -------------

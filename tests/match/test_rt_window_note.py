@@ -30,3 +30,11 @@ def test_a_window_inside_the_run_adds_no_note(library):
     results = match_run(data_path("gcms", "lrcfs", "220223030.mzML"), library, _with_window(7, 8))
     assert [f["name"] for f in results["findings"]] == ["Flubromazepam"]
     assert not any("rt-window" in note for note in results["notes"])
+
+
+@pytest.mark.parametrize("low, high, shown", [(1e308, float("inf"), "from 1e+308"), (-5, -1, "-5 to -1"),
+                                              (float("-inf"), -1, "up to -1")])
+def test_an_open_or_negative_window_outside_the_run_is_written_readably(library, low, high, shown):
+    # "--rt-window 1e+308- min" and "-5--1 min" read as typos
+    results = match_run(data_path("gcms", "lrcfs", "220223030.mzML"), library, _with_window(low, high))
+    assert f"--rt-window {shown} min lies outside the run (3.09-14.66 min): nothing was matched" in results["notes"]

@@ -218,3 +218,19 @@ def test_a_closest_hit_that_is_not_an_nps_is_labelled_as_the_hits_not_the_new_su
     assert row["ewa_group"] == row["ewa_subclass"] == ""  # no group determined: not the hit's "Other substances"
     pdf = " ".join(_pdf_pages(render(doc, "pdf")[".pdf"], tmp_path))
     assert pdf.count("(not an NPS)") == 2 and pdf.count("(the hit is not an NPS)") == 2
+
+
+def test_an_absent_isomer_of_a_cutting_agent_is_a_compound_not_in_the_library_not_a_new_substance(lrcfs_results):
+    # LRCFS 220223030: benzocaine (a local anaesthetic, cutting agent) at a weak match with two
+    # absent isomers read "Benzocaine or ... , possibly a new substance" -- the early-warning words
+    # for a hit the taxonomy calls no NPS. An NPS hit's absent isomers keep them.
+    from nps_id.report.present import isomers_open
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    notes = {f["name"]: isomers_open(f) for f in doc["findings"]}
+    (benzocaine,) = [f for f in doc["findings"] if f["name"] == "Benzocaine"]
+    assert benzocaine["ewa"]["nps"] is False
+    assert notes["Benzocaine"].endswith(", possibly a compound not in the library")
+    nps = [name for name, note in notes.items() if note and "new substance" in note]
+    assert nps and all(f["ewa"]["nps"] is not False for f in doc["findings"] if f["name"] in nps)
