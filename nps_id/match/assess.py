@@ -41,7 +41,7 @@ from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import PROTON, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
-from nps_id.match.isomer_rule import (LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
+from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
                                      has_product_ion, rates_context, structure_shape)
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
@@ -570,6 +570,7 @@ def assess(
     fields_only: bool = False,
     estimated: tuple[dict[int, float], int | None] | None = None,
     group_model: GroupModel | None = None,
+    library_ri: Callable[[int], float | None] | None = None,
     **evidence: Any,
 ) -> Assessment:
     """Verdict and new-substance evidence for one spectrum.
@@ -604,6 +605,9 @@ def assess(
     group_model
         The :class:`~nps_id.match.group_model.GroupModel` of ``kind`` naming the suspected group
         (None: the shipped one; a benchmark passes the fold model that never saw the query's compound).
+    library_ri
+        Library row -> its retention index (None: unknown): with ``delta_ri``, a diastereomer of the
+        hit whose RI is outside the window of the unknown's is excluded (:func:`_with_diastereomers`).
     """
     if estimated is not None:
         relative, estimated = estimated
@@ -644,7 +648,9 @@ def assess(
             check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
         if kind == "ei" and check.evaluated:
             check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
-        return check
+        apart = _ri_apart(top.row, evidence.get("delta_ri"), library_ri, thresholds.ri_window)
+        return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
+                                   else thresholds.isomer_diastereomer_margin, apart)
 
     above = missing = lighter_ion = None
     if kind == "ei" and facts.mass(top.row) is not None:
@@ -809,6 +815,47 @@ def _with_thermal_relatives(check: IsomerCheck, top: RankedHit, facts: LibraryFa
         if name is None or (score is not None and score > top.score - margin):
             notes.append(IsomerNote(relative.smiles, relative.inchikey, relative.move, 1.0, name, score))
     return _also_not_excluded(check, notes)
+
+
+def _with_diastereomers(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts, margin: int,
+                        ri_apart: Callable[[int], bool]) -> IsomerCheck:
+    """``check`` with the library's diastereomers of the hit -- rows of its InChIKey skeleton that are
+    another compound (:mod:`nps_id.compound`), not isotope-labelled -- that the unknown scores within
+    ``margin`` of the hit on (best row of each; 0: none) and that ``ri_apart`` does not separate, not
+    excluded (move :data:`DIASTEREOMER`, rate 1). The isomer enumeration compares skeletons, which
+    stereoisomers share, so only this rule sees them; a diastereomer outside ``hits`` scored lower
+    than all of them."""
+    top = hits[0]
+    block = facts.block(top.row)
+    if margin <= 0 or not block or block in facts.excluded:
+        return check
+    codes = facts.reference.compound()
+    best: dict[int, RankedHit] = {}
+    for hit in hits[1:]:
+        if top.score - hit.score >= margin:
+            break
+        if (facts.block(hit.row) == block and codes[hit.row] != codes[top.row]
+                and not is_labelled(facts.name(hit.row), facts.formula(hit.row), facts.structure(hit.row))):
+            best.setdefault(int(codes[hit.row]), hit)
+    notes = tuple(IsomerNote(facts.structure(hit.row) or "", str(facts.reference.columns["inchikey"][hit.row]),
+                             DIASTEREOMER, 1.0, facts.name(hit.row), hit.score)
+                  for hit in best.values() if not ri_apart(hit.row))
+    return replace(check, not_excluded=check.not_excluded + notes) if notes else check
+
+
+def _ri_apart(top_row: int, delta_ri: float | None, library_ri: Callable[[int], float | None] | None,
+              window: float) -> Callable[[int], bool]:
+    """Library row -> whether retention separates it from the hit: the unknown's RI (the hit's library
+    RI + ``delta_ri``) is within ``window`` of the hit's and outside the row's, both known."""
+    hit_ri = library_ri(top_row) if library_ri is not None and delta_ri is not None else None
+    if hit_ri is None or abs(delta_ri) > window:
+        return lambda row: False
+    unknown_ri = hit_ri + delta_ri
+
+    def apart(row: int) -> bool:
+        ri = library_ri(row)
+        return ri is not None and abs(unknown_ri - ri) > window
+    return apart
 
 
 def _switched_relatives(top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> list:

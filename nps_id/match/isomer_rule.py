@@ -17,7 +17,10 @@ An isomer is *not excluded* when
   that isomer; a closer match than such pairs reach excludes it; or
 - the library holds it and the unknown matches it within ``margin`` (``isomer_margin``) of the hit (a
   library difference smaller than two laboratories' spectra of one compound differ), whatever
-  its kind.
+  its kind; or
+- it is a diastereomer of the hit that the library holds (:data:`DIASTEREOMER`: the hit's skeleton,
+  another compound) and the unknown matches it within ``isomer_diastereomer_margin`` (assess adds
+  these: the enumeration compares skeletons, which stereoisomers share).
 
 Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
 of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
@@ -58,6 +61,10 @@ RateCurve = Sequence[float]
 LIBRARY_PAIR = "library_pair"
 #: The move of a library compound of the hit's formula scoring within the gap (assess.close_isomers).
 LIBRARY_CLOSE = "library_close"
+#: The move of a diastereomer of the hit the library holds (its skeleton, another compound) scoring
+#: within ``isomer_diastereomer_margin`` (assess): a retention index excludes it only when both
+#: retention indices are known and apart.
+DIASTEREOMER = "diastereomer"
 #: The moves of a GC injector relative (:mod:`nps_id.chem.thermal`) start so: it elutes as the hit
 #: does, so neither a retention index nor a standard run at the same RT excludes it.
 THERMAL = "thermal_"
@@ -118,6 +125,11 @@ class IsomerCheck:
     def thermal(self) -> tuple[IsomerNote, ...]:
         """The GC injector relatives not excluded (:data:`THERMAL`)."""
         return tuple(n for n in self.not_excluded if is_injector_relative(n.move))
+
+    @functools.cached_property
+    def diastereomers(self) -> tuple[IsomerNote, ...]:
+        """The library's diastereomers of the hit not excluded (:data:`DIASTEREOMER`)."""
+        return tuple(n for n in self.not_excluded if n.move == DIASTEREOMER)
 
     @property
     def library_pairs(self) -> int:

@@ -627,7 +627,7 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
         component.mz, component.intensity, "ei", [_ranked(h, use_analogue) for h in ranked], library.facts,
         gap=top.gap, isomer_alert=top.isomer_alert, thresholds=t, identity=not use_analogue,
         major_ions=_major_ions(component, library, top.row, run, t), n_ions=int(component.mz.size),
-        delta_ri=delta_ri, analogue_score=analogue_score if use_analogue else None,
+        delta_ri=delta_ri, library_ri=library.library_ri, analogue_score=analogue_score if use_analogue else None,
         analogue_confidence=analogue_confidence if use_analogue else None,
         analogue_delta_mass=top.delta_mass if use_analogue else None,
         analogue_query_mass=top.query_mass if use_analogue else None,

@@ -179,6 +179,21 @@ class VerdictThresholds:
         energies differs more than its EI spectra do (200 on the development data: MassBank MS/MS
         wrong ``identified`` 24 -> 21 with the compound present and 45 -> 42 with it left out, no
         right one lost; 400 loses right ones; docs/match.md).
+    isomer_diastereomer_margin : int
+        EI: a diastereomer of the hit the library holds (its skeleton, another compound:
+        :mod:`nps_id.compound`) is not excluded when the unknown scores within this much of the
+        hit (0-999; 0: off): the EI spectra of diastereomers differ less than two laboratories'
+        spectra of one compound, and the isomer margin, which compares skeletons, never sees
+        them. Only a retention index in the window of the hit and outside the diastereomer's
+        (both known) excludes it (docs/match.md "Stereoisomers"). Off (0) by default: at 100 it
+        removed no wrong ``identified`` on the development data (the MassBank EI diastereomer
+        errors are of compounds whose own stereoisomer the library lacks) and cost 9 right ones
+        (SWGDRUG present 6, MassBank EI present 3; stop 28, benchmarks/README.md).
+    isomer_diastereomer_ms2_margin : int
+        The same for MS/MS spectra: 100 (the EI isomer margin). On the development data it holds
+        back neohesperidin left out, "identified" as hesperidin while the library's epihesperidin
+        scores within 100 (MassBank MS/MS wrong ``identified`` left out 24 -> 23), and no right
+        one; 50 removes nothing, 150 and 200 lose 3 right ones as well. One query's evidence.
     isomer_ms2_pair_score : int
         MS/MS: a library compound of the hit's formula (any skeleton) whose library records match the
         hit compound's at or above this score (0-999, the best pair) is not excluded, whatever the
@@ -279,6 +294,8 @@ class VerdictThresholds:
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100
     isomer_ms2_margin: int = 200
+    isomer_diastereomer_margin: int = 0
+    isomer_diastereomer_ms2_margin: int = 100
     isomer_ms2_pair_score: int = 850
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000
@@ -594,10 +611,12 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
 
 def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, str]:
     if ri_ok:
-        if not check.thermal:
+        # the RI excludes isomers, not what the injector makes of the hit (it elutes as the hit does),
+        # nor a diastereomer whose own RI is unknown or also in the window (assess drops those it separates)
+        kept = check.thermal + check.diastereomers
+        if not kept:
             return ("isomers excluded by the retention index", True, "isomer")
-        # the RI excludes isomers, not what the injector makes of the hit: that elutes as the hit does
-        check = IsomerCheck(True, check.thermal)
+        check = IsomerCheck(True, kept)
     if not check.evaluated:
         return ("isomers excluded (not possible: the hit has no verified structure to enumerate them)", False, "isomer")
     if check.pah:
