@@ -13,6 +13,6 @@ demo: $(PY)
 
 test: $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 .PHONY: demo test
