@@ -11,6 +11,10 @@ How a batch of queries is searched
 3. The top ``k`` per query are kept (score descending, library row ascending on ties) with the
    gap to the best hit of a *different* compound and an isomer alert (:mod:`nps_id.search.ranking`).
 
+A search of a few queries (:func:`nps_id.search.jit.few_queries`: one spectrum, a handful) runs
+the NumPy forms of the compiled kernels (:mod:`nps_id.search.few`; the same hits bit for bit) and
+does not import numba, whose start-up costs ~0.4 s CPU; any other search imports it first.
+
 Entry points
 ------------
 - :func:`search` -- ``(queries, library, settings) -> Hits``.
@@ -26,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from nps_id.errors import InputError, LibraryError
+from nps_id.search import jit
 from nps_id.search.ei import search_ei
 from nps_id.search.index import split_rows
 from nps_id.search.ms2 import search_ms2
@@ -68,6 +73,10 @@ def search(
         Sorted by query, then rank.
     """
     settings = settings or SearchSettings()
+    if not jit.few_queries(len(queries)):
+        # numba now, before any thread: a batch of a few queries (one per thread) is the
+        # compiled kernels' too when the search has more (jit.few_queries decides per batch).
+        jit.load()
     library = reference if isinstance(reference, PreparedLibrary) else PreparedLibrary(reference, settings, indexes)
     context = SearchContext(settings, library)
     is_ei, is_ms2 = _query_kinds(queries)
