@@ -1,10 +1,10 @@
 """Numba on first use: compiled kernels that import numba only when one is called.
 
 Importing numba and loading its first cached kernel costs ~0.4 s CPU of every process (its import
-0.22-0.28 s, its CPU target's registries 0.12-0.20 s), more than half of a one-spectrum search. A
-search of a few queries runs the NumPy forms of its kernels instead (:mod:`nps_id.search.few`, the
-same numbers bit for bit) and never imports numba; every other search imports it the first time a
-kernel is called.
+0.22-0.28 s, its CPU target's registries 0.12-0.20 s), more than half of a one-spectrum search. An
+identity search of a few queries runs the NumPy forms of its kernels instead (:mod:`nps_id.search.few`,
+the same numbers bit for bit) and never imports numba; every other search imports it before it
+starts (:func:`nps_id.search.engine.search`), any other caller when it first calls a kernel.
 
 Every module with compiled code decorates it with this module's :func:`njit`. It returns a
 :class:`LazyKernel`; the first call of any of them (or of an attribute numba's dispatcher has)
@@ -41,7 +41,7 @@ def loaded() -> bool:
 
 
 def few_queries(n: int) -> bool:
-    """Whether a search of ``n`` queries runs the NumPy kernels: a few, and numba not loaded yet
+    """Whether ``n`` queries are searched with the NumPy kernels: a few, and numba not loaded yet
     (once it is, its kernels are the faster for any number)."""
     return n <= FEW_QUERIES and not loaded()
 
