@@ -25,9 +25,11 @@ import sys
 import threading
 from typing import Any, Callable
 
-#: A search of at most this many queries runs the NumPy kernels (:mod:`nps_id.search.few`) while
-#: numba is not loaded: one query costs them ~2-6 ms more than numba's kernels, numba's start-up
-#: ~0.4 s (benchmarks/README.md, "Whole process", stop 29).
+#: An identity search of at most this many queries runs the NumPy kernels (:mod:`nps_id.search.few`)
+#: while numba is not loaded: a query costs them ~6 ms more than numba's kernels against MassBank
+#: EI (10 ms at 100,000 spectra), numba's start-up ~0.4-0.6 s; whole processes of 40 queries are
+#: still cheaper in NumPy (benchmarks/README.md, "Whole process", stop 29). Kept low because the
+#: NumPy EI prefilter's cost grows with the library.
 FEW_QUERIES = 10
 
 _kernels: list["LazyKernel"] = []
