@@ -90,8 +90,8 @@ def search_ei(spectra: Sequence[Spectrum], batch: np.ndarray, index: NominalInde
     if s.mode == "identity" and score.batch is not None:
         # The main path runs in one compiled loop over the batch (no per-query Python); a few
         # queries in NumPy, with the library weights of their candidates only.
-        weights = None if jit.few_queries(len(batch)) else ctx.library.derived(("ei", "weights"),
-                                                                         lambda: EIWeights.of(index))
+        few = jit.few_queries(len(batch))
+        weights = None if few else ctx.library.derived(("ei", "weights"), lambda: EIWeights.of(index))
         offsets, cand, similarity, mf, rmf = score.batch(prepared, weights, index, nominal, weight, s,
                                                          ctx.library.compound[index.rows])
         rows = index.rows[cand]

@@ -75,9 +75,9 @@ def search(
     """
     settings = settings or SearchSettings()
     if settings.mode != "identity" or not jit.few_queries(len(queries)):
-        # numba now, before any thread: a batch of a few queries (one per thread) is the
-        # compiled kernels' too when the search has more (jit.few_queries decides per batch).
-        # An analogue search scores ~1,000 candidates per query: ~0.15 s each in NumPy.
+        # Numba first, before any thread: every batch then runs compiled, however small
+        # (jit.few_queries decides per batch). An analogue search scores ~1,000 candidates per
+        # query: ~0.15 s each in NumPy.
         jit.load()
     library = reference if isinstance(reference, PreparedLibrary) else PreparedLibrary(reference, settings, indexes)
     context = SearchContext(settings, library)

@@ -100,15 +100,17 @@ def load() -> None:
         _load_numba_array_maths()
         from numba import njit as numba_njit
 
-        for kernel in _kernels:
-            kernel.dispatcher = numba_njit(**kernel.options)(kernel.py_func)
+        made = {id(kernel): numba_njit(**kernel.options)(kernel.py_func) for kernel in _kernels}
         for name, module in list(sys.modules.items()):
             if name.split(".")[0] != "nps_id" or module is None:
                 continue
             space = vars(module)
             for key, value in list(space.items()):
                 if isinstance(value, LazyKernel):
-                    space[key] = value.dispatcher
+                    space[key] = made[id(value)]
+        # Only now may another thread call a dispatcher (its compiled callees are in place).
+        for kernel in _kernels:
+            kernel.dispatcher = made[id(kernel)]
         _numba_njit = numba_njit
 
 

@@ -61,7 +61,7 @@ def without(hits: Hits, keep: np.ndarray, compound: np.ndarray, formula: np.ndar
     offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
     rows = np.asarray(hits.row, dtype=np.int64)[kept]
     pick, slot, rank, gap, alert = _rank(offsets, rows, np.asarray(hits.score, dtype=np.float64)[kept],
-                                                compound, formula, top_k, margin)
+                                         compound, formula, top_k, margin)
     picked = kept[pick]
     return Hits(query=batch[slot], rank=rank, row=rows[pick], score=hits.score[picked], mf=hits.mf[picked],
                 rmf=hits.rmf[picked], delta_mass=hits.delta_mass[picked], similarity=hits.similarity[picked],
@@ -92,7 +92,7 @@ def rank_batch(
     if s.mode == "analog" and s.mass_prior:
         score = analogue_score(similarity, delta, listed)
     pick, slot, rank, gap, alert = _rank(offsets, rows, score, ctx.library.compound, ctx.library.formula,
-                                                s.top_k, s.isomer_margin)
+                                         s.top_k, s.isomer_margin)
     return Hits(query=np.asarray(batch, dtype=np.int64)[slot], rank=rank, row=rows[pick], score=score[pick],
                 mf=mf[pick], rmf=rmf[pick], delta_mass=delta[pick], similarity=similarity[pick],
                 delta_shift=listed[pick], gap=gap, isomer_alert=alert)
