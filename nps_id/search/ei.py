@@ -23,6 +23,7 @@ import numpy as np
 from nps_id.peaks import CSRPeaks
 from nps_id.search.analogue import LISTED_NOMINAL_MASSES, match_shift
 from nps_id.search.index import NominalIndex, nominal_csr, weigh
+from nps_id.search import jit
 from nps_id.search.kernels import composite_parts_many_w, composite_reference_weights, nominal_scatter_add
 from nps_id.search.prepared import SearchContext
 from nps_id.search.ranking import not_listed, rank_batch, rank_candidates, top_indices
@@ -85,10 +86,12 @@ def search_ei(spectra: Sequence[Spectrum], batch: np.ndarray, index: NominalInde
     s = ctx.settings
     score = ctx.score("ei")
     prepared = ctx.library.for_score("ei", score)
-    weights = ctx.library.derived(("ei", "weights"), lambda: EIWeights.of(index))
     nominal, weight = _query_nominal(spectra, index)
     if s.mode == "identity" and score.batch is not None:
-        # The main path runs in one compiled loop over the batch (no per-query Python).
+        # The main path runs in one compiled loop over the batch (no per-query Python); a few
+        # queries in NumPy, with the library weights of their candidates only.
+        few = jit.few_queries(len(batch))
+        weights = None if few else ctx.library.derived(("ei", "weights"), lambda: EIWeights.of(index))
         offsets, cand, similarity, mf, rmf = score.batch(prepared, weights, index, nominal, weight, s,
                                                          ctx.library.compound[index.rows])
         rows = index.rows[cand]
@@ -97,6 +100,7 @@ def search_ei(spectra: Sequence[Spectrum], batch: np.ndarray, index: NominalInde
     if s.mode == "analog":
         q_mass = molecular_ion(nominal)
         lib_mass = ctx.library.derived(("ei", "molecular_ion"), lambda: molecular_ion(index.spectra))
+    weights = ctx.library.derived(("ei", "weights"), lambda: EIWeights.of(index))
     scatter = _Scatter(index)
     q_weight = weight.astype(np.float64)
     out = []

@@ -32,56 +32,14 @@ or in ppm of the first spectrum's peak m/z when ``ppm`` is True:
 - :func:`nominal_scatter_add` -- the EI index prefilter: query bins scatter-added per spectrum.
 - :func:`clean_peaks_f32` -- ms_entropy's MS/MS cleaning (centroid, noise, normalise) in float32.
 
-Importing this module loads numba's array maths without scipy.linalg
-(:func:`_load_numba_array_maths`): every module with compiled code imports ``njit`` from here.
+The kernels are compiled with :func:`nps_id.search.jit.njit`: numba is imported when one is
+first called; a search of a few queries runs their NumPy forms (:mod:`nps_id.search.few`) instead.
 """
 from __future__ import annotations
 
-import sys
-import threading
-
 import numpy as np
-from numba import njit
 
-
-class _NoScipyLinalgInThisThread:
-    """A ``sys.meta_path`` finder refusing ``scipy.linalg`` to the thread that made it alone: other
-    threads of the process import it as usual meanwhile (a ``None`` in ``sys.modules`` would make
-    their ``import scipy.linalg`` fail)."""
-
-    def __init__(self) -> None:
-        self.thread = threading.get_ident()
-
-    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
-        if name == "scipy.linalg" and threading.get_ident() == self.thread:
-            raise ModuleNotFoundError("scipy.linalg is not loaded for numba's BLAS probe", name=name)
-        return None
-
-
-def _load_numba_array_maths() -> None:
-    """Import ``numba.np.arraymath`` (which numba's CPU target loads before its first compile or
-    cached kernel) without the ``import scipy.linalg`` of its BLAS probe: ~0.1 s CPU of every
-    process (scipy's array-API layer loads ``numpy.f2py`` and ``numpy.testing``), an eighth of a
-    one-spectrum search. The probe's answer only chooses how numba compiles ``np.correlate`` and
-    ``np.convolve`` (BLAS or a loop), which no kernel here uses; ``np.dot``, ``@`` and
-    ``np.linalg`` in compiled code still import BLAS when compiled. A process that has scipy.linalg
-    already loses nothing, and it is probed as usual; so is one whose numba fails to import
-    arraymath this way (numba imports it again, as it always does). Only this thread is refused
-    scipy.linalg, and ``sys.meta_path`` is replaced, never changed in place, so that an import
-    running in another thread meanwhile neither fails nor skips a finder."""
-    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
-        return
-    refuse = _NoScipyLinalgInThisThread()
-    sys.meta_path = [refuse, *sys.meta_path]
-    try:
-        import numba.np.arraymath  # noqa: F401
-    except ImportError:
-        pass
-    finally:
-        sys.meta_path = [finder for finder in sys.meta_path if finder is not refuse]
-
-
-_load_numba_array_maths()
+from nps_id.search.jit import njit
 
 # -- EI composite match factor (Stein & Scott 1994) ----------------------------------------
 

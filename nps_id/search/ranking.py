@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
+from nps_id.search import few, jit
+from nps_id.search.jit import njit
 from nps_id.search.analogue import analogue_score
 from nps_id.search.settings import Hits
 
@@ -59,8 +60,8 @@ def without(hits: Hits, keep: np.ndarray, compound: np.ndarray, formula: np.ndar
     batch, counts = np.unique(query, return_counts=True)
     offsets = np.r_[0, np.cumsum(counts)].astype(np.int64)
     rows = np.asarray(hits.row, dtype=np.int64)[kept]
-    pick, slot, rank, gap, alert = _rank_kernel(offsets, rows, np.asarray(hits.score, dtype=np.float64)[kept],
-                                                compound, formula, top_k, margin)
+    pick, slot, rank, gap, alert = _rank(offsets, rows, np.asarray(hits.score, dtype=np.float64)[kept],
+                                         compound, formula, top_k, margin)
     picked = kept[pick]
     return Hits(query=batch[slot], rank=rank, row=rows[pick], score=hits.score[picked], mf=hits.mf[picked],
                 rmf=hits.rmf[picked], delta_mass=hits.delta_mass[picked], similarity=hits.similarity[picked],
@@ -90,11 +91,18 @@ def rank_batch(
     score = similarity
     if s.mode == "analog" and s.mass_prior:
         score = analogue_score(similarity, delta, listed)
-    pick, slot, rank, gap, alert = _rank_kernel(offsets, rows, score, ctx.library.compound, ctx.library.formula,
-                                                s.top_k, s.isomer_margin)
+    pick, slot, rank, gap, alert = _rank(offsets, rows, score, ctx.library.compound, ctx.library.formula,
+                                         s.top_k, s.isomer_margin)
     return Hits(query=np.asarray(batch, dtype=np.int64)[slot], rank=rank, row=rows[pick], score=score[pick],
                 mf=mf[pick], rmf=rmf[pick], delta_mass=delta[pick], similarity=similarity[pick],
                 delta_shift=listed[pick], gap=gap, isomer_alert=alert)
+
+
+def _rank(offsets: np.ndarray, rows: np.ndarray, score: np.ndarray, compound: np.ndarray, formula: np.ndarray,
+          top_k: int, margin: float) -> tuple[np.ndarray, ...]:
+    """:func:`_rank_kernel`, in NumPy for a few queries (:func:`nps_id.search.few.rank`)."""
+    kernel = few.rank if jit.few_queries(offsets.size - 1) else _rank_kernel
+    return kernel(offsets, rows, score, compound, formula, top_k, margin)
 
 
 @njit(cache=True, nogil=True)

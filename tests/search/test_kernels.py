@@ -186,17 +186,33 @@ def test_ms2_kernels_deterministic_on_real_spectra():
         assert ab[0] == pytest.approx(ba[0], abs=1e-12)
 
 
-def test_compiled_code_takes_numba_from_the_kernels_module():
-    """Every module with compiled code imports ``njit`` from nps_id.search.kernels, which loads
-    numba's array maths without scipy.linalg first (~0.1 s CPU of every process)."""
+def test_compiled_code_takes_numba_from_the_jit_module():
+    """Every module with compiled code decorates it with nps_id.search.jit.njit, which imports numba
+    on a kernel's first call (a search of a few queries never does), its array maths without
+    scipy.linalg first (~0.1 s CPU of every process)."""
     from pathlib import Path
 
     import nps_id
 
     root = Path(nps_id.__file__).parent
-    direct = [str(path.relative_to(root)) for path in root.rglob("*.py") if path.name != "kernels.py"
+    direct = [str(path.relative_to(root)) for path in root.rglob("*.py") if path.name != "jit.py"
               and any(line.lstrip().startswith(("import numba", "from numba")) for line in path.read_text().splitlines())]
     assert direct == []
+
+
+def test_a_kernel_called_before_numba_loads_is_numba_s_dispatcher_after():
+    """A compiled kernel calling another finds numba's dispatcher in its module's globals (the
+    lazy stand-in is replaced everywhere on the first call), with the same numbers as its Python."""
+    from nps_id.search import jit, kernels
+    from nps_id.search.scores import composite
+
+    mz, inten = np.array([41.0, 43.0, 58.0]), np.array([200.0, 999.0, 350.0])
+    mf, _ = kernels.composite_mf_many(mz, inten, np.array([0, 3]), mz, inten, np.array([0]), 3.0, 0.6)
+    assert mf[0] == pytest.approx(1.0)
+    assert jit.loaded()
+    for module in (kernels, composite):
+        assert not [name for name, value in vars(module).items() if isinstance(value, jit.LazyKernel)]
+    assert type(kernels.peak_weight).__name__ == "CPUDispatcher"
 
 
 _IMPORT_IN_THE_WINDOW = """
@@ -232,7 +248,8 @@ class WhileArrayMathsLoad:  # runs the other thread as numba.np.arraymath execut
         return spec
 
 sys.meta_path.insert(0, WhileArrayMathsLoad())
-import nps_id.search.kernels  # noqa: F401
+from nps_id.search import jit
+jit.load()
 print(seen.get("other"))
 """
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
-from nps_id.search import kernels
+from nps_id.search.jit import njit  # numba on first use
+from nps_id.search import few, kernels
 from nps_id.search.index import DEFAULT_EI, NominalIndex
 from nps_id.search.kernels import composite_row_w, composite_query_weights, nominal_scatter_add
 from nps_id.search.scores.base import Candidates, Score, ScoreResult, search_peaks, to_999
@@ -125,7 +125,17 @@ class CompositeMatchFactor(Score):
     def batch(self, dense: DenseBins, weights: Any, index: NominalIndex, nominal: Any, weight: np.ndarray,
               settings: Any, compound: np.ndarray) -> tuple[np.ndarray, ...]:
         """EI identity for a whole batch in one compiled loop (:func:`composite_batch`):
-        ``(offsets, positions, similarity, mf, rmf)`` per query slot, CSR-like."""
+        ``(offsets, positions, similarity, mf, rmf)`` per query slot, CSR-like. ``weights`` None
+        (a few queries, :func:`~nps_id.search.jit.few_queries`): the same in NumPy
+        (:func:`nps_id.search.few.composite_batch`), numba not loaded."""
+        if weights is None:
+            offsets, cand, mf, rmf = few.composite_batch(
+                nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
+                index.peak_position, index.peak_weight, index.spec_offsets, index.spec_mz, index.spec_intensity,
+                index.mz_power, index.intensity_power, settings.prefilter, compound, settings.top_k,
+                settings.isomer_margin,
+            )
+            return offsets, cand, mf, mf, rmf
         offsets, cand, mf, rmf = composite_batch(
             nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
             index.peak_position, index.peak_weight, dense.dense_column, dense.dense, weights.offsets,

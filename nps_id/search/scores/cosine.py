@@ -17,8 +17,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
-from nps_id.search import kernels
+from nps_id.search import jit
+from nps_id.search.jit import njit  # numba on first use
+from nps_id.search import few, kernels
 from nps_id.peaks import CSRPeaks
 from nps_id.search.index import DEFAULT_EI
 from nps_id.search.scores.base import Candidates, Score, ScoreResult, search_peaks
@@ -154,9 +155,11 @@ class Cosine(Score):
 
     def exact_batch(self, prepared: Any, index: Any, queries: CSRPeaks, spectra: Sequence[Spectrum],
                     pair_query: np.ndarray, positions: np.ndarray, delta: np.ndarray) -> np.ndarray:
-        """All pairs in one compiled call (per pair the same kernel and arguments as :meth:`exact`)."""
+        """All pairs in one compiled call (per pair the same kernel and arguments as :meth:`exact`);
+        a few queries in NumPy (:func:`nps_id.search.few.cosine_pairs`)."""
         (lib, positions), tol = index.peaks_of(np.asarray(positions, np.int64)), self.tolerance
-        return _cosine_pairs(
+        kernel = few.cosine_pairs if jit.few_queries(queries.offsets.size - 1) else _cosine_pairs
+        return kernel(
             queries.offsets, np.asarray(queries.mz, np.float64), np.asarray(queries.intensity, np.float64),
             np.asarray(pair_query, np.int64), lib.offsets, lib.mz, lib.intensity, positions,
             float(tol.value), tol.unit == "ppm", np.asarray(self.shift(delta), np.float64), float(self.mz_power),

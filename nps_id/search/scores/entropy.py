@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
+from nps_id.search.jit import njit  # numba on first use
 from nps_id.peaks import CSRPeaks
 from nps_id.search import kernels
 from nps_id.search.preprocess import clean_ms2_peaks

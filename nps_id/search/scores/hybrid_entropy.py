@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from nps_id.search.kernels import njit  # numba, loaded as kernels loads it
+from nps_id.search.jit import njit  # numba on first use
 from nps_id.search import kernels
 from nps_id.search.scores.base import Candidates, ScoreResult, required_mass
 from nps_id.search.scores.entropy import CleanedPeaks, EntropySimilarity

@@ -1,0 +1,151 @@
+"""Numba on first use: compiled kernels that import numba only when one is called.
+
+Importing numba and loading its first cached kernel costs ~0.4 s CPU of every process (its import
+0.22-0.28 s, its CPU target's registries 0.12-0.20 s), more than half of a one-spectrum search. An
+identity search of a few queries runs the NumPy forms of its kernels instead (:mod:`nps_id.search.few`,
+the same numbers bit for bit) and never imports numba; every other search imports it before it
+starts (:func:`nps_id.search.engine.search`), any other caller when it first calls a kernel.
+
+Every module with compiled code decorates it with this module's :func:`njit`. It returns a
+:class:`LazyKernel`; the first call of any of them (or of an attribute numba's dispatcher has)
+imports numba (:func:`load`: its array maths without scipy.linalg first), makes every kernel's
+numba dispatcher -- the same ``cache=True`` machine code as before, nothing is recompiled -- and
+puts each in place of its :class:`LazyKernel` in the globals of every nps-id module, so that
+compiled code calling another kernel finds numba's dispatcher there.
+
+Entry points
+------------
+- :func:`njit` -- ``numba.njit`` on first use.
+- :func:`few_queries` -- whether a search of ``n`` queries takes the NumPy path.
+- :func:`load`, :func:`loaded`.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Callable
+
+#: An identity search of at most this many queries runs the NumPy kernels (:mod:`nps_id.search.few`)
+#: while numba is not loaded: a query costs them ~6 ms more than numba's kernels against MassBank
+#: EI (10 ms at 100,000 spectra), numba's start-up ~0.4-0.6 s; whole processes of 40 queries are
+#: still cheaper in NumPy (benchmarks/README.md, "Whole process", stop 29). Kept low because the
+#: NumPy EI prefilter's cost grows with the library.
+FEW_QUERIES = 10
+
+_kernels: list["LazyKernel"] = []
+_lock = threading.RLock()
+_numba_njit: Callable[..., Any] | None = None
+
+
+def loaded() -> bool:
+    """Whether numba's dispatchers are made (a kernel was called, or :func:`load` was)."""
+    return _numba_njit is not None
+
+
+def few_queries(n: int) -> bool:
+    """Whether ``n`` queries are searched with the NumPy kernels: a few, and numba not loaded yet
+    (once it is, its kernels are the faster for any number)."""
+    return n <= FEW_QUERIES and not loaded()
+
+
+class LazyKernel:
+    """A function to compile with ``numba.njit(**options)`` when first called."""
+
+    def __init__(self, func: Callable[..., Any], options: dict[str, Any]) -> None:
+        self.py_func = func
+        self.options = options
+        self.dispatcher: Any = None
+        self.__name__ = func.__name__
+        self.__qualname__ = func.__qualname__
+        self.__module__ = func.__module__
+        self.__doc__ = func.__doc__
+        self.__wrapped__ = func
+
+    def __call__(self, *args: Any) -> Any:
+        if self.dispatcher is None:
+            load()
+        return self.dispatcher(*args)
+
+    def __getattr__(self, name: str) -> Any:  # signatures, stats, ...: the dispatcher's
+        if name.startswith("__") or name in ("dispatcher", "py_func", "options"):
+            raise AttributeError(name)
+        if self.dispatcher is None:
+            load()
+        return getattr(self.dispatcher, name)
+
+    def __repr__(self) -> str:
+        return f"<LazyKernel {self.__module__}.{self.__qualname__}>"
+
+
+def njit(func: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """``numba.njit(**options)`` made when first called; numba's own dispatcher once numba is
+    loaded. Used as ``@njit(cache=True, nogil=True)`` (or bare ``@njit``)."""
+    def decorate(f: Callable[..., Any]) -> Any:
+        with _lock:
+            if _numba_njit is not None:
+                return _numba_njit(**options)(f)
+            kernel = LazyKernel(f, options)
+            _kernels.append(kernel)
+            return kernel
+    return decorate if func is None else decorate(func)
+
+
+def load() -> None:
+    """Import numba and make every kernel's dispatcher, in place of its :class:`LazyKernel` in
+    the globals of every loaded nps-id module (compiled callers look their callees up there)."""
+    global _numba_njit
+    with _lock:
+        if _numba_njit is not None:
+            return
+        _load_numba_array_maths()
+        from numba import njit as numba_njit
+
+        made = {id(kernel): numba_njit(**kernel.options)(kernel.py_func) for kernel in _kernels}
+        for name, module in list(sys.modules.items()):
+            if name.split(".")[0] != "nps_id" or module is None:
+                continue
+            space = vars(module)
+            for key, value in list(space.items()):
+                if isinstance(value, LazyKernel):
+                    space[key] = made[id(value)]
+        # Only now may another thread call a dispatcher (its compiled callees are in place).
+        for kernel in _kernels:
+            kernel.dispatcher = made[id(kernel)]
+        _numba_njit = numba_njit
+
+
+class _NoScipyLinalgInThisThread:
+    """A ``sys.meta_path`` finder refusing ``scipy.linalg`` to the thread that made it alone: other
+    threads of the process import it as usual meanwhile (a ``None`` in ``sys.modules`` would make
+    their ``import scipy.linalg`` fail)."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "scipy.linalg" and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError("scipy.linalg is not loaded for numba's BLAS probe", name=name)
+        return None
+
+
+def _load_numba_array_maths() -> None:
+    """Import ``numba.np.arraymath`` (which numba's CPU target loads before its first compile or
+    cached kernel) without the ``import scipy.linalg`` of its BLAS probe: ~0.1 s CPU of every
+    process (scipy's array-API layer loads ``numpy.f2py`` and ``numpy.testing``). The probe's
+    answer only chooses how numba compiles ``np.correlate`` and ``np.convolve`` (BLAS or a loop),
+    which no kernel here uses; ``np.dot``, ``@`` and ``np.linalg`` in compiled code still import
+    BLAS when compiled. A process that has scipy.linalg already loses nothing, and it is probed as
+    usual; so is one whose numba fails to import arraymath this way (numba imports it again, as it
+    always does). Only this thread is refused scipy.linalg, and ``sys.meta_path`` is replaced,
+    never changed in place, so that an import running in another thread meanwhile neither fails
+    nor skips a finder."""
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    refuse = _NoScipyLinalgInThisThread()
+    sys.meta_path = [refuse, *sys.meta_path]
+    try:
+        import numba.np.arraymath  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        sys.meta_path = [finder for finder in sys.meta_path if finder is not refuse]
