@@ -154,10 +154,66 @@ def _mol(smiles: str | None, inchi: str | None):
     return mol
 
 
+#: The groups an analytical derivatization puts on a drug's N-H, O-H or S-H (SMARTS; the atom it is
+#: bonded to stays): silyl (TBDMS, TMS: BSTFA, MSTFA, BSA) and perfluoroacyl (TPC -- the
+#: N-trifluoroacetyl-prolyl amide --, HFBA, PFPA, TFA), larger first. No drug, medicine or natural
+#: product of the libraries carries them; acetyl and formyl are not here (melatonin, heroin and
+#: N-acetyl precursors are compounds of their own).
+DERIVATIZING_GROUPS = (
+    "[Si;$([Si][#7,#8,#16])](C)(C)C(C)(C)C",
+    "[Si;$([Si][#7,#8,#16])](C)(C)C",
+    "[CX3;$(C[#7])](=O)[CH1]1CCCN1C(=O)C(F)(F)F",
+    "[CX3;$(C[#7,#8])](=O)C(F)(F)C(F)(F)C(F)(F)F",
+    "[CX3;$(C[#7,#8])](=O)C(F)(F)C(F)(F)F",
+    "[CX3;$(C[#7,#8])](=O)C(F)(F)F",
+)
+
+
+#: Appended to the structure rule that classified a derivative's drug (``EwaClass.rule``).
+DERIVATIVE = " (derivative)"
+
+
+@functools.lru_cache(maxsize=1)
+def _derivatizing_patterns() -> list[Any]:
+    from rdkit import Chem
+
+    return [Chem.MolFromSmarts(smarts) for smarts in DERIVATIZING_GROUPS]
+
+
+def underivatized(mol: Any) -> Any | None:
+    """The drug an analytical derivative was made of -- ``mol`` without its silyl and
+    perfluoroacyl groups (:data:`DERIVATIZING_GROUPS`), each replaced by the hydrogen it took --
+    or None when ``mol`` carries none (an RDKit molecule in, one out)."""
+    from rdkit import Chem
+
+    parent = mol
+    for pattern in _derivatizing_patterns():
+        if parent.HasSubstructMatch(pattern):
+            parent = Chem.DeleteSubstructs(parent, pattern)
+    if parent is mol:
+        return None
+    try:
+        Chem.SanitizeMol(parent)
+    except ValueError:  # RDKit's sanitize errors derive from ValueError
+        return None
+    return parent
+
+
 def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str, str | None, str] | None:
     mol = _mol(smiles, inchi)
     if mol is None:
         return None
+    found = _by_rules(mol, path)
+    if found is None and (parent := underivatized(mol)) is not None:
+        # a TFA, HFBA, PFPA, TPC or silyl derivative is its drug, analysed after derivatization:
+        # its group is the drug's (4-EMA TFA derivative: phenethylamines)
+        found = _by_rules(parent, path)
+        if found is not None:
+            found = (found[0], found[1], found[2] + DERIVATIVE)
+    return found
+
+
+def _by_rules(mol: Any, path: str) -> tuple[str, str | None, str] | None:
     heavy = mol.GetNumHeavyAtoms()
     for pattern, max_heavy, group, subclass, rule_id in _compiled_smarts(path):
         # The size cap keeps big medicines that merely contain the motif (an aryl-ethyl-amine in
@@ -263,6 +319,7 @@ def _make(taxonomy, group, subclass, source, rule, *, nps, not_nps_reason) -> Ew
 
 def _effect(taxonomy, group: str, subclass: str | None, rule: str | None) -> str | None:
     """The rule's own effect, else the subclass's, else the group's."""
+    rule = rule.removesuffix(DERIVATIVE) if rule else rule  # a derivative's rule is its drug's
     if rule in taxonomy["_rule_effect"]:
         return taxonomy["_rule_effect"][rule]
     return (taxonomy["subclasses"][subclass] if subclass else taxonomy["groups"][group]).get("effect")
