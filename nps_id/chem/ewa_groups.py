@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from nps_id.chem.derivatives import underivatized
 from nps_id.compound import normalise_name, skeleton
 from nps_id.errors import InputError
 
@@ -154,49 +155,8 @@ def _mol(smiles: str | None, inchi: str | None):
     return mol
 
 
-#: The groups an analytical derivatization puts on a drug's N-H, O-H or S-H (SMARTS; the atom it is
-#: bonded to stays): silyl (TBDMS, TMS: BSTFA, MSTFA, BSA) and perfluoroacyl (TPC -- the
-#: N-trifluoroacetyl-prolyl amide --, HFBA, PFPA, TFA), larger first. No drug, medicine or natural
-#: product of the libraries carries them; acetyl and formyl are not here (melatonin, heroin and
-#: N-acetyl precursors are compounds of their own).
-DERIVATIZING_GROUPS = (
-    "[Si;$([Si][#7,#8,#16])](C)(C)C(C)(C)C",
-    "[Si;$([Si][#7,#8,#16])](C)(C)C",
-    "[CX3;$(C[#7])](=O)[CH1]1CCCN1C(=O)C(F)(F)F",
-    "[CX3;$(C[#7,#8])](=O)C(F)(F)C(F)(F)C(F)(F)F",
-    "[CX3;$(C[#7,#8])](=O)C(F)(F)C(F)(F)F",
-    "[CX3;$(C[#7,#8])](=O)C(F)(F)F",
-)
-
-
 #: Appended to the structure rule that classified a derivative's drug (``EwaClass.rule``).
 DERIVATIVE = " (derivative)"
-
-
-@functools.lru_cache(maxsize=1)
-def _derivatizing_patterns() -> list[Any]:
-    from rdkit import Chem
-
-    return [Chem.MolFromSmarts(smarts) for smarts in DERIVATIZING_GROUPS]
-
-
-def underivatized(mol: Any) -> Any | None:
-    """The drug an analytical derivative was made of -- ``mol`` without its silyl and
-    perfluoroacyl groups (:data:`DERIVATIZING_GROUPS`), each replaced by the hydrogen it took --
-    or None when ``mol`` carries none (an RDKit molecule in, one out)."""
-    from rdkit import Chem
-
-    parent = mol
-    for pattern in _derivatizing_patterns():
-        if parent.HasSubstructMatch(pattern):
-            parent = Chem.DeleteSubstructs(parent, pattern)
-    if parent is mol:
-        return None
-    try:
-        Chem.SanitizeMol(parent)
-    except ValueError:  # RDKit's sanitize errors derive from ValueError
-        return None
-    return parent
 
 
 def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str, str | None, str] | None:
