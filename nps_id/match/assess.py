@@ -1023,17 +1023,16 @@ def derivative_group(relative: dict[int, float], hits: Sequence[RankedHit], fact
     derivatives of one reagent the closest share the drug's side chain, which its amide or silyl
     fragments carry. None otherwise (0: off)."""
     floor = thresholds.group_derivative_similarity
-    if floor <= 0:
+    shown = {kind for kind, ion in SIGNATURE_IONS.items() if relative.get(ion, 0.0) >= thresholds.significant_ion_level}
+    if floor <= 0 or not shown:  # the spectrum first: most hold neither ion, and need no structure
         return None
     closest = list(islice(distinct_compounds(hits, facts, floor), VOTE_COMPOUNDS))
-    reagents = [facts.reagent(hit.row) for hit in closest]
-    if not closest or reagents[0] is None:
-        return None
-    if relative.get(SIGNATURE_IONS[reagents[0]], 0.0) < thresholds.significant_ion_level:
+    reagent = facts.reagent(closest[0].row) if closest else None
+    if reagent not in shown:
         return None
     weights: dict[str | None, float] = {}
-    for hit, reagent in zip(closest, reagents):
-        if reagent == reagents[0]:
+    for hit in closest:
+        if facts.reagent(hit.row) == reagent:
             group = facts.group(hit.row)
             weights[group] = weights.get(group, 0.0) + hit.similarity ** 4
     group, weight = max(weights.items(), key=lambda kv: kv[1])
