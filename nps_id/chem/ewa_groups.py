@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from nps_id.chem.derivatives import underivatized
 from nps_id.compound import normalise_name, skeleton
 from nps_id.errors import InputError
 
@@ -154,10 +155,25 @@ def _mol(smiles: str | None, inchi: str | None):
     return mol
 
 
+#: Appended to the structure rule that classified a derivative's drug (``EwaClass.rule``).
+DERIVATIVE = " (derivative)"
+
+
 def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str, str | None, str] | None:
     mol = _mol(smiles, inchi)
     if mol is None:
         return None
+    found = _by_rules(mol, path)
+    if found is None and (parent := underivatized(mol)) is not None:
+        # a TFA, HFBA, PFPA, TPC or silyl derivative is its drug, analysed after derivatization:
+        # its group is the drug's (4-EMA TFA derivative: phenethylamines)
+        found = _by_rules(parent, path)
+        if found is not None:
+            found = (found[0], found[1], found[2] + DERIVATIVE)
+    return found
+
+
+def _by_rules(mol: Any, path: str) -> tuple[str, str | None, str] | None:
     heavy = mol.GetNumHeavyAtoms()
     for pattern, max_heavy, group, subclass, rule_id in _compiled_smarts(path):
         # The size cap keeps big medicines that merely contain the motif (an aryl-ethyl-amine in
@@ -263,6 +279,7 @@ def _make(taxonomy, group, subclass, source, rule, *, nps, not_nps_reason) -> Ew
 
 def _effect(taxonomy, group: str, subclass: str | None, rule: str | None) -> str | None:
     """The rule's own effect, else the subclass's, else the group's."""
+    rule = rule.removesuffix(DERIVATIVE) if rule else rule  # a derivative's rule is its drug's
     if rule in taxonomy["_rule_effect"]:
         return taxonomy["_rule_effect"][rule]
     return (taxonomy["subclasses"][subclass] if subclass else taxonomy["groups"][group]).get("effect")

@@ -30,11 +30,13 @@ import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from nps_id.chem.derivatives import SIGNATURE_IONS, reagent_of
 from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
 from nps_id.compound import is_labelled, skeleton
@@ -257,7 +259,7 @@ class _RowFactsCache(_JsonCache):
         from nps_id.chem.ewa_groups import TAXONOMY_PATH
 
         files = [_module_file(m) for m in ("nps_id.match.assess", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
-                                           "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound",
+                                           "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound", "nps_id.chem.derivatives",
                                            "nps_id.chem.thermal")]
         return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
 
@@ -271,7 +273,7 @@ class _RowFactsCache(_JsonCache):
         return data
 
     #: The JSON type of each persisted fact (None: not known for the row).
-    _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "context": str,
+    _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list,
               "thermal": list}
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move] each.
@@ -411,6 +413,21 @@ class LibraryFacts:
         RDLogger.DisableLog("rdApp.*")
         mol = keyable_mol(smiles)  # one larger than any InChI held RDKit minutes per row, to give no key
         return smiles if mol is not None and Chem.MolToInchiKey(mol)[:14] == self._block[row] else None
+
+    def reagent(self, row: int) -> str | None:
+        """The derivatizing group the row's verified structure carries (``"silyl"``,
+        ``"perfluoroacyl"``: :func:`~nps_id.chem.derivatives.reagent_of`), None when none or
+        unknown (kept in the cache folder)."""
+        return self._cached("reagent", row, self._reagent)
+
+    def _reagent(self, row: int) -> str | None:
+        smiles = self.structure(row)
+        if smiles is None:
+            return None
+        from rdkit import Chem
+
+        mol = Chem.MolFromSmiles(smiles)
+        return None if mol is None else reagent_of(mol)
 
     def shape(self, row: int) -> tuple[int, int, int]:
         """The row's verified structure's :func:`~nps_id.match.isomer_rule.structure_shape` (kept in
@@ -707,6 +724,8 @@ def assess(
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
     if group is not None and kind == "ei" and not group_evidence(relative, top, facts, thresholds):
         group = None
+    elif group is None and kind == "ei":
+        group = derivative_group(relative, hits, facts, thresholds)
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
@@ -991,6 +1010,33 @@ def group_evidence(relative: dict[int, float], top: RankedHit, facts: LibraryFac
         return True
     # nor its homologues (an N-ethyl analogue's iminium ion is 14 u above an N-methyl one's)
     return any(relative.get(base + step, 0.0) >= ION_FLOOR for step in range(-42, 43, 14))
+
+
+def derivative_group(relative: dict[int, float], hits: Sequence[RankedHit], facts: LibraryFacts,
+                     thresholds: VerdictThresholds) -> str | None:
+    """The group of an EI derivative the group model leaves without one: the closest distinct
+    compound, at >= ``group_derivative_similarity``, is a derivative (:mod:`nps_id.chem.derivatives`)
+    and the unknown shows that reagent's ion (Si(CH3)3+ 73, CF3+ 69) as a significant ion; the
+    closest derivatives of that reagent (>= the same similarity) vote with similarity**4 and a group
+    with >= :data:`FAMILY_MIN_SHARE` of their weight is named. A derivative's spectrum is the
+    reagent's as much as the drug's (the model reads 'a TFA amide', not 'an amphetamine'); among
+    derivatives of one reagent the closest share the drug's side chain, which its amide or silyl
+    fragments carry. None otherwise (0: off)."""
+    floor = thresholds.group_derivative_similarity
+    shown = {kind for kind, ion in SIGNATURE_IONS.items() if relative.get(ion, 0.0) >= thresholds.significant_ion_level}
+    if floor <= 0 or not shown:  # the spectrum first: most hold neither ion, and need no structure
+        return None
+    closest = list(islice(distinct_compounds(hits, facts, floor), VOTE_COMPOUNDS))
+    reagent = facts.reagent(closest[0].row) if closest else None
+    if reagent not in shown:
+        return None
+    weights: dict[str | None, float] = {}
+    for hit in closest:
+        if facts.reagent(hit.row) == reagent:
+            group = facts.group(hit.row)
+            weights[group] = weights.get(group, 0.0) + hit.similarity ** 4
+    group, weight = max(weights.items(), key=lambda kv: kv[1])
+    return group if group is not None and weight >= FAMILY_MIN_SHARE * sum(weights.values()) else None
 
 
 def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:

@@ -158,6 +158,12 @@ class VerdictThresholds:
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
         it lacks the compound's base peak (:func:`nps_id.match.assess.group_evidence`; 0: off;
         docs/match.md "No drug group from a shared fragment").
+    group_derivative_similarity : float
+        EI: a new substance the group model leaves without a group that shows a derivatizing
+        reagent's ion (m/z 73 silyl, 69 perfluoroacyl; >= ``significant_ion_level``) and whose
+        closest compound, at >= this similarity, is a derivative made with that reagent, takes the
+        group the closest derivatives of that reagent agree on
+        (:func:`nps_id.match.assess.derivative_group`; 0: off; docs/match.md "A derivative's group").
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -290,6 +296,7 @@ class VerdictThresholds:
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
     group_fragment_level: float = 0.35
+    group_derivative_similarity: float = 0.5
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100

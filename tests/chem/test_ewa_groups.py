@@ -348,3 +348,28 @@ def test_phenibut_type_structures_and_their_lactams_are_other_sedatives(swgdrug_
     assert by_name["Phenylpiracetam"].subclass != "other_sedatives"
     rolipram = classify(None, smiles="COc1ccc(C2CNC(=O)C2)cc1OC1CCCC1")  # a 4-aryl-2-pyrrolidinone, no sedative
     assert rolipram.subclass != "other_sedatives"
+
+
+def test_an_analytical_derivative_takes_its_drugs_group(swgdrug_library):
+    """SWGDRUG's TFA, HFBA, TPC and silyl derivatives whose drug no name rule catches had no group
+    (the structure rules read a basic amine or a free hydroxyl, which the derivatization capped):
+    a derivative is its drug analysed after derivatization, so it takes the drug's group (stop 29).
+    A derivative a rule already matches keeps it; a derivative of a compound of no group (a
+    sugar, a medicine) stays of none; acetyl is not a derivatizing group here (melatonin is no
+    tryptamine)."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    for name, group in (("4-EMA TFA derivative", PEA), ("DOET-HFBA Derivative", PEA), ("Cathine TPC derivative", PEA),
+                        ("bk-MPA TFA derivative", CATH), ("2-Methylmethcatinone-HFBA Derivative", CATH)):
+        found = by_name[name]
+        assert (found.group, found.source, found.rule.endswith("(derivative)")) == (group, "structure", True), name
+    butanediol = by_name["1.4-Butanediol 2TMS derivative"]
+    assert (butanediol.subclass, butanediol.effect) == ("ghb_type", by_name["1,4-Butanediol"].effect)
+    assert by_name["Methylnaphthidate-TFA"].subclass == "phenidates"
+    for name in ("Sucrose 8-TMS derivative", "Ibuprofen TMS derivative", "N-acetyl-MMDMA"):
+        assert by_name[name].group == UNK, name
+    assert by_name["Fentanyl"].rule == "anilidopiperidine"  # a rule that matches the molecule decides
+    assert classify(None, smiles="COc1ccc2[nH]cc(CCNC(C)=O)c2c1").group == UNK  # melatonin

@@ -3,6 +3,7 @@ first) and, for EI, the learned model reading the spectrum, its diagnostic ions 
 (:mod:`nps_id.match.group_model`); a wrong group misleads an early warning more than none."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nps_id.match.assess import RankedHit, _family
@@ -156,8 +157,6 @@ def test_an_adulterant_or_established_drug_of_no_ewa_series_is_of_no_group(name,
     # series under the catch-all "other substances" (not NPS). The EWA groups only new psychoactive
     # substances: a spectrum resembling lidocaine or caffeine points to no group an early warning
     # can name, and such a compound left out of the library is right when flagged with none.
-    import numpy as np
-
     from nps_id.match.assess import LibraryFacts
     from nps_id.search.reference import Reference
     from nps_id.spectrum import Spectrum
@@ -182,3 +181,55 @@ def test_a_phenibut_missing_from_the_library_is_suspected_a_sedative(swgdrug_lib
     found = assess_search(query, search(query, without, SearchSettings(top_k=20)), without, analog=False)[0]
     assert found.verdict.rule_id == "isomer_not_excluded"
     assert found.suspected_group == "Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)"
+
+
+def _left_out_of_library(spectra, name: str, thresholds=None, drop_ion: int | None = None):
+    """``name``'s spectrum (without ``drop_ion``) against the built SWGDRUG library without its
+    compound, assessed with a group model that abstains on everything (the model's probabilities
+    never reach 1): what the rules after the model give."""
+    from nps_id.match.assess import assess_search
+    from nps_id.match.group_model import shipped_group_model
+    from nps_id.match.verdict import VerdictThresholds
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+
+    query = next(s for s in spectra if s.name == name)
+    if drop_ion is not None:
+        keep = np.abs(query.mz - drop_ion) > 0.5
+        query = query.replace(mz=query.mz[keep], intensity=query.intensity[keep])
+    block = str(query.get("inchikey") or "")[:14]
+    reference = Reference.from_spectra([s for s in spectra if str(s.get("inchikey") or "")[:14] != block])
+    hits = search([query], reference, SearchSettings(top_k=20))
+    abstaining = shipped_group_model("ei").with_min_probability(1.0)
+    return assess_search([query], hits, reference, analog=False, thresholds=thresholds or VerdictThresholds(),
+                         group_model_of=lambda q: abstaining)[0]
+
+
+@pytest.fixture(scope="module")
+def swgdrug_structured(swgdrug_library):
+    from nps_id.library import Library
+
+    with Library.open(swgdrug_library) as lib:
+        return list(lib.spectra())
+
+
+def test_a_derivative_left_out_takes_the_group_of_its_closest_derivatives(swgdrug_structured):
+    """Phentermine HFBA derivative left out of the built SWGDRUG library: its closest compounds are
+    other HFBA-derivatized phenethylamines, and it shows CF3+ (m/z 69) as every perfluoroacyl
+    derivative does; where the group model abstains, they name its group (stop 29). Off, or
+    without the reagent's ion (the spectrum then shows no derivatization), no group."""
+    from nps_id.match.verdict import VerdictThresholds
+
+    name = "Phentermine HFBA Derivative"
+    found = _left_out_of_library(swgdrug_structured, name)
+    assert found.new_substance
+    assert found.suspected_group == "Phenethylamines"
+    assert _left_out_of_library(swgdrug_structured, name, VerdictThresholds(group_derivative_similarity=0)).suspected_group is None
+    assert _left_out_of_library(swgdrug_structured, name, drop_ion=69).suspected_group is None
+
+
+def test_a_spectrum_whose_closest_compound_is_no_derivative_gets_no_group_from_derivatives(swgdrug_structured):
+    # carfentanil's closest compounds are verapamil and fentanyls, none derivatized
+    found = _left_out_of_library(swgdrug_structured, "Carfentanil")
+    assert found.new_substance
+    assert found.suspected_group is None
