@@ -507,7 +507,8 @@ class LibraryFacts:
         return self._cached("ion", row, lambda r: molecular_ion(self.nominal(r)))
 
     def context(self, row: int) -> str:
-        """"nps" or "other" (:func:`nps_id.match.isomer_rule.context_of`)."""
+        """"drug" or "other" (:func:`nps_id.match.isomer_rule.context_of`): the rates-file context of
+        the row's compound."""
         return self._cached("context", row, lambda r: context_of(
             self.name(r), self.structure(r), str(self.reference.columns["inchikey"][r]) or None))
 
