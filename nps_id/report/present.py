@@ -152,10 +152,19 @@ def summary_line(doc: Mapping[str, Any]) -> str:
 
     >>> summary_line({"summary": {"identified": 2, "tentative": 1, "inconclusive": 0, "nps_reportable": 1}})
     '2 identified, 1 tentative, 0 inconclusive; 1 NPS for the early-warning export.'
+    >>> lead = {"new_substance": True, "suspected_group": "Synthetic cathinones", "internal_standard": False}
+    >>> summary_line({"summary": {"identified": 0, "tentative": 0, "inconclusive": 1, "nps_reportable": 1},
+    ...               "findings": [lead]})
+    '0 identified, 0 tentative, 1 inconclusive; 1 for the early-warning export: 0 NPS, 1 suspected new substance (not identified).'
     """
     s = doc["summary"]
-    return (f"{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} inconclusive; "
-            f"{s['nps_reportable']} NPS for the early-warning export.")
+    counts = f"{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} inconclusive; "
+    # a suspected new substance is exported by its group, not identified: not counted as an NPS found
+    new = sum(bool(is_new_substance_lead(f)) for f in doc.get("findings") or [])
+    if not new:
+        return counts + f"{s['nps_reportable']} NPS for the early-warning export."
+    return (counts + f"{s['nps_reportable']} for the early-warning export: {s['nps_reportable'] - new} NPS, "
+            f"{counted(new, 'suspected new substance')} (not identified).")
 
 
 def item_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
