@@ -525,6 +525,22 @@ class LibraryFacts:
                                     inchikey=str(self.reference.columns["inchikey"][row]) or None))
 
 
+    def lightest(self, group: str) -> int | None:
+        """The nominal mass of the lightest library compound of ``group`` (a :meth:`group` label),
+        left-out compounds not counted; None when the library holds none."""
+        by_group = self._cached("lightest", -1, lambda _: self._group_masses(), persist=False)
+        return next((mass for mass, block in by_group.get(group, ()) if not block or block not in self.excluded), None)
+
+    def _group_masses(self) -> dict[str, list[tuple[int, str]]]:
+        """Group label -> (nominal mass, InChIKey first block) of every library row of that group, lightest first."""
+        out: dict[str, list[tuple[int, str]]] = {}
+        for row in range(self.reference.n_spectra):
+            group, mass = self.group(row), self.mass(row)
+            if group is not None and mass is not None:
+                out.setdefault(group, []).append((mass, self._block[row]))
+        return {group: sorted(rows) for group, rows in out.items()}
+
+
 def group_label(found: Any) -> str | None:
     """The EWA group or subclass label of a :class:`~nps_id.chem.ewa_groups.EwaClass`, None for
     ``unknown`` and for a medicine, adulterant or established drug the taxonomy files under plain
@@ -707,6 +723,8 @@ def assess(
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
     if group is not None and kind == "ei" and not group_evidence(relative, top, facts, thresholds):
+        group = None
+    if group is not None and kind == "ei" and below_series(group, estimated, facts, thresholds):
         group = None
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
@@ -972,6 +990,19 @@ def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative:
     if family is not None or precursor is None:
         return family
     return (model or shipped_group_model("ms2")).predict(nominal_spectrum(mz, intensity), hits, facts, precursor)
+
+
+def below_series(group: str, estimated: int | None, facts: LibraryFacts, thresholds: VerdictThresholds) -> bool:
+    """Whether an EI new substance is lighter than every library compound of the group named for it
+    (``group_below_series``): a series is built on a core -- phenethylamine, cathinone, tryptamine,
+    the fentanyls' 4-anilinopiperidine -- that each member carries, so a member lighter than the
+    series' lightest known one lacks part of it. The lightest known member stands in for the core
+    (the library's contents, not the spectrum's evidence): tert-butylamine (73) named a phenethylamine
+    against SWGDRUG, whose lightest is 111 (betazole)."""
+    if not thresholds.group_below_series or estimated is None:
+        return False
+    lightest = facts.lightest(group)
+    return lightest is not None and estimated < lightest
 
 
 def group_evidence(relative: dict[int, float], top: RankedHit, facts: LibraryFacts,

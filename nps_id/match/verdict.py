@@ -158,6 +158,10 @@ class VerdictThresholds:
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
         it lacks the compound's base peak (:func:`nps_id.match.assess.group_evidence`; 0: off;
         docs/match.md "No drug group from a shared fragment").
+    group_below_series : bool
+        EI: a new substance whose estimated mass is below every library compound of the group
+        named for it gets no group (:meth:`nps_id.match.assess.LibraryFacts.lightest`; docs/match.md
+        "No drug group below its series").
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -290,6 +294,7 @@ class VerdictThresholds:
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
     group_fragment_level: float = 0.35
+    group_below_series: bool = True
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100
