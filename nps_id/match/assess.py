@@ -524,7 +524,6 @@ class LibraryFacts:
         return group_label(classify(self.name(row), smiles=self.structure(row),
                                     inchikey=str(self.reference.columns["inchikey"][row]) or None))
 
-
     def lightest(self, group: str) -> int | None:
         """The nominal mass of the lightest library compound of ``group`` (a :meth:`group` label),
         left-out compounds not counted; None when the library holds none."""

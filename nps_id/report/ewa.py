@@ -156,7 +156,7 @@ def _new_substance_level(f: Mapping[str, Any]) -> str:
     """'not identified: suspected new substance of Synthetic cathinones -- no library compound matches
     it (library search inconclusive: below the tentative floor); group from its closest known
     compounds and ions, one technique'. The verdict is the library search's, never a match of the
-    substance: `tentative` here is a relative's (close analogue, weak match of another mass)."""
+    substance: ``tentative`` here is a relative's (close analogue, weak match of another mass)."""
     search = f"library search {f['verdict']}" + (f": {f['rule'].split(':')[0]}" if f.get("rule") else "")
     how = "no library compound matches it" if f["verdict"] != TENTATIVE else "it resembles library compounds it is not"
     return (f"not identified: suspected new substance of {f.get('suspected_group')} -- {how} ({search}); "
