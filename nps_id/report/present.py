@@ -359,14 +359,15 @@ def reference_standard_field(finding: Mapping[str, Any]) -> str:
 
 
 def _what_a_standard_settles(finding: Mapping[str, Any]) -> str | None:
-    """"a standard of Flubromazepam run at this retention time would exclude the 8 isomers its
-    spectrum cannot" -- for a finding held at "isomer not excluded" by isomers (not injector relatives)."""
+    """"one run at this RT would exclude the 8 isomers" (a standard of the finding's substance) -- for
+    a finding held at "isomer not excluded" by isomers (not injector relatives); short: the PDF
+    finding page's plots shrink for every line its text grows."""
     isomers, relatives = injector_relatives(finding.get("isomers_not_excluded") or [])
     if (finding.get("rule_id") != RuleId.ISOMER_NOT_EXCLUDED or finding.get("new_substance")
             or finding.get("reference_standard") or (relatives and not isomers)):
         return None
     which = f"the {counted(len(isomers), 'isomer')}" if isomers else "the isomers"
-    return f"a standard of {finding['name']} run at this retention time would exclude {which} its spectrum cannot"
+    return f"one run at this RT would exclude {which}"
 
 
 def clipped(text: str, most: int) -> str:
