@@ -73,6 +73,12 @@ class ReaderError(InputError):
         return msg
 
 
+class NoSpectraError(ReaderError):
+    """A readable file that holds no mass spectra, only chromatograms (a chromatogram-only ANDI/AIA
+    file): ``inspect`` describes it (exit 0, as a chromatogram-only mzML), a command that needs
+    spectra refuses it (exit 3)."""
+
+
 def record_number(record: int | str) -> int | str:
     """How a message names a record: its 0-based index counted from 1, as lines are (index 1 ->
     ``2``: a user counts "the second record"); a scan id as it is.

@@ -57,6 +57,7 @@ def summarise(path: str | Path, lenient: bool = False) -> dict[str, Any]:
     (level -> count), ``rt_range_min`` (minutes), ``mz_range``, ``precursor_mz_range`` (each
     ``[low, high]`` or None), ``skipped`` (reason -> count), ``quarantined`` and ``note``.
     """
+    from nps_id.errors import NoSpectraError
     from nps_id.io import ReadReport, read
     from nps_id.io.mzml import CHROMATOGRAM_SKIP
 
@@ -66,16 +67,20 @@ def summarise(path: str | Path, lenient: bool = False) -> dict[str, Any]:
     rt = _Range()
     mz = _Range()
     precursor = _Range()
-    for spectrum in with_progress(read(path, lenient=lenient, report=report), path):
-        levels[spectrum.ms_level] += 1
-        peaks += len(spectrum)
-        mz.add(spectrum.mz[0], spectrum.mz[-1])
-        if spectrum.retention_time is not None:
-            rt.add(spectrum.retention_time / 60.0)
-        if spectrum.precursor_mz is not None:
-            precursor.add(spectrum.precursor_mz)
     note = None
-    if report.read == 0:
+    try:
+        for spectrum in with_progress(read(path, lenient=lenient, report=report), path):
+            levels[spectrum.ms_level] += 1
+            peaks += len(spectrum)
+            mz.add(spectrum.mz[0], spectrum.mz[-1])
+            if spectrum.retention_time is not None:
+                rt.add(spectrum.retention_time / 60.0)
+            if spectrum.precursor_mz is not None:
+                precursor.add(spectrum.precursor_mz)
+    except NoSpectraError as exc:  # a chromatogram-only ANDI file is read, and holds no spectra
+        report.skip(CHROMATOGRAM_SKIP)
+        note = exc.detail
+    if report.read == 0 and note is None:
         chromatograms = report.skipped.get(CHROMATOGRAM_SKIP, 0)
         note = "no mass spectra in this file" + (f" ({chromatograms} chromatograms)" if chromatograms else "")
     return {

@@ -160,6 +160,15 @@ def _coverage_line(cover: dict[str, Any]) -> str:
             f"{cover['unverified']} unverified; {by}")
 
 
+def _instrument_type(recorded: str, ms_level: int) -> str:
+    """The spectrum's instrument type; where its file did not say, what its MS level (read from the
+    file or given with ``--ms-level``) does: every search reads an MS1 library spectrum as EI
+    (SWGDRUG's MSP records name no instrument), an MS2 one as MS/MS."""
+    if recorded:
+        return recorded
+    return {1: "EI (instrument type not recorded)", 2: "MS/MS (instrument type not recorded)"}.get(ms_level, "unknown")
+
+
 def library_info(path: Path) -> dict[str, Any]:
     """The facts ``nps-id library info`` prints, as a JSON-ready dict."""
     from nps_id.library import open_verified
@@ -171,7 +180,8 @@ def library_info(path: Path) -> dict[str, Any]:
         empty = [""] * lib.n_spectra
         structures = coverage(lib.column("structure_source") if present else empty,
                               lib.column("structure_status") if present else empty)
-        instruments = Counter(str(v) or "unknown" for v in lib.column("instrument_type"))
+        instruments = Counter(_instrument_type(str(t), int(level))
+                              for t, level in zip(lib.column("instrument_type"), lib.column("ms_level")))
         sources = Counter(str(v) for v in lib.column("source"))
         return {
             "path": str(path),

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from nps_id.errors import ReaderError
+from nps_id.errors import NoSpectraError, ReaderError
 from nps_id.io._source import MAX_POINTS, ReadReport, open_binary
 from nps_id.spectrum import Spectrum
 
@@ -53,8 +53,8 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
     Raises
     ------
     ReaderError
-        Not a netCDF-3 file, a chromatogram-only file ("no mass spectra in this file"), or
-        per-scan offsets that do not fit the peak arrays.
+        Not a netCDF-3 file, a chromatogram-only file (:class:`~nps_id.errors.NoSpectraError`:
+        "no mass spectra in this file"), or per-scan offsets that do not fit the peak arrays.
     """
     path = str(path)
     if report is None:
@@ -62,8 +62,10 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
     nc = _open(path)  # opened and checked before iteration starts
     problem = _problem(nc)
     if problem:
+        # a chromatogram (``ordinate_values``) in place of the mass spectra: readable, no spectra
+        chromatogram_only = "ordinate_values" in nc.variables and not set(_REQUIRED) <= set(nc.variables)
         nc.close()
-        raise ReaderError(path, problem)
+        raise (NoSpectraError if chromatogram_only else ReaderError)(path, problem)
     return _read(nc, path, report)
 
 

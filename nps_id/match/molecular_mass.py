@@ -63,6 +63,11 @@ _CARBON13, _CARBON13_MARGIN = 0.011 / 12, 2.0
 #: The margin :func:`molecular_ion` allows (wider: MassBank's self-protonated [M+H]+ ions, stronger
 #: than 13C, must stay isotope peaks there; the library's ions and the verdict rules read it).
 _ION_CARBON13_MARGIN = 3.0
+#: An ion at >= this share of the base peak that :func:`molecular_ion` sets aside (an impossible
+#: loss above the base peak: a FAME's m/z 87 above its McLafferty ion 74) is still the compound's
+#: ion: the estimate is never lighter (:func:`fragment_floor`). The verdict's level for ions above
+#: a candidate (``VerdictThresholds.ions_above_level``).
+FRAGMENT_FLOOR_LEVEL = 0.05
 #: Neutral losses no molecular ion shows (3-14 and 21-25 u; McLafferty & Turecek, Interpretation
 #: of Mass Spectra, 4th ed., table of losses): an ion this far below a stronger ion is no M+.
 _IMPOSSIBLE_LOSSES = (*range(3, 15), *range(21, 26))
@@ -165,6 +170,16 @@ def _carbon13_peak(relative: Mapping[int, float], m: int, margin: float = _CARBO
     return below >= _ISOTOPE_RATIO * r and r <= below * _CARBON13 * m * margin
 
 
+def fragment_floor(relative: Mapping[int, float], own: int) -> int:
+    """The lightest mass the molecule can have: its highest ion at >= :data:`FRAGMENT_FLOOR_LEVEL`
+    of the base peak above ``own`` (its :func:`molecular_ion`) that is no isotope peak -- an ion
+    :func:`molecular_ion` set aside because the base peak sits an impossible loss below it, so no
+    molecular ion but a fragment of a heavier molecule (methyl laurate's m/z 87, 13 u above its
+    McLafferty ion 74) --, else ``own`` (every candidate stands)."""
+    above = [m for m in relative if m > own and relative[m] >= FRAGMENT_FLOOR_LEVEL and not _isotope_peak(relative, m)]
+    return max(above, default=own)
+
+
 class Neighbour(NamedTuple):
     """A close library spectrum as :func:`estimate_mass` reads it."""
 
@@ -198,6 +213,12 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
     - the nitrogen rule (:func:`_parity`): a candidate whose parity the closest hits' parity
       contradicts is multiplied by :data:`PARITY_PENALTY` (an odd highest ion of an N-free
       family is a fragment, not M+).
+
+    No candidate below :func:`fragment_floor` counts when that lies above the unknown's own ion:
+    the spectrum's top ions are then fragments (a FAME's 87 above its McLafferty base peak 74), and
+    votes anchored on a lower ion would claim a mass lighter than an ion it shows; without evidence
+    above that ion the estimate is None. (Candidates below ``own`` stand otherwise: a hit filed
+    under its parent's formula, a TMS derivative, votes below its ions.)
     """
     own = molecular_ion(relative)
     if own is None:
@@ -218,6 +239,11 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
         for m in scores:
             if m % 2 != parity:
                 scores[m] *= PARITY_PENALTY
+    floor = fragment_floor(relative, own)
+    if floor > own:  # the top ions are fragments: only a heavier molecule explains them
+        scores = Counter({m: v for m, v in scores.items() if m >= floor and v > 0})
+        if not scores:
+            return None
     best = max(scores.items(), key=lambda kv: (kv[1], kv[0]))[0]
     return int(best) if best > 0 else None
 
@@ -250,7 +276,9 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
         weak = [m - own for m in _weak_ions(relative, own)]
         offsets = [h.mass - h.ion for h in votes if h.ion is not None]
         shown = [h.mass - own if _shows_hit_mass(relative, own, h.mass) else None for h in votes]
-        if all(-_BELOW <= d < _ABOVE for d in chain(weak, offsets, (d for d in shown if d is not None))):
+        # a spectrum whose top ions are fragments (:func:`fragment_floor`; rare) takes the scalar path
+        if fragment_floor(relative, own) == own and all(
+                -_BELOW <= d < _ABOVE for d in chain(weak, offsets, (d for d in shown if d is not None))):
             batch.append((i, own, weak, votes, shown))
         else:
             out[i] = estimate_mass(relative, votes)

@@ -164,6 +164,10 @@ class VerdictThresholds:
         closest compound, at >= this similarity, is a derivative made with that reagent, takes the
         group the closest derivatives of that reagent agree on
         (:func:`nps_id.match.assess.derivative_group`; 0: off; docs/match.md "A derivative's group").
+    group_below_series : bool
+        EI: a new substance whose estimated mass is below every library compound of the group
+        named for it gets no group (:meth:`nps_id.match.assess.LibraryFacts.lightest`; docs/match.md
+        "No drug group below its series").
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -297,6 +301,7 @@ class VerdictThresholds:
     molecular_ion_level: float = 0.01
     group_fragment_level: float = 0.35
     group_derivative_similarity: float = 0.5
+    group_below_series: bool = True
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100

@@ -1,4 +1,5 @@
-"""Export of identified and tentative NPS, prepared for the UNODC Early Warning Advisory (EWA).
+"""Export of identified and tentative NPS and suspected new substances, prepared for the UNODC Early
+Warning Advisory (EWA).
 
 UNODC publishes no machine-readable submission format; this export carries the facts the EWA
 (and the national/EU early-warning systems that ask for the same) request, one row per
@@ -10,7 +11,13 @@ Which findings are exported (:func:`nps_id.report.findings.is_ewa_reportable`): 
 ``identified`` or ``tentative``, not an internal standard of the sample, matched in identity mode
 (an analogue-mode finding is a relative of the library entry, not the entry), and an NPS
 according to the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
-unclassified substances are listed in the JSON under ``excluded``, each with its reason.
+unclassified substances are listed in the JSON under ``excluded``, each with its reason. Besides
+them, every suspected new substance with a group (:func:`nps_id.report.findings.is_new_substance_lead`:
+``new_substance``, whatever the library search's verdict -- issue 18: "when identity evidence is
+insufficient and analogue evidence points to a known family"), named by its group only and marked
+``suspected_new_substance`` true, ``identification_level`` "not identified: ...". Nothing else: a
+finding with a ``suspected_group`` that is not new (a same-mass hit may be the compound) is not
+exported. ``summary.nps_reportable`` counts exactly these findings.
 
 Entry points: :func:`ewa_rows`, :func:`render_ewa_csv`, :func:`render_ewa_json`.
 """
@@ -50,7 +57,11 @@ def _techniques(doc: Mapping[str, Any], f: Mapping[str, Any]) -> str:
 def identification_level(f: Mapping[str, Any]) -> str:
     """What the evidence for the substance is, in words: one technique unless a second one is
     recorded for this substance; and, while nothing excludes the isomers the spectrum cannot tell
-    from it, that the substance may be one of them -- a new substance (issue 18: say both)."""
+    from it, that the substance may be one of them -- a new substance (issue 18: say both). A
+    suspected new substance is not identified at all: no library compound matches it, and its
+    library search's verdict says how close the nearest came (:func:`_new_substance_level`)."""
+    if f.get("new_substance"):
+        return _new_substance_level(f)
     match = "library match" if f["verdict"] == "identified" else "tentative library match"
     other = f.get("other_techniques") or []
     level = f"{match} and {', '.join(other)}: {1 + len(other)} techniques" if other else f"{match}, one technique"
@@ -85,10 +96,12 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
                      "benzodiazepines)", lambda d, f: f["ewa"].get("subclass_label")),
     "ewa_effect_group": ("UNODC EWA effect group (stimulant, sedative/hypnotic, synthetic opioid, ...)",
                          lambda d, f: f["ewa"].get("effect_label")),
-    "verdict": ("nps-id verdict: identified or tentative", lambda d, f: f["verdict"]),
+    "verdict": ("nps-id verdict: identified or tentative; for a suspected new substance its library search's "
+                "(tentative: it resembles a relative; inconclusive: nothing matches it)", lambda d, f: f["verdict"]),
     "identification_level": ("what the evidence is: library match, one technique -- unless another technique "
                              "is recorded for this substance; and the isomers nothing excludes (the substance "
-                             "may be one of them, a new substance)", lambda d, f: identification_level(f)),
+                             "may be one of them, a new substance); a suspected new substance: 'not identified' "
+                             "and why", lambda d, f: identification_level(f)),
     "country": ("country of seizure (ISO 3166-1 alpha-2), else the laboratory's country",
                 lambda d, f: d["item"].get("country_of_seizure") or d["laboratory"].get("country")),
     "year": ("year of seizure, else of receipt", lambda d, f: _year(d)),
@@ -137,6 +150,17 @@ def _lc(f: Mapping[str, Any], value: Callable[[Mapping[str, Any]], Any]) -> Any:
 def _closest(c: Mapping[str, Any]) -> str:
     reading = c.get("delta_mass_match") or (f"{c['delta_mass']:+d} Da" if c.get("delta_mass") is not None else "?")
     return f"{c.get('name')} ({reading})"
+
+
+def _new_substance_level(f: Mapping[str, Any]) -> str:
+    """'not identified: suspected new substance of Synthetic cathinones -- no library compound matches
+    it (library search inconclusive: below the tentative floor); group from its closest known
+    compounds and ions, one technique'. The verdict is the library search's, never a match of the
+    substance: ``tentative`` here is a relative's (close analogue, weak match of another mass)."""
+    search = f"library search {f['verdict']}" + (f": {f['rule'].split(':')[0]}" if f.get("rule") else "")
+    how = "no library compound matches it" if f["verdict"] != TENTATIVE else "it resembles library compounds it is not"
+    return (f"not identified: suspected new substance of {f.get('suspected_group')} -- {how} ({search}); "
+            "group from its closest known compounds and ions, one technique")
 
 
 def _as_new_substance(f: Mapping[str, Any]) -> dict[str, Any]:

@@ -305,8 +305,10 @@ def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
 
 def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
     """The one rule for a suspected new substance in the EWA export: one with a substance group
-    (named by it). Without a group it is an unknown to examine -- often a background compound the
-    library lacks -- not an early-warning lead."""
+    (named by it), whatever its library search's verdict -- ``inconclusive`` or ``tentative``, both
+    say the identity evidence is insufficient (issue 18; the export's ``identification_level`` says
+    "not identified"). Without a group it is an unknown to examine -- often a background compound
+    the library lacks -- not an early-warning lead."""
     return bool(finding.get("new_substance") and finding.get("suspected_group") and not finding["internal_standard"])
 
 

@@ -152,10 +152,19 @@ def summary_line(doc: Mapping[str, Any]) -> str:
 
     >>> summary_line({"summary": {"identified": 2, "tentative": 1, "inconclusive": 0, "nps_reportable": 1}})
     '2 identified, 1 tentative, 0 inconclusive; 1 NPS for the early-warning export.'
+    >>> lead = {"new_substance": True, "suspected_group": "Synthetic cathinones", "internal_standard": False}
+    >>> summary_line({"summary": {"identified": 0, "tentative": 0, "inconclusive": 1, "nps_reportable": 1},
+    ...               "findings": [lead]})
+    '0 identified, 0 tentative, 1 inconclusive; 1 for the early-warning export: 0 NPS, 1 suspected new substance (not identified).'
     """
     s = doc["summary"]
-    return (f"{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} inconclusive; "
-            f"{s['nps_reportable']} NPS for the early-warning export.")
+    counts = f"{s['identified']} identified, {s['tentative']} tentative, {s['inconclusive']} inconclusive; "
+    # a suspected new substance is exported by its group, not identified: not counted as an NPS found
+    new = sum(bool(is_new_substance_lead(f)) for f in doc.get("findings") or [])
+    if not new:
+        return counts + f"{s['nps_reportable']} NPS for the early-warning export."
+    return (counts + f"{s['nps_reportable']} for the early-warning export: {s['nps_reportable'] - new} NPS, "
+            f"{counted(new, 'suspected new substance')} (not identified).")
 
 
 def item_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -312,8 +321,12 @@ def check_lines(doc: Mapping[str, Any]) -> list[str]:
         lines += [f"Removed by the blank at {display_number(c.get('rt_min'), RT_DIGITS)} min "
                   f"({c.get('best_hit') or 'no library hit'}): {c.get('reason')}" for c in checks.get("blank_subtracted") or []]
     for r in checks.get("reference_standards") or []:
-        seen = (f"its {r.get('library_name') or r.get('name')} at {display_number(r.get('rt_min'), RT_DIGITS)} min, "
-                f"RI {display_number(r.get('ri'))}, verdict {r.get('verdict')}") if r.get("found") else "substance not found in it"
+        # what the standard settles, not its own spectrum's library verdict (a standard's spectrum
+        # is as "tentative" as the sample's: its isomers match alike; its identity is the laboratory's)
+        name = r.get("library_name") or r.get("name")
+        seen = (f"its {name} at {display_number(r.get('rt_min'), RT_DIGITS)} min, RI {display_number(r.get('ri'))}: "
+                f"a finding of {name} at this retention time is {name}, not an isomer its spectrum cannot tell "
+                "from it") if r.get("found") else "substance not found in it: it settles nothing"
         lines.append(f"Reference standard {r.get('name')}: run {r.get('run')}, {seen}")
     for f in doc["findings"]:
         text = reference_standard_text(f)
@@ -339,9 +352,22 @@ def reference_standard_text(finding: Mapping[str, Any]) -> str | None:
 
 def reference_standard_field(finding: Mapping[str, Any]) -> str:
     """The "Reference standard run" line of a finding: yes / no / unknown, and the comparison when
-    ``nps-id match`` made one."""
-    text = reference_standard_text(finding)
+    ``nps-id match`` made one; without one, for a finding whose inseparable isomers nothing excludes,
+    what a standard run would settle (not a GC injector relative: it elutes as the hit)."""
+    text = reference_standard_text(finding) or _what_a_standard_settles(finding)
     return finding["reference_standard_run"] + (f": {text}" if text else "")
+
+
+def _what_a_standard_settles(finding: Mapping[str, Any]) -> str | None:
+    """"one run at this RT would exclude the 8 isomers" (a standard of the finding's substance) -- for
+    a finding held at "isomer not excluded" by isomers (not injector relatives); short: the PDF
+    finding page's plots shrink for every line its text grows."""
+    isomers, relatives = injector_relatives(finding.get("isomers_not_excluded") or [])
+    if (finding.get("rule_id") != RuleId.ISOMER_NOT_EXCLUDED or finding.get("new_substance")
+            or finding.get("reference_standard") or (relatives and not isomers)):
+        return None
+    which = f"the {counted(len(isomers), 'isomer')}" if isomers else "the isomers"
+    return f"one run at this RT would exclude {which}"
 
 
 def clipped(text: str, most: int) -> str:

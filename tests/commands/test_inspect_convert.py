@@ -67,9 +67,19 @@ def test_bad_file_exits_3_with_one_line_and_no_traceback(tmp_path, command):
     assert not (tmp_path / "out.mgf").exists()
 
 
-def test_chromatogram_only_andi_file_exits_3():
-    result = _run("inspect", data_path("gcms", "andi", "agilent-gcms-tic.cdf"))
-    assert result.exit_code == 3 and "no mass spectra in this file" in result.stderr
+def test_chromatogram_only_andi_file_is_described_by_inspect_and_refused_by_convert(tmp_path):
+    # readable, only no spectra: inspect says so and exits 0, as for a chromatogram-only mzML
+    # (exit 3 is for a file it cannot read); a command that needs spectra refuses it
+    path = data_path("gcms", "andi", "agilent-gcms-tic.cdf")
+    result = _run("inspect", path)
+    assert result.exit_code == 0, result.output
+    assert "no mass spectra in this file: it is a chromatogram-only ANDI/AIA file (1645 points" in result.stdout
+    assert "skipped         1 chromatogram (not a mass spectrum)" in result.stdout
+    summary = json.loads(_run("inspect", "--json", path).stdout)[0]
+    assert summary["spectra"] == 0 and summary["format"] == "andi" and "chromatogram-only" in summary["note"]
+    refused = _run("convert", path, "-o", tmp_path / "out.msp")
+    assert refused.exit_code == 3 and "no mass spectra in this file" in refused.stderr
+    assert not (tmp_path / "out.msp").exists()
 
 
 def test_inspect_lenient_counts_the_malformed_record(tmp_path):

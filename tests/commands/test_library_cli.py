@@ -128,6 +128,27 @@ def test_build_fills_ms_level_only_where_the_file_is_silent(tmp_path):
     assert "MS level (e.g." not in result.output
 
 
+def test_info_names_an_ei_library_whose_file_names_no_instrument(swgdrug_cli_build, tmp_path):
+    # SWGDRUG's MSP records name no instrument type: built with --ms-level 1 (as README says) the
+    # library is EI -- every search reads it so -- and info says EI, not "unknown"; built without
+    # it, the level is unknown and so is the instrument type
+    import gzip
+
+    records = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).split(b"\r\n\r\n")
+    swgdrug_msp = tmp_path / "swgdrug-20.msp"
+    swgdrug_msp.write_bytes(b"\r\n\r\n".join(records[:20]) + b"\r\n")
+    out = tmp_path / "swgdrug-20.h5"
+    built = CliRunner().invoke(cli, ["library", "build", str(swgdrug_msp), "-o", str(out), "--ms-level", "1"])
+    assert built.exit_code == 0, built.output
+    text = CliRunner().invoke(cli, ["library", "info", str(out)]).stdout
+    assert "instrument_type EI (instrument type not recorded): 20" in text and "unknown" not in text
+    data = json.loads(CliRunner().invoke(cli, ["library", "info", str(out), "--json"]).stdout)
+    assert data["instrument_type"] == {"EI (instrument type not recorded)": 20}
+    unknown_level, _ = swgdrug_cli_build
+    data = json.loads(CliRunner().invoke(cli, ["library", "info", str(unknown_level), "--json"]).stdout)
+    assert data["instrument_type"] == {"unknown": 2988}
+
+
 def test_build_warns_once_when_spectra_do_not_say_their_ms_level(swgdrug_cli_build):
     _, result = swgdrug_cli_build  # SWGDRUG built without --ms-level
     assert result.exit_code == 0, result.output

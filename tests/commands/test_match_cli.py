@@ -600,3 +600,36 @@ def test_a_run_stopped_while_its_reports_render_leaves_the_earlier_outputs_as_th
     result = CliRunner().invoke(cli, [*args, "--min-snr", "20", "--overwrite"])
     assert result.exit_code != 0
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_runs):
+    """The EWA export lists identified/tentative NPS and suspected new substances of a group (issue
+    18), whatever the library search's verdict -- ELEY_1_SUBTRACT.JDX's two leads are `inconclusive`
+    -- and says so: "not identified", the search's verdict and rule, never "tentative library match"
+    (stop 28 wrote that for an inconclusive lead). nps_reportable counts the same findings."""
+    from nps_id.report.document import build_report
+    from nps_id.report.ewa import ewa_rows
+    from nps_id.report.findings import is_ewa_reportable, is_new_substance_lead
+
+    verdicts = set()
+    for name in ("ELEY_1_SUBTRACT.JDX", "gcms.jdx"):
+        doc = build_report(other_runs[name], None)
+        rows = ewa_rows(doc)
+        leads = [f for f in doc["findings"] if is_new_substance_lead(f)]
+        named = [f for f in doc["findings"] if is_ewa_reportable(f) and not f["new_substance"]]
+        assert doc["summary"]["nps_reportable"] == len(leads) + len(named)
+        new_rows = [r for r in rows if r["suspected_new_substance"]]
+        assert len(new_rows) == len(leads) and len(rows) - len(new_rows) <= len(named)
+        for row, lead in zip(new_rows, leads):
+            level = row["identification_level"]
+            assert level.startswith(f"not identified: suspected new substance of {lead['suspected_group']} -- ")
+            assert "library match" not in level and f"library search {lead['verdict']}: " in level
+            assert row["verdict"] == lead["verdict"] and row["inchikey"] is None
+            verdicts.add(row["verdict"])
+        # nothing else: a finding with a group that is not new, or new without a group, is not listed
+        exported = {r["substance"] for r in rows}
+        for f in doc["findings"]:
+            if not (is_new_substance_lead(f) or is_ewa_reportable(f)):
+                assert f["name"] not in exported or any(g["name"] == f["name"] and is_ewa_reportable(g)
+                                                        for g in doc["findings"])
+    assert verdicts == {"inconclusive", "tentative"}  # ELEY's barbiturate leads, gcms.jdx's close analogue

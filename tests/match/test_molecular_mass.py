@@ -54,6 +54,29 @@ def test_the_13c_peak_of_a_molecular_ion_does_not_vote_for_a_hit_one_unit_heavie
     assert estimate_mass({58: 1.0, 77: 0.3, 105: 0.2, 164: 0.04, 165: 0.005}, [_HIT, _HOMOLOGUE]) == 164
 
 
+# The LRCFS card's fatty-acid methyl ester at 5.17 min, as extracted: four ions, the McLafferty ion
+# 74 the base peak and the [CH3OCO(CH2)2]+ ion 87 at 67 % -- 13 u above the base peak, an impossible
+# loss, so 87 is no molecular ion; methyl palmitate (M+ 270 shown) the closest library spectrum
+_FAME = {43: 0.226, 55: 0.274, 74: 1.0, 87: 0.667}
+_METHYL_PALMITATE = Neighbour(270, 270, {43: 0.6, 55: 0.5, 74: 1.0, 87: 0.7, 143: 0.15, 227: 0.1, 270: 0.05},
+                              0.62, "C17H34O2")
+
+
+def test_no_estimate_below_a_strong_fragment_the_spectrum_shows():
+    # 87 is not M+, but it is an ion of the molecule: the molecule weighs more. The hits' offset
+    # vote (270 + 74 - 270) and the base peak's own vote named the McLafferty ion's 74 as the mass
+    assert molecular_ion(_FAME) == 74
+    assert estimate_mass(_FAME, []) is None  # nothing votes above 87
+    estimate = estimate_mass(_FAME, [_METHYL_PALMITATE])
+    assert estimate is None or estimate > 87
+
+
+def test_a_faint_stray_above_the_molecular_ion_leaves_the_estimate():
+    # phenanthrene with a stray 184 at 1.2 % over its base peak M+ 178 (MassBank): below the
+    # fragment level (5 %) it is background, not an ion of the molecule
+    assert estimate_mass({76: 0.2, 152: 0.1, 176: 0.2, 178: 1.0, 179: 0.15, 184: 0.012}, []) == 178
+
+
 def test_no_peaks_no_estimate():
     assert estimate_mass({}, [Neighbour(134, 134, {134: 1.0}, 0.9, "C10H14")]) is None
 
@@ -71,7 +94,7 @@ def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
     # estimate_masses (a search's queries in array steps) is estimate_mass bit for bit: the
     # MassBank EI queries with their SWGDRUG hits, plus the odd cases -- no peaks, no hits, a
     # stray m/z far above the rest and a hit of a huge mass (both outside the arrays), a hit
-    # without losses (a derivative: ions above its mass), ties
+    # without losses (a derivative: ions above its mass), ties, a strong fragment above the own ion
     import numpy as np
 
     from nps_id.io import read
@@ -98,7 +121,8 @@ def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
     odd = [({}, [plain]), ({91: 1.0, 119: 0.1}, []), ({91: 1.0, 119: 0.1, 10**12: 0.01}, [plain]),
            ({91: 1.0, 105: 0.5, 119: 0.1}, [Neighbour(12 * 10**12, 10**12, {10**12: 1.0}, 0.9, "C1000000000000")]),
            ({91: 1.0, 105: 0.5, 119: 0.1}, [Neighbour(120, 134, hit, 0.8, "C9H12"), plain]),
-           ({91: 1.0, 105: 1.0, 119: 1.0}, [plain, plain._replace(similarity=0.0), plain._replace(mass=None)])]
+           ({91: 1.0, 105: 1.0, 119: 1.0}, [plain, plain._replace(similarity=0.0), plain._replace(mass=None)]),
+           (_FAME, [_METHYL_PALMITATE]), (_FAME, [])]  # a fragment above the own ion: the scalar path
     relatives += [r for r, _ in odd]
     neighbours += [n for _, n in odd]
     expected = [estimate_mass(r, n) for r, n in zip(relatives, neighbours)]

@@ -78,6 +78,35 @@ def _left_out(spectra, name: str):
     return assess_search([query], hits, reference, analog=False)[0]
 
 
+def test_an_ordinary_chemical_lighter_than_the_whole_series_gets_no_group(swgdrug_library):
+    # MassBank EI spectra of uracil (estimated 141), 2,3-dimethylindole (145) and chlorobenzene (141)
+    # searched against SWGDRUG: the group model named synthetic cathinones, tryptamines and
+    # cathinones for them, but every SWGDRUG cathinone weighs >= 149 (cathinone) and every tryptamine
+    # >= 160 (tryptamine): a new member of a series carries its core (docs/match.md "No drug group
+    # below its series"). Androsterone (290, steroids from 268) keeps its group.
+    from nps_id.io import read
+    from nps_id.library import Library
+    from nps_id.match.assess import assess_search
+    from nps_id.match.verdict import VerdictThresholds
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+    from tests.conftest import data_path
+
+    wanted = {"URACIL": "Synthetic cathinones", "2,3-DIMETHYLINDOLE": "Tryptamines",
+              "CHLOROBENZENE": "Synthetic cathinones", "ANDROSTERONE": STEROIDS}
+    queries = [s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.name in wanted]
+    assert sorted(q.name for q in queries) == sorted(wanted)
+    with Library.open(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    hits = search(queries, reference, SearchSettings(top_k=20))
+    before = assess_search(queries, hits, reference, analog=False, thresholds=VerdictThresholds(group_below_series=False))
+    after = assess_search(queries, hits, reference, analog=False)
+    for q, query in enumerate(queries):
+        assert before[q].new_substance and before[q].suspected_group == wanted[query.name], query.name
+        kept = query.name == "ANDROSTERONE"
+        assert after[q].suspected_group == (wanted[query.name] if kept else None), query.name
+
+
 def test_clorexolone_left_out_is_new_but_no_benzodiazepine(swgdrug):
     # a diuretic whose one look-alike above 0.45 is metizolam (0.52): a benzodiazepine early
     # warning for it would be false

@@ -52,7 +52,8 @@ CHECKS = ["Internal standard Bupivacaine: found at 6.512 min, area 20000000, exp
           "Blank blank-run.mzML: 1 component of the run removed (2 components in the blank); "
           "an internal standard is never removed",
           f"Removed by the blank at 5.500 min (Dibutyl phthalate): {REMOVED_REASON}",
-          "Reference standard Etizolam: run std.mzML, its Etizolam at 10.141 min, RI \u2014, verdict identified",
+          "Reference standard Etizolam: run std.mzML, its Etizolam at 10.141 min, RI \u2014: a finding of Etizolam at "
+          "this retention time is Etizolam, not an isomer its spectrum cannot tell from it",
           "Finding #2 Etizolam: RT 10.262 min against 10.141 min in standard run std.mzML "
           "(\u0394 +0.121 min, window \u00b10.10 min: OUTSIDE); no RI (no alkane ladder)"]
 
@@ -134,6 +135,15 @@ def test_real_card_with_blank_internal_and_reference_standard(swgdrug_library, t
     assert "Blank 220223001.mzML: 0 components of the run removed" in section
     assert "an internal standard is never removed" in section
     assert "Reference standard Etizolam: run 220223010.mzML, its Etizolam at 10.2" in section
+    # what the standard settles, not its own spectrum's library verdict ("verdict tentative" read as
+    # a doubtful standard: its spectrum is held at "isomer not excluded" like the sample's)
+    standard_line = next(li for li in section.split("<li>") if li.startswith("Reference standard Etizolam"))
+    assert "a finding of Etizolam at this retention time is Etizolam, not an isomer" in standard_line
+    assert "verdict" not in standard_line
+    # a tentative finding no standard was run for says what one would settle
+    index = next(f["index"] for f in doc["findings"] if f["name"] == "Flubromazepam")
+    page = html[html.index(f'id="finding-{index}"'):]
+    assert "unknown: one run at this RT would exclude the 8 isomers" in page[:page.index("Verdict and criteria")]
     assert re.search(r"Finding #\d Etizolam: RT 10\.2\d\d min against 10\.2\d\d min in standard run 220223010\.mzML "
                      r"\(\u0394 \+0\.0\d\d min, window \u00b10\.10 min: within\)", section)
     assert "Blank 220223001.mzML (same scale)" in html

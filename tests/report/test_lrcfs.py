@@ -234,3 +234,18 @@ def test_the_card_pdf_shows_its_suspected_new_substance_with_the_closest_compoun
         row = f"{closest['name']} {closest['similarity']:.3f} {display_number(closest['delta_mass'])}"
         assert row in text, row
     assert new["core_smiles"] in text and images == 1
+
+
+def test_the_card_fatty_acid_ester_gets_no_mass_below_an_ion_it_shows(lrcfs_results):
+    # the FAME at 5.17 min, four ions: the McLafferty ion 74 (base peak) and 87 at 67 %; 87 is no
+    # molecular ion (13 u above the base peak), so 74 was taken as M+ and the estimate claimed
+    # mass 74 -- lighter than the 87 the spectrum shows (docs/match.md, estimated mass)
+    results, _ = lrcfs_results["220223030"]
+    (fame,) = [f for f in results["findings"] if abs(f["rt_min"] - 5.17) < 0.02]
+    ions = dict(zip(fame["spectrum"]["mz"], fame["spectrum"]["intensity"]))
+    assert max(ions, key=ions.get) == 74 and ions[87] > 0.6 * ions[74]
+    assert fame["new_substance"] and fame["estimated_mass"] != 74
+    assert fame["estimated_mass"] is None or fame["estimated_mass"] > 87
+    # spectra showing their molecular ion keep their estimate
+    masses = {f["name"]: f["estimated_mass"] for f in results["findings"]}
+    assert masses["Flubromazepam"] == 332 and masses["Etizolam"] == 342 and masses["Benzocaine"] == 165
