@@ -31,7 +31,8 @@ from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, R
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
-                                   reference_standard_field, responsibility_fields, structure_caption, summary_line,
+                                   reference_standard_field, responsibility_fields, scores_note, structure_caption,
+                                   summary_line,
                                    tic_heading, verdict_badge)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
 
@@ -295,14 +296,19 @@ def _header(page: _Page, doc, checks: Sequence[str]) -> float:
 _FINDING_WIDTHS = (0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22)
 
 
+_FINDING_HEADERS = ["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"]
+
+
 def _findings_items(doc) -> list[tuple[str, Any]]:
     """The findings table as items to paginate: ("row", its cells) per finding, then ("note",
     text) for each whose isomers are open -- what the cells are too narrow for (HTML: its Note
-    column)."""
+    column) -- and last the scales of its score columns and of the finding pages' hit tables."""
     rows = [("row", [str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
                      _num(f["ri"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
                      ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]) for f in doc["findings"]]
-    return rows + [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
+    notes = [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
+    # the library hits' Score too: a note on each finding page would shrink its plots into each other
+    return rows + notes + ([("note", scores_note([*_FINDING_HEADERS, "Score"]))] if rows else [])
 
 
 def _findings_section(page: _Page, doc, items: Sequence[tuple[str, Any]]) -> None:
@@ -314,8 +320,7 @@ def _findings_section(page: _Page, doc, items: Sequence[tuple[str, Any]]) -> Non
 def _findings_heading(page: _Page, doc: Mapping[str, Any]) -> None:
     page.heading("Findings")
     page.line(summary_line(doc))
-    page.row(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], _FINDING_WIDTHS,
-             weight="bold")
+    page.row(_FINDING_HEADERS, _FINDING_WIDTHS, weight="bold")
 
 
 def _findings_item(page: _Page, item: tuple[str, Any]) -> None:
@@ -443,7 +448,8 @@ def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _hits_and_limitations(page: _Page, f) -> None:
-    page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],
+    headers = ["Rank", "Library entry", "MF", "RMF", "Score", "Formula"]
+    page.table(headers,
                [[_num(h.get("rank")), h["name"], _num(h.get("mf")), _num(h.get("rmf")), _num(h.get("score")),
                  h.get("formula") or DASH] for h in f["top_hits"]],
                [0.05, 0.4, 0.07, 0.07, 0.07, 0.2], max_lines=_MAX_HIT_CELL_LINES)
