@@ -10,7 +10,8 @@ Which findings are exported (:func:`nps_id.report.findings.is_ewa_reportable`): 
 ``identified`` or ``tentative``, not an internal standard of the sample, matched in identity mode
 (an analogue-mode finding is a relative of the library entry, not the entry), and an NPS
 according to the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
-unclassified substances are listed in the JSON under ``excluded``, each with its reason.
+unclassified substances, and suspected new substances of no group (unknowns to examine, not
+leads), are listed in the JSON under ``excluded``, each with its reason.
 
 Entry points: :func:`ewa_rows`, :func:`render_ewa_csv`, :func:`render_ewa_json`.
 """
@@ -195,11 +196,16 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Identified/tentative findings that are not exported, and why (for the audit trail)."""
     out = []
     for f in doc["findings"]:
-        if f["verdict"] not in (IDENTIFIED, TENTATIVE) or f.get("new_substance") or is_ewa_reportable(f):
+        if f["verdict"] not in (IDENTIFIED, TENTATIVE) or is_new_substance_lead(f) or (
+                is_ewa_reportable(f) and not f.get("new_substance")):
             continue
         name = finding_label(f)
         if f["internal_standard"]:
             reason = f"{name} is not exported: it is the internal standard added by the laboratory."
+        elif f.get("new_substance"):
+            # without a group it is an unknown to examine (often a background compound the library lacks)
+            reason = (f"{name} is not exported: no substance group is determined, so it is an unknown to examine, "
+                      "not an early-warning lead.")
         elif is_analogue(f):
             reason = (f"{name} is not exported: the substance is related to {f['name']}, not {f['name']} itself; "
                       "export it once it is identified.")
