@@ -387,7 +387,8 @@ def _finding_page(fig, doc, f) -> None:
     _hits_and_limitations(probe, f)
     # GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place.
     mirror, second = 0.25, 0.13 if f.get("apex_spectrum") or f.get("lc") else 0.0
-    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + (mirror + second) / 2  # of the plots at half size
+    gap = _PLOT_GAP if second else 0.0
+    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + gap + (mirror + second) / 2  # of the plots at half size
     # the title whole (its name is clipped already): cut with the rest, it lost the verdict badge
     page.line(finding_heading(doc, f), size=12, weight="bold", colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"),
               gap=1.3, width=width)
@@ -400,15 +401,22 @@ def _finding_page(fig, doc, f) -> None:
         fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
                  ha="center", va="top")
     top = min(page.y - 0.01, max(0.64, lowest_top))  # higher than usual only for a tall hit table
-    scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005) / (mirror + second)))
+    scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005 - gap) / (mirror + second)))
     draw_mirror(_band(fig, top, top - mirror * scale), f)
     bottom = top - mirror * scale
     if second:
         draw = draw_apex if f.get("apex_spectrum") else draw_xic
+        bottom -= gap
         draw(_band(fig, bottom, bottom - second * scale), f)
         bottom -= second * scale
     page.y = bottom - 0.005
     _hits_and_limitations(page, f)
+
+
+#: Page fraction between the mirror plot and the plot below it: their margins are fractions of
+#: their height, so at half size the mirror's m/z tick labels ran into the next plot's title
+#: (the card's suspected new substance, page 5: "raw scan at100 the apex").
+_PLOT_GAP = 0.012
 
 
 #: Characters of a name in a finding page's heading (two lines at 12 pt); a longer one ends in an
