@@ -125,6 +125,13 @@ def conclusion(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
     if is_analogue(finding):
         return (f"{technique} analogue search: the substance is related to {finding['name']} but is not "
                 f"{finding['name']}; it is not identified.")
+    if finding.get("new_substance"):
+        # the subject is the unknown, never the library compound it resembles ("no conclusion about
+        # Methyl Palmitate" read as if methyl palmitate had been looked for)
+        lead = (f"of the group {finding['suspected_group']}, an early-warning lead" if is_new_substance_lead(finding)
+                else "of no group determined, an unknown to examine")
+        return (f"{technique}: no library compound explains the spectrum; a suspected new substance {lead}. "
+                f"Closest library entry, for orientation only: {finding['name']}.")
     if finding["verdict"] == "identified":
         if other:
             return (f"{technique} library match meets the laboratory's criteria, and {', '.join(other)} is "

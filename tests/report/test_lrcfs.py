@@ -263,3 +263,22 @@ def test_every_score_column_of_the_card_report_names_its_scale(lrcfs_results, tm
     # page 1, under the findings table: its scores' scales and those of the finding pages' hit tables
     assert "MF / RMF: EI match factor and reverse match factor, 0\u2013999" in pages[0]
     assert "Score: the ranking score, 0\u2013999 (EI: the match factor" in pages[0]
+
+
+def test_the_card_reports_conclude_on_its_suspected_new_substance_not_on_the_closest_library_entry(lrcfs_results,
+                                                                                                    tmp_path):
+    # the conclusion read "... no conclusion about Methyl Palmitate", as if methyl palmitate had been looked for
+    from tests.report.test_render import _pdf_pages
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    (new,) = [f for f in doc["findings"] if f.get("new_substance")]
+    said = ("GC-EI-MS: no library compound explains the spectrum; a suspected new substance of no group determined, "
+            f"an unknown to examine. Closest library entry, for orientation only: {new['name']}.")
+    html = render(doc, "html")[".html"].decode("utf-8")
+    section = html[html.index(f'id="finding-{new["index"]}"'):].split("</section>")[0]
+    assert f'<p class="conclusion">{said}</p>' in section
+    assert "no conclusion about" not in html
+    texts, _ = _pdf_pages(render(doc, "pdf")[".pdf"], tmp_path)
+    page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{new['index']} suspected new substance" in p)
+    assert said in page
