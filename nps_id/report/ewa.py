@@ -213,8 +213,9 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             why = (f["ewa"].get("not_nps_reason") or "established substance").removesuffix(", not an NPS")
             reason = f"{name} is not exported: it is not a new psychoactive substance ({why})."
         else:
-            reason = (f"{name} is not exported: its EWA group is unknown or not an NPS group; add a laboratory "
-                      "override (--ewa-overrides) to export it.")
+            # hexane, toluene, p-cymene: "add an override to export it" read as advice to report a solvent
+            reason = (f"{name} is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, a laboratory "
+                      "override, --ewa-overrides, exports it).")
         out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": reason})
     return out
 

@@ -257,3 +257,7 @@ def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_list
     assert excluded[finding_label(unknowns[0])] == (
         "suspected new substance (group not determined) is not exported: no substance group is determined, "
         "so it is an unknown to examine, not an early-warning lead.")
+    # a solvent the taxonomy does not classify: no advice to export it (it read "add a laboratory override ... to
+    # export it")
+    assert excluded["Toluene"] == ("Toluene is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, "
+                                   "a laboratory override, --ewa-overrides, exports it).")
