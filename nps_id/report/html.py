@@ -160,12 +160,13 @@ def _summary(doc) -> str:
         rows.append([
             _td(f'<a href="#finding-{f["index"]}">{f["index"]}</a>'), _td(_e(finding_label(f))),
             _td(_verdict(f["verdict"], verdict_badge(doc, f))), _td(_num(f["rt_min"], RT_DIGITS), True),
-            _td(_num(f["ri"], 0), True),
+            _td(_num(f["ri"], 0), True), _td(_num(f["score"]), True),
             _td(_num(f["mf"]), True), _td(_num(f["rmf"]), True), _td(_num(f["gap"]), True),
             _td(_e(ewa_label(f))), _td("internal standard" if f["internal_standard"] else _e(isomers_open(f) or "")),
         ])
     counts = f"<p>{_e(summary_line(doc))}</p>"
-    headers = ["#", "Substance", "Verdict", "RT (min)", "RI", "MF", "RMF", "Gap", "EWA group", "Note"]
+    # Score: an LC-MS/MS finding has no MF or RMF, and its row showed no score at all
+    headers = ["#", "Substance", "Verdict", "RT (min)", "RI", "Score", "MF", "RMF", "Gap", "EWA group", "Note"]
     return ("<h2>Findings</h2>" + counts + _table(headers, rows, cls="hits")
             + f'<p class="muted">{_e(scores_note(headers))}</p>' if rows else "<h2>Findings</h2><p>No finding.</p>")
 

@@ -293,10 +293,10 @@ def _header(page: _Page, doc, checks: Sequence[str]) -> float:
     return page.y
 
 
-_FINDING_WIDTHS = (0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22)
+_FINDING_WIDTHS = (0.03, 0.19, 0.18, 0.06, 0.04, 0.04, 0.04, 0.04, 0.04, 0.21)
 
 
-_FINDING_HEADERS = ["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"]
+_FINDING_HEADERS = ["#", "Substance", "Verdict", "RT min", "RI", "Score", "MF", "RMF", "Gap", "EWA group"]
 
 
 def _findings_items(doc) -> list[tuple[str, Any]]:
@@ -304,11 +304,11 @@ def _findings_items(doc) -> list[tuple[str, Any]]:
     text) for each whose isomers are open -- what the cells are too narrow for (HTML: its Note
     column) -- and last the scales of its score columns and of the finding pages' hit tables."""
     rows = [("row", [str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
-                     _num(f["ri"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
+                     _num(f["ri"]), _num(f["score"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
                      ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]) for f in doc["findings"]]
     notes = [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
-    # the library hits' Score too: a note on each finding page would shrink its plots into each other
-    return rows + notes + ([("note", scores_note([*_FINDING_HEADERS, "Score"]))] if rows else [])
+    # its Score is the finding pages' hit tables' too: a note on each page would shrink its plots
+    return rows + notes + ([("note", scores_note(_FINDING_HEADERS))] if rows else [])
 
 
 def _findings_section(page: _Page, doc, items: Sequence[tuple[str, Any]]) -> None:
@@ -416,7 +416,7 @@ def _finding_page(fig, doc, f) -> None:
 #: Page fraction between the mirror plot and the plot below it: their margins are fractions of
 #: their height, so at half size the mirror's m/z tick labels ran into the next plot's title
 #: (the card's suspected new substance, page 5: "raw scan at100 the apex").
-_PLOT_GAP = 0.012
+_PLOT_GAP = 0.008
 
 
 #: Characters of a name in a finding page's heading (two lines at 12 pt); a longer one ends in an

@@ -128,10 +128,10 @@ def conclusion(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
     if finding.get("new_substance"):
         # the subject is the unknown, never the library compound it resembles ("no conclusion about
         # Methyl Palmitate" read as if methyl palmitate had been looked for)
-        lead = (f"of the group {finding['suspected_group']}, an early-warning lead" if is_new_substance_lead(finding)
-                else "of no group determined, an unknown to examine")
-        return (f"{technique}: no library compound explains the spectrum; a suspected new substance {lead}. "
-                f"Closest library entry, for orientation only: {finding['name']}.")
+        lead = (f"{finding['suspected_group']}: an early-warning lead" if is_new_substance_lead(finding)
+                else "no group: an unknown to examine")
+        return (f"{technique}: a suspected new substance ({lead}), not identified; closest library entry, for "
+                f"orientation only: {finding['name']}.")
     if finding["verdict"] == "identified":
         if other:
             return (f"{technique} library match meets the laboratory's criteria, and {', '.join(other)} is "

@@ -273,8 +273,8 @@ def test_the_card_reports_conclude_on_its_suspected_new_substance_not_on_the_clo
     results, _ = lrcfs_results["220223030"]
     doc = build_report(results, CARD, now=FIXED_NOW)
     (new,) = [f for f in doc["findings"] if f.get("new_substance")]
-    said = ("GC-EI-MS: no library compound explains the spectrum; a suspected new substance of no group determined, "
-            f"an unknown to examine. Closest library entry, for orientation only: {new['name']}.")
+    said = ("GC-EI-MS: a suspected new substance (no group: an unknown to examine), not identified; closest library "
+            f"entry, for orientation only: {new['name']}.")
     html = render(doc, "html")[".html"].decode("utf-8")
     section = html[html.index(f'id="finding-{new["index"]}"'):].split("</section>")[0]
     assert f'<p class="conclusion">{said}</p>' in section
