@@ -216,7 +216,9 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             # hexane, toluene, p-cymene: "add an override to export it" read as advice to report a solvent
             reason = (f"{name} is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, a laboratory "
                       "override, --ewa-overrides, exports it).")
-        out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": reason})
+        # finding and RT: several "suspected new substance (group not determined)" read alike
+        out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": reason,
+                    "finding": f["index"], "rt_min": f.get("rt_min")})
     return out
 
 

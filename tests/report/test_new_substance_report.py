@@ -246,7 +246,8 @@ def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_list
 
     ((_, results),) = list(match_files([data_path("gcms", "andi", "agilent-gcms.cdf")], swgdrug_library,
                                        MatchParameters()))
-    export = json.loads(render(build_report(results, SAMPLE_INFO, now=FIXED_NOW), "ewa")[".json"])
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    export = json.loads(render(doc, "ewa")[".json"])
     exported = {row["substance"] for row in export["substances"]}
     excluded = {row["substance"]: row["reason"] for row in export["excluded"]}
     reported = [f for f in results["findings"] if f["verdict"] in ("identified", "tentative")]
@@ -254,6 +255,12 @@ def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_list
     assert unknowns and any(f.get("new_substance") and f.get("suspected_group") for f in reported)
     for f in reported:
         assert finding_label(f) in exported | set(excluded), finding_label(f)
+    # each entry says which finding it is: the unknowns' entries read alike otherwise
+    by_index = {f["index"]: f for f in doc["findings"]}
+    for entry in export["excluded"]:
+        assert by_index[entry["finding"]]["rt_min"] == entry["rt_min"]
+        assert finding_label(by_index[entry["finding"]]) == entry["substance"]
+    assert len({e["finding"] for e in export["excluded"]}) == len(export["excluded"]) > len(unknowns)
     assert excluded[finding_label(unknowns[0])] == (
         "suspected new substance (group not determined) is not exported: no substance group is determined, "
         "so it is an unknown to examine, not an early-warning lead.")
