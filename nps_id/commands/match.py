@@ -46,7 +46,7 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @library_option
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write one results JSON per run here (RUN-NAME.match.json).")
+              help="Write one results JSON per run here, named after the run file (220223030.mzML.match.json).")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               default=None, help="Write all results to one JSON file ('-' = stdout; one run: its results, "
               "several: {'runs': [...]}).")

@@ -17,9 +17,9 @@ from nps_id.report.present import summary_line
 
 _EPILOG = """\b
 Examples:
-  nps-id report 220223030.match.json -f html -o 220223030.html --sample-info docs/card.toml \\
+  nps-id report results/220223030.mzML.match.json -f html -o 220223030.html --sample-info docs/card.toml \\
       --json 220223030.report.json
-  nps-id report 220223030.match.json -f ewa -o ewa/220223030 --allow-draft --country GB \\
+  nps-id report results/220223030.mzML.match.json -f ewa -o ewa/220223030 --allow-draft --country GB \\
       --laboratory "Example Lab" --internal-standard Bupivacaine   # a draft: rows marked DRAFT
   nps-id report 220223030.report.json -f pdf -o 220223030.pdf   # re-render a saved report
 

@@ -11,7 +11,8 @@ Which findings are exported (:func:`nps_id.report.findings.is_ewa_reportable`): 
 ``identified`` or ``tentative``, not an internal standard of the sample, matched in identity mode
 (an analogue-mode finding is a relative of the library entry, not the entry), and an NPS
 according to the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
-unclassified substances are listed in the JSON under ``excluded``, each with its reason. Besides
+unclassified substances, and suspected new substances of no group (unknowns to examine, not
+leads), are listed in the JSON under ``excluded``, each with its reason. Besides
 them, every suspected new substance with a group (:func:`nps_id.report.findings.is_new_substance_lead`:
 ``new_substance``, whatever the library search's verdict -- issue 18: "when identity evidence is
 insufficient and analogue evidence points to a known family"), named by its group only and marked
@@ -219,11 +220,16 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Identified/tentative findings that are not exported, and why (for the audit trail)."""
     out = []
     for f in doc["findings"]:
-        if f["verdict"] not in (IDENTIFIED, TENTATIVE) or f.get("new_substance") or is_ewa_reportable(f):
+        if f["verdict"] not in (IDENTIFIED, TENTATIVE) or is_new_substance_lead(f) or (
+                is_ewa_reportable(f) and not f.get("new_substance")):
             continue
         name = finding_label(f)
         if f["internal_standard"]:
             reason = f"{name} is not exported: it is the internal standard added by the laboratory."
+        elif f.get("new_substance"):
+            # without a group it is an unknown to examine (often a background compound the library lacks)
+            reason = (f"{name} is not exported: no substance group is determined, so it is an unknown to examine, "
+                      "not an early-warning lead.")
         elif is_analogue(f):
             reason = (f"{name} is not exported: the substance is related to {f['name']}, not {f['name']} itself; "
                       "export it once it is identified.")
@@ -231,9 +237,12 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             why = (f["ewa"].get("not_nps_reason") or "established substance").removesuffix(", not an NPS")
             reason = f"{name} is not exported: it is not a new psychoactive substance ({why})."
         else:
-            reason = (f"{name} is not exported: its EWA group is unknown or not an NPS group; add a laboratory "
-                      "override (--ewa-overrides) to export it.")
-        out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": reason})
+            # hexane, toluene, p-cymene: "add an override to export it" read as advice to report a solvent
+            reason = (f"{name} is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, a laboratory "
+                      "override, --ewa-overrides, exports it).")
+        # finding and RT: several "suspected new substance (group not determined)" read alike
+        out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": reason,
+                    "finding": f["index"], "rt_min": f.get("rt_min")})
     return out
 
 

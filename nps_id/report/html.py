@@ -2,8 +2,8 @@
 
 Entry point: :func:`render_html` (report document -> HTML text). Layout, top to bottom: header
 (laboratory, report id, status, issue date), the ISO/IEC 17025 statement, the item, the
-acquisition and its SWGDRUG category, the summary table of findings (MF, RMF, gap, RI, EWA
-group, verdict), the TIC with components marked, one section per finding (structure of the
+acquisition and its SWGDRUG category, the summary table of findings (score, MF, RMF, gap, RI, EWA
+group, verdict; a line under it gives each score's scale), the TIC with components marked, one section per finding (structure of the
 library compound, verdict and criteria, mirror plot with difference trace, hit table,
 limitations), signatures, and the provenance.
 
@@ -21,7 +21,7 @@ from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, R
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
-                                   reference_standard_field, responsibility_fields, structure_caption, summary_line,
+                                   reference_standard_field, responsibility_fields, scores_note, structure_caption, summary_line,
                                    tic_heading, verdict_badge)
 from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
                                  xic_figure)
@@ -160,14 +160,15 @@ def _summary(doc) -> str:
         rows.append([
             _td(f'<a href="#finding-{f["index"]}">{f["index"]}</a>'), _td(_e(finding_label(f))),
             _td(_verdict(f["verdict"], verdict_badge(doc, f))), _td(_num(f["rt_min"], RT_DIGITS), True),
-            _td(_num(f["ri"], 0), True),
+            _td(_num(f["ri"], 0), True), _td(_num(f["score"]), True),
             _td(_num(f["mf"]), True), _td(_num(f["rmf"]), True), _td(_num(f["gap"]), True),
             _td(_e(ewa_label(f))), _td("internal standard" if f["internal_standard"] else _e(isomers_open(f) or "")),
         ])
     counts = f"<p>{_e(summary_line(doc))}</p>"
-    return ("<h2>Findings</h2>" + counts
-            + _table(["#", "Substance", "Verdict", "RT (min)", "RI", "MF", "RMF", "Gap", "EWA group", "Note"],
-                     rows, cls="hits") if rows else "<h2>Findings</h2><p>No finding.</p>")
+    # Score: an LC-MS/MS finding has no MF or RMF, and its row showed no score at all
+    headers = ["#", "Substance", "Verdict", "RT (min)", "RI", "Score", "MF", "RMF", "Gap", "EWA group", "Note"]
+    return ("<h2>Findings</h2>" + counts + _table(headers, rows, cls="hits")
+            + f'<p class="muted">{_e(scores_note(headers))}</p>' if rows else "<h2>Findings</h2><p>No finding.</p>")
 
 
 def _chromatograms(doc) -> str:
@@ -236,14 +237,15 @@ def _finding(doc, f) -> str:
         ("Isomer alert", "yes" if f["isomer_alert"] else "no"),
         ("Reference standard run", reference_standard_field(f)),
     ])
+    hit_headers = ["Rank", "Library entry", "MF", "RMF", "Score", "Similarity", "\u0394mass", "\u0394mass is", "Formula"]
     hits = _table(
-        ["Rank", "Library entry", "MF", "RMF", "Score", "Similarity", "\u0394mass", "\u0394mass is", "Formula"],
+        hit_headers,
         [[_td(_num(h.get("rank")), True), _td(_e(h["name"])), _td(_num(h.get("mf")), True),
           _td(_num(h.get("rmf")), True), _td(_num(h.get("score")), True), _td(_num(h.get("similarity")), True),
           _td(_num(h.get("delta_mass"), 4), True), _td(_e(h.get("delta_mass_match"))), _td(_e(h.get("formula")))]
          for h in f["top_hits"]],
         cls="top-hits",
-    )
+    ) + f'<p class="muted">{_e(scores_note(hit_headers))}</p>'
     svg = figure_svg(mirror_figure(f))
     apex = ""
     if f.get("apex_spectrum"):

@@ -31,7 +31,8 @@ from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, R
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
-                                   reference_standard_field, responsibility_fields, structure_caption, summary_line,
+                                   reference_standard_field, responsibility_fields, scores_note, structure_caption,
+                                   summary_line,
                                    tic_heading, verdict_badge)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
 
@@ -292,17 +293,22 @@ def _header(page: _Page, doc, checks: Sequence[str]) -> float:
     return page.y
 
 
-_FINDING_WIDTHS = (0.03, 0.19, 0.2, 0.06, 0.04, 0.04, 0.04, 0.04, 0.22)
+_FINDING_WIDTHS = (0.03, 0.19, 0.18, 0.06, 0.04, 0.04, 0.04, 0.04, 0.04, 0.21)
+
+
+_FINDING_HEADERS = ["#", "Substance", "Verdict", "RT min", "RI", "Score", "MF", "RMF", "Gap", "EWA group"]
 
 
 def _findings_items(doc) -> list[tuple[str, Any]]:
     """The findings table as items to paginate: ("row", its cells) per finding, then ("note",
     text) for each whose isomers are open -- what the cells are too narrow for (HTML: its Note
-    column)."""
+    column) -- and last the scales of its score columns and of the finding pages' hit tables."""
     rows = [("row", [str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
-                     _num(f["ri"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
+                     _num(f["ri"]), _num(f["score"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
                      ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]) for f in doc["findings"]]
-    return rows + [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
+    notes = [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
+    # its Score is the finding pages' hit tables' too: a note on each page would shrink its plots
+    return rows + notes + ([("note", scores_note(_FINDING_HEADERS))] if rows else [])
 
 
 def _findings_section(page: _Page, doc, items: Sequence[tuple[str, Any]]) -> None:
@@ -314,8 +320,7 @@ def _findings_section(page: _Page, doc, items: Sequence[tuple[str, Any]]) -> Non
 def _findings_heading(page: _Page, doc: Mapping[str, Any]) -> None:
     page.heading("Findings")
     page.line(summary_line(doc))
-    page.row(["#", "Substance", "Verdict", "RT min", "RI", "MF", "RMF", "Gap", "EWA group"], _FINDING_WIDTHS,
-             weight="bold")
+    page.row(_FINDING_HEADERS, _FINDING_WIDTHS, weight="bold")
 
 
 def _findings_item(page: _Page, item: tuple[str, Any]) -> None:
@@ -382,7 +387,8 @@ def _finding_page(fig, doc, f) -> None:
     _hits_and_limitations(probe, f)
     # GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place.
     mirror, second = 0.25, 0.13 if f.get("apex_spectrum") or f.get("lc") else 0.0
-    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + (mirror + second) / 2  # of the plots at half size
+    gap = _PLOT_GAP if second else 0.0
+    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + gap + (mirror + second) / 2  # of the plots at half size
     # the title whole (its name is clipped already): cut with the rest, it lost the verdict badge
     page.line(finding_heading(doc, f), size=12, weight="bold", colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"),
               gap=1.3, width=width)
@@ -395,15 +401,22 @@ def _finding_page(fig, doc, f) -> None:
         fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
                  ha="center", va="top")
     top = min(page.y - 0.01, max(0.64, lowest_top))  # higher than usual only for a tall hit table
-    scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005) / (mirror + second)))
+    scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005 - gap) / (mirror + second)))
     draw_mirror(_band(fig, top, top - mirror * scale), f)
     bottom = top - mirror * scale
     if second:
         draw = draw_apex if f.get("apex_spectrum") else draw_xic
+        bottom -= gap
         draw(_band(fig, bottom, bottom - second * scale), f)
         bottom -= second * scale
     page.y = bottom - 0.005
     _hits_and_limitations(page, f)
+
+
+#: Page fraction between the mirror plot and the plot below it: their margins are fractions of
+#: their height, so at half size the mirror's m/z tick labels ran into the next plot's title
+#: (the card's suspected new substance, page 5: "raw scan at100 the apex").
+_PLOT_GAP = 0.008
 
 
 #: Characters of a name in a finding page's heading (two lines at 12 pt); a longer one ends in an
@@ -443,7 +456,8 @@ def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _hits_and_limitations(page: _Page, f) -> None:
-    page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],
+    headers = ["Rank", "Library entry", "MF", "RMF", "Score", "Formula"]
+    page.table(headers,
                [[_num(h.get("rank")), h["name"], _num(h.get("mf")), _num(h.get("rmf")), _num(h.get("score")),
                  h.get("formula") or DASH] for h in f["top_hits"]],
                [0.05, 0.4, 0.07, 0.07, 0.07, 0.2], max_lines=_MAX_HIT_CELL_LINES)

@@ -6,7 +6,8 @@ Entry points: :func:`finding_label` (from ``findings``, which names components t
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
 LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`), the "Suspected new
 substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
-:data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`),
+:data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`), :func:`scores_note` (the scale of
+each score column a table shows),
 :func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
 :func:`tic_heading`, :func:`counted`, :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
@@ -14,7 +15,7 @@ and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import (finding_label, injector_relatives, is_analogue, is_new_substance_lead,
@@ -23,6 +24,25 @@ from nps_id.report.findings import (finding_label, injector_relatives, is_analog
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
 RT_DIGITS = 3
+
+
+#: What each score column of a table means and its scale, keyed by the column's header (:func:`scores_note`).
+_SCORE_COLUMNS = {
+    "MF": "MF / RMF: EI match factor and reverse match factor, 0\u2013999 (999: identical spectra; "
+          "\u2014 for LC-MS/MS)",
+    "Gap": "Gap: the hit's score minus that of the best different compound, on the same 0\u2013999 scale "
+           "(\u2014 when none scored)",
+    "Score": "Score: the ranking score, 0\u2013999 (EI: the match factor; LC-MS/MS: the MS/MS score \u00d7 999; "
+             "analogue mode: the similarity plus the NPS mass prior)",
+    "Similarity": "Similarity: the spectral score alone, 0\u2013999",
+    "\u0394mass": "\u0394mass: the unknown's mass minus the entry's, Da (analogue mode and LC-MS/MS)",
+}
+
+
+def scores_note(headers: Iterable[str]) -> str:
+    """The line under a table that says what its score columns are and on which scale (a reviewer
+    must not guess whether 846 is out of 1,000 or a Similarity of 0.62 out of 1)."""
+    return "; ".join(_SCORE_COLUMNS[h] for h in headers if h in _SCORE_COLUMNS) + "."
 
 
 #: Shown with an analogue-mode finding's identifiers, which are the library entry's.
@@ -105,6 +125,13 @@ def conclusion(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
     if is_analogue(finding):
         return (f"{technique} analogue search: the substance is related to {finding['name']} but is not "
                 f"{finding['name']}; it is not identified.")
+    if finding.get("new_substance"):
+        # the subject is the unknown, never the library compound it resembles ("no conclusion about
+        # Methyl Palmitate" read as if methyl palmitate had been looked for)
+        lead = (f"{finding['suspected_group']}: an early-warning lead" if is_new_substance_lead(finding)
+                else "no group: an unknown to examine")
+        return (f"{technique}: a suspected new substance ({lead}), not identified; closest library entry, for "
+                f"orientation only: {finding['name']}.")
     if finding["verdict"] == "identified":
         if other:
             return (f"{technique} library match meets the laboratory's criteria, and {', '.join(other)} is "
@@ -232,7 +259,7 @@ NEW_SUBSTANCES_NOTE = (
     "closest known compounds or the spectrum's diagnostic ions point to are early-warning leads, exported to the EWA "
     "under that group; the others are unknowns to examine. None is reported under a library compound's name.")
 #: The columns of a suspected new substance's closest known compounds (:func:`closest_rows`).
-CLOSEST_HEADERS = ("Closest known compound", "Similarity", "\u0394 nominal mass", "\u0394 mass reads as")
+CLOSEST_HEADERS = ("Closest known compound", "Similarity (0\u20131)", "\u0394 nominal mass", "\u0394 mass reads as")
 
 
 def new_substances(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -345,7 +345,8 @@ def test_every_example_of_the_help_runs(results_file, tmp_path, monkeypatch):
     assert len(examples) == 3
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "card.toml").write_text('[item]\nlab_sample_id = "x"\n')
-    (tmp_path / "220223030.match.json").write_bytes(results_file.read_bytes())
+    (tmp_path / "results").mkdir()  # where `nps-id match -o results/` writes it, by the run file's name
+    (tmp_path / "results" / "220223030.mzML.match.json").write_bytes(results_file.read_bytes())
     for args in examples:  # in order: the last re-renders the report document the first saved
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, (args, result.output)

@@ -384,3 +384,31 @@ def test_an_all_time_window_keeps_the_scan_group_without_a_time(library, pestmix
     opened = match_run(pestmix_one_untimed, library,
                        MatchParameters(peaks=PeakParameters(rt_min_minutes=0, rt_max_minutes=float("inf"))))
     assert len(opened["components"]) == len(whole["components"]) - 1  # a real bound: the untimed group is out
+
+
+def test_the_reports_findings_table_shows_each_lc_findings_score(pestmix, tmp_path):
+    # an LC-MS/MS finding has no MF or RMF: its row on page 1 showed no score at all (the terminal prints it)
+    import json
+    import shutil
+    import subprocess
+
+    from nps_id.report import prepare_document, render
+
+    results = tmp_path / "pest.match.json"
+    results.write_text(json.dumps(pestmix), encoding="utf-8")
+    doc = prepare_document(results)
+    html = render(doc, "html")[".html"].decode()
+    table = html.split("<h2>Findings</h2>", 1)[1].split("</table>", 1)[0]
+    assert "<th>Score</th><th>MF</th>" in table
+    for f in doc["findings"]:
+        assert f["mf"] is None and f["score"] is not None
+        row = table.split(f'href="#finding-{f["index"]}"', 1)[1].split("</tr>", 1)[0]
+        assert f'<td class="num">{f["score"]}</td><td class="num">\u2014</td>' in row, row
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed")
+    path = tmp_path / "pest.pdf"
+    path.write_bytes(render(doc, "pdf")[".pdf"])
+    first = subprocess.run(["pdftotext", "-layout", "-l", "1", str(path), "-"], capture_output=True, text=True,
+                           check=True, timeout=60).stdout
+    for f in doc["findings"]:
+        assert f" {f['score']} " in " ".join(first.split()), f["name"]

@@ -249,3 +249,51 @@ def test_the_card_fatty_acid_ester_gets_no_mass_below_an_ion_it_shows(lrcfs_resu
     # spectra showing their molecular ion keep their estimate
     masses = {f["name"]: f["estimated_mass"] for f in results["findings"]}
     assert masses["Flubromazepam"] == 332 and masses["Etizolam"] == 342 and masses["Benzocaine"] == 165
+
+
+def test_every_score_column_of_the_card_report_names_its_scale(lrcfs_results, tmp_path):
+    # a reviewer signing the report must not guess whether MF 846 is out of 1,000, nor why the closest
+    # compounds' Similarity reads 0.622 where the library hits' reads 621
+    import shutil
+    import subprocess
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    html = render(doc, "html")[".html"].decode()
+    findings_table = html.split("<h2>Findings</h2>", 1)[1].split("<h2", 1)[0]
+    assert "MF / RMF: EI match factor and reverse match factor, 0\u2013999" in findings_table
+    assert "Gap: the hit&#x27;s score minus that of the best different compound, on the same 0\u2013999 scale" in findings_table
+    sections = html.split('<section class="finding"')[1:]
+    assert len(sections) == len(results["findings"])
+    for section in sections:
+        hits = section.split("<h3>Library hits</h3>", 1)[1]
+        assert "Score: the ranking score, 0\u2013999" in hits and "Similarity: the spectral score alone, 0\u2013999" in hits
+    assert "<th>Similarity (0\u20131)</th>" in html.split('id="new-substances"', 1)[1].split("<section", 1)[0]
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed")
+    path = tmp_path / "card.pdf"
+    path.write_bytes(render(doc, "pdf")[".pdf"])
+    pages = [" ".join(page.split()) for page in subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True, timeout=60).stdout.split("\f")]
+    # page 1, under the findings table: its scores' scales and those of the finding pages' hit tables
+    assert "MF / RMF: EI match factor and reverse match factor, 0\u2013999" in pages[0]
+    assert "Score: the ranking score, 0\u2013999 (EI: the match factor" in pages[0]
+
+
+def test_the_card_reports_conclude_on_its_suspected_new_substance_not_on_the_closest_library_entry(lrcfs_results,
+                                                                                                    tmp_path):
+    # the conclusion read "... no conclusion about Methyl Palmitate", as if methyl palmitate had been looked for
+    from tests.report.test_render import _pdf_pages
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    (new,) = [f for f in doc["findings"] if f.get("new_substance")]
+    said = ("GC-EI-MS: a suspected new substance (no group: an unknown to examine), not identified; closest library "
+            f"entry, for orientation only: {new['name']}.")
+    html = render(doc, "html")[".html"].decode("utf-8")
+    section = html[html.index(f'id="finding-{new["index"]}"'):].split("</section>")[0]
+    assert f'<p class="conclusion">{said}</p>' in section
+    assert "no conclusion about" not in html
+    texts, _ = _pdf_pages(render(doc, "pdf")[".pdf"], tmp_path)
+    page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{new['index']} suspected new substance" in p)
+    assert said in page

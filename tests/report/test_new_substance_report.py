@@ -234,3 +234,37 @@ def test_an_absent_isomer_of_a_cutting_agent_is_a_compound_not_in_the_library_no
     assert notes["Benzocaine"].endswith(", possibly a compound not in the library")
     nps = [name for name, note in notes.items() if note and "new substance" in note]
     assert nps and all(f["ewa"]["nps"] is not False for f in doc["findings"] if f["name"] in nps)
+
+
+def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_listed_as_excluded(swgdrug_library):
+    # the ANDI run's tentative suspected new substances of no group were in neither list of the EWA JSON:
+    # a reviewer could not tell whether they were forgotten (docs/report-schema.md: "every other ... under
+    # `excluded` with its reason")
+    from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.report.findings import finding_label
+    from tests.conftest import data_path
+
+    ((_, results),) = list(match_files([data_path("gcms", "andi", "agilent-gcms.cdf")], swgdrug_library,
+                                       MatchParameters()))
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    export = json.loads(render(doc, "ewa")[".json"])
+    exported = {row["substance"] for row in export["substances"]}
+    excluded = {row["substance"]: row["reason"] for row in export["excluded"]}
+    reported = [f for f in results["findings"] if f["verdict"] in ("identified", "tentative")]
+    unknowns = [f for f in reported if f.get("new_substance") and not f.get("suspected_group")]
+    assert unknowns and any(f.get("new_substance") and f.get("suspected_group") for f in reported)
+    for f in reported:
+        assert finding_label(f) in exported | set(excluded), finding_label(f)
+    # each entry says which finding it is: the unknowns' entries read alike otherwise
+    by_index = {f["index"]: f for f in doc["findings"]}
+    for entry in export["excluded"]:
+        assert by_index[entry["finding"]]["rt_min"] == entry["rt_min"]
+        assert finding_label(by_index[entry["finding"]]) == entry["substance"]
+    assert len({e["finding"] for e in export["excluded"]}) == len(export["excluded"]) > len(unknowns)
+    assert excluded[finding_label(unknowns[0])] == (
+        "suspected new substance (group not determined) is not exported: no substance group is determined, "
+        "so it is an unknown to examine, not an early-warning lead.")
+    # a solvent the taxonomy does not classify: no advice to export it (it read "add a laboratory override ... to
+    # export it")
+    assert excluded["Toluene"] == ("Toluene is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, "
+                                   "a laboratory override, --ewa-overrides, exports it).")
