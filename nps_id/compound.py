@@ -101,9 +101,11 @@ def normalise_name(name: str) -> str:
 
 
 def _optical_key(norm: str) -> str:
-    """A normalised name without its optical descriptors: equal for enantiomers and racemates."""
-    text = _OPTICAL_GLUED.sub("", _OPTICAL.sub("", norm))
-    return re.sub(r"\s+", " ", text).strip(" -")
+    """A normalised name without its optical descriptors: equal for enantiomers and racemates.
+    A name made only of descriptors ("(+)", "D", "rac") keeps them: it names no compound to mirror
+    (stripped, every such name was one compound)."""
+    text = re.sub(r"\s+", " ", _OPTICAL_GLUED.sub("", _OPTICAL.sub("", norm))).strip(" -")
+    return text or norm
 
 
 def _mirror_descriptors(norm: str) -> str:

@@ -236,3 +236,14 @@ def test_a_crafted_skeleton_beyond_the_bound_is_grouped_by_full_inchikey_and_say
     assert all(f"more than {MAX_PAIRWISE}" in note for note in identity.notes[:4000])
     ephedrine, pseudo = (4000 + _row(swgdrug, name) for name in ("Ephedrine", "Pseudoephedrine"))
     assert identity.codes[ephedrine] != identity.codes[pseudo]  # the real skeletons keep the rule
+
+
+def test_names_made_only_of_optical_descriptors_are_not_one_compound():
+    """A record named "(+)" or "D" (a broken or hand-made library) names no compound: stripped of
+    their descriptors, such names were all one compound, and every record without an InChIKey so
+    named joined it."""
+    assert name_relation("(+)", "(-)") == "unrelated"
+    assert name_relation("D", "rac") == "unrelated"
+    assert name_relation("d-Amphetamine", "l-Amphetamine") == "enantiomer"  # the rule stands
+    codes = compound_identity(["", "", "", ""], ["(+)", "(-)", "D", "d"]).codes.tolist()
+    assert codes[0] != codes[1] and codes[1] != codes[2] and codes[2] == codes[3]
