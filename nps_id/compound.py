@@ -336,6 +336,10 @@ def compound_identity(
         for i in rows:
             distinct.setdefault(records[i], []).append(i)
         recs = list(distinct)
+        if len(recs) == 1:  # most skeletons: nothing to compare
+            codes[rows] = next_code
+            next_code += 1
+            continue
         if len(recs) > MAX_PAIRWISE:
             next_code = _by_key(recs, distinct, codes, notes, next_code)
             continue
