@@ -9,9 +9,11 @@ Console output never fails on a file name that is not UTF-8 (:data:`nps_id._path
 """
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
 import io
+import os
 import sys
 import warnings
 
@@ -19,7 +21,7 @@ import click
 
 from nps_id import __version__
 from nps_id._paths import PRINTABLE
-from nps_id.errors import NpsIdError
+from nps_id.errors import EXIT_BAD_INPUT, NpsIdError
 
 #: The cyclic collector's thresholds for a command (Python's: 700, 10, 10). A command holds
 #: hundreds of thousands of long-lived objects (spectra, hits, library rows) that every full
@@ -59,7 +61,15 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:  # what is still buffered fails here, not in a traceback at exit (`> /dev/full`)
+                sys.stdout.flush()
+        except OSError as exc:
+            if exc.errno not in _NO_ROOM or (ctx.obj and ctx.obj.get("debug")):
+                raise
+            _say_no_room(exc)
+            ctx.exit(EXIT_BAD_INPUT)
         except NpsIdError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
@@ -92,6 +102,30 @@ def cli(ctx: click.Context, debug: bool) -> None:
         warnings.showwarning = _one_line_warning
 
 
+#: A write refused for want of room: a full disk (`> /dev/full`), a quota, a file-size limit.
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _say_no_room(exc: OSError) -> None:
+    """One line for a write refused for want of room. Files are written by ``atomic_output``,
+    which says so itself: what reaches here is a stream (no file name), standard output."""
+    _discard_stdout()
+    click.echo(f"nps-id: error: {exc.filename or 'standard output'}: cannot write ({os.strerror(exc.errno)}); "
+               "what was written of it is incomplete", err=True)
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null, so the interpreter's flush at exit does not fail again
+    (Python would print "Exception ignored" and exit 120)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     click.echo(f"nps-id: warning: {message}", err=True)
 
@@ -102,7 +136,13 @@ def main() -> None:
     # psims (pulled in by matchms and the mzML writer) warns about an optional HDF5 plugin for
     # mzMLb, a format nps-id never writes; the warning would only confuse users.
     warnings.filterwarnings("ignore", message="hdf5plugin is missing", category=UserWarning)
-    cli(prog_name="nps-id")
+    try:
+        cli(prog_name="nps-id")
+    except OSError as exc:  # `--version` / `--help` (printed before any command runs)
+        if exc.errno not in _NO_ROOM:
+            raise
+        _say_no_room(exc)
+        sys.exit(EXIT_BAD_INPUT)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     from nps_id._hashing import sha256_path
     from nps_id.batch import discover, run_batch
     from nps_id.batch.match import MatchProcessor, ReportWriter
-    from nps_id.batch.progress import make_progress
+    from nps_id.batch.progress import JsonProgress, make_progress
     from nps_id.batch.summary import build_summary, write_summary
     from nps_id.errors import InputError
     from nps_id.io import supported_formats
@@ -125,8 +125,10 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
                            subtract_blank=subtract_blank, write_reports=reports, progress=progress,
                            timeout_seconds=timeout_seconds)
     except KeyboardInterrupt:
-        # Finished runs are already in the manifest; say how to go on rather than "Aborted!".
-        click.echo(f"\ninterrupted; finished runs are recorded in {out_dir / 'manifest.json'}: "
+        # Finished runs are already in the manifest; say how to go on rather than "Aborted!" (after
+        # the bar's line; JSON progress has none, and a blank line is no JSON)
+        lead = "" if isinstance(progress, JsonProgress) else "\n"
+        click.echo(f"{lead}interrupted; finished runs are recorded in {out_dir / 'manifest.json'}: "
                    "run the same command again to resume", err=True)
         click.get_current_context().exit(EXIT_INTERRUPTED)
     # The internal standards (a match setting) are never reported as carry-over either.

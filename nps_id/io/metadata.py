@@ -28,6 +28,8 @@ _NUMBER_RE = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 #: no number: an MSP "RetentionTime: infinite" was read as an unknown time while "inf" was refused).
 #: "∞" too (it was read as an unknown time, as "infinite" was before).
 _RT_NUMBER_RE = re.compile(r"(?i)(?<![a-z])[-+]?(?:inf(?:inity|inite)?\b|∞)|" + _NUMBER_RE.pattern)
+#: Digits after a decimal comma (``6,51``: a European export), not a list (``6,51, 6,60`` is one).
+_RT_COMMA_DECIMALS = re.compile(r",(\d+)(?![\d.]|,\d)")
 _RT_UNIT_RE = re.compile(r"(?i)\b(min(?:ute)?s?|m|sec(?:ond)?s?|s|ms|h(?:ours?)?)\b")
 _RT_FACTORS = {"min": 60.0, "m": 60.0, "sec": 1.0, "s": 1.0, "ms": 1e-3, "h": 3600.0}
 
@@ -58,8 +60,9 @@ def parse_retention_time(value: str, default_unit: str = "min") -> float | None:
 
     The first number is taken (``"11.25, 11.54 min"`` -> 675 s); its unit is the first unit
     word in the text, else ``default_unit`` (``"min"``: MS-DIAL, AMDIS and most MassBank
-    records give unitless minutes). ``-1`` (unknown in RECETOX files), NaN and text without a
-    number give None; any other negative or an infinite time is returned as read, for
+    records give unitless minutes). A decimal comma is read (``"6,51"`` -> 390.6 s); a number
+    with two commas (``"1,234,567"``) or a point and a comma gives None.
+    ``-1`` (unknown in RECETOX files), NaN and text without a number give None; any other negative or an infinite time is returned as read, for
     :class:`~nps_id.spectrum.Spectrum` to refuse as every reader's scans are refused.
 
     >>> parse_retention_time("14.6 min"), parse_retention_time("620.432  sec"), parse_retention_time("-1")
@@ -69,10 +72,18 @@ def parse_retention_time(value: str, default_unit: str = "min") -> float | None:
     if number is None:
         return None
     # "infinite", "∞": float() knows "infinity"
-    seconds = float(re.sub(r"(?i)inite$", "inity", number.group()).replace("∞", "inf"))
+    text, end = re.sub(r"(?i)inite$", "inity", number.group()).replace("∞", "inf"), number.end()
+    if value[end:end + 1] == "," and value[end + 1:end + 2].isdigit():
+        # a decimal comma ("6,51" min was read as 6 min; "9,648" as in AMDIS's "RT:9.648": retention
+        # times are not written with thousands separators); "6.5,1" and "1,234,567" are not guessed
+        decimals = _RT_COMMA_DECIMALS.match(value, end)
+        if decimals is None or not text.lstrip("+-").isdigit():
+            return None
+        text, end = f"{text}.{decimals.group(1)}", decimals.end()
+    seconds = float(text)
     if math.isnan(seconds) or seconds == -1:
         return None
-    unit = _RT_UNIT_RE.search(value, number.end())
+    unit = _RT_UNIT_RE.search(value, end)
     word = unit.group(1).lower() if unit else default_unit
     factor = _RT_FACTORS.get(word) or _RT_FACTORS.get(word[:3]) or _RT_FACTORS.get(word[:1], 1.0)
     return seconds * factor

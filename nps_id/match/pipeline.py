@@ -340,7 +340,8 @@ def match_run(
     if reference_standards:
         results["reference_standards"] = [entry for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
-    notes += _window_outside_run(params.peaks, results["run"].get("rt_range_min"))
+    notes += _window_outside_run(params.peaks, results["run"].get("rt_range_min"),
+                                 run.rt_seconds if run is not None and not ms2 else None)
     results["notes"] = notes
     results["components"] = [c.to_dict() for c in components]
     results["findings"] = [f.to_dict() for f in findings]
@@ -359,14 +360,18 @@ def _window_text(low: float | None, high: float | None) -> str:
     return f"{low:g} to {high:g}" if min(low, high) < 0 else f"{low:g}-{high:g}"
 
 
-def _window_outside_run(peaks: PeakParameters, span: list[float] | None) -> list[str]:
+def _window_outside_run(peaks: PeakParameters, span: list[float] | None,
+                        scan_seconds: np.ndarray | None = None) -> list[str]:
     """A note when ``--rt-window`` shares no time with the run: "no findings" alone would read as a
-    clean sample (a window typed in seconds, or for another method)."""
+    clean sample (a window typed in seconds, or for another method). Of a GC run (``scan_seconds``),
+    also a window inside the run that holds no scan (``--rt-window 7.42 7.42``): no apex can be in it."""
     low, high = peaks.rt_min_minutes, peaks.rt_max_minutes
     if span is None or (low is None and high is None):
         return []
     if (high is not None and high < span[0]) or (low is not None and low > span[1]):
         return [f"--rt-window {_window_text(low, high)} min lies outside the run ({span[0]:.2f}-{span[1]:.2f} min): nothing was matched"]
+    if scan_seconds is not None and len(scan_seconds) and not any(peaks.in_rt_window(float(t)) for t in scan_seconds):
+        return [f"--rt-window {_window_text(low, high)} min holds no scan of the run: nothing was matched"]
     return []
 
 

@@ -29,7 +29,7 @@ import io
 import json
 from typing import Any, Callable, Mapping
 
-from nps_id.compound import compound_identity, normalise_name
+from nps_id.compound import compound_identity, normalise_name, record_relation, skeleton
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import is_analogue, is_ewa_reportable, is_new_substance_lead
 from nps_id.report.present import finding_label, isomers_open, shown_precursor_mz
@@ -207,13 +207,21 @@ def substance_codes(findings: list[Mapping[str, Any]]) -> list[int]:
             code = root[code]
         return code
 
-    by_name = {normalise_name(f["name"]): code for f, code in zip(findings, codes)}
-    for f, code in zip(findings, codes):
+    by_name = {normalise_name(f["name"]): i for i, f in enumerate(findings)}
+    for i, f in enumerate(findings):
         for name in f.get("compound_names") or []:
-            other = by_name.get(normalise_name(name))
-            if other is not None:
-                root[find(other)] = find(code)
+            j = by_name.get(normalise_name(name))
+            if j is not None and not _told_apart(f, findings[j]):
+                root[find(codes[j])] = find(codes[i])
     return [find(code) for code in codes]
+
+
+def _told_apart(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two findings' own identifiers say they are different compounds whatever names they
+    list: other skeletons, or diastereomers (a hand-edited ``compound_names`` of Etizolam that
+    named Flubromazepam made one EWA row of the two)."""
+    skeletons = skeleton(a.get("inchikey")), skeleton(b.get("inchikey"))
+    return (all(skeletons) and skeletons[0] != skeletons[1]) or record_relation(a, b) == "diastereomer"
 
 
 def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -326,6 +326,24 @@ def test_dev_full_is_one_line_exit_3(library, run, command):
     assert "/dev/full" in refused(nps_id(*args))
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+@pytest.mark.parametrize("command", ["search", "match", "inspect", "library info", "--version"])
+def test_standard_output_onto_dev_full_is_one_line_exit_3(library, run, command):
+    """`nps-id ... > /dev/full` (or a full disk under `> file`): a traceback and exit 1 (stop 28),
+    or Python's "Exception ignored" and exit 120 for output still buffered at exit; now one line
+    naming standard output, exit 3."""
+    args = {"search": ["search", data_path(*SMALL_LIBRARY_SOURCE), "-l", library],
+            "match": ["match", run, "-l", library], "inspect": ["inspect", run],
+            "library info": ["library", "info", library], "--version": ["--version"]}[command]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "nps_id", *map(str, args)], stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=120, env=env)
+    result.stdout = ""
+    assert refused(result) == ("nps-id: error: standard output: cannot write (No space left on device); "
+                               "what was written of it is incomplete")
+
+
 @pytest.mark.parametrize("command", ["convert", "match"])
 def test_a_full_disk_keeps_the_previous_output_and_no_temporary_file(library, run, tmp_path, command):
     out = tmp_path / "out" / ("r.msp" if command == "convert" else "r.json")

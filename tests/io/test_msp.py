@@ -205,11 +205,23 @@ def test_cas_numbers_are_dashed_and_checksummed(text, cas):
     "text, seconds",
     [("620.432 sec", 620.432), ("14.6 min", 876.0), ("9.648", 578.88), ("244 s", 244.0),
      ("11.25, 11.54 min", 675.0), ("7.6 min.", 456.0), ("3.53 min (in paper: 3.6 min)", 211.8),
-     ("N/A min", None), ("-1", None), ("1.5 h", 5400.0)],
+     ("N/A min", None), ("-1", None), ("1.5 h", 5400.0),
+     # a decimal comma (read as 6 min until stop 29); two commas, or a point and a comma, are not guessed
+     ("6,51", 390.6), ("390,6 sec", 390.6), ("6,51, 6,60 min", 390.6), ("620,432 sec", 620.432),
+     ("1,234,567", None), ("6.5,1", None)],
 )
 def test_retention_time_units(text, seconds):
     result = metadata.parse_retention_time(text)
     assert (result is None and seconds is None) or result == pytest.approx(seconds)
+
+
+def test_a_decimal_comma_retention_time_in_a_real_msl_file(tmp_path):
+    """AMDIS written in a European locale: "RT:9,648" is 9.648 min, not 9 min."""
+    text = data_path("formats", "matchms-tests", "JL_2021_V2.msl").read_text()
+    assert "RT:9.648" in text
+    path = tmp_path / "comma.msl"
+    path.write_text(text.replace("RT:9.648", "RT:9,648"))
+    assert _read(path)[0].retention_time == pytest.approx(9.648 * 60)
 
 
 def test_unitless_retention_time_unit_option(tmp_path):

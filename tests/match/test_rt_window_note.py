@@ -38,3 +38,11 @@ def test_an_open_or_negative_window_outside_the_run_is_written_readably(library,
     # "--rt-window 1e+308- min" and "-5--1 min" read as typos
     results = match_run(data_path("gcms", "lrcfs", "220223030.mzML"), library, _with_window(low, high))
     assert f"--rt-window {shown} min lies outside the run (3.09-14.66 min): nothing was matched" in results["notes"]
+
+
+def test_a_window_between_two_scans_is_noted(library):
+    """A window inside the run that holds no scan (FROM = TO, or narrower than the scan interval)
+    can hold no apex: "no findings" alone read as a clean sample (stop 28)."""
+    results = match_run(data_path("gcms", "lrcfs", "220223030.mzML"), library, _with_window(7.42, 7.42))
+    assert results["findings"] == []
+    assert "--rt-window 7.42-7.42 min holds no scan of the run: nothing was matched" in results["notes"]

@@ -52,3 +52,19 @@ def test_diastereomer_findings_stay_two_ewa_rows(swgdrug):
     rows = [r for r in ewa_rows(_doc(swgdrug, ("Ephedrine", "Pseudoephedrine"))) if r["ewa_group"] == "Plant-based substances"]
     assert sorted(r["substance"] for r in rows) == ["Ephedrine", "Pseudoephedrine"]
     assert all(r["also_found_as"] is None for r in rows)
+
+
+def test_compound_names_never_join_findings_their_identifiers_tell_apart(swgdrug):
+    """A hand-edited results file whose Ephedrine finding lists Pseudoephedrine among its compound's
+    names (diastereomers), or whose Etizolam lists Flubromazepam (another skeleton): the export
+    keeps two rows (stop 29: one, the other substance only "also found as")."""
+    doc = _doc(swgdrug, ("Ephedrine", "Pseudoephedrine"))
+    ephedrine = next(f for f in doc["findings"] if f["name"] == "Ephedrine")
+    ephedrine["compound_names"] = ["Ephedrine", "Pseudoephedrine"]
+    rows = [r for r in ewa_rows(doc) if r["ewa_group"] == "Plant-based substances"]
+    assert sorted(r["substance"] for r in rows) == ["Ephedrine", "Pseudoephedrine"]
+    doc = build_report(make_results(), SAMPLE_INFO, now=FIXED_NOW)
+    etizolam = next(f for f in doc["findings"] if f["name"] == "Etizolam")
+    assert etizolam["inchikey"] and next(f for f in doc["findings"] if f["name"] == "Flubromazepam")["inchikey"]
+    etizolam["compound_names"] = ["Etizolam", "Flubromazepam"]
+    assert {"Etizolam", "Flubromazepam"} <= {r["substance"] for r in ewa_rows(doc)}

@@ -179,6 +179,29 @@ def test_card_report_draws_the_structure_of_each_finding_that_has_one(lrcfs_resu
             assert f["structure_source"] and html_escape(structure_caption(f)) in section, f["name"]
 
 
+def test_a_hand_edited_huge_structure_is_not_drawn(lrcfs_results, tmp_path):
+    """A results file whose finding claims a 20,000-atom structure (hand-edited, or matched against a
+    crafted library): RDKit's drawing of it kept `report` busy more than 5 minutes (2,000 atoms:
+    35 s, 1 MB of SVG). It is not drawn; the other findings' structures are."""
+    import time
+
+    results, _ = lrcfs_results["220223030"]
+    edited = copy.deepcopy(results)
+    (etizolam,) = [f for f in edited["findings"] if f["name"] == "Etizolam"]
+    etizolam["smiles"] = "C" * 20_000
+    path = tmp_path / "edited.match.json"
+    path.write_text(json.dumps(edited), encoding="utf-8")
+    started = time.perf_counter()
+    result = _run("report", path, "-f", "html", "-o", tmp_path / "edited.html")
+    assert result.exit_code == 0, result.output
+    assert time.perf_counter() - started < 60
+    html = (tmp_path / "edited.html").read_text(encoding="utf-8")
+    sections = [part[:part.index("</section>")] for part in html.split('<section class="finding"')[1:]]
+    drawn = {name for name in ("Etizolam", "Flubromazepam", "Bupivacaine") for section in sections
+             if name in section[:section.index("</h2>")] and '<figure class="structure"><svg' in section}
+    assert drawn == {"Flubromazepam", "Bupivacaine"}
+
+
 def test_card_report_names_each_library_entry_by_its_comment_cas_and_systematic_name(lrcfs_results):
     # What SWGDRUG itself says of the entry a finding names, in the report and in the EWA export.
     results, _ = lrcfs_results["220223030"]
