@@ -48,14 +48,25 @@ def underivatized(mol: Any) -> Any | None:
     each replaced by the hydrogen it took --, or None when ``mol`` carries none."""
     from rdkit import Chem
 
-    parent = mol
-    for _, pattern in _patterns():
-        if parent.HasSubstructMatch(pattern):
-            parent = Chem.DeleteSubstructs(parent, pattern)
-    if parent is mol:
+    doomed: set[int] = set()
+    for _, pattern in _patterns():  # larger first: a TBDMS group is not also read as a TMS one
+        for match in mol.GetSubstructMatches(pattern):
+            if doomed.isdisjoint(match):
+                doomed.update(match)
+    if not doomed:
         return None
+    parent = Chem.RWMol(mol)
+    for index in doomed:
+        for neighbour in mol.GetAtomWithIdx(index).GetNeighbors():
+            if neighbour.GetIdx() not in doomed:
+                # the hydrogen back, explicitly: an aromatic N (an indole's N-TMS) gets no implicit
+                # one, and without it the ring cannot be kekulized (SWGDRUG's psilocin di-TMS)
+                atom = parent.GetAtomWithIdx(neighbour.GetIdx())
+                atom.SetNumExplicitHs(atom.GetNumExplicitHs() + 1)
+    for index in sorted(doomed, reverse=True):
+        parent.RemoveAtom(index)
     try:
         Chem.SanitizeMol(parent)
     except ValueError:  # RDKit's sanitize errors derive from ValueError
         return None
-    return parent
+    return parent.GetMol()

@@ -373,3 +373,23 @@ def test_an_analytical_derivative_takes_its_drugs_group(swgdrug_library):
         assert by_name[name].group == UNK, name
     assert by_name["Fentanyl"].rule == "anilidopiperidine"  # a rule that matches the molecule decides
     assert classify(None, smiles="COc1ccc2[nH]cc(CCNC(C)=O)c2c1").group == UNK  # melatonin
+
+
+def test_a_silyl_group_on_an_aromatic_nitrogen_gives_back_its_drug(swgdrug_library):
+    """SWGDRUG's indole N-TMS derivatives (psilocin di-TMS, LSD TMS): the nitrogen the silyl group
+    leaves needs its hydrogen back explicitly (an aromatic N takes no implicit one), else the ring
+    could not be kekulized and the derivative had no drug (``underivatized`` gave None)."""
+    from rdkit import Chem
+
+    from nps_id.chem.derivatives import underivatized
+    from nps_id.library import Library
+
+    with Library.open(swgdrug_library) as lib:
+        smiles = dict(zip([str(n) for n in lib.column("name")], [str(s) for s in lib.column("smiles")]))
+    for derivative, drug in (("Psilocin di-TMS derivative", "Psilocin"), ("LSD TMS Derivative", "LSD")):
+        parent = underivatized(Chem.MolFromSmiles(smiles[derivative]))
+        assert parent is not None, derivative
+        assert Chem.MolToInchiKey(parent) == Chem.MolToInchiKey(Chem.MolFromSmiles(smiles[drug])), derivative
+    # a silyl group on nothing but a hydroxyl or an amine leaves no drug, and the reagent is none
+    assert Chem.MolToSmiles(underivatized(Chem.MolFromSmiles("C[Si](C)(C)N[Si](C)(C)C"))) == "N"
+    assert underivatized(Chem.MolFromSmiles("C[Si](C)(C)C")) is None  # no N, O or S: no derivative

@@ -268,3 +268,30 @@ def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_list
     # export it")
     assert excluded["Toluene"] == ("Toluene is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, "
                                    "a laboratory override, --ewa-overrides, exports it).")
+
+
+def test_a_results_file_calling_a_suspected_new_substance_identified_is_refused(lrcfs_results, tmp_path):
+    # A hand-edited (or corrupted) results file: LRCFS 220223030's unexplained component made a
+    # suspected new substance of a group *and* `identified`. The EWA export listed it with verdict
+    # "identified" and "not identified: ... (library search identified ...)"; a new substance is
+    # never the library's compound, so the report refuses it (exit 3, one line).
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    results, _ = lrcfs_results["220223030"]
+    hostile = json.loads(json.dumps(results))
+    lead = next(f for f in hostile["findings"] if f["new_substance"])
+    lead.update(suspected_group="Synthetic cathinones", verdict="identified", criteria_failed=[])
+    path = tmp_path / "hostile.match.json"
+    path.write_text(json.dumps(hostile), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(path), "-f", "ewa", "--allow-draft", "-o", str(tmp_path / "ewa.json")])
+    assert result.exit_code == 3, result.output
+    assert "new_substance" in result.output and "Traceback" not in result.output
+    assert not list(tmp_path.glob("ewa.*"))
+    lead.update(verdict="tentative")  # the same lead as the pipeline writes it is exported
+    path.write_text(json.dumps(hostile), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(path), "-f", "ewa", "--allow-draft", "-o", str(tmp_path / "ewa.json")])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "ewa.json").read_text(encoding="utf-8"))["substances"]
+    assert [r["verdict"] for r in rows if r["suspected_new_substance"]] == ["tentative"]
