@@ -39,7 +39,7 @@ or changed (pass the same library with --library).
               show_default="from the -o suffix (.html .pdf .csv .tsv .json), else html",
               help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file (ewa: OUTPUT.csv and OUTPUT.json).")
+              help="Output file (ewa: OUTPUT.csv and OUTPUT.json; a report is files, never standard output).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the report document (JSON) here, to re-render it later.")
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -94,6 +94,10 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
                  "reference_standards_run": list(reference_standards) or None},
         "report": {"status": status, "report_id": report_id, "issued_at": issued_at},
     }
+    for given, name in ((output, "-o"), (json_out, "--json")):
+        if given is not None and str(given) == "-":  # `match --json -` means stdout; a report is files
+            raise click.UsageError(f"{name} -: a report is written to files (a PDF, an EWA CSV and JSON pair), "
+                                   "not to standard output; give a file name")
     if json_out is not None and json_out.resolve() in {p.resolve() for p in rendered_paths(fmt, output)}:
         raise click.UsageError(f"--json {json_out} is also an output of -f {fmt} -o {output}; name another file")
     refuse_output_onto_inputs([*rendered_paths(fmt, output), json_out],

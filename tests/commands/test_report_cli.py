@@ -350,3 +350,13 @@ def test_every_example_of_the_help_runs(results_file, tmp_path, monkeypatch):
     for args in examples:  # in order: the last re-renders the report document the first saved
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0, (args, result.output)
+
+
+def test_a_report_onto_standard_output_is_refused_not_written_to_a_file_named_dash(results_file, tmp_path,
+                                                                                  monkeypatch):
+    # `match --json -` writes to stdout; `report -o -` wrote a file literally named "-" and said "wrote -"
+    monkeypatch.chdir(tmp_path)
+    for args in (["-o", "-"], ["-o", "r.html", "--json", "-"]):
+        result = CliRunner().invoke(cli, ["report", str(results_file), *args, "--allow-draft"])
+        assert result.exit_code == 2 and "not to standard output" in result.output, args
+        assert not (tmp_path / "-").exists() and not (tmp_path / "r.html").exists()
