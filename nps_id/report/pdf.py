@@ -32,8 +32,7 @@ from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, R
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
                                    reference_standard_field, responsibility_fields, scores_note, structure_caption,
-                                   summary_line,
-                                   tic_heading, verdict_badge)
+                                   summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
 
 A4_IN = (8.27, 11.69)
@@ -456,8 +455,7 @@ def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _hits_and_limitations(page: _Page, f) -> None:
-    headers = ["Rank", "Library entry", "MF", "RMF", "Score", "Formula"]
-    page.table(headers,
+    page.table(["Rank", "Library entry", "MF", "RMF", "Score", "Formula"],
                [[_num(h.get("rank")), h["name"], _num(h.get("mf")), _num(h.get("rmf")), _num(h.get("score")),
                  h.get("formula") or DASH] for h in f["top_hits"]],
                [0.05, 0.4, 0.07, 0.07, 0.07, 0.2], max_lines=_MAX_HIT_CELL_LINES)
