@@ -130,9 +130,9 @@ def _print_summary(summary: Any, output: Path) -> None:
             click.echo(f"{'':<{width}}  {spectra_count(s.not_selected)} left out by the filter")
         if s.inchikey_filled:
             click.echo(f"{'':<{width}}  InChIKey computed for {spectra_count(s.inchikey_filled)}")
-    kinds = Counter(d.kind for d in summary.duplicates)
-    click.echo(f"duplicates: {kinds['inchikey']} InChIKeys with several spectra, "
-               f"{kinds['name+formula']} near-identical name+formula pairs")
+    keys = sum(d.kind == "inchikey" for d in summary.duplicates)
+    click.echo(f"duplicates: {keys} InChIKeys with several spectra, "
+               f"{summary.name_formula_pairs} near-identical name+formula pairs")
     for dup in [d for d in summary.duplicates if d.kind == "name+formula"][:5]:
         click.echo(f"  {dup.key}: rows {dup.rows[0]} and {dup.rows[1]} (cosine {dup.cosine:.4f})")
     if summary.structure_coverage:

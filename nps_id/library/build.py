@@ -63,6 +63,10 @@ IndexBuilder = Callable[
 
 #: Two spectra of the same name and formula are duplicates above this unit-binned cosine.
 DUPLICATE_COSINE = 0.99
+#: How many near-identical name+formula pairs a build lists (all are counted).
+DUPLICATE_PAIRS_LISTED = 100
+#: Cells of a group's Gram matrix computed at once (8 MB of float64).
+_GRAM_CELLS = 1 << 20
 MIN_PEAKS = 2
 
 
@@ -129,7 +133,10 @@ class BuildSummary:
     sha256: str = ""
     sources: list[SourceSummary] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: InChIKey groups, then the first :data:`DUPLICATE_PAIRS_LISTED` name+formula pairs
     duplicates: list[Duplicate] = field(default_factory=list)
+    #: all near-identical name+formula pairs (listed or not)
+    name_formula_pairs: int = 0
     previous_spectra: int = 0
     indexes: list[str] = field(default_factory=list)
     structures: list[StructureStep] = field(default_factory=list)
@@ -145,10 +152,8 @@ class BuildSummary:
                 {**s.provenance(), "path": s.path} for s in self.sources
             ],
             "notes": list(self.notes),
-            "duplicates": {
-                kind: sum(d.kind == kind for d in self.duplicates)
-                for kind in ("inchikey", "name+formula")
-            },
+            "duplicates": {"inchikey": sum(d.kind == "inchikey" for d in self.duplicates),
+                           "name+formula": self.name_formula_pairs},
             "indexes": list(self.indexes),
             "structures": {**self.structure_coverage,
                            "steps": [s.provenance() for s in self.structures]},
@@ -294,10 +299,14 @@ def _unit_binned(peaks: CSRPeaks) -> Any:
     return sparse.diags(1.0 / norms) @ matrix
 
 
-def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray]) -> list[Duplicate]:
+def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray], *,
+                    listed: int = DUPLICATE_PAIRS_LISTED) -> tuple[list[Duplicate], int]:
     """Duplicate groups: rows sharing an InChIKey; same-name+formula pairs with cosine > 0.99.
 
-    A name+formula pair whose two rows share an InChIKey is not listed again.
+    A name+formula pair whose two rows share an InChIKey is not counted again. Returns the
+    InChIKey groups followed by the first ``listed`` name+formula pairs (in row order), and the
+    number of all such pairs: 4,000 records of one name and spectrum are 8 million pairs, which
+    as objects took 3 GB (stop 29); counted, they take no memory.
     """
     found: list[Duplicate] = []
     inchikeys = columns["inchikey"]
@@ -313,24 +322,41 @@ def find_duplicates(peaks: CSRPeaks, columns: dict[str, np.ndarray]) -> list[Dup
             by_name[(name.strip().casefold(), formula.strip())].append(i)
     groups = [v for v in by_name.values() if len(v) > 1]
     if not groups:
-        return found
+        return found, 0
     # Rows of each group made contiguous once: slicing a CSR matrix by a row range is cheap,
     # fancy-indexing it thousands of times is not.
     order = np.concatenate([np.array(g) for g in groups])
     binned = _unit_binned(peaks)[order]
-    start = 0
+    key_codes = {key: code for code, key in enumerate(by_key, start=1)}  # 0: no InChIKey
+    pairs: list[Duplicate] = []
+    n_pairs, start = 0, 0
     for rows in groups:
         block = binned[start:start + len(rows)]
         start += len(rows)
-        gram = (block @ block.T).toarray()
-        a, b = np.nonzero(np.triu(gram > DUPLICATE_COSINE, k=1))
-        for x, y in zip(a.tolist(), b.tolist()):
-            i, j = rows[x], rows[y]
-            if inchikeys[i] and inchikeys[i] == inchikeys[j]:
-                continue
-            label = f"{columns['name'][i]} {columns['formula'][i]}".strip()
-            found.append(Duplicate("name+formula", label, (i, j), float(gram[x, y])))
-    return found
+        codes = np.array([key_codes.get(inchikeys[i], 0) for i in rows])
+        for x, y, cosine in _near_identical(block, codes):
+            n_pairs += len(x)
+            for a, b, c in zip(*(v[:listed - len(pairs)].tolist() for v in (x, y, cosine))):
+                i, j = rows[a], rows[b]
+                label = f"{columns['name'][i]} {columns['formula'][i]}".strip()
+                pairs.append(Duplicate("name+formula", label, (i, j), c))
+    return found + pairs, n_pairs
+
+
+def _near_identical(block: Any, codes: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The pairs (x < y) of ``block``'s rows with cosine > :data:`DUPLICATE_COSINE` and no
+    InChIKey in common (``codes``, 0 for none), as arrays x, y, cosine, in row order, a slice of
+    rows at a time: a group's Gram matrix is never whole (4,000 rows of one name were 128 MB)."""
+    n = block.shape[0]
+    step = max(1, _GRAM_CELLS // n)
+    columns = np.arange(n)
+    for top in range(0, n, step):
+        gram = (block[top:top + step] @ block.T).toarray()
+        x = columns[top:top + step, None]
+        close = (gram > DUPLICATE_COSINE) & (columns[None, :] > x) & ~(
+            (codes[x] == codes[None, :]) & (codes[None, :] > 0))
+        a, b = np.nonzero(close)
+        yield a + top, b, gram[a, b]
 
 
 def _unsearchable_ms2_note(columns: Mapping[str, Any]) -> list[str]:
@@ -555,7 +581,7 @@ def _build_locked(
     summary.structure_coverage = coverage(columns["structure_source"], columns["structure_status"])
     structure_provenance += [s.provenance() for s in summary.structures]
     # Step 5: duplicates
-    summary.duplicates = find_duplicates(peaks, columns)
+    summary.duplicates, summary.name_formula_pairs = find_duplicates(peaks, columns)
     # Step 6: indexes, then the atomic write
     indexes = index_builder(peaks, columns) if index_builder is not None else None
     summary.indexes = sorted(indexes or {})

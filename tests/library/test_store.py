@@ -287,12 +287,30 @@ def test_name_formula_duplicates_need_near_identical_spectra():
     keyed = base.replace(inchikey="SHXWCVYOXRDMCX-UHFFFAOYSA-N")
     spectra = [base, twin, other, keyed, keyed]
     columns = columns_from_spectra(spectra, ["x"] * 5)
-    dups = find_duplicates(CSRPeaks.from_spectra(spectra), columns)
+    dups, n_pairs = find_duplicates(CSRPeaks.from_spectra(spectra), columns)
     assert [d.rows for d in dups if d.kind == "inchikey"] == [(3, 4)]
     # 2 differs; 3 and 4 are near-identical but already reported through their shared InChIKey
-    assert sorted(d.rows for d in dups if d.kind == "name+formula") == [
-        (0, 1), (0, 3), (0, 4), (1, 3), (1, 4)]
+    assert [d.rows for d in dups if d.kind == "name+formula"] == [
+        (0, 1), (0, 3), (0, 4), (1, 3), (1, 4)] and n_pairs == 5
     assert all(d.cosine > 0.99 for d in dups if d.kind == "name+formula")
+
+
+def test_thousands_of_records_of_one_name_and_spectrum_are_counted_in_bounded_memory():
+    """A lab's export of 4,000 unknowns under one name: 7,998,000 near-identical pairs, which
+    as one object each took 3.2 GB (stop 29). All are counted; the first 100 are listed."""
+    import tracemalloc
+
+    spectra = [Spectrum([41, 43, 58, 91], [100, 200, 999, 50], {"name": "Sample unknown"})] * 4000
+    peaks, columns = CSRPeaks.from_spectra(spectra), columns_from_spectra(spectra, ["x"] * 4000)
+    tracemalloc.start()
+    try:
+        dups, n_pairs = find_duplicates(peaks, columns)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert n_pairs == 4000 * 3999 // 2
+    assert [d.rows for d in dups[:3]] == [(0, 1), (0, 2), (0, 3)] and len(dups) == 100
+    assert peak < 100 << 20, f"{peak >> 20} MB"
 
 
 def test_store_does_not_import_h5py_for_the_cli_help():
