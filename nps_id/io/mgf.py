@@ -196,7 +196,8 @@ def _finish(block: _Block, report: ReadReport, path: str, globals_: dict[str, st
 def _metadata(params: dict[str, str], index: int, path: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"scan_index": index, "source_file": path}
     for key, value in params.items():
-        if is_missing(value, dash_is_value=True):  # IONMODE=- is negative mode
+        # IONMODE=- is negative mode; a name is kept as written (NAME=Unknown, as in MSP)
+        if not value.strip() or (_KEYS.get(key) != "name" and is_missing(value, dash_is_value=True)):
             continue
         if key in ("PEPMASS", "PRECURSOR_MZ", "PRECURSORMZ", "CHARGE", "RTINSECONDS"):
             continue

@@ -112,9 +112,11 @@ _PEAK_SEPARATOR_RE = re.compile("[;:(),]")
 def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
     """Map one ``key: value`` pair (``key`` stripped and lower-cased) onto ``meta``."""
     value = value.strip()
-    if is_missing(value):
-        return
     target = KEY_ALIASES.get(key)
+    # A name is kept as written: "Unknown" labels a lab's unknown, "NAN" is a synonym of
+    # N-acetylneuraminic acid (MassBank); until stop 30 both were dropped as "not known".
+    if not value or (target not in ("name", "synonyms") and is_missing(value)):
+        return
     if target in _TEXT_TARGETS and target not in meta:  # the common case, first
         meta[target] = value
     elif target is None:

@@ -283,6 +283,22 @@ def _without_bad_formulas(spectra: list[Spectrum], path: Path) -> tuple[list[Spe
     return spectra, note
 
 
+def _placeholder_names_note(spectra: list[Spectrum], path: Path) -> str | None:
+    """A note counting the records named only "Unknown", "N/A", "-" or the like, with the first
+    (file, record, name); None when there are none. The name is stored as written (a lab's
+    library of unknowns), but it names no compound: a hit on such a record says so by its name."""
+    from nps_id.io._source import is_missing
+
+    named = [i for i, s in enumerate(spectra) if s.name and is_missing(s.name)]
+    if not named:
+        return None
+    first = spectra[named[0]]
+    whose = "1 record is" if len(named) == 1 else f"{len(named)} records are"
+    return (f"{whose} named with a placeholder for a name (first: {path.name} record "
+            f"{record_number(first.get('scan_index', named[0]))}: {first.name!r}): stored as written; "
+            "such a record names no compound")
+
+
 # -- Step 4: duplicates ------------------------------------------------------------------------
 def _unit_binned(peaks: CSRPeaks) -> Any:
     """Spectra x integer-m/z sparse matrix with L2-normalised rows (intensities summed per bin)."""
@@ -553,7 +569,7 @@ def _build_locked(
         source.url = (source_urls or {}).get(str(path), "")
         kept = _read_source(source, lenient, chemistry, select, defaults)
         kept, note = _without_bad_formulas(kept, path)
-        summary.notes += [note] if note else []
+        summary.notes += [n for n in (note, _placeholder_names_note(kept, path)) if n]
         spectra += kept
         origin += [path.name] * len(kept)
         summary.sources.append(source)

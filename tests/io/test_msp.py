@@ -189,6 +189,22 @@ def test_massbank_ms2_library_whole_file(massbank_ms2_spectra):
     assert sum(s.ms_level == 2 for s in spectra) == 73288  # zgrep -c '^Spectrum_type: MS2'
     assert sum(s.get("ion_mode") == "negative" for s in spectra) == 25405  # zgrep -c '^Ion_mode: N'
     assert spectra[0].retention_time == pytest.approx(14.6 * 60)  # "Retention_time: 14.6 min"
+    # "Synon: NAN" is a name of N-acetylneuraminic acid, not "not a number": until stop 30 dropped
+    (sialic,) = [s for s in spectra[:4000] if s.name == "N-Acetylneuraminic acid"]
+    assert sialic.get("synonyms")[:3] == ("NAN", "NANA", "Neu5Ac")
+
+
+def test_a_name_is_kept_as_written_even_unknown(tmp_path):
+    """A lab's unknowns are named "Unknown": the record keeps it (it was stored nameless, and
+    exported under its id), in MSP as in MGF; other fields' placeholders are still dropped."""
+    path = tmp_path / "lab.msp"
+    path.write_text("Name: Unknown\nSynon: N/A\nFormula: unknown\nDB#: U1\nNum Peaks: 2\n41 100; 43 200\n")
+    (spectrum,) = nio.read(path)
+    assert (spectrum.name, spectrum.get("synonyms"), spectrum.get("formula")) == ("Unknown", ("N/A",), None)
+    mgf = tmp_path / "lab.mgf"
+    mgf.write_text("BEGIN IONS\nNAME=Unknown\nFORMULA=unknown\nPEPMASS=200\n100 5\n150 9\nEND IONS\n")
+    (spectrum,) = nio.read(mgf)
+    assert (spectrum.name, spectrum.get("formula")) == ("Unknown", None)
 
 
 # -- metadata helpers -------------------------------------------------------------------------

@@ -195,6 +195,25 @@ def test_a_bad_formula_is_absent_with_a_note_and_a_bad_smiles_is_not_stored(tmp_
     assert capfd.readouterr().err == ""
 
 
+def test_a_record_named_unknown_keeps_its_name_with_a_note(tmp_path):
+    """Two real SWGDRUG records renamed "Unknown" (a lab's unknowns): stored and exported under
+    that name (until stop 30 nameless, and a match of one printed "identified" with no name)."""
+    import gzip
+
+    text = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).decode()
+    records = text.replace("\r\n", "\n").split("\n\n")[:3]
+    records[1:] = [re.sub(r"(?m)^Name: .*$", "Name: Unknown", r) for r in records[1:]]
+    msp = tmp_path / "lab.msp"
+    msp.write_text("\n\n".join(records) + "\n")
+    summary = build_library([msp], tmp_path / "lib.h5", name="x", release="1", names_to_structures=False)
+    (note,) = [n for n in summary.notes if "placeholder" in n]
+    assert note.startswith("2 records are named with a placeholder") and "lab.msp record 2: 'Unknown'" in note
+    with Library.open(tmp_path / "lib.h5") as lib:
+        assert lib.column("name").tolist()[1:] == ["Unknown", "Unknown"]
+    export_library(tmp_path / "lib.h5", tmp_path / "out.msp")
+    assert re.findall(r"(?m)^Name: (.*)$", (tmp_path / "out.msp").read_text())[1:] == ["Unknown", "Unknown"]
+
+
 @pytest.mark.parametrize("formula", ["C99999999999999999999H2", "C6H5Xx2", "C2H6Q", "C1000000", "C0"])
 def test_a_formula_with_more_atoms_than_any_measurable_ion_or_an_unknown_element_is_absent(tmp_path, formula):
     """'C99999999999999999999H2' was stored as read; every search whose hit was that record then
