@@ -59,6 +59,10 @@ def read_document(path: str | Path) -> tuple[dict[str, Any], bytes]:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a JSON file") from None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:  # [[[[...: no results file nests a thousand levels
+        raise InputError(f"{path}: not valid nps-id JSON (nested too deeply)") from None
+    except ValueError:  # an integer of more than 4,300 digits (the limit of Python's int())
+        raise InputError(f"{path}: not valid nps-id JSON (a number of more than 4,300 digits)") from None
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
     kind = data.get("schema") if isinstance(data, dict) else None

@@ -148,6 +148,21 @@ def test_a_results_file_with_nan_is_refused_in_one_line(tmp_path, value):
     assert not (tmp_path / "x.html").exists()
 
 
+@pytest.mark.parametrize("edit,message", [
+    (lambda text: '{"a":' * 100_000 + "1" + "}" * 100_000, "not valid nps-id JSON (nested too deeply)"),
+    (lambda text: text.replace('"rt_min": ', '"rt_min": ' + "9" * 5000, 1),
+     "not valid nps-id JSON (a number of more than 4,300 digits)"),
+])
+def test_a_results_file_nested_too_deeply_or_with_a_huge_number_is_refused_in_one_line(tmp_path, edit, message):
+    """Both stopped the report with a traceback (RecursionError; ValueError of Python's int())."""
+    path = tmp_path / "edited.match.json"
+    path.write_text(edit(json.dumps(make_results())), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", str(path), "-f", "csv", "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 3, result.output
+    assert result.stderr == f"nps-id: error: {path}: {message}\n"
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_a_verdict_edited_up_to_identified_is_not_reported_as_identified(tmp_path):
     # A tentative finding whose criteria failed, hand-edited to "identified": the report must not
     # present that library hit as an identification.
