@@ -174,7 +174,7 @@ def refuse_replacing_other_results(target: Path, results: dict) -> None:
         return
     try:
         old = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: {"a":{"a":... nested deep
         old = None
     differ = [".".join(key) for key in _IDENTITY
               if not isinstance(old, dict) or _lookup(old, key) != _lookup(results, key)]

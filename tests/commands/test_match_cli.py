@@ -444,6 +444,20 @@ def test_results_of_another_analysis_are_refused_before_the_first_run_is_written
     assert again.exit_code == 0, again.output
 
 
+@pytest.mark.parametrize("text", ['{"a":' * 100_000 + "1" + "}" * 100_000, '{"run": ' + "9" * 5000 + "}"])
+def test_an_unreadable_earlier_results_file_is_refused_as_another_analysis(tmp_path, text):
+    """A results file in -o DIR nested too deeply stopped match with a RecursionError traceback."""
+    from nps_id.commands.match import refuse_replacing_other_results
+    from nps_id.errors import InputError
+    from tests.report.conftest import make_results
+
+    target = tmp_path / "x.mzML.match.json"
+    target.write_text(text)
+    with pytest.raises(InputError, match="holds earlier results of another analysis"):
+        refuse_replacing_other_results(target, make_results())
+    assert target.read_text() == text
+
+
 def test_the_terminal_table_counts_in_words():
     from nps_id.commands.match import format_table
     from tests.report.conftest import make_results
