@@ -112,7 +112,8 @@ class Manifest:
             entries = {key: Entry(**value) for key, value in data["entries"].items()}
             for key, entry in entries.items():
                 _check_outputs(out_dir, key, entry)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # RecursionError: valid JSON nested deeper than the parser's stack (an edited manifest)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise InputError(
                 f"{path}: not a usable batch manifest ({exc}); remove it (or choose another -o) "
                 "to start the batch afresh"

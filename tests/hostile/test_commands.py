@@ -208,6 +208,16 @@ def test_a_manifest_naming_outputs_outside_out_dir_is_damaged(library, tmp_path,
     assert victim.read_text() == "precious"
 
 
+def test_a_manifest_nested_too_deeply_is_damaged_in_one_line(library, tmp_path):
+    # valid JSON, deeper than the parser's stack: a RecursionError traceback until stop 30
+    inputs = run_folder(tmp_path / "in", seed=1, n=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"a":' * 100_000 + "1" + "}" * 100_000)
+    result = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(library), "-o", str(out), "-j", "1"])
+    assert "not a usable batch manifest (maximum recursion depth exceeded" in refused(result)
+
+
 def test_a_run_folder_linked_outside_out_dir_is_not_written_through(library, tmp_path):
     inputs = run_folder(tmp_path / "in", seed=3, n=1)
     (name,) = [p.name for p in inputs.iterdir()]
