@@ -122,10 +122,13 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
         # leaves the earlier analysis's files together, not its HTML beside this one's JSON
         reports = render_reports(results, report_formats, report_dir, sample_info, library_path=library_path,
                                  command_line=command_line) if report_formats else {}
-        if output_dir is not None:
-            write_results_json(results, output_dir / f"{path.name}.match.json")
-        for written in write_files(reports):
-            click.echo(f"wrote {written}", err=True)
+        # the results and their reports as one set: a report that cannot be written (a full
+        # disk) replaces no results either
+        results_file = ({output_dir / f"{path.name}.match.json": (results_json(results) + "\n").encode("utf-8")}
+                        if output_dir is not None else {})
+        for written in write_files({**results_file, **reports}):
+            if written not in results_file:
+                click.echo(f"wrote {written}", err=True)
         if json_file is None or str(json_file) != "-":
             click.echo(format_table(results))
     if json_file is not None:

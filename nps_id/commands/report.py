@@ -1,7 +1,7 @@
 """``nps-id report``: render a ``nps-id match`` results JSON as an analyst report or an export.
 
 The command parses the sample details (options over ``--sample-info`` TOML, never guessed),
-calls :func:`nps_id.report.prepare_document` and :func:`nps_id.report.write_rendered`, and
+calls :func:`nps_id.report.prepare_document` and :func:`nps_id.report.write_files`, and
 prints what it wrote. Formats and the report schema: ``docs/report-schema.md``.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from nps_id.commands.options import refuse_output_onto_inputs, typed_command_line
-from nps_id.report import FORMATS, prepare_document, rendered_paths, write_rendered
+from nps_id.report import FORMATS, prepare_document, rendered_files, rendered_paths, write_files
 from nps_id.report.document import NATURES, STATUSES
 from nps_id.report.present import summary_line
 
@@ -105,9 +105,10 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
     _refuse_a_suffix_of_another_format(fmt, output)
     doc = prepare_document(results, options, sample_info_file=sample_info, library_path=library,
                            overrides_file=ewa_overrides, command_line=typed_command_line())
-    written = write_rendered(doc, fmt, output, allow_draft=allow_draft)
+    files = rendered_files(doc, fmt, output, allow_draft=allow_draft)
     if json_out is not None:
-        written += write_rendered(doc, "json", json_out)
+        files.update(rendered_files(doc, "json", json_out))
+    written = write_files(files)  # one set: a --json that cannot be written replaces no report either
     click.echo(f"report {doc['report_id']} ({doc['status']}): {summary_line(doc)}")
     for path in written:
         click.echo(f"wrote {path}")

@@ -17,6 +17,7 @@ report document itself).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -70,10 +71,11 @@ def write_rendered(doc: Mapping[str, Any], fmt: str, output: str | Path, *, allo
     Files are replaced atomically. Returns the paths written. A draft is not exported to the EWA
     unless ``allow_draft`` (:class:`InputError`, exit 3): nobody has reviewed it yet.
     """
-    return write_files(_rendered(doc, fmt, output, allow_draft))
+    return write_files(rendered_files(doc, fmt, output, allow_draft=allow_draft))
 
 
-def _rendered(doc: Mapping[str, Any], fmt: str, output: str | Path, allow_draft: bool) -> dict[Path, bytes]:
+def rendered_files(doc: Mapping[str, Any], fmt: str, output: str | Path, *, allow_draft: bool = False
+                   ) -> dict[Path, bytes]:
     """:func:`write_rendered`'s files, rendered and not written: {path: content}."""
     if fmt == "ewa" and doc["status"] == "draft" and not allow_draft:
         raise InputError(f"report {doc['report_id']} is a draft: sign it off first (--status reviewed with "
@@ -84,10 +86,13 @@ def _rendered(doc: Mapping[str, Any], fmt: str, output: str | Path, allow_draft:
 
 
 def write_files(files: Mapping[Path, bytes]) -> list[Path]:
-    """Write each of ``files`` ({path: content}) atomically, in order; returns the paths written."""
-    for target, content in files.items():
-        with atomic_output(target) as tmp:
-            tmp.write_bytes(content)
+    """Write ``files`` ({path: content}) as one set: every file to its temporary file first, then
+    each renamed over its target. A write that fails (a full disk; ``--json /dev/full``) replaces
+    none of them, and a kill leaves at most the renames' instant in which some are new: an EWA CSV
+    no longer lands beside the JSON of an earlier export. Returns the paths written."""
+    with contextlib.ExitStack() as stack:
+        for target, content in files.items():
+            stack.enter_context(atomic_output(target)).write_bytes(content)
     return list(files)
 
 
@@ -225,5 +230,5 @@ def render_reports(
         if fmt == "json":
             continue
         # `match --report ewa` asks for the export of a report match itself makes: a draft, marked so
-        files.update(_rendered(doc, fmt, _report_path(stem, fmt, out_dir), allow_draft=True))
+        files.update(rendered_files(doc, fmt, _report_path(stem, fmt, out_dir), allow_draft=True))
     return files

@@ -163,6 +163,22 @@ def test_a_results_file_nested_too_deeply_or_with_a_huge_number_is_refused_in_on
     assert not (tmp_path / "x.csv").exists()
 
 
+def test_outputs_are_replaced_as_one_set_or_not_at_all(results_file, tmp_path):
+    """A --json that cannot be written (a full disk) left the HTML replaced, and an EWA JSON that
+    could not be replaced left a new CSV beside the earlier export's JSON, with exit 3 saying
+    "the previous file is unchanged"."""
+    earlier = {tmp_path / "x.html": b"earlier report", tmp_path / "ewa.csv": b"earlier export"}
+    for path, content in earlier.items():
+        path.write_bytes(content)
+    (tmp_path / "ewa.json").mkdir()  # a folder in the way of the export's JSON
+    html = _run("report", str(results_file), "-o", str(tmp_path / "x.html"), "--json", "/dev/full")
+    ewa = _run("report", str(results_file), "-f", "ewa", "-o", str(tmp_path / "ewa"), "--allow-draft")
+    assert (html.exit_code, ewa.exit_code) == (3, 3), html.output + ewa.output
+    assert "/dev/full: cannot write" in html.stderr and "ewa.json: cannot write" in ewa.stderr
+    assert {path: path.read_bytes() for path in earlier} == earlier
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
 def test_a_verdict_edited_up_to_identified_is_not_reported_as_identified(tmp_path):
     # A tentative finding whose criteria failed, hand-edited to "identified": the report must not
     # present that library hit as an identification.

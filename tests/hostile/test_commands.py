@@ -191,6 +191,21 @@ def test_match_refuses_to_replace_other_results_unless_overwrite(library, run, t
     assert json.loads(target.read_text())["library"]["name"] == "other"
 
 
+def test_match_replaces_results_and_reports_as_one_set_or_not_at_all(library, run, tmp_path):
+    """A report that cannot be written (here a folder in its way; a full disk alike) left the new
+    results beside the earlier analysis's reports, exit 3."""
+    out = tmp_path / "results"
+    first = CliRunner().invoke(cli, ["match", str(run), "-l", str(library), "-o", str(out)])
+    assert first.exit_code == 0, first.output
+    target = out / f"{run.name}.match.json"
+    kept = target.read_bytes()
+    (out / f"{run.stem}.report.html").mkdir()
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(library), "-o", str(out), "--min-snr", "5",
+                                      "--overwrite", "--report", "html"])
+    assert "report.html: cannot write the output here" in refused(result)
+    assert target.read_bytes() == kept and not (out / f"{run.stem}.report.json").exists()
+
+
 # -- 12.2: batch never removes or writes outside OUT_DIR ------------------------------------------
 
 
