@@ -14,6 +14,7 @@ import gc
 import importlib
 import io
 import os
+import signal
 import sys
 import warnings
 
@@ -21,7 +22,7 @@ import click
 
 from nps_id import __version__
 from nps_id._paths import PRINTABLE
-from nps_id.errors import EXIT_BAD_INPUT, NpsIdError
+from nps_id.errors import EXIT_BAD_INPUT, EXIT_TERMINATED, NpsIdError, Terminated
 
 #: The cyclic collector's thresholds for a command (Python's: 700, 10, 10). A command holds
 #: hundreds of thousands of long-lived objects (spectra, hits, library rows) that every full
@@ -75,11 +76,19 @@ class LazyGroup(click.Group):
                 raise
             click.echo(f"nps-id: error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # Ctrl-C: the shell convention 128 + SIGINT, so scripts can tell it from a failure
             # (click would print "Aborted!" and exit 1). Outputs are atomic: nothing half-written.
+            if isinstance(exc, Terminated):
+                click.echo("nps-id: terminated", err=True)
+                ctx.exit(EXIT_TERMINATED)
             click.echo("nps-id: interrupted", err=True)
             ctx.exit(130)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM raised where the command is, to end as Ctrl-C does (:class:`~nps_id.errors.Terminated`)."""
+    raise Terminated()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -91,7 +100,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
     \b
     Exit codes: 0 ran, 1 --fail-on matched / regression / a batch run failed, 2 usage,
-                3 bad input file, 4 bad or missing library, 130 interrupted.
+                3 bad input file, 4 bad or missing library, 130 interrupted, 143 terminated.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
@@ -136,6 +145,7 @@ def main() -> None:
     # psims (pulled in by matchms and the mzML writer) warns about an optional HDF5 plugin for
     # mzMLb, a format nps-id never writes; the warning would only confuse users.
     warnings.filterwarnings("ignore", message="hdf5plugin is missing", category=UserWarning)
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli(prog_name="nps-id")
     except OSError as exc:  # `--version` / `--help` (printed before any command runs)

@@ -12,6 +12,8 @@ line on stderr and exits with :attr:`NpsIdError.exit_code`. Exit codes (a docume
       the input's kind (nothing could be searched), or a damaged isomer rates file or
       suspected-group model (``nps_id/match/isomer_rates.json``, ``group_model_*.npz``, learned
       from libraries)
+130   interrupted (Ctrl-C)
+143   terminated (SIGTERM: ``kill``, ``timeout``, a job scheduler; :class:`Terminated`)
 ====  ==========================================================
 """
 from __future__ import annotations
@@ -23,6 +25,13 @@ EXIT_FOUND = 1
 EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 EXIT_BAD_LIBRARY = 4
+EXIT_TERMINATED = 143  # 128 + SIGTERM, the shell's convention
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is (the CLI's handler), so that it ends as Ctrl-C does:
+    temporary output files and a build's lock removed, one line. Python's default ended the
+    process on the spot and left them behind (a ``.out.mzML.tmp-*`` beside the output)."""
 
 
 class NpsIdError(Exception):

@@ -181,6 +181,9 @@ def _die_with_parent(parent_pid: int) -> None:
     # Ctrl-C reaches the whole process group: the batch handles it (one line, exit 130) and ends
     # its workers; a worker's own KeyboardInterrupt would only print a traceback each.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the batch's SIGTERM handler (nps_id.cli) is inherited by a forked worker: a worker the pool
+    # ends with SIGTERM just ends
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_batch(

@@ -11,6 +11,7 @@ from nps_id.commands.match_options import match_settings_options
 from nps_id.batch.runner import DEFAULT_TIMEOUT_SECONDS
 from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
                                      typed_command_line)
+from nps_id.errors import EXIT_TERMINATED, Terminated
 from nps_id.report import FORMATS as REPORT_FORMATS
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ Examples:
 \b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
             3 no runs / bad input (also: OUT_DIR is or holds an input, a damaged manifest),
-            4 bad library, 130 interrupted (run it again to resume).
+            4 bad library, 130 interrupted, 143 terminated (run it again to resume).
 """
 
 
@@ -124,13 +125,14 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
                            workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
                            subtract_blank=subtract_blank, write_reports=reports, progress=progress,
                            timeout_seconds=timeout_seconds)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
         # Finished runs are already in the manifest; say how to go on rather than "Aborted!" (after
         # the bar's line; JSON progress has none, and a blank line is no JSON)
         lead = "" if isinstance(progress, JsonProgress) else "\n"
-        click.echo(f"{lead}interrupted; finished runs are recorded in {out_dir / 'manifest.json'}: "
-                   "run the same command again to resume", err=True)
-        click.get_current_context().exit(EXIT_INTERRUPTED)
+        terminated = isinstance(exc, Terminated)
+        click.echo(f"{lead}{'terminated' if terminated else 'interrupted'}; finished runs are recorded in "
+                   f"{out_dir / 'manifest.json'}: run the same command again to resume", err=True)
+        click.get_current_context().exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
     # The internal standards (a match setting) are never reported as carry-over either.
     internal_standards = [s.name for s in match_parameters.internal_standards]
     written = write_summary(build_summary(result, internal_standards), out_dir)
