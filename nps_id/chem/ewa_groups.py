@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from nps_id.chem.derivatives import underivatized
+from nps_id.chem.derivatives import MAX_HEAVY_ATOMS, underivatized
 from nps_id.compound import normalise_name, skeleton
 from nps_id.errors import InputError
 
@@ -145,12 +145,18 @@ def _compiled_smarts(path: str) -> list[tuple[Any, int, str, str | None, str]]:
     return compiled
 
 
+#: A structure written in more characters is not read (classified by its names): no drug's is
+#: near it (20 per heavy atom of :data:`~nps_id.chem.derivatives.MAX_HEAVY_ATOMS`), and RDKit
+#: took 11 s to read a hand-edited SMILES of 30,000 characters (a report's; longer, minutes).
+MAX_STRUCTURE_CHARS = 20 * MAX_HEAVY_ATOMS
+
+
 def _mol(smiles: str | None, inchi: str | None):
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")  # an unparsable structure falls back to names; no log spam
-    mol = Chem.MolFromSmiles(smiles) if smiles else None
-    if mol is None and inchi:
+    mol = Chem.MolFromSmiles(smiles) if smiles and len(smiles) <= MAX_STRUCTURE_CHARS else None
+    if mol is None and inchi and len(inchi) <= MAX_STRUCTURE_CHARS:
         mol = Chem.MolFromInchi(inchi)
     return mol
 

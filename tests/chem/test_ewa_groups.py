@@ -393,3 +393,17 @@ def test_a_silyl_group_on_an_aromatic_nitrogen_gives_back_its_drug(swgdrug_libra
     # a silyl group on nothing but a hydroxyl or an amine leaves no drug, and the reagent is none
     assert Chem.MolToSmiles(underivatized(Chem.MolFromSmiles("C[Si](C)(C)N[Si](C)(C)C"))) == "N"
     assert underivatized(Chem.MolFromSmiles("C[Si](C)(C)C")) is None  # no N, O or S: no derivative
+
+
+def test_a_huge_hand_edited_structure_is_classified_in_bounded_time():
+    """A results file's SMILES edited to 2,000 N-TMS units (12,001 heavy atoms): the search for
+    derivatizing groups to remove took 19 s of the report (5,000 units: nearly 3 minutes). A
+    structure that large is no drug's derivative; it is classified by its name, as it was."""
+    import time
+
+    from nps_id.chem.ewa_groups import classify
+
+    start = time.perf_counter()
+    found = classify("Flubromazepam", smiles="C" + "CN([Si](C)(C)C)" * 2000)
+    assert time.perf_counter() - start < 5
+    assert (found.group, found.subclass) == ("other_substances", "benzodiazepines")
