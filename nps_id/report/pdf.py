@@ -33,7 +33,8 @@ from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, R
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
                                    reference_standard_field, responsibility_fields, scores_note, structure_caption,
                                    summary_line, tic_heading, verdict_badge)
-from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
+from nps_id.report.plots import (MIRROR_MARGINS_IN, PANEL_MARGINS_IN, VERDICT_COLOURS, _rc, draw_apex, draw_mirror,
+                                 draw_structure, draw_tic, draw_xic)
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
@@ -380,14 +381,17 @@ def _finding_page(fig, doc, f) -> None:
     page = _Page(fig)
     width = _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
     fields = finding_fields(f)
-    # The plots shrink (to half at most) so that the hit table and the limitations end above the footer;
-    # the text above them is cut where it would leave less room than that.
+    # The plots' axes shrink (to _MIN_PLOT_SCALE at most; their margins keep their size) so that the
+    # hit table and the limitations end above the footer; the text above them is cut where it
+    # would leave less room than that.
     probe = _Page(_blank_page())
     _hits_and_limitations(probe, f)
     # GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place.
-    mirror, second = 0.25, 0.13 if f.get("apex_spectrum") or f.get("lc") else 0.0
+    second = bool(f.get("apex_spectrum") or f.get("lc"))
+    fixed = (_MIRROR[0], _PANEL[0] if second else 0.0)
+    axes = (_MIRROR[1], _PANEL[1] if second else 0.0)
     gap = _PLOT_GAP if second else 0.0
-    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + gap + (mirror + second) / 2  # of the plots at half size
+    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + gap + sum(fixed) + sum(axes) * _MIN_PLOT_SCALE
     # the title whole (its name is clipped already): cut with the rest, it lost the verdict badge
     page.line(finding_heading(doc, f), size=12, weight="bold", colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"),
               gap=1.3, width=width)
@@ -400,14 +404,16 @@ def _finding_page(fig, doc, f) -> None:
         fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
                  ha="center", va="top")
     top = min(page.y - 0.01, max(0.64, lowest_top))  # higher than usual only for a tall hit table
-    scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005 - gap) / (mirror + second)))
-    draw_mirror(_band(fig, top, top - mirror * scale), f)
-    bottom = top - mirror * scale
+    room = top - _BOTTOM - (_TOP - probe.y) - 0.005 - gap - sum(fixed)
+    scale = min(1.0, max(_MIN_PLOT_SCALE, room / sum(axes)))
+    mirror, panel = (margins + height * scale for margins, height in zip(fixed, axes))
+    draw_mirror(_band(fig, top, top - mirror), f)
+    bottom = top - mirror
     if second:
         draw = draw_apex if f.get("apex_spectrum") else draw_xic
         bottom -= gap
-        draw(_band(fig, bottom, bottom - second * scale), f)
-        bottom -= second * scale
+        draw(_band(fig, bottom, bottom - panel), f)
+        bottom -= panel
     page.y = bottom - 0.005
     _hits_and_limitations(page, f)
 
@@ -416,6 +422,19 @@ def _finding_page(fig, doc, f) -> None:
 #: their height, so at half size the mirror's m/z tick labels ran into the next plot's title
 #: (the card's suspected new substance, page 5: "raw scan at100 the apex").
 _PLOT_GAP = 0.008
+
+
+def _plot_heights(height: float, margins_in: tuple[float, float]) -> tuple[float, float]:
+    """A plot of ``height`` (page fraction, at full size) as (its margins, its axes), page fractions."""
+    margins = sum(margins_in) / A4_IN[1]
+    return margins, height - margins
+
+
+_MIRROR = _plot_heights(0.25, MIRROR_MARGINS_IN)
+_PANEL = _plot_heights(0.13, PANEL_MARGINS_IN)
+#: The least a plot's axes shrink to, the margins kept: the plots take no more of a full page than
+#: they did at half size when their margins shrank with them, so the text keeps its room.
+_MIN_PLOT_SCALE = 0.3
 
 
 #: Characters of a name in a finding page's heading (two lines at 12 pt); a longer one ends in an
