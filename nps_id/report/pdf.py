@@ -32,7 +32,7 @@ from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, R
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
                                    reference_standard_field, responsibility_fields, scores_note, structure_caption,
-                                   summary_line, tic_heading, verdict_badge)
+                                   shown_number, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import (MIRROR_MARGINS_IN, PANEL_MARGINS_IN, VERDICT_COLOURS, _rc, draw_apex, draw_mirror,
                                  draw_structure, draw_tic, draw_xic)
 
@@ -303,10 +303,10 @@ def _findings_items(doc) -> list[tuple[str, Any]]:
     """The findings table as items to paginate: ("row", its cells) per finding, then ("note",
     text) for each whose isomers are open -- what the cells are too narrow for (HTML: its Note
     column) -- and last the scales of its score columns and of the finding pages' hit tables."""
-    rows = [("row", [str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
+    rows = [("row", [shown_number(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
                      _num(f["ri"]), _num(f["score"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
                      ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]) for f in doc["findings"]]
-    notes = [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
+    notes = [("note", f"#{shown_number(f['index'])}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
     # its Score is the finding pages' hit tables' too: a note on each page would shrink its plots
     return rows + notes + ([("note", scores_note(_FINDING_HEADERS))] if rows else [])
 
@@ -445,7 +445,7 @@ _HEADING_NAME = 150
 def finding_heading(doc: Mapping[str, Any], f: Mapping[str, Any]) -> str:
     """A finding page's title: number, name (clipped to :data:`_HEADING_NAME`), verdict badge."""
     tag = " (internal standard)" if f["internal_standard"] else ""
-    return f"#{f['index']} {clipped(finding_label(f), _HEADING_NAME)} \u2013 {verdict_badge(doc, f)}{tag}"
+    return f"#{shown_number(f['index'])} {clipped(finding_label(f), _HEADING_NAME)} \u2013 {verdict_badge(doc, f)}{tag}"
 
 
 def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:

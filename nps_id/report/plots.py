@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nps_id.report.findings import finding_label
+from nps_id.report.findings import finding_label, shown_number
 from nps_id.report.present import clipped
 
 VERDICT_COLOURS = {"identified": "#1b7837", "tentative": "#b35806", "inconclusive": "#6a6a6a"}
@@ -129,12 +129,12 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
             finding = by_index.get(comp.get("finding")) if comp.get("finding") is not None else None
             if finding is None:
                 ax.plot([comp["rt_min"]], [apex], marker="v", color="#9a9a9a", markersize=3, linestyle="none")
-                ax.annotate(str(comp["index"]), (comp["rt_min"], apex), xytext=(0, 4),
+                ax.annotate(shown_number(comp["index"]), (comp["rt_min"], apex), xytext=(0, 4),
                             textcoords="offset points", ha="center", fontsize=6, color="#7a7a7a")
                 continue
             colour = VERDICT_COLOURS.get(finding["verdict"], "#444444")
             ax.plot([comp["rt_min"]], [apex], marker="v", color=colour, markersize=6, linestyle="none")
-            ax.annotate(f"#{finding['index']} {finding_label(finding)}", (comp["rt_min"], apex), xytext=(0, 7),
+            ax.annotate(f"#{shown_number(finding['index'])} {finding_label(finding)}", (comp["rt_min"], apex), xytext=(0, 7),
                         textcoords="offset points", ha="left", va="bottom", rotation=35, fontsize=7,
                         color=colour)
         ax.set_ylabel("TIC (% of largest)")

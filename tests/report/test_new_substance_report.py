@@ -190,7 +190,7 @@ def test_the_tic_labels_a_suspected_new_substance_by_its_group_not_the_library_n
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     (new,) = [f for f in doc["findings"] if f.get("new_substance")]
     svg = figure_svg(tic_figure(doc["chromatograms"][0], doc["findings"]))
-    assert f"#{new['index']} suspected new substance (group not determined)" in svg
+    assert f"#{new['index'] + 1} suspected new substance (group not determined)" in svg
     assert new["name"] not in svg
 
 
