@@ -432,10 +432,9 @@ def _plot_heights(height: float, margins_in: tuple[float, float]) -> tuple[float
 
 _MIRROR = _plot_heights(0.25, MIRROR_MARGINS_IN)
 _PANEL = _plot_heights(0.13, PANEL_MARGINS_IN)
-#: The least a plot's axes shrink to, the margins kept: the plots take about what they took at half
-#: size when their margins shrank with them (two lines of text more), and a mirror plot stays
-#: readable (at 0.3 an LC-MS/MS page's difference trace was a hairline).
-_MIN_PLOT_SCALE = 0.4
+#: The least a plot's axes shrink to, the margins kept: the plots take no more of a full page than
+#: they did at half size when their margins shrank with them, so the text keeps its room.
+_MIN_PLOT_SCALE = 0.3
 
 
 #: Characters of a name in a finding page's heading (two lines at 12 pt); a longer one ends in an
