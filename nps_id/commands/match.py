@@ -51,7 +51,8 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
               default=None, help="Write all results to one JSON file ('-' = stdout; one run: its results, "
               "several: {'runs': [...]}).")
 @click.option("--blank", type=click.Path(exists=True, path_type=Path), default=None,
-              help="Blank run (same method): components it also shows are removed.")
+              help="Blank run (same method): components it also shows are removed. Among RUNS (a folder "
+                   "glob), the blank itself is matched without subtraction, with a note.")
 @click.option("--alkanes", type=click.Path(exists=True, path_type=Path), default=None,
               help="n-alkane ladder: CSV of carbon number and RT (rt in min or rt_s), or a ladder run; "
               "gives van den Dool-Kratz retention indices.")

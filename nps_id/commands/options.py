@@ -175,12 +175,17 @@ def _identity(path: Path) -> tuple[Path, tuple[int, int] | None]:
     return resolved, (st.st_dev, st.st_ino)
 
 
+_CHECKOUT_CLI = Path(__file__).resolve().parents[2] / "cli.py"
+
+
 def typed_command_line() -> str | None:
     """The command as typed, when nps-id runs as a program (None when called from Python, e.g.
     click's test runner, where sys.argv belongs to someone else): recorded in results and reports."""
     program = Path(sys.argv[0])
-    # `nps-id ...` or `python -m nps_id ...` (not another program's __main__.py, e.g. pytest's)
-    if program.name != "nps-id" and (program.name, program.parent.name) != ("__main__.py", "nps_id"):
+    # `nps-id ...`, `python -m nps_id ...` (not another program's __main__.py, e.g. pytest's) or the
+    # checkout's `python cli.py ...` (README: its reports said "Match command line: —")
+    if program.name != "nps-id" and (program.name, program.parent.name) != ("__main__.py", "nps_id") and (
+            program.name != "cli.py" or program.resolve() != _CHECKOUT_CLI):
         return None
     return shlex.join(["nps-id", *sys.argv[1:]])
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -931,7 +932,9 @@ def match_files(
     """Match every run file against one library; yields ``(path, results)`` in input order.
 
     The library, the blank's components, the alkane ladder and the reference standard runs are
-    loaded (and matched) once. Input errors (a run that cannot be read, a bad alkane table, a
+    loaded (and matched) once. The blank itself, when it is among ``runs`` (a folder's runs by a
+    glob), is matched without subtraction and says so in its ``notes``, as ``batch`` matches its
+    blanks: subtracted from itself it lost every component. Input errors (a run that cannot be read, a bad alkane table, a
     standard the library does not name) raise :class:`~nps_id.errors.InputError` (exit 3); an
     unusable library raises :class:`~nps_id.errors.LibraryError` (exit 4).
     """
@@ -945,5 +948,21 @@ def match_files(
     standards = measure_reference_standards(list(reference_standards), library, params, ladder=ladder,
                                             lenient=lenient)
     for path in runs:
-        yield Path(path), match_run(path, library, params, blank=blank_data, ladder=ladder, lenient=lenient,
-                                    reference_standards=standards)
+        itself = blank_data is not None and _same_file(path, blank)
+        results = match_run(path, library, params, blank=None if itself else blank_data, ladder=ladder,
+                            lenient=lenient, reference_standards=standards)
+        if itself:
+            results["notes"].append(BLANK_ITSELF_NOTE)
+        yield Path(path), results
+
+
+#: The note of the ``--blank`` run matched among the runs (docs/match.md, "Blank subtraction").
+BLANK_ITSELF_NOTE = "this run is the --blank: matched without blank subtraction (what the blank itself holds)"
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file or folder (``runs/x.mzML`` and ``./runs/x.mzML``, a symlink)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

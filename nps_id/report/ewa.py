@@ -225,33 +225,45 @@ def _told_apart(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Identified/tentative findings that are not exported, and why (for the audit trail)."""
+    """Identified/tentative findings that are not exported, and why (for the audit trail): one entry
+    per substance, as the export's rows are (p-cymene's seven peaks on the ANDI run made seven
+    entries), with each of its findings; an unknown of no group is one entry per finding (two
+    unknowns are not known to be one substance)."""
+    entries: dict[Any, list[Mapping[str, Any]]] = {}
+    listed = [f for f in doc["findings"] if f["verdict"] in (IDENTIFIED, TENTATIVE) and not is_new_substance_lead(f)
+              and not (is_ewa_reportable(f) and not f.get("new_substance"))]
+    for code, f in zip(substance_codes(listed), listed):
+        key = ("finding", f["index"]) if f.get("new_substance") else ("substance", code, finding_label(f))
+        entries.setdefault(key, []).append(f)
     out = []
-    for f in doc["findings"]:
-        if f["verdict"] not in (IDENTIFIED, TENTATIVE) or is_new_substance_lead(f) or (
-                is_ewa_reportable(f) and not f.get("new_substance")):
-            continue
-        name = finding_label(f)
-        if f["internal_standard"]:
-            reason = f"{name} is not exported: it is the internal standard added by the laboratory."
-        elif f.get("new_substance"):
-            # without a group it is an unknown to examine (often a background compound the library lacks)
-            reason = (f"{name} is not exported: no substance group is determined, so it is an unknown to examine, "
-                      "not an early-warning lead.")
-        elif is_analogue(f):
-            reason = (f"{name} is not exported: the substance is related to {f['name']}, not {f['name']} itself; "
-                      "export it once it is identified.")
-        elif f["ewa"]["nps"] is False:
-            why = (f["ewa"].get("not_nps_reason") or "established substance").removesuffix(", not an NPS")
-            reason = f"{name} is not exported: it is not a new psychoactive substance ({why})."
-        else:
-            # hexane, toluene, p-cymene: "add an override to export it" read as advice to report a solvent
-            reason = (f"{name} is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, a laboratory "
-                      "override, --ewa-overrides, exports it).")
+    for findings in entries.values():
+        f = next((f for f in findings if f["verdict"] == IDENTIFIED), findings[0])
         # finding and RT: several "suspected new substance (group not determined)" read alike
-        out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": reason,
-                    "finding": f["index"], "rt_min": f.get("rt_min")})
+        out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": _excluded_reason(f),
+                    "finding": f["index"], "rt_min": f.get("rt_min"),
+                    "findings": [{"finding": g["index"], "rt_min": g.get("rt_min"), "verdict": g["verdict"]}
+                                 for g in findings]})
     return out
+
+
+def _excluded_reason(f: Mapping[str, Any]) -> str:
+    """Why an identified/tentative finding is not exported, as a sentence naming it."""
+    name = finding_label(f)
+    if f["internal_standard"]:
+        return f"{name} is not exported: it is the internal standard added by the laboratory."
+    if f.get("new_substance"):
+        # without a group it is an unknown to examine (often a background compound the library lacks)
+        return (f"{name} is not exported: no substance group is determined, so it is an unknown to examine, "
+                "not an early-warning lead.")
+    if is_analogue(f):
+        return (f"{name} is not exported: the substance is related to {f['name']}, not {f['name']} itself; "
+                "export it once it is identified.")
+    if f["ewa"]["nps"] is False:
+        why = (f["ewa"].get("not_nps_reason") or "established substance").removesuffix(", not an NPS")
+        return f"{name} is not exported: it is not a new psychoactive substance ({why})."
+    # hexane, toluene, p-cymene: "add an override to export it" read as advice to report a solvent
+    return (f"{name} is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, a laboratory "
+            "override, --ewa-overrides, exports it).")
 
 
 def render_ewa_csv(doc: Mapping[str, Any]) -> str:

@@ -5,7 +5,8 @@ Entry points
 - :func:`report_finding` -- a results finding (+ library entry, sample details) -> report finding.
 - :func:`report_chromatogram` -- the TIC and every extracted component, each with why it gave
   the finding it gave (or none).
-- :func:`finding_label` -- how a finding is named wherever a person reads it.
+- :func:`finding_label` -- how a finding is named wherever a person reads it; :func:`shown_number` -- how
+  it and a component are numbered there (from 1).
 - :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did;
   :func:`injector_relatives` -- which of them are GC injector relatives (nothing at the hit's RT excludes those).
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead` -- the rules every output
@@ -253,13 +254,13 @@ def _component_note(c: Mapping[str, Any], label: str | None, report_score: int |
     finding's compound, or the unassigned feature's reason)."""
     ion = c.get("ion_of")
     if ion is not None:
-        return f"{ion['ion']} of finding #{ion['finding']}" + (f" ({label})" if label else "")
+        return f"{ion['ion']} of finding #{shown_number(ion['finding'])}" + (f" ({label})" if label else "")
     if unassigned_reason:
         return f"no finding: {unassigned_reason}"
     if c.get("finding") is not None:
-        return f"finding #{c['finding']}" + (f" ({label})" if label else "")
+        return f"finding #{shown_number(c['finding'])}" + (f" ({label})" if label else "")
     if c.get("duplicate_of") is not None:
-        return f"same peak as component {c['duplicate_of']} (shoulder or tail, same best hit): reported there"
+        return f"same peak as component {shown_number(c['duplicate_of'])} (shoulder or tail, same best hit): reported there"
     best = c.get("best_hit")
     if best is None:
         return "no finding: no library hit" if "best_hit" in c else "no finding (best hit not recorded in the results)"
@@ -314,6 +315,13 @@ def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
 
 #: What a suspected new substance is called wherever a person reads it, in place of a compound name.
 NEW_SUBSTANCE = "suspected new substance"
+
+
+def shown_number(index: int) -> str:
+    """A finding's or component's number wherever a person reads it: counted from 1, as a chemist
+    counts ("#0" read as a mistake). The documents' ``index`` (and the LIMS ``finding`` column) keep
+    counting from 0: a contract (docs/report-schema.md)."""
+    return str(index + 1)
 
 
 def finding_label(finding: Mapping[str, Any]) -> str:

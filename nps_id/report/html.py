@@ -21,8 +21,8 @@ from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, R
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
-                                   reference_standard_field, responsibility_fields, scores_note, structure_caption, summary_line,
-                                   tic_heading, verdict_badge)
+                                   reference_standard_field, responsibility_fields, scores_note, shown_number,
+                                   structure_caption, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
                                  xic_figure)
 
@@ -158,7 +158,7 @@ def _summary(doc) -> str:
     rows = []
     for f in doc["findings"]:
         rows.append([
-            _td(f'<a href="#finding-{f["index"]}">{f["index"]}</a>'), _td(_e(finding_label(f))),
+            _td(f'<a href="#finding-{f["index"]}">{shown_number(f["index"])}</a>'), _td(_e(finding_label(f))),
             _td(_verdict(f["verdict"], verdict_badge(doc, f))), _td(_num(f["rt_min"], RT_DIGITS), True),
             _td(_num(f["ri"], 0), True), _td(_num(f["score"]), True),
             _td(_num(f["mf"]), True), _td(_num(f["rmf"]), True), _td(_num(f["gap"]), True),
@@ -263,7 +263,7 @@ def _finding(doc, f) -> str:
     limits = "".join(f"<li>{_e(text)}</li>" for text in f["limitations"])
     return (
         f'<section class="finding" id="finding-{f["index"]}">'
-        f'<h2 style="border-color:{colour}">#{f["index"]} {_e(finding_label(f))} '
+        f'<h2 style="border-color:{colour}">#{shown_number(f["index"])} {_e(finding_label(f))} '
         f'{_verdict(f["verdict"], verdict_badge(doc, f))}'
         f"{' <span class=muted>(internal standard)</span>' if f['internal_standard'] else ''}</h2>"
         f'<p class="conclusion">{_e(conclusion(doc, f))}</p>'

@@ -32,8 +32,9 @@ from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, R
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
                                    reference_standard_field, responsibility_fields, scores_note, structure_caption,
-                                   summary_line, tic_heading, verdict_badge)
-from nps_id.report.plots import VERDICT_COLOURS, _rc, draw_apex, draw_mirror, draw_structure, draw_tic, draw_xic
+                                   shown_number, summary_line, tic_heading, verdict_badge)
+from nps_id.report.plots import (MIRROR_MARGINS_IN, PANEL_MARGINS_IN, VERDICT_COLOURS, _rc, draw_apex, draw_mirror,
+                                 draw_structure, draw_tic, draw_xic)
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
@@ -302,10 +303,10 @@ def _findings_items(doc) -> list[tuple[str, Any]]:
     """The findings table as items to paginate: ("row", its cells) per finding, then ("note",
     text) for each whose isomers are open -- what the cells are too narrow for (HTML: its Note
     column) -- and last the scales of its score columns and of the finding pages' hit tables."""
-    rows = [("row", [str(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
+    rows = [("row", [shown_number(f["index"]), finding_label(f), verdict_badge(doc, f), _num(f["rt_min"], RT_DIGITS),
                      _num(f["ri"]), _num(f["score"]), _num(f["mf"]), _num(f["rmf"]), _num(f["gap"]),
                      ewa_label(f) + (" [IS]" if f["internal_standard"] else "")]) for f in doc["findings"]]
-    notes = [("note", f"#{f['index']}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
+    notes = [("note", f"#{shown_number(f['index'])}: {isomers_open(f)}.") for f in doc["findings"] if isomers_open(f)]
     # its Score is the finding pages' hit tables' too: a note on each page would shrink its plots
     return rows + notes + ([("note", scores_note(_FINDING_HEADERS))] if rows else [])
 
@@ -380,14 +381,17 @@ def _finding_page(fig, doc, f) -> None:
     page = _Page(fig)
     width = _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
     fields = finding_fields(f)
-    # The plots shrink (to half at most) so that the hit table and the limitations end above the footer;
-    # the text above them is cut where it would leave less room than that.
+    # The plots' axes shrink (to _MIN_PLOT_SCALE at most; their margins keep their size) so that the
+    # hit table and the limitations end above the footer; the text above them is cut where it
+    # would leave less room than that.
     probe = _Page(_blank_page())
     _hits_and_limitations(probe, f)
     # GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place.
-    mirror, second = 0.25, 0.13 if f.get("apex_spectrum") or f.get("lc") else 0.0
+    second = bool(f.get("apex_spectrum") or f.get("lc"))
+    fixed = (_MIRROR[0], _PANEL[0] if second else 0.0)
+    axes = (_MIRROR[1], _PANEL[1] if second else 0.0)
     gap = _PLOT_GAP if second else 0.0
-    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + gap + (mirror + second) / 2  # of the plots at half size
+    lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + gap + sum(fixed) + sum(axes) * _MIN_PLOT_SCALE
     # the title whole (its name is clipped already): cut with the rest, it lost the verdict badge
     page.line(finding_heading(doc, f), size=12, weight="bold", colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"),
               gap=1.3, width=width)
@@ -400,14 +404,16 @@ def _finding_page(fig, doc, f) -> None:
         fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
                  ha="center", va="top")
     top = min(page.y - 0.01, max(0.64, lowest_top))  # higher than usual only for a tall hit table
-    scale = min(1.0, max(0.5, (top - _BOTTOM - (_TOP - probe.y) - 0.005 - gap) / (mirror + second)))
-    draw_mirror(_band(fig, top, top - mirror * scale), f)
-    bottom = top - mirror * scale
+    room = top - _BOTTOM - (_TOP - probe.y) - 0.005 - gap - sum(fixed)
+    scale = min(1.0, max(_MIN_PLOT_SCALE, room / sum(axes)))
+    mirror, panel = (margins + height * scale for margins, height in zip(fixed, axes))
+    draw_mirror(_band(fig, top, top - mirror), f)
+    bottom = top - mirror
     if second:
         draw = draw_apex if f.get("apex_spectrum") else draw_xic
         bottom -= gap
-        draw(_band(fig, bottom, bottom - second * scale), f)
-        bottom -= second * scale
+        draw(_band(fig, bottom, bottom - panel), f)
+        bottom -= panel
     page.y = bottom - 0.005
     _hits_and_limitations(page, f)
 
@@ -418,6 +424,19 @@ def _finding_page(fig, doc, f) -> None:
 _PLOT_GAP = 0.008
 
 
+def _plot_heights(height: float, margins_in: tuple[float, float]) -> tuple[float, float]:
+    """A plot of ``height`` (page fraction, at full size) as (its margins, its axes), page fractions."""
+    margins = sum(margins_in) / A4_IN[1]
+    return margins, height - margins
+
+
+_MIRROR = _plot_heights(0.25, MIRROR_MARGINS_IN)
+_PANEL = _plot_heights(0.13, PANEL_MARGINS_IN)
+#: The least a plot's axes shrink to, the margins kept: the plots take no more of a full page than
+#: they did at half size when their margins shrank with them, so the text keeps its room.
+_MIN_PLOT_SCALE = 0.3
+
+
 #: Characters of a name in a finding page's heading (two lines at 12 pt); a longer one ends in an
 #: ellipsis there and is given whole in the "Name" line below (a 6,000-character name took 40 lines).
 _HEADING_NAME = 150
@@ -426,7 +445,7 @@ _HEADING_NAME = 150
 def finding_heading(doc: Mapping[str, Any], f: Mapping[str, Any]) -> str:
     """A finding page's title: number, name (clipped to :data:`_HEADING_NAME`), verdict badge."""
     tag = " (internal standard)" if f["internal_standard"] else ""
-    return f"#{f['index']} {clipped(finding_label(f), _HEADING_NAME)} \u2013 {verdict_badge(doc, f)}{tag}"
+    return f"#{shown_number(f['index'])} {clipped(finding_label(f), _HEADING_NAME)} \u2013 {verdict_badge(doc, f)}{tag}"
 
 
 def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nps_id.report.findings import finding_label
+from nps_id.report.findings import finding_label, shown_number
 from nps_id.report.present import clipped
 
 VERDICT_COLOURS = {"identified": "#1b7837", "tentative": "#b35806", "inconclusive": "#6a6a6a"}
@@ -39,6 +39,24 @@ def _rc() -> dict[str, Any]:
             "font.size": 8, "axes.titlesize": 9, "axes.spines.top": False, "axes.spines.right": False,
             "pdf.fonttype": 3,  # Type 3 subsets: a third faster to write than TrueType (42)
             "text.parse_math": False}  # names from library files are text: "$...$" is no mathtext
+
+
+#: Margins (top, bottom) around a plot's axes, in inches: the legend or title above, the tick labels
+#: and "m/z" below keep their size when a PDF page shrinks the plot. As fractions of the plot they
+#: shrank with it, and the apex plot's "m/z" ran into the hit table's header below it (the card
+#: 220223030, PDF pages 5 and 7).
+MIRROR_MARGINS_IN = (0.28, 0.38)
+PANEL_MARGINS_IN = (0.24, 0.38)  # the apex scans' and the LC XIC's, drawn below the mirror
+
+
+#: Height (inches) of axes under which a plot has short y labels (and the mirror three ticks, not five).
+_SMALL_AXES_IN = 1.2
+
+
+def _adjust(target, margins_in: tuple[float, float], **kwargs: float) -> None:
+    """``subplots_adjust`` with the top and bottom margins in inches (:data:`MIRROR_MARGINS_IN`)."""
+    height_in = target.bbox.height / target.dpi
+    target.subplots_adjust(top=1 - margins_in[0] / height_in, bottom=margins_in[1] / height_in, **kwargs)
 
 
 def _figure(width_in: float, height_in: float):
@@ -111,12 +129,12 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
             finding = by_index.get(comp.get("finding")) if comp.get("finding") is not None else None
             if finding is None:
                 ax.plot([comp["rt_min"]], [apex], marker="v", color="#9a9a9a", markersize=3, linestyle="none")
-                ax.annotate(str(comp["index"]), (comp["rt_min"], apex), xytext=(0, 4),
+                ax.annotate(shown_number(comp["index"]), (comp["rt_min"], apex), xytext=(0, 4),
                             textcoords="offset points", ha="center", fontsize=6, color="#7a7a7a")
                 continue
             colour = VERDICT_COLOURS.get(finding["verdict"], "#444444")
             ax.plot([comp["rt_min"]], [apex], marker="v", color=colour, markersize=6, linestyle="none")
-            ax.annotate(f"#{finding['index']} {finding_label(finding)}", (comp["rt_min"], apex), xytext=(0, 7),
+            ax.annotate(f"#{shown_number(finding['index'])} {finding_label(finding)}", (comp["rt_min"], apex), xytext=(0, 7),
                         textcoords="offset points", ha="left", va="bottom", rotation=35, fontsize=7,
                         color=colour)
         ax.set_ylabel("TIC (% of largest)")
@@ -203,7 +221,7 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
 
     with matplotlib.rc_context(_rc()):
         top_ax, diff_ax = target.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-        target.subplots_adjust(left=0.1, right=0.98, top=0.9, bottom=0.12, hspace=0.12)
+        _adjust(target, MIRROR_MARGINS_IN, left=0.1, right=0.98, hspace=0.12)
         accurate = _is_accurate(finding.get("spectrum"), finding.get("reference_spectrum"))
         extracted = _unit_vector(finding.get("spectrum"), accurate)
         reference = _unit_vector(finding.get("reference_spectrum"), accurate)
@@ -222,9 +240,12 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
                         ha="center", color="#b2182b")
         top_ax.axhline(0, color="#444444", linewidth=0.6)
         top_ax.set_ylim(-125, 125)
-        top_ax.set_yticks([-100, -50, 0, 50, 100])
-        top_ax.set_yticklabels(["100", "50", "0", "50", "100"])
-        top_ax.set_ylabel("Rel. intensity (%)")
+        # a PDF page shrinks the axes: fewer ticks and shorter labels then, or they overprint
+        small = top_ax.get_position().height * target.bbox.height / target.dpi < _SMALL_AXES_IN
+        ticks = [-100, 0, 100] if small else [-100, -50, 0, 50, 100]
+        top_ax.set_yticks(ticks)
+        top_ax.set_yticklabels([str(abs(t)) for t in ticks])
+        top_ax.set_ylabel("Rel. int. (%)" if small else "Rel. intensity (%)")
         top_ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, fontsize=7, frameon=False)
         all_mz = sorted(set(extracted) | set(reference))
         if all_mz:
@@ -233,8 +254,8 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
             top_ax.set_xlim(min(all_mz) - 5, max(all_mz) + 10)
         diff_ax.axhline(0, color="#444444", linewidth=0.6)
         diff_ax.set_ylim(-105, 105)
-        diff_ax.set_yticks([-100, 0, 100])
-        diff_ax.set_ylabel("Diff. (%)")
+        diff_ax.set_yticks([0] if small else [-100, 0, 100])
+        diff_ax.set_ylabel("Diff." if small else "Diff. (%)")
         diff_ax.set_xlabel("m/z")
 
 
@@ -251,7 +272,7 @@ def draw_apex(target, finding: Mapping[str, Any]) -> None:
 
     with matplotlib.rc_context(_rc()):
         axes = target.subplots(1, 2, sharex=True, sharey=True)
-        target.subplots_adjust(left=0.1, right=0.98, top=0.84, bottom=0.2, wspace=0.08)
+        _adjust(target, PANEL_MARGINS_IN, left=0.1, right=0.98, wspace=0.08)
         model = (finding.get("deconvolution") or {}).get("model_mz")
         for ax, key, title, colour in ((axes[0], "apex_spectrum", "raw scan at the apex", "#444444"),
                                        (axes[1], "spectrum", "deconvoluted (extracted)", "#2166ac")):
@@ -266,7 +287,8 @@ def draw_apex(target, finding: Mapping[str, Any]) -> None:
                          fontsize=7)
             ax.set_ylim(0, 115)
             ax.set_xlabel("m/z")
-        axes[0].set_ylabel("Rel. intensity (%)")
+        small = axes[0].get_position().height * target.bbox.height / target.dpi < _SMALL_AXES_IN
+        axes[0].set_ylabel("Rel. int. (%)" if small else "Rel. intensity (%)")  # longer than the axes: past their foot
 
 
 def xic_figure(finding: Mapping[str, Any], *, width_in: float = 7.5, height_in: float = 1.8):
@@ -287,7 +309,7 @@ def draw_xic(target, finding: Mapping[str, Any]) -> None:
     xic, feature = lc.get("xic") or {"rt_min": [], "intensity": []}, lc.get("feature")
     with matplotlib.rc_context(_rc()):
         ax = target.subplots()
-        target.subplots_adjust(left=0.1, right=0.98, top=0.82, bottom=0.25)
+        _adjust(target, PANEL_MARGINS_IN, left=0.1, right=0.98)
         ax.plot(xic["rt_min"], xic["intensity"], color="#2166ac", linewidth=0.9, marker=".", markersize=3)
         if feature:
             ax.axvspan(feature["left_rt_seconds"] / 60, feature["right_rt_seconds"] / 60, color="#2166ac", alpha=0.12)

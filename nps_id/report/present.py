@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import (finding_label, injector_relatives, is_analogue, is_new_substance_lead,
-                                    isomers_excluded_by, relatives_text)
+                                    isomers_excluded_by, relatives_text, shown_number)
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
@@ -269,7 +269,7 @@ def new_substances(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 def new_substance_heading(finding: Mapping[str, Any]) -> str:
     """'#3 at 8.104 min: suspected new substance (Synthetic cathinones)'."""
-    return f"#{finding['index']} at {display_number(finding.get('rt_min'), RT_DIGITS)} min: {finding_label(finding)}"
+    return f"#{shown_number(finding['index'])} at {display_number(finding.get('rt_min'), RT_DIGITS)} min: {finding_label(finding)}"
 
 
 def closest_rows(finding: Mapping[str, Any]) -> list[list[str]]:
@@ -315,10 +315,10 @@ def component_rows(doc: Mapping[str, Any]) -> list[list[str]]:
     for chrom in doc["chromatograms"]:
         for c in chrom["components"]:
             best = c.get("best_hit")
-            rows.append([str(c["index"]), display_number(c["rt_min"], RT_DIGITS), display_number(c.get("area")),
+            rows.append([shown_number(c["index"]), display_number(c["rt_min"], RT_DIGITS), display_number(c.get("area")),
                          display_number(c.get("model_mz")), " ".join(str(m) for m in c.get("top_ions") or []) or DASH,
                          f"{best['name']} (MF {display_number(best.get('mf'))})" if best else DASH,
-                         c.get("note") or (f"finding #{c['finding']}" if c.get("finding") is not None else DASH)])
+                         c.get("note") or (f"finding #{shown_number(c['finding'])}" if c.get("finding") is not None else DASH)])
     return rows
 
 
@@ -358,7 +358,7 @@ def check_lines(doc: Mapping[str, Any]) -> list[str]:
     for f in doc["findings"]:
         text = reference_standard_text(f)
         if text:
-            lines.append(f"Finding #{f['index']} {finding_label(f)}: {text}")
+            lines.append(f"Finding #{shown_number(f['index'])} {finding_label(f)}: {text}")
     return lines
 
 

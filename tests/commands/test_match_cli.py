@@ -647,3 +647,21 @@ def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_r
                 assert f["name"] not in exported or any(g["name"] == f["name"] and is_ewa_reportable(g)
                                                         for g in doc["findings"])
     assert verdicts == {"inconclusive", "tentative"}  # ELEY's barbiturate leads, gcms.jdx's close analogue
+
+
+def test_the_blank_among_the_runs_is_matched_without_subtracting_itself(swgdrug_library, tmp_path):
+    # `match runs/*.mzML --blank runs/220223001.mzML` subtracted the blank from itself: every
+    # component gone, its internal standard and any carry-over with them
+    blank = data_path("gcms", "lrcfs", "220223001.mzML")
+    card = data_path("gcms", "lrcfs", "220223030.mzML")
+    result = CliRunner().invoke(cli, ["match", str(blank), str(card), "-l", str(swgdrug_library),
+                                      "--blank", f"{blank.parent}/./{blank.name}", "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    blank_results, card_results = json.loads((tmp_path / "r.json").read_text())["runs"]
+    assert blank_results.get("blank") is None and not blank_results.get("blank_subtracted")
+    assert "Bupivacaine" in {f["name"] for f in blank_results["findings"]}
+    assert ("note: 220223001.mzML: this run is the --blank: matched without blank subtraction (what the blank "
+            "itself holds)") in result.output
+    # the other runs are subtracted as before
+    assert card_results["blank"]["file"] == "220223001.mzML" and card_results["blank"]["n_removed"] >= 1
+    assert "220223030.mzML: this run is the --blank" not in result.output

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -345,6 +346,8 @@ def test_the_report_document_cannot_overwrite_the_ewa_json(results_file, tmp_pat
     (["/usr/bin/nps-id", "report", "r.json"], "nps-id report r.json"),
     (["/src/nps_id/__main__.py", "match", "a b.mzML"], "nps-id match 'a b.mzML'"),
     (["/venv/lib/pytest/__main__.py", "-q", "tests"], None),  # another program's __main__: not a command typed
+    ([str(Path(__file__).resolve().parents[2] / "cli.py"), "match", "x.mzML"], "nps-id match x.mzML"),  # README
+    (["/elsewhere/cli.py", "match", "x.mzML"], None),  # another program's cli.py
 ])
 def test_the_command_line_recorded_is_the_one_typed(monkeypatch, argv, expected):
     from nps_id.commands.options import typed_command_line

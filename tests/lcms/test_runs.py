@@ -174,7 +174,7 @@ def test_the_reports_component_table_says_why_an_lc_precursor_is_no_finding(pest
     assert notes[paclobutrazol["component"]].startswith("no finding: precursor mass error -5.5 ppm")
     azinphos = next(i for i, f in enumerate(pestmix["findings"]) if f["name"] == "Azinphos methyl")
     sodium = next(r for r in pestmix["findings"][azinphos]["related_ions"] if r["ion"] == "[M+Na]+")
-    assert notes[sodium["component"]] == f"[M+Na]+ of finding #{azinphos} (Azinphos methyl)"
+    assert notes[sodium["component"]] == f"[M+Na]+ of finding #{azinphos + 1} (Azinphos methyl)"
 
 
 @pytest.mark.parametrize("run", ["pestmix", "metabolites"])

@@ -54,7 +54,7 @@ CHECKS = ["Internal standard Bupivacaine: found at 6.512 min, area 20000000, exp
           f"Removed by the blank at 5.500 min (Dibutyl phthalate): {REMOVED_REASON}",
           "Reference standard Etizolam: run std.mzML, its Etizolam at 10.141 min, RI \u2014: a finding of Etizolam at "
           "this retention time is Etizolam, not an isomer its spectrum cannot tell from it",
-          "Finding #2 Etizolam: RT 10.262 min against 10.141 min in standard run std.mzML "
+          "Finding #3 Etizolam: RT 10.262 min against 10.141 min in standard run std.mzML "
           "(\u0394 +0.121 min, window \u00b10.10 min: OUTSIDE); no RI (no alkane ladder)"]
 
 
@@ -93,7 +93,7 @@ def test_html_and_pdf_show_the_same_checks_and_the_blank_tic(tmp_path):
     grey = images[1].mean(axis=2) if images[1].ndim == 3 else images[1]
     column = grey[:, int(0.08 * grey.shape[1]) - 2:int(0.08 * grey.shape[1]) + 3].min(axis=1) < 0.6
     assert column[int(0.12 * len(column)):int(0.5 * len(column))].mean() > 0.8
-    assert "OUTSIDE" in _flat(texts[4])  # finding #2's page: against its standard, outside the window
+    assert "OUTSIDE" in _flat(texts[4])  # finding #3's page: against its standard, outside the window
 
 
 def _in_chromium(html: str, tmp_path) -> None:

@@ -236,7 +236,7 @@ def test_each_finding_shows_the_raw_apex_scan_beside_the_deconvoluted_spectrum(l
         assert f"model ion m/z {d['model_mz']}" in figure
         for label in ("Model ion (m/z)", "Scan range", "Purity (share of the TIC at the apex)"):
             assert label in section, label
-        page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{f['index']} {finding_label(f)}" in p)
+        page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{f['index'] + 1} {finding_label(f)}" in p)
         assert f"Deconvolution: Model ion (m/z) {d['model_mz']}; Apex scan {d['scan']}; Scan range" in page
         assert "raw scan at the apex" in page and "deconvoluted (extracted)" in page
 
@@ -318,5 +318,5 @@ def test_the_card_reports_conclude_on_its_suspected_new_substance_not_on_the_clo
     assert f'<p class="conclusion">{said}</p>' in section
     assert "no conclusion about" not in html
     texts, _ = _pdf_pages(render(doc, "pdf")[".pdf"], tmp_path)
-    page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{new['index']} suspected new substance" in p)
+    page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{new['index'] + 1} suspected new substance" in p)
     assert said in page

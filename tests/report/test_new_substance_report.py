@@ -190,7 +190,7 @@ def test_the_tic_labels_a_suspected_new_substance_by_its_group_not_the_library_n
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     (new,) = [f for f in doc["findings"] if f.get("new_substance")]
     svg = figure_svg(tic_figure(doc["chromatograms"][0], doc["findings"]))
-    assert f"#{new['index']} suspected new substance (group not determined)" in svg
+    assert f"#{new['index'] + 1} suspected new substance (group not determined)" in svg
     assert new["name"] not in svg
 
 
@@ -260,7 +260,20 @@ def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_list
     for entry in export["excluded"]:
         assert by_index[entry["finding"]]["rt_min"] == entry["rt_min"]
         assert finding_label(by_index[entry["finding"]]) == entry["substance"]
+        for seen in entry["findings"]:  # and each of its findings, with its RT and verdict
+            f = by_index[seen["finding"]]
+            assert (finding_label(f), f["rt_min"], f["verdict"]) == (entry["substance"], seen["rt_min"], seen["verdict"])
     assert len({e["finding"] for e in export["excluded"]}) == len(export["excluded"]) > len(unknowns)
+    # one entry per substance, as the export's rows: p-cymene's seven peaks made seven entries; an unknown
+    # of no group stays one entry per finding (two unknowns are not known to be one substance)
+    names = [e["substance"] for e in export["excluded"]]
+    (cymene,) = [e for e in export["excluded"] if e["substance"] == "p-Cymene"]
+    assert len(cymene["findings"]) == sum(finding_label(f) == "p-Cymene" for f in reported) >= 7
+    assert len(set(names) - {finding_label(unknowns[0])}) == len(names) - names.count(finding_label(unknowns[0]))
+    assert names.count(finding_label(unknowns[0])) == len(unknowns)
+    assert sorted(s["finding"] for e in export["excluded"] for s in e["findings"]) == sorted(
+        f["index"] for f in doc["findings"]
+        if f["verdict"] in ("identified", "tentative") and finding_label(f) not in exported)
     assert excluded[finding_label(unknowns[0])] == (
         "suspected new substance (group not determined) is not exported: no substance group is determined, "
         "so it is an unknown to examine, not an early-warning lead.")

@@ -46,7 +46,7 @@ def test_long_names_on_a_finding_page_are_cut_visibly_and_stay_above_the_footer(
     results, _ = lrcfs_results["220223030"]
     doc, texts, boxes = _finding_pages(_long_named(results, name), tmp_path)
     for f, text, words in zip(doc["findings"], texts, boxes):
-        assert f"#{f['index']} " in text[:60], text[:100]
+        assert f"#{f['index'] + 1} " in text[:60], text[:100]
         assert "Limitations:" in text and "Rank Library entry" in text  # on the page, not below it
         assert "\u2026" in text
         assert min(bottom for word, bottom in words) > 0.015  # nothing under the footer line
@@ -90,7 +90,7 @@ def test_a_long_name_is_clipped_in_the_finding_heading_and_given_whole_below(lrc
     assert named
     for f in named:
         heading = finding_heading(doc, f)
-        assert len(heading) < 250 and "\u2026" in heading and heading.startswith(f"#{f['index']} ")
+        assert len(heading) < 250 and "\u2026" in heading and heading.startswith(f"#{f['index'] + 1} ")
         assert ("Name", finding_label(f)) in finding_fields(f)
     real, _ = lrcfs_results["220223030"]
     plain = build_report(real, SAMPLE_INFO, now=FIXED_NOW)

@@ -60,7 +60,7 @@ def test_a_findings_table_longer_than_page_one_continues_on_the_next_page(lrcfs_
         in_footer = " ".join(word for word, bottom in words if bottom < 0.035)  # page fraction from the bottom
         assert in_footer == f"Report {doc['report_id']} \u00b7 {doc['status']} \u00b7 page {number} of {len(pages)}"
     text = " ".join(_pdf_pages(path.read_bytes(), tmp_path))
-    notes = [f"#{f['index']}: {isomers_open(f)}." for f in doc["findings"] if isomers_open(f)]
+    notes = [f"#{f['index'] + 1}: {isomers_open(f)}." for f in doc["findings"] if isomers_open(f)]
     assert len(notes) > 15
     for note in notes:
         assert note.split(" or an isomer")[0] in text, note

@@ -57,7 +57,7 @@ def test_html_is_self_contained_with_plots_and_tables(doc, rendered):
     assert doc["provenance"]["parameters_sha256"] in html
     assert "SWGDRUG category" in html
     # the TIC labels every component that gave a finding
-    for name in ("#0 Bupivacaine", "#1 Flubromazepam", "#2 Etizolam", "#4 Methyl palmitate"):
+    for name in ("#1 Bupivacaine", "#2 Flubromazepam", "#3 Etizolam", "#5 Methyl palmitate"):
         assert name in html
     assert html.index('id="provenance"') > html.index('id="finding-4"')  # provenance at the end
 
@@ -117,6 +117,22 @@ def test_pdf_pages_looked_at_one_by_one(doc, rendered, tmp_path):
     assert "laboratory not given" not in texts[0]  # the fixture names its laboratory
 
 
+def test_findings_and_components_are_numbered_from_1_where_a_chemist_reads_them(doc, rendered, tmp_path):
+    # the reports numbered them from #0; the documents' index (a contract) still counts from 0
+    assert [f["index"] for f in doc["findings"]] == list(range(len(doc["findings"])))
+    html = rendered["html"][".html"].decode("utf-8")
+    texts, _ = _pdf_pages(rendered["pdf"][".pdf"], tmp_path)
+    pdf = [" ".join(text.split()) for text in texts]
+    for f in doc["findings"]:
+        number = f["index"] + 1
+        assert f'<a href="#finding-{f["index"]}">{number}</a>' in html  # the findings table
+        assert re.search(rf'<h2 [^>]*>#{number} {re.escape(f["name"])}', html)
+        assert any(f"#{number} {f['name']} " in page for page in pdf), number
+    assert not re.search(r"#0\b", html) and not any(re.search(r"#0\b", page) for page in pdf)
+    components = pdf[1].split("Finding, or why none", 1)[1]
+    assert components.lstrip().startswith("1 ") and "finding #1 (Bupivacaine)" in components
+
+
 def test_html_conclusions_components_signatures_and_end(doc, rendered):
     html = rendered["html"][".html"].decode("utf-8")
     assert html.count('class="conclusion"') == len(doc["findings"])
@@ -170,7 +186,8 @@ def test_ewa_export_lists_the_nps_not_the_internal_standard(rendered):
     assert [r["substance"] for r in payload["substances"]] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
     assert payload["excluded"] == [{"substance": "Bupivacaine", "verdict": "identified",
                                     "reason": "Bupivacaine is not exported: it is the internal standard added "
-                                              "by the laboratory.", "finding": 0, "rt_min": 6.512}]
+                                              "by the laboratory.", "finding": 0, "rt_min": 6.512,
+                                    "findings": [{"finding": 0, "rt_min": 6.512, "verdict": "identified"}]}]
     assert set(payload["fields"]) == set(EWA_FIELDS)
 
 
