@@ -562,8 +562,10 @@ class LibraryFacts:
     def lightest(self, group: str) -> int | None:
         """The nominal mass of the lightest library compound of ``group`` (a :meth:`group` label),
         left-out compounds not counted; None when the library holds none. The rows are classified
-        lightest first, only as far as the answer needs (a first classification of all 11,050
-        MassBank EI rows takes ~40 s); what was read is kept for every later call and view."""
+        lightest first, only as far as the answer needs (all 11,050 MassBank EI rows, for a group it
+        holds none of: ~4 s CPU the first time, ~8 s before stop 30 verified only the structures a
+        rule names; each row's group is kept in the cache folder); what was read is kept for every
+        later call and view."""
         scan = self._cached("lightest", -1, lambda _: _GroupScan(self), persist=False)
         return scan.lightest(group, self.excluded)
 
