@@ -9,6 +9,7 @@ benzodiazepines) because "other" would hide what matters most in casework.
 Entry points
 ------------
 - :func:`classify` -- one substance -> :class:`EwaClass` (group, subclass, effect, NPS or not, why).
+- :func:`decided_by_structure` -- whether a SMILES decides :func:`classify` (a rule matches it).
 - :func:`classify_structures` -- the SMARTS-based class of one bare SMILES or of a set of them
   (a new substance's "suspected group": the group all share, else that of their maximum common
   substructure).
@@ -165,6 +166,7 @@ def _mol(smiles: str | None, inchi: str | None):
 DERIVATIVE = " (derivative)"
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a library's records repeat structures (MassBank EI: 9,005 in 11,050)
 def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str, str | None, str] | None:
     mol = _mol(smiles, inchi)
     if mol is None:
@@ -177,6 +179,13 @@ def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str
         if found is not None:
             found = (found[0], found[1], found[2] + DERIVATIVE)
     return found
+
+
+def decided_by_structure(smiles: str, taxonomy_path: str | Path = TAXONOMY_PATH) -> bool:
+    """Whether :func:`classify` given this SMILES goes by it: a structure rule matches it (or the
+    drug of a derivative). When none does, the SMILES changes nothing and the names decide, so a
+    caller need not verify it first (:meth:`nps_id.match.assess.LibraryFacts.group`)."""
+    return _by_structure(smiles, None, str(taxonomy_path)) is not None
 
 
 def _by_rules(mol: Any, path: str) -> tuple[str, str | None, str] | None:

@@ -23,7 +23,7 @@ import numpy as np
 from nps_id.peaks import CSRPeaks
 from nps_id.search.analogue import LISTED_NOMINAL_MASSES, match_shift
 from nps_id.search.index import NominalIndex, nominal_csr, weigh
-from nps_id.search import jit
+from nps_id.search import few, jit
 from nps_id.search.kernels import composite_parts_many_w, composite_reference_weights, nominal_scatter_add
 from nps_id.search.prepared import SearchContext
 from nps_id.search.ranking import not_listed, rank_batch, rank_candidates, top_indices
@@ -90,8 +90,8 @@ def search_ei(spectra: Sequence[Spectrum], batch: np.ndarray, index: NominalInde
     if s.mode == "identity" and score.batch is not None:
         # The main path runs in one compiled loop over the batch (no per-query Python); a few
         # queries in NumPy, with the library weights of their candidates only.
-        few = jit.few_queries(len(batch))
-        weights = None if few else ctx.library.derived(("ei", "weights"), lambda: EIWeights.of(index))
+        numpy_path = jit.few_queries(len(batch))
+        weights = None if numpy_path else ctx.library.derived(("ei", "weights"), lambda: EIWeights.of(index))
         offsets, cand, similarity, mf, rmf = score.batch(prepared, weights, index, nominal, weight, s,
                                                          ctx.library.compound[index.rows])
         rows = index.rows[cand]
@@ -100,8 +100,16 @@ def search_ei(spectra: Sequence[Spectrum], batch: np.ndarray, index: NominalInde
     if s.mode == "analog":
         q_mass = molecular_ion(nominal)
         lib_mass = ctx.library.derived(("ei", "molecular_ion"), lambda: molecular_ion(index.spectra))
-    weights = ctx.library.derived(("ei", "weights"), lambda: EIWeights.of(index))
-    scatter = _Scatter(index)
+    # An identity search of a few queries by another score (cosine, RMF, F_D): the same loop with
+    # the NumPy forms of its kernels, numba not loaded (the library weights of the candidates only).
+    few_queries = s.mode == "identity" and jit.few_queries(len(batch))
+    if few_queries:
+        def scatter(q_mz: np.ndarray, q_weight: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+            return few.nominal_scatter(q_mz, q_weight, lo, hi, index.bin_offsets, index.peak_position,
+                                       index.peak_weight, index.n)
+    else:
+        weights = ctx.library.derived(("ei", "weights"), lambda: EIWeights.of(index))
+        scatter = _Scatter(index)
     q_weight = weight.astype(np.float64)
     out = []
     for i in range(len(batch)):
@@ -126,8 +134,12 @@ def search_ei(spectra: Sequence[Spectrum], batch: np.ndarray, index: NominalInde
             cand, prefilter = positions[top], cosine[top]
             delta = np.full(cand.size, np.nan)
             listed = not_listed(cand.size)
-        parts = composite_parts_many_w(q_mz, q_int, weights.offsets, index.spec_mz, weights.ref_w, weights.ref_norm2,
-                                       cand, index.mz_power, index.intensity_power)
+        if few_queries:
+            parts = few.composite_parts(q_mz, q_int, index.spec_offsets, index.spec_mz, index.spec_intensity, cand,
+                                        index.mz_power, index.intensity_power)
+        else:
+            parts = composite_parts_many_w(q_mz, q_int, weights.offsets, index.spec_mz, weights.ref_w,
+                                           weights.ref_norm2, cand, index.mz_power, index.intensity_power)
         similarity = score.exact(prepared, index, Candidates(q_mz, q_int, spectra[i], cand, delta, parts, prefilter))
         out.append((i, index.rows[cand], similarity, parts[:, 0].copy(), parts[:, 1].copy(), delta, listed))
     return [rank_candidates(batch, out, ctx)]

@@ -13,7 +13,7 @@ How a batch of queries is searched
 
 An identity search of a few queries (:func:`nps_id.search.jit.few_queries`: one spectrum, a
 handful) runs the NumPy forms of the compiled kernels (:mod:`nps_id.search.few`: EI with the
-composite MF, MS/MS with the cosine; the same hits bit for bit) and does not import numba, whose
+composite MF, the cosine, RMF or F_D, MS/MS with the cosine; the same hits bit for bit) and does not import numba, whose
 start-up costs ~0.4 s CPU; any other search imports it first.
 
 Entry points

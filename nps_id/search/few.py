@@ -21,6 +21,8 @@ Each reproduces its kernel's arithmetic, not only its formula:
 Entry points
 ------------
 - :func:`composite_batch` -- :func:`nps_id.search.scores.composite.composite_batch` (EI identity).
+- :func:`nominal_scatter`, :func:`composite_parts` -- the EI prefilter and composite parts of the
+  per-query loop (EI identity by another score: ``--score cosine``, ``reverse``, ``dot``).
 - :func:`rank` -- :func:`nps_id.search.ranking._rank_kernel`.
 - :func:`cosine_pairs` -- :func:`nps_id.search.scores.cosine._cosine_pairs` (MS/MS, greedy cosine).
 """
@@ -65,8 +67,8 @@ def query_weights(q_mz: np.ndarray, q_int: np.ndarray, a: float, b: float) -> tu
 
 
 def composite_row(q_w: np.ndarray, q_norm2: float, n_u: int, ref_mz: np.ndarray, ref_w: np.ndarray,
-                  r_norm2: float) -> tuple[float, float]:
-    """MF and RMF of :func:`nps_id.search.kernels.composite_row_w` (its ``out[0]``, ``out[1]``)."""
+                  r_norm2: float) -> tuple[float, float, float]:
+    """MF, RMF and F_D of :func:`nps_id.search.kernels.composite_row_w` (its ``out[0:3]``)."""
     keep = ref_w > 0
     m, wr = _nominal(ref_mz[keep]), ref_w[keep]
     inside = m < q_w.size
@@ -76,19 +78,61 @@ def composite_row(q_w: np.ndarray, q_norm2: float, n_u: int, ref_mz: np.ndarray,
     wq, wr = wq[common], wr[common]
     n_match = int(wq.size)
     if n_match == 0:
-        return 0.0, 0.0
+        return 0.0, 0.0, 0.0
     dot = sequential_sum(wq * wr)
     q_sub2 = sequential_sum(wq * wq)
     f_d = dot * dot / (q_norm2 * r_norm2)
     f_d_rev = dot * dot / (q_sub2 * r_norm2)
     if n_match < 2:
-        return min(f_d, 1.0), min(f_d_rev, 1.0)
+        return min(f_d, 1.0), min(f_d_rev, 1.0), min(f_d, 1.0)
     ratio = (wr[1:] * wq[:-1]) / (wr[:-1] * wq[1:])
     ratio = np.where(ratio > 1.0, 1.0 / ratio, ratio)
     f_r = sequential_sum(ratio) / (n_match - 1)
     mf = (n_u * f_d + n_match * f_r) / (n_u + n_match)
     rmf = 0.5 * (f_d_rev + f_r)
-    return min(mf, 1.0), min(rmf, 1.0)
+    return min(mf, 1.0), min(rmf, 1.0), min(f_d, 1.0)
+
+
+def library_weights(lib_offsets: np.ndarray, lib_mz: np.ndarray, lib_int: np.ndarray, r: int, a: float, b: float
+                    ) -> tuple[np.ndarray, float]:
+    """Index spectrum ``r``'s peak weights and their sum of squares, as
+    :func:`nps_id.search.kernels.composite_reference_weights` gives them for the whole library."""
+    lo, hi = lib_offsets[r], lib_offsets[r + 1]
+    ref_w = peak_weights(_nominal(lib_mz[lo:hi]).astype(np.float64), lib_int[lo:hi], a, b)
+    return ref_w, sequential_sum(ref_w * ref_w)
+
+
+def nominal_scatter(q_mz: np.ndarray, q_weight: np.ndarray, lo: int, hi: int, bin_offsets: np.ndarray,
+                    peak_position: np.ndarray, peak_weight: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The EI prefilter of one query (:class:`nps_id.search.ei._Scatter`, i.e.
+    :func:`nps_id.search.kernels.nominal_scatter_add` without dense bins): ``(positions, cosine)``
+    of every index spectrum sharing a nominal m/z with query peaks ``lo:hi``, in the order the
+    kernel first reaches them (ties of the prefilter's cut are kept by that order), each cosine
+    summed term by term in query order (``np.add.at``)."""
+    n_bins = bin_offsets.size - 1
+    held = [(int(bin_offsets[m]), int(bin_offsets[m + 1]), float(q_weight[p]))
+            for p in range(lo, hi) if (m := int(q_mz[p])) < n_bins]
+    if not held:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    position = np.concatenate([peak_position[a:b] for a, b, _ in held]).astype(np.int64)
+    terms = np.concatenate([w * peak_weight[a:b].astype(np.float64) for a, b, w in held])
+    acc = np.zeros(n)
+    np.add.at(acc, position, terms)
+    _, first = np.unique(position, return_index=True)
+    touched = position[np.sort(first)]
+    return touched, acc[touched]
+
+
+def composite_parts(q_mz: np.ndarray, q_int: np.ndarray, lib_offsets: np.ndarray, lib_mz: np.ndarray,
+                    lib_int: np.ndarray, cand: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Columns 0-2 (MF, RMF, F_D) of :func:`nps_id.search.kernels.composite_parts_many_w` for one
+    query's candidates, the library weights of those candidates only."""
+    q_w, q_norm2, n_u = query_weights(q_mz, q_int, a, b)
+    out = np.zeros((cand.size, 3))
+    for k, r in enumerate(cand.tolist()):
+        ref_w, r_norm2 = library_weights(lib_offsets, lib_mz, lib_int, r, a, b)
+        out[k] = composite_row(q_w, q_norm2, n_u, lib_mz[lib_offsets[r]:lib_offsets[r + 1]], ref_w, r_norm2)
+    return out
 
 
 def composite_batch(q_offsets: np.ndarray, q_mz: np.ndarray, q_int: np.ndarray, q_weight: np.ndarray,
@@ -147,9 +191,8 @@ def composite_batch(q_offsets: np.ndarray, q_mz: np.ndarray, q_int: np.ndarray, 
         for r in cand.tolist():
             if done >= top_k and upper[r] < min(best_k[top_k - 1] - margin, other):
                 break
-            s_lo, s_hi = lib_offsets[r], lib_offsets[r + 1]
-            ref_w = peak_weights(_nominal(lib_mz[s_lo:s_hi]).astype(np.float64), lib_int[s_lo:s_hi], a, b)
-            score, rmf = composite_row(q_w, q_norm2, n_q, lib_mz[s_lo:s_hi], ref_w, sequential_sum(ref_w * ref_w))
+            ref_w, r_norm2 = library_weights(lib_offsets, lib_mz, lib_int, r, a, b)
+            score, rmf, _ = composite_row(q_w, q_norm2, n_q, lib_mz[lib_offsets[r]:lib_offsets[r + 1]], ref_w, r_norm2)
             cand_all.append(r)
             mf_all.append(score)
             rmf_all.append(rmf)

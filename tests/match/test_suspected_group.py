@@ -107,6 +107,29 @@ def test_an_ordinary_chemical_lighter_than_the_whole_series_gets_no_group(swgdru
         assert after[q].suspected_group == (wanted[query.name] if kept else None), query.name
 
 
+def test_a_row_s_group_is_that_of_its_verified_structure_and_name(swgdrug_library, tmp_path, monkeypatch):
+    """LibraryFacts.group verifies a row's structure only when a structure rule names it (the first
+    look-up of a rare group classifies most of the library): every group is still the one its
+    verified structure (else its name) gives -- every structured SWGDRUG row a rule names, one
+    in five of the others."""
+    from nps_id.chem.ewa_groups import classify, decided_by_structure
+    from nps_id.library import Library
+    from nps_id.match.assess import LibraryFacts, group_label
+    from nps_id.search.reference import Reference
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))  # computed here, not read from a cache file
+    with Library.open(swgdrug_library) as lib:
+        facts = LibraryFacts(Reference.from_library(lib))
+    cols = facts.reference.columns
+    named = [r for r in range(facts.reference.n_spectra) if cols["smiles"][r] and decided_by_structure(cols["smiles"][r])]
+    rows = sorted({*named, *range(0, facts.reference.n_spectra, 5)})
+    expected = [group_label(classify(facts.name(r), smiles=facts.structure(r), inchikey=cols["inchikey"][r] or None))
+                for r in rows]
+    assert [facts.group(r) for r in rows] == expected
+    # the rows the short cut skips verifying are classified by their names (with or without the structure)
+    assert len(named) > 300 and sum(facts.structure(r) is not None for r in rows) > 300
+
+
 def test_clorexolone_left_out_is_new_but_no_benzodiazepine(swgdrug):
     # a diuretic whose one look-alike above 0.45 is metizolam (0.52): a benzodiazepine early
     # warning for it would be false
@@ -192,6 +215,21 @@ def test_an_adulterant_or_established_drug_of_no_ewa_series_is_of_no_group(name,
 
     spectrum = Spectrum(np.array([44.0, 91.0]), np.array([999.0, 300.0]), {"name": name})
     assert LibraryFacts(Reference.from_spectra([spectrum])).group(0) == group
+
+
+def test_a_structure_claimed_for_another_compound_names_no_group():
+    """A file's "verified" structure is verified again before a rule may name the row's group: the
+    SMILES of mescaline (a phenethylamine) filed under benzene's InChIKey and a name no rule knows
+    gives no group -- the group is never read off a structure that is not the row's compound."""
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.search.reference import Reference
+    from nps_id.spectrum import Spectrum
+
+    claimed = {"name": "Unknown 17", "smiles": "COc1cc(CCN)cc(OC)c1OC", "structure_status": "verified"}
+    rows = [Spectrum(np.array([44.0, 91.0]), np.array([999.0, 300.0]), dict(claimed, inchikey=key))
+            for key in ("RHCSKNNOAZULRK-UHFFFAOYSA-N", "UHOVQNZJYSORNB-UHFFFAOYSA-N")]  # mescaline's, benzene's
+    facts = LibraryFacts(Reference.from_spectra(rows))
+    assert [facts.group(0), facts.group(1)] == ["Phenethylamines", None]
 
 
 def test_a_phenibut_missing_from_the_library_is_suspected_a_sedative(swgdrug_library):

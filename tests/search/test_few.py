@@ -65,6 +65,33 @@ def test_ei_dev_queries_give_the_same_rows_in_numpy_and_compiled(massbank_ei, mo
     assert len(set(hits.query.tolist())) == len(queries)  # every query has hits: the comparison is not empty
 
 
+@pytest.mark.parametrize("score", ["cosine", "reverse", "dot"])  # the per-query loop: prefilter, composite parts
+def test_ei_dev_queries_by_another_score_give_the_same_rows_in_numpy_and_compiled(massbank_ei, score, monkeypatch):
+    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))[2::12]
+    settings = SearchSettings(top_k=20, prefilter=200, score=score)
+    hits = _assert_same_rows(queries, massbank_ei, settings, monkeypatch)
+    assert len(set(hits.query.tolist())) == len(queries) and np.any(hits.isomer_alert)
+
+
+def test_the_ei_prefilter_reaches_the_same_spectra_in_the_same_order_with_the_same_cosines(massbank_ei):
+    """few.nominal_scatter against the compiled scatter-add: the order matters (the prefilter's cut
+    keeps ties by it), each cosine bit for bit."""
+    from nps_id.search.ei import _Scatter, _query_nominal
+
+    index = massbank_ei.indexes["ei"]
+    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))[5::40]
+    nominal, weight = _query_nominal(queries, index)
+    scatter, q_weight = _Scatter(index), weight.astype(np.float64)
+    for i in range(len(queries)):
+        lo, hi = nominal.offsets[i], nominal.offsets[i + 1]
+        positions, cosine = few.nominal_scatter(nominal.mz, q_weight, lo, hi, index.bin_offsets, index.peak_position,
+                                                index.peak_weight, index.n)
+        want_positions, want_cosine = scatter(nominal.mz, q_weight, lo, hi)
+        assert positions.size > 1000 and not np.all(np.diff(positions) > 0)  # first reached, not ascending
+        np.testing.assert_array_equal(positions, want_positions)
+        np.testing.assert_array_equal(cosine, want_cosine)
+
+
 def test_swgdrug_records_give_the_same_rows_in_numpy_and_compiled(swgdrug_library, monkeypatch):
     from nps_id.library import open_verified
 
@@ -156,3 +183,8 @@ def test_a_search_of_a_few_spectra_does_not_import_numba_and_a_larger_one_does(s
     more_rows, more_loaded = _search_process(str(more_file), "-l", str(swgdrug_library), "--format", "jsonl", **cache)
     assert (few_loaded, more_loaded) == ("[]", "['numba']")  # numba's array maths without scipy.linalg
     assert more_rows.startswith(few_rows) and len(more_rows) > len(few_rows)  # the same rows for the same queries
+    # ... and by another score (the per-query loop)
+    by_cosine = [_search_process(str(file), "-l", str(swgdrug_library), "--format", "jsonl", "--score", "cosine", **cache)
+                 for file in (few_file, more_file)]
+    assert [loaded for _, loaded in by_cosine] == ["[]", "['numba']"]
+    assert by_cosine[1][0].startswith(by_cosine[0][0]) and by_cosine[0][0] != few_rows
