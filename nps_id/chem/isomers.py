@@ -9,6 +9,8 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
   position of the same aromatic ring (2-/3-/4-fluoro; 2-/3-furanyl; 5-/6-methoxy);
 - ``methyl_shift``: a terminal methyl moved to a neighbouring carbon or nitrogen (butyryl <->
   isobutyryl, N-propyl <-> N-isopropyl, N-methyl-phenethylamine <-> amphetamine);
+  ``methyl_shift:acyl`` when it branches an acyl chain (butyryl <-> isobutyryl: open-chain sp3
+  carbons, one alpha to a carbonyl), whose pairs are inseparable far more often;
 - ``chain_transfer``: a CH2 moved from one chain to another (N-ethyl/alpha-methyl <->
   N-methyl/alpha-ethyl; acetyl + methyl <-> propionyl);
 - ``double_bond``: a chain C=C moved by one position (safrole <-> isosafrole, estragole <->
