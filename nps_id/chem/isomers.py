@@ -9,6 +9,8 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
   position of the same aromatic ring (2-/3-/4-fluoro; 2-/3-furanyl; 5-/6-methoxy);
 - ``methyl_shift``: a terminal methyl moved to a neighbouring carbon or nitrogen (butyryl <->
   isobutyryl, N-propyl <-> N-isopropyl, N-methyl-phenethylamine <-> amphetamine);
+  ``methyl_shift:acyl`` when it branches an acyl chain (butyryl <-> isobutyryl: open-chain sp3
+  carbons, one alpha to a carbonyl), whose pairs are inseparable far more often;
 - ``chain_transfer``: a CH2 moved from one chain to another (N-ethyl/alpha-methyl <->
   N-methyl/alpha-ethyl; acetyl + methyl <-> propionyl);
 - ``double_bond``: a chain C=C moved by one position (safrole <-> isosafrole, estragole <->
@@ -120,6 +122,11 @@ def _move_atom(mol: Chem.Mol, t: int, old: int, new: int) -> Chem.Mol:
 
 
 def _methyl_shift(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """A terminal methyl moved from carbon x to its neighbour y; ``methyl_shift:acyl`` when the
+    move branches an acyl chain -- x and y open-chain sp3 carbons, one of them alpha to a
+    carbonyl (butyryl <-> isobutyryl: both give the same C3H7CO+ acylium and C3H7+) --, else
+    ``methyl_shift`` (a methyl taken off the carbonyl carbon makes a ketone an aldehyde; a ring
+    methyl is no acyl chain)."""
     for atom in mol.GetAtoms():
         if not _is_terminal_methyl(atom):
             continue
@@ -127,7 +134,17 @@ def _methyl_shift(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
         x = atom.GetNeighbors()[0]
         for y in x.GetNeighbors():
             if y.GetIdx() != t and _can_take_methyl(y):
-                yield _move_atom(mol, t, x.GetIdx(), y.GetIdx()), "methyl_shift"
+                acyl = (all(a.GetHybridization() == Chem.HybridizationType.SP3 and not a.IsInRing() for a in (x, y))
+                        and (_alpha_to_carbonyl(x) or _alpha_to_carbonyl(y)))
+                yield _move_atom(mol, t, x.GetIdx(), y.GetIdx()), "methyl_shift:acyl" if acyl else "methyl_shift"
+
+
+def _alpha_to_carbonyl(atom: Chem.Atom) -> bool:
+    """An sp3 carbon bonded to a carbonyl carbon (C=O of a ketone, acid, ester or amide)."""
+    return atom.GetSymbol() == "C" and not atom.GetIsAromatic() and any(
+        n.GetSymbol() == "C" and any(b.GetBondType() == Chem.BondType.DOUBLE and b.GetOtherAtom(n).GetSymbol() == "O"
+                                     for b in n.GetBonds())
+        for n in atom.GetNeighbors())
 
 
 def _chain_transfer(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:

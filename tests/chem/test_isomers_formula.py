@@ -24,9 +24,20 @@ def test_butyryl_and_isobutyryl_fentanyl_are_one_methyl_shift_apart() -> None:
     isomers = enumerate_isomers(BUTYRYL_FENTANYL)
     found = {i.inchikey[:14]: i.move for i in isomers}
     (iso_key,) = _keys(ISOBUTYRYL_FENTANYL)
-    assert found[iso_key] == "methyl_shift"
+    assert found[iso_key] == "methyl_shift:acyl"  # the acyl chain branched: one C3H7CO+ acylium for both
     back = {i.inchikey[:14] for i in enumerate_isomers(ISOBUTYRYL_FENTANYL)}
     assert _keys(BUTYRYL_FENTANYL) <= back
+
+
+def test_only_a_methyl_shift_that_branches_an_acyl_chain_is_an_acyl_one() -> None:
+    # phenylethyl butyrate <-> isobutyrate: the acyl chain; a methyl ketone's methyl moved off the
+    # carbonyl carbon makes an aldehyde, and a ring methyl is no chain -- plain methyl shifts
+    moves = {i.smiles: i.move for i in enumerate_isomers("CCCC(=O)OCCc1ccccc1")}
+    assert moves["CC(C)C(=O)OCCc1ccccc1"] == "methyl_shift:acyl"
+    ketone = {i.smiles: i.move for i in enumerate_isomers("CC(=O)CCC=C(C)C")}
+    assert ketone["CC(C)=CCC(C)C=O"] == "methyl_shift"
+    ring = {i.move for i in enumerate_isomers("CC1CCCCC1=O") if i.move.startswith("methyl_shift")}
+    assert ring == {"methyl_shift"}
 
 
 def test_ring_positions_of_a_fluorine_give_the_other_two_fluorofentanyls() -> None:

@@ -226,12 +226,12 @@ def test_isomer_min_rate_is_inclusive():
 
 
 def test_an_absent_isomer_is_excluded_only_by_a_closer_match_than_its_kind_usually_reaches():
-    # the shipped rates: SWGDRUG and MassBank EI pairs one methyl shift apart (butyryl/isobutyryl
-    # fentanyl) reach MF 940 often enough, MF 970 (almost) never -- an unknown matching its hit
-    # at 940 may be the absent isomer, one matching at 990 is not
+    # the shipped rates: SWGDRUG and MassBank EI pairs one acyl-chain methyl shift apart
+    # (butyryl/isobutyryl fentanyl) reach MF 940 often enough, MF 970 never -- an unknown
+    # matching its hit at 940 may be the absent isomer, one matching at 990 is not
     from nps_id.match.isomer_rule import check_isomers, load_rates, rate_at
 
-    curve = load_rates()["drug"]["methyl_shift"]
+    curve = load_rates()["drug"]["methyl_shift:acyl"]
     assert rate_at(curve, 940) >= T.isomer_min_rate > rate_at(curve, 990)
     assert rate_at(curve, 949) == rate_at(curve, 940)  # between two points: the lower one's rate
 
@@ -240,8 +240,8 @@ def test_an_absent_isomer_is_excluded_only_by_a_closer_match_than_its_kind_usual
                               lambda block: None, {}, min_rate=T.isomer_min_rate, margin=T.isomer_margin)
         return {note.move for note in check.absent}
 
-    assert "methyl_shift" in absent_moves(940)
-    assert "methyl_shift" not in absent_moves(990)
+    assert "methyl_shift:acyl" in absent_moves(940)
+    assert "methyl_shift:acyl" not in absent_moves(990)
 
 
 def test_isomer_margin_is_inclusive():
