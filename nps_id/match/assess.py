@@ -40,7 +40,7 @@ from nps_id.chem.derivatives import SIGNATURE_IONS, reagent_of
 from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
 from nps_id.compound import is_labelled, skeleton
-from nps_id.lcms.features import PROTON, adduct_named, adducts_for, ion_mz
+from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
@@ -999,10 +999,19 @@ PRECURSOR_ION_DA = 0.5
 def ion_type(precursor_mz: float, ion_mode: str, molecule_mass: float, stated: str | None = None) -> str | None:
     """The ion type (:data:`nps_id.lcms.features.ADDUCTS` of the polarity) of a molecule of
     ``molecule_mass`` that the precursor m/z is, or None. ``stated``: the ion type the spectrum
-    states (:func:`stated_ion`); when it is one of those, only it counts -- a spectrum of [M-H]-
-    173.0 is of a molecule of mass 174, not of one of 192 whose in-source [M-H-H2O]- is 173."""
-    named = stated_ion(stated)
-    for adduct in adducts_for(ion_mode) if named is None else (adduct_named(named),):
+    states (:func:`stated_ion`). A spectrum that states an ion of the whole molecule ([M+H]+,
+    [M-H]-, an adduct) is of that molecule, so the candidate must give the precursor as one too,
+    not as an in-source fragment: [M-H]- 173.0 is a molecule of mass 174 (suberate), not one of
+    192 whose [M-H-H2O]- is 173 (isocitrate). Adducts stay interchangeable: a record stating
+    [M-H]- for a formate adduct's m/z is its label's slip, not another molecule."""
+    named = adduct_named(stated_ion(stated))
+    if named is None:
+        candidates = adducts_for(ion_mode)
+    elif named.in_source_loss:
+        candidates = (named,)
+    else:
+        candidates = (named, *(a for a in ADDUCTS if a.charge == named.charge and not a.in_source_loss))
+    for adduct in candidates:
         if abs(precursor_mz - ion_mz(molecule_mass, adduct)) <= PRECURSOR_ION_DA:
             return adduct.name
     return None
