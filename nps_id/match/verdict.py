@@ -492,7 +492,7 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         mz, ion = evidence.precursor_ion
         if evidence.stated_ion is not None:  # the spectrum's ion of the whole molecule gives its mass
             checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate's whole molecule, as the spectrum "
-                           f"states ({evidence.stated_ion}), not an in-source fragment ({ion or 'it is not'})",
+                           f"states ({evidence.stated_ion}), not an in-source fragment" + (f": its {ion}" if ion else " (it is not)"),
                            ion is not None, "mass"))
         else:
             checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
