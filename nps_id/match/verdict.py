@@ -275,7 +275,7 @@ class VerdictThresholds:
         ``Precursor_type``: ``[M+H]+``, ``[M-H]-``, an adduct), the precursor must be such an ion of
         the candidate, not one of its in-source fragments (``[M-H-H2O]-``, ...): the molecule
         fragmented is then lighter than the candidate. Suberate ([M-H]- 173.0, M 174) met
-        isocitrate's record of its in-source [M-H-H2O]- (173.01; M 192) at 808 (docs/match.md);
+        isocitrate's record of its in-source [M-H-H2O]- (173.01; M 192) at 807 (docs/match.md);
         False: any ion type of the candidate passes, as for a run's scans (they state none).
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
