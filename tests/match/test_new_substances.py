@@ -692,7 +692,7 @@ def test_a_spectrum_of_a_few_strong_ions_is_still_identified(swgdrug):
 
 def test_an_ms2_spectrum_of_a_whole_molecule_is_not_identified_as_a_records_in_source_fragment(ms2_records):
     # suberate ([M-H]- 173.0, M 174; suberate left out) matches MassBank's one isocitrate record
-    # whose precursor is isocitrate's in-source [M-H-H2O]- (173.01; isocitrate M 192) at 808: the
+    # whose precursor is isocitrate's in-source [M-H-H2O]- (173.01; isocitrate M 192) at 807: the
     # spectrum states it fragmented a whole molecule, of mass 174 -- not isocitrate
     from nps_id.match.verdict import INCONCLUSIVE, RuleId, VerdictThresholds
 
