@@ -1004,7 +1004,7 @@ def ion_type(precursor_mz: float, ion_mode: str, molecule_mass: float, stated: s
     not as an in-source fragment: [M-H]- 173.0 is a molecule of mass 174 (suberate), not one of
     192 whose [M-H-H2O]- is 173 (isocitrate). Adducts stay interchangeable: a record stating
     [M-H]- for a formate adduct's m/z is its label's slip, not another molecule."""
-    named = adduct_named(stated_ion(stated))
+    named = adduct_named(stated)
     if named is None:
         candidates = adducts_for(ion_mode)
     elif named.in_source_loss:
@@ -1019,7 +1019,7 @@ def ion_type(precursor_mz: float, ion_mode: str, molecule_mass: float, stated: s
 
 def stated_ion(label: str | None) -> str | None:
     """The :data:`nps_id.lcms.features.ADDUCTS` name of a spectrum's stated precursor type
-    (``[M+H]+``, ``M-H``, ...), None when it states none or one the rules do not know."""
+    (``[M+H]+``, ``M+H``, ...), None when it states none or one the rules do not know."""
     adduct = adduct_named(label)
     return None if adduct is None else adduct.name
 
