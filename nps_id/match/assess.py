@@ -40,7 +40,7 @@ from nps_id.chem.derivatives import SIGNATURE_IONS, reagent_of
 from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
 from nps_id.compound import is_labelled, skeleton
-from nps_id.lcms.features import PROTON, adducts_for, ion_mz
+from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
@@ -633,6 +633,7 @@ def assess(
     isomer_alert: bool,
     thresholds: VerdictThresholds = VerdictThresholds(),
     precursor: tuple[float, str] | None = None,
+    precursor_type: str | None = None,
     identity: bool = True,
     acquired_max: float | None = None,
     fields_only: bool = False,
@@ -655,6 +656,9 @@ def assess(
         As the search computed them for the top hit.
     precursor
         MS/MS: (precursor m/z, ion mode) for the estimated mass.
+    precursor_type
+        MS/MS: the ion type the spectrum states its precursor is (a record's ``Precursor_type``);
+        None: unknown (a run's scans), any ion type of the candidate then passes.
     acquired_max
         Highest m/z the instrument scanned (a run's range); None: the spectrum's own.
     identity
@@ -742,7 +746,8 @@ def assess(
     precursor_ion = record_precursor = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
-        precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule))
+        stated = precursor_type if thresholds.ms2_stated_precursor_type else None
+        precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule, stated))
     if kind == "ms2" and precursor is not None and np.isfinite(precursor[0]):
         record_mz = float(facts.reference.columns["precursor_mz"][top.row])
         if np.isfinite(record_mz):
@@ -756,6 +761,7 @@ def assess(
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
                          precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
+                         stated_ion=stated_ion(precursor_type) if thresholds.ms2_stated_precursor_type else None,
                          close_relatives=close_relatives,
                          significant_ions=significant, **evidence)
         if fields_only:
@@ -1010,13 +1016,32 @@ def _present(query_mz: np.ndarray, major: np.ndarray, mz_range: tuple[float, flo
 PRECURSOR_ION_DA = 0.5
 
 
-def ion_type(precursor_mz: float, ion_mode: str, molecule_mass: float) -> str | None:
+def ion_type(precursor_mz: float, ion_mode: str, molecule_mass: float, stated: str | None = None) -> str | None:
     """The ion type (:data:`nps_id.lcms.features.ADDUCTS` of the polarity) of a molecule of
-    ``molecule_mass`` that the precursor m/z is, or None."""
-    for adduct in adducts_for(ion_mode):
+    ``molecule_mass`` that the precursor m/z is, or None. ``stated``: the ion type the spectrum
+    states (:func:`stated_ion`). A spectrum that states an ion of the whole molecule ([M+H]+,
+    [M-H]-, an adduct) is of that molecule, so the candidate must give the precursor as one too,
+    not as an in-source fragment: [M-H]- 173.0 is a molecule of mass 174 (suberate), not one of
+    192 whose [M-H-H2O]- is 173 (isocitrate). Adducts stay interchangeable: a record stating
+    [M-H]- for a formate adduct's m/z is its label's slip, not another molecule."""
+    named = adduct_named(stated)
+    if named is None:
+        candidates = adducts_for(ion_mode)
+    elif named.in_source_loss:
+        candidates = (named,)
+    else:
+        candidates = (named, *(a for a in ADDUCTS if a.charge == named.charge and not a.in_source_loss))
+    for adduct in candidates:
         if abs(precursor_mz - ion_mz(molecule_mass, adduct)) <= PRECURSOR_ION_DA:
             return adduct.name
     return None
+
+
+def stated_ion(label: str | None) -> str | None:
+    """The :data:`nps_id.lcms.features.ADDUCTS` name of a spectrum's stated precursor type
+    (``[M+H]+``, ``M+H``, ...), None when it states none or one the rules do not know."""
+    adduct = adduct_named(label)
+    return None if adduct is None else adduct.name
 
 
 def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
@@ -1239,7 +1264,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
         out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked,
                         facts if left_out is None or q not in left_out else facts.excluding(left_out[q]),
                         gap=gaps[start], isomer_alert=alerts[start], thresholds=thresholds,
-                        precursor=precursor, identity=not analog, fields_only=fields_only,
+                        precursor=precursor, precursor_type=spectrum.get("precursor_type") if precursor else None,
+                        identity=not analog, fields_only=fields_only,
                         estimated=estimated.get(q), group_model=None if group_model_of is None else group_model_of(q),
                         **extra)
     facts.save()

@@ -270,6 +270,13 @@ class VerdictThresholds:
         injector not excluded (THC / THCA, cannabigerorcin / cannabigerorcinic acid). Off: on the
         development data it removes one wrong ``identified`` for four right ones (delta-8-THC,
         cannabidivarin, JWH-053, JWH-054), a chemical limit of GC-EI the lead weighs (docs/match.md).
+    ms2_stated_precursor_type : bool
+        MS/MS: when the spectrum states its precursor is an ion of the whole molecule (a record's
+        ``Precursor_type``: ``[M+H]+``, ``[M-H]-``, an adduct), the precursor must be such an ion of
+        the candidate, not one of its in-source fragments (``[M-H-H2O]-``, ...): the molecule
+        fragmented is then lighter than the candidate. Suberate ([M-H]- 173.0, M 174) met
+        isocitrate's record of its in-source [M-H-H2O]- (173.01; M 192) at 807 (docs/match.md);
+        False: any ion type of the candidate passes, as for a run's scans (they state none).
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -319,6 +326,7 @@ class VerdictThresholds:
     isomer_thermal_products: bool = True
     isomer_thermal_lactam_precursors: bool = True
     isomer_thermal_acid_precursors: bool = False
+    ms2_stated_precursor_type: bool = True
     precursor_ppm: float = 5.0
     min_fragments: int = 2
 
@@ -343,6 +351,8 @@ class Evidence:
     ``significant_ion_level`` of its base peak.
     ``precursor_ion`` (MS/MS; None: not evaluated): the precursor m/z and the ion type of the
     candidate it is (``[M+H]+``, ``[M+Na]+``, ...), None when it is none of them.
+    ``stated_ion`` (MS/MS): the ion type the spectrum states its precursor is (``precursor_ion`` was
+    then sought among the candidate's ions of the whole molecule only), None when it states none.
     ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
     and whether the spectrum's precursor is the same ion (within the nominal window).
     ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
@@ -369,6 +379,7 @@ class Evidence:
     ions_missing: tuple[tuple[int, float], ...] | None = None
     ion_unexplained: tuple[tuple[int, float], ...] | None = None
     precursor_ion: tuple[float, str | None] | None = None
+    stated_ion: str | None = None
     record_precursor: tuple[float, bool] | None = None
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
@@ -479,8 +490,13 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         # A library may hold a compound's spectrum at another compound's precursor m/z (an
         # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.
         mz, ion = evidence.precursor_ion
-        checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
-                       ion is not None, "mass"))
+        if evidence.stated_ion is not None:  # the spectrum's ion of the whole molecule gives its mass
+            checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate's whole molecule, as the spectrum "
+                           f"states ({evidence.stated_ion}), not an in-source fragment" + (f": its {ion}" if ion else " (it is not)"),
+                           ion is not None, "mass"))
+        else:
+            checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
+                           ion is not None, "mass"))
     if evidence.record_precursor is not None:
         # Nominal precursors (160.0, 161.0) widen the search's window to the next ion: a record of
         # another precursor ion ([M+H]+ of a compound 1 u heavier) fragmented another ion.

@@ -50,7 +50,8 @@ def swgdrug():
 #: The MassBank MS/MS library's formulas these tests search among: the session's one read of its
 #: records (shared with other modules) sorted once by formula for all of them.
 MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2", "C8H10N4O2",
-                "C11H19N5S", "C10H12N2", "C21H28O2", "C21H30O3", "C9H7Cl2N5", "C10H13ClN2", "C7H8N4O2")
+                "C11H19N5S", "C10H12N2", "C21H28O2", "C21H30O3", "C9H7Cl2N5", "C10H13ClN2", "C7H8N4O2",
+                "C6H8O7", "C8H14O4")
 
 
 @pytest.fixture(scope="module")
@@ -704,3 +705,26 @@ def test_a_spectrum_of_a_few_strong_ions_is_still_identified(swgdrug):
     assert hit == "Methadone"
     assert found.verdict.verdict == "identified"
     assert any(">= 3 of them >= 2% of its base peak" in c for c in found.verdict.criteria_met)
+
+
+def test_an_ms2_spectrum_of_a_whole_molecule_is_not_identified_as_a_records_in_source_fragment(ms2_records):
+    # suberate ([M-H]- 173.0, M 174; suberate left out) matches MassBank's one isocitrate record
+    # whose precursor is isocitrate's in-source [M-H-H2O]- (173.01; isocitrate M 192) at 807: the
+    # spectrum states it fragmented a whole molecule, of mass 174 -- not isocitrate
+    from nps_id.match.verdict import INCONCLUSIVE, RuleId, VerdictThresholds
+
+    found, hit = _massbank_ms2_search(ms2_records, "Suberate", "C6H8O7")
+    assert hit == "Isocitrate"
+    assert found.verdict.verdict == INCONCLUSIVE and found.verdict.rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
+    assert "precursor m/z 173.0000 is an ion of the candidate's whole molecule, as the spectrum states ([M-H]-), " \
+           "not an in-source fragment (it is not)" in found.verdict.criteria_failed
+    assert found.new_substance
+    # any ion of the candidate, as for a run's scans, which state no ion type: identified as isocitrate
+    before, _ = _massbank_ms2_search(ms2_records, "Suberate", "C6H8O7",
+                                     VerdictThresholds(ms2_stated_precursor_type=False))
+    assert before.verdict.verdict == "identified"
+    # suberate's own records: its [M-H]- is theirs, the criterion met
+    own, hit = _massbank_ms2_search(ms2_records, "Suberate", "C8H14O4")
+    assert hit == "Suberic acid"  # MassBank's name of its records
+    assert any(c.startswith("precursor m/z 173.0000 is an ion of the candidate's whole molecule") and
+               c.endswith(": its [M-H]-") for c in own.verdict.criteria_met)

@@ -315,6 +315,22 @@ def test_ms2_precursor_must_be_an_ion_of_the_candidate():
     assert any(c.startswith("precursor m/z 146.1650 is an ion of the candidate") for c in fails.criteria_failed)
 
 
+def test_a_stated_whole_molecule_ion_is_not_met_by_an_in_source_fragment_of_the_candidate():
+    # MassBank queries: suberate [M-H]- 173.0 (M 174); isocitrate (M 192.027) gives 173.01 only as
+    # its in-source [M-H-H2O]-. Daidzin's record states [M-H]- at 461.1144, its formate adduct's
+    # m/z: a slip between two ions of the whole molecule, which still names daidzin (M 416.111)
+    from nps_id.match.assess import ion_type, stated_ion
+
+    assert ion_type(173.0, "negative", 192.027) == "[M-H-H2O]-"  # a run's scan states no type
+    assert ion_type(173.0, "negative", 192.027, "[M-H]-") is None
+    assert ion_type(173.0, "negative", 174.089, "[M-H]-") == "[M-H]-"
+    assert ion_type(461.1144, "negative", 416.11073, "[M-H]-") == "[M+HCOO]-"
+    assert ion_type(173.0, "negative", 192.027, "[M-H-H2O]-") == "[M-H-H2O]-"  # a stated fragment is one
+    assert stated_ion("[M-H] -") == "[M-H]-" and stated_ion("[M+CH3COO]-") is None and stated_ion(None) is None
+    fails = decide(Evidence(kind="ms2", score=950, gap=100, precursor_ion=(173.0, None), stated_ion="[M-H]-"))
+    assert fails.verdict == "inconclusive" and fails.rule.startswith("molecular ion inconsistent")
+
+
 def test_precursor_ion_type_window_is_inclusive():
     from nps_id.lcms.features import PROTON
     from nps_id.match.assess import PRECURSOR_ION_DA, ion_type
