@@ -262,3 +262,24 @@ def test_a_spectrum_whose_closest_compound_is_no_derivative_gets_no_group_from_d
     found = _left_out_of_library(swgdrug_structured, "Carfentanil")
     assert found.new_substance
     assert found.suspected_group is None
+
+
+def test_the_indazole_acylium_sets_point_to_cannabinoids_alone_in_the_library(swgdrug_library):
+    # groups from the library's verified structures: every SWGDRUG spectrum holding a set is a synthetic
+    # cannabinoid; without the steroid ring-ion condition cholestanol (215 100 %, 145) would hold one
+    from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, IonSet, group_from_ions
+    from nps_id.chem.ewa_groups import classify_library
+    from nps_id.library import Library
+    from nps_id.match.assess import group_label
+    from nps_id.match.molecular_mass import nominal_spectrum
+
+    with Library.open(swgdrug_library) as lib:
+        groups = [group_label(c) for c in classify_library(lib)]
+        spectra = [nominal_spectrum(s.mz, s.intensity) for s in lib.spectra()]
+        names = list(lib.column("name"))
+    held = [i for i, relative in enumerate(spectra) if group_from_ions(relative, ACYLIUM_SETS)]
+    assert len(held) >= 40
+    assert {groups[i] for i in held} == {"Synthetic cannabinoid receptor agonists"}
+    cholestanol = spectra[names.index("Cholestanol")]
+    assert group_from_ions(cholestanol, ACYLIUM_SETS) is None
+    assert IonSet("no ring-ion condition", "x", (145, 215), 0.3).held_by(cholestanol)
