@@ -311,7 +311,7 @@ class VerdictThresholds:
     molecular_ion_level: float = 0.01
     group_fragment_level: float = 0.35
     group_derivative_similarity: float = 0.5
-    group_beyond_molecular_ion: float = 0.3
+    group_beyond_molecular_ion: float = 0.5
     group_acylium_ions: bool = True
     group_below_series: bool = True
     isomer_min_rate: float = 0.045
