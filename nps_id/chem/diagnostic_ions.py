@@ -36,11 +36,13 @@ Sets tried and left out because they point to several groups in the library (pre
 the 4-anilinopiperidine ions m/z 146/189 (anabolic steroids share them), indole- and
 indazole-3-carbonyl acylium m/z 144/116 and 145/117 (0.65 and 0.22: steroid and opioid fragments of
 the same masses), the indazole ones with their N-tail's acylium (145 with 215, 233 or 241 at
-15 %: 0.45, 0.68, 0.75 -- steroids give the same nominal masses), iminium ions C(n)H(2n+2)N+ with a
+15 %: 0.45, 0.68, 0.75 -- steroids give the same nominal masses; kept since stop 30 as
+:data:`ACYLIUM_SETS`, with the steroids' ring ions required absent), iminium ions C(n)H(2n+2)N+ with a
 benzoyl ion (cathinones, 0.46: phenethylamines give the same iminium ions) or a tropylium ion
 (phenethylamines, 0.59).
 
-Entry points: :data:`ION_SETS`, :func:`group_from_ions`.
+Entry points: :data:`ION_SETS` (the group model's features), :data:`ACYLIUM_SETS` (named after
+the model, :func:`nps_id.match.assess.acylium_group`), :func:`group_from_ions`.
 """
 from __future__ import annotations
 
