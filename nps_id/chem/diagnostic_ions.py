@@ -105,7 +105,7 @@ STEROID_RING_IONS = (79, 81, 93, 107)
 #: esters: AB-, ADB-, AMB-, MDMB-, CUMYL-, APINACA; 5F-, 4en-, CHM-): cleavage at the carboxamide
 #: gives the N-tail's acylium as base or major peak, which loses the tail as an alkene to the bare
 #: indazole-3-carbonyl C8H5N2O+ (m/z 145). Not features of the shipped group model (trained before
-#: them): they name the group where the model names none (:func:`nps_id.match.assess`).
+#: them): they name the group where the model names none (:func:`nps_id.match.assess.acylium_group`).
 #: Both ions >= 30 % of the base peak and the steroid ring ions below 20 %; precision on SWGDRUG 3.4
 #: (groups from structures): pentyl C13H15N2O+ 215 15/15 (without the ring-ion condition 16/17),
 #: 5-fluoropentyl C13H14FN2O+ 233 22/22 (23/23), cyclohexylmethyl C15H17N2O+ 241 8/8 (9/10),
