@@ -224,6 +224,15 @@ def _not_nps_entry(
     return None
 
 
+def _parent_inchikey(smiles: str | None, inchi: str | None) -> str | None:
+    """The InChIKey of the drug a derivative was made of (:func:`underivatized`), None otherwise."""
+    from rdkit import Chem
+
+    mol = _mol(smiles, inchi)
+    parent = underivatized(mol) if mol is not None else None
+    return Chem.MolToInchiKey(parent) or None if parent is not None else None
+
+
 def classify(
     name: str | None,
     synonyms: Iterable[str] = (),
@@ -265,6 +274,9 @@ def classify(
         source = "name" if decided else "none"
     group, subclass, rule = decided if decided else ("unknown", None, None)
     entry = _not_nps_entry(names, inchikey, taxonomy)
+    if entry is None and (smiles or inchi):
+        # a derivative of an established drug is that drug (methyl ecgonine TMS: cocaine's chemistry)
+        entry = _not_nps_entry((), _parent_inchikey(smiles, inchi), taxonomy)
     if entry is not None:
         if "group" in entry:  # the list knows better than a motif (e.g. dextromethorphan)
             group, subclass = entry["group"], entry.get("subclass")

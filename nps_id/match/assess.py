@@ -37,6 +37,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from nps_id.chem.derivatives import SIGNATURE_IONS, reagent_of
+from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
 from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
 from nps_id.compound import is_labelled, skeleton
@@ -779,10 +780,11 @@ def assess(
             estimated = facts.mass(top.row)
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
-    if group is not None and kind == "ei" and not group_evidence(relative, top, facts, thresholds):
+    if group is not None and kind == "ei" and not (group_evidence(relative, top, facts, thresholds)
+                                                   and beyond_molecular_ion(relative, group, hits, facts, thresholds)):
         group = None
     elif group is None and kind == "ei":
-        group = derivative_group(relative, hits, facts, thresholds)
+        group = derivative_group(relative, hits, facts, thresholds) or acylium_group(relative, thresholds)
     if group is not None and kind == "ei" and below_series(group, estimated, facts, thresholds):
         group = None
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
@@ -1101,6 +1103,47 @@ def group_evidence(relative: dict[int, float], top: RankedHit, facts: LibraryFac
         return True
     # nor its homologues (an N-ethyl analogue's iminium ion is 14 u above an N-methyl one's)
     return any(relative.get(base + step, 0.0) >= ION_FLOOR for step in range(-42, 43, 14))
+
+
+def beyond_molecular_ion(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
+                         thresholds: VerdictThresholds) -> bool:
+    """Whether a closest compound of ``group`` (among the first :data:`VOTE_COMPOUNDS` distinct
+    ones) shares more with an EI new substance than its molecular ion: the cosine of the two
+    nominal spectra (square-root intensities) without the unknown's molecular-ion cluster -- its
+    highest significant ion M, M+1 (13C), M-1 and M-15 (the losses of H and CH3 any molecule of
+    that mass shows) -- and without the compound's ions below the unknown's lowest, reaches
+    ``group_beyond_molecular_ion`` (0: off). A series shares its core's fragments; a
+    dimethylnaphthalene (M+ 156, 141, 155) resembles barbital only there, where barbital's
+    McLafferty ion C6H8N2O3+ (156) and its M-15 141 fall, and lacks its ring ions 112, 98, 83, 55."""
+    floor = thresholds.group_beyond_molecular_ion
+    own = molecular_ion(relative)
+    if floor <= 0 or own is None:
+        return True
+    cluster = {own - 15, own - 1, own, own + 1}
+    low = min(relative)
+    mine = {m: v for m, v in relative.items() if m not in cluster}
+    for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS):
+        if facts.group(hit.row) != group:
+            continue
+        theirs = {m: v for m, v in facts.nominal(hit.row).items() if m not in cluster and m >= low}
+        if _cosine(mine, theirs) >= floor:
+            return True
+    return False
+
+
+def _cosine(a: dict[int, float], b: dict[int, float]) -> float:
+    """Cosine of two nominal spectra, square-root intensities (0 when either is empty)."""
+    dot = sum(np.sqrt(v * b[m]) for m, v in a.items() if m in b)
+    norm = np.sqrt(sum(a.values()) * sum(b.values()))
+    return float(dot / norm) if norm > 0 else 0.0
+
+
+def acylium_group(relative: dict[int, float], thresholds: VerdictThresholds) -> str | None:
+    """The group of an EI new substance the group model leaves without one whose spectrum holds an
+    indazole-3-carbonyl cannabinoid's acylium ions (:data:`~nps_id.chem.diagnostic_ions.ACYLIUM_SETS`;
+    ``group_acylium_ions`` False: off)."""
+    found = group_from_ions(relative, ACYLIUM_SETS) if thresholds.group_acylium_ions else None
+    return found.group if found is not None else None
 
 
 def derivative_group(relative: dict[int, float], hits: Sequence[RankedHit], facts: LibraryFacts,

@@ -164,6 +164,16 @@ class VerdictThresholds:
         closest compound, at >= this similarity, is a derivative made with that reagent, takes the
         group the closest derivatives of that reagent agree on
         (:func:`nps_id.match.assess.derivative_group`; 0: off; docs/match.md "A derivative's group").
+    group_beyond_molecular_ion : float
+        EI: a group the model names needs a closest compound of that group (among the first
+        ``VOTE_COMPOUNDS`` distinct ones) whose spectrum resembles the unknown's at >= this cosine
+        once the unknown's molecular-ion cluster -- its highest significant ion, M-1, M+1 and
+        M-15 -- is set aside, within the unknown's m/z range (:func:`nps_id.match.assess.beyond_molecular_ion`;
+        0: off; docs/match.md "No drug group from the molecular ion alone").
+    group_acylium_ions : bool
+        EI: a new substance the group model leaves without a group whose spectrum holds a
+        1-substituted indazole-3-carbonyl acylium and m/z 145 (:data:`nps_id.chem.diagnostic_ions.ACYLIUM_SETS`)
+        is a suspected synthetic cannabinoid (docs/match.md "Indazole-3-carbonyl acylium ions").
     group_below_series : bool
         EI: a new substance whose estimated mass is below every library compound of the group
         named for it gets no group (:meth:`nps_id.match.assess.LibraryFacts.lightest`; docs/match.md
@@ -308,6 +318,8 @@ class VerdictThresholds:
     molecular_ion_level: float = 0.01
     group_fragment_level: float = 0.35
     group_derivative_similarity: float = 0.5
+    group_beyond_molecular_ion: float = 0.5
+    group_acylium_ions: bool = True
     group_below_series: bool = True
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05

@@ -369,8 +369,11 @@ def test_an_analytical_derivative_takes_its_drugs_group(swgdrug_library):
     butanediol = by_name["1.4-Butanediol 2TMS derivative"]
     assert (butanediol.subclass, butanediol.effect) == ("ghb_type", by_name["1,4-Butanediol"].effect)
     assert by_name["Methylnaphthidate-TFA"].subclass == "phenidates"
-    for name in ("Sucrose 8-TMS derivative", "Ibuprofen TMS derivative", "N-acetyl-MMDMA"):
+    for name in ("Sucrose 8-TMS derivative", "N-acetyl-MMDMA"):
         assert by_name[name].group == UNK, name
+    # a medicine's derivative is that medicine: no NPS group, as ibuprofen (taxonomy 2026.5)
+    ibuprofen = by_name["Ibuprofen TMS derivative"]
+    assert (ibuprofen.group, ibuprofen.subclass, ibuprofen.nps) == (OTHER, None, False)
     assert by_name["Fentanyl"].rule == "anilidopiperidine"  # a rule that matches the molecule decides
     assert classify(None, smiles="COc1ccc2[nH]cc(CCNC(C)=O)c2c1").group == UNK  # melatonin
 
@@ -407,3 +410,43 @@ def test_a_huge_hand_edited_structure_is_classified_in_bounded_time():
     found = classify("Flubromazepam", smiles="C" + "CN([Si](C)(C)C)" * 2000)
     assert time.perf_counter() - start < 5
     assert (found.group, found.subclass) == ("other_substances", "benzodiazepines")
+
+
+def test_the_u_series_ah_7921_type_and_mt_45_are_other_opioids(swgdrug_library):
+    """SWGDRUG's U-51754 and its analogues (aryl*acetamides* of trans-N,N-dimethylcyclohexane-1,2-diamine),
+    U-48753E (an anilide on a cyclopentane), U-69,593 and the AH-7921 type (benzamides of
+    1-(aminomethyl)-N,N-dimethylcyclohexylamine) had no group: the U-series rule asked for a benzamide;
+    MT-45 (1-cyclohexyl-4-(1,2-diphenylethyl)piperazine), an opioid, was a dissociative by the
+    diarylethylamine rule (taxonomy 2026.5)."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    for name in ("U-51754", "4-Phenyl U-51754", "3,4-Ethylenedioxy U-51754", "U-48800", "U-48753E", "U-69,593",
+                 "AH 7921", "AH 8529", "AH 7959", "MT-45", "MT-45-d11", "U-47700"):
+        found = by_name[name]
+        assert (found.subclass, found.nps, found.source) == ("other_opioids", True, "structure"), name
+    assert by_name["Diphenidine"].group == "ketamine_pcp"  # the piperidine, not the piperazine
+
+
+def test_coca_alkaloids_cocaine_by_products_and_their_derivatives_are_not_nps(swgdrug_library):
+    """A cocaine seizure's alkaloids and by-products (tropacocaine, cinnamoylcocaines, the 3',4',5'-
+    trimethoxy alkaloids, ecgonine and its methyl ester, anhydroecgonine methyl ester, cocaethylene)
+    and their TMS derivatives are cocaine's chemistry, not NPS: no group, as cocaine (taxonomy
+    2026.5). The cocaine analogues sold as NPS keep theirs."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    for name in ("Tropacocaine", "cis-Cinnamoylcocaine", "trans-Cinnamoylcocaine", "3', 4', 5'-Trimethoxycocaine",
+                 "Ecgonine", "Ecgonine Methyl Ester", "Anhydroecgonine methyl ester", "Cocaethylene",
+                 "Methyl Ecgonine TMS Derivative", "Ecgonine diTMS Derivative", "Norcocaine TMS Derivative", "Cocaine"):
+        found = by_name[name]
+        assert (found.group, found.subclass, found.nps) == (OTHER, None, False), name
+    for name in ("p-Fluorococaine", "4-Fluorotropacocaine", "Dichloropane"):
+        assert (by_name[name].subclass, by_name[name].nps) == ("other_stimulants", True), name
+    # an established drug's derivative is not an NPS either, and keeps its chemical group
+    found = by_name["Methamphetamine TFA derivative"]
+    assert (found.group, found.nps) == (PEA, False)

@@ -99,7 +99,8 @@ def test_an_ordinary_chemical_lighter_than_the_whole_series_gets_no_group(swgdru
     with Library.open(swgdrug_library) as lib:
         reference = Reference.from_library(lib)
     hits = search(queries, reference, SearchSettings(top_k=20))
-    before = assess_search(queries, hits, reference, analog=False, thresholds=VerdictThresholds(group_below_series=False))
+    before = assess_search(queries, hits, reference, analog=False, thresholds=VerdictThresholds(group_below_series=False,
+                                                                                        group_beyond_molecular_ion=0))
     after = assess_search(queries, hits, reference, analog=False)
     for q, query in enumerate(queries):
         assert before[q].new_substance and before[q].suspected_group == wanted[query.name], query.name
@@ -300,3 +301,24 @@ def test_a_spectrum_whose_closest_compound_is_no_derivative_gets_no_group_from_d
     found = _left_out_of_library(swgdrug_structured, "Carfentanil")
     assert found.new_substance
     assert found.suspected_group is None
+
+
+def test_the_indazole_acylium_sets_point_to_cannabinoids_alone_in_the_library(swgdrug_library):
+    # groups from the library's verified structures: every SWGDRUG spectrum holding a set is a synthetic
+    # cannabinoid; without the steroid ring-ion condition 5(10)-estrene-3,17-dione would hold one
+    from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, IonSet, group_from_ions
+    from nps_id.chem.ewa_groups import classify_library
+    from nps_id.library import Library
+    from nps_id.match.assess import group_label
+    from nps_id.match.molecular_mass import nominal_spectrum
+
+    with Library.open(swgdrug_library) as lib:
+        groups = [group_label(c) for c in classify_library(lib)]
+        spectra = [nominal_spectrum(s.mz, s.intensity) for s in lib.spectra()]
+        names = list(lib.column("name"))
+    held = [i for i, relative in enumerate(spectra) if group_from_ions(relative, ACYLIUM_SETS)]
+    assert len(held) >= 40
+    assert {groups[i] for i in held} == {"Synthetic cannabinoid receptor agonists"}
+    steroid = spectra[names.index("5(10)-Estren-3,17-dione")]
+    assert group_from_ions(steroid, ACYLIUM_SETS) is None
+    assert IonSet("no ring-ion condition", "x", (145, 215), 0.3).held_by(steroid)

@@ -6,6 +6,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from nps_id.report import render
 from nps_id.report.document import build_report
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO, make_results
@@ -236,23 +238,31 @@ def test_an_absent_isomer_of_a_cutting_agent_is_a_compound_not_in_the_library_no
     assert nps and all(f["ewa"]["nps"] is not False for f in doc["findings"] if f["name"] in nps)
 
 
-def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_listed_as_excluded(swgdrug_library):
-    # the ANDI run's tentative suspected new substances of no group were in neither list of the EWA JSON:
-    # a reviewer could not tell whether they were forgotten (docs/report-schema.md: "every other ... under
-    # `excluded` with its reason")
+@pytest.fixture(scope="module")
+def andi_results(swgdrug_library):
+    """The ANDI run matched against SWGDRUG, default settings."""
     from nps_id.match.pipeline import MatchParameters, match_files
-    from nps_id.report.findings import finding_label
     from tests.conftest import data_path
 
     ((_, results),) = list(match_files([data_path("gcms", "andi", "agilent-gcms.cdf")], swgdrug_library,
                                        MatchParameters()))
+    return results
+
+
+def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_listed_as_excluded(andi_results):
+    # the ANDI run's tentative suspected new substances of no group were in neither list of the EWA JSON:
+    # a reviewer could not tell whether they were forgotten (docs/report-schema.md: "every other ... under
+    # `excluded` with its reason")
+    from nps_id.report.findings import finding_label
+
+    results = andi_results
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     export = json.loads(render(doc, "ewa")[".json"])
     exported = {row["substance"] for row in export["substances"]}
     excluded = {row["substance"]: row["reason"] for row in export["excluded"]}
     reported = [f for f in results["findings"] if f["verdict"] in ("identified", "tentative")]
     unknowns = [f for f in reported if f.get("new_substance") and not f.get("suspected_group")]
-    assert unknowns and any(f.get("new_substance") and f.get("suspected_group") for f in reported)
+    assert unknowns
     for f in reported:
         assert finding_label(f) in exported | set(excluded), finding_label(f)
     # each entry says which finding it is: the unknowns' entries read alike otherwise
@@ -308,3 +318,55 @@ def test_a_results_file_calling_a_suspected_new_substance_identified_is_refused(
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "ewa.json").read_text(encoding="utf-8"))["substances"]
     assert [r["verdict"] for r in rows if r["suspected_new_substance"]] == ["tentative"]
+
+
+def test_the_andi_runs_dimethylnaphthalenes_are_no_suspected_barbiturates(andi_results, swgdrug_library):
+    # Two components at 22.4 and 22.8 min (M+ 156 base peak, 141, 155, 152, 128: C12H12, alkylnaphthalenes;
+    # the closest SWGDRUG compounds barbital, probarbital, pentobarbital and 2-ethylnaphthalene) were
+    # exported to the EWA as suspected new barbiturates: barbital's McLafferty ion C6H8N2O3+ is m/z 156
+    # and its M-15 141. Beyond its molecular-ion cluster the unknown shares nothing with them
+    # (docs/match.md "No drug group from the molecular ion alone"); with that rule off they are named
+    # barbiturates again.
+    from nps_id.library import Library
+    from nps_id.match.assess import assess_search
+    from nps_id.match.verdict import VerdictThresholds
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+    from nps_id.spectrum import Spectrum
+
+    sedatives = "Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)"
+    leads = [f for f in andi_results["findings"] if 22.3 < f["rt_min"] < 22.9]
+    assert len(leads) == 2
+    for f in leads:
+        assert f["new_substance"] and f["suspected_group"] is None
+        assert max(zip(f["spectrum"]["intensity"], f["spectrum"]["mz"]))[1] == 156
+    export = json.loads(render(build_report(andi_results, SAMPLE_INFO, now=FIXED_NOW), "ewa")[".json"])
+    assert sedatives not in {row["ewa_group"] for row in export["substances"]}
+    queries = [Spectrum(f["spectrum"]["mz"], f["spectrum"]["intensity"], {"ms_level": 1}) for f in leads]
+    with Library.open(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    hits = search(queries, reference, SearchSettings(top_k=20))
+    off = assess_search(queries, hits, reference, analog=False, thresholds=VerdictThresholds(group_beyond_molecular_ion=0))
+    on = assess_search(queries, hits, reference, analog=False)
+    assert [off[q].suspected_group for q in range(2)] == [sedatives, sedatives]
+    assert [on[q].suspected_group for q in range(2)] == [None, None]
+
+
+def test_a_cocaine_runs_alkaloids_and_impurities_are_not_exported_as_nps(swgdrug_library):
+    # gcms.jdx, a cocaine sample: its EWA export listed anhydroecgonine methyl ester (the smoking
+    # pyrolysis product), methyl ecgonine TMS (a hydrolysis product, derivatized), tropacocaine,
+    # cis-cinnamoylcocaine and 3',4',5'-trimethoxycocaine (coca alkaloids) as NPS, and an unknown
+    # among them as a suspected new "other stimulant". They are cocaine's own chemistry: excluded as
+    # not NPS, like cocaine itself (taxonomy 2026.5); no early-warning lead is left.
+    from nps_id.match.pipeline import MatchParameters, match_files
+    from tests.conftest import data_path
+
+    ((_, results),) = list(match_files([data_path("gcms", "jcamp", "gcms.jdx")], swgdrug_library, MatchParameters()))
+    export = json.loads(render(build_report(results, SAMPLE_INFO, now=FIXED_NOW), "ewa")[".json"])
+    assert export["substances"] == []
+    excluded = {row["substance"]: row["reason"] for row in export["excluded"]}
+    for name in ("Anhydroecgonine methyl ester", "Methyl Ecgonine TMS Derivative", "Tropacocaine",
+                 "cis-Cinnamoylcocaine", "3', 4', 5'-Trimethoxycocaine", "Cocaine"):
+        assert "not a new psychoactive substance" in excluded[name], (name, excluded[name])
+    (unknown,) = [f for f in results["findings"] if f["new_substance"] and 4.2 < f["rt_min"] < 4.4]
+    assert unknown["suspected_group"] is None
