@@ -39,8 +39,8 @@ from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_pres
 from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard,
                                         elutions, explains, find_feature, group_evidence, ion_ratio_check, shows_peaks,
                                         supported)
-from nps_id.match.results import (Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord, MatchMode,
-                                  MS2Component, MS2Precursor, RunnerUp)
+from nps_id.match.results import (BLANK_ITSELF_NOTE, Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord,
+                                  MatchMode, MS2Component, MS2Precursor, RunnerUp)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
 from nps_id.match.isomer_rule import is_injector_relative
@@ -954,10 +954,6 @@ def match_files(
         if itself:
             results["notes"].append(BLANK_ITSELF_NOTE)
         yield Path(path), results
-
-
-#: The note of the ``--blank`` run matched among the runs (docs/match.md, "Blank subtraction").
-BLANK_ITSELF_NOTE = "this run is the --blank: matched without blank subtraction (what the blank itself holds)"
 
 
 def _same_file(a: str | Path, b: str | Path) -> bool:

@@ -64,6 +64,11 @@ def internal(**kwargs: Any) -> Any:
     return field(metadata={_HOW: _INTERNAL}, **kwargs)
 
 
+#: The note of the ``--blank`` run matched among the runs (docs/match.md, "Blank subtraction");
+#: the report reads it (``checks.blank_itself``).
+BLANK_ITSELF_NOTE = "this run is the --blank: matched without blank subtraction (what the blank itself holds)"
+
+
 class _Serialised:
     """``to_dict`` / ``from_dict`` from the field declarations (module docstring)."""
 

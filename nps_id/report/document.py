@@ -27,6 +27,7 @@ from nps_id import __version__
 from nps_id._paths import printable
 from nps_id.chem.ewa_groups import Override, normalise_name, taxonomy_version
 from nps_id.errors import InputError
+from nps_id.match.results import BLANK_ITSELF_NOTE
 from nps_id.match.verdict import LEVELS
 from nps_id.report.findings import is_ewa_reportable, is_new_substance_lead, report_chromatogram, report_finding
 from nps_id.report.inputs import git_commit, library_entries, merge_sample_info, reference_standard_names
@@ -70,6 +71,8 @@ def _checks(results: Mapping[str, Any]) -> dict[str, Any]:
         "blank_subtracted": [{k: c.get(k) for k in ("rt_min", "best_hit", "reason")}
                              for c in results.get("blank_subtracted") or []],
         "reference_standards": list(results.get("reference_standards") or []),
+        # the --blank among the runs: its report must not read as a sample's
+        "blank_itself": BLANK_ITSELF_NOTE in (results.get("notes") or []),
     }
 
 

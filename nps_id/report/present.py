@@ -338,6 +338,9 @@ def check_lines(doc: Mapping[str, Any]) -> list[str]:
             f"{'within' if c.get('within') else 'OUTSIDE'})")
         lines.append(f"Internal standard {c.get('name')}: found at {display_number(c.get('rt_min'), RT_DIGITS)} min, "
                      f"area {display_number(c.get('area'))}{expected}; verdict {c.get('verdict')}")
+    if checks.get("blank_itself"):
+        lines.append("This run is the blank (--blank): matched without blank subtraction; its findings are what "
+                     "the blank holds (carry-over, contamination), not an item's")
     blank = checks.get("blank")
     if blank:
         in_blank = "" if blank.get("n_components") is None else \

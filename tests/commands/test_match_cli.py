@@ -667,3 +667,16 @@ def test_the_blank_among_the_runs_is_matched_without_subtracting_itself(swgdrug_
     # the other runs are subtracted as before
     assert card_results["blank"]["file"] == "220223001.mzML" and card_results["blank"]["n_removed"] >= 1
     assert "220223030.mzML: this run is the --blank" not in result.output
+
+
+def test_the_blank_s_own_report_says_it_is_the_blank(swgdrug_library, tmp_path):
+    # `match runs/* --blank runs/blank --report html`: the blank's results carried the note, its
+    # report did not -- a report of the blank read as a sample's, its carry-over as the item's
+    blank = data_path("gcms", "lrcfs", "220223001.mzML")
+    result = CliRunner().invoke(cli, ["match", str(blank), "-l", str(swgdrug_library), "--blank", str(blank),
+                                      "-o", str(tmp_path), "--report", "html"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "220223001.report.json").read_text())
+    assert doc["acquisitions"][0]["checks"]["blank_itself"] is True
+    html = (tmp_path / "220223001.report.html").read_text()
+    assert "This run is the blank (--blank): matched without blank subtraction" in html
