@@ -224,6 +224,7 @@ def _not_nps_entry(
     return None
 
 
+@functools.lru_cache(maxsize=1 << 14)  # as _by_structure: each library row asks; structures repeat
 def _parent_inchikey(smiles: str | None, inchi: str | None) -> str | None:
     """The InChIKey of the drug a derivative was made of (:func:`underivatized`), None otherwise."""
     from rdkit import Chem
