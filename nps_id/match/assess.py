@@ -43,6 +43,7 @@ from nps_id.chem.isomer_type import Isomer
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
+from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
                                      has_product_ion, rates_context, structure_shape)
@@ -725,7 +726,7 @@ def assess(
         return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
                                    else thresholds.isomer_diastereomer_margin, apart)
 
-    above = missing = lighter_ion = None
+    above = missing = lighter_ion = one_ion = None
     if kind == "ei" and facts.mass(top.row) is not None:
         formula, own_ion = facts.formula(top.row), facts.ion(top.row)
         ion = molecular_ion(relative)  # the unknown's, once for both rules below
@@ -735,6 +736,11 @@ def assess(
                                      acquired_max))
         lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
                                                      thresholds.molecular_ion_level, own=ion))
+        base = one_ion_spectrum(facts.nominal(top.row), formula, facts.mass(top.row), thresholds.one_ion_share,
+                                thresholds.molecular_ion_level)
+        if base is not None:
+            one_ion = (base, rest_disagrees(relative, facts.nominal(top.row), base, facts.mass(top.row),
+                                            thresholds.one_ion_rest_level, thresholds.one_ion_rest_factor))
     min_gap = thresholds.min_gap if kind == "ei" else thresholds.min_gap_ms2
     relatives = functools.cache(lambda: _injector_relatives(top, facts, thresholds)) if kind == "ei" else dict
     close = (close_isomers(hits, facts, min_gap, relatives)
@@ -760,7 +766,7 @@ def assess(
         # EI: the ions that carry the match, not the specks ``n_ions`` also counts
         significant = sum(1 for v in relative.values() if v >= thresholds.significant_ion_level) if kind == "ei" else None
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
-                         isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
+                         isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion, one_ion=one_ion,
                          precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
                          stated_ion=stated_ion(precursor_type) if thresholds.ms2_stated_precursor_type else None,
                          close_relatives=close_relatives,
@@ -790,8 +796,11 @@ def assess(
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
-    return Assessment(verdict, unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group, estimated,
-                      isomers, closest)
+    # the spectrum shares the candidate's one nitrogen-bearing ion but not the rest of its molecule
+    # (nps_id.match.dominant_ion): a relative of the candidate, not the candidate -- a suspected new substance
+    relative_hit = verdict.rule_id == RuleId.WEAK_MATCH and one_ion is not None and bool(one_ion[1])
+    return Assessment(verdict, relative_hit or unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group,
+                      estimated, isomers, closest)
 
 
 def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int,

@@ -178,6 +178,16 @@ class VerdictThresholds:
         EI: a new substance whose estimated mass is below every library compound of the group
         named for it gets no group (:meth:`nps_id.match.assess.LibraryFacts.lightest`; docs/match.md
         "No drug group below its series").
+    one_ion_share, one_ion_rest_level, one_ion_rest_factor : float, float, float
+        EI: a candidate whose reference spectrum is one nitrogen-bearing ion -- the compound holds
+        nitrogen, its base peak is at an even m/z and carries >= ``one_ion_share`` of the ion
+        current, its molecular ion is below ``molecular_ion_level`` -- needs the ions above that
+        base peak (its isotope peaks aside) at >= ``one_ion_rest_level`` of the base peak, in
+        its spectrum or (up to its mass) in the unknown's, to agree within ``one_ion_rest_factor``
+        either way: they carry the rest of the molecule, which the match factor, made by the one
+        ion, does not weigh (:mod:`nps_id.match.dominant_ion`; 4'-methoxy-alpha-PPP is not
+        alpha-PPP). 0.4 / 0.02 / 3 on the development data: 4 wrong ``identified`` fewer, no right
+        one lost (docs/match.md "A spectrum of one nitrogen-bearing ion"); ``one_ion_share`` 0: off.
     isomer_min_rate : float
         An isomer the library does not hold (:mod:`nps_id.match.isomer_rule`) is *not excluded*
         when at least this share of the library's isomer pairs of its kind match each other at
@@ -321,6 +331,9 @@ class VerdictThresholds:
     group_beyond_molecular_ion: float = 0.5
     group_acylium_ions: bool = True
     group_below_series: bool = True
+    one_ion_share: float = 0.4
+    one_ion_rest_level: float = 0.02
+    one_ion_rest_factor: float = 3.0
     isomer_min_rate: float = 0.045
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100
@@ -359,6 +372,9 @@ class Evidence:
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
     ``matched_fragments`` (held, expected) of the reference's major fragments.
+    ``one_ion`` (EI; None: not evaluated, the candidate's spectrum is not one nitrogen-bearing ion):
+    its base peak m/z and the ions above it whose intensities disagree, (m/z, reference, unknown)
+    (:func:`nps_id.match.dominant_ion.rest_disagrees`).
     ``significant_ions`` (EI; None: not evaluated): the spectrum's nominal ions at or above
     ``significant_ion_level`` of its base peak.
     ``precursor_ion`` (MS/MS; None: not evaluated): the precursor m/z and the ion type of the
@@ -390,6 +406,7 @@ class Evidence:
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
     ion_unexplained: tuple[tuple[int, float], ...] | None = None
+    one_ion: tuple[int, tuple[tuple[int, float, float], ...]] | None = None
     precursor_ion: tuple[float, str | None] | None = None
     stated_ion: str | None = None
     record_precursor: tuple[float, bool] | None = None
@@ -482,6 +499,12 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
                 f"major reference ions (>= {t.major_ion_level:.0%}) present: {present}/{expected} "
                 f">= {t.major_ion_fraction:.0%}", present >= t.major_ion_fraction * expected - 1e-9, "ions",
             ))
+    if evidence.one_ion is not None:
+        base, disagree = evidence.one_ion
+        shown_ions = ", ".join(f"m/z {m} {r:.1%} vs {u:.1%}" for m, r, u in disagree[:3])
+        checks.append((f"the candidate's spectrum is one nitrogen-bearing ion (m/z {base}): its ions above it (the rest "
+                       f"of the molecule, >= {t.one_ion_rest_level:.0%}) agree within {t.one_ion_rest_factor:g}x"
+                       + (f" (candidate vs spectrum: {shown_ions})" if shown_ions else ""), not disagree, "ions"))
     ri_ok = _ri_ok(evidence, t)
     ri_text = "" if evidence.delta_ri is None else f" (dRI {evidence.delta_ri:+.0f})"
     checks.append((f"|RI - library RI| <= {t.ri_window:g}{ri_text}", ri_ok, "ri"))
