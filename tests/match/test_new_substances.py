@@ -36,6 +36,7 @@ STRUCTURES = {
     "Cannabigerorcin": "C/C(=C\\Cc1c(O)cc(C)cc1O)CCC=C(C)C",
     "3,4-Dichlormethylphenidate": "COC(=O)C(c1ccc(Cl)c(Cl)c1)C1CCCCN1",
     "Methadone": "CCC(=O)C(CC(C)N(C)C)(c1ccccc1)c1ccccc1",
+    ".alpha.-Pyrrolidinopropiophenone": "CC(C(=O)c1ccccc1)N1CCCC1",
     "4-Fluoroisobutyryl fentanyl-d7 (Not Certified by NIST)":
         "FC1=CC=C(C=C1)N(C(C(C([2H])([2H])[2H])([2H])C([2H])([2H])[2H])=O)C1CCN(CC1)CCC1=CC=CC=C1",
 }
@@ -728,3 +729,39 @@ def test_an_ms2_spectrum_of_a_whole_molecule_is_not_identified_as_a_records_in_s
     assert hit == "Suberic acid"  # MassBank's name of its records
     assert any(c.startswith("precursor m/z 173.0000 is an ion of the candidate's whole molecule") and
                c.endswith(": its [M-H]-") for c in own.verdict.criteria_met)
+
+
+def test_a_relative_sharing_only_the_candidates_iminium_ion_is_not_identified(swgdrug):
+    # 4'-methoxy-alpha-PPP left out matches alpha-PPP at MF ~895: both spectra are the pyrrolidinium
+    # ion m/z 98 (~60 % of the ion current), neither shows its molecular ion; the aryl part sits in
+    # weak ions -- alpha-PPP's benzoyl 105 (2.8 %) is missing, the methoxybenzoyl 135 (4 %) is there
+    found, hit = _verdict_without(swgdrug, "4'-Methoxy-.alpha.-pyrrolidinopropiophenone")
+    assert hit == ".alpha.-Pyrrolidinopropiophenone"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("weak match")
+    failed = [c for c in found.verdict.criteria_failed if "one nitrogen-bearing ion (m/z 98)" in c]
+    assert len(failed) == 1 and "m/z 105" in failed[0] and "m/z 135" in failed[0]
+    assert found.new_substance and found.suspected_group == "Synthetic cathinones"
+    before, _ = _verdict_without(swgdrug, "4'-Methoxy-.alpha.-pyrrolidinopropiophenone",
+                                 VerdictThresholds(one_ion_share=0))
+    assert before.verdict.verdict == "identified"  # what the match factor, made by m/z 98, said
+
+
+def test_trihexyphenidyl_and_biperiden_left_out_are_not_identified_as_each_other(swgdrug):
+    # both are m/z 98 (the piperidinium ion) and M - cycloalkyl m/z 218; trihexyphenidyl alone has
+    # a strong 219 (9 % against 2.5 %) and 283 (M - H2O): MF ~860 both ways
+    for left_out, other in (("Biperiden", "Trihexyphenidyl"), ("Trihexyphenidyl", "Biperiden")):
+        found, hit = _verdict_without(swgdrug, left_out)
+        assert hit == other
+        assert found.verdict.verdict != "identified"
+        assert any("one nitrogen-bearing ion (m/z 98)" in c and "m/z 219" in c for c in found.verdict.criteria_failed)
+
+
+def test_a_one_ion_spectrum_whose_rest_agrees_is_still_identified(swgdrug):
+    # alpha-PPP and methamphetamine (m/z 58) against the whole library: their own records' ions
+    # above the iminium ion agree
+    for name, base in ((".alpha.-Pyrrolidinopropiophenone", 98), ("Methamphetamine", 58)):
+        found, hit = _assessed(_first(swgdrug, name), swgdrug)
+        assert hit == name
+        assert any(f"one nitrogen-bearing ion (m/z {base})" in c for c in found.verdict.criteria_met)
+        assert not any("one nitrogen-bearing ion" in c for c in found.verdict.criteria_failed)
+    assert _assessed(_first(swgdrug, ".alpha.-Pyrrolidinopropiophenone"), swgdrug)[0].verdict.verdict == "identified"
