@@ -791,14 +791,17 @@ def assess(
         group = None
     elif group is None and kind == "ei":
         group = derivative_group(relative, hits, facts, thresholds) or acylium_group(relative, thresholds)
+    # the spectrum shares the candidate's one nitrogen-bearing ion but not the rest of its molecule
+    # (nps_id.match.dominant_ion): a relative of the candidate, not the candidate -- a suspected new
+    # substance; its amine part is the candidate's, so the candidate's series when no other evidence names one
+    relative_hit = verdict.rule_id == RuleId.WEAK_MATCH and one_ion is not None and bool(one_ion[1])
+    if group is None and relative_hit:
+        group = facts.group(top.row)
     if group is not None and kind == "ei" and below_series(group, estimated, facts, thresholds):
         group = None
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
-    # the spectrum shares the candidate's one nitrogen-bearing ion but not the rest of its molecule
-    # (nps_id.match.dominant_ion): a relative of the candidate, not the candidate -- a suspected new substance
-    relative_hit = verdict.rule_id == RuleId.WEAK_MATCH and one_ion is not None and bool(one_ion[1])
     return Assessment(verdict, relative_hit or unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group,
                       estimated, isomers, closest)
 
