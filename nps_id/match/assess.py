@@ -785,18 +785,19 @@ def assess(
             # M+ 288, estimated 197; an isomer-not-excluded hit may be a homologue: kept)
             estimated = facts.mass(top.row)
         return Assessment(verdict, False, facts.group(top.row), estimated, isomers)
+    # the spectrum shares the candidate's one nitrogen-bearing ion but not the rest of its molecule
+    # (nps_id.match.dominant_ion): a relative of the candidate, not the candidate -- a suspected new
+    # substance; its amine part is the candidate's, so the candidate's series when the model names
+    # none (the checks below that a group rests on more than a shared fragment apply to it as well)
+    relative_hit = verdict.rule_id == RuleId.WEAK_MATCH and one_ion is not None and bool(one_ion[1])
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
+    if group is None and relative_hit:
+        group = facts.group(top.row)
     if group is not None and kind == "ei" and not (group_evidence(relative, top, facts, thresholds)
                                                    and beyond_molecular_ion(relative, group, hits, facts, thresholds)):
         group = None
     elif group is None and kind == "ei":
         group = derivative_group(relative, hits, facts, thresholds) or acylium_group(relative, thresholds)
-    # the spectrum shares the candidate's one nitrogen-bearing ion but not the rest of its molecule
-    # (nps_id.match.dominant_ion): a relative of the candidate, not the candidate -- a suspected new
-    # substance; its amine part is the candidate's, so the candidate's series when no other evidence names one
-    relative_hit = verdict.rule_id == RuleId.WEAK_MATCH and one_ion is not None and bool(one_ion[1])
-    if group is None and relative_hit:
-        group = facts.group(top.row)
     if group is not None and kind == "ei" and below_series(group, estimated, facts, thresholds):
         group = None
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
