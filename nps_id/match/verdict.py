@@ -22,7 +22,9 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
    has no MS1 peak, its exact mass is outside the window, or too few reference fragments match.
    ``tentative`` / "retention index disagrees" -- the spectrum passes but the RI is outside the
    window.
-4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing.
+4. ``tentative`` / "weak match" -- scores at the tentative thresholds, or major ions missing, or (EI)
+   a candidate whose spectrum is one nitrogen-bearing ion and whose other ions the spectrum does not
+   show in their ratios (:mod:`nps_id.match.dominant_ion`: a relative sharing its amine part).
 5. ``tentative`` / "close analogue" -- no identity hit passes, but an analogue-mode hit does:
    its spectral similarity and the analogue confidence (predicted structural closeness,
    :mod:`nps_id.search.analogue_confidence`) both reach their thresholds, and the mass difference
