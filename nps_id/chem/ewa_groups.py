@@ -167,18 +167,30 @@ DERIVATIVE = " (derivative)"
 
 
 @functools.lru_cache(maxsize=1 << 14)  # a library's records repeat structures (MassBank EI: 9,005 in 11,050)
-def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str, str | None, str] | None:
+def _structure(smiles: str | None, inchi: str | None, path: str) -> tuple[tuple[str, str | None, str] | None, str | None]:
+    """What a structure decides: the structure rule that matches it (or its drug's, when it is a
+    derivative), and the InChIKey of the drug a derivative was made of (None: no derivative). The
+    drug is found once (:func:`underivatized`) for both."""
     mol = _mol(smiles, inchi)
     if mol is None:
-        return None
+        return None, None
+    parent = underivatized(mol)
     found = _by_rules(mol, path)
-    if found is None and (parent := underivatized(mol)) is not None:
+    if found is None and parent is not None:
         # a TFA, HFBA, PFPA, TPC or silyl derivative is its drug, analysed after derivatization:
         # its group is the drug's (4-EMA TFA derivative: phenethylamines)
         found = _by_rules(parent, path)
         if found is not None:
             found = (found[0], found[1], found[2] + DERIVATIVE)
-    return found
+    if parent is None:
+        return found, None
+    from rdkit import Chem
+
+    return found, Chem.MolToInchiKey(parent) or None
+
+
+def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str, str | None, str] | None:
+    return _structure(smiles, inchi, path)[0]
 
 
 def decided_by_structure(smiles: str, taxonomy_path: str | Path = TAXONOMY_PATH) -> bool:
@@ -224,16 +236,6 @@ def _not_nps_entry(
     return None
 
 
-@functools.lru_cache(maxsize=1 << 14)  # as _by_structure: each library row asks; structures repeat
-def _parent_inchikey(smiles: str | None, inchi: str | None) -> str | None:
-    """The InChIKey of the drug a derivative was made of (:func:`underivatized`), None otherwise."""
-    from rdkit import Chem
-
-    mol = _mol(smiles, inchi)
-    parent = underivatized(mol) if mol is not None else None
-    return Chem.MolToInchiKey(parent) or None if parent is not None else None
-
-
 def classify(
     name: str | None,
     synonyms: Iterable[str] = (),
@@ -268,16 +270,16 @@ def classify(
     if override is not None:
         return _make(taxonomy, override.group, override.subclass, "override", override.key,
                      nps=override.nps, not_nps_reason=None)
-    decided = _by_structure(smiles, inchi, str(taxonomy_path)) if (smiles or inchi) else None
+    decided, parent_key = _structure(smiles, inchi, str(taxonomy_path)) if (smiles or inchi) else (None, None)
     source = "structure" if decided else "none"
     if decided is None:
         decided = _by_name(names, taxonomy)
         source = "name" if decided else "none"
     group, subclass, rule = decided if decided else ("unknown", None, None)
     entry = _not_nps_entry(names, inchikey, taxonomy)
-    if entry is None and (smiles or inchi):
+    if entry is None and parent_key is not None:
         # a derivative of an established drug is that drug (methyl ecgonine TMS: cocaine's chemistry)
-        entry = _not_nps_entry((), _parent_inchikey(smiles, inchi), taxonomy)
+        entry = _not_nps_entry((), parent_key, taxonomy)
     if entry is not None:
         if "group" in entry:  # the list knows better than a motif (e.g. dextromethorphan)
             group, subclass = entry["group"], entry.get("subclass")

@@ -450,3 +450,24 @@ def test_coca_alkaloids_cocaine_by_products_and_their_derivatives_are_not_nps(sw
     # an established drug's derivative is not an NPS either, and keeps its chemical group
     found = by_name["Methamphetamine TFA derivative"]
     assert (found.group, found.nps) == (PEA, False)
+
+
+def test_amino_acids_and_azole_ethylamines_are_not_phenethylamines_or_tryptamines(swgdrug_library):
+    """An alpha-amino acid carries the phenethylamine or tryptamine chain with a carboxyl on the
+    amine's carbon (phenylalanine, levodopa, tryptophan): a nutrient or medicine, in no EWA group;
+    an azole's ethylamine (betazole, histamine, histidine) is no phenethylamine either. The LC-MS/MS
+    metabolite run exported L-phenylalanine and L-histidine to the EWA as NPS phenethylamines
+    (taxonomy 2026.6). The series keep theirs: amphetamine, 5-APB, 5-IT, methiopropamine (a
+    thiophene), the pyridine analogue of methamphetamine SWGDRUG holds, tryptamine."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    for name in ("Phenylalanine", "Levodopa", "Methyldopa", "Betazole", "N-methyl-3,4-methylenedioxyphenylalanine"):
+        assert (by_name[name].group, by_name[name].source) == (UNK, "none"), name
+    for name in ("Amphetamine", "5-APB", "5-IT", "Methiopropamine", "N-Methyl-1-(6-methylpyridin-2-yl)propan-2-amine"):
+        assert (by_name[name].group, by_name[name].source) == (PEA, "structure"), name
+    assert (by_name["Tryptamine"].group, by_name["Tryptamine"].source) == (TRYP, "structure")
+    for smiles in ("N[C@@H](Cc1c[nH]c2ccccc12)C(=O)O", "N[C@@H](Cc1ccc(O)cc1)C(=O)O", "NCCc1c[nH]cn1"):
+        assert classify(None, smiles=smiles).group == UNK, smiles  # L-tryptophan, L-tyrosine, histamine

@@ -412,3 +412,16 @@ def test_the_reports_findings_table_shows_each_lc_findings_score(pestmix, tmp_pa
                            check=True, timeout=60).stdout
     for f in doc["findings"]:
         assert f" {f['score']} " in " ".join(first.split()), f["name"]
+
+
+def test_amino_acids_of_the_metabolite_run_are_no_early_warning_lead(metabolites):
+    """L-phenylalanine (identified) and L-histidine (tentative) carried the group "Phenethylamines"
+    and the EWA export listed both as NPS: the structure rule read an amino acid's chain as a
+    phenethylamine's (taxonomy 2026.6: no group for an alpha-amino acid, nor an azole's ethylamine)."""
+    from nps_id.report.document import build_report
+    from nps_id.report.ewa import ewa_rows
+
+    found = _by_name(metabolites)
+    for name in ("l-phenylalanine", "l-histidine"):
+        assert found[name]["suspected_group"] is None, name
+    assert [row["substance"] for row in ewa_rows(build_report(metabolites, None))] == []
