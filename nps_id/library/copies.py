@@ -52,12 +52,11 @@ class Copies:
         mapped = self._mapped.get(name)
         if mapped is None:
             mapped = self._open(name)
-        if mapped is not None:
+            if mapped is None:  # read from the library once, kept for this process's next reads
+                mapped = read_whole()
+                self._write(name, mapped)
             self._mapped[name] = mapped
-            return np.array(mapped[selection])
-        whole = read_whole()
-        self._write(name, whole)
-        return whole[selection]
+        return np.array(mapped[selection])
 
     def _open(self, name: str) -> np.ndarray | None:
         """The copy of ``name`` mapped read-only, its CRC checked; None when there is none."""
