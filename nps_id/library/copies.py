@@ -18,6 +18,7 @@ Entry point: :class:`Copies` (``Library.read_from_copies`` turns it on for an op
 """
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import warnings
@@ -81,12 +82,13 @@ class Copies:
             return np.frombuffer(raw, dtype=dtype)
         except (OSError, ValueError, TypeError) as exc:
             warnings.warn(f"library copy {path} is damaged ({exc}); read from the library again", stacklevel=4)
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             del self._listing[_stem(name)]
             return None
 
     def _write(self, name: str, whole: np.ndarray) -> None:
-        if not self._writable:
+        if not self._writable or whole.ndim != 1:  # every dataset of the format is 1-D
             return
         from nps_id._atomic import atomic_output
 
