@@ -163,8 +163,9 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     if not spectra:
         raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
     # The library stays open while it is used: its arrays are read when needed (one query
-    # against 69,000 spectra reads a few rows of the names, not every column).
-    with open_verified(library) as lib:
+    # against 69,000 spectra reads a few rows of the names, not every column), from uncompressed
+    # copies in the cache folder after the first search (no gzip per process).
+    with open_verified(library, copies=True) as lib:
         reference = Reference.from_library(lib, lazy=True)
         skipped = require_searchable(str(queries), spectra, reference)  # exit 3/4 when it is every query
         for reason, count in skipped.items():

@@ -210,6 +210,7 @@ class Library:
                 self._fills[name] = int(_attr(attrs.get("fill", 0)))
         self.columns = [c for c in order if self._encodings.get(c) in KIND]
         self._offsets: np.ndarray | None = None
+        self._copies: Any = None  # nps_id.library.copies.Copies once read_from_copies() is called
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -323,8 +324,23 @@ class Library:
         except KeyError:
             raise LibraryError(f"{self.path}: corrupt library: group /{name} is missing") from None
 
+    def read_from_copies(self) -> None:
+        """From now on read each dataset from its uncompressed copy in the cache folder, made the
+        first time it is read (:mod:`nps_id.library.copies`). Only for a file whose content was
+        checked against its sha256 (:func:`nps_id.library.open_verified` does both)."""
+        from nps_id.library.copies import Copies
+
+        if self.sha256:
+            self._copies = Copies(self.sha256)
+
     def _read(self, name: str, selection: Any = ()) -> np.ndarray:
-        """Read ``selection`` of dataset ``name``; HDF5 failures become one-line LibraryErrors."""
+        """Read ``selection`` of dataset ``name`` (from its copy, :meth:`read_from_copies`); HDF5
+        failures become one-line LibraryErrors."""
+        if self._copies is not None:
+            return self._copies.read(name, selection, lambda: self._read_file(name))
+        return self._read_file(name, selection)
+
+    def _read_file(self, name: str, selection: Any = ()) -> np.ndarray:
         try:
             dset = self._h5[name]
             return dset[selection]

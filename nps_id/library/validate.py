@@ -268,7 +268,7 @@ def _remember(lib: Library, identity: tuple[int, ...]) -> None:
                       stacklevel=3)
 
 
-def open_verified(path: str | Path) -> Library:
+def open_verified(path: str | Path, copies: bool = False) -> Library:
     """Open the library ``path`` for a command that relies on it; use as a context manager.
 
     The first time a file is opened it is checked completely (:func:`check_library`; about
@@ -277,6 +277,10 @@ def open_verified(path: str | Path) -> Library:
     ``$NPS_ID_CACHE/verified`` (default ``~/.cache/nps-id``). Later opens of the same unchanged
     file are not checked again. Any write to the file changes its change time, so a modified
     library is checked again and refused.
+
+    ``copies``: then read its datasets from uncompressed copies in the cache folder, made the
+    first time each is read (:mod:`nps_id.library.copies`; a command that opens the same library
+    in process after process, as ``search`` is run).
 
     Raises
     ------
@@ -289,6 +293,8 @@ def open_verified(path: str | Path) -> Library:
         if not _was_verified(lib, identity):
             check_library(lib)
             _remember(lib, identity)
+        if copies:
+            lib.read_from_copies()
     except BaseException:
         lib.close()
         raise

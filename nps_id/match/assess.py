@@ -125,9 +125,9 @@ class RankedHit(NamedTuple):
 def _code_key(files: Sequence[Path], *extra: str) -> str:
     """A cache key: the SHA-256 of ``files`` (the code and data that make a cached value), the
     RDKit version and ``extra``; any change to them makes a new cache file."""
-    from importlib.metadata import version
+    from nps_id._installed import package_version
 
-    parts = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files] + [version("rdkit"), *extra]
+    parts = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files] + [package_version("rdkit"), *extra]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
@@ -379,7 +379,15 @@ class LibraryFacts:
         return dict(zip(reversed(self._block), range(n - 1, -1, -1)))
 
     def block(self, row: int) -> str:
-        return self._block[row]
+        """Row ``row``'s InChIKey first block: of the rows asked for only, until a rule needs every
+        row's (``_block``; the whole column and a Python call per row cost a one-spectrum MS/MS
+        search ~0.05 s against the 69,220 rows of MassBank MS/MS)."""
+        if "_block" in self.__dict__:
+            return self._block[row]
+        key = ("block", row)
+        if key not in self._cache:
+            self._cache[key] = skeleton(self.reference.column_rows("inchikey", np.array([row]))[0])
+        return self._cache[key]
 
     def name_of_block(self, block: str) -> str | None:
         """The name of the block's first row that is not isotope-labelled: the compound the library

@@ -43,9 +43,12 @@ def not_listed(size: int) -> np.ndarray:
 def formula_codes(formula: np.ndarray) -> np.ndarray:
     """An integer per library row, equal for equal formulas (-1: none); numbered in order of
     appearance (codes are only compared: no sort of the strings)."""
-    codes: dict[str, int] = {"": -1}
-    return np.fromiter((codes.setdefault(str(f), len(codes) - 1) for f in formula.tolist()),
-                       dtype=np.int64, count=len(formula))
+    values = list(map(str, formula.tolist()))
+    # dict.fromkeys keeps first appearances in order; both maps run in C (a Python loop over the
+    # 69,220 rows of MassBank MS/MS cost a one-spectrum search ~0.02 s)
+    codes = {f: code for code, f in enumerate(f for f in dict.fromkeys(values) if f != "")}
+    codes[""] = -1
+    return np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
 
 
 def without(hits: Hits, keep: np.ndarray, compound: np.ndarray, formula: np.ndarray, top_k: int,

@@ -145,16 +145,16 @@ def _cached_identity(sha256: str, n_spectra: int, make: Any) -> CompoundIdentity
     """``make()``, through an ``.npz`` in the cache folder (plain arrays; notes stored once each
     and indexed per row). A damaged file is rebuilt with a warning; an unwritable folder only
     costs the time."""
-    from importlib.metadata import version
     from pathlib import Path
 
     from nps_id import compound
+    from nps_id._installed import package_version
     from nps_id._atomic import atomic_output
     from nps_id.errors import InputError
     from nps_id.search.index import cache_dir
 
     code = hashlib.sha256(Path(compound.__file__).read_bytes()).hexdigest()
-    key = hashlib.sha256(json.dumps([sha256, code, version("rdkit")]).encode()).hexdigest()[:32]
+    key = hashlib.sha256(json.dumps([sha256, code, package_version("rdkit")]).encode()).hexdigest()[:32]
     path = cache_dir() / f"identity-{key}.npz"
     if path.exists():
         try:

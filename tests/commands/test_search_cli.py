@@ -382,8 +382,10 @@ def test_isomers_and_row_facts_of_hits_are_made_once_across_searches(swgdrug_lib
 
     path, _ = queries
     env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
-    first = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
-    assert first.exit_code == 0, first.output
+    for _ in range(2):  # the first also checks the file (and keeps the peak offsets that check read)
+        first = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"],
+                                   env=env)
+        assert first.exit_code == 0, first.output
     (cached,) = (tmp_path / "cache").glob("isomers-*.json")
     (facts,) = (tmp_path / "cache").glob("facts-*.json")
     assert json.loads(cached.read_text()) and json.loads(facts.read_text())
@@ -464,7 +466,8 @@ def test_how_many_hits_are_printed_never_changes_a_querys_verdict_mass_or_group(
 def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queries, tmp_path):
     """Start-up of a few-spectrum search: no numba (its NumPy kernels, ~0.4 s CPU less), no
     scipy.linalg, and once the cache folder holds the hits' isomers, structure shapes and injector
-    relatives, no RDKit (~0.06 s CPU), with the same rows as the search in this process."""
+    relatives, no RDKit (~0.06 s CPU), nor importlib.metadata for RDKit's version in the cache keys
+    (~0.02 s), with the same rows as the search in this process."""
     path, _ = queries
     rows_here = _run(path, "-l", swgdrug_library, "--format", "jsonl").stdout  # the caches are filled
     assert '"verdict_rule": "isomer not excluded' in rows_here  # a verdict that read a hit's isomers
@@ -476,13 +479,52 @@ def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queri
         "    main()\n"
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
-        "print('LOADED', sorted(m for m in ('scipy.linalg', 'rdkit', 'numba') if m in sys.modules))\n"
+        "print('LOADED', sorted(m for m in ('scipy.linalg', 'rdkit', 'numba', 'importlib.metadata') if m in sys.modules))\n"
     )
     env = {**os.environ, **_CACHE}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     rows, loaded = out.split("LOADED ")
     assert loaded.strip() == "[]"
     assert rows == rows_here
+
+
+def test_a_search_reads_the_library_from_its_copies_and_a_damaged_copy_from_the_file(swgdrug_library, queries,
+                                                                                    tmp_path, monkeypatch):
+    """The first search keeps each dataset it reads as an uncompressed copy in the cache folder (each
+    read from the file once); the next reads none from the library file (no gzip), with the same
+    bytes out. A damaged copy (a flipped byte) is a warning, the dataset read from the file and
+    copied again, the same bytes."""
+    import shutil
+    from collections import Counter
+
+    from nps_id.library.store import Library
+
+    path, _ = queries
+    env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+    first = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
+    assert first.exit_code == 0, first.output
+    shutil.rmtree(tmp_path / "cache" / "copies")  # the file is verified now: no check reads it below
+    from_file: list[str] = []
+    read_file = Library._read_file
+    monkeypatch.setattr(Library, "_read_file", lambda lib, name, *a: from_file.append(name) or read_file(lib, name, *a))
+    copied = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
+    assert copied.stdout == first.stdout and set(Counter(from_file).values()) == {1}
+    copies = {p.name.split(".")[0]: p for p in (tmp_path / "cache" / "copies").glob("*/*")}
+    assert {"indexes%2Fei%2Fpeak_weight", "indexes%2Fei%2Fspec_mz", "metadata%2Fname%2Fdata"} <= set(copies)
+    from_file.clear()
+    again = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
+    assert again.stdout == first.stdout and from_file == []
+    damaged = copies["indexes%2Fei%2Fpeak_weight"]
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    damaged.write_bytes(bytes(data))
+    third = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
+    assert third.exit_code == 0 and third.stdout == first.stdout
+    assert "damaged" in third.stderr and "Traceback" not in third.stderr
+    assert from_file == ["indexes/ei/peak_weight"]
+    assert damaged.read_bytes() != bytes(data)  # copied again from the file: its CRC holds
+    fourth = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"], env=env)
+    assert fourth.stdout == first.stdout and "damaged" not in fourth.stderr and from_file == ["indexes/ei/peak_weight"]
 
 
 def test_top_help_names_the_hits_the_verdict_columns_read(monkeypatch):

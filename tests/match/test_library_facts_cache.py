@@ -24,3 +24,20 @@ def test_two_processes_writing_one_cache_file_keep_both_processes_values(tmp_pat
         third.add("mass:3", 300)
     third.save()
     assert json.loads(first.path.read_text()) == {"mass:3": 300}
+
+
+def test_a_rows_block_asked_alone_is_its_block_among_every_rows(swgdrug_library):
+    """A hit row's InChIKey first block is read for that row alone (a one-spectrum search against
+    69,000 rows reads a few), and equals the one the rules that need every row's read."""
+    from nps_id.library import open_verified
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.search.reference import Reference
+
+    with open_verified(swgdrug_library) as lib:
+        facts = LibraryFacts(Reference.from_library(lib, lazy=True))
+        rows = list(range(0, lib.n_spectra, 97)) + [lib.n_spectra - 1]
+        alone = [facts.block(row) for row in rows]
+        assert "_block" not in facts.__dict__ and "inchikey" not in facts.reference.columns._values
+        every = facts._block
+        assert alone == [every[row] for row in rows] and sum(map(bool, alone)) > len(rows) // 2
+        assert [facts.block(row) for row in rows] == alone

@@ -64,6 +64,8 @@ def to_999_column(scores: Any) -> list[int | None]:
     values = np.asarray(scores, dtype=np.float64).reshape(-1)
     finite = np.isfinite(values)
     scaled = np.floor(np.where(finite, values, 0.0) * 999.0 + 0.5).astype(np.int64).tolist()
+    if finite.all():  # most columns: no Python loop over the rows (~0.1 s of 61,750 MS/MS x10 rows)
+        return scaled
     return [v if ok else None for v, ok in zip(scaled, finite.tolist())]
 
 

@@ -1,0 +1,104 @@
+"""Uncompressed copies of a verified library's datasets, kept in the cache folder.
+
+A library file stores every array gzip-compressed in chunks (docs/library-format.md), so each
+process that reads an array decompresses it again: for a one-spectrum EI search against MassBank
+EI that was ~46 ms CPU of ~0.4 s (the stored index's four big arrays), and a few rows of a
+dataset cost a whole chunk each. :class:`Copies` keeps each dataset a command reads as a plain
+file (its bytes, little-endian) in ``$NPS_ID_CACHE/copies/<library sha256>/`` the first time it is read, and later
+processes read that copy instead (page cache, no inflate).
+
+Why the key is safe: a library is opened by :func:`nps_id.library.open_verified`, which checks a
+file whose identity changed against its ``sha256`` before anything is read, and the content hash
+covers every dataset read here (peaks, metadata, stored indexes; format 2.0), so one sha256 is one
+content. A copy's own damage (a truncated or altered file in the cache) is caught by the CRC-32
+of its bytes, in its name and checked when it is first used in a process: the copy is then
+removed, the dataset read from the library and copied again, with a warning.
+
+Entry point: :class:`Copies` (``Library.read_from_copies`` turns it on for an open library).
+"""
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import warnings
+import zlib
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote
+
+import numpy as np
+
+from nps_id._paths import cache_dir
+from nps_id.errors import InputError
+
+
+def _stem(name: str) -> str:
+    """A dataset's name as a file name without ``/`` or ``.``."""
+    return quote(name, safe="").replace(".", "%2E")
+
+
+class Copies:
+    """The datasets of the library with content hash ``sha256``, each read from its copy in the
+    cache folder (made from ``read_whole`` when missing or damaged)."""
+
+    def __init__(self, sha256: str) -> None:
+        self.folder = cache_dir() / "copies" / sha256
+        self._mapped: dict[str, np.ndarray] = {}
+        self._listing: dict[str, str] | None = None
+        self._writable = True
+
+    def read(self, name: str, selection: Any, read_whole: Callable[[], np.ndarray]) -> np.ndarray:
+        """``selection`` of dataset ``name`` as a new array (the caller may change it)."""
+        mapped = self._mapped.get(name)
+        if mapped is None:
+            mapped = self._open(name)
+            if mapped is None:  # read from the library once, kept for this process's next reads
+                mapped = read_whole()
+                self._write(name, mapped)
+            self._mapped[name] = mapped
+        return np.array(mapped[selection])
+
+    def _open(self, name: str) -> np.ndarray | None:
+        """The copy of ``name`` mapped read-only, its CRC checked; None when there is none."""
+        if self._listing is None:
+            try:  # file name: <quoted dataset name>.<dtype kind and size>.<CRC-32 hex>
+                self._listing = {p.name.split(".")[0]: p.name for p in self.folder.iterdir()
+                                 if not p.name.startswith(".")}  # not a copy being written
+            except OSError:
+                self._listing = {}
+        file = self._listing.get(_stem(name))
+        if file is None:
+            return None
+        path = self.folder / file
+        try:
+            _, kind, crc = file.split(".")
+            dtype = np.dtype("<" + kind)
+            with open(path, "rb") as fh:
+                size = os.fstat(fh.fileno()).st_size
+                raw = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+            if f"{zlib.crc32(raw):08x}" != crc or size % dtype.itemsize or dtype.hasobject:
+                raise ValueError("its CRC-32 or length does not match")
+            return np.frombuffer(raw, dtype=dtype)
+        except (OSError, ValueError, TypeError) as exc:
+            warnings.warn(f"library copy {path} is damaged ({exc}); read from the library again", stacklevel=4)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
+            del self._listing[_stem(name)]
+            return None
+
+    def _write(self, name: str, whole: np.ndarray) -> None:
+        if not self._writable or whole.ndim != 1:  # every dataset of the format is 1-D
+            return
+        from nps_id._atomic import atomic_output
+
+        dtype = whole.dtype.newbyteorder("<")
+        data = np.ascontiguousarray(whole, dtype=dtype).tobytes()
+        path = self.folder / f"{_stem(name)}.{dtype.kind}{dtype.itemsize}.{zlib.crc32(data):08x}"
+        try:
+            with atomic_output(path) as tmp:
+                Path(tmp).write_bytes(data)
+        except (OSError, InputError) as exc:  # the copies only save time: read the library instead
+            self._writable = False
+            warnings.warn(f"library copies {self.folder} not written ({exc}); the library is read instead",
+                          stacklevel=4)
