@@ -177,7 +177,7 @@ def refuse_replacing_other_results(target: Path, results: dict) -> None:
     if not target.exists():
         return
     try:
-        old = json.loads(target.read_text(encoding="utf-8"))
+        old = json.loads(target.read_text(encoding="utf-8-sig"))  # -sig: a BOM from a Windows editor
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: {"a":{"a":... nested deep
         old = None
     differ = [".".join(key) for key in _IDENTITY

@@ -458,6 +458,16 @@ def test_an_unreadable_earlier_results_file_is_refused_as_another_analysis(tmp_p
     assert target.read_text() == text
 
 
+def test_earlier_results_saved_with_a_byte_order_mark_are_the_same_analysis(tmp_path):
+    """Results opened and saved in a Windows editor (a BOM added) read as another analysis."""
+    from nps_id.commands.match import refuse_replacing_other_results
+    from tests.report.conftest import make_results
+
+    target = tmp_path / "x.mzML.match.json"
+    target.write_bytes(b"\xef\xbb\xbf" + json.dumps(make_results()).encode("utf-8"))
+    refuse_replacing_other_results(target, make_results())  # the same analysis: no refusal
+
+
 def test_the_terminal_table_counts_in_words():
     from nps_id.commands.match import format_table
     from tests.report.conftest import make_results
