@@ -282,7 +282,8 @@ def render_ewa_csv(doc: Mapping[str, Any]) -> str:
 
 
 def render_ewa_json(doc: Mapping[str, Any]) -> str:
-    """JSON text: the rows, the excluded findings with reasons, and the field definitions."""
+    """JSON text: the rows, the excluded findings with reasons, the EWA taxonomy version and the
+    field definitions."""
     payload = {
         "format": "nps-id/ewa-export",
         "format_version": EXPORT_VERSION,
@@ -290,6 +291,8 @@ def render_ewa_json(doc: Mapping[str, Any]) -> str:
         "report_id": doc["report_id"],
         "report_status": _status(doc),
         "issued_at": doc["issued_at"],
+        # per row too, but an export of no rows must still say which taxonomy found nothing
+        "taxonomy_version": doc["provenance"]["ewa_taxonomy_version"],
         "fields": {column: meaning for column, (meaning, _) in EWA_FIELDS.items()},
         "substances": ewa_rows(doc),
         "excluded": excluded(doc),

@@ -108,6 +108,21 @@ def test_sample_info_that_is_not_utf8_exits_3_not_a_traceback(results_file, tmp_
     assert "card.toml: not UTF-8 text" in result.stderr and not (tmp_path / "x.html").exists()
 
 
+def test_an_ewa_export_of_no_rows_names_its_taxonomy_version(tmp_path):
+    """A reader must know which taxonomy found nothing: the version was only on the rows."""
+    from nps_id.chem.ewa_groups import taxonomy_version
+
+    results = make_results()
+    results["findings"] = [f for f in results["findings"] if f["name"] == "Methyl palmitate"]  # inconclusive
+    results["components"] = [{**c, "finding": 0 if c["index"] == 5 else None} for c in results["components"]]
+    path = tmp_path / "nothing.match.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    result = _run("report", path, "-f", "ewa", "-o", tmp_path / "nothing", "--allow-draft")
+    assert result.exit_code == 0, result.output
+    export = json.loads((tmp_path / "nothing.json").read_text(encoding="utf-8"))
+    assert export["substances"] == [] and export["taxonomy_version"] == taxonomy_version()
+
+
 def test_ewa_overrides_file_changes_the_export_and_is_recorded(results_file, tmp_path):
     overrides = tmp_path / "lab-groups.csv"
     overrides.write_text("key,group,subclass,nps\n.alpha.-PVP,synthetic_cathinones,,no\n", encoding="utf-8")
