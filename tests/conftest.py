@@ -4,6 +4,7 @@ Libraries built from the real files are session fixtures, built once and shared 
 that needs the same build; tests must copy one before changing it."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,27 @@ def data_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"real test data not found: {path} (see ../shared/data/README.md)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _suite_cache(tmp_path_factory: pytest.TempPathFactory):
+    """The suite's own cache folders, never the user's ``~/.cache/nps-id``: what a test computes
+    must not land in the cache the user's searches read, nor the suite pass on what the user's
+    cache happens to hold. ``$NPS_ID_CACHE`` (indexes, library facts) and ``$XDG_CACHE_HOME``
+    (downloads, regression builds) point into the run's temporary folder, one for all xdist
+    workers of a run (the caches merge what other processes wrote), so the second worker reuses
+    what the first computed; subprocesses inherit them."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # popen-gwN's parent: the run's
+    saved = {name: os.environ.get(name) for name in ("NPS_ID_CACHE", "XDG_CACHE_HOME")}
+    os.environ["NPS_ID_CACHE"] = str(root / "nps-id-cache")
+    os.environ["XDG_CACHE_HOME"] = str(root / "xdg-cache")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

@@ -104,7 +104,7 @@ class Manifest:
         if not path.exists():
             return cls(out_dir)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM from a Windows editor
             if data.get("format") != FORMAT_NAME:
                 raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
             if data.get("version") != FORMAT_VERSION:

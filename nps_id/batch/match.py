@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run, prepare_blank
+from nps_id.match.results import BLANK_ITSELF_NOTE
 
 # Per worker process: (library path) -> opened library; (blank path, params) -> blank components.
 _LIBRARIES: dict[str, ReferenceLibrary] = {}
@@ -38,7 +39,8 @@ class MatchProcessor:
         with another command line keeps the runs it already has.
 
     The ``params`` passed per run carry only ``"blank"``: the path of the blank run paired with
-    it by ``--blank-pattern`` (or ``None``); the rest of the settings live in this object, and
+    it by ``--blank-pattern`` (or ``None``), and ``"is_blank"`` for a blank itself (its results get
+    the note of ``match --blank``'s blank: its reports and EWA export are a blank's); the rest of the settings live in this object, and
     :meth:`describe` gives them to the batch's parameter hash. ``digests`` (path -> SHA-256 of
     the run and its blank, computed once by the batch) go into the results unchanged.
     """
@@ -66,6 +68,8 @@ class MatchProcessor:
             blank = _BLANKS[key]
         results = match_run(path, library, self.match, blank=blank, ladder=self._ladder(), lenient=self.lenient,
                             sha256=digests.get(str(path)))
+        if params.get("is_blank"):  # a --blank-pattern run: what the blank holds, never a sample's leads
+            results["notes"].append(BLANK_ITSELF_NOTE)
         if self.command_line:
             results["command_line"] = self.command_line
         return results

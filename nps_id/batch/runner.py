@@ -215,7 +215,8 @@ def run_batch(
         here for the manifest; ``process`` should record those rather than hash the files again.
     params
         Processing parameters; part of the parameter hash. With ``blank_pattern`` each run's
-        ``params`` gain ``"blank"``: the path of the blank before it (or ``None``).
+        ``params`` gain ``"blank"``: the path of the blank before it (or ``None``), and a blank's
+        ``"is_blank"``: True.
     library_sha256
         SHA-256 of the library; a change redoes every run.
     workers
@@ -260,6 +261,8 @@ def run_batch(
         blank_key = blanks.get(run.key) if subtract_blank else None
         if blank_pattern is not None and subtract_blank:
             run_params["blank"] = str(by_key[blank_key].path) if blank_key else None
+        if run.key in blank_keys:  # its results and reports must say so, as `match --blank`'s do
+            run_params["is_blank"] = True
         blank_sha = hashes.get(blank_key)  # None: no blank, or an unreadable one
         if blank_sha is not None:
             digests[str(by_key[blank_key].path)] = blank_sha

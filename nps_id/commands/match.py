@@ -67,7 +67,9 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
 @click.option("--report", "report_formats", multiple=True,
               type=click.Choice(REPORT_FORMATS),
               help="Also write a report per run in this format (repeatable) into -o DIR "
-                   "(default: the current folder). See 'nps-id report --help'.")
+                   "(default: the current folder), named by the run's stem (220223030.report.html, "
+                   "220223030.ewa.csv), with the report document (220223030.report.json) to re-render "
+                   "it. See 'nps-id report --help'.")
 @click.option("--sample-info", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="TOML with laboratory, analyst and sample details for --report (docs/card.toml); its "
                    "[item] reference_standards_run entries { name, run } are matched as --reference-standard.")
@@ -177,7 +179,7 @@ def refuse_replacing_other_results(target: Path, results: dict) -> None:
     if not target.exists():
         return
     try:
-        old = json.loads(target.read_text(encoding="utf-8"))
+        old = json.loads(target.read_text(encoding="utf-8-sig"))  # -sig: a BOM from a Windows editor
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: {"a":{"a":... nested deep
         old = None
     differ = [".".join(key) for key in _IDENTITY

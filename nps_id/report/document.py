@@ -72,7 +72,7 @@ def _checks(results: Mapping[str, Any]) -> dict[str, Any]:
                              for c in results.get("blank_subtracted") or []],
         "reference_standards": list(results.get("reference_standards") or []),
         # the --blank among the runs: its report must not read as a sample's
-        "blank_itself": BLANK_ITSELF_NOTE in (results.get("notes") or []),
+        "blank_itself": BLANK_ITSELF_NOTE in (results.get("notes") or []),  # the findings' blank_run too
     }
 
 
@@ -137,6 +137,10 @@ def build_report(
         report_finding(i, f, internal, refs_run, entries, overrides, technique, confirmations)
         for i, f in enumerate(results.get("findings", []))
     ]
+    # the --blank among the runs: what it holds is carry-over or contamination, never an early-warning lead
+    blank_itself = BLANK_ITSELF_NOTE in (results.get("notes") or [])
+    for finding in findings:
+        finding["blank_run"] = blank_itself
     summary = {level: sum(f["verdict"] == level for f in findings)
                for level in LEVELS}
     # the findings the EWA export lists: a suspected new substance by its group, never as the

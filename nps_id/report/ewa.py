@@ -8,7 +8,8 @@ substance (several peaks of one substance give one row), as CSV and as JSON.
 ``docs/report-schema.md`` documents the same table (a test keeps the two equal).
 
 Which findings are exported (:func:`nps_id.report.findings.is_ewa_reportable`): verdict
-``identified`` or ``tentative``, not an internal standard of the sample, matched in identity mode
+``identified`` or ``tentative``, not an internal standard of the sample, not found in the ``--blank``
+run itself (``blank_run``: its export lists nothing, every finding under ``excluded``), matched in identity mode
 (an analogue-mode finding is a relative of the library entry, not the entry), and an NPS
 according to the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
 unclassified substances, and suspected new substances of no group (unknowns to examine, not
@@ -230,8 +231,9 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     entries), with each of its findings; an unknown of no group is one entry per finding (two
     unknowns are not known to be one substance)."""
     entries: dict[Any, list[Mapping[str, Any]]] = {}
-    listed = [f for f in doc["findings"] if f["verdict"] in (IDENTIFIED, TENTATIVE) and not is_new_substance_lead(f)
-              and not (is_ewa_reportable(f) and not f.get("new_substance"))]
+    listed = [f for f in doc["findings"]
+              if (f["verdict"] in (IDENTIFIED, TENTATIVE) or (f.get("blank_run") and f.get("suspected_group")))
+              and not is_new_substance_lead(f) and not (is_ewa_reportable(f) and not f.get("new_substance"))]
     for code, f in zip(substance_codes(listed), listed):
         key = ("finding", f["index"]) if f.get("new_substance") else ("substance", code, finding_label(f))
         entries.setdefault(key, []).append(f)
@@ -251,6 +253,9 @@ def _excluded_reason(f: Mapping[str, Any]) -> str:
     name = finding_label(f)
     if f["internal_standard"]:
         return f"{name} is not exported: it is the internal standard added by the laboratory."
+    if f.get("blank_run"):
+        return (f"{name} is not exported: it was found in the blank run itself (--blank), which shows what the "
+                "blank holds (carry-over, contamination), not an item's substances.")
     if f.get("new_substance"):
         # without a group it is an unknown to examine (often a background compound the library lacks)
         return (f"{name} is not exported: no substance group is determined, so it is an unknown to examine, "
@@ -277,7 +282,8 @@ def render_ewa_csv(doc: Mapping[str, Any]) -> str:
 
 
 def render_ewa_json(doc: Mapping[str, Any]) -> str:
-    """JSON text: the rows, the excluded findings with reasons, and the field definitions."""
+    """JSON text: the rows, the excluded findings with reasons, the EWA taxonomy version and the
+    field definitions."""
     payload = {
         "format": "nps-id/ewa-export",
         "format_version": EXPORT_VERSION,
@@ -285,6 +291,8 @@ def render_ewa_json(doc: Mapping[str, Any]) -> str:
         "report_id": doc["report_id"],
         "report_status": _status(doc),
         "issued_at": doc["issued_at"],
+        # per row too, but an export of no rows must still say which taxonomy found nothing
+        "taxonomy_version": doc["provenance"]["ewa_taxonomy_version"],
         "fields": {column: meaning for column, (meaning, _) in EWA_FIELDS.items()},
         "substances": ewa_rows(doc),
         "excluded": excluded(doc),

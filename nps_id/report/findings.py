@@ -296,12 +296,13 @@ def systematic_name(synonyms) -> tuple[str | None, str | None]:
 
 def is_ewa_reportable(finding: Mapping[str, Any]) -> bool:
     """The one rule for the EWA export: an identified or tentative NPS that is not an internal
-    standard and was matched in identity mode. ``ewa.nps`` is False for established
+    standard, not found in the blank run itself (``blank_run``: what the blank holds is carry-over or
+    contamination, not an item's substance) and was matched in identity mode. ``ewa.nps`` is False for established
     drugs/medicines/adulterants and None when the taxonomy cannot tell; neither is exported. An
     analogue-mode finding is a substance related to the library entry, not the entry itself, so
     exporting the entry's name would report a substance that was not found."""
     return (finding["verdict"] in (IDENTIFIED, TENTATIVE) and not finding["internal_standard"]
-            and not is_analogue(finding) and finding["ewa"]["nps"] is True)
+            and not finding.get("blank_run") and not is_analogue(finding) and finding["ewa"]["nps"] is True)
 
 
 def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
@@ -309,8 +310,9 @@ def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
     (named by it), whatever its library search's verdict -- ``inconclusive`` or ``tentative``, both
     say the identity evidence is insufficient (issue 18; the export's ``identification_level`` says
     "not identified"). Without a group it is an unknown to examine -- often a background compound
-    the library lacks -- not an early-warning lead."""
-    return bool(finding.get("new_substance") and finding.get("suspected_group") and not finding["internal_standard"])
+    the library lacks -- not an early-warning lead; nor is one in the blank run itself."""
+    return bool(finding.get("new_substance") and finding.get("suspected_group") and not finding["internal_standard"]
+                and not finding.get("blank_run"))
 
 
 #: What a suspected new substance is called wherever a person reads it, in place of a compound name.

@@ -38,7 +38,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .statement{border:1px solid #888;background:#f6f6f6;padding:6px 10px}
 .status{font-weight:bold;text-transform:uppercase}.muted{color:#666}
 td code{word-break:break-all}figure{margin:6px 0}figure svg{max-width:100%;height:auto}
-figure.structure{float:right;margin:0 0 6px 12px;width:280px}figure.structure figcaption{font-size:10px;color:#666}
+figure.structure{float:right;margin:0 0 6px 12px;width:280px}figure.structure figcaption{font-size:10px;color:#666;overflow-wrap:anywhere}
 pre{background:#f6f6f6;border:1px solid #ddd;padding:6px;font-size:11px;white-space:pre-wrap;word-break:break-all}
 section.finding{page-break-inside:avoid}
 .conclusion{font-weight:bold;border-left:4px solid #888;padding:2px 8px}

@@ -52,7 +52,8 @@ def read_document(path: str | Path) -> tuple[dict[str, Any], bytes]:
     path = Path(path)
     try:
         raw = path.read_bytes()
-        data = json.loads(raw.decode("utf-8"), parse_constant=_not_a_json_number)
+        # utf-8-sig: a file saved by a Windows editor starts with a byte order mark; read past it.
+        data = json.loads(raw.decode("utf-8-sig"), parse_constant=_not_a_json_number)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -100,10 +101,12 @@ def load_sample_info(path: str | Path) -> dict[str, dict[str, Any]]:
 
     path = Path(path)
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        # utf-8-sig: Windows editors write a byte order mark, which TOML parsers refuse.
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
     for table, values in data.items():

@@ -229,12 +229,10 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
             mz = np.array(sorted(extracted))
             top_ax.vlines(mz, 0, [extracted[m] for m in mz], color="#2166ac", linewidth=0.9,
                           label="extracted from the run")
-            _label_ions(top_ax, extracted, +1)
         if reference:
             mz = np.array(sorted(reference))
             top_ax.vlines(mz, 0, [-reference[m] for m in mz], color="#b2182b", linewidth=0.9,
                           label=f"library: {clipped(finding['name'], 100)}")  # a longer one ran off the page
-            _label_ions(top_ax, reference, -1)
         else:
             top_ax.text(0.5, 0.25, "reference spectrum not available", transform=top_ax.transAxes,
                         ha="center", color="#b2182b")
@@ -252,6 +250,8 @@ def draw_mirror(target, finding: Mapping[str, Any]) -> None:
             diff = np.array([extracted.get(m, 0.0) - reference.get(m, 0.0) for m in all_mz])
             diff_ax.vlines(all_mz, 0, diff, color="#5e3c99", linewidth=0.9)
             top_ax.set_xlim(min(all_mz) - 5, max(all_mz) + 10)
+        _label_ions(top_ax, extracted, +1)
+        _label_ions(top_ax, reference, -1)
         diff_ax.axhline(0, color="#444444", linewidth=0.6)
         diff_ax.set_ylim(-105, 105)
         diff_ax.set_yticks([0] if small else [-100, 0, 100])
@@ -274,19 +274,22 @@ def draw_apex(target, finding: Mapping[str, Any]) -> None:
         axes = target.subplots(1, 2, sharex=True, sharey=True)
         _adjust(target, PANEL_MARGINS_IN, left=0.1, right=0.98, wspace=0.08)
         model = (finding.get("deconvolution") or {}).get("model_mz")
+        labels = []
         for ax, key, title, colour in ((axes[0], "apex_spectrum", "raw scan at the apex", "#444444"),
                                        (axes[1], "spectrum", "deconvoluted (extracted)", "#2166ac")):
             peaks = _unit_vector(finding.get(key), False)
             if peaks:
                 mz = np.array(sorted(peaks))
                 ax.vlines(mz, 0, [peaks[m] for m in mz], color=colour, linewidth=0.8)
-                _label_ions(ax, peaks, +1)
+                labels.append((ax, peaks))
             if model is not None:
                 ax.axvline(model, color="#b35806", linewidth=0.6, linestyle=":")
             ax.set_title(title + (f"; model ion m/z {model}" if model is not None and key == "spectrum" else ""),
                          fontsize=7)
             ax.set_ylim(0, 115)
             ax.set_xlabel("m/z")
+        for ax, peaks in labels:  # once both panels' data set the shared m/z axis
+            _label_ions(ax, peaks, +1)
         small = axes[0].get_position().height * target.bbox.height / target.dpi < _SMALL_AXES_IN
         axes[0].set_ylabel("Rel. int. (%)" if small else "Rel. intensity (%)")  # longer than the axes: past their foot
 
@@ -323,11 +326,30 @@ def draw_xic(target, finding: Mapping[str, Any]) -> None:
         ax.ticklabel_format(axis="y", style="sci", scilimits=(0, 3))
 
 
+#: Size (points) of an ion label, and the width of one of its characters (DejaVu Sans digits: 0.64 em).
+_LABEL_PT = 6
+_LABEL_CHAR_PT = 0.64 * _LABEL_PT
+
+
 def _label_ions(ax, spectrum: Mapping[float, float], sign: int) -> None:
-    for m in sorted(spectrum, key=lambda k: (-spectrum[k], k))[:_LABEL_TOP_IONS]:
+    """Label the :data:`_LABEL_TOP_IONS` most intense ions, skipping one whose label would overprint
+    a label already placed (the card's flubromazepam: 303, 304, 305 and 306 printed on one
+    another). Call it once the axes' limits are final: the spacing is measured in points."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    box = ax.get_window_extent()
+    dpi = ax.figure.dpi
+    pt_per_mz, pt_per_y = box.width * 72 / dpi / (x1 - x0), box.height * 72 / dpi / (y1 - y0)
+    placed: list[tuple[float, float, float]] = []  # (centre x, foot y, half width), points
+    for m in sorted(spectrum, key=lambda k: (-spectrum[k], k)):
+        if len(placed) == _LABEL_TOP_IONS:
+            break
         label = f"{m:.0f}" if float(m).is_integer() else f"{m:.2f}"
+        x, y, half = m * pt_per_mz, spectrum[m] * pt_per_y, len(label) * _LABEL_CHAR_PT / 2
+        if any(abs(x - px) < half + ph + 1 and abs(y - py) < _LABEL_PT + 1 for px, py, ph in placed):
+            continue
+        placed.append((x, y, half))
         ax.annotate(label, (m, sign * spectrum[m]), xytext=(0, 2 * sign), textcoords="offset points",
-                    ha="center", va="bottom" if sign > 0 else "top", fontsize=6)
+                    ha="center", va="bottom" if sign > 0 else "top", fontsize=_LABEL_PT)
 
 
 # -- structures (RDKit, imported lazily) ---------------------------------------------------------

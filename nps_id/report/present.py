@@ -129,7 +129,8 @@ def conclusion(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
         # the subject is the unknown, never the library compound it resembles ("no conclusion about
         # Methyl Palmitate" read as if methyl palmitate had been looked for)
         lead = (f"{finding['suspected_group']}: an early-warning lead" if is_new_substance_lead(finding)
-                else "no group: an unknown to examine")
+                else f"{finding['suspected_group']}, found in the blank: not an early-warning lead"
+                if finding.get("blank_run") and finding.get("suspected_group") else "no group: an unknown to examine")
         return (f"{technique}: a suspected new substance ({lead}), not identified; closest library entry, for "
                 f"orientation only: {finding['name']}.")
     if finding["verdict"] == "identified":
@@ -249,6 +250,7 @@ def new_substance_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return [("Estimated nominal mass", display_number(finding.get("estimated_mass"))),
             ("Suspected group", finding.get("suspected_group")),
             ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(finding)
+             else "no (found in the blank run: carry-over or contamination)" if finding.get("blank_run")
              else "no (no substance group: an unknown to examine)")]
 
 

@@ -42,3 +42,26 @@ def test_each_input_is_hashed_once_and_its_digest_reaches_the_results(tmp_path, 
     results = json.loads(runner.results_path(out, "220223008.D").read_text())
     assert results["run"]["sha256"] == entries["220223008.D"].sha256 == D_SHA256
     assert results["parameters"]["blank"]["sha256"] == entries["220223001.mzML"].sha256
+
+
+def test_a_blank_of_the_batch_says_so_in_its_results_and_exports_no_leads(tmp_path, monkeypatch, swgdrug_library):
+    # `batch --blank-pattern`: the blank's results read as a sample's (no note), so its reports and
+    # EWA export did too; they now carry the note `match --blank` gives its blank.
+    from nps_id.match.results import BLANK_ITSELF_NOTE
+    from nps_id.report.document import build_report
+
+    sequence = tmp_path / "sequence"
+    sequence.mkdir()
+    for name in ("220223001.mzML", "220223016.mzML"):
+        (sequence / name).symlink_to(data_path("gcms", "lrcfs", name))
+    monkeypatch.setattr(runner, "_run_local",
+                        lambda tasks, workers, record: [record(runner.work(task)) for task in tasks])
+    monkeypatch.setattr(batch_match, "_LIBRARIES", {})
+    processor = MatchProcessor(str(swgdrug_library))
+    out = tmp_path / "out"
+    result = runner.run_batch(discover([sequence]).runs, out, processor, processor.describe(), "lib",
+                              blank_pattern="*001*", workers=1)
+    assert not result.failed
+    blank, sample = (json.loads(runner.results_path(out, key).read_text()) for key in ("220223001.mzML", "220223016.mzML"))
+    assert BLANK_ITSELF_NOTE in blank["notes"] and BLANK_ITSELF_NOTE not in sample["notes"]
+    assert build_report(blank)["acquisitions"][0]["checks"]["blank_itself"] is True

@@ -83,3 +83,14 @@ def test_a_run_that_vanishes_before_hashing_fails_alone(batch_inputs, tmp_path):
     result = run_batch(runs, tmp_path / "out", describe, {}, "lib", workers=1)
     assert [(key, "cannot read" in why) for key, _, why in result.failed] == [(GOOD[0], True)]
     assert result.manifest.entries[GOOD[1]].status == "done"
+
+
+def test_a_manifest_saved_with_a_byte_order_mark_still_resumes_the_batch(batch_inputs, tmp_path):
+    """A manifest opened and saved in a Windows editor (a BOM added) stopped the batch as damaged."""
+    runs = [r for r in discover([batch_inputs]).runs if r.key in GOOD[:2]]
+    out = tmp_path / "out"
+    run_batch(runs, out, describe, {"mode": "count"}, "lib-1", workers=1)
+    manifest = out / "manifest.json"
+    manifest.write_bytes(b"\xef\xbb\xbf" + manifest.read_bytes())
+    again = run_batch(runs, out, describe, {"mode": "count"}, "lib-1", workers=1)
+    assert (again.processed, again.skipped) == (0, 2)

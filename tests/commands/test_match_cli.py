@@ -458,6 +458,16 @@ def test_an_unreadable_earlier_results_file_is_refused_as_another_analysis(tmp_p
     assert target.read_text() == text
 
 
+def test_earlier_results_saved_with_a_byte_order_mark_are_the_same_analysis(tmp_path):
+    """Results opened and saved in a Windows editor (a BOM added) read as another analysis."""
+    from nps_id.commands.match import refuse_replacing_other_results
+    from tests.report.conftest import make_results
+
+    target = tmp_path / "x.mzML.match.json"
+    target.write_bytes(b"\xef\xbb\xbf" + json.dumps(make_results()).encode("utf-8"))
+    refuse_replacing_other_results(target, make_results())  # the same analysis: no refusal
+
+
 def test_the_terminal_table_counts_in_words():
     from nps_id.commands.match import format_table
     from tests.report.conftest import make_results
@@ -680,3 +690,21 @@ def test_the_blank_s_own_report_says_it_is_the_blank(swgdrug_library, tmp_path):
     assert doc["acquisitions"][0]["checks"]["blank_itself"] is True
     html = (tmp_path / "220223001.report.html").read_text()
     assert "This run is the blank (--blank): matched without blank subtraction" in html
+
+
+def test_the_blank_s_own_ewa_export_lists_no_early_warning_leads(swgdrug_library, tmp_path):
+    # A blank with carry-over of NPS (here the card's run given as its own --blank): its EWA
+    # export listed flubromazepam and etizolam as a sample's leads. What a blank holds is
+    # carry-over or contamination: nothing exported, each finding excluded with that reason.
+    run = data_path("gcms", "lrcfs", "220223030.mzML")
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library), "--blank", str(run),
+                                      "-o", str(tmp_path), "--report", "ewa", "--report", "json"])
+    assert result.exit_code == 0, result.output
+    export = json.loads((tmp_path / "220223030.ewa.json").read_text(encoding="utf-8"))
+    assert export["substances"] == []
+    assert (tmp_path / "220223030.ewa.csv").read_text(encoding="utf-8").count("\n") == 1  # the header only
+    reasons = {e["substance"]: e["reason"] for e in export["excluded"]}
+    for name in ("Flubromazepam", "Etizolam"):
+        assert "found in the blank run itself (--blank)" in reasons[name]
+    doc = json.loads((tmp_path / "220223030.report.json").read_text(encoding="utf-8"))
+    assert doc["summary"]["nps_reportable"] == 0 and all(f["blank_run"] for f in doc["findings"])

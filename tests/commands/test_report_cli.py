@@ -85,6 +85,44 @@ def test_a_file_that_is_not_utf8_exits_3_not_a_traceback(tmp_path):
     assert result.exit_code == 3 and "results.json: not UTF-8" in result.stderr
 
 
+def test_a_results_file_and_sample_info_saved_with_a_byte_order_mark_are_read(tmp_path):
+    """Windows editors (Notepad) save UTF-8 with a byte order mark; both files were refused."""
+    bom = b"\xef\xbb\xbf"
+    results = tmp_path / "edited.match.json"
+    results.write_bytes(bom + json.dumps(make_results()).encode("utf-8"))
+    info = tmp_path / "card.toml"
+    info.write_bytes(bom + '[laboratory]\nname = "Lab from Notepad"\n'.encode("utf-8"))
+    result = _run("report", results, "-f", "json", "-o", tmp_path / "r.json", "--sample-info", info)
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert doc["laboratory"]["name"] == "Lab from Notepad"
+    assert len(doc["findings"]) == len(make_results()["findings"])
+
+
+def test_sample_info_that_is_not_utf8_exits_3_not_a_traceback(results_file, tmp_path):
+    info = tmp_path / "card.toml"
+    info.write_bytes('[laboratory]\nname = "Laboratoire \u00e9"\n'.encode("latin-1"))
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-o", str(tmp_path / "x.html"),
+                                      "--sample-info", str(info)])
+    assert result.exit_code == 3, result.output
+    assert "card.toml: not UTF-8 text" in result.stderr and not (tmp_path / "x.html").exists()
+
+
+def test_an_ewa_export_of_no_rows_names_its_taxonomy_version(tmp_path):
+    """A reader must know which taxonomy found nothing: the version was only on the rows."""
+    from nps_id.chem.ewa_groups import taxonomy_version
+
+    results = make_results()
+    results["findings"] = [f for f in results["findings"] if f["name"] == "Methyl palmitate"]  # inconclusive
+    results["components"] = [{**c, "finding": 0 if c["index"] == 5 else None} for c in results["components"]]
+    path = tmp_path / "nothing.match.json"
+    path.write_text(json.dumps(results), encoding="utf-8")
+    result = _run("report", path, "-f", "ewa", "-o", tmp_path / "nothing", "--allow-draft")
+    assert result.exit_code == 0, result.output
+    export = json.loads((tmp_path / "nothing.json").read_text(encoding="utf-8"))
+    assert export["substances"] == [] and export["taxonomy_version"] == taxonomy_version()
+
+
 def test_ewa_overrides_file_changes_the_export_and_is_recorded(results_file, tmp_path):
     overrides = tmp_path / "lab-groups.csv"
     overrides.write_text("key,group,subclass,nps\n.alpha.-PVP,synthetic_cathinones,,no\n", encoding="utf-8")
