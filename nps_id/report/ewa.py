@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping
 
 from nps_id.compound import compound_identity, normalise_name, record_relation, skeleton
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
-from nps_id.report.findings import is_analogue, is_ewa_reportable, is_new_substance_lead
+from nps_id.report.findings import finding_number, is_analogue, is_ewa_reportable, is_new_substance_lead
 from nps_id.report.present import finding_label, isomers_open, shown_precursor_mz
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
@@ -242,8 +242,9 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
         f = next((f for f in findings if f["verdict"] == IDENTIFIED), findings[0])
         # finding and RT: several "suspected new substance (group not determined)" read alike
         out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": _excluded_reason(f),
-                    "finding": f["index"], "rt_min": f.get("rt_min"),
-                    "findings": [{"finding": g["index"], "rt_min": g.get("rt_min"), "verdict": g["verdict"]}
+                    "finding": f["index"], "finding_number": finding_number(f["index"]), "rt_min": f.get("rt_min"),
+                    "findings": [{"finding": g["index"], "finding_number": finding_number(g["index"]),
+                                  "rt_min": g.get("rt_min"), "verdict": g["verdict"]}
                                  for g in findings]})
     return out
 

@@ -319,11 +319,16 @@ def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
 NEW_SUBSTANCE = "suspected new substance"
 
 
-def shown_number(index: int) -> str:
+def finding_number(index: int) -> int:
     """A finding's or component's number wherever a person reads it: counted from 1, as a chemist
-    counts ("#0" read as a mistake). The documents' ``index`` (and the LIMS ``finding`` column) keep
-    counting from 0: a contract (docs/report-schema.md)."""
-    return str(index + 1)
+    counts ("#0" read as a mistake). The documents' ``index`` (and the LIMS and EWA ``finding``)
+    keep counting from 0: a contract (docs/report-schema.md); ``finding_number`` fields carry this."""
+    return index + 1
+
+
+def shown_number(index: int) -> str:
+    """:func:`finding_number` as the reports print it."""
+    return str(finding_number(index))
 
 
 def finding_label(finding: Mapping[str, Any]) -> str:

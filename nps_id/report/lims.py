@@ -11,6 +11,7 @@ import csv
 import io
 from typing import Any, Callable, Mapping
 
+from nps_id.report.findings import finding_number
 from nps_id.report.present import finding_label
 
 #: Column -> value from (report document, finding).
@@ -59,6 +60,8 @@ LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] =
     "suspected_group": lambda d, f: f.get("suspected_group"),
     "estimated_mass": lambda d, f: f.get("estimated_mass"),
     "library_entry": lambda d, f: f["name"],
+    # the reports' "#1" (``finding`` is the 0-based index, kept for existing imports)
+    "finding_number": lambda d, f: finding_number(f["index"]),
 }
 
 

@@ -56,6 +56,20 @@ def test_card_ewa_export_lists_the_benzodiazepines_not_bupivacaine(lrcfs_results
         assert "Bupivacaine" in excluded
 
 
+def test_ewa_excluded_and_lims_rows_carry_the_number_the_report_shows(lrcfs_results):
+    """`finding` counts from 0 (a contract); `finding_number` is the report's "#N" beside it."""
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    html = render(doc, "html")[".html"].decode("utf-8")
+    (entry,) = [e for e in json.loads(render(doc, "ewa")[".json"])["excluded"] if e["substance"] == "Bupivacaine"]
+    assert entry["finding_number"] == entry["finding"] + 1 == entry["findings"][0]["finding_number"]
+    assert f"#{entry['finding_number']} Bupivacaine" in html
+    rows = list(csv.DictReader(io.StringIO(render(doc, "csv")[".csv"].decode("utf-8"))))
+    assert [int(r["finding_number"]) for r in rows] == [int(r["finding"]) + 1 for r in rows]
+    for row in rows:
+        assert f"#{row['finding_number']} {row['substance']}" in html.replace("&#x27;", "'")
+
+
 def test_blank_exports_nothing(lrcfs_results):
     results, _ = lrcfs_results["220223001"]
     doc = build_report(results, CARD, now=FIXED_NOW)
