@@ -230,3 +230,13 @@ def test_every_command_numbers_records_from_1_like_lines_and_counts_one_spectrum
     assert "wrote 1 spectrum to" in _run("convert", one, "-o", tmp_path / "one.mgf").output
     assert "wrote 2 spectra to" in lenient.output
     assert ": 1 spectrum, sha256" in _run("library", "build", one, "-o", tmp_path / "one.h5", "--ms-level", "1").output
+
+
+def test_lenient_convert_of_a_clean_file_says_nothing_was_quarantined(tmp_path):
+    """A header-only OUT.quarantine.tsv appeared without a word: "0 records" is now said."""
+    out = tmp_path / "test.msp"
+    result = _run("convert", data_path("formats", "pyteomics-tests", "test.mgf"), "-o", out, "--lenient")
+    assert result.exit_code == 0, result.output
+    quarantine = tmp_path / "test.msp.quarantine.tsv"
+    assert quarantine.read_text().splitlines() == ["file\trecord\tline\terror\ttext"]
+    assert f"0 records quarantined ({quarantine}: header only)" in result.output
