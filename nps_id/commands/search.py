@@ -80,7 +80,10 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
               help="Hits printed per query (the verdict, mass and group columns read at least {evidence_hits}).")
 @click.option("--mode", cls=SettingsOption, type=click.Choice(["identity", "analog"]), show_default=True,
               help="identity: the same compound; analog: related structures (fragments matched directly "
-              "or shifted by the precursor / molecular-ion mass difference).")
+              "or shifted by the precursor / molecular-ion mass difference). In analog rows Score (0-1) is the "
+              "analogue score that ranks the hits, Similarity (0-1) the shifted-fragment spectral score it "
+              "starts from, and MF / R.Match (0-999) the plain EI match factors of the same pair, unshifted, "
+              "as identity mode gives them: a low MF beside a high Score is what a relative looks like.")
 @click.option("--score", type=ScoreChoice(), default=None, show_default="by mode and spectrum kind",
               help="Exact score, from the score registry (docs/scores.md lists which spectrum kinds and modes each "
                    "serves); spectra of a kind it does not serve get their default.")
@@ -113,9 +116,11 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     """Search the spectra of QUERIES against a reference library.
 
     QUERIES is any spectrum file nps-id reads (MSP, MGF, mzML, MassBank, JCAMP-DX, ...). One row
-    is written per query and rank: score (0-1), EI match factor and reverse match factor
-    (0-999), the gap to the best different compound and an isomer alert; in analog mode also
-    the mass difference, the common NPS modification it matches and the query's analogue
+    is written per query and rank: score (0-1; identity EI: the match factor / 999; analog mode:
+    the analogue score), EI match factor and reverse match factor (0-999, in analog mode too:
+    the unshifted match of the pair), the gap to the best different compound and an isomer
+    alert; in analog mode also the spectral similarity (0-1, fragments matched directly or
+    shifted), the mass difference, the common NPS modification it matches and the query's analogue
     confidence (the predicted structural similarity, Tanimoto 0-1, of the unknown and its top
     hit: an analogue hit names a relative, never the compound). Every row of a query also
     carries its verdict (identified / tentative / inconclusive, with the rule -- the rules of

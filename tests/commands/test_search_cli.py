@@ -149,6 +149,25 @@ def test_analog_mode_names_modifications_and_mass_prior_can_be_switched_off(swgd
         "Verdict", "VerdictRule", "NewSubstance", "SuspectedGroup", "EstimatedMass", "AnalogueConfidence"]
 
 
+def test_analog_rows_mf_is_the_unshifted_match_factor_and_the_help_says_so(swgdrug_library, queries):
+    """An analogue row shows Score 0.8 beside MF 150: MF / R.Match are the pair's plain match factors
+    (identity mode's numbers), Score the analogue score, Similarity the shifted-fragment score."""
+    path, _ = queries
+    rows = {}
+    for mode in ("identity", "analog"):
+        result = _run(path, "-l", swgdrug_library, "--mode", mode, "--top", 20, "--format", "jsonl")
+        assert result.exit_code == 0, result.output
+        rows[mode] = {(r["query"], r["library_id"]): r for r in map(json.loads, result.stdout.splitlines())}
+    both = set(rows["identity"]) & set(rows["analog"])
+    assert both
+    for key in both:
+        assert (rows["analog"][key]["mf"], rows["analog"][key]["rmf"]) == (rows["identity"][key]["mf"],
+                                                                         rows["identity"][key]["rmf"])
+    assert any(abs(r["score"] * 999 - r["mf"]) > 100 for r in rows["analog"].values())
+    shown = " ".join(_run("--help").output.split())
+    assert "Score (0-1) is the analogue score" in shown and "MF / R.Match (0-999) the plain EI match factors" in shown
+
+
 def test_nothing_searchable_stops_like_match_instead_of_an_empty_table(swgdrug_library, ms2_library, tmp_path):
     """A batch script must tell "no hits" from "could not search": queries the library holds no
     spectra of the kind of stop with exit 4 (as `match` does), queries that cannot be searched
