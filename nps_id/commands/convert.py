@@ -61,10 +61,11 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
         level = f" at MS level {ms_level}" if ms_level is not None else ""
         raise InputError(f"{source}: no mass spectra{level} to write (skipped: {what})")
     count = write(itertools.chain([first], spectra), output, format=out_format.lower() if out_format else None)
-    click.echo(f"wrote {spectra_count(count)} to {output}")
+    # no output goes to stdout: what was written and skipped are diagnostics, on stderr
+    click.echo(f"wrote {spectra_count(count)} to {output}", err=True)
     skipped = {reason: n for reason, n in report.skipped.items() if reason != "malformed record"}
     if skipped:
-        click.echo("skipped: " + "; ".join(f"{n} {reason}" for reason, n in skipped.items()))
+        click.echo("skipped: " + "; ".join(f"{n} {reason}" for reason, n in skipped.items()), err=True)
     if lenient:
         # always written (header only when none): a script finds the file it asked for, and no
         # stale list of an earlier conversion stays beside this output. Said either way, but a
@@ -72,7 +73,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
         quarantine = write_quarantine(report.quarantine, output)
         n = len(report.quarantine)
         click.echo(f"{n} malformed record{'s' if n != 1 else ''} skipped; listed in {quarantine}" if n
-                   else f"0 records quarantined ({quarantine}: header only)")
+                   else f"0 records quarantined ({quarantine}: header only)", err=True)
 
 
 def _only_level(spectra, ms_level: int, report):

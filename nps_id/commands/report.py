@@ -110,8 +110,8 @@ def report(results, fmt, output, json_out, sample_info, analyst, analyst_signed_
         files.update(rendered_files(doc, "json", json_out))
     written = write_files(files)  # one set: a --json that cannot be written replaces no report either
     click.echo(f"report {doc['report_id']} ({doc['status']}): {summary_line(doc)}")
-    for path in written:
-        click.echo(f"wrote {path}")
+    for path in written:  # where the files went: a diagnostic, on stderr as `match` says it
+        click.echo(f"wrote {path}", err=True)
 
 
 #: Output suffixes that name a format (``-f ewa`` writes two files from one stem: none).

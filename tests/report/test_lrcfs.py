@@ -119,6 +119,9 @@ def test_cli_report_and_rerender_is_identical(lrcfs_results, tmp_path):
     result = _run("report", match_json, "-f", "html", "-o", first, "--json", saved,
                   "--internal-standard", "Bupivacaine", "--country", "GB", "--nature", "seizure")
     assert result.exit_code == 0, result.output
+    # as `match`: the result on stdout, where the files went on stderr ("wrote" was on stdout)
+    assert result.stdout.startswith("report ") and "wrote" not in result.stdout
+    assert result.stderr.splitlines() == [f"wrote {first}", f"wrote {saved}"]
     second = tmp_path / "second.html"
     assert _run("report", saved, "-f", "html", "-o", second).exit_code == 0
     assert second.read_bytes() == first.read_bytes()
