@@ -37,7 +37,8 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            the library hit named at the row's end is for orientation only
 
 \b
-Exit codes: 0 ran (whatever was found), 1 --fail-on matched, 3 bad input (also: an output
+Exit codes: 0 ran (whatever was found), 1 --fail-on matched (not by the internal standard; the
+findings named on stderr), 3 bad input (also: an output
 onto an input, or -o results of another analysis without --overwrite), 4 bad library.
 """
 
@@ -62,7 +63,8 @@ onto an input, or -o results of another analysis without --overwrite), 4 bad lib
                    "substance get its RT (and RI) against the standard's, within --standard-rt-window. "
                    "Repeatable.")
 @click.option("--fail-on", type=click.Choice([IDENTIFIED.value, TENTATIVE.value]), default=None,
-              help="Exit 1 when a finding at this level or stronger is found.")
+              help="Exit 1 when a finding at this level or stronger is found, naming those findings in one "
+                   "line on stderr; the --internal-standard's findings do not count.")
 @match_settings_options
 @click.option("--report", "report_formats", multiple=True,
               type=click.Choice(REPORT_FORMATS),
@@ -140,8 +142,23 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
             click.echo(results_json(payload))
         else:
             write_results_json(payload, Path(json_file))
-    if fail_on and any(at_least(f["verdict"], fail_on) for r in all_results for f in r["findings"]):
-        click.get_current_context().exit(EXIT_FOUND)
+    if fail_on:
+        # the internal standard is in every vial by design: it never trips the gate
+        found = [(r["run"]["file"], f) for r in all_results for f in r["findings"]
+                 if at_least(f["verdict"], fail_on) and f.get("role") != "internal_standard"]
+        if found:
+            click.echo(f"nps-id: --fail-on {fail_on}: {_fail_on_list(found)}", err=True)
+            click.get_current_context().exit(EXIT_FOUND)
+
+
+def _fail_on_list(found: list[tuple[str, dict]]) -> str:
+    """The findings that made ``--fail-on`` exit 1, as the table names them: run, name, verdict, RT."""
+    from nps_id.report.findings import finding_label
+    from nps_id.report.present import counted
+
+    named = "; ".join(f"{run}: {finding_label(f)} ({f['verdict']}"
+                      + ("" if f["rt_min"] is None else f", {f['rt_min']:.3f} min") + ")" for run, f in found)
+    return f"{counted(len(found), 'finding')} at this level or stronger: {named}"
 
 
 def _standard_key(standard: tuple[Path, str]) -> tuple[Path, str]:

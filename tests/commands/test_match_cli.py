@@ -198,10 +198,17 @@ def test_terminal_table(lrcfs):
 def test_fail_on_and_json_to_stdout(swgdrug_library):
     run = str(data_path("gcms", "lrcfs", "220223016.mzML"))
     runner = CliRunner()
-    found = runner.invoke(cli, ["match", run, "-l", str(swgdrug_library), "--fail-on", "identified", "--json", "-",
-                                "--internal-standard", "Bupivacaine@6.51"])
+    found = runner.invoke(cli, ["match", run, "-l", str(swgdrug_library), "--fail-on", "identified", "--json", "-"])
     assert found.exit_code == 1
-    assert json.loads(found.output)["findings"][0]["name"] == "Bupivacaine"
+    assert json.loads(found.stdout)["findings"][0]["name"] == "Bupivacaine"
+    # the exit is explained: one line naming the findings that tripped it (it said nothing)
+    (said,) = found.stderr.splitlines()
+    assert said.startswith("nps-id: --fail-on identified: ") and "220223016.mzML: Bupivacaine (identified, 6.5" in said
+    # the internal standard is in every vial by design: named so, it no longer trips the gate
+    standard = runner.invoke(cli, ["match", run, "-l", str(swgdrug_library), "--fail-on", "identified",
+                                   "--internal-standard", "Bupivacaine@6.51"])
+    assert standard.exit_code == 0 and "--fail-on" not in standard.stderr, standard.output
+    assert "Bupivacaine (IS)" in standard.stdout
     # Outside the internal standard's retention time there is nothing to find.
     quiet = runner.invoke(cli, ["match", run, "-l", str(swgdrug_library), "--fail-on", "tentative",
                                 "--rt-window", "8", "14"])
