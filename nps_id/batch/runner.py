@@ -105,6 +105,8 @@ class BatchResult:
     runs: list[Run]
     blanks: dict[str, str | None]
     blank_keys: set[str]
+    #: --blank-pattern with subtraction on: a run without a paired blank had nothing subtracted
+    subtracts_blanks: bool = False
 
 
 def work(task: Task) -> Outcome:
@@ -317,7 +319,8 @@ def run_batch(
         manifest.save()
     if progress is not None:
         progress.finish()
-    return BatchResult(len(runs), len(tasks) + len(failed_early), skipped, failed, manifest, list(runs), blanks, blank_keys)
+    return BatchResult(len(runs), len(tasks) + len(failed_early), skipped, failed, manifest, list(runs), blanks,
+                       blank_keys, blank_pattern is not None and subtract_blank)
 
 
 def _hash_inputs(runs: Sequence[Run], workers: int | None) -> tuple[dict[str, str], dict[str, str]]:

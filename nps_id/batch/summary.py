@@ -42,6 +42,8 @@ class RunRow:
     error: str | None
     blank: bool
     paired_blank: str | None
+    #: blanks were to be subtracted, but none was acquired before this run in its folder
+    no_blank: bool = False
 
 
 @dataclass
@@ -115,8 +117,9 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
     for run in result.runs:
         entry = result.manifest.entries.get(run.key)
         status = entry.status if entry else "not run"
-        rows.append(RunRow(run.key, str(run.path), status, entry.error if entry else None,
-                           run.key in result.blank_keys, result.blanks.get(run.key)))
+        blank, paired = run.key in result.blank_keys, result.blanks.get(run.key)
+        rows.append(RunRow(run.key, str(run.path), status, entry.error if entry else None, blank, paired,
+                           result.subtracts_blanks and not blank and paired is None))
         if status != "done":
             continue
         results = json.loads(results_path(out_dir, run.key).read_text(encoding="utf-8"))
@@ -147,7 +150,8 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     """Write ``summary.csv``, ``summary.html`` and ``summary.json`` into ``out_dir`` (atomically).
 
     The CSV has one row per substance and one column per run (cell: verdict, RT, MF), then one
-    row ``status`` giving each run's status (``done``/``failed``) and whether it is a blank.
+    row ``status`` giving each run's status (``done``/``failed``) and whether it is a blank, or a
+    run that got no blank subtracted although ``--blank-pattern`` asked for it (``done (no blank)``).
     """
     out_dir = Path(out_dir)
     paths = [out_dir / "summary.csv", out_dir / "summary.html", out_dir / "summary.json"]
@@ -158,7 +162,7 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
         writer.writerow(["substance"] + [row.key for row in summary.runs])
         for name in summary.substances:
             writer.writerow([name] + [_cell_text(summary, name, row.key) for row in summary.runs])
-        writer.writerow(["status"] + [row.status + (" (blank)" if row.blank else "") for row in summary.runs])
+        writer.writerow(["status"] + [row.status + _status_note(row) for row in summary.runs])
     with atomic_output(paths[1]) as tmp:
         tmp.write_text(_html(summary), encoding="utf-8", errors=PRINTABLE)
     with atomic_output(paths[2]) as tmp:
@@ -171,6 +175,11 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
         }
         tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return paths
+
+
+def _status_note(row: RunRow) -> str:
+    """What the status cell adds: a blank, or a run left without the blank subtraction asked for."""
+    return " (blank)" if row.blank else " (no blank)" if row.no_blank else ""
 
 
 def _cell_text(summary: Summary, name: str, key: str) -> str:
@@ -205,7 +214,7 @@ def _html(summary: Summary) -> str:
         body.append(f"<tr><th>{esc(label)}</th>{''.join(cells)}</tr>")
     runs = "".join(
         f'<tr><td>{esc(r.key)}</td><td class="{"failed" if r.status == "failed" else ""}">{esc(r.status)}</td>'
-        f'<td>{"yes" if r.blank else ""}</td><td>{esc(r.paired_blank or "")}</td>'
+        f'<td>{"yes" if r.blank else ""}</td><td>{esc(r.paired_blank or ("none: nothing subtracted" if r.no_blank else ""))}</td>'
         f"<td>{esc(r.error or '')}</td></tr>"
         for r in summary.runs
     )

@@ -107,6 +107,8 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
         load_alkanes(alkanes)
     if sample_info:
         _warn_standard_runs_not_matched(sample_info, progress)
+    if blank_pattern is not None and subtract_blank:
+        _warn_runs_without_blank(found.runs, blank_pattern, progress)
     processor = MatchProcessor(str(library_path), match=match_parameters,
                                alkanes=str(alkanes.resolve()) if alkanes else None, lenient=lenient,
                                command_line=typed_command_line())
@@ -145,6 +147,21 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     click.echo(f"summary: {written[1]}")
     if result.failed:
         click.get_current_context().exit(1)
+
+
+def _warn_runs_without_blank(runs: list, blank_pattern: str, progress: "JsonProgress | BarProgress") -> None:
+    """Blanks pair with the runs after them in their own folder only: say, before the runs, which
+    runs get no blank subtracted (a folder without a blank, runs before its first blank), since
+    their results otherwise read as blank-subtracted ones."""
+    from nps_id.batch.discover import pair_blanks
+    from nps_id.report.present import counted
+
+    pairs, blank_keys = pair_blanks(runs, blank_pattern)
+    unpaired = [run.key for run in runs if run.key not in blank_keys and pairs[run.key] is None]
+    if unpaired:
+        progress.message("warning", f"warning: --blank-pattern {blank_pattern}: no blank is subtracted from "
+                         f"{counted(len(unpaired), 'run')}, none acquired before in the same folder (blanks pair "
+                         f"within one folder only; summary.csv marks them 'no blank'): {', '.join(unpaired)}")
 
 
 def _warn_standard_runs_not_matched(sample_info: Path, progress: "JsonProgress | BarProgress") -> None:

@@ -392,3 +392,28 @@ def test_files_that_are_not_runs_are_listed_with_the_supported_formats_said_once
         assert f"ignored {folder / name}: cannot tell the file format from its name or first bytes\n" in result.stderr
     assert ("3 files ignored (not runs); the formats nps-id reads: mzml (.mzml), mzxml (.mzxml)"
             in result.stderr)
+
+
+def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdrug_library):
+    """`--blank-pattern` pairs blanks within one folder: a run in another folder (the Agilent .D
+    folders beside the mzML sequence) got no subtraction, and neither stderr nor summary.csv said so."""
+    lrcfs = data_path("gcms", "lrcfs")
+    (tmp_path / "runs" / "sequence").mkdir(parents=True)
+    (tmp_path / "runs" / "other").mkdir()
+    for folder, name in (("sequence", "220223001.mzML"), ("sequence", "220223016.mzML"), ("other", "220223016.mzML")):
+        (tmp_path / "runs" / folder / name).symlink_to(lrcfs / name)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["batch", str(tmp_path / "runs"), "-l", str(swgdrug_library), "-o", str(out),
+                                      "--workers", "1", "--blank-pattern", "*001*", "--progress", "json"])
+    assert result.exit_code == 0, result.output
+    warnings = [e["message"] for e in map(json.loads, result.stderr.splitlines()) if e["event"] == "warning"]
+    assert warnings == ["warning: --blank-pattern *001*: no blank is subtracted from 1 run, none acquired before in "
+                        "the same folder (blanks pair within one folder only; summary.csv marks them 'no blank'): "
+                        "other/220223016.mzML"]
+    rows = list(csv.reader((out / "summary.csv").open(encoding="utf-8")))
+    assert rows[0][1:] == ["other/220223016.mzML", "sequence/220223001.mzML", "sequence/220223016.mzML"]
+    assert rows[-1][1:] == ["done (no blank)", "done (blank)", "done"]
+    runs = {r["key"]: r for r in json.loads((out / "summary.json").read_text())["runs"]}
+    assert runs["other/220223016.mzML"]["no_blank"] and not runs["sequence/220223016.mzML"]["no_blank"]
+    assert json.loads(results_path(out, "other/220223016.mzML").read_text()).get("blank") is None
+    assert json.loads(results_path(out, "sequence/220223016.mzML").read_text())["blank"]["file"] == "220223001.mzML"
