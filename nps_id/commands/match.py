@@ -37,9 +37,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            the library hit named at the row's end is for orientation only
 
 \b
-Exit codes: 0 ran (whatever was found), 1 --fail-on matched (not by the internal standard; the
-findings named on stderr), 3 bad input (also: an output
-onto an input, or -o results of another analysis without --overwrite), 4 bad library.
+Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the
+internal standard never counts), 3 bad input (also: an output onto an input, or -o results of
+another analysis without --overwrite), 4 bad library.
 """
 
 
