@@ -186,8 +186,9 @@ def test_ewa_export_lists_the_nps_not_the_internal_standard(rendered):
     assert [r["substance"] for r in payload["substances"]] == ["Flubromazepam", "Etizolam", ".alpha.-PVP"]
     assert payload["excluded"] == [{"substance": "Bupivacaine", "verdict": "identified",
                                     "reason": "Bupivacaine is not exported: it is the internal standard added "
-                                              "by the laboratory.", "finding": 0, "rt_min": 6.512,
-                                    "findings": [{"finding": 0, "rt_min": 6.512, "verdict": "identified"}]}]
+                                              "by the laboratory.", "finding": 0, "finding_number": 1, "rt_min": 6.512,
+                                    "findings": [{"finding": 0, "finding_number": 1, "rt_min": 6.512,
+                                                  "verdict": "identified"}]}]
     assert set(payload["fields"]) == set(EWA_FIELDS)
 
 
