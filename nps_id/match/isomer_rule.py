@@ -193,11 +193,17 @@ def context_of(name: str | None, smiles: str | None, inchikey: str | None) -> st
     """``"drug"`` for a compound in a substance group of the EWA taxonomy (NPS, and the
     established drugs those series start from), else ``"other"``: drug series are positional
     and chain isomers around one pharmacophore, and their spectra tell them apart far less often
-    (the rates file has both)."""
+    (the rates file has both). A structure rule that files a medicine series in no group
+    (taxonomy 2026.7: corticosteroids, estrogens and sterols beside the anabolic steroids,
+    clozapine beside the benzodiazepines, beta-agonists beside the phenethylamines) keeps it a
+    drug: its epimers and positional isomers are as inseparable, and the rates were learned with
+    it there (cholestan-3alpha-yl benzoate was `identified` as its 3beta epimer otherwise)."""
     from nps_id.chem.ewa_groups import classify
 
     found = classify(name, smiles=smiles, inchikey=inchikey)
-    return "drug" if found.group != "unknown" and (found.group != "other_substances" or found.subclass) else "other"
+    if found.group == "unknown":
+        return "drug" if found.source == "structure" else "other"
+    return "drug" if found.group != "other_substances" or found.subclass else "other"
 
 
 def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, RateCurve]] | None = None) -> str:

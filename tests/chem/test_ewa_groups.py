@@ -471,3 +471,33 @@ def test_amino_acids_and_azole_ethylamines_are_not_phenethylamines_or_tryptamine
     assert (by_name["Tryptamine"].group, by_name["Tryptamine"].source) == (TRYP, "structure")
     for smiles in ("N[C@@H](Cc1c[nH]c2ccccc12)C(=O)O", "N[C@@H](Cc1ccc(O)cc1)C(=O)O", "NCCc1c[nH]cn1"):
         assert classify(None, smiles=smiles).group == UNK, smiles  # L-tryptophan, L-tyrosine, histamine
+
+
+def test_medicines_and_endogenous_compounds_of_a_series_skeleton_are_in_no_group(swgdrug_library):
+    """Taxonomy 2026.7: the steroid rule filed every steroid skeleton as an anabolic steroid
+    (corticosteroids, estrogens, progesterone, sterols), the diazepine rules took the dibenzo- and
+    thienobenzodiazepine antipsychotics, and the phenethylamine rule the beta-adrenergic
+    phenylethanolamines: medicines and endogenous compounds in no EWA group, which a suspected new
+    substance among them was exported under. Each series keeps its drugs and designer drugs."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    for name in ("Cortisone", "Dexamethasone", "Triamcinolone Acetonide", "Progesterone", "Pregnanetriol",
+                 "Estradiol", "Ethinyl estradiol", "Mestranol", "Cholesterol", "Campesterol", "Diosgenin",
+                 "Spironolactone", "Clozapine", "Olanzapine", "Sotalol", "Albuterol", "Clenbuterol", "Bambuterol"):
+        assert (by_name[name].group, by_name[name].source) == (UNK, "structure"), name
+    for name in ("Testosterone", "Testosterone Undecanoate", "Nandrolone Decanoate", "Stanozolol", "Trenbolone",
+                 "Tetrahydrogestrinone", "Norbolethone", "Desoxymethyltestosterone", "Methasterone",
+                 "Dehydroisoandrosterone", "5-Androstenediol di-TMS Derivative", "Oxandrolone"):
+        assert by_name[name].subclass == "anabolic_steroids", name
+    for name in ("Etizolam", "Deschloroetizolam", "Flubromazepam", "Flubromazolam", "Alprazolam", "Clobazam",
+                 "Bentazepam"):
+        assert by_name[name].subclass == BZD, name
+    for name in ("2C-B", "Ephedrine", "Methylephedrine", "4-Methylephedrine", "Methylsynephrine",
+                 "3,4-Methylenedioxyephedrine", "N-Ethyl-2C-B"):
+        assert by_name[name].group == PEA, name
+    # MassBank MS/MS's nevirapine (a dipyridodiazepinone) and dobutamine (an N-arylbutyl dopamine)
+    for smiles in ("Cc1ccnc2c1NC(=O)c1cccnc1N2C1CC1", "CC(CCc1ccc(O)cc1)NCCc1ccc(O)c(O)c1"):
+        assert classify(None, smiles=smiles).group == UNK, smiles

@@ -116,3 +116,18 @@ def test_a_product_ion_is_a_peak_the_ms2_score_compares():
     assert has_product_ion(mz, intensity, 195.088, 0.01)
     assert not has_product_ion(mz, intensity, 195.088, 0.03)  # 194.0 is within 1.6 Da of the precursor
     assert has_product_ion(mz, intensity, float("nan"), 0.5)  # no precursor m/z: cannot tell, nothing held
+
+
+def test_a_series_the_taxonomy_files_in_no_group_is_judged_by_the_drug_rates():
+    """Taxonomy 2026.7 files corticosteroids, estrogens and sterols in no group; their epimers are as
+    inseparable as the anabolic steroids' (MassBank EI's 5alpha-cholestan-3alpha-yl benzoate was
+    `identified` as its 3beta epimer when the "other" rates judged it). A compound no structure rule
+    knows stays "other" (an amino acid, a solvent)."""
+    from nps_id.match.isomer_rule import context_of
+
+    cholestanyl_benzoate = "CC(C)CCCC(C)C1CCC2C3CCC4CC(OC(=O)c5ccccc5)CCC4(C)C3CCC12C"
+    assert context_of("5-ALPHA-CHOLESTAN-3-BETA-YL BENZOATE", cholestanyl_benzoate, None) == "drug"
+    assert context_of("Clozapine", "CN1CCN(CC1)C1=Nc2cc(Cl)ccc2Nc2ccccc12", None) == "drug"
+    assert context_of("Testosterone", "CC12CCC3C(CCC4=CC(=O)CCC34C)C1CCC2O", None) == "drug"
+    assert context_of("L-Tyrosine", "N[C@@H](Cc1ccc(O)cc1)C(=O)O", None) == "other"
+    assert context_of("Toluene", "Cc1ccccc1", None) == "other"
