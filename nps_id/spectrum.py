@@ -169,7 +169,7 @@ class Spectrum:
         itself: ``mz`` a new float64 array, every value in (0, MAX_MZ], ascending when ``ordered``;
         ``intensity`` a float64 array of finite values >= 0 up to the float32 maximum. Both are
         kept, not copied (the reader holds no other reference), and not checked again: a search
-        reads ~12,000 such queries, and the copies and reductions cost a fifth of reading them
+        reads ~12,000 such queries, and the copies and reductions cost ~15 % of reading them
         (benchmarks/README.md, stop 31 speed31b). ``tests/io/test_msp_spectrum_path.py`` ties it to
         the constructor."""
         int_arr = intensity.astype(INTENSITY_DTYPE)

@@ -81,8 +81,8 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
     :func:`~nps_id.match.molecular_mass.nominal_spectrum`, ``votes`` its :func:`hit_votes` (EI),
     ``labels`` the group labels the vote is counted for (:data:`NONE_LABEL` among them),
     ``precursor`` (MS/MS) its (m/z, ion mode)."""
-    # array steps, not a NumPy call per peak (~1 us each: ~10 % of an MS/MS search's verdict
-    # columns); sqrt is correctly rounded either way, so the same bits
+    # array steps, not a NumPy call per peak (~1 us each, twice per MS/MS spectrum); sqrt is
+    # correctly rounded either way, so the same bits
     nominal = np.fromiter(relative, np.int64, len(relative))
     roots = np.sqrt(np.fromiter(relative.values(), np.float64, len(relative)))
     spectrum = np.zeros(MAX_MZ)
