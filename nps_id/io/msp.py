@@ -313,7 +313,7 @@ def _finish(record: _Record, path: str, report: ReadReport) -> Spectrum | None:
     peaks = _parse_peaks(record, report)
     if peaks is None:
         return None
-    mz, intensity = peaks
+    mz, intensity, ordered = peaks
     if mz.size == 0:
         report.skip("empty spectrum")
         return None
@@ -325,7 +325,7 @@ def _finish(record: _Record, path: str, report: ReadReport) -> Spectrum | None:
     meta["source_file"] = path
     meta["scan_index"] = record.index
     try:
-        return Spectrum(mz, intensity, meta)
+        return Spectrum._from_checked(mz, intensity, meta, ordered)
     except ValueError as exc:  # a metadata value Spectrum refuses; peaks were checked above
         report.bad(f"invalid record: {exc}", record=record.index, line=record.line)
         return None
@@ -343,16 +343,17 @@ def _structure_from_comments(meta: dict[str, Any]) -> None:
             missing.remove(key)
 
 
-def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.ndarray] | None:
-    """All peaks of a record with one numpy conversion; None after reporting a bad record."""
+def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """All peaks of a record with one numpy conversion: m/z (a new contiguous array), intensities
+    and whether the m/z ascend, checked as :class:`Spectrum` checks them (so it need not again);
+    None after reporting a bad record."""
     lines = record.peak_lines
     if not lines:
         if record.num_peaks:
             report.bad(f"'Num Peaks: {record.num_peaks}' but no peak lines follow",
                        record=record.index, line=record.num_peaks_line)
             return None
-        empty = np.empty(0)
-        return empty, empty
+        return np.empty(0), np.empty(0), True
     text = " ".join(lines)
     if '"' in text:  # quoted peak annotations: "85 100 \"C6H5+\""
         text = _ANNOTATION_RE.sub(" ", text)
@@ -373,14 +374,21 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
         report.bad(f"'Num Peaks: {record.num_peaks}' but {n} peak{'s follow' if n != 1 else ' follows'}",
                    record=record.index, line=record.num_peaks_line)
         return None
+    mz, intensity = values[0::2].copy(), values[1::2]
     if n == 0:  # peak lines of separators only ("(" of a cut-off MSL pair): an empty spectrum
-        return pairs[:, 0], pairs[:, 1]
-    # Two reductions decide the common case (NaN fails every comparison), the masks find the culprit.
-    (mz_min, intensity_min), (mz_max, intensity_max) = pairs.min(0).tolist(), pairs.max(0).tolist()
-    if not (mz_min > 0 and intensity_min >= 0 and mz_max <= MAX_MZ and intensity_max <= FLOAT32_MAX):
+        return mz, intensity, True
+    # Ascending m/z (a NaN breaks the order) from first to last, and two reductions of the
+    # intensities (NaN fails every comparison), decide the common case; the masks find the culprit.
+    ordered = n < 2 or bool((mz[1:] >= mz[:-1]).all())
+    if ordered:
+        good = mz[0] > 0 and mz[-1] <= MAX_MZ and intensity.min() >= 0 and intensity.max() <= FLOAT32_MAX
+    else:
+        (mz_min, intensity_min), (mz_max, intensity_max) = pairs.min(0).tolist(), pairs.max(0).tolist()
+        good = mz_min > 0 and intensity_min >= 0 and mz_max <= MAX_MZ and intensity_max <= FLOAT32_MAX
+    if not good:
         _report_out_of_range(pairs, record, report)
         return None
-    return pairs[:, 0], pairs[:, 1]
+    return mz, intensity, ordered
 
 
 def _report_out_of_range(pairs: np.ndarray, record: _Record, report: ReadReport) -> None:

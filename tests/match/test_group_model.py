@@ -141,3 +141,44 @@ def test_a_spectrum_without_peaks_names_no_group(kind):
     model = replace(model, intercept=leaning)
     assert model.predict({91: 1.0}, [], _Facts(), (300.0, "positive")) == "Phenethylamines"
     assert model.predict({}, [], _Facts(), (300.0, "positive")) is None
+
+
+def _features_peak_by_peak(relative, precursor):
+    """The spectrum and loss features as they were computed until stop 31, a NumPy call per
+    peak: the array steps must give them bit for bit (the model's probabilities, so its groups,
+    follow)."""
+    from nps_id.match.group_model import MAX_LOSS, MAX_MZ
+
+    spectrum = np.zeros(MAX_MZ)
+    for mz, value in relative.items():
+        if 1 <= mz <= MAX_MZ:
+            spectrum[mz - 1] = np.sqrt(value)
+    losses = np.zeros(MAX_LOSS)
+    if precursor is not None and np.isfinite(precursor[0]):
+        top = int(round(precursor[0]))
+        for mz, value in relative.items():
+            if 1 <= top - mz <= MAX_LOSS:
+                losses[top - mz - 1] = max(losses[top - mz - 1], np.sqrt(value))
+    return spectrum, losses
+
+
+@pytest.mark.parametrize("name, kind", [("ms2-queries-identity.msp.gz", "ms2"), ("ei-queries-identity.msp.gz", "ei")])
+def test_features_of_real_spectra_are_the_peak_by_peak_ones(name, kind):
+    import itertools
+
+    from nps_id.io import read
+    from nps_id.match.group_model import MAX_LOSS, MAX_MZ
+    from nps_id.match.molecular_mass import nominal_spectrum
+    from tests.conftest import data_path
+
+    labels = shipped_group_model(kind).vote_labels
+    for spectrum in itertools.islice(read(data_path("massbank", name)), 0, None, 10):
+        relative = nominal_spectrum(spectrum.mz, spectrum.intensity)
+        precursors = [None] if kind == "ei" else [None, (spectrum.precursor_mz, "positive"),
+                                                  (spectrum.precursor_mz + 250.0, "negative")]
+        for precursor in precursors:
+            x = features(kind, relative, [(labels[1], 0.8)] if kind == "ei" else (), labels, precursor)
+            expected, losses = _features_peak_by_peak(relative, precursor)
+            assert x[:MAX_MZ].tobytes() == expected.tobytes()
+            if kind == "ms2":
+                assert x[MAX_MZ:MAX_MZ + MAX_LOSS].tobytes() == losses.tobytes()
