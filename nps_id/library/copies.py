@@ -36,6 +36,26 @@ from nps_id._paths import cache_dir
 from nps_id.errors import InputError
 
 
+#: A copy is not made when it would leave its disk with less free space than this share of the
+#: disk or this many bytes, whichever is more: the copies only save time (MassBank MS/MS: up to
+#: 135 MB), and a disk they filled would refuse the results and reports written next.
+KEEP_FREE_SHARE = 0.05
+KEEP_FREE_BYTES = 1 << 30
+
+
+def _room_for(folder: Path, size: int) -> bool:
+    """Whether ``size`` bytes written in ``folder`` (or where it would be made) leave its disk
+    the free space :data:`KEEP_FREE_SHARE` / :data:`KEEP_FREE_BYTES` ask for; True when unknown."""
+    for place in (folder, *folder.parents):
+        try:
+            disk = os.statvfs(place)
+        except OSError:  # not made yet: ask its parent
+            continue
+        total, free = disk.f_blocks * disk.f_frsize, disk.f_bavail * disk.f_frsize
+        return free - size >= max(KEEP_FREE_SHARE * total, KEEP_FREE_BYTES)
+    return True
+
+
 def _stem(name: str) -> str:
     """A dataset's name as a file name without ``/`` or ``.``."""
     return quote(name, safe="").replace(".", "%2E")
@@ -106,6 +126,11 @@ class Copies:
         dtype = whole.dtype.newbyteorder("<")
         data = np.ascontiguousarray(whole, dtype=dtype).tobytes()
         path = self.folder / f"{_stem(name)}.{dtype.kind}{dtype.itemsize}.{zlib.crc32(data):08x}"
+        if not _room_for(self.folder, len(data)):
+            self._writable = False
+            warnings.warn(f"library copies {self.folder} not written: its disk is nearly full (a copy leaves "
+                          f"{KEEP_FREE_SHARE:.0%} of it, and 1 GiB, free); the library is read instead", stacklevel=4)
+            return
         try:
             with atomic_output(path) as tmp:
                 Path(tmp).write_bytes(data)
