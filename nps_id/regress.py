@@ -172,7 +172,7 @@ def load_suite(path: str | Path) -> Suite:
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))  # -sig: a BOM from a Windows editor
     except FileNotFoundError:
         raise InputError(f"{path}: no such suite file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -340,10 +341,16 @@ def load_overrides(path: str | Path, taxonomy_path: str | Path = TAXONOMY_PATH) 
     taxonomy = load_taxonomy(str(taxonomy_path))
     table: dict[str, Override] = {}
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the EWA override file: {exc}") from exc
-    with handle:
+    try:  # -sig: Excel's "CSV UTF-8" starts with a byte order mark; its plain "CSV" is cp1252
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}: line {line}: byte 0x{raw[exc.start]:02x} is not UTF-8; save the override "
+                         "table as CSV UTF-8") from None
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or not {"key", "group"} <= set(reader.fieldnames):
             raise InputError(f"{path}: line 1: expected a header with at least 'key,group' (got {reader.fieldnames})")

@@ -10,7 +10,10 @@ processes read that copy instead (page cache, no inflate).
 Why the key is safe: a library is opened by :func:`nps_id.library.open_verified`, which checks a
 file whose identity changed against its ``sha256`` before anything is read, and the content hash
 covers every dataset read here (peaks, metadata, stored indexes; format 2.0), so one sha256 is one
-content. A copy's own damage (a truncated or altered file in the cache) is caught by the CRC-32
+content -- as long as the file is the one checked: a file written into while a search has it open
+(``cp new.h5 lib.h5`` overwrites it in place) may give that search the new file's bytes, so a
+dataset is copied only when the file's identity (its change time) is still the checked one after
+it was read. A copy's own damage (a truncated or altered file in the cache) is caught by the CRC-32
 of its bytes, in its name and checked when it is first used in a process: the copy is then
 removed, the dataset read from the library and copied again, with a warning.
 
@@ -33,6 +36,26 @@ from nps_id._paths import cache_dir
 from nps_id.errors import InputError
 
 
+#: A copy is not made when it would leave its disk with less free space than this share of the
+#: disk or this many bytes, whichever is more: the copies only save time (MassBank MS/MS: up to
+#: 135 MB), and a disk they filled would refuse the results and reports written next.
+KEEP_FREE_SHARE = 0.05
+KEEP_FREE_BYTES = 1 << 30
+
+
+def _room_for(folder: Path, size: int) -> bool:
+    """Whether ``size`` bytes written in ``folder`` (or where it would be made) leave its disk
+    the free space :data:`KEEP_FREE_SHARE` / :data:`KEEP_FREE_BYTES` ask for; True when unknown."""
+    for place in (folder, *folder.parents):
+        try:
+            disk = os.statvfs(place)
+        except OSError:  # not made yet: ask its parent
+            continue
+        total, free = disk.f_blocks * disk.f_frsize, disk.f_bavail * disk.f_frsize
+        return free - size >= max(KEEP_FREE_SHARE * total, KEEP_FREE_BYTES)
+    return True
+
+
 def _stem(name: str) -> str:
     """A dataset's name as a file name without ``/`` or ``.``."""
     return quote(name, safe="").replace(".", "%2E")
@@ -40,10 +63,13 @@ def _stem(name: str) -> str:
 
 class Copies:
     """The datasets of the library with content hash ``sha256``, each read from its copy in the
-    cache folder (made from ``read_whole`` when missing or damaged)."""
+    cache folder (made from ``read_whole`` when missing or damaged, while ``unchanged()``: the
+    file ``source`` is still the one whose content was checked against ``sha256``)."""
 
-    def __init__(self, sha256: str) -> None:
+    def __init__(self, sha256: str, unchanged: Callable[[], bool], source: Path) -> None:
         self.folder = cache_dir() / "copies" / sha256
+        self._unchanged = unchanged
+        self._source = source
         self._mapped: dict[str, np.ndarray] = {}
         self._listing: dict[str, str] | None = None
         self._writable = True
@@ -55,7 +81,12 @@ class Copies:
             mapped = self._open(name)
             if mapped is None:  # read from the library once, kept for this process's next reads
                 mapped = read_whole()
-                self._write(name, mapped)
+                if self._unchanged():  # after the read: a write during it changed the identity
+                    self._write(name, mapped)
+                elif self._writable:
+                    self._writable = False
+                    warnings.warn(f"{self._source}: the library file changed while it was read "
+                                  f"(written in place?); no copy of it kept", stacklevel=4)
             self._mapped[name] = mapped
         return np.array(mapped[selection])
 
@@ -95,6 +126,11 @@ class Copies:
         dtype = whole.dtype.newbyteorder("<")
         data = np.ascontiguousarray(whole, dtype=dtype).tobytes()
         path = self.folder / f"{_stem(name)}.{dtype.kind}{dtype.itemsize}.{zlib.crc32(data):08x}"
+        if not _room_for(self.folder, len(data)):
+            self._writable = False
+            warnings.warn(f"library copies {self.folder} not written: its disk is nearly full (a copy leaves "
+                          f"{KEEP_FREE_SHARE:.0%} of it, and 1 GiB, free); the library is read instead", stacklevel=4)
+            return
         try:
             with atomic_output(path) as tmp:
                 Path(tmp).write_bytes(data)

@@ -77,9 +77,14 @@ def load_catalogue(path: Path | None = None) -> dict[str, CatalogueEntry]:
     """Parse the catalogue; :class:`InputError` naming the file and entry when it is malformed."""
     path = path or default_catalogue_path()
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        # utf-8-sig: a catalogue saved by a Windows editor starts with a byte order mark
+        data = tomllib.loads(Path(path).read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         raise InputError(f"{path}: library catalogue not found (set ${CATALOGUE_ENV})") from None
+    except OSError as exc:  # a folder, no permission
+        raise InputError(f"{path}: cannot read the library catalogue ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); expected a TOML catalogue") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not a valid TOML catalogue ({exc})") from None
     entries = {}

@@ -324,14 +324,15 @@ class Library:
         except KeyError:
             raise LibraryError(f"{self.path}: corrupt library: group /{name} is missing") from None
 
-    def read_from_copies(self) -> None:
+    def read_from_copies(self, checked: tuple[int, ...]) -> None:
         """From now on read each dataset from its uncompressed copy in the cache folder, made the
         first time it is read (:mod:`nps_id.library.copies`). Only for a file whose content was
-        checked against its sha256 (:func:`nps_id.library.open_verified` does both)."""
+        checked against its sha256 while its :meth:`identity` was ``checked``
+        (:func:`nps_id.library.open_verified` does both): a copy is made only while it still is."""
         from nps_id.library.copies import Copies
 
         if self.sha256:
-            self._copies = Copies(self.sha256)
+            self._copies = Copies(self.sha256, lambda: self.identity() == checked, self.path)
 
     def _read(self, name: str, selection: Any = ()) -> np.ndarray:
         """Read ``selection`` of dataset ``name`` (from its copy, :meth:`read_from_copies`); HDF5

@@ -294,7 +294,7 @@ def open_verified(path: str | Path, copies: bool = False) -> Library:
             check_library(lib)
             _remember(lib, identity)
         if copies:
-            lib.read_from_copies()
+            lib.read_from_copies(identity)
     except BaseException:
         lib.close()
         raise

@@ -36,7 +36,7 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         ewa = _class_of_injector_relative(f.get("isomers_not_excluded") or [], overrides) or ewa
     # an internal standard may be named by its name or by its InChIKey
     is_internal = any(normalise_name(v) in internal for v in (f.get("name"), f.get("inchikey")) if v) \
-        or f.get("internal_standard") is True  # labelled so by `match --internal-standard`
+        or f.get("role") == "internal_standard"  # labelled so by `match --internal-standard`
     spectrum = f.get("spectrum") or {"mz": [], "intensity": []}
     reference = f.get("reference_spectrum") or entry.get("spectrum")
     iupac, iupac_source = (f.get("iupac_name"), "results") if f.get("iupac_name") else \

@@ -126,3 +126,14 @@ def test_a_missing_library_exits_4(tmp_path):
     result = CliRunner(env={"NPS_ID_TEST_LIB": str(tmp_path / "missing.h5")}).invoke(cli, ["regress", str(suite)])
     assert result.exit_code == 4
     assert "missing.h5" in result.stdout
+
+
+def test_a_suite_saved_with_a_byte_order_mark_is_read(tmp_path):
+    """A suite TOML saved by a Windows editor (UTF-8 with a byte order mark, as sample-info TOML) is
+    read as the same suite: here it gets as far as its missing library (exit 4), not "not valid TOML"."""
+    suite = tmp_path / "suite.toml"
+    suite.write_bytes(b"\xef\xbb\xbf" + (f'library = "{tmp_path / "missing.h5"}"\n[[case]]\nname = "x"\n'
+                                         f'run = "{data_path("gcms", "lrcfs", "220223001.mzML")}"\n'
+                                         'absent = ["Etizolam"]\n').encode("utf-8"))
+    result = CliRunner().invoke(cli, ["regress", str(suite)])
+    assert result.exit_code == 4 and "missing.h5" in result.stdout and "TOML" not in result.output

@@ -136,6 +136,20 @@ def test_ewa_overrides_file_changes_the_export_and_is_recorded(results_file, tmp
     assert doc["findings"][3]["ewa"]["source"] == "override"
 
 
+
+def test_an_ewa_overrides_file_saved_as_latin_1_is_one_line_naming_its_line(results_file, tmp_path):
+    """Excel's plain "CSV" on Windows is cp1252, not UTF-8: the overrides file is refused with one
+    line naming the file and the line of the first such byte, exit 3 (was a traceback)."""
+    overrides = tmp_path / "lab-groups.csv"
+    overrides.write_bytes("key,group,subclass,nps\n.alpha.-PVP,synthetic_cathinones,,no\nCaf\u00e9ine,stimulants,,no\n"
+                          .encode("cp1252"))
+    result = CliRunner().invoke(cli, ["report", str(results_file), "-f", "ewa", "-o", str(tmp_path / "out.csv"),
+                                      "--allow-draft", "--ewa-overrides", str(overrides)])
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("nps-id: error: ") and "lab-groups.csv: line 3: " in line and "UTF-8" in line
+    assert not (tmp_path / "out.csv").exists()
+
 def _edited(tmp_path, edit):
     results = make_results()
     edit(results)

@@ -632,3 +632,25 @@ def test_an_absent_ester_is_not_identified_as_its_acyl_chain_isomer(massbank_ei_
     assert row["name"] == "PHENYLETHYL ISOBUTYRATE" and row["mf"] < 950
     assert row["verdict"] == "tentative"
     assert row["verdict_rule"].startswith("isomer not excluded")
+
+
+def test_a_search_on_a_nearly_full_disk_makes_no_library_copies(swgdrug_library, queries, tmp_path, monkeypatch):
+    """The copies only save time: on a disk they would leave with less than 5 % (or 1 GiB) free they
+    are not made -- one warning, the same rows -- so a search never takes the room its results and
+    the reports after it need (they took it until the disk was full, up to ~3x the library)."""
+    import collections
+    import shutil
+
+    import nps_id.library.copies as copies
+
+    path, _ = queries
+    env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+    args = ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"]
+    plain = CliRunner().invoke(cli, args, env=env)  # checks the file, makes the copies
+    shutil.rmtree(tmp_path / "cache" / "copies")
+    disk = collections.namedtuple("disk", "f_blocks f_bavail f_frsize")
+    monkeypatch.setattr(copies.os, "statvfs", lambda _: disk(1 << 20, 1 << 16, 4096))  # 4 GiB, 256 MiB free
+    full = CliRunner().invoke(cli, args, env=env)
+    assert full.exit_code == 0 and full.stdout == plain.stdout
+    assert full.stderr.count("not written: its disk is nearly full") == 1
+    assert not list((tmp_path / "cache").glob("copies/*/*"))

@@ -134,6 +134,30 @@ def test_malformed_catalogue_names_file_and_entry(tmp_path):
         load_catalogue(bad)
 
 
+
+def test_a_catalogue_saved_with_a_byte_order_mark_is_read_and_a_bad_one_is_one_line(tmp_path, monkeypatch):
+    """`library fetch --list` reads the project's catalogue saved by a Windows editor (a UTF-8 byte
+    order mark, as sample-info TOML); a catalogue that is not UTF-8, or a $NPS_ID_CATALOGUE that
+    is a folder, is one line and exit 3 (bad input), not a traceback."""
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    project = Path(__file__).resolve().parents[2] / "libraries" / "catalogue.toml"
+    plain = CliRunner().invoke(cli, ["library", "fetch", "--list", "--catalogue", str(project)])
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + project.read_bytes())
+    read = CliRunner().invoke(cli, ["library", "fetch", "--list", "--catalogue", str(bom)])
+    assert plain.exit_code == read.exit_code == 0 and "massbank-ei" in read.stdout and read.stdout == plain.stdout
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes('[x]\ndescription = "Base de donn\u00e9es"\n'.encode("latin-1"))
+    monkeypatch.setenv("NPS_ID_CATALOGUE", str(tmp_path))
+    for args in (["--catalogue", str(latin1)], []):
+        result = CliRunner().invoke(cli, ["library", "fetch", "--list", *args])
+        assert result.exit_code == 3 and not isinstance(result.exception, UnicodeDecodeError | OSError)
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("nps-id: error: ") and ("latin1.toml" in line if args else str(tmp_path) in line)
+
 # -- `nps-id library fetch` end to end, on real MassBank files ---------------------------------
 from click.testing import CliRunner  # noqa: E402
 

@@ -214,3 +214,33 @@ def _most_builds_at_once(paths: list[Path]) -> int:
     for thread in threads:
         thread.join()
     return most[0]
+
+
+def test_a_library_overwritten_in_place_while_searched_leaves_no_copy_for_the_original(swgdrug, tmp_path,
+                                                                                    monkeypatch):
+    """``cp new.h5 lib.h5`` writes into the file a search has open. What the search then reads is
+    the new file's, so it is never kept as a copy under the checked file's sha256: a later search
+    of the original library (a second copy of it) reads its own names, not the new ones."""
+    import h5py
+
+    from nps_id.library.validate import open_verified
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "cache"))
+    searched, original, rebuilt = (tmp_path / n for n in ("searched.h5", "original.h5", "rebuilt.h5"))
+    for path in (searched, original, rebuilt):
+        path.write_bytes(swgdrug.read_bytes())
+    with h5py.File(rebuilt, "r+") as h5:  # one name's first letter changed: the chunk keeps its place
+        data = h5["metadata/name/data"]
+        values = data[:]
+        values[0] = ord(chr(values[0]).swapcase())
+        data[:] = values
+    with open_verified(searched):  # checked once, as an earlier search did
+        pass
+    with open_verified(searched, copies=True) as lib:
+        with open(searched, "r+b") as fh:  # what cp does to an existing file
+            fh.write(rebuilt.read_bytes())
+        with pytest.warns(UserWarning, match="searched.h5: the library file changed while it was read"):
+            changed = lib.column("name", 0)
+    with open_verified(original, copies=True) as lib, Library.open(original) as plain:
+        assert changed != plain.column("name", 0)  # the search read the new file's name
+        assert lib.column("name", 0) == plain.column("name", 0)

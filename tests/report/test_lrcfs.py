@@ -337,3 +337,23 @@ def test_the_card_reports_conclude_on_its_suspected_new_substance_not_on_the_clo
     texts, _ = _pdf_pages(render(doc, "pdf")[".pdf"], tmp_path)
     page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{new['index'] + 1} suspected new substance" in p)
     assert said in page
+
+
+def test_match_internal_standard_is_never_an_ewa_lead(swgdrug_library, tmp_path):
+    """docs/match.md: a `match --internal-standard` finding (``role: "internal_standard"``) is never
+    treated as a constituent by the reports or the EWA export. A laboratory adding etizolam to every
+    vial of card FL22/009-2 gets only flubromazepam exported; etizolam is excluded as the internal
+    standard and marked so in the report (it was exported as an NPS, the flag read from a key the
+    results never hold)."""
+    from tests.conftest import data_path
+
+    run = data_path("gcms", "lrcfs", "220223030.mzML")
+    result = _run("match", run, "-l", swgdrug_library, "-o", tmp_path, "--internal-standard", "Etizolam@10.27",
+                  "--report", "ewa", "--report", "json")
+    assert result.exit_code == 0, result.output
+    ewa = json.loads((tmp_path / "220223030.ewa.json").read_text(encoding="utf-8"))
+    assert [r["substance"] for r in ewa["substances"]] == ["Flubromazepam"]
+    (excluded,) = [e for e in ewa["excluded"] if e["substance"] == "Etizolam"]
+    assert "internal standard" in excluded["reason"]
+    doc = json.loads((tmp_path / "220223030.report.json").read_text(encoding="utf-8"))
+    assert [f["internal_standard"] for f in doc["findings"] if f["name"] == "Etizolam"] == [True]
