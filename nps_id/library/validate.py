@@ -280,7 +280,7 @@ def open_verified(path: str | Path, copies: bool = False) -> Library:
 
     ``copies``: then read its datasets from uncompressed copies in the cache folder, made the
     first time each is read (:mod:`nps_id.library.copies`; a command that opens the same library
-    in process after process, as ``search`` is run).
+    in process after process, as ``search``, ``match`` and ``batch`` workers are run).
 
     Raises
     ------

@@ -124,7 +124,9 @@ class ReferenceLibrary:
         from nps_id.search.prepared import PreparedLibrary
         from nps_id.search.reference import Reference
 
-        with open_verified(path) as lib:
+        # From uncompressed copies in the cache folder, as `search` reads it (no gzip per process or
+        # batch worker; nps_id/library/copies.py): the reference is read whole here, then closed.
+        with open_verified(path, copies=True) as lib:
             self.reference = Reference.from_library(lib)
             present = set(lib.columns)
             self.cas = np.asarray(lib.column("cas")) if "cas" in present else None

@@ -715,3 +715,46 @@ def test_the_blank_s_own_ewa_export_lists_no_early_warning_leads(swgdrug_library
         assert "found in the blank run itself (--blank)" in reasons[name]
     doc = json.loads((tmp_path / "220223030.report.json").read_text(encoding="utf-8"))
     assert doc["summary"]["nps_reportable"] == 0 and all(f["blank_run"] for f in doc["findings"])
+
+
+def test_match_and_batch_read_the_library_from_its_copies(swgdrug_library, tmp_path, monkeypatch):
+    """`match` (and each `batch` worker) reads the library as `search` does: the first run keeps each
+    dataset as an uncompressed copy in the cache folder, the next reads none from the library file
+    (no gzip per process), and the results are the same."""
+    import shutil
+    from collections import Counter
+
+    from nps_id.library.copies import _room_for
+    from nps_id.library.store import Library
+
+    if not _room_for(tmp_path, 64 << 20):  # the copies are not made on a nearly full disk
+        pytest.skip(f"{tmp_path}'s disk has too little free space for library copies (5 % and 1 GiB kept free)")
+    run = data_path("gcms", "lrcfs", "220223030.mzML")
+
+    def results(folder: Path) -> dict:
+        found = json.loads(next(folder.rglob("*.match.json")).read_text())
+        return {k: v for k, v in found.items() if k not in ("created", "command_line")}
+
+    env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+    first = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library), "-o", str(tmp_path / "a")], env=env)
+    assert first.exit_code == 0, first.output
+    copies = {p.name.split(".")[0] for p in (tmp_path / "cache" / "copies").glob("*/*")}
+    assert {"indexes%2Fei%2Fpeak_weight", "peaks%2Fmz", "metadata%2Fname%2Fdata"} <= copies
+    shutil.rmtree(tmp_path / "cache" / "copies")  # the file is verified now: no check reads it below
+    from_file: list[str] = []
+    read_file = Library._read_file
+    monkeypatch.setattr(Library, "_read_file", lambda lib, name, *a: from_file.append(name) or read_file(lib, name, *a))
+    copied = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library), "-o", str(tmp_path / "b")], env=env)
+    assert copied.exit_code == 0 and set(Counter(from_file).values()) == {1}
+    from_file.clear()
+    again = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library), "-o", str(tmp_path / "c")], env=env)
+    assert again.exit_code == 0 and from_file == []
+    assert results(tmp_path / "c") == results(tmp_path / "b") == results(tmp_path / "a")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / run.name).symlink_to(run)
+    env = {"NPS_ID_CACHE": str(tmp_path / "batch-cache")}  # its worker process makes the copies
+    batch = CliRunner().invoke(cli, ["batch", str(tmp_path / "runs"), "-l", str(swgdrug_library), "-o",
+                                     str(tmp_path / "d"), "--workers", "1"], env=env)
+    assert batch.exit_code == 0, batch.output
+    assert copies <= {p.name.split(".")[0] for p in (tmp_path / "batch-cache" / "copies").glob("*/*")}
+    assert results(tmp_path / "d")["findings"] == results(tmp_path / "a")["findings"]  # run.path: the link
