@@ -17,13 +17,22 @@ it was read. A copy's own damage (a truncated or altered file in the cache) is c
 of its bytes, in its name and checked when it is first used in a process: the copy is then
 removed, the dataset read from the library and copied again, with a warning.
 
+Old copies are removed: a rebuilt library has a new sha256, so each rebuild left a folder of ~3-4x
+the file. When a process makes a library's copies folder, the folders beyond the
+:data:`KEEP_LIBRARIES` most recently used ones are removed -- never one in use: each process that
+reads a folder holds a shared ``flock`` on its ``.in-use`` file (whose modification time says when
+it was last used) until the library is closed, and a folder is removed only under an exclusive
+lock, renamed away first, so a process that waited for it makes a new folder instead.
+
 Entry point: :class:`Copies` (``Library.read_from_copies`` turns it on for an open library).
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import mmap
 import os
+import shutil
 import warnings
 import zlib
 from pathlib import Path
@@ -41,6 +50,89 @@ from nps_id.errors import InputError
 #: 135 MB), and a disk they filled would refuse the results and reports written next.
 KEEP_FREE_SHARE = 0.05
 KEEP_FREE_BYTES = 1 << 30
+
+
+#: The copies of this many library files (the most recently used) are kept; older folders are removed
+#: when another library's copies are made. Six: a laboratory's few libraries in turn (SWGDRUG, a
+#: vendor's, MassBank EI and MS/MS, an in-house one) keep theirs; a library rebuilt 20 times leaves
+#: at most six folders, not 20 (MassBank MS/MS: up to 135 MB each).
+KEEP_LIBRARIES = 6
+
+#: In each copies folder: the file a reading process holds a shared lock on (dot: not a copy).
+IN_USE = ".in-use"
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the file open as ``fd`` (not removed or replaced meanwhile)."""
+    try:
+        here, held = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _hold(folder: Path) -> int | None:
+    """A shared lock on ``folder``'s :data:`IN_USE` file (``folder`` made when missing, and then
+    the older folders beside it tidied): while it is held no process removes the folder. Its time
+    is set to now (last used). None when the folder cannot be made or locked (read-only cache)."""
+    for _ in range(3):  # a removal between our open and our lock: make the folder again
+        try:
+            made = not folder.is_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(folder / IN_USE, os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a removal holds it (a rename)
+        except OSError:
+            os.close(fd)
+            return None
+        if _same_file(fd, folder / IN_USE):
+            with contextlib.suppress(OSError):
+                os.utime(fd)
+            if made:
+                _tidy(folder.parent, keep=folder)
+            return fd
+        os.close(fd)
+    return None
+
+
+def _tidy(root: Path, keep: Path) -> None:
+    """Remove the copies folders in ``root`` beyond the :data:`KEEP_LIBRARIES` most recently used
+    (``keep`` counted first), each only when no process holds it; and what an interrupted removal left."""
+    used = []
+    with contextlib.suppress(OSError):
+        for folder in root.iterdir():
+            if folder.name.startswith(".removed-"):
+                shutil.rmtree(folder, ignore_errors=True)
+            elif folder != keep and folder.is_dir() and not folder.name.startswith("."):
+                try:  # a folder of nps-id before stop 32 has no IN_USE file: its own time
+                    used.append(((folder / IN_USE).stat().st_mtime, folder.name, folder))
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        used.append((folder.stat().st_mtime, folder.name, folder))
+    for *_, folder in sorted(used, reverse=True)[KEEP_LIBRARIES - 1:]:
+        _remove_unless_in_use(folder)
+
+
+def _remove_unless_in_use(folder: Path) -> None:
+    """Remove ``folder`` when no process holds its :data:`IN_USE` lock: renamed away under an
+    exclusive lock (a reader waiting for the lock then finds no folder and makes a new one)."""
+    try:
+        fd = os.open(folder / IN_USE, os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if not _same_file(fd, folder / IN_USE):  # another process removed it meanwhile
+            return
+        gone = folder.with_name(f".removed-{folder.name}-{os.getpid()}")
+        os.rename(folder, gone)
+    except OSError:  # in use (the lock is held), or gone
+        return
+    finally:
+        os.close(fd)
+    shutil.rmtree(gone, ignore_errors=True)
 
 
 def _room_for(folder: Path, size: int) -> bool:
@@ -73,6 +165,13 @@ class Copies:
         self._mapped: dict[str, np.ndarray] = {}
         self._listing: dict[str, str] | None = None
         self._writable = True
+        self._held = _hold(self.folder)
+
+    def close(self) -> None:
+        """Release the folder (another process may remove it now); the arrays already read stay valid."""
+        if self._held is not None:
+            os.close(self._held)
+            self._held = None
 
     def read(self, name: str, selection: Any, read_whole: Callable[[], np.ndarray]) -> np.ndarray:
         """``selection`` of dataset ``name`` as a new array (the caller may change it)."""

@@ -280,6 +280,8 @@ class Library:
         """Close the file (idempotent)."""
         if self._h5 is not None and self._h5.id.valid:
             self._h5.close()
+        if self._copies is not None:
+            self._copies.close()
 
     def __enter__(self) -> "Library":
         return self
