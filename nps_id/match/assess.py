@@ -650,7 +650,6 @@ def assess(
     estimated: tuple[dict[int, float], int | None] | None = None,
     group_model: GroupModel | None = None,
     library_ri: Callable[[int], float | None] | None = None,
-    nominal: dict[int, float] | None = None,
     **evidence: Any,
 ) -> Assessment:
     """Verdict and new-substance evidence for one spectrum.
@@ -691,9 +690,6 @@ def assess(
     library_ri
         Library row -> its retention index (None: unknown): with ``delta_ri``, a diastereomer of the
         hit whose RI is outside the window of the unknown's is excluded (:func:`_with_diastereomers`).
-    nominal
-        MS/MS: the spectrum's :func:`~nps_id.match.molecular_mass.nominal_spectrum` when the caller
-        has it (:func:`assess_search` bins all its queries at once); the suspected-group model reads it.
     """
     if estimated is not None:
         relative, estimated = estimated
@@ -705,7 +701,7 @@ def assess(
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
         # nothing in the library resembles it (MS/MS: no library precursor at its mass); a
         # spectrum without peaks is no substance at all
-        group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model, nominal)
+        group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
         return Assessment(verdict, bool(np.size(mz)), group, estimated, None)
     top = hits[0]
 
@@ -802,7 +798,7 @@ def assess(
     # substance; its amine part is the candidate's, so the candidate's series when the model names
     # none (the checks below that a group rests on more than a shared fragment apply to it as well)
     relative_hit = verdict.rule_id == RuleId.WEAK_MATCH and one_ion is not None and bool(one_ion[1])
-    group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model, nominal)
+    group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
     if group is None and relative_hit:
         group = facts.group(top.row)
     if group is not None and kind == "ei" and not (group_evidence(relative, top, facts, thresholds)
@@ -1084,7 +1080,7 @@ def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
 
 def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
                      hits: Sequence[RankedHit], facts: LibraryFacts, precursor: tuple[float, str] | None,
-                     model: GroupModel | None, nominal: dict[int, float] | None = None) -> str | None:
+                     model: GroupModel | None) -> str | None:
     """The group of a spectrum no compound explains (:mod:`nps_id.match.group_model`): EI by the
     learned model (spectrum, diagnostic ions and the closest hits' groups); MS/MS by the closest
     hits' vote (:func:`_family`), else by the MS/MS model (fragments and losses: an identity
@@ -1094,9 +1090,7 @@ def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative:
     family = _family(hits, facts)
     if family is not None or precursor is None:
         return family
-    if nominal is None:
-        nominal = nominal_spectrum(mz, intensity)
-    return (model or shipped_group_model("ms2")).predict(nominal, hits, facts, precursor)
+    return (model or shipped_group_model("ms2")).predict(nominal_spectrum(mz, intensity), hits, facts, precursor)
 
 
 def below_series(group: str, estimated: int | None, facts: LibraryFacts, thresholds: VerdictThresholds) -> bool:
@@ -1308,10 +1302,6 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
     groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
     estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
-    # the MS/MS queries' nominal spectra for the suspected-group model, binned all at once (the
-    # same dicts; ~4,400 Python calls of an MS/MS x10 search otherwise)
-    ms2 = [q for _, _, q in groups if kind_of(spectra[q]) == "ms2" and spectra[q].precursor_mz]
-    nominal = dict(zip(ms2, nominal_spectra([(spectra[q].mz, spectra[q].intensity) for q in ms2])))
     majors: dict[int, np.ndarray] = {}
     for start, end, q in groups:
         spectrum = spectra[q]
@@ -1341,7 +1331,7 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                         precursor=precursor, precursor_type=spectrum.get("precursor_type") if precursor else None,
                         identity=not analog, fields_only=fields_only,
                         estimated=estimated.get(q), group_model=None if group_model_of is None else group_model_of(q),
-                        nominal=nominal.get(q), **extra)
+                        **extra)
     facts.save()
     return out
 
