@@ -144,7 +144,8 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
                f"{len(result.failed)} failed")
     for key, _, reason in result.failed:
         click.echo(f"FAILED {key}: {reason}")
-    click.echo(f"summary: {written[1]}")
+    # where the summary went is a diagnostic, on stderr (stdout until stop 32): stdout is the count and failures
+    click.echo(f"summary: {written[1]}", err=True)
     if result.failed:
         click.get_current_context().exit(1)
 

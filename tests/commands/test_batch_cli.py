@@ -329,7 +329,9 @@ def test_a_batch_of_one_run_says_one_run(swgdrug_library, tmp_path):
     result = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"),
                                       "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert "1 run: 1 done (0 already done before), 0 failed" in result.stdout
+    assert result.stdout == "1 run: 1 done (0 already done before), 0 failed\n"  # the result only
+    # where the summary went is a diagnostic, on stderr (it was on stdout until stop 32)
+    assert f"summary: {tmp_path / 'out' / 'summary.html'}" in result.stderr.splitlines()
     assert "<p>1 run, 0 failed;" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
 
 

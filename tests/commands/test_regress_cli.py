@@ -114,6 +114,8 @@ def test_a_missing_run_is_an_error_of_its_case_and_the_others_still_run(cache, t
     assert result.exit_code == 3
     assert "2 cases: 1 passed, 0 failed, 1 errors" in result.stdout
     assert "PASS   card" not in result.stderr  # the results once printed twice: case by case, then the table
+    # stdout is the table only; where the JUnit XML went is said on stderr (it was on stdout until stop 32)
+    assert "JUnit" not in result.stdout and f"JUnit XML: {junit}" in result.stderr.splitlines()
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     assert "/no/such.mzML does not exist" in cases["gone"].find("error").get("message")
     assert cases["card"].find("error") is None and cases["card"].find("failure") is None
