@@ -13,7 +13,9 @@ JSON-lines events (one object per line, for CI logs and other tools)::
 Messages before the runs start (a file below the folders that is not a run, a warning about the
 sample information) are events too, ``{"event": "ignored", "path": ..., "message": ...}`` and
 ``{"event": "warning", "message": ...}``: a script reading one JSON object per line never meets
-plain text until the command ends (a fatal error is one plain line, then the exit code).
+plain text until the command ends (a fatal error is one plain line, then the exit code). After
+``finish``, where the summary was written is one more (since stop 32; it was a plain line on
+standard output), ``{"event": "summary", "path": "out/summary.html", "message": "summary: ..."}``.
 
 ``run`` events with ``"status": "failed"`` carry ``"error"``; a run whose results have notes
 (``nps-id match`` prints them on stderr) carries ``"notes"``. The ETA is the mean time per run
@@ -63,7 +65,7 @@ class JsonProgress(_Counter):
         self.stream.flush()
 
     def message(self, event: str, text: str, **fields: Any) -> None:
-        """A message before the runs (``event`` "ignored" or "warning") as one JSON event."""
+        """A message outside a run (``event`` "ignored", "warning" or "summary") as one JSON event."""
         self._emit(event=event, **fields, message=text)
 
     def start(self, total: int, todo: int) -> None:
@@ -101,7 +103,7 @@ class BarProgress(_Counter):
     width = 30
 
     def message(self, event: str, text: str, **fields: Any) -> None:
-        """A message before the runs, as the plain line ``text`` (``event`` and ``fields`` are for JSON)."""
+        """A message outside a run, as the plain line ``text`` (``event`` and ``fields`` are for JSON)."""
         self.stream.write(text + "\n")
         self.stream.flush()
 

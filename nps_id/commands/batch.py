@@ -144,7 +144,9 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
                f"{len(result.failed)} failed")
     for key, _, reason in result.failed:
         click.echo(f"FAILED {key}: {reason}")
-    click.echo(f"summary: {written[1]}")
+    # where the summary went is a diagnostic, on stderr with the progress (stdout until stop 32): stdout is
+    # the count and failures; in JSON progress an event, so stderr stays one JSON object per line
+    progress.message("summary", f"summary: {written[1]}", path=str(written[1]))
     if result.failed:
         click.get_current_context().exit(1)
 

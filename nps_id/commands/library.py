@@ -269,7 +269,8 @@ def export(library_path: Path, output: Path) -> None:
 
     refuse_output_onto_inputs([output], [library_path])
     n = export_library(library_path, output)
-    click.echo(f"wrote {spectra_count(n)} to {output}")
+    # its output is only the file: where it went is a diagnostic, on stderr (as `convert`; stdout until stop 32)
+    click.echo(f"wrote {spectra_count(n)} to {output}", err=True)
 
 
 @library.command(

@@ -38,8 +38,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the
-internal standard never counts), 3 bad input (also: an output onto an input, or -o results of
-another analysis without --overwrite), 4 bad library.
+internal standard never counts; the --blank run's own findings do, named as the blank's), 3 bad
+input (also: an output onto an input, or -o results of another analysis without --overwrite),
+4 bad library.
 """
 
 
@@ -64,7 +65,9 @@ another analysis without --overwrite), 4 bad library.
                    "Repeatable.")
 @click.option("--fail-on", type=click.Choice([IDENTIFIED.value, TENTATIVE.value]), default=None,
               help="Exit 1 when a finding at this level or stronger is found, naming those findings in one "
-                   "line on stderr; the --internal-standard's findings do not count.")
+                   "line on stderr; the --internal-standard's findings do not count. The --blank run's own "
+                   "findings (the blank among RUNS) do count -- a drug in the blank is carry-over or "
+                   "contamination, a QA failure -- and the line names them as the blank's.")
 @match_settings_options
 @click.option("--report", "report_formats", multiple=True,
               type=click.Choice(REPORT_FORMATS),
@@ -144,21 +147,31 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
             write_results_json(payload, Path(json_file))
     if fail_on:
         # the internal standard is in every vial by design: it never trips the gate
-        found = [(r["run"]["file"], f) for r in all_results for f in r["findings"]
+        # the blank's own findings count too: a drug in the blank is carry-over or contamination, a QA
+        # failure a script must catch -- named as the blank's, never as what a sample contains
+        found = [(r, f) for r in all_results for f in r["findings"]
                  if at_least(f["verdict"], fail_on) and f.get("role") != "internal_standard"]
         if found:
             click.echo(f"nps-id: --fail-on {fail_on}: {_fail_on_list(found)}", err=True)
             click.get_current_context().exit(EXIT_FOUND)
 
 
-def _fail_on_list(found: list[tuple[str, dict]]) -> str:
-    """The findings that made ``--fail-on`` exit 1, as the table names them: run, name, verdict, RT."""
+def _fail_on_list(found: list[tuple[dict, dict]]) -> str:
+    """The findings that made ``--fail-on`` exit 1, as the table names them: run, name, verdict, RT;
+    those of the ``--blank`` run itself marked as the blank's (carry-over or contamination)."""
+    from nps_id.match.results import BLANK_ITSELF_NOTE
     from nps_id.report.findings import finding_label
     from nps_id.report.present import counted
 
-    named = "; ".join(f"{run}: {finding_label(f)} ({f['verdict']}"
-                      + ("" if f["rt_min"] is None else f", {f['rt_min']:.3f} min") + ")" for run, f in found)
-    return f"{counted(len(found), 'finding')} at this level or stronger: {named}"
+    def run_label(results: dict) -> str:
+        blank = BLANK_ITSELF_NOTE in (results.get("notes") or [])
+        return results["run"]["file"] + (" (the --blank run: carry-over or contamination)" if blank else "")
+
+    named = "; ".join(f"{run_label(r)}: {finding_label(f)} ({f['verdict']}"
+                      + ("" if f["rt_min"] is None else f", {f['rt_min']:.3f} min") + ")" for r, f in found)
+    in_blank = sum(BLANK_ITSELF_NOTE in (r.get("notes") or []) for r, _ in found)
+    blank = f" ({in_blank} of them in the --blank run itself, not a sample's)" if in_blank else ""
+    return f"{counted(len(found), 'finding')} at this level or stronger{blank}: {named}"
 
 
 def _standard_key(standard: tuple[Path, str]) -> tuple[Path, str]:

@@ -60,7 +60,8 @@ def regress(suite: Path, junit: Path | None, cache_dir: Path | None, selected: s
         click.echo("\r\x1b[K", nl=False, err=True)
     click.echo(format_table(result))
     if junit is not None:
-        click.echo(f"JUnit XML: {write_junit(result, junit)}")
+        # where an output went is a diagnostic: stdout holds the table only (stdout until stop 32)
+        click.echo(f"JUnit XML: {write_junit(result, junit)}", err=True)
     code = exit_code(result)
     if code:
         click.get_current_context().exit(code)

@@ -6,7 +6,7 @@ Entry points
 - :func:`report_chromatogram` -- the TIC and every extracted component, each with why it gave
   the finding it gave (or none).
 - :func:`finding_label` -- how a finding is named wherever a person reads it; :func:`shown_number` -- how
-  it and a component are numbered there (from 1).
+  it is numbered there (from 1, "#3"), :func:`component_number` how a component is ("C4").
 - :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did;
   :func:`injector_relatives` -- which of them are GC injector relatives (nothing at the hit's RT excludes those).
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead` -- the rules every output
@@ -260,7 +260,7 @@ def _component_note(c: Mapping[str, Any], label: str | None, report_score: int |
     if c.get("finding") is not None:
         return f"finding #{shown_number(c['finding'])}" + (f" ({label})" if label else "")
     if c.get("duplicate_of") is not None:
-        return f"same peak as component {shown_number(c['duplicate_of'])} (shoulder or tail, same best hit): reported there"
+        return f"same peak as component {component_number(c['duplicate_of'])} (shoulder or tail, same best hit): reported there"
     best = c.get("best_hit")
     if best is None:
         return "no finding: no library hit" if "best_hit" in c else "no finding (best hit not recorded in the results)"
@@ -329,6 +329,14 @@ def finding_number(index: int) -> int:
 def shown_number(index: int) -> str:
     """:func:`finding_number` as the reports print it."""
     return str(finding_number(index))
+
+
+def component_number(index: int) -> str:
+    """A component's number wherever a person reads it: ``C`` and :func:`finding_number` ("C4").
+    Findings are "#N" and count only the components that gave one, so a bare "3" beside the TIC's
+    "#3 Bupivacaine" named another peak (component 3 at 5.744 min of card 220223030, bupivacaine
+    component 4): the letter keeps the two numberings apart (stop 32)."""
+    return f"C{finding_number(index)}"
 
 
 def finding_label(finding: Mapping[str, Any]) -> str:

@@ -16,7 +16,8 @@ import json
 from html import escape
 from typing import Any, Iterable, Mapping, Sequence
 
-from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, closest_rows,
+from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS,
+                                   check_lines, closest_rows,
                                    component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
@@ -179,8 +180,9 @@ def _chromatograms(doc) -> str:
         acq = doc["acquisitions"][chrom["acquisition"]]
         svg = figure_svg(tic_figure(chrom, doc["findings"]))
         out.append(f'<h2>{tic_heading(chrom)}</h2><figure class="tic">{svg}<figcaption>TIC of '
-                   f"{_e(acq['file'])}; \u25bc marks each extracted component (numbered), labelled with "
-                   "the finding it gave; colour = verdict." + _blank_caption(chrom) + "</figcaption></figure>")
+                   f"{_e(acq['file'])}; \u25bc marks each extracted component: one that gave a finding is "
+                   "labelled with the finding's number and name (#N, as in the Findings table; colour = "
+                   "verdict), any other with its component number (grey CN, as in the Components table)." + _blank_caption(chrom) + "</figcaption></figure>")
     return "".join(out)
 
 
@@ -197,8 +199,7 @@ def _components(doc) -> str:
     if not rows:
         return ""
     cells = [[_td(_e(c), numeric=i in (0, 1, 2, 3)) for i, c in enumerate(row)] for row in rows]
-    return ('<h2 id="components">Components</h2><p>Every component extracted from the run, with or without a '
-            "finding.</p>" + _table(["#", "RT (min)", "Area", "Model ion", "Top ions (m/z)", "Best library hit",
+    return ('<h2 id="components">Components</h2><p>' + _e(COMPONENTS_INTRO) + "</p>" + _table(["#", "RT (min)", "Area", "Model ion", "Top ions (m/z)", "Best library hit",
                                      "Finding, or why none"], cells, cls="components"))
 
 

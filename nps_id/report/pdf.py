@@ -25,8 +25,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from nps_id.report.present import (CLOSEST_HEADERS, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS, check_lines, clipped,
-                                   closest_rows,
+from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS,
+                                   check_lines, clipped, closest_rows,
                                    component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
@@ -365,7 +365,7 @@ def _components_table(page: _Page, rows) -> None:
 
 def _components_heading(page: _Page) -> None:
     page.heading("Components")
-    page.line("Every component extracted from the run, with or without a finding.")
+    page.line(COMPONENTS_INTRO)
     page.row(["#", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"],
              _COMPONENT_WIDTHS, weight="bold")
 

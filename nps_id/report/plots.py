@@ -25,7 +25,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from nps_id.report.findings import finding_label, shown_number
+from nps_id.report.findings import component_number, finding_label, shown_number
 from nps_id.report.present import clipped
 
 VERDICT_COLOURS = {"identified": "#1b7837", "tentative": "#b35806", "inconclusive": "#6a6a6a"}
@@ -85,9 +85,10 @@ def tic_figure(chromatogram: Mapping[str, Any], findings: Sequence[Mapping[str, 
                width_in: float = 9.0, height_in: float = 3.2):
     """TIC (relative intensity, %) against retention time (min), components marked.
 
-    Components with a finding get a coloured marker (colour = verdict) and a label ``#index
-    name`` (the name every report gives it: :func:`~nps_id.report.findings.finding_label`); other
-    components a small grey tick with their index; those without a retention time (LC scans that
+    Components with a finding get a coloured marker (colour = verdict) and the finding's label ``#N
+    name`` (the number and name every report gives it: :func:`~nps_id.report.findings.finding_label`);
+    other components a small grey tick with their component number ``CN`` (the Components table's,
+    never a bare number a reader would take for finding #N); those without a retention time (LC scans that
     carry none) are counted in a corner, not drawn. With a blank, its TIC is drawn below the
     sample's on the same scales (the figure grows by 60 %).
     """
@@ -129,7 +130,7 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
             finding = by_index.get(comp.get("finding")) if comp.get("finding") is not None else None
             if finding is None:
                 ax.plot([comp["rt_min"]], [apex], marker="v", color="#9a9a9a", markersize=3, linestyle="none")
-                ax.annotate(shown_number(comp["index"]), (comp["rt_min"], apex), xytext=(0, 4),
+                ax.annotate(component_number(comp["index"]), (comp["rt_min"], apex), xytext=(0, 4),
                             textcoords="offset points", ha="center", fontsize=6, color="#7a7a7a")
                 continue
             colour = VERDICT_COLOURS.get(finding["verdict"], "#444444")

@@ -18,12 +18,15 @@ import json
 from typing import Any, Iterable, Mapping
 
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
-from nps_id.report.findings import (finding_label, injector_relatives, is_analogue, is_new_substance_lead,
-                                    isomers_excluded_by, relatives_text, shown_number)
+from nps_id.report.findings import (component_number, finding_label, injector_relatives, is_analogue,
+                                    is_new_substance_lead, isomers_excluded_by, relatives_text, shown_number)
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
 RT_DIGITS = 3
+#: Above the Components table (HTML and PDF): how its numbers relate to the TIC's labels and the findings'.
+COMPONENTS_INTRO = ("Every component extracted from the run, with or without a finding: CN is the component's "
+                    "number (grey on the TIC), #N the finding it gave (labelled on the TIC and in Findings).")
 
 
 #: What each score column of a table means and its scale, keyed by the column's header (:func:`scores_note`).
@@ -312,12 +315,12 @@ def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def component_rows(doc: Mapping[str, Any]) -> list[list[str]]:
-    """Every extracted component as table cells: #, RT, area, model ion, top ions, best hit, why."""
+    """Every extracted component as table cells: number (C1, ...), RT, area, model ion, top ions, best hit, why."""
     rows = []
     for chrom in doc["chromatograms"]:
         for c in chrom["components"]:
             best = c.get("best_hit")
-            rows.append([shown_number(c["index"]), display_number(c["rt_min"], RT_DIGITS), display_number(c.get("area")),
+            rows.append([component_number(c["index"]), display_number(c["rt_min"], RT_DIGITS), display_number(c.get("area")),
                          display_number(c.get("model_mz")), " ".join(str(m) for m in c.get("top_ions") or []) or DASH,
                          f"{best['name']} (MF {display_number(best.get('mf'))})" if best else DASH,
                          c.get("note") or (f"finding #{shown_number(c['finding'])}" if c.get("finding") is not None else DASH)])

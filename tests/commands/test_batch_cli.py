@@ -86,7 +86,9 @@ def test_progress_is_json_lines_on_stderr_when_not_a_terminal(sequence_batch):
     assert events[0] == {**events[0], "event": "start", "total": 9, "todo": 9}
     runs = [e for e in events if e["event"] == "run"]
     assert sorted(e["run"] for e in runs) == sorted(ALL)
-    assert events[-1]["event"] == "finish" and events[-1]["failed"] == 2
+    assert events[-2]["event"] == "finish" and events[-2]["failed"] == 2
+    # where the summary went: one more event (a plain line on stdout until stop 32)
+    assert events[-1]["event"] == "summary" and events[-1]["path"].endswith("summary.html")
 
 
 def test_summary_table_has_substances_by_runs_and_lists_failures(sequence_batch):
@@ -329,7 +331,12 @@ def test_a_batch_of_one_run_says_one_run(swgdrug_library, tmp_path):
     result = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"),
                                       "--workers", "1"])
     assert result.exit_code == 0, result.output
-    assert "1 run: 1 done (0 already done before), 0 failed" in result.stdout
+    assert result.stdout == "1 run: 1 done (0 already done before), 0 failed\n"  # the result only
+    # where the summary went is a diagnostic, on stderr (on stdout until stop 32): a JSON event, as the
+    # progress is when stderr is no terminal
+    last = json.loads(result.stderr.splitlines()[-1])
+    assert last == {"event": "summary", "path": str(tmp_path / "out" / "summary.html"),
+                    "message": f"summary: {tmp_path / 'out' / 'summary.html'}"}
     assert "<p>1 run, 0 failed;" in (tmp_path / "out" / "summary.html").read_text(encoding="utf-8")
 
 
@@ -381,7 +388,7 @@ def test_files_that_are_not_runs_are_listed_with_the_supported_formats_said_once
     assert result.stderr.count("mzml (.mzml)") == 1
     assert any(e["event"] == "warning" and e["message"].startswith(
         "3 files ignored (not runs); the formats nps-id reads: mzml (.mzml), mzxml (.mzxml)") for e in events)
-    assert [e["event"] for e in events][-3:] == ["start", "run", "finish"]
+    assert [e["event"] for e in events][-4:] == ["start", "run", "finish", "summary"]  # summary: since stop 32
 
     # A bar (a terminal, or --progress bar): the same messages as plain lines.
     result = CliRunner().invoke(cli, [
@@ -392,6 +399,8 @@ def test_files_that_are_not_runs_are_listed_with_the_supported_formats_said_once
         assert f"ignored {folder / name}: cannot tell the file format from its name or first bytes\n" in result.stderr
     assert ("3 files ignored (not runs); the formats nps-id reads: mzml (.mzml), mzxml (.mzxml)"
             in result.stderr)
+    # where the summary went: a plain line on stderr with the bar (on stdout until stop 32)
+    assert result.stderr.endswith(f"summary: {tmp_path / 'out' / 'summary.html'}\n") and "summary:" not in result.stdout
 
 
 def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdrug_library):

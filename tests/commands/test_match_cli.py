@@ -215,6 +215,21 @@ def test_fail_on_and_json_to_stdout(swgdrug_library):
     assert quiet.exit_code == 0 and "no findings" in quiet.output
 
 
+def test_fail_on_counts_the_blank_runs_own_findings_and_names_them_as_the_blanks(swgdrug_library):
+    # the etizolam check standard used as the blank: a blank holding a drug (carry-over). A lab script
+    # must still see exit 1 (a QA failure), but the line must not read as "the sample contains etizolam"
+    lrcfs = data_path("gcms", "lrcfs")
+    sample, blank = str(lrcfs / "220223016.mzML"), str(lrcfs / "220223010.mzML")
+    result = CliRunner().invoke(cli, ["match", sample, blank, "--blank", blank, "-l", str(swgdrug_library),
+                                      "--internal-standard", "Bupivacaine@6.51", "--fail-on", "tentative"])
+    assert result.exit_code == 1, result.output
+    said = [line for line in result.stderr.splitlines() if line.startswith("nps-id: --fail-on")]
+    assert said == [said[0]] and said[0].startswith(
+        "nps-id: --fail-on tentative: 1 finding at this level or stronger (1 of them in the --blank run itself, "
+        "not a sample's): 220223010.mzML (the --blank run: carry-over or contamination): Etizolam (tentative, 10.2")
+    assert "220223016.mzML" not in said[0]  # the sample holds only the internal standard
+
+
 def test_blank_subtraction_and_alkanes(swgdrug_library, tmp_path):
     alkanes = tmp_path / "alkanes.csv"
     alkanes.write_text("carbon,rt_min\n16,5.0\n18,7.0\n20,9.0\n22,11.0\n")

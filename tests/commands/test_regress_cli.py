@@ -114,6 +114,8 @@ def test_a_missing_run_is_an_error_of_its_case_and_the_others_still_run(cache, t
     assert result.exit_code == 3
     assert "2 cases: 1 passed, 0 failed, 1 errors" in result.stdout
     assert "PASS   card" not in result.stderr  # the results once printed twice: case by case, then the table
+    # stdout is the table only; where the JUnit XML went is said on stderr (it was on stdout until stop 32)
+    assert "JUnit" not in result.stdout and f"JUnit XML: {junit}" in result.stderr.splitlines()
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     assert "/no/such.mzML does not exist" in cases["gone"].find("error").get("message")
     assert cases["card"].find("error") is None and cases["card"].find("failure") is None
@@ -137,3 +139,33 @@ def test_a_suite_saved_with_a_byte_order_mark_is_read(tmp_path):
                                          'absent = ["Etizolam"]\n').encode("utf-8"))
     result = CliRunner().invoke(cli, ["regress", str(suite)])
     assert result.exit_code == 4 and "missing.h5" in result.stdout and "TOML" not in result.output
+
+
+def test_the_projects_suite_away_from_the_data_is_one_line_naming_the_path_it_read(tmp_path):
+    # relative paths are read from the suite file's folder, not the current one: a copy of the
+    # project's suite elsewhere names where it looked, in one line, exit 3
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.copyfile(SUITE, elsewhere / "suite.toml")
+    result = CliRunner().invoke(cli, ["regress", str(elsewhere / "suite.toml")])
+    assert result.exit_code == 3 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line == (f"nps-id: error: {elsewhere / 'suite.toml'}: [libraries.swgdrug]: build source "
+                    f"{elsewhere / '../../shared/data/swgdrug/SWGDRUG-3.4.msp.gz'} does not exist")
+
+
+def test_a_suite_reads_relative_runs_from_its_folder_and_the_data_from_nps_id_data(cache, tmp_path, monkeypatch):
+    # how a laboratory points a suite at data kept elsewhere (docs/regress.md, "Where the data is")
+    data = data_path()
+    suites = tmp_path / "suites"
+    (suites / "runs").mkdir(parents=True)
+    (suites / "runs" / "paper.mzML").symlink_to(data / "gcms" / "lrcfs" / "220223016.mzML")
+    (suites / "s.toml").write_text(
+        '[libraries.swgdrug]\nbuild = "${NPS_ID_DATA}/swgdrug/SWGDRUG-3.4.msp.gz"\nname = "SWGDRUG"\nrelease = "3.4"\n'
+        '[[case]]\nname = "paper"\nrun = "runs/paper.mzML"\n'
+        'expect = [{ substance = "Bupivacaine", verdict = "tentative" }]\n')
+    monkeypatch.chdir(tmp_path)  # not the suite's folder
+    monkeypatch.setenv("NPS_ID_DATA", str(data))
+    result = CliRunner().invoke(cli, ["regress", "suites/s.toml", "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    assert ": 1 passed, 0 failed, 0 errors" in result.stdout

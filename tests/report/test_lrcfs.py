@@ -357,3 +357,33 @@ def test_match_internal_standard_is_never_an_ewa_lead(swgdrug_library, tmp_path)
     assert "internal standard" in excluded["reason"]
     doc = json.loads((tmp_path / "220223030.report.json").read_text(encoding="utf-8"))
     assert [f["internal_standard"] for f in doc["findings"] if f["name"] == "Etizolam"] == [True]
+
+
+def test_the_card_tic_numbers_only_findings_as_hash_n_so_hash_3_is_one_peak(lrcfs_results):
+    # finding #3 (bupivacaine) is component 4: the TIC labelled it "#3 Bupivacaine" and component 3
+    # (5.744 min, no finding) a bare grey "3", so a chemist looking for "#3" found two peaks
+    import re
+
+    from nps_id.report.findings import finding_label
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, CARD, now=FIXED_NOW)
+    html = render(doc, "html")[".html"].decode("utf-8")
+    tic = html[html.index("<svg"):html.index("</svg>")]  # the first figure is the TIC
+    labels = [text.strip() for text in re.findall(r"<text[^>]*>([^<]*)</text>", tic)]
+    by_index = {f["index"]: f for f in doc["findings"]}
+    components = doc["chromatograms"][0]["components"]
+    assert len(components) > len(doc["findings"])  # components without a finding are marked too
+    for c in components:
+        finding = by_index.get(c.get("finding"))
+        expected = (f"#{finding['index'] + 1} {finding_label(finding)}" if finding else f"C{c['index'] + 1}")
+        assert expected in labels, expected
+    hashes = [label for label in labels if label.startswith("#")]
+    assert len(hashes) == len(doc["findings"])  # "#N" only ever names finding N
+    bupivacaine = next(f for f in doc["findings"] if f["name"] == "Bupivacaine")
+    component = next(c for c in components if c.get("finding") == bupivacaine["index"])
+    assert component["index"] != bupivacaine["index"]  # the two numberings differ on this card
+    # the Components table gives the same CN as the TIC and the finding's #N
+    table = re.sub(r"<[^>]+>", " ", html[html.index('id="components"'):])
+    assert re.search(rf"\bC{component['index'] + 1} +{component['rt_min']:.3f} .*? finding #{bupivacaine['index'] + 1} "
+                     r"\(Bupivacaine\)", table)

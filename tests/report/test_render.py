@@ -130,7 +130,8 @@ def test_findings_and_components_are_numbered_from_1_where_a_chemist_reads_them(
         assert any(f"#{number} {f['name']} " in page for page in pdf), number
     assert not re.search(r"#0\b", html) and not any(re.search(r"#0\b", page) for page in pdf)
     components = pdf[1].split("Finding, or why none", 1)[1]
-    assert components.lstrip().startswith("1 ") and "finding #1 (Bupivacaine)" in components
+    # components are "CN" (C1, ...), findings "#N": a bare "3" on the TIC was read as finding #3 (stop 32)
+    assert components.lstrip().startswith("C1 ") and "finding #1 (Bupivacaine)" in components
 
 
 def test_html_conclusions_components_signatures_and_end(doc, rendered):
