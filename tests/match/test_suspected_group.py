@@ -146,6 +146,20 @@ def test_stanozolol_left_out_is_a_suspected_steroid(swgdrug):
     assert found.suspected_group == STEROIDS
 
 
+@pytest.mark.parametrize("name, relative", [
+    ("Dexamethasone", "Prednisolone (or breakdown product)"),  # a corticoid; a corticoid among its closest
+    ("Estradiol", "5(10)-Estren-3,17-dione"),  # an estrogen
+    ("Cholesterol", "Campesterol")])  # a sterol
+def test_a_steroid_of_no_anabolic_type_left_out_is_no_suspected_anabolic_steroid(swgdrug, name, relative):
+    # corticoids, estrogens and sterols are of no EWA group (taxonomy 2026.7): left out of SWGDRUG,
+    # each is a new substance whose closest compounds are steroids; the EI group model trained on the
+    # labels before named "Anabolic steroids" for all three, an early warning of a new anabolic steroid
+    found = _left_out(swgdrug, name)
+    assert found.new_substance
+    assert relative in [c["name"] for c in found.closest]
+    assert found.suspected_group is None
+
+
 def test_an_indole_cannabinoid_with_no_close_relative_is_named_by_its_acylium_ions(swgdrug):
     # its closest spectra are benzodiazepines at 0.4; m/z 232 and 144, the 1-(5-fluoropentyl)indole-
     # 3-carbonyl acylium and the bare indole-3-carbonyl ion, say what series it belongs to
@@ -186,11 +200,13 @@ def test_a_phenethylamine_left_out_is_a_suspected_phenethylamine(swgdrug, name):
     assert found.suspected_group == "Phenethylamines"
 
 
-def test_a_corticosteroid_msms_spectrum_without_relatives_is_a_suspected_steroid():
+def test_a_corticosteroid_msms_spectrum_without_relatives_is_no_suspected_anabolic_steroid():
     # MS/MS identity hits share the precursor mass: with prednisone absent none is a relative, and
-    # the hits' vote names nothing; the fragments (steroid ring-cleavage ions, losses of water and
-    # the C17 side chain) point to steroids (the MS/MS model, which names a group only at >= 0.9;
-    # its fold model that never saw prednisone names the same in bench_novelty's MS/MS left out)
+    # the hits' vote names nothing; the MS/MS model reads the fragments. Until stop 32 it had been
+    # trained on labels filing every steroid skeleton as an anabolic steroid and named that group
+    # for prednisone at 0.91: a suspected new substance resembling a corticoid was exported to the
+    # EWA as a new anabolic steroid. Retrained on taxonomy 2026.7 (corticoids of no group) it names
+    # none (benchmarks/README.md "Stop 32 (branch group32)").
     from nps_id.io import read
     from nps_id.match.assess import LibraryFacts, assess
     from nps_id.search.reference import Reference
@@ -201,7 +217,7 @@ def test_a_corticosteroid_msms_spectrum_without_relatives_is_a_suspected_steroid
     found = assess(query.mz, query.intensity, "ms2", [], facts, gap=None, isomer_alert=False,
                    precursor=(float(query.precursor_mz), "positive"))
     assert found.new_substance
-    assert found.suspected_group == STEROIDS
+    assert found.suspected_group is None
 
 
 @pytest.mark.parametrize("name, group", [
