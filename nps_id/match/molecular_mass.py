@@ -23,6 +23,9 @@
   unknown shows (a heavier homologue or derivative).
 - :func:`unexplained_molecular_ion` -- the unknown's confirmed molecular ion, lighter than the
   candidate, that the candidate's own spectrum never shows.
+- :func:`molecular_ions_disagree` -- each spectrum shows a molecular ion the other lacks: the
+  candidate's highest ion above the unknown's estimated mass, the unknown's ion at that mass not in
+  the candidate's spectrum (tridecane and pentadecane).
 """
 from __future__ import annotations
 
@@ -547,3 +550,28 @@ def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | No
             or relative[own] < min_relative or reference.get(own, 0.0) >= ION_FLOOR):
         return []
     return [(own, round(relative[own], 3))]
+
+
+def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
+                            candidate_mass: int | None, level: float,
+                            acquired_max: float | None = None) -> list[tuple[int, float, int, float]]:
+    """``[(candidate's ion, its relative intensity, the unknown's estimated mass, its relative
+    intensity)]`` when the two spectra each show a molecular ion the other lacks; else empty.
+
+    The candidate's highest ion (its :func:`molecular_ion` at >= ``level`` of its base peak: its M+
+    when it shows one) must be a fragment of its own formula (at most ``candidate_mass``: a record
+    with ions above it is a derivative filed under its parent, which mass rules cannot read), inside
+    the acquired range, above the unknown's ``estimated`` mass and absent from the unknown (below
+    :data:`WEAK_FLOOR`); and the unknown must show an ion at its estimated mass (>= WEAK_FLOOR) that
+    the candidate's spectrum lacks. A compound's molecular ion is in every spectrum of it, however
+    weak: tridecane (M+ 184 at 0.1 %) matched pentadecane (M+ 212 at 0.8 %, no ion 184) at MF 941.
+    ``level`` 0: off."""
+    if level <= 0 or estimated is None or candidate_mass is None or not reference:
+        return []
+    ion = molecular_ion(reference, max(level, ION_FLOOR))
+    if (ion is None or ion > candidate_mass or ion <= estimated
+            or (acquired_max is not None and ion > acquired_max)
+            or relative.get(ion, 0.0) >= WEAK_FLOOR or relative.get(estimated, 0.0) < WEAK_FLOOR
+            or reference.get(estimated, 0.0) >= WEAK_FLOOR):
+        return []
+    return [(ion, round(reference[ion], 4), estimated, round(relative[estimated], 4))]

@@ -155,6 +155,14 @@ class VerdictThresholds:
         its base peak, lighter than the candidate and absent from the candidate's spectrum, makes
         the candidate implausible (:func:`nps_id.match.molecular_mass.unexplained_molecular_ion`;
         0.01 chosen on the development data: 4 wrong ``identified`` fewer, none right lost; docs/match.md).
+    candidate_ion_level : float
+        EI: the candidate's highest ion (its molecular ion when it shows one) at or above this
+        fraction of its base peak, above the unknown's estimated mass and absent from the unknown,
+        while the unknown shows an ion at its estimated mass that the candidate's spectrum lacks,
+        makes the candidate implausible -- each spectrum shows a molecular ion the other lacks
+        (:func:`nps_id.match.molecular_mass.molecular_ions_disagree`; 0.005 on the development
+        data: tridecane as pentadecane, stearidonic acid methyl ester as heneicosapentaenoic acid
+        methyl ester; 0: off; docs/match.md "Molecular-ion consistency").
     group_fragment_level : float
         EI: a new substance gets no group from a heavier closest compound that shares only a
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
@@ -328,6 +336,7 @@ class VerdictThresholds:
     report_score: int = 600
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
+    candidate_ion_level: float = 0.005
     group_fragment_level: float = 0.35
     group_derivative_similarity: float = 0.5
     group_beyond_molecular_ion: float = 0.5
@@ -408,6 +417,7 @@ class Evidence:
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
     ion_unexplained: tuple[tuple[int, float], ...] | None = None
+    ions_disagree: tuple[tuple[int, float, int, float], ...] | None = None
     one_ion: tuple[int, tuple[tuple[int, float, float], ...]] | None = None
     precursor_ion: tuple[float, str | None] | None = None
     stated_ion: str | None = None
@@ -523,6 +533,12 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         lacking = "".join(f" (m/z {m} ({r:.0%}) is not)" for m, r in evidence.ion_unexplained[:1])
         checks.append((f"the spectrum's molecular ion (>= {t.molecular_ion_level:.0%}, confirmed by its estimated mass) "
                        "is in the candidate's spectrum" + lacking, not evidence.ion_unexplained, "mass"))
+    if evidence.ions_disagree is not None:
+        apart = "".join(f" (the candidate's m/z {m} ({r:.1%}) is not in the spectrum, the spectrum's m/z {e} ({u:.1%}, its "
+                        "estimated mass) not in the candidate's)" for m, r, e, u in evidence.ions_disagree[:1])
+        checks.append((f"the candidate's highest ion (>= {t.candidate_ion_level:.1%}), above the spectrum's estimated "
+                       "mass, is in the spectrum, or the spectrum's ion at that mass in the candidate's" + apart,
+                       not evidence.ions_disagree, "mass"))
     if evidence.precursor_ion is not None:
         # A library may hold a compound's spectrum at another compound's precursor m/z (an
         # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.
