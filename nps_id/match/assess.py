@@ -740,7 +740,8 @@ def assess(
         formula, own_ion = facts.formula(top.row), facts.ion(top.row)
         ion = molecular_ion(relative)  # the unknown's, once for both rules below
         above = tuple(ions_above(relative, formula, thresholds.ions_above_level, own_ion)
-                      or confirmed_ion_above(relative, estimated, formula, own_ion, own=ion))
+                      or confirmed_ion_above(relative, estimated, formula, own_ion, own=ion,
+                                             faint=thresholds.estimated_ion_level))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), formula, thresholds.ions_above_level,
                                      acquired_max))
         lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),

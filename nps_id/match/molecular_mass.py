@@ -509,15 +509,27 @@ def _ions_between(relative: Mapping[int, float], low: float, high: float,
 
 
 def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None,
-                        reference_ion: int | None = None, own: int | None = None) -> list[tuple[int, float]]:
+                        reference_ion: int | None = None, own: int | None = None,
+                        faint: float = 0.0) -> list[tuple[int, float]]:
     """The unknown's :func:`molecular_ion` (any abundance >= :data:`ION_FLOOR`) when its estimated
     mass confirms it (the closest library spectra vote for the same mass) and it lies above the
     candidate's molecular-ion cluster (and its reference spectrum's, as in :func:`ions_above`). Alcohols, esters and alkanes show molecular ions of 1-5 %,
     below :func:`ions_above`'s level: 1-phenyl-2-propanol (M+ 136, ~3 %) matched toluene (M 92).
-    ``own``: the unknown's :func:`molecular_ion` when the caller has it (computed when None)."""
+    ``own``: the unknown's :func:`molecular_ion` when the caller has it (computed when None).
+    ``faint`` (> 0): also the unknown's ion at its estimated mass above ``own``, at >= ``faint`` of
+    the base peak (not a 13C peak), when the candidate's reference holds no ion above its own
+    formula's cluster (a derivative's record filed under its parent is read by its own ions):
+    docosapentaenoic acid methyl ester (M+ 344 at 0.3 %, below :data:`ION_FLOOR`) matched the C21:5
+    ester (M 330) at MF 919."""
     own = molecular_ion(relative) if own is None else own
-    if own is None or own != estimated:
+    if own is None:
         return []
+    if own != estimated:
+        mass = formula_mass(formula)
+        if (not faint or estimated is None or mass is None or estimated <= own or relative.get(estimated, 0.0) < faint
+                or _carbon13_peak(relative, estimated) or (reference_ion or 0) > mass + isotope_reach(formula)):
+            return []
+        own = estimated
     return ions_above({own: relative[own]}, formula, 0.0, reference_ion)
 
 

@@ -163,6 +163,13 @@ class VerdictThresholds:
         (:func:`nps_id.match.molecular_mass.molecular_ions_disagree`; 0.005 on the development
         data: tridecane as pentadecane, stearidonic acid methyl ester as heneicosapentaenoic acid
         methyl ester; 0: off; docs/match.md "Molecular-ion consistency").
+    estimated_ion_level : float
+        EI: the unknown's ion at its estimated mass, at or above this fraction of its base peak
+        (below the 0.5 % its molecular ion is read at), above the candidate's molecular-ion cluster,
+        makes the candidate implausible as the confirmed molecular ion does, when the candidate's
+        reference holds no ion above its formula's cluster
+        (:func:`nps_id.match.molecular_mass.confirmed_ion_above`; 0.003 on the development data:
+        docosapentaenoic acid methyl ester as the C21:5 ester; 0: off; docs/match.md).
     group_fragment_level : float
         EI: a new substance gets no group from a heavier closest compound that shares only a
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
@@ -337,6 +344,7 @@ class VerdictThresholds:
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
     candidate_ion_level: float = 0.005
+    estimated_ion_level: float = 0.003
     group_fragment_level: float = 0.35
     group_derivative_similarity: float = 0.5
     group_beyond_molecular_ion: float = 0.5

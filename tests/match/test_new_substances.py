@@ -809,3 +809,17 @@ def test_a_candidate_whose_highest_ion_the_spectrum_shows_keeps_its_molecular_io
     assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.0) == []  # off
     assert molecular_ions_disagree(unknown, 184, {**candidate, 300: 0.05}, 212, 0.005) == []  # a derivative's record
     assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.005, acquired_max=200.0) == []  # not acquired
+
+
+def test_a_lighter_homologue_is_not_identified_for_a_faint_molecular_ion_above_it(swgdrug):
+    # docosapentaenoic acid methyl ester (M 344; M+ at 0.3 %, its estimated mass) left out matched
+    # the C21:5 ester (M 330) at MF ~920: its faint molecular ion lies above the candidate's
+    structures = {"Heneicosapentaenoic Acid methyl ester": "COC(=O)CCCC/C=C\\C/C=C\\C/C=C\\C/C=C\\C/C=C\\CC"}
+    spectra = [s.replace(smiles=structures[s.name]) if s.name in structures else s for s in swgdrug]
+    found, hit = _verdict_without(spectra, "Docosapentaenoic Acid methyl ester")
+    assert hit == "Heneicosapentaenoic Acid methyl ester"
+    assert found.estimated_mass == 344
+    assert found.verdict.verdict == "inconclusive" and found.verdict.rule.startswith("molecular ion inconsistent")
+    assert any("m/z 344" in c for c in found.verdict.criteria_failed)
+    before, _ = _verdict_without(spectra, "Docosapentaenoic Acid methyl ester", VerdictThresholds(estimated_ion_level=0))
+    assert before.verdict.verdict == "identified"  # what the match said
