@@ -566,7 +566,8 @@ def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | No
 
 def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
                             candidate_mass: int | None, level: float,
-                            acquired_max: float | None = None) -> list[tuple[int, float, int, float]]:
+                            acquired_max: float | None = None,
+                            reference_ion: int | None = None) -> list[tuple[int, float, int, float]]:
     """``[(candidate's ion, its relative intensity, the unknown's estimated mass, its relative
     intensity)]`` when the two spectra each show a molecular ion the other lacks; else empty.
 
@@ -577,10 +578,12 @@ def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None
     :data:`WEAK_FLOOR`); and the unknown must show an ion at its estimated mass (>= WEAK_FLOOR) that
     the candidate's spectrum lacks. A compound's molecular ion is in every spectrum of it, however
     weak: tridecane (M+ 184 at 0.1 %) matched pentadecane (M+ 212 at 0.8 %, no ion 184) at MF 941.
-    ``level`` 0: off."""
+    ``level`` 0: off; never below :data:`ION_FLOOR`, where ``reference_ion`` (the reference's
+    :func:`molecular_ion`, when the caller keeps it) is read instead of computed."""
     if level <= 0 or estimated is None or candidate_mass is None or not reference:
         return []
-    ion = molecular_ion(reference, max(level, ION_FLOOR))
+    ion = (reference_ion if reference_ion is not None and level <= ION_FLOOR
+           else molecular_ion(reference, max(level, ION_FLOOR)))
     if (ion is None or ion > candidate_mass or ion <= estimated
             or (acquired_max is not None and ion > acquired_max)
             or relative.get(ion, 0.0) >= WEAK_FLOOR or relative.get(estimated, 0.0) < WEAK_FLOOR
