@@ -746,8 +746,9 @@ def assess(
                                      acquired_max))
         lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
                                                      thresholds.molecular_ion_level, own=ion))
-        both_ions = tuple(molecular_ions_disagree(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
-                                                  thresholds.candidate_ion_level, acquired_max, own_ion))
+        both_ions = molecular_ions_disagree(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
+                                            thresholds.candidate_ion_level, acquired_max, own_ion)
+        both_ions = None if both_ions is None else tuple(both_ions)  # None: does not apply, silent
         base = one_ion_spectrum(facts.nominal(top.row), formula, facts.mass(top.row), thresholds.one_ion_share,
                                 thresholds.molecular_ion_level)
         if base is not None:

@@ -567,9 +567,12 @@ def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | No
 def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
                             candidate_mass: int | None, level: float,
                             acquired_max: float | None = None,
-                            reference_ion: int | None = None) -> list[tuple[int, float, int, float]]:
+                            reference_ion: int | None = None) -> list[tuple[int, float, int, float]] | None:
     """``[(candidate's ion, its relative intensity, the unknown's estimated mass, its relative
-    intensity)]`` when the two spectra each show a molecular ion the other lacks; else empty.
+    intensity)]`` when the two spectra each show a molecular ion the other lacks; empty when they do
+    not; None when the criterion does not apply (the candidate's highest ion is not above the
+    estimate, or is a derivative's, or outside the acquired range; the unknown shows no ion at its
+    estimate: not evaluated, silently).
 
     The candidate's highest ion (its :func:`molecular_ion` at >= ``level`` of its base peak: its M+
     when it shows one) must be a fragment of its own formula (at most ``candidate_mass``: a record
@@ -581,12 +584,12 @@ def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None
     ``level`` 0: off; never below :data:`ION_FLOOR`, where ``reference_ion`` (the reference's
     :func:`molecular_ion`, when the caller keeps it) is read instead of computed."""
     if level <= 0 or estimated is None or candidate_mass is None or not reference:
-        return []
+        return None
     ion = (reference_ion if reference_ion is not None and level <= ION_FLOOR
            else molecular_ion(reference, max(level, ION_FLOOR)))
-    if (ion is None or ion > candidate_mass or ion <= estimated
-            or (acquired_max is not None and ion > acquired_max)
-            or relative.get(ion, 0.0) >= WEAK_FLOOR or relative.get(estimated, 0.0) < WEAK_FLOOR
-            or reference.get(estimated, 0.0) >= WEAK_FLOOR):
+    if (ion is None or ion > candidate_mass or ion <= estimated or (acquired_max is not None and ion > acquired_max)
+            or relative.get(estimated, 0.0) < WEAK_FLOOR):
+        return None
+    if relative.get(ion, 0.0) >= WEAK_FLOOR or reference.get(estimated, 0.0) >= WEAK_FLOOR:
         return []
     return [(ion, round(reference[ion], 4), estimated, round(relative[estimated], 4))]

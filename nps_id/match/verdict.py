@@ -542,11 +542,10 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         checks.append((f"the spectrum's molecular ion (>= {t.molecular_ion_level:.0%}, confirmed by its estimated mass) "
                        "is in the candidate's spectrum" + lacking, not evidence.ion_unexplained, "mass"))
     if evidence.ions_disagree is not None:
-        apart = "".join(f" (the candidate's m/z {m} ({r:.1%}) is not in the spectrum, the spectrum's m/z {e} ({u:.1%}, its "
-                        "estimated mass) not in the candidate's)" for m, r, e, u in evidence.ions_disagree[:1])
-        checks.append((f"the candidate's highest ion (>= {t.candidate_ion_level:.1%}), above the spectrum's estimated "
-                       "mass, is in the spectrum, or the spectrum's ion at that mass in the candidate's" + apart,
-                       not evidence.ions_disagree, "mass"))
+        apart = "".join(f" (the candidate's m/z {m} ({r:.1%}) is not, nor the spectrum's m/z {e} ({u:.1%}) in the "
+                        "candidate's)" for m, r, e, u in evidence.ions_disagree[:1])
+        checks.append(("the candidate's highest ion is in the spectrum, or the spectrum's estimated molecular ion in "
+                       "the candidate's" + apart, not evidence.ions_disagree, "mass"))
     if evidence.precursor_ion is not None:
         # A library may hold a compound's spectrum at another compound's precursor m/z (an
         # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.

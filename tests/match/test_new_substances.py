@@ -805,10 +805,12 @@ def test_a_candidate_whose_highest_ion_the_spectrum_shows_keeps_its_molecular_io
     assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.005) == [(212, 0.008, 184, 0.0012)]
     assert molecular_ions_disagree({**unknown, 212: 0.002}, 184, candidate, 212, 0.005) == []  # the unknown shows it
     assert molecular_ions_disagree(unknown, 184, {**candidate, 184: 0.002}, 212, 0.005) == []  # the candidate shows 184
-    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.01) == []  # its ion below the level
-    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.0) == []  # off
-    assert molecular_ions_disagree(unknown, 184, {**candidate, 300: 0.05}, 212, 0.005) == []  # a derivative's record
-    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.005, acquired_max=200.0) == []  # not acquired
+    # not evaluated (None: the finding's criteria stay silent on it)
+    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.01) is None  # its ion below the level
+    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.0) is None  # off
+    assert molecular_ions_disagree(unknown, 184, {**candidate, 300: 0.05}, 212, 0.005) is None  # a derivative's record
+    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.005, acquired_max=200.0) is None  # not acquired
+    assert molecular_ions_disagree(unknown, 212, candidate, 212, 0.005) is None  # the estimate is the candidate's
 
 
 def test_a_lighter_homologue_is_not_identified_for_a_faint_molecular_ion_above_it(swgdrug):
