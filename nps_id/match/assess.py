@@ -51,6 +51,7 @@ from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
     HIT_VOTES, ION_FLOOR, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
+    molecular_ions_disagree,
     molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
@@ -734,16 +735,20 @@ def assess(
         return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
                                    else thresholds.isomer_diastereomer_margin, apart)
 
-    above = missing = lighter_ion = one_ion = None
+    above = missing = lighter_ion = both_ions = one_ion = None
     if kind == "ei" and facts.mass(top.row) is not None:
         formula, own_ion = facts.formula(top.row), facts.ion(top.row)
         ion = molecular_ion(relative)  # the unknown's, once for both rules below
         above = tuple(ions_above(relative, formula, thresholds.ions_above_level, own_ion)
-                      or confirmed_ion_above(relative, estimated, formula, own_ion, own=ion))
+                      or confirmed_ion_above(relative, estimated, formula, own_ion, own=ion,
+                                             faint=thresholds.estimated_ion_level))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), formula, thresholds.ions_above_level,
                                      acquired_max))
         lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
                                                      thresholds.molecular_ion_level, own=ion))
+        both_ions = molecular_ions_disagree(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
+                                            thresholds.candidate_ion_level, acquired_max, own_ion)
+        both_ions = None if both_ions is None else tuple(both_ions)  # None: does not apply, silent
         base = one_ion_spectrum(facts.nominal(top.row), formula, facts.mass(top.row), thresholds.one_ion_share,
                                 thresholds.molecular_ion_level)
         if base is not None:
@@ -774,7 +779,8 @@ def assess(
         # EI: the ions that carry the match, not the specks ``n_ions`` also counts
         significant = sum(1 for v in relative.values() if v >= thresholds.significant_ion_level) if kind == "ei" else None
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
-                         isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion, one_ion=one_ion,
+                         isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
+                         ions_disagree=both_ions, one_ion=one_ion,
                          precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
                          stated_ion=stated_ion(precursor_type) if thresholds.ms2_stated_precursor_type else None,
                          close_relatives=close_relatives,

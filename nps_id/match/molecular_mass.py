@@ -23,6 +23,9 @@
   unknown shows (a heavier homologue or derivative).
 - :func:`unexplained_molecular_ion` -- the unknown's confirmed molecular ion, lighter than the
   candidate, that the candidate's own spectrum never shows.
+- :func:`molecular_ions_disagree` -- each spectrum shows a molecular ion the other lacks: the
+  candidate's highest ion above the unknown's estimated mass, the unknown's ion at that mass not in
+  the candidate's spectrum (tridecane and pentadecane).
 """
 from __future__ import annotations
 
@@ -506,15 +509,27 @@ def _ions_between(relative: Mapping[int, float], low: float, high: float,
 
 
 def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None,
-                        reference_ion: int | None = None, own: int | None = None) -> list[tuple[int, float]]:
+                        reference_ion: int | None = None, own: int | None = None,
+                        faint: float = 0.0) -> list[tuple[int, float]]:
     """The unknown's :func:`molecular_ion` (any abundance >= :data:`ION_FLOOR`) when its estimated
     mass confirms it (the closest library spectra vote for the same mass) and it lies above the
     candidate's molecular-ion cluster (and its reference spectrum's, as in :func:`ions_above`). Alcohols, esters and alkanes show molecular ions of 1-5 %,
     below :func:`ions_above`'s level: 1-phenyl-2-propanol (M+ 136, ~3 %) matched toluene (M 92).
-    ``own``: the unknown's :func:`molecular_ion` when the caller has it (computed when None)."""
+    ``own``: the unknown's :func:`molecular_ion` when the caller has it (computed when None).
+    ``faint`` (> 0): also the unknown's ion at its estimated mass above ``own``, at >= ``faint`` of
+    the base peak (not a 13C peak), when the candidate's reference holds no ion above its own
+    formula's cluster (a derivative's record filed under its parent is read by its own ions):
+    docosapentaenoic acid methyl ester (M+ 344 at 0.3 %, below :data:`ION_FLOOR`) matched the C21:5
+    ester (M 330) at MF 919."""
     own = molecular_ion(relative) if own is None else own
-    if own is None or own != estimated:
+    if own is None:
         return []
+    if own != estimated:
+        mass = formula_mass(formula)
+        if (not faint or estimated is None or mass is None or estimated <= own or relative.get(estimated, 0.0) < faint
+                or _carbon13_peak(relative, estimated) or (reference_ion or 0) > mass + isotope_reach(formula)):
+            return []
+        own = estimated
     return ions_above({own: relative[own]}, formula, 0.0, reference_ion)
 
 
@@ -547,3 +562,34 @@ def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | No
             or relative[own] < min_relative or reference.get(own, 0.0) >= ION_FLOOR):
         return []
     return [(own, round(relative[own], 3))]
+
+
+def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
+                            candidate_mass: int | None, level: float,
+                            acquired_max: float | None = None,
+                            reference_ion: int | None = None) -> list[tuple[int, float, int, float]] | None:
+    """``[(candidate's ion, its relative intensity, the unknown's estimated mass, its relative
+    intensity)]`` when the two spectra each show a molecular ion the other lacks; empty when they do
+    not; None when the criterion does not apply (the candidate's highest ion is not above the
+    estimate, or is a derivative's, or outside the acquired range; the unknown shows no ion at its
+    estimate: not evaluated, silently).
+
+    The candidate's highest ion (its :func:`molecular_ion` at >= ``level`` of its base peak: its M+
+    when it shows one) must be a fragment of its own formula (at most ``candidate_mass``: a record
+    with ions above it is a derivative filed under its parent, which mass rules cannot read), inside
+    the acquired range, above the unknown's ``estimated`` mass and absent from the unknown (below
+    :data:`WEAK_FLOOR`); and the unknown must show an ion at its estimated mass (>= WEAK_FLOOR) that
+    the candidate's spectrum lacks. A compound's molecular ion is in every spectrum of it, however
+    weak: tridecane (M+ 184 at 0.1 %) matched pentadecane (M+ 212 at 0.8 %, no ion 184) at MF 941.
+    ``level`` 0: off; never below :data:`ION_FLOOR`, where ``reference_ion`` (the reference's
+    :func:`molecular_ion`, when the caller keeps it) is read instead of computed."""
+    if level <= 0 or estimated is None or candidate_mass is None or not reference:
+        return None
+    ion = (reference_ion if reference_ion is not None and level <= ION_FLOOR
+           else molecular_ion(reference, max(level, ION_FLOOR)))
+    if (ion is None or ion > candidate_mass or ion <= estimated or (acquired_max is not None and ion > acquired_max)
+            or relative.get(estimated, 0.0) < WEAK_FLOOR):
+        return None
+    if relative.get(ion, 0.0) >= WEAK_FLOOR or reference.get(estimated, 0.0) >= WEAK_FLOOR:
+        return []
+    return [(ion, round(reference[ion], 4), estimated, round(relative[estimated], 4))]

@@ -155,6 +155,21 @@ class VerdictThresholds:
         its base peak, lighter than the candidate and absent from the candidate's spectrum, makes
         the candidate implausible (:func:`nps_id.match.molecular_mass.unexplained_molecular_ion`;
         0.01 chosen on the development data: 4 wrong ``identified`` fewer, none right lost; docs/match.md).
+    candidate_ion_level : float
+        EI: the candidate's highest ion (its molecular ion when it shows one) at or above this
+        fraction of its base peak, above the unknown's estimated mass and absent from the unknown,
+        while the unknown shows an ion at its estimated mass that the candidate's spectrum lacks,
+        makes the candidate implausible -- each spectrum shows a molecular ion the other lacks
+        (:func:`nps_id.match.molecular_mass.molecular_ions_disagree`; 0.005 on the development
+        data: tridecane as pentadecane, stearidonic acid methyl ester as heneicosapentaenoic acid
+        methyl ester; 0: off; docs/match.md "Molecular-ion consistency").
+    estimated_ion_level : float
+        EI: the unknown's ion at its estimated mass, at or above this fraction of its base peak
+        (below the 0.5 % its molecular ion is read at), above the candidate's molecular-ion cluster,
+        makes the candidate implausible as the confirmed molecular ion does, when the candidate's
+        reference holds no ion above its formula's cluster
+        (:func:`nps_id.match.molecular_mass.confirmed_ion_above`; 0.003 on the development data:
+        docosapentaenoic acid methyl ester as the C21:5 ester; 0: off; docs/match.md).
     group_fragment_level : float
         EI: a new substance gets no group from a heavier closest compound that shares only a
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
@@ -328,6 +343,8 @@ class VerdictThresholds:
     report_score: int = 600
     ions_above_level: float = 0.05
     molecular_ion_level: float = 0.01
+    candidate_ion_level: float = 0.005
+    estimated_ion_level: float = 0.003
     group_fragment_level: float = 0.35
     group_derivative_similarity: float = 0.5
     group_beyond_molecular_ion: float = 0.5
@@ -408,6 +425,7 @@ class Evidence:
     ions_above: tuple[tuple[int, float], ...] | None = None
     ions_missing: tuple[tuple[int, float], ...] | None = None
     ion_unexplained: tuple[tuple[int, float], ...] | None = None
+    ions_disagree: tuple[tuple[int, float, int, float], ...] | None = None
     one_ion: tuple[int, tuple[tuple[int, float, float], ...]] | None = None
     precursor_ion: tuple[float, str | None] | None = None
     stated_ion: str | None = None
@@ -523,6 +541,11 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         lacking = "".join(f" (m/z {m} ({r:.0%}) is not)" for m, r in evidence.ion_unexplained[:1])
         checks.append((f"the spectrum's molecular ion (>= {t.molecular_ion_level:.0%}, confirmed by its estimated mass) "
                        "is in the candidate's spectrum" + lacking, not evidence.ion_unexplained, "mass"))
+    if evidence.ions_disagree is not None:
+        apart = "".join(f" (the candidate's m/z {m} ({r:.1%}) is not, nor the spectrum's m/z {e} ({u:.1%}) in the "
+                        "candidate's)" for m, r, e, u in evidence.ions_disagree[:1])
+        checks.append(("the candidate's highest ion is in the spectrum, or the spectrum's estimated molecular ion in "
+                       "the candidate's" + apart, not evidence.ions_disagree, "mass"))
     if evidence.precursor_ion is not None:
         # A library may hold a compound's spectrum at another compound's precursor m/z (an
         # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.

@@ -765,3 +765,63 @@ def test_a_one_ion_spectrum_whose_rest_agrees_is_still_identified(swgdrug):
         assert any(f"one nitrogen-bearing ion (m/z {base})" in c for c in found.verdict.criteria_met)
         assert not any("one nitrogen-bearing ion" in c for c in found.verdict.criteria_failed)
     assert _assessed(_first(swgdrug, ".alpha.-Pyrrolidinopropiophenone"), swgdrug)[0].verdict.verdict == "identified"
+
+
+def test_a_homologue_whose_molecular_ion_the_spectrum_lacks_is_not_identified(swgdrug):
+    # stearidonic acid methyl ester (M 290; M+ 290 at 0.8 %) left out matched heneicosapentaenoic
+    # acid methyl ester (M 330; its highest ion 301 at 0.5 %, no 290) at MF ~900 and was identified:
+    # each spectrum shows a molecular-ion region the other lacks
+    structures = {"Heneicosapentaenoic Acid methyl ester": "COC(=O)CCCC/C=C\\C/C=C\\C/C=C\\C/C=C\\C/C=C\\CC",
+                  "Stearidonic Acid methyl ester": "COC(=O)CCCC/C=C\\C/C=C\\C/C=C\\C/C=C\\CC"}
+    spectra = [s.replace(smiles=structures[s.name]) if s.name in structures else s for s in swgdrug]
+    found, hit = _verdict_without(spectra, "Stearidonic Acid methyl ester")
+    assert hit == "Heneicosapentaenoic Acid methyl ester"
+    assert found.verdict.verdict == "inconclusive" and found.verdict.rule.startswith("molecular ion inconsistent")
+    assert any("m/z 301" in c and "m/z 290" in c for c in found.verdict.criteria_failed)
+    before, _ = _verdict_without(spectra, "Stearidonic Acid methyl ester", VerdictThresholds(candidate_ion_level=0))
+    assert before.verdict.verdict == "identified"  # what the match said
+
+
+def test_an_alkane_is_not_identified_as_a_heavier_one_whose_molecular_ion_it_lacks():
+    # MassBank EI's tridecane query (M+ 184 at ~0.1 %) matches pentadecane (M+ 212 at 0.8 %, no 184)
+    # at MF ~940, above its own records: an alkane's fragments are every alkane's, its M+ is its own
+    alkanes = {f"C{n}H{2 * n + 2}" for n in range(10, 21)}
+    query = next(s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.name == "TRIDECANE")
+    library = [s.replace(ms_level=1) for s in read(data_path("massbank", "ei-library.msp.gz"))
+               if s.get("formula") in alkanes]
+    found, hit = _assessed(query.replace(ms_level=1), library)
+    assert hit == "PENTADECANE"
+    assert found.verdict.verdict == "inconclusive"
+    assert any("m/z 212" in c and "m/z 184" in c for c in found.verdict.criteria_failed)
+    before, _ = _assessed(query.replace(ms_level=1), library, VerdictThresholds(candidate_ion_level=0))
+    assert before.verdict.verdict == "identified"
+
+
+def test_a_candidate_whose_highest_ion_the_spectrum_shows_keeps_its_molecular_ions_consistent():
+    from nps_id.match.molecular_mass import molecular_ions_disagree
+
+    unknown = {57: 1.0, 71: 0.4, 85: 0.3, 141: 0.009, 184: 0.0012}
+    candidate = {57: 1.0, 71: 0.5, 85: 0.35, 212: 0.008}
+    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.005) == [(212, 0.008, 184, 0.0012)]
+    assert molecular_ions_disagree({**unknown, 212: 0.002}, 184, candidate, 212, 0.005) == []  # the unknown shows it
+    assert molecular_ions_disagree(unknown, 184, {**candidate, 184: 0.002}, 212, 0.005) == []  # the candidate shows 184
+    # not evaluated (None: the finding's criteria stay silent on it)
+    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.01) is None  # its ion below the level
+    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.0) is None  # off
+    assert molecular_ions_disagree(unknown, 184, {**candidate, 300: 0.05}, 212, 0.005) is None  # a derivative's record
+    assert molecular_ions_disagree(unknown, 184, candidate, 212, 0.005, acquired_max=200.0) is None  # not acquired
+    assert molecular_ions_disagree(unknown, 212, candidate, 212, 0.005) is None  # the estimate is the candidate's
+
+
+def test_a_lighter_homologue_is_not_identified_for_a_faint_molecular_ion_above_it(swgdrug):
+    # docosapentaenoic acid methyl ester (M 344; M+ at 0.3 %, its estimated mass) left out matched
+    # the C21:5 ester (M 330) at MF ~920: its faint molecular ion lies above the candidate's
+    structures = {"Heneicosapentaenoic Acid methyl ester": "COC(=O)CCCC/C=C\\C/C=C\\C/C=C\\C/C=C\\C/C=C\\CC"}
+    spectra = [s.replace(smiles=structures[s.name]) if s.name in structures else s for s in swgdrug]
+    found, hit = _verdict_without(spectra, "Docosapentaenoic Acid methyl ester")
+    assert hit == "Heneicosapentaenoic Acid methyl ester"
+    assert found.estimated_mass == 344
+    assert found.verdict.verdict == "inconclusive" and found.verdict.rule.startswith("molecular ion inconsistent")
+    assert any("m/z 344" in c for c in found.verdict.criteria_failed)
+    before, _ = _verdict_without(spectra, "Docosapentaenoic Acid methyl ester", VerdictThresholds(estimated_ion_level=0))
+    assert before.verdict.verdict == "identified"  # what the match said
