@@ -310,6 +310,9 @@ def main() -> None:
                              "the model that never saw its compound (without it: the shipped model, which did)")
     parser.add_argument("--group-min-probability", type=float, default=None,
                         help="the group models' abstention threshold (default: the one in the model files)")
+    parser.add_argument("--group-min-probability-ms2", type=float, default=None,
+                        help="the MS/MS group models' threshold apart from the EI ones' (default: "
+                             "--group-min-probability, else the model files')")
     args = parser.parse_args()
     global CACHE, DETAILS, GROUP_FOLDS
     CACHE, DETAILS = args.cache, [] if args.details else None
@@ -320,8 +323,10 @@ def main() -> None:
         for kind in ("ei", "ms2"):
             paths = sorted(args.group_folds.glob(f"fold-{kind}-*.npz"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
             models = [GroupModel.load(path) for path in paths]
-            if args.group_min_probability is not None:
-                models = [m.with_min_probability(args.group_min_probability) for m in models]
+            threshold = args.group_min_probability_ms2 if kind == "ms2" else None
+            threshold = args.group_min_probability if threshold is None else threshold
+            if threshold is not None:
+                models = [m.with_min_probability(threshold) for m in models]
             if models:
                 GROUP_FOLDS[kind] = models
             else:
