@@ -285,6 +285,22 @@ def variants_from(sweeps: list[str]) -> list[VerdictThresholds]:
     return [VerdictThresholds(**dict(combo)) for combo in itertools.product(*axes)] if axes else [VerdictThresholds()]
 
 
+def group_folds(folder: Path, thresholds: dict[str, float | None]) -> dict[str, list[GroupModel]]:
+    """The fold models (``fold-KIND-K.npz``) in ``folder`` per spectrum kind, each kind's
+    abstention threshold set to ``thresholds[kind]`` (None: the one in the model files)."""
+    out = {}
+    for kind in ("ei", "ms2"):
+        paths = sorted(folder.glob(f"fold-{kind}-*.npz"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+        models = [GroupModel.load(path) for path in paths]
+        if thresholds.get(kind) is not None:
+            models = [m.with_min_probability(thresholds[kind]) for m in models]
+        if models:
+            out[kind] = models
+        else:
+            print(f"note: no {kind} fold models in {folder}: {kind} groups from the shipped model", file=sys.stderr)
+    return out
+
+
 def load(path: Path):
     with Library.open(path) as lib:
         return Reference.from_library(lib), list(lib.spectra())
@@ -310,23 +326,17 @@ def main() -> None:
                              "the model that never saw its compound (without it: the shipped model, which did)")
     parser.add_argument("--group-min-probability", type=float, default=None,
                         help="the group models' abstention threshold (default: the one in the model files)")
+    parser.add_argument("--group-min-probability-ms2", type=float, default=None,
+                        help="the MS/MS group models' threshold apart from the EI ones' (default: "
+                             "--group-min-probability, else the model files')")
     args = parser.parse_args()
     global CACHE, DETAILS, GROUP_FOLDS
     CACHE, DETAILS = args.cache, [] if args.details else None
     if args.group_folds is None:
         print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)
     else:
-        GROUP_FOLDS = {}
-        for kind in ("ei", "ms2"):
-            paths = sorted(args.group_folds.glob(f"fold-{kind}-*.npz"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
-            models = [GroupModel.load(path) for path in paths]
-            if args.group_min_probability is not None:
-                models = [m.with_min_probability(args.group_min_probability) for m in models]
-            if models:
-                GROUP_FOLDS[kind] = models
-            else:
-                print(f"note: no {kind} fold models in {args.group_folds}: {kind} groups from the shipped model",
-                      file=sys.stderr)
+        ms2 = args.group_min_probability if args.group_min_probability_ms2 is None else args.group_min_probability_ms2
+        GROUP_FOLDS = group_folds(args.group_folds, {"ei": args.group_min_probability, "ms2": ms2})
     variants = variants_from(args.sweep)
     global BASELINE
     BASELINE = args.baseline

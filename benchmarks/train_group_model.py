@@ -19,7 +19,8 @@ a group and without).
         --folds DIR [--write] [--cache DIR]
 
 ``--write`` writes the shipped model (all spectra); ``--cache DIR`` keeps the self-search hits
-(npz). Deterministic: fixed folds, lbfgs. sklearn is a training dependency only (``.[train]``).
+(npz); ``--evaluate`` prints the out-of-fold rates of the fold models already in ``--folds``
+(``--kind ms2``: the MS/MS model alone, no search). Deterministic: fixed folds, lbfgs. sklearn is a training dependency only (``.[train]``).
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ C = {"ei": 0.02, "ms2": 0.02}
 MIN_PROBABILITY = {"ei": 0.5, "ms2": 0.9}
 #: MS/MS spectra per compound used for training (spread over its records).
 MS2_PER_COMPOUND = 4
-PROBABILITIES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+PROBABILITIES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 def self_hits(name: str, spectra, reference, cache: Path | None) -> Hits:
@@ -137,7 +138,8 @@ def fit(kind: str, x: np.ndarray, y: np.ndarray, vote_labels: list[str], c: floa
 
 def report(rows: list[dict], predicted: list[tuple[str, float]]) -> None:
     """Out-of-fold rates per abstention threshold, for compounds with a group and without."""
-    print("min_probability | group: right / wrong / none | no group: none / named")
+    print("min_probability | group: right / wrong / none | no group: none / named (spectra named right / wrong / "
+          "of no group named)")
     truth = [r["label"] for r in rows]
     grouped = sum(1 for t in truth if t != NONE_LABEL)
     plain = len(truth) - grouped
@@ -147,12 +149,12 @@ def report(rows: list[dict], predicted: list[tuple[str, float]]) -> None:
         wrong = sum(1 for t, n in zip(truth, named) if t != NONE_LABEL and n not in (t, NONE_LABEL))
         false = sum(1 for t, n in zip(truth, named) if t == NONE_LABEL and n != NONE_LABEL)
         print(f"{threshold} | {right / grouped:.3f} / {wrong / grouped:.3f} / {(grouped - right - wrong) / grouped:.3f}"
-              f" | {(plain - false) / plain:.3f} / {false / plain:.3f}")
+              f" | {(plain - false) / plain:.3f} / {false / plain:.3f} ({right} / {wrong} / {false})")
 
 
-def train(kind: str, rows: list[dict], folds: Path, c: float, write: bool) -> None:
+def train(kind: str, rows: list[dict], folds: Path, c: float, write: bool, evaluate: bool = False) -> None:
     """Fold models (and with ``write`` the shipped model) of ``kind`` from ``rows``; prints the
-    out-of-fold rates."""
+    out-of-fold rates. ``evaluate``: read the fold models in ``folds`` instead of fitting them."""
     labels = sorted({r["label"] for r in rows})
     x = np.array([features(kind, r["relative"], r["votes"], labels, r["precursor"]) for r in rows])
     y = np.array([r["label"] for r in rows])
@@ -160,8 +162,11 @@ def train(kind: str, rows: list[dict], folds: Path, c: float, write: bool) -> No
     print(f"{kind}: {len(rows)} spectra, {len(set(r['block'] for r in rows))} compounds, {len(labels) - 1} groups")
     predicted: list[tuple[str, float]] = [(NONE_LABEL, 0.0)] * len(rows)
     for k in range(N_FOLDS):
-        model = fit(kind, x[fold != k], y[fold != k], labels, c)
-        model.save(folds / f"fold-{kind}-{k}.npz")
+        if evaluate:
+            model = GroupModel.load(folds / f"fold-{kind}-{k}.npz")
+        else:
+            model = fit(kind, x[fold != k], y[fold != k], labels, c)
+            model.save(folds / f"fold-{kind}-{k}.npz")
         held = np.flatnonzero(fold == k)
         for i, probs in zip(held, model.probabilities(x[held])):
             predicted[i] = (model.labels[int(np.argmax(probs))], float(probs.max()))
@@ -180,14 +185,18 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write the shipped models (group_model_KIND.npz)")
     parser.add_argument("--cache", type=Path, default=None, help="folder keeping the EI self-search hits")
     parser.add_argument("--kind", choices=("ei", "ms2"), action="append", default=None, help="only these models")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="the out-of-fold rates of the fold models already in --folds (no fit; sklearn not needed)")
     args = parser.parse_args()
+    if args.evaluate and args.write:
+        parser.error("--evaluate reads the fold models: it writes no model")
     args.folds.mkdir(parents=True, exist_ok=True)
     kinds = args.kind or ["ei", "ms2"]
     if "ei" in kinds:
         rows = ei_rows("swgdrug", args.swgdrug, args.cache) + ei_rows("massbank-ei", args.massbank_ei, args.cache)
-        train("ei", rows, args.folds, C["ei"], args.write)
+        train("ei", rows, args.folds, C["ei"], args.write, args.evaluate)
     if "ms2" in kinds and args.massbank_ms2 is not None:
-        train("ms2", ms2_rows(args.massbank_ms2), args.folds, C["ms2"], args.write)
+        train("ms2", ms2_rows(args.massbank_ms2), args.folds, C["ms2"], args.write, args.evaluate)
 
 
 if __name__ == "__main__":

@@ -89,3 +89,28 @@ def _fields(row: dict) -> dict:
     """The verdict fields of a search row or an assessment's fields(), as the bench's details say them."""
     return {"verdict": row["verdict"], "rule": row["verdict_rule"].split(":")[0], "new_substance": row["new_substance"],
             "suspected_group": row["suspected_group"], "estimated_mass": row["estimated_mass"]}
+
+
+def test_the_bench_sets_the_msms_group_threshold_apart_from_the_ei_one(tmp_path):
+    # --group-min-probability-ms2 (stop 32, branch group32b): the MS/MS group model's threshold is
+    # measured apart from the EI one's. Ergocristine's MS/MS spectrum (another laboratory's) reads
+    # lysergamide at a probability between 0.8 and 0.9: named at 0.8, not at the file's 0.9, while
+    # the EI folds keep the threshold of their files.
+    from nps_id.match.assess import LibraryFacts, assess
+    from nps_id.match.group_model import shipped_group_model
+    from tests.conftest import data_path
+
+    for kind in ("ei", "ms2"):
+        shipped_group_model(kind).save(tmp_path / f"fold-{kind}-0.npz")
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Ergocristine")
+    facts = LibraryFacts(Reference.from_spectra([query]))  # no hits: the model alone names the group
+
+    def group(folds):
+        return assess(query.mz, query.intensity, "ms2", [], facts, gap=None, isomer_alert=False,
+                      precursor=(float(query.precursor_mz), "positive"), group_model=folds["ms2"][0]).suspected_group
+
+    files = bench.group_folds(tmp_path, {"ei": None, "ms2": None})
+    apart = bench.group_folds(tmp_path, {"ei": None, "ms2": 0.8})
+    assert group(files) is None
+    assert group(apart) == "Lysergamides"
+    assert apart["ei"][0].min_probability == files["ei"][0].min_probability == shipped_group_model("ei").min_probability
