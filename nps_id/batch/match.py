@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from nps_id.errors import LibraryError
 from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run, prepare_blank
 from nps_id.match.results import BLANK_ITSELF_NOTE
 
@@ -27,6 +28,10 @@ class MatchProcessor:
     ----------
     library
         Path of the nps-id library; every worker opens it (a shared path on a cluster).
+    library_sha256
+        The content hash of ``library`` when the batch checked it (the manifest's): a worker that
+        finds another content at that path (the file replaced or rebuilt since) matches no run
+        against it -- each such run fails, saying so. None: not checked.
     match
         The settings of ``nps-id match``.
     alkanes
@@ -50,6 +55,7 @@ class MatchProcessor:
     alkanes: str | None = None
     lenient: bool = False
     command_line: str | None = None
+    library_sha256: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """The settings that decide the results (hashed by the manifest)."""
@@ -57,8 +63,15 @@ class MatchProcessor:
 
     def __call__(self, path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) -> dict:
         library = _LIBRARIES.get(self.library)
-        if library is None:
+        if library is None or (self.library_sha256 and library.info["sha256"] != self.library_sha256):
+            # (a worker kept from an earlier batch opens a library rebuilt since then again)
             library = _LIBRARIES[self.library] = ReferenceLibrary(self.library)
+        found = library.info["sha256"]
+        if self.library_sha256 and found != self.library_sha256:
+            # the manifest records the checked library for this run: results of another would pass as its
+            raise LibraryError(f"{self.library}: the library file changed since the batch checked it (sha256 "
+                               f"{self.library_sha256[:12]}..., now {found[:12]}...; replaced or rebuilt?): "
+                               "not matched against it; run the batch again")
         blank_path = params.get("blank")
         blank = None
         if blank_path:

@@ -111,7 +111,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
         _warn_runs_without_blank(found.runs, blank_pattern, progress)
     processor = MatchProcessor(str(library_path), match=match_parameters,
                                alkanes=str(alkanes.resolve()) if alkanes else None, lenient=lenient,
-                               command_line=typed_command_line())
+                               command_line=typed_command_line(), library_sha256=library_sha256)
     reports = None
     if report_formats:
         reports = ReportWriter(tuple(report_formats), str(sample_info.resolve()) if sample_info else None,

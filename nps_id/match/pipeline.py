@@ -634,6 +634,9 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
     assessment = assess(
         component.mz, component.intensity, "ei", [_ranked(h, use_analogue) for h in ranked], library.facts,
         gap=top.gap, isomer_alert=top.isomer_alert, thresholds=t, identity=not use_analogue,
+        # the run's m/z range, as for the major ions: a candidate's ions above a scan that stopped below
+        # them are not "missing", nor its molecular ion one the spectrum lacks
+        acquired_max=float(run.mz_axis[-1]),
         major_ions=_major_ions(component, library, top.row, run, t), n_ions=int(component.mz.size),
         delta_ri=delta_ri, library_ri=library.library_ri, analogue_score=analogue_score if use_analogue else None,
         analogue_confidence=analogue_confidence if use_analogue else None,

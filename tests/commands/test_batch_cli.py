@@ -426,3 +426,45 @@ def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdr
     assert runs["other/220223016.mzML"]["no_blank"] and not runs["sequence/220223016.mzML"]["no_blank"]
     assert json.loads(results_path(out, "other/220223016.mzML").read_text()).get("blank") is None
     assert json.loads(results_path(out, "sequence/220223016.mzML").read_text())["blank"]["file"] == "220223001.mzML"
+
+
+def test_a_library_replaced_after_the_batch_checked_it_matches_no_run(tmp_path, swgdrug_library, swgdrug_subset_build,
+                                                                      monkeypatch):
+    """`cp other.h5 lib.h5` while a batch starts: the workers open the file the batch did not check. No
+    run is matched against it under the checked library's sha256 (the manifest's): each fails with one
+    line saying so, and the same command run again matches them against the file as it now is."""
+    import shutil
+
+    import nps_id.batch
+
+    library = tmp_path / "lib.h5"
+    shutil.copy(swgdrug_library, library)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / GOOD[0]).symlink_to(data_path("gcms", "lrcfs", GOOD[0]))
+    out = tmp_path / "out"
+    args = ["batch", str(inputs), "-l", str(library), "-o", str(out), "--workers", "1"]
+    real = nps_id.batch.run_batch
+
+    def replaced_then_run(*a, **k):  # after the batch's own check, before any worker opens the library
+        shutil.copy(swgdrug_subset_build[1], library)  # rebuilt in place: same path, another content
+        return real(*a, **k)
+
+    monkeypatch.setattr(nps_id.batch, "run_batch", replaced_then_run)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert f"FAILED {GOOD[0]}: " in result.stdout and "changed since the batch checked it" in result.stdout
+    assert not results_path(out, GOOD[0]).exists()
+
+    monkeypatch.setattr(nps_id.batch, "run_batch", real)
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    matched = json.loads(results_path(out, GOOD[0]).read_text())["library"]["sha256"]
+    assert matched == Manifest.load(out).entries[GOOD[0]].library_sha256 != _sha256_of(swgdrug_library)
+
+
+def _sha256_of(library: Path) -> str:
+    from nps_id.library import Library
+
+    with Library.open(library) as lib:
+        return lib.sha256
