@@ -47,6 +47,8 @@ from nps_id.compound import normalise_name, skeleton
 from nps_id.errors import InputError
 
 TAXONOMY_PATH = Path(__file__).with_name("ewa_taxonomy.json")
+#: The taxonomy's group of a substance no rule classifies ("Unknown (not classified)").
+UNCLASSIFIED_GROUP = "unknown"
 _INCHIKEY = re.compile(r"^[A-Z]{14}-[A-Z]{10}-[A-Z]$")
 
 
@@ -276,7 +278,7 @@ def classify(
     if decided is None:
         decided = _by_name(names, taxonomy)
         source = "name" if decided else "none"
-    group, subclass, rule = decided if decided else ("unknown", None, None)
+    group, subclass, rule = decided if decided else (UNCLASSIFIED_GROUP, None, None)
     entry = _not_nps_entry(names, inchikey, taxonomy)
     if entry is None and parent_key is not None:
         # a derivative of an established drug is that drug (methyl ecgonine TMS: cocaine's chemistry)
@@ -396,7 +398,7 @@ def classify_structures(smiles: Iterable[str], taxonomy_path: str | Path = TAXON
         (decided,) = found
     else:
         decided = _by_structure(_common_substructure(smiles), None, str(taxonomy_path)) if len(smiles) > 1 else None
-    group, subclass, rule = decided if decided else ("unknown", None, None)
+    group, subclass, rule = decided if decided else (UNCLASSIFIED_GROUP, None, None)
     nps = taxonomy["subclasses"][subclass]["nps"] if subclass else taxonomy["groups"][group]["nps"]
     return _make(taxonomy, group, subclass, "structure" if decided else "none", rule, nps=nps, not_nps_reason=None)
 

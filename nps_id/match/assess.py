@@ -744,8 +744,9 @@ def assess(
                                              faint=thresholds.estimated_ion_level))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), formula, thresholds.ions_above_level,
                                      acquired_max))
-        lighter_ion = tuple(unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
-                                                     thresholds.molecular_ion_level, own=ion))
+        lighter_ion = unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
+                                                thresholds.molecular_ion_level, own=ion)
+        lighter_ion = None if lighter_ion is None else tuple(lighter_ion)  # None: does not apply, silent
         both_ions = molecular_ions_disagree(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
                                             thresholds.candidate_ion_level, acquired_max, own_ion)
         both_ions = None if both_ions is None else tuple(both_ions)  # None: does not apply, silent

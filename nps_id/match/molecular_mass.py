@@ -549,19 +549,24 @@ def ions_missing(relative: Mapping[int, float], reference: Mapping[int, float], 
 
 def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
                               candidate_mass: int | None, min_relative: float,
-                              own: int | None = None) -> list[tuple[int, float]]:
+                              own: int | None = None) -> list[tuple[int, float]] | None:
     """The unknown's :func:`molecular_ion` as ``[(m/z, relative intensity)]`` when its estimated
     mass confirms it, it holds >= ``min_relative`` of the base peak, it is lighter than the
     candidate, and the candidate's reference spectrum (a :func:`nominal_spectrum`) lacks it (below
-    :data:`ION_FLOOR`); else empty. Every spectrum of a compound shows the same molecular ion, so a
-    lighter compound's one the candidate never shows rules the candidate out: 1-phenyl-1-propanone
-    (M+ 134 at 17 %) matched 1-phenyl-1,2-propanedione (M 148, no ion at 134) at MF 826. ``own``: as
-    :func:`confirmed_ion_above`."""
+    :data:`ION_FLOOR`); empty when the candidate shows it; None when the criterion does not apply
+    (no such confirmed molecular ion, or one above the candidate's mass -- :func:`ions_above` reads
+    that --, or one at its mass that its spectrum lacks), so that a report never lists "the
+    spectrum's molecular ion is in the candidate's spectrum" as met for a spectrum without one.
+    Every spectrum of a compound shows the same molecular ion, so a lighter compound's one the
+    candidate never shows rules the candidate out: 1-phenyl-1-propanone (M+ 134 at 17 %) matched
+    1-phenyl-1,2-propanedione (M 148, no ion at 134) at MF 826. ``own``: as :func:`confirmed_ion_above`."""
     own = molecular_ion(relative) if own is None else own
-    if (own is None or own != estimated or candidate_mass is None or own >= candidate_mass
-            or relative[own] < min_relative or reference.get(own, 0.0) >= ION_FLOOR):
-        return []
-    return [(own, round(relative[own], 3))]
+    if own is None or own != estimated or candidate_mass is None or relative[own] < min_relative:
+        return None
+    shown = reference.get(own, 0.0) >= ION_FLOOR
+    if own > candidate_mass or (own == candidate_mass and not shown):
+        return None
+    return [] if shown or own == candidate_mass else [(own, round(relative[own], 3))]
 
 
 def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],

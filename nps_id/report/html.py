@@ -199,7 +199,7 @@ def _components(doc) -> str:
     if not rows:
         return ""
     cells = [[_td(_e(c), numeric=i in (0, 1, 2, 3)) for i, c in enumerate(row)] for row in rows]
-    return ('<h2 id="components">Components</h2><p>' + _e(COMPONENTS_INTRO) + "</p>" + _table(["#", "RT (min)", "Area", "Model ion", "Top ions (m/z)", "Best library hit",
+    return ('<h2 id="components">Components</h2><p>' + _e(COMPONENTS_INTRO) + "</p>" + _table(["CN", "RT (min)", "Area", "Model ion", "Top ions (m/z)", "Best library hit",
                                      "Finding, or why none"], cells, cls="components"))
 
 

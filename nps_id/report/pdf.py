@@ -366,7 +366,7 @@ def _components_table(page: _Page, rows) -> None:
 def _components_heading(page: _Page) -> None:
     page.heading("Components")
     page.line(COMPONENTS_INTRO)
-    page.row(["#", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"],
+    page.row(["CN", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"],
              _COMPONENT_WIDTHS, weight="bold")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping
 
+from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import (component_number, finding_label, injector_relatives, is_analogue,
                                     is_new_substance_lead, isomers_excluded_by, relatives_text, shown_number)
@@ -165,10 +166,14 @@ def ewa_label(finding: Mapping[str, Any]) -> str:
     a substance the taxonomy knows is not an NPS says so. The taxonomy classifies the library hit:
     for a suspected new substance or an analogue -- not the hit -- the label says it is the closest
     hit's ("closest hit: Other substances (the hit is not an NPS)"), so that no reader takes the
-    new substance for one known not to be an NPS."""
+    new substance for one known not to be an NPS. A closest hit the taxonomy leaves unclassified
+    reads "closest hit: not classified": "closest hit: Unknown (not classified)" read as a hit named
+    Unknown."""
     ewa = finding["ewa"]
     label = ewa["group_label"] + (f" \u2013 {ewa['subclass_label']}" if ewa.get("subclass_label") else "")
     if finding.get("new_substance") or is_analogue(finding):
+        if ewa["group"] == UNCLASSIFIED_GROUP:
+            return "closest hit: not classified"
         return f"closest hit: {label}" + (" (the hit is not an NPS)" if ewa["nps"] is False else "")
     return label + (" (not an NPS)" if ewa["nps"] is False else "")
 

@@ -304,9 +304,12 @@ def test_a_molecular_ion_the_candidate_shows_is_explained():
     unknown = {77: 0.5, 105: 1.0, 134: 0.17}
     assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0, 148: 0.04}, 148, 0.01) == [(134, 0.17)]
     assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0, 134: 0.02, 148: 0.04}, 148, 0.01) == []
-    assert unexplained_molecular_ion(unknown, 120, {77: 0.6, 105: 1.0, 148: 0.04}, 148, 0.01) == []  # not confirmed
-    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0}, 120, 0.01) == []  # candidate lighter
-    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0}, 148, 0.2) == []  # ion below the level
+    # the criterion does not apply (None: not listed, never "met")
+    assert unexplained_molecular_ion(unknown, 120, {77: 0.6, 105: 1.0, 148: 0.04}, 148, 0.01) is None  # not confirmed
+    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0}, 120, 0.01) is None  # candidate lighter
+    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0}, 148, 0.2) is None  # ion below the level
+    assert unexplained_molecular_ion(unknown, 134, {77: 0.6, 105: 1.0}, 134, 0.01) is None  # same mass, not shown
+    assert unexplained_molecular_ion(unknown, 134, {105: 1.0, 134: 0.3}, 134, 0.01) == []  # same mass, shown
 
 
 def test_an_ms2_isomer_the_library_holds_is_not_excluded_by_a_small_score_difference(ms2_records):

@@ -71,3 +71,17 @@ def test_the_reporting_score_is_inclusive(library):
     assert "Flubromazepam" not in {f["name"] for f in above["findings"]}
     assert len(above["components"]) == len(at["components"])  # still listed as a component
     assert all(f["mf"] > flubromazepam["mf"] for f in above["findings"])
+
+
+def test_a_spectrum_without_a_molecular_ion_is_not_said_to_have_one_the_candidate_shows(library):
+    # The card's fatty-acid methyl ester component (5.17 min, ions 74 87 55 43; estimated mass 130,
+    # no ion there) listed "the spectrum's molecular ion (>= 1%, confirmed by its estimated mass) is
+    # in the candidate's spectrum" among the criteria it met: a molecular ion it does not have.
+    findings = _card(library)["findings"]
+    text = "the spectrum's molecular ion"
+    (ester,) = [f for f in findings if f.get("new_substance")]
+    assert ester["estimated_mass"] not in {int(round(mz)) for mz in ester["spectrum"]["mz"]}
+    assert not any(c.startswith(text) for c in ester["criteria_met"] + ester["criteria_failed"])
+    # a spectrum showing its molecular ion keeps the criterion, met: etizolam's M+ 342
+    etizolam = next(f for f in findings if f["name"] == "Etizolam")
+    assert etizolam["estimated_mass"] == 342 and any(c.startswith(text) for c in etizolam["criteria_met"])

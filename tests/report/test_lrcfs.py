@@ -387,3 +387,6 @@ def test_the_card_tic_numbers_only_findings_as_hash_n_so_hash_3_is_one_peak(lrcf
     table = re.sub(r"<[^>]+>", " ", html[html.index('id="components"'):])
     assert re.search(rf"\bC{component['index'] + 1} +{component['rt_min']:.3f} .*? finding #{bupivacaine['index'] + 1} "
                      r"\(Bupivacaine\)", table)
+    # and its number column is headed "CN", as its caption says: a "#" header read as finding numbers
+    header = re.findall(r"<th>([^<]*)</th>", html[html.index('id="components"'):].split("</thead>", 1)[0])
+    assert header[0] == "CN" and "#" not in header

@@ -223,6 +223,23 @@ def test_a_closest_hit_that_is_not_an_nps_is_labelled_as_the_hits_not_the_new_su
     assert pdf.count("(not an NPS)") == 2 and pdf.count("(the hit is not an NPS)") == 2
 
 
+def test_a_closest_hit_of_no_ewa_group_is_not_read_as_a_hit_named_unknown(lrcfs_results, tmp_path):
+    # LRCFS 220223030: the fatty-acid methyl ester component (5.17 min) is a suspected new substance
+    # whose closest hit, methyl palmitate, the taxonomy leaves unclassified; its EWA group cell read
+    # "closest hit: Unknown (not classified)" -- as if the closest hit were named "Unknown".
+    from tests.report.test_pdf_tables import _pdf_pages
+
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    (new,) = [f for f in doc["findings"] if f.get("new_substance")]
+    assert new["ewa"]["group_label"] == "Unknown (not classified)"
+    html = render(doc, "html")[".html"].decode()
+    pdf = " ".join(_pdf_pages(render(doc, "pdf")[".pdf"], tmp_path))
+    for text in (html, pdf):
+        assert "closest hit: Unknown" not in text
+        assert "closest hit: not classified" in text
+
+
 def test_an_absent_isomer_of_a_cutting_agent_is_a_compound_not_in_the_library_not_a_new_substance(lrcfs_results):
     # LRCFS 220223030: benzocaine (a local anaesthetic, cutting agent) at a weak match with two
     # absent isomers read "Benzocaine or ... , possibly a new substance" -- the early-warning words

@@ -129,6 +129,7 @@ def test_findings_and_components_are_numbered_from_1_where_a_chemist_reads_them(
         assert re.search(rf'<h2 [^>]*>#{number} {re.escape(f["name"])}', html)
         assert any(f"#{number} {f['name']} " in page for page in pdf), number
     assert not re.search(r"#0\b", html) and not any(re.search(r"#0\b", page) for page in pdf)
+    assert "CN RT min Area Model Top ions" in pdf[1]  # headed as its caption names it, not "#" (findings')
     components = pdf[1].split("Finding, or why none", 1)[1]
     # components are "CN" (C1, ...), findings "#N": a bare "3" on the TIC was read as finding #3 (stop 32)
     assert components.lstrip().startswith("C1 ") and "finding #1 (Bupivacaine)" in components
