@@ -74,10 +74,10 @@ def search(
         Sorted by query, then rank.
     """
     settings = settings or SearchSettings()
-    if settings.mode != "identity" or not jit.few_queries(len(queries)):
+    if not jit.few_queries(len(queries), settings.mode):
         # Numba first, before any thread: every batch then runs compiled, however small
         # (jit.few_queries decides per batch). An analogue search scores ~1,000 candidates per
-        # query: ~0.15 s each in NumPy.
+        # query: ~0.1-0.15 s each in NumPy, so only one or two run there.
         jit.load()
     library = reference if isinstance(reference, PreparedLibrary) else PreparedLibrary(reference, settings, indexes)
     context = SearchContext(settings, library)

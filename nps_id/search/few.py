@@ -1,7 +1,7 @@
 """The kernels a search of a few queries runs, in NumPy: the compiled kernels' numbers bit for bit.
 
-A search of at most :data:`~nps_id.search.jit.FEW_QUERIES` queries (one spectrum, a handful)
-runs these instead of the numba kernels while numba is not loaded: numba's import and its first
+A search of at most :data:`~nps_id.search.jit.FEW_QUERIES` identity queries (one spectrum, a
+handful) or :data:`~nps_id.search.jit.FEW_ANALOGUE_QUERIES` analogue ones runs these instead of the numba kernels while numba is not loaded: numba's import and its first
 cached kernel cost ~0.4 s CPU, these a few milliseconds per query (:mod:`nps_id.search.jit`).
 Each reproduces its kernel's arithmetic, not only its formula:
 
@@ -25,6 +25,7 @@ Entry points
   per-query loop (EI identity by another score: ``--score cosine``, ``reverse``, ``dot``).
 - :func:`rank` -- :func:`nps_id.search.ranking._rank_kernel`.
 - :func:`cosine_pairs` -- :func:`nps_id.search.scores.cosine._cosine_pairs` (MS/MS, greedy cosine).
+- :func:`cosine_many` -- :func:`nps_id.search.scores.cosine._cosine_many` (EI analogue, modified cosine).
 """
 from __future__ import annotations
 
@@ -295,3 +296,13 @@ def cosine_pairs(q_offsets: np.ndarray, q_mz: np.ndarray, q_int: np.ndarray, pai
                                             r_mz[offsets[c]:offsets[c + 1]], r_w, r_norm, tol, ppm,
                                             float(shift[k])), 1.0)
     return out
+
+
+def cosine_many(q_mz: np.ndarray, q_int: np.ndarray, offsets: np.ndarray, r_mz: np.ndarray, r_int: np.ndarray,
+                cand: np.ndarray, tol: float, ppm: bool, shift: np.ndarray, mz_power: float,
+                intensity_power: float) -> np.ndarray:
+    """:func:`nps_id.search.scores.cosine._cosine_many`: the greedy (modified) cosine, at most 1,
+    of one query against library spectra ``cand`` (the analogue search's exact step). The same
+    weights, norms and pairs as :func:`cosine_pairs` of one query."""
+    return cosine_pairs(np.array([0, q_mz.size], dtype=np.int64), q_mz, q_int, np.zeros(cand.size, np.int64),
+                        offsets, r_mz, r_int, cand, tol, ppm, shift, mz_power, intensity_power)
