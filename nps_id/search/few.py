@@ -103,6 +103,23 @@ def library_weights(lib_offsets: np.ndarray, lib_mz: np.ndarray, lib_int: np.nda
     return ref_w, sequential_sum(ref_w * ref_w)
 
 
+def _candidate_weights(offsets: np.ndarray, mz: np.ndarray, intensity: np.ndarray, rows: np.ndarray, a: float,
+                       b: float, nominal: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`peak_weights` of library spectra ``rows`` in one call (of their m/z rounded to
+    integers when ``nominal``, as :func:`library_weights`): ``(weights, starts, norm2)``,
+    row ``k``'s weights ``weights[starts[k]:starts[k + 1]]`` and their sum of squares term by term
+    (one sequential ``cumsum`` per row of a zero-padded matrix: adding 0.0 changes no sum)."""
+    lo, hi = offsets[rows].astype(np.int64), offsets[rows + 1].astype(np.int64)
+    counts = hi - lo
+    starts = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    peak = np.repeat(lo - starts[:-1], counts) + np.arange(starts[-1])
+    w = peak_weights(_nominal(mz[peak]).astype(np.float64) if nominal else mz[peak], intensity[peak], a, b)
+    square = np.zeros((rows.size, int(counts.max()) + 1 if rows.size else 1))
+    square[np.repeat(np.arange(rows.size), counts), np.arange(starts[-1]) - np.repeat(starts[:-1], counts)] = w * w
+    return w, starts, np.cumsum(square, axis=1)[:, -1]
+
+
 def nominal_scatter(q_mz: np.ndarray, q_weight: np.ndarray, lo: int, hi: int, bin_offsets: np.ndarray,
                     peak_position: np.ndarray, peak_weight: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The EI prefilter of one query (:class:`nps_id.search.ei._Scatter`, i.e.
@@ -129,10 +146,11 @@ def composite_parts(q_mz: np.ndarray, q_int: np.ndarray, lib_offsets: np.ndarray
     """Columns 0-2 (MF, RMF, F_D) of :func:`nps_id.search.kernels.composite_parts_many_w` for one
     query's candidates, the library weights of those candidates only."""
     q_w, q_norm2, n_u = query_weights(q_mz, q_int, a, b)
+    ref_w, starts, r_norm2 = _candidate_weights(lib_offsets, lib_mz, lib_int, cand, a, b, nominal=True)
     out = np.zeros((cand.size, 3))
     for k, r in enumerate(cand.tolist()):
-        ref_w, r_norm2 = library_weights(lib_offsets, lib_mz, lib_int, r, a, b)
-        out[k] = composite_row(q_w, q_norm2, n_u, lib_mz[lib_offsets[r]:lib_offsets[r + 1]], ref_w, r_norm2)
+        out[k] = composite_row(q_w, q_norm2, n_u, lib_mz[lib_offsets[r]:lib_offsets[r + 1]],
+                               ref_w[starts[k]:starts[k + 1]], float(r_norm2[k]))
     return out
 
 
@@ -302,7 +320,14 @@ def cosine_many(q_mz: np.ndarray, q_int: np.ndarray, offsets: np.ndarray, r_mz: 
                 cand: np.ndarray, tol: float, ppm: bool, shift: np.ndarray, mz_power: float,
                 intensity_power: float) -> np.ndarray:
     """:func:`nps_id.search.scores.cosine._cosine_many`: the greedy (modified) cosine, at most 1,
-    of one query against library spectra ``cand`` (the analogue search's exact step). The same
-    weights, norms and pairs as :func:`cosine_pairs` of one query."""
-    return cosine_pairs(np.array([0, q_mz.size], dtype=np.int64), q_mz, q_int, np.zeros(cand.size, np.int64),
-                        offsets, r_mz, r_int, cand, tol, ppm, shift, mz_power, intensity_power)
+    of one query against library spectra ``cand`` (the analogue search's exact step), the
+    candidates' peak weights made in one step."""
+    q_w = peak_weights(q_mz, q_int, mz_power, intensity_power)
+    q_norm = math.sqrt(sequential_sum(q_w * q_w))
+    r_w, starts, r_norm2 = _candidate_weights(offsets, r_mz, r_int, cand, mz_power, intensity_power)
+    out = np.zeros(cand.size)
+    for k, c in enumerate(cand.tolist()):
+        out[k] = min(cosine_greedy_weighted(q_mz, q_w, q_norm, r_mz[offsets[c]:offsets[c + 1]],
+                                            r_w[starts[k]:starts[k + 1]], math.sqrt(r_norm2[k]), tol, ppm,
+                                            float(shift[k])), 1.0)
+    return out

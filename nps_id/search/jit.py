@@ -35,7 +35,7 @@ FEW_QUERIES = 10
 #: query by a Python loop (the greedy modified cosine), ~0.1-0.15 s a query, against numba's
 #: start-up of ~0.4 s with its cache warm and ~30 s on an empty cache (the first ``match`` after an
 #: install; benchmarks/README.md, "Whole process", stop 32, branch speed32b).
-FEW_ANALOGUE_QUERIES = 2
+FEW_ANALOGUE_QUERIES = 8
 
 _kernels: list["LazyKernel"] = []
 _lock = threading.RLock()
