@@ -11,10 +11,11 @@ How a batch of queries is searched
 3. The top ``k`` per query are kept (score descending, library row ascending on ties) with the
    gap to the best hit of a *different* compound and an isomer alert (:mod:`nps_id.search.ranking`).
 
-An identity search of a few queries (:func:`nps_id.search.jit.few_queries`: one spectrum, a
-handful) runs the NumPy forms of the compiled kernels (:mod:`nps_id.search.few`: EI with the
-composite MF, the cosine, RMF or F_D, MS/MS with the cosine; the same hits bit for bit) and does not import numba, whose
-start-up costs ~0.4 s CPU; any other search imports it first.
+A search of a few queries (:func:`nps_id.search.jit.few_queries`: identity, one spectrum to ten;
+analogue, up to eight) runs the NumPy forms of the compiled kernels (:mod:`nps_id.search.few`: EI
+with the composite MF, the cosine, RMF or F_D, the modified cosine of analogue mode, MS/MS with
+the cosine; the same hits bit for bit) and does not import numba, whose start-up costs ~0.4 s CPU
+(and compiling, on an empty numba cache, ~10-30 s); any other search imports it first.
 
 Entry points
 ------------

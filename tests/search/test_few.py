@@ -209,3 +209,20 @@ def test_a_search_of_a_few_spectra_does_not_import_numba_and_a_larger_one_does(s
                  for file in (few_file, more_file)]
     assert [loaded for _, loaded in by_cosine] == ["[]", "['numba']"]
     assert by_cosine[1][0].startswith(by_cosine[0][0]) and by_cosine[0][0] != few_rows
+
+
+def test_an_analogue_search_of_a_few_spectra_does_not_import_numba_and_a_larger_one_does(swgdrug_library, tmp_path):
+    """The first `match` after an install searched a card's unknowns in analogue mode: numba compiled
+    its kernels then (~10-30 s on an empty cache). A few analogue queries now run in NumPy."""
+    from nps_id.io import write
+
+    records = list(read(data_path("massbank", "ei-queries-analog.msp.gz")))[:jit.FEW_ANALOGUE_QUERIES + 1]
+    few_file, more_file = tmp_path / "few.msp", tmp_path / "more.msp"
+    write(records[: jit.FEW_ANALOGUE_QUERIES], few_file)
+    write(records, more_file)
+    cache = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+    args = ("-l", str(swgdrug_library), "--mode", "analog", "--format", "jsonl")
+    few_rows, few_loaded = _search_process(str(few_file), *args, **cache)
+    more_rows, more_loaded = _search_process(str(more_file), *args, **cache)
+    assert (few_loaded, more_loaded) == ("[]", "['numba']")
+    assert more_rows.startswith(few_rows) and len(more_rows) > len(few_rows)  # the same rows for the same queries
