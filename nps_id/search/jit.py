@@ -32,7 +32,7 @@ from typing import Any, Callable
 #: NumPy EI prefilter's cost grows with the library.
 FEW_QUERIES = 10
 #: An analogue search of at most this many queries runs them too: it scores ~1,000 candidates a
-#: query by a Python loop (the greedy modified cosine), ~0.05-0.1 s a query, against numba's
+#: query by a Python loop (the greedy modified cosine), ~0.06-0.11 s a query, against numba's
 #: start-up of ~0.4 s with its cache warm and ~10-30 s of compiling on an empty cache -- what the
 #: first ``match`` after an install paid for a card's few unknown components (6 on LRCFS
 #: 220223030; benchmarks/README.md, "Whole process", stop 32, branch speed32b).
