@@ -100,9 +100,10 @@ def search_ei(spectra: Sequence[Spectrum], batch: np.ndarray, index: NominalInde
     if s.mode == "analog":
         q_mass = molecular_ion(nominal)
         lib_mass = ctx.library.derived(("ei", "molecular_ion"), lambda: molecular_ion(index.spectra))
-    # An identity search of a few queries by another score (cosine, RMF, F_D): the same loop with
-    # the NumPy forms of its kernels, numba not loaded (the library weights of the candidates only).
-    few_queries = s.mode == "identity" and jit.few_queries(len(batch))
+    # A search of a few queries by another score (cosine, RMF, F_D) or in analogue mode: the same
+    # loop with the NumPy forms of its kernels, numba not loaded (the library weights of the
+    # candidates only).
+    few_queries = jit.few_queries(len(batch), s.mode)
     if few_queries:
         def scatter(q_mz: np.ndarray, q_weight: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
             return few.nominal_scatter(q_mz, q_weight, lo, hi, index.bin_offsets, index.peak_position,

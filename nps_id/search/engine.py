@@ -11,10 +11,11 @@ How a batch of queries is searched
 3. The top ``k`` per query are kept (score descending, library row ascending on ties) with the
    gap to the best hit of a *different* compound and an isomer alert (:mod:`nps_id.search.ranking`).
 
-An identity search of a few queries (:func:`nps_id.search.jit.few_queries`: one spectrum, a
-handful) runs the NumPy forms of the compiled kernels (:mod:`nps_id.search.few`: EI with the
-composite MF, the cosine, RMF or F_D, MS/MS with the cosine; the same hits bit for bit) and does not import numba, whose
-start-up costs ~0.4 s CPU; any other search imports it first.
+A search of a few queries (:func:`nps_id.search.jit.few_queries`: identity, one spectrum to ten;
+analogue, up to eight) runs the NumPy forms of the compiled kernels (:mod:`nps_id.search.few`: EI
+with the composite MF, the cosine, RMF or F_D, the modified cosine of analogue mode, MS/MS with
+the cosine; the same hits bit for bit) and does not import numba, whose start-up costs ~0.4 s CPU
+(and compiling, on an empty numba cache, ~10-30 s); any other search imports it first.
 
 Entry points
 ------------
@@ -74,10 +75,10 @@ def search(
         Sorted by query, then rank.
     """
     settings = settings or SearchSettings()
-    if settings.mode != "identity" or not jit.few_queries(len(queries)):
+    if not jit.few_queries(len(queries), settings.mode):
         # Numba first, before any thread: every batch then runs compiled, however small
         # (jit.few_queries decides per batch). An analogue search scores ~1,000 candidates per
-        # query: ~0.15 s each in NumPy.
+        # query: ~0.1-0.15 s each in NumPy, so only one or two run there.
         jit.load()
     library = reference if isinstance(reference, PreparedLibrary) else PreparedLibrary(reference, settings, indexes)
     context = SearchContext(settings, library)

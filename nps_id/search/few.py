@@ -1,7 +1,7 @@
 """The kernels a search of a few queries runs, in NumPy: the compiled kernels' numbers bit for bit.
 
-A search of at most :data:`~nps_id.search.jit.FEW_QUERIES` queries (one spectrum, a handful)
-runs these instead of the numba kernels while numba is not loaded: numba's import and its first
+A search of at most :data:`~nps_id.search.jit.FEW_QUERIES` identity queries (one spectrum, a
+handful) or :data:`~nps_id.search.jit.FEW_ANALOGUE_QUERIES` analogue ones runs these instead of the numba kernels while numba is not loaded: numba's import and its first
 cached kernel cost ~0.4 s CPU, these a few milliseconds per query (:mod:`nps_id.search.jit`).
 Each reproduces its kernel's arithmetic, not only its formula:
 
@@ -25,6 +25,7 @@ Entry points
   per-query loop (EI identity by another score: ``--score cosine``, ``reverse``, ``dot``).
 - :func:`rank` -- :func:`nps_id.search.ranking._rank_kernel`.
 - :func:`cosine_pairs` -- :func:`nps_id.search.scores.cosine._cosine_pairs` (MS/MS, greedy cosine).
+- :func:`cosine_many` -- :func:`nps_id.search.scores.cosine._cosine_many` (EI analogue, modified cosine).
 """
 from __future__ import annotations
 
@@ -102,6 +103,32 @@ def library_weights(lib_offsets: np.ndarray, lib_mz: np.ndarray, lib_int: np.nda
     return ref_w, sequential_sum(ref_w * ref_w)
 
 
+def _row_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """:func:`sequential_sum` of each row ``values[starts[k]:starts[k + 1]]``: term by term in row
+    order, all rows at once (one step per position in a row)."""
+    counts = np.diff(starts)
+    out = np.zeros(counts.size)
+    for k in range(int(counts.max()) if counts.size else 0):
+        rows = np.flatnonzero(counts > k)
+        out[rows] += values[starts[rows] + k]
+    return out
+
+
+def _candidate_weights(offsets: np.ndarray, mz: np.ndarray, intensity: np.ndarray, rows: np.ndarray, a: float,
+                       b: float, nominal: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`peak_weights` of library spectra ``rows`` in one call (of their m/z rounded to
+    integers when ``nominal``, as :func:`library_weights`): ``(weights, starts, norm2, peak)``,
+    row ``k``'s weights ``weights[starts[k]:starts[k + 1]]``, their sum of squares term by term,
+    and the index of each weight's peak in ``mz``."""
+    lo, hi = offsets[rows].astype(np.int64), offsets[rows + 1].astype(np.int64)
+    counts = hi - lo
+    starts = np.zeros(rows.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=starts[1:])
+    peak = np.repeat(lo - starts[:-1], counts) + np.arange(starts[-1])
+    w = peak_weights(_nominal(mz[peak]).astype(np.float64) if nominal else mz[peak], intensity[peak], a, b)
+    return w, starts, _row_sums(w * w, starts), peak
+
+
 def nominal_scatter(q_mz: np.ndarray, q_weight: np.ndarray, lo: int, hi: int, bin_offsets: np.ndarray,
                     peak_position: np.ndarray, peak_weight: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The EI prefilter of one query (:class:`nps_id.search.ei._Scatter`, i.e.
@@ -126,12 +153,36 @@ def nominal_scatter(q_mz: np.ndarray, q_weight: np.ndarray, lo: int, hi: int, bi
 def composite_parts(q_mz: np.ndarray, q_int: np.ndarray, lib_offsets: np.ndarray, lib_mz: np.ndarray,
                     lib_int: np.ndarray, cand: np.ndarray, a: float, b: float) -> np.ndarray:
     """Columns 0-2 (MF, RMF, F_D) of :func:`nps_id.search.kernels.composite_parts_many_w` for one
-    query's candidates, the library weights of those candidates only."""
+    query's candidates, the library weights of those candidates only: :func:`composite_row` of
+    every candidate at once (its sums term by term per candidate, :func:`_row_sums`)."""
     q_w, q_norm2, n_u = query_weights(q_mz, q_int, a, b)
-    out = np.zeros((cand.size, 3))
-    for k, r in enumerate(cand.tolist()):
-        ref_w, r_norm2 = library_weights(lib_offsets, lib_mz, lib_int, r, a, b)
-        out[k] = composite_row(q_w, q_norm2, n_u, lib_mz[lib_offsets[r]:lib_offsets[r + 1]], ref_w, r_norm2)
+    ref_w, starts, r_norm2, peak = _candidate_weights(lib_offsets, lib_mz, lib_int, cand, a, b, nominal=True)
+    owner = np.repeat(np.arange(cand.size), np.diff(starts))
+    m = _nominal(lib_mz[peak])
+    keep = (ref_w > 0) & (m < q_w.size)
+    wq, wr, owner = q_w[m[keep]], ref_w[keep], owner[keep]
+    common = wq > 0
+    wq, wr, owner = wq[common], wr[common], owner[common]
+    n_match = np.bincount(owner, minlength=cand.size)
+    at = np.zeros(cand.size + 1, dtype=np.int64)
+    np.cumsum(n_match, out=at[1:])
+    dot, q_sub2 = _row_sums(wq * wr, at), _row_sums(wq * wq, at)
+    # The ratios of consecutive matched peaks of one candidate (n_match - 1 of them per candidate).
+    ratio = (wr[1:] * wq[:-1]) / (wr[:-1] * wq[1:]) if wq.size else np.empty(0)
+    ratio = ratio[owner[1:] == owner[:-1]] if wq.size else ratio
+    ratio = np.where(ratio > 1.0, 1.0 / ratio, ratio)
+    at_ratio = np.zeros(cand.size + 1, dtype=np.int64)
+    np.cumsum(np.maximum(n_match - 1, 0), out=at_ratio[1:])
+    with np.errstate(divide="ignore", invalid="ignore"):  # candidates without 2 matches are set below
+        f_d = dot * dot / (q_norm2 * r_norm2)
+        f_d_rev = dot * dot / (q_sub2 * r_norm2)
+        f_r = _row_sums(ratio, at_ratio) / (n_match - 1)
+        mf = (n_u * f_d + n_match * f_r) / (n_u + n_match)
+        rmf = 0.5 * (f_d_rev + f_r)
+    two = n_match >= 2
+    out = np.column_stack([np.minimum(np.where(two, mf, f_d), 1.0), np.minimum(np.where(two, rmf, f_d_rev), 1.0),
+                           np.minimum(f_d, 1.0)])
+    out[n_match == 0] = 0.0
     return out
 
 
@@ -293,5 +344,22 @@ def cosine_pairs(q_offsets: np.ndarray, q_mz: np.ndarray, q_int: np.ndarray, pai
         r_w, r_norm = weights("library", c, offsets, r_mz, r_int)
         out[k] = min(cosine_greedy_weighted(q_mz[q_offsets[q]:q_offsets[q + 1]], q_w, q_norm,
                                             r_mz[offsets[c]:offsets[c + 1]], r_w, r_norm, tol, ppm,
+                                            float(shift[k])), 1.0)
+    return out
+
+
+def cosine_many(q_mz: np.ndarray, q_int: np.ndarray, offsets: np.ndarray, r_mz: np.ndarray, r_int: np.ndarray,
+                cand: np.ndarray, tol: float, ppm: bool, shift: np.ndarray, mz_power: float,
+                intensity_power: float) -> np.ndarray:
+    """:func:`nps_id.search.scores.cosine._cosine_many`: the greedy (modified) cosine, at most 1,
+    of one query against library spectra ``cand`` (the analogue search's exact step), the
+    candidates' peak weights made in one step."""
+    q_w = peak_weights(q_mz, q_int, mz_power, intensity_power)
+    q_norm = math.sqrt(sequential_sum(q_w * q_w))
+    r_w, starts, r_norm2, _ = _candidate_weights(offsets, r_mz, r_int, cand, mz_power, intensity_power)
+    out = np.zeros(cand.size)
+    for k, c in enumerate(cand.tolist()):
+        out[k] = min(cosine_greedy_weighted(q_mz, q_w, q_norm, r_mz[offsets[c]:offsets[c + 1]],
+                                            r_w[starts[k]:starts[k + 1]], math.sqrt(r_norm2[k]), tol, ppm,
                                             float(shift[k])), 1.0)
     return out

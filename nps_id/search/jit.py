@@ -16,7 +16,7 @@ compiled code calling another kernel finds numba's dispatcher there.
 Entry points
 ------------
 - :func:`njit` -- ``numba.njit`` on first use.
-- :func:`few_queries` -- whether a search of ``n`` queries takes the NumPy path.
+- :func:`few_queries` -- whether a search of ``n`` queries (identity or analogue) takes the NumPy path.
 - :func:`load`, :func:`loaded`.
 """
 from __future__ import annotations
@@ -31,6 +31,12 @@ from typing import Any, Callable
 #: still cheaper in NumPy (benchmarks/README.md, "Whole process", stop 29). Kept low because the
 #: NumPy EI prefilter's cost grows with the library.
 FEW_QUERIES = 10
+#: An analogue search of at most this many queries runs them too: it scores ~1,000 candidates a
+#: query by a Python loop (the greedy modified cosine), ~0.06-0.11 s a query, against numba's
+#: start-up of ~0.4 s with its cache warm and ~10-30 s of compiling on an empty cache -- what the
+#: first ``match`` after an install paid for a card's few unknown components (6 on LRCFS
+#: 220223030; benchmarks/README.md, "Whole process", stop 32, branch speed32b).
+FEW_ANALOGUE_QUERIES = 8
 
 _kernels: list["LazyKernel"] = []
 _lock = threading.RLock()
@@ -42,10 +48,11 @@ def loaded() -> bool:
     return _numba_njit is not None
 
 
-def few_queries(n: int) -> bool:
-    """Whether ``n`` queries are searched with the NumPy kernels: a few, and numba not loaded yet
-    (once it is, its kernels are the faster for any number)."""
-    return n <= FEW_QUERIES and not loaded()
+def few_queries(n: int, mode: str = "identity") -> bool:
+    """Whether ``n`` queries of a search in ``mode`` are searched with the NumPy kernels: a few
+    (:data:`FEW_QUERIES`, :data:`FEW_ANALOGUE_QUERIES`), and numba not loaded yet (once it is,
+    its kernels are the faster for any number)."""
+    return n <= (FEW_QUERIES if mode == "identity" else FEW_ANALOGUE_QUERIES) and not loaded()
 
 
 class LazyKernel:

@@ -36,9 +36,9 @@ def _assert_same_rows(queries: list[Spectrum], library: PreparedLibrary, setting
                       monkeypatch: pytest.MonkeyPatch) -> Hits:
     """The compiled path on all ``queries`` in one search against the NumPy path a few at a time:
     every query's rows equal, every column bit for bit."""
-    monkeypatch.setattr(jit, "few_queries", lambda n: False)
+    monkeypatch.setattr(jit, "few_queries", lambda n, mode="identity": False)
     compiled = search(queries, library, settings)
-    monkeypatch.setattr(jit, "few_queries", lambda n: True)
+    monkeypatch.setattr(jit, "few_queries", lambda n, mode="identity": True)
     for chunk in _chunks(len(queries)):
         hits = search([queries[i] for i in chunk], library, settings)
         want = np.isin(compiled.query, list(chunk))
@@ -71,6 +71,16 @@ def test_ei_dev_queries_by_another_score_give_the_same_rows_in_numpy_and_compile
     settings = SearchSettings(top_k=20, prefilter=200, score=score)
     hits = _assert_same_rows(queries, massbank_ei, settings, monkeypatch)
     assert len(set(hits.query.tolist())) == len(queries) and np.any(hits.isomer_alert)
+
+
+def test_ei_analogue_queries_give_the_same_rows_in_numpy_and_compiled(massbank_ei, monkeypatch):
+    """The analogue loop (prefilter with the mass prior's listed differences, composite parts, the
+    modified cosine of ~1,000 candidates a query, the analogue score's ranking)."""
+    queries = list(read(data_path("massbank", "ei-queries-analog.msp.gz")))[::25]
+    settings = SearchSettings(mode="analog", top_k=20, prefilter=200)
+    hits = _assert_same_rows(queries, massbank_ei, settings, monkeypatch)
+    assert len(set(hits.query.tolist())) == len(queries) and np.any(hits.delta_shift >= 0)
+    assert np.any(hits.score != hits.similarity)  # the mass prior moved scores: the analogue ranking ran
 
 
 def test_the_ei_prefilter_reaches_the_same_spectra_in_the_same_order_with_the_same_cosines(massbank_ei):
@@ -117,6 +127,17 @@ def ms2_around_the_queries(massbank_ms2_spectra) -> tuple[list[Spectrum], Prepar
     keep = np.minimum(np.abs(near[at] - prec), np.abs(near[at - 1] - prec)) <= 1.0
     reference = Reference.from_spectra([s for s, k in zip(records, keep) if k])
     return queries, PreparedLibrary(reference, SETTINGS, load_indexes(reference, use_cache=False))
+
+
+def test_ms2_analogue_queries_give_the_same_rows_in_numpy_and_compiled(massbank_ms2_spectra, monkeypatch):
+    """The MS/MS analogue search (fragment and loss prefilter, the modified cosine) against a third
+    of MassBank MS/MS."""
+    queries = list(read(data_path("massbank", "ms2-queries-analog.msp.gz")))[::30]
+    reference = Reference.from_spectra(massbank_ms2_spectra[::3])
+    settings = SearchSettings(mode="analog", top_k=20, prefilter=200)
+    library = PreparedLibrary(reference, settings, load_indexes(reference, use_cache=False))
+    hits = _assert_same_rows(queries, library, settings, monkeypatch)
+    assert len(set(hits.query.tolist())) > 0.8 * len(queries) and np.any(hits.delta_shift >= 0)
 
 
 @pytest.mark.parametrize("score", ["cosine", "modified_cosine"])  # the latter: pairs at the precursor shift too
@@ -188,3 +209,20 @@ def test_a_search_of_a_few_spectra_does_not_import_numba_and_a_larger_one_does(s
                  for file in (few_file, more_file)]
     assert [loaded for _, loaded in by_cosine] == ["[]", "['numba']"]
     assert by_cosine[1][0].startswith(by_cosine[0][0]) and by_cosine[0][0] != few_rows
+
+
+def test_an_analogue_search_of_a_few_spectra_does_not_import_numba_and_a_larger_one_does(swgdrug_library, tmp_path):
+    """The first `match` after an install searched a card's unknowns in analogue mode: numba compiled
+    its kernels then (~10-30 s on an empty cache). A few analogue queries now run in NumPy."""
+    from nps_id.io import write
+
+    records = list(read(data_path("massbank", "ei-queries-analog.msp.gz")))[:jit.FEW_ANALOGUE_QUERIES + 1]
+    few_file, more_file = tmp_path / "few.msp", tmp_path / "more.msp"
+    write(records[: jit.FEW_ANALOGUE_QUERIES], few_file)
+    write(records, more_file)
+    cache = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+    args = ("-l", str(swgdrug_library), "--mode", "analog", "--format", "jsonl")
+    few_rows, few_loaded = _search_process(str(few_file), *args, **cache)
+    more_rows, more_loaded = _search_process(str(more_file), *args, **cache)
+    assert (few_loaded, more_loaded) == ("[]", "['numba']")
+    assert more_rows.startswith(few_rows) and len(more_rows) > len(few_rows)  # the same rows for the same queries

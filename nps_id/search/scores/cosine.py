@@ -71,9 +71,12 @@ def _cosine_pairs(q_offsets, q_mz, q_int, pair_query, offsets, r_mz, r_int, cand
 def cosine_many(q_mz: np.ndarray, q_int: np.ndarray, offsets: np.ndarray, r_mz: np.ndarray, r_int: np.ndarray,
                 cand: np.ndarray, score: "Cosine", shift: np.ndarray) -> np.ndarray:
     """Greedy cosine (at most 1) of one query against rows ``cand`` of a CSR library;
-    ``shift[k] != 0`` pairs peaks also at that precursor difference (modified cosine)."""
+    ``shift[k] != 0`` pairs peaks also at that precursor difference (modified cosine). The
+    analogue search of a few queries (:func:`~nps_id.search.jit.few_queries`) runs it in NumPy
+    (:func:`nps_id.search.few.cosine_many`)."""
     tol = score.tolerance
-    return _cosine_many(
+    kernel = few.cosine_many if jit.few_queries(1, "analog") else _cosine_many
+    return kernel(
         np.asarray(q_mz, np.float64), np.asarray(q_int, np.float64), offsets, r_mz, r_int,
         np.asarray(cand, np.int64), float(tol.value), tol.unit == "ppm", np.asarray(shift, np.float64),
         float(score.mz_power), float(score.intensity_power),
