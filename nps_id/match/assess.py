@@ -51,7 +51,7 @@ from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses
 from nps_id.match.molecular_mass import (
     HIT_VOTES, ION_FLOOR, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
-    molecular_ions_disagree,
+    molecular_ions_disagree, without_column_bleed,
     molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
@@ -738,13 +738,15 @@ def assess(
     above = missing = lighter_ion = both_ions = one_ion = None
     if kind == "ei" and facts.mass(top.row) is not None:
         formula, own_ion = facts.formula(top.row), facts.ion(top.row)
-        ion = molecular_ion(relative)  # the unknown's, once for both rules below
-        above = tuple(ions_above(relative, formula, thresholds.ions_above_level, own_ion)
-                      or confirmed_ion_above(relative, estimated, formula, own_ion, own=ion,
+        # the unknown's ions as its molecular-ion evidence: weak column-bleed ions are the column's
+        unbled = without_column_bleed(relative, thresholds.column_bleed_level)
+        ion = molecular_ion(unbled)  # the unknown's, once for both rules below
+        above = tuple(ions_above(unbled, formula, thresholds.ions_above_level, own_ion)
+                      or confirmed_ion_above(unbled, estimated, formula, own_ion, own=ion,
                                              faint=thresholds.estimated_ion_level))
         missing = tuple(ions_missing(relative, facts.nominal(top.row), formula, thresholds.ions_above_level,
                                      acquired_max))
-        lighter_ion = unexplained_molecular_ion(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
+        lighter_ion = unexplained_molecular_ion(unbled, estimated, facts.nominal(top.row), facts.mass(top.row),
                                                 thresholds.molecular_ion_level, own=ion)
         lighter_ion = None if lighter_ion is None else tuple(lighter_ion)  # None: does not apply, silent
         both_ions = molecular_ions_disagree(relative, estimated, facts.nominal(top.row), facts.mass(top.row),

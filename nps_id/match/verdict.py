@@ -170,6 +170,11 @@ class VerdictThresholds:
         reference holds no ion above its formula's cluster
         (:func:`nps_id.match.molecular_mass.confirmed_ion_above`; 0.003 on the development data:
         docosapentaenoic acid methyl ester as the C21:5 ester; 0: off; docs/match.md).
+    column_bleed_level : float
+        EI: the unknown's polysiloxane column-bleed ions (m/z 207, 281, 355, 429 and their isotope
+        peaks) below this fraction of its base peak are not read as its molecular ion by the
+        molecular-ion rules (:func:`nps_id.match.molecular_mass.without_column_bleed`; 0.06: the
+        bleed under real LRCFS components reaches 5 %; 0: off; docs/match.md).
     group_fragment_level : float
         EI: a new substance gets no group from a heavier closest compound that shares only a
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
@@ -345,6 +350,7 @@ class VerdictThresholds:
     molecular_ion_level: float = 0.01
     candidate_ion_level: float = 0.005
     estimated_ion_level: float = 0.003
+    column_bleed_level: float = 0.06
     group_fragment_level: float = 0.35
     group_derivative_similarity: float = 0.5
     group_beyond_molecular_ion: float = 0.5
