@@ -159,17 +159,17 @@ def match(runs, library, output_dir, json_file, blank, alkanes, reference_standa
 def _fail_on_list(found: list[tuple[dict, dict]]) -> str:
     """The findings that made ``--fail-on`` exit 1, as the table names them: run, name, verdict, RT;
     those of the ``--blank`` run itself marked as the blank's (carry-over or contamination)."""
-    from nps_id.match.results import BLANK_ITSELF_NOTE
+    from nps_id.match.results import is_blank_run
     from nps_id.report.findings import finding_label
     from nps_id.report.present import counted
 
     def run_label(results: dict) -> str:
-        blank = BLANK_ITSELF_NOTE in (results.get("notes") or [])
-        return results["run"]["file"] + (" (the --blank run: carry-over or contamination)" if blank else "")
+        return results["run"]["file"] + (" (the --blank run: carry-over or contamination)"
+                                         if is_blank_run(results) else "")
 
     named = "; ".join(f"{run_label(r)}: {finding_label(f)} ({f['verdict']}"
                       + ("" if f["rt_min"] is None else f", {f['rt_min']:.3f} min") + ")" for r, f in found)
-    in_blank = sum(BLANK_ITSELF_NOTE in (r.get("notes") or []) for r, _ in found)
+    in_blank = sum(is_blank_run(r) for r, _ in found)
     blank = f" ({in_blank} of them in the --blank run itself, not a sample's)" if in_blank else ""
     return f"{counted(len(found), 'finding')} at this level or stronger{blank}: {named}"
 

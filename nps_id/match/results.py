@@ -69,6 +69,11 @@ def internal(**kwargs: Any) -> Any:
 BLANK_ITSELF_NOTE = "this run is the --blank: matched without blank subtraction (what the blank itself holds)"
 
 
+def is_blank_run(results: Mapping[str, Any]) -> bool:
+    """Whether a run's results (as written) are the ``--blank`` run's own (:data:`BLANK_ITSELF_NOTE`)."""
+    return BLANK_ITSELF_NOTE in (results.get("notes") or [])
+
+
 class _Serialised:
     """``to_dict`` / ``from_dict`` from the field declarations (module docstring)."""
 

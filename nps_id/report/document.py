@@ -27,7 +27,7 @@ from nps_id import __version__
 from nps_id._paths import printable
 from nps_id.chem.ewa_groups import Override, normalise_name, taxonomy_version
 from nps_id.errors import InputError
-from nps_id.match.results import BLANK_ITSELF_NOTE
+from nps_id.match.results import is_blank_run
 from nps_id.match.verdict import LEVELS
 from nps_id.report.findings import is_ewa_reportable, is_new_substance_lead, report_chromatogram, report_finding
 from nps_id.report.inputs import git_commit, library_entries, merge_sample_info, reference_standard_names
@@ -72,7 +72,7 @@ def _checks(results: Mapping[str, Any]) -> dict[str, Any]:
                              for c in results.get("blank_subtracted") or []],
         "reference_standards": list(results.get("reference_standards") or []),
         # the --blank among the runs: its report must not read as a sample's
-        "blank_itself": BLANK_ITSELF_NOTE in (results.get("notes") or []),  # the findings' blank_run too
+        "blank_itself": is_blank_run(results),  # the findings' blank_run too
     }
 
 
@@ -138,7 +138,7 @@ def build_report(
         for i, f in enumerate(results.get("findings", []))
     ]
     # the --blank among the runs: what it holds is carry-over or contamination, never an early-warning lead
-    blank_itself = BLANK_ITSELF_NOTE in (results.get("notes") or [])
+    blank_itself = is_blank_run(results)
     for finding in findings:
         finding["blank_run"] = blank_itself
     summary = {level: sum(f["verdict"] == level for f in findings)
