@@ -64,10 +64,12 @@ def test_no_two_ion_labels_of_a_card_plot_overprint(card_doc):
 def _label_outline(text, renderer):
     """The outline (display pixels) of a TIC label as drawn: a level label's box is its bounding box; a
     label rotated by t degrees is the rectangle w x h inside its bounding box, whose sides
-    are w cos t + h sin t and w sin t + h cos t."""
+    are w cos t + h sin t and w sin t + h cos t. The text's own box: an annotation's includes its line."""
     from matplotlib.path import Path
+    from matplotlib.text import Text
 
-    box = text.get_window_extent(renderer)
+    text.update_positions(renderer)  # where the annotation stands, as its own get_window_extent does
+    box = Text.get_window_extent(text, renderer)
     angle = np.deg2rad(text.get_rotation())
     if angle == 0:
         return Path([(box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1)])
