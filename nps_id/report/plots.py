@@ -20,6 +20,7 @@ HTML and PDF writers can share them and tests can run in parallel.
 """
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any, Mapping, NamedTuple, Sequence
 
@@ -179,6 +180,7 @@ def _place_labels(ax, labels: Sequence[_Label]) -> None:
 
     scale = ax.figure.dpi / 72.0  # points -> pixels
     placed: list[Path] = []
+    extents = np.empty((len(labels), 4))  # of the placed outlines: x0, y0, x1, y1, to test only those near
     lifts = {}
     for i in sorted(range(len(labels)), key=lambda i: (not labels[i].finding, labels[i].xy[0])):
         corners, height = _label_corners(labels[i])
@@ -186,16 +188,22 @@ def _place_labels(ax, labels: Sequence[_Label]) -> None:
         for raises in range(_MAX_RAISES + 1):
             # outlines are widened by half the gap each: a raise of height + gap would only touch
             lifts[i] = labels[i].raise_pt + raises * (height + 2 * _LABEL_GAP_PT)
-            outline = Path(anchor + (corners + (0.0, lifts[i])) * scale)
-            if not any(outline.intersects_path(other, filled=True) for other in placed):
+            vertices = anchor + (corners + (0.0, lifts[i])) * scale
+            low, high = vertices.min(axis=0), vertices.max(axis=0)
+            box = extents[:len(placed)]
+            near = np.flatnonzero((box[:, 0] <= high[0]) & (box[:, 2] >= low[0]) & (box[:, 1] <= high[1])
+                                  & (box[:, 3] >= low[1]))
+            outline = Path(vertices)
+            if not any(outline.intersects_path(placed[j], filled=True) for j in near):
                 break
+        extents[len(placed)] = (*low, *high)
         placed.append(outline)
     for i, label in enumerate(labels):
         # a raised label keeps a thin line down to its marker, so it is not read as a higher peak's
         # (from where the text starts: the lower corner of a rotated one, the middle of a level one's foot)
         start = (0.5, 0.0) if label.style["ha"] == "center" else (0.0, 0.0)
         leader = {"arrowprops": {"arrowstyle": "-", "color": label.style["color"], "linewidth": 0.4,
-                                 "shrinkA": 0, "shrinkB": 3, "relpos": start}} if lifts[i] > label.raise_pt else {}
+                                 "shrinkA": 0, "shrinkB": 3, "relpos": start, "patchA": None}} if lifts[i] > label.raise_pt else {}
         ax.annotate(label.text, label.xy, xytext=(0, lifts[i]), textcoords="offset points", **label.style, **leader)
 
 
@@ -204,13 +212,9 @@ def _label_corners(label: _Label) -> tuple[np.ndarray, float]:
     widened by half of :data:`_LABEL_GAP_PT` on every side, and its line height. As matplotlib's
     default rotation mode: ``ha`` and ``va`` align the rotated box's bounding box (``va="baseline"``,
     the default, is used unrotated only). Within a pixel of the boxes matplotlib draws (the card's TIC)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import text_to_path
-
-    prop = FontProperties(family="DejaVu Sans", size=label.style["fontsize"])
-    width, height, descent = text_to_path.get_text_width_height_descent(label.text, prop, ismath=False)
+    width, height, descent = _text_size(label.text, label.style["fontsize"])
     # a line is at least as tall as "lp" (matplotlib's own minimum line box)
-    _, lp_height, lp_descent = text_to_path.get_text_width_height_descent("lp", prop, ismath=False)
+    _, lp_height, lp_descent = _text_size("lp", label.style["fontsize"])
     descent = max(descent, lp_descent)
     height = max(height - descent, lp_height - lp_descent) + descent
     pad = _LABEL_GAP_PT / 2
@@ -223,6 +227,17 @@ def _label_corners(label: _Label) -> tuple[np.ndarray, float]:
     x_shift = {"left": -low[0], "center": -(low[0] + high[0]) / 2, "right": -high[0]}[label.style.get("ha", "left")]
     y_shift = {"bottom": -low[1], "baseline": 0.0}[label.style.get("va", "baseline")]
     return widened + (x_shift, y_shift), height
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_size(text: str, fontsize: float) -> tuple[float, float, float]:
+    """Width, height and descent (points) of one line of DejaVu Sans; kept, as a report draws its TIC
+    twice (HTML and PDF) and FreeType's layout costs ~4 ms a line."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(family="DejaVu Sans", size=fontsize)
+    return text_to_path.get_text_width_height_descent(text, prop, ismath=False)
 
 
 def _trace(tic: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
