@@ -47,6 +47,7 @@ from nps_id._paths import not_a_regular_file, printable, user_cache_dir
 from nps_id.errors import EXIT_BAD_INPUT, EXIT_BAD_LIBRARY, EXIT_FOUND, InputError, LibraryError, NpsIdError
 from nps_id.match.results import Finding
 from nps_id.match.verdict import IDENTIFIED, LEVELS, TENTATIVE, at_least, names_the_compound
+from nps_id.report.present import counted
 
 _VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 
@@ -426,7 +427,7 @@ def _run_case(case: Case, findings: list[Finding]) -> CaseResult:
             failed.append(f"found (identified, or isomer not excluded) but not expected: {', '.join(extra)}")
         else:
             checks.append("ok: nothing else found")
-    detail = "; ".join(failed) if failed else f"{len(checks)} checks passed"
+    detail = "; ".join(failed) if failed else f"{counted(len(checks), 'check')} passed"
     return CaseResult(case, "fail" if failed else "pass", detail, checks + [f"FAIL: {f}" for f in failed])
 
 
@@ -454,7 +455,7 @@ def _spectra_case(case: Case, library: Any) -> CaseResult:
 
     misses = [(q, top.get(i)) for i, q in enumerate(queries) if not same(q, top.get(i))]
     rate = 1 - len(misses) / len(queries)
-    detail = (f"top hit right for {len(queries) - len(misses)}/{len(queries)} queries "
+    detail = (f"top hit right for {len(queries) - len(misses)}/{counted(len(queries), 'query', 'queries')} "
               f"({rate:.1%}; required {case.min_rate:.1%})")
     checks = [f"miss: {q.metadata.get('name', '?')} -> {'no hit' if r is None else library.columns['name'][r]}"
               for q, r in misses[:10]]
@@ -481,8 +482,8 @@ def format_table(result: SuiteResult) -> str:
     for c in result.cases:
         lines.append(f"{c.status.upper():<6}  {c.case.name:<{width}}  {c.seconds:>5.1f}s  {c.detail}")
     counts = {s: sum(c.status == s for c in result.cases) for s in ("pass", "fail", "error")}
-    lines.append(f"{len(result.cases)} cases: {counts['pass']} passed, {counts['fail']} failed, "
-                 f"{counts['error']} errors ({result.seconds:.1f} s)")
+    lines.append(f"{counted(len(result.cases), 'case')}: {counts['pass']} passed, {counts['fail']} failed, "
+                 f"{counted(counts['error'], 'error')} ({result.seconds:.1f} s)")
     return "\n".join(lines)
 
 

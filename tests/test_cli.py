@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import click
 from click.testing import CliRunner
 
 from nps_id.cli import COMMANDS, cli
@@ -98,3 +99,26 @@ def test_the_command_line_runs_the_cyclic_garbage_collector_rarely():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     threshold, enabled = out.split("THRESHOLD ")[1].split()
     assert int(threshold) >= 10_000 and enabled == "True"  # rarer, never off: a batch may run for hours
+
+
+def _every_command(group, ctx, path=()):
+    """(command words, click command, its context) for every leaf command below ``group``."""
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        sub = click.Context(command, info_name=name, parent=ctx)
+        if isinstance(command, click.Group):
+            yield from _every_command(command, sub, (*path, name))
+        else:
+            yield (*path, name), command, sub
+
+
+def test_every_option_help_states_one_default():
+    # `batch --help` said "-j, --workers: Local worker processes (default: all cores).  [default: 2; x>=1]":
+    # the prose default and click's, computed on the machine that imported the module, disagreed
+    root = click.Context(cli, info_name="nps-id", **cli.context_settings)
+    helps = {(*words, record[0]): record[1]
+             for words, command, ctx in _every_command(cli, root)
+             for param in command.get_params(ctx) if (record := param.get_help_record(ctx))}
+    assert len(helps) > 100
+    assert {key: text for key, text in helps.items() if text.lower().count("default:") > 1} == {}
+    assert helps[("batch", "-j, --workers INTEGER RANGE")].endswith("[default: (all usable cores); x>=1]")

@@ -31,6 +31,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from nps_id.report.present import counted
+
 
 class _Counter:
     def __init__(self, stream: TextIO) -> None:
@@ -110,7 +112,7 @@ class BarProgress(_Counter):
     def start(self, total: int, todo: int) -> None:
         super().start(total, todo)
         if total > todo:
-            self.stream.write(f"{total - todo} of {total} runs already done (manifest); skipping them\n")
+            self.stream.write(f"{total - todo} of {counted(total, 'run')} already done (manifest); skipping them\n")
         self._draw("")
 
     def update(self, outcome: Any) -> None:
@@ -125,7 +127,7 @@ class BarProgress(_Counter):
         filled = int(self.width * self.done / self.todo) if self.todo else self.width
         bar = "#" * filled + "-" * (self.width - filled)
         failed = f", {self.failed} failed" if self.failed else ""
-        line = f"[{bar}] {self.done}/{self.todo} runs{failed}  ETA {_clock(self.eta_seconds)}  {last}"
+        line = f"[{bar}] {self.done}/{counted(self.todo, 'run')}{failed}  ETA {_clock(self.eta_seconds)}  {last}"
         self.stream.write("\r\x1b[2K" + line[:200])
         self.stream.flush()
 

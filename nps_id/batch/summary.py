@@ -152,6 +152,8 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     The CSV has one row per substance and one column per run (cell: verdict, RT, MF), then one
     row ``status`` giving each run's status (``done``/``failed``) and whether it is a blank, or a
     run that got no blank subtracted although ``--blank-pattern`` asked for it (``done (no blank)``).
+    Its last column, ``internal_standard``, is ``yes`` for a substance labelled an internal standard
+    in any run (as the reports and ``summary.html`` label it), ``no`` for the others, empty on ``status``.
     """
     out_dir = Path(out_dir)
     paths = [out_dir / "summary.csv", out_dir / "summary.html", out_dir / "summary.json"]
@@ -159,10 +161,12 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     # keeps the exact name (JSON escapes it).
     with atomic_output(paths[0]) as tmp, open(tmp, "w", newline="", encoding="utf-8", errors=PRINTABLE) as fh:
         writer = csv.writer(fh)
-        writer.writerow(["substance"] + [row.key for row in summary.runs])
+        # internal_standard is last (stop 33): the columns before it are a contract
+        writer.writerow(["substance"] + [row.key for row in summary.runs] + ["internal_standard"])
         for name in summary.substances:
-            writer.writerow([name] + [_cell_text(summary, name, row.key) for row in summary.runs])
-        writer.writerow(["status"] + [row.status + _status_note(row) for row in summary.runs])
+            writer.writerow([name] + [_cell_text(summary, name, row.key) for row in summary.runs]
+                            + ["yes" if name in summary.internal_standards else "no"])
+        writer.writerow(["status"] + [row.status + _status_note(row) for row in summary.runs] + [""])
     with atomic_output(paths[1]) as tmp:
         tmp.write_text(_html(summary), encoding="utf-8", errors=PRINTABLE)
     with atomic_output(paths[2]) as tmp:

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from nps_id._cores import usable_cores
 from nps_id.commands.match_options import match_settings_options
 from nps_id.batch.runner import DEFAULT_TIMEOUT_SECONDS
 from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
@@ -42,8 +41,10 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only runs whose path (relative to its folder) matches; repeatable.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=usable_cores(),
-              help="Local worker processes (default: all cores).")
+# default None, resolved by run_batch when the runs start: a default computed here would be this
+# machine's count, shown in --help beside the words "all cores" as a second default
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=None, show_default="all usable cores",
+              help="Local worker processes.")
 @click.option("--progress", "progress_style", type=click.Choice(["auto", "bar", "json"]), default="auto",
               show_default=True,
               help="Progress on stderr: a bar, or one JSON event per line (for scripts); auto: a bar on a "

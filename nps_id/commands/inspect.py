@@ -60,6 +60,7 @@ def summarise(path: str | Path, lenient: bool = False) -> dict[str, Any]:
     from nps_id.errors import NoSpectraError
     from nps_id.io import ReadReport, read
     from nps_id.io.mzml import CHROMATOGRAM_SKIP
+    from nps_id.report.present import counted
 
     report = ReadReport(str(path))
     levels: Counter = Counter()
@@ -82,7 +83,7 @@ def summarise(path: str | Path, lenient: bool = False) -> dict[str, Any]:
         note = exc.detail
     if report.read == 0 and note is None:
         chromatograms = report.skipped.get(CHROMATOGRAM_SKIP, 0)
-        note = "no mass spectra in this file" + (f" ({chromatograms} chromatograms)" if chromatograms else "")
+        note = "no mass spectra in this file" + (f" ({counted(chromatograms, 'chromatogram')})" if chromatograms else "")
     return {
         "file": str(path),
         "format": report.format,

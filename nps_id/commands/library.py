@@ -243,11 +243,12 @@ Examples:
 def validate(library_path: Path) -> None:
     """Check every checksum and invariant and recompute the content hash (exit 4 if bad)."""
     from nps_id.library import validate_library
+    from nps_id.report.present import counted
     from nps_id.spectrum import spectra_count
 
     result = validate_library(library_path)
-    click.echo(f"OK {result.path}: {spectra_count(result.n_spectra)}, {result.n_peaks} peaks, "
-               f"{result.n_columns} metadata columns, sha256 {result.sha256}")
+    click.echo(f"OK {result.path}: {spectra_count(result.n_spectra)}, {counted(result.n_peaks, 'peak')}, "
+               f"{counted(result.n_columns, 'metadata column')}, sha256 {result.sha256}")
 
 
 @library.command(

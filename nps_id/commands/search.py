@@ -24,6 +24,18 @@ Examples:
   nps-id search unknowns.msp --library swgdrug.h5 --top 5
   nps-id search queries.mgf -l massbank-ms2.h5 --precursor-tolerance "10 ppm" --format jsonl -o hits.jsonl
   nps-id search unknowns.msp -l swgdrug.h5 --mode analog --top 10 -o analogues.tsv
+
+\b
+The two mass columns (docs/search.md, "DeltaMass and EstimatedMass"):
+  DeltaMass      per row, Da: the query's mass MINUS the hit's, so positive when the query
+                 is heavier. MS/MS: query precursor m/z minus hit precursor m/z. EI (analog
+                 mode only; empty in identity mode): the query's apparent molecular ion minus
+                 the hit's, each the highest nominal m/z at >= 2 % of its own base peak.
+  EstimatedMass  per query (the same on all its rows), Da: the query's own estimated nominal
+                 molecular mass -- not the hit's, not a difference. EI: from its spectrum and
+                 its closest hits (docs/match.md), so it may differ from the apparent
+                 molecular ion DeltaMass uses; MS/MS: precursor m/z minus a proton (negative
+                 ions: plus), as if the precursor were [M+H]+ / [M-H]-.
 """
 
 #: Machine column names (CSV, JSON lines) and the NIST MSPepSearch names used in TSV.
@@ -120,13 +132,13 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     the analogue score), EI match factor and reverse match factor (0-999, in analog mode too:
     the unshifted match of the pair), the gap to the best different compound and an isomer
     alert; in analog mode also the spectral similarity (0-1, fragments matched directly or
-    shifted), the mass difference, the common NPS modification it matches and the query's analogue
+    shifted), the mass difference (DeltaMass, below), the common NPS modification it matches and the query's analogue
     confidence (the predicted structural similarity, Tanimoto 0-1, of the unknown and its top
     hit: an analogue hit names a relative, never the compound). Every row of a query also
     carries its verdict (identified / tentative / inconclusive, with the rule -- the rules of
     `nps-id match`, including isomers the spectrum cannot exclude), whether it is a suspected
-    new substance, the group the evidence points to and the estimated nominal mass (all
-    columns: docs/search.md). Queries that are not searched or get no hit, and records
+    new substance, the group the evidence points to and the query's estimated nominal mass
+    (EstimatedMass, below; all columns: docs/search.md). Queries that are not searched or get no hit, and records
     --lenient skipped or without peaks, are counted on stderr; when no query can be searched the
     command stops (exit 4: the library holds no spectra of their kind, as `nps-id match`; exit 3: MS/MS
     spectra without precursor m/z).

@@ -20,8 +20,9 @@ HTML and PDF writers can share them and tests can run in parallel.
 """
 from __future__ import annotations
 
+import functools
 import io
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -123,6 +124,11 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
             ax.text(0.995, 0.97, f"{untimed} component{'s' if untimed > 1 else ''} without a retention time "
                     f"{'are' if untimed > 1 else 'is'} not marked", transform=ax.transAxes, ha="right", va="top",
                     fontsize=7, color="#7a7a7a")
+        # the axes' limits first: the labels are placed where they land on the page
+        ax.set_ylim(0, 150)
+        if rt.size:
+            ax.set_xlim(float(rt[0]), float(rt[-1]))
+        labels = []
         for comp in components:
             if comp["rt_min"] is None:
                 continue
@@ -130,22 +136,108 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
             finding = by_index.get(comp.get("finding")) if comp.get("finding") is not None else None
             if finding is None:
                 ax.plot([comp["rt_min"]], [apex], marker="v", color="#9a9a9a", markersize=3, linestyle="none")
-                ax.annotate(component_number(comp["index"]), (comp["rt_min"], apex), xytext=(0, 4),
-                            textcoords="offset points", ha="center", fontsize=6, color="#7a7a7a")
+                labels.append(_Label(component_number(comp["index"]), (comp["rt_min"], apex), 4,
+                                     {"ha": "center", "fontsize": 6, "color": "#7a7a7a"}, finding=False))
                 continue
             colour = VERDICT_COLOURS.get(finding["verdict"], "#444444")
             ax.plot([comp["rt_min"]], [apex], marker="v", color=colour, markersize=6, linestyle="none")
-            ax.annotate(f"#{shown_number(finding['index'])} {finding_label(finding)}", (comp["rt_min"], apex), xytext=(0, 7),
-                        textcoords="offset points", ha="left", va="bottom", rotation=35, fontsize=7,
-                        color=colour)
+            labels.append(_Label(f"#{shown_number(finding['index'])} {finding_label(finding)}", (comp["rt_min"], apex), 7,
+                                 {"ha": "left", "va": "bottom", "rotation": 35, "fontsize": 7, "color": colour},
+                                 finding=True))
+        _place_labels(ax, labels)
         ax.set_ylabel("TIC (% of largest)")
-        ax.set_ylim(0, 150)
         ax.set_yticks([0, 25, 50, 75, 100])
         if blank:
             _draw_blank(blank_ax, blank, blank_rt, blank_y, scale)
         (blank_ax if blank else ax).set_xlabel("Retention time (min)")
-        if rt.size:
-            ax.set_xlim(float(rt[0]), float(rt[-1]))
+
+
+class _Label(NamedTuple):
+    """A TIC label: its text, the (RT, %) point it marks, how far above it (points), its text style and
+    whether it names a finding (placed before the components' labels, which move out of its way)."""
+
+    text: str
+    xy: tuple[float, float]
+    raise_pt: float
+    style: dict[str, Any]
+    finding: bool
+
+
+#: Points kept between two labels; at most this many raises (then a label stays where the last one put
+#: it: the axes top is ~50 % above the tallest peak).
+_LABEL_GAP_PT = 1.0
+_MAX_RAISES = 8
+
+
+def _place_labels(ax, labels: Sequence[_Label]) -> None:
+    """Annotate every label, each raised in steps of its own height (plus 2 pt) until it is
+    :data:`_LABEL_GAP_PT` clear of every label placed before it: the findings' first, then the
+    components', each in RT order. Two components 0.1 min apart had their labels printed over each
+    other (C7 and C8 of the card 220223030); a label clear of the others is drawn where it always was,
+    a raised one with a thin line down to its point, and the labels are drawn in their given order
+    (the SVG keeps its element order)."""
+    from matplotlib.path import Path
+
+    scale = ax.figure.dpi / 72.0  # points -> pixels
+    placed: list[Path] = []
+    extents = np.empty((len(labels), 4))  # of the placed outlines: x0, y0, x1, y1, to test only those near
+    lifts = {}
+    for i in sorted(range(len(labels)), key=lambda i: (not labels[i].finding, labels[i].xy[0])):
+        corners, height = _label_corners(labels[i])
+        anchor = ax.transData.transform(labels[i].xy)
+        for raises in range(_MAX_RAISES + 1):
+            # outlines are widened by half the gap each: a raise of height + gap would only touch
+            lifts[i] = labels[i].raise_pt + raises * (height + 2 * _LABEL_GAP_PT)
+            vertices = anchor + (corners + (0.0, lifts[i])) * scale
+            low, high = vertices.min(axis=0), vertices.max(axis=0)
+            box = extents[:len(placed)]
+            near = np.flatnonzero((box[:, 0] <= high[0]) & (box[:, 2] >= low[0]) & (box[:, 1] <= high[1])
+                                  & (box[:, 3] >= low[1]))
+            outline = Path(vertices)
+            if not any(outline.intersects_path(placed[j], filled=True) for j in near):
+                break
+        extents[len(placed)] = (*low, *high)
+        placed.append(outline)
+    for i, label in enumerate(labels):
+        # a raised label keeps a thin line down to its marker, so it is not read as a higher peak's
+        # (from where the text starts: the lower corner of a rotated one, the middle of a level one's foot)
+        start = (0.5, 0.0) if label.style["ha"] == "center" else (0.0, 0.0)
+        leader = {"arrowprops": {"arrowstyle": "-", "color": label.style["color"], "linewidth": 0.4,
+                                 "shrinkA": 0, "shrinkB": 3, "relpos": start, "patchA": None}} if lifts[i] > label.raise_pt else {}
+        ax.annotate(label.text, label.xy, xytext=(0, lifts[i]), textcoords="offset points", **label.style, **leader)
+
+
+def _label_corners(label: _Label) -> tuple[np.ndarray, float]:
+    """The corners (points, from the anchor at no raise) of the box matplotlib lays ``label`` out in,
+    widened by half of :data:`_LABEL_GAP_PT` on every side, and its line height. As matplotlib's
+    default rotation mode: ``ha`` and ``va`` align the rotated box's bounding box (``va="baseline"``,
+    the default, is used unrotated only). Within a pixel of the boxes matplotlib draws (the card's TIC)."""
+    width, height, descent = _text_size(label.text, label.style["fontsize"])
+    # a line is at least as tall as "lp" (matplotlib's own minimum line box)
+    _, lp_height, lp_descent = _text_size("lp", label.style["fontsize"])
+    descent = max(descent, lp_descent)
+    height = max(height - descent, lp_height - lp_descent) + descent
+    pad = _LABEL_GAP_PT / 2
+    box, widened = (np.array([(-p, -descent - p), (width + p, -descent - p), (width + p, height - descent + p),
+                              (-p, height - descent + p)]) for p in (0.0, pad))
+    angle = np.deg2rad(label.style.get("rotation", 0.0))
+    turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+    box, widened = box @ turn, widened @ turn
+    low, high = box.min(axis=0), box.max(axis=0)  # matplotlib aligns the text's own box, not the widened one
+    x_shift = {"left": -low[0], "center": -(low[0] + high[0]) / 2, "right": -high[0]}[label.style.get("ha", "left")]
+    y_shift = {"bottom": -low[1], "baseline": 0.0}[label.style.get("va", "baseline")]
+    return widened + (x_shift, y_shift), height
+
+
+@functools.lru_cache(maxsize=4096)
+def _text_size(text: str, fontsize: float) -> tuple[float, float, float]:
+    """Width, height and descent (points) of one line of DejaVu Sans; kept, as a report draws its TIC
+    twice (HTML and PDF) and FreeType's layout costs ~4 ms a line."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    prop = FontProperties(family="DejaVu Sans", size=fontsize)
+    return text_to_path.get_text_width_height_descent(text, prop, ismath=False)
 
 
 def _trace(tic: Mapping[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:

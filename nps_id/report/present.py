@@ -416,13 +416,14 @@ def clipped(text: str, most: int) -> str:
     return text if len(text) <= most else text[:most - 1] + "\u2026"
 
 
-def counted(n: int, noun: str) -> str:
-    """``1 component``, ``2 components``: a count with its noun in the right number.
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 component``, ``2 components``: a count with its noun in the right number; ``plural``
+    for a noun that does not take an ``s`` (default: ``noun + "s"``).
 
-    >>> counted(1, "component"), counted(0, "component")
-    ('1 component', '0 components')
+    >>> counted(1, "component"), counted(0, "component"), counted(1, "query", "queries"), counted(2, "query", "queries")
+    ('1 component', '0 components', '1 query', '2 queries')
     """
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _signed(value: Any, digits: int = RT_DIGITS) -> str:

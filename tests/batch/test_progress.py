@@ -35,6 +35,18 @@ def test_a_terminal_gets_a_bar_with_eta_and_failures_printed_above_it():
     assert "2/4 runs, 1 failed" in text
 
 
+def test_the_bar_counts_one_run_in_the_singular():
+    # "[---] 0/1 runs": a batch of one run (or a re-run of one) is "1 run"
+    stream = FakeTerminal()
+    progress = make_progress(stream)
+    progress.start(total=1, todo=1)
+    assert "] 0/1 run  ETA " in stream.getvalue()
+    progress.start(total=2, todo=1)
+    assert "1 of 2 runs already done" in stream.getvalue()
+    progress.start(total=1, todo=0)
+    assert "1 of 1 run already done" in stream.getvalue()
+
+
 def test_anything_else_gets_json_lines():
     stream = io.StringIO()
     progress = make_progress(stream)

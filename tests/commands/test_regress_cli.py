@@ -112,13 +112,24 @@ def test_a_missing_run_is_an_error_of_its_case_and_the_others_still_run(cache, t
     junit = tmp_path / "out.xml"
     result = CliRunner().invoke(cli, ["regress", str(suite), "--cache-dir", str(cache), "--junit", str(junit)])
     assert result.exit_code == 3
-    assert "2 cases: 1 passed, 0 failed, 1 errors" in result.stdout
+    assert "2 cases: 1 passed, 0 failed, 1 error (" in result.stdout
     assert "PASS   card" not in result.stderr  # the results once printed twice: case by case, then the table
     # stdout is the table only; where the JUnit XML went is said on stderr (it was on stdout until stop 32)
     assert "JUnit" not in result.stdout and f"JUnit XML: {junit}" in result.stderr.splitlines()
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     assert "/no/such.mzML does not exist" in cases["gone"].find("error").get("message")
     assert cases["card"].find("error") is None and cases["card"].find("failure") is None
+
+
+def test_the_table_counts_one_case_and_one_check_in_the_singular(cache, tmp_path):
+    # "1 cases: 1 passed, 0 failed, 0 errors" and "1 checks passed" (a new user's walk, stop 33)
+    blank = data_path("gcms", "lrcfs", "220223001.mzML")
+    suite = _suite(tmp_path, f'[[case]]\nname = "blank"\nrun = "{blank}"\nabsent = ["Etizolam"]\n')
+    result = CliRunner().invoke(cli, ["regress", str(suite), "--cache-dir", str(cache)])
+    assert result.exit_code == 0, result.output
+    table = result.stdout.splitlines()
+    assert table[1].startswith("PASS") and table[1].endswith("  1 check passed"), table
+    assert table[2].startswith("1 case: 1 passed, 0 failed, 0 errors ("), table
 
 
 def test_a_missing_library_exits_4(tmp_path):

@@ -168,6 +168,50 @@ def test_analog_rows_mf_is_the_unshifted_match_factor_and_the_help_says_so(swgdr
     assert "Score (0-1) is the analogue score" in shown and "MF / R.Match (0-999) the plain EI match factors" in shown
 
 
+def _apparent_molecular_ion(spectrum) -> int:
+    """The documented rule, written out: the highest nominal m/z (n collects [n - 0.3, n + 0.7)) at
+    >= 2 % of the spectrum's base peak."""
+    bins: dict[int, float] = {}
+    for mz, intensity in zip(np.floor(spectrum.mz + 0.3).astype(int), spectrum.intensity):
+        bins[int(mz)] = bins.get(int(mz), 0.0) + float(intensity)
+    return max(mz for mz, intensity in bins.items() if intensity >= 0.02 * max(bins.values()))
+
+
+def test_delta_mass_and_estimated_mass_are_what_the_help_says(swgdrug_library, ms2_library, queries, tmp_path):
+    """A new user read DeltaMass and EstimatedMass as one mass two ways: the help now says which mass
+    minus which (query minus hit), and that EstimatedMass is the query's own; here the rows do what it says."""
+    from nps_id.library import open_verified
+
+    shown = " ".join(_run("--help").output.split())
+    assert "DeltaMass per row, Da: the query's mass MINUS the hit's, so positive when the query is heavier" in shown
+    assert "EstimatedMass per query (the same on all its rows), Da: the query's own estimated nominal" in shown
+    # EI analogue: apparent molecular ion of the query minus the hit's, whole Da
+    path, _ = queries
+    result = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 5, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    spectra = list(read(path))
+    with open_verified(swgdrug_library) as lib:
+        for r in rows:
+            expected = _apparent_molecular_ion(spectra[r["query"]]) - _apparent_molecular_ion(lib.spectrum(r["library_row"]))
+            assert r["delta_mass"] == expected, r
+    assert any(r["delta_mass"] > 0 for r in rows) and any(r["delta_mass"] < 0 for r in rows)
+    # MS/MS: query precursor minus hit precursor; the estimate is the query's precursor minus a proton
+    ms2 = tmp_path / "ms2.msp"
+    write(list(itertools.islice(read(data_path("massbank", "ms2-queries-analog.msp.gz")), 3)), ms2)
+    result = _run(ms2, "-l", ms2_library, "--mode", "analog", "--top", 5, "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    spectra = list(read(ms2))
+    with open_verified(ms2_library) as lib:
+        hit_precursor = lib.column("precursor_mz")
+    for r in rows:
+        query = spectra[r["query"]]
+        assert r["delta_mass"] == pytest.approx(query.precursor_mz - hit_precursor[r["library_row"]], abs=1e-4), r
+        assert query.metadata["ion_mode"] == "positive" and r["estimated_mass"] == round(query.precursor_mz - 1.00728)
+    assert any(r["delta_mass"] > 1 for r in rows) and any(r["delta_mass"] < -1 for r in rows)
+
+
 def test_nothing_searchable_stops_like_match_instead_of_an_empty_table(swgdrug_library, ms2_library, tmp_path):
     """A batch script must tell "no hits" from "could not search": queries the library holds no
     spectra of the kind of stop with exit 4 (as `match` does), queries that cannot be searched

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from nps_id.report import render
@@ -58,3 +59,39 @@ def test_no_two_ion_labels_of_a_card_plot_overprint(card_doc):
                            if box_a.overlaps(box_b)]
                 assert not clashes, f"{finding['name']} {make.__name__}: {clashes}"
     assert checked >= 5 * 3 * 4  # every finding's mirror (up and down) and apex panels are labelled
+
+
+def _label_outline(text, renderer):
+    """The outline (display pixels) of a TIC label as drawn: a level label's box is its bounding box; a
+    label rotated by t degrees is the rectangle w x h inside its bounding box, whose sides
+    are w cos t + h sin t and w sin t + h cos t. The text's own box: an annotation's includes its line."""
+    from matplotlib.path import Path
+    from matplotlib.text import Text
+
+    text.update_positions(renderer)  # where the annotation stands, as its own get_window_extent does
+    box = Text.get_window_extent(text, renderer)
+    angle = np.deg2rad(text.get_rotation())
+    if angle == 0:
+        return Path([(box.x0, box.y0), (box.x1, box.y0), (box.x1, box.y1), (box.x0, box.y1)])
+    c, s = np.cos(angle), np.sin(angle)
+    w, h = np.linalg.solve([[c, s], [s, c]], [box.width, box.height])
+    return Path([(box.x0 + h * s, box.y0), (box.x1, box.y0 + w * s), (box.x1 - h * s, box.y1), (box.x0, box.y0 + h * c)])
+
+
+def test_no_two_tic_labels_of_the_card_overprint(card_doc):
+    # components C7 and C8 of the card (7.80 and 7.89 min) were printed over each other in the TIC of
+    # the HTML and the PDF report; the findings' labels, rotated, are compared as the rectangles they are
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from nps_id.report.pdf import A4_IN
+    from nps_id.report.plots import tic_figure
+
+    (chromatogram,) = card_doc["chromatograms"]
+    for width_in in (9.0, A4_IN[0]):  # the HTML report's figure, the PDF page's
+        fig = tic_figure(chromatogram, card_doc["findings"], width_in=width_in)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        labels = [(t.get_text(), _label_outline(t, renderer)) for t in fig.axes[0].texts]
+        assert {"C7", "C8", "#3 Bupivacaine", "#4 Flubromazepam"} <= {text for text, _ in labels}
+        clashes = [(a, b) for i, (a, outline_a) in enumerate(labels) for b, outline_b in labels[i + 1:]
+                   if outline_a.intersects_path(outline_b, filled=True)]
+        assert not clashes, f"{width_in} in: {clashes}"
