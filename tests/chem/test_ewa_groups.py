@@ -501,3 +501,33 @@ def test_medicines_and_endogenous_compounds_of_a_series_skeleton_are_in_no_group
     # MassBank MS/MS's nevirapine (a dipyridodiazepinone) and dobutamine (an N-arylbutyl dopamine)
     for smiles in ("Cc1ccnc2c1NC(=O)c1cccnc1N2C1CC1", "CC(CCc1ccc(O)cc1)NCCc1ccc(O)c(O)c1"):
         assert classify(None, smiles=smiles).group == UNK, smiles
+
+
+def test_drug_records_the_rules_missed_are_in_their_series(swgdrug_library):
+    """Taxonomy 2026.8: SWGDRUG records of a series that no rule reached had no group, so when
+    left out they counted as 'a group named for a compound of none' and, as neighbours, voted for
+    none: the prodines (4-acyloxy-4-phenylpiperidines, pethidine's reversed esters), LAAM (a
+    methadol ester), dromostanolone propionate and ethyltolylbarbituric acid (no structure, names
+    spelled past the rules), 5-MeO-MALT, the 2-phenylmorpholines substituted on C-5 or C-6, and the
+    PTI indolylthiazoles under their long names (PTI-1 and PTI-2 had their group by name only)."""
+    from nps_id.library import Library
+    from nps_id.chem.ewa_groups import classify_library
+
+    with Library.open(swgdrug_library) as lib:
+        by_name = dict(zip([str(n) for n in lib.column("name")], classify_library(lib)))
+    expected = {
+        "Alphaprodine": ("other_opioids", False), "1-Methyl-4-phenyl-4-propionoxypiperidine": ("other_opioids", True),
+        "Levo-.alpha.-acetylmethadol": ("other_opioids", False), "Dromostanolone Propionate": ("anabolic_steroids", False),
+        "Ethyltolylbarbituric acid": ("other_sedatives", True), "3,6-DMPM": ("other_stimulants", True),
+        "5-Methyl-2-phenylmorpholine": ("other_stimulants", True),
+    }
+    for name, (subclass, nps) in expected.items():
+        assert (by_name[name].group, by_name[name].subclass, by_name[name].nps) == (OTHER, subclass, nps), name
+    assert (by_name["5-MeO-MALT"].group, by_name["5-MeO-MALT"].nps) == (TRYP, True)
+    for name in ("N,N-Diethyl-2-(1-pentyl-1H-indol-3-yl)-4-thiazol-methanamine", "PTI-1", "PTI-2",
+                 "N-(2-Methoxyethyl)-N-(1-methylethyl)-2-(1-pentyl-1H-indol-3-yl)-4-thiazol-methanamine"):
+        assert by_name[name].group == SC, name
+    # the series around them keep theirs; a 2-arylmorpholine's ring stays the phenmetrazines'
+    assert by_name["Meperidine"].subclass == "other_opioids" and by_name["Phenmetrazine"].subclass == "other_stimulants"
+    assert classify(None, smiles="CC1COC(CN1)c1ccccc1").subclass == "other_stimulants"  # 5-methyl-2-phenylmorpholine
+    assert classify(None, smiles="C1COCC(N1)c1ccccc1").group == UNK  # 3-phenylmorpholine: the aryl beside N, not O
