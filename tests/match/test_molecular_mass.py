@@ -135,8 +135,6 @@ def test_many_library_rows_at_once_give_the_loss_spectra_one_by_one(swgdrug_libr
     # hit_losses bit for bit, vectors and both norms: every SWGDRUG row, plus rows without a mass
     # or ion, a derivative (ions above its formula's mass), an ion at the very mass, a stray m/z
     # far above and below, and a spectrum without peaks
-    import numpy as np
-
     from nps_id.library import open_verified
     from nps_id.match.assess import LibraryFacts
     from nps_id.match.molecular_mass import hit_losses, hit_losses_many
