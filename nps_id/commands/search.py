@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -260,43 +261,67 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
 
 
 def _rounded(values: Any, digits: int = 4) -> list:
-    """Python floats rounded as ``round(float(v), digits)`` (None for NaN/inf)."""
+    """Python floats rounded as ``round(float(v), digits)`` (None for NaN/inf), each distinct value
+    (by its bits: 0.0 and -0.0 stay two) rounded once -- scores and gaps repeat row after row."""
     import numpy as np
 
-    arr = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(arr).tolist()
-    return [round(v, digits) if ok else None for v, ok in zip(arr.tolist(), finite)]
+    arr = np.ascontiguousarray(values, dtype=np.float64)
+    bits, inverse = np.unique(arr.view(np.int64), return_inverse=True)
+    rounded = [round(v, digits) if math.isfinite(v) else None for v in bits.view(np.float64).tolist()]
+    return list(map(rounded.__getitem__, inverse.reshape(-1).tolist()))
 
 
 def write_rows(table: dict[str, list], fh: Any, fmt: str) -> None:
     """Write :func:`hit_columns` as ``tsv`` (MSPepSearch names), ``csv`` or ``jsonl``; absent
-    values empty/null. Cells are formatted a column at a time (a string value once however many
-    rows repeat it), then rows are joined by one format template."""
+    values empty/null. Cells are formatted a column at a time (a distinct value once however many
+    rows repeat it, with the JSON key and separators around it), then each row is one C-level
+    join (a ``%`` template per row took ~3x as long)."""
     if fmt == "jsonl":
-        cells = [_column_text(table[k], _json_text, "null") for k in COLUMNS]
-        template = "{" + ", ".join(json.dumps(k) + ": %s" for k in COLUMNS) + "}\n"
-        fh.writelines(map(template.__mod__, zip(*cells)))
+        last = len(COLUMNS) - 1
+        cells = [_column_text(table[k], _json_text, "null", before=("{" if i == 0 else ", ") + json.dumps(k) + ": ",
+                              after="}\n" if i == last else "")
+                 for i, k in enumerate(COLUMNS)]
+        fh.writelines(map("".join, zip(*cells)))
         return
     if fmt == "tsv":
         # Plain TSV as MSPepSearch writes it, for cut/awk: no quoting; a tab or line break inside
         # a value (never in real names, but possible in a library) becomes a space.
         fh.write("\t".join(COLUMNS.values()) + "\n")
-        cells = [_column_text(table[k], _tsv_cell, "") for k in COLUMNS]
-        fh.writelines(map(("\t".join(["%s"] * len(COLUMNS)) + "\n").__mod__, zip(*cells)))
+        last = len(COLUMNS) - 1
+        cells = [_column_text(table[k], _tsv_cell, "", after="\n" if i == last else "") for i, k in enumerate(COLUMNS)]
+        fh.writelines(map("\t".join, zip(*cells)))
         return
     writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(list(COLUMNS))
     writer.writerows(zip(*(_column_text(table[k], str, "") for k in COLUMNS)))
 
 
-def _column_text(values: list, text: Any, none: str) -> list[str]:
-    """``text(v)`` for every value (``none`` for None), a distinct value formatted once: names,
-    SMILES and rules repeat row after row. Floats are written directly (``repr``, as ``str`` and
-    ``json`` write them): 0.0 and -0.0 are one dict key but two texts."""
-    if float in set(map(type, values)):  # one C pass (a generator of `type(v) is float` took 3x as long)
-        return [none if v is None else repr(v) for v in values]
-    table = {v: none if v is None else text(v) for v in set(values)}
-    return [table[v] for v in values]
+def _column_text(values: list, text: Any, none: str, before: str = "", after: str = "") -> list[str]:
+    """``before + text(v) + after`` for every value (``none`` for None), a distinct value formatted
+    once: names, SMILES, rules and rounded scores repeat row after row (a column of one type; values
+    of several are written one by one). Floats are written directly (``repr``, as ``str`` and
+    ``json`` write them) and ints as ``str`` (as ``json`` writes them); 0.0 and -0.0 are one dict
+    key but two texts, so zeros are written one by one."""
+    types = set(map(type, values)) - {type(None)}
+    if len(types) > 1:  # 1, 1.0 and True are one dict key but three texts
+        return [before + (none if v is None else repr(v) if type(v) is float else text(v)) + after for v in values]
+    if float in types:
+        text = repr
+    elif int in types:
+        text = str
+    table = {v: before + (none if v is None else text(v)) + after for v in set(values)}
+    cells = list(map(table.__getitem__, values))
+    if float in types and 0.0 in table:
+        for i in _zeros(values):
+            cells[i] = before + repr(values[i]) + after
+    return cells
+
+
+def _zeros(values: list) -> list[int]:
+    """Positions of the values equal to 0 (None is NaN there)."""
+    import numpy as np
+
+    return np.flatnonzero(np.asarray(values, dtype=np.float64) == 0).tolist()
 
 
 def _json_text(value: Any) -> str:

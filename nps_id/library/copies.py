@@ -75,11 +75,13 @@ def _hold(folder: Path) -> int | None:
     """A shared lock on ``folder``'s :data:`IN_USE` file (``folder`` made when missing, and then
     the older folders beside it tidied): while it is held no process removes the folder. Its time
     is set to now (last used). None when the folder cannot be made or locked (read-only cache)."""
-    for _ in range(3):  # a removal between our open and our lock: make the folder again
+    for _ in range(3):  # a removal between our mkdir and open, or open and lock: make the folder again
         try:
             made = not folder.is_dir()
             folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(folder / IN_USE, os.O_RDONLY | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # renamed away by another process's tidy since our mkdir
+            continue
         except OSError:
             return None
         try:

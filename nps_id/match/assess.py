@@ -48,7 +48,7 @@ from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compou
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
                                      has_product_ion, rates_context, structure_shape)
 from nps_id.match.lcms_evidence import candidate_mass
-from nps_id.match.molecular_mass import Neighbour, hit_losses
+from nps_id.match.molecular_mass import Neighbour, hit_losses, hit_losses_many
 from nps_id.match.molecular_mass import (
     HIT_VOTES, ION_FLOOR, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
     molecular_ions_disagree, without_column_bleed,
@@ -499,6 +499,15 @@ class LibraryFacts:
             return plain._replace(losses=hit_losses(plain))
 
         return self._cached("neighbour", row, make, persist=False)
+
+    def prime_neighbours(self, rows: Sequence[int]) -> None:
+        """:meth:`neighbour` of the ``rows`` not known yet, all at once (:meth:`prime_nominal`,
+        :func:`~nps_id.match.molecular_mass.hit_losses_many`)."""
+        todo = [r for r in dict.fromkeys(rows) if ("neighbour", r) not in self._cache]
+        self.prime_nominal(todo)
+        plain = [Neighbour(self.mass(r), self.ion(r), self.nominal(r), 0.0, self.formula(r)) for r in todo]
+        for row, neighbour, losses in zip(todo, plain, hit_losses_many(plain)):
+            self._cache[("neighbour", row)] = neighbour._replace(losses=losses)
 
     def ms2_pairs(self, row: int) -> dict[str, tuple[int, int]]:
         """The other compounds of the row's formula (InChIKey first block -> a row of it and the best
@@ -1351,7 +1360,7 @@ def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: Librar
     ei = {q: query for q, query in queries.items() if kind_of(query[0]) == "ei"}
     relatives = nominal_spectra([(spectrum.mz, spectrum.intensity) for spectrum, _ in ei.values()])
     rows = list(dict.fromkeys(h.row for _, ranked in ei.values() for h in ranked[:HIT_VOTES]))
-    facts.prime_nominal(rows)
+    facts.prime_neighbours(rows)
     plain = {row: facts.neighbour(row) for row in rows}
     # Neighbour(...) rather than _replace: ~48,000 of them in a 9,670-query search
     neighbours = [[Neighbour(*plain[h.row][:3], h.similarity, *plain[h.row][4:]) for h in ranked[:HIT_VOTES]]

@@ -11,6 +11,7 @@ spectrum of one nitrogen-bearing ion").
 """
 from __future__ import annotations
 
+import functools
 from typing import Mapping
 
 from nps_id.chem.formula import element_counts
@@ -26,13 +27,18 @@ def one_ion_spectrum(reference: Mapping[int, float], formula: str | None, mass: 
     m/z (an even-electron ion with the nitrogen: an iminium), it carries at least ``share`` of the
     spectrum's ion current, and the molecular ion ``mass`` is below ``molecular_ion_level`` of it.
     None otherwise (or ``share`` 0: off)."""
-    if share <= 0 or not reference or mass is None or not (element_counts(formula) or {}).get("N"):
+    if share <= 0 or not reference or mass is None or not _holds_nitrogen(formula):
         return None
     base = max(reference, key=reference.__getitem__)
     total = sum(reference.values())
     if base % 2 or reference[base] < share * total or reference.get(mass, 0.0) >= molecular_ion_level * reference[base]:
         return None
     return base
+
+
+@functools.lru_cache(maxsize=65536)  # asked of every EI query's top hit: the same library formulas again and again
+def _holds_nitrogen(formula: str | None) -> bool:
+    return bool((element_counts(formula) or {}).get("N"))
 
 
 def rest_disagrees(unknown: Mapping[int, float], reference: Mapping[int, float], base: int, mass: int,

@@ -456,6 +456,27 @@ def hit_losses(h: Neighbour) -> tuple[np.ndarray, float, float]:
     return vector, near, far
 
 
+def hit_losses_many(hits: Sequence[Neighbour]) -> list[tuple[np.ndarray, float, float]]:
+    """:func:`hit_losses` of many library rows, the same vectors and norms bit for bit (the same
+    intensities' square roots; each norm the same call on the row's own 100 values), the
+    vectors as one array step across rows instead of a window per row (a search's ~5,000 hit rows)."""
+    out: list[tuple[np.ndarray, float, float]] = [(np.zeros(FAR_LOSS_SPAN), 0.0, 0.0)] * len(hits)
+    todo = [i for i, h in enumerate(hits)
+            if not (h.mass is None or h.ion is None or h.ion > h.mass + isotope_reach(h.formula))]
+    sizes = [len(hits[i].relative) for i in todo]
+    masses = np.fromiter(chain.from_iterable(hits[i].relative for i in todo), dtype=np.int64, count=sum(sizes))
+    values = np.fromiter(chain.from_iterable(hits[i].relative.values() for i in todo), dtype=np.float64,
+                         count=sum(sizes))
+    which = np.repeat(np.arange(len(todo)), sizes)
+    loss = np.array([hits[i].mass for i in todo], dtype=np.int64)[which] - masses
+    inside = (loss >= 0) & (loss < FAR_LOSS_SPAN)
+    window = np.zeros((len(todo), FAR_LOSS_SPAN))
+    window[which[inside], loss[inside]] = values[inside]
+    for i, vector in zip(todo, np.sqrt(window)):
+        out[i] = (vector, *(float(np.linalg.norm(vector[span])) for span in _SPANS))
+    return out
+
+
 def _root_at(relative: Mapping[int, float], mz: np.ndarray) -> np.ndarray:
     """Square-root intensities (weak high-mass ions count) at the integer m/z of ``mz`` (0 where
     none): only the window they span is read, so memory does not grow with the m/z value (a stray

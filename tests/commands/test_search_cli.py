@@ -435,6 +435,23 @@ def test_columnar_writer_writes_the_bytes_of_the_per_row_writer(swgdrug_library,
         assert new.getvalue().count("\n") > 50
 
 
+def test_a_column_of_repeated_values_is_written_as_each_value_alone():
+    """The columnar writer formats a distinct value once: values one dict key holds but that
+    write differently (0.0 and -0.0, 1 and 1.0, True and 1) must still each be written as
+    themselves, in JSON, TSV and CSV text."""
+    from nps_id.commands.search import _column_text, _json_text, _rounded, _tsv_cell
+
+    columns = [[0.0, -0.0, 0.5, None, 0.0, -0.0, 0.5], [1, 1.0, None, 1, 2.5], [True, 1, None, True],
+               [3, None, 3, 12], [-0.0, -0.0, 0.0], ["a\tb", "a\tb", None, "Größe"]]
+    for values in columns:
+        for text, none in ((_json_text, "null"), (_tsv_cell, ""), (str, "")):
+            expected = [none if v is None else (repr(v) if type(v) is float else text(v)) for v in values]
+            assert _column_text(values, text, none) == expected, values
+            assert _column_text(values, text, none, before="<", after=">") == [f"<{e}>" for e in expected]
+    rounded = _rounded(np.array([0.0, -0.0, 1e-7, -1e-7, 0.123456, 0.123456, np.nan, np.inf]))
+    assert list(map(repr, rounded)) == ["0.0", "-0.0", "0.0", "-0.0", "0.1235", "0.1235", "None", "None"]
+
+
 def test_isomers_and_row_facts_of_hits_are_made_once_across_searches(swgdrug_library, queries, tmp_path,
                                                                      monkeypatch):
     """The RDKit work behind the verdicts (isomer enumeration, structure verification, EWA

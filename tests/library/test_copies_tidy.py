@@ -121,3 +121,28 @@ def test_a_reader_waiting_on_a_removal_makes_the_folder_again(cache, swgdrug_lib
     assert reader.returncode == 0 and "Warning" not in err, err
     assert first == ["2988", sha] and (folder / IN_USE).exists()
     assert any(p.name.startswith("metadata%2Fname%2Fdata") for p in folder.iterdir())
+
+
+def test_a_folder_removed_between_making_it_and_locking_it_is_made_again(cache, swgdrug_library, monkeypatch):
+    """Another process's tidy renames the folder away just after this one made it (before its
+    ``.in-use`` file is opened): the folder is made again and held, the library read from copies
+    without a warning (before, the process gave up its lock: a tidy could remove the folder it read)."""
+    import warnings
+
+    from nps_id.library import copies
+
+    real_open, removed = os.open, []
+
+    def open_after_a_removal(path, *args, **kwargs):
+        path = Path(path)
+        if path.name == IN_USE and not removed:  # the race: the folder gone between mkdir and open
+            removed.append(path.parent.rename(path.parent.with_name(f".removed-{path.parent.name}-test")))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(copies.os, "open", open_after_a_removal)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sha = _copies_of(swgdrug_library)
+    folder = cache / "copies" / sha
+    assert removed and (folder / IN_USE).exists()
+    assert any(p.name.startswith("metadata%2Fname%2Fdata") for p in folder.iterdir())

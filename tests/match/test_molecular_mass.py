@@ -130,6 +130,34 @@ def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
     assert len(set(expected)) > 100 and None in expected
 
 
+def test_many_library_rows_at_once_give_the_loss_spectra_one_by_one(swgdrug_library):
+    # hit_losses_many (a search's hit rows in one array step, LibraryFacts.prime_neighbours) is
+    # hit_losses bit for bit, vectors and both norms: every SWGDRUG row, plus rows without a mass
+    # or ion, a derivative (ions above its formula's mass), an ion at the very mass, a stray m/z
+    # far above and below, and a spectrum without peaks
+    from nps_id.library import open_verified
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.molecular_mass import hit_losses, hit_losses_many
+    from nps_id.search.reference import Reference
+
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    facts = LibraryFacts(reference)
+    rows = [Neighbour(facts.mass(r), facts.ion(r), facts.nominal(r), 0.0, facts.formula(r))
+            for r in range(reference.n_spectra)]
+    hit = {91: 1.0, 105: 0.3, 119: 0.2, 134: 0.1}
+    rows += [Neighbour(None, 134, hit, 0.9, "C10H14"), Neighbour(134, None, hit, 0.9, "C10H14"),
+             Neighbour(120, 134, hit, 0.9, "C9H12"), Neighbour(134, 134, {**hit, 10**12: 0.5, -3: 0.2}, 0.9, "C10H14"),
+             Neighbour(35, 35, {35: 1.0}, 0.9, "HCl"), Neighbour(134, 134, {}, 0.9, "C10H14")]
+    many = hit_losses_many(rows)
+    assert len(many) == len(rows)
+    for row, (vector, near, far) in zip(rows, many):
+        one, one_near, one_far = hit_losses(row)
+        assert vector.tobytes() == one.tobytes() and vector.dtype == one.dtype
+        assert (near, far) == (one_near, one_far) and type(near) is type(one_near) is float
+    assert sum(near > 0 for _, near, _ in many) > 2000
+
+
 def test_many_spectra_at_once_give_the_nominal_spectra_one_by_one():
     # nominal_spectra (a search's queries in array steps) is nominal_spectrum bit for bit, value
     # types included (they reach the rows through round()): the MassBank EI queries, plus no
