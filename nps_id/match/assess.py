@@ -696,7 +696,7 @@ def assess(
         relative, estimated = estimated
     else:
         relative = nominal_spectrum(mz, intensity) if kind == "ei" else {}
-        estimated = _estimated_mass(relative, kind, hits, facts, precursor, thresholds.column_bleed_level)
+        estimated = _estimated_mass(relative, kind, hits, facts, precursor)
     if not hits:
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
@@ -1076,11 +1076,7 @@ def stated_ion(label: str | None) -> str | None:
     return None if adduct is None else adduct.name
 
 
-def _estimated_mass(relative, kind, hits, facts, precursor, bleed_level: float) -> int | None:
-    """The spectrum's nominal molecular mass: MS/MS from its precursor, EI by
-    :func:`~nps_id.match.molecular_mass.estimate_mass` of its ions without weak column bleed
-    (``bleed_level``, :func:`~nps_id.match.molecular_mass.without_column_bleed`: the ions the
-    molecular-ion rules read, so that the estimate they compare with is of the same ions)."""
+def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
     if kind != "ei":
         if precursor is None or not np.isfinite(precursor[0]):
             return None
@@ -1088,7 +1084,7 @@ def _estimated_mass(relative, kind, hits, facts, precursor, bleed_level: float) 
         return int(round(precursor[0] - shift))
     neighbours = (facts.neighbour(h.row)._replace(similarity=h.similarity)
                   for h in hits)  # lazy: estimate_mass reads the first few
-    return estimate_mass(without_column_bleed(relative, bleed_level), neighbours)
+    return estimate_mass(relative, neighbours)
 
 
 def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
@@ -1314,8 +1310,7 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     gaps = to_999_column(hits.gap)
     alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
     groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
-    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts,
-                              thresholds.column_bleed_level)
+    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
     majors: dict[int, np.ndarray] = {}
     for start, end, q in groups:
         spectrum = spectra[q]
@@ -1350,11 +1345,9 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     return out
 
 
-def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: LibraryFacts,
-                  bleed_level: float) -> dict[int, tuple]:
+def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: LibraryFacts) -> dict[int, tuple]:
     """Query position -> (nominal spectrum, estimated mass) of the EI queries among ``queries``
-    (position -> spectrum, its ranked hits): :func:`_estimated_mass` of each, all at once (the
-    nominal spectrum returned whole, the mass estimated without its weak column bleed)."""
+    (position -> spectrum, its ranked hits): :func:`_estimated_mass` of each, all at once."""
     ei = {q: query for q, query in queries.items() if kind_of(query[0]) == "ei"}
     relatives = nominal_spectra([(spectrum.mz, spectrum.intensity) for spectrum, _ in ei.values()])
     rows = list(dict.fromkeys(h.row for _, ranked in ei.values() for h in ranked[:HIT_VOTES]))
@@ -1363,8 +1356,7 @@ def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: Librar
     # Neighbour(...) rather than _replace: ~48,000 of them in a 9,670-query search
     neighbours = [[Neighbour(*plain[h.row][:3], h.similarity, *plain[h.row][4:]) for h in ranked[:HIT_VOTES]]
                   for _, ranked in ei.values()]
-    unbled = [without_column_bleed(relative, bleed_level) for relative in relatives]
-    return dict(zip(ei, zip(relatives, estimate_masses(unbled, neighbours))))
+    return dict(zip(ei, zip(relatives, estimate_masses(relatives, neighbours))))
 
 
 def ranked_hit(hits: Any, j: int, kind: str, analog: bool) -> RankedHit:

@@ -173,9 +173,8 @@ class VerdictThresholds:
     column_bleed_level : float
         EI: the unknown's polysiloxane column-bleed ions (m/z 207, 281, 355, 429 and their isotope
         peaks) below this fraction of its base peak are not read as its molecular ion by the
-        molecular-ion rules nor by the estimated mass they compare it with
-        (:func:`nps_id.match.molecular_mass.without_column_bleed`; 0.06: the bleed under real
-        LRCFS components reaches 5 %; 0: off; docs/match.md).
+        molecular-ion rules (:func:`nps_id.match.molecular_mass.without_column_bleed`; 0.06: the
+        bleed under real LRCFS components reaches 5 %; 0: off; docs/match.md).
     group_fragment_level : float
         EI: a new substance gets no group from a heavier closest compound that shares only a
         fragment with it -- its highest significant ion, at >= this share of its base peak, while

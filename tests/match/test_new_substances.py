@@ -865,22 +865,3 @@ def test_only_weak_column_bleed_ions_are_set_aside():
     assert without_column_bleed(spectrum, 0.06) == {91: 1.0, 92: 0.6, 147: 0.02, 300: 0.3}
     assert without_column_bleed({91: 1.0, 281: 0.4}, 0.06) == {91: 1.0, 281: 0.4}  # a real ion at 40 %
     assert without_column_bleed(spectrum, 0.0) == spectrum  # off
-
-
-def test_column_bleed_in_a_real_gc_component_is_not_its_estimated_mass(massbank_ei_build):
-    # the ANDI run's 5.40 min component (a C8 hydrocarbon: best MassBank EI hit octane, MF ~730) keeps
-    # the column's bleed ion 207 at ~4 % of its base peak, with its 29Si peak 208; the molecular-ion
-    # rules set it aside, but the estimated mass read it as the molecular ion: 207 for a compound of 114
-    from nps_id.match.pipeline import MatchParameters, match_files
-
-    def component(thresholds):
-        ((_, results),) = list(match_files([data_path("gcms", "andi", "agilent-gcms.cdf")], massbank_ei_build[1],
-                                           MatchParameters(verdict=thresholds)))
-        return next(f for f in results["findings"] if round(f["rt_min"], 2) == 5.40)
-
-    found = component(VerdictThresholds())
-    relative = nominal_spectrum(np.array(found["spectrum"]["mz"]), np.array(found["spectrum"]["intensity"]))
-    assert 0.02 < relative[207] < 0.06 and 0 < relative[208] < relative[207]  # bleed, below the 6 % level
-    assert molecular_ion(relative) == 207
-    assert found["name"] == "OCTANE" and found["estimated_mass"] == 114  # octane's, C8H18
-    assert component(VerdictThresholds(column_bleed_level=0))["estimated_mass"] == 207  # what it said before
