@@ -374,14 +374,35 @@ def _sugar_rings(mol: Chem.Mol) -> list[set[int]]:
     return rings
 
 
+def _has_aglycone(mol: Chem.Mol, sugars: list[set[int]]) -> bool:
+    """Whether a sugar's anomeric carbon (a ring carbon next to its ring oxygen) is joined through an
+    exocyclic oxygen to a carbon of no sugar (neither in a sugar ring nor hanging off one): a
+    glycoside, not a free oligosaccharide (trehalose, maltose)."""
+    in_sugar = set().union(*sugars)
+    for ring in sugars:
+        for idx in ring:
+            atom = mol.GetAtomWithIdx(idx)
+            if atom.GetSymbol() != "C" or not any(n.GetSymbol() == "O" and n.GetIdx() in ring for n in atom.GetNeighbors()):
+                continue
+            for bridge in atom.GetNeighbors():
+                if bridge.GetSymbol() != "O" or bridge.IsInRing() or bridge.GetDegree() != 2:
+                    continue
+                other = next(n for n in bridge.GetNeighbors() if n.GetIdx() != idx)
+                exocyclic = not other.IsInRing() and any(n.GetIdx() in in_sugar for n in other.GetNeighbors())
+                if other.GetIdx() not in in_sugar and not exocyclic:
+                    return True
+    return False
+
+
 def _sugar_linkage(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
     """The glycosidic bond between two sugars moved to another hydroxyl of the inner sugar: an
     exocyclic oxygen joins the anomeric carbon of one sugar ring (the ring carbon next to its ring
     oxygen) to a carbon of another -- a ring carbon, or an exocyclic carbon on one (glucose C-6) --,
     and each free hydroxyl on a carbon of that inner sugar takes the outer sugar instead (the old
-    linkage oxygen keeps its carbon as a hydroxyl): rutinoside (1->6) <-> neohesperidoside (1->2)."""
+    linkage oxygen keeps its carbon as a hydroxyl): rutinoside (1->6) <-> neohesperidoside (1->2).
+    Glycosides only (:func:`_has_aglycone`): not a free oligosaccharide's linkages (trehalose, maltose)."""
     sugars = _sugar_rings(mol)
-    if len(sugars) < 2:
+    if len(sugars) < 2 or not _has_aglycone(mol, sugars):
         return
 
     def sugar_of(idx: int) -> int | None:
