@@ -409,7 +409,7 @@ def test_a_left_out_rutinoside_is_not_identified_as_its_neohesperidoside(ms2_rec
     # hesperidin ([M-H]-, rhamnose on glucose O-6) left out of the MS/MS library matches a neohesperidin
     # record (rhamnose on O-2) at 953 and was identified as it: CID of a flavanone diglycoside loses the
     # disaccharide or the rhamnose wherever it is joined; the library's pairs of this kind (MassBank
-    # MS/MS, isomer_rates.json) match as well in about 15 % of pairs at 950
+    # MS/MS, isomer_rates.json) match as well in 25 % of pairs at 950
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz"))
                  if s.name == "Hesperidin" and s.get("ion_mode") == "negative")
     block = str(query.get("inchikey"))[:14]
