@@ -26,7 +26,11 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
 - ``oxygen_position`` (stop 27, tried last on a budget of its own): on a fused saturated ring
   system (steroids, bile acids), a hydroxyl or ring ketone's oxygen moved to another C-H carbon
   of the skeleton, or a ketone and a secondary hydroxyl trading places (androsterone <->
-  dihydrotestosterone).
+  dihydrotestosterone);
+- ``sugar_linkage`` (stop 33, tried last on the late moves' budget): in a glycoside chain, the bond
+  between two sugars moved to another hydroxyl of the inner sugar (rutinoside, rhamnose on glucose
+  O-6 <-> neohesperidoside, on O-2: hesperidin <-> neohesperidin). CID of an O-diglycoside loses
+  the terminal sugar or the disaccharide whole, wherever they are joined.
 
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
@@ -48,11 +52,11 @@ RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
 MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
-         "oxygen_position")
-#: Moves added at stop 27 (oxygen positions on a fused saturated ring system): tried after the
-#: others, on a candidate budget of their own, so that they never turn a structure the others
-#: enumerate into one "too large to enumerate".
-LATE_MOVES = frozenset({"oxygen_position"})
+         "oxygen_position", "sugar_linkage")
+#: Moves added at stop 27 (oxygen positions on a fused saturated ring system) and stop 33 (the
+#: linkage between two sugars): tried after the others, on a candidate budget of their own, so that
+#: they never turn a structure the others enumerate into one "too large to enumerate".
+LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage"})
 #: Alkenyl groups (``*``: the attachment) with the carbons of a cyclopropyl (3) or cyclobutyl (4).
 ALKENYLS = {
     3: ("*C=CC", "*CC=C", "*C(=C)C"),
@@ -357,9 +361,78 @@ def _redox_swaps(mol: Chem.Mol, keto: Chem.Atom, carbon: Chem.Atom) -> Iterator[
         yield rw.GetMol(), "oxygen_position:redox_swap"
 
 
+def _sugar_rings(mol: Chem.Mol) -> list[set[int]]:
+    """The sugar rings of ``mol``: saturated 5- or 6-membered rings of sp3 carbons and one oxygen
+    (pyranoses, furanoses, as glycosides hold them)."""
+    rings = []
+    for ring in mol.GetRingInfo().AtomRings():
+        atoms = [mol.GetAtomWithIdx(i) for i in ring]
+        if len(ring) in (5, 6) and sum(a.GetSymbol() == "O" for a in atoms) == 1 and all(
+                a.GetSymbol() == "O" or (a.GetSymbol() == "C" and a.GetHybridization() == Chem.HybridizationType.SP3)
+                for a in atoms):
+            rings.append(set(ring))
+    return rings
+
+
+def _has_aglycone(mol: Chem.Mol, sugars: list[set[int]]) -> bool:
+    """Whether a sugar's anomeric carbon (a ring carbon next to its ring oxygen) is joined through an
+    exocyclic oxygen to a carbon of no sugar (neither in a sugar ring nor hanging off one): a
+    glycoside, not a free oligosaccharide (trehalose, maltose)."""
+    in_sugar = set().union(*sugars)
+    for ring in sugars:
+        for idx in ring:
+            atom = mol.GetAtomWithIdx(idx)
+            if atom.GetSymbol() != "C" or not any(n.GetSymbol() == "O" and n.GetIdx() in ring for n in atom.GetNeighbors()):
+                continue
+            for bridge in atom.GetNeighbors():
+                if bridge.GetSymbol() != "O" or bridge.IsInRing() or bridge.GetDegree() != 2:
+                    continue
+                other = next(n for n in bridge.GetNeighbors() if n.GetIdx() != idx)
+                exocyclic = not other.IsInRing() and any(n.GetIdx() in in_sugar for n in other.GetNeighbors())
+                if other.GetIdx() not in in_sugar and not exocyclic:
+                    return True
+    return False
+
+
+def _sugar_linkage(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """The glycosidic bond between two sugars moved to another hydroxyl of the inner sugar: an
+    exocyclic oxygen joins the anomeric carbon of one sugar ring (the ring carbon next to its ring
+    oxygen) to a carbon of another -- a ring carbon, or an exocyclic carbon on one (glucose C-6) --,
+    and each free hydroxyl on a carbon of that inner sugar takes the outer sugar instead (the old
+    linkage oxygen keeps its carbon as a hydroxyl): rutinoside (1->6) <-> neohesperidoside (1->2).
+    Glycosides only (:func:`_has_aglycone`): not a free oligosaccharide's linkages (trehalose, maltose)."""
+    sugars = _sugar_rings(mol)
+    if len(sugars) < 2 or not _has_aglycone(mol, sugars):
+        return
+
+    def sugar_of(idx: int) -> int | None:
+        atom = mol.GetAtomWithIdx(idx)
+        for k, ring in enumerate(sugars):
+            if idx in ring or (atom.GetSymbol() == "C" and not atom.IsInRing()
+                               and any(n.GetIdx() in ring for n in atom.GetNeighbors())):
+                return k
+        return None
+
+    hydroxyls = [a for a in mol.GetAtoms() if a.GetSymbol() == "O" and a.GetDegree() == 1 and a.GetTotalNumHs() == 1
+                 and not a.GetFormalCharge()]
+    for bridge in mol.GetAtoms():
+        if bridge.GetSymbol() != "O" or bridge.GetDegree() != 2 or bridge.IsInRing():
+            continue
+        ends = [n.GetIdx() for n in bridge.GetNeighbors()]
+        for anomeric, inner in (ends, ends[::-1]):
+            outer, inner_sugar = sugar_of(anomeric), sugar_of(inner)
+            if outer is None or inner_sugar is None or outer == inner_sugar or anomeric not in sugars[outer]:
+                continue
+            if not any(n.GetSymbol() == "O" and n.GetIdx() in sugars[outer] for n in mol.GetAtomWithIdx(anomeric).GetNeighbors()):
+                continue  # not the anomeric carbon
+            for oh in hydroxyls:
+                if sugar_of(oh.GetNeighbors()[0].GetIdx()) == inner_sugar:
+                    yield _move_atom(mol, anomeric, bridge.GetIdx(), oh.GetIdx()), "sugar_linkage"
+
+
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
            "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening,
-           "oxygen_position": _oxygen_position}
+           "oxygen_position": _oxygen_position, "sugar_linkage": _sugar_linkage}
 
 
 def _without_isotopes(mol: Chem.Mol) -> Chem.Mol:

@@ -222,3 +222,31 @@ def test_the_late_moves_keep_the_formula_and_never_void_an_enumeration() -> None
         assert isomers and any(i.move.startswith("oxygen_position") for i in isomers)
         formula = CalcMolFormula(Chem.MolFromSmiles(smiles))
         assert {CalcMolFormula(Chem.MolFromSmiles(i.smiles)) for i in isomers} == {formula}
+
+
+HESPERIDIN = "COc1ccc(cc1O)C1CC(=O)c2c(O)cc(OC3OC(COC4OC(C)C(O)C(O)C4O)C(O)C(O)C3O)cc2O1"  # a rutinoside
+NEOHESPERIDIN = "COc1ccc(cc1O)C1CC(=O)c2c(O)cc(OC3OC(CO)C(O)C(O)C3OC3OC(C)C(O)C(O)C3O)cc2O1"  # neohesperidoside
+
+
+def test_the_bond_between_two_sugars_moves_to_another_hydroxyl_of_the_inner_sugar() -> None:
+    # hesperidin (rhamnose on glucose O-6) left out of MassBank MS/MS was identified as
+    # neohesperidin (on O-2) at 953: one sugar-linkage move apart, both ways, the formula kept
+    from rdkit import Chem
+    from rdkit.Chem.rdMolDescriptors import CalcMolFormula
+
+    for hit, isomer in ((HESPERIDIN, NEOHESPERIDIN), (NEOHESPERIDIN, HESPERIDIN)):
+        (key,) = _keys(isomer)
+        assert _moves(hit).get(key) == "sugar_linkage"
+        linkage = [i for i in enumerate_isomers(hit) if i.move == "sugar_linkage"]
+        assert len(linkage) == 3  # glucose O-2, O-3, O-4 or O-6: the three it does not use
+        assert {CalcMolFormula(Chem.MolFromSmiles(i.smiles)) for i in linkage} == {"C28H34O15"}
+
+
+def test_a_sugar_on_an_aglycone_a_single_sugar_or_a_free_disaccharide_has_no_linkage_to_move() -> None:
+    # a monoglycoside (the sugar on the aglycone's phenol: the O-linkage moves measured at stop 27
+    # and not kept), a free sugar, a macrolide's sugars each on the ring (erythromycin), and free
+    # disaccharides, no glycosides (trehalose, maltose: MassBank EI's trehalose stays identified)
+    for smiles in ("COc1ccc(cc1O)C1CC(=O)c2c(O)cc(OC3OC(CO)C(O)C(O)C3O)cc2O1", "OCC1OC(O)C(O)C(O)C1O",
+                   "CCC1OC(=O)C(C)C(OC2CC(C)(OC)C(O)C(C)O2)C(C)C(OC2OC(C)CC(N(C)C)C2O)C(C)(O)CC(C)C(=O)C(C)C(O)C1(C)O",
+                   "OCC1OC(OC2OC(CO)C(O)C(O)C2O)C(O)C(O)C1O", "OCC1OC(OC2C(CO)OC(O)C(O)C2O)C(O)C(O)C1O"):
+        assert not any(i.move == "sugar_linkage" for i in enumerate_isomers(smiles)), smiles

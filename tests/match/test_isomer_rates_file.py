@@ -108,10 +108,10 @@ def test_search_with_a_damaged_rates_file_exits_4_with_one_line(tmp_path, monkey
 
 
 def test_the_shipped_ms2_curves_are_for_the_ms2_moves_only(tmp_path: Path) -> None:
-    # the shipped file learns oxygen positions on MS/MS pairs (ms2_moves); an MS/MS hit reads every
-    # other kind -- and the default for a kind never learned -- from the EI curves, as before
+    # the shipped file learns oxygen positions and sugar linkages on MS/MS pairs (ms2_moves); an MS/MS
+    # hit reads every other kind -- and the default for a kind never learned -- from the EI curves, as before
     data = _shipped()
-    assert data["ms2_moves"] == ["oxygen_position"]
+    assert data["ms2_moves"] == ["oxygen_position", "sugar_linkage"]
     rates = isomer_rule.load_rates(isomer_rule.RATES_PATH)
     for context in ("drug", "other"):
         ms2 = rates[f"{context}-ms2"]
