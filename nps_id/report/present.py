@@ -452,11 +452,15 @@ def provenance_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
 def display_number(value: Any, digits: int = 0) -> str:
     """A number for a reader: an em dash when missing, whole numbers without decimals.
 
-    >>> display_number(None), display_number(947.0), display_number(6.5123, 3)
-    ('\u2014', '947', '6.512')
+    A value that rounds to zero is shown unsigned (a hit of the query's own formula: Δmass
+    -0.00001 Da read "-0.0000", as if the hit were heavier).
+
+    >>> display_number(None), display_number(947.0), display_number(6.5123, 3), display_number(-0.00001, 4)
+    ('\u2014', '947', '6.512', '0.0000')
     """
     if value is None:
         return DASH
     if digits == 0 and float(value).is_integer():
         return str(int(value))
-    return f"{float(value):.{digits}f}"
+    text = f"{float(value):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
