@@ -8,7 +8,7 @@ LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`
 substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
 :data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`), :func:`scores_note` (the scale of
 each score column a table shows),
-:func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
+:func:`component_rows` (:func:`component_model_header`), :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
 :func:`tic_heading`, :func:`counted`, :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
 """
@@ -319,14 +319,25 @@ def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("Other ions of the compound", others or None)]
 
 
+def component_model_header(doc: Mapping[str, Any], short: bool = False) -> str:
+    """Header of the Components table's fourth column: the GC model ion, or for LC-MS/MS components
+    (which have none) the precursor m/z that tells them apart."""
+    if any(c.get("precursor_mz") is not None for chrom in doc["chromatograms"] for c in chrom["components"]):
+        return "Precursor" if short else "Precursor m/z"
+    return "Model" if short else "Model ion"
+
+
 def component_rows(doc: Mapping[str, Any]) -> list[list[str]]:
-    """Every extracted component as table cells: number (C1, ...), RT, area, model ion, top ions, best hit, why."""
+    """Every extracted component as table cells: number (C1, ...), RT, area, model ion (LC-MS/MS:
+    precursor m/z), top ions, best hit, why."""
     rows = []
     for chrom in doc["chromatograms"]:
         for c in chrom["components"]:
             best = c.get("best_hit")
+            model = (display_number(c.get("model_mz")) if c.get("precursor_mz") is None
+                     else display_number(c["precursor_mz"], 4))
             rows.append([component_number(c["index"]), display_number(c["rt_min"], RT_DIGITS), display_number(c.get("area")),
-                         display_number(c.get("model_mz")), " ".join(str(m) for m in c.get("top_ions") or []) or DASH,
+                         model, " ".join(str(m) for m in c.get("top_ions") or []) or DASH,
                          f"{best['name']} (MF {display_number(best.get('mf'))})" if best else DASH,
                          c.get("note") or (f"finding #{shown_number(c['finding'])}" if c.get("finding") is not None else DASH)])
     return rows
@@ -453,11 +464,15 @@ def provenance_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
 def display_number(value: Any, digits: int = 0) -> str:
     """A number for a reader: an em dash when missing, whole numbers without decimals.
 
-    >>> display_number(None), display_number(947.0), display_number(6.5123, 3)
-    ('\u2014', '947', '6.512')
+    A value that rounds to zero is shown unsigned (a hit of the query's own formula: Δmass
+    -0.00001 Da read "-0.0000", as if the hit were heavier).
+
+    >>> display_number(None), display_number(947.0), display_number(6.5123, 3), display_number(-0.00001, 4)
+    ('\u2014', '947', '6.512', '0.0000')
     """
     if value is None:
         return DASH
     if digits == 0 and float(value).is_integer():
         return str(int(value))
-    return f"{float(value):.{digits}f}"
+    text = f"{float(value):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
