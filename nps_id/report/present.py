@@ -15,9 +15,11 @@ and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any, Iterable, Mapping
 
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
+from nps_id.chem.formula import nominal_mass
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import (component_number, finding_label, injector_relatives, is_analogue,
                                     is_new_substance_lead, isomers_excluded_by, relatives_text, shown_number)
@@ -289,8 +291,31 @@ def closest_rows(finding: Mapping[str, Any]) -> list[list[str]]:
 
 
 def core_caption(finding: Mapping[str, Any]) -> str:
-    """The caption of the core structure drawn for a suspected new substance."""
-    return f"Core structure the closest compounds share (maximum common substructure): {finding.get('core_smiles')}"
+    """The caption of the core structure drawn for a suspected new substance; it says so when the
+    core's atoms alone outweigh the unknown's estimated mass (the two cannot both hold)."""
+    core = finding.get("core_smiles")
+    caption = f"Core structure the closest compounds share (maximum common substructure): {core}"
+    weight, estimated = core_atoms_mass(core), finding.get("estimated_mass")
+    if weight is not None and estimated is not None and weight > estimated:
+        caption += (f" -- its atoms alone weigh {weight} u, more than the estimated nominal mass {estimated}:"
+                    " either the molecular ion is missing from the spectrum (the estimate is too low) or the"
+                    " unknown does not share this whole core")
+    return caption
+
+
+def core_atoms_mass(smiles: str | None) -> int | None:
+    """Nominal mass of a core's heavy atoms alone (no hydrogen): the least any molecule holding the
+    core weighs. None when the SMILES does not parse or names an element without a nominal mass."""
+    if not smiles:
+        return None
+    from rdkit import Chem  # only a report with a drawn core needs RDKit
+
+    # unsanitised: a core read back from an FMCS SMARTS need not kekulise, and only its atoms count
+    core = Chem.MolFromSmiles(smiles, sanitize=False)
+    if core is None:
+        return None
+    counts = Counter(atom.GetSymbol() for atom in core.GetAtoms() if atom.GetSymbol() != "*")
+    return nominal_mass("".join(f"{element}{n}" for element, n in sorted(counts.items()))) if counts else None
 
 
 def shown_precursor_mz(lc: Mapping[str, Any]) -> Any:
