@@ -806,12 +806,15 @@ def _no_product_ion(check: "IsomerCheck") -> str:
 
 
 def _tentative_floor(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool]]:
+    # an analogue-mode hit has no identity score: the floor fails, and says why, for the reports
+    # show its analogue score (882) beside a bare "score >= 700 (tentative floor)" failed
+    floor = "tentative floor" if evidence.identity_hit else "tentative floor; no identity hit, an analogue-mode one"
     if evidence.kind == "ei":
         return [
-            (f"mf >= {t.tentative_mf} (tentative floor)", _ge(evidence.mf, t.tentative_mf) is True),
-            (f"rmf >= {t.tentative_rmf} (tentative floor)", _ge(evidence.rmf, t.tentative_rmf) is True),
+            (f"mf >= {t.tentative_mf} ({floor})", _ge(evidence.mf, t.tentative_mf) is True),
+            (f"rmf >= {t.tentative_rmf} ({floor})", _ge(evidence.rmf, t.tentative_rmf) is True),
         ]
-    return [(f"score >= {t.tentative_score} (tentative floor)", evidence.score >= t.tentative_score)]
+    return [(f"score >= {t.tentative_score} ({floor})", evidence.score >= t.tentative_score)]
 
 
 def _ge(value: float | None, threshold: float) -> bool | None:

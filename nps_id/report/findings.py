@@ -228,12 +228,16 @@ def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any
         finding = c.get("finding")
         label = finding_label(findings[finding]) if finding is not None and finding < len(findings) else None
         best = c.get("best_hit")
+        # LC-MS/MS: the precursor m/z is what tells components apart (no model ion), and the
+        # area is its MS1 peak's, as the finding's "MS1 peak of the precursor" gives it
+        feature = c.get("ms1_feature") or {}
         components.append({
             "index": int(c.get("index", len(components))),
             "rt_min": None if c["rt_min"] is None else float(c["rt_min"]),
-            "height": c.get("height"),
-            "area": c.get("area"),
+            "height": c.get("height", feature.get("height")),
+            "area": c.get("area", feature.get("area")),
             "model_mz": c.get("model_mz"),
+            "precursor_mz": c.get("precursor_mz"),
             "n_ions": c.get("n_ions"),
             "top_ions": c.get("top_ions"),
             "best_hit": {"name": best.get("name") or "(unnamed)", "mf": best.get("mf")} if best else None,

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS,
                                    check_lines, closest_rows,
-                                   component_rows, conclusion, core_caption, deconvolution_fields,
+                                   component_model_header, component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
@@ -199,7 +199,7 @@ def _components(doc) -> str:
     if not rows:
         return ""
     cells = [[_td(_e(c), numeric=i in (0, 1, 2, 3)) for i, c in enumerate(row)] for row in rows]
-    return ('<h2 id="components">Components</h2><p>' + _e(COMPONENTS_INTRO) + "</p>" + _table(["CN", "RT (min)", "Area", "Model ion", "Top ions (m/z)", "Best library hit",
+    return ('<h2 id="components">Components</h2><p>' + _e(COMPONENTS_INTRO) + "</p>" + _table(["CN", "RT (min)", "Area", component_model_header(doc), "Top ions (m/z)", "Best library hit",
                                      "Finding, or why none"], cells, cls="components"))
 
 

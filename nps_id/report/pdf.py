@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS,
                                    check_lines, clipped, closest_rows,
-                                   component_rows, conclusion, core_caption, deconvolution_fields,
+                                   component_model_header, component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
@@ -182,10 +182,12 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     chroms = [c for c in doc["chromatograms"] if c.get("tic")]
     chrom = chroms[0] if chroms else None
     # Rows wrap, so the components are paginated by the height they take, the first part below the TIC.
-    parts = _paginate(component_rows(doc), _components_heading, _component_row, top=_tic_bottom(chrom))
+    model = component_model_header(doc, short=True)
+    parts = _paginate(component_rows(doc), lambda page: _components_heading(page, model), _component_row,
+                      top=_tic_bottom(chrom))
     if chrom is not None or parts:
         pages.append(lambda fig: _tic_page(fig, doc, chrom, parts[0] if parts else []))
-    pages += [lambda fig, part=part: _components_table(_Page(fig), part) for part in parts[1:]]
+    pages += [lambda fig, part=part: _components_table(_Page(fig), part, model) for part in parts[1:]]
     pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part)
               for part in _paginate(new_substances(doc), _new_substances_heading, _new_substance)]
     pages += [lambda fig, f=f: _finding_page(fig, doc, f) for f in doc["findings"]]
@@ -339,7 +341,7 @@ def _tic_page(fig, doc, chrom, rows) -> None:
         page.heading(tic_heading(chrom))
         draw_tic(_band(fig, page.y - 0.01, _tic_bottom(chrom) + 0.03), chrom, doc["findings"])
         page.y = _tic_bottom(chrom)
-    _components_table(page, rows)
+    _components_table(page, rows, component_model_header(doc, short=True))
 
 
 def _tic_bottom(chrom: Mapping[str, Any] | None) -> float:
@@ -354,19 +356,19 @@ def _band(fig, top: float, bottom: float):
     return fig.subfigures(3, 1, height_ratios=[1 - top, top - bottom, bottom])[1]
 
 
-_COMPONENT_WIDTHS = (0.03, 0.06, 0.07, 0.05, 0.13, 0.22, 0.34)
+_COMPONENT_WIDTHS = (0.03, 0.06, 0.06, 0.07, 0.13, 0.22, 0.33)
 
 
-def _components_table(page: _Page, rows) -> None:
-    _components_heading(page)
+def _components_table(page: _Page, rows, model: str) -> None:
+    _components_heading(page, model)
     for row in rows:
         _component_row(page, row)
 
 
-def _components_heading(page: _Page) -> None:
+def _components_heading(page: _Page, model: str) -> None:
     page.heading("Components")
     page.line(COMPONENTS_INTRO)
-    page.row(["CN", "RT min", "Area", "Model", "Top ions", "Best library hit", "Finding, or why none"],
+    page.row(["CN", "RT min", "Area", model, "Top ions", "Best library hit", "Finding, or why none"],
              _COMPONENT_WIDTHS, weight="bold")
 
 

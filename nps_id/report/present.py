@@ -8,16 +8,18 @@ LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`
 substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
 :data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`), :func:`scores_note` (the scale of
 each score column a table shows),
-:func:`component_rows`, :func:`check_lines`, :func:`reference_standard_text`
+:func:`component_rows` (:func:`component_model_header`), :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
 :func:`tic_heading`, :func:`counted`, :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any, Iterable, Mapping
 
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
+from nps_id.chem.formula import nominal_mass
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import (component_number, finding_label, injector_relatives, is_analogue,
                                     is_new_substance_lead, isomers_excluded_by, relatives_text, shown_number)
@@ -289,8 +291,31 @@ def closest_rows(finding: Mapping[str, Any]) -> list[list[str]]:
 
 
 def core_caption(finding: Mapping[str, Any]) -> str:
-    """The caption of the core structure drawn for a suspected new substance."""
-    return f"Core structure the closest compounds share (maximum common substructure): {finding.get('core_smiles')}"
+    """The caption of the core structure drawn for a suspected new substance; it says so when the
+    core's atoms alone outweigh the unknown's estimated mass (the two cannot both hold)."""
+    core = finding.get("core_smiles")
+    caption = f"Core structure the closest compounds share (maximum common substructure): {core}"
+    weight, estimated = core_atoms_mass(core), finding.get("estimated_mass")
+    if weight is not None and estimated is not None and weight > estimated:
+        caption += (f" -- its atoms alone weigh {weight} u, more than the estimated nominal mass {estimated}:"
+                    " either the molecular ion is missing from the spectrum (the estimate is too low) or the"
+                    " unknown does not share this whole core")
+    return caption
+
+
+def core_atoms_mass(smiles: str | None) -> int | None:
+    """Nominal mass of a core's heavy atoms alone (no hydrogen): the least any molecule holding the
+    core weighs. None when the SMILES does not parse or names an element without a nominal mass."""
+    if not smiles:
+        return None
+    from rdkit import Chem  # only a report with a drawn core needs RDKit
+
+    # unsanitised: a core read back from an FMCS SMARTS need not kekulise, and only its atoms count
+    core = Chem.MolFromSmiles(smiles, sanitize=False)
+    if core is None:
+        return None
+    counts = Counter(atom.GetSymbol() for atom in core.GetAtoms() if atom.GetSymbol() != "*")
+    return nominal_mass("".join(f"{element}{n}" for element, n in sorted(counts.items()))) if counts else None
 
 
 def shown_precursor_mz(lc: Mapping[str, Any]) -> Any:
@@ -319,14 +344,25 @@ def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("Other ions of the compound", others or None)]
 
 
+def component_model_header(doc: Mapping[str, Any], short: bool = False) -> str:
+    """Header of the Components table's fourth column: the GC model ion, or for LC-MS/MS components
+    (which have none) the precursor m/z that tells them apart."""
+    if any(c.get("precursor_mz") is not None for chrom in doc["chromatograms"] for c in chrom["components"]):
+        return "Precursor" if short else "Precursor m/z"
+    return "Model" if short else "Model ion"
+
+
 def component_rows(doc: Mapping[str, Any]) -> list[list[str]]:
-    """Every extracted component as table cells: number (C1, ...), RT, area, model ion, top ions, best hit, why."""
+    """Every extracted component as table cells: number (C1, ...), RT, area, model ion (LC-MS/MS:
+    precursor m/z), top ions, best hit, why."""
     rows = []
     for chrom in doc["chromatograms"]:
         for c in chrom["components"]:
             best = c.get("best_hit")
+            model = (display_number(c.get("model_mz")) if c.get("precursor_mz") is None
+                     else display_number(c["precursor_mz"], 4))
             rows.append([component_number(c["index"]), display_number(c["rt_min"], RT_DIGITS), display_number(c.get("area")),
-                         display_number(c.get("model_mz")), " ".join(str(m) for m in c.get("top_ions") or []) or DASH,
+                         model, " ".join(str(m) for m in c.get("top_ions") or []) or DASH,
                          f"{best['name']} (MF {display_number(best.get('mf'))})" if best else DASH,
                          c.get("note") or (f"finding #{shown_number(c['finding'])}" if c.get("finding") is not None else DASH)])
     return rows
@@ -453,11 +489,15 @@ def provenance_fields(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
 def display_number(value: Any, digits: int = 0) -> str:
     """A number for a reader: an em dash when missing, whole numbers without decimals.
 
-    >>> display_number(None), display_number(947.0), display_number(6.5123, 3)
-    ('\u2014', '947', '6.512')
+    A value that rounds to zero is shown unsigned (a hit of the query's own formula: Δmass
+    -0.00001 Da read "-0.0000", as if the hit were heavier).
+
+    >>> display_number(None), display_number(947.0), display_number(6.5123, 3), display_number(-0.00001, 4)
+    ('\u2014', '947', '6.512', '0.0000')
     """
     if value is None:
         return DASH
     if digits == 0 and float(value).is_integer():
         return str(int(value))
-    return f"{float(value):.{digits}f}"
+    text = f"{float(value):.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text

@@ -177,6 +177,36 @@ def test_the_reports_component_table_says_why_an_lc_precursor_is_no_finding(pest
     assert notes[sodium["component"]] == f"[M+Na]+ of finding #{azinphos + 1} (Azinphos methyl)"
 
 
+def test_the_reports_component_table_gives_each_lc_component_its_precursor_and_ms1_area(pestmix, tmp_path):
+    # an LC-MS/MS component has no model ion, top ions or area of its own: the table showed 144 rows
+    # of dashes beside their RT, so a reviewer could not tell which precursor a note was about
+    import json
+
+    from nps_id.report import prepare_document, render
+    from nps_id.report.jsondoc import validate_report
+    from nps_id.report.present import display_number
+
+    results = tmp_path / "pest.match.json"
+    results.write_text(json.dumps(pestmix), encoding="utf-8")
+    doc = prepare_document(results)
+    validate_report(doc)  # precursor_mz is in the schema
+    html = render(doc, "html")[".html"].decode()
+    table = html.split('<h2 id="components">Components</h2>', 1)[1].split("</table>", 1)[0]
+    assert "<th>Area</th><th>Precursor m/z</th>" in table
+    by_index = {c["index"]: c for c in pestmix["components"]}
+    shown = doc["chromatograms"][0]["components"]
+    assert len(shown) == len(by_index)
+    for c in shown:
+        source = by_index[c["index"]]
+        assert c["precursor_mz"] == source["precursor_mz"]
+        assert c["area"] == (source.get("ms1_feature") or {}).get("area")
+    azinphos = next(i for i, f in enumerate(pestmix["findings"]) if f["name"] == "Azinphos methyl")
+    note = f"finding #{azinphos + 1} (Azinphos methyl)"  # its [M+H]+; its other ions' notes say "... of finding"
+    component = next(c for c in shown if c["note"] == note)
+    row = table.split(f">{display_number(component['precursor_mz'], 4)}<", 1)[1].split("</tr>", 1)[0]
+    assert f">{note}<" in row and abs(component["precursor_mz"] - 318.013) < 0.001
+
+
 @pytest.mark.parametrize("run", ["pestmix", "metabolites"])
 def test_findings_are_in_retention_time_order_with_every_reference_to_them_kept(run, request):
     # The metabolite run listed L-proline (11.5 min) first, betaine (12.5) sixth and its analogue

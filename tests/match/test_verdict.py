@@ -76,6 +76,20 @@ def test_an_analogue_only_hit_names_no_identity_score():
     assert "score >= 800 (no identity hit, an analogue-mode one)" in ms2.criteria_failed
 
 
+def test_an_analogue_only_hit_says_why_it_fails_the_tentative_floor():
+    # the report shows such a finding's analogue score (e.g. 882) in its Score column: a bare
+    # "score >= 700 (tentative floor)" failed beside it read as a contradiction
+    ms2 = decide(Evidence(kind="ms2", score=0, gap=None, identity_hit=False, analogue_score=945,
+                          analogue_confidence=0.8))
+    assert ms2.rule_id == "close_analogue"
+    assert "score >= 700 (tentative floor; no identity hit, an analogue-mode one)" in ms2.criteria_failed
+    ei = decide(Evidence(kind="ei", score=0, mf=0, rmf=0, gap=40, identity_hit=False))
+    assert {"mf >= 700 (tentative floor; no identity hit, an analogue-mode one)",
+            "rmf >= 700 (tentative floor; no identity hit, an analogue-mode one)"} <= set(ei.criteria_failed)
+    weak = decide(Evidence(**{**GOOD, "mf": 650, "rmf": 720, "score": 650}))
+    assert "mf >= 700 (tentative floor)" in weak.criteria_failed  # an identity hit: worded as before
+
+
 @pytest.mark.parametrize("confidence", [None, 0.2])
 def test_a_spectrally_close_analogue_without_confidence_is_not_a_close_analogue(confidence):
     poor = {**GOOD, "mf": 550, "rmf": 600, "score": 550}

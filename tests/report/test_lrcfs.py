@@ -276,6 +276,23 @@ def test_the_card_pdf_shows_its_suspected_new_substance_with_the_closest_compoun
     assert new["core_smiles"] in text and images == 1
 
 
+def test_the_card_new_substances_core_heavier_than_its_estimated_mass_says_both_cannot_hold(lrcfs_results, tmp_path):
+    # the FAME at 5.17 min: its closest compounds (longer methyl esters) share a C13O2 core, 188 u
+    # of heavy atoms alone, above the estimated mass 130 -- the report drew that core without a word
+    from nps_id.report.present import core_atoms_mass
+    from tests.report.test_new_substance_report import pdf_section
+
+    results, _ = lrcfs_results["220223030"]
+    (new,) = [f for f in results["findings"] if f.get("new_substance")]
+    weight = core_atoms_mass(new["core_smiles"])
+    assert weight is not None and weight > new["estimated_mass"]
+    warning = f"its atoms alone weigh {weight} u, more than the estimated nominal mass {new['estimated_mass']}"
+    html = render(build_report(results, CARD, now=FIXED_NOW), "html")[".html"].decode()
+    assert warning in html
+    text, _ = pdf_section(render(build_report(results, CARD, now=FIXED_NOW), "pdf")[".pdf"], tmp_path)
+    assert warning in text
+
+
 def test_the_card_fatty_acid_ester_gets_no_mass_below_an_ion_it_shows(lrcfs_results):
     # the FAME at 5.17 min, four ions: the McLafferty ion 74 (base peak) and 87 at 67 %; 87 is no
     # molecular ion (13 u above the base peak), so 74 was taken as M+ and the estimate claimed
