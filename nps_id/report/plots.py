@@ -179,23 +179,33 @@ def _place_labels(ax, labels: Sequence[_Label]) -> None:
     from matplotlib.path import Path
 
     scale = ax.figure.dpi / 72.0  # points -> pixels
+    top = ax.figure.bbox.y1  # the figure's top edge, pixels: text raised above it is not drawn
     placed: list[Path] = []
     extents = np.empty((len(labels), 4))  # of the placed outlines: x0, y0, x1, y1, to test only those near
     lifts = {}
     for i in sorted(range(len(labels)), key=lambda i: (not labels[i].finding, labels[i].xy[0])):
         corners, height = _label_corners(labels[i])
         anchor = ax.transData.transform(labels[i].xy)
+        best = None  # (labels met, raises, lift, outline, low, high): the least crowded place tried
         for raises in range(_MAX_RAISES + 1):
             # outlines are widened by half the gap each: a raise of height + gap would only touch
-            lifts[i] = labels[i].raise_pt + raises * (height + 2 * _LABEL_GAP_PT)
-            vertices = anchor + (corners + (0.0, lifts[i])) * scale
+            lift = labels[i].raise_pt + raises * (height + 2 * _LABEL_GAP_PT)
+            vertices = anchor + (corners + (0.0, lift)) * scale
             low, high = vertices.min(axis=0), vertices.max(axis=0)
+            if raises and high[1] > top:  # raised off the page, a label is cut away (PestMix: #4 Fenamiphos)
+                break
             box = extents[:len(placed)]
             near = np.flatnonzero((box[:, 0] <= high[0]) & (box[:, 2] >= low[0]) & (box[:, 1] <= high[1])
                                   & (box[:, 3] >= low[1]))
             outline = Path(vertices)
-            if not any(outline.intersects_path(placed[j], filled=True) for j in near):
+            met = sum(outline.intersects_path(placed[j], filled=True) for j in near)
+            if best is None or met < best[0]:
+                best = (met, raises, lift, outline, low, high)
+            if not met:
                 break
+        # no clear place: the one that meets the fewest labels (was: the last tried, where every label
+        # of a crowded stretch landed together -- C20 to C24 of the RAMS run one on another)
+        _, _, lifts[i], outline, low, high = best
         extents[len(placed)] = (*low, *high)
         placed.append(outline)
     for i, label in enumerate(labels):
