@@ -85,13 +85,15 @@ def test_a_structure_too_large_to_enumerate_is_not_evaluated():
 def test_a_symmetric_structure_with_too_many_candidates_is_not_evaluated():
     # 121 heavy atoms, 81 equivalent methyls: 6,500 candidates give 4 distinct isomers; the
     # bound gives up at the candidate count, not after the 28 s of CPU the enumeration takes
-    # (process time: a wall clock on a loaded CI machine measures the other jobs)
+    # (process time: a wall clock on a loaded CI machine measures the other jobs; even process
+    # time grows with the load of a shared 2-core machine -- under 10 s quiet, 11-14 s at load 5-15, stop 33
+    # -- so the bound sits between that and the whole enumeration's 28 s)
     branch = "C(C)(C)C"
     for _ in range(3):
         branch = f"C({branch})({branch})({branch})"
     started = time.process_time()
     assert enumerate_isomers(branch) is None
-    assert time.process_time() - started < 10
+    assert time.process_time() - started < 20
 
 
 def test_ring_nitrogen_moves_within_the_aromatic_ring_system():
