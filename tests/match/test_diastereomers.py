@@ -88,7 +88,9 @@ def test_an_ms2_hit_whose_library_diastereomer_scores_within_100_is_not_identifi
     assert reference.columns["name"][hits.row[0]] == "Hesperidin"
     before = assess_search([query], hits, reference, analog=False,
                            thresholds=VerdictThresholds(isomer_diastereomer_ms2_margin=0))[0]
-    assert before.verdict.verdict == "identified"
+    # since stop 33 the sugar-linkage move (neohesperidoside <-> rutinoside) holds it too; the
+    # margin is what names the epimer
+    assert "Epihesperidin" not in (before.verdict.rule or "")
     found = assess_search([query], hits, reference, analog=False)[0]  # the default margin, 100
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
     assert "Epihesperidin" in found.verdict.rule
