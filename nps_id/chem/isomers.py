@@ -374,6 +374,11 @@ def _sugar_rings(mol: Chem.Mol) -> list[set[int]]:
     return rings
 
 
+def _is_anomeric(atom: Chem.Atom, ring: set[int]) -> bool:
+    """Whether ``atom`` is a sugar ring's anomeric carbon: a ring carbon next to its ring oxygen."""
+    return atom.GetSymbol() == "C" and any(n.GetSymbol() == "O" and n.GetIdx() in ring for n in atom.GetNeighbors())
+
+
 def _has_aglycone(mol: Chem.Mol, sugars: list[set[int]]) -> bool:
     """Whether a sugar's anomeric carbon (a ring carbon next to its ring oxygen) is joined through an
     exocyclic oxygen to a carbon of no sugar (neither in a sugar ring nor hanging off one): a
@@ -382,7 +387,7 @@ def _has_aglycone(mol: Chem.Mol, sugars: list[set[int]]) -> bool:
     for ring in sugars:
         for idx in ring:
             atom = mol.GetAtomWithIdx(idx)
-            if atom.GetSymbol() != "C" or not any(n.GetSymbol() == "O" and n.GetIdx() in ring for n in atom.GetNeighbors()):
+            if not _is_anomeric(atom, ring):
                 continue
             for bridge in atom.GetNeighbors():
                 if bridge.GetSymbol() != "O" or bridge.IsInRing() or bridge.GetDegree() != 2:
@@ -423,8 +428,8 @@ def _sugar_linkage(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
             outer, inner_sugar = sugar_of(anomeric), sugar_of(inner)
             if outer is None or inner_sugar is None or outer == inner_sugar or anomeric not in sugars[outer]:
                 continue
-            if not any(n.GetSymbol() == "O" and n.GetIdx() in sugars[outer] for n in mol.GetAtomWithIdx(anomeric).GetNeighbors()):
-                continue  # not the anomeric carbon
+            if not _is_anomeric(mol.GetAtomWithIdx(anomeric), sugars[outer]):
+                continue
             for oh in hydroxyls:
                 if sugar_of(oh.GetNeighbors()[0].GetIdx()) == inner_sugar:
                     yield _move_atom(mol, anomeric, bridge.GetIdx(), oh.GetIdx()), "sugar_linkage"

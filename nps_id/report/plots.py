@@ -163,8 +163,8 @@ class _Label(NamedTuple):
     finding: bool
 
 
-#: Points kept between two labels; at most this many raises (then a label stays where the last one put
-#: it: the axes top is ~50 % above the tallest peak).
+#: Points kept between two labels; at most this many raises (then a label takes the raise that met the
+#: fewest labels: the axes top is ~50 % above the tallest peak).
 _LABEL_GAP_PT = 1.0
 _MAX_RAISES = 8
 
