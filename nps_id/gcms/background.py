@@ -58,14 +58,13 @@ def background_ions(run: Run, component: Component, *, ratio: float, level: floa
     after = run.intensity[component.right + 1 : component.right + 1 + width]
     if ratio <= 0 or level <= 0 or not before.size or not after.size or not component.mz.size:
         return frozenset()
-    abundance = dict(zip(component.mz.astype(int).tolist(), component.intensity.tolist()))
-    weak = {m for m, v in abundance.items() if v < level * float(component.intensity.max())
-            and (masses is None or m in masses)}
+    ceiling = level * float(component.intensity.max())
+    abundance = {m: v for m, v in zip(component.mz.astype(int).tolist(), component.intensity.tolist()) if v < ceiling}
+    weak = sorted(m for m in abundance if masses is None or m in masses)
     if not weak:
         return frozenset()
-    columns = np.array(sorted(weak)) - run.mz_min
-    level_of = np.minimum(np.median(before[:, columns], axis=0), np.median(after[:, columns], axis=0))
-    found = {m for m, bg in zip(sorted(weak), level_of.tolist()) if bg > 0 and abundance[m] <= ratio * bg}
-    isotopes = {m + k for m in found for k in _ISOTOPE_STEPS
-                if abundance.get(m + k, np.inf) < abundance[m] and abundance[m + k] < level * float(component.intensity.max())}
+    columns = np.array(weak) - run.mz_min
+    background = np.minimum(np.median(before[:, columns], axis=0), np.median(after[:, columns], axis=0))
+    found = {m for m, bg in zip(weak, background.tolist()) if bg > 0 and abundance[m] <= ratio * bg}
+    isotopes = {m + k for m in found for k in _ISOTOPE_STEPS if abundance.get(m + k, abundance[m]) < abundance[m]}
     return frozenset(found | isotopes)
