@@ -660,6 +660,7 @@ def assess(
     estimated: tuple[dict[int, float], int | None] | None = None,
     group_model: GroupModel | None = None,
     library_ri: Callable[[int], float | None] | None = None,
+    background: frozenset[int] = frozenset(),
     **evidence: Any,
 ) -> Assessment:
     """Verdict and new-substance evidence for one spectrum.
@@ -700,12 +701,17 @@ def assess(
     library_ri
         Library row -> its retention index (None: unknown): with ``delta_ri``, a diastereomer of the
         hit whose RI is outside the window of the unknown's is excluded (:func:`_with_diastereomers`).
+    background
+        EI, a GC run's component: its ions the run's background explains
+        (:func:`nps_id.gcms.background.background_ions`), set aside in the estimated mass and the
+        molecular-ion rules; empty (a library spectrum, a search): none.
     """
     if estimated is not None:
         relative, estimated = estimated
     else:
         relative = nominal_spectrum(mz, intensity) if kind == "ei" else {}
-        estimated = _estimated_mass(relative, kind, hits, facts, precursor)
+        # the run's background is the column's, never the compound's molecular ion
+        estimated = _estimated_mass(without_column_bleed(relative, 0, background), kind, hits, facts, precursor)
     if not hits:
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
@@ -748,7 +754,7 @@ def assess(
     if kind == "ei" and facts.mass(top.row) is not None:
         formula, own_ion = facts.formula(top.row), facts.ion(top.row)
         # the unknown's ions as its molecular-ion evidence: weak column-bleed ions are the column's
-        unbled = without_column_bleed(relative, thresholds.column_bleed_level)
+        unbled = without_column_bleed(relative, thresholds.column_bleed_level, background)
         ion = molecular_ion(unbled)  # the unknown's, once for both rules below
         above = tuple(ions_above(unbled, formula, thresholds.ions_above_level, own_ion)
                       or confirmed_ion_above(unbled, estimated, formula, own_ion, own=ion,

@@ -23,8 +23,8 @@
   unknown shows (a heavier homologue or derivative).
 - :func:`unexplained_molecular_ion` -- the unknown's confirmed molecular ion, lighter than the
   candidate, that the candidate's own spectrum never shows.
-- :func:`without_column_bleed` -- the unknown's weak polysiloxane column-bleed ions set aside
-  before its molecular ion is read.
+- :func:`without_column_bleed` -- the unknown's weak polysiloxane column-bleed ions (and the ions a
+  GC run's background explains) set aside before its molecular ion is read.
 - :func:`molecular_ions_disagree` -- each spectrum shows a molecular ion the other lacks: the
   candidate's highest ion above the unknown's estimated mass, the unknown's ion at that mass not in
   the candidate's spectrum (tridecane and pentadecane).
@@ -35,7 +35,7 @@ import functools
 from collections import Counter
 from itertools import chain, compress, islice
 from operator import le, lt
-from typing import Iterable, Mapping, NamedTuple, Sequence
+from typing import Collection, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -630,11 +630,17 @@ def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None
 COLUMN_BLEED_IONS = frozenset(m + k for m in (207, 281, 355, 429) for k in (0, 1, 2))
 
 
-def without_column_bleed(relative: Mapping[int, float], level: float) -> Mapping[int, float]:
-    """``relative`` without its :data:`COLUMN_BLEED_IONS` below ``level`` of the base peak (the same
-    mapping when it holds none): what the molecular-ion rules read as the unknown's molecular ion. A
-    bleed ion at 0.5 % above a lighter drug read as its confirmed molecular ion made toluene, p-cymene
-    or 5-APDI "molecular ion inconsistent" (benchmarks/README.md, stop 32, attack32). ``level`` 0: off."""
-    if level <= 0 or not COLUMN_BLEED_IONS.intersection(relative):
+def without_column_bleed(relative: Mapping[int, float], level: float,
+                         background: Collection[int] = ()) -> Mapping[int, float]:
+    """``relative`` without its :data:`COLUMN_BLEED_IONS` below ``level`` of the base peak and without
+    the ``background`` ions (the same mapping when it holds none): what the molecular-ion rules read as
+    the unknown's molecular ion. A bleed ion at 0.5 % above a lighter drug read as its confirmed
+    molecular ion made toluene, p-cymene or 5-APDI "molecular ion inconsistent" (benchmarks/README.md,
+    stop 32, attack32). ``level`` 0: the bleed masses are kept. ``background``: the ions a GC run's own
+    background explains (:func:`nps_id.gcms.background.background_ions`; ``match`` only, a library
+    spectrum has no run), set aside at any ``level``."""
+    bleed = level > 0 and bool(COLUMN_BLEED_IONS.intersection(relative))
+    if not bleed and not background:
         return relative
-    return {m: v for m, v in relative.items() if v >= level or m not in COLUMN_BLEED_IONS}
+    return {m: v for m, v in relative.items()
+            if m not in background and (not bleed or v >= level or m not in COLUMN_BLEED_IONS)}

@@ -30,6 +30,7 @@ from nps_id import __version__
 from nps_id._hashing import sha256_path
 from nps_id.compound import normalise_name
 from nps_id.errors import LibraryError
+from nps_id.gcms.background import background_ions
 from nps_id.gcms.deconvolution import Component, DeconvolutionParameters, extract_components, subtract_blank
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
@@ -44,6 +45,7 @@ from nps_id.match.results import (BLANK_ITSELF_NOTE, Elutions, Finding, GCCompon
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
                                     reference_standard_fields, standard_entry)
 from nps_id.match.isomer_rule import is_injector_relative
+from nps_id.match.molecular_mass import COLUMN_BLEED_IONS
 from nps_id.match.verdict import LEVELS, VerdictThresholds, analogue_mass_share, close_analogue, with_isomers_excluded
 from nps_id.tolerance import Tolerance
 
@@ -631,6 +633,7 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
     lib_ri = library.library_ri(top.row)
     delta_ri = None if ri is None or lib_ri is None else ri - lib_ri
     ranked = hits if not use_analogue else analogue_hits
+    background = _background_ions(run, component, t)
     assessment = assess(
         component.mz, component.intensity, "ei", [_ranked(h, use_analogue) for h in ranked], library.facts,
         gap=top.gap, isomer_alert=top.isomer_alert, thresholds=t, identity=not use_analogue,
@@ -642,7 +645,7 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
         analogue_confidence=analogue_confidence if use_analogue else None,
         analogue_delta_mass=top.delta_mass if use_analogue else None,
         analogue_query_mass=top.query_mass if use_analogue else None,
-        same_hit_elsewhere=0 if use_analogue else elsewhere,
+        same_hit_elsewhere=0 if use_analogue else elsewhere, background=background,
     )
     return _finding(component.rt_minutes, top, ranked, assessment, library, top_k,
                     mode=MatchMode.ANALOGUE if use_analogue else MatchMode.IDENTITY, ri=ri, lib_ri=lib_ri,
@@ -650,7 +653,17 @@ def _gc_finding(component, hits, analogue_hits, ri, run, library, t, elsewhere: 
                     spectrum=(component.mz, component.intensity),
                     peak=GCPeak(scan=component.apex, height=round(component.height, 1), area=round(component.area, 1),
                                 snr=round(component.snr, 1), n_ions=int(component.mz.size),
-                                **_deconvolution_check(component, run)))
+                                **_deconvolution_check(component, run),
+                                background_ions=sorted(background) or None))
+
+
+def _background_ions(run: Run, component: Component, t: VerdictThresholds) -> frozenset[int]:
+    """The component's weak column-bleed ions that the run's background around it explains: not its
+    molecular ion. Bleed masses only: any mass marked the compounds' own fragments in the dense
+    ANDI and cocaine runs too (their neighbours fill the scans around them) and changed no further
+    estimate (benchmarks/README.md, stop 34)."""
+    return background_ions(run, component, ratio=t.background_ion_ratio, level=t.column_bleed_level,
+                           masses=COLUMN_BLEED_IONS)
 
 
 def _deconvolution_check(component: Component, run: Run) -> dict:

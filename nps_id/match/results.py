@@ -270,6 +270,7 @@ class GCPeak(_Serialised):
     scan_range: list[int]
     purity: float | None
     apex_spectrum: dict[str, list[float]]
+    background_ions: list[int] | None = optional()
 
 
 @dataclass(kw_only=True)

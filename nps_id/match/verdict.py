@@ -175,6 +175,12 @@ class VerdictThresholds:
         peaks) below this fraction of its base peak are not read as its molecular ion by the
         molecular-ion rules (:func:`nps_id.match.molecular_mass.without_column_bleed`; 0.06: the
         bleed under real LRCFS components reaches 5 %; 0: off; docs/match.md).
+    background_ion_ratio : float
+        EI, ``match`` of a GC run: a component's bleed ion (and its isotope peaks) below
+        ``column_bleed_level`` whose abundance is at most this many times the run's own background of
+        that ion around the component is the column's: set aside in the estimated mass as in the
+        molecular-ion rules (:func:`nps_id.gcms.background.background_ions`; 2: the ANDI run's
+        5.40 min C8 hydrocarbon, 207 at 1.2 x its background; 0: off; docs/match.md).
     group_fragment_level : float
         EI: a new substance gets no group from a heavier closest compound that shares only a
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
@@ -351,6 +357,7 @@ class VerdictThresholds:
     candidate_ion_level: float = 0.005
     estimated_ion_level: float = 0.003
     column_bleed_level: float = 0.06
+    background_ion_ratio: float = 2.0
     group_fragment_level: float = 0.35
     group_derivative_similarity: float = 0.5
     group_beyond_molecular_ion: float = 0.5

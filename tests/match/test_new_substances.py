@@ -881,3 +881,6 @@ def test_only_weak_column_bleed_ions_are_set_aside():
     assert without_column_bleed(spectrum, 0.06) == {91: 1.0, 92: 0.6, 147: 0.02, 300: 0.3}
     assert without_column_bleed({91: 1.0, 281: 0.4}, 0.06) == {91: 1.0, 281: 0.4}  # a real ion at 40 %
     assert without_column_bleed(spectrum, 0.0) == spectrum  # off
+    # the ions a GC run's background explains (match: nps_id.gcms.background) go at any level, and alone
+    assert without_column_bleed(spectrum, 0.0, {207, 208}) == {91: 1.0, 92: 0.6, 147: 0.02, 281: 0.01, 300: 0.3}
+    assert without_column_bleed(spectrum, 0.06, {300}) == {91: 1.0, 92: 0.6, 147: 0.02}
