@@ -639,6 +639,7 @@ def without_column_bleed(relative: Mapping[int, float], level: float) -> Mapping
     mapping when it holds none): what the molecular-ion rules read as the unknown's molecular ion. A
     bleed ion at 0.5 % above a lighter drug read as its confirmed molecular ion made toluene, p-cymene
     or 5-APDI "molecular ion inconsistent" (benchmarks/README.md, stop 32, attack32). ``level`` 0: off."""
-    if level <= 0 or all(relative[m] >= level for m in COLUMN_BLEED_IONS.intersection(relative)):
+    found = COLUMN_BLEED_IONS.intersection(relative) if level > 0 else ()
+    if not found or all(relative[m] >= level for m in found):
         return relative  # nothing to remove: no copy (many EI spectra hold a strong 207-209)
     return {m: v for m, v in relative.items() if v >= level or m not in COLUMN_BLEED_IONS}
