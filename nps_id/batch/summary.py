@@ -27,10 +27,10 @@ from typing import Iterable
 
 from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
+from nps_id._words import counted
 from nps_id.batch.runner import BatchResult, results_path
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
 from nps_id.report.findings import finding_label, is_new_substance
-from nps_id.report.present import counted
 
 REPORTED_VERDICTS = (IDENTIFIED, TENTATIVE)
 

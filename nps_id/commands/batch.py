@@ -84,7 +84,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     from nps_id.errors import InputError
     from nps_id.io import supported_formats
     from nps_id.library import open_verified
-    from nps_id.report.present import counted
+    from nps_id._words import counted
 
     progress = make_progress(style=progress_style)  # its style also carries the messages before the runs
     found = discover(inputs, include=include, exclude=exclude)
@@ -157,7 +157,7 @@ def _warn_runs_without_blank(runs: list, blank_pattern: str, progress: "JsonProg
     runs get no blank subtracted (a folder without a blank, runs before its first blank), since
     their results otherwise read as blank-subtracted ones."""
     from nps_id.batch.discover import pair_blanks
-    from nps_id.report.present import counted
+    from nps_id._words import counted
 
     pairs, blank_keys = pair_blanks(runs, blank_pattern)
     unpaired = [run.key for run in runs if run.key not in blank_keys and pairs[run.key] is None]

@@ -18,6 +18,7 @@ import json
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
+from nps_id._words import counted  # one plural rule for every layer; renderers read it from here
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.chem.formula import nominal_mass
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
@@ -474,16 +475,6 @@ def clipped(text: str, most: int) -> str:
     """``text`` cut to ``most`` characters, visibly (an ellipsis last): a name cut silently to a
     column or a heading reads as a whole, different name."""
     return text if len(text) <= most else text[:most - 1] + "\u2026"
-
-
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """``1 component``, ``2 components``: a count with its noun in the right number; ``plural``
-    for a noun that does not take an ``s`` (default: ``noun + "s"``).
-
-    >>> counted(1, "component"), counted(0, "component"), counted(1, "query", "queries"), counted(2, "query", "queries")
-    ('1 component', '0 components', '1 query', '2 queries')
-    """
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _signed(value: Any, digits: int = RT_DIGITS) -> str:
