@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from nps_id._cores import USABLE_CORES, USABLE_CORES_MEANING
 from nps_id.commands.options import (
     TOLERANCE, EvidenceHitsHelp, ScoreChoice, lenient_option, library_option, refuse_output_onto_inputs,
     resolve_library,
@@ -121,8 +122,9 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "difference is a common NPS modification (CH2, F/Cl/Br for H, O, isomer, ...; named in "
                    "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
                    "alone is the Similarity column.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, show_default="all cores",
-              help="EI and MS/MS identity batches searched at once; the hits are the same for any number.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
+              help="EI and MS/MS identity batches searched at once; the hits are the same for any number; "
+                   f"{USABLE_CORES_MEANING}.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
            isomer_margin, ei_noise, mass_prior, threads, lenient) -> None:
