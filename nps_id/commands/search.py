@@ -221,7 +221,8 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     per-library-row values once each, then indexed."""
     import numpy as np
 
-    from nps_id.search.analogue import shift_name
+    from nps_id.chem.formula import nominal_mass
+    from nps_id.search.analogue import same_mass_reading, shift_name
     from nps_id.search.scores import to_999_column
 
     rows = np.asarray(hits.row, dtype=np.int64)
@@ -259,6 +260,14 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
         _rounded(analogue_confidence[queries]) if analogue_confidence is not None else [None] * queries.size)
     for key in [k for k in COLUMNS if k not in out]:  # the verdict columns (present with no hit too)
         out[key] = per_query([f[key] for f in fields])
+    if analogue_confidence is not None:
+        # an EI hit of the query's own estimated molecular mass is an isomer, whatever its apparent
+        # molecular ion's difference ("N for CH" for two C10H16 terpenes)
+        masses = {formula: nominal_mass(formula) for formula in set(out["formula"]) if formula}
+        out["delta_mass_match"] = [
+            same_mass_reading(reading, estimated, masses.get(formula)) if ei else reading
+            for reading, estimated, formula, ei in zip(out["delta_mass_match"], out["estimated_mass"], out["formula"],
+                                                        nominal)]
     return out
 
 
