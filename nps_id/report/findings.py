@@ -9,8 +9,8 @@ Entry points
   it is numbered there (from 1, "#3"), :func:`component_number` how a component is ("C4").
 - :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did;
   :func:`injector_relatives` -- which of them are GC injector relatives (nothing at the hit's RT excludes those).
-- :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead`, :func:`is_new_substance` -- the rules every output
-  applies to a finding.
+- :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead`, :func:`is_new_substance` --
+  the rules every output applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
 - :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """

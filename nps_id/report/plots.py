@@ -263,8 +263,8 @@ def _place_labels(ax, labels: Sequence[_Label]) -> tuple[int, int]:
         # a raised label keeps a thin line down to its marker, so it is not read as a higher peak's
         # (from where the text starts: the lower corner of a rotated one, the middle of a level one's foot)
         start = (0.5, 0.0) if label.style["ha"] == "center" else (0.0, 0.0)
-        leader = {"arrowprops": {"arrowstyle": "-", "color": label.style["color"], "linewidth": 0.4,
-                                 "shrinkA": 0, "shrinkB": 3, "relpos": start, "patchA": None}} if lift > label.raise_pt else {}
+        leader = {"arrowprops": {"arrowstyle": "-", "color": label.style["color"], "linewidth": 0.4, "shrinkA": 0,
+                                 "shrinkB": 3, "relpos": start, "patchA": None}} if lift > label.raise_pt else {}
         ax.annotate(text, label.xy, xytext=(0, lift), textcoords="offset points", **label.style, **leader)
     return left_off, shortened
 

@@ -4,13 +4,13 @@ labels and table cells every renderer takes from a report document, so they read
 Entry points: :func:`finding_label` (from ``findings``, which names components too), :func:`isomers_open`,
 :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings, with :func:`shown_precursor_mz` and :func:`fragments_text`; :func:`new_substance_fields`), the "Suspected new
-substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
+LC-MS/MS findings, with :func:`shown_precursor_mz` and :func:`fragments_text`; :func:`new_substance_fields`),
+the "Suspected new substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
 :data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`), :func:`scores_note` (the scale of
 each score column a table shows),
 :func:`component_rows` (:func:`component_model_header`), :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
-:func:`tic_heading`, :func:`counted`, :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
+:func:`tic_heading`, :func:`counted` (from ``nps_id._words``), :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.chem.formula import nominal_mass
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import (component_number, finding_label, injector_relatives, is_analogue,
-                                    is_new_substance, is_new_substance_lead, isomers_excluded_by, relatives_text, shown_number)
+                                    is_new_substance, is_new_substance_lead, isomers_excluded_by, relatives_text,
+                                    shown_number)
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
