@@ -10,7 +10,9 @@ Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.Bat
 - Blanks (file names matching ``--blank-pattern``) are flagged.
 - Internal standards (findings labelled ``role: "internal_standard"``) are marked as such.
 - Carry-over hint: a substance found in a blank that was also found in the run acquired just
-  before it (same folder). Internal standards, added to every vial on purpose, can be left out.
+  before it (same folder). Internal standards, added to every vial on purpose, can be left out. A
+  suspected new substance's row names a group, not a substance: it is hinted only when one of the
+  blank's unknowns of that group elutes within :data:`CARRY_OVER_RT_WINDOW` of one of the run's.
 - Failed runs are listed with their reason; their column is empty.
 
 Results are read back from each run's ``<name>.match.json`` (only runs the manifest records as done),
@@ -29,10 +31,16 @@ from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
 from nps_id._words import counted
 from nps_id.batch.runner import BatchResult, results_path
+from nps_id.match.pipeline import MatchParameters
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
-from nps_id.report.findings import finding_label, is_new_substance
+from nps_id.report.findings import NEW_SUBSTANCE, finding_label, is_new_substance
 
 REPORTED_VERDICTS = (IDENTIFIED, TENTATIVE)
+#: Minutes within which a blank's suspected new substance and the previous run's one of the same row
+#: may be one compound carried over: ``match``'s window for one compound against a reference standard
+#: run of the same method. Without it, any two unknowns "of no group" (the card's 5.17 min one, a blank's
+#: 9.18 min one) were hinted as carry-over once inconclusive unknowns became rows (stop 34, attack34).
+CARRY_OVER_RT_WINDOW = MatchParameters.standard_rt_window_min
 
 
 @dataclass
@@ -116,6 +124,7 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
     ignore = {name.lower() for name in internal_standards}
     rows: list[RunRow] = []
     found: dict[str, dict[str, Cell]] = {}
+    unknowns: dict[tuple[str, str], list[float]] = {}  # (new-substance row, run) -> every RT of its unknowns
     labelled: set[str] = set()
     for run in result.runs:
         entry = result.manifest.entries.get(run.key)
@@ -129,12 +138,16 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
         labelled |= {f["name"] for f in results["findings"] if f.get("role") == "internal_standard"}
         for name, cell in _best_findings(results).items():
             found.setdefault(name, {})[run.key] = cell
+        for finding in results["findings"]:
+            if is_new_substance(finding) and finding.get("rt_min") is not None:
+                unknowns.setdefault((finding_label(finding), run.key), []).append(finding["rt_min"])
     substances = sorted(found, key=lambda n: (-len(found[n]), n.lower()))
     ignore |= {name.lower() for name in labelled}
-    return Summary(rows, substances, found, _carry_over(rows, found, ignore), sorted(labelled))
+    return Summary(rows, substances, found, _carry_over(rows, found, ignore, unknowns), sorted(labelled))
 
 
-def _carry_over(rows: list[RunRow], found: dict[str, dict[str, Cell]], ignore: set[str]) -> list[CarryOver]:
+def _carry_over(rows: list[RunRow], found: dict[str, dict[str, Cell]], ignore: set[str],
+                unknowns: dict[tuple[str, str], list[float]]) -> list[CarryOver]:
     hints = []
     previous: dict[str, str] = {}  # folder -> key of the run acquired before
     for row in rows:
@@ -144,8 +157,13 @@ def _carry_over(rows: list[RunRow], found: dict[str, dict[str, Cell]], ignore: s
         if not row.blank or before is None:
             continue
         for name, cells in found.items():
-            if row.key in cells and before in cells and name.lower() not in ignore:
-                hints.append(CarryOver(row.key, before, name))
+            if row.key not in cells or before not in cells or name.lower() in ignore:
+                continue
+            if name.startswith(NEW_SUBSTANCE) and not any(
+                    abs(a - b) <= CARRY_OVER_RT_WINDOW
+                    for a in unknowns.get((name, row.key), ()) for b in unknowns.get((name, before), ())):
+                continue  # two unknowns of one row, apart: not shown to be one compound
+            hints.append(CarryOver(row.key, before, name))
     return hints
 
 

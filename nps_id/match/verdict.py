@@ -694,6 +694,12 @@ def analogue_mass_share(delta_mass: float | None, query_mass: float | None) -> f
     return abs(delta_mass) / max(query_mass, query_mass - delta_mass)
 
 
+#: The LC-HRMS fragments criterion of a reference spectrum with no major fragment besides its precursor:
+#: not evaluated (listed in ``criteria_not_evaluated``), neither met nor failed.
+FRAGMENTS_NOT_COMPARED = ("reference fragments matched: none to compare (the reference spectrum has no major "
+                          "fragment besides its precursor)")
+
+
 def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool, str]]:
     """The LC-HRMS identification points (SANTE/11312/2021; docs/match.md), where evaluated."""
     checks = []
@@ -705,8 +711,13 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
     if evidence.matched_fragments is not None:
         # A reference with fewer major fragments (betaine: one) needs all of them.
         held, expected = evidence.matched_fragments
-        need = min(t.min_fragments, expected)
-        checks.append((f"reference fragments matched >= {need} ({held} of {expected})", held >= need, "hrms"))
+        if not expected:
+            # nothing to compare is no criterion met: ">= 0 (0 of 0)" read as one (betaine, L-histidine
+            # of the RAMS run; stop 34, attack34)
+            checks.append((FRAGMENTS_NOT_COMPARED, None, "hrms"))
+        else:
+            need = min(t.min_fragments, expected)
+            checks.append((f"reference fragments matched >= {need} ({held} of {expected})", held >= need, "hrms"))
     return checks
 
 

@@ -1,7 +1,7 @@
 """The batch summary's rows: substances as the reports name them (issue 18)."""
 from __future__ import annotations
 
-from nps_id.batch.summary import _best_findings
+from nps_id.batch.summary import CARRY_OVER_RT_WINDOW, Cell, RunRow, _carry_over, _best_findings
 
 
 def test_a_tentative_suspected_new_substance_is_no_row_under_its_closest_library_name():
@@ -35,3 +35,21 @@ def test_an_inconclusive_unknown_of_no_group_is_a_row_and_a_better_verdict_wins_
     # an inconclusive library hit that is no new substance stays out, as in the reports
     assert list(best) == [unknown]
     assert best[unknown].verdict == "tentative"  # not the inconclusive one's higher MF
+
+
+def test_two_unknowns_of_one_row_apart_are_no_carry_over_hint():
+    # the card 220223030 (its 5.17 min unknown of no group, inconclusive) before the ANDI run as a blank
+    # (its best unknown 9.18 min, tentative): "suspected new substance (group not determined) in blank
+    # ... possible carry-over" once inconclusive unknowns became rows (stop 34, attack34)
+    unknown = "suspected new substance (group not determined)"
+    rows = [RunRow("seq/01-card.mzML", "01-card.mzML", "done", None, False, None),
+            RunRow("seq/02-blank.cdf", "02-blank.cdf", "done", None, True, None)]
+    found = {unknown: {"seq/01-card.mzML": Cell("inconclusive", 5.17, 621),
+                       "seq/02-blank.cdf": Cell("tentative", 9.18, 832)},
+             "Etizolam": {"seq/01-card.mzML": Cell("tentative", 10.27, 947),
+                          "seq/02-blank.cdf": Cell("inconclusive", 10.3, 600)}}
+    apart = {(unknown, "seq/01-card.mzML"): [5.17], (unknown, "seq/02-blank.cdf"): [9.18, 12.0]}
+    assert [h.substance for h in _carry_over(rows, found, set(), apart)] == ["Etizolam"]
+    # one of the blank's unknowns at the run's unknown's time (not the cell's best): a hint
+    close = {**apart, (unknown, "seq/02-blank.cdf"): [9.18, 5.17 + CARRY_OVER_RT_WINDOW / 2]}
+    assert sorted(h.substance for h in _carry_over(rows, found, set(), close)) == ["Etizolam", unknown]

@@ -174,6 +174,18 @@ def test_an_analogue_finding_claims_no_fragment_count(metabolites):
     assert rows and all(r["matched_fragments"] is None for r in rows)
 
 
+def test_a_reference_without_fragments_is_no_fragment_criterion_met(metabolites):
+    # betaine's and L-histidine's references hold no major fragment besides the precursor: the
+    # findings listed "reference fragments matched >= 0 (0 of 0)" among the criteria met (attack34)
+    from nps_id.match.verdict import FRAGMENTS_NOT_COMPARED
+
+    none = [f for f in metabolites["findings"] if f["ms1"]["reference_fragments"] == 0]
+    assert none
+    for f in none:
+        assert FRAGMENTS_NOT_COMPARED in f["criteria_not_evaluated"], f["name"]
+        assert not any("0 of 0" in c for c in f["criteria_met"] + f["criteria_failed"]), f["name"]
+
+
 def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(library, pestmix):
     from nps_id.match.pipeline import MatchParameters, measure_reference_standards
     from nps_id.match.standards import ReferenceStandard

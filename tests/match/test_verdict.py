@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nps_id.match.verdict import Evidence, VerdictThresholds, at_least, decide
+from nps_id.match.verdict import FRAGMENTS_NOT_COMPARED, Evidence, VerdictThresholds, at_least, decide
 
 GOOD = dict(kind="ei", score=945, mf=945, rmf=950, gap=135, isomer_alert=False, major_ions=(20, 21), n_ions=120)
 
@@ -126,6 +126,15 @@ def test_hrms_criteria_exactly_on_threshold_pass():
     assert "|precursor mass error| <= 5 ppm (+5.0 ppm)" in v.criteria_met
     assert "reference fragments matched >= 2 (2 of 4)" in v.criteria_met
     assert decide(Evidence(**{**MS2, "matched_fragments": (1, 1)})).verdict == "identified"
+
+
+def test_no_reference_fragment_is_no_criterion_met():
+    # betaine's and L-histidine's references (the RAMS run) hold no major fragment besides the
+    # precursor: ">= 0 (0 of 0)" was listed as met, a count of nothing; it is not evaluated
+    v = decide(Evidence(**{**MS2, "matched_fragments": (0, 0)}))
+    assert FRAGMENTS_NOT_COMPARED in v.criteria_not_evaluated
+    assert not any("0 of 0" in c for c in v.criteria_met + v.criteria_failed)
+    assert v.verdict == "identified"  # the verdict is the same: nothing was failed before either
 
 
 @pytest.mark.parametrize("change", [{"precursor_ppm": -5.01}, {"matched_fragments": (1, 4)}, {"ms1_feature": False}])
