@@ -152,7 +152,10 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("Analogue-mode match: the substance is similar to, not the same as, the library entry.")
     if f["isomer_alert"]:
         notes.append("Isomer alert: library spectra of other compounds are nearly identical.")
-    isomers, relatives = injector_relatives(f["isomers_not_excluded"])
+    # a suspected new substance is not its closest hit, so neither are the hit's isomers (the
+    # card's 5.17 min ester, MF 621 to methyl palmitate, read "Isomers not excluded (1 ...): their
+    # spectra cannot be told from this one"); present.isomers_open leaves them out likewise
+    isomers, relatives = ([], []) if f["new_substance"] else injector_relatives(f["isomers_not_excluded"])
     if isomers:
         counts = f"({len(isomers)}; {sum(not i.get('in_library') for i in isomers)} not in the library)"
         excluded = isomers_excluded_by(f)

@@ -10,7 +10,7 @@ substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:
 each score column a table shows),
 :func:`component_rows` (:func:`component_model_header`), :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
-:func:`tic_heading`, :func:`counted`, :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
+:func:`ewa_basis`, :func:`tic_heading`, :func:`counted`, :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
@@ -178,6 +178,16 @@ def ewa_label(finding: Mapping[str, Any]) -> str:
             return "closest hit: not classified"
         return f"closest hit: {label}" + (" (the hit is not an NPS)" if ewa["nps"] is False else "")
     return label + (" (not an NPS)" if ewa["nps"] is False else "")
+
+
+def ewa_basis(finding: Mapping[str, Any], *, rule: bool) -> str:
+    """What placed the finding's EWA group: the HTML's "decided by" cell with the taxonomy rule
+    (``rule``: "name (not_nps list)"), else the PDF's "by name"; a hit no rule places says so in
+    words -- "decided by none (-)" and "(by none)" read as if someone had decided on no group."""
+    ewa = finding["ewa"]
+    if ewa["source"] == "none":
+        return "no taxonomy rule (name or structure) places it"
+    return f"{ewa['source']} ({ewa.get('rule') or '-'})" if rule else f"by {ewa['source']}"
 
 
 def tic_heading(chromatogram: Mapping[str, Any]) -> str:
