@@ -93,6 +93,9 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "new_substance": f.get("new_substance") is True,
         "suspected_group": f.get("suspected_group"),
         "estimated_mass": f.get("estimated_mass"),
+        # GC: the weak column-bleed ions the run's background explains, set aside in estimated_mass
+        # (results since stop 34); only when there are any, as in the results
+        **({"background_ions": list(f["background_ions"])} if f.get("background_ions") else {}),
         "isomers_not_excluded": list(f.get("isomers_not_excluded") or []),
         "closest_compounds": list(f.get("closest_compounds") or []),
         "core_smiles": f.get("core_smiles"),

@@ -267,11 +267,37 @@ def deconvolution_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def new_substance_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, value) of a suspected new substance: its mass, group and whether it is an EWA lead."""
-    return [("Estimated nominal mass", display_number(finding.get("estimated_mass"))),
+    return [("Estimated nominal mass", estimated_mass_text(finding)),
             ("Suspected group", finding.get("suspected_group")),
             ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(finding)
              else "no (found in the blank run: carry-over or contamination)" if finding.get("blank_run")
              else "no (no substance group: an unknown to examine)")]
+
+
+def estimated_mass_text(finding: Mapping[str, Any]) -> str:
+    """A suspected new substance's estimated nominal mass with what it was read from where a reader
+    could not tell: an LC-MS/MS precursor is read as [M+H]+ / [M-H]- whatever its ion type (the
+    PestMix slice's 7.51 min unknown: "542" beside "ion type unknown, m/z 543.32527"), and a GC
+    component's bleed ions the run's background explains are set aside (ELEY 20.66 min: 218, with
+    207 in its spectrum).
+
+    >>> estimated_mass_text({"estimated_mass": 218, "background_ions": [207]})
+    "218 (m/z 207 set aside: column bleed, at most 2x the run's background around the component)"
+    >>> estimated_mass_text({"estimated_mass": 542, "lc": {"precursor_mz": 543.32527, "measured_mz": None}})
+    '542 (the precursor, m/z 543.32527, read as [M+H]+ whatever its ion type)'
+    """
+    mass = finding.get("estimated_mass")
+    lc = finding.get("lc")
+    if mass is None:
+        return DASH
+    if lc and shown_precursor_mz(lc) is not None:
+        precursor = shown_precursor_mz(lc)
+        ion = "[M+H]+" if float(precursor) > mass else "[M-H]-"  # docs/search.md, EstimatedMass
+        return f"{mass} (the precursor, m/z {precursor}, read as {ion} whatever its ion type)"
+    if finding.get("background_ions"):
+        ions = ", ".join(str(m) for m in finding["background_ions"])
+        return f"{mass} (m/z {ions} set aside: column bleed, at most 2x the run's background around the component)"
+    return str(mass)
 
 
 #: The paragraph that opens the "Suspected new substances" section.
