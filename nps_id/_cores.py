@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import os
 
+#: How ``--help`` names the default of :func:`usable_cores` (``search --threads``, ``batch --workers``):
+#: "all cores" (search, until stop 34) was not what either uses in a container or under ``taskset``.
+USABLE_CORES = "all usable cores"
+#: What "usable" means, said in the help of every option that defaults to :func:`usable_cores`.
+USABLE_CORES_MEANING = ("usable cores: those this process may run on (its CPU affinity), fewer than the machine "
+                        "has in a container or under taskset")
+
 
 def usable_cores() -> int:
     """Cores in this process's affinity mask where the OS has one (a container or ``taskset``

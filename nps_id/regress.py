@@ -44,10 +44,10 @@ from nps_id import __version__
 from nps_id._atomic import atomic_output
 from nps_id._hashing import sha256_path
 from nps_id._paths import not_a_regular_file, printable, user_cache_dir
+from nps_id._words import counted
 from nps_id.errors import EXIT_BAD_INPUT, EXIT_BAD_LIBRARY, EXIT_FOUND, InputError, LibraryError, NpsIdError
 from nps_id.match.results import Finding
 from nps_id.match.verdict import IDENTIFIED, LEVELS, TENTATIVE, at_least, names_the_compound
-from nps_id.report.present import counted
 
 _VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 

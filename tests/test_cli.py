@@ -122,3 +122,8 @@ def test_every_option_help_states_one_default():
     assert len(helps) > 100
     assert {key: text for key, text in helps.items() if text.lower().count("default:") > 1} == {}
     assert helps[("batch", "-j, --workers INTEGER RANGE")].endswith("[default: (all usable cores); x>=1]")
+    # `search --threads` said "all cores" beside batch's "all usable cores"; both take usable_cores()
+    # (the process's CPU affinity), and both help texts say what "usable" means
+    for option in (("batch", "-j, --workers INTEGER RANGE"), ("search", "--threads INTEGER RANGE")):
+        assert helps[option].endswith("[default: (all usable cores); x>=1]"), helps[option]
+        assert "those this process may run on (its CPU affinity)" in helps[option]

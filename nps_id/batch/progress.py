@@ -31,7 +31,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from nps_id.report.present import counted
+from nps_id._words import counted
 
 
 class _Counter:

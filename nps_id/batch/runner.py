@@ -222,7 +222,8 @@ def run_batch(
     library_sha256
         SHA-256 of the library; a change redoes every run.
     workers
-        Local worker processes; default: all cores. Ignored with ``scheduler``.
+        Local worker processes; default: :func:`~nps_id._cores.usable_cores` (the cores this process
+        may run on). Ignored with ``scheduler``.
     scheduler
         A Dask ``distributed`` scheduler address (``tcp://host:8786``) or cluster object.
     blank_pattern

@@ -3,8 +3,9 @@
 Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.BatchResult` ->
 :class:`Summary`), :func:`write_summary` (``summary.csv``, ``summary.html``, ``summary.json``).
 
-- Rows are substances (``identified`` and ``tentative`` findings, named as the reports name them:
-  a suspected new substance by its group, an analogue as "analogue of X"), columns are
+- Rows are substances (``identified`` and ``tentative`` findings, and every suspected new substance
+  whatever its verdict, as ``match``'s report lists them; named as the reports name them: a suspected
+  new substance by its group, an analogue as "analogue of X"), columns are
   runs in sequence order; a cell holds the verdict, retention time (min) and match factor.
 - Blanks (file names matching ``--blank-pattern``) are flagged.
 - Internal standards (findings labelled ``role: "internal_standard"``) are marked as such.
@@ -26,10 +27,10 @@ from typing import Iterable
 
 from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
+from nps_id._words import counted
 from nps_id.batch.runner import BatchResult, results_path
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE
-from nps_id.report.findings import finding_label
-from nps_id.report.present import counted
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
+from nps_id.report.findings import finding_label, is_new_substance
 
 REPORTED_VERDICTS = (IDENTIFIED, TENTATIVE)
 
@@ -78,24 +79,26 @@ class Summary:
 
 
 def _best_findings(results: dict) -> dict[str, Cell]:
-    """Substance name -> its best reported finding in one run (identified beats tentative,
-    then the higher MF)."""
+    """Substance name -> its best reported finding in one run (identified beats tentative beats
+    inconclusive, then the higher MF). A suspected new substance is a row whatever its verdict or
+    group, as the report's "Suspected new substances" lists it: an ``inconclusive`` unknown of no
+    group is an early warning to examine (it was left out until stop 34)."""
     best: dict[str, Cell] = {}
     for finding in results.get("findings", []):
-        verdict = finding.get("verdict")
-        if verdict not in REPORTED_VERDICTS or not finding.get("name"):
+        reported = finding.get("verdict") in REPORTED_VERDICTS or is_new_substance(finding)
+        if not reported or not finding.get("name"):
             continue
         # as the reports name it: a suspected new substance or an analogue is no row of a library compound
         name = finding_label(finding)
-        cell = Cell(verdict, finding.get("rt_min"), finding.get("mf"))
+        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"))
         old = best.get(name)
         if old is None or _rank(cell) > _rank(old):
             best[name] = cell
     return best
 
 
-def _rank(cell: Cell) -> tuple[bool, float]:
-    return cell.verdict == IDENTIFIED, cell.mf or 0.0
+def _rank(cell: Cell) -> tuple[int, float]:
+    return -list(Level).index(Level(cell.verdict)), cell.mf or 0.0
 
 
 def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -> Summary:
@@ -232,7 +235,7 @@ def _html(summary: Summary) -> str:
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>nps-id batch summary</title>"
         f"<style>{_CSS}</style></head><body><h1>nps-id batch summary</h1>"
         f"<p>{counted(len(summary.runs), 'run')}, {n_failed} failed; "
-        "substances identified or tentative.</p>"
+        "substances identified or tentative, and suspected new substances whatever their verdict.</p>"
         f"<table><tr><th>substance</th>{head}</tr>{''.join(body)}</table>"
         f"<h2>Carry-over hints</h2><ul>{hints}</ul>"
         "<h2>Runs</h2><table><tr><th>run</th><th>status</th><th>blank</th><th>paired blank</th>"

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nps_id._cores import USABLE_CORES, USABLE_CORES_MEANING
 from nps_id.commands.match_options import match_settings_options
 from nps_id.batch.runner import DEFAULT_TIMEOUT_SECONDS
 from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
@@ -43,8 +44,8 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")
 # default None, resolved by run_batch when the runs start: a default computed here would be this
 # machine's count, shown in --help beside the words "all cores" as a second default
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=None, show_default="all usable cores",
-              help="Local worker processes.")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
+              help=f"Local worker processes; {USABLE_CORES_MEANING}.")
 @click.option("--progress", "progress_style", type=click.Choice(["auto", "bar", "json"]), default="auto",
               show_default=True,
               help="Progress on stderr: a bar, or one JSON event per line (for scripts); auto: a bar on a "
@@ -84,7 +85,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     from nps_id.errors import InputError
     from nps_id.io import supported_formats
     from nps_id.library import open_verified
-    from nps_id.report.present import counted
+    from nps_id._words import counted
 
     progress = make_progress(style=progress_style)  # its style also carries the messages before the runs
     found = discover(inputs, include=include, exclude=exclude)
@@ -157,7 +158,7 @@ def _warn_runs_without_blank(runs: list, blank_pattern: str, progress: "JsonProg
     runs get no blank subtracted (a folder without a blank, runs before its first blank), since
     their results otherwise read as blank-subtracted ones."""
     from nps_id.batch.discover import pair_blanks
-    from nps_id.report.present import counted
+    from nps_id._words import counted
 
     pairs, blank_keys = pair_blanks(runs, blank_pattern)
     unpaired = [run.key for run in runs if run.key not in blank_keys and pairs[run.key] is None]

@@ -47,7 +47,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
     from nps_id.commands.inspect import with_progress
     from nps_id.errors import InputError
     from nps_id.spectrum import spectra_count
-    from nps_id.io import ReadReport, read, write
+    from nps_id.io import ReadReport, read, skipped_text, write
 
     refuse_output_onto_inputs([output, quarantine_path(output) if lenient else None], [source])
     report = ReadReport(str(source))
@@ -57,7 +57,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
     spectra = with_progress(spectra, source)
     first = next(spectra, None)  # refuse before creating OUT when there is nothing to write
     if first is None:
-        what = "; ".join(f"{n} {reason}" for reason, n in report.skipped.items()) or "none"
+        what = skipped_text(report.skipped)
         level = f" at MS level {ms_level}" if ms_level is not None else ""
         raise InputError(f"{source}: no mass spectra{level} to write (skipped: {what})")
     count = write(itertools.chain([first], spectra), output, format=out_format.lower() if out_format else None)
@@ -65,7 +65,7 @@ def convert(source: Path, output: Path, out_format: str | None, ms_level: int | 
     click.echo(f"wrote {spectra_count(count)} to {output}", err=True)
     skipped = {reason: n for reason, n in report.skipped.items() if reason != "malformed record"}
     if skipped:
-        click.echo("skipped: " + "; ".join(f"{n} {reason}" for reason, n in skipped.items()), err=True)
+        click.echo("skipped: " + skipped_text(skipped), err=True)
     if lenient:
         # always written (header only when none): a script finds the file it asked for, and no
         # stale list of an earlier conversion stays beside this output. Said either way, but a

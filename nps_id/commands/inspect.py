@@ -57,10 +57,10 @@ def summarise(path: str | Path, lenient: bool = False) -> dict[str, Any]:
     (level -> count), ``rt_range_min`` (minutes), ``mz_range``, ``precursor_mz_range`` (each
     ``[low, high]`` or None), ``skipped`` (reason -> count), ``quarantined`` and ``note``.
     """
+    from nps_id._words import counted
     from nps_id.errors import NoSpectraError
     from nps_id.io import ReadReport, read
     from nps_id.io.mzml import CHROMATOGRAM_SKIP
-    from nps_id.report.present import counted
 
     report = ReadReport(str(path))
     levels: Counter = Counter()
@@ -121,6 +121,8 @@ class _Range:
 
 def format_summary(summary: dict[str, Any]) -> str:
     """The human-readable block ``inspect`` prints for one file."""
+    from nps_id.io import skipped_text
+
     levels = ", ".join(f"MS{level} {n}" if level != "unknown" else f"level unknown {n}"
                        for level, n in summary["ms_levels"].items())
     rows = [
@@ -131,7 +133,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         ("retention time", _span(summary["rt_range_min"], "{:.2f}", " min")),
         ("m/z", _span(summary["mz_range"], "{:.4f}")),
         ("precursor m/z", _span(summary["precursor_mz_range"], "{:.4f}")),
-        ("skipped", "; ".join(f"{n} {reason}" for reason, n in summary["skipped"].items()) or "none"),
+        ("skipped", skipped_text(summary["skipped"])),
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join([summary["file"]] + [f"  {name:<{width}}  {value}" for name, value in rows]) + "\n"

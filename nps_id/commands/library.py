@@ -145,7 +145,7 @@ def _print_summary(summary: Any, output: Path) -> None:
 def _coverage_line(cover: dict[str, Any]) -> str:
     """``2554 of 2988 verified (85.5 %), 4 unverified; opsin 1782 (279 derivatives of a parent), ...``:
     a derivative, labelled standard or stereoisomer built from a parent structure that source gave."""
-    from nps_id.report.present import counted
+    from nps_id._words import counted
 
     n = cover["n_spectra"] or 1
     total: Counter = Counter()
@@ -243,7 +243,7 @@ Examples:
 def validate(library_path: Path) -> None:
     """Check every checksum and invariant and recompute the content hash (exit 4 if bad)."""
     from nps_id.library import validate_library
-    from nps_id.report.present import counted
+    from nps_id._words import counted
     from nps_id.spectrum import spectra_count
 
     result = validate_library(library_path)

@@ -161,7 +161,7 @@ def _fail_on_list(found: list[tuple[dict, dict]]) -> str:
     those of the ``--blank`` run itself marked as the blank's (carry-over or contamination)."""
     from nps_id.match.results import is_blank_run
     from nps_id.report.findings import finding_label
-    from nps_id.report.present import counted
+    from nps_id._words import counted
 
     def run_label(results: dict) -> str:
         return results["run"]["file"] + (" (the --blank run: carry-over or contamination)"
@@ -242,7 +242,8 @@ def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
     from nps_id.match.verdict import ISOMER_NOT_EXCLUDED, RuleId
     from nps_id.report.findings import NEW_SUBSTANCE
-    from nps_id.report.present import clipped, counted
+    from nps_id._words import counted
+    from nps_id.report.present import clipped
 
     run, lib = results["run"], results["library"]
     rt = run["rt_range_min"]

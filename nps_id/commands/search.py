@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from nps_id._cores import USABLE_CORES, USABLE_CORES_MEANING
 from nps_id.commands.options import (
     TOLERANCE, EvidenceHitsHelp, ScoreChoice, lenient_option, library_option, refuse_output_onto_inputs,
     resolve_library,
@@ -121,8 +122,9 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "difference is a common NPS modification (CH2, F/Cl/Br for H, O, isomer, ...; named in "
                    "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
                    "alone is the Similarity column.")
-@click.option("--threads", type=click.IntRange(min=1), default=None, show_default="all cores",
-              help="EI and MS/MS identity batches searched at once; the hits are the same for any number.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
+              help="EI and MS/MS identity batches searched at once; the hits are the same for any number; "
+                   f"{USABLE_CORES_MEANING}.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
            isomer_margin, ei_noise, mass_prior, threads, lenient) -> None:
@@ -219,7 +221,8 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     per-library-row values once each, then indexed."""
     import numpy as np
 
-    from nps_id.search.analogue import shift_name
+    from nps_id.chem.formula import nominal_mass
+    from nps_id.search.analogue import same_mass_reading, shift_name
     from nps_id.search.scores import to_999_column
 
     rows = np.asarray(hits.row, dtype=np.int64)
@@ -257,6 +260,14 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
         _rounded(analogue_confidence[queries]) if analogue_confidence is not None else [None] * queries.size)
     for key in [k for k in COLUMNS if k not in out]:  # the verdict columns (present with no hit too)
         out[key] = per_query([f[key] for f in fields])
+    if analogue_confidence is not None:
+        # an EI hit of the query's own estimated molecular mass is an isomer, whatever its apparent
+        # molecular ion's difference ("N for CH" for two C10H16 terpenes)
+        masses = {formula: nominal_mass(formula) for formula in set(out["formula"]) if formula}
+        out["delta_mass_match"] = [
+            same_mass_reading(reading, estimated, masses.get(formula)) if ei else reading
+            for reading, estimated, formula, ei in zip(out["delta_mass_match"], out["estimated_mass"], out["formula"],
+                                                        nominal)]
     return out
 
 

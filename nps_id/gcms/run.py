@@ -25,6 +25,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from nps_id.errors import InputError
+from nps_id.io._source import UNTIMED_MS1  # re-exported: the skip reason of a run's untimed MS1 scans
 from nps_id.peaks import CSRPeaks
 from nps_id.search.preprocess import nominal_mass
 from nps_id.spectrum import Spectrum
@@ -182,8 +183,6 @@ def run_from_spectra(spectra: Iterable[Spectrum], path: str = "", metadata: dict
                centroids=CSRPeaks.from_spectra(spectra[i] for i in order))
 
 
-#: The :class:`~nps_id.io.ReadReport` skip reason of MS1 scans left out of a run for having no time.
-UNTIMED_MS1 = "MS1 scan without a retention time"
 
 
 def load_run(path: str | Path, *, lenient: bool = False, report=None) -> tuple[Run | None, list[Spectrum]]:

@@ -7,7 +7,8 @@ Entry points
 - :func:`write` -- write spectra as MSP, MGF or mzML.
 - :func:`detect_format` -- the format name :func:`read` would use (:func:`find_format`: None
   when no reader fits; :func:`supported_formats` lists them).
-- :class:`ReadReport` -- counts of what a read kept and skipped, and the quarantine of bad records.
+- :class:`ReadReport` -- counts of what a read kept and skipped, and the quarantine of bad records;
+  :func:`skipped_text` -- its skips in words ("66 chromatograms (not mass spectra)").
 
 One module per format (pyteomics style); each exposes ``read(path, report=None, **opts)`` and,
 where it makes sense, ``write(spectra, path)``. ``.gz`` compression is transparent everywhere.
@@ -23,11 +24,11 @@ from typing import Callable, Iterable, Iterator
 
 from nps_id._paths import not_a_regular_file
 from nps_id.errors import InputError
-from nps_id.io._source import ReadReport, head_bytes, open_binary
+from nps_id.io._source import ReadReport, head_bytes, open_binary, skipped_text
 from nps_id.spectrum import Spectrum
 
 __all__ = ["read", "write", "detect_format", "find_format", "supported_formats", "UNKNOWN_FORMAT", "ReadReport",
-           "FORMATS", "open_binary"]
+           "FORMATS", "open_binary", "skipped_text"]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
 :func:`lazy_read`, :func:`guard_io`, :func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
-:func:`peak_fault` (why a text peak would be refused, so a reader names its own line), :class:`ReadReport`.
+:func:`peak_fault` (why a text peak would be refused, so a reader names its own line), :class:`ReadReport`
+and :func:`skipped_text` (its skips in words, :data:`SKIP_PLURALS`).
 
 Limits every reader shares (a hostile file must not take the memory of the machine): a spectrum
 holds at most :data:`MAX_POINTS` points, however a file declares or encodes it; a zlib payload
@@ -20,10 +21,11 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, TypeVar
+from typing import IO, Any, Callable, Iterator, Mapping, TypeVar
 
 import numpy as np
 
+from nps_id._words import counted
 from nps_id.errors import InputError, ReaderError
 from nps_id.spectrum import INTENSITY_DTYPE, MAX_MZ
 
@@ -278,6 +280,29 @@ def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tupl
 
 
 ZERO_MZ_SKIP = "peak at m/z 0 (dropped; not an ion)"
+#: Skip reason for chromatograms (``inspect`` uses it to say a file holds no spectra).
+CHROMATOGRAM_SKIP = "chromatogram (not a mass spectrum)"
+#: Skip reason of MS1 scans a run leaves out for having no time (:func:`nps_id.gcms.run.load_run`).
+UNTIMED_MS1 = "MS1 scan without a retention time"
+#: The plural of each fixed skip reason, for a count of them in words ("66 chromatograms (not mass
+#: spectra)"; "66 chromatogram" read as a typo). A reason not listed (the level filters' "ms level 2
+#: (kept only ms level 1)") counts as it reads.
+SKIP_PLURALS = {
+    "empty spectrum": "empty spectra",
+    "malformed record": "malformed records",
+    ZERO_MZ_SKIP: "peaks at m/z 0 (dropped; not ions)",
+    CHROMATOGRAM_SKIP: "chromatograms (not mass spectra)",
+    UNTIMED_MS1: "MS1 scans without a retention time",
+}
+
+
+def skipped_text(skipped: Mapping[str, int]) -> str:
+    """A :attr:`ReadReport.skipped` count in words, or "none".
+
+    >>> skipped_text({CHROMATOGRAM_SKIP: 66, "empty spectrum": 1})
+    '66 chromatograms (not mass spectra); 1 empty spectrum'
+    """
+    return "; ".join(counted(n, reason, SKIP_PLURALS.get(reason, reason)) for reason, n in skipped.items()) or "none"
 
 
 def scan_peaks(mz: np.ndarray, intensity: np.ndarray,

@@ -29,14 +29,13 @@ import numpy as np
 from lxml import etree
 
 from nps_id._atomic import atomic_output
-from nps_id.io._source import MAX_POINTS, ReadReport, guard_io, inflate, open_binary, parse_float, scan_peaks
+from nps_id.io._source import (CHROMATOGRAM_SKIP, MAX_POINTS, ReadReport, guard_io, inflate, open_binary, parse_float,
+                               scan_peaks)
 from nps_id.io._xml import refuse_dtd, safe_iterparse
 from nps_id.spectrum import Spectrum
 
 _NS = "{http://psi.hupo.org/ms/mzml}"
 
-#: Skip reason for chromatograms (``inspect`` uses it to say a file holds no spectra).
-CHROMATOGRAM_SKIP = "chromatogram (not a mass spectrum)"
 
 
 # PSI-MS / UO accessions this reader understands.

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from nps_id._paths import cache_dir
+from nps_id._words import counted
 from nps_id.errors import InputError, LibraryError
 from nps_id.library.store import (
     ENC_TYPE,
@@ -177,7 +178,7 @@ def _check_peaks(lib: Library) -> CSRPeaks:
     offsets, mz, intensity = peaks.offsets, peaks.mz, peaks.intensity
     where = f"{lib.path}: invalid library"
     if peaks.n_spectra != lib.n_spectra:
-        raise LibraryError(f"{where}: /peaks/offsets holds {peaks.n_spectra} spectra, "
+        raise LibraryError(f"{where}: /peaks/offsets holds {counted(peaks.n_spectra, 'spectrum', 'spectra')}, "
                            f"the root attribute n_spectra says {lib.n_spectra}")
     counts = np.diff(offsets)
     if (counts < MIN_PEAKS).any():
@@ -223,7 +224,7 @@ def check_library(lib: Library) -> ValidationResult:
             values = lib.column(name)
             if len(values) != lib.n_spectra:
                 raise LibraryError(f"{lib.path}: invalid library: column {name!r} has "
-                                   f"{len(values)} rows, expected {lib.n_spectra}")
+                                   f"{counted(len(values), 'row')}, expected {lib.n_spectra}")
             columns[name] = (lib.encoding(name), values)
         indexes = {}
         for name in lib.index_names():

@@ -344,15 +344,18 @@ class LibraryFacts:
         values only -- a spectrum is cheaper to rebuild than to store, and JSON keys are strings),
         in ``store`` (default: the row facts' file)."""
         key = (what, row)
-        if key not in self._cache:
-            store = store or self._saved
-            if store is None or not persist:
-                self._cache[key] = make(row)
-            else:
-                saved = f"{what}:{row}"
-                if saved not in store.known:
-                    store.add(saved, make(row))
-                self._cache[key] = store.known[saved]
+        try:
+            return self._cache[key]  # the usual case (~200,000 calls a search): one look-up
+        except KeyError:
+            pass
+        store = store or self._saved
+        if store is None or not persist:
+            self._cache[key] = make(row)
+        else:
+            saved = f"{what}:{row}"
+            if saved not in store.known:
+                store.add(saved, make(row))
+            self._cache[key] = store.known[saved]
         return self._cache[key]
 
     def save(self) -> None:
@@ -751,29 +754,35 @@ def assess(
                                    else thresholds.isomer_diastereomer_margin, apart)
 
     above = missing = lighter_ion = both_ions = one_ion = None
-    if kind == "ei" and facts.mass(top.row) is not None:
-        formula, own_ion = facts.formula(top.row), facts.ion(top.row)
+    top_mass = facts.mass(top.row) if kind == "ei" else None  # the hit row's facts, read once a query
+    if top_mass is not None:
+        formula, own_ion, reference = facts.formula(top.row), facts.ion(top.row), facts.nominal(top.row)
         # the unknown's ions as its molecular-ion evidence: weak column-bleed ions are the column's
         unbled = without_column_bleed(relative, thresholds.column_bleed_level, background)
         ion = molecular_ion(unbled)  # the unknown's, once for both rules below
         above = tuple(ions_above(unbled, formula, thresholds.ions_above_level, own_ion)
                       or confirmed_ion_above(unbled, estimated, formula, own_ion, own=ion,
                                              faint=thresholds.estimated_ion_level))
-        missing = tuple(ions_missing(relative, facts.nominal(top.row), formula, thresholds.ions_above_level,
-                                     acquired_max))
-        lighter_ion = unexplained_molecular_ion(unbled, estimated, facts.nominal(top.row), facts.mass(top.row),
+        missing = tuple(ions_missing(relative, reference, formula, thresholds.ions_above_level, acquired_max))
+        lighter_ion = unexplained_molecular_ion(unbled, estimated, reference, top_mass,
                                                 thresholds.molecular_ion_level, own=ion)
         lighter_ion = None if lighter_ion is None else tuple(lighter_ion)  # None: does not apply, silent
-        both_ions = molecular_ions_disagree(relative, estimated, facts.nominal(top.row), facts.mass(top.row),
+        both_ions = molecular_ions_disagree(relative, estimated, reference, top_mass,
                                             thresholds.candidate_ion_level, acquired_max, own_ion)
         both_ions = None if both_ions is None else tuple(both_ions)  # None: does not apply, silent
-        base = one_ion_spectrum(facts.nominal(top.row), formula, facts.mass(top.row), thresholds.one_ion_share,
-                                thresholds.molecular_ion_level)
+        base = one_ion_spectrum(reference, formula, top_mass, thresholds.one_ion_share, thresholds.molecular_ion_level)
         if base is not None:
-            one_ion = (base, rest_disagrees(relative, facts.nominal(top.row), base, facts.mass(top.row),
+            one_ion = (base, rest_disagrees(relative, reference, base, top_mass,
                                             thresholds.one_ion_rest_level, thresholds.one_ion_rest_factor))
     min_gap = thresholds.min_gap if kind == "ei" else thresholds.min_gap_ms2
-    relatives = functools.cache(lambda: _injector_relatives(top, facts, thresholds)) if kind == "ei" else dict
+    injector: list[dict[str, str]] = []
+
+    def relatives() -> dict[str, str]:
+        """The hit's injector relatives (EI), made when first asked (most queries never ask): a
+        closure, not ``functools.cache`` -- whose wrapper cost ~20 us a query to make."""
+        if not injector:
+            injector.append(_injector_relatives(top, facts, thresholds) if kind == "ei" else {})
+        return injector[0]
     close = (close_isomers(hits, facts, min_gap, relatives)
              if identity and (isomer_alert or (gap is not None and gap < min_gap)) else ())
     close_names = tuple(facts.name(hit.row) for hit in close)

@@ -58,7 +58,8 @@ class GroupEvidence:
     adduct: Adduct | None
     theoretical_mz: float | None
     precursor_ppm: float | None
-    matched_fragments: tuple[int, int]
+    #: (held, expected); None when no reference compound's fragments were compared (an analogue)
+    matched_fragments: tuple[int, int] | None
     fragment_error_mda: float | None
     isotopes: dict[str, Any] | None
 
@@ -69,8 +70,9 @@ class GroupEvidence:
             "adduct": None if self.adduct is None else self.adduct.name,
             "theoretical_mz": None if self.theoretical_mz is None else round(self.theoretical_mz, 5),
             "mass_error_ppm": None if self.precursor_ppm is None else round(self.precursor_ppm, 2),
-            "matched_fragments": self.matched_fragments[0],
-            "reference_fragments": self.matched_fragments[1],
+            # null, not "0 of 0", where nothing was compared (stop 34: reports read "0 of 0" as a count)
+            "matched_fragments": None if self.matched_fragments is None else self.matched_fragments[0],
+            "reference_fragments": None if self.matched_fragments is None else self.matched_fragments[1],
             "fragment_error_mda": None if self.fragment_error_mda is None else round(self.fragment_error_mda, 2),
             "isotopes": self.isotopes,
             "xic": None if self.feature is None else self.feature.xic_dict(XIC_PPM),
@@ -102,7 +104,7 @@ def group_evidence(run, group: MS2Group, feature: Feature | None, columns: dict,
     """MS1 and fragment evidence of library row ``row`` as the candidate of ``group``; with no
     row (an analogue: another compound), only the MS1 feature."""
     if row is None:
-        return GroupEvidence(feature, None, None, None, (0, 0), None, None)
+        return GroupEvidence(feature, None, None, None, None, None, None)
     adduct = adduct_named(str(columns["precursor_type"][row]))
     mass = candidate_mass(columns, row)
     library_mz = float(columns["precursor_mz"][row])

@@ -33,7 +33,7 @@ from typing import Any, Callable, Mapping
 from nps_id.compound import compound_identity, normalise_name, record_relation, skeleton
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import finding_number, is_analogue, is_ewa_reportable, is_new_substance_lead
-from nps_id.report.present import finding_label, isomers_open, shown_precursor_mz
+from nps_id.report.present import finding_label, fragments_compared, isomers_open, shown_precursor_mz
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
 EXPORT_VERSION = "1.0"
@@ -135,7 +135,9 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "precursor_mass_error_ppm": ("LC-MS/MS: exact-mass error of the precursor's MS1 peak against that ion, ppm",
                                  lambda d, f: _lc(f, lambda lc: lc["mass_error_ppm"])),
     "matched_fragments": ("LC-MS/MS: reference fragments the MS/MS spectrum holds, e.g. '5 of 6'",
-                          lambda d, f: _lc(f, lambda lc: f"{lc['matched_fragments']} of {lc['reference_fragments']}")),
+                          # empty where nothing was compared (an analogue), never "0 of 0"
+                          lambda d, f: _lc(f, lambda lc: f"{lc['matched_fragments']} of {lc['reference_fragments']}"
+                                           if fragments_compared(f) else None)),
     "precursor_xic": ("LC-MS/MS: the precursor's extracted-ion chromatogram, 'RT min:intensity' per MS1 scan",
                       lambda d, f: _lc(f, lambda lc: ";".join(f"{t:g}:{h:g}" for t, h in
                                                             zip(lc["xic"]["rt_min"], lc["xic"]["intensity"]))

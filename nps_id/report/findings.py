@@ -9,8 +9,8 @@ Entry points
   it is numbered there (from 1, "#3"), :func:`component_number` how a component is ("C4").
 - :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did;
   :func:`injector_relatives` -- which of them are GC injector relatives (nothing at the hit's RT excludes those).
-- :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead` -- the rules every output
-  applies to a finding.
+- :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead`, :func:`is_new_substance` --
+  the rules every output applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
 - :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """
@@ -323,6 +323,13 @@ def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
     the library lacks -- not an early-warning lead; nor is one in the blank run itself."""
     return bool(finding.get("new_substance") and finding.get("suspected_group") and not finding["internal_standard"]
                 and not finding.get("blank_run"))
+
+
+def is_new_substance(finding: Mapping[str, Any]) -> bool:
+    """The one rule for what the reports list as a suspected new substance (and ``nps-id batch``'s
+    summary as one of its rows): a finding no library compound explains, whatever its verdict or
+    group -- an ``inconclusive`` unknown of no group is an early warning to examine too."""
+    return bool(finding.get("new_substance"))
 
 
 #: What a suspected new substance is called wherever a person reads it, in place of a compound name.

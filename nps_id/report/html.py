@@ -182,7 +182,9 @@ def _chromatograms(doc) -> str:
         out.append(f'<h2>{tic_heading(chrom)}</h2><figure class="tic">{svg}<figcaption>TIC of '
                    f"{_e(acq['file'])}; \u25bc marks each extracted component: one that gave a finding is "
                    "labelled with the finding's number and name (#N, as in the Findings table; colour = "
-                   "verdict), any other with its component number (grey CN, as in the Components table)." + _blank_caption(chrom) + "</figcaption></figure>")
+                   "verdict), any other with its component number (grey CN, as in the Components table). Where "
+                   "labels would overlap, a component's is left off and a finding's is cut to its number (#N); "
+                   "the count is given under the plot." + _blank_caption(chrom) + "</figcaption></figure>")
     return "".join(out)
 
 

@@ -27,7 +27,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import numpy as np
 
 from nps_id.report.findings import component_number, finding_label, shown_number
-from nps_id.report.present import clipped
+from nps_id.report.present import clipped, counted
 
 VERDICT_COLOURS = {"identified": "#1b7837", "tentative": "#b35806", "inconclusive": "#6a6a6a"}
 _LABEL_TOP_IONS = 6
@@ -129,6 +129,15 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
         if rt.size:
             ax.set_xlim(float(rt[0]), float(rt[-1]))
         labels = []
+        # an LC finding spans several components (its MS/MS scans of one elution): its name once, at the
+        # component nearest its RT, the others its number (the PestMix slice named Azinphos methyl 7 times)
+        named = {}
+        for comp in components:
+            if comp.get("finding") in by_index and comp["rt_min"] is not None:
+                when = by_index[comp["finding"]].get("rt_min")
+                gap = abs(comp["rt_min"] - when) if when is not None else 0.0
+                if comp["finding"] not in named or gap < named[comp["finding"]][0]:
+                    named[comp["finding"]] = (gap, comp["index"])
         for comp in components:
             if comp["rt_min"] is None:
                 continue
@@ -141,10 +150,17 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
                 continue
             colour = VERDICT_COLOURS.get(finding["verdict"], "#444444")
             ax.plot([comp["rt_min"]], [apex], marker="v", color=colour, markersize=6, linestyle="none")
-            labels.append(_Label(f"#{shown_number(finding['index'])} {finding_label(finding)}", (comp["rt_min"], apex), 7,
+            number = f"#{shown_number(finding['index'])}"
+            text = f"{number} {finding_label(finding)}" if named[finding["index"]][1] == comp["index"] else number
+            labels.append(_Label(text, (comp["rt_min"], apex), 7,
                                  {"ha": "left", "va": "bottom", "rotation": 35, "fontsize": 7, "color": colour},
-                                 finding=True))
-        _place_labels(ax, labels)
+                                 finding=True, short=number))
+        left_off, shortened = _place_labels(ax, labels)
+        if left_off or shortened:
+            # said under the plot, on the x label's line at the left (the x label is centred): a reader
+            # counts what is missing
+            target.text(0.01, 0.005, _crowded_note(left_off, shortened), ha="left", va="bottom", fontsize=6.5,
+                        color="#7a7a7a")
         ax.set_ylabel("TIC (% of largest)")
         ax.set_yticks([0, 25, 50, 75, 100])
         if blank:
@@ -153,14 +169,24 @@ def draw_tic(target, chromatogram: Mapping[str, Any], findings: Sequence[Mapping
 
 
 class _Label(NamedTuple):
-    """A TIC label: its text, the (RT, %) point it marks, how far above it (points), its text style and
-    whether it names a finding (placed before the components' labels, which move out of its way)."""
+    """A TIC label: its text, the (RT, %) point it marks, how far above it (points), its text style,
+    whether it names a finding (placed before the components' labels, which move out of its way) and,
+    for a finding, the short text ("#4") it is drawn with where the whole one finds no clear place."""
 
     text: str
     xy: tuple[float, float]
     raise_pt: float
     style: dict[str, Any]
     finding: bool
+    short: str | None = None
+
+
+def _crowded_note(left_off: int, shortened: int) -> str:
+    """'crowded: 22 component labels left off, 3 finding labels cut to #N' -- short enough to sit left of
+    the centred x label on an A4 page."""
+    parts = ([f"{counted(left_off, 'component label')} left off"] if left_off else []) + (
+        [f"{counted(shortened, 'finding label')} cut to #N"] if shortened else [])
+    return "crowded: " + ", ".join(parts)
 
 
 #: Points kept between two labels; at most this many raises (then a label takes the raise that met the
@@ -169,27 +195,38 @@ _LABEL_GAP_PT = 1.0
 _MAX_RAISES = 8
 
 
-def _place_labels(ax, labels: Sequence[_Label]) -> None:
-    """Annotate every label, each raised in steps of its own height (plus 2 pt) until it is
-    :data:`_LABEL_GAP_PT` clear of every label placed before it: the findings' first, then the
-    components', each in RT order. Two components 0.1 min apart had their labels printed over each
-    other (C7 and C8 of the card 220223030); a label clear of the others is drawn where it always was,
-    a raised one with a thin line down to its point, and the labels are drawn in their given order
-    (the SVG keeps its element order)."""
+def _place_labels(ax, labels: Sequence[_Label]) -> tuple[int, int]:
+    """Annotate the labels that find a clear place, each raised in steps of its own height (plus 2 pt)
+    until it is :data:`_LABEL_GAP_PT` clear of every label placed before it: the findings' first, then
+    the components', each in RT order. Returns (component labels left off, finding labels cut to their
+    number).
+
+    Two components 0.1 min apart had their labels printed over each other (C7 and C8 of the card
+    220223030); in a crowded run (the PestMix LC slice: 144 components in 40 s) the least crowded of
+    the raises still overlapped others, 103 pairs of label boxes (stop 34). Now a component label with
+    no clear place is left off (its marker stays; the Components table lists it), and a finding's label
+    with none is drawn as its number alone ("#6", the Findings table names it), clear where that is
+    possible, else where it meets the fewest. A finding's label that would run off the figure's top at
+    its marker is cut (ellipsis) to fit. A label clear of the others is drawn where it always was, a
+    raised one with a thin line down to its point, and the labels are drawn in their given order (the
+    SVG keeps its element order)."""
     from matplotlib.path import Path
 
     scale = ax.figure.dpi / 72.0  # points -> pixels
     top = ax.figure.bbox.y1  # the figure's top edge, pixels: text raised above it is not drawn
     placed: list[Path] = []
     extents = np.empty((len(labels), 4))  # of the placed outlines: x0, y0, x1, y1, to test only those near
-    lifts = {}
-    for i in sorted(range(len(labels)), key=lambda i: (not labels[i].finding, labels[i].xy[0])):
-        corners, height = _label_corners(labels[i])
-        anchor = ax.transData.transform(labels[i].xy)
-        best = None  # (labels met, raises, lift, outline, low, high): the least crowded place tried
+    drawn: dict[int, tuple[str, float]] = {}  # label -> (its text as drawn, lift)
+    left_off = shortened = 0
+
+    def place(text: str, label: _Label) -> tuple[int, float, Any, np.ndarray, np.ndarray]:
+        """(labels met, lift, outline, low, high) of ``text`` at the least crowded raise tried."""
+        corners, height = _label_corners(text, label.style)
+        anchor = ax.transData.transform(label.xy)
+        best = None
         for raises in range(_MAX_RAISES + 1):
             # outlines are widened by half the gap each: a raise of height + gap would only touch
-            lift = labels[i].raise_pt + raises * (height + 2 * _LABEL_GAP_PT)
+            lift = label.raise_pt + raises * (height + 2 * _LABEL_GAP_PT)
             vertices = anchor + (corners + (0.0, lift)) * scale
             low, high = vertices.min(axis=0), vertices.max(axis=0)
             if raises and high[1] > top:  # raised off the page, a label is cut away (PestMix: #4 Fenamiphos)
@@ -200,42 +237,75 @@ def _place_labels(ax, labels: Sequence[_Label]) -> None:
             outline = Path(vertices)
             met = sum(outline.intersects_path(placed[j], filled=True) for j in near)
             if best is None or met < best[0]:
-                best = (met, raises, lift, outline, low, high)
+                best = (met, lift, outline, low, high)
             if not met:
                 break
-        # no clear place: the one that meets the fewest labels (was: the last tried, where every label
-        # of a crowded stretch landed together -- C20 to C24 of the RAMS run one on another)
-        _, _, lifts[i], outline, low, high = best
+        return best
+
+    for i in sorted(range(len(labels)), key=lambda i: (not labels[i].finding, labels[i].xy[0])):
+        label = labels[i]
+        text = _fitting(label, ax, top, scale) if label.finding else label.text
+        met, lift, outline, low, high = place(text, label)
+        if met and not label.finding:
+            left_off += 1
+            continue
+        if met and label.short and text != label.short:
+            shortened += 1
+            text = label.short
+            met, lift, outline, low, high = place(text, label)
+        drawn[i] = (text, lift)
         extents[len(placed)] = (*low, *high)
         placed.append(outline)
     for i, label in enumerate(labels):
+        if i not in drawn:
+            continue
+        text, lift = drawn[i]
         # a raised label keeps a thin line down to its marker, so it is not read as a higher peak's
         # (from where the text starts: the lower corner of a rotated one, the middle of a level one's foot)
         start = (0.5, 0.0) if label.style["ha"] == "center" else (0.0, 0.0)
-        leader = {"arrowprops": {"arrowstyle": "-", "color": label.style["color"], "linewidth": 0.4,
-                                 "shrinkA": 0, "shrinkB": 3, "relpos": start, "patchA": None}} if lifts[i] > label.raise_pt else {}
-        ax.annotate(label.text, label.xy, xytext=(0, lifts[i]), textcoords="offset points", **label.style, **leader)
+        leader = {"arrowprops": {"arrowstyle": "-", "color": label.style["color"], "linewidth": 0.4, "shrinkA": 0,
+                                 "shrinkB": 3, "relpos": start, "patchA": None}} if lift > label.raise_pt else {}
+        ax.annotate(text, label.xy, xytext=(0, lift), textcoords="offset points", **label.style, **leader)
+    return left_off, shortened
 
 
-def _label_corners(label: _Label) -> tuple[np.ndarray, float]:
-    """The corners (points, from the anchor at no raise) of the box matplotlib lays ``label`` out in,
+def _fitting(label: _Label, ax, top: float, scale: float) -> str:
+    """``label.text``, cut (:func:`clipped`) so that at its marker it ends below the figure's top
+    (``top``, pixels) and left of its right edge: a long rotated name at a tall peak ran off the top
+    ("#6 suspected new substance (group not determined)" on the PestMix slice, 51 px over it) and one
+    near the end of the run off the right ("#10 suspected new ..."), cut away by the page."""
+    anchor = ax.transData.transform(label.xy)
+    right = ax.figure.bbox.x1
+    text = label.text
+    while len(text) > len(label.short or ""):
+        corners, _ = _label_corners(text, label.style)
+        high = anchor + (corners.max(axis=0) + (0.0, label.raise_pt)) * scale
+        if high[1] <= top and high[0] <= right:
+            return text
+        text = clipped(label.text, len(text) - 1)
+    return label.short or text
+
+
+def _label_corners(text: str, style: Mapping[str, Any]) -> tuple[np.ndarray, float]:
+    """The corners (points, from the anchor at no raise) of the box matplotlib lays out ``text`` in
+    (a label's, drawn with ``style``),
     widened by half of :data:`_LABEL_GAP_PT` on every side, and its line height. As matplotlib's
     default rotation mode: ``ha`` and ``va`` align the rotated box's bounding box (``va="baseline"``,
     the default, is used unrotated only). Within a pixel of the boxes matplotlib draws (the card's TIC)."""
-    width, height, descent = _text_size(label.text, label.style["fontsize"])
+    width, height, descent = _text_size(text, style["fontsize"])
     # a line is at least as tall as "lp" (matplotlib's own minimum line box)
-    _, lp_height, lp_descent = _text_size("lp", label.style["fontsize"])
+    _, lp_height, lp_descent = _text_size("lp", style["fontsize"])
     descent = max(descent, lp_descent)
     height = max(height - descent, lp_height - lp_descent) + descent
     pad = _LABEL_GAP_PT / 2
     box, widened = (np.array([(-p, -descent - p), (width + p, -descent - p), (width + p, height - descent + p),
                               (-p, height - descent + p)]) for p in (0.0, pad))
-    angle = np.deg2rad(label.style.get("rotation", 0.0))
+    angle = np.deg2rad(style.get("rotation", 0.0))
     turn = np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
     box, widened = box @ turn, widened @ turn
     low, high = box.min(axis=0), box.max(axis=0)  # matplotlib aligns the text's own box, not the widened one
-    x_shift = {"left": -low[0], "center": -(low[0] + high[0]) / 2, "right": -high[0]}[label.style.get("ha", "left")]
-    y_shift = {"bottom": -low[1], "baseline": 0.0}[label.style.get("va", "baseline")]
+    x_shift = {"left": -low[0], "center": -(low[0] + high[0]) / 2, "right": -high[0]}[style.get("ha", "left")]
+    y_shift = {"bottom": -low[1], "baseline": 0.0}[style.get("va", "baseline")]
     return widened + (x_shift, y_shift), height
 
 

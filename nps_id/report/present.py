@@ -4,13 +4,13 @@ labels and table cells every renderer takes from a report document, so they read
 Entry points: :func:`finding_label` (from ``findings``, which names components too), :func:`isomers_open`,
 :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings, with :func:`shown_precursor_mz`; :func:`new_substance_fields`), the "Suspected new
-substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
+LC-MS/MS findings, with :func:`shown_precursor_mz` and :func:`fragments_text`; :func:`new_substance_fields` with :func:`estimated_mass_text`),
+the "Suspected new substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
 :data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`), :func:`scores_note` (the scale of
 each score column a table shows),
 :func:`component_rows` (:func:`component_model_header`), :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
-:func:`ewa_basis`, :func:`tic_heading`, :func:`counted`, :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
+:func:`ewa_basis`, :func:`tic_heading`, :func:`counted` (from ``nps_id._words``), :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ import json
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
+from nps_id._words import counted  # one plural rule for every layer; renderers read it from here
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.chem.formula import nominal_mass
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import (component_number, finding_label, injector_relatives, is_analogue,
-                                    is_new_substance_lead, isomers_excluded_by, relatives_text, shown_number)
+                                    is_new_substance, is_new_substance_lead, isomers_excluded_by, relatives_text,
+                                    shown_number)
 
 DASH = "\u2014"
 #: Retention times are shown with this many decimals everywhere (tables and finding pages).
@@ -312,7 +314,7 @@ CLOSEST_HEADERS = ("Closest known compound", "Similarity (0\u20131)", "\u0394 no
 
 def new_substances(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The findings of the "Suspected new substances" section: those no library compound explains."""
-    return [f for f in doc["findings"] if f.get("new_substance")]
+    return [f for f in doc["findings"] if is_new_substance(f)]
 
 
 def new_substance_heading(finding: Mapping[str, Any]) -> str:
@@ -359,6 +361,29 @@ def shown_precursor_mz(lc: Mapping[str, Any]) -> Any:
     return lc.get("measured_mz") or lc.get("precursor_mz")
 
 
+def fragments_compared(finding: Mapping[str, Any]) -> bool:
+    """Whether an LC-MS/MS finding's reference fragments were compared: not for an analogue, whose
+    library hit is not its identity (results before stop 34 wrote "0 of 0" for it)."""
+    lc = finding.get("lc") or {}
+    return lc.get("reference_fragments") is not None and not is_analogue(finding)
+
+
+def fragments_text(finding: Mapping[str, Any]) -> str:
+    """The "Matched fragments" of an LC-MS/MS finding, never a count where nothing was compared.
+
+    >>> fragments_text({"lc": {"matched_fragments": 5, "reference_fragments": 6}, "match_mode": "identity"})
+    '5 of 6 reference fragments'
+    >>> fragments_text({"lc": {"matched_fragments": None, "reference_fragments": None}, "match_mode": "analogue"})
+    'not compared (analogue: the closest library compound is not its identity)'
+    """
+    lc = finding.get("lc") or {}
+    if not fragments_compared(finding):
+        return "not compared (analogue: the closest library compound is not its identity)"
+    if lc["reference_fragments"] == 0:
+        return "none to compare (the reference spectrum has no major fragment besides its precursor)"
+    return f"{lc['matched_fragments']} of {lc['reference_fragments']} reference fragments"
+
+
 def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, value) of an LC-MS/MS finding's precursor evidence (none for GC-MS)."""
     lc = finding.get("lc")
@@ -366,8 +391,9 @@ def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
         return []
     feature = lc.get("feature") or {}
     ppm, frag_error, iso = lc.get("mass_error_ppm"), lc.get("fragment_error_mda"), lc.get("isotopes") or {}
-    matched = (f"{lc.get('matched_fragments')} of {lc.get('reference_fragments')} reference fragments"
-               + (f" (median error {frag_error:.1f} mDa)" if frag_error is not None else ""))
+    matched = fragments_text(finding)
+    if frag_error is not None:
+        matched += f" (median error {frag_error:.1f} mDa)"
     peak = (f"apex {feature['apex_rt_min']:.{RT_DIGITS}f} min, area {feature['area']:.3g}, FWHM "
             f"{feature['fwhm_seconds']:g} s, {feature['n_points']} MS1 scans") if feature else "none found"
     isotopes = ("; ".join(f"M+{n} {iso.get(f'm{n}_measured')} (expected {iso.get(f'm{n}_expected')})" for n in (1, 2))
@@ -486,16 +512,6 @@ def clipped(text: str, most: int) -> str:
     """``text`` cut to ``most`` characters, visibly (an ellipsis last): a name cut silently to a
     column or a heading reads as a whole, different name."""
     return text if len(text) <= most else text[:most - 1] + "\u2026"
-
-
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """``1 component``, ``2 components``: a count with its noun in the right number; ``plural``
-    for a noun that does not take an ``s`` (default: ``noun + "s"``).
-
-    >>> counted(1, "component"), counted(0, "component"), counted(1, "query", "queries"), counted(2, "query", "queries")
-    ('1 component', '0 components', '1 query', '2 queries')
-    """
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _signed(value: Any, digits: int = RT_DIGITS) -> str:

@@ -21,7 +21,8 @@ Entry points
 ------------
 - :data:`ANALOGUE_SHIFTS` -- the listed mass differences (name, Da); :data:`LISTED_MASSES` and
   :data:`LISTED_NOMINAL_MASSES`, the same masses alone.
-- :func:`match_shift` -- index into :data:`ANALOGUE_SHIFTS` of each mass difference (-1: none).
+- :func:`match_shift` -- index into :data:`ANALOGUE_SHIFTS` of each mass difference (-1: none);
+  :func:`shift_name` its name; :func:`same_mass_reading` -- an EI pair of one molecular mass reads "isomer".
 - :func:`analogue_score` -- the ranking score above.
 """
 from __future__ import annotations
@@ -113,6 +114,23 @@ def analogue_score(similarity: np.ndarray, delta: np.ndarray, shift: np.ndarray)
     delta = np.nan_to_num(np.abs(np.asarray(delta, dtype=np.float64)), nan=0.0)
     score = np.asarray(similarity, dtype=np.float64) + BONUS * (shift >= 0) - PENALTY_PER_100_DA * delta / 100.0
     return np.maximum(score, 0.0) / (1.0 + BONUS)
+
+
+def same_mass_reading(reading: str | None, query_mass: float | None, hit_mass: float | None) -> str | None:
+    """What an EI analogue row's listed difference reads as: ``"isomer"`` when the query's estimated
+    molecular mass equals the hit's (nominal, Da), else ``reading`` (the apparent molecular ions'
+    difference, :func:`shift_name`). The apparent ions are the highest m/z at >= 2 % of each base peak,
+    which a weak molecular ion shifts: p-mentha-1(7),8-diene against d-limonene, both C10H16, differ
+    there by -1 and read "N for CH" -- an atom swap between two compounds of one formula (stop 34).
+    Only a listed difference is renamed (``reading`` not None): the ranking gave it the bonus, which
+    "isomer" (listed too) keeps saying; an unlisted one got none and stays unnamed.
+
+    >>> same_mass_reading("N for CH", 136, 136), same_mass_reading("C2H4", 136, 164), same_mass_reading(None, 136, 136)
+    ('isomer', 'C2H4', None)
+    """
+    if reading and query_mass is not None and hit_mass is not None and round(query_mass) == round(hit_mass):
+        return ANALOGUE_SHIFTS[0][0]
+    return reading
 
 
 def shift_name(code: int, nominal: bool = False) -> str | None:

@@ -17,3 +17,21 @@ def test_a_tentative_suspected_new_substance_is_no_row_under_its_closest_library
     ]
     assert sorted(_best_findings({"findings": findings})) == [
         "Etizolam", "analogue of SPHINGOMYELIN", "suspected new substance (Phenethylamines)"]
+
+
+def test_an_inconclusive_unknown_of_no_group_is_a_row_and_a_better_verdict_wins_the_cell():
+    findings = [
+        {"name": "Methyl Palmitate", "verdict": "inconclusive", "rt_min": 5.17, "mf": 621, "match_mode": "identity",
+         "new_substance": True, "suspected_group": None},
+        {"name": "Lauric Acid", "verdict": "tentative", "rt_min": 6.0, "mf": 600, "match_mode": "identity",
+         "new_substance": True, "suspected_group": None},
+        {"name": "Caffeine", "verdict": "inconclusive", "rt_min": 8.0, "mf": 650, "match_mode": "identity",
+         "new_substance": False, "suspected_group": None},
+    ]
+    unknown = "suspected new substance (group not determined)"
+    # the card's 5.17 min unknown alone in a run: its row was missing (stop 34)
+    assert _best_findings({"findings": findings[:1]})[unknown].rt_min == 5.17
+    best = _best_findings({"findings": findings})
+    # an inconclusive library hit that is no new substance stays out, as in the reports
+    assert list(best) == [unknown]
+    assert best[unknown].verdict == "tentative"  # not the inconclusive one's higher MF

@@ -105,6 +105,22 @@ def test_summary_table_has_substances_by_runs_and_lists_failures(sequence_batch)
     assert "Flubromazepam" in page and "truncated" in page
 
 
+def test_every_suspected_new_substance_of_a_run_is_a_summary_row_whatever_its_verdict(sequence_batch):
+    # the card's 5.17 min unknown (inconclusive, no group; the README's match table lists it as a
+    # suspected new substance) was in no row of summary.csv: the batch said nothing of an early warning
+    _, out, _ = sequence_batch
+    summary = json.loads((out / "summary.json").read_text())
+    card = [f for f in _findings(out, "220223030.mzML") if f["new_substance"]]
+    assert any(f["verdict"] == "inconclusive" and not f["suspected_group"] for f in card)
+    for key in GOOD:
+        for finding in _findings(out, key):
+            if finding["new_substance"]:
+                label = f"suspected new substance ({finding['suspected_group'] or 'group not determined'})"
+                assert key in summary["cells"][label], (key, finding["rt_min"])
+    cell = summary["cells"]["suspected new substance (group not determined)"]["220223030.mzML"]
+    assert cell["verdict"] == "inconclusive" and 5.1 <= cell["rt_min"] <= 5.25
+
+
 def test_summary_labels_the_internal_standard(sequence_batch):
     # match prints "Bupivacaine (IS)"; the batch summary must not show it as one more substance.
     _, out, _ = sequence_batch

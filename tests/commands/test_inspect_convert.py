@@ -67,6 +67,15 @@ def test_bad_file_exits_3_with_one_line_and_no_traceback(tmp_path, command):
     assert not (tmp_path / "out.mgf").exists()
 
 
+def test_inspect_counts_skipped_records_in_the_plural():
+    # "66 chromatogram (not a mass spectrum)" (stop 34): each fixed skip reason has its plural
+    result = _run("inspect", data_path("formats", "cheminfo-mzdata-tests", "arrayChromatograms.mzML"))
+    assert "skipped         66 chromatograms (not mass spectra)\n" in result.stdout, result.output
+    result = _run("inspect", data_path("formats", "cheminfo-mzdata-tests", "tiny.mzML"))
+    assert ("skipped         3 peaks at m/z 0 (dropped; not ions); 1 empty spectrum; 2 chromatograms (not mass spectra)"
+            in result.stdout), result.output
+
+
 def test_chromatogram_only_andi_file_is_described_by_inspect_and_refused_by_convert(tmp_path):
     # readable, only no spectra: inspect says so and exits 0, as for a chromatogram-only mzML
     # (exit 3 is for a file it cannot read); a command that needs spectra refuses it

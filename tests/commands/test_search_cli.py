@@ -719,3 +719,20 @@ def test_a_search_on_a_nearly_full_disk_makes_no_library_copies(swgdrug_library,
     assert full.stderr.count("not written: its disk is nearly full") == 1
     # no copy (the folder's empty .in-use lock file, which marks it in use, is no copy)
     assert not [p for p in (tmp_path / "cache").glob("copies/*/*") if p.name != copies.IN_USE]
+
+
+def test_an_ei_analogue_of_the_querys_own_molecular_mass_reads_isomer_not_an_atom_swap(swgdrug_library, tmp_path):
+    # p-mentha-1(7),8-diene against d-limonene, both C10H16: their apparent molecular ions (highest m/z
+    # >= 2 %) differ by 1, which read "N for CH" -- an atom swap between two compounds of one formula
+    (query,) = [s for s in read(data_path("massbank", "ei-queries-analog.msp.gz"))
+                if s.name == "PARA-MENTA-1(7),8-DIENE"]
+    path = tmp_path / "mentha.msp"
+    write([query], path)
+    result = _run(path, "-l", swgdrug_library, "--mode", "analog", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    limonene = next(r for r in rows if r["name"] == "d-Limonene")
+    assert limonene["formula"] == "C10H16" and limonene["estimated_mass"] == 136
+    assert limonene["delta_mass"] == -1.0 and limonene["delta_mass_match"] == "isomer"
+    # a hit of another molecular mass keeps the apparent ions' reading
+    assert any(r["delta_mass_match"] not in (None, "isomer") for r in rows)

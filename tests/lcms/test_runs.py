@@ -147,6 +147,33 @@ def test_reports_show_each_lc_findings_ion_mass_error_fragments_and_xic(pestmix,
     assert render(doc, "pdf")[".pdf"].startswith(b"%PDF")
 
 
+def test_an_analogue_finding_claims_no_fragment_count(metabolites):
+    # an analogue finding (here the metabolite run's; against the whole MassBank MS/MS library the
+    # pesticide slice's 7.51, 7.53 and 7.77 min unknowns too) read "Matched fragments: 0 of 0 reference
+    # fragments" in the reports and the results: no reference compound's fragments were compared
+    from nps_id.report.document import build_report
+    from nps_id.report.ewa import ewa_rows
+    from nps_id.report.present import lc_evidence_fields
+
+    analogues = [f for f in metabolites["findings"] if f["match_mode"] == "analogue"]
+    assert analogues
+    assert all(f["ms1"]["matched_fragments"] is None and f["ms1"]["reference_fragments"] is None for f in analogues)
+    doc = build_report(metabolites, None)
+    shown = {f["index"]: dict(lc_evidence_fields(f))["Matched fragments"] for f in doc["findings"]}
+    for f in doc["findings"]:
+        if f["match_mode"] == "analogue":
+            assert shown[f["index"]].startswith("not compared"), shown[f["index"]]
+        else:
+            # an identity hit whose reference holds no major fragment but its precursor: nothing to count either
+            expected = (f"{f['lc']['matched_fragments']} of " if f["lc"]["reference_fragments"]
+                        else "none to compare")
+            assert shown[f["index"]].startswith(expected), shown[f["index"]]
+    for f in doc["findings"]:  # exported as leads (the run has none of a group): no "0 of 0" either
+        f["suspected_group"] = f["suspected_group"] or "Phenethylamines"
+    rows = [r for r in ewa_rows(doc) if r["suspected_new_substance"]]
+    assert rows and all(r["matched_fragments"] is None for r in rows)
+
+
 def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(library, pestmix):
     from nps_id.match.pipeline import MatchParameters, measure_reference_standards
     from nps_id.match.standards import ReferenceStandard

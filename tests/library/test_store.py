@@ -222,6 +222,19 @@ def test_validate_detects_tampered_content(tmp_path):
         validate_library(path)
 
 
+def test_a_column_of_one_row_is_said_in_the_singular(tmp_path):
+    # "column 'precursor_mz' has 1 rows, expected 6" (stop 34)
+    path = tmp_path / "lib.h5"
+    write(path, make_spectra())
+    with h5py.File(path, "r+") as f:
+        attrs = dict(f["metadata/precursor_mz"].attrs)
+        del f["metadata/precursor_mz"]
+        f.create_dataset("metadata/precursor_mz", data=np.array([300.1]), fletcher32=True)
+        f["metadata/precursor_mz"].attrs.update(attrs)
+    with pytest.raises(LibraryError, match=r"column 'precursor_mz' has 1 row, expected 6$"):
+        validate_library(path)
+
+
 def _big_library(tmp_path: Path, n: int = 20_000, k: int = 60) -> Path:
     """A library of ``n`` spectra of ``k`` random peaks (over 10 MB), named c0, c1, ..."""
     if not Path("/proc/self/io").exists():

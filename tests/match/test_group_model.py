@@ -182,3 +182,46 @@ def test_features_of_real_spectra_are_the_peak_by_peak_ones(name, kind):
             assert x[:MAX_MZ].tobytes() == expected.tobytes()
             if kind == "ms2":
                 assert x[MAX_MZ:MAX_MZ + MAX_LOSS].tobytes() == losses.tobytes()
+
+
+def _vote_features_item_by_item(votes, labels):
+    """The vote features as they were computed until stop 34, into NumPy arrays item by item: the
+    Python-float sums and maxima must give them bit for bit."""
+    index = {label: i for i, label in enumerate(labels)}
+    share, best = np.zeros(len(labels)), np.zeros(len(labels))
+    for group, similarity in votes:
+        i = index.get(group or "", index[""])
+        share[i] += similarity ** 4
+        best[i] = max(best[i], similarity)
+    total = share.sum()
+    if total > 0:
+        share /= total
+    return np.concatenate([share, best])
+
+
+def test_the_vote_features_of_real_hits_are_the_item_by_item_ones(swgdrug_library):
+    """Every 4th MassBank EI identity query searched against SWGDRUG 3.4: its closest compounds'
+    vote (groups, repeats, 'no group') as the EI model reads it, and the odd votes (a group the
+    model never saw, None, none at all, one similarity 0)."""
+    from nps_id.io import read
+    from nps_id.library import open_verified
+    from nps_id.match.assess import EVIDENCE_HITS, LibraryFacts, ranked_hit
+    from nps_id.match.group_model import ION_SETS, MAX_MZ, hit_votes
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+    from tests.conftest import data_path
+
+    labels = shipped_group_model("ei").vote_labels
+    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))[::4]
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+        hits = search(queries, reference, SearchSettings(top_k=EVIDENCE_HITS))
+        facts = LibraryFacts(reference)
+        votes = [hit_votes([ranked_hit(hits, int(j), "ei", False) for j in np.flatnonzero(hits.query == q)], facts)
+                 for q in np.unique(hits.query).tolist()]
+    votes += [[("no such group", 0.9), (None, 0.5), (labels[1], 0.7), (labels[1], 0.95)], [], [(labels[2], 0.0)]]
+    assert len({group for vote in votes for group, _ in vote}) >= 5  # the queries reach several groups
+    start = MAX_MZ + len(ION_SETS)
+    for vote in votes:
+        x = features("ei", {91: 1.0}, vote, labels)
+        assert x[start:start + 2 * len(labels)].tobytes() == _vote_features_item_by_item(vote, labels).tobytes()

@@ -197,3 +197,25 @@ def test_a_stray_ion_an_impossible_loss_above_the_base_peak_is_no_molecular_ion(
     assert molecular_ion(relative) == 178
     assert estimate_mass(relative, []) == 178
     assert molecular_ion({91: 1.0, 178: 0.5, 184: 0.1}) == 184
+
+
+def test_column_bleed_set_aside_on_real_spectra_copies_only_when_a_bleed_ion_is_weak():
+    """Every SWGDRUG 3.4 spectrum, as it is and with siloxane ions 207 and 281 added weak (0.5 %, 0.25 % of its
+    base peak) and strong (100 %, 50 %): the ions a bleed ion below the level leaves, in their order; the spectrum itself (no copy)
+    when no bleed ion is below it."""
+    from nps_id.io import read
+    from nps_id.match.molecular_mass import COLUMN_BLEED_IONS, nominal_spectrum, without_column_bleed
+    from tests.conftest import data_path
+
+    level, copied, kept = 0.06, 0, 0
+    for spectrum in read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")):
+        relative = nominal_spectrum(spectrum.mz, spectrum.intensity)
+        for added in (None, 0.005, 1.0):
+            seen = relative if added is None else {**relative, 207: added, 281: added / 2}
+            found = without_column_bleed(seen, level)
+            expected = {m: v for m, v in seen.items() if v >= level or m not in COLUMN_BLEED_IONS}
+            assert list(found.items()) == list(expected.items())
+            weak = any(seen[m] < level for m in COLUMN_BLEED_IONS.intersection(seen))
+            assert (found is seen) is not weak
+            copied, kept = copied + weak, kept + (not weak and bool(COLUMN_BLEED_IONS.intersection(seen)))
+    assert copied > 2000 and kept > 1000  # both cases, many times (6,240 and 1,499)

@@ -79,3 +79,12 @@ def test_identity_search_is_untouched_by_the_prior(ms2_split):
     np.testing.assert_array_equal(a.row, b.row)
     np.testing.assert_array_equal(a.score, a.similarity)
     assert np.all(a.delta_shift == -1)
+
+
+def test_the_module_examples_run():
+    # same_mass_reading: an EI pair of one molecular mass reads "isomer", not "N for CH" (stop 34)
+    import doctest
+
+    from nps_id.search import analogue
+
+    assert doctest.testmod(analogue).failed == 0
