@@ -4,13 +4,15 @@ labels and table cells every renderer takes from a report document, so they read
 Entry points: :func:`finding_label` (from ``findings``, which names components too), :func:`isomers_open`,
 :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings, with :func:`shown_precursor_mz` and :func:`fragments_text`; :func:`new_substance_fields` with :func:`estimated_mass_text`),
+LC-MS/MS findings, with :func:`shown_precursor_mz` and :func:`fragments_text`; :func:`new_substance_fields`
+with :func:`estimated_mass_text`),
 the "Suspected new substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
 :data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`), :func:`scores_note` (the scale of
 each score column a table shows),
 :func:`component_rows` (:func:`component_model_header`), :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
-:func:`ewa_basis`, :func:`tic_heading`, :func:`counted` (from ``nps_id._words``), :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
+:func:`ewa_basis`, :func:`tic_heading`, :func:`counted` (from ``nps_id._words``), :func:`display_number`,
+:func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
