@@ -122,7 +122,9 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "suspected_new_substance": ("true: not in the library; a suspected new substance of ewa_group, named only by "
                                 "its group (its identifiers are empty, never those of the closest compounds)",
                                 lambda d, f: bool(f.get("new_substance"))),
-    "estimated_nominal_mass": ("suspected new substance: nominal molecular mass estimated from the spectrum",
+    "estimated_nominal_mass": ("suspected new substance: nominal molecular mass estimated from the spectrum (GC: "
+                               "weak column-bleed ions the run's background explains set aside; LC-MS/MS: the "
+                               "precursor read as [M+H]+ / [M-H]-, whatever its ion type)",
                                lambda d, f: f.get("estimated_mass") if f.get("new_substance") else None),
     "closest_known_compounds": ("suspected new substance: the closest library compounds and how the mass "
                                 "difference reads (CH2, F for H, ...)",

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS,
                                    check_lines, closest_rows,
                                    component_model_header, component_rows, conclusion, core_caption, deconvolution_fields,
-                                   display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
+                                   display_number as _num, draft_mark, ewa_basis, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
                                    reference_standard_field, responsibility_fields, scores_note, shown_number,
@@ -233,7 +233,7 @@ def _finding(doc, f) -> str:
     identity = _kv(identifier_caveats(f) + [
         ("Formula", f["formula"]), ("Monoisotopic mass (Da)", _num(f["monoisotopic_mass"], 4)),
         ("InChIKey", f["inchikey"]), *library_entry_fields(f), ("EWA group", ewa_label(f)),
-        ("EWA group decided by", f"{f['ewa']['source']} ({f['ewa'].get('rule') or '-'})"),
+        ("EWA group decided by", ewa_basis(f, rule=True)),
         ("Library id", f.get("library_id")),
         ("RT (min) / RI / library RI / \u0394RI", " / ".join(_num(f.get(k), 1 if k != "rt_min" else RT_DIGITS)
                                                            for k in ("rt_min", "ri", "library_ri", "delta_ri"))),

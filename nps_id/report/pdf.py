@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping, Sequence
 from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS,
                                    check_lines, clipped, closest_rows,
                                    component_model_header, component_rows, conclusion, core_caption, deconvolution_fields,
-                                   display_number as _num, draft_mark, ewa_label, finding_label, identifier_caveats,
+                                   display_number as _num, draft_mark, ewa_basis, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
                                    new_substance_fields, new_substance_heading, new_substances, provenance_fields,
                                    reference_standard_field, responsibility_fields, scores_note, structure_caption,
@@ -459,7 +459,7 @@ def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:
         ("Formula / monoisotopic mass", f"{f['formula'] or DASH} / {_num(f['monoisotopic_mass'], 4)} Da"),
         ("InChIKey", f["inchikey"]),
         *library_entry_fields(f),
-        ("EWA group", f"{ewa_label(f)} (by {f['ewa']['source']})"),
+        ("EWA group", f"{ewa_label(f)} ({ewa_basis(f, rule=False)})"),
         ("RT min / RI / library RI / \u0394RI",
          " / ".join(_num(f.get(k), RT_DIGITS if k == "rt_min" else 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
         ("MF / RMF / gap", f"{_num(f['mf'])} / {_num(f['rmf'])} / {_num(f['gap'])}; isomer alert: "

@@ -4,13 +4,15 @@ labels and table cells every renderer takes from a report document, so they read
 Entry points: :func:`finding_label` (from ``findings``, which names components too), :func:`isomers_open`,
 :func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
-LC-MS/MS findings, with :func:`shown_precursor_mz` and :func:`fragments_text`; :func:`new_substance_fields`),
+LC-MS/MS findings, with :func:`shown_precursor_mz` and :func:`fragments_text`; :func:`new_substance_fields`
+with :func:`estimated_mass_text`),
 the "Suspected new substances" section (:func:`new_substances`, :data:`NEW_SUBSTANCES_NOTE`, :func:`new_substance_heading`,
 :data:`CLOSEST_HEADERS` / :func:`closest_rows`, :func:`core_caption`), :func:`scores_note` (the scale of
 each score column a table shows),
 :func:`component_rows` (:func:`component_model_header`), :func:`check_lines`, :func:`reference_standard_text`
 and :func:`reference_standard_field` (the checks a reviewer repeats by hand),
-:func:`tic_heading`, :func:`counted` (from ``nps_id._words``), :func:`display_number`, :func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
+:func:`ewa_basis`, :func:`tic_heading`, :func:`counted` (from ``nps_id._words``), :func:`display_number`,
+:func:`clipped` and :data:`DASH` / :data:`RT_DIGITS`.
 """
 from __future__ import annotations
 
@@ -182,6 +184,16 @@ def ewa_label(finding: Mapping[str, Any]) -> str:
     return label + (" (not an NPS)" if ewa["nps"] is False else "")
 
 
+def ewa_basis(finding: Mapping[str, Any], *, rule: bool) -> str:
+    """What placed the finding's EWA group: the HTML's "decided by" cell with the taxonomy rule
+    (``rule``: "name (not_nps list)"), else the PDF's "by name"; a hit no rule places says so in
+    words -- "decided by none (-)" and "(by none)" read as if someone had decided on no group."""
+    ewa = finding["ewa"]
+    if ewa["source"] == "none":
+        return "no taxonomy rule (name or structure) places it"
+    return f"{ewa['source']} ({ewa.get('rule') or '-'})" if rule else f"by {ewa['source']}"
+
+
 def tic_heading(chromatogram: Mapping[str, Any]) -> str:
     """The heading over a run's TIC (and its blank's, drawn below it when there is one)."""
     return "Total ion chromatogram" + (" and the blank's" if chromatogram.get("blank") else "")
@@ -259,11 +271,37 @@ def deconvolution_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 def new_substance_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     """(label, value) of a suspected new substance: its mass, group and whether it is an EWA lead."""
-    return [("Estimated nominal mass", display_number(finding.get("estimated_mass"))),
+    return [("Estimated nominal mass", estimated_mass_text(finding)),
             ("Suspected group", finding.get("suspected_group")),
             ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(finding)
              else "no (found in the blank run: carry-over or contamination)" if finding.get("blank_run")
              else "no (no substance group: an unknown to examine)")]
+
+
+def estimated_mass_text(finding: Mapping[str, Any]) -> str:
+    """A suspected new substance's estimated nominal mass with what it was read from where a reader
+    could not tell: an LC-MS/MS precursor is read as [M+H]+ / [M-H]- whatever its ion type (the
+    PestMix slice's 7.51 min unknown: "542" beside "ion type unknown, m/z 543.32527"), and a GC
+    component's bleed ions the run's background explains are set aside (ELEY 20.66 min: 218, with
+    207 in its spectrum).
+
+    >>> estimated_mass_text({"estimated_mass": 218, "background_ions": [207]})
+    "218 (m/z 207 set aside: column bleed, at most 2x the run's background around the component)"
+    >>> estimated_mass_text({"estimated_mass": 542, "lc": {"precursor_mz": 543.32527, "measured_mz": None}})
+    '542 (the precursor, m/z 543.32527, read as [M+H]+ whatever its ion type)'
+    """
+    mass = finding.get("estimated_mass")
+    lc = finding.get("lc")
+    if mass is None:
+        return DASH
+    if lc and shown_precursor_mz(lc) is not None:
+        precursor = shown_precursor_mz(lc)
+        ion = "[M+H]+" if float(precursor) > mass else "[M-H]-"  # docs/search.md, EstimatedMass
+        return f"{mass} (the precursor, m/z {precursor}, read as {ion} whatever its ion type)"
+    if finding.get("background_ions"):
+        ions = ", ".join(str(m) for m in finding["background_ions"])
+        return f"{mass} (m/z {ions} set aside: column bleed, at most 2x the run's background around the component)"
+    return str(mass)
 
 
 #: The paragraph that opens the "Suspected new substances" section.

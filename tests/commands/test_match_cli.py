@@ -683,6 +683,26 @@ def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_r
     assert verdicts == {"inconclusive"}
 
 
+def test_a_suspected_new_substance_s_estimated_mass_says_which_bleed_ions_it_set_aside(other_runs):
+    """ELEY_1_SUBTRACT.JDX 20.66 min (best hit pantoyllactone, MF 617): its 207 (2.1 %) is the column's,
+    set aside in its estimated mass 218 (docs/match.md, the run's background). The reports read "218"
+    beside a spectrum showing 207, with no word of why; the results' background_ions now reach them."""
+    from nps_id.report import render
+    from nps_id.report.document import build_report
+    from nps_id.report.present import new_substance_fields
+
+    doc = build_report(other_runs["ELEY_1_SUBTRACT.JDX"], None)
+    (unknown,) = [f for f in doc["findings"] if f.get("background_ions") and f["new_substance"]]
+    assert unknown["background_ions"] == [207] and unknown["estimated_mass"] == 218
+    text = dict(new_substance_fields(unknown))["Estimated nominal mass"]
+    assert text == "218 (m/z 207 set aside: column bleed, at most 2x the run's background around the component)"
+    assert f"<td>{text}</td>".replace("'", "&#x27;") in render(doc, "html")[".html"].decode()
+    # a finding without bleed ions set aside carries no background_ions and reads its mass alone
+    plain = [f for f in doc["findings"] if f["new_substance"] and not f.get("background_ions")]
+    assert plain and "background_ions" not in plain[0]
+    assert dict(new_substance_fields(plain[0]))["Estimated nominal mass"] == str(plain[0]["estimated_mass"])
+
+
 def test_the_blank_among_the_runs_is_matched_without_subtracting_itself(swgdrug_library, tmp_path):
     # `match runs/*.mzML --blank runs/220223001.mzML` subtracted the blank from itself: every
     # component gone, its internal standard and any carry-over with them

@@ -238,6 +238,27 @@ def test_a_closest_hit_of_no_ewa_group_is_not_read_as_a_hit_named_unknown(lrcfs_
     for text in (html, pdf):
         assert "closest hit: Unknown" not in text
         assert "closest hit: not classified" in text
+    # and what placed it: "(by none)" (PDF), "EWA group decided by: none (-)" (HTML) read as if someone
+    # had decided on no group; a classified finding keeps "(by structure)"
+    assert new["ewa"]["source"] == "none"
+    assert "none (-)" not in html and "(by none)" not in pdf
+    assert "<td>no taxonomy rule (name or structure) places it</td>" in html
+    assert "closest hit: not classified (no taxonomy rule (name or" in pdf  # the line wraps there
+    assert "Benzodiazepines (by structure)" in pdf
+
+
+def test_a_suspected_new_substance_does_not_list_its_closest_hits_isomers_as_inseparable(lrcfs_results):
+    # LRCFS 220223030: the 5.17 min ester (MF 621 to methyl palmitate, molecular ion inconsistent) is
+    # no methyl palmitate, yet its limitations read "Isomers not excluded (1; 1 not in the library):
+    # their spectra cannot be told from this one" -- of a hit whose own spectrum it does not match
+    results, _ = lrcfs_results["220223030"]
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    (new,) = [f for f in doc["findings"] if f.get("new_substance")]
+    assert new["isomers_not_excluded"]  # the hit's isomers are still in the results
+    assert not any("cannot be told from this one" in n for n in new["limitations"])
+    assert any(n.startswith("Suspected new substance: no library compound explains") for n in new["limitations"])
+    (flubro,) = [f for f in doc["findings"] if f["name"] == "Flubromazepam"]
+    assert any(n.startswith("Isomers not excluded (8; 8 not in the library)") for n in flubro["limitations"])
 
 
 def test_an_absent_isomer_of_a_cutting_agent_is_a_compound_not_in_the_library_not_a_new_substance(lrcfs_results):
