@@ -265,9 +265,9 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
         # molecular ion's difference ("N for CH" for two C10H16 terpenes)
         masses = {formula: nominal_mass(formula) for formula in set(out["formula"]) if formula}
         out["delta_mass_match"] = [
-            same_mass_reading(reading, estimated, masses.get(formula)) if ei else reading
-            for reading, estimated, formula, ei in zip(out["delta_mass_match"], out["estimated_mass"], out["formula"],
-                                                        nominal)]
+            same_mass_reading(reading, estimated, masses.get(formula), delta) if ei else reading
+            for reading, estimated, formula, delta, ei in zip(out["delta_mass_match"], out["estimated_mass"],
+                                                               out["formula"], out["delta_mass"], nominal)]
     return out
 
 

@@ -116,19 +116,31 @@ def analogue_score(similarity: np.ndarray, delta: np.ndarray, shift: np.ndarray)
     return np.maximum(score, 0.0) / (1.0 + BONUS)
 
 
-def same_mass_reading(reading: str | None, query_mass: float | None, hit_mass: float | None) -> str | None:
+#: An apparent molecular-ion difference this small (Da) is what a weak molecular ion makes of two
+#: compounds of one mass (M+ read at M-1 or M+1); a larger one says the estimate, not the hit, is off.
+SAME_MASS_APPARENT_DELTA = 2
+
+
+def same_mass_reading(reading: str | None, query_mass: float | None, hit_mass: float | None,
+                      delta: float | None = None) -> str | None:
     """What an EI analogue row's listed difference reads as: ``"isomer"`` when the query's estimated
-    molecular mass equals the hit's (nominal, Da), else ``reading`` (the apparent molecular ions'
+    molecular mass equals the hit's (nominal, Da) and the apparent molecular ions differ by at most
+    :data:`SAME_MASS_APPARENT_DELTA` (``delta``), else ``reading`` (the apparent molecular ions'
     difference, :func:`shift_name`). The apparent ions are the highest m/z at >= 2 % of each base peak,
     which a weak molecular ion shifts: p-mentha-1(7),8-diene against d-limonene, both C10H16, differ
     there by -1 and read "N for CH" -- an atom swap between two compounds of one formula (stop 34).
+    A larger apparent difference is kept: propyl heptanoate (172), estimated 186, against propyl
+    octanoate read "isomer" beside a delta of -14 (attack34) -- the estimate was wrong, "CH2" right.
     Only a listed difference is renamed (``reading`` not None): the ranking gave it the bonus, which
     "isomer" (listed too) keeps saying; an unlisted one got none and stays unnamed.
 
-    >>> same_mass_reading("N for CH", 136, 136), same_mass_reading("C2H4", 136, 164), same_mass_reading(None, 136, 136)
-    ('isomer', 'C2H4', None)
+    >>> same_mass_reading("N for CH", 136, 136, -1), same_mass_reading("C2H4", 136, 164, 28)
+    ('isomer', 'C2H4')
+    >>> same_mass_reading("CH2", 186, 186, -14), same_mass_reading(None, 136, 136, 1)
+    ('CH2', None)
     """
-    if reading and query_mass is not None and hit_mass is not None and round(query_mass) == round(hit_mass):
+    if (reading and query_mass is not None and hit_mass is not None and round(query_mass) == round(hit_mass)
+            and (delta is None or abs(delta) <= SAME_MASS_APPARENT_DELTA)):
         return ANALOGUE_SHIFTS[0][0]
     return reading
 

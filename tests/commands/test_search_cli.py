@@ -736,3 +736,17 @@ def test_an_ei_analogue_of_the_querys_own_molecular_mass_reads_isomer_not_an_ato
     assert limonene["delta_mass"] == -1.0 and limonene["delta_mass_match"] == "isomer"
     # a hit of another molecular mass keeps the apparent ions' reading
     assert any(r["delta_mass_match"] not in (None, "isomer") for r in rows)
+
+
+def test_an_ei_analogue_at_a_wrong_estimated_mass_keeps_its_apparent_difference(massbank_ei_build, tmp_path):
+    # propyl heptanoate (172) is estimated 186, propyl octanoate's mass: the apparent molecular ions
+    # differ by -14, so "isomer" beside that delta would contradict it -- it stays "CH2" (attack34)
+    (query,) = [s for s in read(data_path("massbank", "ei-queries-analog.msp.gz")) if s.name == "PROPYL HEPTANOATE"]
+    path = tmp_path / "heptanoate.msp"
+    write([query], path)
+    result = _run(path, "-l", massbank_ei_build[1], "--mode", "analog", "--format", "jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    octanoate = next(r for r in rows if "octanoate" in r["name"].lower() and r["formula"] == "C11H22O2")
+    assert octanoate["estimated_mass"] == 186 and octanoate["delta_mass"] == -14.0
+    assert octanoate["delta_mass_match"] == "CH2"
