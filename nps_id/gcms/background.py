@@ -60,7 +60,8 @@ def background_ions(run: Run, component: Component, *, ratio: float, level: floa
         return frozenset()
     ceiling = level * float(component.intensity.max())
     abundance = {m: v for m, v in zip(component.mz.astype(int).tolist(), component.intensity.tolist()) if v < ceiling}
-    weak = sorted(m for m in abundance if masses is None or m in masses)
+    n_mz = run.intensity.shape[1]  # a mass the run never recorded has no background to explain it
+    weak = sorted(m for m in abundance if (masses is None or m in masses) and 0 <= m - run.mz_min < n_mz)
     if not weak:
         return frozenset()
     columns = np.array(weak) - run.mz_min

@@ -48,3 +48,16 @@ def test_a_drugs_own_ions_and_a_rising_bleed_ion_are_not_background():
     assert bleed == {207, 208}
     ions = set(etizolam.mz.astype(int).tolist())
     assert {209, 342} <= ions and not _bleed(run, etizolam, masses=None) & {342, int(etizolam.mz[np.argmax(etizolam.intensity)])}
+
+
+def test_an_ion_outside_the_runs_mass_range_is_never_background():
+    # a component's m/z the run never recorded (above or below its range) has no background: it is
+    # not background, and it never reads another mass's column (attack34: IndexError above, a wrong
+    # column below)
+    run, octane = _component(("gcms", "andi", "agilent-gcms.cdf"), 5.40)
+    top = run.mz_min + run.intensity.shape[1]
+    outside = octane.__class__(**{**vars(octane), "mz": np.append(octane.mz, [run.mz_min - 5, top + 10]),
+                                  "intensity": np.append(octane.intensity, [1.0, 1.0])})
+    found = _bleed(run, outside, masses=None)
+    assert found == _bleed(run, octane, masses=None)
+    assert not found & {run.mz_min - 5, top + 10}
