@@ -276,14 +276,21 @@ def _fitting(label: _Label, ax, top: float, scale: float) -> str:
     near the end of the run off the right ("#10 suspected new ..."), cut away by the page."""
     anchor = ax.transData.transform(label.xy)
     right = ax.figure.bbox.x1
-    text = label.text
-    while len(text) > len(label.short or ""):
-        corners, _ = _label_corners(text, label.style)
+
+    def fits(length: int) -> bool:
+        corners, _ = _label_corners(clipped(label.text, length), label.style)
         high = anchor + (corners.max(axis=0) + (0.0, label.raise_pt)) * scale
-        if high[1] <= top and high[0] <= right:
-            return text
-        text = clipped(label.text, len(text) - 1)
-    return label.short or text
+        return bool(high[1] <= top and high[0] <= right)
+
+    if fits(len(label.text)):
+        return label.text
+    # the longest cut that fits, by bisection: a shorter cut is never a larger box, and one character
+    # at a time laid out a 6,000-character name 6,000 times (minutes; the hostile-name PDF test)
+    low, high = len(label.short or ""), len(label.text)  # fits(high) is False
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return clipped(label.text, low) if low > len(label.short or "") else (label.short or clipped(label.text, max(low, 1)))
 
 
 def _label_corners(text: str, style: Mapping[str, Any]) -> tuple[np.ndarray, float]:
