@@ -5,9 +5,11 @@ Entry points: :func:`discover` (folders and files -> :class:`Discovery`), :class
 
 Rules
 -----
-- A file is a run when :func:`nps_id.io.detect_format` recognises it and its format holds
-  instrument runs (not a reference-spectrum collection such as MSP or MassBank records);
-  everything else below a folder is listed in :attr:`Discovery.ignored` with the reason.
+- A file is a run when :func:`nps_id.io.detect_format` recognises it, its format holds
+  instrument runs (not a reference-spectrum collection such as MSP or MassBank records) and its
+  content says it is one (:func:`nps_id.io.content_mismatch`: a licence text named ``.jdx`` is
+  not a JCAMP-DX run, nor a note that quotes ``##TITLE`` a JCAMP-DX file); everything else below
+  a folder is listed in :attr:`Discovery.ignored` with the reason.
 - An Agilent ``.D`` folder is one run: it is never descended into.
 - Hidden files and folders (``.name``) are ignored, so a batch's own temporary files are too.
 - Symlinks are followed, but each real folder is searched once (a link back to a folder already
@@ -32,7 +34,7 @@ from typing import Iterable, Sequence
 
 from nps_id._paths import not_a_regular_file
 from nps_id.errors import InputError, NpsIdError
-from nps_id.io import UNKNOWN_FORMAT, find_format
+from nps_id.io import UNKNOWN_FORMAT, content_mismatch, find_format
 
 # Formats that hold a collection of reference spectra rather than one acquisition.
 NOT_RUN_FORMATS = frozenset({"msp", "massbank"})
@@ -80,6 +82,7 @@ def _classify(path: Path) -> tuple[str | None, str | None]:
         return None, special
     try:
         fmt = find_format(path)
+        mismatch = content_mismatch(path, fmt) if fmt is not None else None
     except NpsIdError as exc:
         reason = str(exc)
         return None, reason.removeprefix(f"{path}: ")  # the caller prints the path already
@@ -87,6 +90,8 @@ def _classify(path: Path) -> tuple[str | None, str | None]:
         return None, UNKNOWN_FORMAT
     if fmt in NOT_RUN_FORMATS:
         return None, f"{fmt} reference spectra, not an instrument run"
+    if mismatch:
+        return None, mismatch
     return fmt, None
 
 

@@ -7,6 +7,9 @@ Entry points
 - :func:`write` -- write spectra as MSP, MGF or mzML.
 - :func:`detect_format` -- the format name :func:`read` would use (:func:`find_format`: None
   when no reader fits; :func:`supported_formats` lists them).
+- :func:`content_mismatch` -- why a file's content is not of the format its name gives (a licence
+  text named ``.jdx``), for ``nps-id batch``, which takes a file below a folder only when its content
+  says it is a run.
 - :class:`ReadReport` -- counts of what a read kept and skipped, and the quarantine of bad records;
   :func:`skipped_text` -- its skips in words ("66 chromatograms (not mass spectra)").
 
@@ -27,8 +30,8 @@ from nps_id.errors import InputError
 from nps_id.io._source import ReadReport, head_bytes, open_binary, skipped_text
 from nps_id.spectrum import Spectrum
 
-__all__ = ["read", "write", "detect_format", "find_format", "supported_formats", "UNKNOWN_FORMAT", "ReadReport",
-           "FORMATS", "open_binary", "skipped_text"]
+__all__ = ["read", "write", "detect_format", "find_format", "content_mismatch", "supported_formats",
+           "UNKNOWN_FORMAT", "ReadReport", "FORMATS", "open_binary", "skipped_text"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,12 @@ def _has(*needles: bytes) -> Callable[[bytes], bool]:
 
 _MSP_RE = re.compile(rb"(?im)^\s*(name|num peaks)\s*:")
 _MS12_RE = re.compile(rb"(?m)^[HSZI]\t")
+# JCAMP-DX labels open a line (a UTF-8 byte-order mark may precede the first); "##TITLE" inside a
+# sentence (a PROVENANCE note counting a file's "##TITLE blocks") is no JCAMP-DX file.
+_JCAMP_RE = re.compile(rb"(?im)^(?:\xef\xbb\xbf)?[ \t]*##[ \t]*(?:title|jcamp)")
+# A JCAMP-DX file holds spectra when one of its data-table labels opens a line (the labels the
+# reader reads tables from, nps_id.io.jcamp; ##NTUPLES= opens the pages that hold ##DATA TABLE=).
+_JCAMP_TABLE_RE = re.compile(rb"(?im)^[ \t]*##[ \t]*(?:xy[ _-]?data|peak[ _/-]?table|xy[ _-]?points|data[ _/-]?table|ntuples)[ \t]*=")
 
 FORMATS: dict[str, Format] = {
     f.name: f
@@ -55,7 +64,7 @@ FORMATS: dict[str, Format] = {
         Format("mzxml", "nps_id.io.mzxml", (".mzxml",), _has(b"<mzXML")),
         Format("mgf", "nps_id.io.mgf", (".mgf",), _has(b"BEGIN IONS"), writable=True),
         Format("massbank", "nps_id.io.massbank", (".txt",), _has(b"ACCESSION:")),
-        Format("jcamp", "nps_id.io.jcamp", (".jdx", ".dx", ".jcamp", ".jcm"), _has(b"##TITLE", b"##JCAMP")),
+        Format("jcamp", "nps_id.io.jcamp", (".jdx", ".dx", ".jcamp", ".jcm"), lambda h: bool(_JCAMP_RE.search(h))),
         Format("msp", "nps_id.io.msp", (".msp", ".msl"), lambda h: bool(_MSP_RE.search(h)), writable=True),
         Format("andi", "nps_id.io.andi", (".cdf", ".nc"), lambda h: h[:3] == b"CDF"),
         Format("ms1", "nps_id.io.ms1", (".ms1", ".ms2"), lambda h: bool(_MS12_RE.search(h))),
@@ -121,6 +130,31 @@ def find_format(path: str | Path) -> str | None:
     for fmt in FORMATS.values():
         if fmt.sniff(head):
             return fmt.name
+    return None
+
+
+#: How much of a file :func:`content_mismatch` reads: the real runs' first data table starts within
+#: 1 KB of the file's start (the JCAMP-DX runs of ../shared/data at bytes 545 and 561).
+CONTENT_HEAD_BYTES = 65536
+
+
+def content_mismatch(path: str | Path, fmt: str) -> str | None:
+    """Why the content of ``path`` is not ``fmt`` (a name of :data:`FORMATS`), or None when it is.
+
+    :func:`find_format` trusts an unambiguous extension; this reads the file's first
+    :data:`CONTENT_HEAD_BYTES` and asks the format's own sniff (``<mzML``, ``BEGIN IONS``, a
+    netCDF header, ...), and of a JCAMP-DX file also a data table, so a licence text named
+    ``LICENSE-gcms.jdx`` is not taken for a run. An Agilent ``.D`` folder is not checked.
+    """
+    spec = FORMATS[fmt]
+    if spec.is_folder:
+        return None
+    head = _utf8_head(head_bytes(path, CONTENT_HEAD_BYTES))
+    if not spec.sniff(head):
+        return f"named as {fmt} ({' '.join(spec.extensions)}), but its content is not {fmt}"
+    if fmt == "jcamp" and not _JCAMP_TABLE_RE.search(head):
+        return ("a JCAMP-DX header without spectra (no ##XYDATA=, ##PEAK TABLE=, ##XYPOINTS= or ##NTUPLES= "
+                f"in its first {CONTENT_HEAD_BYTES // 1024} KiB)")
     return None
 
 

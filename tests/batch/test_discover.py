@@ -7,6 +7,7 @@ import pytest
 
 from nps_id.batch.discover import Run, discover, natural_key, pair_blanks
 from nps_id.errors import InputError
+from nps_id.io import UNKNOWN_FORMAT
 from tests.conftest import data_path
 
 
@@ -19,6 +20,36 @@ def test_lrcfs_folder_finds_six_mzml_and_two_agilent_d_runs_in_sequence_order():
     assert {r.format for r in found.runs} == {"mzml", "agilent"}
     # The CSV, the licence and the provenance note are not runs, and nothing inside a .D is.
     assert sorted(p.name for p, _ in found.ignored) == ["GCMSResultsCardData.csv", "LICENSE", "PROVENANCE-upstream.txt"]
+
+
+def test_jcamp_folder_takes_the_two_runs_and_not_the_licence_named_jdx_nor_the_provenance_notes():
+    # The folder as shared: two JCAMP-DX runs beside a licence text named LICENSE-gcms.jdx and two
+    # PROVENANCE notes that quote "##TITLE" and "##PAGE" in sentences. Until stop 35 the three were
+    # taken as JCAMP-DX runs (by the extension, by "##TITLE" anywhere in the first bytes) and failed.
+    folder = data_path("gcms", "jcamp")
+    found = discover([folder])
+    assert [(r.key, r.format) for r in found.runs] == [("ELEY_1_SUBTRACT.JDX", "jcamp"), ("gcms.jdx", "jcamp")]
+    why = {p.name: reason for p, reason in found.ignored}
+    assert why == {
+        "LICENSE-gcms.jdx": "named as jcamp (.jdx .dx .jcamp .jcm), but its content is not jcamp",
+        "LICENSE-ELEY_1": UNKNOWN_FORMAT,
+        "PROVENANCE-ELEY_1.txt": UNKNOWN_FORMAT,
+        "PROVENANCE-gcms.jdx.txt": UNKNOWN_FORMAT,
+    }
+    assert found.unknown_format == 3
+
+
+def test_a_jcamp_header_without_spectra_is_not_a_run_but_every_shared_jcamp_file_is(tmp_path):
+    # The header of the real gcms.jdx run cut before its first ##XYDATA=: labels, no spectrum.
+    run = data_path("gcms", "jcamp", "gcms.jdx").read_bytes()
+    (tmp_path / "header.jdx").write_bytes(run[:run.index(b"##XYDATA=")])
+    found = discover([tmp_path])
+    assert found.runs == []
+    assert "a JCAMP-DX header without spectra" in found.ignored[0][1]
+    # Every JCAMP-DX file of the shared data -- single spectra, NTUPLES pages, ASDF encodings, a
+    # file without ##END= -- still reads as one.
+    converter = discover([data_path("formats", "jcampconverter-ms")])
+    assert len(converter.runs) == 9 and {r.format for r in converter.runs} == {"jcamp"}
 
 
 def test_include_and_exclude_patterns_are_case_insensitive_globs_from_the_right():

@@ -426,6 +426,29 @@ def test_files_that_are_not_runs_are_listed_with_the_supported_formats_said_once
     assert result.stderr.endswith(f"summary: {tmp_path / 'out' / 'summary.html'}\n") and "summary:" not in result.stdout
 
 
+def test_licence_and_provenance_files_beside_a_run_are_ignored_not_failed(swgdrug_library, tmp_path):
+    # The non-run files of ../shared/data/gcms/jcamp beside one LRCFS run: a licence text named
+    # LICENSE-gcms.jdx and PROVENANCE notes quoting "##TITLE"/"##PAGE" were taken as JCAMP-DX runs
+    # and each gave a FAILED row and exit code 1 (stop 35).
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    jcamp = data_path("gcms", "jcamp")
+    notes = ["LICENSE-gcms.jdx", "PROVENANCE-ELEY_1.txt", "PROVENANCE-gcms.jdx.txt"]
+    for name in notes:
+        (runs / name).write_bytes((jcamp / name).read_bytes())
+    (runs / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+    result = CliRunner().invoke(cli, ["batch", str(runs), "-l", str(swgdrug_library), "-o", str(tmp_path / "out"),
+                                      "--workers", "1", "--progress", "bar"])
+    assert result.exit_code == 0, result.output
+    assert "1 run: 1 done" in result.stdout and "FAILED" not in result.stdout
+    for name in notes:  # each once, with its reason, before the batch starts
+        assert result.stderr.count(f"ignored {runs / name}: ") == 1
+    assert f"ignored {runs / 'LICENSE-gcms.jdx'}: named as jcamp (.jdx .dx .jcamp .jcm), but its content is not jcamp" \
+        in result.stderr
+    assert "3 files ignored (not runs)" in result.stderr
+    assert list(Manifest.load(tmp_path / "out").entries) == ["220223030.mzML"]
+
+
 def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdrug_library):
     """`--blank-pattern` pairs blanks within one folder: a run in another folder (the Agilent .D
     folders beside the mzML sequence) got no subtraction, and neither stderr nor summary.csv said so."""
