@@ -3,16 +3,17 @@
 Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.BatchResult` ->
 :class:`Summary`), :func:`write_summary` (``summary.csv``, ``summary.html``, ``summary.json``).
 
-- Rows are substances (``identified`` and ``tentative`` findings, and every suspected new substance
-  whatever its verdict, as ``match``'s report lists them; named as the reports name them: a suspected
-  new substance by its group, an analogue as "analogue of X"), columns are
+- Rows are substances (``identified`` and ``tentative`` findings, and every finding no library compound
+  explains whatever its verdict, as ``match``'s report lists them; named as the reports name them: a
+  suspected new substance by its group, one of no group as "unknown compound (not in the library; no
+  NPS group indicated)", an analogue as "analogue of X"), columns are
   runs in sequence order; a cell holds the verdict, retention time (min) and match factor.
 - Blanks (file names matching ``--blank-pattern``) are flagged.
 - Internal standards (findings labelled ``role: "internal_standard"``) are marked as such.
 - Carry-over hint: a substance found in a blank that was also found in the run acquired just
   before it (same folder). Internal standards, added to every vial on purpose, can be left out. A
-  suspected new substance's row names a group, not a substance: it is hinted only when one of the
-  blank's unknowns of that group elutes within :data:`CARRY_OVER_RT_WINDOW` of one of the run's.
+  suspected new substance's (or unknown compound's) row names a group, not a substance: it is hinted
+  only when one of the blank's unknowns of that row elutes within :data:`CARRY_OVER_RT_WINDOW` of one of the run's.
 - Failed runs are listed with their reason; their column is empty.
 
 Results are read back from each run's ``<name>.match.json`` (only runs the manifest records as done),
@@ -33,7 +34,7 @@ from nps_id._words import counted
 from nps_id.batch.runner import BatchResult, results_path
 from nps_id.match.pipeline import MatchParameters
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
-from nps_id.report.findings import NEW_SUBSTANCE, finding_label, is_new_substance
+from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, finding_label, is_new_substance
 
 REPORTED_VERDICTS = (IDENTIFIED, TENTATIVE)
 #: Minutes within which a blank's suspected new substance and the previous run's one of the same row
@@ -159,7 +160,7 @@ def _carry_over(rows: list[RunRow], found: dict[str, dict[str, Cell]], ignore: s
         for name, cells in found.items():
             if row.key not in cells or before not in cells or name.lower() in ignore:
                 continue
-            if name.startswith(NEW_SUBSTANCE) and not any(
+            if name.startswith((NEW_SUBSTANCE, UNKNOWN_COMPOUND)) and not any(
                     abs(a - b) <= CARRY_OVER_RT_WINDOW
                     for a in unknowns.get((name, row.key), ()) for b in unknowns.get((name, before), ())):
                 continue  # two unknowns of one row, apart: not shown to be one compound
@@ -253,7 +254,8 @@ def _html(summary: Summary) -> str:
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>nps-id batch summary</title>"
         f"<style>{_CSS}</style></head><body><h1>nps-id batch summary</h1>"
         f"<p>{counted(len(summary.runs), 'run')}, {n_failed} failed; "
-        "substances identified or tentative, and suspected new substances whatever their verdict.</p>"
+        "substances identified or tentative, and those not in the library (suspected new substances, unknown "
+        "compounds) whatever their verdict.</p>"
         f"<table><tr><th>substance</th>{head}</tr>{''.join(body)}</table>"
         f"<h2>Carry-over hints</h2><ul>{hints}</ul>"
         "<h2>Runs</h2><table><tr><th>run</th><th>status</th><th>blank</th><th>paired blank</th>"

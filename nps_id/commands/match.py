@@ -32,9 +32,11 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            an analogue row the analogue score (similarity plus the NPS mass prior)
   MF RMF   EI match factor and reverse match factor, 0-999 (- for MS/MS)
   gap      score minus the best different compound's (- when none scored)
-  "suspected new substance": no library compound explains the spectrum (a substance
-           the library lacks, not necessarily an NPS, or a spectrum too weak or mixed);
-           the library hit named at the row's end is for orientation only
+  "suspected new substance": no library compound explains the spectrum and its
+           closest compounds or ions point to an NPS group (named at the row's end);
+  "unknown compound": no library compound explains it and no NPS group is indicated
+           (a compound the library lacks, not necessarily an NPS, or a spectrum too weak or
+           mixed); in both, the library hit named at the row's end is for orientation only
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the
@@ -241,7 +243,7 @@ def _lookup(data: dict, key: tuple[str, ...]):
 def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
     from nps_id.match.verdict import ISOMER_NOT_EXCLUDED, RuleId
-    from nps_id.report.findings import NEW_SUBSTANCE
+    from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, is_unknown_compound
     from nps_id._words import counted
     from nps_id.report.present import clipped
 
@@ -282,8 +284,9 @@ def format_table(results: dict) -> str:
         name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
         if f.get("new_substance"):
             # never under a library compound's name (as in the reports): the best hit only for orientation
-            flag += f" [{f.get('suspected_group') or 'group not determined'}; closest library hit: {f['name']}]"
-            name = NEW_SUBSTANCE
+            unknown = is_unknown_compound(f)
+            flag += f" [{UNKNOWN_COMPOUND_NOTE if unknown else f['suspected_group']}; closest library hit: {f['name']}]"
+            name = UNKNOWN_COMPOUND if unknown else NEW_SUBSTANCE
         if f.get("role") == "internal_standard":
             name += " (IS)"
         lines.append(

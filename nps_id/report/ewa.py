@@ -12,8 +12,10 @@ Which findings are exported (:func:`nps_id.report.findings.is_ewa_reportable`): 
 run itself (``blank_run``: its export lists nothing, every finding under ``excluded``), matched in identity mode
 (an analogue-mode finding is a relative of the library entry, not the entry), and an NPS
 according to the EWA taxonomy (``ewa.nps`` is True). Established drugs, medicines, adulterants and
-unclassified substances, and suspected new substances of no group (unknowns to examine, not
-leads), are listed in the JSON under ``excluded``, each with its reason. Besides
+unclassified substances, and unknown compounds (``new_substance`` with no group: not in the library,
+no NPS group indicated -- unknowns to examine, not leads, and never called suspected new substances:
+:func:`nps_id.report.findings.is_unknown_compound`), are listed in the JSON under ``excluded``, each
+with its reason. Besides
 them, every suspected new substance with a group (:func:`nps_id.report.findings.is_new_substance_lead`:
 ``new_substance``, whatever the library search's verdict -- issue 18: "when identity evidence is
 insufficient and analogue evidence points to a known family"), named by its group only and marked
@@ -244,7 +246,7 @@ def excluded(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for findings in entries.values():
         f = next((f for f in findings if f["verdict"] == IDENTIFIED), findings[0])
-        # finding and RT: several "suspected new substance (group not determined)" read alike
+        # finding and RT: several "unknown compound (not in the library; no NPS group indicated)" read alike
         out.append({"substance": finding_label(f), "verdict": f["verdict"], "reason": _excluded_reason(f),
                     "finding": f["index"], "finding_number": finding_number(f["index"]), "rt_min": f.get("rt_min"),
                     "findings": [{"finding": g["index"], "finding_number": finding_number(g["index"]),
@@ -263,7 +265,7 @@ def _excluded_reason(f: Mapping[str, Any]) -> str:
                 "blank holds (carry-over, contamination), not an item's substances.")
     if f.get("new_substance"):
         # without a group it is an unknown to examine (often a background compound the library lacks)
-        return (f"{name} is not exported: no substance group is determined, so it is an unknown to examine, "
+        return (f"{name} is not exported: nothing indicates an NPS group, so it is an unknown compound to examine, "
                 "not an early-warning lead.")
     if is_analogue(f):
         return (f"{name} is not exported: the substance is related to {f['name']}, not {f['name']} itself; "

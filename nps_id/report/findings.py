@@ -9,8 +9,8 @@ Entry points
   it is numbered there (from 1, "#3"), :func:`component_number` how a component is ("C4").
 - :func:`isomers_excluded_by` -- what excluded a finding's inseparable isomers, if anything did;
   :func:`injector_relatives` -- which of them are GC injector relatives (nothing at the hit's RT excludes those).
-- :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead`, :func:`is_new_substance` --
-  the rules every output applies to a finding.
+- :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead`, :func:`is_new_substance`,
+  :func:`is_unknown_compound` -- the rules every output applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
 - :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """
@@ -164,17 +164,20 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         excluded = isomers_excluded_by(f)
         notes.append(f"Isomers whose spectra cannot be told from this one {counts} are {excluded}." if excluded else
                      f"Isomers not excluded {counts}: their spectra cannot be told from this one; the substance may "
-                     "be one of them, or a new substance, unless a retention index or a reference standard excludes "
-                     "them.")
+                     f"be one of them, or {absent_isomer(f)}, unless a retention index or a reference standard "
+                     "excludes them.")
     if relatives:
         notes.append(f"GC injector relatives not excluded ({relatives_text(relatives)}): the hot injector turns one "
                      "into the other, so they elute and fragment as the hit does; neither a retention index nor a "
                      "reference standard run excludes them -- derivatisation or LC-MS does.")
-    if f["new_substance"]:
-        group = (f"the evidence points to {f['suspected_group']}; it is reported under that group"
-                 if f.get("suspected_group") else "no substance group is determined; it is reported as unknown")
-        notes.append(f"Suspected new substance: no library compound explains the spectrum; {group}, never under "
-                     "the names of the closest known compounds.")
+    if f["new_substance"] and f.get("suspected_group"):
+        notes.append(f"Suspected new substance: no library compound explains the spectrum; the evidence points to "
+                     f"{f['suspected_group']}; it is reported under that group, never under the names of the "
+                     "closest known compounds.")
+    elif f["new_substance"]:
+        notes.append("Unknown compound: no library compound explains the spectrum and nothing indicates an NPS group "
+                     "(a compound the library lacks, not necessarily a psychoactive one); it is reported as an "
+                     "unknown compound, never under the names of the closest known compounds.")
     if f.get("stereo_note"):
         notes.append(f"Stereoisomers: {f['stereo_note']}.")
     if f["ri"] is None:
@@ -326,14 +329,38 @@ def is_new_substance_lead(finding: Mapping[str, Any]) -> bool:
 
 
 def is_new_substance(finding: Mapping[str, Any]) -> bool:
-    """The one rule for what the reports list as a suspected new substance (and ``nps-id batch``'s
-    summary as one of its rows): a finding no library compound explains, whatever its verdict or
-    group -- an ``inconclusive`` unknown of no group is an early warning to examine too."""
+    """The one rule for what the reports list in their "not in the library" section (and ``nps-id
+    batch``'s summary as one of its rows): a finding no library compound explains, whatever its
+    verdict or group -- an ``inconclusive`` unknown of no group is an early warning to examine too.
+    It is a suspected new substance when a group is indicated, else :func:`is_unknown_compound`."""
     return bool(finding.get("new_substance"))
 
 
-#: What a suspected new substance is called wherever a person reads it, in place of a compound name.
+def absent_isomer(finding: Mapping[str, Any]) -> str:
+    """What an isomer of a named finding that the library lacks would be: "a new substance" -- the
+    early-warning word -- only when the taxonomy places the hit as an NPS (``ewa.nps`` true); for a
+    hit known not to be one (benzocaine) or that no NPS rule places (a pesticide: Azinphos methyl on
+    the PestMix slice read "possibly a new substance" until stop 35) it is "a compound not in the
+    library"."""
+    return "a new substance" if (finding.get("ewa") or {}).get("nps") is True else "a compound not in the library"
+
+
+def is_unknown_compound(finding: Mapping[str, Any]) -> bool:
+    """The one rule for a finding no library compound explains and no NPS group is indicated for
+    (``new_substance`` true, ``suspected_group`` empty): every output calls it an unknown compound,
+    never a suspected new (psychoactive) substance -- the PestMix slice's unknowns, whose closest hits
+    are phospholipids and pesticides, read "suspected new substance" until stop 35. ``new_substance``
+    itself stays as the results write it."""
+    return bool(finding.get("new_substance") and not finding.get("suspected_group"))
+
+
+#: What a suspected new substance (a group is indicated) is called wherever a person reads it, in
+#: place of a compound name.
 NEW_SUBSTANCE = "suspected new substance"
+#: What a finding of :func:`is_unknown_compound` is called wherever a person reads it.
+UNKNOWN_COMPOUND = "unknown compound"
+#: What :data:`UNKNOWN_COMPOUND` means, beside it in a label.
+UNKNOWN_COMPOUND_NOTE = "not in the library; no NPS group indicated"
 
 
 def finding_number(index: int) -> int:
@@ -358,11 +385,15 @@ def component_number(index: int) -> str:
 
 def finding_label(finding: Mapping[str, Any]) -> str:
     """How a finding is named wherever a person reads it: a suspected new substance by its group,
-    never by the library compounds it resembles; an analogue-mode finding is "analogue of X" -- the
-    substance is related to the library entry X, not X -- as in ``nps-id match``'s table."""
+    never by the library compounds it resembles, and one of no group as an unknown compound (not a
+    suspected new psychoactive substance: nothing points to an NPS); an analogue-mode finding is
+    "analogue of X" -- the substance is related to the library entry X, not X -- as in ``nps-id
+    match``'s table."""
     name = finding["name"]
+    if is_unknown_compound(finding):
+        return f"{UNKNOWN_COMPOUND} ({UNKNOWN_COMPOUND_NOTE})"
     if finding.get("new_substance"):
-        return f"{NEW_SUBSTANCE} ({finding.get('suspected_group') or 'group not determined'})"
+        return f"{NEW_SUBSTANCE} ({finding['suspected_group']})"
     return f"analogue of {name}" if is_analogue(finding) else name
 
 

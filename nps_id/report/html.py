@@ -21,7 +21,8 @@ from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_
                                    component_model_header, component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_basis, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
-                                   new_substance_fields, new_substance_heading, new_substances, provenance_fields,
+                                   new_substance_fields, new_substance_heading, new_substances, new_substances_title,
+                                   provenance_fields,
                                    reference_standard_field, responsibility_fields, scores_note, shown_number,
                                    structure_caption, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
@@ -210,7 +211,8 @@ def _new_substances(doc) -> str:
     found = new_substances(doc)
     if not found:
         return ""
-    out = [f'<h2 id="new-substances">Suspected new substances</h2><p>{escape(NEW_SUBSTANCES_NOTE, quote=False)}</p>']
+    out = [f'<h2 id="new-substances">{_e(new_substances_title(found))}</h2>'
+           f'<p>{escape(NEW_SUBSTANCES_NOTE, quote=False)}</p>']
     for f in found:
         closest = _table(CLOSEST_HEADERS, [[_td(_e(cell), numeric=i in (1, 2)) for i, cell in enumerate(row)]
                                            for row in closest_rows(f)], cls="hits")

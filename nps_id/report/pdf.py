@@ -30,7 +30,8 @@ from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_
                                    component_model_header, component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_basis, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
-                                   new_substance_fields, new_substance_heading, new_substances, provenance_fields,
+                                   new_substance_fields, new_substance_heading, new_substances, new_substances_title,
+                                   provenance_fields,
                                    reference_standard_field, responsibility_fields, scores_note, structure_caption,
                                    shown_number, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import (MIRROR_MARGINS_IN, PANEL_MARGINS_IN, VERDICT_COLOURS, _rc, draw_apex, draw_mirror,
@@ -188,8 +189,10 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     if chrom is not None or parts:
         pages.append(lambda fig: _tic_page(fig, doc, chrom, parts[0] if parts else []))
     pages += [lambda fig, part=part: _components_table(_Page(fig), part, model) for part in parts[1:]]
-    pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part)
-              for part in _paginate(new_substances(doc), _new_substances_heading, _new_substance)]
+    found = new_substances(doc)
+    title = new_substances_title(found)  # the whole section's, on each of its pages
+    pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part, title)
+              for part in _paginate(found, lambda page: _new_substances_heading(page, title), _new_substance)]
     pages += [lambda fig, f=f: _finding_page(fig, doc, f) for f in doc["findings"]]
     pages.append(lambda fig: _provenance_page(fig, doc))
     return pages
@@ -242,14 +245,14 @@ def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
 _CORE_HEIGHT = 0.12
 
 
-def _new_substances_section(page: _Page, found: Sequence[Mapping[str, Any]]) -> None:
-    _new_substances_heading(page)
+def _new_substances_section(page: _Page, found: Sequence[Mapping[str, Any]], title: str) -> None:
+    _new_substances_heading(page, title)
     for f in found:
         _new_substance(page, f)
 
 
-def _new_substances_heading(page: _Page) -> None:
-    page.heading("Suspected new substances")
+def _new_substances_heading(page: _Page, title: str) -> None:
+    page.heading(title)
     page.line(NEW_SUBSTANCES_NOTE)
 
 

@@ -24,8 +24,9 @@ from nps_id._words import counted  # one plural rule for every layer; renderers 
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.chem.formula import nominal_mass
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
-from nps_id.report.findings import (component_number, finding_label, injector_relatives, is_analogue,
-                                    is_new_substance, is_new_substance_lead, isomers_excluded_by, relatives_text,
+from nps_id.report.findings import (UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, absent_isomer, component_number,
+                                    finding_label, injector_relatives, is_analogue, is_new_substance,
+                                    is_new_substance_lead, is_unknown_compound, isomers_excluded_by, relatives_text,
                                     shown_number)
 
 DASH = "\u2014"
@@ -72,7 +73,7 @@ def identifier_caveats(finding: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, text) pairs to show before a finding's identifiers: whose they are when they are not
     the substance's (a suspected new substance, an analogue), or none."""
     if finding.get("new_substance"):
-        return [("Suspected new substance",
+        return [("Unknown compound" if is_unknown_compound(finding) else "Suspected new substance",
                  f"formula, mass, InChIKey, CAS and EWA group below are those of the closest library entry, "
                  f"{finding['name']}; no library compound explains the spectrum")]
     return [("Analogue", ANALOGUE_IDENTIFIERS_NOTE)] if is_analogue(finding) else []
@@ -106,10 +107,7 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     if not parts:
         return None
     absent = any(not i.get("in_library") for i in isomers + relatives)
-    # "new substance" is the early-warning word: for a hit the taxonomy knows is no NPS (benzocaine,
-    # a cutting agent) an absent isomer is only a compound the library lacks.
-    unknown = "a compound not in the library" if (finding.get("ewa") or {}).get("nps") is False else "a new substance"
-    return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {unknown}" if absent else "")
+    return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {absent_isomer(finding)}" if absent else "")
 
 
 def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
@@ -138,11 +136,12 @@ def conclusion(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
     if finding.get("new_substance"):
         # the subject is the unknown, never the library compound it resembles ("no conclusion about
         # Methyl Palmitate" read as if methyl palmitate had been looked for)
+        closest = f"not identified; closest library entry, for orientation only: {finding['name']}."
+        if is_unknown_compound(finding):  # nothing points to an NPS: no "new substance" (stop 35)
+            return f"{technique}: an {UNKNOWN_COMPOUND} ({UNKNOWN_COMPOUND_NOTE}: an unknown to examine), {closest}"
         lead = (f"{finding['suspected_group']}: an early-warning lead" if is_new_substance_lead(finding)
-                else f"{finding['suspected_group']}, found in the blank: not an early-warning lead"
-                if finding.get("blank_run") and finding.get("suspected_group") else "no group: an unknown to examine")
-        return (f"{technique}: a suspected new substance ({lead}), not identified; closest library entry, for "
-                f"orientation only: {finding['name']}.")
+                else f"{finding['suspected_group']}, found in the blank: not an early-warning lead")
+        return f"{technique}: a suspected new substance ({lead}), {closest}"
     if finding["verdict"] == "identified":
         if other:
             return (f"{technique} library match meets the laboratory's criteria, and {', '.join(other)} is "
@@ -275,7 +274,7 @@ def new_substance_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
             ("Suspected group", finding.get("suspected_group")),
             ("Early-warning lead", "yes (exported to the EWA)" if is_new_substance_lead(finding)
              else "no (found in the blank run: carry-over or contamination)" if finding.get("blank_run")
-             else "no (no substance group: an unknown to examine)")]
+             else "no (no NPS group indicated: an unknown compound to examine)")]
 
 
 def estimated_mass_text(finding: Mapping[str, Any]) -> str:
@@ -304,18 +303,31 @@ def estimated_mass_text(finding: Mapping[str, Any]) -> str:
     return str(mass)
 
 
-#: The paragraph that opens the "Suspected new substances" section.
+#: The paragraph that opens the section of findings no library compound explains (:func:`new_substances_title`).
 NEW_SUBSTANCES_NOTE = (
-    "No library compound explains the spectra of these components: each is a substance the library lacks (not "
-    "necessarily a psychoactive one), or a spectrum too weak or mixed to match. Those with a substance group the "
-    "closest known compounds or the spectrum's diagnostic ions point to are early-warning leads, exported to the EWA "
-    "under that group; the others are unknowns to examine. None is reported under a library compound's name.")
+    "No library compound explains the spectra of these components: each is a substance the library lacks, or a "
+    "spectrum too weak or mixed to match. Those with a substance group the closest known compounds or the "
+    "spectrum's diagnostic ions point to are suspected new substances: early-warning leads, exported to the EWA "
+    "under that group. The others are unknown compounds with no NPS group indicated (not necessarily psychoactive; "
+    "pesticides and lipids the library lacks read so): unknowns to examine, not exported. None is reported under a "
+    "library compound's name.")
+
+
+def new_substances_title(found: Iterable[Mapping[str, Any]]) -> str:
+    """The heading of the section of findings no library compound explains: it names suspected new
+    substances only when one has a group ("Suspected new substances" over the PestMix slice's three
+    phospholipid-like unknowns of no group read as three possible NPS until stop 35)."""
+    unknown = [is_unknown_compound(f) for f in found]
+    if all(unknown):
+        return "Unknown compounds (not in the library)"
+    return "Suspected new substances" + (" and unknown compounds" if any(unknown) else "")
 #: The columns of a suspected new substance's closest known compounds (:func:`closest_rows`).
 CLOSEST_HEADERS = ("Closest known compound", "Similarity (0\u20131)", "\u0394 nominal mass", "\u0394 mass reads as")
 
 
 def new_substances(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The findings of the "Suspected new substances" section: those no library compound explains."""
+    """The findings of the "Suspected new substances" section (:func:`new_substances_title`): those no
+    library compound explains."""
     return [f for f in doc["findings"] if is_new_substance(f)]
 
 
