@@ -652,8 +652,10 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         failed_here = [c for c, ok in checks if ok is False]
         unknown_here = [c for c, ok in checks if ok is None]
         if not failed_here:  # close_analogue()
+            # "a suspected new substance" here read, on the report of a pesticide run, as a possible NPS
+            # for unknowns of no NPS group (the group is decided after the verdict): stop 35
             return verdict(TENTATIVE, RuleId.CLOSE_ANALOGUE, "close analogue: not the hit but a structural relative "
-                           "of it (no identity hit passes, an analogue-mode hit does); a suspected new substance",
+                           "of it (no identity hit passes, an analogue-mode hit does); not in the library",
                            passed, below, unknown_here)
         return verdict(INCONCLUSIVE, RuleId.BELOW_TENTATIVE_FLOOR, "below the tentative floor", passed,
                        below + failed_here, unknown_here)

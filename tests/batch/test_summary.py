@@ -28,7 +28,7 @@ def test_an_inconclusive_unknown_of_no_group_is_a_row_and_a_better_verdict_wins_
         {"name": "Caffeine", "verdict": "inconclusive", "rt_min": 8.0, "mf": 650, "match_mode": "identity",
          "new_substance": False, "suspected_group": None},
     ]
-    unknown = "suspected new substance (group not determined)"
+    unknown = "unknown compound (not in the library; no NPS group indicated)"
     # the card's 5.17 min unknown alone in a run: its row was missing (stop 34)
     assert _best_findings({"findings": findings[:1]})[unknown].rt_min == 5.17
     best = _best_findings({"findings": findings})
@@ -40,8 +40,9 @@ def test_an_inconclusive_unknown_of_no_group_is_a_row_and_a_better_verdict_wins_
 def test_two_unknowns_of_one_row_apart_are_no_carry_over_hint():
     # the card 220223030 (its 5.17 min unknown of no group, inconclusive) before the ANDI run as a blank
     # (its best unknown 9.18 min, tentative): "suspected new substance (group not determined) in blank
-    # ... possible carry-over" once inconclusive unknowns became rows (stop 34, attack34)
-    unknown = "suspected new substance (group not determined)"
+    # ... possible carry-over" once inconclusive unknowns became rows (stop 34, attack34); since stop 35
+    # the row of unknowns of no group reads "unknown compound (...)"
+    unknown = "unknown compound (not in the library; no NPS group indicated)"
     rows = [RunRow("seq/01-card.mzML", "01-card.mzML", "done", None, False, None),
             RunRow("seq/02-blank.cdf", "02-blank.cdf", "done", None, True, None)]
     found = {unknown: {"seq/01-card.mzML": Cell("inconclusive", 5.17, 621),

@@ -115,9 +115,10 @@ def test_every_suspected_new_substance_of_a_run_is_a_summary_row_whatever_its_ve
     for key in GOOD:
         for finding in _findings(out, key):
             if finding["new_substance"]:
-                label = f"suspected new substance ({finding['suspected_group'] or 'group not determined'})"
+                label = (f"suspected new substance ({finding['suspected_group']})" if finding["suspected_group"]
+                         else "unknown compound (not in the library; no NPS group indicated)")
                 assert key in summary["cells"][label], (key, finding["rt_min"])
-    cell = summary["cells"]["suspected new substance (group not determined)"]["220223030.mzML"]
+    cell = summary["cells"]["unknown compound (not in the library; no NPS group indicated)"]["220223030.mzML"]
     assert cell["verdict"] == "inconclusive" and 5.1 <= cell["rt_min"] <= 5.25
 
 

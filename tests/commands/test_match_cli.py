@@ -525,10 +525,15 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
                   new_substance=True)
     lines = format_table(results).splitlines()
     assert next(l for l in lines if first["name"] in l).endswith("[isomer not excluded]")
-    (row,) = [l for l in lines if "suspected new substance" in l]
-    # its best hit only in the closing note, for orientation, never in the name column
+    (row,) = [l for l in lines if "unknown compound" in l]
+    # its best hit only in the closing note, for orientation, never in the name column; of no group
+    # it is an unknown compound, not a "suspected new substance" (stop 35)
+    assert row.split()[3:5] == ["unknown", "compound"] and "suspected new substance" not in "\n".join(lines)
+    assert row.endswith(f"[not in the library; no NPS group indicated; closest library hit: {second['name']}]")
+    second["suspected_group"] = "Synthetic cathinones"
+    (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
     assert row.split()[3:6] == ["suspected", "new", "substance"]
-    assert row.endswith(f"[group not determined; closest library hit: {second['name']}]")
+    assert row.endswith(f"[Synthetic cathinones; closest library hit: {second['name']}]")
 
 
 def test_how_many_hits_are_kept_never_changes_a_findings_verdict_mass_or_group(swgdrug_library, tmp_path):
@@ -577,6 +582,7 @@ def test_match_help_gives_each_printed_score_column_its_scale():
     assert "an analogue row the analogue score" in help_text
     assert "MF RMF EI match factor and reverse match factor, 0-999" in help_text
     assert '"suspected new substance": no library compound explains the spectrum' in help_text
+    assert '"unknown compound": no library compound explains it and no NPS group is indicated' in help_text
     assert "not necessarily an NPS" in help_text
 
 

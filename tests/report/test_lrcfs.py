@@ -267,9 +267,10 @@ def test_the_card_pdf_shows_its_suspected_new_substance_with_the_closest_compoun
     (new,) = [f for f in results["findings"] if f.get("new_substance")]
     assert new["closest_compounds"] and new["core_smiles"]
     text, images = pdf_section(render(build_report(results, CARD, now=FIXED_NOW), "pdf")[".pdf"], tmp_path)
-    assert "suspected new substance (group not determined)" in text
+    assert "Unknown compounds (not in the library)" in text and "Suspected new substances" not in text
+    assert "unknown compound (not in the library; no NPS group indicated)" in text
     assert f"Estimated nominal mass: {new['estimated_mass']}" in text
-    assert "Early-warning lead: no (no substance group: an unknown to examine)" in text
+    assert "Early-warning lead: no (no NPS group indicated: an unknown compound to examine)" in text
     for closest in new["closest_compounds"]:
         row = f"{closest['name']} {closest['similarity']:.3f} {display_number(closest['delta_mass'])}"
         assert row in text, row
@@ -345,14 +346,15 @@ def test_the_card_reports_conclude_on_its_suspected_new_substance_not_on_the_clo
     results, _ = lrcfs_results["220223030"]
     doc = build_report(results, CARD, now=FIXED_NOW)
     (new,) = [f for f in doc["findings"] if f.get("new_substance")]
-    said = ("GC-EI-MS: a suspected new substance (no group: an unknown to examine), not identified; closest library "
-            f"entry, for orientation only: {new['name']}.")
+    # of no group: an unknown compound, not a suspected new (psychoactive) substance (stop 35)
+    said = ("GC-EI-MS: an unknown compound (not in the library; no NPS group indicated: an unknown to examine), not "
+            f"identified; closest library entry, for orientation only: {new['name']}.")
     html = render(doc, "html")[".html"].decode("utf-8")
     section = html[html.index(f'id="finding-{new["index"]}"'):].split("</section>")[0]
     assert f'<p class="conclusion">{said}</p>' in section
     assert "no conclusion about" not in html
     texts, _ = _pdf_pages(render(doc, "pdf")[".pdf"], tmp_path)
-    page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{new['index'] + 1} suspected new substance" in p)
+    page = next(p for p in (" ".join(t.split()) for t in texts) if f"#{new['index'] + 1} unknown compound" in p)
     assert said in page
 
 

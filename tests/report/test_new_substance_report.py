@@ -40,11 +40,15 @@ def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
     assert json.loads(rendered[".json"])["substances"]
 
 
-def test_a_new_substance_without_a_group_is_named_as_such():
+def test_a_new_substance_without_a_group_is_an_unknown_compound_not_a_suspected_new_substance():
+    # "suspected new substance (group not determined)" read as a possible new psychoactive substance for
+    # unknowns whose closest hits are pesticides or lipids (stop 35): only a group makes it one
     from nps_id.report.present import finding_label
 
     label = finding_label({"name": "Ethyl heptanoate", "new_substance": True, "suspected_group": None})
-    assert label == "suspected new substance (group not determined)"
+    assert label == "unknown compound (not in the library; no NPS group indicated)"
+    label = finding_label({"name": "MPHP", "new_substance": True, "suspected_group": "Synthetic cathinones"})
+    assert label == "suspected new substance (Synthetic cathinones)"
 
 
 def test_only_a_new_substance_with_a_group_is_called_an_early_warning_lead():
@@ -54,14 +58,17 @@ def test_only_a_new_substance_with_a_group_is_called_an_early_warning_lead():
     unknown = {**lead, "index": lead["index"] + 100, "suspected_group": None}
     doc["findings"].append(unknown)
     section = render(doc, "html")[".html"].decode().split('id="new-substances"')[1].split('<section')[0]
-    assert "not necessarily a psychoactive one" in section
+    assert section.startswith(">Suspected new substances and unknown compounds</h2>")
+    assert "unknown compounds with no NPS group indicated (not necessarily psychoactive" in section
     assert section.count("Early-warning lead</th><td>yes (exported to the EWA)") == 1
-    assert section.count("Early-warning lead</th><td>no (no substance group: an unknown to examine)") == 1
+    assert section.count("Early-warning lead</th><td>no (no NPS group indicated: an unknown compound to examine)") == 1
+    assert section.count("unknown compound (not in the library; no NPS group indicated)</h3>") == 1
 
 
 def pdf_section(pdf: bytes, tmp_path) -> tuple[str, int]:
-    """(text, images drawn) of the PDF pages holding the "Suspected new substances" section
-    (pdftotext, pdfimages; Debian poppler-utils)."""
+    """(text, images drawn) of the PDF pages holding the "Suspected new substances" section (headed
+    "Unknown compounds (not in the library)" when none has a group; pdftotext, pdfimages; Debian
+    poppler-utils)."""
     import shutil
     import subprocess
 
@@ -73,7 +80,8 @@ def pdf_section(pdf: bytes, tmp_path) -> tuple[str, int]:
     path.write_bytes(pdf)
     pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True,
                            timeout=60).stdout.split("\f")
-    numbers = [n for n, text in enumerate(pages, start=1) if "Suspected new substances" in text]
+    numbers = [n for n, text in enumerate(pages, start=1)
+               if "Suspected new substances" in text or "Unknown compounds (not in the library)" in text]
     listed = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True,
                             timeout=60).stdout.splitlines()[2:]  # page, num, type (image / smask), ...
     images = sum(1 for line in listed if int(line.split()[0]) in numbers and line.split()[2] == "image")
@@ -83,7 +91,7 @@ def pdf_section(pdf: bytes, tmp_path) -> tuple[str, int]:
 def test_the_pdf_has_the_suspected_new_substances_section_of_the_html(tmp_path):
     doc, library_name, _ = _doc()
     text, images = pdf_section(render(doc, "pdf")[".pdf"], tmp_path)
-    assert "not necessarily a psychoactive one" in text
+    assert "not necessarily psychoactive" in text
     assert "suspected new substance (Synthetic cathinones)" in text
     for shown in ("Estimated nominal mass: 261", "Suspected group: Synthetic cathinones",
                   "Early-warning lead: yes (exported to the EWA)", "Closest known compound", "CH2",
@@ -193,7 +201,7 @@ def test_the_tic_labels_a_suspected_new_substance_by_its_group_not_the_library_n
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     (new,) = [f for f in doc["findings"] if f.get("new_substance")]
     svg = figure_svg(tic_figure(doc["chromatograms"][0], doc["findings"]))
-    assert f"#{new['index'] + 1} suspected new substance (group not determined)" in svg
+    assert f"#{new['index'] + 1} unknown compound (not in the library; no NPS group indicated)" in svg
     assert new["name"] not in svg
 
 
@@ -256,7 +264,8 @@ def test_a_suspected_new_substance_does_not_list_its_closest_hits_isomers_as_ins
     (new,) = [f for f in doc["findings"] if f.get("new_substance")]
     assert new["isomers_not_excluded"]  # the hit's isomers are still in the results
     assert not any("cannot be told from this one" in n for n in new["limitations"])
-    assert any(n.startswith("Suspected new substance: no library compound explains") for n in new["limitations"])
+    assert any(n.startswith("Unknown compound: no library compound explains the spectrum and nothing indicates an NPS "
+                            "group") for n in new["limitations"])
     (flubro,) = [f for f in doc["findings"] if f["name"] == "Flubromazepam"]
     assert any(n.startswith("Isomers not excluded (8; 8 not in the library)") for n in flubro["limitations"])
 
@@ -324,8 +333,8 @@ def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_list
         f["index"] for f in doc["findings"]
         if f["verdict"] in ("identified", "tentative") and finding_label(f) not in exported)
     assert excluded[finding_label(unknowns[0])] == (
-        "suspected new substance (group not determined) is not exported: no substance group is determined, "
-        "so it is an unknown to examine, not an early-warning lead.")
+        "unknown compound (not in the library; no NPS group indicated) is not exported: nothing indicates an NPS "
+        "group, so it is an unknown compound to examine, not an early-warning lead.")
     # a solvent the taxonomy does not classify: no advice to export it (it read "add a laboratory override ... to
     # export it")
     assert excluded["Toluene"] == ("Toluene is not exported: the EWA taxonomy gives it no NPS group (if it is an NPS, "
