@@ -13,6 +13,8 @@ Entry points
 - :func:`classify_structures` -- the SMARTS-based class of one bare SMILES or of a set of them
   (a new substance's "suspected group": the group all share, else that of their maximum common
   substructure).
+- :func:`effect_label_of` -- the effect group of a group or subclass named by its label (a new
+  substance's suspected group, which is such a label).
 - :func:`load_taxonomy` -- the rules, from ``ewa_taxonomy.json`` beside this module (versioned).
 - :func:`classify_library` -- every entry of an nps-id HDF5 library (tags for a library column).
 - :func:`load_overrides` -- a laboratory's own CSV (``key,group,subclass,nps``; key = name or
@@ -316,6 +318,28 @@ def _effect(taxonomy, group: str, subclass: str | None, rule: str | None) -> str
     if rule in taxonomy["_rule_effect"]:
         return taxonomy["_rule_effect"][rule]
     return (taxonomy["subclasses"][subclass] if subclass else taxonomy["groups"][group]).get("effect")
+
+
+def effect_label_of(label: str | None, taxonomy_path: str | Path = TAXONOMY_PATH) -> str | None:
+    """The EWA effect group label of the subclass or group whose label is ``label`` -- a new
+    substance's ``suspected_group`` ("Other sedatives/hypnotics (barbiturates, ...)" ->
+    "Sedatives/hypnotics"), whose members all have it. None for a label the taxonomy does not know,
+    for a class the EWA gives no effect (plant-based substances, which UNODC leaves out of its effect
+    groups; plain "other substances"; anabolic steroids), and for one whose members a rule gives
+    another effect: the group alone does not say which (phenethylamines: stimulants, but the
+    2,5-dimethoxy ones classic hallucinogens). A subclass is looked up before a group."""
+    taxonomy = load_taxonomy(str(taxonomy_path))
+    classes = [*(((key, None), e) for key, e in taxonomy["subclasses"].items()),
+               *(((None, key), e) for key, e in taxonomy["groups"].items())]
+    for (subclass, group), entry in classes:
+        if not label or entry["label"] != label or not entry.get("effect"):
+            continue
+        varies = any(rule["id"] in taxonomy["_rule_effect"] and taxonomy["_rule_effect"][rule["id"]] != entry["effect"]
+                     and (rule.get("subclass") == subclass if subclass else
+                          rule["group"] == group and not rule.get("subclass"))
+                     for rule in taxonomy["structure_rules"] + taxonomy["name_rules"])
+        return None if varies else taxonomy["effects"][entry["effect"]]["label"]
+    return None
 
 
 def _find_override(overrides: Mapping[str, Override] | None, names: list[str], inchikey: str | None):

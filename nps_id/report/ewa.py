@@ -32,6 +32,7 @@ import io
 import json
 from typing import Any, Callable, Mapping
 
+from nps_id.chem.ewa_groups import effect_label_of
 from nps_id.compound import compound_identity, normalise_name, record_relation, skeleton
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import finding_number, is_analogue, is_ewa_reportable, is_new_substance_lead
@@ -98,7 +99,9 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "ewa_group": ("UNODC EWA substance group", lambda d, f: f["ewa"]["group_label"]),
     "ewa_subclass": ("subclass of 'Other substances' (fentanyl analogues, nitazenes, other opioids, "
                      "benzodiazepines)", lambda d, f: f["ewa"].get("subclass_label")),
-    "ewa_effect_group": ("UNODC EWA effect group (stimulant, sedative/hypnotic, synthetic opioid, ...)",
+    "ewa_effect_group": ("UNODC EWA effect group (stimulant, sedative/hypnotic, synthetic opioid, ...); a suspected "
+                         "new substance: its suspected group's, empty where the group's members differ "
+                         "(phenethylamines) or the EWA gives none (plant-based substances)",
                          lambda d, f: f["ewa"].get("effect_label")),
     "verdict": ("nps-id verdict: identified or tentative; for a suspected new substance its library search's "
                 "(tentative: it resembles a relative; inconclusive: nothing matches it)", lambda d, f: f["verdict"]),
@@ -173,11 +176,13 @@ def _new_substance_level(f: Mapping[str, Any]) -> str:
 
 def _as_new_substance(f: Mapping[str, Any]) -> dict[str, Any]:
     """A suspected new substance as the export names it: by its group, with the library entry's
-    identifiers removed (they are a relative's, not the substance's)."""
+    identifiers removed (they are a relative's, not the substance's), and the effect group of its
+    suspected group -- not the closest hit's, which may be of another group (until stop 35 it was
+    always empty: a suspected new barbiturate's row had no "Sedatives/hypnotics")."""
     group = f.get("suspected_group")
     return {**f, "name": f"suspected new substance ({group})", "iupac_name": None, "iupac_name_source": None,
             "cas": None, "formula": None, "inchikey": None, "monoisotopic_mass": None,
-            "ewa": {**f["ewa"], "group_label": group, "subclass_label": None, "effect_label": None}}
+            "ewa": {**f["ewa"], "group_label": group, "subclass_label": None, "effect_label": effect_label_of(group)}}
 
 
 def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

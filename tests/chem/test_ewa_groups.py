@@ -531,3 +531,29 @@ def test_drug_records_the_rules_missed_are_in_their_series(swgdrug_library):
     assert by_name["Meperidine"].subclass == "other_opioids" and by_name["Phenmetrazine"].subclass == "other_stimulants"
     assert classify(None, smiles="CC1COC(CN1)c1ccccc1").subclass == "other_stimulants"  # 5-methyl-2-phenylmorpholine
     assert classify(None, smiles="C1COCC(N1)c1ccccc1").group == UNK  # 3-phenylmorpholine: the aryl beside N, not O
+
+
+def test_every_group_a_new_substance_can_be_given_has_the_effect_group_its_members_share():
+    # A suspected new substance's EWA row is filed under its suspected group (a group or subclass
+    # label the group models name); its effect group was always empty, so a suspected new
+    # barbiturate had no "Sedatives/hypnotics" (stop 35).
+    from nps_id.chem.ewa_groups import effect_label_of, load_taxonomy
+    from nps_id.match.group_model import shipped_group_model
+
+    taxonomy = load_taxonomy()
+    labels = {label for kind in ("ei", "ms2") for label in shipped_group_model(kind).labels if label}
+    assert labels <= {e["label"] for e in [*taxonomy["subclasses"].values(), *taxonomy["groups"].values()]}
+    effects = {label: effect_label_of(label) for label in labels}
+    assert effects["Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)"] == \
+        "Sedatives/hypnotics" == classify("Phenobarbital").effect_label
+    assert effects["Benzodiazepines"] == "Sedatives/hypnotics"
+    assert effects["Fentanyl analogues"] == effects["Other opioids"] == "Synthetic opioids"
+    assert effects["Synthetic cathinones"] == effects["Piperazines"] == "Stimulants"
+    assert effects["Tryptamines"] == effects["Lysergamides"] == "Classic hallucinogens"
+    assert effects["Ketamine- and phencyclidine-type substances"] == "Dissociatives"
+    # none where the EWA gives none (plant-based: UNODC leaves them out of its effect groups), and
+    # none where the group's members differ: a new phenethylamine may be a 2C (classic hallucinogen)
+    assert effects["Plant-based substances"] is effects["Other substances"] is effects["Anabolic steroids"] is None
+    assert effects["Phenethylamines"] is None
+    assert classify("2C-B").effect_label == "Classic hallucinogens" != classify("4-Fluoroamphetamine").effect_label
+    assert effect_label_of("Unknown (not classified)") is effect_label_of(None) is None

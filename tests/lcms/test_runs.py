@@ -494,3 +494,36 @@ def test_amino_acids_of_the_metabolite_run_are_no_early_warning_lead(metabolites
     for name in ("l-phenylalanine", "l-histidine"):
         assert found[name]["suspected_group"] is None, name
     assert [row["substance"] for row in ewa_rows(build_report(metabolites, None))] == []
+
+
+def test_the_pesticide_runs_unknowns_of_no_group_are_unknown_compounds_not_suspected_new_substances(pestmix):
+    # The PestMix slice's unknowns (close analogues of phospholipids and a pesticide, no NPS group)
+    # read "suspected new substance (group not determined)" in the report and the EWA export, and the
+    # absent isomers of its pesticide hits "possibly a new substance": words of an early warning for
+    # compounds nothing points to an NPS for (stop 35). The report and the export now agree: an
+    # unknown compound, listed, not exported.
+    import json
+
+    from nps_id.report import render
+    from nps_id.report.document import build_report
+    from nps_id.report.present import finding_label, isomers_open
+
+    doc = build_report(pestmix)
+    unknowns = [f for f in doc["findings"] if f["new_substance"] and not f["suspected_group"]]
+    assert unknowns and not any(f["new_substance"] and f["suspected_group"] for f in doc["findings"])
+    label = "unknown compound (not in the library; no NPS group indicated)"
+    assert {finding_label(f) for f in unknowns} == {label}
+    html = render(doc, "html")[".html"].decode()
+    assert '<h2 id="new-substances">Unknown compounds (not in the library)</h2>' in html
+    assert "suspected new substance (" not in html and "a suspected new substance" not in html
+    assert html.count(f"{label}</h3>") == len(unknowns)
+    export = json.loads(render(doc, "ewa")[".json"])
+    assert export["substances"] == []
+    excluded = {e["finding"]: e for e in export["excluded"]}
+    for f in unknowns:
+        if f["verdict"] in ("identified", "tentative"):
+            assert excluded[f["index"]]["substance"] == label
+            assert "nothing indicates an NPS group" in excluded[f["index"]]["reason"]
+    notes = [isomers_open(f) for f in doc["findings"] if f["ewa"]["nps"] is not True]
+    assert any(n and n.endswith("possibly a compound not in the library") for n in notes)
+    assert not any(n and "new substance" in n for n in notes)

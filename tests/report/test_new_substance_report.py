@@ -40,6 +40,22 @@ def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
     assert json.loads(rendered[".json"])["substances"]
 
 
+@pytest.mark.parametrize("group, effect", [
+    ("Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)", "Sedatives/hypnotics"),
+    ("Synthetic cathinones", "Stimulants"),
+    ("Phenethylamines", ""),  # stimulants or classic hallucinogens: the group does not say which
+])
+def test_a_suspected_new_substances_ewa_row_has_the_effect_group_of_its_suspected_group(group, effect):
+    # the row's ewa_effect_group was empty for every suspected new substance: a new barbiturate's
+    # read no "Sedatives/hypnotics" (stop 35)
+    doc, _, _ = _doc()
+    (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
+    lead["suspected_group"] = group
+    (row,) = [r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode()))
+              if r["suspected_new_substance"] == "True"]
+    assert (row["ewa_group"], row["ewa_effect_group"]) == (group, effect)
+
+
 def test_a_new_substance_without_a_group_is_an_unknown_compound_not_a_suspected_new_substance():
     # "suspected new substance (group not determined)" read as a possible new psychoactive substance for
     # unknowns whose closest hits are pesticides or lipids (stop 35): only a group makes it one
