@@ -87,23 +87,44 @@ class Summary:
     internal_standards: list[str] = field(default_factory=list)  # substances labelled so in any run
 
 
-def _best_findings(results: dict) -> dict[str, Cell]:
-    """Substance name -> its best reported finding in one run (identified beats tentative beats
-    inconclusive, then the higher MF). A suspected new substance is a row whatever its verdict or
-    group, as the report's "Suspected new substances" lists it: an ``inconclusive`` unknown of no
-    group is an early warning to examine (it was left out until stop 34)."""
-    best: dict[str, Cell] = {}
+@dataclass
+class RunFindings:
+    """What the summary takes from one run's findings, read in one pass (:func:`_read_run`)."""
+
+    #: row name -> its best reported finding in the run
+    best: dict[str, Cell] = field(default_factory=dict)
+    #: row name of the findings no library compound explains -> the RT of each (carry-over hints)
+    unknown_rts: dict[str, list[float]] = field(default_factory=dict)
+    #: names the results label ``role: "internal_standard"``
+    internal_standards: set[str] = field(default_factory=set)
+
+
+def _read_run(results: dict) -> RunFindings:
+    """One run's findings for the summary, in one pass over them (stop 35: the best cells, then the
+    unknowns' RTs, then the internal standards were three).
+
+    ``best``: row name -> the best reported finding (identified beats tentative beats inconclusive,
+    then the higher MF). A finding no library compound explains is a row whatever its verdict or
+    group, as the report lists it: an ``inconclusive`` unknown of no group is an early warning to
+    examine (it was left out until stop 34)."""
+    run = RunFindings()
     for finding in results.get("findings", []):
-        reported = finding.get("verdict") in REPORTED_VERDICTS or is_new_substance(finding)
-        if not reported or not finding.get("name"):
+        if finding.get("role") == "internal_standard":
+            run.internal_standards.add(finding["name"])
+        new = is_new_substance(finding)
+        if not (finding.get("verdict") in REPORTED_VERDICTS or new):
             continue
         # as the reports name it: a suspected new substance or an analogue is no row of a library compound
         name = finding_label(finding)
+        if new and finding.get("rt_min") is not None:
+            run.unknown_rts.setdefault(name, []).append(finding["rt_min"])
+        if not finding.get("name"):
+            continue
         cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"))
-        old = best.get(name)
+        old = run.best.get(name)
         if old is None or _rank(cell) > _rank(old):
-            best[name] = cell
-    return best
+            run.best[name] = cell
+    return run
 
 
 def _rank(cell: Cell) -> tuple[int, float]:
@@ -135,13 +156,12 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
                            result.subtracts_blanks and not blank and paired is None))
         if status != "done":
             continue
-        results = json.loads(results_path(out_dir, run.key).read_text(encoding="utf-8"))
-        labelled |= {f["name"] for f in results["findings"] if f.get("role") == "internal_standard"}
-        for name, cell in _best_findings(results).items():
+        read = _read_run(json.loads(results_path(out_dir, run.key).read_text(encoding="utf-8")))
+        labelled |= read.internal_standards
+        for name, cell in read.best.items():
             found.setdefault(name, {})[run.key] = cell
-        for finding in results["findings"]:
-            if is_new_substance(finding) and finding.get("rt_min") is not None:
-                unknowns.setdefault((finding_label(finding), run.key), []).append(finding["rt_min"])
+        for name, rts in read.unknown_rts.items():
+            unknowns[(name, run.key)] = rts
     substances = sorted(found, key=lambda n: (-len(found[n]), n.lower()))
     ignore |= {name.lower() for name in labelled}
     return Summary(rows, substances, found, _carry_over(rows, found, ignore, unknowns), sorted(labelled))

@@ -50,8 +50,8 @@ from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR,
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses, hit_losses_many
 from nps_id.match.molecular_mass import (
-    HIT_VOTES, ION_FLOOR, confirmed_ion_above, estimate_mass, estimate_masses, ions_above, ions_missing,
-    molecular_ions_disagree, without_column_bleed,
+    HIT_VOTES, ION_FLOOR, KEEP_BLEED_IONS, confirmed_ion_above, estimate_mass, estimate_masses, ions_above,
+    ions_missing, molecular_ions_disagree, without_column_bleed,
     molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
@@ -714,7 +714,8 @@ def assess(
     else:
         relative = nominal_spectrum(mz, intensity) if kind == "ei" else {}
         # the run's background is the column's, never the compound's molecular ion
-        estimated = _estimated_mass(without_column_bleed(relative, 0, background), kind, hits, facts, precursor)
+        estimated = _estimated_mass(without_column_bleed(relative, level=KEEP_BLEED_IONS, background=background),
+                                    kind, hits, facts, precursor)
     if not hits:
         verdict = decide(Evidence(kind=kind, score=0, mf=0 if kind == "ei" else None,
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)

@@ -24,7 +24,8 @@
 - :func:`unexplained_molecular_ion` -- the unknown's confirmed molecular ion, lighter than the
   candidate, that the candidate's own spectrum never shows.
 - :func:`without_column_bleed` -- the unknown's weak polysiloxane column-bleed ions (and the ions a
-  GC run's background explains) set aside before its molecular ion is read.
+  GC run's background explains) set aside before its molecular ion is read; at ``level``
+  :data:`KEEP_BLEED_IONS` only the background ions are.
 - :func:`molecular_ions_disagree` -- each spectrum shows a molecular ion the other lacks: the
   candidate's highest ion above the unknown's estimated mass, the unknown's ion at that mass not in
   the candidate's spectrum (tridecane and pentadecane).
@@ -632,6 +633,11 @@ def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None
 #: (LRCFS runs: 207 at 1.4-5 %, 281 at 0.3-0.9 % under etizolam and flubromazepam). Not 73 / 147 / 221
 #: (trimethylsilyl ions, also every TMS derivative's): with 147 and 221 the dev data lost 7 flags.
 COLUMN_BLEED_IONS = frozenset(m + k for m in (207, 281, 355, 429) for k in (0, 1, 2))
+#: The ``level`` of :func:`without_column_bleed` that keeps every column-bleed ion and sets aside only
+#: the run's ``background`` ions (0: no bleed ion is below 0 % of the base peak). The estimated mass
+#: reads the spectrum so; ``column_bleed_level`` 0 (``VerdictThresholds``) likewise turns the bleed
+#: rule off.
+KEEP_BLEED_IONS = 0.0
 
 
 def without_column_bleed(relative: Mapping[int, float], level: float,
@@ -640,7 +646,7 @@ def without_column_bleed(relative: Mapping[int, float], level: float,
     the ``background`` ions (the same mapping when it holds none): what the molecular-ion rules read as
     the unknown's molecular ion. A bleed ion at 0.5 % above a lighter drug read as its confirmed
     molecular ion made toluene, p-cymene or 5-APDI "molecular ion inconsistent" (benchmarks/README.md,
-    stop 32, attack32). ``level`` 0: the bleed masses are kept. ``background``: the ions a GC run's own
+    stop 32, attack32). ``level`` :data:`KEEP_BLEED_IONS` (0): the bleed masses are kept. ``background``: the ions a GC run's own
     background explains (:func:`nps_id.gcms.background.background_ions`; ``match`` only, a library
     spectrum has no run), set aside at any ``level``."""
     found = COLUMN_BLEED_IONS.intersection(relative) if level > 0 else ()

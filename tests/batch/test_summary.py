@@ -1,7 +1,7 @@
 """The batch summary's rows: substances as the reports name them (issue 18)."""
 from __future__ import annotations
 
-from nps_id.batch.summary import CARRY_OVER_RT_WINDOW, Cell, RunRow, _carry_over, _best_findings
+from nps_id.batch.summary import CARRY_OVER_RT_WINDOW, Cell, RunRow, _carry_over, _read_run
 
 
 def test_a_tentative_suspected_new_substance_is_no_row_under_its_closest_library_name():
@@ -15,7 +15,7 @@ def test_a_tentative_suspected_new_substance_is_no_row_under_its_closest_library
         {"name": "Etizolam", "verdict": "tentative", "rt_min": 10.3, "mf": 947, "match_mode": "identity",
          "new_substance": False, "suspected_group": "Benzodiazepines"},
     ]
-    assert sorted(_best_findings({"findings": findings})) == [
+    assert sorted(_read_run({"findings": findings}).best) == [
         "Etizolam", "analogue of SPHINGOMYELIN", "suspected new substance (Phenethylamines)"]
 
 
@@ -30,11 +30,17 @@ def test_an_inconclusive_unknown_of_no_group_is_a_row_and_a_better_verdict_wins_
     ]
     unknown = "unknown compound (not in the library; no NPS group indicated)"
     # the card's 5.17 min unknown alone in a run: its row was missing (stop 34)
-    assert _best_findings({"findings": findings[:1]})[unknown].rt_min == 5.17
-    best = _best_findings({"findings": findings})
+    assert _read_run({"findings": findings[:1]}).best[unknown].rt_min == 5.17
+    best = _read_run({"findings": findings}).best
     # an inconclusive library hit that is no new substance stays out, as in the reports
     assert list(best) == [unknown]
     assert best[unknown].verdict == "tentative"  # not the inconclusive one's higher MF
+    # the same pass gives each unknown row's RTs (for carry-over hints) and the internal standards
+    labelled = {"name": "Bupivacaine", "verdict": "identified", "rt_min": 6.51, "mf": 975, "match_mode": "identity",
+                "new_substance": False, "suspected_group": None, "role": "internal_standard"}
+    run = _read_run({"findings": [*findings, labelled]})
+    assert run.unknown_rts == {unknown: [5.17, 6.0]}
+    assert run.internal_standards == {"Bupivacaine"} and run.best["Bupivacaine"].verdict == "identified"
 
 
 def test_two_unknowns_of_one_row_apart_are_no_carry_over_hint():
