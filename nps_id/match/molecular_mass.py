@@ -634,9 +634,8 @@ def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None
 #: (trimethylsilyl ions, also every TMS derivative's): with 147 and 221 the dev data lost 7 flags.
 COLUMN_BLEED_IONS = frozenset(m + k for m in (207, 281, 355, 429) for k in (0, 1, 2))
 #: The ``level`` of :func:`without_column_bleed` that keeps every column-bleed ion and sets aside only
-#: the run's ``background`` ions (0: no bleed ion is below 0 % of the base peak). The estimated mass
-#: reads the spectrum so; ``column_bleed_level`` 0 (``VerdictThresholds``) likewise turns the bleed
-#: rule off.
+#: the run's ``background`` ions (the bleed rule off). The estimated mass reads the spectrum so; a
+#: ``column_bleed_level`` of 0 (``VerdictThresholds``) is this level too.
 KEEP_BLEED_IONS = 0.0
 
 
@@ -646,9 +645,10 @@ def without_column_bleed(relative: Mapping[int, float], level: float,
     the ``background`` ions (the same mapping when it holds none): what the molecular-ion rules read as
     the unknown's molecular ion. A bleed ion at 0.5 % above a lighter drug read as its confirmed
     molecular ion made toluene, p-cymene or 5-APDI "molecular ion inconsistent" (benchmarks/README.md,
-    stop 32, attack32). ``level`` :data:`KEEP_BLEED_IONS` (0): the bleed masses are kept. ``background``: the ions a GC run's own
-    background explains (:func:`nps_id.gcms.background.background_ions`; ``match`` only, a library
-    spectrum has no run), set aside at any ``level``."""
+    stop 32, attack32). ``level`` :data:`KEEP_BLEED_IONS` (0): the bleed masses are kept.
+    ``background``: the ions a GC run's own background explains
+    (:func:`nps_id.gcms.background.background_ions`; ``match`` only, a library spectrum has no run),
+    set aside at any ``level``."""
     found = COLUMN_BLEED_IONS.intersection(relative) if level > 0 else ()
     weak = bool(found) and not all(relative[m] >= level for m in found)
     if not weak and not any(m in relative for m in background):
