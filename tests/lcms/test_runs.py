@@ -92,6 +92,22 @@ def test_isotope_cluster_and_in_source_ions_support_their_compound(pestmix):
     assert not [f for f in pestmix["findings"] if round(f["precursor_mz"], 2) in taken]
 
 
+def test_a_precursor_that_is_a_found_compounds_13c_peak_joins_its_finding(metabolites, pestmix):
+    # betaine's M+1 (119.09, fragmented twice at 6.42 min) was an unassigned feature of its own
+    betaine = _by_name(metabolites)["betaine"]
+    heavy = [r for r in betaine["isotope_precursors"] if abs(r["precursor_mz"] - 119.09) < 0.002]
+    assert len(heavy) == 1 and heavy[0]["ion"] == "isotope M+1 (13C)" and heavy[0]["ms2"].startswith("set aside")
+    assert not [u for u in metabolites["unassigned_features"] if u["component"] == heavy[0]["component"]]
+    # (its 119.09 at 9.40 min co-elutes with no 118.09: still an unassigned feature of its own)
+    assert [u for u in metabolites["unassigned_features"] if abs(u["precursor_mz"] - 119.09) < 0.002]
+    component = metabolites["components"][heavy[0]["component"]]
+    assert component["ion_of"]["ion"] == "isotope M+1 (13C)"
+    # with no finding for its monoisotopic ion (this library lacks the phosphocholine's analogues),
+    # the M+1 is an unassigned feature that says whose isotope peak it is, never searched alone
+    row = next(u for u in pestmix["unassigned_features"] if abs(u["precursor_mz"] - 543.3233) < 0.002)
+    assert row["reason"].startswith("13C isotope peak (M+1) of component") and "542.318" in row["reason"]
+
+
 def test_pesticide_slice_isolation_window_precursors(pestmix):
     found = _by_name(pestmix)
     assert found["myclobutanil"]["verdict"] == "identified"
@@ -260,7 +276,8 @@ def test_findings_are_in_retention_time_order_with_every_reference_to_them_kept(
                 or any(component["index"] in e["components"] for e in finding["other_elutions"])
         if component.get("ion_of") is not None:
             finding = findings[component["ion_of"]["finding"]]
-            assert component["index"] in [r["component"] for r in finding["related_ions"]]
+            listed = finding["related_ions"] + finding["isotope_precursors"]
+            assert component["index"] in [r["component"] for r in listed]
 
 
 def test_the_metabolite_run_has_an_analogue_finding_among_its_identity_findings(metabolites):
