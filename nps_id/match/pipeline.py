@@ -40,7 +40,7 @@ from nps_id.lcms.isotopes import IsotopePrecursor, isotope_precursors
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
 from nps_id.match.lcms_evidence import (XIC_PPM, analogue_accepted, candidate_mass, compound_ions,
                                         confirm_with_standard, elutions, explains, find_feature, group_evidence,
-                                        ion_ratio_check, shows_peaks, supported)
+                                        ion_ratio_check, shows_peaks, standard_product_ions, supported)
 from nps_id.match.results import (BLANK_ITSELF_NOTE, Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord,
                                   MatchMode, MS2Component, MS2Precursor, RunnerUp)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
@@ -685,14 +685,17 @@ def _isomers_excluded_by(finding: Finding, evidence_text: str) -> None:
 
 
 def _confirm_with_standard(finding: Finding, standard: dict, reference_standards, params: MatchParameters) -> None:
-    """LC-MS/MS: the finding's ion ratios against its reference standard run's spectrum, and the
-    SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
+    """LC-MS/MS: the finding's product ions and ion ratios against its reference standard run's
+    spectrum, and the SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
     entry = next(e for e, _ in reference_standards
                  if e["run"] == standard["run"] and e["rt_min"] == standard["rt_min"])
     check = ion_ratio_check(np.asarray(finding.spectrum["mz"]), np.asarray(finding.spectrum["intensity"]),
                             np.asarray(entry["spectrum"]["mz"]), np.asarray(entry["spectrum"]["intensity"]),
                             params.fragment_tolerance, finding.precursor.precursor_mz)
-    finding.verdict = confirm_with_standard(finding.verdict, standard, check)
+    products = standard_product_ions(np.asarray(finding.spectrum["mz"]), np.asarray(entry["spectrum"]["mz"]),
+                                     np.asarray(entry["spectrum"]["intensity"]), params.fragment_tolerance,
+                                     finding.precursor.precursor_mz, params.verdict.major_ion_level)
+    finding.verdict = confirm_with_standard(finding.verdict, standard, check, products)
 
 
 def _close_analogue_hit(hit: Hit, library: ReferenceLibrary, t: VerdictThresholds) -> bool:

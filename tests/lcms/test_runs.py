@@ -8,6 +8,8 @@ from tests.lcms.conftest import PESTMIX, RAMS
 from nps_id.match.pipeline import ReferenceLibrary, match_run
 from nps_id.match.verdict import VerdictThresholds
 
+PRODUCT_IONS = "product ions matched against the reference standard run >= 2"
+
 
 @pytest.fixture(scope="module")
 def library(lcms_library):
@@ -213,12 +215,47 @@ def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(lib
     assert azinphos["verdict"] == "tentative" and azinphos["score"] == 715
     # A standard run of the same method (here the slice itself: no azinphos-methyl standard run is
     # in the shared data) gives RT and ion ratios: the SANTE/11312/2021 identification.
-    standards = measure_reference_standards([ReferenceStandard(str(data_path(*PESTMIX)), "Azinphos methyl")],
+    standards = measure_reference_standards([ReferenceStandard(str(data_path(*PESTMIX)), name)
+                                             for name in ("Azinphos methyl", "Fluopicolide")],
                                             library, MatchParameters())
     results = match_run(data_path(*PESTMIX), library, reference_standards=standards)
     azinphos = _by_name(results)["azinphos methyl"]
     assert azinphos["verdict"] == "identified" and azinphos["rule"].startswith("identity confirmed against a reference")
     assert any(c.startswith("ion ratios within +/-30%") for c in azinphos["criteria_met"])
+    assert PRODUCT_IONS + " (5 of 5: 77.0387, 104.0496, 105.0329, 124.9821, 132.0442)" in azinphos["criteria_met"]
+    # Fluopicolide's standard spectrum has one product ion >= 10 % of its base peak (172.96): compared
+    # on it alone (and two ions under 5 %), main called it "identity confirmed against a reference
+    # standard run"; a standard confirms only with >= 2 product ions matched (SWGDRUG, ASB 036)
+    fluopicolide = _by_name(results)["fluopicolide"]
+    assert fluopicolide["rule_id"] != "standard_confirmed"
+    assert [c for c in fluopicolide["criteria_not_evaluated"] if c.startswith(PRODUCT_IONS)] == [
+        PRODUCT_IONS + ": not compared (the standard's spectrum has 1 product ion >= 10% of its base peak)"]
+
+
+def test_a_standard_confirms_only_with_two_product_ions_compared_none_of_them_the_precursors_isotope(library):
+    from nps_id.match.pipeline import MatchParameters, measure_reference_standards
+    from nps_id.match.standards import ReferenceStandard
+
+    # the metabolite run as its own standard: L-histidine's library record has no major fragment
+    # to compare (criterion not evaluated) and main made it "identified" against the standard without
+    # naming a product-ion comparison; betaine's "product ions" were 58.07 and 59.07 (5-6 % of base)
+    # and 119.09 -- its precursor's own 13C peak
+    names = ("L-Histidine", "Betaine")
+    standards = measure_reference_standards([ReferenceStandard(str(data_path(*RAMS)), n) for n in names],
+                                            library, MatchParameters())
+    results = match_run(data_path(*RAMS), library, reference_standards=standards)
+    found = _by_name(results)
+    histidine, betaine = found["l-histidine"], found["betaine"]
+    assert histidine["verdict"] == "identified" and histidine["rule_id"] == "standard_confirmed"
+    assert PRODUCT_IONS + " (3 of 3: 58.0659, 110.0717, 111.0689)" in histidine["criteria_met"]
+    assert betaine["rule_id"] != "standard_confirmed"
+    assert PRODUCT_IONS + (": not compared (the standard's spectrum has 0 product ions >= 10% of its base "
+                           "peak)") in betaine["criteria_not_evaluated"]
+    ratios = next(c for c in betaine["criteria_met"] + betaine["criteria_failed"] if c.startswith("ion ratios"))
+    assert "119.09" not in ratios
+    for finding in results["findings"]:
+        if finding["rule_id"] == "standard_confirmed":
+            assert any(c.startswith(PRODUCT_IONS + " (") for c in finding["criteria_met"]), finding["name"]
 
 
 def test_the_reports_component_table_says_why_an_lc_precursor_is_no_finding(pestmix):
