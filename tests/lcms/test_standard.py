@@ -48,7 +48,7 @@ def test_a_standard_with_fewer_than_two_product_ions_to_compare_confirms_nothing
     after = confirm_with_standard(WEAK, WITHIN, passed, one)
     assert after.verdict == "tentative" and one[0] in after.criteria_not_evaluated
     missing = standard_product_ions(np.array([77.0387]), *STANDARD, TOL, 318.013, 0.10)
-    assert missing[1] is False and "(1 of 3: 77.0387)" in missing[0]
+    assert missing[1] is False and "(1 of 3: 77.0386)" in missing[0]
     assert confirm_with_standard(WEAK, WITHIN, passed, missing).criteria_failed[-1] == missing[0]
 
 
