@@ -165,6 +165,46 @@ def test_reports_show_each_lc_findings_ion_mass_error_fragments_and_xic(pestmix,
     assert render(doc, "pdf")[".pdf"].startswith(b"%PDF")
 
 
+def test_a_signed_pdf_gives_each_lc_findings_rule_and_criteria_whole(pestmix, tmp_path):
+    """The PDF cut a finding page's rule and criteria behind "..." where they did not fit above the
+    plots (azinphos-methyl's criteria met, cyproconazole's rule; with the full MassBank library an
+    analogue's criteria too); the HTML gave them whole. The text now goes on over a continuation page."""
+    import datetime as dt
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed")
+    results, pdf = tmp_path / "pest.match.json", tmp_path / "pest.pdf"
+    results.write_text(json.dumps(pestmix), encoding="utf-8")
+    signed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    out = CliRunner().invoke(cli, ["report", str(results), "-f", "pdf", "-o", str(pdf), "--status", "reviewed",
+                                   "--analyst", "A. Analyst", "--analyst-signed-at", signed,
+                                   "--reviewer", "R. Reviewer", "--reviewer-signed-at", signed])
+    assert out.exit_code == 0, out.output
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True,
+                           timeout=60).stdout.split("\f")
+    continuations = [p for p in pages if re.match(r"\s*#\d+ [^\n]*(\n[^\n]*)?\(continued\)", p)]
+    assert continuations  # this run's pages need them
+    # the text read across page breaks: without the footers, the continued marks and repeated titles
+    def body(page: str) -> str:
+        page = re.sub(r"Report \S+ \u00b7 \S+ \u00b7 page \d+ of \d+", "", page)
+        page = re.sub(r"^\s*#\d+ [^\n]*(\n[^\n]*)?\(continued\)", "", page.replace("(continued on the next page)", ""))
+        return " ".join(page.split())
+
+    text = " ".join(body(p) for p in pages)
+    for f in pestmix["findings"]:
+        for line in (f"Rule: {f['rule']}", "Criteria met: " + ", ".join(f["criteria_met"]),
+                     "Criteria failed: " + (", ".join(f["criteria_failed"]) or "none")):
+            assert " ".join(line.split()) in text, (f["name"], line)
+
+
 def test_an_analogue_finding_claims_no_fragment_count(metabolites):
     # an analogue finding (here the metabolite run's; against the whole MassBank MS/MS library the
     # pesticide slice's 7.51, 7.53 and 7.77 min unknowns too) read "Matched fragments: 0 of 0 reference
