@@ -1,6 +1,8 @@
 """A DDA precursor that is a co-eluting precursor's 13C peak (M+1) is that compound, on the real runs."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.conftest import data_path
@@ -49,10 +51,10 @@ def test_the_phosphocholines_m_plus_1_is_its_isotope_peak_not_a_second_compound(
 def test_a_precursor_1_da_heavier_with_unrelated_ms2_stays_a_compound_of_its_own(pestmix):
     run, groups, features = pestmix
     heavy, light = _at(groups, 543.3233), _at(groups, 542.3184)
+    assert _found(run, groups, features)[heavy].monoisotopic == light
     fluopicolide = _at(groups, 382.9707)  # same MS1 traces, the MS/MS of another compound
     unrelated = list(groups)
-    unrelated[heavy] = groups[heavy].__class__(groups[heavy].precursor_mz, groups[heavy].rt_seconds,
-                                               groups[heavy].scan_indices, groups[fluopicolide].spectrum)
+    unrelated[heavy] = dataclasses.replace(groups[heavy], spectrum=groups[fluopicolide].spectrum)
     assert heavy not in _found(run, unrelated, features)
     # and an MS1 signal no 13C peak can have (more than the lighter ion's) is not one either
     assert max_c13_ratio(250.0) < 0.3 and max_c13_ratio(542.3) == pytest.approx(0.636, abs=1e-3)
