@@ -42,6 +42,15 @@ IN_SOURCE_FRAGMENT_LEVEL = 0.05
 #: standard's, measured in the same sequence; the standard's most intense product ions compared.
 ION_RATIO_TOLERANCE = 0.30
 DIAGNOSTIC_IONS = 3
+#: A reference standard run confirms an MS/MS identity only when at least this many product ions
+#: (>= ``VerdictThresholds.major_ion_level`` of the standard's base peak) are matched between the
+#: sample and the standard (SWGDRUG recommendations; ANSI/ASB Standard 036: product ions compared,
+#: the precursor not counted).
+MIN_STANDARD_PRODUCT_IONS = 2
+#: A product ion is lighter than its precursor by at least a neutral loss (H2, 2.016 Da): the
+#: precursor's own isotope peaks and ions co-isolated within the ~1-Da window are not product ions
+#: (betaine's 119.09, its M+1; L-histidine's 156.04 beside its 156.08 precursor).
+MIN_NEUTRAL_LOSS_DA = 1.5
 #: Library-match criteria a reference standard run of the same method supersedes: the standard is
 #: the reference (Schymanski level 1), whatever a library record from another instrument scores.
 SUPERSEDED_BY_STANDARD = ("score >=", "gap to next different compound", "isomers not excluded")
@@ -252,14 +261,41 @@ def analogue_accepted(verdict: Verdict, assessment: Mapping[str, Any], feature: 
     return None
 
 
+def product_ions(mz: np.ndarray, precursor_mz: float) -> np.ndarray:
+    """Mask of the peaks that can be product ions of ``precursor_mz`` (:data:`MIN_NEUTRAL_LOSS_DA`)."""
+    return np.asarray(mz, float) < precursor_mz - MIN_NEUTRAL_LOSS_DA
+
+
+def standard_product_ions(mz: np.ndarray, standard_mz: np.ndarray, standard_intensity: np.ndarray, tolerance,
+                          precursor_mz: float, level: float) -> tuple[str, bool | None]:
+    """(criterion text, passed) of the standard's product ions at >= ``level`` of its base peak that the
+    finding's spectrum ``mz`` holds within ``tolerance``: passed with >= :data:`MIN_STANDARD_PRODUCT_IONS`;
+    None (not evaluated) when the standard has fewer such ions to compare -- then it cannot confirm."""
+    standard_mz, standard_intensity = np.asarray(standard_mz, float), np.asarray(standard_intensity, float)
+    if standard_intensity.size == 0:
+        major = np.zeros(0, bool)
+    else:
+        major = product_ions(standard_mz, precursor_mz) & (standard_intensity >= level * standard_intensity.max())
+    ions, mz = standard_mz[major], np.asarray(mz, float)
+    name = f"product ions matched against the reference standard run >= {MIN_STANDARD_PRODUCT_IONS}"
+    if ions.size < MIN_STANDARD_PRODUCT_IONS:
+        return (f"{name}: not compared (the standard's spectrum has {ions.size} product ion"
+                f"{'' if ions.size == 1 else 's'} >= {level:.0%} of its base peak)"), None
+    held = [m for m in ions if mz.size and np.min(np.abs(mz - m)) <= tolerance.window_da(m)]
+    listed = ", ".join(f"{m:.4f}" for m in held)
+    return (f"{name} ({len(held)} of {ions.size}{': ' + listed if listed else ''})",
+            len(held) >= MIN_STANDARD_PRODUCT_IONS)
+
+
 def ion_ratio_check(mz: np.ndarray, intensity: np.ndarray, standard_mz: np.ndarray, standard_intensity: np.ndarray,
                     tolerance, precursor_mz: float) -> tuple[str, bool]:
     """(criterion text, passed): the standard's :data:`DIAGNOSTIC_IONS` most intense product ions
-    (the precursor excluded), each as a ratio to the most intense of them, against the same ratios
-    in the finding's spectrum; all within :data:`ION_RATIO_TOLERANCE` (relative), and at least two
-    product ions (SANTE/11312/2021: >= 2 diagnostic ions)."""
+    (:func:`product_ions`: the precursor and its isotope peaks excluded), each as a ratio to the most
+    intense of them, against the same ratios in the finding's spectrum; all within
+    :data:`ION_RATIO_TOLERANCE` (relative), and at least two product ions (SANTE/11312/2021: >= 2
+    diagnostic ions)."""
     standard_mz, standard_intensity = np.asarray(standard_mz, float), np.asarray(standard_intensity, float)
-    product = np.abs(standard_mz - precursor_mz) > tolerance.window_da(precursor_mz)
+    product = product_ions(standard_mz, precursor_mz)
     order = np.argsort(-standard_intensity[product], kind="stable")[:DIAGNOSTIC_IONS]
     ions, heights = standard_mz[product][order], standard_intensity[product][order]
 
@@ -279,24 +315,33 @@ def ion_ratio_check(mz: np.ndarray, intensity: np.ndarray, standard_mz: np.ndarr
     return (f"ion ratios within +/-{ION_RATIO_TOLERANCE:.0%} of the reference standard run's ({pairs})", passed)
 
 
-def confirm_with_standard(verdict: Verdict, standard: dict, ion_ratios: tuple[str, bool]) -> Verdict:
-    """An LC finding whose reference standard run (same method) elutes within the RT window and
-    gives the same ion ratios is identified by SANTE/11312/2021 -- provided the HRMS criteria (MS1
-    peak, exact mass, >= 2 product ions) hold and nothing but library-match criteria
-    (:data:`SUPERSEDED_BY_STANDARD`) failed; those are kept, marked superseded. Ion ratios unlike
-    the standard's make an ``identified`` library match ``tentative``; otherwise the verdict is kept,
-    with the ion-ratio criterion added."""
+def confirm_with_standard(verdict: Verdict, standard: dict, ion_ratios: tuple[str, bool],
+                          products: tuple[str, bool | None]) -> Verdict:
+    """An LC finding whose reference standard run (same method) elutes within the RT window, shares
+    >= 2 product ions with it (``products``, :func:`standard_product_ions`) and gives the same ion
+    ratios is identified by SANTE/11312/2021 -- provided the HRMS criteria (MS1 peak, exact mass)
+    hold and nothing but library-match criteria (:data:`SUPERSEDED_BY_STANDARD`) failed; those are
+    kept, marked superseded. Ion ratios unlike the standard's make an ``identified`` library match
+    ``tentative``; otherwise the verdict is kept, with both criteria added (the product ions under
+    ``criteria_not_evaluated`` when the standard has fewer than 2 to compare: no confirmation)."""
     text, passed = ion_ratios
+    product_text, products_held = products
     met, failed, unknown = verdict.criteria_met, verdict.criteria_failed, verdict.criteria_not_evaluated
-    if not passed:
+    met, failed, unknown = (met + [product_text] if products_held else met,
+                            failed + [product_text] if products_held is False else failed,
+                            unknown + [product_text] if products_held is None else unknown)
+    if not passed or products_held is False:
         if verdict.verdict == IDENTIFIED:
-            return Verdict(TENTATIVE, "ion ratios unlike the reference standard run's (SANTE/11312/2021): the "
-                           "library match passes, the standard of the same method disagrees", met, [text], unknown,
+            unlike = "ion ratios" if not passed else "product ions"
+            return Verdict(TENTATIVE, f"{unlike} unlike the reference standard run's (SANTE/11312/2021): the "
+                           "library match passes, the standard of the same method disagrees", met,
+                           failed[len(verdict.criteria_failed):] + ([] if passed else [text]), unknown,
                            rule_id=RuleId.ION_RATIOS_DISAGREE)
-        return replace(verdict, criteria_failed=failed + [text])
+        return replace(verdict, criteria_met=met + [text] if passed else met,
+                       criteria_failed=failed + ([] if passed else [text]), criteria_not_evaluated=unknown)
     superseded = [c for c in failed if c.startswith(SUPERSEDED_BY_STANDARD)]
-    if not standard["within"] or len(superseded) != len(failed):
-        return replace(verdict, criteria_met=met + [text])
+    if not standard["within"] or not products_held or len(superseded) != len(failed):
+        return replace(verdict, criteria_met=met + [text], criteria_failed=failed, criteria_not_evaluated=unknown)
     rt = (f"RT within {standard['window_min']:g} min of the reference standard run {standard['run']} "
           f"(dRT {standard['delta_rt_min']:+.3f})")
     return Verdict(IDENTIFIED, "identity confirmed against a reference standard run of the same method "

@@ -36,10 +36,11 @@ from nps_id.gcms.peaks import PeakParameters, valley_ratio
 from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import UNTIMED_MS1, Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.lcms.groups import MS2Group, group_ms2
+from nps_id.lcms.isotopes import IsotopePrecursor, isotope_precursors
 from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
-from nps_id.match.lcms_evidence import (analogue_accepted, candidate_mass, compound_ions, confirm_with_standard,
-                                        elutions, explains, find_feature, group_evidence, ion_ratio_check, shows_peaks,
-                                        supported)
+from nps_id.match.lcms_evidence import (XIC_PPM, analogue_accepted, candidate_mass, compound_ions,
+                                        confirm_with_standard, elutions, explains, find_feature, group_evidence,
+                                        ion_ratio_check, shows_peaks, standard_product_ions, supported)
 from nps_id.match.results import (BLANK_ITSELF_NOTE, Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord,
                                   MatchMode, MS2Component, MS2Precursor, RunnerUp)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
@@ -684,14 +685,17 @@ def _isomers_excluded_by(finding: Finding, evidence_text: str) -> None:
 
 
 def _confirm_with_standard(finding: Finding, standard: dict, reference_standards, params: MatchParameters) -> None:
-    """LC-MS/MS: the finding's ion ratios against its reference standard run's spectrum, and the
-    SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
+    """LC-MS/MS: the finding's product ions and ion ratios against its reference standard run's
+    spectrum, and the SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
     entry = next(e for e, _ in reference_standards
                  if e["run"] == standard["run"] and e["rt_min"] == standard["rt_min"])
     check = ion_ratio_check(np.asarray(finding.spectrum["mz"]), np.asarray(finding.spectrum["intensity"]),
                             np.asarray(entry["spectrum"]["mz"]), np.asarray(entry["spectrum"]["intensity"]),
                             params.fragment_tolerance, finding.precursor.precursor_mz)
-    finding.verdict = confirm_with_standard(finding.verdict, standard, check)
+    products = standard_product_ions(np.asarray(finding.spectrum["mz"]), np.asarray(entry["spectrum"]["mz"]),
+                                     np.asarray(entry["spectrum"]["intensity"]), params.fragment_tolerance,
+                                     finding.precursor.precursor_mz, params.verdict.major_ion_level)
+    finding.verdict = confirm_with_standard(finding.verdict, standard, check, products)
 
 
 def _close_analogue_hit(hit: Hit, library: ReferenceLibrary, t: VerdictThresholds) -> bool:
@@ -767,16 +771,19 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
     spectra = [g.spectrum for g in groups]
     identity = _search(spectra, library, params, "identity") if spectra else {}
     t = params.verdict
-    need = [i for i in range(len(groups))
-            if params.analogue and (not identity.get(i) or identity[i][0].score < t.tentative_score)]
-    analogue_hits = _search([spectra[i] for i in need], library, params, "analog") if need else {}
-    analogue_hits = {need[q]: hits for q, hits in analogue_hits.items()}
     features = [find_feature(run, g) for g in groups]
     has_ms1 = shows_peaks(run)
+    # a precursor that is another's 13C peak is that compound, never a compound of its own
+    isotopes = isotope_precursors(groups, features, run.centroids, run.rt_seconds, params.precursor_tolerance,
+                                  params.fragment_tolerance, XIC_PPM) if has_ms1 else {}
+    need = [i for i in range(len(groups)) if params.analogue and i not in isotopes
+            and (not identity.get(i) or identity[i][0].score < t.tentative_score)]
+    analogue_hits = _search([spectra[i] for i in need], library, params, "analog") if need else {}
+    analogue_hits = {need[q]: hits for q, hits in analogue_hits.items()}
     chosen: dict[int, tuple[list[Hit], MatchMode]] = {}
     evidence: dict[int, Any] = {}
     why_not: dict[int, str] = {}  # group -> why it is no finding
-    for i in range(len(groups)):
+    for i in sorted(set(range(len(groups))) - set(isotopes)):
         hits = identity.get(i, [])
         if hits and hits[0].score >= t.report_score:
             evidence[i] = group_evidence(run, groups[i], features[i], library.columns, library.reference.peaks,
@@ -806,7 +813,7 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
 
     ions = [compound_ions(groups[f.component], candidate_mass(library.columns, f.library_row),
                           _polarity(groups[f.component]), spectra_of(f.library_row)) for f in findings]
-    for i in sorted(set(range(len(groups))) - set(placed)):  # other ions of a found compound
+    for i in sorted(set(range(len(groups))) - set(placed) - set(isotopes)):  # other ions of a found compound
         for f_index, finding in enumerate(findings):
             lead = finding.component
             ion = explains(groups[i], features[i], groups[lead], features[lead], ions[f_index],
@@ -830,6 +837,7 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
 
     _add_compound_findings(analogues, lambda i: (library.compound[chosen[i][0][0].row],
                                                  round(groups[i].precursor_mz, 2)), context, keep=accepted)
+    _fold_isotope_precursors(isotopes, groups, findings, placed, summaries, why_not)
     # Findings in retention-time order, as a GC run's: they were made compound by compound, the
     # analogues after the identities. A finding's number is its position: renumber what refers to it.
     order = sorted(range(len(findings)), key=lambda k: (groups[findings[k].component].rt_seconds is None,
@@ -850,6 +858,25 @@ def _match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Findi
             unassigned.append(_unassigned(i, groups[i], features[i], identity.get(i) or analogue_hits.get(i) or [],
                                           why_not.get(i, weak)))
     return findings, summaries, unassigned
+
+
+def _fold_isotope_precursors(isotopes: dict[int, IsotopePrecursor], groups: list[MS2Group], findings: list[Finding],
+                             placed: dict[int, int], summaries: list[MS2Component], why_not: dict[int, str]) -> None:
+    """Each 13C isotope precursor (:func:`~nps_id.lcms.isotopes.isotope_precursors`) joins the finding
+    of its monoisotopic group, listed under ``isotope_precursors``; its MS/MS is set aside (its
+    13C-bearing fragments sit 1 Da off, so merging it would blur the consensus spectrum). When the
+    monoisotopic group is no finding, neither is its isotope peak: an unassigned feature saying so."""
+    for j, isotope in isotopes.items():
+        mono = isotope.monoisotopic
+        if mono in placed:
+            placed[j] = placed[mono]
+            findings[placed[mono]].precursor.isotope_precursors.append(
+                isotope.to_dict(groups[j].rt_min, len(groups[j].scan_indices)))
+            summaries[j].ion_of = {"finding": placed[mono], "ion": "isotope M+1 (13C)"}
+        else:
+            why_not[j] = (f"13C isotope peak (M+1) of component {mono}'s precursor {groups[mono].precursor_mz:.4f} "
+                          f"(MS1 ratio {isotope.ms1_ratio:.3f}, shared fragments "
+                          f"{', '.join(f'{m:.4f}' for m in isotope.shared_fragments)}), which is no finding")
 
 
 def _add_compound_findings(members, key, context, keep=lambda finding, members: True) -> None:

@@ -276,14 +276,16 @@ class GCPeak(_Serialised):
 @dataclass(kw_only=True)
 class MS2Precursor(_Serialised):
     """An LC-MS/MS finding's precursor: m/z, the MS2 scans merged into it, the candidate's ion
-    type, the MS1 evidence (:meth:`nps_id.match.lcms_evidence.GroupEvidence.fields`) and the other
-    ions of the compound at its RT."""
+    type, the MS1 evidence (:meth:`nps_id.match.lcms_evidence.GroupEvidence.fields`), the other
+    ions of the compound at its RT and the precursors that were its 13C isotope peak
+    (:meth:`nps_id.lcms.isotopes.IsotopePrecursor.to_dict`)."""
 
     precursor_mz: float
     n_scans: int
     adduct: str | None
     ms1: dict[str, Any]
     related_ions: list[dict[str, Any]] = field(default_factory=list)
+    isotope_precursors: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)

@@ -108,7 +108,8 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
 def lc_evidence(f: Mapping[str, Any]) -> dict[str, Any] | None:
     """What the MS1 scans say about an LC-MS/MS finding's precursor (its results ``ms1``, docs/match.md):
     ion type, measured and theoretical m/z, mass error, matched reference fragments, isotopes, the
-    MS1 peak and its XIC, and the other ions of the compound. None for a GC-MS finding."""
+    MS1 peak and its XIC, the other ions of the compound and the precursors that were its 13C
+    isotope peak. None for a GC-MS finding."""
     ms1 = f.get("ms1")
     if not ms1:
         return None
@@ -119,6 +120,8 @@ def lc_evidence(f: Mapping[str, Any]) -> dict[str, Any] | None:
         **{k: ms1.get(k) for k in ("adduct", "theoretical_mz", "mass_error_ppm", "matched_fragments",
                                    "reference_fragments", "fragment_error_mda", "isotopes", "feature", "xic")},
         "related_ions": [{k: r.get(k) for k in ("ion", "precursor_mz", "rt_min")} for r in f.get("related_ions") or []],
+        "isotope_precursors": [{k: r.get(k) for k in ("precursor_mz", "rt_min", "ms1_ratio", "shared_fragments")}
+                               for r in f.get("isotope_precursors") or []],
     }
 
 

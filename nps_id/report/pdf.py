@@ -9,7 +9,8 @@ component (continued on further pages when long); the suspected new substances (
 estimated mass, closest known compounds, the core structure they share, drawn), on pages of their
 own when there are any; then one page per finding --
 conclusion, identity and structure, verdict and criteria, mirror plot with difference trace, raw
-apex scan beside the deconvoluted spectrum, hit table, limitations; (last) signatures, provenance
+apex scan beside the deconvoluted spectrum, hit table, limitations -- its text going on over
+continuation pages ("(continued)") when it does not fit above the plots, never cut; (last) signatures, provenance
 and the end-of-report mark. Every page: "page x of y", and DRAFT across it for a draft. Same
 content as :mod:`nps_id.report.html`.
 
@@ -83,19 +84,14 @@ class _Page:
         paragraph = _Paragraph(text, size, weight, colour, indent, gap, width)
         self._draw(paragraph, paragraph.lines())
 
-    def paragraphs(self, paragraphs: Sequence[_Paragraph], bottom: float) -> None:
-        """Draw ``paragraphs`` wrapped, ending above ``bottom`` (page fraction): when they do not
-        all fit, the longest are cut to the same number of lines, the last ending in an ellipsis
-        (a 200-character name repeated in the title, the conclusion and the rule ran over the plots
-        and pushed the hit table off the page). When they fit, every line is drawn."""
-        wrapped = [p.lines() for p in paragraphs]
-        most = max(map(len, wrapped), default=1)
-        while most > 1 and sum(min(len(w), most) * p.height for p, w in zip(paragraphs, wrapped)) > self.y - bottom:
-            most -= 1
-        for paragraph, lines in zip(paragraphs, wrapped):
-            if len(lines) > most:
-                lines = lines[:most - 1] + [lines[most - 1][:-1] + "\u2026"]
+    def set_lines(self, wrapped: Sequence[tuple[_Paragraph, list[str]]]) -> None:
+        """Draw already wrapped paragraphs (:func:`_fit` decides which lines go on this page)."""
+        for paragraph, lines in wrapped:
             self._draw(paragraph, lines)
+
+    def continued(self) -> None:
+        """The mark at the foot of a finding's text that goes on over the page."""
+        self.line("(continued on the next page)", size=7, colour="#666666")
 
     def _draw(self, paragraph: _Paragraph, lines: Sequence[str]) -> None:
         p = paragraph
@@ -193,7 +189,11 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     title = new_substances_title(found)  # the whole section's, on each of its pages
     pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part, title)
               for part in _paginate(found, lambda page: _new_substances_heading(page, title), _new_substance)]
-    pages += [lambda fig, f=f: _finding_page(fig, doc, f) for f in doc["findings"]]
+    for f in doc["findings"]:
+        layout = _finding_layout(doc, f)
+        pages.append(lambda fig, f=f, layout=layout: _finding_page(fig, doc, f, layout))
+        pages += [lambda fig, f=f, part=part, more=k < len(layout.continued) - 1: _finding_continued(fig, doc, f, part, more)
+                  for k, part in enumerate(layout.continued)]
     pages.append(lambda fig: _provenance_page(fig, doc))
     return pages
 
@@ -379,37 +379,109 @@ def _component_row(page: _Page, row: Sequence[str]) -> None:
     page.row(row, _COMPONENT_WIDTHS)
 
 
-def _finding_page(fig, doc, f) -> None:
-    # Page fractions, top down: text 1.00-0.64, mirror plot 0.64-0.36, apex vs deconvoluted
-    # 0.36-0.22 (GC-MS), hit table and limitations below (the plots lower and smaller when the
-    # text is long).
-    page = _Page(fig)
-    width = _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
-    fields = finding_fields(f)
-    # The plots' axes shrink (to _MIN_PLOT_SCALE at most; their margins keep their size) so that the
-    # hit table and the limitations end above the footer; the text above them is cut where it
-    # would leave less room than that.
+@dataclass(frozen=True)
+class _FindingLayout:
+    """A finding's text laid out before its pages are drawn (so the page count is known): the
+    lines on its own page above the plots, and the rest in continuation pages' parts."""
+
+    first: list[tuple[_Paragraph, list[str]]]
+    continued: list[list[tuple[_Paragraph, list[str]]]]
+    hits_height: float  #: the hit table and limitations, page fraction
+    lowest_top: float  #: the lowest the plots may start, page fraction
+
+
+#: Height of the "(continued on the next page)" mark (7 pt), page fraction.
+_CONTINUED = 1.45 * 7 / 72.0 / A4_IN[1]
+
+
+def _fit(wrapped: Sequence[tuple[_Paragraph, list[str]]], top: float, bottom: float) -> tuple[list, list]:
+    """(the lines that fit between ``top`` and ``bottom``, the lines that go on over the page),
+    whole lines, a paragraph split between pages where it must; room kept for the continued mark."""
+    if sum(len(lines) * p.height for p, lines in wrapped) <= top - bottom:
+        return list(wrapped), []
+    here: list[tuple[_Paragraph, list[str]]] = []
+    rest: list[tuple[_Paragraph, list[str]]] = []
+    y = top - _CONTINUED
+    for paragraph, lines in wrapped:
+        n = 0 if rest else min(len(lines), max(int((y - bottom) / paragraph.height + 1e-9), 0))
+        if n:
+            here.append((paragraph, lines[:n]))
+            y -= n * paragraph.height
+        if n < len(lines):
+            rest.append((paragraph, lines[n:]))
+    return here, rest
+
+
+def _heading_paragraph(doc, f, width: int, suffix: str = "") -> _Paragraph:
+    # the title whole (its name is clipped already): cut with the rest, it lost the verdict badge
+    return _Paragraph(finding_heading(doc, f) + suffix, size=12, weight="bold",
+                      colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"), gap=1.3, width=width)
+
+
+def _finding_layout(doc, f) -> _FindingLayout:
+    """Where a finding's text goes: its page keeps room for the plots (their axes shrink to
+    :data:`_MIN_PLOT_SCALE` at most; their margins keep their size) and for the hit table and
+    limitations above the footer; text that does not fit there goes on over continuation pages,
+    never cut (an LC analogue's rule and criteria ended in "..." where the HTML gave them whole)."""
+    width = _finding_width(f)
     probe = _Page(_blank_page())
     _hits_and_limitations(probe, f)
-    # GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place.
-    second = bool(f.get("apex_spectrum") or f.get("lc"))
-    fixed = (_MIRROR[0], _PANEL[0] if second else 0.0)
-    axes = (_MIRROR[1], _PANEL[1] if second else 0.0)
-    gap = _PLOT_GAP if second else 0.0
+    fixed, axes, gap = _plot_parts(f)
     lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + gap + sum(fixed) + sum(axes) * _MIN_PLOT_SCALE
-    # the title whole (its name is clipped already): cut with the rest, it lost the verdict badge
-    page.line(finding_heading(doc, f), size=12, weight="bold", colour=VERDICT_COLOURS.get(f["verdict"], "#1a1a1a"),
-              gap=1.3, width=width)
-    page.paragraphs([
-        _Paragraph(conclusion(doc, f), weight="bold", width=width),
-        *(_Paragraph(_pair(key, value), width=width) for key, value in fields),
-    ], bottom=lowest_top + 0.01)
+    heading = _heading_paragraph(doc, f, width)
+    wrapped = [(p, p.lines()) for p in (_Paragraph(conclusion(doc, f), weight="bold", width=width),
+                                        *(_Paragraph(_pair(k, v), width=width) for k, v in finding_fields(f)))]
+    first, rest = _fit(wrapped, _TOP - len(heading.lines()) * heading.height, lowest_top + 0.01)
+    parts = []
+    top = _TOP - len(_heading_paragraph(doc, f, _WRAP, _CONTINUED_TITLE).lines()) * heading.height
+    while rest:
+        part, rest = _fit(rest, top, _BOTTOM + 0.01)
+        parts.append(part)
+    return _FindingLayout(first, parts, _TOP - probe.y, lowest_top)
+
+
+_CONTINUED_TITLE = " (continued)"
+
+
+def _finding_width(f) -> int:
+    return _WRAP - 45 if f.get("smiles") else _WRAP  # leave room for the structure, top right
+
+
+def _plot_parts(f) -> tuple[tuple[float, float], tuple[float, float], float]:
+    """(margins, axes) of the mirror plot and the plot below it, and the gap between, page fractions.
+    GC: the raw apex scan under the mirror; LC-MS/MS: the precursor's XIC in its place."""
+    second = bool(f.get("apex_spectrum") or f.get("lc"))
+    return ((_MIRROR[0], _PANEL[0] if second else 0.0), (_MIRROR[1], _PANEL[1] if second else 0.0),
+            _PLOT_GAP if second else 0.0)
+
+
+def _finding_continued(fig, doc, f, part, more: bool) -> None:
+    """A continuation page of a finding's text: its title marked "(continued)", the next lines."""
+    page = _Page(fig)
+    heading = _heading_paragraph(doc, f, _WRAP, _CONTINUED_TITLE)
+    page.set_lines([(heading, heading.lines()), *part])
+    if more:
+        page.continued()
+
+
+def _finding_page(fig, doc, f, layout: _FindingLayout) -> None:
+    # Page fractions, top down: text 1.00-0.64, mirror plot 0.64-0.36, apex vs deconvoluted
+    # 0.36-0.22 (GC-MS), hit table and limitations below (the plots lower and smaller when the
+    # text is long; text that does not fit above them goes on over the next page).
+    page = _Page(fig)
+    heading = _heading_paragraph(doc, f, _finding_width(f))
+    page.set_lines([(heading, heading.lines()), *layout.first])
+    if layout.continued:
+        page.continued()
+    fixed, axes, gap = _plot_parts(f)
+    second = bool(gap)
+    lowest_top = layout.lowest_top
     # the library compound's structure, top right, with its source in small text
     if draw_structure(fig, f.get("smiles"), [0.7, 0.8, 0.25, 0.14]):
         fig.text(0.825, 0.795, "\n".join(textwrap.wrap(structure_caption(f), 60)), fontsize=5, color="#666666",
                  ha="center", va="top")
     top = min(page.y - 0.01, max(0.64, lowest_top))  # higher than usual only for a tall hit table
-    room = top - _BOTTOM - (_TOP - probe.y) - 0.005 - gap - sum(fixed)
+    room = top - _BOTTOM - layout.hits_height - 0.005 - gap - sum(fixed)
     scale = min(1.0, max(_MIN_PLOT_SCALE, room / sum(axes)))
     mirror, panel = (margins + height * scale for margins, height in zip(fixed, axes))
     draw_mirror(_band(fig, top, top - mirror), f)

@@ -413,11 +413,15 @@ def lc_evidence_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
     isotopes = ("; ".join(f"M+{n} {iso.get(f'm{n}_measured')} (expected {iso.get(f'm{n}_expected')})" for n in (1, 2))
                 + (f"; {iso['halogens']} cluster" if iso.get("halogens") else "")) if iso else None
     others = "; ".join(f"{r['ion']} {r['precursor_mz']}" for r in lc.get("related_ions") or [])
+    # a 13C peak the DDA also fragmented: one compound, its MS/MS set aside (docs/match.md)
+    heavy = "; ".join(f"m/z {r['precursor_mz']} at {r['rt_min']} min (M+1/M {r['ms1_ratio']}, shared fragments "
+                      f"{', '.join(str(m) for m in r['shared_fragments'])}): its MS/MS set aside"
+                      for r in lc.get("isotope_precursors") or [])
     return [("Precursor ion", f"{lc.get('adduct') or 'ion type unknown'}, m/z {shown_precursor_mz(lc)}"
                               f" measured, {lc.get('theoretical_mz') or DASH} theoretical"),
             ("Precursor mass error", DASH if ppm is None else f"{ppm:+.1f} ppm"),
             ("Matched fragments", matched), ("MS1 peak of the precursor", peak), ("Isotopes (share of M)", isotopes),
-            ("Other ions of the compound", others or None)]
+            ("Other ions of the compound", others or None), ("13C isotope precursor (M+1)", heavy or None)]
 
 
 def component_model_header(doc: Mapping[str, Any], short: bool = False) -> str:

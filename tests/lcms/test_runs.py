@@ -8,6 +8,8 @@ from tests.lcms.conftest import PESTMIX, RAMS
 from nps_id.match.pipeline import ReferenceLibrary, match_run
 from nps_id.match.verdict import VerdictThresholds
 
+PRODUCT_IONS = "product ions matched against the reference standard run >= 2"
+
 
 @pytest.fixture(scope="module")
 def library(lcms_library):
@@ -92,6 +94,22 @@ def test_isotope_cluster_and_in_source_ions_support_their_compound(pestmix):
     assert not [f for f in pestmix["findings"] if round(f["precursor_mz"], 2) in taken]
 
 
+def test_a_precursor_that_is_a_found_compounds_13c_peak_joins_its_finding(metabolites, pestmix):
+    # betaine's M+1 (119.09, fragmented twice at 6.42 min) was an unassigned feature of its own
+    betaine = _by_name(metabolites)["betaine"]
+    heavy = [r for r in betaine["isotope_precursors"] if abs(r["precursor_mz"] - 119.09) < 0.002]
+    assert len(heavy) == 1 and heavy[0]["ion"] == "isotope M+1 (13C)" and heavy[0]["ms2"].startswith("set aside")
+    assert not [u for u in metabolites["unassigned_features"] if u["component"] == heavy[0]["component"]]
+    # (its 119.09 at 9.40 min co-elutes with no 118.09: still an unassigned feature of its own)
+    assert [u for u in metabolites["unassigned_features"] if abs(u["precursor_mz"] - 119.09) < 0.002]
+    component = metabolites["components"][heavy[0]["component"]]
+    assert component["ion_of"]["ion"] == "isotope M+1 (13C)"
+    # with no finding for its monoisotopic ion (this library lacks the phosphocholine's analogues),
+    # the M+1 is an unassigned feature that says whose isotope peak it is, never searched alone
+    row = next(u for u in pestmix["unassigned_features"] if abs(u["precursor_mz"] - 543.3233) < 0.002)
+    assert row["reason"].startswith("13C isotope peak (M+1) of component") and "542.318" in row["reason"]
+
+
 def test_pesticide_slice_isolation_window_precursors(pestmix):
     found = _by_name(pestmix)
     assert found["myclobutanil"]["verdict"] == "identified"
@@ -147,6 +165,46 @@ def test_reports_show_each_lc_findings_ion_mass_error_fragments_and_xic(pestmix,
     assert render(doc, "pdf")[".pdf"].startswith(b"%PDF")
 
 
+def test_a_signed_pdf_gives_each_lc_findings_rule_and_criteria_whole(pestmix, tmp_path):
+    """The PDF cut a finding page's rule and criteria behind "..." where they did not fit above the
+    plots (azinphos-methyl's criteria met, cyproconazole's rule; with the full MassBank library an
+    analogue's criteria too); the HTML gave them whole. The text now goes on over a continuation page."""
+    import datetime as dt
+    import json
+    import re
+    import shutil
+    import subprocess
+
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (Debian poppler-utils) is not installed")
+    results, pdf = tmp_path / "pest.match.json", tmp_path / "pest.pdf"
+    results.write_text(json.dumps(pestmix), encoding="utf-8")
+    signed = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    out = CliRunner().invoke(cli, ["report", str(results), "-f", "pdf", "-o", str(pdf), "--status", "reviewed",
+                                   "--analyst", "A. Analyst", "--analyst-signed-at", signed,
+                                   "--reviewer", "R. Reviewer", "--reviewer-signed-at", signed])
+    assert out.exit_code == 0, out.output
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True,
+                           timeout=60).stdout.split("\f")
+
+    def body(page: str) -> str:  # the text read across page breaks: no footer, mark or repeated title
+        page = re.sub(r"Report \S+ \u00b7 \S+ \u00b7 page \d+ of \d+", "", page)
+        page = re.sub(r"^\s*#\d+ [^\n]*(\n[^\n]*)?\(continued\)", "", page.replace("(continued on the next page)", ""))
+        return " ".join(page.split())
+
+    text = " ".join(body(p) for p in pages)
+    for f in pestmix["findings"]:
+        for line in (f"Rule: {f['rule']}", "Criteria met: " + ", ".join(f["criteria_met"]),
+                     "Criteria failed: " + (", ".join(f["criteria_failed"]) or "none")):
+            assert " ".join(line.split()) in text, (f["name"], line)
+    # this run's pages need continuation pages
+    assert [p for p in pages if re.match(r"\s*#\d+ [^\n]*(\n[^\n]*)?\(continued\)", p)]
+
+
 def test_an_analogue_finding_claims_no_fragment_count(metabolites):
     # an analogue finding (here the metabolite run's; against the whole MassBank MS/MS library the
     # pesticide slice's 7.51, 7.53 and 7.77 min unknowns too) read "Matched fragments: 0 of 0 reference
@@ -197,12 +255,47 @@ def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(lib
     assert azinphos["verdict"] == "tentative" and azinphos["score"] == 715
     # A standard run of the same method (here the slice itself: no azinphos-methyl standard run is
     # in the shared data) gives RT and ion ratios: the SANTE/11312/2021 identification.
-    standards = measure_reference_standards([ReferenceStandard(str(data_path(*PESTMIX)), "Azinphos methyl")],
+    standards = measure_reference_standards([ReferenceStandard(str(data_path(*PESTMIX)), name)
+                                             for name in ("Azinphos methyl", "Fluopicolide")],
                                             library, MatchParameters())
     results = match_run(data_path(*PESTMIX), library, reference_standards=standards)
     azinphos = _by_name(results)["azinphos methyl"]
     assert azinphos["verdict"] == "identified" and azinphos["rule"].startswith("identity confirmed against a reference")
     assert any(c.startswith("ion ratios within +/-30%") for c in azinphos["criteria_met"])
+    assert PRODUCT_IONS + " (5 of 5: 77.0387, 104.0496, 105.0329, 124.9821, 132.0442)" in azinphos["criteria_met"]
+    # Fluopicolide's standard spectrum has one product ion >= 10 % of its base peak (172.96): compared
+    # on it alone (and two ions under 5 %), main called it "identity confirmed against a reference
+    # standard run"; a standard confirms only with >= 2 product ions matched (SWGDRUG, ASB 036)
+    fluopicolide = _by_name(results)["fluopicolide"]
+    assert fluopicolide["rule_id"] != "standard_confirmed"
+    assert [c for c in fluopicolide["criteria_not_evaluated"] if c.startswith(PRODUCT_IONS)] == [
+        PRODUCT_IONS + ": not compared (the standard's spectrum has 1 product ion >= 10% of its base peak)"]
+
+
+def test_a_standard_confirms_only_with_two_product_ions_compared_none_of_them_the_precursors_isotope(library):
+    from nps_id.match.pipeline import MatchParameters, measure_reference_standards
+    from nps_id.match.standards import ReferenceStandard
+
+    # the metabolite run as its own standard: L-histidine's library record has no major fragment
+    # to compare (criterion not evaluated) and main made it "identified" against the standard without
+    # naming a product-ion comparison; betaine's "product ions" were 58.07 and 59.07 (5-6 % of base)
+    # and 119.09 -- its precursor's own 13C peak
+    names = ("L-Histidine", "Betaine")
+    standards = measure_reference_standards([ReferenceStandard(str(data_path(*RAMS)), n) for n in names],
+                                            library, MatchParameters())
+    results = match_run(data_path(*RAMS), library, reference_standards=standards)
+    found = _by_name(results)
+    histidine, betaine = found["l-histidine"], found["betaine"]
+    assert histidine["verdict"] == "identified" and histidine["rule_id"] == "standard_confirmed"
+    assert PRODUCT_IONS + " (3 of 3: 58.0659, 110.0717, 111.0689)" in histidine["criteria_met"]
+    assert betaine["rule_id"] != "standard_confirmed"
+    assert PRODUCT_IONS + (": not compared (the standard's spectrum has 0 product ions >= 10% of its base "
+                           "peak)") in betaine["criteria_not_evaluated"]
+    ratios = next(c for c in betaine["criteria_met"] + betaine["criteria_failed"] if c.startswith("ion ratios"))
+    assert "119.09" not in ratios
+    for finding in results["findings"]:
+        if finding["rule_id"] == "standard_confirmed":
+            assert any(c.startswith(PRODUCT_IONS + " (") for c in finding["criteria_met"]), finding["name"]
 
 
 def test_the_reports_component_table_says_why_an_lc_precursor_is_no_finding(pestmix):
@@ -260,7 +353,8 @@ def test_findings_are_in_retention_time_order_with_every_reference_to_them_kept(
                 or any(component["index"] in e["components"] for e in finding["other_elutions"])
         if component.get("ion_of") is not None:
             finding = findings[component["ion_of"]["finding"]]
-            assert component["index"] in [r["component"] for r in finding["related_ions"]]
+            listed = finding["related_ions"] + finding["isotope_precursors"]
+            assert component["index"] in [r["component"] for r in listed]
 
 
 def test_the_metabolite_run_has_an_analogue_finding_among_its_identity_findings(metabolites):

@@ -10,6 +10,7 @@ from nps_id.tolerance import Tolerance
 TOL = Tolerance(0.01, "Da")
 STANDARD = (np.array([77.0386, 124.9821, 132.0444, 318.0130]), np.array([999.0, 530.0, 550.0, 40.0]))
 WITHIN = {"run": "std.mzML", "delta_rt_min": 0.004, "window_min": 0.1, "within": True}
+COMPARED = ("product ions matched against the reference standard run >= 2 (3 of 3: ...)", True)
 WEAK = Verdict("tentative", "weak match: below the identity criteria, above the tentative floor",
                ["|precursor mass error| <= 5 ppm (-2.1 ppm)", "reference fragments matched >= 2 (5 of 6)"],
                ["score >= 800 (score 715)"], ["|RI - library RI| <= 30"], rule_id=RuleId.WEAK_MATCH)
@@ -26,20 +27,35 @@ def test_ion_ratios_within_30_percent_of_the_standards():
 
 def test_a_standard_of_the_same_method_identifies_what_a_library_record_of_another_instrument_cannot():
     passed = ("ion ratios within +/-30% of the reference standard run's (...)", True)
-    after = confirm_with_standard(WEAK, WITHIN, passed)
+    after = confirm_with_standard(WEAK, WITHIN, passed, COMPARED)
     assert after.verdict == "identified" and after.criteria_failed == [] and after.rule_id is RuleId.STANDARD_CONFIRMED
     assert "score >= 800 (score 715) -- library criterion, superseded by the reference standard run" in after.criteria_met
     # only library-match criteria are superseded: a precursor off its exact mass stays a failure
     off_mass = Verdict(WEAK.verdict, WEAK.rule, [], ["score >= 800 (score 715)", "|precursor mass error| <= 5 ppm (+9.0 ppm)"],
                        rule_id=WEAK.rule_id)
-    assert confirm_with_standard(off_mass, WITHIN, passed).verdict == "tentative"
-    assert confirm_with_standard(WEAK, {**WITHIN, "within": False, "delta_rt_min": 0.4}, passed).verdict == "tentative"
+    assert confirm_with_standard(off_mass, WITHIN, passed, COMPARED).verdict == "tentative"
+    assert confirm_with_standard(WEAK, {**WITHIN, "within": False, "delta_rt_min": 0.4}, passed, COMPARED).verdict == "tentative"
+
+
+def test_a_standard_with_fewer_than_two_product_ions_to_compare_confirms_nothing():
+    from nps_id.match.lcms_evidence import standard_product_ions
+
+    passed = ("ion ratios within +/-30% of the reference standard run's (...)", True)
+    # the standard's only product ion >= 10 % of base is 172.96; 384.97 is the precursor's 37Cl peak
+    one = standard_product_ions(np.array([172.96, 382.97]), np.array([172.9603, 382.9707, 384.9706]),
+                                np.array([999.0, 400.0, 130.0]), TOL, 382.9707, 0.10)
+    assert one[1] is None and "has 1 product ion >= 10% of its base peak" in one[0]
+    after = confirm_with_standard(WEAK, WITHIN, passed, one)
+    assert after.verdict == "tentative" and one[0] in after.criteria_not_evaluated
+    missing = standard_product_ions(np.array([77.0387]), *STANDARD, TOL, 318.013, 0.10)
+    assert missing[1] is False and "(1 of 3: 77.0386)" in missing[0]
+    assert confirm_with_standard(WEAK, WITHIN, passed, missing).criteria_failed[-1] == missing[0]
 
 
 def test_ion_ratios_unlike_the_standards_undo_an_identified_library_match():
     identified = Verdict("identified", "identity: every evaluated criterion met", ["score >= 800 (score 972)"], [],
                          rule_id=RuleId.IDENTITY)
-    after = confirm_with_standard(identified, WITHIN, ("ion ratios within +/-30% ... (0.30 vs 0.53)", False))
+    after = confirm_with_standard(identified, WITHIN, ("ion ratios within +/-30% ... (0.30 vs 0.53)", False), COMPARED)
     assert after.verdict == "tentative" and after.rule.startswith("ion ratios unlike the reference standard")
     assert after.rule_id is RuleId.ION_RATIOS_DISAGREE
 

@@ -1,11 +1,13 @@
 """A finding's own PDF page with very long names (the LRCFS seized card's results, names made
 200 characters long, the rule naming three such isomers): the title, conclusion, rule and criteria
 paragraphs ran down the page over the plots, and the hit table and limitations were drawn below
-the footer, off the page. The paragraphs now share the room above the (at most halved) plots:
-the longest are cut, visibly, and everything stays above the footer."""
+the footer, off the page. The paragraphs fill the room above the (at most shrunk) plots and go on
+over continuation pages ("#N ... (continued)"), never cut (stop 35: they were cut behind "...");
+everything stays above the footer."""
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
@@ -36,27 +38,45 @@ def _finding_pages(results: dict, tmp_path) -> tuple[dict, list[str], list[list[
     path = tmp_path / "report.pdf"
     path.write_bytes(render(doc, "pdf")[".pdf"])
     texts, boxes = _pdf_pages(path.read_bytes(), tmp_path), _words_with_boxes(path)
-    last = len(boxes) - 1  # one page per finding, then the provenance page (pdftotext ends with a form feed)
-    first = last - len(doc["findings"])
-    return doc, texts[first:last], boxes[first:last]
+    own = _own_pages(texts, len(doc["findings"]))
+    return doc, [texts[k] for k in own], [boxes[k] for k in own]
+
+
+def _own_pages(texts: list[str], n_findings: int) -> list[int]:
+    """The findings' own pages: the last ``n_findings`` before the provenance page (pdftotext ends
+    with a form feed) that are no continuation page ("#N ... (continued)")."""
+    provenance = len(texts) - 2
+    return [k for k in range(provenance) if "(continued)" not in texts[k][:400]][-n_findings:]
+
+
+def _continuation_pages(texts: list[str]) -> list[str]:
+    return [t for t in texts if "(continued)" in t[:400]]
 
 
 @pytest.mark.parametrize("name", [LONG_NAME, HOSTILE_NAME], ids=["200 characters", "6000 characters"])
-def test_long_names_on_a_finding_page_are_cut_visibly_and_stay_above_the_footer(lrcfs_results, tmp_path, name):
+def test_long_names_on_a_finding_page_go_on_over_the_page_and_stay_above_the_footer(lrcfs_results, tmp_path, name):
     results, _ = lrcfs_results["220223030"]
-    doc, texts, boxes = _finding_pages(_long_named(results, name), tmp_path)
+    long_named = _long_named(results, name)
+    doc, texts, boxes = _finding_pages(long_named, tmp_path)
     for f, text, words in zip(doc["findings"], texts, boxes):
         assert f"#{f['index'] + 1} " in text[:60], text[:100]
         assert "Limitations:" in text and "Rank Library entry" in text  # on the page, not below it
-        assert "\u2026" in text
+        assert "(continued on the next page)" in text  # the rule naming three such names goes on
         assert min(bottom for word, bottom in words) > 0.015  # nothing under the footer line
         footer = [word for word, bottom in words if bottom < 0.035]
         assert footer[0] == "Report" and footer[-2:-1] == ["of"], footer
+    # the whole rule, read across the pages (its only "..." is the title's clipped name)
+    pages = _pdf_pages((tmp_path / "report.pdf").read_bytes(), tmp_path)
+    assert _continuation_pages(pages)
+    if name == LONG_NAME:
+        whole = " ".join(" ".join(re.sub(r"Report \S+ \u00b7 \S+ \u00b7 page \d+ of \d+ ", "", p).split())
+                         for p in pages)
+        for f in long_named["findings"]:
+            assert f"Rule: {f['rule']}"[:120] in whole and f["rule"][-60:] in whole
 
 
 def test_the_mirror_plot_legend_stays_on_the_page(lrcfs_results, tmp_path):
     """The legend 'library: <name>' above the mirror plot ran off the right edge of the page."""
-    import re
     import subprocess
 
     results, _ = lrcfs_results["220223030"]
@@ -65,7 +85,8 @@ def test_the_mirror_plot_legend_stays_on_the_page(lrcfs_results, tmp_path):
     out = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True,
                          timeout=60).stdout
     pages = re.findall(r'<page width="([\d.]+)" height="[\d.]+">(.*?)</page>', out, re.S)
-    for width, body in pages[len(pages) - 1 - len(doc["findings"]):-1]:
+    shown = len(doc["findings"]) + len(_continuation_pages(_pdf_pages(path.read_bytes(), tmp_path)))
+    for width, body in pages[len(pages) - 1 - shown:-1]:
         right = max(float(x) for x in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"', body))
         assert right <= float(width), (right, width)
 
