@@ -33,7 +33,7 @@ exclusive lock, renamed away first, so a process that waited for it makes a new 
 per-library files of nps-id before stop 35, loose in the cache folder, are removed by the same tidy.
 
 Entry points: :class:`Copies` (``Library.read_from_copies`` turns it on for an open library),
-:func:`remove_library`.
+:func:`remove_library`, :func:`is_copy`.
 """
 from __future__ import annotations
 
@@ -74,6 +74,13 @@ IN_USE = ".in-use"
 #: A library's derived files as nps-id before stop 35 kept them, loose in the cache folder (their
 #: names hash the library's sha256, so whose they are cannot be told): removed by :func:`_tidy`.
 LOOSE = re.compile(r"(identity|index)-[0-9a-f]{32}\.npz|(facts|ms2pairs)-[0-9a-f]{32}\.json")
+
+
+def is_copy(name: str) -> bool:
+    """Whether the file ``name`` in a library's cache folder is a dataset's copy
+    (``<quoted dataset name>.<dtype>.<CRC-32>``): not one being written (``.tmp-``), the lock
+    file, nor a derived file (``identity-KEY.npz``, ``facts-KEY.json``, ...)."""
+    return not name.startswith(".") and name.count(".") == 2
 
 
 def remove_library(sha256: str) -> None:
@@ -222,9 +229,7 @@ class Copies:
         """The copy of ``name`` mapped read-only, its CRC checked; None when there is none."""
         if self._listing is None:
             try:  # file name: <quoted dataset name>.<dtype kind and size>.<CRC-32 hex>
-                self._listing = {p.name.split(".")[0]: p.name for p in self.folder.iterdir()
-                                 # not a copy being written, nor a derived file (identity-KEY.npz)
-                                 if not p.name.startswith(".") and p.name.count(".") == 2}
+                self._listing = {p.name.split(".")[0]: p.name for p in self.folder.iterdir() if is_copy(p.name)}
             except OSError:
                 self._listing = {}
         file = self._listing.get(_stem(name))

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from nps_id.cli import cli
 from nps_id.io import read, write
 from nps_id.library import build_library, open_verified
-from nps_id.library.copies import _room_for
+from nps_id.library.copies import _room_for, is_copy
 from nps_id.search.index import build_indexes
 from tests.conftest import data_path
 
@@ -59,7 +59,7 @@ def _search(queries: Path, library: Path, cache: Path) -> str:
 
 def _kinds(folder: Path) -> set[str]:
     """What a library's cache folder holds: copies (``copy``) and derived files by their prefix."""
-    return {p.name.split("-")[0] if p.name.count(".") == 1 else "copy" for p in folder.iterdir()
+    return {"copy" if is_copy(p.name) else p.name.split("-")[0] for p in folder.iterdir()
             if not p.name.startswith(".")}
 
 
