@@ -9,13 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
 from nps_id.io import read, write
 from nps_id.library import build_library, open_verified
-from nps_id.library.copies import _room_for, is_copy
+from nps_id.library.copies import is_copy
 from nps_id.search.index import build_indexes
 from tests.conftest import data_path
 
@@ -28,14 +27,6 @@ with open_verified(sys.argv[1], copies=True) as lib:
     sys.stdin.readline()
     print(len(lib.column("name")), flush=True)
 """
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    if not _room_for(tmp_path, 64 << 20):
-        pytest.skip(f"{tmp_path}'s disk has too little free space for library copies (5 % and 1 GiB kept free)")
-    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
 
 
 def _records(source: tuple[str, str], start: int, stop: int, path: Path) -> Path:
