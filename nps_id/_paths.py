@@ -1,7 +1,8 @@
 """Paths: per-user folders, file names as they can be printed, and what counts as a readable file.
 
 Entry points: :func:`user_cache_dir` (downloads, regression libraries), :func:`cache_dir`
-(search indexes and library verifications), :func:`user_data_dir` (the default reference
+(library verifications, isomer enumerations), :func:`library_cache_dir` (what is derived from one
+library: copies, indexes, facts), :func:`user_data_dir` (the default reference
 library), :func:`printable` and :data:`PRINTABLE` (text with file names that are not UTF-8, made
 safe to print or write), :func:`not_a_regular_file` (why a path must not be opened as an input: a
 FIFO, a device, a socket).
@@ -74,6 +75,13 @@ def cache_dir() -> Path:
     if os.environ.get("NPS_ID_CACHE"):
         return Path(os.environ["NPS_ID_CACHE"])
     return user_cache_dir()
+
+
+def library_cache_dir(sha256: str) -> Path:
+    """``cache_dir()/copies/<sha256>``: where everything derived from the library content
+    ``sha256`` is kept -- its uncompressed copies, compound identity, search index, row facts and
+    MS/MS pairs -- so that :mod:`nps_id.library.copies` removes them together."""
+    return cache_dir() / "copies" / sha256
 
 
 def user_data_dir() -> Path:

@@ -17,14 +17,23 @@ it was read. A copy's own damage (a truncated or altered file in the cache) is c
 of its bytes, in its name and checked when it is first used in a process: the copy is then
 removed, the dataset read from the library and copied again, with a warning.
 
-Old copies are removed: a rebuilt library has a new sha256, so each rebuild left a folder of ~3-4x
-the file. When a process makes a library's copies folder, the folders beyond the
-:data:`KEEP_LIBRARIES` most recently used ones are removed -- never one in use: each process that
-reads a folder holds a shared ``flock`` on its ``.in-use`` file (whose modification time says when
-it was last used) until the library is closed, and a folder is removed only under an exclusive
-lock, renamed away first, so a process that waited for it makes a new folder instead.
+The folder is the library's cache folder: the other files derived from one library content --
+its compound identity (``identity-*.npz``), search index (``index-*.npz``), row facts
+(``facts-*.json``) and MS/MS pairs (``ms2pairs-*.json``) -- are kept in it too
+(:func:`nps_id._paths.library_cache_dir`), so they go with its copies.
 
-Entry point: :class:`Copies` (``Library.read_from_copies`` turns it on for an open library).
+Old folders are removed: a rebuilt library has a new sha256, so each rebuild left a folder of ~3-4x
+the file. When a process makes a library's folder, the folders beyond the
+:data:`KEEP_LIBRARIES` most recently used ones are removed, and when a library file is found
+rebuilt or changed (:func:`nps_id.library.open_verified`), its old content's folder is removed
+(:func:`remove_library`) unless another verified file still has that content -- never one in use:
+each process that reads a folder holds a shared ``flock`` on its ``.in-use`` file (whose modification
+time says when it was last used) until the library is closed, and a folder is removed only under an
+exclusive lock, renamed away first, so a process that waited for it makes a new folder instead. The
+per-library files of nps-id before stop 35, loose in the cache folder, are removed by the same tidy.
+
+Entry points: :class:`Copies` (``Library.read_from_copies`` turns it on for an open library),
+:func:`remove_library`, :func:`is_copy`.
 """
 from __future__ import annotations
 
@@ -32,6 +41,7 @@ import contextlib
 import fcntl
 import mmap
 import os
+import re
 import shutil
 import warnings
 import zlib
@@ -41,7 +51,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from nps_id._paths import cache_dir
+from nps_id._paths import library_cache_dir
 from nps_id.errors import InputError
 
 
@@ -60,6 +70,25 @@ KEEP_LIBRARIES = 6
 
 #: In each copies folder: the file a reading process holds a shared lock on (dot: not a copy).
 IN_USE = ".in-use"
+
+#: A library's derived files as nps-id before stop 35 kept them, loose in the cache folder (their
+#: names hash the library's sha256, so whose they are cannot be told): removed by :func:`_tidy`.
+LOOSE = re.compile(r"(identity|index)-[0-9a-f]{32}\.npz|(facts|ms2pairs)-[0-9a-f]{32}\.json")
+
+
+def is_copy(name: str) -> bool:
+    """Whether the file ``name`` in a library's cache folder is a dataset's copy
+    (``<quoted dataset name>.<dtype>.<CRC-32>``): not one being written (``.tmp-``), the lock
+    file, nor a derived file (``identity-KEY.npz``, ``facts-KEY.json``, ...)."""
+    return not name.startswith(".") and name.count(".") == 2
+
+
+def remove_library(sha256: str) -> None:
+    """Remove the cache folder of the library content ``sha256`` unless a process is reading it
+    (then it stays, to be tidied later); silent when it is missing or cannot be removed."""
+    folder = library_cache_dir(sha256)
+    if folder.is_dir():
+        _remove_unless_in_use(folder)
 
 
 def _same_file(fd: int, path: Path) -> bool:
@@ -101,7 +130,12 @@ def _hold(folder: Path) -> int | None:
 
 def _tidy(root: Path, keep: Path) -> None:
     """Remove the copies folders in ``root`` beyond the :data:`KEEP_LIBRARIES` most recently used
-    (``keep`` counted first), each only when no process holds it; and what an interrupted removal left."""
+    (``keep`` counted first), each only when no process holds it; what an interrupted removal left;
+    and the :data:`LOOSE` files of nps-id before stop 35 beside ``root``."""
+    with contextlib.suppress(OSError):
+        for loose in root.parent.iterdir():
+            if LOOSE.fullmatch(loose.name):
+                loose.unlink(missing_ok=True)
     used = []
     with contextlib.suppress(OSError):
         for folder in root.iterdir():
@@ -161,7 +195,7 @@ class Copies:
     file ``source`` is still the one whose content was checked against ``sha256``)."""
 
     def __init__(self, sha256: str, unchanged: Callable[[], bool], source: Path) -> None:
-        self.folder = cache_dir() / "copies" / sha256
+        self.folder = library_cache_dir(sha256)
         self._unchanged = unchanged
         self._source = source
         self._mapped: dict[str, np.ndarray] = {}
@@ -195,8 +229,7 @@ class Copies:
         """The copy of ``name`` mapped read-only, its CRC checked; None when there is none."""
         if self._listing is None:
             try:  # file name: <quoted dataset name>.<dtype kind and size>.<CRC-32 hex>
-                self._listing = {p.name.split(".")[0]: p.name for p in self.folder.iterdir()
-                                 if not p.name.startswith(".")}  # not a copy being written
+                self._listing = {p.name.split(".")[0]: p.name for p in self.folder.iterdir() if is_copy(p.name)}
             except OSError:
                 self._listing = {}
         file = self._listing.get(_stem(name))

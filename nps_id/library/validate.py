@@ -257,6 +257,33 @@ def _was_verified(lib: Library, identity: tuple[int, ...]) -> bool:
         return False
 
 
+def _recorded_sha256(path: Path) -> str | None:
+    """The ``sha256`` of the verification record ``path`` (None: no record, or unreadable)."""
+    try:
+        sha256 = json.loads(path.read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError, AttributeError):  # AttributeError: a record that is no JSON object
+        return None
+    return sha256 if isinstance(sha256, str) else None
+
+
+def _forget_replaced(lib: Library, before: str | None) -> None:
+    """The file ``lib`` held the content ``before`` when it was last verified and holds another
+    now (rebuilt, or replaced): remove that content's cache folder, unless another verified file
+    still has it (a copy of the library elsewhere) or a process is reading it. A record of a file
+    since deleted keeps its folder until the copies tidy (most recently used) removes it."""
+    if before is None or before == lib.sha256 or not re.fullmatch(r"[0-9a-f]{64}", before):
+        return
+    from nps_id.library.copies import remove_library
+
+    try:
+        records = list((cache_dir() / "verified").glob("*.json"))
+    except OSError:
+        return
+    if any(_recorded_sha256(record) == before for record in records):
+        return
+    remove_library(before)
+
+
 def _remember(lib: Library, identity: tuple[int, ...]) -> None:
     from nps_id._atomic import atomic_output
 
@@ -277,7 +304,8 @@ def open_verified(path: str | Path, copies: bool = False) -> Library:
     size, modification and change time of the open file, with its SHA-256 -- is recorded in
     ``$NPS_ID_CACHE/verified`` (default ``~/.cache/nps-id``). Later opens of the same unchanged
     file are not checked again. Any write to the file changes its change time, so a modified
-    library is checked again and refused.
+    library is checked again and refused. A file that passes with another ``sha256`` than its
+    record's (rebuilt) has its old content's cache folder removed (``_forget_replaced``).
 
     ``copies``: then read its datasets from uncompressed copies in the cache folder, made the
     first time each is read (:mod:`nps_id.library.copies`; a command that opens the same library
@@ -293,7 +321,9 @@ def open_verified(path: str | Path, copies: bool = False) -> Library:
         identity = lib.identity()  # before the check: a write during it changes the identity
         if not _was_verified(lib, identity):
             check_library(lib)
+            before = _recorded_sha256(_record_path(lib))
             _remember(lib, identity)
+            _forget_replaced(lib, before)
         if copies:
             lib.read_from_copies(identity)
     except BaseException:

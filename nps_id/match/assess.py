@@ -152,9 +152,13 @@ class _JsonCache(abc.ABC):
 
     @functools.cached_property
     def path(self) -> Path:
+        return self._folder() / self._file_name()
+
+    def _folder(self) -> Path:
+        """The folder the file is kept in: the cache folder (a library's file: its cache folder)."""
         from nps_id._paths import cache_dir
 
-        return cache_dir() / self._file_name()
+        return cache_dir()
 
     @abc.abstractmethod
     def _file_name(self) -> str:
@@ -257,6 +261,13 @@ class _RowFactsCache(_JsonCache):
     def __init__(self, sha256: str) -> None:
         super().__init__()
         self._sha256 = sha256
+
+    def _folder(self) -> Path:
+        """The library's cache folder: removed with its copies when the library is rebuilt or
+        long unused (:mod:`nps_id.library.copies`)."""
+        from nps_id._paths import library_cache_dir
+
+        return library_cache_dir(self._sha256)
 
     def _file_name(self) -> str:
         from nps_id.chem.ewa_groups import TAXONOMY_PATH

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence
@@ -325,10 +326,12 @@ def has_product_ion(mz: np.ndarray, intensity: np.ndarray, precursor_mz: float, 
     below ``precursor_mz`` -- at or above ``level`` of its base peak, or when that cannot be
     told (no peaks, no finite precursor m/z): a spectrum of the precursor alone matches every
     compound of its mass, so it excludes no isomer."""
-    if not np.size(mz) or not np.isfinite(precursor_mz):
+    # the arrays' own methods, not np.max / np.any: one MS/MS query each, their dispatch was ~40 % of it
+    mz, intensity = np.asarray(mz), np.asarray(intensity)
+    if not mz.size or not math.isfinite(precursor_mz):
         return True
-    base = float(np.max(intensity))
-    return bool(np.any((np.asarray(mz) < precursor_mz - PRODUCT_ION_MIN_LOSS_DA) & (np.asarray(intensity) >= level * base)))
+    base = float(intensity.max())
+    return bool(((mz < precursor_mz - PRODUCT_ION_MIN_LOSS_DA) & (intensity >= level * base)).any())
 
 
 #: ``small_atoms`` applies to hits with at least this many C, N, O, S and P atoms: a skeleton of one

@@ -38,7 +38,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from nps_id._paths import cache_dir
 from nps_id.errors import InputError, LibraryError
 from nps_id.peaks import CSRPeaks
 from nps_id.search.preprocess import nominal_mass
@@ -624,7 +623,8 @@ def load_indexes(
     """The indexes for ``reference`` (a :class:`~nps_id.search.reference.Reference`).
 
     Uses, in order: indexes stored in the library file whose parameters equal the requested
-    ones; an ``.npz`` file in :func:`cache_dir` keyed by the library's sha256 and the parameters;
+    ones; an ``.npz`` file in the library's cache folder (:func:`nps_id._paths.library_cache_dir`,
+    removed with it) keyed by the library's sha256 and the parameters;
     else builds them (and caches them when the library has a sha256 and ``use_cache``).
     Cache files hold plain arrays only (``allow_pickle=False``: loading them runs no code).
     Stored and cached arrays are bounds-checked before use: a stored index that fails is a
@@ -649,8 +649,11 @@ def load_indexes(
     key = hashlib.sha256(
         json.dumps([reference.sha256, INDEX_VERSION, ei, ms2], sort_keys=True).encode()
     ).hexdigest()[:32]
-    path = cache_dir() / f"index-{key}.npz"
     cacheable = use_cache and reference.sha256 is not None
+    if cacheable:
+        from nps_id._paths import library_cache_dir
+
+        path = library_cache_dir(reference.sha256) / f"index-{key}.npz"
     if cacheable and path.exists():
         try:
             return {**_read_npz(path, reference.n_spectra), **stored}
@@ -693,5 +696,4 @@ def _read_npz(path: Path, n_spectra: int) -> dict[str, NominalIndex | FragmentIn
 
 __all__ = [
     "NominalIndex", "FragmentIndex", "build_indexes", "load_indexes", "nominal_csr", "trim_ms2_csr",
-    "cache_dir",
 ]

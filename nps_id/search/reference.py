@@ -8,9 +8,9 @@ Entry points
   ``lazy=True`` reads each array when first used).
 - :meth:`Reference.column_rows` -- a few rows of a column (of a lazy reference: only those read).
 - :attr:`Reference.identity` -- the compound identity of every row (:mod:`nps_id.compound`: codes
-  for hit confidence, stereo notes for hits). For a library file it is kept in the user cache
-  (:func:`nps_id.search.index.cache_dir`), keyed by the library's sha256, the code that makes it
-  and the RDKit version: it takes seconds per process (RDKit InChIKeys of stereoisomers).
+  for hit confidence, stereo notes for hits). For a library file it is kept in the library's cache
+  folder (:func:`nps_id._paths.library_cache_dir`), keyed by the library's sha256, the code that
+  makes it and the RDKit version: it takes seconds per process (RDKit InChIKeys of stereoisomers).
 
 Columns follow the library's conventions: strings are ``object`` arrays with ``''`` for absent,
 floats are float64 with NaN for absent, integers int64.
@@ -142,20 +142,20 @@ class Reference:
 
 
 def _cached_identity(sha256: str, n_spectra: int, make: Any) -> CompoundIdentity:
-    """``make()``, through an ``.npz`` in the cache folder (plain arrays; notes stored once each
-    and indexed per row). A damaged file is rebuilt with a warning; an unwritable folder only
-    costs the time."""
+    """``make()``, through an ``.npz`` in the library's cache folder (plain arrays; notes stored
+    once each and indexed per row; removed with the folder, :mod:`nps_id.library.copies`). A
+    damaged file is rebuilt with a warning; an unwritable folder only costs the time."""
     from pathlib import Path
 
     from nps_id import compound
     from nps_id._installed import package_version
     from nps_id._atomic import atomic_output
     from nps_id.errors import InputError
-    from nps_id.search.index import cache_dir
+    from nps_id._paths import library_cache_dir
 
     code = hashlib.sha256(Path(compound.__file__).read_bytes()).hexdigest()
     key = hashlib.sha256(json.dumps([sha256, code, package_version("rdkit")]).encode()).hexdigest()[:32]
-    path = cache_dir() / f"identity-{key}.npz"
+    path = library_cache_dir(sha256) / f"identity-{key}.npz"
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as npz:

@@ -605,7 +605,7 @@ def test_match_keeps_the_library_facts_and_isomers_for_the_next_process(swgdrug_
         return found
 
     first = results("first")
-    (facts,) = (tmp_path / "cache").glob("facts-*.json")
+    (facts,) = (tmp_path / "cache").rglob("facts-*.json")
     (isomers,) = (tmp_path / "cache").glob("isomers-*.json")
     assert any(key.startswith("structure:") for key in json.loads(facts.read_text()))
     assert json.loads(isomers.read_text())

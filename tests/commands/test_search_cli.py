@@ -54,7 +54,7 @@ def test_tsv_uses_mspepsearch_columns_and_finds_each_query(swgdrug_library, quer
     result = _run(path, "--library", swgdrug_library, "--top", 3, "-o", out)
     assert result.exit_code == 0, result.output
     # The library stores its index (built by `library build`): the search built none to cache.
-    assert not list(Path(_CACHE["NPS_ID_CACHE"]).glob("index-*"))
+    assert not list(Path(_CACHE["NPS_ID_CACHE"]).rglob("index-*"))
     rows = list(csv.DictReader(out.open(encoding="utf-8"), delimiter="\t"))
     assert all(col in rows[0] for col in MSPEPSEARCH)
     assert len(rows) == 3 * 3
@@ -467,7 +467,7 @@ def test_isomers_and_row_facts_of_hits_are_made_once_across_searches(swgdrug_lib
                                    env=env)
         assert first.exit_code == 0, first.output
     (cached,) = (tmp_path / "cache").glob("isomers-*.json")
-    (facts,) = (tmp_path / "cache").glob("facts-*.json")
+    (facts,) = (tmp_path / "cache").rglob("facts-*.json")
     assert json.loads(cached.read_text()) and json.loads(facts.read_text())
     with monkeypatch.context() as m:
         m.setattr(isomers, "enumerate_isomers", lambda smiles: pytest.fail("enumerated again"))
@@ -638,7 +638,7 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
     env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
     first = CliRunner().invoke(cli, command, env=env)
     assert first.exit_code == 0, first.output
-    (pairs_file,) = (tmp_path / "cache").glob("ms2pairs-*.json")
+    (pairs_file,) = (tmp_path / "cache").rglob("ms2pairs-*.json")
     kept = json.loads(pairs_file.read_text())
     assert sum(bool(pairs) for pairs in kept.values()) >= 15
     with open_verified(library) as lib:
@@ -717,8 +717,11 @@ def test_a_search_on_a_nearly_full_disk_makes_no_library_copies(swgdrug_library,
     full = CliRunner().invoke(cli, args, env=env)
     assert full.exit_code == 0 and full.stdout == plain.stdout
     assert full.stderr.count("not written: its disk is nearly full") == 1
-    # no copy (the folder's empty .in-use lock file, which marks it in use, is no copy)
-    assert not [p for p in (tmp_path / "cache").glob("copies/*/*") if p.name != copies.IN_USE]
+    # no copy (the folder's empty .in-use lock file, which marks it in use, and the library's derived
+    # files -- compound identity, row facts -- are no copies)
+    assert not [p for p in (tmp_path / "cache").glob("copies/*/*") if copies.is_copy(p.name)]
+    assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("copies/*/*")
+            if p.name != copies.IN_USE} == {"identity", "facts"}
 
 
 def test_an_ei_analogue_of_the_querys_own_molecular_mass_reads_isomer_not_an_atom_swap(swgdrug_library, tmp_path):

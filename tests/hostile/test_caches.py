@@ -37,7 +37,7 @@ def test_facts_cache_of_the_wrong_shape_is_rebuilt(library, tmp_path, content):
     types) is a damaged cache: rebuilt with a warning, never a traceback or a changed result."""
     clean = _search(library, tmp_path / "cache")
     assert clean.exit_code == 0, clean.output
-    (facts,) = (tmp_path / "cache").glob("facts-*.json")
+    (facts,) = (tmp_path / "cache").rglob("facts-*.json")
     facts.write_text(content)
     again = _search(library, tmp_path / "cache")
     assert again.exit_code == 0, again.stderr
@@ -56,7 +56,7 @@ def test_cache_file_nested_too_deep_or_a_fifo_is_rebuilt(library, tmp_path, kind
 
     clean = _search(library, tmp_path / "cache")
     assert clean.exit_code == 0, clean.output
-    (cached,) = (tmp_path / "cache").glob(f"{kind}-*.json")
+    (cached,) = (tmp_path / "cache").rglob(f"{kind}-*.json")
     if hostile == "deep":
         cached.write_text("[" * 100_000 + "]" * 100_000)
     else:

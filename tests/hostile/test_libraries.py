@@ -138,7 +138,7 @@ def test_a_damaged_index_cache_is_rebuilt_not_used(swgdrug_library, queries, tmp
     cache = tmp_path / "cache"
     first = run("search", queries, "-l", plain, cache=cache)
     assert first.returncode == 0, first.stderr
-    (npz,) = cache.glob("index-*.npz")
+    (npz,) = cache.rglob("index-*.npz")
     with np.load(npz) as data:
         arrays = {k: data[k] for k in data.files}
     arrays["ei/spec_offsets"][3] = 10**12

@@ -9,9 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from nps_id.library.copies import IN_USE, KEEP_LIBRARIES, _room_for
+from nps_id.library.copies import IN_USE, KEEP_LIBRARIES
 
 # A second process that reads the library from its copies: some columns, then (after a line on
 # stdin) the rest, printing what it read each time; a warning (a copy gone) fails it.
@@ -28,14 +26,6 @@ with open_verified(sys.argv[1], copies=True) as lib:
 
 def _folders(cache: Path) -> set[str]:
     return {p.name for p in (cache / "copies").iterdir()}
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    if not _room_for(tmp_path, 64 << 20):
-        pytest.skip(f"{tmp_path}'s disk has too little free space for library copies (5 % and 1 GiB kept free)")
-    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
 
 
 def _copies_of(path: Path) -> str:

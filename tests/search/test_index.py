@@ -84,7 +84,7 @@ def test_index_is_cached_and_not_rebuilt(swgdrug, tmp_path, monkeypatch):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     ref = Reference(swgdrug.peaks, dict(swgdrug.columns), "ab" * 32)
     first = load_indexes(ref)
-    assert len(list(tmp_path.glob("index-*.npz"))) == 1
+    assert len(list(tmp_path.rglob("index-*.npz"))) == 1
 
     def no_rebuild(*args, **kwargs):
         raise AssertionError("index rebuilt although cached")
@@ -96,7 +96,7 @@ def test_index_is_cached_and_not_rebuilt(swgdrug, tmp_path, monkeypatch):
     monkeypatch.undo()
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     load_indexes(ref, ei={"mz_power": 2.0})
-    assert len(list(tmp_path.glob("index-*.npz"))) == 2
+    assert len(list(tmp_path.rglob("index-*.npz"))) == 2
 
 
 def test_fragment_index_orders_by_precursor_and_keeps_row_mapping():

@@ -18,7 +18,7 @@ def spectra():
 def test_identity_is_cached_per_library_and_read_back_equal(spectra, tmp_path, monkeypatch):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     made = Reference.from_spectra(spectra, sha256="ab" * 32).identity
-    assert len(list(tmp_path.glob("identity-*.npz"))) == 1
+    assert len(list(tmp_path.rglob("identity-*.npz"))) == 1
     import nps_id.search.reference as reference
 
     monkeypatch.setattr(reference, "compound_identity", lambda *a: pytest.fail("recomputed, not read from the cache"))
@@ -30,7 +30,7 @@ def test_identity_is_cached_per_library_and_read_back_equal(spectra, tmp_path, m
 def test_damaged_identity_cache_is_rebuilt_with_a_warning(spectra, tmp_path, monkeypatch):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     made = Reference.from_spectra(spectra[:300], sha256="cd" * 32).identity
-    (cached,) = tmp_path.glob("identity-*.npz")
+    (cached,) = tmp_path.rglob("identity-*.npz")
     cached.write_bytes(b"not a zip file")
     with pytest.warns(UserWarning, match="damaged"):
         again = Reference.from_spectra(spectra[:300], sha256="cd" * 32).identity
@@ -40,4 +40,4 @@ def test_damaged_identity_cache_is_rebuilt_with_a_warning(spectra, tmp_path, mon
 def test_spectra_without_a_library_hash_are_not_cached(spectra, tmp_path, monkeypatch):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     Reference.from_spectra(spectra[:50]).identity
-    assert not list(tmp_path.glob("identity-*"))
+    assert not list(tmp_path.rglob("identity-*"))
