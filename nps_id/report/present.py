@@ -305,12 +305,10 @@ def estimated_mass_text(finding: Mapping[str, Any]) -> str:
 
 #: The paragraph that opens the section of findings no library compound explains (:func:`new_substances_title`).
 NEW_SUBSTANCES_NOTE = (
-    "No library compound explains the spectra of these components: each is a substance the library lacks, or a "
-    "spectrum too weak or mixed to match. Those with a substance group the closest known compounds or the "
-    "spectrum's diagnostic ions point to are suspected new substances: early-warning leads, exported to the EWA "
-    "under that group. The others are unknown compounds with no NPS group indicated (not necessarily psychoactive; "
-    "pesticides and lipids the library lacks read so): unknowns to examine, not exported. None is reported under a "
-    "library compound's name.")
+    "No library compound explains the spectra of these components. Those with a group their closest known "
+    "compounds or ions point to are suspected new substances, early-warning leads exported to the EWA under that "
+    "group; the others are unknown compounds (no NPS group indicated, not necessarily psychoactive) to examine. None "
+    "is reported under a library compound's name.")
 
 
 def new_substances_title(found: Iterable[Mapping[str, Any]]) -> str:

@@ -75,7 +75,7 @@ def test_only_a_new_substance_with_a_group_is_called_an_early_warning_lead():
     doc["findings"].append(unknown)
     section = render(doc, "html")[".html"].decode().split('id="new-substances"')[1].split('<section')[0]
     assert section.startswith(">Suspected new substances and unknown compounds</h2>")
-    assert "unknown compounds with no NPS group indicated (not necessarily psychoactive" in section
+    assert "unknown compounds (no NPS group indicated, not necessarily psychoactive)" in section
     assert section.count("Early-warning lead</th><td>yes (exported to the EWA)") == 1
     assert section.count("Early-warning lead</th><td>no (no NPS group indicated: an unknown compound to examine)") == 1
     assert section.count("unknown compound (not in the library; no NPS group indicated)</h3>") == 1
