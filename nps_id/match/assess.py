@@ -906,18 +906,23 @@ def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: d
 
 def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts, gap: int | None,
                       thresholds: VerdictThresholds) -> IsomerCheck:
-    """MS/MS: ``check`` with its absent isomers excluded when the hit stands alone at the precursor's
-    mass -- no runner-up compound scored (``gap`` None) and no other compound among ``hits`` --,
-    a second record of its compound reaches ``identified_score`` as well, and every not-excluded
-    isomer is absent from the library with a kind rate <= ``isomer_ms2_alone_rate`` (its kind's
-    library pairs rarely match that well; the rule's usual bound is ``isomer_min_rate_ms2``).
-    Unchanged otherwise: a library isomer, a small molecule's ring positions (rate 1) or a
-    near-inseparable kind keeps the hit ``tentative``. On the development data no left-out or
-    absent MassBank compound meets all three (docs/match.md). Only in a library of at least
-    ``isomer_ms2_alone_min_compounds`` compounds: being alone means little in a small one."""
+    """MS/MS: ``check`` with its absent isomers excluded when the hit is of no drug series
+    (:func:`~nps_id.match.isomer_rule.context_of` "other", as in :func:`replicated_outside_drug_series`),
+    stands alone at the precursor's mass -- no runner-up compound scored (``gap`` None) and no other
+    compound among ``hits`` --, a second record of its compound reaches ``identified_score`` as
+    well, and every not-excluded isomer is absent from the library with a kind rate <=
+    ``isomer_ms2_alone_rate`` (its kind's library pairs rarely match that well; the rule's usual
+    bound is ``isomer_min_rate_ms2``). Unchanged otherwise: a drug hit (NPS are made as positional
+    isomers of known drugs: glycoursodeoxycholic acid left out was `identified` as its 6-hydroxy
+    isomer glycohyodeoxycholic acid by this rule until stop 35), a library isomer, a small
+    molecule's ring positions (rate 1) or a near-inseparable kind keeps the hit ``tentative``
+    (docs/match.md). Only in a library of at least ``isomer_ms2_alone_min_compounds`` compounds:
+    being alone means little in a small one."""
     bound = thresholds.isomer_ms2_alone_rate
     if bound <= 0 or gap is not None or not check.not_excluded or len(hits) < 2:
         return check
+    if facts.context(hits[0].row) != "other":
+        return check  # a drug series' absent isomers are the likeliest new substances (docs/match.md, stop 35)
     if facts.n_compounds < thresholds.isomer_ms2_alone_min_compounds:
         return check  # "nothing else scored" says little in a small library: most hits stand alone there
     if any(note.name is not None or note.rate > bound for note in check.not_excluded):

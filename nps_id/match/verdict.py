@@ -259,13 +259,14 @@ class VerdictThresholds:
         records from other laboratories or collision energies cannot tell them apart (850 on the
         development data; 1000: off; docs/match.md).
     isomer_ms2_alone_rate : float
-        MS/MS: the isomers the library does not hold are excluded when the hit stands alone at the
-        precursor's mass (no other library compound scored against the spectrum), a second record of
-        the hit's compound (another laboratory or collision energy) also reaches ``identified_score``,
+        MS/MS: the isomers the library does not hold are excluded when the hit is of no drug series
+        (no EWA substance group; since stop 35) and stands alone at the precursor's mass (no other
+        library compound scored against the spectrum), a second record of the hit's compound
+        (another laboratory or collision energy) also reaches ``identified_score``,
         and every one of them is of a kind whose library pairs match each other at the unknown's
         score at most this often (:func:`nps_id.match.assess.alone_at_its_mass`; 0.2 on the
-        development data: MassBank MS/MS coverage 0.232 -> 0.253, no wrong ``identified`` added on
-        any task; docs/match.md; 0: off).
+        development data at stop 26: MassBank MS/MS coverage 0.232 -> 0.253, no wrong ``identified``
+        added on any task -- a drug hit's came to light at stop 35; docs/match.md; 0: off).
     isomer_ms2_alone_min_compounds : int
         The ``isomer_ms2_alone_rate`` rule applies only to a library of at least this many distinct
         compounds (MassBank MS/MS: 8,044): in a small in-house library most hits stand alone at their
