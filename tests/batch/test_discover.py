@@ -107,10 +107,16 @@ def test_an_empty_zeroed_or_cut_run_file_is_a_run_that_fails_not_an_ignored_file
     (tmp_path / "empty.mzML").write_bytes(b"")
     (tmp_path / "zeros.mzML").write_bytes(bytes(5000))
     (tmp_path / "zeros.cdf").write_bytes(bytes(5000))
-    # Compressed whole, cut where its first 64 KiB no longer decompress (its first 4 KiB still do).
+    # Compressed whole and cut short.
     (tmp_path / "cut.mzML.gz").write_bytes(gzip.compress(run)[:3000])
+    # Damaged deflate data at compressed bytes 1600-1650 (past the first 4 KiB, within 64 KiB):
+    # until this fix zlib's error escaped discovery, and the batch stopped with a traceback.
+    damaged = bytearray(gzip.compress(run))
+    damaged[1600:1650] = bytes(b ^ 0x55 for b in damaged[1600:1650])
+    (tmp_path / "damaged.mzML.gz").write_bytes(bytes(damaged))
     (tmp_path / "LICENSE.mzML").write_text("Creative Commons Attribution 4.0\n", encoding="utf-8")
     found = discover([tmp_path])
-    assert sorted(r.key for r in found.runs) == ["cut.mzML.gz", "empty.mzML", "zeros.cdf", "zeros.mzML"]
+    assert sorted(r.key for r in found.runs) == ["cut.mzML.gz", "damaged.mzML.gz", "empty.mzML", "zeros.cdf",
+                                                  "zeros.mzML"]
     assert [(p.name, why) for p, why in found.ignored] == [
         ("LICENSE.mzML", "named as mzml (.mzml), but its content is not mzml")]
