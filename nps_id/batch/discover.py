@@ -9,7 +9,9 @@ Rules
   instrument runs (not a reference-spectrum collection such as MSP or MassBank records) and its
   content says it is one (:func:`nps_id.io.content_mismatch`: a licence text named ``.jdx`` is
   not a JCAMP-DX run, nor a note that quotes ``##TITLE`` a JCAMP-DX file); everything else below
-  a folder is listed in :attr:`Discovery.ignored` with the reason.
+  a folder is listed in :attr:`Discovery.ignored` with the reason. A file of a run's name that is
+  empty, zero-filled or cut short in its compression is a damaged run, not another file: it is
+  taken, and fails with its reason (the batch exits 1), rather than dropping out of the batch.
 - An Agilent ``.D`` folder is one run: it is never descended into.
 - Hidden files and folders (``.name``) are ignored, so a batch's own temporary files are too.
 - Symlinks are followed, but each real folder is searched once (a link back to a folder already
@@ -82,7 +84,6 @@ def _classify(path: Path) -> tuple[str | None, str | None]:
         return None, special
     try:
         fmt = find_format(path)
-        mismatch = content_mismatch(path, fmt) if fmt is not None else None
     except NpsIdError as exc:
         reason = str(exc)
         return None, reason.removeprefix(f"{path}: ")  # the caller prints the path already
@@ -90,6 +91,10 @@ def _classify(path: Path) -> tuple[str | None, str | None]:
         return None, UNKNOWN_FORMAT
     if fmt in NOT_RUN_FORMATS:
         return None, f"{fmt} reference spectra, not an instrument run"
+    try:
+        mismatch = content_mismatch(path, fmt)
+    except NpsIdError:  # its head cannot be read (a .gz cut short): a damaged run, failed with its reason
+        mismatch = None
     if mismatch:
         return None, mismatch
     return fmt, None

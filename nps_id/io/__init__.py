@@ -144,12 +144,17 @@ def content_mismatch(path: str | Path, fmt: str) -> str | None:
     :func:`find_format` trusts an unambiguous extension; this reads the file's first
     :data:`CONTENT_HEAD_BYTES` and asks the format's own sniff (``<mzML``, ``BEGIN IONS``, a
     netCDF header, ...), and of a JCAMP-DX file also a data table, so a licence text named
-    ``LICENSE-gcms.jdx`` is not taken for a run. An Agilent ``.D`` folder is not checked.
+    ``LICENSE-gcms.jdx`` is not taken for a run. An Agilent ``.D`` folder is not checked. An empty
+    or zero-filled file has no content to be another file by: None (a run whose writing was cut off,
+    or lost in a crash, fails as a run with its reason instead of dropping out of a batch).
     """
     spec = FORMATS[fmt]
     if spec.is_folder:
         return None
-    head = _utf8_head(head_bytes(path, CONTENT_HEAD_BYTES))
+    raw = head_bytes(path, CONTENT_HEAD_BYTES)
+    if not raw.strip(b"\0"):
+        return None
+    head = _utf8_head(raw)
     if not spec.sniff(head):
         return f"named as {fmt} ({' '.join(spec.extensions)}), but its content is not {fmt}"
     if fmt == "jcamp" and not _JCAMP_TABLE_RE.search(head):

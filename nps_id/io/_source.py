@@ -151,7 +151,7 @@ def head_bytes(path: str | Path, size: int = 4096) -> bytes:
     try:
         with open_binary(path) as fh:
             return fh.read(size)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a .gz whose deflate data is damaged
         raise ReaderError(path, f"cannot read the file ({exc})") from None
 
 

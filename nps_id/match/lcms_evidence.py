@@ -334,8 +334,8 @@ def confirm_with_standard(verdict: Verdict, standard: dict, ion_ratios: tuple[st
         if verdict.verdict == IDENTIFIED:
             unlike = "ion ratios" if not passed else "product ions"
             return Verdict(TENTATIVE, f"{unlike} unlike the reference standard run's (SANTE/11312/2021): the "
-                           "library match passes, the standard of the same method disagrees", met,
-                           failed[len(verdict.criteria_failed):] + ([] if passed else [text]), unknown,
+                           "library match passes, the standard of the same method disagrees",
+                           met + [text] if passed else met, failed[len(verdict.criteria_failed):] + ([] if passed else [text]), unknown,
                            rule_id=RuleId.ION_RATIOS_DISAGREE)
         return replace(verdict, criteria_met=met + [text] if passed else met,
                        criteria_failed=failed + ([] if passed else [text]), criteria_not_evaluated=unknown)

@@ -1,6 +1,7 @@
 """Finding runs below folders: formats, .D folders, patterns, sequence order, blank pairing."""
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,26 @@ def test_each_run_is_paired_with_the_blank_before_it_in_the_same_folder():
         "other/s00": None, "other/s01-blank": None, "other/s02": "other/s01-blank",
     }
     assert pair_blanks(runs, None) == ({n: None for n in names}, set())
+
+
+def test_an_empty_zeroed_or_cut_run_file_is_a_run_that_fails_not_an_ignored_file(tmp_path):
+    # A run whose writing was cut off (an instrument PC's crash: an empty file, or one the disk
+    # filled with zeros) has no content to be another kind of file by. Until this fix (stop 35)
+    # discovery ignored it as "content is not mzml", so a batch dropped the sample and exited 0.
+    run = data_path("gcms", "lrcfs", "220223030.mzML").read_bytes()
+    (tmp_path / "empty.mzML").write_bytes(b"")
+    (tmp_path / "zeros.mzML").write_bytes(bytes(5000))
+    (tmp_path / "zeros.cdf").write_bytes(bytes(5000))
+    # Compressed whole and cut short.
+    (tmp_path / "cut.mzML.gz").write_bytes(gzip.compress(run)[:3000])
+    # Damaged deflate data at compressed bytes 1600-1650 (past the first 4 KiB, within 64 KiB):
+    # until this fix zlib's error escaped discovery, and the batch stopped with a traceback.
+    damaged = bytearray(gzip.compress(run))
+    damaged[1600:1650] = bytes(b ^ 0x55 for b in damaged[1600:1650])
+    (tmp_path / "damaged.mzML.gz").write_bytes(bytes(damaged))
+    (tmp_path / "LICENSE.mzML").write_text("Creative Commons Attribution 4.0\n", encoding="utf-8")
+    found = discover([tmp_path])
+    assert sorted(r.key for r in found.runs) == ["cut.mzML.gz", "damaged.mzML.gz", "empty.mzML", "zeros.cdf",
+                                                  "zeros.mzML"]
+    assert [(p.name, why) for p, why in found.ignored] == [
+        ("LICENSE.mzML", "named as mzml (.mzml), but its content is not mzml")]

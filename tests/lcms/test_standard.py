@@ -82,3 +82,19 @@ def test_a_standard_with_fewer_than_two_product_ions_cannot_confirm():
     assert not passed and "< 2 product ions" in text
     absent = ion_ratio_check(np.array([124.98, 132.04]), np.array([1.0, 1.0]), *STANDARD, TOL, 318.013)
     assert not absent[1] and "base product ion 77.0386 absent" in absent[0]
+
+
+def test_product_ions_unlike_the_standards_undo_an_identified_match_and_keep_its_ion_ratios_met():
+    # The standard's product ions are missing from the sample (1 of 3) while the ion ratios of what
+    # is there agree: tentative, and the ion-ratio criterion is still listed as met (until this fix
+    # it was dropped from the finding: neither met, failed nor not evaluated).
+    from nps_id.match.lcms_evidence import standard_product_ions
+
+    identified = Verdict("identified", "identity: every evaluated criterion met", ["score >= 800 (score 972)"], [],
+                         rule_id=RuleId.IDENTITY)
+    ratios = ("ion ratios within +/-30% of the reference standard run's (...)", True)
+    missing = standard_product_ions(np.array([77.0387]), *STANDARD, TOL, 318.013, 0.10)
+    after = confirm_with_standard(identified, WITHIN, ratios, missing)
+    assert after.verdict == "tentative" and after.rule.startswith("product ions unlike the reference standard")
+    assert after.criteria_met == ["score >= 800 (score 972)", ratios[0]]
+    assert after.criteria_failed == [missing[0]]
