@@ -63,8 +63,10 @@ input (also: an output onto an input, or -o results of another analysis without 
 @click.option("--reference-standard", "reference_standards", type=(click.Path(exists=True, path_type=Path), str),
               multiple=True, metavar="RUN NAME",
               help="A run of a reference standard (same method) and the substance in it: findings of that "
-                   "substance get its RT (and RI) against the standard's, within --standard-rt-window. "
-                   "Repeatable.")
+                   "substance get its RT (and RI) against the standard's, within --standard-rt-window; "
+                   "within it, the isomers the spectrum cannot tell apart are excluded. LC-MS/MS: it "
+                   "confirms only with >= 2 of the standard's product ions (>= 10 % of its base) matched "
+                   "(docs/match.md). Repeatable.")
 @click.option("--fail-on", type=click.Choice([IDENTIFIED.value, TENTATIVE.value]), default=None,
               help="Exit 1 when a finding at this level or stronger is found, naming those findings in one "
                    "line on stderr; the --internal-standard's findings do not count. The --blank run's own "
@@ -267,6 +269,10 @@ def format_table(results: dict) -> str:
         lines.append(f"  internal standard {check['name']}: {where}")
     for standard in results.get("reference_standards", []):
         where = f"at {standard['rt_min']:.3f} min" if standard["found"] else "substance NOT FOUND in it"
+        if standard.get("sha256") == run.get("sha256"):
+            # a seized sample named as its own standard made its flubromazepam 'identified' unremarked
+            where += " -- the run matched itself: its findings are compared with themselves, not with an " \
+                     "independent standard"
         lines.append(f"  reference standard {standard['name']}: run {standard['run']}, {where}")
     findings = results["findings"]
     if not findings:

@@ -503,7 +503,10 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
     else:
         checks.append((f"score >= {t.identified_score} ({shown('score', evidence.score)})",
                        evidence.score >= t.identified_score, "score"))
-    gap = "no other compound scored" if evidence.gap is None else f"gap {evidence.gap}"
+    # an MS/MS analogue-mode hit's gap is not compared (its finding's gap field is the analogue scores'):
+    # "no other compound scored" there contradicted the runner-up the finding names (PestMix, 7.525 min)
+    unscored = "no other compound scored" if evidence.identity_hit else "not compared for an analogue-mode hit"
+    gap = unscored if evidence.gap is None else f"gap {evidence.gap}"
     min_gap = t.min_gap if evidence.kind == "ei" else t.min_gap_ms2
     checks.append((f"gap to next different compound >= {min_gap} ({gap})",
                    None if evidence.gap is None else evidence.gap >= min_gap, "ambiguity"))

@@ -75,6 +75,16 @@ def test_a_reference_standard_run_excludes_the_isomers(swgdrug_library, tmp_path
     assert any(c.startswith("isomers excluded by the reference standard run 220223010") for c in etizolam["criteria_met"])
 
 
+def test_a_run_named_as_its_own_reference_standard_is_said_to_be_so(swgdrug_library):
+    # the seized card named as flubromazepam's standard made it 'identified' with no word of it
+    card = str(data_path("gcms", "lrcfs", "220223030.mzML"))
+    result = CliRunner().invoke(cli, ["match", card, "-l", str(swgdrug_library),
+                                      "--reference-standard", card, "Flubromazepam"])
+    assert result.exit_code == 0, result.output
+    assert ("reference standard Flubromazepam: run 220223030.mzML, at 7.4" in result.stdout
+            and "the run matched itself: its findings are compared with themselves" in result.stdout), result.stdout
+
+
 def test_the_reference_standard_in_the_sample_toml_does_what_the_option_does(swgdrug_library, tmp_path):
     # docs/card.toml names the etizolam check standard run, relative to the card's folder
     card_toml = Path(__file__).resolve().parents[2] / "docs" / "card.toml"

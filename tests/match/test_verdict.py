@@ -76,6 +76,18 @@ def test_an_analogue_only_hit_names_no_identity_score():
     assert "score >= 800 (no identity hit, an analogue-mode one)" in ms2.criteria_failed
 
 
+def test_an_ms2_analogue_hits_gap_is_not_compared_not_unscored():
+    # the match passes an MS/MS analogue hit no gap; its criterion read "no other compound scored"
+    # beside the runner-up the finding names (PestMix slice, 7.525 min: gap 10 to Pyrimidifen)
+    ms2 = decide(Evidence(kind="ms2", score=0, gap=None, identity_hit=False, analogue_score=945,
+                          analogue_confidence=0.8))
+    assert f"gap to next different compound >= {T.min_gap_ms2} (not compared for an analogue-mode hit)" in \
+        ms2.criteria_not_evaluated
+    identity = decide(Evidence(kind="ms2", score=950, gap=None))
+    assert f"gap to next different compound >= {T.min_gap_ms2} (no other compound scored)" in \
+        identity.criteria_not_evaluated
+
+
 def test_an_analogue_only_hit_says_why_it_fails_the_tentative_floor():
     # the report shows such a finding's analogue score (e.g. 882) in its Score column: a bare
     # "score >= 700 (tentative floor)" failed beside it read as a contradiction
@@ -404,7 +416,7 @@ def test_close_analogue_says_the_substance_is_not_the_hit():
     poor = {**GOOD, "mf": 550, "rmf": 600, "score": 550}
     v = decide(Evidence(**poor, analogue_score=900, analogue_confidence=0.8))
     assert v.rule.startswith("close analogue")
-    assert "not the hit" in v.rule and "new substance" in v.rule
+    assert "not the hit" in v.rule and "not in the library" in v.rule
 
 
 def test_an_lc_ms_isomer_rule_offers_no_retention_index():
