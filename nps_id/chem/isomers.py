@@ -32,21 +32,18 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
   O-6 <-> neohesperidoside, on O-2: hesperidin <-> neohesperidin). CID of an O-diglycoside loses
   the terminal sugar or the disaccharide whole, wherever they are joined.
 
-Stop 36 added four moves (issue 18: absent compounds called another that no move above reached),
+Stop 36 added two moves (issue 18: absent compounds called another that no move above reached),
 tried last on the late moves' budget:
 
 - ``ring_size``: a saturated carbocyclic ring of 5-7 atoms contracted by one, its CH2 left as a
   methyl on the neighbouring ring carbon, or a methyl on such a ring taken into it (cyclohexanone
   <-> 2-methylcyclopentanone, cyclohexane <-> methylcyclopentane);
-- ``ring_double_bond``: a C=C of a non-aromatic ring moved by one position (4-androstene- <->
-  5-androstene-3,17-diol);
-- ``chain_position``: a substituent of an open chain -- a halogen, hydroxyl, amino, thiol or
-  carboxyl group -- moved to another carbon of the same chain (2- <-> 8-hydroxyoctanoate,
-  fumonisin B2 <-> B3, ethylmalonic <-> methylsuccinic acid, 1-chloro-2-propyl <-> 2-chloro-1-propyl
-  <-> 2-chloro-2-propyl); refined by the moved group's first atom (``chain_position:Cl``, ``:O``, ``:C``);
 - ``ring_chain_ch2``: a CH2 between an aromatic ring and the rest of a substituent taken out and
   put on the ring as a methyl, or a ring methyl put between the ring and a substituent
   (N,N-diethylphenylacetamide <-> DEET): homologues of one formula, the CH2 on either side of the ring.
+
+(A ring C=C moved by one and a chain substituent moved along its chain were measured too and not
+kept: benchmarks/README.md, "Stop 36 (branch moves36)".)
 
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
@@ -68,13 +65,11 @@ RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
 MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
-         "oxygen_position", "sugar_linkage", "ring_size", "ring_double_bond", "chain_position", "ring_chain_ch2")
+         "oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2")
 #: Moves added at stop 27 (oxygen positions on a fused saturated ring system), stop 33 (the
-#: linkage between two sugars) and stop 36 (ring size, ring C=C, chain positions, the CH2 beside a
-#: ring): tried after the others, on a candidate budget of their own, so that they never turn a
+#: linkage between two sugars) and stop 36 (ring size, the CH2 beside an aromatic ring): tried after the others, on a candidate budget of their own, so that they never turn a
 #: structure the others enumerate into one "too large to enumerate".
-LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage", "ring_size", "ring_double_bond", "chain_position",
-                        "ring_chain_ch2"})
+LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2"})
 #: The saturated carbocyclic ring sizes :func:`_ring_size` contracts (6, 7) and expands (5, 6): the
 #: rings of cyclopentyl and cyclohexyl compounds; a 3- or 4-ring is ``ring_opening``'s.
 RING_SIZES = (5, 6, 7)
@@ -516,73 +511,6 @@ def _ring_size(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                         yield rw.GetMol(), "ring_size"
 
 
-def _ring_double_bond(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
-    """A C=C between carbons ``a`` and ``b`` of a non-aromatic ring becomes ``b``=``c`` for an sp3
-    ring carbon ``c`` (with H) next to ``b``: the chain moves of ``double_bond`` in a ring
-    (androst-4-ene <-> androst-5-ene; cyclohexene isomers of a terpene)."""
-    for bond in mol.GetBonds():
-        if bond.GetBondType() != Chem.BondType.DOUBLE or not bond.IsInRing() or bond.GetIsAromatic():
-            continue
-        for a, b in ((bond.GetBeginAtom(), bond.GetEndAtom()), (bond.GetEndAtom(), bond.GetBeginAtom())):
-            if a.GetSymbol() != "C" or b.GetSymbol() != "C":
-                continue
-            for c in b.GetNeighbors():
-                ring_bond = mol.GetBondBetweenAtoms(b.GetIdx(), c.GetIdx())
-                if (c.GetIdx() == a.GetIdx() or c.GetSymbol() != "C" or c.GetIsAromatic() or not ring_bond.IsInRing()
-                        or c.GetHybridization() != Chem.HybridizationType.SP3 or c.GetTotalNumHs() < 1):
-                    continue
-                rw = Chem.RWMol(mol)
-                rw.GetBondBetweenAtoms(a.GetIdx(), b.GetIdx()).SetBondType(Chem.BondType.SINGLE)
-                rw.GetBondBetweenAtoms(b.GetIdx(), c.GetIdx()).SetBondType(Chem.BondType.DOUBLE)
-                _reset_h(rw, a.GetIdx(), c.GetIdx())
-                yield rw.GetMol(), "ring_double_bond"
-
-
-def _chain_carbon(atom: Chem.Atom) -> bool:
-    return (atom.GetSymbol() == "C" and not atom.IsInRing() and not atom.GetIsAromatic()
-            and atom.GetHybridization() == Chem.HybridizationType.SP3)
-
-
-def _chain_substituent(atom: Chem.Atom) -> bool:
-    """A group :func:`_chain_position` moves, by its first atom: a halogen; a hydroxyl, thiol or
-    amino group (a terminal O, S or N with H); a carboxyl (a chain C with =O and -OH and nothing else)."""
-    if atom.IsInRing() or atom.GetFormalCharge():
-        return False
-    symbol = atom.GetSymbol()
-    if symbol in ("F", "Cl", "Br", "I"):
-        return atom.GetDegree() == 1
-    if symbol in ("O", "S", "N"):
-        return atom.GetDegree() == 1 and atom.GetTotalNumHs() >= 1
-    if symbol == "C" and atom.GetDegree() == 3 and not atom.GetTotalNumHs():
-        ends = sorted((b.GetBondType() == Chem.BondType.DOUBLE, b.GetOtherAtom(atom).GetSymbol(),
-                       b.GetOtherAtom(atom).GetTotalNumHs()) for b in atom.GetBonds() if b.GetOtherAtom(atom).GetDegree() == 1)
-        return ends == [(False, "O", 1), (True, "O", 0)]
-    return False
-
-
-def _chain_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
-    """A substituent (:func:`_chain_substituent`) on an open-chain sp3 carbon ``x`` moved to each
-    other open-chain sp3 carbon with H that a path of such carbons joins to ``x`` (its chain) and
-    that has no other neighbour than carbon: not onto an ether or ester carbon (a hemiacetal, an
-    alpha-chloro ether) nor beside another hydroxyl (a gem-diol)."""
-    for group in mol.GetAtoms():
-        if not _chain_substituent(group):
-            continue
-        for x in group.GetNeighbors():
-            if not _chain_carbon(x) or mol.GetBondBetweenAtoms(group.GetIdx(), x.GetIdx()).GetBondType() \
-                    != Chem.BondType.SINGLE:
-                continue
-            seen, todo = {x.GetIdx()}, [x]
-            while todo:
-                for y in todo.pop().GetNeighbors():
-                    if y.GetIdx() in seen or not _chain_carbon(y):
-                        continue
-                    seen.add(y.GetIdx())
-                    todo.append(y)
-                    if y.GetTotalNumHs() >= 1 and _only_carbon_neighbours(y):
-                        yield _move_atom(mol, group.GetIdx(), x.GetIdx(), y.GetIdx()), f"chain_position:{group.GetSymbol()}"
-
-
 def _ring_chain_ch2(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
     """Out: an open-chain CH2 ``m`` joining aromatic ring carbon ``a`` to the rest ``b`` of a
     substituent leaves (``a``-``b`` bonded) and sits on an aromatic C-H carbon of that ring as a
@@ -611,7 +539,8 @@ def _ring_chain_ch2(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                             rw.AddBond(mi, b.GetIdx(), Chem.BondType.SINGLE)
                             _reset_h(rw, a, mi, a2, b.GetIdx())
                             yield rw.GetMol(), "ring_chain_ch2"
-                elif m.GetSymbol() == "C" and _chain_carbon(m) and m.GetDegree() == 2 and m.GetTotalNumHs() == 2:
+                elif m.GetSymbol() == "C" and not m.IsInRing() and m.GetDegree() == 2 and m.GetTotalNumHs() == 2 \
+                        and m.GetHybridization() == Chem.HybridizationType.SP3:
                     b = next(n.GetIdx() for n in m.GetNeighbors() if n.GetIdx() != a)  # out: onto the ring
                     for target in sorted(ring - {a}):
                         if mol.GetAtomWithIdx(target).GetSymbol() != "C" or mol.GetAtomWithIdx(target).GetTotalNumHs() < 1:
@@ -628,7 +557,7 @@ def _ring_chain_ch2(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
            "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening,
            "oxygen_position": _oxygen_position, "sugar_linkage": _sugar_linkage, "ring_size": _ring_size,
-           "ring_double_bond": _ring_double_bond, "chain_position": _chain_position, "ring_chain_ch2": _ring_chain_ch2}
+           "ring_chain_ch2": _ring_chain_ch2}
 
 
 def _without_isotopes(mol: Chem.Mol) -> Chem.Mol:

@@ -260,10 +260,6 @@ def test_a_sugar_on_an_aglycone_a_single_sugar_or_a_free_disaccharide_has_no_lin
 #: each now one move apart, both ways.
 STOP36_PAIRS = {
     "ring_size": ("O=C1CCCCC1", "CC1CCCC1=O"),  # cyclohexanone <-> 2-methylcyclopentanone
-    "ring_double_bond": ("CC12CCC(O)CC1=CCC1C2CCC2(C)C(O)CCC12",  # androst-5-ene-3,17-diol
-                         "CC12CCC(O)C=C1CCC1C2CCC2(C)C(O)CCC12"),  # <-> androst-4-ene-3,17-diol
-    "chain_position:C": ("OC(=O)CC(C)C(O)=O", "CCC(C(O)=O)C(O)=O"),  # methylsuccinic <-> ethylmalonic acid
-    "chain_position:O": ("OCCCCCCCC(O)=O", "CCCCCCC(O)C(O)=O"),  # 8- <-> 2-hydroxyoctanoic acid
     "ring_chain_ch2": ("CCN(CC)C(=O)Cc1ccccc1", "CCN(CC)C(=O)c1cccc(C)c1"),  # N,N-diethylphenylacetamide <-> DEET
 }
 
@@ -281,17 +277,18 @@ def test_the_stop36_moves_relate_the_pairs_the_bench_called_one_compound(move) -
         assert {CalcMolFormula(Chem.MolFromSmiles(i.smiles)) for i in enumerate_isomers(hit)} == {formula}
 
 
-def test_a_chain_substituent_moves_to_plain_chain_carbons_only() -> None:
-    # 1,3-diacetin's hydroxyl: onto the ester-bearing CH2 it would be a hemiacetal ester -- not moved there;
-    # a ring (cyclohexanol) or an aromatic carbon is no chain
-    assert not any(i.move.startswith("chain_position") for i in enumerate_isomers("CC(=O)OCC(O)COC(C)=O"))
-    assert not any(i.move.startswith("chain_position") for i in enumerate_isomers("OC1CCCCC1"))
-    moved = [i for i in enumerate_isomers("OCCCCCCCC(O)=O") if i.move == "chain_position:O"]
-    assert len(moved) == 6  # 8-hydroxyoctanoic acid -> 2- to 7-hydroxy: each chain CH2 of the acid
-
-
 def test_a_ring_changes_size_only_as_an_isolated_carbocycle() -> None:
-    # a steroid's fused rings, a piperidine and an aromatic ring keep their size
+    # cyclohexane <-> methylcyclopentane; a steroid's fused rings, a piperidine and an aromatic ring keep
+    # their size, and a ring carbon carrying more than hydrogens never leaves the ring
+    assert {i.smiles for i in enumerate_isomers("C1CCCCC1") if i.move == "ring_size"} == {"CC1CCCC1"}
     for smiles in ("CC12CCC(=O)CC1CCC1C2CCC2(C)C(=O)CCC12", "CC1CCCCN1", "Cc1ccccc1"):
         assert not any(i.move == "ring_size" for i in enumerate_isomers(smiles)), smiles
-    assert "CCCCC1CCCC1" not in {i.smiles for i in enumerate_isomers("CC1CCCCC1")}  # only the ring's own CH2 leaves
+    assert "CCCC1CCCC1" not in {i.smiles for i in enumerate_isomers("CCC1CCCCC1")}  # propylcyclopentane
+
+
+def test_a_ring_ch2_moves_between_the_ring_and_its_substituent() -> None:
+    # benzyl chloride -> 2-, 3-, 4-chlorotoluene (the CH2 out onto the ring); 4-methylbenzamide -> phenylacetamide
+    out = {i.smiles for i in enumerate_isomers("ClCc1ccccc1") if i.move == "ring_chain_ch2"}
+    assert out == {"Cc1ccccc1Cl", "Cc1cccc(Cl)c1", "Cc1ccc(Cl)cc1"}
+    (phenylacetamide,) = _keys("NC(=O)Cc1ccccc1")
+    assert _moves("Cc1ccc(C(N)=O)cc1").get(phenylacetamide) == "ring_chain_ch2"
