@@ -67,8 +67,9 @@ RDLogger.DisableLog("rdApp.*")
 MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
          "oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2")
 #: Moves added at stop 27 (oxygen positions on a fused saturated ring system), stop 33 (the
-#: linkage between two sugars) and stop 36 (ring size, the CH2 beside an aromatic ring): tried after the others, on a candidate budget of their own, so that they never turn a
-#: structure the others enumerate into one "too large to enumerate".
+#: linkage between two sugars) and stop 36 (ring size, the CH2 beside an aromatic ring): tried
+#: after the others, on a candidate budget of their own, so that they never turn a structure the
+#: others enumerate into one "too large to enumerate".
 LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2"})
 #: The saturated carbocyclic ring sizes :func:`_ring_size` contracts (6, 7) and expands (5, 6): the
 #: rings of cyclopentyl and cyclohexyl compounds; a 3- or 4-ring is ``ring_opening``'s.
