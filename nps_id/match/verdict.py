@@ -88,6 +88,9 @@ class RuleId(StrEnum):
     # LC-MS/MS against a reference standard run (nps_id.match.lcms_evidence.confirm_with_standard)
     STANDARD_CONFIRMED = "standard_confirmed"
     ION_RATIOS_DISAGREE = "ion_ratios_disagree"
+    # the standard's product ions missing from the finding (its ion ratios may agree): a rule of its own,
+    # so that code reading rule_id does not take missing ions for unlike ratios
+    PRODUCT_IONS_DISAGREE = "product_ions_disagree"
 
 
 #: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
