@@ -12,6 +12,7 @@ Entry points
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead`, :func:`is_new_substance`,
   :func:`is_unknown_compound` -- the rules every output applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
+- :func:`separate_standard` -- whether a finding was compared with a standard of a separate injection.
 - :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """
 from __future__ import annotations
@@ -81,7 +82,8 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "top_hits": [_hit(h) for h in f.get("top_hits") or []],
         "internal_standard": is_internal,
         # a standard of this substance that `match` compared the finding with was run, whatever the TOML says
-        "reference_standard_run": "yes" if f.get("reference_standard") else _reference_run(f.get("name"), refs_run),
+        # -- not the sample run named as its own standard (`same_run`): that is no separate injection
+        "reference_standard_run": "yes" if separate_standard(f) else _reference_run(f.get("name"), refs_run),
         "reference_standard": f.get("reference_standard"),
         "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
         "reference_spectrum": reference,
@@ -142,6 +144,13 @@ def _cas(value: Any) -> str | None:
     if re.fullmatch(r"\d{5,10}", text):
         text = f"{text[:-3]}-{text[-3:-1]}-{text[-1]}"
     return text
+
+
+def separate_standard(f: Mapping[str, Any]) -> bool:
+    """Whether a reference standard run of a separate injection was compared with the finding (a
+    run named as its own standard is marked ``same_run`` by ``match`` and confirms nothing)."""
+    standard = f.get("reference_standard")
+    return bool(standard) and not standard.get("same_run")
 
 
 def _reference_run(name: str | None, refs_run: set[str] | None) -> str:
@@ -225,7 +234,7 @@ def isomers_excluded_by(f: Mapping[str, Any]) -> str | None:
     or None when nothing did: a reference standard at the same RT, or a criterion of the verdict (e.g.
     the internal standard at its expected RT: the verdict says so, every output must agree)."""
     standard = f.get("reference_standard") or {}
-    if standard.get("within"):
+    if standard.get("within") and separate_standard(f):  # the run as its own standard excludes nothing
         return f"excluded by the reference standard run {standard.get('run')} at the same retention time"
     return next((c.removeprefix("isomers ") for c in f["criteria_met"] if c.startswith("isomers excluded by")), None)
 
