@@ -95,6 +95,9 @@ class RuleId(StrEnum):
 
 #: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
 ISOMER_NOT_EXCLUDED = "isomer not excluded"
+#: How the isomer rules' texts end, whatever the hit is: the report layer words it by the hit's
+#: taxonomy class (``nps_id.report.findings.rule_text``: "a compound not in the library" for a hit of no NPS group).
+MAY_BE_NEW = "it may be a new substance"
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
 LEVELS = tuple(Level)
 
@@ -629,19 +632,19 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
                          "a reference standard run at the same RT (the injector relative: only derivatisation or LC-MS)")
             return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                            f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or {what} the spectrum cannot tell "
-                           f"from it -- in the library, scoring within the gap: {'; '.join(named)}; it may be a "
-                           f"new substance; {excluders} excludes them")
+                           f"from it -- in the library, scoring within the gap: {'; '.join(named)}; {MAY_BE_NEW}; "
+                           f"{excluders} excludes them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or an isomer the spectrum cannot tell "
                        f"from it -- in the library, scoring within the gap: {', '.join(evidence.close_isomers[:3])}; "
-                       "it may be a new substance; a reference standard run at the same RT excludes them")
+                       f"{MAY_BE_NEW}; a reference standard run at the same RT excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
         # compounds this close are often isomers of one another, and the substance may be one the
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
         # isomer check, which the search's decide_level skips here
         return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
                        "isomer ambiguity: scores pass, but the library cannot single this compound out: "
-                       + _ambiguity_phrase(evidence, t) + "; it may be a new substance")
+                       + _ambiguity_phrase(evidence, t) + f"; {MAY_BE_NEW}")
     if failed_groups - {"isomer"} == {"hrms"}:
         return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
                        "precursor's MS1 peak, exact mass or matched fragments do not")
@@ -811,7 +814,7 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     # a relative is no isomer (phenibut, C10H13NO2, closes to its lactam C10H11NO): say "compound" then
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
     return (f"the substance is the hit or {what} the spectrum cannot tell from it -- " + "; ".join(parts)
-            + "; it may be a new substance")
+            + f"; {MAY_BE_NEW}")
 
 
 #: How a GC injector reaction (nps_id.chem.thermal) reads in a rule text.

@@ -107,7 +107,8 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     if not parts:
         return None
     absent = any(not i.get("in_library") for i in isomers + relatives)
-    return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {absent_isomer(finding)}" if absent else "")
+    what = absent_isomer(finding, any(not i.get("in_library") for i in isomers), relatives)
+    return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {what}" if absent else "")
 
 
 def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:

@@ -607,5 +607,12 @@ def test_the_absent_isomers_of_the_pesticide_runs_hits_are_compounds_not_in_the_
     assert isomers_open(azinphos).endswith("not in the library), possibly a compound not in the library")
     assert any(n.endswith("the substance may be one of them, or a compound not in the library, unless a retention "
                           "index or a reference standard excludes them.") for n in azinphos["limitations"])
+    # the isomer rule's own text too (stop 36): Fenamiphos read "...; it may be a new substance; a reference
+    # standard run at the same RT excludes them" -- the results keep the match layer's words
+    fenamiphos = next(f for f in doc["findings"] if f["name"] == "Fenamiphos")
+    assert fenamiphos["rule_id"] == "isomer_not_excluded" and fenamiphos["ewa"]["nps"] is not True
+    assert "; it may be a compound not in the library; a reference standard run at the same RT excludes them" \
+        in fenamiphos["rule"]
     html = render(doc, "html")[".html"].decode()
     assert "possibly a new substance" not in html and "or a new substance," not in html
+    assert "it may be a new substance" not in html
