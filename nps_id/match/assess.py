@@ -846,8 +846,10 @@ def assess(
     group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
     if group is None and relative_hit:
         group = facts.group(top.row)
-    if group is not None and kind == "ei" and not (group_evidence(relative, top, facts, thresholds)
-                                                   and beyond_molecular_ion(relative, group, hits, facts, thresholds)):
+    if kind == "ei" and silyl_shown(relative, thresholds):
+        group = derivative_group(relative, hits, facts, thresholds)  # a silylated unknown: as a derivative only
+    elif group is not None and kind == "ei" and not (group_evidence(relative, top, facts, thresholds)
+                                                     and beyond_molecular_ion(relative, group, hits, facts, thresholds)):
         group = None
     elif group is None and kind == "ei":
         group = derivative_group(relative, hits, facts, thresholds) or acylium_group(relative, thresholds)
@@ -1215,6 +1217,13 @@ def acylium_group(relative: dict[int, float], thresholds: VerdictThresholds) -> 
     ``group_acylium_ions`` False: off)."""
     found = group_from_ions(relative, ACYLIUM_SETS) if thresholds.group_acylium_ions else None
     return found.group if found is not None else None
+
+
+def silyl_shown(relative: dict[int, float], thresholds: VerdictThresholds) -> bool:
+    """Whether an EI spectrum shows the silyl reagent's ion Si(CH3)3+ (m/z 73) as a significant ion
+    (``group_silyl_reagent``; False: off): its group is then a derivative's or none."""
+    return thresholds.group_silyl_reagent and \
+        relative.get(SIGNATURE_IONS["silyl"], 0.0) >= thresholds.significant_ion_level
 
 
 def derivative_group(relative: dict[int, float], hits: Sequence[RankedHit], facts: LibraryFacts,
