@@ -208,13 +208,14 @@ class VerdictThresholds:
         EI: a new substance the group model leaves without a group whose spectrum holds a
         1-substituted indazole-3-carbonyl acylium and m/z 145 (:data:`nps_id.chem.diagnostic_ions.ACYLIUM_SETS`)
         is a suspected synthetic cannabinoid (docs/match.md "Indazole-3-carbonyl acylium ions").
-    group_silyl_reagent : bool
+    group_beyond_silyl_ions : float
         EI: a new substance whose spectrum shows the silyl reagent's ion Si(CH3)3+ (m/z 73, >=
-        ``significant_ion_level``) takes a group only as a derivative (:func:`nps_id.match.assess.derivative_group`:
-        the closest compounds are silyl derivatives and agree on one), never from the group model or
-        another closest compound: its ions are the reagent's and the silicon's, which the model learned
-        from the library's TMS steroids and GHB-type derivatives -- a silane read "Anabolic steroids",
-        hexamethyldisiloxane "GHB-type" (docs/match.md "A silylated unknown's group"; False: off).
+        ``significant_ion_level``) keeps the group named for it only when a closest compound of that
+        group resembles it at >= this cosine once the trimethylsilyl ions are set aside
+        (:func:`nps_id.match.assess.beyond_silyl_ions`): those are the reagent's and the silicon's,
+        which the group model and the derivatives' vote learned from the library's TMS steroids and GHB
+        derivatives -- a silane read "Anabolic steroids", hexamethyldisiloxane "GHB-type" (docs/match.md
+        "A silylated unknown's group"; 0: off).
     group_below_series : bool
         EI: a new substance whose estimated mass is below every library compound of the group
         named for it gets no group (:meth:`nps_id.match.assess.LibraryFacts.lightest`; docs/match.md
@@ -376,7 +377,7 @@ class VerdictThresholds:
     group_derivative_similarity: float = 0.5
     group_beyond_molecular_ion: float = 0.5
     group_acylium_ions: bool = True
-    group_silyl_reagent: bool = True
+    group_beyond_silyl_ions: float = 0.6
     group_below_series: bool = True
     one_ion_share: float = 0.4
     one_ion_rest_level: float = 0.02
