@@ -6,8 +6,9 @@ Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.Bat
 - Rows are substances (``identified`` and ``tentative`` findings, and every finding no library compound
   explains whatever its verdict, as ``match``'s report lists them; named as the reports name them: a
   suspected new substance by its group, one of no group as "unknown compound (not in the library; no
-  NPS group indicated)", an analogue as "analogue of X"), columns are
-  runs in sequence order; a cell holds the verdict, retention time (min) and match factor.
+  NPS group indicated)", an analogue as "analogue of X"; an unknown also by its estimated mass,
+  :func:`row_name`), columns are runs in sequence order; a cell holds the verdict, retention time (min)
+  and match factor -- an unknown's verdict as "not identified (library search tentative)".
 - Blanks (file names matching ``--blank-pattern``) are flagged.
 - Internal standards (findings labelled ``role: "internal_standard"``) are marked as such.
 - Carry-over hint: a substance found in a blank that was also found in the run acquired just
@@ -61,9 +62,12 @@ class Cell:
     verdict: str
     rt_min: float | None
     mf: float | None
+    #: a finding no library compound explains: ``verdict`` is its library search's, not an identification
+    new_substance: bool = False
 
     def text(self) -> str:
-        parts = [self.verdict]
+        # "tentative, 7.53 min" beside "unknown compound" read as a tentative identification (stop 36)
+        parts = [f"not identified (library search {self.verdict})" if self.new_substance else self.verdict]
         if self.rt_min is not None:
             parts.append(f"{self.rt_min:.2f} min")
         if self.mf is not None:
@@ -114,17 +118,28 @@ def _read_run(results: dict) -> RunFindings:
         new = is_new_substance(finding)
         if not (finding.get("verdict") in REPORTED_VERDICTS or new):
             continue
-        # as the reports name it: a suspected new substance or an analogue is no row of a library compound
-        name = finding_label(finding)
+        # as the reports name it: a suspected new substance or an analogue is no row of a library compound;
+        # unknowns by their estimated mass too -- the group (or no group) alone merged every one of every run
+        name = row_name(finding)
         if new and finding.get("rt_min") is not None:
             run.unknown_rts.setdefault(name, []).append(finding["rt_min"])
         if not finding.get("name"):
             continue
-        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"))
+        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new)
         old = run.best.get(name)
         if old is None or _rank(cell) > _rank(old):
             run.best[name] = cell
     return run
+
+
+def row_name(finding: dict) -> str:
+    """A finding's summary row: its report label (:func:`~nps_id.report.findings.finding_label`), and
+    for one no library compound explains its estimated nominal mass ("unknown compound (...), estimated
+    mass 409"): unknowns of one group but another mass are other compounds, and one of the same mass
+    in two runs is the one a chemist compares across them."""
+    name = finding_label(finding)
+    mass = finding.get("estimated_mass")
+    return f"{name}, estimated mass {mass}" if is_new_substance(finding) and mass is not None else name
 
 
 def _rank(cell: Cell) -> tuple[int, float]:

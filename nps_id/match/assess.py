@@ -851,6 +851,8 @@ def assess(
         group = None
     elif group is None and kind == "ei":
         group = derivative_group(relative, hits, facts, thresholds) or acylium_group(relative, thresholds)
+    if group is not None and kind == "ei" and not beyond_silyl_ions(relative, group, hits, facts, thresholds):
+        group = None
     if group is not None and kind == "ei" and below_series(group, estimated, facts, thresholds):
         group = None
     closest = () if fields_only else _closest(hits, facts, estimated, kind)
@@ -1190,16 +1192,42 @@ def beyond_molecular_ion(relative: dict[int, float], group: str, hits: Sequence[
     own = molecular_ion(relative)
     if floor <= 0 or own is None:
         return True
-    cluster = {own - 15, own - 1, own, own + 1}
+    return _group_resembles(relative, {own - 15, own - 1, own, own + 1}, group, hits, facts, floor)
+
+
+def _group_resembles(relative: dict[int, float], set_aside: set[int] | frozenset[int], group: str,
+                     hits: Sequence[RankedHit], facts: LibraryFacts, floor: float) -> bool:
+    """Whether a closest compound of ``group`` (among the first :data:`VOTE_COMPOUNDS` distinct ones)
+    resembles the unknown at >= ``floor`` cosine, both without the ions ``set_aside`` and the compound
+    without its ions below the unknown's lowest."""
     low = min(relative)
-    mine = {m: v for m, v in relative.items() if m not in cluster}
+    mine = {m: v for m, v in relative.items() if m not in set_aside}
     for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS):
         if facts.group(hit.row) != group:
             continue
-        theirs = {m: v for m, v in facts.nominal(hit.row).items() if m not in cluster and m >= low}
+        theirs = {m: v for m, v in facts.nominal(hit.row).items() if m not in set_aside and m >= low}
         if _cosine(mine, theirs) >= floor:
             return True
     return False
+
+
+#: The ions of a trimethylsilyl group whatever the molecule carrying it (TMS derivative, silane,
+#: siloxane): SiH(CH3)2+ 59 aside, CH3SiH2+ 45, Si(CH3)3+ 73 and its Si/13C isotope peaks 74-75
+#: (with (CH3)2SiOH+ 75), (CH3)2Si=O+-Si(CH3)3 147 and its isotope peaks.
+SILYL_IONS = frozenset({45, 73, 74, 75, 147, 148, 149})
+
+
+def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
+                      thresholds: VerdictThresholds) -> bool:
+    """Whether an EI unknown showing the silyl reagent's ion Si(CH3)3+ (m/z 73, >= ``significant_ion_level``)
+    still resembles a closest compound of ``group`` at >= ``group_beyond_silyl_ions`` cosine once the
+    trimethylsilyl ions (:data:`SILYL_IONS`) are set aside (0: off; True for a spectrum without the ion). A TMS derivative's group is its drug's, whose ions it keeps; a silane or
+    siloxane shares only the silyl ions with the library's TMS steroids and GHB derivatives, which the
+    group model and the derivatives' vote read as those groups."""
+    floor = thresholds.group_beyond_silyl_ions
+    if floor <= 0 or not silyl_shown(relative, thresholds):
+        return True
+    return _group_resembles(relative, SILYL_IONS, group, hits, facts, floor)
 
 
 def _cosine(a: dict[int, float], b: dict[int, float]) -> float:
@@ -1215,6 +1243,12 @@ def acylium_group(relative: dict[int, float], thresholds: VerdictThresholds) -> 
     ``group_acylium_ions`` False: off)."""
     found = group_from_ions(relative, ACYLIUM_SETS) if thresholds.group_acylium_ions else None
     return found.group if found is not None else None
+
+
+def silyl_shown(relative: dict[int, float], thresholds: VerdictThresholds) -> bool:
+    """Whether an EI spectrum shows the silyl reagent's ion Si(CH3)3+ (m/z 73) as a significant ion: its
+    group must then rest on more than the silyl ions (:func:`beyond_silyl_ions`)."""
+    return relative.get(SIGNATURE_IONS["silyl"], 0.0) >= thresholds.significant_ion_level
 
 
 def derivative_group(relative: dict[int, float], hits: Sequence[RankedHit], facts: LibraryFacts,

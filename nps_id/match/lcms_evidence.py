@@ -336,7 +336,7 @@ def confirm_with_standard(verdict: Verdict, standard: dict, ion_ratios: tuple[st
             return Verdict(TENTATIVE, f"{unlike} unlike the reference standard run's (SANTE/11312/2021): the "
                            "library match passes, the standard of the same method disagrees",
                            met + [text] if passed else met, failed[len(verdict.criteria_failed):] + ([] if passed else [text]), unknown,
-                           rule_id=RuleId.ION_RATIOS_DISAGREE)
+                           rule_id=RuleId.ION_RATIOS_DISAGREE if not passed else RuleId.PRODUCT_IONS_DISAGREE)
         return replace(verdict, criteria_met=met + [text] if passed else met,
                        criteria_failed=failed + ([] if passed else [text]), criteria_not_evaluated=unknown)
     superseded = [c for c in failed if c.startswith(SUPERSEDED_BY_STANDARD)]

@@ -336,15 +336,22 @@ def match_run(
                                           f"window {check['rt_window_min']:g})")
             check["verdict"] = finding.verdict.verdict
     for finding in findings:
-        standard = reference_standard_fields(finding, library, list(reference_standards), params.standard_rt_window_min)
+        standard = reference_standard_fields(finding, library, list(reference_standards), params.standard_rt_window_min,
+                                             sha256)
         finding.reference_standard = standard
+        if standard and standard.get("same_run"):
+            # the run named as its own standard: compared with itself, it excludes nothing and confirms nothing
+            finding.verdict = replace(finding.verdict, criteria_not_evaluated=[
+                *finding.verdict.criteria_not_evaluated, f"reference standard run: not compared -- {standard['not_used']}"])
+            continue
         if standard and standard["within"] and finding.match_mode == MatchMode.IDENTITY:
             _isomers_excluded_by(finding, f"isomers excluded by the reference standard run {standard['run']} "
                                           f"(dRT {standard['delta_rt_min']:+.3f} min, window {standard['window_min']:g})")
         if standard and finding.precursor is not None and finding.match_mode == MatchMode.IDENTITY:
             _confirm_with_standard(finding, standard, reference_standards, params)
     if reference_standards:
-        results["reference_standards"] = [entry for entry, _ in reference_standards]
+        results["reference_standards"] = [{**entry, "same_run": True} if entry["sha256"] == sha256 else entry
+                                          for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
     notes += _window_outside_run(params.peaks, results["run"].get("rt_range_min"),
                                  run.rt_seconds if run is not None and not ms2 else None)

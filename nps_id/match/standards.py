@@ -10,7 +10,8 @@ Entry points
 - :func:`library_compounds` -- a name or InChIKey -> the library's compound codes for it.
 - :func:`internal_standard_checks` -- label the internal standard's findings
   (``role: "internal_standard"``) and give one check per standard.
-- :func:`reference_standard_fields` -- per finding, its RT (and RI) against the standard's.
+- :func:`reference_standard_fields` -- per finding, its RT (and RI) against the standard's (a
+  standard that is the sample run itself is marked, never a confirmation: :func:`same_run_reason`).
 
 A name is matched by :func:`nps_id.compound.normalise_name` against the library's names, or as an
 InChIKey (whole, or its first block); a finding is the substance when its library hit is the same
@@ -135,27 +136,40 @@ def internal_standard_checks(findings: list[Finding], library: Any, standards: t
     return checks
 
 
+def same_run_reason(run: str) -> str:
+    """Why a standard whose file is the sample run itself confirms nothing, in words."""
+    return (f"the reference standard run {run} is this run itself (same SHA-256), not a separate injection: "
+            "its findings are compared with themselves, and it is not used as confirmation")
+
+
 def reference_standard_fields(finding: Finding, library: Any, standards: list[tuple[dict, set[int]]],
-                              window_min: float) -> dict | None:
+                              window_min: float, run_sha256: str | None = None) -> dict | None:
     """The finding's RT (and RI) against the reference standard run of the same compound.
 
     ``standards`` pairs each ``reference_standards`` entry of the results (the standard's own
     RT and RI when found) with the compound codes of its substance. Returns None when no standard
     of this compound was run, when the standard run did not show it, or when a time is unknown
     (an LC scan without a retention time: nothing to compare).
+
+    A standard whose SHA-256 is ``run_sha256`` (the sample run named as its own standard) is used
+    only when no separate injection of the compound was given, and then the fields say so:
+    ``same_run: true`` and ``not_used`` (:func:`same_run_reason`); the caller confirms nothing with it.
     """
     code = int(library.compound[finding.library_row])
     ran = [entry for entry, codes in standards if entry["found"] and code in codes
            and entry["rt_min"] is not None and finding.rt_min is not None]
     if not ran:
         return None
-    standard = min(ran, key=lambda s: abs(s["rt_min"] - finding.rt_min))
+    # a separate injection first: in `batch` the standard's own run is matched with the others
+    separate = [entry for entry in ran if run_sha256 is None or entry.get("sha256") != run_sha256]
+    standard = min(separate or ran, key=lambda s: abs(s["rt_min"] - finding.rt_min))
     delta_rt = round(finding.rt_min - standard["rt_min"], 4)
     both_ri = finding.ri is not None and standard.get("ri") is not None
     return {"run": standard["run"], "name": standard["name"], "rt_min": standard["rt_min"],
             "delta_rt_min": delta_rt, "ri": standard.get("ri"),
             "delta_ri": round(finding.ri - standard["ri"], 1) if both_ri else None,
-            "window_min": window_min, "within": abs(delta_rt) <= window_min}
+            "window_min": window_min, "within": abs(delta_rt) <= window_min,
+            **({} if separate else {"same_run": True, "not_used": same_run_reason(standard["run"])})}
 
 
 def standard_entry(standard: ReferenceStandard, results: dict, library: Any) -> tuple[dict, set[int]]:

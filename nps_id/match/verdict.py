@@ -88,10 +88,16 @@ class RuleId(StrEnum):
     # LC-MS/MS against a reference standard run (nps_id.match.lcms_evidence.confirm_with_standard)
     STANDARD_CONFIRMED = "standard_confirmed"
     ION_RATIOS_DISAGREE = "ion_ratios_disagree"
+    # the standard's product ions missing from the finding (its ion ratios may agree): a rule of its own,
+    # so that code reading rule_id does not take missing ions for unlike ratios
+    PRODUCT_IONS_DISAGREE = "product_ions_disagree"
 
 
 #: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
 ISOMER_NOT_EXCLUDED = "isomer not excluded"
+#: How the isomer rules' texts end, whatever the hit is: the report layer words it by the hit's
+#: taxonomy class (``nps_id.report.findings.rule_text``: "a compound not in the library" for a hit of no NPS group).
+MAY_BE_NEW = "it may be a new substance"
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
 LEVELS = tuple(Level)
 
@@ -202,6 +208,14 @@ class VerdictThresholds:
         EI: a new substance the group model leaves without a group whose spectrum holds a
         1-substituted indazole-3-carbonyl acylium and m/z 145 (:data:`nps_id.chem.diagnostic_ions.ACYLIUM_SETS`)
         is a suspected synthetic cannabinoid (docs/match.md "Indazole-3-carbonyl acylium ions").
+    group_beyond_silyl_ions : float
+        EI: a new substance whose spectrum shows the silyl reagent's ion Si(CH3)3+ (m/z 73, >=
+        ``significant_ion_level``) keeps the group named for it only when a closest compound of that
+        group resembles it at >= this cosine once the trimethylsilyl ions are set aside
+        (:func:`nps_id.match.assess.beyond_silyl_ions`): those are the reagent's and the silicon's,
+        which the group model and the derivatives' vote learned from the library's TMS steroids and GHB
+        derivatives -- a silane read "Anabolic steroids", hexamethyldisiloxane "GHB-type" (docs/match.md
+        "A silylated unknown's group"; 0: off).
     group_below_series : bool
         EI: a new substance whose estimated mass is below every library compound of the group
         named for it gets no group (:meth:`nps_id.match.assess.LibraryFacts.lightest`; docs/match.md
@@ -363,6 +377,7 @@ class VerdictThresholds:
     group_derivative_similarity: float = 0.5
     group_beyond_molecular_ion: float = 0.5
     group_acylium_ions: bool = True
+    group_beyond_silyl_ions: float = 0.6
     group_below_series: bool = True
     one_ion_share: float = 0.4
     one_ion_rest_level: float = 0.02
@@ -626,19 +641,19 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
                          "a reference standard run at the same RT (the injector relative: only derivatisation or LC-MS)")
             return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                            f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or {what} the spectrum cannot tell "
-                           f"from it -- in the library, scoring within the gap: {'; '.join(named)}; it may be a "
-                           f"new substance; {excluders} excludes them")
+                           f"from it -- in the library, scoring within the gap: {'; '.join(named)}; {MAY_BE_NEW}; "
+                           f"{excluders} excludes them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or an isomer the spectrum cannot tell "
                        f"from it -- in the library, scoring within the gap: {', '.join(evidence.close_isomers[:3])}; "
-                       "it may be a new substance; a reference standard run at the same RT excludes them")
+                       f"{MAY_BE_NEW}; a reference standard run at the same RT excludes them")
     if failed_groups <= {"ambiguity", "isomer"}:
         # compounds this close are often isomers of one another, and the substance may be one the
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
         # isomer check, which the search's decide_level skips here
         return verdict(TENTATIVE, RuleId.ISOMER_AMBIGUITY,
                        "isomer ambiguity: scores pass, but the library cannot single this compound out: "
-                       + _ambiguity_phrase(evidence, t) + "; it may be a new substance")
+                       + _ambiguity_phrase(evidence, t) + f"; {MAY_BE_NEW}")
     if failed_groups - {"isomer"} == {"hrms"}:
         return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
                        "precursor's MS1 peak, exact mass or matched fragments do not")
@@ -808,7 +823,7 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     # a relative is no isomer (phenibut, C10H13NO2, closes to its lactam C10H11NO): say "compound" then
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
     return (f"the substance is the hit or {what} the spectrum cannot tell from it -- " + "; ".join(parts)
-            + "; it may be a new substance")
+            + f"; {MAY_BE_NEW}")
 
 
 #: How a GC injector reaction (nps_id.chem.thermal) reads in a rule text.

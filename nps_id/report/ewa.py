@@ -118,6 +118,9 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "techniques": ("analytical techniques evaluated for this substance", lambda d, f: _techniques(d, f)),
     "reference_standard_run": ("yes / no / unknown (from the sample information)",
                                lambda d, f: f.get("reference_standard_run", "unknown")),
+    "reference_standard_same_run": ("true: the reference standard run named for this substance is this run "
+                                    "itself (same SHA-256), not a separate injection: not used as confirmation",
+                                    lambda d, f: bool((f.get("reference_standard") or {}).get("same_run"))),
     "laboratory": ("laboratory name", lambda d, f: d["laboratory"].get("name")),
     "laboratory_contact": ("laboratory contact", lambda d, f: _contact(d)),
     "lab_sample_id": ("laboratory sample id", lambda d, f: d["item"].get("lab_sample_id")),

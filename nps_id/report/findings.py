@@ -12,6 +12,9 @@ Entry points
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead`, :func:`is_new_substance`,
   :func:`is_unknown_compound` -- the rules every output applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
+- :func:`absent_isomer` (:func:`relative_is_nps`) -- what an isomer or injector relative the library lacks would
+  be; :func:`rule_text` -- the verdict's rule worded so.
+- :func:`separate_standard` -- whether a finding was compared with a standard of a separate injection.
 - :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """
 from __future__ import annotations
@@ -23,7 +26,7 @@ from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE
+from nps_id.match.verdict import IDENTIFIED, MAY_BE_NEW, TENTATIVE
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -63,7 +66,7 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "monoisotopic_mass": monoisotopic_mass(f.get("formula")),
         "ewa": ewa,
         "verdict": f.get("verdict", "inconclusive"),
-        "rule": f.get("rule"),
+        "rule": rule_text(f.get("rule"), ewa, f.get("isomers_not_excluded") or []),
         "rule_id": f.get("rule_id"),  # absent from results written before rule ids
         "criteria_met": list(f.get("criteria_met") or []),
         "criteria_failed": list(f.get("criteria_failed") or []),
@@ -81,7 +84,8 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "top_hits": [_hit(h) for h in f.get("top_hits") or []],
         "internal_standard": is_internal,
         # a standard of this substance that `match` compared the finding with was run, whatever the TOML says
-        "reference_standard_run": "yes" if f.get("reference_standard") else _reference_run(f.get("name"), refs_run),
+        # -- not the sample run named as its own standard (`same_run`): that is no separate injection
+        "reference_standard_run": "yes" if separate_standard(f) else _reference_run(f.get("name"), refs_run),
         "reference_standard": f.get("reference_standard"),
         "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
         "reference_spectrum": reference,
@@ -142,6 +146,13 @@ def _cas(value: Any) -> str | None:
     if re.fullmatch(r"\d{5,10}", text):
         text = f"{text[:-3]}-{text[-3:-1]}-{text[-1]}"
     return text
+
+
+def separate_standard(f: Mapping[str, Any]) -> bool:
+    """Whether a reference standard run of a separate injection was compared with the finding (a
+    run named as its own standard is marked ``same_run`` by ``match`` and confirms nothing)."""
+    standard = f.get("reference_standard")
+    return bool(standard) and not standard.get("same_run")
 
 
 def _reference_run(name: str | None, refs_run: set[str] | None) -> str:
@@ -225,7 +236,7 @@ def isomers_excluded_by(f: Mapping[str, Any]) -> str | None:
     or None when nothing did: a reference standard at the same RT, or a criterion of the verdict (e.g.
     the internal standard at its expected RT: the verdict says so, every output must agree)."""
     standard = f.get("reference_standard") or {}
-    if standard.get("within"):
+    if standard.get("within") and separate_standard(f):  # the run as its own standard excludes nothing
         return f"excluded by the reference standard run {standard.get('run')} at the same retention time"
     return next((c.removeprefix("isomers ") for c in f["criteria_met"] if c.startswith("isomers excluded by")), None)
 
@@ -339,13 +350,41 @@ def is_new_substance(finding: Mapping[str, Any]) -> bool:
     return bool(finding.get("new_substance"))
 
 
-def absent_isomer(finding: Mapping[str, Any]) -> str:
-    """What an isomer of a named finding that the library lacks would be: "a new substance" -- the
-    early-warning word -- only when the taxonomy places the hit as an NPS (``ewa.nps`` true); for a
-    hit known not to be one (benzocaine) or that no NPS rule places (a pesticide: Azinphos methyl on
-    the PestMix slice read "possibly a new substance" until stop 35) it is "a compound not in the
-    library"."""
-    return "a new substance" if (finding.get("ewa") or {}).get("nps") is True else "a compound not in the library"
+def absent_isomer(finding: Mapping[str, Any], isomers_absent: bool = True,
+                  relatives: list[Mapping[str, Any]] = ()) -> str:
+    """What an isomer or GC injector relative of a named finding that the library lacks would be: "a
+    new substance" -- the early-warning word -- only when the taxonomy places it as an NPS; else "a
+    compound not in the library". An isomer (``isomers_absent``: one is not in the library) is placed
+    by the hit's class (``ewa.nps`` true; a hit known not to be one, benzocaine, or that no NPS rule
+    places, a pesticide: Azinphos methyl on the PestMix slice read "possibly a new substance" until
+    stop 35); an injector relative not in the library by its own structure (:func:`relative_is_nps`):
+    it is another compound, and phenibut, the open form of an unplaced lactam hit, read "possibly a
+    compound not in the library" until stop 36."""
+    hit_nps = (finding.get("ewa") or {}).get("nps") is True
+    new = (isomers_absent and hit_nps) or any(relative_is_nps(r) for r in relatives if not r.get("in_library"))
+    return "a new substance" if new else "a compound not in the library"
+
+
+def rule_text(rule: str | None, ewa: Mapping[str, Any], isomers: list[Mapping[str, Any]]) -> str | None:
+    """The verdict's rule as the reports show it: the isomer rules end "it may be a new substance"
+    whatever the hit (:data:`~nps_id.match.verdict.MAY_BE_NEW`, the match layer knows no taxonomy);
+    here that is worded by what an isomer the library lacks would be (:func:`absent_isomer`): for
+    benzocaine's isomers, "it may be a compound not in the library"."""
+    if not rule or MAY_BE_NEW not in rule:
+        return rule
+    what = absent_isomer({"ewa": ewa}, True, injector_relatives(isomers)[1])
+    return rule.replace(MAY_BE_NEW, f"it may be {what}")
+
+
+def relative_is_nps(relative: Mapping[str, Any]) -> bool:
+    """Whether the taxonomy places an injector relative (an ``isomers_not_excluded`` entry) as an NPS
+    by its own name and structure, its InChIKey looked up in the not-NPS list as a hit's is."""
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(relative.get("smiles") or "")
+    if mol is None:
+        return False
+    return classify(relative.get("name"), smiles=relative["smiles"], inchikey=Chem.MolToInchiKey(mol) or None).nps is True
 
 
 def is_unknown_compound(finding: Mapping[str, Any]) -> bool:

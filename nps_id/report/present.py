@@ -107,7 +107,8 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     if not parts:
         return None
     absent = any(not i.get("in_library") for i in isomers + relatives)
-    return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {absent_isomer(finding)}" if absent else "")
+    what = absent_isomer(finding, any(not i.get("in_library") for i in isomers), relatives)
+    return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {what}" if absent else "")
 
 
 def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
@@ -481,6 +482,9 @@ def check_lines(doc: Mapping[str, Any]) -> list[str]:
         seen = (f"its {name} at {display_number(r.get('rt_min'), RT_DIGITS)} min, RI {display_number(r.get('ri'))}: "
                 f"a finding of {name} at this retention time is {name}, not an isomer its spectrum cannot tell "
                 "from it") if r.get("found") else "substance not found in it: it settles nothing"
+        if r.get("same_run"):  # the sample run named as its own standard settles nothing either
+            seen = ("this run itself (same SHA-256), not a separate injection: its findings are compared with "
+                    "themselves, and it settles nothing")
         lines.append(f"Reference standard {r.get('name')}: run {r.get('run')}, {seen}")
     for f in doc["findings"]:
         text = reference_standard_text(f)
@@ -495,6 +499,8 @@ def reference_standard_text(finding: Mapping[str, Any]) -> str | None:
     s = finding.get("reference_standard")
     if not s:
         return None
+    if s.get("same_run"):
+        return f"not compared: {s.get('not_used')}"
     ri = (f"; RI {display_number(finding.get('ri'))} against {display_number(s.get('ri'))} "
           f"(\u0394 {_signed(s.get('delta_ri'), 1)})" if s.get("ri") is not None or finding.get("ri") is not None
           else "; no RI (no alkane ladder)")

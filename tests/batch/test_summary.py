@@ -1,7 +1,7 @@
 """The batch summary's rows: substances as the reports name them (issue 18)."""
 from __future__ import annotations
 
-from nps_id.batch.summary import CARRY_OVER_RT_WINDOW, Cell, RunRow, _carry_over, _read_run
+from nps_id.batch.summary import CARRY_OVER_RT_WINDOW, Cell, RunRow, _carry_over, _read_run, row_name
 
 
 def test_a_tentative_suspected_new_substance_is_no_row_under_its_closest_library_name():
@@ -60,3 +60,19 @@ def test_two_unknowns_of_one_row_apart_are_no_carry_over_hint():
     # one of the blank's unknowns at the run's unknown's time (not the cell's best): a hint
     close = {**apart, (unknown, "seq/02-blank.cdf"): [9.18, 5.17 + CARRY_OVER_RT_WINDOW / 2]}
     assert sorted(h.substance for h in _carry_over(rows, found, set(), close)) == ["Etizolam", unknown]
+
+
+def test_unknowns_of_another_estimated_mass_are_rows_of_their_own_and_not_read_as_identifications():
+    # The LC PestMix slice against MassBank MS/MS (/work/libs/mbms2.h5): two unknowns of no group, 7.525 min
+    # (estimated mass 541) and 7.769 min (493), were one row "unknown compound (...)" whose cell read
+    # "tentative, 7.53 min" -- one compound, tentatively identified, to a reader (stop 36)
+    findings = [{"name": "1-Palmitoyl-2-glutaryl-sn-glycero-3-phosphocholine", "verdict": "tentative", "rt_min": rt,
+                 "mf": None, "match_mode": "identity", "new_substance": True, "suspected_group": None,
+                 "estimated_mass": mass} for rt, mass in ((7.525, 541), (7.7689, 493))]
+    best = _read_run({"findings": findings}).best
+    unknown = "unknown compound (not in the library; no NPS group indicated)"
+    assert sorted(best) == [f"{unknown}, estimated mass 493", f"{unknown}, estimated mass 541"]
+    assert best[f"{unknown}, estimated mass 541"].text() == "not identified (library search tentative), 7.53 min"
+    # a library compound's row and cell are as before; an unknown of unknown mass keeps its label alone
+    assert row_name({**findings[0], "estimated_mass": None}) == unknown
+    assert Cell("tentative", 10.27, 947).text() == "tentative, 10.27 min, MF 947"

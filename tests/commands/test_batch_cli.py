@@ -117,9 +117,17 @@ def test_every_suspected_new_substance_of_a_run_is_a_summary_row_whatever_its_ve
             if finding["new_substance"]:
                 label = (f"suspected new substance ({finding['suspected_group']})" if finding["suspected_group"]
                          else "unknown compound (not in the library; no NPS group indicated)")
+                # by its estimated mass too (stop 36): one row merged every unknown of every run
+                label += f", estimated mass {finding['estimated_mass']}" if finding["estimated_mass"] is not None else ""
                 assert key in summary["cells"][label], (key, finding["rt_min"])
-    cell = summary["cells"]["unknown compound (not in the library; no NPS group indicated)"]["220223030.mzML"]
-    assert cell["verdict"] == "inconclusive" and 5.1 <= cell["rt_min"] <= 5.25
+    (unknown,) = [f for f in card if f["verdict"] == "inconclusive" and not f["suspected_group"]]
+    row = f"unknown compound (not in the library; no NPS group indicated), estimated mass {unknown['estimated_mass']}"
+    cell = summary["cells"][row]["220223030.mzML"]
+    assert cell["verdict"] == "inconclusive" and cell["new_substance"] and 5.1 <= cell["rt_min"] <= 5.25
+    # the cell does not read as an identification ("inconclusive, 5.17 min, MF 621")
+    with open(out / "summary.csv", newline="") as fh:
+        csv_rows = {r[0]: r[1:] for r in csv.reader(fh)}
+    assert any(v.startswith("not identified (library search inconclusive), 5.1") for v in csv_rows[row])
 
 
 def test_summary_labels_the_internal_standard(sequence_batch):

@@ -85,6 +85,42 @@ def test_a_run_named_as_its_own_reference_standard_is_said_to_be_so(swgdrug_libr
             and "the run matched itself: its findings are compared with themselves" in result.stdout), result.stdout
 
 
+def test_a_run_named_as_its_own_reference_standard_confirms_nothing_but_other_runs_use_it(swgdrug_library, tmp_path):
+    # Until stop 36 the card named as flubromazepam's standard made it 'identified' ("isomers excluded
+    # by the reference standard run 220223030.mzML") in the JSON, PDF and EWA export (reference_standard_run
+    # "yes"); only the table warned. The check standard 010 as etizolam's standard: the card (another
+    # injection) uses it, 010's own etizolam does not -- as in `batch`, where the standard is among the runs.
+    from nps_id.report.present import check_lines
+
+    card, standard = (str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in ("220223030", "220223010"))
+    result = CliRunner().invoke(cli, ["match", card, standard, "-l", str(swgdrug_library), "-o", str(tmp_path),
+                                      "--reference-standard", card, "Flubromazepam",
+                                      "--reference-standard", standard, "Etizolam", "--report", "json", "--report", "ewa"])
+    assert result.exit_code == 0, result.output
+    results = {name: json.loads((tmp_path / f"{name}.mzML.match.json").read_text()) for name in ("220223030", "220223010")}
+    (flubromazepam,) = [f for f in results["220223030"]["findings"] if f["name"] == "Flubromazepam"]
+    assert flubromazepam["verdict"] == "tentative" and flubromazepam["rule_id"] == "isomer_not_excluded"
+    assert flubromazepam["reference_standard"]["same_run"] is True
+    assert not any("reference standard" in c for c in flubromazepam["criteria_met"])
+    assert any(c.startswith("reference standard run: not compared -- the reference standard run 220223030.mzML is "
+                            "this run itself (same SHA-256)") for c in flubromazepam["criteria_not_evaluated"])
+    (card_etizolam,) = [f for f in results["220223030"]["findings"] if f["name"] == "Etizolam"]
+    assert card_etizolam["verdict"] == "identified" and "same_run" not in card_etizolam["reference_standard"]
+    (own_etizolam,) = [f for f in results["220223010"]["findings"] if f["name"] == "Etizolam"]
+    assert own_etizolam["verdict"] == "tentative" and own_etizolam["reference_standard"]["same_run"] is True
+    assert [r.get("same_run") for r in results["220223010"]["reference_standards"]] == [None, True]
+    # the report document (what the PDF and HTML render) and the EWA export say so too
+    doc = json.loads((tmp_path / "220223030.report.json").read_text())
+    (flub,) = [f for f in doc["findings"] if f["name"] == "Flubromazepam"]
+    assert flub["reference_standard_run"] != "yes"
+    assert any(line.startswith("Reference standard Flubromazepam: run 220223030.mzML, this run itself (same SHA-256)")
+               for line in check_lines(doc))
+    ewa = {row["substance"]: row for row in json.loads((tmp_path / "220223030.ewa.json").read_text())["substances"]}
+    assert ewa["Flubromazepam"]["reference_standard_same_run"] is True
+    assert ewa["Flubromazepam"]["verdict"] == "tentative" and "isomer" in ewa["Flubromazepam"]["identification_level"]
+    assert ewa["Etizolam"]["reference_standard_same_run"] is False and ewa["Etizolam"]["reference_standard_run"] == "yes"
+
+
 def test_the_reference_standard_in_the_sample_toml_does_what_the_option_does(swgdrug_library, tmp_path):
     # docs/card.toml names the etizolam check standard run, relative to the card's folder
     card_toml = Path(__file__).resolve().parents[2] / "docs" / "card.toml"

@@ -1,6 +1,8 @@
 """LC-MS/MS matching on two real DDA runs: one finding per compound, MS1 evidence, adducts."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import data_path
@@ -196,9 +198,15 @@ def test_a_signed_pdf_gives_each_lc_findings_rule_and_criteria_whole(pestmix, tm
         page = re.sub(r"^\s*#\d+ [^\n]*(\n[^\n]*)?\(continued\)", "", page.replace("(continued on the next page)", ""))
         return " ".join(page.split())
 
+    from nps_id.report import prepare_document
+
     text = " ".join(body(p) for p in pages)
-    for f in pestmix["findings"]:
-        for line in (f"Rule: {f['rule']}", "Criteria met: " + ", ".join(f["criteria_met"]),
+    # the rule as the report words it (since stop 36 an isomer rule's "it may be a new substance" by the
+    # hit's class: Cyproconazole's "it may be a compound not in the library")
+    shown = [f["rule"] for f in prepare_document(results)["findings"]]
+    assert len(shown) == len(pestmix["findings"]) and "it may be a new substance" not in " ".join(shown)
+    for f, rule in zip(pestmix["findings"], shown):
+        for line in (f"Rule: {rule}", "Criteria met: " + ", ".join(f["criteria_met"]),
                      "Criteria failed: " + (", ".join(f["criteria_failed"]) or "none")):
             assert " ".join(line.split()) in text, (f["name"], line)
     # this run's pages need continuation pages
@@ -244,7 +252,22 @@ def test_a_reference_without_fragments_is_no_fragment_criterion_met(metabolites)
         assert not any("0 of 0" in c for c in f["criteria_met"] + f["criteria_failed"]), f["name"]
 
 
-def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(library, pestmix):
+def _separate_injection(run: tuple[str, ...], folder: Path) -> Path:
+    """The run's bytes with its XML declaration's encoding name in the other case (same meaning, same
+    byte offsets): another file, of another SHA-256, standing in for a separate injection of a standard
+    of the same method -- the shared data hold no LC standard run, and since stop 36 a run named as its
+    own standard confirms nothing."""
+    import gzip
+    import re
+
+    raw = data_path(*run).read_bytes()
+    raw = gzip.decompress(raw) if run[-1].endswith(".gz") else raw
+    copy = folder / Path(run[-1]).name.removesuffix(".gz")
+    copy.write_bytes(re.sub(rb'encoding="([^"]+)"', lambda m: b'encoding="' + m.group(1).swapcase() + b'"', raw, count=1))
+    return copy
+
+
+def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(library, pestmix, tmp_path):
     from nps_id.match.pipeline import MatchParameters, measure_reference_standards
     from nps_id.match.standards import ReferenceStandard
 
@@ -253,11 +276,18 @@ def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(lib
     # (41-62 % in seven records) absent from every scan: tentative, whatever its adducts say.
     azinphos = _by_name(pestmix)["azinphos methyl"]
     assert azinphos["verdict"] == "tentative" and azinphos["score"] == 715
-    # A standard run of the same method (here the slice itself: no azinphos-methyl standard run is
-    # in the shared data) gives RT and ion ratios: the SANTE/11312/2021 identification.
-    standards = measure_reference_standards([ReferenceStandard(str(data_path(*PESTMIX)), name)
-                                             for name in ("Azinphos methyl", "Fluopicolide")],
-                                            library, MatchParameters())
+    # The slice named as its own standard is no separate injection: compared with itself it confirms
+    # nothing (until stop 36 this made azinphos-methyl "identity confirmed against a reference standard run")
+    names = ("Azinphos methyl", "Fluopicolide")
+    own = measure_reference_standards([ReferenceStandard(str(data_path(*PESTMIX)), name) for name in names],
+                                      library, MatchParameters())
+    itself = _by_name(match_run(data_path(*PESTMIX), library, reference_standards=own))["azinphos methyl"]
+    assert itself["verdict"] == "tentative" and itself["reference_standard"]["same_run"] is True
+    assert not any(c.startswith(("ion ratios", PRODUCT_IONS)) for c in itself["criteria_met"] + itself["criteria_failed"])
+    # A standard run of the same method (a copy of the slice standing in for one: no azinphos-methyl
+    # standard run is in the shared data) gives RT and ion ratios: the SANTE/11312/2021 identification.
+    standards = measure_reference_standards([ReferenceStandard(str(_separate_injection(PESTMIX, tmp_path)), name)
+                                             for name in names], library, MatchParameters())
     results = match_run(data_path(*PESTMIX), library, reference_standards=standards)
     azinphos = _by_name(results)["azinphos methyl"]
     assert azinphos["verdict"] == "identified" and azinphos["rule"].startswith("identity confirmed against a reference")
@@ -272,16 +302,16 @@ def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(lib
         PRODUCT_IONS + ": not compared (the standard's spectrum has 1 product ion >= 10% of its base peak)"]
 
 
-def test_a_standard_confirms_only_with_two_product_ions_compared_none_of_them_the_precursors_isotope(library):
+def test_a_standard_confirms_only_with_two_product_ions_compared_none_of_them_the_precursors_isotope(library, tmp_path):
     from nps_id.match.pipeline import MatchParameters, measure_reference_standards
     from nps_id.match.standards import ReferenceStandard
 
-    # the metabolite run as its own standard: L-histidine's library record has no major fragment
+    # the metabolite run as its standard (a copy: :func:`_separate_injection`): L-histidine's library record has no major fragment
     # to compare (criterion not evaluated) and main made it "identified" against the standard without
     # naming a product-ion comparison; betaine's "product ions" were 58.07 and 59.07 (5-6 % of base)
     # and 119.09 -- its precursor's own 13C peak
     names = ("L-Histidine", "Betaine")
-    standards = measure_reference_standards([ReferenceStandard(str(data_path(*RAMS)), n) for n in names],
+    standards = measure_reference_standards([ReferenceStandard(str(_separate_injection(RAMS, tmp_path)), n) for n in names],
                                             library, MatchParameters())
     results = match_run(data_path(*RAMS), library, reference_standards=standards)
     found = _by_name(results)
@@ -607,5 +637,12 @@ def test_the_absent_isomers_of_the_pesticide_runs_hits_are_compounds_not_in_the_
     assert isomers_open(azinphos).endswith("not in the library), possibly a compound not in the library")
     assert any(n.endswith("the substance may be one of them, or a compound not in the library, unless a retention "
                           "index or a reference standard excludes them.") for n in azinphos["limitations"])
+    # the isomer rule's own text too (stop 36): Fenamiphos read "...; it may be a new substance; a reference
+    # standard run at the same RT excludes them" -- the results keep the match layer's words
+    fenamiphos = next(f for f in doc["findings"] if f["name"] == "Fenamiphos")
+    assert fenamiphos["rule_id"] == "isomer_not_excluded" and fenamiphos["ewa"]["nps"] is not True
+    assert "; it may be a compound not in the library; a reference standard run at the same RT excludes them" \
+        in fenamiphos["rule"]
     html = render(doc, "html")[".html"].decode()
     assert "possibly a new substance" not in html and "or a new substance," not in html
+    assert "it may be a new substance" not in html

@@ -96,5 +96,6 @@ def test_product_ions_unlike_the_standards_undo_an_identified_match_and_keep_its
     missing = standard_product_ions(np.array([77.0387]), *STANDARD, TOL, 318.013, 0.10)
     after = confirm_with_standard(identified, WITHIN, ratios, missing)
     assert after.verdict == "tentative" and after.rule.startswith("product ions unlike the reference standard")
+    assert after.rule_id is RuleId.PRODUCT_IONS_DISAGREE  # was ion_ratios_disagree, though the ratios agreed
     assert after.criteria_met == ["score >= 800 (score 972)", ratios[0]]
     assert after.criteria_failed == [missing[0]]

@@ -3,6 +3,8 @@ first) and, for EI, the learned model reading the spectrum, its diagnostic ions 
 (:mod:`nps_id.match.group_model`); a wrong group misleads an early warning more than none."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -341,3 +343,30 @@ def test_the_indazole_acylium_sets_point_to_cannabinoids_alone_in_the_library(sw
     steroid = spectra[names.index("5(10)-Estren-3,17-dione")]
     assert group_from_ions(steroid, ACYLIUM_SETS) is None
     assert IonSet("no ring-ion condition", "x", (145, 215), 0.3).held_by(steroid)
+
+
+@pytest.mark.parametrize("queries, name, mode, main_group", [
+    ("ei-queries-analog.msp.gz", "(4-(((Ｄiphenylsilyl)methyl)thio)butyl)trimethylsilane", "analog", "Anabolic steroids"),
+    ("ei-queries-identity.msp.gz", "HEXAMETHYLDISILOXANE", "identity", "GHB-type (GHB, GBL, 1,4-butanediol)"),
+])
+def test_a_silylated_unknown_takes_no_group_the_closest_derivatives_do_not_agree_on(swgdrug_library, tmp_path,
+                                                                                   queries, name, mode, main_group):
+    """MassBank EI queries of no drug group searched against SWGDRUG (`nps-id search`): silanes and a
+    siloxane were suspected new substances of ``main_group`` until stop 36 -- the group model reads Si(CH3)3+
+    (m/z 73) as the library's TMS steroids' and GHB derivatives'. A spectrum showing it takes a group only as
+    a derivative (:func:`nps_id.match.assess.derivative_group`), which these silicon compounds are not."""
+    from click.testing import CliRunner
+
+    from nps_id import io
+    from nps_id.cli import cli
+    from tests.conftest import data_path
+
+    query = next(s for s in io.read(data_path("massbank", queries)) if s.name == name)
+    msp = tmp_path / "query.msp"
+    io.write([query], msp)
+    out = tmp_path / "hits.jsonl"
+    result = CliRunner().invoke(cli, ["search", str(msp), "-l", str(swgdrug_library), "--mode", mode,
+                                      "--top", "1", "--format", "jsonl", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert row["new_substance"] and row["suspected_group"] is None, (main_group, row)
