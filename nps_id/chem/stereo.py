@@ -37,16 +37,24 @@ def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[S
     () when the constitution has at most one class (no stereo element, or one stereocentre, whose
     two configurations are enantiomers); None when RDKit cannot read it or InChI gives no key.
     Stereo elements InChI does not keep (RDKit candidates it ignores) give equal keys and count
-    once. Deterministic: the first ``limit`` stereoisomers in RDKit's enumeration order.
+    once; bridgeheads keep one configuration (:func:`_bridgeheads`: camphor, fenchone and
+    beta-pinene have one class, cocaine four). Deterministic: the first ``limit`` stereoisomers in RDKit's enumeration order.
     """
     from rdkit import Chem, RDLogger  # lazy: RDKit
     from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
 
     RDLogger.DisableLog("rdApp.*")
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None:
+    given = Chem.MolFromSmiles(smiles)
+    if given is None:
         return None
+    mol = Chem.Mol(given)
     Chem.RemoveStereochemistry(mol)
+    # a bridgehead's configuration is set by its bridge (norbornane's, the tropane's): inverting it
+    # alone makes no molecule, so it is not enumerated -- the structure's own, else one of them
+    for atom in _bridgeheads(mol):
+        tag = given.GetAtomWithIdx(atom).GetChiralTag()
+        mol.GetAtomWithIdx(atom).SetChiralTag(tag if tag != Chem.ChiralType.CHI_UNSPECIFIED
+                                              else Chem.ChiralType.CHI_TETRAHEDRAL_CW)
     options = StereoEnumerationOptions(onlyUnassigned=True, unique=True, tryEmbedding=False)
     classes: dict[tuple[str, ...], StereoClass] = {}
     for n, isomer in enumerate(EnumerateStereoisomers(mol, options=options)):
@@ -58,6 +66,22 @@ def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[S
         keys = tuple(sorted({stereo_layers(key), stereo_layers(Chem.MolToInchiKey(mirror_image(isomer)))}))
         classes.setdefault(keys, StereoClass(Chem.MolToSmiles(isomer), keys))
     return tuple(classes.values()) if len(classes) > 1 else ()
+
+
+def _bridgeheads(mol) -> set[int]:
+    """The bridgehead atoms of a molecule: where two rings sharing more than one bond (a bridged
+    system, not a fused one) meet -- the shared atoms with three or more ring neighbours in them."""
+    rings = [set(r) for r in mol.GetRingInfo().AtomRings()]
+    heads: set[int] = set()
+    for i, a in enumerate(rings):
+        for b in rings[i + 1:]:
+            shared, both = a & b, a | b
+            if len(shared) < 3:
+                continue  # fused (one bond) or spiro (one atom): no bridge
+            for atom in shared:
+                if sum(n.GetIdx() in both for n in mol.GetAtomWithIdx(atom).GetNeighbors()) >= 3:
+                    heads.add(atom)
+    return heads
 
 
 def stereo_layers(inchikey: str) -> str:

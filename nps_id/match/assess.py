@@ -275,7 +275,7 @@ class _RowFactsCache(_JsonCache):
 
         files = [_module_file(m) for m in ("nps_id.match.assess", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
                                            "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound", "nps_id.chem.derivatives",
-                                           "nps_id.chem.thermal")]
+                                           "nps_id.chem.thermal", "nps_id.chem.stereo")]
         return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
 
     def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -290,11 +290,15 @@ class _RowFactsCache(_JsonCache):
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list,
-              "thermal": list}
-    #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move] each.
+              "thermal": list, "diastereomers": list}
+    #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
+    #: each, its diastereomer classes [SMILES, [one or two InChIKeys' first blocks]] each.
     _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and n >= 0 for n in v),
               "thermal": lambda v: all(isinstance(r, list) and len(r) == 3 and all(isinstance(t, str) for t in r)
-                                       for r in v)}
+                                       for r in v),
+              "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
+                                             and isinstance(c[1], list) and len(c[1]) in (1, 2)
+                                             and all(isinstance(k, str) for k in c[1]) for c in v)}
 
 
 class _Ms2PairsCache(_RowFactsCache):
@@ -787,9 +791,9 @@ def assess(
             check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
         if kind == "ei" and check.evaluated:
             check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
-        if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomers:
+        if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
             check = _with_absent_diastereomers(check, top, facts, rates_context(facts.context(top.row), kind),
-                                               thresholds.isomer_min_rate)
+                                               thresholds.isomer_absent_diastereomer_rate)
         apart = _ri_apart(top.row, evidence.get("delta_ri"), library_ri, thresholds.ri_window)
         return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
                                    else thresholds.isomer_diastereomer_margin, apart)
@@ -1034,7 +1038,7 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
     A class of the hit's constitution (:meth:`LibraryFacts.diastereomer_classes`) is held when a
     library row of its skeleton, not isotope-labelled, has one of its InChIKeys; rows whose keys
     name no class (no or partial stereo layers: SWGDRUG's ephedrine and pseudoephedrine) may hold
-    any, so nothing is added unless the classes not held outnumber those rows' compounds."""
+    any: as many fewer are added."""
     classes = facts.diastereomer_classes(top.row)
     if not classes:
         return check
@@ -1056,8 +1060,11 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
             held.add(n)
             unplaced[code] = False
     absent = [c for n, c in enumerate(classes) if n not in held]
-    if len(absent) <= sum(unplaced.values()):
-        return check  # the library may hold each under a key without its stereo layers
+    # each compound whose keys name no class holds one of them, which is not known: as many fewer
+    # are listed (the first in enumeration order), so that the count is right
+    absent = absent[:max(0, len(absent) - sum(unplaced.values()))]
+    if not absent:
+        return check
     notes = tuple(IsomerNote(c.smiles, c.inchikeys[0], DIASTEREOMER, round(rate, 2)) for c in absent)
     return replace(check, not_excluded=check.not_excluded + notes)
 

@@ -23,8 +23,8 @@ An isomer is *not excluded* when
   these: the enumeration compares skeletons, which stereoisomers share); or
 - it is a diastereomer of the hit that the library does not hold (EI,
   :func:`nps_id.chem.stereo.diastereomer_classes`) and the rate of the kind :data:`DIASTEREOMER`
-  at the unknown's score is at least ``min_rate``, as for an enumerated isomer (assess adds these
-  too, ``isomer_absent_diastereomers``).
+  at the unknown's score is at least ``isomer_absent_diastereomer_rate``, as for an enumerated
+  isomer (assess adds these too).
 
 Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
 of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused

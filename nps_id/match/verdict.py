@@ -252,13 +252,13 @@ class VerdictThresholds:
         back neohesperidin left out, "identified" as hesperidin while the library's epihesperidin
         scores within 100 (MassBank MS/MS wrong ``identified`` left out 24 -> 23), and no right
         one; 50 removes nothing, 150 and 200 lose 3 right ones as well. One query's evidence.
-    isomer_absent_diastereomers : bool
+    isomer_absent_diastereomer_rate : float
         EI: a diastereomer of the hit the library does not hold (cis / trans, E / Z, an epimer:
-        :func:`nps_id.chem.stereo.diastereomer_classes`) is not excluded when at least
-        ``isomer_min_rate`` of the library's diastereomer pairs match each other as well as the
-        unknown matches the hit (the rate of the kind ``diastereomer``, learned by
-        benchmarks/train_diastereomer_rates.py), as an absent enumerated isomer is; a retention
-        index in the window excludes it. On the development data (stop 36) XXX.
+        :func:`nps_id.chem.stereo.diastereomer_classes`) is not excluded when at least this share
+        of the library's diastereomer pairs match each other as well as the unknown matches the
+        hit (the rate of the kind ``diastereomer``, learned by
+        benchmarks/train_diastereomer_rates.py), as an absent enumerated isomer is at
+        ``isomer_min_rate``; a retention index in the window excludes it. XXX (0: off).
     isomer_ms2_pair_score : int
         MS/MS: a library compound of the hit's formula (any skeleton) whose library records match the
         hit compound's at or above this score (0-999, the best pair) is not excluded, whatever the
@@ -380,7 +380,7 @@ class VerdictThresholds:
     isomer_ms2_margin: int = 200
     isomer_diastereomer_margin: int = 0
     isomer_diastereomer_ms2_margin: int = 100
-    isomer_absent_diastereomers: bool = True
+    isomer_absent_diastereomer_rate: float = 0.045
     isomer_ms2_pair_score: int = 850
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000
