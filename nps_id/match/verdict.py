@@ -380,7 +380,7 @@ class VerdictThresholds:
     isomer_ms2_margin: int = 200
     isomer_diastereomer_margin: int = 0
     isomer_diastereomer_ms2_margin: int = 100
-    isomer_absent_diastereomer_rate: float = 0.045
+    isomer_absent_diastereomer_rate: float = 0.0
     isomer_ms2_pair_score: int = 850
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000
