@@ -32,6 +32,19 @@ module enumerates them from the hit's structure by the moves seen in NPS series:
   O-6 <-> neohesperidoside, on O-2: hesperidin <-> neohesperidin). CID of an O-diglycoside loses
   the terminal sugar or the disaccharide whole, wherever they are joined.
 
+Stop 36 added two moves (issue 18: absent compounds called another that no move above reached),
+tried last on the late moves' budget:
+
+- ``ring_size``: a saturated carbocyclic ring of 5-7 atoms contracted by one, its CH2 left as a
+  methyl on the neighbouring ring carbon, or a methyl on such a ring taken into it (cyclohexanone
+  <-> 2-methylcyclopentanone, cyclohexane <-> methylcyclopentane);
+- ``ring_chain_ch2``: a CH2 between an aromatic ring and the rest of a substituent taken out and
+  put on the ring as a methyl, or a ring methyl put between the ring and a substituent
+  (N,N-diethylphenylacetamide <-> DEET): homologues of one formula, the CH2 on either side of the ring.
+
+(A ring C=C moved by one and a chain substituent moved along its chain were measured too and not
+kept: benchmarks/README.md, "Stop 36 (branch moves36)".)
+
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
 Each isomer carries the move that made it, so evidence about how far apart such isomers' spectra
@@ -52,11 +65,15 @@ RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
 MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
-         "oxygen_position", "sugar_linkage")
-#: Moves added at stop 27 (oxygen positions on a fused saturated ring system) and stop 33 (the
-#: linkage between two sugars): tried after the others, on a candidate budget of their own, so that
-#: they never turn a structure the others enumerate into one "too large to enumerate".
-LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage"})
+         "oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2")
+#: Moves added at stop 27 (oxygen positions on a fused saturated ring system), stop 33 (the
+#: linkage between two sugars) and stop 36 (ring size, the CH2 beside an aromatic ring): tried
+#: after the others, on a candidate budget of their own, so that they never turn a structure the
+#: others enumerate into one "too large to enumerate".
+LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2"})
+#: The saturated carbocyclic ring sizes :func:`_ring_size` contracts (6, 7) and expands (5, 6): the
+#: rings of cyclopentyl and cyclohexyl compounds; a 3- or 4-ring is ``ring_opening``'s.
+RING_SIZES = (5, 6, 7)
 #: Alkenyl groups (``*``: the attachment) with the carbons of a cyclopropyl (3) or cyclobutyl (4).
 ALKENYLS = {
     3: ("*C=CC", "*CC=C", "*C(=C)C"),
@@ -435,9 +452,113 @@ def _sugar_linkage(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                     yield _move_atom(mol, anomeric, bridge.GetIdx(), oh.GetIdx()), "sugar_linkage"
 
 
+def _reset_h(rw: Chem.RWMol, *atoms: int) -> None:
+    """Let RDKit count the hydrogens of ``atoms`` again after their bonds changed."""
+    for idx in atoms:
+        rw.GetAtomWithIdx(idx).SetNoImplicit(False)
+        rw.GetAtomWithIdx(idx).SetNumExplicitHs(0)
+
+
+def _plain_carbocycle(mol: Chem.Mol, ring: tuple[int, ...]) -> bool:
+    """Whether ``ring`` is an isolated (in no fused or spiro system) carbocycle of
+    :data:`RING_SIZES` atoms joined by single bonds (a ring ketone's carbon may be one)."""
+    if len(ring) not in RING_SIZES:
+        return False
+    info = mol.GetRingInfo()
+    bonds = [mol.GetBondBetweenAtoms(ring[i], ring[i - 1]) for i in range(len(ring))]
+    return (all(mol.GetAtomWithIdx(i).GetSymbol() == "C" and info.NumAtomRings(i) == 1 for i in ring)
+            and all(b.GetBondType() == Chem.BondType.SINGLE for b in bonds))
+
+
+def _sp3_with_h(atom: Chem.Atom) -> bool:
+    return atom.GetHybridization() == Chem.HybridizationType.SP3 and atom.GetTotalNumHs() >= 1
+
+
+def _ring_size(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """Contraction: a ring CH2 ``b`` between ring carbons ``a`` (sp3, with H) and ``c`` leaves the
+    ring (``b``-``c`` broken, ``a``-``c`` made) and stays on ``a`` as a methyl. Expansion: a methyl
+    on sp3 ring carbon ``a`` is bonded to ``a``'s ring neighbour ``c`` instead of ``a``-``c``. Only
+    in a plain carbocycle (:func:`_plain_carbocycle`), the result one of :data:`RING_SIZES` too: a
+    fused ring system (steroids) or a heterocycle changes more than a ring size."""
+    for ring in mol.GetRingInfo().AtomRings():
+        if not _plain_carbocycle(mol, ring):
+            continue
+        ring_set = set(ring)
+        for a in ring:
+            atom_a = mol.GetAtomWithIdx(a)
+            if atom_a.GetHybridization() != Chem.HybridizationType.SP3:
+                continue
+            ring_nbrs = [n.GetIdx() for n in atom_a.GetNeighbors() if n.GetIdx() in ring_set]
+            if len(ring) > RING_SIZES[0] and atom_a.GetTotalNumHs() >= 1:
+                for b in ring_nbrs:
+                    atom_b = mol.GetAtomWithIdx(b)
+                    if atom_b.GetDegree() != 2 or not _sp3_with_h(atom_b):
+                        continue  # b carries a substituent or a C=O: it would leave as more than a methyl
+                    c = next(n.GetIdx() for n in atom_b.GetNeighbors() if n.GetIdx() != a)
+                    rw = Chem.RWMol(mol)
+                    rw.RemoveBond(b, c)
+                    rw.AddBond(a, c, Chem.BondType.SINGLE)
+                    _reset_h(rw, a, b, c)
+                    yield rw.GetMol(), "ring_size"
+            if len(ring) < RING_SIZES[-1]:
+                for m in atom_a.GetNeighbors():
+                    if not _is_terminal_methyl(m):
+                        continue
+                    for c in ring_nbrs:
+                        rw = Chem.RWMol(mol)
+                        rw.RemoveBond(a, c)
+                        rw.AddBond(m.GetIdx(), c, Chem.BondType.SINGLE)
+                        _reset_h(rw, a, m.GetIdx(), c)
+                        yield rw.GetMol(), "ring_size"
+
+
+def _ring_chain_ch2(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """Out: an open-chain CH2 ``m`` joining aromatic ring carbon ``a`` to the rest ``b`` of a
+    substituent leaves (``a``-``b`` bonded) and sits on an aromatic C-H carbon of that ring as a
+    methyl. In: a methyl ``m`` on an aromatic ring carbon goes between another carbon ``a`` of the
+    ring and the substituent ``b`` it carries."""
+    rings = [set(r) for r in mol.GetRingInfo().AtomRings() if all(mol.GetAtomWithIdx(i).GetIsAromatic() for i in r)]
+    for ring in rings:
+        for a in sorted(ring):
+            atom_a = mol.GetAtomWithIdx(a)
+            if atom_a.GetSymbol() != "C":
+                continue
+            for m in atom_a.GetNeighbors():
+                mi = m.GetIdx()
+                if mi in ring:
+                    continue
+                if _is_terminal_methyl(m):  # in: between each other ring carbon and what it carries
+                    for a2 in sorted(ring - {a}):
+                        for b in mol.GetAtomWithIdx(a2).GetNeighbors():
+                            if b.GetIdx() in ring or mol.GetBondBetweenAtoms(a2, b.GetIdx()).GetBondType() \
+                                    != Chem.BondType.SINGLE:
+                                continue
+                            rw = Chem.RWMol(mol)
+                            rw.RemoveBond(mi, a)
+                            rw.RemoveBond(a2, b.GetIdx())
+                            rw.AddBond(a2, mi, Chem.BondType.SINGLE)
+                            rw.AddBond(mi, b.GetIdx(), Chem.BondType.SINGLE)
+                            _reset_h(rw, a, mi, a2, b.GetIdx())
+                            yield rw.GetMol(), "ring_chain_ch2"
+                elif m.GetSymbol() == "C" and not m.IsInRing() and m.GetDegree() == 2 and m.GetTotalNumHs() == 2 \
+                        and m.GetHybridization() == Chem.HybridizationType.SP3:
+                    b = next(n.GetIdx() for n in m.GetNeighbors() if n.GetIdx() != a)  # out: onto the ring
+                    for target in sorted(ring - {a}):
+                        if mol.GetAtomWithIdx(target).GetSymbol() != "C" or mol.GetAtomWithIdx(target).GetTotalNumHs() < 1:
+                            continue
+                        rw = Chem.RWMol(mol)
+                        rw.RemoveBond(mi, b)
+                        rw.RemoveBond(mi, a)
+                        rw.AddBond(a, b, Chem.BondType.SINGLE)
+                        rw.AddBond(target, mi, Chem.BondType.SINGLE)
+                        _reset_h(rw, a, mi, b, target)
+                        yield rw.GetMol(), "ring_chain_ch2"
+
+
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
            "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening,
-           "oxygen_position": _oxygen_position, "sugar_linkage": _sugar_linkage}
+           "oxygen_position": _oxygen_position, "sugar_linkage": _sugar_linkage, "ring_size": _ring_size,
+           "ring_chain_ch2": _ring_chain_ch2}
 
 
 def _without_isotopes(mol: Chem.Mol) -> Chem.Mol:

@@ -57,8 +57,10 @@ def test_furanyl_attachment_moves_between_positions() -> None:
 def test_the_structure_itself_and_symmetric_duplicates_are_not_returned() -> None:
     isomers = enumerate_isomers("c1ccccc1C")  # toluene: no isomer one move away
     assert isomers == ()
-    keys = [i.inchikey[:14] for i in enumerate_isomers("Cc1ccccc1C")]  # o-xylene -> m-, p-xylene
-    assert len(keys) == len(set(keys)) == 2
+    found = {i.inchikey[:14]: i.move for i in enumerate_isomers("Cc1ccccc1C")}
+    # o-xylene -> m-, p-xylene (ring positions), ethylbenzene (a ring methyl between the ring and the other)
+    assert sorted(found.values()) == ["ring_chain_ch2", "ring_position:C", "ring_position:C"]
+    assert found[next(iter(_keys("CCc1ccccc1")))] == "ring_chain_ch2"
 
 
 def test_nominal_mass_and_isotope_reach_from_formulas() -> None:
@@ -252,3 +254,41 @@ def test_a_sugar_on_an_aglycone_a_single_sugar_or_a_free_disaccharide_has_no_lin
                    "CCC1OC(=O)C(C)C(OC2CC(C)(OC)C(O)C(C)O2)C(C)C(OC2OC(C)CC(N(C)C)C2O)C(C)(O)CC(C)C(=O)C(C)C(O)C1(C)O",
                    "OCC1OC(OC2OC(CO)C(O)C(O)C2O)C(O)C(O)C1O", "OCC1OC(OC2C(CO)OC(O)C(O)C2O)C(O)C(O)C1O"):
         assert not any(i.move == "sugar_linkage" for i in enumerate_isomers(smiles)), smiles
+
+
+#: Stop 36: pairs of real wrong `identified` calls of the dev bench (the query left out, the hit),
+#: each now one move apart, both ways.
+STOP36_PAIRS = {
+    "ring_size": ("O=C1CCCCC1", "CC1CCCC1=O"),  # cyclohexanone <-> 2-methylcyclopentanone
+    "ring_chain_ch2": ("CCN(CC)C(=O)Cc1ccccc1", "CCN(CC)C(=O)c1cccc(C)c1"),  # N,N-diethylphenylacetamide <-> DEET
+}
+
+
+@pytest.mark.parametrize("move", sorted(STOP36_PAIRS))
+def test_the_stop36_moves_relate_the_pairs_the_bench_called_one_compound(move) -> None:
+    from rdkit import Chem
+    from rdkit.Chem.rdMolDescriptors import CalcMolFormula
+
+    one, other = STOP36_PAIRS[move]
+    for hit, isomer in ((one, other), (other, one)):
+        (key,) = _keys(isomer)
+        assert _moves(hit).get(key) == move, (hit, isomer)
+        formula = CalcMolFormula(Chem.MolFromSmiles(hit))
+        assert {CalcMolFormula(Chem.MolFromSmiles(i.smiles)) for i in enumerate_isomers(hit)} == {formula}
+
+
+def test_a_ring_changes_size_only_as_an_isolated_carbocycle() -> None:
+    # cyclohexane <-> methylcyclopentane; a steroid's fused rings, a piperidine and an aromatic ring keep
+    # their size, and a ring carbon carrying more than hydrogens never leaves the ring
+    assert {i.smiles for i in enumerate_isomers("C1CCCCC1") if i.move == "ring_size"} == {"CC1CCCC1"}
+    for smiles in ("CC12CCC(=O)CC1CCC1C2CCC2(C)C(=O)CCC12", "CC1CCCCN1", "Cc1ccccc1"):
+        assert not any(i.move == "ring_size" for i in enumerate_isomers(smiles)), smiles
+    assert "CCCC1CCCC1" not in {i.smiles for i in enumerate_isomers("CCC1CCCCC1")}  # propylcyclopentane
+
+
+def test_a_ring_ch2_moves_between_the_ring_and_its_substituent() -> None:
+    # benzyl chloride -> 2-, 3-, 4-chlorotoluene (the CH2 out onto the ring); 4-methylbenzamide -> phenylacetamide
+    out = {i.smiles for i in enumerate_isomers("ClCc1ccccc1") if i.move == "ring_chain_ch2"}
+    assert out == {"Cc1ccccc1Cl", "Cc1cccc(Cl)c1", "Cc1ccc(Cl)cc1"}
+    (phenylacetamide,) = _keys("NC(=O)Cc1ccccc1")
+    assert _moves("Cc1ccc(C(N)=O)cc1").get(phenylacetamide) == "ring_chain_ch2"
