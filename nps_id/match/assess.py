@@ -40,7 +40,7 @@ from nps_id.chem.derivatives import SIGNATURE_IONS, reagent_of
 from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
 from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
-from nps_id.chem.stereo import StereoClass, stereo_layers
+from nps_id.chem.stereo import StereoClass, diastereomer_classes, stereo_layers
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
@@ -292,7 +292,7 @@ class _RowFactsCache(_JsonCache):
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list,
               "thermal": list, "diastereomers": list}
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
-    #: each, its diastereomer classes [SMILES, [one or two InChIKeys' first blocks]] each.
+    #: each, its diastereomer classes [SMILES, [one or two InChIKeys' first two blocks]] each.
     _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and n >= 0 for n in v),
               "thermal": lambda v: all(isinstance(r, list) and len(r) == 3 and all(isinstance(t, str) for t in r)
                                        for r in v),
@@ -496,12 +496,8 @@ class LibraryFacts:
         (:func:`nps_id.chem.stereo.diastereomer_classes`; () without a structure, or with one
         class only), kept in the cache folder as its shape is."""
         def make(r: int) -> list[list[Any]]:
-            smiles = self.structure(r)
-            if not smiles:
-                return []
-            from nps_id.chem.stereo import diastereomer_classes  # lazy: RDKit
-
-            return [[c.smiles, list(c.inchikeys)] for c in diastereomer_classes(smiles) or ()]
+            smiles = self.structure(r)  # diastereomer_classes imports RDKit only when called
+            return [[c.smiles, list(c.inchikeys)] for c in diastereomer_classes(smiles) or ()] if smiles else []
 
         return tuple(StereoClass(smiles, tuple(keys)) for smiles, keys in self._cached("diastereomers", row, make))
 
