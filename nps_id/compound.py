@@ -24,7 +24,8 @@ Entry points
   row, equal codes = same compound, and a stereo note per row).
 - :func:`normalise_name` -- the one name normalisation (also used by the EWA groups).
 - :func:`name_relation` -- "same", "enantiomer", "diastereomer" or "unrelated" for two names.
-- :func:`structure_relation` -- the same question for two (verified) SMILES, by RDKit.
+- :func:`structure_relation` -- the same question for two (verified) SMILES, by RDKit
+  (:func:`mirror_image`: a molecule's stereocentres inverted).
 - :func:`skeleton` -- the InChIKey first block (upper case), or ``""``.
 - :meth:`CompoundIdentity.rows_of` -- the library rows of one compound (a finding names them all).
 - :func:`record_relation` -- the relation of two records (a query and a library row) by the same
@@ -174,15 +175,23 @@ def structure_relation(smiles_a: str, smiles_b: str) -> str | None:
         return None  # a side leaves some centres open: it may be either diastereomer
     if key_a.split("-")[:2] == key_b.split("-")[:2]:
         return "same"
-    mirror = Chem.Mol(mol_a)
+    mirrored = Chem.MolToInchiKey(mirror_image(mol_a))
+    return "enantiomer" if mirrored.split("-")[:2] == key_b.split("-")[:2] else "diastereomer"
+
+
+def mirror_image(mol: Any) -> Any:
+    """An RDKit molecule with every tetrahedral centre inverted (double bonds kept): its mirror
+    image, whose InChIKey equals the molecule's when it has no stereocentre (or is meso)."""
+    from rdkit import Chem
+
+    mirror = Chem.Mol(mol)
     for atom in mirror.GetAtoms():
         tag = atom.GetChiralTag()
         if tag == Chem.ChiralType.CHI_TETRAHEDRAL_CW:
             atom.SetChiralTag(Chem.ChiralType.CHI_TETRAHEDRAL_CCW)
         elif tag == Chem.ChiralType.CHI_TETRAHEDRAL_CCW:
             atom.SetChiralTag(Chem.ChiralType.CHI_TETRAHEDRAL_CW)
-    mirrored = Chem.MolToInchiKey(mirror)
-    return "enantiomer" if mirrored.split("-")[:2] == key_b.split("-")[:2] else "diastereomer"
+    return mirror
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,14 @@ from nps_id.chem.derivatives import SIGNATURE_IONS, reagent_of
 from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
 from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
+from nps_id.chem.stereo import StereoClass, diastereomer_classes, stereo_layers
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
 from nps_id.library.structure_variants import keyable_mol
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
-                                     has_product_ion, rates_context, structure_shape)
+                                     has_product_ion, load_rates, rate_at, rate_of, rates_context, structure_shape)
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses, hit_losses_many
 from nps_id.match.molecular_mass import (
@@ -274,7 +275,7 @@ class _RowFactsCache(_JsonCache):
 
         files = [_module_file(m) for m in ("nps_id.match.assess", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
                                            "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound", "nps_id.chem.derivatives",
-                                           "nps_id.chem.thermal")]
+                                           "nps_id.chem.thermal", "nps_id.chem.stereo")]
         return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
 
     def _decode(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -289,11 +290,15 @@ class _RowFactsCache(_JsonCache):
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list,
-              "thermal": list}
-    #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move] each.
+              "thermal": list, "diastereomers": list}
+    #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
+    #: each, its diastereomer classes [SMILES, [one or two InChIKeys' first two blocks]] each.
     _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and n >= 0 for n in v),
               "thermal": lambda v: all(isinstance(r, list) and len(r) == 3 and all(isinstance(t, str) for t in r)
-                                       for r in v)}
+                                       for r in v),
+              "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
+                                             and isinstance(c[1], list) and len(c[1]) in (1, 2)
+                                             and all(isinstance(k, str) for k in c[1]) for c in v)}
 
 
 class _Ms2PairsCache(_RowFactsCache):
@@ -485,6 +490,27 @@ class LibraryFacts:
             return [[i.smiles, i.inchikey, i.move] for i in thermal_relatives(smiles, self.ion(r))]
 
         return tuple(Isomer(*fields) for fields in self._cached("thermal", row, make))
+
+    def diastereomer_classes(self, row: int) -> tuple[StereoClass, ...]:
+        """The diastereomer classes of the row's verified structure's constitution
+        (:func:`nps_id.chem.stereo.diastereomer_classes`; () without a structure, or with one
+        class only), kept in the cache folder as its shape is."""
+        def make(r: int) -> list[list[Any]]:
+            smiles = self.structure(r)  # diastereomer_classes imports RDKit only when called
+            return [[c.smiles, list(c.inchikeys)] for c in diastereomer_classes(smiles) or ()] if smiles else []
+
+        return tuple(StereoClass(smiles, tuple(keys)) for smiles, keys in self._cached("diastereomers", row, make))
+
+    @functools.cached_property
+    def _rows_of_block(self) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for r, block in enumerate(self._block):
+            rows.setdefault(block, []).append(r)
+        return rows
+
+    def rows_of_block(self, block: str) -> list[int]:
+        """The library rows of an InChIKey first block ([] when left out, or none)."""
+        return [] if not block or block in self.excluded else self._rows_of_block.get(block, [])
 
     def mass(self, row: int) -> int | None:
         return self._cached("mass", row, lambda r: nominal_mass(self.formula(r)))
@@ -761,6 +787,9 @@ def assess(
             check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
         if kind == "ei" and check.evaluated:
             check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
+        if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
+            check = _with_absent_diastereomers(check, top, facts, rates_context(facts.context(top.row), kind),
+                                               thresholds.isomer_absent_diastereomer_rate)
         apart = _ri_apart(top.row, evidence.get("delta_ri"), library_ri, thresholds.ri_window)
         return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
                                    else thresholds.isomer_diastereomer_margin, apart)
@@ -994,6 +1023,48 @@ def _with_diastereomers(check: IsomerCheck, hits: Sequence[RankedHit], facts: Li
                              DIASTEREOMER, 1.0, facts.name(hit.row), hit.score)
                   for hit in best.values() if not ri_apart(hit.row))
     return replace(check, not_excluded=check.not_excluded + notes) if notes else check
+
+
+def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: LibraryFacts, context: str,
+                               min_rate: float) -> IsomerCheck:
+    """EI: ``check`` with the diastereomers of the hit the library does not hold not excluded
+    (move :data:`DIASTEREOMER`, no name) when the rate of that kind in the hit's ``context`` at the
+    unknown's score is at least ``min_rate``: the library's own diastereomer pairs match each other
+    that well that often (benchmarks/train_diastereomer_rates.py), so nothing shows the unknown is
+    not the hit's cis / trans, E / Z or epimer (a cis-rose oxide matches trans-rose oxide at 959).
+
+    A class of the hit's constitution (:meth:`LibraryFacts.diastereomer_classes`) is held when a
+    library row of its skeleton, not isotope-labelled, has one of its InChIKeys; rows whose keys
+    name no class (no or partial stereo layers: SWGDRUG's ephedrine and pseudoephedrine) may hold
+    any: as many fewer are added."""
+    classes = facts.diastereomer_classes(top.row)
+    if not classes:
+        return check
+    rate = rate_at(rate_of(DIASTEREOMER, load_rates().get(context, {})), top.score)
+    if rate < min_rate:
+        return check  # a match diastereomers rarely reach: it excludes them
+    class_of = {key: n for n, c in enumerate(classes) for key in c.inchikeys}
+    cols, codes = facts.reference.columns, facts.reference.compound()
+    held: set[int] = set()
+    unplaced: dict[int, bool] = {}  # compound code -> whether none of its rows names a class
+    for row in facts.rows_of_block(facts.block(top.row)):
+        if is_labelled(facts.name(row), facts.formula(row), facts.structure(row)):
+            continue
+        n = class_of.get(stereo_layers(str(cols["inchikey"][row])))
+        code = int(codes[row])
+        if n is None:
+            unplaced.setdefault(code, True)
+        else:
+            held.add(n)
+            unplaced[code] = False
+    absent = [c for n, c in enumerate(classes) if n not in held]
+    # each compound whose keys name no class holds one of them, which is not known: as many fewer
+    # are listed (the first in enumeration order), so that the count is right
+    absent = absent[:max(0, len(absent) - sum(unplaced.values()))]
+    if not absent:
+        return check
+    notes = tuple(IsomerNote(c.smiles, c.inchikeys[0], DIASTEREOMER, round(rate, 2)) for c in absent)
+    return replace(check, not_excluded=check.not_excluded + notes)
 
 
 def _ri_apart(top_row: int, delta_ri: float | None, library_ri: Callable[[int], float | None] | None,

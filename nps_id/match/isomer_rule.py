@@ -20,7 +20,11 @@ An isomer is *not excluded* when
   its kind; or
 - it is a diastereomer of the hit that the library holds (:data:`DIASTEREOMER`: the hit's skeleton,
   another compound) and the unknown matches it within ``isomer_diastereomer_margin`` (assess adds
-  these: the enumeration compares skeletons, which stereoisomers share).
+  these: the enumeration compares skeletons, which stereoisomers share); or
+- it is a diastereomer of the hit that the library does not hold (EI,
+  :func:`nps_id.chem.stereo.diastereomer_classes`) and the rate of the kind :data:`DIASTEREOMER`
+  at the unknown's score is at least ``isomer_absent_diastereomer_rate``, as for an enumerated
+  isomer (assess adds these too).
 
 Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
 of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
@@ -129,8 +133,9 @@ class IsomerCheck:
 
     @functools.cached_property
     def diastereomers(self) -> tuple[IsomerNote, ...]:
-        """The library's diastereomers of the hit not excluded (:data:`DIASTEREOMER`)."""
-        return tuple(n for n in self.not_excluded if n.move == DIASTEREOMER)
+        """The library's diastereomers of the hit not excluded (:data:`DIASTEREOMER`; those it
+        does not hold are absent isomers, which a retention index in the window excludes)."""
+        return tuple(n for n in self.not_excluded if n.move == DIASTEREOMER and n.name is not None)
 
     @property
     def library_pairs(self) -> int:

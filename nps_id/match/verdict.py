@@ -266,6 +266,21 @@ class VerdictThresholds:
         back neohesperidin left out, "identified" as hesperidin while the library's epihesperidin
         scores within 100 (MassBank MS/MS wrong ``identified`` left out 24 -> 23), and no right
         one; 50 removes nothing, 150 and 200 lose 3 right ones as well. One query's evidence.
+    isomer_absent_diastereomer_rate : float
+        EI: a diastereomer of the hit the library does not hold (cis / trans, E / Z, an epimer:
+        :func:`nps_id.chem.stereo.diastereomer_classes`) is not excluded when at least this share
+        of the library's diastereomer pairs match each other as well as the unknown matches the
+        hit (the rate of the kind ``diastereomer``, learned by
+        benchmarks/train_diastereomer_rates.py), as an absent enumerated isomer is at
+        ``isomer_min_rate``; a retention index in the window excludes it (0: off). Off by default:
+        at 0.2 on the development data (stop 36) it removes 11 of the 16 wrong ``identified`` of
+        MassBank EI present queries (cis-rose oxide as trans-rose oxide, E/Z alkenes, ...; precision
+        0.944 -> 0.980; 0.950 -> 0.984 with stop 36's new isomer moves) and 2 left out, but
+        holds back 28 right ones (MassBank EI 27, SWGDRUG 1:
+        E/Z enones, epimeric alcohols, sugars -- hits whose library holds one configuration only),
+        and the gate (more wrong removed than right lost) fails at every level measured
+        (0.045 / 0.1 / 0.15 / 0.2 / 0.3; docs/match.md "Stereoisomers"). A laboratory that must
+        name the configuration switches it on.
     isomer_ms2_pair_score : int
         MS/MS: a library compound of the hit's formula (any skeleton) whose library records match the
         hit compound's at or above this score (0-999, the best pair) is not excluded, whatever the
@@ -388,6 +403,7 @@ class VerdictThresholds:
     isomer_ms2_margin: int = 200
     isomer_diastereomer_margin: int = 0
     isomer_diastereomer_ms2_margin: int = 100
+    isomer_absent_diastereomer_rate: float = 0.0
     isomer_ms2_pair_score: int = 850
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000

@@ -3,7 +3,9 @@ InChIKey skeletons, which stereoisomers share, so only ``isomer_diastereomer_mar
 default) and ``isomer_diastereomer_ms2_margin`` (MS/MS, 100) hold a hit back for a diastereomer the
 unknown matches nearly as well -- unless the retention index separates them. Real SWGDRUG 3.4
 records (ephedrine / pseudoephedrine, testosterone / epitestosterone) and MassBank MS/MS ones
-(neohesperidin, hesperidin / epihesperidin)."""
+(neohesperidin, hesperidin / epihesperidin). And those it does not hold (EI,
+``isomer_absent_diastereomer_rate``, off by default): MassBank EI's cis-rose oxide query against the
+library's trans-rose oxide."""
 from __future__ import annotations
 
 import pytest
@@ -94,3 +96,76 @@ def test_an_ms2_hit_whose_library_diastereomer_scores_within_100_is_not_identifi
     found = assess_search([query], hits, reference, analog=False)[0]  # the default margin, 100
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
     assert "Epihesperidin" in found.verdict.rule
+
+
+# Diastereomers the library does NOT hold (stop 36, ``isomer_absent_diastereomer_rate``, off by
+# default, 0.2 measured): a MassBank EI query of cis-rose oxide matches the library's only rose
+# oxide, the trans isomer, at ~959 -- as the library's own diastereomer pairs often match -- so the
+# cis isomer, absent from the library, is not excluded and the trans is not `identified`.
+ABSENT = VerdictThresholds(isomer_absent_diastereomer_rate=0.2)
+
+@pytest.fixture(scope="module")
+def rose_oxide():
+    """(cis-rose oxide query, reference of the MassBank EI library records of its formula, C10H18O:
+    real records, the library's only rose oxide among them its trans isomer)."""
+    from nps_id.io import read
+    from tests.conftest import data_path
+
+    (query,) = [s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.get("name") == "CIS-ROSE OXIDE"]
+    library = [s for s in read(data_path("massbank", "ei-library.msp.gz")) if s.get("formula") == query.get("formula")]
+    return query, Reference.from_spectra(library)
+
+
+def _ei(query, reference, thresholds=VerdictThresholds()):
+    hits = search([query], reference, SearchSettings(top_k=20))
+    return reference.columns["name"][hits.row[0]], assess_search([query], hits, reference, analog=False,
+                                                                 thresholds=thresholds)[0]
+
+
+def test_cis_rose_oxide_is_not_identified_as_trans_rose_oxide(rose_oxide):
+    query, reference = rose_oxide
+    assert not any("CIS-ROSE" in str(n).upper() for n in reference.columns["name"])  # its own isomer is absent
+    hit, before = _ei(query, reference)  # the default: off
+    assert hit == "TRANS-ROSE OXIDE" and before.verdict.verdict == "identified"  # the wrong call of stop 35
+    hit, found = _ei(query, reference, ABSENT)
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
+    assert "diastereomer" in found.verdict.rule
+    # the one class the library lacks: cis-rose oxide (the query's own key, or its mirror image's)
+    absent = [n for n in found.isomers.absent if n.move == "diastereomer"]
+    assert [n.inchikey[:25] for n in absent] in (["CZCBTSFUTPZVKJ-NXEZZACHSA"], ["CZCBTSFUTPZVKJ-UWVGGRQHSA"])
+    assert str(query.get("inchikey"))[:25] == "CZCBTSFUTPZVKJ-NXEZZACHSA"
+
+
+def test_a_retention_index_in_the_window_excludes_an_absent_diastereomer(rose_oxide):
+    # unlike a diastereomer the library holds (above), an absent one is an absent isomer: the hit's
+    # own library RI, matched by the unknown's, excludes it as it excludes the enumerated ones
+    query, reference = rose_oxide
+    facts = LibraryFacts(reference)
+    hits = search([query], reference, SearchSettings(top_k=20))
+    ranked = [ranked_hit(hits, j, "ei", analog=False) for j in range(len(hits.row))]
+    found = assess(query.mz, query.intensity, "ei", ranked, facts, gap=None, isomer_alert=False, thresholds=ABSENT,
+                   delta_ri=5.0, major_ions=None, n_ions=int(query.mz.size)).verdict
+    assert "diastereomer" not in found.rule
+    assert "isomers excluded by the retention index" in found.criteria_met
+
+
+def test_a_hit_whose_diastereomers_the_library_may_hold_is_not_held_back_by_them(swgdrug):
+    # SWGDRUG files ephedrine and pseudoephedrine (its only other diastereomer class) under one
+    # stereo-less key: the library may hold every class, so none is added; cocaine has 4 classes
+    # (its bridgeheads held) and the library two compounds of its skeleton (cocaine, pseudococaine)
+    from nps_id.match.assess import _with_absent_diastereomers
+    from nps_id.match.isomer_rule import IsomerCheck
+
+    reference, spectra = swgdrug
+    facts = LibraryFacts(reference)
+
+    def absent(name):
+        hits = search([spectra[name]], reference, SearchSettings(top_k=5))
+        top = ranked_hit(hits, 0, "ei", analog=False)
+        assert facts.name(top.row) == name
+        # min_rate 0: whatever the score, only which classes the library holds decides
+        return _with_absent_diastereomers(IsomerCheck(True), top, facts, facts.context(top.row), 0.0).not_excluded
+
+    assert len(facts.diastereomer_classes(reference.columns["name"].tolist().index("Ephedrine"))) == 2
+    assert absent("Ephedrine") == ()
+    assert len(absent("Cocaine")) == 4 - 2 and {n.move for n in absent("Cocaine")} == {"diastereomer"}

@@ -1,0 +1,90 @@
+"""Diastereomers of a structure: its stereoisomers that are other compounds.
+
+docs/compound-identity.md counts enantiomers (and a racemate) as one compound and diastereomers
+(cis / trans, E / Z, epimers) as different ones, which EI spectra rarely separate. The isomer
+moves of :mod:`nps_id.chem.isomers` compare InChIKey skeletons, which stereoisomers share, so
+they never produce one; this module does.
+
+Entry points: :func:`diastereomer_classes` -- a structure -> its constitution's
+:class:`StereoClass` es (a configuration and its mirror image each); :func:`stereo_layers` -- the
+part of an InChIKey that tells configurations apart.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nps_id.compound import mirror_image
+
+#: At most this many stereoisomers are enumerated (2**6: six stereo elements); a structure with
+#: more has at least the classes listed, more than any library holds of one constitution.
+MAX_STEREOISOMERS = 64
+
+
+@dataclass(frozen=True)
+class StereoClass:
+    """One diastereomer class: ``smiles`` one configuration, ``inchikeys`` its key and its mirror
+    image's (one key when the configuration is its own mirror image: E/Z only, or meso)."""
+
+    smiles: str
+    inchikeys: tuple[str, ...]
+
+
+def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[StereoClass, ...] | None:
+    """The diastereomer classes of ``smiles``'s constitution, enantiomers counted once; the
+    structure's own configuration is among them, its stereochemistry ignored (a record with or
+    without defined stereocentres names one of these classes).
+
+    () when the constitution has at most one class (no stereo element, or one stereocentre, whose
+    two configurations are enantiomers); None when RDKit cannot read it or InChI gives no key.
+    Stereo elements InChI does not keep (RDKit candidates it ignores) give equal keys and count
+    once; bridgeheads keep one configuration (:func:`_bridgeheads`: camphor, fenchone and
+    beta-pinene have one class, cocaine four). Deterministic: the first ``limit`` stereoisomers in RDKit's enumeration order.
+    """
+    from rdkit import Chem, RDLogger  # lazy: RDKit
+    from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
+
+    RDLogger.DisableLog("rdApp.*")
+    given = Chem.MolFromSmiles(smiles)
+    if given is None:
+        return None
+    mol = Chem.Mol(given)
+    Chem.RemoveStereochemistry(mol)
+    # a bridgehead's configuration is set by its bridge (norbornane's, the tropane's): inverting it
+    # alone makes no molecule, so it is not enumerated -- the structure's own, else one of them
+    for atom in _bridgeheads(mol):
+        tag = given.GetAtomWithIdx(atom).GetChiralTag()
+        mol.GetAtomWithIdx(atom).SetChiralTag(tag if tag != Chem.ChiralType.CHI_UNSPECIFIED
+                                              else Chem.ChiralType.CHI_TETRAHEDRAL_CW)
+    options = StereoEnumerationOptions(onlyUnassigned=True, unique=True, tryEmbedding=False)
+    classes: dict[tuple[str, ...], StereoClass] = {}
+    for n, isomer in enumerate(EnumerateStereoisomers(mol, options=options)):
+        if n >= limit:
+            break
+        key = Chem.MolToInchiKey(isomer)
+        if not key:
+            return None
+        keys = tuple(sorted({stereo_layers(key), stereo_layers(Chem.MolToInchiKey(mirror_image(isomer)))}))
+        classes.setdefault(keys, StereoClass(Chem.MolToSmiles(isomer), keys))
+    return tuple(classes.values()) if len(classes) > 1 else ()
+
+
+def _bridgeheads(mol) -> set[int]:
+    """The bridgehead atoms of a molecule: where two rings sharing more than one bond (a bridged
+    system, not a fused one) meet -- the shared atoms with three or more ring neighbours in them."""
+    rings = [set(r) for r in mol.GetRingInfo().AtomRings()]
+    heads: set[int] = set()
+    for i, a in enumerate(rings):
+        for b in rings[i + 1:]:
+            shared, both = a & b, a | b
+            if len(shared) < 3:
+                continue  # fused (one bond) or spiro (one atom): no bridge
+            for atom in shared:
+                if sum(n.GetIdx() in both for n in mol.GetAtomWithIdx(atom).GetNeighbors()) >= 3:
+                    heads.add(atom)
+    return heads
+
+
+def stereo_layers(inchikey: str) -> str:
+    """The first two blocks of an InChIKey (skeleton; stereo and isotope layers), upper case: what
+    tells one configuration from another (the third is the protonation flag)."""
+    return "-".join(str(inchikey).upper().split("-")[:2])
