@@ -4,7 +4,7 @@ default) and ``isomer_diastereomer_ms2_margin`` (MS/MS, 100) hold a hit back for
 unknown matches nearly as well -- unless the retention index separates them. Real SWGDRUG 3.4
 records (ephedrine / pseudoephedrine, testosterone / epitestosterone) and MassBank MS/MS ones
 (neohesperidin, hesperidin / epihesperidin). And those it does not hold (EI,
-``isomer_absent_diastereomer_rate``, off by default): MassBank EI's cis-rose oxide query against the
+``isomer_absent_diastereomer_rate``, 0.2 by default since stop 36): MassBank EI's cis-rose oxide query against the
 library's trans-rose oxide."""
 from __future__ import annotations
 
@@ -98,11 +98,12 @@ def test_an_ms2_hit_whose_library_diastereomer_scores_within_100_is_not_identifi
     assert "Epihesperidin" in found.verdict.rule
 
 
-# Diastereomers the library does NOT hold (stop 36, ``isomer_absent_diastereomer_rate``, off by
-# default, 0.2 measured): a MassBank EI query of cis-rose oxide matches the library's only rose
+# Diastereomers the library does NOT hold (stop 36, ``isomer_absent_diastereomer_rate``, 0.2 by
+# default; 0 switches it off): a MassBank EI query of cis-rose oxide matches the library's only rose
 # oxide, the trans isomer, at ~959 -- as the library's own diastereomer pairs often match -- so the
 # cis isomer, absent from the library, is not excluded and the trans is not `identified`.
-ABSENT = VerdictThresholds(isomer_absent_diastereomer_rate=0.2)
+ABSENT = VerdictThresholds()
+OFF = VerdictThresholds(isomer_absent_diastereomer_rate=0)
 
 @pytest.fixture(scope="module")
 def rose_oxide():
@@ -125,9 +126,9 @@ def _ei(query, reference, thresholds=VerdictThresholds()):
 def test_cis_rose_oxide_is_not_identified_as_trans_rose_oxide(rose_oxide):
     query, reference = rose_oxide
     assert not any("CIS-ROSE" in str(n).upper() for n in reference.columns["name"])  # its own isomer is absent
-    hit, before = _ei(query, reference)  # the default: off
+    hit, before = _ei(query, reference, OFF)
     assert hit == "TRANS-ROSE OXIDE" and before.verdict.verdict == "identified"  # the wrong call of stop 35
-    hit, found = _ei(query, reference, ABSENT)
+    hit, found = _ei(query, reference)  # the default
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
     assert "diastereomer" in found.verdict.rule
     # the one class the library lacks: cis-rose oxide (the query's own key, or its mirror image's)
