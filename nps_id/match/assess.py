@@ -1037,12 +1037,12 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
     library row of its skeleton, not isotope-labelled, has one of its InChIKeys; rows whose keys
     name no class (no or partial stereo layers: SWGDRUG's ephedrine and pseudoephedrine) may hold
     any: as many fewer are added."""
+    rate = rate_at(rate_of(DIASTEREOMER, load_rates().get(context, {})), top.score)
+    if rate < min_rate:
+        return check  # a match diastereomers rarely reach: it excludes them (and RDKit is not asked)
     classes = facts.diastereomer_classes(top.row)
     if not classes:
         return check
-    rate = rate_at(rate_of(DIASTEREOMER, load_rates().get(context, {})), top.score)
-    if rate < min_rate:
-        return check  # a match diastereomers rarely reach: it excludes them
     class_of = {key: n for n, c in enumerate(classes) for key in c.inchikeys}
     cols, codes = facts.reference.columns, facts.reference.compound()
     held: set[int] = set()
