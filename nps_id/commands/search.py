@@ -125,7 +125,8 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
                    "alone is the Similarity column.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
-              help="EI and MS/MS identity batches searched at once; the hits are the same for any number; "
+              help="EI and MS/MS identity batches searched at once, and, from 1,000 queries, worker processes "
+                   "making the verdict columns and rows; the output is the same bytes for any number; "
                    f"{USABLE_CORES_MEANING}.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
