@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +79,33 @@ def test_ctrl_c_of_the_parent_ends_the_running_workers_at_once(tmp_path):
     for pid in pids:  # ended and reaped: no such process any more
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path):
+    """SIGKILL of the command (no handler runs) still ends its forked workers: never left running."""
+    script = ("import sys; from pathlib import Path; from nps_id._workers import forked_map\n"
+              "from tests.test_workers import _note_pid_and_sleep\n"
+              f"forked_map(_note_pid_and_sleep, Path({str(tmp_path)!r}), [1, 2], workers=2)\n")
+    root = Path(__file__).resolve().parents[1]
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = [int(path.stem) for path in tmp_path.glob("*.pid")]
+        assert len(workers) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def running(pid: int) -> bool:  # a zombie (dead, not yet reaped by init) is not running
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(map(running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(running, workers)), workers
