@@ -99,10 +99,10 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    gc.freeze()  # the inherited objects go to the permanent generation: never scanned in a worker
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_start, initargs=(os.getpid(), function, shared))
-    try:
+    gc.freeze()  # the inherited objects go to the permanent generation: never scanned in a worker
+    try:  # (the pool forks its workers as the tasks are submitted)
         return list(pool.map(_run, tasks))
     except BrokenProcessPool:
         raise WorkerDied(f"a worker process died while making {what} (killed, out of memory, or a crash "
