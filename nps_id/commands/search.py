@@ -153,7 +153,6 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.errors import InputError, record_number
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
-    from nps_id._workers import can_fork
     from nps_id.match.assess import EVIDENCE_HITS, LibraryFacts
     from nps_id.search.analogue_confidence import analogue_search
     from nps_id.search.engine import SearchSettings
@@ -204,7 +203,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
             click.echo(f"note: {queries}: {without_hits} quer{'y' if without_hits == 1 else 'ies'} searched without any hit (no peak, or no library "
                        "spectrum shares one; MS/MS: none within the precursor window)", err=True)
         rows = _Rows(spectra, hits, reference, mode == "analog", confidence, top_k, LibraryFacts(reference))
-        if settings.threads > 1 and len(spectra) >= FORK_FROM_QUERIES and can_fork():
+        if settings.threads > 1 and len(spectra) >= FORK_FROM_QUERIES:
             table, parts = {key: [] for key in COLUMNS}, _rows_on_workers(rows, fmt, settings.threads)
         else:  # in this process: no pool to start for a few queries
             table, parts = _range_table(rows, (0, len(hits))), []
@@ -268,11 +267,14 @@ def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[str]:
     """The rows' text, query range by range (in order): the first :data:`FIRST_RANGE_QUERIES` in
     this process, which loads what every range reads (the library facts and columns, the group
     model, RDKit) once for the workers to inherit; the rest on ``workers`` forked processes. The
-    verdict columns are per-query Python: one core's work in one process."""
+    verdict columns are per-query Python: one core's work in one process. Where the platform
+    cannot fork (Windows), all in this process."""
     import numpy as np
 
-    from nps_id._workers import forked_map
+    from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
 
+    if not can_fork():
+        return [_range_text((rows, fmt), (0, len(rows.hits)))]
     query = rows.hits.query
     starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]]) if len(query) else np.empty(0, np.int64)
     first = int(starts[FIRST_RANGE_QUERIES]) if starts.size > FIRST_RANGE_QUERIES else len(query)
