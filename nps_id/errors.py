@@ -5,7 +5,8 @@ line on stderr and exits with :attr:`NpsIdError.exit_code`. Exit codes (a docume
 
 ====  ==========================================================
 0     ran (whatever was found)
-1     ``--fail-on`` matched, or a regression / batch item failed
+1     ``--fail-on`` matched, or a regression / batch item failed, or a worker process of
+      ``search`` died (:class:`WorkerDied`)
 2     wrong command-line usage (click)
 3     bad input file (:class:`ReaderError`, :class:`InputError`)
 4     bad or missing reference library (:class:`LibraryError`), or one holding no spectra of
@@ -102,6 +103,13 @@ def shorten(text: str, limit: int = 80) -> str:
     """``text`` cut to ``limit`` characters ending in ``...``: what a one-line error quotes of
     a value from a user's file, which may be megabytes long."""
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+class WorkerDied(NpsIdError):
+    """A worker process the command forked died before it was done (killed, out of memory, a crash
+    in native code): as a batch run whose worker died, exit 1; nothing was written."""
+
+    exit_code = EXIT_FOUND
 
 
 class LibraryError(NpsIdError):

@@ -14,7 +14,7 @@ large results never travel back through the scheduler; the main process alone wr
 
 Every run is bounded (``timeout_seconds``, ``--timeout``): a run still going then fails with that
 reason and the batch goes on. Local workers die with the batch process, even when it is killed
-with SIGKILL (:func:`_die_with_parent`). A run's outputs go only below OUT_DIR: a run folder that
+with SIGKILL (:func:`nps_id._workers.die_with_parent`). A run's outputs go only below OUT_DIR: a run folder that
 leads elsewhere (a symlink) fails that run.
 
 With ``scheduler`` (a Dask ``distributed`` address or cluster object) the same tasks go to that
@@ -24,11 +24,9 @@ cluster (there the per-run time limit is Dask's to enforce: its tasks run in thr
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from collections import deque
@@ -40,6 +38,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from nps_id._cores import usable_cores
 from nps_id._paths import is_inside
+from nps_id._workers import die_with_parent
 from nps_id.batch.discover import Run, pair_blanks
 from nps_id.batch.manifest import Entry, Manifest, file_sha256, params_hash
 from nps_id.errors import InputError, NpsIdError
@@ -155,37 +154,6 @@ def _time_limit(seconds: float | None, path: str):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Worker initializer: end this worker when the batch process dies, even by SIGKILL.
-
-    On Linux the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
-    elsewhere a daemon thread polls the parent pid. Without it, workers of a killed batch (each
-    holding a library and numba, ~200 MB) live on for minutes.
-    """
-    armed = False
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0
-    if not armed:
-        def watch() -> None:
-            while os.getppid() == parent_pid:
-                time.sleep(1.0)
-            os._exit(1)
-
-        threading.Thread(target=watch, name="nps-id-parent-watch", daemon=True).start()
-    if os.getppid() != parent_pid:  # the batch died before the signal was armed
-        os._exit(1)
-    # Ctrl-C reaches the whole process group: the batch handles it (one line, exit 130) and ends
-    # its workers; a worker's own KeyboardInterrupt would only print a traceback each.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # the batch's SIGTERM handler (nps_id.cli) is inherited by a forked worker: a worker the pool
-    # ends with SIGTERM just ends
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run_batch(
@@ -363,7 +331,7 @@ def _run_local(tasks: Iterable[Task], workers: int, record: Callable[[Outcome], 
         alone = bool(suspects)
         queue = suspects if alone else pending
         slots = 1 if alone else min(workers, len(pending))
-        with ProcessPoolExecutor(max_workers=slots, mp_context=context, initializer=_die_with_parent,
+        with ProcessPoolExecutor(max_workers=slots, mp_context=context, initializer=die_with_parent,
                                  initargs=(os.getpid(),)) as pool:
             inflight: dict[Any, Task] = {}
             broken = False

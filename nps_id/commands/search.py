@@ -7,9 +7,11 @@ MSPepSearch column names), CSV or JSON lines. Column contract and defaults: ``do
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +125,8 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "DeltaMassMatch) minus 0.01 per 100 Da, divided by 1.05 to stay on 0-1; the spectral score "
                    "alone is the Similarity column.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
-              help="EI and MS/MS identity batches searched at once; the hits are the same for any number; "
+              help="EI and MS/MS identity batches searched at once, and, from 1,000 queries, worker processes "
+                   "making the verdict columns and rows; the output is the same bytes for any number; "
                    f"{USABLE_CORES_MEANING}.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
@@ -150,7 +153,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     from nps_id.errors import InputError, record_number
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
-    from nps_id.match.assess import EVIDENCE_HITS, assess_search
+    from nps_id.match.assess import EVIDENCE_HITS, LibraryFacts
     from nps_id.search.analogue_confidence import analogue_search
     from nps_id.search.engine import SearchSettings
     from nps_id.search.engine import require_searchable
@@ -199,17 +202,96 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         if without_hits:
             click.echo(f"note: {queries}: {without_hits} quer{'y' if without_hits == 1 else 'ies'} searched without any hit (no peak, or no library "
                        "spectrum shares one; MS/MS: none within the precursor window)", err=True)
-        assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True,
-                                    analogue_confidence=confidence)
-        table = hit_columns(hits.top(top_k), spectra, reference, assessments, confidence)
+        rows = _Rows(spectra, hits, reference, mode == "analog", confidence, top_k, LibraryFacts(reference))
+        if settings.threads > 1 and len(spectra) >= FORK_FROM_QUERIES:
+            table, parts = {key: [] for key in COLUMNS}, _rows_on_workers(rows, fmt, settings.threads)
+        else:  # in this process: no pool to start for a few queries
+            table, parts = _range_table(rows, (0, len(hits))), []
     if not to_file:
-        write_rows(table, sys.stdout, fmt)
+        _write(table, parts, sys.stdout, fmt)
         return
     from nps_id._atomic import atomic_output  # writes into /dev/null, /dev/stdout or a FIFO in place
 
     with atomic_output(output) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            write_rows(table, fh, fmt)
+            _write(table, parts, fh, fmt)
+
+
+#: ``nps-id search`` makes the verdict columns and the rows' text of this many queries or more on
+#: ``--threads`` worker processes forked from the command, each a range of queries (below it, or
+#: with ``--threads 1``, in the command's own process: starting the pool costs more than it gives).
+FORK_FROM_QUERIES = 1000
+#: Query ranges per worker: the ranges differ in cost (an isomer check, a group vote), and a
+#: worker that finishes early takes the next one.
+RANGES_PER_WORKER = 2
+#: Queries whose rows the command makes itself before it forks the workers: the per-process set-up
+#: of the verdict columns (~0.15 s) is then made once, and inherited, not once per worker.
+FIRST_RANGE_QUERIES = 100
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What the rows of any range of the search's hits are made from; a forked worker inherits it
+    (copy-on-write: the spectra, hits and library are never pickled)."""
+
+    spectra: list
+    hits: Any
+    reference: Any
+    analog: bool
+    confidence: Any
+    top_k: int
+    facts: Any  # LibraryFacts: one per process, its caches filled as the ranges need
+
+
+def _range_table(rows: _Rows, bounds: tuple[int, int]) -> dict[str, list]:
+    """:func:`hit_columns` of the hits ``bounds[0]:bounds[1]`` (whole queries), with their verdict
+    columns: a query's verdict reads only its own hits, so a range's rows are the rows the whole
+    search gives it."""
+    from nps_id.match.assess import assess_search
+
+    start, stop = bounds
+    hits = type(rows.hits)(**{name: getattr(rows.hits, name)[start:stop] for name in rows.hits.__dataclass_fields__})
+    assessments = assess_search(rows.spectra, hits, rows.reference, analog=rows.analog, fields_only=True,
+                                analogue_confidence=rows.confidence, facts=rows.facts)
+    return hit_columns(hits.top(rows.top_k), rows.spectra, rows.reference, assessments, rows.confidence)
+
+
+def _range_text(job: tuple[_Rows, str], bounds: tuple[int, int]) -> str:
+    """The text of :func:`_range_table`'s rows in format ``job[1]`` (no header): what a worker returns."""
+    buffer = io.StringIO()
+    write_rows(_range_table(job[0], bounds), buffer, job[1], header=False)
+    return buffer.getvalue()
+
+
+def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[str]:
+    """The rows' text, query range by range (in order): the first :data:`FIRST_RANGE_QUERIES` in
+    this process, which loads what every range reads (the library facts and columns, the group
+    model, RDKit) once for the workers to inherit; the rest on ``workers`` forked processes. The
+    verdict columns are per-query Python: one core's work in one process. Where the platform
+    cannot fork (Windows), all in this process."""
+    import numpy as np
+
+    from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
+
+    if not can_fork():
+        return [_range_text((rows, fmt), (0, len(rows.hits)))]
+    query = rows.hits.query
+    starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]]) if len(query) else np.empty(0, np.int64)
+    first = int(starts[FIRST_RANGE_QUERIES]) if starts.size > FIRST_RANGE_QUERIES else len(query)
+    rest = starts[FIRST_RANGE_QUERIES:]
+    n = min(workers * RANGES_PER_WORKER, rest.size)
+    cuts = [*rest[np.linspace(0, rest.size, n, endpoint=False).astype(np.int64)].tolist(), len(query)]
+    for column in _LIBRARY_COLUMNS:  # read whole once here, not by every range (a 69,000-row column: ~0.05 s each)
+        rows.reference.columns[column]
+    parts = [_range_text((rows, fmt), (0, first))]
+    return parts + forked_map(_range_text, (rows, fmt), list(zip(cuts[:-1], cuts[1:])), workers,
+                              what="the verdict columns and rows")
+
+
+def _write(table: dict[str, list], parts: list[str], fh: Any, fmt: str) -> None:
+    """:func:`write_rows` of ``table`` (header included), then the rows' text ``parts``."""
+    write_rows(table, fh, fmt)
+    fh.writelines(parts)
 
 
 def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int, Any],
@@ -238,8 +320,7 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     out["query_name"] = per_query([spectra[q].name or spectra[q].get("source_id") or spectra[q].get("scan_id")
                                    or f"query {q}" for q in queries.tolist()])
     out["rank"] = np.asarray(hits.rank, dtype=np.int64).tolist()
-    for key, column in (("library_id", "source_id"), ("name", "name"), ("inchikey", "inchikey"),
-                        ("formula", "formula")):
+    for key, column in zip(("library_id", "name", "inchikey", "formula"), _LIBRARY_COLUMNS):
         out[key] = reference.column_rows(column, rows).tolist()
     out["score"] = _rounded(hits.score)
     out["mf"], out["rmf"] = to_999_column(hits.mf), to_999_column(hits.rmf)
@@ -251,8 +332,8 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     nominal = np.isfinite(np.asarray(hits.mf, dtype=np.float64)).tolist()
     names = {pair: shift_name(*pair) for pair in set(zip(np.asarray(hits.delta_shift).tolist(), nominal))}
     out["delta_mass_match"] = [names[pair] for pair in zip(np.asarray(hits.delta_shift).tolist(), nominal)]
-    for key, values in (("smiles", reference.column_rows("smiles", rows)),
-                        ("structure_source", reference.column_rows("structure_source", rows)),
+    for key, values in (("smiles", reference.column_rows(_LIBRARY_COLUMNS[4], rows)),
+                        ("structure_source", reference.column_rows(_LIBRARY_COLUMNS[5], rows)),
                         ("stereo_note", reference.identity.notes[rows])):
         out[key] = [v or None for v in values.tolist()]
     fields = [assessments[q].fields() for q in queries.tolist()]
@@ -271,6 +352,11 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     return out
 
 
+#: The library's metadata columns :func:`hit_columns` prints (library_id, name, inchikey, formula,
+#: smiles, structure_source).
+_LIBRARY_COLUMNS = ("source_id", "name", "inchikey", "formula", "smiles", "structure_source")
+
+
 def _rounded(values: Any, digits: int = 4) -> list:
     """Python floats rounded as ``round(float(v), digits)`` (None for NaN/inf), each distinct value
     (by its bits: 0.0 and -0.0 stay two) rounded once -- scores and gaps repeat row after row."""
@@ -282,9 +368,9 @@ def _rounded(values: Any, digits: int = 4) -> list:
     return list(map(rounded.__getitem__, inverse.reshape(-1).tolist()))
 
 
-def write_rows(table: dict[str, list], fh: Any, fmt: str) -> None:
+def write_rows(table: dict[str, list], fh: Any, fmt: str, header: bool = True) -> None:
     """Write :func:`hit_columns` as ``tsv`` (MSPepSearch names), ``csv`` or ``jsonl``; absent
-    values empty/null. Cells are formatted a column at a time (a distinct value once however many
+    values empty/null; ``header``: the TSV/CSV header line first. Cells are formatted a column at a time (a distinct value once however many
     rows repeat it, with the JSON key and separators around it), then each row is one C-level
     join (a ``%`` template per row took ~3x as long)."""
     if fmt == "jsonl":
@@ -297,13 +383,15 @@ def write_rows(table: dict[str, list], fh: Any, fmt: str) -> None:
     if fmt == "tsv":
         # Plain TSV as MSPepSearch writes it, for cut/awk: no quoting; a tab or line break inside
         # a value (never in real names, but possible in a library) becomes a space.
-        fh.write("\t".join(COLUMNS.values()) + "\n")
+        if header:
+            fh.write("\t".join(COLUMNS.values()) + "\n")
         last = len(COLUMNS) - 1
         cells = [_column_text(table[k], _tsv_cell, "", after="\n" if i == last else "") for i, k in enumerate(COLUMNS)]
         fh.writelines(map("\t".join, zip(*cells)))
         return
     writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow(list(COLUMNS))
+    if header:
+        writer.writerow(list(COLUMNS))
     writer.writerows(zip(*(_column_text(table[k], str, "") for k in COLUMNS)))
 
 

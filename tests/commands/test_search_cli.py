@@ -547,7 +547,8 @@ def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queri
     """Start-up of a few-spectrum search: no numba (its NumPy kernels, ~0.4 s CPU less), no
     scipy.linalg, and once the cache folder holds the hits' isomers, structure shapes and injector
     relatives, no RDKit (~0.06 s CPU), nor importlib.metadata for RDKit's version in the cache keys
-    (~0.02 s), with the same rows as the search in this process."""
+    (~0.02 s), nor multiprocessing (the verdict columns' workers are for 1,000 queries and more),
+    with the same rows as the search in this process."""
     path, _ = queries
     rows_here = _run(path, "-l", swgdrug_library, "--format", "jsonl").stdout  # the caches are filled
     assert '"verdict_rule": "isomer not excluded' in rows_here  # a verdict that read a hit's isomers
@@ -559,7 +560,8 @@ def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queri
         "    main()\n"
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
-        "print('LOADED', sorted(m for m in ('scipy.linalg', 'rdkit', 'numba', 'importlib.metadata') if m in sys.modules))\n"
+        "print('LOADED', sorted(m for m in ('scipy.linalg', 'rdkit', 'numba', 'importlib.metadata', 'multiprocessing')\n"
+        "                       if m in sys.modules))\n"
     )
     env = {**os.environ, **_CACHE}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
@@ -753,3 +755,91 @@ def test_an_ei_analogue_at_a_wrong_estimated_mass_keeps_its_apparent_difference(
     octanoate = next(r for r in rows if "octanoate" in r["name"].lower() and r["formula"] == "C11H22O2")
     assert octanoate["estimated_mass"] == 186 and octanoate["delta_mass"] == -14.0
     assert octanoate["delta_mass_match"] == "CH2"
+
+
+def _spy_on_workers(monkeypatch) -> list[set[int]]:
+    """Record, per call of ``forked_map`` by the search command, the process ids that made its
+    ranges' rows (the command's ranges are made in the workers, the first in the command itself)."""
+    from nps_id import _workers
+
+    real, calls = _workers.forked_map, []
+
+    def spy(function, shared, tasks, workers, what="the work"):
+        # fork shares the function with the workers, so a closure is fine here
+        made = real(lambda s, task: (os.getpid(), function(s, task)), shared, tasks, workers, what)
+        calls.append({pid for pid, _ in made})
+        return [text for _, text in made]
+
+    monkeypatch.setattr(_workers, "forked_map", spy)
+    return calls
+
+
+@pytest.mark.parametrize("workload", ["ei", "ei analog", "ms2"])
+def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_library, ms2_library, workload,
+                                                                  monkeypatch, tmp_path):
+    """Real MassBank queries: the 967 EI identity queries against SWGDRUG 3.4, the 150 EI analogue
+    queries in analog mode, the 200 MS/MS analogue queries against the library made of them;
+    JSON lines and TSV (EI: CSV too, and 3 workers) written by forked workers are the bytes of
+    ``--threads 1`` (the search's thresholds lowered so that these files are split into ranges)."""
+    from nps_id.commands import search as command
+
+    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
+    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
+    calls = _spy_on_workers(monkeypatch)
+    queries, library, extra = {
+        "ei": ("ei-queries-identity.msp.gz", swgdrug_library, ()),
+        "ei analog": ("ei-queries-analog.msp.gz", swgdrug_library, ("--mode", "analog")),
+        "ms2": ("ms2-queries-analog.msp.gz", ms2_library, ())}[workload]
+    source = data_path("massbank", queries)
+    runs = [("jsonl", (1, 2)), ("tsv", (1, 2))] + [("csv", (1, 3))] * (workload == "ei")
+    for fmt, threads in runs:
+        outputs = []
+        for n in threads:
+            out = tmp_path / f"{n}.{fmt}"
+            result = _run(source, "--library", library, "--format", fmt, "--threads", n, "-o", out, *extra)
+            assert result.exit_code == 0, result.output
+            outputs.append(out.read_bytes())
+        assert outputs[1] == outputs[0], fmt
+        assert outputs[0].count(b"\n") > 100
+    # --threads 1 made its rows in this process; 2 and 3 on workers, other processes than this one
+    assert len(calls) == len(runs) and all(calls) and not any(os.getpid() in pids for pids in calls)
+
+
+def test_a_few_queries_or_one_thread_start_no_worker(swgdrug_library, queries, monkeypatch):
+    calls = _spy_on_workers(monkeypatch)
+    result = _run(queries[0], "--library", swgdrug_library, "--threads", 2)  # 3 queries
+    assert result.exit_code == 0, result.output
+    assert calls == []
+
+
+def test_a_worker_that_dies_ends_the_search_with_one_line_and_exit_1_and_writes_nothing(
+        swgdrug_library, monkeypatch, tmp_path):
+    """A worker killed (as by the OOM killer) mid-way: exit 1, one line on stderr, the previous
+    output file untouched and no temporary file left beside it -- never a hang or a partial file."""
+    import signal
+
+    from nps_id import _workers
+    from nps_id.commands import search as command
+
+    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
+    real = _workers.forked_map
+
+    def killing(function, shared, tasks, workers, what="the work"):
+        def dies_on_the_second_range(s, task):
+            if task == tasks[1]:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return function(s, task)
+        return real(dies_on_the_second_range, shared, tasks, workers, what)
+
+    monkeypatch.setattr(_workers, "forked_map", killing)
+    out = tmp_path / "hits.tsv"
+    out.write_text("the previous search\n")
+    result = _run(data_path("massbank", "ei-queries-identity.msp.gz"), "--library", swgdrug_library,
+                  "--threads", 2, "-o", out)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        "nps-id: error: a worker process died while making the verdict columns and rows (killed, out of "
+        "memory, or a crash in native code); nothing was written. Run the command again, or with --threads 1 "
+        "to do it in one process"]
+    assert out.read_text() == "the previous search\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["hits.tsv"]

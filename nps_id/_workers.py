@@ -1,0 +1,117 @@
+"""Worker processes: ones that die with the command, and work split over forked copies of it.
+
+Python code holds the GIL, so per-query Python (``nps-id search``'s verdict columns and rows) runs
+on one core whatever the number of threads; a process forked after the library is open shares
+its memory copy-on-write (no pickling of spectra, hits or library), and only what it returns
+travels back.
+
+Entry points
+------------
+- :func:`forked_map` -- ``function(shared, task)`` for every task, on forked worker processes,
+  the results in task order; a worker that dies ends it with :class:`WorkerDied`.
+- :func:`can_fork` -- whether this platform can (Linux, most Unix; not Windows, where
+  :func:`forked_map`'s callers run the work in the process itself).
+- :func:`die_with_parent` -- a worker initializer: the worker ends when its parent does, even by
+  SIGKILL (``nps-id batch`` uses it for its spawned workers).
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable, Sequence
+
+from nps_id.errors import WorkerDied
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the process that started it dies, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL on the parent's death (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere a daemon thread polls the parent pid. Without it, workers of a killed command (each
+    holding a library and numba, ~200 MB) live on for minutes.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            armed = ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="nps-id-parent-watch", daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    # Ctrl-C reaches the whole process group: the parent handles it (one line, exit 130) and ends
+    # its workers; a worker's own KeyboardInterrupt would only print a traceback each.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the command's SIGTERM handler (nps_id.cli) is inherited by a forked worker: a worker the
+    # parent ends with SIGTERM just ends
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def can_fork() -> bool:
+    """Whether :func:`forked_map` can run here (the ``fork`` start method exists)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+#: What a forked worker received from its parent (set in the worker only, by :func:`_start`).
+_shared: tuple[Callable[[Any, Any], Any], Any] | None = None
+
+
+def _start(parent_pid: int, function: Callable[[Any, Any], Any], shared: Any) -> None:
+    global _shared
+    die_with_parent(parent_pid)
+    _shared = (function, shared)
+
+
+def _run(task: Any) -> Any:
+    function, shared = _shared
+    return function(shared, task)
+
+
+def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any], workers: int,
+               what: str = "the work") -> list[Any]:
+    """``[function(shared, task) for task in tasks]``, computed on ``workers`` processes forked
+    from this one.
+
+    ``function`` and ``shared`` reach the workers by the fork itself (never pickled: a library
+    and its hits are shared copy-on-write); each task and each result is pickled, so both should
+    be small (a query range, the text of its rows). ``function`` must be a module-level function
+    (a task names it by reference). Python's cyclic collector is frozen for the fork, so the
+    workers' collections do not touch (and so copy) the parent's objects.
+
+    A worker that dies (killed, out of memory, a crash in native code) raises :class:`WorkerDied`
+    (``what`` names the work in its message); the other workers are ended. Ctrl-C or SIGTERM of
+    the parent ends the workers and is raised as it came. An exception ``function`` raises is
+    raised here as it was.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_start, initargs=(os.getpid(), function, shared))
+    gc.freeze()  # the inherited objects go to the permanent generation: never scanned in a worker
+    try:  # (the pool forks its workers as the tasks are submitted)
+        return list(pool.map(_run, tasks))
+    except BrokenProcessPool:
+        raise WorkerDied(f"a worker process died while making {what} (killed, out of memory, or a crash "
+                         "in native code); nothing was written. Run the command again, or with --threads 1 "
+                         "to do it in one process") from None
+    except BaseException:
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()  # shutting down waits for the tasks running: end them now
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()

@@ -1,0 +1,111 @@
+"""``nps_id._workers.forked_map``: results in task order from forked processes, and a worker that
+dies, or a parent interrupted, ends it at once (never a hang, never a worker left running)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from nps_id._workers import can_fork, forked_map
+from nps_id.errors import EXIT_FOUND, WorkerDied
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
+
+
+def _pid_and_square(shared: dict, task: int) -> tuple[int, int]:
+    return os.getpid(), shared["factor"] * task * task
+
+
+def test_tasks_run_in_forked_workers_that_share_the_parents_memory_and_return_in_order():
+    big = {"factor": 3, "ballast": list(range(200_000))}  # inherited by the fork, never pickled
+    results = forked_map(_pid_and_square, big, list(range(20)), workers=2)
+    assert [value for _, value in results] == [3 * n * n for n in range(20)]
+    pids = {pid for pid, _ in results}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+
+
+def _die_on_three(shared: None, task: int) -> int:
+    if task == 3:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer ends a process
+    return task
+
+
+def test_a_worker_killed_ends_the_map_with_worker_died_and_exit_code_1():
+    started = time.monotonic()
+    with pytest.raises(WorkerDied, match="a worker process died while making the rows"):
+        forked_map(_die_on_three, None, list(range(8)), workers=2, what="the rows")
+    assert time.monotonic() - started < 30
+    assert WorkerDied.exit_code == EXIT_FOUND == 1
+
+
+def _fail_on_two(shared: None, task: int) -> int:
+    if task == 2:
+        raise ValueError("bad task 2")
+    return task
+
+
+def test_an_error_in_a_worker_is_raised_as_it_was():
+    with pytest.raises(ValueError, match="bad task 2"):
+        forked_map(_fail_on_two, None, list(range(4)), workers=2)
+
+
+def _note_pid_and_sleep(folder, task: int) -> int:
+    (folder / f"{os.getpid()}.pid").write_text("")
+    time.sleep(60)
+    return task
+
+
+def test_ctrl_c_of_the_parent_ends_the_running_workers_at_once(tmp_path):
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.alarm(3)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            forked_map(_note_pid_and_sleep, tmp_path, [1, 2], workers=2)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 20  # the workers' 60 s sleeps were not waited for
+    pids = [int(path.stem) for path in tmp_path.glob("*.pid")]
+    assert pids
+    for pid in pids:  # ended and reaped: no such process any more
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path):
+    """SIGKILL of the command (no handler runs) still ends its forked workers: never left running."""
+    script = ("import sys; from pathlib import Path; from nps_id._workers import forked_map\n"
+              "from tests.test_workers import _note_pid_and_sleep\n"
+              f"forked_map(_note_pid_and_sleep, Path({str(tmp_path)!r}), [1, 2], workers=2)\n")
+    root = Path(__file__).resolve().parents[1]
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = [int(path.stem) for path in tmp_path.glob("*.pid")]
+        assert len(workers) == 2
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    def running(pid: int) -> bool:  # a zombie (dead, not yet reaped by init) is not running
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(map(running, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(running, workers)), workers
