@@ -84,8 +84,9 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "top_hits": [_hit(h) for h in f.get("top_hits") or []],
         "internal_standard": is_internal,
         # a standard of this substance that `match` compared the finding with was run, whatever the TOML says
-        # -- not the sample run named as its own standard (`same_run`): that is no separate injection
-        "reference_standard_run": "yes" if separate_standard(f) else _reference_run(f.get("name"), refs_run),
+        # -- not the sample run named as its own standard (`same_run`): that is no separate injection, so
+        # "no" even where the TOML lists it (the card named as its own standard read "yes" in the EWA export)
+        "reference_standard_run": _reference_run(f, refs_run),
         "reference_standard": f.get("reference_standard"),
         "spectrum": {"mz": list(spectrum.get("mz", [])), "intensity": list(spectrum.get("intensity", []))},
         "reference_spectrum": reference,
@@ -155,7 +156,12 @@ def separate_standard(f: Mapping[str, Any]) -> bool:
     return bool(standard) and not standard.get("same_run")
 
 
-def _reference_run(name: str | None, refs_run: set[str] | None) -> str:
+def _reference_run(f: Mapping[str, Any], refs_run: set[str] | None) -> str:
+    if separate_standard(f):
+        return "yes"
+    if (f.get("reference_standard") or {}).get("same_run"):
+        return "no"
+    name = f.get("name")
     if refs_run is None or not name:
         return "unknown"
     return "yes" if normalise_name(name) in refs_run else "no"
@@ -196,7 +202,10 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append(f"Stereoisomers: {f['stereo_note']}.")
     if f["ri"] is None:
         notes.append("No retention index measured: isomers with similar spectra are not separated by RI.")
-    if f["reference_standard_run"] == "no":
+    if (f.get("reference_standard") or {}).get("same_run"):
+        notes.append("No separate reference standard of this substance was run: the run named as its standard "
+                     "is this run itself.")
+    elif f["reference_standard_run"] == "no":
         notes.append("No reference standard of this substance was run in the batch.")
     if f["internal_standard"]:
         notes.append("Internal standard added by the laboratory: not a constituent of the item.")

@@ -145,6 +145,25 @@ def test_the_reference_standard_in_the_sample_toml_does_what_the_option_does(swg
     assert etizolam["verdict"] == "identified" and etizolam["reference_standard"]["run"] == "220223010.mzML"
 
 
+def test_a_toml_naming_the_run_as_its_own_standard_gives_no_standard_run_in_the_report_and_ewa(swgdrug_library, tmp_path):
+    # Until stop 36 (newuser36) the card named in its own sample TOML as etizolam's standard left the
+    # finding `tentative` but its report line read "Reference standard run: yes: not compared ..." and the
+    # EWA export reference_standard_run "yes" beside reference_standard_same_run true.
+    card = str(data_path("gcms", "lrcfs", "220223030.mzML"))
+    toml = tmp_path / "card.toml"
+    toml.write_text(f'[item]\nreference_standards_run = [{{ name = "Etizolam", run = "{card}" }}]\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["match", card, "-l", str(swgdrug_library), "-o", str(tmp_path / "out"),
+                                      "--sample-info", str(toml), "--report", "json", "--report", "ewa"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "out" / "220223030.report.json").read_text())
+    (etizolam,) = [f for f in doc["findings"] if f["name"] == "Etizolam"]
+    assert etizolam["verdict"] == "tentative" and etizolam["reference_standard"]["same_run"] is True
+    assert etizolam["reference_standard_run"] == "no"
+    assert any("is this run itself" in line for line in etizolam["limitations"])
+    ewa = {row["substance"]: row for row in json.loads((tmp_path / "out" / "220223030.ewa.json").read_text())["substances"]}
+    assert ewa["Etizolam"]["reference_standard_same_run"] is True and ewa["Etizolam"]["reference_standard_run"] == "no"
+
+
 @pytest.mark.parametrize("entry, expected", [
     ('[{ name = "Etizolam", run = "no-such-run.mzML" }]', "run 'no-such-run.mzML' of Etizolam not found"),
     ('[{ name = "Etizolam", file = "x.mzML" }]', "expected a substance name or { name = "),
