@@ -44,7 +44,7 @@ from nps_id.match.lcms_evidence import (XIC_PPM, analogue_accepted, candidate_ma
 from nps_id.match.results import (BLANK_ITSELF_NOTE, Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord,
                                   MatchMode, MS2Component, MS2Precursor, RunnerUp)
 from nps_id.match.standards import (InternalStandard, ReferenceStandard, RunContent, internal_standard_checks,
-                                    is_same_run, library_compounds, reference_standard_fields, standard_entry)
+                                    library_compounds, same_run_by, reference_standard_fields, standard_entry)
 from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.molecular_mass import COLUMN_BLEED_IONS
 from nps_id.match.verdict import LEVELS, VerdictThresholds, analogue_mass_share, close_analogue, with_isomers_excluded
@@ -359,9 +359,8 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
         if standard and finding.precursor is not None and finding.match_mode == MatchMode.IDENTITY:
             _confirm_with_standard(finding, standard, reference_standards, params)
     if reference_standards:
-        written = [{k: v for k, v in entry.items() if k != "_content"} for entry, _ in reference_standards]
-        results["reference_standards"] = [{**shown, "same_run": True} if is_same_run(entry, sha256, content) else shown
-                                          for shown, (entry, _) in zip(written, reference_standards)]
+        results["reference_standards"] = [_written_standard(entry, same_run_by(entry, sha256, content))
+                                          for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
     notes += _window_outside_run(params.peaks, results["run"].get("rt_range_min"),
                                  run.rt_seconds if run is not None and not ms2 else None)
@@ -371,6 +370,13 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
     results["summary"] = {level: sum(f.verdict.verdict == level for f in findings) for level in LEVELS}
     library.facts.save()  # the row facts, isomers and MS/MS pairs computed here, for the next process
     return results, content
+
+
+def _written_standard(entry: dict, by: str | None) -> dict:
+    """A ``reference_standards`` entry as the results hold it: its scans (``_content``) left out, and
+    ``same_run``/``same_run_by`` when it is this run itself (``by``: :func:`same_run_by`)."""
+    shown = {k: v for k, v in entry.items() if k != "_content"}
+    return {**shown, "same_run": True, "same_run_by": by} if by else shown
 
 
 def _window_text(low: float | None, high: float | None) -> str:

@@ -169,20 +169,26 @@ class RunContent:
                 and np.allclose(self.totals, other.totals, rtol=SAME_SCAN_TOTAL_RTOL, atol=0))
 
 
-def same_run_reason(run: str) -> str:
-    """Why a standard whose file is the sample run itself confirms nothing, in words."""
-    return (f"the reference standard run {run} is this run itself (same SHA-256, or the same scans and TIC in "
-            "another file), not a separate injection: its findings are compared with themselves, and it is not "
-            "used as confirmation")
+#: How a standard run was found to be the sample run itself (``same_run_by``), in words.
+SAME_RUN_BASIS = {"sha256": "same SHA-256",
+                  "scans": "another file of the same scans: every scan's time and total intensity alike"}
 
 
-def is_same_run(entry: dict, run_sha256: str | None, content: RunContent | None) -> bool:
+def same_run_reason(run: str, by: str = "sha256") -> str:
+    """Why a standard whose file is the sample run itself (found ``by`` a key of
+    :data:`SAME_RUN_BASIS`) confirms nothing, in words."""
+    return (f"the reference standard run {run} is this run itself ({SAME_RUN_BASIS[by]}), not a separate "
+            "injection: its findings are compared with themselves, and it is not used as confirmation")
+
+
+def same_run_by(entry: dict, run_sha256: str | None, content: RunContent | None) -> str | None:
     """Whether the ``reference_standards`` entry ``entry`` is the run of SHA-256 ``run_sha256`` and
-    scans ``content`` itself: the same bytes, or the same scans in another file (its ``_content``)."""
+    scans ``content`` itself: ``"sha256"`` (the same bytes), ``"scans"`` (the same scans in another
+    file: its ``_content``), None (a separate injection)."""
     if run_sha256 is not None and entry.get("sha256") == run_sha256:
-        return True
+        return "sha256"
     theirs = entry.get("_content")
-    return content is not None and theirs is not None and content.same_as(theirs)
+    return "scans" if content is not None and theirs is not None and content.same_as(theirs) else None
 
 
 def reference_standard_fields(finding: Finding, library: Any, standards: list[tuple[dict, set[int]]],
@@ -195,7 +201,7 @@ def reference_standard_fields(finding: Finding, library: Any, standards: list[tu
     of this compound was run, when the standard run did not show it, or when a time is unknown
     (an LC scan without a retention time: nothing to compare).
 
-    A standard that is the sample run itself (:func:`is_same_run`: SHA-256 ``run_sha256``, or scans
+    A standard that is the sample run itself (:func:`same_run_by`: SHA-256 ``run_sha256``, or scans
     ``content``) is used
     only when no separate injection of the compound was given, and then the fields say so:
     ``same_run: true`` and ``not_used`` (:func:`same_run_reason`); the caller confirms nothing with it.
@@ -206,15 +212,16 @@ def reference_standard_fields(finding: Finding, library: Any, standards: list[tu
     if not ran:
         return None
     # a separate injection first: in `batch` the standard's own run is matched with the others
-    separate = [entry for entry in ran if not is_same_run(entry, run_sha256, content)]
+    separate = [entry for entry in ran if not same_run_by(entry, run_sha256, content)]
     standard = min(separate or ran, key=lambda s: abs(s["rt_min"] - finding.rt_min))
+    by = None if separate else same_run_by(standard, run_sha256, content)
     delta_rt = round(finding.rt_min - standard["rt_min"], 4)
     both_ri = finding.ri is not None and standard.get("ri") is not None
     return {"run": standard["run"], "name": standard["name"], "rt_min": standard["rt_min"],
             "delta_rt_min": delta_rt, "ri": standard.get("ri"),
             "delta_ri": round(finding.ri - standard["ri"], 1) if both_ri else None,
             "window_min": window_min, "within": abs(delta_rt) <= window_min,
-            **({} if separate else {"same_run": True, "not_used": same_run_reason(standard["run"])})}
+            **({} if separate else {"same_run": True, "same_run_by": by, "not_used": same_run_reason(standard["run"], by)})}
 
 
 def standard_entry(standard: ReferenceStandard, results: dict, library: Any,
@@ -222,7 +229,7 @@ def standard_entry(standard: ReferenceStandard, results: dict, library: Any,
     """What the reference standard run showed of its substance: the ``reference_standards`` entry
     of the results (run, SHA-256, the finding's RT, RI and verdict) and the substance's compound codes.
     ``content`` (the standard run's scans) is kept under ``_content``, never written: a sample run
-    with the same scans is this run in another file (:func:`is_same_run`)."""
+    with the same scans is this run in another file (:func:`same_run_by`)."""
     codes = library_compounds(library, standard.name)
     mine = [f for f in results["findings"]
             if f["match_mode"] == MatchMode.IDENTITY and int(library.compound[f["library_row"]]) in codes]
