@@ -136,10 +136,11 @@ def internal_standard_checks(findings: list[Finding], library: Any, standards: t
     return checks
 
 
-#: Scan times agreeing to this many seconds, and every scan's total intensity to this fraction, make
+#: Scan times agreeing to this many seconds (a converter writing minutes to 3 decimals moves them
+#: 0.03 s), and every scan's total intensity to this fraction, make
 #: two run files one injection: a re-converted, compressed or vendor-format copy keeps its scans,
 #: while a separate injection's detector noise alone moves each scan's total by far more.
-SAME_SCAN_SECONDS = 0.01
+SAME_SCAN_SECONDS = 0.1
 SAME_SCAN_TOTAL_RTOL = 1e-3
 
 
