@@ -222,7 +222,8 @@ def reference_standard_fields(finding: Finding, library: Any, standards: list[tu
             "delta_rt_min": delta_rt, "ri": standard.get("ri"),
             "delta_ri": round(finding.ri - standard["ri"], 1) if both_ri else None,
             "window_min": window_min, "within": abs(delta_rt) <= window_min,
-            **({} if separate else {"same_run": True, "same_run_by": by, "not_used": same_run_reason(standard["run"], by)})}
+            **({} if separate else {"same_run": True, "same_run_by": by,
+                                    "not_used": same_run_reason(standard["run"], by)})}
 
 
 def standard_entry(standard: ReferenceStandard, results: dict, library: Any,

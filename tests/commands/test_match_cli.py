@@ -145,8 +145,9 @@ def test_the_same_injection_in_vendor_form_or_gzip_ed_is_no_separate_reference_s
             f"the reference standard run {standard.name} is this run itself (another file of the same scans")
     # a separate injection (the etizolam calibrant, 250 ug/mL: its own scans) still confirms the card's etizolam
     out = tmp_path / "separate"
-    result = CliRunner().invoke(cli, ["match", str(card), "-l", str(swgdrug_library), "-o", str(out), "--reference-standard",
-                                      str(data_path("gcms", "lrcfs", "220223008.mzML")), "Etizolam"])
+    result = CliRunner().invoke(cli, ["match", str(card), "-l", str(swgdrug_library), "-o", str(out),
+                                      "--reference-standard", str(data_path("gcms", "lrcfs", "220223008.mzML")),
+                                      "Etizolam"])
     assert result.exit_code == 0, result.output
     results = json.loads((out / "220223030.mzML.match.json").read_text())
     (etizolam,) = [f for f in results["findings"] if f["name"] == "Etizolam"]
