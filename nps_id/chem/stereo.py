@@ -37,8 +37,9 @@ def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[S
     () when the constitution has at most one class (no stereo element, or one stereocentre, whose
     two configurations are enantiomers); None when RDKit cannot read it or InChI gives no key.
     Stereo elements InChI does not keep (RDKit candidates it ignores) give equal keys and count
-    once; bridgeheads keep one configuration (:func:`_bridgeheads`: camphor, fenchone and
-    beta-pinene have one class, cocaine four). Deterministic: the first ``limit`` stereoisomers in RDKit's enumeration order.
+    once; bridgeheads keep one configuration, the structure's own or a 3D embedding's
+    (:func:`_bridgeheads`: camphor, fenchone and beta-pinene have one class, cocaine four, with or
+    without its stereocentres written). Deterministic: the first ``limit`` stereoisomers in RDKit's enumeration order.
     """
     from rdkit import Chem, RDLogger  # lazy: RDKit
     from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
@@ -50,11 +51,16 @@ def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[S
     mol = Chem.Mol(given)
     Chem.RemoveStereochemistry(mol)
     # a bridgehead's configuration is set by its bridge (norbornane's, the tropane's): inverting it
-    # alone makes no molecule, so it is not enumerated -- the structure's own, else one of them
-    for atom in _bridgeheads(mol):
+    # alone makes no molecule, so it is not enumerated -- the structure's own, else one a 3D
+    # embedding of the structure shows (one tag picked per bridgehead, as until attack36, made
+    # stereo-less cocaine's four classes trans-bridged tropanes that no record's key names)
+    heads = _bridgeheads(mol)
+    unset = [a for a in heads if given.GetAtomWithIdx(a).GetChiralTag() == Chem.ChiralType.CHI_UNSPECIFIED]
+    built = _embedded_tags(given) if unset else {}  # the given bridgeheads kept: the others consistent with them
+    for atom in heads:
         tag = given.GetAtomWithIdx(atom).GetChiralTag()
         mol.GetAtomWithIdx(atom).SetChiralTag(tag if tag != Chem.ChiralType.CHI_UNSPECIFIED
-                                              else Chem.ChiralType.CHI_TETRAHEDRAL_CW)
+                                              else built.get(atom, Chem.ChiralType.CHI_TETRAHEDRAL_CW))
     options = StereoEnumerationOptions(onlyUnassigned=True, unique=True, tryEmbedding=False)
     classes: dict[tuple[str, ...], StereoClass] = {}
     for n, isomer in enumerate(EnumerateStereoisomers(mol, options=options)):
@@ -66,6 +72,34 @@ def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[S
         keys = tuple(sorted({stereo_layers(key), stereo_layers(Chem.MolToInchiKey(mirror_image(isomer)))}))
         classes.setdefault(keys, StereoClass(Chem.MolToSmiles(isomer), keys))
     return tuple(classes.values()) if len(classes) > 1 else ()
+
+
+#: Seed and bounds of the one 3D embedding :func:`_embedded_tags` makes: deterministic, and bounded
+#: in time -- a structure of more heavy atoms is not embedded (a chain of six adamantanes, 60 atoms,
+#: took 15 s; cocaine 0.1 s), nor is one RDKit cannot embed: one tag per bridgehead is kept then.
+EMBED_SEED = 0xF00D
+EMBED_MAX_ITERATIONS = 200
+EMBED_MAX_HEAVY_ATOMS = 40
+
+
+def _embedded_tags(mol) -> dict:
+    """Atom index -> chiral tag of every atom of one 3D embedding of ``mol`` (the configurations a
+    bridged ring system allows); {} when RDKit finds no embedding or ``mol`` is too large
+    (:data:`EMBED_MAX_HEAVY_ATOMS`)."""
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    if mol.GetNumHeavyAtoms() > EMBED_MAX_HEAVY_ATOMS:
+        return {}
+
+    with_h = Chem.AddHs(mol)
+    params = AllChem.ETKDGv3()
+    params.randomSeed = EMBED_SEED
+    params.maxIterations = EMBED_MAX_ITERATIONS
+    if AllChem.EmbedMolecule(with_h, params) < 0:
+        return {}
+    Chem.AssignStereochemistryFrom3D(with_h)
+    return {atom.GetIdx(): atom.GetChiralTag() for atom in with_h.GetAtoms() if atom.GetIdx() < mol.GetNumAtoms()}
 
 
 def _bridgeheads(mol) -> set[int]:

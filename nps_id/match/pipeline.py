@@ -43,8 +43,8 @@ from nps_id.match.lcms_evidence import (XIC_PPM, analogue_accepted, candidate_ma
                                         ion_ratio_check, shows_peaks, standard_product_ions, supported)
 from nps_id.match.results import (BLANK_ITSELF_NOTE, Elutions, Finding, GCComponent, GCPeak, Hit, LibraryRecord,
                                   MatchMode, MS2Component, MS2Precursor, RunnerUp)
-from nps_id.match.standards import (InternalStandard, ReferenceStandard, internal_standard_checks, library_compounds,
-                                    reference_standard_fields, standard_entry)
+from nps_id.match.standards import (InternalStandard, ReferenceStandard, RunContent, internal_standard_checks,
+                                    library_compounds, same_run_by, reference_standard_fields, standard_entry)
 from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.molecular_mass import COLUMN_BLEED_IONS
 from nps_id.match.verdict import LEVELS, VerdictThresholds, analogue_mass_share, close_analogue, with_isomers_excluded
@@ -230,8 +230,8 @@ def measure_reference_standards(standards: list[ReferenceStandard], library: Ref
     measured = []
     for standard in standards:
         library_compounds(library, standard.name)  # a misspelt name fails before the run is matched
-        results = match_run(standard.run, library, params, ladder=ladder, lenient=lenient)
-        measured.append(standard_entry(standard, results, library))
+        results, content = _match_run(standard.run, library, params, ladder=ladder, lenient=lenient)
+        measured.append(standard_entry(standard, results, library, content))
     return measured
 
 
@@ -271,12 +271,21 @@ def match_run(
         From :func:`measure_reference_standards`: each finding of a standard's compound gets
         ``reference_standard`` (its RT and RI against the standard's, the window, ``within``).
     """
+    return _match_run(path, library, params, blank=blank, ladder=ladder, lenient=lenient, sha256=sha256,
+                      reference_standards=reference_standards)[0]
+
+
+def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParameters, *, blank: Blank | None = None,
+               ladder: AlkaneLadder | None = None, lenient: bool = False, sha256: str | None = None,
+               reference_standards: list[tuple[dict, set[int]]] = ()) -> tuple[dict[str, Any], RunContent]:
+    """:func:`match_run`, and the run's scans (a reference standard's tell a copy of the sample run)."""
     from nps_id.io import ReadReport
 
     path = Path(path)
     read_report = ReadReport(str(path))
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
     sha256 = sha256 or sha256_path(path).sha256
+    content = RunContent.of(run, ms2)
     acquisition = run.metadata.get("acquisition", {}) if run is not None else acquisition_of(ms2[0])
     technique = decide_technique(acquisition, run.n_scans if run is not None else 0, len(ms2))
     results: dict[str, Any] = {
@@ -337,7 +346,7 @@ def match_run(
             check["verdict"] = finding.verdict.verdict
     for finding in findings:
         standard = reference_standard_fields(finding, library, list(reference_standards), params.standard_rt_window_min,
-                                             sha256)
+                                             sha256, content)
         finding.reference_standard = standard
         if standard and standard.get("same_run"):
             # the run named as its own standard: compared with itself, it excludes nothing and confirms nothing
@@ -350,7 +359,7 @@ def match_run(
         if standard and finding.precursor is not None and finding.match_mode == MatchMode.IDENTITY:
             _confirm_with_standard(finding, standard, reference_standards, params)
     if reference_standards:
-        results["reference_standards"] = [{**entry, "same_run": True} if entry["sha256"] == sha256 else entry
+        results["reference_standards"] = [_written_standard(entry, same_run_by(entry, sha256, content))
                                           for entry, _ in reference_standards]
     notes += [f"internal standard {c['name']} not found" for c in results["internal_standards"] if not c["found"]]
     notes += _window_outside_run(params.peaks, results["run"].get("rt_range_min"),
@@ -360,7 +369,14 @@ def match_run(
     results["findings"] = [f.to_dict() for f in findings]
     results["summary"] = {level: sum(f.verdict.verdict == level for f in findings) for level in LEVELS}
     library.facts.save()  # the row facts, isomers and MS/MS pairs computed here, for the next process
-    return results
+    return results, content
+
+
+def _written_standard(entry: dict, by: str | None) -> dict:
+    """A ``reference_standards`` entry as the results hold it: its scans (``_content``) left out, and
+    ``same_run``/``same_run_by`` when it is this run itself (``by``: :func:`same_run_by`)."""
+    shown = {k: v for k, v in entry.items() if k != "_content"}
+    return {**shown, "same_run": True, "same_run_by": by} if by else shown
 
 
 def _window_text(low: float | None, high: float | None) -> str:

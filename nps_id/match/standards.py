@@ -136,14 +136,65 @@ def internal_standard_checks(findings: list[Finding], library: Any, standards: t
     return checks
 
 
-def same_run_reason(run: str) -> str:
-    """Why a standard whose file is the sample run itself confirms nothing, in words."""
-    return (f"the reference standard run {run} is this run itself (same SHA-256), not a separate injection: "
-            "its findings are compared with themselves, and it is not used as confirmation")
+#: Scan times agreeing to this many seconds (a converter writing minutes to 3 decimals moves them
+#: 0.03 s), and every scan's total intensity to this fraction, make
+#: two run files one injection: a re-converted, compressed or vendor-format copy keeps its scans,
+#: while a separate injection's detector noise alone moves each scan's total by far more.
+SAME_SCAN_SECONDS = 0.1
+SAME_SCAN_TOTAL_RTOL = 1e-3
+
+
+@dataclass(frozen=True)
+class RunContent:
+    """What a run file's scans hold, file bytes aside: every scan's retention time (NaN when
+    unknown) and total intensity, MS1 scans then MS/MS scans. Two files of one injection (a
+    re-converted, gzip-ed or vendor-format copy: other bytes, another SHA-256) have the same."""
+
+    rt_seconds: np.ndarray
+    totals: np.ndarray
+
+    @classmethod
+    def of(cls, run: Any, ms2: list) -> RunContent:
+        """The content of a run as :func:`nps_id.gcms.run.load_run` reads it (``run`` None: MS/MS only)."""
+        rts = [] if run is None else [np.asarray(run.rt_seconds, dtype=float)]
+        totals = [] if run is None else [np.asarray(run.tic, dtype=float)]
+        rts.append(np.array([np.nan if s.retention_time is None else s.retention_time for s in ms2], dtype=float))
+        totals.append(np.array([float(np.sum(s.intensity, dtype=np.float64)) for s in ms2], dtype=float))
+        return cls(np.concatenate(rts), np.concatenate(totals))
+
+    def same_as(self, other: RunContent) -> bool:
+        """The same scans: as many, at the same times (:data:`SAME_SCAN_SECONDS`), each with the same
+        total intensity (:data:`SAME_SCAN_TOTAL_RTOL`)."""
+        return (self.rt_seconds.size > 0 and self.rt_seconds.shape == other.rt_seconds.shape
+                and np.allclose(self.rt_seconds, other.rt_seconds, rtol=0, atol=SAME_SCAN_SECONDS, equal_nan=True)
+                and np.allclose(self.totals, other.totals, rtol=SAME_SCAN_TOTAL_RTOL, atol=0))
+
+
+#: How a standard run was found to be the sample run itself (``same_run_by``), in words.
+SAME_RUN_BASIS = {"sha256": "same SHA-256",
+                  "scans": "another file of the same scans: every scan's time and total intensity alike"}
+
+
+def same_run_reason(run: str, by: str = "sha256") -> str:
+    """Why a standard whose file is the sample run itself (found ``by`` a key of
+    :data:`SAME_RUN_BASIS`) confirms nothing, in words."""
+    return (f"the reference standard run {run} is this run itself ({SAME_RUN_BASIS[by]}), not a separate "
+            "injection: its findings are compared with themselves, and it is not used as confirmation")
+
+
+def same_run_by(entry: dict, run_sha256: str | None, content: RunContent | None) -> str | None:
+    """Whether the ``reference_standards`` entry ``entry`` is the run of SHA-256 ``run_sha256`` and
+    scans ``content`` itself: ``"sha256"`` (the same bytes), ``"scans"`` (the same scans in another
+    file: its ``_content``), None (a separate injection)."""
+    if run_sha256 is not None and entry.get("sha256") == run_sha256:
+        return "sha256"
+    theirs = entry.get("_content")
+    return "scans" if content is not None and theirs is not None and content.same_as(theirs) else None
 
 
 def reference_standard_fields(finding: Finding, library: Any, standards: list[tuple[dict, set[int]]],
-                              window_min: float, run_sha256: str | None = None) -> dict | None:
+                              window_min: float, run_sha256: str | None = None,
+                              content: RunContent | None = None) -> dict | None:
     """The finding's RT (and RI) against the reference standard run of the same compound.
 
     ``standards`` pairs each ``reference_standards`` entry of the results (the standard's own
@@ -151,7 +202,8 @@ def reference_standard_fields(finding: Finding, library: Any, standards: list[tu
     of this compound was run, when the standard run did not show it, or when a time is unknown
     (an LC scan without a retention time: nothing to compare).
 
-    A standard whose SHA-256 is ``run_sha256`` (the sample run named as its own standard) is used
+    A standard that is the sample run itself (:func:`same_run_by`: SHA-256 ``run_sha256``, or scans
+    ``content``) is used
     only when no separate injection of the compound was given, and then the fields say so:
     ``same_run: true`` and ``not_used`` (:func:`same_run_reason`); the caller confirms nothing with it.
     """
@@ -161,20 +213,25 @@ def reference_standard_fields(finding: Finding, library: Any, standards: list[tu
     if not ran:
         return None
     # a separate injection first: in `batch` the standard's own run is matched with the others
-    separate = [entry for entry in ran if run_sha256 is None or entry.get("sha256") != run_sha256]
+    separate = [entry for entry in ran if not same_run_by(entry, run_sha256, content)]
     standard = min(separate or ran, key=lambda s: abs(s["rt_min"] - finding.rt_min))
+    by = None if separate else same_run_by(standard, run_sha256, content)
     delta_rt = round(finding.rt_min - standard["rt_min"], 4)
     both_ri = finding.ri is not None and standard.get("ri") is not None
     return {"run": standard["run"], "name": standard["name"], "rt_min": standard["rt_min"],
             "delta_rt_min": delta_rt, "ri": standard.get("ri"),
             "delta_ri": round(finding.ri - standard["ri"], 1) if both_ri else None,
             "window_min": window_min, "within": abs(delta_rt) <= window_min,
-            **({} if separate else {"same_run": True, "not_used": same_run_reason(standard["run"])})}
+            **({} if separate else {"same_run": True, "same_run_by": by,
+                                    "not_used": same_run_reason(standard["run"], by)})}
 
 
-def standard_entry(standard: ReferenceStandard, results: dict, library: Any) -> tuple[dict, set[int]]:
+def standard_entry(standard: ReferenceStandard, results: dict, library: Any,
+                   content: RunContent | None = None) -> tuple[dict, set[int]]:
     """What the reference standard run showed of its substance: the ``reference_standards`` entry
-    of the results (run, SHA-256, the finding's RT, RI and verdict) and the substance's compound codes."""
+    of the results (run, SHA-256, the finding's RT, RI and verdict) and the substance's compound codes.
+    ``content`` (the standard run's scans) is kept under ``_content``, never written: a sample run
+    with the same scans is this run in another file (:func:`same_run_by`)."""
     codes = library_compounds(library, standard.name)
     mine = [f for f in results["findings"]
             if f["match_mode"] == MatchMode.IDENTITY and int(library.compound[f["library_row"]]) in codes]
@@ -185,4 +242,6 @@ def standard_entry(standard: ReferenceStandard, results: dict, library: Any) -> 
              "rt_min": best["rt_min"] if best else None, "ri": best.get("ri") if best else None,
              # the standard's spectrum: an LC finding's ion ratios are compared with it
              "spectrum": best["spectrum"] if best else None}
+    if content is not None:
+        entry["_content"] = content
     return entry, codes

@@ -119,7 +119,8 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "reference_standard_run": ("yes / no / unknown (from the sample information)",
                                lambda d, f: f.get("reference_standard_run", "unknown")),
     "reference_standard_same_run": ("true: the reference standard run named for this substance is this run "
-                                    "itself (same SHA-256), not a separate injection: not used as confirmation",
+                                    "itself (same SHA-256, or the same scans in another file), not a separate "
+                                    "injection: not used as confirmation",
                                     lambda d, f: bool((f.get("reference_standard") or {}).get("same_run"))),
     "laboratory": ("laboratory name", lambda d, f: d["laboratory"].get("name")),
     "laboratory_contact": ("laboratory contact", lambda d, f: _contact(d)),

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Mapping
 from nps_id._words import counted  # one plural rule for every layer; renderers read it from here
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.chem.formula import nominal_mass
+from nps_id.match.standards import SAME_RUN_BASIS
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
 from nps_id.report.findings import (UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, absent_isomer, component_number,
                                     finding_label, injector_relatives, is_analogue, is_new_substance,
@@ -483,7 +484,8 @@ def check_lines(doc: Mapping[str, Any]) -> list[str]:
                 f"a finding of {name} at this retention time is {name}, not an isomer its spectrum cannot tell "
                 "from it") if r.get("found") else "substance not found in it: it settles nothing"
         if r.get("same_run"):  # the sample run named as its own standard settles nothing either
-            seen = ("this run itself (same SHA-256), not a separate injection: its findings are compared with "
+            basis = SAME_RUN_BASIS[r.get("same_run_by") or "sha256"]  # (results before stop 36's end: SHA-256)
+            seen = (f"this run itself ({basis}), not a separate injection: its findings are compared with "
                     "themselves, and it settles nothing")
         lines.append(f"Reference standard {r.get('name')}: run {r.get('run')}, {seen}")
     for f in doc["findings"]:

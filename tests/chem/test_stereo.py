@@ -39,3 +39,30 @@ def test_a_class_holds_a_configuration_and_its_mirror_image():
 def test_unreadable_structure_and_key_layers():
     assert diastereomer_classes("not a smiles") is None
     assert stereo_layers("czcbtsfutpzvkj-nxezzachsa-n") == "CZCBTSFUTPZVKJ-NXEZZACHSA"
+
+
+@pytest.mark.parametrize("smiles, key", [
+    # cocaine without its stereocentres written (SWGDRUG's InChIKey): until attack36 each bridgehead was
+    # given one tag, making the four classes trans-bridged tropanes that no record's key names
+    ("COC(=O)C1C(OC(=O)c2ccccc2)CC2CCC1N2C", "ZPUCINDJVBIVPJ-LJISPDSOSA"),
+    ("CN1C2CCC1C(C(C2)OC(=O)c1ccccc1)C(=O)OC", "ZPUCINDJVBIVPJ-LJISPDSOSA"),
+    ("OC1CC2CCC1C2", "ZQTYQMYDIHMKQB-DSYKOEDSSA"),  # exo-norborneol (and endo: the other class)
+])
+def test_a_structure_without_stereo_has_the_real_configurations_among_its_classes(smiles, key):
+    found = diastereomer_classes(smiles)
+    assert any(key in c.inchikeys for c in found)
+
+
+def test_a_large_bridged_structure_is_not_embedded_and_stays_quick():
+    import time
+
+    # six adamantanes in a chain (60 heavy atoms): one embedding took 15 s; over EMBED_MAX_HEAVY_ATOMS
+    # the bridgeheads keep one tag, as before (InChI is the rest of the time: 64 keys of a 60-atom cage)
+    from nps_id.chem.stereo import EMBED_MAX_HEAVY_ATOMS, _embedded_tags
+    from rdkit import Chem
+
+    chain = Chem.MolFromSmiles("C1C2CC3CC1CC(C2)C3" * 6)
+    assert chain.GetNumHeavyAtoms() > EMBED_MAX_HEAVY_ATOMS
+    start = time.perf_counter()
+    assert _embedded_tags(chain) == {}
+    assert time.perf_counter() - start < 1

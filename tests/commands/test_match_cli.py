@@ -121,6 +121,39 @@ def test_a_run_named_as_its_own_reference_standard_confirms_nothing_but_other_ru
     assert ewa["Etizolam"]["reference_standard_same_run"] is False and ewa["Etizolam"]["reference_standard_run"] == "yes"
 
 
+def test_the_same_injection_in_vendor_form_or_gzip_ed_is_no_separate_reference_standard(swgdrug_library, tmp_path):
+    # 220223030.D is the card's injection as the instrument wrote it, 220223030.mzML its conversion:
+    # other bytes (another SHA-256), the same 2,430 scans. Stop 36's SHA-256 test took either copy for
+    # a separate injection and made flubromazepam 'identified' (isomers excluded by it).
+    import gzip
+
+    card = data_path("gcms", "lrcfs", "220223030.mzML")
+    packed = tmp_path / "220223030-copy.mzML.gz"
+    packed.write_bytes(gzip.compress(card.read_bytes()))
+    for standard in (data_path("gcms", "lrcfs", "agilent-D", "220223030.D"), packed):
+        out = tmp_path / f"out-{standard.name}"
+        result = CliRunner().invoke(cli, ["match", str(card), "-l", str(swgdrug_library), "-o", str(out),
+                                          "--reference-standard", str(standard), "Flubromazepam"])
+        assert result.exit_code == 0, result.output
+        assert "the run matched itself" in result.stdout, result.stdout
+        results = json.loads((out / "220223030.mzML.match.json").read_text())
+        (entry,) = results["reference_standards"]
+        assert entry["sha256"] != results["run"]["sha256"] and entry["same_run_by"] == "scans"
+        (flubromazepam,) = [f for f in results["findings"] if f["name"] == "Flubromazepam"]
+        assert flubromazepam["verdict"] == "tentative" and flubromazepam["rule_id"] == "isomer_not_excluded"
+        assert flubromazepam["reference_standard"]["not_used"].startswith(
+            f"the reference standard run {standard.name} is this run itself (another file of the same scans")
+    # a separate injection (the etizolam calibrant, 250 ug/mL: its own scans) still confirms the card's etizolam
+    out = tmp_path / "separate"
+    result = CliRunner().invoke(cli, ["match", str(card), "-l", str(swgdrug_library), "-o", str(out),
+                                      "--reference-standard", str(data_path("gcms", "lrcfs", "220223008.mzML")),
+                                      "Etizolam"])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "220223030.mzML.match.json").read_text())
+    (etizolam,) = [f for f in results["findings"] if f["name"] == "Etizolam"]
+    assert etizolam["verdict"] == "identified" and "same_run" not in etizolam["reference_standard"]
+
+
 def test_the_reference_standard_in_the_sample_toml_does_what_the_option_does(swgdrug_library, tmp_path):
     # docs/card.toml names the etizolam check standard run, relative to the card's folder
     card_toml = Path(__file__).resolve().parents[2] / "docs" / "card.toml"

@@ -253,10 +253,24 @@ def test_a_reference_without_fragments_is_no_fragment_criterion_met(metabolites)
 
 
 def _separate_injection(run: tuple[str, ...], folder: Path) -> Path:
+    """The run with every scan 0.3 s later (its scan start times, in seconds in both LC files): another
+    file standing in for a separate injection of a standard of the same method -- the shared data hold
+    no LC standard run; a run named as its own standard confirms nothing (stop 36), nor does a
+    byte-different copy of it with the same scans (:func:`_same_injection_other_bytes`)."""
+    import gzip
+    import re
+
+    raw = data_path(*run).read_bytes()
+    raw = gzip.decompress(raw) if run[-1].endswith(".gz") else raw
+    copy = folder / ("later-" + Path(run[-1]).name.removesuffix(".gz"))
+    copy.write_bytes(re.sub(rb'(name="scan start time" value=")([0-9.]+)"',
+                            lambda m: m.group(1) + b"%.4f" % (float(m.group(2)) + 0.3) + b'"', raw))
+    return copy
+
+
+def _same_injection_other_bytes(run: tuple[str, ...], folder: Path) -> Path:
     """The run's bytes with its XML declaration's encoding name in the other case (same meaning, same
-    byte offsets): another file, of another SHA-256, standing in for a separate injection of a standard
-    of the same method -- the shared data hold no LC standard run, and since stop 36 a run named as its
-    own standard confirms nothing."""
+    byte offsets): another file of another SHA-256 holding the same scans -- one injection."""
     import gzip
     import re
 
@@ -284,6 +298,16 @@ def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(lib
     itself = _by_name(match_run(data_path(*PESTMIX), library, reference_standards=own))["azinphos methyl"]
     assert itself["verdict"] == "tentative" and itself["reference_standard"]["same_run"] is True
     assert not any(c.startswith(("ion ratios", PRODUCT_IONS)) for c in itself["criteria_met"] + itself["criteria_failed"])
+    # nor is a copy of it in other bytes (another SHA-256, the same scans: a re-converted or gzip-ed copy
+    # of the injection; stop 36's SHA-256 test took it for a separate injection and confirmed azinphos-methyl)
+    copy = measure_reference_standards([ReferenceStandard(str(_same_injection_other_bytes(PESTMIX, tmp_path)), name)
+                                        for name in names], library, MatchParameters())
+    copied = match_run(data_path(*PESTMIX), library, reference_standards=copy)
+    assert copied["reference_standards"][0]["sha256"] != copied["run"]["sha256"]
+    assert [s.get("same_run") for s in copied["reference_standards"]] == [True, True]
+    assert not any("_content" in s for s in copied["reference_standards"])
+    azinphos_copied = _by_name(copied)["azinphos methyl"]
+    assert azinphos_copied["verdict"] == "tentative" and azinphos_copied["reference_standard"]["same_run"] is True
     # A standard run of the same method (a copy of the slice standing in for one: no azinphos-methyl
     # standard run is in the shared data) gives RT and ion ratios: the SANTE/11312/2021 identification.
     standards = measure_reference_standards([ReferenceStandard(str(_separate_injection(PESTMIX, tmp_path)), name)
