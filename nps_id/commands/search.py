@@ -250,7 +250,7 @@ def _range_table(rows: _Rows, bounds: tuple[int, int]) -> dict[str, list]:
     from nps_id.match.assess import assess_search
 
     start, stop = bounds
-    hits = type(rows.hits)(**{name: getattr(rows.hits, name)[start:stop] for name in rows.hits.__dataclass_fields__})
+    hits = rows.hits.rows(start, stop)
     assessments = assess_search(rows.spectra, hits, rows.reference, analog=rows.analog, fields_only=True,
                                 analogue_confidence=rows.confidence, facts=rows.facts)
     return hit_columns(hits.top(rows.top_k), rows.spectra, rows.reference, assessments, rows.confidence)

@@ -147,5 +147,11 @@ class Hits:
 
     def top(self, k: int) -> "Hits":
         """The hits of rank ``<= k`` (a search made with a larger ``top_k``, cut to what was asked)."""
-        keep = self.rank <= k
-        return Hits(**{name: getattr(self, name)[keep] for name in self.__dataclass_fields__})
+        return self._take(self.rank <= k)
+
+    def rows(self, start: int, stop: int) -> "Hits":
+        """The hits ``start:stop`` (a range of whole queries: a forked worker's share of the rows)."""
+        return self._take(slice(start, stop))
+
+    def _take(self, index: Any) -> "Hits":
+        return Hits(**{name: getattr(self, name)[index] for name in self.__dataclass_fields__})
