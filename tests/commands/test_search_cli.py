@@ -471,7 +471,7 @@ def test_isomers_and_row_facts_of_hits_are_made_once_across_searches(swgdrug_lib
     assert json.loads(cached.read_text()) and json.loads(facts.read_text())
     with monkeypatch.context() as m:
         m.setattr(isomers, "enumerate_isomers", lambda smiles: pytest.fail("enumerated again"))
-        for made in ("_structure", "_group"):
+        for made in ("_structure", "_group", "_name_of_block"):
             m.setattr(LibraryFacts, made, lambda self, row: pytest.fail("row facts made again"))
         second = CliRunner().invoke(cli, ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"],
                                     env=env)

@@ -26,6 +26,21 @@ def test_two_processes_writing_one_cache_file_keep_both_processes_values(tmp_pat
     assert json.loads(first.path.read_text()) == {"mass:3": 300}
 
 
+def test_a_damaged_value_is_found_when_asked_and_never_written_back(tmp_path, monkeypatch):
+    """Values are checked as they are asked (a one-spectrum search asks a few of tens of thousands):
+    a good one is used as it is; a damaged one warns, is made again, and the file written back
+    holds neither it nor anything else of the damaged file."""
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_text(json.dumps({"mass:1": 100, "mass:2": "abc", "mass:3": 300}))
+    assert cache.value("mass:1", lambda: pytest.fail("made again")) == 100
+    with pytest.warns(UserWarning, match="damaged"):
+        assert cache.value("mass:2", lambda: 200) == 200
+    cache.save()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100, "mass:2": 200}
+
+
 def test_a_rows_block_asked_alone_is_its_block_among_every_rows(swgdrug_library):
     """A hit row's InChIKey first block is read for that row alone (a one-spectrum search against
     69,000 rows reads a few), and equals the one the rules that need every row's read."""
