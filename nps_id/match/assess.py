@@ -149,7 +149,8 @@ class _JsonCache(abc.ABC):
     file at once: after a few searches the file holds tens of thousands of entries, and checking
     them all cost a one-spectrum search ~0.02 s of its ~0.3 s. A value found damaged then drops
     the file's other values not yet asked (rebuilt as they are asked); :meth:`save` checks the
-    whole file before it merges it, so a damaged entry is never written back."""
+    whole file before it merges it, so a damaged entry is never written back (and one no search
+    asked is reported then)."""
 
     label = "cache"
 
@@ -157,6 +158,7 @@ class _JsonCache(abc.ABC):
         self._file: dict[str, Any] | None = None  # the file's entries as JSON, checked when asked
         self._decoded: dict[str, Any] = {}  # values asked for or added in this process
         self._added = False
+        self._reported = False  # a damaged file is reported once
 
     @functools.cached_property
     def path(self) -> Path:
@@ -207,8 +209,9 @@ class _JsonCache(abc.ABC):
         return self._file
 
     def _damaged(self, exc: BaseException, warn: bool = True) -> dict[str, Any]:
-        if warn:
+        if warn and not self._reported:
             warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=4)
+            self._reported = True
         self._file = {}
         return self._file
 
@@ -231,13 +234,14 @@ class _JsonCache(abc.ABC):
             return self._damaged(exc, warn)
 
     def _checked_file(self) -> dict[str, Any]:
-        """The file's entries as JSON when every one decodes, else {} (what :meth:`save` merges)."""
-        entries = self._read(warn=False)
+        """The file's entries as JSON when every one decodes, else {} with a warning (what
+        :meth:`save` merges: a damaged value no search asked is found here)."""
+        entries = self._read()
         try:
             for key, value in entries.items():
                 self._decode_value(key, value)
-        except (ValueError, TypeError, AttributeError):
-            return {}
+        except (ValueError, TypeError, AttributeError) as exc:
+            return self._damaged(exc)
         return entries
 
     def save(self) -> None:
