@@ -56,15 +56,13 @@ from nps_id.match.molecular_mass import (
     molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
-    IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level, ms2_score_met,
+    IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
 )
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.analogue_confidence import query_mass
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
-from nps_id.search.kernels import entropy_similarity
 from nps_id.search.scores.base import kind_of, to_999, to_999_column
-from nps_id.search.scores.entropy import EntropySimilarity
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
 
@@ -763,8 +761,6 @@ def assess(
         group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
         return Assessment(verdict, bool(np.size(mz)), group, estimated, None)
     top = hits[0]
-    entropy = (record_entropy(mz, intensity, precursor[0], top.row, facts.reference)
-               if kind == "ms2" and identity and precursor is not None and uses_entropy(thresholds) else None)
 
     def isomer_check() -> IsomerCheck:
         scores: dict[str, int] = {}  # here: the search asks for isomers only when they can change its verdict
@@ -782,7 +778,7 @@ def assess(
                               pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0,
                               shape=facts.shape(top.row) if smiles else None)
         # the library's own MS/MS pairs matter only to a score that could be identified
-        if kind == "ms2" and check.evaluated and ms2_score_met(top.score, entropy, thresholds):
+        if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
             check = alone_at_its_mass(check, hits, facts, gap, thresholds)
             check = replicated_outside_drug_series(check, hits, facts, thresholds)
@@ -855,7 +851,7 @@ def assess(
                          ions_disagree=both_ions, one_ion=one_ion,
                          precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
                          stated_ion=stated_ion(precursor_type) if thresholds.ms2_stated_precursor_type else None,
-                         close_relatives=close_relatives, entropy=entropy,
+                         close_relatives=close_relatives,
                          significant_ions=significant, **evidence)
         if fields_only:
             verdict, isomers = decide_level(found, isomer_check, thresholds)
@@ -893,29 +889,6 @@ def assess(
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
     return Assessment(verdict, relative_hit or unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group,
                       estimated, isomers, closest)
-
-
-#: The entropy similarity the MS/MS identity criterion may read (ms_entropy's settings: 0.02 Da,
-#: precursor window and 1 % noise removed, peaks merged within 0.04 Da; docs/scores.md).
-IDENTITY_ENTROPY = EntropySimilarity()
-
-
-def uses_entropy(thresholds: VerdictThresholds) -> bool:
-    """Whether the MS/MS score criterion reads the entropy similarity (either threshold on)."""
-    return thresholds.identified_entropy < 1000 or thresholds.min_entropy_ms2 > 0
-
-
-def record_entropy(mz: np.ndarray, intensity: np.ndarray, precursor_mz: float, row: int, reference: Reference) -> int:
-    """The spectral entropy similarity (0-999) of an MS/MS spectrum and library row ``row``, both
-    cleaned as ms_entropy cleans them (:data:`IDENTITY_ENTROPY`)."""
-    ref_mz, ref_intensity = reference.peaks.row(row)
-    record_precursor = float(reference.columns["precursor_mz"][row])
-    a = IDENTITY_ENTROPY.clean_peaks(mz, intensity, precursor_mz)
-    b = IDENTITY_ENTROPY.clean_peaks(ref_mz, ref_intensity, record_precursor if np.isfinite(record_precursor) else None)
-    if not (a[0].size and b[0].size):
-        return 0
-    tol, ppm = IDENTITY_ENTROPY._tol()
-    return to_999(float(entropy_similarity(*a, *b, tol, ppm, bool(IDENTITY_ENTROPY.weighted))[0])) or 0
 
 
 def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int,

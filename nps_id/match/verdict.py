@@ -112,13 +112,6 @@ class VerdictThresholds:
         EI composite match factor and reverse match factor needed for ``identified``.
     identified_score : int
         MS/MS (cosine x 999) needed for ``identified``.
-    identified_entropy : int
-        MS/MS: the spectral entropy similarity (x 999; Li et al. 2021, ms_entropy's settings: 0.02 Da,
-        the precursor window and 1 % noise removed) of the spectrum and the matched library record at
-        or above which the score criterion is met even when the cosine is below ``identified_score``
-        (1000: off; :func:`nps_id.match.assess.record_entropy`).
-    min_entropy_ms2 : int
-        MS/MS: the same entropy similarity needed as well, whatever the cosine (0: off).
     min_gap : int
         Score margin over the best hit of a different compound.
     min_gap_ms2 : int
@@ -376,8 +369,6 @@ class VerdictThresholds:
     identified_mf: int = 800
     identified_rmf: int = 850
     identified_score: int = 800
-    identified_entropy: int = 1000
-    min_entropy_ms2: int = 0
     min_gap: int = 30
     min_gap_ms2: int = 75
     min_ions: int = 10
@@ -458,8 +449,6 @@ class Evidence:
     then sought among the candidate's ions of the whole molecule only), None when it states none.
     ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
     and whether the spectrum's precursor is the same ion (within the nominal window).
-    ``entropy`` (MS/MS; None: not computed): the spectral entropy similarity (0-999) of the spectrum and
-    the matched library record, which the score criterion reads beside the cosine (``identified_entropy``).
     ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
     their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
     """
@@ -494,7 +483,6 @@ class Evidence:
     close_isomers: tuple[str, ...] = ()
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
     identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
-    entropy: int | None = None
 
 
 @dataclass(frozen=True)
@@ -546,7 +534,8 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         checks.append((f"rmf >= {t.identified_rmf} ({shown('rmf', evidence.rmf)})", _ge(evidence.rmf, t.identified_rmf),
                        "score"))
     else:
-        checks += _ms2_score_checks(evidence, t, shown)
+        checks.append((f"score >= {t.identified_score} ({shown('score', evidence.score)})",
+                       evidence.score >= t.identified_score, "score"))
     # an MS/MS analogue-mode hit's gap is not compared (its finding's gap field is the analogue scores'):
     # "no other compound scored" there contradicted the runner-up the finding names (PestMix, 7.525 min)
     unscored = "no other compound scored" if evidence.identity_hit else "not compared for an analogue-mode hit"
@@ -625,30 +614,6 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         checks.append((f"the precursor is the ion the library record fragmented (the library record's precursor m/z "
                        f"{record_mz:.4f})", same, "mass"))
     checks += _hrms_checks(evidence, t)
-    return checks
-
-
-def ms2_score_met(score: int, entropy: int | None, t: VerdictThresholds) -> bool:
-    """The MS/MS score criterion: cosine (x 999) at ``identified_score``, or the entropy similarity at
-    ``identified_entropy`` when it was computed; and the entropy similarity at ``min_entropy_ms2``."""
-    if entropy is None:
-        return score >= t.identified_score
-    return (score >= t.identified_score or entropy >= t.identified_entropy) and entropy >= t.min_entropy_ms2
-
-
-def _ms2_score_checks(evidence: Evidence, t: VerdictThresholds,
-                      shown: Callable[[str, int | None], str]) -> list[tuple[str, bool | None, str]]:
-    """The MS/MS score criteria: the cosine, or beside it the entropy similarity when computed."""
-    cosine = f"score >= {t.identified_score} ({shown('score', evidence.score)})"
-    entropy = evidence.entropy
-    if entropy is None or t.identified_entropy >= 1000:
-        checks = [(cosine, evidence.score >= t.identified_score, "score")]
-    else:
-        checks = [(f"{cosine} or entropy similarity >= {t.identified_entropy} (entropy similarity {entropy})",
-                   evidence.score >= t.identified_score or entropy >= t.identified_entropy, "score")]
-    if entropy is not None and t.min_entropy_ms2 > 0:
-        checks.append((f"entropy similarity >= {t.min_entropy_ms2} (entropy similarity {entropy})",
-                       entropy >= t.min_entropy_ms2, "score"))
     return checks
 
 
