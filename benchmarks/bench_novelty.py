@@ -111,6 +111,12 @@ GROUP_FOLDS: dict[str, list[GroupModel]] | None = None
 
 
 def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
+    hits = searched(name, queries, reference)
+    return [evaluate(name, queries, reference, facts_all, leave_out, t, hits) for t in variants]
+
+
+def searched(name, queries, reference) -> Hits:
+    """A task's hits: every scored candidate of each query (from --cache when there)."""
     same_queries = name if name.startswith("swgdrug") else name.replace("-lco", "-present")
     cached = None if CACHE is None else CACHE / f"{same_queries}-top{TOP}.npz"
     if cached is not None and cached.exists():
@@ -122,7 +128,7 @@ def run_task(name, queries, reference, facts_all, leave_out: bool, variants: lis
         if cached is not None:  # atomic: a killed run leaves no truncated cache for the next to load
             with atomic_output(cached, suffix=".npz") as tmp:
                 np.savez(tmp, **{column: getattr(hits, column) for column in hits.__dataclass_fields__})
-    return [evaluate(name, queries, reference, facts_all, leave_out, t, hits) for t in variants]
+    return hits
 
 
 def own_group(query, own_rows, facts_all) -> str | None:
@@ -148,7 +154,8 @@ def same_compound(query, candidates: np.ndarray, reference) -> set[int]:
             in ("same", "enantiomer", "neutral")}
 
 
-def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:
+def owned_blocks(queries, reference, facts_all) -> tuple[np.ndarray, list[frozenset]]:
+    """Every library row's compound block, and each query's own blocks (what leaving it out removes)."""
     lib_blocks = np.array([facts_all.block(r) or "name:" + facts_all.name(r).lower() for r in range(reference.n_spectra)],
                           dtype=object)
     # a compound's duplicates: its InChIKey block, and records under its exact name whose structure
@@ -158,13 +165,23 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         named.setdefault(facts_all.name(r).strip().lower(), set()).add(lib_blocks[r])
     owns = [frozenset({block_of(query)} | named.get(str(query.get("name") or "").strip().lower(), set()))
             for query in queries]
+    return lib_blocks, owns
+
+
+def task_hits(hits, reference, lib_blocks, owns, leave_out: bool):
+    """The hits the verdicts read: with the query's compound left out, those a library without it
+    gives, ranked (gap, isomer alert) as the search does; else the first EVIDENCE_HITS."""
+    if not leave_out:
+        return hits.top(EVIDENCE_HITS)
+    absent = np.array([lib_blocks[r] in owns[q] for q, r in zip(hits.query.tolist(), hits.row.tolist())], dtype=bool)
+    return without(hits, ~absent, reference.compound(), formula_codes(reference.columns["formula"]),
+                   EVIDENCE_HITS, SearchSettings.isomer_margin)
+
+
+def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:
+    lib_blocks, owns = owned_blocks(queries, reference, facts_all)
     own_rows = [np.flatnonzero(np.isin(lib_blocks, list(own))) for own in owns]
-    if leave_out:  # the hits a library without the compound gives, ranked (gap, isomer alert) as the search does
-        absent = np.array([lib_blocks[r] in owns[q] for q, r in zip(hits.query.tolist(), hits.row.tolist())], dtype=bool)
-        hits = without(hits, ~absent, reference.compound(), formula_codes(reference.columns["formula"]),
-                       EVIDENCE_HITS, SearchSettings.isomer_margin)
-    else:
-        hits = hits.top(EVIDENCE_HITS)
+    hits = task_hits(hits, reference, lib_blocks, owns, leave_out)
     kind = kind_of(queries[0])
     folds = None if GROUP_FOLDS is None else GROUP_FOLDS.get(kind)
 
