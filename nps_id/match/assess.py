@@ -292,12 +292,13 @@ class _RowFactsCache(_JsonCache):
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list,
               "thermal": list, "diastereomers": list}
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
-    #: each, its diastereomer classes [SMILES, [one or two InChIKeys' first two blocks]] each.
+    #: each, its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
+    #: anomeric carbon]] each.
     _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and n >= 0 for n in v),
               "thermal": lambda v: all(isinstance(r, list) and len(r) == 3 and all(isinstance(t, str) for t in r)
                                        for r in v),
               "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
-                                             and isinstance(c[1], list) and len(c[1]) in (1, 2)
+                                             and isinstance(c[1], list) and len(c[1]) >= 1
                                              and all(isinstance(k, str) for k in c[1]) for c in v)}
 
 
