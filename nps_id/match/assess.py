@@ -56,7 +56,8 @@ from nps_id.match.molecular_mass import (
     molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
-    IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
+    IDENTIFIED, INCONCLUSIVE, MAY_BE_NEW, NEW_ISOMER, UNLISTED_ISOMER, Evidence, RuleId, Verdict, VerdictThresholds, decide,
+    decide_level, may_be,
 )
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.analogue_confidence import query_mass
@@ -620,6 +621,16 @@ class LibraryFacts:
         return group_label(classify(self.name(row), smiles=smiles,
                                     inchikey=str(self.reference.columns["inchikey"][row]) or None))
 
+    def nps(self, row: int) -> bool:
+        """Whether the taxonomy places the row's compound as a new psychoactive substance
+        (:class:`~nps_id.chem.ewa_groups.EwaClass` ``nps`` true: not a medicine, an established drug,
+        nor a compound no rule places), by its name, verified structure and InChIKey."""
+        from nps_id.chem.ewa_groups import classify
+
+        return self._cached("nps", row, lambda r: classify(
+            self.name(r), smiles=self.structure(r), inchikey=str(self.reference.columns["inchikey"][r]) or None
+        ).nps is True, persist=False)
+
     def lightest(self, group: str) -> int | None:
         """The nominal mass of the lightest library compound of ``group`` (a :meth:`group` label),
         left-out compounds not counted; None when the library holds none. The rows are classified
@@ -863,6 +874,8 @@ def assess(
                                   gap=gap, identity_hit=False, **evidence), thresholds)
     if verdict.verdict == IDENTIFIED or verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY):
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
+        if MAY_BE_NEW in verdict.rule:  # decide's words, whatever the hit
+            verdict = replace(verdict, rule=may_be(verdict.rule, absent_isomer(top.row, facts, isomers)))
         if verdict.verdict == IDENTIFIED and kind == "ei" and facts.mass(top.row) is not None:
             # the compound named is the spectrum's: its mass, not the estimate's (bupivacaine, no
             # M+ 288, estimated 197; an isomer-not-excluded hit may be a homologue: kept)
@@ -890,6 +903,20 @@ def assess(
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
     return Assessment(verdict, relative_hit or unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group,
                       estimated, isomers, closest)
+
+
+def absent_isomer(row: int, facts: LibraryFacts, isomers: IsomerCheck | None) -> str:
+    """What an isomer the library lacks of the hit at ``row`` would be (the isomer rules' "it may be
+    ..."): :data:`~nps_id.match.verdict.NEW_ISOMER` when the taxonomy places the hit as an NPS, or a
+    GC injector relative of it the library lacks by its own structure (phenibut, the lactam's open
+    form); else :data:`~nps_id.match.verdict.UNLISTED_ISOMER` -- the MassBank EI identity queries' sugar
+    and terpenoid diastereomers, the PestMix slice's cyproconazole, read "it may be a new substance"
+    in ``nps-id search`` and the results until stop 37 (the reports worded it so since stop 35-36)."""
+    from nps_id.chem.ewa_groups import structure_is_nps
+
+    relatives = [n for n in isomers.thermal if n.name is None] if isomers is not None else []
+    new = facts.nps(row) or any(structure_is_nps(None, n.smiles) for n in relatives)
+    return NEW_ISOMER if new else UNLISTED_ISOMER
 
 
 def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int,

@@ -95,9 +95,25 @@ class RuleId(StrEnum):
 
 #: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
 ISOMER_NOT_EXCLUDED = "isomer not excluded"
-#: How the isomer rules' texts end, whatever the hit is: the report layer words it by the hit's
-#: taxonomy class (``nps_id.report.findings.rule_text``: "a compound not in the library" for a hit of no NPS group).
-MAY_BE_NEW = "it may be a new substance"
+#: What an isomer the library lacks would be (:func:`may_be`): a new substance when the taxonomy
+#: places the hit (or a GC injector relative of it the library lacks) as an NPS; else a compound
+#: not in the library -- a sugar's or a pesticide's isomer is no early-warning lead.
+NEW_ISOMER = "a new substance"
+UNLISTED_ISOMER = "a compound not in the library"
+#: How the isomer rules' texts end as :func:`decide` writes them, whatever the hit is; ``assess``
+#: words it by the hit's taxonomy class for ``nps-id search`` and ``match``'s results
+#: (``nps_id.match.assess``), the reports by the class they give the finding
+#: (``nps_id.report.findings.rule_text``, which reads a laboratory's overrides too).
+MAY_BE_NEW = f"it may be {NEW_ISOMER}"
+
+
+def may_be(rule: str, what: str) -> str:
+    """``rule`` with its isomer ending ("it may be a new substance", or "... a compound not in the
+    library") saying "it may be ``what``" (:data:`NEW_ISOMER` or :data:`UNLISTED_ISOMER`); any
+    other rule as it is."""
+    for said in (NEW_ISOMER, UNLISTED_ISOMER):
+        rule = rule.replace(f"it may be {said}", f"it may be {what}")
+    return rule
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
 LEVELS = tuple(Level)
 

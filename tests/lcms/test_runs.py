@@ -662,7 +662,9 @@ def test_the_absent_isomers_of_the_pesticide_runs_hits_are_compounds_not_in_the_
     assert any(n.endswith("the substance may be one of them, or a compound not in the library, unless a retention "
                           "index or a reference standard excludes them.") for n in azinphos["limitations"])
     # the isomer rule's own text too (stop 36): Fenamiphos read "...; it may be a new substance; a reference
-    # standard run at the same RT excludes them" -- the results keep the match layer's words
+    # standard run at the same RT excludes them" -- in the results too until stop 37
+    in_results = next(f for f in pestmix["findings"] if f["name"] == "Fenamiphos")
+    assert "; it may be a compound not in the library; " in in_results["rule"]
     fenamiphos = next(f for f in doc["findings"] if f["name"] == "Fenamiphos")
     assert fenamiphos["rule_id"] == "isomer_not_excluded" and fenamiphos["ewa"]["nps"] is not True
     assert "; it may be a compound not in the library; a reference standard run at the same RT excludes them" \
