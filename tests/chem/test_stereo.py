@@ -70,8 +70,8 @@ def test_a_large_bridged_structure_is_not_embedded_and_stays_quick():
 
 def _massbank_ei_records(*accessions: str) -> dict[str, dict]:
     """The metadata of MassBank EI library records by accession (real records, ../shared/data)."""
-    from conftest import data_path
     from nps_id.io import read
+    from tests.conftest import data_path
 
     wanted, found = set(accessions), {}
     for spectrum in read(data_path("massbank", "ei-library.msp.gz")):
