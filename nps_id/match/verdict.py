@@ -380,6 +380,11 @@ class VerdictThresholds:
         LC-MS/MS: reference fragments (>= ``major_ion_level`` of its base peak, precursor
         excluded) the spectrum must hold (SANTE/11312/2021: >= 2 product ions); all of them when
         the reference has fewer.
+    min_product_ions : int
+        LC-MS/MS: reference fragments matched that ``identified`` needs, whatever the reference holds
+        (SWGDRUG, ENFSI, EU 2021/808: >= 2 product ions): a reference of one major fragment, matched,
+        meets ``min_fragments`` but leaves the finding ``tentative`` (fluopicolide on the PestMix slice,
+        1 of 1: ``identified`` until stop 37).
     """
 
     identified_mf: int = 800
@@ -436,6 +441,7 @@ class VerdictThresholds:
     ms2_stated_precursor_type: bool = True
     precursor_ppm: float = 5.0
     min_fragments: int = 2
+    min_product_ions: int = 2
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -755,6 +761,11 @@ FRAGMENTS_NOT_COMPARED = ("reference fragments matched: none to compare (the ref
                           "fragment besides its precursor)")
 
 
+#: The LC-MS/MS criterion of :attr:`VerdictThresholds.min_product_ions`, where the reference has fewer
+#: major fragments than that (else "reference fragments matched" asks as many).
+PRODUCT_IONS_FOR_IDENTITY = "product ions matched for an identification"
+
+
 def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool, str]]:
     """The LC-HRMS identification points (SANTE/11312/2021; docs/match.md), where evaluated."""
     checks = []
@@ -773,6 +784,9 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
         else:
             need = min(t.min_fragments, expected)
             checks.append((f"reference fragments matched >= {need} ({held} of {expected})", held >= need, "hrms"))
+        if expected < t.min_product_ions:  # the criterion above asks fewer: an identification needs this many
+            checks.append((f"{PRODUCT_IONS_FOR_IDENTITY} >= {t.min_product_ions} ({held}: the reference has {expected} "
+                           f"major fragment{'' if expected == 1 else 's'})", held >= t.min_product_ions, "hrms"))
     return checks
 
 
