@@ -645,7 +645,7 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
     met = [c for c, ok, _ in checks if ok is True]
     failed = [c for c, ok, _ in checks if ok is False]
     unknown = [c for c, ok, _ in checks if ok is None]
-    failed_groups = {g for _, ok, g in checks if ok is False}
+    failed_groups = {g for _, ok, g in checks if ok is False} - {"identity_ions"}
 
     def verdict(level: Level, rule_id: RuleId, rule: str, extra_met: list[str] = (),
                 extra_failed: list[str] = (), extra_unknown: list[str] = ()) -> Verdict:
@@ -656,6 +656,8 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return verdict(INCONCLUSIVE, RuleId.MOLECULAR_ION_INCONSISTENT, "molecular ion inconsistent: the spectrum and "
                        "the candidate disagree on the molecular mass (another compound, e.g. a homologue, or a mixture)")
     if not failed_groups:
+        if failed:  # identity_ions alone: one product ion is no identification
+            return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, HRMS_NOT_MET_RULE)
         return verdict(IDENTIFIED, RuleId.IDENTITY, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
         # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
@@ -695,8 +697,7 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
                        "isomer ambiguity: scores pass, but the library cannot single this compound out: "
                        + _ambiguity_phrase(evidence, t) + f"; {MAY_BE_NEW}")
     if failed_groups - {"isomer"} == {"hrms"}:
-        return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
-                       "precursor's MS1 peak, exact mass or matched fragments do not")
+        return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, HRMS_NOT_MET_RULE)
     if failed_groups - {"isomer"} == {"ri"}:
         return verdict(TENTATIVE, RuleId.RI_DISAGREES, "retention index disagrees with the library")
     floor = _tentative_floor(evidence, t)
@@ -762,8 +763,12 @@ FRAGMENTS_NOT_COMPARED = ("reference fragments matched: none to compare (the ref
 
 
 #: The LC-MS/MS criterion of :attr:`VerdictThresholds.min_product_ions`, where the reference has fewer
-#: major fragments than that (else "reference fragments matched" asks as many).
+#: major fragments than that (else "reference fragments matched" asks as many). Its group,
+#: "identity_ions", holds back only what would be ``identified`` (:data:`HRMS_NOT_MET_RULE`): a
+#: finding another rule holds keeps that rule (and lists it failed).
 PRODUCT_IONS_FOR_IDENTITY = "product ions matched for an identification"
+HRMS_NOT_MET_RULE = ("HRMS criteria not met: the MS/MS spectrum passes, but the precursor's MS1 peak, exact mass or "
+                     "matched fragments do not")
 
 
 def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool, str]]:
@@ -786,7 +791,7 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
             checks.append((f"reference fragments matched >= {need} ({held} of {expected})", held >= need, "hrms"))
         if expected < t.min_product_ions:  # the criterion above asks fewer: an identification needs this many
             checks.append((f"{PRODUCT_IONS_FOR_IDENTITY} >= {t.min_product_ions} ({held}: the reference has {expected} "
-                           f"major fragment{'' if expected == 1 else 's'})", held >= t.min_product_ions, "hrms"))
+                           f"major fragment{'' if expected == 1 else 's'})", held >= t.min_product_ions, "identity_ions"))
     return checks
 
 
@@ -822,13 +827,20 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
 def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = False) -> Verdict:
     """A reference standard run (or other evidence outside the spectrum) that excludes the
     isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
-    isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept,
-    and so is one whose isomers include a GC injector relative (``thermal``: it elutes as the hit)."""
-    # decide() gives this rule exactly when the isomer criterion is the only one failed
+    isomer criterion moving to ``criteria_met`` as ``evidence_text`` -- ``tentative`` "HRMS criteria
+    not met" if an LC finding also matched too few product ions (:data:`PRODUCT_IONS_FOR_IDENTITY`);
+    any other verdict is kept, and so is one whose isomers include a GC injector relative
+    (``thermal``: it elutes as the hit)."""
+    # decide() gives this rule exactly when the isomer criterion is the only one failed (with, LC, the
+    # identity_ions one)
     if verdict.rule_id != RuleId.ISOMER_NOT_EXCLUDED:
         return verdict
     if thermal:
         return verdict  # a GC injector relative elutes as the hit does: the standard cannot exclude it
+    ions = [c for c in verdict.criteria_failed if c.startswith(PRODUCT_IONS_FOR_IDENTITY)]
+    if ions:  # the isomers excluded, one product ion matched: no identification yet
+        return Verdict(TENTATIVE, HRMS_NOT_MET_RULE, verdict.criteria_met + [evidence_text], ions,
+                       verdict.criteria_not_evaluated, rule_id=RuleId.HRMS_NOT_MET)
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 
