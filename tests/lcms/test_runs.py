@@ -457,7 +457,21 @@ def test_the_terminal_table_marks_a_cut_name_with_an_ellipsis(metabolites):
         runner = finding["runner_up"]
         if runner:
             shown = runner["name"] if len(runner["name"]) <= 28 else runner["name"][:27] + "\u2026"
-            assert f"  {shown} ({runner['score']})" in row, row
+            assert f"  {shown} ({runner['score']})" in row or f"  next closest: {shown} ({runner['score']})" in row, row
+
+
+def test_the_terminal_table_names_an_unknowns_runner_up_the_next_closest_compound(metabolites):
+    # an analogue or unknown row's "runner-up" is its second closest library compound, not a second
+    # candidate identity as on an identity row (a new user read it so on the PestMix slice, stop 36)
+    from nps_id.commands.match import format_table
+
+    rows = format_table(metabolites).splitlines()[2:-1]
+    named = [(f, row) for f, row in zip(metabolites["findings"], rows) if f["runner_up"]]
+    unknown = [row for f, row in named if f["new_substance"] or f["match_mode"] != "identity"]
+    identity = [row for f, row in named if not (f["new_substance"] or f["match_mode"] != "identity")]
+    assert unknown and identity  # the run has both
+    assert all("  next closest: " in row for row in unknown)
+    assert not any("next closest" in row for row in identity)
 
 
 @pytest.fixture(scope="module")
