@@ -383,8 +383,8 @@ def rule_text(rule: str | None, ewa: Mapping[str, Any], isomers: list[Mapping[st
     results word it by the library's (:func:`~nps_id.match.verdict.may_be`), and a results file of
     before stop 37 says "a new substance" whatever the hit: for benzocaine's isomers, "it may be a
     compound not in the library"."""
-    if not rule:
-        return rule
+    if not rule or not any(f"it may be {what}" in rule for what in (NEW_ISOMER, UNLISTED_ISOMER)):
+        return rule  # no isomer rule: its relatives are not classified
     return may_be(rule, absent_isomer({"ewa": ewa}, True, injector_relatives(isomers)[1]))
 
 
