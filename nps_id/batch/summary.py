@@ -8,7 +8,8 @@ Entry points: :func:`build_summary` (a finished :class:`~nps_id.batch.runner.Bat
   suspected new substance by its group, one of no group as "unknown compound (not in the library; no
   NPS group indicated)", an analogue as "analogue of X"; an unknown also by its estimated mass,
   :func:`row_name`), columns are runs in sequence order; a cell holds the verdict, retention time (min)
-  and match factor -- an unknown's verdict as "not identified (library search tentative)".
+  and match factor -- an unknown's verdict as "not identified (library search tentative)", and the
+  closest library hit that match factor is of.
 - Blanks (file names matching ``--blank-pattern``) are flagged.
 - Internal standards (findings labelled ``role: "internal_standard"``) are marked as such.
 - Carry-over hint: a substance found in a blank that was also found in the run acquired just
@@ -64,12 +65,16 @@ class Cell:
     mf: float | None
     #: a finding no library compound explains: ``verdict`` is its library search's, not an identification
     new_substance: bool = False
+    #: such a finding's closest library compound, whose match factor ``mf`` is (None: a library compound's row)
+    closest: str | None = None
 
     def text(self) -> str:
         # "tentative, 7.53 min" beside "unknown compound" read as a tentative identification (stop 36)
         parts = [f"not identified (library search {self.verdict})" if self.new_substance else self.verdict]
         if self.rt_min is not None:
             parts.append(f"{self.rt_min:.2f} min")
+        if self.closest is not None:  # an unknown's "MF 621" said not of what (stop 37)
+            parts.append(f"closest library hit {self.closest}")
         if self.mf is not None:
             parts.append(f"MF {self.mf:.0f}")
         return ", ".join(parts)
@@ -125,7 +130,7 @@ def _read_run(results: dict) -> RunFindings:
             run.unknown_rts.setdefault(name, []).append(finding["rt_min"])
         if not finding.get("name"):
             continue
-        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new)
+        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new, finding["name"] if new else None)
         old = run.best.get(name)
         if old is None or _rank(cell) > _rank(old):
             run.best[name] = cell

@@ -10,6 +10,8 @@ Entry points
 ------------
 - :func:`classify` -- one substance -> :class:`EwaClass` (group, subclass, effect, NPS or not, why).
 - :func:`decided_by_structure` -- whether a SMILES decides :func:`classify` (a rule matches it).
+- :func:`structure_is_nps` -- whether a named structure (no library entry: a GC injector relative) is
+  placed as an NPS.
 - :func:`classify_structures` -- the SMARTS-based class of one bare SMILES or of a set of them
   (a new substance's "suspected group": the group all share, else that of their maximum common
   substructure).
@@ -406,6 +408,18 @@ def _parse_yes_no(value: str | None, where: str) -> bool | None:
     if text in ("no", "false", "0"):
         return False
     raise InputError(f"{where}: 'nps' must be yes, no or empty (got {value!r})")
+
+
+def structure_is_nps(name: str | None, smiles: str | None) -> bool:
+    """Whether :func:`classify` places a structure as an NPS (``nps`` true) by its own name and
+    SMILES, its InChIKey looked up in the not-NPS list as a library entry's is; False for a SMILES
+    RDKit cannot read."""
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles or "")
+    if mol is None:
+        return False
+    return classify(name, smiles=smiles, inchikey=Chem.MolToInchiKey(mol) or None).nps is True
 
 
 def classify_structures(smiles: Iterable[str], taxonomy_path: str | Path = TAXONOMY_PATH) -> EwaClass:

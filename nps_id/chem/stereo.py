@@ -8,10 +8,15 @@ they never produce one; this module does.
 Entry points: :func:`diastereomer_classes` -- a structure -> its constitution's
 :class:`StereoClass` es (a configuration and its mirror image each); :func:`stereo_layers` -- the
 part of an InChIKey that tells configurations apart.
+
+A free sugar's (any cyclic hemiacetal's) anomeric carbon is no stereo element here: its alpha and
+beta anomers interconvert in solution (mutarotation), one compound a laboratory reports as such; a
+glycoside's anomeric carbon (an acetal, OR) is fixed and counts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import product
 
 from nps_id.compound import mirror_image
 
@@ -23,7 +28,9 @@ MAX_STEREOISOMERS = 64
 @dataclass(frozen=True)
 class StereoClass:
     """One diastereomer class: ``smiles`` one configuration, ``inchikeys`` its key and its mirror
-    image's (one key when the configuration is its own mirror image: E/Z only, or meso)."""
+    image's (one key when the configuration is its own mirror image: E/Z only, or meso); with a free
+    anomeric carbon, those of each anomer and of the anomer left open (D-glucose: alpha, beta and
+    "D-glucose" records name one class)."""
 
     smiles: str
     inchikeys: tuple[str, ...]
@@ -39,7 +46,9 @@ def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[S
     Stereo elements InChI does not keep (RDKit candidates it ignores) give equal keys and count
     once; bridgeheads keep one configuration, the structure's own or a 3D embedding's
     (:func:`_bridgeheads`: camphor, fenchone and beta-pinene have one class, cocaine four, with or
-    without its stereocentres written). Deterministic: the first ``limit`` stereoisomers in RDKit's enumeration order.
+    without its stereocentres written); a free anomeric carbon (:func:`_free_anomeric_carbons`) is not
+    enumerated either, its anomers' keys joining one class (glucose: the 8 aldohexoses, not 16).
+    Deterministic: the first ``limit`` stereoisomers in RDKit's enumeration order.
     """
     from rdkit import Chem, RDLogger  # lazy: RDKit
     from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
@@ -61,17 +70,57 @@ def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[S
         tag = given.GetAtomWithIdx(atom).GetChiralTag()
         mol.GetAtomWithIdx(atom).SetChiralTag(tag if tag != Chem.ChiralType.CHI_UNSPECIFIED
                                               else built.get(atom, Chem.ChiralType.CHI_TETRAHEDRAL_CW))
+    anomeric = _free_anomeric_carbons(mol) - heads
+    for atom in anomeric:  # held, not enumerated: its anomers are one compound (their keys: _anomer_keys)
+        mol.GetAtomWithIdx(atom).SetChiralTag(Chem.ChiralType.CHI_TETRAHEDRAL_CW)
     options = StereoEnumerationOptions(onlyUnassigned=True, unique=True, tryEmbedding=False)
     classes: dict[tuple[str, ...], StereoClass] = {}
     for n, isomer in enumerate(EnumerateStereoisomers(mol, options=options)):
         if n >= limit:
             break
-        key = Chem.MolToInchiKey(isomer)
-        if not key:
+        keys = _anomer_keys(isomer, anomeric)
+        if keys is None:
             return None
-        keys = tuple(sorted({stereo_layers(key), stereo_layers(Chem.MolToInchiKey(mirror_image(isomer)))}))
+        for atom in anomeric:  # the class named with its anomeric carbon open, as the compound is
+            isomer.GetAtomWithIdx(atom).SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
         classes.setdefault(keys, StereoClass(Chem.MolToSmiles(isomer), keys))
     return tuple(classes.values()) if len(classes) > 1 else ()
+
+
+def _anomer_keys(isomer, anomeric: set[int]) -> tuple[str, ...] | None:
+    """The stereo layers of ``isomer`` and its mirror image, each with every configuration of its
+    ``anomeric`` carbons and with them left open (a record of "D-glucose" keys C1 as undefined);
+    None when InChI gives no key."""
+    from rdkit import Chem
+
+    tags = (Chem.ChiralType.CHI_TETRAHEDRAL_CW, Chem.ChiralType.CHI_TETRAHEDRAL_CCW)
+    forms = list(product(tags, repeat=len(anomeric)))  # [()] without one: the isomer as it is
+    if anomeric:
+        forms.append((Chem.ChiralType.CHI_UNSPECIFIED,) * len(anomeric))
+    keys = set()
+    for form in forms:
+        mol = Chem.Mol(isomer)
+        for atom, tag in zip(sorted(anomeric), form):
+            mol.GetAtomWithIdx(atom).SetChiralTag(tag)
+        for each in (mol, mirror_image(mol)):
+            key = Chem.MolToInchiKey(each)
+            if not key:
+                return None
+            keys.add(stereo_layers(key))
+    return tuple(sorted(keys))
+
+
+#: A free anomeric carbon: a ring carbon bonded in its ring to an ether oxygen and outside it to an
+#: OH (a cyclic hemiacetal or hemiketal: an aldopyranose's C1, a ketofuranose's C2).
+_HEMIACETAL = "[C;R;X4](@[O;R;X2;!H])-!@[O;X2;H1]"
+
+
+def _free_anomeric_carbons(mol) -> set[int]:
+    """The atoms of ``mol`` that are the anomeric carbon of a cyclic hemiacetal or hemiketal
+    (:data:`_HEMIACETAL`): their alpha and beta anomers interconvert in solution (mutarotation)."""
+    from rdkit import Chem
+
+    return {match[0] for match in mol.GetSubstructMatches(Chem.MolFromSmarts(_HEMIACETAL))}
 
 
 #: Seed and bounds of the one 3D embedding :func:`_embedded_tags` makes: deterministic, and bounded

@@ -282,6 +282,10 @@ def format_table(results: dict) -> str:
     for f in findings:
         runner = f["runner_up"]
         runner_text = f"{clipped(runner['name'], 28)} ({runner['score']})" if runner else "-"
+        if runner and (f.get("new_substance") or f["match_mode"] != "identity"):
+            # the hit names no substance here, so neither does the one after it: "runner-up" read as the
+            # second candidate identity of an analogue row (stop 36, a new user on the PestMix slice)
+            runner_text = f"next closest: {runner_text}"
         ri = f"{f['ri']:.0f}" if f.get("ri") is not None else "-"
         # what the verdict column alone hides: why a good hit is held back, or that it names no compound
         flag = (" [isomer alert]" if f["isomer_alert"] else "") + (

@@ -56,7 +56,8 @@ from nps_id.match.molecular_mass import (
     molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.verdict import (
-    IDENTIFIED, INCONCLUSIVE, Evidence, RuleId, Verdict, VerdictThresholds, decide, decide_level,
+    IDENTIFIED, INCONCLUSIVE, MAY_BE_NEW, NEW_ISOMER, UNLISTED_ISOMER, Evidence, RuleId, Verdict, VerdictThresholds, decide,
+    decide_level, may_be,
 )
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.analogue_confidence import query_mass
@@ -333,14 +334,15 @@ class _RowFactsCache(_JsonCache):
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list, "name_of": (str, type(None)),
-              "thermal": list, "diastereomers": list}
+              "thermal": list, "diastereomers": list, "nps": int}
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
-    #: each, its diastereomer classes [SMILES, [one or two InChIKeys' first two blocks]] each.
+    #: each, its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
+    #: anomeric carbon]] each.
     _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and n >= 0 for n in v),
               "thermal": lambda v: all(isinstance(r, list) and len(r) == 3 and all(isinstance(t, str) for t in r)
                                        for r in v),
               "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
-                                             and isinstance(c[1], list) and len(c[1]) in (1, 2)
+                                             and isinstance(c[1], list) and len(c[1]) >= 1
                                              and all(isinstance(k, str) for k in c[1]) for c in v)}
 
 
@@ -661,6 +663,18 @@ class LibraryFacts:
         return group_label(classify(self.name(row), smiles=smiles,
                                     inchikey=str(self.reference.columns["inchikey"][row]) or None))
 
+    def nps(self, row: int) -> bool:
+        """Whether the taxonomy places the row's compound as a new psychoactive substance
+        (:class:`~nps_id.chem.ewa_groups.EwaClass` ``nps`` true: not a medicine, an established drug,
+        nor a compound no rule places), by its name, verified structure and InChIKey."""
+        from nps_id.chem.ewa_groups import classify
+
+        # kept in the cache folder as 0 / 1 (a JSON bool is no fact type): ~0.2 s CPU of the 967 MassBank
+        # EI identity queries' search classified their 347 isomer-rule hits
+        return bool(self._cached("nps", row, lambda r: int(classify(
+            self.name(r), smiles=self.structure(r), inchikey=str(self.reference.columns["inchikey"][r]) or None
+        ).nps is True)))
+
     def lightest(self, group: str) -> int | None:
         """The nominal mass of the lightest library compound of ``group`` (a :meth:`group` label),
         left-out compounds not counted; None when the library holds none. The rows are classified
@@ -904,6 +918,8 @@ def assess(
                                   gap=gap, identity_hit=False, **evidence), thresholds)
     if verdict.verdict == IDENTIFIED or verdict.rule_id in (RuleId.ISOMER_NOT_EXCLUDED, RuleId.ISOMER_AMBIGUITY):
         # The hit, or an isomer of it the spectrum cannot tell apart: the hit's group either way.
+        if MAY_BE_NEW in verdict.rule:  # decide's words, whatever the hit
+            verdict = replace(verdict, rule=may_be(verdict.rule, absent_isomer(top.row, facts, isomers)))
         if verdict.verdict == IDENTIFIED and kind == "ei" and facts.mass(top.row) is not None:
             # the compound named is the spectrum's: its mass, not the estimate's (bupivacaine, no
             # M+ 288, estimated 197; an isomer-not-excluded hit may be a homologue: kept)
@@ -931,6 +947,20 @@ def assess(
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
     return Assessment(verdict, relative_hit or unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group,
                       estimated, isomers, closest)
+
+
+def absent_isomer(row: int, facts: LibraryFacts, isomers: IsomerCheck | None) -> str:
+    """What an isomer the library lacks of the hit at ``row`` would be (the isomer rules' "it may be
+    ..."): :data:`~nps_id.match.verdict.NEW_ISOMER` when the taxonomy places the hit as an NPS, or a
+    GC injector relative of it the library lacks by its own structure (phenibut, the lactam's open
+    form); else :data:`~nps_id.match.verdict.UNLISTED_ISOMER` -- the MassBank EI identity queries' sugar
+    and terpenoid diastereomers, the PestMix slice's cyproconazole, read "it may be a new substance"
+    in ``nps-id search`` and the results until stop 37 (the reports worded it so since stop 35-36)."""
+    from nps_id.chem.ewa_groups import structure_is_nps
+
+    relatives = [n for n in isomers.thermal if n.name is None] if isomers is not None else []
+    new = facts.nps(row) or any(structure_is_nps(None, n.smiles) for n in relatives)
+    return NEW_ISOMER if new else UNLISTED_ISOMER
 
 
 def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int,

@@ -29,7 +29,7 @@ import numpy as np
 from nps_id.lcms.features import (C13_SPACING, CL_BR_SPACING, MIN_PEAK_POINTS, Adduct, Feature, adduct_named,
                                   adducts_for, formula_mass, ion_mz, isotope_pattern, ms1_feature, ppm_error)
 from nps_id.lcms.groups import MS2Group
-from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, TENTATIVE, RuleId, Verdict
+from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, PRODUCT_IONS_FOR_IDENTITY, TENTATIVE, RuleId, Verdict
 
 #: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
 #: isolation-window target and for a TOF apex shifted by detector saturation (TripleTOF slice:
@@ -53,7 +53,7 @@ MIN_STANDARD_PRODUCT_IONS = 2
 MIN_NEUTRAL_LOSS_DA = 1.5
 #: Library-match criteria a reference standard run of the same method supersedes: the standard is
 #: the reference (Schymanski level 1), whatever a library record from another instrument scores.
-SUPERSEDED_BY_STANDARD = ("score >=", "gap to next different compound", "isomers not excluded")
+SUPERSEDED_BY_STANDARD = ("score >=", "gap to next different compound", "isomers not excluded", PRODUCT_IONS_FOR_IDENTITY)
 #: Isotope peaks a DDA run may fragment: (label, m/z above the monoisotopic ion, singly charged).
 ISOTOPE_PEAKS = (("isotope M+1", C13_SPACING), ("isotope M+2 (37Cl/81Br)", CL_BR_SPACING),
                  ("isotope M+2", 2 * C13_SPACING))

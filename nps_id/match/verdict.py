@@ -95,9 +95,25 @@ class RuleId(StrEnum):
 
 #: The rule of a verdict held back by the isomer criterion alone (``decide`` gives it exactly then).
 ISOMER_NOT_EXCLUDED = "isomer not excluded"
-#: How the isomer rules' texts end, whatever the hit is: the report layer words it by the hit's
-#: taxonomy class (``nps_id.report.findings.rule_text``: "a compound not in the library" for a hit of no NPS group).
-MAY_BE_NEW = "it may be a new substance"
+#: What an isomer the library lacks would be (:func:`may_be`): a new substance when the taxonomy
+#: places the hit (or a GC injector relative of it the library lacks) as an NPS; else a compound
+#: not in the library -- a sugar's or a pesticide's isomer is no early-warning lead.
+NEW_ISOMER = "a new substance"
+UNLISTED_ISOMER = "a compound not in the library"
+#: How the isomer rules' texts end as :func:`decide` writes them, whatever the hit is; ``assess``
+#: words it by the hit's taxonomy class for ``nps-id search`` and ``match``'s results
+#: (``nps_id.match.assess``), the reports by the class they give the finding
+#: (``nps_id.report.findings.rule_text``, which reads a laboratory's overrides too).
+MAY_BE_NEW = f"it may be {NEW_ISOMER}"
+
+
+def may_be(rule: str, what: str) -> str:
+    """``rule`` with its isomer ending ("it may be a new substance", or "... a compound not in the
+    library") saying "it may be ``what``" (:data:`NEW_ISOMER` or :data:`UNLISTED_ISOMER`); any
+    other rule as it is."""
+    for said in (NEW_ISOMER, UNLISTED_ISOMER):
+        rule = rule.replace(f"it may be {said}", f"it may be {what}")
+    return rule
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
 LEVELS = tuple(Level)
 
@@ -364,6 +380,11 @@ class VerdictThresholds:
         LC-MS/MS: reference fragments (>= ``major_ion_level`` of its base peak, precursor
         excluded) the spectrum must hold (SANTE/11312/2021: >= 2 product ions); all of them when
         the reference has fewer.
+    min_product_ions : int
+        LC-MS/MS: reference fragments matched that ``identified`` needs, whatever the reference holds
+        (SWGDRUG, ENFSI, EU 2021/808: >= 2 product ions): a reference of one major fragment, matched,
+        meets ``min_fragments`` but leaves the finding ``tentative`` (fluopicolide on the PestMix slice,
+        1 of 1: ``identified`` until stop 37).
     """
 
     identified_mf: int = 800
@@ -420,6 +441,7 @@ class VerdictThresholds:
     ms2_stated_precursor_type: bool = True
     precursor_ppm: float = 5.0
     min_fragments: int = 2
+    min_product_ions: int = 2
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -623,7 +645,7 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
     met = [c for c, ok, _ in checks if ok is True]
     failed = [c for c, ok, _ in checks if ok is False]
     unknown = [c for c, ok, _ in checks if ok is None]
-    failed_groups = {g for _, ok, g in checks if ok is False}
+    failed_groups = {g for _, ok, g in checks if ok is False} - {"identity_ions"}
 
     def verdict(level: Level, rule_id: RuleId, rule: str, extra_met: list[str] = (),
                 extra_failed: list[str] = (), extra_unknown: list[str] = ()) -> Verdict:
@@ -634,6 +656,8 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return verdict(INCONCLUSIVE, RuleId.MOLECULAR_ION_INCONSISTENT, "molecular ion inconsistent: the spectrum and "
                        "the candidate disagree on the molecular mass (another compound, e.g. a homologue, or a mixture)")
     if not failed_groups:
+        if failed:  # identity_ions alone: one product ion is no identification
+            return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, HRMS_NOT_MET_RULE)
         return verdict(IDENTIFIED, RuleId.IDENTITY, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
         # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
@@ -673,8 +697,7 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
                        "isomer ambiguity: scores pass, but the library cannot single this compound out: "
                        + _ambiguity_phrase(evidence, t) + f"; {MAY_BE_NEW}")
     if failed_groups - {"isomer"} == {"hrms"}:
-        return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, "HRMS criteria not met: the MS/MS spectrum passes, but the "
-                       "precursor's MS1 peak, exact mass or matched fragments do not")
+        return verdict(TENTATIVE, RuleId.HRMS_NOT_MET, HRMS_NOT_MET_RULE)
     if failed_groups - {"isomer"} == {"ri"}:
         return verdict(TENTATIVE, RuleId.RI_DISAGREES, "retention index disagrees with the library")
     floor = _tentative_floor(evidence, t)
@@ -739,6 +762,15 @@ FRAGMENTS_NOT_COMPARED = ("reference fragments matched: none to compare (the ref
                           "fragment besides its precursor)")
 
 
+#: The LC-MS/MS criterion of :attr:`VerdictThresholds.min_product_ions`, where the reference has fewer
+#: major fragments than that (else "reference fragments matched" asks as many). Its group,
+#: "identity_ions", holds back only what would be ``identified`` (:data:`HRMS_NOT_MET_RULE`): a
+#: finding another rule holds keeps that rule (and lists it failed).
+PRODUCT_IONS_FOR_IDENTITY = "product ions matched for an identification"
+HRMS_NOT_MET_RULE = ("HRMS criteria not met: the MS/MS spectrum passes, but the precursor's MS1 peak, exact mass or "
+                     "matched fragments do not")
+
+
 def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool, str]]:
     """The LC-HRMS identification points (SANTE/11312/2021; docs/match.md), where evaluated."""
     checks = []
@@ -757,6 +789,9 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
         else:
             need = min(t.min_fragments, expected)
             checks.append((f"reference fragments matched >= {need} ({held} of {expected})", held >= need, "hrms"))
+        if expected < t.min_product_ions:  # the criterion above asks fewer: an identification needs this many
+            checks.append((f"{PRODUCT_IONS_FOR_IDENTITY} >= {t.min_product_ions} ({held}: the reference has {expected} "
+                           f"major fragment{'' if expected == 1 else 's'})", held >= t.min_product_ions, "identity_ions"))
     return checks
 
 
@@ -792,13 +827,20 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
 def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = False) -> Verdict:
     """A reference standard run (or other evidence outside the spectrum) that excludes the
     isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
-    isomer criterion moving to ``criteria_met`` as ``evidence_text``; any other verdict is kept,
-    and so is one whose isomers include a GC injector relative (``thermal``: it elutes as the hit)."""
-    # decide() gives this rule exactly when the isomer criterion is the only one failed
+    isomer criterion moving to ``criteria_met`` as ``evidence_text`` -- ``tentative`` "HRMS criteria
+    not met" if an LC finding also matched too few product ions (:data:`PRODUCT_IONS_FOR_IDENTITY`);
+    any other verdict is kept, and so is one whose isomers include a GC injector relative
+    (``thermal``: it elutes as the hit)."""
+    # decide() gives this rule exactly when the isomer criterion is the only one failed (with, LC, the
+    # identity_ions one)
     if verdict.rule_id != RuleId.ISOMER_NOT_EXCLUDED:
         return verdict
     if thermal:
         return verdict  # a GC injector relative elutes as the hit does: the standard cannot exclude it
+    ions = [c for c in verdict.criteria_failed if c.startswith(PRODUCT_IONS_FOR_IDENTITY)]
+    if ions:  # the isomers excluded, one product ion matched: no identification yet
+        return Verdict(TENTATIVE, HRMS_NOT_MET_RULE, verdict.criteria_met + [evidence_text], ions,
+                       verdict.criteria_not_evaluated, rule_id=RuleId.HRMS_NOT_MET)
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 

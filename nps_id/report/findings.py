@@ -12,8 +12,8 @@ Entry points
 - :func:`is_analogue`, :func:`is_ewa_reportable`, :func:`is_new_substance_lead`, :func:`is_new_substance`,
   :func:`is_unknown_compound` -- the rules every output applies to a finding.
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
-- :func:`absent_isomer` (:func:`relative_is_nps`) -- what an isomer or injector relative the library lacks would
-  be; :func:`rule_text` -- the verdict's rule worded so.
+- :func:`absent_isomer` -- what an isomer or injector relative the library lacks would be;
+  :func:`rule_text` -- the verdict's rule worded so.
 - :func:`separate_standard` -- whether a finding was compared with a standard of a separate injection.
 - :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """
@@ -23,10 +23,10 @@ import re
 from typing import Any, Mapping
 
 from nps_id._paths import printable
-from nps_id.chem.ewa_groups import classify, normalise_name
+from nps_id.chem.ewa_groups import classify, normalise_name, structure_is_nps
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
-from nps_id.match.verdict import IDENTIFIED, MAY_BE_NEW, TENTATIVE
+from nps_id.match.verdict import IDENTIFIED, NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER, may_be
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -366,34 +366,26 @@ def absent_isomer(finding: Mapping[str, Any], isomers_absent: bool = True,
     compound not in the library". An isomer (``isomers_absent``: one is not in the library) is placed
     by the hit's class (``ewa.nps`` true; a hit known not to be one, benzocaine, or that no NPS rule
     places, a pesticide: Azinphos methyl on the PestMix slice read "possibly a new substance" until
-    stop 35); an injector relative not in the library by its own structure (:func:`relative_is_nps`):
-    it is another compound, and phenibut, the open form of an unplaced lactam hit, read "possibly a
-    compound not in the library" until stop 36."""
+    stop 35); an injector relative not in the library by its own structure
+    (:func:`~nps_id.chem.ewa_groups.structure_is_nps`): it is another compound, and phenibut, the open
+    form of an unplaced lactam hit, read "possibly a compound not in the library" until stop 36. The
+    match layer words its results so by the library's class of the hit
+    (:func:`nps_id.match.assess.absent_isomer`); this, by the report's (a laboratory's overrides too)."""
     hit_nps = (finding.get("ewa") or {}).get("nps") is True
-    new = (isomers_absent and hit_nps) or any(relative_is_nps(r) for r in relatives if not r.get("in_library"))
-    return "a new substance" if new else "a compound not in the library"
+    new = (isomers_absent and hit_nps) or any(structure_is_nps(r.get("name"), r.get("smiles"))
+                                              for r in relatives if not r.get("in_library"))
+    return NEW_ISOMER if new else UNLISTED_ISOMER
 
 
 def rule_text(rule: str | None, ewa: Mapping[str, Any], isomers: list[Mapping[str, Any]]) -> str | None:
-    """The verdict's rule as the reports show it: the isomer rules end "it may be a new substance"
-    whatever the hit (:data:`~nps_id.match.verdict.MAY_BE_NEW`, the match layer knows no taxonomy);
-    here that is worded by what an isomer the library lacks would be (:func:`absent_isomer`): for
-    benzocaine's isomers, "it may be a compound not in the library"."""
-    if not rule or MAY_BE_NEW not in rule:
-        return rule
-    what = absent_isomer({"ewa": ewa}, True, injector_relatives(isomers)[1])
-    return rule.replace(MAY_BE_NEW, f"it may be {what}")
-
-
-def relative_is_nps(relative: Mapping[str, Any]) -> bool:
-    """Whether the taxonomy places an injector relative (an ``isomers_not_excluded`` entry) as an NPS
-    by its own name and structure, its InChIKey looked up in the not-NPS list as a hit's is."""
-    from rdkit import Chem
-
-    mol = Chem.MolFromSmiles(relative.get("smiles") or "")
-    if mol is None:
-        return False
-    return classify(relative.get("name"), smiles=relative["smiles"], inchikey=Chem.MolToInchiKey(mol) or None).nps is True
+    """The verdict's rule as the reports show it: the isomer rules' "it may be ..." worded by what an
+    isomer the library lacks would be (:func:`absent_isomer`) by the report's class of the hit -- the
+    results word it by the library's (:func:`~nps_id.match.verdict.may_be`), and a results file of
+    before stop 37 says "a new substance" whatever the hit: for benzocaine's isomers, "it may be a
+    compound not in the library"."""
+    if not rule or not any(f"it may be {what}" in rule for what in (NEW_ISOMER, UNLISTED_ISOMER)):
+        return rule  # no isomer rule: its relatives are not classified
+    return may_be(rule, absent_isomer({"ewa": ewa}, True, injector_relatives(isomers)[1]))
 
 
 def is_unknown_compound(finding: Mapping[str, Any]) -> bool:

@@ -240,7 +240,7 @@ def _finding(doc, f) -> str:
         ("RT (min) / RI / library RI / \u0394RI", " / ".join(_num(f.get(k), 1 if k != "rt_min" else RT_DIGITS)
                                                            for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
         ("Isomer alert", "yes" if f["isomer_alert"] else "no"),
-        ("Reference standard run", reference_standard_field(f)),
+        ("Reference standard run", reference_standard_field(f, doc["item"]["reference_standards_run"] is not None)),
     ])
     hit_headers = ["Rank", "Library entry", "MF", "RMF", "Score", "Similarity", "\u0394mass", "\u0394mass is", "Formula"]
     hits = _table(

@@ -430,7 +430,8 @@ def _finding_layout(doc, f) -> _FindingLayout:
     lowest_top = _BOTTOM + (_TOP - probe.y) + 0.005 + gap + sum(fixed) + sum(axes) * _MIN_PLOT_SCALE
     heading = _heading_paragraph(doc, f, width)
     wrapped = [(p, p.lines()) for p in (_Paragraph(conclusion(doc, f), weight="bold", width=width),
-                                        *(_Paragraph(_pair(k, v), width=width) for k, v in finding_fields(f)))]
+                                        *(_Paragraph(_pair(k, v), width=width)
+                                          for k, v in finding_fields(f, doc["item"]["reference_standards_run"] is not None)))]
     first, rest = _fit(wrapped, _TOP - len(heading.lines()) * heading.height, lowest_top + 0.01)
     parts = []
     top = _TOP - len(_heading_paragraph(doc, f, _WRAP, _CONTINUED_TITLE).lines()) * heading.height
@@ -525,8 +526,9 @@ def finding_heading(doc: Mapping[str, Any], f: Mapping[str, Any]) -> str:
     return f"#{shown_number(f['index'])} {clipped(finding_label(f), _HEADING_NAME)} \u2013 {verdict_badge(doc, f)}{tag}"
 
 
-def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """The (label, value) lines under a finding page's title; "Name" first when the title clips it."""
+def finding_fields(f: Mapping[str, Any], stated: bool = True) -> list[tuple[str, Any]]:
+    """The (label, value) lines under a finding page's title; "Name" first when the title clips it
+    (``stated``: the sample information names reference standard runs, :func:`reference_standard_field`)."""
     decon = dict(deconvolution_fields(f))
     label = finding_label(f)
     fields = [("Name", label)] if len(label) > _HEADING_NAME else []
@@ -539,7 +541,7 @@ def finding_fields(f: Mapping[str, Any]) -> list[tuple[str, Any]]:
          " / ".join(_num(f.get(k), RT_DIGITS if k == "rt_min" else 1) for k in ("rt_min", "ri", "library_ri", "delta_ri"))),
         ("MF / RMF / gap", f"{_num(f['mf'])} / {_num(f['rmf'])} / {_num(f['gap'])}; isomer alert: "
                            f"{'yes' if f['isomer_alert'] else 'no'}"),
-        ("Reference standard run", reference_standard_field(f)),
+        ("Reference standard run", reference_standard_field(f, stated)),
         ("Rule", f.get("rule")),
         ("Criteria met", ", ".join(f["criteria_met"]) or "none"),
         ("Criteria failed", ", ".join(f["criteria_failed"]) or "none"),

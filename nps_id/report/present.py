@@ -512,12 +512,24 @@ def reference_standard_text(finding: Mapping[str, Any]) -> str | None:
             f"{'within' if s.get('within') else 'OUTSIDE'}){ri}")
 
 
-def reference_standard_field(finding: Mapping[str, Any]) -> str:
-    """The "Reference standard run" line of a finding: yes / no / unknown, and the comparison when
-    ``nps-id match`` made one; without one, for a finding whose inseparable isomers nothing excludes,
-    what a standard run would settle (not a GC injector relative: it elutes as the hit)."""
+#: How a finding's ``reference_standard_run`` "unknown" reads where the sample information names no
+#: reference standard run at all (no ``--sample-info``, or one without ``reference_standards_run``:
+#: the document's ``item.reference_standards_run`` null, "not stated"): "unknown" read as if the
+#: laboratory's record had been looked at and left the question open (stop 37). The field keeps its
+#: value (yes / no / unknown: a contract of the EWA and LIMS exports).
+NOT_GIVEN = "not given (the sample information names no reference standard run)"
+
+
+def reference_standard_field(finding: Mapping[str, Any], stated: bool = True) -> str:
+    """The "Reference standard run" line of a finding: yes / no / unknown -- :data:`NOT_GIVEN` when
+    the sample information names none (``stated`` False: ``item.reference_standards_run`` null) --
+    and the comparison when ``nps-id match`` made one; without one, for a finding whose inseparable
+    isomers nothing excludes, what a standard run would settle (not a GC injector relative: it
+    elutes as the hit)."""
+    value = finding["reference_standard_run"]
+    value = NOT_GIVEN if value == "unknown" and not stated else value
     text = reference_standard_text(finding) or _what_a_standard_settles(finding)
-    return finding["reference_standard_run"] + (f": {text}" if text else "")
+    return value + (f": {text}" if text else "")
 
 
 def _what_a_standard_settles(finding: Mapping[str, Any]) -> str | None:

@@ -72,7 +72,8 @@ def test_unknowns_of_another_estimated_mass_are_rows_of_their_own_and_not_read_a
     best = _read_run({"findings": findings}).best
     unknown = "unknown compound (not in the library; no NPS group indicated)"
     assert sorted(best) == [f"{unknown}, estimated mass 493", f"{unknown}, estimated mass 541"]
-    assert best[f"{unknown}, estimated mass 541"].text() == "not identified (library search tentative), 7.53 min"
+    assert best[f"{unknown}, estimated mass 541"].text() == ("not identified (library search tentative), 7.53 min, "
+                                                             "closest library hit 1-Palmitoyl-2-glutaryl-sn-glycero-3-phosphocholine")
     # a library compound's row and cell are as before; an unknown of unknown mass keeps its label alone
     assert row_name({**findings[0], "estimated_mass": None}) == unknown
     assert Cell("tentative", 10.27, 947).text() == "tentative, 10.27 min, MF 947"

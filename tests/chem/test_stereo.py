@@ -66,3 +66,35 @@ def test_a_large_bridged_structure_is_not_embedded_and_stays_quick():
     start = time.perf_counter()
     assert _embedded_tags(chain) == {}
     assert time.perf_counter() - start < 1
+
+
+def _massbank_ei_records(*accessions: str) -> dict[str, dict]:
+    """The metadata of MassBank EI library records by accession (real records, ../shared/data)."""
+    from nps_id.io import read
+    from tests.conftest import data_path
+
+    wanted, found = set(accessions), {}
+    for spectrum in read(data_path("massbank", "ei-library.msp.gz")):
+        if spectrum.metadata.get("source_id") in wanted:
+            found[spectrum.metadata["source_id"]] = spectrum.metadata
+    assert set(found) == wanted
+    return found
+
+
+def test_a_free_sugars_anomers_are_one_compound_a_glycosides_two():
+    # alpha and beta D-glucose interconvert in solution (mutarotation): the library's "D-(+)-Glucose"
+    # (anomeric carbon open) and "beta-D-(+)-Glucose" records are one class of the 8 aldohexoses; a
+    # glycoside's anomeric carbon is an acetal, fixed: salicin's configurations are 16 classes
+    records = _massbank_ei_records("MSBNK-RIKEN-PR010031", "MSBNK-RIKEN-PR010079", "MSBNK-Osaka_Univ-OUF00451")
+    glucose, beta, salicin = (records[a] for a in ("MSBNK-RIKEN-PR010031", "MSBNK-RIKEN-PR010079",
+                                                   "MSBNK-Osaka_Univ-OUF00451"))
+    found = diastereomer_classes(beta["smiles"])
+    assert len(found) == 8  # D/L-glucose, mannose, galactose, allose, altrose, gulose, idose, talose
+    assert diastereomer_classes(glucose["smiles"]) == found  # the structure's own stereo is ignored
+    held = [c for c in found if stereo_layers(glucose["inchikey"]) in c.inchikeys]
+    assert len(held) == 1 and stereo_layers(beta["inchikey"]) in held[0].inchikeys
+    from rdkit import Chem
+
+    named = Chem.FindMolChiralCenters(Chem.MolFromSmiles(held[0].smiles), includeUnassigned=True)
+    assert sorted(tag for _, tag in named).count("?") == 1  # named with C1 open, C2-C5 set
+    assert len(diastereomer_classes(salicin["smiles"])) == 16

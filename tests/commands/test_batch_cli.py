@@ -128,6 +128,10 @@ def test_every_suspected_new_substance_of_a_run_is_a_summary_row_whatever_its_ve
     with open(out / "summary.csv", newline="") as fh:
         csv_rows = {r[0]: r[1:] for r in csv.reader(fh)}
     assert any(v.startswith("not identified (library search inconclusive), 5.1") for v in csv_rows[row])
+    # and its MF is said of what: the closest library hit, named (stop 37: "MF 621" alone)
+    assert cell["closest"] == unknown["name"]
+    assert any(v.endswith(f", closest library hit {unknown['name']}, MF {unknown['mf']}") for v in csv_rows[row])
+    assert not any("closest" in v for name, values in csv_rows.items() if not name.startswith("unknown") for v in values)
 
 
 def test_summary_labels_the_internal_standard(sequence_batch):

@@ -137,7 +137,13 @@ def test_hrms_criteria_exactly_on_threshold_pass():
     assert v.verdict == "identified"
     assert "|precursor mass error| <= 5 ppm (+5.0 ppm)" in v.criteria_met
     assert "reference fragments matched >= 2 (2 of 4)" in v.criteria_met
-    assert decide(Evidence(**{**MS2, "matched_fragments": (1, 1)})).verdict == "identified"
+    # a reference of one major fragment, matched: its criterion is met, but one product ion is no
+    # identification (SWGDRUG, ENFSI, EU 2021/808: >= 2; fluopicolide on the PestMix slice until stop 37)
+    one = decide(Evidence(**{**MS2, "matched_fragments": (1, 1)}))
+    assert "reference fragments matched >= 1 (1 of 1)" in one.criteria_met
+    assert (one.verdict, one.rule_id) == ("tentative", "hrms_not_met")
+    assert one.criteria_failed == ["product ions matched for an identification >= 2 (1: the reference has 1 major fragment)"]
+    assert decide(Evidence(**{**MS2, "matched_fragments": (1, 1)}), VerdictThresholds(min_product_ions=1)).verdict == "identified"
 
 
 def test_no_reference_fragment_is_no_criterion_met():
@@ -146,7 +152,9 @@ def test_no_reference_fragment_is_no_criterion_met():
     v = decide(Evidence(**{**MS2, "matched_fragments": (0, 0)}))
     assert FRAGMENTS_NOT_COMPARED in v.criteria_not_evaluated
     assert not any("0 of 0" in c for c in v.criteria_met + v.criteria_failed)
-    assert v.verdict == "identified"  # the verdict is the same: nothing was failed before either
+    # nor is it an identification: no product ion matched (until stop 37 it was "identified")
+    assert v.verdict == "tentative" and v.rule_id == "hrms_not_met"
+    assert v.criteria_failed == ["product ions matched for an identification >= 2 (0: the reference has 0 major fragments)"]
 
 
 @pytest.mark.parametrize("change", [{"precursor_ppm": -5.01}, {"matched_fragments": (1, 4)}, {"ms1_feature": False}])

@@ -143,7 +143,9 @@ def test_real_card_with_blank_internal_and_reference_standard(swgdrug_library, t
     # a tentative finding no standard was run for says what one would settle
     index = next(f["index"] for f in doc["findings"] if f["name"] == "Flubromazepam")
     page = html[html.index(f'id="finding-{index}"'):]
-    assert "unknown: one run at this RT would exclude the 8 isomers" in page[:page.index("Verdict and criteria")]
+    # (no sample TOML: "not given", not "unknown", since stop 37)
+    assert ("not given (the sample information names no reference standard run): one run at this RT would exclude "
+            "the 8 isomers") in page[:page.index("Verdict and criteria")]
     assert re.search(r"Finding #\d Etizolam: RT 10\.2\d\d min against 10\.2\d\d min in standard run 220223010\.mzML "
                      r"\(\u0394 \+0\.0\d\d min, window \u00b10\.10 min: within\)", section)
     assert "Blank 220223001.mzML (same scale)" in html

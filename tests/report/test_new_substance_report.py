@@ -434,3 +434,25 @@ def test_a_cocaine_runs_alkaloids_and_impurities_are_not_exported_as_nps(swgdrug
         assert "not a new psychoactive substance" in excluded[name], (name, excluded[name])
     (unknown,) = [f for f in results["findings"] if f["new_substance"] and 4.2 < f["rt_min"] < 4.4]
     assert unknown["suspected_group"] is None
+
+
+def test_a_report_without_sample_information_says_the_reference_standard_run_was_not_given(lrcfs_results):
+    # LRCFS 220223030 reported without a sample TOML: every finding read "Reference standard run: unknown",
+    # as if a record had been looked at and left it open -- none was named at all (stop 37). The field
+    # keeps its documented value (yes / no / unknown: the EWA and LIMS exports' contract).
+    import copy
+
+    from nps_id.report.pdf import finding_fields
+
+    results, _ = lrcfs_results["220223030"]
+    bare = build_report(results, None, now=FIXED_NOW)
+    assert {f["reference_standard_run"] for f in bare["findings"]} == {"unknown"}
+    html = render(bare, "html")[".html"].decode()
+    assert "<th>Reference standard run</th><td>not given (the sample information names no reference standard run)" in html
+    assert "<th>Reference standard run</th><td>unknown" not in html
+    (etizolam,) = [f for f in bare["findings"] if f["name"] == "Etizolam"]
+    assert dict(finding_fields(etizolam, stated=False))["Reference standard run"].startswith("not given")
+    # a TOML that names the runs: yes / no as before
+    named = build_report(results, copy.deepcopy(SAMPLE_INFO), now=FIXED_NOW)
+    html = render(named, "html")[".html"].decode()
+    assert "not given (the sample" not in html and "<th>Reference standard run</th><td>yes" in html
