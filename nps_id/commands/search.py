@@ -126,7 +126,8 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "alone is the Similarity column.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
               help="EI and MS/MS identity batches searched at once, and, from 1,000 queries, worker processes "
-                   "making the verdict columns and rows; the output is the same bytes for any number; "
+                   "making the verdict columns and rows (of a plain MSP file: reading and searching their part of "
+                   "it too); the output is the same bytes for any number; "
                    f"{USABLE_CORES_MEANING}.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
@@ -365,21 +366,24 @@ def _search_in_ranges(job: _Job) -> list[str] | None:
     counts and raises the first range's error. None (nothing done that shows) where the file
     cannot be read so, or a range's end does not fall where the whole file's read puts a record's
     (:func:`nps_id.io.msp.spans`), or the platform cannot fork: the caller reads it whole."""
-    from dataclasses import replace
-
-    from nps_id._workers import can_fork, forked_map
-    from nps_id.errors import NpsIdError
     from nps_id.io import detect_format
     from nps_id.io.msp import spans
+
+    workers = job.settings.threads
+    ranges = spans(job.queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
+        if detect_format(job.queries) == "msp" else None
+    if ranges is None:
+        return None
+    from dataclasses import replace
+
+    from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
+    from nps_id.errors import NpsIdError
     from nps_id.library import open_verified
     from nps_id.match.assess import LibraryFacts
     from nps_id.search.engine import UNSEARCHABLE, PreparedLibrary, refuse_unsearchable
     from nps_id.search.reference import Reference
 
-    workers = job.settings.threads
-    ranges = spans(job.queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
-        if can_fork() and detect_format(job.queries) == "msp" else None
-    if ranges is None:
+    if not can_fork():
         return None
     tasks = [(span, after.record) for span, after in zip(ranges, ranges[1:])] + [(ranges[-1], None)]
     job = replace(job, settings=replace(job.settings, threads=1))  # the workers are the cores' work
