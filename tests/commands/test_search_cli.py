@@ -829,10 +829,26 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
         "ei": ("ei-queries-identity.msp.gz", swgdrug_library, ()),
         "ei analog": ("ei-queries-analog.msp.gz", swgdrug_library, ("--mode", "analog")),
         "ms2": ("ms2-queries-analog.msp.gz", ms2_library, ())}[workload]
+    from nps_id.io import msp
+
+    read_here, real_read = [], msp._read
+
+    def counted(*args):  # the records read in this process (a forked worker counts in its own copy)
+        for spectrum in real_read(*args):
+            read_here.append(spectrum.get("scan_index"))
+            yield spectrum
+
+    monkeypatch.setattr(msp, "_read", counted)
     source = _plain(name, tmp_path)
     for fmt in ("jsonl", "tsv"):
-        runs = [_run(source, "--library", library, "--format", fmt, "--threads", n, *extra) for n in (1, 2)]
+        runs, reads = [], []
+        for n in (1, 2):
+            read_here.clear()
+            runs.append(_run(source, "--library", library, "--format", fmt, "--threads", n, *extra))
+            reads.append(list(read_here))
         assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+        # one process reads every record; with workers the command reads only its first range's
+        assert len(reads[0]) > 100 and reads[1] == list(range(15))
         assert runs[1].stdout == runs[0].stdout and runs[1].stderr == runs[0].stderr, fmt
         assert runs[0].stdout.count("\n") > 100
     # 2 runs, each 4 ranges on the workers (never in this process)
