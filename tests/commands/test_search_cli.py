@@ -774,22 +774,31 @@ def _spy_on_workers(monkeypatch) -> list[set[int]]:
     return calls
 
 
-@pytest.mark.parametrize("workload", ["ei", "ei analog", "ms2"])
+#: The real MassBank query files of the tests of forked workers: file and options.
+_WORKLOADS = {"ei": ("ei-queries-identity.msp.gz", ()), "ei analog": ("ei-queries-analog.msp.gz", ("--mode", "analog")),
+              "ms2": ("ms2-queries-analog.msp.gz", ())}
+
+
+def _split_small(monkeypatch) -> list[set[int]]:
+    """The search's thresholds lowered so that these files are split into ranges (4 ranges after
+    the command's first 15 queries with 2 workers); :func:`_spy_on_workers`."""
+    from nps_id.commands import search as command
+
+    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
+    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
+    return _spy_on_workers(monkeypatch)
+
+
+@pytest.mark.parametrize("workload", _WORKLOADS)
 def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_library, ms2_library, workload,
                                                                   monkeypatch, tmp_path):
     """Real MassBank queries: the 967 EI identity queries against SWGDRUG 3.4, the 150 EI analogue
     queries in analog mode, the 200 MS/MS analogue queries against the library made of them;
     JSON lines and TSV (EI: CSV too, and 3 workers) written by forked workers are the bytes of
     ``--threads 1`` (the search's thresholds lowered so that these files are split into ranges)."""
-    from nps_id.commands import search as command
-
-    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
-    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
-    calls = _spy_on_workers(monkeypatch)
-    queries, library, extra = {
-        "ei": ("ei-queries-identity.msp.gz", swgdrug_library, ()),
-        "ei analog": ("ei-queries-analog.msp.gz", swgdrug_library, ("--mode", "analog")),
-        "ms2": ("ms2-queries-analog.msp.gz", ms2_library, ())}[workload]
+    calls = _split_small(monkeypatch)
+    queries, extra = _WORKLOADS[workload]
+    library = ms2_library if workload == "ms2" else swgdrug_library
     source = data_path("massbank", queries)
     runs = [("jsonl", (1, 2)), ("tsv", (1, 2))] + [("csv", (1, 3))] * (workload == "ei")
     for fmt, threads in runs:
@@ -814,22 +823,17 @@ def _plain(name: str, folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("workload", ["ei", "ei analog", "ms2"])
+@pytest.mark.parametrize("workload", _WORKLOADS)
 def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_one_process(
         swgdrug_library, ms2_library, workload, monkeypatch, tmp_path):
     """The real MassBank queries of the test above as plain MSP files: each worker reads its own
     bytes of the file, searches them and makes their rows (the command the first range); JSON lines
     and TSV are the bytes of ``--threads 1``, and so are the notes on stderr."""
-    from nps_id.commands import search as command
-
-    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
-    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
-    calls = _spy_on_workers(monkeypatch)
-    name, library, extra = {
-        "ei": ("ei-queries-identity.msp.gz", swgdrug_library, ()),
-        "ei analog": ("ei-queries-analog.msp.gz", swgdrug_library, ("--mode", "analog")),
-        "ms2": ("ms2-queries-analog.msp.gz", ms2_library, ())}[workload]
     from nps_id.io import msp
+
+    calls = _split_small(monkeypatch)
+    name, extra = _WORKLOADS[workload]
+    library = ms2_library if workload == "ms2" else swgdrug_library
 
     read_here, real_read = [], msp._read
 
@@ -860,11 +864,7 @@ def test_a_damaged_record_in_a_later_range_reads_as_in_one_process(swgdrug_libra
     and record as one process does (exit 3, one line, the previous output kept); --lenient skips
     both with the same notes and rows; a record whose Name line a worker's cut cannot see
     ('NAME:') makes the command read the whole file itself, with the same rows."""
-    from nps_id.commands import search as command
-
-    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
-    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
-    calls = _spy_on_workers(monkeypatch)
+    calls = _split_small(monkeypatch)
     records = _plain("ei-queries-identity.msp.gz", tmp_path).read_text(encoding="utf-8").split("\n\n")
     for k in (500, 800):  # ranges of ~240 records after the first 15
         head, peaks = records[k].split("Num Peaks:")
