@@ -828,13 +828,13 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
         swgdrug_library, ms2_library, workload, monkeypatch, tmp_path):
     """The real MassBank queries of the test above as plain MSP files: each worker reads its own
     bytes of the file, searches them and makes their rows (the command the first range); JSON lines
-    and TSV are the bytes of ``--threads 1``, and so are the notes on stderr."""
+    and TSV (EI: CSV too, with 3 workers) are the bytes of ``--threads 1``, and so are the notes on
+    stderr."""
     from nps_id.io import msp
 
     calls = _split_small(monkeypatch)
     name, extra = _WORKLOADS[workload]
     library = ms2_library if workload == "ms2" else swgdrug_library
-
     read_here, real_read = [], msp._read
 
     def counted(*args):  # the records read in this process (a forked worker counts in its own copy)
@@ -844,9 +844,10 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
 
     monkeypatch.setattr(msp, "_read", counted)
     source = _plain(name, tmp_path)
-    for fmt in ("jsonl", "tsv"):
+    formats = [("jsonl", 2), ("tsv", 2)] + [("csv", 3)] * (workload == "ei")
+    for fmt, workers in formats:
         runs, reads = [], []
-        for n in (1, 2):
+        for n in (1, workers):
             read_here.clear()
             runs.append(_run(source, "--library", library, "--format", fmt, "--threads", n, *extra))
             reads.append(list(read_here))
@@ -855,8 +856,8 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
         assert len(reads[0]) > 100 and reads[1] == list(range(15))
         assert runs[1].stdout == runs[0].stdout and runs[1].stderr == runs[0].stderr, fmt
         assert runs[0].stdout.count("\n") > 100
-    # 2 runs, each 4 ranges on the workers (never in this process)
-    assert len(calls) == 2 and all(calls) and not any(os.getpid() in pids for pids in calls)
+    # each run's ranges after the first on the workers (never in this process)
+    assert len(calls) == len(formats) and all(calls) and not any(os.getpid() in pids for pids in calls)
 
 
 def test_a_damaged_record_in_a_later_range_reads_as_in_one_process(swgdrug_library, monkeypatch, tmp_path):
