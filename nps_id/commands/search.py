@@ -126,7 +126,7 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "alone is the Similarity column.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
               help="EI and MS/MS identity batches searched at once, and, from 1,000 queries, worker processes "
-                   "making the verdict columns and rows (of a plain MSP file: reading and searching their part of "
+                   "making the verdict columns and rows (of an MSP file: reading and searching their part of "
                    "it too); the output is the same bytes for any number; "
                    f"{USABLE_CORES_MEANING}.")
 @lenient_option
@@ -173,7 +173,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     parts = _search_in_ranges(job) if settings.threads > 1 else None
     if parts is not None:
         table = {key: [] for key in COLUMNS}
-    else:  # one read of the whole file: a few queries, --threads 1, a gzipped or another format
+    else:  # one read of the whole file: a few queries, --threads 1, another format
         table, parts = _search_whole(job)
     if not to_file:
         _write(table, parts, sys.stdout, fmt)
@@ -342,6 +342,7 @@ class _Ranges:
     job: _Job
     prepared: Any  # PreparedLibrary
     facts: Any  # LibraryFacts
+    text: bytes | None  # a gzipped file's text, decompressed once (None: each range reads the file)
 
 
 @dataclass(frozen=True)
@@ -357,7 +358,7 @@ class _RangeDone:
 
 
 def _search_in_ranges(job: _Job) -> list[str] | None:
-    """The rows' text of a plain MSP query file of :data:`FORK_FROM_QUERIES` records or more, read,
+    """The rows' text of an MSP query file of :data:`FORK_FROM_QUERIES` records or more, read,
     searched and made into rows range by range: the first :data:`FIRST_RANGE_QUERIES` records in
     this process (which loads the library's indexes, numba, the verdict columns' facts, group model
     and RDKit once, for the workers to inherit), the rest on ``threads`` forked workers, each
@@ -370,10 +371,11 @@ def _search_in_ranges(job: _Job) -> list[str] | None:
     from nps_id.io.msp import spans
 
     workers = job.settings.threads
-    ranges = spans(job.queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
+    cut = spans(job.queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
         if detect_format(job.queries) == "msp" else None
-    if ranges is None:
+    if cut is None:
         return None
+    ranges, text = cut
     from dataclasses import replace
 
     from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
@@ -393,7 +395,7 @@ def _search_in_ranges(job: _Job) -> list[str] | None:
         return None
     with lib:
         reference = Reference.from_library(lib, lazy=True)
-        shared = _Ranges(job, PreparedLibrary(reference, job.settings), LibraryFacts(reference))
+        shared = _Ranges(job, PreparedLibrary(reference, job.settings), LibraryFacts(reference), text)
         first = _search_range(shared, tasks[0])
         if not isinstance(first, _RangeDone):
             return _raised(first)
@@ -440,7 +442,7 @@ def _search_range(shared: _Ranges, task: tuple[Any, int | None]) -> _RangeDone |
     (span, next_record), job = task, shared.job
     report = ReadReport(str(job.queries))
     try:
-        spectra = list(read(job.queries, lenient=job.lenient, report=report, span=span))
+        spectra = list(read(job.queries, lenient=job.lenient, report=report, span=span, data=shared.text))
         if (next_record is not None and span.end_record != next_record) or not all(
                 s.name or s.get("source_id") or s.get("scan_id") for s in spectra):
             return None

@@ -275,24 +275,28 @@ def line_batches(raw: IO[bytes], encoding: str | None = None, first_line: int = 
 
 
 class open_range:
-    """The bytes ``start:stop`` of a plain (not gzipped) file as a binary stream for
-    :func:`line_batches`: a worker reads its part of a query file (``nps-id search``)."""
+    """The bytes ``start:stop`` of a file, or of ``data`` (its text, decompressed), as a binary
+    stream for :func:`line_batches`: a worker reads its part of a query file (``nps-id search``)."""
 
-    def __init__(self, path: str | Path, start: int, stop: int) -> None:
-        self._raw = open(path, "rb")
-        self._raw.seek(start)
-        self._left = stop - start
+    def __init__(self, path: str | Path, start: int, stop: int, data: bytes | None = None) -> None:
+        self._raw = open(path, "rb") if data is None else None
+        self._data = memoryview(data) if data is not None else None
+        if self._raw is not None:
+            self._raw.seek(start)
+        self._at, self._stop = start, stop
 
     def read(self, size: int) -> bytes:
-        data = self._raw.read(min(size, self._left))
-        self._left -= len(data)
+        size = min(size, self._stop - self._at)
+        data = self._raw.read(size) if self._raw is not None else bytes(self._data[self._at:self._at + size])
+        self._at += len(data)
         return data
 
     def __enter__(self) -> "open_range":
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._raw.close()
+        if self._raw is not None:
+            self._raw.close()
 
 
 def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tuple[int, str]]:

@@ -4,7 +4,7 @@ Entry points
 ------------
 - :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from ``.msp`` / ``.msl``
   (``.gz`` transparent), every dialect met in practice (see ``docs/formats.md``); or of one
-  byte range of a plain file, a :class:`Span` of :func:`spans` (``nps-id search``'s workers).
+  byte range of a file, a :class:`Span` of :func:`spans` (``nps-id search``'s workers).
 - :func:`write` -- write spectra as MSP that NIST MS Search / lib2nist import.
 - :data:`KEY_ALIASES` -- the MSP keys of every dialect and the metadata key each one fills.
 
@@ -22,6 +22,7 @@ import bisect
 import codecs
 import mmap
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -203,6 +204,7 @@ def read(
     rt_unit: str = "min",
     encoding: str | None = None,
     span: Span | None = None,
+    data: bytes | None = None,
 ) -> Iterator[Spectrum]:
     """Stream the spectra of an MSP or AMDIS MSL file.
 
@@ -219,8 +221,11 @@ def read(
         Text encoding; default: UTF-8, or Windows-1252 when the file is not valid UTF-8 (old
         NIST/AMDIS exports). With an explicit encoding, undecodable bytes become U+FFFD.
     span
-        Read only this byte range of the (plain) file (:func:`spans`); records and lines are
-        numbered as in the whole file, and ``span.end_record`` is set when the range is read.
+        Read only this byte range of the file (:func:`spans`), of ``data`` when given (the text
+        of a gzipped file, as :func:`spans` returns it); records and lines are numbered as in the
+        whole file, and ``span.end_record`` is set when the range is read.
+    data
+        See ``span``.
 
     Returns
     -------
@@ -234,14 +239,14 @@ def read(
             codecs.lookup(encoding)
         except LookupError:
             raise InputError(f"unknown text encoding {encoding!r}") from None
-    return lazy_read(path, report, _read, rt_unit, encoding, span)
+    return lazy_read(path, report, _read, rt_unit, encoding, span, data)
 
 
 def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None,
-          span: Span | None = None) -> Iterator[Spectrum]:
+          span: Span | None = None, data: bytes | None = None) -> Iterator[Spectrum]:
     peak_start = _PEAK_START
     lineno = span.line if span else 0
-    with open_range(path, span.start, span.stop) if span else open_binary(path) as raw:
+    with open_range(path, span.start, span.stop, data) if span else open_binary(path) as raw:
         record = _Record(span.record if span else 0)
         in_peaks = skipping = False
         for lines in line_batches(raw, encoding, lineno):
@@ -330,30 +335,46 @@ class Span:
 _RECORD_START = re.compile(rb"\nName:")
 
 
-def spans(path: str | Path, first: int, parts: int, least: int) -> list[Span] | None:
-    """A plain MSP file of ``least`` records or more cut at ``Name:`` lines into a range of its
-    first ``first`` records and ``parts`` ranges of the rest of about equal size, for reading in
-    parallel; None for a file that cannot be cut so that each range reads as in the whole file:
-    gzipped, fewer records, not UTF-8 (the reader would switch to Windows-1252 part-way), or with
-    lone carriage returns (line ends the reader counts that the cut does not).
+def spans(path: str | Path, first: int, parts: int, least: int) -> tuple[list[Span], bytes | None] | None:
+    """An MSP file of ``least`` records or more cut at ``Name:`` lines into a range of its first
+    ``first`` records and ``parts`` ranges of the rest of about equal size, for reading in
+    parallel, with the file's text when it is gzipped (decompressed here, for :func:`read`'s
+    ``data``; a plain file is read by each range itself); None for a file that cannot be cut so
+    that each range reads as in the whole file: fewer records, not UTF-8 (the reader would switch
+    to Windows-1252 part-way), lone carriage returns (line ends the reader counts that the cut
+    does not), or a damaged gzip stream (the whole file's read tells it).
 
     The records before each range are counted here by their ``Name:`` lines: a reader of the
     previous range checks the count (:attr:`Span.end_record`), so a file whose records this
     count misses is found out, not misnumbered."""
     with open(path, "rb") as fh:
-        if fh.peek(2)[:2] == GZIP_MAGIC or not fh.seek(0, 2):
+        if fh.peek(2)[:2] == GZIP_MAGIC:
+            try:
+                with open_binary(path) as raw:
+                    text = raw.read()
+            except (OSError, EOFError, zlib.error):
+                return None
+            cut = _cut(text, first, parts, least)
+            return None if cut is None else (cut, text)
+        if not fh.seek(0, 2):
             return None
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:  # the file is never copied whole
-            starts = [0] * (data[:5] == b"Name:") + [m.start() + 1 for m in _RECORD_START.finditer(data)]
-            if len(starts) < max(least, first + parts) or _LONE_CR.search(data) or not _utf8(data):
-                return None
-            size, rest = len(data), starts[first]
-            cuts = sorted({first, *(bisect.bisect_left(starts, rest + (size - rest) * k // parts, first)
-                                    for k in range(1, parts))} - {len(starts)})
-            bounds = [0, *(starts[c] for c in cuts), size]
-            lines = [0]
-            for a, b in zip(bounds[:-2], bounds[1:-1]):
-                lines.append(lines[-1] + sum(data[at:min(at + _PIECE, b)].count(b"\n") for at in range(a, b, _PIECE)))
+            cut = _cut(data, first, parts, least)
+            return None if cut is None else (cut, None)
+
+
+def _cut(data: Any, first: int, parts: int, least: int) -> list[Span] | None:
+    """:func:`spans` of the bytes ``data`` (bytes, a memory map)."""
+    starts = [0] * (data[:5] == b"Name:") + [m.start() + 1 for m in _RECORD_START.finditer(data)]
+    if len(starts) < max(least, first + parts) or _LONE_CR.search(data) or not _utf8(data):
+        return None
+    size, rest = len(data), starts[first]
+    cuts = sorted({first, *(bisect.bisect_left(starts, rest + (size - rest) * k // parts, first)
+                            for k in range(1, parts))} - {len(starts)})
+    bounds = [0, *(starts[c] for c in cuts), size]
+    lines = [0]
+    for a, b in zip(bounds[:-2], bounds[1:-1]):
+        lines.append(lines[-1] + sum(data[at:min(at + _PIECE, b)].count(b"\n") for at in range(a, b, _PIECE)))
     return [Span(a, b, line, record) for a, b, line, record in zip(bounds[:-1], bounds[1:], lines, [0, *cuts])]
 
 

@@ -793,13 +793,14 @@ def _split_small(monkeypatch) -> list[set[int]]:
 def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_library, ms2_library, workload,
                                                                   monkeypatch, tmp_path):
     """Real MassBank queries: the 967 EI identity queries against SWGDRUG 3.4, the 150 EI analogue
-    queries in analog mode, the 200 MS/MS analogue queries against the library made of them;
-    JSON lines and TSV (EI: CSV too, and 3 workers) written by forked workers are the bytes of
-    ``--threads 1`` (the search's thresholds lowered so that these files are split into ranges)."""
+    queries in analog mode, the 200 MS/MS analogue queries against the library made of them, as
+    MGF (read whole by the command, the verdict columns and rows made by the workers); JSON lines
+    and TSV (EI: CSV too, and 3 workers) written by forked workers are the bytes of ``--threads 1``
+    (the search's thresholds lowered so that these files are split into ranges)."""
     calls = _split_small(monkeypatch)
     queries, extra = _WORKLOADS[workload]
     library = ms2_library if workload == "ms2" else swgdrug_library
-    source = data_path("massbank", queries)
+    source = _as_mgf(queries, tmp_path)
     runs = [("jsonl", (1, 2)), ("tsv", (1, 2))] + [("csv", (1, 3))] * (workload == "ei")
     for fmt, threads in runs:
         outputs = []
@@ -814,8 +815,15 @@ def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_librar
     assert len(calls) == len(runs) and all(calls) and not any(os.getpid() in pids for pids in calls)
 
 
+def _as_mgf(name: str, folder: Path) -> Path:
+    """A MassBank query file of ../shared/data written as MGF (a format the command reads whole)."""
+    path = folder / name.replace(".msp.gz", ".mgf")
+    write(read(data_path("massbank", name)), path)
+    return path
+
+
 def _plain(name: str, folder: Path) -> Path:
-    """A MassBank query file of ../shared/data unzipped (a gzipped file is read whole, in one process)."""
+    """A MassBank query file of ../shared/data unzipped."""
     import gzip
 
     path = folder / name.removesuffix(".gz")
@@ -901,9 +909,9 @@ def test_a_few_queries_or_one_thread_start_no_worker(swgdrug_library, queries, m
     assert calls == []
 
 
-@pytest.mark.parametrize("plain", [False, True], ids=["gzipped, rows on workers", "plain, read on workers"])
+@pytest.mark.parametrize("msp", [False, True], ids=["MGF, rows on workers", "MSP, read on workers"])
 def test_a_worker_that_dies_ends_the_search_with_one_line_and_exit_1_and_writes_nothing(
-        swgdrug_library, monkeypatch, tmp_path, plain):
+        swgdrug_library, monkeypatch, tmp_path, msp):
     """A worker killed (as by the OOM killer) mid-way: exit 1, one line on stderr, the previous
     output file untouched and no temporary file left beside it -- never a hang or a partial file."""
     import signal
@@ -922,19 +930,17 @@ def test_a_worker_that_dies_ends_the_search_with_one_line_and_exit_1_and_writes_
         return real(dies_on_the_second_range, shared, tasks, workers, what)
 
     monkeypatch.setattr(_workers, "forked_map", killing)
-    name = "ei-queries-identity.msp.gz"
-    queries = data_path("massbank", name)
-    if plain:
-        (tmp_path / "q").mkdir()
-        queries = _plain(name, tmp_path / "q")
+    (tmp_path / "q").mkdir()
+    queries = data_path("massbank", "ei-queries-identity.msp.gz") if msp else _as_mgf("ei-queries-identity.msp.gz",
+                                                                                        tmp_path / "q")
     out = tmp_path / "hits.tsv"
     out.write_text("the previous search\n")
     result = _run(queries, "--library", swgdrug_library, "--threads", 2, "-o", out)
     assert result.exit_code == 1, result.output
-    what = "the search and its rows" if plain else "the verdict columns and rows"
+    what = "the search and its rows" if msp else "the verdict columns and rows"
     assert result.stderr.splitlines() == [
         f"nps-id: error: a worker process died while making {what} (killed, out of "
         "memory, or a crash in native code); nothing was written. Run the command again, or with --threads 1 "
         "to do it in one process"]
     assert out.read_text() == "the previous search\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["hits.tsv", "q"][:1 + plain]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hits.tsv", "q"]
