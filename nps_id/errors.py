@@ -19,6 +19,7 @@ line on stderr and exits with :attr:`NpsIdError.exit_code`. Exit codes (a docume
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 EXIT_OK = 0
@@ -70,6 +71,10 @@ class ReaderError(InputError):
         self.text = text
         self.detail = message
         super().__init__(self._format())
+
+    def __reduce__(self) -> tuple:
+        # pickled with its fields (a forked worker of ``nps-id search`` hands it to the command)
+        return functools.partial(type(self), record=self.record, line=self.line, text=self.text), (self.path, self.detail)
 
     def _format(self) -> str:
         where = [self.path or "<stream>"]

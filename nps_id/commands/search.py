@@ -126,7 +126,8 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "alone is the Similarity column.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
               help="EI and MS/MS identity batches searched at once, and, from 1,000 queries, worker processes "
-                   "making the verdict columns and rows; the output is the same bytes for any number; "
+                   "making the verdict columns and rows (of an MSP file: reading and searching their part of "
+                   "it too); the output is the same bytes for any number; "
                    f"{USABLE_CORES_MEANING}.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
@@ -150,15 +151,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     spectra without precursor m/z).
     """
     from nps_id._cores import usable_cores
-    from nps_id.errors import InputError, record_number
-    from nps_id.io import ReadReport, read
-    from nps_id.library import open_verified
-    from nps_id.match.assess import EVIDENCE_HITS, LibraryFacts
-    from nps_id.search.analogue_confidence import analogue_search
+    from nps_id.match.assess import EVIDENCE_HITS
     from nps_id.search.engine import SearchSettings
-    from nps_id.search.engine import require_searchable
-    from nps_id.search.engine import search as run_search
-    from nps_id.search.reference import Reference
 
     try:
         # --top N prints N hits, but the verdict, mass and group read EVIDENCE_HITS: search at least
@@ -175,38 +169,12 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     library = resolve_library(library)  # a missing library fails before a long read
     to_file = output is not None and str(output) != "-"
     refuse_output_onto_inputs([output], [queries, library])
-    report = ReadReport(str(queries))
-    spectra = list(read(queries, lenient=lenient, report=report))
-    for bad in report.quarantine:
-        where = ", ".join(f"{k} {record_number(bad[k]) if k == 'record' else bad[k]}"
-                          for k in ("line", "record") if bad[k] is not None)
-        click.echo(f"note: {queries}: skipped a malformed record ({where}): {bad['error']}", err=True)
-    for reason, count in report.skipped.items():  # records without peaks, chromatograms, m/z 0 points
-        click.echo(f"note: {queries}: {count} skipped: {reason}", err=True)
-    if not spectra:
-        raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
-    # The library stays open while it is used: its arrays are read when needed (one query
-    # against 69,000 spectra reads a few rows of the names, not every column), from uncompressed
-    # copies in the cache folder after the first search (no gzip per process).
-    with open_verified(library, copies=True) as lib:
-        reference = Reference.from_library(lib, lazy=True)
-        skipped = require_searchable(str(queries), spectra, reference)  # exit 3/4 when it is every query
-        for reason, count in skipped.items():
-            click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
-        confidence = None  # the search loads the stored (or cached) index
-        if mode == "analog":
-            hits, confidence = analogue_search(spectra, reference, settings)
-        else:
-            hits = run_search(spectra, reference, settings)
-        without_hits = len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values())
-        if without_hits:
-            click.echo(f"note: {queries}: {without_hits} quer{'y' if without_hits == 1 else 'ies'} searched without any hit (no peak, or no library "
-                       "spectrum shares one; MS/MS: none within the precursor window)", err=True)
-        rows = _Rows(spectra, hits, reference, mode == "analog", confidence, top_k, LibraryFacts(reference))
-        if settings.threads > 1 and len(spectra) >= FORK_FROM_QUERIES:
-            table, parts = {key: [] for key in COLUMNS}, _rows_on_workers(rows, fmt, settings.threads)
-        else:  # in this process: no pool to start for a few queries
-            table, parts = _range_table(rows, (0, len(hits))), []
+    job = _Job(queries, library, lenient, settings, mode == "analog", top_k, fmt)
+    parts = _search_in_ranges(job) if settings.threads > 1 else None
+    if parts is not None:
+        table = {key: [] for key in COLUMNS}
+    else:  # one read of the whole file: a few queries, --threads 1, another format
+        table, parts = _search_whole(job)
     if not to_file:
         _write(table, parts, sys.stdout, fmt)
         return
@@ -215,6 +183,84 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     with atomic_output(output) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as fh:
             _write(table, parts, fh, fmt)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A search as the command line gives it."""
+
+    queries: Path
+    library: Path
+    lenient: bool
+    settings: Any  # SearchSettings
+    analog: bool
+    top_k: int
+    fmt: str
+
+
+def _search_whole(job: _Job) -> tuple[dict[str, list], list[str]]:
+    """Read the whole query file, search it, and make its rows: a table, or the rows' text made on
+    forked workers (:func:`_rows_on_workers`)."""
+    from nps_id.io import ReadReport, read
+    from nps_id.library import open_verified
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.search.engine import require_searchable
+    from nps_id.search.reference import Reference
+
+    queries = job.queries
+    report = ReadReport(str(queries))
+    spectra = list(read(queries, lenient=job.lenient, report=report))
+    _read_notes(queries, report.quarantine, report.skipped, len(spectra))
+    # The library stays open while it is used: its arrays are read when needed (one query
+    # against 69,000 spectra reads a few rows of the names, not every column), from uncompressed
+    # copies in the cache folder after the first search (no gzip per process).
+    with open_verified(job.library, copies=True) as lib:
+        reference = Reference.from_library(lib, lazy=True)
+        skipped = require_searchable(str(queries), spectra, reference)  # exit 3/4 when it is every query
+        _searched_notes(queries, skipped)
+        hits, confidence = _run_search(spectra, reference, job.settings, job.analog)
+        _without_hits_note(queries, len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values()))
+        rows = _Rows(spectra, hits, reference, job.analog, confidence, job.top_k, LibraryFacts(reference))
+        if job.settings.threads > 1 and len(spectra) >= FORK_FROM_QUERIES:
+            return {key: [] for key in COLUMNS}, _rows_on_workers(rows, job.fmt, job.settings.threads)
+        return _range_table(rows, (0, len(hits))), []  # in this process: no pool to start for a few queries
+
+
+def _run_search(spectra: list, library: Any, settings: Any, analog: bool) -> tuple[Any, Any]:
+    """(hits, analogue confidence per query or None) of ``spectra`` against ``library`` (a
+    Reference, or a PreparedLibrary to search several ranges with)."""
+    from nps_id.search.analogue_confidence import analogue_search
+    from nps_id.search.engine import search as run_search
+
+    if analog:
+        return analogue_search(spectra, library, settings)
+    return run_search(spectra, library, settings), None
+
+
+def _read_notes(queries: Path, quarantine: list[dict], skipped: dict[str, int], spectra: int) -> None:
+    """The read's notes on stderr (records --lenient skipped, records skipped by their reason);
+    exit 3 when no spectrum was read."""
+    from nps_id.errors import InputError, record_number
+
+    for bad in quarantine:
+        where = ", ".join(f"{k} {record_number(bad[k]) if k == 'record' else bad[k]}"
+                          for k in ("line", "record") if bad[k] is not None)
+        click.echo(f"note: {queries}: skipped a malformed record ({where}): {bad['error']}", err=True)
+    for reason, count in skipped.items():  # records without peaks, chromatograms, m/z 0 points
+        click.echo(f"note: {queries}: {count} skipped: {reason}", err=True)
+    if not spectra:
+        raise InputError(f"{queries}: no mass spectra in this file, nothing to search")
+
+
+def _searched_notes(queries: Path, skipped: dict[str, int]) -> None:
+    for reason, count in skipped.items():
+        click.echo(f"note: {queries}: {count} not searched: {reason}", err=True)
+
+
+def _without_hits_note(queries: Path, without_hits: int) -> None:
+    if without_hits:
+        click.echo(f"note: {queries}: {without_hits} quer{'y' if without_hits == 1 else 'ies'} searched without any hit (no peak, or no library "
+                   "spectrum shares one; MS/MS: none within the precursor window)", err=True)
 
 
 #: ``nps-id search`` makes the verdict columns and the rows' text of this many queries or more on
@@ -286,6 +332,130 @@ def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[str]:
     parts = [_range_text((rows, fmt), (0, first))]
     return parts + forked_map(_range_text, (rows, fmt), list(zip(cuts[:-1], cuts[1:])), workers,
                               what="the verdict columns and rows")
+
+
+@dataclass(frozen=True)
+class _Ranges:
+    """What every byte range of a query file is searched with; a forked worker inherits it (the
+    open library, its indexes and the verdict columns' caches, made by the command's first range)."""
+
+    job: _Job
+    prepared: Any  # PreparedLibrary
+    facts: Any  # LibraryFacts
+    text: bytes | None  # a gzipped file's text, decompressed once (None: each range reads the file)
+
+
+@dataclass(frozen=True)
+class _RangeDone:
+    """One range searched: its rows' text and what the command's notes add up."""
+
+    text: str
+    quarantine: list
+    read_skipped: dict
+    spectra: int
+    unsearchable: dict
+    without_hits: int
+
+
+def _search_in_ranges(job: _Job) -> list[str] | None:
+    """The rows' text of an MSP query file of :data:`FORK_FROM_QUERIES` records or more, read,
+    searched and made into rows range by range: the first :data:`FIRST_RANGE_QUERIES` records in
+    this process (which loads the library's indexes, numba, the verdict columns' facts, group model
+    and RDKit once, for the workers to inherit), the rest on ``threads`` forked workers, each
+    reading its own bytes of the file. The notes and errors are the whole file's read's: each
+    range reads its records and lines under the whole file's numbers, the command adds up its
+    counts and raises the first range's error. None (nothing done that shows) where the file
+    cannot be read so, or a range's end does not fall where the whole file's read puts a record's
+    (:func:`nps_id.io.msp.spans`), or the platform cannot fork: the caller reads it whole."""
+    from nps_id.io import detect_format
+    from nps_id.io.msp import spans
+
+    workers = job.settings.threads
+    cut = spans(job.queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
+        if detect_format(job.queries) == "msp" else None
+    if cut is None:
+        return None
+    ranges, text = cut
+    from dataclasses import replace
+
+    from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
+    from nps_id.errors import NpsIdError
+    from nps_id.library import open_verified
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.search.engine import UNSEARCHABLE, PreparedLibrary, refuse_unsearchable
+    from nps_id.search.reference import Reference
+
+    if not can_fork():
+        return None
+    tasks = [(span, after.record) for span, after in zip(ranges, ranges[1:])] + [(ranges[-1], None)]
+    job = replace(job, settings=replace(job.settings, threads=1))  # the workers are the cores' work
+    try:
+        lib = open_verified(job.library, copies=True)
+    except NpsIdError:  # told after the read's own errors, as the whole file's read tells it
+        return None
+    with lib:
+        reference = Reference.from_library(lib, lazy=True)
+        shared = _Ranges(job, PreparedLibrary(reference, job.settings), LibraryFacts(reference), text)
+        first = _search_range(shared, tasks[0])
+        if not isinstance(first, _RangeDone):
+            return _raised(first)
+        for column in _LIBRARY_COLUMNS:  # read whole once here, not by every range
+            reference.columns[column]
+        done = [first, *forked_map(_search_range, shared, tasks[1:], workers,
+                                   what="the search and its rows")]
+    for result in done:  # the first range that could not be read as in the whole file, or its error
+        if not isinstance(result, _RangeDone):
+            return _raised(result)
+    _read_notes(job.queries, [bad for d in done for bad in d.quarantine],
+                _summed(d.read_skipped for d in done), sum(d.spectra for d in done))
+    skipped = {reason: n for reason in UNSEARCHABLE if (n := sum(d.unsearchable.get(reason, 0) for d in done))}
+    _searched_notes(job.queries, refuse_unsearchable(str(job.queries), skipped, sum(d.spectra for d in done)))
+    _without_hits_note(job.queries, sum(d.without_hits for d in done))
+    return [d.text for d in done]
+
+
+def _raised(result: Exception | None) -> None:
+    """None for a range not read as in the whole file; raise a range's error."""
+    if result is not None:
+        raise result
+    return None
+
+
+def _summed(counts: Any) -> dict[str, int]:
+    """Counts added up, each key where it first came (as one read's counter orders them)."""
+    total: dict[str, int] = {}
+    for count in counts:
+        for key, n in count.items():
+            total[key] = total.get(key, 0) + n
+    return total
+
+
+def _search_range(shared: _Ranges, task: tuple[Any, int | None]) -> _RangeDone | Exception | None:
+    """Read, search and make the rows of one byte range (``task``: its :class:`~nps_id.io.msp.Span`
+    and the record the next range starts at, None for the last); None when the range's end does
+    not fall where the whole file's read puts that record, or a query has no name to print but its
+    position in the file; a reader's or search's error returned, for the command to raise in order."""
+    from nps_id.errors import NpsIdError
+    from nps_id.io import ReadReport, read
+    from nps_id.search.engine import unsearchable
+
+    (span, next_record), job = task, shared.job
+    report = ReadReport(str(job.queries))
+    try:
+        spectra = list(read(job.queries, lenient=job.lenient, report=report, span=span, data=shared.text))
+        if (next_record is not None and span.end_record != next_record) or not all(
+                s.name or s.get("source_id") or s.get("scan_id") for s in spectra):
+            return None
+        skipped = unsearchable(spectra, shared.prepared.reference)
+        text, without_hits = "", 0
+        if spectra:
+            hits, confidence = _run_search(spectra, shared.prepared, job.settings, job.analog)
+            without_hits = len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values())
+            rows = _Rows(spectra, hits, shared.prepared.reference, job.analog, confidence, job.top_k, shared.facts)
+            text = _range_text((rows, job.fmt), (0, len(hits)))
+    except NpsIdError as exc:
+        return exc
+    return _RangeDone(text, report.quarantine, dict(report.skipped), len(spectra), skipped, without_hits)
 
 
 def _write(table: dict[str, list], parts: list[str], fh: Any, fmt: str) -> None:

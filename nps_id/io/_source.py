@@ -1,6 +1,6 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
-Entry points: :func:`open_binary`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
+Entry points: :func:`open_binary`, :func:`open_range`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
 :func:`lazy_read`, :func:`guard_io`, :func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
 :func:`peak_fault` (why a text peak would be refused, so a reader names its own line), :class:`ReadReport`
 and :func:`skipped_text` (its skips in words, :data:`SKIP_PLURALS`).
@@ -243,15 +243,15 @@ class _LineTooLong(Exception):
         self.line = line
 
 
-def _lines(chunks: Iterator[str]) -> Iterator[list[str]]:
+def _lines(chunks: Iterator[str], done: int = 0) -> Iterator[list[str]]:
     """The lines of ``chunks`` in lists of about 1 MB: iterating a list is twice as fast as a
     (gzip) text stream line by line, which re-checks the stream state on every line.
 
     A line longer than :data:`MAX_LINE_CHARS` raises ``_LineTooLong`` as soon as that much of it
-    has been read (one endless line in a gzip would otherwise grow without limit).
+    has been read (one endless line in a gzip would otherwise grow without limit); ``done``: the
+    lines of the file before ``chunks`` (a byte range's), for that line's number.
     """
     tail = ""
-    done = 0  # lines yielded so far
     for chunk in chunks:
         lines = (tail + chunk).split("\n")
         tail = lines.pop()
@@ -267,10 +267,36 @@ def _lines(chunks: Iterator[str]) -> Iterator[list[str]]:
         yield [tail]
 
 
-def line_batches(raw: IO[bytes], encoding: str | None = None) -> Iterator[list[str]]:
+def line_batches(raw: IO[bytes], encoding: str | None = None, first_line: int = 0) -> Iterator[list[str]]:
     """The lines (without line ends) of a binary stream in lists of about 1 MB, decoded as
-    UTF-8 with a Windows-1252 fallback (``encoding=None``) or as ``encoding``."""
-    return _lines(_text_chunks(raw, encoding))
+    UTF-8 with a Windows-1252 fallback (``encoding=None``) or as ``encoding``; ``first_line``:
+    lines of the file before the stream (a byte range of it, :func:`open_range`)."""
+    return _lines(_text_chunks(raw, encoding), first_line)
+
+
+class open_range:
+    """The bytes ``start:stop`` of a file, or of ``data`` (its text, decompressed), as a binary
+    stream for :func:`line_batches`: a worker reads its part of a query file (``nps-id search``)."""
+
+    def __init__(self, path: str | Path, start: int, stop: int, data: bytes | None = None) -> None:
+        self._raw = open(path, "rb") if data is None else None
+        self._data = memoryview(data) if data is not None else None
+        if self._raw is not None:
+            self._raw.seek(start)
+        self._at, self._stop = start, stop
+
+    def read(self, size: int) -> bytes:
+        size = min(size, self._stop - self._at)
+        data = self._raw.read(size) if self._raw is not None else bytes(self._data[self._at:self._at + size])
+        self._at += len(data)
+        return data
+
+    def __enter__(self) -> "open_range":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._raw is not None:
+            self._raw.close()
 
 
 def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tuple[int, str]]:

@@ -3,7 +3,8 @@
 Entry points
 ------------
 - :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from ``.msp`` / ``.msl``
-  (``.gz`` transparent), every dialect met in practice (see ``docs/formats.md``).
+  (``.gz`` transparent), every dialect met in practice (see ``docs/formats.md``); or of one
+  byte range of a file, a :class:`Span` of :func:`spans` (``nps-id search``'s workers).
 - :func:`write` -- write spectra as MSP that NIST MS Search / lib2nist import.
 - :data:`KEY_ALIASES` -- the MSP keys of every dialect and the metadata key each one fills.
 
@@ -17,8 +18,12 @@ calls dominate the run time of other MSP parsers (see ``benchmarks/bench_read_ms
 """
 from __future__ import annotations
 
+import bisect
 import codecs
+import mmap
 import re
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -26,13 +31,13 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-from nps_id.io._source import (FLOAT32_MAX, NON_FINITE_PEAK, ReadReport, is_missing, lazy_read, line_batches,
-                               open_binary, parse_float, peak_fault)
+from nps_id.io._source import (FLOAT32_MAX, GZIP_MAGIC, NON_FINITE_PEAK, ReadReport, is_missing, lazy_read,
+                               line_batches, open_binary, open_range, parse_float, peak_fault)
 from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
                                 parse_retention_time)
 from nps_id.spectrum import MAX_MZ, Spectrum
 
-__all__ = ["read", "write"]
+__all__ = ["Span", "read", "spans", "write"]
 
 # -- metadata -----------------------------------------------------------------------------------
 #: Lower-cased MSP keys (every dialect) -> normalised :data:`~nps_id.spectrum.METADATA_KEYS` key.
@@ -198,6 +203,8 @@ def read(
     *,
     rt_unit: str = "min",
     encoding: str | None = None,
+    span: Span | None = None,
+    data: bytes | None = None,
 ) -> Iterator[Spectrum]:
     """Stream the spectra of an MSP or AMDIS MSL file.
 
@@ -213,6 +220,12 @@ def read(
     encoding
         Text encoding; default: UTF-8, or Windows-1252 when the file is not valid UTF-8 (old
         NIST/AMDIS exports). With an explicit encoding, undecodable bytes become U+FFFD.
+    span
+        Read only this byte range of the file (:func:`spans`), of ``data`` when given (the text
+        of a gzipped file, as :func:`spans` returns it); records and lines are numbered as in the
+        whole file, and ``span.end_record`` is set when the range is read.
+    data
+        See ``span``.
 
     Returns
     -------
@@ -226,16 +239,17 @@ def read(
             codecs.lookup(encoding)
         except LookupError:
             raise InputError(f"unknown text encoding {encoding!r}") from None
-    return lazy_read(path, report, _read, rt_unit, encoding)
+    return lazy_read(path, report, _read, rt_unit, encoding, span, data)
 
 
-def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> Iterator[Spectrum]:
+def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None,
+          span: Span | None = None, data: bytes | None = None) -> Iterator[Spectrum]:
     peak_start = _PEAK_START
-    lineno = 0
-    with open_binary(path) as raw:
-        record = _Record(0)
+    lineno = span.line if span else 0
+    with open_range(path, span.start, span.stop, data) if span else open_binary(path) as raw:
+        record = _Record(span.record if span else 0)
         in_peaks = skipping = False
-        for lines in line_batches(raw, encoding):
+        for lines in line_batches(raw, encoding, lineno):
             for lineno, line in enumerate(lines, start=lineno + 1):
                 stripped = line.strip()
                 if skipping:  # after a bad line: resynchronise at a blank or "Name:" line
@@ -289,6 +303,97 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None) -> 
             spectrum = _finish(record, path, report)
             if spectrum is not None:
                 yield spectrum
+        if span:
+            span.end_record = _next_record(record, in_peaks, skipping)
+
+
+def _next_record(record: _Record, in_peaks: bool, skipping: bool) -> int | None:
+    """The index the whole file's read gives the record after a range's end (a ``Name:`` line,
+    :func:`spans`), or None when that read would join it to the range's last record (a record
+    with lines but no name)."""
+    if not record.line and not skipping:  # ended between records
+        return record.index
+    if in_peaks or skipping or "name" in record.meta:  # the Name: line ends the record
+        return record.index + 1
+    return None
+
+
+@dataclass
+class Span:
+    """Bytes ``start:stop`` of a plain MSP file, from the start of a record (``Name:``), with the
+    lines and records of the file before it; :func:`read` sets ``end_record`` (the next range's
+    first record, as the whole file's read numbers it, or None: see :func:`_next_record`)."""
+
+    start: int
+    stop: int
+    line: int
+    record: int
+    end_record: int | None = None
+
+
+#: A record's first line in :func:`spans`: how NIST and MassBank MSP files write it.
+_RECORD_START = re.compile(rb"\nName:")
+
+
+def spans(path: str | Path, first: int, parts: int, least: int) -> tuple[list[Span], bytes | None] | None:
+    """An MSP file of ``least`` records or more cut at ``Name:`` lines into a range of its first
+    ``first`` records and ``parts`` ranges of the rest of about equal size, for reading in
+    parallel, with the file's text when it is gzipped (decompressed here, for :func:`read`'s
+    ``data``; a plain file is read by each range itself); None for a file that cannot be cut so
+    that each range reads as in the whole file: fewer records, not UTF-8 (the reader would switch
+    to Windows-1252 part-way), lone carriage returns (line ends the reader counts that the cut
+    does not), or a damaged gzip stream (the whole file's read tells it).
+
+    The records before each range are counted here by their ``Name:`` lines: a reader of the
+    previous range checks the count (:attr:`Span.end_record`), so a file whose records this
+    count misses is found out, not misnumbered."""
+    with open(path, "rb") as fh:
+        if fh.peek(2)[:2] == GZIP_MAGIC:
+            try:
+                with open_binary(path) as raw:
+                    text = raw.read()
+            except (OSError, EOFError, zlib.error):
+                return None
+            cut = _cut(text, first, parts, least)
+            return None if cut is None else (cut, text)
+        if not fh.seek(0, 2):
+            return None
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:  # the file is never copied whole
+            cut = _cut(data, first, parts, least)
+            return None if cut is None else (cut, None)
+
+
+def _cut(data: Any, first: int, parts: int, least: int) -> list[Span] | None:
+    """:func:`spans` of the bytes ``data`` (bytes, a memory map)."""
+    starts = [0] * (data[:5] == b"Name:") + [m.start() + 1 for m in _RECORD_START.finditer(data)]
+    if len(starts) < max(least, first + parts) or _LONE_CR.search(data) or not _utf8(data):
+        return None
+    size, rest = len(data), starts[first]
+    cuts = sorted({first, *(bisect.bisect_left(starts, rest + (size - rest) * k // parts, first)
+                            for k in range(1, parts))} - {len(starts)})
+    bounds = [0, *(starts[c] for c in cuts), size]
+    lines = [0]
+    for a, b in zip(bounds[:-2], bounds[1:-1]):
+        lines.append(lines[-1] + sum(data[at:min(at + _PIECE, b)].count(b"\n") for at in range(a, b, _PIECE)))
+    return [Span(a, b, line, record) for a, b, line, record in zip(bounds[:-1], bounds[1:], lines, [0, *cuts])]
+
+
+_PIECE = 1 << 22
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _utf8(data: Any) -> bool:
+    """Whether ``data`` (bytes, a memory map) is UTF-8 throughout, read in pieces."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for at in range(0, len(data), _PIECE):
+            piece = data[at:at + _PIECE]
+            if not piece.isascii() or decoder.getstate()[0]:
+                decoder.decode(piece)
+        decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _num_peaks(value: str, record: _Record, lineno: int, text: str, report: ReadReport) -> int | None:

@@ -21,7 +21,7 @@ Entry points
 ------------
 - :func:`search` -- ``(queries, library, settings) -> Hits``.
 - :func:`unsearchable` -- what :func:`search` cannot give hits, by reason;
-  :func:`require_searchable` raises when that is every query.
+  :func:`require_searchable` (:func:`refuse_unsearchable` of counts) raises when that is every query.
 - :class:`SearchSettings`, :class:`Hits` (:mod:`nps_id.search.settings`) and
   :class:`PreparedLibrary` (:mod:`nps_id.search.prepared`), re-exported here.
 """
@@ -124,6 +124,8 @@ def _threaded(kind: str, settings: SearchSettings) -> bool:
 #: kind (``search`` stops with a :class:`~nps_id.errors.LibraryError` when no query is left).
 NO_EI_IN_LIBRARY = "EI / full-scan spectra, and the library holds none"
 NO_MS2_IN_LIBRARY = "MS/MS spectra, and the library holds none with a precursor m/z"
+#: The reasons of :func:`unsearchable`, in the order it gives them.
+UNSEARCHABLE = ("MS/MS spectra have no precursor m/z", NO_EI_IN_LIBRARY, NO_MS2_IN_LIBRARY)
 
 
 def unsearchable(queries: Sequence[Spectrum], reference: Reference) -> dict[str, int]:
@@ -131,12 +133,9 @@ def unsearchable(queries: Sequence[Spectrum], reference: Reference) -> dict[str,
     without a precursor m/z, or a spectrum kind the library holds none of."""
     ei_rows, ms2_rows = split_rows(reference.columns, reference.n_spectra)
     is_ei, is_ms2 = _query_kinds(queries)
-    counts = {
-        "MS/MS spectra have no precursor m/z": int(np.sum(~is_ei & ~is_ms2)),
-        NO_EI_IN_LIBRARY: int(is_ei.sum()) if ei_rows.size == 0 else 0,
-        NO_MS2_IN_LIBRARY: int(is_ms2.sum()) if ms2_rows.size == 0 else 0,
-    }
-    return {reason: n for reason, n in counts.items() if n}
+    counts = (int(np.sum(~is_ei & ~is_ms2)), int(is_ei.sum()) if ei_rows.size == 0 else 0,
+              int(is_ms2.sum()) if ms2_rows.size == 0 else 0)
+    return {reason: n for reason, n in zip(UNSEARCHABLE, counts) if n}
 
 
 def require_searchable(source: str, queries: Sequence[Spectrum], reference: Reference) -> dict[str, int]:
@@ -144,8 +143,13 @@ def require_searchable(source: str, queries: Sequence[Spectrum], reference: Refe
     an empty hit table would read as "no match". :class:`~nps_id.errors.LibraryError` (exit 4,
     as ``match`` against a library of the other kind) when the library lacks a query kind,
     else :class:`~nps_id.errors.InputError` (exit 3: MS/MS without precursor m/z)."""
-    skipped = unsearchable(queries, reference)
-    if sum(skipped.values()) < len(queries):
+    return refuse_unsearchable(source, unsearchable(queries, reference), len(queries))
+
+
+def refuse_unsearchable(source: str, skipped: dict[str, int], queries: int) -> dict[str, int]:
+    """:func:`require_searchable` of ``queries`` spectra of which :func:`unsearchable` found
+    ``skipped`` (``nps-id search`` adds them up over the ranges of a file read in parts)."""
+    if sum(skipped.values()) < queries:
         return skipped
     why = "; ".join(_counted(count, reason) for reason, count in skipped.items())
     if skipped.keys() & {NO_EI_IN_LIBRARY, NO_MS2_IN_LIBRARY}:
@@ -173,4 +177,5 @@ def _is_ms2(spectrum: Spectrum) -> bool:
     return spectrum.ms_level == 2 and prec is not None and np.isfinite(prec)
 
 
-__all__ = ["MODES", "Hits", "PreparedLibrary", "SearchSettings", "require_searchable", "search", "unsearchable"]
+__all__ = ["MODES", "UNSEARCHABLE", "Hits", "PreparedLibrary", "SearchSettings", "refuse_unsearchable",
+           "require_searchable", "search", "unsearchable"]

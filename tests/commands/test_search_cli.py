@@ -778,23 +778,33 @@ def _spy_on_workers(monkeypatch) -> list[set[int]]:
     return calls
 
 
-@pytest.mark.parametrize("workload", ["ei", "ei analog", "ms2"])
-def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_library, ms2_library, workload,
-                                                                  monkeypatch, tmp_path):
-    """Real MassBank queries: the 967 EI identity queries against SWGDRUG 3.4, the 150 EI analogue
-    queries in analog mode, the 200 MS/MS analogue queries against the library made of them;
-    JSON lines and TSV (EI: CSV too, and 3 workers) written by forked workers are the bytes of
-    ``--threads 1`` (the search's thresholds lowered so that these files are split into ranges)."""
+#: The real MassBank query files of the tests of forked workers: file and options.
+_WORKLOADS = {"ei": ("ei-queries-identity.msp.gz", ()), "ei analog": ("ei-queries-analog.msp.gz", ("--mode", "analog")),
+              "ms2": ("ms2-queries-analog.msp.gz", ())}
+
+
+def _split_small(monkeypatch) -> list[set[int]]:
+    """The search's thresholds lowered so that these files are split into ranges (4 ranges after
+    the command's first 15 queries with 2 workers); :func:`_spy_on_workers`."""
     from nps_id.commands import search as command
 
     monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
     monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
-    calls = _spy_on_workers(monkeypatch)
-    queries, library, extra = {
-        "ei": ("ei-queries-identity.msp.gz", swgdrug_library, ()),
-        "ei analog": ("ei-queries-analog.msp.gz", swgdrug_library, ("--mode", "analog")),
-        "ms2": ("ms2-queries-analog.msp.gz", ms2_library, ())}[workload]
-    source = data_path("massbank", queries)
+    return _spy_on_workers(monkeypatch)
+
+
+@pytest.mark.parametrize("workload", _WORKLOADS)
+def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_library, ms2_library, workload,
+                                                                  monkeypatch, tmp_path):
+    """Real MassBank queries: the 967 EI identity queries against SWGDRUG 3.4, the 150 EI analogue
+    queries in analog mode, the 200 MS/MS analogue queries against the library made of them, as
+    MGF (read whole by the command, the verdict columns and rows made by the workers); JSON lines
+    and TSV (EI: CSV too, and 3 workers) written by forked workers are the bytes of ``--threads 1``
+    (the search's thresholds lowered so that these files are split into ranges)."""
+    calls = _split_small(monkeypatch)
+    queries, extra = _WORKLOADS[workload]
+    library = ms2_library if workload == "ms2" else swgdrug_library
+    source = _as_mgf(queries, tmp_path)
     runs = [("jsonl", (1, 2)), ("tsv", (1, 2))] + [("csv", (1, 3))] * (workload == "ei")
     for fmt, threads in runs:
         outputs = []
@@ -809,6 +819,93 @@ def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_librar
     assert len(calls) == len(runs) and all(calls) and not any(os.getpid() in pids for pids in calls)
 
 
+def _as_mgf(name: str, folder: Path) -> Path:
+    """A MassBank query file of ../shared/data written as MGF (a format the command reads whole)."""
+    path = folder / name.replace(".msp.gz", ".mgf")
+    write(read(data_path("massbank", name)), path)
+    return path
+
+
+def _plain(name: str, folder: Path) -> Path:
+    """A MassBank query file of ../shared/data unzipped."""
+    import gzip
+
+    path = folder / name.removesuffix(".gz")
+    path.write_bytes(gzip.decompress(data_path("massbank", name).read_bytes()))
+    return path
+
+
+@pytest.mark.parametrize("workload", _WORKLOADS)
+def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_one_process(
+        swgdrug_library, ms2_library, workload, monkeypatch, tmp_path):
+    """The real MassBank queries of the test above as plain MSP files: each worker reads its own
+    bytes of the file, searches them and makes their rows (the command the first range); JSON lines
+    and TSV (EI: CSV too, with 3 workers) are the bytes of ``--threads 1``, and so are the notes on
+    stderr."""
+    from nps_id.io import msp
+
+    calls = _split_small(monkeypatch)
+    name, extra = _WORKLOADS[workload]
+    library = ms2_library if workload == "ms2" else swgdrug_library
+    read_here, real_read = [], msp._read
+
+    def counted(*args):  # the records read in this process (a forked worker counts in its own copy)
+        for spectrum in real_read(*args):
+            read_here.append(spectrum.get("scan_index"))
+            yield spectrum
+
+    monkeypatch.setattr(msp, "_read", counted)
+    source = _plain(name, tmp_path)
+    formats = [("jsonl", 2), ("tsv", 2)] + [("csv", 3)] * (workload == "ei")
+    for fmt, workers in formats:
+        runs, reads = [], []
+        for n in (1, workers):
+            read_here.clear()
+            runs.append(_run(source, "--library", library, "--format", fmt, "--threads", n, *extra))
+            reads.append(list(read_here))
+        assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+        # one process reads every record; with workers the command reads only its first range's
+        assert len(reads[0]) > 100 and reads[1] == list(range(15))
+        assert runs[1].stdout == runs[0].stdout and runs[1].stderr == runs[0].stderr, fmt
+        assert runs[0].stdout.count("\n") > 100
+    # each run's ranges after the first on the workers (never in this process)
+    assert len(calls) == len(formats) and all(calls) and not any(os.getpid() in pids for pids in calls)
+
+
+def test_a_damaged_record_in_a_later_range_reads_as_in_one_process(swgdrug_library, monkeypatch, tmp_path):
+    """Bad peak lines in two records read by different workers: the error names the first one's line
+    and record as one process does (exit 3, one line, the previous output kept); --lenient skips
+    both with the same notes and rows; a record whose Name line a worker's cut cannot see
+    ('NAME:') makes the command read the whole file itself, with the same rows."""
+    calls = _split_small(monkeypatch)
+    records = _plain("ei-queries-identity.msp.gz", tmp_path).read_text(encoding="utf-8").split("\n\n")
+    for k in (500, 800):  # ranges of ~240 records after the first 15
+        head, peaks = records[k].split("Num Peaks:")
+        records[k] = head + "Num Peaks:" + peaks.replace("\n", "\n12 abc\n", 1)
+    damaged = tmp_path / "damaged.msp"
+    damaged.write_text("\n\n".join(records), encoding="utf-8")
+    out = tmp_path / "hits.tsv"
+    out.write_text("the previous search\n")
+    strict = [_run(damaged, "-l", swgdrug_library, "--threads", n, "-o", out) for n in (1, 2)]
+    assert [r.exit_code for r in strict] == [3, 3]
+    assert strict[1].stderr == strict[0].stderr and len(strict[0].stderr.splitlines()) == 1
+    # the line after Num Peaks: the lines of the records before, the blank line, then the record's own
+    line = "\n\n".join(records[:500]).count("\n") + 2 + records[500].split("Num Peaks:")[0].count("\n") + 2
+    assert f"damaged.msp, line {line}, record 501: peak line with a value that is not a number" in strict[0].stderr
+    assert out.read_text() == "the previous search\n"
+    lenient = [_run(damaged, "-l", swgdrug_library, "--threads", n, "--lenient", "--format", "jsonl") for n in (1, 2)]
+    assert [r.exit_code for r in lenient] == [0, 0]
+    assert lenient[1].stdout == lenient[0].stdout and lenient[1].stderr == lenient[0].stderr
+    assert "record 501)" in lenient[0].stderr and "record 801)" in lenient[0].stderr
+    assert len(calls) == 2  # the strict run's workers read too: the first error in the file is raised
+    records[300] = records[300].replace("Name:", "NAME:", 1)
+    uncounted = tmp_path / "uncounted.msp"
+    uncounted.write_text("\n\n".join(records[:400]), encoding="utf-8")
+    runs = [_run(uncounted, "-l", swgdrug_library, "--threads", n, "--format", "jsonl") for n in (1, 2)]
+    assert runs[1].stdout == runs[0].stdout and runs[0].exit_code == runs[1].exit_code == 0
+    assert runs[0].stdout.count("\n") > 100
+
+
 def test_a_few_queries_or_one_thread_start_no_worker(swgdrug_library, queries, monkeypatch):
     calls = _spy_on_workers(monkeypatch)
     result = _run(queries[0], "--library", swgdrug_library, "--threads", 2)  # 3 queries
@@ -816,8 +913,9 @@ def test_a_few_queries_or_one_thread_start_no_worker(swgdrug_library, queries, m
     assert calls == []
 
 
+@pytest.mark.parametrize("msp", [False, True], ids=["MGF, rows on workers", "MSP, read on workers"])
 def test_a_worker_that_dies_ends_the_search_with_one_line_and_exit_1_and_writes_nothing(
-        swgdrug_library, monkeypatch, tmp_path):
+        swgdrug_library, monkeypatch, tmp_path, msp):
     """A worker killed (as by the OOM killer) mid-way: exit 1, one line on stderr, the previous
     output file untouched and no temporary file left beside it -- never a hang or a partial file."""
     import signal
@@ -836,14 +934,17 @@ def test_a_worker_that_dies_ends_the_search_with_one_line_and_exit_1_and_writes_
         return real(dies_on_the_second_range, shared, tasks, workers, what)
 
     monkeypatch.setattr(_workers, "forked_map", killing)
+    (tmp_path / "q").mkdir()
+    queries = data_path("massbank", "ei-queries-identity.msp.gz") if msp else _as_mgf("ei-queries-identity.msp.gz",
+                                                                                        tmp_path / "q")
     out = tmp_path / "hits.tsv"
     out.write_text("the previous search\n")
-    result = _run(data_path("massbank", "ei-queries-identity.msp.gz"), "--library", swgdrug_library,
-                  "--threads", 2, "-o", out)
+    result = _run(queries, "--library", swgdrug_library, "--threads", 2, "-o", out)
     assert result.exit_code == 1, result.output
+    what = "the search and its rows" if msp else "the verdict columns and rows"
     assert result.stderr.splitlines() == [
-        "nps-id: error: a worker process died while making the verdict columns and rows (killed, out of "
+        f"nps-id: error: a worker process died while making {what} (killed, out of "
         "memory, or a crash in native code); nothing was written. Run the command again, or with --threads 1 "
         "to do it in one process"]
     assert out.read_text() == "the previous search\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["hits.tsv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hits.tsv", "q"]

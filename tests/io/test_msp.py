@@ -578,3 +578,43 @@ def test_line_ends_split_across_read_chunks(tmp_path, monkeypatch):
     path.write_bytes(text.encode("utf-8"))
     spectra = _read(path)
     assert [(s.name, s.mz.tolist()) for s in spectra] == [("é1", [40, 41]), ("é2", [42])]
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_a_file_read_range_by_range_gives_the_records_lines_and_errors_of_one_read(tmp_path, line_end):
+    """The MassBank MS/MS queries cut into ranges (``spans``, as ``nps-id search``'s workers read
+    them), plain and gzipped (read from its text, decompressed once): the same spectra with the
+    same record numbers, each range's end naming the next range's first record; a bad peak in a
+    later range is named by the whole file's line and record; a non-UTF-8, lone-CR or damaged
+    gzipped file, or one of fewer records than asked, is not cut."""
+    text = gzip.decompress(data_path("massbank", "ms2-queries-analog.msp.gz").read_bytes()).decode("utf-8")
+    path = tmp_path / "queries.msp"
+    path.write_bytes(text.replace("\n", line_end).encode("utf-8"))
+    gz = tmp_path / "queries.msp.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    ranges, data = msp.spans(path, 15, 4, 100)
+    assert len(ranges) == 5 and ranges[0].start == 0 and ranges[-1].stop == path.stat().st_size and data is None
+    zipped, unzipped = msp.spans(gz, 15, 4, 100)
+    assert zipped == ranges and unzipped == path.read_bytes()
+    whole = list(msp.read(path))
+    for source, cut, text_of in ((path, ranges, None), (gz, zipped, unzipped)):
+        parts = [s for span in cut for s in msp.read(source, span=span, data=text_of)]
+        assert [(s.name, s.get("scan_index"), s.metadata) for s in parts] == [
+            (s.name, s.get("scan_index"), {**s.metadata, "source_file": str(source)}) for s in whole]
+        assert all(np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity) for a, b in zip(parts, whole))
+        assert [span.end_record for span in cut] == [span.record for span in cut[1:]] + [len(whole)]
+    records = text.split("\n\n")
+    records[150] = records[150].rsplit("\n", 1)[0] + "\n12 abc"  # its last peak line
+    path.write_bytes("\n\n".join(records).replace("\n", line_end).encode("utf-8"))
+    with pytest.raises(ReaderError) as whole_error:
+        list(msp.read(path))
+    span = [s for s in msp.spans(path, 15, 4, 100)[0] if s.record <= 150][-1]
+    assert span.record > 15
+    with pytest.raises(ReaderError) as range_error:
+        list(msp.read(path, span=span))
+    assert str(range_error.value) == str(whole_error.value) and "record 151" in str(whole_error.value)
+    gz.write_bytes(gzip.compress(path.read_bytes())[:-100])  # cut short
+    (tmp_path / "cp1252.msp").write_bytes(text.replace("Name: ", "Name: \u00b5", 1).encode("cp1252", "replace"))
+    (tmp_path / "cr.msp").write_bytes(text.replace("\n", "\r").encode("utf-8"))
+    assert [msp.spans(p, 15, 4, 100) for p in (gz, tmp_path / "cp1252.msp", tmp_path / "cr.msp")] == [None] * 3
+    assert msp.spans(path, 15, 4, len(whole) + 1) is None
