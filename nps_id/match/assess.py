@@ -36,7 +36,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from nps_id.chem.derivatives import SIGNATURE_IONS, reagent_of
+from nps_id.chem.derivatives import DERIVATIZING_GROUPS, SIGNATURE_IONS, reagent_of
 from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
 from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
@@ -138,6 +138,15 @@ def _module_file(module: str) -> Path:
     from importlib.util import find_spec
 
     return Path(find_spec(module).origin)
+
+
+#: The largest int a cache value may hold (a mass, an ion, a count): what the rules' int64 arrays and sums hold.
+_MAX_INT = 2**31 - 1
+
+
+def _strings(value: Any, n: int) -> bool:
+    """Whether ``value`` is a JSON list of ``n`` strings."""
+    return isinstance(value, list) and len(value) == n and all(isinstance(t, str) for t in value)
 
 
 class _JsonCache(abc.ABC):
@@ -288,8 +297,11 @@ class IsomerCache(_JsonCache):
         return self.value(smiles, enumerate_them)
 
     def _decode_value(self, key: str, value: Any) -> tuple | None:
-        # null: a structure enumerate_isomers refuses (too large, unreadable)
-        return None if value is None else tuple(Isomer(*map(str, fields)) for fields in value)
+        # null: a structure enumerate_isomers refuses (too large, unreadable); else [SMILES, InChIKey, move]
+        # each -- a dict's keys or [1, 2, 3] read as isomers (stop 37, attack37)
+        if value is not None and not (isinstance(value, list) and all(_strings(fields, 3) for fields in value)):
+            raise ValueError(f"{key!r} holds {value!r}")
+        return None if value is None else tuple(Isomer(*fields) for fields in value)
 
     def _encode_value(self, value: Any) -> list | None:
         return None if value is None else [[i.smiles, i.inchikey, i.move] for i in value]
@@ -323,11 +335,15 @@ class _RowFactsCache(_JsonCache):
         return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
 
     def _decode_value(self, key: str, value: Any) -> Any:
-        # A value of another type would reach the rules (a str mass) and stop the search.
+        # A value of another type would reach the rules (a str mass) and stop the search; an int beyond
+        # what the rules' numpy arrays hold stopped it too (mass 10**30: OverflowError, stop 37).
         what = key.partition(":")[0]
         if not isinstance(value, self._TYPES.get(what, ())) or isinstance(value, bool):
             raise ValueError(f"{key!r} holds {value!r}")
         if isinstance(value, list) and not self._LISTS[what](value):
+            raise ValueError(f"{key!r} holds {value!r}")
+        least = 1 if what == "mass" else 0
+        if isinstance(value, int) and not least <= value <= _MAX_INT or value not in self._VALUES.get(what, (value,)):
             raise ValueError(f"{key!r} holds {value!r}")
         return value
 
@@ -338,12 +354,14 @@ class _RowFactsCache(_JsonCache):
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
     #: each, its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
     #: anomeric carbon]] each.
-    _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and n >= 0 for n in v),
-              "thermal": lambda v: all(isinstance(r, list) and len(r) == 3 and all(isinstance(t, str) for t in r)
-                                       for r in v),
+    _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and 0 <= n <= _MAX_INT for n in v),
+              "thermal": lambda v: all(_strings(r, 3) for r in v),
               "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
                                              and isinstance(c[1], list) and len(c[1]) >= 1
                                              and all(isinstance(k, str) for k in c[1]) for c in v)}
+    #: The values a fact can take where they are few (``nps`` 0 / 1: 2 read as an NPS). An int is
+    #: 0 to :data:`_MAX_INT`, a mass (a formula's) at least 1.
+    _VALUES = {"context": ("drug", "other"), "reagent": (None, *{kind for kind, _ in DERIVATIZING_GROUPS}), "nps": (0, 1)}
 
 
 class _Ms2PairsCache(_RowFactsCache):
