@@ -372,9 +372,13 @@ class _Ms2PairsCache(_RowFactsCache):
 
     label = "MS/MS library pairs cache"
 
-    def __init__(self, sha256: str, n_spectra: int) -> None:
+    def __init__(self, sha256: str, facts: "LibraryFacts") -> None:
         super().__init__(sha256)
-        self._n_spectra = n_spectra
+        self._facts = facts  # whose rows the pairs name
+
+    def _checked_file(self) -> dict[str, Any]:
+        self._facts._block  # every row's block at once: row by row, checking 1,032 entries took 0.3 s
+        return super()._checked_file()
 
     def _file_name(self) -> str:
         search = sorted(Path(_module_file("nps_id.search")).parent.rglob("*.py"))
@@ -386,9 +390,13 @@ class _Ms2PairsCache(_RowFactsCache):
             raise ValueError(f"{key!r} holds {value!r}")
         pairs = {block: tuple(pair) for block, pair in value.items()}
         # a row outside the library would stop the search (or, negative, name another row)
-        if not all(len(pair) == 2 and all(type(v) is int for v in pair) and 0 <= pair[0] < self._n_spectra
+        if not all(len(pair) == 2 and all(type(v) is int for v in pair) and 0 <= pair[0] < self._facts.reference.n_spectra
                    and 0 < pair[1] <= 999 for pair in pairs.values()):
             raise ValueError(f"{key!r} holds {value!r}")
+        # a row of another compound or formula would name its structure as the hit's isomer (stop 37)
+        formula = key.partition(" ")[2]
+        if not all((self._facts.block(row), self._facts.formula(row)) == (block, formula) for block, (row, _) in pairs.items()):
+            raise ValueError(f"{key!r} holds {value!r}: a row not of its block and formula")
         return pairs
 
 
@@ -407,7 +415,8 @@ class LibraryFacts:
         self._cache: dict[tuple[str, int], Any] = {}
         # Row values of a library file outlive the process (in-memory spectra have no sha256).
         self._saved, self._saved_pairs = (None, None) if reference.sha256 is None else (
-            _RowFactsCache(reference.sha256), _Ms2PairsCache(reference.sha256, reference.n_spectra))
+            _RowFactsCache(reference.sha256),
+            _Ms2PairsCache(reference.sha256, self))
         self.isomer_cache = IsomerCache()
 
     def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":
