@@ -242,6 +242,8 @@ class _JsonCache(abc.ABC):
         # RecursionError: valid JSON nested deeper than the parser's stack
         except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             return self._damaged(exc, warn)
+        except MemoryError:  # a file grown (or written) past the memory the search has: an 84 MB one at 1.2 GB
+            return self._damaged(MemoryError(f"{self.path.stat().st_size:,} bytes, too large to read"), warn)
 
     def _checked_file(self) -> dict[str, Any]:
         """The file's entries as JSON when every one decodes, else {} with a warning (what

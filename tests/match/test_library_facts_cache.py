@@ -116,3 +116,24 @@ def test_a_search_with_a_mass_no_array_holds_in_the_cache_is_the_clean_searchs(s
     again, said = search("damaged.jsonl")
     assert again == clean and said.count("is damaged") == 1
     assert all(v != 10**30 for v in json.loads(facts.read_text()).values())
+
+
+def test_a_cache_file_too_large_to_read_is_rebuilt_not_a_traceback(tmp_path, monkeypatch):
+    """An 84 MB facts file under a 1.2 GB memory limit stopped the search with MemoryError (a search
+    without it ran in that limit): the file is now ignored with a warning and replaced when saved."""
+    import nps_id.match.assess as assess
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_text(json.dumps({"mass:1": 100, "mass:2": 200}))
+
+    def out_of_memory(text: str) -> None:
+        raise MemoryError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(assess.json, "loads", out_of_memory)
+        with pytest.warns(UserWarning, match="too large to read"):
+            assert cache.value("mass:1", lambda: 101) == 101
+        cache.save()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 101}
