@@ -36,7 +36,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from nps_id.chem.derivatives import SIGNATURE_IONS, reagent_of
+from nps_id.chem.derivatives import DERIVATIZING_GROUPS, SIGNATURE_IONS, reagent_of
 from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
 from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
@@ -140,6 +140,15 @@ def _module_file(module: str) -> Path:
     return Path(find_spec(module).origin)
 
 
+#: The largest int a cache value may hold (a mass, an ion, a count): what the rules' int64 arrays and sums hold.
+_MAX_INT = 2**31 - 1
+
+
+def _strings(value: Any, n: int) -> bool:
+    """Whether ``value`` is a JSON list of ``n`` strings."""
+    return isinstance(value, list) and len(value) == n and all(isinstance(t, str) for t in value)
+
+
 class _JsonCache(abc.ABC):
     """A dict of JSON values kept in one file of the cache folder across processes: read on first
     use, written back (atomically, merged with what other processes wrote meanwhile) by
@@ -233,6 +242,8 @@ class _JsonCache(abc.ABC):
         # RecursionError: valid JSON nested deeper than the parser's stack
         except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
             return self._damaged(exc, warn)
+        except MemoryError:  # a file grown (or written) past the memory the search has: an 84 MB one at 1.2 GB
+            return self._damaged(MemoryError(f"{self.path.stat().st_size:,} bytes, too large to read"), warn)
 
     def _checked_file(self) -> dict[str, Any]:
         """The file's entries as JSON when every one decodes, else {} with a warning (what
@@ -288,8 +299,11 @@ class IsomerCache(_JsonCache):
         return self.value(smiles, enumerate_them)
 
     def _decode_value(self, key: str, value: Any) -> tuple | None:
-        # null: a structure enumerate_isomers refuses (too large, unreadable)
-        return None if value is None else tuple(Isomer(*map(str, fields)) for fields in value)
+        # null: a structure enumerate_isomers refuses (too large, unreadable); else [SMILES, InChIKey, move]
+        # each -- a dict's keys or [1, 2, 3] read as isomers (stop 37, attack37)
+        if value is not None and not (isinstance(value, list) and all(_strings(fields, 3) for fields in value)):
+            raise ValueError(f"{key!r} holds {value!r}")
+        return None if value is None else tuple(Isomer(*fields) for fields in value)
 
     def _encode_value(self, value: Any) -> list | None:
         return None if value is None else [[i.smiles, i.inchikey, i.move] for i in value]
@@ -323,11 +337,15 @@ class _RowFactsCache(_JsonCache):
         return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
 
     def _decode_value(self, key: str, value: Any) -> Any:
-        # A value of another type would reach the rules (a str mass) and stop the search.
+        # A value of another type would reach the rules (a str mass) and stop the search; an int beyond
+        # what the rules' numpy arrays hold stopped it too (mass 10**30: OverflowError, stop 37).
         what = key.partition(":")[0]
         if not isinstance(value, self._TYPES.get(what, ())) or isinstance(value, bool):
             raise ValueError(f"{key!r} holds {value!r}")
         if isinstance(value, list) and not self._LISTS[what](value):
+            raise ValueError(f"{key!r} holds {value!r}")
+        least = 1 if what == "mass" else 0
+        if isinstance(value, int) and not least <= value <= _MAX_INT or value not in self._VALUES.get(what, (value,)):
             raise ValueError(f"{key!r} holds {value!r}")
         return value
 
@@ -338,12 +356,14 @@ class _RowFactsCache(_JsonCache):
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
     #: each, its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
     #: anomeric carbon]] each.
-    _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and n >= 0 for n in v),
-              "thermal": lambda v: all(isinstance(r, list) and len(r) == 3 and all(isinstance(t, str) for t in r)
-                                       for r in v),
+    _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and 0 <= n <= _MAX_INT for n in v),
+              "thermal": lambda v: all(_strings(r, 3) for r in v),
               "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
                                              and isinstance(c[1], list) and len(c[1]) >= 1
                                              and all(isinstance(k, str) for k in c[1]) for c in v)}
+    #: The values a fact can take where they are few (``nps`` 0 / 1: 2 read as an NPS). An int is
+    #: 0 to :data:`_MAX_INT`, a mass (a formula's) at least 1.
+    _VALUES = {"context": ("drug", "other"), "reagent": (None, *{kind for kind, _ in DERIVATIZING_GROUPS}), "nps": (0, 1)}
 
 
 class _Ms2PairsCache(_RowFactsCache):
@@ -354,9 +374,13 @@ class _Ms2PairsCache(_RowFactsCache):
 
     label = "MS/MS library pairs cache"
 
-    def __init__(self, sha256: str, n_spectra: int) -> None:
+    def __init__(self, sha256: str, facts: "LibraryFacts") -> None:
         super().__init__(sha256)
-        self._n_spectra = n_spectra
+        self._facts = facts  # whose rows the pairs name
+
+    def _checked_file(self) -> dict[str, Any]:
+        self._facts._block  # every row's block at once: row by row, checking 1,032 entries took 0.3 s
+        return super()._checked_file()
 
     def _file_name(self) -> str:
         search = sorted(Path(_module_file("nps_id.search")).parent.rglob("*.py"))
@@ -368,9 +392,13 @@ class _Ms2PairsCache(_RowFactsCache):
             raise ValueError(f"{key!r} holds {value!r}")
         pairs = {block: tuple(pair) for block, pair in value.items()}
         # a row outside the library would stop the search (or, negative, name another row)
-        if not all(len(pair) == 2 and all(type(v) is int for v in pair) and 0 <= pair[0] < self._n_spectra
+        if not all(len(pair) == 2 and all(type(v) is int for v in pair) and 0 <= pair[0] < self._facts.reference.n_spectra
                    and 0 < pair[1] <= 999 for pair in pairs.values()):
             raise ValueError(f"{key!r} holds {value!r}")
+        # a row of another compound or formula would name its structure as the hit's isomer (stop 37)
+        formula = key.partition(" ")[2]
+        if not all((self._facts.block(row), self._facts.formula(row)) == (block, formula) for block, (row, _) in pairs.items()):
+            raise ValueError(f"{key!r} holds {value!r}: a row not of its block and formula")
         return pairs
 
 
@@ -389,7 +417,8 @@ class LibraryFacts:
         self._cache: dict[tuple[str, int], Any] = {}
         # Row values of a library file outlive the process (in-memory spectra have no sha256).
         self._saved, self._saved_pairs = (None, None) if reference.sha256 is None else (
-            _RowFactsCache(reference.sha256), _Ms2PairsCache(reference.sha256, reference.n_spectra))
+            _RowFactsCache(reference.sha256),
+            _Ms2PairsCache(reference.sha256, self))
         self.isomer_cache = IsomerCache()
 
     def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":

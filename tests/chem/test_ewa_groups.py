@@ -557,3 +557,16 @@ def test_every_group_a_new_substance_can_be_given_has_the_effect_group_its_membe
     assert effects["Phenethylamines"] is None
     assert classify("2C-B").effect_label == "Classic hallucinogens" != classify("4-Fluoroamphetamine").effect_label
     assert effect_label_of("Unknown (not classified)") is effect_label_of(None) is None
+
+
+def test_endogenous_phenethylamines_keep_their_group_but_are_no_nps():
+    """Tyramine, dopamine and the catecholamines, trace amines and supplement amines are in the
+    phenethylamines' series but no new substance: tyramine's isomer rule read "it may be a new
+    substance" in `nps-id search` of the MassBank EI identity queries (stop 37), the one hit of 347."""
+    for name, smiles, key in (("Tyramine", "NCCc1ccc(O)cc1", "DZGWFCGJZKJUFP-UHFFFAOYSA-N"),
+                              ("Dopamine HCl", "NCCc1ccc(O)c(O)c1", "VYFYYTLLBUKUHU-UHFFFAOYSA-N"),
+                              ("Noradrenaline", "NC[C@H](O)c1ccc(O)c(O)c1", "SFLSHLFXELFNJZ-QMMMGPOBSA-N"),
+                              (None, "CN(C)CCc1ccc(O)cc1", "KUBCEEMXQZUPDQ-UHFFFAOYSA-N")):  # hordenine, by key
+        found = classify(name, smiles=smiles, inchikey=key)
+        assert (found.group, found.nps) == ("phenethylamines", False), name
+    assert classify("2C-B", smiles="COc1cc(CCN)c(OC)cc1Br").nps is True  # the series' NPS stay NPS

@@ -19,6 +19,9 @@ from nps_id.chem.stereo import diastereomer_classes, stereo_layers  # noqa: E402
     ("CC1(C)C2CCC(=C)C1C2", 0),            # beta-pinene: its two bridgeheads are set by the bridge
     ("CC1(C)C2CCC1(C)C(O)C2", 2),          # borneol / isoborneol (the bridgeheads held)
     ("COC(=O)C1C(OC(=O)c2ccccc2)CC2CCC1N2C", 4),  # cocaine, pseudo-, allo-, pseudoallococaine
+    ("OCC1OC(O)(CO)C(O)C1O", 4),           # a ketofuranose (fructose): its C2 anomers one, the 4 ketohexoses
+    ("OCC1OC(O)C(O)C1O", 4),               # an aldofuranose: the 4 aldopentoses (ribose, arabinose, ...)
+    ("CC1OC(CO)C(O)C(O)C1O", 16),          # a C-glycoside's C1 is no hemiacetal: a stereocentre as any
 ])
 def test_diastereomer_classes(smiles, classes):
     found = diastereomer_classes(smiles)
@@ -98,3 +101,17 @@ def test_a_free_sugars_anomers_are_one_compound_a_glycosides_two():
     named = Chem.FindMolChiralCenters(Chem.MolFromSmiles(held[0].smiles), includeUnassigned=True)
     assert sorted(tag for _, tag in named).count("?") == 1  # named with C1 open, C2-C5 set
     assert len(diastereomer_classes(salicin["smiles"])) == 16
+
+
+def test_a_structure_of_many_free_anomeric_carbons_stays_quick():
+    # each held anomeric carbon doubles the keys of every isomer (2**k + 1 forms): six lactols took 11 s
+    from nps_id.chem.stereo import MAX_FREE_ANOMERIC, _free_anomeric_carbons
+    from rdkit import Chem
+    import time
+
+    smiles = "OC1CC(C2CC(C3CCC(O)O3)C(O)O2)C(C2CC(C3CCC(O)O3)C(O)O2)C(C2CCC(O)O2)O1"
+    assert len(_free_anomeric_carbons(Chem.MolFromSmiles(smiles))) == 6 > MAX_FREE_ANOMERIC
+    start = time.perf_counter()
+    found = diastereomer_classes(smiles)
+    assert time.perf_counter() - start < 3
+    assert len(found) == 64 and all(len(c.inchikeys) <= 2 for c in found)  # enumerated as stereocentres

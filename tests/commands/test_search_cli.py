@@ -655,7 +655,9 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
     assert second.output == first.output
     for damaged in ("{not json", '{"ms2_pairs:X C2H6O": {"Y": ["1", 2]}}', '{"ms2_pairs:X C2H6O": {"Y": 5}}',
                     *(json.dumps({key: {block: [row, 500] for block in pairs} for key, pairs in kept.items()})
-                      for row in (-1, 10**6))):  # rows outside the library
+                      for row in (-1, 10**6)),  # rows outside the library
+                    # a row of the library, the hit compound's own: its structure named as its isomer
+                    json.dumps({key: {block: [row_of[key], pair[1]] for block, pair in pairs.items()} for key, pairs in kept.items()})):
         pairs_file.write_text(damaged)
         third = CliRunner().invoke(cli, command, env=env)
         assert third.exit_code == 0 and third.stdout == first.stdout

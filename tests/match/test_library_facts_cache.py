@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from nps_id.match.assess import _RowFactsCache
+from nps_id.match.assess import IsomerCache, _RowFactsCache
+from tests.conftest import data_path
 
 
 def test_two_processes_writing_one_cache_file_keep_both_processes_values(tmp_path, monkeypatch):
@@ -56,3 +57,83 @@ def test_a_rows_block_asked_alone_is_its_block_among_every_rows(swgdrug_library)
         every = facts._block
         assert alone == [every[row] for row in rows] and sum(map(bool, alone)) > len(rows) // 2
         assert [facts.block(row) for row in rows] == alone
+
+
+@pytest.mark.parametrize("key, damaged, made", [
+    ("mass:1", 10**30, 100),  # a mass no int64 array holds stopped the search with a traceback
+    ("mass:1", -5, 100), ("ion:1", -1, 99), ("shape:1", [10**30, 0, 0], [3, 1, 0]),
+    ("nps:1", 2, 0),  # read as an NPS
+    ("context:1", "zzz", "other"), ("reagent:1", "zzz", None),
+])
+def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, monkeypatch, key, damaged, made):
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_text(json.dumps({key: damaged}))
+    with pytest.warns(UserWarning, match="damaged"):
+        assert cache.value(key, lambda: made) == made
+    cache.save()
+    assert json.loads(cache.path.read_text()) == {key: made}
+
+
+@pytest.mark.parametrize("damaged", [[[1, 2, 3]], {"CCO": 1}, [["CCO", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"]], "abc"])
+def test_isomers_not_written_by_the_cache_are_damaged(tmp_path, monkeypatch, damaged):
+    """A dict's keys or numbers were read as isomers (``Isomer('1', '2', '3')``) and excluded none."""
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = IsomerCache()
+    cache.path.parent.mkdir(parents=True, exist_ok=True)
+    cache.path.write_text(json.dumps({"CC": damaged}))
+    with pytest.warns(UserWarning, match="damaged"):
+        assert cache.get("CC") == ()  # ethane: no isomer
+    cache.save()
+    assert json.loads(cache.path.read_text()) == {"CC": []}
+
+
+def test_a_search_with_a_mass_no_array_holds_in_the_cache_is_the_clean_searchs(swgdrug_library, tmp_path):
+    """Every hit's cached mass 10**30: the search stopped with OverflowError; now the values are
+    made again and the hits are the clean run's, byte for byte, the file left valid."""
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+    from nps_id.io import read, write
+
+    queries = tmp_path / "q.msp"
+    write([s for i, s in enumerate(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz"))) if i in (2, 500, 1433)], queries)
+    env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
+
+    def search(out: str) -> tuple[bytes, str]:
+        result = CliRunner().invoke(cli, ["search", str(queries), "-l", str(swgdrug_library), "--format", "jsonl",
+                                          "-o", str(tmp_path / out)], env=env)
+        assert result.exit_code == 0, result.output
+        return (tmp_path / out).read_bytes(), result.output
+
+    clean, said = search("clean.jsonl")
+    assert "damaged" not in said
+    facts = next((tmp_path / "cache").rglob("facts-*.json"))
+    values = json.loads(facts.read_text())
+    assert any(key.startswith("mass:") for key in values)
+    facts.write_text(json.dumps({k: 10**30 if k.startswith("mass:") else v for k, v in values.items()}))
+    again, said = search("damaged.jsonl")
+    assert again == clean and said.count("is damaged") == 1
+    assert all(v != 10**30 for v in json.loads(facts.read_text()).values())
+
+
+def test_a_cache_file_too_large_to_read_is_rebuilt_not_a_traceback(tmp_path, monkeypatch):
+    """An 84 MB facts file under a 1.2 GB memory limit stopped the search with MemoryError (a search
+    without it ran in that limit): the file is now ignored with a warning and replaced when saved."""
+    import nps_id.match.assess as assess
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_text(json.dumps({"mass:1": 100, "mass:2": 200}))
+
+    def out_of_memory(text: str) -> None:
+        raise MemoryError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(assess.json, "loads", out_of_memory)
+        with pytest.warns(UserWarning, match="too large to read"):
+            assert cache.value("mass:1", lambda: 101) == 101
+        cache.save()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 101}
