@@ -407,7 +407,7 @@ def _hit_columns(n: int, at: np.ndarray, hits: Sequence[Neighbour], weight: np.n
     losses): one matrix product aligns every hit, near and far apart. ``at``: (slot, unknown)
     of each hit, as rows."""
     matrix = np.zeros((n, FAR_LOSS_SPAN, 2 * HIT_VOTES))
-    norm, weights = np.ones((n, 2 * HIT_VOTES)), np.zeros((n, 2 * HIT_VOTES))
+    norm, scaled = np.ones((n, 2 * HIT_VOTES)), np.zeros((n, 2 * HIT_VOTES))
     if hits:
         vectors, *norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for h in hits))
         vectors = np.array(vectors)
@@ -417,8 +417,8 @@ def _hit_columns(n: int, at: np.ndarray, hits: Sequence[Neighbour], weight: np.n
             unknown, col = at[1][kept], 2 * at[0][kept] + part
             matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[kept][:, span]
             norm[unknown, col] = part_norm[kept]
-            weights[unknown, col] = weight[kept] * scale
-    return matrix, norm, weights
+            scaled[unknown, col] = weight[kept] * scale
+    return matrix, norm, scaled
 
 
 def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray, weight: np.ndarray) -> np.ndarray:
