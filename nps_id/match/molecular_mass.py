@@ -331,17 +331,21 @@ _Chunk = list[tuple[int, int, list[int], list[Neighbour], list[int | None]]]
 def _estimate_chunk(relatives: list[Mapping[int, float]], chunk: _Chunk, weights: MassWeights) -> list[int | None]:
     """:func:`estimate_mass` of a chunk of unknowns: the highest of :func:`chunk_scores` (the higher
     mass on a tie)."""
-    scores, below = chunk_scores(relatives, chunk, weights)
+    scores, other, below = chunk_scores(relatives, chunk, weights)
+    np.multiply(scores, weights.parity_penalty, out=scores, where=other)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
     return [m if m > 0 else None for m in (own + last - below).tolist()]
 
 
-def chunk_scores(relatives: list[Mapping[int, float]], chunk: _Chunk, weights: MassWeights) -> tuple[np.ndarray, int]:
-    """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
-    masses own - below .. own + width - below - 1, every vote of the chunk inside) and ``below``,
-    added in its order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment --
-    then the parity penalty. (The weights' training reads each term apart: one weight 1, the others 0.)"""
+def chunk_scores(relatives: list[Mapping[int, float]], chunk: _Chunk,
+                 weights: MassWeights) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`estimate_mass`'s scores for a chunk of unknowns before the parity penalty (rows:
+    unknowns; columns: candidate masses own - below .. own + width - below - 1, every vote of the
+    chunk inside), added in its order -- own ion, weak ions, each hit's offset and mass votes, the
+    loss alignment --, where the nitrogen rule penalises (True: the closest hits' parity
+    contradicts the candidate's) and ``below``. The weights' training reads each term apart (one
+    weight 1, the others 0: ``benchmarks/train_mass_weights.py``)."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
@@ -379,8 +383,7 @@ def chunk_scores(relatives: list[Mapping[int, float]], chunk: _Chunk, weights: M
     parity = _parity_chunk(weight, mass)
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
     other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
-    np.multiply(scores, weights.parity_penalty, out=scores, where=other)
-    return scores, below
+    return scores, other, below
 
 
 def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> np.ndarray:
