@@ -46,6 +46,13 @@ N_FOLDS = 5
 #: The additive terms, in :class:`MassWeights` order; "offset" is the fixed unit.
 TERMS = ("own", "weak", "offset", "shown", "near", "far")
 HIT_POWERS = (2, 3, 4, 6, 8)
+#: The distances above the highest ion given a factor of their own (MassWeights.steps): the
+#: isotope steps, the common losses a highest fragment ion lies below M (McLafferty & Turecek's
+#: table), the homologue's 14 and 28; "below" any candidate under the highest ion.
+STEPS = ("below", "0", "1", "2", "14", "15", "16", "17", "18", "19", "20", "28", "29", "30", "31", "32", "35", "36",
+         "42", "43", "44", "45", "46", "57", "58", "59", "60", "71", "72", "73", "77", "91")
+#: L2 penalty on the step factors' logarithms (per spectrum's log-likelihood): small weights.
+STEP_L2 = 1e-3
 #: A candidate without evidence scores this (its logarithm stays finite).
 _EPS = 1e-9
 
@@ -96,14 +103,15 @@ def features(rows: list[dict], hit_power: float) -> list[tuple[np.ndarray, np.nd
         for i, r in enumerate(part):
             candidates = r["own"] - below + np.arange(terms.shape[1])
             keep = (candidates >= fragment_floor(r["relative"], r["own"])) & (terms[i].sum(axis=1) > 0)
-            out.append((candidates[keep], terms[i][keep], other[i][keep]))
+            out.append((candidates[keep], terms[i][keep], other[i][keep], candidates[keep] - r["own"]))
     return out
 
 
-def _unpack(theta: np.ndarray, hit_power: float) -> tuple[MassWeights, float]:
+def _unpack(theta: np.ndarray, hit_power: float) -> MassWeights:
     w = np.exp(theta)
-    free = dict(zip((t for t in TERMS if t != "offset"), w[:5]))
-    return MassWeights(**free, offset=1.0, parity_penalty=float(min(w[5], 1.0)), hit_power=hit_power), float(w[6])
+    free = dict(zip((t for t in TERMS if t != "offset"), w[:5].round(4).tolist()))
+    steps = {k: round(float(v), 4) for k, v in zip(STEPS, w[7:])}
+    return MassWeights(**free, offset=1.0, parity_penalty=round(float(w[5]), 4), hit_power=hit_power, steps=steps)
 
 
 def _vector(weights: MassWeights) -> np.ndarray:
@@ -111,46 +119,61 @@ def _vector(weights: MassWeights) -> np.ndarray:
 
 
 def _stacked(data, labels):
-    """Every candidate of every spectrum in one array (spectrum index per row), the label rows."""
-    owner = np.concatenate([np.full(len(c), i) for i, (c, _, _) in enumerate(data)])
-    terms = np.concatenate([t for _, t, _ in data])
-    other = np.concatenate([o for _, _, o in data]).astype(float)
-    right = np.concatenate([c == m for (c, _, _), m in zip(data, labels)])
-    return owner, terms, other, right
+    """Every candidate of every spectrum in one array (spectra contiguous), the label rows."""
+    owner = np.concatenate([np.full(len(c), i) for i, (c, *_) in enumerate(data)])
+    terms = np.concatenate([t for _, t, _, _ in data])
+    other = np.concatenate([o for _, _, o, _ in data]).astype(float)
+    steps = np.concatenate([_step_columns(d) for *_, d in data])
+    right = np.concatenate([c == m for (c, *_), m in zip(data, labels)])
+    return owner, terms, other, steps, right
 
 
-def fit(data, labels, hit_power: float, start: MassWeights) -> MassWeights:
-    """Maximum-likelihood weights of the conditional logit (see the module text)."""
-    owner, terms, other, right = _stacked(data, labels)
-    reachable = np.bincount(owner, weights=right & (terms.sum(axis=1) > 0), minlength=len(data)) > 0
+def _step_columns(distances: np.ndarray) -> np.ndarray:
+    return np.stack([distances < 0 if k == "below" else distances == int(k) for k in STEPS], axis=1).astype(float)
+
+
+def fit(data, labels, hit_power: float) -> MassWeights:
+    """Maximum-likelihood weights of the conditional logit (see the module text): analytic
+    gradient, L-BFGS-B from the stop-24 weights, the parity penalty at most 1, an L2 penalty
+    :data:`STEP_L2` on the step factors' logarithms."""
+    owner, terms, other, steps, right = _stacked(data, labels)
+    reachable = np.bincount(owner, weights=right, minlength=len(data)) > 0  # the true mass has evidence
     mask = reachable[owner]
-    owner, terms, other, right = owner[mask], terms[mask], other[mask], right[mask]
-    owner = np.unique(owner, return_inverse=True)[1]
-    n = owner.max() + 1
-
+    owner, terms, other, steps, right = owner[mask], terms[mask], other[mask], steps[mask], right[mask]
     firsts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    sizes = np.diff(np.r_[firsts, owner.size])
+    n = firsts.size
 
-    def loss(theta: np.ndarray) -> float:
-        w = np.exp(theta)
-        weights = np.insert(w[:5], 2, 1.0)
-        log_penalty, beta = min(theta[5], 0.0), w[6]
-        u = beta * (np.log(terms @ weights + _EPS) + log_penalty * other)
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = np.exp(theta[:5])
+        weights = np.insert(w, 2, 1.0)
+        log_penalty, beta, v = theta[5], np.exp(theta[6]), theta[7:]
+        total = terms @ weights + _EPS
+        x = np.log(total) + log_penalty * other + steps @ v
+        u = beta * x
         top = np.maximum.reduceat(u, firsts)
-        log_z = np.log(np.add.reduceat(np.exp(u - np.repeat(top, np.diff(np.r_[firsts, u.size]))), firsts)) + top
-        return float(log_z.sum() - u[right].sum()) / n
+        e = np.exp(u - np.repeat(top, sizes))
+        z = np.add.reduceat(e, firsts)
+        value = float(np.log(z).sum() + top.sum() - u[right].sum()) / n + STEP_L2 * float(v @ v)
+        g = (e / np.repeat(z, sizes) - right) / n  # dloss/du
+        free = np.delete(np.arange(len(TERMS)), 2)
+        grad = np.r_[beta * ((g[:, None] * terms[:, free] / total[:, None]).sum(axis=0) * w),
+                     beta * g @ other, g @ u, beta * (g @ steps) + 2 * STEP_L2 * v]
+        return value, grad
 
-    w0 = _vector(start)
-    theta0 = np.log(np.r_[np.delete(w0, 2) + 1e-3, start.parity_penalty, 5.0])
-    result = minimize(loss, theta0, method="L-BFGS-B", options={"maxiter": 300})
-    return _unpack(result.x, hit_power)[0]
+    start = _vector(WEIGHTS)
+    theta0 = np.r_[np.log(np.delete(start, 2)), np.log(WEIGHTS.parity_penalty), np.log(5.0), np.zeros(len(STEPS))]
+    bounds = [(None, None)] * 5 + [(None, 0.0), (None, None)] + [(None, None)] * len(STEPS)
+    result = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 1000})
+    return _unpack(result.x, hit_power)
 
 
 def accuracy(data, labels, weights: MassWeights) -> float:
     """Share of spectra whose highest score (the higher mass on a tie) is the true mass."""
     right = 0
     vector = _vector(weights)
-    for (candidates, terms, other), mass in zip(data, labels):
-        scores = (terms @ vector) * np.where(other, weights.parity_penalty, 1.0)
+    for (candidates, terms, other, distances), mass in zip(data, labels):
+        scores = (terms @ vector) * np.where(other, weights.parity_penalty, 1.0) * weights.step_factors(distances)
         if len(candidates) and scores.max() > 0:
             right += candidates[len(scores) - 1 - np.argmax(scores[::-1])] == mass
     return right / max(len(labels), 1)
@@ -161,6 +184,8 @@ def main() -> None:
     parser.add_argument("--swgdrug", type=Path, required=True)
     parser.add_argument("--massbank-ei", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=None, help="train_group_model.py's self-search cache")
+    parser.add_argument("--hit-power", type=float, action="append", default=None,
+                        help=f"only these hit powers (repeatable; default {HIT_POWERS})")
     parser.add_argument("--write", action="store_true", help=f"write {WEIGHTS_PATH.name} (all spectra)")
     args = parser.parse_args()
     rows = library_rows("swgdrug", args.swgdrug, args.cache) + library_rows("massbank-ei", args.massbank_ei, args.cache)
@@ -168,24 +193,25 @@ def main() -> None:
     fold = np.array([fold_of(r["block"], N_FOLDS) for r in rows])
     print(f"{len(rows)} spectra; shipped weights {tuple(WEIGHTS)}")
     best = None
-    for hit_power in HIT_POWERS:
+    for hit_power in args.hit_power or HIT_POWERS:
         data = features(rows, hit_power)
         held = []
         for k in range(N_FOLDS):
             train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-            weights = fit([data[i] for i in train], [labels[i] for i in train], hit_power, WEIGHTS)
+            weights = fit([data[i] for i in train], [labels[i] for i in train], hit_power)
             held.append(accuracy([data[i] for i in test], [labels[i] for i in test], weights) * len(test))
-            print(f"  power {hit_power} fold {k}: {', '.join(f'{v:.3g}' for v in weights[:7])}")
+            print(f"  power {hit_power} fold {k}: {', '.join(f'{v:.3g}' for v in weights[:7])}; "
+                  f"steps {weights.steps}", flush=True)
         oof = sum(held) / len(rows)
-        base = accuracy(data, labels, WEIGHTS._replace(hit_power=hit_power))
+        base = accuracy(data, labels, WEIGHTS) if hit_power == WEIGHTS.hit_power else float("nan")
         print(f"hit_power {hit_power}: out-of-fold right {oof:.4f}; shipped weights at this power {base:.4f}")
         if best is None or oof > best[0]:
             best = (oof, hit_power, data)
     oof, hit_power, data = best
-    weights = fit(data, labels, hit_power, WEIGHTS)
+    weights = fit(data, labels, hit_power)
     print(f"all spectra, hit_power {hit_power}: {weights}; in-sample right {accuracy(data, labels, weights):.4f}")
     if args.write:
-        shown = {k: round(float(v), 4) for k, v in weights._asdict().items()}
+        shown = weights._asdict()
         text = {"about": "estimate_mass's evidence weights (nps_id/match/molecular_mass.py MassWeights), "
                          "fitted by benchmarks/train_mass_weights.py", "weights": shown}
         with atomic_output(WEIGHTS_PATH, suffix=".json") as tmp:
