@@ -66,17 +66,6 @@ class MassWeights(NamedTuple):
     far: float  #: the far-loss alignment, the same
     parity_penalty: float  #: factor of a candidate whose parity the closest hits contradict
     hit_power: float  #: a hit's vote weighs similarity**hit_power
-    #: factor of a candidate by its distance above the unknown's highest ion (``candidate - own``:
-    #: M-15, M-18, M-43 fragments are common highest ions, an isotope peak 1-2 u above is no M+);
-    #: "below" for any candidate under it; distances not listed: 1
-    steps: Mapping[str, float] = {}
-
-    def step_factors(self, distances: np.ndarray) -> np.ndarray:
-        """The :attr:`steps` factor of each ``candidate - own`` distance."""
-        factors = np.ones(distances.shape)
-        for key, factor in self.steps.items():
-            factors[distances < 0 if key == "below" else distances == int(key)] = factor
-        return factors
 
 
 #: The weights shipped beside this module (``mass_weights.json``).
@@ -85,7 +74,7 @@ WEIGHTS_PATH = Path(__file__).with_name("mass_weights.json")
 
 def load_weights(path: Path = WEIGHTS_PATH) -> MassWeights:
     """The :class:`MassWeights` in a JSON file (its ``weights`` object, by field name)."""
-    return MassWeights(**json.loads(path.read_text(encoding="utf-8"))["weights"])  # steps: {"15": 1.4, ...}
+    return MassWeights(**json.loads(path.read_text(encoding="utf-8"))["weights"])
 
 
 WEIGHTS = load_weights()
@@ -285,10 +274,6 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour],
         for m in scores:
             if m % 2 != parity:
                 scores[m] *= weights.parity_penalty
-    if weights.steps:
-        masses = np.fromiter(scores, dtype=np.int64, count=len(scores))
-        for m, factor in zip(masses.tolist(), weights.step_factors(masses - own).tolist()):
-            scores[m] *= factor
     floor = fragment_floor(relative, own)
     if floor > own:  # the top ions are fragments: only a heavier molecule explains them
         scores = Counter({m: v for m, v in scores.items() if m >= floor and v > 0})
@@ -348,8 +333,6 @@ def _estimate_chunk(relatives: list[Mapping[int, float]], chunk: _Chunk, weights
     mass on a tie)."""
     scores, other, below = chunk_scores(relatives, chunk, weights)
     np.multiply(scores, weights.parity_penalty, out=scores, where=other)
-    if weights.steps:  # a factor by the distance above the highest ion, the same for every row
-        scores *= weights.step_factors(np.arange(scores.shape[1]) - below)[None, :]
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
     return [m if m > 0 else None for m in (own + last - below).tolist()]
