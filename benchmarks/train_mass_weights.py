@@ -154,6 +154,8 @@ def main() -> None:
     parser.add_argument("--massbank-ei", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=None, help="train_group_model.py's self-search cache")
     parser.add_argument("--no-folds", action="store_true", help="skip the cross-validation")
+    parser.add_argument("--folds", type=Path, default=None,
+                        help="write each fold's weights there (fold-mass-K.json: bench_novelty.py --mass-folds)")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--write", action="store_true", help=f"write {WEIGHTS_PATH.name} (all spectra)")
     action.add_argument("--check", action="store_true", help=f"exit 1 unless the fit is {WEIGHTS_PATH.name}'s")
@@ -171,6 +173,8 @@ def main() -> None:
             weights = fit(stacked([data[i] for i in train], [labels[i] for i in train]), WEIGHTS.hit_power)
             part = stacked([data[i] for i in test], [labels[i] for i in test])
             held += share_right(part, _vector(weights)) * len(test)
+            if args.folds is not None:
+                save_weights(weights, args.folds / f"fold-mass-{k}.json")
             print(f"  fold {k}: {weights[:7]}; held out right {share_right(part, _vector(weights)):.4f}, "
                   f"shipped {share_right(part, _vector(WEIGHTS)):.4f}", flush=True)
         print(f"out-of-fold right {held / len(rows):.4f}")
@@ -179,10 +183,16 @@ def main() -> None:
     if args.check and weights != WEIGHTS:
         raise SystemExit(f"the fit differs from {WEIGHTS_PATH}")
     if args.write:
-        text = {"about": "estimate_mass's evidence weights (nps_id/match/molecular_mass.py MassWeights), "
-                         "fitted by benchmarks/train_mass_weights.py", "weights": weights._asdict()}
-        with atomic_output(WEIGHTS_PATH, suffix=".json") as tmp:
-            Path(tmp).write_text(json.dumps(text, indent=1) + "\n", encoding="utf-8")
+        save_weights(weights, WEIGHTS_PATH)
+
+
+def save_weights(weights: MassWeights, path: Path) -> None:
+    """The JSON :func:`nps_id.match.molecular_mass.load_weights` reads."""
+    text = {"about": "estimate_mass's evidence weights (nps_id/match/molecular_mass.py MassWeights), "
+                     "fitted by benchmarks/train_mass_weights.py", "weights": weights._asdict()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path, suffix=".json") as tmp:
+        Path(tmp).write_text(json.dumps(text, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
