@@ -63,8 +63,7 @@ from nps_id.library import Library
 from nps_id.match.assess import (EVIDENCE_HITS, LibraryFacts, assess, assess_search, group_label, major_ions_present,
                                   ranked_hit)
 from nps_id.match.group_model import GroupModel
-from nps_id.match.molecular_mass import WEIGHTS as MASS_WEIGHTS
-from nps_id.match.molecular_mass import MassWeights, load_weights, molecular_ion, nominal_spectrum
+from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
@@ -109,9 +108,6 @@ CACHE: Path | None = None
 #: query is assessed with the model of its compound's fold, which never saw the compound. None:
 #: the shipped models.
 GROUP_FOLDS: dict[str, list[GroupModel]] | None = None
-#: --mass-folds: the estimated mass's weights per fold (train_mass_weights.py); each EI query is
-#: estimated with its compound's fold's, fitted without it. None: the shipped weights.
-MASS_FOLDS: list[MassWeights] | None = None
 
 
 def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
@@ -192,13 +188,9 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
     def group_model_of(q: int) -> GroupModel | None:
         return None if folds is None else folds[fold_of(block_of(queries[q]), len(folds))]
 
-    def mass_weights_of(q: int) -> MassWeights:
-        return MASS_WEIGHTS if MASS_FOLDS is None else MASS_FOLDS[fold_of(block_of(queries[q]), len(MASS_FOLDS))]
-
     # the verdict fields exactly as `nps-id search` computes them (its function, its hits)
     assessed = assess_search(queries, hits, reference, analog=False, thresholds=t, fields_only=True, facts=facts_all,
-                             left_out=dict(enumerate(owns)) if leave_out else None, group_model_of=group_model_of,
-                             mass_weights_of=mass_weights_of)
+                             left_out=dict(enumerate(owns)) if leave_out else None, group_model_of=group_model_of)
     starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
     counts: Counter = Counter()
     rules: Counter = Counter()
@@ -349,19 +341,13 @@ def main() -> None:
     parser.add_argument("--group-folds", type=Path, default=None,
                         help="folder of train_group_model.py's fold models (fold-KIND-K.npz): each query's group from "
                              "the model that never saw its compound (without it: the shipped model, which did)")
-    parser.add_argument("--mass-folds", type=Path, default=None,
-                        help="folder of train_mass_weights.py's fold weights (fold-mass-K.json): each EI query's "
-                             "estimated mass from the weights fitted without its compound (without it: the shipped ones)")
     parser.add_argument("--group-min-probability", type=float, default=None,
                         help="the group models' abstention threshold (default: the one in the model files)")
     parser.add_argument("--group-min-probability-ms2", type=float, default=None,
                         help="the MS/MS group models' threshold apart from the EI ones' (default: "
                              "--group-min-probability, else the model files')")
     args = parser.parse_args()
-    global CACHE, DETAILS, GROUP_FOLDS, MASS_FOLDS
-    if args.mass_folds is not None:
-        paths = sorted(args.mass_folds.glob("fold-mass-*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
-        MASS_FOLDS = [load_weights(path) for path in paths] or None
+    global CACHE, DETAILS, GROUP_FOLDS
     CACHE, DETAILS = args.cache, [] if args.details else None
     if args.group_folds is None:
         print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)

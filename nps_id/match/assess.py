@@ -49,8 +49,7 @@ from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compou
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
                                      has_product_ion, load_rates, rate_at, rate_of, rates_context, structure_shape)
 from nps_id.match.lcms_evidence import candidate_mass
-from nps_id.match.molecular_mass import WEIGHTS as MASS_WEIGHTS
-from nps_id.match.molecular_mass import MassWeights, Neighbour, hit_losses, hit_losses_many
+from nps_id.match.molecular_mass import Neighbour, hit_losses, hit_losses_many
 from nps_id.match.molecular_mass import (
     HIT_VOTES, ION_FLOOR, KEEP_BLEED_IONS, confirmed_ion_above, estimate_mass, estimate_masses, ions_above,
     ions_missing, molecular_ions_disagree, without_column_bleed,
@@ -1501,8 +1500,7 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                   thresholds: VerdictThresholds = VerdictThresholds(), fields_only: bool = False,
                   analogue_confidence: np.ndarray | None = None, *, facts: LibraryFacts | None = None,
                   left_out: dict[int, frozenset[str]] | None = None,
-                  group_model_of: Callable[[int], GroupModel | None] | None = None,
-                  mass_weights_of: Callable[[int], MassWeights] | None = None) -> dict[int, Assessment]:
+                  group_model_of: Callable[[int], GroupModel | None] | None = None) -> dict[int, Assessment]:
     """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
     (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
 
@@ -1515,9 +1513,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     The leave-compound-out benchmark assesses through this same function: ``facts`` (the
     reference's, shared across calls), ``left_out`` (query position -> the InChIKey first blocks
     its library lacks, :meth:`LibraryFacts.excluding`; their hits already taken out,
-    :func:`nps_id.search.ranking.without`), ``group_model_of`` (query position -> the group
-    model that never saw its compound; None: the shipped one) and ``mass_weights_of`` (the same
-    for the estimated mass's weights, :class:`~nps_id.match.molecular_mass.MassWeights`).
+    :func:`nps_id.search.ranking.without`) and ``group_model_of`` (query position -> the group
+    model that never saw its compound; None: the shipped one).
     """
     facts = facts if facts is not None else LibraryFacts(reference)
     out: dict[int, Assessment] = {}
@@ -1531,8 +1528,7 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     gaps = to_999_column(hits.gap)
     alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
     groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
-    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts,
-                              mass_weights_of)
+    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
     majors: dict[int, np.ndarray] = {}
     for start, end, q in groups:
         spectrum = spectra[q]
@@ -1567,11 +1563,9 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     return out
 
 
-def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: LibraryFacts,
-                  weights_of: Callable[[int], MassWeights] | None = None) -> dict[int, tuple]:
+def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: LibraryFacts) -> dict[int, tuple]:
     """Query position -> (nominal spectrum, estimated mass) of the EI queries among ``queries``
-    (position -> spectrum, its ranked hits): :func:`_estimated_mass` of each, all at once (per
-    set of weights, ``weights_of`` query position; None: the shipped ones)."""
+    (position -> spectrum, its ranked hits): :func:`_estimated_mass` of each, all at once."""
     ei = {q: query for q, query in queries.items() if kind_of(query[0]) == "ei"}
     relatives = nominal_spectra([(spectrum.mz, spectrum.intensity) for spectrum, _ in ei.values()])
     rows = list(dict.fromkeys(h.row for _, ranked in ei.values() for h in ranked[:HIT_VOTES]))
@@ -1580,15 +1574,7 @@ def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: Librar
     # Neighbour(...) rather than _replace: ~48,000 of them in a 9,670-query search
     neighbours = [[Neighbour(*plain[h.row][:3], h.similarity, *plain[h.row][4:]) for h in ranked[:HIT_VOTES]]
                   for _, ranked in ei.values()]
-    by_weights: dict[MassWeights, list[int]] = {}
-    for i, q in enumerate(ei):
-        by_weights.setdefault(MASS_WEIGHTS if weights_of is None else weights_of(q), []).append(i)
-    masses: list[int | None] = [None] * len(ei)
-    for weights, members in by_weights.items():
-        found = estimate_masses([relatives[i] for i in members], [neighbours[i] for i in members], weights)
-        for i, mass in zip(members, found):
-            masses[i] = mass
-    return dict(zip(ei, zip(relatives, masses)))
+    return dict(zip(ei, zip(relatives, estimate_masses(relatives, neighbours))))
 
 
 def ranked_hit(hits: Any, j: int, kind: str, analog: bool) -> RankedHit:

@@ -33,11 +33,9 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections import Counter
 from itertools import chain, compress, islice
 from operator import le, lt
-from pathlib import Path
 from typing import Collection, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -50,44 +48,21 @@ from nps_id.search.preprocess import nominal_mass
 ION_FLOOR = 0.005
 #: A peak with a neighbour one (two) mass units lower this many times as intense is an isotope peak.
 _ISOTOPE_RATIO = 1.5
-#: The estimate reads the first HIT_VOTES hits, each weighted by similarity**HIT_POWER.
-HIT_VOTES = 10
-
-
-class MassWeights(NamedTuple):
-    """The weights of :func:`estimate_mass`'s evidence terms (fitted on the development libraries'
-    spectra with their compound left out: ``benchmarks/train_mass_weights.py``, docs/match.md)."""
-
-    own: float  #: the unknown's own highest significant ion
-    weak: float  #: each weak ion above it (a faint molecular ion)
-    offset: float  #: a hit's offset vote, times its similarity**hit_power
-    shown: float  #: a hit's own mass shown as an ion above the highest, times its similarity**hit_power
-    near: float  #: the near-loss alignment (cosine**2 x similarity**hit_power)
-    far: float  #: the far-loss alignment, the same
-    parity_penalty: float  #: factor of a candidate whose parity the closest hits contradict
-    hit_power: float  #: a hit's vote weighs similarity**hit_power
-
-
-#: The weights shipped beside this module (``mass_weights.json``).
-WEIGHTS_PATH = Path(__file__).with_name("mass_weights.json")
-
-
-def load_weights(path: Path = WEIGHTS_PATH) -> MassWeights:
-    """The :class:`MassWeights` in a JSON file (its ``weights`` object, by field name)."""
-    return MassWeights(**json.loads(path.read_text(encoding="utf-8"))["weights"])
-
-
-WEIGHTS = load_weights()
+#: Estimate (chosen on the development data, docs/match.md): weights of the unknown's own highest
+#: ion and of a weak ion above it, next to the hits' similarity**HIT_POWER; the first HIT_VOTES hits.
+OWN_WEIGHT, WEAK_WEIGHT, HIT_POWER, HIT_VOTES = 0.25, 0.5, 4, 10
 #: A weak ion down to this fraction of the base peak may be a faint molecular ion.
 WEAK_FLOOR = 0.001
 #: Candidate masses: the unknown's highest ion up to CANDIDATE_SPAN above it; neutral losses
 #: 0..LOSS_SPAN-1 compared, and the far ones LOSS_SPAN..FAR_LOSS_SPAN-1 (benzyl 91, phenyl 77,
-#: a cathinone's aroyl ion 72-86 u below M) as a cosine of their own (weight ``far``).
-CANDIDATE_SPAN, LOSS_SPAN, FAR_LOSS_SPAN = 150, 60, 100
+#: a cathinone's aroyl ion 72-86 u below M) as a cosine of their own at FAR_LOSS_WEIGHT (0.5
+#: reads more masses right, SWGDRUG left out 0.813 against 0.801, but the alkane series then
+#: moves tricosane's estimate to docosane's mass, and docosane is identified; docs/match.md).
+CANDIDATE_SPAN, LOSS_SPAN, FAR_LOSS_SPAN, FAR_LOSS_WEIGHT = 150, 60, 100, 0.2
 _LOSSES = np.arange(FAR_LOSS_SPAN)
 #: Nitrogen rule: the first PARITY_HITS hits agreeing by PARITY_AGREEMENT (weight share) on the
-#: mass parity multiply a candidate of the other parity by the ``parity_penalty`` weight.
-PARITY_HITS, PARITY_AGREEMENT = 5, 0.9
+#: mass parity multiply a candidate of the other parity by PARITY_PENALTY.
+PARITY_HITS, PARITY_AGREEMENT, PARITY_PENALTY = 5, 0.9, 0.3
 #: 13C: at most one carbon per 12 u of the ion, 1.1 % each; a peak one unit above a stronger one
 #: beyond _CARBON13_MARGIN times that is no 13C peak (an [M-H]+ stronger than M+: amines, aldehydes).
 _CARBON13, _CARBON13_MARGIN = 0.011 / 12, 2.0
@@ -104,6 +79,7 @@ FRAGMENT_FLOOR_LEVEL = 0.05
 _IMPOSSIBLE_LOSSES = (*range(3, 15), *range(21, 26))
 #: The near and far losses' columns of a loss vector.
 _SPANS = (slice(0, LOSS_SPAN), slice(LOSS_SPAN, FAR_LOSS_SPAN))
+_LOSS_WEIGHTS = (1.0, FAR_LOSS_WEIGHT)
 
 
 def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
@@ -226,27 +202,26 @@ class Neighbour(NamedTuple):
     losses: tuple[np.ndarray, float, float] | None = None
 
 
-def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour],
-                  weights: MassWeights = WEIGHTS) -> int | None:
+def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> int | None:
     """Nominal molecular mass of an unknown from its :func:`nominal_spectrum` and its closest
     library spectra (best first; the first :data:`HIT_VOTES` count); None without peaks.
 
     Every candidate mass from the unknown's :func:`molecular_ion` up to :data:`CANDIDATE_SPAN`
     above it is scored by the evidence a mass spectrometrist weighs:
 
-    - the unknown's own highest significant ion (weight ``own``), and weak ions above it that
-      may be a faint molecular ion (``weak``, :func:`_weak_ions`);
+    - the unknown's own highest significant ion (:data:`OWN_WEIGHT`), and weak ions above it that
+      may be a faint molecular ion (:data:`WEAK_WEIGHT`, :func:`_weak_ions`);
     - each hit's offset vote ``hit mass + own ion - hit's highest ion`` (a hit that loses a
-      fragment from its molecular ion makes the same correction for the unknown), similarity**hit_power;
-    - each hit's mass vote (:func:`_shows_hit_mass`), similarity**hit_power again: a hit whose own mass
+      fragment from its molecular ion makes the same correction for the unknown), similarity**4;
+    - each hit's mass vote (:func:`_shows_hit_mass`), similarity**4 again: a hit whose own mass
       the unknown shows as an ion above its highest significant one (a faint M+, or one the
       isotope test read as an isotope peak) is a relative of that mass (a positional isomer);
     - the hits' neutral losses (:func:`_loss_alignment`): the candidate at which the unknown's
       high-mass ions sit at the losses the hits show from *their* molecular mass (M-15, M-18,
       M-43, ... up to M-59; M-60 to M-99, M-77 and M-91 among them, apart at
-      weight ``far``);
+      :data:`FAR_LOSS_WEIGHT`);
     - the nitrogen rule (:func:`_parity`): a candidate whose parity the closest hits' parity
-      contradicts is multiplied by ``parity_penalty`` (an odd highest ion of an N-free
+      contradicts is multiplied by :data:`PARITY_PENALTY` (an odd highest ion of an N-free
       family is a fragment, not M+).
 
     No candidate below :func:`fragment_floor` counts when that lies above the unknown's own ion:
@@ -259,21 +234,21 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour],
     if own is None:
         return None
     hits = [h for h in islice(hits, HIT_VOTES) if h.mass is not None and h.similarity > 0]
-    scores = Counter({own: weights.own})
+    scores = Counter({own: OWN_WEIGHT})
     for m in _weak_ions(relative, own):
-        scores[m] += weights.weak
+        scores[m] += WEAK_WEIGHT
     for h in hits:
         if h.ion is not None:
-            scores[h.mass + own - h.ion] += weights.offset * h.similarity ** weights.hit_power
+            scores[h.mass + own - h.ion] += h.similarity ** HIT_POWER
         if _shows_hit_mass(relative, own, h.mass):
-            scores[h.mass] += weights.shown * h.similarity ** weights.hit_power
-    for m, value in _loss_alignment(relative, own, hits, weights).items():
+            scores[h.mass] += h.similarity ** HIT_POWER
+    for m, value in _loss_alignment(relative, own, hits).items():
         scores[m] += value
-    parity = _parity(hits, weights.hit_power)
+    parity = _parity(hits)
     if parity is not None:
         for m in scores:
             if m % 2 != parity:
-                scores[m] *= weights.parity_penalty
+                scores[m] *= PARITY_PENALTY
     floor = fragment_floor(relative, own)
     if floor > own:  # the top ions are fragments: only a heavier molecule explains them
         scores = Counter({m: v for m, v in scores.items() if m >= floor and v > 0})
@@ -295,8 +270,8 @@ _WINDOW = CANDIDATE_SPAN + FAR_LOSS_SPAN - 1
 _MATRIX_AT = np.arange(CANDIDATE_SPAN)[:, None] - _LOSSES[None, :] + FAR_LOSS_SPAN - 1
 
 
-def estimate_masses(relatives: Sequence[Mapping[int, float]], hits: Sequence[Iterable[Neighbour]],
-                    weights: MassWeights = WEIGHTS) -> list[int | None]:
+def estimate_masses(relatives: Sequence[Mapping[int, float]],
+                    hits: Sequence[Iterable[Neighbour]]) -> list[int | None]:
     """:func:`estimate_mass` of many unknowns (``relatives[i]`` with ``hits[i]``), the same values
     bit for bit: the same sums in the same order, done as array steps across unknowns instead of
     a Python loop each (the loss alignment is one BLAS matrix product per unknown, of the same
@@ -316,36 +291,22 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]], hits: Sequence[Ite
                 -_BELOW <= d < _ABOVE for d in chain(weak, offsets, (d for d in shown if d is not None))):
             batch.append((i, own, weak, votes, shown))
         else:
-            out[i] = estimate_mass(relative, votes, weights)
+            out[i] = estimate_mass(relative, votes)
     for start in range(0, len(batch), _CHUNK):
         chunk = batch[start:start + _CHUNK]
-        best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk, weights)
+        best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk)
         for (i, *_), mass in zip(chunk, best):
             out[i] = mass
     return out
 
 
-_Chunk = list[tuple[int, int, list[int], list[Neighbour], list[int | None]]]
-
-
-def _estimate_chunk(relatives: list[Mapping[int, float]], chunk: _Chunk, weights: MassWeights) -> list[int | None]:
-    """:func:`estimate_mass` of a chunk of unknowns: the highest of :func:`chunk_scores` (the higher
-    mass on a tie)."""
-    scores, other, below = chunk_scores(relatives, chunk, weights)
-    np.multiply(scores, weights.parity_penalty, out=scores, where=other)
-    own = np.array([c[1] for c in chunk], dtype=np.int64)
-    last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
-    return [m if m > 0 else None for m in (own + last - below).tolist()]
-
-
-def chunk_scores(relatives: list[Mapping[int, float]], chunk: _Chunk,
-                 weights: MassWeights) -> tuple[np.ndarray, np.ndarray, int]:
-    """:func:`estimate_mass`'s scores for a chunk of unknowns before the parity penalty (rows:
-    unknowns; columns: candidate masses own - below .. own + width - below - 1, every vote of the
-    chunk inside), added in its order -- own ion, weak ions, each hit's offset and mass votes, the
-    loss alignment --, where the nitrogen rule penalises (True: the closest hits' parity
-    contradicts the candidate's) and ``below``. The weights' training reads each term apart (one
-    weight 1, the others 0: ``benchmarks/train_mass_weights.py``)."""
+def _estimate_chunk(relatives: list[Mapping[int, float]],
+                    chunk: list[tuple[int, int, list[int], list[Neighbour], list[int | None]]],
+                    ) -> list[int | None]:
+    """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
+    masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
+    order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
+    penalty, then the highest score (the higher mass on a tie)."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
@@ -355,10 +316,10 @@ def chunk_scores(relatives: list[Mapping[int, float]], chunk: _Chunk,
     known = [d for d in chain(offsets, shown) if d is not None] + [d for _, d in weak_at]
     below = max(0, -min(known, default=0))
     scores = np.zeros((n, below + max(CANDIDATE_SPAN, max(known, default=0) + 1)))
-    scores[:, below] = weights.own
+    scores[:, below] = OWN_WEIGHT
     if weak_at:
         rows, cols = np.array(weak_at).T
-        scores[rows, cols + below] += weights.weak
+        scores[rows, cols + below] += WEAK_WEIGHT
     # The hits slot by slot (slot j: every unknown's j-th vote); an empty slot or a hit without
     # losses weighs 0 there, and adding 0.0 leaves a sum as it was.
     slots = max(len(c[3]) for c in chunk)
@@ -368,22 +329,24 @@ def chunk_scores(relatives: list[Mapping[int, float]], chunk: _Chunk,
     shown_column = np.full((slots, n), -1, dtype=np.int64)  # of its mass vote; -1: none
     if votes:
         at = tuple(np.array([(j, k) for j, k, _ in votes]).T)
-        weight[at] = [h.similarity ** weights.hit_power for *_, h in votes]
+        weight[at] = [h.similarity ** HIT_POWER for *_, h in votes]
         mass[at] = [h.mass for *_, h in votes]
         column[at] = [-1 if d is None else d + below for d in offsets]
         shown_column[at] = [-1 if d is None else d + below for d in shown]
     for j in range(slots):
         voting = np.flatnonzero(column[j] >= 0)
-        scores[voting, column[j, voting]] += weights.offset * weight[j, voting]
+        scores[voting, column[j, voting]] += weight[j, voting]
         voting = np.flatnonzero(shown_column[j] >= 0)
-        scores[voting, shown_column[j, voting]] += weights.shown * weight[j, voting]
+        scores[voting, shown_column[j, voting]] += weight[j, voting]
     at = np.array([(j, k) for j, k, _ in votes], dtype=np.int64).reshape(-1, 2).T
-    columns = _hit_columns(n, at, [h for *_, h in votes], weight[tuple(at)], weights)
+    columns = _hit_columns(n, at, [h for *_, h in votes], weight[tuple(at)])
     scores[:, below:below + CANDIDATE_SPAN] += _alignment(_loss_windows(relatives, own), *columns)
     parity = _parity_chunk(weight, mass)
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
     other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
-    return scores, other, below
+    np.multiply(scores, PARITY_PENALTY, out=scores, where=other)
+    last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
+    return [m if m > 0 else None for m in (own + last - below).tolist()]
 
 
 def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> np.ndarray:
@@ -401,27 +364,27 @@ def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> 
     return window
 
 
-def _hit_columns(n: int, at: np.ndarray, hits: Sequence[Neighbour], weight: np.ndarray, weights: MassWeights,
+def _hit_columns(n: int, at: np.ndarray, hits: Sequence[Neighbour], weight: np.ndarray,
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The hits' loss spectra of ``n`` unknowns as one matrix each (unknowns x losses x 2
     :data:`HIT_VOTES` columns: the hit in slot j has its near losses in column 2j, its far ones in
     2j + 1, zeros elsewhere), the columns' norms (1 where none) and weights (``weight``,
-    similarity**hit_power, times the ``near`` and ``far`` weights; 0 where the hit has no such
+    similarity**4, times :data:`FAR_LOSS_WEIGHT` for the far ones; 0 where the hit has no such
     losses): one matrix product aligns every hit, near and far apart. ``at``: (slot, unknown)
     of each hit, as rows."""
     matrix = np.zeros((n, FAR_LOSS_SPAN, 2 * HIT_VOTES))
-    norm, scaled = np.ones((n, 2 * HIT_VOTES)), np.zeros((n, 2 * HIT_VOTES))
+    norm, weights = np.ones((n, 2 * HIT_VOTES)), np.zeros((n, 2 * HIT_VOTES))
     if hits:
         vectors, *norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for h in hits))
         vectors = np.array(vectors)
-        for part, (span, part_norm, scale) in enumerate(zip(_SPANS, norms, (weights.near, weights.far))):
+        for part, (span, part_norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
             part_norm = np.array(part_norm)
             kept = np.flatnonzero(part_norm != 0)
             unknown, col = at[1][kept], 2 * at[0][kept] + part
             matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[kept][:, span]
             norm[unknown, col] = part_norm[kept]
-            scaled[unknown, col] = weight[kept] * scale
-    return matrix, norm, scaled
+            weights[unknown, col] = weight[kept] * scale
+    return matrix, norm, weights
 
 
 def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -468,11 +431,10 @@ def _weak_ions(relative: Mapping[int, float], own: int) -> list[int]:
             and not _carbon13_peak(relative, m) and not _after_impossible_loss(relative, m)]
 
 
-def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbour],
-                    weights: MassWeights) -> dict[int, float]:
-    """Candidate mass -> sum over hits of similarity**hit_power x cosine**2 of the neutral-loss spectra
+def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbour]) -> dict[int, float]:
+    """Candidate mass -> sum over hits of similarity**4 x cosine**2 of the neutral-loss spectra
     (losses 0..:data:`LOSS_SPAN`-1 u, square-root intensities) of the unknown at the candidate
-    and of the hit at its own mass (weight ``near``), plus ``far`` times the same for the far
+    and of the hit at its own mass, plus :data:`FAR_LOSS_WEIGHT` times the same for the far
     losses (:data:`LOSS_SPAN`..:data:`FAR_LOSS_SPAN`-1 u, a cosine of their own: in one vector
     with the near ones they drag an alkane's 14 u series along): the fragment-plus-loss matching
     of NIST's hybrid search (Moorthy et al., Anal. Chem. 89, 13261, 2017) asked which mass makes
@@ -480,7 +442,7 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     under its parent's formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
     at = np.array([np.arange(len(hits)), np.zeros(len(hits), dtype=np.int64)])
-    columns = _hit_columns(1, at, hits, np.array([h.similarity ** weights.hit_power for h in hits]), weights)
+    columns = _hit_columns(1, at, hits, np.array([h.similarity ** HIT_POWER for h in hits]))
     total = _alignment(_loss_windows([relative], np.array([own])), *columns)[0]
     kept = np.flatnonzero(total > 0)
     return dict(zip(candidates[kept].tolist(), total[kept].tolist()))
@@ -533,13 +495,13 @@ def _root_at(relative: Mapping[int, float], mz: np.ndarray) -> np.ndarray:
     return np.sqrt(window[mz - low])
 
 
-def _parity(hits: list[Neighbour], hit_power: float) -> int | None:
+def _parity(hits: list[Neighbour]) -> int | None:
     """The nominal-mass parity (nitrogen rule: odd mass, odd N count) at least
-    :data:`PARITY_AGREEMENT` of the first :data:`PARITY_HITS` hits' similarity**hit_power weight agrees
+    :data:`PARITY_AGREEMENT` of the first :data:`PARITY_HITS` hits' similarity**4 weight agrees
     on; None when they disagree."""
     weight = [0.0, 0.0]
     for h in hits[:PARITY_HITS]:
-        weight[h.mass % 2] += h.similarity ** hit_power
+        weight[h.mass % 2] += h.similarity ** HIT_POWER
     total = sum(weight)
     if total == 0:
         return None
