@@ -39,7 +39,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            closest compounds or ions point to an NPS group (named at the row's end);
   "unknown compound": no library compound explains it and no NPS group is indicated
            (a compound the library lacks, not necessarily an NPS, or a spectrum too weak or
-           mixed); in both, the library hit named at the row's end is for orientation only
+           mixed); in both, the library hit named at the row's end is for orientation only,
+           and the verdict is its library search's ("tentative": a relative of that hit,
+           "inconclusive": nothing matches well enough), not an identification
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the

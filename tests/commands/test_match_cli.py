@@ -692,6 +692,8 @@ def test_match_help_explains_the_runner_up_column_and_the_lc_product_ions():
     help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
     assert 'runner-up (score) that best different compound; "next closest: X (score)"' in help_text
     assert "not a second candidate identity" in help_text
+    # "tentative unknown compound" (PestMix 7.525 min, a close analogue) read as a tentative identification
+    assert '"tentative": a relative of that hit, "inconclusive": nothing matches well enough), not an' in help_text
     assert (f"'identified', which also needs >= {VerdictThresholds().min_product_ions} of the reference's "
             "product ions matched") in help_text
 
