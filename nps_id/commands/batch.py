@@ -56,7 +56,8 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
               help="Run on an existing Dask cluster (tcp://host:8786) instead of local processes.")
 @click.option("--blank-pattern", metavar="GLOB",
               help="File names of blank runs (flagged in the summary); each run is matched with the "
-                   "blank before it subtracted.")
+                   "nearest blank acquired before it in the same folder subtracted (a run in a folder "
+                   "without one: none, with a warning).")
 @click.option("--subtract-blank/--no-subtract-blank", default=True,
               help="With --blank-pattern: subtract the blank before each run (else only flag blanks).")
 @click.option("--alkanes", type=click.Path(exists=True, path_type=Path),

@@ -32,11 +32,16 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            an analogue row the analogue score (similarity plus the NPS mass prior)
   MF RMF   EI match factor and reverse match factor, 0-999 (- for MS/MS)
   gap      score minus the best different compound's (- when none scored)
+  runner-up (score)  that best different compound; "next closest: X (score)" on a row whose
+           hit names no substance (an unknown's, an analogue's): a second library compound
+           near the spectrum, for orientation only, not a second candidate identity
   "suspected new substance": no library compound explains the spectrum and its
            closest compounds or ions point to an NPS group (named at the row's end);
   "unknown compound": no library compound explains it and no NPS group is indicated
            (a compound the library lacks, not necessarily an NPS, or a spectrum too weak or
-           mixed); in both, the library hit named at the row's end is for orientation only
+           mixed); in both, the library hit named at the row's end is for orientation only,
+           and the verdict is its library search's ("tentative": a relative of that hit,
+           "inconclusive": nothing matches well enough), not an identification
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the

@@ -77,7 +77,9 @@ _OPTIONS = [
     click.option("--identified-rmf", type=int, default=_VERDICT.identified_rmf,
                  help="EI reverse match factor needed for 'identified'."),
     click.option("--identified-score", type=int, default=_VERDICT.identified_score,
-                 help="LC-MS/MS score (cosine x 999) needed for 'identified'."),
+                 help="LC-MS/MS score (cosine x 999) needed for 'identified', which also needs >= "
+                      f"{_VERDICT.min_product_ions} of the reference's product ions matched, whatever the "
+                      "score (docs/match.md)."),
     click.option("--min-gap", type=int, default=_VERDICT.min_gap,
                  help="EI: score gap to the next different compound for 'identified'."),
     click.option("--min-gap-ms2", type=int, default=_VERDICT.min_gap_ms2,

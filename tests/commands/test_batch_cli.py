@@ -486,6 +486,9 @@ def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdr
     assert runs["other/220223016.mzML"]["no_blank"] and not runs["sequence/220223016.mzML"]["no_blank"]
     assert json.loads(results_path(out, "other/220223016.mzML").read_text()).get("blank") is None
     assert json.loads(results_path(out, "sequence/220223016.mzML").read_text())["blank"]["file"] == "220223001.mzML"
+    # and --help says so before the run (it read "the blank before it": a new user, stop 37)
+    help_text = " ".join(CliRunner().invoke(cli, ["batch", "--help"]).output.split())
+    assert "the nearest blank acquired before it in the same folder subtracted" in help_text
 
 
 def test_a_library_replaced_after_the_batch_checked_it_matches_no_run(tmp_path, swgdrug_library, swgdrug_subset_build,

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 
 from tests.conftest import data_path
 from nps_id.cli import cli
+from nps_id.match.verdict import VerdictThresholds
 
 LRCFS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]
 EXPECTED_FOUND = {
@@ -682,6 +683,19 @@ def test_match_help_gives_each_printed_score_column_its_scale():
     assert '"suspected new substance": no library compound explains the spectrum' in help_text
     assert '"unknown compound": no library compound explains it and no NPS group is indicated' in help_text
     assert "not necessarily an NPS" in help_text
+
+
+def test_match_help_explains_the_runner_up_column_and_the_lc_product_ions():
+    """The table's last column ("next closest: X" on an unknown's row since stop 37) and why an LC
+    hit of score 928 with no runner-up stays tentative (fluopicolide, one product ion) are in --help:
+    a new user found neither there (stop 37)."""
+    help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
+    assert 'runner-up (score) that best different compound; "next closest: X (score)"' in help_text
+    assert "not a second candidate identity" in help_text
+    # "tentative unknown compound" (PestMix 7.525 min, a close analogue) read as a tentative identification
+    assert '"tentative": a relative of that hit, "inconclusive": nothing matches well enough), not an' in help_text
+    assert (f"'identified', which also needs >= {VerdictThresholds().min_product_ions} of the reference's "
+            "product ions matched") in help_text
 
 
 def test_match_keeps_the_library_facts_and_isomers_for_the_next_process(swgdrug_library, tmp_path, monkeypatch):
