@@ -925,12 +925,13 @@ def _mgf_text(name: str, folder: Path) -> str:
 
 def test_an_mgf_query_file_read_and_searched_in_ranges_gives_the_bytes_of_one_process(
         ms2_library, monkeypatch, tmp_path):
-    """The 200 MS/MS analogue queries as MGF, their IONMODE lines moved into one global line before
-    the first block (which the workers' ranges must carry: the ion mode changes the hits), CRLF line
+    """The 200 MS/MS analogue queries (all positive ions) as MGF, every other block's IONMODE line
+    taken out and one global ``IONMODE=negative`` line put before the first block (which the
+    workers' ranges must carry: a negative query has no hit in this positive library), CRLF line
     ends, plain and gzipped: each worker reads, searches and makes the rows of its own bytes (the
     command only the first 15 blocks); rows and notes are the bytes of ``--threads 1`` and the rows
-    those of the file with IONMODE in every block. The global line between blocks 100 and 101
-    instead (the blocks before keep their own), which a later range's cut does not see: the
+    those of the file with ``IONMODE=negative`` in those blocks. The global line between blocks 100
+    and 101 instead (the blocks before with their own), which a later range's cut does not see: the
     command reads the file whole, with the same rows."""
     import gzip
 
@@ -945,16 +946,21 @@ def test_an_mgf_query_file_read_and_searched_in_ranges_gives_the_bytes_of_one_pr
             yield spectrum
 
     monkeypatch.setattr(mgf, "_read", counted)
-    text = _mgf_text("ms2-queries-analog.msp.gz", tmp_path)
-    assert text.count("IONMODE=positive\n") == text.count("BEGIN IONS") == 200
-    each = _run(tmp_path / "ms2-queries-analog.mgf", "-l", ms2_library, "--threads", 1, "--format", "jsonl")
-    crlf = ("MASS=Monoisotopic\nIONMODE=positive\n\n" + text.replace("IONMODE=positive\n", "")).replace("\n", "\r\n")
+    blocks = _mgf_text("ms2-queries-analog.msp.gz", tmp_path).split("BEGIN IONS\n")[1:]
+    assert len(blocks) == 200 and all("IONMODE=positive\n" in b for b in blocks)
+    negative = [b.replace("IONMODE=positive\n", "" if k % 2 else "IONMODE=negative\n") for k, b in enumerate(blocks)]
+    each = tmp_path / "each.mgf"
+    each.write_text("".join("BEGIN IONS\n" + b for b in negative), encoding="utf-8")
+    blocks = [b.replace("IONMODE=positive\n", "") if k % 2 == 0 else b for k, b in enumerate(blocks)]
     plain, zipped, between = tmp_path / "global.mgf", tmp_path / "global.mgf.gz", tmp_path / "between.mgf"
-    plain.write_bytes(crlf.encode("utf-8"))
+    plain.write_bytes("".join(["IONMODE=negative\n\n", *("BEGIN IONS\n" + b for b in blocks)])
+                      .replace("\n", "\r\n").encode("utf-8"))
     zipped.write_bytes(gzip.compress(plain.read_bytes()))
-    blocks = text.split("BEGIN IONS\n")
-    between.write_text("BEGIN IONS\n".join(blocks[:101]) + "IONMODE=positive\nBEGIN IONS\n"
-                       + "BEGIN IONS\n".join(blocks[101:]).replace("IONMODE=positive\n", ""), encoding="utf-8")
+    between.write_text("".join([*("BEGIN IONS\n" + b for b in negative[:100]), "IONMODE=negative\n",
+                                *("BEGIN IONS\n" + b for b in blocks[100:])]), encoding="utf-8")
+    expected = _run(each, "-l", ms2_library, "--threads", 1, "--format", "jsonl")
+    positive = _run(_as_mgf("ms2-queries-analog.msp.gz", tmp_path), "-l", ms2_library, "--threads", 1, "--format", "jsonl")
+    assert expected.stdout.count("\n") > 100 and expected.stdout != positive.stdout  # the ion mode changes the hits
     for source in (plain, zipped, between):
         runs, reads = [], []
         for n in (1, 2):
@@ -962,10 +968,9 @@ def test_an_mgf_query_file_read_and_searched_in_ranges_gives_the_bytes_of_one_pr
             runs.append(_run(source, "-l", ms2_library, "--threads", n, "--format", "jsonl"))
             reads.append(list(read_here))
         assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+        assert runs[1].stdout == runs[0].stdout == expected.stdout and runs[1].stderr == runs[0].stderr
         # the command reads the first range; the file with a global line between blocks then whole
         assert len(reads[0]) == 200 and reads[1] == list(range(15)) + (reads[0] if source == between else [])
-        assert runs[1].stdout == runs[0].stdout == each.stdout and runs[1].stderr == runs[0].stderr
-        assert each.stdout.count("\n") > 100
     # the ranges after the first on workers (the file read whole: its verdict columns and rows too)
     assert len(calls) == 4 and not any(os.getpid() in pids for pids in calls)
 
