@@ -822,6 +822,20 @@ def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_librar
     assert len(calls) == len(runs) and all(calls) and not any(os.getpid() in pids for pids in calls)
 
 
+def _reads_here(monkeypatch, reader) -> list[int]:
+    """The ``scan_index`` of every record the reader module ``reader`` reads in this process, as it
+    reads them (a forked worker counts in its own copy)."""
+    read_here, real_read = [], reader._read
+
+    def counted(*args):
+        for spectrum in real_read(*args):
+            read_here.append(spectrum.get("scan_index"))
+            yield spectrum
+
+    monkeypatch.setattr(reader, "_read", counted)
+    return read_here
+
+
 def _as_mzml(name: str, folder: Path) -> Path:
     """A MassBank query file of ../shared/data written as mzML (a format the command reads whole)."""
     path = folder / name.replace(".msp.gz", ".mzML")
@@ -859,14 +873,7 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
     calls = _split_small(monkeypatch)
     name, extra = _WORKLOADS[workload]
     library = ms2_library if workload == "ms2" else swgdrug_library
-    read_here, real_read = [], msp._read
-
-    def counted(*args):  # the records read in this process (a forked worker counts in its own copy)
-        for spectrum in real_read(*args):
-            read_here.append(spectrum.get("scan_index"))
-            yield spectrum
-
-    monkeypatch.setattr(msp, "_read", counted)
+    read_here = _reads_here(monkeypatch, msp)
     source = _plain(name, tmp_path)
     formats = [("jsonl", 2), ("tsv", 2)] + [("csv", 3)] * (workload == "ei")
     for fmt, workers in formats:
@@ -884,6 +891,23 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
     assert len(calls) == len(formats) and all(calls) and not any(os.getpid() in pids for pids in calls)
 
 
+def _reads_as_one_process(damaged: Path, library: Path, error: str) -> None:
+    """Records 501 and 801 of ``damaged`` bad, in two workers' ranges: ``error`` (the first one's,
+    one line, exit 3) as one process tells it, the previous output kept; --lenient: the same notes
+    and rows as one process."""
+    out = damaged.parent / "hits.tsv"
+    out.write_text("the previous search\n")
+    strict = [_run(damaged, "-l", library, "--threads", n, "-o", out) for n in (1, 2)]
+    assert [r.exit_code for r in strict] == [3, 3]
+    assert strict[1].stderr == strict[0].stderr and len(strict[0].stderr.splitlines()) == 1
+    assert error in strict[0].stderr, strict[0].stderr
+    assert out.read_text() == "the previous search\n"
+    lenient = [_run(damaged, "-l", library, "--threads", n, "--lenient", "--format", "jsonl") for n in (1, 2)]
+    assert [r.exit_code for r in lenient] == [0, 0]
+    assert lenient[1].stdout == lenient[0].stdout and lenient[1].stderr == lenient[0].stderr
+    assert "record 501)" in lenient[0].stderr and "record 801)" in lenient[0].stderr
+
+
 def test_a_damaged_record_in_a_later_range_reads_as_in_one_process(swgdrug_library, monkeypatch, tmp_path):
     """Bad peak lines in two records read by different workers: the error names the first one's line
     and record as one process does (exit 3, one line, the previous output kept); --lenient skips
@@ -896,19 +920,10 @@ def test_a_damaged_record_in_a_later_range_reads_as_in_one_process(swgdrug_libra
         records[k] = head + "Num Peaks:" + peaks.replace("\n", "\n12 abc\n", 1)
     damaged = tmp_path / "damaged.msp"
     damaged.write_text("\n\n".join(records), encoding="utf-8")
-    out = tmp_path / "hits.tsv"
-    out.write_text("the previous search\n")
-    strict = [_run(damaged, "-l", swgdrug_library, "--threads", n, "-o", out) for n in (1, 2)]
-    assert [r.exit_code for r in strict] == [3, 3]
-    assert strict[1].stderr == strict[0].stderr and len(strict[0].stderr.splitlines()) == 1
     # the line after Num Peaks: the lines of the records before, the blank line, then the record's own
     line = "\n\n".join(records[:500]).count("\n") + 2 + records[500].split("Num Peaks:")[0].count("\n") + 2
-    assert f"damaged.msp, line {line}, record 501: peak line with a value that is not a number" in strict[0].stderr
-    assert out.read_text() == "the previous search\n"
-    lenient = [_run(damaged, "-l", swgdrug_library, "--threads", n, "--lenient", "--format", "jsonl") for n in (1, 2)]
-    assert [r.exit_code for r in lenient] == [0, 0]
-    assert lenient[1].stdout == lenient[0].stdout and lenient[1].stderr == lenient[0].stderr
-    assert "record 501)" in lenient[0].stderr and "record 801)" in lenient[0].stderr
+    _reads_as_one_process(damaged, swgdrug_library,
+                          f"damaged.msp, line {line}, record 501: peak line with a value that is not a number")
     assert len(calls) == 2  # the strict run's workers read too: the first error in the file is raised
     records[300] = records[300].replace("Name:", "NAME:", 1)
     uncounted = tmp_path / "uncounted.msp"
@@ -938,14 +953,7 @@ def test_an_mgf_query_file_read_and_searched_in_ranges_gives_the_bytes_of_one_pr
     from nps_id.io import mgf
 
     calls = _split_small(monkeypatch)
-    read_here, real_read = [], mgf._read
-
-    def counted(*args):  # the blocks read in this process (a forked worker counts in its own copy)
-        for spectrum in real_read(*args):
-            read_here.append(spectrum.get("scan_index"))
-            yield spectrum
-
-    monkeypatch.setattr(mgf, "_read", counted)
+    read_here = _reads_here(monkeypatch, mgf)
     blocks = _mgf_text("ms2-queries-analog.msp.gz", tmp_path).split("BEGIN IONS\n")[1:]
     assert len(blocks) == 200 and all("IONMODE=positive\n" in b for b in blocks)
     negative = [b.replace("IONMODE=positive\n", "" if k % 2 else "IONMODE=negative\n") for k, b in enumerate(blocks)]
@@ -988,18 +996,8 @@ def test_a_damaged_mgf_block_in_a_later_range_reads_as_in_one_process(swgdrug_li
         blocks[k] = f"{head}\n12 abc\n{peaks}\n"
     damaged = tmp_path / "damaged.mgf"
     damaged.write_text("END IONS\n".join(blocks), encoding="utf-8")
-    out = tmp_path / "hits.tsv"
-    out.write_text("the previous search\n")
-    strict = [_run(damaged, "-l", swgdrug_library, "--threads", n, "-o", out) for n in (1, 2)]
-    assert [r.exit_code for r in strict] == [3, 3]
-    assert strict[1].stderr == strict[0].stderr and len(strict[0].stderr.splitlines()) == 1
     line = "END IONS\n".join(blocks[:500]).count("\n") + blocks[500].count("\n")  # the line before its last
-    assert f"damaged.mgf, line {line}, record 501: " in strict[0].stderr, strict[0].stderr
-    assert out.read_text() == "the previous search\n"
-    lenient = [_run(damaged, "-l", swgdrug_library, "--threads", n, "--lenient", "--format", "jsonl") for n in (1, 2)]
-    assert [r.exit_code for r in lenient] == [0, 0]
-    assert lenient[1].stdout == lenient[0].stdout and lenient[1].stderr == lenient[0].stderr
-    assert "record 501)" in lenient[0].stderr and "record 801)" in lenient[0].stderr
+    _reads_as_one_process(damaged, swgdrug_library, f"damaged.mgf, line {line}, record 501: ")
     assert len(calls) == 2  # the strict run's workers read too: the first error in the file is raised
 
 
