@@ -362,9 +362,10 @@ class _RangeDone:
 
 def _search_in_ranges(job: _Job) -> list[str] | None:
     """The rows' text of an MSP or MGF query file (:data:`_CUT_FORMATS`) of :data:`FORK_FROM_QUERIES`
-    records or more, read, searched and made into rows range by range: the first :data:`FIRST_RANGE_QUERIES` records in
-    this process (which loads the library's indexes, numba, the verdict columns' facts, group model
-    and RDKit once, for the workers to inherit), the rest on ``threads`` forked workers, each
+    records or more, read, searched and made into rows range by range: the first
+    :data:`FIRST_RANGE_QUERIES` records in this process (which loads the library's indexes, numba,
+    the verdict columns' facts, group model and RDKit once, for the workers to inherit), the rest
+    on ``threads`` forked workers, each
     reading its own bytes of the file. The notes and errors are the whole file's read's: each
     range reads its records and lines under the whole file's numbers, the command adds up its
     counts and raises the first range's error. None (nothing done that shows) where the file
