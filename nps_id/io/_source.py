@@ -1,7 +1,8 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
 Entry points: :func:`open_binary`, :func:`open_range`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
-:func:`cut_spans` (a file cut into byte ranges, :class:`Span`), :func:`lazy_read`, :func:`guard_io`, :func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
+:func:`cut_spans` (a file cut into byte ranges, :class:`Span`), :func:`lazy_read`, :func:`guard_io`,
+:func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
 :func:`peak_fault` (why a text peak would be refused, so a reader names its own line), :class:`ReadReport`
 and :func:`skipped_text` (its skips in words, :data:`SKIP_PLURALS`).
 

@@ -280,7 +280,8 @@ def test_a_file_read_range_by_range_gives_the_blocks_lines_and_errors_of_one_rea
         parts = _ranged(source, text_of, cut)[0]
         assert [(s.get("scan_index"), s.metadata) for s in parts] == [
             (s.get("scan_index"), {**s.metadata, "source_file": str(source)}) for s in whole]
-        assert all(np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity) for a, b in zip(parts, whole))
+        assert all(np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
+                   for a, b in zip(parts, whole))
         assert all(a.ends_before(b) for a, b in zip(cut, [*cut[1:], None])) and cut[-1].end_record == 200
     blocks = text.split("BEGIN IONS\n")  # [header, block 0, ...]
     blocks[151] = blocks[151].replace("\nEND IONS", "\n12 abc\nEND IONS")  # block 150's last line
