@@ -126,8 +126,8 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
                    "alone is the Similarity column.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, show_default=USABLE_CORES,
               help="EI and MS/MS identity batches searched at once, and, from 1,000 queries, worker processes "
-                   "making the verdict columns and rows (of an MSP file: reading and searching their part of "
-                   "it too); the output is the same bytes for any number; "
+                   "making the verdict columns and rows (of an MSP or MGF file: reading and searching their "
+                   "part of it too); the output is the same bytes for any number; "
                    f"{USABLE_CORES_MEANING}.")
 @lenient_option
 def search(queries, library, top_k, mode, score, fmt, output, tolerance, precursor_tolerance, prefilter,
@@ -270,6 +270,9 @@ FORK_FROM_QUERIES = 1000
 #: Query ranges per worker: the ranges differ in cost (an isomer check, a group vote), and a
 #: worker that finishes early takes the next one.
 RANGES_PER_WORKER = 2
+#: The query formats whose files are cut into byte ranges, each read, searched and made into rows on
+#: a worker (their readers' ``spans`` and ``read(span=)``).
+_CUT_FORMATS = ("msp", "mgf")
 #: Queries whose rows the command makes itself before it forks the workers: the per-process set-up
 #: of the verdict columns (~0.15 s) is then made once, and inherited, not once per worker.
 FIRST_RANGE_QUERIES = 100
@@ -358,21 +361,26 @@ class _RangeDone:
 
 
 def _search_in_ranges(job: _Job) -> list[str] | None:
-    """The rows' text of an MSP query file of :data:`FORK_FROM_QUERIES` records or more, read,
-    searched and made into rows range by range: the first :data:`FIRST_RANGE_QUERIES` records in
-    this process (which loads the library's indexes, numba, the verdict columns' facts, group model
-    and RDKit once, for the workers to inherit), the rest on ``threads`` forked workers, each
+    """The rows' text of an MSP or MGF query file (:data:`_CUT_FORMATS`) of :data:`FORK_FROM_QUERIES`
+    records or more, read, searched and made into rows range by range: the first
+    :data:`FIRST_RANGE_QUERIES` records in this process (which loads the library's indexes, numba,
+    the verdict columns' facts, group model and RDKit once, for the workers to inherit), the rest
+    on ``threads`` forked workers, each
     reading its own bytes of the file. The notes and errors are the whole file's read's: each
     range reads its records and lines under the whole file's numbers, the command adds up its
     counts and raises the first range's error. None (nothing done that shows) where the file
     cannot be read so, or a range's end does not fall where the whole file's read puts a record's
-    (:func:`nps_id.io.msp.spans`), or the platform cannot fork: the caller reads it whole."""
-    from nps_id.io import detect_format
-    from nps_id.io.msp import spans
+    (:func:`nps_id.io.msp.spans`, :func:`nps_id.io.mgf.spans`), or the platform cannot fork: the caller
+    reads it whole."""
+    from importlib import import_module
+
+    from nps_id.io import FORMATS, detect_format
 
     workers = job.settings.threads
-    cut = spans(job.queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
-        if detect_format(job.queries) == "msp" else None
+    fmt = detect_format(job.queries)
+    cut = import_module(FORMATS[fmt].module).spans(
+        job.queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
+        if fmt in _CUT_FORMATS else None
     if cut is None:
         return None
     ranges, text = cut
@@ -387,7 +395,7 @@ def _search_in_ranges(job: _Job) -> list[str] | None:
 
     if not can_fork():
         return None
-    tasks = [(span, after.record) for span, after in zip(ranges, ranges[1:])] + [(ranges[-1], None)]
+    tasks = list(zip(ranges, [*ranges[1:], None]))
     job = replace(job, settings=replace(job.settings, threads=1))  # the workers are the cores' work
     try:
         lib = open_verified(job.library, copies=True)
@@ -430,20 +438,21 @@ def _summed(counts: Any) -> dict[str, int]:
     return total
 
 
-def _search_range(shared: _Ranges, task: tuple[Any, int | None]) -> _RangeDone | Exception | None:
-    """Read, search and make the rows of one byte range (``task``: its :class:`~nps_id.io.msp.Span`
-    and the record the next range starts at, None for the last); None when the range's end does
-    not fall where the whole file's read puts that record, or a query has no name to print but its
-    position in the file; a reader's or search's error returned, for the command to raise in order."""
+def _search_range(shared: _Ranges, task: tuple[Any, Any]) -> _RangeDone | Exception | None:
+    """Read, search and make the rows of one byte range (``task``: its :class:`~nps_id.io._source.Span`
+    and the next range's, None for the last); None when the range's end does not fall where the
+    whole file's read has the next range start (:meth:`~nps_id.io._source.Span.ends_before`), or a
+    query has no name to print but its position in the file; a reader's or search's error
+    returned, for the command to raise in order."""
     from nps_id.errors import NpsIdError
     from nps_id.io import ReadReport, read
     from nps_id.search.engine import unsearchable
 
-    (span, next_record), job = task, shared.job
+    (span, after), job = task, shared.job
     report = ReadReport(str(job.queries))
     try:
         spectra = list(read(job.queries, lenient=job.lenient, report=report, span=span, data=shared.text))
-        if (next_record is not None and span.end_record != next_record) or not all(
+        if not span.ends_before(after) or not all(
                 s.name or s.get("source_id") or s.get("scan_id") for s in spectra):
             return None
         skipped = unsearchable(spectra, shared.prepared.reference)

@@ -1,7 +1,8 @@
 """Shared plumbing for readers: opening files (``.gz`` transparent) and the read report.
 
 Entry points: :func:`open_binary`, :func:`open_range`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
-:func:`lazy_read`, :func:`guard_io`, :func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
+:func:`cut_spans` (a file cut into byte ranges, :class:`Span`), :func:`lazy_read`, :func:`guard_io`,
+:func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
 :func:`peak_fault` (why a text peak would be refused, so a reader names its own line), :class:`ReadReport`
 and :func:`skipped_text` (its skips in words, :data:`SKIP_PLURALS`).
 
@@ -12,10 +13,12 @@ inflates only to the size its spectrum declares (:func:`inflate`); a text line i
 """
 from __future__ import annotations
 
+import bisect
 import codecs
 import gzip
 import itertools
 import math
+import mmap
 import re
 import zlib
 from collections import Counter
@@ -299,10 +302,99 @@ class open_range:
             self._raw.close()
 
 
-def numbered_lines(raw: IO[bytes], encoding: str | None = None) -> Iterator[tuple[int, str]]:
+@dataclass
+class Span:
+    """Bytes ``start:stop`` of a text spectrum file, from the start of a record, with the lines and
+    records of the file before it (:func:`cut_spans`) and what a reader carries into it from them
+    (``carried``: MGF's global ``KEY=value`` pairs); ``last``: the range that ends the file. A
+    reader of the range sets ``end_record`` and ``end_carried``: the next range's first record and
+    carried pairs as the whole file's read has them there (``end_record`` None: that read would
+    join the next range's first lines to this range's last record)."""
+
+    start: int
+    stop: int
+    line: int
+    record: int
+    carried: tuple[tuple[str, str], ...] = ()
+    last: bool = False
+    end_record: int | None = None
+    end_carried: tuple[tuple[str, str], ...] = ()
+
+    def ends_before(self, after: "Span | None") -> bool:
+        """Whether this range, read, ends where ``after`` (the next range; None: no next range)
+        starts as the whole file's read has it there."""
+        return after is None or (self.end_record, self.end_carried) == (after.record, after.carried)
+
+
+def cut_spans(path: str | Path, first: int, parts: int, least: int,
+              record_start: bytes) -> tuple[list[Span], bytes | None] | None:
+    """A text file of ``least`` records or more, each opening with a line that the regular
+    expression ``record_start`` matches from its start, cut at such lines into a range of its
+    first ``first`` records and ``parts`` ranges of the rest of about equal size, for reading in
+    parallel, with the file's text when it is gzipped (decompressed here, for a reader's ``data``;
+    a plain file is memory-mapped, never copied whole, and read by each range itself); None for a
+    file that cannot be cut so that each range reads as in the whole file: fewer records, not
+    UTF-8 (the reader would switch to Windows-1252 part-way), lone carriage returns (line ends the
+    reader counts that the cut does not), or a damaged gzip stream (the whole file's read tells it).
+    The records are counted by the lines the expression matches; each range's reader checks the
+    count where it stops (:meth:`Span.ends_before`)."""
+    with open(path, "rb") as fh:
+        if fh.peek(2)[:2] == GZIP_MAGIC:
+            try:
+                with open_binary(path) as raw:
+                    text = raw.read()
+            except (OSError, EOFError, zlib.error):
+                return None
+            cut = _cut(text, first, parts, least, record_start)
+            return None if cut is None else (cut, text)
+        if not fh.seek(0, 2):
+            return None
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            cut = _cut(data, first, parts, least, record_start)
+            return None if cut is None else (cut, None)
+
+
+def _cut(data: Any, first: int, parts: int, least: int, record_start: bytes) -> list[Span] | None:
+    """:func:`cut_spans` of the bytes ``data`` (bytes, a memory map)."""
+    starts = [0] * bool(re.match(record_start, data)) + [
+        m.start() + 1 for m in re.finditer(b"\n" + record_start, data)]
+    if len(starts) < max(least, first + parts) or _LONE_CR.search(data) or not _utf8(data):
+        return None
+    size, rest = len(data), starts[first]
+    cuts = sorted({first, *(bisect.bisect_left(starts, rest + (size - rest) * k // parts, first)
+                            for k in range(1, parts))} - {len(starts)})
+    bounds = [0, *(starts[c] for c in cuts), size]
+    lines = [0]
+    for a, b in zip(bounds[:-2], bounds[1:-1]):
+        lines.append(lines[-1] + sum(data[at:min(at + _PIECE, b)].count(b"\n") for at in range(a, b, _PIECE)))
+    ranges = [Span(a, b, line, record) for a, b, line, record in zip(bounds[:-1], bounds[1:], lines, [0, *cuts])]
+    ranges[-1].last = True
+    return ranges
+
+
+_PIECE = 1 << 22
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _utf8(data: Any) -> bool:
+    """Whether ``data`` (bytes, a memory map) is UTF-8 throughout, read in pieces."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for at in range(0, len(data), _PIECE):
+            piece = data[at:at + _PIECE]
+            if not piece.isascii() or decoder.getstate()[0]:
+                decoder.decode(piece)
+        decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def numbered_lines(raw: IO[bytes], encoding: str | None = None, first_line: int = 0) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its line end) of a binary stream, decoded as by
-    :func:`line_batches`; shared by the text readers (MGF, MS1/MS2, MassBank, JCAMP-DX)."""
-    return enumerate(itertools.chain.from_iterable(line_batches(raw, encoding)), start=1)
+    :func:`line_batches`; shared by the text readers (MGF, MS1/MS2, MassBank, JCAMP-DX);
+    ``first_line``: lines of the file before the stream (a byte range of it)."""
+    return enumerate(itertools.chain.from_iterable(line_batches(raw, encoding, first_line)), start=first_line + 1)
 
 
 ZERO_MZ_SKIP = "peak at m/z 0 (dropped; not an ion)"

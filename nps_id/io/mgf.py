@@ -4,6 +4,8 @@ Entry points
 ------------
 - :func:`read` -- stream :class:`~nps_id.spectrum.Spectrum` objects from ``BEGIN IONS`` /
   ``END IONS`` blocks (GNPS, MZmine, matchms, ProteoWizard and TPP dialects).
+- :func:`spans` -- a file cut into byte ranges at ``BEGIN IONS`` lines, each read by ``read(span=)``
+  as in the whole file (``nps-id search``'s workers).
 - :func:`write` -- write spectra as MGF (atomic).
 
 Hand-written rather than ``pyteomics.mgf``: pyteomics returns m/z and intensity arrays of
@@ -21,8 +23,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from nps_id._atomic import atomic_output
-from nps_id.io._source import (NON_FINITE_PEAK, ReadReport, is_missing, lazy_read, numbered_lines, open_binary,
-                               parse_float, peak_fault)
+from nps_id.io._source import (NON_FINITE_PEAK, ReadReport, Span, cut_spans, is_missing, lazy_read, numbered_lines,
+                               open_binary, open_range, parse_float, peak_fault)
 from nps_id.spectrum import Spectrum
 
 # MGF key (upper case) -> normalised metadata key. Keys not listed are kept lower-cased.
@@ -57,7 +59,8 @@ _COMMENT_STARTS = ("#", ";", "!", "/")
 _CHARGE_RE = re.compile(r"^\s*([+-]?)(\d+)([+-]?)\s*$")
 
 
-def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectrum]:
+def read(path: str | Path, report: ReadReport | None = None, *, span: Span | None = None,
+         data: bytes | None = None) -> Iterator[Spectrum]:
     """Stream the spectra of an MGF file.
 
     Parameters
@@ -66,6 +69,13 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
         ``.mgf`` file, optionally gzip-compressed.
     report
         Filled with skip counts and, in lenient mode, the quarantine of malformed blocks.
+    span
+        Read only this byte range of the file (:func:`spans`), of ``data`` when given (the text
+        of a gzipped file, as :func:`spans` returns it): blocks and lines are numbered, and the
+        file's global ``KEY=value`` lines applied, as in the whole file; ``span.end_record`` and
+        ``span.end_carried`` are set when the range is read.
+    data
+        See ``span``.
 
     Yields
     ------
@@ -85,19 +95,25 @@ def read(path: str | Path, report: ReadReport | None = None) -> Iterator[Spectru
         text outside blocks that is not ``KEY=value``, values the spectrum model rejects, or a
         truncated gzip stream.
     """
-    return lazy_read(path, report, _read_file)
+    return lazy_read(path, report, _read_file, span, data)
 
 
-def _read_file(path: str, report: ReadReport) -> Iterator[Spectrum]:
+def _read_file(path: str, report: ReadReport, span: Span | None, data: bytes | None) -> Iterator[Spectrum]:
     # Opened here, not in read(): a generator that is never started must not hold the file.
-    with open_binary(path) as raw:
-        yield from _read(numbered_lines(raw), path, report)
+    if span is None:
+        with open_binary(path) as raw:
+            yield from _read(numbered_lines(raw), path, report)
+        return
+    with open_range(path, span.start, span.stop, data) as raw:
+        yield from _read(numbered_lines(raw, first_line=span.line), path, report, span)
 
 
-def _read(lines: Iterable[tuple[int, str]], path: str, report: ReadReport) -> Iterator[Spectrum]:
-    globals_: dict[str, str] = {}
+def _read(lines: Iterable[tuple[int, str]], path: str, report: ReadReport,
+          span: Span | None = None) -> Iterator[Spectrum]:
+    globals_: dict[str, str] = dict(span.carried) if span else {}
     block: _Block | None = None
-    index = -1
+    index = span.record - 1 if span else -1
+    number = span.line if span else 0
     for number, text in lines:
         line = text.strip()
         if not line or line.startswith(_COMMENT_STARTS):
@@ -118,17 +134,69 @@ def _read(lines: Iterable[tuple[int, str]], path: str, report: ReadReport) -> It
             if spectrum is not None:
                 yield spectrum
         elif block is None:
-            key, sep, value = line.partition("=")
-            if not sep or not key.strip():
+            pair = _global(line)
+            if pair is None:
                 report.bad("text outside a BEGIN IONS ... END IONS block (expected KEY=value)",
                            line=number, text=line)
                 continue
-            globals_[key.strip().upper()] = value.strip()
+            globals_[pair[0]] = pair[1]
         else:
             block.add(line, number)
     if block is not None:
-        block.fail("file ends inside a block (no END IONS; truncated?)", block.start, "BEGIN IONS")
+        if span is not None and not span.last:  # the next range opens with the BEGIN IONS the whole read meets
+            block.fail("a new BEGIN IONS before END IONS", number + 1, "BEGIN IONS")
+        else:
+            block.fail("file ends inside a block (no END IONS; truncated?)", block.start, "BEGIN IONS")
         _finish(block, report, path, globals_)
+    if span is not None:
+        span.end_record, span.end_carried = index + 1, tuple(globals_.items())
+
+
+def _global(line: str) -> tuple[str, str] | None:
+    """(KEY, value) of a stripped ``KEY=value`` line outside the blocks; None when it is not one."""
+    key, sep, value = line.partition("=")
+    if not sep or not key.strip():
+        return None
+    return key.strip().upper(), value.strip()
+
+
+#: A block's first line in :func:`spans` (the reader also takes ``begin ions`` and indented ones:
+#: a file that writes them is counted short and read whole).
+_BLOCK_START = rb"BEGIN IONS(?=[ \t]*\r?\n)"
+
+
+def spans(path: str | Path, first: int, parts: int, least: int) -> tuple[list[Span], bytes | None] | None:
+    """An MGF file of ``least`` blocks or more cut at ``BEGIN IONS`` lines for reading in parallel
+    (:func:`~nps_id.io._source.cut_spans`: the first ``first`` blocks, with the file's global
+    ``KEY=value`` lines, and ``parts`` ranges of the rest, with the file's text when it is gzipped;
+    None for a file that cannot be cut so that each range reads as in the whole file). The global
+    lines before the first block are carried into every later range; a reader of a range checks
+    that the blocks before the next range and the global lines in force there are those it was
+    given (:meth:`Span.ends_before`), so a file with ``KEY=value`` lines between blocks, or block
+    lines the cut does not count, is found out, not misread."""
+    cut = cut_spans(path, first, parts, least, _BLOCK_START)
+    if cut is None:
+        return None
+    ranges, text = cut
+    with open_range(path, 0, ranges[0].stop, text) as raw:
+        carried = _header(numbered_lines(raw))
+    for span in ranges[1:]:
+        span.carried = carried
+    return ranges, text
+
+
+def _header(lines: Iterable[tuple[int, str]]) -> tuple[tuple[str, str], ...]:
+    """The global ``KEY=value`` pairs before the first block, as :func:`_read` keeps them (the
+    other lines there are the first range's to report)."""
+    globals_: dict[str, str] = {}
+    for _, text in lines:
+        line = text.strip()
+        if line.upper() == "BEGIN IONS":
+            break
+        pair = None if line.startswith(_COMMENT_STARTS) else _global(line)
+        if pair is not None:
+            globals_[pair[0]] = pair[1]
+    return tuple(globals_.items())
 
 
 class _Block:

@@ -18,12 +18,8 @@ calls dominate the run time of other MSP parsers (see ``benchmarks/bench_read_ms
 """
 from __future__ import annotations
 
-import bisect
 import codecs
-import mmap
 import re
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -31,7 +27,7 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-from nps_id.io._source import (FLOAT32_MAX, GZIP_MAGIC, NON_FINITE_PEAK, ReadReport, is_missing, lazy_read,
+from nps_id.io._source import (FLOAT32_MAX, NON_FINITE_PEAK, ReadReport, Span, cut_spans, is_missing, lazy_read,
                                line_batches, open_binary, open_range, parse_float, peak_fault)
 from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
                                 parse_retention_time)
@@ -318,82 +314,18 @@ def _next_record(record: _Record, in_peaks: bool, skipping: bool) -> int | None:
     return None
 
 
-@dataclass
-class Span:
-    """Bytes ``start:stop`` of a plain MSP file, from the start of a record (``Name:``), with the
-    lines and records of the file before it; :func:`read` sets ``end_record`` (the next range's
-    first record, as the whole file's read numbers it, or None: see :func:`_next_record`)."""
-
-    start: int
-    stop: int
-    line: int
-    record: int
-    end_record: int | None = None
-
-
 #: A record's first line in :func:`spans`: how NIST and MassBank MSP files write it.
-_RECORD_START = re.compile(rb"\nName:")
+_RECORD_START = rb"Name:"
 
 
 def spans(path: str | Path, first: int, parts: int, least: int) -> tuple[list[Span], bytes | None] | None:
-    """An MSP file of ``least`` records or more cut at ``Name:`` lines into a range of its first
-    ``first`` records and ``parts`` ranges of the rest of about equal size, for reading in
-    parallel, with the file's text when it is gzipped (decompressed here, for :func:`read`'s
-    ``data``; a plain file is read by each range itself); None for a file that cannot be cut so
-    that each range reads as in the whole file: fewer records, not UTF-8 (the reader would switch
-    to Windows-1252 part-way), lone carriage returns (line ends the reader counts that the cut
-    does not), or a damaged gzip stream (the whole file's read tells it).
-
-    The records before each range are counted here by their ``Name:`` lines: a reader of the
-    previous range checks the count (:attr:`Span.end_record`), so a file whose records this
-    count misses is found out, not misnumbered."""
-    with open(path, "rb") as fh:
-        if fh.peek(2)[:2] == GZIP_MAGIC:
-            try:
-                with open_binary(path) as raw:
-                    text = raw.read()
-            except (OSError, EOFError, zlib.error):
-                return None
-            cut = _cut(text, first, parts, least)
-            return None if cut is None else (cut, text)
-        if not fh.seek(0, 2):
-            return None
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:  # the file is never copied whole
-            cut = _cut(data, first, parts, least)
-            return None if cut is None else (cut, None)
-
-
-def _cut(data: Any, first: int, parts: int, least: int) -> list[Span] | None:
-    """:func:`spans` of the bytes ``data`` (bytes, a memory map)."""
-    starts = [0] * (data[:5] == b"Name:") + [m.start() + 1 for m in _RECORD_START.finditer(data)]
-    if len(starts) < max(least, first + parts) or _LONE_CR.search(data) or not _utf8(data):
-        return None
-    size, rest = len(data), starts[first]
-    cuts = sorted({first, *(bisect.bisect_left(starts, rest + (size - rest) * k // parts, first)
-                            for k in range(1, parts))} - {len(starts)})
-    bounds = [0, *(starts[c] for c in cuts), size]
-    lines = [0]
-    for a, b in zip(bounds[:-2], bounds[1:-1]):
-        lines.append(lines[-1] + sum(data[at:min(at + _PIECE, b)].count(b"\n") for at in range(a, b, _PIECE)))
-    return [Span(a, b, line, record) for a, b, line, record in zip(bounds[:-1], bounds[1:], lines, [0, *cuts])]
-
-
-_PIECE = 1 << 22
-_LONE_CR = re.compile(rb"\r(?!\n)")
-
-
-def _utf8(data: Any) -> bool:
-    """Whether ``data`` (bytes, a memory map) is UTF-8 throughout, read in pieces."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        for at in range(0, len(data), _PIECE):
-            piece = data[at:at + _PIECE]
-            if not piece.isascii() or decoder.getstate()[0]:
-                decoder.decode(piece)
-        decoder.decode(b"", True)
-    except UnicodeDecodeError:
-        return False
-    return True
+    """An MSP file of ``least`` records or more cut at ``Name:`` lines for reading in parallel
+    (:func:`~nps_id.io._source.cut_spans`: the first ``first`` records and ``parts`` ranges of the
+    rest, with the file's text when it is gzipped; None for a file that cannot be cut so that each
+    range reads as in the whole file). The records before each range are counted by their ``Name:``
+    lines: a reader of the previous range checks the count (:attr:`Span.end_record`), so a file whose
+    records this count misses (a ``NAME:`` line) is found out, not misnumbered."""
+    return cut_spans(path, first, parts, least, _RECORD_START)
 
 
 def _num_peaks(value: str, record: _Record, lineno: int, text: str, report: ReadReport) -> int | None:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -800,13 +801,13 @@ def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_librar
                                                                   monkeypatch, tmp_path):
     """Real MassBank queries: the 967 EI identity queries against SWGDRUG 3.4, the 150 EI analogue
     queries in analog mode, the 200 MS/MS analogue queries against the library made of them, as
-    MGF (read whole by the command, the verdict columns and rows made by the workers); JSON lines
+    mzML (read whole by the command, the verdict columns and rows made by the workers); JSON lines
     and TSV (EI: CSV too, and 3 workers) written by forked workers are the bytes of ``--threads 1``
     (the search's thresholds lowered so that these files are split into ranges)."""
     calls = _split_small(monkeypatch)
     queries, extra = _WORKLOADS[workload]
     library = ms2_library if workload == "ms2" else swgdrug_library
-    source = _as_mgf(queries, tmp_path)
+    source = _as_mzml(queries, tmp_path)
     runs = [("jsonl", (1, 2)), ("tsv", (1, 2))] + [("csv", (1, 3))] * (workload == "ei")
     for fmt, threads in runs:
         outputs = []
@@ -821,8 +822,31 @@ def test_rows_made_on_forked_workers_are_the_bytes_of_one_process(swgdrug_librar
     assert len(calls) == len(runs) and all(calls) and not any(os.getpid() in pids for pids in calls)
 
 
+def _reads_here(monkeypatch, reader) -> list[int]:
+    """The ``scan_index`` of every record the reader module ``reader`` reads in this process, as it
+    reads them (a forked worker counts in its own copy)."""
+    read_here, real_read = [], reader._read
+
+    def counted(*args):
+        for spectrum in real_read(*args):
+            read_here.append(spectrum.get("scan_index"))
+            yield spectrum
+
+    monkeypatch.setattr(reader, "_read", counted)
+    return read_here
+
+
+def _as_mzml(name: str, folder: Path) -> Path:
+    """A MassBank query file of ../shared/data written as mzML (a format the command reads whole)."""
+    path = folder / name.replace(".msp.gz", ".mzML")
+    with warnings.catch_warnings():  # psims: "Precursor element with missing activation information"
+        warnings.simplefilter("ignore", UserWarning)
+        write(read(data_path("massbank", name)), path)
+    return path
+
+
 def _as_mgf(name: str, folder: Path) -> Path:
-    """A MassBank query file of ../shared/data written as MGF (a format the command reads whole)."""
+    """A MassBank query file of ../shared/data written as MGF."""
     path = folder / name.replace(".msp.gz", ".mgf")
     write(read(data_path("massbank", name)), path)
     return path
@@ -849,14 +873,7 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
     calls = _split_small(monkeypatch)
     name, extra = _WORKLOADS[workload]
     library = ms2_library if workload == "ms2" else swgdrug_library
-    read_here, real_read = [], msp._read
-
-    def counted(*args):  # the records read in this process (a forked worker counts in its own copy)
-        for spectrum in real_read(*args):
-            read_here.append(spectrum.get("scan_index"))
-            yield spectrum
-
-    monkeypatch.setattr(msp, "_read", counted)
+    read_here = _reads_here(monkeypatch, msp)
     source = _plain(name, tmp_path)
     formats = [("jsonl", 2), ("tsv", 2)] + [("csv", 3)] * (workload == "ei")
     for fmt, workers in formats:
@@ -874,6 +891,23 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
     assert len(calls) == len(formats) and all(calls) and not any(os.getpid() in pids for pids in calls)
 
 
+def _reads_as_one_process(damaged: Path, library: Path, error: str) -> None:
+    """Records 501 and 801 of ``damaged`` bad, in two workers' ranges: ``error`` (the first one's,
+    one line, exit 3) as one process tells it, the previous output kept; --lenient: the same notes
+    and rows as one process."""
+    out = damaged.parent / "hits.tsv"
+    out.write_text("the previous search\n")
+    strict = [_run(damaged, "-l", library, "--threads", n, "-o", out) for n in (1, 2)]
+    assert [r.exit_code for r in strict] == [3, 3]
+    assert strict[1].stderr == strict[0].stderr and len(strict[0].stderr.splitlines()) == 1
+    assert error in strict[0].stderr, strict[0].stderr
+    assert out.read_text() == "the previous search\n"
+    lenient = [_run(damaged, "-l", library, "--threads", n, "--lenient", "--format", "jsonl") for n in (1, 2)]
+    assert [r.exit_code for r in lenient] == [0, 0]
+    assert lenient[1].stdout == lenient[0].stdout and lenient[1].stderr == lenient[0].stderr
+    assert "record 501)" in lenient[0].stderr and "record 801)" in lenient[0].stderr
+
+
 def test_a_damaged_record_in_a_later_range_reads_as_in_one_process(swgdrug_library, monkeypatch, tmp_path):
     """Bad peak lines in two records read by different workers: the error names the first one's line
     and record as one process does (exit 3, one line, the previous output kept); --lenient skips
@@ -886,19 +920,10 @@ def test_a_damaged_record_in_a_later_range_reads_as_in_one_process(swgdrug_libra
         records[k] = head + "Num Peaks:" + peaks.replace("\n", "\n12 abc\n", 1)
     damaged = tmp_path / "damaged.msp"
     damaged.write_text("\n\n".join(records), encoding="utf-8")
-    out = tmp_path / "hits.tsv"
-    out.write_text("the previous search\n")
-    strict = [_run(damaged, "-l", swgdrug_library, "--threads", n, "-o", out) for n in (1, 2)]
-    assert [r.exit_code for r in strict] == [3, 3]
-    assert strict[1].stderr == strict[0].stderr and len(strict[0].stderr.splitlines()) == 1
     # the line after Num Peaks: the lines of the records before, the blank line, then the record's own
     line = "\n\n".join(records[:500]).count("\n") + 2 + records[500].split("Num Peaks:")[0].count("\n") + 2
-    assert f"damaged.msp, line {line}, record 501: peak line with a value that is not a number" in strict[0].stderr
-    assert out.read_text() == "the previous search\n"
-    lenient = [_run(damaged, "-l", swgdrug_library, "--threads", n, "--lenient", "--format", "jsonl") for n in (1, 2)]
-    assert [r.exit_code for r in lenient] == [0, 0]
-    assert lenient[1].stdout == lenient[0].stdout and lenient[1].stderr == lenient[0].stderr
-    assert "record 501)" in lenient[0].stderr and "record 801)" in lenient[0].stderr
+    _reads_as_one_process(damaged, swgdrug_library,
+                          f"damaged.msp, line {line}, record 501: peak line with a value that is not a number")
     assert len(calls) == 2  # the strict run's workers read too: the first error in the file is raised
     records[300] = records[300].replace("Name:", "NAME:", 1)
     uncounted = tmp_path / "uncounted.msp"
@@ -908,6 +933,74 @@ def test_a_damaged_record_in_a_later_range_reads_as_in_one_process(swgdrug_libra
     assert runs[0].stdout.count("\n") > 100
 
 
+def _mgf_text(name: str, folder: Path) -> str:
+    """A MassBank query file of ../shared/data as MGF text."""
+    return _as_mgf(name, folder).read_text(encoding="utf-8")
+
+
+def test_an_mgf_query_file_read_and_searched_in_ranges_gives_the_bytes_of_one_process(
+        ms2_library, monkeypatch, tmp_path):
+    """The 200 MS/MS analogue queries (all positive ions) as MGF, every other block's IONMODE line
+    taken out and one global ``IONMODE=negative`` line put before the first block (which the
+    workers' ranges must carry: a negative query has no hit in this positive library), CRLF line
+    ends, plain and gzipped: each worker reads, searches and makes the rows of its own bytes (the
+    command only the first 15 blocks); rows and notes are the bytes of ``--threads 1`` and the rows
+    those of the file with ``IONMODE=negative`` in those blocks. The global line between blocks 100
+    and 101 instead (the blocks before with their own), which a later range's cut does not see: the
+    command reads the file whole, with the same rows."""
+    import gzip
+
+    from nps_id.io import mgf
+
+    calls = _split_small(monkeypatch)
+    read_here = _reads_here(monkeypatch, mgf)
+    blocks = _mgf_text("ms2-queries-analog.msp.gz", tmp_path).split("BEGIN IONS\n")[1:]
+    assert len(blocks) == 200 and all("IONMODE=positive\n" in b for b in blocks)
+    negative = [b.replace("IONMODE=positive\n", "" if k % 2 else "IONMODE=negative\n") for k, b in enumerate(blocks)]
+    each = tmp_path / "each.mgf"
+    each.write_text("".join("BEGIN IONS\n" + b for b in negative), encoding="utf-8")
+    blocks = [b.replace("IONMODE=positive\n", "") if k % 2 == 0 else b for k, b in enumerate(blocks)]
+    plain, zipped, between = tmp_path / "global.mgf", tmp_path / "global.mgf.gz", tmp_path / "between.mgf"
+    plain.write_bytes("".join(["IONMODE=negative\n\n", *("BEGIN IONS\n" + b for b in blocks)])
+                      .replace("\n", "\r\n").encode("utf-8"))
+    zipped.write_bytes(gzip.compress(plain.read_bytes()))
+    between.write_text("".join([*("BEGIN IONS\n" + b for b in negative[:100]), "IONMODE=negative\n",
+                                *("BEGIN IONS\n" + b for b in blocks[100:])]), encoding="utf-8")
+    expected = _run(each, "-l", ms2_library, "--threads", 1, "--format", "jsonl")
+    positive = _run(_as_mgf("ms2-queries-analog.msp.gz", tmp_path), "-l", ms2_library, "--threads", 1, "--format", "jsonl")
+    assert expected.stdout.count("\n") > 100 and expected.stdout != positive.stdout  # the ion mode changes the hits
+    for source in (plain, zipped, between):
+        runs, reads = [], []
+        for n in (1, 2):
+            read_here.clear()
+            runs.append(_run(source, "-l", ms2_library, "--threads", n, "--format", "jsonl"))
+            reads.append(list(read_here))
+        assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+        assert runs[1].stdout == runs[0].stdout == expected.stdout and runs[1].stderr == runs[0].stderr
+        # the command reads the first range; the file with a global line between blocks then whole
+        assert len(reads[0]) == 200 and reads[1] == list(range(15)) + (reads[0] if source == between else [])
+    # the ranges after the first on workers (the file read whole: its verdict columns and rows too)
+    assert len(calls) == 4 and not any(os.getpid() in pids for pids in calls)
+
+
+def test_a_damaged_mgf_block_in_a_later_range_reads_as_in_one_process(swgdrug_library, monkeypatch, tmp_path):
+    """The 967 EI identity queries as MGF with bad peak lines in blocks read by different workers:
+    the error names the first one's line and block as one process does (exit 3, one line, the
+    previous output kept); --lenient skips both with the same notes and rows; a KEY=value line
+    between two blocks (global from there on, which the workers' cut does not see) makes the
+    command read the whole file itself, with the same rows."""
+    calls = _split_small(monkeypatch)
+    blocks = _mgf_text("ei-queries-identity.msp.gz", tmp_path).split("END IONS\n")
+    for k in (500, 800):  # ranges of ~240 blocks after the first 15
+        head, peaks = blocks[k].rsplit("\n", 2)[0], blocks[k].rsplit("\n", 2)[1]
+        blocks[k] = f"{head}\n12 abc\n{peaks}\n"
+    damaged = tmp_path / "damaged.mgf"
+    damaged.write_text("END IONS\n".join(blocks), encoding="utf-8")
+    line = "END IONS\n".join(blocks[:500]).count("\n") + blocks[500].count("\n")  # the line before its last
+    _reads_as_one_process(damaged, swgdrug_library, f"damaged.mgf, line {line}, record 501: ")
+    assert len(calls) == 2  # the strict run's workers read too: the first error in the file is raised
+
+
 def test_a_few_queries_or_one_thread_start_no_worker(swgdrug_library, queries, monkeypatch):
     calls = _spy_on_workers(monkeypatch)
     result = _run(queries[0], "--library", swgdrug_library, "--threads", 2)  # 3 queries
@@ -915,9 +1008,10 @@ def test_a_few_queries_or_one_thread_start_no_worker(swgdrug_library, queries, m
     assert calls == []
 
 
-@pytest.mark.parametrize("msp", [False, True], ids=["MGF, rows on workers", "MSP, read on workers"])
+@pytest.mark.parametrize("fmt", ["mzml", "msp", "mgf"],
+                         ids=["mzML, rows on workers", "MSP, read on workers", "MGF, read on workers"])
 def test_a_worker_that_dies_ends_the_search_with_one_line_and_exit_1_and_writes_nothing(
-        swgdrug_library, monkeypatch, tmp_path, msp):
+        swgdrug_library, monkeypatch, tmp_path, fmt):
     """A worker killed (as by the OOM killer) mid-way: exit 1, one line on stderr, the previous
     output file untouched and no temporary file left beside it -- never a hang or a partial file."""
     import signal
@@ -937,13 +1031,14 @@ def test_a_worker_that_dies_ends_the_search_with_one_line_and_exit_1_and_writes_
 
     monkeypatch.setattr(_workers, "forked_map", killing)
     (tmp_path / "q").mkdir()
-    queries = data_path("massbank", "ei-queries-identity.msp.gz") if msp else _as_mgf("ei-queries-identity.msp.gz",
-                                                                                        tmp_path / "q")
+    name = "ei-queries-identity.msp.gz"
+    queries = {"msp": data_path("massbank", name), "mgf": _as_mgf(name, tmp_path / "q"),
+               "mzml": _as_mzml(name, tmp_path / "q")}[fmt]
     out = tmp_path / "hits.tsv"
     out.write_text("the previous search\n")
     result = _run(queries, "--library", swgdrug_library, "--threads", 2, "-o", out)
     assert result.exit_code == 1, result.output
-    what = "the search and its rows" if msp else "the verdict columns and rows"
+    what = "the verdict columns and rows" if fmt == "mzml" else "the search and its rows"
     assert result.stderr.splitlines() == [
         f"nps-id: error: a worker process died while making {what} (killed, out of "
         "memory, or a crash in native code); nothing was written. Run the command again, or with --threads 1 "

@@ -233,3 +233,84 @@ def test_mutated_real_block_gives_spectra_or_reader_error(data):
     cut = data.draw(st.integers(0, 20))
     insert = data.draw(st.text(max_size=10))
     _read_all(text[:position] + insert + text[position + cut:], data.draw(st.booleans()))
+
+
+def _ranged(path, text: bytes | None, ranges, lenient: bool = False) -> tuple[list, list]:
+    """The spectra and the quarantine of ``ranges`` read one after another."""
+    spectra, quarantine = [], []
+    for span in ranges:
+        report = ReadReport(str(path), lenient=lenient)
+        spectra += mgf.read(path, report, span=span, data=text)
+        quarantine += report.quarantine
+    return spectra, quarantine
+
+
+def _whole(path, lenient: bool = False) -> tuple[list, list]:
+    report = ReadReport(str(path), lenient=lenient)
+    return list(mgf.read(path, report)), report.quarantine
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_a_file_read_range_by_range_gives_the_blocks_lines_and_errors_of_one_read(tmp_path, line_end):
+    """The MassBank MS/MS queries as MGF with global KEY=value lines before the first block, cut
+    into ranges (``spans``, as ``nps-id search``'s workers read them), plain and gzipped (read from
+    its text, decompressed once): the same spectra, block numbers and global values, each range's
+    end naming the next range's first block and global lines; a bad peak in a later range is named
+    by the whole file's line and block, and so is a block left open before a cut (lenient: the same
+    quarantine); a global line between blocks, or a ``begin ions`` the cut does not count, shows in
+    the range's end; a non-UTF-8 or lone-CR file, or one of fewer blocks than asked, is not cut."""
+    import gzip
+
+    from nps_id.io import msp
+
+    path = tmp_path / "queries.mgf"
+    mgf.write(msp.read(data_path("massbank", "ms2-queries-analog.msp.gz")), path)
+    text = "# exported\nCHARGE=1+\nCOM=global\n\n" + path.read_text(encoding="utf-8").replace("CHARGE=1+\n", "")
+    path.write_bytes(text.replace("\n", line_end).encode("utf-8"))
+    gz = tmp_path / "queries.mgf.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    ranges, data = mgf.spans(path, 15, 4, 100)
+    assert len(ranges) == 5 and ranges[0].start == 0 and ranges[-1].stop == path.stat().st_size and data is None
+    assert ranges[1].carried == (("CHARGE", "1+"), ("COM", "global")) and ranges[-1].last
+    zipped, unzipped = mgf.spans(gz, 15, 4, 100)
+    assert zipped == ranges and unzipped == path.read_bytes()
+    whole = list(mgf.read(path))
+    assert len(whole) == 200 and all(s.get("precursor_charge") == 1 and s.get("com") == "global" for s in whole)
+    for source, cut, text_of in ((path, ranges, None), (gz, zipped, unzipped)):
+        parts = _ranged(source, text_of, cut)[0]
+        assert [(s.get("scan_index"), s.metadata) for s in parts] == [
+            (s.get("scan_index"), {**s.metadata, "source_file": str(source)}) for s in whole]
+        assert all(np.array_equal(a.mz, b.mz) and np.array_equal(a.intensity, b.intensity)
+                   for a, b in zip(parts, whole))
+        assert all(a.ends_before(b) for a, b in zip(cut, [*cut[1:], None])) and cut[-1].end_record == 200
+    blocks = text.split("BEGIN IONS\n")  # [header, block 0, ...]
+    blocks[151] = blocks[151].replace("\nEND IONS", "\n12 abc\nEND IONS")  # block 150's last line
+    path.write_bytes("BEGIN IONS\n".join(blocks).replace("\n", line_end).encode("utf-8"))
+    ranges = mgf.spans(path, 15, 4, 100)[0]
+    open_block = ranges[2].record - 1  # no END IONS before the cut (a line of the same length: the cuts stay)
+    assert 15 < open_block < 150
+    blocks[open_block + 1] = blocks[open_block + 1].replace("END IONS\n", "NOTE=abc\n")
+    path.write_bytes("BEGIN IONS\n".join(blocks).replace("\n", line_end).encode("utf-8"))
+    assert mgf.spans(path, 15, 4, 100)[0] == ranges
+    with pytest.raises(ReaderError) as whole_error:
+        list(mgf.read(path))
+    with pytest.raises(ReaderError) as range_error:
+        _ranged(path, None, ranges)
+    assert str(range_error.value) == str(whole_error.value) and f"record {open_block + 1}: " in str(whole_error.value)
+    assert "a new BEGIN IONS before END IONS" in str(whole_error.value)
+    lenient_whole, lenient_ranges = _whole(path, True), _ranged(path, None, ranges, True)
+    assert [s.get("scan_index") for s in lenient_ranges[0]] == [s.get("scan_index") for s in lenient_whole[0]]
+    assert lenient_ranges[1] == lenient_whole[1] and [q["record"] for q in lenient_whole[1]] == [open_block, 150]
+    before, after = "BEGIN IONS\n".join(blocks[:100]), "BEGIN IONS\n".join(blocks[100:])
+    for changed in (before + "COM=changed\nBEGIN IONS\n" + after,  # a global line between blocks
+                    before + "begin ions\n" + after):  # a block the cut does not count
+        path.write_bytes(changed.replace("\n", line_end).encode("utf-8"))
+        cut = mgf.spans(path, 15, 4, 100)[0]
+        report = ReadReport(str(path), lenient=True)
+        for span in cut:
+            list(mgf.read(path, report, span=span))
+        assert not all(a.ends_before(b) for a, b in zip(cut, [*cut[1:], None]))
+    (tmp_path / "cp1252.mgf").write_bytes(text.replace("COM=global", "COM=\u00b5g").encode("cp1252"))
+    (tmp_path / "cr.mgf").write_bytes(text.replace("\n", "\r").encode("utf-8"))
+    assert [mgf.spans(p, 15, 4, 100) for p in (tmp_path / "cp1252.mgf", tmp_path / "cr.mgf")] == [None] * 2
+    assert mgf.spans(gz, 15, 4, 201) is None
