@@ -413,7 +413,6 @@ class LibraryFacts:
     def __init__(self, reference: Reference) -> None:
         self.reference = reference
         self.excluded: frozenset[str] = frozenset()
-        self._status = reference.columns.get("structure_status")
         self._cache: dict[tuple[str, int], Any] = {}
         # Row values of a library file outlive the process (in-memory spectra have no sha256).
         self._saved, self._saved_pairs = (None, None) if reference.sha256 is None else (
@@ -449,6 +448,12 @@ class LibraryFacts:
             if store is not None:
                 store.save()
         self.isomer_cache.save()
+
+    @functools.cached_property
+    def _status(self) -> np.ndarray | None:
+        """Every row's structure status; read when a structure is first checked (a search whose
+        rows' structures are in the cache folder never: ~0.02 s of a one-spectrum MS/MS search)."""
+        return self.reference.columns.get("structure_status")
 
     @functools.cached_property
     def _block(self) -> list[str]:
