@@ -43,7 +43,6 @@ from nps_id.chem.isomer_type import Isomer
 from nps_id.chem.stereo import StereoClass, diastereomer_classes, stereo_layers
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
-from nps_id.library.structure_variants import keyable_mol
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
@@ -60,7 +59,6 @@ from nps_id.match.verdict import (
     decide_level, may_be,
 )
 from nps_id.search.analogue import match_shift, shift_name
-from nps_id.search.analogue_confidence import query_mass
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999, to_999_column
@@ -138,6 +136,12 @@ def _module_file(module: str) -> Path:
     from importlib.util import find_spec
 
     return Path(find_spec(module).origin)
+
+
+def _taxonomy_file() -> Path:
+    """:data:`nps_id.chem.ewa_groups.TAXONOMY_PATH`, without importing the module (its classes and
+    regular expressions cost a one-spectrum search that classifies nothing ~1.5 % of its instructions)."""
+    return _module_file("nps_id.chem.ewa_groups").with_name("ewa_taxonomy.json")
 
 
 #: The largest int a cache value may hold (a mass, an ion, a count): what the rules' int64 arrays and sums hold.
@@ -329,12 +333,10 @@ class _RowFactsCache(_JsonCache):
         return library_cache_dir(self._sha256)
 
     def _file_name(self) -> str:
-        from nps_id.chem.ewa_groups import TAXONOMY_PATH
-
         files = [_module_file(m) for m in ("nps_id.match.assess", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
                                            "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound", "nps_id.chem.derivatives",
                                            "nps_id.chem.thermal", "nps_id.chem.stereo")]
-        return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
+        return f"facts-{_code_key([*files, _taxonomy_file()], self._sha256)}.json"
 
     def _decode_value(self, key: str, value: Any) -> Any:
         # A value of another type would reach the rules (a str mass) and stop the search; an int beyond
@@ -530,6 +532,8 @@ class LibraryFacts:
         # 'verified' is the file's claim: a structure that does not read, or is another compound's,
         # would enumerate no isomer and so exclude them all (an identification it did not earn).
         from rdkit import Chem, RDLogger  # lazy: only when a rule needs a structure
+
+        from nps_id.library.structure_variants import keyable_mol
 
         RDLogger.DisableLog("rdApp.*")
         mol = keyable_mol(smiles)  # one larger than any InChI held RDKit minutes per row, to give no key
@@ -1582,6 +1586,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                 extra["analogue_confidence"] = float(analogue_confidence[q])
             if np.isfinite(hits.delta_mass[start]):
                 extra["analogue_delta_mass"] = float(hits.delta_mass[start])
+                from nps_id.search.analogue_confidence import query_mass  # analogue mode only
+
                 extra["analogue_query_mass"] = query_mass(spectrum)
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:
