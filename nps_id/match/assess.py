@@ -509,7 +509,10 @@ class LibraryFacts:
         return str(self.reference.columns["name"][row])
 
     def formula(self, row: int) -> str:
-        return str(self.reference.columns["formula"][row])
+        """The row's formula: of the rows asked for only, until many are (a one-spectrum MS/MS search
+        read the 69,220 rows of MassBank MS/MS for one)."""
+        return self._cached("formula", row, lambda r: str(self.reference.column_rows("formula", np.array([r]))[0]),
+                            persist=False)
 
     def structure(self, row: int) -> str | None:
         """The row's structure when verified against its InChIKey, else None."""
@@ -610,8 +613,11 @@ class LibraryFacts:
     def molecule_mass(self, row: int) -> float | None:
         """The row's monoisotopic mass (:func:`nps_id.match.lcms_evidence.candidate_mass`: from its
         formula, else its exact_mass), else None."""
-        value = candidate_mass(self.reference.columns, row)
-        return value if np.isfinite(value) and value > 0 else None
+        def make(r: int) -> float | None:
+            value = candidate_mass(self.reference.columns, r)
+            return value if np.isfinite(value) and value > 0 else None
+
+        return self._cached("molecule_mass", row, make, persist=False)
 
     def neighbour(self, row: int) -> Neighbour:
         """The row as :func:`~nps_id.match.molecular_mass.estimate_mass` reads a close spectrum
