@@ -144,6 +144,10 @@ def _taxonomy_file() -> Path:
     return _module_file("nps_id.chem.ewa_groups").with_name("ewa_taxonomy.json")
 
 
+#: Rows whose formula :meth:`LibraryFacts.formula` reads alone before it reads the column whole
+#: (as the library's lazy peaks do, :data:`nps_id.library.store.FEW_ROWS`).
+_FORMULAS_ALONE = 16
+
 #: The largest int a cache value may hold (a mass, an ion, a count): what the rules' int64 arrays and sums hold.
 _MAX_INT = 2**31 - 1
 
@@ -415,6 +419,7 @@ class LibraryFacts:
     def __init__(self, reference: Reference) -> None:
         self.reference = reference
         self.excluded: frozenset[str] = frozenset()
+        self._formulas_read = 0
         self._cache: dict[tuple[str, int], Any] = {}
         # Row values of a library file outlive the process (in-memory spectra have no sha256).
         self._saved, self._saved_pairs = (None, None) if reference.sha256 is None else (
@@ -509,10 +514,16 @@ class LibraryFacts:
         return str(self.reference.columns["name"][row])
 
     def formula(self, row: int) -> str:
-        """The row's formula: of the rows asked for only, until many are (a one-spectrum MS/MS search
-        read the 69,220 rows of MassBank MS/MS for one)."""
-        return self._cached("formula", row, lambda r: str(self.reference.column_rows("formula", np.array([r]))[0]),
-                            persist=False)
+        """The row's formula: read for that row alone for the first :data:`_FORMULAS_ALONE` rows (a
+        one-spectrum MS/MS search read all 69,220 of MassBank MS/MS for one), then the whole column
+        (cheaper for the ~50 rows of a one-spectrum EI search's neighbours)."""
+        return self._cached("formula", row, self._formula, persist=False)
+
+    def _formula(self, row: int) -> str:
+        self._formulas_read += 1
+        if self._formulas_read > _FORMULAS_ALONE:
+            return str(self.reference.columns["formula"][row])
+        return str(self.reference.column_rows("formula", np.array([row]))[0])
 
     def structure(self, row: int) -> str | None:
         """The row's structure when verified against its InChIKey, else None."""
@@ -614,7 +625,7 @@ class LibraryFacts:
         """The row's monoisotopic mass (:func:`nps_id.match.lcms_evidence.candidate_mass`: from its
         formula, else its exact_mass), else None."""
         def make(r: int) -> float | None:
-            value = candidate_mass(self.reference.columns, r)
+            value = candidate_mass(self.reference.columns, r, self.formula(r))
             return value if np.isfinite(value) and value > 0 else None
 
         return self._cached("molecule_mass", row, make, persist=False)

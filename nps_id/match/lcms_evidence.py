@@ -90,13 +90,10 @@ class GroupEvidence:
         }
 
 
-def candidate_mass(columns: Mapping, row: int) -> float:
-    """The neutral monoisotopic mass of library row ``row``: from its formula when plain, else its
-    ``exact_mass`` (NaN when neither). Of a library read lazily (``columns.rows``), the formula of
-    that row alone until many are asked (a one-spectrum search read every row's)."""
-    take = getattr(columns, "rows", None)
-    formula = take("formula", np.array([row]))[0] if take is not None else columns["formula"][row]
-    from_formula = formula_mass(str(formula))
+def candidate_mass(columns: dict, row: int, formula: str | None = None) -> float:
+    """The neutral monoisotopic mass of library row ``row``: from its formula (``formula``, else
+    read from ``columns``) when plain, else its ``exact_mass`` (NaN when neither)."""
+    from_formula = formula_mass(str(columns["formula"][row]) if formula is None else formula)
     return from_formula if from_formula is not None else float(columns["exact_mass"][row])
 
 
