@@ -43,7 +43,6 @@ from nps_id.chem.isomer_type import Isomer
 from nps_id.chem.stereo import StereoClass, diastereomer_classes, stereo_layers
 from nps_id.compound import is_labelled, skeleton
 from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
-from nps_id.library.structure_variants import keyable_mol
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
@@ -60,7 +59,6 @@ from nps_id.match.verdict import (
     decide_level, may_be,
 )
 from nps_id.search.analogue import match_shift, shift_name
-from nps_id.search.analogue_confidence import query_mass
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999, to_999_column
@@ -139,6 +137,16 @@ def _module_file(module: str) -> Path:
 
     return Path(find_spec(module).origin)
 
+
+def _taxonomy_file() -> Path:
+    """:data:`nps_id.chem.ewa_groups.TAXONOMY_PATH`, without importing the module (its classes and
+    regular expressions cost a one-spectrum search that classifies nothing ~1.5 % of its instructions)."""
+    return _module_file("nps_id.chem.ewa_groups").with_name("ewa_taxonomy.json")
+
+
+#: Rows whose formula :meth:`LibraryFacts.formula` reads alone before it reads the column whole
+#: (as the library's lazy peaks do, :data:`nps_id.library.store.FEW_ROWS`).
+_FORMULAS_ALONE = 16
 
 #: The largest int a cache value may hold (a mass, an ion, a count): what the rules' int64 arrays and sums hold.
 _MAX_INT = 2**31 - 1
@@ -329,12 +337,10 @@ class _RowFactsCache(_JsonCache):
         return library_cache_dir(self._sha256)
 
     def _file_name(self) -> str:
-        from nps_id.chem.ewa_groups import TAXONOMY_PATH
-
         files = [_module_file(m) for m in ("nps_id.match.assess", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
                                            "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound", "nps_id.chem.derivatives",
                                            "nps_id.chem.thermal", "nps_id.chem.stereo")]
-        return f"facts-{_code_key([*files, TAXONOMY_PATH], self._sha256)}.json"
+        return f"facts-{_code_key([*files, _taxonomy_file()], self._sha256)}.json"
 
     def _decode_value(self, key: str, value: Any) -> Any:
         # A value of another type would reach the rules (a str mass) and stop the search; an int beyond
@@ -413,7 +419,7 @@ class LibraryFacts:
     def __init__(self, reference: Reference) -> None:
         self.reference = reference
         self.excluded: frozenset[str] = frozenset()
-        self._status = reference.columns.get("structure_status")
+        self._formulas_read = 0
         self._cache: dict[tuple[str, int], Any] = {}
         # Row values of a library file outlive the process (in-memory spectra have no sha256).
         self._saved, self._saved_pairs = (None, None) if reference.sha256 is None else (
@@ -449,6 +455,12 @@ class LibraryFacts:
             if store is not None:
                 store.save()
         self.isomer_cache.save()
+
+    @functools.cached_property
+    def _status(self) -> np.ndarray | None:
+        """Every row's structure status; read when a structure is first checked (a search whose
+        rows' structures are in the cache folder never: ~0.02 s of a one-spectrum MS/MS search)."""
+        return self.reference.columns.get("structure_status")
 
     @functools.cached_property
     def _block(self) -> list[str]:
@@ -502,7 +514,16 @@ class LibraryFacts:
         return str(self.reference.columns["name"][row])
 
     def formula(self, row: int) -> str:
-        return str(self.reference.columns["formula"][row])
+        """The row's formula: read for that row alone for the first :data:`_FORMULAS_ALONE` rows (a
+        one-spectrum MS/MS search read all 69,220 of MassBank MS/MS for one), then the whole column
+        (cheaper for the ~50 rows of a one-spectrum EI search's neighbours)."""
+        return self._cached("formula", row, self._formula, persist=False)
+
+    def _formula(self, row: int) -> str:
+        self._formulas_read += 1
+        if self._formulas_read > _FORMULAS_ALONE:
+            return str(self.reference.columns["formula"][row])
+        return str(self.reference.column_rows("formula", np.array([row]))[0])
 
     def structure(self, row: int) -> str | None:
         """The row's structure when verified against its InChIKey, else None."""
@@ -525,6 +546,8 @@ class LibraryFacts:
         # 'verified' is the file's claim: a structure that does not read, or is another compound's,
         # would enumerate no isomer and so exclude them all (an identification it did not earn).
         from rdkit import Chem, RDLogger  # lazy: only when a rule needs a structure
+
+        from nps_id.library.structure_variants import keyable_mol
 
         RDLogger.DisableLog("rdApp.*")
         mol = keyable_mol(smiles)  # one larger than any InChI held RDKit minutes per row, to give no key
@@ -601,8 +624,11 @@ class LibraryFacts:
     def molecule_mass(self, row: int) -> float | None:
         """The row's monoisotopic mass (:func:`nps_id.match.lcms_evidence.candidate_mass`: from its
         formula, else its exact_mass), else None."""
-        value = candidate_mass(self.reference.columns, row)
-        return value if np.isfinite(value) and value > 0 else None
+        def make(r: int) -> float | None:
+            value = candidate_mass(self.reference.columns, r, self.formula(r))
+            return value if np.isfinite(value) and value > 0 else None
+
+        return self._cached("molecule_mass", row, make, persist=False)
 
     def neighbour(self, row: int) -> Neighbour:
         """The row as :func:`~nps_id.match.molecular_mass.estimate_mass` reads a close spectrum
@@ -1577,6 +1603,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                 extra["analogue_confidence"] = float(analogue_confidence[q])
             if np.isfinite(hits.delta_mass[start]):
                 extra["analogue_delta_mass"] = float(hits.delta_mass[start])
+                from nps_id.search.analogue_confidence import query_mass  # analogue mode only
+
                 extra["analogue_query_mass"] = query_mass(spectrum)
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:

@@ -22,14 +22,16 @@ groups are one compound and what the survey scans say about each:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from nps_id.lcms.features import (C13_SPACING, CL_BR_SPACING, MIN_PEAK_POINTS, Adduct, Feature, adduct_named,
                                   adducts_for, formula_mass, ion_mz, isotope_pattern, ms1_feature, ppm_error)
-from nps_id.lcms.groups import MS2Group
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, PRODUCT_IONS_FOR_IDENTITY, TENTATIVE, RuleId, Verdict
+
+if TYPE_CHECKING:  # a search imports this module for candidate_mass, never an LC-MS group
+    from nps_id.lcms.groups import MS2Group
 
 #: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
 #: isolation-window target and for a TOF apex shifted by detector saturation (TripleTOF slice:
@@ -88,10 +90,10 @@ class GroupEvidence:
         }
 
 
-def candidate_mass(columns: dict, row: int) -> float:
-    """The neutral monoisotopic mass of library row ``row``: from its formula when plain, else its
-    ``exact_mass`` (NaN when neither)."""
-    from_formula = formula_mass(str(columns["formula"][row]))
+def candidate_mass(columns: dict, row: int, formula: str | None = None) -> float:
+    """The neutral monoisotopic mass of library row ``row``: from its formula (``formula``, else
+    read from ``columns``) when plain, else its ``exact_mass`` (NaN when neither)."""
+    from_formula = formula_mass(str(columns["formula"][row]) if formula is None else formula)
     return from_formula if from_formula is not None else float(columns["exact_mass"][row])
 
 

@@ -106,6 +106,8 @@ def search(
     if settings.threads > 1 and len(pooled) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
+        library.formula  # every row's formula codes, made before the threads race to read the column
+
         with ThreadPoolExecutor(max_workers=settings.threads) as pool:
             results = list(pool.map(run, pooled)) + [run(job) for job in jobs if not _threaded(job[0], settings)]
     else:

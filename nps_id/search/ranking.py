@@ -94,8 +94,10 @@ def rank_batch(
     score = similarity
     if s.mode == "analog" and s.mass_prior:
         score = analogue_score(similarity, delta, listed)
-    pick, slot, rank, gap, alert = _rank(offsets, rows, score, ctx.library.compound, ctx.library.formula,
-                                         s.top_k, s.isomer_margin)
+    # a few queries' candidates: their formulas alone (the NumPy kernel, a one-spectrum search)
+    library = ctx.library
+    formula = library.formula_of(rows) if jit.few_queries(offsets.size - 1) else library.formula
+    pick, slot, rank, gap, alert = _rank(offsets, rows, score, library.compound, formula, s.top_k, s.isomer_margin)
     return Hits(query=np.asarray(batch, dtype=np.int64)[slot], rank=rank, row=rows[pick], score=score[pick],
                 mf=mf[pick], rmf=rmf[pick], delta_mass=delta[pick], similarity=similarity[pick],
                 delta_shift=listed[pick], gap=gap, isomer_alert=alert)

@@ -549,7 +549,8 @@ def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queri
     scipy.linalg, and once the cache folder holds the hits' isomers, structure shapes and injector
     relatives, no RDKit (~0.06 s CPU), nor importlib.metadata for RDKit's version in the cache keys
     (~0.02 s), nor multiprocessing (the verdict columns' workers are for 1,000 queries and more),
-    with the same rows as the search in this process."""
+    nor the modules of what it does not do (name a derivative, group LC-MS spectra: their classes
+    and regular expressions), with the same rows as the search in this process."""
     path, _ = queries
     rows_here = _run(path, "-l", swgdrug_library, "--format", "jsonl").stdout  # the caches are filled
     assert '"verdict_rule": "isomer not excluded' in rows_here  # a verdict that read a hit's isomers
@@ -561,7 +562,8 @@ def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queri
         "    main()\n"
         "except SystemExit as exc:\n"
         "    assert not exc.code, exc.code\n"
-        "print('LOADED', sorted(m for m in ('scipy.linalg', 'rdkit', 'numba', 'importlib.metadata', 'multiprocessing')\n"
+        "print('LOADED', sorted(m for m in ('scipy.linalg', 'rdkit', 'numba', 'importlib.metadata', 'multiprocessing',\n"
+        "                                   'nps_id.library.structure_variants', 'nps_id.lcms.groups')\n"
         "                       if m in sys.modules))\n"
     )
     env = {**os.environ, **_CACHE}

@@ -120,6 +120,9 @@ def test_string_columns_are_checksummed_utf8_csr(tmp_path):
         assert lib.column("name")[-1] == "Δ9-THC – ½ µg" == lib.column("name", 40) == lib.column("name", -1)
         assert lib.column("formula")[:3].tolist() == ["C12H17NO", "C10H15N", "C12H17NO"]
         assert lib.column("formula", slice(1, 3)).tolist() == ["C10H15N", "C12H17NO"]
+        many = np.array([40, 3, 3, *range(20, 0, -1), 0])  # more than FEW_ROWS: only their strings made
+        for name in ("name", "formula"):  # a column with UTF-8 beyond ASCII, and one without
+            assert lib.column(name, many).tolist() == lib.column(name)[many].tolist()
         assert lib.spectrum(3).get("synonyms") == ("alias 3", "other name 3")
 
 

@@ -137,3 +137,12 @@ def test_a_cache_file_too_large_to_read_is_rebuilt_not_a_traceback(tmp_path, mon
             assert cache.value("mass:1", lambda: 101) == 101
         cache.save()
     assert json.loads(cache.path.read_text()) == {"mass:1": 101}
+
+
+def test_the_facts_file_is_keyed_by_the_taxonomy_the_rules_read():
+    """The facts file's name changes with the EWA taxonomy (a group rule's answers are kept there),
+    found without importing the taxonomy's module (a one-spectrum search classifies nothing)."""
+    from nps_id.chem.ewa_groups import TAXONOMY_PATH
+    from nps_id.match.assess import _taxonomy_file
+
+    assert _taxonomy_file() == TAXONOMY_PATH and TAXONOMY_PATH.is_file()

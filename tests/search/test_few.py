@@ -65,6 +65,22 @@ def test_ei_dev_queries_give_the_same_rows_in_numpy_and_compiled(massbank_ei, mo
     assert len(set(hits.query.tolist())) == len(queries)  # every query has hits: the comparison is not empty
 
 
+def test_a_few_queries_are_ranked_with_their_candidates_formulas_alone(massbank_ei, monkeypatch):
+    """A search of one or a few queries codes the formulas of its candidates only (a one-spectrum
+    search coded all 69,220 of MassBank MS/MS), with the isomer alerts and gaps of every row's codes."""
+    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))[2::12]
+    monkeypatch.setattr(jit, "few_queries", lambda n, mode="identity": True)
+    fresh = PreparedLibrary(massbank_ei.reference, SETTINGS, massbank_ei.indexes)
+    alone = [search(queries[i : i + 2], fresh, SETTINGS) for i in range(0, len(queries), 2)]
+    assert "formula" not in fresh.__dict__  # every row's codes never made
+    assert massbank_ei.formula.size == massbank_ei.reference.n_spectra  # every row's codes, as the compiled path has
+    for i, hits in zip(range(0, len(queries), 2), alone):
+        whole = search(queries[i : i + 2], massbank_ei, SETTINGS)
+        for name in Hits.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(hits, name), getattr(whole, name), err_msg=name)
+    assert any(np.any(hits.isomer_alert) for hits in alone)  # the codes were compared
+
+
 @pytest.mark.parametrize("score", ["cosine", "reverse", "dot"])  # the per-query loop: prefilter, composite parts
 def test_ei_dev_queries_by_another_score_give_the_same_rows_in_numpy_and_compiled(massbank_ei, score, monkeypatch):
     queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))[2::12]
