@@ -511,8 +511,8 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     nominal = np.isfinite(np.asarray(hits.mf, dtype=np.float64)).tolist()
     names = {pair: shift_name(*pair) for pair in set(zip(np.asarray(hits.delta_shift).tolist(), nominal))}
     out["delta_mass_match"] = [names[pair] for pair in zip(np.asarray(hits.delta_shift).tolist(), nominal)]
-    for key, values in (("smiles", reference.column_rows(_LIBRARY_COLUMNS[4], rows)),
-                        ("structure_source", reference.column_rows(_LIBRARY_COLUMNS[5], rows)),
+    for key, values in (("smiles", reference.column_rows("smiles", rows)),
+                        ("structure_source", reference.column_rows("structure_source", rows)),
                         ("stereo_note", reference.identity.notes[rows])):
         out[key] = [v or None for v in values.tolist()]
     fields = [assessments[q].fields() for q in queries.tolist()]
