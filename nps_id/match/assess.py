@@ -25,14 +25,17 @@ RDKit isomer enumerations of hits across processes, and :class:`LibraryFacts` it
 from __future__ import annotations
 
 import abc
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
+import os
 import warnings
 from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -165,10 +168,11 @@ class _JsonCache(abc.ABC):
 
     A value read from the file is decoded and checked when it is first asked for, not the whole
     file at once: after a few searches the file holds tens of thousands of entries, and checking
-    them all cost a one-spectrum search ~0.02 s of its ~0.3 s. A value found damaged then drops
-    the file's other values not yet asked (rebuilt as they are asked); :meth:`save` checks the
-    whole file before it merges it, so a damaged entry is never written back (and one no search
-    asked is reported then)."""
+    them all cost a one-spectrum search ~0.02 s of its ~0.3 s. A value found damaged is made again;
+    the file's other values stay (each is checked when asked). :meth:`save` checks the whole file
+    before it merges it, so a damaged entry is never written back (one no search asked is reported
+    then), and holds a lock beside the file while it reads, merges and replaces it, so two
+    processes saving at once keep each other's values."""
 
     label = "cache"
 
@@ -212,7 +216,8 @@ class _JsonCache(abc.ABC):
                 self._decoded[key] = self._decode_value(key, entries[key])
                 return self._decoded[key]
             except (ValueError, TypeError, AttributeError) as exc:
-                self._damaged(exc)
+                self._report(exc)
+                del entries[key]  # this value only: the others are checked as they are asked
         self.add(key, make())
         return self._decoded[key]
 
@@ -226,10 +231,15 @@ class _JsonCache(abc.ABC):
             self._file = self._read()
         return self._file
 
-    def _damaged(self, exc: BaseException, warn: bool = True) -> dict[str, Any]:
-        if warn and not self._reported:
-            warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=4)
+    def _report(self, exc: BaseException, stacklevel: int = 4) -> None:
+        if not self._reported:  # once per process, however many values are damaged
+            warnings.warn(f"{self.label} {self.path} is damaged ({exc}); rebuilt", stacklevel=stacklevel)
             self._reported = True
+
+    def _damaged(self, exc: BaseException, warn: bool = True) -> dict[str, Any]:
+        """The whole file unreadable: {} (and reported when ``warn``)."""
+        if warn:
+            self._report(exc, stacklevel=5)
         self._file = {}
         return self._file
 
@@ -254,15 +264,17 @@ class _JsonCache(abc.ABC):
             return self._damaged(MemoryError(f"{self.path.stat().st_size:,} bytes, too large to read"), warn)
 
     def _checked_file(self) -> dict[str, Any]:
-        """The file's entries as JSON when every one decodes, else {} with a warning (what
-        :meth:`save` merges: a damaged value no search asked is found here)."""
-        entries = self._read()
-        try:
-            for key, value in entries.items():
+        """The file's entries as JSON that decode (what :meth:`save` merges: a damaged value no
+        search asked is found, reported and dropped here)."""
+        checked = {}
+        for key, value in self._read().items():
+            try:
                 self._decode_value(key, value)
-        except (ValueError, TypeError, AttributeError) as exc:
-            return self._damaged(exc)
-        return entries
+            except (ValueError, TypeError, AttributeError) as exc:
+                self._report(exc)
+                continue
+            checked[key] = value
+        return checked
 
     def save(self) -> None:
         if not self._added:
@@ -271,20 +283,38 @@ class _JsonCache(abc.ABC):
         from nps_id._paths import not_a_regular_file
         from nps_id.errors import InputError
 
-        # What other processes wrote since this one read the file (`batch` workers) is kept:
-        # each replaces the file whole, so without the merge the last one would drop the others'.
-        merged = {**self._checked_file(), **{key: self._encode_value(v) for key, v in self._decoded.items()}}
         try:
             # atomic_output writes a FIFO in place (a stream output): here that would wait forever
             special = self.path.exists() and not_a_regular_file(self.path)
             if special:
                 raise InputError(special)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_output(self.path) as tmp:
-                Path(tmp).write_text(json.dumps(merged), encoding="utf-8")
+            with _locked(self.path):
+                # What other processes wrote since this one read the file (`batch` workers) is kept:
+                # each replaces the file whole, so without the merge the last one would drop the
+                # others', and without the lock two saves at once would each merge before the other wrote.
+                merged = {**self._checked_file(), **{key: self._encode_value(v) for key, v in self._decoded.items()}}
+                with atomic_output(self.path) as tmp:
+                    Path(tmp).write_text(json.dumps(merged), encoding="utf-8")
             self._file, self._added = merged, False
         except (OSError, InputError) as exc:
             warnings.warn(f"{self.label} {self.path.parent} not written ({exc})", stacklevel=2)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on ``.NAME.lock`` beside ``path`` while the block runs (a read-only
+    folder: no lock, and the write that follows fails with its own warning)."""
+    try:
+        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 class IsomerCache(_JsonCache):

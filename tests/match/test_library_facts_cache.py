@@ -30,7 +30,8 @@ def test_two_processes_writing_one_cache_file_keep_both_processes_values(tmp_pat
 def test_a_damaged_value_is_found_when_asked_and_never_written_back(tmp_path, monkeypatch):
     """Values are checked as they are asked (a one-spectrum search asks a few of tens of thousands):
     a good one is used as it is; a damaged one warns, is made again, and the file written back
-    holds neither it nor anything else of the damaged file."""
+    holds its new value and the good values no search asked (until stop 38 one damaged value
+    dropped them all)."""
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     cache = _RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
@@ -39,7 +40,46 @@ def test_a_damaged_value_is_found_when_asked_and_never_written_back(tmp_path, mo
     with pytest.warns(UserWarning, match="damaged"):
         assert cache.value("mass:2", lambda: 200) == 200
     cache.save()
-    assert json.loads(cache.path.read_text()) == {"mass:1": 100, "mass:2": 200}
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100, "mass:2": 200, "mass:3": 300}
+
+
+def test_a_damaged_value_no_search_asked_is_dropped_alone_when_saved(tmp_path, monkeypatch):
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_text(json.dumps({"mass:1": 100, "mass:2": "abc", "mass:3": -5, "ion:4": 77}))
+    cache.add("mass:5", 500)
+    with pytest.warns(UserWarning, match="damaged") as said:
+        cache.save()
+    assert len(said) == 1  # one line however many values are damaged
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100, "ion:4": 77, "mass:5": 500}
+
+
+def _save_values(cache_dir: str, worker: int, rounds: int) -> None:
+    """One `batch` worker's saves: each round a new process-like cache object adds a value and saves."""
+    import os
+
+    os.environ["NPS_ID_CACHE"] = cache_dir
+    for i in range(rounds):
+        cache = _RowFactsCache("0" * 64)
+        cache.add(f"mass:{worker * 1000 + i}", 100 + i)
+        cache.save()
+
+
+def test_processes_saving_one_cache_file_at_once_keep_every_value(tmp_path):
+    """Four processes saving 25 times each into one file: every value is there at the end (without
+    the lock, one process's read-merge-write ran between another's read and write, and lost its values)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_save_values, args=(str(tmp_path), w, 25)) for w in range(4)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(60)
+        assert process.exitcode == 0
+    saved = json.loads(next(tmp_path.rglob("facts-*.json")).read_text())
+    assert len(saved) == 100
 
 
 def test_a_rows_block_asked_alone_is_its_block_among_every_rows(swgdrug_library):
