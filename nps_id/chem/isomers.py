@@ -6,7 +6,9 @@ isobutyryl fentanyl match each other as well as two replicates of one compound d
 module enumerates them from the hit's structure by the moves seen in NPS series:
 
 - ``ring_position``: a substituent (or the bond to the rest of the molecule) moved to another
-  position of the same aromatic ring (2-/3-/4-fluoro; 2-/3-furanyl; 5-/6-methoxy);
+  position of the same aromatic ring (2-/3-/4-fluoro; 2-/3-furanyl; 5-/6-methoxy), refined by what
+  moved (``ring_position:F``) and, on a five-membered heteroaromatic ring, ``:hetero5`` (stop 38:
+  ``ring_position:C:hetero5``, 2- / 3-thienyl);
 - ``methyl_shift``: a terminal methyl moved to a neighbouring carbon or nitrogen (butyryl <->
   isobutyryl, N-propyl <-> N-isopropyl, N-methyl-phenethylamine <-> amphetamine);
   ``methyl_shift:acyl`` when it branches an acyl chain (butyryl <-> isobutyryl: open-chain sp3
@@ -106,6 +108,7 @@ def _ring_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
         ring_set = set(ring)
         if not all(mol.GetAtomWithIdx(i).GetIsAromatic() for i in ring):
             continue
+        ring_kind = _ring_kind(mol, ring)
         for a in ring:
             atom_a = mol.GetAtomWithIdx(a)
             if atom_a.GetSymbol() != "C":
@@ -119,7 +122,16 @@ def _ring_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                     target = mol.GetAtomWithIdx(a2)
                     if a2 == a or target.GetSymbol() != "C" or target.GetTotalNumHs() < 1:
                         continue
-                    yield _move_atom(mol, b, a, a2), f"ring_position:{label}"
+                    yield _move_atom(mol, b, a, a2), f"ring_position:{label}{ring_kind}"
+
+
+def _ring_kind(mol: Chem.Mol, ring: tuple[int, ...]) -> str:
+    """``":hetero5"`` for a five-membered aromatic ring with a heteroatom (thiophene, furan,
+    pyrrole), else ``""``: 2- / 3-thienyl and 2- / 3-furanyl pairs (methiopropamine, furanyl
+    fentanyl) are learned apart from the benzene rings' that dominate ``ring_position:C`` (a rates
+    file without the suffixed kind reads the kind before it: :func:`~nps_id.match.isomer_rule.rate_of`)."""
+    hetero = len(ring) == 5 and any(mol.GetAtomWithIdx(i).GetSymbol() != "C" for i in ring)
+    return ":hetero5" if hetero else ""
 
 
 def _is_terminal_methyl(atom: Chem.Atom) -> bool:
