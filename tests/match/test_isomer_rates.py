@@ -82,6 +82,31 @@ def test_trans_anethole_left_out_of_swgdrug_is_not_identified_as_estragole(swgdr
     assert "double_bond:conjugation" in {n.move for n in found.isomers.absent}
 
 
+def test_2_mpa_tfa_with_3_mpa_tfa_left_out_names_the_thiophen_3_yl_isomer(swgdrug_library):
+    # Stop 38: each MPA TFA derivative left out of SWGDRUG was `identified` as the other (MF 972):
+    # the thiophene position read the drugs' ring-carbon rate (0.041 at 970); a perfluoroacyl
+    # derivative's ring-carbon pairs have their own (0.13 at 970: 3 of 23 library pairs)
+    from nps_id.library import Library
+    from nps_id.match.assess import LibraryFacts, assess, ranked_hit
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+
+    with Library.open(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+        (query,) = [s for s in lib.spectra() if s.get("name") == "3-MPA TFA derivative"]
+    own = str(query.get("inchikey"))[:14]
+    facts = LibraryFacts(reference).excluding(frozenset({own}))
+    hits = search([query], reference, SearchSettings(top_k=20))
+    ranked = [ranked_hit(hits, j, "ei", analog=False) for j in range(len(hits.row))
+              if facts.block(int(hits.row[j])) != own]
+    assert facts.name(ranked[0].row) == "2-MPA TFA derivative" and 960 <= ranked[0].mf < 980
+    found = assess(query.mz, query.intensity, "ei", ranked, facts, gap=None, isomer_alert=False)
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
+    named = {n.inchikey[:14]: n.move for n in found.isomers.absent}
+    assert named.get(own) == "ring_position:C:perfluoroacyl"  # the query's own structure, named
+    assert "may be a new substance" in found.verdict.rule
+
+
 def test_ring_positions_of_a_small_molecule_are_not_excluded_by_an_ms2_spectrum():
     # MassBank MS/MS: 2,4-dichlorophenol left out was "identified" as 2,5-dichlorophenol (score
     # 985). CID of a small aromatic loses H2O, CO, HCl wherever the ring substituents sit; the
