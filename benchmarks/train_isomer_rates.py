@@ -28,7 +28,8 @@ the kinds it lacks. The shipped file (stop 27): the curves above, plus ``oxygen_
 ``train_isomer_rates.py swg25.h5 mbei.h5 mbms2.h5 --ms2-moves oxygen_position --add-to isomer_rates.json``
 and (stop 33) ``sugar_linkage`` by the same command with ``--ms2-moves sugar_linkage``; (stop 36)
 ``ring_size`` and ``ring_chain_ch2``, EI curves only (MS/MS reads them), by
-``train_isomer_rates.py swg25.h5 mbei.h5 --add-to isomer_rates.json``.
+``train_isomer_rates.py swg25.h5 mbei.h5 --add-to isomer_rates.json``; (stop 38) a derivative's ring
+positions (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
 A pair's outcome is the share of the compound's spectra that match one of the isomer's spectra:
 how often one unknown spectrum of it cannot tell the two apart (a library may hold a compound at

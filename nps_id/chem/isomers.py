@@ -6,7 +6,9 @@ isobutyryl fentanyl match each other as well as two replicates of one compound d
 module enumerates them from the hit's structure by the moves seen in NPS series:
 
 - ``ring_position``: a substituent (or the bond to the rest of the molecule) moved to another
-  position of the same aromatic ring (2-/3-/4-fluoro; 2-/3-furanyl; 5-/6-methoxy);
+  position of the same aromatic ring (2-/3-/4-fluoro; 2-/3-furanyl; 5-/6-methoxy), refined by what
+  moved (``ring_position:F``) and, on an analytical derivative, by its reagent
+  (``ring_position:C:perfluoroacyl``, stop 38: 2- / 3-MPA TFA);
 - ``methyl_shift``: a terminal methyl moved to a neighbouring carbon or nitrogen (butyryl <->
   isobutyryl, N-propyl <-> N-isopropyl, N-methyl-phenethylamine <-> amphetamine);
   ``methyl_shift:acyl`` when it branches an acyl chain (butyryl <-> isobutyryl: open-chain sp3
@@ -59,6 +61,7 @@ from typing import Iterator
 
 from rdkit import Chem, RDLogger
 
+from nps_id.chem.derivatives import reagent_of
 from nps_id.chem.isomer_type import Isomer  # the record, kept where RDKit is not imported
 
 RDLogger.DisableLog("rdApp.*")
@@ -101,6 +104,13 @@ def _substituent_label(mol: Chem.Mol, atom_idx: int, ring_atoms: set[int]) -> st
 
 
 def _ring_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """A substituent moved around its aromatic ring: ``ring_position:<what moved>``, and
+    ``ring_position:<what moved>:<reagent>`` on an analytical derivative
+    (:func:`~nps_id.chem.derivatives.reagent_of`: ``perfluoroacyl`` -- TFA, PFPA, HFBA --, ``silyl``),
+    whose charge and fragments sit on the reagent's side (a TFA amide's iminium ion): such pairs
+    are learned apart (a rates file without the kind reads ``ring_position:<what moved>``)."""
+    reagent = reagent_of(mol)
+    suffix = f":{reagent}" if reagent else ""
     info = mol.GetRingInfo()
     for ring in info.AtomRings():
         ring_set = set(ring)
@@ -119,7 +129,7 @@ def _ring_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                     target = mol.GetAtomWithIdx(a2)
                     if a2 == a or target.GetSymbol() != "C" or target.GetTotalNumHs() < 1:
                         continue
-                    yield _move_atom(mol, b, a, a2), f"ring_position:{label}"
+                    yield _move_atom(mol, b, a, a2), f"ring_position:{label}{suffix}"
 
 
 def _is_terminal_methyl(atom: Chem.Atom) -> bool:

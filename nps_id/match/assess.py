@@ -320,13 +320,13 @@ def _locked(path: Path) -> Iterator[None]:
 class IsomerCache(_JsonCache):
     """:func:`nps_id.chem.isomers.enumerate_isomers` by SMILES, kept in the cache folder across
     processes: RDKit takes milliseconds per structure (20 s for the hits of a SWGDRUG self-search)
-    and a library's hits recur from one search to the next. Keyed by the enumerating code and
-    the RDKit version."""
+    and a library's hits recur from one search to the next. Keyed by the enumerating code (the
+    derivatizing groups too: they name a derivative's ring-position kinds) and the RDKit version."""
 
     label = "isomer cache"
 
     def _file_name(self) -> str:
-        return f"isomers-{_code_key([_module_file('nps_id.chem.isomers')])}.json"
+        return f"isomers-{_code_key([_module_file(m) for m in ('nps_id.chem.isomers', 'nps_id.chem.derivatives')])}.json"
 
     def get(self, smiles: str) -> tuple | None:
         def enumerate_them() -> tuple | None:

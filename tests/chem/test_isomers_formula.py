@@ -54,6 +54,20 @@ def test_furanyl_attachment_moves_between_positions() -> None:
     assert _keys(three) <= {i.inchikey[:14] for i in enumerate_isomers(two)}
 
 
+def test_ring_positions_of_an_analytical_derivative_name_its_reagent() -> None:
+    # stop 38: 2- <-> 3-MPA TFA derivative (thiophen-2-yl / -3-yl), SWGDRUG left out, each was
+    # `identified` as the other at MF 972 under the drugs' ring-carbon rate
+    two, three = "CC(Cc1cccs1)N(C)C(=O)C(F)(F)F", "CC(Cc1ccsc1)N(C)C(=O)C(F)(F)F"
+    for hit, isomer in ((two, three), (three, two)):
+        (key,) = _keys(isomer)
+        assert _moves(hit).get(key) == "ring_position:C:perfluoroacyl"
+    # a TMS ether's ring positions: silyl; methiopropamine itself, no derivative: the plain kind
+    ring = [m for m in _moves("C[Si](C)(C)Oc1ccccc1C").values() if m.startswith("ring_position")]
+    assert len(ring) == 2 and all(m.endswith(":silyl") for m in ring)  # the meta and para isomers
+    (three_mpa,) = _keys("CNC(C)Cc1ccsc1")
+    assert _moves("CNC(C)Cc1cccs1")[three_mpa] == "ring_position:C"
+
+
 def test_the_structure_itself_and_symmetric_duplicates_are_not_returned() -> None:
     isomers = enumerate_isomers("c1ccccc1C")  # toluene: no isomer one move away
     assert isomers == ()

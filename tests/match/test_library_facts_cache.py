@@ -116,6 +116,20 @@ def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, m
     assert json.loads(cache.path.read_text()) == {key: made}
 
 
+def test_the_isomer_cache_is_another_file_when_the_derivatizing_groups_change(tmp_path, monkeypatch):
+    """A derivative's ring-position kinds name its reagent (stop 38): cached isomers made with
+    another list of groups would carry other kinds, so the groups' module keys the file too."""
+    import nps_id.match.assess as assess
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    before = IsomerCache().path.name
+    edited = tmp_path / "derivatives.py"
+    edited.write_text(assess._module_file("nps_id.chem.derivatives").read_text() + "\n# one more group\n")
+    real = assess._module_file
+    monkeypatch.setattr(assess, "_module_file", lambda m: edited if m == "nps_id.chem.derivatives" else real(m))
+    assert IsomerCache().path.name != before
+
+
 @pytest.mark.parametrize("damaged", [[[1, 2, 3]], {"CCO": 1}, [["CCO", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"]], "abc"])
 def test_isomers_not_written_by_the_cache_are_damaged(tmp_path, monkeypatch, damaged):
     """A dict's keys or numbers were read as isomers (``Isomer('1', '2', '3')``) and excluded none."""
