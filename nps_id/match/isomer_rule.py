@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 
+from nps_id.chem.derivatives import SIGNATURE_IONS
 from nps_id.errors import LibraryError
 
 if TYPE_CHECKING:
@@ -225,8 +226,16 @@ def rate_of(move: str, rates: Mapping[str, RateCurve]) -> RateCurve:
     """The rate curve of a move kind (``double_bond:conjugation``) in one context's rates: its
     own, else its nearest coarser kind's (``double_bond``; the text before a ``:``, at any depth),
     else the context's ``default`` (1.0 at every score when there is none: nothing excluded by a
-    rate never learned)."""
+    rate never learned). A derivative's kind (``...:silyl``, ``...:perfluoroacyl``) takes at each
+    score the higher of its own and its plain kind's rate."""
     parts = move.split(":")
+    if len(parts) > 1 and parts[-1] in SIGNATURE_IONS:
+        # A derivative's kind (``ring_position:C:perfluoroacyl``) is learned from a few dozen pairs:
+        # it may only raise the plain kind's rate. 22 non-drug TMS ring-position pairs, all told
+        # apart, would otherwise exclude every such isomer at any score (stop 38).
+        plain = rate_of(":".join(parts[:-1]), rates)
+        own = rates.get(move)
+        return plain if own is None else tuple(max(a, b) for a, b in zip(own, plain))
     for n in range(len(parts), 0, -1):
         curve = rates.get(":".join(parts[:n]))
         if curve is not None:

@@ -150,3 +150,21 @@ def test_a_series_the_taxonomy_files_in_no_group_is_judged_by_the_drug_rates():
     assert context_of("Testosterone", "CC12CCC3C(CCC4=CC(=O)CCC34C)C1CCC2O", None) == "drug"
     assert context_of("L-Tyrosine", "N[C@@H](Cc1ccc(O)cc1)C(=O)O", None) == "other"
     assert context_of("Toluene", "Cc1ccccc1", None) == "other"
+
+
+def test_a_derivatives_ring_positions_are_never_excluded_more_readily_than_plain_ones():
+    """The shipped file's TMS ring-position curves of non-drug compounds are 0 at every score (22 and
+    12 library pairs, all told apart): read as they are they would exclude every ring-position isomer
+    of a TMS derivative however well it matches; the plain kind's rate stands where it is higher,
+    and the perfluoroacyl drug curve (MPA TFA) still raises it."""
+    from nps_id.match.isomer_rule import load_rates, rate_at
+
+    rates = load_rates()
+    for context, move in [("other", "ring_position:C"), ("other", "ring_position:O"), ("drug", "ring_position:C")]:
+        for reagent in ("silyl", "perfluoroacyl"):
+            refined = rate_of(f"{move}:{reagent}", rates[context])
+            assert all(r >= p for r, p in zip(refined, rate_of(move, rates[context])))
+    assert rate_at(rate_of("ring_position:C:silyl", rates["other"]), 900) == rate_at(
+        rate_of("ring_position:C", rates["other"]), 900) > 0.04
+    assert rate_at(rate_of("ring_position:C:perfluoroacyl", rates["drug"]), 970) > rate_at(
+        rate_of("ring_position:C", rates["drug"]), 970)
