@@ -623,37 +623,29 @@ def test_an_ms2_steroid_hit_whose_hydroxyl_may_sit_elsewhere_is_not_identified(m
     assert "oxygen_position:ring_hydroxyl" in moves and all(m.startswith("oxygen_position") for m in moves)
 
 
-def test_an_ms2_spectrum_of_its_precursor_alone_is_not_identified(ms2_records):
+@pytest.mark.parametrize("query, formula, hit, switch, rule, criterion", [
     # caffeine left out of the MS/MS library: its query (one laboratory, low collision energy) holds
     # the precursor 195.088 and one ion at 0.3 % of it -- no fragment to compare -- and matches
     # isocaffeine at 999; every compound of that mass gives such a spectrum, so none is excluded
-    from nps_id.match.verdict import RuleId, VerdictThresholds
-
-    found, hit = _massbank_ms2_search(ms2_records, "Caffeine", "C8H10N4O2", drop_own=True)
-    assert hit == "Isocaffeine"
-    assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
-    assert "no product ion >= 1% of its base peak" in found.verdict.rule
-    assert any("no product ion >= 1% of its base peak" in c for c in found.verdict.criteria_failed)
-    before, _ = _massbank_ms2_search(ms2_records, "Caffeine", "C8H10N4O2",
-                                     VerdictThresholds(isomer_ms2_product_ion_level=0),
-                                     drop_own=True)
-    assert before.verdict.verdict == "identified"  # the rule off
-
-
-def test_an_ms2_match_to_a_record_of_its_precursor_alone_is_not_identified(ms2_records):
+    ("Caffeine", "C8H10N4O2", "Isocaffeine", "isomer_ms2_product_ion_level",
+     "no product ion >= 1% of its base peak", "no product ion >= 1% of its base peak"),
     # sulfadoxine left out matches a sulfadimethoxine record at 999: the record holds its precursor
     # 311.081 and the sulfanilyl ion 156.012 (every sulfonamide's) at 0.4 % -- the score compares
     # the query's fragments with that speck, so no isomer of the hit is excluded (stop 38)
+    ("Sulfadoxine", "C12H14N4O4S", "Sulfadimethoxine", "isomer_ms2_record_product_ion_level",
+     "a match to a library record with no product ion >= 0.5% of its base peak",
+     "the library record it matches holds no product ion >= 0.5%"),
+])
+def test_an_ms2_match_on_a_precursor_alone_is_not_identified(ms2_records, query, formula, hit, switch, rule, criterion):
     from nps_id.match.verdict import RuleId, VerdictThresholds
 
-    found, hit = _massbank_ms2_search(ms2_records, "Sulfadoxine", "C12H14N4O4S", drop_own=True)
-    assert hit == "Sulfadimethoxine"
+    found, named = _massbank_ms2_search(ms2_records, query, formula, drop_own=True)
+    assert named == hit
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
-    assert "a match to a library record with no product ion >= 0.5% of its base peak" in found.verdict.rule
-    assert any("the library record it matches holds no product ion >= 0.5%" in c for c in found.verdict.criteria_failed)
-    before, _ = _massbank_ms2_search(ms2_records, "Sulfadoxine", "C12H14N4O4S",
-                                     VerdictThresholds(isomer_ms2_record_product_ion_level=0), drop_own=True)
-    assert before.verdict.verdict == "identified"  # the rule off: sulfadimethoxine named
+    assert rule in found.verdict.rule
+    assert any(criterion in c for c in found.verdict.criteria_failed)
+    before, _ = _massbank_ms2_search(ms2_records, query, formula, VerdictThresholds(**{switch: 0}), drop_own=True)
+    assert before.verdict.verdict == "identified"  # the rule off: the hit named
 
 
 def test_an_ms2_match_to_a_record_with_a_faint_product_ion_is_no_precursor_alone(ms2_records):
