@@ -818,8 +818,9 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
         return (f"isomers excluded (not possible from the spectrum alone: the ring-fusion isomers of a polycyclic "
                 f"aromatic hydrocarbon of {check.pah} fused rings show the molecular ion and little else)", False, "isomer")
     if check.no_product_ion:
-        return (f"isomers excluded (not possible from the spectrum alone: it holds {_no_product_ion(check.no_product_ion)}, only "
-                "its precursor, which every compound of its mass gives)", False, "isomer")
+        return (f"isomers excluded (not possible from the spectrum alone: it holds "
+                f"{_no_product_ion(check.no_product_ion)}, only its precursor, which every compound of its mass gives)",
+                False, "isomer")
     if check.record_no_product_ion:
         return (f"isomers excluded (not possible from the spectrum alone: the library record it matches holds "
                 f"{_no_product_ion(check.record_no_product_ion)}, only its precursor, which every compound of its "
@@ -878,7 +879,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     named = [n.name for n in check.in_library if n.name]
     parts = [f"a molecule of {check.small} heavy atoms, whose isomers EI cannot tell apart"] if check.small else []
     if check.no_product_ion:
-        parts.append(f"an MS/MS spectrum with {_no_product_ion(check.no_product_ion)}, which every compound of its mass gives")
+        parts.append(f"an MS/MS spectrum with {_no_product_ion(check.no_product_ion)}, which every compound of its "
+                     "mass gives")
     if check.record_no_product_ion:
         parts.append(f"a match to a library record with {_no_product_ion(check.record_no_product_ion)}, which every "
                      "compound of its mass gives")
@@ -917,6 +919,7 @@ def _injector_relative(move: str, smiles: str = "") -> str:
 
 
 def _no_product_ion(level: float) -> str:
+    """'no product ion >= 1% of its base peak' (0.5% for a level below a percent)."""
     return f"no product ion >= {level:.1%} of its base peak".replace(".0%", "%")
 
 
