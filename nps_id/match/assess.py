@@ -926,6 +926,8 @@ def assess(
         level = thresholds.isomer_ms2_product_ion_level
         if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
             check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
+        if kind == "ms2" and check.evaluated:
+            check = _with_record_precursor_alone(check, top.row, facts, precursor, thresholds)
         if kind == "ei" and check.evaluated:
             check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
         if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
@@ -1139,6 +1141,23 @@ def replicated_outside_drug_series(check: IsomerCheck, hits: Sequence[RankedHit]
     if not any(facts.block(hit.row) == block and hit.score >= thresholds.identified_score for hit in hits[1:]):
         return check
     return replace(check, not_excluded=())
+
+
+def _with_record_precursor_alone(check: IsomerCheck, row: int, facts: LibraryFacts,
+                                 precursor: tuple[float, str] | None, thresholds: VerdictThresholds) -> IsomerCheck:
+    """MS/MS: ``check`` with no isomer excluded when the library record the unknown matched (``row``)
+    holds no product ion at ``isomer_ms2_record_product_ion_level`` of its base peak -- its precursor
+    and specks, as a low collision energy leaves them: the score (which removes the precursor) then
+    compares the unknown's fragments with those specks, and every compound of the precursor's mass
+    gives such a record (sulfadoxine left out matched sulfadimethoxine's record, 311.081 and the
+    sulfanilyl ion 156.012 at 0.4 %, at 999; docs/match.md). The record's own precursor m/z, else the unknown's."""
+    level = thresholds.isomer_ms2_record_product_ion_level
+    if level <= 0:
+        return check
+    ref_mz, ref_intensity = facts.reference.peaks.row(row)
+    record_mz = float(facts.reference.columns["precursor_mz"][row])
+    at = record_mz if np.isfinite(record_mz) else (precursor[0] if precursor is not None else np.nan)
+    return check if has_product_ion(ref_mz, ref_intensity, at, level) else replace(check, record_no_product_ion=level)
 
 
 def _with_thermal_relatives(check: IsomerCheck, top: RankedHit, facts: LibraryFacts,

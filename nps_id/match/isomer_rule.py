@@ -30,7 +30,8 @@ Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or
 of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
 sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else). Nor does an
 MS/MS spectrum of its precursor alone (``no_product_ion``, :func:`has_product_ion`): no fragment
-to compare, whatever the hit.
+to compare, whatever the hit -- nor a match to a library record that is its precursor alone
+(``record_no_product_ion``): the score then compares the unknown's fragments with the record's specks.
 
 A retention index within the window, or a reference standard run, excludes them (the verdict
 rules in :mod:`nps_id.match.verdict` apply that). Entry points: :func:`check_isomers` ->
@@ -104,18 +105,22 @@ class IsomerCheck:
     all (``isomer_small_ei_atoms``), else 0. ``pah``: the fused sp2 rings of a hit that is a
     polycyclic aromatic hydrocarbon whose EI spectrum excludes no isomer (``isomer_pah_rings``), else 0.
     ``no_product_ion``: the base-peak fraction at which an MS/MS spectrum holds no product ion
-    (:func:`has_product_ion`, ``isomer_ms2_product_ion_level``): the precursor alone excludes no isomer; else 0."""
+    (:func:`has_product_ion`, ``isomer_ms2_product_ion_level``): the precursor alone excludes no isomer; else 0.
+    ``record_no_product_ion``: the same for the library record the unknown matched
+    (``isomer_ms2_record_product_ion_level``); else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
     small: int = 0
     pah: int = 0
     no_product_ion: float = 0.0
+    record_no_product_ion: float = 0.0
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
-        return not self.not_excluded and not self.small and not self.pah and not self.no_product_ion
+        return (not self.not_excluded and not self.small and not self.pah and not self.no_product_ion
+                and not self.record_no_product_ion)
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)

@@ -52,7 +52,7 @@ def swgdrug():
 #: records (shared with other modules) sorted once by formula for all of them.
 MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2", "C8H10N4O2",
                 "C11H19N5S", "C10H12N2", "C21H28O2", "C21H30O3", "C9H7Cl2N5", "C10H13ClN2", "C7H8N4O2",
-                "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O")
+                "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O", "C19H20FNO3")
 
 
 @pytest.fixture(scope="module")
@@ -373,8 +373,10 @@ def test_an_ms2_hit_the_library_shows_alike_another_compound_is_not_identified(m
     assert "Sulfadoxine" in found.verdict.rule
     assert any(n.move == "library_pair" and n.name == "Sulfadoxine" for n in found.isomers.in_library)
     before, _ = _massbank_ms2_search(ms2_records, "Sulfadoxine", "C12H14N4O4S",
-                                     VerdictThresholds(isomer_ms2_pair_score=1000))
-    assert before.verdict.verdict == "identified"  # without the library's pairs
+                                     VerdictThresholds(isomer_ms2_pair_score=1000,
+                                                       isomer_ms2_record_product_ion_level=0))
+    # without the library's pairs (and stop 38's rule: the record is its precursor alone, which holds it too)
+    assert before.verdict.verdict == "identified"
 
 
 def test_an_absent_small_aromatics_ring_position_isomer_is_not_identified_by_ms2(ms2_records):
@@ -623,21 +625,43 @@ def test_an_ms2_steroid_hit_whose_hydroxyl_may_sit_elsewhere_is_not_identified(m
     assert "oxygen_position:ring_hydroxyl" in moves and all(m.startswith("oxygen_position") for m in moves)
 
 
-def test_an_ms2_spectrum_of_its_precursor_alone_is_not_identified(ms2_records):
+@pytest.mark.parametrize("query, formula, hit, switch, rule, criterion", [
     # caffeine left out of the MS/MS library: its query (one laboratory, low collision energy) holds
     # the precursor 195.088 and one ion at 0.3 % of it -- no fragment to compare -- and matches
     # isocaffeine at 999; every compound of that mass gives such a spectrum, so none is excluded
+    ("Caffeine", "C8H10N4O2", "Isocaffeine", "isomer_ms2_product_ion_level",
+     "no product ion >= 1% of its base peak", "no product ion >= 1% of its base peak"),
+    # sulfadoxine left out matches a sulfadimethoxine record at 999: the record holds its precursor
+    # 311.081 and the sulfanilyl ion 156.012 (every sulfonamide's) at 0.4 % -- the score compares
+    # the query's fragments with that speck, so no isomer of the hit is excluded (stop 38)
+    ("Sulfadoxine", "C12H14N4O4S", "Sulfadimethoxine", "isomer_ms2_record_product_ion_level",
+     "a match to a library record with no product ion >= 0.5% of its base peak",
+     "the library record it matches holds no product ion >= 0.5%"),
+])
+def test_an_ms2_match_on_a_precursor_alone_is_not_identified(ms2_records, query, formula, hit, switch, rule, criterion):
     from nps_id.match.verdict import RuleId, VerdictThresholds
 
-    found, hit = _massbank_ms2_search(ms2_records, "Caffeine", "C8H10N4O2", drop_own=True)
-    assert hit == "Isocaffeine"
+    found, named = _massbank_ms2_search(ms2_records, query, formula, drop_own=True)
+    assert named == hit
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
-    assert "no product ion >= 1% of its base peak" in found.verdict.rule
-    assert any("no product ion >= 1% of its base peak" in c for c in found.verdict.criteria_failed)
-    before, _ = _massbank_ms2_search(ms2_records, "Caffeine", "C8H10N4O2",
-                                     VerdictThresholds(isomer_ms2_product_ion_level=0),
-                                     drop_own=True)
-    assert before.verdict.verdict == "identified"  # the rule off
+    assert rule in found.verdict.rule
+    assert any(criterion in c for c in found.verdict.criteria_failed)
+    before, _ = _massbank_ms2_search(ms2_records, query, formula, VerdictThresholds(**{switch: 0}), drop_own=True)
+    assert before.verdict.verdict == "identified"  # the rule off: the hit named
+
+
+def test_an_ms2_match_to_a_record_with_a_faint_product_ion_is_no_precursor_alone(ms2_records):
+    # paroxetine's query matches its own compound's record whose product ions stay below 1 % of its
+    # precursor but reach 0.5 %: a fragment spectrum still at the default level, a precursor alone at 1 %
+    from nps_id.match.verdict import VerdictThresholds
+
+    said = "the library record it matches holds no product ion"
+    found, hit = _massbank_ms2_search(ms2_records, "Paroxetine", "C19H20FNO3")
+    assert hit == "Paroxetine"
+    assert not any(said in c for c in found.verdict.criteria_failed + found.verdict.criteria_met), found.verdict
+    held, _ = _massbank_ms2_search(ms2_records, "Paroxetine", "C19H20FNO3",
+                                   VerdictThresholds(isomer_ms2_record_product_ion_level=0.01))
+    assert any(said in c for c in held.verdict.criteria_failed)
 
 
 def test_an_ms2_spectrum_with_a_faint_product_ion_is_still_identified(ms2_records):
