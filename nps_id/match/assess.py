@@ -148,9 +148,10 @@ def _taxonomy_file() -> Path:
 #: (as the library's lazy peaks do, :data:`nps_id.library.store.FEW_ROWS`).
 _FORMULAS_ALONE = 16
 #: Rows whose InChIKey first block :meth:`LibraryFacts.block` reads alone before it reads the column
-#: whole: a one-spectrum search asks a few dozen; a batch asks thousands (~20 us each against
-#: MassBank MS/MS, the whole column ~0.05 s).
-_BLOCKS_ALONE = 1000
+#: whole: a one-spectrum search asks at most ~30 (40 MassBank MS/MS and EI queries), a batch thousands
+#: (~20 us each against MassBank MS/MS; 100 MS/MS queries ask ~750-1,000, so the command reads the
+#: column in its first range and the forked workers inherit it).
+_BLOCKS_ALONE = 200
 
 #: The largest int a cache value may hold (a mass, an ion, a count): what the rules' int64 arrays and sums hold.
 _MAX_INT = 2**31 - 1
@@ -487,7 +488,7 @@ class LibraryFacts:
         """Row ``row``'s InChIKey first block: of the rows asked for only, until a rule needs every
         row's (``_block``; the whole column and a Python call per row cost a one-spectrum MS/MS
         search ~0.05 s against the 69,220 rows of MassBank MS/MS) or :data:`_BLOCKS_ALONE` rows
-        were read alone (an MS/MS x10 search read ~14,600 rows one by one, ~0.3 s)."""
+        were read alone (an MS/MS x10 search read ~14,600 rows one by one)."""
         if "_block" in self.__dict__:
             return self._block[row]
         key = ("block", row)
