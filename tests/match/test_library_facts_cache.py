@@ -73,7 +73,7 @@ def test_a_batch_reads_the_blocks_column_whole_after_a_few_rows_alone_with_the_s
         rows = list(range(0, lib.n_spectra, 53))
         alone = assess.LibraryFacts(reference)
         one_by_one = []
-        for row in rows:  # a fresh view per row: each row read alone, as a one-spectrum search reads it
+        for row in rows:  # the count of rows read alone reset: each row read alone, as a one-spectrum search reads it
             alone.__dict__.update(_blocks_read=0)
             one_by_one.append(alone.block(row))
         assert "_block" not in alone.__dict__
