@@ -85,7 +85,8 @@ def test_an_ordinary_chemical_lighter_than_the_whole_series_gets_no_group(swgdru
     # searched against SWGDRUG: the group model named synthetic cathinones, tryptamines and
     # cathinones for them, but every SWGDRUG cathinone weighs >= 149 (cathinone) and every tryptamine
     # >= 160 (tryptamine): a new member of a series carries its core (docs/match.md "No drug group
-    # below its series"). Androsterone (290, steroids from 268) keeps its group.
+    # below its series"). Androsterone (290, steroids from 268) keeps its group. Since stop 38 the
+    # model (losses from the molecular ion) names none for the indole and chlorobenzene itself.
     from nps_id.io import read
     from nps_id.library import Library
     from nps_id.match.assess import assess_search
@@ -94,8 +95,8 @@ def test_an_ordinary_chemical_lighter_than_the_whole_series_gets_no_group(swgdru
     from nps_id.search.reference import Reference
     from tests.conftest import data_path
 
-    wanted = {"URACIL": "Synthetic cathinones", "2,3-DIMETHYLINDOLE": "Tryptamines",
-              "CHLOROBENZENE": "Synthetic cathinones", "ANDROSTERONE": STEROIDS}
+    wanted = {"URACIL": "Synthetic cathinones", "2,3-DIMETHYLINDOLE": None,
+              "CHLOROBENZENE": None, "ANDROSTERONE": STEROIDS}
     queries = [s for s in read(data_path("massbank", "ei-queries-identity.msp.gz")) if s.name in wanted]
     assert sorted(q.name for q in queries) == sorted(wanted)
     with Library.open(swgdrug_library) as lib:
