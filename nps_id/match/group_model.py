@@ -13,7 +13,10 @@ Features (:func:`features`), per spectrum kind:
 - EI: the neutral losses from its molecular ion (:func:`~nps_id.match.molecular_mass.molecular_ion`,
   1-:data:`MAX_LOSS` Da: a series loses the same groups from molecules of any mass -- the spectrum
   alone places them at a different m/z in each member); the diagnostic ion sets of
-  :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the
+  :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the differences between its ions
+  (1-:data:`MAX_DIFFERENCE` u, the ions >= :data:`DIFFERENCE_LEVEL` of the base peak; per
+  difference the sum of the two ions' sqrt intensities' products, as a share of all: which small
+  pieces the molecule loses from ion to ion -- CO from an acylium, C2H2 from a tropylium); the
   vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per group
   label the model knows (and "no group"), its share of their similarity**4 weight and its best
   similarity; the best similarity overall;
@@ -51,12 +54,17 @@ from nps_id.match.molecular_mass import molecular_ion
 #: The shipped model of each spectrum kind.
 MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kind in ("ei", "ms2")}
 #: Format of the model file this code reads (a file of another version is refused; 2: the EI
-#: features hold the losses from the molecular ion).
+#: features hold the losses from the molecular ion and the differences between ions).
 MODEL_VERSION = 2
 #: Highest nominal m/z of the spectrum features.
 MAX_MZ = 500
 #: Largest neutral loss (Da, nominal) from the precursor of the MS/MS loss features.
 MAX_LOSS = 200
+#: Largest difference (u) between two EI ions of the ion-difference features.
+MAX_DIFFERENCE = 60
+#: The EI ions (relative to the base peak) whose differences are features: the spectrum's own
+#: ions, not the noise a pair count would multiply.
+DIFFERENCE_LEVEL = 0.02
 #: Distinct library compounds (closest first) whose groups vote.
 VOTE_COMPOUNDS = 10
 #: The label of "no group" among the model's classes.
@@ -98,6 +106,7 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
             0.0 if precursor is None else precursor[0] / 1000.0,
             float(precursor is not None and precursor[1] == "negative")]])
     losses = _losses(nominal, roots, molecular_ion(relative))
+    differences = _differences(nominal, roots)
     index = _label_index(tuple(labels))
     none = index[NONE_LABEL]
     # the vote in Python floats, then one array each: the same double sums and maxima as adding
@@ -113,7 +122,7 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
         share /= total
     top = max((s for _, s in votes), default=0.0)
     ions = [float(all(relative.get(m, 0.0) >= ion_set.min_relative for m in ion_set.ions)) for ion_set in ION_SETS]
-    return np.concatenate([spectrum, losses, ions, share, best, [top]])
+    return np.concatenate([spectrum, losses, differences, ions, share, best, [top]])
 
 
 @functools.lru_cache(maxsize=16)
@@ -135,8 +144,21 @@ def _losses(nominal: np.ndarray, roots: np.ndarray, parent: float | None) -> np.
     return out
 
 
+def _differences(nominal: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Per difference 1-:data:`MAX_DIFFERENCE` u between two ions >= :data:`DIFFERENCE_LEVEL` of the
+    base peak, the sum of their sqrt intensities' (``roots``) products, as a share of all (zeros
+    when no two ions are that close)."""
+    keep = roots >= np.sqrt(DIFFERENCE_LEVEL)
+    mz, root = nominal[keep], roots[keep]
+    gap = mz[:, None] - mz[None, :]
+    inside = (gap >= 1) & (gap <= MAX_DIFFERENCE)
+    out = np.bincount(gap[inside] - 1, (root[:, None] * root[None, :])[inside], MAX_DIFFERENCE)
+    total = out.sum()
+    return out / total if total > 0 else out
+
+
 def n_features(kind: str, n_labels: int) -> int:
-    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else len(ION_SETS) + 2 * n_labels + 1)
+    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 2 * n_labels + 1)
 
 
 @dataclass(frozen=True)

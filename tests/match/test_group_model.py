@@ -230,7 +230,7 @@ def test_the_vote_features_of_real_hits_are_the_item_by_item_ones(swgdrug_librar
     from nps_id.io import read
     from nps_id.library import open_verified
     from nps_id.match.assess import EVIDENCE_HITS, LibraryFacts, ranked_hit
-    from nps_id.match.group_model import ION_SETS, MAX_LOSS, MAX_MZ, hit_votes
+    from nps_id.match.group_model import ION_SETS, MAX_DIFFERENCE, MAX_LOSS, MAX_MZ, hit_votes
     from nps_id.search.engine import SearchSettings, search
     from nps_id.search.reference import Reference
     from tests.conftest import data_path
@@ -245,7 +245,23 @@ def test_the_vote_features_of_real_hits_are_the_item_by_item_ones(swgdrug_librar
                  for q in np.unique(hits.query).tolist()]
     votes += [[("no such group", 0.9), (None, 0.5), (labels[1], 0.7), (labels[1], 0.95)], [], [(labels[2], 0.0)]]
     assert len({group for vote in votes for group, _ in vote}) >= 5  # the queries reach several groups
-    start = MAX_MZ + MAX_LOSS + len(ION_SETS)
+    start = MAX_MZ + MAX_LOSS + MAX_DIFFERENCE + len(ION_SETS)
     for vote in votes:
         x = features("ei", {91: 1.0}, vote, labels)
         assert x[start:start + 2 * len(labels)].tobytes() == _vote_features_item_by_item(vote, labels).tobytes()
+
+
+def test_an_acylium_and_a_tropylium_ion_differ_in_the_pieces_they_lose():
+    # a cathinone's benzoyl ion 105 loses CO (-> 77), an amphetamine's tropylium 91 loses C2H2 (-> 65):
+    # at the same m/z offsets for any ring substituent, where the spectrum features see other m/z
+    from nps_id.match.group_model import MAX_DIFFERENCE, MAX_LOSS, MAX_MZ
+
+    labels = shipped_group_model("ei").vote_labels
+    block = slice(MAX_MZ + MAX_LOSS, MAX_MZ + MAX_LOSS + MAX_DIFFERENCE)
+    for ions, lost in (({58: 1.0, 105: 0.3, 77: 0.2}, 28), ({58: 1.0, 91: 0.3, 65: 0.1}, 26),
+                       ({58: 1.0, 135: 0.3, 107: 0.2}, 28)):  # a methoxybenzoyl ion too
+        differences = features("ei", ions, [], labels)[block]
+        assert differences[lost - 1] > 0 and differences[(54 - lost) - 1] == 0
+        assert abs(differences.sum() - 1) < 1e-12
+    # a faint ion (below 2 % of the base peak) pairs with nothing
+    assert not features("ei", {58: 1.0, 77: 0.01}, [], labels)[block].any()
