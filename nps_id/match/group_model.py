@@ -12,12 +12,11 @@ Features (:func:`features`), per spectrum kind:
   :data:`MAX_MZ`;
 - EI: the neutral losses from its molecular ion (:func:`~nps_id.match.molecular_mass.molecular_ion`,
   1-:data:`MAX_LOSS` Da: a series loses the same groups from molecules of any mass -- the spectrum
-  alone places them at a different m/z in each member); the diagnostic ion sets of
-  :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the differences between its ions
+  alone places them at a different m/z in each member); the differences between its ions
   (1-:data:`MAX_DIFFERENCE` u, the ions >= :data:`DIFFERENCE_LEVEL` of the base peak; per
   difference the sum of the two ions' sqrt intensities' products, as a share of all: which small
   pieces the molecule loses from ion to ion -- CO from an acylium, C2H2 from a tropylium); the
-  vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per group
+  diagnostic ion sets of :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per group
   label the model knows (and "no group"), its share of their similarity**4 weight and its best
   similarity; the best similarity overall;
 - MS/MS: neutral losses from the precursor (1-:data:`MAX_LOSS` Da), the precursor m/z and its
