@@ -10,8 +10,13 @@ Features (:func:`features`), per spectrum kind:
 
 - both: the spectrum, sqrt of each nominal m/z's intensity relative to the base peak, m/z 1 to
   :data:`MAX_MZ`;
-- EI: the diagnostic ion sets of :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the
-  vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per group
+- EI: the neutral losses from its molecular ion (:func:`~nps_id.match.molecular_mass.molecular_ion`,
+  1-:data:`MAX_LOSS` Da: a series loses the same groups from molecules of any mass -- the spectrum
+  alone places them at a different m/z in each member); the differences between its ions
+  (1-:data:`MAX_DIFFERENCE` u, the ions >= :data:`DIFFERENCE_LEVEL` of the base peak; per
+  difference the sum of the two ions' sqrt intensities' products, as a share of all: which small
+  pieces the molecule loses from ion to ion -- CO from an acylium, C2H2 from a tropylium); the
+  diagnostic ion sets of :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per group
   label the model knows (and "no group"), its share of their similarity**4 weight and its best
   similarity; the best similarity overall;
 - MS/MS: neutral losses from the precursor (1-:data:`MAX_LOSS` Da), the precursor m/z and its
@@ -43,15 +48,22 @@ import numpy as np
 
 from nps_id.chem.diagnostic_ions import ION_SETS
 from nps_id.errors import LibraryError
+from nps_id.match.molecular_mass import molecular_ion
 
 #: The shipped model of each spectrum kind.
 MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kind in ("ei", "ms2")}
-#: Format of the model file this code reads (a file of another version is refused).
-MODEL_VERSION = 1
+#: Format of the model file this code reads (a file of another version is refused; 2: the EI
+#: features hold the losses from the molecular ion and the differences between ions).
+MODEL_VERSION = 2
 #: Highest nominal m/z of the spectrum features.
 MAX_MZ = 500
 #: Largest neutral loss (Da, nominal) from the precursor of the MS/MS loss features.
 MAX_LOSS = 200
+#: Largest difference (u) between two EI ions of the ion-difference features.
+MAX_DIFFERENCE = 60
+#: The EI ions (relative to the base peak) whose differences are features: the spectrum's own
+#: ions, not the noise a pair count would multiply.
+DIFFERENCE_LEVEL = 0.02
 #: Distinct library compounds (closest first) whose groups vote.
 VOTE_COMPOUNDS = 10
 #: The label of "no group" among the model's classes.
@@ -89,9 +101,11 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
     inside = (nominal >= 1) & (nominal <= MAX_MZ)
     spectrum[nominal[inside] - 1] = roots[inside]
     if kind == "ms2":
-        return np.concatenate([spectrum, _losses(nominal, roots, precursor), [
+        return np.concatenate([spectrum, _losses(nominal, roots, None if precursor is None else precursor[0]), [
             0.0 if precursor is None else precursor[0] / 1000.0,
             float(precursor is not None and precursor[1] == "negative")]])
+    losses = _losses(nominal, roots, molecular_ion(relative))
+    differences = _differences(nominal, roots)
     index = _label_index(tuple(labels))
     none = index[NONE_LABEL]
     # the vote in Python floats, then one array each: the same double sums and maxima as adding
@@ -107,7 +121,7 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
         share /= total
     top = max((s for _, s in votes), default=0.0)
     ions = [float(all(relative.get(m, 0.0) >= ion_set.min_relative for m in ion_set.ions)) for ion_set in ION_SETS]
-    return np.concatenate([spectrum, ions, share, best, [top]])
+    return np.concatenate([spectrum, losses, differences, ions, share, best, [top]])
 
 
 @functools.lru_cache(maxsize=16)
@@ -116,20 +130,34 @@ def _label_index(labels: tuple[str, ...]) -> dict[str, int]:
     return {label: i for i, label in enumerate(labels)}
 
 
-def _losses(nominal: np.ndarray, roots: np.ndarray, precursor: tuple[float, str] | None) -> np.ndarray:
+def _losses(nominal: np.ndarray, roots: np.ndarray, parent: float | None) -> np.ndarray:
     """sqrt relative intensity (``roots``, > 0: a nominal spectrum's) per nominal neutral loss
-    1-:data:`MAX_LOSS` Da from the precursor; ``nominal`` holds distinct m/z, so one value a loss."""
+    1-:data:`MAX_LOSS` Da from ``parent`` (the MS/MS precursor m/z, the EI molecular ion; None: no
+    losses); ``nominal`` holds distinct m/z, so one value a loss."""
     out = np.zeros(MAX_LOSS)
-    if precursor is None or not np.isfinite(precursor[0]):
+    if parent is None or not np.isfinite(parent):
         return out
-    loss = int(round(precursor[0])) - nominal
+    loss = int(round(parent)) - nominal
     inside = (loss >= 1) & (loss <= MAX_LOSS)
     out[loss[inside] - 1] = roots[inside]
     return out
 
 
+def _differences(nominal: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """Per difference 1-:data:`MAX_DIFFERENCE` u between two ions >= :data:`DIFFERENCE_LEVEL` of the
+    base peak, the sum of their sqrt intensities' (``roots``) products, as a share of all (zeros
+    when no two ions are that close)."""
+    keep = roots >= np.sqrt(DIFFERENCE_LEVEL)
+    mz, root = nominal[keep], roots[keep]
+    gap = mz[:, None] - mz[None, :]
+    inside = (gap >= 1) & (gap <= MAX_DIFFERENCE)
+    out = np.bincount(gap[inside] - 1, (root[:, None] * root[None, :])[inside], MAX_DIFFERENCE)
+    total = out.sum()
+    return out / total if total > 0 else out
+
+
 def n_features(kind: str, n_labels: int) -> int:
-    return MAX_MZ + (MAX_LOSS + 2 if kind == "ms2" else len(ION_SETS) + 2 * n_labels + 1)
+    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 2 * n_labels + 1)
 
 
 @dataclass(frozen=True)

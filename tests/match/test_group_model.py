@@ -90,9 +90,32 @@ def test_a_model_of_another_version_is_refused(tmp_path, monkeypatch):
     import nps_id.match.group_model as group_model
 
     path = _saved(tmp_path)
-    monkeypatch.setattr(group_model, "MODEL_VERSION", 2)
+    monkeypatch.setattr(group_model, "MODEL_VERSION", 3)
+    with pytest.raises(LibraryError, match="version 2, this nps-id reads version 3"):
+        GroupModel.load(path)
+
+
+def test_a_model_of_the_layout_before_the_ei_losses_is_refused(tmp_path):
+    # version 1 EI files read no losses: their coefficients would meet the wrong features
+    path = tmp_path / "old.npz"
+    model = shipped_group_model("ms2")
+    np.savez(path, version=np.int64(1), kind=np.array(model.kind), labels=np.array(model.labels),
+             vote_labels=np.array(model.vote_labels), mean=model.mean, scale=model.scale, coef=model.coef,
+             intercept=model.intercept, min_probability=np.float64(model.min_probability))
     with pytest.raises(LibraryError, match="version 1, this nps-id reads version 2"):
         GroupModel.load(path)
+
+
+def test_ring_substituted_homologues_lose_their_amine_at_one_ei_feature():
+    # methamphetamine (M+ 149: iminium 58, benzyl 91) and 4-methylmethamphetamine (M+ 163: 58, 105)
+    # lose C3H8N (58) alike: the spectrum features place their ring ions apart, the losses together
+    labels = shipped_group_model("ei").vote_labels
+    first = features("ei", {58: 1.0, 91: 0.25, 149: 0.04}, [], labels)
+    second = features("ei", {58: 1.0, 105: 0.25, 163: 0.04}, [], labels)
+    assert first[90] > 0 and second[90] == 0  # m/z 91: the first's alone
+    losses = slice(500, 700)
+    shared = np.flatnonzero((first[losses] > 0) & (second[losses] > 0)) + 1
+    assert shared.tolist() == [58]
 
 
 class _Facts:
@@ -168,7 +191,7 @@ def test_features_of_real_spectra_are_the_peak_by_peak_ones(name, kind):
 
     from nps_id.io import read
     from nps_id.match.group_model import MAX_LOSS, MAX_MZ
-    from nps_id.match.molecular_mass import nominal_spectrum
+    from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
     from tests.conftest import data_path
 
     labels = shipped_group_model(kind).vote_labels
@@ -178,10 +201,11 @@ def test_features_of_real_spectra_are_the_peak_by_peak_ones(name, kind):
                                                   (spectrum.precursor_mz + 250.0, "negative")]
         for precursor in precursors:
             x = features(kind, relative, [(labels[1], 0.8)] if kind == "ei" else (), labels, precursor)
-            expected, losses = _features_peak_by_peak(relative, precursor)
+            # EI: the losses from the spectrum's own molecular ion
+            parent = (molecular_ion(relative), "") if kind == "ei" else precursor
+            expected, losses = _features_peak_by_peak(relative, None if parent is None or parent[0] is None else parent)
             assert x[:MAX_MZ].tobytes() == expected.tobytes()
-            if kind == "ms2":
-                assert x[MAX_MZ:MAX_MZ + MAX_LOSS].tobytes() == losses.tobytes()
+            assert x[MAX_MZ:MAX_MZ + MAX_LOSS].tobytes() == losses.tobytes()
 
 
 def _vote_features_item_by_item(votes, labels):
@@ -206,7 +230,7 @@ def test_the_vote_features_of_real_hits_are_the_item_by_item_ones(swgdrug_librar
     from nps_id.io import read
     from nps_id.library import open_verified
     from nps_id.match.assess import EVIDENCE_HITS, LibraryFacts, ranked_hit
-    from nps_id.match.group_model import ION_SETS, MAX_MZ, hit_votes
+    from nps_id.match.group_model import ION_SETS, MAX_DIFFERENCE, MAX_LOSS, MAX_MZ, hit_votes
     from nps_id.search.engine import SearchSettings, search
     from nps_id.search.reference import Reference
     from tests.conftest import data_path
@@ -221,7 +245,23 @@ def test_the_vote_features_of_real_hits_are_the_item_by_item_ones(swgdrug_librar
                  for q in np.unique(hits.query).tolist()]
     votes += [[("no such group", 0.9), (None, 0.5), (labels[1], 0.7), (labels[1], 0.95)], [], [(labels[2], 0.0)]]
     assert len({group for vote in votes for group, _ in vote}) >= 5  # the queries reach several groups
-    start = MAX_MZ + len(ION_SETS)
+    start = MAX_MZ + MAX_LOSS + MAX_DIFFERENCE + len(ION_SETS)
     for vote in votes:
         x = features("ei", {91: 1.0}, vote, labels)
         assert x[start:start + 2 * len(labels)].tobytes() == _vote_features_item_by_item(vote, labels).tobytes()
+
+
+def test_an_acylium_and_a_tropylium_ion_differ_in_the_pieces_they_lose():
+    # a cathinone's benzoyl ion 105 loses CO (-> 77), an amphetamine's tropylium 91 loses C2H2 (-> 65):
+    # at the same m/z offsets for any ring substituent, where the spectrum features see other m/z
+    from nps_id.match.group_model import MAX_DIFFERENCE, MAX_LOSS, MAX_MZ
+
+    labels = shipped_group_model("ei").vote_labels
+    block = slice(MAX_MZ + MAX_LOSS, MAX_MZ + MAX_LOSS + MAX_DIFFERENCE)
+    for ions, lost in (({58: 1.0, 105: 0.3, 77: 0.2}, 28), ({58: 1.0, 91: 0.3, 65: 0.1}, 26),
+                       ({58: 1.0, 135: 0.3, 107: 0.2}, 28)):  # a methoxybenzoyl ion too
+        differences = features("ei", ions, [], labels)[block]
+        assert differences[lost - 1] > 0 and differences[(54 - lost) - 1] == 0
+        assert abs(differences.sum() - 1) < 1e-12
+    # a faint ion (below 2 % of the base peak) pairs with nothing
+    assert not features("ei", {58: 1.0, 77: 0.01}, [], labels)[block].any()
