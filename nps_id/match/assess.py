@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import errno
 import fcntl
 import functools
 import hashlib
 import json
 import os
+import time
 import warnings
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -301,20 +303,46 @@ class _JsonCache(abc.ABC):
             warnings.warn(f"{self.label} {self.path.parent} not written ({exc})", stacklevel=2)
 
 
+#: How long a save waits for another process's lock on its cache file before it gives the save up
+#: (warned; the values are made again by the next search): a save holds the lock for the read-merge-write
+#: of one file (under a second at 30,000 values), so only a stopped or hung holder keeps it this long --
+#: without a limit, a `match` or `search` waited for it forever before writing its report (attack38).
+LOCK_WAIT_S = 60.0
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``.NAME.lock`` beside ``path`` while the block runs (a read-only
-    folder: no lock, and the write that follows fails with its own warning)."""
+    """An exclusive ``flock`` on ``.NAME.lock`` beside ``path`` while the block runs. No lock where
+    none can be had -- a read-only folder (the write that follows fails with its own warning), a lock
+    path that is a folder or a symbolic link (never followed: it would create a file elsewhere), a file
+    system without ``flock`` (NFS: ENOLCK) -- and the block runs unlocked, as saves did before stop 38;
+    OSError when another process holds the lock past :data:`LOCK_WAIT_S`."""
     try:
-        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     except OSError:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd)
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _lock(fd: int) -> None:
+    """Take ``fd``'s exclusive flock, waiting at most :data:`LOCK_WAIT_S` (then OSError, ETIMEDOUT);
+    none where the file system cannot lock."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise OSError(errno.ETIMEDOUT, f"another process has held its lock for {LOCK_WAIT_S:.0f} s") from None
+            time.sleep(0.05)
+        except OSError:  # ENOLCK, EINVAL: no lock to wait for
+            return
 
 
 class IsomerCache(_JsonCache):

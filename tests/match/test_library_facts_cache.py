@@ -200,3 +200,65 @@ def test_the_facts_file_is_keyed_by_the_taxonomy_the_rules_read():
     from nps_id.match.assess import _taxonomy_file
 
     assert _taxonomy_file() == TAXONOMY_PATH and TAXONOMY_PATH.is_file()
+
+
+def _lock_path(cache: _RowFactsCache):
+    return cache.path.with_name(f".{cache.path.name}.lock")
+
+
+def test_a_save_gives_up_a_lock_another_process_never_releases(tmp_path, monkeypatch):
+    """A stopped or hung process holding the lock: the save waits LOCK_WAIT_S, warns and leaves
+    the file as it was (until attack38 it waited forever, and `match` never wrote its report)."""
+    import fcntl
+    import os
+
+    from nps_id.match import assess
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    monkeypatch.setattr(assess, "LOCK_WAIT_S", 0.2)
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_text(json.dumps({"mass:1": 100}))
+    cache.add("mass:2", 200)
+    holder = os.open(_lock_path(cache), os.O_RDWR | os.O_CREAT)  # another open file: another lock owner
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.warns(UserWarning, match="not written .*held its lock"):
+            cache.save()
+    finally:
+        os.close(holder)
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100}
+    cache.save()  # released: the values are still there to save
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100, "mass:2": 200}
+
+
+def test_a_file_system_without_locks_still_keeps_the_values(tmp_path, monkeypatch):
+    """NFS without lockd: flock raises ENOLCK; the save runs unlocked (until attack38 nothing was
+    ever written there, and every search made every value again)."""
+    import errno
+
+    from nps_id.match import assess
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    monkeypatch.setattr(assess.fcntl, "flock", no_locks)
+    cache = _RowFactsCache("0" * 64)
+    cache.add("mass:1", 100)
+    cache.save()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100}
+
+
+def test_a_lock_path_that_is_a_symbolic_link_is_not_followed(tmp_path, monkeypatch):
+    """A link planted in a shared cache folder: the save creates no file where it points (until
+    attack38 it created it, with the user's rights) and keeps its values."""
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "cache"))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    _lock_path(cache).symlink_to(elsewhere)
+    cache.add("mass:1", 100)
+    cache.save()
+    assert not elsewhere.exists()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100}
