@@ -318,7 +318,9 @@ def _locked(path: Path) -> Iterator[None]:
     system without ``flock`` (NFS: ENOLCK) -- and the block runs unlocked, as saves did before stop 38;
     OSError when another process holds the lock past :data:`LOCK_WAIT_S`."""
     try:
-        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        # read-only: flock needs no write access, and another user's lock file (0644 in a shared
+        # cache folder) is then locked too, not skipped (attack38)
+        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     except OSError:
         yield
         return

@@ -262,3 +262,35 @@ def test_a_lock_path_that_is_a_symbolic_link_is_not_followed(tmp_path, monkeypat
     cache.save()
     assert not elsewhere.exists()
     assert json.loads(cache.path.read_text()) == {"mass:1": 100}
+
+
+def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
+    """A shared cache folder: the lock file another analyst's save created (0644) cannot be opened
+    for writing; the save still waits for that analyst's lock (until attack38 it saved unlocked)."""
+    import fcntl
+    import os
+
+    from nps_id.match import assess
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    monkeypatch.setattr(assess, "LOCK_WAIT_S", 0.2)
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    lock = _lock_path(cache)
+    holder = os.open(lock, os.O_RDWR | os.O_CREAT)
+    real_open = os.open
+
+    def not_the_owner(path, flags, *args):  # what the kernel says to a user who does not own a 0644 file
+        if os.fspath(path) == str(lock) and flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(assess.os, "open", not_the_owner)
+    cache.add("mass:1", 100)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.warns(UserWarning, match="held its lock"):
+            cache.save()
+    finally:
+        os.close(holder)
+    assert not cache.path.exists()
