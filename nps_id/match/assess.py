@@ -299,8 +299,29 @@ class _JsonCache(abc.ABC):
                 with atomic_output(self.path) as tmp:
                     Path(tmp).write_text(json.dumps(merged), encoding="utf-8")
             self._file, self._added = merged, False
+            _remove_stale(self.path)
         except (OSError, InputError) as exc:
             warnings.warn(f"{self.label} {self.path.parent} not written ({exc})", stacklevel=2)
+
+
+#: A cache file of another key (older code, another RDKit) not written for this many days is removed
+#: when a file of its kind beside it is saved: each release that changes the code a key covers left
+#: its files (0.5-7 MB each) and their locks in the cache folder for good (attack38). Days, not at
+#: once: two installed versions of nps-id may share one cache folder, each using its own file.
+STALE_DAYS = 30
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the files of ``path``'s kind (``facts-*.json`` beside ``facts-KEY.json``) and their
+    locks not written for :data:`STALE_DAYS` days."""
+    kind = path.name.rsplit("-", 1)[0]
+    before = time.time() - STALE_DAYS * 86400
+    with contextlib.suppress(OSError):
+        for other in path.parent.glob(f"{kind}-*.json"):
+            with contextlib.suppress(OSError):
+                if other != path and other.stat().st_mtime < before:
+                    other.unlink()
+                    other.with_name(f".{other.name}.lock").unlink(missing_ok=True)
 
 
 #: How long a save waits for another process's lock on its cache file before it gives the save up

@@ -294,3 +294,24 @@ def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
     finally:
         os.close(holder)
     assert not cache.path.exists()
+
+
+def test_files_of_an_old_key_unused_for_a_month_are_removed_when_one_is_saved(tmp_path, monkeypatch):
+    """A release that changes the code a key covers leaves the old file: removed once unused for
+    STALE_DAYS (its lock too); one used lately stays (another installed version's), and so do other kinds."""
+    import os
+    import time
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = IsomerCache()
+    tmp_path.mkdir(exist_ok=True)
+    old, recent, other_kind = (tmp_path / name for name in ("isomers-0old.json", "isomers-0new.json", "verified-0old.json"))
+    for path in (old, recent, other_kind, tmp_path / ".isomers-0old.json.lock"):
+        path.write_text("{}")
+    month_ago = time.time() - 31 * 86400
+    for path in (old, other_kind):
+        os.utime(path, (month_ago, month_ago))
+    cache.add("C", None)
+    cache.save()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [cache.path.name, f".{cache.path.name}.lock", recent.name, other_kind.name])
