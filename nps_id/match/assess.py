@@ -340,8 +340,10 @@ def _locked(path: Path) -> Iterator[None]:
     OSError when another process holds the lock past :data:`LOCK_WAIT_S`."""
     try:
         # read-only: flock needs no write access, and another user's lock file (0644 in a shared
-        # cache folder) is then locked too, not skipped (attack38)
-        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        # cache folder) is then locked too, not skipped; non-blocking: a FIFO opened read-only
+        # would wait for a writer forever (attack38)
+        flags = os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(path.with_name(f".{path.name}.lock"), flags, 0o666)
     except OSError:
         yield
         return

@@ -315,3 +315,22 @@ def test_files_of_an_old_key_unused_for_a_month_are_removed_when_one_is_saved(tm
     cache.save()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [cache.path.name, f".{cache.path.name}.lock", recent.name, other_kind.name])
+
+
+@pytest.mark.parametrize("what", ["fifo", "folder"])
+def test_a_lock_path_that_is_no_file_neither_blocks_nor_stops_the_save(tmp_path, monkeypatch, what):
+    """A FIFO opened read-only waits for a writer: the lock is opened non-blocking (attack38's
+    read-only open hung on one before it was)."""
+    import os
+    import threading
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    os.mkfifo(_lock_path(cache)) if what == "fifo" else _lock_path(cache).mkdir()
+    cache.add("mass:1", 100)
+    saving = threading.Thread(target=cache.save, daemon=True)
+    saving.start()
+    saving.join(10)
+    assert not saving.is_alive()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100}
