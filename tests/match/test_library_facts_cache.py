@@ -206,12 +206,24 @@ def _lock_path(cache: _RowFactsCache):
     return cache.path.with_name(f".{cache.path.name}.lock")
 
 
-def test_a_save_gives_up_a_lock_another_process_never_releases(tmp_path, monkeypatch):
-    """A stopped or hung process holding the lock: the save waits LOCK_WAIT_S, warns and leaves
-    the file as it was (until attack38 it waited forever, and `match` never wrote its report)."""
+def _save_while_another_holds_the_lock(cache: _RowFactsCache) -> None:
+    """``cache.save()`` while another open file of its lock holds it (another lock owner, as another
+    process would be): warned and given up."""
     import fcntl
     import os
 
+    holder = os.open(_lock_path(cache), os.O_RDONLY | os.O_CREAT)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.warns(UserWarning, match="not written .*held its lock"):
+            cache.save()
+    finally:
+        os.close(holder)
+
+
+def test_a_save_gives_up_a_lock_another_process_never_releases(tmp_path, monkeypatch):
+    """A stopped or hung process holding the lock: the save waits LOCK_WAIT_S, warns and leaves
+    the file as it was (until attack38 it waited forever, and `match` never wrote its report)."""
     from nps_id.match import assess
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
@@ -220,13 +232,7 @@ def test_a_save_gives_up_a_lock_another_process_never_releases(tmp_path, monkeyp
     cache.path.parent.mkdir(parents=True)
     cache.path.write_text(json.dumps({"mass:1": 100}))
     cache.add("mass:2", 200)
-    holder = os.open(_lock_path(cache), os.O_RDWR | os.O_CREAT)  # another open file: another lock owner
-    try:
-        fcntl.flock(holder, fcntl.LOCK_EX)
-        with pytest.warns(UserWarning, match="not written .*held its lock"):
-            cache.save()
-    finally:
-        os.close(holder)
+    _save_while_another_holds_the_lock(cache)
     assert json.loads(cache.path.read_text()) == {"mass:1": 100}
     cache.save()  # released: the values are still there to save
     assert json.loads(cache.path.read_text()) == {"mass:1": 100, "mass:2": 200}
@@ -267,7 +273,6 @@ def test_a_lock_path_that_is_a_symbolic_link_is_not_followed(tmp_path, monkeypat
 def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
     """A shared cache folder: the lock file another analyst's save created (0644) cannot be opened
     for writing; the save still waits for that analyst's lock (until attack38 it saved unlocked)."""
-    import fcntl
     import os
 
     from nps_id.match import assess
@@ -277,7 +282,6 @@ def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
     cache = _RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     lock = _lock_path(cache)
-    holder = os.open(lock, os.O_RDWR | os.O_CREAT)
     real_open = os.open
 
     def not_the_owner(path, flags, *args):  # what the kernel says to a user who does not own a 0644 file
@@ -287,12 +291,7 @@ def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
 
     monkeypatch.setattr(assess.os, "open", not_the_owner)
     cache.add("mass:1", 100)
-    try:
-        fcntl.flock(holder, fcntl.LOCK_EX)
-        with pytest.warns(UserWarning, match="held its lock"):
-            cache.save()
-    finally:
-        os.close(holder)
+    _save_while_another_holds_the_lock(cache)
     assert not cache.path.exists()
 
 
