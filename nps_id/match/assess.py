@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import errno
 import fcntl
 import functools
 import hashlib
@@ -355,7 +354,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _lock(fd: int) -> None:
-    """Take ``fd``'s exclusive flock, waiting at most :data:`LOCK_WAIT_S` (then OSError, ETIMEDOUT);
+    """Take ``fd``'s exclusive flock, waiting at most :data:`LOCK_WAIT_S` (then OSError);
     none where the file system cannot lock."""
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
@@ -364,7 +363,7 @@ def _lock(fd: int) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise OSError(errno.ETIMEDOUT, f"another process has held its lock for {LOCK_WAIT_S:.0f} s") from None
+                raise OSError(f"another process has held its lock for {LOCK_WAIT_S:.0f} s") from None
             time.sleep(0.05)
         except OSError:  # ENOLCK, EINVAL: no lock to wait for
             return
