@@ -99,6 +99,32 @@ def test_a_rows_block_asked_alone_is_its_block_among_every_rows(swgdrug_library)
         assert [facts.block(row) for row in rows] == alone
 
 
+def test_a_batch_reads_the_blocks_column_whole_after_a_few_rows_alone_with_the_same_blocks(swgdrug_library, monkeypatch):
+    """A batch asks thousands of hit rows' blocks: after ``_BLOCKS_ALONE`` rows read alone (an MS/MS
+    x10 search read ~14,600 one by one) the column is read whole, and every block is the one the
+    row read alone gives."""
+    from nps_id.library import open_verified
+    from nps_id.match import assess
+    from nps_id.search.reference import Reference
+
+    monkeypatch.setattr(assess, "_BLOCKS_ALONE", 5)
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib, lazy=True)
+        rows = list(range(0, lib.n_spectra, 53))
+        alone = assess.LibraryFacts(reference)
+        one_by_one = []
+        for row in rows:  # the count of rows read alone reset: each row read alone, as a one-spectrum search reads it
+            alone.__dict__.update(_blocks_read=0)
+            one_by_one.append(alone.block(row))
+        assert "_block" not in alone.__dict__
+        batch = assess.LibraryFacts(reference)
+        first = [batch.block(row) for row in rows[:5]]
+        assert "_block" not in batch.__dict__  # five rows: read alone
+        rest = [batch.block(row) for row in rows[5:]]
+        assert "_block" in batch.__dict__  # the sixth: the column whole
+        assert first + rest == one_by_one and sum(map(bool, one_by_one)) > len(rows) // 2
+
+
 @pytest.mark.parametrize("key, damaged, made", [
     ("mass:1", 10**30, 100),  # a mass no int64 array holds stopped the search with a traceback
     ("mass:1", -5, 100), ("ion:1", -1, 99), ("shape:1", [10**30, 0, 0], [3, 1, 0]),
