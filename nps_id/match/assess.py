@@ -31,6 +31,7 @@ import functools
 import hashlib
 import json
 import os
+import time
 import warnings
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -302,24 +303,75 @@ class _JsonCache(abc.ABC):
                 with atomic_output(self.path) as tmp:
                     Path(tmp).write_text(json.dumps(merged), encoding="utf-8")
             self._file, self._added = merged, False
+            _remove_stale(self.path)
         except (OSError, InputError) as exc:
             warnings.warn(f"{self.label} {self.path.parent} not written ({exc})", stacklevel=2)
 
 
+#: A cache file of another key (older code, another RDKit) not written for this many days is removed
+#: when a file of its kind beside it is saved: each release that changes the code a key covers left
+#: its files (0.5-7 MB each) and their locks in the cache folder for good (attack38). Days, not at
+#: once: two installed versions of nps-id may share one cache folder, each using its own file.
+STALE_DAYS = 30
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the files of ``path``'s kind (``facts-*.json`` beside ``facts-KEY.json``) and their
+    locks not written for :data:`STALE_DAYS` days."""
+    kind = path.name.rsplit("-", 1)[0]
+    before = time.time() - STALE_DAYS * 86400
+    with contextlib.suppress(OSError):
+        for other in path.parent.glob(f"{kind}-*.json"):
+            with contextlib.suppress(OSError):
+                if other != path and other.stat().st_mtime < before:
+                    other.unlink()
+                    other.with_name(f".{other.name}.lock").unlink(missing_ok=True)
+
+
+#: How long a save waits for another process's lock on its cache file before it gives the save up
+#: (warned; the values are made again by the next search): a save holds the lock for the read-merge-write
+#: of one file (under a second at 30,000 values), so only a stopped or hung holder keeps it this long --
+#: without a limit, a `match` or `search` waited for it forever before writing its report (attack38).
+LOCK_WAIT_S = 60.0
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``.NAME.lock`` beside ``path`` while the block runs (a read-only
-    folder: no lock, and the write that follows fails with its own warning)."""
+    """An exclusive ``flock`` on ``.NAME.lock`` beside ``path`` while the block runs. No lock where
+    none can be had -- a read-only folder (the write that follows fails with its own warning), a lock
+    path that is a folder or a symbolic link (never followed: it would create a file elsewhere), a file
+    system without ``flock`` (NFS: ENOLCK) -- and the block runs unlocked, as saves did before stop 38;
+    OSError when another process holds the lock past :data:`LOCK_WAIT_S`."""
     try:
-        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o666)
+        # read-only: flock needs no write access, and another user's lock file (0644 in a shared
+        # cache folder) is then locked too, not skipped; non-blocking: a FIFO opened read-only
+        # would wait for a writer forever (attack38)
+        flags = os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(path.with_name(f".{path.name}.lock"), flags, 0o666)
     except OSError:
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _lock(fd)
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _lock(fd: int) -> None:
+    """Take ``fd``'s exclusive flock, waiting at most :data:`LOCK_WAIT_S` (then OSError);
+    none where the file system cannot lock."""
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise OSError(f"another process has held its lock for {LOCK_WAIT_S:.0f} s") from None
+            time.sleep(0.05)
+        except OSError:  # ENOLCK, EINVAL: no lock to wait for
+            return
 
 
 class IsomerCache(_JsonCache):

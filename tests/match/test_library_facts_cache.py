@@ -226,3 +226,136 @@ def test_the_facts_file_is_keyed_by_the_taxonomy_the_rules_read():
     from nps_id.match.assess import _taxonomy_file
 
     assert _taxonomy_file() == TAXONOMY_PATH and TAXONOMY_PATH.is_file()
+
+
+def _lock_path(cache: _RowFactsCache):
+    return cache.path.with_name(f".{cache.path.name}.lock")
+
+
+def _save_while_another_holds_the_lock(cache: _RowFactsCache) -> None:
+    """``cache.save()`` while another open file of its lock holds it (another lock owner, as another
+    process would be): warned and given up."""
+    import fcntl
+    import os
+
+    holder = os.open(_lock_path(cache), os.O_RDONLY | os.O_CREAT)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with pytest.warns(UserWarning, match="not written .*held its lock"):
+            cache.save()
+    finally:
+        os.close(holder)
+
+
+def test_a_save_gives_up_a_lock_another_process_never_releases(tmp_path, monkeypatch):
+    """A stopped or hung process holding the lock: the save waits LOCK_WAIT_S, warns and leaves
+    the file as it was (until attack38 it waited forever, and `match` never wrote its report)."""
+    from nps_id.match import assess
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    monkeypatch.setattr(assess, "LOCK_WAIT_S", 0.2)
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_text(json.dumps({"mass:1": 100}))
+    cache.add("mass:2", 200)
+    _save_while_another_holds_the_lock(cache)
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100}
+    cache.save()  # released: the values are still there to save
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100, "mass:2": 200}
+
+
+def test_a_file_system_without_locks_still_keeps_the_values(tmp_path, monkeypatch):
+    """NFS without lockd: flock raises ENOLCK; the save runs unlocked (until attack38 nothing was
+    ever written there, and every search made every value again)."""
+    import errno
+
+    from nps_id.match import assess
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    monkeypatch.setattr(assess.fcntl, "flock", no_locks)
+    cache = _RowFactsCache("0" * 64)
+    cache.add("mass:1", 100)
+    cache.save()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100}
+
+
+def test_a_lock_path_that_is_a_symbolic_link_is_not_followed(tmp_path, monkeypatch):
+    """A link planted in a shared cache folder: the save creates no file where it points (until
+    attack38 it created it, with the user's rights) and keeps its values."""
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "cache"))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    _lock_path(cache).symlink_to(elsewhere)
+    cache.add("mass:1", 100)
+    cache.save()
+    assert not elsewhere.exists()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100}
+
+
+def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
+    """A shared cache folder: the lock file another analyst's save created (0644) cannot be opened
+    for writing; the save still waits for that analyst's lock (until attack38 it saved unlocked)."""
+    import os
+
+    from nps_id.match import assess
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    monkeypatch.setattr(assess, "LOCK_WAIT_S", 0.2)
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    lock = _lock_path(cache)
+    real_open = os.open
+
+    def not_the_owner(path, flags, *args):  # what the kernel says to a user who does not own a 0644 file
+        if os.fspath(path) == str(lock) and flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(assess.os, "open", not_the_owner)
+    cache.add("mass:1", 100)
+    _save_while_another_holds_the_lock(cache)
+    assert not cache.path.exists()
+
+
+def test_files_of_an_old_key_unused_for_a_month_are_removed_when_one_is_saved(tmp_path, monkeypatch):
+    """A release that changes the code a key covers leaves the old file: removed once unused for
+    STALE_DAYS (its lock too); one used lately stays (another installed version's), and so do other kinds."""
+    import os
+    import time
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = IsomerCache()
+    tmp_path.mkdir(exist_ok=True)
+    old, recent, other_kind = (tmp_path / name for name in ("isomers-0old.json", "isomers-0new.json", "verified-0old.json"))
+    for path in (old, recent, other_kind, tmp_path / ".isomers-0old.json.lock"):
+        path.write_text("{}")
+    month_ago = time.time() - 31 * 86400
+    for path in (old, other_kind):
+        os.utime(path, (month_ago, month_ago))
+    cache.add("C", None)
+    cache.save()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [cache.path.name, f".{cache.path.name}.lock", recent.name, other_kind.name])
+
+
+@pytest.mark.parametrize("what", ["fifo", "folder"])
+def test_a_lock_path_that_is_no_file_neither_blocks_nor_stops_the_save(tmp_path, monkeypatch, what):
+    """A FIFO opened read-only waits for a writer: the lock is opened non-blocking (attack38's
+    read-only open hung on one before it was)."""
+    import os
+    import threading
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = _RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    os.mkfifo(_lock_path(cache)) if what == "fifo" else _lock_path(cache).mkdir()
+    cache.add("mass:1", 100)
+    saving = threading.Thread(target=cache.save, daemon=True)
+    saving.start()
+    saving.join(10)
+    assert not saving.is_alive()
+    assert json.loads(cache.path.read_text()) == {"mass:1": 100}
