@@ -25,7 +25,8 @@ Exit codes: 0 every case passed, 1 a regression (a case failed),
               help="Also write the results as JUnit XML (for CI systems).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where libraries built from the suite's 'build' sources are kept. "
-                   "[default: ~/.cache/nps-id/regress]")
+                   "[default: $XDG_CACHE_HOME/nps-id/regress, else ~/.cache/nps-id/regress; "
+                   "not $NPS_ID_CACHE, the search caches' folder]")
 @click.option("-k", "--select", "selected", metavar="TEXT",
               help="Run only the cases whose name contains TEXT (case-insensitive).")
 def regress(suite: Path, junit: Path | None, cache_dir: Path | None, selected: str | None) -> None:

@@ -19,6 +19,7 @@ compound (:mod:`nps_id.compound`: enantiomers and racemates are one compound).
 """
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -97,8 +98,16 @@ def library_compounds(library: Any, name: str) -> set[int]:
         rows = [i for i, n in enumerate(names) if n and normalise_name(n) == wanted]
     if not rows:
         raise InputError(f"standard {name!r} is not in library {library.info['name']} {library.info['release']} "
-                         "(give its library name or InChIKey)")
+                         f"(give its library name or InChIKey{_close_names(text, names)})")
     return {int(library.compound[i]) for i in rows}
+
+
+def _close_names(text: str, names: Any) -> str:
+    """'; closest library names: Etizolam' for a misspelt standard (difflib, on the normalised
+    names), else ''. A typo at the command line should not send the analyst to read the library."""
+    by_norm = {normalise_name(n): n for n in names if n}
+    close = difflib.get_close_matches(normalise_name(text), list(by_norm), n=3, cutoff=0.8)
+    return f"; closest library names: {', '.join(by_norm[c] for c in close)}" if close else ""
 
 
 def internal_standard_checks(findings: list[Finding], library: Any, standards: tuple[InternalStandard, ...],

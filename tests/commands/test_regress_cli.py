@@ -180,3 +180,26 @@ def test_a_suite_reads_relative_runs_from_its_folder_and_the_data_from_nps_id_da
     result = CliRunner().invoke(cli, ["regress", "suites/s.toml", "--cache-dir", str(cache)])
     assert result.exit_code == 0, result.output
     assert ": 1 passed, 0 failed, 0 errors" in result.stdout
+
+
+def test_a_suites_library_build_is_kept_in_the_xdg_cache_not_nps_id_cache(tmp_path, monkeypatch):
+    # a new user (stop 38) set $NPS_ID_CACHE and found regress's builds in ~/.cache/nps-id/regress:
+    # the help and README say where they go; this holds them to it
+    import gzip
+
+    records = gzip.open(data_path("swgdrug", "SWGDRUG-3.4.msp.gz"), "rt", encoding="utf-8").read().split("\n\n")
+    source = tmp_path / "small.msp"
+    source.write_text("\n\n".join(records[:20]) + "\n\n", encoding="utf-8")
+    suite = tmp_path / "suite.toml"
+    suite.write_text(f'[libraries.small]\nbuild = "{source}"\n[[case]]\nname = "blank"\n'
+                     f'run = "{data_path("gcms", "lrcfs", "220223001.mzML")}"\nabsent = ["Etizolam"]\n')
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "nps-id-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    result = CliRunner().invoke(cli, ["regress", str(suite)])
+    assert result.exit_code == 0, result.output
+    kept = tmp_path / "xdg" / "nps-id" / "regress"
+    assert f"(once: kept in {kept})" in result.stderr
+    assert len(list(kept.glob("small-*.h5"))) == 1
+    assert not list((tmp_path / "nps-id-cache").rglob("*.h5"))
+    help_text = " ".join(CliRunner().invoke(cli, ["regress", "--help"]).output.split())
+    assert "$XDG_CACHE_HOME/nps-id/regress" in help_text and "not $NPS_ID_CACHE" in help_text

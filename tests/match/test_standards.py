@@ -53,7 +53,9 @@ def test_internal_standard_far_from_its_expected_rt_or_by_inchikey(swgdrug_libra
 
 
 @pytest.mark.parametrize("value, message", [
-    ("Bupivacain", "standard 'Bupivacain' is not in library SWGDRUG 3.4"),
+    ("Bupivacain", "standard 'Bupivacain' is not in library SWGDRUG 3.4 (give its library name or InChIKey; "
+                   "closest library names: Bupivacaine)"),
+    ("Qwertyxyz", "standard 'Qwertyxyz' is not in library SWGDRUG 3.4 (give its library name or InChIKey)\n"),
     ("Bupivacaine@soon", "the expected retention time after '@' must be minutes"),
 ])
 def test_unknown_internal_standard_is_one_line(swgdrug_library, value, message):
