@@ -39,7 +39,8 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            closest compounds or ions point to an NPS group (named at the row's end);
   "unknown compound": no library compound explains it and no NPS group is indicated
            (a compound the library lacks, not necessarily an NPS, or a spectrum too weak or
-           mixed); in both, the library hit named at the row's end is for orientation only,
+           mixed); in both, the library hit named at the row's end (whose score the score
+           column shows) is for orientation only,
            and the verdict is its library search's ("tentative": a relative of that hit,
            "inconclusive": nothing matches well enough), not an identification
 
@@ -299,7 +300,8 @@ def format_table(results: dict) -> str:
         if f.get("new_substance"):
             # never under a library compound's name (as in the reports): the best hit only for orientation
             unknown = is_unknown_compound(f)
-            flag += f" [{UNKNOWN_COMPOUND_NOTE if unknown else f['suspected_group']}; closest library hit: {f['name']}]"
+            # the score column is that hit's: "unknown compound 982" read as the unknown's score (stop 38, newuser38)
+            flag += f" [{UNKNOWN_COMPOUND_NOTE if unknown else f['suspected_group']}; the score is of the closest library hit: {f['name']}]"
             name = UNKNOWN_COMPOUND if unknown else NEW_SUBSTANCE
         if f.get("role") == "internal_standard":
             name += " (IS)"

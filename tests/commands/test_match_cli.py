@@ -628,11 +628,11 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
     # its best hit only in the closing note, for orientation, never in the name column; of no group
     # it is an unknown compound, not a "suspected new substance" (stop 35)
     assert row.split()[3:5] == ["unknown", "compound"] and "suspected new substance" not in "\n".join(lines)
-    assert row.endswith(f"[not in the library; no NPS group indicated; closest library hit: {second['name']}]")
+    assert row.endswith(f"[not in the library; no NPS group indicated; the score is of the closest library hit: {second['name']}]")
     second["suspected_group"] = "Synthetic cathinones"
     (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
     assert row.split()[3:6] == ["suspected", "new", "substance"]
-    assert row.endswith(f"[Synthetic cathinones; closest library hit: {second['name']}]")
+    assert row.endswith(f"[Synthetic cathinones; the score is of the closest library hit: {second['name']}]")
 
 
 def test_how_many_hits_are_kept_never_changes_a_findings_verdict_mass_or_group(swgdrug_library, tmp_path):
