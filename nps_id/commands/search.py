@@ -332,7 +332,7 @@ def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[str]:
     cuts = [*rest[np.linspace(0, rest.size, n, endpoint=False).astype(np.int64)].tolist(), len(query)]
     for column in _LIBRARY_COLUMNS:  # read whole once here, not by every range (a 69,000-row column: ~0.05 s each)
         rows.reference.columns[column]
-    rows.facts.load_saved()
+    rows.facts.load_saved()  # decoded once here, not by every worker
     parts = [_range_text((rows, fmt), (0, first))]
     return parts + forked_map(_range_text, (rows, fmt), list(zip(cuts[:-1], cuts[1:])), workers,
                               what="the verdict columns and rows")
