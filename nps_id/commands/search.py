@@ -332,6 +332,7 @@ def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[str]:
     cuts = [*rest[np.linspace(0, rest.size, n, endpoint=False).astype(np.int64)].tolist(), len(query)]
     for column in _LIBRARY_COLUMNS:  # read whole once here, not by every range (a 69,000-row column: ~0.05 s each)
         rows.reference.columns[column]
+    rows.facts.load_saved()  # decoded once here, not by every worker
     parts = [_range_text((rows, fmt), (0, first))]
     return parts + forked_map(_range_text, (rows, fmt), list(zip(cuts[:-1], cuts[1:])), workers,
                               what="the verdict columns and rows")
@@ -409,6 +410,7 @@ def _search_in_ranges(job: _Job) -> list[str] | None:
             return _raised(first)
         for column in _LIBRARY_COLUMNS:  # read whole once here, not by every range
             reference.columns[column]
+        shared.facts.load_saved()  # decoded once here, not by every worker
         done = [first, *forked_map(_search_range, shared, tasks[1:], workers,
                                    what="the search and its rows")]
     for result in done:  # the first range that could not be read as in the whole file, or its error

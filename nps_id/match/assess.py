@@ -227,6 +227,16 @@ class _JsonCache(abc.ABC):
         self.add(key, make())
         return self._decoded[key]
 
+    def decoded_items(self) -> Iterator[tuple[str, Any]]:
+        """Every value of the file that decodes, with its key (decoded here, not kept: a damaged
+        one is left for :meth:`value` to report and make again when a search asks for it)."""
+        for key, value in self._entries().items():
+            if key in self._decoded:
+                yield key, self._decoded[key]
+                continue
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                yield key, self._decode_value(key, value)
+
     def add(self, key: str, value: Any) -> None:
         self._entries()  # a damaged file is reported when first used, whatever the use
         self._decoded[key] = value
@@ -495,6 +505,10 @@ class _Ms2PairsCache(_RowFactsCache):
         return pairs
 
 
+#: The row facts kept under a text (an InChIKey first block), not a library row.
+_TEXT_KEYED = frozenset({"name_of"})
+
+
 class LibraryFacts:
     """What the rules need from a library, row by row (computed once, cached).
 
@@ -535,6 +549,19 @@ class LibraryFacts:
         else:
             self._cache[key] = store.value(f"{what}:{row}", lambda: make(row))
         return self._cache[key]
+
+    def load_saved(self) -> None:
+        """Take every row fact the cache folder holds into this process's cache at once: a command
+        calls it before it forks its workers, which inherit them (copy-on-write) instead of each
+        decoding again the values it asks (the forked EI x10 search: ~28,000 decodes fewer)."""
+        if self._saved is None:
+            return
+        for key, value in self._saved.decoded_items():
+            what, _, row = key.partition(":")
+            if what in _TEXT_KEYED:
+                self._cache.setdefault((what, row), value)
+            elif row.isascii() and row.isdigit() and str(int(row)) == row:  # the key a row's value is saved under
+                self._cache.setdefault((what, int(row)), value)
 
     def save(self) -> None:
         """Keep what was computed for the next process (the cache folder)."""

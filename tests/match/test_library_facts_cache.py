@@ -359,3 +359,34 @@ def test_a_lock_path_that_is_no_file_neither_blocks_nor_stops_the_save(tmp_path,
     saving.join(10)
     assert not saving.is_alive()
     assert json.loads(cache.path.read_text()) == {"mass:1": 100}
+
+
+def test_facts_taken_at_once_before_a_fork_are_the_ones_asked_one_by_one(swgdrug_library, tmp_path, monkeypatch):
+    """A forked search takes every saved row fact into the command's process before it forks
+    (``load_saved``: the workers inherit them, none decodes them again): each is the value the row
+    asked alone gives, none is read from the file again, and a damaged one is still reported and
+    made again when asked."""
+    from nps_id.library import open_verified
+    from nps_id.match.assess import LibraryFacts
+    from nps_id.search.reference import Reference
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib, lazy=True)
+        rows = list(range(0, lib.n_spectra, 211))
+        made = LibraryFacts(reference)
+        asked = [(made.mass(r), made.context(r), made.name_of_block(made.block(r))) for r in rows]
+        made.save()
+        values = json.loads(made._saved.path.read_text())
+        damaged = f"mass:{rows[1]}"
+        values.update({damaged: "abc", "mass:x": 5, f"mass:0{rows[2]}": 1})  # no key the cache writes
+        made._saved.path.write_text(json.dumps(values))
+        taken = LibraryFacts(reference)
+        taken.load_saved()
+        taken.block(rows[0])  # the blocks are no saved fact
+        real_value = taken._saved.value
+        monkeypatch.setattr(taken._saved, "value", lambda key, make: key == damaged and real_value(key, make)
+                            or pytest.fail(f"{key} read from the file again"))
+        with pytest.warns(UserWarning, match="damaged"):
+            again = [(taken.mass(r), taken.context(r), taken.name_of_block(taken.block(r))) for r in rows]
+    assert again == asked and sum(m is not None for m, _, _ in asked) > len(rows) // 2
