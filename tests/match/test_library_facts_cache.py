@@ -201,7 +201,7 @@ def test_a_search_with_a_mass_no_array_holds_in_the_cache_is_the_clean_searchs(s
 def test_a_cache_file_too_large_to_read_is_rebuilt_not_a_traceback(tmp_path, monkeypatch):
     """An 84 MB facts file under a 1.2 GB memory limit stopped the search with MemoryError (a search
     without it ran in that limit): the file is now ignored with a warning and replaced when saved."""
-    import nps_id.match.assess as assess
+    import nps_id._json_cache as json_cache
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     cache = _RowFactsCache("0" * 64)
@@ -212,7 +212,7 @@ def test_a_cache_file_too_large_to_read_is_rebuilt_not_a_traceback(tmp_path, mon
         raise MemoryError
 
     with monkeypatch.context() as patch:
-        patch.setattr(assess.json, "loads", out_of_memory)
+        patch.setattr(json_cache.json, "loads", out_of_memory)
         with pytest.warns(UserWarning, match="too large to read"):
             assert cache.value("mass:1", lambda: 101) == 101
         cache.save()
@@ -250,10 +250,10 @@ def _save_while_another_holds_the_lock(cache: _RowFactsCache) -> None:
 def test_a_save_gives_up_a_lock_another_process_never_releases(tmp_path, monkeypatch):
     """A stopped or hung process holding the lock: the save waits LOCK_WAIT_S, warns and leaves
     the file as it was (until attack38 it waited forever, and `match` never wrote its report)."""
-    from nps_id.match import assess
+    import nps_id._json_cache as json_cache
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    monkeypatch.setattr(assess, "LOCK_WAIT_S", 0.2)
+    monkeypatch.setattr(json_cache, "LOCK_WAIT_S", 0.2)
     cache = _RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     cache.path.write_text(json.dumps({"mass:1": 100}))
@@ -269,13 +269,13 @@ def test_a_file_system_without_locks_still_keeps_the_values(tmp_path, monkeypatc
     ever written there, and every search made every value again)."""
     import errno
 
-    from nps_id.match import assess
+    import nps_id._json_cache as json_cache
 
     def no_locks(fd, operation):
         raise OSError(errno.ENOLCK, "No locks available")
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    monkeypatch.setattr(assess.fcntl, "flock", no_locks)
+    monkeypatch.setattr(json_cache.fcntl, "flock", no_locks)
     cache = _RowFactsCache("0" * 64)
     cache.add("mass:1", 100)
     cache.save()
@@ -301,10 +301,10 @@ def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
     for writing; the save still waits for that analyst's lock (until attack38 it saved unlocked)."""
     import os
 
-    from nps_id.match import assess
+    import nps_id._json_cache as json_cache
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    monkeypatch.setattr(assess, "LOCK_WAIT_S", 0.2)
+    monkeypatch.setattr(json_cache, "LOCK_WAIT_S", 0.2)
     cache = _RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     lock = _lock_path(cache)
@@ -315,7 +315,7 @@ def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, flags, *args)
 
-    monkeypatch.setattr(assess.os, "open", not_the_owner)
+    monkeypatch.setattr(json_cache.os, "open", not_the_owner)
     cache.add("mass:1", 100)
     _save_while_another_holds_the_lock(cache)
     assert not cache.path.exists()
