@@ -42,7 +42,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
 from nps_id.chem.stereo import StereoClass, diastereomer_classes, stereo_layers
 from nps_id.compound import is_labelled, skeleton
-from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
+from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, formula_mass, ion_mz
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers, context_of,
@@ -105,6 +105,8 @@ WEAK_SAME_MASS_SIMILARITY = 0.76
 #: ``--fragment-tolerance`` default); the search's 0.2 Da cosine took L-phenylalanine's C8H10N+
 #: 120.081 for benzocaine's C7H6NO+ 120.044 (pair 935 at 0.02 Da, 451 at 0.01 Da).
 PAIR_TOLERANCE = Tolerance(0.01, "Da")
+#: H2O's monoisotopic mass, Da: the in-source loss of :func:`_with_water_loss_isomers`.
+WATER_DA = float(formula_mass("H2O") or 0.0)
 #: Closest distinct compounds listed for a new substance.
 N_CLOSEST = 3
 #: The EWA catch-all group: a family vote for it points to nothing an early warning can name.
@@ -557,6 +559,10 @@ class LibraryFacts:
                                             store=self._saved_pairs)
         return self._cache[key]
 
+    def rows_of_formula(self, formula: str) -> list[int]:
+        """The library rows of a formula, left-out compounds included."""
+        return self._rows_of_formula.get(formula, [])
+
     @functools.cached_property
     def _rows_of_formula(self) -> dict[str, list[int]]:
         rows: dict[str, list[int]] = {}
@@ -787,6 +793,7 @@ def assess(
         # the library's own MS/MS pairs matter only to a score that could be identified
         if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
             check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
+            check = _with_water_loss_isomers(check, top.row, facts, precursor, scores, thresholds.isomer_ms2_water_loss_da)
             check = alone_at_its_mass(check, hits, facts, gap, thresholds)
             check = replicated_outside_drug_series(check, hits, facts, thresholds)
         level = thresholds.isomer_ms2_product_ion_level
@@ -957,6 +964,28 @@ def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: d
         if pair_score >= min_score and name is not None:
             notes.append(IsomerNote(facts.structure(pair_row) or "", block, LIBRARY_PAIR, 1.0, name,
                                     scores.get(block)))
+    return _also_not_excluded(check, notes)
+
+
+def _with_water_loss_isomers(check: IsomerCheck, row: int, facts: LibraryFacts, precursor: tuple[float, str] | None,
+                            scores: dict[str, int], tolerance: float) -> IsomerCheck:
+    """MS/MS: ``check`` with the library compounds of the hit's formula (another first block: not a
+    stereoisomer of it; by full InChIKey) recorded in the unknown's polarity only at its precursor
+    m/z minus 1-3 waters (+- ``tolerance`` Da) not excluded (move :data:`LIBRARY_PAIR`, rate 1): the
+    search compares only records at the unknown's precursor, so those in-source water losses were
+    never scored against it (MassBank MS/MS holds androsterone only at 273.3 and 255.3: its [M+H]+
+    291.23 was `identified` as dihydrotestosterone at 999). 0: off."""
+    if tolerance <= 0 or precursor is None:
+        return check
+    at, block, cols = precursor[0], facts.block(row), facts.reference.columns
+    others: dict[str, list[float]] = {}
+    for r in facts.rows_of_formula(facts.formula(row)):
+        if (facts.block(r) not in ("", block) and str(cols["ion_mode"][r]).lower() == precursor[1]
+                and facts.name_of_block(facts.block(r)) is not None):
+            others.setdefault(str(cols["inchikey"][r]), [r]).append(float(cols["precursor_mz"][r]))
+    notes = [IsomerNote(facts.structure(first) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(first), scores.get(key[:14]))
+             for key, (first, *mzs) in others.items()
+             if all(any(abs(mz - (at - waters * WATER_DA)) <= tolerance for waters in (1, 2, 3)) for mz in mzs)]
     return _also_not_excluded(check, notes)
 
 
