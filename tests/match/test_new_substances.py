@@ -52,7 +52,7 @@ def swgdrug():
 #: records (shared with other modules) sorted once by formula for all of them.
 MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2", "C8H10N4O2",
                 "C11H19N5S", "C10H12N2", "C21H28O2", "C21H30O3", "C9H7Cl2N5", "C10H13ClN2", "C7H8N4O2",
-                "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O", "C19H20FNO3")
+                "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O", "C19H20FNO3", "C19H30O2")
 
 
 @pytest.fixture(scope="module")
@@ -648,6 +648,22 @@ def test_an_ms2_match_on_a_precursor_alone_is_not_identified(ms2_records, query,
     assert any(criterion in c for c in found.verdict.criteria_failed)
     before, _ = _massbank_ms2_search(ms2_records, query, formula, VerdictThresholds(**{switch: 0}), drop_own=True)
     assert before.verdict.verdict == "identified"  # the rule off: the hit named
+
+
+def test_an_ms2_isomer_the_library_holds_only_as_water_losses_is_not_excluded(ms2_records):
+    # androsterone's [M+H]+ (291.232) matches dihydrotestosterone's records at 999; MassBank holds
+    # androsterone only at 273.3 and 255.3 (in-source water losses), which the precursor window never
+    # scores: nothing excludes it, so the hit is no identity and androsterone is named (stop 38)
+    from nps_id.match.verdict import RuleId, VerdictThresholds
+
+    found, hit = _massbank_ms2_search(ms2_records, "Androsterone", "C19H30O2")
+    assert hit == "Dihydrotestosterone"
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED
+    assert "Androsterone" in found.verdict.rule
+    assert any(n.move == "library_pair" and n.name == "Androsterone" for n in found.isomers.in_library)
+    before, _ = _massbank_ms2_search(ms2_records, "Androsterone", "C19H30O2",
+                                     VerdictThresholds(isomer_ms2_water_loss_da=0))
+    assert before.verdict.verdict == "identified"  # the rule off: the wrong compound named
 
 
 def test_an_ms2_match_to_a_record_with_a_faint_product_ion_is_no_precursor_alone(ms2_records):
