@@ -978,14 +978,16 @@ def _with_water_loss_isomers(check: IsomerCheck, row: int, facts: LibraryFacts, 
     if tolerance <= 0 or precursor is None:
         return check
     at, block, cols = precursor[0], facts.block(row), facts.reference.columns
-    others: dict[str, list[float]] = {}
+    others: dict[str, list[int]] = {}  # by full InChIKey: a block may hold a stereoisomer at the precursor
     for r in facts.rows_of_formula(facts.formula(row)):
         if (facts.block(r) not in ("", block) and str(cols["ion_mode"][r]).lower() == precursor[1]
                 and facts.name_of_block(facts.block(r)) is not None):
-            others.setdefault(str(cols["inchikey"][r]), [r]).append(float(cols["precursor_mz"][r]))
-    notes = [IsomerNote(facts.structure(first) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(first), scores.get(key[:14]))
-             for key, (first, *mzs) in others.items()
-             if all(any(abs(mz - (at - waters * WATER_DA)) <= tolerance for waters in (1, 2, 3)) for mz in mzs)]
+            others.setdefault(str(cols["inchikey"][r]), []).append(r)
+    losses = [at - waters * WATER_DA for waters in (1, 2, 3)]
+    notes = [IsomerNote(facts.structure(rows[0]) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(rows[0]),
+                        scores.get(key[:14]))
+             for key, rows in others.items()
+             if all(any(abs(float(cols["precursor_mz"][r]) - mz) <= tolerance for mz in losses) for r in rows)]
     return _also_not_excluded(check, notes)
 
 
