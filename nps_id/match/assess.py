@@ -285,10 +285,6 @@ class _Ms2PairsCache(_RowFactsCache):
         return pairs
 
 
-#: The row facts kept under a text (an InChIKey first block), not a library row.
-_TEXT_KEYED = frozenset({"name_of"})
-
-
 class LibraryFacts:
     """What the rules need from a library, row by row (computed once, cached).
 
@@ -337,11 +333,11 @@ class LibraryFacts:
         if self._saved is None:
             return
         for key, value in self._saved.decoded_items():
+            # the key _cached saves under, "what:row": a row number, else text (an InChIKey block);
+            # a key no fact writes ("mass:x") is kept under a key no fact asks
             what, _, row = key.partition(":")
-            if what in _TEXT_KEYED:
-                self._cache.setdefault((what, row), value)
-            elif row.isascii() and row.isdigit() and str(int(row)) == row:  # the key a row's value is saved under
-                self._cache.setdefault((what, int(row)), value)
+            number = row.isascii() and row.isdigit() and str(int(row)) == row
+            self._cache.setdefault((what, int(row) if number else row), value)
 
     def save(self) -> None:
         """Keep what was computed for the next process (the cache folder)."""
