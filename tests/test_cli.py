@@ -127,3 +127,19 @@ def test_every_option_help_states_one_default():
     for option in (("batch", "-j, --workers INTEGER RANGE"), ("search", "--threads INTEGER RANGE")):
         assert helps[option].endswith("[default: (all usable cores); x>=1]"), helps[option]
         assert "those this process may run on (its CPU affinity)" in helps[option]
+
+
+def test_every_readme_section_a_help_text_names_is_a_readme_heading():
+    # `report --help` sent a user to README.md, "Reports": the heading is "Reports and early-warning
+    # export", and a reader searching the headings for "Reports" alone found none
+    import re
+    from pathlib import Path
+
+    headings = {line.lstrip("#").strip() for line in
+                (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith("#")}
+    root = click.Context(cli, info_name="nps-id", **cli.context_settings)
+    named = {(words, section) for words, command, ctx in _every_command(cli, root)
+             for section in re.findall(r'README\.md, "([^"]+)"', " ".join(command.get_help(ctx).split()))}
+    assert (("report",), "Reports and early-warning export") in named
+    assert {(words, section) for words, section in named if section not in headings} == set()

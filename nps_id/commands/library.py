@@ -133,8 +133,11 @@ def _print_summary(summary: Any, output: Path) -> None:
     keys = sum(d.kind == "inchikey" for d in summary.duplicates)
     click.echo(f"duplicates: {keys} InChIKeys with several spectra, "
                f"{summary.name_formula_pairs} near-identical name+formula pairs")
-    for dup in [d for d in summary.duplicates if d.kind == "name+formula"][:5]:
+    shown = [d for d in summary.duplicates if d.kind == "name+formula"][:5]
+    for dup in shown:
         click.echo(f"  {dup.key}: rows {dup.rows[0]} and {dup.rows[1]} (cosine {dup.cosine:.4f})")
+    if summary.name_formula_pairs > len(shown):  # five listed of 1,295 read as if they were all
+        click.echo(f"  ... and {summary.name_formula_pairs - len(shown)} more pairs, not listed")
     if summary.structure_coverage:
         click.echo(f"structures: {_coverage_line(summary.structure_coverage)}")
     if summary.indexes:

@@ -26,7 +26,8 @@ Examples:
 \b
 Formats: html, pdf (the analyst report), ewa (CSV + JSON prepared for the UNODC EWA),
 csv / tsv (one row per finding, for a LIMS), json (the report document itself).
-Sign-off (--status reviewed, named analyst and reviewer with signing times): README.md, "Reports".
+Sign-off (--status reviewed, named analyst and reviewer with signing times): README.md,
+"Reports and early-warning export".
 Exit codes: 0 written; 3 bad input (also: an output onto an input, a reviewed/authorized report
 without signatures, an EWA export of a draft without --allow-draft); 4 library missing, moved
 or changed (pass the same library with --library).

@@ -104,11 +104,11 @@ class AlkaneLadder:
 def load_alkanes(path: str | Path) -> AlkaneLadder:
     """Read ``--alkanes``: a ``.csv``/``.tsv`` table, or an n-alkane ladder run.
 
-    The table is UTF-8 text whose first line is a header naming a carbon-number column
-    (``carbon``, ``n``, ``c``) and a retention-time column: ``rt``/``rt_min`` in minutes or
-    ``rt_s``/``rt_seconds`` in seconds. Every other non-blank line is one alkane: a whole carbon
-    number >= 1 and a finite retention time >= 0; at least two alkanes, carbon numbers rising with
-    retention time.
+    The table is UTF-8 text, comma- or tab-separated, whose first line is a header naming a
+    carbon-number column (``carbon``, ``n``, ``c``) and a retention-time column: ``rt``/``rt_min``
+    in minutes or ``rt_s``/``rt_seconds`` in seconds. Every other non-blank line is one alkane: a
+    whole carbon number >= 1 and a finite retention time >= 0; at least two alkanes, carbon numbers
+    rising with retention time.
 
     Raises
     ------
@@ -126,7 +126,9 @@ def load_alkanes(path: str | Path) -> AlkaneLadder:
     return ladder_from_run(run)
 
 
-_HEADER = "a header naming a carbon column (carbon/n/c) and a time column (rt or rt_min in minutes, rt_s in seconds)"
+# "comma- or tab-separated": a European Excel CSV (`carbon;rt_min`, its header whole) read as if it named no column
+_HEADER = ("a comma- or tab-separated header naming a carbon column (carbon/n/c) and a time column "
+           "(rt or rt_min in minutes, rt_s in seconds)")
 
 
 def _from_table(path: Path) -> AlkaneLadder:

@@ -28,6 +28,25 @@ def test_build_prints_kept_and_rejected_per_source(swgdrug_cli_build):
         assert (lib.info["name"], lib.info["release"]) == ("SWGDRUG", "3.4")
 
 
+def test_build_says_how_many_near_identical_pairs_it_does_not_list(tmp_path):
+    """MassBank MS/MS printed 5 of 1,295 name+formula pairs under a count a reader took for the 5:
+    the line after them says how many more there are."""
+    import gzip
+
+    records = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).split(b"\r\n\r\n")
+    keyed = [r for r in records if b"\r\nInChIKey: " in r][:7]
+    # each real record again without its InChIKey: same name, formula and spectrum, no shared key
+    unkeyed = [b"\r\n".join(x for x in r.split(b"\r\n") if not x.startswith(b"InChIKey:")) for r in keyed]
+    source = tmp_path / "pairs.msp"
+    source.write_bytes(b"\r\n\r\n".join(keyed + unkeyed) + b"\r\n")
+    result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(tmp_path / "pairs.h5"),
+                                      "--ms-level", "1"])
+    assert result.exit_code == 0, result.output
+    assert "0 InChIKeys with several spectra, 7 near-identical name+formula pairs" in result.stdout
+    assert sum(": rows " in line for line in result.stdout.splitlines()) == 5
+    assert "  ... and 2 more pairs, not listed" in result.stdout
+
+
 def test_build_uses_the_search_index_builder_when_available(swgdrug_cli_build):
     pytest.importorskip("nps_id.search.index")
     from nps_id.search import index

@@ -911,3 +911,19 @@ def test_match_and_batch_read_the_library_from_its_copies(swgdrug_library, tmp_p
     assert batch.exit_code == 0, batch.output
     assert copies <= {p.name.split(".")[0] for p in (tmp_path / "batch-cache" / "copies").glob("*/*")}
     assert results(tmp_path / "d")["findings"] == results(tmp_path / "a")["findings"]  # run.path: the link
+
+
+def test_the_readme_fail_on_example_gates_on_the_sample_not_its_internal_standard(swgdrug_library, tmp_path):
+    # the README's `--fail-on identified` line on the seized card exited 1 for its bupivacaine alone:
+    # it named no --internal-standard, and every LRCFS vial holds one
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    (line,) = [l for l in readme.splitlines() if l.startswith("nps-id match ") and "--fail-on identified" in l]
+    data = data_path("gcms", "lrcfs").parents[1]
+    words = [w.replace("../shared/data", str(data)) for w in shlex.split(line, comments=True)[1:]]
+    words = [{"swgdrug.h5": str(swgdrug_library), "run.json": str(tmp_path / "run.json")}.get(w, w) for w in words]
+    result = CliRunner().invoke(cli, words)
+    assert result.exit_code == 0 and "--fail-on" not in result.stderr, result.output
+    findings = json.loads((tmp_path / "run.json").read_text())["findings"]
+    assert [f["name"] for f in findings if f["verdict"] == "identified"] == ["Bupivacaine"]
