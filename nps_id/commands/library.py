@@ -138,6 +138,10 @@ def _print_summary(summary: Any, output: Path) -> None:
         click.echo(f"  {dup.key}: rows {dup.rows[0]} and {dup.rows[1]} (cosine {dup.cosine:.4f})")
     if summary.name_formula_pairs > len(shown):  # five listed of 1,295 read as if they were all
         click.echo(f"  ... and {summary.name_formula_pairs - len(shown)} more pairs, not listed")
+    for step in summary.structures:  # --structures-from: say what each library gave, 0 included
+        if step.step == "library":
+            click.echo(f"structures from {step.origin}: {step.improved} records given one "
+                       f"({step.tried} of its InChIKeys looked up, {step.rejected} refused)")
     if summary.structure_coverage:
         click.echo(f"structures: {_coverage_line(summary.structure_coverage)}")
     if summary.indexes:

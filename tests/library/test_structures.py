@@ -190,6 +190,12 @@ def test_append_adds_structures_from_another_library(massbank_sample, tmp_path, 
         assert lib.n_spectra == 20 and lib.provenance()[0]["kept"] == 20
         assert set(lib.column("structure_source")) == {f"library:{_sha(donor)}"}
         assert "library" in [s["step"] for s in lib.structure_provenance()]
+    # The same append again has nothing left to fill: the build says so rather than nothing
+    again = CliRunner().invoke(cli, ["library", "build", "-o", str(out), "--append",
+                                     "--structures-from", str(donor)])
+    assert again.exit_code == 0, again.output
+    assert "structures from donor.h5: 20 records given one" in result.stdout
+    assert "structures from donor.h5: 0 records given one" in again.stdout
 
 
 def test_a_table_with_a_wrong_structure_is_rejected_for_that_record(massbank_sample, tmp_path):
