@@ -86,8 +86,8 @@ def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, comm
     ``pairs - sum(ratio)`` exceeds ``give_up`` (``np.inf``: never). ``common`` is scratch space
     of at least ``len(ref_mz)`` integers."""
     top = q_w.shape[0] - 1
-    # First the reference peaks the query shares, without a branch (about half of a candidate's
-    # peaks are shared: a branch per peak was mispredicted as often); then the sums over them
+    # First the reference peaks the query shares, without a branch (~40 % of a search
+    # candidate's peaks are: a branch per peak was often mispredicted); then the sums over them
     # alone, term by term in m/z order as before: the same numbers.
     n_match = 0
     for j in range(ref_mz.shape[0]):
