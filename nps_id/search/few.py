@@ -193,8 +193,11 @@ def composite_batch(q_offsets: np.ndarray, q_mz: np.ndarray, q_int: np.ndarray, 
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`nps_id.search.scores.composite.composite_batch` for a few queries: the same
     ``(offsets, candidate positions, mf, rmf)``, the candidates of a query possibly in another
-    order. Every bin is scattered (the kernel adds most-shared bins as dense columns: the same
-    sums, a spectrum without the peak adding 0.0), and the library weights are computed for the
+    order, and with the rows the compiled kernel gives up partway (its ratio-term bound,
+    :func:`~nps_id.search.scores.composite.ratio_deficit_limit`): they score below every floor,
+    so the hits are the same, and a NumPy row costs no more whole than in part. Every bin is
+    scattered (the kernel adds most-shared bins as dense columns: the same sums, a spectrum
+    without the peak adding 0.0), and the library weights are computed for the
     scored candidates only (the kernel takes them from :class:`~nps_id.search.ei.EIWeights`, the
     whole library's)."""
     nq = q_offsets.size - 1

@@ -80,33 +80,42 @@ def peak_weight(mz, intensity, a, b):
 
 
 @njit(cache=True, nogil=True)
-def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out):
-    """Fill ``out`` (7 values) for one reference given its peak weights (0 = absent)."""
+def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, common):
+    """Fill ``out`` (7 values) for one reference given its peak weights (0 = absent) and return
+    True; or return False (``out`` unfilled) as soon as the ratio terms' deficit
+    ``pairs - sum(ratio)`` exceeds ``give_up`` (``np.inf``: never). ``common`` is scratch space
+    of at least ``len(ref_mz)`` integers."""
     top = q_w.shape[0] - 1
+    # First the reference peaks the query shares, without a branch (~40 % of a search
+    # candidate's peaks are: a branch per peak was often mispredicted); then the sums over them
+    # alone, term by term in m/z order as before: the same numbers.
+    n_match = 0
+    for j in range(ref_mz.shape[0]):
+        m = int(np.rint(ref_mz[j]))
+        common[n_match] = j
+        n_match += (m <= top) & (not ref_w[j] <= 0) & (q_w[min(m, top)] > 0)
     dot = 0.0
     q_sub2 = 0.0
     ratio_sum = 0.0
-    n_match = 0
     prev_q = 0.0
     prev_r = 0.0
-    for j in range(ref_mz.shape[0]):
+    for t in range(n_match):
+        j = common[t]
         wr = ref_w[j]
-        if wr <= 0:
-            continue
-        m = int(np.rint(ref_mz[j]))
-        if m <= top and q_w[m] > 0:
-            wq = q_w[m]
-            dot += wq * wr
-            q_sub2 += wq * wq
-            if n_match > 0:
-                # Adjacent common peaks; the m/z factors of the weights cancel in this ratio.
-                ratio = (wr * prev_q) / (prev_r * wq)
-                if ratio > 1.0:
-                    ratio = 1.0 / ratio
-                ratio_sum += ratio
-            n_match += 1
-            prev_q = wq
-            prev_r = wr
+        wq = q_w[int(np.rint(ref_mz[j]))]
+        dot += wq * wr
+        q_sub2 += wq * wq
+        if t > 0:
+            # Adjacent common peaks; the m/z factors of the weights cancel in this ratio.
+            # min(x, 1/x) is the value of "1/x if x > 1" without a branch (mispredicted for
+            # half the ratios).
+            ratio = (wr * prev_q) / (prev_r * wq)
+            ratio = min(ratio, 1.0 / ratio)
+            ratio_sum += ratio
+            if t - ratio_sum > give_up:
+                return False
+        prev_q = wq
+        prev_r = wr
     f_d = 0.0
     f_d_rev = 0.0
     if n_match > 0:
@@ -129,6 +138,7 @@ def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out):
     out[4] = f_r
     out[5] = n_match
     out[6] = n_u
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -177,6 +187,7 @@ def composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a,
     q_w, q_norm2, n_u = _query_weights(q_mz, q_int, a, b)
     out = np.zeros((cand_idx.shape[0], 7), dtype=np.float64)
     scratch = np.empty(0, dtype=np.float64)
+    common = row_scratch(ref_offsets, cand_idx)
     for k in range(cand_idx.shape[0]):
         lo = ref_offsets[cand_idx[k]]
         hi = ref_offsets[cand_idx[k] + 1]
@@ -187,7 +198,7 @@ def composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a,
             w = peak_weight(int(np.rint(ref_mz[j])), ref_int[j], a, b)
             scratch[j - lo] = w
             r_norm2 += w * w
-        _composite_row(q_w, q_norm2, n_u, ref_mz[lo:hi], scratch[: hi - lo], r_norm2, out[k])
+        _composite_row(q_w, q_norm2, n_u, ref_mz[lo:hi], scratch[: hi - lo], r_norm2, out[k], np.inf, common)
     return out
 
 
@@ -198,12 +209,23 @@ def composite_parts_many_w(q_mz, q_int, ref_offsets, ref_mz, ref_w, ref_norm2, c
     """
     q_w, q_norm2, n_u = _query_weights(q_mz, q_int, a, b)
     out = np.zeros((cand_idx.shape[0], 7), dtype=np.float64)
+    common = row_scratch(ref_offsets, cand_idx)
     for k in range(cand_idx.shape[0]):
         r = cand_idx[k]
         lo = ref_offsets[r]
         hi = ref_offsets[r + 1]
-        _composite_row(q_w, q_norm2, n_u, ref_mz[lo:hi], ref_w[lo:hi], ref_norm2[r], out[k])
+        _composite_row(q_w, q_norm2, n_u, ref_mz[lo:hi], ref_w[lo:hi], ref_norm2[r], out[k], np.inf, common)
     return out
+
+
+@njit(cache=True, nogil=True)
+def row_scratch(ref_offsets, cand_idx):
+    """Scratch space for :func:`_composite_row` (:func:`composite_row_w`) of any of the references
+    ``cand_idx`` of the CSR ``ref_offsets``."""
+    longest = 0
+    for k in range(cand_idx.shape[0]):
+        longest = max(longest, ref_offsets[cand_idx[k] + 1] - ref_offsets[cand_idx[k]])
+    return np.empty(longest, dtype=np.int64)
 
 
 @njit(cache=True, nogil=True)
@@ -215,10 +237,13 @@ def composite_query_weights(q_mz, q_int, a, b):
 
 
 @njit(cache=True, nogil=True)
-def composite_row_w(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out):
+def composite_row_w(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, common):
     """One row of :func:`composite_parts_many_w` (the same 7 values, bit for bit) from
-    :func:`composite_query_weights` and one reference's precomputed weights; fills ``out``."""
-    _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out)
+    :func:`composite_query_weights` and one reference's precomputed weights: fills ``out`` and
+    returns True, or returns False (``out`` unfilled) as soon as the ratio terms' deficit
+    ``pairs - sum(ratio)`` exceeds ``give_up`` -- the caller's bound (np.inf: never). ``common``:
+    scratch space of at least ``len(ref_mz)`` integers."""
+    return _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, common)
 
 
 def composite_mf_many(
