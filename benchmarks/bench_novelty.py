@@ -60,9 +60,9 @@ from nps_id.compound import record_relation
 from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
-from nps_id.match.assess import (EVIDENCE_HITS, LibraryFacts, assess, assess_search, group_label, major_ions_present,
-                                  ranked_hit)
+from nps_id.match.assess import EVIDENCE_HITS, assess, assess_search, major_ions_present, ranked_hit
 from nps_id.match.group_model import GroupModel
+from nps_id.match.library_facts import LibraryFacts, group_label
 from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
 from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search

@@ -33,7 +33,8 @@ from bench_novelty import block_of, fold_of  # benchmarks share helpers
 
 from nps_id._atomic import atomic_output
 from nps_id.library import Library
-from nps_id.match.assess import LibraryFacts, RankedHit
+from nps_id.match.assess import RankedHit
+from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.group_model import MODEL_PATHS, NONE_LABEL, GroupModel, features, hit_votes
 from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.search.engine import SearchSettings, search

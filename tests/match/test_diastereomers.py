@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("rdkit")
 
 from nps_id.library import Library  # noqa: E402
-from nps_id.match.assess import LibraryFacts, assess, assess_search, ranked_hit  # noqa: E402
+from nps_id.match.assess import assess, assess_search, ranked_hit  # noqa: E402
+from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.verdict import VerdictThresholds  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402

@@ -128,7 +128,7 @@ def test_a_row_s_group_is_that_of_its_verified_structure_and_name(swgdrug_librar
     in five of the others."""
     from nps_id.chem.ewa_groups import classify, decided_by_structure
     from nps_id.library import Library
-    from nps_id.match.assess import LibraryFacts, group_label
+    from nps_id.match.library_facts import LibraryFacts, group_label
     from nps_id.search.reference import Reference
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))  # computed here, not read from a cache file
@@ -221,7 +221,8 @@ def test_a_corticosteroid_msms_spectrum_without_relatives_is_no_suspected_anabol
     # EWA as a new anabolic steroid. Retrained on taxonomy 2026.7 (corticoids of no group) it names
     # none (benchmarks/README.md "Stop 32 (branch group32)").
     from nps_id.io import read
-    from nps_id.match.assess import LibraryFacts, assess
+    from nps_id.match.assess import assess
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.reference import Reference
     from tests.conftest import data_path
 
@@ -242,7 +243,7 @@ def test_an_adulterant_or_established_drug_of_no_ewa_series_is_of_no_group(name,
     # series under the catch-all "other substances" (not NPS). The EWA groups only new psychoactive
     # substances: a spectrum resembling lidocaine or caffeine points to no group an early warning
     # can name, and such a compound left out of the library is right when flagged with none.
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.reference import Reference
     from nps_id.spectrum import Spectrum
 
@@ -254,7 +255,7 @@ def test_a_structure_claimed_for_another_compound_names_no_group():
     """A file's "verified" structure is verified again before a rule may name the row's group: the
     SMILES of mescaline (a phenethylamine) filed under benzene's InChIKey and a name no rule knows
     gives no group -- the group is never read off a structure that is not the row's compound."""
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.reference import Reference
     from nps_id.spectrum import Spectrum
 
@@ -341,7 +342,7 @@ def test_the_indazole_acylium_sets_point_to_cannabinoids_alone_in_the_library(sw
     from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, IonSet, group_from_ions
     from nps_id.chem.ewa_groups import classify_library
     from nps_id.library import Library
-    from nps_id.match.assess import group_label
+    from nps_id.match.library_facts import group_label
     from nps_id.match.molecular_mass import nominal_spectrum
 
     with Library.open(swgdrug_library) as lib:
