@@ -4,66 +4,50 @@ Shared by ``nps-id search`` (a verdict per query) and ``nps-id match`` (a verdic
 component), so a spectrum gets the same verdict wherever a rule applies to it. Besides the
 verdict rules of :mod:`nps_id.match.verdict` it brings the chemistry the score alone lacks:
 
-- isomers the spectrum cannot exclude (:mod:`nps_id.match.isomer_rule`), in the library or not;
-  MS/MS adds the library's own pairs (:func:`_with_ms2_pairs`) and excludes rarely-inseparable
-  absent isomers of a hit alone at its mass (:func:`alone_at_its_mass`) or of a hit of no drug
-  series that a second record replicates (:func:`replicated_outside_drug_series`);
+- isomers the spectrum cannot exclude, in the library or not (:mod:`nps_id.match.isomer_evidence`
+  on :mod:`nps_id.match.isomer_rule`);
 - molecular-ion consistency: a candidate lighter than ions of the spectrum is not the compound;
 - an estimated nominal molecular mass (:mod:`nps_id.match.molecular_mass`);
 - the new-substance call (:func:`unexplained`): no library compound explains the spectrum --
-  ``new_substance``, with the ``suspected_group`` the closest library compounds agree on (else the
-  one the spectrum's diagnostic ions point to, :mod:`nps_id.chem.diagnostic_ions`), the closest
+  ``new_substance``, with its ``suspected_group`` (:mod:`nps_id.match.substance_group`), the closest
   compounds with their mass differences and what those differences read as (``CH2``, ``F for H``).
 
-Entry points: :class:`RankedHit`, :func:`assess` -> :class:`Assessment`, :func:`assess_search`
-(a search's hits). What the rules read of the library is a
+Entry points: :func:`assess` -> :class:`Assessment`, :func:`assess_search` (a search's hits, as
+:class:`~nps_id.match.ranked_hit.RankedHit`). What the rules read of the library is a
 :class:`~nps_id.match.library_facts.LibraryFacts` (:mod:`nps_id.match.library_facts`, with its
 cache-folder files).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from itertools import islice
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nps_id.chem.derivatives import SIGNATURE_IONS
-from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
-from nps_id.chem.stereo import stereo_layers
-from nps_id.compound import is_labelled
-from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, formula_mass, ion_mz
+from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
-from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
-from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers,
-                                     has_product_ion, load_rates, rate_at, rate_of, rates_context)
+from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds
+from nps_id.match.isomer_evidence import absent_isomer, close_isomers, injector_relatives, isomer_check, with_close_isomers
+from nps_id.match.isomer_rule import IsomerCheck
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import Neighbour
 from nps_id.match.molecular_mass import (
-    HIT_VOTES, ION_FLOOR, KEEP_BLEED_IONS, confirmed_ion_above, estimate_mass, estimate_masses, ions_above,
+    HIT_VOTES, KEEP_BLEED_IONS, confirmed_ion_above, estimate_mass, estimate_masses, ions_above,
     ions_missing, molecular_ions_disagree, without_column_bleed,
     molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
+from nps_id.match.ranked_hit import RankedHit
+from nps_id.match.substance_group import (acylium_group, below_series, beyond_molecular_ion, beyond_silyl_ions,
+                                          derivative_group, group_evidence, suspected_group)
 from nps_id.match.verdict import (
-    IDENTIFIED, INCONCLUSIVE, MAY_BE_NEW, NEW_ISOMER, UNLISTED_ISOMER, Evidence, RuleId, Verdict, VerdictThresholds, decide,
+    IDENTIFIED, INCONCLUSIVE, MAY_BE_NEW, Evidence, RuleId, Verdict, VerdictThresholds, decide,
     decide_level, may_be,
 )
 from nps_id.search.analogue import match_shift, shift_name
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
-from nps_id.search.scores.base import kind_of, to_999, to_999_column
+from nps_id.search.scores.base import kind_of, to_999_column
 
-#: Closest library hits below this spectral similarity (0-1) say nothing about the family.
-FAMILY_MIN_SIMILARITY = 0.45
-#: Share of the closest hits' similarity**4 weight one group needs to be the suspected group.
-FAMILY_MIN_SHARE = 0.55
-#: A group named by one library compound alone needs it at least this similar (0-1); below, two
-#: distinct compounds of the group must agree. Development data (SWGDRUG left out, 2,712 flagged;
-#: docs/match.md): floor 0.5 / share 0.5 / one compound enough named a wrong group for 351 and none
-#: for 369; floor 0.45 / share 0.55 / this rule for 229 and 477, flagged with the right group
-#: 0.667 -> 0.671 (0.674 and 468 with the diagnostic ions of this change; a cross-validated
-#: logistic model on the vote's evidence: 0.677 with 226 wrong).
-FAMILY_SOLO_SIMILARITY = 0.7
 #: Hits per query the verdict fields read: the mass estimate's first HIT_VOTES, the group model's
 #: VOTE_COMPOUNDS distinct compounds (a compound's several spectra between them). `nps-id search`
 #: searches at least this many and prints --top: fewer hits changed them (--top 1 against 10 on the
@@ -88,24 +72,8 @@ SAME_MASS_SIMILARITY = {"ei": 0.7, "ms2": 0.6}
 #: out 0.929 -> 0.927, MassBank EI 0.863 -> 0.859), at 0.76 they rise (0.932, 0.870; MassBank
 #: EI present called new 0.248 -> 0.253).
 WEAK_SAME_MASS_SIMILARITY = 0.76
-#: H2O's monoisotopic mass, Da: the in-source loss of :func:`_with_water_loss_isomers`.
-WATER_DA = float(formula_mass("H2O") or 0.0)
 #: Closest distinct compounds listed for a new substance.
 N_CLOSEST = 3
-#: The EWA catch-all group: a family vote for it points to nothing an early warning can name.
-_UNINFORMATIVE_GROUP = "Other substances"
-
-
-class RankedHit(NamedTuple):
-    """One library hit of a spectrum: its row, the score its verdict uses (0-999), MF/RMF (EI
-    identity) and the spectral similarity (0-1). A named tuple: a search makes one per hit row
-    (~240,000 for 9,670 EI queries), 2.5x faster than a frozen dataclass (0.36 -> 0.15 s CPU)."""
-
-    row: int
-    score: int
-    mf: int | None = None
-    rmf: int | None = None
-    similarity: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -204,44 +172,13 @@ def assess(
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
         # nothing in the library resembles it (MS/MS: no library precursor at its mass); a
         # spectrum without peaks is no substance at all
-        group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
+        group = suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
         return Assessment(verdict, bool(np.size(mz)), group, estimated, None)
     top = hits[0]
 
-    def isomer_check() -> IsomerCheck:
-        scores: dict[str, int] = {}  # here: the search asks for isomers only when they can change its verdict
-        for hit in hits:
-            scores.setdefault(facts.block(hit.row), hit.score)
-        smiles = facts.structure(top.row)
-        context = rates_context(facts.context(top.row), kind)
-        margin = thresholds.isomer_ms2_margin if kind == "ms2" else thresholds.isomer_margin
-        min_rate = thresholds.isomer_min_rate_ms2 if kind == "ms2" else thresholds.isomer_min_rate
-        check = check_isomers(smiles, context, top.score, facts.name_of_block, scores,
-                              min_rate=min_rate, margin=margin,
-                              isomers=facts.isomer_cache.get(smiles) if smiles else None,
-                              small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
-                              small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
-                              pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0,
-                              shape=facts.shape(top.row) if smiles else None)
-        # the library's own MS/MS pairs matter only to a score that could be identified
-        if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
-            check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
-            check = _with_water_loss_isomers(check, top.row, facts, precursor, scores, thresholds.isomer_ms2_water_loss_da)
-            check = alone_at_its_mass(check, hits, facts, gap, thresholds)
-            check = replicated_outside_drug_series(check, hits, facts, thresholds)
-        level = thresholds.isomer_ms2_product_ion_level
-        if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
-            check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
-        if kind == "ms2" and check.evaluated:
-            check = _with_record_precursor_alone(check, top.row, facts, precursor, thresholds)
-        if kind == "ei" and check.evaluated:
-            check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
-        if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
-            check = _with_absent_diastereomers(check, top, facts, rates_context(facts.context(top.row), kind),
-                                               thresholds.isomer_absent_diastereomer_rate)
-        apart = _ri_apart(top.row, evidence.get("delta_ri"), library_ri, thresholds.ri_window)
-        return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
-                                   else thresholds.isomer_diastereomer_margin, apart)
+    def isomers_of_hit() -> IsomerCheck:
+        return isomer_check(mz, intensity, kind, hits, facts, gap, thresholds, precursor, evidence.get("delta_ri"),
+                            library_ri)
 
     above = missing = lighter_ion = both_ions = one_ion = None
     top_mass = facts.mass(top.row) if kind == "ei" else None  # the hit row's facts, read once a query
@@ -271,7 +208,7 @@ def assess(
         """The hit's injector relatives (EI), made when first asked (most queries never ask): a
         closure, not ``functools.cache`` -- whose wrapper cost ~20 us a query to make."""
         if not injector:
-            injector.append(_injector_relatives(top, facts, thresholds) if kind == "ei" else {})
+            injector.append(injector_relatives(top, facts, thresholds) if kind == "ei" else {})
         return injector[0]
     close = (close_isomers(hits, facts, min_gap, relatives)
              if identity and (isomer_alert or (gap is not None and gap < min_gap)) else ())
@@ -291,7 +228,7 @@ def assess(
             record_precursor = (record_mz, abs(precursor[0] - record_mz) <= PRECURSOR_ION_DA)
     # match: the close isomers join the enumerated ones (the findings' isomers_not_excluded, the EWA
     # export's count); the search's columns never read them
-    isomers = None if fields_only else _with_close_isomers(isomer_check(), close, facts)
+    isomers = None if fields_only else with_close_isomers(isomers_of_hit(), close, facts)
     if identity:
         # EI: the ions that carry the match, not the specks ``n_ions`` also counts
         significant = sum(1 for v in relative.values() if v >= thresholds.significant_ion_level) if kind == "ei" else None
@@ -303,7 +240,7 @@ def assess(
                          close_relatives=close_relatives,
                          significant_ions=significant, **evidence)
         if fields_only:
-            verdict, isomers = decide_level(found, isomer_check, thresholds)
+            verdict, isomers = decide_level(found, isomers_of_hit, thresholds)
         else:
             verdict = decide(found, thresholds)
     else:  # analogue hits: the identity criteria are failed by construction, not evaluated
@@ -323,7 +260,7 @@ def assess(
     # substance; its amine part is the candidate's, so the candidate's series when the model names
     # none (the checks below that a group rests on more than a shared fragment apply to it as well)
     relative_hit = verdict.rule_id == RuleId.WEAK_MATCH and one_ion is not None and bool(one_ion[1])
-    group = _suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
+    group = suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
     if group is None and relative_hit:
         group = facts.group(top.row)
     if group is not None and kind == "ei" and not (group_evidence(relative, top, facts, thresholds)
@@ -340,277 +277,6 @@ def assess(
     formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
     return Assessment(verdict, relative_hit or unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group,
                       estimated, isomers, closest)
-
-
-def absent_isomer(row: int, facts: LibraryFacts, isomers: IsomerCheck | None) -> str:
-    """What an isomer the library lacks of the hit at ``row`` would be (the isomer rules' "it may be
-    ..."): :data:`~nps_id.match.verdict.NEW_ISOMER` when the taxonomy places the hit as an NPS, or a
-    GC injector relative of it the library lacks by its own structure (phenibut, the lactam's open
-    form); else :data:`~nps_id.match.verdict.UNLISTED_ISOMER` -- the MassBank EI identity queries' sugar
-    and terpenoid diastereomers, the PestMix slice's cyproconazole, read "it may be a new substance"
-    in ``nps-id search`` and the results until stop 37 (the reports worded it so since stop 35-36)."""
-    from nps_id.chem.ewa_groups import structure_is_nps
-
-    relatives = [n for n in isomers.thermal if n.name is None] if isomers is not None else []
-    new = facts.nps(row) or any(structure_is_nps(None, n.smiles) for n in relatives)
-    return NEW_ISOMER if new else UNLISTED_ISOMER
-
-
-def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int,
-                  relatives: Callable[[], dict[str, str]] = dict) -> tuple[RankedHit, ...]:
-    """The best hit of each other library compound (by name) scoring within ``min_gap`` of the top
-    hit, when every one of them has the hit's formula (its isomers, which the gap cannot exclude)
-    or is one of its GC injector ``relatives`` (InChIKey first block -> move, asked for only when
-    a compound of another formula is that close: phenibut and its lactam give one EI spectrum);
-    () when one is neither, or when ``hits`` end within the gap (a closer compound may be unlisted)."""
-    top = hits[0]
-    codes = facts.reference.compound()
-    formula = facts.formula(top.row)
-    close: dict[str, RankedHit] = {}
-    for hit in hits[1:]:
-        if top.score - hit.score >= min_gap:
-            return tuple(close.values())
-        if codes[hit.row] == codes[top.row]:
-            continue
-        if not formula or (facts.formula(hit.row) != formula and facts.block(hit.row) not in relatives()):
-            return ()
-        close.setdefault(facts.name(hit.row), hit)
-    return ()
-
-
-def _with_close_isomers(check: IsomerCheck, close: Sequence[RankedHit], facts: LibraryFacts) -> IsomerCheck:
-    """``check`` with the :func:`close_isomers` its enumeration did not reach (another skeleton of
-    the hit's formula) not excluded (move :data:`LIBRARY_CLOSE`, rate 1)."""
-    return _also_not_excluded(check, [IsomerNote(facts.structure(hit.row) or "", facts.block(hit.row), LIBRARY_CLOSE,
-                                                 1.0, facts.name(hit.row), hit.score) for hit in close])
-
-
-def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: dict[str, int],
-                    min_score: int) -> IsomerCheck:
-    """``check`` with the library compounds whose MS/MS matches the hit compound's at >= ``min_score``
-    (:meth:`LibraryFacts.ms2_pairs`) not excluded: the unknown's lower score against them comes
-    from records of other laboratories or collision energies, the library's own pair shows the two
-    alike (move :data:`LIBRARY_PAIR`, rate 1)."""
-    notes = []
-    for block, (pair_row, pair_score) in facts.ms2_pairs(row).items():
-        name = facts.name_of_block(block)
-        if pair_score >= min_score and name is not None:
-            notes.append(IsomerNote(facts.structure(pair_row) or "", block, LIBRARY_PAIR, 1.0, name,
-                                    scores.get(block)))
-    return _also_not_excluded(check, notes)
-
-
-def _with_water_loss_isomers(check: IsomerCheck, row: int, facts: LibraryFacts, precursor: tuple[float, str] | None,
-                            scores: dict[str, int], tolerance: float) -> IsomerCheck:
-    """MS/MS: ``check`` with the library compounds of the hit's formula (another first block: not a
-    stereoisomer of it; by full InChIKey) recorded in the unknown's polarity only at its precursor
-    m/z minus 1-3 waters (+- ``tolerance`` Da) not excluded (move :data:`LIBRARY_PAIR`, rate 1): the
-    search compares only records at the unknown's precursor, so those in-source water losses were
-    never scored against it (MassBank MS/MS holds androsterone only at 273.3 and 255.3: its [M+H]+
-    291.23 was `identified` as dihydrotestosterone at 999). 0: off."""
-    if tolerance <= 0 or precursor is None:
-        return check
-    at, block, cols = precursor[0], facts.block(row), facts.reference.columns
-    others: dict[str, list[int]] = {}  # by full InChIKey: a block may hold a stereoisomer at the precursor
-    for r in facts.rows_of_formula(facts.formula(row)):
-        if (facts.block(r) not in ("", block) and str(cols["ion_mode"][r]).lower() == precursor[1]
-                and facts.name_of_block(facts.block(r)) is not None):
-            others.setdefault(str(cols["inchikey"][r]), []).append(r)
-    losses = [at - waters * WATER_DA for waters in (1, 2, 3)]
-    notes = [IsomerNote(facts.structure(rows[0]) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(rows[0]),
-                        scores.get(key[:14]))
-             for key, rows in others.items()
-             if all(any(abs(float(cols["precursor_mz"][r]) - mz) <= tolerance for mz in losses) for r in rows)]
-    return _also_not_excluded(check, notes)
-
-
-def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts, gap: int | None,
-                      thresholds: VerdictThresholds) -> IsomerCheck:
-    """MS/MS: ``check`` with its absent isomers excluded when the hit is of no drug series
-    (:func:`~nps_id.match.isomer_rule.context_of` "other", as in :func:`replicated_outside_drug_series`),
-    stands alone at the precursor's mass -- no runner-up compound scored (``gap`` None) and no other
-    compound among ``hits`` --, a second record of its compound reaches ``identified_score`` as
-    well, and every not-excluded isomer is absent from the library with a kind rate <=
-    ``isomer_ms2_alone_rate`` (its kind's library pairs rarely match that well; the rule's usual
-    bound is ``isomer_min_rate_ms2``). Unchanged otherwise: a drug hit (NPS are made as positional
-    isomers of known drugs: glycoursodeoxycholic acid left out was `identified` as its 6-hydroxy
-    isomer glycohyodeoxycholic acid by this rule until stop 35), a library isomer, a small
-    molecule's ring positions (rate 1) or a near-inseparable kind keeps the hit ``tentative``
-    (docs/match.md). Only in a library of at least ``isomer_ms2_alone_min_compounds`` compounds:
-    being alone means little in a small one."""
-    bound = thresholds.isomer_ms2_alone_rate
-    if bound <= 0 or gap is not None or not check.not_excluded or len(hits) < 2:
-        return check
-    if facts.context(hits[0].row) != "other":
-        return check  # a drug series' absent isomers are the likeliest new substances (docs/match.md, stop 35)
-    if facts.n_compounds < thresholds.isomer_ms2_alone_min_compounds:
-        return check  # "nothing else scored" says little in a small library: most hits stand alone there
-    if any(note.name is not None or note.rate > bound for note in check.not_excluded):
-        return check
-    block = facts.block(hits[0].row)
-    if any(facts.block(hit.row) != block for hit in hits[1:]) or hits[1].score < thresholds.identified_score:
-        return check
-    return replace(check, not_excluded=())
-
-
-def replicated_outside_drug_series(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts,
-                                   thresholds: VerdictThresholds) -> IsomerCheck:
-    """MS/MS: ``check`` with its absent isomers excluded when the hit belongs to no drug series
-    (:func:`~nps_id.match.isomer_rule.context_of` "other": no EWA substance group), another record of
-    its compound (another laboratory or collision energy) also reaches ``identified_score``, and
-    every not-excluded isomer is absent from the library with a kind rate below
-    ``isomer_ms2_other_rate`` -- the library's pairs of its kind rarely match that well. Unchanged
-    otherwise: a drug hit (NPS are made as positional and chain isomers of known drugs), a library
-    isomer or a near-inseparable kind keeps the hit ``tentative`` (docs/match.md)."""
-    bound = thresholds.isomer_ms2_other_rate
-    if bound <= 0 or not check.not_excluded or facts.context(hits[0].row) != "other":
-        return check
-    if any(note.name is not None or note.rate >= bound for note in check.not_excluded):
-        return check
-    block = facts.block(hits[0].row)
-    if not any(facts.block(hit.row) == block and hit.score >= thresholds.identified_score for hit in hits[1:]):
-        return check
-    return replace(check, not_excluded=())
-
-
-def _with_record_precursor_alone(check: IsomerCheck, row: int, facts: LibraryFacts,
-                                 precursor: tuple[float, str] | None, thresholds: VerdictThresholds) -> IsomerCheck:
-    """MS/MS: ``check`` with no isomer excluded when the library record the unknown matched (``row``)
-    holds no product ion at ``isomer_ms2_record_product_ion_level`` of its base peak -- its precursor
-    and specks, as a low collision energy leaves them: the score (which removes the precursor) then
-    compares the unknown's fragments with those specks, and every compound of the precursor's mass
-    gives such a record (sulfadoxine left out matched sulfadimethoxine's record, 311.081 and the
-    sulfanilyl ion 156.012 at 0.4 %, at 999; docs/match.md). The record's own precursor m/z, else the unknown's."""
-    level = thresholds.isomer_ms2_record_product_ion_level
-    if level <= 0:
-        return check
-    ref_mz, ref_intensity = facts.reference.peaks.row(row)
-    record_mz = float(facts.reference.columns["precursor_mz"][row])
-    at = record_mz if np.isfinite(record_mz) else (precursor[0] if precursor is not None else np.nan)
-    return check if has_product_ion(ref_mz, ref_intensity, at, level) else replace(check, record_no_product_ion=level)
-
-
-def _with_thermal_relatives(check: IsomerCheck, top: RankedHit, facts: LibraryFacts,
-                            scores: dict[str, int], margin: int, thresholds: VerdictThresholds) -> IsomerCheck:
-    """``check`` with the hit's GC-injector relatives (:func:`nps_id.chem.thermal.thermal_relatives`:
-    the product its reference spectrum shows, the precursor it may come from) not excluded, each
-    kind when its ``thresholds`` switch is on: absent from the library, or in it and scoring within
-    ``margin`` of the hit, as for an isomer (rate 1: the spectrum is the product's either way)."""
-    notes = []
-    for relative in _switched_relatives(top, facts, thresholds):
-        block = relative.inchikey[:14]
-        name, score = facts.name_of_block(block), scores.get(block)
-        if name is None or (score is not None and score > top.score - margin):
-            notes.append(IsomerNote(relative.smiles, relative.inchikey, relative.move, 1.0, name, score))
-    return _also_not_excluded(check, notes)
-
-
-def _with_diastereomers(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts, margin: int,
-                        ri_apart: Callable[[int], bool]) -> IsomerCheck:
-    """``check`` with the library's diastereomers of the hit -- rows of its InChIKey skeleton that are
-    another compound (:mod:`nps_id.compound`), not isotope-labelled -- that the unknown scores within
-    ``margin`` of the hit on (best row of each; 0: none) and that ``ri_apart`` does not separate, not
-    excluded (move :data:`DIASTEREOMER`, rate 1). The isomer enumeration compares skeletons, which
-    stereoisomers share, so only this rule sees them; a diastereomer outside ``hits`` scored lower
-    than all of them."""
-    top = hits[0]
-    block = facts.block(top.row)
-    if margin <= 0 or not block or block in facts.excluded:
-        return check
-    codes = facts.reference.compound()
-    best: dict[int, RankedHit] = {}
-    for hit in hits[1:]:
-        if top.score - hit.score >= margin:
-            break
-        if (facts.block(hit.row) == block and codes[hit.row] != codes[top.row]
-                and not is_labelled(facts.name(hit.row), facts.formula(hit.row), facts.structure(hit.row))):
-            best.setdefault(int(codes[hit.row]), hit)
-    notes = tuple(IsomerNote(facts.structure(hit.row) or "", str(facts.reference.columns["inchikey"][hit.row]),
-                             DIASTEREOMER, 1.0, facts.name(hit.row), hit.score)
-                  for hit in best.values() if not ri_apart(hit.row))
-    return replace(check, not_excluded=check.not_excluded + notes) if notes else check
-
-
-def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: LibraryFacts, context: str,
-                               min_rate: float) -> IsomerCheck:
-    """EI: ``check`` with the diastereomers of the hit the library does not hold not excluded
-    (move :data:`DIASTEREOMER`, no name) when the rate of that kind in the hit's ``context`` at the
-    unknown's score is at least ``min_rate``: the library's own diastereomer pairs match each other
-    that well that often (benchmarks/train_diastereomer_rates.py), so nothing shows the unknown is
-    not the hit's cis / trans, E / Z or epimer (a cis-rose oxide matches trans-rose oxide at 959).
-
-    A class of the hit's constitution (:meth:`LibraryFacts.diastereomer_classes`) is held when a
-    library row of its skeleton, not isotope-labelled, has one of its InChIKeys; rows whose keys
-    name no class (no or partial stereo layers: SWGDRUG's ephedrine and pseudoephedrine) may hold
-    any: as many fewer are added."""
-    rate = rate_at(rate_of(DIASTEREOMER, load_rates().get(context, {})), top.score)
-    if rate < min_rate:
-        return check  # a match diastereomers rarely reach: it excludes them (and RDKit is not asked)
-    classes = facts.diastereomer_classes(top.row)
-    if not classes:
-        return check
-    class_of = {key: n for n, c in enumerate(classes) for key in c.inchikeys}
-    cols, codes = facts.reference.columns, facts.reference.compound()
-    held: set[int] = set()
-    unplaced: dict[int, bool] = {}  # compound code -> whether none of its rows names a class
-    for row in facts.rows_of_block(facts.block(top.row)):
-        if is_labelled(facts.name(row), facts.formula(row), facts.structure(row)):
-            continue
-        n = class_of.get(stereo_layers(str(cols["inchikey"][row])))
-        code = int(codes[row])
-        if n is None:
-            unplaced.setdefault(code, True)
-        else:
-            held.add(n)
-            unplaced[code] = False
-    absent = [c for n, c in enumerate(classes) if n not in held]
-    # each compound whose keys name no class holds one of them, which is not known: as many fewer
-    # are listed (the first in enumeration order), so that the count is right
-    absent = absent[:max(0, len(absent) - sum(unplaced.values()))]
-    if not absent:
-        return check
-    notes = tuple(IsomerNote(c.smiles, c.inchikeys[0], DIASTEREOMER, round(rate, 2)) for c in absent)
-    return replace(check, not_excluded=check.not_excluded + notes)
-
-
-def _ri_apart(top_row: int, delta_ri: float | None, library_ri: Callable[[int], float | None] | None,
-              window: float) -> Callable[[int], bool]:
-    """Library row -> whether retention separates it from the hit: the unknown's RI (the hit's library
-    RI + ``delta_ri``) is within ``window`` of the hit's and outside the row's, both known."""
-    hit_ri = library_ri(top_row) if library_ri is not None and delta_ri is not None else None
-    if hit_ri is None or abs(delta_ri) > window:
-        return lambda row: False
-    unknown_ri = hit_ri + delta_ri
-
-    def apart(row: int) -> bool:
-        ri = library_ri(row)
-        return ri is not None and abs(unknown_ri - ri) > window
-    return apart
-
-
-def _switched_relatives(top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> list:
-    """The hit's GC injector relatives (:meth:`LibraryFacts.thermal_relatives`) whose kind's
-    ``thresholds`` switch is on."""
-    wanted = {"thermal_product": thresholds.isomer_thermal_products,
-              "thermal_precursor:lactam": thresholds.isomer_thermal_lactam_precursors,
-              "thermal_precursor:decarboxylation": thresholds.isomer_thermal_acid_precursors}
-    if not any(wanted.values()):
-        return []
-    # every product reaction: one switch
-    return [r for r in facts.thermal_relatives(top.row) if wanted.get(r.move, wanted["thermal_product"])]
-
-
-def _injector_relatives(top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> dict[str, str]:
-    """InChIKey first block -> move of the hit's switched-on GC injector relatives (EI)."""
-    return {r.inchikey[:14]: r.move for r in _switched_relatives(top, facts, thresholds)}
-
-
-def _also_not_excluded(check: IsomerCheck, notes: Sequence[IsomerNote]) -> IsomerCheck:
-    """``check`` with those of ``notes`` whose compound (InChIKey first block) it does not list yet
-    among its not-excluded isomers; every other field kept."""
-    known = {note.inchikey[:14] for note in check.not_excluded}
-    new = tuple(note for note in notes if note.inchikey[:14] not in known)
-    return replace(check, not_excluded=check.not_excluded + new) if new else check
 
 
 def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None, kind: str,
@@ -707,176 +373,6 @@ def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
     return estimate_mass(relative, neighbours)
 
 
-def _suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
-                     hits: Sequence[RankedHit], facts: LibraryFacts, precursor: tuple[float, str] | None,
-                     model: GroupModel | None) -> str | None:
-    """The group of a spectrum no compound explains (:mod:`nps_id.match.group_model`): EI by the
-    learned model (spectrum, diagnostic ions and the closest hits' groups); MS/MS by the closest
-    hits' vote (:func:`_family`), else by the MS/MS model (fragments and losses: an identity
-    search's MS/MS hits share the precursor mass, so they are seldom relatives)."""
-    if kind == "ei":
-        return (model or shipped_group_model("ei")).predict(relative, hits, facts)
-    family = _family(hits, facts)
-    if family is not None or precursor is None:
-        return family
-    return (model or shipped_group_model("ms2")).predict(nominal_spectrum(mz, intensity), hits, facts, precursor)
-
-
-def below_series(group: str, estimated: int | None, facts: LibraryFacts, thresholds: VerdictThresholds) -> bool:
-    """Whether an EI new substance is lighter than every library compound of the group named for it
-    (``group_below_series``): a series is built on a core -- phenethylamine, cathinone, tryptamine,
-    the fentanyls' 4-anilinopiperidine -- that each member carries, so a member lighter than the
-    series' lightest known one lacks part of it. The lightest known member stands in for the core
-    (the library's contents, not the spectrum's evidence): tert-butylamine (73) named a phenethylamine
-    against SWGDRUG, whose lightest is 111 (betazole)."""
-    if not thresholds.group_below_series or estimated is None:
-        return False
-    lightest = facts.lightest(group)
-    return lightest is not None and estimated < lightest
-
-
-def group_evidence(relative: dict[int, float], top: RankedHit, facts: LibraryFacts,
-                   thresholds: VerdictThresholds) -> bool:
-    """Whether the closest compound can lend an EI new substance its group: not when the two
-    share only a fragment (``group_fragment_level``; 0: off). The unknown's highest significant
-    ion (its :func:`~nps_id.match.molecular_mass.molecular_ion`) holds >= that share of its base
-    peak, the heavier closest compound shows it too (>= :data:`ION_FLOOR`), and the unknown lacks
-    the compound's base peak -- a small ion (at most half that m/z, inside the unknown's m/z range)
-    -- and its CH2 homologues (+-14, 28, 42 u): a methylindane (M+ 132 at 40 %) shares 5-APDI's
-    C10H12+ ion 132, not its iminium base peak 44, the ion of the amine that makes it a drug."""
-    mass, level, own = facts.mass(top.row), thresholds.group_fragment_level, molecular_ion(relative)
-    if level <= 0 or mass is None or own is None or mass <= own or relative[own] < level:
-        return True
-    reference = facts.nominal(top.row)
-    base = max(reference, key=reference.get, default=None)
-    if base is None or reference.get(own, 0.0) < ION_FLOOR or not min(relative) <= base <= own / 2:
-        return True
-    # nor its homologues (an N-ethyl analogue's iminium ion is 14 u above an N-methyl one's)
-    return any(relative.get(base + step, 0.0) >= ION_FLOOR for step in range(-42, 43, 14))
-
-
-def beyond_molecular_ion(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
-                         thresholds: VerdictThresholds) -> bool:
-    """Whether a closest compound of ``group`` (among the first :data:`VOTE_COMPOUNDS` distinct
-    ones) shares more with an EI new substance than its molecular ion: the cosine of the two
-    nominal spectra (square-root intensities) without the unknown's molecular-ion cluster -- its
-    highest significant ion M, M+1 (13C), M-1 and M-15 (the losses of H and CH3 any molecule of
-    that mass shows) -- and without the compound's ions below the unknown's lowest, reaches
-    ``group_beyond_molecular_ion`` (0: off). A series shares its core's fragments; a
-    dimethylnaphthalene (M+ 156, 141, 155) resembles barbital only there, where barbital's
-    McLafferty ion C6H8N2O3+ (156) and its M-15 141 fall, and lacks its ring ions 112, 98, 83, 55."""
-    floor = thresholds.group_beyond_molecular_ion
-    own = molecular_ion(relative)
-    if floor <= 0 or own is None:
-        return True
-    return _group_resembles(relative, {own - 15, own - 1, own, own + 1}, group, hits, facts, floor)
-
-
-def _group_resembles(relative: dict[int, float], set_aside: set[int] | frozenset[int], group: str,
-                     hits: Sequence[RankedHit], facts: LibraryFacts, floor: float) -> bool:
-    """Whether a closest compound of ``group`` (among the first :data:`VOTE_COMPOUNDS` distinct ones)
-    resembles the unknown at >= ``floor`` cosine, both without the ions ``set_aside`` and the compound
-    without its ions below the unknown's lowest."""
-    low = min(relative)
-    mine = {m: v for m, v in relative.items() if m not in set_aside}
-    for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS):
-        if facts.group(hit.row) != group:
-            continue
-        theirs = {m: v for m, v in facts.nominal(hit.row).items() if m not in set_aside and m >= low}
-        if _cosine(mine, theirs) >= floor:
-            return True
-    return False
-
-
-#: The ions of a trimethylsilyl group whatever the molecule carrying it (TMS derivative, silane,
-#: siloxane): SiH(CH3)2+ 59 aside, CH3SiH2+ 45, Si(CH3)3+ 73 and its Si/13C isotope peaks 74-75
-#: (with (CH3)2SiOH+ 75), (CH3)2Si=O+-Si(CH3)3 147 and its isotope peaks.
-SILYL_IONS = frozenset({45, 73, 74, 75, 147, 148, 149})
-
-
-def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
-                      thresholds: VerdictThresholds) -> bool:
-    """Whether an EI unknown showing the silyl reagent's ion Si(CH3)3+ (m/z 73, >= ``significant_ion_level``)
-    still resembles a closest compound of ``group`` at >= ``group_beyond_silyl_ions`` cosine once the
-    trimethylsilyl ions (:data:`SILYL_IONS`) are set aside (0: off; True for a spectrum without the ion). A TMS derivative's group is its drug's, whose ions it keeps; a silane or
-    siloxane shares only the silyl ions with the library's TMS steroids and GHB derivatives, which the
-    group model and the derivatives' vote read as those groups."""
-    floor = thresholds.group_beyond_silyl_ions
-    if floor <= 0 or not silyl_shown(relative, thresholds):
-        return True
-    return _group_resembles(relative, SILYL_IONS, group, hits, facts, floor)
-
-
-def _cosine(a: dict[int, float], b: dict[int, float]) -> float:
-    """Cosine of two nominal spectra, square-root intensities (0 when either is empty)."""
-    dot = sum(np.sqrt(v * b[m]) for m, v in a.items() if m in b)
-    norm = np.sqrt(sum(a.values()) * sum(b.values()))
-    return float(dot / norm) if norm > 0 else 0.0
-
-
-def acylium_group(relative: dict[int, float], thresholds: VerdictThresholds) -> str | None:
-    """The group of an EI new substance the group model leaves without one whose spectrum holds an
-    indazole-3-carbonyl cannabinoid's acylium ions (:data:`~nps_id.chem.diagnostic_ions.ACYLIUM_SETS`;
-    ``group_acylium_ions`` False: off)."""
-    found = group_from_ions(relative, ACYLIUM_SETS) if thresholds.group_acylium_ions else None
-    return found.group if found is not None else None
-
-
-def silyl_shown(relative: dict[int, float], thresholds: VerdictThresholds) -> bool:
-    """Whether an EI spectrum shows the silyl reagent's ion Si(CH3)3+ (m/z 73) as a significant ion: its
-    group must then rest on more than the silyl ions (:func:`beyond_silyl_ions`)."""
-    return relative.get(SIGNATURE_IONS["silyl"], 0.0) >= thresholds.significant_ion_level
-
-
-def derivative_group(relative: dict[int, float], hits: Sequence[RankedHit], facts: LibraryFacts,
-                     thresholds: VerdictThresholds) -> str | None:
-    """The group of an EI derivative the group model leaves without one: the closest distinct
-    compound, at >= ``group_derivative_similarity``, is a derivative (:mod:`nps_id.chem.derivatives`)
-    and the unknown shows that reagent's ion (Si(CH3)3+ 73, CF3+ 69) as a significant ion; the
-    closest derivatives of that reagent (>= the same similarity) vote with similarity**4 and a group
-    with >= :data:`FAMILY_MIN_SHARE` of their weight is named. A derivative's spectrum is the
-    reagent's as much as the drug's (the model reads 'a TFA amide', not 'an amphetamine'); among
-    derivatives of one reagent the closest share the drug's side chain, which its amide or silyl
-    fragments carry. None otherwise (0: off)."""
-    floor = thresholds.group_derivative_similarity
-    shown = {kind for kind, ion in SIGNATURE_IONS.items() if relative.get(ion, 0.0) >= thresholds.significant_ion_level}
-    if floor <= 0 or not shown:  # the spectrum first: most hold neither ion, and need no structure
-        return None
-    closest = list(islice(distinct_compounds(hits, facts, floor), VOTE_COMPOUNDS))
-    reagent = facts.reagent(closest[0].row) if closest else None
-    if reagent not in shown:
-        return None
-    weights: dict[str | None, float] = {}
-    for hit in closest:
-        if facts.reagent(hit.row) == reagent:
-            group = facts.group(hit.row)
-            weights[group] = weights.get(group, 0.0) + hit.similarity ** 4
-    group, weight = max(weights.items(), key=lambda kv: kv[1])
-    return group if group is not None and weight >= FAMILY_MIN_SHARE * sum(weights.values()) else None
-
-
-def _family(hits: Sequence[RankedHit], facts: LibraryFacts) -> str | None:
-    """The EWA group the closest hits agree on, or None: the group with the most similarity**4
-    weight among the distinct compounds >= :data:`FAMILY_MIN_SIMILARITY`, when that is at least
-    :data:`FAMILY_MIN_SHARE` of the weight and comes from two compounds or one >=
-    :data:`FAMILY_SOLO_SIMILARITY` (one look-alike is as often of another series)."""
-    weights: dict[str | None, float] = {}
-    compounds: dict[str | None, int] = {}
-    closest: dict[str | None, float] = {}
-    for hit in distinct_compounds(hits, facts, FAMILY_MIN_SIMILARITY):
-        group = facts.group(hit.row)
-        if group == _UNINFORMATIVE_GROUP:  # "other substances" without a subclass names no family
-            group = None
-        weights[group] = weights.get(group, 0.0) + hit.similarity ** 4
-        compounds[group] = compounds.get(group, 0) + 1
-        closest[group] = max(closest.get(group, 0.0), hit.similarity)
-    total = sum(weights.values())
-    if total == 0:
-        return None
-    group, weight = max(weights.items(), key=lambda kv: kv[1])
-    if group is None or weight < FAMILY_MIN_SHARE * total:
-        return None
-    return group if compounds[group] >= 2 or closest[group] >= FAMILY_SOLO_SIMILARITY else None
 
 
 def _closest(hits, facts, estimated, kind) -> tuple[dict[str, Any], ...]:
@@ -1011,11 +507,3 @@ def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: Librar
     neighbours = [[Neighbour(*plain[h.row][:3], h.similarity, *plain[h.row][4:]) for h in ranked[:HIT_VOTES]]
                   for _, ranked in ei.values()]
     return dict(zip(ei, zip(relatives, estimate_masses(relatives, neighbours))))
-
-
-def ranked_hit(hits: Any, j: int, kind: str, analog: bool) -> RankedHit:
-    """Row ``j`` of engine :class:`~nps_id.search.engine.Hits` as the rules read it (0-999 scores;
-    analogue hits score by their spectral similarity)."""
-    similarity = float(hits.similarity[j])
-    score = to_999(similarity if analog else hits.score[j]) or 0
-    return RankedHit(int(hits.row[j]), score, to_999(hits.mf[j]), to_999(hits.rmf[j]), similarity)

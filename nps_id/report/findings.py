@@ -370,7 +370,7 @@ def absent_isomer(finding: Mapping[str, Any], isomers_absent: bool = True,
     (:func:`~nps_id.chem.ewa_groups.structure_is_nps`): it is another compound, and phenibut, the open
     form of an unplaced lactam hit, read "possibly a compound not in the library" until stop 36. The
     match layer words its results so by the library's class of the hit
-    (:func:`nps_id.match.assess.absent_isomer`); this, by the report's (a laboratory's overrides too)."""
+    (:func:`nps_id.match.isomer_evidence.absent_isomer`); this, by the report's (a laboratory's overrides too)."""
     hit_nps = (finding.get("ewa") or {}).get("nps") is True
     new = (isomers_absent and hit_nps) or any(structure_is_nps(r.get("name"), r.get("smiles"))
                                               for r in relatives if not r.get("in_library"))

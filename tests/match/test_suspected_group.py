@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from nps_id.match.assess import RankedHit, _family
+from nps_id.match.ranked_hit import RankedHit
+from nps_id.match.substance_group import _family
 
 FENTANYLS = "Fentanyl analogues"
 STEROIDS = "Anabolic steroids"
@@ -366,7 +367,7 @@ def test_a_silylated_unknown_takes_no_group_the_closest_derivatives_do_not_agree
     """MassBank EI queries of no drug group searched against SWGDRUG (`nps-id search`): silanes and a
     siloxane were suspected new substances of ``main_group`` until stop 36 -- the group model reads Si(CH3)3+
     (m/z 73) as the library's TMS steroids' and GHB derivatives'. A spectrum showing it takes a group only as
-    a derivative (:func:`nps_id.match.assess.derivative_group`), which these silicon compounds are not."""
+    a derivative (:func:`nps_id.match.substance_group.derivative_group`), which these silicon compounds are not."""
     from click.testing import CliRunner
 
     from nps_id import io
