@@ -78,6 +78,10 @@ N_CLOSEST = 3
 
 @dataclass(frozen=True)
 class Assessment:
+    """What :func:`assess` concludes of one spectrum: its verdict, whether no library compound explains
+    it (``new_substance``) and with what group and estimated mass, the isomers it does not exclude
+    (None: not checked) and, for a new substance, its closest library compounds."""
+
     verdict: Verdict
     new_substance: bool
     suspected_group: str | None

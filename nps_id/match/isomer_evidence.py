@@ -24,7 +24,7 @@ from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR,
                                      has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.ranked_hit import RankedHit
-from nps_id.match.verdict import NEW_ISOMER, UNLISTED_ISOMER, VerdictThresholds
+from nps_id.match.verdict import VerdictThresholds, absent_isomer_words
 
 #: H2O's monoisotopic mass, Da: the in-source loss of :func:`_with_water_loss_isomers`.
 WATER_DA = float(formula_mass("H2O") or 0.0)
@@ -81,12 +81,10 @@ def absent_isomer(row: int, facts: LibraryFacts, isomers: IsomerCheck | None) ->
     GC injector relative of it the library lacks by its own structure (phenibut, the lactam's open
     form); else :data:`~nps_id.match.verdict.UNLISTED_ISOMER` -- the MassBank EI identity queries' sugar
     and terpenoid diastereomers, the PestMix slice's cyproconazole, read "it may be a new substance"
-    in ``nps-id search`` and the results until stop 37 (the reports worded it so since stop 35-36)."""
-    from nps_id.chem.ewa_groups import structure_is_nps
-
-    relatives = [n for n in isomers.thermal if n.name is None] if isomers is not None else []
-    new = facts.nps(row) or any(structure_is_nps(None, n.smiles) for n in relatives)
-    return NEW_ISOMER if new else UNLISTED_ISOMER
+    in ``nps-id search`` and the results until stop 37 (the reports worded it so since stop 35-36).
+    The words are :func:`~nps_id.match.verdict.absent_isomer_words`', as the reports' are."""
+    relatives = [(None, n.smiles) for n in isomers.thermal if n.name is None] if isomers is not None else []
+    return absent_isomer_words(facts.nps(row), relatives)
 
 
 def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int,
@@ -143,11 +141,10 @@ def _with_water_loss_isomers(check: IsomerCheck, row: int, facts: LibraryFacts, 
     291.23 was `identified` as dihydrotestosterone at 999). 0: off."""
     if tolerance <= 0 or precursor is None:
         return check
-    at, block, cols = precursor[0], facts.block(row), facts.reference.columns
+    at, cols = precursor[0], facts.reference.columns
     others: dict[str, list[int]] = {}  # by full InChIKey: a block may hold a stereoisomer at the precursor
-    for r in facts.rows_of_formula(facts.formula(row)):
-        if (facts.block(r) not in ("", block) and str(cols["ion_mode"][r]).lower() == precursor[1]
-                and facts.name_of_block(facts.block(r)) is not None):
+    for r in facts.isomer_rows(row):
+        if str(cols["ion_mode"][r]).lower() == precursor[1] and facts.name_of_block(facts.block(r)) is not None:
             others.setdefault(str(cols["inchikey"][r]), []).append(r)
     losses = [at - waters * WATER_DA for waters in (1, 2, 3)]
     notes = [IsomerNote(facts.structure(rows[0]) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(rows[0]),

@@ -476,6 +476,14 @@ class LibraryFacts:
         """The library rows of a formula, left-out compounds included."""
         return self._rows_of_formula.get(formula, [])
 
+    def isomer_rows(self, row: int) -> list[int]:
+        """The library rows of the row's formula that are another compound (another InChIKey first
+        block; rows without one left out), left-out compounds included: the candidates of its
+        :meth:`ms2_pairs` and of the water-loss isomers
+        (:func:`nps_id.match.isomer_evidence._with_water_loss_isomers`)."""
+        block = self.block(row)  # not the whole column where the rows asked are few (block())
+        return [r for r in self.rows_of_formula(self.formula(row)) if self.block(r) not in ("", block)]
+
     @functools.cached_property
     def _rows_of_formula(self) -> dict[str, list[int]]:
         rows: dict[str, list[int]] = {}
@@ -487,9 +495,10 @@ class LibraryFacts:
         from nps_id.search.engine import SearchSettings, search  # lazy: only for MS/MS identities
 
         block = self._block[row]
-        rows = self._rows_of_formula.get(self.formula(row), []) if block else []
-        own = [r for r in rows if self._block[r] == block]
-        others = [r for r in rows if self._block[r] not in ("", block)]
+        if not block:
+            return {}
+        own = [r for r in self.rows_of_formula(self.formula(row)) if self._block[r] == block]
+        others = self.isomer_rows(row)
         if not own or not others:
             return {}
         hits = search([self._spectrum(r) for r in own], Reference.from_spectra([self._spectrum(r) for r in others]),

@@ -44,7 +44,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Callable
+from typing import Callable, Iterable
 
 from nps_id.match.isomer_rule import IsomerCheck, injector_direction, is_injector_relative
 
@@ -102,9 +102,24 @@ NEW_ISOMER = "a new substance"
 UNLISTED_ISOMER = "a compound not in the library"
 #: How the isomer rules' texts end as :func:`decide` writes them, whatever the hit is; ``assess``
 #: words it by the hit's taxonomy class for ``nps-id search`` and ``match``'s results
-#: (``nps_id.match.assess``), the reports by the class they give the finding
-#: (``nps_id.report.findings.rule_text``, which reads a laboratory's overrides too).
+#: (``nps_id.match.isomer_evidence.absent_isomer``), the reports by the class they give the finding
+#: (``nps_id.report.findings.rule_text``, which reads a laboratory's overrides too); both by
+#: :func:`absent_isomer_words`.
 MAY_BE_NEW = f"it may be {NEW_ISOMER}"
+
+
+def absent_isomer_words(hit_nps: bool, absent_relatives: Iterable[tuple[str | None, str | None]]) -> str:
+    """What an isomer or GC injector relative of a hit that the library lacks would be (the isomer
+    rules' "it may be ..."): :data:`NEW_ISOMER` -- the early-warning word -- when ``hit_nps`` (the
+    taxonomy places the hit as an NPS) or one of the ``absent_relatives`` ((name, SMILES) of the
+    relatives not in the library) is an NPS by its own structure
+    (:func:`~nps_id.chem.ewa_groups.structure_is_nps`: it is another compound); else
+    :data:`UNLISTED_ISOMER`. The one reading behind both wordings: the results' by the library's
+    class of the hit, the reports' by the report's."""
+    from nps_id.chem.ewa_groups import structure_is_nps  # lazy: the taxonomy's rules, only for an isomer rule's text
+
+    new = hit_nps or any(structure_is_nps(name, smiles) for name, smiles in absent_relatives)
+    return NEW_ISOMER if new else UNLISTED_ISOMER
 
 
 def may_be(rule: str, what: str) -> str:
