@@ -39,7 +39,7 @@ import numpy as np
 
 import bench_novelty as novelty  # benchmarks share helpers
 from nps_id.io import read
-from nps_id.match.assess import LibraryFacts
+from nps_id.match.library_facts import LibraryFacts
 from nps_id.search.scores.base import to_999
 from nps_id.search.scores.cosine import Cosine
 from nps_id.search.scores.entropy import EntropySimilarity

@@ -38,7 +38,7 @@ settings; tests/match/test_novelty_bench_is_the_command.py). Removing a compound
 lists (each query searched once, every scored candidate kept): the hits that remain are ranked again
 by the search's kernel (:func:`~nps_id.search.ranking.without`: gap and isomer alert by compound
 code), as a library without the compound would give them, and every library fact a rule uses
-(isomers held, names) is asked of a :class:`~nps_id.match.assess.LibraryFacts` that treats the
+(isomers held, names) is asked of a :class:`~nps_id.match.library_facts.LibraryFacts` that treats the
 compound as absent. A top hit is right when it is the query's compound by docs/compound-identity.md
 (:func:`same_compound`; ``identified_wrong_skeleton``: by InChIKey first block).
 """
@@ -60,10 +60,11 @@ from nps_id.compound import record_relation
 from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.io import read
 from nps_id.library import Library
-from nps_id.match.assess import (EVIDENCE_HITS, LibraryFacts, assess, assess_search, group_label, major_ions_present,
-                                  ranked_hit)
+from nps_id.match.assess import EVIDENCE_HITS, assess, assess_search, major_ions_present
 from nps_id.match.group_model import GroupModel
+from nps_id.match.library_facts import LibraryFacts, group_label
 from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
+from nps_id.match.ranked_hit import ranked_hit
 from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nps_id.compound import is_labelled
 from nps_id.library import Library
-from nps_id.match.assess import LibraryFacts
+from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.reference import Reference

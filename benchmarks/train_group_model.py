@@ -4,7 +4,7 @@ Training data (development libraries only): every spectrum of the SWGDRUG and Ma
 libraries searched against its own library once (top ``TOP``), its own compound's rows
 (InChIKey first block, else name) dropped from its hits -- the hits a library without the
 compound gives, as ``bench_novelty.py`` leaves compounds out. Label: the compound's EWA group or
-subclass label (:meth:`nps_id.match.assess.LibraryFacts.group` of its first row), "" for none.
+subclass label (:meth:`nps_id.match.library_facts.LibraryFacts.group` of its first row), "" for none.
 Features: :func:`nps_id.match.group_model.features`. Model: multinomial logistic regression
 (sklearn, lbfgs, ``C``) on standardised features.
 
@@ -33,9 +33,10 @@ from bench_novelty import block_of, fold_of  # benchmarks share helpers
 
 from nps_id._atomic import atomic_output
 from nps_id.library import Library
-from nps_id.match.assess import LibraryFacts, RankedHit
 from nps_id.match.group_model import MODEL_PATHS, NONE_LABEL, GroupModel, features, hit_votes
+from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import nominal_spectrum
+from nps_id.match.ranked_hit import RankedHit
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
 from nps_id.search.settings import Hits

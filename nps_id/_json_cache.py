@@ -1,6 +1,6 @@
 """A dict of JSON values kept in one file of the cache folder across processes (:class:`JsonCache`).
 
-The search caches of :mod:`nps_id.match.assess` (isomer enumerations, library row facts, MS/MS
+The search caches of :mod:`nps_id.match.library_facts` (isomer enumerations, library row facts, MS/MS
 pairs) subclass it: it reads the file lazily, checks each value as it is asked, and saves by
 merging with what other processes wrote, under a lock beside the file. Written by hand: no
 library offers a multi-process, merge-on-save JSON store with per-value validation (``shelve`` and

@@ -1,7 +1,7 @@
 """EI diagnostic ions: sets of fragment ions that by themselves point a spectrum to an EWA group.
 
 A new substance's closest library spectra may be too far away, or too mixed, to agree on a family
-(:func:`nps_id.match.assess._family`), but the core of a series fragments the same
+(:func:`nps_id.match.substance_group._family`), but the core of a series fragments the same
 way whatever its side chains: the ions of that core say which series it belongs to. Each set is
 a feature of the EI suspected-group model (:mod:`nps_id.match.group_model`); the "fallback"
 column below measures the sets when they named the group after the vote (stop 20). Only ion sets
@@ -42,7 +42,7 @@ benzoyl ion (cathinones, 0.46: phenethylamines give the same iminium ions) or a 
 (phenethylamines, 0.59).
 
 Entry points: :data:`ION_SETS` (the group model's features), :data:`ACYLIUM_SETS` (named after
-the model, :func:`nps_id.match.assess.acylium_group`), :func:`group_from_ions`.
+the model, :func:`nps_id.match.substance_group.acylium_group`), :func:`group_from_ions`.
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ STEROID_RING_IONS = (79, 81, 93, 107)
 #: esters: AB-, ADB-, AMB-, MDMB-, CUMYL-, APINACA; 5F-, 4en-, CHM-): cleavage at the carboxamide
 #: gives the N-tail's acylium as base or major peak, which loses the tail as an alkene to the bare
 #: indazole-3-carbonyl C8H5N2O+ (m/z 145). Not features of the shipped group model (trained before
-#: them): they name the group where the model names none (:func:`nps_id.match.assess.acylium_group`).
+#: them): they name the group where the model names none (:func:`nps_id.match.substance_group.acylium_group`).
 #: Both ions >= 30 % of the base peak and the steroid ring ions below 20 %; precision on SWGDRUG 3.4
 #: (groups from structures): pentyl C13H15N2O+ 215 15/15 (without the ring-ion condition 16/17),
 #: 5-fluoropentyl C13H14FN2O+ 233 22/22 (23/23), cyclohexylmethyl C15H17N2O+ 241 8/8 (9/10),

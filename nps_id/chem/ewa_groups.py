@@ -203,7 +203,7 @@ def _by_structure(smiles: str | None, inchi: str | None, path: str) -> tuple[str
 def decided_by_structure(smiles: str, taxonomy_path: str | Path = TAXONOMY_PATH) -> bool:
     """Whether :func:`classify` given this SMILES goes by it: a structure rule matches it (or the
     drug of a derivative). When none does, the SMILES changes nothing and the names decide, so a
-    caller need not verify it first (:meth:`nps_id.match.assess.LibraryFacts.group`)."""
+    caller need not verify it first (:meth:`nps_id.match.library_facts.LibraryFacts.group`)."""
     return _by_structure(smiles, None, str(taxonomy_path)) is not None
 
 

@@ -203,7 +203,7 @@ def _search_whole(job: _Job) -> tuple[dict[str, list], list[str]]:
     forked workers (:func:`_rows_on_workers`)."""
     from nps_id.io import ReadReport, read
     from nps_id.library import open_verified
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.engine import require_searchable
     from nps_id.search.reference import Reference
 
@@ -390,7 +390,7 @@ def _search_in_ranges(job: _Job) -> list[str] | None:
     from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
     from nps_id.errors import NpsIdError
     from nps_id.library import open_verified
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.engine import UNSEARCHABLE, PreparedLibrary, refuse_unsearchable
     from nps_id.search.reference import Reference
 

@@ -1,7 +1,7 @@
 """The suspected group of an unknown no library compound explains: small learned classifiers.
 
 An early warning names the EWA group (or subclass) a new substance probably belongs to. The
-closest library compounds' groups alone (:func:`nps_id.match.assess._family`) leave most
+closest library compounds' groups alone (:func:`nps_id.match.substance_group._family`) leave most
 phenethylamines, cannabinoids and cathinones without a group when those hits are far or split;
 the spectrum itself carries the series' ions (iminium, tropylium, acylium, methoxybenzyl). These
 models read both and name a group only when it is probable: a wrong group is worse than none.
@@ -72,7 +72,7 @@ NONE_LABEL = ""
 
 def distinct_compounds(hits: Iterable[Any], facts: Any, min_similarity: float = 0.0) -> Iterator[Any]:
     """The first hit of each compound (InChIKey first block) among ``hits`` (best first) at
-    ``min_similarity`` or more; ``facts`` is a :class:`~nps_id.match.assess.LibraryFacts`."""
+    ``min_similarity`` or more; ``facts`` is a :class:`~nps_id.match.library_facts.LibraryFacts`."""
     seen = set()
     for hit in hits:
         block = facts.block(hit.row)

@@ -66,7 +66,7 @@ SCORE_GRID = tuple(range(800, 1000, 10))
 RateCurve = Sequence[float]
 #: The move of an MS/MS library compound held by its own records' match to the hit's (assess).
 LIBRARY_PAIR = "library_pair"
-#: The move of a library compound of the hit's formula scoring within the gap (assess.close_isomers).
+#: The move of a library compound of the hit's formula scoring within the gap (isomer_evidence.close_isomers).
 LIBRARY_CLOSE = "library_close"
 #: The move of a diastereomer of the hit the library holds (its skeleton, another compound) scoring
 #: within ``isomer_diastereomer_margin`` (assess): a retention index excludes it only when both

@@ -37,7 +37,8 @@ from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import UNTIMED_MS1, Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.lcms.isotopes import IsotopePrecursor, isotope_precursors
-from nps_id.match.assess import LibraryFacts, RankedHit, assess, major_ions_present, novelty_fields
+from nps_id.match.assess import assess, major_ions_present, novelty_fields
+from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.lcms_evidence import (XIC_PPM, analogue_accepted, candidate_mass, compound_ions,
                                         confirm_with_standard, elutions, explains, find_feature, group_evidence,
                                         ion_ratio_check, shows_peaks, standard_product_ions, supported)
@@ -47,6 +48,7 @@ from nps_id.match.standards import (InternalStandard, ReferenceStandard, RunCont
                                     library_compounds, same_run_by, reference_standard_fields, standard_entry)
 from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.molecular_mass import COLUMN_BLEED_IONS
+from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.verdict import LEVELS, VerdictThresholds, analogue_mass_share, close_analogue, with_isomers_excluded
 from nps_id.tolerance import Tolerance
 

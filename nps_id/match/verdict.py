@@ -44,7 +44,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Callable
+from typing import Callable, Iterable
 
 from nps_id.match.isomer_rule import IsomerCheck, injector_direction, is_injector_relative
 
@@ -102,9 +102,24 @@ NEW_ISOMER = "a new substance"
 UNLISTED_ISOMER = "a compound not in the library"
 #: How the isomer rules' texts end as :func:`decide` writes them, whatever the hit is; ``assess``
 #: words it by the hit's taxonomy class for ``nps-id search`` and ``match``'s results
-#: (``nps_id.match.assess``), the reports by the class they give the finding
-#: (``nps_id.report.findings.rule_text``, which reads a laboratory's overrides too).
+#: (``nps_id.match.isomer_evidence.absent_isomer``), the reports by the class they give the finding
+#: (``nps_id.report.findings.rule_text``, which reads a laboratory's overrides too); both by
+#: :func:`absent_isomer_words`.
 MAY_BE_NEW = f"it may be {NEW_ISOMER}"
+
+
+def absent_isomer_words(hit_nps: bool, absent_relatives: Iterable[tuple[str | None, str | None]]) -> str:
+    """What an isomer or GC injector relative of a hit that the library lacks would be (the isomer
+    rules' "it may be ..."): :data:`NEW_ISOMER` -- the early-warning word -- when ``hit_nps`` (the
+    taxonomy places the hit as an NPS) or one of the ``absent_relatives`` ((name, SMILES) of the
+    relatives not in the library) is an NPS by its own structure
+    (:func:`~nps_id.chem.ewa_groups.structure_is_nps`: it is another compound); else
+    :data:`UNLISTED_ISOMER`. The one reading behind both wordings: the results' by the library's
+    class of the hit, the reports' by the report's."""
+    from nps_id.chem.ewa_groups import structure_is_nps  # lazy: the taxonomy's rules, only for an isomer rule's text
+
+    new = hit_nps or any(structure_is_nps(name, smiles) for name, smiles in absent_relatives)
+    return NEW_ISOMER if new else UNLISTED_ISOMER
 
 
 def may_be(rule: str, what: str) -> str:
@@ -206,19 +221,19 @@ class VerdictThresholds:
     group_fragment_level : float
         EI: a new substance gets no group from a heavier closest compound that shares only a
         fragment with it -- its highest significant ion, at >= this share of its base peak, while
-        it lacks the compound's base peak (:func:`nps_id.match.assess.group_evidence`; 0: off;
+        it lacks the compound's base peak (:func:`nps_id.match.substance_group.group_evidence`; 0: off;
         docs/match.md "No drug group from a shared fragment").
     group_derivative_similarity : float
         EI: a new substance the group model leaves without a group that shows a derivatizing
         reagent's ion (m/z 73 silyl, 69 perfluoroacyl; >= ``significant_ion_level``) and whose
         closest compound, at >= this similarity, is a derivative made with that reagent, takes the
         group the closest derivatives of that reagent agree on
-        (:func:`nps_id.match.assess.derivative_group`; 0: off; docs/match.md "A derivative's group").
+        (:func:`nps_id.match.substance_group.derivative_group`; 0: off; docs/match.md "A derivative's group").
     group_beyond_molecular_ion : float
         EI: a group the model names needs a closest compound of that group (among the first
         ``VOTE_COMPOUNDS`` distinct ones) whose spectrum resembles the unknown's at >= this cosine
         once the unknown's molecular-ion cluster -- its highest significant ion, M-1, M+1 and
-        M-15 -- is set aside, within the unknown's m/z range (:func:`nps_id.match.assess.beyond_molecular_ion`;
+        M-15 -- is set aside, within the unknown's m/z range (:func:`nps_id.match.substance_group.beyond_molecular_ion`;
         0: off; docs/match.md "No drug group from the molecular ion alone").
     group_acylium_ions : bool
         EI: a new substance the group model leaves without a group whose spectrum holds a
@@ -228,13 +243,13 @@ class VerdictThresholds:
         EI: a new substance whose spectrum shows the silyl reagent's ion Si(CH3)3+ (m/z 73, >=
         ``significant_ion_level``) keeps the group named for it only when a closest compound of that
         group resembles it at >= this cosine once the trimethylsilyl ions are set aside
-        (:func:`nps_id.match.assess.beyond_silyl_ions`): those are the reagent's and the silicon's,
+        (:func:`nps_id.match.substance_group.beyond_silyl_ions`): those are the reagent's and the silicon's,
         which the group model and the derivatives' vote learned from the library's TMS steroids and GHB
         derivatives -- a silane read "Anabolic steroids", hexamethyldisiloxane "GHB-type" (docs/match.md
         "A silylated unknown's group"; 0: off).
     group_below_series : bool
         EI: a new substance whose estimated mass is below every library compound of the group
-        named for it gets no group (:meth:`nps_id.match.assess.LibraryFacts.lightest`; docs/match.md
+        named for it gets no group (:meth:`nps_id.match.library_facts.LibraryFacts.lightest`; docs/match.md
         "No drug group below its series").
     one_ion_share, one_ion_rest_level, one_ion_rest_factor : float, float, float
         EI: a candidate whose reference spectrum is one nitrogen-bearing ion -- the compound holds
@@ -318,7 +333,7 @@ class VerdictThresholds:
         library compound scored against the spectrum), a second record of the hit's compound
         (another laboratory or collision energy) also reaches ``identified_score``,
         and every one of them is of a kind whose library pairs match each other at the unknown's
-        score at most this often (:func:`nps_id.match.assess.alone_at_its_mass`; 0.2 on the
+        score at most this often (:func:`nps_id.match.isomer_evidence.alone_at_its_mass`; 0.2 on the
         development data at stop 26: MassBank MS/MS coverage 0.232 -> 0.253, no wrong ``identified``
         added on any task -- a drug hit's came to light at stop 35; docs/match.md; 0: off).
     isomer_ms2_alone_min_compounds : int
@@ -329,7 +344,7 @@ class VerdictThresholds:
         MS/MS: the isomers the library does not hold are excluded when the hit is of no drug series
         (no EWA substance group), a second record of its compound also reaches ``identified_score``,
         and every one of them is of a kind whose library pairs match each other at the unknown's
-        score less often than this (:func:`nps_id.match.assess.replicated_outside_drug_series`;
+        score less often than this (:func:`nps_id.match.isomer_evidence.replicated_outside_drug_series`;
         0.1 on the development data; docs/match.md; 0: off).
     isomer_small_ms2_atoms : int
         MS/MS: a hit with at most this many heavy atoms has every ring-position and ring-nitrogen

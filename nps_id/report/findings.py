@@ -23,10 +23,10 @@ import re
 from typing import Any, Mapping
 
 from nps_id._paths import printable
-from nps_id.chem.ewa_groups import classify, normalise_name, structure_is_nps
+from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
-from nps_id.match.verdict import IDENTIFIED, NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER, may_be
+from nps_id.match.verdict import IDENTIFIED, NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER, absent_isomer_words, may_be
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -370,11 +370,11 @@ def absent_isomer(finding: Mapping[str, Any], isomers_absent: bool = True,
     (:func:`~nps_id.chem.ewa_groups.structure_is_nps`): it is another compound, and phenibut, the open
     form of an unplaced lactam hit, read "possibly a compound not in the library" until stop 36. The
     match layer words its results so by the library's class of the hit
-    (:func:`nps_id.match.assess.absent_isomer`); this, by the report's (a laboratory's overrides too)."""
+    (:func:`nps_id.match.isomer_evidence.absent_isomer`); this, by the report's (a laboratory's overrides
+    too); both in the words of :func:`~nps_id.match.verdict.absent_isomer_words`."""
     hit_nps = (finding.get("ewa") or {}).get("nps") is True
-    new = (isomers_absent and hit_nps) or any(structure_is_nps(r.get("name"), r.get("smiles"))
-                                              for r in relatives if not r.get("in_library"))
-    return NEW_ISOMER if new else UNLISTED_ISOMER
+    return absent_isomer_words(isomers_absent and hit_nps,
+                               ((r.get("name"), r.get("smiles")) for r in relatives if not r.get("in_library")))
 
 
 def rule_text(rule: str | None, ewa: Mapping[str, Any], isomers: list[Mapping[str, Any]]) -> str | None:

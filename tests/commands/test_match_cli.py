@@ -702,7 +702,7 @@ def test_match_keeps_the_library_facts_and_isomers_for_the_next_process(swgdrug_
     """`nps-id match` writes the row facts and isomer enumerations it computed into the cache
     folder, as `search` does: the next match of the run computes none of them (RDKit) and gives
     the same results."""
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
 
     run = str(data_path("gcms", "lrcfs", "220223030.mzML"))
     env = {"NPS_ID_CACHE": str(tmp_path / "cache")}

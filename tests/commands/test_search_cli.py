@@ -459,7 +459,7 @@ def test_isomers_and_row_facts_of_hits_are_made_once_across_searches(swgdrug_lib
     groups of hit rows) is kept in the cache folder: a second search needs none of it and writes
     the same bytes; a damaged cache file is rebuilt with a warning."""
     import nps_id.chem.isomers as isomers
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
 
     path, _ = queries
     env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
@@ -630,7 +630,7 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
     records among its formula's others) are kept in the cache folder per library file: a second
     search makes none and writes the same bytes, and every kept value equals the computation."""
     from nps_id.library import build_library, open_verified
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.index import build_indexes
     from nps_id.search.reference import Reference
 

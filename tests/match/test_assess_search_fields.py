@@ -10,7 +10,9 @@ pytest.importorskip("rdkit")
 
 from nps_id.io import read  # noqa: E402
 from nps_id.library import open_verified  # noqa: E402
-from nps_id.match.assess import LibraryFacts, assess, assess_search, major_ions_present, ranked_hit  # noqa: E402
+from nps_id.match.assess import assess, assess_search, major_ions_present  # noqa: E402
+from nps_id.match.library_facts import LibraryFacts  # noqa: E402
+from nps_id.match.ranked_hit import ranked_hit  # noqa: E402
 from nps_id.match.verdict import VerdictThresholds  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
 from nps_id.search.analogue_confidence import analogue_search, query_mass  # noqa: E402

@@ -13,7 +13,9 @@ import pytest
 pytest.importorskip("rdkit")
 
 from nps_id.library import Library  # noqa: E402
-from nps_id.match.assess import LibraryFacts, assess, assess_search, ranked_hit  # noqa: E402
+from nps_id.match.assess import assess, assess_search  # noqa: E402
+from nps_id.match.library_facts import LibraryFacts  # noqa: E402
+from nps_id.match.ranked_hit import ranked_hit  # noqa: E402
 from nps_id.match.verdict import VerdictThresholds  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402
@@ -154,7 +156,7 @@ def test_a_hit_whose_diastereomers_the_library_may_hold_is_not_held_back_by_them
     # SWGDRUG files ephedrine and pseudoephedrine (its only other diastereomer class) under one
     # stereo-less key: the library may hold every class, so none is added; cocaine has 4 classes
     # (its bridgeheads held) and the library two compounds of its skeleton (cocaine, pseudococaine)
-    from nps_id.match.assess import _with_absent_diastereomers
+    from nps_id.match.isomer_evidence import _with_absent_diastereomers
     from nps_id.match.isomer_rule import IsomerCheck
 
     reference, spectra = swgdrug

@@ -229,7 +229,9 @@ def test_the_vote_features_of_real_hits_are_the_item_by_item_ones(swgdrug_librar
     model never saw, None, none at all, one similarity 0)."""
     from nps_id.io import read
     from nps_id.library import open_verified
-    from nps_id.match.assess import EVIDENCE_HITS, LibraryFacts, ranked_hit
+    from nps_id.match.assess import EVIDENCE_HITS
+    from nps_id.match.ranked_hit import ranked_hit
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.match.group_model import ION_SETS, MAX_DIFFERENCE, MAX_LOSS, MAX_MZ, hit_votes
     from nps_id.search.engine import SearchSettings, search
     from nps_id.search.reference import Reference

@@ -64,7 +64,9 @@ def _left_out_of_swgdrug(library, name: str):
     """(the top hit's name, its MF, the assessed finding, the query's InChIKey first block) of the
     SWGDRUG record ``name`` searched with its compound removed, as the bench's left-out task does."""
     from nps_id.library import Library
-    from nps_id.match.assess import LibraryFacts, assess, ranked_hit
+    from nps_id.match.assess import assess
+    from nps_id.match.ranked_hit import ranked_hit
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.engine import SearchSettings, search
     from nps_id.search.reference import Reference
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from nps_id.io import read
-from nps_id.match.assess import LibraryFacts
+from nps_id.match.library_facts import LibraryFacts
 from nps_id.search.reference import Reference
 from tests.conftest import data_path
 

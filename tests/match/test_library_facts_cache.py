@@ -1,4 +1,4 @@
-"""The cache-folder files of :mod:`nps_id.match.assess` (row facts, isomers, MS/MS pairs) when
+"""The cache-folder files of :mod:`nps_id.match.library_facts` (row facts, isomers, MS/MS pairs) when
 several processes use them at once (`nps-id batch --workers 2`: every worker reads the file at its
 start and writes what it computed at its end)."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nps_id.match.assess import IsomerCache, _RowFactsCache
+from nps_id.match.library_facts import IsomerCache, _RowFactsCache
 from tests.conftest import data_path
 
 
@@ -86,7 +86,7 @@ def test_a_rows_block_asked_alone_is_its_block_among_every_rows(swgdrug_library)
     """A hit row's InChIKey first block is read for that row alone (a one-spectrum search against
     69,000 rows reads a few), and equals the one the rules that need every row's read."""
     from nps_id.library import open_verified
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.reference import Reference
 
     with open_verified(swgdrug_library) as lib:
@@ -104,20 +104,20 @@ def test_a_batch_reads_the_blocks_column_whole_after_a_few_rows_alone_with_the_s
     x10 search read ~14,600 one by one) the column is read whole, and every block is the one the
     row read alone gives."""
     from nps_id.library import open_verified
-    from nps_id.match import assess
+    from nps_id.match import library_facts
     from nps_id.search.reference import Reference
 
-    monkeypatch.setattr(assess, "_BLOCKS_ALONE", 5)
+    monkeypatch.setattr(library_facts, "_BLOCKS_ALONE", 5)
     with open_verified(swgdrug_library) as lib:
         reference = Reference.from_library(lib, lazy=True)
         rows = list(range(0, lib.n_spectra, 53))
-        alone = assess.LibraryFacts(reference)
+        alone = library_facts.LibraryFacts(reference)
         one_by_one = []
         for row in rows:  # the count of rows read alone reset: each row read alone, as a one-spectrum search reads it
             alone.__dict__.update(_blocks_read=0)
             one_by_one.append(alone.block(row))
         assert "_block" not in alone.__dict__
-        batch = assess.LibraryFacts(reference)
+        batch = library_facts.LibraryFacts(reference)
         first = [batch.block(row) for row in rows[:5]]
         assert "_block" not in batch.__dict__  # five rows: read alone
         rest = [batch.block(row) for row in rows[5:]]
@@ -145,15 +145,32 @@ def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, m
 def test_the_isomer_cache_is_another_file_when_the_derivatizing_groups_change(tmp_path, monkeypatch):
     """A derivative's ring-position kinds name its reagent (stop 38): cached isomers made with
     another list of groups would carry other kinds, so the groups' module keys the file too."""
-    import nps_id.match.assess as assess
+    import nps_id.match.library_facts as library_facts
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     before = IsomerCache().path.name
     edited = tmp_path / "derivatives.py"
-    edited.write_text(assess._module_file("nps_id.chem.derivatives").read_text() + "\n# one more group\n")
-    real = assess._module_file
-    monkeypatch.setattr(assess, "_module_file", lambda m: edited if m == "nps_id.chem.derivatives" else real(m))
+    edited.write_text(library_facts._module_file("nps_id.chem.derivatives").read_text() + "\n# one more group\n")
+    real = library_facts._module_file
+    monkeypatch.setattr(library_facts, "_module_file", lambda m: edited if m == "nps_id.chem.derivatives" else real(m))
     assert IsomerCache().path.name != before
+
+
+@pytest.mark.parametrize("module, keys", [("nps_id.match.library_facts", True), ("nps_id.match.assess", False)])
+def test_the_facts_file_is_keyed_by_the_code_that_makes_the_facts_not_by_the_verdict_rules(tmp_path, monkeypatch,
+                                                                                           module, keys):
+    """The row facts and MS/MS pairs are made by :mod:`nps_id.match.library_facts` (assess.py held it
+    until stop 39): an edit there makes new files, never stale facts; an edit to the per-query
+    verdict rules keeps the warm files (it re-keyed them, and rebuilt every fact, until then)."""
+    import nps_id.match.library_facts as library_facts
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    before = _RowFactsCache("0" * 64).path.name
+    edited = tmp_path / "edited.py"
+    edited.write_text(library_facts._module_file(module).read_text() + "\n# one more rule\n")
+    real = library_facts._module_file
+    monkeypatch.setattr(library_facts, "_module_file", lambda m: edited if m == module else real(m))
+    assert (_RowFactsCache("0" * 64).path.name != before) is keys
 
 
 @pytest.mark.parametrize("damaged", [[[1, 2, 3]], {"CCO": 1}, [["CCO", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"]], "abc"])
@@ -223,7 +240,7 @@ def test_the_facts_file_is_keyed_by_the_taxonomy_the_rules_read():
     """The facts file's name changes with the EWA taxonomy (a group rule's answers are kept there),
     found without importing the taxonomy's module (a one-spectrum search classifies nothing)."""
     from nps_id.chem.ewa_groups import TAXONOMY_PATH
-    from nps_id.match.assess import _taxonomy_file
+    from nps_id.match.library_facts import _taxonomy_file
 
     assert _taxonomy_file() == TAXONOMY_PATH and TAXONOMY_PATH.is_file()
 
@@ -367,7 +384,7 @@ def test_facts_taken_at_once_before_a_fork_are_the_ones_asked_one_by_one(swgdrug
     asked alone gives, none is read from the file again, and a damaged one is still reported and
     made again when asked."""
     from nps_id.library import open_verified
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.reference import Reference
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))

@@ -99,7 +99,7 @@ def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
 
     from nps_id.io import read
     from nps_id.library import open_verified
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.match.molecular_mass import estimate_masses, nominal_spectrum
     from nps_id.search.engine import SearchSettings, search
     from nps_id.search.reference import Reference
@@ -136,7 +136,7 @@ def test_many_library_rows_at_once_give_the_loss_spectra_one_by_one(swgdrug_libr
     # or ion, a derivative (ions above its formula's mass), an ion at the very mass, a stray m/z
     # far above and below, and a spectrum without peaks
     from nps_id.library import open_verified
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.match.molecular_mass import hit_losses, hit_losses_many
     from nps_id.search.reference import Reference
 

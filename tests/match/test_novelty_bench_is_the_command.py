@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from nps_id.cli import cli
 from nps_id.io import read, write
 from nps_id.library import Library
-from nps_id.match.assess import LibraryFacts, assess_search
+from nps_id.match.assess import assess_search
+from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
@@ -96,7 +97,8 @@ def test_the_bench_sets_the_msms_group_threshold_apart_from_the_ei_one(tmp_path)
     # measured apart from the EI one's. Ergocristine's MS/MS spectrum (another laboratory's) reads
     # lysergamide at a probability between 0.8 and 0.9: named at 0.8, not at the file's 0.9, while
     # the EI folds keep the threshold of their files.
-    from nps_id.match.assess import LibraryFacts, assess
+    from nps_id.match.assess import assess
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.match.group_model import shipped_group_model
     from tests.conftest import data_path
 

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from nps_id.match.assess import RankedHit, _family
+from nps_id.match.ranked_hit import RankedHit
+from nps_id.match.substance_group import _family
 
 FENTANYLS = "Fentanyl analogues"
 STEROIDS = "Anabolic steroids"
@@ -128,7 +129,7 @@ def test_a_row_s_group_is_that_of_its_verified_structure_and_name(swgdrug_librar
     in five of the others."""
     from nps_id.chem.ewa_groups import classify, decided_by_structure
     from nps_id.library import Library
-    from nps_id.match.assess import LibraryFacts, group_label
+    from nps_id.match.library_facts import LibraryFacts, group_label
     from nps_id.search.reference import Reference
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))  # computed here, not read from a cache file
@@ -221,7 +222,8 @@ def test_a_corticosteroid_msms_spectrum_without_relatives_is_no_suspected_anabol
     # EWA as a new anabolic steroid. Retrained on taxonomy 2026.7 (corticoids of no group) it names
     # none (benchmarks/README.md "Stop 32 (branch group32)").
     from nps_id.io import read
-    from nps_id.match.assess import LibraryFacts, assess
+    from nps_id.match.assess import assess
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.reference import Reference
     from tests.conftest import data_path
 
@@ -242,7 +244,7 @@ def test_an_adulterant_or_established_drug_of_no_ewa_series_is_of_no_group(name,
     # series under the catch-all "other substances" (not NPS). The EWA groups only new psychoactive
     # substances: a spectrum resembling lidocaine or caffeine points to no group an early warning
     # can name, and such a compound left out of the library is right when flagged with none.
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.reference import Reference
     from nps_id.spectrum import Spectrum
 
@@ -254,7 +256,7 @@ def test_a_structure_claimed_for_another_compound_names_no_group():
     """A file's "verified" structure is verified again before a rule may name the row's group: the
     SMILES of mescaline (a phenethylamine) filed under benzene's InChIKey and a name no rule knows
     gives no group -- the group is never read off a structure that is not the row's compound."""
-    from nps_id.match.assess import LibraryFacts
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.reference import Reference
     from nps_id.spectrum import Spectrum
 
@@ -341,7 +343,7 @@ def test_the_indazole_acylium_sets_point_to_cannabinoids_alone_in_the_library(sw
     from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, IonSet, group_from_ions
     from nps_id.chem.ewa_groups import classify_library
     from nps_id.library import Library
-    from nps_id.match.assess import group_label
+    from nps_id.match.library_facts import group_label
     from nps_id.match.molecular_mass import nominal_spectrum
 
     with Library.open(swgdrug_library) as lib:
@@ -365,7 +367,7 @@ def test_a_silylated_unknown_takes_no_group_the_closest_derivatives_do_not_agree
     """MassBank EI queries of no drug group searched against SWGDRUG (`nps-id search`): silanes and a
     siloxane were suspected new substances of ``main_group`` until stop 36 -- the group model reads Si(CH3)3+
     (m/z 73) as the library's TMS steroids' and GHB derivatives'. A spectrum showing it takes a group only as
-    a derivative (:func:`nps_id.match.assess.derivative_group`), which these silicon compounds are not."""
+    a derivative (:func:`nps_id.match.substance_group.derivative_group`), which these silicon compounds are not."""
     from click.testing import CliRunner
 
     from nps_id import io

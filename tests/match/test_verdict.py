@@ -316,7 +316,8 @@ class _Masses:
     ("tentative", "ri_disagrees", 0.0, 214, False),
 ])
 def test_a_spectrum_no_library_compound_explains_is_a_new_substance(verdict, rule, similarity, estimated, new):
-    from nps_id.match.assess import SAME_MASS_SIMILARITY, WEAK_SAME_MASS_SIMILARITY, RankedHit, unexplained
+    from nps_id.match.assess import SAME_MASS_SIMILARITY, WEAK_SAME_MASS_SIMILARITY, unexplained
+    from nps_id.match.ranked_hit import RankedHit
     from nps_id.match.verdict import RuleId, Verdict
 
     for kind in ("ei", "ms2"):
@@ -460,7 +461,8 @@ def test_every_rule_carries_a_stable_id_beside_its_text(evidence, rule_id, text)
 def test_a_weak_match_with_the_formula_confirmed_by_exact_mass_is_not_a_new_substance():
     # LC-HRMS: the precursor's exact mass gives the hit's formula; a weak MS/MS match (another
     # collision energy or instrument) is the compound or its isomer, which the rule names
-    from nps_id.match.assess import WEAK_SAME_MASS_SIMILARITY, RankedHit, unexplained
+    from nps_id.match.assess import WEAK_SAME_MASS_SIMILARITY, unexplained
+    from nps_id.match.ranked_hit import RankedHit
     from nps_id.match.verdict import RuleId, Verdict
 
     weak = Verdict("tentative", "weak match", rule_id=RuleId.WEAK_MATCH)
@@ -472,7 +474,8 @@ def test_a_weak_match_with_the_formula_confirmed_by_exact_mass_is_not_a_new_subs
 
 def test_rules_are_recognised_by_their_id_not_their_wording():
     # code that acts on a rule must not break when the rule's text is reworded
-    from nps_id.match.assess import SAME_MASS_SIMILARITY, RankedHit, unexplained
+    from nps_id.match.assess import SAME_MASS_SIMILARITY, unexplained
+    from nps_id.match.ranked_hit import RankedHit
     from nps_id.match.verdict import RuleId, Verdict, names_the_compound, with_isomers_excluded
 
     top = RankedHit(0, 500, similarity=SAME_MASS_SIMILARITY["ei"])

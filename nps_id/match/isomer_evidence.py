@@ -1,0 +1,343 @@
+"""The isomer evidence of a verdict: which isomers of a library hit the spectrum does not exclude.
+
+:func:`isomer_check` starts from the isomers :func:`nps_id.match.isomer_rule.check_isomers`
+enumerates and adds what the library itself shows: compounds of the hit's formula whose MS/MS
+records match the hit's (:func:`_with_ms2_pairs`) or were recorded only at the unknown's precursor
+minus water (:func:`_with_water_loss_isomers`), the hit's GC injector relatives, its diastereomers in
+the library or not; MS/MS excludes rarely-inseparable absent isomers of a hit alone at its mass
+(:func:`alone_at_its_mass`) or replicated outside a drug series
+(:func:`replicated_outside_drug_series`). Also: :func:`close_isomers` (the compounds within the gap
+that are the hit's isomers), :func:`with_close_isomers`, :func:`injector_relatives` and
+:func:`absent_isomer` (what an isomer the library lacks would be, the rule text's "it may be ...").
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable, Sequence
+
+import numpy as np
+
+from nps_id.chem.stereo import stereo_layers
+from nps_id.compound import is_labelled
+from nps_id.lcms.features import formula_mass
+from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers,
+                                     has_product_ion, load_rates, rate_at, rate_of, rates_context)
+from nps_id.match.library_facts import LibraryFacts
+from nps_id.match.ranked_hit import RankedHit
+from nps_id.match.verdict import VerdictThresholds, absent_isomer_words
+
+#: H2O's monoisotopic mass, Da: the in-source loss of :func:`_with_water_loss_isomers`.
+WATER_DA = float(formula_mass("H2O") or 0.0)
+
+
+def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequence[RankedHit], facts: LibraryFacts,
+                 gap: int | None, thresholds: VerdictThresholds, precursor: tuple[float, str] | None,
+                 delta_ri: float | None, library_ri: Callable[[int], float | None] | None) -> IsomerCheck:
+    """The isomers of the top hit that the spectrum does not exclude: the enumerated ones
+    (:func:`~nps_id.match.isomer_rule.check_isomers`), then what each kind of spectrum adds -- MS/MS
+    the library's own pairs, water-loss records and the exclusions of a hit alone at its mass or
+    replicated outside a drug series, a precursor alone; EI the GC injector relatives and absent
+    diastereomers; both the library's diastereomers retention does not separate. The arguments are
+    :func:`nps_id.match.assess.assess`'s (``delta_ri``: its evidence's)."""
+    top = hits[0]
+    scores: dict[str, int] = {}
+    for hit in hits:
+        scores.setdefault(facts.block(hit.row), hit.score)
+    smiles = facts.structure(top.row)
+    context = rates_context(facts.context(top.row), kind)
+    margin = thresholds.isomer_ms2_margin if kind == "ms2" else thresholds.isomer_margin
+    min_rate = thresholds.isomer_min_rate_ms2 if kind == "ms2" else thresholds.isomer_min_rate
+    check = check_isomers(smiles, context, top.score, facts.name_of_block, scores,
+                          min_rate=min_rate, margin=margin,
+                          isomers=facts.isomer_cache.get(smiles) if smiles else None,
+                          small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
+                          small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
+                          pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0,
+                          shape=facts.shape(top.row) if smiles else None)
+    # the library's own MS/MS pairs matter only to a score that could be identified
+    if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
+        check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
+        check = _with_water_loss_isomers(check, top.row, facts, precursor, scores, thresholds.isomer_ms2_water_loss_da)
+        check = alone_at_its_mass(check, hits, facts, gap, thresholds)
+        check = replicated_outside_drug_series(check, hits, facts, thresholds)
+    level = thresholds.isomer_ms2_product_ion_level
+    if kind == "ms2" and level > 0 and precursor is not None and not has_product_ion(mz, intensity, precursor[0], level):
+        check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
+    if kind == "ms2" and check.evaluated:
+        check = _with_record_precursor_alone(check, top.row, facts, precursor, thresholds)
+    if kind == "ei" and check.evaluated:
+        check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
+    if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
+        check = _with_absent_diastereomers(check, top, facts, rates_context(facts.context(top.row), kind),
+                                           thresholds.isomer_absent_diastereomer_rate)
+    apart = _ri_apart(top.row, delta_ri, library_ri, thresholds.ri_window)
+    return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
+                               else thresholds.isomer_diastereomer_margin, apart)
+
+
+def absent_isomer(row: int, facts: LibraryFacts, isomers: IsomerCheck | None) -> str:
+    """What an isomer the library lacks of the hit at ``row`` would be (the isomer rules' "it may be
+    ..."): :data:`~nps_id.match.verdict.NEW_ISOMER` when the taxonomy places the hit as an NPS, or a
+    GC injector relative of it the library lacks by its own structure (phenibut, the lactam's open
+    form); else :data:`~nps_id.match.verdict.UNLISTED_ISOMER` -- the MassBank EI identity queries' sugar
+    and terpenoid diastereomers, the PestMix slice's cyproconazole, read "it may be a new substance"
+    in ``nps-id search`` and the results until stop 37 (the reports worded it so since stop 35-36).
+    The words are :func:`~nps_id.match.verdict.absent_isomer_words`', as the reports' are."""
+    relatives = [(None, n.smiles) for n in isomers.thermal if n.name is None] if isomers is not None else []
+    return absent_isomer_words(facts.nps(row), relatives)
+
+
+def close_isomers(hits: Sequence[RankedHit], facts: LibraryFacts, min_gap: int,
+                  relatives: Callable[[], dict[str, str]] = dict) -> tuple[RankedHit, ...]:
+    """The best hit of each other library compound (by name) scoring within ``min_gap`` of the top
+    hit, when every one of them has the hit's formula (its isomers, which the gap cannot exclude)
+    or is one of its GC injector ``relatives`` (InChIKey first block -> move, asked for only when
+    a compound of another formula is that close: phenibut and its lactam give one EI spectrum);
+    () when one is neither, or when ``hits`` end within the gap (a closer compound may be unlisted)."""
+    top = hits[0]
+    codes = facts.reference.compound()
+    formula = facts.formula(top.row)
+    close: dict[str, RankedHit] = {}
+    for hit in hits[1:]:
+        if top.score - hit.score >= min_gap:
+            return tuple(close.values())
+        if codes[hit.row] == codes[top.row]:
+            continue
+        if not formula or (facts.formula(hit.row) != formula and facts.block(hit.row) not in relatives()):
+            return ()
+        close.setdefault(facts.name(hit.row), hit)
+    return ()
+
+
+def with_close_isomers(check: IsomerCheck, close: Sequence[RankedHit], facts: LibraryFacts) -> IsomerCheck:
+    """``check`` with the :func:`close_isomers` its enumeration did not reach (another skeleton of
+    the hit's formula) not excluded (move :data:`LIBRARY_CLOSE`, rate 1)."""
+    return _also_not_excluded(check, [IsomerNote(facts.structure(hit.row) or "", facts.block(hit.row), LIBRARY_CLOSE,
+                                                 1.0, facts.name(hit.row), hit.score) for hit in close])
+
+
+def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: dict[str, int],
+                    min_score: int) -> IsomerCheck:
+    """``check`` with the library compounds whose MS/MS matches the hit compound's at >= ``min_score``
+    (:meth:`LibraryFacts.ms2_pairs`) not excluded: the unknown's lower score against them comes
+    from records of other laboratories or collision energies, the library's own pair shows the two
+    alike (move :data:`LIBRARY_PAIR`, rate 1)."""
+    notes = []
+    for block, (pair_row, pair_score) in facts.ms2_pairs(row).items():
+        name = facts.name_of_block(block)
+        if pair_score >= min_score and name is not None:
+            notes.append(IsomerNote(facts.structure(pair_row) or "", block, LIBRARY_PAIR, 1.0, name,
+                                    scores.get(block)))
+    return _also_not_excluded(check, notes)
+
+
+def _with_water_loss_isomers(check: IsomerCheck, row: int, facts: LibraryFacts, precursor: tuple[float, str] | None,
+                            scores: dict[str, int], tolerance: float) -> IsomerCheck:
+    """MS/MS: ``check`` with the library compounds of the hit's formula (another first block: not a
+    stereoisomer of it; by full InChIKey) recorded in the unknown's polarity only at its precursor
+    m/z minus 1-3 waters (+- ``tolerance`` Da) not excluded (move :data:`LIBRARY_PAIR`, rate 1): the
+    search compares only records at the unknown's precursor, so those in-source water losses were
+    never scored against it (MassBank MS/MS holds androsterone only at 273.3 and 255.3: its [M+H]+
+    291.23 was `identified` as dihydrotestosterone at 999). 0: off."""
+    if tolerance <= 0 or precursor is None:
+        return check
+    at, cols = precursor[0], facts.reference.columns
+    others: dict[str, list[int]] = {}  # by full InChIKey: a block may hold a stereoisomer at the precursor
+    for r in facts.isomer_rows(row):
+        if str(cols["ion_mode"][r]).lower() == precursor[1] and facts.name_of_block(facts.block(r)) is not None:
+            others.setdefault(str(cols["inchikey"][r]), []).append(r)
+    losses = [at - waters * WATER_DA for waters in (1, 2, 3)]
+    notes = [IsomerNote(facts.structure(rows[0]) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(rows[0]),
+                        scores.get(key[:14]))
+             for key, rows in others.items()
+             if all(any(abs(float(cols["precursor_mz"][r]) - mz) <= tolerance for mz in losses) for r in rows)]
+    return _also_not_excluded(check, notes)
+
+
+def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts, gap: int | None,
+                      thresholds: VerdictThresholds) -> IsomerCheck:
+    """MS/MS: ``check`` with its absent isomers excluded when the hit is of no drug series
+    (:func:`~nps_id.match.isomer_rule.context_of` "other", as in :func:`replicated_outside_drug_series`),
+    stands alone at the precursor's mass -- no runner-up compound scored (``gap`` None) and no other
+    compound among ``hits`` --, a second record of its compound reaches ``identified_score`` as
+    well, and every not-excluded isomer is absent from the library with a kind rate <=
+    ``isomer_ms2_alone_rate`` (its kind's library pairs rarely match that well; the rule's usual
+    bound is ``isomer_min_rate_ms2``). Unchanged otherwise: a drug hit (NPS are made as positional
+    isomers of known drugs: glycoursodeoxycholic acid left out was `identified` as its 6-hydroxy
+    isomer glycohyodeoxycholic acid by this rule until stop 35), a library isomer, a small
+    molecule's ring positions (rate 1) or a near-inseparable kind keeps the hit ``tentative``
+    (docs/match.md). Only in a library of at least ``isomer_ms2_alone_min_compounds`` compounds:
+    being alone means little in a small one."""
+    bound = thresholds.isomer_ms2_alone_rate
+    if bound <= 0 or gap is not None or not check.not_excluded or len(hits) < 2:
+        return check
+    if facts.context(hits[0].row) != "other":
+        return check  # a drug series' absent isomers are the likeliest new substances (docs/match.md, stop 35)
+    if facts.n_compounds < thresholds.isomer_ms2_alone_min_compounds:
+        return check  # "nothing else scored" says little in a small library: most hits stand alone there
+    if any(note.name is not None or note.rate > bound for note in check.not_excluded):
+        return check
+    block = facts.block(hits[0].row)
+    if any(facts.block(hit.row) != block for hit in hits[1:]) or hits[1].score < thresholds.identified_score:
+        return check
+    return replace(check, not_excluded=())
+
+
+def replicated_outside_drug_series(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts,
+                                   thresholds: VerdictThresholds) -> IsomerCheck:
+    """MS/MS: ``check`` with its absent isomers excluded when the hit belongs to no drug series
+    (:func:`~nps_id.match.isomer_rule.context_of` "other": no EWA substance group), another record of
+    its compound (another laboratory or collision energy) also reaches ``identified_score``, and
+    every not-excluded isomer is absent from the library with a kind rate below
+    ``isomer_ms2_other_rate`` -- the library's pairs of its kind rarely match that well. Unchanged
+    otherwise: a drug hit (NPS are made as positional and chain isomers of known drugs), a library
+    isomer or a near-inseparable kind keeps the hit ``tentative`` (docs/match.md)."""
+    bound = thresholds.isomer_ms2_other_rate
+    if bound <= 0 or not check.not_excluded or facts.context(hits[0].row) != "other":
+        return check
+    if any(note.name is not None or note.rate >= bound for note in check.not_excluded):
+        return check
+    block = facts.block(hits[0].row)
+    if not any(facts.block(hit.row) == block and hit.score >= thresholds.identified_score for hit in hits[1:]):
+        return check
+    return replace(check, not_excluded=())
+
+
+def _with_record_precursor_alone(check: IsomerCheck, row: int, facts: LibraryFacts,
+                                 precursor: tuple[float, str] | None, thresholds: VerdictThresholds) -> IsomerCheck:
+    """MS/MS: ``check`` with no isomer excluded when the library record the unknown matched (``row``)
+    holds no product ion at ``isomer_ms2_record_product_ion_level`` of its base peak -- its precursor
+    and specks, as a low collision energy leaves them: the score (which removes the precursor) then
+    compares the unknown's fragments with those specks, and every compound of the precursor's mass
+    gives such a record (sulfadoxine left out matched sulfadimethoxine's record, 311.081 and the
+    sulfanilyl ion 156.012 at 0.4 %, at 999; docs/match.md). The record's own precursor m/z, else the unknown's."""
+    level = thresholds.isomer_ms2_record_product_ion_level
+    if level <= 0:
+        return check
+    ref_mz, ref_intensity = facts.reference.peaks.row(row)
+    record_mz = float(facts.reference.columns["precursor_mz"][row])
+    at = record_mz if np.isfinite(record_mz) else (precursor[0] if precursor is not None else np.nan)
+    return check if has_product_ion(ref_mz, ref_intensity, at, level) else replace(check, record_no_product_ion=level)
+
+
+def _with_thermal_relatives(check: IsomerCheck, top: RankedHit, facts: LibraryFacts,
+                            scores: dict[str, int], margin: int, thresholds: VerdictThresholds) -> IsomerCheck:
+    """``check`` with the hit's GC-injector relatives (:func:`nps_id.chem.thermal.thermal_relatives`:
+    the product its reference spectrum shows, the precursor it may come from) not excluded, each
+    kind when its ``thresholds`` switch is on: absent from the library, or in it and scoring within
+    ``margin`` of the hit, as for an isomer (rate 1: the spectrum is the product's either way)."""
+    notes = []
+    for relative in _switched_relatives(top, facts, thresholds):
+        block = relative.inchikey[:14]
+        name, score = facts.name_of_block(block), scores.get(block)
+        if name is None or (score is not None and score > top.score - margin):
+            notes.append(IsomerNote(relative.smiles, relative.inchikey, relative.move, 1.0, name, score))
+    return _also_not_excluded(check, notes)
+
+
+def _with_diastereomers(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts, margin: int,
+                        ri_apart: Callable[[int], bool]) -> IsomerCheck:
+    """``check`` with the library's diastereomers of the hit -- rows of its InChIKey skeleton that are
+    another compound (:mod:`nps_id.compound`), not isotope-labelled -- that the unknown scores within
+    ``margin`` of the hit on (best row of each; 0: none) and that ``ri_apart`` does not separate, not
+    excluded (move :data:`DIASTEREOMER`, rate 1). The isomer enumeration compares skeletons, which
+    stereoisomers share, so only this rule sees them; a diastereomer outside ``hits`` scored lower
+    than all of them."""
+    top = hits[0]
+    block = facts.block(top.row)
+    if margin <= 0 or not block or block in facts.excluded:
+        return check
+    codes = facts.reference.compound()
+    best: dict[int, RankedHit] = {}
+    for hit in hits[1:]:
+        if top.score - hit.score >= margin:
+            break
+        if (facts.block(hit.row) == block and codes[hit.row] != codes[top.row]
+                and not is_labelled(facts.name(hit.row), facts.formula(hit.row), facts.structure(hit.row))):
+            best.setdefault(int(codes[hit.row]), hit)
+    notes = tuple(IsomerNote(facts.structure(hit.row) or "", str(facts.reference.columns["inchikey"][hit.row]),
+                             DIASTEREOMER, 1.0, facts.name(hit.row), hit.score)
+                  for hit in best.values() if not ri_apart(hit.row))
+    return replace(check, not_excluded=check.not_excluded + notes) if notes else check
+
+
+def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: LibraryFacts, context: str,
+                               min_rate: float) -> IsomerCheck:
+    """EI: ``check`` with the diastereomers of the hit the library does not hold not excluded
+    (move :data:`DIASTEREOMER`, no name) when the rate of that kind in the hit's ``context`` at the
+    unknown's score is at least ``min_rate``: the library's own diastereomer pairs match each other
+    that well that often (benchmarks/train_diastereomer_rates.py), so nothing shows the unknown is
+    not the hit's cis / trans, E / Z or epimer (a cis-rose oxide matches trans-rose oxide at 959).
+
+    A class of the hit's constitution (:meth:`LibraryFacts.diastereomer_classes`) is held when a
+    library row of its skeleton, not isotope-labelled, has one of its InChIKeys; rows whose keys
+    name no class (no or partial stereo layers: SWGDRUG's ephedrine and pseudoephedrine) may hold
+    any: as many fewer are added."""
+    rate = rate_at(rate_of(DIASTEREOMER, load_rates().get(context, {})), top.score)
+    if rate < min_rate:
+        return check  # a match diastereomers rarely reach: it excludes them (and RDKit is not asked)
+    classes = facts.diastereomer_classes(top.row)
+    if not classes:
+        return check
+    class_of = {key: n for n, c in enumerate(classes) for key in c.inchikeys}
+    cols, codes = facts.reference.columns, facts.reference.compound()
+    held: set[int] = set()
+    unplaced: dict[int, bool] = {}  # compound code -> whether none of its rows names a class
+    for row in facts.rows_of_block(facts.block(top.row)):
+        if is_labelled(facts.name(row), facts.formula(row), facts.structure(row)):
+            continue
+        n = class_of.get(stereo_layers(str(cols["inchikey"][row])))
+        code = int(codes[row])
+        if n is None:
+            unplaced.setdefault(code, True)
+        else:
+            held.add(n)
+            unplaced[code] = False
+    absent = [c for n, c in enumerate(classes) if n not in held]
+    # each compound whose keys name no class holds one of them, which is not known: as many fewer
+    # are listed (the first in enumeration order), so that the count is right
+    absent = absent[:max(0, len(absent) - sum(unplaced.values()))]
+    if not absent:
+        return check
+    notes = tuple(IsomerNote(c.smiles, c.inchikeys[0], DIASTEREOMER, round(rate, 2)) for c in absent)
+    return replace(check, not_excluded=check.not_excluded + notes)
+
+
+def _ri_apart(top_row: int, delta_ri: float | None, library_ri: Callable[[int], float | None] | None,
+              window: float) -> Callable[[int], bool]:
+    """Library row -> whether retention separates it from the hit: the unknown's RI (the hit's library
+    RI + ``delta_ri``) is within ``window`` of the hit's and outside the row's, both known."""
+    hit_ri = library_ri(top_row) if library_ri is not None and delta_ri is not None else None
+    if hit_ri is None or abs(delta_ri) > window:
+        return lambda row: False
+    unknown_ri = hit_ri + delta_ri
+
+    def apart(row: int) -> bool:
+        ri = library_ri(row)
+        return ri is not None and abs(unknown_ri - ri) > window
+    return apart
+
+
+def _switched_relatives(top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> list:
+    """The hit's GC injector relatives (:meth:`LibraryFacts.thermal_relatives`) whose kind's
+    ``thresholds`` switch is on."""
+    wanted = {"thermal_product": thresholds.isomer_thermal_products,
+              "thermal_precursor:lactam": thresholds.isomer_thermal_lactam_precursors,
+              "thermal_precursor:decarboxylation": thresholds.isomer_thermal_acid_precursors}
+    if not any(wanted.values()):
+        return []
+    # every product reaction: one switch
+    return [r for r in facts.thermal_relatives(top.row) if wanted.get(r.move, wanted["thermal_product"])]
+
+
+def injector_relatives(top: RankedHit, facts: LibraryFacts, thresholds: VerdictThresholds) -> dict[str, str]:
+    """InChIKey first block -> move of the hit's switched-on GC injector relatives (EI)."""
+    return {r.inchikey[:14]: r.move for r in _switched_relatives(top, facts, thresholds)}
+
+
+def _also_not_excluded(check: IsomerCheck, notes: Sequence[IsomerNote]) -> IsomerCheck:
+    """``check`` with those of ``notes`` whose compound (InChIKey first block) it does not list yet
+    among its not-excluded isomers; every other field kept."""
+    known = {note.inchikey[:14] for note in check.not_excluded}
+    new = tuple(note for note in notes if note.inchikey[:14] not in known)
+    return replace(check, not_excluded=check.not_excluded + new) if new else check
