@@ -18,6 +18,8 @@ Entry points
 - :func:`njit` -- ``numba.njit`` on first use.
 - :func:`few_queries` -- whether a search of ``n`` queries (identity or analogue) takes the NumPy path.
 - :func:`load`, :func:`loaded`.
+- :func:`kernel_sources_digest` -- the source stamp of every kernel's numba cache (all kernel
+  modules' text: a kernel's cached code holds its callees', which numba's per-file stamp missed).
 """
 from __future__ import annotations
 
