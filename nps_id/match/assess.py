@@ -973,18 +973,31 @@ def _with_water_loss_isomers(check: IsomerCheck, row: int, facts: LibraryFacts, 
     291.23 was `identified` as dihydrotestosterone at 999). 0: off."""
     if tolerance <= 0 or precursor is None:
         return check
-    at, block, cols = precursor[0], facts.block(row), facts.reference.columns
-    others: dict[str, list[int]] = {}  # by full InChIKey: a block may hold a stereoisomer at the precursor
-    for r in facts.rows_of_formula(facts.formula(row)):
-        if (facts.block(r) not in ("", block) and str(cols["ion_mode"][r]).lower() == precursor[1]
-                and facts.name_of_block(facts.block(r)) is not None):
-            others.setdefault(str(cols["inchikey"][r]), []).append(r)
-    losses = [at - waters * WATER_DA for waters in (1, 2, 3)]
-    notes = [IsomerNote(facts.structure(rows[0]) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(rows[0]),
-                        scores.get(key[:14]))
-             for key, rows in others.items()
-             if all(any(abs(float(cols["precursor_mz"][r]) - mz) <= tolerance for mz in losses) for r in rows)]
+    block = facts.block(row)
+    losses = [precursor[0] - waters * WATER_DA for waters in (1, 2, 3)]
+    notes = [IsomerNote(facts.structure(first) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(first), scores.get(key[:14]))
+             for key, other, first, at in _formula_records(facts, facts.formula(row), precursor[1])
+             if other != block and facts.name_of_block(other) is not None
+             and all(any(abs(mz - loss) <= tolerance for loss in losses) for mz in at)]
     return _also_not_excluded(check, notes)
+
+
+def _formula_records(facts: LibraryFacts, formula: str, mode: str) -> list[tuple[str, str, int, list[float]]]:
+    """The library's records of ``formula`` in ion mode ``mode`` (lower case) with an InChIKey, by
+    full InChIKey in row order: (InChIKey, its first block, its first row, every row's precursor
+    m/z). Made once per formula and mode (:func:`_with_water_loss_isomers` asked for every MS/MS
+    query that could be identified, ~0.08 s of each forked worker's CPU in the MS/MS x10 search,
+    stop 39); which compounds the library holds (:meth:`LibraryFacts.name_of_block`, a left-out
+    view's) is asked per query."""
+    def make(_: str) -> list[tuple[str, str, int, list[float]]]:
+        cols, found = facts.reference.columns, {}
+        for r in facts.rows_of_formula(formula):
+            if facts.block(r) and str(cols["ion_mode"][r]).lower() == mode:
+                found.setdefault(str(cols["inchikey"][r]), []).append(r)
+        return [(inchikey, facts.block(rows[0]), rows[0], [float(cols["precursor_mz"][r]) for r in rows])
+                for inchikey, rows in found.items()]
+
+    return facts._cached("formula_records", f"{mode} {formula}", make, persist=False)
 
 
 def alone_at_its_mass(check: IsomerCheck, hits: Sequence[RankedHit], facts: LibraryFacts, gap: int | None,
@@ -1047,10 +1060,14 @@ def _with_record_precursor_alone(check: IsomerCheck, row: int, facts: LibraryFac
     level = thresholds.isomer_ms2_record_product_ion_level
     if level <= 0:
         return check
-    ref_mz, ref_intensity = facts.reference.peaks.row(row)
+    peaks = facts.reference.peaks
     record_mz = float(facts.reference.columns["precursor_mz"][row])
-    at = record_mz if np.isfinite(record_mz) else (precursor[0] if precursor is not None else np.nan)
-    return check if has_product_ion(ref_mz, ref_intensity, at, level) else replace(check, record_no_product_ion=level)
+    if np.isfinite(record_mz):  # the record alone decides: once per record (~0.04 s of a forked MS/MS x10 worker)
+        held = facts._cached("record_product_ion", f"{level} {row}",
+                             lambda _: has_product_ion(*peaks.row(row), record_mz, level), persist=False)
+    else:
+        held = has_product_ion(*peaks.row(row), precursor[0] if precursor is not None else np.nan, level)
+    return check if held else replace(check, record_no_product_ion=level)
 
 
 def _with_thermal_relatives(check: IsomerCheck, top: RankedHit, facts: LibraryFacts,
