@@ -990,12 +990,14 @@ def _formula_records(facts: LibraryFacts, formula: str, mode: str) -> list[tuple
     stop 39); which compounds the library holds (:meth:`LibraryFacts.name_of_block`, a left-out
     view's) is asked per query."""
     def make(_: str) -> list[tuple[str, str, int, list[float]]]:
-        cols, found = facts.reference.columns, {}
-        for r in facts.rows_of_formula(formula):
-            if facts.block(r) and str(cols["ion_mode"][r]).lower() == mode:
-                found.setdefault(str(cols["inchikey"][r]), []).append(r)
-        return [(inchikey, facts.block(rows[0]), rows[0], [float(cols["precursor_mz"][r]) for r in rows])
-                for inchikey, rows in found.items()]
+        cols, rows = facts.reference.columns, facts.rows_of_formula(formula)
+        at = np.asarray(rows, dtype=np.int64)
+        found: dict[str, list[tuple[int, float]]] = {}
+        for r, ion_mode, inchikey, mz in zip(rows, cols["ion_mode"][at].tolist(), cols["inchikey"][at].tolist(),
+                                             cols["precursor_mz"][at].tolist()):
+            if str(ion_mode).lower() == mode and facts.block(r):
+                found.setdefault(str(inchikey), []).append((r, mz))
+        return [(inchikey, facts.block(held[0][0]), held[0][0], [mz for _, mz in held]) for inchikey, held in found.items()]
 
     return facts._cached("formula_records", f"{mode} {formula}", make, persist=False)
 
