@@ -10,9 +10,9 @@ import csv
 import io
 import json
 import math
-from json.encoder import encode_basestring
 import sys
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
