@@ -9,6 +9,7 @@ Console output never fails on a file name that is not UTF-8 (:data:`nps_id._path
 """
 from __future__ import annotations
 
+import atexit
 import errno
 import gc
 import importlib
@@ -142,6 +143,11 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 def main() -> None:
     """Console-script entry point."""
     gc.set_threshold(*GC_THRESHOLDS)
+    # The interpreter's collections at exit traverse every object the command made: 0.3 s of wall
+    # after a 12,350-query MS/MS search had written and closed its output (stop 39). Frozen first (the
+    # last exit handler), they are skipped; nothing waits on them -- nps-id closes its files and saves
+    # its caches before it returns, and no object of it has a finalizer.
+    atexit.register(gc.freeze)
     # psims (pulled in by matchms and the mzML writer) warns about an optional HDF5 plugin for
     # mzMLb, a format nps-id never writes; the warning would only confuse users.
     warnings.filterwarnings("ignore", message="hdf5plugin is missing", category=UserWarning)

@@ -253,7 +253,7 @@ def format_table(results: dict) -> str:
     from nps_id.match.verdict import ISOMER_NOT_EXCLUDED, RuleId
     from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, is_unknown_compound
     from nps_id._words import counted
-    from nps_id.report.present import clipped
+    from nps_id.report.present import clipped_apart
 
     run, lib = results["run"], results["library"]
     rt = run["rt_range_min"]
@@ -287,7 +287,7 @@ def format_table(results: dict) -> str:
                  f"{'gap':>4}  runner-up (score)")
     for f in findings:
         runner = f["runner_up"]
-        runner_text = f"{clipped(runner['name'], 28)} ({runner['score']})" if runner else "-"
+        runner_text = f"{clipped_apart(runner['name'], f['name'], 28)} ({runner['score']})" if runner else "-"
         if runner and (f.get("new_substance") or f["match_mode"] != "identity"):
             # the hit names no substance here, so neither does the one after it: "runner-up" read as the
             # second candidate identity of an analogue row (stop 36, a new user on the PestMix slice)
@@ -306,7 +306,7 @@ def format_table(results: dict) -> str:
         if f.get("role") == "internal_standard":
             name += " (IS)"
         lines.append(
-            f"  {'-' if f['rt_min'] is None else format(f['rt_min'], '.3f'):>7} {ri:>6}  {f['verdict']:<12} {clipped(name, 30):<30} {_num(f['score']):>5} {_num(f['mf']):>4} "
+            f"  {'-' if f['rt_min'] is None else format(f['rt_min'], '.3f'):>7} {ri:>6}  {f['verdict']:<12} {clipped_apart(name, runner and runner['name'], 30):<30} {_num(f['score']):>5} {_num(f['mf']):>4} "
             f"{_num(f['rmf']):>4} {_num(f['gap']):>4}  {runner_text}{flag}"
         )
     counts = ", ".join(f"{n} {level}" for level, n in results["summary"].items())

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -605,7 +606,9 @@ def _zeros(values: list) -> list[int]:
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    # a text as json.dumps(value, ensure_ascii=False) writes it, without the encoder that call makes
+    # each time (~27,000 distinct cells a worker of the MS/MS x10 search)
+    return encode_basestring(value) if type(value) is str else json.dumps(value, ensure_ascii=False)
 
 
 def _tsv_cell(value: Any) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
-from nps_id.io._source import (FLOAT32_MAX, NON_FINITE_PEAK, ReadReport, Span, cut_spans, is_missing, lazy_read,
+from nps_id.io._source import (FLOAT32_MAX, MISSING_VALUES, NON_FINITE_PEAK, ReadReport, Span, cut_spans, lazy_read,
                                line_batches, open_binary, open_range, parse_float, peak_fault)
 from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
                                 parse_retention_time)
@@ -108,6 +108,7 @@ _COMMENT_STRUCTURE_KEYS = {"smiles": "smiles", "computed smiles": "smiles", "inc
 # Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
 _PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": " "})
 _PEAK_SEPARATOR_RE = re.compile("[;:(),]")
+_LONGEST_MISSING = max(map(len, MISSING_VALUES))
 
 
 def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> None:
@@ -116,7 +117,9 @@ def _set_metadata(meta: dict[str, Any], key: str, value: str, rt_unit: str) -> N
     target = KEY_ALIASES.get(key)
     # A name is kept as written: "Unknown" labels a lab's unknown, "NAN" is a synonym of
     # N-acetylneuraminic acid (MassBank); until stop 30 both were dropped as "not known".
-    if not value or (target not in ("name", "synonyms") and is_missing(value)):
+    # is_missing (nps_id.io._source) of a value already stripped, inline: ~17 such lines a MassBank record
+    if not value or (target not in ("name", "synonyms") and len(value) <= _LONGEST_MISSING
+                     and value.lower() in MISSING_VALUES):
         return
     if target in _TEXT_TARGETS and target not in meta:  # the common case, first
         meta[target] = value

@@ -141,16 +141,13 @@ def _with_water_loss_isomers(check: IsomerCheck, row: int, facts: LibraryFacts, 
     291.23 was `identified` as dihydrotestosterone at 999). 0: off."""
     if tolerance <= 0 or precursor is None:
         return check
-    at, cols = precursor[0], facts.reference.columns
-    others: dict[str, list[int]] = {}  # by full InChIKey: a block may hold a stereoisomer at the precursor
-    for r in facts.isomer_rows(row):
-        if str(cols["ion_mode"][r]).lower() == precursor[1] and facts.name_of_block(facts.block(r)) is not None:
-            others.setdefault(str(cols["inchikey"][r]), []).append(r)
-    losses = [at - waters * WATER_DA for waters in (1, 2, 3)]
-    notes = [IsomerNote(facts.structure(rows[0]) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(rows[0]),
-                        scores.get(key[:14]))
-             for key, rows in others.items()
-             if all(any(abs(float(cols["precursor_mz"][r]) - mz) <= tolerance for mz in losses) for r in rows)]
+    block = facts.block(row)
+    losses = [precursor[0] - waters * WATER_DA for waters in (1, 2, 3)]
+    # by full InChIKey: a block may hold a stereoisomer at the precursor
+    notes = [IsomerNote(facts.structure(first) or "", key[:14], LIBRARY_PAIR, 1.0, facts.name(first), scores.get(key[:14]))
+             for key, other, first, at in facts.formula_records(facts.formula(row), precursor[1])
+             if other != block and facts.name_of_block(other) is not None
+             and all(any(abs(mz - loss) <= tolerance for loss in losses) for mz in at)]
     return _also_not_excluded(check, notes)
 
 
@@ -214,10 +211,11 @@ def _with_record_precursor_alone(check: IsomerCheck, row: int, facts: LibraryFac
     level = thresholds.isomer_ms2_record_product_ion_level
     if level <= 0:
         return check
-    ref_mz, ref_intensity = facts.reference.peaks.row(row)
-    record_mz = float(facts.reference.columns["precursor_mz"][row])
-    at = record_mz if np.isfinite(record_mz) else (precursor[0] if precursor is not None else np.nan)
-    return check if has_product_ion(ref_mz, ref_intensity, at, level) else replace(check, record_no_product_ion=level)
+    if np.isfinite(float(facts.reference.columns["precursor_mz"][row])):  # the record alone decides
+        held = facts.record_has_product_ion(row, level)
+    else:
+        held = has_product_ion(*facts.reference.peaks.row(row), precursor[0] if precursor is not None else np.nan, level)
+    return check if held else replace(check, record_no_product_ion=level)
 
 
 def _with_thermal_relatives(check: IsomerCheck, top: RankedHit, facts: LibraryFacts,

@@ -27,7 +27,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
 from nps_id.chem.stereo import StereoClass, diastereomer_classes
 from nps_id.compound import is_labelled, skeleton
-from nps_id.match.isomer_rule import context_of, structure_shape
+from nps_id.match.isomer_rule import context_of, has_product_ion, structure_shape
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses, hit_losses_many, molecular_ion, nominal_spectra, nominal_spectrum
 from nps_id.search.reference import Reference
@@ -484,6 +484,34 @@ class LibraryFacts:
         (:func:`nps_id.match.isomer_evidence._with_water_loss_isomers`)."""
         block = self.block(row)  # not the whole column where the rows asked are few (block())
         return [r for r in self.rows_of_formula(self.formula(row)) if self.block(r) not in ("", block)]
+
+    def formula_records(self, formula: str, mode: str) -> list[tuple[str, str, int, list[float]]]:
+        """The library's records of ``formula`` in ion mode ``mode`` (lower case) with an InChIKey, by
+        full InChIKey in row order: (InChIKey, its first block, its first row, every row's precursor
+        m/z) -- the water-loss isomers' candidates
+        (:func:`nps_id.match.isomer_evidence._with_water_loss_isomers`). Made once per formula and
+        mode (asked for every MS/MS query that could be identified: ~0.08 s of each forked worker's
+        CPU in the MS/MS x10 search, stop 39); which compounds a left-out view holds
+        (:meth:`name_of_block`) is the caller's to ask, per query."""
+        def make(_: str) -> list[tuple[str, str, int, list[float]]]:
+            cols, rows = self.reference.columns, self.rows_of_formula(formula)
+            at = np.asarray(rows, dtype=np.int64)
+            found: dict[str, list[tuple[int, float]]] = {}
+            for r, ion_mode, inchikey, mz in zip(rows, cols["ion_mode"][at].tolist(), cols["inchikey"][at].tolist(),
+                                                 cols["precursor_mz"][at].tolist()):
+                if str(ion_mode).lower() == mode and self.block(r):
+                    found.setdefault(str(inchikey), []).append((r, mz))
+            return [(key, self.block(held[0][0]), held[0][0], [mz for _, mz in held]) for key, held in found.items()]
+
+        return self._cached("formula_records", f"{mode} {formula}", make, persist=False)
+
+    def record_has_product_ion(self, row: int, level: float) -> bool:
+        """Whether the library record ``row``, which states its precursor m/z, holds a product ion at
+        ``level`` of its base peak (:func:`~nps_id.match.isomer_rule.has_product_ion`): once per
+        record (~0.04 s of a forked MS/MS x10 worker asked it per query, stop 39)."""
+        at = float(self.reference.columns["precursor_mz"][row])
+        return self._cached("record_product_ion", f"{level} {row}",
+                            lambda _: has_product_ion(*self.reference.peaks.row(row), at, level), persist=False)
 
     @functools.cached_property
     def _rows_of_formula(self) -> dict[str, list[int]]:

@@ -550,6 +550,16 @@ def clipped(text: str, most: int) -> str:
     return text if len(text) <= most else text[:most - 1] + "\u2026"
 
 
+def clipped_apart(text: str, other: str | None, most: int) -> str:
+    """:func:`clipped`, unless ``text`` and ``other`` would then read alike: MassBank's "Butyryl
+    carnitine (isomer of 920)" and "... (isomer of 919)" both cut to "Butyryl carnitine (isomer
+    o…" (stop 39, a new user); then the start and the end are kept and the middle cut."""
+    if len(text) <= most or not other or text == other or text[:most - 1] != other[:most - 1]:
+        return clipped(text, most)
+    tail = max(most // 2, 1)
+    return text[:most - 1 - tail] + "\u2026" + text[-tail:]
+
+
 def _signed(value: Any, digits: int = RT_DIGITS) -> str:
     return DASH if value is None else f"{float(value):+.{digits}f}"
 

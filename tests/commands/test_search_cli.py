@@ -420,8 +420,9 @@ def test_columnar_writer_writes_the_bytes_of_the_per_row_writer(swgdrug_library,
         reference = Reference.from_library(lib)
     hits = search(spectra, reference, SearchSettings(mode=mode, top_k=10))
     assessments = assess_search(spectra, hits, reference, analog=mode == "analog", fields_only=True)
-    odd = np.unique(hits.row)[:4]
-    for row, name in zip(odd, ['tab\there', 'line\r\nbreak, "quoted"', "Größe α-PVP", ""]):
+    odd = np.unique(hits.row)[:5]
+    for row, name in zip(odd, ['tab\there', 'line\r\nbreak, "quoted"', "Größe α-PVP", "",
+                               "back\\slash \x01\x1f\u2028 \ud800"]):  # JSON escapes, a lone surrogate
         reference.columns["name"][row] = name
     delta = hits.delta_mass.copy()
     delta[:4] = [0.0, -0.0, -1e-7, np.nan]

@@ -666,6 +666,48 @@ def test_an_ms2_isomer_the_library_holds_only_as_water_losses_is_not_excluded(ms
     assert before.verdict.verdict == "identified"  # the rule off: the wrong compound named
 
 
+def test_ms2_verdicts_of_one_batch_are_each_query_assessed_alone(ms2_records):
+    # a search makes the water-loss isomers' records once per formula and ion mode, and a record's
+    # product-ion test once per record, for all its queries (stop 39): each MassBank MS/MS identity
+    # query of these formulas gets in one batch the verdict and isomers it gets alone, with facts
+    # made for it only
+    from nps_id.match.library_facts import LibraryFacts
+
+    queries = [s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.get("formula") in MS2_FORMULAS]
+    reference = Reference.from_spectra([s for formula in MS2_FORMULAS for s in ms2_records(formula)])
+    settings = SearchSettings(top_k=10)
+    batch = assess_search(queries, search(queries, reference, settings), reference, analog=False)
+    assert len(queries) >= 25 and len(batch) == len(queries)
+    assert sum(a.verdict.verdict == "identified" for a in batch.values()) >= 5
+    assert sum(a.isomers.evaluated and not a.isomers.record_no_product_ion for a in batch.values()) >= 15
+    assert any(n.name == "Androsterone" for a in batch.values() for n in a.isomers.in_library)  # the water-loss rule met
+    for q, query in enumerate(queries):
+        (alone,) = assess_search([query], search([query], reference, settings), reference, analog=False,
+                                 facts=LibraryFacts(reference)).values()
+        assert (alone.fields(), alone.isomers) == (batch[q].fields(), batch[q].isomers), query.name
+
+
+def test_a_left_out_view_never_names_a_water_loss_isomer_its_library_lacks(ms2_records):
+    # the records of a formula are shared by a library's facts and its left-out views; which of their
+    # compounds the library holds is each view's own, whichever asked first
+    from nps_id.match.isomer_evidence import _with_water_loss_isomers
+    from nps_id.match.library_facts import LibraryFacts
+    from nps_id.match.isomer_rule import IsomerCheck
+
+    reference = Reference.from_spectra(ms2_records("C19H30O2"))
+    names = list(reference.columns["name"])
+    row, held = names.index("Dihydrotestosterone"), names.index("Androsterone")
+    facts = LibraryFacts(reference)
+    view = facts.excluding(frozenset({facts.block(held)}))
+    precursor, scores, water = (291.2319, "positive"), {}, VerdictThresholds().isomer_ms2_water_loss_da
+    for first, then in ((facts, view), (view, facts), (facts, view)):
+        for which in (first, then):
+            named = [n.name for n in _with_water_loss_isomers(IsomerCheck(True), row, which, precursor, scores,
+                                                               water).in_library]
+            # two stereoisomers of one first block, each recorded only at the water losses
+            assert named == ([] if which is view else ["Epiandrosterone", "Androsterone"])
+
+
 def test_an_ms2_match_to_a_record_with_a_faint_product_ion_is_no_precursor_alone(ms2_records):
     # paroxetine's query matches its own compound's record whose product ions stay below 1 % of its
     # precursor but reach 0.5 %: a fragment spectrum still at the default level, a precursor alone at 1 %
