@@ -104,11 +104,12 @@ class AlkaneLadder:
 def load_alkanes(path: str | Path) -> AlkaneLadder:
     """Read ``--alkanes``: a ``.csv``/``.tsv`` table, or an n-alkane ladder run.
 
-    The table is UTF-8 text, comma- or tab-separated, whose first line is a header naming a
+    The table is UTF-8 text (or UTF-16 with a byte-order mark, Excel's "Unicode Text"), comma- or tab-separated, whose first line is a header naming a
     carbon-number column (``carbon``, ``n``, ``c``) and a retention-time column: ``rt``/``rt_min``
     in minutes or ``rt_s``/``rt_seconds`` in seconds. Every other non-blank line is one alkane: a
     whole carbon number >= 1 and a finite retention time >= 0; at least two alkanes, carbon numbers
-    rising with retention time.
+    rising with retention time. A row with more fields than the header is refused (a decimal
+    comma in a comma-separated table: ``10,5,23`` is not C10 at 5 minutes).
 
     Raises
     ------
@@ -152,6 +153,11 @@ def _from_table(path: Path) -> AlkaneLadder:
         line = reader.line_num  # csv's own count, right even after a quoted field spanning lines
         if not any(cell.strip() for cell in row):
             continue
+        if any(cell.strip() for cell in row[len(header_row):]):
+            # "10,5,23": a decimal comma in a comma-separated table read as 5 minutes, silently
+            raise ReaderError(path, f"{len(row)} fields but the header names {len(header_row)}; a decimal comma "
+                              "in a comma-separated table? Write 5.23, or separate the columns by tabs",
+                              line=line, text=",".join(row))
         if max(carbon_col, time_col) >= len(row):
             raise ReaderError(path, f"expected a carbon number (column {carbon_col + 1}) and a retention time "
                               f"(column {time_col + 1})", line=line, text=",".join(row))
@@ -186,6 +192,14 @@ def _read_lines(path: Path) -> list[str]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read the alkane table ({exc.strerror})") from None
     raw = raw.removeprefix(codecs.BOM_UTF8)  # Excel's "CSV UTF-8" starts with one
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:  # Excel's "Unicode Text": UTF-16 with a BOM, tab-separated
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeError:  # odd length, a lone surrogate
+            raise ReaderError(path, "damaged UTF-16 text (it starts with a UTF-16 byte-order mark); save the table "
+                              "as UTF-8", line=1) from None
+    elif b"\0" in raw.partition(b"\n")[0]:
+        raise ReaderError(path, "NUL bytes: UTF-16 text without a byte-order mark? Save the table as UTF-8", line=1)
     try:
         return raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:

@@ -179,6 +179,8 @@ def _room_for(folder: Path, size: int) -> bool:
             disk = os.statvfs(place)
         except OSError:  # not made yet: ask its parent
             continue
+        if disk.f_blocks == 0:  # no size (/proc, /sys): not "nearly full"; a write there names its own failure
+            return True
         total, free = disk.f_blocks * disk.f_frsize, disk.f_bavail * disk.f_frsize
         return free - size >= max(KEEP_FREE_SHARE * total, KEEP_FREE_BYTES)
     return True

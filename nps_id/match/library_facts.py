@@ -133,7 +133,8 @@ class _RowFactsCache(JsonCache):
     def _file_name(self) -> str:
         files = [_module_file(m) for m in ("nps_id.match.library_facts", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
                                            "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound", "nps_id.chem.derivatives",
-                                           "nps_id.chem.thermal", "nps_id.chem.stereo")]
+                                           "nps_id.chem.thermal", "nps_id.chem.stereo",
+                                           "nps_id.library.structure_variants")]  # keyable_mol: a structure verified
         return f"facts-{_code_key([*files, _taxonomy_file()], self._sha256)}.json"
 
     def _decode_value(self, key: str, value: Any) -> Any:

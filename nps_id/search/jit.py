@@ -18,11 +18,15 @@ Entry points
 - :func:`njit` -- ``numba.njit`` on first use.
 - :func:`few_queries` -- whether a search of ``n`` queries (identity or analogue) takes the NumPy path.
 - :func:`load`, :func:`loaded`.
+- :func:`kernel_sources_digest` -- the source stamp of every kernel's numba cache (all kernel
+  modules' text: a kernel's cached code holds its callees', which numba's per-file stamp missed).
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 import threading
+from pathlib import Path
 from typing import Any, Callable
 
 #: An identity search of at most this many queries runs the NumPy kernels (:mod:`nps_id.search.few`)
@@ -105,6 +109,7 @@ def load() -> None:
         if _numba_njit is not None:
             return
         _load_numba_array_maths()
+        _stamp_caches_by_every_kernel_source()
         from numba import njit as numba_njit
 
         made = {id(kernel): numba_njit(**kernel.options)(kernel.py_func) for kernel in _kernels}
@@ -119,6 +124,51 @@ def load() -> None:
         for kernel in _kernels:
             kernel.dispatcher = made[id(kernel)]
         _numba_njit = numba_njit
+
+
+def kernel_sources_digest() -> bytes:
+    """SHA-256 of every module of ``nps_id/search`` with compiled code (``@njit``), names and text."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        text = path.read_bytes()
+        if b"@njit" in text:
+            digest.update(str(path.relative_to(Path(__file__).parent)).encode() + b"\0" + text)
+    return digest.digest()
+
+
+def _stamp_caches_by_every_kernel_source() -> None:
+    """Make :func:`kernel_sources_digest` the source stamp of every nps-id kernel's numba cache.
+
+    Numba stamps a kernel's cached machine code with its own file's text alone, but that code holds
+    its callees' compiled in: after an edit of ``kernels.py`` alone, ``composite_batch``
+    (``scores/composite.py``) ran the old ``composite_row_w`` from its cache (measured at stop 39:
+    a search's MF unchanged by a halved row MF until the cache was emptied). With every kernel
+    module in the stamp, an edit of any recompiles them all once (~10-30 s; an install changes
+    no file). Numba's own locators, subclassed, keep choosing the cache folder; a numba without
+    them keeps its per-file stamps (``tests/search/test_jit_cache.py`` would fail)."""
+    try:
+        from numba.core import caching
+
+        bases = (caching.UserProvidedCacheLocator, caching.InTreeCacheLocator, caching.UserWideCacheLocator)
+        locators = caching.CacheImpl._locator_classes
+    except (ImportError, AttributeError):
+        return
+    if any(getattr(cls, "nps_id_stamp", False) for cls in locators):
+        return
+    digest = kernel_sources_digest()
+
+    def stamped(base: type) -> type:
+        def from_function(cls: type, py_func: Any, py_file: str) -> Any:
+            if not py_func.__module__.startswith("nps_id."):
+                return None  # another package's function: numba's own locators
+            return super(locator, cls).from_function(py_func, py_file)
+
+        locator = type(f"NpsId{base.__name__}", (base,), {
+            "nps_id_stamp": True, "from_function": classmethod(from_function),
+            "get_source_stamp": lambda self: digest})
+        return locator
+
+    caching.CacheImpl._locator_classes = [stamped(base) for base in bases] + list(locators)
 
 
 class _NoScipyLinalgInThisThread:

@@ -17,6 +17,10 @@ EI, nominal (unit-mass) spectra -- m/z must already be integers (see
   :func:`composite_parts_many_w` -- the same numbers from library weights precomputed once;
   :func:`composite_query_weights` + :func:`composite_row_w` -- the same, one reference at a time
   (for engines that decide after each score whether to go on).
+  The ``composite_mf_*`` functions and :func:`composite_parts_many` refuse peaks the kernels
+  cannot index by (:func:`check_composite_input`: a NaN m/z read outside the query's array);
+  the ``_w`` kernels and the row kernels take them unchecked -- from a search, whose spectra and
+  library the :class:`~nps_id.spectrum.Spectrum` and the library store have checked.
 
 High-resolution (or any) centroids, m/z ascending; tolerances are a half-width ``tol`` in Da,
 or in ppm of the first spectrum's peak m/z when ``ppm`` is True:
@@ -40,6 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from nps_id.search.jit import njit
+from nps_id.spectrum import MAX_MZ
 
 # -- EI composite match factor (Stein & Scott 1994) ----------------------------------------
 
@@ -160,8 +165,46 @@ def composite_reference_weights(ref_offsets, ref_mz, ref_int, a, b):
     return ref_w, ref_norm2
 
 
+def check_composite_input(q_mz: np.ndarray, q_int: np.ndarray, ref_offsets: np.ndarray, ref_mz: np.ndarray,
+                          ref_values: np.ndarray, cand_idx: np.ndarray) -> np.ndarray:
+    """``cand_idx`` as int64 once the arrays are ones the composite kernels may index with, or the
+    ``ValueError`` (one line) that says why not. The kernels take ``int(rint(mz))`` as an array
+    index unchecked: a NaN, negative or huge m/z read or wrote outside the query's weights (a
+    segmentation fault, or a spurious match), a candidate out of range outside the library.
+    Only the candidates' rows are checked (a per-query check of the whole library would cost
+    more than the scoring); ``ref_values``: intensities or weights, one per ``ref_mz``.
+    The command line never gets here with such peaks: :class:`~nps_id.spectrum.Spectrum` and
+    the library store refuse them first."""
+    cand_idx = np.asarray(cand_idx, dtype=np.int64)
+    if q_mz.ndim != 1 or q_mz.shape != q_int.shape or ref_mz.ndim != 1 or ref_mz.shape != ref_values.shape:
+        raise ValueError("m/z and intensity arrays must be one-dimensional and of equal length")
+    if q_mz.size and not (np.isfinite(q_int).all() and 0 < q_mz.min() and q_mz.max() <= MAX_MZ):
+        raise ValueError(f"query peaks: m/z must be in (0, {MAX_MZ:g}] and intensities finite")
+    n_refs = ref_offsets.size - 1
+    if n_refs < 0 or ref_offsets[0] != 0 or ref_offsets[-1] > ref_mz.size or (np.diff(ref_offsets) < 0).any():
+        raise ValueError("reference offsets must rise from 0 to at most the number of peaks")
+    if cand_idx.size and (cand_idx.min() < 0 or cand_idx.max() >= n_refs):
+        raise ValueError(f"candidate indices must be in [0, {n_refs})")
+    bad = _first_bad_peak(ref_offsets, ref_mz, ref_values, cand_idx, MAX_MZ)
+    if bad >= 0:
+        raise ValueError(f"reference peak {bad}: m/z must be in (0, {MAX_MZ:g}] and intensity finite "
+                         f"(found m/z {ref_mz[bad]:g}, value {ref_values[bad]:g})")
+    return cand_idx
+
+
 @njit(cache=True, nogil=True)
-def composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a, b):
+def _first_bad_peak(ref_offsets, ref_mz, ref_values, cand_idx, max_mz):
+    """The first peak of the rows ``cand_idx`` whose m/z is not in (0, max_mz] or whose value is
+    not finite; -1 if none is."""
+    for k in range(cand_idx.shape[0]):
+        for j in range(ref_offsets[cand_idx[k]], ref_offsets[cand_idx[k] + 1]):
+            if not (0 < ref_mz[j] <= max_mz and np.isfinite(ref_values[j])):
+                return j
+    return -1
+
+
+def composite_parts_many(q_mz: np.ndarray, q_int: np.ndarray, ref_offsets: np.ndarray, ref_mz: np.ndarray,
+                         ref_int: np.ndarray, cand_idx: np.ndarray, a: float, b: float) -> np.ndarray:
     """Composite MF/RMF and their parts for one query against candidate references.
 
     Parameters
@@ -183,7 +226,21 @@ def composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a,
     out : float64 array, shape (len(cand_idx), 7)
         Columns: MF, RMF, F_D (forward weighted dot), F_D reverse, F_R (ratio term),
         matched peaks N_U&R, query peaks N_U. MF, RMF, F_D and F_R are on 0-1.
+
+    Raises
+    ------
+    ValueError
+        If a query m/z, or a candidate's, is not in (0, :data:`~nps_id.spectrum.MAX_MZ`], an
+        intensity is not finite, or the offsets or candidates do not fit the arrays
+        (:func:`check_composite_input`).
     """
+    cand_idx = check_composite_input(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx)
+    return _parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, float(a), float(b))
+
+
+@njit(cache=True, nogil=True)
+def _parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a, b):
+    """:func:`composite_parts_many` of checked peaks."""
     q_w, q_norm2, n_u = _query_weights(q_mz, q_int, a, b)
     out = np.zeros((cand_idx.shape[0], 7), dtype=np.float64)
     scratch = np.empty(0, dtype=np.float64)
@@ -271,9 +328,7 @@ def composite_mf_many(
     """
     # No dtype conversion of the library arrays: a copy per query would cost more than the
     # scoring; numba compiles one specialisation per dtype (float32 intensities included).
-    parts = composite_parts_many(
-        q_mz, q_int, ref_offsets, ref_mz, ref_int, np.asarray(cand_idx, dtype=np.int64), float(a), float(b)
-    )
+    parts = composite_parts_many(q_mz, q_int, ref_offsets, ref_mz, ref_int, cand_idx, a, b)
     return parts[:, 0].copy(), parts[:, 1].copy()
 
 
@@ -290,11 +345,12 @@ def composite_mf_many_w(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(mf, rmf)`` as :func:`composite_mf_many`, from library weights precomputed once with
     ``ref_w, ref_norm2 = composite_reference_weights(ref_offsets, ref_mz, ref_int, a, b)``.
-    Several times faster when many candidates are scored with the same ``a``, ``b``."""
-    parts = composite_parts_many_w(
-        q_mz, q_int, ref_offsets, ref_mz, ref_w, ref_norm2, np.asarray(cand_idx, dtype=np.int64),
-        float(a), float(b),
-    )
+    Several times faster when many candidates are scored with the same ``a``, ``b``. Raises
+    ``ValueError`` as :func:`composite_parts_many` does."""
+    cand_idx = check_composite_input(q_mz, q_int, ref_offsets, ref_mz, ref_w, cand_idx)
+    if ref_norm2.shape != (ref_offsets.size - 1,):
+        raise ValueError("ref_norm2 must hold one value per reference")
+    parts = composite_parts_many_w(q_mz, q_int, ref_offsets, ref_mz, ref_w, ref_norm2, cand_idx, float(a), float(b))
     return parts[:, 0].copy(), parts[:, 1].copy()
 
 

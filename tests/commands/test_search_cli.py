@@ -736,6 +736,19 @@ def test_a_search_on_a_nearly_full_disk_makes_no_library_copies(swgdrug_library,
             if p.name != copies.IN_USE and not p.name.endswith(".lock")} == {"identity", "facts"}
 
 
+def test_a_cache_folder_on_a_file_system_without_size_is_not_called_full(swgdrug_library, queries):
+    """NPS_ID_CACHE under /proc (statvfs: 0 blocks) warned "its disk is nearly full" (attack39): the
+    copies' warning names the write's own failure; the output is the same."""
+    if not Path("/proc/self").exists():
+        pytest.skip("no /proc file system here")
+    path, _ = queries
+    args = ["search", str(path), "-l", str(swgdrug_library), "--format", "jsonl"]
+    run = CliRunner().invoke(cli, args, env={"NPS_ID_CACHE": "/proc/nps-id-cache"})
+    assert run.exit_code == 0 and run.stdout
+    assert "nearly full" not in run.stderr
+    assert "library copies /proc/nps-id-cache/copies/" in run.stderr
+
+
 def test_an_ei_analogue_of_the_querys_own_molecular_mass_reads_isomer_not_an_atom_swap(swgdrug_library, tmp_path):
     # p-mentha-1(7),8-diene against d-limonene, both C10H16: their apparent molecular ions (highest m/z
     # >= 2 %) differ by 1, which read "N for CH" -- an atom swap between two compounds of one formula

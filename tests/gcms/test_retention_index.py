@@ -58,6 +58,10 @@ BAD_TABLES = {
     "missing cell": (b"carbon,rt_min\n10,4.0\n11\n", 3, "expected a carbon number (column 1)"),
     "carbons fall": (b"carbon,rt_min\n10,4.0\n9,5.0\n", 3, "C9 at 5 minutes elutes after C10"),
     "same time twice": (b"carbon,rt_min\n10,4.0\n11,4.0\n", 3, "elutes with C10 at 4 minutes (line 2)"),
+    # decimal commas in a comma-separated table: 10,4,25 was C10 at 4 minutes, silently (attack39)
+    "decimal commas, comma-separated": (b"carbon,rt_min\n10,4,25\n11,5,50\n", 2, "a decimal comma in a comma-separated"),
+    "UTF-16 without a byte-order mark": ("carbon,rt_min\n10,4.0\n11,5.0\n".encode("utf-16-le"), 1, "Save the table as UTF-8"),
+    "damaged UTF-16": (b"\xff\xfec\x00a\x00r", 1, "damaged UTF-16 text"),
 }
 
 
@@ -172,3 +176,12 @@ def test_ladder_from_a_synthetic_run():
     ladder = ladder_from_run(Run("ladder", t * 0.5, mz_min, matrix))
     assert ladder.carbons.tolist() == [10, 11, 12, 13]
     assert ladder.rt_seconds.tolist() == [30.0, 70.0, 110.0, 150.0]
+
+
+def test_excel_unicode_text_is_read_as_utf8(tmp_path):
+    # Excel's "Unicode Text" export: UTF-16 with a byte-order mark, tab-separated (attack39: refused as not UTF-8)
+    table = tmp_path / "alkanes.txt.csv"
+    table.write_bytes("carbon\trt_min\r\n10\t4.25\r\n11\t5.5\r\n".encode("utf-16"))
+    assert load_alkanes(table).rt_seconds.tolist() == [255.0, 330.0]
+    table.write_bytes(b"carbon,rt_min,\n10,4.25,\n11,5.5,\n")  # an empty last column throughout is no extra field
+    assert load_alkanes(table).rt_seconds.tolist() == [255.0, 330.0]

@@ -156,7 +156,9 @@ def test_the_isomer_cache_is_another_file_when_the_derivatizing_groups_change(tm
     assert IsomerCache().path.name != before
 
 
-@pytest.mark.parametrize("module, keys", [("nps_id.match.library_facts", True), ("nps_id.match.assess", False)])
+@pytest.mark.parametrize("module, keys", [("nps_id.match.library_facts", True), ("nps_id.match.assess", False),
+                                          # keyable_mol decides a row's verified structure (stop 39, attack39)
+                                          ("nps_id.library.structure_variants", True)])
 def test_the_facts_file_is_keyed_by_the_code_that_makes_the_facts_not_by_the_verdict_rules(tmp_path, monkeypatch,
                                                                                            module, keys):
     """The row facts and MS/MS pairs are made by :mod:`nps_id.match.library_facts` (assess.py held it

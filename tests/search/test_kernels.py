@@ -263,3 +263,33 @@ def test_another_thread_imports_scipy_linalg_while_the_kernels_load():
     out = subprocess.run([sys.executable, "-c", _IMPORT_IN_THE_WINDOW], capture_output=True, text=True,
                          env=env, timeout=300, check=True).stdout
     assert out.strip() == "ok"
+
+
+@pytest.mark.parametrize("side", ["query", "reference"])
+@pytest.mark.parametrize("bad_mz", [np.nan, np.inf, -3.0, -5e9, 0.0, 2e6])
+def test_composite_api_refuses_peaks_it_cannot_index(side, bad_mz):
+    # The kernels index the query's weights by int(rint(mz)): a NaN m/z read or wrote outside
+    # them, -3 matched the query's third peak from the top, -5e9 crashed the process.
+    spectra = _ei_queries(3)
+    refs = CSRPeaks.from_spectra(spectra)
+    q_mz, ref_mz = spectra[0].mz.copy(), refs.mz.copy()
+    (q_mz if side == "query" else ref_mz)[1] = bad_mz
+    ref_w, ref_norm2 = composite_reference_weights(refs.offsets, ref_mz, refs.intensity, 3.0, 0.6)
+    with pytest.raises(ValueError, match=r"m/z must be in \(0, 1e\+06\]"):
+        composite_parts_many(q_mz, spectra[0].intensity, refs.offsets, ref_mz, refs.intensity, np.arange(3), 3.0, 0.6)
+    with pytest.raises(ValueError, match=r"m/z must be in \(0, 1e\+06\]"):
+        composite_mf_many_w(q_mz, spectra[0].intensity, refs.offsets, ref_mz, ref_w, ref_norm2, [2, 0], 3.0, 0.6)
+
+
+def test_composite_api_refuses_candidates_and_offsets_outside_the_library():
+    spectra = _ei_queries(3)
+    refs = CSRPeaks.from_spectra(spectra)
+    q = spectra[0]
+    with pytest.raises(ValueError, match=r"candidate indices must be in \[0, 3\)"):
+        composite_mf_many(q.mz, q.intensity, refs.offsets, refs.mz, refs.intensity, [3], 3.0, 0.6)
+    with pytest.raises(ValueError, match="reference offsets must rise"):
+        composite_mf_many(q.mz, q.intensity, refs.offsets + 1, refs.mz, refs.intensity, [0], 3.0, 0.6)
+    nan_int = q.intensity.astype(np.float64)
+    nan_int[0] = np.nan
+    with pytest.raises(ValueError, match="intensities finite"):
+        composite_mf_many(q.mz, nan_int, refs.offsets, refs.mz, refs.intensity, [0], 3.0, 0.6)

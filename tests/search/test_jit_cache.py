@@ -1,0 +1,55 @@
+"""Numba's on-disk cache of the kernels: an edit of one kernel module reaches its callers elsewhere."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nps_id
+from tests.conftest import data_path
+
+# A search of 12 real EI spectra against 40: past jit.FEW_QUERIES, so numba's composite_batch
+# (scores/composite.py) scores the rows with composite_row_w (kernels.py), compiled into it.
+_SEARCH = """
+import itertools, sys
+from nps_id.io import read
+from nps_id.search.engine import SearchSettings, search
+from nps_id.search.reference import Reference
+spectra = list(itertools.islice(read(sys.argv[1]), 40))
+hits = search(spectra[:12], Reference.from_spectra(spectra), SearchSettings(top_k=3, threads=1))
+print(max(hits.mf))
+"""
+
+
+@pytest.mark.slow
+def test_an_edited_kernel_module_reaches_its_callers_cached_in_another(tmp_path: Path) -> None:
+    path = data_path("massbank", "ei-queries-identity.msp.gz")
+    package = tmp_path / "nps_id"
+    shutil.copytree(Path(nps_id.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+
+    def best_mf() -> float:
+        done = subprocess.run([sys.executable, "-c", _SEARCH, str(path)], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        return float(done.stdout)
+
+    before = best_mf()  # compiled, and cached
+    kernels = package / "search" / "kernels.py"
+    text = kernels.read_text()
+    assert text.count("    out[0] = min(mf, 1.0)\n") == 1
+    kernels.write_text(text.replace("    out[0] = min(mf, 1.0)\n", "    out[0] = min(mf, 1.0) * 0.5\n"))
+    # Numba stamps a cache by its function's own file: composite_batch's kept the old row MF.
+    assert best_mf() == pytest.approx(before * 0.5, abs=1e-3)
+
+
+def test_every_kernel_module_is_in_the_cache_stamp() -> None:
+    # jit.kernel_sources_digest reads nps_id/search alone: a kernel elsewhere would not be in it.
+    root = Path(nps_id.__file__).parent
+    elsewhere = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if "@njit" in p.read_text() and "search" not in p.relative_to(root).parts[:1]]
+    assert elsewhere == []
