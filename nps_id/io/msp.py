@@ -14,12 +14,15 @@ The value parsers (CAS, retention time, ion mode) shared with the other text rea
 How the reader stays fast (the file is read once, line by line, never whole): metadata lines are
 split at the first ``:`` and looked up in one alias table; the peak lines of a record are only
 collected, then joined and converted with a single numpy call, because per-line ``float()``
-calls dominate the run time of other MSP parsers (see ``benchmarks/bench_read_msp.py``).
+calls dominate the run time of other MSP parsers (see ``benchmarks/bench_read_msp.py``); the
+records of one ~1 MB batch of lines are converted and checked together (:func:`_batch_peaks`),
+as the small arrays' per-call cost was ~10 % of reading MS/MS queries (stop 39).
 """
 from __future__ import annotations
 
 import codecs
 import re
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -248,6 +251,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None,
     with open_range(path, span.start, span.stop, data) if span else open_binary(path) as raw:
         record = _Record(span.record if span else 0)
         in_peaks = skipping = False
+        ended: list[_Record] = []  # finished per batch of lines, in order, before any report of the loop's
         for lines in line_batches(raw, encoding, lineno):
             for lineno, line in enumerate(lines, start=lineno + 1):
                 stripped = line.strip()
@@ -263,9 +267,7 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None,
                         record.peak_lines.append(stripped)
                         continue
                     in_peaks = False
-                    spectrum = _finish(record, path, report)
-                    if spectrum is not None:
-                        yield spectrum
+                    ended.append(record)
                     record = _Record(record.index + 1)
                     if not stripped:
                         continue
@@ -280,28 +282,30 @@ def _read(path: str, report: ReadReport, rt_unit: str, encoding: str | None,
                     continue
                 key, sep, value = stripped.partition(":")
                 if not sep:
+                    yield from _finish_all(ended, path, report)
                     report.bad("expected 'key: value' or a peak line", record=record.index,
                                line=lineno, text=stripped)
                     skipping = True
                     continue
                 lower = key.strip().lower()
                 if lower in _NUM_PEAKS_KEYS:
-                    record.num_peaks = _num_peaks(value, record, lineno, stripped, report)
+                    record.num_peaks = _count(value)
+                    if record.num_peaks is None:
+                        yield from _finish_all(ended, path, report)
+                        _report_num_peaks(value, record, lineno, stripped, report)
                     record.num_peaks_line = lineno
                     record.peak_line0 = lineno + 1
                     in_peaks = True
                     continue
                 if lower == "name" and "name" in record.meta:
                     # A new record without a blank line or peaks in between: close the old one.
-                    spectrum = _finish(record, path, report)
-                    if spectrum is not None:
-                        yield spectrum
+                    ended.append(record)
                     record = _Record(record.index + 1, lineno)
                 _set_metadata(record.meta, lower, value, rt_unit)
+            yield from _finish_all(ended, path, report)
         if record.line and not skipping:
-            spectrum = _finish(record, path, report)
-            if spectrum is not None:
-                yield spectrum
+            ended.append(record)
+            yield from _finish_all(ended, path, report)
         if span:
             span.end_record = _next_record(record, in_peaks, skipping)
 
@@ -331,26 +335,46 @@ def spans(path: str | Path, first: int, parts: int, least: int) -> tuple[list[Sp
     return cut_spans(path, first, parts, least, _RECORD_START)
 
 
-def _num_peaks(value: str, record: _Record, lineno: int, text: str, report: ReadReport) -> int | None:
+def _count(value: str) -> int | None:
+    """A ``Num Peaks`` value, None when it is not a whole number >= 0 (:func:`_report_num_peaks`)."""
     try:
         count = int(value.strip())
     except ValueError:
-        report.bad("'Num Peaks' is not a whole number", record=record.index, line=lineno, text=text)
-        record.meta["__bad__"] = True
         return None
-    if count < 0:
-        report.bad("'Num Peaks' is negative", record=record.index, line=lineno, text=text)
-        record.meta["__bad__"] = True
-        return None
-    return count
+    return count if count >= 0 else None
 
 
-def _finish(record: _Record, path: str, report: ReadReport) -> Spectrum | None:
-    """Parse the collected peak lines of ``record`` and build its Spectrum (None if skipped)."""
+def _report_num_peaks(value: str, record: _Record, lineno: int, text: str, report: ReadReport) -> None:
+    """Report the ``Num Peaks`` value :func:`_count` refused; the record is skipped."""
+    try:
+        negative = int(value.strip()) < 0
+    except ValueError:
+        negative = False
+    report.bad("'Num Peaks' is negative" if negative else "'Num Peaks' is not a whole number",
+               record=record.index, line=lineno, text=text)
+    record.meta["__bad__"] = True
+
+
+def _finish_all(records: list[_Record], path: str, report: ReadReport) -> Iterator[Spectrum]:
+    """The spectra of the ended ``records`` in their order (the list is emptied): the peaks of all
+    converted at once (:func:`_batch_peaks`), a record that needs a report read alone."""
+    batch = _batch_peaks(records)
+    for record, peaks in zip(records, batch):
+        spectrum = _finish(record, path, report, peaks)
+        if spectrum is not None:
+            yield spectrum
+    records.clear()
+
+
+def _finish(record: _Record, path: str, report: ReadReport,
+            peaks: tuple[np.ndarray, np.ndarray, bool] | None = None) -> Spectrum | None:
+    """Build the Spectrum of ``record`` (None if skipped) from ``peaks`` (:func:`_batch_peaks`) or
+    else its collected peak lines."""
     meta = record.meta
     if meta.pop("__bad__", False):
         return None
-    peaks = _parse_peaks(record, report)
+    if peaks is None:
+        peaks = _parse_peaks(record, report)
     if peaks is None:
         return None
     mz, intensity, ordered = peaks
@@ -394,12 +418,7 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
                        record=record.index, line=record.num_peaks_line)
             return None
         return np.empty(0), np.empty(0), True
-    text = " ".join(lines)
-    if '"' in text:  # quoted peak annotations: "85 100 \"C6H5+\""
-        text = _ANNOTATION_RE.sub(" ", text)
-    if _PEAK_SEPARATOR_RE.search(text):  # most files separate with spaces only
-        text = text.translate(_PEAK_SEPARATORS)
-    tokens = text.split()
+    tokens = _tokens(lines)
     try:  # float() per token into a preallocated array: numpy's own str -> float64 is slower
         values = np.fromiter(map(float, tokens), np.float64, len(tokens))
     except ValueError:
@@ -429,6 +448,51 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
         _report_out_of_range(pairs, record, report)
         return None
     return mz, intensity, ordered
+
+
+def _tokens(lines: list[str]) -> list[str]:
+    """The numbers' text of a record's peak lines."""
+    text = " ".join(lines)
+    if '"' in text:  # quoted peak annotations: "85 100 \"C6H5+\""
+        text = _ANNOTATION_RE.sub(" ", text)
+    if _PEAK_SEPARATOR_RE.search(text):  # most files separate with spaces only
+        text = text.translate(_PEAK_SEPARATORS)
+    return text.split()
+
+
+def _batch_peaks(records: list[_Record]) -> list[tuple[np.ndarray, np.ndarray, bool] | None]:
+    """Per record, what :func:`_parse_peaks` returns for it, or None where it must be read alone
+    (a record it would skip or report; any token of the batch that is no number): the numbers of
+    all converted by one ``float()`` pass and checked by one comparison per test, each record's m/z
+    a slice of one new contiguous array."""
+    tokens = [_tokens(r.peak_lines) if r.peak_lines and "__bad__" not in r.meta else [] for r in records]
+    counts = [len(t) // 2 if len(t) % 2 == 0 and (r.num_peaks is None or len(t) == 2 * r.num_peaks) else 0
+              for r, t in zip(records, tokens)]
+    total = sum(counts)
+    if total == 0:
+        return [None] * len(records)
+    try:
+        values = np.fromiter(map(float, chain.from_iterable(t for t, n in zip(tokens, counts) if n)),
+                             np.float64, 2 * total)
+    except ValueError:
+        return [None] * len(records)
+    mz, intensity = values[0::2].copy(), values[1::2]
+    # per record: the steps down in m/z inside it (a NaN is one) and the peaks Spectrum refuses
+    steps = np.concatenate(([0], np.cumsum(~(mz[1:] >= mz[:-1]))))
+    with np.errstate(invalid="ignore"):
+        good = (mz > 0) & (mz <= MAX_MZ) & (intensity >= 0) & (intensity <= FLOAT32_MAX)
+    refused = np.concatenate(([0], np.cumsum(~good)))
+    steps, refused = steps.tolist(), refused.tolist()
+    out: list[tuple[np.ndarray, np.ndarray, bool] | None] = []
+    start = 0
+    for n in counts:
+        end = start + n
+        if n == 0 or refused[end] != refused[start]:
+            out.append(None)
+        else:
+            out.append((mz[start:end], intensity[start:end], steps[end - 1] == steps[start]))
+        start = end
+    return out
 
 
 def _report_out_of_range(pairs: np.ndarray, record: _Record, report: ReadReport) -> None:

@@ -78,3 +78,67 @@ def test_a_peak_the_constructor_refuses_is_refused_at_its_line(tmp_path, bad, re
     mz, intensity = (float(v) for v in bad.split())
     with pytest.raises(ValueError):
         Spectrum([mz, 50.0], [intensity, 1.0])
+
+
+def _read_each_alone(monkeypatch, path, report):
+    """The spectra and report of ``path`` with every record's peaks converted alone (``_parse_peaks``,
+    the reader's path before stop 39 and still that of a record it must report)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(msp, "_batch_peaks", lambda records: [None] * len(records))
+        return list(msp.read(path, report))
+
+
+def _same_spectra(batched: list[Spectrum], alone: list[Spectrum]) -> None:
+    assert len(batched) == len(alone)
+    for mine, theirs in zip(batched, alone):
+        for a, b in ((mine.mz, theirs.mz), (mine.intensity, theirs.intensity)):
+            assert a.dtype == b.dtype and a.tobytes() == b.tobytes() and a.flags.writeable == b.flags.writeable
+        assert dict(mine.metadata) == dict(theirs.metadata)
+
+
+@pytest.mark.parametrize("parts", [("massbank", "ms2-queries-identity.msp.gz"), ("swgdrug", "SWGDRUG-3.4.msp.gz"),
+                                   ("formats", "matchms-tests", "golm.msp"),
+                                   ("formats", "matchms-tests", "JL_2021_V2.msl"),
+                                   ("formats", "recetox-gc-ei-msp", "recetox_gc-ei_ms_20201028.msp")])
+def test_records_converted_together_are_the_records_converted_alone(monkeypatch, parts):
+    """A batch of records' peaks in one conversion (stop 39) gives each spectrum its own
+    conversion gives: MassBank's one peak a line, SWGDRUG's five "mz int;" pairs a line (CRLF),
+    Golm's "mz:int", AMDIS's "(mz int)", RECETOX's records."""
+    path = data_path(*parts)
+    _same_spectra(list(msp.read(path)), _read_each_alone(monkeypatch, path, ReadReport(str(path))))
+
+
+def test_a_bad_record_amid_a_batch_is_reported_in_its_place(monkeypatch, tmp_path):
+    """Records out of order, out of range, with a word among the peaks, a wrong peak count and a
+    line that is neither -- all within one batch of good ones: --lenient keeps the same spectra and
+    reports the same records in the same order as when each record is converted alone; the strict
+    read stops at the first bad record with every spectrum before it given."""
+    source = data_path("massbank", "ms2-queries-identity.msp.gz")
+    path = tmp_path / "mixed.msp"
+    msp.write(itertools.islice(msp.read(source), 40), path)
+    records = path.read_text(encoding="utf-8").split("\n\n")
+    def peaks_of(i: int) -> list[str]:
+        return records[i].split("\n")[[j for j, line in enumerate(records[i].split("\n"))
+                                       if line.startswith("Num Peaks:")][0] + 1:]
+    records[3] = records[3].replace("\n".join(peaks_of(3)), "\n".join(peaks_of(3)[::-1]))
+    records[7] = records[7] + "\n2000000 5"
+    records[12] = records[12] + "\nabc 5"
+    records[15] = records[15].replace("Num Peaks:", "Num Peaks: 999\nX:")
+    records[20] = records[20].replace("Formula:", "no colon here\nFormula:")
+    records[25] = records[25].replace("Num Peaks: ", "Num Peaks: -")
+    path.write_text("\n\n".join(records), encoding="utf-8")
+    batched_report, alone_report = ReadReport(str(path), lenient=True), ReadReport(str(path), lenient=True)
+    batched = list(msp.read(path, batched_report))
+    alone = _read_each_alone(monkeypatch, path, alone_report)
+    _same_spectra(batched, alone)
+    assert len(batched) < 40 and vars(batched_report) == vars(alone_report)
+    given: list[Spectrum] = []
+    with pytest.raises(ReaderError) as err:
+        given.extend(msp.read(path))
+    given_alone: list[Spectrum] = []
+    with pytest.raises(ReaderError) as err_alone, monkeypatch.context() as patch:
+        patch.setattr(msp, "_batch_peaks", lambda records: [None] * len(records))
+        given_alone.extend(msp.read(path))
+    assert str(err.value) == str(err_alone.value)
+    assert len(given) == 7  # the record out of order is sorted, the one out of range stops the read
+    _same_spectra(given, given_alone)
