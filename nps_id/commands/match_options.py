@@ -27,7 +27,7 @@ from nps_id.match.verdict import VerdictThresholds
 from nps_id.tolerance import Tolerance
 
 if TYPE_CHECKING:
-    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.parameters import MatchParameters
     from nps_id.match.standards import InternalStandard
 
 
@@ -146,7 +146,7 @@ def match_parameters_from_options(
 
     from nps_id.gcms.deconvolution import DeconvolutionParameters
     from nps_id.gcms.peaks import PeakParameters
-    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.parameters import MatchParameters
 
     return MatchParameters(
         peaks=PeakParameters(min_snr=min_snr, min_height=min_height, min_area=min_area,
