@@ -12,23 +12,25 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nps_id.compound import normalise_name
-from nps_id.match.assess import novelty_fields
+from nps_id.match.assess import Assessment, novelty_fields
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.reference_library import ReferenceLibrary
-from nps_id.match.results import Finding, Hit, RunnerUp
+from nps_id.match.results import Finding, Hit, MatchMode, RunnerUp
 from nps_id.match.verdict import VerdictThresholds, analogue_mass_share, close_analogue
 
 if TYPE_CHECKING:
     from nps_id.search.reference import Reference
+    from nps_id.search.settings import SearchSettings
 
 
-def search_settings(params: MatchParameters, mode: str):
+def search_settings(params: MatchParameters, mode: str) -> SearchSettings:
+    """The engine settings of a match's ``mode`` search (``identity`` or ``analog``)."""
     from nps_id.match.assess import EVIDENCE_HITS
     from nps_id.search.engine import SearchSettings
 
@@ -112,8 +114,9 @@ def compound_names(reference: Reference, row: int) -> list[str] | None:
     return list(names.values()) if len(names) > 1 else None
 
 
-def build_finding(rt_min, top: Hit, hits: list[Hit], assessment, library, top_k: int, *, mode, ri, lib_ri, delta_ri,
-             spectrum, **technique) -> Finding:
+def build_finding(rt_min: float | None, top: Hit, hits: list[Hit], assessment: Assessment, library: ReferenceLibrary,
+                  top_k: int, *, mode: MatchMode, ri: float | None, lib_ri: float | None, delta_ri: float | None,
+                  spectrum: tuple[np.ndarray, np.ndarray], **technique: Any) -> Finding:
     """The finding of ``top`` among ``hits`` (its first ``top_k`` kept); ``technique`` is its ``peak``
     (GC) or ``precursor`` (LC)."""
     runner = _runner_up(hits, library)

@@ -1,5 +1,6 @@
 """The GC-EI-MS path of a match (:func:`match_gc`): a run's deconvoluted components -> blank
-subtraction -> identity and analogue search -> one finding per peak, with the component list.
+subtraction (:class:`Blank`, made by :func:`nps_id.match.pipeline.prepare_blank`) -> identity and
+analogue search -> one finding per peak, with the component list.
 
 Split tops, shoulders and tails of one peak with the same best hit are one finding
 (:func:`_same_compound`); a component's weak column-bleed ions that the background explains are
@@ -8,22 +9,49 @@ against (:func:`_deconvolution_check`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from nps_id.gcms.background import background_ions
 from nps_id.gcms.deconvolution import Component, extract_components, subtract_blank
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
+from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import Run
 from nps_id.match.assess import assess, major_ions_present
 from nps_id.match.findings_build import as_ranked, build_finding, close_analogue_hit, search_hits
 from nps_id.match.molecular_mass import COLUMN_BLEED_IONS
+from nps_id.match.parameters import MatchParameters
 from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import Finding, GCComponent, GCPeak, Hit, MatchMode
 from nps_id.match.standards import library_compounds
 from nps_id.match.verdict import VerdictThresholds
 
 
-def match_gc(run, library, params, blank, ladder) -> tuple[list[Finding], list[GCComponent], list[dict]]:
+@dataclass(frozen=True)
+class Blank:
+    """A blank run prepared once for many samples.
+
+    Attributes
+    ----------
+    identity : dict
+        ``file``, ``path``, ``sha256`` (echoed under ``parameters.blank``).
+    components : list of Component
+        Its components (same method as the samples).
+    tic : dict or None
+        Its TIC as in the results (``rt_min``, ``intensity``), shown beside the sample's.
+    """
+
+    identity: dict[str, Any]
+    components: list[Component]
+    tic: dict[str, list[float]] | None
+
+
+def match_gc(run: Run, library: ReferenceLibrary, params: MatchParameters, blank: Blank | None,
+             ladder: AlkaneLadder | None) -> tuple[list[Finding], list[GCComponent], list[dict]]:
+    """Findings, the component list and the components the blank removed (each with why) of a
+    GC-EI-MS run."""
     components = extract_components(run, params.peaks, params.deconvolution)
     spectra = [c.spectrum() for c in components]
     identity = search_hits(spectra, library, params, "identity") if spectra else {}

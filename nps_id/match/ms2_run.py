@@ -9,16 +9,20 @@ from typing import Any
 
 import numpy as np
 
+from nps_id.gcms.run import Run
 from nps_id.lcms.groups import MS2Group
 from nps_id.lcms.isotopes import IsotopePrecursor, isotope_precursors
 from nps_id.match.assess import assess
 from nps_id.match.findings_build import as_ranked, build_finding, close_analogue_hit, search_hits
 from nps_id.match.lcms_evidence import (XIC_PPM, analogue_accepted, candidate_mass, compound_ions, elutions,
                                         explains, find_feature, group_evidence, shows_peaks, supported)
+from nps_id.match.parameters import MatchParameters
+from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import Elutions, Finding, Hit, MatchMode, MS2Component, MS2Precursor
 
 
-def match_ms2(groups: list[MS2Group], library, params, run) -> tuple[list[Finding], list[MS2Component], list[dict]]:
+def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchParameters,
+              run: Run | None) -> tuple[list[Finding], list[MS2Component], list[dict]]:
     """Findings, per-group summaries and unassigned features of an LC-MS/MS run.
 
     Groups whose best identity hits are one compound merge into one finding per elution

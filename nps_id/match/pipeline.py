@@ -4,8 +4,8 @@ Entry points
 ------------
 - :func:`match_run` -- one run file -> the results dict (the JSON contract of ``docs/match.md``).
 - :func:`match_files` -- every run against one library, the blank, ladder and standards loaded once.
-- :func:`prepare_blank` -- the components and TIC of a blank run (:class:`Blank`), for blank
-  subtraction.
+- :func:`prepare_blank` -- the components and TIC of a blank run
+  (:class:`~nps_id.match.gc_run.Blank`), for blank subtraction.
 - :func:`measure_reference_standards` -- what reference standard runs show of their substances.
 
 Its settings are :class:`~nps_id.match.parameters.MatchParameters`, its library a
@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,13 @@ import numpy as np
 
 from nps_id import __version__
 from nps_id._hashing import sha256_path
-from nps_id.gcms.deconvolution import Component, extract_components
+from nps_id.gcms.deconvolution import extract_components
 from nps_id.gcms.peaks import PeakParameters
 from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import UNTIMED_MS1, Run, Technique, acquisition_of, decide_technique, load_run
 from nps_id.lcms.groups import MS2Group, group_ms2
 from nps_id.match.findings_build import search_settings
-from nps_id.match.gc_run import match_gc
+from nps_id.match.gc_run import Blank, match_gc
 from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.lcms_evidence import confirm_with_standard, ion_ratio_check, standard_product_ions
 from nps_id.match.ms2_run import match_ms2
@@ -50,25 +50,6 @@ RESULTS_SCHEMA = "nps-id/match-results"
 RESULTS_VERSION = "1.0"
 #: The TIC in a results file is max-pooled to at most this many points (peaks keep their height).
 TIC_POINTS = 3000
-
-
-@dataclass(frozen=True)
-class Blank:
-    """A blank run prepared once for many samples.
-
-    Attributes
-    ----------
-    identity : dict
-        ``file``, ``path``, ``sha256`` (echoed under ``parameters.blank``).
-    components : list of Component
-        Its components (same method as the samples).
-    tic : dict or None
-        Its TIC as in the results (``rt_min``, ``intensity``), shown beside the sample's.
-    """
-
-    identity: dict[str, Any]
-    components: list[Component]
-    tic: dict[str, list[float]] | None
 
 
 def prepare_blank(path: str | Path, params: MatchParameters, *, sha256: str | None = None) -> Blank:
