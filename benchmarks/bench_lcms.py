@@ -50,7 +50,8 @@ def main() -> None:
     parser.add_argument("library")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from nps_id.match.pipeline import ReferenceLibrary, match_run
+    from nps_id.match.pipeline import match_run
+    from nps_id.match.reference_library import ReferenceLibrary
 
     start = time.perf_counter()
     library = ReferenceLibrary(args.library)

@@ -60,7 +60,8 @@ def whole_process(runs: list[Path], library: Path, repeat: int) -> tuple[float, 
 def stages(run: Path, library: Path) -> list[tuple[str, float]]:
     from nps_id.gcms.deconvolution import extract_components
     from nps_id.gcms.run import load_run
-    from nps_id.match.pipeline import ReferenceLibrary, match_run
+    from nps_id.match.pipeline import match_run
+    from nps_id.match.reference_library import ReferenceLibrary
 
     t0 = time.perf_counter()
     lib = ReferenceLibrary(library)

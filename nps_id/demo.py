@@ -73,7 +73,8 @@ def run_demo(out_dir: Path, *, offline: bool | None = None) -> Path:
     ``offline=None`` uses ``../shared/data`` when present, else downloads.
     """
     from nps_id.commands.match import format_table
-    from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import match_files
     from nps_id.match.standards import InternalStandard
     from nps_id.report import write_reports
 

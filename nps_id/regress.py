@@ -356,7 +356,7 @@ def run_suite(suite: Suite, cache_dir: str | Path | None = None,
         Called with a library's spec and cache path before it is built from its sources (a build
         takes a minute: say so). A case's ``seconds`` leave out its library's build and opening.
     """
-    from nps_id.match.pipeline import ReferenceLibrary
+    from nps_id.match.reference_library import ReferenceLibrary
 
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     opened: dict[str, ReferenceLibrary] = {}

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from nps_id.errors import LibraryError
-from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run, prepare_blank
+from nps_id.match.parameters import MatchParameters
+from nps_id.match.pipeline import match_run, prepare_blank
+from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import BLANK_ITSELF_NOTE
 
 # Per worker process: (library path) -> opened library; (blank path, params) -> blank components.

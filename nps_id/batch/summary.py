@@ -34,7 +34,7 @@ from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
 from nps_id._words import counted
 from nps_id.batch.runner import BatchResult, results_path
-from nps_id.match.pipeline import MatchParameters
+from nps_id.match.parameters import MatchParameters
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
 from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, finding_label, is_new_substance
 

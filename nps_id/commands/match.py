@@ -1,6 +1,6 @@
 """``nps-id match``: find, deconvolute and identify the compounds of GC-MS / LC-MS/MS runs.
 
-The command parses options into :class:`~nps_id.match.pipeline.MatchParameters`, calls
+The command parses options into :class:`~nps_id.match.parameters.MatchParameters`, calls
 :func:`~nps_id.match.pipeline.match_files`, writes the results JSON (atomically) and prints a
 table. Verdict rules, thresholds and the JSON contract: ``docs/match.md``.
 """

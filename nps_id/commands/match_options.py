@@ -6,7 +6,7 @@ Entry points
   shape correlation, verdict thresholds, LC-MS/MS tolerances, top-k, analogue mode, internal
   standards and the standards' RT window) to a click
   command and hands the command one ``match_parameters`` argument instead of sixteen.
-- :func:`match_parameters_from_options` -- option values -> :class:`~nps_id.match.pipeline.MatchParameters`.
+- :func:`match_parameters_from_options` -- option values -> :class:`~nps_id.match.parameters.MatchParameters`.
 
 Option names and defaults are a contract (scripts and SOPs quote them); ``docs/match.md`` explains
 each default. The verdict thresholds' defaults are read from
@@ -27,7 +27,7 @@ from nps_id.match.verdict import VerdictThresholds
 from nps_id.tolerance import Tolerance
 
 if TYPE_CHECKING:
-    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.parameters import MatchParameters
     from nps_id.match.standards import InternalStandard
 
 
@@ -134,7 +134,7 @@ def match_parameters_from_options(
     internal_standard: tuple[InternalStandard, ...],
     standard_rt_window: float,
 ) -> MatchParameters:
-    """The :class:`~nps_id.match.pipeline.MatchParameters` the match settings options describe.
+    """The :class:`~nps_id.match.parameters.MatchParameters` the match settings options describe.
 
     Every argument is required (keyword-only, named as the option's click parameter) so that a
     misspelt or forgotten setting is a ``TypeError``, not a silent default. Units: heights in
@@ -146,7 +146,7 @@ def match_parameters_from_options(
 
     from nps_id.gcms.deconvolution import DeconvolutionParameters
     from nps_id.gcms.peaks import PeakParameters
-    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.parameters import MatchParameters
 
     return MatchParameters(
         peaks=PeakParameters(min_snr=min_snr, min_height=min_height, min_area=min_area,
@@ -174,7 +174,7 @@ MATCH_OPTION_NAMES = tuple(inspect.signature(match_parameters_from_options).para
 def match_settings_options(command: Callable) -> Callable:
     """Add the match settings options to a click command function.
 
-    The function receives ``match_parameters`` (a :class:`~nps_id.match.pipeline.MatchParameters`)
+    The function receives ``match_parameters`` (a :class:`~nps_id.match.parameters.MatchParameters`)
     in place of the individual option values. Put this decorator where the options should appear
     in ``--help``, between the other ``@click.option`` lines.
     """

@@ -10,7 +10,7 @@ from tests.batch._inputs import batch_inputs  # noqa: F401 (fixture)
 from nps_id.batch.discover import discover
 from nps_id.batch.match import MatchProcessor
 from nps_id.batch.runner import results_path, run_batch
-from nps_id.match.pipeline import MatchParameters
+from nps_id.match.parameters import MatchParameters
 
 distributed = pytest.importorskip("distributed", reason="Dask is optional: pip install 'nps-id[dask]'")
 

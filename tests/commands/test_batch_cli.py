@@ -249,7 +249,7 @@ def test_batch_and_match_take_the_same_settings_with_the_contracted_defaults():
     from nps_id.commands.batch import batch
     from nps_id.commands.match import match
     from nps_id.commands.match_options import MATCH_OPTION_NAMES, match_parameters_from_options
-    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.parameters import MatchParameters
 
     def settings(command) -> dict:
         ctx = click.Context(command)  # get_default resolves flags' defaults on every click version

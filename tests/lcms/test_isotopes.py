@@ -7,10 +7,11 @@ import pytest
 
 from tests.conftest import data_path
 from tests.lcms.conftest import PESTMIX, RAMS
+from nps_id.gcms.run import load_run
 from nps_id.lcms.groups import group_ms2
 from nps_id.lcms.isotopes import isotope_precursors, max_c13_ratio
 from nps_id.match.lcms_evidence import XIC_PPM, find_feature
-from nps_id.match.pipeline import MatchParameters, load_run
+from nps_id.match.parameters import MatchParameters
 
 PARAMS = MatchParameters()
 

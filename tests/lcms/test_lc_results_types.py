@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from nps_id.match.pipeline import ReferenceLibrary, match_run
+from nps_id.match.pipeline import match_run
+from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import Elutions, Finding, MS2Component, MS2Precursor, component_from_dict
 from nps_id.report.jsondoc import validate_results
 from tests.conftest import data_path

@@ -7,7 +7,8 @@ import pytest
 
 from tests.conftest import data_path
 from tests.lcms.conftest import PESTMIX, RAMS
-from nps_id.match.pipeline import ReferenceLibrary, match_run
+from nps_id.match.pipeline import match_run
+from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.verdict import VerdictThresholds
 
 PRODUCT_IONS = "product ions matched against the reference standard run >= 2"
@@ -285,7 +286,8 @@ def _same_injection_other_bytes(run: tuple[str, ...], folder: Path) -> Path:
 
 
 def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(library, pestmix, tmp_path):
-    from nps_id.match.pipeline import MatchParameters, measure_reference_standards
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import measure_reference_standards
     from nps_id.match.standards import ReferenceStandard
 
     # The library route: best record 715 (an Orbitrap ion-trap record at 60 % NCE; the three
@@ -336,7 +338,8 @@ def test_azinphos_methyl_is_identified_only_against_a_reference_standard_run(lib
 
 
 def test_a_standard_confirms_only_with_two_product_ions_compared_none_of_them_the_precursors_isotope(library, tmp_path):
-    from nps_id.match.pipeline import MatchParameters, measure_reference_standards
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import measure_reference_standards
     from nps_id.match.standards import ReferenceStandard
 
     # the metabolite run as its standard (a copy: :func:`_separate_injection`): L-histidine's library record has no major fragment
@@ -576,7 +579,7 @@ def test_rt_window_keeps_only_what_elutes_in_it_and_counts_the_groups_without_a_
                                                                                      pestmix_half_rt):
     # --rt-window was ignored for LC-MS/MS runs: every group of the run was matched
     from nps_id.gcms.peaks import PeakParameters
-    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.parameters import MatchParameters
 
     times = sorted(c["rt_min"] for c in half_rt_results["components"] if c["rt_min"] is not None)
     distinct = sorted(set(times))  # the window's edges midway between two times shown to 4 decimals
@@ -610,7 +613,7 @@ def pestmix_one_untimed(tmp_path_factory):
 
 def test_one_untimed_scan_group_is_counted_in_the_singular(library, pestmix_one_untimed):
     from nps_id.gcms.peaks import PeakParameters
-    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.parameters import MatchParameters
 
     windowed = match_run(pestmix_one_untimed, library, MatchParameters(peaks=PeakParameters(rt_min_minutes=0,
                                                                                             rt_max_minutes=100)))
@@ -623,7 +626,7 @@ def test_an_all_time_window_keeps_the_scan_group_without_a_time(library, pestmix
     import json
 
     from nps_id.gcms.peaks import PeakParameters
-    from nps_id.match.pipeline import MatchParameters
+    from nps_id.match.parameters import MatchParameters
 
     whole = match_run(pestmix_one_untimed, library)
     endless = match_run(pestmix_one_untimed, library,

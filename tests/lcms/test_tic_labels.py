@@ -5,7 +5,8 @@ import pytest
 
 from tests.conftest import data_path
 from tests.lcms.conftest import PESTMIX
-from nps_id.match.pipeline import ReferenceLibrary, match_run
+from nps_id.match.pipeline import match_run
+from nps_id.match.reference_library import ReferenceLibrary
 
 
 @pytest.fixture(scope="module")

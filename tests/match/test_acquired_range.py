@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from nps_id.io import read
-from nps_id.match.pipeline import ReferenceLibrary, match_run
+from nps_id.match.pipeline import match_run
+from nps_id.match.reference_library import ReferenceLibrary
 from tests.conftest import data_path
 from tests.hostile.readers import netcdf3
 

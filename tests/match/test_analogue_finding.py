@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nps_id.library import build_library
-from nps_id.match.pipeline import MatchParameters, match_files
+from nps_id.match.parameters import MatchParameters
+from nps_id.match.pipeline import match_files
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.index import build_indexes
 from tests.conftest import data_path

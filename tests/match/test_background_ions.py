@@ -3,7 +3,9 @@ around the component hold as strongly is not its molecular ion (docs/match.md, "
 a molecular ion"); the search and its spectrum keep the ion."""
 from __future__ import annotations
 
-from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run
+from nps_id.match.parameters import MatchParameters
+from nps_id.match.pipeline import match_run
+from nps_id.match.reference_library import ReferenceLibrary
 from tests.conftest import data_path
 
 

@@ -11,7 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run
+from nps_id.match.parameters import MatchParameters
+from nps_id.match.pipeline import match_run
+from nps_id.match.reference_library import ReferenceLibrary
 from tests.conftest import data_path
 
 DEFAULT = MatchParameters()

@@ -11,7 +11,8 @@ from tests.conftest import data_path
 
 @pytest.fixture(scope="module")
 def card(swgdrug_library):
-    from nps_id.match.pipeline import ReferenceLibrary, match_run
+    from nps_id.match.pipeline import match_run
+    from nps_id.match.reference_library import ReferenceLibrary
 
     path = data_path("gcms", "lrcfs", "220223030.mzML")
     return path, match_run(path, ReferenceLibrary(swgdrug_library))["findings"]

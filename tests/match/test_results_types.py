@@ -50,7 +50,8 @@ def test_every_key_the_types_write_is_declared_by_the_results_schema():
 @pytest.fixture(scope="module")
 def lrcfs_card(swgdrug_library):
     """The seized card 220223030 with the blank and the internal standard at its expected RT."""
-    from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import match_files
     from nps_id.match.standards import InternalStandard
 
     params = MatchParameters(internal_standards=(InternalStandard("Bupivacaine", 6.51),))

@@ -14,7 +14,9 @@ import pytest
 
 from nps_id.gcms.deconvolution import DeconvolutionParameters
 from nps_id.gcms.peaks import valley_ratio
-from nps_id.match.pipeline import MatchParameters, ReferenceLibrary, match_run
+from nps_id.match.parameters import MatchParameters
+from nps_id.match.pipeline import match_run
+from nps_id.match.reference_library import ReferenceLibrary
 from tests.conftest import data_path
 
 

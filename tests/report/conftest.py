@@ -137,7 +137,9 @@ def lrcfs_results(swgdrug_library, tmp_path_factory):
     `tentative`, "isomer not excluded", docs/match.md)."""
     import json
 
-    from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.match.parameters import MatchParameters
+
+    from nps_id.match.pipeline import match_files
     from nps_id.match.standards import InternalStandard
     from tests.conftest import data_path
 

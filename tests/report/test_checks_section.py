@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from nps_id.match.pipeline import MatchParameters, match_files
+from nps_id.match.parameters import MatchParameters
+from nps_id.match.pipeline import match_files
 from nps_id.match.standards import InternalStandard, ReferenceStandard
 from nps_id.report import render
 from nps_id.report.document import build_report

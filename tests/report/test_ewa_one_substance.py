@@ -9,7 +9,7 @@ import pytest
 
 from nps_id.chem.ewa_groups import Override
 from nps_id.library import Library
-from nps_id.match.pipeline import compound_names
+from nps_id.match.findings_build import compound_names
 from nps_id.report.document import build_report
 from nps_id.report.ewa import ewa_rows
 from nps_id.search.reference import Reference

@@ -305,7 +305,8 @@ def test_an_absent_isomer_of_a_cutting_agent_is_a_compound_not_in_the_library_no
 @pytest.fixture(scope="module")
 def andi_results(swgdrug_library):
     """The ANDI run matched against SWGDRUG, default settings."""
-    from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import match_files
     from tests.conftest import data_path
 
     ((_, results),) = list(match_files([data_path("gcms", "andi", "agilent-gcms.cdf")], swgdrug_library,
@@ -422,7 +423,8 @@ def test_a_cocaine_runs_alkaloids_and_impurities_are_not_exported_as_nps(swgdrug
     # cis-cinnamoylcocaine and 3',4',5'-trimethoxycocaine (coca alkaloids) as NPS, and an unknown
     # among them as a suspected new "other stimulant". They are cocaine's own chemistry: excluded as
     # not NPS, like cocaine itself (taxonomy 2026.5); no early-warning lead is left.
-    from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import match_files
     from tests.conftest import data_path
 
     ((_, results),) = list(match_files([data_path("gcms", "jcamp", "gcms.jdx")], swgdrug_library, MatchParameters()))

@@ -92,7 +92,8 @@ def test_a_lactam_peak_in_a_real_run_reaches_the_ewa_export_as_phenibut_s_group(
     import numpy as np
 
     from nps_id import io
-    from nps_id.match.pipeline import MatchParameters, match_files
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import match_files
     from nps_id.report.ewa import ewa_rows
     from nps_id.spectrum import Spectrum
     from tests.conftest import data_path
