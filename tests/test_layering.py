@@ -18,6 +18,7 @@ Not seen: ``import_module`` with a computed name (``nps_id/library/__init__.py``
 from __future__ import annotations
 
 import ast
+import functools
 import graphlib
 from pathlib import Path
 
@@ -61,8 +62,9 @@ def imported(tree: ast.AST, module: str, is_package: bool) -> set[str]:
     return names
 
 
+@functools.cache  # both tests read it: parsed once (~0.6 s)
 def import_graph() -> dict[str, set[str]]:
-    """Module -> the modules of ``nps_id`` it imports (itself left out)."""
+    """Module -> the modules of ``nps_id`` it imports (itself left out); the tests do not change it."""
     files = module_files()
     graph = {}
     for module, path in files.items():
@@ -104,6 +106,18 @@ def test_the_import_graph_of_nps_id_has_no_cycle():
     assert not new, "import cycle(s) in nps_id (see docs/architecture.md): " + "; ".join(new)
     gone = set(KNOWN_CYCLES) - {members for members, _ in found}
     assert not gone, f"known cycles no longer there, take them out of KNOWN_CYCLES: {gone}"
+
+
+def test_the_layers_import_downwards_only():
+    """The layers (``io``, ``library``, ``search``, ``match``, ... and the top-level modules) import
+    one another without a cycle: ``io.x -> library.y`` and ``library.z -> io.w`` is an upward
+    import even though no two modules import each other."""
+    layer = {module: ".".join(module.split(".")[:2]) for module in module_files()}
+    graph: dict[str, set[str]] = {}
+    for module, targets in import_graph().items():
+        graph.setdefault(layer[module], set()).update(layer[t] for t in targets if layer[t] != layer[module])
+    found = [" -> ".join(cycle) for _, cycle in cycles(graph)]
+    assert not found, "layers importing upwards (see docs/architecture.md): " + "; ".join(found)
 
 
 def test_the_check_sees_lazy_type_only_relative_and_package_imports():
