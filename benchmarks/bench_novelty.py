@@ -67,8 +67,9 @@ from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
 from nps_id.match.ranked_hit import ranked_hit
 from nps_id.match.verdict import IDENTIFIED, Evidence, RuleId, VerdictThresholds, decide
 from nps_id.search.engine import SearchSettings, search
+from nps_id.search.prepared import formula_codes
 from nps_id.search.reference import Reference
-from nps_id.search.ranking import formula_codes, without
+from nps_id.search.ranking import without
 from nps_id.search.scores.base import kind_of, to_999
 from nps_id.search.settings import Hits
 

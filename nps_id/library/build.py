@@ -45,6 +45,7 @@ import numpy as np
 from nps_id._atomic import atomic_output, is_stream
 from nps_id._hashing import PathDigest, sha256_path
 from nps_id.errors import InputError, ReaderError, record_number, shorten
+from nps_id.library.store import MIN_PEAKS
 from nps_id.library.structures import (
     UNVERIFIED,
     Chemistry,
@@ -67,7 +68,6 @@ DUPLICATE_COSINE = 0.99
 DUPLICATE_PAIRS_LISTED = 100
 #: Cells of a group's Gram matrix computed at once (8 MB of float64).
 _GRAM_CELLS = 1 << 20
-MIN_PEAKS = 2
 
 
 @dataclass

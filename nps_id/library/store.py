@@ -10,7 +10,8 @@ Entry points
   rows, not 69,000): :meth:`Library.stored_peaks` (:class:`StoredPeaks`),
   :meth:`Library.stored_columns` (:class:`StoredColumns`), ``read_index(name, lazy=True)``.
 - :func:`content_sha256` -- the content hash of peaks + metadata columns (shared with the writer).
-- Format constants (``FORMAT_NAME``, ``FORMAT_VERSION``, column kinds) used by the writer.
+- Format constants (``FORMAT_NAME``, ``FORMAT_VERSION``, column kinds, ``MIN_PEAKS``) used by the
+  writer, the build and the check.
 
 Every element is read by dispatching on its ``encoding-type`` attribute; every HDF5 failure is
 turned into a :class:`~nps_id.errors.LibraryError` naming the file and the dataset.
@@ -63,6 +64,9 @@ STRUCTURES_FROM = (2, 0)
 FLOAT_COLUMNS = ("exact_mass", "precursor_mz", "retention_time", "retention_index")
 #: Integer columns and the value that means "absent".
 INT_FILL = {"ms_level": 0, "precursor_charge": 0, "scan_index": -1}
+#: Every spectrum of a library has at least this many peaks: the build rejects fewer, the check
+#: of a library file refuses them.
+MIN_PEAKS = 2
 
 #: Attributes of an index group the content hash leaves out: the encoding (checked on its own)
 #: and the hash itself.

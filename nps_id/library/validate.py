@@ -38,6 +38,7 @@ from nps_id.library.store import (
     FORMAT_NAME,
     INT,
     KIND,
+    MIN_PEAKS,
     REQUIRED_COLUMNS,
     STRING,
     STRING_LIST,
@@ -172,8 +173,6 @@ def _check_columns(lib: Library) -> None:
 # -- the invariants and the hash -----------------------------------------------------------------
 def _check_peaks(lib: Library) -> CSRPeaks:
     """Read every peak chunk (Fletcher-32 is verified on read) and check the CSR invariants."""
-    from nps_id.library.build import MIN_PEAKS  # here: a verified library is opened without the builder
-
     peaks = lib.peaks()  # LibraryError names the dataset if a chunk fails its checksum
     offsets, mz, intensity = peaks.offsets, peaks.mz, peaks.intensity
     where = f"{lib.path}: invalid library"

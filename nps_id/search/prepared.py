@@ -10,6 +10,7 @@ Entry points
 ------------
 - :class:`PreparedLibrary` -- ``PreparedLibrary(reference, settings)`` or with prebuilt indexes.
 - :class:`SearchContext` -- one search's settings and library, as the kind modules receive them.
+- :func:`formula_codes` -- the formula code of every library row, as the ranking compares them.
 """
 from __future__ import annotations
 
@@ -21,10 +22,20 @@ from typing import Any, Callable
 import numpy as np
 
 from nps_id.search.index import FragmentIndex, NominalIndex, load_indexes
-from nps_id.search.ranking import formula_codes
 from nps_id.search.reference import Reference
 from nps_id.search.scores import Score
 from nps_id.search.settings import SearchSettings
+
+
+def formula_codes(formula: np.ndarray) -> np.ndarray:
+    """An integer per library row, equal for equal formulas (-1: none); numbered in order of
+    appearance (codes are only compared: no sort of the strings)."""
+    values = list(map(str, formula.tolist()))
+    # dict.fromkeys keeps first appearances in order; both maps run in C (a Python loop over the
+    # 69,220 rows of MassBank MS/MS cost a one-spectrum search ~0.02 s)
+    codes = {f: code for code, f in enumerate(f for f in dict.fromkeys(values) if f != "")}
+    codes[""] = -1
+    return np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
 
 
 def index_parameters(settings: SearchSettings) -> dict[str, dict[str, float]]:
@@ -60,7 +71,7 @@ class PreparedLibrary:
 
     @functools.cached_property
     def formula(self) -> np.ndarray:
-        """Formula code of every row (-1: none; :func:`~nps_id.search.ranking.formula_codes`),
+        """Formula code of every row (-1: none; :func:`formula_codes`),
         made once, when a batch of many queries is first ranked."""
         return formula_codes(self.reference.columns["formula"])
 

@@ -10,7 +10,6 @@ Entry points
 - :func:`rank_batch` -- the same from CSR-like candidate arrays (the compiled EI batch's output).
 - :func:`assemble` -- batches -> :class:`~nps_id.search.settings.Hits`, sorted by query and rank.
 - :func:`without` -- hits with some rows taken out, ranked again (a library without them).
-- :func:`formula_codes` -- the formula code of every library row, as the ranking compares them.
 - :func:`top_indices`, :func:`not_listed` -- small helpers the candidate steps share.
 """
 from __future__ import annotations
@@ -40,24 +39,14 @@ def not_listed(size: int) -> np.ndarray:
     return np.full(size, -1, dtype=np.int64)
 
 
-def formula_codes(formula: np.ndarray) -> np.ndarray:
-    """An integer per library row, equal for equal formulas (-1: none); numbered in order of
-    appearance (codes are only compared: no sort of the strings)."""
-    values = list(map(str, formula.tolist()))
-    # dict.fromkeys keeps first appearances in order; both maps run in C (a Python loop over the
-    # 69,220 rows of MassBank MS/MS cost a one-spectrum search ~0.02 s)
-    codes = {f: code for code, f in enumerate(f for f in dict.fromkeys(values) if f != "")}
-    codes[""] = -1
-    return np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
-
-
 def without(hits: Hits, keep: np.ndarray, compound: np.ndarray, formula: np.ndarray, top_k: int,
             margin: float) -> Hits:
     """The hits ``keep`` marks, ranked again by :func:`rank_batch`'s kernel: ranks, gaps and isomer
     alerts as a search of a library without the other rows would give them (``compound`` and
     ``formula``: the library's codes, :meth:`~nps_id.search.reference.Reference.compound` and
-    :func:`formula_codes`). Exact as far as ``hits`` reach: searched with ``top_k`` equal to the
-    prefilter, they hold every candidate the search scored. The leave-compound-out benchmark."""
+    :func:`~nps_id.search.prepared.formula_codes`). Exact as far as ``hits`` reach: searched with
+    ``top_k`` equal to the prefilter, they hold every candidate the search scored. The
+    leave-compound-out benchmark."""
     kept = np.flatnonzero(keep)
     query = np.asarray(hits.query, dtype=np.int64)[kept]
     batch, counts = np.unique(query, return_counts=True)
