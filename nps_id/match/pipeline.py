@@ -166,6 +166,9 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
             notes.append(f"{untimed} MS/MS scan group{'s have' if untimed > 1 else ' has'} no retention time: "
                          "outside --rt-window (not matched)")
         findings, components, results["unassigned_features"] = match_ms2(groups, library, params, run)
+        if blank:  # parameters.blank names it: say it took nothing away (docs/match.md, Blank)
+            notes.append(f"--blank {blank.identity['file']}: not subtracted (blank subtraction works on "
+                         "GC-EI-MS components; LC-MS/MS findings are reported as found)")
     elif run is not None:
         findings, components, removed = match_gc(run, library, params, blank, ladder)
         if blank:

@@ -709,3 +709,17 @@ def test_the_absent_isomers_of_the_pesticide_runs_hits_are_compounds_not_in_the_
     html = render(doc, "html")[".html"].decode()
     assert "possibly a new substance" not in html and "or a new substance," not in html
     assert "it may be a new substance" not in html
+
+
+def test_a_blank_given_to_an_lc_run_is_said_not_to_be_subtracted(library, pestmix):
+    # attack39b: the LC-MS/MS path ignored --blank silently while parameters.blank named it, so the
+    # results read as blank-subtracted; blank subtraction works on GC-EI components only
+    from nps_id.match.pipeline import prepare_blank
+    from nps_id.match.parameters import MatchParameters
+
+    blank = prepare_blank(data_path(*RAMS), MatchParameters())
+    results = match_run(data_path(*PESTMIX), library, blank=blank)
+    assert results["parameters"]["blank"]["file"] == "DDApos_2.mzML.gz"
+    assert any("--blank DDApos_2.mzML.gz: not subtracted" in note for note in results["notes"])
+    assert [f["name"] for f in results["findings"]] == [f["name"] for f in pestmix["findings"]]
+    assert not any("--blank" in note for note in pestmix["notes"])
