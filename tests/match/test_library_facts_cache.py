@@ -409,3 +409,22 @@ def test_facts_taken_at_once_before_a_fork_are_the_ones_asked_one_by_one(swgdrug
         with pytest.warns(UserWarning, match="damaged"):
             again = [(taken.mass(r), taken.context(r), taken.name_of_block(taken.block(r))) for r in rows]
     assert again == asked and sum(m is not None for m, _, _ in asked) > len(rows) // 2
+
+
+def test_a_cache_folder_that_cannot_be_written_is_said_once_per_folder_in_a_run(swgdrug_library, tmp_path,
+                                                                                 monkeypatch):
+    """`match` of three GC runs with a cache folder that cannot be made: the row facts and the isomers
+    are saved after every run, and each save said its folder again (six lines until stop 40)."""
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "a-file" / "cache"))
+    runs = [str(data_path("gcms", "lrcfs", f"22022300{n}.mzML")) for n in (1, 2, 8)]
+    result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug_library), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if "cache" in line and " not written (" in line
+            and ("facts" in line or "isomer" in line)]
+    folders = [line.split(" not written")[0].rsplit(" ", 1)[1] for line in said]
+    assert len(said) == 2 and len(set(folders)) == 2, result.stderr
