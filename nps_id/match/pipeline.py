@@ -170,7 +170,8 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
             notes.append(f"--blank {blank.identity['file']}: not subtracted (blank subtraction works on "
                          "GC-EI-MS components; LC-MS/MS findings are reported as found)")
     elif run is not None:
-        findings, components, removed = match_gc(run, library, params, blank, ladder)
+        findings, components, removed, blank_notes = match_gc(run, library, params, blank, ladder)
+        notes += blank_notes
         if blank:
             results["blank"] = {**blank.identity, "tic": blank.tic, "n_components": len(blank.components),
                                 "n_removed": len(removed)}
