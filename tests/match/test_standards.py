@@ -104,6 +104,24 @@ def test_a_blank_of_another_method_says_why_it_removed_nothing(swgdrug_library, 
     assert plain["blank"]["n_removed"] == 1 and not [n for n in plain["notes"] if n.startswith("--blank")]
 
 
+@pytest.mark.parametrize("sample, standard, said", [
+    # the library (SWGDRUG, EI only) holds nothing of the standard's technique: the standard is wrong
+    (("gcms", "lrcfs", "220223030.mzML"), ("lcms", "openms-pestmix", "PestMix1_slice_430-470s.mzML"),
+     "PestMix1_slice_430-470s.mzML etizolam: acquired by LC-MS/MS, and library"),
+    # the standard suits the library, the sample is another technique: named with both techniques
+    (("lcms", "openms-pestmix", "PestMix1_slice_430-470s.mzML"), ("gcms", "lrcfs", "220223010.mzML"),
+     "220223010.mzML etizolam: acquired by GC-EI-MS, PestMix1_slice_430-470s.mzML by LC-MS/MS"),
+])
+def test_a_reference_standard_of_another_technique_is_bad_input(swgdrug_library, sample, standard, said):
+    """Exit 3 (bad input, docs/guarantees.md), one line naming the standard run and both techniques;
+    it was exit 4, the code of a library without spectra of the run's kind."""
+    result = CliRunner().invoke(cli, ["match", str(data_path(*sample)), "-l", str(swgdrug_library),
+                                      "--reference-standard", str(data_path(*standard)), "etizolam"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("nps-id: error: --reference-standard ") and said in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
+
+
 def test_reference_standard_run_gives_the_rt_comparison(swgdrug_library, tmp_path):
     standard = ["--reference-standard", _run("220223010"), "etizolam"]
     doc, _ = _match(swgdrug_library, tmp_path, *standard)
