@@ -666,6 +666,24 @@ def test_an_ms2_isomer_the_library_holds_only_as_water_losses_is_not_excluded(ms
     assert before.verdict.verdict == "identified"  # the rule off: the wrong compound named
 
 
+def test_a_record_without_its_precursor_is_judged_around_the_unknowns(ms2_records):
+    """The record-precursor-alone rule reads a record's precursor m/z once (LibraryFacts): a record
+    that states it is judged around it, one that does not around the unknown's precursor, and with
+    neither known nothing can be told (the rule does not apply)."""
+    from nps_id.match.isomer_rule import has_product_ion
+    from nps_id.match.library_facts import LibraryFacts
+
+    level = VerdictThresholds().isomer_ms2_record_product_ion_level
+    records = [s for s in ms2_records("C12H14N4O4S") if s.name == "Sulfadimethoxine" and s.precursor_mz]
+    alone = next(s for s in records if not has_product_ion(s.mz, s.intensity, s.precursor_mz, level))
+    fragments = next(s for s in records if has_product_ion(s.mz, s.intensity, s.precursor_mz, level))
+    spectra = [alone, alone.replace(precursor_mz=None), fragments, fragments.replace(precursor_mz=None)]
+    facts = LibraryFacts(Reference.from_spectra(spectra))
+    unknown = float(alone.precursor_mz)
+    assert [facts.record_has_product_ion(row, level, unknown) for row in range(4)] == [False, False, True, True]
+    assert facts.record_has_product_ion(1, level) and not facts.record_has_product_ion(0, level)
+
+
 def test_ms2_verdicts_of_one_batch_are_each_query_assessed_alone(ms2_records):
     # a search makes the water-loss isomers' records once per formula and ion mode, and a record's
     # product-ion test once per record, for all its queries (stop 39): each MassBank MS/MS identity
