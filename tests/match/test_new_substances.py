@@ -708,20 +708,26 @@ def test_ms2_verdicts_of_one_batch_are_each_query_assessed_alone(ms2_records):
 def test_a_left_out_view_never_names_a_water_loss_isomer_its_library_lacks(ms2_records):
     # the records of a formula are shared by a library's facts and its left-out views; which of their
     # compounds the library holds is each view's own, whichever asked first
-    from nps_id.match.isomer_evidence import _with_water_loss_isomers
+    from nps_id.match.isomer_evidence import isomer_check
+    from nps_id.match.isomer_rule import LIBRARY_PAIR
     from nps_id.match.library_facts import LibraryFacts
-    from nps_id.match.isomer_rule import IsomerCheck
+    from nps_id.match.ranked_hit import RankedHit
 
-    reference = Reference.from_spectra(ms2_records("C19H30O2"))
+    records = ms2_records("C19H30O2")
+    reference = Reference.from_spectra(records)
     names = list(reference.columns["name"])
     row, held = names.index("Dihydrotestosterone"), names.index("Androsterone")
     facts = LibraryFacts(reference)
     view = facts.excluding(frozenset({facts.block(held)}))
-    precursor, scores, water = (291.2319, "positive"), {}, VerdictThresholds().isomer_ms2_water_loss_da
+    # the unknown: a dihydrotestosterone [M+H]+ record itself, the only hit at 999 (the water-loss rule
+    # applies to an identity score); only the library's water-loss records are looked at
+    thresholds = VerdictThresholds(isomer_ms2_pair_score=1000)
+    hit = records[row]
     for first, then in ((facts, view), (view, facts), (facts, view)):
         for which in (first, then):
-            named = [n.name for n in _with_water_loss_isomers(IsomerCheck(True), row, which, precursor, scores,
-                                                               water).in_library]
+            check = isomer_check(hit.mz, hit.intensity, "ms2", [RankedHit(row, 999, similarity=1.0)], which, None,
+                                 thresholds, (291.2319, "positive"), None, None)
+            named = [n.name for n in check.in_library if n.move == LIBRARY_PAIR]
             # two stereoisomers of one first block, each recorded only at the water losses
             assert named == ([] if which is view else ["Epiandrosterone", "Androsterone"])
 
