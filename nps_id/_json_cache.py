@@ -169,7 +169,20 @@ class JsonCache(abc.ABC):
             self._file, self._added = merged, False
             _remove_stale(self.path)
         except (OSError, InputError) as exc:
-            warnings.warn(f"{self.label} {self.path.parent} not written ({exc})", stacklevel=2)
+            _warn_unwritten(self.label, self.path.parent, exc)
+
+
+#: Folders whose cache files could not be written, already said in this process: one line per
+#: folder, not one per cache and save -- a `match` of three runs said the same folder six times
+#: (the row facts, MS/MS pairs and isomers are saved after each run).
+_UNWRITTEN: set[Path] = set()
+
+
+def _warn_unwritten(label: str, folder: Path, exc: BaseException) -> None:
+    if folder not in _UNWRITTEN:
+        _UNWRITTEN.add(folder)
+        warnings.warn(f"{label} {folder} not written ({exc}); its values are made again next time "
+                      "(said once per folder)", stacklevel=3)
 
 
 #: A cache file of another key (older code, another RDKit) not written for this many days is removed

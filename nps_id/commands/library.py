@@ -69,7 +69,7 @@ Examples:
 @click.option("--structures-from", "structures_from", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="LIBRARY",
               help="Copy verified structures from another nps-id library to records with the "
-                   "same full InChIKey (repeatable).")
+                   "same full InChIKey (repeatable; a library failing its checks is refused, exit 4).")
 @click.option("--structures-table", "structure_tables", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
               help="A lab's structure table (TSV/CSV with columns inchikey and smiles or inchi), "

@@ -69,7 +69,7 @@ input (also: an output onto an input, or -o results of another analysis without 
               "gives van den Dool-Kratz retention indices.")
 @click.option("--reference-standard", "reference_standards", type=(click.Path(exists=True, path_type=Path), str),
               multiple=True, metavar="RUN NAME",
-              help="A run of a reference standard (same method) and the substance in it: findings of that "
+              help="A run of a reference standard (same method; another technique is exit 3) and the substance in it: findings of that "
                    "substance get its RT (and RI) against the standard's, within --standard-rt-window; "
                    "within it, the isomers the spectrum cannot tell apart are excluded. LC-MS/MS: it "
                    "confirms only with >= 2 of the standard's product ions (>= 10 % of its base) matched "

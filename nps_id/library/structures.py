@@ -231,11 +231,14 @@ def _table_rows(path: Path, rows: Iterator[list[str]]) -> dict[str, tuple[str, s
 def _library_structures(path: Path) -> tuple[dict[str, tuple[str, str]], str]:
     """Full InChIKey -> (SMILES, InChI) of another nps-id library, and its content hash.
 
-    Rows marked ``unverified`` are left out: their InChIKey came from their own structure.
+    Rows marked ``unverified`` are left out: their InChIKey came from their own structure. The
+    library is checked as every command checks one it relies on (``open_verified``): the hash
+    the provenance records must be the content the structures came from, so a donor whose
+    content no longer meets its stored hash is refused (:class:`LibraryError`, exit code 4).
     """
-    from nps_id.library.store import Library
+    from nps_id.library.validate import open_verified
 
-    with Library.open(path) as lib:
+    with open_verified(path) as lib:
         keys, smiles, inchi = (lib.column(c) for c in ("inchikey", "smiles", "inchi"))
         status = (lib.column("structure_status") if "structure_status" in lib.columns
                   else np.full(lib.n_spectra, "", dtype=object))

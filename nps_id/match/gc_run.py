@@ -49,16 +49,17 @@ class Blank:
 
 
 def match_gc(run: Run, library: ReferenceLibrary, params: MatchParameters, blank: Blank | None,
-             ladder: AlkaneLadder | None) -> tuple[list[Finding], list[GCComponent], list[dict]]:
-    """Findings, the component list and the components the blank removed (each with why) of a
-    GC-EI-MS run."""
+             ladder: AlkaneLadder | None) -> tuple[list[Finding], list[GCComponent], list[dict], list[str]]:
+    """Findings, the component list, the components the blank removed (each with why) and notes
+    (why the blank removed none) of a GC-EI-MS run."""
     components = extract_components(run, params.peaks, params.deconvolution)
     spectra = [c.spectrum() for c in components]
     identity = search_hits(spectra, library, params, "identity") if spectra else {}
     removed_info: list[dict] = []
+    notes: list[str] = []
     if blank:
-        components, spectra, identity, removed_info = _subtract_blank(components, spectra, identity, blank,
-                                                                      library, params)
+        components, spectra, identity, removed_info, notes = _subtract_blank(components, spectra, identity, blank,
+                                                                             library, params)
     t = params.verdict
     need_analogue = [i for i in range(len(components))
                      if params.analogue and (not identity.get(i) or (identity[i][0].mf or 0) < t.tentative_mf)]
@@ -91,7 +92,7 @@ def match_gc(run: Run, library: ReferenceLibrary, params: MatchParameters, blank
             finding.component = i
             findings.append(finding)
         summaries.append(summary)
-    return findings, summaries, removed_info
+    return findings, summaries, removed_info, notes
 
 
 def _listing(component: Component, hits: list[Hit] | None, library) -> dict:
@@ -105,7 +106,7 @@ def _listing(component: Component, hits: list[Hit] | None, library) -> dict:
 def _subtract_blank(components, spectra, identity, blank, library, params):
     """Blank subtraction after the identity search, so that components whose best hit is an
     internal standard are kept (it is in the blank on purpose). Returns the kept components, their
-    spectra and identity hits (re-indexed), and what was removed and why."""
+    spectra and identity hits (re-indexed), what was removed and why, and a note why nothing was."""
     t = params.verdict
     standards = set().union(*(library_compounds(library, s.name) for s in params.internal_standards))
     best = {i: hits[0] for i, hits in identity.items() if hits and (hits[0].mf or 0) >= t.report_score}
@@ -129,7 +130,42 @@ def _subtract_blank(components, spectra, identity, blank, library, params):
         })
     keep = [position[id(c)] for c in kept]
     identity = {new: identity[old] for new, old in enumerate(keep) if old in identity}
-    return kept, [spectra[i] for i in keep], identity, removed_info
+    notes = [] if removed else [_none_removed(components, blank, protected, params)]
+    return kept, [spectra[i] for i in keep], identity, removed_info, notes
+
+
+def _none_removed(components: list[Component], blank: Blank, protected: set[int], params: MatchParameters) -> str:
+    """Why the blank removed none of the run's components, by the first of its three tests that
+    none passed (a blank of another method: other retention times, other spectra), with where
+    each run's components lie (a blank acquired over another time or m/z range shows it)."""
+    tol, min_sim, ratio = params.blank_rt_tolerance_seconds, params.blank_min_similarity, params.blank_min_ratio
+    said = f"--blank {blank.identity['file']}: removed none of the run's {len(components)} components: "
+    if not blank.components or not components:
+        return said + ("the blank has no components" if components else "the run has none")
+    candidates = [c for i, c in enumerate(components) if i not in protected]
+    close = [(c, b) for c in candidates for b in blank.components if abs(b.rt_seconds - c.rt_seconds) <= tol]
+    # subtract_blank's own cosine, one pair at a time (no height limit): the best the blank came to
+    best = max((m.similarity for c, b in close
+                for m in subtract_blank([c], [b], rt_tolerance_seconds=tol, min_similarity=-1.0,
+                                        min_ratio=np.inf)[1]), default=None)
+    if not close:
+        why = f"no component of the blank elutes within {tol:g} s of one of the run's"
+    elif best < min_sim:
+        near = len({id(c) for c, _ in close})
+        why = f"{near} have a blank component within {tol:g} s, none with a spectrum alike (best cosine " \
+              f"{best:.3f} < {min_sim:g})"
+    else:
+        why = f"each the blank shows (within {tol:g} s, cosine >= {min_sim:g}) is at least {ratio:g} x as high " \
+              "as the blank's: an analyte above the carry-over level is kept"
+    if len(candidates) < len(components):
+        why = f"the internal standard (never removed) aside, {why}"
+    return f"{said}{why} (the blank's components: {_where(blank.components)}; the run's: {_where(components)})"
+
+
+def _where(components: list[Component]) -> str:
+    rt = [c.rt_minutes for c in components]
+    low, high = min(float(c.mz.min()) for c in components), max(float(c.mz.max()) for c in components)
+    return f"{min(rt):.2f}-{max(rt):.2f} min, m/z {low:g}-{high:g}"
 
 
 def _same_compound(components, identity, library, min_mf, same_peak_seconds, *, tic=None,

@@ -211,10 +211,7 @@ def _with_record_precursor_alone(check: IsomerCheck, row: int, facts: LibraryFac
     level = thresholds.isomer_ms2_record_product_ion_level
     if level <= 0:
         return check
-    if np.isfinite(float(facts.reference.columns["precursor_mz"][row])):  # the record alone decides
-        held = facts.record_has_product_ion(row, level)
-    else:
-        held = has_product_ion(*facts.reference.peaks.row(row), precursor[0] if precursor is not None else np.nan, level)
+    held = facts.record_has_product_ion(row, level, precursor[0] if precursor is not None else np.nan)
     return check if held else replace(check, record_no_product_ion=level)
 
 

@@ -7,7 +7,7 @@ per process and, where it is a small JSON value, kept for the library file acros
 Entry points: :class:`LibraryFacts` (what the rules need from the library, optionally with
 compounds left out for leave-compound-out tests), :func:`group_label` (the EWA label a compound's
 class gives, or None); :class:`IsomerCache` keeps the RDKit isomer enumerations of hits across
-processes, ``_RowFactsCache`` and ``_Ms2PairsCache`` :class:`LibraryFacts`' row values and MS/MS
+processes, :class:`RowFactsCache` and :class:`Ms2PairsCache` :class:`LibraryFacts`' row values and MS/MS
 pairs for a library file, in the cache folder (files of :class:`nps_id._json_cache.JsonCache`:
 checked lazily, saved merged under a lock, keyed by the code that makes them -- this module's too).
 """
@@ -111,7 +111,7 @@ class IsomerCache(JsonCache):
         return None if value is None else [[i.smiles, i.inchikey, i.move] for i in value]
 
 
-class _RowFactsCache(JsonCache):
+class RowFactsCache(JsonCache):
     """:class:`LibraryFacts`' values per library row (``"what:row"`` -> JSON value), kept for a
     library file (by its sha256) across processes: the verified structure (RDKit), the EWA group
     and context (SMARTS), masses. A search meets the same hit rows again and again, and they cost
@@ -167,7 +167,7 @@ class _RowFactsCache(JsonCache):
     _VALUES = {"context": ("drug", "other"), "reagent": (None, *{kind for kind, _ in DERIVATIZING_GROUPS}), "nps": (0, 1)}
 
 
-class _Ms2PairsCache(_RowFactsCache):
+class Ms2PairsCache(RowFactsCache):
     """:meth:`LibraryFacts.ms2_pairs` per compound and formula (``"ms2_pairs:BLOCK FORMULA"`` ->
     ``{block: [row, score]}``) of a library file, across processes: each is an identity search
     (~3 ms; 0.75 s of the 1,235 MassBank MS/MS queries' verdicts per process). Keyed like the row
@@ -218,8 +218,8 @@ class LibraryFacts:
         self._cache: dict[tuple[str, int], Any] = {}
         # Row values of a library file outlive the process (in-memory spectra have no sha256).
         self._saved, self._saved_pairs = (None, None) if reference.sha256 is None else (
-            _RowFactsCache(reference.sha256),
-            _Ms2PairsCache(reference.sha256, self))
+            RowFactsCache(reference.sha256),
+            Ms2PairsCache(reference.sha256, self))
         self.isomer_cache = IsomerCache()
 
     def excluding(self, blocks: frozenset[str]) -> "LibraryFacts":
@@ -465,7 +465,7 @@ class LibraryFacts:
         score, 0-999) whose MS/MS records match a record of the row's compound, best pair: the
         library's own evidence of which compounds its MS/MS cannot tell apart. Computed once per
         compound (an identity search of its records among the formula's others) and kept in the
-        cache folder for a library file (:class:`_Ms2PairsCache`), left-out compounds included
+        cache folder for a library file (:class:`Ms2PairsCache`), left-out compounds included
         (:meth:`name_of_block` says which the library holds)."""
         key = ("ms2_pairs", self.block(row))
         if key not in self._cache:  # by compound, from the first row asked: a few have two formulas ("[C7H9N2O]+")
@@ -505,11 +505,14 @@ class LibraryFacts:
 
         return self._cached("formula_records", f"{mode} {formula}", make, persist=False)
 
-    def record_has_product_ion(self, row: int, level: float) -> bool:
-        """Whether the library record ``row``, which states its precursor m/z, holds a product ion at
-        ``level`` of its base peak (:func:`~nps_id.match.isomer_rule.has_product_ion`): once per
-        record (~0.04 s of a forked MS/MS x10 worker asked it per query, stop 39)."""
+    def record_has_product_ion(self, row: int, level: float, precursor: float = float("nan")) -> bool:
+        """Whether the library record ``row`` holds a product ion at ``level`` of its base peak
+        (:func:`~nps_id.match.isomer_rule.has_product_ion`) around its own precursor m/z, else (a
+        record that states none) around ``precursor``, the unknown's. Once per record that states
+        its precursor (~0.04 s of a forked MS/MS x10 worker asked it per query, stop 39)."""
         at = float(self.reference.columns["precursor_mz"][row])
+        if not np.isfinite(at):  # the answer depends on the unknown's precursor: not kept
+            return has_product_ion(*self.reference.peaks.row(row), precursor, level)
         return self._cached("record_product_ion", f"{level} {row}",
                             lambda _: has_product_ion(*self.reference.peaks.row(row), at, level), persist=False)
 

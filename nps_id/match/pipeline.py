@@ -43,7 +43,8 @@ from nps_id.match.parameters import MatchParameters
 from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import BLANK_ITSELF_NOTE, Finding, MatchMode
 from nps_id.match.standards import (ReferenceStandard, RunContent, internal_standard_checks, library_compounds,
-                                    same_run_by, reference_standard_fields, standard_entry)
+                                    require_same_technique, same_run_by, reference_standard_fields,
+                                    standard_entry, standard_of_no_library_kind)
 from nps_id.match.verdict import LEVELS, with_isomers_excluded
 
 RESULTS_SCHEMA = "nps-id/match-results"
@@ -73,7 +74,8 @@ def measure_reference_standards(standards: list[ReferenceStandard], library: Ref
     measured = []
     for standard in standards:
         library_compounds(library, standard.name)  # a misspelt name fails before the run is matched
-        results, content = _match_run(standard.run, library, params, ladder=ladder, lenient=lenient)
+        results, content = _match_run(standard.run, library, params, ladder=ladder, lenient=lenient,
+                                      standard=standard.name)
         measured.append(standard_entry(standard, results, library, content))
     return measured
 
@@ -120,8 +122,10 @@ def match_run(
 
 def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParameters, *, blank: Blank | None = None,
                ladder: AlkaneLadder | None = None, lenient: bool = False, sha256: str | None = None,
-               reference_standards: list[tuple[dict, set[int]]] = ()) -> tuple[dict[str, Any], RunContent]:
-    """:func:`match_run`, and the run's scans (a reference standard's tell a copy of the sample run)."""
+               reference_standards: list[tuple[dict, set[int]]] = (),
+               standard: str | None = None) -> tuple[dict[str, Any], RunContent]:
+    """:func:`match_run`, and the run's scans (a reference standard's tell a copy of the sample run);
+    ``standard``: the substance when the run is a reference standard's."""
     from nps_id.io import ReadReport
 
     path = Path(path)
@@ -147,6 +151,11 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
         },
         "library": dict(library.info),
     }
+    if standard is not None and technique.library_kind not in library.indexes:
+        info = library.info
+        raise standard_of_no_library_kind(path.name, standard, technique.name,
+                                          f"library {Path(info['path']).name} ({info['name']} {info['release']})")
+    require_same_technique(list(reference_standards), technique.name, path.name)
     library.require(technique, path.name)
     results["tic"] = _tic(run)
     notes: list[str] = []
@@ -170,7 +179,8 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
             notes.append(f"--blank {blank.identity['file']}: not subtracted (blank subtraction works on "
                          "GC-EI-MS components; LC-MS/MS findings are reported as found)")
     elif run is not None:
-        findings, components, removed = match_gc(run, library, params, blank, ladder)
+        findings, components, removed, blank_notes = match_gc(run, library, params, blank, ladder)
+        notes += blank_notes
         if blank:
             results["blank"] = {**blank.identity, "tic": blank.tic, "n_components": len(blank.components),
                                 "n_removed": len(removed)}
@@ -219,9 +229,10 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
 
 
 def _written_standard(entry: dict, by: str | None) -> dict:
-    """A ``reference_standards`` entry as the results hold it: its scans (``_content``) left out, and
+    """A ``reference_standards`` entry as the results hold it: its scans and technique (``_content``,
+    ``_technique``) left out, and
     ``same_run``/``same_run_by`` when it is this run itself (``by``: :func:`same_run_by`)."""
-    shown = {k: v for k, v in entry.items() if k != "_content"}
+    shown = {k: v for k, v in entry.items() if not k.startswith("_")}
     return {**shown, "same_run": True, "same_run_by": by} if by else shown
 
 

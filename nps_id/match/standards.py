@@ -191,6 +191,24 @@ def same_run_reason(run: str, by: str = "sha256") -> str:
             "injection: its findings are compared with themselves, and it is not used as confirmation")
 
 
+def standard_of_no_library_kind(run: str, name: str, technique: str, library: str) -> InputError:
+    """A reference standard run the library holds no spectra of its technique for (an LC-MS/MS
+    standard given with an EI library): bad input, exit 3 -- the library suits the samples."""
+    return InputError(f"--reference-standard {run} {name}: acquired by {technique}, and {library} holds no "
+                      "spectra of that technique: a reference standard is a run of the samples' method")
+
+
+def require_same_technique(standards: list[tuple[dict, set[int]]], technique: str, run: str) -> None:
+    """Raise :class:`InputError` (exit 3) when a reference standard run (a ``reference_standards``
+    entry) was acquired by another technique than the sample ``run``: its retention time and ions
+    are another method's, never a comparison."""
+    for entry, _ in standards:
+        if entry["_technique"] != technique:
+            raise InputError(f"--reference-standard {entry['run']} {entry['name']}: acquired by "
+                             f"{entry['_technique']}, {run} by {technique}: a reference standard is a run of the "
+                             "samples' method")
+
+
 def same_run_by(entry: dict, run_sha256: str | None, content: RunContent | None) -> str | None:
     """Whether the ``reference_standards`` entry ``entry`` is the run of SHA-256 ``run_sha256`` and
     scans ``content`` itself: ``"sha256"`` (the same bytes), ``"scans"`` (the same scans in another
@@ -240,7 +258,8 @@ def standard_entry(standard: ReferenceStandard, results: dict, library: Any,
     """What the reference standard run showed of its substance: the ``reference_standards`` entry
     of the results (run, SHA-256, the finding's RT, RI and verdict) and the substance's compound codes.
     ``content`` (the standard run's scans) is kept under ``_content``, never written: a sample run
-    with the same scans is this run in another file (:func:`same_run_by`)."""
+    with the same scans is this run in another file (:func:`same_run_by`); its technique under
+    ``_technique``, never written (:func:`require_same_technique`)."""
     codes = library_compounds(library, standard.name)
     mine = [f for f in results["findings"]
             if f["match_mode"] == MatchMode.IDENTITY and int(library.compound[f["library_row"]]) in codes]
@@ -250,7 +269,7 @@ def standard_entry(standard: ReferenceStandard, results: dict, library: Any,
              "library_name": best["name"] if best else None, "verdict": best["verdict"] if best else None,
              "rt_min": best["rt_min"] if best else None, "ri": best.get("ri") if best else None,
              # the standard's spectrum: an LC finding's ion ratios are compared with it
-             "spectrum": best["spectrum"] if best else None}
+             "spectrum": best["spectrum"] if best else None, "_technique": results["run"]["technique"]}
     if content is not None:
         entry["_content"] = content
     return entry, codes

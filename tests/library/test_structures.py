@@ -171,6 +171,24 @@ def test_library_info_says_which_structures_were_derived_from_a_parent(swgdrug_l
     assert "built from it" not in line
 
 
+def test_a_donor_whose_content_no_longer_meets_its_hash_is_refused(massbank_sample, tmp_path):
+    """The provenance names the donor by its content hash: a donor changed since it was written
+    (one intensity halved) would be recorded under a hash its content no longer has."""
+    donor_msp, donor = tmp_path / "donor.msp", tmp_path / "donor.h5"
+    write(massbank_sample[:5], donor_msp)
+    build_library([donor_msp], donor, name="donor", release="1", **QUIET)
+    with h5py.File(donor, "r+") as h5:
+        h5["peaks/intensity"][0] = h5["peaks/intensity"][0] / 2
+    target_msp, out = tmp_path / "target.msp", tmp_path / "target.h5"
+    write(_without_structure(massbank_sample[:5]), target_msp)
+    result = CliRunner().invoke(cli, ["library", "build", "-o", str(out), "--structures-from", str(donor),
+                                      str(target_msp)])
+    assert result.exit_code == 4, result.output
+    assert f"{donor}: content does not match its SHA-256" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 def test_append_adds_structures_from_another_library(massbank_sample, tmp_path, monkeypatch):
     monkeypatch.setattr(structures, "java_path", lambda: None)
     donor_msp, donor = tmp_path / "donor.msp", tmp_path / "donor.h5"

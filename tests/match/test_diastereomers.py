@@ -156,18 +156,22 @@ def test_a_hit_whose_diastereomers_the_library_may_hold_is_not_held_back_by_them
     # SWGDRUG files ephedrine and pseudoephedrine (its only other diastereomer class) under one
     # stereo-less key: the library may hold every class, so none is added; cocaine has 4 classes
     # (its bridgeheads held) and the library two compounds of its skeleton (cocaine, pseudococaine)
-    from nps_id.match.isomer_evidence import _with_absent_diastereomers
-    from nps_id.match.isomer_rule import IsomerCheck
+    from nps_id.match.isomer_evidence import isomer_check
+    from nps_id.match.isomer_rule import DIASTEREOMER
 
     reference, spectra = swgdrug
     facts = LibraryFacts(reference)
+    # a rate bound no score falls below: whatever the score, only which classes the library holds decides
+    every_score = VerdictThresholds(isomer_absent_diastereomer_rate=1e-12)
 
     def absent(name):
-        hits = search([spectra[name]], reference, SearchSettings(top_k=5))
-        top = ranked_hit(hits, 0, "ei", analog=False)
-        assert facts.name(top.row) == name
-        # min_rate 0: whatever the score, only which classes the library holds decides
-        return _with_absent_diastereomers(IsomerCheck(True), top, facts, facts.context(top.row), 0.0).not_excluded
+        query = spectra[name]
+        hits = search([query], reference, SearchSettings(top_k=5))
+        ranked = [ranked_hit(hits, j, "ei", analog=False) for j in range(len(hits.row))]
+        assert facts.name(ranked[0].row) == name
+        check = isomer_check(query.mz, query.intensity, "ei", ranked, facts, gap=None, thresholds=every_score,
+                             precursor=None, delta_ri=None, library_ri=None)
+        return tuple(n for n in check.absent if n.move == DIASTEREOMER)
 
     assert len(facts.diastereomer_classes(reference.columns["name"].tolist().index("Ephedrine"))) == 2
     assert absent("Ephedrine") == ()

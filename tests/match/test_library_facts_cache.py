@@ -4,23 +4,25 @@ start and writes what it computed at its end)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from nps_id.match.library_facts import IsomerCache, _RowFactsCache
+from nps_id.match.library_facts import IsomerCache, RowFactsCache
 from tests.conftest import data_path
 
 
 def test_two_processes_writing_one_cache_file_keep_both_processes_values(tmp_path, monkeypatch):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    first, second = _RowFactsCache("0" * 64), _RowFactsCache("0" * 64)
+    first, second = RowFactsCache("0" * 64), RowFactsCache("0" * 64)
     first.add("mass:1", 100)
     second.add("mass:2", 200)  # both read the (missing) file before either wrote it
     first.save()
     second.save()
     assert json.loads(first.path.read_text()) == {"mass:1": 100, "mass:2": 200}
     first.path.write_text("{not json")  # a damaged file: replaced by what this process knows
-    third = _RowFactsCache("0" * 64)
+    third = RowFactsCache("0" * 64)
     with pytest.warns(UserWarning, match="damaged"):
         third.add("mass:3", 300)
     third.save()
@@ -33,7 +35,7 @@ def test_a_damaged_value_is_found_when_asked_and_never_written_back(tmp_path, mo
     holds its new value and the good values no search asked (until stop 38 one damaged value
     dropped them all)."""
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     cache.path.write_text(json.dumps({"mass:1": 100, "mass:2": "abc", "mass:3": 300}))
     assert cache.value("mass:1", lambda: pytest.fail("made again")) == 100
@@ -45,7 +47,7 @@ def test_a_damaged_value_is_found_when_asked_and_never_written_back(tmp_path, mo
 
 def test_a_damaged_value_no_search_asked_is_dropped_alone_when_saved(tmp_path, monkeypatch):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     cache.path.write_text(json.dumps({"mass:1": 100, "mass:2": "abc", "mass:3": -5, "ion:4": 77}))
     cache.add("mass:5", 500)
@@ -61,7 +63,7 @@ def _save_values(cache_dir: str, worker: int, rounds: int) -> None:
 
     os.environ["NPS_ID_CACHE"] = cache_dir
     for i in range(rounds):
-        cache = _RowFactsCache("0" * 64)
+        cache = RowFactsCache("0" * 64)
         cache.add(f"mass:{worker * 1000 + i}", 100 + i)
         cache.save()
 
@@ -133,7 +135,7 @@ def test_a_batch_reads_the_blocks_column_whole_after_a_few_rows_alone_with_the_s
 ])
 def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, monkeypatch, key, damaged, made):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     cache.path.write_text(json.dumps({key: damaged}))
     with pytest.warns(UserWarning, match="damaged"):
@@ -142,17 +144,34 @@ def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, m
     assert json.loads(cache.path.read_text()) == {key: made}
 
 
+def _edited(monkeypatch, tmp_path, module: str, edit) -> None:
+    """Python finds ``module`` (as the cache keys find the code that makes their values) in a copy
+    of its folder under ``tmp_path`` whose file ``edit(folder)`` then changes."""
+    import importlib.util
+    import shutil
+
+    real = importlib.util.find_spec
+    origin = Path(real(module).origin)
+    folder = tmp_path / "edited"
+    shutil.copytree(origin.parent, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    edit(folder / origin.name)
+
+    def find_spec(name, *args):
+        spec = real(name, *args)
+        return SimpleNamespace(origin=str(folder / origin.name)) if name == module else spec
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+def _one_more_line(path: Path) -> None:
+    path.write_text(path.read_text() + "\n# one more rule\n")
+
+
 def test_the_isomer_cache_is_another_file_when_the_derivatizing_groups_change(tmp_path, monkeypatch):
     """A derivative's ring-position kinds name its reagent (stop 38): cached isomers made with
     another list of groups would carry other kinds, so the groups' module keys the file too."""
-    import nps_id.match.library_facts as library_facts
-
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     before = IsomerCache().path.name
-    edited = tmp_path / "derivatives.py"
-    edited.write_text(library_facts._module_file("nps_id.chem.derivatives").read_text() + "\n# one more group\n")
-    real = library_facts._module_file
-    monkeypatch.setattr(library_facts, "_module_file", lambda m: edited if m == "nps_id.chem.derivatives" else real(m))
+    _edited(monkeypatch, tmp_path, "nps_id.chem.derivatives", _one_more_line)
     assert IsomerCache().path.name != before
 
 
@@ -164,15 +183,10 @@ def test_the_facts_file_is_keyed_by_the_code_that_makes_the_facts_not_by_the_ver
     """The row facts and MS/MS pairs are made by :mod:`nps_id.match.library_facts` (assess.py held it
     until stop 39): an edit there makes new files, never stale facts; an edit to the per-query
     verdict rules keeps the warm files (it re-keyed them, and rebuilt every fact, until then)."""
-    import nps_id.match.library_facts as library_facts
-
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    before = _RowFactsCache("0" * 64).path.name
-    edited = tmp_path / "edited.py"
-    edited.write_text(library_facts._module_file(module).read_text() + "\n# one more rule\n")
-    real = library_facts._module_file
-    monkeypatch.setattr(library_facts, "_module_file", lambda m: edited if m == module else real(m))
-    assert (_RowFactsCache("0" * 64).path.name != before) is keys
+    before = RowFactsCache("0" * 64).path.name
+    _edited(monkeypatch, tmp_path, module, _one_more_line)
+    assert (RowFactsCache("0" * 64).path.name != before) is keys
 
 
 @pytest.mark.parametrize("damaged", [[[1, 2, 3]], {"CCO": 1}, [["CCO", "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"]], "abc"])
@@ -223,7 +237,7 @@ def test_a_cache_file_too_large_to_read_is_rebuilt_not_a_traceback(tmp_path, mon
     import nps_id._json_cache as json_cache
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     cache.path.write_text(json.dumps({"mass:1": 100, "mass:2": 200}))
 
@@ -238,20 +252,25 @@ def test_a_cache_file_too_large_to_read_is_rebuilt_not_a_traceback(tmp_path, mon
     assert json.loads(cache.path.read_text()) == {"mass:1": 101}
 
 
-def test_the_facts_file_is_keyed_by_the_taxonomy_the_rules_read():
-    """The facts file's name changes with the EWA taxonomy (a group rule's answers are kept there),
-    found without importing the taxonomy's module (a one-spectrum search classifies nothing)."""
-    from nps_id.chem.ewa_groups import TAXONOMY_PATH
-    from nps_id.match.library_facts import _taxonomy_file
+@pytest.mark.parametrize("taxonomy, keys", [(lambda text: text, False), (lambda text: text + " ", True)])
+def test_the_facts_file_is_keyed_by_the_taxonomy_the_rules_read(tmp_path, monkeypatch, taxonomy, keys):
+    """The facts file's name changes with the EWA taxonomy beside the groups' module (a group rule's
+    answers are kept there), and only with what the files hold."""
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    before = RowFactsCache("0" * 64).path.name
 
-    assert _taxonomy_file() == TAXONOMY_PATH and TAXONOMY_PATH.is_file()
+    def edit(module: Path) -> None:
+        table = module.with_name("ewa_taxonomy.json")
+        table.write_text(taxonomy(table.read_text()))
+    _edited(monkeypatch, tmp_path, "nps_id.chem.ewa_groups", edit)
+    assert (RowFactsCache("0" * 64).path.name != before) is keys
 
 
-def _lock_path(cache: _RowFactsCache):
+def _lock_path(cache: RowFactsCache):
     return cache.path.with_name(f".{cache.path.name}.lock")
 
 
-def _save_while_another_holds_the_lock(cache: _RowFactsCache) -> None:
+def _save_while_another_holds_the_lock(cache: RowFactsCache) -> None:
     """``cache.save()`` while another open file of its lock holds it (another lock owner, as another
     process would be): warned and given up."""
     import fcntl
@@ -273,7 +292,7 @@ def test_a_save_gives_up_a_lock_another_process_never_releases(tmp_path, monkeyp
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     monkeypatch.setattr(json_cache, "LOCK_WAIT_S", 0.2)
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     cache.path.write_text(json.dumps({"mass:1": 100}))
     cache.add("mass:2", 200)
@@ -295,7 +314,7 @@ def test_a_file_system_without_locks_still_keeps_the_values(tmp_path, monkeypatc
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     monkeypatch.setattr(json_cache.fcntl, "flock", no_locks)
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.add("mass:1", 100)
     cache.save()
     assert json.loads(cache.path.read_text()) == {"mass:1": 100}
@@ -305,7 +324,7 @@ def test_a_lock_path_that_is_a_symbolic_link_is_not_followed(tmp_path, monkeypat
     """A link planted in a shared cache folder: the save creates no file where it points (until
     attack38 it created it, with the user's rights) and keeps its values."""
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "cache"))
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     elsewhere = tmp_path / "elsewhere"
     _lock_path(cache).symlink_to(elsewhere)
@@ -324,7 +343,7 @@ def test_another_users_lock_file_is_locked_not_skipped(tmp_path, monkeypatch):
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
     monkeypatch.setattr(json_cache, "LOCK_WAIT_S", 0.2)
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     lock = _lock_path(cache)
     real_open = os.open
@@ -369,7 +388,7 @@ def test_a_lock_path_that_is_no_file_neither_blocks_nor_stops_the_save(tmp_path,
     import threading
 
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    cache = _RowFactsCache("0" * 64)
+    cache = RowFactsCache("0" * 64)
     cache.path.parent.mkdir(parents=True)
     os.mkfifo(_lock_path(cache)) if what == "fifo" else _lock_path(cache).mkdir()
     cache.add("mass:1", 100)
@@ -409,3 +428,22 @@ def test_facts_taken_at_once_before_a_fork_are_the_ones_asked_one_by_one(swgdrug
         with pytest.warns(UserWarning, match="damaged"):
             again = [(taken.mass(r), taken.context(r), taken.name_of_block(taken.block(r))) for r in rows]
     assert again == asked and sum(m is not None for m, _, _ in asked) > len(rows) // 2
+
+
+def test_a_cache_folder_that_cannot_be_written_is_said_once_per_folder_in_a_run(swgdrug_library, tmp_path,
+                                                                                 monkeypatch):
+    """`match` of three GC runs with a cache folder that cannot be made: the row facts and the isomers
+    are saved after every run, and each save said its folder again (six lines until stop 40)."""
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "a-file" / "cache"))
+    runs = [str(data_path("gcms", "lrcfs", f"22022300{n}.mzML")) for n in (1, 2, 8)]
+    result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug_library), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if "cache" in line and " not written (" in line
+            and ("facts" in line or "isomer" in line)]
+    folders = [line.split(" not written")[0].rsplit(" ", 1)[1] for line in said]
+    assert len(said) == 2 and len(set(folders)) == 2, result.stderr

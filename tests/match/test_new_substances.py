@@ -666,6 +666,24 @@ def test_an_ms2_isomer_the_library_holds_only_as_water_losses_is_not_excluded(ms
     assert before.verdict.verdict == "identified"  # the rule off: the wrong compound named
 
 
+def test_a_record_without_its_precursor_is_judged_around_the_unknowns(ms2_records):
+    """The record-precursor-alone rule reads a record's precursor m/z once (LibraryFacts): a record
+    that states it is judged around it, one that does not around the unknown's precursor, and with
+    neither known nothing can be told (the rule does not apply)."""
+    from nps_id.match.isomer_rule import has_product_ion
+    from nps_id.match.library_facts import LibraryFacts
+
+    level = VerdictThresholds().isomer_ms2_record_product_ion_level
+    records = [s for s in ms2_records("C12H14N4O4S") if s.name == "Sulfadimethoxine" and s.precursor_mz]
+    alone = next(s for s in records if not has_product_ion(s.mz, s.intensity, s.precursor_mz, level))
+    fragments = next(s for s in records if has_product_ion(s.mz, s.intensity, s.precursor_mz, level))
+    spectra = [alone, alone.replace(precursor_mz=None), fragments, fragments.replace(precursor_mz=None)]
+    facts = LibraryFacts(Reference.from_spectra(spectra))
+    unknown = float(alone.precursor_mz)
+    assert [facts.record_has_product_ion(row, level, unknown) for row in range(4)] == [False, False, True, True]
+    assert facts.record_has_product_ion(1, level) and not facts.record_has_product_ion(0, level)
+
+
 def test_ms2_verdicts_of_one_batch_are_each_query_assessed_alone(ms2_records):
     # a search makes the water-loss isomers' records once per formula and ion mode, and a record's
     # product-ion test once per record, for all its queries (stop 39): each MassBank MS/MS identity
@@ -690,20 +708,26 @@ def test_ms2_verdicts_of_one_batch_are_each_query_assessed_alone(ms2_records):
 def test_a_left_out_view_never_names_a_water_loss_isomer_its_library_lacks(ms2_records):
     # the records of a formula are shared by a library's facts and its left-out views; which of their
     # compounds the library holds is each view's own, whichever asked first
-    from nps_id.match.isomer_evidence import _with_water_loss_isomers
+    from nps_id.match.isomer_evidence import isomer_check
+    from nps_id.match.isomer_rule import LIBRARY_PAIR
     from nps_id.match.library_facts import LibraryFacts
-    from nps_id.match.isomer_rule import IsomerCheck
+    from nps_id.match.ranked_hit import RankedHit
 
-    reference = Reference.from_spectra(ms2_records("C19H30O2"))
+    records = ms2_records("C19H30O2")
+    reference = Reference.from_spectra(records)
     names = list(reference.columns["name"])
     row, held = names.index("Dihydrotestosterone"), names.index("Androsterone")
     facts = LibraryFacts(reference)
     view = facts.excluding(frozenset({facts.block(held)}))
-    precursor, scores, water = (291.2319, "positive"), {}, VerdictThresholds().isomer_ms2_water_loss_da
+    # the unknown: a dihydrotestosterone [M+H]+ record itself, the only hit at 999 (the water-loss rule
+    # applies to an identity score); only the library's water-loss records are looked at
+    thresholds = VerdictThresholds(isomer_ms2_pair_score=1000)
+    hit = records[row]
     for first, then in ((facts, view), (view, facts), (facts, view)):
         for which in (first, then):
-            named = [n.name for n in _with_water_loss_isomers(IsomerCheck(True), row, which, precursor, scores,
-                                                               water).in_library]
+            check = isomer_check(hit.mz, hit.intensity, "ms2", [RankedHit(row, 999, similarity=1.0)], which, None,
+                                 thresholds, (291.2319, "positive"), None, None)
+            named = [n.name for n in check.in_library if n.move == LIBRARY_PAIR]
             # two stereoisomers of one first block, each recorded only at the water losses
             assert named == ([] if which is view else ["Epiandrosterone", "Androsterone"])
 

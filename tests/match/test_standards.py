@@ -85,6 +85,43 @@ def test_blank_keeps_the_internal_standard_and_says_what_it_removed(swgdrug_libr
         assert len(doc["blank"]["tic"]["rt_min"]) == len(doc["blank"]["tic"]["intensity"]) == 2430
 
 
+def test_a_blank_of_another_method_says_why_it_removed_nothing(swgdrug_library, tmp_path):
+    """An Agilent ANDI run of another method as the blank: its components near the sample's in time
+    have other spectra, so none is removed -- the notes say which test failed and where each run's
+    components lie (they said nothing; the terminal only "removed 0")."""
+    doc, output = _match(swgdrug_library, tmp_path, "--blank", str(data_path("gcms", "andi", "agilent-gcms.cdf")))
+    assert doc["blank_subtracted"] == [] and doc["blank"]["n_removed"] == 0
+    (note,) = [n for n in doc["notes"] if n.startswith("--blank agilent-gcms.cdf:")]
+    assert "removed none of the run's" in note and "none with a spectrum alike (best cosine 0." in note
+    assert "the blank's components: 1.57-22.77 min, m/z 12-295; the run's: 3.98-10.40 min" in note
+    assert note in output
+    # The same-method blank told bupivacaine is the internal standard: nothing else it holds is near
+    kept, _ = _match(swgdrug_library, tmp_path, "--blank", _run("220223001"), "--internal-standard", "Bupivacaine")
+    (note,) = [n for n in kept["notes"] if n.startswith("--blank 220223001.mzML:")]
+    assert "the internal standard (never removed) aside, no component of the blank elutes within 6 s" in note
+    # A blank that removes a component needs no such note
+    plain, _ = _match(swgdrug_library, tmp_path, "--blank", _run("220223001"))
+    assert plain["blank"]["n_removed"] == 1 and not [n for n in plain["notes"] if n.startswith("--blank")]
+
+
+@pytest.mark.parametrize("sample, standard, said", [
+    # the library (SWGDRUG, EI only) holds nothing of the standard's technique: the standard is wrong
+    (("gcms", "lrcfs", "220223030.mzML"), ("lcms", "openms-pestmix", "PestMix1_slice_430-470s.mzML"),
+     "PestMix1_slice_430-470s.mzML etizolam: acquired by LC-MS/MS, and library"),
+    # the standard suits the library, the sample is another technique: named with both techniques
+    (("lcms", "openms-pestmix", "PestMix1_slice_430-470s.mzML"), ("gcms", "lrcfs", "220223010.mzML"),
+     "220223010.mzML etizolam: acquired by GC-EI-MS, PestMix1_slice_430-470s.mzML by LC-MS/MS"),
+])
+def test_a_reference_standard_of_another_technique_is_bad_input(swgdrug_library, sample, standard, said):
+    """Exit 3 (bad input, docs/guarantees.md), one line naming the standard run and both techniques;
+    it was exit 4, the code of a library without spectra of the run's kind."""
+    result = CliRunner().invoke(cli, ["match", str(data_path(*sample)), "-l", str(swgdrug_library),
+                                      "--reference-standard", str(data_path(*standard)), "etizolam"])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("nps-id: error: --reference-standard ") and said in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
+
+
 def test_reference_standard_run_gives_the_rt_comparison(swgdrug_library, tmp_path):
     standard = ["--reference-standard", _run("220223010"), "etizolam"]
     doc, _ = _match(swgdrug_library, tmp_path, *standard)

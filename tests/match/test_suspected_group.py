@@ -1,5 +1,5 @@
-"""The suspected group of a new substance: the closest relatives' vote (:func:`_family`, MS/MS
-first) and, for EI, the learned model reading the spectrum, its diagnostic ions and the hits
+"""The suspected group of a new substance: the closest relatives' vote (MS/MS first; alone when
+the spectrum has no precursor for the MS/MS model) and, for EI, the learned model reading the spectrum, its diagnostic ions and the hits
 (:mod:`nps_id.match.group_model`); a wrong group misleads an early warning more than none."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nps_id.match.ranked_hit import RankedHit
-from nps_id.match.substance_group import _family
+from nps_id.match.substance_group import suspected_group
 
 FENTANYLS = "Fentanyl analogues"
 STEROIDS = "Anabolic steroids"
@@ -29,8 +29,10 @@ class _Groups:
 
 
 def _family_of(*hits: tuple[str, str | None, float]) -> str | None:
+    """The group an MS/MS spectrum without a precursor m/z gets: the hits' vote alone (no model)."""
     facts = _Groups({i: (block, group) for i, (block, group, _) in enumerate(hits)})
-    return _family([RankedHit(i, int(s * 999), similarity=s) for i, (_, _, s) in enumerate(hits)], facts)
+    ranked = [RankedHit(i, int(s * 999), similarity=s) for i, (_, _, s) in enumerate(hits)]
+    return suspected_group("ms2", np.empty(0), np.empty(0), {}, ranked, facts, precursor=None, model=None)
 
 
 def test_one_moderately_similar_relative_names_no_group():
