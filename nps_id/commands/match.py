@@ -267,7 +267,7 @@ def format_table(results: dict) -> str:
     if blank:
         removed = ", ".join(f"{c['rt_min']:.3f}" for c in results["blank_subtracted"])
         lines.append(f"  blank {blank['file']}: removed {blank['n_removed']} of the run's components"
-                     + (f" (RT {removed} min)" if removed else ""))
+                     + (f" (RT {removed} min)" if removed else " (its note says why)"))
     for check in results.get("internal_standards", []):
         where = (f"found at {check['rt_min']:.3f} min" if check["found"] else "NOT FOUND")
         if check["found"] and check["expected_rt_min"] is not None:

@@ -152,8 +152,8 @@ def _none_removed(components: list[Component], blank: Blank, protected: set[int]
         why = f"no component of the blank elutes within {tol:g} s of one of the run's"
     elif best < min_sim:
         near = len({id(c) for c, _ in close})
-        why = f"{near} have a blank component within {tol:g} s, none with a spectrum alike (best cosine " \
-              f"{best:.3f} < {min_sim:g})"
+        why = f"{near} {'has' if near == 1 else 'have'} a blank component within {tol:g} s, none with a spectrum " \
+              f"alike (best cosine {best:.3f} < {min_sim:g})"
     else:
         why = f"each the blank shows (within {tol:g} s, cosine >= {min_sim:g}) is at least {ratio:g} x as high " \
               "as the blank's: an analyte above the carry-over level is kept"

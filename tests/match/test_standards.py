@@ -77,7 +77,7 @@ def test_blank_keeps_the_internal_standard_and_says_what_it_removed(swgdrug_libr
     # Told it is the internal standard, nothing the blank has removes it.
     kept, kept_out = _match(swgdrug_library, tmp_path, *blank, "--internal-standard", "Bupivacaine")
     assert kept["blank_subtracted"] == [] and _by_name(kept)["Bupivacaine"]["role"] == "internal_standard"
-    assert "blank 220223001.mzML: removed 0 of the run's components" in kept_out
+    assert "blank 220223001.mzML: removed 0 of the run's components (its note says why)" in kept_out
     # The drugs are untouched either way; the blank's TIC is there to draw beside the sample's.
     for doc in (plain, kept):
         assert {"Etizolam", "Flubromazepam"} <= set(_by_name(doc))
