@@ -150,7 +150,7 @@ class JsonCache(abc.ABC):
         if not self._added:
             return
         from nps_id._atomic import atomic_output
-        from nps_id._paths import not_a_regular_file
+        from nps_id._paths import not_a_regular_file, warn_unwritten_cache
         from nps_id.errors import InputError
 
         try:
@@ -169,20 +169,8 @@ class JsonCache(abc.ABC):
             self._file, self._added = merged, False
             _remove_stale(self.path)
         except (OSError, InputError) as exc:
-            _warn_unwritten(self.label, self.path.parent, exc)
-
-
-#: Folders whose cache files could not be written, already said in this process: one line per
-#: folder, not one per cache and save -- a `match` of three runs said the same folder six times
-#: (the row facts, MS/MS pairs and isomers are saved after each run).
-_UNWRITTEN: set[Path] = set()
-
-
-def _warn_unwritten(label: str, folder: Path, exc: BaseException) -> None:
-    if folder not in _UNWRITTEN:
-        _UNWRITTEN.add(folder)
-        warnings.warn(f"{label} {folder} not written ({exc}); its values are made again next time "
-                      "(said once per folder)", stacklevel=3)
+            warn_unwritten_cache(self.label, self.path.parent, exc, "its values are made again next time",
+                                 stacklevel=2)
 
 
 #: A cache file of another key (older code, another RDKit) not written for this many days is removed

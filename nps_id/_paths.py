@@ -5,13 +5,14 @@ Entry points: :func:`user_cache_dir` (downloads, regression libraries), :func:`c
 library: copies, indexes, facts), :func:`user_data_dir` (the default reference
 library), :func:`printable` and :data:`PRINTABLE` (text with file names that are not UTF-8, made
 safe to print or write), :func:`not_a_regular_file` (why a path must not be opened as an input: a
-FIFO, a device, a socket).
+FIFO, a device, a socket), :func:`warn_unwritten_cache` (a cache that cannot be written, said once).
 """
 from __future__ import annotations
 
 import codecs
 import os
 import stat
+import warnings
 from pathlib import Path
 
 #: The codec error handler that writes what a UTF-8 codec cannot: a byte of a non-UTF-8 file name
@@ -82,6 +83,26 @@ def library_cache_dir(sha256: str) -> Path:
     ``sha256`` is kept -- its uncompressed copies, compound identity, search index, row facts and
     MS/MS pairs -- so that :mod:`nps_id.library.copies` removes them together."""
     return cache_dir() / "copies" / sha256
+
+
+#: Cache folders already said unwritable in this process: every cache below :func:`cache_dir` counts
+#: as that one folder. A `match` with an unwritable cache folder said it five times a run (the
+#: verification record, the library copies, the compound identity, the row facts, the isomers) and
+#: once more after every run's save until stop 40.
+_UNWRITTEN: set[Path] = set()
+
+
+def warn_unwritten_cache(what: str, folder: Path, exc: BaseException, consequence: str, *,
+                         stacklevel: int = 2) -> None:
+    """Warn that the cache ``what`` in ``folder`` was not written (``exc``) and ``consequence`` --
+    once per process for all the caches under :func:`cache_dir` (or once for ``folder``, outside it)."""
+    root = cache_dir()
+    key = root if is_inside(folder, root) else Path(folder)
+    if key in _UNWRITTEN:
+        return
+    _UNWRITTEN.add(key)
+    more = f"; other caches under {root} not written are not said again in this run" if key == root else ""
+    warnings.warn(f"{what} {folder} not written ({exc}); {consequence}{more}", stacklevel=stacklevel + 1)
 
 
 def user_data_dir() -> Path:

@@ -51,7 +51,7 @@ from urllib.parse import quote
 
 import numpy as np
 
-from nps_id._paths import library_cache_dir
+from nps_id._paths import library_cache_dir, warn_unwritten_cache
 from nps_id.errors import InputError
 
 
@@ -272,5 +272,4 @@ class Copies:
                 Path(tmp).write_bytes(data)
         except (OSError, InputError) as exc:  # the copies only save time: read the library instead
             self._writable = False
-            warnings.warn(f"library copies {self.folder} not written ({exc}); the library is read instead",
-                          stacklevel=4)
+            warn_unwritten_cache("library copies", self.folder, exc, "the library is read instead", stacklevel=4)

@@ -21,14 +21,13 @@ import hashlib
 import json
 import os
 import re
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nps_id._paths import cache_dir
+from nps_id._paths import cache_dir, warn_unwritten_cache
 from nps_id._words import counted
 from nps_id.errors import InputError, LibraryError
 from nps_id.library.store import (
@@ -291,8 +290,8 @@ def _remember(lib: Library, identity: tuple[int, ...]) -> None:
         with atomic_output(path) as tmp:
             tmp.write_text(json.dumps(_record(lib, identity)), encoding="utf-8")
     except (OSError, InputError) as exc:  # only saves time: the next open checks the file again
-        warnings.warn(f"{path.parent}: not writable ({exc}); {lib.path.name} will be checked again next time",
-                      stacklevel=3)
+        warn_unwritten_cache("library verification record", path.parent, exc,
+                             f"{lib.path.name} will be checked again next time", stacklevel=3)
 
 
 def open_verified(path: str | Path, copies: bool = False) -> Library:

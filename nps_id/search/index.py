@@ -651,7 +651,7 @@ def load_indexes(
     ).hexdigest()[:32]
     cacheable = use_cache and reference.sha256 is not None
     if cacheable:
-        from nps_id._paths import library_cache_dir
+        from nps_id._paths import library_cache_dir, warn_unwritten_cache
 
         path = library_cache_dir(reference.sha256) / f"index-{key}.npz"
     if cacheable and path.exists():
@@ -664,8 +664,7 @@ def load_indexes(
         try:
             _write_npz(path, built)
         except (OSError, InputError) as exc:  # the cache only saves time: search on without it
-            warnings.warn(f"index cache {path.parent} not written ({exc}); the index is rebuilt next time",
-                          stacklevel=2)
+            warn_unwritten_cache("index cache", path.parent, exc, "the index is rebuilt next time")
     return {**built, **stored}
 
 

@@ -151,7 +151,7 @@ def _cached_identity(sha256: str, n_spectra: int, make: Any) -> CompoundIdentity
     from nps_id._installed import package_version
     from nps_id._atomic import atomic_output
     from nps_id.errors import InputError
-    from nps_id._paths import library_cache_dir
+    from nps_id._paths import library_cache_dir, warn_unwritten_cache
 
     code = hashlib.sha256(Path(compound.__file__).read_bytes()).hexdigest()
     key = hashlib.sha256(json.dumps([sha256, code, package_version("rdkit")]).encode()).hexdigest()[:32]
@@ -174,5 +174,5 @@ def _cached_identity(sha256: str, n_spectra: int, make: Any) -> CompoundIdentity
             with open(tmp, "wb") as fh:
                 np.savez(fh, codes=identity.codes, note_of=note_of.reshape(-1), notes=notes)
     except (OSError, InputError) as exc:  # the cache only saves time
-        warnings.warn(f"identity cache {path.parent} not written ({exc})", stacklevel=2)
+        warn_unwritten_cache("identity cache", path.parent, exc, "the compounds are told apart again next time")
     return identity
