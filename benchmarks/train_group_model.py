@@ -45,7 +45,7 @@ from nps_id.search.settings import Hits
 TOP = 80
 N_FOLDS = 5
 #: Inverse regularisation strength of the logistic regression, per kind.
-C = {"ei": 0.02, "ms2": 0.02}
+C = {"ei": 0.01, "ms2": 0.02}
 #: The models' abstention threshold (benchmarks/README.md, "New substances").
 MIN_PROBABILITY = {"ei": 0.5, "ms2": 0.9}
 #: MS/MS spectra per compound used for training (spread over its records).
