@@ -141,19 +141,19 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
     top = max((s for _, s in votes), default=0.0)
     ions = [float(all(relative.get(m, 0.0) >= ion_set.min_relative for m in ion_set.ions)) for ion_set in ION_SETS]
     return np.concatenate([spectrum, losses, differences, ions, share, best, [top], first, counts, share * top,
-                           _shape(relative, nominal, values, parent)])
+                           _shape(nominal, values, parent)])
 
 
-def _shape(relative: dict[int, float], nominal: np.ndarray, values: np.ndarray, parent: int | None) -> np.ndarray:
-    """The EI shape features (:data:`SHAPE_FEATURES`) of a nominal spectrum (``relative``, its m/z
-    and values as arrays) with molecular ion ``parent``: one-hot molecular-ion bin (or "none"),
+def _shape(nominal: np.ndarray, values: np.ndarray, parent: int | None) -> np.ndarray:
+    """The EI shape features (:data:`SHAPE_FEATURES`) of a nominal spectrum (its m/z and relative
+    intensities) with molecular ion ``parent``: one-hot molecular-ion bin (or "none"),
     one-hot base-peak bin, log(1 + ions >= 5 % of the base peak), the share of the intensity below
     m/z 100, the molecular ion / 500 (0: none)."""
     out = np.zeros(SHAPE_FEATURES)
-    if not relative:
+    if not nominal.size:
         return out
     out[MASS_BINS if parent is None else min(int(parent) // MASS_BIN, MASS_BINS - 1)] = 1.0
-    base = max(relative, key=relative.get)
+    base = int(nominal[np.argmax(values)])  # the first of equal base peaks, as max() over the dict
     out[MASS_BINS + 1 + min(base // MASS_BIN, MASS_BINS - 1)] = 1.0
     out[-3:] = (np.log1p(np.count_nonzero(values >= 0.05)), values[nominal < 100].sum() / values.sum(),
                 (parent or 0) / 500.0)
