@@ -18,7 +18,13 @@ Features (:func:`features`), per spectrum kind:
   pieces the molecule loses from ion to ion -- CO from an acylium, C2H2 from a tropylium); the
   diagnostic ion sets of :mod:`nps_id.chem.diagnostic_ions` (one indicator each); the vote of the closest distinct library compounds (the first :data:`VOTE_COMPOUNDS`): per group
   label the model knows (and "no group"), its share of their similarity**4 weight and its best
-  similarity; the best similarity overall;
+  similarity; the best similarity overall; per label again the closest compound's similarity (in
+  its label's slot alone), the share of the compounds of that label and the similarity**4 share
+  times the best similarity (a linear model cannot multiply: a share from far hits is not one from
+  close ones); the spectrum's shape (:func:`_shape`): its molecular ion and base peak in
+  :data:`MASS_BIN` u bins, the log count of its ions >= 5 % of the base peak, the share of its
+  intensity below m/z 100 and the molecular ion / 500 (a series spans a mass range, one weight
+  per m/z cannot say "heavy");
 - MS/MS: neutral losses from the precursor (1-:data:`MAX_LOSS` Da), the precursor m/z and its
   polarity (no vote: an identity search's MS/MS hits share the precursor mass; the caller asks
   the hits' vote first).
@@ -53,8 +59,10 @@ from nps_id.match.molecular_mass import molecular_ion
 #: The shipped model of each spectrum kind.
 MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kind in ("ei", "ms2")}
 #: Format of the model file this code reads (a file of another version is refused; 2: the EI
-#: features hold the losses from the molecular ion and the differences between ions).
-MODEL_VERSION = 2
+#: features hold the losses from the molecular ion and the differences between ions; 3: the EI
+#: features hold the closest compound, the vote's counts and its share times the best
+#: similarity, and the spectrum's shape).
+MODEL_VERSION = 3
 #: Highest nominal m/z of the spectrum features.
 MAX_MZ = 500
 #: Largest neutral loss (Da, nominal) from the precursor of the MS/MS loss features.
@@ -68,6 +76,12 @@ DIFFERENCE_LEVEL = 0.02
 VOTE_COMPOUNDS = 10
 #: The label of "no group" among the model's classes.
 NONE_LABEL = ""
+#: Width (u) of the molecular-ion and base-peak bins of the EI shape features.
+MASS_BIN = 25
+#: Bins of each (the last holds everything from (MASS_BINS - 1) * MASS_BIN up).
+MASS_BINS = 20
+#: Shape features: molecular-ion bins and "no molecular ion", base-peak bins, three numbers.
+SHAPE_FEATURES = 2 * MASS_BINS + 1 + 3
 
 
 def distinct_compounds(hits: Iterable[Any], facts: Any, min_similarity: float = 0.0) -> Iterator[Any]:
@@ -96,7 +110,8 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
     # array steps, not a NumPy call per peak (~1 us each, twice per MS/MS spectrum); sqrt is
     # correctly rounded either way, so the same bits
     nominal = np.fromiter(relative, np.int64, len(relative))
-    roots = np.sqrt(np.fromiter(relative.values(), np.float64, len(relative)))
+    values = np.fromiter(relative.values(), np.float64, len(relative))
+    roots = np.sqrt(values)
     spectrum = np.zeros(MAX_MZ)
     inside = (nominal >= 1) & (nominal <= MAX_MZ)
     spectrum[nominal[inside] - 1] = roots[inside]
@@ -104,24 +119,45 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
         return np.concatenate([spectrum, _losses(nominal, roots, None if precursor is None else precursor[0]), [
             0.0 if precursor is None else precursor[0] / 1000.0,
             float(precursor is not None and precursor[1] == "negative")]])
-    losses = _losses(nominal, roots, molecular_ion(relative))
+    parent = molecular_ion(relative)
+    losses = _losses(nominal, roots, parent)
     differences = _differences(nominal, roots)
     index = _label_index(tuple(labels))
     none = index[NONE_LABEL]
     # the vote in Python floats, then one array each: the same double sums and maxima as adding
     # into the arrays item by item (a NumPy scalar per item cost ~10 us a query, ~3,800 queries)
-    shares, bests = [0.0] * len(labels), [0.0] * len(labels)
-    for group, similarity in votes:
+    shares, bests, counts, first = [0.0] * len(labels), [0.0] * len(labels), [0.0] * len(labels), [0.0] * len(labels)
+    for n, (group, similarity) in enumerate(votes):
         i = index.get(group or NONE_LABEL, none)  # a group the model never saw: none
         shares[i] += similarity ** 4
         bests[i] = max(bests[i], similarity)
+        counts[i] += 1.0 / VOTE_COMPOUNDS
+        if n == 0:
+            first[i] = similarity
     share, best = np.array(shares), np.array(bests)
     total = share.sum()
     if total > 0:
         share /= total
     top = max((s for _, s in votes), default=0.0)
     ions = [float(all(relative.get(m, 0.0) >= ion_set.min_relative for m in ion_set.ions)) for ion_set in ION_SETS]
-    return np.concatenate([spectrum, losses, differences, ions, share, best, [top]])
+    return np.concatenate([spectrum, losses, differences, ions, share, best, [top], first, counts, share * top,
+                           _shape(nominal, values, parent)])
+
+
+def _shape(nominal: np.ndarray, values: np.ndarray, parent: int | None) -> np.ndarray:
+    """The EI shape features (:data:`SHAPE_FEATURES`) of a nominal spectrum (its m/z and relative
+    intensities) with molecular ion ``parent``: one-hot molecular-ion bin (or "none"),
+    one-hot base-peak bin, log(1 + ions >= 5 % of the base peak), the share of the intensity below
+    m/z 100, the molecular ion / 500 (0: none)."""
+    out = np.zeros(SHAPE_FEATURES)
+    if not nominal.size:
+        return out
+    out[MASS_BINS if parent is None else min(int(parent) // MASS_BIN, MASS_BINS - 1)] = 1.0
+    base = int(nominal[np.argmax(values)])  # the first of equal base peaks, as max() over the dict
+    out[MASS_BINS + 1 + min(base // MASS_BIN, MASS_BINS - 1)] = 1.0
+    out[-3:] = (np.log1p(np.count_nonzero(values >= 0.05)), values[nominal < 100].sum() / values.sum(),
+                (parent or 0) / 500.0)
+    return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -157,7 +193,7 @@ def _differences(nominal: np.ndarray, roots: np.ndarray) -> np.ndarray:
 
 
 def n_features(kind: str, n_labels: int) -> int:
-    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 2 * n_labels + 1)
+    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 5 * n_labels + 1 + SHAPE_FEATURES)
 
 
 @dataclass(frozen=True)

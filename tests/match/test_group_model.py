@@ -90,19 +90,21 @@ def test_a_model_of_another_version_is_refused(tmp_path, monkeypatch):
     import nps_id.match.group_model as group_model
 
     path = _saved(tmp_path)
-    monkeypatch.setattr(group_model, "MODEL_VERSION", 3)
-    with pytest.raises(LibraryError, match="version 2, this nps-id reads version 3"):
+    monkeypatch.setattr(group_model, "MODEL_VERSION", 4)
+    with pytest.raises(LibraryError, match="version 3, this nps-id reads version 4"):
         GroupModel.load(path)
 
 
-def test_a_model_of_the_layout_before_the_ei_losses_is_refused(tmp_path):
-    # version 1 EI files read no losses: their coefficients would meet the wrong features
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_model_of_an_older_feature_layout_is_refused(tmp_path, version):
+    # version 1 EI files read no losses, version 2 no closest compound nor shape: their
+    # coefficients would meet the wrong features
     path = tmp_path / "old.npz"
     model = shipped_group_model("ms2")
-    np.savez(path, version=np.int64(1), kind=np.array(model.kind), labels=np.array(model.labels),
+    np.savez(path, version=np.int64(version), kind=np.array(model.kind), labels=np.array(model.labels),
              vote_labels=np.array(model.vote_labels), mean=model.mean, scale=model.scale, coef=model.coef,
              intercept=model.intercept, min_probability=np.float64(model.min_probability))
-    with pytest.raises(LibraryError, match="version 1, this nps-id reads version 2"):
+    with pytest.raises(LibraryError, match=f"version {version}, this nps-id reads version 3"):
         GroupModel.load(path)
 
 
@@ -267,3 +269,39 @@ def test_an_acylium_and_a_tropylium_ion_differ_in_the_pieces_they_lose():
         assert abs(differences.sum() - 1) < 1e-12
     # a faint ion (below 2 % of the base peak) pairs with nothing
     assert not features("ei", {58: 1.0, 77: 0.01}, [], labels)[block].any()
+
+
+def test_a_vote_of_close_compounds_is_not_one_of_far_ones():
+    # the same shares from compounds at 0.9 and at 0.4: the linear model reads them apart only
+    # through the share times the best similarity and the closest compound's own slot
+    from nps_id.match.group_model import ION_SETS, MAX_DIFFERENCE, MAX_LOSS, MAX_MZ
+
+    labels = shipped_group_model("ei").vote_labels
+    group = labels.index("Phenethylamines")
+    n, start = len(labels), MAX_MZ + MAX_LOSS + MAX_DIFFERENCE + len(ION_SETS)
+    close, far = ([("Phenethylamines", s), ("Phenethylamines", s), (None, s)] for s in (0.9, 0.4))
+    a, b = (features("ei", {58: 1.0, 91: 0.3}, vote, labels) for vote in (close, far))
+    assert np.allclose(a[start:start + n], b[start:start + n])  # the similarity**4 shares alike
+    first, counts, weighted = (slice(start + 2 * n + 1 + k * n, start + 3 * n + 1 + k * n) for k in range(3))
+    assert a[first][group] == 0.9 and b[first][group] == 0.4 and a[first].sum() == 0.9
+    assert np.allclose(a[counts], b[counts]) and np.isclose(a[counts][group], 0.2)
+    assert np.isclose(a[weighted][group], 0.9 * 2 / 3) and np.isclose(b[weighted][group], 0.4 * 2 / 3)
+
+
+def test_the_shape_places_light_and_heavy_spectra_apart():
+    # methamphetamine (M+ 149, base 58) and a cannabinoid-like spectrum (M+ 341, base 144): the
+    # molecular-ion and base-peak bins, the ion count, the share below m/z 100, the mass
+    from nps_id.match.group_model import MASS_BINS, SHAPE_FEATURES
+
+    labels = shipped_group_model("ei").vote_labels
+    light = features("ei", {58: 1.0, 91: 0.25, 149: 0.05}, [], labels)[-SHAPE_FEATURES:]
+    heavy = features("ei", {144: 1.0, 214: 0.4, 341: 0.3, 55: 0.02}, [], labels)[-SHAPE_FEATURES:]
+    assert np.flatnonzero(light[:MASS_BINS + 1]).tolist() == [149 // 25]
+    assert np.flatnonzero(heavy[:MASS_BINS + 1]).tolist() == [341 // 25]
+    assert np.flatnonzero(light[MASS_BINS + 1:2 * MASS_BINS + 1]).tolist() == [58 // 25]
+    assert np.flatnonzero(heavy[MASS_BINS + 1:2 * MASS_BINS + 1]).tolist() == [144 // 25]
+    assert np.isclose(light[-3], np.log(4)) and np.isclose(heavy[-3], np.log(4))  # 3 ions >= 5 %
+    assert np.isclose(light[-2], 1.25 / 1.3) and np.isclose(heavy[-2], 0.02 / 1.72)
+    assert np.isclose(light[-1], 149 / 500) and np.isclose(heavy[-1], 341 / 500)
+    # an empty spectrum has no shape
+    assert features("ei", {}, [], labels)[-SHAPE_FEATURES:].sum() == 0

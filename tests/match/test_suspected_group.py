@@ -155,9 +155,12 @@ def test_clorexolone_left_out_is_new_but_no_benzodiazepine(swgdrug):
     assert found.suspected_group is None
 
 
-def test_stanozolol_left_out_is_a_suspected_steroid(swgdrug):
-    # no hit reaches 0.55, but several steroids at 0.50-0.53 agree
-    found = _left_out(swgdrug, "Stanozolol")
+def test_stanozolol_left_out_is_a_suspected_steroid(swgdrug_structured):
+    # no hit reaches 0.55, but several steroids at 0.50-0.53 agree. The built library (verified
+    # structures, as bench_novelty's): its closest compound, methylepitiostanol (0.53), is a steroid
+    # by its structure; from the MSP's name alone it is of no group, and since stop 40 the model
+    # reads the closest compound's group (0.49 for steroids there, below 0.5: none)
+    found = _left_out(swgdrug_structured, "Stanozolol")
     assert found.new_substance
     assert found.suspected_group == STEROIDS
 
