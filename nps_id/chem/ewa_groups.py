@@ -344,6 +344,22 @@ def effect_label_of(label: str | None, taxonomy_path: str | Path = TAXONOMY_PATH
     return None
 
 
+def placed(label: str | None, taxonomy_path: str | Path = TAXONOMY_PATH) -> dict[str, str | None]:
+    """The group and subclass (ids ``group``, ``subclass``; labels ``group_label``, ``subclass_label``)
+    of the class whose label is ``label``: a new substance's ``suspected_group`` names a subclass
+    ("Benzodiazepines") or a group ("Synthetic cathinones"), and the reports file a subclass under
+    its group ("Other substances"), as they file an identified etizolam -- an EWA row "Benzodiazepines"
+    beside "Other substances / Benzodiazepines" split one class in two (stop 40). A label the taxonomy
+    does not know (or None) is kept as the group label, with no ids."""
+    taxonomy = load_taxonomy(str(taxonomy_path))
+    for key, entry in taxonomy["subclasses"].items():
+        if entry["label"] == label:
+            return {"group": entry["group"], "group_label": taxonomy["groups"][entry["group"]]["label"],
+                    "subclass": key, "subclass_label": label}
+    group = next((key for key, entry in taxonomy["groups"].items() if entry["label"] == label), None)
+    return {"group": group, "group_label": label, "subclass": None, "subclass_label": None}
+
+
 def _find_override(overrides: Mapping[str, Override] | None, names: list[str], inchikey: str | None):
     if not overrides:
         return None

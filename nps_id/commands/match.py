@@ -15,7 +15,7 @@ from nps_id.commands.match_options import match_settings_options
 from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
                                      typed_command_line)
 from nps_id.errors import EXIT_FOUND, InputError
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE
+from nps_id.match.verdict import IDENTIFIED, ISOMER_NOT_EXCLUDED, TENTATIVE, RuleId
 from nps_id.report import FORMATS as REPORT_FORMATS
 
 _EPILOG = """\b
@@ -43,6 +43,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            column shows) is for orientation only,
            and the verdict is its library search's ("tentative": a relative of that hit,
            "inconclusive": nothing matches well enough), not an identification
+  [...]    at the end of a row whose hit is not identified: the rule that held it back
+           ("weak match", "HRMS criteria not met", "isomer not excluded", ...; the results'
+           rule and criteria_failed say which criteria failed)
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the
@@ -251,7 +254,6 @@ def _lookup(data: dict, key: tuple[str, ...]):
 
 def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
-    from nps_id.match.verdict import ISOMER_NOT_EXCLUDED, RuleId
     from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, is_unknown_compound
     from nps_id._words import counted
     from nps_id.report.present import clipped_apart
@@ -295,8 +297,7 @@ def format_table(results: dict) -> str:
             runner_text = f"next closest: {runner_text}"
         ri = f"{f['ri']:.0f}" if f.get("ri") is not None else "-"
         # what the verdict column alone hides: why a good hit is held back, or that it names no compound
-        flag = (" [isomer alert]" if f["isomer_alert"] else "") + (
-            f" [{ISOMER_NOT_EXCLUDED}]" if f["rule_id"] == RuleId.ISOMER_NOT_EXCLUDED else "")
+        flag = (" [isomer alert]" if f["isomer_alert"] else "") + _held_back(f)
         name = f["name"] if f["match_mode"] == "identity" else f"analogue of {f['name']}"
         if f.get("new_substance"):
             # never under a library compound's name (as in the reports): the best hit only for orientation
@@ -313,6 +314,18 @@ def format_table(results: dict) -> str:
     counts = ", ".join(f"{n} {level}" for level, n in results["summary"].items())
     lines.append(f"  ({counts})")
     return "\n".join(lines)
+
+
+def _held_back(finding: dict) -> str:
+    """The rule's name on a library hit's row that is not `identified`: "tentative 928" alone left a
+    new user asking why (stop 40: PestMix fluopicolide, "HRMS criteria not met"; card 030's
+    benzocaine, "weak match"). A new-substance row says what it is instead, an isomer alert already."""
+    if finding["rule_id"] == RuleId.ISOMER_NOT_EXCLUDED:
+        return f" [{ISOMER_NOT_EXCLUDED}]"
+    if (finding["verdict"] == IDENTIFIED or finding.get("new_substance")
+            or (finding["rule_id"] == RuleId.ISOMER_AMBIGUITY and finding["isomer_alert"])):
+        return ""
+    return f" [{finding['rule'].split(':', 1)[0]}]"
 
 
 def _num(value) -> str:

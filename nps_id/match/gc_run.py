@@ -163,9 +163,10 @@ def _none_removed(components: list[Component], blank: Blank, protected: set[int]
 
 
 def _where(components: list[Component]) -> str:
-    rt = [c.rt_minutes for c in components]
+    first, last = (f"{t:.2f}" for t in (min(c.rt_minutes for c in components), max(c.rt_minutes for c in components)))
     low, high = min(float(c.mz.min()) for c in components), max(float(c.mz.max()) for c in components)
-    return f"{min(rt):.2f}-{max(rt):.2f} min, m/z {low:g}-{high:g}"
+    # one time, not "6.52-6.52 min" (a blank holding only its internal standard, stop 40)
+    return f"{first if first == last else f'{first}-{last}'} min, m/z {low:g}-{high:g}"
 
 
 def _same_compound(components, identity, library, min_mf, same_peak_seconds, *, tic=None,

@@ -32,7 +32,7 @@ import io
 import json
 from typing import Any, Callable, Mapping
 
-from nps_id.chem.ewa_groups import effect_label_of
+from nps_id.chem.ewa_groups import effect_label_of, placed
 from nps_id.compound import compound_identity, normalise_name, record_relation, skeleton
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import finding_number, is_analogue, is_ewa_reportable, is_new_substance_lead
@@ -128,7 +128,7 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "report_id": ("nps-id report id (UUID)", lambda d, f: d["report_id"]),
     "report_status": ("DRAFT / reviewed / authorized / amended", lambda d, f: _status(d)),
     "taxonomy_version": ("version of the nps-id EWA taxonomy", lambda d, f: f["ewa"]["taxonomy_version"]),
-    "suspected_new_substance": ("true: not in the library; a suspected new substance of ewa_group, named only by "
+    "suspected_new_substance": ("true: not in the library; a suspected new substance of ewa_group (and ewa_subclass), named only by "
                                 "its group (its identifiers are empty, never those of the closest compounds)",
                                 lambda d, f: bool(f.get("new_substance"))),
     "estimated_nominal_mass": ("suspected new substance: nominal molecular mass estimated from the spectrum (GC: "
@@ -184,9 +184,11 @@ def _as_new_substance(f: Mapping[str, Any]) -> dict[str, Any]:
     suspected group -- not the closest hit's, which may be of another group (until stop 35 it was
     always empty: a suspected new barbiturate's row had no "Sedatives/hypnotics")."""
     group = f.get("suspected_group")
+    where = placed(group)
     return {**f, "name": f"suspected new substance ({group})", "iupac_name": None, "iupac_name_source": None,
             "cas": None, "formula": None, "inchikey": None, "monoisotopic_mass": None,
-            "ewa": {**f["ewa"], "group_label": group, "subclass_label": None, "effect_label": effect_label_of(group)}}
+            "ewa": {**f["ewa"], "group_label": where["group_label"], "subclass_label": where["subclass_label"],
+                    "effect_label": effect_label_of(group)}}
 
 
 def ewa_rows(doc: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import csv
 import io
 from typing import Any, Callable, Mapping
 
+from nps_id.chem.ewa_groups import placed
 from nps_id.report.findings import finding_number
 from nps_id.report.present import finding_label
 
@@ -45,9 +46,10 @@ LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] =
     "inchikey": lambda d, f: _own(f, "inchikey"),
     "cas": lambda d, f: _own(f, "cas"),
     # a suspected new substance is filed under the group its evidence points to, as in the EWA
-    # export -- the hit's group is a relative's
-    "ewa_group": lambda d, f: f.get("suspected_group") if f.get("new_substance") else f["ewa"]["group"],
-    "ewa_subclass": lambda d, f: None if f.get("new_substance") else f["ewa"].get("subclass"),
+    # export -- the hit's group is a relative's -- by the ids the other rows use (stop 40: its label)
+    "ewa_group": lambda d, f: placed(f.get("suspected_group"))["group"] if f.get("new_substance") else f["ewa"]["group"],
+    "ewa_subclass": lambda d, f: (placed(f.get("suspected_group"))["subclass"] if f.get("new_substance")
+                                  else f["ewa"].get("subclass")),
     # the library hit's status; a suspected new substance's own is unknown
     "nps": lambda d, f: "unknown" if f.get("new_substance") else {True: "yes", False: "no", None: "unknown"}[
         f["ewa"]["nps"]],

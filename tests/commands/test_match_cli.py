@@ -635,6 +635,19 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
     assert row.endswith(f"[Synthetic cathinones; the score is of the closest library hit: {second['name']}]")
 
 
+def test_the_terminal_table_names_the_rule_that_held_each_hit_back(swgdrug_library):
+    """A `tentative` drug row without a bracket left a new user asking why (stop 40): the seized
+    card's benzocaine (MF 846, RMF 846, 4 ions) says "weak match"; an identified row says nothing."""
+    result = CliRunner().invoke(cli, ["match", str(data_path("gcms", "lrcfs", "220223030.mzML")),
+                                      "-l", str(swgdrug_library), "--internal-standard", "Bupivacaine@6.51"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[3]: line for line in result.output.splitlines() if line.startswith("  ") and " min" not in line}
+    assert rows["Benzocaine"].split()[2] == "tentative" and rows["Benzocaine"].endswith("[weak match]")
+    assert rows["Bupivacaine"].split()[2] == "identified" and not rows["Bupivacaine"].endswith("]")
+    help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
+    assert "[...] at the end of a row whose hit is not identified: the rule that held it back" in help_text
+
+
 def test_how_many_hits_are_kept_never_changes_a_findings_verdict_mass_or_group(swgdrug_library, tmp_path):
     # `--top-k` keeps N hits per finding; the verdict, estimated mass and group read the evidence
     # hits whatever N is (the seized card's bupivacaine was estimated at 288 with --top-k 1 and 197

@@ -99,6 +99,7 @@ def test_a_blank_of_another_method_says_why_it_removed_nothing(swgdrug_library, 
     kept, _ = _match(swgdrug_library, tmp_path, "--blank", _run("220223001"), "--internal-standard", "Bupivacaine")
     (note,) = [n for n in kept["notes"] if n.startswith("--blank 220223001.mzML:")]
     assert "the internal standard (never removed) aside, no component of the blank elutes within 6 s" in note
+    assert "(the blank's components: 6.52 min, m/z" in note  # its bupivacaine alone, not "6.52-6.52 min"
     # A blank that removes a component needs no such note
     plain, _ = _match(swgdrug_library, tmp_path, "--blank", _run("220223001"))
     assert plain["blank"]["n_removed"] == 1 and not [n for n in plain["notes"] if n.startswith("--blank")]

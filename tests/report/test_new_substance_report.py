@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from nps_id.chem.ewa_groups import load_taxonomy
 from nps_id.report import render
 from nps_id.report.document import build_report
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO, make_results
@@ -40,20 +41,31 @@ def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
     assert json.loads(rendered[".json"])["substances"]
 
 
-@pytest.mark.parametrize("group, effect", [
-    ("Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)", "Sedatives/hypnotics"),
-    ("Synthetic cathinones", "Stimulants"),
-    ("Phenethylamines", ""),  # stimulants or classic hallucinogens: the group does not say which
+@pytest.mark.parametrize("group, filed, effect", [
+    ("Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)",
+     ("Other substances", "Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)"),
+     "Sedatives/hypnotics"),
+    ("Benzodiazepines", ("Other substances", "Benzodiazepines"), "Sedatives/hypnotics"),
+    ("Synthetic cathinones", ("Synthetic cathinones", ""), "Stimulants"),
+    ("Phenethylamines", ("Phenethylamines", ""), ""),  # stimulants or classic hallucinogens: the group does not say which
 ])
-def test_a_suspected_new_substances_ewa_row_has_the_effect_group_of_its_suspected_group(group, effect):
+def test_a_suspected_new_substances_ewa_row_is_filed_and_has_the_effect_group_of_its_suspected_group(
+        group, filed, effect):
     # the row's ewa_effect_group was empty for every suspected new substance: a new barbiturate's
-    # read no "Sedatives/hypnotics" (stop 35)
+    # read no "Sedatives/hypnotics" (stop 35); a suspected new benzodiazepine's ewa_group read
+    # "Benzodiazepines" beside an identified etizolam's "Other substances" / "Benzodiazepines",
+    # one class counted under two groups (stop 40); the LIMS row files it by the same ids as etizolam's
     doc, _, _ = _doc()
     (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
     lead["suspected_group"] = group
     (row,) = [r for r in csv.DictReader(io.StringIO(render(doc, "ewa")[".csv"].decode()))
               if r["suspected_new_substance"] == "True"]
-    assert (row["ewa_group"], row["ewa_effect_group"]) == (group, effect)
+    assert (row["ewa_group"], row["ewa_subclass"], row["ewa_effect_group"]) == (*filed, effect)
+    (lims,) = [r for r in csv.DictReader(io.StringIO(render(doc, "csv")[".csv"].decode())) if r["new_substance"] == "yes"]
+    taxonomy = load_taxonomy()
+    group_id = next(key for key, entry in taxonomy["groups"].items() if entry["label"] == filed[0])
+    subclass_id = next((key for key, entry in taxonomy["subclasses"].items() if entry["label"] == filed[1]), "")
+    assert (lims["ewa_group"], lims["ewa_subclass"]) == (group_id, subclass_id)
 
 
 def test_a_new_substance_without_a_group_is_an_unknown_compound_not_a_suspected_new_substance():
@@ -201,7 +213,7 @@ def test_the_lims_row_of_a_new_substance_carries_no_identifier_of_the_closest_co
     assert new["substance"] == "suspected new substance (Synthetic cathinones)"
     assert new["inchikey"] == new["cas"] == new["formula"] == new["monoisotopic_mass"] == ""
     assert new["suspected_group"] == "Synthetic cathinones" and new["estimated_mass"] == "261"
-    assert new["ewa_group"] == "Synthetic cathinones"  # its own group, as the EWA export files it
+    assert new["ewa_group"] == "synthetic_cathinones"  # its own group, as the EWA export files it, by the id other rows use
     assert new["library_entry"] == library_name  # the closest compound, in a column that says so
     known = next(r for r in rows if r["new_substance"] == "no" and r["inchikey"])
     assert known["library_entry"] == known["substance"]
