@@ -72,10 +72,11 @@ def test_dense_bin_columns_give_the_same_hits_bit_for_bit(swgdrug_spectra, monke
 
 
 def test_runs_of_dense_bins_add_the_same_bits_as_one_bin_at_a_time(swgdrug, swgdrug_spectra):
-    # Up to four consecutive dense query bins are added in one pass over the spectra: every
-    # spectrum's cosine and peak count must be the bits of adding the bins one by one.
+    # Up to four consecutive dense query bins are added in one pass over the spectra, and their
+    # peaks counted by popcounts: every spectrum's cosine and peak count must be the bits of
+    # adding the bins one by one.
     from nps_id.search.ei import _query_nominal
-    from nps_id.search.kernels import nominal_scatter_add
+    from nps_id.search.kernels import dense_peak_counts, nominal_scatter_add
     from nps_id.search.scores.composite import DenseBins
 
     index = swgdrug[1]["ei"]
@@ -95,6 +96,7 @@ def test_runs_of_dense_bins_add_the_same_bits_as_one_bin_at_a_time(swgdrug, swgd
             acc, count = np.zeros(index.n), np.zeros(index.n, dtype=np.float32)
             nominal_scatter_add(nominal.mz, weight, lo, hi, index.bin_offsets, index.peak_position,
                                 index.peak_weight, columns, dense.dense, acc, count, no_touch)
+            dense_peak_counts(nominal.mz, lo, hi, columns, dense.present, count)
             sums.append((acc, count))
         assert sums[0][0].tobytes() == sums[1][0].tobytes() and sums[0][1].tobytes() == sums[1][1].tobytes()
     assert {1, 2, 3, 4} <= runs and max(runs) > 4  # every grouping, and a run longer than one group

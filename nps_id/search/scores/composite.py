@@ -22,7 +22,8 @@ import numpy as np
 from nps_id.search.jit import njit  # numba on first use
 from nps_id.search import few, kernels
 from nps_id.search.index import DEFAULT_EI, NominalIndex
-from nps_id.search.kernels import composite_query_weights, composite_row_w, nominal_scatter_add, row_scratch
+from nps_id.search.kernels import (composite_query_weights, composite_row_w, dense_peak_counts, nominal_scatter_add,
+                                   row_scratch)
 from nps_id.search.scores.base import Candidates, Score, ScoreResult, search_peaks, to_999
 from nps_id.spectrum import Spectrum
 
@@ -36,11 +37,14 @@ DENSE_SHARE = 0.15
 class DenseBins:
     """The composite batch's dense columns of a nominal index: ``dense_column[m]`` is the row of
     ``dense`` holding bin ``m`` (-1: scattered), ``dense`` a float32 ``(columns, n)`` array of the
-    index weights, -1 where a spectrum has no peak. Memory: 4 bytes x spectra per dense bin
-    (about 120 bins on MassBank EI)."""
+    index weights, 0 where a spectrum has no peak, and ``present`` a uint64 ``(ceil(columns / 64),
+    n)`` array of where it has one (bit ``c % 64`` of word ``c // 64`` for column ``c``: an index
+    weight may have rounded to 0, and the peak still counts). Memory: ~4 bytes x spectra per dense
+    bin (about 110 bins on MassBank EI)."""
 
     dense_column: np.ndarray
     dense: np.ndarray
+    present: np.ndarray
 
     @classmethod
     def of(cls, index: NominalIndex) -> "DenseBins":
@@ -48,11 +52,13 @@ class DenseBins:
         bins = np.flatnonzero(sizes > DENSE_SHARE * index.n)
         dense_column = np.full(sizes.size, -1, dtype=np.int64)
         dense_column[bins] = np.arange(bins.size)
-        dense = np.full((bins.size, index.n), -1.0, dtype=np.float32)
+        dense = np.zeros((bins.size, index.n), dtype=np.float32)
+        present = np.zeros((-(-bins.size // 64), index.n), dtype=np.uint64)
         for column, m in enumerate(bins):
             peaks = slice(index.bin_offsets[m], index.bin_offsets[m + 1])
             dense[column, index.peak_position[peaks]] = index.peak_weight[peaks]
-        return cls(dense_column, dense)
+            present[column // 64, index.peak_position[peaks]] |= np.uint64(1) << np.uint64(column % 64)
+        return cls(dense_column, dense, present)
 
 
 def composite_parts(a: Spectrum, b: Spectrum, mz_power: float, intensity_power: float) -> ScoreResult:
@@ -138,7 +144,7 @@ class CompositeMatchFactor(Score):
             return offsets, cand, mf, mf, rmf
         offsets, cand, mf, rmf = composite_batch(
             nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
-            index.peak_position, index.peak_weight, dense.dense_column, dense.dense, weights.offsets,
+            index.peak_position, index.peak_weight, dense.dense_column, dense.dense, dense.present, weights.offsets,
             weights.nominal_int, weights.ref_w, weights.ref_norm2, index.mz_power, index.intensity_power,
             settings.prefilter, compound, settings.top_k, settings.isomer_margin,
         )
@@ -220,7 +226,7 @@ def _proxy_buckets(acc, count, n_u, bucket):
 
 @njit(cache=True, nogil=True)
 def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position, peak_weight,
-                        dense_column, dense, lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, compound,
+                        dense_column, dense, present, lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, compound,
                         top_k, margin):
     """Composite MF and RMF of the likeliest ``size`` candidates of every query in a batch.
 
@@ -267,6 +273,7 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
         # Step 1
         nominal_scatter_add(q_mz, q_weight, lo, hi, bin_offsets, peak_position, peak_weight, dense_column, dense,
                             acc, count, no_touch)
+        dense_peak_counts(q_mz, lo, hi, dense_column, present, count)
         # Step 2
         n_u = hi - lo
         _proxy_buckets(acc, count, n_u, bucket)
