@@ -232,7 +232,8 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
 
     Step 1: the query's weighted cosine and matched-peak count with every library spectrum
     (:func:`~nps_id.search.kernels.nominal_scatter_add`, bins most spectra share added as dense
-    columns, up to four in one pass).
+    columns, up to four in one pass, their peaks counted by
+    :func:`~nps_id.search.kernels.dense_peak_counts`).
     Step 2: candidates are ranked by a proxy of the composite MF --
     ``MF = (N_U F_D + N_m F_R) / (N_U + N_m)`` with ``F_D = cosine**2`` and the ratio term F_R
     unknown, so the proxy averages its extremes F_R = cosine**2 and F_R = 1 (on the development
