@@ -72,14 +72,16 @@ def test_dense_bin_columns_give_the_same_hits_bit_for_bit(swgdrug_spectra, monke
 
 
 def test_runs_of_dense_bins_add_the_same_bits_as_one_bin_at_a_time(swgdrug, swgdrug_spectra):
-    # Up to four consecutive dense query bins are added in one pass over the spectra: every
-    # spectrum's cosine and peak count must be the bits of adding the bins one by one.
+    # Up to four consecutive dense query bins are added in one pass over the spectra, and their
+    # peaks counted by popcounts of 64 bins a word: every spectrum's cosine and peak count must
+    # be the bits of adding the bins one by one.
     from nps_id.search.ei import _query_nominal
-    from nps_id.search.kernels import nominal_scatter_add
+    from nps_id.search.kernels import dense_peak_counts, nominal_scatter_add
     from nps_id.search.scores.composite import DenseBins
 
     index = swgdrug[1]["ei"]
     dense = DenseBins.of(index)
+    assert dense.present.shape[0] >= 2  # more than 64 dense bins: several words of bits
     nominal, weight = _query_nominal(swgdrug_spectra[::7], index)
     weight = weight.astype(np.float64)
     one_at_a_time = np.full_like(dense.dense_column, -1)  # every bin scattered
@@ -95,6 +97,7 @@ def test_runs_of_dense_bins_add_the_same_bits_as_one_bin_at_a_time(swgdrug, swgd
             acc, count = np.zeros(index.n), np.zeros(index.n, dtype=np.float32)
             nominal_scatter_add(nominal.mz, weight, lo, hi, index.bin_offsets, index.peak_position,
                                 index.peak_weight, columns, dense.dense, acc, count, no_touch)
+            dense_peak_counts(nominal.mz, lo, hi, columns, dense.present, count)
             sums.append((acc, count))
         assert sums[0][0].tobytes() == sums[1][0].tobytes() and sums[0][1].tobytes() == sums[1][1].tobytes()
     assert {1, 2, 3, 4} <= runs and max(runs) > 4  # every grouping, and a run longer than one group
@@ -147,6 +150,14 @@ def test_query_without_peaks_gets_no_hits(swgdrug, swgdrug_spectra):
     empty = Spectrum([], [], {"name": "blank"})
     hits = search([empty, swgdrug_spectra[3]], ref, SearchSettings(top_k=2), indexes)
     assert hits.query.tolist() == [1, 1]
+    # Past jit.FEW_QUERIES: the compiled batch (whose step 2 divides by the query's peak count
+    # for every spectrum, numpy's division) gives a blank nothing and the others their hits.
+    others = swgdrug_spectra[3:20]
+    alone = search(others, ref, SearchSettings(top_k=2), indexes)
+    hits = search([empty, *others, empty], ref, SearchSettings(top_k=2), indexes)
+    np.testing.assert_array_equal(hits.query, alone.query + 1)
+    for name in ("row", "score", "mf", "rmf", "gap"):
+        np.testing.assert_array_equal(getattr(hits, name), getattr(alone, name))
 
 
 @pytest.fixture(scope="module")

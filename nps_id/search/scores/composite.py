@@ -22,7 +22,8 @@ import numpy as np
 from nps_id.search.jit import njit  # numba on first use
 from nps_id.search import few, kernels
 from nps_id.search.index import DEFAULT_EI, NominalIndex
-from nps_id.search.kernels import composite_query_weights, composite_row_w, nominal_scatter_add, row_scratch
+from nps_id.search.kernels import (composite_query_weights, composite_row_w, dense_peak_counts, nominal_scatter_add,
+                                   row_scratch)
 from nps_id.search.scores.base import Candidates, Score, ScoreResult, search_peaks, to_999
 from nps_id.spectrum import Spectrum
 
@@ -36,11 +37,14 @@ DENSE_SHARE = 0.15
 class DenseBins:
     """The composite batch's dense columns of a nominal index: ``dense_column[m]`` is the row of
     ``dense`` holding bin ``m`` (-1: scattered), ``dense`` a float32 ``(columns, n)`` array of the
-    index weights, -1 where a spectrum has no peak. Memory: 4 bytes x spectra per dense bin
-    (about 120 bins on MassBank EI)."""
+    index weights, 0 where a spectrum has no peak, and ``present`` a uint64 ``(ceil(columns / 64),
+    n)`` array of where it has one (bit ``c % 64`` of word ``c // 64`` for column ``c``: an index
+    weight may have rounded to 0, and the peak still counts). Memory: ~4 bytes x spectra per dense
+    bin (about 110 bins on MassBank EI)."""
 
     dense_column: np.ndarray
     dense: np.ndarray
+    present: np.ndarray
 
     @classmethod
     def of(cls, index: NominalIndex) -> "DenseBins":
@@ -48,11 +52,13 @@ class DenseBins:
         bins = np.flatnonzero(sizes > DENSE_SHARE * index.n)
         dense_column = np.full(sizes.size, -1, dtype=np.int64)
         dense_column[bins] = np.arange(bins.size)
-        dense = np.full((bins.size, index.n), -1.0, dtype=np.float32)
+        dense = np.zeros((bins.size, index.n), dtype=np.float32)
+        present = np.zeros((-(-bins.size // 64), index.n), dtype=np.uint64)
         for column, m in enumerate(bins):
             peaks = slice(index.bin_offsets[m], index.bin_offsets[m + 1])
             dense[column, index.peak_position[peaks]] = index.peak_weight[peaks]
-        return cls(dense_column, dense)
+            present[column // 64, index.peak_position[peaks]] |= np.uint64(1) << np.uint64(column % 64)
+        return cls(dense_column, dense, present)
 
 
 def composite_parts(a: Spectrum, b: Spectrum, mz_power: float, intensity_power: float) -> ScoreResult:
@@ -138,7 +144,7 @@ class CompositeMatchFactor(Score):
             return offsets, cand, mf, mf, rmf
         offsets, cand, mf, rmf = composite_batch(
             nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
-            index.peak_position, index.peak_weight, dense.dense_column, dense.dense, weights.offsets,
+            index.peak_position, index.peak_weight, dense.dense_column, dense.dense, dense.present, weights.offsets,
             weights.nominal_int, weights.ref_w, weights.ref_norm2, index.mz_power, index.intensity_power,
             settings.prefilter, compound, settings.top_k, settings.isomer_margin,
         )
@@ -170,10 +176,11 @@ UPPER_SLACK = 1e-6
 _DEFICIT_SLACK = 1e-9
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def composite_upper(c2, n_u, n_m):
     """The composite MF ``(N_U F_D + N_m F_R) / (N_U + N_m)`` at its ratio term's maximum F_R = 1,
-    with ``F_D = c2``: a query of ``n_u`` peaks against a spectrum sharing ``n_m`` of them."""
+    with ``F_D = c2``: a query of ``n_u`` peaks against a spectrum sharing ``n_m`` of them (NaN
+    for no peaks at all: numpy's division, without the zero test that keeps a loop off SIMD)."""
     return (n_u * c2 + n_m) / (n_u + n_m)
 
 
@@ -202,15 +209,31 @@ def ratio_deficit_limit(upper, floor, n_u, n_m):
     return (upper - floor) * (n_u + n_m) * (n_m - 1) / n_m + _DEFICIT_SLACK
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _proxy_buckets(acc, count, n_u, bucket):
+    """Step 2 of :func:`composite_batch` for every spectrum: the histogram bucket of its proxy MF,
+    -1 where it shares no peak with the query. No branch and numpy's division (no zero test), so
+    the loop runs on SIMD lanes: 8 spectra at a time, ~3x faster than one by one; IEEE division
+    and truncation give every lane the bits of the scalar form."""
+    for r in range(acc.shape[0]):
+        n_m = count[r]
+        c2 = acc[r] * acc[r]
+        # One division serves both: 0.5 * x / y == 0.5 * (x / y) exactly (x >= 1).
+        proxy = 0.5 * c2 + 0.5 * composite_upper(c2, n_u, n_m)
+        b = min(np.int32(proxy * _PROXY_BUCKETS), np.int32(_PROXY_BUCKETS))  # as int(): 0 <= proxy <= 1
+        bucket[r] = b if n_m > 0 else -1
+
+
 @njit(cache=True, nogil=True)
 def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position, peak_weight,
-                        dense_column, dense, lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, compound,
+                        dense_column, dense, present, lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, compound,
                         top_k, margin):
     """Composite MF and RMF of the likeliest ``size`` candidates of every query in a batch.
 
     Step 1: the query's weighted cosine and matched-peak count with every library spectrum
     (:func:`~nps_id.search.kernels.nominal_scatter_add`, bins most spectra share added as dense
-    columns, up to four in one pass).
+    columns, up to four in one pass, their peaks counted by
+    :func:`~nps_id.search.kernels.dense_peak_counts`).
     Step 2: candidates are ranked by a proxy of the composite MF --
     ``MF = (N_U F_D + N_m F_R) / (N_U + N_m)`` with ``F_D = cosine**2`` and the ratio term F_R
     unknown, so the proxy averages its extremes F_R = cosine**2 and F_R = 1 (on the development
@@ -238,10 +261,9 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
     rmf_all = np.empty(nq * size)
     acc = np.zeros(n)  # weighted cosine
     count = np.zeros(n, dtype=np.float32)  # matched peaks (exact integers; half the bytes)
-    hist = np.zeros(_PROXY_BUCKETS + 1, dtype=np.int64)
+    hist = np.zeros(_PROXY_BUCKETS + 2, dtype=np.int64)  # hist[b + 1]: spectra in bucket b (-1: untouched)
     bucket = np.zeros(n, dtype=np.int32)
-    upper = np.zeros(n)
-    n_common = np.zeros(n)  # the index's matched-peak count of each spectrum in upper
+    ties = np.empty(n, dtype=np.int64)
     row = np.empty(7)
     common = row_scratch(lib_offsets, np.arange(n))
     no_touch = np.empty(0, dtype=np.int64)
@@ -252,50 +274,47 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
         # Step 1
         nominal_scatter_add(q_mz, q_weight, lo, hi, bin_offsets, peak_position, peak_weight, dense_column, dense,
                             acc, count, no_touch)
+        dense_peak_counts(q_mz, lo, hi, dense_column, present, count)
         # Step 2
         n_u = hi - lo
+        _proxy_buckets(acc, count, n_u, bucket)
         hist[:] = 0
-        n_touched = 0
         for r in range(n):
-            bucket[r] = -1
-            n_m = count[r]
-            if n_m > 0:
-                c2 = acc[r] * acc[r]
-                # One division serves both: 0.5 * x / y == 0.5 * (x / y) exactly (x >= 1).
-                bound = composite_upper(c2, n_u, n_m)
-                proxy = 0.5 * c2 + 0.5 * bound
-                bucket[r] = min(int(proxy * _PROXY_BUCKETS), _PROXY_BUCKETS)
-                upper[r] = bound + UPPER_SLACK
-                n_common[r] = n_m
-                hist[bucket[r]] += 1
-                n_touched += 1
-            acc[r] = 0.0
-            count[r] = np.float32(0.0)
+            hist[bucket[r] + 1] += 1
+        n_touched = n - hist[0]
         cut = 0
         if n_touched > size:
             seen = 0
             for h in range(_PROXY_BUCKETS, -1, -1):
-                seen += hist[h]
+                seen += hist[h + 1]
                 if seen >= size:
                     cut = h
                     break
-        cand = np.empty(min(size, n_touched), dtype=np.int64)
+        m = min(size, n_touched)
+        cand = np.empty(m, dtype=np.int64)
         k = 0
+        n_ties = 0
         for r in range(n):  # strictly above the cut bucket first, then the cut bucket
-            if bucket[r] > cut:
+            in_bucket = bucket[r]
+            if in_bucket > cut:
                 cand[k] = r
                 k += 1
-        for r in range(n):
-            if k < cand.shape[0] and bucket[r] == cut:
-                cand[k] = r
-                k += 1
+            elif in_bucket == cut:
+                ties[n_ties] = r
+                n_ties += 1
+        cand[k:] = ties[: m - k]
         # Step 3
-        m = cand.shape[0]
         cand_upper = np.empty(m)
+        n_common = np.empty(m)  # the index's matched-peak count of each candidate
         for c in range(m):
-            cand_upper[c] = upper[cand[c]]
+            r = cand[c]
+            n_common[c] = count[r]
+            cand_upper[c] = composite_upper(acc[r] * acc[r], n_u, count[r]) + UPPER_SLACK
+        acc[:] = 0.0
+        count[:] = np.float32(0.0)
         # Any order of equal bounds gives the same hits (the stop rule holds for all of them).
-        cand = cand[np.argsort(-cand_upper)]
+        order = np.argsort(-cand_upper)
+        cand, upper, n_common = cand[order], cand_upper[order], n_common[order]
         q_w, q_norm2, n_q = composite_query_weights(q_mz[lo:hi], q_int[lo:hi], a, b)
         best_k[:] = -1.0  # the top_k best MFs so far, descending
         top_score = -1.0  # best MF so far and its compound
@@ -307,9 +326,9 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
             give_up = np.inf
             if done >= top_k:
                 floor = min(best_k[top_k - 1] - margin, other)
-                if upper[r] < floor:
+                if upper[c] < floor:
                     break
-                give_up = ratio_deficit_limit(upper[r], floor, n_u, n_common[r])
+                give_up = ratio_deficit_limit(upper[c], floor, n_u, n_common[c])
             s_lo, s_hi = lib_offsets[r], lib_offsets[r + 1]
             if not composite_row_w(q_w, q_norm2, n_q, lib_mz[s_lo:s_hi], ref_w[s_lo:s_hi], ref_norm2[r], row,
                                    give_up, common):
