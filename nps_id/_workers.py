@@ -11,6 +11,8 @@ Entry points
   the results in task order; a worker that dies ends it with :class:`WorkerDied`.
 - :func:`can_fork` -- whether this platform can (Linux, most Unix; not Windows, where
   :func:`forked_map`'s callers run the work in the process itself).
+- :class:`Ahead` -- ``function(task)`` for tasks in order on one process forked early, while the
+  command goes on loading; :meth:`Ahead.done` takes the results finished so far (bytes) and ends it.
 - :func:`die_with_parent` -- a worker initializer: the worker ends when its parent does, even by
   SIGKILL (``nps-id batch`` uses it for its spawned workers).
 """
@@ -22,9 +24,12 @@ import gc
 import multiprocessing
 import os
 import signal
+import struct
 import sys
+import tempfile
 import threading
 import time
+import warnings
 from typing import Any, Callable, Sequence
 
 from nps_id.errors import WorkerDied
@@ -115,3 +120,69 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
+
+
+class Ahead:
+    """``function(task)`` (bytes, or None: not done) for each of ``tasks`` in order, on a process
+    forked now, while this one goes on with work of its own (on two cores the second one is
+    otherwise idle until :func:`forked_map` forks). Each result goes to an unnamed temporary file
+    and its place to a pipe; :meth:`done` gives the results finished by then (None for the others,
+    which the caller makes itself) and ends the process. Fork before any thread is started: a
+    forked copy of a process with threads may hang on a lock another thread held. Without fork or
+    a temporary file nothing runs ahead and :meth:`done` gives None for every task."""
+
+    _PLACE = struct.Struct("<qqq")  # task, offset, length: one write of a pipe, never split
+
+    def __init__(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
+        self.tasks = len(tasks)
+        self.pid = 0
+        if not tasks or not can_fork():
+            return
+        try:
+            self.file = tempfile.TemporaryFile()
+        except OSError:
+            return
+        parent = os.getpid()
+        self.places, write = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # never returns: no exit handler or buffer of the command's runs here
+            try:
+                os.close(self.places)
+                die_with_parent(parent)
+                self._run(function, tasks, write)
+            finally:
+                os._exit(0)
+        os.close(write)
+
+    def _run(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any], places: int) -> None:
+        offset = 0
+        for index, task in enumerate(tasks):
+            with warnings.catch_warnings(record=True) as warned:  # the caller's own run shows them
+                try:
+                    result = function(task)
+                except Exception:  # the caller makes it itself, and meets the error there
+                    result = None
+            if result is None or warned:
+                continue
+            self.file.write(result)
+            self.file.flush()
+            os.write(places, self._PLACE.pack(index, offset, len(result)))
+            offset += len(result)
+
+    def done(self) -> list[bytes | None]:
+        """The results finished so far, in task order (None: not finished); ends the process
+        (a second call gives None for every task)."""
+        results: list[bytes | None] = [None] * self.tasks
+        if not self.pid:
+            return results
+        pid, self.pid = self.pid, 0
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # unreaped until waitpid below, so the pid is still its
+        os.waitpid(pid, 0)
+        with os.fdopen(self.places, "rb") as pipe, self.file:
+            places = pipe.read()  # every place written (the writer is gone: read to its end)
+            for start in range(0, len(places) - self._PLACE.size + 1, self._PLACE.size):
+                index, offset, length = self._PLACE.unpack_from(places, start)
+                self.file.seek(offset)
+                results[index] = self.file.read(length)
+        return results
