@@ -122,16 +122,24 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
         gc.unfreeze()
 
 
+#: How much lower :class:`Ahead`'s process runs: on a busy machine the command's own loads go first
+#: (what it has not read when a worker takes a task, the worker reads); on an idle core no matter.
+_AHEAD_NICENESS = 5
+
+
 class Ahead:
     """``function(task)`` (bytes, or None: not done) for each of ``tasks`` in order, on a process
     forked now, while this one goes on with work of its own (on two cores the second one is
-    otherwise idle until :func:`forked_map` forks). Each result goes to an unnamed temporary file
-    and its place to a pipe; :meth:`done` gives the results finished by then (None for the others,
-    which the caller makes itself) and ends the process. Fork before any thread is started: a
-    forked copy of a process with threads may hang on a lock another thread held. Without fork or
-    a temporary file nothing runs ahead and :meth:`done` gives None for every task."""
+    otherwise idle until :func:`forked_map` forks). Each result goes to an unnamed temporary file,
+    then its place to the file's head; :meth:`result` (in this process, or in a process forked from
+    it later) gives a result once it is there (None before: the caller makes it itself);
+    :meth:`end` ends the forking process's helper. Fork before any thread is started: a forked
+    copy of a process with threads may hang on a lock another thread held. Without fork or a
+    temporary file nothing runs ahead and :meth:`result` is always None."""
 
-    _PLACE = struct.Struct("<qqq")  # task, offset, length: one write of a pipe, never split
+    # a result's offset and length and a check of both: a place read while written is no place
+    _PLACE = struct.Struct("<qqq")
+    _CHECK = 0x5A5A_A5A5_0F0F_F0F0
 
     def __init__(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
         self.tasks = len(tasks)
@@ -143,19 +151,17 @@ class Ahead:
         except OSError:
             return
         parent = os.getpid()
-        self.places, write = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # never returns: no exit handler or buffer of the command's runs here
             try:
-                os.close(self.places)
                 die_with_parent(parent)
-                self._run(function, tasks, write)
+                os.nice(_AHEAD_NICENESS)
+                self._run(function, tasks)
             finally:
                 os._exit(0)
-        os.close(write)
 
-    def _run(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any], places: int) -> None:
-        offset = 0
+    def _run(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
+        fd, offset = self.file.fileno(), self._PLACE.size * len(tasks)
         for index, task in enumerate(tasks):
             with warnings.catch_warnings(record=True) as warned:  # the caller's own run shows them
                 try:
@@ -164,25 +170,30 @@ class Ahead:
                     result = None
             if result is None or warned:
                 continue
-            self.file.write(result)
-            self.file.flush()
-            os.write(places, self._PLACE.pack(index, offset, len(result)))
+            os.pwrite(fd, result, offset)  # a regular file: written whole (or an OSError ends this)
+            os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK),
+                      self._PLACE.size * index)
             offset += len(result)
 
-    def done(self) -> list[bytes | None]:
-        """The results finished so far, in task order (None: not finished); ends the process
-        (a second call gives None for every task)."""
-        results: list[bytes | None] = [None] * self.tasks
+    def result(self, index: int) -> bytes | None:
+        """Task ``index``'s result if it is written by now, else None."""
+        if not hasattr(self, "file"):
+            return None
+        fd = self.file.fileno()
+        place = os.pread(fd, self._PLACE.size, self._PLACE.size * index)
+        if len(place) < self._PLACE.size:
+            return None
+        offset, length, check = self._PLACE.unpack(place)
+        if length <= 0 or check != offset ^ length ^ self._CHECK:
+            return None
+        result = os.pread(fd, length, offset)
+        return result if len(result) == length else None
+
+    def end(self) -> None:
+        """End the process if it still runs (the results written stay readable); once is enough."""
         if not self.pid:
-            return results
+            return
         pid, self.pid = self.pid, 0
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)  # unreaped until waitpid below, so the pid is still its
         os.waitpid(pid, 0)
-        with os.fdopen(self.places, "rb") as pipe, self.file:
-            places = pipe.read()  # every place written (the writer is gone: read to its end)
-            for start in range(0, len(places) - self._PLACE.size + 1, self._PLACE.size):
-                index, offset, length = self._PLACE.unpack_from(places, start)
-                self.file.seek(offset)
-                results[index] = self.file.read(length)
-        return results

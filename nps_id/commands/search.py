@@ -12,7 +12,7 @@ import json
 import math
 import pickle
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -193,7 +193,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
                 _write(table, parts, fh, fmt)
     finally:
         if cut is not None:
-            cut.ahead.done()  # ended, whatever happened
+            cut.ahead.end()  # whatever happened
 
 
 @dataclass(frozen=True)
@@ -358,7 +358,8 @@ class _Ranges:
     prepared: Any  # PreparedLibrary
     facts: Any  # LibraryFacts
     text: bytes | None  # a gzipped file's text, decompressed once (None: each range reads the file)
-    read: dict  # a range's start: its read made ahead (:func:`_read_ahead`); the others read by their worker
+    ahead: Any = None  # an Ahead that reads ranges meanwhile (:func:`_read_ahead`)
+    ahead_index: dict = field(default_factory=dict)  # a range's start: its task in ``ahead``
 
 
 @dataclass(frozen=True)
@@ -379,7 +380,7 @@ class _Cut:
 
     tasks: tuple  # (span, the next span or None) of each range; empty: the file is not cut
     text: bytes | None  # a gzipped file's text, decompressed once (None: each range reads the file)
-    ahead: Any  # an Ahead reading tasks[1:] (:func:`_read_ahead`)
+    ahead: Any  # an Ahead reading tasks[1:] (:func:`_read_ahead`), for the workers to take
 
 
 def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cut | None:
@@ -433,7 +434,7 @@ def _search_in_ranges(job: _Job, cut: _Cut | None) -> list[str] | None:
     try:
         done = _first_and_forked(job, cut, workers)
     finally:
-        cut.ahead.done()  # ended, whatever happened
+        cut.ahead.end()  # its ranges read by now, or read by their workers
     if done is None:
         return None
     for result in done:  # the first range that could not be read as in the whole file, or its error
@@ -468,15 +469,16 @@ def _first_and_forked(job: _Job, cut: _Cut, workers: int) -> list | None:
         return None
     with lib:
         reference = Reference.from_library(lib, lazy=True)
-        shared = _Ranges(job, PreparedLibrary(reference, job.settings), LibraryFacts(reference), cut.text, {})
+        shared = _Ranges(job, PreparedLibrary(reference, job.settings), LibraryFacts(reference), cut.text)
         first = _search_range(shared, cut.tasks[0])
         if not isinstance(first, _RangeDone):
             return [first]
         for column in _LIBRARY_COLUMNS:  # read whole once here, not by every range
             reference.columns[column]
         shared.facts.load_saved()  # decoded once here, not by every worker
-        read = {span.start: done for (span, _), done in zip(cut.tasks[1:], cut.ahead.done()) if done is not None}
-        return [first, *forked_map(_search_range, replace(shared, read=read), cut.tasks[1:], workers,
+        ahead = {span.start: index for index, (span, _) in enumerate(cut.tasks[1:])}
+        return [first, *forked_map(_search_range, replace(shared, ahead=cut.ahead, ahead_index=ahead),
+                                   cut.tasks[1:], workers,
                                    what="the search and its rows")]
 
 
@@ -508,8 +510,9 @@ def _search_range(shared: _Ranges, task: tuple[Any, Any]) -> _RangeDone | Except
 
     (span, after), job = task, shared.job
     try:
-        if span.start in shared.read:
-            packed, quarantine, read_skipped, span.end_record, span.end_carried = pickle.loads(shared.read[span.start])
+        read = shared.ahead.result(shared.ahead_index[span.start]) if span.start in shared.ahead_index else None
+        if read is not None:  # read ahead (:func:`_read_ahead`)
+            packed, quarantine, read_skipped, span.end_record, span.end_carried = pickle.loads(read)
             spectra = unpack_spectra(packed)
         else:
             spectra, quarantine, read_skipped = _read_range(job.queries, job.lenient, span, shared.text)
