@@ -122,18 +122,14 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
         gc.unfreeze()
 
 
-#: How much lower :class:`Ahead`'s process runs: on a busy machine the command's own loads go first
-#: (what it has not read when a worker takes a task, the worker reads); on an idle core no matter.
-_AHEAD_NICENESS = 5
-
-
 class Ahead:
     """``function(task)`` (bytes, or None: not done) for each of ``tasks`` in order, on a process
     forked now, while this one goes on with work of its own (on two cores the second one is
     otherwise idle until :func:`forked_map` forks). Each result goes to an unnamed temporary file,
     then its place to the file's head; :meth:`result` (in this process, or in a process forked from
-    it later) gives a result once it is there (None before: the caller makes it itself);
-    :meth:`end` ends the forking process's helper. Fork before any thread is started: a forked
+    it later) gives a result once it is there (None before: the caller makes it itself, and the
+    task is marked taken, so the process skips it if it has not begun it); :meth:`end` ends the
+    process. Fork before any thread is started: a forked
     copy of a process with threads may hang on a lock another thread held. Without fork or a
     temporary file nothing runs ahead and :meth:`result` is always None."""
 
@@ -155,14 +151,15 @@ class Ahead:
         if self.pid == 0:  # never returns: no exit handler or buffer of the command's runs here
             try:
                 die_with_parent(parent)
-                os.nice(_AHEAD_NICENESS)
                 self._run(function, tasks)
             finally:
                 os._exit(0)
 
     def _run(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
-        fd, offset = self.file.fileno(), self._PLACE.size * len(tasks)
+        fd, offset = self.file.fileno(), (self._PLACE.size + 1) * len(tasks)
         for index, task in enumerate(tasks):
+            if os.pread(fd, 1, self._taken(index)) == b"\x01":  # its caller did not wait
+                continue
             with warnings.catch_warnings(record=True) as warned:  # the caller's own run shows them
                 try:
                     result = function(task)
@@ -181,13 +178,16 @@ class Ahead:
             return None
         fd = self.file.fileno()
         place = os.pread(fd, self._PLACE.size, self._PLACE.size * index)
-        if len(place) < self._PLACE.size:
+        offset, length, check = self._PLACE.unpack(place) if len(place) == self._PLACE.size else (0, 0, 0)
+        result = os.pread(fd, length, offset) if length > 0 and check == offset ^ length ^ self._CHECK else b""
+        if len(result) != length or not length:
+            os.pwrite(fd, b"\x01", self._taken(index))
             return None
-        offset, length, check = self._PLACE.unpack(place)
-        if length <= 0 or check != offset ^ length ^ self._CHECK:
-            return None
-        result = os.pread(fd, length, offset)
-        return result if len(result) == length else None
+        return result
+
+    def _taken(self, index: int) -> int:
+        """Where the file marks task ``index`` taken by its caller (one byte after the places)."""
+        return self._PLACE.size * self.tasks + index
 
     def end(self) -> None:
         """End the process if it still runs (the results written stay readable); once is enough."""
