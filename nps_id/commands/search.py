@@ -193,7 +193,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
                 _write(table, parts, fh, fmt)
     finally:
         if cut is not None:
-            cut.ahead.end()  # whatever happened
+            cut.end()  # whatever happened
 
 
 @dataclass(frozen=True)
@@ -380,21 +380,25 @@ class _Cut:
 
     tasks: tuple  # (span, the next span or None) of each range; empty: the file is not cut
     text: bytes | None  # a gzipped file's text, decompressed once (None: each range reads the file)
-    ahead: Any  # an Ahead reading tasks[1:] (:func:`_read_ahead`), for the workers to take
+    ahead: Any  # an Ahead reading tasks[1:] (:func:`_read_ahead`), for the workers to take; None: not cut
+
+    def end(self) -> None:
+        """End the reading ahead (what it read stays for the workers to take)."""
+        if self.ahead is not None:
+            self.ahead.end()
 
 
 def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cut | None:
     """The ranges :func:`_search_in_ranges` searches (``tasks`` empty for a file of another format,
     of fewer records, or that cannot be cut), their reading on a forked process started
-    (:class:`~nps_id._workers.Ahead`: every range but the first, which the command reads itself);
-    None with one worker or without fork. ``early`` (called before the command's other checks):
+    (:class:`~nps_id._workers.Ahead`: every range but the first, which the command reads itself),
+    ``tasks`` empty without fork too; None with one worker. ``early`` (called before the command's other checks):
     None too where the file cannot be opened, for the command to fail where it always did."""
     from importlib import import_module
 
-    from nps_id._workers import Ahead, can_fork  # here: a search of a few queries never imports multiprocessing
     from nps_id.io import FORMATS, detect_format
 
-    if workers < 2 or not can_fork():
+    if workers < 2:
         return None
     try:
         fmt = detect_format(queries)
@@ -406,7 +410,11 @@ def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cu
             return None
         raise
     if cut is None:
-        return _Cut((), None, Ahead(_read_ahead, ()))
+        return _Cut((), None, None)
+    from nps_id._workers import Ahead, can_fork  # here: a search of a few queries never imports multiprocessing
+
+    if not can_fork():
+        return _Cut((), None, None)
     ranges, text = cut
     tasks = tuple(zip(ranges, [*ranges[1:], None]))
     return _Cut(tasks, text, Ahead(partial(_read_ahead, queries, lenient, text), tasks[1:]))
@@ -434,7 +442,7 @@ def _search_in_ranges(job: _Job, cut: _Cut | None) -> list[str] | None:
     try:
         done = _first_and_forked(job, cut, workers)
     finally:
-        cut.ahead.end()  # its ranges read by now, or read by their workers
+        cut.end()  # its ranges read by now, or read by their workers
     if done is None:
         return None
     for result in done:  # the first range that could not be read as in the whole file, or its error
