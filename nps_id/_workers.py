@@ -23,6 +23,7 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import select
 import signal
 import struct
 import sys
@@ -126,20 +127,24 @@ class Ahead:
     """``function(task)`` (bytes, or None: not done) for each of ``tasks`` in order, on a process
     forked now, while this one goes on with work of its own (on two cores the second one is
     otherwise idle until :func:`forked_map` forks). Each result goes to an unnamed temporary file,
-    then its place to the file's head; :meth:`result` (in this process, or in a process forked from
-    it later) gives a result once it is there (None before: the caller makes it itself, and the
-    task is marked taken, so the process skips it if it has not begun it); :meth:`end` ends the
-    process. Fork before any thread is started: a forked
-    copy of a process with threads may hang on a lock another thread held. Without fork or a
-    temporary file nothing runs ahead and :meth:`result` is always None."""
+    then its place to the file's head. :meth:`result` (in this process, or in a process forked from
+    it later) gives a task's result: at once when it is written, after waiting for it when the
+    process is making it, else None -- the caller makes it itself, and the process skips it.
+    :meth:`end` ends the process. Fork before any thread is started: a forked copy of a process
+    with threads may hang on a lock another thread held. Without fork or a temporary file nothing
+    runs ahead and :meth:`result` is always None."""
 
-    # a result's offset and length and a check of both: a place read while written is no place
+    # per task in the file's head: a result's offset, length and a check of both (a place read
+    # while written is no place), what the process did with it, whether the caller took it
     _PLACE = struct.Struct("<qqq")
+    _HEAD = _PLACE.size + 2
     _CHECK = 0x5A5A_A5A5_0F0F_F0F0
+    _BEGUN, _ENDED, _TAKEN = b"\x01", b"\x02", b"\x01"
 
     def __init__(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
         self.tasks = len(tasks)
         self.pid = 0
+        self.alive: int | None = None  # a pipe only the process writes to: at its end, readable
         if not tasks or not can_fork():
             return
         try:
@@ -147,6 +152,7 @@ class Ahead:
         except OSError:
             return
         parent = os.getpid()
+        self.alive, alive = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # never returns: no exit handler or buffer of the command's runs here
             try:
@@ -154,40 +160,51 @@ class Ahead:
                 self._run(function, tasks)
             finally:
                 os._exit(0)
+        os.close(alive)
 
     def _run(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
-        fd, offset = self.file.fileno(), (self._PLACE.size + 1) * len(tasks)
+        fd, offset = self.file.fileno(), self._HEAD * len(tasks)
         for index, task in enumerate(tasks):
-            if os.pread(fd, 1, self._taken(index)) == b"\x01":  # its caller did not wait
+            head = self._HEAD * index
+            if os.pread(fd, 1, head + self._PLACE.size + 1) == self._TAKEN:  # its caller makes it
                 continue
+            os.pwrite(fd, self._BEGUN, head + self._PLACE.size)
             with warnings.catch_warnings(record=True) as warned:  # the caller's own run shows them
                 try:
                     result = function(task)
                 except Exception:  # the caller makes it itself, and meets the error there
                     result = None
-            if result is None or warned:
-                continue
-            os.pwrite(fd, result, offset)  # a regular file: written whole (or an OSError ends this)
-            os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK),
-                      self._PLACE.size * index)
-            offset += len(result)
+            if result is not None and not warned:
+                os.pwrite(fd, result, offset)  # a regular file: written whole (or an OSError ends this)
+                os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK), head)
+                offset += len(result)
+            os.pwrite(fd, self._ENDED, head + self._PLACE.size)
 
     def result(self, index: int) -> bytes | None:
-        """Task ``index``'s result if it is written by now, else None."""
-        if not hasattr(self, "file"):
+        """Task ``index``'s result: written, or waited for while the process makes it; None where
+        the process has not begun it (it never will), gave none, or has ended."""
+        if self.alive is None:
             return None
-        fd = self.file.fileno()
-        place = os.pread(fd, self._PLACE.size, self._PLACE.size * index)
-        offset, length, check = self._PLACE.unpack(place) if len(place) == self._PLACE.size else (0, 0, 0)
-        result = os.pread(fd, length, offset) if length > 0 and check == offset ^ length ^ self._CHECK else b""
-        if len(result) != length or not length:
-            os.pwrite(fd, b"\x01", self._taken(index))
-            return None
-        return result
+        fd, head = self.file.fileno(), self._HEAD * index
+        while (written := self._written(fd, head)) is None:
+            if os.pread(fd, 1, head + self._PLACE.size) != self._BEGUN or self._gone():
+                written = self._written(fd, head)  # (written just before it ended)
+                if written is None:
+                    os.pwrite(fd, self._TAKEN, head + self._PLACE.size + 1)
+                return written
+        return written
 
-    def _taken(self, index: int) -> int:
-        """Where the file marks task ``index`` taken by its caller (one byte after the places)."""
-        return self._PLACE.size * self.tasks + index
+    def _written(self, fd: int, head: int) -> bytes | None:
+        place = os.pread(fd, self._PLACE.size, head)
+        offset, length, check = self._PLACE.unpack(place) if len(place) == self._PLACE.size else (0, 0, 0)
+        if length <= 0 or check != offset ^ length ^ self._CHECK:
+            return None
+        result = os.pread(fd, length, offset)
+        return result if len(result) == length else None
+
+    def _gone(self) -> bool:
+        """Whether the process has ended (its end of the pipe closed), after waiting up to 5 ms."""
+        return self.alive is None or bool(select.select([self.alive], [], [], 0.005)[0])
 
     def end(self) -> None:
         """End the process if it still runs (the results written stay readable); once is enough."""

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from functools import partial
@@ -163,16 +164,33 @@ def test_a_task_its_caller_took_first_is_never_begun_ahead(tmp_path):
     ahead.end()
 
 
+def test_a_task_being_made_ahead_is_waited_for_not_made_again(tmp_path):
+    """A worker that asks for the task the process is making waits for its result (the function
+    runs once), and is not held up once it is written."""
+    ahead = Ahead(partial(_made_ahead, tmp_path), [8])
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "8.made").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go = threading.Timer(0.5, (tmp_path / "go").touch)
+    go.start()
+    try:
+        started = time.monotonic()
+        assert forked_map(_result_of, ahead, [0], workers=1) == [b"task 8 " * 8000]
+        assert 0.4 < time.monotonic() - started < 30
+    finally:
+        go.join()
+        ahead.end()
+
+
 def test_work_still_running_ahead_is_ended_at_once_and_left_to_the_caller(tmp_path):
-    """A task the process has not finished gives None (the caller makes it); :meth:`Ahead.end`
-    kills the process at once, and the results written before stay."""
+    """:meth:`Ahead.end` kills the process at once; the results written before stay, the task it was
+    making and those after are the caller's (None, at once)."""
     ahead = Ahead(partial(_made_ahead, tmp_path), [1, 7, 2])
     deadline = time.monotonic() + 60
     while not (tmp_path / "7.made").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     started = time.monotonic()
-    assert ahead.result(1) is None
     ahead.end()
+    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
     assert time.monotonic() - started < 5
-    assert ahead.result(0) == b"task 1 " * 1000 and ahead.result(2) is None
     assert not (tmp_path / "2.made").exists()
