@@ -123,6 +123,12 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
         gc.unfreeze()
 
 
+#: The most bytes :class:`Ahead` writes to its temporary file: the tasks after are left to their
+#: callers (a query file of millions of spectra must not fill a small /tmp; the x10 MS/MS queries
+#: of the benchmark write 12 MB).
+AHEAD_MAX_BYTES = 512 << 20
+
+
 class Ahead:
     """``function(task)`` (bytes, or None: not done) for each of ``tasks`` in order, on a process
     forked now, while this one goes on with work of its own (on two cores the second one is
@@ -174,11 +180,14 @@ class Ahead:
                     result = function(task)
                 except Exception:  # the caller makes it itself, and meets the error there
                     result = None
-            if result is not None and not warned:
+            full = result is not None and offset + len(result) > AHEAD_MAX_BYTES
+            if result is not None and not warned and not full:
                 os.pwrite(fd, result, offset)  # a regular file: written whole (or an OSError ends this)
                 os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK), head)
                 offset += len(result)
             os.pwrite(fd, self._ENDED, head + self._PLACE.size)
+            if full:  # this task and those after are their callers'
+                return
 
     def result(self, index: int) -> bytes | None:
         """Task ``index``'s result: written, or waited for while the process makes it; None where

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from nps_id import _workers
 from nps_id._workers import Ahead, can_fork, forked_map
 from nps_id.errors import EXIT_FOUND, WorkerDied
 
@@ -194,3 +195,14 @@ def test_work_still_running_ahead_is_ended_at_once_and_left_to_the_caller(tmp_pa
     assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
     assert time.monotonic() - started < 5
     assert not (tmp_path / "2.made").exists()
+
+
+def test_work_ahead_stops_where_its_file_would_pass_its_size_limit(tmp_path, monkeypatch):
+    """A query file of millions of spectra must not fill a small /tmp: the result that would pass
+    :data:`AHEAD_MAX_BYTES` and the tasks after it are left to the caller, never made ahead."""
+    monkeypatch.setattr(_workers, "AHEAD_MAX_BYTES", 20_000)  # task 1 writes 7,000 bytes, task 2 14,000
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
+    _exited(ahead.pid)
+    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
+    assert not (tmp_path / "6.made").exists()
+    ahead.end()
