@@ -129,6 +129,19 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
 AHEAD_MAX_BYTES = 512 << 20
 
 
+def _a_core_free() -> bool:
+    """Whether the 1-minute load average leaves at least half a usable core free: on a busy machine
+    work ahead is one more process competing for the cores, and the wall follows the CPU in all
+    (MS/MS x10 at load 2.5-9: +3-8 % CPU, the median wall +4-6 %; benchmarks/README.md, stop 40)."""
+    from nps_id._cores import usable_cores
+
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # no load average here: decide as on an idle machine
+        return True
+    return load <= usable_cores() - 0.5
+
+
 class Ahead:
     """``function(task)`` (bytes, or None: not done) for each of ``tasks`` in order, on a process
     forked now, while this one goes on with work of its own (on two cores the second one is
@@ -137,8 +150,8 @@ class Ahead:
     it later) gives a task's result: at once when it is written, after waiting for it when the
     process is making it, else None -- the caller makes it itself, and the process skips it.
     :meth:`end` ends the process. Fork before any thread is started: a forked copy of a process
-    with threads may hang on a lock another thread held. Without fork or a temporary file nothing
-    runs ahead and :meth:`result` is always None."""
+    with threads may hang on a lock another thread held. Without fork or a temporary file, or where
+    no core looks free (:func:`_a_core_free`), nothing runs ahead and :meth:`result` is always None."""
 
     # per task in the file's head: a result's offset, length and a check of both (a place read
     # while written is no place), what the process did with it, whether the caller took it
@@ -151,7 +164,7 @@ class Ahead:
         self.tasks = len(tasks)
         self.pid = 0
         self.alive: int | None = None  # a pipe only the process writes to: at its end, readable
-        if not tasks or not can_fork():
+        if not tasks or not can_fork() or not _a_core_free():
             return
         try:
             self.file = tempfile.TemporaryFile()

@@ -22,6 +22,12 @@ from nps_id.errors import EXIT_FOUND, WorkerDied
 pytestmark = pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
 
 
+@pytest.fixture(autouse=True)
+def _a_core_free(monkeypatch):
+    """Work ahead runs whatever the load of the machine running the tests (its own test below)."""
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+
+
 def _pid_and_square(shared: dict, task: int) -> tuple[int, int]:
     return os.getpid(), shared["factor"] * task * task
 
@@ -205,4 +211,20 @@ def test_work_ahead_stops_where_its_file_would_pass_its_size_limit(tmp_path, mon
     _exited(ahead.pid)
     assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
     assert not (tmp_path / "6.made").exists()
+    ahead.end()
+
+
+def test_nothing_runs_ahead_where_no_core_is_free(tmp_path, monkeypatch):
+    """A load average within half a core of the usable cores: no process is started (it would
+    compete for the cores the command needs), every task is its caller's."""
+    from nps_id._cores import usable_cores
+
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (usable_cores() - 0.4, 0.0, 0.0))
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2])
+    assert ahead.pid == 0 and [ahead.result(i) for i in range(2)] == [None, None]
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (usable_cores() - 0.6, 0.0, 0.0))
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2])
+    _exited(ahead.pid)
+    assert ahead.result(0) == b"task 1 " * 1000
     ahead.end()
