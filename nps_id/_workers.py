@@ -132,7 +132,8 @@ AHEAD_MAX_BYTES = 512 << 20
 def _a_core_free() -> bool:
     """Whether the 1-minute load average leaves at least half a usable core free: on a busy machine
     work ahead is one more process competing for the cores, and the wall follows the CPU in all
-    (MS/MS x10 at load 2.5-9: +3-8 % CPU, the median wall +6-7 % in four runs of five; benchmarks/README.md, stop 40)."""
+    (MS/MS x10 at load 2.5-9: +3-8 % CPU, the median wall +6-7 % in four runs of five; benchmarks/README.md,
+    stop 40)."""
     from nps_id._cores import usable_cores
 
     try:
