@@ -11,6 +11,8 @@ Entry points
   the results in task order; a worker that dies ends it with :class:`WorkerDied`.
 - :func:`can_fork` -- whether this platform can (Linux, most Unix; not Windows, where
   :func:`forked_map`'s callers run the work in the process itself).
+- :class:`Ahead` -- ``function(task)`` for tasks in order on one process forked early, while the
+  command goes on loading; :meth:`Ahead.done` takes the results finished so far (bytes) and ends it.
 - :func:`die_with_parent` -- a worker initializer: the worker ends when its parent does, even by
   SIGKILL (``nps-id batch`` uses it for its spawned workers).
 """
@@ -21,10 +23,14 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import select
 import signal
+import struct
 import sys
+import tempfile
 import threading
 import time
+import warnings
 from typing import Any, Callable, Sequence
 
 from nps_id.errors import WorkerDied
@@ -115,3 +121,119 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
+
+
+#: The most bytes :class:`Ahead` writes to its temporary file: the tasks after are left to their
+#: callers (a query file of millions of spectra must not fill a small /tmp; the x10 MS/MS queries
+#: of the benchmark write 12 MB).
+AHEAD_MAX_BYTES = 512 << 20
+
+
+def _a_core_free() -> bool:
+    """Whether the 1-minute load average leaves at least half a usable core free: on a busy machine
+    work ahead is one more process competing for the cores, and the wall follows the CPU in all
+    (MS/MS x10 at load 2.5-9: +3-8 % CPU, the median wall +6-7 % in four runs of five; benchmarks/README.md,
+    stop 40)."""
+    from nps_id._cores import usable_cores
+
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):  # no load average here: decide as on an idle machine
+        return True
+    return load <= usable_cores() - 0.5
+
+
+class Ahead:
+    """``function(task)`` (bytes, or None: not done) for each of ``tasks`` in order, on a process
+    forked now, while this one goes on with work of its own (on two cores the second one is
+    otherwise idle until :func:`forked_map` forks). Each result goes to an unnamed temporary file,
+    then its place to the file's head. :meth:`result` (in this process, or in a process forked from
+    it later) gives a task's result: at once when it is written, after waiting for it when the
+    process is making it, else None -- the caller makes it itself, and the process skips it.
+    :meth:`end` ends the process. Fork before any thread is started: a forked copy of a process
+    with threads may hang on a lock another thread held. Without fork or a temporary file, or where
+    no core looks free (:func:`_a_core_free`), nothing runs ahead and :meth:`result` is always None."""
+
+    # per task in the file's head: a result's offset, length and a check of both (a place read
+    # while written is no place), what the process did with it, whether the caller took it
+    _PLACE = struct.Struct("<qqq")
+    _HEAD = _PLACE.size + 2
+    _CHECK = 0x5A5A_A5A5_0F0F_F0F0
+    _BEGUN, _ENDED, _TAKEN = b"\x01", b"\x02", b"\x01"
+
+    def __init__(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
+        self.tasks = len(tasks)
+        self.pid = 0
+        self.alive: int | None = None  # a pipe only the process writes to: at its end, readable
+        if not tasks or not can_fork() or not _a_core_free():
+            return
+        try:
+            self.file = tempfile.TemporaryFile()
+        except OSError:
+            return
+        parent = os.getpid()
+        self.alive, alive = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # never returns: no exit handler or buffer of the command's runs here
+            try:
+                die_with_parent(parent)
+                self._run(function, tasks)
+            finally:
+                os._exit(0)
+        os.close(alive)
+
+    def _run(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
+        fd, offset = self.file.fileno(), self._HEAD * len(tasks)
+        for index, task in enumerate(tasks):
+            head = self._HEAD * index
+            if os.pread(fd, 1, head + self._PLACE.size + 1) == self._TAKEN:  # its caller makes it
+                continue
+            os.pwrite(fd, self._BEGUN, head + self._PLACE.size)
+            with warnings.catch_warnings(record=True) as warned:  # the caller's own run shows them
+                try:
+                    result = function(task)
+                except Exception:  # the caller makes it itself, and meets the error there
+                    result = None
+            full = result is not None and offset + len(result) > AHEAD_MAX_BYTES
+            if result is not None and not warned and not full:
+                os.pwrite(fd, result, offset)  # a regular file: written whole (or an OSError ends this)
+                os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK), head)
+                offset += len(result)
+            os.pwrite(fd, self._ENDED, head + self._PLACE.size)
+            if full:  # this task and those after are their callers'
+                return
+
+    def result(self, index: int) -> bytes | None:
+        """Task ``index``'s result: written, or waited for while the process makes it; None where
+        the process has not begun it (it never will), gave none, or has ended."""
+        if self.alive is None:
+            return None
+        fd, head = self.file.fileno(), self._HEAD * index
+        while (written := self._written(fd, head)) is None:
+            if os.pread(fd, 1, head + self._PLACE.size) != self._BEGUN or self._gone():
+                written = self._written(fd, head)  # (written just before it ended)
+                if written is None:
+                    os.pwrite(fd, self._TAKEN, head + self._PLACE.size + 1)
+                return written
+        return written
+
+    def _written(self, fd: int, head: int) -> bytes | None:
+        place = os.pread(fd, self._PLACE.size, head)
+        offset, length, check = self._PLACE.unpack(place) if len(place) == self._PLACE.size else (0, 0, 0)
+        if length <= 0 or check != offset ^ length ^ self._CHECK:
+            return None
+        result = os.pread(fd, length, offset)
+        return result if len(result) == length else None
+
+    def _gone(self) -> bool:
+        """Whether the process has ended (its end of the pipe closed), after waiting up to 5 ms."""
+        return self.alive is None or bool(select.select([self.alive], [], [], 0.005)[0])
+
+    def end(self) -> None:
+        """End the process if it still runs (the results written stay readable); once is enough."""
+        if not self.pid:
+            return
+        pid, self.pid = self.pid, 0
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # unreaped until waitpid below, so the pid is still its
+        os.waitpid(pid, 0)

@@ -97,3 +97,28 @@ def test_to_matchms_prints_no_library_warning():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout == "x 2\n"
     assert done.stderr == ""
+
+
+def test_spectra_packed_for_another_process_come_back_bit_for_bit():
+    """The MassBank MS/MS queries and SWGDRUG records (as the search's read ahead hands a range of
+    them to a worker: :func:`pack_spectra` pickled): each spectrum back with the same m/z and
+    intensity bytes, dtypes and read-only peaks and the same metadata, types included (precursor
+    m/z a float, scan index an int, synonyms a tuple); an empty range is empty."""
+    import itertools
+    import pickle
+
+    from nps_id.io import read
+    from nps_id.spectrum import pack_spectra, unpack_spectra
+    from tests.conftest import data_path
+
+    for parts in (("massbank", "ms2-queries-identity.msp.gz"), ("swgdrug", "SWGDRUG-3.4.msp.gz")):
+        spectra = list(itertools.islice(read(data_path(*parts)), 500))
+        back = unpack_spectra(pickle.loads(pickle.dumps(pack_spectra(spectra), protocol=pickle.HIGHEST_PROTOCOL)))
+        assert len(back) == len(spectra) == 500
+        for one, two in zip(spectra, back):
+            assert one.mz.tobytes() == two.mz.tobytes() and one.intensity.tobytes() == two.intensity.tobytes()
+            assert (two.mz.dtype, two.intensity.dtype) == (np.float64, np.float32)
+            assert not two.mz.flags.writeable and not two.intensity.flags.writeable
+            assert list(one.metadata.items()) == list(two.metadata.items())
+            assert [type(v) for v in one.metadata.values()] == [type(v) for v in two.metadata.values()]
+    assert unpack_spectra(pack_spectra([])) == []

@@ -1,20 +1,31 @@
 """``nps_id._workers.forked_map``: results in task order from forked processes, and a worker that
-dies, or a parent interrupted, ends it at once (never a hang, never a worker left running)."""
+dies, or a parent interrupted, ends it at once (never a hang, never a worker left running);
+``Ahead``: work done ahead on a forked process, taken when it is done, made by the caller when not."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import warnings
+from functools import partial
 from pathlib import Path
 
 import pytest
 
-from nps_id._workers import can_fork, forked_map
+from nps_id import _workers
+from nps_id._workers import Ahead, can_fork, forked_map
 from nps_id.errors import EXIT_FOUND, WorkerDied
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
+
+
+@pytest.fixture(autouse=True)
+def _a_core_free(monkeypatch):
+    """Work ahead runs whatever the load of the machine running the tests (its own test below)."""
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
 
 
 def _pid_and_square(shared: dict, task: int) -> tuple[int, int]:
@@ -109,3 +120,111 @@ def test_workers_die_with_a_parent_killed_by_sigkill(tmp_path):
     while any(map(running, workers)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(map(running, workers)), workers
+
+
+def _made_ahead(folder: Path, task: int) -> bytes | None:
+    """Task ``task`` made ahead (a file names it): 3 fails, 4 warns, 5 gives nothing, 7 takes a
+    minute, 8 waits for a file ``go``."""
+    (folder / f"{task}.made").touch()
+    if task == 3:
+        raise ValueError("a damaged range")
+    if task == 4:
+        warnings.warn("a reader's warning", UserWarning)
+    if task == 7:
+        time.sleep(60)
+    while task == 8 and not (folder / "go").exists():
+        time.sleep(0.01)
+    return None if task == 5 else f"task {task} ".encode() * 1000 * task
+
+
+def _exited(pid: int) -> None:
+    """Wait for the process ``pid`` to end, without reaping it (:meth:`Ahead.end` reaps it)."""
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+
+
+def _result_of(ahead: Ahead, index: int) -> bytes | None:
+    return ahead.result(index)
+
+
+def test_work_made_ahead_is_taken_when_done_also_by_a_later_worker_else_left_to_the_caller(tmp_path):
+    """Tasks made in order by a process forked ahead: each result is taken whole once written, also
+    by a worker forked later; one that fails, warns (its caller's own run shows the warning) or
+    gives nothing is left to the caller; ending it leaves no process."""
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 3, 4, 5])
+    _exited(ahead.pid)
+    assert [ahead.result(i) for i in range(5)] == [b"task 1 " * 1000, b"task 2 " * 2000, None, None, None]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["1.made", "2.made", "3.made", "4.made", "5.made"]
+    assert forked_map(_result_of, ahead, [0, 1, 2], workers=2) == [b"task 1 " * 1000, b"task 2 " * 2000, None]
+    pid = ahead.pid
+    ahead.end()
+    with pytest.raises(ChildProcessError):  # reaped: no process left
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_task_its_caller_took_first_is_never_begun_ahead(tmp_path):
+    ahead = Ahead(partial(_made_ahead, tmp_path), [8, 6])
+    assert ahead.result(1) is None  # task 6, while the process waits in task 8: the caller makes it
+    (tmp_path / "go").touch()
+    _exited(ahead.pid)
+    assert ahead.result(0) == b"task 8 " * 8000 and ahead.result(1) is None
+    assert not (tmp_path / "6.made").exists()
+    ahead.end()
+
+
+def test_a_task_being_made_ahead_is_waited_for_not_made_again(tmp_path):
+    """A worker that asks for the task the process is making waits for its result (the function
+    runs once), and is not held up once it is written."""
+    ahead = Ahead(partial(_made_ahead, tmp_path), [8])
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "8.made").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go = threading.Timer(0.5, (tmp_path / "go").touch)
+    go.start()
+    try:
+        started = time.monotonic()
+        assert forked_map(_result_of, ahead, [0], workers=1) == [b"task 8 " * 8000]
+        assert 0.4 < time.monotonic() - started < 30
+    finally:
+        go.join()
+        ahead.end()
+
+
+def test_work_still_running_ahead_is_ended_at_once_and_left_to_the_caller(tmp_path):
+    """:meth:`Ahead.end` kills the process at once; the results written before stay, the task it was
+    making and those after are the caller's (None, at once)."""
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 7, 2])
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "7.made").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    ahead.end()
+    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
+    assert time.monotonic() - started < 5
+    assert not (tmp_path / "2.made").exists()
+
+
+def test_work_ahead_stops_where_its_file_would_pass_its_size_limit(tmp_path, monkeypatch):
+    """A query file of millions of spectra must not fill a small /tmp: the result that would pass
+    :data:`AHEAD_MAX_BYTES` and the tasks after it are left to the caller, never made ahead."""
+    monkeypatch.setattr(_workers, "AHEAD_MAX_BYTES", 20_000)  # task 1 writes 7,000 bytes, task 2 14,000
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
+    _exited(ahead.pid)
+    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
+    assert not (tmp_path / "6.made").exists()
+    ahead.end()
+
+
+def test_nothing_runs_ahead_where_no_core_is_free(tmp_path, monkeypatch):
+    """A load average within half a core of the usable cores: no process is started (it would
+    compete for the cores the command needs), every task is its caller's."""
+    from nps_id._cores import usable_cores
+
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (usable_cores() - 0.4, 0.0, 0.0))
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2])
+    assert ahead.pid == 0 and [ahead.result(i) for i in range(2)] == [None, None]
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (usable_cores() - 0.6, 0.0, 0.0))
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2])
+    _exited(ahead.pid)
+    assert ahead.result(0) == b"task 1 " * 1000
+    ahead.end()

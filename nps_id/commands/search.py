@@ -10,8 +10,10 @@ import csv
 import io
 import json
 import math
+import pickle
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
@@ -152,38 +154,46 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     spectra without precursor m/z).
     """
     from nps_id._cores import usable_cores
-    from nps_id.match.assess import EVIDENCE_HITS
-    from nps_id.search.engine import SearchSettings
 
+    # cut before the imports below (~0.1 s): the workers' ranges are read meanwhile on the idle core
+    threads = threads or usable_cores()
+    cut = _cut(queries, lenient, threads, early=True)
     try:
-        # --top N prints N hits, but the verdict, mass and group read EVIDENCE_HITS: search at least
-        # that many, and never let fewer candidates reach the exact score (analogue_search raises
-        # both to SEARCH_TOP for its confidence).
-        searched = max(top_k, EVIDENCE_HITS)
-        settings = SearchSettings(mode=mode, score=score, top_k=searched, prefilter=max(prefilter, searched),
-                                  analog_prefilter=max(SearchSettings.analog_prefilter, searched),
-                                  tolerance=tolerance, precursor_tolerance=precursor_tolerance,
-                                  isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior,
-                                  threads=threads or usable_cores())
-    except ValueError as exc:  # e.g. a score that the mode does not offer: a usage error (exit 2)
-        raise click.UsageError(str(exc)) from None
-    library = resolve_library(library)  # a missing library fails before a long read
-    to_file = output is not None and str(output) != "-"
-    refuse_output_onto_inputs([output], [queries, library])
-    job = _Job(queries, library, lenient, settings, mode == "analog", top_k, fmt)
-    parts = _search_in_ranges(job) if settings.threads > 1 else None
-    if parts is not None:
-        table = {key: [] for key in COLUMNS}
-    else:  # one read of the whole file: a few queries, --threads 1, another format
-        table, parts = _search_whole(job)
-    if not to_file:
-        _write(table, parts, sys.stdout, fmt)
-        return
-    from nps_id._atomic import atomic_output  # writes into /dev/null, /dev/stdout or a FIFO in place
+        from nps_id.match.assess import EVIDENCE_HITS
+        from nps_id.search.engine import SearchSettings
 
-    with atomic_output(output) as tmp:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            _write(table, parts, fh, fmt)
+        try:
+            # --top N prints N hits, but the verdict, mass and group read EVIDENCE_HITS: search at least
+            # that many, and never let fewer candidates reach the exact score (analogue_search raises
+            # both to SEARCH_TOP for its confidence).
+            searched = max(top_k, EVIDENCE_HITS)
+            settings = SearchSettings(mode=mode, score=score, top_k=searched, prefilter=max(prefilter, searched),
+                                      analog_prefilter=max(SearchSettings.analog_prefilter, searched),
+                                      tolerance=tolerance, precursor_tolerance=precursor_tolerance,
+                                      isomer_margin=isomer_margin, ei_noise=ei_noise, mass_prior=mass_prior,
+                                      threads=threads)
+        except ValueError as exc:  # e.g. a score that the mode does not offer: a usage error (exit 2)
+            raise click.UsageError(str(exc)) from None
+        library = resolve_library(library)  # a missing library fails before a long read
+        to_file = output is not None and str(output) != "-"
+        refuse_output_onto_inputs([output], [queries, library])
+        job = _Job(queries, library, lenient, settings, mode == "analog", top_k, fmt)
+        parts = _search_in_ranges(job, cut) if settings.threads > 1 else None
+        if parts is not None:
+            table = {key: [] for key in COLUMNS}
+        else:  # one read of the whole file: a few queries, --threads 1, another format
+            table, parts = _search_whole(job)
+        if not to_file:
+            _write(table, parts, sys.stdout, fmt)
+            return
+        from nps_id._atomic import atomic_output  # writes into /dev/null, /dev/stdout or a FIFO in place
+
+        with atomic_output(output) as tmp:
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                _write(table, parts, fh, fmt)
+    finally:
+        if cut is not None:
+            cut.end()  # whatever happened
 
 
 @dataclass(frozen=True)
@@ -348,6 +358,8 @@ class _Ranges:
     prepared: Any  # PreparedLibrary
     facts: Any  # LibraryFacts
     text: bytes | None  # a gzipped file's text, decompressed once (None: each range reads the file)
+    ahead: Any = None  # an Ahead that reads ranges meanwhile (:func:`_read_ahead`)
+    ahead_index: dict = field(default_factory=dict)  # a range's start: its task in ``ahead``
 
 
 @dataclass(frozen=True)
@@ -362,7 +374,53 @@ class _RangeDone:
     without_hits: int
 
 
-def _search_in_ranges(job: _Job) -> list[str] | None:
+@dataclass(frozen=True)
+class _Cut:
+    """A query file cut into byte ranges, and the ranges a forked process reads meanwhile."""
+
+    tasks: tuple  # (span, the next span or None) of each range; empty: the file is not cut
+    text: bytes | None  # a gzipped file's text, decompressed once (None: each range reads the file)
+    ahead: Any  # an Ahead reading tasks[1:] (:func:`_read_ahead`), for the workers to take; None: not cut
+
+    def end(self) -> None:
+        """End the reading ahead (what it read stays for the workers to take)."""
+        if self.ahead is not None:
+            self.ahead.end()
+
+
+def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cut | None:
+    """The ranges :func:`_search_in_ranges` searches (``tasks`` empty for a file of another format,
+    of fewer records, or that cannot be cut), their reading on a forked process started
+    (:class:`~nps_id._workers.Ahead`: every range but the first, which the command reads itself),
+    ``tasks`` empty without fork too; None with one worker. ``early`` (called before the command's other checks):
+    None too where the file cannot be opened, for the command to fail where it always did."""
+    from importlib import import_module
+
+    from nps_id.io import FORMATS, detect_format
+
+    if workers < 2:
+        return None
+    try:
+        fmt = detect_format(queries)
+        cut = import_module(FORMATS[fmt].module).spans(
+            queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
+            if fmt in _CUT_FORMATS else None
+    except Exception:
+        if early:  # cut again where the command always cut it, and told there
+            return None
+        raise
+    if cut is None:
+        return _Cut((), None, None)
+    from nps_id._workers import Ahead, can_fork  # here: a search of a few queries never imports multiprocessing
+
+    if not can_fork():
+        return _Cut((), None, None)
+    ranges, text = cut
+    tasks = tuple(zip(ranges, [*ranges[1:], None]))
+    return _Cut(tasks, text, Ahead(partial(_read_ahead, queries, lenient, text), tasks[1:]))
+
+
+def _search_in_ranges(job: _Job, cut: _Cut | None) -> list[str] | None:
     """The rows' text of an MSP or MGF query file (:data:`_CUT_FORMATS`) of :data:`FORK_FROM_QUERIES`
     records or more, read, searched and made into rows range by range: the first
     :data:`FIRST_RANGE_QUERIES` records in this process (which loads the library's indexes, numba,
@@ -373,56 +431,63 @@ def _search_in_ranges(job: _Job) -> list[str] | None:
     counts and raises the first range's error. None (nothing done that shows) where the file
     cannot be read so, or a range's end does not fall where the whole file's read puts a record's
     (:func:`nps_id.io.msp.spans`, :func:`nps_id.io.mgf.spans`), or the platform cannot fork: the caller
-    reads it whole."""
-    from importlib import import_module
-
-    from nps_id.io import FORMATS, detect_format
-
-    workers = job.settings.threads
-    fmt = detect_format(job.queries)
-    cut = import_module(FORMATS[fmt].module).spans(
-        job.queries, FIRST_RANGE_QUERIES, workers * RANGES_PER_WORKER, FORK_FROM_QUERIES) \
-        if fmt in _CUT_FORMATS else None
-    if cut is None:
-        return None
-    ranges, text = cut
+    reads it whole. ``cut``: the file's ranges, cut (:func:`_cut`) when the command started (None: cut here)."""
     from dataclasses import replace
 
-    from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
+    workers = job.settings.threads
+    cut = cut or _cut(job.queries, job.lenient, workers)
+    if cut is None or not cut.tasks:
+        return None
+    job = replace(job, settings=replace(job.settings, threads=1))  # the workers are the cores' work
+    try:
+        done = _first_and_forked(job, cut, workers)
+    finally:
+        cut.end()  # its ranges read by now, or read by their workers
+    if done is None:
+        return None
+    for result in done:  # the first range that could not be read as in the whole file, or its error
+        if not isinstance(result, _RangeDone):
+            return _raised(result)
+    _read_notes(job.queries, [bad for d in done for bad in d.quarantine],
+                _summed(d.read_skipped for d in done), sum(d.spectra for d in done))
+    from nps_id.search.engine import UNSEARCHABLE, refuse_unsearchable
+
+    skipped = {reason: n for reason in UNSEARCHABLE if (n := sum(d.unsearchable.get(reason, 0) for d in done))}
+    _searched_notes(job.queries, refuse_unsearchable(str(job.queries), skipped, sum(d.spectra for d in done)))
+    _without_hits_note(job.queries, sum(d.without_hits for d in done))
+    return [d.text for d in done]
+
+
+def _first_and_forked(job: _Job, cut: _Cut, workers: int) -> list | None:
+    """:func:`_search_range` of the first range here, then (when it is done) of the others on forked
+    workers, given the ranges ``cut.ahead`` read meanwhile; None when the library cannot be opened
+    (the whole file's read tells the read's errors first)."""
+    from dataclasses import replace
+
+    from nps_id._workers import forked_map
     from nps_id.errors import NpsIdError
     from nps_id.library import open_verified
     from nps_id.match.library_facts import LibraryFacts
-    from nps_id.search.engine import UNSEARCHABLE, PreparedLibrary, refuse_unsearchable
+    from nps_id.search.engine import PreparedLibrary
     from nps_id.search.reference import Reference
 
-    if not can_fork():
-        return None
-    tasks = list(zip(ranges, [*ranges[1:], None]))
-    job = replace(job, settings=replace(job.settings, threads=1))  # the workers are the cores' work
     try:
         lib = open_verified(job.library, copies=True)
     except NpsIdError:  # told after the read's own errors, as the whole file's read tells it
         return None
     with lib:
         reference = Reference.from_library(lib, lazy=True)
-        shared = _Ranges(job, PreparedLibrary(reference, job.settings), LibraryFacts(reference), text)
-        first = _search_range(shared, tasks[0])
+        shared = _Ranges(job, PreparedLibrary(reference, job.settings), LibraryFacts(reference), cut.text)
+        first = _search_range(shared, cut.tasks[0])
         if not isinstance(first, _RangeDone):
-            return _raised(first)
+            return [first]
         for column in _LIBRARY_COLUMNS:  # read whole once here, not by every range
             reference.columns[column]
         shared.facts.load_saved()  # decoded once here, not by every worker
-        done = [first, *forked_map(_search_range, shared, tasks[1:], workers,
+        ahead = {span.start: index for index, (span, _) in enumerate(cut.tasks[1:])}
+        return [first, *forked_map(_search_range, replace(shared, ahead=cut.ahead, ahead_index=ahead),
+                                   cut.tasks[1:], workers,
                                    what="the search and its rows")]
-    for result in done:  # the first range that could not be read as in the whole file, or its error
-        if not isinstance(result, _RangeDone):
-            return _raised(result)
-    _read_notes(job.queries, [bad for d in done for bad in d.quarantine],
-                _summed(d.read_skipped for d in done), sum(d.spectra for d in done))
-    skipped = {reason: n for reason in UNSEARCHABLE if (n := sum(d.unsearchable.get(reason, 0) for d in done))}
-    _searched_notes(job.queries, refuse_unsearchable(str(job.queries), skipped, sum(d.spectra for d in done)))
-    _without_hits_note(job.queries, sum(d.without_hits for d in done))
-    return [d.text for d in done]
 
 
 def _raised(result: Exception | None) -> None:
@@ -448,13 +513,17 @@ def _search_range(shared: _Ranges, task: tuple[Any, Any]) -> _RangeDone | Except
     query has no name to print but its position in the file; a reader's or search's error
     returned, for the command to raise in order."""
     from nps_id.errors import NpsIdError
-    from nps_id.io import ReadReport, read
     from nps_id.search.engine import unsearchable
+    from nps_id.spectrum import unpack_spectra
 
     (span, after), job = task, shared.job
-    report = ReadReport(str(job.queries))
     try:
-        spectra = list(read(job.queries, lenient=job.lenient, report=report, span=span, data=shared.text))
+        read = shared.ahead.result(shared.ahead_index[span.start]) if span.start in shared.ahead_index else None
+        if read is not None:  # read ahead (:func:`_read_ahead`)
+            packed, quarantine, read_skipped, span.end_record, span.end_carried = pickle.loads(read)
+            spectra = unpack_spectra(packed)
+        else:
+            spectra, quarantine, read_skipped = _read_range(job.queries, job.lenient, span, shared.text)
         if not span.ends_before(after) or not all(
                 s.name or s.get("source_id") or s.get("scan_id") for s in spectra):
             return None
@@ -467,7 +536,29 @@ def _search_range(shared: _Ranges, task: tuple[Any, Any]) -> _RangeDone | Except
             text = _range_text((rows, job.fmt), (0, len(hits)))
     except NpsIdError as exc:
         return exc
-    return _RangeDone(text, report.quarantine, dict(report.skipped), len(spectra), skipped, without_hits)
+    return _RangeDone(text, quarantine, read_skipped, len(spectra), skipped, without_hits)
+
+
+def _read_range(queries: Path, lenient: bool, span: Any, text: bytes | None) -> tuple[list, list, dict]:
+    """The spectra of the byte range ``span`` of the query file, and its read's records skipped
+    (malformed: ``--lenient``'s quarantine; by their reason: counts); sets the span's ends."""
+    from nps_id.io import ReadReport, read
+
+    report = ReadReport(str(queries))
+    spectra = list(read(queries, lenient=lenient, report=report, span=span, data=text))
+    return spectra, report.quarantine, dict(report.skipped)
+
+
+def _read_ahead(queries: Path, lenient: bool, text: bytes | None, task: tuple[Any, Any]) -> bytes:
+    """:func:`_read_range` of a task's span, pickled for the worker that searches it (its spectra
+    packed: :func:`~nps_id.spectrum.pack_spectra`). A read that fails is not given (:class:`~nps_id._workers.Ahead`):
+    the worker reads the range again and meets the error as it always did."""
+    from nps_id.spectrum import pack_spectra
+
+    span = task[0]
+    spectra, quarantine, read_skipped = _read_range(queries, lenient, span, text)
+    return pickle.dumps((pack_spectra(spectra), quarantine, read_skipped, span.end_record, span.end_carried),
+                        protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _write(table: dict[str, list], parts: list[str], fh: Any, fmt: str) -> None:

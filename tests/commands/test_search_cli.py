@@ -907,6 +907,63 @@ def test_a_query_file_read_and_searched_in_ranges_on_workers_gives_the_bytes_of_
     assert len(calls) == len(formats) and all(calls) and not any(os.getpid() in pids for pids in calls)
 
 
+@pytest.mark.parametrize("ahead", ["every range read ahead", "no temporary folder to read ahead into"])
+def test_ranges_read_ahead_or_not_give_the_bytes_of_one_process(swgdrug_library, ms2_library, ahead,
+                                                                monkeypatch, tmp_path):
+    """The workers' ranges are read meanwhile by a process forked when the command starts: the 200
+    MS/MS analogue queries, and the 967 EI identity queries with two damaged records in two ranges
+    (--lenient: their notes on stderr), give the rows and notes of ``--threads 1`` whether that
+    process has read every range when the workers start (they read no record themselves) or cannot
+    write what it reads (a temporary folder that is not there: the workers read every record of
+    theirs); the process is ended (reaped) with the command."""
+    import tempfile
+
+    from nps_id import _workers
+    from nps_id.commands import search as command
+    from nps_id.io import msp
+
+    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
+    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # a core free, whatever this machine's load
+    if ahead != "every range read ahead":
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "not there"))
+    read_here, real_map, seen = _reads_here(monkeypatch, msp), _workers.forked_map, []
+
+    def forked_map(function, shared, tasks, workers, what="the work"):
+        seen.append(shared.ahead.pid)
+        if shared.ahead.pid:
+            os.waitid(os.P_PID, shared.ahead.pid, os.WEXITED | os.WNOWAIT)  # done, not reaped
+
+        def counted(s, task):
+            start = len(read_here)
+            return function(s, task), len(read_here) - start
+        made = real_map(counted, shared, tasks, workers, what)
+        seen.append(sum(n for _, n in made))
+        return [done for done, _ in made]
+
+    monkeypatch.setattr(_workers, "forked_map", forked_map)
+    ms2 = _plain("ms2-queries-analog.msp.gz", tmp_path)
+    records = _plain("ei-queries-identity.msp.gz", tmp_path).read_text(encoding="utf-8").split("\n\n")
+    for k in (500, 800):
+        head, peaks = records[k].split("Num Peaks:")
+        records[k] = head + "Num Peaks:" + peaks.replace("\n", "\n12 abc\n", 1)
+    damaged = tmp_path / "damaged.msp"
+    damaged.write_text("\n\n".join(records), encoding="utf-8")
+    for source, library, extra in ((ms2, ms2_library, ()), (damaged, swgdrug_library, ("--lenient",))):
+        seen.clear()
+        runs = [_run(source, "-l", library, "--threads", n, "--format", "jsonl", *extra) for n in (1, 2)]
+        assert [r.exit_code for r in runs] == [0, 0], runs[1].output
+        assert runs[1].stdout == runs[0].stdout and runs[1].stderr == runs[0].stderr
+        assert runs[0].stdout.count("\n") > 100
+        pid, read_by_workers = seen
+        assert read_by_workers == (0 if ahead == "every range read ahead" else (185 if source == ms2 else 950))
+        assert bool(pid) == (ahead == "every range read ahead")
+        if pid:
+            with pytest.raises(ChildProcessError):  # ended and reaped with the command
+                os.waitpid(pid, os.WNOHANG)
+    assert "record 501)" in runs[0].stderr and "record 801)" in runs[0].stderr
+
+
 def _reads_as_one_process(damaged: Path, library: Path, error: str) -> None:
     """Records 501 and 801 of ``damaged`` bad, in two workers' ranges: ``error`` (the first one's,
     one line, exit 3) as one process tells it, the previous output kept; --lenient: the same notes
