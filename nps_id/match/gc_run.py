@@ -41,11 +41,14 @@ class Blank:
         Its components (same method as the samples).
     tic : dict or None
         Its TIC as in the results (``rt_min``, ``intensity``), shown beside the sample's.
+    technique : str
+        How it was acquired (:attr:`~nps_id.gcms.run.Technique.name`): a GC-EI-MS run's blank must be one.
     """
 
     identity: dict[str, Any]
     components: list[Component]
     tic: dict[str, list[float]] | None
+    technique: str
 
 
 def match_gc(run: Run, library: ReferenceLibrary, params: MatchParameters, blank: Blank | None,
