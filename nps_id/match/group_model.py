@@ -79,6 +79,9 @@ NONE_LABEL = ""
 #: Largest magnitude of a model file's weights, means and scales (the shipped models' are below
 #: 100): above, the softmax overflows and every probability is NaN.
 MAX_WEIGHT = 1e6
+#: Smallest scale of a feature (a feature's standard deviation over the training spectra: ~1e-4
+#: for one seen in a single spectrum): below, the standardised feature overflows.
+MIN_SCALE = 1e-12
 #: Width (u) of the molecular-ion and base-peak bins of the EI shape features.
 MASS_BIN = 25
 #: Bins of each (the last holds everything from (MASS_BINS - 1) * MASS_BIN up).
@@ -284,8 +287,8 @@ class GroupModel:
             # a trained model's weights are small; past the bound softmax overflows to NaN and names no group, silently
             if not np.all(np.abs(arrays[key]) <= MAX_WEIGHT):
                 raise ValueError(f"'{key}' is not {shape} finite numbers within +-{MAX_WEIGHT:g}")
-        if np.any(arrays["scale"] < 1 / MAX_WEIGHT):
-            raise ValueError(f"'scale' holds a value below {1 / MAX_WEIGHT:g}")
+        if np.any(arrays["scale"] < MIN_SCALE):
+            raise ValueError(f"'scale' holds a value below {MIN_SCALE:g}")
         min_probability = float(data["min_probability"])
         if not 0 <= min_probability <= 1:
             raise ValueError(f"min_probability {min_probability} is not in 0-1")
