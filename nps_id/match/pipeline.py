@@ -62,7 +62,7 @@ def prepare_blank(path: str | Path, params: MatchParameters, *, sha256: str | No
     run, ms2 = load_run(path)
     components = extract_components(run, params.peaks, params.deconvolution) if run is not None else []
     identity = {"file": Path(path).name, "path": str(path), "sha256": sha256 or sha256_path(path).sha256}
-    return Blank(identity, components, _tic(run), _technique(run, ms2).name)
+    return Blank(identity, components, _tic(run), _technique(run, ms2).name, RunContent.of(run, ms2))
 
 
 def _technique(run: Run | None, ms2: list) -> Technique:
@@ -137,10 +137,11 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
     read_report = ReadReport(str(path))
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
     sha256 = sha256 or sha256_path(path).sha256
-    # the blank's very bytes (a copy of the run given as its blank): subtracted, it took every component
-    itself = blank is not None and blank.identity["sha256"] == sha256
-    blank = None if itself else blank
     content = RunContent.of(run, ms2)
+    # the blank's bytes or scans (a copy or another format of the run given as its blank):
+    # subtracted from itself, it took every component
+    itself = blank is not None and (blank.identity["sha256"] == sha256 or blank.content.same_as(content))
+    blank = None if itself else blank
     acquisition = run.metadata.get("acquisition", {}) if run is not None else acquisition_of(ms2[0])
     technique = _technique(run, ms2)
     results: dict[str, Any] = {

@@ -127,6 +127,16 @@ def test_a_copy_of_the_run_given_as_its_blank_is_the_blank_itself(swgdrug_librar
     assert "note: 220223030.mzML: this run is the --blank: matched without blank subtraction" in output
 
 
+def test_the_runs_own_scans_in_another_format_as_its_blank_are_the_blank_itself(swgdrug_library):
+    """The Agilent .D run with its own mzML export as the blank (other bytes, the same scans):
+    matched unsubtracted with the blank's note (the export removed all 3 of its components: attack40a)."""
+    run = data_path("gcms", "lrcfs", "agilent-D", "220223008.D")
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library), "--blank", _run("220223008")])
+    assert result.exit_code == 0, result.output
+    assert "note: 220223008.D: this run is the --blank: matched without blank subtraction" in result.output
+    assert "removed" not in result.output and "(1 identified, 1 tentative" in result.output
+
+
 @pytest.mark.parametrize("sample, standard, said", [
     # the library (SWGDRUG, EI only) holds nothing of the standard's technique: the standard is wrong
     (("gcms", "lrcfs", "220223030.mzML"), ("lcms", "openms-pestmix", "PestMix1_slice_430-470s.mzML"),
