@@ -224,7 +224,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _lock(fd: int) -> None:
-    """Take ``fd``'s exclusive flock, waiting at most :data:`LOCK_WAIT_S` (then OSError);
+    """Take ``fd``'s exclusive flock, waiting at most :data:`LOCK_WAIT_S` (then TimeoutError, an OSError);
     none where the file system cannot lock."""
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
@@ -233,7 +233,7 @@ def _lock(fd: int) -> None:
             return
         except BlockingIOError:
             if time.monotonic() >= deadline:
-                raise OSError(f"another process has held its lock for {LOCK_WAIT_S:.0f} s") from None
+                raise TimeoutError(f"another process has held its lock for {LOCK_WAIT_S:.0f} s") from None
             time.sleep(0.05)
         except OSError:  # ENOLCK, EINVAL: no lock to wait for
             return

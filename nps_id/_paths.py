@@ -89,19 +89,26 @@ def library_cache_dir(sha256: str) -> Path:
 #: as that one folder. A `match` with an unwritable cache folder said it five times a run (the
 #: verification record, the library copies, the compound identity, the row facts, the isomers) and
 #: once more after every run's save until stop 40.
-_UNWRITTEN: set[Path] = set()
+_UNWRITTEN: set[tuple[Path, bool]] = set()
 
 
 def warn_unwritten_cache(what: str, folder: Path, exc: BaseException, consequence: str, *,
                          stacklevel: int = 2) -> None:
     """Warn that the cache ``what`` in ``folder`` was not written (``exc``) and ``consequence`` --
-    once per process for all the caches under :func:`cache_dir` (or once for ``folder``, outside it)."""
-    root = cache_dir()
-    key = root if is_inside(folder, root) else Path(folder)
+    once per process for all the caches under :func:`cache_dir` (or once for ``folder``, outside it);
+    a lock another process held too long (TimeoutError) once per ``folder`` besides."""
+    root = Path(os.path.abspath(cache_dir()))
+    # by the path's words, not resolved: a cache folder that is a symlink loop cannot be resolved
+    # (RuntimeError), and every cache path is built from cache_dir() anyway
+    place = root if Path(os.path.abspath(folder)).is_relative_to(root) else Path(folder)
+    # another process holding a cache's lock (TimeoutError) is not the folder's fault: said per cache
+    held = isinstance(exc, TimeoutError)
+    key = (Path(folder) if held else place, held)
     if key in _UNWRITTEN:
         return
     _UNWRITTEN.add(key)
-    more = f"; other caches under {root} not written are not said again in this run" if key == root else ""
+    more = (f"; other caches under {root} not written are not said again in this run"
+            if key == (root, False) else "")
     warnings.warn(f"{what} {folder} not written ({exc}); {consequence}{more}", stacklevel=stacklevel + 1)
 
 

@@ -83,7 +83,7 @@ class MatchProcessor:
             blank = _BLANKS[key]
         results = match_run(path, library, self.match, blank=blank, ladder=self._ladder(), lenient=self.lenient,
                             sha256=digests.get(str(path)))
-        if params.get("is_blank"):  # a --blank-pattern run: what the blank holds, never a sample's leads
+        if params.get("is_blank") and BLANK_ITSELF_NOTE not in results["notes"]:  # a --blank-pattern run: what the blank holds, never a sample's leads
             results["notes"].append(BLANK_ITSELF_NOTE)
         if self.command_line:
             results["command_line"] = self.command_line

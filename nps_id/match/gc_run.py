@@ -25,7 +25,7 @@ from nps_id.match.molecular_mass import COLUMN_BLEED_IONS
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import Finding, GCComponent, GCPeak, Hit, MatchMode
-from nps_id.match.standards import library_compounds
+from nps_id.match.standards import RunContent, library_compounds
 from nps_id.match.verdict import VerdictThresholds
 
 
@@ -41,11 +41,17 @@ class Blank:
         Its components (same method as the samples).
     tic : dict or None
         Its TIC as in the results (``rt_min``, ``intensity``), shown beside the sample's.
+    technique : str
+        How it was acquired (:attr:`~nps_id.gcms.run.Technique.name`): a GC-EI-MS run's blank must be one.
+    content : RunContent
+        Its scans' times and totals: a run with the same is the blank itself in another file.
     """
 
     identity: dict[str, Any]
     components: list[Component]
     tic: dict[str, list[float]] | None
+    technique: str
+    content: RunContent
 
 
 def match_gc(run: Run, library: ReferenceLibrary, params: MatchParameters, blank: Blank | None,

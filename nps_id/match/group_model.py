@@ -76,6 +76,12 @@ DIFFERENCE_LEVEL = 0.02
 VOTE_COMPOUNDS = 10
 #: The label of "no group" among the model's classes.
 NONE_LABEL = ""
+#: Largest magnitude of a model file's weights, means and scales (the shipped models' are below
+#: 100): above, the softmax overflows and every probability is NaN.
+MAX_WEIGHT = 1e6
+#: Smallest scale of a feature (a feature's standard deviation over the training spectra: ~1e-4
+#: for one seen in a single spectrum): below, the standardised feature overflows.
+MIN_SCALE = 1e-12
 #: Width (u) of the molecular-ion and base-peak bins of the EI shape features.
 MASS_BIN = 25
 #: Bins of each (the last holds everything from (MASS_BINS - 1) * MASS_BIN up).
@@ -247,10 +253,10 @@ class GroupModel:
         :class:`~nps_id.errors.LibraryError` (one line naming it, exit 4)."""
         path = Path(path)
         try:
-            data = np.load(path, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy array
-                raise ValueError("not an .npz archive of named arrays")
-            with data:
+            with open(path, "rb") as fh:  # np.load reads a bare .npy too, and any other file as a pickle
+                if not zipfile.is_zipfile(fh):  # ("load it unsafely", it advised)
+                    raise ValueError("not an .npz archive of named arrays")
+            with np.load(path, allow_pickle=False) as data:
                 return cls._checked({key: data[key] for key in data.files})
         except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
             raise LibraryError(f"{path}: not a usable group model ({exc}); "
@@ -258,9 +264,11 @@ class GroupModel:
 
     @classmethod
     def _checked(cls, data: dict[str, np.ndarray]) -> "GroupModel":
-        version = int(data["version"])
-        if version != MODEL_VERSION:
-            raise ValueError(f"version {version}, this nps-id reads version {MODEL_VERSION}")
+        version = data["version"]
+        if version.shape or version.dtype.kind not in "iu":  # int("3") or int(3.7) would pass as 3
+            raise ValueError(f"version {version.tolist()!r} is not a whole number")
+        if int(version) != MODEL_VERSION:
+            raise ValueError(f"version {int(version)}, this nps-id reads version {MODEL_VERSION}")
         labels = tuple(str(label) for label in data["labels"])
         vote_labels = tuple(str(label) for label in data["vote_labels"])
         for what, names in (("labels", labels), ("vote_labels", vote_labels)):
@@ -271,12 +279,16 @@ class GroupModel:
             raise ValueError(f"kind {kind!r} is not one of {sorted(MODEL_PATHS)}")
         size, k = n_features(kind, len(vote_labels)), len(labels)
         shapes = {"mean": (size,), "scale": (size,), "coef": (size, k), "intercept": (k,)}
+        for key, shape in shapes.items():  # real numbers, not text or complex ones cast
+            if data[key].dtype.kind not in "fiu" or data[key].shape != shape:
+                raise ValueError(f"'{key}' is not {shape} real numbers")
         arrays = {key: np.asarray(data[key], dtype=np.float64) for key in shapes}
         for key, shape in shapes.items():
-            if arrays[key].shape != shape or not np.all(np.isfinite(arrays[key])):
-                raise ValueError(f"'{key}' is not {shape} finite numbers")
-        if np.any(arrays["scale"] <= 0):
-            raise ValueError("'scale' holds a value <= 0")
+            # a trained model's weights are small; past the bound softmax overflows to NaN and names no group, silently
+            if not np.all(np.abs(arrays[key]) <= MAX_WEIGHT):
+                raise ValueError(f"'{key}' is not {shape} finite numbers within +-{MAX_WEIGHT:g}")
+        if np.any(arrays["scale"] < MIN_SCALE):
+            raise ValueError(f"'scale' holds a value below {MIN_SCALE:g}")
         min_probability = float(data["min_probability"])
         if not 0 <= min_probability <= 1:
             raise ValueError(f"min_probability {min_probability} is not in 0-1")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 
 from nps_id import __version__
 from nps_id._hashing import sha256_path
+from nps_id.errors import InputError
 from nps_id.gcms.deconvolution import extract_components
 from nps_id.gcms.peaks import PeakParameters
 from nps_id.gcms.retention_index import AlkaneLadder
@@ -59,10 +59,15 @@ def prepare_blank(path: str | Path, params: MatchParameters, *, sha256: str | No
     ``sha256`` is the blank's digest when the caller already has it (``nps-id batch`` hashes
     every input once); otherwise it is computed here.
     """
-    run, _ = load_run(path)
+    run, ms2 = load_run(path)
     components = extract_components(run, params.peaks, params.deconvolution) if run is not None else []
     identity = {"file": Path(path).name, "path": str(path), "sha256": sha256 or sha256_path(path).sha256}
-    return Blank(identity, components, _tic(run))
+    return Blank(identity, components, _tic(run), _technique(run, ms2).name, RunContent.of(run, ms2))
+
+
+def _technique(run: Run | None, ms2: list) -> Technique:
+    acquisition = run.metadata.get("acquisition", {}) if run is not None else acquisition_of(ms2[0])
+    return decide_technique(acquisition, run.n_scans if run is not None else 0, len(ms2))
 
 
 def measure_reference_standards(standards: list[ReferenceStandard], library: ReferenceLibrary,
@@ -133,8 +138,12 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
     sha256 = sha256 or sha256_path(path).sha256
     content = RunContent.of(run, ms2)
+    # the blank's bytes or scans (a copy or another format of the run given as its blank):
+    # subtracted from itself, it took every component
+    itself = blank is not None and (blank.identity["sha256"] == sha256 or blank.content.same_as(content))
+    blank = None if itself else blank
     acquisition = run.metadata.get("acquisition", {}) if run is not None else acquisition_of(ms2[0])
-    technique = decide_technique(acquisition, run.n_scans if run is not None else 0, len(ms2))
+    technique = _technique(run, ms2)
     results: dict[str, Any] = {
         "schema": RESULTS_SCHEMA,
         "schema_version": RESULTS_VERSION,
@@ -158,7 +167,7 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
     require_same_technique(list(reference_standards), technique.name, path.name)
     library.require(technique, path.name)
     results["tic"] = _tic(run)
-    notes: list[str] = []
+    notes: list[str] = [BLANK_ITSELF_NOTE] if itself else []
     untimed = read_report.skipped[UNTIMED_MS1]
     if untimed:
         notes.append(f"{untimed} MS1 scan{'s have' if untimed > 1 else ' has'} no retention time: "
@@ -179,6 +188,9 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
             notes.append(f"--blank {blank.identity['file']}: not subtracted (blank subtraction works on "
                          "GC-EI-MS components; LC-MS/MS findings are reported as found)")
     elif run is not None:
+        if blank and blank.technique != technique.name:
+            raise InputError(f"--blank {blank.identity['file']}: acquired by {blank.technique}, {path.name} by "
+                             f"{technique.name}: a blank is a run of the samples' method")
         findings, components, removed, blank_notes = match_gc(run, library, params, blank, ladder)
         notes += blank_notes
         if blank:
@@ -356,18 +368,6 @@ def match_files(
     blank_data = prepare_blank(blank, params) if blank else None
     standards = measure_reference_standards(list(reference_standards), library, params, ladder=ladder,
                                             lenient=lenient)
-    for path in runs:
-        itself = blank_data is not None and _same_file(path, blank)
-        results = match_run(path, library, params, blank=None if itself else blank_data, ladder=ladder,
-                            lenient=lenient, reference_standards=standards)
-        if itself:
-            results["notes"].append(BLANK_ITSELF_NOTE)
-        yield Path(path), results
-
-
-def _same_file(a: str | Path, b: str | Path) -> bool:
-    """Whether two paths name one file or folder (``runs/x.mzML`` and ``./runs/x.mzML``, a symlink)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
+    for path in runs:  # the blank among them (its bytes: by any path or copy) is matched unsubtracted
+        yield Path(path), match_run(path, library, params, blank=blank_data, ladder=ladder, lenient=lenient,
+                                    reference_standards=standards)

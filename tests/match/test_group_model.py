@@ -2,6 +2,7 @@
 is refused with one line naming it (exit 4), never a traceback; an improbable group is not named."""
 from __future__ import annotations
 
+import pickle
 from dataclasses import replace
 
 import numpy as np
@@ -76,7 +77,13 @@ def test_a_missing_file_is_one_clear_error(tmp_path):
 @pytest.mark.parametrize("changes, expected", [
     ({"coef": np.zeros((3, 2))}, "'coef' is not"),
     ({"intercept": np.full(len(shipped_group_model("ei").labels), np.nan)}, "'intercept' is not"),
-    ({"scale": np.zeros_like(shipped_group_model("ei").scale)}, "'scale' holds a value <= 0"),
+    ({"scale": np.zeros_like(shipped_group_model("ei").scale)}, "'scale' holds a value below"),
+    # finite but past any trained weight: softmax overflowed, every probability NaN, no group named, silently
+    ({"coef": np.full_like(shipped_group_model("ei").coef, 1e308)}, "'coef' is not .* within"),
+    ({"scale": np.full_like(shipped_group_model("ei").scale, 1e-300)}, "'scale' holds a value below"),
+    # text or complex numbers cast to floats were read as weights
+    ({"coef": shipped_group_model("ei").coef.astype(str)}, "'coef' is not .* real numbers"),
+    ({"intercept": shipped_group_model("ei").intercept.astype(complex)}, "'intercept' is not .* real numbers"),
     ({"min_probability": 1.5}, "min_probability 1.5 is not in 0-1"),
     ({"labels": ("a", "b")}, "hold the 'none' label"),
     ({"kind": "uv"}, "kind 'uv'"),
@@ -84,6 +91,27 @@ def test_a_missing_file_is_one_clear_error(tmp_path):
 def test_an_inconsistent_model_is_refused(tmp_path, changes, expected):
     with pytest.raises(LibraryError, match=expected):
         GroupModel.load(_saved(tmp_path, **changes))
+
+
+@pytest.mark.parametrize("version", [np.float64(3.7), np.array("3"), np.array([3])])
+def test_a_version_that_is_no_whole_number_is_refused(tmp_path, version):
+    # int() read 3.7 and "3" as version 3
+    path = _saved(tmp_path)
+    with np.load(path) as data:
+        arrays = dict(data)
+    np.savez(path, **{**arrays, "version": version})
+    with pytest.raises(LibraryError, match="version .* is not a whole number"):
+        GroupModel.load(path)
+
+
+@pytest.mark.parametrize("content", [b"hello", pickle.dumps({"coef": [1.0]})])
+def test_a_file_that_is_no_archive_is_not_advised_to_be_loaded_unsafely(tmp_path, content):
+    # np.load took it for a pickle: "If you trust the file you can load it unsafely ..."
+    path = tmp_path / "model.npz"
+    path.write_bytes(content)
+    with pytest.raises(LibraryError, match="not an .npz archive") as info:
+        GroupModel.load(path)
+    assert "unsafely" not in str(info.value)
 
 
 def test_a_model_of_another_version_is_refused(tmp_path, monkeypatch):

@@ -447,3 +447,40 @@ def test_a_cache_folder_that_cannot_be_written_is_said_once_in_a_run(swgdrug_lib
     said = [line for line in result.stderr.splitlines() if " not written (" in line]
     assert len(said) == 1 and f"other caches under {root} not written are not said again" in said[0], result.stderr
     assert len(result.stdout.split("library SWGDRUG")) == 4  # the three runs matched all the same
+
+
+def test_a_lock_held_too_long_is_said_after_the_cache_folder_was_said_unwritable(tmp_path, monkeypatch):
+    """Another process holding a cache's lock is not the folder's fault: said even after another
+    cache of the folder was said not written (stop 40's once-a-run silenced it: attack40a)."""
+    import nps_id._json_cache as json_cache
+    from nps_id._paths import warn_unwritten_cache
+    from nps_id.errors import InputError
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    monkeypatch.setattr(json_cache, "LOCK_WAIT_S", 0.2)
+    with pytest.warns(UserWarning, match="not said again"):
+        warn_unwritten_cache("index cache", tmp_path / "copies", InputError("No space left on device"), "rebuilt")
+    cache = RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.add("mass:1", 100)
+    _save_while_another_holds_the_lock(cache)
+    assert not cache.path.exists()
+
+
+def test_a_cache_folder_that_is_a_symlink_loop_is_a_warning_not_a_traceback(swgdrug_library, tmp_path, monkeypatch):
+    """$NPS_ID_CACHE a symbolic link loop: the search runs and says its caches were not written
+    (stop 40's once-a-run resolved the folder: RuntimeError, a traceback and exit 1: attack40a)."""
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path / "loop1"))
+    query = tmp_path / "q.msp"
+    query.write_text("Name: q\nNum Peaks: 3\n43 100\n57 80\n91 30\n\n")
+    result = CliRunner().invoke(cli, ["search", str(query), "-l", str(swgdrug_library), "-o", str(tmp_path / "hits.tsv")])
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if " not written (" in line]
+    assert len(said) == 1 and "symbolic links" in said[0], result.stderr
+    assert (tmp_path / "hits.tsv").read_text().count("\n") > 1

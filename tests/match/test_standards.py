@@ -7,6 +7,7 @@ Every LRCFS vial holds the internal standard bupivacaine (~6.51 min, README of .
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -103,6 +104,38 @@ def test_a_blank_of_another_method_says_why_it_removed_nothing(swgdrug_library, 
     # A blank that removes a component needs no such note
     plain, _ = _match(swgdrug_library, tmp_path, "--blank", _run("220223001"))
     assert plain["blank"]["n_removed"] == 1 and not [n for n in plain["notes"] if n.startswith("--blank")]
+
+
+def test_a_blank_of_another_technique_is_bad_input(swgdrug_library):
+    """An LC-MS/MS run as a GC-EI-MS run's blank: exit 3, one line naming both techniques, as a
+    reference standard of another technique (its survey scans were subtracted as GC components
+    and a note told of blank components "within 6 s, none alike": attack40a)."""
+    lc = data_path("lcms", "openms-pestmix", "PestMix1_slice_430-470s.mzML")
+    result = CliRunner().invoke(cli, ["match", _run("220223030"), "-l", str(swgdrug_library), "--blank", str(lc)])
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip() == ("nps-id: error: --blank PestMix1_slice_430-470s.mzML: acquired by LC-MS/MS, "
+                                     "220223030.mzML by GC-EI-MS: a blank is a run of the samples' method")
+    assert not result.stdout
+
+
+def test_a_copy_of_the_run_given_as_its_blank_is_the_blank_itself(swgdrug_library, tmp_path):
+    """The run's very bytes under another name as its --blank: matched unsubtracted with the blank's
+    note (it subtracted itself: all 10 components removed, the drugs with them: attack40a)."""
+    copy = tmp_path / "blank.mzML"
+    copy.write_bytes(Path(_run("220223030")).read_bytes())
+    doc, output = _match(swgdrug_library, tmp_path, "--blank", str(copy))
+    assert not doc.get("blank_subtracted") and {"Etizolam", "Flubromazepam", "Bupivacaine"} <= set(_by_name(doc))
+    assert "note: 220223030.mzML: this run is the --blank: matched without blank subtraction" in output
+
+
+def test_the_runs_own_scans_in_another_format_as_its_blank_are_the_blank_itself(swgdrug_library):
+    """The Agilent .D run with its own mzML export as the blank (other bytes, the same scans):
+    matched unsubtracted with the blank's note (the export removed all 3 of its components: attack40a)."""
+    run = data_path("gcms", "lrcfs", "agilent-D", "220223008.D")
+    result = CliRunner().invoke(cli, ["match", str(run), "-l", str(swgdrug_library), "--blank", _run("220223008")])
+    assert result.exit_code == 0, result.output
+    assert "note: 220223008.D: this run is the --blank: matched without blank subtraction" in result.output
+    assert "removed" not in result.output and "(1 identified, 1 tentative" in result.output
 
 
 @pytest.mark.parametrize("sample, standard, said", [
