@@ -156,10 +156,11 @@ def _none_removed(components: list[Component], blank: Blank, protected: set[int]
                                         min_ratio=np.inf)[1]), default=None)
     if not close:
         why = f"no component of the blank elutes within {tol:g} s of one of the run's"
-    elif best < min_sim:
+    elif best is None or best < min_sim:  # None: only blank components of height 0 (no ratio to take)
         near = len({id(c) for c, _ in close})
+        cosine = "no blank component of any height" if best is None else f"best cosine {best:.3f} < {min_sim:g}"
         why = f"{near} {'has' if near == 1 else 'have'} a blank component within {tol:g} s, none with a spectrum " \
-              f"alike (best cosine {best:.3f} < {min_sim:g})"
+              f"alike ({cosine})"
     else:
         why = f"each the blank shows (within {tol:g} s, cosine >= {min_sim:g}) is at least {ratio:g} x as high " \
               "as the blank's: an analyte above the carry-over level is kept"

@@ -87,3 +87,20 @@ def test_a_spectrum_without_a_molecular_ion_is_not_said_to_have_one_the_candidat
     # a spectrum showing its molecular ion keeps the criterion, met: etizolam's M+ 342
     etizolam = next(f for f in findings if f["name"] == "Etizolam")
     assert etizolam["estimated_mass"] == 342 and any(c.startswith(text) for c in etizolam["criteria_met"])
+
+
+def test_a_blank_whose_components_have_no_height_says_why_it_removed_nothing(library):
+    """A blank whose components were read with height 0 (a hostile file; attack40a): nothing can
+    be subtracted (a sample is never "less than 3x" a height of 0), and the note says so -- the
+    note's own cosine search found no pair and failed with a TypeError on None."""
+    from dataclasses import replace
+
+    from nps_id.match.pipeline import prepare_blank
+
+    blank = prepare_blank(data_path("gcms", "andi", "agilent-gcms.cdf"), DEFAULT)
+    flat = replace(blank, components=[replace(c, height=0.0) for c in blank.components])
+    results = match_run(data_path("gcms", "lrcfs", "220223030.mzML"), library, DEFAULT, blank=flat)
+    (note,) = [n for n in results["notes"] if n.startswith("--blank agilent-gcms.cdf:")]
+    assert "none with a spectrum alike (no blank component of any height)" in note
+    assert results["blank_subtracted"] == [] and {"Etizolam", "Flubromazepam"} <= {
+        f["name"] for f in results["findings"]}
