@@ -88,6 +88,10 @@ MASS_BIN = 25
 MASS_BINS = 20
 #: Shape features: molecular-ion bins and "no molecular ion", base-peak bins, three numbers.
 SHAPE_FEATURES = 2 * MASS_BINS + 1 + 3
+#: The molecular ion the shape's "molecular ion / 500" reads at most (u): the training spectra's
+#: highest m/z is 2,457 (MassBank EI). Beyond it a linear model only extrapolates -- a stray ion at
+#: m/z 4,000 gave an alkane-like spectrum a group by itself (0.58; 0.96 at 8,000; attack40a).
+MAX_SHAPE_PARENT = 2500
 
 
 def distinct_compounds(hits: Iterable[Any], facts: Any, min_similarity: float = 0.0) -> Iterator[Any]:
@@ -154,7 +158,7 @@ def _shape(nominal: np.ndarray, values: np.ndarray, parent: int | None) -> np.nd
     """The EI shape features (:data:`SHAPE_FEATURES`) of a nominal spectrum (its m/z and relative
     intensities) with molecular ion ``parent``: one-hot molecular-ion bin (or "none"),
     one-hot base-peak bin, log(1 + ions >= 5 % of the base peak), the share of the intensity below
-    m/z 100, the molecular ion / 500 (0: none)."""
+    m/z 100, the molecular ion (at most :data:`MAX_SHAPE_PARENT`) / 500 (0: none)."""
     out = np.zeros(SHAPE_FEATURES)
     if not nominal.size:
         return out
@@ -162,7 +166,7 @@ def _shape(nominal: np.ndarray, values: np.ndarray, parent: int | None) -> np.nd
     base = int(nominal[np.argmax(values)])  # the first of equal base peaks, as max() over the dict
     out[MASS_BINS + 1 + min(base // MASS_BIN, MASS_BINS - 1)] = 1.0
     out[-3:] = (np.log1p(np.count_nonzero(values >= 0.05)), values[nominal < 100].sum() / values.sum(),
-                (parent or 0) / 500.0)
+                min(parent or 0, MAX_SHAPE_PARENT) / 500.0)
     return out
 
 

@@ -333,3 +333,18 @@ def test_the_shape_places_light_and_heavy_spectra_apart():
     assert np.isclose(light[-1], 149 / 500) and np.isclose(heavy[-1], 341 / 500)
     # an empty spectrum has no shape
     assert features("ei", {}, [], labels)[-SHAPE_FEATURES:].sum() == 0
+
+
+def test_a_stray_ion_beyond_the_training_masses_names_no_group_of_its_own():
+    """An alkane-like spectrum (ions 43/57/71/85) with one stray ion far above any training spectrum's
+    (m/z 2,457): the model read "molecular ion / 500" without bound and a stray ion at m/z 4,000 made a
+    synthetic cannabinoid of such a spectrum (0.58; 0.96 at 8,000; attack40a); beyond MAX_SHAPE_PARENT
+    it reads as at the bound."""
+    from nps_id.match.group_model import MAX_SHAPE_PARENT
+
+    model = shipped_group_model("ei")
+    alkane = {43: 0.8, 57: 1.0, 71: 0.6, 85: 0.35, 99: 0.1}
+    p = {mz: model.probabilities(features("ei", {**alkane, mz: 0.03}, [], model.vote_labels))[0]
+         for mz in (MAX_SHAPE_PARENT, 4000, 8000)}
+    assert np.array_equal(p[4000], p[MAX_SHAPE_PARENT]) and np.array_equal(p[8000], p[MAX_SHAPE_PARENT])
+    assert model.predict({**alkane, 8000: 0.03}, [], None) is None  # as without the stray ion
