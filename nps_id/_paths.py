@@ -5,7 +5,8 @@ Entry points: :func:`user_cache_dir` (downloads, regression libraries), :func:`c
 library: copies, indexes, facts), :func:`user_data_dir` (the default reference
 library), :func:`printable` and :data:`PRINTABLE` (text with file names that are not UTF-8, made
 safe to print or write), :func:`not_a_regular_file` (why a path must not be opened as an input: a
-FIFO, a device, a socket), :func:`warn_unwritten_cache` (a cache that cannot be written, said once).
+FIFO, a device, a socket), :func:`warn_unwritten_cache` (a cache that cannot be written, said once;
+:func:`unwritten_caches_said` and :func:`count_as_said` carry that to a spawned worker).
 """
 from __future__ import annotations
 
@@ -110,6 +111,17 @@ def warn_unwritten_cache(what: str, folder: Path, exc: BaseException, consequenc
     more = (f"; other caches under {root} not written are not said again in this run"
             if key == (root, False) else "")
     warnings.warn(f"{what} {folder} not written ({exc}); {consequence}{more}", stacklevel=stacklevel + 1)
+
+
+def unwritten_caches_said() -> frozenset[Path]:
+    """The cache folders :func:`warn_unwritten_cache` said in this process: a spawned worker is given
+    them (:func:`count_as_said`), its parent said them."""
+    return frozenset(_UNWRITTEN)
+
+
+def count_as_said(folders: frozenset[Path]) -> None:
+    """Count ``folders`` as said unwritable in this process (:func:`unwritten_caches_said` of its parent)."""
+    _UNWRITTEN.update(folders)
 
 
 def user_data_dir() -> Path:

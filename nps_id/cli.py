@@ -23,7 +23,7 @@ import click
 
 from nps_id import __version__
 from nps_id._paths import PRINTABLE
-from nps_id.errors import EXIT_BAD_INPUT, EXIT_TERMINATED, NpsIdError, Terminated
+from nps_id.errors import EXIT_BAD_INPUT, EXIT_TERMINATED, NpsIdError, Terminated, one_line_warning
 
 #: The cyclic collector's thresholds for a command (Python's: 700, 10, 10). A command holds
 #: hundreds of thousands of long-lived objects (spectra, hits, library rows) that every full
@@ -109,7 +109,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors=PRINTABLE)
     if not debug:  # a warning is one line on stderr, like an error (with --debug: Python's own form)
-        warnings.showwarning = _one_line_warning
+        warnings.showwarning = one_line_warning
 
 
 #: A write refused for want of room: a full disk (`> /dev/full`), a quota, a file-size limit.
@@ -134,10 +134,6 @@ def _discard_stdout() -> None:
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, fd)
     os.close(null)
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    click.echo(f"nps-id: warning: {message}", err=True)
 
 
 def main() -> None:

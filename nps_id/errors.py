@@ -1,7 +1,8 @@
 """Project exceptions and the exit codes the command line maps them to.
 
 Every error a user can cause is an :class:`NpsIdError`; the CLI prints its message as one
-line on stderr and exits with :attr:`NpsIdError.exit_code`. Exit codes (a documented contract):
+line on stderr and exits with :attr:`NpsIdError.exit_code` (a warning too is one line:
+:func:`one_line_warning`). Exit codes (a documented contract):
 
 ====  ==========================================================
 0     ran (whatever was found)
@@ -21,6 +22,14 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of the command line (and of its spawned workers): one line on stderr,
+    like an error, without Python's source line (with ``--debug``: Python's own form)."""
+    import click
+
+    click.echo(f"nps-id: warning: {message}", err=True)
+
 
 EXIT_OK = 0
 EXIT_FOUND = 1

@@ -29,6 +29,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -37,11 +38,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from nps_id._cores import usable_cores
-from nps_id._paths import is_inside
+from nps_id._paths import count_as_said, is_inside, unwritten_caches_said
 from nps_id._workers import die_with_parent
 from nps_id.batch.discover import Run, pair_blanks
 from nps_id.batch.manifest import Entry, Manifest, file_sha256, params_hash
-from nps_id.errors import InputError, NpsIdError
+from nps_id.errors import InputError, NpsIdError, one_line_warning
 from nps_id.match.results import write_results_json
 
 #: ``process(path, params, digests)``; ``digests`` maps the run's path (and its blank's, if any),
@@ -316,6 +317,17 @@ def _remove_outputs(out_dir: Path, entry: Entry) -> None:
         (out_dir / rel).unlink(missing_ok=True)
 
 
+def _start_worker(parent_pid: int, said: frozenset[Path], one_line: bool) -> None:
+    """A spawned worker's start: it ends with its parent (:func:`die_with_parent`), does not say again
+    a cache folder its parent said it could not write, and says a warning in the command's one line
+    (a spawned interpreter has Python's form, with the source line: two workers said the parent's
+    warning twice more so, stop 40)."""
+    die_with_parent(parent_pid)
+    count_as_said(said)
+    if one_line:
+        warnings.showwarning = one_line_warning
+
+
 def _run_local(tasks: Iterable[Task], workers: int, record: Callable[[Outcome], None]) -> None:
     """Run ``tasks`` on ``workers`` processes, at most ``workers`` in flight.
 
@@ -331,8 +343,9 @@ def _run_local(tasks: Iterable[Task], workers: int, record: Callable[[Outcome], 
         alone = bool(suspects)
         queue = suspects if alone else pending
         slots = 1 if alone else min(workers, len(pending))
-        with ProcessPoolExecutor(max_workers=slots, mp_context=context, initializer=die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(max_workers=slots, mp_context=context, initializer=_start_worker,
+                                 initargs=(os.getpid(), unwritten_caches_said(),
+                                           warnings.showwarning is one_line_warning)) as pool:
             inflight: dict[Any, Task] = {}
             broken = False
             while (queue or inflight) and not broken:

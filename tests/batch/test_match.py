@@ -65,3 +65,24 @@ def test_a_blank_of_the_batch_says_so_in_its_results_and_exports_no_leads(tmp_pa
     blank, sample = (json.loads(runner.results_path(out, key).read_text()) for key in ("220223001.mzML", "220223016.mzML"))
     assert BLANK_ITSELF_NOTE in blank["notes"] and BLANK_ITSELF_NOTE not in sample["notes"]
     assert build_report(blank)["acquisitions"][0]["checks"]["blank_itself"] is True
+
+
+def test_spawned_workers_do_not_say_again_a_cache_folder_their_parent_said(tmp_path, swgdrug_library):
+    """`batch -j 2` with a cache folder that cannot be written: the command says it once; each spawned
+    worker said it again in Python's own form, with a source line (attack40a)."""
+    import os
+    import subprocess
+    import sys
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for name in ("220223001.mzML", "220223002.mzML"):
+        (runs / name).symlink_to(data_path("gcms", "lrcfs", name))
+    (tmp_path / "a-file").write_text("")
+    env = {**os.environ, "NPS_ID_CACHE": str(tmp_path / "a-file" / "cache")}
+    done = subprocess.run([sys.executable, "-m", "nps_id", "batch", str(runs), "-l", str(swgdrug_library),
+                           "-o", str(tmp_path / "out"), "-j", "2"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "not written" in line]
+    assert len(said) == 1 and said[0].startswith("nps-id: warning: "), done.stderr
+    assert "UserWarning" not in done.stderr and "2 runs: 2 done" in done.stderr + done.stdout
