@@ -315,22 +315,40 @@ def major_ions_present(query_mz: np.ndarray, ref_mz: np.ndarray, ref_intensity: 
                        mz_range: tuple[float, float]) -> tuple[int, int]:
     """(present, expected): the reference's ions at >= ``level`` of its base peak inside the
     acquired ``mz_range``, and how many of them the unknown holds (nominal m/z)."""
-    return _present(query_mz, _major_ions(ref_mz, ref_intensity, level), mz_range)
+    return _present(nominal_mz(query_mz).tolist(), _major_ions(ref_mz, ref_intensity, level), mz_range)
 
 
-def _major_ions(ref_mz: np.ndarray, ref_intensity: np.ndarray, level: float) -> np.ndarray:
-    """The reference's nominal m/z at >= ``level`` of its base peak (repeats kept), for
+def _major_ions(ref_mz: np.ndarray, ref_intensity: np.ndarray, level: float) -> tuple[list[int], frozenset[int]]:
+    """The reference's nominal m/z at >= ``level`` of its base peak, ascending and as a set, for
     :func:`major_ions_present`: a search computes them once per library row."""
     if ref_intensity.size == 0:
-        return np.empty(0, dtype=np.int64)
+        return [], frozenset()
     # the search's binning, as the molecular-ion checks use
-    return nominal_mz(ref_mz)[ref_intensity >= level * ref_intensity.max()]
+    ions = np.unique(nominal_mz(ref_mz)[ref_intensity >= level * ref_intensity.max()]).tolist()
+    return ions, frozenset(ions)
 
 
-def _present(query_mz: np.ndarray, major: np.ndarray, mz_range: tuple[float, float]) -> tuple[int, int]:
-    expected = set(major[(major >= mz_range[0]) & (major <= mz_range[1])].tolist())  # sets: once per EI query
-    present = expected.intersection(nominal_mz(query_mz).tolist())
-    return len(present), len(expected)
+def _present(nominal: list[int], major: tuple[list[int], frozenset[int]], mz_range: tuple[float, float]) -> tuple[int, int]:
+    """:func:`major_ions_present` of the unknown's peaks' nominal m/z and :func:`_major_ions`."""
+    ions, every = major
+    low, high = mz_range
+    # the usual case, every major ion inside the range: the row's own set
+    expected = every if not ions or (ions[0] >= low and ions[-1] <= high) else {m for m in ions if low <= m <= high}
+    return len(expected.intersection(nominal)), len(expected)
+
+
+def _query_ions(spectra: Sequence[Any]) -> list[tuple[list[int], tuple[float, float]]]:
+    """Per spectrum (each with peaks): its peaks' nominal m/z and its m/z range, as :func:`_present`
+    reads them, in array steps across spectra (a search's EI queries) instead of a few each."""
+    if not spectra:
+        return []
+    mzs = [np.asarray(spectrum.mz) for spectrum in spectra]
+    every = np.concatenate(mzs)  # a float32 m/z upcast exactly: its minimum, maximum and bin are its own
+    starts = np.r_[0, np.cumsum([mz.size for mz in mzs])]
+    nominal = nominal_mz(every).tolist()
+    lows = np.minimum.reduceat(every, starts[:-1]).tolist()
+    highs = np.maximum.reduceat(every, starts[:-1]).tolist()
+    return [(nominal[a:b], (low, high)) for a, b, low, high in zip(starts[:-1].tolist(), starts[1:].tolist(), lows, highs)]
 
 
 #: Largest |precursor m/z - the candidate's ion m/z| (Da) for "an ion of the candidate": nominal,
@@ -463,7 +481,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
     groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
     estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
-    majors: dict[int, np.ndarray] = {}
+    majors: dict[int, tuple[list[int], frozenset[int]]] = {}
+    ions = dict(zip(estimated, _query_ions([spectra[q] for q in estimated])))  # the EI queries'
     for start, end, q in groups:
         spectrum = spectra[q]
         kind = kind_of(spectrum)
@@ -473,8 +492,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
             top = ranked[0].row
             if top not in majors:  # a search meets the same top rows again and again
                 majors[top] = _major_ions(*reference.peaks.row(top), thresholds.major_ion_level)
-            extra["major_ions"] = _present(spectrum.mz, majors[top],
-                                           (float(spectrum.mz.min()), float(spectrum.mz.max())))
+            nominal, mz_range = ions[q]
+            extra["major_ions"] = _present(nominal, majors[top], mz_range)
             extra["n_ions"] = int(spectrum.mz.size)
         if analog:
             extra["analogue_score"] = ranked[0].score

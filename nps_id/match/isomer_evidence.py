@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from nps_id.chem.stereo import stereo_layers
+from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import formula_mass
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers,
@@ -271,18 +271,29 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
     rate = rate_at(rate_of(DIASTEREOMER, load_rates().get(context, {})), top.score)
     if rate < min_rate:
         return check  # a match diastereomers rarely reach: it excludes them (and RDKit is not asked)
-    classes = facts.diastereomer_classes(top.row)
-    if not classes:
+    absent = facts.of_row("absent_diastereomers", top.row, lambda row: _absent_diastereomers(row, facts))
+    if not absent:
         return check
+    notes = tuple(IsomerNote(c.smiles, c.inchikeys[0], DIASTEREOMER, round(rate, 2)) for c in absent)
+    return replace(check, not_excluded=check.not_excluded + notes)
+
+
+def _absent_diastereomers(row: int, facts: LibraryFacts) -> list[StereoClass]:
+    """The diastereomer classes of the hit at ``row`` the library does not hold, as
+    :func:`_with_absent_diastereomers` lists them: a property of the row (and the library's left-out
+    compounds), made once per row."""
+    classes = facts.diastereomer_classes(row)
+    if not classes:
+        return []
     class_of = {key: n for n, c in enumerate(classes) for key in c.inchikeys}
     cols, codes = facts.reference.columns, facts.reference.compound()
     held: set[int] = set()
     unplaced: dict[int, bool] = {}  # compound code -> whether none of its rows names a class
-    for row in facts.rows_of_block(facts.block(top.row)):
-        if is_labelled(facts.name(row), facts.formula(row), facts.structure(row)):
+    for other in facts.rows_of_block(facts.block(row)):
+        if is_labelled(facts.name(other), facts.formula(other), facts.structure(other)):
             continue
-        n = class_of.get(stereo_layers(str(cols["inchikey"][row])))
-        code = int(codes[row])
+        n = class_of.get(stereo_layers(str(cols["inchikey"][other])))
+        code = int(codes[other])
         if n is None:
             unplaced.setdefault(code, True)
         else:
@@ -291,11 +302,7 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
     absent = [c for n, c in enumerate(classes) if n not in held]
     # each compound whose keys name no class holds one of them, which is not known: as many fewer
     # are listed (the first in enumeration order), so that the count is right
-    absent = absent[:max(0, len(absent) - sum(unplaced.values()))]
-    if not absent:
-        return check
-    notes = tuple(IsomerNote(c.smiles, c.inchikeys[0], DIASTEREOMER, round(rate, 2)) for c in absent)
-    return replace(check, not_excluded=check.not_excluded + notes)
+    return absent[:max(0, len(absent) - sum(unplaced.values()))]
 
 
 def _ri_apart(top_row: int, delta_ri: float | None, library_ri: Callable[[int], float | None] | None,

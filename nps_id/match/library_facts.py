@@ -17,7 +17,7 @@ import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -397,7 +397,9 @@ class LibraryFacts:
 
             return [[i.smiles, i.inchikey, i.move] for i in thermal_relatives(smiles, self.ion(r))]
 
-        return tuple(Isomer(*fields) for fields in self._cached("thermal", row, make))
+        # the tuple too, once per process (a search asks again for every query the row tops)
+        return self._cached("thermal_tuple", row, lambda r: tuple(Isomer(*fields) for fields in self._cached("thermal", r, make)),
+                            persist=False)
 
     def diastereomer_classes(self, row: int) -> tuple[StereoClass, ...]:
         """The diastereomer classes of the row's verified structure's constitution
@@ -407,7 +409,13 @@ class LibraryFacts:
             smiles = self.structure(r)  # diastereomer_classes imports RDKit only when called
             return [[c.smiles, list(c.inchikeys)] for c in diastereomer_classes(smiles) or ()] if smiles else []
 
-        return tuple(StereoClass(smiles, tuple(keys)) for smiles, keys in self._cached("diastereomers", row, make))
+        return self._cached("diastereomer_tuple", row, lambda r: tuple(
+            StereoClass(smiles, tuple(keys)) for smiles, keys in self._cached("diastereomers", r, make)), persist=False)
+
+    def of_row(self, what: str, row: int, make: Callable[[int], Any]) -> Any:
+        """``make(row)``, a value the library (less this view's left-out compounds) fixes for the row,
+        once per process and view: a search asks its hit rows' again query after query."""
+        return self._cached(what, (row, self.excluded), lambda _: make(row), persist=False)
 
     @functools.cached_property
     def _rows_of_block(self) -> dict[str, list[int]]:

@@ -267,7 +267,6 @@ _BELOW, _ABOVE, _CHUNK = 1024, 1024, 64
 #: The loss-alignment matrix of an unknown as one window of its ions: row c (candidate own + c),
 #: column l (loss l) reads m/z own + c - l, i.e. window position c - l + FAR_LOSS_SPAN - 1.
 _WINDOW = CANDIDATE_SPAN + FAR_LOSS_SPAN - 1
-_MATRIX_AT = np.arange(CANDIDATE_SPAN)[:, None] - _LOSSES[None, :] + FAR_LOSS_SPAN - 1
 
 
 def estimate_masses(relatives: Sequence[Mapping[int, float]],
@@ -392,16 +391,27 @@ def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray,
     unknown) of weight x cosine**2 between the unknown's losses from the candidate (its
     :func:`_loss_windows`, square roots) and the column's, column by column -- the same steps
     for one unknown (:func:`_loss_alignment`) as for a chunk, so the sums are the same bits."""
-    dots = np.sqrt(window).take(_MATRIX_AT, axis=1) @ hit_matrix  # one BLAS gemm per unknown
+    root = np.sqrt(window)
+    # the candidates' losses (row c, loss l: root[c - l + FAR_LOSS_SPAN - 1]) as a strided view of
+    # the window, copied whole for the gemm (a fancy-index take cost 3-5x the copy)
+    step = root.strides[1]
+    losses = np.lib.stride_tricks.as_strided(root[:, FAR_LOSS_SPAN - 1:], shape=(len(window), CANDIDATE_SPAN,
+                                             FAR_LOSS_SPAN), strides=(root.strides[0], step, -step), writeable=False)
+    # one BLAS gemm per unknown over all 100 losses: a near / far split into two gemms is half the
+    # products but not the same bits (OpenBLAS sums a shorter inner dimension in another order)
+    dots = np.ascontiguousarray(losses) @ hit_matrix
     # sums of squares (the ions' intensities) over each candidate's near and far losses
     summed = np.concatenate([np.zeros((len(window), 1)), np.cumsum(window, axis=1)], axis=1)
     rows = np.arange(CANDIDATE_SPAN)
     squares = np.stack([summed[:, rows + FAR_LOSS_SPAN] - summed[:, rows + FAR_LOSS_SPAN - LOSS_SPAN],
                         summed[:, rows + FAR_LOSS_SPAN - LOSS_SPAN] - summed[:, rows]], axis=2)
     squares[squares <= 0] = np.inf  # no ions at its losses: aligns with nothing
-    # weight x cosine**2, as weight / |hit|**2 x dot**2 / |candidate|**2
-    weighted = dots * dots * (weight / (hit_norm * hit_norm))[:, None, :] / np.tile(squares, HIT_VOTES)
-    hit_totals = weighted[:, :, 0::2] + weighted[:, :, 1::2]  # near + far, hit by hit
+    # weight x cosine**2, as weight / |hit|**2 x dot**2 / |candidate|**2; the columns as (hit, near /
+    # far) pairs, each divided by its part's squares (broadcast, not tiled)
+    n = len(window)
+    weighted = (dots * dots * (weight / (hit_norm * hit_norm))[:, None, :]).reshape(n, CANDIDATE_SPAN, HIT_VOTES, 2) \
+        / squares[:, :, None, :]
+    hit_totals = weighted[..., 0] + weighted[..., 1]  # near + far, hit by hit
     total = np.zeros(dots.shape[:2])
     for j in range(HIT_VOTES):
         total += hit_totals[:, :, j]

@@ -176,3 +176,28 @@ def test_a_hit_whose_diastereomers_the_library_may_hold_is_not_held_back_by_them
     assert len(facts.diastereomer_classes(reference.columns["name"].tolist().index("Ephedrine"))) == 2
     assert absent("Ephedrine") == ()
     assert len(absent("Cocaine")) == 4 - 2 and {n.move for n in absent("Cocaine")} == {"diastereomer"}
+
+
+def test_a_left_out_view_reads_its_own_absent_diastereomers_after_the_library_s(swgdrug):
+    # the absent classes are made once per hit row (a search meets its top rows again and again),
+    # and once per view: cocaine's skeleton left out (the leave-compound-out benchmark), the library
+    # holds none of its 4 classes -- not the 2 the whole library's view found first -- and the whole
+    # library's answer stays its own
+    from nps_id.match.isomer_evidence import isomer_check
+    from nps_id.match.isomer_rule import DIASTEREOMER
+
+    reference, spectra = swgdrug
+    facts = LibraryFacts(reference)
+    every_score = VerdictThresholds(isomer_absent_diastereomer_rate=1e-12)
+    query = spectra["Cocaine"]
+    hits = search([query], reference, SearchSettings(top_k=5))
+    ranked = [ranked_hit(hits, j, "ei", analog=False) for j in range(len(hits.row))]
+
+    def absent(view):
+        check = isomer_check(query.mz, query.intensity, "ei", ranked, view, gap=None, thresholds=every_score,
+                             precursor=None, delta_ri=None, library_ri=None)
+        return [n for n in check.absent if n.move == DIASTEREOMER]
+
+    assert len(absent(facts)) == 2
+    assert len(absent(facts.excluding(frozenset({facts.block(ranked[0].row)})))) == 4
+    assert len(absent(facts)) == 2
