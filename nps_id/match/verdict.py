@@ -668,7 +668,10 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         checks.append((f"the precursor is the ion the library record fragmented (the library record's precursor m/z "
                        f"{record_mz:.4f})", same, "mass"))
     checks += _hrms_checks(evidence, t)
-    return checks
+    # The rules read a criterion by identity (``ok is False``): a numpy bool from a numpy value
+    # (np.False_) would be neither and read "not evaluated" -- a failed criterion silently dropped
+    # (eiverdict40 met it: an absent compound then `identified`).
+    return [(text, ok if ok is None else bool(ok), group) for text, ok, group in checks]
 
 
 def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[str, bool | None, str]],
@@ -961,7 +964,7 @@ def _tentative_floor(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str
 def _ge(value: float | None, threshold: float) -> bool | None:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
-    return value >= threshold
+    return bool(value >= threshold)  # a Python bool: read by identity (``is True``), as every criterion
 
 
 def names_the_compound(verdict: Verdict) -> bool:

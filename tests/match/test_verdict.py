@@ -37,6 +37,15 @@ def test_one_failed_criterion_gives_tentative(change, rule):
     assert len(v.criteria_failed) >= 1
 
 
+@pytest.mark.parametrize("change", [{"mf": np.float64(760), "score": np.int64(760)}, {"gap": np.int64(12)},
+                                    {"isomer_alert": np.True_}, {"n_ions": np.int64(4)}])
+def test_a_criterion_failed_by_a_numpy_value_is_failed_not_unevaluated(change):
+    """A numpy number gives a numpy bool (np.False_), which the rules, reading ``ok is False``, took
+    for "not evaluated": the criterion vanished and the hit could be `identified` (eiverdict40)."""
+    v = decide(Evidence(**{**GOOD, **change}))
+    assert v.verdict == "tentative" and v.criteria_failed, v
+
+
 @pytest.mark.parametrize("change", [{"gap": 12}, {"isomer_alert": True}])
 def test_a_library_isomer_within_the_gap_is_an_isomer_not_excluded_named(change):
     # the compounds the gap cannot exclude are all isomers of the hit: the issue's "isomer not
