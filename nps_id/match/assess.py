@@ -554,8 +554,9 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                         estimated=estimated.get(q), group_model=None if group_model_of is None else group_model_of(q),
                         defer_group=True, **extra)
     groups_of = _model_groups({q: a for q, a in out.items() if isinstance(a, PendingGroup)}, group_model_of)
-    facts.save()
-    return {q: a.finish(groups_of[q]) if isinstance(a, PendingGroup) else a for q, a in out.items()}
+    done = {q: a.finish(groups_of[q]) if isinstance(a, PendingGroup) else a for q, a in out.items()}
+    facts.save()  # after the groups' checks: they read facts too
+    return done
 
 
 def _model_groups(pending: dict[int, PendingGroup], group_model_of: Callable[[int], GroupModel | None] | None
