@@ -26,7 +26,7 @@ import numpy as np
 
 from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
-from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds
+from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, ModelInput, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_evidence import absent_isomer, close_isomers, injector_relatives, isomer_check, with_close_isomers
 from nps_id.match.isomer_rule import IsomerCheck
 from nps_id.match.library_facts import LibraryFacts
@@ -38,7 +38,7 @@ from nps_id.match.molecular_mass import (
 )
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.substance_group import (acylium_group, below_series, beyond_molecular_ion, beyond_silyl_ions,
-                                          derivative_group, group_evidence, suspected_group)
+                                          derivative_group, group_evidence, group_request, suspected_group)
 from nps_id.match.verdict import (
     IDENTIFIED, INCONCLUSIVE, MAY_BE_NEW, Evidence, RuleId, Verdict, VerdictThresholds, decide,
     decide_level, may_be,
@@ -119,8 +119,9 @@ def assess(
     group_model: GroupModel | None = None,
     library_ri: Callable[[int], float | None] | None = None,
     background: frozenset[int] = frozenset(),
+    defer_group: bool = False,
     **evidence: Any,
-) -> Assessment:
+) -> Assessment | PendingGroup:
     """Verdict and new-substance evidence for one spectrum.
 
     Parameters
@@ -163,6 +164,9 @@ def assess(
         EI, a GC run's component: its ions the run's background explains
         (:func:`nps_id.gcms.background.background_ions`), set aside in the estimated mass and the
         molecular-ion rules; empty (a library spectrum, a search): none.
+    defer_group
+        A new substance is returned as its :class:`PendingGroup` (verdict decided, group model not
+        asked): :func:`assess_search` then asks the model for all its spectra at once.
     """
     if estimated is not None:
         relative, estimated = estimated
@@ -264,24 +268,59 @@ def assess(
     # substance; its amine part is the candidate's, so the candidate's series when the model names
     # none (the checks below that a group rests on more than a shared fragment apply to it as well)
     relative_hit = verdict.rule_id == RuleId.WEAK_MATCH and one_ion is not None and bool(one_ion[1])
-    group = suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
-    if group is None and relative_hit:
-        group = facts.group(top.row)
-    if group is not None and kind == "ei" and not (group_evidence(relative, top, facts, thresholds)
-                                                   and beyond_molecular_ion(relative, group, hits, facts, thresholds)):
-        group = None
-    elif group is None and kind == "ei":
-        group = derivative_group(relative, hits, facts, thresholds) or acylium_group(relative, thresholds)
-    if group is not None and kind == "ei" and not beyond_silyl_ions(relative, group, hits, facts, thresholds):
-        group = None
-    if group is not None and kind == "ei" and below_series(group, estimated, facts, thresholds):
-        group = None
-    closest = () if fields_only else _closest(hits, facts, estimated, kind)
     ppm = evidence.get("precursor_ppm")
-    formula_confirmed = ppm is not None and abs(ppm) <= thresholds.precursor_ppm
-    return Assessment(verdict, relative_hit or unexplained(verdict, top, facts, estimated, kind, formula_confirmed), group,
-                      estimated, isomers, closest)
+    pending = PendingGroup(verdict, relative_hit, kind, mz, intensity, relative, hits, facts, precursor, estimated,
+                           isomers, thresholds, fields_only, ppm is not None and abs(ppm) <= thresholds.precursor_ppm)
+    if defer_group:
+        return pending
+    return pending.finish(suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model))
 
+
+@dataclass(frozen=True)
+class PendingGroup:
+    """A new substance's :func:`assess` before its suspected group: the verdict is decided, the
+    group model not yet asked (:func:`assess_search` asks it once for all of a search's spectra)."""
+
+    verdict: Verdict
+    relative_hit: bool
+    kind: str
+    mz: np.ndarray
+    intensity: np.ndarray
+    relative: dict[int, float]
+    hits: Sequence[RankedHit]
+    facts: LibraryFacts
+    precursor: tuple[float, str] | None
+    estimated: int | None
+    isomers: IsomerCheck | None
+    thresholds: VerdictThresholds
+    fields_only: bool
+    formula_confirmed: bool
+
+    def request(self) -> tuple[str | None, ModelInput | None]:
+        """:func:`~nps_id.match.substance_group.group_request`: the hits' group, or the model's input."""
+        return group_request(self.kind, self.mz, self.intensity, self.relative, self.hits, self.facts, self.precursor)
+
+    def finish(self, group: str | None) -> Assessment:
+        """The assessment, ``group`` the one :func:`suspected_group` names (vote or model)."""
+        kind, relative, hits, facts, thresholds, top = self.kind, self.relative, self.hits, self.facts, self.thresholds, self.hits[0]
+        # the spectrum shares the candidate's one nitrogen-bearing ion but not the rest of its molecule
+        # (nps_id.match.dominant_ion): a relative of the candidate, not the candidate -- a suspected new
+        # substance; its amine part is the candidate's, so the candidate's series when the model names
+        # none (the checks below that a group rests on more than a shared fragment apply to it as well)
+        if group is None and self.relative_hit:
+            group = facts.group(top.row)
+        if group is not None and kind == "ei" and not (group_evidence(relative, top, facts, thresholds)
+                                                       and beyond_molecular_ion(relative, group, hits, facts, thresholds)):
+            group = None
+        elif group is None and kind == "ei":
+            group = derivative_group(relative, hits, facts, thresholds) or acylium_group(relative, thresholds)
+        if group is not None and kind == "ei" and not beyond_silyl_ions(relative, group, hits, facts, thresholds):
+            group = None
+        if group is not None and kind == "ei" and below_series(group, self.estimated, facts, thresholds):
+            group = None
+        closest = () if self.fields_only else _closest(hits, facts, self.estimated, kind)
+        new = self.relative_hit or unexplained(self.verdict, top, facts, self.estimated, kind, self.formula_confirmed)
+        return Assessment(self.verdict, new, group, self.estimated, self.isomers, closest)
 
 def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None, kind: str,
                 formula_confirmed: bool = False) -> bool:
@@ -469,7 +508,7 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     model that never saw its compound; None: the shipped one).
     """
     facts = facts if facts is not None else LibraryFacts(reference)
-    out: dict[int, Assessment] = {}
+    out: dict[int, Assessment | PendingGroup] = {}
     starts = np.flatnonzero(np.r_[True, hits.query[1:] != hits.query[:-1]]) if len(hits) else np.empty(0, int)
     ends = np.r_[starts[1:], len(hits)]
     # Every hit as the rules read it, a column at a time (ranked_hit, per hit, is the same).
@@ -513,9 +552,29 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                         precursor=precursor, precursor_type=spectrum.get("precursor_type") if precursor else None,
                         identity=not analog, fields_only=fields_only,
                         estimated=estimated.get(q), group_model=None if group_model_of is None else group_model_of(q),
-                        **extra)
-    facts.save()
-    return out
+                        defer_group=True, **extra)
+    groups_of = _model_groups({q: a for q, a in out.items() if isinstance(a, PendingGroup)}, group_model_of)
+    done = {q: a.finish(groups_of[q]) if isinstance(a, PendingGroup) else a for q, a in out.items()}
+    facts.save()  # after the groups' checks: they read facts too
+    return done
+
+
+def _model_groups(pending: dict[int, PendingGroup], group_model_of: Callable[[int], GroupModel | None] | None
+                  ) -> dict[int, str | None]:
+    """Query position -> the suspected group of each pending new substance: the hits' vote, else its
+    model's, each model asked once for all its spectra (:meth:`GroupModel.predict_many`)."""
+    named: dict[int, str | None] = {}
+    asks: dict[int, tuple[GroupModel, list[int], list[ModelInput]]] = {}
+    for q, one in pending.items():
+        named[q], asked = one.request()
+        if asked is not None:
+            model = (group_model_of(q) if group_model_of is not None else None) or shipped_group_model(one.kind)
+            _, queries, inputs = asks.setdefault(id(model), (model, [], []))
+            queries.append(q)
+            inputs.append(asked)
+    for model, queries, inputs in asks.values():
+        named.update(zip(queries, model.predict_many(inputs)))
+    return named
 
 
 def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: LibraryFacts) -> dict[int, tuple]:

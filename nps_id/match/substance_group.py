@@ -2,7 +2,8 @@
 explains belongs to, and the checks a named group must pass.
 
 :func:`suspected_group` names it (EI: the learned group model; MS/MS: the closest hits' vote,
-:func:`_family`, else the MS/MS model). An EI group stands only on more than a shared fragment
+:func:`_family`, else the MS/MS model; :func:`group_request` the same up to the model, which a search
+then asks for all its spectra at once). An EI group stands only on more than a shared fragment
 (:func:`group_evidence`), the molecular-ion cluster (:func:`beyond_molecular_ion`) or the silyl
 reagent's ions (:func:`beyond_silyl_ions`), and not for a compound lighter than the group's lightest
 library member (:func:`below_series`); where the model names none, a derivative's reagent vote
@@ -18,7 +19,7 @@ import numpy as np
 
 from nps_id.chem.derivatives import SIGNATURE_IONS
 from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
-from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, distinct_compounds, shipped_group_model
+from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, ModelInput, distinct_compounds, shipped_group_model
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import ION_FLOOR, molecular_ion, nominal_spectrum
 from nps_id.match.ranked_hit import RankedHit
@@ -46,12 +47,22 @@ def suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: 
     learned model (spectrum, diagnostic ions and the closest hits' groups); MS/MS by the closest
     hits' vote (:func:`_family`), else by the MS/MS model (fragments and losses: an identity
     search's MS/MS hits share the precursor mass, so they are seldom relatives)."""
+    group, asked = group_request(kind, mz, intensity, relative, hits, facts, precursor)
+    return group if asked is None else (model or shipped_group_model(kind)).predict(*asked)
+
+
+def group_request(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
+                  hits: Sequence[RankedHit], facts: LibraryFacts, precursor: tuple[float, str] | None
+                  ) -> tuple[str | None, ModelInput | None]:
+    """:func:`suspected_group` up to the model: (the group, None) when the hits' vote decides it,
+    (None, the model's input for :meth:`~GroupModel.predict_many`) when the model does -- a search
+    asks the model once for all its spectra that need it."""
     if kind == "ei":
-        return (model or shipped_group_model("ei")).predict(relative, hits, facts)
+        return None, (relative, hits, facts, None)
     family = _family(hits, facts)
     if family is not None or precursor is None:
-        return family
-    return (model or shipped_group_model("ms2")).predict(nominal_spectrum(mz, intensity), hits, facts, precursor)
+        return family, None
+    return None, (nominal_spectrum(mz, intensity), hits, facts, precursor)
 
 
 def below_series(group: str, estimated: int | None, facts: LibraryFacts, thresholds: VerdictThresholds) -> bool:

@@ -348,3 +348,70 @@ def test_a_stray_ion_beyond_the_training_masses_names_no_group_of_its_own():
          for mz in (MAX_SHAPE_PARENT, 4000, 8000)}
     assert np.array_equal(p[4000], p[MAX_SHAPE_PARENT]) and np.array_equal(p[8000], p[MAX_SHAPE_PARENT])
     assert model.predict({**alkane, 8000: 0.03}, [], None) is None  # as without the stray ion
+
+
+def _model_inputs_of_swgdrug(swgdrug_library, n):
+    """(nominal spectrum, ranked hits, facts, None) of every 5th SWGDRUG 3.4 record (n of them),
+    searched against SWGDRUG 3.4 without its own compound (as a new substance's hits)."""
+    from nps_id.io import read
+    from nps_id.library import open_verified
+    from nps_id.match.assess import EVIDENCE_HITS
+    from nps_id.match.library_facts import LibraryFacts
+    from nps_id.match.molecular_mass import nominal_spectrum
+    from nps_id.match.ranked_hit import ranked_hit
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+    from tests.conftest import data_path
+
+    queries = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[::5][:n]
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+        hits = search(queries, reference, SearchSettings(top_k=EVIDENCE_HITS + 5))
+        facts = LibraryFacts(reference)
+        inputs = []
+        for q, query in enumerate(queries):
+            ranked = [ranked_hit(hits, int(j), "ei", False) for j in np.flatnonzero(hits.query == q)]
+            own = facts.block(ranked[0].row) if ranked else None  # the closest: the record itself
+            inputs.append((nominal_spectrum(query.mz, query.intensity),
+                           [h for h in ranked if facts.block(h.row) != own], facts, None))
+    return inputs
+
+
+def _model_inputs_of_massbank_ms2(n):
+    from nps_id.io import read
+    from nps_id.match.molecular_mass import nominal_spectrum
+    from tests.conftest import data_path
+
+    queries = [q for q in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if q.precursor_mz][:n]
+    return [(nominal_spectrum(q.mz, q.intensity), [], None,
+             (float(q.precursor_mz), str(q.get("ion_mode") or "positive").lower())) for q in queries]
+
+
+@pytest.mark.parametrize("kind", ["ei", "ms2"])
+def test_the_groups_of_a_batch_are_the_one_at_a_time_ones(kind, request):
+    """500 real spectra (EI: SWGDRUG records without their own compound among their hits; MS/MS:
+    MassBank queries): the batched probabilities equal each spectrum's alone to 1e-12 and every
+    label is the same (a search asks the model once per range, a benchmark once per spectrum)."""
+    model = shipped_group_model(kind)
+    if kind == "ei":
+        inputs = _model_inputs_of_swgdrug(request.getfixturevalue("swgdrug_library"), 500)
+    else:
+        inputs = _model_inputs_of_massbank_ms2(500)
+    assert len(inputs) == 500
+    alone = [model.predict(*one) for one in inputs]
+    assert model.predict_many(inputs) == alone
+    x = np.array([model._features(*one) for one in inputs])
+    assert np.abs(model.probabilities(x) - np.vstack([model.probabilities(row) for row in x])).max() <= 1e-12
+    assert len({label for label in alone if label}) >= 2  # the spectra reach several groups
+
+
+def test_a_row_at_a_tie_with_the_threshold_is_decided_as_alone():
+    # a model whose threshold is one row's own probability: the batch must not name it otherwise
+    model = shipped_group_model("ms2")
+    inputs = _model_inputs_of_massbank_ms2(50)
+    x = np.array([model._features(*one) for one in inputs])
+    p = model.probabilities(x[7])[0]
+    at = model.with_min_probability(float(p.max()))
+    assert at._near_tie(model.probabilities(x))[7]
+    assert at.predict_many(inputs) == [at.predict(*one) for one in inputs]
+    assert at.predict(*inputs[7]) is not None or p.argmax() == at.labels.index("")
