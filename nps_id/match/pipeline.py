@@ -172,6 +172,9 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
     if untimed:
         notes.append(f"{untimed} MS1 scan{'s have' if untimed > 1 else ' has'} no retention time: "
                      "left out of the chromatogram")
+    if blank and blank.technique != technique.name:  # either way round (an LC blank of a GC run, stop 40)
+        raise InputError(f"--blank {blank.identity['file']}: acquired by {blank.technique}, {path.name} by "
+                         f"{technique.name}: a blank is a run of the samples' method")
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
                            params.fragment_tolerance)
@@ -188,9 +191,6 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
             notes.append(f"--blank {blank.identity['file']}: not subtracted (blank subtraction works on "
                          "GC-EI-MS components; LC-MS/MS findings are reported as found)")
     elif run is not None:
-        if blank and blank.technique != technique.name:
-            raise InputError(f"--blank {blank.identity['file']}: acquired by {blank.technique}, {path.name} by "
-                             f"{technique.name}: a blank is a run of the samples' method")
         findings, components, removed, blank_notes = match_gc(run, library, params, blank, ladder)
         notes += blank_notes
         if blank:

@@ -723,3 +723,15 @@ def test_a_blank_given_to_an_lc_run_is_said_not_to_be_subtracted(library, pestmi
     assert any("--blank DDApos_2.mzML.gz: not subtracted" in note for note in results["notes"])
     assert [f["name"] for f in results["findings"]] == [f["name"] for f in pestmix["findings"]]
     assert not any("--blank" in note for note in pestmix["notes"])
+
+
+def test_a_gc_blank_given_to_an_lc_run_is_bad_input(library):
+    """A GC-EI-MS blank for an LC-MS/MS run: bad input, as an LC blank of a GC run is (attack40a) -- the
+    LC run said only "not subtracted" and went on (stop 40: the same rule either way round)."""
+    from nps_id.errors import InputError
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import prepare_blank
+
+    blank = prepare_blank(data_path("gcms", "lrcfs", "220223001.mzML"), MatchParameters())
+    with pytest.raises(InputError, match=r"--blank 220223001.mzML: acquired by GC-EI-MS, PestMix1.* by LC-MS/MS"):
+        match_run(data_path(*PESTMIX), library, blank=blank)
