@@ -66,7 +66,8 @@ input (also: an output onto an input, or -o results of another analysis without 
 @click.option("--blank", type=click.Path(exists=True, path_type=Path), default=None,
               help="Blank run (same method): components it also shows are removed. Among RUNS (a folder "
                    "glob), the blank itself is matched without subtraction, with a note. GC-MS only: an LC-MS/MS "
-                   "run is not blank-subtracted (a note says so).")
+                   "run is not blank-subtracted (a note says so); a blank of another technique than a run's "
+                   "is bad input (exit 3).")
 @click.option("--alkanes", type=click.Path(exists=True, path_type=Path), default=None,
               help="n-alkane ladder: CSV of carbon number and RT (rt in min or rt_s), or a ladder run; "
               "gives van den Dool-Kratz retention indices.")
