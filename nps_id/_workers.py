@@ -123,9 +123,9 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
         gc.unfreeze()
 
 
-#: The most bytes :class:`Ahead` writes to its temporary file: the tasks after are left to their
-#: callers (a query file of millions of spectra must not fill a small /tmp; the x10 MS/MS queries
-#: of the benchmark write 12 MB).
+#: The most bytes :class:`Ahead` writes to its temporary file, and never more than half the room
+#: free on its disk when it starts: the tasks after are left to their callers (a query file of
+#: millions of spectra must not fill a small /tmp; the x10 MS/MS queries of the benchmark write 12 MB).
 AHEAD_MAX_BYTES = 512 << 20
 
 
@@ -141,6 +141,12 @@ def _a_core_free() -> bool:
     except (OSError, AttributeError):  # no load average here: decide as on an idle machine
         return True
     return load <= usable_cores() - 0.5
+
+
+def _free_bytes(fd: int) -> int:
+    """The bytes free to this user on the file system of the open file ``fd``."""
+    stat = os.fstatvfs(fd)
+    return stat.f_bavail * stat.f_frsize
 
 
 class Ahead:
@@ -184,6 +190,7 @@ class Ahead:
 
     def _run(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
         fd, offset = self.file.fileno(), self._HEAD * len(tasks)
+        room = min(AHEAD_MAX_BYTES, _free_bytes(fd) // 2)  # the rest of the disk is the command's (its output)
         for index, task in enumerate(tasks):
             head = self._HEAD * index
             if os.pread(fd, 1, head + self._PLACE.size + 1) == self._TAKEN:  # its caller makes it
@@ -194,10 +201,12 @@ class Ahead:
                     result = function(task)
                 except Exception:  # the caller makes it itself, and meets the error there
                     result = None
-            full = result is not None and offset + len(result) > AHEAD_MAX_BYTES
+            full = result is not None and offset + len(result) > room
             if result is not None and not warned and not full:
-                os.pwrite(fd, result, offset)  # a regular file: written whole (or an OSError ends this)
-                os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK), head)
+                if os.pwrite(fd, result, offset) != len(result):  # a full disk: no room for the rest either
+                    full = True
+                else:
+                    os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK), head)
                 offset += len(result)
             os.pwrite(fd, self._ENDED, head + self._PLACE.size)
             if full:  # this task and those after are their callers'
@@ -228,6 +237,15 @@ class Ahead:
     def _gone(self) -> bool:
         """Whether the process has ended (its end of the pipe closed), after waiting up to 5 ms."""
         return self.alive is None or bool(select.select([self.alive], [], [], 0.005)[0])
+
+    def close(self) -> None:
+        """:meth:`end`, and free the temporary file's room (the disk the command's output may need):
+        when every result has been taken; :meth:`result` is None after it."""
+        self.end()
+        if self.alive is not None:
+            os.close(self.alive)
+            self.file.close()
+            self.alive = None
 
     def end(self) -> None:
         """End the process if it still runs (the results written stay readable); once is enough."""

@@ -228,3 +228,46 @@ def test_nothing_runs_ahead_where_no_core_is_free(tmp_path, monkeypatch):
     _exited(ahead.pid)
     assert ahead.result(0) == b"task 1 " * 1000
     ahead.end()
+
+
+def test_work_ahead_takes_at_most_half_the_free_room_of_its_disk(tmp_path, monkeypatch):
+    """The temporary file never fills its disk (the command's output may need it): a result that
+    would pass half the room free when the process starts, and the tasks after, are the caller's."""
+    monkeypatch.setattr(_workers, "_free_bytes", lambda fd: 30_000)  # task 1 writes 7,000 bytes, task 2 14,000
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
+    _exited(ahead.pid)
+    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
+    assert not (tmp_path / "6.made").exists()
+    ahead.end()
+
+
+def test_a_result_written_short_is_never_taken(tmp_path, monkeypatch):
+    """A disk that fills while a result is written (the write returns short): that result is not
+    given (a worker would read it with a hole), and the tasks after are the caller's."""
+    real = os.pwrite
+
+    def short(fd, data, offset):
+        return real(fd, data[:len(data) // 2] if len(data) > 10_000 else data, offset)
+
+    monkeypatch.setattr(_workers.os, "pwrite", short)
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
+    _exited(ahead.pid)
+    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
+    assert not (tmp_path / "6.made").exists()
+    ahead.end()
+
+
+def test_closing_work_ahead_frees_its_temporary_file(tmp_path):
+    """:meth:`Ahead.close` ends the process and closes its file (an unnamed file's room is freed
+    when the last descriptor closes): none of this process's descriptors is left on it."""
+    def open_files() -> set[str]:
+        return {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                if os.path.exists(f"/proc/self/fd/{fd}")}
+
+    before = open_files()
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1])
+    _exited(ahead.pid)
+    assert len(open_files() - before) >= 1  # its file and its pipe
+    ahead.close()
+    assert open_files() - before == set() and ahead.result(0) is None
+    ahead.close()  # once is enough, twice is harmless

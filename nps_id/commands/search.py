@@ -383,9 +383,10 @@ class _Cut:
     ahead: Any  # an Ahead reading tasks[1:] (:func:`_read_ahead`), for the workers to take; None: not cut
 
     def end(self) -> None:
-        """End the reading ahead (what it read stays for the workers to take)."""
+        """End the reading ahead and free what it wrote (the workers are done with it; the output,
+        written after, may need the room on the same disk)."""
         if self.ahead is not None:
-            self.ahead.end()
+            self.ahead.close()
 
 
 def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cut | None:

@@ -964,6 +964,34 @@ def test_ranges_read_ahead_or_not_give_the_bytes_of_one_process(swgdrug_library,
     assert "record 501)" in runs[0].stderr and "record 801)" in runs[0].stderr
 
 
+def test_what_was_read_ahead_is_freed_before_the_output_is_written(ms2_library, monkeypatch, tmp_path):
+    """The read-ahead's temporary file (the MS/MS x10 queries write 12 MB) holds no room on its
+    disk once the workers are done: an output on the same small disk, which fits alone, fits
+    (until stop 40's attack it was freed only when the command ended, after the output)."""
+    from nps_id import _workers
+    from nps_id.commands import search as command
+
+    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
+    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    made, real_init, real_write, open_at_write = [], _workers.Ahead.__init__, command._write, []
+
+    def init(self, *args):
+        real_init(self, *args)
+        made.append(self)
+
+    def write(*args):
+        open_at_write.extend(ahead for ahead in made if ahead.pid == 0 and not ahead.file.closed)
+        return real_write(*args)
+
+    monkeypatch.setattr(_workers.Ahead, "__init__", init)
+    monkeypatch.setattr(command, "_write", write)
+    result = _run(_plain("ms2-queries-analog.msp.gz", tmp_path), "-l", ms2_library, "-o", tmp_path / "out.tsv")
+    assert result.exit_code == 0, result.output
+    assert len(made) == 1 and hasattr(made[0], "file"), "the file was read ahead"
+    assert open_at_write == [] and made[0].file.closed
+
+
 def _reads_as_one_process(damaged: Path, library: Path, error: str) -> None:
     """Records 501 and 801 of ``damaged`` bad, in two workers' ranges: ``error`` (the first one's,
     one line, exit 3) as one process tells it, the previous output kept; --lenient: the same notes
