@@ -12,7 +12,8 @@ Entry points
 - :func:`can_fork` -- whether this platform can (Linux, most Unix; not Windows, where
   :func:`forked_map`'s callers run the work in the process itself).
 - :class:`Ahead` -- ``function(task)`` for tasks in order on one process forked early, while the
-  command goes on loading; :meth:`Ahead.done` takes the results finished so far (bytes) and ends it.
+  command goes on loading; :meth:`Ahead.result` takes a task's result (bytes) when it is made,
+  :meth:`Ahead.close` ends the process and frees its file.
 - :func:`die_with_parent` -- a worker initializer: the worker ends when its parent does, even by
   SIGKILL (``nps-id batch`` uses it for its spawned workers).
 """
