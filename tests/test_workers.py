@@ -203,17 +203,6 @@ def test_work_still_running_ahead_is_ended_at_once_and_left_to_the_caller(tmp_pa
     assert not (tmp_path / "2.made").exists()
 
 
-def test_work_ahead_stops_where_its_file_would_pass_its_size_limit(tmp_path, monkeypatch):
-    """A query file of millions of spectra must not fill a small /tmp: the result that would pass
-    :data:`AHEAD_MAX_BYTES` and the tasks after it are left to the caller, never made ahead."""
-    monkeypatch.setattr(_workers, "AHEAD_MAX_BYTES", 20_000)  # task 1 writes 7,000 bytes, task 2 14,000
-    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
-    _exited(ahead.pid)
-    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
-    assert not (tmp_path / "6.made").exists()
-    ahead.end()
-
-
 def test_nothing_runs_ahead_where_no_core_is_free(tmp_path, monkeypatch):
     """A load average within half a core of the usable cores: no process is started (it would
     compete for the cores the command needs), every task is its caller's."""
@@ -230,26 +219,20 @@ def test_nothing_runs_ahead_where_no_core_is_free(tmp_path, monkeypatch):
     ahead.end()
 
 
-def test_work_ahead_takes_at_most_half_the_free_room_of_its_disk(tmp_path, monkeypatch):
-    """The temporary file never fills its disk (the command's output may need it): a result that
-    would pass half the room free when the process starts, and the tasks after, are the caller's."""
-    monkeypatch.setattr(_workers, "_free_bytes", lambda fd: 30_000)  # task 1 writes 7,000 bytes, task 2 14,000
-    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
-    _exited(ahead.pid)
-    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
-    assert not (tmp_path / "6.made").exists()
-    ahead.end()
-
-
-def test_a_result_written_short_is_never_taken(tmp_path, monkeypatch):
-    """A disk that fills while a result is written (the write returns short): that result is not
-    given (a worker would read it with a hole), and the tasks after are the caller's."""
-    real = os.pwrite
-
-    def short(fd, data, offset):
-        return real(fd, data[:len(data) // 2] if len(data) > 10_000 else data, offset)
-
-    monkeypatch.setattr(_workers.os, "pwrite", short)
+@pytest.mark.parametrize("limit", ["AHEAD_MAX_BYTES", "half the free room", "a write cut short"])
+def test_work_ahead_stops_at_its_limits(tmp_path, monkeypatch, limit):
+    """A query file of millions of spectra must not fill a small /tmp (nor the disk the command's
+    output needs): the result that would pass :data:`AHEAD_MAX_BYTES`, or half the room free when
+    the process starts, or whose write the disk cut short (a worker would read it with a hole),
+    and the tasks after it are left to the caller, never made ahead."""
+    if limit == "AHEAD_MAX_BYTES":  # task 1 writes 7,000 bytes, task 2 14,000
+        monkeypatch.setattr(_workers, "AHEAD_MAX_BYTES", 20_000)
+    elif limit == "half the free room":
+        monkeypatch.setattr(_workers, "_free_bytes", lambda fd: 30_000)
+    else:
+        real = os.pwrite
+        monkeypatch.setattr(_workers.os, "pwrite", lambda fd, data, offset: real(
+            fd, data[:len(data) // 2] if len(data) > 10_000 else data, offset))
     ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
     _exited(ahead.pid)
     assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
