@@ -87,6 +87,12 @@ def _run(task: Any) -> Any:
     return function(shared, task)
 
 
+def _end_workers(pool: Any) -> None:
+    """End the pool's workers now (shutting down waits for the tasks running)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any], workers: int,
                what: str = "the work") -> list[Any]:
     """``[function(shared, task) for task in tasks]``, computed on ``workers`` processes forked
@@ -99,7 +105,8 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
     workers' collections do not touch (and so copy) the parent's objects.
 
     A worker that dies (killed, out of memory, a crash in native code) raises :class:`WorkerDied`
-    (``what`` names the work in its message); the other workers are ended. Ctrl-C or SIGTERM of
+    (``what`` names the work in its message), as does a worker the system refuses to fork (a
+    process or memory limit); the other workers are ended. Ctrl-C or SIGTERM of
     the parent ends the workers and is raised as it came. An exception ``function`` raises is
     raised here as it was.
     """
@@ -115,9 +122,12 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
         raise WorkerDied(f"a worker process died while making {what} (killed, out of memory, or a crash "
                          "in native code); nothing was written. Run the command again, or with --threads 1 "
                          "to do it in one process") from None
+    except OSError as exc:  # the fork of a worker refused (a process or memory limit)
+        _end_workers(pool)
+        raise WorkerDied(f"a worker process could not be started for {what} ({exc.strerror or exc}); nothing "
+                         "was written. Run the command again, or with --threads 1 to do it in one process") from None
     except BaseException:
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()  # shutting down waits for the tasks running: end them now
+        _end_workers(pool)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -180,7 +190,12 @@ class Ahead:
             return
         parent = os.getpid()
         self.alive, alive = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:  # no process to spare (a process or memory limit): the callers read it all
+            os.close(alive)
+            self.close()
+            return
         if self.pid == 0:  # never returns: no exit handler or buffer of the command's runs here
             try:
                 die_with_parent(parent)

@@ -254,3 +254,26 @@ def test_closing_work_ahead_frees_its_temporary_file(tmp_path):
     ahead.close()
     assert open_files() - before == set() and ahead.result(0) is None
     ahead.close()  # once is enough, twice is harmless
+
+
+def _refused(*args):
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
+def test_a_refused_fork_runs_nothing_ahead(tmp_path, monkeypatch):
+    """A process or memory limit that refuses the fork: nothing runs ahead (every task is its
+    caller's), no descriptor is left open (was: the OSError, a traceback of the command)."""
+    fds = set(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(_workers.os, "fork", _refused)
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2])
+    assert ahead.pid == 0 and [ahead.result(i) for i in range(2)] == [None, None]
+    assert set(os.listdir("/proc/self/fd")) == fds and not list(tmp_path.iterdir())
+    ahead.close()
+
+
+def test_a_worker_the_system_refuses_to_fork_is_one_error(monkeypatch):
+    """:class:`WorkerDied`, whose one line names the work and the system's reason (was: the
+    OSError of the fork, a traceback of the command)."""
+    monkeypatch.setattr(os, "fork", _refused)
+    with pytest.raises(WorkerDied, match="could not be started for the squares .Resource temporarily unavailable."):
+        forked_map(_pid_and_square, {"factor": 1}, [1, 2, 3], workers=2, what="the squares")
