@@ -12,7 +12,8 @@ Entry points
 - :func:`can_fork` -- whether this platform can (Linux, most Unix; not Windows, where
   :func:`forked_map`'s callers run the work in the process itself).
 - :class:`Ahead` -- ``function(task)`` for tasks in order on one process forked early, while the
-  command goes on loading; :meth:`Ahead.done` takes the results finished so far (bytes) and ends it.
+  command goes on loading; :meth:`Ahead.result` takes a task's result (bytes) when it is made,
+  :meth:`Ahead.close` ends the process and frees its file.
 - :func:`die_with_parent` -- a worker initializer: the worker ends when its parent does, even by
   SIGKILL (``nps-id batch`` uses it for its spawned workers).
 """
@@ -86,6 +87,12 @@ def _run(task: Any) -> Any:
     return function(shared, task)
 
 
+def _end_workers(pool: Any) -> None:
+    """End the pool's workers now (shutting down waits for the tasks running)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence[Any], workers: int,
                what: str = "the work") -> list[Any]:
     """``[function(shared, task) for task in tasks]``, computed on ``workers`` processes forked
@@ -98,7 +105,8 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
     workers' collections do not touch (and so copy) the parent's objects.
 
     A worker that dies (killed, out of memory, a crash in native code) raises :class:`WorkerDied`
-    (``what`` names the work in its message); the other workers are ended. Ctrl-C or SIGTERM of
+    (``what`` names the work in its message), as does a worker the system refuses to fork (a
+    process or memory limit); the other workers are ended. Ctrl-C or SIGTERM of
     the parent ends the workers and is raised as it came. An exception ``function`` raises is
     raised here as it was.
     """
@@ -114,18 +122,21 @@ def forked_map(function: Callable[[Any, Any], Any], shared: Any, tasks: Sequence
         raise WorkerDied(f"a worker process died while making {what} (killed, out of memory, or a crash "
                          "in native code); nothing was written. Run the command again, or with --threads 1 "
                          "to do it in one process") from None
+    except OSError as exc:  # the fork of a worker refused (a process or memory limit)
+        _end_workers(pool)
+        raise WorkerDied(f"a worker process could not be started for {what} ({exc.strerror or exc}); nothing "
+                         "was written. Run the command again, or with --threads 1 to do it in one process") from None
     except BaseException:
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.terminate()  # shutting down waits for the tasks running: end them now
+        _end_workers(pool)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
 
 
-#: The most bytes :class:`Ahead` writes to its temporary file: the tasks after are left to their
-#: callers (a query file of millions of spectra must not fill a small /tmp; the x10 MS/MS queries
-#: of the benchmark write 12 MB).
+#: The most bytes :class:`Ahead` writes to its temporary file, and never more than half the room
+#: free on its disk when it starts: the tasks after are left to their callers (a query file of
+#: millions of spectra must not fill a small /tmp; the x10 MS/MS queries of the benchmark write 12 MB).
 AHEAD_MAX_BYTES = 512 << 20
 
 
@@ -141,6 +152,12 @@ def _a_core_free() -> bool:
     except (OSError, AttributeError):  # no load average here: decide as on an idle machine
         return True
     return load <= usable_cores() - 0.5
+
+
+def _free_bytes(fd: int) -> int:
+    """The bytes free to this user on the file system of the open file ``fd``."""
+    stat = os.fstatvfs(fd)
+    return stat.f_bavail * stat.f_frsize
 
 
 class Ahead:
@@ -173,7 +190,12 @@ class Ahead:
             return
         parent = os.getpid()
         self.alive, alive = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:  # no process to spare (a process or memory limit): the callers read it all
+            os.close(alive)
+            self.close()
+            return
         if self.pid == 0:  # never returns: no exit handler or buffer of the command's runs here
             try:
                 die_with_parent(parent)
@@ -184,6 +206,7 @@ class Ahead:
 
     def _run(self, function: Callable[[Any], bytes | None], tasks: Sequence[Any]) -> None:
         fd, offset = self.file.fileno(), self._HEAD * len(tasks)
+        room = min(AHEAD_MAX_BYTES, _free_bytes(fd) // 2)  # the rest of the disk is the command's (its output)
         for index, task in enumerate(tasks):
             head = self._HEAD * index
             if os.pread(fd, 1, head + self._PLACE.size + 1) == self._TAKEN:  # its caller makes it
@@ -194,10 +217,12 @@ class Ahead:
                     result = function(task)
                 except Exception:  # the caller makes it itself, and meets the error there
                     result = None
-            full = result is not None and offset + len(result) > AHEAD_MAX_BYTES
+            full = result is not None and offset + len(result) > room
             if result is not None and not warned and not full:
-                os.pwrite(fd, result, offset)  # a regular file: written whole (or an OSError ends this)
-                os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK), head)
+                if os.pwrite(fd, result, offset) != len(result):  # a full disk: no room for the rest either
+                    full = True
+                else:
+                    os.pwrite(fd, self._PLACE.pack(offset, len(result), offset ^ len(result) ^ self._CHECK), head)
                 offset += len(result)
             os.pwrite(fd, self._ENDED, head + self._PLACE.size)
             if full:  # this task and those after are their callers'
@@ -228,6 +253,15 @@ class Ahead:
     def _gone(self) -> bool:
         """Whether the process has ended (its end of the pipe closed), after waiting up to 5 ms."""
         return self.alive is None or bool(select.select([self.alive], [], [], 0.005)[0])
+
+    def close(self) -> None:
+        """:meth:`end`, and free the temporary file's room (the disk the command's output may need):
+        when every result has been taken; :meth:`result` is None after it."""
+        self.end()
+        if self.alive is not None:
+            os.close(self.alive)
+            self.file.close()
+            self.alive = None
 
     def end(self) -> None:
         """End the process if it still runs (the results written stay readable); once is enough."""

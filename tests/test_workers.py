@@ -203,17 +203,6 @@ def test_work_still_running_ahead_is_ended_at_once_and_left_to_the_caller(tmp_pa
     assert not (tmp_path / "2.made").exists()
 
 
-def test_work_ahead_stops_where_its_file_would_pass_its_size_limit(tmp_path, monkeypatch):
-    """A query file of millions of spectra must not fill a small /tmp: the result that would pass
-    :data:`AHEAD_MAX_BYTES` and the tasks after it are left to the caller, never made ahead."""
-    monkeypatch.setattr(_workers, "AHEAD_MAX_BYTES", 20_000)  # task 1 writes 7,000 bytes, task 2 14,000
-    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
-    _exited(ahead.pid)
-    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
-    assert not (tmp_path / "6.made").exists()
-    ahead.end()
-
-
 def test_nothing_runs_ahead_where_no_core_is_free(tmp_path, monkeypatch):
     """A load average within half a core of the usable cores: no process is started (it would
     compete for the cores the command needs), every task is its caller's."""
@@ -228,3 +217,63 @@ def test_nothing_runs_ahead_where_no_core_is_free(tmp_path, monkeypatch):
     _exited(ahead.pid)
     assert ahead.result(0) == b"task 1 " * 1000
     ahead.end()
+
+
+@pytest.mark.parametrize("limit", ["AHEAD_MAX_BYTES", "half the free room", "a write cut short"])
+def test_work_ahead_stops_at_its_limits(tmp_path, monkeypatch, limit):
+    """A query file of millions of spectra must not fill a small /tmp (nor the disk the command's
+    output needs): the result that would pass :data:`AHEAD_MAX_BYTES`, or half the room free when
+    the process starts, or whose write the disk cut short (a worker would read it with a hole),
+    and the tasks after it are left to the caller, never made ahead."""
+    if limit == "AHEAD_MAX_BYTES":  # task 1 writes 7,000 bytes, task 2 14,000
+        monkeypatch.setattr(_workers, "AHEAD_MAX_BYTES", 20_000)
+    elif limit == "half the free room":
+        monkeypatch.setattr(_workers, "_free_bytes", lambda fd: 30_000)
+    else:
+        real = os.pwrite
+        monkeypatch.setattr(_workers.os, "pwrite", lambda fd, data, offset: real(
+            fd, data[:len(data) // 2] if len(data) > 10_000 else data, offset))
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2, 6])
+    _exited(ahead.pid)
+    assert [ahead.result(i) for i in range(3)] == [b"task 1 " * 1000, None, None]
+    assert not (tmp_path / "6.made").exists()
+    ahead.end()
+
+
+def test_closing_work_ahead_frees_its_temporary_file(tmp_path):
+    """:meth:`Ahead.close` ends the process and closes its file (an unnamed file's room is freed
+    when the last descriptor closes): none of this process's descriptors is left on it."""
+    def open_files() -> set[str]:
+        return {os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")
+                if os.path.exists(f"/proc/self/fd/{fd}")}
+
+    before = open_files()
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1])
+    _exited(ahead.pid)
+    assert len(open_files() - before) >= 1  # its file and its pipe
+    ahead.close()
+    assert open_files() - before == set() and ahead.result(0) is None
+    ahead.close()  # once is enough, twice is harmless
+
+
+def _refused(*args):
+    raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
+def test_a_refused_fork_runs_nothing_ahead(tmp_path, monkeypatch):
+    """A process or memory limit that refuses the fork: nothing runs ahead (every task is its
+    caller's), no descriptor is left open (was: the OSError, a traceback of the command)."""
+    fds = set(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(_workers.os, "fork", _refused)
+    ahead = Ahead(partial(_made_ahead, tmp_path), [1, 2])
+    assert ahead.pid == 0 and [ahead.result(i) for i in range(2)] == [None, None]
+    assert set(os.listdir("/proc/self/fd")) == fds and not list(tmp_path.iterdir())
+    ahead.close()
+
+
+def test_a_worker_the_system_refuses_to_fork_is_one_error(monkeypatch):
+    """:class:`WorkerDied`, whose one line names the work and the system's reason (was: the
+    OSError of the fork, a traceback of the command)."""
+    monkeypatch.setattr(os, "fork", _refused)
+    with pytest.raises(WorkerDied, match="could not be started for the squares .Resource temporarily unavailable."):
+        forked_map(_pid_and_square, {"factor": 1}, [1, 2, 3], workers=2, what="the squares")

@@ -383,9 +383,10 @@ class _Cut:
     ahead: Any  # an Ahead reading tasks[1:] (:func:`_read_ahead`), for the workers to take; None: not cut
 
     def end(self) -> None:
-        """End the reading ahead (what it read stays for the workers to take)."""
+        """End the reading ahead and free what it wrote (the workers are done with it; the output,
+        written after, may need the room on the same disk)."""
         if self.ahead is not None:
-            self.ahead.end()
+            self.ahead.close()
 
 
 def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cut | None:
@@ -485,6 +486,8 @@ def _first_and_forked(job: _Job, cut: _Cut, workers: int) -> list | None:
             reference.columns[column]
         shared.facts.load_saved()  # decoded once here, not by every worker
         ahead = {span.start: index for index, (span, _) in enumerate(cut.tasks[1:])}
+        if cut.ahead is not None:  # the cores are the workers' now: what it wrote is theirs, the rest they read
+            cut.ahead.end()  # (a 370,500-query file: still reading, ~0.9 GB, when they started)
         return [first, *forked_map(_search_range, replace(shared, ahead=cut.ahead, ahead_index=ahead),
                                    cut.tasks[1:], workers,
                                    what="the search and its rows")]
@@ -514,16 +517,11 @@ def _search_range(shared: _Ranges, task: tuple[Any, Any]) -> _RangeDone | Except
     returned, for the command to raise in order."""
     from nps_id.errors import NpsIdError
     from nps_id.search.engine import unsearchable
-    from nps_id.spectrum import unpack_spectra
 
     (span, after), job = task, shared.job
     try:
-        read = shared.ahead.result(shared.ahead_index[span.start]) if span.start in shared.ahead_index else None
-        if read is not None:  # read ahead (:func:`_read_ahead`)
-            packed, quarantine, read_skipped, span.end_record, span.end_carried = pickle.loads(read)
-            spectra = unpack_spectra(packed)
-        else:
-            spectra, quarantine, read_skipped = _read_range(job.queries, job.lenient, span, shared.text)
+        spectra, quarantine, read_skipped = _taken(shared, span) or _read_range(
+            job.queries, job.lenient, span, shared.text)
         if not span.ends_before(after) or not all(
                 s.name or s.get("source_id") or s.get("scan_id") for s in spectra):
             return None
@@ -537,6 +535,19 @@ def _search_range(shared: _Ranges, task: tuple[Any, Any]) -> _RangeDone | Except
     except NpsIdError as exc:
         return exc
     return _RangeDone(text, quarantine, read_skipped, len(spectra), skipped, without_hits)
+
+
+def _taken(shared: _Ranges, span: Any) -> tuple[list, list, dict] | None:
+    """:func:`_read_range` of ``span`` as the read-ahead made it (:func:`_read_ahead`; None: not
+    made); its pickled bytes go with this call, not kept through the range's search (x300
+    queries: ~100 MB a worker)."""
+    from nps_id.spectrum import unpack_spectra
+
+    read = shared.ahead.result(shared.ahead_index[span.start]) if span.start in shared.ahead_index else None
+    if read is None:
+        return None
+    packed, quarantine, read_skipped, span.end_record, span.end_carried = pickle.loads(read)
+    return unpack_spectra(packed), quarantine, read_skipped
 
 
 def _read_range(queries: Path, lenient: bool, span: Any, text: bytes | None) -> tuple[list, list, dict]:

@@ -917,7 +917,8 @@ def test_ranges_read_ahead_or_not_give_the_bytes_of_one_process(swgdrug_library,
     (--lenient: their notes on stderr), give the rows and notes of ``--threads 1`` whether that
     process has read every range when the workers start (they read no record themselves) or cannot
     write what it reads (a temporary folder that is not there: the workers read every record of
-    theirs); the process is ended (reaped) with the command."""
+    theirs); the process is ended (reaped) when the workers start (a file of 370,500 queries: it was
+    still reading, ~0.9 GB, as they started)."""
     import tempfile
 
     from nps_id import _workers
@@ -929,12 +930,18 @@ def test_ranges_read_ahead_or_not_give_the_bytes_of_one_process(swgdrug_library,
     monkeypatch.setattr(_workers.os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # a core free, whatever this machine's load
     if ahead != "every range read ahead":
         monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "not there"))
-    read_here, real_map, seen = _reads_here(monkeypatch, msp), _workers.forked_map, []
+    read_here, real_map, real_end, seen = _reads_here(monkeypatch, msp), _workers.forked_map, _workers.Ahead.end, []
+
+    def end(self):  # first when the workers start: let it read every range first
+        if self.pid and not seen:
+            seen.append(self.pid)
+            os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT)  # done, not reaped
+        real_end(self)
 
     def forked_map(function, shared, tasks, workers, what="the work"):
-        seen.append(shared.ahead.pid)
-        if shared.ahead.pid:
-            os.waitid(os.P_PID, shared.ahead.pid, os.WEXITED | os.WNOWAIT)  # done, not reaped
+        assert shared.ahead.pid == 0, "ended when the workers start (the cores are theirs)"
+        if not seen:
+            seen.append(0)
 
         def counted(s, task):
             start = len(read_here)
@@ -944,6 +951,7 @@ def test_ranges_read_ahead_or_not_give_the_bytes_of_one_process(swgdrug_library,
         return [done for done, _ in made]
 
     monkeypatch.setattr(_workers, "forked_map", forked_map)
+    monkeypatch.setattr(_workers.Ahead, "end", end)
     ms2 = _plain("ms2-queries-analog.msp.gz", tmp_path)
     records = _plain("ei-queries-identity.msp.gz", tmp_path).read_text(encoding="utf-8").split("\n\n")
     for k in (500, 800):
@@ -964,6 +972,34 @@ def test_ranges_read_ahead_or_not_give_the_bytes_of_one_process(swgdrug_library,
             with pytest.raises(ChildProcessError):  # ended and reaped with the command
                 os.waitpid(pid, os.WNOHANG)
     assert "record 501)" in runs[0].stderr and "record 801)" in runs[0].stderr
+
+
+def test_what_was_read_ahead_is_freed_before_the_output_is_written(ms2_library, monkeypatch, tmp_path):
+    """The read-ahead's temporary file (the MS/MS x10 queries write 12 MB) holds no room on its
+    disk once the workers are done: an output on the same small disk, which fits alone, fits
+    (until stop 40's attack it was freed only when the command ended, after the output)."""
+    from nps_id import _workers
+    from nps_id.commands import search as command
+
+    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
+    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
+    monkeypatch.setattr(_workers.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    made, real_init, real_write, open_at_write = [], _workers.Ahead.__init__, command._write, []
+
+    def init(self, *args):
+        real_init(self, *args)
+        made.append(self)
+
+    def write(*args):
+        open_at_write.extend(ahead for ahead in made if ahead.pid == 0 and not ahead.file.closed)
+        return real_write(*args)
+
+    monkeypatch.setattr(_workers.Ahead, "__init__", init)
+    monkeypatch.setattr(command, "_write", write)
+    result = _run(_plain("ms2-queries-analog.msp.gz", tmp_path), "-l", ms2_library, "-o", tmp_path / "out.tsv")
+    assert result.exit_code == 0, result.output
+    assert len(made) == 1 and hasattr(made[0], "file"), "the file was read ahead"
+    assert open_at_write == [] and made[0].file.closed
 
 
 def _reads_as_one_process(damaged: Path, library: Path, error: str) -> None:
