@@ -83,3 +83,25 @@ def test_ms2_verdict_columns_equal_the_full_assessment(mode, monkeypatch, tmp_pa
     reference = Reference.from_spectra(queries[::3])
     verdicts = _compare(queries[:600], reference, mode, monkeypatch, tmp_path)
     assert len(verdicts) >= 2
+
+
+@pytest.mark.parametrize("mode", ["identity", "analog"])
+def test_a_batch_mixing_ei_and_ms2_queries_gives_each_its_one_at_a_time_verdict_and_group(mode, monkeypatch, tmp_path):
+    # the search decides every verdict first, then asks each kind's group model once for all its new
+    # substances (stop 40): in one batch of EI and MS/MS queries, interleaved, each query still gets
+    # the verdict, new-substance call and group `nps-id match` gives it alone (assess, its own model)
+    rng = np.random.default_rng(40)
+    swg = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
+    ms2 = list(read(data_path("massbank", "ms2-queries-identity.msp.gz")))
+    ei = [s.replace(mz=s.mz + rng.uniform(-0.2, 0.2, len(s)), intensity=s.intensity * rng.uniform(0.5, 1.5, len(s)))
+          for s in swg[1::40]]
+    queries = ms2[1:400:5]
+    absent = {str(s.get("inchikey"))[:14] for s in queries[::2]}  # half the MS/MS queries' compounds left out
+    spectra = [s for pair in zip(ei, queries) for s in pair]
+    reference = Reference.from_spectra(swg[::2] + [s for s in ms2[::3] if str(s.get("inchikey"))[:14] not in absent])
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    _compare(spectra, reference, mode, monkeypatch, tmp_path)
+    if mode == "identity":  # new substances of both kinds in the batch, EI ones with the model's group
+        found = assess_search(spectra, search(spectra, reference, SearchSettings(top_k=5)), reference, analog=False)
+        assert {kind_of(spectra[q]) for q, a in found.items() if a.new_substance} == {"ei", "ms2"}
+        assert any(a.new_substance and a.suspected_group for q, a in found.items() if kind_of(spectra[q]) == "ei")
