@@ -105,3 +105,38 @@ def test_a_batch_mixing_ei_and_ms2_queries_gives_each_its_one_at_a_time_verdict_
         found = assess_search(spectra, search(spectra, reference, SearchSettings(top_k=5)), reference, analog=False)
         assert {kind_of(spectra[q]) for q, a in found.items() if a.new_substance} == {"ei", "ms2"}
         assert any(a.new_substance and a.suspected_group for q, a in found.items() if kind_of(spectra[q]) == "ei")
+
+
+def test_left_out_views_with_their_own_group_models_batched_give_each_querys_alone(swgdrug_library, tmp_path, monkeypatch):
+    # the dev bench's path: each query its compound left out of the library (a view of the facts) and
+    # its fold's group model; the models are asked once per range for all their queries (stop 40) --
+    # every query gets what it gets searched and assessed alone with its view and model
+    from nps_id.match.group_model import shipped_group_model
+    from nps_id.search.prepared import formula_codes
+    from nps_id.search.ranking import without
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    swg = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[3::60]
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    facts = LibraryFacts(reference)
+    left_out = {q: frozenset({str(s.get("inchikey"))[:14]}) for q, s in enumerate(swg)}
+    shipped = shipped_group_model("ei")
+    folds = [shipped, shipped.with_min_probability(0.3), shipped.with_min_probability(0.7)]
+
+    def model_of(q):
+        return folds[q % 3]
+    settings = SearchSettings(top_k=50, prefilter=50)
+    codes = reference.compound(), formula_codes(reference.columns["formula"])
+
+    def left_out_hits(found, views):  # the bench's task_hits: the library without each query's compound
+        keep = np.array([facts.block(r) not in views[q] for q, r in zip(found.query.tolist(), found.row.tolist())])
+        return without(found, keep, *codes, 20, settings.isomer_margin)
+    batch = assess_search(swg, left_out_hits(search(swg, reference, settings), left_out), reference, analog=False,
+                          fields_only=True, facts=facts, left_out=left_out, group_model_of=model_of)
+    assert sum(a.new_substance and a.suspected_group is not None for a in batch.values()) >= 5
+    for q, query in enumerate(swg):
+        alone = assess_search([query], left_out_hits(search([query], reference, settings), {0: left_out[q]}),
+                              reference, analog=False, fields_only=True, facts=LibraryFacts(reference),
+                              left_out={0: left_out[q]}, group_model_of=lambda _, q=q: model_of(q))
+        assert alone[0].fields() == batch[q].fields(), query.name
