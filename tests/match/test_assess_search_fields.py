@@ -83,3 +83,60 @@ def test_ms2_verdict_columns_equal_the_full_assessment(mode, monkeypatch, tmp_pa
     reference = Reference.from_spectra(queries[::3])
     verdicts = _compare(queries[:600], reference, mode, monkeypatch, tmp_path)
     assert len(verdicts) >= 2
+
+
+@pytest.mark.parametrize("mode", ["identity", "analog"])
+def test_a_batch_mixing_ei_and_ms2_queries_gives_each_its_one_at_a_time_verdict_and_group(mode, monkeypatch, tmp_path):
+    # the search decides every verdict first, then asks each kind's group model once for all its new
+    # substances (stop 40): in one batch of EI and MS/MS queries, interleaved, each query still gets
+    # the verdict, new-substance call and group `nps-id match` gives it alone (assess, its own model)
+    rng = np.random.default_rng(40)
+    swg = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))
+    ms2 = list(read(data_path("massbank", "ms2-queries-identity.msp.gz")))
+    ei = [s.replace(mz=s.mz + rng.uniform(-0.2, 0.2, len(s)), intensity=s.intensity * rng.uniform(0.5, 1.5, len(s)))
+          for s in swg[1::40]]
+    queries = ms2[1:400:5]
+    absent = {str(s.get("inchikey"))[:14] for s in queries[::2]}  # half the MS/MS queries' compounds left out
+    spectra = [s for pair in zip(ei, queries) for s in pair]
+    reference = Reference.from_spectra(swg[::2] + [s for s in ms2[::3] if str(s.get("inchikey"))[:14] not in absent])
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    _compare(spectra, reference, mode, monkeypatch, tmp_path)
+    if mode == "identity":  # new substances of both kinds in the batch, EI ones with the model's group
+        found = assess_search(spectra, search(spectra, reference, SearchSettings(top_k=5)), reference, analog=False)
+        assert {kind_of(spectra[q]) for q, a in found.items() if a.new_substance} == {"ei", "ms2"}
+        assert any(a.new_substance and a.suspected_group for q, a in found.items() if kind_of(spectra[q]) == "ei")
+
+
+def test_left_out_views_with_their_own_group_models_batched_give_each_querys_alone(swgdrug_library, tmp_path, monkeypatch):
+    # the dev bench's path: each query its compound left out of the library (a view of the facts) and
+    # its fold's group model; the models are asked once per range for all their queries (stop 40) --
+    # every query gets what it gets searched and assessed alone with its view and model
+    from nps_id.match.group_model import shipped_group_model
+    from nps_id.search.prepared import formula_codes
+    from nps_id.search.ranking import without
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    swg = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[3::60]
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    facts = LibraryFacts(reference)
+    left_out = {q: frozenset({str(s.get("inchikey"))[:14]}) for q, s in enumerate(swg)}
+    shipped = shipped_group_model("ei")
+    folds = [shipped, shipped.with_min_probability(0.3), shipped.with_min_probability(0.7)]
+
+    def model_of(q):
+        return folds[q % 3]
+    settings = SearchSettings(top_k=50, prefilter=50)
+    codes = reference.compound(), formula_codes(reference.columns["formula"])
+
+    def left_out_hits(found, views):  # the bench's task_hits: the library without each query's compound
+        keep = np.array([facts.block(r) not in views[q] for q, r in zip(found.query.tolist(), found.row.tolist())])
+        return without(found, keep, *codes, 20, settings.isomer_margin)
+    batch = assess_search(swg, left_out_hits(search(swg, reference, settings), left_out), reference, analog=False,
+                          fields_only=True, facts=facts, left_out=left_out, group_model_of=model_of)
+    assert sum(a.new_substance and a.suspected_group is not None for a in batch.values()) >= 5
+    for q, query in enumerate(swg):
+        alone = assess_search([query], left_out_hits(search([query], reference, settings), {0: left_out[q]}),
+                              reference, analog=False, fields_only=True, facts=LibraryFacts(reference),
+                              left_out={0: left_out[q]}, group_model_of=lambda _, q=q: model_of(q))
+        assert alone[0].fields() == batch[q].fields(), query.name
