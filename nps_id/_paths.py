@@ -113,14 +113,16 @@ def warn_unwritten_cache(what: str, folder: Path, exc: BaseException, consequenc
     warnings.warn(f"{what} {folder} not written ({exc}); {consequence}{more}", stacklevel=stacklevel + 1)
 
 
-def unwritten_caches_said() -> frozenset[Path]:
-    """The cache folders :func:`warn_unwritten_cache` said in this process: a spawned worker is given
+def unwritten_caches_said() -> frozenset[tuple[Path, bool]]:
+    """The cache folders :func:`warn_unwritten_cache` said in this process (each with whether it was a
+    lock another process held): a spawned worker is given
     them (:func:`count_as_said`), its parent said them."""
     return frozenset(_UNWRITTEN)
 
 
-def count_as_said(folders: frozenset[Path]) -> None:
-    """Count ``folders`` as said unwritable in this process (:func:`unwritten_caches_said` of its parent)."""
+def count_as_said(folders: frozenset[tuple[Path, bool]]) -> None:
+    """Count ``folders`` (with whether a held lock was said) as said in this process
+    (:func:`unwritten_caches_said` of its parent)."""
     _UNWRITTEN.update(folders)
 
 

@@ -317,7 +317,7 @@ def _remove_outputs(out_dir: Path, entry: Entry) -> None:
         (out_dir / rel).unlink(missing_ok=True)
 
 
-def _start_worker(parent_pid: int, said: frozenset[Path], one_line: bool) -> None:
+def _start_worker(parent_pid: int, said: frozenset[tuple[Path, bool]], one_line: bool) -> None:
     """A spawned worker's start: it ends with its parent (:func:`die_with_parent`), does not say again
     a cache folder its parent said it could not write, and says a warning in the command's one line
     (a spawned interpreter has Python's form, with the source line: two workers said the parent's

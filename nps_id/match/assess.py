@@ -166,7 +166,8 @@ def assess(
         molecular-ion rules; empty (a library spectrum, a search): none.
     defer_group
         A new substance is returned as its :class:`PendingGroup` (verdict decided, group model not
-        asked): :func:`assess_search` then asks the model for all its spectra at once.
+        asked, ``group_model`` unused but for a spectrum without hits): :func:`assess_search` then asks
+        the model for all its spectra at once.
     """
     if estimated is not None:
         relative, estimated = estimated
@@ -551,8 +552,7 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                         gap=gaps[start], isomer_alert=alerts[start], thresholds=thresholds,
                         precursor=precursor, precursor_type=spectrum.get("precursor_type") if precursor else None,
                         identity=not analog, fields_only=fields_only,
-                        estimated=estimated.get(q), group_model=None if group_model_of is None else group_model_of(q),
-                        defer_group=True, **extra)
+                        estimated=estimated.get(q), defer_group=True, **extra)  # its model: _model_groups
     groups_of = _model_groups({q: a for q, a in out.items() if isinstance(a, PendingGroup)}, group_model_of)
     done = {q: a.finish(groups_of[q]) if isinstance(a, PendingGroup) else a for q, a in out.items()}
     facts.save()  # after the groups' checks: they read facts too

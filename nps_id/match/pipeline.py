@@ -28,7 +28,6 @@ import numpy as np
 
 from nps_id import __version__
 from nps_id._hashing import sha256_path
-from nps_id.errors import InputError
 from nps_id.gcms.deconvolution import extract_components
 from nps_id.gcms.peaks import PeakParameters
 from nps_id.gcms.retention_index import AlkaneLadder
@@ -43,7 +42,7 @@ from nps_id.match.parameters import MatchParameters
 from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import BLANK_ITSELF_NOTE, Finding, MatchMode
 from nps_id.match.standards import (ReferenceStandard, RunContent, internal_standard_checks, library_compounds,
-                                    require_same_technique, same_run_by, reference_standard_fields,
+                                    other_technique, require_same_technique, same_run_by, reference_standard_fields,
                                     standard_entry, standard_of_no_library_kind)
 from nps_id.match.verdict import LEVELS, with_isomers_excluded
 
@@ -173,8 +172,8 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
         notes.append(f"{untimed} MS1 scan{'s have' if untimed > 1 else ' has'} no retention time: "
                      "left out of the chromatogram")
     if blank and blank.technique != technique.name:  # either way round (an LC blank of a GC run, stop 40)
-        raise InputError(f"--blank {blank.identity['file']}: acquired by {blank.technique}, {path.name} by "
-                         f"{technique.name}: a blank is a run of the samples' method")
+        raise other_technique(f"--blank {blank.identity['file']}", blank.technique, path.name, technique.name,
+                              "a blank")
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
                            params.fragment_tolerance)

@@ -198,15 +198,20 @@ def standard_of_no_library_kind(run: str, name: str, technique: str, library: st
                       "spectra of that technique: a reference standard is a run of the samples' method")
 
 
+def other_technique(given: str, its_technique: str, run: str, technique: str, what: str) -> InputError:
+    """Bad input (exit 3): a run given as ``what`` (a blank, a reference standard) for the sample
+    ``run`` was acquired by another technique: its retention times and ions are another method's."""
+    return InputError(f"{given}: acquired by {its_technique}, {run} by {technique}: {what} is a run of the "
+                      "samples' method")
+
+
 def require_same_technique(standards: list[tuple[dict, set[int]]], technique: str, run: str) -> None:
-    """Raise :class:`InputError` (exit 3) when a reference standard run (a ``reference_standards``
-    entry) was acquired by another technique than the sample ``run``: its retention time and ions
-    are another method's, never a comparison."""
+    """Raise :func:`other_technique` when a reference standard run (a ``reference_standards`` entry)
+    was acquired by another technique than the sample ``run``: never a comparison."""
     for entry, _ in standards:
         if entry["_technique"] != technique:
-            raise InputError(f"--reference-standard {entry['run']} {entry['name']}: acquired by "
-                             f"{entry['_technique']}, {run} by {technique}: a reference standard is a run of the "
-                             "samples' method")
+            raise other_technique(f"--reference-standard {entry['run']} {entry['name']}", entry["_technique"], run,
+                                  technique, "a reference standard")
 
 
 def same_run_by(entry: dict, run_sha256: str | None, content: RunContent | None) -> str | None:
