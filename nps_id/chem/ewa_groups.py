@@ -331,16 +331,26 @@ def effect_label_of(label: str | None, taxonomy_path: str | Path = TAXONOMY_PATH
     another effect: the group alone does not say which (phenethylamines: stimulants, but the
     2,5-dimethoxy ones classic hallucinogens). A subclass is looked up before a group."""
     taxonomy = load_taxonomy(str(taxonomy_path))
-    classes = [*(((key, None), e) for key, e in taxonomy["subclasses"].items()),
-               *(((None, key), e) for key, e in taxonomy["groups"].items())]
-    for (subclass, group), entry in classes:
-        if not label or entry["label"] != label or not entry.get("effect"):
-            continue
-        varies = any(rule["id"] in taxonomy["_rule_effect"] and taxonomy["_rule_effect"][rule["id"]] != entry["effect"]
-                     and (rule.get("subclass") == subclass if subclass else
-                          rule["group"] == group and not rule.get("subclass"))
-                     for rule in taxonomy["structure_rules"] + taxonomy["name_rules"])
-        return None if varies else taxonomy["effects"][entry["effect"]]["label"]
+    found = _class_labelled(taxonomy, label)
+    if found is None or not found[2].get("effect"):
+        return None
+    subclass, group, entry = found
+    varies = any(rule["id"] in taxonomy["_rule_effect"] and taxonomy["_rule_effect"][rule["id"]] != entry["effect"]
+                 and (rule.get("subclass") == subclass if subclass else
+                      rule["group"] == group and not rule.get("subclass"))
+                 for rule in taxonomy["structure_rules"] + taxonomy["name_rules"])
+    return None if varies else taxonomy["effects"][entry["effect"]]["label"]
+
+
+def _class_labelled(taxonomy: Mapping[str, Any], label: str | None) -> tuple[str | None, str, dict] | None:
+    """(subclass id or None, group id, its entry) of the class whose label is ``label`` (labels are
+    unique across subclasses and groups; a subclass is looked up first), or None."""
+    for key, entry in taxonomy["subclasses"].items():
+        if label and entry["label"] == label:
+            return key, entry["group"], entry
+    for key, entry in taxonomy["groups"].items():
+        if label and entry["label"] == label:
+            return None, key, entry
     return None
 
 
@@ -352,12 +362,9 @@ def placed(label: str | None, taxonomy_path: str | Path = TAXONOMY_PATH) -> dict
     beside "Other substances / Benzodiazepines" split one class in two (stop 40). A label the taxonomy
     does not know (or None) is kept as the group label, with no ids."""
     taxonomy = load_taxonomy(str(taxonomy_path))
-    for key, entry in taxonomy["subclasses"].items():
-        if entry["label"] == label:
-            return {"group": entry["group"], "group_label": taxonomy["groups"][entry["group"]]["label"],
-                    "subclass": key, "subclass_label": label}
-    group = next((key for key, entry in taxonomy["groups"].items() if entry["label"] == label), None)
-    return {"group": group, "group_label": label, "subclass": None, "subclass_label": None}
+    subclass, group, _ = _class_labelled(taxonomy, label) or (None, None, None)
+    return {"group": group, "group_label": taxonomy["groups"][group]["label"] if group else label,
+            "subclass": subclass, "subclass_label": label if subclass else None}
 
 
 def _find_override(overrides: Mapping[str, Override] | None, names: list[str], inchikey: str | None):
