@@ -2,15 +2,20 @@
 
 Entry point: :func:`atomic_output`, the one place every command writes an output file through.
 A process killed half-way (even with SIGKILL) leaves the previous target untouched; only a stray
-``.tmp-*`` file may remain, never a partial target. A full disk (or ``-o /dev/full``) is one
+``.tmp-*`` file may remain, never a partial target, and the next write of that target removes it
+(:func:`_remove_stale_temporaries`: its name holds the writer's host and process id, and that
+process is gone). A full disk (or ``-o /dev/full``) is one
 :class:`~nps_id.errors.InputError` line: the previous target intact, the temporary file removed.
 """
 from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
+import socket
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -41,7 +46,9 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
         return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", suffix=suffix, dir=target.parent)
+        _remove_stale_temporaries(target)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{_temporary_prefix(target)}{os.getpid()}-",
+                                        suffix=suffix, dir=target.parent)
     except OSError as exc:
         reason = "a file is in the way of its folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
         raise InputError(f"{target}: cannot write the output here ({reason})") from None
@@ -69,6 +76,41 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _temporary_prefix(target: Path) -> str:
+    """``.NAME.tmp-HOST-``: this host's temporaries of ``target`` (HOST a CRC-32 of the host name)."""
+    host = zlib.crc32(socket.gethostname().encode("utf-8", "surrogateescape"))
+    return f".{target.name}.tmp-{host:08x}-"
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Remove the temporaries of ``target`` left by killed writers on this host.
+
+    A ``library build`` killed with SIGKILL leaves its half-written ``.NAME.tmp-*`` file (tens of
+    MB) beside the library; nothing else ever removes it. A temporary whose writer process no longer
+    exists is such a leftover. One of another host (a shared folder) or of a live process -- a
+    concurrent writer, or a new process that happens to reuse the id -- is kept: its owner may
+    still rename it.
+    """
+    prefix = _temporary_prefix(target)
+    for path in target.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = path.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not _process_exists(int(pid)):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _process_exists(pid: int) -> bool:
+    if os.name != "posix":  # signal 0 is a probe only on POSIX (on Windows it is CTRL_C_EVENT)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, under another user
+        return True
+    return True
 
 
 def is_stream(path: Path) -> bool:

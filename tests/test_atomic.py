@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
+import sys
 import threading
 
 import pytest
 
-from nps_id._atomic import atomic_output
+from nps_id._atomic import _temporary_prefix, atomic_output
 from nps_id.errors import InputError
 
 
@@ -87,3 +89,31 @@ def test_a_symlinked_output_is_written_through_and_stays_a_link(tmp_path):
         tmp.write_text("new")
     assert link.is_symlink() and real.read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.tsv", "runs"]
+
+
+def _leftover(target, host_prefix: str, pid: int):
+    path = target.parent / f"{host_prefix}{pid}-abcd1234"
+    path.write_bytes(b"half a library")
+    return path
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process probes by signal 0 are POSIX")
+def test_the_next_write_removes_what_a_killed_writer_left_and_nothing_else(tmp_path):
+    # A SIGKILLed `library build` leaves its half-written temporary (tens of MB) beside the target.
+    target = tmp_path / "lib [1].h5"  # glob's special characters in the name are matched literally
+    prefix = _temporary_prefix(target)
+    dead = _leftover(target, prefix, _dead_pid())
+    live = _leftover(target, prefix, os.getppid())  # a concurrent writer: its rename must still work
+    other_host = _leftover(target, f".{target.name}.tmp-00000000-", _dead_pid())
+    other_target = _leftover(target, _temporary_prefix(tmp_path / "lib.h5"), _dead_pid())
+    with atomic_output(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new"
+    assert not dead.exists()
+    assert live.exists() and other_host.exists() and other_target.exists()

@@ -68,7 +68,7 @@ def _tmp_files(target: Path) -> list[Path]:
     return list(target.parent.glob(f".{target.name}.tmp-*"))
 
 
-def test_sigkill_during_a_build_leaves_the_previous_library_intact(swgdrug, tmp_path):
+def test_sigkill_during_a_build_leaves_the_previous_library_intact(swgdrug, swgdrug_subset_build, tmp_path):
     target = tmp_path / "lib.h5"
     target.write_bytes(swgdrug.read_bytes())
     before = validate_library(target).sha256
@@ -94,6 +94,10 @@ def test_sigkill_during_a_build_leaves_the_previous_library_intact(swgdrug, tmp_
     assert result.sha256 == before and result.n_spectra == 2988
     with Library.open(target) as lib:
         assert lib.spectrum(0).name == "Epiandrosterone"
+    # The next build of that library removes the killed build's half-written file (tens of MB).
+    rebuilt = CliRunner().invoke(cli, ["library", "build", str(swgdrug_subset_build[0]), "-o", str(target)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert _tmp_files(target) == []
 
 
 READER = """
