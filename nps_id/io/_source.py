@@ -68,6 +68,78 @@ def is_missing(value: str, *, dash_is_value: bool = False) -> bool:
     return text.lower() in MISSING_VALUES
 
 
+# Byte classes of :func:`decimal_numbers`: 0 refused, 1 digit, 2 point, 3 space or tab, 4 a byte of
+# an exponent or sign (such a token is read by ``float()`` itself).
+_NUMBER_BYTES = np.zeros(256, np.uint8)
+_NUMBER_BYTES[ord("0"):ord("9") + 1] = 1
+_NUMBER_BYTES[ord(".")] = 2
+_NUMBER_BYTES[[ord(" "), ord("\t")]] = 3
+_NUMBER_BYTES[[ord("e"), ord("E"), ord("+"), ord("-")]] = 4
+#: Digits of a number :func:`decimal_numbers` reads itself: below 2**53, the integer of its digits
+#: is exact in a float64.
+_EXACT_DIGITS = 15
+_POWERS_OF_TEN = 10.0 ** np.arange(_EXACT_DIGITS + 1)  # each exact in a float64
+
+
+def decimal_numbers(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The numbers of ``texts`` (each numbers separated by spaces or tabs), bit for bit what
+    ``float()`` gives each token of ``str.split()``, all texts' in one float64 array, and the count
+    of each text's; None when a text holds anything else (a letter, a separator other than a space
+    or tab, a non-ASCII character, a token ``float()`` might refuse): the caller reads it by
+    ``float()``.
+
+    Why by hand: ``float()`` per token and numpy's own text parsers (``fromstring``, ``loadtxt``)
+    take ~0.17 us a number, 0.2 s of the 1.2 million numbers of 9,670 EI queries; pandas' parser is
+    fast but its import costs more than it saves. Here a plain decimal of at most 15 digits is the
+    integer of its digits (exact) divided by a power of ten (exact): one IEEE division, correctly
+    rounded -- the value ``float()`` gives (Clinger's fast path). A token with an exponent or a
+    sign is given to ``float()`` itself.
+    """
+    try:
+        buf = " ".join(texts).encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    chars = np.frombuffer(buf, np.uint8)
+    kind = _NUMBER_BYTES[chars]
+    if not kind.all():
+        return None
+    word = kind != 3
+    first = np.empty_like(word)  # a token's first byte
+    first[:1] = word[:1]
+    np.greater(word[1:], word[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    if not starts.size:  # no text, or spaces only
+        return np.empty(0), np.zeros(len(texts), np.int64)
+    token = np.cumsum(first, dtype=np.int32 if chars.size < 2**31 else np.int64) - 1  # each byte's token
+    digit = kind == 1
+    counted = np.cumsum(digit, dtype=token.dtype)  # digits up to and with each byte
+    last = np.r_[starts[1:], chars.size] - 1  # the byte before the next token (a space, or the token's last)
+    digits = counted[last] - counted[starts] + digit[starts]
+    if digits.size and (digits.min() < 1 or digits.max() > _EXACT_DIGITS):  # no digit, or too many
+        return None
+    special = np.flatnonzero(kind == 4)  # an exponent or a sign: float() reads its token
+    point = np.flatnonzero(kind == 2)
+    point_token = token[point]
+    if (point_token[1:] == point_token[:-1]).any():  # two points
+        return None
+    at = np.flatnonzero(digit)
+    at_token = token[at]
+    place = counted[last][at_token] - counted[at]  # the digits after it in its token
+    integer = np.bincount(at_token, weights=(chars[at] - 48) * _POWERS_OF_TEN[place], minlength=starts.size)
+    decimals = np.zeros(starts.size, np.intp)
+    decimals[point_token] = counted[last[point_token]] - counted[point]
+    values = integer / _POWERS_OF_TEN[decimals]
+    ends = np.r_[starts[1:], chars.size]
+    for i in np.unique(token[special]).tolist():
+        text = buf[starts[i]:ends[i]].split()[0]
+        try:
+            values[i] = float(text)
+        except ValueError:
+            return None
+    bounds = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)) + 1) - 1  # each text's end
+    return values, np.diff(np.searchsorted(starts, bounds), prepend=0)
+
+
 def parse_float(text: str, what: str, *, finite: bool = True, decimal_comma: bool = False) -> float:
     """The number in a text field, or a ``ValueError`` that names the field and quotes the text.
 
