@@ -2,7 +2,8 @@
 
 Entry points: :func:`open_binary`, :func:`open_range`, :func:`head_bytes`, :func:`line_batches`, :func:`numbered_lines`,
 :func:`cut_spans` (a file cut into byte ranges, :class:`Span`), :func:`lazy_read`, :func:`guard_io`,
-:func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`,
+:func:`inflate`, :func:`scan_peaks`, :func:`is_missing`, :func:`parse_float`, :func:`decimal_numbers` (a text's
+numbers at once, each ``float()``'s),
 :func:`peak_fault` (why a text peak would be refused, so a reader names its own line), :class:`ReadReport`
 and :func:`skipped_text` (its skips in words, :data:`SKIP_PLURALS`).
 
@@ -114,7 +115,8 @@ def decimal_numbers(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
     digit = kind == 1
     counted = np.cumsum(digit, dtype=token.dtype)  # digits up to and with each byte
     last = np.r_[starts[1:], chars.size] - 1  # the byte before the next token (a space, or the token's last)
-    digits = counted[last] - counted[starts] + digit[starts]
+    to_end = counted[last]  # digits up to each token's end
+    digits = to_end - counted[starts] + digit[starts]
     if digits.size and (digits.min() < 1 or digits.max() > _EXACT_DIGITS):  # no digit, or too many
         return None
     special = np.flatnonzero(kind == 4)  # an exponent or a sign: float() reads its token
@@ -124,10 +126,10 @@ def decimal_numbers(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     at = np.flatnonzero(digit)
     at_token = token[at]
-    place = counted[last][at_token] - counted[at]  # the digits after it in its token
+    place = to_end[at_token] - counted[at]  # the digits after it in its token
     integer = np.bincount(at_token, weights=(chars[at] - 48) * _POWERS_OF_TEN[place], minlength=starts.size)
     decimals = np.zeros(starts.size, np.intp)
-    decimals[point_token] = counted[last[point_token]] - counted[point]
+    decimals[point_token] = to_end[point_token] - counted[point]
     values = integer / _POWERS_OF_TEN[decimals]
     ends = np.r_[starts[1:], chars.size]
     for i in np.unique(token[special]).tolist():
