@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import functools
 import gzip
 import itertools
 import math
@@ -80,14 +81,25 @@ _NUMBER_BYTES[[ord("e"), ord("E"), ord("+"), ord("-")]] = 4
 #: is exact in a float64.
 _EXACT_DIGITS = 15
 _POWERS_OF_TEN = 10.0 ** np.arange(_EXACT_DIGITS + 1)  # each exact in a float64
+#: The longest text :func:`decimal_numbers` reads (its arrays take ~45 bytes a character; an MSP
+#: batch is ~1 MB): a record of millions of peaks is read by ``float()``, as before.
+_MOST_NUMBER_CHARS = 2 << 20
 
 
-def decimal_numbers(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """The numbers of ``texts`` (each numbers separated by spaces or tabs), bit for bit what
-    ``float()`` gives each token of ``str.split()``, all texts' in one float64 array, and the count
-    of each text's; None when a text holds anything else (a letter, a separator other than a space
-    or tab, a non-ASCII character, a token ``float()`` might refuse): the caller reads it by
-    ``float()``.
+@functools.lru_cache(maxsize=None)
+def _byte_kinds(separators: str) -> np.ndarray:
+    """:data:`_NUMBER_BYTES` with ``separators`` (ASCII) read as spaces."""
+    kinds = _NUMBER_BYTES.copy()
+    kinds[[ord(c) for c in separators]] = 3
+    return kinds
+
+
+def decimal_numbers(texts: list[str], separators: str = "") -> tuple[np.ndarray, np.ndarray] | None:
+    """The numbers of ``texts`` (each numbers separated by spaces, tabs or ``separators``), bit for
+    bit what ``float()`` gives each token of ``str.split()`` (the separators made spaces), all texts'
+    in one float64 array, and the count of each text's; None when a text holds anything else (a
+    letter, another separator, a non-ASCII character, a token ``float()`` might refuse) or the texts
+    are longer than :data:`_MOST_NUMBER_CHARS`: the caller reads them by ``float()``.
 
     Why by hand: ``float()`` per token and numpy's own text parsers (``fromstring``, ``loadtxt``)
     take ~0.17 us a number, 0.2 s of the 1.2 million numbers of 9,670 EI queries; pandas' parser is
@@ -96,12 +108,14 @@ def decimal_numbers(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
     rounded -- the value ``float()`` gives (Clinger's fast path). A token with an exponent or a
     sign is given to ``float()`` itself.
     """
+    if sum(map(len, texts)) > _MOST_NUMBER_CHARS:
+        return None
     try:
         buf = " ".join(texts).encode("ascii")
     except UnicodeEncodeError:
         return None
     chars = np.frombuffer(buf, np.uint8)
-    kind = _NUMBER_BYTES[chars]
+    kind = _byte_kinds(separators)[chars]
     if not kind.all():
         return None
     word = kind != 3
@@ -111,7 +125,7 @@ def decimal_numbers(texts: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
     starts = np.flatnonzero(first)
     if not starts.size:  # no text, or spaces only
         return np.empty(0), np.zeros(len(texts), np.int64)
-    token = np.cumsum(first, dtype=np.int32 if chars.size < 2**31 else np.int64) - 1  # each byte's token
+    token = np.cumsum(first, dtype=np.int32) - 1  # each byte's token
     digit = kind == 1
     counted = np.cumsum(digit, dtype=token.dtype)  # digits up to and with each byte
     last = np.r_[starts[1:], chars.size] - 1  # the byte before the next token (a space, or the token's last)

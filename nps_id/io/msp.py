@@ -112,7 +112,8 @@ _COMMENT_STRUCTURE_KEYS = {"smiles": "smiles", "computed smiles": "smiles", "inc
                            "computed inchi": "inchi", "inchikey": "inchikey",
                            "computed inchikey": "inchikey"}
 # Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
-_PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": " "})
+_PEAK_SEPARATOR_CHARS = ";:(),"
+_PEAK_SEPARATORS = str.maketrans(dict.fromkeys(_PEAK_SEPARATOR_CHARS, " "))
 _PEAK_SEPARATOR_RE = re.compile("[;:(),]")
 _LONGEST_MISSING = max(map(len, MISSING_VALUES))
 
@@ -473,7 +474,7 @@ def _batch_peaks(records: list[_Record]) -> list[tuple[np.ndarray, np.ndarray, b
     all converted at once (:func:`~nps_id.io._source.decimal_numbers`, else one ``float()`` pass)
     and checked by one comparison per test, each record's m/z a slice of one new contiguous array."""
     texts = [" ".join(r.peak_lines) if r.peak_lines and "__bad__" not in r.meta else "" for r in records]
-    numbers = decimal_numbers(texts)
+    numbers = decimal_numbers(texts, _PEAK_SEPARATOR_CHARS)
     tokens = None if numbers is not None else list(map(_split_peaks, texts))
     found = numbers[1].tolist() if numbers is not None else list(map(len, tokens))
     counts = [n // 2 if n % 2 == 0 and (r.num_peaks is None or n == 2 * r.num_peaks) else 0

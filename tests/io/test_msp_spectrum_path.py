@@ -158,18 +158,22 @@ _TOKEN = st.one_of(_DECIMAL, _DECIMAL, st.from_regex(r"\A[+-]?[0-9]{1,18}(\.[0-9
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.lists(st.tuples(_TOKEN, st.sampled_from([" ", "  ", "\t", " \t "])), max_size=12), max_size=6))
-def test_numbers_read_by_digits_are_float_s_bit_for_bit(texts):
+@given(st.lists(st.lists(st.tuples(_TOKEN, st.sampled_from([" ", "  ", "\t", " \t ", ";", "; ", ":", "(", ")"])),
+                         max_size=12), max_size=6),
+       st.sampled_from(["", ";:(),"]))
+def test_numbers_read_by_digits_are_float_s_bit_for_bit(texts, separators):
     """Every number of every text as ``float()`` reads its token (the bits: -0.0 too), and each
-    text's count; or None where a token is none ``float()`` would surely read -- never another
-    value. Plain decimals of at most 15 digits are always read."""
+    text's count, the tokens split at white space and ``separators`` (SWGDRUG's "mz int;" pairs);
+    or None where a token is none ``float()`` would surely read or a separator is not one --
+    never another value. Plain decimals of at most 15 digits are always read."""
     texts = ["".join(token + space for token, space in text).strip() for text in texts]
-    numbers = decimal_numbers(texts)
-    tokens = [text.split() for text in texts]
+    numbers = decimal_numbers(texts, separators)
+    spaced = [text.translate(str.maketrans(dict.fromkeys(separators, " "))) for text in texts]
+    tokens = [text.split() for text in spaced]
     plain = all(t.replace(".", "", 1).isdigit() and t.isascii() and sum(map(str.isdigit, t)) <= 15
                 for text in tokens for t in text)
     if numbers is None:
-        assert not plain
+        assert not plain or any(c in text for text in texts for c in ";:()" if c not in separators)
         return
     values, counts = numbers
     assert counts.tolist() == list(map(len, tokens))
