@@ -3,6 +3,12 @@
 Usage::
 
     python benchmarks/bench_read_msp.py [FILE.msp.gz] [--repeat N] [--skip-matchms-harmonised]
+    python benchmarks/bench_read_msp.py --against OLD_CHECKOUT
+
+``--against``: instead, every MSP, MSL and MGF file of the shared data read by ``OLD_CHECKOUT``'s
+code (e.g. a ``git archive`` of the branch point) and by this checkout, strict and ``--lenient``, each
+in its own process: every spectrum (its peaks' bytes, dtypes and flags, its metadata) and the read's
+report or error must be the same (exit 1 and the files that differ otherwise).
 
 ``matchms.importing.load_from_msp`` cannot read gzip, so the file is first decompressed to a
 temporary file and every reader reads that same plain file (nps-id is also timed on the
@@ -15,13 +21,20 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
+import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "massbank" / "ms2-library.msp.gz"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT = DATA / "massbank" / "ms2-library.msp.gz"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def nps_id_reader(path: str) -> int:
@@ -55,13 +68,65 @@ def best_of(func: Callable[[str], int], path: str, repeat: int) -> tuple[int, fl
     return count, best_wall, best_cpu
 
 
+def text_files() -> list[Path]:
+    """Every MSP, MSL and MGF file (gzipped too) of the shared data."""
+    return sorted(p for p in DATA.rglob("*") if p.is_file()
+                  and p.name.lower().endswith((".msp", ".msp.gz", ".msl", ".msl.gz", ".mgf", ".mgf.gz")))
+
+
+def digests() -> dict[str, list[str]]:
+    """Per file: (spectra read, sha256 of every spectrum and of the report or error), strict and lenient."""
+    from nps_id.io import read
+    from nps_id.io._source import ReadReport
+
+    out = {}
+    for path in text_files():
+        out[str(path.relative_to(DATA))] = []
+        for lenient in (False, True):
+            digest, report, count = hashlib.sha256(), ReadReport(str(path), lenient=lenient), 0
+            try:
+                for s in read(path, report=report):
+                    count += 1
+                    digest.update(s.mz.tobytes() + s.intensity.tobytes() + repr((
+                        s.mz.dtype, s.intensity.dtype, s.mz.flags.writeable, s.intensity.flags.writeable,
+                        s.mz.flags.c_contiguous, sorted(s.metadata.items()))).encode())
+            except Exception as exc:  # the error's text is part of what must not change
+                digest.update(f"{type(exc).__name__}: {exc}".encode())
+            digest.update(repr(vars(report)).encode())
+            out[str(path.relative_to(DATA))].append(f"{count}:{digest.hexdigest()[:16]}")
+    return out
+
+
+def against(old: Path) -> int:
+    """Exit status of the ``--against`` check: 0 when ``old``'s reader and this one read the same."""
+    runs = {}
+    for root in (old.resolve(), ROOT):
+        env = dict(os.environ, PYTHONPATH=str(root))
+        runs[root] = json.loads(subprocess.run([sys.executable, __file__, "--digests"], env=env, check=True,
+                                               capture_output=True, text=True).stdout)
+    before, now = runs.values()
+    differ = [name for name in before.keys() | now.keys() if before.get(name) != now.get(name)]
+    for name in sorted(before):
+        print(name, *now.get(name, ["missing"]), "" if name not in differ else f"DIFFERS (before: {before[name]})")
+    print(f"{len(before)} files, strict and lenient: {'identical' if not differ else f'{len(differ)} DIFFER'}")
+    return 1 if differ else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", default=str(DEFAULT))
     parser.add_argument("--repeat", type=int, default=1, help="best of N runs (default 1)")
     parser.add_argument("--skip-matchms-harmonised", action="store_true",
                         help="leave out matchms with harmonisation (the slowest run)")
+    parser.add_argument("--against", type=Path, metavar="OLD_CHECKOUT",
+                        help="instead: every shared MSP/MSL/MGF file read the same by OLD_CHECKOUT's reader and this one")
+    parser.add_argument("--digests", action="store_true", help=argparse.SUPPRESS)  # --against's child
     args = parser.parse_args()
+    if args.digests:
+        print(json.dumps(digests()))
+        return
+    if args.against:
+        sys.exit(against(args.against))
     import matchms  # imported before timing: its import cost (numba) stays out of the table
     import matchms.importing  # noqa: F401
 

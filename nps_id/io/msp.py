@@ -13,10 +13,12 @@ The value parsers (CAS, retention time, ion mode) shared with the other text rea
 
 How the reader stays fast (the file is read once, line by line, never whole): metadata lines are
 split at the first ``:`` and looked up in one alias table; the peak lines of a record are only
-collected, then joined and converted with a single numpy call, because per-line ``float()``
-calls dominate the run time of other MSP parsers (see ``benchmarks/bench_read_msp.py``); the
-records of one ~1 MB batch of lines are converted and checked together (:func:`_batch_peaks`),
-as the small arrays' per-call cost was ~10 % of reading MS/MS queries (stop 39).
+collected, then joined and converted at once, because per-line ``float()`` calls dominate the
+run time of other MSP parsers (see ``benchmarks/bench_read_msp.py``); the records of one ~1 MB
+batch of lines are converted and checked together (:func:`_batch_peaks`), as the small arrays'
+per-call cost was ~10 % of reading MS/MS queries (stop 39), their numbers read by array steps
+over the bytes (:func:`~nps_id.io._source.decimal_numbers`; ``float()`` per token took ~0.17 us a
+number, a third of reading EI queries, stop 41).
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ import numpy as np
 from nps_id._atomic import atomic_output
 from nps_id.errors import InputError
 from nps_id.io._source import (FLOAT32_MAX, MISSING_VALUES, NON_FINITE_PEAK, ReadReport, Span, cut_spans, lazy_read,
-                               line_batches, open_binary, open_range, parse_float, peak_fault)
+                               decimal_numbers, line_batches, open_binary, open_range, parse_float,
+                               peak_fault)
 from nps_id.io.metadata import (add_metadata, check_rt_unit, keep_raw, normalise_cas, normalise_ion_mode,
                                 parse_retention_time)
 from nps_id.spectrum import MAX_MZ, Spectrum
@@ -109,7 +112,8 @@ _COMMENT_STRUCTURE_KEYS = {"smiles": "smiles", "computed smiles": "smiles", "inc
                            "computed inchi": "inchi", "inchikey": "inchikey",
                            "computed inchikey": "inchikey"}
 # Peak separators of the dialects: "mz int;" (NIST), "mz:int" (Golm), "( mz int)" (AMDIS MSL).
-_PEAK_SEPARATORS = str.maketrans({";": " ", ":": " ", "(": " ", ")": " ", ",": " "})
+_PEAK_SEPARATOR_CHARS = ";:(),"
+_PEAK_SEPARATORS = str.maketrans(dict.fromkeys(_PEAK_SEPARATOR_CHARS, " "))
 _PEAK_SEPARATOR_RE = re.compile("[;:(),]")
 _LONGEST_MISSING = max(map(len, MISSING_VALUES))
 
@@ -452,7 +456,11 @@ def _parse_peaks(record: _Record, report: ReadReport) -> tuple[np.ndarray, np.nd
 
 def _tokens(lines: list[str]) -> list[str]:
     """The numbers' text of a record's peak lines."""
-    text = " ".join(lines)
+    return _split_peaks(" ".join(lines))
+
+
+def _split_peaks(text: str) -> list[str]:
+    """The numbers' text of a record's peak lines joined by spaces."""
     if '"' in text:  # quoted peak annotations: "85 100 \"C6H5+\""
         text = _ANNOTATION_RE.sub(" ", text)
     if _PEAK_SEPARATOR_RE.search(text):  # most files separate with spaces only
@@ -463,19 +471,25 @@ def _tokens(lines: list[str]) -> list[str]:
 def _batch_peaks(records: list[_Record]) -> list[tuple[np.ndarray, np.ndarray, bool] | None]:
     """Per record, what :func:`_parse_peaks` returns for it, or None where it must be read alone
     (a record it would skip or report; any token of the batch that is no number): the numbers of
-    all converted by one ``float()`` pass and checked by one comparison per test, each record's m/z
-    a slice of one new contiguous array."""
-    tokens = [_tokens(r.peak_lines) if r.peak_lines and "__bad__" not in r.meta else [] for r in records]
-    counts = [len(t) // 2 if len(t) % 2 == 0 and (r.num_peaks is None or len(t) == 2 * r.num_peaks) else 0
-              for r, t in zip(records, tokens)]
+    all converted at once (:func:`~nps_id.io._source.decimal_numbers`, else one ``float()`` pass)
+    and checked by one comparison per test, each record's m/z a slice of one new contiguous array."""
+    texts = [" ".join(r.peak_lines) if r.peak_lines and "__bad__" not in r.meta else "" for r in records]
+    numbers = decimal_numbers(texts, _PEAK_SEPARATOR_CHARS)
+    tokens = None if numbers is not None else list(map(_split_peaks, texts))
+    found = numbers[1].tolist() if numbers is not None else list(map(len, tokens))
+    counts = [n // 2 if n % 2 == 0 and (r.num_peaks is None or n == 2 * r.num_peaks) else 0
+              for r, n in zip(records, found)]
     total = sum(counts)
     if total == 0:
         return [None] * len(records)
-    try:
-        values = np.fromiter(map(float, chain.from_iterable(t for t, n in zip(tokens, counts) if n)),
-                             np.float64, 2 * total)
-    except ValueError:
-        return [None] * len(records)
+    if numbers is not None:
+        values = numbers[0] if total * 2 == numbers[0].size else numbers[0][np.repeat(np.asarray(counts) > 0, found)]
+    else:
+        try:
+            values = np.fromiter(map(float, chain.from_iterable(t for t, n in zip(tokens, counts) if n)),
+                                 np.float64, 2 * total)
+        except ValueError:
+            return [None] * len(records)
     mz, intensity = values[0::2].copy(), values[1::2]
     # per record: the steps down in m/z inside it (a NaN is one) and the peaks Spectrum refuses
     steps = np.concatenate(([0], np.cumsum(~(mz[1:] >= mz[:-1]))))

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nps_id.errors import ReaderError
 from nps_id.io import msp
-from nps_id.io._source import ReadReport
+from nps_id.io._source import ReadReport, decimal_numbers
 from nps_id.spectrum import Spectrum
 from tests.conftest import data_path
 
@@ -97,13 +101,15 @@ def _same_spectra(batched: list[Spectrum], alone: list[Spectrum]) -> None:
 
 
 @pytest.mark.parametrize("parts", [("massbank", "ms2-queries-identity.msp.gz"), ("swgdrug", "SWGDRUG-3.4.msp.gz"),
+                                   ("massbank", "ei-queries-identity.msp.gz"),
                                    ("formats", "matchms-tests", "golm.msp"),
                                    ("formats", "matchms-tests", "JL_2021_V2.msl"),
                                    ("formats", "recetox-gc-ei-msp", "recetox_gc-ei_ms_20201028.msp")])
 def test_records_converted_together_are_the_records_converted_alone(monkeypatch, parts):
     """A batch of records' peaks in one conversion (stop 39) gives each spectrum its own
     conversion gives: MassBank's one peak a line, SWGDRUG's five "mz int;" pairs a line (CRLF),
-    Golm's "mz:int", AMDIS's "(mz int)", RECETOX's records."""
+    Golm's "mz:int", AMDIS's "(mz int)", RECETOX's records, MassBank EI's intensities such as
+    "8.10195e+06" (``float()`` reads those; the plain decimals are read by digits, stop 41)."""
     path = data_path(*parts)
     _same_spectra(list(msp.read(path)), _read_each_alone(monkeypatch, path, ReadReport(str(path))))
 
@@ -142,3 +148,34 @@ def test_a_bad_record_amid_a_batch_is_reported_in_its_place(monkeypatch, tmp_pat
     assert str(err.value) == str(err_alone.value)
     assert len(given) == 7  # the record out of order is sorted, the one out of range stops the read
     _same_spectra(given, given_alone)
+
+
+# a peak line's tokens as files write them, and what else float() reads or refuses
+_DECIMAL = st.from_regex(r"\A[0-9]{0,9}(\.[0-9]{0,9})?\Z").filter(lambda t: any(c.isdigit() for c in t))
+_TOKEN = st.one_of(_DECIMAL, _DECIMAL, st.from_regex(r"\A[+-]?[0-9]{1,18}(\.[0-9]{0,18})?([eE][+-]?[0-9]{1,3})?\Z"),
+                   st.sampled_from(["0", "-0", "0.0", ".5", "5.", "9007199254740993", "1.7976931348623157e308",
+                                    "4.9e-324", "1e400", "291.41777631706690", "8.3533740681241586", ".", "-", "e5", "1e", "1.2.3", "nan", "inf", "1_0", "١٢"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.tuples(_TOKEN, st.sampled_from([" ", "  ", "\t", " \t ", ";", "; ", ":", "(", ")"])),
+                         max_size=12), max_size=6),
+       st.sampled_from(["", ";:(),"]))
+def test_numbers_read_by_digits_are_float_s_bit_for_bit(texts, separators):
+    """Every number of every text as ``float()`` reads its token (the bits: -0.0 too), and each
+    text's count, the tokens split at white space and ``separators`` (SWGDRUG's "mz int;" pairs);
+    or None where a token is none ``float()`` would surely read or a separator is not one --
+    never another value. Plain decimals of at most 15 digits are always read."""
+    texts = ["".join(token + space for token, space in text).strip() for text in texts]
+    numbers = decimal_numbers(texts, separators)
+    spaced = [text.translate(str.maketrans(dict.fromkeys(separators, " "))) for text in texts]
+    tokens = [text.split() for text in spaced]
+    plain = all(t.replace(".", "", 1).isdigit() and t.isascii() and sum(map(str.isdigit, t)) <= 15
+                for text in tokens for t in text)
+    if numbers is None:
+        assert not plain or any(c in text for text in texts for c in ";:()" if c not in separators)
+        return
+    values, counts = numbers
+    assert counts.tolist() == list(map(len, tokens))
+    expected = np.array([float(t) for text in tokens for t in text], dtype=np.float64)
+    assert values.dtype == np.float64 and values.tobytes() == expected.tobytes()
