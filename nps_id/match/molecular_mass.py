@@ -400,17 +400,21 @@ def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray,
     # one BLAS gemm per unknown over all 100 losses: a near / far split into two gemms is half the
     # products but not the same bits (OpenBLAS sums a shorter inner dimension in another order)
     dots = np.ascontiguousarray(losses) @ hit_matrix
-    # sums of squares (the ions' intensities) over each candidate's near and far losses
-    summed = np.concatenate([np.zeros((len(window), 1)), np.cumsum(window, axis=1)], axis=1)
-    rows = np.arange(CANDIDATE_SPAN)
-    squares = np.stack([summed[:, rows + FAR_LOSS_SPAN] - summed[:, rows + FAR_LOSS_SPAN - LOSS_SPAN],
-                        summed[:, rows + FAR_LOSS_SPAN - LOSS_SPAN] - summed[:, rows]], axis=2)
-    squares[squares <= 0] = np.inf  # no ions at its losses: aligns with nothing
-    # weight x cosine**2, as weight / |hit|**2 x dot**2 / |candidate|**2; the columns as (hit, near /
-    # far) pairs, each divided by its part's squares (broadcast, not tiled)
+    # sums of squares (the ions' intensities) over each candidate's near and far losses: candidate c's
+    # run from summed[c + FAR_LOSS_SPAN] down, by slices (no gathered copies)
     n = len(window)
-    weighted = (dots * dots * (weight / (hit_norm * hit_norm))[:, None, :]).reshape(n, CANDIDATE_SPAN, HIT_VOTES, 2) \
-        / squares[:, :, None, :]
+    summed = np.concatenate([np.zeros((n, 1)), np.cumsum(window, axis=1)], axis=1)
+    middle = summed[:, FAR_LOSS_SPAN - LOSS_SPAN:FAR_LOSS_SPAN - LOSS_SPAN + CANDIDATE_SPAN]
+    squares = np.empty((n, CANDIDATE_SPAN, 2))
+    np.subtract(summed[:, FAR_LOSS_SPAN:FAR_LOSS_SPAN + CANDIDATE_SPAN], middle, out=squares[:, :, 0])
+    np.subtract(middle, summed[:, :CANDIDATE_SPAN], out=squares[:, :, 1])
+    squares[squares <= 0] = np.inf  # no ions at its losses: aligns with nothing
+    # weight x cosine**2, as weight / |hit|**2 x dot**2 / |candidate|**2, in place in the same order;
+    # the columns as (hit, near / far) pairs, each divided by its part's squares (broadcast, not tiled)
+    np.multiply(dots, dots, out=dots)
+    dots *= (weight / (hit_norm * hit_norm))[:, None, :]
+    weighted = dots.reshape(n, CANDIDATE_SPAN, HIT_VOTES, 2)
+    weighted /= squares[:, :, None, :]
     hit_totals = weighted[..., 0] + weighted[..., 1]  # near + far, hit by hit
     total = np.zeros(dots.shape[:2])
     for j in range(HIT_VOTES):
@@ -659,9 +663,12 @@ def without_column_bleed(relative: Mapping[int, float], level: float,
     ``background``: the ions a GC run's own background explains
     (:func:`nps_id.gcms.background.background_ions`; ``match`` only, a library spectrum has no run),
     set aside at any ``level``."""
-    found = COLUMN_BLEED_IONS.intersection(relative) if level > 0 else ()
-    weak = bool(found) and not all(relative[m] >= level for m in found)
-    if not weak and not any(m in relative for m in background):
+    # a look-up per bleed mass, not a set built of the spectrum; `not v >= level`: a NaN is weak
+    drop = [m for m in COLUMN_BLEED_IONS if m in relative and not relative[m] >= level] if level > 0 else []
+    drop += [m for m in background if m in relative]
+    if not drop:
         return relative  # nothing to remove: no copy (many EI spectra hold a strong 207-209)
-    return {m: v for m, v in relative.items()
-            if m not in background and (not weak or v >= level or m not in COLUMN_BLEED_IONS)}
+    kept = dict(relative)  # copied in C, then the few ions deleted: the same order as before
+    for m in drop:
+        kept.pop(m, None)  # a background ion may be a bleed ion too
+    return kept
