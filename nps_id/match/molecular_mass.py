@@ -291,9 +291,14 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
             batch.append((i, own, weak, votes, shown))
         else:
             out[i] = estimate_mass(relative, votes)
+    # the votes' loss spectra stacked once for the whole batch (a search's hits share few rows)
+    which, *stacked = _stacked_losses([h for c in batch for h in c[3]])
+    first = 0
     for start in range(0, len(batch), _CHUNK):
         chunk = batch[start:start + _CHUNK]
-        best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk)
+        last = first + sum(len(c[3]) for c in chunk)
+        best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk, (which[first:last], *stacked))
+        first = last
         for (i, *_), mass in zip(chunk, best):
             out[i] = mass
     return out
@@ -301,16 +306,28 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
                     chunk: list[tuple[int, int, list[int], list[Neighbour], list[int | None]]],
-                    ) -> list[int | None]:
+                    losses: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> list[int | None]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
     order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
-    penalty, then the highest score (the higher mass on a tie)."""
+    penalty, then the highest score (the higher mass on a tie). ``losses``: the votes'
+    :func:`_stacked_losses`, in the chunk's order."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
-    votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
-    offsets = [None if h.ion is None else h.mass - h.ion for *_, h in votes]
-    shown = [d for c in chunk for d in c[4]]  # aligned with votes
+    # every vote of the chunk in one pass: (slot, unknown), similarity**4, mass, the offset and mass
+    # votes' candidate offsets from own (None: no such vote)
+    at: list[tuple[int, int]] = []
+    weights: list[float] = []
+    masses: list[int] = []
+    offsets: list[int | None] = []
+    shown: list[int | None] = []
+    for k, (_, _, _, votes, shown_k) in enumerate(chunk):
+        for j, h in enumerate(votes):
+            at.append((j, k))
+            weights.append(h.similarity ** HIT_POWER)
+            masses.append(h.mass)
+            offsets.append(None if h.ion is None else h.mass - h.ion)
+        shown += shown_k
     weak_at = [(k, d) for k, c in enumerate(chunk) for d in c[2]]
     known = [d for d in chain(offsets, shown) if d is not None] + [d for _, d in weak_at]
     below = max(0, -min(known, default=0))
@@ -326,19 +343,19 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     mass = np.zeros((slots, n), dtype=np.int64)
     column = np.full((slots, n), -1, dtype=np.int64)  # of the hit's offset vote; -1: none
     shown_column = np.full((slots, n), -1, dtype=np.int64)  # of its mass vote; -1: none
-    if votes:
-        at = tuple(np.array([(j, k) for j, k, _ in votes]).T)
-        weight[at] = [h.similarity ** HIT_POWER for *_, h in votes]
-        mass[at] = [h.mass for *_, h in votes]
-        column[at] = [-1 if d is None else d + below for d in offsets]
-        shown_column[at] = [-1 if d is None else d + below for d in shown]
+    at_array = np.array(at, dtype=np.int64).reshape(-1, 2).T
+    if at:
+        where = tuple(at_array)
+        weight[where] = weights
+        mass[where] = masses
+        column[where] = [-1 if d is None else d + below for d in offsets]
+        shown_column[where] = [-1 if d is None else d + below for d in shown]
     for j in range(slots):
         voting = np.flatnonzero(column[j] >= 0)
         scores[voting, column[j, voting]] += weight[j, voting]
         voting = np.flatnonzero(shown_column[j] >= 0)
         scores[voting, shown_column[j, voting]] += weight[j, voting]
-    at = np.array([(j, k) for j, k, _ in votes], dtype=np.int64).reshape(-1, 2).T
-    columns = _hit_columns(n, at, [h for *_, h in votes], weight[tuple(at)])
+    columns = _hit_columns(n, at_array, losses, weight[tuple(at_array)])
     scores[:, below:below + CANDIDATE_SPAN] += _alignment(_loss_windows(relatives, own), *columns)
     parity = _parity_chunk(weight, mass)
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
@@ -363,26 +380,43 @@ def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> 
     return window
 
 
-def _hit_columns(n: int, at: np.ndarray, hits: Sequence[Neighbour], weight: np.ndarray,
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stacked_losses(hits: Sequence[Neighbour]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The hits' :func:`hit_losses` as arrays: each distinct loss spectrum once (a search's hits share
+    their library row's, :meth:`~nps_id.match.library_facts.LibraryFacts.neighbour`: stacked once per
+    row, not once per hit) -- (the index of each hit's, the vectors, their near and far norms)."""
+    index: dict[int, int] = {}
+    unique: list[tuple[np.ndarray, float, float]] = []
+    which = []
+    for h in hits:
+        losses = h.losses if h.losses is not None else hit_losses(h)  # kept in ``unique``: no id reused
+        at = index.setdefault(id(losses), len(unique))
+        if at == len(unique):
+            unique.append(losses)
+        which.append(at)
+    if not unique:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, FAR_LOSS_SPAN)), np.zeros(0), np.zeros(0)
+    vectors, near, far = zip(*unique)
+    return np.array(which, dtype=np.int64), np.array(vectors), np.array(near), np.array(far)
+
+
+def _hit_columns(n: int, at: np.ndarray, losses: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                 weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The hits' loss spectra of ``n`` unknowns as one matrix each (unknowns x losses x 2
     :data:`HIT_VOTES` columns: the hit in slot j has its near losses in column 2j, its far ones in
     2j + 1, zeros elsewhere), the columns' norms (1 where none) and weights (``weight``,
     similarity**4, times :data:`FAR_LOSS_WEIGHT` for the far ones; 0 where the hit has no such
     losses): one matrix product aligns every hit, near and far apart. ``at``: (slot, unknown)
-    of each hit, as rows."""
+    of each hit, as rows; ``losses``: the hits' :func:`_stacked_losses`."""
     matrix = np.zeros((n, FAR_LOSS_SPAN, 2 * HIT_VOTES))
     norm, weights = np.ones((n, 2 * HIT_VOTES)), np.zeros((n, 2 * HIT_VOTES))
-    if hits:
-        vectors, *norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for h in hits))
-        vectors = np.array(vectors)
-        for part, (span, part_norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
-            part_norm = np.array(part_norm)
-            kept = np.flatnonzero(part_norm != 0)
-            unknown, col = at[1][kept], 2 * at[0][kept] + part
-            matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[kept][:, span]
-            norm[unknown, col] = part_norm[kept]
-            weights[unknown, col] = weight[kept] * scale
+    which, vectors, *norms = losses
+    for part, (span, part_norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
+        part_norm = part_norm[which]
+        kept = np.flatnonzero(part_norm != 0)
+        unknown, col = at[1][kept], 2 * at[0][kept] + part
+        matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[which[kept]][:, span]
+        norm[unknown, col] = part_norm[kept]
+        weights[unknown, col] = weight[kept] * scale
     return matrix, norm, weights
 
 
@@ -456,7 +490,7 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     under its parent's formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
     at = np.array([np.arange(len(hits)), np.zeros(len(hits), dtype=np.int64)])
-    columns = _hit_columns(1, at, hits, np.array([h.similarity ** HIT_POWER for h in hits]))
+    columns = _hit_columns(1, at, _stacked_losses(hits), np.array([h.similarity ** HIT_POWER for h in hits]))
     total = _alignment(_loss_windows([relative], np.array([own])), *columns)[0]
     kept = np.flatnonzero(total > 0)
     return dict(zip(candidates[kept].tolist(), total[kept].tolist()))
