@@ -85,7 +85,8 @@ _LOSS_WEIGHTS = (1.0, FAR_LOSS_WEIGHT)
 def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
     """Nominal m/z -> intensity relative to the base peak (the search's nominal binning,
     :func:`nps_id.search.preprocess.nominal_mass`). Built once per spectrum; the functions below
-    read it."""
+    read it. The intensities are Python floats (the same float64 values): the rules compare them
+    again and again, and a NumPy scalar compares several times slower."""
     nominal = nominal_mass(mz)
     if not nominal.size:
         return {}
@@ -95,7 +96,7 @@ def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
     if base <= 0:
         return {}
     kept = np.flatnonzero(summed > 0)
-    return dict(zip((kept + low).tolist(), summed[kept] / base))
+    return dict(zip((kept + low).tolist(), (summed[kept] / base).tolist()))
 
 
 def nominal_spectra(spectra: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[int, float]]:
@@ -121,7 +122,7 @@ def nominal_spectra(spectra: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[di
     base = np.repeat(np.maximum.reduceat(summed, firsts), np.diff(np.r_[firsts, summed.size]))
     kept = np.flatnonzero((summed > 0) & ~(base <= 0))  # NaN base: kept, as nominal_spectrum does
     mz_of = (keys[kept] % span + low).tolist()
-    value = summed[kept] / base[kept]
+    value = (summed[kept] / base[kept]).tolist()
     bounds = np.r_[0, np.cumsum(np.bincount(bin_owner[kept], minlength=len(spectra)))].tolist()
     for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
         if b > a:
@@ -580,8 +581,15 @@ def _ions_between(relative: Mapping[int, float], low: float, high: float,
                   min_relative: float) -> list[tuple[int, float]]:
     """``(m/z, relative intensity rounded to 3)`` of the ions low < m/z <= high at >= ``min_relative``,
     by m/z (the m/z window filtered first, in C: most ions lie below it)."""
-    return [(m, round(relative[m], 3)) for m in sorted(filter(functools.partial(lt, low), relative))
+    return [(m, _rounded(relative[m], 3)) for m in sorted(filter(functools.partial(lt, low), relative))
             if m <= high and relative[m] >= min_relative]
+
+
+def _rounded(value: float, digits: int) -> float:
+    """``value`` rounded as NumPy rounds a float64 (times 10**digits, to even, divided back): the
+    nominal spectra held NumPy floats until stop 41 and the criteria texts keep the digits they had
+    (Python's own round is correctly rounded and differs on a few halves: 0.0005 -> 0.001, not 0.0)."""
+    return round(np.float64(value), digits)
 
 
 def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None,
@@ -642,7 +650,7 @@ def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | No
     shown = reference.get(own, 0.0) >= ION_FLOOR
     if own > candidate_mass or (own == candidate_mass and not shown):
         return None
-    return [] if shown or own == candidate_mass else [(own, round(relative[own], 3))]
+    return [] if shown or own == candidate_mass else [(own, _rounded(relative[own], 3))]
 
 
 def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
@@ -673,7 +681,7 @@ def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None
         return None
     if relative.get(ion, 0.0) >= WEAK_FLOOR or reference.get(estimated, 0.0) >= WEAK_FLOOR:
         return []
-    return [(ion, round(reference[ion], 4), estimated, round(relative[estimated], 4))]
+    return [(ion, _rounded(reference[ion], 4), estimated, _rounded(relative[estimated], 4))]
 
 
 #: The ions of a polysiloxane GC column's bleed (cyclic siloxanes less a methyl: D3 207, D4 281, D5 355,
