@@ -74,6 +74,7 @@ SAME_MASS_SIMILARITY = {"ei": 0.7, "ms2": 0.6}
 WEAK_SAME_MASS_SIMILARITY = 0.76
 #: Closest distinct compounds listed for a new substance.
 N_CLOSEST = 3
+_tuple_new = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -584,8 +585,9 @@ def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: Librar
     relatives = nominal_spectra([(spectrum.mz, spectrum.intensity) for spectrum, _ in ei.values()])
     rows = list(dict.fromkeys(h.row for _, ranked in ei.values() for h in ranked[:HIT_VOTES]))
     facts.prime_neighbours(rows)
-    plain = {row: facts.neighbour(row) for row in rows}
-    # Neighbour(...) rather than _replace: ~48,000 of them in a 9,670-query search
-    neighbours = [[Neighbour(*plain[h.row][:3], h.similarity, *plain[h.row][4:]) for h in ranked[:HIT_VOTES]]
+    # a row's fields around the similarity, split once; each hit's Neighbour by tuple.__new__ (its fields
+    # in order, no keyword handling: ~95,000 of them in a 9,670-query search, 0.7 -> 0.3 us each)
+    split = {row: (plain[:3], plain[4:]) for row, plain in ((row, facts.neighbour(row)) for row in rows)}
+    neighbours = [[_tuple_new(Neighbour, (*split[h.row][0], h.similarity, *split[h.row][1])) for h in ranked[:HIT_VOTES]]
                   for _, ranked in ei.values()]
     return dict(zip(ei, zip(relatives, estimate_masses(relatives, neighbours))))
