@@ -33,6 +33,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections import Counter
 from itertools import chain, compress, islice
 from operator import le, lt
@@ -588,8 +589,13 @@ def _ions_between(relative: Mapping[int, float], low: float, high: float,
 def _rounded(value: float, digits: int) -> float:
     """``value`` rounded as NumPy rounds a float64 (times 10**digits, to even, divided back): the
     nominal spectra held NumPy floats until stop 41 and the criteria texts keep the digits they had
-    (Python's own round is correctly rounded and differs on a few halves: 0.0005 -> 0.001, not 0.0)."""
-    return round(np.float64(value), digits)
+    (Python's own round is correctly rounded and differs on a few halves: 0.0005 -> 0.001, not 0.0).
+    NumPy's steps in Python floats: a NumPy scalar's round cost ~20x this."""
+    scale = 10.0 ** digits
+    scaled = value * scale
+    if not math.isfinite(scaled):
+        return scaled / scale  # NaN, inf: as NumPy's rint leaves them
+    return math.copysign(float(round(scaled)), scaled) / scale  # round(): to even, as rint; -0.0 kept
 
 
 def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None,

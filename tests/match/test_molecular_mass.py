@@ -234,6 +234,16 @@ def test_the_ions_listed_against_a_candidate_keep_the_digits_numpy_gave_them():
 
     assert round(0.0005, 3) == 0.001 and float(np.round(np.float64(0.0005), 3)) == 0.0
     assert ions_above({50: 1.0, 300: 0.0005}, "CH4", 0.0) == [(50, 1.0), (300, 0.0)]
+    # every intensity of the MassBank EI queries, rounded as the criteria round them, is NumPy's rounding
+    from nps_id.io import read
+    from nps_id.match.molecular_mass import _rounded, nominal_spectra
+    from tests.conftest import data_path
+
+    spectra = nominal_spectra([(s.mz, s.intensity) for s in read(data_path("massbank", "ei-queries-identity.msp.gz"))])
+    values = [v for relative in spectra for v in relative.values()] + [0.00525, 0.0, float("inf")]
+    for digits in (3, 4):
+        assert [_rounded(v, digits) for v in values] == np.round(np.array(values), digits).tolist()
+    assert len(values) > 20000
     # the candidate's ion 120 and the unknown's estimated molecular ion 100, each absent from the other
     assert round(0.00525, 4) == 0.0053 and float(np.round(np.float64(0.00525), 4)) == 0.0052
     assert molecular_ions_disagree({50: 1.0, 100: 0.00525}, 100, {50: 1.0, 120: 0.00525}, 120, 0.005) == [
