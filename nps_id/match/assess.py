@@ -20,6 +20,8 @@ cache-folder files).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
+from operator import le
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -241,7 +243,9 @@ def assess(
     isomers = None if fields_only else with_close_isomers(isomers_of_hit(), close, facts)
     if identity:
         # EI: the ions that carry the match, not the specks ``n_ions`` also counts
-        significant = sum(1 for v in relative.values() if v >= thresholds.significant_ion_level) if kind == "ei" else None
+        # counted in C (Python floats: a bool each, an int sum; NaN is no ion)
+        significant = (int(sum(map(partial(le, thresholds.significant_ion_level), relative.values()))) if kind == "ei"
+                       else None)
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
                          ions_disagree=both_ions, one_ion=one_ion,

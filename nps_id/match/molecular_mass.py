@@ -188,7 +188,8 @@ def fragment_floor(relative: Mapping[int, float], own: int) -> int:
     :func:`molecular_ion` set aside because the base peak sits an impossible loss below it, so no
     molecular ion but a fragment of a heavier molecule (methyl laurate's m/z 87, 13 u above its
     McLafferty ion 74) --, else ``own`` (every candidate stands)."""
-    above = [m for m in relative if m > own and relative[m] >= FRAGMENT_FLOOR_LEVEL and not _isotope_peak(relative, m)]
+    above = [m for m in filter(functools.partial(lt, own), relative)  # m > own, in C
+             if relative[m] >= FRAGMENT_FLOOR_LEVEL and not _isotope_peak(relative, m)]
     return max(above, default=own)
 
 
