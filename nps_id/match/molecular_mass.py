@@ -508,8 +508,15 @@ def hit_losses(h: Neighbour) -> tuple[np.ndarray, float, float]:
     if h.mass is None or h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
         return np.zeros(FAR_LOSS_SPAN), 0.0, 0.0
     vector = _root_at(h.relative, h.mass - _LOSSES)
-    near, far = (float(np.linalg.norm(vector[span])) for span in _SPANS)
+    near, far = (_norm(vector[span]) for span in _SPANS)
     return vector, near, far
+
+
+def _norm(part: np.ndarray) -> float:
+    """``float(np.linalg.norm(part))`` of a contiguous 1-D float64 slice, bit for bit: the same
+    ``part.dot(part)`` (one BLAS ddot) and a correctly rounded square root, without norm's checks
+    (1.2 -> 0.4 us a call; two a library row, for every row a search's hits meet, in each worker)."""
+    return math.sqrt(part.dot(part))
 
 
 def hit_losses_many(hits: Sequence[Neighbour]) -> list[tuple[np.ndarray, float, float]]:
@@ -529,7 +536,7 @@ def hit_losses_many(hits: Sequence[Neighbour]) -> list[tuple[np.ndarray, float, 
     window = np.zeros((len(todo), FAR_LOSS_SPAN))
     window[which[inside], loss[inside]] = values[inside]
     for i, vector in zip(todo, np.sqrt(window)):
-        out[i] = (vector, *(float(np.linalg.norm(vector[span])) for span in _SPANS))
+        out[i] = (vector, *(_norm(vector[span]) for span in _SPANS))
     return out
 
 

@@ -137,7 +137,9 @@ def test_many_library_rows_at_once_give_the_loss_spectra_one_by_one(swgdrug_libr
     # far above and below, and a spectrum without peaks
     from nps_id.library import open_verified
     from nps_id.match.library_facts import LibraryFacts
-    from nps_id.match.molecular_mass import hit_losses, hit_losses_many
+    import numpy as np
+
+    from nps_id.match.molecular_mass import LOSS_SPAN, hit_losses, hit_losses_many
     from nps_id.search.reference import Reference
 
     with open_verified(swgdrug_library) as lib:
@@ -155,6 +157,8 @@ def test_many_library_rows_at_once_give_the_loss_spectra_one_by_one(swgdrug_libr
         one, one_near, one_far = hit_losses(row)
         assert vector.tobytes() == one.tobytes() and vector.dtype == one.dtype
         assert (near, far) == (one_near, one_far) and type(near) is type(one_near) is float
+        # the norms by one ddot and a square root are numpy's norm of each part, bit for bit
+        assert (near, far) == (float(np.linalg.norm(vector[:LOSS_SPAN])), float(np.linalg.norm(vector[LOSS_SPAN:])))
     assert sum(near > 0 for _, near, _ in many) > 2000
 
 
