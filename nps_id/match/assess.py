@@ -20,6 +20,8 @@ cache-folder files).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
+from operator import le
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -74,6 +76,7 @@ SAME_MASS_SIMILARITY = {"ei": 0.7, "ms2": 0.6}
 WEAK_SAME_MASS_SIMILARITY = 0.76
 #: Closest distinct compounds listed for a new substance.
 N_CLOSEST = 3
+_tuple_new = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,9 @@ def assess(
     isomers = None if fields_only else with_close_isomers(isomers_of_hit(), close, facts)
     if identity:
         # EI: the ions that carry the match, not the specks ``n_ions`` also counts
-        significant = sum(1 for v in relative.values() if v >= thresholds.significant_ion_level) if kind == "ei" else None
+        # counted in C (Python floats: a bool each, an int sum; NaN is no ion)
+        significant = (int(sum(map(partial(le, thresholds.significant_ion_level), relative.values()))) if kind == "ei"
+                       else None)
         found = Evidence(kind=kind, score=top.score, mf=top.mf, rmf=top.rmf, gap=gap, isomer_alert=isomer_alert,
                          isomers=isomers, ions_above=above, ions_missing=missing, ion_unexplained=lighter_ion,
                          ions_disagree=both_ions, one_ion=one_ion,
@@ -584,8 +589,9 @@ def _ei_estimates(queries: dict[int, tuple[Any, list[RankedHit]]], facts: Librar
     relatives = nominal_spectra([(spectrum.mz, spectrum.intensity) for spectrum, _ in ei.values()])
     rows = list(dict.fromkeys(h.row for _, ranked in ei.values() for h in ranked[:HIT_VOTES]))
     facts.prime_neighbours(rows)
-    plain = {row: facts.neighbour(row) for row in rows}
-    # Neighbour(...) rather than _replace: ~48,000 of them in a 9,670-query search
-    neighbours = [[Neighbour(*plain[h.row][:3], h.similarity, *plain[h.row][4:]) for h in ranked[:HIT_VOTES]]
+    # a row's fields around the similarity, split once; each hit's Neighbour by tuple.__new__ (its fields
+    # in order, no keyword handling: ~95,000 of them in a 9,670-query search, 0.7 -> 0.3 us each)
+    split = {row: (plain[:3], plain[4:]) for row, plain in ((row, facts.neighbour(row)) for row in rows)}
+    neighbours = [[_tuple_new(Neighbour, (*split[h.row][0], h.similarity, *split[h.row][1])) for h in ranked[:HIT_VOTES]]
                   for _, ranked in ei.values()]
     return dict(zip(ei, zip(relatives, estimate_masses(relatives, neighbours))))

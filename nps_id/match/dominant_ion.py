@@ -12,6 +12,7 @@ spectrum of one nitrogen-bearing ion").
 from __future__ import annotations
 
 import functools
+from operator import add
 from typing import Mapping
 
 from nps_id.chem.formula import element_counts
@@ -30,7 +31,7 @@ def one_ion_spectrum(reference: Mapping[int, float], formula: str | None, mass: 
     if share <= 0 or not reference or mass is None or not _holds_nitrogen(formula):
         return None
     base = max(reference, key=reference.__getitem__)
-    total = sum(reference.values())
+    total = functools.reduce(add, reference.values(), 0.0)  # left to right on any Python (3.12's sum compensates)
     if base % 2 or reference[base] < share * total or reference.get(mass, 0.0) >= molecular_ion_level * reference[base]:
         return None
     return base

@@ -33,6 +33,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections import Counter
 from itertools import chain, compress, islice
 from operator import le, lt
@@ -85,7 +86,8 @@ _LOSS_WEIGHTS = (1.0, FAR_LOSS_WEIGHT)
 def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
     """Nominal m/z -> intensity relative to the base peak (the search's nominal binning,
     :func:`nps_id.search.preprocess.nominal_mass`). Built once per spectrum; the functions below
-    read it."""
+    read it. The intensities are Python floats (the same float64 values): the rules compare them
+    again and again, and a NumPy scalar compares several times slower."""
     nominal = nominal_mass(mz)
     if not nominal.size:
         return {}
@@ -95,7 +97,7 @@ def nominal_spectrum(mz: np.ndarray, intensity: np.ndarray) -> dict[int, float]:
     if base <= 0:
         return {}
     kept = np.flatnonzero(summed > 0)
-    return dict(zip((kept + low).tolist(), summed[kept] / base))
+    return dict(zip((kept + low).tolist(), (summed[kept] / base).tolist()))
 
 
 def nominal_spectra(spectra: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[dict[int, float]]:
@@ -121,7 +123,7 @@ def nominal_spectra(spectra: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[di
     base = np.repeat(np.maximum.reduceat(summed, firsts), np.diff(np.r_[firsts, summed.size]))
     kept = np.flatnonzero((summed > 0) & ~(base <= 0))  # NaN base: kept, as nominal_spectrum does
     mz_of = (keys[kept] % span + low).tolist()
-    value = summed[kept] / base[kept]
+    value = (summed[kept] / base[kept]).tolist()
     bounds = np.r_[0, np.cumsum(np.bincount(bin_owner[kept], minlength=len(spectra)))].tolist()
     for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
         if b > a:
@@ -186,7 +188,8 @@ def fragment_floor(relative: Mapping[int, float], own: int) -> int:
     :func:`molecular_ion` set aside because the base peak sits an impossible loss below it, so no
     molecular ion but a fragment of a heavier molecule (methyl laurate's m/z 87, 13 u above its
     McLafferty ion 74) --, else ``own`` (every candidate stands)."""
-    above = [m for m in relative if m > own and relative[m] >= FRAGMENT_FLOOR_LEVEL and not _isotope_peak(relative, m)]
+    above = [m for m in filter(functools.partial(lt, own), relative)  # m > own, in C
+             if relative[m] >= FRAGMENT_FLOOR_LEVEL and not _isotope_peak(relative, m)]
     return max(above, default=own)
 
 
@@ -291,9 +294,14 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
             batch.append((i, own, weak, votes, shown))
         else:
             out[i] = estimate_mass(relative, votes)
+    # the votes' loss spectra stacked once for the whole batch (a search's hits share few rows)
+    which, *stacked = _stacked_losses([h for c in batch for h in c[3]])
+    first = 0
     for start in range(0, len(batch), _CHUNK):
         chunk = batch[start:start + _CHUNK]
-        best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk)
+        last = first + sum(len(c[3]) for c in chunk)
+        best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk, (which[first:last], *stacked))
+        first = last
         for (i, *_), mass in zip(chunk, best):
             out[i] = mass
     return out
@@ -301,16 +309,28 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
                     chunk: list[tuple[int, int, list[int], list[Neighbour], list[int | None]]],
-                    ) -> list[int | None]:
+                    losses: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> list[int | None]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
     order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
-    penalty, then the highest score (the higher mass on a tie)."""
+    penalty, then the highest score (the higher mass on a tie). ``losses``: the votes'
+    :func:`_stacked_losses`, in the chunk's order."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
-    votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
-    offsets = [None if h.ion is None else h.mass - h.ion for *_, h in votes]
-    shown = [d for c in chunk for d in c[4]]  # aligned with votes
+    # every vote of the chunk in one pass: (slot, unknown), similarity**4, mass, the offset and mass
+    # votes' candidate offsets from own (None: no such vote)
+    at: list[tuple[int, int]] = []
+    weights: list[float] = []
+    masses: list[int] = []
+    offsets: list[int | None] = []
+    shown: list[int | None] = []
+    for k, (_, _, _, votes, shown_k) in enumerate(chunk):
+        for j, h in enumerate(votes):
+            at.append((j, k))
+            weights.append(h.similarity ** HIT_POWER)
+            masses.append(h.mass)
+            offsets.append(None if h.ion is None else h.mass - h.ion)
+        shown += shown_k
     weak_at = [(k, d) for k, c in enumerate(chunk) for d in c[2]]
     known = [d for d in chain(offsets, shown) if d is not None] + [d for _, d in weak_at]
     below = max(0, -min(known, default=0))
@@ -326,19 +346,19 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     mass = np.zeros((slots, n), dtype=np.int64)
     column = np.full((slots, n), -1, dtype=np.int64)  # of the hit's offset vote; -1: none
     shown_column = np.full((slots, n), -1, dtype=np.int64)  # of its mass vote; -1: none
-    if votes:
-        at = tuple(np.array([(j, k) for j, k, _ in votes]).T)
-        weight[at] = [h.similarity ** HIT_POWER for *_, h in votes]
-        mass[at] = [h.mass for *_, h in votes]
-        column[at] = [-1 if d is None else d + below for d in offsets]
-        shown_column[at] = [-1 if d is None else d + below for d in shown]
+    at_array = np.array(at, dtype=np.int64).reshape(-1, 2).T
+    if at:
+        where = tuple(at_array)
+        weight[where] = weights
+        mass[where] = masses
+        column[where] = [-1 if d is None else d + below for d in offsets]
+        shown_column[where] = [-1 if d is None else d + below for d in shown]
     for j in range(slots):
         voting = np.flatnonzero(column[j] >= 0)
         scores[voting, column[j, voting]] += weight[j, voting]
         voting = np.flatnonzero(shown_column[j] >= 0)
         scores[voting, shown_column[j, voting]] += weight[j, voting]
-    at = np.array([(j, k) for j, k, _ in votes], dtype=np.int64).reshape(-1, 2).T
-    columns = _hit_columns(n, at, [h for *_, h in votes], weight[tuple(at)])
+    columns = _hit_columns(n, at_array, losses, weight[tuple(at_array)])
     scores[:, below:below + CANDIDATE_SPAN] += _alignment(_loss_windows(relatives, own), *columns)
     parity = _parity_chunk(weight, mass)
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
@@ -363,26 +383,43 @@ def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> 
     return window
 
 
-def _hit_columns(n: int, at: np.ndarray, hits: Sequence[Neighbour], weight: np.ndarray,
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stacked_losses(hits: Sequence[Neighbour]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The hits' :func:`hit_losses` as arrays: each distinct loss spectrum once (a search's hits share
+    their library row's, :meth:`~nps_id.match.library_facts.LibraryFacts.neighbour`: stacked once per
+    row, not once per hit) -- (the index of each hit's, the vectors, their near and far norms)."""
+    index: dict[int, int] = {}
+    unique: list[tuple[np.ndarray, float, float]] = []
+    which = []
+    for h in hits:
+        losses = h.losses if h.losses is not None else hit_losses(h)  # kept in ``unique``: no id reused
+        at = index.setdefault(id(losses), len(unique))
+        if at == len(unique):
+            unique.append(losses)
+        which.append(at)
+    if not unique:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, FAR_LOSS_SPAN)), np.zeros(0), np.zeros(0)
+    vectors, near, far = zip(*unique)
+    return np.array(which, dtype=np.int64), np.array(vectors), np.array(near), np.array(far)
+
+
+def _hit_columns(n: int, at: np.ndarray, losses: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                 weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The hits' loss spectra of ``n`` unknowns as one matrix each (unknowns x losses x 2
     :data:`HIT_VOTES` columns: the hit in slot j has its near losses in column 2j, its far ones in
     2j + 1, zeros elsewhere), the columns' norms (1 where none) and weights (``weight``,
     similarity**4, times :data:`FAR_LOSS_WEIGHT` for the far ones; 0 where the hit has no such
     losses): one matrix product aligns every hit, near and far apart. ``at``: (slot, unknown)
-    of each hit, as rows."""
+    of each hit, as rows; ``losses``: the hits' :func:`_stacked_losses`."""
     matrix = np.zeros((n, FAR_LOSS_SPAN, 2 * HIT_VOTES))
     norm, weights = np.ones((n, 2 * HIT_VOTES)), np.zeros((n, 2 * HIT_VOTES))
-    if hits:
-        vectors, *norms = zip(*(h.losses if h.losses is not None else hit_losses(h) for h in hits))
-        vectors = np.array(vectors)
-        for part, (span, part_norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
-            part_norm = np.array(part_norm)
-            kept = np.flatnonzero(part_norm != 0)
-            unknown, col = at[1][kept], 2 * at[0][kept] + part
-            matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[kept][:, span]
-            norm[unknown, col] = part_norm[kept]
-            weights[unknown, col] = weight[kept] * scale
+    which, vectors, *norms = losses
+    for part, (span, part_norm, scale) in enumerate(zip(_SPANS, norms, _LOSS_WEIGHTS)):
+        part_norm = part_norm[which]
+        kept = np.flatnonzero(part_norm != 0)
+        unknown, col = at[1][kept], 2 * at[0][kept] + part
+        matrix[unknown[:, None], _LOSSES[span][None, :], col[:, None]] = vectors[which[kept]][:, span]
+        norm[unknown, col] = part_norm[kept]
+        weights[unknown, col] = weight[kept] * scale
     return matrix, norm, weights
 
 
@@ -400,17 +437,21 @@ def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray,
     # one BLAS gemm per unknown over all 100 losses: a near / far split into two gemms is half the
     # products but not the same bits (OpenBLAS sums a shorter inner dimension in another order)
     dots = np.ascontiguousarray(losses) @ hit_matrix
-    # sums of squares (the ions' intensities) over each candidate's near and far losses
-    summed = np.concatenate([np.zeros((len(window), 1)), np.cumsum(window, axis=1)], axis=1)
-    rows = np.arange(CANDIDATE_SPAN)
-    squares = np.stack([summed[:, rows + FAR_LOSS_SPAN] - summed[:, rows + FAR_LOSS_SPAN - LOSS_SPAN],
-                        summed[:, rows + FAR_LOSS_SPAN - LOSS_SPAN] - summed[:, rows]], axis=2)
-    squares[squares <= 0] = np.inf  # no ions at its losses: aligns with nothing
-    # weight x cosine**2, as weight / |hit|**2 x dot**2 / |candidate|**2; the columns as (hit, near /
-    # far) pairs, each divided by its part's squares (broadcast, not tiled)
+    # sums of squares (the ions' intensities) over each candidate's near and far losses: candidate c's
+    # run from summed[c + FAR_LOSS_SPAN] down, by slices (no gathered copies)
     n = len(window)
-    weighted = (dots * dots * (weight / (hit_norm * hit_norm))[:, None, :]).reshape(n, CANDIDATE_SPAN, HIT_VOTES, 2) \
-        / squares[:, :, None, :]
+    summed = np.concatenate([np.zeros((n, 1)), np.cumsum(window, axis=1)], axis=1)
+    middle = summed[:, FAR_LOSS_SPAN - LOSS_SPAN:FAR_LOSS_SPAN - LOSS_SPAN + CANDIDATE_SPAN]
+    squares = np.empty((n, CANDIDATE_SPAN, 2))
+    np.subtract(summed[:, FAR_LOSS_SPAN:FAR_LOSS_SPAN + CANDIDATE_SPAN], middle, out=squares[:, :, 0])
+    np.subtract(middle, summed[:, :CANDIDATE_SPAN], out=squares[:, :, 1])
+    squares[squares <= 0] = np.inf  # no ions at its losses: aligns with nothing
+    # weight x cosine**2, as weight / |hit|**2 x dot**2 / |candidate|**2, in place in the same order;
+    # the columns as (hit, near / far) pairs, each divided by its part's squares (broadcast, not tiled)
+    np.multiply(dots, dots, out=dots)
+    dots *= (weight / (hit_norm * hit_norm))[:, None, :]
+    weighted = dots.reshape(n, CANDIDATE_SPAN, HIT_VOTES, 2)
+    weighted /= squares[:, :, None, :]
     hit_totals = weighted[..., 0] + weighted[..., 1]  # near + far, hit by hit
     total = np.zeros(dots.shape[:2])
     for j in range(HIT_VOTES):
@@ -452,7 +493,7 @@ def _loss_alignment(relative: Mapping[int, float], own: int, hits: list[Neighbou
     under its parent's formula) has no losses to offer and is skipped."""
     candidates = np.arange(own, own + CANDIDATE_SPAN)
     at = np.array([np.arange(len(hits)), np.zeros(len(hits), dtype=np.int64)])
-    columns = _hit_columns(1, at, hits, np.array([h.similarity ** HIT_POWER for h in hits]))
+    columns = _hit_columns(1, at, _stacked_losses(hits), np.array([h.similarity ** HIT_POWER for h in hits]))
     total = _alignment(_loss_windows([relative], np.array([own])), *columns)[0]
     kept = np.flatnonzero(total > 0)
     return dict(zip(candidates[kept].tolist(), total[kept].tolist()))
@@ -467,8 +508,15 @@ def hit_losses(h: Neighbour) -> tuple[np.ndarray, float, float]:
     if h.mass is None or h.ion is None or h.ion > h.mass + isotope_reach(h.formula):
         return np.zeros(FAR_LOSS_SPAN), 0.0, 0.0
     vector = _root_at(h.relative, h.mass - _LOSSES)
-    near, far = (float(np.linalg.norm(vector[span])) for span in _SPANS)
+    near, far = (_norm(vector[span]) for span in _SPANS)
     return vector, near, far
+
+
+def _norm(part: np.ndarray) -> float:
+    """``float(np.linalg.norm(part))`` of a contiguous 1-D float64 slice, bit for bit: the same
+    ``part.dot(part)`` (one BLAS ddot) and a correctly rounded square root, without norm's checks
+    (1.2 -> 0.4 us a call; two a library row, for every row a search's hits meet, in each worker)."""
+    return math.sqrt(part.dot(part))
 
 
 def hit_losses_many(hits: Sequence[Neighbour]) -> list[tuple[np.ndarray, float, float]]:
@@ -488,7 +536,7 @@ def hit_losses_many(hits: Sequence[Neighbour]) -> list[tuple[np.ndarray, float, 
     window = np.zeros((len(todo), FAR_LOSS_SPAN))
     window[which[inside], loss[inside]] = values[inside]
     for i, vector in zip(todo, np.sqrt(window)):
-        out[i] = (vector, *(float(np.linalg.norm(vector[span])) for span in _SPANS))
+        out[i] = (vector, *(_norm(vector[span]) for span in _SPANS))
     return out
 
 
@@ -542,8 +590,20 @@ def _ions_between(relative: Mapping[int, float], low: float, high: float,
                   min_relative: float) -> list[tuple[int, float]]:
     """``(m/z, relative intensity rounded to 3)`` of the ions low < m/z <= high at >= ``min_relative``,
     by m/z (the m/z window filtered first, in C: most ions lie below it)."""
-    return [(m, round(relative[m], 3)) for m in sorted(filter(functools.partial(lt, low), relative))
+    return [(m, _rounded(relative[m], 3)) for m in sorted(filter(functools.partial(lt, low), relative))
             if m <= high and relative[m] >= min_relative]
+
+
+def _rounded(value: float, digits: int) -> float:
+    """``value`` rounded as NumPy rounds a float64 (times 10**digits, to even, divided back): the
+    nominal spectra held NumPy floats until stop 41 and the criteria texts keep the digits they had
+    (Python's own round is correctly rounded and differs on a few halves: 0.0005 -> 0.001, not 0.0).
+    NumPy's steps in Python floats: a NumPy scalar's round cost ~20x this."""
+    scale = 10.0 ** digits
+    scaled = value * scale
+    if not math.isfinite(scaled):
+        return scaled / scale  # NaN, inf: as NumPy's rint leaves them
+    return math.copysign(float(round(scaled)), scaled) / scale  # round(): to even, as rint; -0.0 kept
 
 
 def confirmed_ion_above(relative: Mapping[int, float], estimated: int | None, formula: str | None,
@@ -604,7 +664,7 @@ def unexplained_molecular_ion(relative: Mapping[int, float], estimated: int | No
     shown = reference.get(own, 0.0) >= ION_FLOOR
     if own > candidate_mass or (own == candidate_mass and not shown):
         return None
-    return [] if shown or own == candidate_mass else [(own, round(relative[own], 3))]
+    return [] if shown or own == candidate_mass else [(own, _rounded(relative[own], 3))]
 
 
 def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None, reference: Mapping[int, float],
@@ -635,7 +695,7 @@ def molecular_ions_disagree(relative: Mapping[int, float], estimated: int | None
         return None
     if relative.get(ion, 0.0) >= WEAK_FLOOR or reference.get(estimated, 0.0) >= WEAK_FLOOR:
         return []
-    return [(ion, round(reference[ion], 4), estimated, round(relative[estimated], 4))]
+    return [(ion, _rounded(reference[ion], 4), estimated, _rounded(relative[estimated], 4))]
 
 
 #: The ions of a polysiloxane GC column's bleed (cyclic siloxanes less a methyl: D3 207, D4 281, D5 355,
@@ -659,9 +719,12 @@ def without_column_bleed(relative: Mapping[int, float], level: float,
     ``background``: the ions a GC run's own background explains
     (:func:`nps_id.gcms.background.background_ions`; ``match`` only, a library spectrum has no run),
     set aside at any ``level``."""
-    found = COLUMN_BLEED_IONS.intersection(relative) if level > 0 else ()
-    weak = bool(found) and not all(relative[m] >= level for m in found)
-    if not weak and not any(m in relative for m in background):
+    # a look-up per bleed mass, not a set built of the spectrum; `not v >= level`: a NaN is weak
+    drop = [m for m in COLUMN_BLEED_IONS if m in relative and not relative[m] >= level] if level > 0 else []
+    drop += [m for m in background if m in relative]
+    if not drop:
         return relative  # nothing to remove: no copy (many EI spectra hold a strong 207-209)
-    return {m: v for m, v in relative.items()
-            if m not in background and (not weak or v >= level or m not in COLUMN_BLEED_IONS)}
+    kept = dict(relative)  # copied in C, then the few ions deleted: the same order as before
+    for m in drop:
+        kept.pop(m, None)  # a background ion may be a bleed ion too
+    return kept

@@ -12,7 +12,9 @@ library member (:func:`below_series`); where the model names none, a derivative'
 """
 from __future__ import annotations
 
+from functools import reduce
 from itertools import islice
+from operator import add
 from typing import Sequence
 
 import numpy as np
@@ -153,7 +155,8 @@ def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[Ran
 def _cosine(a: dict[int, float], b: dict[int, float]) -> float:
     """Cosine of two nominal spectra, square-root intensities (0 when either is empty)."""
     dot = sum(np.sqrt(v * b[m]) for m, v in a.items() if m in b)
-    norm = np.sqrt(sum(a.values()) * sum(b.values()))
+    # left to right on any Python (3.12's sum of Python floats compensates: other bits)
+    norm = np.sqrt(reduce(add, a.values(), 0.0) * reduce(add, b.values(), 0.0))
     return float(dot / norm) if norm > 0 else 0.0
 
 

@@ -137,7 +137,9 @@ def test_many_library_rows_at_once_give_the_loss_spectra_one_by_one(swgdrug_libr
     # far above and below, and a spectrum without peaks
     from nps_id.library import open_verified
     from nps_id.match.library_facts import LibraryFacts
-    from nps_id.match.molecular_mass import hit_losses, hit_losses_many
+    import numpy as np
+
+    from nps_id.match.molecular_mass import LOSS_SPAN, hit_losses, hit_losses_many
     from nps_id.search.reference import Reference
 
     with open_verified(swgdrug_library) as lib:
@@ -155,13 +157,15 @@ def test_many_library_rows_at_once_give_the_loss_spectra_one_by_one(swgdrug_libr
         one, one_near, one_far = hit_losses(row)
         assert vector.tobytes() == one.tobytes() and vector.dtype == one.dtype
         assert (near, far) == (one_near, one_far) and type(near) is type(one_near) is float
+        # the norms by one ddot and a square root are numpy's norm of each part, bit for bit
+        assert (near, far) == (float(np.linalg.norm(vector[:LOSS_SPAN])), float(np.linalg.norm(vector[LOSS_SPAN:])))
     assert sum(near > 0 for _, near, _ in many) > 2000
 
 
 def test_many_spectra_at_once_give_the_nominal_spectra_one_by_one():
     # nominal_spectra (a search's queries in array steps) is nominal_spectrum bit for bit, value
-    # types included (they reach the rows through round()): the MassBank EI queries, plus no
-    # peaks, zero and negative intensities, peaks sharing a nominal bin, a float32 spectrum
+    # types included (Python floats both): the MassBank EI queries, plus no peaks, zero and negative
+    # intensities, peaks sharing a nominal bin, a float32 spectrum
     import numpy as np
 
     from nps_id.io import read
@@ -215,7 +219,81 @@ def test_column_bleed_set_aside_on_real_spectra_copies_only_when_a_bleed_ion_is_
             found = without_column_bleed(seen, level)
             expected = {m: v for m, v in seen.items() if v >= level or m not in COLUMN_BLEED_IONS}
             assert list(found.items()) == list(expected.items())
+            # a GC run's background ions go at any level, bleed or not (one of them a bleed ion)
+            background = frozenset({43, 57, 207})
+            expected = {m: v for m, v in expected.items() if m not in background}
+            assert list(without_column_bleed(seen, level, background).items()) == list(expected.items())
             weak = any(seen[m] < level for m in COLUMN_BLEED_IONS.intersection(seen))
             assert (found is seen) is not weak
             copied, kept = copied + weak, kept + (not weak and bool(COLUMN_BLEED_IONS.intersection(seen)))
     assert copied > 2000 and kept > 1000  # both cases, many times (6,240 and 1,499)
+
+
+def test_the_ions_listed_against_a_candidate_keep_the_digits_numpy_gave_them():
+    # The nominal spectra hold Python floats since stop 41 (they held NumPy floats); the criteria
+    # texts' intensities are still rounded as NumPy rounds: 0.0005 -> 0.0 (Python's round: 0.001)
+    import numpy as np
+
+    from nps_id.match.molecular_mass import ions_above, molecular_ions_disagree
+
+    assert round(0.0005, 3) == 0.001 and float(np.round(np.float64(0.0005), 3)) == 0.0
+    assert ions_above({50: 1.0, 300: 0.0005}, "CH4", 0.0) == [(50, 1.0), (300, 0.0)]
+    # every intensity of the MassBank EI queries, rounded as the criteria round them, is NumPy's rounding
+    from nps_id.io import read
+    from nps_id.match.molecular_mass import _rounded, nominal_spectra
+    from tests.conftest import data_path
+
+    spectra = nominal_spectra([(s.mz, s.intensity) for s in read(data_path("massbank", "ei-queries-identity.msp.gz"))])
+    values = [v for relative in spectra for v in relative.values()] + [0.00525, 0.0, float("inf")]
+    for digits in (3, 4):
+        assert [_rounded(v, digits) for v in values] == np.round(np.array(values), digits).tolist()
+    assert len(values) > 20000
+    # the candidate's ion 120 and the unknown's estimated molecular ion 100, each absent from the other
+    assert round(0.00525, 4) == 0.0053 and float(np.round(np.float64(0.00525), 4)) == 0.0052
+    assert molecular_ions_disagree({50: 1.0, 100: 0.00525}, 100, {50: 1.0, 120: 0.00525}, 120, 0.005) == [
+        (120, 0.0052, 100, 0.0052)]
+
+
+def test_the_hits_loss_columns_are_each_hits_own_losses(swgdrug_library):
+    # _hit_columns (the votes' loss spectra stacked once per library row, _stacked_losses) against
+    # the matrix made hit by hit from hit_losses: SWGDRUG rows as the hits of 64 unknowns, rows
+    # repeated across unknowns (a search's), hits without losses (no molecular ion, a derivative)
+    import numpy as np
+
+    from nps_id.library import open_verified
+    from nps_id.match.library_facts import LibraryFacts
+    from nps_id.match.molecular_mass import (FAR_LOSS_SPAN, FAR_LOSS_WEIGHT, HIT_POWER, HIT_VOTES, LOSS_SPAN,
+                                             _hit_columns, _stacked_losses, hit_losses)
+    from nps_id.search.reference import Reference
+
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    facts = LibraryFacts(reference)
+    rng = np.random.default_rng(41)
+    rows = rng.integers(0, reference.n_spectra, 300).tolist()
+    facts.prime_neighbours(rows)
+    hit = {91: 1.0, 105: 0.3, 119: 0.2, 134: 0.1}
+    odd = [Neighbour(None, 134, hit, 0.5, "C10H14"), Neighbour(120, 134, hit, 0.5, "C9H12")]
+    votes, at = [], []
+    for unknown in range(64):
+        for slot in range(int(rng.integers(0, HIT_VOTES + 1))):
+            row = rows[int(rng.integers(0, len(rows)))]
+            plain = facts.neighbour(row) if rng.random() > 0.05 else odd[int(rng.integers(0, 2))]
+            votes.append(plain._replace(similarity=float(rng.random())))
+            at.append((slot, unknown))
+    at = np.array(at, dtype=np.int64).T
+    weight = np.array([h.similarity ** HIT_POWER for h in votes])
+    matrix, norm, weights = _hit_columns(64, at, _stacked_losses(votes), weight)
+    expected = np.zeros((64, FAR_LOSS_SPAN, 2 * HIT_VOTES))
+    expected_norm, expected_weights = np.ones((64, 2 * HIT_VOTES)), np.zeros((64, 2 * HIT_VOTES))
+    for (slot, unknown), h, w in zip(at.T.tolist(), votes, weight):
+        vector, near, far = hit_losses(h)
+        for part, (span, part_norm, scale) in enumerate(((slice(0, LOSS_SPAN), near, 1.0),
+                                                         (slice(LOSS_SPAN, FAR_LOSS_SPAN), far, FAR_LOSS_WEIGHT))):
+            if part_norm:
+                expected[unknown, span, 2 * slot + part] = vector[span]
+                expected_norm[unknown, 2 * slot + part] = part_norm
+                expected_weights[unknown, 2 * slot + part] = w * scale
+    assert matrix.tobytes() == expected.tobytes()
+    assert norm.tobytes() == expected_norm.tobytes() and weights.tobytes() == expected_weights.tobytes()
+    assert len(votes) > 200 and (expected_weights > 0).sum() > 200 and (norm == 1).sum() > 64
