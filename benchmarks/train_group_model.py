@@ -25,7 +25,9 @@ a group and without).
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +35,7 @@ from bench_novelty import block_of, fold_of  # benchmarks share helpers
 
 from nps_id._atomic import atomic_output
 from nps_id.library import Library
-from nps_id.match.group_model import MODEL_PATHS, NONE_LABEL, GroupModel, features, hit_votes
+from nps_id.match.group_model import MODEL_PATHS, NONE_LABEL, GroupModel, Trees, features, hit_votes
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.match.ranked_hit import RankedHit
@@ -134,8 +136,48 @@ def fit(kind: str, x: np.ndarray, y: np.ndarray, vote_labels: list[str], c: floa
     scale[scale == 0] = 1.0
     clf = LogisticRegression(C=c, max_iter=2000)
     clf.fit((x - mean) / scale, y)
-    return GroupModel(kind, tuple(str(label) for label in clf.classes_), tuple(vote_labels), mean, scale,
-                      clf.coef_.T.copy(), clf.intercept_.copy(), MIN_PROBABILITY[kind])
+    model = GroupModel(kind, tuple(str(label) for label in clf.classes_), tuple(vote_labels), mean, scale,
+                       clf.coef_.T.copy(), clf.intercept_.copy(), MIN_PROBABILITY[kind])
+    if kind not in TREES:
+        return model
+    trees = fit_trees(x, y, TREES[kind])
+    assert tuple(trees.classes_) == model.labels  # the same sorted labels: one class order
+    return replace(model, trees=trees_of(trees, x, TREES[kind]["columns"](x.shape[1])), tree_weight=TREE_WEIGHT[kind])
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray, settings: dict) -> Any:
+    """sklearn's histogram gradient boosting on ``settings["columns"]`` of the features (fixed seed)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    options = {key: value for key, value in settings.items() if key != "columns"}
+    clf = HistGradientBoostingClassifier(early_stopping=False, random_state=0, **options)
+    return clf.fit(x[:, settings["columns"](x.shape[1])], y)
+
+
+def trees_of(clf: Any, x: np.ndarray, columns: np.ndarray) -> Trees:
+    """``clf``'s trees as :class:`~nps_id.match.group_model.Trees` on the whole feature vector
+    (``columns``: the features it was fitted on). sklearn exports no HistGradientBoosting tree, so
+    its fitted predictors' node arrays (``_predictors``, ``_baseline_prediction``) are read; the
+    conversion is checked against its own probabilities on ``x``."""
+    parts: dict[str, list] = {key: [] for key in ("feature", "threshold", "left", "right", "value", "root", "label")}
+    offset = 0
+    for iteration in clf._predictors:
+        for label, tree in enumerate(iteration):
+            nodes, leaf = tree.nodes, tree.nodes["is_leaf"].astype(bool)
+            own = np.arange(len(nodes)) + offset
+            parts["feature"].append(np.where(leaf, 0, columns[nodes["feature_idx"]]))
+            parts["threshold"].append(np.where(leaf, np.inf, nodes["num_threshold"]))
+            parts["left"].append(np.where(leaf, own, nodes["left"].astype(np.int64) + offset))
+            parts["right"].append(np.where(leaf, own, nodes["right"].astype(np.int64) + offset))
+            parts["value"].append(np.where(leaf, nodes["value"], 0.0))
+            parts["root"].append([offset])
+            parts["label"].append([label])
+            offset += len(nodes)
+    arrays = {f"tree_{key}": np.concatenate(value) for key, value in parts.items()}
+    trees = Trees.checked({**arrays, "tree_baseline": clf._baseline_prediction.ravel()}, x.shape[1], len(clf.classes_))
+    sample = x[:: max(1, len(x) // 2000)]  # the trees' own features never NaN: no missing-value branch
+    assert np.allclose(trees.probabilities(sample), clf.predict_proba(sample[:, columns]), atol=1e-9)
+    return trees
 
 
 def report(rows: list[dict], predicted: list[tuple[str, float]]) -> None:

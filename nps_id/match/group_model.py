@@ -57,11 +57,20 @@ from nps_id.match.molecular_mass import molecular_ion
 
 #: The shipped model of each spectrum kind.
 MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kind in ("ei", "ms2")}
-#: Format of the model file this code reads (a file of another version is refused; 2: the EI
-#: features hold the losses from the molecular ion and the differences between ions; 3: the EI
-#: features hold the closest compound, the vote's counts and its share times the best
-#: similarity, and the spectrum's shape).
-MODEL_VERSION = 3
+#: Format of the model file this code writes with trees (2: the EI features hold the losses from
+#: the molecular ion and the differences between ions; 3: the EI features hold the closest
+#: compound, the vote's counts and its share times the best similarity, and the spectrum's shape;
+#: 4: version 3's linear model and gradient-boosted trees on the same features, their
+#: probabilities averaged).
+MODEL_VERSION = 4
+#: Versions this code reads: 3 (the linear model alone, the same features) and 4.
+READ_VERSIONS = (3, MODEL_VERSION)
+#: The tree arrays of a version 4 file (:class:`Trees`).
+TREE_ARRAYS = ("tree_feature", "tree_threshold", "tree_left", "tree_right", "tree_value", "tree_root",
+               "tree_label", "tree_baseline")
+#: Most nodes from a tree's root to its leaf a model file may hold: its trees are evaluated one
+#: level per array step (the shipped trees' deepest path is ~10 nodes).
+MAX_TREE_DEPTH = 64
 #: Highest nominal m/z of the spectrum features.
 MAX_MZ = 500
 #: Largest neutral loss (Da, nominal) from the precursor of the MS/MS loss features.
@@ -225,10 +234,98 @@ def n_features(kind: str, n_labels: int) -> int:
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Gradient-boosted regression trees (sklearn's HistGradientBoostingClassifier, converted by
+    ``benchmarks/train_group_model.py``) evaluated in NumPy: every tree's nodes in one set of
+    arrays, a node's children after it (a leaf is its own children: feature 0, threshold +inf).
+    A class's score is ``baseline`` plus its trees' leaf values; the probabilities their softmax.
+    Written by hand (no sklearn at run time): the trees are plain arrays read without pickle."""
+
+    feature: np.ndarray  # (nodes,) the feature a node splits on
+    threshold: np.ndarray  # (nodes,) x[feature] <= threshold: left child, else right
+    left: np.ndarray  # (nodes,)
+    right: np.ndarray  # (nodes,)
+    value: np.ndarray  # (nodes,) a leaf's score
+    root: np.ndarray  # (trees,)
+    label: np.ndarray  # (trees,) the class (index into the model's labels) a tree scores
+    baseline: np.ndarray  # (labels,)
+    depth: int  # the most steps from a root to a leaf
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Softmax over the labels of each row of ``x`` (raw features, not standardised)."""
+        x = np.atleast_2d(x)
+        node = np.broadcast_to(self.root, (len(x), len(self.root)))
+        rows = np.arange(len(x))[:, None]
+        for _ in range(self.depth):  # all trees of all rows one level per step
+            node = np.where(x[rows, self.feature[node]] <= self.threshold[node], self.left[node], self.right[node])
+        z = self.baseline + self.value[node] @ self._one_hot
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    @functools.cached_property
+    def _one_hot(self) -> np.ndarray:
+        """(trees, labels): which class each tree's leaf value adds to."""
+        out = np.zeros((len(self.root), len(self.baseline)))
+        out[np.arange(len(self.root)), self.label] = 1.0
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return dict(zip(TREE_ARRAYS, (self.feature, self.threshold, self.left, self.right, self.value, self.root,
+                                      self.label, self.baseline)))
+
+    @classmethod
+    def checked(cls, data: dict[str, np.ndarray], n_features: int, n_labels: int) -> "Trees":
+        """The trees of a version 4 file's arrays, every index in range and every path finite:
+        a node's children lie after it (no cycle), a leaf is its own children."""
+        whole = {key: data[key] for key in ("tree_feature", "tree_left", "tree_right", "tree_root", "tree_label")}
+        for key, array in whole.items():
+            if array.dtype.kind not in "iu" or array.ndim != 1:
+                raise ValueError(f"'{key}' is not whole numbers")
+        real = {key: data[key] for key in ("tree_threshold", "tree_value", "tree_baseline")}
+        for key, array in real.items():
+            if array.dtype.kind not in "fiu" or array.ndim != 1:
+                raise ValueError(f"'{key}' is not real numbers")
+        feature, left, right, root, label = (np.asarray(a, dtype=np.int64) for a in whole.values())
+        threshold, value, baseline = (np.asarray(a, dtype=np.float64) for a in real.values())
+        n = len(feature)
+        if not n or any(len(a) != n for a in (threshold, left, right, value)):
+            raise ValueError("the tree node arrays differ in length")
+        if len(baseline) != n_labels or len(label) != len(root) or not len(root):
+            raise ValueError("'tree_baseline' is not one per label, or 'tree_label' not one per tree")
+        node = np.arange(n)
+        leaf = (left == node) & (right == node)
+        if np.any(~leaf & ((left <= node) | (right <= node) | (left >= n) | (right >= n))):
+            raise ValueError("a tree node's children do not lie after it")
+        if np.any((feature < 0) | (feature >= n_features)) or np.any((root < 0) | (root >= n)) \
+                or np.any((label < 0) | (label >= n_labels)):
+            raise ValueError("a tree's feature, root or label is out of range")
+        if np.any(np.isnan(threshold)) or np.any(~leaf & np.isinf(threshold)) or np.any(leaf & (threshold != np.inf)):
+            raise ValueError("'tree_threshold' is not finite at a split and +inf at a leaf")
+        for key, array in (("tree_value", value), ("tree_baseline", baseline)):
+            if not np.all(np.abs(array) <= MAX_WEIGHT):
+                raise ValueError(f"'{key}' is not finite numbers within +-{MAX_WEIGHT:g}")
+        return cls(feature, threshold, left, right, value, root, label, baseline, _depth(root, left, right))
+
+
+def _depth(root: np.ndarray, left: np.ndarray, right: np.ndarray) -> int:
+    """Steps from the roots to their deepest leaf (at most :data:`MAX_TREE_DEPTH`)."""
+    level, depth = np.unique(root), 0
+    while True:
+        inner = level[(left[level] != level) | (right[level] != level)]
+        if not inner.size:
+            return depth
+        depth += 1
+        if depth > MAX_TREE_DEPTH:
+            raise ValueError(f"a tree is deeper than {MAX_TREE_DEPTH} nodes")
+        level = np.unique(np.concatenate([left[inner], right[inner]]))
+
+
+@dataclass(frozen=True)
 class GroupModel:
     """Softmax over ``labels`` of ``intercept + ((x - mean) / scale) @ coef``, ``x`` the
     :func:`features` with the vote counted for ``vote_labels`` (every label of the training data:
-    a fold model may lack a class its fold holds no compound of)."""
+    a fold model may lack a class its fold holds no compound of); with ``trees`` (version 4) the
+    weighted mean of that and the trees' probabilities, ``tree_weight`` the trees' share."""
 
     kind: str
     labels: tuple[str, ...]
@@ -238,11 +335,16 @@ class GroupModel:
     coef: np.ndarray  # (features, labels)
     intercept: np.ndarray  # (labels,)
     min_probability: float
+    trees: Trees | None = None
+    tree_weight: float = 0.0
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         z = self.intercept + ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef
         z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        p = z / z.sum(axis=1, keepdims=True)
+        if self.trees is None:
+            return p
+        return (1.0 - self.tree_weight) * p + self.tree_weight * self.trees.probabilities(x)
 
     def predict(self, relative: dict[int, float], hits: Sequence[Any], facts: Any,
                 precursor: tuple[float, str] | None = None) -> str | None:
@@ -289,11 +391,12 @@ class GroupModel:
         """Write the model as ``.npz`` (plain arrays; :meth:`load` reads it without pickle)."""
         from nps_id._atomic import atomic_output
 
+        trees = {} if self.trees is None else {**self.trees.arrays(), "tree_weight": np.float64(self.tree_weight)}
         with atomic_output(Path(path), suffix=".npz") as tmp:
-            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION), kind=np.array(self.kind), labels=np.array(self.labels, dtype=str),
-                                vote_labels=np.array(self.vote_labels, dtype=str),
+            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION if trees else 3), kind=np.array(self.kind),
+                                labels=np.array(self.labels, dtype=str), vote_labels=np.array(self.vote_labels, dtype=str),
                                 mean=self.mean, scale=self.scale, coef=self.coef, intercept=self.intercept,
-                                min_probability=np.float64(self.min_probability))
+                                min_probability=np.float64(self.min_probability), **trees)
 
     @classmethod
     def load(cls, path: str | Path) -> "GroupModel":
@@ -315,8 +418,8 @@ class GroupModel:
         version = data["version"]
         if version.shape or version.dtype.kind not in "iu":  # int("3") or int(3.7) would pass as 3
             raise ValueError(f"version {version.tolist()!r} is not a whole number")
-        if int(version) != MODEL_VERSION:
-            raise ValueError(f"version {int(version)}, this nps-id reads version {MODEL_VERSION}")
+        if int(version) not in READ_VERSIONS:
+            raise ValueError(f"version {int(version)}, this nps-id reads versions {' and '.join(map(str, READ_VERSIONS))}")
         labels = tuple(str(label) for label in data["labels"])
         vote_labels = tuple(str(label) for label in data["vote_labels"])
         for what, names in (("labels", labels), ("vote_labels", vote_labels)):
@@ -340,7 +443,14 @@ class GroupModel:
         min_probability = float(data["min_probability"])
         if not 0 <= min_probability <= 1:
             raise ValueError(f"min_probability {min_probability} is not in 0-1")
-        return cls(kind, labels, vote_labels, arrays["mean"], arrays["scale"], arrays["coef"], arrays["intercept"], min_probability)
+        model = cls(kind, labels, vote_labels, arrays["mean"], arrays["scale"], arrays["coef"], arrays["intercept"],
+                    min_probability)
+        if int(version) == 3:
+            return model
+        tree_weight = data["tree_weight"]
+        if tree_weight.shape or tree_weight.dtype.kind != "f" or not 0 < float(tree_weight) <= 1:
+            raise ValueError(f"tree_weight {tree_weight.tolist()!r} is not a number in (0, 1]")
+        return replace(model, trees=Trees.checked(data, size, k), tree_weight=float(tree_weight))
 
 
 @functools.lru_cache(maxsize=2)
