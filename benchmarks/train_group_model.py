@@ -35,7 +35,7 @@ from bench_novelty import block_of, fold_of  # benchmarks share helpers
 
 from nps_id._atomic import atomic_output
 from nps_id.library import Library
-from nps_id.match.group_model import MODEL_PATHS, NONE_LABEL, GroupModel, Trees, features, hit_votes
+from nps_id.match.group_model import MAX_LOSS, MAX_MZ, MODEL_PATHS, NONE_LABEL, GroupModel, Trees, features, hit_votes
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.match.ranked_hit import RankedHit
@@ -50,7 +50,16 @@ N_FOLDS = 5
 #: the closest-compound and shape features: fewer wrong groups at 0.5; benchmarks/README.md "Stop 40").
 C = {"ei": 0.01, "ms2": 0.02}
 #: The models' abstention threshold (benchmarks/README.md, "New substances").
-MIN_PROBABILITY = {"ei": 0.5, "ms2": 0.9}
+MIN_PROBABILITY = {"ei": 0.45, "ms2": 0.9}
+#: Gradient-boosted trees beside the linear model, per kind (stop 41): sklearn
+#: HistGradientBoostingClassifier settings and the features they read -- EI: from the ion
+#: differences on (differences, diagnostic ions, the closest compounds' vote, the shape; not the
+#: 700 spectrum and loss features the linear model reads: a tree splits on "a close hit of group G
+#: and a light molecular ion", 4x faster to fit). benchmarks/README.md "Stop 41 (branch group41)".
+TREES = {"ei": {"max_iter": 150, "max_leaf_nodes": 15, "learning_rate": 0.1, "l2_regularization": 1.0,
+                "columns": lambda n: np.arange(MAX_MZ + MAX_LOSS, n)}}
+#: The trees' share of the averaged probabilities.
+TREE_WEIGHT = {"ei": 0.3}
 #: MS/MS spectra per compound used for training (spread over its records).
 MS2_PER_COMPOUND = 4
 PROBABILITIES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)

@@ -403,8 +403,12 @@ def test_the_groups_of_a_batch_are_the_one_at_a_time_ones(kind, request):
     alone = [model.predict(*one) for one in inputs]
     assert model.predict_many(inputs) == alone
     x = np.array([model._features(*one) for one in inputs])
-    assert np.abs(model.probabilities(x) - np.vstack([model.probabilities(row) for row in x])).max() <= 1e-12
+    full = model.probabilities(x)
+    assert np.abs(full - np.vstack([model.probabilities(row) for row in x])).max() <= 1e-12
     assert len({label for label in alone if label}) >= 2  # the spectra reach several groups
+    # the trees evaluated only where a group can reach the threshold: the labels of every row's all
+    best = full.argmax(axis=1)
+    assert alone == [(model.labels[b] or None) if p[b] >= model.min_probability else None for p, b in zip(full, best)]
 
 
 def test_a_row_at_a_tie_with_the_threshold_is_decided_as_alone():
