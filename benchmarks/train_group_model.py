@@ -56,7 +56,7 @@ MIN_PROBABILITY = {"ei": 0.45, "ms2": 0.9}
 #: differences on (differences, diagnostic ions, the closest compounds' vote, the shape; not the
 #: 700 spectrum and loss features the linear model reads: a tree splits on "a close hit of group G
 #: and a light molecular ion", 4x faster to fit). benchmarks/README.md "Stop 41 (branch group41)".
-TREES = {"ei": {"max_iter": 150, "max_leaf_nodes": 15, "learning_rate": 0.1, "l2_regularization": 1.0,
+TREES = {"ei": {"max_iter": 60, "max_leaf_nodes": 15, "learning_rate": 0.25, "l2_regularization": 1.0,
                 "columns": lambda n: np.arange(MAX_MZ + MAX_LOSS, n)}}
 #: The trees' share of the averaged probabilities.
 TREE_WEIGHT = {"ei": 0.3}
