@@ -62,7 +62,7 @@ TREES = {"ei": {"max_iter": 60, "max_leaf_nodes": 15, "learning_rate": 0.25, "l2
 TREE_WEIGHT = {"ei": 0.3}
 #: MS/MS spectra per compound used for training (spread over its records).
 MS2_PER_COMPOUND = 4
-PROBABILITIES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+PROBABILITIES = (0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 def self_hits(name: str, spectra, reference, cache: Path | None) -> Hits:

@@ -364,12 +364,16 @@ class GroupModel:
             rows = np.arange(len(x))
         else:
             reach = (self.min_probability - self.tree_weight - TIE_MARGIN) / (1.0 - self.tree_weight)
-            group = np.array([label != NONE_LABEL for label in self.labels])
-            rows = np.flatnonzero(p[:, group].max(axis=1, initial=0.0) >= reach)
+            rows = np.flatnonzero(p[:, self._groups].max(axis=1, initial=0.0) >= reach)
         p *= 1.0 - self.tree_weight
         if rows.size:
             p[rows] += self.tree_weight * self.trees.probabilities(x[rows])
         return p
+
+    @functools.cached_property
+    def _groups(self) -> np.ndarray:
+        """The positions of the labels that name a group (all but "none")."""
+        return np.array([i for i, label in enumerate(self.labels) if label != NONE_LABEL], dtype=np.int64)
 
     def predict(self, relative: dict[int, float], hits: Sequence[Any], facts: Any,
                 precursor: tuple[float, str] | None = None) -> str | None:
