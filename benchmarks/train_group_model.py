@@ -6,7 +6,9 @@ libraries searched against its own library once (top ``TOP``), its own compound'
 compound gives, as ``bench_novelty.py`` leaves compounds out. Label: the compound's EWA group or
 subclass label (:meth:`nps_id.match.library_facts.LibraryFacts.group` of its first row), "" for none.
 Features: :func:`nps_id.match.group_model.features`. Model: multinomial logistic regression
-(sklearn, lbfgs, ``C``) on standardised features.
+(sklearn, lbfgs, ``C``) on standardised features; EI also gradient-boosted trees (``TREES``,
+sklearn HistGradientBoostingClassifier, seed 0) whose probabilities are averaged with it
+(``TREE_WEIGHT``), converted to plain arrays (:func:`trees_of`).
 
 Folds: every compound (block) is in fold ``bench_novelty.fold_of(block)`` of ``N_FOLDS``; fold
 model k is trained on the other folds' spectra of both libraries. ``bench_novelty.py
@@ -20,7 +22,7 @@ a group and without).
 
 ``--write`` writes the shipped model (all spectra); ``--cache DIR`` keeps the self-search hits
 (npz); ``--evaluate`` prints the out-of-fold rates of the fold models already in ``--folds``
-(``--kind ms2``: the MS/MS model alone, no search). Deterministic: fixed folds, lbfgs. sklearn is a training dependency only (``.[train]``).
+(``--kind ms2``: the MS/MS model alone, no search). Deterministic: fixed folds, lbfgs, the trees' fixed seed. sklearn is a training dependency only (``.[train]``).
 """
 from __future__ import annotations
 

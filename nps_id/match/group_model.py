@@ -30,15 +30,17 @@ Features (:func:`features`), per spectrum kind:
   the hits' vote first).
 
 Model: multinomial logistic regression on standardised features, softmax over the labels and
-"none" (no group); :meth:`GroupModel.predict` names the most probable label when its probability
-reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
+"none" (no group); EI since version 4 its probabilities averaged with gradient-boosted trees'
+(:class:`Trees`, on the raw features from the ion differences on: a tree reads "a close hit of
+group G and a light molecular ion", a sum of weights cannot); :meth:`GroupModel.predict` names the
+most probable label when its probability reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
 development libraries (EI: SWGDRUG and MassBank EI, each spectrum with its own compound left out
 of its hits; MS/MS: MassBank MS/MS); shipped as :data:`MODEL_PATHS` (plain arrays, read without
 pickle, evaluated in numpy). Measured: docs/match.md, "New substances".
 
 Entry points: :func:`features`, :func:`hit_votes`, :func:`distinct_compounds`,
 :class:`GroupModel` (:meth:`~GroupModel.load`, :meth:`~GroupModel.predict`,
-:meth:`~GroupModel.save`), :func:`shipped_group_model`, :data:`MODEL_PATHS`.
+:meth:`~GroupModel.save`), :class:`Trees`, :func:`shipped_group_model`, :data:`MODEL_PATHS`.
 """
 from __future__ import annotations
 
