@@ -71,7 +71,7 @@ READ_VERSIONS = (3, MODEL_VERSION)
 TREE_ARRAYS = ("tree_feature", "tree_threshold", "tree_left", "tree_right", "tree_value", "tree_root",
                "tree_label", "tree_baseline")
 #: Most nodes from a tree's root to its leaf a model file may hold: its trees are evaluated one
-#: level per array step (the shipped trees' deepest path is ~10 nodes).
+#: level per array step (the shipped trees' deepest path is 14 steps).
 MAX_TREE_DEPTH = 64
 #: Highest nominal m/z of the spectrum features.
 MAX_MZ = 500
@@ -353,9 +353,9 @@ class GroupModel:
         """The probabilities of each row of ``x``; not ``everywhere``: the trees are evaluated only
         where a group could reach ``min_probability`` (the linear model's best group at
         (min_probability - tree_weight) / (1 - tree_weight) or more) -- elsewhere no group is named
-        whatever the trees say, and the row keeps the linear model's share alone (~1 row in 6 of
-        the training spectra, 1 in 40 of its compounds of no group, needs the trees: each costs
-        ~0.2 ms, the linear model ~15 us)."""
+        whatever the trees say, and the row keeps the linear model's share alone (1 % of the MassBank
+        EI library's spectra need the trees, 70 % of SWGDRUG's: ~70 us each batched, the linear
+        model ~4 us)."""
         x = np.atleast_2d(x)
         z = self.intercept + ((x - self.mean) / self.scale) @ self.coef
         z = np.exp(z - z.max(axis=1, keepdims=True))
