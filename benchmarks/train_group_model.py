@@ -37,7 +37,7 @@ from bench_novelty import block_of, fold_of  # benchmarks share helpers
 
 from nps_id._atomic import atomic_output
 from nps_id.library import Library
-from nps_id.match.group_model import MAX_LOSS, MAX_MZ, MODEL_PATHS, NONE_LABEL, GroupModel, Trees, features, hit_votes
+from nps_id.match.group_model import MODEL_PATHS, NONE_LABEL, GroupModel, Trees, features, hit_votes
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.match.ranked_hit import RankedHit
@@ -52,16 +52,14 @@ N_FOLDS = 5
 #: the closest-compound and shape features: fewer wrong groups at 0.5; benchmarks/README.md "Stop 40").
 C = {"ei": 0.01, "ms2": 0.02}
 #: The models' abstention threshold (benchmarks/README.md, "New substances").
-MIN_PROBABILITY = {"ei": 0.45, "ms2": 0.9}
+MIN_PROBABILITY = {"ei": 0.5, "ms2": 0.9}
 #: Gradient-boosted trees beside the linear model, per kind (stop 41): sklearn
-#: HistGradientBoostingClassifier settings and the features they read -- EI: from the ion
-#: differences on (differences, diagnostic ions, the closest compounds' vote, the shape; not the
-#: 700 spectrum and loss features the linear model reads: a tree splits on "a close hit of group G
-#: and a light molecular ion", 4x faster to fit). benchmarks/README.md "Stop 41 (branch group41)".
-TREES = {"ei": {"max_iter": 60, "max_leaf_nodes": 15, "learning_rate": 0.25, "l2_regularization": 1.0,
-                "columns": lambda n: np.arange(MAX_MZ + MAX_LOSS, n)}}
+#: HistGradientBoostingClassifier settings, on the same features (a tree splits on "a close hit of
+#: group G and the iminium ion", which a sum of weights cannot). benchmarks/README.md "Stop 41
+#: (branch group41)".
+TREES = {"ei": {"max_iter": 60, "max_leaf_nodes": 15, "learning_rate": 0.25, "l2_regularization": 1.0}}
 #: The trees' share of the averaged probabilities.
-TREE_WEIGHT = {"ei": 0.3}
+TREE_WEIGHT = {"ei": 0.4}
 #: MS/MS spectra per compound used for training (spread over its records).
 MS2_PER_COMPOUND = 4
 PROBABILITIES = (0.3, 0.4, 0.45, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -151,32 +149,25 @@ def fit(kind: str, x: np.ndarray, y: np.ndarray, vote_labels: list[str], c: floa
                        clf.coef_.T.copy(), clf.intercept_.copy(), MIN_PROBABILITY[kind])
     if kind not in TREES:
         return model
-    trees = fit_trees(x, y, TREES[kind])
-    assert tuple(trees.classes_) == model.labels  # the same sorted labels: one class order
-    return replace(model, trees=trees_of(trees, x, TREES[kind]["columns"](x.shape[1])), tree_weight=TREE_WEIGHT[kind])
-
-
-def fit_trees(x: np.ndarray, y: np.ndarray, settings: dict) -> Any:
-    """sklearn's histogram gradient boosting on ``settings["columns"]`` of the features (fixed seed)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    options = {key: value for key, value in settings.items() if key != "columns"}
-    clf = HistGradientBoostingClassifier(early_stopping=False, random_state=0, **options)
-    return clf.fit(x[:, settings["columns"](x.shape[1])], y)
+    trees = HistGradientBoostingClassifier(early_stopping=False, random_state=0, **TREES[kind]).fit(x, y)
+    assert tuple(trees.classes_) == model.labels  # the same sorted labels: one class order
+    return replace(model, trees=trees_of(trees, x), tree_weight=TREE_WEIGHT[kind])
 
 
-def trees_of(clf: Any, x: np.ndarray, columns: np.ndarray) -> Trees:
-    """``clf``'s trees as :class:`~nps_id.match.group_model.Trees` on the whole feature vector
-    (``columns``: the features it was fitted on). sklearn exports no HistGradientBoosting tree, so
-    its fitted predictors' node arrays (``_predictors``, ``_baseline_prediction``) are read; the
-    conversion is checked against its own probabilities on ``x``."""
+def trees_of(clf: Any, x: np.ndarray) -> Trees:
+    """``clf``'s trees (fitted on ``x``'s features) as :class:`~nps_id.match.group_model.Trees`.
+    sklearn exports no HistGradientBoosting tree, so its fitted predictors' node arrays
+    (``_predictors``, ``_baseline_prediction``) are read; the conversion is checked against its own
+    probabilities on ``x``."""
     parts: dict[str, list] = {key: [] for key in ("feature", "threshold", "left", "right", "value", "root", "label")}
     offset = 0
     for iteration in clf._predictors:
         for label, tree in enumerate(iteration):
             nodes, leaf = tree.nodes, tree.nodes["is_leaf"].astype(bool)
             own = np.arange(len(nodes)) + offset
-            parts["feature"].append(np.where(leaf, 0, columns[nodes["feature_idx"]]))
+            parts["feature"].append(np.where(leaf, 0, nodes["feature_idx"]))
             parts["threshold"].append(np.where(leaf, np.inf, nodes["num_threshold"]))
             parts["left"].append(np.where(leaf, own, nodes["left"].astype(np.int64) + offset))
             parts["right"].append(np.where(leaf, own, nodes["right"].astype(np.int64) + offset))
@@ -187,7 +178,7 @@ def trees_of(clf: Any, x: np.ndarray, columns: np.ndarray) -> Trees:
     arrays = {f"tree_{key}": np.concatenate(value) for key, value in parts.items()}
     trees = Trees.checked({**arrays, "tree_baseline": clf._baseline_prediction.ravel()}, x.shape[1], len(clf.classes_))
     sample = x[:: max(1, len(x) // 2000)]  # the trees' own features never NaN: no missing-value branch
-    assert np.allclose(trees.probabilities(sample), clf.predict_proba(sample[:, columns]), atol=1e-9)
+    assert np.allclose(trees.probabilities(sample), clf.predict_proba(sample), atol=1e-9)
     return trees
 
 
