@@ -71,7 +71,7 @@ READ_VERSIONS = (3, MODEL_VERSION)
 TREE_ARRAYS = ("tree_feature", "tree_threshold", "tree_left", "tree_right", "tree_value", "tree_root",
                "tree_label", "tree_baseline")
 #: Most nodes from a tree's root to its leaf a model file may hold: its trees are evaluated one
-#: level per array step (the shipped trees' deepest path is 14 steps).
+#: level per array step (the shipped and fold trees' deepest paths are 13-14 steps).
 MAX_TREE_DEPTH = 64
 #: Highest nominal m/z of the spectrum features.
 MAX_MZ = 500
@@ -354,7 +354,7 @@ class GroupModel:
         where a group could reach ``min_probability`` (the linear model's best group at
         (min_probability - tree_weight) / (1 - tree_weight) or more) -- elsewhere no group is named
         whatever the trees say, and the row keeps the linear model's share alone (1 % of the MassBank
-        EI library's spectra need the trees, 70 % of SWGDRUG's: ~70 us each batched, the linear
+        EI library's spectra need the trees, 73 % of SWGDRUG's: ~80-170 us each batched, the linear
         model ~4 us)."""
         x = np.atleast_2d(x)
         z = self.intercept + ((x - self.mean) / self.scale) @ self.coef
