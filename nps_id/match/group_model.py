@@ -30,15 +30,17 @@ Features (:func:`features`), per spectrum kind:
   the hits' vote first).
 
 Model: multinomial logistic regression on standardised features, softmax over the labels and
-"none" (no group); :meth:`GroupModel.predict` names the most probable label when its probability
-reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
+"none" (no group); EI since version 4 its probabilities averaged with gradient-boosted trees'
+(:class:`Trees`, on the raw features from the ion differences on: a tree reads "a close hit of
+group G and a light molecular ion", a sum of weights cannot); :meth:`GroupModel.predict` names the
+most probable label when its probability reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
 development libraries (EI: SWGDRUG and MassBank EI, each spectrum with its own compound left out
 of its hits; MS/MS: MassBank MS/MS); shipped as :data:`MODEL_PATHS` (plain arrays, read without
 pickle, evaluated in numpy). Measured: docs/match.md, "New substances".
 
 Entry points: :func:`features`, :func:`hit_votes`, :func:`distinct_compounds`,
 :class:`GroupModel` (:meth:`~GroupModel.load`, :meth:`~GroupModel.predict`,
-:meth:`~GroupModel.save`), :func:`shipped_group_model`, :data:`MODEL_PATHS`.
+:meth:`~GroupModel.save`), :class:`Trees`, :func:`shipped_group_model`, :data:`MODEL_PATHS`.
 """
 from __future__ import annotations
 
@@ -57,11 +59,20 @@ from nps_id.match.molecular_mass import molecular_ion
 
 #: The shipped model of each spectrum kind.
 MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kind in ("ei", "ms2")}
-#: Format of the model file this code reads (a file of another version is refused; 2: the EI
-#: features hold the losses from the molecular ion and the differences between ions; 3: the EI
-#: features hold the closest compound, the vote's counts and its share times the best
-#: similarity, and the spectrum's shape).
-MODEL_VERSION = 3
+#: Format of the model file this code writes with trees (2: the EI features hold the losses from
+#: the molecular ion and the differences between ions; 3: the EI features hold the closest
+#: compound, the vote's counts and its share times the best similarity, and the spectrum's shape;
+#: 4: version 3's linear model and gradient-boosted trees on the same features, their
+#: probabilities averaged).
+MODEL_VERSION = 4
+#: Versions this code reads: 3 (the linear model alone, the same features) and 4.
+READ_VERSIONS = (3, MODEL_VERSION)
+#: The tree arrays of a version 4 file (:class:`Trees`).
+TREE_ARRAYS = ("tree_feature", "tree_threshold", "tree_left", "tree_right", "tree_value", "tree_root",
+               "tree_label", "tree_baseline")
+#: Most nodes from a tree's root to its leaf a model file may hold: its trees are evaluated one
+#: level per array step (the shipped and fold trees' deepest paths are 13-14 steps).
+MAX_TREE_DEPTH = 64
 #: Highest nominal m/z of the spectrum features.
 MAX_MZ = 500
 #: Largest neutral loss (Da, nominal) from the precursor of the MS/MS loss features.
@@ -225,10 +236,104 @@ def n_features(kind: str, n_labels: int) -> int:
 
 
 @dataclass(frozen=True)
+class Trees:
+    """Gradient-boosted regression trees (sklearn's HistGradientBoostingClassifier, converted by
+    ``benchmarks/train_group_model.py``) evaluated in NumPy: every tree's nodes in one set of
+    arrays, a node's children after it (a leaf is its own children: feature 0, threshold +inf).
+    A class's score is ``baseline`` plus its trees' leaf values; the probabilities their softmax.
+    Written by hand (no sklearn at run time): the trees are plain arrays read without pickle."""
+
+    feature: np.ndarray  # (nodes,) the feature a node splits on
+    threshold: np.ndarray  # (nodes,) x[feature] <= threshold: left child, else right
+    left: np.ndarray  # (nodes,)
+    right: np.ndarray  # (nodes,)
+    value: np.ndarray  # (nodes,) a leaf's score
+    root: np.ndarray  # (trees,)
+    label: np.ndarray  # (trees,) the class (index into the model's labels) a tree scores
+    baseline: np.ndarray  # (labels,)
+    depth: int  # the most steps from a root to a leaf
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Softmax over the labels of each row of ``x`` (raw features, not standardised)."""
+        x = np.atleast_2d(x)
+        n, trees = len(x), len(self.root)
+        node = np.tile(self.root, n)  # row r's tree t at r * trees + t
+        start = np.repeat(np.arange(n) * x.shape[1], trees)  # its row in the flat features
+        flat = x.ravel()
+        active = np.flatnonzero(self.left[node] != node)
+        for _ in range(self.depth):  # one level per step, of the paths not yet at a leaf
+            at = node[active]
+            step = np.where(flat[start[active] + self.feature[at]] <= self.threshold[at], self.left[at], self.right[at])
+            node[active] = step
+            active = active[self.left[step] != step]
+        z = self.baseline + self.value[node].reshape(n, trees) @ self._one_hot
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    @functools.cached_property
+    def _one_hot(self) -> np.ndarray:
+        """(trees, labels): which class each tree's leaf value adds to."""
+        out = np.zeros((len(self.root), len(self.baseline)))
+        out[np.arange(len(self.root)), self.label] = 1.0
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return dict(zip(TREE_ARRAYS, (self.feature, self.threshold, self.left, self.right, self.value, self.root,
+                                      self.label, self.baseline)))
+
+    @classmethod
+    def checked(cls, data: dict[str, np.ndarray], n_features: int, n_labels: int) -> "Trees":
+        """The trees of a version 4 file's arrays, every index in range and every path finite:
+        a node's children lie after it (no cycle), a leaf is its own children."""
+        whole = {key: data[key] for key in ("tree_feature", "tree_left", "tree_right", "tree_root", "tree_label")}
+        for key, array in whole.items():
+            if array.dtype.kind not in "iu" or array.ndim != 1:
+                raise ValueError(f"'{key}' is not whole numbers")
+        real = {key: data[key] for key in ("tree_threshold", "tree_value", "tree_baseline")}
+        for key, array in real.items():
+            if array.dtype.kind not in "fiu" or array.ndim != 1:
+                raise ValueError(f"'{key}' is not real numbers")
+        feature, left, right, root, label = (np.asarray(a, dtype=np.int64) for a in whole.values())
+        threshold, value, baseline = (np.asarray(a, dtype=np.float64) for a in real.values())
+        n = len(feature)
+        if not n or any(len(a) != n for a in (threshold, left, right, value)):
+            raise ValueError("the tree node arrays differ in length")
+        if len(baseline) != n_labels or len(label) != len(root) or not len(root):
+            raise ValueError("'tree_baseline' is not one per label, or 'tree_label' not one per tree")
+        node = np.arange(n)
+        leaf = (left == node) & (right == node)
+        if np.any(~leaf & ((left <= node) | (right <= node) | (left >= n) | (right >= n))):
+            raise ValueError("a tree node's children do not lie after it")
+        if np.any((feature < 0) | (feature >= n_features)) or np.any((root < 0) | (root >= n)) \
+                or np.any((label < 0) | (label >= n_labels)):
+            raise ValueError("a tree's feature, root or label is out of range")
+        if np.any(np.isnan(threshold)) or np.any(~leaf & np.isinf(threshold)) or np.any(leaf & (threshold != np.inf)):
+            raise ValueError("'tree_threshold' is not finite at a split and +inf at a leaf")
+        for key, array in (("tree_value", value), ("tree_baseline", baseline)):
+            if not np.all(np.abs(array) <= MAX_WEIGHT):
+                raise ValueError(f"'{key}' is not finite numbers within +-{MAX_WEIGHT:g}")
+        return cls(feature, threshold, left, right, value, root, label, baseline, _depth(root, left, right))
+
+
+def _depth(root: np.ndarray, left: np.ndarray, right: np.ndarray) -> int:
+    """Steps from the roots to their deepest leaf (at most :data:`MAX_TREE_DEPTH`)."""
+    level, depth = np.unique(root), 0
+    while True:
+        inner = level[(left[level] != level) | (right[level] != level)]
+        if not inner.size:
+            return depth
+        depth += 1
+        if depth > MAX_TREE_DEPTH:
+            raise ValueError(f"a tree is deeper than {MAX_TREE_DEPTH} nodes")
+        level = np.unique(np.concatenate([left[inner], right[inner]]))
+
+
+@dataclass(frozen=True)
 class GroupModel:
     """Softmax over ``labels`` of ``intercept + ((x - mean) / scale) @ coef``, ``x`` the
     :func:`features` with the vote counted for ``vote_labels`` (every label of the training data:
-    a fold model may lack a class its fold holds no compound of)."""
+    a fold model may lack a class its fold holds no compound of); with ``trees`` (version 4) the
+    weighted mean of that and the trees' probabilities, ``tree_weight`` the trees' share."""
 
     kind: str
     labels: tuple[str, ...]
@@ -238,11 +343,39 @@ class GroupModel:
     coef: np.ndarray  # (features, labels)
     intercept: np.ndarray  # (labels,)
     min_probability: float
+    trees: Trees | None = None
+    tree_weight: float = 0.0  # in (0, 1) with trees
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        z = self.intercept + ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef
+        return self._probabilities(x, everywhere=True)
+
+    def _probabilities(self, x: np.ndarray, everywhere: bool) -> np.ndarray:
+        """The probabilities of each row of ``x``; not ``everywhere``: the trees are evaluated only
+        where a group could reach ``min_probability`` (the linear model's best group at
+        (min_probability - tree_weight) / (1 - tree_weight) or more) -- elsewhere no group is named
+        whatever the trees say, and the row keeps the linear model's share alone (1 % of the MassBank
+        EI library's spectra need the trees, 73 % of SWGDRUG's: ~80-170 us each batched, the linear
+        model ~4 us)."""
+        x = np.atleast_2d(x)
+        z = self.intercept + ((x - self.mean) / self.scale) @ self.coef
         z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        p = z / z.sum(axis=1, keepdims=True)
+        if self.trees is None:
+            return p
+        if everywhere:
+            rows = np.arange(len(x))
+        else:
+            reach = (self.min_probability - self.tree_weight - TIE_MARGIN) / (1.0 - self.tree_weight)
+            rows = np.flatnonzero(p[:, self._groups].max(axis=1, initial=0.0) >= reach)
+        p *= 1.0 - self.tree_weight
+        if rows.size:
+            p[rows] += self.tree_weight * self.trees.probabilities(x[rows])
+        return p
+
+    @functools.cached_property
+    def _groups(self) -> np.ndarray:
+        """The positions of the labels that name a group (all but "none")."""
+        return np.array([i for i, label in enumerate(self.labels) if label != NONE_LABEL], dtype=np.int64)
 
     def predict(self, relative: dict[int, float], hits: Sequence[Any], facts: Any,
                 precursor: tuple[float, str] | None = None) -> str | None:
@@ -262,9 +395,9 @@ class GroupModel:
         if not rows:
             return out
         x = np.array([self._features(*spectra[i]) for i in rows])
-        p = self.probabilities(x)
+        p = self._probabilities(x, everywhere=False)
         for j in np.flatnonzero(self._near_tie(p)) if len(rows) > 1 else ():
-            p[j] = self.probabilities(x[j])[0]
+            p[j] = self._probabilities(x[j], everywhere=False)[0]
         best = np.argmax(p, axis=1)
         named = p[np.arange(len(rows)), best] >= self.min_probability
         for i, b, ok in zip(rows, best.tolist(), named.tolist()):
@@ -289,11 +422,12 @@ class GroupModel:
         """Write the model as ``.npz`` (plain arrays; :meth:`load` reads it without pickle)."""
         from nps_id._atomic import atomic_output
 
+        trees = {} if self.trees is None else {**self.trees.arrays(), "tree_weight": np.float64(self.tree_weight)}
         with atomic_output(Path(path), suffix=".npz") as tmp:
-            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION), kind=np.array(self.kind), labels=np.array(self.labels, dtype=str),
-                                vote_labels=np.array(self.vote_labels, dtype=str),
+            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION if trees else 3), kind=np.array(self.kind),
+                                labels=np.array(self.labels, dtype=str), vote_labels=np.array(self.vote_labels, dtype=str),
                                 mean=self.mean, scale=self.scale, coef=self.coef, intercept=self.intercept,
-                                min_probability=np.float64(self.min_probability))
+                                min_probability=np.float64(self.min_probability), **trees)
 
     @classmethod
     def load(cls, path: str | Path) -> "GroupModel":
@@ -315,8 +449,8 @@ class GroupModel:
         version = data["version"]
         if version.shape or version.dtype.kind not in "iu":  # int("3") or int(3.7) would pass as 3
             raise ValueError(f"version {version.tolist()!r} is not a whole number")
-        if int(version) != MODEL_VERSION:
-            raise ValueError(f"version {int(version)}, this nps-id reads version {MODEL_VERSION}")
+        if int(version) not in READ_VERSIONS:
+            raise ValueError(f"version {int(version)}, this nps-id reads versions {' and '.join(map(str, READ_VERSIONS))}")
         labels = tuple(str(label) for label in data["labels"])
         vote_labels = tuple(str(label) for label in data["vote_labels"])
         for what, names in (("labels", labels), ("vote_labels", vote_labels)):
@@ -340,7 +474,14 @@ class GroupModel:
         min_probability = float(data["min_probability"])
         if not 0 <= min_probability <= 1:
             raise ValueError(f"min_probability {min_probability} is not in 0-1")
-        return cls(kind, labels, vote_labels, arrays["mean"], arrays["scale"], arrays["coef"], arrays["intercept"], min_probability)
+        model = cls(kind, labels, vote_labels, arrays["mean"], arrays["scale"], arrays["coef"], arrays["intercept"],
+                    min_probability)
+        if int(version) == 3:
+            return model
+        tree_weight = data["tree_weight"]
+        if tree_weight.shape or tree_weight.dtype.kind != "f" or not 0 < float(tree_weight) < 1:
+            raise ValueError(f"tree_weight {tree_weight.tolist()!r} is not a number in (0, 1)")
+        return replace(model, trees=Trees.checked(data, size, k), tree_weight=float(tree_weight))
 
 
 @functools.lru_cache(maxsize=2)

@@ -3,7 +3,9 @@ is refused with one line naming it (exit 4), never a traceback; an improbable gr
 from __future__ import annotations
 
 import pickle
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,8 +120,8 @@ def test_a_model_of_another_version_is_refused(tmp_path, monkeypatch):
     import nps_id.match.group_model as group_model
 
     path = _saved(tmp_path)
-    monkeypatch.setattr(group_model, "MODEL_VERSION", 4)
-    with pytest.raises(LibraryError, match="version 3, this nps-id reads version 4"):
+    monkeypatch.setattr(group_model, "READ_VERSIONS", (5, 6))
+    with pytest.raises(LibraryError, match="version 4, this nps-id reads versions 5 and 6"):
         GroupModel.load(path)
 
 
@@ -132,7 +134,7 @@ def test_a_model_of_an_older_feature_layout_is_refused(tmp_path, version):
     np.savez(path, version=np.int64(version), kind=np.array(model.kind), labels=np.array(model.labels),
              vote_labels=np.array(model.vote_labels), mean=model.mean, scale=model.scale, coef=model.coef,
              intercept=model.intercept, min_probability=np.float64(model.min_probability))
-    with pytest.raises(LibraryError, match=f"version {version}, this nps-id reads version 3"):
+    with pytest.raises(LibraryError, match=f"version {version}, this nps-id reads versions 3 and 4"):
         GroupModel.load(path)
 
 
@@ -401,8 +403,12 @@ def test_the_groups_of_a_batch_are_the_one_at_a_time_ones(kind, request):
     alone = [model.predict(*one) for one in inputs]
     assert model.predict_many(inputs) == alone
     x = np.array([model._features(*one) for one in inputs])
-    assert np.abs(model.probabilities(x) - np.vstack([model.probabilities(row) for row in x])).max() <= 1e-12
+    full = model.probabilities(x)
+    assert np.abs(full - np.vstack([model.probabilities(row) for row in x])).max() <= 1e-12
     assert len({label for label in alone if label}) >= 2  # the spectra reach several groups
+    # the trees evaluated only where a group can reach the threshold: the labels of every row's all
+    best = full.argmax(axis=1)
+    assert alone == [(model.labels[b] or None) if p[b] >= model.min_probability else None for p, b in zip(full, best)]
 
 
 def test_a_row_at_a_tie_with_the_threshold_is_decided_as_alone():
@@ -415,3 +421,98 @@ def test_a_row_at_a_tie_with_the_threshold_is_decided_as_alone():
     assert at._near_tie(model.probabilities(x))[7]
     assert at.predict_many(inputs) == [at.predict(*one) for one in inputs]
     assert at.predict(*inputs[7]) is not None or p.argmax() == at.labels.index("")
+
+
+def _two_ion_trees(model):
+    """Trees naming the model's first group when features 57 AND 90 (m/z 58 and 91) are both
+    present, whatever else: one tree of depth 2 on that group, one leaf on every other class."""
+    group = next(i for i, label in enumerate(model.labels) if label)
+    k = len(model.labels)
+    # node 0: m/z 58 > 0.3 ? node 2 : leaf 1; node 2: m/z 91 > 0.3 ? leaf 4 (+20) : leaf 3
+    feature = np.array([57, 0, 90, 0, 0] + [0] * (k - 1))
+    threshold = np.array([0.3, np.inf, 0.3, np.inf, np.inf] + [np.inf] * (k - 1))
+    node = np.arange(len(feature))
+    left, right = node.copy(), node.copy()
+    left[0], right[0], left[2], right[2] = 1, 2, 3, 4
+    value = np.zeros(len(feature))
+    value[4] = 20.0
+    others = [i for i in range(k) if i != group]
+    return {"tree_feature": feature, "tree_threshold": threshold, "tree_left": left, "tree_right": right,
+            "tree_value": value, "tree_root": np.array([0] + list(range(5, 5 + k - 1))),
+            "tree_label": np.array([group] + others), "tree_baseline": np.zeros(k)}
+
+
+def _with_trees(tmp_path, weight=0.95, **changes):
+    from nps_id.match.group_model import Trees
+
+    model = shipped_group_model("ms2")
+    arrays = {**_two_ion_trees(model), **changes}
+    trees = Trees.checked(arrays, len(model.mean), len(model.labels))
+    path = tmp_path / "trees.npz"
+    replace(model, trees=trees, tree_weight=weight).save(path)
+    return path
+
+
+def test_trees_name_a_group_for_two_ions_together_and_not_for_either_alone(tmp_path):
+    model = GroupModel.load(_with_trees(tmp_path)).with_min_probability(0.5)
+    group = next(label for label in model.labels if label)
+    assert model.trees is not None and model.trees.depth == 2
+    named = [model.predict(spectrum, [], None, (200.1, "positive"))
+             for spectrum in ({58: 1.0, 91: 0.5}, {58: 1.0}, {91: 1.0}, {44: 1.0, 91: 0.5})]
+    assert named[0] == group and group not in named[1:]
+
+
+def test_a_model_with_trees_is_saved_as_version_4_and_a_linear_one_as_version_3(tmp_path):
+    with np.load(_with_trees(tmp_path, weight=0.4)) as data:
+        assert int(data["version"]) == 4 and float(data["tree_weight"]) == 0.4
+    with np.load(_saved(tmp_path, trees=None, tree_weight=0.0)) as data:
+        assert int(data["version"]) == 3 and "tree_feature" not in data.files
+    with np.load(_saved(tmp_path)) as data:  # the shipped EI model has trees
+        assert int(data["version"]) == 4 and len(data["tree_root"]) > 0
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"tree_left": np.array([1, 1, 0, 3, 4, 5])}, "children do not lie after it"),  # node 2 back to 0: a cycle
+    ({"tree_feature": np.array([57, 0, 10 ** 6, 0, 0, 0])}, "out of range"),
+    ({"tree_label": np.array([0, 99])}, "out of range"),
+    ({"tree_threshold": np.array([0.3, 0.5, 0.3, np.inf, np.inf, np.inf])}, "\\+inf at a leaf"),
+    ({"tree_threshold": np.array([np.nan, np.inf, 0.3, np.inf, np.inf, np.inf])}, "not finite at a split"),
+    ({"tree_value": np.array([0, 0, 0, 0, np.inf, 0])}, "'tree_value' is not finite"),
+    ({"tree_feature": np.array([57.0, 0, 90, 0, 0, 0])}, "'tree_feature' is not whole numbers"),
+    ({"tree_baseline": np.zeros(2)}, "one per label"),
+    ({"tree_weight": np.float64(1.5)}, "tree_weight 1.5 is not a number"),
+    ({"tree_root": None}, "tree_root"),
+])
+def test_a_model_with_damaged_trees_is_refused(tmp_path, change, expected):
+    path = _with_trees(tmp_path)
+    with np.load(path) as data:
+        arrays = dict(data)
+    k = len(arrays["labels"])
+    key, value = next(iter(change.items()))
+    if value is None:
+        del arrays[key]
+    elif key in ("tree_feature", "tree_left", "tree_threshold", "tree_value"):  # node arrays: pad to length
+        arrays[key] = np.concatenate([value, arrays[key][len(value):]]) if len(value) <= len(arrays[key]) else value
+    else:
+        arrays[key] = value if key != "tree_label" else np.concatenate([value, arrays[key][len(value):]])
+    assert k > 2
+    np.savez(path, **arrays)
+    with pytest.raises(LibraryError, match=expected) as info:
+        GroupModel.load(path)
+    assert "\n" not in str(info.value)
+
+
+def test_trees_converted_from_sklearn_give_its_probabilities():
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from train_group_model import trees_of
+
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 12))
+    y = np.where(x[:, 3] + x[:, 7] > 1.2, "a", np.where(x[:, 1] > 0.5, "b", ""))
+    clf = HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=7, random_state=0).fit(x, y)
+    trees = trees_of(clf, x)
+    assert np.abs(trees.probabilities(x) - clf.predict_proba(x)).max() < 1e-12
+    assert trees.depth >= 2 and len(trees.root) == 3 * clf.n_iter_
