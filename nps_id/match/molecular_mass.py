@@ -42,6 +42,7 @@ import numpy as np
 
 from nps_id.chem.formula import isotope_reach
 from nps_id.chem.formula import nominal_mass as formula_mass
+from nps_id.match.mass_model import choose, choose_one
 from nps_id.search.preprocess import nominal_mass
 
 #: Ions below this fraction of the base peak are not used to find the molecular ion.
@@ -254,8 +255,8 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
         scores = Counter({m: v for m, v in scores.items() if m >= floor and v > 0})
         if not scores:
             return None
-    best = max(scores.items(), key=lambda kv: (kv[1], kv[0]))[0]
-    return int(best) if best > 0 else None
+    best = choose_one(scores, own, relative, hits)
+    return best if best > 0 else None
 
 
 #: :func:`estimate_masses`: an unknown whose votes lie within own - _BELOW .. own + _ABOVE - 1
@@ -301,11 +302,11 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
                     chunk: list[tuple[int, int, list[int], list[Neighbour], list[int | None]]],
-                    ) -> list[int | None]:
+                    pick=choose) -> list[int | None]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
     order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
-    penalty, then the highest score (the higher mass on a tie)."""
+    penalty, then the best candidate (:func:`nps_id.match.mass_model.choose`)."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     votes = [(j, k, h) for k, c in enumerate(chunk) for j, h in enumerate(c[3])]
@@ -344,8 +345,8 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
     other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
     np.multiply(scores, PARITY_PENALTY, out=scores, where=other)
-    last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
-    return [m if m > 0 else None for m in (own + last - below).tolist()]
+    masses = pick(scores, own, below, relatives, [c[3] for c in chunk])  # the re-ranker (``pick``: its trainer's)
+    return [m if m > 0 else None for m in masses.tolist()]
 
 
 def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> np.ndarray:
