@@ -42,7 +42,7 @@ import numpy as np
 
 from nps_id.chem.formula import isotope_reach
 from nps_id.chem.formula import nominal_mass as formula_mass
-from nps_id.match.mass_model import choose, choose_one
+from nps_id.match import mass_model
 from nps_id.search.preprocess import nominal_mass
 
 #: Ions below this fraction of the base peak are not used to find the molecular ion.
@@ -255,7 +255,7 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
         scores = Counter({m: v for m, v in scores.items() if m >= floor and v > 0})
         if not scores:
             return None
-    best = choose_one(scores, own, relative, hits)
+    best = mass_model.choose_one(scores, own, relative, hits)
     return best if best > 0 else None
 
 
@@ -302,7 +302,7 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
                     chunk: list[tuple[int, int, list[int], list[Neighbour], list[int | None]]],
-                    pick=choose) -> list[int | None]:
+                    ) -> list[int | None]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
     order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
@@ -345,7 +345,7 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
     other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
     np.multiply(scores, PARITY_PENALTY, out=scores, where=other)
-    masses = pick(scores, own, below, relatives, [c[3] for c in chunk])  # the re-ranker (``pick``: its trainer's)
+    masses = mass_model.choose(scores, own, below, relatives, [c[3] for c in chunk])
     return [m if m > 0 else None for m in masses.tolist()]
 
 
