@@ -85,7 +85,7 @@ def candidates(rows: list[dict]) -> dict[str, np.ndarray]:
         masses = own[:, None] + columns - below
         top = np.take_along_axis(scores, columns, axis=1)
         values = features(masses, top, own, relatives, hits)
-        recorded.append((masses, eligible(top, values), np.stack(values, axis=2), list(relatives)))
+        recorded.append((masses, eligible(masses, top, values, hits), np.stack(values, axis=2), list(relatives)))
         return today(scores, own, below, relatives, hits, model=None)
 
     # the estimate as it stands without a model (the one spectra take one by one too)
