@@ -44,8 +44,10 @@ from nps_id.match.molecular_mass import HIT_VOTES, estimate_masses, molecular_io
 from nps_id.search.reference import Reference
 
 N_FOLDS = 5
-#: L2 penalty on the standardised weights (sum over spectra of the log-likelihood, not its mean).
-L2 = 1.0
+#: L2 penalty on the logit's standardised weights (sum over spectra of the log-likelihood, not its mean).
+L2 = 10.0
+#: The boosted trees' learning rate and leaves per tree (``--trees N``: N trees instead of the logit).
+TREE_RATE, TREE_LEAVES = 0.1, 15
 
 
 def library_rows(name: str, path: Path, cache: Path | None) -> list[dict]:
@@ -85,7 +87,7 @@ def candidates(rows: list[dict]) -> dict[str, np.ndarray]:
         masses = own[:, None] + columns - below
         top = np.take_along_axis(scores, columns, axis=1)
         values = features(masses, top, own, relatives, hits)
-        recorded.append((masses, eligible(masses, top, values, hits), np.stack(values, axis=2), list(relatives)))
+        recorded.append((masses, eligible(masses, top, values), np.stack(values, axis=2), list(relatives)))
         return today(scores, own, below, relatives, hits, model=None)
 
     # the estimate as it stands without a model (the one spectra take one by one too)
@@ -100,7 +102,7 @@ def candidates(rows: list[dict]) -> dict[str, np.ndarray]:
             "masses": masses, "index": index, "truth": truth}
 
 
-def fit(x: np.ndarray, valid: np.ndarray, right: np.ndarray, l2: float) -> np.ndarray:
+def fit(x: np.ndarray, valid: np.ndarray, right: np.ndarray, l2: float) -> MassModel:
     """Conditional-logit weights (raw feature scale) by L-BFGS on the spectra whose candidates hold the truth."""
     use = (right & valid).any(axis=1)
     x, valid, right = x[use], valid[use], right[use]
@@ -126,15 +128,35 @@ def fit(x: np.ndarray, valid: np.ndarray, right: np.ndarray, l2: float) -> np.nd
     w0 = np.zeros(x.shape[2])
     w0[FEATURES.index("score_share")] = 1.0
     result = minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    return result.x / scale
+    return MassModel(result.x / scale)
 
 
-def share_right(x: np.ndarray, valid: np.ndarray, right: np.ndarray, weights: np.ndarray | None) -> float:
+def fit_trees(x: np.ndarray, valid: np.ndarray, right: np.ndarray, trees: int) -> MassModel:
+    """Gradient-boosted trees (sklearn's histogram boosting, a training dependency only: ``.[train]``)
+    on the eligible candidates, each labelled right or not; the trees' node arrays as :class:`MassModel`."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    boosted = HistGradientBoostingClassifier(max_iter=trees, learning_rate=TREE_RATE, max_leaf_nodes=TREE_LEAVES,
+                                             early_stopping=False, random_state=0).fit(x[valid], right[valid])
+    parts, roots, start = [], [], 0
+    for (tree,) in boosted._predictors:
+        nodes = tree.nodes
+        leaf = nodes["is_leaf"].astype(bool)
+        parts.append((np.where(leaf, -1, nodes["feature_idx"]).astype(np.int64), nodes["num_threshold"].astype(np.float64),
+                      nodes["left"].astype(np.int64) + start, nodes["right"].astype(np.int64) + start,
+                      np.where(leaf, nodes["value"], 0.0)))
+        roots.append(start)
+        start += len(nodes)
+    feature, threshold, left, right_, value = (np.concatenate(column) for column in zip(*parts))
+    return MassModel(np.zeros(x.shape[2]), feature, threshold, left, right_, value, np.array(roots, dtype=np.int64))
+
+
+def share_right(x: np.ndarray, valid: np.ndarray, right: np.ndarray, model: MassModel | None) -> float:
     """Share of the spectra whose chosen candidate is the true mass (None: the highest score), as
     :func:`nps_id.match.mass_model.rerank` chooses."""
-    if weights is None:
+    if model is None:
         return float(right[:, 0].mean())
-    u = np.where(valid, x @ weights, -np.inf)
+    u = np.where(valid, model.utility(list(np.moveaxis(x, 2, 0))), -np.inf)
     best = np.argmax(u, axis=1)
     best[~valid.any(axis=1)] = 0
     return float(right[np.arange(len(x)), best].mean())
@@ -146,6 +168,7 @@ def main() -> None:
     parser.add_argument("--massbank-ei", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=None, help="train_group_model.py's self-search cache")
     parser.add_argument("--l2", type=float, default=L2)
+    parser.add_argument("--trees", type=int, default=0, help="gradient-boosted trees (this many) instead of the logit")
     parser.add_argument("--folds", type=Path, default=None, help="write each fold's model there (fold-mass-K.npz)")
     parser.add_argument("--write", action="store_true", help=f"write {mass_model.MODEL_PATH} (all spectra)")
     args = parser.parse_args()
@@ -154,22 +177,27 @@ def main() -> None:
     x, valid, right = data["x"], data["valid"], data["right"]
     print(f"{len(rows)} spectra, {len(x)} scored in chunks; truth among the {TOP} best {right.any(axis=1).mean():.4f}; "
           f"highest score right {share_right(x, valid, right, None):.4f}", flush=True)
+    def learn(x, valid, right):
+        return fit_trees(x, valid, right, args.trees) if args.trees else fit(x, valid, right, args.l2)
+
     fold = np.array([fold_of(rows[i]["block"], N_FOLDS) for i in data["index"]])
     held = 0.0
     for k in range(N_FOLDS):
         train, test = fold != k, fold == k
-        weights = fit(x[train], valid[train], right[train], args.l2)
-        part = share_right(x[test], valid[test], right[test], weights)
+        model = learn(x[train], valid[train], right[train])
+        part = share_right(x[test], valid[test], right[test], model)
         held += part * test.sum()
         print(f"  fold {k}: held out right {part:.4f}, highest score {share_right(x[test], valid[test], right[test], None):.4f}",
               flush=True)
         if args.folds is not None:
-            save(MassModel(weights), args.folds / f"fold-mass-{k}.npz")
+            save(model, args.folds / f"fold-mass-{k}.npz")
     print(f"out-of-fold right {held / len(x):.4f}")
-    weights = fit(x, valid, right, args.l2)
-    print("all spectra:", ", ".join(f"{n} {w:+.3g}" for n, w in zip(FEATURES, weights)))
+    model = learn(x, valid, right)
+    print(f"all spectra: right {share_right(x, valid, right, model):.4f} (in sample)")
+    if not args.trees:
+        print("weights:", ", ".join(f"{n} {w:+.3g}" for n, w in zip(FEATURES, model.weights)))
     if args.write:
-        save(MassModel(weights), mass_model.MODEL_PATH)
+        save(model, mass_model.MODEL_PATH)
 
 
 def save(model: MassModel, path: Path) -> None:
