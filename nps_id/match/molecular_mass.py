@@ -229,7 +229,9 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
     the spectrum's top ions are then fragments (a FAME's 87 above its McLafferty base peak 74), and
     votes anchored on a lower ion would claim a mass lighter than an ion it shows; without evidence
     above that ion the estimate is None. (Candidates below ``own`` stand otherwise: a hit filed
-    under its parent's formula, a TMS derivative, votes below its ions.)
+    under its parent's formula, a TMS derivative, votes below its ions.) The best-scored
+    candidates are then re-read by :mod:`nps_id.match.mass_model` (a learned re-ranker; without
+    its model file the highest score wins, the higher mass on a tie).
     """
     own = molecular_ion(relative)
     if own is None:
