@@ -31,17 +31,15 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from bench_novelty import fold_of  # benchmarks share helpers
+from bench_novelty import fold_of, load  # benchmarks share helpers
 from train_group_model import _blocks, self_hits
 
 from nps_id._atomic import atomic_output
 from nps_id.chem.formula import isotope_reach, nominal_mass
-from nps_id.library import Library
 from nps_id.match import mass_model
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.mass_model import FEATURES, TOP, MassModel, eligible, features
 from nps_id.match.molecular_mass import HIT_VOTES, estimate_masses, molecular_ion, nominal_spectrum
-from nps_id.search.reference import Reference
 
 N_FOLDS = 5
 #: L2 penalty on the logit's standardised weights (sum over spectra of the log-likelihood, not its mean).
@@ -53,13 +51,11 @@ TREE_RATE, TREE_LEAVES = 0.1, 15
 def library_rows(name: str, path: Path, cache: Path | None) -> list[dict]:
     """One dict per explained spectrum of the EI library at ``path``: block, relative spectrum,
     true nominal mass and its first :data:`HIT_VOTES` hits (own compound left out) as neighbours."""
-    with Library.open(path) as lib:
-        reference, spectra = Reference.from_library(lib), list(lib.spectra())
-    facts = LibraryFacts(reference)
+    reference, spectra = load(path)
     hits = self_hits(name, spectra, reference, cache)
-    blocks, _ = _blocks(facts)
-    starts = np.searchsorted(hits.query, np.arange(len(spectra) + 1))
-    rows = []
+    facts = LibraryFacts(reference)
+    blocks = _blocks(facts)[0]
+    starts, rows = np.searchsorted(hits.query, np.arange(len(spectra) + 1)), []
     for q, spectrum in enumerate(spectra):
         mass = nominal_mass(spectrum.get("formula"))
         relative = nominal_spectrum(spectrum.mz, spectrum.intensity)
@@ -87,7 +83,7 @@ def candidates(rows: list[dict]) -> dict[str, np.ndarray]:
         masses = own[:, None] + columns - below
         top = np.take_along_axis(scores, columns, axis=1)
         values = features(masses, top, own, relatives, hits)
-        recorded.append((masses, eligible(masses, top, values), np.stack(values, axis=2), list(relatives)))
+        recorded.append((masses, eligible(masses, top, values, hits), np.stack(values, axis=2), list(relatives)))
         return today(scores, own, below, relatives, hits, model=None)
 
     # the estimate as it stands without a model (the one spectra take one by one too)

@@ -131,13 +131,13 @@ def rerank(masses: np.ndarray, scores: np.ndarray, own: np.ndarray, relatives: S
     first; :func:`eligible` ones only)."""
     values = features(masses, scores, own, relatives, hits)
     utility = model.utility(values)
-    utility[~eligible(masses, scores, values)] = -np.inf
+    utility[~eligible(masses, scores, values, hits)] = -np.inf
     best = np.argmax(utility, axis=1)
     best[~np.isfinite(utility[np.arange(len(masses)), best])] = 0  # no evidence at all: the first
     return masses[np.arange(len(masses)), best]
 
 
-def eligible(masses: np.ndarray, scores: np.ndarray, values: Sequence[np.ndarray]) -> np.ndarray:
+def eligible(masses: np.ndarray, scores: np.ndarray, values: Sequence[np.ndarray], hits: Sequence[Sequence]) -> np.ndarray:
     """The candidates the re-ranker may choose besides the scores' own choice (the first): with
     evidence (score > 0); no 13C peak of the ion one unit below (the test the estimate's votes obey,
     ``molecular_mass._carbon13_peak``: a hit one unit heavier than the unknown's M+ is not shown by
@@ -151,6 +151,8 @@ def eligible(masses: np.ndarray, scores: np.ndarray, values: Sequence[np.ndarray
     closed = values[FEATURES.index("carbon13_peak")].astype(bool)
     shown = values[FEATURES.index("shown")].astype(bool)
     closed |= (shown[:, :1] & ~shown) | (masses > masses[:, :1] + REACH)
+    first = np.array([votes[0].mass if votes else -1 for votes in hits])
+    closed |= (masses == first[:, None]) & (values[FEATURES.index("root_at")] == 0)
     closed[:, 0] = False
     return (scores > 0) & ~closed
 
