@@ -72,8 +72,8 @@ def library_rows(name: str, path: Path, cache: Path | None) -> list[dict]:
 
 def candidates(rows: list[dict]) -> dict[str, np.ndarray]:
     """Every chunk-scored spectrum's :data:`TOP` candidates: ``x`` (spectra x candidates x
-    features), ``valid`` (score > 0), ``right`` (the true mass), ``index`` (its row), ``today``
-    (the highest score's mass)."""
+    features), ``valid`` (:func:`~nps_id.match.mass_model.eligible`), ``right`` (the true mass),
+    ``masses``, ``index`` (the spectrum's row), ``truth``."""
     recorded: list[tuple] = []
     today = mass_model.choose
 
