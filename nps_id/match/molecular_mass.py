@@ -43,6 +43,7 @@ import numpy as np
 
 from nps_id.chem.formula import isotope_reach
 from nps_id.chem.formula import nominal_mass as formula_mass
+from nps_id.match import mass_model
 from nps_id.search.preprocess import nominal_mass
 
 #: Ions below this fraction of the base peak are not used to find the molecular ion.
@@ -231,7 +232,9 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
     the spectrum's top ions are then fragments (a FAME's 87 above its McLafferty base peak 74), and
     votes anchored on a lower ion would claim a mass lighter than an ion it shows; without evidence
     above that ion the estimate is None. (Candidates below ``own`` stand otherwise: a hit filed
-    under its parent's formula, a TMS derivative, votes below its ions.)
+    under its parent's formula, a TMS derivative, votes below its ions.) The best-scored
+    candidates are then re-read by :mod:`nps_id.match.mass_model` (a learned re-ranker; without
+    its model file the highest score wins, the higher mass on a tie).
     """
     own = molecular_ion(relative)
     if own is None:
@@ -257,8 +260,8 @@ def estimate_mass(relative: Mapping[int, float], hits: Iterable[Neighbour]) -> i
         scores = Counter({m: v for m, v in scores.items() if m >= floor and v > 0})
         if not scores:
             return None
-    best = max(scores.items(), key=lambda kv: (kv[1], kv[0]))[0]
-    return int(best) if best > 0 else None
+    best = mass_model.choose_one(scores, own, relative, hits)
+    return best if best > 0 else None
 
 
 #: :func:`estimate_masses`: an unknown whose votes lie within own - _BELOW .. own + _ABOVE - 1
@@ -313,7 +316,7 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
     order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
-    penalty, then the highest score (the higher mass on a tie). ``losses``: the votes'
+    penalty, then the best candidate (:func:`nps_id.match.mass_model.choose`). ``losses``: the votes'
     :func:`_stacked_losses`, in the chunk's order."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
@@ -364,8 +367,8 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
     other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
     np.multiply(scores, PARITY_PENALTY, out=scores, where=other)
-    last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)  # the higher mass on a tie
-    return [m if m > 0 else None for m in (own + last - below).tolist()]
+    masses = mass_model.choose(scores, own, below, relatives, [c[3] for c in chunk])
+    return [m if m > 0 else None for m in masses.tolist()]
 
 
 def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> np.ndarray:
