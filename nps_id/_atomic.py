@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import os
+import re
 import socket
+import stat
+import sys
 import tempfile
 import zlib
 from pathlib import Path
@@ -46,8 +48,8 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
         return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(target)
-        fd, tmp_name = tempfile.mkstemp(prefix=f"{_temporary_prefix(target)}{os.getpid()}-",
+        _remove_stale_temporaries(target, suffix)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{_temporary_prefix(target, suffix)}{os.getpid()}-",
                                         suffix=suffix, dir=target.parent)
     except OSError as exc:
         reason = "a file is in the way of its folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
@@ -57,16 +59,17 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
     try:
         with _no_room_is_input_error(target):
             yield tmp
+        try:
             # mkstemp creates 0600; give the result the permissions an ordinary open() would.
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
-            with open(tmp, "rb+") as fh:
+            with open(tmp, "rb+") as fh, _no_room_is_input_error(target):
                 os.fsync(fh.fileno())
-        try:
             os.replace(tmp, target)
-        except OSError as exc:
-            raise InputError(f"{target}: cannot write the output here ({exc.strerror or exc})") from None
+        except OSError as exc:  # e.g. the temporary removed meanwhile by another process or a user
+            raise InputError(f"{target}: cannot write the output here ({exc.strerror or exc}); "
+                             "the previous file, if any, is unchanged") from None
         with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows
             dir_fd = os.open(target.parent, os.O_RDONLY)
             try:
@@ -78,27 +81,67 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
             tmp.unlink()
 
 
-def _temporary_prefix(target: Path) -> str:
-    """``.NAME.tmp-HOST-``: this host's temporaries of ``target`` (HOST a CRC-32 of the host name)."""
-    host = zlib.crc32(socket.gethostname().encode("utf-8", "surrogateescape"))
-    return f".{target.name}.tmp-{host:08x}-"
+#: The longest file name (bytes) most file systems take (ext4, XFS, btrfs, APFS, NTFS's 255 units).
+_NAME_MAX = 255
+#: What a temporary's name adds to the prefix: the writer's id (pid_max is at most 2**22: 7 digits; 10
+#: allowed), a dash, mkstemp's 8 random characters.
+_AFTER_PREFIX = 10 + 1 + 8
+#: mkstemp's random part (``tempfile._RandomNameSequence``'s characters).
+_RANDOM = "[a-z0-9_]{8}"
 
 
-def _remove_stale_temporaries(target: Path) -> None:
+def _temporary_prefix(target: Path, suffix: str = "") -> str:
+    """``.NAME.tmp-HOST-``: this host's temporaries of ``target``. HOST: a CRC-32 of the host name and
+    the PID namespace, so a writer in a container that shares the host name (``--network host``,
+    ``unshare -p``) is another host, its process ids not probed here. A NAME too long for the
+    temporary's name to fit in :data:`_NAME_MAX` bytes is cut and ended by ``~`` and its CRC-32 (a
+    name that fitted before stop 41's longer prefix still writes)."""
+    host = zlib.crc32(f"{socket.gethostname()}\0{_pid_namespace()}".encode("utf-8", "surrogateescape"))
+    tail = f".tmp-{host:08x}-"
+    room = _NAME_MAX - 1 - len(os.fsencode(tail + suffix)) - _AFTER_PREFIX
+    name = target.name
+    if len(os.fsencode(name)) > room:
+        mark = f"~{zlib.crc32(os.fsencode(name)):08x}"
+        while len(os.fsencode(name + mark)) > room:
+            name = name[:-1]
+        name += mark
+    return f".{name}{tail}"
+
+
+def _pid_namespace() -> str:
+    """This process's PID namespace on Linux (``pid:[4026531836]``); "" elsewhere."""
+    with contextlib.suppress(OSError):
+        return os.readlink("/proc/self/ns/pid")
+    return ""
+
+
+def _remove_stale_temporaries(target: Path, suffix: str = "") -> None:
     """Remove the temporaries of ``target`` left by killed writers on this host.
 
     A ``library build`` killed with SIGKILL leaves its half-written ``.NAME.tmp-*`` file (tens of
     MB) beside the library; nothing else ever removes it. A temporary whose writer process no longer
     exists is such a leftover. One of another host (a shared folder) or of a live process -- a
     concurrent writer, or a new process that happens to reuse the id -- is kept: its owner may
-    still rename it.
+    still rename it. Only a regular file named exactly as :func:`atomic_output` names them is a
+    temporary (not a symbolic link, not another target's ``.NAME.tmp-HOST-1-x.tmp-...``); on Linux
+    without ``/proc`` (no namespace to tell this host's writers apart) nothing is removed.
     """
-    prefix = _temporary_prefix(target)
-    for path in target.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = path.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and not _process_exists(int(pid)):
-            with contextlib.suppress(OSError):
-                path.unlink()
+    if sys.platform.startswith("linux") and not _pid_namespace():
+        return
+    prefix = _temporary_prefix(target, suffix)
+    name = re.compile(f"{re.escape(prefix)}([0-9]+)-{_RANDOM}{re.escape(suffix)}")
+    with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
+        for entry in entries:
+            found = name.fullmatch(entry.name)
+            if found and _is_regular(entry) and not _process_exists(int(found[1])):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _is_regular(entry: os.DirEntry) -> bool:
+    with contextlib.suppress(OSError):
+        return stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode)
+    return False
 
 
 def _process_exists(pid: int) -> bool:
