@@ -92,11 +92,13 @@ _RANDOM = "[a-z0-9_]{8}"
 
 def _temporary_prefix(target: Path, suffix: str = "") -> str:
     """``.NAME.tmp-HOST-``: this host's temporaries of ``target``. HOST: a CRC-32 of the host name and
-    the PID namespace, so a writer in a container that shares the host name (``--network host``,
-    ``unshare -p``) is another host, its process ids not probed here. A NAME too long for the
+    the process-id space (:func:`_process_space`), so a writer whose process ids mean other processes
+    -- in a container that shares the host name (``--network host``, ``unshare -p``), on another
+    machine of the same name (two "localhost"s sharing a folder) -- is another host, its ids never
+    probed here. A NAME too long for the
     temporary's name to fit in :data:`_NAME_MAX` bytes is cut and ended by ``~`` and its CRC-32 (a
     name that fitted before stop 41's longer prefix still writes)."""
-    host = zlib.crc32(f"{socket.gethostname()}\0{_pid_namespace()}".encode("utf-8", "surrogateescape"))
+    host = zlib.crc32(f"{socket.gethostname()}\0{_process_space()}".encode("utf-8", "surrogateescape"))
     tail = f".tmp-{host:08x}-"
     room = _NAME_MAX - 1 - len(os.fsencode(tail + suffix)) - _AFTER_PREFIX
     name = target.name
@@ -108,10 +110,13 @@ def _temporary_prefix(target: Path, suffix: str = "") -> str:
     return f".{name}{tail}"
 
 
-def _pid_namespace() -> str:
-    """This process's PID namespace on Linux (``pid:[4026531836]``); "" elsewhere."""
+def _process_space() -> str:
+    """Where this process's id means this process, on Linux: the running kernel's boot id and the PID
+    namespace (``pid:[4026531836]``, the same inode on every machine's first namespace); "" elsewhere
+    or without ``/proc``. A writer killed before a reboot is of another boot: its temporary is kept."""
     with contextlib.suppress(OSError):
-        return os.readlink("/proc/self/ns/pid")
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return f"{fh.read().strip()} {os.readlink('/proc/self/ns/pid')}"
     return ""
 
 
@@ -126,7 +131,7 @@ def _remove_stale_temporaries(target: Path, suffix: str = "") -> None:
     temporary (not a symbolic link, not another target's ``.NAME.tmp-HOST-1-x.tmp-...``); on Linux
     without ``/proc`` (no namespace to tell this host's writers apart) nothing is removed.
     """
-    if sys.platform.startswith("linux") and not _pid_namespace():
+    if sys.platform.startswith("linux") and not _process_space():
         return
     prefix = _temporary_prefix(target, suffix)
     name = re.compile(f"{re.escape(prefix)}([0-9]+)-{_RANDOM}{re.escape(suffix)}")

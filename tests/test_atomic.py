@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from nps_id import _atomic
 from nps_id._atomic import _temporary_prefix, atomic_output
 from nps_id.errors import InputError
 
@@ -190,3 +191,16 @@ def test_a_temporary_removed_under_the_writer_is_one_line_and_the_old_file_kept(
             tmp.write_text("new")
             tmp.unlink()
     assert target.read_text() == "old"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/sys/kernel/random/boot_id"), reason="needs Linux's boot id")
+def test_a_dead_looking_temporary_of_another_machine_of_this_name_is_kept(tmp_path, monkeypatch):
+    # Two machines called "localhost" sharing a folder: the same host name, the same first PID
+    # namespace inode; the other's live writer's pid may be no process here.
+    target = tmp_path / "lib.h5"
+    with monkeypatch.context() as patch:
+        patch.setattr(_atomic, "_process_space", lambda: "another kernel's boot id pid:[4026531836]")
+        theirs = _leftover(target, _temporary_prefix(target), _dead_pid())
+    with atomic_output(target) as tmp:
+        tmp.write_text("ours")
+    assert theirs.exists() and target.read_text() == "ours"
