@@ -136,8 +136,10 @@ def _remove_stale_temporaries(target: Path, suffix: str = "") -> None:
     prefix = _temporary_prefix(target, suffix)
     name = re.compile(f"{re.escape(prefix)}([0-9]+)-{_RANDOM}{re.escape(suffix)}")
     with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
+        # the prefix first (a plain comparison): a batch's folder of thousands of outputs is read at
+        # every write, and a regex per name cost ~1 us each (20,000 files: 25 ms a write)
         for entry in entries:
-            found = name.fullmatch(entry.name)
+            found = name.fullmatch(entry.name) if entry.name.startswith(prefix) else None
             if found and _is_regular(entry) and not _process_exists(int(found[1])):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
