@@ -81,7 +81,8 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
             tmp.unlink()
 
 
-#: The longest file name (bytes) most file systems take (ext4, XFS, btrfs, APFS, NTFS's 255 units).
+#: The longest file name (bytes) most file systems take (ext4, XFS, btrfs, APFS, NTFS's 255 units);
+#: a folder's own limit where it reports a shorter one.
 _NAME_MAX = 255
 #: What a temporary's name adds to the prefix: the writer's id (pid_max is at most 2**22: 7 digits; 10
 #: allowed), a dash, mkstemp's 8 random characters.
@@ -96,18 +97,27 @@ def _temporary_prefix(target: Path, suffix: str = "") -> str:
     -- in a container that shares the host name (``--network host``, ``unshare -p``), on another
     machine of the same name (two "localhost"s sharing a folder) -- is another host, its ids never
     probed here. A NAME too long for the
-    temporary's name to fit in :data:`_NAME_MAX` bytes is cut and ended by ``~`` and its CRC-32 (a
+    temporary's name to fit in the folder's longest name (:func:`_name_max`) is cut and ended by ``~`` and its CRC-32 (a
     name that fitted before stop 41's longer prefix still writes)."""
     host = zlib.crc32(f"{socket.gethostname()}\0{_process_space()}".encode("utf-8", "surrogateescape"))
     tail = f".tmp-{host:08x}-"
-    room = _NAME_MAX - 1 - len(os.fsencode(tail + suffix)) - _AFTER_PREFIX
+    room = _name_max(target.parent) - 1 - len(os.fsencode(tail + suffix)) - _AFTER_PREFIX
     name = target.name
     if len(os.fsencode(name)) > room:
         mark = f"~{zlib.crc32(os.fsencode(name)):08x}"
-        while len(os.fsencode(name + mark)) > room:
+        while name and len(os.fsencode(name + mark)) > room:
             name = name[:-1]
         name += mark
     return f".{name}{tail}"
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) ``folder``'s file system takes (eCryptfs: 143), else :data:`_NAME_MAX`."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no pathconf on Windows
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+        if longest > 0:  # -1: no limit
+            return min(longest, _NAME_MAX)
+    return _NAME_MAX
 
 
 def _process_space() -> str:

@@ -204,3 +204,14 @@ def test_a_dead_looking_temporary_of_another_machine_of_this_name_is_kept(tmp_pa
     with atomic_output(target) as tmp:
         tmp.write_text("ours")
     assert theirs.exists() and target.read_text() == "ours"
+
+
+def test_a_file_system_of_shorter_names_takes_the_names_it_took_before(tmp_path, monkeypatch):
+    # eCryptfs takes 143 bytes: 98b01c7's temporary (the name + 14 bytes) fitted names up to 129
+    real = os.pathconf
+    monkeypatch.setattr(os, "pathconf", lambda path, name: 143 if name == "PC_NAME_MAX" else real(path, name))
+    target = tmp_path / ("e" * 125 + ".tsv")
+    with atomic_output(target) as tmp:
+        assert len(os.fsencode(tmp.name)) <= 143
+        tmp.write_text("new")
+    assert target.read_text() == "new"
