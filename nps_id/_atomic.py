@@ -96,9 +96,9 @@ def _temporary_prefix(target: Path, suffix: str = "") -> str:
     the process-id space (:func:`_process_space`), so a writer whose process ids mean other processes
     -- in a container that shares the host name (``--network host``, ``unshare -p``), on another
     machine of the same name (two "localhost"s sharing a folder) -- is another host, its ids never
-    probed here. A NAME too long for the
-    temporary's name to fit in the folder's longest name (:func:`_name_max`) is cut and ended by ``~`` and its CRC-32 (a
-    name that fitted before stop 41's longer prefix still writes)."""
+    probed here. A NAME too long for the temporary's name to fit the folder's longest name
+    (:func:`_name_max`) is cut and ended by ``~`` and its CRC-32 (a name that fitted before stop 41's
+    longer prefix still writes)."""
     host = zlib.crc32(f"{socket.gethostname()}\0{_process_space()}".encode("utf-8", "surrogateescape"))
     tail = f".tmp-{host:08x}-"
     room = _name_max(target.parent) - 1 - len(os.fsencode(tail + suffix)) - _AFTER_PREFIX
@@ -147,7 +147,7 @@ def _remove_stale_temporaries(target: Path, suffix: str = "") -> None:
     name = re.compile(f"{re.escape(prefix)}([0-9]+)-{_RANDOM}{re.escape(suffix)}")
     with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
         # the prefix first (a plain comparison): a batch's folder of thousands of outputs is read at
-        # every write, and a regex per name cost ~1 us each (20,000 files: 25 ms a write)
+        # every write (20,000 files: 34 -> 22 ms a write with a regex per name)
         for entry in entries:
             found = name.fullmatch(entry.name) if entry.name.startswith(prefix) else None
             if found and _is_regular(entry) and not _process_exists(int(found[1])):
