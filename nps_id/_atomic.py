@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import glob
 import os
+import re
 import socket
+import stat
+import sys
 import tempfile
 import zlib
 from pathlib import Path
@@ -46,8 +48,8 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
         return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(target)
-        fd, tmp_name = tempfile.mkstemp(prefix=f"{_temporary_prefix(target)}{os.getpid()}-",
+        _remove_stale_temporaries(target, suffix)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{_temporary_prefix(target, suffix)}{os.getpid()}-",
                                         suffix=suffix, dir=target.parent)
     except OSError as exc:
         reason = "a file is in the way of its folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
@@ -57,16 +59,17 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
     try:
         with _no_room_is_input_error(target):
             yield tmp
+        try:
             # mkstemp creates 0600; give the result the permissions an ordinary open() would.
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
-            with open(tmp, "rb+") as fh:
+            with open(tmp, "rb+") as fh, _no_room_is_input_error(target):
                 os.fsync(fh.fileno())
-        try:
             os.replace(tmp, target)
-        except OSError as exc:
-            raise InputError(f"{target}: cannot write the output here ({exc.strerror or exc})") from None
+        except OSError as exc:  # e.g. the temporary removed meanwhile by another process or a user
+            raise InputError(f"{target}: cannot write the output here ({exc.strerror or exc}); "
+                             "the previous file, if any, is unchanged") from None
         with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows
             dir_fd = os.open(target.parent, os.O_RDONLY)
             try:
@@ -78,27 +81,84 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
             tmp.unlink()
 
 
-def _temporary_prefix(target: Path) -> str:
-    """``.NAME.tmp-HOST-``: this host's temporaries of ``target`` (HOST a CRC-32 of the host name)."""
-    host = zlib.crc32(socket.gethostname().encode("utf-8", "surrogateescape"))
-    return f".{target.name}.tmp-{host:08x}-"
+#: The longest file name (bytes) most file systems take (ext4, XFS, btrfs, APFS, NTFS's 255 units);
+#: a folder's own limit where it reports a shorter one.
+_NAME_MAX = 255
+#: What a temporary's name adds to the prefix: the writer's id (pid_max is at most 2**22: 7 digits; 10
+#: allowed), a dash, mkstemp's 8 random characters.
+_AFTER_PREFIX = 10 + 1 + 8
+#: mkstemp's random part (``tempfile._RandomNameSequence``'s characters).
+_RANDOM = "[a-z0-9_]{8}"
 
 
-def _remove_stale_temporaries(target: Path) -> None:
+def _temporary_prefix(target: Path, suffix: str = "") -> str:
+    """``.NAME.tmp-HOST-``: this host's temporaries of ``target``. HOST: a CRC-32 of the host name and
+    the process-id space (:func:`_process_space`), so a writer whose process ids mean other processes
+    -- in a container that shares the host name (``--network host``, ``unshare -p``), on another
+    machine of the same name (two "localhost"s sharing a folder) -- is another host, its ids never
+    probed here. A NAME too long for the temporary's name to fit the folder's longest name
+    (:func:`_name_max`) is cut and ended by ``~`` and its CRC-32 (a name that fitted before stop 41's
+    longer prefix still writes)."""
+    host = zlib.crc32(f"{socket.gethostname()}\0{_process_space()}".encode("utf-8", "surrogateescape"))
+    tail = f".tmp-{host:08x}-"
+    room = _name_max(target.parent) - 1 - len(os.fsencode(tail + suffix)) - _AFTER_PREFIX
+    name = target.name
+    if len(os.fsencode(name)) > room:
+        mark = f"~{zlib.crc32(os.fsencode(name)):08x}"
+        while name and len(os.fsencode(name + mark)) > room:
+            name = name[:-1]
+        name += mark
+    return f".{name}{tail}"
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) ``folder``'s file system takes (eCryptfs: 143), else :data:`_NAME_MAX`."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # no pathconf on Windows
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+        if longest > 0:  # -1: no limit
+            return min(longest, _NAME_MAX)
+    return _NAME_MAX
+
+
+def _process_space() -> str:
+    """Where this process's id means this process, on Linux: the running kernel's boot id and the PID
+    namespace (``pid:[4026531836]``, the same inode on every machine's first namespace); "" elsewhere
+    or without ``/proc``. A writer killed before a reboot is of another boot: its temporary is kept."""
+    with contextlib.suppress(OSError):
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            return f"{fh.read().strip()} {os.readlink('/proc/self/ns/pid')}"
+    return ""
+
+
+def _remove_stale_temporaries(target: Path, suffix: str = "") -> None:
     """Remove the temporaries of ``target`` left by killed writers on this host.
 
     A ``library build`` killed with SIGKILL leaves its half-written ``.NAME.tmp-*`` file (tens of
     MB) beside the library; nothing else ever removes it. A temporary whose writer process no longer
     exists is such a leftover. One of another host (a shared folder) or of a live process -- a
     concurrent writer, or a new process that happens to reuse the id -- is kept: its owner may
-    still rename it.
+    still rename it. Only a regular file named exactly as :func:`atomic_output` names them is a
+    temporary (not a symbolic link, not another target's ``.NAME.tmp-HOST-1-x.tmp-...``); on Linux
+    without ``/proc`` (no namespace to tell this host's writers apart) nothing is removed.
     """
-    prefix = _temporary_prefix(target)
-    for path in target.parent.glob(f"{glob.escape(prefix)}*"):
-        pid = path.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and not _process_exists(int(pid)):
-            with contextlib.suppress(OSError):
-                path.unlink()
+    if sys.platform.startswith("linux") and not _process_space():
+        return
+    prefix = _temporary_prefix(target, suffix)
+    name = re.compile(f"{re.escape(prefix)}([0-9]+)-{_RANDOM}{re.escape(suffix)}")
+    with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
+        # the prefix first (a plain comparison): a batch's folder of thousands of outputs is read at
+        # every write (20,000 files: 34 -> 22 ms a write with a regex per name)
+        for entry in entries:
+            found = name.fullmatch(entry.name) if entry.name.startswith(prefix) else None
+            if found and _is_regular(entry) and not _process_exists(int(found[1])):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _is_regular(entry: os.DirEntry) -> bool:
+    with contextlib.suppress(OSError):
+        return stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode)
+    return False
 
 
 def _process_exists(pid: int) -> bool:

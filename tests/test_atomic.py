@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from nps_id import _atomic
 from nps_id._atomic import _temporary_prefix, atomic_output
 from nps_id.errors import InputError
 
@@ -117,3 +118,100 @@ def test_the_next_write_removes_what_a_killed_writer_left_and_nothing_else(tmp_p
     assert target.read_text() == "new"
     assert not dead.exists()
     assert live.exists() and other_host.exists() and other_target.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process probes by signal 0 are POSIX")
+def test_a_name_that_fitted_before_the_host_and_pid_prefix_still_writes_and_is_cleaned(tmp_path):
+    # 98b01c7's ".NAME.tmp-" + 8 characters took names up to 241 bytes; HOST and PID must not cut that.
+    target = tmp_path / ("r" * 237 + ".tsv")
+    dead = _leftover(target, _temporary_prefix(target), _dead_pid())
+    with atomic_output(target) as tmp:
+        assert len(tmp.name) <= 255
+        tmp.write_text("new")
+    assert target.read_text() == "new" and not dead.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="process probes by signal 0 are POSIX")
+def test_only_a_regular_file_named_exactly_as_a_temporary_of_this_target_is_removed(tmp_path):
+    target = tmp_path / "x"
+    prefix = _temporary_prefix(target)
+    pid = _dead_pid()
+    # the temporary of another output named "x.tmp-HOST-PID-abcd1234" starts with x's prefix
+    other = tmp_path / f"{prefix}{pid}-abcd1234.tmp-{prefix.split('-')[1]}-{pid}-efgh5678"
+    other.write_text("another output's temporary")
+    kept = tmp_path / "kept.tsv"
+    kept.write_text("a user's file")
+    link = tmp_path / f"{prefix}{pid}-abcd4321"
+    link.symlink_to(kept)
+    with atomic_output(target) as tmp:
+        tmp.write_text("new")
+    assert other.exists() and link.is_symlink() and kept.read_text() == "a user's file"
+
+
+_WRITER = """
+import os, sys
+from nps_id._atomic import atomic_output
+with atomic_output(sys.argv[1]) as tmp:
+    tmp.write_text("slow writer's output")
+    print("writing", os.getpid(), flush=True)
+    sys.stdin.readline()
+print("renamed", flush=True)
+"""
+
+
+def _unshare_works() -> bool:
+    return subprocess.run(["unshare", "-pfr", "true"], capture_output=True).returncode == 0 \
+        if os.path.exists("/usr/bin/unshare") else False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _unshare_works(),
+                    reason="needs Linux and unshare -pfr (user and PID namespaces)")
+def test_a_live_writer_in_another_pid_namespace_of_this_host_name_keeps_its_temporary(tmp_path):
+    # A container sharing the host name (--network host): its writer's pid means nothing here.
+    target = tmp_path / "lib.tsv"
+    # its pid set high (no such process here) by ns_last_pid, as a busy container's would be
+    high = int(open("/proc/sys/kernel/pid_max").read()) - 100
+    script = f'echo {high} > /proc/sys/kernel/ns_last_pid && "$0" -c "$1" "$2"; exit $?'
+    writer = subprocess.Popen(["unshare", "-pfr", "--mount-proc", "sh", "-c", script, sys.executable, _WRITER, str(target)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    started, pid = writer.stdout.readline().split()
+    assert started == "writing" and not os.path.exists(f"/proc/{pid}")
+    with atomic_output(target) as tmp:
+        tmp.write_text("this process's output")
+    out, _ = writer.communicate("go\n", timeout=60)
+    assert out == "renamed\n" and target.read_text() == "slow writer's output"
+
+
+def test_a_temporary_removed_under_the_writer_is_one_line_and_the_old_file_kept(tmp_path):
+    target = tmp_path / "out.tsv"
+    target.write_text("old")
+    with pytest.raises(InputError, match="cannot write the output here"):
+        with atomic_output(target) as tmp:
+            tmp.write_text("new")
+            tmp.unlink()
+    assert target.read_text() == "old"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/sys/kernel/random/boot_id"), reason="needs Linux's boot id")
+def test_a_dead_looking_temporary_of_another_machine_of_this_name_is_kept(tmp_path, monkeypatch):
+    # Two machines called "localhost" sharing a folder: the same host name, the same first PID
+    # namespace inode; the other's live writer's pid may be no process here.
+    target = tmp_path / "lib.h5"
+    with monkeypatch.context() as patch:
+        patch.setattr(_atomic, "_process_space", lambda: "another kernel's boot id pid:[4026531836]")
+        theirs = _leftover(target, _temporary_prefix(target), _dead_pid())
+    with atomic_output(target) as tmp:
+        tmp.write_text("ours")
+    assert theirs.exists() and target.read_text() == "ours"
+
+
+def test_a_file_system_of_shorter_names_takes_the_names_it_took_before(tmp_path, monkeypatch):
+    # eCryptfs takes 143 bytes: 98b01c7's temporary (the name + 14 bytes) fitted names up to 129
+    real = os.pathconf
+    monkeypatch.setattr(os, "pathconf", lambda path, name: 143 if name == "PC_NAME_MAX" else real(path, name))
+    target = tmp_path / ("e" * 125 + ".tsv")
+    with atomic_output(target) as tmp:
+        assert len(os.fsencode(tmp.name)) <= 143
+        tmp.write_text("new")
+    assert target.read_text() == "new"

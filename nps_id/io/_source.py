@@ -145,11 +145,10 @@ def decimal_numbers(texts: list[str], separators: str = "") -> tuple[np.ndarray,
     decimals = np.zeros(starts.size, np.intp)
     decimals[point_token] = to_end[point_token] - counted[point]
     values = integer / _POWERS_OF_TEN[decimals]
-    ends = np.r_[starts[1:], chars.size]
+    stops = np.flatnonzero(np.diff(np.r_[word, False].view(np.int8)) < 0) + 1  # past each token's last byte
     for i in np.unique(token[special]).tolist():
-        text = buf[starts[i]:ends[i]].split()[0]
-        try:
-            values[i] = float(text)
+        try:  # the token's own bytes: "+85;" would refuse a separator float() never sees
+            values[i] = float(buf[starts[i]:stops[i]])
         except ValueError:
             return None
     bounds = np.cumsum(np.fromiter(map(len, texts), np.int64, len(texts)) + 1) - 1  # each text's end

@@ -179,3 +179,12 @@ def test_numbers_read_by_digits_are_float_s_bit_for_bit(texts, separators):
     assert counts.tolist() == list(map(len, tokens))
     expected = np.array([float(t) for text in tokens for t in text], dtype=np.float64)
     assert values.dtype == np.float64 and values.tobytes() == expected.tobytes()
+
+
+def test_a_signed_or_exponent_number_before_a_separator_is_read_by_digits_too():
+    """ "mz int;" pairs whose intensity carries a sign or an exponent (an export's "1.2e+03;"): the
+    token float() reads is the number without its separator (it was read with it, refused, and the
+    whole batch fell back to float() token by token)."""
+    values, counts = decimal_numbers(["41 1.2e+03; 43:+7, 58 -0;", "(60 5E-1)"], ";:(),")
+    expected = [41.0, 1200.0, 43.0, 7.0, 58.0, -0.0, 60.0, 0.5]
+    assert values.tobytes() == np.array(expected).tobytes() and counts.tolist() == [6, 2]
