@@ -27,6 +27,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
 from nps_id.chem.stereo import StereoClass, diastereomer_classes
 from nps_id.compound import is_labelled, skeleton
+from nps_id.lcms.features import formula_mass
 from nps_id.match.isomer_rule import context_of, has_product_ion, structure_shape
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses, hit_losses_many, molecular_ion, nominal_spectra, nominal_spectrum
@@ -445,7 +446,10 @@ class LibraryFacts:
         """The row's monoisotopic mass (:func:`nps_id.match.lcms_evidence.candidate_mass`: from its
         formula, else its exact_mass), else None."""
         def make(r: int) -> float | None:
-            value = candidate_mass(self.reference.columns, r, self.formula(r))
+            formula = self.formula(r)
+            # the formula's mass once per formula (a search's hit rows share a few hundred), else the row's exact_mass
+            mass = self._cached("formula_mass", formula, formula_mass, persist=False)
+            value = mass if mass is not None else candidate_mass(self.reference.columns, r, formula)
             return value if np.isfinite(value) and value > 0 else None
 
         return self._cached("molecule_mass", row, make, persist=False)
@@ -501,17 +505,21 @@ class LibraryFacts:
         mode (asked for every MS/MS query that could be identified: ~0.08 s of each forked worker's
         CPU in the MS/MS x10 search, stop 39); which compounds a left-out view holds
         (:meth:`name_of_block`) is the caller's to ask, per query."""
-        def make(_: str) -> list[tuple[str, str, int, list[float]]]:
-            cols, rows = self.reference.columns, self.rows_of_formula(formula)
-            at = np.asarray(rows, dtype=np.int64)
-            found: dict[str, list[tuple[int, float]]] = {}
-            for r, ion_mode, inchikey, mz in zip(rows, cols["ion_mode"][at].tolist(), cols["inchikey"][at].tolist(),
-                                                 cols["precursor_mz"][at].tolist()):
-                if str(ion_mode).lower() == mode and self.block(r):
-                    found.setdefault(str(inchikey), []).append((r, mz))
-            return [(key, self.block(held[0][0]), held[0][0], [mz for _, mz in held]) for key, held in found.items()]
+        return self._cached("formula_records", formula, self._formula_records, persist=False).get(mode, [])
 
-        return self._cached("formula_records", f"{mode} {formula}", make, persist=False)
+    def _formula_records(self, formula: str) -> dict[str, list[tuple[str, str, int, list[float]]]]:
+        """:meth:`formula_records` of every ion mode of ``formula`` at once (lower case -> records): one
+        pass over its rows for both polarities, each row's block from the whole column when it was read."""
+        cols, rows = self.reference.columns, self.rows_of_formula(formula)
+        at = np.asarray(rows, dtype=np.int64)
+        blocks = self.__dict__.get("_block")
+        found: dict[str, dict[str, list[tuple[int, float]]]] = {}
+        for r, ion_mode, inchikey, mz in zip(rows, cols["ion_mode"][at].tolist(), cols["inchikey"][at].tolist(),
+                                             cols["precursor_mz"][at].tolist()):
+            if blocks[r] if blocks is not None else self.block(r):
+                found.setdefault(str(ion_mode).lower(), {}).setdefault(str(inchikey), []).append((r, mz))
+        return {mode: [(key, self.block(held[0][0]), held[0][0], [mz for _, mz in held]) for key, held in records.items()]
+                for mode, records in found.items()}
 
     def record_has_product_ion(self, row: int, level: float, precursor: float = float("nan")) -> bool:
         """Whether the library record ``row`` holds a product ion at ``level`` of its base peak
