@@ -533,12 +533,14 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     gaps = to_999_column(hits.gap)
     alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
     groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
-    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
+    kinds = [kind_of(spectra[q]) for _, _, q in groups]
+    # the EI queries' hits only: an MS/MS search slices none of its ~12,000 queries' lists here
+    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end])
+                               for (start, end, q), kind in zip(groups, kinds) if kind == "ei"}, facts)
     majors: dict[int, tuple[list[int], frozenset[int]]] = {}
     ions = dict(zip(estimated, _query_ions([spectra[q] for q in estimated])))  # the EI queries'
-    for start, end, q in groups:
+    for (start, end, q), kind in zip(groups, kinds):
         spectrum = spectra[q]
-        kind = kind_of(spectrum)
         ranked = ranked_all[start:end]
         extra: dict[str, Any] = {}
         if kind == "ei":
