@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -149,12 +150,14 @@ class RowFactsCache(JsonCache):
         least = 1 if what == "mass" else 0
         if isinstance(value, int) and not least <= value <= _MAX_INT or value not in self._VALUES.get(what, (value,)):
             raise ValueError(f"{key!r} holds {value!r}")
+        if isinstance(value, float) and not (math.isfinite(value) and value > 0):  # a molecule mass (JSON reads Infinity)
+            raise ValueError(f"{key!r} holds {value!r}")
         return value
 
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list, "name_of": (str, type(None)),
-              "thermal": list, "diastereomers": list, "nps": int}
+              "thermal": list, "diastereomers": list, "nps": int, "molecule_mass": (float, type(None))}
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
     #: each, its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
     #: anomeric carbon]] each.
@@ -449,10 +452,12 @@ class LibraryFacts:
             formula = self.formula(r)
             # the formula's mass once per formula (a search's hit rows share a few hundred), else the row's exact_mass
             mass = self._cached("formula_mass", formula, formula_mass, persist=False)
-            value = mass if mass is not None else candidate_mass(self.reference.columns, r, formula)
-            return value if np.isfinite(value) and value > 0 else None
+            value = float(mass if mass is not None else candidate_mass(self.reference.columns, r, formula))
+            return value if math.isfinite(value) and value > 0 else None
 
-        return self._cached("molecule_mass", row, make, persist=False)
+        # kept in the cache folder (a float's JSON text is its repr: the same bits back): each forked worker
+        # of a search took ~0.02 s making its hit rows' again, now the command's load_saved decodes them once
+        return self._cached("molecule_mass", row, make)
 
     def neighbour(self, row: int) -> Neighbour:
         """The row as :func:`~nps_id.match.molecular_mass.estimate_mass` reads a close spectrum

@@ -132,6 +132,9 @@ def test_a_batch_reads_the_blocks_column_whole_after_a_few_rows_alone_with_the_s
     ("mass:1", -5, 100), ("ion:1", -1, 99), ("shape:1", [10**30, 0, 0], [3, 1, 0]),
     ("nps:1", 2, 0),  # read as an NPS
     ("context:1", "zzz", "other"), ("reagent:1", "zzz", None),
+    # a molecule mass (kept since stop 41): JSON reads Infinity and NaN, an int is no mass the cache writes
+    ("molecule_mass:1", float("inf"), 303.15829), ("molecule_mass:1", float("nan"), None),
+    ("molecule_mass:1", -5.0, 303.15829), ("molecule_mass:1", 303, 303.15829),
 ])
 def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, monkeypatch, key, damaged, made):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
