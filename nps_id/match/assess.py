@@ -20,13 +20,14 @@ cache-folder files).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
+from math import isfinite
 from operator import le
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from nps_id.lcms.features import ADDUCTS, PROTON, adduct_named, adducts_for, ion_mz
+from nps_id.lcms.features import ADDUCTS, PROTON, Adduct, adduct_named, adducts_for, ion_mz
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, ModelInput, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_evidence import absent_isomer, close_isomers, injector_relatives, isomer_check, with_close_isomers
@@ -231,12 +232,13 @@ def assess(
                             if facts.block(hit.row) in moves)
     precursor_ion = record_precursor = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
-    if molecule is not None and precursor is not None and np.isfinite(precursor[0]):
+    # math.isfinite: the precursor m/z is a Python float (np.isfinite of one costs ~1 us, twice a query)
+    if molecule is not None and precursor is not None and isfinite(precursor[0]):
         stated = precursor_type if thresholds.ms2_stated_precursor_type else None
         precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule, stated))
-    if kind == "ms2" and precursor is not None and np.isfinite(precursor[0]):
+    if kind == "ms2" and precursor is not None and isfinite(precursor[0]):
         record_mz = float(facts.reference.columns["precursor_mz"][top.row])
-        if np.isfinite(record_mz):
+        if isfinite(record_mz):
             record_precursor = (record_mz, abs(precursor[0] - record_mz) <= PRECURSOR_ION_DA)
     # match: the close isomers join the enumerated ones (the findings' isomers_not_excluded, the EWA
     # export's count); the search's columns never read them
@@ -409,19 +411,25 @@ def ion_type(precursor_mz: float, ion_mode: str, molecule_mass: float, stated: s
     not as an in-source fragment: [M-H]- 173.0 is a molecule of mass 174 (suberate), not one of
     192 whose [M-H-H2O]- is 173 (isocitrate). Adducts stay interchangeable: a record stating
     [M-H]- for a formate adduct's m/z is its label's slip, not another molecule."""
-    named = adduct_named(stated)
-    if named is None:
-        candidates = adducts_for(ion_mode)
-    elif named.in_source_loss:
-        candidates = (named,)
-    else:
-        candidates = (named, *(a for a in ADDUCTS if a.charge == named.charge and not a.in_source_loss))
-    for adduct in candidates:
+    for adduct in _candidate_ions(stated, ion_mode):
         if abs(precursor_mz - ion_mz(molecule_mass, adduct)) <= PRECURSOR_ION_DA:
             return adduct.name
     return None
 
 
+@lru_cache(maxsize=256)
+def _candidate_ions(stated: str | None, ion_mode: str) -> tuple[Adduct, ...]:
+    """The ion types :func:`ion_type` tries, in order: once per (stated label, polarity) -- a search's
+    queries state a few labels (twice ~2.5 us a query for the same answer, uncached)."""
+    named = adduct_named(stated)
+    if named is None:
+        return tuple(adducts_for(ion_mode))
+    if named.in_source_loss:
+        return (named,)
+    return (named, *(a for a in ADDUCTS if a.charge == named.charge and not a.in_source_loss))
+
+
+@lru_cache(maxsize=256)
 def stated_ion(label: str | None) -> str | None:
     """The :data:`nps_id.lcms.features.ADDUCTS` name of a spectrum's stated precursor type
     (``[M+H]+``, ``M+H``, ...), None when it states none or one the rules do not know."""
@@ -431,7 +439,7 @@ def stated_ion(label: str | None) -> str | None:
 
 def _estimated_mass(relative, kind, hits, facts, precursor) -> int | None:
     if kind != "ei":
-        if precursor is None or not np.isfinite(precursor[0]):
+        if precursor is None or not isfinite(precursor[0]):
             return None
         shift = PROTON if precursor[1] != "negative" else -PROTON
         return int(round(precursor[0] - shift))
@@ -525,12 +533,14 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     gaps = to_999_column(hits.gap)
     alerts = np.asarray(hits.isomer_alert, dtype=bool).tolist()
     groups = [(start, end, int(hits.query[start])) for start, end in zip(starts.tolist(), ends.tolist())]
-    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end]) for start, end, q in groups}, facts)
+    kinds = [kind_of(spectra[q]) for _, _, q in groups]
+    # the EI queries' hits only: an MS/MS search slices none of its ~12,000 queries' lists here
+    estimated = _ei_estimates({q: (spectra[q], ranked_all[start:end])
+                               for (start, end, q), kind in zip(groups, kinds) if kind == "ei"}, facts)
     majors: dict[int, tuple[list[int], frozenset[int]]] = {}
     ions = dict(zip(estimated, _query_ions([spectra[q] for q in estimated])))  # the EI queries'
-    for start, end, q in groups:
+    for (start, end, q), kind in zip(groups, kinds):
         spectrum = spectra[q]
-        kind = kind_of(spectrum)
         ranked = ranked_all[start:end]
         extra: dict[str, Any] = {}
         if kind == "ei":

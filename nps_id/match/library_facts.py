@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,6 +28,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.chem.isomer_type import Isomer
 from nps_id.chem.stereo import StereoClass, diastereomer_classes
 from nps_id.compound import is_labelled, skeleton
+from nps_id.lcms.features import formula_mass
 from nps_id.match.isomer_rule import context_of, has_product_ion, structure_shape
 from nps_id.match.lcms_evidence import candidate_mass
 from nps_id.match.molecular_mass import Neighbour, hit_losses, hit_losses_many, molecular_ion, nominal_spectra, nominal_spectrum
@@ -148,12 +150,14 @@ class RowFactsCache(JsonCache):
         least = 1 if what == "mass" else 0
         if isinstance(value, int) and not least <= value <= _MAX_INT or value not in self._VALUES.get(what, (value,)):
             raise ValueError(f"{key!r} holds {value!r}")
+        if isinstance(value, float) and not (math.isfinite(value) and value > 0):  # a molecule mass (JSON reads Infinity)
+            raise ValueError(f"{key!r} holds {value!r}")
         return value
 
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list, "name_of": (str, type(None)),
-              "thermal": list, "diastereomers": list, "nps": int}
+              "thermal": list, "diastereomers": list, "nps": int, "molecule_mass": (float, type(None))}
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
     #: each, its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
     #: anomeric carbon]] each.
@@ -272,8 +276,12 @@ class LibraryFacts:
 
     @functools.cached_property
     def _block(self) -> list[str]:
-        """Every row's InChIKey first block; read when a rule first asks (a query without hits never)."""
-        return list(map(skeleton, self.reference.columns["inchikey"]))
+        """Every row's InChIKey first block; read when a rule first asks (a query without hits never).
+        From then on :meth:`block` is the list's own look-up (an instance attribute before the method):
+        a search asks ~200,000 blocks, ~0.3 us each through the method."""
+        blocks = list(map(skeleton, self.reference.columns["inchikey"]))
+        self.block = blocks.__getitem__  # type: ignore[method-assign]
+        return blocks
 
     @functools.cached_property
     def n_compounds(self) -> int:
@@ -445,10 +453,15 @@ class LibraryFacts:
         """The row's monoisotopic mass (:func:`nps_id.match.lcms_evidence.candidate_mass`: from its
         formula, else its exact_mass), else None."""
         def make(r: int) -> float | None:
-            value = candidate_mass(self.reference.columns, r, self.formula(r))
-            return value if np.isfinite(value) and value > 0 else None
+            formula = self.formula(r)
+            # the formula's mass once per formula (a search's hit rows share a few hundred), else the row's exact_mass
+            mass = self._cached("formula_mass", formula, formula_mass, persist=False)
+            value = float(mass if mass is not None else candidate_mass(self.reference.columns, r, formula))
+            return value if math.isfinite(value) and value > 0 else None
 
-        return self._cached("molecule_mass", row, make, persist=False)
+        # kept in the cache folder (a float's JSON text is its repr: the same bits back): each forked worker
+        # of a search took ~0.02 s making its hit rows' again, now the command's load_saved decodes them once
+        return self._cached("molecule_mass", row, make)
 
     def neighbour(self, row: int) -> Neighbour:
         """The row as :func:`~nps_id.match.molecular_mass.estimate_mass` reads a close spectrum
@@ -501,17 +514,21 @@ class LibraryFacts:
         mode (asked for every MS/MS query that could be identified: ~0.08 s of each forked worker's
         CPU in the MS/MS x10 search, stop 39); which compounds a left-out view holds
         (:meth:`name_of_block`) is the caller's to ask, per query."""
-        def make(_: str) -> list[tuple[str, str, int, list[float]]]:
-            cols, rows = self.reference.columns, self.rows_of_formula(formula)
-            at = np.asarray(rows, dtype=np.int64)
-            found: dict[str, list[tuple[int, float]]] = {}
-            for r, ion_mode, inchikey, mz in zip(rows, cols["ion_mode"][at].tolist(), cols["inchikey"][at].tolist(),
-                                                 cols["precursor_mz"][at].tolist()):
-                if str(ion_mode).lower() == mode and self.block(r):
-                    found.setdefault(str(inchikey), []).append((r, mz))
-            return [(key, self.block(held[0][0]), held[0][0], [mz for _, mz in held]) for key, held in found.items()]
+        return self._cached("formula_records", formula, self._formula_records, persist=False).get(mode, [])
 
-        return self._cached("formula_records", f"{mode} {formula}", make, persist=False)
+    def _formula_records(self, formula: str) -> dict[str, list[tuple[str, str, int, list[float]]]]:
+        """:meth:`formula_records` of every ion mode of ``formula`` at once (lower case -> records): one
+        pass over its rows for both polarities, each row's block from the whole column when it was read."""
+        cols, rows = self.reference.columns, self.rows_of_formula(formula)
+        at = np.asarray(rows, dtype=np.int64)
+        blocks = self.__dict__.get("_block")
+        found: dict[str, dict[str, list[tuple[int, float]]]] = {}
+        for r, ion_mode, inchikey, mz in zip(rows, cols["ion_mode"][at].tolist(), cols["inchikey"][at].tolist(),
+                                             cols["precursor_mz"][at].tolist()):
+            if blocks[r] if blocks is not None else self.block(r):
+                found.setdefault(str(ion_mode).lower(), {}).setdefault(str(inchikey), []).append((r, mz))
+        return {mode: [(key, self.block(held[0][0]), held[0][0], [mz for _, mz in held]) for key, held in records.items()]
+                for mode, records in found.items()}
 
     def record_has_product_ion(self, row: int, level: float, precursor: float = float("nan")) -> bool:
         """Whether the library record ``row`` holds a product ion at ``level`` of its base peak

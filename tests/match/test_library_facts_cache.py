@@ -132,6 +132,9 @@ def test_a_batch_reads_the_blocks_column_whole_after_a_few_rows_alone_with_the_s
     ("mass:1", -5, 100), ("ion:1", -1, 99), ("shape:1", [10**30, 0, 0], [3, 1, 0]),
     ("nps:1", 2, 0),  # read as an NPS
     ("context:1", "zzz", "other"), ("reagent:1", "zzz", None),
+    # a molecule mass (kept since stop 41): JSON reads Infinity and NaN, an int is no mass the cache writes
+    ("molecule_mass:1", float("inf"), 303.15829), ("molecule_mass:1", float("nan"), None),
+    ("molecule_mass:1", -5.0, 303.15829), ("molecule_mass:1", 303, 303.15829),
 ])
 def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, monkeypatch, key, damaged, made):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
@@ -484,3 +487,42 @@ def test_a_cache_folder_that_is_a_symlink_loop_is_a_warning_not_a_traceback(swgd
     said = [line for line in result.stderr.splitlines() if " not written (" in line]
     assert len(said) == 1 and "symbolic links" in said[0], result.stderr
     assert (tmp_path / "hits.tsv").read_text().count("\n") > 1
+
+
+def test_water_loss_candidates_made_for_both_polarities_at_once_are_each_polaritys_records_row_by_row():
+    """A formula's records are made once for both ion modes (stop 41): each mode's are still its rows
+    with an InChIKey block, grouped by full InChIKey in row order with every row's precursor m/z --
+    whether the blocks column was read whole or the rows' blocks alone -- and a row's molecule mass
+    (its formula's, kept per formula) is the row's own :func:`candidate_mass`."""
+    import math
+
+    from nps_id.compound import skeleton
+    from nps_id.io import read
+    from nps_id.match.lcms_evidence import candidate_mass
+    from nps_id.match.library_facts import LibraryFacts
+    from nps_id.search.reference import Reference
+    from tests.conftest import data_path
+
+    reference = Reference.from_spectra(list(read(data_path("massbank", "ms2-queries-identity.msp.gz"))))
+    cols = reference.columns
+    formulas = sorted({str(f) for f in cols["formula"]})
+    expected = {}
+    for mode in ("positive", "negative"):
+        for formula in formulas:
+            found = {}
+            for r in range(reference.n_spectra):
+                if str(cols["formula"][r]) == formula and str(cols["ion_mode"][r]).lower() == mode \
+                        and skeleton(cols["inchikey"][r]):
+                    found.setdefault(str(cols["inchikey"][r]), []).append((r, float(cols["precursor_mz"][r])))
+            expected[mode, formula] = repr([(key, skeleton(key), held[0][0], [mz for _, mz in held])
+                                            for key, held in found.items()])
+    whole, alone = LibraryFacts(reference), LibraryFacts(reference)
+    whole._block
+    for facts in (whole, alone):
+        made = {(mode, f): repr(facts.formula_records(f, mode)) for mode in ("positive", "negative") for f in formulas}
+        assert made == expected
+    assert sum(records != "[]" for records in expected.values()) > 50
+    assert any(expected["positive", f] != "[]" and expected["negative", f] != "[]" for f in formulas)
+    for r in range(0, reference.n_spectra, 7):
+        value = candidate_mass(cols, r)
+        assert whole.molecule_mass(r) == (value if math.isfinite(value) and value > 0 else None)
