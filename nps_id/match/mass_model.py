@@ -97,20 +97,24 @@ def shipped_model() -> MassModel | None:
     return None if MODEL_PATH is None or not MODEL_PATH.exists() else load_model(MODEL_PATH)
 
 
-def choose(scores: np.ndarray, own: np.ndarray, below: int, relatives: Sequence[Mapping[int, float]],
-           hits: Sequence[Sequence], model: MassModel | None | bool = True) -> np.ndarray:
-    """The estimated mass of each unknown (rows of ``scores``: column c is the candidate mass own -
-    ``below`` + c, 0 for no evidence): the highest score, the higher mass on a tie, or with
-    ``model`` (True: :func:`shipped_model`) the best utility among the :data:`TOP` best.
-    ``relatives``: the unknowns' nominal spectra; ``hits``: the neighbours that voted."""
-    model = shipped_model() if model is True else model or None
-    last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)
-    if model is None:
-        return own + last - below
+def top(scores: np.ndarray, own: np.ndarray, below: int) -> tuple[np.ndarray, np.ndarray]:
+    """The :data:`TOP` best candidates of each unknown (rows of ``scores``: column c is the candidate
+    mass own - ``below`` + c): their masses and scores, best score first, the higher mass on a tie."""
     k = min(TOP, scores.shape[1])
     columns = np.lexsort((-np.arange(scores.shape[1])[None, :].repeat(len(scores), 0), -scores), axis=1)[:, :k]
-    return rerank(own[:, None] + columns - below, np.take_along_axis(scores, columns, axis=1), own, relatives,
-                  hits, model)
+    return own[:, None] + columns - below, np.take_along_axis(scores, columns, axis=1)
+
+
+def choose(masses: np.ndarray, scores: np.ndarray, own: np.ndarray, relatives: Sequence[Mapping[int, float]],
+           hits: Sequence[Sequence], model: MassModel | None | bool = True) -> np.ndarray:
+    """The estimated mass of each unknown from its :func:`top` candidates (0 for no evidence): the
+    highest score, or with ``model`` (True: :func:`shipped_model`) the best utility among them.
+    ``relatives``: the unknowns' nominal spectra; ``hits``: the neighbours that voted. Row by row
+    the same masses for one unknown or many: a search re-ranks all its queries in one call."""
+    model = shipped_model() if model is True else model or None
+    if model is None:
+        return masses[:, 0]
+    return rerank(masses, scores, own, relatives, hits, model)
 
 
 def choose_one(scores: Mapping[int, float], own: int, relative: Mapping[int, float], hits: Sequence,
