@@ -13,6 +13,7 @@ the file, or with :data:`MODEL_PATH` None, the highest score wins (the higher ma
 from __future__ import annotations
 
 import functools
+from itertools import chain
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
@@ -206,16 +207,13 @@ class _Ions:
 
     def __init__(self, relatives: Sequence[Mapping[int, float]]) -> None:
         sizes = [len(r) for r in relatives]
-        masses = np.fromiter((m for r in relatives for m in r), dtype=np.int64, count=sum(sizes))
-        values = np.fromiter((v for r in relatives for v in r.values()), dtype=np.float64, count=sum(sizes))
+        count = sum(sizes)
+        masses = np.fromiter(chain.from_iterable(relatives), dtype=np.int64, count=count)
+        values = np.fromiter(chain.from_iterable(r.values() for r in relatives), dtype=np.float64, count=count)
         keys = np.repeat(np.arange(len(relatives)), sizes) * self._SHIFT + np.clip(masses, 0, self._SHIFT - 1)
         order = np.argsort(keys, kind="stable")
         self.keys, self.values = keys[order], values[order]
         self.ends = np.cumsum(sizes)
-        # the strongest ion at or above each position of its unknown (suffix maxima, unknown by unknown)
-        self.suffix = np.zeros(self.values.size)
-        for a, b in zip(np.r_[0, self.ends[:-1]], self.ends):
-            self.suffix[a:b] = np.maximum.accumulate(self.values[a:b][::-1])[::-1]
 
     def _keys(self, masses: np.ndarray) -> np.ndarray:
         owner = np.arange(len(masses)).reshape(-1, *(1,) * (masses.ndim - 1))
@@ -230,11 +228,13 @@ class _Ions:
         return np.where((self.keys[i] == keys) & (masses >= 0), self.values[i], 0.0)
 
     def above(self, masses: np.ndarray) -> np.ndarray:
-        """The strongest ion above each mass, 0 where none."""
-        keys = self._keys(masses) + 1
-        i = np.searchsorted(self.keys, keys)
-        inside = i < self.ends[:, None]
-        return np.where(inside, self.suffix[np.minimum(i, max(self.keys.size - 1, 0))] if self.keys.size else 0.0, 0.0)
+        """The strongest ion above each mass, 0 where none: one ``maximum.reduceat`` over the ranges
+        (first ion above, the unknown's end), an empty range masked."""
+        start = np.searchsorted(self.keys, self._keys(masses) + 1)
+        end = np.broadcast_to(self.ends.reshape(-1, *(1,) * (masses.ndim - 1)), masses.shape)
+        bounds = np.stack([start, end], axis=-1).ravel()
+        strongest = np.maximum.reduceat(np.append(self.values, 0.0), bounds)[::2].reshape(masses.shape)
+        return np.where(start < end, strongest, 0.0)
 
 
 def _hit_features(hits: Sequence[Sequence], own: np.ndarray, mass: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -245,10 +245,14 @@ def _hit_features(hits: Sequence[Sequence], own: np.ndarray, mass: np.ndarray) -
     unknown or many."""
     n = len(hits)
     weight, masses, offsets = np.zeros((n, _VOTES)), np.zeros((n, _VOTES), dtype=np.int64), np.zeros((n, _VOTES), dtype=np.int64)
-    for i, votes in enumerate(hits):
-        for j, h in enumerate(votes[:_VOTES]):
-            weight[i, j], masses[i, j] = h.similarity ** 4, h.mass
-            offsets[i, j] = -10 ** 9 if h.ion is None else h.mass + int(own[i]) - h.ion
+    counts = np.array([min(len(votes), _VOTES) for votes in hits], dtype=np.int64)
+    flat = [h for votes in hits for h in votes[:_VOTES]]
+    if flat:  # every hit into its (unknown, slot) at once
+        where = np.repeat(np.arange(n), counts), np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
+        weight[where] = [h.similarity ** 4 for h in flat]  # Python's pow: numpy's differs in the last bit
+        masses[where] = [h.mass for h in flat]
+        offsets[where] = [-10 ** 9 if h.ion is None else h.mass + o - h.ion
+                          for h, o in zip(flat, np.repeat(own, counts).tolist())]
     total, first = weight.sum(axis=1)[:, None], weight[:, :5].sum(axis=1)[:, None]
     cand, w = mass[:, :, None], weight[:, None, :]
 
