@@ -13,7 +13,8 @@ the file, or with :data:`MODEL_PATH` None, the highest score wins (the higher ma
 from __future__ import annotations
 
 import functools
-from itertools import chain
+from itertools import chain, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
@@ -228,18 +229,20 @@ class _Ions:
         n = len(masses)
         mz = np.clip(masses, 0, self._SHIFT - 1).reshape(n, -1)
         out = np.zeros(mz.shape)
-        if self.keys.size:
+        if self.keys.size and n:
             low = mz.min(axis=1, initial=self._SHIFT)
             width = np.where(mz.max(axis=1, initial=0) - low < _DENSE, mz.max(axis=1, initial=0) - low + 1, 0)
             start = np.cumsum(width) - width
             owner, ion = self.keys // self._SHIFT, self.keys % self._SHIFT
             place = ion - low[owner]
             inside = (place >= 0) & (place < width[owner])
-            table = np.zeros(int(width.sum()))
+            table = np.zeros(int(width.sum()) + 1)  # the last: where a wide row's masses point first
             table[start[owner[inside]] + place[inside]] = self.values[inside]
-            dense = width > 0
-            out[dense] = table[start[dense, None] + mz[dense] - low[dense, None]]
-            wide = np.flatnonzero(~dense)
+            index = (start - low)[:, None] + mz
+            wide = np.flatnonzero(width == 0)
+            if wide.size:
+                index[wide] = table.size - 1
+            out = table[index]
             keys = wide[:, None] * self._SHIFT + mz[wide]
             i = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
             out[wide] = np.where(self.keys[i] == keys, self.values[i], 0.0)
@@ -267,10 +270,10 @@ def _hit_features(hits: Sequence[Sequence], own: np.ndarray, mass: np.ndarray) -
     flat = [h for votes in hits for h in votes[:_VOTES]]
     if flat:  # every hit into its (unknown, slot) at once
         where = np.repeat(np.arange(n), counts), np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
-        weight[where] = [h.similarity ** 4 for h in flat]  # Python's pow: numpy's differs in the last bit
-        masses[where] = [h.mass for h in flat]
-        offsets[where] = [-10 ** 9 if h.ion is None else h.mass + o - h.ion
-                          for h, o in zip(flat, np.repeat(own, counts).tolist())]
+        hit_mass, ion, similarity = (list(map(attrgetter(name), flat)) for name in ("mass", "ion", "similarity"))
+        weight[where] = list(map(pow, similarity, repeat(4)))  # Python's pow: numpy's differs in the last bit
+        masses[where] = hit_mass
+        offsets[where] = [-10 ** 9 if i is None else m + o - i for m, i, o in zip(hit_mass, ion, np.repeat(own, counts).tolist())]
     total, first = weight.sum(axis=1)[:, None], weight[:, :5].sum(axis=1)[:, None]
     cand, w = mass[:, :, None], weight[:, None, :]
 
