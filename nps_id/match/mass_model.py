@@ -39,7 +39,7 @@ _VOTES = 10
 #: 13C per unit of mass (one carbon per 12 u at most, 1.1 % each), as ``molecular_mass``.
 _CARBON13 = 0.011 / 12
 #: :meth:`_Ions.at` reads a row's ions from a dense table when its masses span less than this (u).
-_DENSE = 2048
+_DENSE = 1024
 #: Feature names, in the model's order (:func:`features`).
 FEATURES = ("score_share", "log_score_share", "top", "rank", "at_own", "above_own", "below_own", "distance",
             "root_at", "shown", "carbon13_peak", "heavy_isotope_peak", "up1", "up1_carbon", "down1", "up2", "down2", "has_up1", "has_down1",
@@ -224,14 +224,15 @@ class _Ions:
 
     def at(self, masses: np.ndarray) -> np.ndarray:
         """Intensity at each mass (unknowns x any), 0 where none (and below m/z 0). A row whose
-        masses span at most :data:`_DENSE` u reads a dense table of its ions over that span (one
+        masses span less than :data:`_DENSE` u reads a dense table of its ions over that span (one
         gather: a binary search per mass costs several times more); a wider row searches."""
         n = len(masses)
         mz = np.clip(masses, 0, self._SHIFT - 1).reshape(n, -1)
         out = np.zeros(mz.shape)
-        if self.keys.size and n:
-            low = mz.min(axis=1, initial=self._SHIFT)
-            width = np.where(mz.max(axis=1, initial=0) - low < _DENSE, mz.max(axis=1, initial=0) - low + 1, 0)
+        if self.keys.size and mz.size:
+            low = mz.min(axis=1)
+            span = mz.max(axis=1) - low
+            width = np.where(span < _DENSE, span + 1, 0)  # 0: a wide row
             start = np.cumsum(width) - width
             owner, ion = self.keys // self._SHIFT, self.keys % self._SHIFT
             place = ion - low[owner]
