@@ -75,16 +75,11 @@ def candidates(rows: list[dict]) -> dict[str, np.ndarray]:
     features), ``valid`` (:func:`~nps_id.match.mass_model.eligible`), ``right`` (the true mass),
     ``masses``, ``index`` (the spectrum's row), ``truth``."""
     recorded: list[tuple] = []
-    today = mass_model.choose
 
-    def record(scores, own, below, relatives, hits):
-        k = min(TOP, scores.shape[1])
-        columns = np.lexsort((-np.arange(scores.shape[1])[None, :].repeat(len(scores), 0), -scores), axis=1)[:, :k]
-        masses = own[:, None] + columns - below
-        top = np.take_along_axis(scores, columns, axis=1)
+    def record(masses, top, own, relatives, hits, model=True):
         values = features(masses, top, own, relatives, hits)
         recorded.append((masses, eligible(masses, top, values, hits), np.stack(values, axis=2), list(relatives)))
-        return today(scores, own, below, relatives, hits, model=None)
+        return masses[:, 0]
 
     # the estimate as it stands without a model (the one spectra take one by one too)
     with mock.patch.object(mass_model, "choose", record), mock.patch.object(mass_model, "shipped_model", lambda: None):

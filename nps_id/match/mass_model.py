@@ -13,6 +13,8 @@ the file, or with :data:`MODEL_PATH` None, the highest score wins (the higher ma
 from __future__ import annotations
 
 import functools
+from itertools import chain, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
@@ -36,6 +38,8 @@ _SHOWN = 0.001
 _VOTES = 10
 #: 13C per unit of mass (one carbon per 12 u at most, 1.1 % each), as ``molecular_mass``.
 _CARBON13 = 0.011 / 12
+#: :meth:`_Ions.at` reads a row's ions from a dense table when its masses span less than this (u).
+_DENSE = 1024
 #: Feature names, in the model's order (:func:`features`).
 FEATURES = ("score_share", "log_score_share", "top", "rank", "at_own", "above_own", "below_own", "distance",
             "root_at", "shown", "carbon13_peak", "heavy_isotope_peak", "up1", "up1_carbon", "down1", "up2", "down2", "has_up1", "has_down1",
@@ -97,20 +101,24 @@ def shipped_model() -> MassModel | None:
     return None if MODEL_PATH is None or not MODEL_PATH.exists() else load_model(MODEL_PATH)
 
 
-def choose(scores: np.ndarray, own: np.ndarray, below: int, relatives: Sequence[Mapping[int, float]],
-           hits: Sequence[Sequence], model: MassModel | None | bool = True) -> np.ndarray:
-    """The estimated mass of each unknown (rows of ``scores``: column c is the candidate mass own -
-    ``below`` + c, 0 for no evidence): the highest score, the higher mass on a tie, or with
-    ``model`` (True: :func:`shipped_model`) the best utility among the :data:`TOP` best.
-    ``relatives``: the unknowns' nominal spectra; ``hits``: the neighbours that voted."""
-    model = shipped_model() if model is True else model or None
-    last = scores.shape[1] - 1 - np.argmax(scores[:, ::-1], axis=1)
-    if model is None:
-        return own + last - below
+def top(scores: np.ndarray, own: np.ndarray, below: int) -> tuple[np.ndarray, np.ndarray]:
+    """The :data:`TOP` best candidates of each unknown (rows of ``scores``: column c is the candidate
+    mass own - ``below`` + c): their masses and scores, best score first, the higher mass on a tie."""
     k = min(TOP, scores.shape[1])
     columns = np.lexsort((-np.arange(scores.shape[1])[None, :].repeat(len(scores), 0), -scores), axis=1)[:, :k]
-    return rerank(own[:, None] + columns - below, np.take_along_axis(scores, columns, axis=1), own, relatives,
-                  hits, model)
+    return own[:, None] + columns - below, np.take_along_axis(scores, columns, axis=1)
+
+
+def choose(masses: np.ndarray, scores: np.ndarray, own: np.ndarray, relatives: Sequence[Mapping[int, float]],
+           hits: Sequence[Sequence], model: MassModel | None | bool = True) -> np.ndarray:
+    """The estimated mass of each unknown from its :func:`top` candidates (0 for no evidence): the
+    highest score, or with ``model`` (True: :func:`shipped_model`) the best utility among them.
+    ``relatives``: the unknowns' nominal spectra; ``hits``: the neighbours that voted. Row by row
+    the same masses for one unknown or many: a search re-ranks all its queries in one call."""
+    model = shipped_model() if model is True else model or None
+    if model is None:
+        return masses[:, 0]
+    return rerank(masses, scores, own, relatives, hits, model)
 
 
 def choose_one(scores: Mapping[int, float], own: int, relative: Mapping[int, float], hits: Sequence,
@@ -202,35 +210,53 @@ class _Ions:
 
     def __init__(self, relatives: Sequence[Mapping[int, float]]) -> None:
         sizes = [len(r) for r in relatives]
-        masses = np.fromiter((m for r in relatives for m in r), dtype=np.int64, count=sum(sizes))
-        values = np.fromiter((v for r in relatives for v in r.values()), dtype=np.float64, count=sum(sizes))
+        count = sum(sizes)
+        masses = np.fromiter(chain.from_iterable(relatives), dtype=np.int64, count=count)
+        values = np.fromiter(chain.from_iterable(r.values() for r in relatives), dtype=np.float64, count=count)
         keys = np.repeat(np.arange(len(relatives)), sizes) * self._SHIFT + np.clip(masses, 0, self._SHIFT - 1)
         order = np.argsort(keys, kind="stable")
         self.keys, self.values = keys[order], values[order]
         self.ends = np.cumsum(sizes)
-        # the strongest ion at or above each position of its unknown (suffix maxima, unknown by unknown)
-        self.suffix = np.zeros(self.values.size)
-        for a, b in zip(np.r_[0, self.ends[:-1]], self.ends):
-            self.suffix[a:b] = np.maximum.accumulate(self.values[a:b][::-1])[::-1]
 
     def _keys(self, masses: np.ndarray) -> np.ndarray:
         owner = np.arange(len(masses)).reshape(-1, *(1,) * (masses.ndim - 1))
         return owner * self._SHIFT + np.clip(masses, 0, self._SHIFT - 1)
 
     def at(self, masses: np.ndarray) -> np.ndarray:
-        """Intensity at each mass (unknowns x candidates), 0 where none (and below m/z 0)."""
-        if not self.keys.size:
-            return np.zeros(masses.shape)
-        keys = self._keys(masses)
-        i = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
-        return np.where((self.keys[i] == keys) & (masses >= 0), self.values[i], 0.0)
+        """Intensity at each mass (unknowns x any), 0 where none (and below m/z 0). A row whose
+        masses span less than :data:`_DENSE` u reads a dense table of its ions over that span (one
+        gather: a binary search per mass costs several times more); a wider row searches."""
+        n = len(masses)
+        mz = np.clip(masses, 0, self._SHIFT - 1).reshape(n, -1)
+        out = np.zeros(mz.shape)
+        if self.keys.size and mz.size:
+            low = mz.min(axis=1)
+            span = mz.max(axis=1) - low
+            width = np.where(span < _DENSE, span + 1, 0)  # 0: a wide row
+            start = np.cumsum(width) - width
+            owner, ion = self.keys // self._SHIFT, self.keys % self._SHIFT
+            place = ion - low[owner]
+            inside = (place >= 0) & (place < width[owner])
+            table = np.zeros(int(width.sum()) + 1)  # the last: where a wide row's masses point first
+            table[start[owner[inside]] + place[inside]] = self.values[inside]
+            index = (start - low)[:, None] + mz
+            wide = np.flatnonzero(width == 0)
+            if wide.size:
+                index[wide] = table.size - 1
+            out = table[index]
+            keys = wide[:, None] * self._SHIFT + mz[wide]
+            i = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
+            out[wide] = np.where(self.keys[i] == keys, self.values[i], 0.0)
+        return np.where(masses >= 0, out.reshape(masses.shape), 0.0)
 
     def above(self, masses: np.ndarray) -> np.ndarray:
-        """The strongest ion above each mass, 0 where none."""
-        keys = self._keys(masses) + 1
-        i = np.searchsorted(self.keys, keys)
-        inside = i < self.ends[:, None]
-        return np.where(inside, self.suffix[np.minimum(i, max(self.keys.size - 1, 0))] if self.keys.size else 0.0, 0.0)
+        """The strongest ion above each mass, 0 where none: one ``maximum.reduceat`` over the ranges
+        (first ion above, the unknown's end), an empty range masked."""
+        start = np.searchsorted(self.keys, self._keys(masses) + 1)
+        end = np.broadcast_to(self.ends.reshape(-1, *(1,) * (masses.ndim - 1)), masses.shape)
+        bounds = np.stack([start, end], axis=-1).ravel()
+        strongest = np.maximum.reduceat(np.append(self.values, 0.0), bounds)[::2].reshape(masses.shape)
+        return np.where(start < end, strongest, 0.0)
 
 
 def _hit_features(hits: Sequence[Sequence], own: np.ndarray, mass: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -241,10 +267,14 @@ def _hit_features(hits: Sequence[Sequence], own: np.ndarray, mass: np.ndarray) -
     unknown or many."""
     n = len(hits)
     weight, masses, offsets = np.zeros((n, _VOTES)), np.zeros((n, _VOTES), dtype=np.int64), np.zeros((n, _VOTES), dtype=np.int64)
-    for i, votes in enumerate(hits):
-        for j, h in enumerate(votes[:_VOTES]):
-            weight[i, j], masses[i, j] = h.similarity ** 4, h.mass
-            offsets[i, j] = -10 ** 9 if h.ion is None else h.mass + int(own[i]) - h.ion
+    counts = np.array([min(len(votes), _VOTES) for votes in hits], dtype=np.int64)
+    flat = [h for votes in hits for h in votes[:_VOTES]]
+    if flat:  # every hit into its (unknown, slot) at once
+        where = np.repeat(np.arange(n), counts), np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts)
+        hit_mass, ion, similarity = (list(map(attrgetter(name), flat)) for name in ("mass", "ion", "similarity"))
+        weight[where] = list(map(pow, similarity, repeat(4)))  # Python's pow: numpy's differs in the last bit
+        masses[where] = hit_mass
+        offsets[where] = [-10 ** 9 if i is None else m + o - i for m, i, o in zip(hit_mass, ion, np.repeat(own, counts).tolist())]
     total, first = weight.sum(axis=1)[:, None], weight[:, :5].sum(axis=1)[:, None]
     cand, w = mass[:, :, None], weight[:, None, :]
 

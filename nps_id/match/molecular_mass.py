@@ -300,24 +300,32 @@ def estimate_masses(relatives: Sequence[Mapping[int, float]],
     # the votes' loss spectra stacked once for the whole batch (a search's hits share few rows)
     which, *stacked = _stacked_losses([h for c in batch for h in c[3]])
     first = 0
+    tops: list[tuple[np.ndarray, np.ndarray]] = []
     for start in range(0, len(batch), _CHUNK):
         chunk = batch[start:start + _CHUNK]
         last = first + sum(len(c[3]) for c in chunk)
-        best = _estimate_chunk([relatives[i] for i, *_ in chunk], chunk, (which[first:last], *stacked))
+        tops.append(_estimate_chunk([relatives[i] for i, *_ in chunk], chunk, (which[first:last], *stacked)))
         first = last
-        for (i, *_), mass in zip(chunk, best):
-            out[i] = mass
+    if batch:
+        # the best candidates re-read in one call for the whole batch: the re-ranker's array steps
+        # cost per call, not per unknown, and give each row the same bits however many rows
+        masses, scores = (np.concatenate(part) for part in zip(*tops))
+        best = mass_model.choose(masses, scores, np.array([c[1] for c in batch], dtype=np.int64),
+                                 [relatives[c[0]] for c in batch], [c[3] for c in batch])
+        for (i, *_), mass in zip(batch, best.tolist()):
+            out[i] = mass if mass > 0 else None
     return out
 
 
 def _estimate_chunk(relatives: list[Mapping[int, float]],
                     chunk: list[tuple[int, int, list[int], list[Neighbour], list[int | None]]],
-                    losses: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> list[int | None]:
+                    losses: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """:func:`estimate_mass`'s scores for a chunk of unknowns (rows: unknowns; columns: candidate
     masses own - below .. own + width - below - 1, every vote of the chunk inside), added in its
     order -- own ion, weak ions, each hit's offset and mass votes, the loss alignment -- then the parity
-    penalty, then the best candidate (:func:`nps_id.match.mass_model.choose`). ``losses``: the votes'
-    :func:`_stacked_losses`, in the chunk's order."""
+    penalty, then the best candidates' masses and scores (:func:`nps_id.match.mass_model.top`, for
+    :func:`~nps_id.match.mass_model.choose`). ``losses``: the votes' :func:`_stacked_losses`, in the
+    chunk's order."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
     # every vote of the chunk in one pass: (slot, unknown), similarity**4, mass, the offset and mass
@@ -367,8 +375,7 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     # candidate own + d has the other parity when d's parity differs from (parity - own)'s
     other = ((np.arange(scores.shape[1]) - below)[None, :] % 2 != ((parity - own) % 2)[:, None]) & (parity[:, None] >= 0)
     np.multiply(scores, PARITY_PENALTY, out=scores, where=other)
-    masses = mass_model.choose(scores, own, below, relatives, [c[3] for c in chunk])
-    return [m if m > 0 else None for m in masses.tolist()]
+    return mass_model.top(scores, own, below)
 
 
 def _loss_windows(relatives: Sequence[Mapping[int, float]], own: np.ndarray) -> np.ndarray:

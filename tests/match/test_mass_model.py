@@ -73,3 +73,25 @@ def test_a_model_file_of_other_features_is_refused(tmp_path):
         load_model(path)
     MassModel(np.arange(len(FEATURES), dtype=float)).save(tmp_path / "new.npz")
     assert load_model(tmp_path / "new.npz").weights.tolist() == list(range(len(FEATURES)))
+
+
+
+def test_one_re_rank_of_a_whole_search_chooses_what_each_chunk_would(swgdrug_library):
+    # estimate_masses re-reads every query's best candidates in one call: on real spectra each
+    # query's features, and so its chosen mass, are bit for bit those of its chunk of 64 alone
+    from nps_id.match.molecular_mass import _CHUNK
+
+    relatives, neighbours, _ = _massbank_with_swgdrug_hits(swgdrug_library)
+    calls = []
+    rerank = mass_model.rerank
+    with mock.patch.object(mass_model, "rerank", lambda *args: calls.append(args) or rerank(*args)):
+        estimate_masses(relatives, neighbours)
+    masses, scores, own, rels, hits, model = max(calls, key=lambda args: len(args[0]))  # the batch's (choose_one: one each)
+    assert len(masses) > 2 * _CHUNK
+    values = np.stack(mass_model.features(masses, scores, own, rels, hits), axis=2)
+    chosen = rerank(masses, scores, own, rels, hits, model)
+    for start in [*range(0, len(masses), _CHUNK), len(masses) - 1]:
+        part = slice(start, start + _CHUNK)
+        alone = np.stack(mass_model.features(masses[part], scores[part], own[part], rels[part], hits[part]), axis=2)
+        assert alone.tobytes() == values[part].tobytes()
+        assert rerank(masses[part], scores[part], own[part], rels[part], hits[part], model).tolist() == chosen[part].tolist()
