@@ -130,6 +130,19 @@ def test_the_pdf_has_the_suspected_new_substances_section_of_the_html(tmp_path):
     assert library_name not in text
 
 
+def test_both_reports_say_what_the_estimated_mass_and_the_suspected_group_rest_on_and_how_sure(tmp_path):
+    # "Estimated nominal mass 261" and "Suspected group: Synthetic cathinones" stood bare, read as a measured
+    # molecular ion and a finding; both are inferred -- the group by a learned model -- and right only so often
+    doc, _, _ = _doc()
+    html = render(doc, "html")[".html"].decode().split('id="new-substances"')[1].split("<section")[0]
+    pdf, _ = pdf_section(render(doc, "pdf")[".pdf"], tmp_path)
+    for text in (" ".join(html.split()), pdf):
+        assert "The estimated nominal mass is inferred, not measured" in text
+        assert "The suspected group is a learned model's reading" in text
+        assert "it was the compound's own group 86 % of the time" in text
+        assert "A lead to check, not an identification." in text
+
+
 def test_a_library_name_with_dollar_signs_is_printed_as_typed_not_as_mathtext(tmp_path):
     # names come from third-party MSP files: "$...$" must not be parsed as matplotlib mathtext
     # (an unknown command stopped the PDF and the HTML plots with a traceback)
