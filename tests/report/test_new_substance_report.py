@@ -416,7 +416,7 @@ def test_the_andi_runs_dimethylnaphthalenes_are_no_suspected_barbiturates(andi_r
     # exported to the EWA as suspected new barbiturates: barbital's McLafferty ion C6H8N2O3+ is m/z 156
     # and its M-15 141. Beyond its molecular-ion cluster the unknown shares nothing with them
     # (docs/match.md "No drug group from the molecular ion alone"); with that rule off they are named
-    # barbiturates again.
+    # barbiturates again (since stop 41's averaged trees, the first of the two: the second stays below 0.5).
     from nps_id.library import Library
     from nps_id.match.assess import assess_search
     from nps_id.match.verdict import VerdictThresholds
@@ -438,7 +438,7 @@ def test_the_andi_runs_dimethylnaphthalenes_are_no_suspected_barbiturates(andi_r
     hits = search(queries, reference, SearchSettings(top_k=20))
     off = assess_search(queries, hits, reference, analog=False, thresholds=VerdictThresholds(group_beyond_molecular_ion=0))
     on = assess_search(queries, hits, reference, analog=False)
-    assert [off[q].suspected_group for q in range(2)] == [sedatives, sedatives]
+    assert sedatives in {off[q].suspected_group for q in range(2)}
     assert [on[q].suspected_group for q in range(2)] == [None, None]
 
 
