@@ -36,6 +36,9 @@ def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
     assert new[0]["inchikey"] == new[0]["cas"] == new[0]["formula"] == ""
     assert new[0]["ewa_group"] == "Synthetic cathinones" and new[0]["estimated_nominal_mass"] == "261"
     assert new[0]["closest_known_compounds"] == "MPHP (CH2)"
+    # the group is inferred (EI: by a learned model), a lead; it read "from its closest known compounds and ions"
+    assert new[0]["identification_level"].endswith(
+        "group inferred from its spectrum and closest known compounds, a lead to check, one technique")
     assert library_name not in {r["substance"] for r in rows}
     assert library_key not in rendered[".json"].decode().split('"substances"')[1].split('"excluded"')[0]
     assert json.loads(rendered[".json"])["substances"]
