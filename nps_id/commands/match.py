@@ -35,8 +35,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
   runner-up (score)  that best different compound; "next closest: X (score)" on a row whose
            hit names no substance (an unknown's, an analogue's): a second library compound
            near the spectrum, for orientation only, not a second candidate identity
-  "suspected new substance": no library compound explains the spectrum and its
-           closest compounds or ions point to an NPS group (named at the row's end);
+  "suspected new substance": no library compound explains the spectrum and a learned model
+           reading it and its closest compounds (MS/MS: their vote first) names an NPS group
+           (at the row's end), only when probable: a lead to check, not an identification
   "unknown compound": no library compound explains it and no NPS group is indicated
            (a compound the library lacks, not necessarily an NPS, or a spectrum too weak or
            mixed); in both, the library hit named at the row's end (whose score the score

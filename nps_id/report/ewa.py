@@ -169,13 +169,15 @@ def _closest(c: Mapping[str, Any]) -> str:
 
 def _new_substance_level(f: Mapping[str, Any]) -> str:
     """'not identified: suspected new substance of Synthetic cathinones -- no library compound matches
-    it (library search inconclusive: below the tentative floor); group from its closest known
-    compounds and ions, one technique'. The verdict is the library search's, never a match of the
-    substance: ``tentative`` here is a relative's (close analogue, weak match of another mass)."""
+    it (library search inconclusive: below the tentative floor); group inferred from its spectrum and
+    closest known compounds, a lead to check, one technique' (EI: a learned model; MS/MS: the closest
+    compounds' vote first; "from its closest known compounds and ions" until stop 41). The verdict is
+    the library search's, never a match of the substance: ``tentative`` here is a relative's (close
+    analogue, weak match of another mass)."""
     search = f"library search {f['verdict']}" + (f": {f['rule'].split(':')[0]}" if f.get("rule") else "")
     how = "no library compound matches it" if f["verdict"] != TENTATIVE else "it resembles library compounds it is not"
     return (f"not identified: suspected new substance of {f.get('suspected_group')} -- {how} ({search}); "
-            "group from its closest known compounds and ions, one technique")
+            "group inferred from its spectrum and closest known compounds, a lead to check, one technique")
 
 
 def _as_new_substance(f: Mapping[str, Any]) -> dict[str, Any]:

@@ -694,6 +694,8 @@ def test_match_help_gives_each_printed_score_column_its_scale():
     assert "an analogue row the analogue score" in help_text
     assert "MF RMF EI match factor and reverse match factor, 0-999" in help_text
     assert '"suspected new substance": no library compound explains the spectrum' in help_text
+    assert "a learned model reading it and its closest compounds (MS/MS: their vote first)" in help_text
+    assert "a lead to check, not an identification" in help_text  # the group is a model's, not a finding
     assert '"unknown compound": no library compound explains it and no NPS group is indicated' in help_text
     assert "not necessarily an NPS" in help_text
 

@@ -291,7 +291,8 @@ def test_the_card_new_substances_core_heavier_than_its_estimated_mass_says_both_
     html = render(build_report(results, CARD, now=FIXED_NOW), "html")[".html"].decode()
     assert warning in html
     text, _ = pdf_section(render(build_report(results, CARD, now=FIXED_NOW), "pdf")[".pdf"], tmp_path)
-    assert warning in text
+    # the draft's watermark letters (D R A F T) are text too and land between lines where the layout puts them
+    assert warning in " ".join(word for word in text.split() if word not in set("DRAFT"))
 
 
 def test_the_card_fatty_acid_ester_gets_no_mass_below_an_ion_it_shows(lrcfs_results):

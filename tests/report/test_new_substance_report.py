@@ -36,6 +36,9 @@ def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
     assert new[0]["inchikey"] == new[0]["cas"] == new[0]["formula"] == ""
     assert new[0]["ewa_group"] == "Synthetic cathinones" and new[0]["estimated_nominal_mass"] == "261"
     assert new[0]["closest_known_compounds"] == "MPHP (CH2)"
+    # the group is inferred (EI: by a learned model), a lead; it read "from its closest known compounds and ions"
+    assert new[0]["identification_level"].endswith(
+        "group inferred from its spectrum and closest known compounds, a lead to check, one technique")
     assert library_name not in {r["substance"] for r in rows}
     assert library_key not in rendered[".json"].decode().split('"substances"')[1].split('"excluded"')[0]
     assert json.loads(rendered[".json"])["substances"]
@@ -128,6 +131,19 @@ def test_the_pdf_has_the_suspected_new_substances_section_of_the_html(tmp_path):
     assert "MPHP 0.910 14 CH2" in text  # the closest compound: similarity, mass difference and its reading
     assert images == 1  # the core structure, drawn
     assert library_name not in text
+
+
+def test_both_reports_say_what_the_estimated_mass_and_the_suspected_group_rest_on_and_how_sure(tmp_path):
+    # "Estimated nominal mass 261" and "Suspected group: Synthetic cathinones" stood bare, read as a measured
+    # molecular ion and a finding; both are inferred -- the group by a learned model -- and right only so often
+    doc, _, _ = _doc()
+    html = render(doc, "html")[".html"].decode().split('id="new-substances"')[1].split("<section")[0]
+    pdf, _ = pdf_section(render(doc, "pdf")[".pdf"], tmp_path)
+    for text in (" ".join(html.split()), pdf):
+        assert "The estimated nominal mass is inferred, not measured" in text
+        assert "The suspected group is a learned model's reading" in text
+        assert "it was the compound's own group 86 % of the time" in text
+        assert "A lead to check, not an identification." in text
 
 
 def test_a_library_name_with_dollar_signs_is_printed_as_typed_not_as_mathtext(tmp_path):
@@ -403,7 +419,7 @@ def test_the_andi_runs_dimethylnaphthalenes_are_no_suspected_barbiturates(andi_r
     # exported to the EWA as suspected new barbiturates: barbital's McLafferty ion C6H8N2O3+ is m/z 156
     # and its M-15 141. Beyond its molecular-ion cluster the unknown shares nothing with them
     # (docs/match.md "No drug group from the molecular ion alone"); with that rule off they are named
-    # barbiturates again.
+    # barbiturates again (since stop 41's averaged trees, the first of the two: the second stays below 0.5).
     from nps_id.library import Library
     from nps_id.match.assess import assess_search
     from nps_id.match.verdict import VerdictThresholds
@@ -425,7 +441,7 @@ def test_the_andi_runs_dimethylnaphthalenes_are_no_suspected_barbiturates(andi_r
     hits = search(queries, reference, SearchSettings(top_k=20))
     off = assess_search(queries, hits, reference, analog=False, thresholds=VerdictThresholds(group_beyond_molecular_ion=0))
     on = assess_search(queries, hits, reference, analog=False)
-    assert [off[q].suspected_group for q in range(2)] == [sedatives, sedatives]
+    assert sedatives in {off[q].suspected_group for q in range(2)}
     assert [on[q].suspected_group for q in range(2)] == [None, None]
 
 
