@@ -13,12 +13,16 @@ the file, or with :data:`MODEL_PATH` None, the highest score wins (the higher ma
 from __future__ import annotations
 
 import functools
+import zipfile
+import zlib
 from itertools import chain, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
+
+from nps_id.errors import LibraryError
 
 #: The shipped re-ranker (None: the highest score wins).
 MODEL_PATH: Path | None = Path(__file__).with_name("mass_model.npz")
@@ -86,13 +90,43 @@ class MassModel(NamedTuple):
 
 
 def load_model(path: str | Path) -> MassModel:
-    """The model at ``path``; ValueError when its features are not :data:`FEATURES`."""
-    with np.load(path, allow_pickle=False) as data:
-        if tuple(data["features"].tolist()) != FEATURES:
-            raise ValueError(f"{path}: the mass model's features are not this version's")
-        return MassModel(**{name: np.asarray(data[name], dtype=np.asarray(default).dtype)
-                            for name, default in zip(MassModel._fields, (np.zeros(0), *MassModel._field_defaults.values()))
-                            if name in data.files})
+    """The model at ``path``, checked; a missing, damaged or mismatched file (other features, arrays
+    of the wrong shape, non-finite numbers, a tree whose child is not after its node -- evaluation
+    would never end) raises :class:`~nps_id.errors.LibraryError` (one line naming it, exit 4)."""
+    try:
+        with open(path, "rb") as fh:  # np.load reads any other file as a pickle
+            if not zipfile.is_zipfile(fh):
+                raise ValueError("not an .npz archive of named arrays")
+        with np.load(path, allow_pickle=False) as data:
+            if tuple(data["features"].tolist()) != FEATURES:
+                raise ValueError("the mass model's features are not this version's")
+            model = MassModel(**{name: np.asarray(data[name], dtype=np.asarray(default).dtype)
+                                 for name, default in zip(MassModel._fields,
+                                                          (np.zeros(0), *MassModel._field_defaults.values()))
+                                 if name in data.files})
+        _check(model)
+    except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise LibraryError(f"{path}: not a usable mass model ({exc})") from None
+    return model
+
+
+def _check(model: MassModel) -> None:
+    """ValueError unless ``model``'s arrays make a model :meth:`MassModel.utility` can evaluate."""
+    if model.weights.shape != (len(FEATURES),) or not np.isfinite(model.weights).all():
+        raise ValueError(f"'weights' is not {len(FEATURES)} finite numbers")
+    n = model.feature.size
+    if any(a.shape != (n,) for a in (model.feature, model.threshold, model.left, model.right, model.value)):
+        raise ValueError("the tree arrays differ in length")
+    inner = model.feature >= 0
+    nodes = np.arange(n)
+    if (model.feature >= len(FEATURES)).any() or (model.feature < -1).any():
+        raise ValueError("a tree node reads no feature of this version")
+    if (inner & ~((model.left > nodes) & (model.left < n) & (model.right > nodes) & (model.right < n))).any():
+        raise ValueError("a tree node's child is not after it")
+    if not (np.isfinite(model.threshold[inner]).all() and np.isfinite(model.value).all()):
+        raise ValueError("a tree holds a number that is not finite")
+    if ((model.roots < 0) | (model.roots >= n)).any():
+        raise ValueError("a tree's root is not one of its nodes")
 
 
 @functools.lru_cache(maxsize=1)

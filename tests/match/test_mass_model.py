@@ -6,6 +6,7 @@ from unittest import mock
 import numpy as np
 import pytest
 
+from nps_id.errors import LibraryError
 from nps_id.match import mass_model
 from nps_id.match.mass_model import FEATURES, MassModel, load_model
 from nps_id.match.molecular_mass import estimate_masses
@@ -69,11 +70,60 @@ def test_the_re_ranker_never_silences_the_molecular_ion_checks(swgdrug_library):
 def test_a_model_file_of_other_features_is_refused(tmp_path):
     path = tmp_path / "old.npz"
     np.savez(path, weights=np.ones(3), features=np.array(["score_share", "top", "rank"]))
-    with pytest.raises(ValueError, match="features are not this version's"):
+    with pytest.raises(LibraryError, match="features are not this version's"):
         load_model(path)
     MassModel(np.arange(len(FEATURES), dtype=float)).save(tmp_path / "new.npz")
     assert load_model(tmp_path / "new.npz").weights.tolist() == list(range(len(FEATURES)))
 
+
+def _tree_model(**changed) -> MassModel:
+    # one stump on the first feature: node 0 splits, leaves 1 and 2
+    arrays = dict(weights=np.zeros(len(FEATURES)), feature=np.array([0, -1, -1]), threshold=np.array([0.5, np.inf, np.inf]),
+                  left=np.array([1, -1, -1]), right=np.array([2, -1, -1]), value=np.array([0.0, -1.0, 1.0]),
+                  roots=np.array([0]))
+    return MassModel(**{**arrays, **changed})
+
+
+@pytest.mark.parametrize("changed, says", [
+    ({"left": np.array([0, -1, -1])}, "child is not after it"),  # a cycle: evaluation would never end
+    ({"right": np.array([7, -1, -1])}, "child is not after it"),
+    ({"feature": np.array([len(FEATURES), -1, -1])}, "reads no feature"),
+    ({"threshold": np.array([np.nan, np.inf, np.inf])}, "not finite"),
+    ({"value": np.array([0.0, np.inf, 1.0])}, "not finite"),
+    ({"roots": np.array([3])}, "root is not one of its nodes"),
+    ({"value": np.array([0.0, 1.0])}, "differ in length"),
+    ({"weights": np.ones(4)}, "finite numbers"),
+    ({"weights": np.full(len(FEATURES), np.nan)}, "finite numbers"),
+])
+def test_a_damaged_model_file_is_one_line_naming_it(tmp_path, changed, says):
+    good = tmp_path / "good.npz"
+    _tree_model().save(good)
+    assert load_model(good).roots.tolist() == [0]
+    bad = tmp_path / "bad.npz"
+    _tree_model(**changed).save(bad)
+    with pytest.raises(LibraryError, match=f"bad.npz: not a usable mass model .*{says}"):
+        load_model(bad)
+
+
+def test_a_damaged_shipped_model_stops_a_search_with_one_line_exit_4(tmp_path, swgdrug_library):
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+    from tests.conftest import data_path
+
+    damaged = tmp_path / "mass_model.npz"
+    damaged.write_bytes(mass_model.MODEL_PATH.read_bytes()[:200])
+    mass_model.shipped_model.cache_clear()
+    try:
+        with mock.patch.object(mass_model, "MODEL_PATH", damaged):
+            result = CliRunner().invoke(cli, ["search", str(data_path("massbank", "ei-queries-identity.msp.gz")), "-l",
+                                              str(swgdrug_library), "--threads", "1", "-o", str(tmp_path / "out.tsv")])
+    finally:
+        mass_model.shipped_model.cache_clear()
+    assert result.exit_code == 4, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"nps-id: error: {damaged}: not a usable mass model ("), lines
+    assert not (tmp_path / "out.tsv").exists()
 
 
 def test_one_re_rank_of_a_whole_search_chooses_what_each_chunk_would(swgdrug_library):
