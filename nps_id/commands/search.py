@@ -39,8 +39,9 @@ The two mass columns (docs/search.md, "DeltaMass and EstimatedMass"):
                  mode only; empty in identity mode): the query's apparent molecular ion minus
                  the hit's, each the highest nominal m/z at >= 2 % of its own base peak.
   EstimatedMass  per query (the same on all its rows), Da: the query's own estimated nominal
-                 molecular mass -- not the hit's, not a difference. EI: from its spectrum and
-                 its closest hits (docs/match.md), so it may differ from the apparent
+                 molecular mass -- not the hit's, not a difference; inferred, not measured.
+                 EI: from its spectrum and its closest hits, the best candidates re-read by a
+                 learned model (docs/match.md), so it may differ from the apparent
                  molecular ion DeltaMass uses; MS/MS: precursor m/z minus a proton (negative
                  ions: plus), as if the precursor were [M+H]+ / [M-H]-.
 """
