@@ -122,27 +122,24 @@ def fit(x: np.ndarray, valid: np.ndarray, right: np.ndarray, l2: float) -> MassM
     return MassModel(result.x / scale)
 
 
-def fit_trees(x: np.ndarray, valid: np.ndarray, right: np.ndarray, trees: int) -> MassModel:
+class BoostedTrees:
     """Gradient-boosted trees (sklearn's histogram boosting, a training dependency only: ``.[train]``)
-    on the eligible candidates, each labelled right or not; the trees' node arrays as :class:`MassModel`."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    on the eligible candidates, each labelled right or not; measured against the logit and not kept,
+    so nps-id has no run-time form of them: sklearn evaluates them here, its decision function the
+    candidate's utility."""
 
-    boosted = HistGradientBoostingClassifier(max_iter=trees, learning_rate=TREE_RATE, max_leaf_nodes=TREE_LEAVES,
-                                             early_stopping=False, random_state=0).fit(x[valid], right[valid])
-    parts, roots, start = [], [], 0
-    for (tree,) in boosted._predictors:
-        nodes = tree.nodes
-        leaf = nodes["is_leaf"].astype(bool)
-        parts.append((np.where(leaf, -1, nodes["feature_idx"]).astype(np.int64), nodes["num_threshold"].astype(np.float64),
-                      nodes["left"].astype(np.int64) + start, nodes["right"].astype(np.int64) + start,
-                      np.where(leaf, nodes["value"], 0.0)))
-        roots.append(start)
-        start += len(nodes)
-    feature, threshold, left, right_, value = (np.concatenate(column) for column in zip(*parts))
-    return MassModel(np.zeros(x.shape[2]), feature, threshold, left, right_, value, np.array(roots, dtype=np.int64))
+    def __init__(self, x: np.ndarray, valid: np.ndarray, right: np.ndarray, trees: int) -> None:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        self.boosted = HistGradientBoostingClassifier(max_iter=trees, learning_rate=TREE_RATE, max_leaf_nodes=TREE_LEAVES,
+                                                      early_stopping=False, random_state=0).fit(x[valid], right[valid])
+
+    def utility(self, values: list[np.ndarray]) -> np.ndarray:
+        x = np.stack(values, axis=2)
+        return self.boosted.decision_function(x.reshape(-1, x.shape[2])).reshape(x.shape[:2])
 
 
-def share_right(x: np.ndarray, valid: np.ndarray, right: np.ndarray, model: MassModel | None) -> float:
+def share_right(x: np.ndarray, valid: np.ndarray, right: np.ndarray, model: MassModel | BoostedTrees | None) -> float:
     """Share of the spectra whose chosen candidate is the true mass (None: the highest score), as
     :func:`nps_id.match.mass_model.rerank` chooses."""
     if model is None:
@@ -159,7 +156,7 @@ def main() -> None:
     parser.add_argument("--massbank-ei", type=Path, required=True)
     parser.add_argument("--cache", type=Path, default=None, help="train_group_model.py's self-search cache")
     parser.add_argument("--l2", type=float, default=L2)
-    parser.add_argument("--trees", type=int, default=0, help="gradient-boosted trees (this many) instead of the logit")
+    parser.add_argument("--trees", type=int, default=0, help="gradient-boosted trees (this many) instead of the logit, measured only (never written)")
     parser.add_argument("--folds", type=Path, default=None, help="write each fold's model there (fold-mass-K.npz)")
     parser.add_argument("--write", action="store_true", help=f"write {mass_model.MODEL_PATH} (all spectra)")
     args = parser.parse_args()
@@ -169,7 +166,7 @@ def main() -> None:
     print(f"{len(rows)} spectra, {len(x)} scored in chunks; truth among the {TOP} best {right.any(axis=1).mean():.4f}; "
           f"highest score right {share_right(x, valid, right, None):.4f}", flush=True)
     def learn(x, valid, right):
-        return fit_trees(x, valid, right, args.trees) if args.trees else fit(x, valid, right, args.l2)
+        return BoostedTrees(x, valid, right, args.trees) if args.trees else fit(x, valid, right, args.l2)
 
     fold = np.array([fold_of(rows[i]["block"], N_FOLDS) for i in data["index"]])
     held = 0.0
@@ -180,14 +177,14 @@ def main() -> None:
         held += part * test.sum()
         print(f"  fold {k}: held out right {part:.4f}, highest score {share_right(x[test], valid[test], right[test], None):.4f}",
               flush=True)
-        if args.folds is not None:
+        if args.folds is not None and not args.trees:
             save(model, args.folds / f"fold-mass-{k}.npz")
     print(f"out-of-fold right {held / len(x):.4f}")
     model = learn(x, valid, right)
     print(f"all spectra: right {share_right(x, valid, right, model):.4f} (in sample)")
     if not args.trees:
         print("weights:", ", ".join(f"{n} {w:+.3g}" for n, w in zip(FEATURES, model.weights)))
-    if args.write:
+    if args.write and not args.trees:
         save(model, mass_model.MODEL_PATH)
 
 

@@ -52,17 +52,11 @@ FEATURES = ("score_share", "log_score_share", "top", "rank", "at_own", "above_ow
 
 
 class MassModel(NamedTuple):
-    """A utility per candidate, the highest wins: a linear part (a conditional logit's ``weights``,
-    raw feature scale) plus regression trees (gradient-boosted; node arrays, ``feature`` -1 at a
-    leaf, ``x <= threshold`` goes left; ``roots`` the trees' first nodes, none for a linear model)."""
+    """A utility per candidate, the highest wins: a conditional logit's ``weights`` (raw feature
+    scale). Boosted trees were measured and not kept (benchmarks/README.md, "Stop 41 (branch
+    mass41)"; ``benchmarks/train_mass_model.py --trees`` evaluates them with sklearn)."""
 
     weights: np.ndarray  #: one per :data:`FEATURES`
-    feature: np.ndarray = np.zeros(0, dtype=np.int64)
-    threshold: np.ndarray = np.zeros(0)
-    left: np.ndarray = np.zeros(0, dtype=np.int64)
-    right: np.ndarray = np.zeros(0, dtype=np.int64)
-    value: np.ndarray = np.zeros(0)
-    roots: np.ndarray = np.zeros(0, dtype=np.int64)
 
     def utility(self, values: Sequence[np.ndarray]) -> np.ndarray:
         """Unknowns x candidates, from :func:`features`' arrays; element by element, so the same bits
@@ -70,18 +64,6 @@ class MassModel(NamedTuple):
         out = np.zeros(values[0].shape)
         for j, value in enumerate(values):
             out += value * self.weights[j]
-        if self.roots.size:
-            x = np.stack(values, axis=2).astype(np.float64)
-            node = np.broadcast_to(self.roots, (*out.shape, self.roots.size)).copy()
-            while True:
-                feature = self.feature[node]
-                inner = feature >= 0
-                if not inner.any():
-                    break
-                below = np.take_along_axis(x, np.maximum(feature, 0), axis=2) <= self.threshold[node]
-                node = np.where(inner, np.where(below, self.left[node], self.right[node]), node)
-            for t in range(self.roots.size):  # tree by tree: a fixed order of sums
-                out += self.value[node[..., t]]
         return out
 
     def save(self, path: str | Path) -> None:
@@ -90,9 +72,9 @@ class MassModel(NamedTuple):
 
 
 def load_model(path: str | Path) -> MassModel:
-    """The model at ``path``, checked; a missing, damaged or mismatched file (other features, arrays
-    of the wrong shape, non-finite numbers, a tree whose child is not after its node -- evaluation
-    would never end) raises :class:`~nps_id.errors.LibraryError` (one line naming it, exit 4)."""
+    """The model at ``path``, checked; a missing, damaged or mismatched file (other features, weights
+    of another shape or not finite) raises :class:`~nps_id.errors.LibraryError` (one line naming
+    it, exit 4)."""
     try:
         with open(path, "rb") as fh:  # np.load reads any other file as a pickle
             if not zipfile.is_zipfile(fh):
@@ -100,33 +82,12 @@ def load_model(path: str | Path) -> MassModel:
         with np.load(path, allow_pickle=False) as data:
             if tuple(data["features"].tolist()) != FEATURES:
                 raise ValueError("the mass model's features are not this version's")
-            model = MassModel(**{name: np.asarray(data[name], dtype=np.asarray(default).dtype)
-                                 for name, default in zip(MassModel._fields,
-                                                          (np.zeros(0), *MassModel._field_defaults.values()))
-                                 if name in data.files})
-        _check(model)
+            weights = data["weights"]
+        if weights.dtype.kind not in "fiu" or weights.shape != (len(FEATURES),) or not np.isfinite(weights).all():
+            raise ValueError(f"'weights' is not {len(FEATURES)} finite numbers")
     except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise LibraryError(f"{path}: not a usable mass model ({exc})") from None
-    return model
-
-
-def _check(model: MassModel) -> None:
-    """ValueError unless ``model``'s arrays make a model :meth:`MassModel.utility` can evaluate."""
-    if model.weights.shape != (len(FEATURES),) or not np.isfinite(model.weights).all():
-        raise ValueError(f"'weights' is not {len(FEATURES)} finite numbers")
-    n = model.feature.size
-    if any(a.shape != (n,) for a in (model.feature, model.threshold, model.left, model.right, model.value)):
-        raise ValueError("the tree arrays differ in length")
-    inner = model.feature >= 0
-    nodes = np.arange(n)
-    if (model.feature >= len(FEATURES)).any() or (model.feature < -1).any():
-        raise ValueError("a tree node reads no feature of this version")
-    if (inner & ~((model.left > nodes) & (model.left < n) & (model.right > nodes) & (model.right < n))).any():
-        raise ValueError("a tree node's child is not after it")
-    if not (np.isfinite(model.threshold[inner]).all() and np.isfinite(model.value).all()):
-        raise ValueError("a tree holds a number that is not finite")
-    if ((model.roots < 0) | (model.roots >= n)).any():
-        raise ValueError("a tree's root is not one of its nodes")
+    return MassModel(np.asarray(weights, dtype=np.float64))
 
 
 @functools.lru_cache(maxsize=1)
