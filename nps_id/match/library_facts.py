@@ -518,14 +518,13 @@ class LibraryFacts:
 
     def _formula_records(self, formula: str) -> dict[str, list[tuple[str, str, int, list[float]]]]:
         """:meth:`formula_records` of every ion mode of ``formula`` at once (lower case -> records): one
-        pass over its rows for both polarities, each row's block from the whole column when it was read."""
+        pass over its rows for both polarities."""
         cols, rows = self.reference.columns, self.rows_of_formula(formula)
         at = np.asarray(rows, dtype=np.int64)
-        blocks = self.__dict__.get("_block")
         found: dict[str, dict[str, list[tuple[int, float]]]] = {}
         for r, ion_mode, inchikey, mz in zip(rows, cols["ion_mode"][at].tolist(), cols["inchikey"][at].tolist(),
                                              cols["precursor_mz"][at].tolist()):
-            if blocks[r] if blocks is not None else self.block(r):
+            if self.block(r):  # the column's list look-up once it is read (``_block``)
                 found.setdefault(str(ion_mode).lower(), {}).setdefault(str(inchikey), []).append((r, mz))
         return {mode: [(key, self.block(held[0][0]), held[0][0], [mz for _, mz in held]) for key, held in records.items()]
                 for mode, records in found.items()}
