@@ -114,7 +114,30 @@ def beyond_molecular_ion(relative: dict[int, float], group: str, hits: Sequence[
     own = molecular_ion(relative)
     if floor <= 0 or own is None:
         return True
-    return _group_resembles(relative, {own - 15, own - 1, own, own + 1}, group, hits, facts, floor)
+    cluster = {own - 15, own - 1, own, own + 1}
+    return _group_resembles(relative, cluster | ALIPHATIC_IONS if aliphatic_series(relative) else cluster,
+                            group, hits, facts, floor)
+
+
+#: The hydrocarbon ions CnH2n-1+ (alkenyl, cycloalkyl), CnH2n+ (alkene) and CnH2n+1+ (alkyl), n = 3-8:
+#: 41-43, 55-57, ... 111-113, which an aliphatic compound (an alkane, a fatty chain, a solvent, the
+#: column's) shows whatever co-elutes with it -- and which a drug's ring and chain fragments share
+#: by nominal mass (barbital's 55, 69, 83, 98, 112).
+ALIPHATIC_IONS = frozenset(14 * n + d for n in range(3, 9) for d in (-1, 0, 1))
+#: An aliphatic compound's ion series: the alkenyl / cycloalkyl ions C4H7+ 55, C5H9+ 69, C6H11+ 83
+#: (alkenes, cycloalkanes, fatty chains) or the alkyl ions C4H9+ 57, C5H11+ 71, C6H13+ 85 (alkanes).
+ALIPHATIC_SERIES = ((55, 69, 83), (57, 71, 85))
+#: Each ion of a series at >= this share of the base peak: of SWGDRUG's 2,988 spectra 14 show the first
+#: (fatty acids, sterols, camphor), 10 the second (alkanes, fatty acids), none a barbiturate.
+ALIPHATIC_SERIES_LEVEL = 0.3
+
+
+def aliphatic_series(relative: dict[int, float]) -> bool:
+    """Whether an EI spectrum shows an aliphatic compound's ion series (:data:`ALIPHATIC_SERIES`, each
+    ion >= :data:`ALIPHATIC_SERIES_LEVEL`): its hydrocarbon ions (:data:`ALIPHATIC_IONS`) then say
+    nothing of a drug group -- the ELEY run's 17.41 min component, a dimethylnaphthalene (M+ 156, 141)
+    with a co-eluting aliphatic compound's 69, 83, 55 at 62-77 %, resembled barbital by them."""
+    return any(all(relative.get(m, 0.0) >= ALIPHATIC_SERIES_LEVEL for m in series) for series in ALIPHATIC_SERIES)
 
 
 def _group_resembles(relative: dict[int, float], set_aside: set[int] | frozenset[int], group: str,

@@ -290,6 +290,21 @@ def test_a_phenibut_missing_from_the_library_is_suspected_a_sedative(swgdrug_lib
     assert found.suspected_group == "Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)"
 
 
+@pytest.mark.parametrize("name", ["Barbital", "Butalbital", "Pentobarbital", "Amobarbital", "Butabarbital"])
+def test_a_barbiturate_left_out_keeps_its_group_beyond_its_hydrocarbon_like_ring_ions(swgdrug, name):
+    # a barbiturate's ring and chain ions (55, 69, 83, 98, 112) are hydrocarbon ions by nominal mass;
+    # only a spectrum that shows an aliphatic compound's series (55, 69, 83 or 57, 71, 85 at >= 30 %)
+    # has them set aside, and none of the barbiturates does (docs/match.md "No drug group from the
+    # molecular ion alone")
+    from nps_id.match.molecular_mass import nominal_spectrum
+    from nps_id.match.substance_group import aliphatic_series
+
+    query = next(s for s in swgdrug if s.name == name)
+    assert not aliphatic_series(nominal_spectrum(query.mz, query.intensity))
+    found = _left_out(swgdrug, name)
+    assert found.suspected_group == "Other sedatives/hypnotics (barbiturates, Z-drugs, quinazolinones, carbamates)"
+
+
 def _left_out_of_library(spectra, name: str, thresholds=None, drop_ion: int | None = None):
     """``name``'s spectrum (without ``drop_ion``) against the built SWGDRUG library without its
     compound, assessed with a group model that abstains on everything (the model's probabilities
