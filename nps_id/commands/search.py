@@ -73,6 +73,7 @@ COLUMNS: dict[str, str] = {
     "suspected_group": "SuspectedGroup",
     "estimated_mass": "EstimatedMass",
     "analogue_confidence": "AnalogueConfidence",
+    "suspected_group_probability": "SuspectedGroupProbability",
 }
 
 

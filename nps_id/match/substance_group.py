@@ -49,8 +49,33 @@ def suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: 
     learned model (spectrum, diagnostic ions and the closest hits' groups); MS/MS by the closest
     hits' vote (:func:`_family`), else by the MS/MS model (fragments and losses: an identity
     search's MS/MS hits share the precursor mass, so they are seldom relatives)."""
+    return scored_group(kind, mz, intensity, relative, hits, facts, precursor, model)[0]
+
+
+def scored_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
+                 hits: Sequence[RankedHit], facts: LibraryFacts, precursor: tuple[float, str] | None,
+                 model: GroupModel | None) -> tuple[str | None, float | None]:
+    """:func:`suspected_group` and the model's probability of it (0-1; None when the hits' vote named
+    it or nothing was named)."""
     group, asked = group_request(kind, mz, intensity, relative, hits, facts, precursor)
-    return group if asked is None else (model or shipped_group_model(kind)).predict(*asked)
+    return (group, None) if asked is None else model_groups(model or shipped_group_model(kind), [asked])[0]
+
+
+def model_groups(model: GroupModel, inputs: Sequence[ModelInput]) -> list[tuple[str | None, float | None]]:
+    """Per input, the group :meth:`~GroupModel.predict_many` names and the model's probability of it
+    (0-1, 3 decimals; None where it names none): a group at 0.51 and one at 0.99 are not one lead.
+    ``predict_many`` returns labels only, so the named inputs' probabilities are asked again, in one
+    product (:meth:`~GroupModel.probabilities`: the trees everywhere, equal to the labels' to the last
+    bits -- a named group's row reached the trees there too)."""
+    groups = model.predict_many(inputs)
+    named = [i for i, group in enumerate(groups) if group is not None]
+    out: list[tuple[str | None, float | None]] = [(group, None) for group in groups]
+    if named:
+        # the model's own feature vector: predict_many keeps the probabilities it computes to itself
+        x = np.array([model._features(*inputs[i]) for i in named])
+        for i, p in zip(named, model.probabilities(x)):
+            out[i] = (groups[i], round(float(p[model.labels.index(groups[i])]), 3))
+    return out
 
 
 def group_request(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
