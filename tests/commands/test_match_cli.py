@@ -849,6 +849,9 @@ def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_r
             assert level.startswith(f"not identified: suspected new substance of {lead['suspected_group']} -- ")
             assert "library match" not in level and f"library search {lead['verdict']}: " in level
             assert row["verdict"] == lead["verdict"] and row["inchikey"] is None
+            # how sure the group model was of the group the row is filed under (stop 42)
+            assert row["suspected_group_probability"] == lead["suspected_group_probability"]
+            assert 0.5 <= row["suspected_group_probability"] <= 1
             verdicts.add(row["verdict"])
         # nothing else: a finding with a group that is not new, or new without a group, is not listed
         exported = {r["substance"] for r in rows}
