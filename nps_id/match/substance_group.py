@@ -3,8 +3,10 @@ explains belongs to, and the checks a named group must pass.
 
 :func:`suspected_group` names it (EI: the learned group model; MS/MS: the closest hits' vote,
 :func:`_family`, else the MS/MS model; :func:`group_request` the same up to the model, which a search
-then asks for all its spectra at once). An EI group stands only on more than a shared fragment
-(:func:`group_evidence`), the molecular-ion cluster (:func:`beyond_molecular_ion`) or the silyl
+then asks for all its spectra at once, :func:`model_groups`, with the model's probability of each
+group it names; :func:`scored_group` for one spectrum). An EI group stands only on more than a shared
+fragment (:func:`group_evidence`), the molecular-ion cluster -- and an aliphatic compound's hydrocarbon
+ions (:func:`aliphatic_series`) -- (:func:`beyond_molecular_ion`) or the silyl
 reagent's ions (:func:`beyond_silyl_ions`), and not for a compound lighter than the group's lightest
 library member (:func:`below_series`); where the model names none, a derivative's reagent vote
 (:func:`derivative_group`) or an indazole-3-carbonyl cannabinoid's acylium ions
