@@ -136,7 +136,10 @@ def beyond_molecular_ion(relative: dict[int, float], group: str, hits: Sequence[
     that mass shows) -- and without the compound's ions below the unknown's lowest, reaches
     ``group_beyond_molecular_ion`` (0: off). A series shares its core's fragments; a
     dimethylnaphthalene (M+ 156, 141, 155) resembles barbital only there, where barbital's
-    McLafferty ion C6H8N2O3+ (156) and its M-15 141 fall, and lacks its ring ions 112, 98, 83, 55."""
+    McLafferty ion C6H8N2O3+ (156) and its M-15 141 fall, and lacks its ring ions 112, 98, 83, 55.
+    A spectrum showing an aliphatic compound's series (:func:`aliphatic_series`) has its hydrocarbon
+    ions (:data:`ALIPHATIC_IONS`) set aside as well: a co-eluting aliphatic compound's 55, 69, 83 are
+    barbital's ring ions by nominal mass."""
     floor = thresholds.group_beyond_molecular_ion
     own = molecular_ion(relative)
     if floor <= 0 or own is None:
