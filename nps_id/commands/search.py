@@ -44,6 +44,11 @@ The two mass columns (docs/search.md, "DeltaMass and EstimatedMass"):
                  learned model (docs/match.md), so it may differ from the apparent
                  molecular ion DeltaMass uses; MS/MS: precursor m/z minus a proton (negative
                  ions: plus), as if the precursor were [M+H]+ / [M-H]-.
+
+\b
+SuspectedGroupProbability (the last column), per query, 0-1: the learned group model's
+  probability of SuspectedGroup (named from 0.5: a lead, not a rate); empty when no model
+  named the group (the compound's own, the closest hits' vote, a diagnostic-ion rule).
 """
 
 #: Machine column names (CSV, JSON lines) and the NIST MSPepSearch names used in TSV.
@@ -73,6 +78,7 @@ COLUMNS: dict[str, str] = {
     "suspected_group": "SuspectedGroup",
     "estimated_mass": "EstimatedMass",
     "analogue_confidence": "AnalogueConfidence",
+    "suspected_group_probability": "SuspectedGroupProbability",
 }
 
 

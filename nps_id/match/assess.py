@@ -41,7 +41,7 @@ from nps_id.match.molecular_mass import (
 )
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.substance_group import (acylium_group, below_series, beyond_molecular_ion, beyond_silyl_ions,
-                                          derivative_group, group_evidence, group_request, suspected_group)
+                                          derivative_group, group_evidence, group_request, model_groups, scored_group)
 from nps_id.match.verdict import (
     IDENTIFIED, INCONCLUSIVE, MAY_BE_NEW, Evidence, RuleId, Verdict, VerdictThresholds, decide,
     decide_level, may_be,
@@ -92,6 +92,8 @@ class Assessment:
     estimated_mass: int | None
     isomers: IsomerCheck | None
     closest: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: the group model's probability (0-1) of ``suspected_group``; None when no model named it
+    group_probability: float | None = None
 
     def fields(self) -> dict[str, Any]:
         """The per-spectrum fields of the search and match contracts."""
@@ -101,6 +103,7 @@ class Assessment:
             "new_substance": self.new_substance,
             "suspected_group": self.suspected_group,
             "estimated_mass": self.estimated_mass,
+            "suspected_group_probability": self.group_probability,
         }
 
 
@@ -185,8 +188,8 @@ def assess(
                                   rmf=0 if kind == "ei" else None, gap=None), thresholds)
         # nothing in the library resembles it (MS/MS: no library precursor at its mass); a
         # spectrum without peaks is no substance at all
-        group = suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
-        return Assessment(verdict, bool(np.size(mz)), group, estimated, None)
+        group, probability = scored_group(kind, mz, intensity, relative, hits, facts, precursor, group_model)
+        return Assessment(verdict, bool(np.size(mz)), group, estimated, None, group_probability=probability)
     top = hits[0]
 
     def isomers_of_hit() -> IsomerCheck:
@@ -281,7 +284,7 @@ def assess(
                            isomers, thresholds, fields_only, ppm is not None and abs(ppm) <= thresholds.precursor_ppm)
     if defer_group:
         return pending
-    return pending.finish(suspected_group(kind, mz, intensity, relative, hits, facts, precursor, group_model))
+    return pending.finish(*scored_group(kind, mz, intensity, relative, hits, facts, precursor, group_model))
 
 
 @dataclass(frozen=True)
@@ -308,8 +311,10 @@ class PendingGroup:
         """:func:`~nps_id.match.substance_group.group_request`: the hits' group, or the model's input."""
         return group_request(self.kind, self.mz, self.intensity, self.relative, self.hits, self.facts, self.precursor)
 
-    def finish(self, group: str | None) -> Assessment:
-        """The assessment, ``group`` the one :func:`suspected_group` names (vote or model)."""
+    def finish(self, group: str | None, probability: float | None = None) -> Assessment:
+        """The assessment, ``group`` the one :func:`~nps_id.match.substance_group.scored_group` names
+        (vote or model), ``probability`` the model's of it (kept while the group is the model's)."""
+        named = group
         kind, relative, hits, facts, thresholds, top = self.kind, self.relative, self.hits, self.facts, self.thresholds, self.hits[0]
         # the spectrum shares the candidate's one nitrogen-bearing ion but not the rest of its molecule
         # (nps_id.match.dominant_ion): a relative of the candidate, not the candidate -- a suspected new
@@ -328,7 +333,8 @@ class PendingGroup:
             group = None
         closest = () if self.fields_only else _closest(hits, facts, self.estimated, kind)
         new = self.relative_hit or unexplained(self.verdict, top, facts, self.estimated, kind, self.formula_confirmed)
-        return Assessment(self.verdict, new, group, self.estimated, self.isomers, closest)
+        return Assessment(self.verdict, new, group, self.estimated, self.isomers, closest,
+                          probability if group is not None and group == named else None)
 
 def unexplained(verdict: Verdict, top: RankedHit, facts: LibraryFacts, estimated: int | None, kind: str,
                 formula_confirmed: bool = False) -> bool:
@@ -473,6 +479,7 @@ def novelty_fields(assessment: Assessment) -> dict[str, Any]:
     return {
         "new_substance": assessment.new_substance,
         "suspected_group": assessment.suspected_group,
+        "suspected_group_probability": assessment.group_probability,
         "estimated_mass": assessment.estimated_mass,
         "isomers_not_excluded": [] if isomers is None else [
             {"name": n.name, "smiles": n.smiles, "move": n.move, "in_library": n.name is not None,
@@ -569,26 +576,28 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                         identity=not analog, fields_only=fields_only,
                         estimated=estimated.get(q), defer_group=True, **extra)  # its model: _model_groups
     groups_of = _model_groups({q: a for q, a in out.items() if isinstance(a, PendingGroup)}, group_model_of)
-    done = {q: a.finish(groups_of[q]) if isinstance(a, PendingGroup) else a for q, a in out.items()}
+    done = {q: a.finish(*groups_of[q]) if isinstance(a, PendingGroup) else a for q, a in out.items()}
     facts.save()  # after the groups' checks: they read facts too
     return done
 
 
 def _model_groups(pending: dict[int, PendingGroup], group_model_of: Callable[[int], GroupModel | None] | None
-                  ) -> dict[int, str | None]:
-    """Query position -> the suspected group of each pending new substance: the hits' vote, else its
-    model's, each model asked once for all its spectra (:meth:`GroupModel.predict_many`)."""
-    named: dict[int, str | None] = {}
+                  ) -> dict[int, tuple[str | None, float | None]]:
+    """Query position -> the suspected group of each pending new substance and the model's probability
+    of it: the hits' vote (no probability), else its model's, each model asked once for all its spectra
+    (:func:`~nps_id.match.substance_group.model_groups`)."""
+    named: dict[int, tuple[str | None, float | None]] = {}
     asks: dict[int, tuple[GroupModel, list[int], list[ModelInput]]] = {}
     for q, one in pending.items():
-        named[q], asked = one.request()
+        group, asked = one.request()
+        named[q] = (group, None)
         if asked is not None:
             model = (group_model_of(q) if group_model_of is not None else None) or shipped_group_model(one.kind)
             _, queries, inputs = asks.setdefault(id(model), (model, [], []))
             queries.append(q)
             inputs.append(asked)
     for model, queries, inputs in asks.values():
-        named.update(zip(queries, model.predict_many(inputs)))
+        named.update(zip(queries, model_groups(model, inputs)))
     return named
 
 

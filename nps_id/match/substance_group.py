@@ -3,8 +3,10 @@ explains belongs to, and the checks a named group must pass.
 
 :func:`suspected_group` names it (EI: the learned group model; MS/MS: the closest hits' vote,
 :func:`_family`, else the MS/MS model; :func:`group_request` the same up to the model, which a search
-then asks for all its spectra at once). An EI group stands only on more than a shared fragment
-(:func:`group_evidence`), the molecular-ion cluster (:func:`beyond_molecular_ion`) or the silyl
+then asks for all its spectra at once, :func:`model_groups`, with the model's probability of each
+group it names; :func:`scored_group` for one spectrum). An EI group stands only on more than a shared
+fragment (:func:`group_evidence`), the molecular-ion cluster -- and an aliphatic compound's hydrocarbon
+ions (:func:`aliphatic_series`) -- (:func:`beyond_molecular_ion`) or the silyl
 reagent's ions (:func:`beyond_silyl_ions`), and not for a compound lighter than the group's lightest
 library member (:func:`below_series`); where the model names none, a derivative's reagent vote
 (:func:`derivative_group`) or an indazole-3-carbonyl cannabinoid's acylium ions
@@ -49,8 +51,33 @@ def suspected_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: 
     learned model (spectrum, diagnostic ions and the closest hits' groups); MS/MS by the closest
     hits' vote (:func:`_family`), else by the MS/MS model (fragments and losses: an identity
     search's MS/MS hits share the precursor mass, so they are seldom relatives)."""
+    return scored_group(kind, mz, intensity, relative, hits, facts, precursor, model)[0]
+
+
+def scored_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
+                 hits: Sequence[RankedHit], facts: LibraryFacts, precursor: tuple[float, str] | None,
+                 model: GroupModel | None) -> tuple[str | None, float | None]:
+    """:func:`suspected_group` and the model's probability of it (0-1; None when the hits' vote named
+    it or nothing was named)."""
     group, asked = group_request(kind, mz, intensity, relative, hits, facts, precursor)
-    return group if asked is None else (model or shipped_group_model(kind)).predict(*asked)
+    return (group, None) if asked is None else model_groups(model or shipped_group_model(kind), [asked])[0]
+
+
+def model_groups(model: GroupModel, inputs: Sequence[ModelInput]) -> list[tuple[str | None, float | None]]:
+    """Per input, the group :meth:`~GroupModel.predict_many` names and the model's probability of it
+    (0-1, 3 decimals; None where it names none): a group at 0.51 and one at 0.99 are not one lead.
+    ``predict_many`` returns labels only, so the named inputs' probabilities are asked again, in one
+    product (:meth:`~GroupModel.probabilities`: the trees everywhere, equal to the labels' to the last
+    bits -- a named group's row reached the trees there too)."""
+    groups = model.predict_many(inputs)
+    named = [i for i, group in enumerate(groups) if group is not None]
+    out: list[tuple[str | None, float | None]] = [(group, None) for group in groups]
+    if named:
+        # the model's own feature vector: predict_many keeps the probabilities it computes to itself
+        x = np.array([model._features(*inputs[i]) for i in named])
+        for i, p in zip(named, model.probabilities(x)):
+            out[i] = (groups[i], round(float(p[model.labels.index(groups[i])]), 3))
+    return out
 
 
 def group_request(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],
@@ -109,12 +136,38 @@ def beyond_molecular_ion(relative: dict[int, float], group: str, hits: Sequence[
     that mass shows) -- and without the compound's ions below the unknown's lowest, reaches
     ``group_beyond_molecular_ion`` (0: off). A series shares its core's fragments; a
     dimethylnaphthalene (M+ 156, 141, 155) resembles barbital only there, where barbital's
-    McLafferty ion C6H8N2O3+ (156) and its M-15 141 fall, and lacks its ring ions 112, 98, 83, 55."""
+    McLafferty ion C6H8N2O3+ (156) and its M-15 141 fall, and lacks its ring ions 112, 98, 83, 55.
+    A spectrum showing an aliphatic compound's series (:func:`aliphatic_series`) has its hydrocarbon
+    ions (:data:`ALIPHATIC_IONS`) set aside as well: a co-eluting aliphatic compound's 55, 69, 83 are
+    barbital's ring ions by nominal mass."""
     floor = thresholds.group_beyond_molecular_ion
     own = molecular_ion(relative)
     if floor <= 0 or own is None:
         return True
-    return _group_resembles(relative, {own - 15, own - 1, own, own + 1}, group, hits, facts, floor)
+    cluster = {own - 15, own - 1, own, own + 1}
+    return _group_resembles(relative, cluster | ALIPHATIC_IONS if aliphatic_series(relative) else cluster,
+                            group, hits, facts, floor)
+
+
+#: The hydrocarbon ions CnH2n-1+ (alkenyl, cycloalkyl), CnH2n+ (alkene) and CnH2n+1+ (alkyl), n = 3-8:
+#: 41-43, 55-57, ... 111-113, which an aliphatic compound (an alkane, a fatty chain, a solvent, the
+#: column's) shows whatever co-elutes with it -- and which a drug's ring and chain fragments share
+#: by nominal mass (barbital's 55, 69, 83, 98, 112).
+ALIPHATIC_IONS = frozenset(14 * n + d for n in range(3, 9) for d in (-1, 0, 1))
+#: An aliphatic compound's ion series: the alkenyl / cycloalkyl ions C4H7+ 55, C5H9+ 69, C6H11+ 83
+#: (alkenes, cycloalkanes, fatty chains) or the alkyl ions C4H9+ 57, C5H11+ 71, C6H13+ 85 (alkanes).
+ALIPHATIC_SERIES = ((55, 69, 83), (57, 71, 85))
+#: Each ion of a series at >= this share of the base peak: of SWGDRUG's 2,988 spectra 14 show the first
+#: (fatty acids, sterols, camphor), 10 the second (alkanes, fatty acids), none a barbiturate.
+ALIPHATIC_SERIES_LEVEL = 0.3
+
+
+def aliphatic_series(relative: dict[int, float]) -> bool:
+    """Whether an EI spectrum shows an aliphatic compound's ion series (:data:`ALIPHATIC_SERIES`, each
+    ion >= :data:`ALIPHATIC_SERIES_LEVEL`): its hydrocarbon ions (:data:`ALIPHATIC_IONS`) then say
+    nothing of a drug group -- the ELEY run's 17.41 min component, a dimethylnaphthalene (M+ 156, 141)
+    with a co-eluting aliphatic compound's 69, 83, 55 at 62-77 %, resembled barbital by them."""
+    return any(all(relative.get(m, 0.0) >= ALIPHATIC_SERIES_LEVEL for m in series) for series in ALIPHATIC_SERIES)
 
 
 def _group_resembles(relative: dict[int, float], set_aside: set[int] | frozenset[int], group: str,

@@ -97,6 +97,10 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         # new-substance evidence (docs/match.md "New substances"); absent from older results
         "new_substance": f.get("new_substance") is True,
         "suspected_group": f.get("suspected_group"),
+        # the group model's probability (results since stop 42): absent from older results, never "null"
+        # there -- null says no model named the group
+        **({"suspected_group_probability": f["suspected_group_probability"]}
+           if "suspected_group_probability" in f else {}),
         "estimated_mass": f.get("estimated_mass"),
         # GC: the weak column-bleed ions the run's background explains, set aside in estimated_mass
         # (results since stop 34); only when there are any, as in the results

@@ -403,6 +403,38 @@ def test_methylindanes_are_no_early_warning_leads(other_runs):
     assert not [rt for rt, f in findings.items() if is_new_substance_lead(f)]
 
 
+def test_a_naphthalene_co_eluting_with_an_aliphatic_compound_is_no_suspected_barbiturate(other_runs, swgdrug_library,
+                                                                                          monkeypatch):
+    """ELEY_1_SUBTRACT.JDX 17.41 min: a dimethylnaphthalene (M+ 156, 141, 155, 153, 128, 115) whose
+    component carries a co-eluting aliphatic compound's 69, 83, 55, 56, 84 at 47-77 % of its base peak.
+    Beyond its molecular-ion cluster it resembled barbital only by those hydrocarbon ions, which
+    barbital's ring ions share by nominal mass (55, 69, 83, 98), and the EWA export listed it as a
+    suspected new barbiturate. A spectrum showing an aliphatic series lends its hydrocarbon ions to no
+    group (docs/match.md "No drug group from the molecular ion alone"): a new substance of no group."""
+    import nps_id.match.substance_group as substance_group
+    from nps_id.library import Library
+    from nps_id.match.assess import assess_search
+    from nps_id.match.molecular_mass import nominal_spectrum
+    from nps_id.report.findings import is_new_substance_lead
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+    from nps_id.spectrum import Spectrum
+
+    (found,) = [f for f in other_runs["ELEY_1_SUBTRACT.JDX"]["findings"] if 17.35 < f["rt_min"] < 17.45]
+    spectrum = found["spectrum"]
+    assert found["name"] == "Barbital" and found["new_substance"] and found["estimated_mass"] == 156
+    assert found["suspected_group"] is None and not is_new_substance_lead({**found, "internal_standard": False})
+    assert substance_group.aliphatic_series(nominal_spectrum(spectrum["mz"], spectrum["intensity"]))
+    # the same spectrum searched: the hydrocarbon ions alone were what named the barbiturates
+    query = [Spectrum(spectrum["mz"], spectrum["intensity"], {"ms_level": 1})]
+    with Library.open(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    hits = search(query, reference, SearchSettings(top_k=20))
+    assert assess_search(query, hits, reference, analog=False)[0].suspected_group is None
+    monkeypatch.setattr(substance_group, "aliphatic_series", lambda relative: False)
+    assert assess_search(query, hits, reference, analog=False)[0].suspected_group.startswith("Other sedatives")
+
+
 def test_one_compound_is_identified_at_one_retention_time_only(other_runs):
     """Two peaks of the ANDI run (a hydrocarbon mixture; most likely 2- and 1-methylnaphthalene,
     19.4 and 19.9 min) both have 2-methylnaphthalene as best hit -- SWGDRUG lacks the 1-isomer.
@@ -781,7 +813,20 @@ def test_a_run_stopped_while_its_reports_render_leaves_the_earlier_outputs_as_th
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_runs):
+@pytest.fixture(scope="module")
+def eley_without_molecular_ion_check(swgdrug_library) -> dict:
+    """ELEY_1_SUBTRACT.JDX matched with "No drug group from the molecular ion alone" off
+    (``group_beyond_molecular_ion`` 0): its 17.30 and 17.41 min components, an alkylnaphthalene's
+    molecular-ion cluster, are suspected new barbiturates again -- real inconclusive leads."""
+    from nps_id.match.parameters import MatchParameters
+    from nps_id.match.pipeline import match_files
+
+    parameters = MatchParameters(verdict=VerdictThresholds(group_beyond_molecular_ion=0))
+    ((_, results),) = list(match_files([data_path("gcms", "jcamp", "ELEY_1_SUBTRACT.JDX")], swgdrug_library, parameters))
+    return results
+
+
+def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_runs, eley_without_molecular_ion_check):
     """The EWA export lists identified/tentative NPS and suspected new substances of a group (issue
     18), whatever the library search's verdict -- ELEY_1_SUBTRACT.JDX's lead is `inconclusive`
     -- and says so: "not identified", the search's verdict and rule, never "tentative library match"
@@ -791,8 +836,8 @@ def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_r
     from nps_id.report.findings import is_ewa_reportable, is_new_substance_lead
 
     verdicts = set()
-    for name in ("ELEY_1_SUBTRACT.JDX", "gcms.jdx"):
-        doc = build_report(other_runs[name], None)
+    for results in (other_runs["ELEY_1_SUBTRACT.JDX"], other_runs["gcms.jdx"], eley_without_molecular_ion_check):
+        doc = build_report(results, None)
         rows = ewa_rows(doc)
         leads = [f for f in doc["findings"] if is_new_substance_lead(f)]
         named = [f for f in doc["findings"] if is_ewa_reportable(f) and not f["new_substance"]]
@@ -804,6 +849,9 @@ def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_r
             assert level.startswith(f"not identified: suspected new substance of {lead['suspected_group']} -- ")
             assert "library match" not in level and f"library search {lead['verdict']}: " in level
             assert row["verdict"] == lead["verdict"] and row["inchikey"] is None
+            # how sure the group model was of the group the row is filed under (stop 42)
+            assert row["suspected_group_probability"] == lead["suspected_group_probability"]
+            assert 0.5 <= row["suspected_group_probability"] <= 1
             verdicts.add(row["verdict"])
         # nothing else: a finding with a group that is not new, or new without a group, is not listed
         exported = {r["substance"] for r in rows}
@@ -811,8 +859,9 @@ def test_the_ewa_export_lists_suspected_new_substances_as_not_identified(other_r
             if not (is_new_substance_lead(f) or is_ewa_reportable(f)):
                 assert f["name"] not in exported or any(g["name"] == f["name"] and is_ewa_reportable(g)
                                                         for g in doc["findings"])
-    # ELEY's 17.41 min barbiturate lead; gcms.jdx's tentative one, closest to coca alkaloids, has no group
-    # since taxonomy 2026.5 (a cocaine sample's impurity profile is no early warning)
+    # ELEY's barbiturate leads with the molecular-ion check off (on, since stop 42 no lead is left: its 17.41
+    # min one was an aliphatic compound's ions); gcms.jdx's tentative one, closest to coca alkaloids, has no
+    # group since taxonomy 2026.5 (a cocaine sample's impurity profile is no early warning)
     assert verdicts == {"inconclusive"}
 
 

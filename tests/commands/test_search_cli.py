@@ -145,9 +145,10 @@ def test_analog_mode_names_modifications_and_mass_prior_can_be_switched_off(swgd
         expected = max(r["similarity"] + bonus - 0.01 * abs(r["delta_mass"]) / 100, 0.0) / 1.05
         assert r["score"] == pytest.approx(expected, abs=2e-4)
     tsv = _run(path, "-l", swgdrug_library, "--mode", "analog", "--top", 1)
-    assert tsv.output.splitlines()[0].split("\t")[-11:] == [
+    assert tsv.output.splitlines()[0].split("\t")[-12:] == [
         "Similarity", "DeltaMassMatch", "SMILES", "StructureSource", "StereoNote",
-        "Verdict", "VerdictRule", "NewSubstance", "SuspectedGroup", "EstimatedMass", "AnalogueConfidence"]
+        "Verdict", "VerdictRule", "NewSubstance", "SuspectedGroup", "EstimatedMass", "AnalogueConfidence",
+        "SuspectedGroupProbability"]
 
 
 def test_analog_rows_mf_is_the_unshifted_match_factor_and_the_help_says_so(swgdrug_library, queries):
@@ -387,6 +388,7 @@ def _per_row_writer(hits, spectra, reference, assessments, fh, fmt):
             "smiles": columns["smiles"][row] or None, "structure_source": columns["structure_source"][row] or None,
             "stereo_note": notes[row] or None, **assessments[q].fields(), "analogue_confidence": None,
         })
+        rows[-1] = {key: rows[-1][key] for key in COLUMNS}  # the contract's order: new columns at the end
     if fmt == "jsonl":
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -17,7 +17,8 @@ from tests.report.conftest import FIXED_NOW, SAMPLE_INFO, make_results
 def _doc():
     results = make_results()
     (cathinone,) = [f for f in results["findings"] if f["verdict"] == "tentative"]
-    cathinone.update(new_substance=True, suspected_group="Synthetic cathinones", estimated_mass=261,
+    cathinone.update(new_substance=True, suspected_group="Synthetic cathinones", suspected_group_probability=0.912,
+                     estimated_mass=261,
                      closest_compounds=[{"name": "MPHP", "similarity": 0.91, "delta_mass": 14,
                                          "delta_mass_match": "CH2", "smiles": None}],
                      core_smiles="CN1CCCC1C(=O)c1ccccc1")
@@ -36,6 +37,10 @@ def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
     assert new[0]["inchikey"] == new[0]["cas"] == new[0]["formula"] == ""
     assert new[0]["ewa_group"] == "Synthetic cathinones" and new[0]["estimated_nominal_mass"] == "261"
     assert new[0]["closest_known_compounds"] == "MPHP (CH2)"
+    # how sure the group model was (stop 42): the last column, and in the report's section
+    assert list(new[0])[-1] == "suspected_group_probability" and new[0]["suspected_group_probability"] == "0.912"
+    section = html.split('id="new-substances"')[1].split("<section")[0]
+    assert "Group model&#x27;s probability (0-1)</th><td>0.912</td>" in section
     # the group is inferred (EI: by a learned model), a lead; it read "from its closest known compounds and ions"
     assert new[0]["identification_level"].endswith(
         "group inferred from its spectrum and closest known compounds, a lead to check, one technique")

@@ -94,14 +94,15 @@ def _search(*args):
     return CliRunner().invoke(cli, ["search", *map(str, args)])
 
 
-def test_search_rows_carry_analogue_confidence_as_the_last_column(swgdrug_library, swgdrug_queries, tmp_path):
+def test_search_rows_carry_analogue_confidence_after_the_verdict_columns(swgdrug_library, swgdrug_queries, tmp_path):
+    # the last column until stop 42, which added suspected_group_probability after it
     from nps_id.commands.search import COLUMNS
 
-    assert list(COLUMNS)[-1] == "analogue_confidence" and COLUMNS["analogue_confidence"] == "AnalogueConfidence"
+    assert list(COLUMNS)[-2] == "analogue_confidence" and COLUMNS["analogue_confidence"] == "AnalogueConfidence"
     analog = _search(swgdrug_queries, "-l", swgdrug_library, "--mode", "analog", "--top", 3, "--format", "jsonl")
     assert analog.exit_code == 0, analog.output
     rows = [json.loads(line) for line in analog.output.splitlines()]
-    assert len(rows) == 9 and list(rows[0])[-1] == "analogue_confidence"
+    assert len(rows) == 9 and list(rows[0])[-2] == "analogue_confidence"
     by_query: dict[int, set] = {}
     for r in rows:  # one value per query, on every row of it
         assert 0 <= r["analogue_confidence"] <= 1
@@ -112,6 +113,6 @@ def test_search_rows_carry_analogue_confidence_as_the_last_column(swgdrug_librar
     assert {json.loads(x)["query"]: json.loads(x)["analogue_confidence"] for x in one.output.splitlines()} == {
         q: v.pop() for q, v in by_query.items()}
     tsv = _search(swgdrug_queries, "-l", swgdrug_library, "--mode", "analog", "--top", 1).output.splitlines()
-    assert tsv[0].split("\t")[-1] == "AnalogueConfidence" and tsv[1].split("\t")[-1] != ""
+    assert tsv[0].split("\t")[-2] == "AnalogueConfidence" and tsv[1].split("\t")[-2] != ""
     identity = _search(swgdrug_queries, "-l", swgdrug_library, "--format", "csv").output.splitlines()
-    assert identity[0].split(",")[-1] == "analogue_confidence" and identity[1].endswith(",")
+    assert identity[0].split(",")[-2] == "analogue_confidence" and identity[1].split(",")[-2] == ""
