@@ -52,8 +52,9 @@ from nps_id.commands.options import refuse_output_onto_inputs
 from nps_id.library import Library
 from nps_id.match.isomer_rule import RATES_PATH, SCORE_GRID
 from nps_id.match.verdict import VerdictThresholds
-from nps_id.search.engine import SearchSettings, search
+from nps_id.search.engine import Hits, SearchSettings, search
 from nps_id.search.reference import Reference
+from nps_id.search.scores.base import to_999_column
 
 MIN_PAIRS = 10  # a move kind with fewer pairs takes the rate of its nearest coarser kind (rates_for)
 
@@ -77,6 +78,20 @@ def verified_structures(lib: Library) -> list[str | None]:
             ok = mol is not None and Chem.MolToInchiKey(mol)[:14] == keys[i][:14]
         out.append(smi if ok else None)
     return out
+
+
+def rule_scores(hits: Hits, ms2: np.ndarray, identified_rmf: int) -> np.ndarray:
+    """Each hit's match as the isomer rule reads an unknown's (0-999 integers, rounded as every
+    nps-id score is, :func:`~nps_id.search.scores.base.to_999_column`): an MS/MS hit (``ms2``, per
+    hit) its score, an EI hit its MF when its RMF reaches ``identified_rmf`` (below it no
+    identification is made), else 0. Rounded, not 999 x MF: the rule reads the curve at the
+    unknown's rounded score, so a pair at 979.7 -- which the rule would call 980 -- counts at 980
+    (until stop 42 it counted at 970 only: 4'- / 3'-fluoro-alpha-PPP)."""
+    def rounded(column: np.ndarray) -> np.ndarray:
+        return np.asarray(to_999_column(np.nan_to_num(np.asarray(column, dtype=float))), dtype=int)
+
+    ei = np.where(rounded(hits.rmf) >= identified_rmf, rounded(hits.mf), 0)
+    return np.where(np.asarray(ms2, dtype=bool), rounded(hits.score), ei)
 
 
 def pair_outcomes(path: Path, thresholds: VerdictThresholds,
@@ -118,22 +133,19 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds,
     wanted = sorted({r for *_, rows, _ in pairs for r in rows})
     hits = search([spectra[r] for r in wanted], reference, SearchSettings(top_k=80, prefilter=300, threads=2))
     starts = np.searchsorted(hits.query, np.arange(len(wanted) + 1))
-    best: dict[tuple[int, str], float] = {}  # (spectrum row, compound) -> its best match, 0-999
+    values = rule_scores(hits, ms2[np.asarray(wanted, dtype=int)][hits.query], thresholds.identified_rmf)
+    best: dict[tuple[int, str], int] = {}  # (spectrum row, compound) -> its best match, 0-999
     for q, row in enumerate(wanted):
         for j in range(starts[q], starts[q + 1]):
-            if ms2[row]:
-                value = hits.score[j] * 999
-            else:  # an RMF below the identity threshold never makes an identification
-                value = hits.mf[j] * 999 if hits.rmf[j] * 999 >= thresholds.identified_rmf else 0.0
             key = (row, block[hits.row[j]])
-            best[key] = max(best.get(key, 0.0), float(value))
+            best[key] = max(best.get(key, 0), int(values[j]))
     grid = np.asarray(SCORE_GRID, dtype=float)
     outcomes: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     for context, move, _level, rows, other in pairs:
         # the share of the compound's spectra that match the isomer that well: how often one
         # unknown spectrum of it cannot tell the two apart (an MS/MS library holds a compound at
         # several collision energies, not all alike)
-        scores = np.array([best.get((r, other), 0.0) for r in rows])
+        scores = np.array([best.get((r, other), 0) for r in rows])
         outcomes[(context, move)].append((scores[:, None] >= grid[None, :]).mean(axis=0))
     return outcomes
 

@@ -12,10 +12,12 @@ import pytest
 pytest.importorskip("rdkit")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from train_isomer_rates import MIN_PAIRS, rates_for  # noqa: E402
+from train_isomer_rates import MIN_PAIRS, rates_for, rule_scores  # noqa: E402
 
 from nps_id.chem.isomers import enumerate_isomers  # noqa: E402
-from nps_id.match.isomer_rule import SCORE_GRID, check_isomers, rate_of  # noqa: E402
+from nps_id.match.isomer_rule import SCORE_GRID, check_isomers, rate_at, rate_of  # noqa: E402
+from nps_id.match.verdict import VerdictThresholds  # noqa: E402
+from nps_id.search.settings import Hits  # noqa: E402
 
 
 def flat(rate: float) -> tuple[float, ...]:
@@ -39,6 +41,25 @@ def test_a_kind_with_few_pairs_takes_the_rate_of_the_next_coarser_kind():
     # 3 pairs, and 3 ring-position pairs in all: the context's rate over every move
     assert rates["ring_position:F"]["from"] == "default"
     assert rates["ring_position:F"]["rate_at_score"][-1] == pytest.approx(10 / 15, abs=1e-3)
+
+
+def _hits(score: list[float], mf: list[float], rmf: list[float]) -> Hits:
+    n = len(score)
+    ints, nan = np.arange(n), np.full(n, np.nan)
+    return Hits(ints, ints + 1, ints, np.array(score), np.array(mf), np.array(rmf), nan, np.array(score),
+                np.full(n, -1), nan, np.zeros(n, dtype=bool))
+
+
+def test_a_library_pair_counts_at_the_score_the_rule_would_give_an_unknown_matching_that_well():
+    # 4'-fluoro-alpha-PPP matches 3'-fluoro-alpha-PPP at MF 0.98072 (979.74 x 999): nps-id reports
+    # 980 and the rule reads the curve's 980 point; the training counted the pair at 970 only
+    rmf = VerdictThresholds().identified_rmf
+    ei = rule_scores(_hits([0.98, 0.98], [0.98072, 0.98072], [0.99, (rmf - 1) / 999]), np.array([False, False]), rmf)
+    assert ei.tolist() == [980, 0]  # below the identity RMF: never an identification, so no match
+    ms2 = rule_scores(_hits([0.9805], [np.nan], [np.nan]), np.array([True]), rmf)
+    assert ms2.tolist() == [980]  # an MS/MS pair by its score, rounded alike
+    curve = rates_for({"ring_position:F": [(ei[:1, None] >= np.array(SCORE_GRID)).mean(axis=0)] * MIN_PAIRS})
+    assert rate_at(curve["ring_position:F"]["rate_at_score"], 980) == 1.0
 
 
 def test_the_rule_reads_a_kind_the_rates_file_lacks_at_its_coarser_kind():
