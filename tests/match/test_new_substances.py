@@ -52,7 +52,7 @@ def swgdrug():
 #: records (shared with other modules) sorted once by formula for all of them.
 MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2", "C8H10N4O2",
                 "C11H19N5S", "C10H12N2", "C21H28O2", "C21H30O3", "C9H7Cl2N5", "C10H13ClN2", "C7H8N4O2",
-                "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O", "C19H20FNO3", "C19H30O2", "C12H17NO")
+                "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O", "C19H20FNO3", "C19H30O2")
 
 
 @pytest.fixture(scope="module")
@@ -405,21 +405,6 @@ def test_a_small_heteroaromatics_ring_nitrogen_isomer_is_not_identified_by_ms2(m
     before, _ = _massbank_ms2_search(ms2_records, "Pyrazole", "C3H4N2", VerdictThresholds(isomer_small_ms2_atoms=0),
                                      drop_own=True)
     assert before.verdict.verdict == "identified"  # the EI-learned rates alone
-
-
-def test_deet_left_out_is_not_identified_as_diethylphenylacetamide_by_ms2(ms2_records):
-    # DEET (N,N-diethyl-3-methylbenzamide) left out of the MS/MS library matches N,N-diethylphenylacetamide
-    # at ~863: a CH2 moved between the ring and the amide; the kind's library pairs match that well in
-    # 4.9 % of pairs, under the 5 % MS/MS bound of stop 41, over stop 42's 4.8 %
-    from nps_id.match.verdict import VerdictThresholds
-
-    found, hit = _massbank_ms2_search(ms2_records, "DEET", "C12H17NO", drop_own=True)
-    assert hit == "Diethyl-2-phenylacetamide"
-    assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
-    assert {n.move for n in found.isomers.absent} == {"ring_chain_ch2"}
-    before, _ = _massbank_ms2_search(ms2_records, "DEET", "C12H17NO", VerdictThresholds(isomer_min_rate_ms2=0.05),
-                                     drop_own=True)
-    assert before.verdict.verdict == "identified"
 
 
 def test_a_left_out_rutinoside_is_not_identified_as_its_neohesperidoside(ms2_records):
