@@ -31,6 +31,10 @@ and (stop 33) ``sugar_linkage`` by the same command with ``--ms2-moves sugar_lin
 ``train_isomer_rates.py swg25.h5 mbei.h5 --add-to isomer_rates.json``; (stop 38) a derivative's ring
 positions (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
+``--pairs-out FILE`` also writes every pair's raw outcome (both compounds' InChIKey first blocks, each
+spectrum's match): ``bench_novelty.py --isomer-rates-loo FILE`` re-reads the shipped curves without a
+left-out compound's own pairs (:class:`LeaveOutRates`).
+
 A match is read as the rule reads an unknown's -- rounded to 0-999 as every nps-id score is
 (:func:`rule_scores`; unrounded until stop 42, which counted a pair at 979.7 at 970 only).
 A pair's outcome is the share of the compound's spectra that match one of the isomer's spectra:
