@@ -29,6 +29,10 @@ task's hits (rule changes re-run without searching), ``--details FILE`` writes o
 ``--group-folds DIR``: the suspected-group models of ``train_group_model.py``'s folds, each query
 assessed by the one that never saw its compound (:func:`fold_of`); without it the shipped models
 name the groups, and they were trained on these compounds (a note on stderr says so).
+``--isomer-rates-loo PAIRS``: the left-out tasks' isomer rules read rate curves learned without any
+library pair of the query's own compound (``train_isomer_rates.py ... --pairs-out PAIRS``;
+:class:`train_isomer_rates.LeaveOutRates`), as a held-back compound's are; the present tasks, and
+without it every task, read the shipped curves (which hold the left-out compounds' pairs).
 
     PYTHONPATH=. python benchmarks/bench_novelty.py --swgdrug swgdrug.h5 --massbank-ei massbank-ei.h5
 
@@ -45,12 +49,14 @@ compound as absent. A top hit is right when it is the query's compound by docs/c
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -62,6 +68,7 @@ from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import EVIDENCE_HITS, assess, assess_search, major_ions_present
 from nps_id.match.group_model import GroupModel
+from nps_id.match.isomer_rule import RATES_PATH, Rates, parse_rates
 from nps_id.match.library_facts import LibraryFacts, group_label
 from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
 from nps_id.match.ranked_hit import ranked_hit
@@ -72,6 +79,7 @@ from nps_id.search.reference import Reference
 from nps_id.search.ranking import without
 from nps_id.search.scores.base import kind_of, to_999
 from nps_id.search.settings import Hits
+from train_isomer_rates import LeaveOutRates, read_pairs
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 #: Hits kept per query: every candidate the search scores exactly (its prefilter), so that the
@@ -110,6 +118,21 @@ CACHE: Path | None = None
 #: query is assessed with the model of its compound's fold, which never saw the compound. None:
 #: the shipped models.
 GROUP_FOLDS: dict[str, list[GroupModel]] | None = None
+#: --isomer-rates-loo: the shipped isomer rates less a left-out compound's own pairs; None: the shipped ones.
+RATES_LOO: LeaveOutRates | None = None
+
+
+@functools.lru_cache(maxsize=256)
+def rates_without(dropped: frozenset[int]) -> Rates:
+    """The isomer rate curves with the library pairs ``dropped`` taken out (RATES_LOO)."""
+    return parse_rates(RATES_LOO.without(dropped))
+
+
+def isomer_rates_of(owns: list[frozenset]) -> Callable[[int], Rates] | None:
+    """Query position -> the isomer rates learned without its compound's pairs (--isomer-rates-loo)."""
+    if RATES_LOO is None:
+        return None
+    return lambda q: rates_without(RATES_LOO.dropped(owns[q]))
 
 
 def run_task(name, queries, reference, facts_all, leave_out: bool, variants: list[VerdictThresholds]) -> list[dict]:
@@ -192,7 +215,8 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
 
     # the verdict fields exactly as `nps-id search` computes them (its function, its hits)
     assessed = assess_search(queries, hits, reference, analog=False, thresholds=t, fields_only=True, facts=facts_all,
-                             left_out=dict(enumerate(owns)) if leave_out else None, group_model_of=group_model_of)
+                             left_out=dict(enumerate(owns)) if leave_out else None, group_model_of=group_model_of,
+                             isomer_rates_of=isomer_rates_of(owns) if leave_out else None)
     starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
     counts: Counter = Counter()
     rules: Counter = Counter()
@@ -348,8 +372,17 @@ def main() -> None:
     parser.add_argument("--group-min-probability-ms2", type=float, default=None,
                         help="the MS/MS group models' threshold apart from the EI ones' (default: "
                              "--group-min-probability, else the model files')")
+    parser.add_argument("--isomer-rates-loo", type=Path, default=None, metavar="PAIRS",
+                        help="the library pairs of train_isomer_rates.py --pairs-out: the left-out tasks read isomer "
+                             "rates learned without their compound's own pairs (without it: the shipped rates, "
+                             "which hold them)")
     args = parser.parse_args()
-    global CACHE, DETAILS, GROUP_FOLDS
+    global CACHE, DETAILS, GROUP_FOLDS, RATES_LOO
+    if args.isomer_rates_loo is not None:
+        try:
+            RATES_LOO = LeaveOutRates(json.loads(RATES_PATH.read_text(encoding="utf-8")), read_pairs(args.isomer_rates_loo))
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"bench_novelty: error: --isomer-rates-loo: {exc}") from None
     CACHE, DETAILS = args.cache, [] if args.details else None
     if args.group_folds is None:
         print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)

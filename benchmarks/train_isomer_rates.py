@@ -31,6 +31,12 @@ and (stop 33) ``sugar_linkage`` by the same command with ``--ms2-moves sugar_lin
 ``train_isomer_rates.py swg25.h5 mbei.h5 --add-to isomer_rates.json``; (stop 38) a derivative's ring
 positions (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
+``--pairs-out FILE`` also writes every pair's raw outcome (both compounds' InChIKey first blocks, each
+spectrum's match): ``bench_novelty.py --isomer-rates-loo FILE`` re-reads the shipped curves without a
+left-out compound's own pairs (:class:`LeaveOutRates`).
+
+A match is read as the rule reads an unknown's -- rounded to 0-999 as every nps-id score is
+(:func:`rule_scores`; unrounded until stop 42, which counted a pair at 979.7 at 970 only).
 A pair's outcome is the share of the compound's spectra that match one of the isomer's spectra:
 how often one unknown spectrum of it cannot tell the two apart (a library may hold a compound at
 several collision energies or from several laboratories, not all alike).
@@ -44,6 +50,7 @@ import argparse
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -52,8 +59,9 @@ from nps_id.commands.options import refuse_output_onto_inputs
 from nps_id.library import Library
 from nps_id.match.isomer_rule import RATES_PATH, SCORE_GRID
 from nps_id.match.verdict import VerdictThresholds
-from nps_id.search.engine import SearchSettings, search
+from nps_id.search.engine import Hits, SearchSettings, search
 from nps_id.search.reference import Reference
+from nps_id.search.scores.base import to_999_column
 
 MIN_PAIRS = 10  # a move kind with fewer pairs takes the rate of its nearest coarser kind (rates_for)
 
@@ -79,14 +87,43 @@ def verified_structures(lib: Library) -> list[str | None]:
     return out
 
 
-def pair_outcomes(path: Path, thresholds: VerdictThresholds,
-                  ms2_moves: frozenset[str] | None = None) -> dict[tuple[str, str], list[np.ndarray]]:
-    """(context, move) -> for each library compound and enumerated isomer the library holds, the
-    share of the compound's spectra that match one of the isomer's at least as well as each score
-    of ``SCORE_GRID`` (EI: MF, with RMF at the identity threshold; MS/MS: score). MS/MS contexts
-    are suffixed ``-ms2``: fragmentation of the protonated molecule separates other isomers than
-    EI does. ``ms2_moves``: the MS/MS pairs of these top-level move kinds only (None: all).
-    Only the spectra of compounds with such a pair are searched (the outcome is the same)."""
+def rule_scores(hits: Hits, ms2: np.ndarray, identified_rmf: int) -> np.ndarray:
+    """Each hit's match as the isomer rule reads an unknown's (0-999 integers, rounded as every
+    nps-id score is, :func:`~nps_id.search.scores.base.to_999_column`): an MS/MS hit (``ms2``, per
+    hit) its score, an EI hit its MF when its RMF reaches ``identified_rmf`` (below it no
+    identification is made), else 0. Rounded, not 999 x MF: the rule reads the curve at the
+    unknown's rounded score, so a pair at 979.7 -- which the rule would call 980 -- counts at 980
+    (until stop 42 it counted at 970 only: 4'- / 3'-fluoro-alpha-PPP)."""
+    def rounded(column: np.ndarray) -> np.ndarray:
+        return np.asarray(to_999_column(np.nan_to_num(np.asarray(column, dtype=float))), dtype=int)
+
+    ei = np.where(rounded(hits.rmf) >= identified_rmf, rounded(hits.mf), 0)
+    return np.where(np.asarray(ms2, dtype=bool), rounded(hits.score), ei)
+
+
+class Pair(NamedTuple):
+    """One library pair: ``compound``'s spectra (InChIKey first block) against its enumerated
+    ``isomer`` the library holds, each spectrum's best match to one of the isomer's (0-999)."""
+    context: str
+    move: str
+    compound: str
+    isomer: str
+    scores: tuple[int, ...]
+
+
+def outcome(scores: Sequence[int]) -> np.ndarray:
+    """A pair's outcome: the share of the compound's spectra that match the isomer that well at
+    each score of ``SCORE_GRID`` -- how often one unknown spectrum of it cannot tell the two apart
+    (an MS/MS library holds a compound at several collision energies, not all alike)."""
+    return (np.asarray(scores)[:, None] >= np.asarray(SCORE_GRID)[None, :]).mean(axis=0)
+
+
+def library_pairs(path: Path, thresholds: VerdictThresholds, ms2_moves: frozenset[str] | None = None) -> list[Pair]:
+    """Every pair of a library compound and an enumerated isomer of it the library holds (EI: MF,
+    with RMF at the identity threshold; MS/MS: score). MS/MS contexts are suffixed ``-ms2``:
+    fragmentation of the protonated molecule separates other isomers than EI does. ``ms2_moves``:
+    the MS/MS pairs of these top-level move kinds only (None: all). Only the spectra of compounds
+    with such a pair are searched (the outcome is the same)."""
     from nps_id.chem.isomers import enumerate_isomers
     from nps_id.match.isomer_rule import context_of
 
@@ -118,24 +155,38 @@ def pair_outcomes(path: Path, thresholds: VerdictThresholds,
     wanted = sorted({r for *_, rows, _ in pairs for r in rows})
     hits = search([spectra[r] for r in wanted], reference, SearchSettings(top_k=80, prefilter=300, threads=2))
     starts = np.searchsorted(hits.query, np.arange(len(wanted) + 1))
-    best: dict[tuple[int, str], float] = {}  # (spectrum row, compound) -> its best match, 0-999
+    values = rule_scores(hits, ms2[np.asarray(wanted, dtype=int)][hits.query], thresholds.identified_rmf)
+    best: dict[tuple[int, str], int] = {}  # (spectrum row, compound) -> its best match, 0-999
     for q, row in enumerate(wanted):
         for j in range(starts[q], starts[q + 1]):
-            if ms2[row]:
-                value = hits.score[j] * 999
-            else:  # an RMF below the identity threshold never makes an identification
-                value = hits.mf[j] * 999 if hits.rmf[j] * 999 >= thresholds.identified_rmf else 0.0
             key = (row, block[hits.row[j]])
-            best[key] = max(best.get(key, 0.0), float(value))
-    grid = np.asarray(SCORE_GRID, dtype=float)
-    outcomes: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
-    for context, move, _level, rows, other in pairs:
-        # the share of the compound's spectra that match the isomer that well: how often one
-        # unknown spectrum of it cannot tell the two apart (an MS/MS library holds a compound at
-        # several collision energies, not all alike)
-        scores = np.array([best.get((r, other), 0.0) for r in rows])
-        outcomes[(context, move)].append((scores[:, None] >= grid[None, :]).mean(axis=0))
-    return outcomes
+            best[key] = max(best.get(key, 0), int(values[j]))
+    return [Pair(context, move, str(block[rows[0]]), other, tuple(best.get((r, other), 0) for r in rows))
+            for context, move, _level, rows, other in pairs]
+
+
+def write_pairs(path: Path, pairs: Sequence[Pair]) -> None:
+    """``--pairs-out``: one TSV row per pair (context, move, compound, isomer, its spectra's
+    scores comma-separated) -- what the dev bench's leave-compound-out rates relearn from."""
+    rows = ["context\tmove\tcompound\tisomer\tscores"]
+    rows += [f"{p.context}\t{p.move}\t{p.compound}\t{p.isomer}\t{','.join(map(str, p.scores))}" for p in pairs]
+    with atomic_output(path) as tmp:
+        tmp.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def read_pairs(path: Path) -> list[Pair]:
+    """The pairs :func:`write_pairs` wrote; ValueError naming the first bad line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0].split("\t") != list(Pair._fields):
+        raise ValueError(f"{path}: not a pairs file of train_isomer_rates.py --pairs-out")
+    pairs = []
+    for n, line in enumerate(lines[1:], 2):
+        try:
+            context, move, compound, isomer, scores = line.split("\t")
+            pairs.append(Pair(context, move, compound, isomer, tuple(int(v) for v in scores.split(","))))
+        except ValueError:
+            raise ValueError(f"{path}, line {n}: not context, move, compound, isomer, scores") from None
+    return pairs
 
 
 def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
@@ -166,6 +217,61 @@ def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
     return moves
 
 
+class LeaveOutRates:
+    """A rates file's curves as a library without some compounds would have taught them: the dev
+    bench's left-out tasks (bench_novelty.py ``--isomer-rates-loo``), where the shipped curves were
+    learned with the left-out compound's own pairs and a held-back compound has none.
+
+    A kind's curve loses what the dropped compounds' pairs (either side) add to it, learned as
+    :func:`rates_for` learns it from ``pairs`` (this trainer's ``--pairs-out``): the shipped
+    point minus the all-pairs point plus the pairs-without point (0-1); the same curve when the
+    shipped kind is the one these pairs give. A kind the pairs do not reproduce (another pair
+    count or fallback: curves learned from an older library) is kept as shipped -- its pairs are
+    not known, so those kinds stay optimistic; one left with no pair at all is dropped (the rule
+    reads its coarser kind)."""
+
+    def __init__(self, shipped: dict, pairs: Sequence[Pair]) -> None:
+        self.shipped, self.pairs = shipped, list(pairs)
+        self.outcomes = [outcome(p.scores) for p in self.pairs]
+        self.of_block: dict[str, set[int]] = defaultdict(set)
+        for i, pair in enumerate(self.pairs):
+            self.of_block[pair.compound].add(i)
+            self.of_block[pair.isomer].add(i)
+        self.full = {c: self.learn(c, frozenset()) for c in {p.context for p in self.pairs}}
+
+    def learn(self, context: str, dropped: frozenset[int]) -> dict[str, dict]:
+        """:func:`rates_for` of ``context``'s pairs but the ``dropped`` ones."""
+        pooled: dict[str, list[np.ndarray]] = defaultdict(list)
+        for i, pair in enumerate(self.pairs):
+            if pair.context == context and i not in dropped:
+                pooled[pair.move].append(self.outcomes[i])
+        return rates_for(pooled)
+
+    def dropped(self, blocks: frozenset[str]) -> frozenset[int]:
+        """The pairs one of ``blocks`` (InChIKey first blocks) is in, either side."""
+        return frozenset(i for b in blocks for i in self.of_block.get(b, ()))
+
+    def without(self, dropped: frozenset[int]) -> dict:
+        """The rates file's JSON with the ``dropped`` pairs (:meth:`dropped`) taken out of every
+        curve they are in and the pairs reproduce; the shipped JSON itself when none is."""
+        if not dropped:
+            return self.shipped
+        contexts = {c: dict(moves) for c, moves in self.shipped["contexts"].items()}
+        for context in sorted({self.pairs[i].context for i in dropped}):
+            kept = self.learn(context, dropped)
+            for kind, full in self.full[context].items():
+                shipped = contexts.get(context, {}).get(kind)
+                if shipped is None or (shipped["pairs"], shipped["from"]) != (full["pairs"], full["from"]):
+                    continue  # not learned from these pairs: kept as shipped
+                if kind not in kept:
+                    del contexts[context][kind]
+                    continue
+                curve = np.clip(np.asarray(shipped["rate_at_score"]) - full["rate_at_score"]
+                                + kept[kind]["rate_at_score"], 0.0, 1.0)
+                contexts[context][kind] = {**kept[kind], "rate_at_score": [round(float(x), 3) for x in curve]}
+        return {**self.shipped, "contexts": contexts}
+
+
 def add_kinds(base: dict, new: dict) -> dict:
     """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
     added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
@@ -192,14 +298,20 @@ def main() -> None:
                              "the rule reads the EI rates for the others")
     parser.add_argument("--add-to", type=Path, metavar="RATES",
                         help="keep this rates file's curves and add only the move kinds (and contexts) it lacks")
+    parser.add_argument("--pairs-out", type=Path, metavar="FILE",
+                        help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
+                             "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")
     args = parser.parse_args()
-    refuse_output_onto_inputs([args.output], args.libraries)
+    refuse_output_onto_inputs([args.output, *([args.pairs_out] if args.pairs_out else [])], args.libraries)
     thresholds = VerdictThresholds()
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
+    every: list[Pair] = []
     for path in args.libraries:
-        ms2_moves = frozenset(args.ms2_moves) if args.ms2_moves else None
-        for key, values in pair_outcomes(path, thresholds, ms2_moves).items():
-            pooled[key].extend(values)
+        every += library_pairs(path, thresholds, frozenset(args.ms2_moves) if args.ms2_moves else None)
+    for pair in every:
+        pooled[(pair.context, pair.move)].append(outcome(pair.scores))
+    if args.pairs_out is not None:
+        write_pairs(args.pairs_out, every)
     out = {
         "version": 3,
         "what": "per context and move: the share of library isomer pairs (one enumerated move apart) whose "

@@ -31,7 +31,7 @@ from nps_id.lcms.features import ADDUCTS, PROTON, Adduct, adduct_named, adducts_
 from nps_id.match.dominant_ion import one_ion_spectrum, rest_disagrees
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, ModelInput, distinct_compounds, shipped_group_model
 from nps_id.match.isomer_evidence import absent_isomer, close_isomers, injector_relatives, isomer_check, with_close_isomers
-from nps_id.match.isomer_rule import IsomerCheck
+from nps_id.match.isomer_rule import IsomerCheck, Rates
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import Neighbour
 from nps_id.match.molecular_mass import (
@@ -124,6 +124,7 @@ def assess(
     fields_only: bool = False,
     estimated: tuple[dict[int, float], int | None] | None = None,
     group_model: GroupModel | None = None,
+    isomer_rates: Rates | None = None,
     library_ri: Callable[[int], float | None] | None = None,
     background: frozenset[int] = frozenset(),
     defer_group: bool = False,
@@ -164,6 +165,10 @@ def assess(
     group_model
         The :class:`~nps_id.match.group_model.GroupModel` of ``kind`` naming the suspected group
         (None: the shipped one; a benchmark passes the fold model that never saw the query's compound).
+    isomer_rates
+        The isomer rate curves the isomer rules read (None: the shipped file's,
+        :func:`~nps_id.match.isomer_rule.load_rates`; the dev bench passes curves learned without the
+        left-out compound's own pairs, as a held-back compound's are).
     library_ri
         Library row -> its retention index (None: unknown): with ``delta_ri``, a diastereomer of the
         hit whose RI is outside the window of the unknown's is excluded (:func:`_with_diastereomers`).
@@ -194,7 +199,7 @@ def assess(
 
     def isomers_of_hit() -> IsomerCheck:
         return isomer_check(mz, intensity, kind, hits, facts, gap, thresholds, precursor, evidence.get("delta_ri"),
-                            library_ri)
+                            library_ri, isomer_rates)
 
     above = missing = lighter_ion = both_ions = one_ion = None
     top_mass = facts.mass(top.row) if kind == "ei" else None  # the hit row's facts, read once a query
@@ -512,7 +517,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                   thresholds: VerdictThresholds = VerdictThresholds(), fields_only: bool = False,
                   analogue_confidence: np.ndarray | None = None, *, facts: LibraryFacts | None = None,
                   left_out: dict[int, frozenset[str]] | None = None,
-                  group_model_of: Callable[[int], GroupModel | None] | None = None) -> dict[int, Assessment]:
+                  group_model_of: Callable[[int], GroupModel | None] | None = None,
+                  isomer_rates_of: Callable[[int], Rates | None] | None = None) -> dict[int, Assessment]:
     """An :class:`Assessment` per searched query (by position) from ``nps-id search``'s hits
     (:class:`nps_id.search.engine.Hits`, sorted by query then rank).
 
@@ -526,7 +532,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
     reference's, shared across calls), ``left_out`` (query position -> the InChIKey first blocks
     its library lacks, :meth:`LibraryFacts.excluding`; their hits already taken out,
     :func:`nps_id.search.ranking.without`) and ``group_model_of`` (query position -> the group
-    model that never saw its compound; None: the shipped one).
+    model that never saw its compound; None: the shipped one) and ``isomer_rates_of`` (query position ->
+    the isomer rate curves learned without its compound's pairs; None: the shipped ones).
     """
     facts = facts if facts is not None else LibraryFacts(reference)
     out: dict[int, Assessment | PendingGroup] = {}
@@ -574,7 +581,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
                         gap=gaps[start], isomer_alert=alerts[start], thresholds=thresholds,
                         precursor=precursor, precursor_type=spectrum.get("precursor_type") if precursor else None,
                         identity=not analog, fields_only=fields_only,
-                        estimated=estimated.get(q), defer_group=True, **extra)  # its model: _model_groups
+                        estimated=estimated.get(q), defer_group=True,  # its model: _model_groups
+                        isomer_rates=isomer_rates_of(q) if isomer_rates_of is not None else None, **extra)
     groups_of = _model_groups({q: a for q, a in out.items() if isinstance(a, PendingGroup)}, group_model_of)
     done = {q: a.finish(*groups_of[q]) if isinstance(a, PendingGroup) else a for q, a in out.items()}
     facts.save()  # after the groups' checks: they read facts too

@@ -13,15 +13,15 @@ that are the hit's isomers), :func:`with_close_isomers`, :func:`injector_relativ
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import formula_mass
-from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, check_isomers,
-                                     has_product_ion, load_rates, rate_at, rate_of, rates_context)
+from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
+                                     check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.verdict import VerdictThresholds, absent_isomer_words
@@ -32,23 +32,27 @@ WATER_DA = float(formula_mass("H2O") or 0.0)
 
 def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequence[RankedHit], facts: LibraryFacts,
                  gap: int | None, thresholds: VerdictThresholds, precursor: tuple[float, str] | None,
-                 delta_ri: float | None, library_ri: Callable[[int], float | None] | None) -> IsomerCheck:
+                 delta_ri: float | None, library_ri: Callable[[int], float | None] | None,
+                 rates: Rates | None = None) -> IsomerCheck:
     """The isomers of the top hit that the spectrum does not exclude: the enumerated ones
     (:func:`~nps_id.match.isomer_rule.check_isomers`), then what each kind of spectrum adds -- MS/MS
     the library's own pairs, water-loss records and the exclusions of a hit alone at its mass or
     replicated outside a drug series, a precursor alone; EI the GC injector relatives and absent
     diastereomers; both the library's diastereomers retention does not separate. The arguments are
-    :func:`nps_id.match.assess.assess`'s (``delta_ri``: its evidence's)."""
+    :func:`nps_id.match.assess.assess`'s (``delta_ri``: its evidence's); ``rates``: the isomer rate
+    curves the rules read (:func:`~nps_id.match.isomer_rule.load_rates`, the shipped file, when None --
+    the dev bench passes curves learned without a left-out compound's own pairs)."""
     top = hits[0]
     scores: dict[str, int] = {}
     for hit in hits:
         scores.setdefault(facts.block(hit.row), hit.score)
     smiles = facts.structure(top.row)
-    context = rates_context(facts.context(top.row), kind)
+    rates = load_rates() if rates is None else rates
+    context = rates_context(facts.context(top.row), kind, rates)
     margin = thresholds.isomer_ms2_margin if kind == "ms2" else thresholds.isomer_margin
     min_rate = thresholds.isomer_min_rate_ms2 if kind == "ms2" else thresholds.isomer_min_rate
     check = check_isomers(smiles, context, top.score, facts.name_of_block, scores,
-                          min_rate=min_rate, margin=margin,
+                          min_rate=min_rate, margin=margin, rates=rates,
                           isomers=facts.isomer_cache.get(smiles) if smiles else None,
                           small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
                           small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
@@ -68,7 +72,7 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
     if kind == "ei" and check.evaluated:
         check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
     if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
-        check = _with_absent_diastereomers(check, top, facts, rates_context(facts.context(top.row), kind),
+        check = _with_absent_diastereomers(check, top, facts, rates.get(context, {}),
                                            thresholds.isomer_absent_diastereomer_rate)
     apart = _ri_apart(top.row, delta_ri, library_ri, thresholds.ri_window)
     return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
@@ -256,10 +260,10 @@ def _with_diastereomers(check: IsomerCheck, hits: Sequence[RankedHit], facts: Li
     return replace(check, not_excluded=check.not_excluded + notes) if notes else check
 
 
-def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: LibraryFacts, context: str,
-                               min_rate: float) -> IsomerCheck:
+def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: LibraryFacts,
+                               rates: Mapping[str, RateCurve], min_rate: float) -> IsomerCheck:
     """EI: ``check`` with the diastereomers of the hit the library does not hold not excluded
-    (move :data:`DIASTEREOMER`, no name) when the rate of that kind in the hit's ``context`` at the
+    (move :data:`DIASTEREOMER`, no name) when the rate of that kind in the hit's context's ``rates`` at the
     unknown's score is at least ``min_rate``: the library's own diastereomer pairs match each other
     that well that often (benchmarks/train_diastereomer_rates.py), so nothing shows the unknown is
     not the hit's cis / trans, E / Z or epimer (a cis-rose oxide matches trans-rose oxide at 959).
@@ -268,7 +272,7 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
     library row of its skeleton, not isotope-labelled, has one of its InChIKeys; rows whose keys
     name no class (no or partial stereo layers: SWGDRUG's ephedrine and pseudoephedrine) may hold
     any: as many fewer are added."""
-    rate = rate_at(rate_of(DIASTEREOMER, load_rates().get(context, {})), top.score)
+    rate = rate_at(rate_of(DIASTEREOMER, rates), top.score)
     if rate < min_rate:
         return check  # a match diastereomers rarely reach: it excludes them (and RDKit is not asked)
     absent = facts.of_row("absent_diastereomers", top.row, lambda row: _absent_diastereomers(row, facts))

@@ -64,6 +64,8 @@ SCORE_GRID = tuple(range(800, 1000, 10))
 
 #: A kind's rate at each score of :data:`SCORE_GRID`.
 RateCurve = Sequence[float]
+#: Context -> move kind -> :data:`RateCurve`: the curves the rules read (:func:`load_rates`).
+Rates = Mapping[str, Mapping[str, RateCurve]]
 #: The move of an MS/MS library compound held by its own records' match to the hit's (assess).
 LIBRARY_PAIR = "library_pair"
 #: The move of a library compound of the hit's formula scoring within the gap (isomer_evidence.close_isomers).
@@ -161,14 +163,15 @@ def load_rates(path: str | Path | None = None) -> dict[str, dict[str, tuple[floa
     """
     path = Path(RATES_PATH if path is None else path)
     try:
-        return _parse_rates(json.loads(path.read_text(encoding="utf-8")))
+        return parse_rates(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise LibraryError(f"{path}: not a usable isomer rates file ({exc}); "
                            f"retrain it with benchmarks/train_isomer_rates.py") from None
 
 
-def _parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
-    """The curves of a rates file's JSON; ValueError saying what is wrong."""
+def parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
+    """The curves of a rates file's JSON (:func:`load_rates`; the dev bench's leave-compound-out
+    curves, benchmarks/bench_novelty.py); ValueError saying what is wrong."""
     if not isinstance(data, dict) or data.get("version") != RATES_VERSION:
         version = data.get("version") if isinstance(data, dict) else None
         raise ValueError(f"version {version}, this nps-id reads version {RATES_VERSION}")
