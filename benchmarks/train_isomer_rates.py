@@ -224,11 +224,11 @@ class LeaveOutRates:
 
     A kind's curve loses what the dropped compounds' pairs (either side) add to it, learned as
     :func:`rates_for` learns it from ``pairs`` (this trainer's ``--pairs-out``): the shipped
-    point minus the all-pairs point plus the pairs-without point (0-1); the same curve when the
-    shipped kind is the one these pairs give. A kind the pairs do not reproduce (another pair
-    count or fallback: curves learned from an older library) is kept as shipped -- its pairs are
-    not known, so those kinds stay optimistic; one left with no pair at all is dropped (the rule
-    reads its coarser kind)."""
+    point minus the all-pairs point plus the pairs-without point (0-1) -- exactly the curve these
+    pairs give without them where the shipped kind is the one they give, an approximation where it
+    is not (another pair count or fallback: curves learned from an older SWGDRUG build, whose own
+    pairs are not known; keeping those as shipped would keep them optimistic). A kind left with no
+    pair at all is dropped (the rule reads its coarser kind)."""
 
     def __init__(self, shipped: dict, pairs: Sequence[Pair]) -> None:
         self.shipped, self.pairs = shipped, list(pairs)
@@ -261,14 +261,15 @@ class LeaveOutRates:
             kept = self.learn(context, dropped)
             for kind, full in self.full[context].items():
                 shipped = contexts.get(context, {}).get(kind)
-                if shipped is None or (shipped["pairs"], shipped["from"]) != (full["pairs"], full["from"]):
-                    continue  # not learned from these pairs: kept as shipped
+                if shipped is None:
+                    continue
                 if kind not in kept:
                     del contexts[context][kind]
                     continue
                 curve = np.clip(np.asarray(shipped["rate_at_score"]) - full["rate_at_score"]
                                 + kept[kind]["rate_at_score"], 0.0, 1.0)
-                contexts[context][kind] = {**kept[kind], "rate_at_score": [round(float(x), 3) for x in curve]}
+                contexts[context][kind] = {**shipped, "pairs": shipped["pairs"] - full["pairs"] + kept[kind]["pairs"],
+                                           "rate_at_score": [round(float(x), 3) for x in curve]}
         return {**self.shipped, "contexts": contexts}
 
 
