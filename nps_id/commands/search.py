@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -325,8 +325,12 @@ def _range_table(rows: _Rows, bounds: tuple[int, int]) -> dict[str, list]:
 
 def _range_text(job: tuple[_Rows, str], bounds: tuple[int, int]) -> str:
     """The text of :func:`_range_table`'s rows in format ``job[1]`` (no header): what a worker returns."""
+    table = _range_table(job[0], bounds)
+    lines = _row_lines(table, job[1])
+    if lines is not None:  # one join: no buffer grown line by line and copied whole at its end
+        return "".join(lines)
     buffer = io.StringIO()
-    write_rows(_range_table(job[0], bounds), buffer, job[1], header=False)
+    write_rows(table, buffer, job[1], header=False)
     return buffer.getvalue()
 
 
@@ -338,10 +342,11 @@ def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[str]:
     cannot fork (Windows), all in this process."""
     import numpy as np
 
-    from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
+    from nps_id._workers import can_fork, forked_map, keep_freed_memory  # here: a search of a few queries never imports multiprocessing
 
     if not can_fork():
         return [_range_text((rows, fmt), (0, len(rows.hits)))]
+    keep_freed_memory()  # the workers inherit it
     query = rows.hits.query
     starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]]) if len(query) else np.empty(0, np.int64)
     first = int(starts[FIRST_RANGE_QUERIES]) if starts.size > FIRST_RANGE_QUERIES else len(query)
@@ -419,10 +424,11 @@ def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cu
         raise
     if cut is None:
         return _Cut((), None, None)
-    from nps_id._workers import Ahead, can_fork  # here: a search of a few queries never imports multiprocessing
+    from nps_id._workers import Ahead, can_fork, keep_freed_memory  # here: a search of a few queries never imports multiprocessing
 
     if not can_fork():
         return _Cut((), None, None)
+    keep_freed_memory()  # before the first fork: the read-ahead and the workers inherit it
     ranges, text = cut
     tasks = tuple(zip(ranges, [*ranges[1:], None]))
     return _Cut(tasks, text, Ahead(partial(_read_ahead, queries, lenient, text), tasks[1:]))
@@ -664,26 +670,33 @@ def write_rows(table: dict[str, list], fh: Any, fmt: str, header: bool = True) -
     values empty/null; ``header``: the TSV/CSV header line first. Cells are formatted a column at a time (a distinct value once however many
     rows repeat it, with the JSON key and separators around it), then each row is one C-level
     join (a ``%`` template per row took ~3x as long)."""
-    if fmt == "jsonl":
-        last = len(COLUMNS) - 1
-        cells = [_column_text(table[k], _json_text, "null", before=("{" if i == 0 else ", ") + json.dumps(k) + ": ",
-                              after="}\n" if i == last else "")
-                 for i, k in enumerate(COLUMNS)]
-        fh.writelines(map("".join, zip(*cells)))
-        return
-    if fmt == "tsv":
-        # Plain TSV as MSPepSearch writes it, for cut/awk: no quoting; a tab or line break inside
-        # a value (never in real names, but possible in a library) becomes a space.
-        if header:
-            fh.write("\t".join(COLUMNS.values()) + "\n")
-        last = len(COLUMNS) - 1
-        cells = [_column_text(table[k], _tsv_cell, "", after="\n" if i == last else "") for i, k in enumerate(COLUMNS)]
-        fh.writelines(map("\t".join, zip(*cells)))
+    if fmt == "tsv" and header:
+        fh.write("\t".join(COLUMNS.values()) + "\n")
+    lines = _row_lines(table, fmt)
+    if lines is not None:
+        fh.writelines(lines)
         return
     writer = csv.writer(fh, lineterminator="\n")
     if header:
         writer.writerow(list(COLUMNS))
     writer.writerows(zip(*(_column_text(table[k], str, "") for k in COLUMNS)))
+
+
+def _row_lines(table: dict[str, list], fmt: str) -> Iterator[str] | None:
+    """Each row's line of :func:`write_rows` in ``jsonl`` or ``tsv`` (line end included); None for
+    ``csv`` (the csv module quotes and writes its rows)."""
+    last = len(COLUMNS) - 1
+    if fmt == "jsonl":
+        cells = [_column_text(table[k], _json_text, "null", before=("{" if i == 0 else ", ") + json.dumps(k) + ": ",
+                              after="}\n" if i == last else "")
+                 for i, k in enumerate(COLUMNS)]
+        return map("".join, zip(*cells))
+    if fmt == "tsv":
+        # Plain TSV as MSPepSearch writes it, for cut/awk: no quoting; a tab or line break inside
+        # a value (never in real names, but possible in a library) becomes a space.
+        cells = [_column_text(table[k], _tsv_cell, "", after="\n" if i == last else "") for i, k in enumerate(COLUMNS)]
+        return map("\t".join, zip(*cells))
+    return None
 
 
 def _column_text(values: list, text: Any, none: str, before: str = "", after: str = "") -> list[str]:

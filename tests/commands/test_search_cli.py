@@ -406,12 +406,14 @@ def _per_row_writer(hits, spectra, reference, assessments, fh, fmt):
 @pytest.mark.parametrize("mode", ["identity", "analog"])
 def test_columnar_writer_writes_the_bytes_of_the_per_row_writer(swgdrug_library, mode):
     """Real SWGDRUG hits (re-measured spectra, top 10), plus the values a writer can get wrong:
-    names with a tab, a line break, quotes, a comma and non-ASCII letters, -0.0 and NaN."""
+    names with a tab, a line break, quotes, a comma and non-ASCII letters, -0.0 and NaN; a worker's
+    range text (its lines joined at once) the same bytes less the header."""
     import dataclasses
 
-    from nps_id.commands.search import hit_columns, write_rows
+    from nps_id.commands.search import _range_text, _Rows, hit_columns, write_rows
     from nps_id.library import open_verified
     from nps_id.match.assess import assess_search
+    from nps_id.match.library_facts import LibraryFacts
     from nps_id.search.engine import SearchSettings, search
     from nps_id.search.reference import Reference
 
@@ -431,12 +433,16 @@ def test_columnar_writer_writes_the_bytes_of_the_per_row_writer(swgdrug_library,
     gap = hits.gap.copy()
     gap[4:6] = np.nan
     hits = dataclasses.replace(hits, delta_mass=delta, gap=gap)
+    # a range's text as a forked worker returns it (its rows joined at once, no header)
+    rows = _Rows(spectra, hits, reference, mode == "analog", None, 10, LibraryFacts(reference))
     for fmt in ("tsv", "csv", "jsonl"):
         old, new = io.StringIO(), io.StringIO()
         _per_row_writer(hits, spectra, reference, assessments, old, fmt)
         write_rows(hit_columns(hits, spectra, reference, assessments), new, fmt)
         assert new.getvalue() == old.getvalue(), fmt
         assert new.getvalue().count("\n") > 50
+        header = "" if fmt == "jsonl" else old.getvalue().partition("\n")[0] + "\n"
+        assert header + _range_text((rows, fmt), (0, len(hits))) == old.getvalue(), fmt
 
 
 def test_a_column_of_repeated_values_is_written_as_each_value_alone():
