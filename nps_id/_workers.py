@@ -52,13 +52,10 @@ def keep_freed_memory() -> bool:
     handing it back to the system at once (glibc's ``mallopt``; elsewhere nothing is done: False).
 
     A forked search worker makes and drops the same arrays range after range and chunk after chunk
-    (the loss alignment's ~8 MB matrices, the mass re-ranker's look-ups). glibc's own thresholds
-    move up only once a large block is freed, so whether a worker gives such memory back and faults
-    it in again page by page depends on what its process freed before the fork: EI x10 (9,670
-    queries) in a process that had not raised them, the two workers' page faults ~140,000 -> ~80,000
-    and ~-0.1 s CPU each; where they had risen, ~143,000 -> ~140,000 for the whole command, no
-    time measured (benchmarks/README.md, stop 42). The peak resident memory is the same, only kept
-    to the end (the command's processes end after the search)."""
+    (the loss alignment's ~8 MB matrices, the mass re-ranker's look-ups): memory given back is
+    taken again page by page, one fault each. EI x10 (9,670 queries): ~206,000 page faults ->
+    ~142,000, -0.12 to -0.2 s system CPU of ~6.6 s (benchmarks/README.md, stop 42); the peak
+    resident memory is the same, only kept to the end (the command's processes end after the search)."""
     if not sys.platform.startswith("linux"):
         return False
     try:
