@@ -14,8 +14,6 @@ Entry points
 - :class:`Ahead` -- ``function(task)`` for tasks in order on one process forked early, while the
   command goes on loading; :meth:`Ahead.result` takes a task's result (bytes) when it is made,
   :meth:`Ahead.close` ends the process and frees its file.
-- :func:`keep_freed_memory` -- freed memory kept for the process's next allocations (glibc): a
-  search's ranges make and drop the same large arrays again and again.
 - :func:`die_with_parent` -- a worker initializer: the worker ends when its parent does, even by
   SIGKILL (``nps-id batch`` uses it for its spawned workers).
 """
@@ -39,32 +37,6 @@ from typing import Any, Callable, Sequence
 from nps_id.errors import WorkerDied
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
-#: :func:`keep_freed_memory`: blocks up to this size come from the heap (glibc's default starts at
-#: 128 KiB and moves with the blocks freed; 32 MiB is the largest every glibc accepts) ...
-HEAP_BLOCK_BYTES = 32 << 20
-#: ... and this much freed memory at the heap's top stays the process's (default 128 KiB, moving likewise).
-KEEP_FREED_BYTES = 256 << 20
-
-
-def keep_freed_memory() -> bool:
-    """Keep freed memory for this process's (and its later forks') next allocations instead of
-    handing it back to the system at once (glibc's ``mallopt``; elsewhere nothing is done: False).
-
-    A forked search worker makes and drops the same arrays range after range and chunk after chunk
-    (the loss alignment's ~8 MB matrices, the mass re-ranker's look-ups): memory given back is
-    taken again page by page, one fault each. EI x10 (9,670 queries): ~206,000 page faults ->
-    ~142,000, -0.12 to -0.2 s system CPU of ~6.6 s (benchmarks/README.md, stop 42); the peak
-    resident memory is the same, only kept to the end (the command's processes end after the search)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # another C library
-        return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    # both at once: setting either one alone stops glibc moving the other (it then trims at 128 KiB)
-    return bool(mallopt(_M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)) & bool(mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
 
 
 def die_with_parent(parent_pid: int) -> None:

@@ -277,37 +277,3 @@ def test_a_worker_the_system_refuses_to_fork_is_one_error(monkeypatch):
     monkeypatch.setattr(os, "fork", _refused)
     with pytest.raises(WorkerDied, match="could not be started for the squares .Resource temporarily unavailable."):
         forked_map(_pid_and_square, {"factor": 1}, [1, 2, 3], workers=2, what="the squares")
-
-
-_REUSE = """
-import resource, sys
-import numpy as np
-from nps_id._workers import keep_freed_memory
-kept = keep_freed_memory() if sys.argv[1] == "keep" else None
-def round_trip():  # a range's temporaries: 12 arrays of 1-12 MB, made, written, dropped
-    arrays = [np.ones(n << 17) for n in range(1, 13)]
-    del arrays
-for _ in range(3):
-    round_trip()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-round_trip()
-print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
-def test_memory_a_range_freed_is_taken_again_without_a_page_fault_each():
-    """The arrays a search's range makes and drops (~78 MB here) are made again range after range:
-    kept freed (keep_freed_memory), they cost no page faults the next time; glibc's defaults hand
-    some of them back and fault them in again page by page. In a child process: the setting is the
-    process's."""
-    def faults(mode: str) -> tuple[str, int]:
-        out = subprocess.run([sys.executable, "-c", _REUSE, mode], capture_output=True, text=True, check=True,
-                             env={**os.environ, "PYTHONPATH": str(Path(_workers.__file__).parents[1])}).stdout.split()
-        return out[0], int(out[1])
-
-    kept, with_it = faults("keep")
-    if kept != "True":
-        pytest.skip("not glibc: mallopt refused")
-    assert with_it < 100  # 78 MB is ~20,000 pages (fewer where the kernel maps huge pages)
-    assert faults("default")[1] > with_it

@@ -342,11 +342,10 @@ def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[str]:
     cannot fork (Windows), all in this process."""
     import numpy as np
 
-    from nps_id._workers import can_fork, forked_map, keep_freed_memory  # here: a search of a few queries never imports multiprocessing
+    from nps_id._workers import can_fork, forked_map  # here: a search of a few queries never imports multiprocessing
 
     if not can_fork():
         return [_range_text((rows, fmt), (0, len(rows.hits)))]
-    keep_freed_memory()  # the workers inherit it
     query = rows.hits.query
     starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]]) if len(query) else np.empty(0, np.int64)
     first = int(starts[FIRST_RANGE_QUERIES]) if starts.size > FIRST_RANGE_QUERIES else len(query)
@@ -424,11 +423,10 @@ def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cu
         raise
     if cut is None:
         return _Cut((), None, None)
-    from nps_id._workers import Ahead, can_fork, keep_freed_memory  # here: a search of a few queries never imports multiprocessing
+    from nps_id._workers import Ahead, can_fork  # here: a search of a few queries never imports multiprocessing
 
     if not can_fork():
         return _Cut((), None, None)
-    keep_freed_memory()  # before the first fork: the read-ahead and the workers inherit it
     ranges, text = cut
     tasks = tuple(zip(ranges, [*ranges[1:], None]))
     return _Cut(tasks, text, Ahead(partial(_read_ahead, queries, lenient, text), tasks[1:]))
