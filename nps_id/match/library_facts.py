@@ -13,13 +13,12 @@ checked lazily, saved merged under a lock, keyed by the code that makes them -- 
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -155,28 +154,6 @@ class RowFactsCache(JsonCache):
             raise ValueError(f"{key!r} holds {value!r}")
         return value
 
-    def decoded_items(self) -> Iterator[tuple[str, Any]]:
-        """:meth:`JsonCache.decoded_items`, the bulk of a file -- masses, ions, groups, structures and
-        names (MassBank EI: ~27,000 of 30,870 entries) -- checked by their exact type and range here,
-        the same values :meth:`_decode_value` passes (a bool, a float, another type or an int out of
-        range goes to it, and so is refused as before): ``load_saved`` before a search's fork,
-        0.05 -> 0.025 s of the command's own path."""
-        decoded, plain, decode = self._decoded, self._PLAIN, self._decode_value
-        for key, value in self._entries().items():
-            if key in decoded:
-                yield key, decoded[key]
-                continue
-            rule = plain.get(key.partition(":")[0])
-            if rule is not None and (value is None or type(value) is rule[0] and (
-                    rule[1] is None or rule[1] <= value <= _MAX_INT)):
-                yield key, value
-                continue
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                yield key, decode(key, value)
-
-    #: The facts :meth:`decoded_items` checks itself: their one JSON type besides null, and an int's
-    #: least value (a mass's 1, as :meth:`_decode_value`; at most :data:`_MAX_INT`).
-    _PLAIN = {"mass": (int, 1), "ion": (int, 0), "group": (str, None), "structure": (str, None), "name_of": (str, None)}
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list, "name_of": (str, type(None)),

@@ -526,38 +526,3 @@ def test_water_loss_candidates_made_for_both_polarities_at_once_are_each_polarit
     for r in range(0, reference.n_spectra, 7):
         value = candidate_mass(cols, r)
         assert whole.molecule_mass(r) == (value if math.isfinite(value) and value > 0 else None)
-
-
-def test_the_bulk_of_the_facts_taken_at_once_passes_and_refuses_what_the_full_check_does(swgdrug_library, tmp_path,
-                                                                                          monkeypatch):
-    """``RowFactsCache.decoded_items`` checks masses, ions, groups, structures and names by their type
-    and range itself (the bulk of a file, before a search's fork): on a real facts file with the values
-    such a check can get wrong added, it gives every value, of the same type, the full check
-    (``JsonCache.decoded_items``, ``_decode_value`` each) gives, and refuses the same."""
-    from nps_id._json_cache import JsonCache
-    from nps_id.library import open_verified
-    from nps_id.match.library_facts import _MAX_INT, LibraryFacts
-    from nps_id.search.reference import Reference
-
-    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
-    with open_verified(swgdrug_library) as lib:
-        facts = LibraryFacts(Reference.from_library(lib, lazy=True))
-        for row in range(0, lib.n_spectra, 97):
-            facts.mass(row), facts.ion(row), facts.group(row), facts.structure(row), facts.context(row)
-            facts.name_of_block(facts.block(row))
-        facts.save()
-    values = json.loads(facts._saved.path.read_text())
-    edges = {"mass": [0, 1, -1, _MAX_INT, _MAX_INT + 1, True, False, 1.0, "1", None, [1]],
-             "ion": [0, -1, _MAX_INT + 1, True, 0.0, None, "abc"],
-             "group": ["", "cathinones", 5, True, None, ["x"]], "structure": ["C", 1, None, {}],
-             "name_of": ["x", 0, None, False]}
-    for what, edge in edges.items():
-        values.update({f"{what}:{90_000 + i}": value for i, value in enumerate(edge)})
-    cache = RowFactsCache("0" * 64)
-    cache.path.parent.mkdir(parents=True, exist_ok=True)
-    cache.path.write_text(json.dumps(values))
-    taken = list(cache.decoded_items())
-    checked = list(JsonCache.decoded_items(cache))
-    assert [(k, v, type(v)) for k, v in taken] == [(k, v, type(v)) for k, v in checked]
-    assert len(checked) > 100 and len(checked) < len(values)  # some refused
-    assert {k.partition(":")[0] for k, _ in checked} >= set(edges)
