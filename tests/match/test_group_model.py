@@ -467,8 +467,9 @@ def test_a_model_with_trees_is_saved_as_version_4_and_a_linear_one_as_version_3(
         assert int(data["version"]) == 4 and float(data["tree_weight"]) == 0.4
     with np.load(_saved(tmp_path, trees=None, tree_weight=0.0)) as data:
         assert int(data["version"]) == 3 and "tree_feature" not in data.files
-    with np.load(_saved(tmp_path)) as data:  # the shipped EI model has trees
-        assert int(data["version"]) == 4 and len(data["tree_root"]) > 0
+    for kind in ("ei", "ms2"):  # both shipped models have trees (MS/MS since stop 42)
+        with np.load(MODEL_PATHS[kind]) as data:
+            assert int(data["version"]) == 4 and len(data["tree_root"]) > 0
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -516,3 +517,15 @@ def test_trees_converted_from_sklearn_give_its_probabilities():
     trees = trees_of(clf, x)
     assert np.abs(trees.probabilities(x) - clf.predict_proba(x)).max() < 1e-12
     assert trees.depth >= 2 and len(trees.root) == 3 * clf.n_iter_
+
+
+def test_class_weights_weigh_a_rare_group_up_and_keep_the_mean():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from train_group_model import class_weights
+
+    y = np.array([""] * 80 + ["a"] * 16 + ["b"] * 4)
+    w = class_weights(y, 0.5)
+    assert abs(w.mean() - 1) < 1e-12 and len(set(w[y == "a"])) == 1
+    assert w[y == "a"][0] / w[0] == pytest.approx(5 ** 0.5)  # (80 / 16) ** 0.5: none's spectra weigh least
+    assert w[y == "b"][0] / w[y == "a"][0] == pytest.approx(2.0)  # 4 spectra against 16: twice the weight
+    assert np.all(class_weights(y, 0.0) == 1.0)
