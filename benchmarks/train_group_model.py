@@ -6,9 +6,10 @@ libraries searched against its own library once (top ``TOP``), its own compound'
 compound gives, as ``bench_novelty.py`` leaves compounds out. Label: the compound's EWA group or
 subclass label (:meth:`nps_id.match.library_facts.LibraryFacts.group` of its first row), "" for none.
 Features: :func:`nps_id.match.group_model.features`. Model: multinomial logistic regression
-(sklearn, lbfgs, ``C``) on standardised features; EI also gradient-boosted trees (``TREES``,
-sklearn HistGradientBoostingClassifier, seed 0) whose probabilities are averaged with it
-(``TREE_WEIGHT``), converted to plain arrays (:func:`trees_of`).
+(sklearn, lbfgs, ``C``) on standardised features, and gradient-boosted trees (``TREES``, sklearn
+HistGradientBoostingClassifier, seed 0; EI since stop 41, MS/MS since stop 42; EI's with the groups'
+spectra weighed up, ``CLASS_WEIGHT``) whose probabilities are averaged with it (``TREE_WEIGHT``),
+converted to plain arrays (:func:`trees_of`).
 
 Folds: every compound (block) is in fold ``bench_novelty.fold_of(block)`` of ``N_FOLDS``; fold
 model k is trained on the other folds' spectra of both libraries. ``bench_novelty.py
