@@ -30,9 +30,9 @@ Features (:func:`features`), per spectrum kind:
   the hits' vote first).
 
 Model: multinomial logistic regression on standardised features, softmax over the labels and
-"none" (no group); EI since version 4 its probabilities averaged with gradient-boosted trees'
-(:class:`Trees`, on the raw features from the ion differences on: a tree reads "a close hit of
-group G and a light molecular ion", a sum of weights cannot); :meth:`GroupModel.predict` names the
+"none" (no group); since version 4 its probabilities averaged with gradient-boosted trees'
+(:class:`Trees`, on the raw features: a tree reads "a close hit of group G and a light molecular
+ion", a sum of weights cannot; EI since stop 41, MS/MS since stop 42); :meth:`GroupModel.predict` names the
 most probable label when its probability reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
 development libraries (EI: SWGDRUG and MassBank EI, each spectrum with its own compound left out
 of its hits; MS/MS: MassBank MS/MS); shipped as :data:`MODEL_PATHS` (plain arrays, read without
@@ -353,9 +353,9 @@ class GroupModel:
         """The probabilities of each row of ``x``; not ``everywhere``: the trees are evaluated only
         where a group could reach ``min_probability`` (the linear model's best group at
         (min_probability - tree_weight) / (1 - tree_weight) or more) -- elsewhere no group is named
-        whatever the trees say, and the row keeps the linear model's share alone (1 % of the MassBank
-        EI library's spectra need the trees, 73 % of SWGDRUG's: ~80-170 us each batched, the linear
-        model ~4 us)."""
+        whatever the trees say, and the row keeps the linear model's share alone (stop 42's models: 3 % of
+        the MassBank EI library's spectra need the trees, 83 % of SWGDRUG's, ~3-5 % of MassBank MS/MS
+        ones: ~80-170 us each batched, the linear model ~4 us)."""
         x = np.atleast_2d(x)
         z = self.intercept + ((x - self.mean) / self.scale) @ self.coef
         z = np.exp(z - z.max(axis=1, keepdims=True))

@@ -190,10 +190,11 @@ def test_search_with_a_damaged_shipped_model_exits_4_with_one_line(swgdrug_libra
 
 @pytest.mark.parametrize("kind", ["ei", "ms2"])
 def test_a_spectrum_without_peaks_names_no_group(kind):
-    # even a model leaning to a group whatever it reads (intercept) names none without evidence
+    # even a model leaning to a group whatever it reads (intercept; its linear part alone: the trees'
+    # share would hold it below the threshold) names none without evidence
     model = shipped_group_model(kind)
     leaning = np.where(np.array(model.labels) == "Phenethylamines", 50.0, 0.0)
-    model = replace(model, intercept=leaning)
+    model = replace(model, intercept=leaning, trees=None, tree_weight=0.0)
     assert model.predict({91: 1.0}, [], _Facts(), (300.0, "positive")) == "Phenethylamines"
     assert model.predict({}, [], _Facts(), (300.0, "positive")) is None
 
@@ -467,8 +468,9 @@ def test_a_model_with_trees_is_saved_as_version_4_and_a_linear_one_as_version_3(
         assert int(data["version"]) == 4 and float(data["tree_weight"]) == 0.4
     with np.load(_saved(tmp_path, trees=None, tree_weight=0.0)) as data:
         assert int(data["version"]) == 3 and "tree_feature" not in data.files
-    with np.load(_saved(tmp_path)) as data:  # the shipped EI model has trees
-        assert int(data["version"]) == 4 and len(data["tree_root"]) > 0
+    for kind in ("ei", "ms2"):  # both shipped models have trees (MS/MS since stop 42)
+        with np.load(MODEL_PATHS[kind]) as data:
+            assert int(data["version"]) == 4 and len(data["tree_root"]) > 0
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -516,3 +518,15 @@ def test_trees_converted_from_sklearn_give_its_probabilities():
     trees = trees_of(clf, x)
     assert np.abs(trees.probabilities(x) - clf.predict_proba(x)).max() < 1e-12
     assert trees.depth >= 2 and len(trees.root) == 3 * clf.n_iter_
+
+
+def test_class_weights_weigh_a_rare_group_up_and_keep_the_mean():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from train_group_model import class_weights
+
+    y = np.array([""] * 80 + ["a"] * 16 + ["b"] * 4)
+    w = class_weights(y, 0.5)
+    assert abs(w.mean() - 1) < 1e-12 and len(set(w[y == "a"])) == 1
+    assert w[y == "a"][0] / w[0] == pytest.approx(5 ** 0.5)  # (80 / 16) ** 0.5: none's spectra weigh least
+    assert w[y == "b"][0] / w[y == "a"][0] == pytest.approx(2.0)  # 4 spectra against 16: twice the weight
+    assert np.all(class_weights(y, 0.0) == 1.0)
