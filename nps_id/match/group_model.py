@@ -390,8 +390,13 @@ class GroupModel:
         not ~10 calls per spectrum). The same labels as one at a time: a batched product may differ
         from a single row's in the last bits, so a row whose best class is within
         :data:`TIE_MARGIN` of the threshold or of the second class is decided alone."""
+        return [group for group, _ in self.scored_many(spectra)]
+
+    def scored_many(self, spectra: Sequence[ModelInput]) -> list[tuple[str | None, float | None]]:
+        """:meth:`predict_many`'s group of each spectrum and the model's probability of it (0-1; None
+        where it names none): a lead at 0.53 and one at 0.99 are not the same lead."""
         rows = [i for i, spectrum in enumerate(spectra) if spectrum[0]]  # no peaks: no evidence of any series
-        out: list[str | None] = [None] * len(spectra)
+        out: list[tuple[str | None, float | None]] = [(None, None)] * len(spectra)
         if not rows:
             return out
         x = np.array([self._features(*spectra[i]) for i in rows])
@@ -399,9 +404,10 @@ class GroupModel:
         for j in np.flatnonzero(self._near_tie(p)) if len(rows) > 1 else ():
             p[j] = self._probabilities(x[j], everywhere=False)[0]
         best = np.argmax(p, axis=1)
-        named = p[np.arange(len(rows)), best] >= self.min_probability
-        for i, b, ok in zip(rows, best.tolist(), named.tolist()):
-            out[i] = (self.labels[b] or None) if ok else None
+        top = p[np.arange(len(rows)), best]
+        for i, b, probability in zip(rows, best.tolist(), top.tolist()):
+            group = (self.labels[b] or None) if probability >= self.min_probability else None
+            out[i] = (group, None if group is None else probability)
         return out
 
     def _features(self, relative: dict[int, float], hits: Sequence[Any], facts: Any,

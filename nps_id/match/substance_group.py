@@ -64,20 +64,9 @@ def scored_group(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dic
 
 
 def model_groups(model: GroupModel, inputs: Sequence[ModelInput]) -> list[tuple[str | None, float | None]]:
-    """Per input, the group :meth:`~GroupModel.predict_many` names and the model's probability of it
-    (0-1, 3 decimals; None where it names none): a group at 0.51 and one at 0.99 are not one lead.
-    ``predict_many`` returns labels only, so the named inputs' probabilities are asked again, in one
-    product (:meth:`~GroupModel.probabilities`: the trees everywhere, equal to the labels' to the last
-    bits -- a named group's row reached the trees there too)."""
-    groups = model.predict_many(inputs)
-    named = [i for i, group in enumerate(groups) if group is not None]
-    out: list[tuple[str | None, float | None]] = [(group, None) for group in groups]
-    if named:
-        # the model's own feature vector: predict_many keeps the probabilities it computes to itself
-        x = np.array([model._features(*inputs[i]) for i in named])
-        for i, p in zip(named, model.probabilities(x)):
-            out[i] = (groups[i], round(float(p[model.labels.index(groups[i])]), 3))
-    return out
+    """Per input, the group the model names and its probability of it, 3 decimals
+    (:meth:`~GroupModel.scored_many`; None where it names none)."""
+    return [(group, None if p is None else round(p, 3)) for group, p in model.scored_many(inputs)]
 
 
 def group_request(kind: str, mz: np.ndarray, intensity: np.ndarray, relative: dict[int, float],

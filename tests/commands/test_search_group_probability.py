@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
+from nps_id.match.group_model import shipped_group_model
 from tests.conftest import data_path
 
 #: The TSV header before stop 42: a contract (issue 18: extend, never rename or reorder).
@@ -40,11 +41,11 @@ def test_a_search_row_carries_the_group_models_probability_last(swgdrug_library,
     for r in rows:
         by_query.setdefault(r["query"], set()).add(r["suspected_group_probability"])
         p = r["suspected_group_probability"]
-        if p is not None:  # the model named the group: at its threshold 0.5 or above
-            assert r["suspected_group"] is not None and 0.5 <= p <= 1, r["query_name"]
+        if p is not None:  # the model named the group: at its threshold or above
+            assert r["suspected_group"] is not None and shipped_group_model("ei").min_probability <= p <= 1, r["query_name"]
     assert all(len(v) == 1 for v in by_query.values())  # per query, as suspected_group
     named = [r for r in rows if r["suspected_group_probability"] is not None]
-    assert len({r["query"] for r in named}) >= 3
+    assert len({r["query"] for r in named}) >= 2  # stop 42's models: 2 of the 150
     # the TSV and CSV columns say the same, last
     for fmt, sep in (("tsv", "\t"), ("csv", ",")):
         lines = _search(unknowns, "-l", swgdrug_library, "--top", 2, "--format", fmt)
