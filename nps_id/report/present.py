@@ -340,7 +340,7 @@ NEW_SUBSTANCES_NOTE = (
     "the development data the compound's own mass for 79 % of SWGDRUG compounds left out of the library, 62-67 % "
     "of MassBank EI ones); LC-MS/MS the precursor read as [M+H]+ / [M-H]-. The suspected group is a learned "
     "model's reading of the spectrum and the closest known compounds (LC-MS/MS: their vote first), named only "
-    "when probable: where it named one for a SWGDRUG compound left out, it was the compound's own group 86 % of "
+    "when probable: where it named one for a SWGDRUG compound left out, it was the compound's own group 87 % of "
     "the time (another group 6 %, a compound of no group 8 %). A lead to check, not an identification.")
 
 
