@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from nps_id.cli import cli
 from nps_id.match.group_model import shipped_group_model
+from nps_id.report.ewa import EWA_FIELDS
 from tests.conftest import data_path
 
 #: The TSV header before stop 42: a contract (issue 18: extend, never rename or reorder).
@@ -65,3 +66,13 @@ def test_the_existing_columns_keep_their_order_and_bytes(swgdrug_library, unknow
     for fmt, sep in (("tsv", "\t"), ("csv", ",")):
         old = _search(unknowns, "-l", swgdrug_library, "--top", 2, "--format", fmt)
         assert [line.rsplit(sep, 1)[0] for line in new[fmt]] == old, fmt
+
+
+def test_the_help_and_the_ewa_column_state_the_shipped_models_thresholds():
+    # a user reads the threshold in --help and the EWA column's description: stop 42 retrained both
+    # models (EI 0.5 -> 0.52, MS/MS 0.9 -> 0.6) and the texts still said 0.5
+    stated = (f"named from {shipped_group_model('ei').min_probability:g} EI, "
+              f"{shipped_group_model('ms2').min_probability:g} MS/MS")
+    help_text = " ".join(CliRunner().invoke(cli, ["search", "--help"]).output.split())
+    assert stated in help_text and "not a measured rate" in help_text
+    assert stated in EWA_FIELDS["suspected_group_probability"][0]

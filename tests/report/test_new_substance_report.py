@@ -147,7 +147,8 @@ def test_both_reports_say_what_the_estimated_mass_and_the_suspected_group_rest_o
     for text in (" ".join(html.split()), pdf):
         assert "The estimated nominal mass is inferred, not measured" in text
         assert "The suspected group is a learned model's reading" in text
-        assert "it was the compound's own group 86 % of the time" in text
+        assert "it was the compound's own group 87 % of the time" in text
+        assert "probability beside a group is the model's confidence, not a measured rate" in text
         assert "A lead to check, not an identification." in text
 
 
