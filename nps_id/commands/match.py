@@ -254,6 +254,14 @@ def _lookup(data: dict, key: tuple[str, ...]):
     return json.loads(json.dumps(data, default=str))
 
 
+def _group_text(finding: dict) -> str:
+    """A suspected group as the table shows it: with the group model's probability when the model named
+    it (a lead at 0.53 and one at 0.99 read the same otherwise; docs/match.md gives each band's rate)."""
+    probability = finding.get("suspected_group_probability")
+    group = finding["suspected_group"]
+    return group if probability is None else f"{group}, group model's probability {probability:.2f}"
+
+
 def format_table(results: dict) -> str:
     """The terminal summary of one run's results."""
     from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, is_unknown_compound
@@ -305,7 +313,7 @@ def format_table(results: dict) -> str:
             # never under a library compound's name (as in the reports): the best hit only for orientation
             unknown = is_unknown_compound(f)
             # the score column is that hit's: "unknown compound 982" read as the unknown's score (stop 38, newuser38)
-            flag += f" [{UNKNOWN_COMPOUND_NOTE if unknown else f['suspected_group']}; the score is of the closest library hit: {f['name']}]"
+            flag += f" [{UNKNOWN_COMPOUND_NOTE if unknown else _group_text(f)}; the score is of the closest library hit: {f['name']}]"
             name = UNKNOWN_COMPOUND if unknown else NEW_SUBSTANCE
         if f.get("role") == "internal_standard":
             name += " (IS)"

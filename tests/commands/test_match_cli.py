@@ -665,6 +665,11 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
     (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
     assert row.split()[3:6] == ["suspected", "new", "substance"]
     assert row.endswith(f"[Synthetic cathinones; the score is of the closest library hit: {second['name']}]")
+    # the group model's probability where the model named it (stop 42): how sure the lead is
+    second["suspected_group_probability"] = 0.834
+    (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
+    assert row.endswith(f"[Synthetic cathinones, group model's probability 0.83; the score is of the closest "
+                        f"library hit: {second['name']}]")
 
 
 def test_the_terminal_table_names_the_rule_that_held_each_hit_back(swgdrug_library):
