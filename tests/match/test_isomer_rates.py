@@ -311,3 +311,19 @@ def test_an_unusable_add_to_file_is_refused_before_any_work(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "--add-to is not a usable isomer rates file" in result.stderr
     assert not (tmp_path / "new.json").exists()
+
+
+def test_the_bench_details_onto_its_pairs_file_is_refused_before_any_work(tmp_path):
+    # --details was written at the end whatever it named: the pairs file (a trainer's run) or a library
+    import subprocess
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("context\tmove\tcompound\tisomer\tscores\ndrug\tx\tA\tB\t5\n", encoding="utf-8")
+    before = pairs.read_bytes()
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_novelty.py"
+    result = subprocess.run([sys.executable, str(script), "--swgdrug", str(tmp_path / "s.h5"), "--massbank-ei",
+                             str(tmp_path / "e.h5"), "--isomer-rates-loo", str(pairs), "--details", str(pairs),
+                             "--task", "none"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "is an input of this command" in result.stderr
+    assert pairs.read_bytes() == before
