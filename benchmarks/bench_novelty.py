@@ -64,6 +64,8 @@ from nps_id._atomic import atomic_output
 from nps_id.chem.ewa_groups import classify
 from nps_id.compound import record_relation
 from nps_id.chem.formula import isotope_reach, nominal_mass
+from nps_id.commands.options import refuse_output_onto_inputs
+from nps_id.errors import NpsIdError
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import EVIDENCE_HITS, assess, assess_search, major_ions_present
@@ -378,6 +380,11 @@ def main() -> None:
                              "which hold them)")
     args = parser.parse_args()
     global CACHE, DETAILS, GROUP_FOLDS, RATES_LOO
+    try:  # minutes of work, then --details onto the pairs file (a trainer's run) or a library
+        refuse_output_onto_inputs([args.details, args.json], [args.swgdrug, args.massbank_ei, args.massbank_ms2,
+                                                              args.isomer_rates_loo])
+    except NpsIdError as exc:
+        raise SystemExit(f"bench_novelty: error: {exc}") from None
     if args.isomer_rates_loo is not None:
         try:
             RATES_LOO = LeaveOutRates(json.loads(RATES_PATH.read_text(encoding="utf-8")), read_pairs(args.isomer_rates_loo))

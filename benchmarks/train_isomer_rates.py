@@ -55,9 +55,11 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 from nps_id._atomic import atomic_output
+from nps_id._paths import not_a_regular_file
 from nps_id.commands.options import refuse_output_onto_inputs
+from nps_id.errors import InputError
 from nps_id.library import Library
-from nps_id.match.isomer_rule import RATES_PATH, SCORE_GRID
+from nps_id.match.isomer_rule import RATES_PATH, SCORE_GRID, parse_rates
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import Hits, SearchSettings, search
 from nps_id.search.reference import Reference
@@ -175,8 +177,14 @@ def write_pairs(path: Path, pairs: Sequence[Pair]) -> None:
 
 
 def read_pairs(path: Path) -> list[Pair]:
-    """The pairs :func:`write_pairs` wrote; ValueError naming the first bad line."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    """The pairs :func:`write_pairs` wrote; ValueError naming the first bad line (a FIFO is named,
+    not read: it would block; a file of no pair is refused: it would leave every curve as shipped)."""
+    if (why := not_a_regular_file(path)) is not None:
+        raise ValueError(f"{path}: {why}")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
     if not lines or lines[0].split("\t") != list(Pair._fields):
         raise ValueError(f"{path}: not a pairs file of train_isomer_rates.py --pairs-out")
     pairs = []
@@ -184,8 +192,12 @@ def read_pairs(path: Path) -> list[Pair]:
         try:
             context, move, compound, isomer, scores = line.split("\t")
             pairs.append(Pair(context, move, compound, isomer, tuple(int(v) for v in scores.split(","))))
+            if not all(0 <= v <= 999 for v in pairs[-1].scores):
+                raise ValueError
         except ValueError:
-            raise ValueError(f"{path}, line {n}: not context, move, compound, isomer, scores") from None
+            raise ValueError(f"{path}, line {n}: not context, move, compound, isomer, scores (0-999)") from None
+    if not pairs:
+        raise ValueError(f"{path}: holds no pair")
     return pairs
 
 
@@ -290,6 +302,16 @@ def add_kinds(base: dict, new: dict) -> dict:
     return out
 
 
+def added_to(path: Path) -> dict:
+    """``--add-to``'s rates file JSON, checked as the rule reads it (InputError: one line)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        parse_rates(data)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: --add-to is not a usable isomer rates file ({exc})") from None
+    return data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("libraries", nargs="+", type=Path)
@@ -303,7 +325,11 @@ def main() -> None:
                         help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
                              "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")
     args = parser.parse_args()
-    refuse_output_onto_inputs([args.output, *([args.pairs_out] if args.pairs_out else [])], args.libraries)
+    refuse_output_onto_inputs([args.output], args.libraries)  # -o onto --add-to: the documented update in place
+    refuse_output_onto_inputs([args.pairs_out], [*args.libraries, args.add_to])
+    if args.pairs_out is not None and args.pairs_out.resolve() == args.output.resolve():
+        raise InputError(f"{args.pairs_out}: --pairs-out is the rates file -o; write it somewhere else")
+    base = None if args.add_to is None else added_to(args.add_to)  # checked before hours of searching
     thresholds = VerdictThresholds()
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     every: list[Pair] = []
@@ -326,7 +352,7 @@ def main() -> None:
                      for context in sorted({c for c, _ in pooled})},
     }
     if args.add_to is not None:
-        out = add_kinds(json.loads(args.add_to.read_text(encoding="utf-8")), out)
+        out = add_kinds(base, out)
     with atomic_output(args.output) as tmp:  # a killed run never leaves a truncated rates file
         tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for context, moves in out["contexts"].items():

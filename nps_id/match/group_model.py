@@ -436,16 +436,23 @@ class GroupModel:
                                 min_probability=np.float64(self.min_probability), **trees)
 
     @classmethod
-    def load(cls, path: str | Path) -> "GroupModel":
-        """Read and check a model file; a missing, damaged or mismatched one raises
-        :class:`~nps_id.errors.LibraryError` (one line naming it, exit 4)."""
+    def load(cls, path: str | Path, kind: str | None = None) -> "GroupModel":
+        """Read and check a model file (of ``kind`` spectra when given: another kind's file computes
+        its own features from the spectra and names groups silently wrong); a missing, damaged or
+        mismatched one raises :class:`~nps_id.errors.LibraryError` (one line naming it, exit 4)."""
         path = Path(path)
         try:
             with open(path, "rb") as fh:  # np.load reads a bare .npy too, and any other file as a pickle
                 if not zipfile.is_zipfile(fh):  # ("load it unsafely", it advised)
                     raise ValueError("not an .npz archive of named arrays")
             with np.load(path, allow_pickle=False) as data:
-                return cls._checked({key: data[key] for key in data.files})
+                arrays = {key: data[key] for key in data.files}
+            if not all(isinstance(value, np.ndarray) for value in arrays.values()):
+                raise ValueError("a member is no .npy array")  # np.load gives such a member's raw bytes
+            model = cls._checked(arrays)
+            if kind is not None and model.kind != kind:
+                raise ValueError(f"a model of {model.kind!r} spectra where one of {kind!r} spectra is expected")
+            return model
         except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
             raise LibraryError(f"{path}: not a usable group model ({exc}); "
                                f"retrain it with benchmarks/train_group_model.py") from None
@@ -477,6 +484,8 @@ class GroupModel:
                 raise ValueError(f"'{key}' is not {shape} finite numbers within +-{MAX_WEIGHT:g}")
         if np.any(arrays["scale"] < MIN_SCALE):
             raise ValueError(f"'scale' holds a value below {MIN_SCALE:g}")
+        if data["min_probability"].shape or data["min_probability"].dtype.kind not in "fiu":  # float("0.5") would pass
+            raise ValueError(f"min_probability {data['min_probability'].tolist()!r} is not a number")
         min_probability = float(data["min_probability"])
         if not 0 <= min_probability <= 1:
             raise ValueError(f"min_probability {min_probability} is not in 0-1")
@@ -493,4 +502,4 @@ class GroupModel:
 @functools.lru_cache(maxsize=2)
 def shipped_group_model(kind: str) -> GroupModel:
     """The model shipped with nps-id for spectra of ``kind`` (read once per process)."""
-    return GroupModel.load(MODEL_PATHS[kind])
+    return GroupModel.load(MODEL_PATHS[kind], kind)

@@ -530,3 +530,46 @@ def test_class_weights_weigh_a_rare_group_up_and_keep_the_mean():
     assert w[y == "a"][0] / w[0] == pytest.approx(5 ** 0.5)  # (80 / 16) ** 0.5: none's spectra weigh least
     assert w[y == "b"][0] / w[y == "a"][0] == pytest.approx(2.0)  # 4 spectra against 16: twice the weight
     assert np.all(class_weights(y, 0.0) == 1.0)
+
+
+def test_an_archive_member_that_is_no_array_is_one_clear_error(tmp_path):
+    # np.load hands back a member without the .npy header as raw bytes (stop 42: AttributeError traceback)
+    import zipfile
+
+    with np.load(MODEL_PATHS["ei"]) as data:
+        arrays = {key: data[key] for key in data.files}
+    path = tmp_path / "member.npz"
+    np.savez(path, **arrays)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("extra.npy", b"not an array")
+    with pytest.raises(LibraryError, match="a member is no .npy array"):
+        GroupModel.load(path)
+
+
+def test_a_threshold_written_as_text_is_refused(tmp_path):
+    with np.load(MODEL_PATHS["ei"]) as data:
+        arrays = {key: data[key] for key in data.files}
+    path = tmp_path / "text.npz"
+    np.savez(path, **{**arrays, "min_probability": np.array("0.52")})
+    with pytest.raises(LibraryError, match="min_probability '0.52' is not a number"):
+        GroupModel.load(path)
+
+
+def test_the_ms2_model_where_the_ei_one_is_expected_exits_4_with_one_line(swgdrug_library, tmp_path, monkeypatch):
+    # a model computes its own kind's features: the MS/MS file read for EI spectra named groups silently
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+    from tests.conftest import data_path
+
+    monkeypatch.setitem(MODEL_PATHS, "ei", MODEL_PATHS["ms2"])
+    shipped_group_model.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["search", str(data_path("massbank", "ei-queries-analog.msp.gz")),
+                                          "--library", str(swgdrug_library)],
+                                    env={"NPS_ID_CACHE": str(tmp_path / "cache")})
+    finally:
+        shipped_group_model.cache_clear()
+    assert result.exit_code == 4, result.output
+    assert "a model of 'ms2' spectra where one of 'ei' spectra is expected" in result.output
+    assert "Traceback" not in result.output

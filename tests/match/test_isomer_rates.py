@@ -251,3 +251,79 @@ def test_a_left_out_compounds_rates_are_learned_without_any_pair_of_it(fluoro_li
     assert less["pairs"] == shipped["pairs"] - 2
     assert all(a <= b for a, b in zip(less["rate_at_score"], shipped["rate_at_score"]))
     assert less["rate_at_score"][SCORE_GRID.index(970)] < shipped["rate_at_score"][SCORE_GRID.index(970)]
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"", "not a pairs file"),
+    (b"context\tmove\tcompound\tisomer\tscores\n", "holds no pair"),  # every curve would stay as shipped
+    (b"context\tmove\tcompound\tisomer\tscores\ndrug\tx\tA\tB\t5000\n", "line 2: .*0-999"),
+    (b"context\tmove\tcompound\tisomer\tscores\ndrug\tx\t\xff\tB\t5\n", "not UTF-8 text"),
+])
+def test_a_damaged_pairs_file_is_one_line_naming_it(tmp_path, content, expected):
+    from train_isomer_rates import read_pairs
+
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=expected) as info:
+        read_pairs(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_pairs_file_that_is_a_fifo_is_named_not_read(tmp_path):
+    import os
+
+    from train_isomer_rates import read_pairs
+
+    os.mkfifo(tmp_path / "pairs.tsv")
+    with pytest.raises(ValueError, match="a FIFO"):  # reading would block for ever
+        read_pairs(tmp_path / "pairs.tsv")
+
+
+@pytest.mark.parametrize("onto", ["rates", "add_to"])
+def test_the_pairs_out_onto_the_rates_or_add_to_file_is_refused_before_any_work(tmp_path, onto):
+    # stop 42: the pairs were written, then replaced by the rates (or an --add-to file replaced by
+    # them and read back as JSON: a traceback after the search, the rates file lost)
+    import subprocess
+
+    rates = tmp_path / "rates.json"
+    rates.write_bytes(Path(__file__).resolve().parents[2].joinpath("nps_id/match/isomer_rates.json").read_bytes())
+    before = rates.read_bytes()
+    library = tmp_path / "lib.h5"
+    library.write_bytes(b"never read")
+    out = ["-o", str(rates)] if onto == "rates" else ["-o", str(tmp_path / "new.json"), "--add-to", str(rates)]
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "train_isomer_rates.py"
+    result = subprocess.run([sys.executable, str(script), str(library), *out, "--pairs-out", str(rates)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and str(rates) in result.stderr
+    assert rates.read_bytes() == before
+
+
+def test_an_unusable_add_to_file_is_refused_before_any_work(tmp_path):
+    import subprocess
+
+    library = tmp_path / "lib.h5"
+    library.write_bytes(b"never read")
+    (tmp_path / "bad.json").write_text("{}", encoding="utf-8")
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "train_isomer_rates.py"
+    result = subprocess.run([sys.executable, str(script), str(library), "-o", str(tmp_path / "new.json"),
+                             "--add-to", str(tmp_path / "bad.json")], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "--add-to is not a usable isomer rates file" in result.stderr
+    assert not (tmp_path / "new.json").exists()
+
+
+def test_the_bench_details_onto_its_pairs_file_is_refused_before_any_work(tmp_path):
+    # --details was written at the end whatever it named: the pairs file (a trainer's run) or a library
+    import subprocess
+
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("context\tmove\tcompound\tisomer\tscores\ndrug\tx\tA\tB\t5\n", encoding="utf-8")
+    before = pairs.read_bytes()
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_novelty.py"
+    result = subprocess.run([sys.executable, str(script), "--swgdrug", str(tmp_path / "s.h5"), "--massbank-ei",
+                             str(tmp_path / "e.h5"), "--isomer-rates-loo", str(pairs), "--details", str(pairs),
+                             "--task", "none"], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "is an input of this command" in result.stderr
+    assert pairs.read_bytes() == before
