@@ -265,7 +265,8 @@ class LeaveOutRates:
 
     def without(self, dropped: frozenset[int]) -> dict:
         """The rates file's JSON with the ``dropped`` pairs (:meth:`dropped`) taken out of every
-        curve they are in and the pairs reproduce; the shipped JSON itself when none is."""
+        curve they are in (the class docstring: exact or approximate); the shipped JSON itself when
+        none is dropped."""
         if not dropped:
             return self.shipped
         contexts = {c: dict(moves) for c, moves in self.shipped["contexts"].items()}
