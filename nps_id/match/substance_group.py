@@ -14,10 +14,10 @@ library member (:func:`below_series`); where the model names none, a derivative'
 """
 from __future__ import annotations
 
-from functools import reduce
+from functools import lru_cache, reduce
 from itertools import islice
 from operator import add
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -192,6 +192,62 @@ def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[Ran
     if floor <= 0 or not silyl_shown(relative, thresholds):
         return True
     return _group_resembles(relative, SILYL_IONS, group, hits, facts, floor)
+
+
+#: A halogenated acyl on a drug's N-H or O-H with chlorine among its halogens -- trichloroacetyl,
+#: chlorodifluoroacetyl, dichlorofluoroacetyl --, the reagent's atoms matched in order C(=O), O, CX3.
+#: Not a reagent of :mod:`nps_id.chem.derivatives` (which holds the ones laboratories use, the silyl
+#: and perfluoroacyl ones); SWGDRUG 3.4 holds one such derivative, N-trichloroacetylmethamphetamine,
+#: MassBank EI none (its methyl trichloroacetate is no drug's derivative).
+CHLOROACYL = "[CX3;$(C[#7,#8])](=O)[C;$(CCl)]([F,Cl])([F,Cl])[F,Cl]"
+#: Nominal masses of the chloroacyl's atoms (the lightest isotope: an ion's first peak).
+_NOMINAL = {"C": 12, "O": 16, "F": 19, "Cl": 35}
+
+
+@lru_cache(maxsize=4096)
+def chloroacyl_ions(smiles: str | None) -> frozenset[int]:
+    """The ions a chloroacyl derivative's spectrum owes to its reagent (:data:`CHLOROACYL`; empty when
+    ``smiles`` holds none): every ion from the acyl's mass up -- those that may carry it, as the
+    iminium ion CCl3CO-N(CH3)=CH-CH3+ (m/z 202, 204, 206, 208) of N-trichloroacetylmethamphetamine
+    does -- and its halomethyl cation CX3+ with the chlorine isotope peaks (CCl3+ 117, 119, 121, 123)."""
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    match = mol.GetSubstructMatch(_chloroacyl_pattern()) if mol is not None else ()
+    if not match:
+        return frozenset()
+    symbols = [mol.GetAtomWithIdx(i).GetSymbol() for i in match]
+    cation = _NOMINAL["C"] + sum(_NOMINAL[s] for s in symbols[3:])
+    acyl = cation + _NOMINAL["C"] + _NOMINAL["O"]
+    chlorines = symbols[3:].count("Cl")
+    return frozenset(range(acyl, ACYL_ION_CEILING)) | {cation + 2 * k for k in range(chlorines + 1)}
+
+
+#: Above every ion a library spectrum holds (the training spectra's highest is 2,457).
+ACYL_ION_CEILING = 5000
+
+
+@lru_cache(maxsize=1)
+def _chloroacyl_pattern() -> Any:
+    from rdkit import Chem
+
+    return Chem.MolFromSmarts(CHLOROACYL)
+
+
+def beyond_chloroacyl_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
+                           thresholds: VerdictThresholds) -> bool:
+    """Whether an EI new substance whose closest compound of ``group`` is a chloroacyl derivative
+    (:func:`chloroacyl_ions`) still resembles a closest compound of the group at >=
+    ``group_beyond_chloroacyl_ions`` cosine once that reagent's ions are set aside (0: off; True when the
+    group's closest compound is no such derivative). A derivative's group is its drug's, whose ions below
+    the acyl it keeps (methamphetamine's 91, 118, 65); Dechlorane Plus (C18H12Cl12) shares only a
+    chlorine cluster (202, 204, 206) with N-trichloroacetylmethamphetamine's reagent-bearing iminium ion,
+    which the group model read as a phenethylamine at 0.765."""
+    floor = thresholds.group_beyond_chloroacyl_ions
+    first = next((hit for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS)
+                  if facts.group(hit.row) == group), None)
+    reagent = chloroacyl_ions(facts.structure(first.row)) if floor > 0 and first is not None else frozenset()
+    return not reagent or _group_resembles(relative, reagent, group, hits, facts, floor)
 
 
 def _cosine(a: dict[int, float], b: dict[int, float]) -> float:
