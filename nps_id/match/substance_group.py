@@ -6,11 +6,11 @@ explains belongs to, and the checks a named group must pass.
 then asks for all its spectra at once, :func:`model_groups`, with the model's probability of each
 group it names; :func:`scored_group` for one spectrum). An EI group stands only on more than a shared
 fragment (:func:`group_evidence`), the molecular-ion cluster -- and an aliphatic compound's hydrocarbon
-ions (:func:`aliphatic_series`) -- (:func:`beyond_molecular_ion`), the silyl
-reagent's ions (:func:`beyond_silyl_ions`) or a haloacyl reagent's (:func:`beyond_haloacyl_ions`), and not
-for a compound lighter than the group's lightest library member (:func:`below_series`); where the model names none, a derivative's reagent vote
-(:func:`derivative_group`) or an indazole-3-carbonyl cannabinoid's acylium ions
-(:func:`acylium_group`) may.
+ions (:func:`aliphatic_series`) -- (:func:`beyond_molecular_ion`), the silyl reagent's ions
+(:func:`beyond_silyl_ions`) or a haloacyl reagent's (:func:`beyond_haloacyl_ions`), and not for a
+compound lighter than the group's lightest library member (:func:`below_series`); where the model names
+none, a derivative's reagent vote (:func:`derivative_group`) or an indazole-3-carbonyl cannabinoid's
+acylium ions (:func:`acylium_group`) may.
 """
 from __future__ import annotations
 
