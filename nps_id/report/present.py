@@ -321,7 +321,7 @@ def group_band_rate(probability: float, ms2: bool) -> str:
 
     >>> group_band_rate(0.55, ms2=False)
     'GC-EI-MS, SWGDRUG compounds left out of the library: a group at 0.52-0.6 was right for 40 of 66'
-    >>> group_band_rate(0.95, ms2=True)[:75]
+    >>> group_band_rate(0.95, ms2=True)[:74]
     'LC-MS/MS: too few groups on the development data to rate by band -- 5 of 8'
     """
     if ms2:
