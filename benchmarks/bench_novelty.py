@@ -284,7 +284,8 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
             DETAILS.append([name, str(query.get("name")), facts.name(ranked[0].row) if ranked else "",
                             ranked[0].similarity if ranked else 0.0, verdict, a.verdict.rule.split(":")[0],
                             a.new_substance, a.suspected_group, truth, a.estimated_mass, true_mass, right,
-                            facts.mass(ranked[0].row) if ranked else None, facts.ion(ranked[0].row) if ranked else None])
+                            facts.mass(ranked[0].row) if ranked else None, facts.ion(ranked[0].row) if ranked else None,
+                            a.group_probability])
     n = counts["n"]
     row = {
         "task": name, "settings": settings_label(t), "queries": n,
@@ -436,7 +437,8 @@ def main() -> None:
                 print(f"    {count:5d}  {rule}")
     if args.details:
         header = ["task", "query", "top_hit", "similarity", "verdict", "rule", "new_substance", "suspected_group",
-                  "own_group", "estimated_mass", "mass", "top_hit_right", "top_hit_mass", "top_hit_ion"]
+                  "own_group", "estimated_mass", "mass", "top_hit_right", "top_hit_mass", "top_hit_ion",
+                  "suspected_group_probability"]
         args.details.write_text("\n".join("\t".join(map(str, r)) for r in [header] + DETAILS) + "\n", encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")

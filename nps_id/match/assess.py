@@ -40,8 +40,9 @@ from nps_id.match.molecular_mass import (
     molecular_ion, nominal_spectra, nominal_spectrum, unexplained_molecular_ion,
 )
 from nps_id.match.ranked_hit import RankedHit
-from nps_id.match.substance_group import (acylium_group, below_series, beyond_molecular_ion, beyond_silyl_ions,
-                                          derivative_group, group_evidence, group_request, model_groups, scored_group)
+from nps_id.match.substance_group import (acylium_group, below_series, beyond_haloacyl_ions, beyond_molecular_ion,
+                                          beyond_silyl_ions, derivative_group, group_evidence, group_request,
+                                          model_groups, scored_group)
 from nps_id.match.verdict import (
     IDENTIFIED, INCONCLUSIVE, MAY_BE_NEW, Evidence, RuleId, Verdict, VerdictThresholds, decide,
     decide_level, may_be,
@@ -332,7 +333,8 @@ class PendingGroup:
             group = None
         elif group is None and kind == "ei":
             group = derivative_group(relative, hits, facts, thresholds) or acylium_group(relative, thresholds)
-        if group is not None and kind == "ei" and not beyond_silyl_ions(relative, group, hits, facts, thresholds):
+        if group is not None and kind == "ei" and not (beyond_silyl_ions(relative, group, hits, facts, thresholds)
+                                                       and beyond_haloacyl_ions(relative, group, hits, facts, thresholds)):
             group = None
         if group is not None and kind == "ei" and below_series(group, self.estimated, facts, thresholds):
             group = None

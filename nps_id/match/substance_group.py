@@ -6,18 +6,18 @@ explains belongs to, and the checks a named group must pass.
 then asks for all its spectra at once, :func:`model_groups`, with the model's probability of each
 group it names; :func:`scored_group` for one spectrum). An EI group stands only on more than a shared
 fragment (:func:`group_evidence`), the molecular-ion cluster -- and an aliphatic compound's hydrocarbon
-ions (:func:`aliphatic_series`) -- (:func:`beyond_molecular_ion`) or the silyl
-reagent's ions (:func:`beyond_silyl_ions`), and not for a compound lighter than the group's lightest
-library member (:func:`below_series`); where the model names none, a derivative's reagent vote
-(:func:`derivative_group`) or an indazole-3-carbonyl cannabinoid's acylium ions
-(:func:`acylium_group`) may.
+ions (:func:`aliphatic_series`) -- (:func:`beyond_molecular_ion`), the silyl reagent's ions
+(:func:`beyond_silyl_ions`) or a haloacyl reagent's (:func:`beyond_haloacyl_ions`), and not for a
+compound lighter than the group's lightest library member (:func:`below_series`); where the model names
+none, a derivative's reagent vote (:func:`derivative_group`) or an indazole-3-carbonyl cannabinoid's
+acylium ions (:func:`acylium_group`) may.
 """
 from __future__ import annotations
 
-from functools import reduce
+from functools import lru_cache, reduce
 from itertools import islice
 from operator import add
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -192,6 +192,62 @@ def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[Ran
     if floor <= 0 or not silyl_shown(relative, thresholds):
         return True
     return _group_resembles(relative, SILYL_IONS, group, hits, facts, floor)
+
+
+#: A trihaloacetyl on a drug's N-H or O-H, its atoms matched carbonyl first: TFA (with TPC's trifluoroacetyl) of
+#: :mod:`nps_id.chem.derivatives`, and the chloroacyls it does not hold (trichloroacetyl, chlorodifluoroacetyl,
+#: dichlorofluoroacetyl; SWGDRUG 3.4 holds one such derivative, N-trichloroacetylmethamphetamine, MassBank EI none
+#: -- its methyl trichloroacetate is no drug's derivative). Not PFPA or HFBA: set aside from their acyl's mass up
+#: (147, 197), their derivatives keep too little to tell their group (dev data, benchmarks/README.md stop 43).
+HALOACYL = "[CX3;$(C[#7,#8])](=O)C([F,Cl])([F,Cl])[F,Cl]"
+#: Nominal masses of the acyl's atoms (the lightest isotope: an ion's first peak).
+_NOMINAL = {"C": 12, "O": 16, "F": 19, "Cl": 35}
+
+
+@lru_cache(maxsize=4096)
+def haloacyl_ions(smiles: str | None) -> frozenset[int]:
+    """The ions a haloacyl derivative's spectrum owes to its reagent (:data:`HALOACYL`; empty when ``smiles``
+    holds none): every ion from the acyl's nominal mass up -- those that may carry it, as the iminium ion
+    CCl3CO-N(CH3)=CH-CH3+ (m/z 202, 204, 206, 208) of N-trichloroacetylmethamphetamine does -- and its
+    trihalomethyl cation with the chlorine isotope peaks (CF3+ 69; CCl3+ 117, 119, 121, 123)."""
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    match = mol.GetSubstructMatch(_haloacyl_pattern()) if mol is not None else ()
+    if not match:
+        return frozenset()
+    symbols = [mol.GetAtomWithIdx(i).GetSymbol() for i in match]
+    acyl = sum(_NOMINAL[s] for s in symbols)
+    cation = acyl - _NOMINAL["C"] - _NOMINAL["O"]
+    return frozenset(range(acyl, ACYL_ION_CEILING)) | {cation + 2 * k for k in range(symbols.count("Cl") + 1)}
+
+
+#: Above every ion a library spectrum holds (the training spectra's highest is 2,457).
+ACYL_ION_CEILING = 5000
+
+
+@lru_cache(maxsize=1)
+def _haloacyl_pattern() -> Any:
+    from rdkit import Chem
+
+    return Chem.MolFromSmarts(HALOACYL)
+
+
+def beyond_haloacyl_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
+                         thresholds: VerdictThresholds) -> bool:
+    """Whether an EI new substance whose closest compound of ``group`` is a haloacyl derivative
+    (:func:`haloacyl_ions`) still resembles a closest compound of the group at >=
+    ``group_beyond_haloacyl_ions`` cosine once that reagent's ions are set aside (0: off; True when the
+    group's closest compound is no such derivative). A derivative's group is its drug's, whose ions below
+    the acyl it keeps (methamphetamine's 91, 118, 65); Dechlorane Plus (C18H12Cl12) shares only a
+    chlorine cluster (202, 204, 206) with N-trichloroacetylmethamphetamine's reagent-bearing iminium ion,
+    which the group model read as a phenethylamine at 0.765, and camphor's C5H9+ 69 is CF3+ to the TFA
+    derivatives' vote."""
+    floor = thresholds.group_beyond_haloacyl_ions
+    first = next((hit for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS)
+                  if facts.group(hit.row) == group), None)
+    reagent = haloacyl_ions(facts.structure(first.row)) if floor > 0 and first is not None else frozenset()
+    return not reagent or _group_resembles(relative, reagent, group, hits, facts, floor)
 
 
 def _cosine(a: dict[int, float], b: dict[int, float]) -> float:

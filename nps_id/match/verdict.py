@@ -247,6 +247,13 @@ class VerdictThresholds:
         which the group model and the derivatives' vote learned from the library's TMS steroids and GHB
         derivatives -- a silane read "Anabolic steroids", hexamethyldisiloxane "GHB-type" (docs/match.md
         "A silylated unknown's group"; 0: off).
+    group_beyond_haloacyl_ions : float
+        EI: a new substance whose group's closest compound is a haloacyl derivative (TFA, trichloroacetyl,
+        chlorodifluoroacetyl) keeps the group only when a closest compound of that group
+        resembles it at >= this cosine once the reagent's ions -- from the acyl's mass up, its trihalomethyl
+        cation -- are set aside (:func:`nps_id.match.substance_group.beyond_haloacyl_ions`): Dechlorane Plus
+        read "Phenethylamines" by N-trichloroacetylmethamphetamine's chlorine cluster (docs/match.md "A
+        haloacyl derivative's group"; 0: off).
     group_below_series : bool
         EI: a new substance whose estimated mass is below every library compound of the group
         named for it gets no group (:meth:`nps_id.match.library_facts.LibraryFacts.lightest`; docs/match.md
@@ -446,6 +453,7 @@ class VerdictThresholds:
     group_beyond_molecular_ion: float = 0.5
     group_acylium_ions: bool = True
     group_beyond_silyl_ions: float = 0.6
+    group_beyond_haloacyl_ions: float = 0.6
     group_below_series: bool = True
     one_ion_share: float = 0.4
     one_ion_rest_level: float = 0.02

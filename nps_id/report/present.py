@@ -281,12 +281,14 @@ def new_substance_fields(finding: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def group_probability_text(finding: Mapping[str, Any]) -> str:
-    """How sure the learned group model was of a suspected group: a group at 0.51 and one at 0.99
-    read the same until stop 42. A group no model named -- the closest compounds' group or vote, a
-    diagnostic-ion rule -- has no probability, and says so; results older than the field say that.
+    """How sure the learned group model was of a suspected group, with how often a group of that band
+    was right on the development data for the finding's technique (:func:`group_band_rate`): a group at
+    0.51 and one at 0.99 read the same until stop 42. A group no model named -- the closest compounds'
+    group or vote, a diagnostic-ion rule -- has no probability, and says so; results older than the
+    field say that.
 
     >>> group_probability_text({"suspected_group": "Synthetic cathinones", "suspected_group_probability": 0.912})
-    '0.912'
+    '0.912 (GC-EI-MS, SWGDRUG compounds left out of the library: a group at 0.9-1 was right for 687 of 721)'
     >>> group_probability_text({"suspected_group": "Fentanyl analogues", "suspected_group_probability": None})
     "none: not the model's group (the closest compounds' group or vote, or a diagnostic-ion rule)"
     >>> group_probability_text({"suspected_group": "Fentanyl analogues"})
@@ -299,7 +301,37 @@ def group_probability_text(finding: Mapping[str, Any]) -> str:
     probability = finding["suspected_group_probability"]
     if probability is None:
         return "none: not the model's group (the closest compounds' group or vote, or a diagnostic-ion rule)"
-    return f"{probability:.3f}"
+    return f"{probability:.3f} ({group_band_rate(probability, bool(finding.get('lc')))})"
+
+
+#: How often the EI group model's group was the compound's own, per probability band (low, high, right,
+#: named): SWGDRUG 3.4 compounds left out of the library, fold models that never saw the compound
+#: (benchmarks/bench_novelty.py --details, stop 43: benchmarks/README.md "Stop 43 (branch ewa43)").
+EI_GROUP_BANDS = ((0.52, 0.6, 40, 66), (0.6, 0.7, 48, 72), (0.7, 0.8, 87, 103), (0.8, 0.9, 159, 190),
+                  (0.9, 1.0, 687, 721))
+#: The MS/MS group model's groups on the development data (MassBank MS/MS compounds left out and absent,
+#: fold models, at 0.6-1): right, named -- too few to rate by band, and the EI bands do not apply to them.
+MS2_GROUPS_RIGHT = (5, 8)
+
+
+def group_band_rate(probability: float, ms2: bool) -> str:
+    """How often a group the model named at ``probability`` was right on the development data, for the
+    finding's technique (``ms2``: LC-MS/MS): EI by band (:data:`EI_GROUP_BANDS`); MS/MS its few groups
+    in all (:data:`MS2_GROUPS_RIGHT`), said so -- the EI bands were printed for MS/MS findings until stop 43.
+
+    >>> group_band_rate(0.55, ms2=False)
+    'GC-EI-MS, SWGDRUG compounds left out of the library: a group at 0.52-0.6 was right for 40 of 66'
+    >>> group_band_rate(0.95, ms2=True)[:74]
+    'LC-MS/MS: too few groups on the development data to rate by band -- 5 of 8'
+    """
+    if ms2:
+        right, named = MS2_GROUPS_RIGHT
+        return (f"LC-MS/MS: too few groups on the development data to rate by band -- {right} of {named} right "
+                f"at 0.6-1, MassBank MS/MS compounds left out of the library or absent from it; the GC-EI-MS rates "
+                f"do not apply")
+    low, high, right, named = next((band for band in EI_GROUP_BANDS if probability < band[1]), EI_GROUP_BANDS[-1])
+    return (f"GC-EI-MS, SWGDRUG compounds left out of the library: a group at {low:g}-{high:g} was right "
+            f"for {right} of {named}")
 
 
 def estimated_mass_text(finding: Mapping[str, Any]) -> str:
@@ -342,8 +374,9 @@ NEW_SUBSTANCES_NOTE = (
     "model's reading of the spectrum and the closest known compounds (LC-MS/MS: their vote first), named only "
     "when probable: where it named one for a SWGDRUG compound left out, it was the compound's own group 87 % of "
     "the time (another group 6 %, a compound of no group 8 %). The group model's probability beside a group is "
-    "the model's confidence, not a measured rate: a group it gave 0.52-0.6 was right three times in five, one "
-    "at 0.9-1 nineteen in twenty. A lead to check, not an identification.")
+    "the model's confidence, not a measured rate: for GC-EI-MS a group it gave 0.52-0.6 was right three times "
+    "in five, one at 0.9-1 nineteen in twenty; for LC-MS/MS the development data hold too few of its groups to "
+    "rate by band (5 of 8 right), and the GC-EI-MS rates do not apply. A lead to check, not an identification.")
 
 
 def new_substances_title(found: Iterable[Mapping[str, Any]]) -> str:

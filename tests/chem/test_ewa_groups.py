@@ -570,3 +570,15 @@ def test_endogenous_phenethylamines_keep_their_group_but_are_no_nps():
         found = classify(name, smiles=smiles, inchikey=key)
         assert (found.group, found.nps) == ("phenethylamines", False), name
     assert classify("2C-B", smiles="COc1cc(CCN)c(OC)cc1Br").nps is True  # the series' NPS stay NPS
+
+
+@pytest.mark.parametrize("named, chemical", [
+    ("MCHB-1", "1-(Cyclohexylmethyl)-2-[(4-ethoxyphenyl)methyl]-N,N-diethyl-1H-benzimidazol-5-carboxamide"),
+    ("Elemicine", "1,2,3-trimethoxy-5-(2-propenyl)benzene"),
+])
+def test_a_compounds_record_under_its_chemical_name_has_the_group_of_its_named_record(named, chemical):
+    """SWGDRUG 3.4 holds these compounds twice (one InChIKey); until taxonomy 2026.10 the chemical name had no
+    group, and the dev bench took it as the truth: MCHB-1 left out, named a synthetic cannabinoid at 0.984 by the
+    group model, counted a wrong group."""
+    assert classify(chemical).group == classify(named).group != "unknown"
+    assert classify(chemical).nps is True

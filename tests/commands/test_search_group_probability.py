@@ -46,7 +46,8 @@ def test_a_search_row_carries_the_group_models_probability_last(swgdrug_library,
             assert r["suspected_group"] is not None and shipped_group_model("ei").min_probability <= p <= 1, r["query_name"]
     assert all(len(v) == 1 for v in by_query.values())  # per query, as suspected_group
     named = [r for r in rows if r["suspected_group_probability"] is not None]
-    assert len({r["query"] for r in named}) >= 2  # stop 42's models: 2 of the 150
+    # stop 42's models: 2 of the 150; since stop 43 Dechlorane Plus has none (substance_group.beyond_chloroacyl_ions)
+    assert len({r["query"] for r in named}) >= 1
     # the TSV and CSV columns say the same, last
     for fmt, sep in (("tsv", "\t"), ("csv", ",")):
         lines = _search(unknowns, "-l", swgdrug_library, "--top", 2, "--format", fmt)

@@ -40,7 +40,9 @@ def test_new_substance_section_and_ewa_row_never_carry_the_analogues_name():
     # how sure the group model was (stop 42): the last column, and in the report's section
     assert list(new[0])[-1] == "suspected_group_probability" and new[0]["suspected_group_probability"] == "0.912"
     section = html.split('id="new-substances"')[1].split("<section")[0]
-    assert "Group model&#x27;s probability (0-1)</th><td>0.912</td>" in section
+    # with how often a group of that band was right, for its technique (a GC-EI-MS finding: the EI figures)
+    assert ("Group model&#x27;s probability (0-1)</th><td>0.912 (GC-EI-MS, SWGDRUG compounds left out of the "
+            "library: a group at 0.9-1 was right for 687 of 721)</td>") in section
     # the group is inferred (EI: by a learned model), a lead; it read "from its closest known compounds and ions"
     assert new[0]["identification_level"].endswith(
         "group inferred from its spectrum and closest known compounds, a lead to check, one technique")
@@ -492,3 +494,15 @@ def test_a_report_without_sample_information_says_the_reference_standard_run_was
     named = build_report(results, copy.deepcopy(SAMPLE_INFO), now=FIXED_NOW)
     html = render(named, "html")[".html"].decode()
     assert "not given (the sample" not in html and "<th>Reference standard run</th><td>yes" in html
+
+
+def test_an_lc_msms_findings_group_probability_does_not_carry_the_ei_rates():
+    """Until stop 43 the report and the EWA column's text gave every group model's probability the EI (SWGDRUG)
+    band rates; the MS/MS model's groups on the development data are too few (8) to rate by band."""
+    from nps_id.report.present import NEW_SUBSTANCES_NOTE, group_probability_text
+
+    lc = {"precursor_mz": 262.18, "measured_mz": 262.1802}
+    shown = group_probability_text({"suspected_group": "Synthetic cathinones", "suspected_group_probability": 0.95,
+                                    "lc": lc})
+    assert shown.startswith("0.950 (LC-MS/MS: too few groups") and "SWGDRUG" not in shown and "5 of 8" in shown
+    assert "LC-MS/MS the development data hold too few of its groups" in NEW_SUBSTANCES_NOTE
