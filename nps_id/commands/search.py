@@ -198,7 +198,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
 
         with atomic_output(output) as tmp:
             with open(tmp, "w", encoding="utf-8", newline="") as fh:
-                _write(table, parts, fh, fmt, raw=fh.buffer)
+                _write(table, parts, fh, fmt)
     finally:
         if cut is not None:
             cut.end()  # whatever happened
@@ -217,7 +217,7 @@ class _Job:
     fmt: str
 
 
-def _search_whole(job: _Job) -> tuple[dict[str, list], list[bytes | str]]:
+def _search_whole(job: _Job) -> tuple[dict[str, list], list[str]]:
     """Read the whole query file, search it, and make its rows: a table, or the rows' text made on
     forked workers (:func:`_rows_on_workers`)."""
     from nps_id.io import ReadReport, read
@@ -324,30 +324,18 @@ def _range_table(rows: _Rows, bounds: tuple[int, int]) -> dict[str, list]:
     return hit_columns(hits.top(rows.top_k), rows.spectra, rows.reference, assessments, rows.confidence)
 
 
-def _range_text(job: tuple[_Rows, str], bounds: tuple[int, int]) -> bytes | str:
-    """The text of :func:`_range_table`'s rows in format ``job[1]`` (no header): what a worker
-    returns, as UTF-8 (:func:`_utf8`)."""
+def _range_text(job: tuple[_Rows, str], bounds: tuple[int, int]) -> str:
+    """The text of :func:`_range_table`'s rows in format ``job[1]`` (no header): what a worker returns."""
     table = _range_table(job[0], bounds)
     lines = _row_lines(table, job[1])
     if lines is not None:  # one join: no buffer grown line by line and copied whole at its end
-        return _utf8("".join(lines))
+        return "".join(lines)
     buffer = io.StringIO()
     write_rows(table, buffer, job[1], header=False)
-    return _utf8(buffer.getvalue())
+    return buffer.getvalue()
 
 
-def _utf8(text: str) -> bytes | str:
-    """``text`` encoded as UTF-8 by the worker that made it, so the command writes the bytes as
-    they come (a str is encoded to be pickled, decoded by the command and encoded again to be
-    written: ~0.05 s of the command's CPU after the MS/MS x10 workers end, on the critical path);
-    the str itself where it is not UTF-8 (a lone surrogate in a name), for the output's own rules."""
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text
-
-
-def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[bytes | str]:
+def _rows_on_workers(rows: _Rows, fmt: str, workers: int) -> list[str]:
     """The rows' text, query range by range (in order): the first :data:`FIRST_RANGE_QUERIES` in
     this process, which loads what every range reads (the library facts and columns, the group
     model, RDKit) once for the workers to inherit; the rest on ``workers`` forked processes. The
@@ -390,7 +378,7 @@ class _Ranges:
 class _RangeDone:
     """One range searched: its rows' text and what the command's notes add up."""
 
-    text: bytes | str  # :func:`_range_text`
+    text: str
     quarantine: list
     read_skipped: dict
     spectra: int
@@ -445,7 +433,7 @@ def _cut(queries: Path, lenient: bool, workers: int, early: bool = False) -> _Cu
     return _Cut(tasks, text, Ahead(partial(_read_ahead, queries, lenient, text), tasks[1:]))
 
 
-def _search_in_ranges(job: _Job, cut: _Cut | None) -> list[bytes | str] | None:
+def _search_in_ranges(job: _Job, cut: _Cut | None) -> list[str] | None:
     """The rows' text of an MSP or MGF query file (:data:`_CUT_FORMATS`) of :data:`FORK_FROM_QUERIES`
     records or more, read, searched and made into rows range by range: the first
     :data:`FIRST_RANGE_QUERIES` records in this process (which loads the library's indexes, numba,
@@ -596,17 +584,10 @@ def _read_ahead(queries: Path, lenient: bool, text: bytes | None, task: tuple[An
                         protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _write(table: dict[str, list], parts: list[bytes | str], fh: Any, fmt: str, raw: Any = None) -> None:
-    """:func:`write_rows` of ``table`` (header included), then the rows' text ``parts`` (UTF-8 bytes
-    or text, :func:`_range_text`): the bytes into ``raw`` as they are, when given (the binary file
-    under ``fh``, a UTF-8 text file without newline translation), else decoded."""
+def _write(table: dict[str, list], parts: list[str], fh: Any, fmt: str) -> None:
+    """:func:`write_rows` of ``table`` (header included), then the rows' text ``parts``."""
     write_rows(table, fh, fmt)
-    for part in parts:
-        if type(part) is str or raw is None:
-            fh.write(part if type(part) is str else part.decode("utf-8"))
-        else:
-            fh.flush()  # what fh holds goes first
-            raw.write(part)
+    fh.writelines(parts)
 
 
 def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int, Any],

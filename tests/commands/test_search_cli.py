@@ -442,13 +442,7 @@ def test_columnar_writer_writes_the_bytes_of_the_per_row_writer(swgdrug_library,
         assert new.getvalue() == old.getvalue(), fmt
         assert new.getvalue().count("\n") > 50
         header = "" if fmt == "jsonl" else old.getvalue().partition("\n")[0] + "\n"
-        text = _range_text((rows, fmt), (0, len(hits)))
-        assert type(text) is str, "a lone surrogate is no UTF-8: the text itself, for the output's own rules"
-        assert header + text == old.getvalue(), fmt
-        # the queries before the first with the surrogate's row: UTF-8 bytes, the same text
-        stop = int(np.searchsorted(hits.query, hits.query[hits.row == odd[-1]].min()))
-        text = _range_text((rows, fmt), (0, stop))
-        assert type(text) is bytes and stop > 50 and old.getvalue().startswith(header + text.decode("utf-8")), fmt
+        assert header + _range_text((rows, fmt), (0, len(hits))) == old.getvalue(), fmt
 
 
 def test_a_column_of_repeated_values_is_written_as_each_value_alone():
@@ -986,39 +980,6 @@ def test_ranges_read_ahead_or_not_give_the_bytes_of_one_process(swgdrug_library,
             with pytest.raises(ChildProcessError):  # ended and reaped with the command
                 os.waitpid(pid, os.WNOHANG)
     assert "record 501)" in runs[0].stderr and "record 801)" in runs[0].stderr
-
-
-def test_a_file_written_from_the_workers_utf8_bytes_is_the_file_written_as_text(ms2_library, monkeypatch, tmp_path):
-    """The workers give their rows as UTF-8 bytes, written into an output file as they are (not decoded
-    and encoded again by the command): the 200 MS/MS analogue queries, one named with non-ASCII letters
-    and one with a tab, in every format, to a file with 2 workers: the bytes ``--threads 1`` writes."""
-    from nps_id import _workers
-    from nps_id.commands import search as command
-
-    if not _workers.can_fork():
-        pytest.skip("no fork on this platform: no workers")
-    monkeypatch.setattr(command, "FORK_FROM_QUERIES", 40)
-    monkeypatch.setattr(command, "FIRST_RANGE_QUERIES", 15)
-    parts, real_write = [], command._write
-
-    def write(table, got, fh, fmt, raw=None):
-        parts.extend(type(p) for p in got)
-        return real_write(table, got, fh, fmt, raw)
-
-    monkeypatch.setattr(command, "_write", write)
-    text = _plain("ms2-queries-analog.msp.gz", tmp_path).read_text(encoding="utf-8")
-    names = [line for line in text.splitlines() if line.startswith("Name: ")]
-    text = text.replace(names[50], "Name: Größe α-PVP", 1).replace(names[150], "Name: tab\there", 1)
-    source = tmp_path / "named.msp"
-    source.write_text(text, encoding="utf-8")
-    for fmt in ("jsonl", "tsv", "csv"):
-        parts.clear()
-        outs = [tmp_path / f"{n}.{fmt}" for n in (1, 2)]
-        for n, out in zip((1, 2), outs):
-            assert _run(source, "-l", ms2_library, "--threads", n, "--format", fmt, "-o", out).exit_code == 0
-        assert set(parts) == {bytes} and len(parts) > 2, fmt  # the ranges of --threads 2
-        assert outs[1].read_bytes() == outs[0].read_bytes(), fmt
-        assert "Größe α-PVP".encode() in outs[1].read_bytes()
 
 
 def test_what_was_read_ahead_is_freed_before_the_output_is_written(ms2_library, monkeypatch, tmp_path):
