@@ -377,11 +377,13 @@ def recorded_precision(mz: np.ndarray, max_decimals: int = 4) -> np.ndarray:
 
 def ion_mode_codes(ion_mode: np.ndarray) -> np.ndarray:
     """+1 positive, -1 negative, 0 unknown, from strings like 'positive', 'P', 'negative'."""
-    text = np.char.lower(np.asarray(ion_mode, dtype=str))
-    codes = np.zeros(text.shape, dtype=np.int8)
-    codes[np.char.startswith(text, "p")] = 1
-    codes[np.char.startswith(text, "n")] = -1
-    return codes
+    # each value's text by Python's str methods, not numpy.char's: importing numpy.char cost a
+    # one-spectrum MS/MS search ~5 ms (~2.5 %) for the one query's ion mode
+    text = np.asarray(ion_mode, dtype=str)
+    lower = [value.lower() for value in text.ravel().tolist()]
+    codes = np.array([1 if value.startswith("p") else -1 if value.startswith("n") else 0 for value in lower],
+                     dtype=np.int8)
+    return codes.reshape(text.shape)
 
 
 def weigh(nominal: CSRPeaks, mz_power: float, intensity_power: float) -> np.ndarray:

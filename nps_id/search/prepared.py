@@ -82,7 +82,7 @@ class PreparedLibrary:
         MS/MS coded every row's (~0.03 s)."""
         if "formula" in self.__dict__:
             return self.formula
-        wanted = np.unique(rows)
+        wanted = np.array(sorted(set(np.asarray(rows).ravel().tolist())), dtype=np.int64)  # (np.unique: numpy.ma's import)
         codes = np.full(self.reference.n_spectra, -1, dtype=np.int64)
         codes[wanted] = formula_codes(self.reference.column_rows("formula", wanted))
         return codes

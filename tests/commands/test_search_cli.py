@@ -553,33 +553,50 @@ def test_how_many_hits_are_printed_never_changes_a_querys_verdict_mass_or_group(
     assert answers[0] == answers[1]
 
 
-def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, queries, tmp_path):
+def _modules_of_a_search_process(path: Path, library: Path) -> tuple[str, str]:
+    """(the JSON lines, the modules of :data:`_NOT_LOADED` it loaded) of ``nps-id search PATH -l LIBRARY``
+    run as its own process."""
+    code = (
+        "import sys\n"
+        "from nps_id.cli import main\n"
+        f"sys.argv = ['nps-id', 'search', {str(path)!r}, '-l', {str(library)!r}, '--format', 'jsonl']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"print('LOADED', sorted(m for m in {_NOT_LOADED!r} if m in sys.modules))\n"
+    )
+    env = {**os.environ, **_CACHE}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    rows, loaded = out.split("LOADED ")
+    return rows, loaded.strip()
+
+
+#: Modules a search of a few identity queries never loads: numba, scipy.linalg, RDKit and what it
+#: does not do (below); numpy.ma (np.unique's check for masked arrays imports it, ~6 ms) and
+#: numpy.char (~5 ms), ~5 % of a one-spectrum search's CPU with the analogue confidence's module.
+_NOT_LOADED = ('scipy.linalg', 'rdkit', 'numba', 'importlib.metadata', 'multiprocessing', 'nps_id.library.structure_variants',
+               'nps_id.lcms.groups', 'numpy.ma', 'numpy.char', 'nps_id.search.analogue_confidence')
+
+
+def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, ms2_library, queries, tmp_path):
     """Start-up of a few-spectrum search: no numba (its NumPy kernels, ~0.4 s CPU less), no
     scipy.linalg, and once the cache folder holds the hits' isomers, structure shapes and injector
     relatives, no RDKit (~0.06 s CPU), nor importlib.metadata for RDKit's version in the cache keys
     (~0.02 s), nor multiprocessing (the verdict columns' workers are for 1,000 queries and more),
     nor the modules of what it does not do (name a derivative, group LC-MS spectra: their classes
-    and regular expressions), with the same rows as the search in this process."""
+    and regular expressions; an analogue search's confidence), nor numpy.ma and numpy.char, with the
+    same rows as the search in this process: three EI queries, and an MS/MS one."""
     path, _ = queries
-    rows_here = _run(path, "-l", swgdrug_library, "--format", "jsonl").stdout  # the caches are filled
-    assert '"verdict_rule": "isomer not excluded' in rows_here  # a verdict that read a hit's isomers
-    code = (
-        "import sys\n"
-        "from nps_id.cli import main\n"
-        f"sys.argv = ['nps-id', 'search', {str(path)!r}, '-l', {str(swgdrug_library)!r}, '--format', 'jsonl']\n"
-        "try:\n"
-        "    main()\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
-        "print('LOADED', sorted(m for m in ('scipy.linalg', 'rdkit', 'numba', 'importlib.metadata', 'multiprocessing',\n"
-        "                                   'nps_id.library.structure_variants', 'nps_id.lcms.groups')\n"
-        "                       if m in sys.modules))\n"
-    )
-    env = {**os.environ, **_CACHE}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
-    rows, loaded = out.split("LOADED ")
-    assert loaded.strip() == "[]"
-    assert rows == rows_here
+    ms2 = tmp_path / "one.msp"
+    ms2.write_text(_plain("ms2-queries-analog.msp.gz", tmp_path).read_text(encoding="utf-8").split("\n\n")[7] + "\n",
+                   encoding="utf-8")
+    for source, library in ((path, swgdrug_library), (ms2, ms2_library)):
+        rows_here = _run(source, "-l", library, "--format", "jsonl").stdout  # the caches are filled
+        rows, loaded = _modules_of_a_search_process(source, library)
+        assert loaded == "[]"
+        assert rows == rows_here and rows.count("\n") >= 2
+    assert '"verdict_rule": "isomer not excluded' in _run(path, "-l", swgdrug_library, "--format", "jsonl").stdout
 
 
 def test_a_search_reads_the_library_from_its_copies_and_a_damaged_copy_from_the_file(swgdrug_library, queries,

@@ -88,3 +88,12 @@ def test_the_module_examples_run():
     from nps_id.search import analogue
 
     assert doctest.testmod(analogue).failed == 0
+
+
+def test_the_listed_nominal_masses_are_numpys_distinct_values():
+    """Made without np.unique (it imports numpy.ma, ~6 ms of a one-spectrum search): its values and type."""
+    from nps_id.search import analogue
+
+    expected = np.unique(analogue._NOMINAL_DA)
+    assert analogue.LISTED_NOMINAL_MASSES.dtype == expected.dtype
+    assert np.array_equal(analogue.LISTED_NOMINAL_MASSES, expected) and expected.size > 10

@@ -260,3 +260,21 @@ def test_a_runner_up_that_matched_nothing_gives_no_gap():
     hits = search([query], Reference.from_spectra([query, decoy]), SearchSettings(top_k=5))
     assert hits.score[0] > 0.99 and np.isclose(hits.score[-1], 0.0)
     assert np.isnan(hits.gap[0])
+
+
+def test_the_rows_whose_formulas_are_coded_alone_are_numpys_distinct_rows():
+    """``PreparedLibrary.formula_of`` takes the distinct rows without np.unique (numpy.ma's import): the
+    codes of 400 SWGDRUG rows asked with repeats and in any order are those np.unique's rows give, equal
+    where the formulas are, -1 elsewhere."""
+    from nps_id.search.engine import PreparedLibrary
+    from nps_id.search.prepared import formula_codes
+
+    reference = Reference.from_spectra(list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[:600])
+    prepared = PreparedLibrary(reference, SearchSettings())
+    rows = np.random.default_rng(3).integers(0, 600, 400)
+    codes = prepared.formula_of(rows)
+    wanted = np.unique(rows)
+    expected = np.full(reference.n_spectra, -1, dtype=np.int64)
+    expected[wanted] = formula_codes(reference.column_rows("formula", wanted))
+    assert codes.dtype == expected.dtype and np.array_equal(codes, expected)
+    assert (codes >= 0).sum() == wanted.size < 400 and "formula" not in prepared.__dict__
