@@ -66,7 +66,7 @@ def library_rows(name: str, path: Path, cache: Path | None) -> list[dict]:
         kept = [(int(r), float(s)) for r, s in zip(hits.row[starts[q]:starts[q + 1]],
                                                  hits.similarity[starts[q]:starts[q + 1]]) if blocks[r] != own]
         neighbours = [facts.neighbour(r)._replace(similarity=s) for r, s in kept[:HIT_VOTES]]
-        rows.append({"block": own, "mass": mass, "relative": relative, "hits": neighbours})
+        rows.append({"block": own, "mass": mass, "relative": relative, "hits": neighbours, "library": name})
     return rows
 
 
@@ -139,15 +139,20 @@ class BoostedTrees:
         return self.boosted.decision_function(x.reshape(-1, x.shape[2])).reshape(x.shape[:2])
 
 
-def share_right(x: np.ndarray, valid: np.ndarray, right: np.ndarray, model: MassModel | BoostedTrees | None) -> float:
-    """Share of the spectra whose chosen candidate is the true mass (None: the highest score), as
+def chosen_right(x: np.ndarray, valid: np.ndarray, right: np.ndarray, model: MassModel | BoostedTrees | None) -> np.ndarray:
+    """Per spectrum: whether its chosen candidate is the true mass (None: the highest score), as
     :func:`nps_id.match.mass_model.rerank` chooses."""
     if model is None:
-        return float(right[:, 0].mean())
+        return right[:, 0]
     u = np.where(valid, model.utility(list(np.moveaxis(x, 2, 0))), -np.inf)
     best = np.argmax(u, axis=1)
     best[~valid.any(axis=1)] = 0
-    return float(right[np.arange(len(x)), best].mean())
+    return right[np.arange(len(x)), best]
+
+
+def share_right(x: np.ndarray, valid: np.ndarray, right: np.ndarray, model: MassModel | BoostedTrees | None) -> float:
+    """Share of the spectra whose chosen candidate is the true mass (:func:`chosen_right`)."""
+    return float(chosen_right(x, valid, right, model).mean())
 
 
 def main() -> None:
@@ -169,17 +174,21 @@ def main() -> None:
         return BoostedTrees(x, valid, right, args.trees) if args.trees else fit(x, valid, right, args.l2)
 
     fold = np.array([fold_of(rows[i]["block"], N_FOLDS) for i in data["index"]])
-    held = 0.0
+    library = np.array([rows[i]["library"] for i in data["index"]])
+    held, outcome = 0.0, np.zeros(len(x), dtype=bool)
     for k in range(N_FOLDS):
         train, test = fold != k, fold == k
         model = learn(x[train], valid[train], right[train])
-        part = share_right(x[test], valid[test], right[test], model)
+        outcome[test] = chosen_right(x[test], valid[test], right[test], model)
+        part = float(outcome[test].mean())
         held += part * test.sum()
         print(f"  fold {k}: held out right {part:.4f}, highest score {share_right(x[test], valid[test], right[test], None):.4f}",
               flush=True)
         if args.folds is not None and not args.trees:
             save(model, args.folds / f"fold-mass-{k}.npz")
-    print(f"out-of-fold right {held / len(x):.4f}")
+    print(f"out-of-fold right {held / len(x):.4f}" + "".join(
+        f"; {name} {outcome[mine].mean():.4f} (highest score {right[mine, 0].mean():.4f})"
+        for name in ("swgdrug", "massbank-ei") for mine in [library == name]))
     model = learn(x, valid, right)
     print(f"all spectra: right {share_right(x, valid, right, model):.4f} (in sample)")
     if not args.trees:

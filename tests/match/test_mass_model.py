@@ -67,6 +67,26 @@ def test_the_re_ranker_never_silences_the_molecular_ion_checks(swgdrug_library):
         assert relative.get(old, 0.0) < 0.001 or relative.get(new, 0.0) >= 0.001
 
 
+def test_a_self_protonated_highest_ion_is_read_as_the_ion_one_below(swgdrug_library):
+    # MassBank EI spectra whose highest ion is a weak [M+H]+ above M+ (self-protonation in the ion
+    # source; 35 with SWGDRUG hits): with the ion one unit below among the candidates the estimate
+    # names M for 10, without it for none (no vote reaches M); where the highest ion is M+ (565) the
+    # candidate below costs 1 (549 -> 548: an [M-H]+ read as M)
+    from nps_id.match import molecular_mass
+    from nps_id.match.molecular_mass import molecular_ion
+
+    relatives, neighbours, truth = _massbank_with_swgdrug_hits(swgdrug_library)
+    with_below = estimate_masses(relatives, neighbours)
+    with mock.patch.object(molecular_mass, "_ion_below", lambda relative, own: False):
+        without = estimate_masses(relatives, neighbours)
+    protonated = [i for i, (r, t) in enumerate(zip(relatives, truth)) if t is not None and molecular_ion(r) == t + 1]
+    assert len(protonated) >= 10
+    right = sum(with_below[i] == truth[i] for i in protonated)
+    assert right >= 5 and right > sum(without[i] == truth[i] for i in protonated)
+    shown = [i for i, (r, t) in enumerate(zip(relatives, truth)) if t is not None and molecular_ion(r) == t]
+    assert sum(with_below[i] == truth[i] for i in shown) >= sum(without[i] == truth[i] for i in shown) - 1
+
+
 def test_a_model_file_of_other_features_is_refused(tmp_path):
     path = tmp_path / "old.npz"
     np.savez(path, weights=np.ones(3), features=np.array(["score_share", "top", "rank"]))

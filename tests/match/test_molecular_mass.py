@@ -2,7 +2,7 @@
 spectra whose chemistry is spelled out; real SWGDRUG compounds: test_new_substances.py."""
 from __future__ import annotations
 
-from nps_id.match.molecular_mass import Neighbour, estimate_mass, molecular_ion
+from nps_id.match.molecular_mass import Neighbour, confirmed_ion_above, estimate_mass, molecular_ion
 
 
 def test_a_faint_ion_a_methyl_above_the_highest_ion_is_the_molecular_ion():
@@ -47,6 +47,19 @@ def test_a_molecular_ion_more_intense_than_13c_allows_is_the_molecular_ion():
     # most 7): 92 is the molecular ion; 60 % of a 500 u ion is 13C-possible and stays an isotope
     assert molecular_ion({65: 0.1, 91: 1.0, 92: 0.6, 93: 0.04}) == 92
     assert molecular_ion({65: 0.1, 500: 1.0, 501: 0.6}) == 500
+
+
+def test_an_estimate_one_below_a_self_protonated_highest_ion_still_rules_out_a_lighter_candidate():
+    # methyl octadecanoate (M 298) as a magnetic-sector record shows it: M+ 298 at 0.34 %, its
+    # self-protonated [M+H]+ 299 at 0.7 % the highest ion. Estimated 298, the ion 299 is still the
+    # compound's and lies above methyl heptadecanoate's (C18H36O2, 284) cluster: it rules that one
+    # out (with a wider candidate rule, measured, the query was otherwise identified as methyl
+    # heptadecanoate at MF 906)
+    relative = {74: 1.0, 87: 0.7, 255: 0.033, 267: 0.011, 269: 0.006, 298: 0.0034, 299: 0.007}
+    assert molecular_ion(relative) == 299
+    assert confirmed_ion_above(relative, 298, "C18H36O2") == [(299, 0.007)]
+    assert confirmed_ion_above(relative, 299, "C18H36O2") == [(299, 0.007)]
+    assert confirmed_ion_above(relative, 297, "C18H36O2") == []  # no reading of 299 as the compound's
 
 
 def test_the_13c_peak_of_a_molecular_ion_does_not_vote_for_a_hit_one_unit_heavier():
