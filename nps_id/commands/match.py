@@ -37,7 +37,8 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            near the spectrum, for orientation only, not a second candidate identity
   "suspected new substance": no library compound explains the spectrum and a learned model
            reading it and its closest compounds (MS/MS: their vote first) names an NPS group
-           (at the row's end), only when probable: a lead to check, not an identification
+           (at the row's end), only when probable: a lead to check, not an identification;
+           with the model's probability and how often its band was right in the tests
   "unknown compound": no library compound explains it and no NPS group is indicated
            (a compound the library lacks, not necessarily an NPS, or a spectrum too weak or
            mixed); in both, the library hit named at the row's end (whose score the score
