@@ -65,7 +65,7 @@ from nps_id.chem.ewa_groups import classify
 from nps_id.compound import record_relation
 from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.commands.options import refuse_output_onto_inputs
-from nps_id.errors import NpsIdError
+from nps_id.errors import LibraryError, NpsIdError
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import EVIDENCE_HITS, assess, assess_search, major_ions_present
@@ -332,12 +332,13 @@ def variants_from(sweeps: list[str]) -> list[VerdictThresholds]:
 
 
 def group_folds(folder: Path, thresholds: dict[str, float | None]) -> dict[str, list[GroupModel]]:
-    """The fold models (``fold-KIND-K.npz``) in ``folder`` per spectrum kind, each kind's
-    abstention threshold set to ``thresholds[kind]`` (None: the one in the model files)."""
+    """The fold models (``fold-KIND-K.npz``) in ``folder`` per spectrum kind, each of that kind (a file of
+    another raises :class:`~nps_id.errors.LibraryError`), each kind's abstention threshold set to
+    ``thresholds[kind]`` (None: the one in the model files)."""
     out = {}
     for kind in ("ei", "ms2"):
         paths = sorted(folder.glob(f"fold-{kind}-*.npz"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
-        models = [GroupModel.load(path) for path in paths]
+        models = [GroupModel.load(path, kind) for path in paths]  # an MS/MS fold model named ei: one line, not EI groups
         if thresholds.get(kind) is not None:
             models = [m.with_min_probability(thresholds[kind]) for m in models]
         if models:
@@ -396,7 +397,10 @@ def main() -> None:
         print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)
     else:
         ms2 = args.group_min_probability if args.group_min_probability_ms2 is None else args.group_min_probability_ms2
-        GROUP_FOLDS = group_folds(args.group_folds, {"ei": args.group_min_probability, "ms2": ms2})
+        try:
+            GROUP_FOLDS = group_folds(args.group_folds, {"ei": args.group_min_probability, "ms2": ms2})
+        except LibraryError as exc:
+            raise SystemExit(f"bench_novelty: error: --group-folds: {exc}") from None
     variants = variants_from(args.sweep)
     global BASELINE
     BASELINE = args.baseline

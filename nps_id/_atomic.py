@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import re
-import socket
 import stat
 import sys
 import tempfile
@@ -48,8 +47,9 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
         return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(target, suffix)
-        fd, tmp_name = tempfile.mkstemp(prefix=f"{_temporary_prefix(target, suffix)}{os.getpid()}-",
+        prefix = _temporary_prefix(target, suffix)
+        _remove_stale_temporaries(target, prefix, suffix)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-",
                                         suffix=suffix, dir=target.parent)
     except OSError as exc:
         reason = "a file is in the way of its folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
@@ -99,7 +99,7 @@ def _temporary_prefix(target: Path, suffix: str = "") -> str:
     probed here. A NAME too long for the temporary's name to fit the folder's longest name
     (:func:`_name_max`) is cut and ended by ``~`` and its CRC-32 (a name that fitted before stop 41's
     longer prefix still writes)."""
-    host = zlib.crc32(f"{socket.gethostname()}\0{_process_space()}".encode("utf-8", "surrogateescape"))
+    host = zlib.crc32(f"{_host_name()}\0{_process_space()}".encode("utf-8", "surrogateescape"))
     tail = f".tmp-{host:08x}-"
     room = _name_max(target.parent) - 1 - len(os.fsencode(tail + suffix)) - _AFTER_PREFIX
     name = target.name
@@ -109,6 +109,17 @@ def _temporary_prefix(target: Path, suffix: str = "") -> str:
             name = name[:-1]
         name += mark
     return f".{name}{tail}"
+
+
+def _host_name() -> str:
+    """This machine's name: on POSIX uname's node name, what ``socket.gethostname()`` returns there (both
+    read it from the kernel) without importing socket (~2.5 ms of every search with ``-o``); socket's
+    elsewhere (no ``os.uname`` on Windows)."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def _name_max(folder: Path) -> int:
@@ -130,8 +141,9 @@ def _process_space() -> str:
     return ""
 
 
-def _remove_stale_temporaries(target: Path, suffix: str = "") -> None:
-    """Remove the temporaries of ``target`` left by killed writers on this host.
+def _remove_stale_temporaries(target: Path, prefix: str, suffix: str = "") -> None:
+    """Remove the temporaries of ``target`` (named ``prefix``, :func:`_temporary_prefix`) left by killed
+    writers on this host.
 
     A ``library build`` killed with SIGKILL leaves its half-written ``.NAME.tmp-*`` file (tens of
     MB) beside the library; nothing else ever removes it. A temporary whose writer process no longer
@@ -143,7 +155,6 @@ def _remove_stale_temporaries(target: Path, suffix: str = "") -> None:
     """
     if sys.platform.startswith("linux") and not _process_space():
         return
-    prefix = _temporary_prefix(target, suffix)
     name = re.compile(f"{re.escape(prefix)}([0-9]+)-{_RANDOM}{re.escape(suffix)}")
     with contextlib.suppress(OSError), os.scandir(target.parent) as entries:
         # the prefix first (a plain comparison): a batch's folder of thousands of outputs is read at

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import zlib
 
 import pytest
 
@@ -215,3 +216,16 @@ def test_a_file_system_of_shorter_names_takes_the_names_it_took_before(tmp_path,
         assert len(os.fsencode(tmp.name)) <= 143
         tmp.write_text("new")
     assert target.read_text() == "new"
+
+
+def test_a_write_names_its_host_as_before_without_importing_socket(tmp_path):
+    # socket cost every search with -o ~2.5 ms; a temporary left by an older writer must keep its name
+    code = ("import sys; from pathlib import Path; from nps_id._atomic import atomic_output, _temporary_prefix\n"
+            f"with atomic_output(Path({str(tmp_path / 'out.tsv')!r})) as tmp: tmp.write_text('x')\n"
+            "print('socket' in sys.modules, _temporary_prefix(Path('/tmp/out.tsv')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}).stdout.split()
+    import socket
+
+    host = zlib.crc32(f"{socket.gethostname()}\0{_atomic._process_space()}".encode("utf-8", "surrogateescape"))
+    assert out == ["False", f".out.tsv.tmp-{host:08x}-"] and (tmp_path / "out.tsv").read_text() == "x"

@@ -37,7 +37,8 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            near the spectrum, for orientation only, not a second candidate identity
   "suspected new substance": no library compound explains the spectrum and a learned model
            reading it and its closest compounds (MS/MS: their vote first) names an NPS group
-           (at the row's end), only when probable: a lead to check, not an identification
+           (at the row's end), only when probable: a lead to check, not an identification;
+           with the model's probability and how often its band was right in the tests
   "unknown compound": no library compound explains it and no NPS group is indicated
            (a compound the library lacks, not necessarily an NPS, or a spectrum too weak or
            mixed); in both, the library hit named at the row's end (whose score the score
@@ -256,10 +257,21 @@ def _lookup(data: dict, key: tuple[str, ...]):
 
 def _group_text(finding: dict) -> str:
     """A suspected group as the table shows it: with the group model's probability when the model named
-    it (a lead at 0.53 and one at 0.99 read the same otherwise; docs/match.md gives each band's rate)."""
+    it (a lead at 0.53 and one at 0.99 read the same otherwise) and, short, how often a group of its band
+    was right in the tests (a chemist reads this table first; a bare probability reads as a rate) --
+    the reports' longer :func:`~nps_id.report.present.group_band_rate`."""
+    from nps_id.report.present import EI_GROUP_BANDS, MS2_GROUPS_RIGHT
+
     probability = finding.get("suspected_group_probability")
     group = finding["suspected_group"]
-    return group if probability is None else f"{group}, group model's probability {probability:.2f}"
+    if probability is None:
+        return group
+    if finding.get("lc"):
+        rate = "LC-MS/MS: too few groups in the tests to rate, {} of {} right".format(*MS2_GROUPS_RIGHT)
+    else:
+        low, high, right, named = next((band for band in EI_GROUP_BANDS if probability < band[1]), EI_GROUP_BANDS[-1])
+        rate = f"at {low:g}-{high:g} right {right} of {named} in the EI tests"
+    return f"{group}, group model's probability {probability:.2f} ({rate})"
 
 
 def format_table(results: dict) -> str:

@@ -299,9 +299,8 @@ class LibraryFacts:
         """Row ``row``'s InChIKey first block: of the rows asked for only, until a rule needs every
         row's (``_block``; the whole column and a Python call per row cost a one-spectrum MS/MS
         search ~0.05 s against the 69,220 rows of MassBank MS/MS) or :data:`_BLOCKS_ALONE` rows
-        were read alone (an MS/MS x10 search read ~14,600 rows one by one)."""
-        if "_block" in self.__dict__:
-            return self._block[row]
+        were read alone (an MS/MS x10 search read ~14,600 rows one by one). Once the column is read,
+        the list's own look-up stands before this method (``_block`` sets it)."""
         key = ("block", row)
         if key not in self._cache:
             self._blocks_read += 1

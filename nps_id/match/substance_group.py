@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from nps_id.chem.derivatives import SIGNATURE_IONS
+from nps_id.chem.derivatives import DERIVATIZING_GROUPS, SIGNATURE_IONS
 from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, ModelInput, distinct_compounds, shipped_group_model
 from nps_id.match.library_facts import LibraryFacts
@@ -184,14 +184,48 @@ SILYL_IONS = frozenset({45, 73, 74, 75, 147, 148, 149})
 def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
                       thresholds: VerdictThresholds) -> bool:
     """Whether an EI unknown showing the silyl reagent's ion Si(CH3)3+ (m/z 73, >= ``significant_ion_level``)
-    still resembles a closest compound of ``group`` at >= ``group_beyond_silyl_ions`` cosine once the
-    trimethylsilyl ions (:data:`SILYL_IONS`) are set aside (0: off; True for a spectrum without the ion). A TMS derivative's group is its drug's, whose ions it keeps; a silane or
-    siloxane shares only the silyl ions with the library's TMS steroids and GHB derivatives, which the
-    group model and the derivatives' vote read as those groups."""
+    -- or whose group's closest compound is a TBDMS derivative (:func:`tbdms_ions`) -- still resembles a
+    closest compound of ``group`` at >= ``group_beyond_silyl_ions`` cosine once the trimethylsilyl ions
+    (:data:`SILYL_IONS`) are set aside, and for such a group once that derivative's reagent ions are set aside
+    as well (0: off; True otherwise). A silyl
+    derivative's group is its drug's, whose ions it keeps; a silane or siloxane shares only the silyl ions
+    with the library's TMS steroids and GHB derivatives, which the group model and the derivatives' vote
+    read as those groups, and a disilapiperidine's M-H 172 is ephedrine bis-TBDMS's reagent-bearing
+    iminium ion CH3CH=N(CH3)-Si(CH3)2C(CH3)3+."""
     floor = thresholds.group_beyond_silyl_ions
-    if floor <= 0 or not silyl_shown(relative, thresholds):
+    if floor <= 0:
         return True
-    return _group_resembles(relative, SILYL_IONS, group, hits, facts, floor)
+    if silyl_shown(relative, thresholds) and not _group_resembles(relative, SILYL_IONS, group, hits, facts, floor):
+        return False
+    first = _closest_of_group(group, hits, facts)
+    reagent = tbdms_ions(facts.structure(first.row)) if first is not None else frozenset()
+    # a second check, not a wider one: a residual of a few small ions can resemble more than the whole
+    return not reagent or _group_resembles(relative, SILYL_IONS | reagent, group, hits, facts, floor)
+
+
+def _closest_of_group(group: str, hits: Sequence[RankedHit], facts: LibraryFacts) -> RankedHit | None:
+    """The closest distinct compound of ``group`` among the first :data:`VOTE_COMPOUNDS` (None: none)."""
+    return next((hit for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS)
+                 if facts.group(hit.row) == group), None)
+
+
+#: A tert-butyldimethylsilyl on a drug's N-H, O-H or S-H (:data:`~nps_id.chem.derivatives.DERIVATIZING_GROUPS`' first).
+TBDMS = DERIVATIZING_GROUPS[0][1]
+#: The TBDMS cation (CH3)3C-Si(CH3)2+: no ion carrying the reagent is lighter.
+TBDMS_ION = 115
+
+
+@lru_cache(maxsize=4096)
+def tbdms_ions(smiles: str | None) -> frozenset[int]:
+    """The ions a TBDMS derivative's spectrum owes to its reagent (:data:`TBDMS`; empty when ``smiles`` holds
+    none): C4H9+ 57 and every ion from the TBDMS cation's 115 up -- those that may carry it, as the iminium
+    ions of amphetamine TBDMS (158) and ephedrine bis-TBDMS (172) do, and its M-57 ions."""
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    if mol is None or not mol.HasSubstructMatch(_pattern(TBDMS)):
+        return frozenset()
+    return frozenset(range(TBDMS_ION, ACYL_ION_CEILING)) | {57}
 
 
 #: A trihaloacetyl on a drug's N-H or O-H, its atoms matched carbonyl first: TFA (with TPC's trifluoroacetyl) of
@@ -213,7 +247,7 @@ def haloacyl_ions(smiles: str | None) -> frozenset[int]:
     from rdkit import Chem
 
     mol = Chem.MolFromSmiles(smiles) if smiles else None
-    match = mol.GetSubstructMatch(_haloacyl_pattern()) if mol is not None else ()
+    match = mol.GetSubstructMatch(_pattern(HALOACYL)) if mol is not None else ()
     if not match:
         return frozenset()
     symbols = [mol.GetAtomWithIdx(i).GetSymbol() for i in match]
@@ -226,11 +260,11 @@ def haloacyl_ions(smiles: str | None) -> frozenset[int]:
 ACYL_ION_CEILING = 5000
 
 
-@lru_cache(maxsize=1)
-def _haloacyl_pattern() -> Any:
+@lru_cache(maxsize=4)
+def _pattern(smarts: str) -> Any:
     from rdkit import Chem
 
-    return Chem.MolFromSmarts(HALOACYL)
+    return Chem.MolFromSmarts(smarts)
 
 
 def beyond_haloacyl_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
@@ -244,8 +278,7 @@ def beyond_haloacyl_ions(relative: dict[int, float], group: str, hits: Sequence[
     which the group model read as a phenethylamine at 0.765, and camphor's C5H9+ 69 is CF3+ to the TFA
     derivatives' vote."""
     floor = thresholds.group_beyond_haloacyl_ions
-    first = next((hit for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS)
-                  if facts.group(hit.row) == group), None)
+    first = _closest_of_group(group, hits, facts)
     reagent = haloacyl_ions(facts.structure(first.row)) if floor > 0 and first is not None else frozenset()
     return not reagent or _group_resembles(relative, reagent, group, hits, facts, floor)
 

@@ -668,8 +668,12 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
     # the group model's probability where the model named it (stop 42): how sure the lead is
     second["suspected_group_probability"] = 0.834
     (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
-    assert row.endswith(f"[Synthetic cathinones, group model's probability 0.83; the score is of the closest "
-                        f"library hit: {second['name']}]")
+    # with its band's measured rate, short (stop 43): the probability alone read as one
+    assert row.endswith(f"[Synthetic cathinones, group model's probability 0.83 (at 0.8-0.9 right 159 of 190 in the "
+                        f"EI tests); the score is of the closest library hit: {second['name']}]")
+    second["lc"] = {"precursor_mz": 250.1}  # an LC-MS/MS finding: the EI bands do not apply
+    (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
+    assert "probability 0.83 (LC-MS/MS: too few groups in the tests to rate, 5 of 8 right);" in row
 
 
 def test_the_terminal_table_names_the_rule_that_held_each_hit_back(swgdrug_library):

@@ -116,3 +116,14 @@ def test_the_bench_sets_the_msms_group_threshold_apart_from_the_ei_one(tmp_path)
     assert group(files) == "Lysergamides"
     assert group(apart) is None
     assert apart["ei"][0].min_probability == files["ei"][0].min_probability == shipped_group_model("ei").min_probability
+
+
+def test_the_bench_refuses_a_fold_model_of_the_other_kind(tmp_path):
+    # an MS/MS model saved as fold-ei-0.npz computed its own features from EI spectra and named groups
+    # silently wrong (stop 43): the bench stops with one line naming the file
+    from nps_id.errors import LibraryError
+    from nps_id.match.group_model import shipped_group_model
+
+    shipped_group_model("ms2").save(tmp_path / "fold-ei-0.npz")
+    with pytest.raises(LibraryError, match=r"fold-ei-0\.npz: not a usable group model .*'ms2' spectra where one of 'ei'"):
+        bench.group_folds(tmp_path, {"ei": None, "ms2": None})

@@ -512,3 +512,45 @@ def test_a_haloacyl_derivatives_reagent_ions_are_its_cations_and_every_ion_from_
     assert haloacyl_ions("CC(Cc1ccccc1)NC(C)=O") == frozenset()  # an acetamide: no reagent
     assert haloacyl_ions("CC(Cc1ccccc1)N(C)C(=O)C(F)(F)C(F)(F)C(F)(F)F") == frozenset()  # HFBA: not (its group lost)
     assert haloacyl_ions("OC[C@@H](NC(=O)C(Cl)Cl)[C@H](O)c1ccc(cc1)[N+]([O-])=O") == frozenset()  # chloramphenicol
+
+
+@pytest.mark.parametrize("queries, name, mode", [
+    ("ei-queries-analog.msp.gz", "1,2,2,6,6-PENTAMETHYL-2,6-DISILAPIPERIDINE", "analog"),
+    ("ei-queries-identity.msp.gz", "ALPHA-CYCLOPENTYLPHENYLACETIC ACID TRIMETHYLSILYL ESTER", "analog"),
+])
+def test_a_silicon_compound_takes_no_group_from_a_tbdms_derivatives_reagent_ions(swgdrug_library, queries, name, mode):
+    """MassBank EI's disilapiperidine (M-H 172) and a TMS ester (158) searched against SWGDRUG were suspected
+    phenethylamines until stop 43: their closest compounds, ephedrine bis-TBDMS (base peak 172) and
+    norpseudoephedrine O-TBDMS (158), owe those ions to the reagent -- iminium ions carrying
+    (CH3)3C-Si(CH3)2. Set aside the TBDMS ions (57, from 115 up), they share nothing of the drug: no group.
+    With the silyl check off, the old answer."""
+    from dataclasses import replace
+
+    from nps_id.io import read
+    from nps_id.library import Library
+    from nps_id.match.assess import assess_search
+    from nps_id.match.verdict import VerdictThresholds
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+    from tests.conftest import data_path
+
+    query = [s for s in read(data_path("massbank", queries)) if s.name == name]
+    with Library.open(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+        names = list(lib.column("name"))
+    hits = search(query, reference, SearchSettings(top_k=20, mode=mode))
+    (found,) = assess_search(query, hits, reference, analog=True).values()
+    off = replace(VerdictThresholds(), group_beyond_silyl_ions=0.0)
+    (old,) = assess_search(query, hits, reference, analog=True, thresholds=off).values()
+    assert "TBDMS" in names[int(hits.row[0])]
+    assert found.new_substance and found.suspected_group is None
+    assert old.new_substance and old.suspected_group == "Phenethylamines"
+
+
+def test_a_tbdms_derivatives_reagent_ions_are_tert_butyl_and_every_ion_from_the_silyl_cation_up():
+    from nps_id.match.substance_group import tbdms_ions
+
+    found = tbdms_ions("CC(Cc1ccccc1)N[Si](C)(C)C(C)(C)C")  # amphetamine TBDMS: its iminium 158 carries the reagent
+    assert {57, 115, 158, 192} <= found and not {91, 65, 100} & found  # the drug's benzyl ions and the amine's stay
+    assert tbdms_ions("CC(Cc1ccccc1)N[Si](C)(C)C") == frozenset()  # TMS: the silyl ions' own check
+    assert tbdms_ions("C[Si]1(C)CCC[Si](C)(C)N1C") == frozenset()  # a disilapiperidine: no derivative
