@@ -213,10 +213,13 @@ def haloacyl_ions(smiles: str | None) -> frozenset[int]:
     from rdkit import Chem
 
     mol = Chem.MolFromSmiles(smiles) if smiles else None
-    match = mol.GetSubstructMatch(_haloacyl_pattern()) if mol is not None else ()
-    if not match:
-        return frozenset()
-    symbols = [mol.GetAtomWithIdx(i).GetSymbol() for i in match]
+    matches = mol.GetSubstructMatches(_haloacyl_pattern()) if mol is not None else ()
+    # every acyl (a TFA and a trichloroacetyl on one drug): the first alone left CF3+ 69 and 97-144 in
+    return frozenset().union(*(_acyl_ions([mol.GetAtomWithIdx(i).GetSymbol() for i in match]) for match in matches))
+
+
+def _acyl_ions(symbols: list[str]) -> frozenset[int]:
+    """:func:`haloacyl_ions` of one acyl, its atoms' ``symbols``."""
     acyl = sum(_NOMINAL[s] for s in symbols)
     cation = acyl - _NOMINAL["C"] - _NOMINAL["O"]
     return frozenset(range(acyl, ACYL_ION_CEILING)) | {cation + 2 * k for k in range(symbols.count("Cl") + 1)}

@@ -512,3 +512,14 @@ def test_a_haloacyl_derivatives_reagent_ions_are_its_cations_and_every_ion_from_
     assert haloacyl_ions("CC(Cc1ccccc1)NC(C)=O") == frozenset()  # an acetamide: no reagent
     assert haloacyl_ions("CC(Cc1ccccc1)N(C)C(=O)C(F)(F)C(F)(F)C(F)(F)F") == frozenset()  # HFBA: not (its group lost)
     assert haloacyl_ions("OC[C@@H](NC(=O)C(Cl)Cl)[C@H](O)c1ccc(cc1)[N+]([O-])=O") == frozenset()  # chloramphenicol
+
+
+def test_a_drug_with_two_haloacyls_has_both_reagents_ions_set_aside():
+    """A trichloroacetyl and a TFA on one drug (an N- and an O-acyl): the first acyl RDKit matched alone
+    decided the ions, and the TFA's CF3+ 69 and its 97-144 stayed in -- whichever order the SMILES holds."""
+    from nps_id.match.substance_group import haloacyl_ions
+
+    for smiles in ("FC(F)(F)C(=O)OCC(NC(=O)C(Cl)(Cl)Cl)Cc1ccccc1",
+                   "ClC(Cl)(Cl)C(=O)NC(COC(=O)C(F)(F)F)Cc1ccccc1"):
+        found = haloacyl_ions(smiles)
+        assert {69, 97, 117, 119, 121, 123, 145} <= found and not {91, 65} & found
