@@ -210,9 +210,11 @@ def haloacyl_ions(smiles: str | None) -> frozenset[int]:
     holds none): every ion from the acyl's nominal mass up -- those that may carry it, as the iminium ion
     CCl3CO-N(CH3)=CH-CH3+ (m/z 202, 204, 206, 208) of N-trichloroacetylmethamphetamine does -- and its
     trihalomethyl cation with the chlorine isotope peaks (CF3+ 69; CCl3+ 117, 119, 121, 123)."""
+    if not smiles or smiles.count("F") + smiles.count("Cl") < 3:  # no CX3: RDKit not imported (~50 ms, warm caches)
+        return frozenset()
     from rdkit import Chem
 
-    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    mol = Chem.MolFromSmiles(smiles)
     matches = mol.GetSubstructMatches(_haloacyl_pattern()) if mol is not None else ()
     # every acyl (a TFA and a trichloroacetyl on one drug): the first alone left CF3+ 69 and 97-144 in
     return frozenset().union(*(_acyl_ions([mol.GetAtomWithIdx(i).GetSymbol() for i in match]) for match in matches))
