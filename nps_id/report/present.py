@@ -301,7 +301,8 @@ def group_probability_text(finding: Mapping[str, Any]) -> str:
     probability = finding["suspected_group_probability"]
     if probability is None:
         return "none: not the model's group (the closest compounds' group or vote, or a diagnostic-ion rule)"
-    return f"{probability:.3f} ({group_band_rate(probability, bool(finding.get('lc')))})"
+    # an LC-MS/MS finding has its precursor evidence, if empty ({}: a hand-edited document read GC-EI-MS)
+    return f"{probability:.3f} ({group_band_rate(probability, finding.get('lc') is not None)})"
 
 
 #: How often the EI group model's group was the compound's own, per probability band (low, high, right,
