@@ -523,5 +523,10 @@ def test_a_group_probability_below_the_models_floor_is_given_no_band_rate():
     lc = {"precursor_mz": 262.18}
     shown = group_probability_text({"suspected_group": "X", "suspected_group_probability": 0.55, "lc": lc})
     assert shown.startswith("0.550 (below 0.6,") and "5 of 8" not in shown
+    from nps_id.match.group_model import shipped_group_model
+    from nps_id.report.present import EI_GROUP_BANDS, MS2_GROUP_FLOOR
+
+    # the floors are the shipped models' (a retrained model with another one must move them)
+    assert (EI_GROUP_BANDS[0][0], MS2_GROUP_FLOOR) == tuple(shipped_group_model(k).min_probability for k in ("ei", "ms2"))
     empty = group_probability_text({"suspected_group": "X", "suspected_group_probability": 0.95, "lc": {}})
     assert "LC-MS/MS" in empty and "SWGDRUG" not in empty  # evidence emptied by hand: still an LC-MS/MS finding
