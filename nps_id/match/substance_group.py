@@ -199,7 +199,8 @@ def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[Ran
 #: dichlorofluoroacetyl; SWGDRUG 3.4 holds one such derivative, N-trichloroacetylmethamphetamine, MassBank EI none
 #: -- its methyl trichloroacetate is no drug's derivative). Not PFPA or HFBA: set aside from their acyl's mass up
 #: (147, 197), their derivatives keep too little to tell their group (dev data, benchmarks/README.md stop 43).
-HALOACYL = "[CX3;$(C[#7,#8])](=O)C([F,Cl])([F,Cl])[F,Cl]"
+#: The acyl's O bonded to carbon: a trifluoroacetic acid or trifluoroacetate (a salt's counterion) is no derivative.
+HALOACYL = "[CX3;$(C[#7]),$(C[OX2][#6])](=O)C([F,Cl])([F,Cl])[F,Cl]"
 #: Nominal masses of the acyl's atoms (the lightest isotope: an ion's first peak).
 _NOMINAL = {"C": 12, "O": 16, "F": 19, "Cl": 35}
 

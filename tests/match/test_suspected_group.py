@@ -523,3 +523,13 @@ def test_a_drug_with_two_haloacyls_has_both_reagents_ions_set_aside():
                    "ClC(Cl)(Cl)C(=O)NC(COC(=O)C(F)(F)F)Cc1ccccc1"):
         found = haloacyl_ions(smiles)
         assert {69, 97, 117, 119, 121, 123, 145} <= found and not {91, 65} & found
+
+
+def test_a_trifluoroacetate_salt_or_the_acid_is_no_haloacyl_derivative():
+    """A drug's TFA salt (its counterion, acid or anion) matched the acyl on its own O-H: every ion of the
+    drug from 97 up would have been set aside as a reagent's. The acyl's O must carry a carbon (an ester)."""
+    from nps_id.match.substance_group import haloacyl_ions
+
+    for smiles in ("CNC(C)Cc1ccccc1.OC(=O)C(F)(F)F", "C[NH2+]C(C)Cc1ccccc1.[O-]C(=O)C(F)(F)F", "OC(=O)C(F)(F)F"):
+        assert haloacyl_ions(smiles) == frozenset()
+    assert {69, 97} <= haloacyl_ions("CC(N)Cc1ccc(OC(=O)C(F)(F)F)cc1")  # an O-TFA ester: still one
