@@ -220,9 +220,11 @@ def tbdms_ions(smiles: str | None) -> frozenset[int]:
     """The ions a TBDMS derivative's spectrum owes to its reagent (:data:`TBDMS`; empty when ``smiles`` holds
     none): C4H9+ 57 and every ion from the TBDMS cation's 115 up -- those that may carry it, as the iminium
     ions of amphetamine TBDMS (158) and ephedrine bis-TBDMS (172) do, and its M-57 ions."""
+    if not smiles or "Si" not in smiles:  # no silyl: RDKit not imported (~50 ms, warm caches)
+        return frozenset()
     from rdkit import Chem
 
-    mol = Chem.MolFromSmiles(smiles) if smiles else None
+    mol = Chem.MolFromSmiles(smiles)
     if mol is None or not mol.HasSubstructMatch(_pattern(TBDMS)):
         return frozenset()
     return frozenset(range(TBDMS_ION, ACYL_ION_CEILING)) | {57}
@@ -233,7 +235,8 @@ def tbdms_ions(smiles: str | None) -> frozenset[int]:
 #: dichlorofluoroacetyl; SWGDRUG 3.4 holds one such derivative, N-trichloroacetylmethamphetamine, MassBank EI none
 #: -- its methyl trichloroacetate is no drug's derivative). Not PFPA or HFBA: set aside from their acyl's mass up
 #: (147, 197), their derivatives keep too little to tell their group (dev data, benchmarks/README.md stop 43).
-HALOACYL = "[CX3;$(C[#7,#8])](=O)C([F,Cl])([F,Cl])[F,Cl]"
+#: The acyl's O bonded to carbon: a trifluoroacetic acid or trifluoroacetate (a salt's counterion) is no derivative.
+HALOACYL = "[CX3;$(C[#7]),$(C[OX2][#6])](=O)C([F,Cl])([F,Cl])[F,Cl]"
 #: Nominal masses of the acyl's atoms (the lightest isotope: an ion's first peak).
 _NOMINAL = {"C": 12, "O": 16, "F": 19, "Cl": 35}
 
@@ -244,13 +247,18 @@ def haloacyl_ions(smiles: str | None) -> frozenset[int]:
     holds none): every ion from the acyl's nominal mass up -- those that may carry it, as the iminium ion
     CCl3CO-N(CH3)=CH-CH3+ (m/z 202, 204, 206, 208) of N-trichloroacetylmethamphetamine does -- and its
     trihalomethyl cation with the chlorine isotope peaks (CF3+ 69; CCl3+ 117, 119, 121, 123)."""
+    if not smiles or smiles.count("F") + smiles.count("Cl") < 3:  # no CX3: RDKit not imported (~50 ms, warm caches)
+        return frozenset()
     from rdkit import Chem
 
-    mol = Chem.MolFromSmiles(smiles) if smiles else None
-    match = mol.GetSubstructMatch(_pattern(HALOACYL)) if mol is not None else ()
-    if not match:
-        return frozenset()
-    symbols = [mol.GetAtomWithIdx(i).GetSymbol() for i in match]
+    mol = Chem.MolFromSmiles(smiles)
+    matches = mol.GetSubstructMatches(_pattern(HALOACYL)) if mol is not None else ()
+    # every acyl (a TFA and a trichloroacetyl on one drug): the first alone left CF3+ 69 and 97-144 in
+    return frozenset().union(*(_acyl_ions([mol.GetAtomWithIdx(i).GetSymbol() for i in match]) for match in matches))
+
+
+def _acyl_ions(symbols: list[str]) -> frozenset[int]:
+    """:func:`haloacyl_ions` of one acyl, its atoms' ``symbols``."""
     acyl = sum(_NOMINAL[s] for s in symbols)
     cation = acyl - _NOMINAL["C"] - _NOMINAL["O"]
     return frozenset(range(acyl, ACYL_ION_CEILING)) | {cation + 2 * k for k in range(symbols.count("Cl") + 1)}

@@ -301,7 +301,8 @@ def group_probability_text(finding: Mapping[str, Any]) -> str:
     probability = finding["suspected_group_probability"]
     if probability is None:
         return "none: not the model's group (the closest compounds' group or vote, or a diagnostic-ion rule)"
-    return f"{probability:.3f} ({group_band_rate(probability, bool(finding.get('lc')))})"
+    # an LC-MS/MS finding has its precursor evidence, if empty ({}: a hand-edited document read GC-EI-MS)
+    return f"{probability:.3f} ({group_band_rate(probability, finding.get('lc') is not None)})"
 
 
 #: How often the EI group model's group was the compound's own, per probability band (low, high, right,
@@ -312,18 +313,26 @@ EI_GROUP_BANDS = ((0.52, 0.6, 40, 66), (0.6, 0.7, 48, 72), (0.7, 0.8, 87, 103), 
 #: The MS/MS group model's groups on the development data (MassBank MS/MS compounds left out and absent,
 #: fold models, at 0.6-1): right, named -- too few to rate by band, and the EI bands do not apply to them.
 MS2_GROUPS_RIGHT = (5, 8)
+#: The MS/MS group model names a group from this probability (the EI model from the first band's low end).
+MS2_GROUP_FLOOR = 0.6
 
 
 def group_band_rate(probability: float, ms2: bool) -> str:
     """How often a group the model named at ``probability`` was right on the development data, for the
     finding's technique (``ms2``: LC-MS/MS): EI by band (:data:`EI_GROUP_BANDS`); MS/MS its few groups
-    in all (:data:`MS2_GROUPS_RIGHT`), said so -- the EI bands were printed for MS/MS findings until stop 43.
+    in all (:data:`MS2_GROUPS_RIGHT`), said so -- the EI bands were printed for MS/MS findings until stop 43;
+    below the model's floor (a results file neither model wrote) none: 0.3 read "0.52-0.6 ... 40 of 66".
 
     >>> group_band_rate(0.55, ms2=False)
     'GC-EI-MS, SWGDRUG compounds left out of the library: a group at 0.52-0.6 was right for 40 of 66'
     >>> group_band_rate(0.95, ms2=True)[:74]
     'LC-MS/MS: too few groups on the development data to rate by band -- 5 of 8'
+    >>> group_band_rate(0.55, ms2=True)
+    'below 0.6, where the model names no group: no rate measured on the development data'
     """
+    floor = MS2_GROUP_FLOOR if ms2 else EI_GROUP_BANDS[0][0]
+    if not floor <= probability <= 1:  # a results file the models never wrote: no band measured it
+        return f"below {floor:g}, where the model names no group: no rate measured on the development data"
     if ms2:
         right, named = MS2_GROUPS_RIGHT
         return (f"LC-MS/MS: too few groups on the development data to rate by band -- {right} of {named} right "

@@ -376,14 +376,24 @@ def recorded_precision(mz: np.ndarray, max_decimals: int = 4) -> np.ndarray:
 
 
 def ion_mode_codes(ion_mode: np.ndarray) -> np.ndarray:
-    """+1 positive, -1 negative, 0 unknown, from strings like 'positive', 'P', 'negative'."""
+    """+1 positive, -1 negative, 0 unknown, from strings like 'positive', 'P', 'Neg', '+'."""
     # each value's text by Python's str methods, not numpy.char's: importing numpy.char cost a
     # one-spectrum MS/MS search ~5 ms (~2.5 %) for the one query's ion mode
     text = np.asarray(ion_mode, dtype=str)
-    lower = [value.lower() for value in text.ravel().tolist()]
-    codes = np.array([1 if value.startswith("p") else -1 if value.startswith("n") else 0 for value in lower],
-                     dtype=np.int8)
+    codes = np.array([_ion_mode_code(value) for value in text.ravel().tolist()], dtype=np.int8)
     return codes.reshape(text.shape)
+
+
+def _ion_mode_code(value: str) -> int:
+    """One ion mode's code, by the words the readers know (io.metadata.normalise_ion_mode, MGF's "pos..."):
+    a word that merely starts with n -- an MGF's IONMODE=Neutral, a NaN -- is unknown, not negative (until stop
+    43 it was, and the query was searched against the negative spectra alone)."""
+    word = value.strip().lower()
+    if word.startswith("pos") or word in ("p", "+"):
+        return 1
+    if word.startswith("neg") or word in ("n", "-"):
+        return -1
+    return 0
 
 
 def weigh(nominal: CSRPeaks, mz_power: float, intensity_power: float) -> np.ndarray:

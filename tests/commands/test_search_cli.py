@@ -599,6 +599,20 @@ def test_a_search_process_loads_no_module_it_does_not_use(swgdrug_library, ms2_l
     assert '"verdict_rule": "isomer not excluded' in _run(path, "-l", swgdrug_library, "--format", "jsonl").stdout
 
 
+def test_a_search_naming_a_group_of_no_haloacyl_derivative_loads_no_rdkit(swgdrug_library, tmp_path):
+    """The haloacyl check (stop 43) parsed the group's closest compound with RDKit in every process: a
+    one-spectrum EI search naming a group -- 2-methyltryptamine, "Tryptamines", closest compounds with no
+    halogen -- imported RDKit (~50 ms) with the cache folder full; a structure with fewer than three F or
+    Cl holds no CX3 and is not parsed."""
+    query = tmp_path / "one.msp"
+    query.write_text(_plain("ei-queries-analog.msp.gz", tmp_path).read_text(encoding="utf-8").split("\n\n")[21]
+                     + "\n", encoding="utf-8")
+    rows_here = _run(query, "-l", swgdrug_library, "--format", "jsonl").stdout  # the caches are filled
+    rows, loaded = _modules_of_a_search_process(query, swgdrug_library)
+    assert '"suspected_group": "Tryptamines"' in rows and rows == rows_here
+    assert "rdkit" not in loaded  # (numpy.ma is: the group model's load, group_model._depth's np.unique)
+
+
 def test_a_search_reads_the_library_from_its_copies_and_a_damaged_copy_from_the_file(swgdrug_library, queries,
                                                                                     tmp_path, monkeypatch):
     """The first search keeps each dataset it reads as an uncompressed copy in the cache folder (each

@@ -554,3 +554,24 @@ def test_a_tbdms_derivatives_reagent_ions_are_tert_butyl_and_every_ion_from_the_
     assert {57, 115, 158, 192} <= found and not {91, 65, 100} & found  # the drug's benzyl ions and the amine's stay
     assert tbdms_ions("CC(Cc1ccccc1)N[Si](C)(C)C") == frozenset()  # TMS: the silyl ions' own check
     assert tbdms_ions("C[Si]1(C)CCC[Si](C)(C)N1C") == frozenset()  # a disilapiperidine: no derivative
+
+
+def test_a_drug_with_two_haloacyls_has_both_reagents_ions_set_aside():
+    """A trichloroacetyl and a TFA on one drug (an N- and an O-acyl): the first acyl RDKit matched alone
+    decided the ions, and the TFA's CF3+ 69 and its 97-144 stayed in -- whichever order the SMILES holds."""
+    from nps_id.match.substance_group import haloacyl_ions
+
+    for smiles in ("FC(F)(F)C(=O)OCC(NC(=O)C(Cl)(Cl)Cl)Cc1ccccc1",
+                   "ClC(Cl)(Cl)C(=O)NC(COC(=O)C(F)(F)F)Cc1ccccc1"):
+        found = haloacyl_ions(smiles)
+        assert {69, 97, 117, 119, 121, 123, 145} <= found and not {91, 65} & found
+
+
+def test_a_trifluoroacetate_salt_or_the_acid_is_no_haloacyl_derivative():
+    """A drug's TFA salt (its counterion, acid or anion) matched the acyl on its own O-H: every ion of the
+    drug from 97 up would have been set aside as a reagent's. The acyl's O must carry a carbon (an ester)."""
+    from nps_id.match.substance_group import haloacyl_ions
+
+    for smiles in ("CNC(C)Cc1ccccc1.OC(=O)C(F)(F)F", "C[NH2+]C(C)Cc1ccccc1.[O-]C(=O)C(F)(F)F", "OC(=O)C(F)(F)F"):
+        assert haloacyl_ions(smiles) == frozenset()
+    assert {69, 97} <= haloacyl_ions("CC(N)Cc1ccc(OC(=O)C(F)(F)F)cc1")  # an O-TFA ester: still one

@@ -506,3 +506,27 @@ def test_an_lc_msms_findings_group_probability_does_not_carry_the_ei_rates():
                                     "lc": lc})
     assert shown.startswith("0.950 (LC-MS/MS: too few groups") and "SWGDRUG" not in shown and "5 of 8" in shown
     assert "LC-MS/MS the development data hold too few of its groups" in NEW_SUBSTANCES_NOTE
+
+
+def test_a_group_probability_below_the_models_floor_is_given_no_band_rate():
+    """A results file may hold a probability neither model names a group at (the schema allows 0-1): its
+    report read "0.300 (... a group at 0.52-0.6 was right for 40 of 66)", a rate no band measured."""
+    from nps_id.report.present import group_probability_text
+
+    results = make_results()
+    (finding,) = [f for f in results["findings"] if f["verdict"] == "tentative"]
+    finding.update(new_substance=True, suspected_group="Synthetic cathinones", suspected_group_probability=0.3)
+    html = render(build_report(results, SAMPLE_INFO, now=FIXED_NOW), "html")[".html"].decode()
+    section = html.split('id="new-substances"')[1].split("<section")[0]
+    assert "<td>0.300 (below 0.52, where the model names no group: no rate measured" in section
+    assert "40 of 66" not in section
+    lc = {"precursor_mz": 262.18}
+    shown = group_probability_text({"suspected_group": "X", "suspected_group_probability": 0.55, "lc": lc})
+    assert shown.startswith("0.550 (below 0.6,") and "5 of 8" not in shown
+    from nps_id.match.group_model import shipped_group_model
+    from nps_id.report.present import EI_GROUP_BANDS, MS2_GROUP_FLOOR
+
+    # the floors are the shipped models' (a retrained model with another one must move them)
+    assert (EI_GROUP_BANDS[0][0], MS2_GROUP_FLOOR) == tuple(shipped_group_model(k).min_probability for k in ("ei", "ms2"))
+    empty = group_probability_text({"suspected_group": "X", "suspected_group_probability": 0.95, "lc": {}})
+    assert "LC-MS/MS" in empty and "SWGDRUG" not in empty  # evidence emptied by hand: still an LC-MS/MS finding

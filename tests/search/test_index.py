@@ -230,8 +230,10 @@ def test_a_stored_fragment_index_reads_only_the_peaks_a_few_queries_score():
 
 def test_ion_modes_coded_by_python_strings_as_numpy_char_coded_them():
     """:func:`ion_mode_codes` reads each value's text with Python's str methods (numpy.char's import
-    cost a one-spectrum search ~5 ms): the codes numpy.char gave, for the ion modes of the 1,435
-    MassBank MS/MS queries and odd values (a sign letter, case, blanks, None, a number, NaN, NUL)."""
+    cost a one-spectrum search ~5 ms): the codes numpy.char gave for the ion modes of the 1,435
+    MassBank MS/MS queries; odd values by the readers' words, where a word that merely starts with n is
+    unknown (numpy.char's rule read an MGF's IONMODE=Neutral, or a NaN, as negative: the query lost
+    every positive-mode spectrum)."""
     def by_numpy_char(ion_mode):
         text = np.char.lower(np.asarray(ion_mode, dtype=str))
         codes = np.zeros(text.shape, dtype=np.int8)
@@ -242,9 +244,18 @@ def test_ion_modes_coded_by_python_strings_as_numpy_char_coded_them():
     modes = [q.get("ion_mode") or "" for name in ("ms2-queries-identity.msp.gz", "ms2-queries-analog.msp.gz")
              for q in read(data_path("massbank", name))]
     assert {"positive", "negative"} <= {str(m).lower() for m in modes}
-    odd = ["P", "n", "Negative", "", None, " positive", "neutral", "pos\x00", "İon", 1.0, float("nan"), "ｐ", "unknown"]
-    for values in (np.array(modes, dtype=object), np.array(odd, dtype=object), np.array("Positive"), []):
-        got, expected = index_mod.ion_mode_codes(values), by_numpy_char(values)
-        assert got.dtype == expected.dtype == np.int8 and got.shape == expected.shape
-        assert np.array_equal(got, expected)
-    assert (index_mod.ion_mode_codes(np.array(modes, dtype=object)) != 0).sum() > 1000
+    got, expected = index_mod.ion_mode_codes(np.array(modes, dtype=object)), by_numpy_char(np.array(modes, dtype=object))
+    assert got.dtype == np.int8 and np.array_equal(got, expected) and (got != 0).sum() > 1000
+    odd = {"P": 1, "n": -1, "Negative": -1, "": 0, None: 0, " positive": 1, "neutral": 0, "pos\x00": 1, "İon": 0,
+           1.0: 0, float("nan"): 0, "ｐ": 0, "unknown": 0, "+": 1, "-": -1, "NEG": -1, "none": 0, "n/a": 0}
+    assert index_mod.ion_mode_codes(np.array(list(odd), dtype=object)).tolist() == list(odd.values())
+    assert index_mod.ion_mode_codes(np.array("Positive")).tolist() == 1 and index_mod.ion_mode_codes([]).shape == (0,)
+
+
+def test_an_mgf_querys_neutral_ion_mode_is_unknown_not_negative(tmp_path):
+    """The MGF reader keeps an ion mode it does not know as written ("neutral"); the search read every
+    word starting with n as negative and searched such a query against the negative spectra alone."""
+    path = tmp_path / "q.mgf"
+    path.write_text("BEGIN IONS\nTITLE=q\nPEPMASS=173.1648\nIONMODE=Neutral\n57.07 100\n74.06 50\nEND IONS\n")
+    (query,) = read(path)
+    assert index_mod.ion_mode_codes(np.array([query.get("ion_mode") or ""], dtype=object)).tolist() == [0]
