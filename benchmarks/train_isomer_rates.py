@@ -286,12 +286,15 @@ class LeaveOutRates:
         return {**self.shipped, "contexts": contexts}
 
 
-def add_kinds(base: dict, new: dict) -> dict:
+def add_kinds(base: dict, new: dict, replace: frozenset[str] = frozenset()) -> dict:
     """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
     added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
-    (their pairs, and the verdicts that read them, stay as they were). ``new``'s ``ms2_moves``
-    and libraries are recorded beside ``base``'s."""
-    out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
+    (their pairs, and the verdicts that read them, stay as they were). The kinds of the top-level
+    moves in ``replace`` are ``new``'s only (relabelled pairs: stop 43, a kind named by
+    :func:`~nps_id.chem.isomers.kind_rank`). ``new``'s ``ms2_moves`` and libraries are recorded
+    beside ``base``'s."""
+    out = {**base, "contexts": {c: {m: e for m, e in moves.items() if m.split(":")[0] not in replace}
+                                for c, moves in base["contexts"].items()}}
     for context, moves in new["contexts"].items():
         kept = out["contexts"].setdefault(context, {})
         for move, entry in moves.items():
@@ -322,6 +325,9 @@ def main() -> None:
                              "the rule reads the EI rates for the others")
     parser.add_argument("--add-to", type=Path, metavar="RATES",
                         help="keep this rates file's curves and add only the move kinds (and contexts) it lacks")
+    parser.add_argument("--replace-kinds", nargs="+", metavar="MOVE", default=[],
+                        help="with --add-to: relearn every kind of these top-level moves (e.g. ring_position), "
+                             "the other curves kept")
     parser.add_argument("--pairs-out", type=Path, metavar="FILE",
                         help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
                              "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")
@@ -330,6 +336,8 @@ def main() -> None:
     refuse_output_onto_inputs([args.pairs_out], [*args.libraries, args.add_to])
     if args.pairs_out is not None and args.pairs_out.resolve() == args.output.resolve():
         raise InputError(f"{args.pairs_out}: --pairs-out is the rates file -o; write it somewhere else")
+    if args.replace_kinds and args.add_to is None:
+        raise InputError("--replace-kinds needs --add-to (the rates file whose other curves are kept)")
     base = None if args.add_to is None else added_to(args.add_to)  # checked before hours of searching
     thresholds = VerdictThresholds()
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
@@ -353,7 +361,7 @@ def main() -> None:
                      for context in sorted({c for c, _ in pooled})},
     }
     if args.add_to is not None:
-        out = add_kinds(base, out)
+        out = add_kinds(base, out, frozenset(args.replace_kinds))
     with atomic_output(args.output) as tmp:  # a killed run never leaves a truncated rates file
         tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for context, moves in out["contexts"].items():
