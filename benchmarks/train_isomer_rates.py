@@ -286,6 +286,46 @@ class LeaveOutRates:
         return {**self.shipped, "contexts": contexts}
 
 
+def _curve(kind: str, curves: dict[str, tuple[float, ...]]) -> tuple[float, ...]:
+    """A kind's curve as written, else its nearest coarser kind's, else the default (a derivative's
+    kind without the rule's max over its plain kind: that is applied when the rule reads it)."""
+    parts = kind.split(":")
+    return next((curves[":".join(parts[:n])] for n in range(len(parts), 0, -1) if ":".join(parts[:n]) in curves),
+                curves["default"])
+
+
+def relabelled(shipped: dict, old: Sequence[Pair], new: Sequence[Pair], moves: frozenset[str]) -> dict:
+    """``shipped`` (a rates file's JSON) with the kinds of the top-level ``moves`` re-read for a
+    change of labels only: the same library pairs labelled the old way (``old``, an earlier
+    ``--pairs-out``) and today's way (``new``), each kind's curve the shipped one (its own, else its
+    nearest coarser kind's, :func:`_curve`) plus what the relabelling moves in today's pairs (new
+    minus old, clipped 0-1). Relearning the curves on today's libraries also moves them by the
+    libraries' changes (stop 42: 46 SWGDRUG present right calls lost; stop 43: 32 for ring_position
+    alone); this keeps that change out."""
+    out = {**shipped, "contexts": {c: dict(m) for c, m in shipped["contexts"].items()}}
+    for context in sorted({p.context for p in new}):
+        learned = {}
+        for pairs in (old, new):
+            pooled: dict[str, list[np.ndarray]] = defaultdict(list)
+            for pair in pairs:
+                if pair.context == context:
+                    pooled[pair.move].append(outcome(pair.scores))
+            learned[pairs is new] = rates_for(pooled)
+        curves = {side: {k: tuple(e["rate_at_score"]) for k, e in learned[side].items()} for side in learned}
+        base = {k: tuple(e["rate_at_score"]) for k, e in out["contexts"].get(context, {}).items()}
+        kinds = out["contexts"].setdefault(context, {})
+        for kind in sorted({*kinds, *learned[True]}):
+            if kind.split(":")[0] not in moves:
+                continue
+            if kind not in learned[True]:
+                del kinds[kind]  # no pair of it under today's labels: the rule reads its coarser kind
+                continue
+            curve = np.clip(np.asarray(_curve(kind, base)) + np.asarray(_curve(kind, curves[True]))
+                            - np.asarray(_curve(kind, curves[False])), 0.0, 1.0)
+            kinds[kind] = {**learned[True][kind], "rate_at_score": [round(float(x), 3) for x in curve]}
+    return out
+
+
 def add_kinds(base: dict, new: dict, replace: frozenset[str] = frozenset()) -> dict:
     """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
     added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
