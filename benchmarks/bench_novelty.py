@@ -384,8 +384,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder for each task's search hits: re-runs with other rules skip the searches")
     parser.add_argument("--group-folds", type=Path, default=None,
-                        help="folder of train_group_model.py's fold models (fold-KIND-K.npz): each query's group from "
-                             "the model that never saw its compound (without it: the shipped model, which did)")
+                        help="folder of train_group_model.py's fold models (fold-KIND-K.npz, K 0..n-1 without a gap): each "
+                             "query's group from the model that never saw its compound (without it: the shipped model, which did)")
     parser.add_argument("--group-min-probability", type=float, default=None,
                         help="the group models' abstention threshold (default: the one in the model files)")
     parser.add_argument("--group-min-probability-ms2", type=float, default=None,
