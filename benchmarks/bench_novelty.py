@@ -331,14 +331,29 @@ def variants_from(sweeps: list[str]) -> list[VerdictThresholds]:
     return [VerdictThresholds(**dict(combo)) for combo in itertools.product(*axes)] if axes else [VerdictThresholds()]
 
 
+def _fold_paths(folder: Path, kind: str) -> list[Path]:
+    """``folder``'s ``fold-KIND-K.npz`` by K, which must run 0..n-1 (else :class:`~nps_id.errors.LibraryError`):
+    a compound's model is ``fold_of(block, n)``'s, so a fold missing or left from another run put compounds
+    in the model trained on them, and a name with K not a number stopped the bench with a traceback."""
+    numbered = {}
+    for path in folder.glob(f"fold-{kind}-*.npz"):
+        k = path.name[len(f"fold-{kind}-"):-len(".npz")]
+        if not k.isdecimal():
+            raise LibraryError(f"{path}: not a fold model's name (fold-{kind}-K.npz, K a number)")
+        numbered[int(k)] = path
+    if sorted(numbered) != list(range(len(numbered))):
+        raise LibraryError(f"{folder}: the {kind} fold models are numbered {sorted(numbered)}, not 0-{len(numbered) - 1}: "
+                           f"with one missing or extra, compounds would be read by the models trained on them")
+    return [numbered[k] for k in range(len(numbered))]
+
+
 def group_folds(folder: Path, thresholds: dict[str, float | None]) -> dict[str, list[GroupModel]]:
     """The fold models (``fold-KIND-K.npz``) in ``folder`` per spectrum kind, each of that kind (a file of
     another raises :class:`~nps_id.errors.LibraryError`), each kind's abstention threshold set to
     ``thresholds[kind]`` (None: the one in the model files)."""
     out = {}
     for kind in ("ei", "ms2"):
-        paths = sorted(folder.glob(f"fold-{kind}-*.npz"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
-        models = [GroupModel.load(path, kind) for path in paths]  # an MS/MS fold model named ei: one line, not EI groups
+        models = [GroupModel.load(path, kind) for path in _fold_paths(folder, kind)]  # an MS/MS model named ei: one line
         if thresholds.get(kind) is not None:
             models = [m.with_min_probability(thresholds[kind]) for m in models]
         if models:
@@ -369,8 +384,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None,
                         help="folder for each task's search hits: re-runs with other rules skip the searches")
     parser.add_argument("--group-folds", type=Path, default=None,
-                        help="folder of train_group_model.py's fold models (fold-KIND-K.npz): each query's group from "
-                             "the model that never saw its compound (without it: the shipped model, which did)")
+                        help="folder of train_group_model.py's fold models (fold-KIND-K.npz, K 0..n-1 without a gap): each "
+                             "query's group from the model that never saw its compound (without it: the shipped model, which did)")
     parser.add_argument("--group-min-probability", type=float, default=None,
                         help="the group models' abstention threshold (default: the one in the model files)")
     parser.add_argument("--group-min-probability-ms2", type=float, default=None,

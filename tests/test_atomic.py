@@ -229,3 +229,14 @@ def test_a_write_names_its_host_as_before_without_importing_socket(tmp_path):
 
     host = zlib.crc32(f"{socket.gethostname()}\0{_atomic._process_space()}".encode("utf-8", "surrogateescape"))
     assert out == ["False", f".out.tsv.tmp-{host:08x}-"] and (tmp_path / "out.tsv").read_text() == "x"
+
+
+def test_without_os_uname_the_host_is_sockets_and_the_name_the_same(tmp_path, monkeypatch):
+    # Windows has no os.uname: the host name from socket there, and the temporaries keep one name
+    target = tmp_path / "out.tsv"
+    with_uname = _atomic._temporary_prefix(target)
+    monkeypatch.delattr(os, "uname")
+    assert _atomic._temporary_prefix(target) == with_uname
+    with atomic_output(target) as tmp:
+        tmp.write_text("x")
+    assert target.read_text() == "x"

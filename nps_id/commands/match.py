@@ -266,7 +266,7 @@ def _group_text(finding: dict) -> str:
     group = finding["suspected_group"]
     if probability is None:
         return group
-    if finding.get("lc"):
+    if "precursor_mz" in finding:  # an LC-MS/MS finding's own field ("lc" is the reports', never the results')
         rate = "LC-MS/MS: too few groups in the tests to rate, {} of {} right".format(*MS2_GROUPS_RIGHT)
     else:
         low, high, right, named = next((band for band in EI_GROUP_BANDS if probability < band[1]), EI_GROUP_BANDS[-1])

@@ -671,7 +671,13 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
     # with its band's measured rate, short (stop 43): the probability alone read as one
     assert row.endswith(f"[Synthetic cathinones, group model's probability 0.83 (at 0.8-0.9 right 159 of 190 in the "
                         f"EI tests); the score is of the closest library hit: {second['name']}]")
-    second["lc"] = {"precursor_mz": 250.1}  # an LC-MS/MS finding: the EI bands do not apply
+    second["lc"] = {"precursor_mz": 250.1}  # the reports' field: a results finding has none, still GC-EI-MS
+    (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
+    assert "(at 0.8-0.9 right 159 of 190 in the EI tests)" in row
+    # an LC-MS/MS finding, as its results carry it (precursor_mz, ms1): the EI bands do not apply -- until
+    # stop 43's review the table looked for the reports' "lc", which no results finding has
+    del second["lc"]
+    second.update(precursor_mz=250.1, ms1={"feature": None, "adduct": "[M+H]+"})
     (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
     assert "probability 0.83 (LC-MS/MS: too few groups in the tests to rate, 5 of 8 right);" in row
 

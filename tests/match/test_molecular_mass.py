@@ -108,27 +108,9 @@ def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
     # MassBank EI queries with their SWGDRUG hits, plus the odd cases -- no peaks, no hits, a
     # stray m/z far above the rest and a hit of a huge mass (both outside the arrays), a hit
     # without losses (a derivative: ions above its mass), ties, a strong fragment above the own ion
-    import numpy as np
+    from nps_id.match.molecular_mass import estimate_masses
 
-    from nps_id.io import read
-    from nps_id.library import open_verified
-    from nps_id.match.library_facts import LibraryFacts
-    from nps_id.match.molecular_mass import estimate_masses, nominal_spectrum
-    from nps_id.search.engine import SearchSettings, search
-    from nps_id.search.reference import Reference
-    from tests.conftest import data_path
-
-    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))
-    with open_verified(swgdrug_library) as lib:
-        reference = Reference.from_library(lib)
-    hits = search(queries, reference, SearchSettings(top_k=12))
-    facts = LibraryFacts(reference)
-    relatives, neighbours = [], []
-    for q in np.unique(hits.query).tolist():
-        at = np.flatnonzero(hits.query == q)
-        relatives.append(nominal_spectrum(queries[q].mz, queries[q].intensity))
-        neighbours.append([facts.neighbour(int(hits.row[j]))._replace(similarity=float(hits.similarity[j]))
-                           for j in at])
+    relatives, neighbours = _massbank_queries_and_swgdrug_votes(swgdrug_library)
     hit = {91: 1.0, 105: 0.3, 119: 0.2, 134: 0.1}
     plain = Neighbour(134, 134, hit, 0.9, "C10H14")
     odd = [({}, [plain]), ({91: 1.0, 119: 0.1}, []), ({91: 1.0, 119: 0.1, 10**12: 0.01}, [plain]),
@@ -141,6 +123,32 @@ def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
     expected = [estimate_mass(r, n) for r, n in zip(relatives, neighbours)]
     assert estimate_masses(relatives, neighbours) == expected
     assert len(set(expected)) > 100 and None in expected
+
+
+def _massbank_queries_and_swgdrug_votes(swgdrug_library, limit: int | None = None) -> tuple[list, list]:
+    """The nominal spectra of the MassBank EI identity queries (the first ``limit``) and their SWGDRUG hits as
+    :class:`Neighbour` votes."""
+    import numpy as np
+
+    from nps_id.io import read
+    from nps_id.library import open_verified
+    from nps_id.match.library_facts import LibraryFacts
+    from nps_id.match.molecular_mass import nominal_spectrum
+    from nps_id.search.engine import SearchSettings, search
+    from nps_id.search.reference import Reference
+    from tests.conftest import data_path
+
+    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))[:limit]
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib)
+    hits = search(queries, reference, SearchSettings(top_k=12))
+    facts = LibraryFacts(reference)
+    relatives, neighbours = [], []
+    for q in np.unique(hits.query).tolist():
+        relatives.append(nominal_spectrum(queries[q].mz, queries[q].intensity))
+        neighbours.append([facts.neighbour(int(hits.row[j]))._replace(similarity=float(hits.similarity[j]))
+                           for j in np.flatnonzero(hits.query == q)])
+    return relatives, neighbours
 
 
 def test_many_library_rows_at_once_give_the_loss_spectra_one_by_one(swgdrug_library):
@@ -310,3 +318,30 @@ def test_the_hits_loss_columns_are_each_hits_own_losses(swgdrug_library):
     assert matrix.tobytes() == expected.tobytes()
     assert norm.tobytes() == expected_norm.tobytes() and weights.tobytes() == expected_weights.tobytes()
     assert len(votes) > 200 and (expected_weights > 0).sum() > 200 and (norm == 1).sum() > 64
+
+
+def test_the_ion_below_candidate_at_its_thresholds_one_by_one_and_in_arrays(swgdrug_library, monkeypatch):
+    # stop 43's [M+H]+ candidate (the ion one below a highest ion under 3 %, holding >= half of it): real
+    # MassBank EI queries with their SWGDRUG hits, the highest ion moved to each side of both thresholds
+    # (and one- and two-peak spectra); estimate_masses must give estimate_mass's masses bit for bit, and
+    # the candidate must change some estimates -- else this test reads nothing
+    from nps_id.match import molecular_mass
+    from nps_id.match.molecular_mass import SELF_CI_LEVEL, SELF_CI_RATIO, _ion_below, estimate_masses
+
+    top = 0.02
+    assert _ion_below({91: 1.0, 150: top, 149: SELF_CI_RATIO * top}, 150)
+    assert not _ion_below({91: 1.0, 150: top, 149: SELF_CI_RATIO * top * (1 - 1e-9)}, 150)
+    assert not _ion_below({91: 1.0, 150: SELF_CI_LEVEL, 149: SELF_CI_LEVEL}, 150)
+    relatives, neighbours = [], []
+    for relative, votes in zip(*_massbank_queries_and_swgdrug_votes(swgdrug_library, 40)):
+        own = max(relative)
+        for level in (SELF_CI_LEVEL * (1 - 1e-9), SELF_CI_LEVEL, 0.01):
+            for ratio in (SELF_CI_RATIO, SELF_CI_RATIO * (1 - 1e-9), 1.0, 3.0):
+                relatives.append({**relative, own + 1: level, own: min(1.0, ratio * level)})
+                neighbours.append(votes)
+        relatives += [{own + 1: 1.0}, {own + 1: level, own: 1.0}]
+        neighbours += [votes, votes]
+    expected = [estimate_mass(r, n) for r, n in zip(relatives, neighbours)]
+    assert estimate_masses(relatives, neighbours) == expected
+    monkeypatch.setattr(molecular_mass, "BELOW_WEIGHT", 0.0)  # the candidate's weight off: other masses
+    assert [estimate_mass(r, n) for r, n in zip(relatives, neighbours)] != expected
