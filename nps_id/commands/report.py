@@ -26,6 +26,15 @@ Examples:
 \b
 Formats: html, pdf (the analyst report), ewa (CSV + JSON prepared for the UNODC EWA),
 csv / tsv (one row per finding, for a LIMS), json (the report document itself).
+Suspected new substances (no library compound explains the spectrum; its closest compounds or ions
+point to an NPS group): reported and exported by their group only, never under a library compound's
+name, with the estimated nominal mass (inferred, not measured), the closest known compounds and,
+where the learned group model named the group, its probability -- the model's confidence, not a
+measured rate: the report and the EWA export
+(column suspected_group_probability, described in the export JSON's "fields") say how often a
+group of its band was right for the finding's technique; the LIMS row carries suspected_group and
+estimated_mass only. A lead to check, not an identification. An unknown compound of no NPS group
+is in the report, never in the EWA export.
 Sign-off (--status reviewed, named analyst and reviewer with signing times): README.md,
 "Reports and early-warning export".
 Exit codes: 0 written; 3 bad input (also: an output onto an input, a reviewed/authorized report

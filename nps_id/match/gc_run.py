@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from nps_id._words import counted
 from nps_id.gcms.background import background_ions
 from nps_id.gcms.deconvolution import Component, extract_components, subtract_blank
 from nps_id.gcms.peaks import PeakParameters, valley_ratio
@@ -145,7 +146,7 @@ def _none_removed(components: list[Component], blank: Blank, protected: set[int]
     none passed (a blank of another method: other retention times, other spectra), with where
     each run's components lie (a blank acquired over another time or m/z range shows it)."""
     tol, min_sim, ratio = params.blank_rt_tolerance_seconds, params.blank_min_similarity, params.blank_min_ratio
-    said = f"--blank {blank.identity['file']}: removed none of the run's {len(components)} components: "
+    said = f"--blank {blank.identity['file']}: removed none of the run's {counted(len(components), 'component')}: "
     if not blank.components or not components:
         return said + ("the blank has no components" if components else "the run has none")
     candidates = [c for i, c in enumerate(components) if i not in protected]

@@ -446,3 +446,28 @@ def test_a_report_onto_standard_output_is_refused_not_written_to_a_file_named_da
         result = CliRunner().invoke(cli, ["report", str(results_file), *args, "--allow-draft"])
         assert result.exit_code == 2 and "not to standard output" in result.output, args
         assert not (tmp_path / "-").exists() and not (tmp_path / "r.html").exists()
+
+
+def test_report_help_says_where_a_suspected_new_substances_group_probability_is(results_file, tmp_path):
+    """A new user (stop 43) found the group model's probability in the EWA export but not in the LIMS
+    table, and `report --help` said nothing of suspected new substances: it now says how they are
+    reported and where the probability and its band's rate are -- checked against the files written."""
+    help_text = " ".join(_run("report", "--help").output.split())
+    assert "reported and exported by their group only, never under a library compound's name" in help_text
+    assert "the model's confidence, not a measured rate" in help_text
+    assert "the LIMS row carries suspected_group and estimated_mass only" in help_text
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    (finding,) = [f for f in results["findings"] if f["verdict"] == "tentative"]
+    finding.update(new_substance=True, suspected_group="Synthetic cathinones", suspected_group_probability=0.95,
+                   estimated_mass=261)
+    results_file.write_text(json.dumps(results), encoding="utf-8")
+    assert _run("report", results_file, "-f", "ewa", "-o", tmp_path / "x.ewa", "--allow-draft").exit_code == 0
+    (lead,) = [r for r in csv.DictReader((tmp_path / "x.ewa.csv").open(encoding="utf-8"))
+               if r["suspected_new_substance"] == "True"]
+    assert lead["suspected_group_probability"] == "0.95" and lead["inchikey"] == ""  # by its group only
+    fields = json.loads((tmp_path / "x.ewa.json").read_text(encoding="utf-8"))["fields"]
+    assert "not a measured rate" in fields["suspected_group_probability"] and "right" in fields["suspected_group_probability"]
+    assert _run("report", results_file, "-f", "csv", "-o", tmp_path / "lims.csv").exit_code == 0
+    (row,) = [r for r in csv.DictReader((tmp_path / "lims.csv").open(encoding="utf-8")) if r["new_substance"] == "yes"]
+    assert (row["suspected_group"], row["estimated_mass"]) == ("Synthetic cathinones", "261")
+    assert "suspected_group_probability" not in row  # as the help says: read it in the report or the EWA export

@@ -106,6 +106,17 @@ def test_a_blank_of_another_method_says_why_it_removed_nothing(swgdrug_library, 
     assert plain["blank"]["n_removed"] == 1 and not [n for n in plain["notes"] if n.startswith("--blank")]
 
 
+def test_a_blank_note_counts_one_component_in_the_singular(swgdrug_library, tmp_path):
+    """The seized paper 220223016 holds one component (its bupivacaine): the note read "removed none of
+    the run's 1 components" (a new user, stop 43)."""
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(cli, ["match", _run("220223016"), "-l", str(swgdrug_library), "--json", str(out),
+                                      "--blank", _run("220223001"), "--internal-standard", "Bupivacaine"])
+    assert result.exit_code == 0, result.output
+    (note,) = [n for n in json.loads(out.read_text())["notes"] if n.startswith("--blank 220223001.mzML:")]
+    assert "removed none of the run's 1 component: the internal standard" in note
+
+
 def test_a_blank_of_another_technique_is_bad_input(swgdrug_library):
     """An LC-MS/MS run as a GC-EI-MS run's blank: exit 3, one line naming both techniques, as a
     reference standard of another technique (its survey scans were subtracted as GC components
