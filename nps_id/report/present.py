@@ -330,17 +330,32 @@ def group_band_rate(probability: float, ms2: bool) -> str:
     >>> group_band_rate(0.55, ms2=True)
     'below 0.6, where the model names no group: no rate measured on the development data'
     """
-    floor = MS2_GROUP_FLOOR if ms2 else EI_GROUP_BANDS[0][0]
-    if not floor <= probability <= 1:  # a results file the models never wrote: no band measured it
-        return f"below {floor:g}, where the model names no group: no rate measured on the development data"
+    band = group_band(probability, ms2)
+    if band is None:  # a results file the models never wrote: no band measured it
+        return f"below {group_floor(ms2):g}, where the model names no group: no rate measured on the development data"
     if ms2:
         right, named = MS2_GROUPS_RIGHT
         return (f"LC-MS/MS: too few groups on the development data to rate by band -- {right} of {named} right "
                 f"at 0.6-1, MassBank MS/MS compounds left out of the library or absent from it; the GC-EI-MS rates "
                 f"do not apply")
-    low, high, right, named = next((band for band in EI_GROUP_BANDS if probability < band[1]), EI_GROUP_BANDS[-1])
+    low, high, right, named = band
     return (f"GC-EI-MS, SWGDRUG compounds left out of the library: a group at {low:g}-{high:g} was right "
             f"for {right} of {named}")
+
+
+def group_floor(ms2: bool) -> float:
+    """The probability from which the technique's group model names a group."""
+    return MS2_GROUP_FLOOR if ms2 else EI_GROUP_BANDS[0][0]
+
+
+def group_band(probability: float, ms2: bool) -> tuple[float, float, int, int] | None:
+    """The measured band (low, high, right, named) of ``probability`` -- for MS/MS its groups in all, (0.6, 1,
+    right, named) --, None outside the named range (below the model's floor, or not 0-1)."""
+    if not group_floor(ms2) <= probability <= 1:
+        return None
+    if ms2:
+        return (MS2_GROUP_FLOOR, 1.0, *MS2_GROUPS_RIGHT)
+    return next((band for band in EI_GROUP_BANDS if probability < band[1]), EI_GROUP_BANDS[-1])
 
 
 def estimated_mass_text(finding: Mapping[str, Any]) -> str:

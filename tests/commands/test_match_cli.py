@@ -684,6 +684,9 @@ def test_the_terminal_table_flags_why_a_drug_hit_is_held_back_and_a_suspected_ne
     second["suspected_group_probability"] = 0.597  # shown as held: two decimals read "0.60" beside the 0.52-0.6 band
     (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
     assert "probability 0.597 (at 0.52-0.6 right" in row
+    second["suspected_group_probability"] = 0.3  # a results file no model wrote: no band's rate, as in the reports
+    (row,) = [l for l in format_table(results).splitlines() if second["name"] in l.split("[")[-1]]
+    assert "probability 0.300 (below 0.52: no rate measured)" in row
 
 
 def test_the_terminal_table_names_the_rule_that_held_each_hit_back(swgdrug_library):
