@@ -17,7 +17,7 @@ from __future__ import annotations
 from functools import lru_cache, reduce
 from itertools import islice
 from operator import add
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -197,16 +197,20 @@ def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[Ran
         return True
     if silyl_shown(relative, thresholds) and not _group_resembles(relative, SILYL_IONS, group, hits, facts, floor):
         return False
-    first = _closest_of_group(group, hits, facts)
-    reagent = tbdms_ions(facts.structure(first.row)) if first is not None else frozenset()
     # a second check, not a wider one: a residual of a few small ions can resemble more than the whole
-    return not reagent or _group_resembles(relative, SILYL_IONS | reagent, group, hits, facts, floor)
+    return _beyond_reagent_ions(relative, group, hits, facts, floor, tbdms_ions, SILYL_IONS)
 
 
-def _closest_of_group(group: str, hits: Sequence[RankedHit], facts: LibraryFacts) -> RankedHit | None:
-    """The closest distinct compound of ``group`` among the first :data:`VOTE_COMPOUNDS` (None: none)."""
-    return next((hit for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS)
-                 if facts.group(hit.row) == group), None)
+def _beyond_reagent_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
+                         floor: float, ions_of: Callable[[str | None], frozenset[int]],
+                         also: frozenset[int] = frozenset()) -> bool:
+    """Whether the unknown still resembles a closest compound of ``group`` at >= ``floor`` once the reagent
+    ions ``ions_of`` reads in the group's closest compound's structure (and ``also``) are set aside; True when
+    that compound carries no such reagent, or none of the group is among the closest."""
+    first = next((hit for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS)
+                  if facts.group(hit.row) == group), None)
+    reagent = ions_of(facts.structure(first.row)) if first is not None else frozenset()
+    return not reagent or _group_resembles(relative, also | reagent, group, hits, facts, floor)
 
 
 #: A tert-butyldimethylsilyl on a drug's N-H, O-H or S-H (:data:`~nps_id.chem.derivatives.DERIVATIZING_GROUPS`' first).
@@ -286,9 +290,7 @@ def beyond_haloacyl_ions(relative: dict[int, float], group: str, hits: Sequence[
     which the group model read as a phenethylamine at 0.765, and camphor's C5H9+ 69 is CF3+ to the TFA
     derivatives' vote."""
     floor = thresholds.group_beyond_haloacyl_ions
-    first = _closest_of_group(group, hits, facts)
-    reagent = haloacyl_ions(facts.structure(first.row)) if floor > 0 and first is not None else frozenset()
-    return not reagent or _group_resembles(relative, reagent, group, hits, facts, floor)
+    return floor <= 0 or _beyond_reagent_ions(relative, group, hits, facts, floor, haloacyl_ions)
 
 
 def _cosine(a: dict[int, float], b: dict[int, float]) -> float:
