@@ -6,7 +6,7 @@ highest. :func:`choose` makes that last step: the :data:`TOP` best candidates of
 read again with evidence the terms lack -- the ions at the candidate and one or two units around it
 (13C, 37Cl/81Br, a self-protonated [M+H]+), the common losses from it (15, 17, 18, 28, 31, 43 ...),
 an ion an impossible loss below it, ions above it, its parity against the hits' and the hits' own
-masses -- by a conditional logit (:class:`MassModel`, plain arrays in :data:`MODEL_PATH`, trained by
+masses, a TMS derivative's M-15 -- by a conditional logit (:class:`MassModel`, plain arrays in :data:`MODEL_PATH`, trained by
 ``benchmarks/train_mass_model.py`` on the development libraries, their compounds left out). Without
 the file, or with :data:`MODEL_PATH` None, the highest score wins (the higher mass on a tie).
 """
@@ -150,7 +150,8 @@ def eligible(masses: np.ndarray, scores: np.ndarray, values: Sequence[np.ndarray
     its 13C peak); and an ion at >= :data:`_SHOWN` when the first has one -- the verdict rules check
     a candidate against the unknown's ion at its estimated mass (``molecular_ions_disagree``), and a
     move to a mass without one would silence them: tricosane (ions up to 197, estimated 197)
-    re-ranked to 254 was identified as docosane (benchmarks/README.md, stop 41); and no more than
+    re-ranked to 254 was identified as docosane (benchmarks/README.md, stop 41) -- but for a TMS
+    derivative's mass 15 above its highest ion (``silyl_loss15``: its M+ often absent, stop 44); and no more than
     :data:`REACH` above the first: the features see ions up to 91 u below a candidate, nothing that
     ties a far heavier mass to the spectrum (MassBank's TMS derivatives: phenoxyacetic acid 152 ->
     491 lost its identification; on the dev bench 48 of 54 such moves were wrong); nor the first

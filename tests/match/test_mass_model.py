@@ -12,9 +12,11 @@ from nps_id.match.mass_model import FEATURES, MassModel, load_model
 from nps_id.match.molecular_mass import estimate_masses
 
 
-def _massbank_with_swgdrug_hits(swgdrug_library):
-    """MassBank EI identity queries (compounds mostly not in SWGDRUG: the re-ranker never saw them),
-    their SWGDRUG hits as the estimate reads them, and their formulas' nominal masses."""
+def _massbank_with_hits(library, leave_out: bool = False):
+    """MassBank EI identity queries, their hits in ``library`` as the estimate reads them (SWGDRUG's:
+    compounds mostly not in it, the re-ranker never saw them; ``leave_out``:
+    the records of the query's own compound, by InChIKey skeleton, dropped) and their formulas'
+    nominal masses."""
     from nps_id.chem.formula import nominal_mass
     from nps_id.io import read
     from nps_id.library import open_verified
@@ -25,16 +27,17 @@ def _massbank_with_swgdrug_hits(swgdrug_library):
     from tests.conftest import data_path
 
     queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))
-    with open_verified(swgdrug_library) as lib:
+    with open_verified(library) as lib:
         reference = Reference.from_library(lib)
-    hits = search(queries, reference, SearchSettings(top_k=10))
-    facts = LibraryFacts(reference)
+    hits = search(queries, reference, SearchSettings(top_k=40 if leave_out else 10))
+    facts, keys = LibraryFacts(reference), reference.columns["inchikey"]
     relatives, neighbours, truth = [], [], []
     for q in np.unique(hits.query).tolist():
-        at = np.flatnonzero(hits.query == q)
+        own = str(queries[q].get("inchikey") or "")[:14] if leave_out else ""
+        at = [j for j in np.flatnonzero(hits.query == q) if not own or str(keys[hits.row[j]])[:14] != own]
         relatives.append(nominal_spectrum(queries[q].mz, queries[q].intensity))
         neighbours.append([facts.neighbour(int(hits.row[j]))._replace(similarity=float(hits.similarity[j]))
-                           for j in at])
+                           for j in at[:10]])
         truth.append(nominal_mass(queries[q].get("formula")))
     return relatives, neighbours, truth
 
@@ -42,7 +45,7 @@ def _massbank_with_swgdrug_hits(swgdrug_library):
 def test_the_re_ranker_reads_more_masses_right_on_compounds_it_never_saw(swgdrug_library):
     # MassBank EI spectra searched in SWGDRUG (another library than most of them come from): the
     # re-ranked estimate names the formula's nominal mass more often than the highest score does
-    relatives, neighbours, truth = _massbank_with_swgdrug_hits(swgdrug_library)
+    relatives, neighbours, truth = _massbank_with_hits(swgdrug_library)
     with_model = estimate_masses(relatives, neighbours)
     with mock.patch.object(mass_model, "shipped_model", lambda: None):
         without = estimate_masses(relatives, neighbours)
@@ -59,7 +62,7 @@ def test_the_re_ranker_never_silences_the_molecular_ion_checks(swgdrug_library):
     # highest score's (MassBank's TMS derivatives: phenoxyacetic acid 152 -> 491)
     from nps_id.match.molecular_mass import molecular_ion
 
-    relatives, neighbours, _ = _massbank_with_swgdrug_hits(swgdrug_library)
+    relatives, neighbours, _ = _massbank_with_hits(swgdrug_library)
     with_model = estimate_masses(relatives, neighbours)
     with mock.patch.object(mass_model, "shipped_model", lambda: None):
         without = estimate_masses(relatives, neighbours)
@@ -78,28 +81,9 @@ def test_a_tms_derivative_whose_highest_ion_is_m_minus_15_is_read_at_m(massbank_
     # MassBank EI identity queries searched in the MassBank EI library, their own compound's records
     # left out: of the TMS derivatives (73 with 75 or 147) whose highest ion is M-15 the estimate
     # names M for 10 of 13, without the TMS features 6; where the highest ion is M+ it costs <= 1
-    from nps_id.chem.formula import nominal_mass
-    from nps_id.io import read
-    from nps_id.library import open_verified
-    from nps_id.match.library_facts import LibraryFacts
-    from nps_id.match.molecular_mass import molecular_ion, nominal_spectrum
-    from nps_id.search.engine import SearchSettings, search
-    from nps_id.search.reference import Reference
-    from tests.conftest import data_path
+    from nps_id.match.molecular_mass import molecular_ion
 
-    queries = list(read(data_path("massbank", "ei-queries-identity.msp.gz")))
-    with open_verified(massbank_ei_build[1]) as lib:
-        reference = Reference.from_library(lib)
-    hits = search(queries, reference, SearchSettings(top_k=40))
-    facts, keys = LibraryFacts(reference), reference.columns["inchikey"]
-    relatives, neighbours, truth = [], [], []
-    for q in np.unique(hits.query).tolist():
-        own = str(queries[q].get("inchikey") or "")[:14]
-        kept = [j for j in np.flatnonzero(hits.query == q) if not own or str(keys[hits.row[j]])[:14] != own]
-        relatives.append(nominal_spectrum(queries[q].mz, queries[q].intensity))
-        neighbours.append([facts.neighbour(int(hits.row[j]))._replace(similarity=float(hits.similarity[j]))
-                           for j in kept[:10]])
-        truth.append(nominal_mass(queries[q].get("formula")))
+    relatives, neighbours, truth = _massbank_with_hits(massbank_ei_build[1], leave_out=True)
     with_tms = estimate_masses(relatives, neighbours)
     with mock.patch.object(mass_model, "_silyl", lambda ions, n: np.zeros(n, dtype=bool)):
         without = estimate_masses(relatives, neighbours)
@@ -123,7 +107,7 @@ def test_a_self_protonated_highest_ion_is_read_as_the_ion_one_below(swgdrug_libr
     from nps_id.match import molecular_mass
     from nps_id.match.molecular_mass import molecular_ion
 
-    relatives, neighbours, truth = _massbank_with_swgdrug_hits(swgdrug_library)
+    relatives, neighbours, truth = _massbank_with_hits(swgdrug_library)
     with_below = estimate_masses(relatives, neighbours)
     with mock.patch.object(molecular_mass, "_ion_below", lambda relative, own: False):
         without = estimate_masses(relatives, neighbours)
@@ -189,7 +173,7 @@ def test_one_re_rank_of_a_whole_search_chooses_what_each_chunk_would(swgdrug_lib
     # query's features, and so its chosen mass, are bit for bit those of its chunk of 64 alone
     from nps_id.match.molecular_mass import _CHUNK
 
-    relatives, neighbours, _ = _massbank_with_swgdrug_hits(swgdrug_library)
+    relatives, neighbours, _ = _massbank_with_hits(swgdrug_library)
     calls = []
     rerank = mass_model.rerank
     with mock.patch.object(mass_model, "rerank", lambda *args: calls.append(args) or rerank(*args)):
