@@ -6,8 +6,8 @@ highest. :func:`choose` makes that last step: the :data:`TOP` best candidates of
 read again with evidence the terms lack -- the ions at the candidate and one or two units around it
 (13C, 37Cl/81Br, a self-protonated [M+H]+), the common losses from it (15, 17, 18, 28, 31, 43 ...),
 an ion an impossible loss below it, ions above it, its parity against the hits' and the hits' own
-masses, a TMS derivative's M-15 -- by a conditional logit (:class:`MassModel`, plain arrays in :data:`MODEL_PATH`, trained by
-``benchmarks/train_mass_model.py`` on the development libraries, their compounds left out). Without
+masses, a TMS derivative's M-15 -- by a conditional logit (:class:`MassModel`, plain arrays in
+:data:`MODEL_PATH`, trained by ``benchmarks/train_mass_model.py`` on the development libraries, their compounds left out). Without
 the file, or with :data:`MODEL_PATH` None, the highest score wins (the higher mass on a tie).
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ FEATURES = ("score_share", "log_score_share", "top", "rank", "at_own", "above_ow
             *(f"loss_{d}" for d in LOSSES), "impossible", "impossible_root", "above_root", "above_any",
             "hit_mass", "hit_offset", "hit_homologue", "parity_share", "odd", "silyl_loss15", "silyl_above")
 #: A trimethylsilyl derivative's ions (:func:`_silyl`): m/z 73 at >= :data:`SILYL_BASE` of the base
-#: peak with 75 or 147 above :data:`SILYL_SIDE` (mass43's count: 73 % of MassBank EI's Si formulas).
+#: peak with 75 or 147 above :data:`SILYL_SIDE` (benchmarks/README.md, stop 43's "silyl").
 SILYL_BASE, SILYL_SIDE = 0.1, 0.02
 
 
@@ -151,8 +151,8 @@ def eligible(masses: np.ndarray, scores: np.ndarray, values: Sequence[np.ndarray
     a candidate against the unknown's ion at its estimated mass (``molecular_ions_disagree``), and a
     move to a mass without one would silence them: tricosane (ions up to 197, estimated 197)
     re-ranked to 254 was identified as docosane (benchmarks/README.md, stop 41) -- but for a TMS
-    derivative's mass 15 above its highest ion (``silyl_loss15``: its M+ often absent, stop 44); and no more than
-    :data:`REACH` above the first: the features see ions up to 91 u below a candidate, nothing that
+    derivative's mass 15 above its highest ion (``silyl_loss15``: its M+ often absent, stop 44);
+    and no more than :data:`REACH` above the first: the features see ions up to 91 u below a candidate, nothing that
     ties a far heavier mass to the spectrum (MassBank's TMS derivatives: phenoxyacetic acid 152 ->
     491 lost its identification; on the dev bench 48 of 54 such moves were wrong); nor the first
     hit's mass where the unknown shows no ion -- the hit's say-so alone must not make the estimate
@@ -200,9 +200,10 @@ def features(masses: np.ndarray, scores: np.ndarray, own: np.ndarray, relatives:
             silyl & (masses == mine + 15), silyl & (masses > mine)]
 
 
-def _silyl(ions: "_Ions", n: int) -> np.ndarray:
+def _silyl(ions: _Ions, n: int) -> np.ndarray:
     """Per unknown: whether it shows a trimethylsilyl derivative's ions (73 with 75 or 147): its
-    highest ion is then often M-15 and its M+ absent (benchmarks/README.md, "Stop 44 (branch mass44)")."""
+    highest ion is then often M-15 and its M+ absent (benchmarks/README.md, "Stop 44 (branch
+    mass44)")."""
     tms = ions.at(np.broadcast_to(np.array([73, 75, 147]), (n, 3)))
     return (tms[:, 0] >= SILYL_BASE) & ((tms[:, 1] > SILYL_SIDE) | (tms[:, 2] > SILYL_SIDE))
 
