@@ -7,8 +7,9 @@ read again with evidence the terms lack -- the ions at the candidate and one or 
 (13C, 37Cl/81Br, a self-protonated [M+H]+), the common losses from it (15, 17, 18, 28, 31, 43 ...),
 an ion an impossible loss below it, ions above it, its parity against the hits' and the hits' own
 masses, a TMS derivative's M-15 -- by a conditional logit (:class:`MassModel`, plain arrays in
-:data:`MODEL_PATH`, trained by ``benchmarks/train_mass_model.py`` on the development libraries, their compounds left out). Without
-the file, or with :data:`MODEL_PATH` None, the highest score wins (the higher mass on a tie).
+:data:`MODEL_PATH`, trained by ``benchmarks/train_mass_model.py`` on the development libraries,
+their compounds left out). Without the file, or with :data:`MODEL_PATH` None, the highest score
+wins (the higher mass on a tie).
 """
 from __future__ import annotations
 
