@@ -187,8 +187,11 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     pages += [lambda fig, part=part: _components_table(_Page(fig), part, model) for part in parts[1:]]
     found = new_substances(doc)
     title = new_substances_title(found)  # the whole section's, on each of its pages
-    pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part, title)
-              for part in _paginate(found, lambda page: _new_substances_heading(page, title), _new_substance)]
+    # the section's note once, on its first page; the pages after it go on under the title "(continued)"
+    parts = _paginate(found, lambda page: _new_substances_heading(page, title), _new_substance,
+                      later=lambda page: _new_substances_heading(page, title, continued=True))
+    pages += [lambda fig, part=part, k=k: _new_substances_section(_Page(fig), part, title, continued=k > 0)
+              for k, part in enumerate(parts)]
     for f in doc["findings"]:
         layout = _finding_layout(doc, f)
         pages.append(lambda fig, f=f, layout=layout: _finding_page(fig, doc, f, layout))
@@ -222,10 +225,12 @@ def _check_line(page: _Page, text: str) -> None:
 
 
 def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
-              draw: Callable[[_Page, Any], None], top: float = _TOP) -> list[list[Any]]:
+              draw: Callable[[_Page, Any], None], top: float = _TOP,
+              later: Callable[[_Page], None] | None = None) -> list[list[Any]]:
     """``items`` in page-sized parts, each page opening with ``heading`` (a dirty blank can remove
     dozens of components; a run can hold many suspected new substances); no part when no item.
-    The first page's text starts at ``top`` (page fraction; lower when a plot is above it)."""
+    The first page's text starts at ``top`` (page fraction; lower when a plot is above it); the pages
+    after it open with ``later`` when given (a section whose introduction is said once)."""
     parts: list[list[Any]] = []
     probe = None
     for item in items:
@@ -235,7 +240,7 @@ def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
             parts.append([])
             probe = _Page(_blank_page())
             probe.y = top if len(parts) == 1 else _TOP
-            heading(probe)
+            (heading if len(parts) == 1 or later is None else later)(probe)
             draw(probe, item)
         parts[-1].append(item)
     return parts
@@ -245,13 +250,17 @@ def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
 _CORE_HEIGHT = 0.12
 
 
-def _new_substances_section(page: _Page, found: Sequence[Mapping[str, Any]], title: str) -> None:
-    _new_substances_heading(page, title)
+def _new_substances_section(page: _Page, found: Sequence[Mapping[str, Any]], title: str, continued: bool) -> None:
+    _new_substances_heading(page, title, continued)
     for f in found:
         _new_substance(page, f)
 
 
-def _new_substances_heading(page: _Page, title: str) -> None:
+def _new_substances_heading(page: _Page, title: str, continued: bool = False) -> None:
+    """The section's title, with its note on its first page only (stop 44: each page repeated it)."""
+    if continued:
+        page.heading(title + _CONTINUED_TITLE)
+        return
     page.heading(title)
     page.line(NEW_SUBSTANCES_NOTE)
 
