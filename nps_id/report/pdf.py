@@ -183,15 +183,15 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     parts = _paginate(component_rows(doc), lambda page: _components_heading(page, model), _component_row,
                       top=_tic_bottom(chrom))
     if chrom is not None or parts:
-        pages.append(lambda fig: _tic_page(fig, doc, chrom, parts[0] if parts else []))
+        pages.append(lambda fig, first=parts[0] if parts else []: _tic_page(fig, doc, chrom, first))
     pages += [lambda fig, part=part: _components_table(_Page(fig), part, model) for part in parts[1:]]
     found = new_substances(doc)
     title = new_substances_title(found)  # the whole section's, on each of its pages
     # the section's note once, on its first page; the pages after it go on under the title "(continued)"
-    parts = _paginate(found, lambda page: _new_substances_heading(page, title), _new_substance,
-                      later=lambda page: _new_substances_heading(page, title, continued=True))
+    sections = _paginate(found, lambda page: _new_substances_heading(page, title), _new_substance,
+                         later=lambda page: _new_substances_heading(page, title, continued=True))
     pages += [lambda fig, part=part, k=k: _new_substances_section(_Page(fig), part, title, continued=k > 0)
-              for k, part in enumerate(parts)]
+              for k, part in enumerate(sections)]
     for f in doc["findings"]:
         layout = _finding_layout(doc, f)
         pages.append(lambda fig, f=f, layout=layout: _finding_page(fig, doc, f, layout))
