@@ -7,7 +7,7 @@ reference standards; on a page of their own when they do not fit), findings tabl
 the next pages when long); (2) the TIC, with the blank's below it, and the table of every
 component (continued on further pages when long); the suspected new substances (group,
 estimated mass, closest known compounds, the core structure they share, drawn), on pages of their
-own when there are any; then one page per finding --
+own when there are any (the section's note on the first, the others titled "(continued)"); then one page per finding --
 conclusion, identity and structure, verdict and criteria, mirror plot with difference trace, raw
 apex scan beside the deconvoluted spectrum, hit table, limitations -- its text going on over
 continuation pages ("(continued)") when it does not fit above the plots, never cut; (last) signatures, provenance
