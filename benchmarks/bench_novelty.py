@@ -56,7 +56,7 @@ import sys
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NoReturn
 
 import numpy as np
 
@@ -65,7 +65,7 @@ from nps_id.chem.ewa_groups import classify
 from nps_id.compound import record_relation
 from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.commands.options import refuse_output_onto_inputs
-from nps_id.errors import LibraryError, NpsIdError
+from nps_id.errors import EXIT_BAD_INPUT, LibraryError, NpsIdError
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import EVIDENCE_HITS, assess, assess_search, major_ions_present
@@ -397,16 +397,18 @@ def main() -> None:
                              "which hold them)")
     args = parser.parse_args()
     global CACHE, DETAILS, GROUP_FOLDS, RATES_LOO
-    try:  # minutes of work, then --details onto the pairs file (a trainer's run) or a library
-        refuse_output_onto_inputs([args.details, args.json], [args.swgdrug, args.massbank_ei, args.massbank_ms2,
-                                                              args.isomer_rates_loo])
+    inputs = [args.swgdrug, args.massbank_ei, args.massbank_ms2, args.isomer_rates_loo]
+    try:  # minutes of work, then --details onto the pairs file (a trainer's run), a library or the --json rows
+        refuse_output_onto_inputs([args.details, args.json], inputs)
     except NpsIdError as exc:
-        raise SystemExit(f"bench_novelty: error: {exc}") from None
+        _stop(exc, exc.exit_code)
+    if args.details and args.json and args.details.resolve() == args.json.resolve():  # the rows would replace the TSV
+        _stop(f"{args.details}: is both --details and --json; give each its own file", EXIT_BAD_INPUT)
     if args.isomer_rates_loo is not None:
         try:
             RATES_LOO = LeaveOutRates(json.loads(RATES_PATH.read_text(encoding="utf-8")), read_pairs(args.isomer_rates_loo))
         except (OSError, ValueError) as exc:
-            raise SystemExit(f"bench_novelty: error: --isomer-rates-loo: {exc}") from None
+            _stop(f"--isomer-rates-loo: {exc}", EXIT_BAD_INPUT)
     CACHE, DETAILS = args.cache, [] if args.details else None
     if args.group_folds is None:
         print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)
@@ -415,7 +417,7 @@ def main() -> None:
         try:
             GROUP_FOLDS = group_folds(args.group_folds, {"ei": args.group_min_probability, "ms2": ms2})
         except LibraryError as exc:
-            raise SystemExit(f"bench_novelty: error: --group-folds: {exc}") from None
+            _stop(f"--group-folds: {exc}", exc.exit_code)
     variants = variants_from(args.sweep)
     global BASELINE
     BASELINE = args.baseline
@@ -458,9 +460,25 @@ def main() -> None:
         header = ["task", "query", "top_hit", "similarity", "verdict", "rule", "new_substance", "suspected_group",
                   "own_group", "estimated_mass", "mass", "top_hit_right", "top_hit_mass", "top_hit_ion",
                   "suspected_group_probability"]
-        args.details.write_text("\n".join("\t".join(map(str, r)) for r in [header] + DETAILS) + "\n", encoding="utf-8")
+        _write(args.details, "\n".join("\t".join(map(str, r)) for r in [header] + DETAILS) + "\n")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+        _write(args.json, json.dumps(rows, indent=1) + "\n")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write an output atomically (a killed run leaves the previous file whole); no room is one line, exit 3."""
+    try:
+        with atomic_output(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    except NpsIdError as exc:
+        _stop(exc, exc.exit_code)
+
+
+def _stop(message: object, code: int) -> NoReturn:
+    """One line on stderr and the project's exit code (3 bad input, 4 bad library or model; README "Exit codes"):
+    ``SystemExit(message)`` exits 1, which the project keeps for a found match or a failed item."""
+    print(f"bench_novelty: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

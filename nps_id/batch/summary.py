@@ -37,6 +37,7 @@ from nps_id.batch.runner import BatchResult, results_path
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
 from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, finding_label, is_new_substance
+from nps_id.report.present import group_band_short
 
 REPORTED_VERDICTS = (IDENTIFIED, TENTATIVE)
 #: Minutes within which a blank's suspected new substance and the previous run's one of the same row
@@ -67,6 +68,10 @@ class Cell:
     new_substance: bool = False
     #: such a finding's closest library compound, whose match factor ``mf`` is (None: a library compound's row)
     closest: str | None = None
+    #: such a finding's group, if the learned group model named it: its probability (0-1) and, short, how often
+    #: a group of that band was right in the tests (stop 44; the reports' and ``match``'s figures)
+    group_probability: float | None = None
+    group_band: str | None = None
 
     def text(self) -> str:
         # "tentative, 7.53 min" beside "unknown compound" read as a tentative identification (stop 36)
@@ -130,7 +135,10 @@ def _read_run(results: dict) -> RunFindings:
             run.unknown_rts.setdefault(name, []).append(finding["rt_min"])
         if not finding.get("name"):
             continue
-        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new, finding["name"] if new else None)
+        probability = finding.get("suspected_group_probability") if new else None
+        band = None if probability is None else group_band_short(probability, "precursor_mz" in finding)
+        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new, finding["name"] if new else None,
+                    probability, band)
         old = run.best.get(name)
         if old is None or _rank(cell) > _rank(old):
             run.best[name] = cell
@@ -216,6 +224,8 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     run that got no blank subtracted although ``--blank-pattern`` asked for it (``done (no blank)``).
     Its last column, ``internal_standard``, is ``yes`` for a substance labelled an internal standard
     in any run (as the reports and ``summary.html`` label it), ``no`` for the others, empty on ``status``.
+    After it (stop 44), ``group_probability``: on a suspected new substance's row the highest probability
+    (0-1, 3 decimals) the learned group model gave its group in any run, empty where no model named it.
     """
     out_dir = Path(out_dir)
     paths = [out_dir / "summary.csv", out_dir / "summary.html", out_dir / "summary.json"]
@@ -224,11 +234,12 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     with atomic_output(paths[0]) as tmp, open(tmp, "w", newline="", encoding="utf-8", errors=PRINTABLE) as fh:
         writer = csv.writer(fh)
         # internal_standard is last (stop 33): the columns before it are a contract
-        writer.writerow(["substance"] + [row.key for row in summary.runs] + ["internal_standard"])
+        # ... and group_probability after it (stop 44)
+        writer.writerow(["substance"] + [row.key for row in summary.runs] + ["internal_standard", "group_probability"])
         for name in summary.substances:
             writer.writerow([name] + [_cell_text(summary, name, row.key) for row in summary.runs]
-                            + ["yes" if name in summary.internal_standards else "no"])
-        writer.writerow(["status"] + [row.status + _status_note(row) for row in summary.runs] + [""])
+                            + ["yes" if name in summary.internal_standards else "no", _highest_probability(summary, name)])
+        writer.writerow(["status"] + [row.status + _status_note(row) for row in summary.runs] + ["", ""])
     with atomic_output(paths[1]) as tmp:
         tmp.write_text(_html(summary), encoding="utf-8", errors=PRINTABLE)
     with atomic_output(paths[2]) as tmp:
@@ -248,9 +259,22 @@ def _status_note(row: RunRow) -> str:
     return " (blank)" if row.blank else " (no blank)" if row.no_blank else ""
 
 
+def _highest_probability(summary: Summary, name: str) -> str:
+    """A row's highest group-model probability over the runs, 3 decimals as the results hold it; "" for none."""
+    named = [c.group_probability for c in summary.cells[name].values() if c.group_probability is not None]
+    return f"{max(named):.3f}" if named else ""
+
+
 def _cell_text(summary: Summary, name: str, key: str) -> str:
     cell = summary.cells[name].get(key)
     return cell.text() if cell else ""
+
+
+def _html_cell_text(cell: Cell) -> str:
+    """The CSV's cell, and a model-named group's probability with how often its band was right (stop 44)."""
+    if cell.group_probability is None:
+        return cell.text()
+    return f"{cell.text()}, group model's probability {cell.group_probability:.3f} ({cell.group_band})"
 
 
 _CSS = """
@@ -275,7 +299,7 @@ def _html(summary: Summary) -> str:
         for row in summary.runs:
             cell = summary.cells[name].get(row.key)
             cls = (cell.verdict if cell else "") + (" blank" if row.blank else "")
-            cells.append(f'<td class="{cls.strip()}">{esc(cell.text()) if cell else ""}</td>')
+            cells.append(f'<td class="{cls.strip()}">{esc(_html_cell_text(cell)) if cell else ""}</td>')
         label = f"{name} (internal standard)" if name in summary.internal_standards else name
         body.append(f"<tr><th>{esc(label)}</th>{''.join(cells)}</tr>")
     runs = "".join(

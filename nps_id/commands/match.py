@@ -260,20 +260,14 @@ def _group_text(finding: dict) -> str:
     it (a lead at 0.53 and one at 0.99 read the same otherwise) and, short, how often a group of its band
     was right in the tests (a chemist reads this table first; a bare probability reads as a rate) --
     the reports' longer :func:`~nps_id.report.present.group_band_rate`."""
-    from nps_id.report.present import group_band, group_floor
+    from nps_id.report.present import group_band_short
 
     probability = finding.get("suspected_group_probability")
     group = finding["suspected_group"]
     if probability is None:
         return group
-    ms2 = "precursor_mz" in finding  # an LC-MS/MS finding's own field ("lc" is the reports', never the results')
-    band = group_band(probability, ms2)
-    if band is None:  # below the model's floor: a results file it never wrote
-        rate = f"below {group_floor(ms2):g}: no rate measured"
-    elif ms2:
-        rate = "LC-MS/MS: too few groups in the tests to rate, {} of {} right".format(*band[2:])
-    else:
-        rate = "at {:g}-{:g} right {} of {} in the EI tests".format(*band)
+    # an LC-MS/MS finding's own field ("lc" is the reports', never the results')
+    rate = group_band_short(probability, "precursor_mz" in finding)
     # three decimals, as the findings hold it: 0.597 in two read "0.60 (at 0.52-0.6 ...)"
     return f"{group}, group model's probability {probability:.3f} ({rate})"
 

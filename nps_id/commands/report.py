@@ -32,8 +32,8 @@ name, with the estimated nominal mass (inferred, not measured), the closest know
 where the learned group model named the group, its probability -- the model's confidence, not a
 measured rate: the report and the EWA export
 (column suspected_group_probability, described in the export JSON's "fields") say how often a
-group of its band was right for the finding's technique; the LIMS row carries suspected_group and
-estimated_mass only. A lead to check, not an identification. An unknown compound of no NPS group
+group of its band was right for the finding's technique, as the LIMS row does (columns
+suspected_group_probability and suspected_group_band_rate, since stop 44). A lead to check, not an identification. An unknown compound of no NPS group
 is in the report, never in the EWA export.
 Sign-off (--status reviewed, named analyst and reviewer with signing times): README.md,
 "Reports and early-warning export".

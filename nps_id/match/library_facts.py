@@ -37,6 +37,18 @@ from nps_id.search.scores.base import to_999_column
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
 
+#: A tert-butyldimethylsilyl on a drug's N-H, O-H or S-H (:data:`~nps_id.chem.derivatives.DERIVATIZING_GROUPS`' first).
+TBDMS = DERIVATIZING_GROUPS[0][1]
+#: A trihaloacetyl on a drug's N-H or O-H, its atoms matched carbonyl first: TFA (with TPC's trifluoroacetyl) of
+#: :mod:`nps_id.chem.derivatives`, and the chloroacyls it does not hold (trichloroacetyl, chlorodifluoroacetyl,
+#: dichlorofluoroacetyl; SWGDRUG 3.4 holds one such derivative, N-trichloroacetylmethamphetamine, MassBank EI none
+#: -- its methyl trichloroacetate is no drug's derivative). Not PFPA or HFBA: set aside from their acyl's mass up
+#: (147, 197), their derivatives keep too little to tell their group (dev data, benchmarks/README.md stop 43).
+#: The acyl's O bonded to carbon: a trifluoroacetic acid or trifluoroacetate (a salt's counterion) is no derivative.
+HALOACYL = "[CX3;$(C[#7]),$(C[OX2][#6])](=O)C([F,Cl])([F,Cl])[F,Cl]"
+#: The trihaloacetyls :func:`reagent_names` names, by their number of Cl (index; the other halogens F).
+HALOACYL_NAMES = ("COCF3", "COCClF2", "COCCl2F", "COCCl3")
+
 #: Fragment tolerance of the library's own MS/MS pairs (:meth:`LibraryFacts.ms2_pairs`): two
 #: compounds are alike only when their fragments agree at HRMS accuracy (the LC
 #: ``--fragment-tolerance`` default); the search's 0.2 Da cosine took L-phenylalanine's C8H10N+
@@ -157,12 +169,13 @@ class RowFactsCache(JsonCache):
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list, "name_of": (str, type(None)),
-              "thermal": list, "diastereomers": list, "nps": int, "molecule_mass": (float, type(None))}
+              "thermal": list, "diastereomers": list, "nps": int, "molecule_mass": (float, type(None)), "reagents": list}
     #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
-    #: each, its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
+    #: each, its reagents' names (:func:`reagent_names`, sorted), its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
     #: anomeric carbon]] each.
     _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and 0 <= n <= _MAX_INT for n in v),
               "thermal": lambda v: all(_strings(r, 3) for r in v),
+              "reagents": lambda v: all(n in ("TBDMS", *HALOACYL_NAMES) for n in v) and v == sorted(set(v)),
               "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
                                              and isinstance(c[1], list) and len(c[1]) >= 1
                                              and all(isinstance(k, str) for k in c[1]) for c in v)}
@@ -205,6 +218,37 @@ class Ms2PairsCache(RowFactsCache):
         if not all((self._facts.block(row), self._facts.formula(row)) == (block, formula) for block, (row, _) in pairs.items()):
             raise ValueError(f"{key!r} holds {value!r}: a row not of its block and formula")
         return pairs
+
+
+def reagent_names(smiles: str | None) -> tuple[str, ...]:
+    """The reagent groups a structure carries whose ions the group checks set aside
+    (:mod:`nps_id.match.substance_group`), sorted: ``"TBDMS"`` (:data:`TBDMS`) and each trihaloacetyl
+    (:data:`HALOACYL`) by its halogens (:data:`HALOACYL_NAMES`); () for none -- a TMS is not named (the silyl
+    ions' own check), nor a PFPA or HFBA. :attr:`LibraryFacts.reagent` names only the kind, silyl or
+    perfluoroacyl, and no chloroacyl.
+
+    >>> reagent_names("CC(Cc1ccccc1)N(C)C(=O)C(Cl)(Cl)Cl"), reagent_names("CC(Cc1ccccc1)N[Si](C)(C)C")
+    (('COCCl3',), ())
+    """
+    # no silyl, no CX3: RDKit not imported (~50 ms, warm caches)
+    if not smiles or ("Si" not in smiles and smiles.count("F") + smiles.count("Cl") < 3):
+        return ()
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return ()
+    names = {"TBDMS"} if mol.HasSubstructMatch(_pattern(TBDMS)) else set()
+    for match in mol.GetSubstructMatches(_pattern(HALOACYL)):  # every acyl: a TFA and a trichloroacetyl on one drug
+        names.add(HALOACYL_NAMES[sum(mol.GetAtomWithIdx(i).GetSymbol() == "Cl" for i in match)])
+    return tuple(sorted(names))
+
+
+@functools.lru_cache(maxsize=4)
+def _pattern(smarts: str) -> Any:
+    from rdkit import Chem
+
+    return Chem.MolFromSmarts(smarts)
 
 
 class LibraryFacts:
@@ -386,6 +430,11 @@ class LibraryFacts:
 
         mol = Chem.MolFromSmiles(smiles)
         return None if mol is None else reagent_of(mol)
+
+    def reagents(self, row: int) -> tuple[str, ...]:
+        """:func:`reagent_names` of the row's verified structure (kept in the cache folder: a later process sets
+        a derivative's reagent ions aside without parsing it, or importing RDKit)."""
+        return tuple(self._cached("reagents", row, lambda r: list(reagent_names(self.structure(r)))))
 
     def shape(self, row: int) -> tuple[int, int, int]:
         """The row's verified structure's :func:`~nps_id.match.isomer_rule.structure_shape` (kept in

@@ -17,14 +17,14 @@ from __future__ import annotations
 from functools import lru_cache, reduce
 from itertools import islice
 from operator import add
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from nps_id.chem.derivatives import DERIVATIZING_GROUPS, SIGNATURE_IONS
+from nps_id.chem.derivatives import SIGNATURE_IONS
 from nps_id.chem.diagnostic_ions import ACYLIUM_SETS, group_from_ions
 from nps_id.match.group_model import VOTE_COMPOUNDS, GroupModel, ModelInput, distinct_compounds, shipped_group_model
-from nps_id.match.library_facts import LibraryFacts
+from nps_id.match.library_facts import HALOACYL_NAMES, LibraryFacts
 from nps_id.match.molecular_mass import ION_FLOOR, molecular_ion, nominal_spectrum
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.verdict import VerdictThresholds
@@ -202,81 +202,55 @@ def beyond_silyl_ions(relative: dict[int, float], group: str, hits: Sequence[Ran
 
 
 def _beyond_reagent_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,
-                         floor: float, ions_of: Callable[[str | None], frozenset[int]],
+                         floor: float, ions_of: Callable[[tuple[str, ...]], frozenset[int]],
                          also: frozenset[int] = frozenset()) -> bool:
     """Whether the unknown still resembles a closest compound of ``group`` at >= ``floor`` once the reagent
-    ions ``ions_of`` reads in the group's closest compound's structure (and ``also``) are set aside; True when
+    ions ``ions_of`` reads in the group's closest compound's reagents (:meth:`LibraryFacts.reagents`; and
+    ``also``) are set aside; True when
     that compound carries no such reagent, or none of the group is among the closest."""
     first = next((hit for hit in islice(distinct_compounds(hits, facts), VOTE_COMPOUNDS)
                   if facts.group(hit.row) == group), None)
-    reagent = ions_of(facts.structure(first.row)) if first is not None else frozenset()
+    reagent = ions_of(facts.reagents(first.row)) if first is not None else frozenset()
     return not reagent or _group_resembles(relative, also | reagent, group, hits, facts, floor)
 
 
-#: A tert-butyldimethylsilyl on a drug's N-H, O-H or S-H (:data:`~nps_id.chem.derivatives.DERIVATIZING_GROUPS`' first).
-TBDMS = DERIVATIZING_GROUPS[0][1]
 #: The TBDMS cation (CH3)3C-Si(CH3)2+: no ion carrying the reagent is lighter.
 TBDMS_ION = 115
 
 
-@lru_cache(maxsize=4096)
-def tbdms_ions(smiles: str | None) -> frozenset[int]:
-    """The ions a TBDMS derivative's spectrum owes to its reagent (:data:`TBDMS`; empty when ``smiles`` holds
-    none): C4H9+ 57 and every ion from the TBDMS cation's 115 up -- those that may carry it, as the iminium
-    ions of amphetamine TBDMS (158) and ephedrine bis-TBDMS (172) do, and its M-57 ions."""
-    if not smiles or "Si" not in smiles:  # no silyl: RDKit not imported (~50 ms, warm caches)
-        return frozenset()
-    from rdkit import Chem
-
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None or not mol.HasSubstructMatch(_pattern(TBDMS)):
-        return frozenset()
-    return frozenset(range(TBDMS_ION, ACYL_ION_CEILING)) | {57}
+@lru_cache(maxsize=64)
+def tbdms_ions(reagents: tuple[str, ...]) -> frozenset[int]:
+    """The ions a TBDMS derivative's spectrum owes to its reagent (empty when ``reagents``, a structure's
+    :func:`~nps_id.match.library_facts.reagent_names`, holds no TBDMS): C4H9+ 57 and every ion from the TBDMS
+    cation's 115 up -- those that may carry it, as the iminium ions of amphetamine TBDMS (158) and ephedrine
+    bis-TBDMS (172) do, and its M-57 ions."""
+    return frozenset(range(TBDMS_ION, ACYL_ION_CEILING)) | {57} if "TBDMS" in reagents else frozenset()
 
 
-#: A trihaloacetyl on a drug's N-H or O-H, its atoms matched carbonyl first: TFA (with TPC's trifluoroacetyl) of
-#: :mod:`nps_id.chem.derivatives`, and the chloroacyls it does not hold (trichloroacetyl, chlorodifluoroacetyl,
-#: dichlorofluoroacetyl; SWGDRUG 3.4 holds one such derivative, N-trichloroacetylmethamphetamine, MassBank EI none
-#: -- its methyl trichloroacetate is no drug's derivative). Not PFPA or HFBA: set aside from their acyl's mass up
-#: (147, 197), their derivatives keep too little to tell their group (dev data, benchmarks/README.md stop 43).
-#: The acyl's O bonded to carbon: a trifluoroacetic acid or trifluoroacetate (a salt's counterion) is no derivative.
-HALOACYL = "[CX3;$(C[#7]),$(C[OX2][#6])](=O)C([F,Cl])([F,Cl])[F,Cl]"
-#: Nominal masses of the acyl's atoms (the lightest isotope: an ion's first peak).
+#: Nominal masses of a trihaloacetyl's atoms (the lightest isotope: an ion's first peak).
 _NOMINAL = {"C": 12, "O": 16, "F": 19, "Cl": 35}
 
 
-@lru_cache(maxsize=4096)
-def haloacyl_ions(smiles: str | None) -> frozenset[int]:
-    """The ions a haloacyl derivative's spectrum owes to its reagent (:data:`HALOACYL`; empty when ``smiles``
-    holds none): every ion from the acyl's nominal mass up -- those that may carry it, as the iminium ion
-    CCl3CO-N(CH3)=CH-CH3+ (m/z 202, 204, 206, 208) of N-trichloroacetylmethamphetamine does -- and its
-    trihalomethyl cation with the chlorine isotope peaks (CF3+ 69; CCl3+ 117, 119, 121, 123)."""
-    if not smiles or smiles.count("F") + smiles.count("Cl") < 3:  # no CX3: RDKit not imported (~50 ms, warm caches)
-        return frozenset()
-    from rdkit import Chem
-
-    mol = Chem.MolFromSmiles(smiles)
-    matches = mol.GetSubstructMatches(_pattern(HALOACYL)) if mol is not None else ()
-    # every acyl (a TFA and a trichloroacetyl on one drug): the first alone left CF3+ 69 and 97-144 in
-    return frozenset().union(*(_acyl_ions([mol.GetAtomWithIdx(i).GetSymbol() for i in match]) for match in matches))
+@lru_cache(maxsize=64)
+def haloacyl_ions(reagents: tuple[str, ...]) -> frozenset[int]:
+    """The ions a haloacyl derivative's spectrum owes to its reagents (each trihaloacetyl of ``reagents``, a
+    structure's :func:`~nps_id.match.library_facts.reagent_names`; empty when none): every ion from the acyl's
+    nominal mass up -- those that may carry it, as the iminium ion CCl3CO-N(CH3)=CH-CH3+ (m/z 202, 204, 206, 208)
+    of N-trichloroacetylmethamphetamine does -- and its trihalomethyl cation with the chlorine isotope peaks
+    (CF3+ 69; CCl3+ 117, 119, 121, 123). Every acyl (a TFA and a trichloroacetyl on one drug): the first alone
+    left CF3+ 69 and 97-144 in."""
+    return frozenset().union(*(_acyl_ions(HALOACYL_NAMES.index(name)) for name in reagents if name in HALOACYL_NAMES))
 
 
-def _acyl_ions(symbols: list[str]) -> frozenset[int]:
-    """:func:`haloacyl_ions` of one acyl, its atoms' ``symbols``."""
-    acyl = sum(_NOMINAL[s] for s in symbols)
-    cation = acyl - _NOMINAL["C"] - _NOMINAL["O"]
-    return frozenset(range(acyl, ACYL_ION_CEILING)) | {cation + 2 * k for k in range(symbols.count("Cl") + 1)}
+def _acyl_ions(chlorines: int) -> frozenset[int]:
+    """:func:`haloacyl_ions` of one trihaloacetyl of ``chlorines`` Cl (the others F)."""
+    cation = _NOMINAL["C"] + chlorines * _NOMINAL["Cl"] + (3 - chlorines) * _NOMINAL["F"]
+    acyl = cation + _NOMINAL["C"] + _NOMINAL["O"]
+    return frozenset(range(acyl, ACYL_ION_CEILING)) | {cation + 2 * k for k in range(chlorines + 1)}
 
 
 #: Above every ion a library spectrum holds (the training spectra's highest is 2,457).
 ACYL_ION_CEILING = 5000
-
-
-@lru_cache(maxsize=4)
-def _pattern(smarts: str) -> Any:
-    from rdkit import Chem
-
-    return Chem.MolFromSmarts(smarts)
 
 
 def beyond_haloacyl_ions(relative: dict[int, float], group: str, hits: Sequence[RankedHit], facts: LibraryFacts,

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 from nps_id.chem.ewa_groups import placed
 from nps_id.report.findings import finding_number
-from nps_id.report.present import finding_label
+from nps_id.report.present import finding_label, group_band_rate
 
 #: Column -> value from (report document, finding).
 LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] = {
@@ -64,7 +64,16 @@ LIMS_COLUMNS: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] =
     "library_entry": lambda d, f: f["name"],
     # the reports' "#1" (``finding`` is the 0-based index, kept for existing imports)
     "finding_number": lambda d, f: finding_number(f["index"]),
+    # stop 44, at the end: how sure the learned group model was of ``suspected_group`` (0-1; empty when no model
+    # named it), and how often a group of its band was right in the tests, for the finding's technique
+    "suspected_group_probability": lambda d, f: _group_probability(f),
+    "suspected_group_band_rate": lambda d, f: (None if _group_probability(f) is None
+                                               else group_band_rate(f["suspected_group_probability"], f.get("lc") is not None)),
 }
+
+
+def _group_probability(f: Mapping[str, Any]) -> float | None:
+    return f.get("suspected_group_probability") if f.get("new_substance") else None
 
 
 def _own(f: Mapping[str, Any], key: str) -> Any:

@@ -7,7 +7,7 @@ reference standards; on a page of their own when they do not fit), findings tabl
 the next pages when long); (2) the TIC, with the blank's below it, and the table of every
 component (continued on further pages when long); the suspected new substances (group,
 estimated mass, closest known compounds, the core structure they share, drawn), on pages of their
-own when there are any; then one page per finding --
+own when there are any (the section's note on the first, the others titled "(continued)"); then one page per finding --
 conclusion, identity and structure, verdict and criteria, mirror plot with difference trace, raw
 apex scan beside the deconvoluted spectrum, hit table, limitations -- its text going on over
 continuation pages ("(continued)") when it does not fit above the plots, never cut; (last) signatures, provenance
@@ -183,12 +183,15 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     parts = _paginate(component_rows(doc), lambda page: _components_heading(page, model), _component_row,
                       top=_tic_bottom(chrom))
     if chrom is not None or parts:
-        pages.append(lambda fig: _tic_page(fig, doc, chrom, parts[0] if parts else []))
+        pages.append(lambda fig, first=parts[0] if parts else []: _tic_page(fig, doc, chrom, first))
     pages += [lambda fig, part=part: _components_table(_Page(fig), part, model) for part in parts[1:]]
     found = new_substances(doc)
     title = new_substances_title(found)  # the whole section's, on each of its pages
-    pages += [lambda fig, part=part: _new_substances_section(_Page(fig), part, title)
-              for part in _paginate(found, lambda page: _new_substances_heading(page, title), _new_substance)]
+    # the section's note once, on its first page; the pages after it go on under the title "(continued)"
+    sections = _paginate(found, lambda page: _new_substances_heading(page, title), _new_substance,
+                         later=lambda page: _new_substances_heading(page, title, continued=True))
+    pages += [lambda fig, part=part, k=k: _new_substances_section(_Page(fig), part, title, continued=k > 0)
+              for k, part in enumerate(sections)]
     for f in doc["findings"]:
         layout = _finding_layout(doc, f)
         pages.append(lambda fig, f=f, layout=layout: _finding_page(fig, doc, f, layout))
@@ -222,10 +225,12 @@ def _check_line(page: _Page, text: str) -> None:
 
 
 def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
-              draw: Callable[[_Page, Any], None], top: float = _TOP) -> list[list[Any]]:
+              draw: Callable[[_Page, Any], None], top: float = _TOP,
+              later: Callable[[_Page], None] | None = None) -> list[list[Any]]:
     """``items`` in page-sized parts, each page opening with ``heading`` (a dirty blank can remove
     dozens of components; a run can hold many suspected new substances); no part when no item.
-    The first page's text starts at ``top`` (page fraction; lower when a plot is above it)."""
+    The first page's text starts at ``top`` (page fraction; lower when a plot is above it); the pages
+    after it open with ``later`` when given (a section whose introduction is said once)."""
     parts: list[list[Any]] = []
     probe = None
     for item in items:
@@ -235,7 +240,7 @@ def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
             parts.append([])
             probe = _Page(_blank_page())
             probe.y = top if len(parts) == 1 else _TOP
-            heading(probe)
+            (heading if len(parts) == 1 or later is None else later)(probe)
             draw(probe, item)
         parts[-1].append(item)
     return parts
@@ -245,13 +250,17 @@ def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
 _CORE_HEIGHT = 0.12
 
 
-def _new_substances_section(page: _Page, found: Sequence[Mapping[str, Any]], title: str) -> None:
-    _new_substances_heading(page, title)
+def _new_substances_section(page: _Page, found: Sequence[Mapping[str, Any]], title: str, continued: bool) -> None:
+    _new_substances_heading(page, title, continued)
     for f in found:
         _new_substance(page, f)
 
 
-def _new_substances_heading(page: _Page, title: str) -> None:
+def _new_substances_heading(page: _Page, title: str, continued: bool = False) -> None:
+    """The section's title, with its note on its first page only (stop 44: each page repeated it)."""
+    if continued:
+        page.heading(title + _CONTINUED_TITLE)
+        return
     page.heading(title)
     page.line(NEW_SUBSTANCES_NOTE)
 

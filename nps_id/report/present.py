@@ -2,7 +2,8 @@
 labels and table cells every renderer takes from a report document, so they read the same everywhere.
 
 Entry points: :func:`finding_label` (from ``findings``, which names components too), :func:`isomers_open`,
-:func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`,
+:func:`conclusion`, :func:`verdict_badge`, :func:`summary_line`, the group model's probability
+(:func:`group_probability_text`, :func:`group_band_rate`, short :func:`group_band_short`),
 the ``*_fields`` functions ((label, value) pairs in reading order; :func:`lc_evidence_fields` for
 LC-MS/MS findings, with :func:`shown_precursor_mz` and :func:`fragments_text`; :func:`new_substance_fields`
 with :func:`estimated_mass_text`),
@@ -341,6 +342,20 @@ def group_band_rate(probability: float, ms2: bool) -> str:
     low, high, right, named = band
     return (f"GC-EI-MS, SWGDRUG compounds left out of the library: a group at {low:g}-{high:g} was right "
             f"for {right} of {named}")
+
+
+def group_band_short(probability: float, ms2: bool) -> str:
+    """:func:`group_band_rate` in a table cell's few words (``match``'s terminal table, the batch summary).
+
+    >>> group_band_short(0.55, ms2=False)
+    'at 0.52-0.6 right 40 of 66 in the EI tests'
+    """
+    band = group_band(probability, ms2)
+    if band is None:  # below the model's floor: a results file it never wrote
+        return f"below {group_floor(ms2):g}: no rate measured"
+    if ms2:
+        return "LC-MS/MS: too few groups in the tests to rate, {} of {} right".format(*band[2:])
+    return "at {:g}-{:g} right {} of {} in the EI tests".format(*band)
 
 
 def group_floor(ms2: bool) -> float:

@@ -96,11 +96,11 @@ def test_summary_table_has_substances_by_runs_and_lists_failures(sequence_batch)
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], {row[0]: row[1:] for row in rows[1:]}
-    assert header == ["substance"] + ALL + ["internal_standard"]
-    cell = dict(zip(header[1:-1], body["Etizolam"]))
+    assert header == ["substance"] + ALL + ["internal_standard", "group_probability"]  # the last since stop 44
+    cell = dict(zip(header[1:-2], body["Etizolam"]))
     assert {k for k, v in cell.items() if v.startswith("tentative")} == ETIZOLAM_RUNS | {DIRTY_BLANK}
     assert all(v.startswith("identified") for v in body["Bupivacaine"][:7])
-    assert body["status"] == ["done"] * 6 + ["done (blank)", "failed", "failed", ""]
+    assert body["status"] == ["done"] * 6 + ["done (blank)", "failed", "failed", "", ""]
     page = (out / "summary.html").read_text()
     assert "Flubromazepam" in page and "truncated" in page
 
@@ -142,8 +142,8 @@ def test_summary_labels_the_internal_standard(sequence_batch):
     # summary.csv said nothing of it (stop 33): its last column says which rows are internal standards
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0][-1] == "internal_standard"
-    labels = {row[0]: row[-1] for row in rows[1:]}
+    assert rows[0][-2] == "internal_standard"  # group_probability after it since stop 44
+    labels = {row[0]: row[-2] for row in rows[1:]}
     assert labels.pop("Bupivacaine") == "yes" and labels.pop("status") == ""
     assert {"Etizolam", "Flubromazepam"} <= set(labels) and set(labels.values()) == {"no"}
 
@@ -480,8 +480,8 @@ def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdr
                         "other/220223016.mzML"]
     rows = list(csv.reader((out / "summary.csv").open(encoding="utf-8")))
     assert rows[0][1:] == ["other/220223016.mzML", "sequence/220223001.mzML", "sequence/220223016.mzML",
-                           "internal_standard"]
-    assert rows[-1][1:] == ["done (no blank)", "done (blank)", "done", ""]
+                           "internal_standard", "group_probability"]
+    assert rows[-1][1:] == ["done (no blank)", "done (blank)", "done", "", ""]
     runs = {r["key"]: r for r in json.loads((out / "summary.json").read_text())["runs"]}
     assert runs["other/220223016.mzML"]["no_blank"] and not runs["sequence/220223016.mzML"]["no_blank"]
     assert json.loads(results_path(out, "other/220223016.mzML").read_text()).get("blank") is None

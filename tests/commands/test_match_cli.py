@@ -179,6 +179,24 @@ def test_the_reference_standard_in_the_sample_toml_does_what_the_option_does(swg
     assert etizolam["verdict"] == "identified" and etizolam["reference_standard"]["run"] == "220223010.mzML"
 
 
+def test_the_shipped_card_works_from_any_folder(swgdrug_library, tmp_path, monkeypatch):
+    """README's report commands from another folder than the checkout (stop 44): only the card's own path
+    changes; its reference standard run is read from the card's folder, never from the working folder."""
+    card_toml = Path(__file__).resolve().parents[2] / "docs" / "card.toml"
+    card = data_path("gcms", "lrcfs", "220223030.mzML")
+    elsewhere = tmp_path / "a" / "b"  # deep enough that the card's ../../shared/data is nothing from here
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(cli, ["match", str(card), "-l", str(swgdrug_library), "--internal-standard",
+                                      "Bupivacaine@6.51", "--sample-info", str(card_toml), "--json", "030.match.json"])
+    assert result.exit_code == 0, result.output
+    assert "reference standard Etizolam: run 220223010.mzML, at 10.2" in result.stdout
+    report = CliRunner().invoke(cli, ["report", "030.match.json", "-f", "html", "-o", "030.html", "--sample-info",
+                                      str(card_toml)])
+    assert report.exit_code == 0, report.output
+    assert "FL22/009-2" in (elsewhere / "030.html").read_text(encoding="utf-8")
+
+
 def test_a_toml_naming_the_run_as_its_own_standard_gives_no_standard_run_in_the_report_and_ewa(swgdrug_library, tmp_path):
     # Until stop 36 (newuser36) the card named in its own sample TOML as etizolam's standard left the
     # finding `tentative` but its report line read "Reference standard run: yes: not compared ..." and the

@@ -135,6 +135,9 @@ def test_a_batch_reads_the_blocks_column_whole_after_a_few_rows_alone_with_the_s
     # a molecule mass (kept since stop 41): JSON reads Infinity and NaN, an int is no mass the cache writes
     ("molecule_mass:1", float("inf"), 303.15829), ("molecule_mass:1", float("nan"), None),
     ("molecule_mass:1", -5.0, 303.15829), ("molecule_mass:1", 303, 303.15829),
+    # the reagents' names (stop 44): a name no structure gives, unsorted, repeated, not a name
+    ("reagents:1", ["TMS"], []), ("reagents:1", ["TBDMS", "COCF3"], ["COCF3", "TBDMS"]),
+    ("reagents:1", ["COCF3", "COCF3"], ["COCF3"]), ("reagents:1", [3], []), ("reagents:1", "TBDMS", ["TBDMS"]),
 ])
 def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, monkeypatch, key, damaged, made):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
@@ -526,3 +529,31 @@ def test_water_loss_candidates_made_for_both_polarities_at_once_are_each_polarit
     for r in range(0, reference.n_spectra, 7):
         value = candidate_mass(cols, r)
         assert whole.molecule_mass(r) == (value if math.isfinite(value) and value > 0 else None)
+
+
+def test_a_rows_reagents_are_kept_and_read_back_without_its_structure(swgdrug_library, tmp_path, monkeypatch):
+    """The reagents' names (stop 44) the group checks set aside ions by: SWGDRUG's TBDMS derivatives and its
+    trichloroacetyl one named as such (``reagent`` says "silyl" for a TMS and a TBDMS alike, nothing for a
+    chloroacyl), kept in the cache folder, so that a later process reads them without parsing a structure."""
+    from nps_id.library import open_verified
+    from nps_id.match.library_facts import LibraryFacts
+    from nps_id.search.reference import Reference
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    with open_verified(swgdrug_library) as lib:
+        reference = Reference.from_library(lib, lazy=True)
+        names = [str(n) for n in lib.column("name")]
+        made = LibraryFacts(reference)
+        named = {row: made.reagents(row) for row in range(lib.n_spectra) if made.reagents(row)}
+        made.save()
+        tcmeth = names.index("N-Trichloroacetylmethamphetamine") if "N-Trichloroacetylmethamphetamine" in names else next(
+            r for r, n in enumerate(names) if "trichloroacetyl" in n.lower())
+        assert named[tcmeth] == ("COCCl3",) and made.reagent(tcmeth) is None
+        tbdms = [r for r, v in named.items() if "TBDMS" in v]
+        assert tbdms and all("TBDMS" in names[r] or "tBDMS" in names[r] or "butyldimethylsilyl" in names[r].lower()
+                             for r in tbdms), [names[r] for r in tbdms]
+        tms = [r for r in range(lib.n_spectra) if made.reagent(r) == "silyl" and r not in tbdms]
+        assert tms and not any(made.reagents(r) for r in tms)  # a TMS derivative: no name, the silyl ions' own check
+        again = LibraryFacts(reference)
+        monkeypatch.setattr(LibraryFacts, "structure", lambda self, row: pytest.fail("a structure parsed again"))
+        assert {row: again.reagents(row) for row in named} == named

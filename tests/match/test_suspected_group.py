@@ -505,13 +505,14 @@ def test_camphor_takes_no_group_from_the_tfa_derivatives_vote(swgdrug_library):
     ("CC(Cc1ccccc1)N(C)C(=O)C(F)(F)F", {69, 97, 154}),  # TFA
 ])
 def test_a_haloacyl_derivatives_reagent_ions_are_its_cations_and_every_ion_from_the_acyl_up(smiles, ions):
+    from nps_id.match.library_facts import reagent_names
     from nps_id.match.substance_group import haloacyl_ions
 
-    found = haloacyl_ions(smiles)
+    found = haloacyl_ions(reagent_names(smiles))
     assert ions <= found and not {91, 65, 58} & found  # the drug's benzyl and amine ions stay
-    assert haloacyl_ions("CC(Cc1ccccc1)NC(C)=O") == frozenset()  # an acetamide: no reagent
-    assert haloacyl_ions("CC(Cc1ccccc1)N(C)C(=O)C(F)(F)C(F)(F)C(F)(F)F") == frozenset()  # HFBA: not (its group lost)
-    assert haloacyl_ions("OC[C@@H](NC(=O)C(Cl)Cl)[C@H](O)c1ccc(cc1)[N+]([O-])=O") == frozenset()  # chloramphenicol
+    assert haloacyl_ions(reagent_names("CC(Cc1ccccc1)NC(C)=O")) == frozenset()  # an acetamide: no reagent
+    assert haloacyl_ions(reagent_names("CC(Cc1ccccc1)N(C)C(=O)C(F)(F)C(F)(F)C(F)(F)F")) == frozenset()  # HFBA: not (its group lost)
+    assert haloacyl_ions(reagent_names("OC[C@@H](NC(=O)C(Cl)Cl)[C@H](O)c1ccc(cc1)[N+]([O-])=O")) == frozenset()  # chloramphenicol
 
 
 @pytest.mark.parametrize("queries, name, mode", [
@@ -548,30 +549,33 @@ def test_a_silicon_compound_takes_no_group_from_a_tbdms_derivatives_reagent_ions
 
 
 def test_a_tbdms_derivatives_reagent_ions_are_tert_butyl_and_every_ion_from_the_silyl_cation_up():
+    from nps_id.match.library_facts import reagent_names
     from nps_id.match.substance_group import tbdms_ions
 
-    found = tbdms_ions("CC(Cc1ccccc1)N[Si](C)(C)C(C)(C)C")  # amphetamine TBDMS: its iminium 158 carries the reagent
+    found = tbdms_ions(reagent_names("CC(Cc1ccccc1)N[Si](C)(C)C(C)(C)C"))  # amphetamine TBDMS: its iminium 158 carries the reagent
     assert {57, 115, 158, 192} <= found and not {91, 65, 100} & found  # the drug's benzyl ions and the amine's stay
-    assert tbdms_ions("CC(Cc1ccccc1)N[Si](C)(C)C") == frozenset()  # TMS: the silyl ions' own check
-    assert tbdms_ions("C[Si]1(C)CCC[Si](C)(C)N1C") == frozenset()  # a disilapiperidine: no derivative
+    assert tbdms_ions(reagent_names("CC(Cc1ccccc1)N[Si](C)(C)C")) == frozenset()  # TMS: the silyl ions' own check
+    assert tbdms_ions(reagent_names("C[Si]1(C)CCC[Si](C)(C)N1C")) == frozenset()  # a disilapiperidine: no derivative
 
 
 def test_a_drug_with_two_haloacyls_has_both_reagents_ions_set_aside():
     """A trichloroacetyl and a TFA on one drug (an N- and an O-acyl): the first acyl RDKit matched alone
     decided the ions, and the TFA's CF3+ 69 and its 97-144 stayed in -- whichever order the SMILES holds."""
+    from nps_id.match.library_facts import reagent_names
     from nps_id.match.substance_group import haloacyl_ions
 
     for smiles in ("FC(F)(F)C(=O)OCC(NC(=O)C(Cl)(Cl)Cl)Cc1ccccc1",
                    "ClC(Cl)(Cl)C(=O)NC(COC(=O)C(F)(F)F)Cc1ccccc1"):
-        found = haloacyl_ions(smiles)
+        found = haloacyl_ions(reagent_names(smiles))
         assert {69, 97, 117, 119, 121, 123, 145} <= found and not {91, 65} & found
 
 
 def test_a_trifluoroacetate_salt_or_the_acid_is_no_haloacyl_derivative():
     """A drug's TFA salt (its counterion, acid or anion) matched the acyl on its own O-H: every ion of the
     drug from 97 up would have been set aside as a reagent's. The acyl's O must carry a carbon (an ester)."""
+    from nps_id.match.library_facts import reagent_names
     from nps_id.match.substance_group import haloacyl_ions
 
     for smiles in ("CNC(C)Cc1ccccc1.OC(=O)C(F)(F)F", "C[NH2+]C(C)Cc1ccccc1.[O-]C(=O)C(F)(F)F", "OC(=O)C(F)(F)F"):
-        assert haloacyl_ions(smiles) == frozenset()
-    assert {69, 97} <= haloacyl_ions("CC(N)Cc1ccc(OC(=O)C(F)(F)F)cc1")  # an O-TFA ester: still one
+        assert haloacyl_ions(reagent_names(smiles)) == frozenset()
+    assert {69, 97} <= haloacyl_ions(reagent_names("CC(N)Cc1ccc(OC(=O)C(F)(F)F)cc1"))  # an O-TFA ester: still one

@@ -241,8 +241,8 @@ def test_the_lims_row_of_a_new_substance_carries_no_identifier_of_the_closest_co
     assert new["library_entry"] == library_name  # the closest compound, in a column that says so
     known = next(r for r in rows if r["new_substance"] == "no" and r["inchikey"])
     assert known["library_entry"] == known["substance"]
-    assert list(rows[0])[-5:] == ["new_substance", "suspected_group", "estimated_mass", "library_entry",
-                                  "finding_number"]
+    assert list(rows[0])[-7:] == ["new_substance", "suspected_group", "estimated_mass", "library_entry",
+                                  "finding_number", "suspected_group_probability", "suspected_group_band_rate"]
 
 
 def test_the_tic_labels_a_suspected_new_substance_by_its_group_not_the_library_name(lrcfs_results):

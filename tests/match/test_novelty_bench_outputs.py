@@ -1,0 +1,52 @@
+"""benchmarks/bench_novelty.py's outputs (stop 44): ``--details`` and ``--json`` are written atomically, one
+onto the other is refused before any work, and a refusal exits with the project's input-error code (3; it was
+1, the code of a found match or a failed item), one line, no traceback."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_novelty.py"
+
+
+def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    # --task none: no task runs, so no library is read; the outputs are still written (a header, no rows)
+    return subprocess.run([sys.executable, str(SCRIPT), "--swgdrug", str(tmp_path / "s.h5"), "--massbank-ei",
+                           str(tmp_path / "e.h5"), "--task", "none", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def _one_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [l for l in result.stderr.splitlines() if l.startswith("bench_novelty: error: ")]
+    return line
+
+
+def test_details_onto_the_json_rows_is_refused_before_any_work(tmp_path):
+    kept = tmp_path / "rows.tsv"
+    kept.write_text("an earlier run\n", encoding="utf-8")
+    line = _one_line(_bench(tmp_path, "--details", str(kept), "--json", str(tmp_path / "." / "rows.tsv")))
+    assert "is both --details and --json" in line
+    assert kept.read_text(encoding="utf-8") == "an earlier run\n"
+
+
+def test_details_onto_an_input_is_exit_3(tmp_path):
+    library = tmp_path / "e.h5"
+    library.write_bytes(b"a library")
+    line = _one_line(_bench(tmp_path, "--details", str(library)))
+    assert "is an input of this command" in line and library.read_bytes() == b"a library"
+
+
+def test_the_outputs_are_written_whole_or_refused_in_one_line(tmp_path):
+    details, rows = tmp_path / "d.tsv", tmp_path / "r.json"
+    result = _bench(tmp_path, "--details", str(details), "--json", str(rows))
+    assert result.returncode == 0, result.stderr
+    assert details.read_text(encoding="utf-8").startswith("task\tquery\ttop_hit\t") and rows.read_text() == "[]\n"
+    assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name]  # through the atomic writer
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    line = _one_line(_bench(tmp_path, "--details", str(tmp_path / "a-file" / "d.tsv")))
+    assert "cannot write the output here" in line
+    line = _one_line(_bench(tmp_path, "--details", "/dev/full"))
+    assert "/dev/full" in line
