@@ -286,55 +286,12 @@ class LeaveOutRates:
         return {**self.shipped, "contexts": contexts}
 
 
-def _curve(kind: str, curves: dict[str, tuple[float, ...]]) -> tuple[float, ...]:
-    """A kind's curve as written, else its nearest coarser kind's, else the default (a derivative's
-    kind without the rule's max over its plain kind: that is applied when the rule reads it)."""
-    parts = kind.split(":")
-    return next((curves[":".join(parts[:n])] for n in range(len(parts), 0, -1) if ":".join(parts[:n]) in curves),
-                curves["default"])
-
-
-def relabelled(shipped: dict, old: Sequence[Pair], new: Sequence[Pair], moves: frozenset[str]) -> dict:
-    """``shipped`` (a rates file's JSON) with the kinds of the top-level ``moves`` re-read for a
-    change of labels only: the same library pairs labelled the old way (``old``, an earlier
-    ``--pairs-out``) and today's way (``new``), each kind's curve the shipped one (its own, else its
-    nearest coarser kind's, :func:`_curve`) plus what the relabelling moves in today's pairs (new
-    minus old, clipped 0-1). Relearning the curves on today's libraries also moves them by the
-    libraries' changes (stop 42: 46 SWGDRUG present right calls lost; stop 43: 32 for ring_position
-    alone); this keeps that change out."""
-    out = {**shipped, "contexts": {c: dict(m) for c, m in shipped["contexts"].items()}}
-    for context in sorted({p.context for p in new}):
-        learned = {}
-        for pairs in (old, new):
-            pooled: dict[str, list[np.ndarray]] = defaultdict(list)
-            for pair in pairs:
-                if pair.context == context:
-                    pooled[pair.move].append(outcome(pair.scores))
-            learned[pairs is new] = rates_for(pooled)
-        curves = {side: {k: tuple(e["rate_at_score"]) for k, e in learned[side].items()} for side in learned}
-        base = {k: tuple(e["rate_at_score"]) for k, e in out["contexts"].get(context, {}).items()}
-        kinds = out["contexts"].setdefault(context, {})
-        for kind in sorted({*kinds, *learned[True]}):
-            if kind.split(":")[0] not in moves:
-                continue
-            if kind not in learned[True]:
-                del kinds[kind]  # no pair of it under today's labels: the rule reads its coarser kind
-                continue
-            curve = np.clip(np.asarray(_curve(kind, base)) + np.asarray(_curve(kind, curves[True]))
-                            - np.asarray(_curve(kind, curves[False])), 0.0, 1.0)
-            kinds[kind] = {**learned[True][kind], "rate_at_score": [round(float(x), 3) for x in curve]}
-    return out
-
-
-def add_kinds(base: dict, new: dict, replace: frozenset[str] = frozenset()) -> dict:
+def add_kinds(base: dict, new: dict) -> dict:
     """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
     added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
-    (their pairs, and the verdicts that read them, stay as they were). The kinds of the top-level
-    moves in ``replace`` are ``new``'s only (relabelled pairs: stop 43, a kind named by
-    :func:`~nps_id.chem.isomers.kind_rank`). ``new``'s ``ms2_moves`` and libraries are recorded
-    beside ``base``'s."""
-    out = {**base, "contexts": {c: {m: e for m, e in moves.items() if m.split(":")[0] not in replace}
-                                for c, moves in base["contexts"].items()}}
+    (their pairs, and the verdicts that read them, stay as they were). ``new``'s ``ms2_moves``
+    and libraries are recorded beside ``base``'s."""
+    out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
     for context, moves in new["contexts"].items():
         kept = out["contexts"].setdefault(context, {})
         for move, entry in moves.items():
@@ -365,9 +322,6 @@ def main() -> None:
                              "the rule reads the EI rates for the others")
     parser.add_argument("--add-to", type=Path, metavar="RATES",
                         help="keep this rates file's curves and add only the move kinds (and contexts) it lacks")
-    parser.add_argument("--replace-kinds", nargs="+", metavar="MOVE", default=[],
-                        help="with --add-to: relearn every kind of these top-level moves (e.g. ring_position), "
-                             "the other curves kept")
     parser.add_argument("--pairs-out", type=Path, metavar="FILE",
                         help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
                              "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")
@@ -376,8 +330,6 @@ def main() -> None:
     refuse_output_onto_inputs([args.pairs_out], [*args.libraries, args.add_to])
     if args.pairs_out is not None and args.pairs_out.resolve() == args.output.resolve():
         raise InputError(f"{args.pairs_out}: --pairs-out is the rates file -o; write it somewhere else")
-    if args.replace_kinds and args.add_to is None:
-        raise InputError("--replace-kinds needs --add-to (the rates file whose other curves are kept)")
     base = None if args.add_to is None else added_to(args.add_to)  # checked before hours of searching
     thresholds = VerdictThresholds()
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
@@ -401,7 +353,7 @@ def main() -> None:
                      for context in sorted({c for c, _ in pooled})},
     }
     if args.add_to is not None:
-        out = add_kinds(base, out, frozenset(args.replace_kinds))
+        out = add_kinds(base, out)
     with atomic_output(args.output) as tmp:  # a killed run never leaves a truncated rates file
         tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for context, moves in out["contexts"].items():

@@ -50,11 +50,7 @@ kept: benchmarks/README.md, "Stop 36 (branch moves36)".)
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
 Each isomer carries the move that made it, so evidence about how far apart such isomers' spectra
-are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move. An isomer two moves reach is
-named by the earlier move of :data:`MOVES` and, within one move, by :func:`kind_rank` -- never by
-which atom the SMILES happens to write first (stop 43: 3'-F-alpha-PPP as SWGDRUG and as RDKit write
-it gave 4'-F-alpha-PPP two kinds, ``ring_position:F`` and ``ring_position:branch``, rates 0.087 /
-0.039 at 970).
+are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move.
 
 Entry points: :func:`enumerate_isomers` -> list of :class:`Isomer`; :func:`move_kinds`.
 """
@@ -96,30 +92,6 @@ MAX_ISOMERS = 400
 #: at most 384 candidates.
 MAX_HEAVY_ATOMS = 150
 MAX_CANDIDATES = 1000
-
-
-#: What moved round an aromatic ring, in the order that names an isomer several moves of
-#: ``ring_position`` reach (:func:`kind_rank`): moving the F of 3'-F-alpha-PPP or its acyl branch both
-#: give 4'-F-alpha-PPP, which a chemist calls the fluorine moved -- halogens, then heteroatoms, then a
-#: carbon substituent; the framework itself (``branch``, ``ring``) last.
-RING_POSITION_ORDER = ("F", "Cl", "Br", "I", "O", "N", "S", "C")
-#: Refined kinds named before their plain sibling when both reach one isomer: the refinement is
-#: the more specific statement of the move (butyryl <-> isobutyryl is an acyl chain branched).
-SPECIFIC_KINDS = ("methyl_shift:acyl", "double_bond:conjugation")
-
-
-def kind_rank(label: str) -> tuple[int, int, str]:
-    """Sort key of a move kind among those one move reaching the same isomer can carry: the least
-    names it, so the kind depends on the structure, not on how its SMILES is written (the first
-    move tried depends on atom order)."""
-    parts = label.split(":")
-    if parts[0] == "ring_position" and len(parts) > 1:
-        what = parts[1]
-        if what in ("branch", "ring"):
-            return 2, ("branch", "ring").index(what), label
-        order = RING_POSITION_ORDER.index(what) if what in RING_POSITION_ORDER else len(RING_POSITION_ORDER)
-        return 1, order, label
-    return (0 if label in SPECIFIC_KINDS else 1), 0, label
 
 
 def _substituent_label(mol: Chem.Mol, atom_idx: int, ring_atoms: set[int]) -> str:
@@ -615,8 +587,7 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
     """Distinct isomers of ``smiles`` one move away (stereo ignored: the moves do not keep it).
 
     The input structure itself (by InChIKey first block) is never returned; candidates RDKit
-    cannot sanitise are skipped. Each move's isomers come in InChIKey order, each named by
-    :func:`kind_rank`: the same (isomer, kind) set whatever the spelling of ``smiles``. None when ``smiles`` cannot be enumerated: RDKit or InChI
+    cannot sanitise are skipped. None when ``smiles`` cannot be enumerated: RDKit or InChI
     cannot read it, or it is too large (:data:`MAX_HEAVY_ATOMS`, :data:`MAX_CANDIDATES`) --
     "no isomer" must not stand for "not looked".
     """
@@ -625,6 +596,9 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
         return None
     mol = _without_isotopes(mol)
     Chem.RemoveStereochemistry(mol)
+    # RDKit's canonical atom order: an isomer two moves reach is named by the first move tried,
+    # which follows atom order -- so by the structure, not by how the library spells it (stop 44)
+    mol = Chem.MolFromSmiles(Chem.MolToSmiles(mol))
     own = Chem.MolToInchiKey(mol)[:14]
     if not own:
         return None
@@ -632,12 +606,11 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
     out: list[Isomer] = []
     tried = extra = 0
     for move in MOVES:
-        found: dict[str, tuple[Chem.Mol, str, str]] = {}  # first block -> candidate, InChIKey, kind
         for candidate, label in _MOVERS[move](mol):
             if move in LATE_MOVES:  # their own budget: reaching it ends the enumeration, not voids it
                 extra += 1
                 if extra > MAX_CANDIDATES:
-                    return tuple(out)  # this move's part found so far depends on atom order: not kept
+                    return tuple(out)
             else:
                 tried += 1
                 if tried > MAX_CANDIDATES:
@@ -649,11 +622,7 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
             key = Chem.MolToInchiKey(candidate)
             if not key or key[:14] in seen:
                 continue
-            if key[:14] not in found or kind_rank(label) < kind_rank(found[key[:14]][2]):
-                found[key[:14]] = (candidate, key, label)
-        for block in sorted(found):  # InChIKey order, not atom order: the same isomers kept at the cap
-            candidate, key, label = found[block]
-            seen.add(block)
+            seen.add(key[:14])
             out.append(Isomer(Chem.MolToSmiles(candidate), key, label))
             if len(out) >= MAX_ISOMERS:
                 return tuple(out)
