@@ -50,7 +50,10 @@ kept: benchmarks/README.md, "Stop 36 (branch moves36)".)
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
 Each isomer carries the move that made it, so evidence about how far apart such isomers' spectra
-are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move.
+are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move. An isomer two moves reach is named
+by the first tried, in atom order: the structure is enumerated in RDKit's canonical atom order, so the
+kind depends on the structure, not on how the library spells it (stop 44; until then 2-3.5 % of the
+library isomers' ``ring_position`` sub-kinds changed with the spelling).
 
 Entry points: :func:`enumerate_isomers` -> list of :class:`Isomer`; :func:`move_kinds`.
 """
