@@ -602,7 +602,7 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
     # RDKit's canonical atom order: an isomer two moves reach is named by the first move tried,
     # which follows atom order -- so by the structure, not by how the library spells it (stop 44)
     mol = Chem.MolFromSmiles(Chem.MolToSmiles(mol))
-    own = Chem.MolToInchiKey(mol)[:14]
+    own = Chem.MolToInchiKey(mol)[:14] if mol is not None else ""  # None: RDKit cannot read its own SMILES back
     if not own:
         return None
     seen = {own}
