@@ -36,7 +36,7 @@ ion", a sum of weights cannot; EI since stop 41, MS/MS since stop 42); :meth:`Gr
 most probable label when its probability reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
 development libraries (EI: SWGDRUG and MassBank EI, each spectrum with its own compound left out
 of its hits; MS/MS: MassBank MS/MS); shipped as :data:`MODEL_PATHS` (plain arrays, read without
-pickle, evaluated in numpy). Measured: docs/match.md, "New substances".
+pickle, evaluated in numpy; the trees by a compiled kernel once numba is loaded). Measured: docs/match.md, "New substances".
 
 Entry points: :func:`features`, :func:`hit_votes`, :func:`distinct_compounds`,
 :class:`GroupModel` (:meth:`~GroupModel.load`, :meth:`~GroupModel.predict`,
@@ -56,6 +56,8 @@ import numpy as np
 from nps_id.chem.diagnostic_ions import ION_SETS
 from nps_id.errors import LibraryError
 from nps_id.match.molecular_mass import molecular_ion
+from nps_id.search import jit
+from nps_id.search import trees as tree_kernel
 
 #: The shipped model of each spectrum kind.
 MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kind in ("ei", "ms2")}
@@ -238,7 +240,7 @@ def n_features(kind: str, n_labels: int) -> int:
 @dataclass(frozen=True)
 class Trees:
     """Gradient-boosted regression trees (sklearn's HistGradientBoostingClassifier, converted by
-    ``benchmarks/train_group_model.py``) evaluated in NumPy: every tree's nodes in one set of
+    ``benchmarks/train_group_model.py``) evaluated in NumPy or compiled: every tree's nodes in one set of
     arrays, a node's children after it (a leaf is its own children: feature 0, threshold +inf).
     A class's score is ``baseline`` plus its trees' leaf values; the probabilities their softmax.
     Written by hand (no sklearn at run time): the trees are plain arrays read without pickle."""
@@ -254,8 +256,19 @@ class Trees:
     depth: int  # the most steps from a root to a leaf
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Softmax over the labels of each row of ``x`` (raw features, not standardised)."""
+        """Softmax over the labels of each row of ``x`` (raw features, not standardised): the
+        compiled walk (:func:`nps_id.search.trees.leaf_values`) once numba is loaded, NumPy's
+        before (a search of a few queries never loads it: ~0.4 s of a one-spectrum process); the
+        same leaves, so the same numbers."""
         x = np.atleast_2d(x)
+        leaves = self._compiled_leaf_values(x) if jit.loaded() else self._leaf_values(x)
+        z = self.baseline + leaves @ self._one_hot
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def _leaf_values(self, x: np.ndarray) -> np.ndarray:
+        """(rows, trees) the leaf value each tree gives each row of ``x``, in NumPy: every tree's
+        path of every row one level per array step."""
         n, trees = len(x), len(self.root)
         node = np.tile(self.root, n)  # row r's tree t at r * trees + t
         start = np.repeat(np.arange(n) * x.shape[1], trees)  # its row in the flat features
@@ -266,9 +279,19 @@ class Trees:
             step = np.where(flat[start[active] + self.feature[at]] <= self.threshold[at], self.left[at], self.right[at])
             node[active] = step
             active = active[self.left[step] != step]
-        z = self.baseline + self.value[node].reshape(n, trees) @ self._one_hot
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        return self.value[node].reshape(n, trees)
+
+    def _compiled_leaf_values(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`_leaf_values` by the compiled kernel (the same floats: leaf values gathered, not summed)."""
+        return tree_kernel.leaf_values(np.ascontiguousarray(x, dtype=np.float64), *self._compiled)
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[np.ndarray, ...]:
+        """The kernel's arrays: feature, threshold, both children of each node side by side,
+        value, root (indices unsigned) and each tree's own depth (a path walks no further)."""
+        children = np.stack([self.left, self.right], axis=1).ravel()
+        return (self.feature.astype(np.uint64), self.threshold, children.astype(np.uint64), self.value,
+                self.root.astype(np.uint64), _heights(self.left, self.right, self.depth)[self.root])
 
     @functools.cached_property
     def _one_hot(self) -> np.ndarray:
@@ -315,6 +338,18 @@ class Trees:
         return cls(feature, threshold, left, right, value, root, label, baseline, _depth(root, left, right))
 
 
+def _heights(left: np.ndarray, right: np.ndarray, depth: int) -> np.ndarray:
+    """Steps from each node to its deepest leaf, for the nodes of trees at most ``depth`` deep
+    (:func:`_depth`): ``depth`` rounds of "one more than its deeper child" over every node at once
+    (after k rounds a node holds min(its height, k)), not a loop over ~30,000 nodes."""
+    node = np.arange(len(left))
+    inner = np.flatnonzero((left != node) | (right != node))
+    heights = np.zeros(len(left), dtype=np.int64)
+    for _ in range(depth):
+        heights[inner] = 1 + np.maximum(heights[left[inner]], heights[right[inner]])
+    return heights
+
+
 def _depth(root: np.ndarray, left: np.ndarray, right: np.ndarray) -> int:
     """Steps from the roots to their deepest leaf (at most :data:`MAX_TREE_DEPTH`)."""
     level, depth = np.unique(root), 0
@@ -355,7 +390,8 @@ class GroupModel:
         (min_probability - tree_weight) / (1 - tree_weight) or more) -- elsewhere no group is named
         whatever the trees say, and the row keeps the linear model's share alone (stop 42's models: 3 % of
         the MassBank EI library's spectra need the trees, 83 % of SWGDRUG's, ~3-5 % of MassBank MS/MS
-        ones: ~80-170 us each batched, the linear model ~4 us)."""
+        ones: the NumPy walk ~80-170 us each batched, the compiled one ~15-20 us (stop 44), the linear
+        model ~4 us)."""
         x = np.atleast_2d(x)
         z = self.intercept + ((x - self.mean) / self.scale) @ self.coef
         z = np.exp(z - z.max(axis=1, keepdims=True))
