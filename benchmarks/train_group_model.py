@@ -75,7 +75,7 @@ TREE_WEIGHT = {"ei": 0.6, "ms2": 0.5}
 CLASS_WEIGHT = {"ei": 0.25}
 #: MS/MS spectra per compound used for training (spread over its records).
 MS2_PER_COMPOUND = 4
-PROBABILITIES = (0.3, 0.4, 0.45, 0.5, 0.52, 0.55, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+PROBABILITIES = (0.3, 0.4, 0.45, 0.5, 0.52, 0.55, 0.56, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 
 def self_hits(name: str, spectra, reference, cache: Path | None) -> Hits:
