@@ -274,7 +274,7 @@ def _group_text(finding: dict) -> str:
         rate = "LC-MS/MS: too few groups in the tests to rate, {} of {} right".format(*band[2:])
     else:
         rate = "at {:g}-{:g} right {} of {} in the EI tests".format(*band)
-    # three decimals, as the findings hold it: 0.597 in two read "0.60 (at 0.52-0.6 ...)"
+    # three decimals, as the findings hold it: 0.597 in two read "0.60 (at 0.56-0.6 ...)"
     return f"{group}, group model's probability {probability:.3f} ({rate})"
 
 

@@ -388,10 +388,10 @@ class GroupModel:
         """The probabilities of each row of ``x``; not ``everywhere``: the trees are evaluated only
         where a group could reach ``min_probability`` (the linear model's best group at
         (min_probability - tree_weight) / (1 - tree_weight) or more) -- elsewhere no group is named
-        whatever the trees say, and the row keeps the linear model's share alone (stop 42's models: 3 % of
-        the MassBank EI library's spectra need the trees, 83 % of SWGDRUG's, ~3-5 % of MassBank MS/MS
-        ones; stop 43's EI model, its trees' share 0.6 above its threshold 0.56: every EI spectrum): the NumPy
-        walk ~80-170 us each batched, the compiled one ~15-20 us (stop 44), the linear model ~4 us)."""
+        whatever the trees say, and the row keeps the linear model's share alone. Stop 42's models: 3 % of
+        the MassBank EI library's spectra needed the trees, 83 % of SWGDRUG's; ~3-5 % of MassBank MS/MS ones;
+        the EI model since stop 44, its trees' share 0.6 above its threshold 0.56: every EI spectrum. The trees
+        cost ~80-170 us a spectrum batched walked in NumPy, ~15-20 us compiled; the linear model ~4 us."""
         x = np.atleast_2d(x)
         z = self.intercept + ((x - self.mean) / self.scale) @ self.coef
         z = np.exp(z - z.max(axis=1, keepdims=True))
