@@ -257,18 +257,18 @@ class Trees:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Softmax over the labels of each row of ``x`` (raw features, not standardised): the
-        compiled walk (:func:`nps_id.search.trees.leaf_values`) once numba is loaded, NumPy's
+        compiled walk (:func:`nps_id.search.trees.tree_scores`) once numba is loaded, NumPy's
         before (a search of a few queries never loads it: ~0.4 s of a one-spectrum process); the
-        same leaves, so the same numbers."""
+        same leaves summed in the same order, so the same numbers to the last bit."""
         x = np.atleast_2d(x)
-        leaves = self._compiled_leaf_values(x) if jit.loaded() else self._leaf_values(x)
-        z = self.baseline + leaves @ self._one_hot
+        z = self.baseline + (self._compiled_scores(x) if jit.loaded() else self._scores(x))
         z = np.exp(z - z.max(axis=1, keepdims=True))
         return z / z.sum(axis=1, keepdims=True)
 
-    def _leaf_values(self, x: np.ndarray) -> np.ndarray:
-        """(rows, trees) the leaf value each tree gives each row of ``x``, in NumPy: every tree's
-        path of every row one level per array step."""
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        """(rows, labels) each label's trees' leaf values summed for each row of ``x``, tree by tree
+        in their order (as the kernel adds them: until stop 44 a matrix product, whose order BLAS
+        chooses), in NumPy: every tree's path of every row one level per array step."""
         n, trees = len(x), len(self.root)
         node = np.tile(self.root, n)  # row r's tree t at r * trees + t
         start = np.repeat(np.arange(n) * x.shape[1], trees)  # its row in the flat features
@@ -279,25 +279,21 @@ class Trees:
             step = np.where(flat[start[active] + self.feature[at]] <= self.threshold[at], self.left[at], self.right[at])
             node[active] = step
             active = active[self.left[step] != step]
-        return self.value[node].reshape(n, trees)
-
-    def _compiled_leaf_values(self, x: np.ndarray) -> np.ndarray:
-        """:meth:`_leaf_values` by the compiled kernel (the same floats: leaf values gathered, not summed)."""
-        return tree_kernel.leaf_values(np.ascontiguousarray(x, dtype=np.float64), *self._compiled)
-
-    @functools.cached_property
-    def _compiled(self) -> tuple[np.ndarray, ...]:
-        """The kernel's arrays: each node's feature and children side by side, threshold, value, root
-        (indices unsigned) and each tree's own depth (a path walks no further)."""
-        nodes = np.stack([self.feature, self.left, self.right], axis=1).astype(np.uint64)
-        return nodes, self.threshold, self.value, self.root.astype(np.uint64), _heights(self.left, self.right, self.depth)[self.root]
-
-    @functools.cached_property
-    def _one_hot(self) -> np.ndarray:
-        """(trees, labels): which class each tree's leaf value adds to."""
-        out = np.zeros((len(self.root), len(self.baseline)))
-        out[np.arange(len(self.root)), self.label] = 1.0
+        out = np.zeros((n, len(self.baseline)))
+        np.add.at(out, (np.repeat(np.arange(n), trees), np.tile(self.label, n)), self.value[node])  # in index order
         return out
+
+    def _compiled_scores(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`_scores` by the compiled kernel."""
+        return tree_kernel.tree_scores(np.ascontiguousarray(x, dtype=np.float64), *self._compiled)
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[Any, ...]:
+        """The kernel's arguments: each node's feature and children side by side, threshold, value, root
+        and label (indices unsigned), each tree's own depth (a path walks no further), the labels."""
+        nodes = np.stack([self.feature, self.left, self.right], axis=1).astype(np.uint64)
+        return (nodes, self.threshold, self.value, self.root.astype(np.uint64),
+                _heights(self.left, self.right, self.depth)[self.root], self.label.astype(np.uint64), len(self.baseline))
 
     def arrays(self) -> dict[str, np.ndarray]:
         return dict(zip(TREE_ARRAYS, (self.feature, self.threshold, self.left, self.right, self.value, self.root,
