@@ -290,7 +290,7 @@ class Trees:
     @functools.cached_property
     def _compiled(self) -> tuple[Any, ...]:
         """The kernel's arguments: each node's feature and children side by side, threshold, value, root
-        and label (indices unsigned), each tree's own depth (a path walks no further), the labels."""
+        and label (indices unsigned), each tree's own depth (a path walks no further), the number of labels."""
         nodes = np.stack([self.feature, self.left, self.right], axis=1).astype(np.uint64)
         return (nodes, self.threshold, self.value, self.root.astype(np.uint64),
                 _heights(self.left, self.right, self.depth)[self.root], self.label.astype(np.uint64), len(self.baseline))
