@@ -268,7 +268,7 @@ def _group_text(finding: dict) -> str:
         return group
     # an LC-MS/MS finding's own field ("lc" is the reports', never the results')
     rate = group_band_short(probability, "precursor_mz" in finding)
-    # three decimals, as the findings hold it: 0.597 in two read "0.60 (at 0.52-0.6 ...)"
+    # three decimals, as the findings hold it: 0.597 in two read "0.60 (at 0.56-0.6 ...)"
     return f"{group}, group model's probability {probability:.3f} ({rate})"
 
 

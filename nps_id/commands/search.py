@@ -47,7 +47,7 @@ The two mass columns (docs/search.md, "DeltaMass and EstimatedMass"):
 
 \b
 SuspectedGroupProbability (the last column), per query, 0-1: the learned group model's
-  probability of SuspectedGroup (named from 0.52 EI, 0.6 MS/MS): the model's confidence,
+  probability of SuspectedGroup (named from 0.56 EI, 0.6 MS/MS): the model's confidence,
   not a measured rate (docs/match.md, "New substances": rates per band); empty when no
   model named the group (the compound's own, the closest hits' vote, a diagnostic-ion rule).
 """

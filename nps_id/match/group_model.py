@@ -36,7 +36,7 @@ ion", a sum of weights cannot; EI since stop 41, MS/MS since stop 42); :meth:`Gr
 most probable label when its probability reaches ``min_probability``, else None. Trained by ``benchmarks/train_group_model.py`` on the
 development libraries (EI: SWGDRUG and MassBank EI, each spectrum with its own compound left out
 of its hits; MS/MS: MassBank MS/MS); shipped as :data:`MODEL_PATHS` (plain arrays, read without
-pickle, evaluated in numpy). Measured: docs/match.md, "New substances".
+pickle, evaluated in numpy; the trees by a compiled kernel once numba is loaded). Measured: docs/match.md, "New substances".
 
 Entry points: :func:`features`, :func:`hit_votes`, :func:`distinct_compounds`,
 :class:`GroupModel` (:meth:`~GroupModel.load`, :meth:`~GroupModel.predict`,
@@ -56,6 +56,8 @@ import numpy as np
 from nps_id.chem.diagnostic_ions import ION_SETS
 from nps_id.errors import LibraryError
 from nps_id.match.molecular_mass import molecular_ion
+from nps_id.search import jit
+from nps_id.search import trees as tree_kernel
 
 #: The shipped model of each spectrum kind.
 MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kind in ("ei", "ms2")}
@@ -238,7 +240,7 @@ def n_features(kind: str, n_labels: int) -> int:
 @dataclass(frozen=True)
 class Trees:
     """Gradient-boosted regression trees (sklearn's HistGradientBoostingClassifier, converted by
-    ``benchmarks/train_group_model.py``) evaluated in NumPy: every tree's nodes in one set of
+    ``benchmarks/train_group_model.py``) evaluated in NumPy or compiled: every tree's nodes in one set of
     arrays, a node's children after it (a leaf is its own children: feature 0, threshold +inf).
     A class's score is ``baseline`` plus its trees' leaf values; the probabilities their softmax.
     Written by hand (no sklearn at run time): the trees are plain arrays read without pickle."""
@@ -254,8 +256,19 @@ class Trees:
     depth: int  # the most steps from a root to a leaf
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Softmax over the labels of each row of ``x`` (raw features, not standardised)."""
+        """Softmax over the labels of each row of ``x`` (raw features, not standardised): the
+        compiled walk (:func:`nps_id.search.trees.tree_scores`) once numba is loaded, NumPy's
+        before (a search of a few queries never loads it: ~0.4 s of a one-spectrum process); the
+        same leaves summed in the same order, so the same numbers to the last bit."""
         x = np.atleast_2d(x)
+        z = self.baseline + (self._compiled_scores(x) if jit.loaded() else self._scores(x))
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def _scores(self, x: np.ndarray) -> np.ndarray:
+        """(rows, labels) each label's trees' leaf values summed for each row of ``x``, tree by tree
+        in their order (as the kernel adds them: until stop 44 a matrix product, whose order BLAS
+        chooses), in NumPy: every tree's path of every row one level per array step."""
         n, trees = len(x), len(self.root)
         node = np.tile(self.root, n)  # row r's tree t at r * trees + t
         start = np.repeat(np.arange(n) * x.shape[1], trees)  # its row in the flat features
@@ -266,16 +279,21 @@ class Trees:
             step = np.where(flat[start[active] + self.feature[at]] <= self.threshold[at], self.left[at], self.right[at])
             node[active] = step
             active = active[self.left[step] != step]
-        z = self.baseline + self.value[node].reshape(n, trees) @ self._one_hot
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        out = np.zeros((n, len(self.baseline)))
+        np.add.at(out, (np.repeat(np.arange(n), trees), np.tile(self.label, n)), self.value[node])  # in index order
+        return out
+
+    def _compiled_scores(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`_scores` by the compiled kernel."""
+        return tree_kernel.tree_scores(np.ascontiguousarray(x, dtype=np.float64), *self._compiled)
 
     @functools.cached_property
-    def _one_hot(self) -> np.ndarray:
-        """(trees, labels): which class each tree's leaf value adds to."""
-        out = np.zeros((len(self.root), len(self.baseline)))
-        out[np.arange(len(self.root)), self.label] = 1.0
-        return out
+    def _compiled(self) -> tuple[Any, ...]:
+        """The kernel's arguments: each node's feature and children side by side, threshold, value, root
+        and label (indices unsigned), each tree's own depth (a path walks no further), the number of labels."""
+        nodes = np.stack([self.feature, self.left, self.right], axis=1).astype(np.uint64)
+        return (nodes, self.threshold, self.value, self.root.astype(np.uint64),
+                _heights(self.left, self.right, self.depth)[self.root], self.label.astype(np.uint64), len(self.baseline))
 
     def arrays(self) -> dict[str, np.ndarray]:
         return dict(zip(TREE_ARRAYS, (self.feature, self.threshold, self.left, self.right, self.value, self.root,
@@ -313,6 +331,18 @@ class Trees:
             if not np.all(np.abs(array) <= MAX_WEIGHT):
                 raise ValueError(f"'{key}' is not finite numbers within +-{MAX_WEIGHT:g}")
         return cls(feature, threshold, left, right, value, root, label, baseline, _depth(root, left, right))
+
+
+def _heights(left: np.ndarray, right: np.ndarray, depth: int) -> np.ndarray:
+    """Steps from each node to its deepest leaf, for the nodes of trees at most ``depth`` deep
+    (:func:`_depth`): ``depth`` rounds of "one more than its deeper child" over every node at once
+    (after k rounds a node holds min(its height, k)), not a loop over ~30,000 nodes."""
+    node = np.arange(len(left))
+    inner = np.flatnonzero((left != node) | (right != node))
+    heights = np.zeros(len(left), dtype=np.int64)
+    for _ in range(depth):
+        heights[inner] = 1 + np.maximum(heights[left[inner]], heights[right[inner]])
+    return heights
 
 
 def _depth(root: np.ndarray, left: np.ndarray, right: np.ndarray) -> int:
@@ -353,20 +383,22 @@ class GroupModel:
         """The probabilities of each row of ``x``; not ``everywhere``: the trees are evaluated only
         where a group could reach ``min_probability`` (the linear model's best group at
         (min_probability - tree_weight) / (1 - tree_weight) or more) -- elsewhere no group is named
-        whatever the trees say, and the row keeps the linear model's share alone (stop 42's models: 3 % of
-        the MassBank EI library's spectra need the trees, 83 % of SWGDRUG's, ~3-5 % of MassBank MS/MS
-        ones: ~80-170 us each batched, the linear model ~4 us)."""
+        whatever the trees say, and the row keeps the linear model's share alone. Stop 42's models: 3 % of
+        the MassBank EI library's spectra needed the trees, 83 % of SWGDRUG's; ~3-5 % of MassBank MS/MS ones;
+        the EI model since stop 44, its trees' share 0.6 above its threshold 0.56: every EI spectrum. The trees
+        cost ~80-170 us a spectrum batched walked in NumPy, ~15-20 us compiled; the linear model ~4 us."""
         x = np.atleast_2d(x)
         z = self.intercept + ((x - self.mean) / self.scale) @ self.coef
         z = np.exp(z - z.max(axis=1, keepdims=True))
         p = z / z.sum(axis=1, keepdims=True)
         if self.trees is None:
             return p
-        if everywhere:
-            rows = np.arange(len(x))
-        else:
-            reach = (self.min_probability - self.tree_weight - TIE_MARGIN) / (1.0 - self.tree_weight)
-            rows = np.flatnonzero(p[:, self._groups].max(axis=1, initial=0.0) >= reach)
+        reach = (self.min_probability - self.tree_weight - TIE_MARGIN) / (1.0 - self.tree_weight)
+        if everywhere or reach <= 0:  # every row (the EI model's trees' share is above its threshold): no copy of x
+            p *= 1.0 - self.tree_weight
+            p += self.tree_weight * self.trees.probabilities(x)
+            return p
+        rows = np.flatnonzero(p[:, self._groups].max(axis=1, initial=0.0) >= reach)
         p *= 1.0 - self.tree_weight
         if rows.size:
             p[rows] += self.tree_weight * self.trees.probabilities(x[rows])

@@ -155,8 +155,8 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
                       "compound: a racemate and its enantiomer, which mass spectra do not distinguish)",
                       lambda d, f: "; ".join(f.get("also_found_as") or []) or None),
     "suspected_group_probability": ("suspected new substance: the learned group model's probability of ewa_group / "
-                                    "ewa_subclass, 0-1 (named from 0.52 EI, 0.6 MS/MS; the model's confidence, not a measured rate: on the "
-                                    "development data a GC-EI-MS group at 0.52-0.6 was right 40 times in 66, at 0.9-1 687 in 721; "
+                                    "ewa_subclass, 0-1 (named from 0.56 EI, 0.6 MS/MS; the model's confidence, not a measured rate: on the "
+                                    "development data a GC-EI-MS group at 0.56-0.6 was right 24 times in 41, at 0.9-1 724 in 763; "
                                     "LC-MS/MS groups were too few to rate by band, 5 of 8 right, and the GC-EI-MS rates do not "
                                     "apply to them); empty when the group is not the model's "
                                     "(the closest compounds' vote or a diagnostic-ion rule)",

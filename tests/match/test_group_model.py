@@ -412,6 +412,43 @@ def test_the_groups_of_a_batch_are_the_one_at_a_time_ones(kind, request):
     assert alone == [(model.labels[b] or None) if p[b] >= model.min_probability else None for p, b in zip(full, best)]
 
 
+@pytest.mark.parametrize("kind", ["ei", "ms2"])
+def test_the_compiled_trees_give_the_numpy_walks_numbers_bit_for_bit(kind, request, monkeypatch):
+    """The shipped models' trees walked by the compiled kernel (once numba is loaded: a search of
+    many queries) and in NumPy (a search of a few) on 500 real spectra: the same sums of leaf values,
+    the same probabilities to the last bit, the same groups."""
+    from nps_id.search import jit
+
+    model = shipped_group_model(kind)
+    if kind == "ei":
+        inputs = _model_inputs_of_swgdrug(request.getfixturevalue("swgdrug_library"), 500)
+    else:
+        inputs = _model_inputs_of_massbank_ms2(500)
+    x = np.array([model._features(*one) for one in inputs])
+    assert np.array_equal(model.trees._compiled_scores(x), model.trees._scores(x))
+    walked = {}
+    for compiled in (False, True):
+        monkeypatch.setattr(jit, "loaded", lambda: compiled)
+        walked[compiled] = model.probabilities(x), model.predict_many(inputs)
+    assert np.array_equal(walked[True][0], walked[False][0]) and walked[True][1] == walked[False][1]
+    assert len({label for label in walked[True][1] if label}) >= 2  # the spectra reach several groups
+    # and both are the trees: a plain walk, node by node, of the first 40 rows (main's matrix product to ~1e-15)
+    trees = model.trees
+    assert np.abs(trees.probabilities(x[:40]) - np.array([_plain_walk(trees, row) for row in x[:40]])).max() < 1e-12
+
+
+def _plain_walk(trees, row):
+    """The trees' softmax for one feature row, walked node by node in Python."""
+    z = trees.baseline.copy()
+    for root, label in zip(trees.root, trees.label):
+        node = root
+        while trees.left[node] != node:
+            node = trees.left[node] if row[trees.feature[node]] <= trees.threshold[node] else trees.right[node]
+        z[label] += trees.value[node]
+    z = np.exp(z - z.max())
+    return z / z.sum()
+
+
 def test_a_row_at_a_tie_with_the_threshold_is_decided_as_alone():
     # a model whose threshold is one row's own probability: the batch must not name it otherwise
     model = shipped_group_model("ms2")
@@ -454,7 +491,11 @@ def _with_trees(tmp_path, weight=0.95, **changes):
     return path
 
 
-def test_trees_name_a_group_for_two_ions_together_and_not_for_either_alone(tmp_path):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_trees_name_a_group_for_two_ions_together_and_not_for_either_alone(tmp_path, monkeypatch, compiled):
+    from nps_id.search import jit
+
+    monkeypatch.setattr(jit, "loaded", lambda: compiled)  # the trees walked in NumPy, or compiled
     model = GroupModel.load(_with_trees(tmp_path)).with_min_probability(0.5)
     group = next(label for label in model.labels if label)
     assert model.trees is not None and model.trees.depth == 2
