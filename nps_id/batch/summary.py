@@ -135,7 +135,7 @@ def _read_run(results: dict) -> RunFindings:
             run.unknown_rts.setdefault(name, []).append(finding["rt_min"])
         if not finding.get("name"):
             continue
-        probability = finding.get("suspected_group_probability") if new else None
+        probability = _probability(finding) if new else None
         band = None if probability is None else group_band_short(probability, "precursor_mz" in finding)
         cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new, finding["name"] if new else None,
                     probability, band)
@@ -143,6 +143,15 @@ def _read_run(results: dict) -> RunFindings:
         if old is None or _rank(cell) > _rank(old):
             run.best[name] = cell
     return run
+
+
+def _probability(finding: dict) -> float | None:
+    """The finding's group-model probability when it is one (a number 0-1); None for none -- and for what the
+    results schema refuses (a string, NaN, 2.0: a results file edited or damaged and its manifest with it), which
+    stopped the summary or wrote NaN into summary.json, where the reports refuse the file (exit 3)."""
+    value = finding.get("suspected_group_probability")
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1  # NaN fails the bounds
+    return float(value) if ok else None
 
 
 def row_name(finding: dict) -> str:
