@@ -234,7 +234,8 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     Its last column, ``internal_standard``, is ``yes`` for a substance labelled an internal standard
     in any run (as the reports and ``summary.html`` label it), ``no`` for the others, empty on ``status``.
     After it (stop 44), ``group_probability``: on a suspected new substance's row the highest probability
-    (0-1, 3 decimals) the learned group model gave its group in any run, empty where no model named it.
+    (0-1, 3 decimals) the learned group model gave its group in the row's cells (each run's best finding),
+    empty where no model named it.
     """
     out_dir = Path(out_dir)
     paths = [out_dir / "summary.csv", out_dir / "summary.html", out_dir / "summary.json"]
