@@ -414,6 +414,8 @@ def main() -> None:
     CACHE, DETAILS = args.cache, [] if args.details else None
     if args.group_folds is None:
         print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)
+    elif not args.group_folds.is_dir():  # a mistyped folder read the shipped models, which saw every compound
+        _stop(f"--group-folds: {args.group_folds}: no such folder", EXIT_BAD_INPUT)
     else:
         ms2 = args.group_min_probability if args.group_min_probability_ms2 is None else args.group_min_probability_ms2
         try:
