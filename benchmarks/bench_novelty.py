@@ -397,7 +397,9 @@ def main() -> None:
                              "which hold them)")
     args = parser.parse_args()
     global CACHE, DETAILS, GROUP_FOLDS, RATES_LOO
-    inputs = [args.swgdrug, args.massbank_ei, args.massbank_ms2, args.isomer_rates_loo]
+    # the fold models and the cached hits are read too: --details onto one replaced a model, or hours of searches
+    inputs = [args.swgdrug, args.massbank_ei, args.massbank_ms2, args.isomer_rates_loo,
+              *_files_in(args.group_folds), *_files_in(args.cache)]
     try:  # minutes of work, then --details onto the pairs file (a trainer's run), a library or the --json rows
         refuse_output_onto_inputs([args.details, args.json], inputs)
     except NpsIdError as exc:
@@ -412,6 +414,8 @@ def main() -> None:
     CACHE, DETAILS = args.cache, [] if args.details else None
     if args.group_folds is None:
         print("note: no --group-folds: groups from the shipped models, trained on these compounds", file=sys.stderr)
+    elif not args.group_folds.is_dir():  # a mistyped folder read the shipped models, which saw every compound
+        _stop(f"--group-folds: {args.group_folds}: no such folder", EXIT_BAD_INPUT)
     else:
         ms2 = args.group_min_probability if args.group_min_probability_ms2 is None else args.group_min_probability_ms2
         try:
@@ -463,6 +467,11 @@ def main() -> None:
         _write(args.details, "\n".join("\t".join(map(str, r)) for r in [header] + DETAILS) + "\n")
     if args.json:
         _write(args.json, json.dumps(rows, indent=1) + "\n")
+
+
+def _files_in(folder: Path | None) -> list[Path]:
+    """The files a folder option's folder holds (none when not given or not a folder)."""
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder is not None and folder.is_dir() else []
 
 
 def _write(path: Path, text: str) -> None:

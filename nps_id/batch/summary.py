@@ -135,7 +135,7 @@ def _read_run(results: dict) -> RunFindings:
             run.unknown_rts.setdefault(name, []).append(finding["rt_min"])
         if not finding.get("name"):
             continue
-        probability = finding.get("suspected_group_probability") if new else None
+        probability = _probability(finding) if new else None
         band = None if probability is None else group_band_short(probability, "precursor_mz" in finding)
         cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new, finding["name"] if new else None,
                     probability, band)
@@ -143,6 +143,15 @@ def _read_run(results: dict) -> RunFindings:
         if old is None or _rank(cell) > _rank(old):
             run.best[name] = cell
     return run
+
+
+def _probability(finding: dict) -> float | None:
+    """The finding's group-model probability when it is one (a number 0-1); None for none -- and for what the
+    results schema refuses (a string, NaN, 2.0: a results file edited or damaged and its manifest with it), which
+    stopped the summary or wrote NaN into summary.json, where the reports refuse the file (exit 3)."""
+    value = finding.get("suspected_group_probability")
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1  # NaN fails the bounds
+    return float(value) if ok else None
 
 
 def row_name(finding: dict) -> str:
@@ -225,7 +234,8 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     Its last column, ``internal_standard``, is ``yes`` for a substance labelled an internal standard
     in any run (as the reports and ``summary.html`` label it), ``no`` for the others, empty on ``status``.
     After it (stop 44), ``group_probability``: on a suspected new substance's row the highest probability
-    (0-1, 3 decimals) the learned group model gave its group in any run, empty where no model named it.
+    (0-1, 3 decimals) the learned group model gave its group in the row's cells (each run's best finding),
+    empty where no model named it.
     """
     out_dir = Path(out_dir)
     paths = [out_dir / "summary.csv", out_dir / "summary.html", out_dir / "summary.json"]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -79,3 +81,32 @@ def test_the_lims_row_of_a_suspected_new_substance_carries_the_group_probability
                                                     "at 0.9-1 was right for 724 of 763")
     others = [r for r in rows if r["new_substance"] == "no" or not r["suspected_group"]]
     assert others and all(r["suspected_group_probability"] == r["suspected_group_band_rate"] == "" for r in others)
+
+
+@pytest.mark.parametrize("damaged", ['"0.994"', "NaN", "2.0"])
+def test_a_results_files_probability_that_is_no_probability_leaves_the_summary_whole_without_it(card_batch, tmp_path,
+                                                                                                damaged):
+    # a results file edited (its manifest with it) and kept as done: a string stopped the summary (TypeError,
+    # no summary files), NaN went into summary.json as a bare NaN, 2.0 was "2.000 (below 0.52 ...)"
+    out = tmp_path / "out"
+    shutil.copytree(card_batch[0], out)
+    results = results_path(out, "220223030.mzML")
+    doc = json.loads(results.read_text(encoding="utf-8"))
+    for finding in doc["findings"]:
+        if finding.get("suspected_group_probability") is not None:
+            finding["suspected_group_probability"] = "@"
+    results.write_text(json.dumps(doc).replace('"@"', damaged), encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    (entry,) = manifest["entries"].values()
+    entry["outputs"] = {rel: hashlib.sha256(results.read_bytes()).hexdigest() for rel in entry["outputs"]}
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    for name in ("summary.csv", "summary.json", "summary.html"):
+        (out / name).unlink()
+    ran = CliRunner().invoke(cli, ["batch", str(card_batch[0].parent / "runs"), "-l", str(card_batch[1]), "-o", str(out),
+                                   "--internal-standard", "bupivacaine@6.51"])
+    assert ran.exit_code == 0 and "1 already done before" in ran.output, ran.output
+    with (out / "summary.csv").open(encoding="utf-8", newline="") as fh:
+        leads = [r for r in csv.reader(fh) if r[0].startswith("suspected new substance (Benzodiazepines)")]
+    assert len(leads) == 2 and all(r[-1] == "" for r in leads)
+    cells = json.loads((out / "summary.json").read_text(encoding="utf-8"), parse_constant=pytest.fail)["cells"]
+    assert all(c["group_probability"] is None for r in leads for c in cells[r[0]].values())

@@ -50,3 +50,25 @@ def test_the_outputs_are_written_whole_or_refused_in_one_line(tmp_path):
     assert "cannot write the output here" in line
     line = _one_line(_bench(tmp_path, "--details", "/dev/full"))
     assert "/dev/full" in line
+
+
+def test_details_onto_a_fold_model_or_a_cached_hit_list_is_refused(tmp_path):
+    # both folders are read, not named as inputs until stop 44's attack: the TSV replaced what it named
+    folds, cache = tmp_path / "folds", tmp_path / "cache"
+    folds.mkdir()
+    cache.mkdir()
+    model, hits = folds / "fold-ei-0.npz", cache / "swgdrug-lco-top200.npz"
+    model.write_bytes(b"a fold model")
+    hits.write_bytes(b"hours of searches")
+    for target in (model, hits):
+        line = _one_line(_bench(tmp_path, "--group-folds", str(folds), "--cache", str(cache), "--details", str(target)))
+        assert "is an input of this command" in line
+    assert model.read_bytes() == b"a fold model" and hits.read_bytes() == b"hours of searches"
+
+
+def test_a_group_folds_folder_that_is_not_there_is_refused_not_read_as_the_shipped_models(tmp_path):
+    # a mistyped --group-folds gave the shipped models' groups (trained on every compound: too good) with a note
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    for given in (tmp_path / "fold", tmp_path / "a-file"):
+        line = _one_line(_bench(tmp_path, "--group-folds", str(given)))
+        assert line == f"bench_novelty: error: --group-folds: {given}: no such folder"
