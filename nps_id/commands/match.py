@@ -52,8 +52,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            rule and criteria_failed say which criteria failed)
   "isomer not excluded": the substance is the hit or an isomer its spectrum cannot tell from it
            (a ring position, a moved methyl, ...: perhaps one no library holds, a new substance);
-           a reference standard of the hit run at the same RT (--reference-standard), or a
-           retention index within the window of the library's (--alkanes), excludes them
+           a reference standard of the hit run at the same RT (--reference-standard; LC-MS/MS:
+           with >= 2 of its product ions), or on GC a retention index within the window of the
+           library's (--alkanes), excludes them
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the

@@ -781,7 +781,7 @@ def test_match_help_says_what_excludes_an_unexcluded_isomer_with_options_match_h
     entry = help_text.split('"isomer not excluded": ', 1)[1].split(" Exit codes", 1)[0]
     assert entry.startswith("the substance is the hit or an isomer its spectrum cannot tell from it")
     assert "a new substance" in entry and entry.endswith("excludes them")
-    named = {word.strip("(),") for word in entry.split() if word.startswith(("--", "(--"))}
+    named = {word.strip("(),;") for word in entry.split() if word.startswith(("--", "(--"))}
     assert named == {"--reference-standard", "--alkanes"}
     assert named <= {opt for param in match.params for opt in param.opts}
     # the group probability's band rate says on what it was measured
