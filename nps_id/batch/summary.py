@@ -287,6 +287,21 @@ def _html_cell_text(cell: Cell) -> str:
     return f"{cell.text()}, group model's probability {cell.group_probability:.3f} ({cell.group_band})"
 
 
+#: Under the table when a cell gives a group model's probability: the cell's "(at 0.9-1 right 724 of 763 in
+#: the EI tests)" alone did not say what was tested, nor that the probability is no rate (a new user, stop 44).
+GROUP_PROBABILITY_NOTE = (
+    "A suspected new substance's group model's probability is the learned model's confidence in the group, not a "
+    "measured rate; beside it, how often a group the model gave a probability in that band was right in the tests "
+    "on the development data (GC-EI-MS: SWGDRUG compounds left out of the library; LC-MS/MS: too few groups to "
+    "rate by band), docs/match.md, \"New substances\". A lead to check, not an identification.")
+
+
+def _group_note(summary: Summary) -> str:
+    """The note on group probabilities, where a cell shows one."""
+    shown = any(c.group_probability is not None for cells in summary.cells.values() for c in cells.values())
+    return f"<p>{html.escape(GROUP_PROBABILITY_NOTE)}</p>" if shown else ""
+
+
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;font-size:.9em;margin-bottom:1.5em}
@@ -330,7 +345,7 @@ def _html(summary: Summary) -> str:
         f"<p>{counted(len(summary.runs), 'run')}, {n_failed} failed; "
         "substances identified or tentative, and those not in the library (suspected new substances, unknown "
         "compounds) whatever their verdict.</p>"
-        f"<table><tr><th>substance</th>{head}</tr>{''.join(body)}</table>"
+        f"<table><tr><th>substance</th>{head}</tr>{''.join(body)}</table>{_group_note(summary)}"
         f"<h2>Carry-over hints</h2><ul>{hints}</ul>"
         "<h2>Runs</h2><table><tr><th>run</th><th>status</th><th>blank</th><th>paired blank</th>"
         f"<th>error</th></tr>{runs}</table></body></html>\n"

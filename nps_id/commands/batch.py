@@ -28,6 +28,13 @@ Examples:
   nps-id batch /shared/seq -l /shared/swgdrug.h5 -o /shared/out --scheduler tcp://10.0.0.5:8786
 
 \b
+summary.csv: one row per substance, one column per run (its best finding there: verdict, RT, MF),
+then internal_standard (yes/no) and group_probability (a suspected new substance's group model's
+probability, 0-1: its confidence, not a measured rate; summary.json and summary.html give each
+run's with how often its band was right on the development data); the last row is each run's
+status. Columns: docs/batch.md, "Summary".
+
+\b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
             3 no runs / bad input (also: OUT_DIR is or holds an input, a damaged manifest),
             4 bad library, 130 interrupted, 143 terminated (run it again to resume).
@@ -38,7 +45,7 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @library_option
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: manifest.json, runs/<run>/<run>.match.json, summary.csv/.html.")
+              help="Output folder: manifest.json, runs/<run>/<run>.match.json, summary.csv/.html/.json.")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only runs whose path (relative to its folder) matches; repeatable.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")

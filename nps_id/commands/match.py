@@ -38,7 +38,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
   "suspected new substance": no library compound explains the spectrum and a learned model
            reading it and its closest compounds (MS/MS: their vote first) names an NPS group
            (at the row's end), only when probable: a lead to check, not an identification;
-           with the model's probability and how often its band was right in the tests
+           with the model's probability (its confidence, not a measured rate) and how often a
+           group of its band was right in the tests: on the development data, EI: SWGDRUG
+           compounds left out of the library (docs/match.md, "New substances")
   "unknown compound": no library compound explains it and no NPS group is indicated
            (a compound the library lacks, not necessarily an NPS, or a spectrum too weak or
            mixed); in both, the library hit named at the row's end (whose score the score
@@ -48,6 +50,11 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
   [...]    at the end of a row whose hit is not identified: the rule that held it back
            ("weak match", "HRMS criteria not met", "isomer not excluded", ...; the results'
            rule and criteria_failed say which criteria failed)
+  "isomer not excluded": the substance is the hit or an isomer its spectrum cannot tell from it
+           (a ring position, a moved methyl, ...: perhaps one no library holds, a new substance);
+           a reference standard of the hit run at the same RT (--reference-standard; LC-MS/MS:
+           with >= 2 of its product ions), or on GC a retention index within the window of the
+           library's (--alkanes), excludes them
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the

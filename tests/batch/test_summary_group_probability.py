@@ -62,6 +62,9 @@ def test_the_batch_summary_gives_each_model_named_group_its_probability(card_bat
         assert cell["group_probability"] in {f.get("suspected_group_probability") for f in results["findings"]}
     html = (out / "summary.html").read_text(encoding="utf-8")
     assert html.count("group model&#x27;s probability 0.9") + html.count("group model&#x27;s probability 1.000") == 2
+    # and says under the table what the probability and its band's "tests" are (a new user, stop 44)
+    note = html.split("</table>", 1)[1].split("<h2>", 1)[0]
+    assert "confidence in the group, not a measured rate" in note and "SWGDRUG compounds left out" in note
 
 
 def test_the_lims_row_of_a_suspected_new_substance_carries_the_group_probability_and_its_bands_rate(card_batch,

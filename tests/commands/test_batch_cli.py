@@ -489,6 +489,11 @@ def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdr
     # and --help says so before the run (it read "the blank before it": a new user, stop 37)
     help_text = " ".join(CliRunner().invoke(cli, ["batch", "--help"]).output.split())
     assert "the nearest blank acquired before it in the same folder subtracted" in help_text
+    # and names the summary's files and its last columns as the file has them (a new user, stop 44:
+    # group_probability and summary.json were in no --help)
+    assert "summary.csv/.html/.json" in help_text and (out / "summary.json").is_file()
+    assert "group model" not in (out / "summary.html").read_text(encoding="utf-8")  # no group named: no note on one
+    assert f"then {rows[0][-2]} (yes/no) and {rows[0][-1]} (a suspected new substance's group model's" in help_text
 
 
 def test_a_library_replaced_after_the_batch_checked_it_matches_no_run(tmp_path, swgdrug_library, swgdrug_subset_build,

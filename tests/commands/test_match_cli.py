@@ -772,6 +772,23 @@ def test_match_help_gives_each_printed_score_column_its_scale():
     assert "not necessarily an NPS" in help_text
 
 
+def test_match_help_says_what_excludes_an_unexcluded_isomer_with_options_match_has():
+    """A chemist whose row ends "[isomer not excluded]" learns from --help what it means for the case
+    (the hit or an isomer, perhaps a new substance) and what to run next, by options `match` takes
+    (a new user, stop 44: the table's tag was explained nowhere in --help)."""
+    from nps_id.commands.match import match
+    help_text = " ".join(CliRunner().invoke(cli, ["match", "--help"]).output.split())
+    entry = help_text.split('"isomer not excluded": ', 1)[1].split(" Exit codes", 1)[0]
+    assert entry.startswith("the substance is the hit or an isomer its spectrum cannot tell from it")
+    assert "a new substance" in entry and entry.endswith("excludes them")
+    named = {word.strip("(),;") for word in entry.split() if word.startswith(("--", "(--"))}
+    assert named == {"--reference-standard", "--alkanes"}
+    assert named <= {opt for param in match.params for opt in param.opts}
+    # the group probability's band rate says on what it was measured
+    assert "its confidence, not a measured rate" in help_text
+    assert "on the development data, EI: SWGDRUG compounds left out of the library" in help_text
+
+
 def test_match_help_explains_the_runner_up_column_and_the_lc_product_ions():
     """The table's last column ("next closest: X" on an unknown's row since stop 37) and why an LC
     hit of score 928 with no runner-up stays tentative (fluopicolide, one product ion) are in --help:
