@@ -462,6 +462,10 @@ class VerdictThresholds:
     isomer_min_rate_ms2: float = 0.05
     isomer_margin: int = 100
     isomer_ms2_margin: int = 200
+    isomer_held_min_rate: float = 0.0
+    isomer_held_min_rate_ms2: float = 0.0
+    isomer_held_rate_ratio: float = 0.0
+    isomer_held_rate_ratio_ms2: float = 0.0
     isomer_diastereomer_margin: int = 0
     isomer_diastereomer_ms2_margin: int = 100
     isomer_absent_diastereomer_rate: float = 0.2
