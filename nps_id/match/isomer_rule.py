@@ -261,7 +261,6 @@ def check_isomers(
     min_rate: float,
     margin: int,
     held_min_rate: float = 0.0,
-    held_rate_ratio: float = 0.0,
     rates: Mapping[str, Mapping[str, RateCurve]] | None = None,
     isomers: "Sequence[Isomer] | None" = None,
     small_ring_atoms: int = 0,
@@ -334,10 +333,6 @@ def check_isomers(
         if rate is None:
             rate = rate_of_move[isomer.move] = 1.0 if small and isomer.move.startswith(("ring_position", "ring_nitrogen")) \
                 else rate_at(rate_of(isomer.move, rates), top_score)
-        if name is not None and score is not None and held_rate_ratio > 0 and not small:
-            below = rate_at(rate_of(isomer.move, rates), score)
-            if below > 0 and rate / below < held_rate_ratio:
-                continue  # EXPERIMENT
         if rate < (min_rate if name is None else held_min_rate):
             continue  # spectra usually tell this kind of isomer apart (held: its own score is lower too)
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
