@@ -16,8 +16,9 @@ An isomer is *not excluded* when
   isomers of that kind often match each other that well, so nothing shows the unknown is not
   that isomer; a closer match than such pairs reach excludes it; or
 - the library holds it and the unknown matches it within ``margin`` (``isomer_margin``) of the hit (a
-  library difference smaller than two laboratories' spectra of one compound differ), whatever
-  its kind; or
+  library difference smaller than two laboratories' spectra of one compound differ), unless its
+  kind's rate at that score is below ``held_min_rate`` (``isomer_held_min_rate``: EI 0, whatever
+  its kind; MS/MS 0.05, as an absent one); or
 - it is a diastereomer of the hit that the library holds (:data:`DIASTEREOMER`: the hit's skeleton,
   another compound) and the unknown matches it within ``isomer_diastereomer_margin`` (assess adds
   these: the enumeration compares skeletons, which stereoisomers share); or

@@ -333,18 +333,19 @@ def test_the_bench_details_onto_its_pairs_file_is_refused_before_any_work(tmp_pa
 
 
 def test_a_library_held_isomer_within_the_margin_is_excluded_when_its_kind_is_rarely_inseparable():
-    # MassBank EI: 1,4-dimethoxybenzene matched its own record at 892 and the library's 1,2-isomer at
-    # 797, within the margin 100: held back whatever the kind's rate, where an absent isomer of a
-    # kind below isomer_min_rate at the hit's score is excluded
+    # 1,4-dimethoxybenzene matching its own record at 892 and the library's 1,2-isomer at 797, within
+    # the margin: EI holds it back whatever its kind's rate; MS/MS excludes it as it would an absent
+    # isomer of its kind (stop 44: MassBank MS/MS present +2 right, no wrong one)
     hit, held = "COc1ccc(OC)cc1", "ABDKAPXRBAPSQN"  # 1,2-dimethoxybenzene
     name = {held: "1,2-dimethoxybenzene"}.get
+    t = VerdictThresholds()
 
     def check(rate: float, held_min_rate: float):
         return check_isomers(hit, "other", 892, name, {held: 797}, min_rate=0.045, margin=100,
                              held_min_rate=held_min_rate, rates={"other": {"ring_position": flat(rate)}},
                              isomers=enumerate_isomers(hit))
 
-    assert [n.name for n in check(0.02, 0.0).not_excluded] == ["1,2-dimethoxybenzene"]  # off: the margin alone
-    assert check(0.02, 0.045).excluded  # the held isomer's kind rarely matches so well, nor does the absent 1,3
-    assert [n.name for n in check(0.3, 0.045).not_excluded] == [None, "1,2-dimethoxybenzene"]
-    assert check(0.3, 0.045).in_library[0].score == 797
+    assert [n.name for n in check(0.02, t.isomer_held_min_rate).not_excluded] == ["1,2-dimethoxybenzene"]
+    assert check(0.02, t.isomer_held_min_rate_ms2).excluded  # nor the absent 1,3-isomer, rate below 0.045
+    assert [n.name for n in check(0.3, t.isomer_held_min_rate_ms2).not_excluded] == [None, "1,2-dimethoxybenzene"]
+    assert check(0.3, t.isomer_held_min_rate_ms2).in_library[0].score == 797
