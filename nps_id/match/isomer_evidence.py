@@ -51,8 +51,9 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
     context = rates_context(facts.context(top.row), kind, rates)
     margin = thresholds.isomer_ms2_margin if kind == "ms2" else thresholds.isomer_margin
     min_rate = thresholds.isomer_min_rate_ms2 if kind == "ms2" else thresholds.isomer_min_rate
+    held_min_rate = thresholds.isomer_held_min_rate_ms2 if kind == "ms2" else thresholds.isomer_held_min_rate
     check = check_isomers(smiles, context, top.score, facts.name_of_block, scores,
-                          min_rate=min_rate, margin=margin, rates=rates,
+                          min_rate=min_rate, margin=margin, held_min_rate=held_min_rate, rates=rates,
                           isomers=facts.isomer_cache.get(smiles) if smiles else None,
                           small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
                           small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,

@@ -16,8 +16,9 @@ An isomer is *not excluded* when
   isomers of that kind often match each other that well, so nothing shows the unknown is not
   that isomer; a closer match than such pairs reach excludes it; or
 - the library holds it and the unknown matches it within ``margin`` (``isomer_margin``) of the hit (a
-  library difference smaller than two laboratories' spectra of one compound differ), whatever
-  its kind; or
+  library difference smaller than two laboratories' spectra of one compound differ), unless its
+  kind's rate at that score is below ``held_min_rate`` (``isomer_held_min_rate``: EI 0, whatever
+  its kind; MS/MS 0.05, as an absent one); or
 - it is a diastereomer of the hit that the library holds (:data:`DIASTEREOMER`: the hit's skeleton,
   another compound) and the unknown matches it within ``isomer_diastereomer_margin`` (assess adds
   these: the enumeration compares skeletons, which stereoisomers share); or
@@ -260,6 +261,7 @@ def check_isomers(
     *,
     min_rate: float,
     margin: int,
+    held_min_rate: float = 0.0,
     rates: Mapping[str, Mapping[str, RateCurve]] | None = None,
     isomers: "Sequence[Isomer] | None" = None,
     small_ring_atoms: int = 0,
@@ -285,6 +287,9 @@ def check_isomers(
         compounds in its hit list (a library isomer outside the list scored lower than all of them).
     min_rate, margin
         The thresholds of the module docstring.
+    held_min_rate
+        A library-held isomer within ``margin`` is excluded still when its kind's rate at
+        ``top_score`` is below this (``isomer_held_min_rate``; 0: never).
     isomers
         The hit's :func:`~nps_id.chem.isomers.enumerate_isomers` when the caller already has them
         (a cache); enumerated here if None.
@@ -329,8 +334,8 @@ def check_isomers(
         if rate is None:
             rate = rate_of_move[isomer.move] = 1.0 if small and isomer.move.startswith(("ring_position", "ring_nitrogen")) \
                 else rate_at(rate_of(isomer.move, rates), top_score)
-        if name is None and rate < min_rate:
-            continue  # absent, and spectra usually tell this kind of isomer apart
+        if rate < (min_rate if name is None else held_min_rate):
+            continue  # spectra usually tell this kind of isomer apart (held: its own score is lower too)
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
     return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, fused if fused >= pah_rings > 0 else 0)

@@ -330,3 +330,22 @@ def test_the_bench_details_onto_its_pairs_file_is_refused_before_any_work(tmp_pa
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "is an input of this command" in result.stderr
     assert pairs.read_bytes() == before
+
+
+def test_a_library_held_isomer_within_the_margin_is_excluded_when_its_kind_is_rarely_inseparable():
+    # 1,4-dimethoxybenzene matching its own record at 892 and the library's 1,2-isomer at 797, within
+    # the margin: EI holds it back whatever its kind's rate; MS/MS excludes it as it would an absent
+    # isomer of its kind (stop 44: MassBank MS/MS present +2 right, no wrong one)
+    hit, held = "COc1ccc(OC)cc1", "ABDKAPXRBAPSQN"  # 1,2-dimethoxybenzene
+    name = {held: "1,2-dimethoxybenzene"}.get
+    t = VerdictThresholds()
+
+    def check(rate: float, held_min_rate: float):
+        return check_isomers(hit, "other", 892, name, {held: 797}, min_rate=0.045, margin=100,
+                             held_min_rate=held_min_rate, rates={"other": {"ring_position": flat(rate)}},
+                             isomers=enumerate_isomers(hit))
+
+    assert [n.name for n in check(0.02, t.isomer_held_min_rate).not_excluded] == ["1,2-dimethoxybenzene"]
+    assert check(0.02, t.isomer_held_min_rate_ms2).excluded  # nor the absent 1,3-isomer, rate below 0.045
+    assert [n.name for n in check(0.3, t.isomer_held_min_rate_ms2).not_excluded] == [None, "1,2-dimethoxybenzene"]
+    assert check(0.3, t.isomer_held_min_rate_ms2).in_library[0].score == 797
