@@ -151,7 +151,10 @@ def test_both_reports_say_what_the_estimated_mass_and_the_suspected_group_rest_o
         assert "The suspected group is a learned model's reading" in text
         assert "it was the compound's own group 87 % of the time" in text
         assert "probability beside a group is the model's confidence, not a measured rate" in text
-        assert "A lead to check, not an identification." in text
+        assert "A lead to check, not an identification: what checks it is a reference standard" in text
+        # how (stop 44): the options that do it, named as `match` takes them
+        for check in ("(--reference-standard)", "a second technique such as LC-MS/MS", "(--alkanes)"):
+            assert check in text, check
 
 
 def test_a_library_name_with_dollar_signs_is_printed_as_typed_not_as_mathtext(tmp_path):
