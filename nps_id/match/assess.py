@@ -498,22 +498,57 @@ def novelty_fields(assessment: Assessment) -> dict[str, Any]:
 
 
 def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> str | None:
-    """The maximum common substructure (as SMARTS-derived SMILES) of the closest compounds'
-    structures: the core a new substance most likely shares with them; None with fewer than two."""
+    """The maximum common substructure of the closest compounds' structures, as SMILES: the core a
+    new substance most likely shares with them; None with fewer than two, a core under 4 atoms, or
+    one that is not, as written, a substructure of each of them.
+
+    Bond orders compare exactly (an aromatic ring is no cyclohexane's) and the core is written from
+    the first compound's atoms the MCS matches (aromatic lowercase, its charges): the MCS's own
+    SMARTS read back as SMILES gave query atoms and ':' bonds (``C1:C:C:C:C:C:1``), which no chemist
+    or other tool reads as that compound's ring."""
     known = [s for s in smiles if s]
     if len(known) < 2:
         return None
-    from rdkit import Chem
+    from rdkit import Chem, RDLogger
     from rdkit.Chem import rdFMCS
 
+    RDLogger.DisableLog("rdApp.*")  # a structure that does not parse is simply left out
     mols = [m for m in (Chem.MolFromSmiles(s) for s in known) if m is not None]
     if len(mols) < 2:
         return None
-    found = rdFMCS.FindMCS(mols, timeout=timeout_seconds, ringMatchesRingOnly=True, completeRingsOnly=True)
+    found = rdFMCS.FindMCS(mols, timeout=timeout_seconds, ringMatchesRingOnly=True, completeRingsOnly=True,
+                           bondCompare=rdFMCS.BondCompare.CompareOrderExact)
     if found.numAtoms < 4:
         return None
-    core = Chem.MolFromSmarts(found.smartsString)
-    return Chem.MolToSmiles(core) if core is not None else None
+    core = _core_smiles(mols[0], Chem.MolFromSmarts(found.smartsString))
+    parsed = Chem.MolFromSmiles(core) if core else None
+    # the check that the core holds as written: an aromatic bond of a fused ring the MCS leaves out
+    # (midazolam's imidazole in a benzodiazepine core) writes a ring that does not parse
+    return core if parsed is not None and all(m.HasSubstructMatch(parsed) for m in mols) else None
+
+
+def _core_smiles(mol: Any, query: Any) -> str | None:
+    """The SMILES of ``mol``'s atoms and bonds that ``query`` (the MCS) matches, written to parse: an
+    atom in none of its aromatic bonds aliphatic (a lone aromatic atom does not parse); an aromatic
+    nitrogen whose substituent it leaves out as [nH] (an N-pentylindole's core is indole)."""
+    from rdkit import Chem
+
+    atoms = mol.GetSubstructMatch(query)
+    if not atoms:
+        return None
+    # the MCS's bonds only: two matched atoms may share a bond the other compounds lack
+    bonds = [mol.GetBondBetweenAtoms(atoms[b.GetBeginAtomIdx()], atoms[b.GetEndAtomIdx()]) for b in query.GetBonds()]
+    aromatic = {i for b in bonds if b.GetIsAromatic() for i in (b.GetBeginAtomIdx(), b.GetEndAtomIdx())}
+    kept = set(atoms)
+    fragment = Chem.RWMol(mol)
+    for i in atoms:
+        atom = fragment.GetAtomWithIdx(i)
+        if i not in aromatic:
+            atom.SetIsAromatic(False)
+        elif atom.GetSymbol() == "N" and atom.GetTotalNumHs() == 0 and atom.GetDegree() == 3 and \
+                any(n.GetIdx() not in kept for n in atom.GetNeighbors()):
+            atom.SetNumExplicitHs(1)
+    return Chem.MolFragmentToSmiles(fragment, atomsToUse=list(atoms), bondsToUse=[b.GetIdx() for b in bonds])
 
 
 def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,

@@ -403,6 +403,7 @@ def estimated_mass_text(finding: Mapping[str, Any]) -> str:
 #: The paragraph that opens the section of findings no library compound explains (:func:`new_substances_title`).
 #: It says what the estimated mass and the suspected group rest on and how often they were right on the
 #: development data (docs/report-schema.md, "Suspected new substances"): until stop 41 both read as facts.
+#: It ends with what checks such a lead (stop 44: "a lead to check" did not say how; the words of ``match --help``).
 NEW_SUBSTANCES_NOTE = (
     "No library compound explains the spectra of these components. Those for which an NPS group is indicated "
     "are suspected new substances, early-warning leads exported to the EWA under that group; the others are "
@@ -416,7 +417,10 @@ NEW_SUBSTANCES_NOTE = (
     "the time (another group 6 %, a compound of no group 7 %). The group model's probability beside a group is "
     "the model's confidence, not a measured rate: for GC-EI-MS a group it gave 0.56-0.6 was right three times "
     "in five, one at 0.9-1 nineteen in twenty; for LC-MS/MS the development data hold too few of its groups to "
-    "rate by band (5 of 8 right), and the GC-EI-MS rates do not apply. A lead to check, not an identification.")
+    "rate by band (5 of 8 right), and the GC-EI-MS rates do not apply. A lead to check, not an identification: "
+    "what checks it is a reference standard of a candidate, once one is obtained, run by the same method "
+    "(--reference-standard), a second technique such as LC-MS/MS, and on GC the retention index against an "
+    "n-alkane ladder (--alkanes).")
 
 
 def new_substances_title(found: Iterable[Mapping[str, Any]]) -> str:

@@ -103,10 +103,11 @@ def test_only_a_new_substance_with_a_group_is_called_an_early_warning_lead():
     assert section.count("unknown compound (not in the library; no NPS group indicated)</h3>") == 1
 
 
-def pdf_section(pdf: bytes, tmp_path) -> tuple[str, int]:
+def pdf_section(pdf: bytes, tmp_path, mode: str = "-layout") -> tuple[str, int]:
     """(text, images drawn) of the PDF pages holding the "Suspected new substances" section (headed
     "Unknown compounds (not in the library)" when none has a group; pdftotext, pdfimages; Debian
-    poppler-utils)."""
+    poppler-utils). ``mode`` "-raw": the words in the order drawn -- a table row's cells together, where
+    the layout reading, thrown by the draft's watermark across the table, gives them column by column."""
     import shutil
     import subprocess
 
@@ -116,7 +117,7 @@ def pdf_section(pdf: bytes, tmp_path) -> tuple[str, int]:
         pytest.skip("pdftotext/pdfimages (Debian poppler-utils) are not installed")
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf)
-    pages = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True,
+    pages = subprocess.run(["pdftotext", mode, str(path), "-"], capture_output=True, text=True, check=True,
                            timeout=60).stdout.split("\f")
     numbers = [n for n, text in enumerate(pages, start=1)
                if "Suspected new substances" in text or "Unknown compounds (not in the library)" in text]
@@ -135,7 +136,8 @@ def test_the_pdf_has_the_suspected_new_substances_section_of_the_html(tmp_path):
                   "Early-warning lead: yes (exported to the EWA)", "Closest known compound", "CH2",
                   "Core structure the closest compounds share", "CN1CCCC1C(=O)c1ccccc1"):
         assert shown in text, shown
-    assert "MPHP 0.910 14 CH2" in text  # the closest compound: similarity, mass difference and its reading
+    raw, _ = pdf_section(render(doc, "pdf")[".pdf"], tmp_path, "-raw")
+    assert "MPHP 0.910 14 CH2" in raw  # the closest compound: similarity, mass difference and its reading
     assert images == 1  # the core structure, drawn
     assert library_name not in text
 
@@ -151,7 +153,10 @@ def test_both_reports_say_what_the_estimated_mass_and_the_suspected_group_rest_o
         assert "The suspected group is a learned model's reading" in text
         assert "it was the compound's own group 87 % of the time" in text
         assert "probability beside a group is the model's confidence, not a measured rate" in text
-        assert "A lead to check, not an identification." in text
+        assert "A lead to check, not an identification: what checks it is a reference standard" in text
+        # how (stop 44): the options that do it, named as `match` takes them
+        for check in ("(--reference-standard)", "a second technique such as LC-MS/MS", "(--alkanes)"):
+            assert check in text, check
 
 
 def test_a_library_name_with_dollar_signs_is_printed_as_typed_not_as_mathtext(tmp_path):
@@ -169,6 +174,7 @@ def test_a_name_with_a_line_break_stays_on_its_row_of_the_pdf_table(tmp_path):
     doc, _, _ = _doc()
     (lead,) = [f for f in doc["findings"] if f.get("new_substance")]
     lead["closest_compounds"][0]["name"] = "MPHP\r\nhydrochloride"  # a line break would overprint the next row
+    doc["status"] = "final"  # no DRAFT across the table: pdftotext's layout reading keeps a row a row
     text, _ = pdf_section(render(doc, "pdf")[".pdf"], tmp_path)
     assert "MPHP hydrochloride 0.910 14 CH2" in text
 
