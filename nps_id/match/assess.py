@@ -503,7 +503,8 @@ def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> st
     one that is not, as written, a substructure of each of them.
 
     Bond orders compare exactly (an aromatic ring is no cyclohexane's) and the core is written from
-    the first compound's atoms the MCS matches (aromatic lowercase, its charges): the MCS's own
+    the first compound's atoms the MCS matches (aromatic lowercase, its charges; not its stereo or
+    isotopes, which the MCS does not compare: an enantiomer's core is not that one's): the MCS's own
     SMARTS read back as SMILES gave query atoms and ':' bonds (``C1:C:C:C:C:C:1``), which no chemist
     or other tool reads as that compound's ring."""
     known = [s for s in smiles if s]
@@ -548,7 +549,9 @@ def _core_smiles(mol: Any, query: Any) -> str | None:
         elif atom.GetSymbol() == "N" and atom.GetTotalNumHs() == 0 and atom.GetDegree() == 3 and \
                 any(n.GetIdx() not in kept for n in atom.GetNeighbors()):
             atom.SetNumExplicitHs(1)
-    return Chem.MolFragmentToSmiles(fragment, atomsToUse=list(atoms), bondsToUse=[b.GetIdx() for b in bonds])
+    # without stereo or isotopes: the MCS compares neither, so the first compound's would be claimed of all
+    return Chem.MolFragmentToSmiles(fragment, atomsToUse=list(atoms), bondsToUse=[b.GetIdx() for b in bonds],
+                                    isomericSmiles=False)
 
 
 def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analog: bool,

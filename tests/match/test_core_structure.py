@@ -87,3 +87,29 @@ def test_results_written_before_stop_44_still_render(old_core, tmp_path):
     drawn = Chem.MolFromSmiles(old_core) is not None
     assert ("<svg" in section) == (f"(maximum common substructure): {old_core}" in section) == drawn
     assert render(doc, "pdf")[".pdf"].startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("smiles, expected", [
+    (["C[C@H](N)Cc1ccccc1", "C[C@@H](N)Cc1ccc(F)cc1"], "CC(N)Cc1ccccc1"),  # enantiomers: no configuration
+    (["C/C=C/c1ccccc1", "C/C=C\\c1ccc(F)cc1"], "CC=Cc1ccccc1"),  # E and Z: none either
+    (["[13CH3]NC(C)Cc1ccccc1", "CNC(C)Cc1ccc(F)cc1"], "CNC(C)Cc1ccccc1"),  # a labelled first compound
+])
+def test_a_core_claims_no_stereo_or_isotope_the_compounds_do_not_share(smiles, expected):
+    """The MCS compares neither stereo nor isotopes: until then the core was written with the first
+    compound's (an (S) core for an (S) and an (R) compound), or, labelled, refused by the check."""
+    core = core_structure(smiles)
+    assert core is not None and Chem.CanonSmiles(core) == Chem.CanonSmiles(expected), core
+    assert_a_core_of(core, smiles)
+
+
+@pytest.mark.parametrize("smiles", [
+    ["C[NH2+]CC(C)c1ccccc1", "CNCC(C)c1ccc(F)cc1"],  # charged and not: None, never a core one lacks
+    ["xx", "C1CC", "CNC(C)Cc1ccccc1"],  # two that do not parse: fewer than two structures
+    ["[CH2]CCCc1ccccc1", "CCCCc1ccccc1"],  # a radical
+    ["CC(=O)O[Hg]c1ccccc1", "CC(=O)O[Hg]c1ccc(C)cc1"],  # a metal
+    ["C" * 300, "C" * 299 + "O"],  # huge
+])
+def test_odd_closest_structures_give_none_or_a_core_each_holds(smiles):
+    core = core_structure(smiles)
+    if core is not None:
+        assert_a_core_of(core, [s for s in smiles if Chem.MolFromSmiles(s) is not None])
