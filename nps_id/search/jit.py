@@ -110,6 +110,7 @@ def load() -> None:
             return
         _load_numba_array_maths()
         _stamp_caches_by_every_kernel_source()
+        _damaged_cache_files_as_absent()
         from numba import njit as numba_njit
 
         made = {id(kernel): numba_njit(**kernel.options)(kernel.py_func) for kernel in _kernels}
@@ -169,6 +170,36 @@ def _stamp_caches_by_every_kernel_source() -> None:
         return locator
 
     caching.CacheImpl._locator_classes = [stamped(base) for base in bases] + list(locators)
+
+
+def _damaged_cache_files_as_absent() -> None:
+    """Read a numba cache index or data file that does not unpickle (truncated, overwritten) as no
+    cache: the kernel compiles and its entry is written anew. Numba raised it from every call of the
+    kernel (``EOFError: Ran out of input``, a traceback of every search) until the file was deleted
+    by hand; it writes its files whole (a temporary file renamed), so two processes compiling at
+    once leave none such. Any error: whatever fails to read a cache costs a compile, nothing more."""
+    try:
+        from numba.core.caching import IndexDataCacheFile
+    except ImportError:
+        return
+    if getattr(IndexDataCacheFile, "nps_id_tolerant", False):
+        return
+    load_index, load = IndexDataCacheFile._load_index, IndexDataCacheFile.load
+
+    def _load_index(self: Any) -> dict:
+        try:
+            return load_index(self)
+        except Exception:  # noqa: BLE001 -- see above
+            return {}
+
+    def tolerant_load(self: Any, key: Any) -> Any:
+        try:
+            return load(self, key)
+        except Exception:  # noqa: BLE001
+            return None
+
+    IndexDataCacheFile._load_index, IndexDataCacheFile.load = _load_index, tolerant_load
+    IndexDataCacheFile.nps_id_tolerant = True
 
 
 class _NoScipyLinalgInThisThread:

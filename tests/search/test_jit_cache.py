@@ -53,3 +53,35 @@ def test_every_kernel_module_is_in_the_cache_stamp() -> None:
     elsewhere = [str(p.relative_to(root)) for p in root.rglob("*.py")
                  if "@njit" in p.read_text() and "search" not in p.relative_to(root).parts[:1]]
     assert elsewhere == []
+
+
+# One tree of one split (feature 0 at 0.5), leaves 1 and 2: numba compiles tree_scores, caches it.
+_TREE = """
+import numpy as np
+from nps_id.search.trees import tree_scores
+nodes = np.array([[0, 1, 2], [0, 1, 1], [0, 2, 2]], dtype=np.uint64)
+x = np.array([[0.0], [1.0], [np.nan]])
+print(tree_scores(x, nodes, np.array([0.5, np.inf, np.inf]), np.array([0.0, 1.0, 2.0]), np.zeros(1, np.uint64),
+                  np.ones(1, np.int64), np.zeros(1, np.uint64), 1).ravel().tolist())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["index", "data"])
+def test_a_damaged_cache_file_is_compiled_anew_not_a_traceback(damage: str, tmp_path: Path) -> None:
+    """A cache file that does not unpickle (truncated, overwritten): numba raised it from every call
+    (``EOFError: Ran out of input``) until the file was deleted by hand."""
+    env = {**os.environ, "PYTHONPATH": str(Path(nps_id.__file__).parent.parent), "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def scores() -> str:
+        done = subprocess.run([sys.executable, "-c", _TREE], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0 and not done.stderr, done.stderr
+        return done.stdout
+
+    assert scores() == "[1.0, 2.0, 2.0]\n"  # compiled, and cached
+    files = list(tmp_path.rglob("trees.tree_scores-*.nbi" if damage == "index" else "trees.tree_scores-*.nbc"))
+    assert files
+    for path in files:
+        path.write_bytes(b"" if damage == "index" else b"\xfb not a pickle")
+    assert scores() == scores() == "[1.0, 2.0, 2.0]\n"  # compiled anew, then read from the cache it rewrote
