@@ -186,7 +186,7 @@ def _damaged_cache_files_as_absent() -> None:
         return
     load_index, load = IndexDataCacheFile._load_index, IndexDataCacheFile.load
 
-    def _load_index(self: Any) -> dict:
+    def tolerant_load_index(self: Any) -> dict:
         try:
             return load_index(self)
         except Exception:  # noqa: BLE001 -- see above
@@ -198,7 +198,7 @@ def _damaged_cache_files_as_absent() -> None:
         except Exception:  # noqa: BLE001
             return None
 
-    IndexDataCacheFile._load_index, IndexDataCacheFile.load = _load_index, tolerant_load
+    IndexDataCacheFile._load_index, IndexDataCacheFile.load = tolerant_load_index, tolerant_load
     IndexDataCacheFile.nps_id_tolerant = True
 
 
