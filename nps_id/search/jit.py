@@ -184,7 +184,9 @@ def _damaged_cache_files_as_absent() -> None:
         return
     if getattr(IndexDataCacheFile, "nps_id_tolerant", False):
         return
-    load_index, load = IndexDataCacheFile._load_index, IndexDataCacheFile.load
+    load_index, load = getattr(IndexDataCacheFile, "_load_index", None), getattr(IndexDataCacheFile, "load", None)
+    if load_index is None or load is None:  # another numba's private layout: its own behaviour stands
+        return
 
     def tolerant_load_index(self: Any) -> dict:
         try:
