@@ -15,7 +15,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 from typing import Iterator
@@ -45,22 +44,21 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
         with _no_room_is_input_error(target):
             yield target
         return
+    made: list[Path] = []  # the temporary, named before it exists: see _new_temporary
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        prefix = _temporary_prefix(target, suffix)
-        _remove_stale_temporaries(target, prefix, suffix)
-        fd, tmp_name = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-",
-                                        suffix=suffix, dir=target.parent)
-    except OSError as exc:
-        reason = "a file is in the way of its folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
-        raise InputError(f"{target}: cannot write the output here ({reason})") from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            prefix = _temporary_prefix(target, suffix)
+            _remove_stale_temporaries(target, prefix, suffix)
+            _new_temporary(target.parent, prefix, suffix, made)
+        except OSError as exc:
+            reason = "a file is in the way of its folder" if isinstance(exc, FileExistsError) else exc.strerror or exc
+            raise InputError(f"{target}: cannot write the output here ({reason})") from None
+        tmp = made[0]
         with _no_room_is_input_error(target):
             yield tmp
         try:
-            # mkstemp creates 0600; give the result the permissions an ordinary open() would.
+            # the temporary is created 0600; give the result the permissions an ordinary open() would.
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
@@ -77,17 +75,36 @@ def atomic_output(target: str | Path, suffix: str = "") -> Iterator[Path]:
             finally:
                 os.close(dir_fd)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for path in made:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _new_temporary(folder: Path, prefix: str, suffix: str, made: list[Path]) -> None:
+    """Create an empty file ``{prefix}{pid}-{8 random hex}{suffix}`` in ``folder`` (mode 0600, exclusively, as
+    ``tempfile.mkstemp`` does), its path appended to ``made`` *before* it exists. By hand, not mkstemp: mkstemp
+    names the file only once it exists, and a SIGTERM or Ctrl-C in between (its handler raises at the next
+    bytecode) left the temporary behind, unnamed -- CI saw it under load (stop 44). A signal mask cannot close
+    that window: it holds a signal from one thread, and the kernel gives it to another."""
+    for _ in range(100):
+        path = folder / f"{prefix}{os.getpid()}-{os.urandom(4).hex()}{suffix}"
+        made.append(path)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600))
+            return
+        except FileExistsError:
+            made.pop()
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 
 
 #: The longest file name (bytes) most file systems take (ext4, XFS, btrfs, APFS, NTFS's 255 units);
 #: a folder's own limit where it reports a shorter one.
 _NAME_MAX = 255
 #: What a temporary's name adds to the prefix: the writer's id (pid_max is at most 2**22: 7 digits; 10
-#: allowed), a dash, mkstemp's 8 random characters.
+#: allowed), a dash, 8 random characters.
 _AFTER_PREFIX = 10 + 1 + 8
-#: mkstemp's random part (``tempfile._RandomNameSequence``'s characters).
+#: The random part: :func:`_new_temporary`'s 8 hex digits, or mkstemp's 8 characters (``tempfile._RandomNameSequence``'s)
+#: of the temporaries versions before stop 44 left.
 _RANDOM = "[a-z0-9_]{8}"
 
 

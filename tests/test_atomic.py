@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -240,3 +241,33 @@ def test_without_os_uname_the_host_is_sockets_and_the_name_the_same(tmp_path, mo
     with atomic_output(target) as tmp:
         tmp.write_text("x")
     assert target.read_text() == "x"
+
+
+def test_an_interrupt_as_the_temporary_is_created_leaves_no_temporary(tmp_path, monkeypatch):
+    # SIGTERM (or Ctrl-C) arriving just after the temporary was created, before the writer knew its
+    # name (mkstemp returns it only then), skipped its removal: CI saw `nps-id convert` killed by
+    # SIGTERM leave `.out.mzML.tmp-*` beside the output (stop 44). The name is now kept first.
+    class Interrupted(Exception):
+        pass
+
+    def interrupted(signum, frame):
+        raise Interrupted
+
+    real_open = os.open
+
+    def open_then_sigterm(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        if ".tmp-" in os.fspath(path):
+            os.kill(os.getpid(), signal.SIGTERM)  # its handler raises at the next bytecode
+        return fd
+
+    previous = signal.signal(signal.SIGTERM, interrupted)
+    try:
+        monkeypatch.setattr(os, "open", open_then_sigterm)
+        with pytest.raises(Interrupted):
+            with atomic_output(tmp_path / "out.txt") as tmp:
+                tmp.write_text("never")
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGTERM, previous)
+    assert list(tmp_path.iterdir()) == []
