@@ -36,7 +36,8 @@ from nps_id.chem.ewa_groups import effect_label_of, placed
 from nps_id.compound import compound_identity, normalise_name, record_relation, skeleton
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE
 from nps_id.report.findings import finding_number, is_analogue, is_ewa_reportable, is_new_substance_lead
-from nps_id.report.present import finding_label, fragments_compared, isomers_open, shown_precursor_mz
+from nps_id.report.present import (EI_GROUP_BANDS, MS2_GROUPS_RIGHT, finding_label, fragments_compared, group_floor,
+                                   isomers_open, shown_precursor_mz)
 
 PREPARED_FOR = "Prepared for the UNODC Early Warning Advisory (EWA) on NPS; not an official UNODC format."
 EXPORT_VERSION = "1.0"
@@ -154,12 +155,15 @@ EWA_FIELDS: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any]]
     "also_found_as": ("other names under which this substance was found in the item (the library's names of one "
                       "compound: a racemate and its enantiomer, which mass spectra do not distinguish)",
                       lambda d, f: "; ".join(f.get("also_found_as") or []) or None),
+    # the figures from the measured bands themselves (a retrain re-measures them in one place)
     "suspected_group_probability": ("suspected new substance: the learned group model's probability of ewa_group / "
-                                    "ewa_subclass, 0-1 (named from 0.56 EI, 0.6 MS/MS; the model's confidence, not a measured rate: on the "
-                                    "development data a GC-EI-MS group at 0.56-0.6 was right 24 times in 41, at 0.9-1 724 in 763; "
-                                    "LC-MS/MS groups were too few to rate by band, 5 of 8 right, and the GC-EI-MS rates do not "
-                                    "apply to them); empty when the group is not the model's "
-                                    "(the closest compounds' vote or a diagnostic-ion rule)",
+                                    "ewa_subclass, 0-1 (named from {:g} EI, {:g} MS/MS; the model's confidence, not a "
+                                    "measured rate: on the development data a GC-EI-MS group at {:g}-{:g} was right {} "
+                                    "times in {}, at {:g}-{:g} {} in {}; LC-MS/MS groups were too few to rate by band, "
+                                    "{} of {} right, and the GC-EI-MS rates do not apply to them); empty when the group "
+                                    "is not the model's (the closest compounds' vote or a diagnostic-ion rule)".format(
+                                        group_floor(False), group_floor(True), *EI_GROUP_BANDS[0], *EI_GROUP_BANDS[-1],
+                                        *MS2_GROUPS_RIGHT),
                                     lambda d, f: f.get("suspected_group_probability") if f.get("new_substance") else None),
 }
 
