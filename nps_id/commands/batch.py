@@ -32,7 +32,8 @@ summary.csv: one row per substance, one column per run (its best finding there: 
 then internal_standard (yes/no) and group_probability (a suspected new substance's group model's
 probability, 0-1: its confidence, not a measured rate; summary.json and summary.html give each
 run's with how often its band was right on the development data); the last row is each run's
-status. Columns: docs/batch.md, "Summary".
+status, its last cell the summary_id that summary.json and summary.html carry too (another there:
+the batch was stopped while writing them; run it again). Columns: docs/batch.md, "Summary".
 
 \b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),

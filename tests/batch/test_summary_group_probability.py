@@ -45,14 +45,14 @@ def test_the_batch_summary_gives_each_model_named_group_its_probability(card_bat
     out, _ = card_batch
     with (out / "summary.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["substance", "220223030.mzML", "internal_standard", "group_probability"]  # at the end
+    assert rows[0] == ["substance", "220223030.mzML", "internal_standard", "group_probability", "summary_id"]  # at the end
     by_name = {r[0]: r for r in rows[1:]}
-    leads = {n: r[-1] for n, r in by_name.items() if n.startswith("suspected new substance (Benzodiazepines)")}
+    leads = {n: r[-2] for n, r in by_name.items() if n.startswith("suspected new substance (Benzodiazepines)")}
     assert len(leads) == 2 and all(0.9 <= float(p) <= 1 and len(p) == 5 for p in leads.values()), leads
-    assert by_name["Bupivacaine"][-2:] == ["yes", ""] and by_name["status"][-2:] == ["", ""]
-    assert by_name["Benzocaine"][-1] == ""  # a library compound's row: no group model
+    assert by_name["Bupivacaine"][-3:-1] == ["yes", ""] and by_name["status"][-3:-1] == ["", ""]
+    assert by_name["Benzocaine"][-2] == ""  # a library compound's row: no group model
     unknown = next(r for n, r in by_name.items() if n.startswith("unknown compound"))
-    assert unknown[-1] == ""  # no group named, no probability
+    assert unknown[-2] == ""  # no group named, no probability
     cells = json.loads((out / "summary.json").read_text(encoding="utf-8"))["cells"]
     for name, probability in leads.items():
         (cell,) = cells[name].values()
@@ -110,6 +110,6 @@ def test_a_results_files_probability_that_is_no_probability_leaves_the_summary_w
     assert ran.exit_code == 0 and "1 already done before" in ran.output, ran.output
     with (out / "summary.csv").open(encoding="utf-8", newline="") as fh:
         leads = [r for r in csv.reader(fh) if r[0].startswith("suspected new substance (Benzodiazepines)")]
-    assert len(leads) == 2 and all(r[-1] == "" for r in leads)
+    assert len(leads) == 2 and all(r[-2] == "" for r in leads)
     cells = json.loads((out / "summary.json").read_text(encoding="utf-8"), parse_constant=pytest.fail)["cells"]
     assert all(c["group_probability"] is None for r in leads for c in cells[r[0]].values())
