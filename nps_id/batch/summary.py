@@ -35,7 +35,8 @@ from typing import Iterable
 from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
 from nps_id._words import counted
-from nps_id.batch.runner import BatchResult, results_path
+from nps_id.batch.manifest import MANIFEST_NAME
+from nps_id.batch.runner import RUNS_DIR, BatchResult, results_path
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
 from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, finding_label, is_new_substance
@@ -229,6 +230,12 @@ def _carry_over(rows: list[RunRow], found: dict[str, dict[str, Cell]], ignore: s
 
 #: The summary's files in OUT_DIR, in the order :func:`write_summary` returns them.
 SUMMARY_NAMES = ("summary.csv", "summary.html", "summary.json")
+
+
+def batch_outputs(out_dir: str | Path) -> list[Path]:
+    """What a batch writes in ``out_dir``: its runs' folder, manifest and summary -- never inputs of a batch."""
+    out_dir = Path(out_dir)
+    return [out_dir / RUNS_DIR, out_dir / MANIFEST_NAME, *(out_dir / name for name in SUMMARY_NAMES)]
 
 
 def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:

@@ -538,3 +538,21 @@ def _sha256_of(library: Path) -> str:
     with Library.open(library) as lib:
         return lib.sha256
 
+
+def test_an_output_folder_inside_the_input_folder_is_not_searched_again_by_the_next_batch(swgdrug_library, tmp_path):
+    """``batch IN -o IN/out`` run again listed every results and report file of IN/out as "ignored (not runs)", a
+    line each (stop 45): the batch's own outputs are no inputs. A run of the user's put in IN/out is still one."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(inputs / "out"), "-f", "json", "-f", "csv",
+            "--progress", "json"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert len(list((inputs / "out" / "runs").rglob("*.*"))) >= 3  # results and reports there to be found
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "1 run: 1 done (1 already done before)" in again.stdout, again.output
+    assert not [e for e in map(json.loads, again.stderr.splitlines()) if e["event"] in ("ignored", "warning")]
+    (inputs / "out" / "220223001.mzML").write_bytes(data_path("gcms", "lrcfs", "220223001.mzML").read_bytes())
+    theirs = CliRunner().invoke(cli, args)
+    assert theirs.exit_code == 3 and "is an input of this command" in theirs.stderr
