@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -134,13 +135,14 @@ def _read_run(results: dict) -> RunFindings:
         # as the reports name it: a suspected new substance or an analogue is no row of a library compound;
         # unknowns by their estimated mass too -- the group (or no group) alone merged every one of every run
         name = row_name(finding)
-        if new and finding.get("rt_min") is not None:
-            run.unknown_rts.setdefault(name, []).append(finding["rt_min"])
+        rt_min = _finite(finding.get("rt_min"))
+        if new and rt_min is not None:
+            run.unknown_rts.setdefault(name, []).append(rt_min)
         if not finding.get("name"):
             continue
         probability = _probability(finding) if new else None
         band = None if probability is None else group_band_short(probability, "precursor_mz" in finding)
-        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new, finding["name"] if new else None,
+        cell = Cell(finding["verdict"], rt_min, _finite(finding.get("mf")), new, finding["name"] if new else None,
                     probability, band)
         old = run.best.get(name)
         if old is None or _rank(cell) > _rank(old):
@@ -154,6 +156,13 @@ def _probability(finding: dict) -> float | None:
     stopped the summary or wrote NaN into summary.json, where the reports refuse the file (exit 3)."""
     value = finding.get("suspected_group_probability")
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1  # NaN fails the bounds
+    return float(value) if ok else None
+
+
+def _finite(value: object) -> float | None:
+    """A finding's number (RT, MF) if it is a finite one, else None: a results file edited, its manifest with it,
+    put NaN into summary.json, a file JSON readers refuse (stop 45)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return float(value) if ok else None
 
 
@@ -264,7 +273,7 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
         with atomic_output(paths[1]) as html_tmp:
             html_tmp.write_text(_html(summary, summary_id), encoding="utf-8", errors=PRINTABLE)
             with atomic_output(paths[2]) as json_tmp:
-                json_tmp.write_text(json.dumps(_json(summary, summary_id), indent=1) + "\n", encoding="utf-8")
+                json_tmp.write_text(json.dumps(_json(summary, summary_id), indent=1, allow_nan=False) + "\n", encoding="utf-8")
     return paths
 
 
