@@ -65,7 +65,7 @@ from nps_id.chem.ewa_groups import classify
 from nps_id.compound import record_relation
 from nps_id.chem.formula import isotope_reach, nominal_mass
 from nps_id.commands.options import refuse_output_onto_inputs
-from nps_id.errors import EXIT_BAD_INPUT, LibraryError, NpsIdError
+from nps_id.errors import EXIT_BAD_INPUT, EXIT_BAD_LIBRARY, LibraryError, NpsIdError
 from nps_id.io import read
 from nps_id.library import Library
 from nps_id.match.assess import EVIDENCE_HITS, assess, assess_search, major_ions_present
@@ -114,6 +114,9 @@ def remeasured(spectra, seed: int = 0):
 
 #: --details: one row per query and task (what the rules said), for analysis.
 DETAILS: list | None = None
+#: Every task, in the order they run (without --task).
+TASKS = ("swgdrug-lco", "swgdrug-present", "massbank-ei-present", "massbank-ei-lco", "massbank-ei-absent",
+         "massbank-ms2-present", "massbank-ms2-lco", "massbank-ms2-absent")
 #: --cache: folder keeping each task's hits (npz, no pickle) so that rule changes re-run in seconds.
 CACHE: Path | None = None
 #: --group-folds: spectrum kind -> the suspected-group model per fold (train_group_model.py); each
@@ -144,8 +147,7 @@ def run_task(name, queries, reference, facts_all, leave_out: bool, variants: lis
 
 def searched(name, queries, reference) -> Hits:
     """A task's hits: every scored candidate of each query (from --cache when there)."""
-    same_queries = name if name.startswith("swgdrug") else name.replace("-lco", "-present")
-    cached = None if CACHE is None else CACHE / f"{same_queries}-top{TOP}.npz"
+    cached = cache_file(name)
     if cached is not None and cached.exists():
         with np.load(cached, allow_pickle=False) as columns:
             hits = Hits(**columns)
@@ -156,6 +158,12 @@ def searched(name, queries, reference) -> Hits:
             with atomic_output(cached, suffix=".npz") as tmp:
                 np.savez(tmp, **{column: getattr(hits, column) for column in hits.__dataclass_fields__})
     return hits
+
+
+def cache_file(task: str) -> Path | None:
+    """Where --cache keeps a task's hits (a left-out task searches the present task's queries: one file)."""
+    same_queries = task if task.startswith("swgdrug") else task.replace("-lco", "-present")
+    return None if CACHE is None else CACHE / f"{same_queries}-top{TOP}.npz"
 
 
 def own_group(query, own_rows, facts_all) -> str | None:
@@ -364,8 +372,11 @@ def group_folds(folder: Path, thresholds: dict[str, float | None]) -> dict[str, 
 
 
 def load(path: Path):
-    with Library.open(path) as lib:
-        return Reference.from_library(lib), list(lib.spectra())
+    try:
+        with Library.open(path) as lib:
+            return Reference.from_library(lib), list(lib.spectra())
+    except LibraryError as exc:  # a damaged library: one line, exit 4, not a traceback
+        _stop(exc, exc.exit_code)
 
 
 def main() -> None:
@@ -426,8 +437,17 @@ def main() -> None:
     global BASELINE
     BASELINE = args.baseline
     rows = []
-    wanted = set(args.task or ["swgdrug-lco", "swgdrug-present", "massbank-ei-present", "massbank-ei-lco",
-                               "massbank-ei-absent", "massbank-ms2-present", "massbank-ms2-lco", "massbank-ms2-absent"])
+    wanted = set(args.task or TASKS)
+    # before the minutes of searches: an output that cannot be written was found only when it was written (stop 45);
+    # a cache already filled is only read (the shared one is read-only)
+    unfilled = [f for f in map(cache_file, sorted(wanted & set(TASKS))) if f is not None and not f.exists()]
+    for option, path in (("--details", args.details), ("--json", args.json), ("--cache", next(iter(unfilled), None))):
+        _check_writable(option, path)
+    libraries = {"--swgdrug": (args.swgdrug, "swgdrug"), "--massbank-ei": (args.massbank_ei, "massbank-ei-"),
+                 "--massbank-ms2": (args.massbank_ms2, "massbank-ms2-")}
+    for option, (path, tasks) in libraries.items():  # the MassBank libraries were opened after the SWGDRUG tasks
+        if path is not None and any(t.startswith(tasks) for t in wanted) and not path.is_file():
+            _stop(f"{option}: {path}: no such library file", EXIT_BAD_LIBRARY)
     if wanted & {"swgdrug-lco", "swgdrug-present"}:
         reference, spectra = load(args.swgdrug)
         facts = LibraryFacts(reference)
@@ -472,6 +492,26 @@ def main() -> None:
 def _files_in(folder: Path | None) -> list[Path]:
     """The files a folder option's folder holds (none when not given or not a folder)."""
     return sorted(p for p in folder.iterdir() if p.is_file()) if folder is not None and folder.is_dir() else []
+
+
+class _Probe(Exception):
+    """Raised inside :func:`atomic_output` to leave it before its rename: :func:`_check_writable`."""
+
+
+def _check_writable(option: str, path: Path | None) -> None:
+    """Stop (one line, exit 3) unless ``path`` can be written as :func:`_write` will: through the atomic writer,
+    left before its rename, so its folder and temporary are tried and nothing is replaced."""
+    if path is None:
+        return
+    if path.is_dir():
+        _stop(f"{option}: {path}: is a folder; name a file", EXIT_BAD_INPUT)
+    try:
+        with atomic_output(path):
+            raise _Probe
+    except _Probe:
+        pass
+    except NpsIdError as exc:
+        _stop(f"{option}: {exc}", exc.exit_code)
 
 
 def _write(path: Path, text: str) -> None:

@@ -16,11 +16,15 @@ rule reads it for the hit's diastereomers the library does not hold (docs/match.
 A pair counts in both directions (each compound's spectra against the other), as the isomer
 rates count a compound against each of its isomers. EI libraries only: an MS/MS hit reads no
 diastereomer rate. Deterministic: same libraries, same curves.
+
+Refused input is one line on stderr and the project's exit code, before any search: 3 (an output onto a library,
+an ``--add-to`` that is no usable rates file), 4 (a missing or damaged library).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -34,7 +38,7 @@ from nps_id.match.isomer_rule import DIASTEREOMER as MOVE, RATES_PATH, SCORE_GRI
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import SearchSettings, search
 from nps_id.search.reference import Reference
-from train_isomer_rates import add_kinds, rates_for, verified_structures
+from train_isomer_rates import add_kinds, added_to, rates_for, verified_structures
 
 
 def diastereomer_outcomes(path: Path, min_rmf: int) -> dict[str, list[np.ndarray]]:
@@ -80,13 +84,14 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, default=RATES_PATH)
     args = parser.parse_args()
     refuse_output_onto_inputs([args.output], args.libraries)
+    base = added_to(args.add_to)  # before the minutes of searches, not after (stop 45)
     pooled: dict[str, list[np.ndarray]] = defaultdict(list)
     for path in args.libraries:
         for context, values in diastereomer_outcomes(path, VerdictThresholds().identified_rmf).items():
             pooled[context].extend(values)
     new = {"libraries": [p.name for p in args.libraries],
            "contexts": {context: {MOVE: rates_for({MOVE: values})[MOVE]} for context, values in sorted(pooled.items())}}
-    out = add_kinds(json.loads(args.add_to.read_text(encoding="utf-8")), new)
+    out = add_kinds(base, new)
     with atomic_output(args.output) as tmp:  # a killed run never leaves a truncated rates file
         tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for context, moves in new["contexts"].items():
@@ -100,5 +105,7 @@ if __name__ == "__main__":
 
     try:
         main()
-    except NpsIdError as exc:  # one line, the project's exit code
-        raise SystemExit(f"train_diastereomer_rates: error: {exc}") from None
+    except NpsIdError as exc:  # one line and the project's exit code (3 bad input, 4 bad library; README "Exit
+        # codes", as bench_novelty.py): SystemExit("...") exited 1, the code of a found match or a failed item
+        print(f"train_diastereomer_rates: error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None

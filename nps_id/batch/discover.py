@@ -14,6 +14,10 @@ Rules
   taken, and fails with its reason (the batch exits 1), rather than dropping out of the batch.
 - An Agilent ``.D`` folder is one run: it is never descended into.
 - Hidden files and folders (``.name``) are ignored, so a batch's own temporary files are too.
+- A batch's own outputs (``outputs``: its output folder's ``runs/``, manifest and summaries) are never runs: an
+  output folder inside an input folder (``batch IN -o IN/out``) is not searched again by the next batch (stop 45;
+  before, every report and results file of it was listed as ignored, a line each). Only those: a run of the
+  user's in the output folder is still found (and the batch refuses to write over it).
 - Symlinks are followed, but each real folder is searched once (a link back to a folder already
   searched, ``ln -s . loop``, is ignored with its reason): a loop never hangs a batch or repeats a run.
 - Only regular files (and ``.D`` folders) are runs: a FIFO, a device (a link to ``/dev/zero``) or a
@@ -100,9 +104,9 @@ def _classify(path: Path) -> tuple[str | None, str | None]:
     return fmt, None
 
 
-def _walk(root: Path, ignored: list[tuple[Path, str]]) -> Iterable[Path]:
+def _walk(root: Path, ignored: list[tuple[Path, str]], outputs: "_Outputs") -> Iterable[Path]:
     """Candidate paths below ``root``: files and ``.D`` folders, never inside a ``.D``; each real
-    folder once (symlink loops are recorded in ``ignored``)."""
+    folder once (symlink loops are recorded in ``ignored``); none of ``outputs``."""
     searched: dict[tuple[int, int], Path] = {}
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         here = Path(dirpath)
@@ -114,7 +118,7 @@ def _walk(root: Path, ignored: list[tuple[Path, str]]) -> Iterable[Path]:
             continue
         keep = []
         for name in dirnames:
-            if name.startswith("."):
+            if name.startswith(".") or outputs.holds(here, name):
                 continue
             if name.lower().endswith(".d"):
                 yield here / name
@@ -122,14 +126,35 @@ def _walk(root: Path, ignored: list[tuple[Path, str]]) -> Iterable[Path]:
                 keep.append(name)
         dirnames[:] = keep  # prune in place: os.walk then skips .D and hidden folders
         for name in filenames:
-            if not name.startswith("."):
+            if not name.startswith(".") and not outputs.holds(here, name):
                 yield here / name
+
+
+class _Outputs:
+    """Paths a batch writes, told by their file identity (a link to the folder is the folder); a name
+    compared first, so that only a path of an output's name is looked at."""
+
+    def __init__(self, paths: Sequence[str | Path]) -> None:
+        self.names = {Path(p).name for p in paths}
+        self.ids = {_file_id(Path(p)) for p in paths} - {None}
+
+    def holds(self, folder: Path, name: str) -> bool:
+        return name in self.names and _file_id(folder / name) in self.ids
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def discover(
     inputs: Sequence[str | Path],
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    outputs: Sequence[str | Path] = (),
 ) -> Discovery:
     """Runs below ``inputs`` (folders are searched recursively, files taken as given).
 
@@ -141,6 +166,9 @@ def discover(
         Glob patterns; when given, only runs matching one of them are kept.
     exclude
         Glob patterns; runs matching any of them are left out.
+    outputs
+        Files and folders the batch writes (below an input folder when its output folder is there):
+        never searched, never listed as ignored.
 
     Returns
     -------
@@ -153,6 +181,7 @@ def discover(
         When an input does not exist, or two inputs yield the same run key.
     """
     found = Discovery()
+    own = _Outputs(outputs)
     roots = [Path(p) for p in inputs]
     for root in roots:
         if not root.exists():
@@ -168,7 +197,7 @@ def discover(
             found.runs.append(Run(root, root.name, fmt))
             continue
         root_runs = []
-        for path in _walk(root, found.ignored):
+        for path in _walk(root, found.ignored, own):
             rel = path.relative_to(root).as_posix()
             if (include and not _matches(rel, include)) or (exclude and _matches(rel, exclude)):
                 continue

@@ -26,14 +26,18 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
+import os
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 from nps_id._atomic import atomic_output
 from nps_id._paths import PRINTABLE
 from nps_id._words import counted
-from nps_id.batch.runner import BatchResult, results_path
+from nps_id.batch.manifest import MANIFEST_NAME
+from nps_id.batch.runner import RUNS_DIR, BatchResult, results_path
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
 from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, finding_label, is_new_substance
@@ -131,13 +135,14 @@ def _read_run(results: dict) -> RunFindings:
         # as the reports name it: a suspected new substance or an analogue is no row of a library compound;
         # unknowns by their estimated mass too -- the group (or no group) alone merged every one of every run
         name = row_name(finding)
-        if new and finding.get("rt_min") is not None:
-            run.unknown_rts.setdefault(name, []).append(finding["rt_min"])
+        rt_min = _finite(finding.get("rt_min"))
+        if new and rt_min is not None:
+            run.unknown_rts.setdefault(name, []).append(rt_min)
         if not finding.get("name"):
             continue
         probability = _probability(finding) if new else None
         band = None if probability is None else group_band_short(probability, "precursor_mz" in finding)
-        cell = Cell(finding["verdict"], finding.get("rt_min"), finding.get("mf"), new, finding["name"] if new else None,
+        cell = Cell(finding["verdict"], rt_min, _finite(finding.get("mf")), new, finding["name"] if new else None,
                     probability, band)
         old = run.best.get(name)
         if old is None or _rank(cell) > _rank(old):
@@ -151,6 +156,13 @@ def _probability(finding: dict) -> float | None:
     stopped the summary or wrote NaN into summary.json, where the reports refuse the file (exit 3)."""
     value = finding.get("suspected_group_probability")
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1  # NaN fails the bounds
+    return float(value) if ok else None
+
+
+def _finite(value: object) -> float | None:
+    """A finding's number (RT, MF) if it is a finite one, else None: a results file edited, its manifest with it,
+    put NaN into summary.json, a file JSON readers refuse (stop 45)."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     return float(value) if ok else None
 
 
@@ -225,6 +237,16 @@ def _carry_over(rows: list[RunRow], found: dict[str, dict[str, Cell]], ignore: s
     return hints
 
 
+#: The summary's files in OUT_DIR, in the order :func:`write_summary` returns them.
+SUMMARY_NAMES = ("summary.csv", "summary.html", "summary.json")
+
+
+def batch_outputs(out_dir: str | Path) -> list[Path]:
+    """What a batch writes in ``out_dir``: its runs' folder, manifest and summary -- never inputs of a batch."""
+    out_dir = Path(out_dir)
+    return [out_dir / RUNS_DIR, out_dir / MANIFEST_NAME, *(out_dir / name for name in SUMMARY_NAMES)]
+
+
 def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     """Write ``summary.csv``, ``summary.html`` and ``summary.json`` into ``out_dir`` (atomically).
 
@@ -235,33 +257,57 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     in any run (as the reports and ``summary.html`` label it), ``no`` for the others, empty on ``status``.
     After it (stop 44), ``group_probability``: on a suspected new substance's row the highest probability
     (0-1, 3 decimals) the learned group model gave its group in the row's cells (each run's best finding),
-    empty where no model named it.
+    empty where no model named it. After it (stop 45), ``summary_id``, on the ``status`` row only.
+
+    The three files carry one :func:`_new_summary_id` (``summary.json``'s ``summary_id``, ``summary.html``'s
+    ``<meta name="nps-id-summary-id">``): all three are written to temporaries first and renamed only when
+    all are written, but three renames are not one, and a batch killed between them leaves files of two
+    batches side by side -- told apart by their ids (stop 45; before, nothing told).
     """
     out_dir = Path(out_dir)
-    paths = [out_dir / "summary.csv", out_dir / "summary.html", out_dir / "summary.json"]
+    paths = [out_dir / name for name in SUMMARY_NAMES]
+    summary_id = _new_summary_id()
+    # nested, so that each is renamed only once all three are written, and a full disk is said of the file it stopped
+    with atomic_output(paths[0]) as csv_tmp:
+        _write_csv(summary, csv_tmp, summary_id)
+        with atomic_output(paths[1]) as html_tmp:
+            html_tmp.write_text(_html(summary, summary_id), encoding="utf-8", errors=PRINTABLE)
+            with atomic_output(paths[2]) as json_tmp:
+                json_tmp.write_text(json.dumps(_json(summary, summary_id), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    return paths
+
+
+def _json(summary: Summary, summary_id: str) -> dict:
+    return {
+        "runs": [asdict(row) for row in summary.runs],
+        "substances": summary.substances,
+        "cells": {n: {k: asdict(c) for k, c in runs.items()} for n, runs in summary.cells.items()},
+        "carry_over": [asdict(h) for h in summary.carry_over],
+        "internal_standards": summary.internal_standards,
+        "summary_id": summary_id,
+    }
+
+
+def _new_summary_id() -> str:
+    """One batch summary's identifier, the same in its three files: the UTC time it was written and 8 random hex
+    digits (two batches in one second still differ)."""
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{os.urandom(4).hex()}"
+
+
+def _write_csv(summary: Summary, path: Path, summary_id: str) -> None:
     # A run key from a file name that is not UTF-8 is written as bad\xff (PRINTABLE); summary.json
     # keeps the exact name (JSON escapes it).
-    with atomic_output(paths[0]) as tmp, open(tmp, "w", newline="", encoding="utf-8", errors=PRINTABLE) as fh:
+    with open(path, "w", newline="", encoding="utf-8", errors=PRINTABLE) as fh:
         writer = csv.writer(fh)
         # internal_standard is last (stop 33): the columns before it are a contract
-        # ... and group_probability after it (stop 44)
-        writer.writerow(["substance"] + [row.key for row in summary.runs] + ["internal_standard", "group_probability"])
+        # ... and group_probability after it (stop 44), and summary_id after that (stop 45)
+        writer.writerow(["substance"] + [row.key for row in summary.runs]
+                        + ["internal_standard", "group_probability", "summary_id"])
         for name in summary.substances:
             writer.writerow([name] + [_cell_text(summary, name, row.key) for row in summary.runs]
-                            + ["yes" if name in summary.internal_standards else "no", _highest_probability(summary, name)])
-        writer.writerow(["status"] + [row.status + _status_note(row) for row in summary.runs] + ["", ""])
-    with atomic_output(paths[1]) as tmp:
-        tmp.write_text(_html(summary), encoding="utf-8", errors=PRINTABLE)
-    with atomic_output(paths[2]) as tmp:
-        data = {
-            "runs": [asdict(row) for row in summary.runs],
-            "substances": summary.substances,
-            "cells": {n: {k: asdict(c) for k, c in runs.items()} for n, runs in summary.cells.items()},
-            "carry_over": [asdict(h) for h in summary.carry_over],
-            "internal_standards": summary.internal_standards,
-        }
-        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    return paths
+                            + ["yes" if name in summary.internal_standards else "no", _highest_probability(summary, name),
+                               ""])
+        writer.writerow(["status"] + [row.status + _status_note(row) for row in summary.runs] + ["", "", summary_id])
 
 
 def _status_note(row: RunRow) -> str:
@@ -312,7 +358,7 @@ td.failed{color:#a00}.hint{color:#a05a00}
 """
 
 
-def _html(summary: Summary) -> str:
+def _html(summary: Summary, summary_id: str) -> str:
     esc = html.escape
     head = "".join(
         f'<th class="{"blank" if r.blank else ""}">{esc(r.key)}{"<br>(blank)" if r.blank else ""}</th>'
@@ -341,6 +387,7 @@ def _html(summary: Summary) -> str:
     n_failed = sum(r.status == "failed" for r in summary.runs)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>nps-id batch summary</title>"
+        f'<meta name="nps-id-summary-id" content="{esc(summary_id)}">'
         f"<style>{_CSS}</style></head><body><h1>nps-id batch summary</h1>"
         f"<p>{counted(len(summary.runs), 'run')}, {n_failed} failed; "
         "substances identified or tentative, and those not in the library (suspected new substances, unknown "
@@ -348,5 +395,7 @@ def _html(summary: Summary) -> str:
         f"<table><tr><th>substance</th>{head}</tr>{''.join(body)}</table>{_group_note(summary)}"
         f"<h2>Carry-over hints</h2><ul>{hints}</ul>"
         "<h2>Runs</h2><table><tr><th>run</th><th>status</th><th>blank</th><th>paired blank</th>"
-        f"<th>error</th></tr>{runs}</table></body></html>\n"
+        f"<th>error</th></tr>{runs}</table>"
+        f"<p>Summary {esc(summary_id)}: summary.csv and summary.json of this batch carry the same; another there "
+        "means the batch was stopped while writing them (run it again).</p></body></html>\n"
     )

@@ -32,7 +32,8 @@ summary.csv: one row per substance, one column per run (its best finding there: 
 then internal_standard (yes/no) and group_probability (a suspected new substance's group model's
 probability, 0-1: its confidence, not a measured rate; summary.json and summary.html give each
 run's with how often its band was right on the development data); the last row is each run's
-status. Columns: docs/batch.md, "Summary".
+status, its last cell the summary_id that summary.json and summary.html carry too (another there:
+the batch was stopped while writing them; run it again). Columns: docs/batch.md, "Summary".
 
 \b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
@@ -87,6 +88,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     """
     from nps_id._hashing import sha256_path
     from nps_id.batch import discover, run_batch
+    from nps_id.batch.summary import batch_outputs
     from nps_id.batch.match import MatchProcessor, ReportWriter
     from nps_id.batch.progress import JsonProgress, make_progress
     from nps_id.batch.summary import build_summary, write_summary
@@ -96,7 +98,8 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     from nps_id._words import counted
 
     progress = make_progress(style=progress_style)  # its style also carries the messages before the runs
-    found = discover(inputs, include=include, exclude=exclude)
+    # OUT_DIR inside an input folder: its own outputs are no runs for the next batch (stop 45)
+    found = discover(inputs, include=include, exclude=exclude, outputs=batch_outputs(out_dir))
     for path, reason in found.ignored:
         progress.message("ignored", f"ignored {path}: {reason}", path=str(path))
     if found.ignored:  # the format list once per batch, not once per file

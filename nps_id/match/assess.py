@@ -510,10 +510,19 @@ def core_structure(smiles: Sequence[str | None], timeout_seconds: int = 2) -> st
     known = [s for s in smiles if s]
     if len(known) < 2:
         return None
-    from rdkit import Chem, RDLogger
+    from rdkit import rdBase
+
+    # a structure that does not parse is simply left out, unsaid -- for this call only: RDLogger.DisableLog here
+    # silenced RDKit for the rest of a library user's process (stop 45)
+    with rdBase.BlockLogs():
+        return _mcs_core(known, timeout_seconds)
+
+
+def _mcs_core(known: list[str], timeout_seconds: int) -> str | None:
+    """:func:`core_structure` of the structures given (two or more)."""
+    from rdkit import Chem
     from rdkit.Chem import rdFMCS
 
-    RDLogger.DisableLog("rdApp.*")  # a structure that does not parse is simply left out
     mols = [m for m in (Chem.MolFromSmiles(s) for s in known) if m is not None]
     if len(mols) < 2:
         return None

@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from nps_id._atomic import atomic_output
+from nps_id._finite import not_finite
+from nps_id.errors import InputError
 from nps_id.match.verdict import StrEnum, Verdict
 
 _HOW = "json"
@@ -407,8 +409,18 @@ def _to_json(value: Any) -> Any:
 
 
 def results_json(results: Mapping[str, Any]) -> str:
-    """The results as JSON text: indented by one space, no trailing newline."""
-    return json.dumps(results, indent=1, default=_to_json)
+    """The results as JSON text: indented by one space, no trailing newline.
+
+    A NaN or an infinity anywhere is :class:`~nps_id.errors.InputError` naming its JSON path, and nothing is
+    written: JSON has no such number, and ``NaN`` in the file (Python's default) made a file ``report`` and
+    other tools refuse (stop 45; no input is known to give one -- the readers refuse non-finite numbers)."""
+    try:
+        return json.dumps(results, indent=1, default=_to_json, allow_nan=False)
+    except ValueError:  # "Out of range float values": find where, in the tree as JSON holds it (arrays as lists)
+        fault = not_finite(json.loads(json.dumps(results, default=_to_json)))
+        if fault is None:
+            raise
+        raise InputError(f"the results hold a number JSON cannot: {fault}; not written") from None
 
 
 def write_results_json(results: Mapping[str, Any], path: Path) -> Path:

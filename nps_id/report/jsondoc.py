@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 from pathlib import Path
 from typing import Any, Mapping
 
+from nps_id._finite import not_finite
 from nps_id.errors import InputError, shorten
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "report-v1.json"
@@ -69,7 +69,7 @@ def _raise_schema_errors(schema_path: Path, doc: Mapping[str, Any], what: str) -
     if errors:
         lines = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {shorten(' '.join(e.message.split()), 200)}" for e in errors[:5]]
         raise InputError(f"{what}: " + "; ".join(lines))
-    fault = _unpaired(doc, "") or _not_finite(doc, "")
+    fault = _unpaired(doc, "") or not_finite(doc)
     if fault:
         raise InputError(f"{what}: {fault}")
 
@@ -98,19 +98,6 @@ def _unpaired(node: Any, where: str) -> str | None:
         return None
     for key, child in items:
         fault = _unpaired(child, f"{where}/{key}")
-        if fault:
-            return fault
-    return None
-
-
-def _not_finite(node: Any, where: str) -> str | None:
-    """The JSON path of the first NaN or infinity below ``node``, in words: JSON Schema's bounds pass NaN (every
-    comparison with it is false: a probability of NaN met "0-1"), and the report's JSON cannot hold one."""
-    if isinstance(node, float) and not math.isfinite(node):
-        return f"{where or '/'} is {node!r}, not a finite number"
-    children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, child in children:
-        fault = _not_finite(child, f"{where}/{key}")
         if fault:
             return fault
     return None

@@ -10,6 +10,8 @@ import gzip
 import hashlib
 import json
 import shutil
+from pathlib import Path
+from typing import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -45,14 +47,14 @@ def test_the_batch_summary_gives_each_model_named_group_its_probability(card_bat
     out, _ = card_batch
     with (out / "summary.csv").open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0] == ["substance", "220223030.mzML", "internal_standard", "group_probability"]  # at the end
+    assert rows[0] == ["substance", "220223030.mzML", "internal_standard", "group_probability", "summary_id"]  # at the end
     by_name = {r[0]: r for r in rows[1:]}
-    leads = {n: r[-1] for n, r in by_name.items() if n.startswith("suspected new substance (Benzodiazepines)")}
+    leads = {n: r[-2] for n, r in by_name.items() if n.startswith("suspected new substance (Benzodiazepines)")}
     assert len(leads) == 2 and all(0.9 <= float(p) <= 1 and len(p) == 5 for p in leads.values()), leads
-    assert by_name["Bupivacaine"][-2:] == ["yes", ""] and by_name["status"][-2:] == ["", ""]
-    assert by_name["Benzocaine"][-1] == ""  # a library compound's row: no group model
+    assert by_name["Bupivacaine"][-3:-1] == ["yes", ""] and by_name["status"][-3:-1] == ["", ""]
+    assert by_name["Benzocaine"][-2] == ""  # a library compound's row: no group model
     unknown = next(r for n, r in by_name.items() if n.startswith("unknown compound"))
-    assert unknown[-1] == ""  # no group named, no probability
+    assert unknown[-2] == ""  # no group named, no probability
     cells = json.loads((out / "summary.json").read_text(encoding="utf-8"))["cells"]
     for name, probability in leads.items():
         (cell,) = cells[name].values()
@@ -91,14 +93,28 @@ def test_a_results_files_probability_that_is_no_probability_leaves_the_summary_w
                                                                                                 damaged):
     # a results file edited (its manifest with it) and kept as done: a string stopped the summary (TypeError,
     # no summary files), NaN went into summary.json as a bare NaN, 2.0 was "2.000 (below 0.52 ...)"
+    def probability_to_damaged(text: str) -> str:
+        doc = json.loads(text)
+        for finding in doc["findings"]:
+            if finding.get("suspected_group_probability") is not None:
+                finding["suspected_group_probability"] = "@"
+        return json.dumps(doc).replace('"@"', damaged)
+
+    out = _summary_again_with_edited_results(card_batch, tmp_path, probability_to_damaged)
+    with (out / "summary.csv").open(encoding="utf-8", newline="") as fh:
+        leads = [r for r in csv.reader(fh) if r[0].startswith("suspected new substance (Benzodiazepines)")]
+    assert len(leads) == 2 and all(r[-2] == "" for r in leads)
+    cells = json.loads((out / "summary.json").read_text(encoding="utf-8"), parse_constant=pytest.fail)["cells"]
+    assert all(c["group_probability"] is None for r in leads for c in cells[r[0]].values())
+
+
+def _summary_again_with_edited_results(card_batch: tuple, tmp_path: Path, edit: Callable[[str], str]) -> Path:
+    """The card batch copied, its results file's text ``edit``-ed (its manifest with it, so the run stays done),
+    and the batch run again: its summary made from the edited file."""
     out = tmp_path / "out"
     shutil.copytree(card_batch[0], out)
     results = results_path(out, "220223030.mzML")
-    doc = json.loads(results.read_text(encoding="utf-8"))
-    for finding in doc["findings"]:
-        if finding.get("suspected_group_probability") is not None:
-            finding["suspected_group_probability"] = "@"
-    results.write_text(json.dumps(doc).replace('"@"', damaged), encoding="utf-8")
+    results.write_text(edit(results.read_text(encoding="utf-8")), encoding="utf-8")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     (entry,) = manifest["entries"].values()
     entry["outputs"] = {rel: hashlib.sha256(results.read_bytes()).hexdigest() for rel in entry["outputs"]}
@@ -108,8 +124,19 @@ def test_a_results_files_probability_that_is_no_probability_leaves_the_summary_w
     ran = CliRunner().invoke(cli, ["batch", str(card_batch[0].parent / "runs"), "-l", str(card_batch[1]), "-o", str(out),
                                    "--internal-standard", "bupivacaine@6.51"])
     assert ran.exit_code == 0 and "1 already done before" in ran.output, ran.output
-    with (out / "summary.csv").open(encoding="utf-8", newline="") as fh:
-        leads = [r for r in csv.reader(fh) if r[0].startswith("suspected new substance (Benzodiazepines)")]
-    assert len(leads) == 2 and all(r[-1] == "" for r in leads)
-    cells = json.loads((out / "summary.json").read_text(encoding="utf-8"), parse_constant=pytest.fail)["cells"]
-    assert all(c["group_probability"] is None for r in leads for c in cells[r[0]].values())
+    return out
+
+
+def test_a_results_files_rt_or_mf_that_is_no_finite_number_is_no_nan_in_summary_json(card_batch, tmp_path):
+    """summary.json was written with Python's NaN (no JSON number: readers refuse the file) from a results file
+    edited so (stop 45); the cell keeps its verdict, without the number."""
+    def numbers_to_nan(text: str) -> str:
+        doc = json.loads(text)
+        for finding in doc["findings"]:
+            finding["rt_min"], finding["mf"] = "@rt", "@mf"
+        return json.dumps(doc).replace('"@rt"', "NaN").replace('"@mf"', "Infinity")
+
+    out = _summary_again_with_edited_results(card_batch, tmp_path, numbers_to_nan)
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"), parse_constant=pytest.fail)
+    cells = [c for runs in summary["cells"].values() for c in runs.values()]
+    assert cells and all(c["rt_min"] is None and c["mf"] is None and c["verdict"] for c in cells)

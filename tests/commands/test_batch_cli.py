@@ -96,11 +96,12 @@ def test_summary_table_has_substances_by_runs_and_lists_failures(sequence_batch)
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.reader(fh))
     header, body = rows[0], {row[0]: row[1:] for row in rows[1:]}
-    assert header == ["substance"] + ALL + ["internal_standard", "group_probability"]  # the last since stop 44
-    cell = dict(zip(header[1:-2], body["Etizolam"]))
+    # group_probability since stop 44, summary_id since stop 45: after the runs, extensions at the end
+    assert header == ["substance"] + ALL + ["internal_standard", "group_probability", "summary_id"]
+    cell = dict(zip(header[1:-3], body["Etizolam"]))
     assert {k for k, v in cell.items() if v.startswith("tentative")} == ETIZOLAM_RUNS | {DIRTY_BLANK}
     assert all(v.startswith("identified") for v in body["Bupivacaine"][:7])
-    assert body["status"] == ["done"] * 6 + ["done (blank)", "failed", "failed", "", ""]
+    assert body["status"][:-1] == ["done"] * 6 + ["done (blank)", "failed", "failed", "", ""]
     page = (out / "summary.html").read_text()
     assert "Flubromazepam" in page and "truncated" in page
 
@@ -142,8 +143,8 @@ def test_summary_labels_the_internal_standard(sequence_batch):
     # summary.csv said nothing of it (stop 33): its last column says which rows are internal standards
     with open(out / "summary.csv", newline="") as fh:
         rows = list(csv.reader(fh))
-    assert rows[0][-2] == "internal_standard"  # group_probability after it since stop 44
-    labels = {row[0]: row[-2] for row in rows[1:]}
+    assert rows[0][-3] == "internal_standard"  # group_probability after it since stop 44, summary_id since 45
+    labels = {row[0]: row[-3] for row in rows[1:]}
     assert labels.pop("Bupivacaine") == "yes" and labels.pop("status") == ""
     assert {"Etizolam", "Flubromazepam"} <= set(labels) and set(labels.values()) == {"no"}
 
@@ -480,8 +481,8 @@ def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdr
                         "other/220223016.mzML"]
     rows = list(csv.reader((out / "summary.csv").open(encoding="utf-8")))
     assert rows[0][1:] == ["other/220223016.mzML", "sequence/220223001.mzML", "sequence/220223016.mzML",
-                           "internal_standard", "group_probability"]
-    assert rows[-1][1:] == ["done (no blank)", "done (blank)", "done", "", ""]
+                           "internal_standard", "group_probability", "summary_id"]
+    assert rows[-1][1:-1] == ["done (no blank)", "done (blank)", "done", "", ""]
     runs = {r["key"]: r for r in json.loads((out / "summary.json").read_text())["runs"]}
     assert runs["other/220223016.mzML"]["no_blank"] and not runs["sequence/220223016.mzML"]["no_blank"]
     assert json.loads(results_path(out, "other/220223016.mzML").read_text()).get("blank") is None
@@ -493,7 +494,7 @@ def test_runs_outside_the_blanks_folder_are_said_to_get_no_blank(tmp_path, swgdr
     # group_probability and summary.json were in no --help)
     assert "summary.csv/.html/.json" in help_text and (out / "summary.json").is_file()
     assert "group model" not in (out / "summary.html").read_text(encoding="utf-8")  # no group named: no note on one
-    assert f"then {rows[0][-2]} (yes/no) and {rows[0][-1]} (a suspected new substance's group model's" in help_text
+    assert f"then {rows[0][-3]} (yes/no) and {rows[0][-2]} (a suspected new substance's group model's" in help_text
 
 
 def test_a_library_replaced_after_the_batch_checked_it_matches_no_run(tmp_path, swgdrug_library, swgdrug_subset_build,
@@ -536,3 +537,22 @@ def _sha256_of(library: Path) -> str:
 
     with Library.open(library) as lib:
         return lib.sha256
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_searched_again_by_the_next_batch(swgdrug_library, tmp_path):
+    """``batch IN -o IN/out`` run again listed every results and report file of IN/out as "ignored (not runs)", a
+    line each (stop 45): the batch's own outputs are no inputs. A run of the user's put in IN/out is still one."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(inputs / "out"), "-f", "json", "-f", "csv",
+            "--progress", "json"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert len(list((inputs / "out" / "runs").rglob("*.*"))) >= 3  # results and reports there to be found
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0 and "1 run: 1 done (1 already done before)" in again.stdout, again.output
+    assert not [e for e in map(json.loads, again.stderr.splitlines()) if e["event"] in ("ignored", "warning")]
+    (inputs / "out" / "220223001.mzML").write_bytes(data_path("gcms", "lrcfs", "220223001.mzML").read_bytes())
+    theirs = CliRunner().invoke(cli, args)
+    assert theirs.exit_code == 3 and "is an input of this command" in theirs.stderr

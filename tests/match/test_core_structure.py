@@ -113,3 +113,26 @@ def test_odd_closest_structures_give_none_or_a_core_each_holds(smiles):
     core = core_structure(smiles)
     if core is not None:
         assert_a_core_of(core, [s for s in smiles if Chem.MolFromSmiles(s) is not None])
+
+
+def test_a_call_leaves_the_callers_rdkit_logging_as_it_was(capfd):
+    """core_structure silenced RDKit's log for the whole process (RDLogger.DisableLog, stop 45): a library user's
+    own parse errors went unsaid after one call. Now silent for the call only."""
+    from rdkit import RDLogger, rdBase
+
+    before = rdBase.LogStatus()
+    RDLogger.EnableLog("rdApp.error")  # what a library user sets to see RDKit's errors
+    try:
+        status = rdBase.LogStatus()
+        # nordazepam, diazepam, flubromazepam, and one that does not parse: left out, unsaid
+        core = core_structure(["O=C1CN=C(c2ccccc2)c2cc(Cl)ccc2N1", "CN1C(=O)CN=C(c2ccccc2)c2cc(Cl)ccc21",
+                               "O=C1CN=C(c2ccccc2F)c2cc(Br)ccc2N1", "C1CC(not smiles"])
+        assert core is not None
+        assert rdBase.LogStatus() == status
+        assert "SMILES Parse Error" not in capfd.readouterr().err
+        assert Chem.MolFromSmiles("C1CC(") is None
+        assert "SMILES Parse Error" in capfd.readouterr().err  # the caller's own error, said
+    finally:
+        for line in before.splitlines():
+            level, state = line.split(":")
+            (RDLogger.EnableLog if state == "enabled" else RDLogger.DisableLog)(level)

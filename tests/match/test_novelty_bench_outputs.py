@@ -72,3 +72,28 @@ def test_a_group_folds_folder_that_is_not_there_is_refused_not_read_as_the_shipp
     for given in (tmp_path / "fold", tmp_path / "a-file"):
         line = _one_line(_bench(tmp_path, "--group-folds", str(given)))
         assert line == f"bench_novelty: error: --group-folds: {given}: no such folder"
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_the_libraries_are_read(tmp_path):
+    """--details (or --json, or a --cache to fill) that cannot be written was found when it was written, after the
+    whole run (stop 45): now one line before any work -- here before the (missing) library is read."""
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    blocked = str(tmp_path / "a-file" / "out")
+    for option in ("--details", "--json", "--cache"):
+        line = _one_line(_bench(tmp_path, option, blocked, "--task", "swgdrug-lco"))
+        assert line.startswith(f"bench_novelty: error: {option}: ") and "cannot write the output here" in line
+    assert not (tmp_path / "s.h5").exists() and (tmp_path / "a-file").read_text(encoding="utf-8") == "x"
+    line = _one_line(_bench(tmp_path, "--details", str(tmp_path)))  # a folder: the rename would fail at the end
+    assert line == f"bench_novelty: error: --details: {tmp_path}: is a folder; name a file"
+
+
+def test_a_missing_library_is_one_line_exit_4_before_any_task(tmp_path):
+    """The MassBank libraries were opened after the SWGDRUG tasks' minutes: a mistyped path was a traceback, exit 1
+    (stop 45); now one line, the project's library code (4), before any task."""
+    result = _bench(tmp_path, "--task", "massbank-ei-present", "--task", "swgdrug-lco")
+    assert result.returncode == 4 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == f"bench_novelty: error: --swgdrug: {tmp_path / 's.h5'}: no such library file"
+    (tmp_path / "e.h5").write_bytes(b"no HDF5 file")  # there but damaged: the library's own line, exit 4
+    result = _bench(tmp_path, "--task", "massbank-ei-present")
+    assert result.returncode == 4 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].startswith(f"bench_novelty: error: {tmp_path / 'e.h5'}")

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from nps_id.cli import cli
 from nps_id.errors import InputError
+from nps_id.match.results import write_results_json
 from nps_id.report.document import build_report
 from nps_id.report.jsondoc import validate_report
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO
@@ -50,3 +51,20 @@ def test_report_refuses_a_results_file_holding_nan_in_one_line_exit_3(lrcfs_resu
     # the results reader refuses the literal before the schema sees it
     assert f"{value} is not a JSON number" in result.output and len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output and not out.exists()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_the_results_writer_refuses_nan_naming_where_and_keeps_the_previous_file(lrcfs_results, tmp_path, value):
+    """``match`` and every ``batch`` worker wrote results with Python's ``NaN`` (no JSON number), a file ``report``
+    then refused (stop 45): now one line naming where, and the previous results file as it was."""
+    results, _ = lrcfs_results["220223030"]
+    target = tmp_path / "220223030.mzML.match.json"
+    write_results_json(results, target)
+    before = target.read_bytes()
+    bad = copy.deepcopy(results)
+    index = next(i for i, f in enumerate(bad["findings"]) if f.get("snr") is not None)
+    bad["findings"][index]["snr"] = value
+    with pytest.raises(InputError, match=rf"/findings/{index}/snr is {value!r}, not a finite number; not written"):
+        write_results_json(bad, target)
+    assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [target.name]
+    json.loads(before, parse_constant=pytest.fail)  # what it wrote is JSON

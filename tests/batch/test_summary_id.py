@@ -1,0 +1,71 @@
+"""The batch summary's three files carry one ``summary_id`` (stop 45): a batch killed between their renames
+left summary.csv, .html and .json of two batches side by side with nothing to tell. Real data: the LRCFS
+card run against SWGDRUG 3.4; the kill is a real SIGKILL of ``nps-id batch`` right after its first rename."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from nps_id.cli import cli
+from tests.conftest import data_path
+
+#: ``nps-id batch`` whose first rename of a summary file is followed by a pause, announced on stderr, for the kill.
+PAUSE_AFTER_FIRST_SUMMARY_RENAME = """
+import os, sys, time
+real = os.replace
+def replace(src, dst):
+    real(src, dst)
+    if os.path.basename(str(dst)).startswith("summary."):
+        sys.stderr.write("renamed " + os.path.basename(str(dst)) + "\\n")
+        sys.stderr.flush()
+        time.sleep(120)
+os.replace = replace
+from nps_id.cli import main
+sys.argv[0] = "nps-id"
+main()
+"""
+
+
+def _ids(out: Path) -> dict[str, str]:
+    """Each summary file's id: the csv's status row, the json's field, the html's meta line."""
+    rows = list(csv.reader((out / "summary.csv").open(encoding="utf-8")))
+    assert rows[0][-1] == "summary_id" and rows[-1][0] == "status"
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    return {"csv": rows[-1][-1], "json": json.loads((out / "summary.json").read_text(encoding="utf-8"))["summary_id"],
+            "html": re.search(r'<meta name="nps-id-summary-id" content="([^"]+)">', page)[1]}
+
+
+def test_a_batch_killed_between_the_summary_renames_leaves_files_told_apart_by_their_ids(tmp_path, swgdrug_library):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+    out = tmp_path / "out"
+    args = ["batch", str(tmp_path / "runs"), "-l", str(swgdrug_library), "-o", str(out), "--progress", "json"]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    before = _ids(out)
+    assert len(set(before.values())) == 1  # one batch: one id in all three
+
+    proc = subprocess.Popen([sys.executable, "-c", PAUSE_AFTER_FIRST_SUMMARY_RENAME, *args], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    renamed = next((line for line in proc.stderr if line.startswith("renamed ")), None)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert renamed is not None, "the batch ended before renaming a summary file"
+    after = _ids(out)  # every file whole (no partial file), read as any tool would
+    new = renamed.split()[1].removeprefix("summary.")
+    assert after[new] not in before.values()
+    assert {k: v for k, v in after.items() if k != new} == {k: v for k, v in before.items() if k != new}
+
+    again = CliRunner().invoke(cli, args)  # the same command again: one batch's set, its leftovers removed
+    assert again.exit_code == 0, again.output
+    assert len(set(_ids(out).values())) == 1 and set(_ids(out).values()).isdisjoint(after.values())
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".summary.")]
