@@ -459,17 +459,27 @@ def _candidate_ions(stated: str | None, ion_mode: str) -> tuple[Adduct, ...]:
     return (named, *(a for a in ADDUCTS if a.charge == named.charge and not a.in_source_loss))
 
 
+#: Largest recorded precision (Da, half the last written decimal) of a precursor m/z read as an
+#: accurate mass: 3 decimals. The MassBank MS/MS queries against their own formula's stated ion
+#: (benchmarks/README.md, stop 45 formula45): written to 3 or more decimals 0 of 105 and 8 of 1,138
+#: off by more than 20 ppm (all record errors, 7 of them 2-18 Da off: a labelled compound under its
+#: parent's formula, an isotope peak picked); to 2 decimals 4 of 25 (up to 0.15 Da), to 1 decimal
+#: 8 of 9 (a unit-resolution instrument's m/z, 0.09-0.2 Da off): no formula evidence.
+ACCURATE_PRECURSOR_DA = 0.0005
+
+
 def precursor_formula_error(precursor_mz: float, molecule_mass: float,
                             adducts: Iterable[Adduct]) -> tuple[float, float] | None:
     """MS/MS: the precursor m/z's error (ppm, signed) against the nearest of the ``adducts`` of
     ``molecule_mass`` (the candidate formula's monoisotopic mass), and the precursor's recorded
     precision in ppm (half its last written decimal, :func:`~nps_id.search.index.recorded_precision`).
-    None for a whole-number precursor -- it says nothing of the formula -- or no adducts. A library
-    record written to one decimal or none widens the search's window to the nominal ion; the
-    candidate's formula still gives its exact ion, which an accurate precursor must be."""
+    None for a precursor written to fewer than 3 decimals (:data:`ACCURATE_PRECURSOR_DA`) -- it
+    says nothing of the formula -- or no adducts. A library record written to one decimal or none
+    widens the search's window to the nominal ion; the candidate's formula still gives its exact
+    ion, which an accurate precursor must be."""
     precision = float(recorded_precision(np.array([precursor_mz]))[0])
     errors = [ppm_error(precursor_mz, ion_mz(molecule_mass, adduct)) for adduct in adducts]
-    if precision >= 0.5 or not errors:
+    if precision > ACCURATE_PRECURSOR_DA or not errors:
         return None
     return min(errors, key=abs), precision / precursor_mz * 1e6
 
