@@ -426,8 +426,9 @@ class VerdictThresholds:
         False: any ion type of the candidate passes, as for a run's scans (they state none).
     precursor_formula_ppm : float
         MS/MS: largest |error| (ppm) of the spectrum's stated precursor m/z against the candidate's
-        ion computed from its formula, widened by the precursor's recorded precision (a precursor
-        written to 1 decimal, 0.05 Da); a whole-number precursor is not evaluated. The search's
+        ion computed from its formula, widened by the precursor's recorded precision; a precursor
+        written to fewer than 3 decimals (a unit-resolution m/z) is not evaluated, nor a run's
+        finding whose MS1 peak the HRMS criterion judges. The search's
         identity window (20 ppm) asked it of the record's precursor, which a library may write to
         no decimal (3,537 MassBank MS/MS records): an accurately measured precursor must also be the
         candidate's ion by its formula (docs/match.md).
@@ -537,7 +538,8 @@ class Evidence:
     and whether the spectrum's precursor is the same ion (within the nominal window).
     ``precursor_formula`` (MS/MS; None: not evaluated, a whole-number precursor or no formula): the
     precursor's error (ppm) against the candidate's nearest ion from its formula, and the
-    precursor's recorded precision (ppm) (:func:`~nps_id.match.molecular_mass.precursor_formula_error`).
+    precursor's recorded precision (ppm) (:func:`~nps_id.match.assess.precursor_formula_error`); a failed
+    one is an isobar, not an isomer (:data:`PRECURSOR_FORMULA_RULE`).
     ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
     their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
     """
