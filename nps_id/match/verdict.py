@@ -536,7 +536,7 @@ class Evidence:
     then sought among the candidate's ions of the whole molecule only), None when it states none.
     ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
     and whether the spectrum's precursor is the same ion (within the nominal window).
-    ``precursor_formula`` (MS/MS; None: not evaluated, a whole-number precursor or no formula): the
+    ``precursor_formula`` (MS/MS; None: not evaluated, a precursor of < 3 decimals or no formula): the
     precursor's error (ppm) against the candidate's nearest ion from its formula, and the
     precursor's recorded precision (ppm) (:func:`~nps_id.match.assess.precursor_formula_error`); a failed
     one is an isobar, not an isomer (:data:`PRECURSOR_FORMULA_RULE`).
