@@ -478,8 +478,10 @@ def precursor_formula_error(precursor_mz: float, molecule_mass: float,
     widens the search's window to the nominal ion; the candidate's formula still gives its exact
     ion, which an accurate precursor must be."""
     precision = float(recorded_precision(np.array([precursor_mz]))[0])
+    if precision > ACCURATE_PRECURSOR_DA:
+        return None
     errors = [ppm_error(precursor_mz, ion_mz(molecule_mass, adduct)) for adduct in adducts]
-    if precision > ACCURATE_PRECURSOR_DA or not errors:
+    if not errors:
         return None
     return min(errors, key=abs), precision / precursor_mz * 1e6
 
