@@ -48,7 +48,7 @@ from nps_id.match.verdict import (
     decide_level, formula_fits, may_be,
 )
 from nps_id.search.analogue import match_shift, shift_name
-from nps_id.search.index import recorded_precision
+from nps_id.search.index import recorded_precision_of
 from nps_id.search.preprocess import nominal_mass as nominal_mz
 from nps_id.search.reference import Reference
 from nps_id.search.scores.base import kind_of, to_999_column
@@ -472,12 +472,12 @@ def precursor_formula_error(precursor_mz: float, molecule_mass: float,
                             adducts: Iterable[Adduct]) -> tuple[float, float] | None:
     """MS/MS: the precursor m/z's error (ppm, signed) against the nearest of the ``adducts`` of
     ``molecule_mass`` (the candidate formula's monoisotopic mass), and the precursor's recorded
-    precision in ppm (half its last written decimal, :func:`~nps_id.search.index.recorded_precision`).
+    precision in ppm (half its last written decimal, :func:`~nps_id.search.index.recorded_precision_of`).
     None for a precursor written to fewer than 3 decimals (:data:`ACCURATE_PRECURSOR_DA`) -- it
     says nothing of the formula -- or no adducts. A library record written to one decimal or none
     widens the search's window to the nominal ion; the candidate's formula still gives its exact
     ion, which an accurate precursor must be."""
-    precision = float(recorded_precision(np.array([precursor_mz]))[0])
+    precision = recorded_precision_of(precursor_mz)
     if precision > ACCURATE_PRECURSOR_DA:
         return None
     errors = [ppm_error(precursor_mz, ion_mz(molecule_mass, adduct)) for adduct in adducts]
