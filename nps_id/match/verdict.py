@@ -32,7 +32,8 @@ than it is. The rules, first match wins (the defaults and their reasons are in `
 6. ``inconclusive`` -- anything else, including a candidate lighter than significant ions of the
    spectrum, heavier than its confirmed molecular ion when the candidate's own spectrum lacks that
    ion, or (MS/MS) one the precursor is no ion of, or a library record of another precursor ion
-   ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture).
+   ("molecular ion inconsistent": not this compound, unless the spectrum is a mixture), or one
+   whose formula an accurate precursor m/z excludes (an isobar, not an isomer: its own text).
 
 Entry points: :class:`Level`, :class:`RuleId`, :class:`VerdictThresholds`, :class:`Evidence`,
 :func:`decide` -> :class:`Verdict` (:func:`decide_level`: the isomers checked only when they matter);
@@ -129,6 +130,12 @@ def may_be(rule: str, what: str) -> str:
     for said in (NEW_ISOMER, UNLISTED_ISOMER):
         rule = rule.replace(f"it may be {said}", f"it may be {what}")
     return rule
+#: The rule of an MS/MS hit whose formula the spectrum's accurate precursor excludes
+#: (:func:`formula_fits`): the same nominal mass, another formula -- the library record's precursor
+#: written to no or one decimal let the search reach it. Not an isomer either (docs/match.md).
+PRECURSOR_FORMULA_RULE = ("molecular ion inconsistent: the precursor's accurate m/z excludes the candidate's formula "
+                          "-- an unknown of that precursor mass, the hit at most an analogue of another formula, "
+                          "neither the substance nor an isomer of it")
 #: Verdicts from strongest to weakest (``--fail-on`` compares positions in this tuple).
 LEVELS = tuple(Level)
 
@@ -417,6 +424,14 @@ class VerdictThresholds:
         fragmented is then lighter than the candidate. Suberate ([M-H]- 173.0, M 174) met
         isocitrate's record of its in-source [M-H-H2O]- (173.01; M 192) at 807 (docs/match.md);
         False: any ion type of the candidate passes, as for a run's scans (they state none).
+    precursor_formula_ppm : float
+        MS/MS: largest |error| (ppm) of the spectrum's stated precursor m/z against the candidate's
+        ion computed from its formula, widened by the precursor's recorded precision; a precursor
+        written to fewer than 3 decimals (a unit-resolution m/z) is not evaluated, nor a run's
+        finding whose MS1 peak the HRMS criterion judges. The search's
+        identity window (20 ppm) asked it of the record's precursor, which a library may write to
+        no decimal (3,537 MassBank MS/MS records): an accurately measured precursor must also be the
+        candidate's ion by its formula (docs/match.md).
     precursor_ppm : float
         LC-HRMS: largest |exact-mass error| (ppm) of the precursor's MS1 peak against the
         candidate's ion (SANTE/11312/2021: <= 5 ppm).
@@ -488,6 +503,7 @@ class VerdictThresholds:
     isomer_thermal_lactam_precursors: bool = True
     isomer_thermal_acid_precursors: bool = False
     ms2_stated_precursor_type: bool = True
+    precursor_formula_ppm: float = 20.0
     precursor_ppm: float = 5.0
     min_fragments: int = 2
     min_product_ions: int = 2
@@ -520,6 +536,10 @@ class Evidence:
     then sought among the candidate's ions of the whole molecule only), None when it states none.
     ``record_precursor`` (MS/MS; None: not evaluated): the matched library record's precursor m/z
     and whether the spectrum's precursor is the same ion (within the nominal window).
+    ``precursor_formula`` (MS/MS; None: not evaluated, a precursor of < 3 decimals or no formula): the
+    precursor's error (ppm) against the candidate's nearest ion from its formula, and the
+    precursor's recorded precision (ppm) (:func:`~nps_id.match.assess.precursor_formula_error`); a failed
+    one is an isobar, not an isomer (:data:`PRECURSOR_FORMULA_RULE`).
     ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
     their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
     """
@@ -548,6 +568,7 @@ class Evidence:
     precursor_ion: tuple[float, str | None] | None = None
     stated_ion: str | None = None
     record_precursor: tuple[float, bool] | None = None
+    precursor_formula: tuple[float, float] | None = None
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
@@ -588,6 +609,14 @@ def decide_level(evidence: Evidence, isomers: Callable[[], "IsomerCheck"],
         return _rule(evidence, None, checks, t), None
     check = isomers()
     return _rule(evidence, check, [*checks, _isomer_check(check, _ri_ok(evidence, t))], t), check
+
+
+def formula_fits(precursor_formula: tuple[float, float], t: VerdictThresholds) -> bool:
+    """Whether the spectrum's precursor is the candidate's ion by its formula: ``precursor_formula``
+    (:attr:`Evidence.precursor_formula`: error and recorded precision, ppm) within
+    ``t.precursor_formula_ppm`` widened by that precision."""
+    error, precision = precursor_formula
+    return abs(error) <= t.precursor_formula_ppm + precision
 
 
 def _ri_ok(evidence: Evidence, t: VerdictThresholds) -> bool | None:
@@ -684,6 +713,11 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         record_mz, same = evidence.record_precursor
         checks.append((f"the precursor is the ion the library record fragmented (the library record's precursor m/z "
                        f"{record_mz:.4f})", same, "mass"))
+    if evidence.precursor_formula is not None:
+        error, precision = evidence.precursor_formula
+        checks.append((f"the precursor m/z is the candidate's ion by its formula within {t.precursor_formula_ppm:g} ppm"
+                       + (f" and its recorded precision ({precision:.0f} ppm)" if precision else "")
+                       + f" ({error:+.1f} ppm)", formula_fits(evidence.precursor_formula, t), "mass"))
     checks += _hrms_checks(evidence, t)
     # The rules read a criterion by identity (``ok is False``): a numpy bool from a numpy value
     # (np.False_) would be neither and read "not evaluated" -- a failed criterion silently dropped
@@ -704,6 +738,8 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown + list(extra_unknown),
                        rule_id=rule_id)
 
+    if evidence.precursor_formula is not None and not formula_fits(evidence.precursor_formula, t):
+        return verdict(INCONCLUSIVE, RuleId.MOLECULAR_ION_INCONSISTENT, PRECURSOR_FORMULA_RULE)
     if "mass" in failed_groups:
         return verdict(INCONCLUSIVE, RuleId.MOLECULAR_ION_INCONSISTENT, "molecular ion inconsistent: the spectrum and "
                        "the candidate disagree on the molecular mass (another compound, e.g. a homologue, or a mixture)")

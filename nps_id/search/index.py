@@ -375,6 +375,20 @@ def recorded_precision(mz: np.ndarray, max_decimals: int = 4) -> np.ndarray:
     return out
 
 
+def recorded_precision_of(mz: float, max_decimals: int = 4) -> float:
+    """:func:`recorded_precision` of one value, in Python floats: the verdict asks it of every MS/MS
+    query's precursor, where the array version's four numpy passes over one value cost ~25 us a query
+    (~0.3 s of issue 16's 12,350-query MS/MS workload).
+
+    >>> [recorded_precision_of(x) for x in (125.0, 220.9, 152.107, 147.0441, float("nan"))]
+    [0.5, 0.05, 0.0005, 0.0, 0.0]
+    """
+    for decimals in range(max_decimals):
+        if abs(round(mz, decimals) - mz) <= 1e-9 * abs(mz):  # False for NaN and inf: 0, as the array version
+            return 0.5 * 10.0**-decimals
+    return 0.0
+
+
 def ion_mode_codes(ion_mode: np.ndarray) -> np.ndarray:
     """+1 positive, -1 negative, 0 unknown, from strings like 'positive', 'P', 'Neg', '+'."""
     # each value's text by Python's str methods, not numpy.char's: importing numpy.char cost a

@@ -12,7 +12,7 @@ pytest.importorskip("rdkit")
 from nps_id.io import read  # noqa: E402
 from nps_id.match.assess import assess_search  # noqa: E402
 from nps_id.match.molecular_mass import ions_above, molecular_ion, nominal_spectrum  # noqa: E402
-from nps_id.match.verdict import Evidence, VerdictThresholds, decide  # noqa: E402
+from nps_id.match.verdict import PRECURSOR_FORMULA_RULE, Evidence, VerdictThresholds, decide  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402
 from tests.conftest import data_path  # noqa: E402
@@ -52,7 +52,8 @@ def swgdrug():
 #: records (shared with other modules) sorted once by formula for all of them.
 MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2", "C8H10N4O2",
                 "C11H19N5S", "C10H12N2", "C21H28O2", "C21H30O3", "C9H7Cl2N5", "C10H13ClN2", "C7H8N4O2",
-                "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O", "C19H20FNO3", "C19H30O2")
+                "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O", "C19H20FNO3", "C19H30O2",
+                "C9H7N", "C6H15N3", "C8H5Cl3O3", "C5H4N4", "C8H16O2")
 
 
 @pytest.fixture(scope="module")
@@ -765,6 +766,59 @@ def test_an_ms2_match_to_a_record_of_another_precursor_ion_is_not_identified(ms2
     assert found.verdict.verdict == "inconclusive" and found.verdict.rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
     assert any("the library record's precursor m/z 161.0000" in c for c in found.verdict.criteria_failed)
     assert found.new_substance
+
+
+@pytest.mark.parametrize("query_name, formula, hit, ppm", [
+    # left out: 2-(piperazin-1-yl)ethanamine [M+H]+ 130.1339 (C6H15N3) reaches isoquinoline's records
+    # written 130.0 (C9H7N, [M+H]+ 130.0651); fluroxypyr [M-H]- 252.9588 2,4,5-T's at 253.0 (C8H5Cl3O3)
+    ("2-(Piperazin-1-yl)ethanamine", "C9H7N", "Isoquinoline", "+528.8 ppm"),
+    ("Fluroxypyr", "C8H5Cl3O3", "2,4,5-Trichlorophenoxyacetate", "+140.9 ppm"),
+])
+def test_an_accurate_ms2_precursor_of_another_formula_is_no_isomer_of_the_hit(ms2_records, query_name, formula,
+                                                                               hit, ppm):
+    # a library record's whole-number precursor widens the search's window to the nominal ion; the
+    # query's accurate precursor excludes the hit's formula: an isobar, neither the substance nor an
+    # isomer of it -- not "isomer not excluded" naming it, not "the hit measured elsewhere"
+    from nps_id.match.assess import ISOBAR
+    from nps_id.match.verdict import INCONCLUSIVE, RuleId
+
+    found, top = _massbank_ms2_search(ms2_records, query_name, formula)
+    assert top == hit
+    assert found.verdict.verdict == INCONCLUSIVE and found.verdict.rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
+    assert found.verdict.rule == PRECURSOR_FORMULA_RULE
+    assert f"the precursor m/z is the candidate's ion by its formula within 20 ppm ({ppm})" \
+        in found.verdict.criteria_failed
+    assert found.new_substance and found.isomers is None
+    assert found.closest and found.closest[0]["delta_mass"] == 0 and found.closest[0]["delta_mass_match"] == ISOBAR
+    # without the criterion (a window wider than the error): the hit named with its isomers, not new
+    before, _ = _massbank_ms2_search(ms2_records, query_name, formula, VerdictThresholds(precursor_formula_ppm=1000))
+    assert before.verdict.rule_id is RuleId.ISOMER_NOT_EXCLUDED and not before.new_substance
+
+
+def test_an_absent_compounds_accurate_precursor_excludes_an_isobars_formula(ms2_records):
+    # 2-tolualdehyde (C8H8O, absent from the library) [M+H]+ 121.0648 meets purine's record at 121.0
+    # (C5H4N4, [M+H]+ 121.0509) at 0.84
+    query = next(s for s in read(data_path("massbank", "ms2-queries-analog.msp.gz")) if s.name == "2-Tolualdehyde")
+    found, hit = _assessed(query, ms2_records("C5H4N4"))
+    assert hit == "Purine" and found.verdict.rule == PRECURSOR_FORMULA_RULE and found.new_substance
+    assert "(+115.0 ppm)" in found.verdict.criteria_failed[-1]
+
+
+def test_an_accurate_ms2_precursor_meets_its_own_formula(ms2_records):
+    found, hit = _massbank_ms2_search(ms2_records, "2-(Piperazin-1-yl)ethanamine", "C6H15N3")
+    assert hit == "2-(Piperazin-1-yl)ethanamine" and found.verdict.verdict == "identified"
+    assert "the precursor m/z is the candidate's ion by its formula within 20 ppm (+0.2 ppm)" in found.verdict.criteria_met
+
+
+def test_a_one_decimal_ms2_precursor_is_no_evidence_of_a_formula(ms2_records):
+    # octanoic acid's query states [M-H]- 143.2, its own formula's 143.1078 (644 ppm): a unit-resolution
+    # instrument's m/z written to one decimal (8 of the 9 such queries miss their own formula's ion by
+    # more than the 0.05 Da the decimal claims). Not evaluated: its own records are not excluded
+    found, hit = _massbank_ms2_search(ms2_records, "Octanoic acid", "C8H16O2")
+    assert hit == "Octanoate"
+    criteria = found.verdict.criteria_met + found.verdict.criteria_failed + found.verdict.criteria_not_evaluated
+    assert not any("by its formula" in c for c in criteria)
+    assert found.verdict.rule != PRECURSOR_FORMULA_RULE
 
 
 def test_phenibut_left_out_is_not_identified_as_the_lactam_the_injector_makes_of_it(swgdrug):

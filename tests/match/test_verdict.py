@@ -481,6 +481,31 @@ def test_a_weak_match_with_the_formula_confirmed_by_exact_mass_is_not_a_new_subs
     assert unexplained(weak, top, _Masses(), 214, "ms2", formula_confirmed=True)  # another mass: a relative
 
 
+def test_a_same_mass_hit_of_a_formula_the_precursor_excludes_is_not_the_compound_measured_elsewhere():
+    # an inconclusive MS/MS hit of the spectrum's nominal mass at a high similarity may be the
+    # compound on another instrument -- not when the accurate precursor excludes its formula
+    from nps_id.match.assess import SAME_MASS_SIMILARITY, unexplained
+    from nps_id.match.ranked_hit import RankedHit
+    from nps_id.match.verdict import PRECURSOR_FORMULA_RULE, RuleId, Verdict
+
+    held = Verdict("inconclusive", PRECURSOR_FORMULA_RULE, rule_id=RuleId.MOLECULAR_ION_INCONSISTENT)
+    top = RankedHit(0, 700, similarity=SAME_MASS_SIMILARITY["ms2"] + 0.1)
+    assert not unexplained(held, top, _Masses(), 200, "ms2")
+    assert unexplained(held, top, _Masses(), 200, "ms2", isobar=True)
+
+
+def test_the_precursor_formula_criterion_is_widened_by_the_precursors_recorded_precision():
+    from nps_id.match.verdict import Evidence, RuleId
+
+    def held(error, precision):
+        return decide(Evidence(kind="ms2", score=950, mf=None, rmf=None, gap=200, precursor_formula=(error, precision)))
+
+    assert held(19.0, 0.0).rule_id is RuleId.IDENTITY
+    assert held(-25.0, 3.8).rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
+    assert held(-23.0, 3.8).rule_id is RuleId.IDENTITY  # within 20 ppm + 3.8 ppm (0.0005 Da at m/z 130)
+    assert "(-25.0 ppm)" in held(-25.0, 3.8).criteria_failed[-1]
+
+
 def test_rules_are_recognised_by_their_id_not_their_wording():
     # code that acts on a rule must not break when the rule's text is reworded
     from nps_id.match.assess import SAME_MASS_SIMILARITY, unexplained

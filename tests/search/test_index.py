@@ -16,6 +16,7 @@ from nps_id.search.index import (
     load_indexes,
     nominal_csr,
     recorded_precision,
+    recorded_precision_of,
 )
 from nps_id.search.preprocess import bin_nominal
 from nps_id.search.reference import Reference
@@ -118,6 +119,15 @@ def test_recorded_precision_widens_low_resolution_precursors():
     assert recorded_precision(np.array([125.0, 220.9, 85.05, 152.107, 147.0441, np.nan])).tolist() == [
         0.5, 0.05, 0.005, 0.0005, 0.0, 0.0
     ]
+
+
+def test_one_precursors_recorded_precision_is_the_arrays(massbank_ms2_spectra):
+    # the verdict reads each query's precursor by the scalar version (stop 45): every MassBank MS/MS
+    # record's precursor (written to 0-6 decimals) gets the same half-decimal as the index built from them
+    mz = np.array([s.precursor_mz for s in massbank_ms2_spectra if s.precursor_mz is not None])
+    scalar = [recorded_precision_of(float(x)) for x in mz]
+    assert scalar == recorded_precision(mz).tolist()
+    assert {0.5, 0.05, 0.0005, 0.0} <= set(scalar)
 
 
 def test_msms_spectra_without_precursor_are_in_neither_index():
