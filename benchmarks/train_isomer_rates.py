@@ -31,14 +31,6 @@ and (stop 33) ``sugar_linkage`` by the same command with ``--ms2-moves sugar_lin
 ``train_isomer_rates.py swg25.h5 mbei.h5 --add-to isomer_rates.json``; (stop 38) a derivative's ring
 positions (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
-An isomer several moves reach (:attr:`nps_id.chem.isomer_type.Isomer.kinds`; the F of
-3'-F-alpha-PPP moved round the ring, or its acyl branch the other way, both give 4'-F) is read by the
-rule at the highest rate among its kinds; so a pair counts toward every kind that reaches it (once
-toward each coarser kind), and the curve read for a kind is learned from every pair that kind names
-(stop 45; until then from the pairs it reached first). ``--relabel-from PAIRS --add-to RATES`` moves
-the curves of a rates file by that renaming only: each curve plus what today's naming of the same
-library pairs changes against an earlier ``--pairs-out`` (:func:`relabelled`).
-
 ``--pairs-out FILE`` also writes every pair's raw outcome (both compounds' InChIKey first blocks, each
 spectrum's match): ``bench_novelty.py --isomer-rates-loo FILE`` re-reads the shipped curves without a
 left-out compound's own pairs (:class:`LeaveOutRates`).
@@ -113,19 +105,12 @@ def rule_scores(hits: Hits, ms2: np.ndarray, identified_rmf: int) -> np.ndarray:
 
 class Pair(NamedTuple):
     """One library pair: ``compound``'s spectra (InChIKey first block) against its enumerated
-    ``isomer`` the library holds, each spectrum's best match to one of the isomer's (0-999).
-    ``move``: every kind of move that reaches the isomer, comma-separated (:func:`kinds_of`)."""
+    ``isomer`` the library holds, each spectrum's best match to one of the isomer's (0-999)."""
     context: str
     move: str
     compound: str
     isomer: str
     scores: tuple[int, ...]
-
-
-def kinds_of(move: str) -> list[str]:
-    """The kinds a pair's ``move`` names: since stop 45 every kind that reaches its isomer (the
-    rule reads the highest of their rates, so each kind's curve is learned from every pair it reaches)."""
-    return move.split(",")
 
 
 def outcome(scores: Sequence[int]) -> np.ndarray:
@@ -165,9 +150,10 @@ def library_pairs(path: Path, thresholds: VerdictThresholds, ms2_moves: frozense
         for isomer in enumerate_isomers(smiles) or ():
             other = isomer.inchikey[:14]
             for level, rows in by_level.items():
-                kinds = [k for k in isomer.kinds if not level or ms2_moves is None or k.split(":")[0] in ms2_moves]
-                if kinds and rows_of.get(other, {}).get(level):
-                    pairs.append((context + ("-ms2" if level else ""), ",".join(kinds), level, rows, other))
+                if level and ms2_moves is not None and isomer.move.split(":")[0] not in ms2_moves:
+                    continue
+                if rows_of.get(other, {}).get(level):
+                    pairs.append((context + ("-ms2" if level else ""), isomer.move, level, rows, other))
     wanted = sorted({r for *_, rows, _ in pairs for r in rows})
     hits = search([spectra[r] for r in wanted], reference, SearchSettings(top_k=80, prefilter=300, threads=2))
     starts = np.searchsorted(hits.query, np.arange(len(wanted) + 1))
@@ -215,22 +201,17 @@ def read_pairs(path: Path) -> list[Pair]:
     return pairs
 
 
-def _with_coarser(kinds: Sequence[str]) -> set[str]:
-    """The ``kinds`` and every coarser kind of each (``a:b:c`` -> ``a``, ``a:b``, ``a:b:c``)."""
-    return {":".join(parts[:n]) for parts in (k.split(":") for k in kinds) for n in range(1, len(parts) + 1)}
-
-
 def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
     """Rate curve per move kind and per coarser kind (each prefix before a ':':
     ``double_bond:conjugation`` -> ``double_bond``, pooled over its finer kinds); a kind with fewer
     than MIN_PAIRS pairs takes its nearest coarser kind's with enough, else the context's over
     all moves ("default"). The coarser kinds are written too: the rule reads a kind the file
-    lacks at them (:func:`nps_id.match.isomer_rule.rate_of`). A pair several kinds reach (``pooled``'s
-    key, :func:`kinds_of`) counts once toward each of them and each coarser kind."""
+    lacks at them (:func:`nps_id.match.isomer_rule.rate_of`)."""
     family: dict[str, list[np.ndarray]] = defaultdict(list)
     for move, values in pooled.items():
-        for kind in _with_coarser(kinds_of(move)):
-            family[kind].extend(values)
+        parts = move.split(":")
+        for n in range(1, len(parts) + 1):
+            family[":".join(parts[:n])].extend(values)
     every = [v for values in pooled.values() for v in values]
 
     def entry(values: list[np.ndarray], basis: list[np.ndarray], source: str) -> dict:
@@ -305,46 +286,6 @@ class LeaveOutRates:
         return {**self.shipped, "contexts": contexts}
 
 
-def _curve(kind: str, curves: dict[str, list[float]]) -> np.ndarray:
-    """A kind's curve as written, else its nearest coarser kind's, else the default."""
-    parts = kind.split(":")
-    return np.asarray(next((curves[":".join(parts[:n])] for n in range(len(parts), 0, -1)
-                            if ":".join(parts[:n]) in curves), curves["default"]))
-
-
-def relabelled(shipped: dict, old: Sequence[Pair], new: Sequence[Pair]) -> dict:
-    """``shipped`` (a rates file's JSON) re-read for a change of the pairs' names only: the same
-    library pairs named the old way (``old``, an earlier ``--pairs-out``) and today's (``new``); each
-    kind's curve the shipped one (its own, else its nearest coarser kind's) plus what the renaming
-    moves in today's pairs (new minus old, clipped 0-1). Relearning the curves on today's libraries
-    would also move them by the libraries' changes (stop 42: 46 SWGDRUG present right calls lost) and
-    cannot reproduce the curves of older builds (swg.h5); this keeps that change out. A ``-ms2``
-    context is re-read only for the kinds it holds (the file's ``ms2_moves``)."""
-    out = {**shipped, "contexts": {c: dict(m) for c, m in shipped["contexts"].items()}}
-    for context in sorted({p.context for p in new} & set(out["contexts"])):
-        learned = [rates_for(_pooled(pairs, context)) for pairs in (old, new)]
-        before, after = ({k: e["rate_at_score"] for k, e in side.items()} for side in learned)
-        base = {k: e["rate_at_score"] for k, e in out["contexts"][context].items()}
-        kinds = out["contexts"][context]
-        wanted = set(learned[1]) if not context.endswith("-ms2") else set(kinds)
-        for kind in sorted((set(kinds) | wanted) - {"default"}):
-            if kind not in learned[1] and kind in learned[0]:
-                del kinds[kind]  # no pair of it under today's names: the rule reads its coarser kind
-            elif kind in learned[1]:
-                curve = np.clip(_curve(kind, base) + _curve(kind, after) - _curve(kind, before), 0.0, 1.0)
-                kinds[kind] = {**kinds.get(kind, learned[1][kind]), "pairs": learned[1][kind]["pairs"],
-                               "rate_at_score": [round(float(x), 3) for x in curve]}
-    return out
-
-
-def _pooled(pairs: Sequence[Pair], context: str) -> dict[str, list[np.ndarray]]:
-    pooled: dict[str, list[np.ndarray]] = defaultdict(list)
-    for pair in pairs:
-        if pair.context == context:
-            pooled[pair.move].append(outcome(pair.scores))
-    return pooled
-
-
 def add_kinds(base: dict, new: dict) -> dict:
     """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
     added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
@@ -360,14 +301,6 @@ def add_kinds(base: dict, new: dict) -> dict:
     if "ms2_moves" in new:
         out["ms2_moves"] = sorted({*base.get("ms2_moves", []), *new["ms2_moves"]})
     return out
-
-
-def relabel_pairs(path: Path) -> list[Pair]:
-    """``--relabel-from``'s pairs (InputError: one line)."""
-    try:
-        return read_pairs(path)
-    except ValueError as exc:
-        raise InputError(f"--relabel-from: {exc}") from None
 
 
 def added_to(path: Path) -> dict:
@@ -392,18 +325,12 @@ def main() -> None:
     parser.add_argument("--pairs-out", type=Path, metavar="FILE",
                         help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
                              "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")
-    parser.add_argument("--relabel-from", type=Path, metavar="PAIRS",
-                        help="with --add-to: move its curves by what today's naming of the same library pairs "
-                             "changes against PAIRS (an earlier --pairs-out), instead of adding kinds")
     args = parser.parse_args()
-    if args.relabel_from is not None and args.add_to is None:
-        raise InputError("--relabel-from moves the curves of an --add-to rates file: give one")
     refuse_output_onto_inputs([args.output], args.libraries)  # -o onto --add-to: the documented update in place
     refuse_output_onto_inputs([args.pairs_out], [*args.libraries, args.add_to])
     if args.pairs_out is not None and args.pairs_out.resolve() == args.output.resolve():
         raise InputError(f"{args.pairs_out}: --pairs-out is the rates file -o; write it somewhere else")
     base = None if args.add_to is None else added_to(args.add_to)  # checked before hours of searching
-    old = None if args.relabel_from is None else relabel_pairs(args.relabel_from)
     thresholds = VerdictThresholds()
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     every: list[Pair] = []
@@ -425,9 +352,7 @@ def main() -> None:
         "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context})
                      for context in sorted({c for c, _ in pooled})},
     }
-    if old is not None:
-        out = relabelled(base, old, every)
-    elif args.add_to is not None:
+    if args.add_to is not None:
         out = add_kinds(base, out)
     with atomic_output(args.output) as tmp:  # a killed run never leaves a truncated rates file
         tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")

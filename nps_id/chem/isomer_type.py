@@ -11,8 +11,3 @@ class Isomer:
     smiles: str
     inchikey: str
     move: str  # one of nps_id.chem.isomers.MOVES, refined: e.g. "ring_position:F"
-    also: tuple[str, ...] = ()  # the other kinds that reach it, in the order tried (stop 44: its rate is their highest)
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        return (self.move, *self.also)

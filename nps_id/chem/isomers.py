@@ -53,8 +53,7 @@ Each isomer carries the move that made it, so evidence about how far apart such 
 are (:mod:`nps_id.match.isomer_rule`) can be kept per kind of move. An isomer two moves reach is named
 by the first tried, in atom order: the structure is enumerated in RDKit's canonical atom order, so the
 kind depends on the structure, not on how the library spells it (stop 44; until then 2-3.5 % of the
-library isomers' ``ring_position`` sub-kinds changed with the spelling). The other kinds that reach it
-are kept too (``Isomer.also``, stop 44): the isomer rule reads the highest rate among them.
+library isomers' ``ring_position`` sub-kinds changed with the spelling).
 
 Entry points: :func:`enumerate_isomers` -> list of :class:`Isomer`; :func:`move_kinds`.
 """
@@ -606,7 +605,7 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
     own = Chem.MolToInchiKey(mol)[:14] if mol is not None else ""  # None: RDKit cannot read its own SMILES back
     if not own:
         return None
-    seen: dict[str, int] = {}  # InChIKey first block -> index in out
+    seen = {own}
     out: list[Isomer] = []
     tried = extra = 0
     for move in MOVES:
@@ -624,23 +623,13 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
             except Exception:  # an impossible valence or aromaticity: not an isomer
                 continue
             key = Chem.MolToInchiKey(candidate)
-            if not key or key[:14] == own:
+            if not key or key[:14] in seen:
                 continue
-            if key[:14] in seen:  # reached before: keep this kind too (its rate may be the higher)
-                _add_kind(out, seen[key[:14]], label)
-                continue
-            seen[key[:14]] = len(out)
+            seen.add(key[:14])
             out.append(Isomer(Chem.MolToSmiles(candidate), key, label))
             if len(out) >= MAX_ISOMERS:
                 return tuple(out)
     return tuple(out)
-
-
-def _add_kind(out: list[Isomer], index: int, label: str) -> None:
-    """Record that move ``label`` reaches ``out[index]`` too (named by the first kind that reached it)."""
-    isomer = out[index]
-    if label not in isomer.kinds:
-        out[index] = Isomer(isomer.smiles, isomer.inchikey, isomer.move, isomer.also + (label,))
 
 
 def move_kinds(isomers: tuple[Isomer, ...]) -> set[str]:

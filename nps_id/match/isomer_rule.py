@@ -252,14 +252,6 @@ def rate_of(move: str, rates: Mapping[str, RateCurve]) -> RateCurve:
     return rates.get("default", (1.0,))
 
 
-def _kind_rate(kind: str, memo: dict[str, float], rates: Mapping[str, RateCurve], top_score: int, small: bool) -> float:
-    """How often a ``kind`` pair goes unseparated at ``top_score`` (1.0: a small ring's positions), memoised."""
-    if kind not in memo:
-        memo[kind] = 1.0 if small and kind.startswith(("ring_position", "ring_nitrogen")) \
-            else rate_at(rate_of(kind, rates), top_score)
-    return memo[kind]
-
-
 def check_isomers(
     hit_smiles: str | None,
     context: str,
@@ -338,12 +330,13 @@ def check_isomers(
         score = hit_scores.get(block)
         if name is not None and (score is None or score <= top_score - margin):
             continue  # the library holds it and the unknown's spectrum is clearly not it
-        # several moves reaching one isomer: the least separable kind's reading, whichever was tried first (stop 44)
-        kind = max(isomer.kinds, key=lambda k: _kind_rate(k, rate_of_move, rates, top_score, small))
-        rate = rate_of_move[kind]
+        rate = rate_of_move.get(isomer.move)
+        if rate is None:
+            rate = rate_of_move[isomer.move] = 1.0 if small and isomer.move.startswith(("ring_position", "ring_nitrogen")) \
+                else rate_at(rate_of(isomer.move, rates), top_score)
         if rate < (min_rate if name is None else held_min_rate):
             continue  # spectra usually tell this kind of isomer apart (held: its own score is lower too)
-        notes.append(IsomerNote(isomer.smiles, isomer.inchikey, kind, round(rate, 2), name, score))
+        notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
     return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, fused if fused >= pah_rings > 0 else 0)
 

@@ -115,15 +115,14 @@ class IsomerCache(JsonCache):
         return self.value(smiles, enumerate_them)
 
     def _decode_value(self, key: str, value: Any) -> tuple | None:
-        # null: a structure enumerate_isomers refuses (too large, unreadable); else [SMILES, InChIKey, move,
-        # *other kinds] each -- a dict's keys or [1, 2, 3] read as isomers (stop 37, attack37)
-        if value is not None and not (isinstance(value, list)
-                                      and all(isinstance(f, list) and _strings(f, max(len(f), 3)) for f in value)):
+        # null: a structure enumerate_isomers refuses (too large, unreadable); else [SMILES, InChIKey, move]
+        # each -- a dict's keys or [1, 2, 3] read as isomers (stop 37, attack37)
+        if value is not None and not (isinstance(value, list) and all(_strings(fields, 3) for fields in value)):
             raise ValueError(f"{key!r} holds {value!r}")
-        return None if value is None else tuple(Isomer(*fields[:3], tuple(fields[3:])) for fields in value)
+        return None if value is None else tuple(Isomer(*fields) for fields in value)
 
     def _encode_value(self, value: Any) -> list | None:
-        return None if value is None else [[i.smiles, i.inchikey, *i.kinds] for i in value]
+        return None if value is None else [[i.smiles, i.inchikey, i.move] for i in value]
 
 
 class RowFactsCache(JsonCache):

@@ -43,39 +43,6 @@ def test_a_kind_with_few_pairs_takes_the_rate_of_the_next_coarser_kind():
     assert rates["ring_position:F"]["rate_at_score"][-1] == pytest.approx(10 / 15, abs=1e-3)
 
 
-def test_a_pair_two_kinds_reach_counts_once_toward_each_kind_and_their_coarser_kind():
-    # stop 45: the rule reads an isomer at the highest rate among the kinds reaching it, so each
-    # kind's curve holds every pair it reaches -- and the coarser kind each pair once
-    pooled = {"ring_position:F,ring_position:branch": outcomes(1.0, MIN_PAIRS),
-              "ring_position:branch": outcomes(0.0, MIN_PAIRS)}
-    rates = rates_for(pooled)
-    assert rates["ring_position:F"]["pairs"] == MIN_PAIRS and rates["ring_position:F"]["rate_at_score"] == list(flat(1.0))
-    assert rates["ring_position:branch"]["pairs"] == 2 * MIN_PAIRS
-    assert rates["ring_position:branch"]["rate_at_score"] == list(flat(0.5))
-    assert rates["ring_position"]["pairs"] == rates["default"]["pairs"] == 2 * MIN_PAIRS
-
-
-def test_renamed_pairs_move_the_shipped_curves_by_what_the_naming_changes_only():
-    from train_isomer_rates import Pair, relabelled
-
-    # 10 pairs the F moves, first named by the branch move; 10 the branch move alone reaches
-    both = [Pair("drug", "ring_position:branch", f"A{i}", f"B{i}", (999,)) for i in range(MIN_PAIRS)]
-    alone = [Pair("drug", "ring_position:branch", f"C{i}", f"D{i}", (0,)) for i in range(MIN_PAIRS)]
-    old = both + alone + [Pair("drug", "ring_position:F", f"E{i}", f"F{i}", (0,)) for i in range(MIN_PAIRS)]
-    new = [p._replace(move="ring_position:branch,ring_position:F") for p in both] + old[MIN_PAIRS:]
-    shipped = {"contexts": {"drug": {"default": {"rate_at_score": list(flat(0.3))},
-                                     "ring_position:branch": {"rate_at_score": list(flat(0.4)), "pairs": 90},
-                                     "ring_position:F": {"rate_at_score": list(flat(0.2)), "pairs": 90}},
-                            "drug-ms2": {"default": {"rate_at_score": list(flat(0.3))}}}}
-    drug = relabelled(shipped, old, new)["contexts"]["drug"]
-    assert drug["ring_position:branch"]["rate_at_score"] == list(flat(0.4))  # the same pairs, the same curve
-    assert drug["ring_position:F"]["rate_at_score"] == list(flat(0.7))  # + 10 inseparable of 20: 0.0 -> 0.5
-    assert drug["ring_position:F"]["pairs"] == 2 * MIN_PAIRS
-    assert drug["default"] == shipped["contexts"]["drug"]["default"]  # every pair counted once, as before
-    assert relabelled(shipped, old, [p._replace(context="drug-ms2") for p in new])["contexts"]["drug-ms2"] \
-        == shipped["contexts"]["drug-ms2"]  # an MS/MS context keeps to the kinds it holds
-
-
 def _hits(score: list[float], mf: list[float], rmf: list[float]) -> Hits:
     n = len(score)
     ints, nan = np.arange(n), np.full(n, np.nan)
@@ -253,7 +220,7 @@ def test_a_left_out_compounds_rates_are_learned_without_any_pair_of_it(fluoro_li
     # pairs are in no library, so its rates must not hold them
     import json
 
-    from train_isomer_rates import LeaveOutRates, kinds_of, library_pairs, outcome
+    from train_isomer_rates import LeaveOutRates, library_pairs, outcome
 
     from nps_id.library import Library
     from nps_id.match.isomer_rule import RATES_PATH
@@ -263,11 +230,11 @@ def test_a_left_out_compounds_rates_are_learned_without_any_pair_of_it(fluoro_li
     four = next(str(k)[:14] for n, k in zip(names, keys) if n.startswith("4'-Fluoro-.alpha.-pyr"))
     pairs = library_pairs(fluoro_library, VerdictThresholds())
     own = {i for i, p in enumerate(pairs) if four in (p.compound, p.isomer)}
-    # 4' -> 3' and 3' -> 4' (979.74 and 979.35), each reached by two moves: the acyl branch moved, or
-    # the F (stop 45: both named, the rule reads the higher rate); the F's curve read here
-    both = "ring_position:branch,ring_position:F"
-    assert sorted((pairs[i].move, max(pairs[i].scores)) for i in own) == [(both, 979), (both, 980)]
-    kind = "ring_position:F"
+    # 4' -> 3' and 3' -> 4' (979.74 and 979.35)
+    # 4' -> 3' and 3' -> 4' (979.74 and 979.35), one kind (canonical atom order names it, stop 44)
+    assert sorted((pairs[i].move, max(pairs[i].scores)) for i in own) == [("ring_position:branch", 979),
+                                                                          ("ring_position:branch", 980)]
+    kind = pairs[min(own)].move
     assert {p.context for p in pairs} == {"drug"}
     learned = {"version": 3, "score_grid": list(SCORE_GRID),  # what the trainer writes from these pairs
                "contexts": {"drug": rates_for({m: [outcome(p.scores) for p in pairs if p.move == m]
@@ -275,7 +242,7 @@ def test_a_left_out_compounds_rates_are_learned_without_any_pair_of_it(fluoro_li
     loo = LeaveOutRates(learned, pairs)
     assert loo.dropped(frozenset({four, "name:unrelated"})) == own
     without = loo.without(loo.dropped(frozenset({four})))["contexts"]["drug"][kind]
-    others = [loo.outcomes[i] for i, p in enumerate(pairs) if i not in own and kind in kinds_of(p.move)]
+    others = [loo.outcomes[i] for i, p in enumerate(pairs) if i not in own and p.move == kind]
     assert without["pairs"] == learned["contexts"]["drug"][kind]["pairs"] - 2 == len(others)
     full = learned["contexts"]["drug"][kind]["rate_at_score"]
     assert full[SCORE_GRID.index(980)] > 0 == without["rate_at_score"][SCORE_GRID.index(980)]  # its own pair
@@ -382,13 +349,3 @@ def test_a_library_held_isomer_within_the_margin_is_excluded_when_its_kind_is_ra
     assert check(0.02, t.isomer_held_min_rate_ms2).excluded  # nor the absent 1,3-isomer, rate below 0.045
     assert [n.name for n in check(0.3, t.isomer_held_min_rate_ms2).not_excluded] == [None, "1,2-dimethoxybenzene"]
     assert check(0.3, t.isomer_held_min_rate_ms2).in_library[0].score == 797
-
-
-def test_3_f_alpha_ppp_left_out_is_not_identified_as_4_f_alpha_ppp(swgdrug_library):
-    # Stop 44: two moves reach each from the other -- the F moved round the ring, or the acyl branch --
-    # and the first tried named it ring_position:branch (0.039 at 970, excluded): both were `identified`
-    # as the other at MF 979-980 (4'-F as 3'-F stays so: at 980 both kinds read < 0.045). The isomer reads the higher rate of the two kinds, the F's (0.087).
-    hit, mf, found, own = _left_out_of_swgdrug(swgdrug_library, "3'-Fluoro-.alpha.-Pyrrolidinopropiophenone")
-    assert hit == "4'-Fluoro-.alpha.-pyrollidinopropiophenone" and 970 <= mf < 980
-    assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
-    assert {n.inchikey[:14]: n.move for n in found.isomers.absent}.get(own) == "ring_position:F"
