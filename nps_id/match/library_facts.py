@@ -623,9 +623,10 @@ class LibraryFacts:
         if not own or not others:
             return {}
         settings = SearchSettings(top_k=len(others), threads=1)
-        hits = search([self._spectrum(r) for r in own], Reference.from_spectra([self._spectrum(r) for r in others]),
-                      settings if min_rmf is not None else replace(settings, tolerance=PAIR_TOLERANCE))
-        scores = to_999_column(hits.score) if min_rmf is None else np.where(
+        ei = min_rmf is not None
+        hits = search([self._spectrum(r, ei) for r in own], Reference.from_spectra([self._spectrum(r, ei) for r in others]),
+                      settings if ei else replace(settings, tolerance=PAIR_TOLERANCE))
+        scores = to_999_column(hits.score) if not ei else np.where(
             np.asarray(_rounded(hits.rmf)) >= min_rmf, _rounded(hits.mf), 0).tolist()
         best: dict[str, tuple[int, int]] = {}
         for position, score in zip(hits.row.tolist(), scores):
@@ -634,9 +635,11 @@ class LibraryFacts:
                 best[self._block[other]] = (other, score)
         return best
 
-    def _spectrum(self, row: int) -> Spectrum:
-        """The row as an MS/MS spectrum the search reads (peaks, precursor, polarity)."""
+    def _spectrum(self, row: int, ei: bool = False) -> Spectrum:
+        """The row as a spectrum the search reads: MS/MS (peaks, precursor, polarity), or EI (peaks)."""
         cols = self.reference.columns
+        if ei:
+            return Spectrum(*self.reference.peaks.row(row), {"ms_level": 1})
         return Spectrum(*self.reference.peaks.row(row), {"ms_level": 2, "precursor_mz": cols["precursor_mz"][row],
                                                         "ion_mode": cols["ion_mode"][row]})
 
