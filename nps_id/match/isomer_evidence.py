@@ -2,7 +2,7 @@
 
 :func:`isomer_check` starts from the isomers :func:`nps_id.match.isomer_rule.check_isomers`
 enumerates and adds what the library itself shows: compounds of the hit's formula whose MS/MS
-records match the hit's (:func:`_with_ms2_pairs`) or were recorded only at the unknown's precursor
+records match the hit's (:func:`_with_library_pairs`) or were recorded only at the unknown's precursor
 minus water (:func:`_with_water_loss_isomers`), the hit's GC injector relatives, its diastereomers in
 the library or not; MS/MS excludes rarely-inseparable absent isomers of a hit alone at its mass
 (:func:`alone_at_its_mass`) or replicated outside a drug series
@@ -61,7 +61,7 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
                           shape=facts.shape(top.row) if smiles else None)
     # the library's own MS/MS pairs matter only to a score that could be identified
     if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
-        check = _with_ms2_pairs(check, top.row, facts, scores, thresholds.isomer_ms2_pair_score)
+        check = _with_library_pairs(check, facts.ms2_pairs(top.row), facts, scores, thresholds.isomer_ms2_pair_score)
         check = _with_water_loss_isomers(check, top.row, facts, precursor, scores, thresholds.isomer_ms2_water_loss_da)
         check = alone_at_its_mass(check, hits, facts, gap, thresholds)
         check = replicated_outside_drug_series(check, hits, facts, thresholds)
@@ -72,6 +72,9 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
         check = _with_record_precursor_alone(check, top.row, facts, precursor, thresholds)
     if kind == "ei" and check.evaluated:
         check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
+    if kind == "ei" and check.evaluated and top.score >= thresholds.identified_mf:
+        # the library's own EI pairs as close as the unknown to the hit (stop 45)
+        check = _with_library_pairs(check, facts.ei_pairs(top.row, thresholds.identified_rmf), facts, scores, top.score)
     if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
         check = _with_absent_diastereomers(check, top, facts, rates.get(context, {}),
                                            thresholds.isomer_absent_diastereomer_rate)
@@ -121,14 +124,16 @@ def with_close_isomers(check: IsomerCheck, close: Sequence[RankedHit], facts: Li
                                                  1.0, facts.name(hit.row), hit.score) for hit in close])
 
 
-def _with_ms2_pairs(check: IsomerCheck, row: int, facts: LibraryFacts, scores: dict[str, int],
-                    min_score: int) -> IsomerCheck:
-    """``check`` with the library compounds whose MS/MS matches the hit compound's at >= ``min_score``
-    (:meth:`LibraryFacts.ms2_pairs`) not excluded: the unknown's lower score against them comes
-    from records of other laboratories or collision energies, the library's own pair shows the two
-    alike (move :data:`LIBRARY_PAIR`, rate 1)."""
+def _with_library_pairs(check: IsomerCheck, pairs: dict[str, tuple[int, int]], facts: LibraryFacts,
+                        scores: dict[str, int], min_score: int) -> IsomerCheck:
+    """``check`` with the library compounds whose records match the hit compound's at >= ``min_score``
+    (``pairs``: :meth:`LibraryFacts.ms2_pairs`, :meth:`~LibraryFacts.ei_pairs`) not excluded: the
+    unknown's lower score against them comes from records of other laboratories or collision
+    energies, the library's own pair shows the two alike (move :data:`LIBRARY_PAIR`, rate 1). EI
+    (stop 45): a compound of the hit's formula whose records match the hit's at least as well as the
+    unknown does -- a skeleton no isomer move reaches (o-ethylaniline / N-ethylaniline / xylidines)."""
     notes = []
-    for block, (pair_row, pair_score) in facts.ms2_pairs(row).items():
+    for block, (pair_row, pair_score) in pairs.items():
         name = facts.name_of_block(block)
         if pair_score >= min_score and name is not None:
             notes.append(IsomerNote(facts.structure(pair_row) or "", block, LIBRARY_PAIR, 1.0, name,

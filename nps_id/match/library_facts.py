@@ -14,6 +14,7 @@ checked lazily, saved merged under a lock, keyed by the code that makes them -- 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 import hashlib
 import json
 import math
@@ -93,6 +94,11 @@ _MAX_INT = 2**31 - 1
 def _strings(value: Any, n: int) -> bool:
     """Whether ``value`` is a JSON list of ``n`` strings."""
     return isinstance(value, list) and len(value) == n and all(isinstance(t, str) for t in value)
+
+
+def _rounded(column: np.ndarray) -> list[int]:
+    """An EI score column as 0-999 integers, no value (NaN) as 0."""
+    return to_999_column(np.nan_to_num(np.asarray(column, dtype=float)))
 
 
 class IsomerCache(JsonCache):
@@ -542,6 +548,12 @@ class LibraryFacts:
                                             store=self._saved_pairs)
         return self._cache[key]
 
+    def ei_pairs(self, row: int, min_rmf: int) -> dict[str, tuple[int, int]]:
+        """:meth:`ms2_pairs` for EI records: the other compounds of the row's formula whose EI records
+        match a record of the row's compound, best MF (0-999) where the RMF reaches ``min_rmf`` (below
+        it no identification is made). Per process only: the cache folder's pairs file holds MS/MS."""
+        return self._cached("ei_pairs", self.block(row), lambda _: self._pairs(row, min_rmf), persist=False)
+
     def rows_of_formula(self, formula: str) -> list[int]:
         """The library rows of a formula, left-out compounds included."""
         return self._rows_of_formula.get(formula, [])
@@ -596,7 +608,12 @@ class LibraryFacts:
         return rows
 
     def _ms2_pairs(self, row: int) -> dict[str, tuple[int, int]]:
-        from nps_id.search.engine import SearchSettings, search  # lazy: only for MS/MS identities
+        return self._pairs(row, None)
+
+    def _pairs(self, row: int, min_rmf: int | None) -> dict[str, tuple[int, int]]:
+        """The row compound's best pair with each other compound of its formula: MS/MS (``min_rmf``
+        None) by score at :data:`PAIR_TOLERANCE`, EI by MF where the RMF reaches ``min_rmf``."""
+        from nps_id.search.engine import SearchSettings, search  # lazy: only for identities
 
         block = self._block[row]
         if not block:
@@ -605,18 +622,24 @@ class LibraryFacts:
         others = self.isomer_rows(row)
         if not own or not others:
             return {}
-        hits = search([self._spectrum(r) for r in own], Reference.from_spectra([self._spectrum(r) for r in others]),
-                      SearchSettings(top_k=len(others), threads=1, tolerance=PAIR_TOLERANCE))
+        settings = SearchSettings(top_k=len(others), threads=1)
+        ei = min_rmf is not None
+        hits = search([self._spectrum(r, ei) for r in own], Reference.from_spectra([self._spectrum(r, ei) for r in others]),
+                      settings if ei else replace(settings, tolerance=PAIR_TOLERANCE))
+        scores = to_999_column(hits.score) if not ei else np.where(
+            np.asarray(_rounded(hits.rmf)) >= min_rmf, _rounded(hits.mf), 0).tolist()
         best: dict[str, tuple[int, int]] = {}
-        for position, score in zip(hits.row.tolist(), to_999_column(hits.score)):
+        for position, score in zip(hits.row.tolist(), scores):
             other = others[position]
             if score and score > best.get(self._block[other], (0, 0))[1]:
                 best[self._block[other]] = (other, score)
         return best
 
-    def _spectrum(self, row: int) -> Spectrum:
-        """The row as an MS/MS spectrum the search reads (peaks, precursor, polarity)."""
+    def _spectrum(self, row: int, ei: bool = False) -> Spectrum:
+        """The row as a spectrum the search reads: MS/MS (peaks, precursor, polarity), or EI (peaks)."""
         cols = self.reference.columns
+        if ei:
+            return Spectrum(*self.reference.peaks.row(row), {"ms_level": 1})
         return Spectrum(*self.reference.peaks.row(row), {"ms_level": 2, "precursor_mz": cols["precursor_mz"][row],
                                                         "ion_mode": cols["ion_mode"][row]})
 

@@ -1,0 +1,39 @@
+"""EI library pairs (stop 45, docs/match.md "New substances"): a compound of the hit's formula whose
+library records match the hit's records at least as well as the unknown matches the hit is not
+excluded -- the library's own evidence that the two skeletons give one EI spectrum, where no isomer
+move reaches the other. Real MassBank EI records (4-methyl-2-pentanol / 2-hexanol, C6H14O)."""
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("rdkit")
+
+from nps_id.match.assess import assess_search  # noqa: E402
+from nps_id.match.isomer_rule import LIBRARY_PAIR  # noqa: E402
+from nps_id.search.engine import SearchSettings, search  # noqa: E402
+from nps_id.search.reference import Reference  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def hexanols():
+    """(the 4-methyl-2-pentanol identity query, a reference of MassBank EI's C6H14O records)."""
+    from nps_id.io import read
+    from tests.conftest import data_path
+
+    (query,) = [s for s in read(data_path("massbank", "ei-queries-identity.msp.gz"))
+                if s.get("name") == "4-METHYL-2-PENTANOL"]
+    library = [s for s in read(data_path("massbank", "ei-library.msp.gz")) if s.get("formula") == query.get("formula")]
+    return query, Reference.from_spectra(library)
+
+
+def test_2_hexanol_is_not_identified_when_a_library_isomer_matches_it_as_closely_as_the_unknown(hexanols):
+    query, reference = hexanols
+    hits = search([query], reference, SearchSettings(top_k=20))
+    top = str(reference.columns["name"][hits.row[0]])
+    found = assess_search([query], hits, reference, analog=False)[0]
+    # the query's own compound's record (another laboratory's) scores >= 100 lower: the top hit is
+    # 2-hexanol, whose records 4-methyl-2-pentanol's match better (888) than the unknown does (~839)
+    assert top == "2-HEXANOL" and 800 <= hits.score[0] * 999 < 888
+    assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
+    pairs = [n for n in found.isomers.in_library if n.move == LIBRARY_PAIR]
+    assert [n.name for n in pairs] == ["4-METHYL-2-PENTANOL"]
