@@ -57,6 +57,7 @@ from nps_id.chem.diagnostic_ions import ION_SETS
 from nps_id.errors import LibraryError
 from nps_id.match.molecular_mass import molecular_ion
 from nps_id.search import jit
+from nps_id.search.analogue import LISTED_NOMINAL_MASSES
 from nps_id.search import trees as tree_kernel
 
 #: The shipped model of each spectrum kind.
@@ -65,11 +66,14 @@ MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kin
 #: the molecular ion and the differences between ions; 3: the EI features hold the closest
 #: compound, the vote's counts and its share times the best similarity, and the spectrum's shape;
 #: 4: version 3's linear model and gradient-boosted trees on the same features, their
-#: probabilities averaged).
-MODEL_VERSION = 4
-#: Versions this code reads: 3 (the linear model alone, the same features) and 4.
-READ_VERSIONS = (3, MODEL_VERSION)
-#: The tree arrays of a version 4 file (:class:`Trees`).
+#: probabilities averaged; 5 and 6: versions 3 and 4 with the vote's rank shares and analogue-step
+#: similarities, stop 45).
+MODEL_VERSION = 6
+#: Format of a model file without trees (the linear model alone, the same features).
+LINEAR_VERSION = 5
+#: Versions this code reads.
+READ_VERSIONS = (LINEAR_VERSION, MODEL_VERSION)
+#: The tree arrays of a version 6 file (:class:`Trees`).
 TREE_ARRAYS = ("tree_feature", "tree_threshold", "tree_left", "tree_right", "tree_value", "tree_root",
                "tree_label", "tree_baseline")
 #: Most nodes from a tree's root to its leaf a model file may hold: its trees are evaluated one
@@ -98,6 +102,11 @@ MIN_SCALE = 1e-12
 #: at a time by :meth:`GroupModel.predict_many`: a batched matrix product differs from a single
 #: row's by ~1e-16 (BLAS gemm against gemv), never 1e-9.
 TIE_MARGIN = 1e-9
+#: Nominal mass differences (Da) between an unknown's molecular ion and a voting compound's mass that
+#: one analogue step explains (:data:`~nps_id.search.analogue.LISTED_NOMINAL_MASSES`: same mass, CH2,
+#: F for H, methoxy for H, ...): a hit one substituent away is a relative, one at any other mass may
+#: share only a fragment.
+STEP_MASSES = frozenset(int(m) for m in LISTED_NOMINAL_MASSES)
 #: Width (u) of the molecular-ion and base-peak bins of the EI shape features.
 MASS_BIN = 25
 #: Bins of each (the last holds everything from (MASS_BINS - 1) * MASS_BIN up).
@@ -113,6 +122,8 @@ MAX_SHAPE_PARENT = 2500
 #: What the model reads of one spectrum: its nominal spectrum, ranked hits, their
 #: :class:`~nps_id.match.library_facts.LibraryFacts` and its MS/MS (precursor m/z, ion mode).
 ModelInput = tuple[dict[int, float], Sequence[Any], Any, "tuple[float, str] | None"]
+#: One voting library compound: its group (None: none), similarity and nominal mass (None: unknown).
+Vote = tuple["str | None", float, "int | None"]
 
 
 def distinct_compounds(hits: Iterable[Any], facts: Any, min_similarity: float = 0.0) -> Iterator[Any]:
@@ -127,10 +138,10 @@ def distinct_compounds(hits: Iterable[Any], facts: Any, min_similarity: float = 
         yield hit
 
 
-def hit_votes(hits: Sequence[Any], facts: Any, n: int = VOTE_COMPOUNDS) -> list[tuple[str | None, float]]:
-    """(group, similarity) of the first ``n`` distinct compounds among ``hits`` (best first)."""
+def hit_votes(hits: Sequence[Any], facts: Any, n: int = VOTE_COMPOUNDS) -> list[Vote]:
+    """(group, similarity, nominal mass) of the first ``n`` distinct compounds among ``hits`` (best first)."""
     # distinct_compounds inlined: a generator step per hit cost ~3 us a query (~3,700 EI queries)
-    votes: list[tuple[str | None, float]] = []
+    votes: list[Vote] = []
     seen = set()
     for hit in hits:
         if len(votes) >= n:
@@ -138,11 +149,11 @@ def hit_votes(hits: Sequence[Any], facts: Any, n: int = VOTE_COMPOUNDS) -> list[
         block = facts.block(hit.row)
         if block not in seen:
             seen.add(block)
-            votes.append((facts.group(hit.row), float(hit.similarity)))
+            votes.append((facts.group(hit.row), float(hit.similarity), facts.mass(hit.row)))
     return votes
 
 
-def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | None, float]],
+def features(kind: str, relative: dict[int, float], votes: Sequence[Vote],
              labels: Sequence[str], precursor: tuple[float, str] | None = None) -> np.ndarray:
     """The feature vector of one spectrum of ``kind`` (``"ei"``, ``"ms2"``): ``relative`` is its
     :func:`~nps_id.match.molecular_mass.nominal_spectrum`, ``votes`` its :func:`hit_votes` (EI),
@@ -168,21 +179,26 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | 
     # the vote in Python floats, then one array each: the same double sums and maxima as adding
     # into the arrays item by item (a NumPy scalar per item cost ~10 us a query, ~3,800 queries)
     shares, bests, counts, first = [0.0] * len(labels), [0.0] * len(labels), [0.0] * len(labels), [0.0] * len(labels)
-    for n, (group, similarity) in enumerate(votes):
+    ranks, steps = [0.0] * len(labels), [0.0] * len(labels)
+    for n, (group, similarity, mass) in enumerate(votes):
         i = index.get(group or NONE_LABEL, none)  # a group the model never saw: none
         shares[i] += similarity ** 4
         bests[i] = max(bests[i], similarity)
         counts[i] += 1.0 / VOTE_COMPOUNDS
+        ranks[i] += 1.0 / (n + 1)
+        if parent is not None and mass is not None and abs(parent - mass) in STEP_MASSES:
+            steps[i] = max(steps[i], similarity)
         if n == 0:
             first[i] = similarity
-    share, best = np.array(shares), np.array(bests)
+    share, best, rank = np.array(shares), np.array(bests), np.array(ranks)
     total = share.sum()
     if total > 0:
         share /= total
-    top = max((s for _, s in votes), default=0.0)
+        rank /= rank.sum()
+    top = max((s for _, s, _ in votes), default=0.0)
     ions = [float(all(relative.get(m, 0.0) >= ion_set.min_relative for m in ion_set.ions)) for ion_set in ION_SETS]
     return np.concatenate([spectrum, losses, differences, ions, share, best, [top], first, counts, share * top,
-                           _shape(nominal, values, parent)])
+                           rank, steps, _shape(nominal, values, parent)])
 
 
 def _shape(nominal: np.ndarray, values: np.ndarray, parent: int | None) -> np.ndarray:
@@ -234,7 +250,7 @@ def _differences(nominal: np.ndarray, roots: np.ndarray) -> np.ndarray:
 
 
 def n_features(kind: str, n_labels: int) -> int:
-    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 5 * n_labels + 1 + SHAPE_FEATURES)
+    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 7 * n_labels + 1 + SHAPE_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -301,7 +317,7 @@ class Trees:
 
     @classmethod
     def checked(cls, data: dict[str, np.ndarray], n_features: int, n_labels: int) -> "Trees":
-        """The trees of a version 4 file's arrays, every index in range and every path finite:
+        """The trees of a version 6 file's arrays, every index in range and every path finite:
         a node's children lie after it (no cycle), a leaf is its own children."""
         whole = {key: data[key] for key in ("tree_feature", "tree_left", "tree_right", "tree_root", "tree_label")}
         for key, array in whole.items():
@@ -362,7 +378,7 @@ def _depth(root: np.ndarray, left: np.ndarray, right: np.ndarray) -> int:
 class GroupModel:
     """Softmax over ``labels`` of ``intercept + ((x - mean) / scale) @ coef``, ``x`` the
     :func:`features` with the vote counted for ``vote_labels`` (every label of the training data:
-    a fold model may lack a class its fold holds no compound of); with ``trees`` (version 4) the
+    a fold model may lack a class its fold holds no compound of); with ``trees`` (version 6) the
     weighted mean of that and the trees' probabilities, ``tree_weight`` the trees' share."""
 
     kind: str
@@ -462,7 +478,7 @@ class GroupModel:
 
         trees = {} if self.trees is None else {**self.trees.arrays(), "tree_weight": np.float64(self.tree_weight)}
         with atomic_output(Path(path), suffix=".npz") as tmp:
-            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION if trees else 3), kind=np.array(self.kind),
+            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION if trees else LINEAR_VERSION), kind=np.array(self.kind),
                                 labels=np.array(self.labels, dtype=str), vote_labels=np.array(self.vote_labels, dtype=str),
                                 mean=self.mean, scale=self.scale, coef=self.coef, intercept=self.intercept,
                                 min_probability=np.float64(self.min_probability), **trees)
@@ -523,7 +539,7 @@ class GroupModel:
             raise ValueError(f"min_probability {min_probability} is not in 0-1")
         model = cls(kind, labels, vote_labels, arrays["mean"], arrays["scale"], arrays["coef"], arrays["intercept"],
                     min_probability)
-        if int(version) == 3:
+        if int(version) == LINEAR_VERSION:
             return model
         tree_weight = data["tree_weight"]
         if tree_weight.shape or tree_weight.dtype.kind != "f" or not 0 < float(tree_weight) < 1:
