@@ -71,8 +71,10 @@ MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kin
 MODEL_VERSION = 6
 #: Format of a model file without trees (the linear model alone, the same features).
 LINEAR_VERSION = 5
-#: Versions this code reads.
-READ_VERSIONS = (LINEAR_VERSION, MODEL_VERSION)
+#: Versions this code reads: with trees (4, 6) and without (3, 5) ...
+READ_VERSIONS = (3, 4, LINEAR_VERSION, MODEL_VERSION)
+#: ... from the first version whose features it computes, per kind (the MS/MS features are version 3's).
+FIRST_VERSION = {"ei": LINEAR_VERSION, "ms2": 3}
 #: The tree arrays of a version 6 file (:class:`Trees`).
 TREE_ARRAYS = ("tree_feature", "tree_threshold", "tree_left", "tree_right", "tree_value", "tree_root",
                "tree_label", "tree_baseline")
@@ -511,7 +513,7 @@ class GroupModel:
         if version.shape or version.dtype.kind not in "iu":  # int("3") or int(3.7) would pass as 3
             raise ValueError(f"version {version.tolist()!r} is not a whole number")
         if int(version) not in READ_VERSIONS:
-            raise ValueError(f"version {int(version)}, this nps-id reads versions {' and '.join(map(str, READ_VERSIONS))}")
+            raise ValueError(f"version {int(version)}, this nps-id reads versions {', '.join(map(str, READ_VERSIONS))}")
         labels = tuple(str(label) for label in data["labels"])
         vote_labels = tuple(str(label) for label in data["vote_labels"])
         for what, names in (("labels", labels), ("vote_labels", vote_labels)):
@@ -520,6 +522,8 @@ class GroupModel:
         kind = str(data["kind"])
         if kind not in MODEL_PATHS:
             raise ValueError(f"kind {kind!r} is not one of {sorted(MODEL_PATHS)}")
+        if int(version) < FIRST_VERSION[kind]:  # its coefficients would meet other features
+            raise ValueError(f"version {int(version)}, this nps-id reads {kind} models of versions {FIRST_VERSION[kind]} on")
         size, k = n_features(kind, len(vote_labels)), len(labels)
         shapes = {"mean": (size,), "scale": (size,), "coef": (size, k), "intercept": (k,)}
         for key, shape in shapes.items():  # real numbers, not text or complex ones cast
@@ -539,7 +543,7 @@ class GroupModel:
             raise ValueError(f"min_probability {min_probability} is not in 0-1")
         model = cls(kind, labels, vote_labels, arrays["mean"], arrays["scale"], arrays["coef"], arrays["intercept"],
                     min_probability)
-        if int(version) == LINEAR_VERSION:
+        if int(version) in (3, LINEAR_VERSION):
             return model
         tree_weight = data["tree_weight"]
         if tree_weight.shape or tree_weight.dtype.kind != "f" or not 0 < float(tree_weight) < 1:
