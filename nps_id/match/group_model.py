@@ -181,26 +181,24 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[Vote],
     # the vote in Python floats, then one array each: the same double sums and maxima as adding
     # into the arrays item by item (a NumPy scalar per item cost ~10 us a query, ~3,800 queries)
     shares, bests, counts, first = [0.0] * len(labels), [0.0] * len(labels), [0.0] * len(labels), [0.0] * len(labels)
-    ranks, steps = [0.0] * len(labels), [0.0] * len(labels)
+    steps = [0.0] * len(labels)
     for n, (group, similarity, mass) in enumerate(votes):
         i = index.get(group or NONE_LABEL, none)  # a group the model never saw: none
         shares[i] += similarity ** 4
         bests[i] = max(bests[i], similarity)
         counts[i] += 1.0 / VOTE_COMPOUNDS
-        ranks[i] += 1.0 / (n + 1)
         if parent is not None and mass is not None and abs(parent - mass) in STEP_MASSES:
             steps[i] = max(steps[i], similarity)
         if n == 0:
             first[i] = similarity
-    share, best, rank = np.array(shares), np.array(bests), np.array(ranks)
+    share, best = np.array(shares), np.array(bests)
     total = share.sum()
     if total > 0:
         share /= total
-        rank /= rank.sum()
     top = max((s for _, s, _ in votes), default=0.0)
     ions = [float(all(relative.get(m, 0.0) >= ion_set.min_relative for m in ion_set.ions)) for ion_set in ION_SETS]
     return np.concatenate([spectrum, losses, differences, ions, share, best, [top], first, counts, share * top,
-                           rank, steps, _shape(nominal, values, parent)])
+                           steps, _shape(nominal, values, parent)])
 
 
 def _shape(nominal: np.ndarray, values: np.ndarray, parent: int | None) -> np.ndarray:
@@ -252,7 +250,7 @@ def _differences(nominal: np.ndarray, roots: np.ndarray) -> np.ndarray:
 
 
 def n_features(kind: str, n_labels: int) -> int:
-    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 7 * n_labels + 1 + SHAPE_FEATURES)
+    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 6 * n_labels + 1 + SHAPE_FEATURES)
 
 
 @dataclass(frozen=True)
