@@ -21,7 +21,9 @@ Features (:func:`features`), per spectrum kind:
   similarity; the best similarity overall; per label again the closest compound's similarity (in
   its label's slot alone), the share of the compounds of that label and the similarity**4 share
   times the best similarity (a linear model cannot multiply: a share from far hits is not one from
-  close ones); the spectrum's shape (:func:`_shape`): its molecular ion and base peak in
+  close ones); since stop 45 per label the best similarity of its compounds one analogue step from
+  the unknown's molecular ion (:data:`STEP_MASSES`: the same mass, CH2, F for H, ...; a relative, not
+  a compound sharing a fragment); the spectrum's shape (:func:`_shape`): its molecular ion and base peak in
   :data:`MASS_BIN` u bins, the log count of its ions >= 5 % of the base peak, the share of its
   intensity below m/z 100 and the molecular ion / 500 (a series spans a mass range, one weight
   per m/z cannot say "heavy");
