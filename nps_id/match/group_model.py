@@ -21,9 +21,7 @@ Features (:func:`features`), per spectrum kind:
   similarity; the best similarity overall; per label again the closest compound's similarity (in
   its label's slot alone), the share of the compounds of that label and the similarity**4 share
   times the best similarity (a linear model cannot multiply: a share from far hits is not one from
-  close ones); since stop 45 per label the best similarity of its compounds one analogue step from
-  the unknown's molecular ion (:data:`STEP_MASSES`: the same mass, CH2, F for H, ...; a relative, not
-  a compound sharing a fragment); the spectrum's shape (:func:`_shape`): its molecular ion and base peak in
+  close ones); the spectrum's shape (:func:`_shape`): its molecular ion and base peak in
   :data:`MASS_BIN` u bins, the log count of its ions >= 5 % of the base peak, the share of its
   intensity below m/z 100 and the molecular ion / 500 (a series spans a mass range, one weight
   per m/z cannot say "heavy");
@@ -59,7 +57,6 @@ from nps_id.chem.diagnostic_ions import ION_SETS
 from nps_id.errors import LibraryError
 from nps_id.match.molecular_mass import molecular_ion
 from nps_id.search import jit
-from nps_id.search.analogue import LISTED_NOMINAL_MASSES
 from nps_id.search import trees as tree_kernel
 
 #: The shipped model of each spectrum kind.
@@ -68,16 +65,11 @@ MODEL_PATHS = {kind: Path(__file__).with_name(f"group_model_{kind}.npz") for kin
 #: the molecular ion and the differences between ions; 3: the EI features hold the closest
 #: compound, the vote's counts and its share times the best similarity, and the spectrum's shape;
 #: 4: version 3's linear model and gradient-boosted trees on the same features, their
-#: probabilities averaged; 5 and 6: versions 3 and 4 with the vote's rank shares and analogue-step
-#: similarities, stop 45).
-MODEL_VERSION = 6
-#: Format of a model file without trees (the linear model alone, the same features).
-LINEAR_VERSION = 5
-#: Versions this code reads: with trees (4, 6) and without (3, 5) ...
-READ_VERSIONS = (3, 4, LINEAR_VERSION, MODEL_VERSION)
-#: ... from the first version whose features it computes, per kind (the MS/MS features are version 3's).
-FIRST_VERSION = {"ei": LINEAR_VERSION, "ms2": 3}
-#: The tree arrays of a version 6 file (:class:`Trees`).
+#: probabilities averaged).
+MODEL_VERSION = 4
+#: Versions this code reads: 3 (the linear model alone, the same features) and 4.
+READ_VERSIONS = (3, MODEL_VERSION)
+#: The tree arrays of a version 4 file (:class:`Trees`).
 TREE_ARRAYS = ("tree_feature", "tree_threshold", "tree_left", "tree_right", "tree_value", "tree_root",
                "tree_label", "tree_baseline")
 #: Most nodes from a tree's root to its leaf a model file may hold: its trees are evaluated one
@@ -106,11 +98,6 @@ MIN_SCALE = 1e-12
 #: at a time by :meth:`GroupModel.predict_many`: a batched matrix product differs from a single
 #: row's by ~1e-16 (BLAS gemm against gemv), never 1e-9.
 TIE_MARGIN = 1e-9
-#: Nominal mass differences (Da) between an unknown's molecular ion and a voting compound's mass that
-#: one analogue step explains (:data:`~nps_id.search.analogue.LISTED_NOMINAL_MASSES`: same mass, CH2,
-#: F for H, methoxy for H, ...): a hit one substituent away is a relative, one at any other mass may
-#: share only a fragment.
-STEP_MASSES = frozenset(int(m) for m in LISTED_NOMINAL_MASSES)
 #: Width (u) of the molecular-ion and base-peak bins of the EI shape features.
 MASS_BIN = 25
 #: Bins of each (the last holds everything from (MASS_BINS - 1) * MASS_BIN up).
@@ -126,8 +113,6 @@ MAX_SHAPE_PARENT = 2500
 #: What the model reads of one spectrum: its nominal spectrum, ranked hits, their
 #: :class:`~nps_id.match.library_facts.LibraryFacts` and its MS/MS (precursor m/z, ion mode).
 ModelInput = tuple[dict[int, float], Sequence[Any], Any, "tuple[float, str] | None"]
-#: One voting library compound: its group (None: none), similarity and nominal mass (None: unknown).
-Vote = tuple["str | None", float, "int | None"]
 
 
 def distinct_compounds(hits: Iterable[Any], facts: Any, min_similarity: float = 0.0) -> Iterator[Any]:
@@ -142,10 +127,10 @@ def distinct_compounds(hits: Iterable[Any], facts: Any, min_similarity: float = 
         yield hit
 
 
-def hit_votes(hits: Sequence[Any], facts: Any, n: int = VOTE_COMPOUNDS) -> list[Vote]:
-    """(group, similarity, nominal mass) of the first ``n`` distinct compounds among ``hits`` (best first)."""
+def hit_votes(hits: Sequence[Any], facts: Any, n: int = VOTE_COMPOUNDS) -> list[tuple[str | None, float]]:
+    """(group, similarity) of the first ``n`` distinct compounds among ``hits`` (best first)."""
     # distinct_compounds inlined: a generator step per hit cost ~3 us a query (~3,700 EI queries)
-    votes: list[Vote] = []
+    votes: list[tuple[str | None, float]] = []
     seen = set()
     for hit in hits:
         if len(votes) >= n:
@@ -153,11 +138,11 @@ def hit_votes(hits: Sequence[Any], facts: Any, n: int = VOTE_COMPOUNDS) -> list[
         block = facts.block(hit.row)
         if block not in seen:
             seen.add(block)
-            votes.append((facts.group(hit.row), float(hit.similarity), facts.mass(hit.row)))
+            votes.append((facts.group(hit.row), float(hit.similarity)))
     return votes
 
 
-def features(kind: str, relative: dict[int, float], votes: Sequence[Vote],
+def features(kind: str, relative: dict[int, float], votes: Sequence[tuple[str | None, float]],
              labels: Sequence[str], precursor: tuple[float, str] | None = None) -> np.ndarray:
     """The feature vector of one spectrum of ``kind`` (``"ei"``, ``"ms2"``): ``relative`` is its
     :func:`~nps_id.match.molecular_mass.nominal_spectrum`, ``votes`` its :func:`hit_votes` (EI),
@@ -183,24 +168,21 @@ def features(kind: str, relative: dict[int, float], votes: Sequence[Vote],
     # the vote in Python floats, then one array each: the same double sums and maxima as adding
     # into the arrays item by item (a NumPy scalar per item cost ~10 us a query, ~3,800 queries)
     shares, bests, counts, first = [0.0] * len(labels), [0.0] * len(labels), [0.0] * len(labels), [0.0] * len(labels)
-    steps = [0.0] * len(labels)
-    for n, (group, similarity, mass) in enumerate(votes):
+    for n, (group, similarity) in enumerate(votes):
         i = index.get(group or NONE_LABEL, none)  # a group the model never saw: none
         shares[i] += similarity ** 4
         bests[i] = max(bests[i], similarity)
         counts[i] += 1.0 / VOTE_COMPOUNDS
-        if parent is not None and mass is not None and abs(parent - mass) in STEP_MASSES:
-            steps[i] = max(steps[i], similarity)
         if n == 0:
             first[i] = similarity
     share, best = np.array(shares), np.array(bests)
     total = share.sum()
     if total > 0:
         share /= total
-    top = max((s for _, s, _ in votes), default=0.0)
+    top = max((s for _, s in votes), default=0.0)
     ions = [float(all(relative.get(m, 0.0) >= ion_set.min_relative for m in ion_set.ions)) for ion_set in ION_SETS]
     return np.concatenate([spectrum, losses, differences, ions, share, best, [top], first, counts, share * top,
-                           steps, _shape(nominal, values, parent)])
+                           _shape(nominal, values, parent)])
 
 
 def _shape(nominal: np.ndarray, values: np.ndarray, parent: int | None) -> np.ndarray:
@@ -252,7 +234,7 @@ def _differences(nominal: np.ndarray, roots: np.ndarray) -> np.ndarray:
 
 
 def n_features(kind: str, n_labels: int) -> int:
-    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 6 * n_labels + 1 + SHAPE_FEATURES)
+    return MAX_MZ + MAX_LOSS + (2 if kind == "ms2" else MAX_DIFFERENCE + len(ION_SETS) + 5 * n_labels + 1 + SHAPE_FEATURES)
 
 
 @dataclass(frozen=True)
@@ -319,7 +301,7 @@ class Trees:
 
     @classmethod
     def checked(cls, data: dict[str, np.ndarray], n_features: int, n_labels: int) -> "Trees":
-        """The trees of a version 6 file's arrays, every index in range and every path finite:
+        """The trees of a version 4 file's arrays, every index in range and every path finite:
         a node's children lie after it (no cycle), a leaf is its own children."""
         whole = {key: data[key] for key in ("tree_feature", "tree_left", "tree_right", "tree_root", "tree_label")}
         for key, array in whole.items():
@@ -380,7 +362,7 @@ def _depth(root: np.ndarray, left: np.ndarray, right: np.ndarray) -> int:
 class GroupModel:
     """Softmax over ``labels`` of ``intercept + ((x - mean) / scale) @ coef``, ``x`` the
     :func:`features` with the vote counted for ``vote_labels`` (every label of the training data:
-    a fold model may lack a class its fold holds no compound of); with ``trees`` (version 6) the
+    a fold model may lack a class its fold holds no compound of); with ``trees`` (version 4) the
     weighted mean of that and the trees' probabilities, ``tree_weight`` the trees' share."""
 
     kind: str
@@ -480,7 +462,7 @@ class GroupModel:
 
         trees = {} if self.trees is None else {**self.trees.arrays(), "tree_weight": np.float64(self.tree_weight)}
         with atomic_output(Path(path), suffix=".npz") as tmp:
-            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION if trees else LINEAR_VERSION), kind=np.array(self.kind),
+            np.savez_compressed(tmp, version=np.int64(MODEL_VERSION if trees else 3), kind=np.array(self.kind),
                                 labels=np.array(self.labels, dtype=str), vote_labels=np.array(self.vote_labels, dtype=str),
                                 mean=self.mean, scale=self.scale, coef=self.coef, intercept=self.intercept,
                                 min_probability=np.float64(self.min_probability), **trees)
@@ -513,7 +495,7 @@ class GroupModel:
         if version.shape or version.dtype.kind not in "iu":  # int("3") or int(3.7) would pass as 3
             raise ValueError(f"version {version.tolist()!r} is not a whole number")
         if int(version) not in READ_VERSIONS:
-            raise ValueError(f"version {int(version)}, this nps-id reads versions {', '.join(map(str, READ_VERSIONS))}")
+            raise ValueError(f"version {int(version)}, this nps-id reads versions {' and '.join(map(str, READ_VERSIONS))}")
         labels = tuple(str(label) for label in data["labels"])
         vote_labels = tuple(str(label) for label in data["vote_labels"])
         for what, names in (("labels", labels), ("vote_labels", vote_labels)):
@@ -522,8 +504,6 @@ class GroupModel:
         kind = str(data["kind"])
         if kind not in MODEL_PATHS:
             raise ValueError(f"kind {kind!r} is not one of {sorted(MODEL_PATHS)}")
-        if int(version) < FIRST_VERSION[kind]:  # its coefficients would meet other features
-            raise ValueError(f"version {int(version)}, this nps-id reads {kind} models of versions {FIRST_VERSION[kind]} on")
         size, k = n_features(kind, len(vote_labels)), len(labels)
         shapes = {"mean": (size,), "scale": (size,), "coef": (size, k), "intercept": (k,)}
         for key, shape in shapes.items():  # real numbers, not text or complex ones cast
@@ -543,7 +523,7 @@ class GroupModel:
             raise ValueError(f"min_probability {min_probability} is not in 0-1")
         model = cls(kind, labels, vote_labels, arrays["mean"], arrays["scale"], arrays["coef"], arrays["intercept"],
                     min_probability)
-        if int(version) in (3, LINEAR_VERSION):
+        if int(version) == 3:
             return model
         tree_weight = data["tree_weight"]
         if tree_weight.shape or tree_weight.dtype.kind != "f" or not 0 < float(tree_weight) < 1:

@@ -120,8 +120,8 @@ def test_a_model_of_another_version_is_refused(tmp_path, monkeypatch):
     import nps_id.match.group_model as group_model
 
     path = _saved(tmp_path)
-    monkeypatch.setattr(group_model, "READ_VERSIONS", (7, 8))
-    with pytest.raises(LibraryError, match="version 6, this nps-id reads versions 7, 8"):
+    monkeypatch.setattr(group_model, "READ_VERSIONS", (5, 6))
+    with pytest.raises(LibraryError, match="version 4, this nps-id reads versions 5 and 6"):
         GroupModel.load(path)
 
 
@@ -134,7 +134,7 @@ def test_a_model_of_an_older_feature_layout_is_refused(tmp_path, version):
     np.savez(path, version=np.int64(version), kind=np.array(model.kind), labels=np.array(model.labels),
              vote_labels=np.array(model.vote_labels), mean=model.mean, scale=model.scale, coef=model.coef,
              intercept=model.intercept, min_probability=np.float64(model.min_probability))
-    with pytest.raises(LibraryError, match=f"version {version}, this nps-id reads versions 3, 4, 5, 6"):
+    with pytest.raises(LibraryError, match=f"version {version}, this nps-id reads versions 3 and 4"):
         GroupModel.load(path)
 
 
@@ -246,7 +246,7 @@ def _vote_features_item_by_item(votes, labels):
     Python-float sums and maxima must give them bit for bit."""
     index = {label: i for i, label in enumerate(labels)}
     share, best = np.zeros(len(labels)), np.zeros(len(labels))
-    for group, similarity, _ in votes:
+    for group, similarity in votes:
         i = index.get(group or "", index[""])
         share[i] += similarity ** 4
         best[i] = max(best[i], similarity)
@@ -278,9 +278,8 @@ def test_the_vote_features_of_real_hits_are_the_item_by_item_ones(swgdrug_librar
         facts = LibraryFacts(reference)
         votes = [hit_votes([ranked_hit(hits, int(j), "ei", False) for j in np.flatnonzero(hits.query == q)], facts)
                  for q in np.unique(hits.query).tolist()]
-    votes += [[("no such group", 0.9, 200), (None, 0.5, None), (labels[1], 0.7, 180), (labels[1], 0.95, 194)], [],
-              [(labels[2], 0.0, 150)]]
-    assert len({group for vote in votes for group, _, _ in vote}) >= 5  # the queries reach several groups
+    votes += [[("no such group", 0.9), (None, 0.5), (labels[1], 0.7), (labels[1], 0.95)], [], [(labels[2], 0.0)]]
+    assert len({group for vote in votes for group, _ in vote}) >= 5  # the queries reach several groups
     start = MAX_MZ + MAX_LOSS + MAX_DIFFERENCE + len(ION_SETS)
     for vote in votes:
         x = features("ei", {91: 1.0}, vote, labels)
@@ -311,7 +310,7 @@ def test_a_vote_of_close_compounds_is_not_one_of_far_ones():
     labels = shipped_group_model("ei").vote_labels
     group = labels.index("Phenethylamines")
     n, start = len(labels), MAX_MZ + MAX_LOSS + MAX_DIFFERENCE + len(ION_SETS)
-    close, far = ([("Phenethylamines", s, 163), ("Phenethylamines", s, 177), (None, s, 300)] for s in (0.9, 0.4))
+    close, far = ([("Phenethylamines", s), ("Phenethylamines", s), (None, s)] for s in (0.9, 0.4))
     a, b = (features("ei", {58: 1.0, 91: 0.3}, vote, labels) for vote in (close, far))
     assert np.allclose(a[start:start + n], b[start:start + n])  # the similarity**4 shares alike
     first, counts, weighted = (slice(start + 2 * n + 1 + k * n, start + 3 * n + 1 + k * n) for k in range(3))
@@ -505,15 +504,14 @@ def test_trees_name_a_group_for_two_ions_together_and_not_for_either_alone(tmp_p
     assert named[0] == group and group not in named[1:]
 
 
-def test_a_model_with_trees_is_saved_as_version_6_and_a_linear_one_as_version_5(tmp_path):
+def test_a_model_with_trees_is_saved_as_version_4_and_a_linear_one_as_version_3(tmp_path):
     with np.load(_with_trees(tmp_path, weight=0.4)) as data:
-        assert int(data["version"]) == 6 and float(data["tree_weight"]) == 0.4
+        assert int(data["version"]) == 4 and float(data["tree_weight"]) == 0.4
     with np.load(_saved(tmp_path, trees=None, tree_weight=0.0)) as data:
-        assert int(data["version"]) == 5 and "tree_feature" not in data.files
-    # both shipped models have trees (MS/MS since stop 42; its features, version 4's, unchanged since)
-    for kind, version in (("ei", 6), ("ms2", 4)):
+        assert int(data["version"]) == 3 and "tree_feature" not in data.files
+    for kind in ("ei", "ms2"):  # both shipped models have trees (MS/MS since stop 42)
         with np.load(MODEL_PATHS[kind]) as data:
-            assert int(data["version"]) == version and len(data["tree_root"]) > 0
+            assert int(data["version"]) == 4 and len(data["tree_root"]) > 0
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -616,34 +614,3 @@ def test_the_ms2_model_where_the_ei_one_is_expected_exits_4_with_one_line(swgdru
     assert result.exit_code == 4, result.output
     assert "a model of 'ms2' spectra where one of 'ei' spectra is expected" in result.output
     assert "Traceback" not in result.output
-
-
-def test_a_compound_one_analogue_step_from_the_molecular_ion_votes_apart():
-    # methamphetamine's spectrum (M+ 149): a phenethylamine hit of mass 163 (one CH2 more) is a
-    # relative; the same hit at mass 170 shares fragments only
-    from nps_id.match.group_model import ION_SETS, MAX_DIFFERENCE, MAX_LOSS, MAX_MZ
-
-    labels = shipped_group_model("ei").vote_labels
-    group, n = labels.index("Phenethylamines"), len(labels)
-    start = MAX_MZ + MAX_LOSS + MAX_DIFFERENCE + len(ION_SETS)
-    step = slice(start + 5 * n + 1, start + 6 * n + 1)
-    spectrum = {58: 1.0, 91: 0.2, 134: 0.05, 149: 0.03}
-    near, far = ([("Phenethylamines", 0.7, mass), (None, 0.8, 200), (None, 0.6, None)] for mass in (163, 170))
-    a, b = (features("ei", spectrum, vote, labels) for vote in (near, far))
-    assert a[step][group] == 0.7 and b[step][group] == 0 and a[step].sum() == 0.7  # no mass: no step
-    assert np.array_equal(np.delete(a, np.arange(start + 5 * n + 1, start + 6 * n + 1)),
-                          np.delete(b, np.arange(start + 5 * n + 1, start + 6 * n + 1)))  # the masses count there alone
-    # no molecular ion, no step
-    assert not features("ei", {58: 1.0}, near, labels)[step].any()
-
-
-def test_an_ei_model_of_the_features_before_stop_45_is_refused_and_an_ms2_one_read(tmp_path):
-    # version 4 EI files read no rank shares nor analogue steps; the MS/MS features are unchanged
-    path = tmp_path / "old.npz"
-    model = shipped_group_model("ei")
-    np.savez(path, version=np.int64(4), kind=np.array("ei"), labels=np.array(model.labels),
-             vote_labels=np.array(model.vote_labels), mean=model.mean, scale=model.scale, coef=model.coef,
-             intercept=model.intercept, min_probability=np.float64(model.min_probability))
-    with pytest.raises(LibraryError, match="version 4, this nps-id reads ei models of versions 5 on"):
-        GroupModel.load(path)
-    assert GroupModel.load(MODEL_PATHS["ms2"], "ms2").trees is not None
