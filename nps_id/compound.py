@@ -165,10 +165,10 @@ def structure_relation(smiles_a: str, smiles_b: str) -> str | None:
     # an unreadable structure gives None and InChI's stereo warnings are what this weighs, unsaid --
     # for this call only, not for a library user's whole process (stop 45)
     with rdBase.BlockLogs():
-        return _relation(smiles_a, smiles_b)
+        return _structure_relation(smiles_a, smiles_b)
 
 
-def _relation(smiles_a: str, smiles_b: str) -> str | None:
+def _structure_relation(smiles_a: str, smiles_b: str) -> str | None:
     """:func:`structure_relation`, RDKit's log blocked."""
     from rdkit import Chem
 
