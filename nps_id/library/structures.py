@@ -122,6 +122,7 @@ class Chemistry:
 
     def __init__(self) -> None:
         self._rdkit: Any = None
+        self._block_logs: Any = None
         self._cache: dict[tuple[str, str], Identity | None] = {}
 
     def identity(self, smiles: str, inchi: str) -> Identity | None:
@@ -133,14 +134,12 @@ class Chemistry:
         key = (smiles, inchi)
         if key not in self._cache:
             if self._rdkit is None:
-                from rdkit import Chem
+                from rdkit import Chem, rdBase
 
-                self._rdkit = Chem
-            from rdkit import rdBase
-
+                self._rdkit, self._block_logs = Chem, rdBase.BlockLogs
             # unparseable candidates are expected: counted, unsaid -- for this lookup only, not for a
             # library user's whole process (stop 45)
-            with rdBase.BlockLogs():
+            with self._block_logs():
                 self._cache[key] = self._lookup(smiles, inchi)
         return self._cache[key]
 
