@@ -160,9 +160,18 @@ def structure_relation(smiles_a: str, smiles_b: str) -> str | None:
     compared: equal to ``smiles_b``'s -> enantiomers (a molecule with no stereocentre is its own
     mirror image: ``"same"``).
     """
-    from rdkit import Chem, RDLogger
+    from rdkit import rdBase
 
-    RDLogger.DisableLog("rdApp.*")
+    # an unreadable structure gives None and InChI's stereo warnings are what this weighs, unsaid --
+    # for this call only, not for a library user's whole process (stop 45)
+    with rdBase.BlockLogs():
+        return _structure_relation(smiles_a, smiles_b)
+
+
+def _structure_relation(smiles_a: str, smiles_b: str) -> str | None:
+    """:func:`structure_relation`, RDKit's log blocked."""
+    from rdkit import Chem
+
     mol_a, mol_b = Chem.MolFromSmiles(smiles_a), Chem.MolFromSmiles(smiles_b)
     if mol_a is None or mol_b is None:
         return None

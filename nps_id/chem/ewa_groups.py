@@ -160,9 +160,8 @@ MAX_STRUCTURE_CHARS = 20 * MAX_HEAVY_ATOMS
 
 
 def _mol(smiles: str | None, inchi: str | None):
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem
 
-    RDLogger.DisableLog("rdApp.*")  # an unparsable structure falls back to names; no log spam
     mol = Chem.MolFromSmiles(smiles) if smiles and len(smiles) <= MAX_STRUCTURE_CHARS else None
     if mol is None and inchi and len(inchi) <= MAX_STRUCTURE_CHARS:
         mol = Chem.MolFromInchi(inchi)
@@ -178,6 +177,16 @@ def _structure(smiles: str | None, inchi: str | None, path: str) -> tuple[tuple[
     """What a structure decides: the structure rule that matches it (or its drug's, when it is a
     derivative), and the InChIKey of the drug a derivative was made of (None: no derivative). The
     drug is found once (:func:`underivatized`) for both."""
+    from rdkit import rdBase
+
+    # an unparsable structure falls back to names, InChI's stereo warnings on the drug: unsaid -- for
+    # this call only, not for a library user's whole process (stop 45)
+    with rdBase.BlockLogs():
+        return _decided(smiles, inchi, path)
+
+
+def _decided(smiles: str | None, inchi: str | None, path: str) -> tuple[tuple[str, str | None, str] | None, str | None]:
+    """:func:`_structure`, RDKit's log blocked."""
     mol = _mol(smiles, inchi)
     if mol is None:
         return None, None
@@ -466,13 +475,14 @@ def classify_structures(smiles: Iterable[str], taxonomy_path: str | Path = TAXON
 
 def _common_substructure(smiles: list[str]) -> str | None:
     """SMILES of the maximum common substructure of ``smiles`` (None when there is none)."""
-    from rdkit import Chem
+    from rdkit import Chem, rdBase
     from rdkit.Chem import rdFMCS
 
-    mols = [m for m in (_mol(s, None) for s in smiles) if m is not None]
-    if len(mols) < 2:
-        return None
-    result = rdFMCS.FindMCS(mols, ringMatchesRingOnly=True, completeRingsOnly=True, timeout=10)
+    with rdBase.BlockLogs():  # unparsable structures left out, an MCS timeout: unsaid (this call only: stop 45)
+        mols = [m for m in (_mol(s, None) for s in smiles) if m is not None]
+        if len(mols) < 2:
+            return None
+        result = rdFMCS.FindMCS(mols, ringMatchesRingOnly=True, completeRingsOnly=True, timeout=10)
     if not result.numAtoms:
         return None
     # the MCS as a molecule: the first structure's atoms that it matches

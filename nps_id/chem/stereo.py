@@ -55,10 +55,19 @@ def diastereomer_classes(smiles: str, limit: int = MAX_STEREOISOMERS) -> tuple[S
     the structure has at most :data:`MAX_FREE_ANOMERIC`.
     Deterministic: the first ``limit`` stereoisomers in RDKit's enumeration order.
     """
-    from rdkit import Chem, RDLogger  # lazy: RDKit
+    from rdkit import rdBase  # lazy: RDKit
+
+    # an unreadable structure, InChI's warnings on odd isomers: expected, unsaid -- for this call
+    # only, not for the rest of a library user's process (stop 45)
+    with rdBase.BlockLogs():
+        return _classes(smiles, limit)
+
+
+def _classes(smiles: str, limit: int) -> tuple[StereoClass, ...] | None:
+    """:func:`diastereomer_classes`, RDKit's log blocked."""
+    from rdkit import Chem
     from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
 
-    RDLogger.DisableLog("rdApp.*")
     given = Chem.MolFromSmiles(smiles)
     if given is None:
         return None

@@ -27,13 +27,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterator
 
-from rdkit import Chem, RDLogger
+from rdkit import Chem, rdBase
 from rdkit.Chem import rdMolDescriptors
 
 from nps_id.chem.formula import nominal_mass
-from nps_id.chem.isomers import Isomer
-
-RDLogger.DisableLog("rdApp.*")
+from nps_id.chem.isomer_type import Isomer
 
 #: A carboxylic acid on carbon: (carbonyl C, its =O, its OH).
 _ACID = Chem.MolFromSmarts("[CX3;$(C-[#6])](=[OX1])[OX2H1]")
@@ -122,6 +120,14 @@ def thermal_relatives(smiles: str, reference_ion: int | None) -> tuple[Isomer, .
     benzoic acid, has no product here). A precursor counts whenever the hit has its pattern.
     Stereo is ignored; the hit itself is never returned.
     """
+    # an unreadable hit structure or an impossible product is expected: RDKit's log is blocked for
+    # this call only, not disabled for a library user's whole process (stop 45)
+    with rdBase.BlockLogs():
+        return _relatives(smiles, reference_ion)
+
+
+def _relatives(smiles: str, reference_ion: int | None) -> tuple[Isomer, ...]:
+    """:func:`thermal_relatives`, RDKit's log blocked."""
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
         return ()

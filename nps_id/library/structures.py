@@ -122,6 +122,7 @@ class Chemistry:
 
     def __init__(self) -> None:
         self._rdkit: Any = None
+        self._block_logs: Any = None
         self._cache: dict[tuple[str, str], Identity | None] = {}
 
     def identity(self, smiles: str, inchi: str) -> Identity | None:
@@ -132,20 +133,25 @@ class Chemistry:
         """
         key = (smiles, inchi)
         if key not in self._cache:
-            found = self._compute(smiles, from_inchi=False) if smiles else None
-            if found is None and inchi:
-                found = self._compute(inchi, from_inchi=True)
-            elif found is not None and inchi and self._rdkit.InchiToInchiKey(inchi) == found.inchikey:
-                found = Identity(found.smiles, inchi, found.inchikey, found.formula)
-            self._cache[key] = found
+            if self._rdkit is None:
+                from rdkit import Chem, rdBase
+
+                self._rdkit, self._block_logs = Chem, rdBase.BlockLogs
+            # unparseable candidates are expected: counted, unsaid -- for this lookup only, not for a
+            # library user's whole process (stop 45)
+            with self._block_logs():
+                self._cache[key] = self._lookup(smiles, inchi)
         return self._cache[key]
 
-    def _compute(self, text: str, from_inchi: bool) -> Identity | None:
-        if self._rdkit is None:
-            from rdkit import Chem, RDLogger
+    def _lookup(self, smiles: str, inchi: str) -> Identity | None:
+        found = self._compute(smiles, from_inchi=False) if smiles else None
+        if found is None and inchi:
+            return self._compute(inchi, from_inchi=True)
+        if found is not None and inchi and self._rdkit.InchiToInchiKey(inchi) == found.inchikey:
+            return Identity(found.smiles, inchi, found.inchikey, found.formula)
+        return found
 
-            RDLogger.DisableLog("rdApp.*")  # unparseable candidates are expected; count, don't spam
-            self._rdkit = Chem
+    def _compute(self, text: str, from_inchi: bool) -> Identity | None:
         chem = self._rdkit
         mol = chem.MolFromInchi(text) if from_inchi else keyable_mol(text)
         if mol is None or not 0 < mol.GetNumAtoms() <= INCHI_MAX_ATOMS:

@@ -547,11 +547,11 @@ def _depiction(smiles: str | None):
     it is larger than :data:`MAX_DRAWN_ATOMS`."""
     if not smiles or len(smiles) > 20 * MAX_DRAWN_ATOMS:  # not even parsed: far too many atoms
         return None
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem, rdBase
     from rdkit.Chem import rdDepictor
 
-    RDLogger.DisableLog("rdApp.*")  # an unparsable SMILES is simply not drawn
-    mol = Chem.MolFromSmiles(smiles)
+    with rdBase.BlockLogs():  # an unparsable SMILES is simply not drawn, unsaid (this call only: stop 45)
+        mol = Chem.MolFromSmiles(smiles)
     if mol is None or mol.GetNumHeavyAtoms() > MAX_DRAWN_ATOMS:
         return None
     rdDepictor.Compute2DCoords(mol)  # deterministic: the same drawing for the same SMILES

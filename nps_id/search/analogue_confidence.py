@@ -87,10 +87,8 @@ class HitStructures:
 
 @lru_cache(maxsize=1)
 def _morgan() -> Any:
-    from rdkit import RDLogger
     from rdkit.Chem import rdFingerprintGenerator
 
-    RDLogger.DisableLog("rdApp.*")
     return rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=_FP_BITS)
 
 
@@ -99,10 +97,11 @@ def fingerprint(smiles: str) -> np.ndarray | None:
     unreadable."""
     if not smiles:
         return None
-    from rdkit import Chem
+    from rdkit import Chem, rdBase
 
-    generator = _morgan()  # also silences RDKit's parse warnings
-    mol = Chem.MolFromSmiles(smiles)
+    with rdBase.BlockLogs():  # an unreadable library SMILES has no fingerprint, unsaid (this call only: stop 45)
+        mol = Chem.MolFromSmiles(smiles)
+    generator = _morgan()
     return None if mol is None else np.packbits(generator.GetFingerprintAsNumPy(mol).astype(bool))
 
 

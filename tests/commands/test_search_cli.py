@@ -343,6 +343,44 @@ def test_output_to_a_fifo_writes_into_it_instead_of_replacing_it(swgdrug_library
     assert received.startswith("Query\tUnknown\tRank")
 
 
+
+@pytest.mark.parametrize("mode", ["identity", "analog"])
+def test_a_library_without_precursor_or_retention_index_writes_json_without_nan(ms2_library, mode, tmp_path):
+    """NaN is the library format's "absent" for precursor m/z, retention index, exact mass and
+    retention time (docs/library-format.md), and JSON has no NaN: a record without a precursor is
+    outside every precursor window, so never a hit, and the hits' output is strict JSON with finite
+    mass differences (stop 45: checked, nothing to change)."""
+    import shutil
+
+    import h5py
+
+    from tests.hostile.libraries import rehash
+
+    library = tmp_path / "no-precursor.h5"
+    shutil.copyfile(ms2_library, library)
+    with h5py.File(library, "r+") as h5:
+        for name in ("precursor_mz", "retention_index", "exact_mass", "retention_time"):
+            if f"metadata/{name}" in h5:
+                values = h5[f"metadata/{name}"][()]
+                values[1::2] = np.nan  # every odd row: absent
+                h5[f"metadata/{name}"][...] = values
+        del h5["indexes"]  # the search indexes what the file holds
+    rehash(library)
+    queries = tmp_path / "q.msp"
+    write(list(itertools.islice(read(data_path("massbank", "ms2-queries-analog.msp.gz")), 10)), queries)
+    out = tmp_path / "hits.jsonl"
+    result = _run(queries, "-l", library, "--mode", mode, "--top", 5, "--format", "jsonl", "-o", out)
+    assert result.exit_code == 0, result.output
+
+    def no_constant(name: str):
+        raise ValueError(f"not JSON: {name}")
+
+    rows = [json.loads(line, parse_constant=no_constant) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert rows and all(r["library_row"] % 2 == 0 for r in rows)  # no record without a precursor
+    assert all(isinstance(r["delta_mass"], float) and np.isfinite(r["delta_mass"]) for r in rows)
+    if mode == "identity":  # each query with a precursor finds its own record, one without none
+        assert {r["query"] for r in rows if r["rank"] == 1 and r["library_row"] == r["query"]} == {0, 2, 4, 6, 8}
+
 def test_tsv_is_plain_for_cut_and_awk_while_csv_and_jsonl_keep_names_exactly(swgdrug_library, tmp_path):
     spectrum = list(read(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")))[2]
     odd = 'a "quoted"\tname, with comma'
