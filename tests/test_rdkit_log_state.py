@@ -1,6 +1,6 @@
 """nps_id as a library leaves RDKit's log as its caller set it (stop 45).
 
-Nine modules called ``RDLogger.DisableLog("rdApp.*")`` -- one at import time -- so a chemist's own
+Ten modules called ``RDLogger.DisableLog("rdApp.*")`` -- one at import time -- so a chemist's own
 RDKit errors went unsaid for the rest of the process once an nps_id function had run. Each now
 blocks RDKit's log for its own call only (``rdBase.BlockLogs``): its expected parse failures stay
 unsaid, the caller's are said.
@@ -80,13 +80,19 @@ def _fingerprint(smiles: list[str]) -> Any:
     return [fingerprint(s) for s in smiles]
 
 
+def _isomers(smiles: list[str]) -> Any:
+    from nps_id.chem.isomers import enumerate_isomers
+
+    return [enumerate_isomers(s) for s in smiles]
+
+
 def _relation(smiles: list[str]) -> Any:
     from nps_id.compound import structure_relation
 
     return [structure_relation(a, b) for a, b in zip(smiles, smiles[1:])]
 
 
-@pytest.mark.parametrize("use", [_thermal, _stereo, _ewa, _identity, _drawing, _fingerprint, _relation],
+@pytest.mark.parametrize("use", [_thermal, _stereo, _ewa, _identity, _drawing, _fingerprint, _isomers, _relation],
                          ids=lambda f: f.__name__.strip("_"))
 def test_a_call_leaves_the_callers_rdkit_logging_as_it_was(use: Callable[[list[str]], Any], structures,
                                                           caller_logging, capfd):
@@ -115,7 +121,7 @@ def test_library_facts_structures_leave_the_callers_rdkit_logging_as_it_was(mass
     assert "SMILES Parse Error" in capfd.readouterr().err
 
 
-@pytest.mark.parametrize("module", ["nps_id.chem.thermal", "nps_id.chem.stereo", "nps_id.chem.ewa_groups",
+@pytest.mark.parametrize("module", ["nps_id.chem.thermal", "nps_id.chem.isomers", "nps_id.chem.stereo", "nps_id.chem.ewa_groups",
                                     "nps_id.library.structures", "nps_id.report.plots",
                                     "nps_id.search.analogue_confidence", "nps_id.compound",
                                     "nps_id.match.library_facts"])

@@ -62,12 +62,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Iterator
 
-from rdkit import Chem, RDLogger
+from rdkit import Chem, rdBase
 
 from nps_id.chem.derivatives import reagent_of
 from nps_id.chem.isomer_type import Isomer  # the record, kept where RDKit is not imported
-
-RDLogger.DisableLog("rdApp.*")
 
 #: Move kinds, in the order they are tried.
 MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
@@ -594,6 +592,13 @@ def enumerate_isomers(smiles: str) -> tuple[Isomer, ...] | None:
     cannot read it, or it is too large (:data:`MAX_HEAVY_ATOMS`, :data:`MAX_CANDIDATES`) --
     "no isomer" must not stand for "not looked".
     """
+    # RDKit's log silenced for this call only: candidates it cannot sanitise are expected and skipped;
+    # a library user's own RDKit errors stay said (stop 45; it was disabled process-wide at import)
+    with rdBase.BlockLogs():
+        return _enumerate(smiles)
+
+
+def _enumerate(smiles: str) -> tuple[Isomer, ...] | None:
     mol = Chem.MolFromSmiles(smiles)
     if mol is None or mol.GetNumHeavyAtoms() > MAX_HEAVY_ATOMS:
         return None
