@@ -1,6 +1,6 @@
 """The resumable manifest of a batch: what was done, from which inputs, with which settings.
 
-Entry points: :class:`Manifest` (``load``, ``redo_reason``, ``is_current``, ``record``), :class:`Entry`,
+Entry points: :class:`Manifest` (``load``, ``redo_reason``, ``record``), :class:`Entry`,
 :func:`file_sha256`, :func:`params_hash`.
 
 ``OUT_DIR/manifest.json`` holds one entry per run key::
@@ -118,6 +118,8 @@ class Manifest:
             entries = {key: Entry(**value) for key, value in data["entries"].items()}
             for key, entry in entries.items():
                 _check_outputs(out_dir, key, entry)
+                if not isinstance(entry.code_stamp, str):  # an edited manifest; the batch quotes it
+                    raise ValueError(f"run {key!r}: 'code_stamp' is not a string")
         # RecursionError: valid JSON nested deeper than the parser's stack (an edited manifest)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise InputError(
@@ -146,10 +148,6 @@ class Manifest:
             if not target.is_file() or file_sha256(target) != digest:
                 return "outputs"
         return None
-
-    def is_current(self, key: str, sha256: str, phash: str, library_sha256: str, code_stamp: str) -> bool:
-        """True when :meth:`redo_reason` finds nothing to redo."""
-        return self.redo_reason(key, sha256, phash, library_sha256, code_stamp) is None
 
     def record(self, key: str, entry: Entry) -> None:
         """Add or replace ``key``'s entry; rewrite the manifest (atomically) unless it was saved

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import nps_id
@@ -22,6 +23,7 @@ from nps_id._code_stamp import code_stamp
 from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
+from nps_id.errors import InputError
 from tests.conftest import data_path
 
 RUNS = ["220223002.mzML", "220223030.mzML"]  # a calibrant (etizolam) and the seized card
@@ -119,3 +121,12 @@ def test_the_library_facts_caches_keep_their_file_names():
     files = [Path(nps_id.__file__), _taxonomy_file()]
     stop44 = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files] + [package_version("rdkit"), "lib-sha"]
     assert _code_key(files, "lib-sha") == hashlib.sha256(json.dumps(stop44).encode()).hexdigest()[:32]
+
+
+def test_a_code_stamp_that_is_no_string_makes_the_manifest_damaged_not_a_traceback(tmp_path):
+    entry = {"input": "x.mzML", "sha256": "0" * 64, "params_hash": "0" * 64, "library_sha256": "0" * 64,
+             "status": "done", "code_stamp": 5, "outputs": {}}
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"format": "nps-id-batch-manifest", "version": 2, "entries": {"x.mzML": entry}}))
+    with pytest.raises(InputError, match="not a usable batch manifest .*'code_stamp' is not a string"):
+        Manifest.load(tmp_path)
