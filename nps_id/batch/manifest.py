@@ -1,19 +1,21 @@
 """The resumable manifest of a batch: what was done, from which inputs, with which settings.
 
-Entry points: :class:`Manifest` (``load``, ``is_current``, ``record``), :class:`Entry`,
+Entry points: :class:`Manifest` (``load``, ``redo_reason``, ``record``), :class:`Entry`,
 :func:`file_sha256`, :func:`params_hash`.
 
 ``OUT_DIR/manifest.json`` holds one entry per run key::
 
-    {"format": "nps-id-batch-manifest", "version": 1,
+    {"format": "nps-id-batch-manifest", "version": 2,
      "entries": {"220223030.mzML": {"input": "...", "sha256": "...", "params_hash": "...",
-                                     "library_sha256": "...", "status": "done",
+                                     "library_sha256": "...", "code_stamp": "...", "status": "done",
                                      "outputs": {"runs/220223030.mzML/220223030.mzML.match.json": "<sha256>"},
                                      "error": null, "seconds": 1.9, "finished": "2026-...Z"}}}
 
 Trust rule: a run is skipped on a re-run only when its entry says ``done``, the input's SHA-256,
-the parameter hash and the library SHA-256 are unchanged, and every output listed still exists
-with the SHA-256 recorded. A manifest whose entries list outputs outside OUT_DIR is damaged
+the parameter hash (with the nps-id version), the library SHA-256 and the code stamp (nps-id's code
+and shipped data, :func:`nps_id._code_stamp.code_stamp`) are unchanged, and every output listed
+still exists with the SHA-256 recorded. A version 1 manifest (before stop 45) recorded no code stamp:
+it is read, and its runs are redone once. A manifest whose entries list outputs outside OUT_DIR is damaged
 (:class:`~nps_id.errors.InputError`): a batch never removes or writes a file outside OUT_DIR. Outputs are written (atomically) before their entry, and the manifest
 itself is replaced atomically, so a batch killed at any instant leaves either a complete entry
 whose outputs exist, or no entry -- never one a re-run would trust wrongly. During a batch the
@@ -37,7 +39,9 @@ from nps_id.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "nps-id-batch-manifest"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this nps-id reads; version 1 entries have no ``code_stamp`` (their runs are redone once).
+READ_VERSIONS = (1, 2)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -62,6 +66,7 @@ class Entry:
     params_hash: str
     library_sha256: str
     status: str  # "done" or "failed"
+    code_stamp: str = ""  # nps-id's code and shipped data when the run was done; "" in a version 1 manifest
     outputs: dict[str, str] = field(default_factory=dict)  # path relative to OUT_DIR -> sha256
     error: str | None = None
     seconds: float = 0.0
@@ -107,11 +112,14 @@ class Manifest:
             data = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM from a Windows editor
             if data.get("format") != FORMAT_NAME:
                 raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
-            if data.get("version") != FORMAT_VERSION:
-                raise ValueError(f"version {data.get('version')!r}, this nps-id reads {FORMAT_VERSION}")
+            if data.get("version") not in READ_VERSIONS:
+                raise ValueError(f"version {data.get('version')!r}, this nps-id reads "
+                                 f"{' and '.join(map(str, READ_VERSIONS))}")
             entries = {key: Entry(**value) for key, value in data["entries"].items()}
             for key, entry in entries.items():
                 _check_outputs(out_dir, key, entry)
+                if not isinstance(entry.code_stamp, str):  # an edited manifest; the batch quotes it
+                    raise ValueError(f"run {key!r}: 'code_stamp' is not a string")
         # RecursionError: valid JSON nested deeper than the parser's stack (an edited manifest)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise InputError(
@@ -120,18 +128,26 @@ class Manifest:
             ) from None
         return cls(out_dir, entries)
 
-    def is_current(self, key: str, sha256: str, phash: str, library_sha256: str) -> bool:
-        """True when ``key`` was done with these inputs and settings and its outputs are intact."""
+    def redo_reason(self, key: str, sha256: str, phash: str, library_sha256: str, code_stamp: str) -> str | None:
+        """None when ``key`` was done with these inputs, settings, library and nps-id code and its
+        outputs are intact; else why it must be (re)done: "new", "failed", "input", "settings",
+        "library", "code" (another code stamp), "no code stamp" (a version 1 entry) or "outputs"."""
         entry = self.entries.get(key)
-        if entry is None or entry.status != "done":
-            return False
-        if (entry.sha256, entry.params_hash, entry.library_sha256) != (sha256, phash, library_sha256):
-            return False
+        if entry is None:
+            return "new"
+        if entry.status != "done":
+            return "failed"
+        for reason, was, now in (("input", entry.sha256, sha256), ("settings", entry.params_hash, phash),
+                                 ("library", entry.library_sha256, library_sha256)):
+            if was != now:
+                return reason
+        if entry.code_stamp != code_stamp:
+            return "code" if entry.code_stamp else "no code stamp"
         for rel, digest in entry.outputs.items():
             target = self.out_dir / rel
             if not target.is_file() or file_sha256(target) != digest:
-                return False
-        return True
+                return "outputs"
+        return None
 
     def record(self, key: str, entry: Entry) -> None:
         """Add or replace ``key``'s entry; rewrite the manifest (atomically) unless it was saved

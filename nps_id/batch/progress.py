@@ -12,7 +12,9 @@ JSON-lines events (one object per line, for CI logs and other tools)::
 
 Messages before the runs start (a file below the folders that is not a run, a warning about the
 sample information) are events too, ``{"event": "ignored", "path": ..., "message": ...}`` and
-``{"event": "warning", "message": ...}``: a script reading one JSON object per line never meets
+``{"event": "warning", "message": ...}``, and runs done before that are redone because nps-id's code or
+shipped data changed (or the manifest predates the code stamp, stop 45) one event per reason,
+``{"event": "redone", "runs": [...], "reason": "code" or "no code stamp", "message": ...}``: a script reading one JSON object per line never meets
 plain text until the command ends (a fatal error is one plain line, then the exit code). After
 ``finish``, where the summary was written is one more (since stop 32; it was a plain line on
 standard output), ``{"event": "summary", "path": "out/summary.html", "message": "summary: ..."}``.
@@ -67,7 +69,7 @@ class JsonProgress(_Counter):
         self.stream.flush()
 
     def message(self, event: str, text: str, **fields: Any) -> None:
-        """A message outside a run (``event`` "ignored", "warning" or "summary") as one JSON event."""
+        """A message outside a run (``event`` "ignored", "warning", "redone" or "summary") as one JSON event."""
         self._emit(event=event, **fields, message=text)
 
     def start(self, total: int, todo: int) -> None:
@@ -112,7 +114,8 @@ class BarProgress(_Counter):
     def start(self, total: int, todo: int) -> None:
         super().start(total, todo)
         if total > todo:
-            self.stream.write(f"{total - todo} of {counted(total, 'run')} already done (manifest); skipping them\n")
+            self.stream.write(f"{total - todo} of {counted(total, 'run')} already done (manifest: same inputs, "
+                              "settings, library and nps-id code); skipping them\n")
         self._draw("")
 
     def update(self, outcome: Any) -> None:

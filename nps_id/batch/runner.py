@@ -37,8 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from nps_id import __version__
+from nps_id._code_stamp import code_stamp
 from nps_id._cores import usable_cores
 from nps_id._paths import count_as_said, is_inside, unwritten_caches_said
+from nps_id._words import counted
 from nps_id._workers import die_with_parent
 from nps_id.batch.discover import Run, pair_blanks
 from nps_id.batch.manifest import Entry, Manifest, file_sha256, params_hash
@@ -189,7 +192,8 @@ def run_batch(
         ``params`` gain ``"blank"``: the path of the blank before it (or ``None``), and a blank's
         ``"is_blank"``: True.
     library_sha256
-        SHA-256 of the library; a change redoes every run.
+        SHA-256 of the library; a change redoes every run (so does a change of nps-id's code or shipped
+        data, :func:`nps_id._code_stamp.code_stamp`, recorded per run as ``code_stamp``).
     workers
         Local worker processes; default: :func:`~nps_id._cores.usable_cores` (the cores this process
         may run on). Ignored with ``scheduler``.
@@ -203,8 +207,9 @@ def run_batch(
     write_reports
         ``write_reports(results, run_dir) -> [paths]``, run in the worker after the results JSON.
     progress
-        An object with ``start(total, todo)``, ``update(outcome)`` and ``finish()``
-        (:mod:`nps_id.batch.progress`).
+        An object with ``start(total, todo)``, ``update(outcome)``, ``finish()`` and
+        ``message(event, text, **fields)`` (:mod:`nps_id.batch.progress`): before the runs, a "redone"
+        message says the runs done before that are redone because nps-id's code or data changed.
     timeout_seconds
         Bound on one run; a run still going then fails with that reason (``None``: no bound).
 
@@ -222,8 +227,10 @@ def run_batch(
     hashes, failed_early = _hash_inputs(runs, workers)
     by_key = {run.key: run for run in runs}
 
-    # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank).
-    tasks, phashes, skipped = [], {}, 0
+    # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank; the
+    # code stamp, once per batch (~10 ms), covers an update of nps-id's code or data under one version).
+    stamp = code_stamp()
+    tasks, phashes, skipped, redone = [], {}, 0, {}
     for run in runs:
         if run.key in failed_early:
             phashes[run.key] = ""
@@ -239,9 +246,11 @@ def run_batch(
         if blank_sha is not None:
             digests[str(by_key[blank_key].path)] = blank_sha
         phashes[run.key] = params_hash({**run_params, "blank": blank_sha})
-        if manifest.is_current(run.key, hashes[run.key], phashes[run.key], library_sha256):
+        reason = manifest.redo_reason(run.key, hashes[run.key], phashes[run.key], library_sha256, stamp)
+        if reason is None:
             skipped += 1
             continue
+        redone.setdefault(reason, []).append(run.key)
         target = results_path(out_dir, run.key)
         if not is_inside(target.parent, out_dir):  # e.g. OUT_DIR/runs/x.mzML is a link elsewhere
             failed_early[run.key] = f"{run.path}: its output folder {target.parent} leads outside {out_dir}"
@@ -265,6 +274,7 @@ def run_batch(
                 params_hash=phashes[run.key],
                 library_sha256=library_sha256,
                 status=outcome.status,
+                code_stamp=stamp,
                 outputs={Path(os.path.relpath(p, out_dir)).as_posix(): h for p, h in outcome.outputs.items()},
                 error=outcome.error,
                 seconds=round(outcome.seconds, 3),
@@ -276,6 +286,7 @@ def run_batch(
             progress.update(outcome)
 
     if progress is not None:
+        _say_redone_for_code(redone, manifest, stamp, progress)
         progress.start(len(runs), len(tasks) + len(failed_early))
     manifest.save_interval = MANIFEST_SAVE_INTERVAL
     try:
@@ -291,6 +302,24 @@ def run_batch(
         progress.finish()
     return BatchResult(len(runs), len(tasks) + len(failed_early), skipped, failed, manifest, list(runs), blanks,
                        blank_keys, blank_pattern is not None and subtract_blank)
+
+
+def _say_redone_for_code(redone: Mapping[str, list[str]], manifest: Manifest, stamp: str, progress: Any) -> None:
+    """Say, in one line each, the runs done before that are redone only because nps-id's code or
+    data changed (or the manifest predates the code stamp): the version alone would not tell the
+    user why the same command, inputs and library give new results."""
+    said = {
+        "code": lambda keys: "nps-id's code or shipped data changed since (code stamp now "
+                             f"{stamp[:12]}, was {', '.join(sorted({manifest.entries[k].code_stamp[:12] for k in keys}))}"
+                             f"; version {__version__})",
+        "no code stamp": lambda keys: f"{manifest.path} is from an nps-id before stop 45, which did not record "
+                                      "the code that made them",
+    }
+    for reason, words in said.items():
+        if redone.get(reason):
+            keys = redone[reason]
+            progress.message("redone", f"redone: {counted(len(keys), 'run')} done before: {words(keys)}",
+                             runs=keys, reason=reason)
 
 
 def _hash_inputs(runs: Sequence[Run], workers: int | None) -> tuple[dict[str, str], dict[str, str]]:

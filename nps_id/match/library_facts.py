@@ -60,9 +60,10 @@ PAIR_TOLERANCE = Tolerance(0.01, "Da")
 def _code_key(files: Sequence[Path], *extra: str) -> str:
     """A cache key: the SHA-256 of ``files`` (the code and data that make a cached value), the
     RDKit version and ``extra``; any change to them makes a new cache file."""
+    from nps_id._code_stamp import file_digests
     from nps_id._installed import package_version
 
-    parts = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files] + [package_version("rdkit"), *extra]
+    parts = file_digests(files) + [package_version("rdkit"), *extra]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
 
