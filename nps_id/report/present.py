@@ -410,7 +410,7 @@ NEW_SUBSTANCES_NOTE = (
     "unknown compounds (no NPS group indicated, not necessarily psychoactive) to examine. None is reported under "
     "a library compound's name. The estimated nominal mass is inferred, not measured: GC-EI-MS from the "
     "spectrum's ions and its closest library spectra, the best candidate masses re-read by a learned model (on "
-    "the development data the compound's own mass for 79 % of SWGDRUG compounds left out of the library, 63-69 % "
+    "the development data the compound's own mass for 79 % of SWGDRUG compounds left out of the library, 64-69 % "
     "of MassBank EI ones); LC-MS/MS the precursor read as [M+H]+ / [M-H]-. The suspected group is a learned "
     "model's reading of the spectrum and the closest known compounds (LC-MS/MS: their vote first), named only "
     "when probable: where it named one for a SWGDRUG compound left out, it was the compound's own group 87 % of "
