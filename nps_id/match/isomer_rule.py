@@ -27,9 +27,10 @@ An isomer is *not excluded* when
   at the unknown's score is at least ``isomer_absent_diastereomer_rate``, as for an enumerated
   isomer (assess adds these too).
 
-Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
+Three kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
 of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
-sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else). Nor does an
+sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else), and a small
+hydrocarbon (``hydrocarbon``: its skeletal isomers give the same ion series). Nor does an
 MS/MS spectrum of its precursor alone (``no_product_ion``, :func:`has_product_ion`): no fragment
 to compare, whatever the hit -- nor a match to a library record that is its precursor alone
 (``record_no_product_ion``): the score then compares the unknown's fragments with the record's specks.
