@@ -28,7 +28,7 @@ An isomer is *not excluded* when
   isomer (assess adds these too).
 
 Three kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
-of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
+of very few heavy atoms (``small``), a polycyclic aromatic hydrocarbon of three or more fused
 sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else), and a small
 hydrocarbon (``hydrocarbon``: its skeletal isomers give the same ion series). Nor does an
 MS/MS spectrum of its precursor alone (``no_product_ion``, :func:`has_product_ion`): no fragment
