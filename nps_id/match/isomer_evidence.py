@@ -58,6 +58,7 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
                           small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
                           small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
                           pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0,
+                          hydrocarbon_carbons=thresholds.isomer_hydrocarbon_carbons if kind == "ei" else 0,
                           shape=facts.shape(top.row) if smiles else None)
     # the library's own MS/MS pairs matter only to a score that could be identified
     if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:

@@ -27,9 +27,10 @@ An isomer is *not excluded* when
   at the unknown's score is at least ``isomer_absent_diastereomer_rate``, as for an enumerated
   isomer (assess adds these too).
 
-Two kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
-of very few heavy atoms (``small``), and a polycyclic aromatic hydrocarbon of three or more fused
-sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else). Nor does an
+Three kinds of hit have no isomer excluded by an EI spectrum at all, enumerated or not: a molecule
+of very few heavy atoms (``small``), a polycyclic aromatic hydrocarbon of three or more fused
+sp2 rings (``pah``: its ring-fusion isomers show the molecular ion and little else), and a small
+hydrocarbon (``hydrocarbon``: its skeletal isomers give the same ion series). Nor does an
 MS/MS spectrum of its precursor alone (``no_product_ion``, :func:`has_product_ion`): no fragment
 to compare, whatever the hit -- nor a match to a library record that is its precursor alone
 (``record_no_product_ion``): the score then compares the unknown's fragments with the record's specks.
@@ -107,6 +108,8 @@ class IsomerCheck:
     ``small``: the hit's heavy atoms when it is too small for its EI spectrum to exclude isomers at
     all (``isomer_small_ei_atoms``), else 0. ``pah``: the fused sp2 rings of a hit that is a
     polycyclic aromatic hydrocarbon whose EI spectrum excludes no isomer (``isomer_pah_rings``), else 0.
+    ``hydrocarbon``: the carbons of a hit of carbon and hydrogen only, not such a PAH, whose EI spectrum
+    excludes no isomer (``isomer_hydrocarbon_carbons``), else 0.
     ``no_product_ion``: the base-peak fraction at which an MS/MS spectrum holds no product ion
     (:func:`has_product_ion`, ``isomer_ms2_product_ion_level``): the precursor alone excludes no isomer; else 0.
     ``record_no_product_ion``: the same for the library record the unknown matched
@@ -116,14 +119,15 @@ class IsomerCheck:
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
     small: int = 0
     pah: int = 0
+    hydrocarbon: int = 0
     no_product_ion: float = 0.0
     record_no_product_ion: float = 0.0
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
-        return (not self.not_excluded and not self.small and not self.pah and not self.no_product_ion
-                and not self.record_no_product_ion)
+        return (not self.not_excluded and not self.small and not self.pah and not self.hydrocarbon
+                and not self.no_product_ion and not self.record_no_product_ion)
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)
@@ -267,6 +271,7 @@ def check_isomers(
     small_ring_atoms: int = 0,
     small_atoms: int = 0,
     pah_rings: int = 0,
+    hydrocarbon_carbons: int = 0,
     shape: "tuple[int, int, int] | None" = None,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
@@ -307,6 +312,12 @@ def check_isomers(
         no isomer excluded (``isomer_pah_rings``, for EI spectra; 0: none): the ring-fusion isomers
         of a PAH (benz[a]anthracene / tetracene, fluoranthene / pyrene) show the molecular ion and
         little else, and no move enumerates them.
+    hydrocarbon_carbons
+        A hit of carbon and hydrogen only with at most this many carbons, not a PAH of ``pah_rings``,
+        has no isomer excluded (``isomer_hydrocarbon_carbons``, for EI spectra; 0: none): the EI
+        spectra of alkane, alkene, cycloalkane and alkylbenzene isomers are the same few ion series
+        (2-methylheptane / 2,2,4-trimethylpentane, toluene / cycloheptatriene, allylbenzene / indane),
+        and most of their skeletons no move enumerates.
     shape
         The hit's :func:`structure_shape` when the caller already has it (a cache: it saves
         parsing the structure, and RDKit's import, in a process whose isomers are cached too).
@@ -338,7 +349,10 @@ def check_isomers(
             continue  # spectra usually tell this kind of isomer apart (held: its own score is lower too)
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
-    return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, fused if fused >= pah_rings > 0 else 0)
+    pah = fused if fused >= pah_rings > 0 else 0
+    carbons = hydrocarbon_carbons and not pah and hydrocarbon_size(hit_smiles)
+    return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, pah,
+                       carbons if 0 < carbons <= hydrocarbon_carbons else 0)
 
 
 #: A product ion lies more than this (Da) below the precursor m/z: nearer, or above, is the precursor's
@@ -383,6 +397,18 @@ def _atom_counts(smiles: str) -> tuple[int, int]:
     if mol is None:
         return 0, 0
     return mol.GetNumHeavyAtoms(), sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
+
+
+@functools.lru_cache(maxsize=4096)
+def hydrocarbon_size(smiles: str) -> int:
+    """The carbons of a structure of carbon and hydrogen only; 0 for anything else, or when RDKit
+    cannot read it."""
+    from rdkit import Chem  # lazy: RDKit
+
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None or any(a.GetSymbol() != "C" for a in mol.GetAtoms()):
+        return 0
+    return mol.GetNumHeavyAtoms()
 
 
 @functools.lru_cache(maxsize=4096)

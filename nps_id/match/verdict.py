@@ -403,6 +403,13 @@ class VerdictThresholds:
         standard can): ring-fusion isomers (benz[a]anthracene / tetracene, fluoranthene / pyrene)
         show the molecular ion and little else, and no isomer move enumerates them. 3 on the
         development data: 3 wrong ``identified`` fewer, no right one lost (docs/match.md); 0: off.
+    isomer_hydrocarbon_carbons : int
+        EI: a hit of carbon and hydrogen only with at most this many carbons (not a PAH of
+        ``isomer_pah_rings``) has its isomers not excluded by the spectrum alone (the retention index
+        or a reference standard can): alkane, cycloalkane, alkene and alkylbenzene isomers give the
+        same few ion series, and most of their skeletons no isomer move enumerates. 9 on the
+        development data (stop 45: 3 wrong ``identified`` fewer -- toluene, 2-methylheptane,
+        allylbenzene -- for 4 right present ones; docs/match.md "Hydrocarbons, EI"); 0: off.
     isomer_thermal_products : bool
         EI: a hit whose reference spectrum is its injector product's (an acid decarboxylated, an
         amino or hydroxy acid closed to its lactam or lactone, a beta-amino ester's retro-Mannich
@@ -499,6 +506,7 @@ class VerdictThresholds:
     isomer_ms2_record_product_ion_level: float = 0.005
     isomer_small_ei_atoms: int = 5
     isomer_pah_rings: int = 3
+    isomer_hydrocarbon_carbons: int = 9
     isomer_thermal_products: bool = True
     isomer_thermal_lactam_precursors: bool = True
     isomer_thermal_acid_precursors: bool = False
@@ -907,6 +915,9 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
     if check.small:
         return (f"isomers excluded (not possible from the spectrum alone: a molecule of {check.small} heavy atoms "
                 "has too few fragment ions to tell its isomers apart)", False, "isomer")
+    if check.hydrocarbon:
+        return (f"isomers excluded (not possible from the spectrum alone: the skeletal isomers of a hydrocarbon of "
+                f"{check.hydrocarbon} carbons give the same ion series)", False, "isomer")
     if not check.not_excluded:
         return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
     # MS/MS library pairs are held by their records' likeness, not by the margin (which holds only
@@ -966,6 +977,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if check.pah:
         parts.append(f"a polycyclic aromatic hydrocarbon of {check.pah} fused rings, whose ring-fusion isomers EI "
                      "cannot tell apart")
+    if check.hydrocarbon:
+        parts.append(f"a hydrocarbon of {check.hydrocarbon} carbons, whose skeletal isomers EI cannot tell apart")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
