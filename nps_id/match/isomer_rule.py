@@ -350,7 +350,8 @@ def check_isomers(
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
     pah = fused if fused >= pah_rings > 0 else 0
-    carbons = hydrocarbon_carbons and not pah and hydrocarbon_size(hit_smiles)
+    # heavy atoms bound a hydrocarbon's carbons: most hits are read no further (RDKit parses once per structure)
+    carbons = hydrocarbon_carbons and not pah and 0 < atoms <= hydrocarbon_carbons and hydrocarbon_size(hit_smiles)
     return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, pah,
                        carbons if 0 < carbons <= hydrocarbon_carbons else 0)
 
@@ -399,6 +400,7 @@ def _atom_counts(smiles: str) -> tuple[int, int]:
     return mol.GetNumHeavyAtoms(), sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
 
 
+@functools.lru_cache(maxsize=4096)
 @functools.lru_cache(maxsize=4096)
 def hydrocarbon_size(smiles: str) -> int:
     """The carbons of a structure of carbon and hydrogen only; 0 for anything else, or when RDKit
