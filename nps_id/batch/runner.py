@@ -309,11 +309,11 @@ def _say_redone_for_code(redone: Mapping[str, list[str]], manifest: Manifest, st
     data changed (or the manifest predates the code stamp): the version alone would not tell the
     user why the same command, inputs and library give new results."""
     said = {
-        "code": lambda keys: "nps-id's code or shipped data changed since (code stamp now "
+        "code": lambda keys: "nps-id's code or shipped data changed since they were done (code stamp now "
                              f"{stamp[:12]}, was {', '.join(sorted({manifest.entries[k].code_stamp[:12] for k in keys}))}"
                              f"; version {__version__})",
-        "no code stamp": lambda keys: f"{manifest.path} is from an nps-id before stop 45, which did not record "
-                                      "the code that made them",
+        "no code stamp": lambda keys: f"{manifest.path} is from an older nps-id (manifest version 1, before stop "
+                                      "45), which did not record the code that made them",
     }
     for reason, words in said.items():
         if redone.get(reason):

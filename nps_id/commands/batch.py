@@ -46,7 +46,8 @@ Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @library_option
 @click.option("-o", "--out-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder: manifest.json, runs/<run>/<run>.match.json, summary.csv/.html/.json.")
+              help="Output folder: manifest.json, runs/<run>/<run>.match.json, summary.csv/.html/.json. "
+                   "May be inside an input folder: its outputs are never taken as runs.")
 @click.option("--include", multiple=True, metavar="GLOB",
               help="Only runs whose path (relative to its folder) matches; repeatable.")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching runs; repeatable.")

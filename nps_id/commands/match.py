@@ -59,8 +59,8 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the
 internal standard never counts; the --blank run's own findings do, named as the blank's), 3 bad
-input (also: an output onto an input, or -o results of another analysis without --overwrite),
-4 bad library.
+input (also: an output onto an input, or -o results of another analysis without --overwrite, or
+results holding a number JSON cannot -- NaN, infinity -- which are not written), 4 bad library.
 """
 
 

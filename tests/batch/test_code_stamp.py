@@ -72,7 +72,9 @@ def test_a_changed_shipped_file_redoes_the_runs_done_before_and_says_why(swgdrug
     assert "2 runs: 2 done (0 already done before)" in again.stdout
     (redone,) = [e for e in events if e["event"] == "redone"]
     assert redone["reason"] == "code" and redone["runs"] == RUNS
-    assert "code or shipped data changed" in redone["message"] and redone["message"].startswith("redone: 2 runs")
+    # the message says when the code changed -- since the runs were done -- and which stamps, for the lab's log
+    assert "code or shipped data changed since they were done (code stamp now" in redone["message"]
+    assert redone["message"].startswith("redone: 2 runs")
     after = Manifest.load(out).entries
     assert {e.code_stamp for e in after.values()} == {code_stamp(site / "nps_id")} != {first[RUNS[0]].code_stamp}
     assert all(results_path(out, key).stat().st_mtime_ns > written[key] for key in RUNS)
@@ -93,6 +95,8 @@ def test_a_manifest_from_before_the_code_stamp_is_read_and_its_runs_redone_once(
     assert "2 runs: 2 done (0 already done before)" in old.stdout
     (redone,) = [json.loads(line) for line in old.stderr.splitlines() if '"redone"' in line]
     assert redone["reason"] == "no code stamp" and redone["runs"] == RUNS
+    # a user knows nps-id's versions, not the project's stops: the message names the manifest's version
+    assert "is from an older nps-id (manifest version 1" in redone["message"]
     assert json.loads(path.read_text())["version"] == 2
 
     again = CliRunner().invoke(cli, args)

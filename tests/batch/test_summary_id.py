@@ -34,6 +34,13 @@ main()
 """
 
 
+def _docs_check(out: Path) -> subprocess.CompletedProcess:
+    """docs/batch.md's script that checks a summary set, run as a lab would run it, on ``out``."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "batch.md").read_text(encoding="utf-8")
+    script = re.search(r"A script that reads the summaries checks the set first.*?```python\n(.*?)```", page, re.S)[1]
+    return subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True, text=True)
+
+
 def _ids(out: Path) -> dict[str, str]:
     """Each summary file's id: the csv's status row, the json's field, the html's meta line."""
     rows = list(csv.reader((out / "summary.csv").open(encoding="utf-8")))
@@ -64,8 +71,12 @@ def test_a_batch_killed_between_the_summary_renames_leaves_files_told_apart_by_t
     new = renamed.split()[1].removeprefix("summary.")
     assert after[new] not in before.values()
     assert {k: v for k, v in after.items() if k != new} == {k: v for k, v in before.items() if k != new}
+    # the check docs/batch.md gives script authors tells them so (a new user, stop 45: the docs gave none)
+    told = _docs_check(out)
+    assert told.returncode == 1 and "summary files of different batches" in told.stderr, told.stderr
 
     again = CliRunner().invoke(cli, args)  # the same command again: one batch's set, its leftovers removed
     assert again.exit_code == 0, again.output
     assert len(set(_ids(out).values())) == 1 and set(_ids(out).values()).isdisjoint(after.values())
     assert not [p.name for p in out.iterdir() if p.name.startswith(".summary.")]
+    assert _docs_check(out).returncode == 0
