@@ -243,11 +243,12 @@ def assess(
     precursor_ion = record_precursor = precursor_formula = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     stated = precursor_type if thresholds.ms2_stated_precursor_type else None
+    formula_precursor = precursor if ion_computable(precursor_type) else None
     # math.isfinite: the precursor m/z is a Python float (np.isfinite of one costs ~1 us, twice a query)
     if molecule is not None and precursor is not None and isfinite(precursor[0]):
         precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule, stated))
         if evidence.get("precursor_ppm") is None:  # a run's MS1 peak, when found, judges the formula (hrms)
-            precursor_formula = formula_error(top.row, facts, precursor, stated)
+            precursor_formula = formula_error(top.row, facts, formula_precursor, stated)
     # the accurate precursor excludes the hit's formula: an isobar, so neither it nor its isomers are the substance
     isobar = precursor_formula is not None and not formula_fits(precursor_formula, thresholds)
     if kind == "ms2" and precursor is not None and isfinite(precursor[0]):
@@ -294,7 +295,7 @@ def assess(
     ppm = evidence.get("precursor_ppm")
     pending = PendingGroup(verdict, relative_hit, kind, mz, intensity, relative, hits, facts, precursor, estimated,
                            isomers, thresholds, fields_only, ppm is not None and abs(ppm) <= thresholds.precursor_ppm,
-                           isobar, stated)
+                           isobar, stated, formula_precursor)
     if defer_group:
         return pending
     return pending.finish(*scored_group(kind, mz, intensity, relative, hits, facts, precursor, group_model))
@@ -323,6 +324,8 @@ class PendingGroup:
     isobar: bool = False
     #: MS/MS: the ion type the spectrum states, as the rules read it (:func:`_candidate_ions`)
     stated: str | None = None
+    #: MS/MS: the precursor the formula criterion reads (None: an ion type it cannot compute, :func:`ion_computable`)
+    formula_precursor: tuple[float, str] | None = None
 
     def request(self) -> tuple[str | None, ModelInput | None]:
         """:func:`~nps_id.match.substance_group.group_request`: the hits' group, or the model's input."""
@@ -349,7 +352,7 @@ class PendingGroup:
             group = None
         if group is not None and kind == "ei" and below_series(group, self.estimated, facts, thresholds):
             group = None
-        excludes = partial(_excludes_formula, facts=facts, precursor=self.precursor, stated=self.stated,
+        excludes = partial(_excludes_formula, facts=facts, precursor=self.formula_precursor, stated=self.stated,
                            thresholds=thresholds)
         closest = () if self.fields_only else _closest(hits, facts, self.estimated, kind, excludes)
         new = self.relative_hit or unexplained(self.verdict, top, facts, self.estimated, kind, self.formula_confirmed,
@@ -484,6 +487,14 @@ def precursor_formula_error(precursor_mz: float, molecule_mass: float,
     if not errors:
         return None
     return min(errors, key=abs), precision / precursor_mz * 1e6
+
+
+def ion_computable(precursor_type: str | None) -> bool:
+    """Whether the formula criterion can compute the spectrum's precursor ion: it states no ion type, or
+    one of :data:`nps_id.lcms.features.ADDUCTS`. Another ([M+2H]2+, [M+CH3COO]-, [M-2H]-: 1,400 MassBank
+    MS/MS records) is no single-charge ion of those, and read as one it "excluded" the record's own formula
+    (stop 45 attack45: every such record searched against its library was called an isobar of itself)."""
+    return not (precursor_type or "").strip() or adduct_named(precursor_type) is not None
 
 
 def formula_error(row: int, facts: LibraryFacts, precursor: tuple[float, str] | None,
