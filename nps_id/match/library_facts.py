@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -619,8 +619,9 @@ class LibraryFacts:
         block = self._block[row]
         if not block:
             return {}
-        own = [r for r in self.rows_of_formula(self.formula(row)) if self._block[r] == block]
-        others = self.isomer_rows(row)
+        # records without peaks pair with nothing, and the search of one as a query warns (stop 45 attack45)
+        own = self._with_peaks(r for r in self.rows_of_formula(self.formula(row)) if self._block[r] == block)
+        others = self._with_peaks(self.isomer_rows(row))
         if not own or not others:
             return {}
         settings = SearchSettings(top_k=len(others), threads=1)
@@ -635,6 +636,10 @@ class LibraryFacts:
             if score and score > best.get(self._block[other], (0, 0))[1]:
                 best[self._block[other]] = (other, score)
         return best
+
+    def _with_peaks(self, rows: Iterable[int]) -> list[int]:
+        """The ``rows`` whose record holds a peak."""
+        return [r for r in rows if len(self.reference.peaks.row(r)[0])]
 
     def _spectrum(self, row: int, ei: bool = False) -> Spectrum:
         """The row as a spectrum the search reads: MS/MS (peaks, precursor, polarity), or EI (peaks)."""
