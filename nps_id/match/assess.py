@@ -471,16 +471,29 @@ def _candidate_ions(stated: str | None, ion_mode: str) -> tuple[Adduct, ...]:
 ACCURATE_PRECURSOR_DA = 0.0005
 
 
+def written_precision(mz: float) -> float:
+    """:func:`~nps_id.search.index.recorded_precision_of`, reading a single-precision rendering of a value of
+    fewer than 3 decimals as that value: a converter that holds the m/z as a 32-bit float writes a
+    unit-resolution instrument's 143.2 as 143.199996948242, 12 decimals an accurate mass never had
+    (stop 45 attack45; one RaMS DDA precursor reads 139.050003051758). Such a value says nothing of a
+    formula: read as accurate, it excluded the candidate's own (+648 ppm for octanoic acid)."""
+    precision = recorded_precision_of(mz)
+    for decimals in range(3):
+        if abs(float(np.float32(round(mz, decimals))) - mz) <= 1e-9 * abs(mz):
+            return max(precision, 0.5 * 10.0**-decimals)
+    return precision
+
+
 def precursor_formula_error(precursor_mz: float, molecule_mass: float,
                             adducts: Iterable[Adduct]) -> tuple[float, float] | None:
     """MS/MS: the precursor m/z's error (ppm, signed) against the nearest of the ``adducts`` of
     ``molecule_mass`` (the candidate formula's monoisotopic mass), and the precursor's recorded
-    precision in ppm (half its last written decimal, :func:`~nps_id.search.index.recorded_precision_of`).
+    precision in ppm (half its last written decimal, :func:`written_precision`).
     None for a precursor written to fewer than 3 decimals (:data:`ACCURATE_PRECURSOR_DA`) -- it
     says nothing of the formula -- or no adducts. A library record written to one decimal or none
     widens the search's window to the nominal ion; the candidate's formula still gives its exact
     ion, which an accurate precursor must be."""
-    precision = recorded_precision_of(precursor_mz)
+    precision = written_precision(precursor_mz)
     if precision > ACCURATE_PRECURSOR_DA:
         return None
     errors = [ppm_error(precursor_mz, ion_mz(molecule_mass, adduct)) for adduct in adducts]

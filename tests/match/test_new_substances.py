@@ -821,6 +821,20 @@ def test_a_one_decimal_ms2_precursor_is_no_evidence_of_a_formula(ms2_records):
     assert found.verdict.rule != PRECURSOR_FORMULA_RULE
 
 
+def test_a_one_decimal_precursor_written_as_a_32_bit_float_is_no_evidence_of_a_formula(ms2_records):
+    # the same 143.2 as a converter holding m/z in single precision writes it (143.199996948242): 12
+    # decimals it never had, read as an accurate mass that excluded octanoate's formula (+648 ppm)
+    from nps_id.spectrum import Spectrum
+
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Octanoic acid")
+    assert query.get("precursor_mz") == 143.2
+    single = Spectrum(query.mz, query.intensity, {**query.metadata, "precursor_mz": float("143.199996948242")})
+    found, hit = _assessed(single, ms2_records("C8H16O2"))
+    assert hit == "Octanoate" and found.verdict.rule != PRECURSOR_FORMULA_RULE
+    criteria = found.verdict.criteria_met + found.verdict.criteria_failed + found.verdict.criteria_not_evaluated
+    assert not any("by its formula" in c for c in criteria)
+
+
 def test_a_precursor_of_an_ion_type_the_rules_cannot_compute_says_nothing_of_the_formula(ms2_records):
     # medroxyprogesterone's own acetate-adduct record ([M+CH3COO]- 403.249, C22H32O3) searched against its
     # formula's records: read as a singly charged ion the rules know, it missed its own formula by thousands
