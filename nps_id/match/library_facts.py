@@ -553,7 +553,9 @@ class LibraryFacts:
         """:meth:`ms2_pairs` for EI records: the other compounds of the row's formula whose EI records
         match a record of the row's compound, best MF (0-999) where the RMF reaches ``min_rmf`` (below
         it no identification is made). Per process only: the cache folder's pairs file holds MS/MS."""
-        return self._cached("ei_pairs", self.block(row), lambda _: self._pairs(row, min_rmf), persist=False)
+        # keyed by the RMF floor too: one facts object serves callers of other thresholds (--identified-rmf)
+        return self._cached("ei_pairs", f"{self.block(row)}:{min_rmf}", lambda _: self._pairs(row, min_rmf),
+                            persist=False)
 
     def rows_of_formula(self, formula: str) -> list[int]:
         """The library rows of a formula, left-out compounds included."""

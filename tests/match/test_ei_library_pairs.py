@@ -61,3 +61,14 @@ def test_a_library_record_without_peaks_pairs_with_nothing_and_warns_nothing():
         found = assess_search([query], hits, reference, analog=False)[0]
     assert found.verdict.rule_id == "isomer_not_excluded"
     assert [n.name for n in found.isomers.in_library if n.move == LIBRARY_PAIR] == ["4-METHYL-2-PENTANOL"]
+
+
+def test_the_ei_pairs_follow_the_rmf_floor_asked_in_one_process(hexanols):
+    # one facts object, two callers' --identified-rmf: the pairs of the first floor were returned for the second
+    from nps_id.match.library_facts import LibraryFacts
+
+    _, reference = hexanols
+    facts = LibraryFacts(reference)
+    row = next(i for i, name in enumerate(reference.columns["name"]) if str(name) == "2-HEXANOL")
+    assert facts.ei_pairs(row, 0)  # 4-methyl-2-pentanol's records match 2-hexanol's
+    assert facts.ei_pairs(row, 1000) == {}  # no RMF reaches 1000
