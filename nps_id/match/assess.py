@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
-from math import isfinite
+from math import inf, isfinite
+from struct import pack, unpack
 from operator import le
 from typing import Any, Callable, Iterable, Sequence
 
@@ -478,10 +479,20 @@ def written_precision(mz: float) -> float:
     (stop 45 attack45; one RaMS DDA precursor reads 139.050003051758). Such a value says nothing of a
     formula: read as accurate, it excluded the candidate's own (+648 ppm for octanoic acid)."""
     precision = recorded_precision_of(mz)
+    if abs(_single(mz) - mz) > 1e-9 * abs(mz):  # the usual case: no 32-bit float (one conversion, ~0.3 us)
+        return precision
     for decimals in range(3):
-        if abs(float(np.float32(round(mz, decimals))) - mz) <= 1e-9 * abs(mz):
+        if abs(_single(round(mz, decimals)) - mz) <= 1e-9 * abs(mz):
             return max(precision, 0.5 * 10.0**-decimals)
     return precision
+
+
+def _single(value: float) -> float:
+    """``value`` rounded to the nearest 32-bit float (infinity beyond their range)."""
+    try:
+        return unpack("f", pack("f", value))[0]
+    except OverflowError:
+        return inf
 
 
 def precursor_formula_error(precursor_mz: float, molecule_mass: float,

@@ -835,6 +835,15 @@ def test_a_one_decimal_precursor_written_as_a_32_bit_float_is_no_evidence_of_a_f
     assert not any("by its formula" in c for c in criteria)
 
 
+@pytest.mark.parametrize("text, precision", [("143.199996948242", 0.05), ("139.050003051758", 0.005), ("143.2", 0.05),
+                                             ("104.071014404297", 0.0), ("130.1339", 0.0), ("1e300", 0.5), ("nan", 0.0)])
+def test_a_precursors_written_precision_reads_a_32_bit_float_as_the_value_it_renders(text, precision):
+    # 104.071014404297 is a 32-bit float too (an Orbitrap's, OpenMS's test file): of no shorter value, accurate
+    from nps_id.match.assess import written_precision
+
+    assert written_precision(float(text)) == precision
+
+
 def test_a_precursor_of_an_ion_type_the_rules_cannot_compute_says_nothing_of_the_formula(ms2_records):
     # medroxyprogesterone's own acetate-adduct record ([M+CH3COO]- 403.249, C22H32O3) searched against its
     # formula's records: read as a singly charged ion the rules know, it missed its own formula by thousands
