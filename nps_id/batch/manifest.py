@@ -44,6 +44,15 @@ FORMAT_VERSION = 2
 READ_VERSIONS = (1, 2)
 
 
+def _refuse_newer(path: Path, version: object) -> None:
+    """A manifest of a later version is a newer nps-id's record, not a damaged file: removing it, as the
+    damaged manifest's message advises, would throw away that nps-id's runs (stop 45 attack45)."""
+    if type(version) is int and version > FORMAT_VERSION:
+        raise InputError(f"{path}: written by a newer nps-id (manifest version {version}; this one reads "
+                         f"{' and '.join(map(str, READ_VERSIONS))}); run the batch with that nps-id, or choose "
+                         "another -o (the manifest is left as it is)")
+
+
 def file_sha256(path: str | Path) -> str:
     """SHA-256 (hex) of a file or ``.D`` folder, as :func:`nps_id._hashing.sha256_path` defines it
     (the digest ``nps-id match`` records under ``run.sha256``)."""
@@ -112,7 +121,8 @@ class Manifest:
             data = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: a BOM from a Windows editor
             if data.get("format") != FORMAT_NAME:
                 raise ValueError(f"format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
-            if data.get("version") not in READ_VERSIONS:
+            _refuse_newer(path, data.get("version"))
+            if isinstance(data.get("version"), bool) or data.get("version") not in READ_VERSIONS:  # True == 1
                 raise ValueError(f"version {data.get('version')!r}, this nps-id reads "
                                  f"{' and '.join(map(str, READ_VERSIONS))}")
             entries = {key: Entry(**value) for key, value in data["entries"].items()}

@@ -34,10 +34,12 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 from nps_id._atomic import atomic_output
+from nps_id._finite import not_finite
 from nps_id._paths import PRINTABLE
 from nps_id._words import counted
 from nps_id.batch.manifest import MANIFEST_NAME
 from nps_id.batch.runner import RUNS_DIR, BatchResult, results_path
+from nps_id.errors import InputError
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.verdict import IDENTIFIED, TENTATIVE, Level
 from nps_id.report.findings import NEW_SUBSTANCE, UNKNOWN_COMPOUND, finding_label, is_new_substance
@@ -117,6 +119,16 @@ class RunFindings:
     internal_standards: set[str] = field(default_factory=set)
 
 
+def _read_results(path: Path) -> RunFindings:
+    """:func:`_read_run` of the results file at ``path``; a file that is no results (edited, its manifest
+    with it, so that the batch trusted it) is one :class:`~nps_id.errors.InputError` line, not a traceback."""
+    try:
+        return _read_run(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise InputError(f"{path}: not a usable results file ({exc}); the summary is not written -- "
+                         "remove the file to have its run redone") from None
+
+
 def _read_run(results: dict) -> RunFindings:
     """One run's findings for the summary, in one pass over them (stop 35: the best cells, then the
     unknowns' RTs, then the internal standards were three).
@@ -127,6 +139,9 @@ def _read_run(results: dict) -> RunFindings:
     examine (it was left out until stop 34)."""
     run = RunFindings()
     for finding in results.get("findings", []):
+        if not isinstance(finding.get("verdict"), str) or not isinstance(finding.get("name") or "", str):
+            raise ValueError(f"a finding's verdict or name is no text: {finding.get('verdict')!r}, "
+                             f"{finding.get('name')!r}")
         if finding.get("role") == "internal_standard":
             run.internal_standards.add(finding["name"])
         new = is_new_substance(finding)
@@ -205,7 +220,7 @@ def build_summary(result: BatchResult, internal_standards: Iterable[str] = ()) -
                            result.subtracts_blanks and not blank and paired is None))
         if status != "done":
             continue
-        read = _read_run(json.loads(results_path(out_dir, run.key).read_text(encoding="utf-8")))
+        read = _read_results(results_path(out_dir, run.key))
         labelled |= read.internal_standards
         for name, cell in read.best.items():
             found.setdefault(name, {})[run.key] = cell
@@ -267,14 +282,25 @@ def write_summary(summary: Summary, out_dir: str | Path) -> list[Path]:
     out_dir = Path(out_dir)
     paths = [out_dir / name for name in SUMMARY_NAMES]
     summary_id = _new_summary_id()
+    json_text = _json_text(summary, summary_id)  # before any temporary: a refused summary writes nothing
     # nested, so that each is renamed only once all three are written, and a full disk is said of the file it stopped
     with atomic_output(paths[0]) as csv_tmp:
         _write_csv(summary, csv_tmp, summary_id)
         with atomic_output(paths[1]) as html_tmp:
             html_tmp.write_text(_html(summary, summary_id), encoding="utf-8", errors=PRINTABLE)
             with atomic_output(paths[2]) as json_tmp:
-                json_tmp.write_text(json.dumps(_json(summary, summary_id), indent=1, allow_nan=False) + "\n", encoding="utf-8")
+                json_tmp.write_text(json_text, encoding="utf-8")
     return paths
+
+
+def _json_text(summary: Summary, summary_id: str) -> str:
+    """summary.json's text; a NaN or infinity (JSON has none) from a results file or manifest edited is one
+    :class:`~nps_id.errors.InputError` line naming where, not json's ValueError traceback (stop 45 attack45)."""
+    data = _json(summary, summary_id)
+    fault = not_finite(data)
+    if fault:
+        raise InputError(f"summary.json: {fault} (a results file or the manifest edited?); the summary is not written")
+    return json.dumps(data, indent=1, allow_nan=False) + "\n"
 
 
 def _json(summary: Summary, summary_id: str) -> dict:

@@ -37,7 +37,8 @@ the batch was stopped while writing them; run it again). Columns: docs/batch.md,
 
 \b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
-            3 no runs / bad input (also: OUT_DIR is or holds an input, a damaged manifest),
+            3 no runs / bad input (also: OUT_DIR is or holds an input, a damaged manifest or
+            one of a newer nps-id, a results file edited into one the summary cannot read),
             4 bad library, 130 interrupted, 143 terminated (run it again to resume).
 """
 

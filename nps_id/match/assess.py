@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
-from math import isfinite
+from math import inf, isfinite
+from struct import pack, unpack
 from operator import le
 from typing import Any, Callable, Iterable, Sequence
 
@@ -243,11 +244,12 @@ def assess(
     precursor_ion = record_precursor = precursor_formula = None
     molecule = facts.molecule_mass(top.row) if kind == "ms2" else None
     stated = precursor_type if thresholds.ms2_stated_precursor_type else None
+    formula_precursor = precursor if ion_computable(precursor_type) else None
     # math.isfinite: the precursor m/z is a Python float (np.isfinite of one costs ~1 us, twice a query)
     if molecule is not None and precursor is not None and isfinite(precursor[0]):
         precursor_ion = (precursor[0], ion_type(precursor[0], precursor[1], molecule, stated))
         if evidence.get("precursor_ppm") is None:  # a run's MS1 peak, when found, judges the formula (hrms)
-            precursor_formula = formula_error(top.row, facts, precursor, stated)
+            precursor_formula = formula_error(top.row, facts, formula_precursor, stated)
     # the accurate precursor excludes the hit's formula: an isobar, so neither it nor its isomers are the substance
     isobar = precursor_formula is not None and not formula_fits(precursor_formula, thresholds)
     if kind == "ms2" and precursor is not None and isfinite(precursor[0]):
@@ -294,7 +296,7 @@ def assess(
     ppm = evidence.get("precursor_ppm")
     pending = PendingGroup(verdict, relative_hit, kind, mz, intensity, relative, hits, facts, precursor, estimated,
                            isomers, thresholds, fields_only, ppm is not None and abs(ppm) <= thresholds.precursor_ppm,
-                           isobar, stated)
+                           isobar, stated, formula_precursor)
     if defer_group:
         return pending
     return pending.finish(*scored_group(kind, mz, intensity, relative, hits, facts, precursor, group_model))
@@ -323,6 +325,8 @@ class PendingGroup:
     isobar: bool = False
     #: MS/MS: the ion type the spectrum states, as the rules read it (:func:`_candidate_ions`)
     stated: str | None = None
+    #: MS/MS: the precursor the formula criterion reads (None: an ion type it cannot compute, :func:`ion_computable`)
+    formula_precursor: tuple[float, str] | None = None
 
     def request(self) -> tuple[str | None, ModelInput | None]:
         """:func:`~nps_id.match.substance_group.group_request`: the hits' group, or the model's input."""
@@ -349,7 +353,7 @@ class PendingGroup:
             group = None
         if group is not None and kind == "ei" and below_series(group, self.estimated, facts, thresholds):
             group = None
-        excludes = partial(_excludes_formula, facts=facts, precursor=self.precursor, stated=self.stated,
+        excludes = partial(_excludes_formula, facts=facts, precursor=self.formula_precursor, stated=self.stated,
                            thresholds=thresholds)
         closest = () if self.fields_only else _closest(hits, facts, self.estimated, kind, excludes)
         new = self.relative_hit or unexplained(self.verdict, top, facts, self.estimated, kind, self.formula_confirmed,
@@ -468,22 +472,53 @@ def _candidate_ions(stated: str | None, ion_mode: str) -> tuple[Adduct, ...]:
 ACCURATE_PRECURSOR_DA = 0.0005
 
 
+def written_precision(mz: float) -> float:
+    """:func:`~nps_id.search.index.recorded_precision_of`, reading a single-precision rendering of a value of
+    fewer than 3 decimals as that value: a converter that holds the m/z as a 32-bit float writes a
+    unit-resolution instrument's 143.2 as 143.199996948242, 12 decimals an accurate mass never had
+    (stop 45 attack45; one RaMS DDA precursor reads 139.050003051758). Such a value says nothing of a
+    formula: read as accurate, it excluded the candidate's own (+648 ppm for octanoic acid)."""
+    precision = recorded_precision_of(mz)
+    if abs(_single(mz) - mz) > 1e-9 * abs(mz):  # the usual case: no 32-bit float (one conversion, ~0.3 us)
+        return precision
+    for decimals in range(3):
+        if abs(_single(round(mz, decimals)) - mz) <= 1e-9 * abs(mz):
+            return max(precision, 0.5 * 10.0**-decimals)
+    return precision
+
+
+def _single(value: float) -> float:
+    """``value`` rounded to the nearest 32-bit float (infinity beyond their range)."""
+    try:
+        return unpack("f", pack("f", value))[0]
+    except OverflowError:
+        return inf
+
+
 def precursor_formula_error(precursor_mz: float, molecule_mass: float,
                             adducts: Iterable[Adduct]) -> tuple[float, float] | None:
     """MS/MS: the precursor m/z's error (ppm, signed) against the nearest of the ``adducts`` of
     ``molecule_mass`` (the candidate formula's monoisotopic mass), and the precursor's recorded
-    precision in ppm (half its last written decimal, :func:`~nps_id.search.index.recorded_precision_of`).
+    precision in ppm (half its last written decimal, :func:`written_precision`).
     None for a precursor written to fewer than 3 decimals (:data:`ACCURATE_PRECURSOR_DA`) -- it
     says nothing of the formula -- or no adducts. A library record written to one decimal or none
     widens the search's window to the nominal ion; the candidate's formula still gives its exact
     ion, which an accurate precursor must be."""
-    precision = recorded_precision_of(precursor_mz)
+    precision = written_precision(precursor_mz)
     if precision > ACCURATE_PRECURSOR_DA:
         return None
     errors = [ppm_error(precursor_mz, ion_mz(molecule_mass, adduct)) for adduct in adducts]
     if not errors:
         return None
     return min(errors, key=abs), precision / precursor_mz * 1e6
+
+
+def ion_computable(precursor_type: str | None) -> bool:
+    """Whether the formula criterion can compute the spectrum's precursor ion: it states no ion type, or
+    one of :data:`nps_id.lcms.features.ADDUCTS`. Another ([M+2H]2+, [M+CH3COO]-, [M-2H]-: 1,400 MassBank
+    MS/MS records) is no single-charge ion of those, and read as one it "excluded" the record's own formula
+    (stop 45 attack45: every such record searched against its library was called an isobar of itself)."""
+    return not (precursor_type or "").strip() or adduct_named(precursor_type) is not None
 
 
 def formula_error(row: int, facts: LibraryFacts, precursor: tuple[float, str] | None,

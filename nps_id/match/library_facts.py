@@ -19,7 +19,7 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -553,7 +553,9 @@ class LibraryFacts:
         """:meth:`ms2_pairs` for EI records: the other compounds of the row's formula whose EI records
         match a record of the row's compound, best MF (0-999) where the RMF reaches ``min_rmf`` (below
         it no identification is made). Per process only: the cache folder's pairs file holds MS/MS."""
-        return self._cached("ei_pairs", self.block(row), lambda _: self._pairs(row, min_rmf), persist=False)
+        # keyed by the RMF floor too: one facts object serves callers of other thresholds (--identified-rmf)
+        return self._cached("ei_pairs", f"{self.block(row)}:{min_rmf}", lambda _: self._pairs(row, min_rmf),
+                            persist=False)
 
     def rows_of_formula(self, formula: str) -> list[int]:
         """The library rows of a formula, left-out compounds included."""
@@ -619,8 +621,9 @@ class LibraryFacts:
         block = self._block[row]
         if not block:
             return {}
-        own = [r for r in self.rows_of_formula(self.formula(row)) if self._block[r] == block]
-        others = self.isomer_rows(row)
+        # records without peaks pair with nothing, and the search of one as a query warns (stop 45 attack45)
+        own = self._with_peaks(r for r in self.rows_of_formula(self.formula(row)) if self._block[r] == block)
+        others = self._with_peaks(self.isomer_rows(row))
         if not own or not others:
             return {}
         settings = SearchSettings(top_k=len(others), threads=1)
@@ -635,6 +638,10 @@ class LibraryFacts:
             if score and score > best.get(self._block[other], (0, 0))[1]:
                 best[self._block[other]] = (other, score)
         return best
+
+    def _with_peaks(self, rows: Iterable[int]) -> list[int]:
+        """The ``rows`` whose record holds a peak."""
+        return [r for r in rows if len(self.reference.peaks.row(r)[0])]
 
     def _spectrum(self, row: int, ei: bool = False) -> Spectrum:
         """The row as a spectrum the search reads: MS/MS (peaks, precursor, polarity), or EI (peaks)."""

@@ -134,3 +134,24 @@ def test_a_code_stamp_that_is_no_string_makes_the_manifest_damaged_not_a_traceba
         {"format": "nps-id-batch-manifest", "version": 2, "entries": {"x.mzML": entry}}))
     with pytest.raises(InputError, match="not a usable batch manifest .*'code_stamp' is not a string"):
         Manifest.load(tmp_path)
+
+
+def test_a_manifest_of_a_newer_nps_id_is_refused_as_newer_and_left_as_it_is(swgdrug_library, tmp_path):
+    # a version 3 manifest is a later nps-id's record: "not a usable batch manifest ... remove it" would have
+    # the user throw away that nps-id's runs
+    inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
+    out.mkdir()
+    text = json.dumps({"format": "nps-id-batch-manifest", "version": 3, "entries": {}, "stamps": {}})
+    (out / "manifest.json").write_text(text)
+    done = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out)])
+    assert done.exit_code == 3
+    assert "written by a newer nps-id (manifest version 3; this one reads 1 and 2)" in done.output
+    assert "remove it" not in done.output and "Traceback" not in done.output
+    assert (out / "manifest.json").read_text() == text and not (out / "runs").exists()
+
+
+def test_a_manifest_version_of_true_is_damaged_not_version_1(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"format": "nps-id-batch-manifest", "version": True, "entries": {}}))
+    with pytest.raises(InputError, match="not a usable batch manifest .*version True"):
+        Manifest.load(tmp_path)

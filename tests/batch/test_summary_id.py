@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
@@ -80,3 +81,39 @@ def test_a_batch_killed_between_the_summary_renames_leaves_files_told_apart_by_t
     assert len(set(_ids(out).values())) == 1 and set(_ids(out).values()).isdisjoint(after.values())
     assert not [p.name for p in out.iterdir() if p.name.startswith(".summary.")]
     assert _docs_check(out).returncode == 0
+
+
+def _edit_trusted(out: Path, key: str, finding: dict, entry: dict) -> None:
+    """Edit ``key``'s results file's first finding and its manifest entry, its output's SHA-256 with them (so
+    that the batch trusts the run and reads the file for its summary)."""
+    import hashlib
+
+    path = out / "runs" / key / f"{key}.match.json"
+    results = json.loads(path.read_text(encoding="utf-8"))
+    results["findings"][0].update(finding)
+    path.write_text(json.dumps(results), encoding="utf-8")
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    manifest["entries"][key].update(entry)
+    manifest["entries"][key]["outputs"][f"runs/{key}/{key}.match.json"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.mark.parametrize("finding, entry, said", [
+    # a verdict that is no text stopped the summary with a TypeError traceback in its html
+    ({"verdict": float("nan"), "new_substance": True}, {}, "220223030.mzML.match.json: not a usable results file"),
+    # a run's error of NaN: summary.json refused it with json's ValueError traceback (stop 45's allow_nan=False)
+    ({}, {"error": float("nan")}, "summary.json: /runs/0/error is nan, not a finite number"),
+])
+def test_an_edited_results_file_or_manifest_is_one_line_exit_3_and_the_summary_is_kept(tmp_path, swgdrug_library,
+                                                                                      finding, entry, said):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+    out = tmp_path / "out"
+    args = ["batch", str(tmp_path / "runs"), "-l", str(swgdrug_library), "-o", str(out), "--progress", "json"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    kept = {name: (out / name).read_bytes() for name in ("summary.csv", "summary.html", "summary.json")}
+    _edit_trusted(out, "220223030.mzML", finding, entry)
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 3 and said in again.output
+    assert "Traceback" not in again.output and len(again.output.strip().splitlines()[-1:]) == 1
+    assert {name: (out / name).read_bytes() for name in kept} == kept

@@ -37,3 +37,38 @@ def test_2_hexanol_is_not_identified_when_a_library_isomer_matches_it_as_closely
     assert found.verdict.verdict == "tentative" and found.verdict.rule_id == "isomer_not_excluded"
     pairs = [n for n in found.isomers.in_library if n.move == LIBRARY_PAIR]
     assert [n.name for n in pairs] == ["4-METHYL-2-PENTANOL"]
+
+
+def test_a_library_record_without_peaks_pairs_with_nothing_and_warns_nothing():
+    # a 2-hexanol record of no peaks (an entry whose spectrum was lost) among its compound's records:
+    # the pairs search took it as a query and numpy warned (invalid value) on the user's terminal
+    import warnings
+
+    import numpy as np
+
+    from nps_id.io import read
+    from nps_id.spectrum import Spectrum
+    from tests.conftest import data_path
+
+    (query,) = [s for s in read(data_path("massbank", "ei-queries-identity.msp.gz"))
+                if s.get("name") == "4-METHYL-2-PENTANOL"]
+    records = [s for s in read(data_path("massbank", "ei-library.msp.gz")) if s.get("formula") == query.get("formula")]
+    own = next(s for s in records if s.get("name") == "2-HEXANOL")
+    reference = Reference.from_spectra([*records, Spectrum(np.array([]), np.array([]), dict(own.metadata))])
+    hits = search([query], reference, SearchSettings(top_k=20))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = assess_search([query], hits, reference, analog=False)[0]
+    assert found.verdict.rule_id == "isomer_not_excluded"
+    assert [n.name for n in found.isomers.in_library if n.move == LIBRARY_PAIR] == ["4-METHYL-2-PENTANOL"]
+
+
+def test_the_ei_pairs_follow_the_rmf_floor_asked_in_one_process(hexanols):
+    # one facts object, two callers' --identified-rmf: the pairs of the first floor were returned for the second
+    from nps_id.match.library_facts import LibraryFacts
+
+    _, reference = hexanols
+    facts = LibraryFacts(reference)
+    row = next(i for i, name in enumerate(reference.columns["name"]) if str(name) == "2-HEXANOL")
+    assert facts.ei_pairs(row, 0)  # 4-methyl-2-pentanol's records match 2-hexanol's
+    assert facts.ei_pairs(row, 1000) == {}  # no RMF reaches 1000

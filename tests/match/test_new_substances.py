@@ -53,7 +53,7 @@ def swgdrug():
 MS2_FORMULAS = ("C11H8N2", "C18H34O2", "C12H14N4O4S", "C9H10O3", "C3H4N2", "C15H10Cl2N2O2", "C8H10N4O2",
                 "C11H19N5S", "C10H12N2", "C21H28O2", "C21H30O3", "C9H7Cl2N5", "C10H13ClN2", "C7H8N4O2",
                 "C6H8O7", "C8H14O4", "C28H34O15", "C26H43NO5", "C10H9N5O", "C19H20FNO3", "C19H30O2",
-                "C9H7N", "C6H15N3", "C8H5Cl3O3", "C5H4N4", "C8H16O2")
+                "C9H7N", "C6H15N3", "C8H5Cl3O3", "C5H4N4", "C8H16O2", "C22H32O3")
 
 
 @pytest.fixture(scope="module")
@@ -819,6 +819,44 @@ def test_a_one_decimal_ms2_precursor_is_no_evidence_of_a_formula(ms2_records):
     criteria = found.verdict.criteria_met + found.verdict.criteria_failed + found.verdict.criteria_not_evaluated
     assert not any("by its formula" in c for c in criteria)
     assert found.verdict.rule != PRECURSOR_FORMULA_RULE
+
+
+def test_a_one_decimal_precursor_written_as_a_32_bit_float_is_no_evidence_of_a_formula(ms2_records):
+    # the same 143.2 as a converter holding m/z in single precision writes it (143.199996948242): 12
+    # decimals it never had, read as an accurate mass that excluded octanoate's formula (+648 ppm)
+    from nps_id.spectrum import Spectrum
+
+    query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Octanoic acid")
+    assert query.get("precursor_mz") == 143.2
+    single = Spectrum(query.mz, query.intensity, {**query.metadata, "precursor_mz": float("143.199996948242")})
+    found, hit = _assessed(single, ms2_records("C8H16O2"))
+    assert hit == "Octanoate" and found.verdict.rule != PRECURSOR_FORMULA_RULE
+    criteria = found.verdict.criteria_met + found.verdict.criteria_failed + found.verdict.criteria_not_evaluated
+    assert not any("by its formula" in c for c in criteria)
+
+
+@pytest.mark.parametrize("text, precision", [("143.199996948242", 0.05), ("139.050003051758", 0.005), ("143.2", 0.05),
+                                             ("104.071014404297", 0.0), ("130.1339", 0.0), ("1e300", 0.5), ("nan", 0.0)])
+def test_a_precursors_written_precision_reads_a_32_bit_float_as_the_value_it_renders(text, precision):
+    # 104.071014404297 is a 32-bit float too (an Orbitrap's, OpenMS's test file): of no shorter value, accurate
+    from nps_id.match.assess import written_precision
+
+    assert written_precision(float(text)) == precision
+
+
+def test_a_precursor_of_an_ion_type_the_rules_cannot_compute_says_nothing_of_the_formula(ms2_records):
+    # medroxyprogesterone's own acetate-adduct record ([M+CH3COO]- 403.249, C22H32O3) searched against its
+    # formula's records: read as a singly charged ion the rules know, it missed its own formula by thousands
+    # of ppm and was called an isobar of itself ("neither the substance nor an isomer of it")
+    from nps_id.match.assess import ISOBAR
+
+    records = ms2_records("C22H32O3")
+    query = next(s for s in records if s.get("precursor_type") == "[M+CH3COO]-")
+    found, hit = _assessed(query, records)
+    assert hit == "Medroxyprogesterone" and found.verdict.rule != PRECURSOR_FORMULA_RULE
+    criteria = found.verdict.criteria_met + found.verdict.criteria_failed + found.verdict.criteria_not_evaluated
+    assert not any("by its formula" in c for c in criteria)
+    assert all(c["delta_mass_match"] != ISOBAR for c in found.closest)
 
 
 def test_phenibut_left_out_is_not_identified_as_the_lactam_the_injector_makes_of_it(swgdrug):
