@@ -35,8 +35,8 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter
-from itertools import chain, compress, islice, repeat
-from operator import attrgetter, le, lt
+from itertools import chain, compress, islice
+from operator import le, lt
 from typing import Collection, Iterable, Mapping, NamedTuple, Sequence
 
 import numpy as np
@@ -337,15 +337,20 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     chunk's order."""
     n = len(chunk)
     own = np.array([c[1] for c in chunk], dtype=np.int64)
-    # every vote of the chunk at once, field by field (C-level maps, not a Python loop per hit):
-    # (slot, unknown), similarity**4 (Python's pow, as estimate_mass), mass, the offset and mass
+    # every vote of the chunk in one pass: (slot, unknown), similarity**4, mass, the offset and mass
     # votes' candidate offsets from own (None: no such vote)
-    flat = [h for c in chunk for h in c[3]]
-    counts = np.array([len(c[3]) for c in chunk], dtype=np.int64)
-    weights = list(map(pow, map(attrgetter("similarity"), flat), repeat(HIT_POWER)))
-    masses = list(map(attrgetter("mass"), flat))
-    offsets = [None if i is None else m - i for m, i in zip(masses, map(attrgetter("ion"), flat))]
-    shown = list(chain.from_iterable(c[4] for c in chunk))
+    at: list[tuple[int, int]] = []
+    weights: list[float] = []
+    masses: list[int] = []
+    offsets: list[int | None] = []
+    shown: list[int | None] = []
+    for k, (_, _, _, votes, shown_k) in enumerate(chunk):
+        for j, h in enumerate(votes):
+            at.append((j, k))
+            weights.append(h.similarity ** HIT_POWER)
+            masses.append(h.mass)
+            offsets.append(None if h.ion is None else h.mass - h.ion)
+        shown += shown_k
     weak_at = [(k, d) for k, c in enumerate(chunk) for d in c[2]]
     known = [d for d in chain(offsets, shown) if d is not None] + [d for _, d in weak_at]
     below = max(0, -min(known, default=0))
@@ -361,9 +366,8 @@ def _estimate_chunk(relatives: list[Mapping[int, float]],
     mass = np.zeros((slots, n), dtype=np.int64)
     column = np.full((slots, n), -1, dtype=np.int64)  # of the hit's offset vote; -1: none
     shown_column = np.full((slots, n), -1, dtype=np.int64)  # of its mass vote; -1: none
-    at_array = np.stack([np.arange(len(flat)) - np.repeat(np.cumsum(counts) - counts, counts),
-                         np.repeat(np.arange(n), counts)])
-    if flat:
+    at_array = np.array(at, dtype=np.int64).reshape(-1, 2).T
+    if at:
         where = tuple(at_array)
         weight[where] = weights
         mass[where] = masses
