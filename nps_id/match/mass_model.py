@@ -103,8 +103,10 @@ def shipped_model() -> MassModel | None:
 def top(scores: np.ndarray, own: np.ndarray, below: int) -> tuple[np.ndarray, np.ndarray]:
     """The :data:`TOP` best candidates of each unknown (rows of ``scores``: column c is the candidate
     mass own - ``below`` + c): their masses and scores, best score first, the higher mass on a tie."""
-    k = min(TOP, scores.shape[1])
-    columns = np.lexsort((-np.arange(scores.shape[1])[None, :].repeat(len(scores), 0), -scores), axis=1)[:, :k]
+    k, width = min(TOP, scores.shape[1]), scores.shape[1]
+    # one stable sort of the columns read right to left: equal scores keep the higher mass first
+    # (a lexsort on (-column, -score) sorted a second key and built its index matrix: ~1.5x the time)
+    columns = width - 1 - np.argsort(-scores[:, ::-1], axis=1, kind="stable")[:, :k]
     return own[:, None] + columns - below, np.take_along_axis(scores, columns, axis=1)
 
 

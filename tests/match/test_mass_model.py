@@ -187,3 +187,23 @@ def test_one_re_rank_of_a_whole_search_chooses_what_each_chunk_would(swgdrug_lib
         alone = np.stack(mass_model.features(masses[part], scores[part], own[part], rels[part], hits[part]), axis=2)
         assert alone.tobytes() == values[part].tobytes()
         assert rerank(masses[part], scores[part], own[part], rels[part], hits[part], model).tolist() == chosen[part].tolist()
+
+
+def test_the_best_candidates_are_ordered_by_score_then_the_higher_mass(swgdrug_library):
+    # top() (one stable sort per chunk) must order each query's candidates as choose_one does one
+    # query's -- by score, the higher mass first on a tie -- on real score rows, full of ties (zeros)
+    from nps_id.match.molecular_mass import estimate_masses
+
+    relatives, neighbours, _ = _massbank_with_hits(swgdrug_library)
+    calls = []
+    top = mass_model.top
+    with mock.patch.object(mass_model, "top", lambda *args: calls.append((args, top(*args))) or calls[-1][1]):
+        estimate_masses(relatives, neighbours)
+    assert len(calls) > 2
+    ties = 0
+    for (scores, own, below), (masses, best) in calls:
+        for row, o, got_masses, got_scores in zip(scores.tolist(), own.tolist(), masses.tolist(), best.tolist()):
+            expected = sorted(((o - below + c, v) for c, v in enumerate(row)), key=lambda mv: (-mv[1], -mv[0]))
+            assert list(zip(got_masses, got_scores)) == expected[:mass_model.TOP]
+            ties += len({v for _, v in expected[:mass_model.TOP]}) < mass_model.TOP
+    assert ties >= 5  # the tie rule was exercised (10 rows of the MassBank queries)
