@@ -272,7 +272,7 @@ def check_isomers(
     small_atoms: int = 0,
     pah_rings: int = 0,
     hydrocarbon_carbons: int = 0,
-    shape: "tuple[int, int, int] | None" = None,
+    shape: "tuple[int, int, int, int] | None" = None,
 ) -> IsomerCheck:
     """Isomers of the hit the unknown's spectrum cannot exclude.
 
@@ -330,7 +330,7 @@ def check_isomers(
         isomers = enumerate_isomers(hit_smiles)
     if isomers is None:  # too large, or RDKit/InChI cannot read it: nothing is excluded
         return IsomerCheck(False)
-    atoms, skeleton, fused = shape or structure_shape(hit_smiles, pah=pah_rings > 0)
+    atoms, skeleton, fused, hydrocarbon = shape or structure_shape(hit_smiles, pah=pah_rings > 0)
     rates = (load_rates() if rates is None else rates).get(context, {})
     small = small_ring_atoms > 0 and atoms <= small_ring_atoms
     notes = []
@@ -350,10 +350,8 @@ def check_isomers(
         notes.append(IsomerNote(isomer.smiles, isomer.inchikey, isomer.move, round(rate, 2), name, score))
     small_skeleton = 0 < atoms <= small_atoms and skeleton >= SMALL_MIN_SKELETON
     pah = fused if fused >= pah_rings > 0 else 0
-    # heavy atoms bound a hydrocarbon's carbons: most hits are read no further (RDKit parses once per structure)
-    carbons = hydrocarbon_carbons and not pah and 0 < atoms <= hydrocarbon_carbons and hydrocarbon_size(hit_smiles)
-    return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, pah,
-                       carbons if 0 < carbons <= hydrocarbon_carbons else 0)
+    carbons = hydrocarbon if hydrocarbon_carbons and not pah and 0 < hydrocarbon <= hydrocarbon_carbons else 0
+    return IsomerCheck(True, tuple(notes), atoms if small_skeleton else 0, pah, carbons)
 
 
 #: A product ion lies more than this (Da) below the precursor m/z: nearer, or above, is the precursor's
@@ -382,11 +380,13 @@ def has_product_ion(mz: np.ndarray, intensity: np.ndarray, precursor_mz: float, 
 SMALL_MIN_SKELETON = 3
 
 
-def structure_shape(smiles: str, pah: bool = True) -> tuple[int, int, int]:
+def structure_shape(smiles: str, pah: bool = True) -> tuple[int, int, int, int]:
     """What :func:`check_isomers` reads of a structure besides its isomers: (heavy atoms, C/N/O/S/P
-    atoms, the rings of its largest fused sp2 ring system if a hydrocarbon -- 0 unless ``pah``);
-    (0, 0, 0) when RDKit cannot read it."""
-    return (*_atom_counts(smiles), _fused_pah_rings(smiles) if pah else 0)
+    atoms, the rings of its largest fused sp2 ring system if a hydrocarbon -- 0 unless ``pah``, the
+    carbons of a hydrocarbon -- :func:`hydrocarbon_size`); (0, 0, 0, 0) when RDKit cannot read it. Kept
+    per library row in the cache folder (:meth:`~nps_id.match.library_facts.LibraryFacts.shape`): a
+    one-spectrum search whose hit's shape is cached never imports RDKit for it (~50 ms)."""
+    return (*_atom_counts(smiles), _fused_pah_rings(smiles) if pah else 0, hydrocarbon_size(smiles))
 
 
 @functools.lru_cache(maxsize=4096)

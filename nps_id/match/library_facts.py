@@ -177,10 +177,10 @@ class RowFactsCache(JsonCache):
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list, "name_of": (str, type(None)),
               "thermal": list, "diastereomers": list, "nps": int, "molecule_mass": (float, type(None)), "reagents": list}
-    #: What a persisted list holds: a structure's shape three counts, its relatives [SMILES, InChIKey, move]
+    #: What a persisted list holds: a structure's shape four counts, its relatives [SMILES, InChIKey, move]
     #: each, its reagents' names (:func:`reagent_names`, sorted), its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
     #: anomeric carbon]] each.
-    _LISTS = {"shape": lambda v: len(v) == 3 and all(type(n) is int and 0 <= n <= _MAX_INT for n in v),
+    _LISTS = {"shape": lambda v: len(v) == 4 and all(type(n) is int and 0 <= n <= _MAX_INT for n in v),
               "thermal": lambda v: all(_strings(r, 3) for r in v),
               "reagents": lambda v: all(n in ("TBDMS", *HALOACYL_NAMES) for n in v) and v == sorted(set(v)),
               "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
@@ -193,11 +193,13 @@ class RowFactsCache(JsonCache):
 
 class Ms2PairsCache(RowFactsCache):
     """:meth:`LibraryFacts.ms2_pairs` per compound and formula (``"ms2_pairs:BLOCK FORMULA"`` ->
-    ``{block: [row, score]}``) of a library file, across processes: each is an identity search
+    ``{block: [row, score]}``), and since stop 45 :meth:`~LibraryFacts.ei_pairs` (``"ei_pairs:BLOCK:RMF
+    FORMULA"``, the MF; per process only they cost the EI x10 search ~1 s CPU, every process), of a
+    library file, across processes: each is an identity search
     (~3 ms; 0.75 s of the 1,235 MassBank MS/MS queries' verdicts per process). Keyed like the row
     facts plus the search code (the pairs are its scores)."""
 
-    label = "MS/MS library pairs cache"
+    label = "MS/MS library pairs cache"  # the name users have seen; it holds the EI pairs too since stop 45
 
     def __init__(self, sha256: str, facts: "LibraryFacts") -> None:
         super().__init__(sha256)
@@ -213,7 +215,7 @@ class Ms2PairsCache(RowFactsCache):
         return f"ms2pairs-{_code_key(files, super()._file_name())}.json"
 
     def _decode_value(self, key: str, value: Any) -> dict[str, tuple[int, int]]:
-        if not key.startswith("ms2_pairs:") or not isinstance(value, dict):
+        if not key.startswith(("ms2_pairs:", "ei_pairs:")) or not isinstance(value, dict):
             raise ValueError(f"{key!r} holds {value!r}")
         pairs = {block: tuple(pair) for block, pair in value.items()}
         # a row outside the library would stop the search (or, negative, name another row)
@@ -443,7 +445,7 @@ class LibraryFacts:
         a derivative's reagent ions aside without parsing it, or importing RDKit)."""
         return tuple(self._cached("reagents", row, lambda r: list(reagent_names(self.structure(r)))))
 
-    def shape(self, row: int) -> tuple[int, int, int]:
+    def shape(self, row: int) -> tuple[int, int, int, int]:
         """The row's verified structure's :func:`~nps_id.match.isomer_rule.structure_shape` (kept in
         the cache folder: a later process checks the row's isomers without parsing it, or importing RDKit)."""
         return tuple(self._cached("shape", row, lambda r: structure_shape(self.structure(r) or "")))
@@ -552,10 +554,11 @@ class LibraryFacts:
     def ei_pairs(self, row: int, min_rmf: int) -> dict[str, tuple[int, int]]:
         """:meth:`ms2_pairs` for EI records: the other compounds of the row's formula whose EI records
         match a record of the row's compound, best MF (0-999) where the RMF reaches ``min_rmf`` (below
-        it no identification is made). Per process only: the cache folder's pairs file holds MS/MS."""
-        # keyed by the RMF floor too: one facts object serves callers of other thresholds (--identified-rmf)
-        return self._cached("ei_pairs", f"{self.block(row)}:{min_rmf}", lambda _: self._pairs(row, min_rmf),
-                            persist=False)
+        it no identification is made). Kept in the cache folder beside the MS/MS pairs (:class:`Ms2PairsCache`).
+        By compound and formula as the MS/MS pairs are, and by the RMF floor too: one facts object serves
+        callers of other thresholds (--identified-rmf)."""
+        return self._cached("ei_pairs", f"{self.block(row)}:{min_rmf} {self.formula(row)}",
+                            lambda _: self._pairs(row, min_rmf), store=self._saved_pairs)
 
     def rows_of_formula(self, formula: str) -> list[int]:
         """The library rows of a formula, left-out compounds included."""

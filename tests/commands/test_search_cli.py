@@ -807,10 +807,11 @@ def test_a_search_on_a_nearly_full_disk_makes_no_library_copies(swgdrug_library,
     assert full.exit_code == 0 and full.stdout == plain.stdout
     assert full.stderr.count("not written: its disk is nearly full") == 1
     # no copy (the folder's empty .in-use lock file, which marks it in use, the row facts' save lock
-    # (.facts-KEY.json.lock), and the library's derived files -- compound identity, row facts -- are no copies)
+    # (.facts-KEY.json.lock), and the library's derived files -- compound identity, row facts, and since stop 45
+    # the EI library pairs of its identified hits (ms2pairs-*.json, the name kept) -- are no copies)
     assert not [p for p in (tmp_path / "cache").glob("copies/*/*") if copies.is_copy(p.name)]
     assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("copies/*/*")
-            if p.name != copies.IN_USE and not p.name.endswith(".lock")} == {"identity", "facts"}
+            if p.name != copies.IN_USE and not p.name.endswith(".lock")} == {"identity", "facts", "ms2pairs"}
 
 
 def test_a_cache_folder_on_a_file_system_without_size_is_not_called_full(swgdrug_library, queries):
