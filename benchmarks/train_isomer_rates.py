@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -368,5 +369,7 @@ if __name__ == "__main__":
 
     try:
         main()
-    except NpsIdError as exc:  # one line, the project's exit code
-        raise SystemExit(f"train_isomer_rates: error: {exc}") from None
+    except NpsIdError as exc:  # one line and the project's exit code (3 bad input, 4 bad library; README "Exit
+        # codes"): SystemExit("...") exited 1, the code of a found match or a failed item (stop 45)
+        print(f"train_isomer_rates: error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
