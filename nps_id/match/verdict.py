@@ -546,7 +546,7 @@ class Evidence:
     and whether the spectrum's precursor is the same ion (within the nominal window).
     ``precursor_formula`` (MS/MS; None: not evaluated, a precursor of < 3 decimals or no formula): the
     precursor's error (ppm) against the candidate's nearest ion from its formula, and the
-    precursor's recorded precision (ppm) (:func:`~nps_id.match.assess.precursor_formula_error`); a failed
+    precursor's recorded precision (ppm) (:func:`~nps_id.match.precursor_formula.precursor_formula_error`); a failed
     one is an isobar, not an isomer (:data:`PRECURSOR_FORMULA_RULE`).
     ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
     their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).

@@ -839,7 +839,7 @@ def test_a_one_decimal_precursor_written_as_a_32_bit_float_is_no_evidence_of_a_f
                                              ("104.071014404297", 0.0), ("130.1339", 0.0), ("1e300", 0.5), ("nan", 0.0)])
 def test_a_precursors_written_precision_reads_a_32_bit_float_as_the_value_it_renders(text, precision):
     # 104.071014404297 is a 32-bit float too (an Orbitrap's, OpenMS's test file): of no shorter value, accurate
-    from nps_id.match.assess import written_precision
+    from nps_id.match.precursor_formula import written_precision
 
     assert written_precision(float(text)) == precision
 
