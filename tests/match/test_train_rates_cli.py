@@ -1,0 +1,43 @@
+"""The rate trainers' refusals (stop 45): benchmarks/train_diastereomer_rates.py and train_isomer_rates.py give one
+line and the project's exit code (3 bad input, 4 bad library; README "Exit codes", as bench_novelty.py's), not
+``SystemExit("...")``'s 1 -- the code of a found match or a failed item -- and an ``--add-to`` that is no rates file
+is refused before the searches, not after."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def _train(script: str, *args: str) -> tuple[int, str]:
+    result = subprocess.run([sys.executable, str(BENCHMARKS / f"{script}.py"), *args], capture_output=True, text=True,
+                            timeout=300)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, result.stderr.strip()
+
+
+@pytest.mark.parametrize("script", ["train_diastereomer_rates", "train_isomer_rates"])
+def test_refused_input_is_one_line_with_the_projects_exit_code(script, swgdrug_library, tmp_path):
+    digest = hashlib.sha256(swgdrug_library.read_bytes()).hexdigest()
+    code, err = _train(script, str(swgdrug_library), "-o", str(swgdrug_library))  # the rates onto the real library
+    assert code == 3 and err == (f"{script}: error: {swgdrug_library}: is an input of this command "
+                                 f"({swgdrug_library}); write the output somewhere else")
+    assert hashlib.sha256(swgdrug_library.read_bytes()).hexdigest() == digest
+    code, err = _train(script, str(tmp_path / "missing.h5"), "-o", str(tmp_path / "out.json"))
+    assert code == 4 and err == f"{script}: error: {tmp_path / 'missing.h5'}: no such library file"
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_damaged_add_to_is_refused_before_the_searches(swgdrug_library, tmp_path):
+    damaged = tmp_path / "rates.json"
+    damaged.write_text("{", encoding="utf-8")
+    code, err = _train("train_diastereomer_rates", str(swgdrug_library), "--add-to", str(damaged),
+                       "-o", str(tmp_path / "out.json"))
+    assert code == 3 and err.startswith(f"train_diastereomer_rates: error: {damaged}: --add-to is not a usable isomer "
+                                        "rates file") and len(err.splitlines()) == 1
+    assert not (tmp_path / "out.json").exists()
