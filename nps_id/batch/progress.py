@@ -116,7 +116,8 @@ class BarProgress(_Counter):
         if total > todo:
             self.stream.write(f"{total - todo} of {counted(total, 'run')} already done (manifest: same inputs, "
                               "settings, library and nps-id code); skipping them\n")
-        self._draw("")
+        if todo:  # nothing to do: no bar "0/0 runs ETA --:--" (stop 45, newuser45)
+            self._draw("")
 
     def update(self, outcome: Any) -> None:
         self._count(outcome)
@@ -135,8 +136,10 @@ class BarProgress(_Counter):
         self.stream.flush()
 
     def finish(self) -> None:
-        self._draw("")
-        self.stream.write(f"\n{self.done} run{'s' if self.done != 1 else ''} processed in {_clock(self.elapsed)}\n")
+        if self.todo:
+            self._draw("")
+            self.stream.write("\n")
+        self.stream.write(f"{self.done} run{'s' if self.done != 1 else ''} processed in {_clock(self.elapsed)}\n")
         self.stream.flush()
 
 

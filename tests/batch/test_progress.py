@@ -47,6 +47,17 @@ def test_the_bar_counts_one_run_in_the_singular():
     assert "1 of 1 run already done" in stream.getvalue()
 
 
+def test_a_batch_with_every_run_done_before_draws_no_empty_bar():
+    # "[##...##] 0/0 runs  ETA --:--" above "0 runs processed" said nothing (stop 45, a new user)
+    stream = FakeTerminal()
+    progress = make_progress(stream)
+    progress.start(total=8, todo=0)
+    progress.finish()
+    text = stream.getvalue()
+    assert "8 of 8 runs already done" in text and "0 runs processed in " in text
+    assert "0/0" not in text and "[" not in text
+
+
 def test_anything_else_gets_json_lines():
     stream = io.StringIO()
     progress = make_progress(stream)
