@@ -408,14 +408,17 @@ def _is_hydrocarbon(mol: Any) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def hydrocarbon_size(smiles: str) -> int:
-    """The carbons of a structure of carbon and hydrogen only (:func:`_is_hydrocarbon`); 0 for anything
-    else, or when RDKit cannot read it."""
+    """The carbons of a structure of carbon and hydrogen only (:func:`_is_hydrocarbon`) that has a
+    skeletal isomer; 0 for anything else, or when RDKit cannot read it. Methane, the C2 hydrocarbons and
+    propane have none: the rule named ethane's isomers "not excluded" (MassBank EI)."""
     from rdkit import Chem  # lazy: RDKit
 
     mol = Chem.MolFromSmiles(smiles)
     if mol is None or not _is_hydrocarbon(mol):
         return 0
-    return mol.GetNumHeavyAtoms()
+    carbons = [a for a in mol.GetAtoms() if a.GetAtomicNum() == 6]
+    hydrogens = sum(a.GetTotalNumHs(includeNeighbors=True) for a in carbons)
+    return len(carbons) if len(carbons) >= 4 or len(carbons) == 3 and hydrogens < 8 else 0
 
 
 @functools.lru_cache(maxsize=4096)

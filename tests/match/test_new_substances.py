@@ -488,6 +488,16 @@ def test_a_deuterated_polycyclic_aromatic_hydrocarbon_is_one_too():
     assert before.verdict.verdict == "identified"  # what the spectrum alone said
 
 
+def test_ethane_has_no_isomer_for_the_hydrocarbon_rule_to_name():
+    # MassBank EI's ethane against its own record: the hydrocarbon rule (stop 45) said "a hydrocarbon of
+    # 2 carbons, whose skeletal isomers EI cannot tell apart" of a formula with one structure
+    library = [s.replace(ms_level=1) for s in read(data_path("massbank", "ei-library.msp.gz")) if s.get("formula") == "C2H6"]
+    (query,) = [s for s in library if s.name == "ETHANE"]
+    found, hit = _assessed(query, library)
+    assert hit == "ETHANE"
+    assert "hydrocarbon" not in found.verdict.rule and found.verdict.verdict == "identified"
+
+
 def test_a_two_ring_aromatic_hydrocarbon_is_still_identified():
     # fluorene: two aromatic rings, no fused system of three -- the PAH rule leaves it alone
     found, hit = _massbank_ei_search("FLUORENE", "C13H10", drop_own=False)
