@@ -47,7 +47,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -400,28 +400,36 @@ def _atom_counts(smiles: str) -> tuple[int, int]:
     return mol.GetNumHeavyAtoms(), sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
 
 
-@functools.lru_cache(maxsize=4096)
+def _is_hydrocarbon(mol: Any) -> bool:
+    """Every atom carbon or hydrogen, of any isotope: a deuterated standard's explicit ``[2H]`` atoms
+    (MassBank EI's anthracene-d10, butane-d10) are its hydrogens -- its isomers' spectra are as alike."""
+    return all(a.GetAtomicNum() in (1, 6) for a in mol.GetAtoms())
+
+
 @functools.lru_cache(maxsize=4096)
 def hydrocarbon_size(smiles: str) -> int:
-    """The carbons of a structure of carbon and hydrogen only; 0 for anything else, or when RDKit
-    cannot read it."""
+    """The carbons of a structure of carbon and hydrogen only (:func:`_is_hydrocarbon`) that has a
+    skeletal isomer; 0 for anything else, or when RDKit cannot read it. Methane, the C2 hydrocarbons and
+    propane have none: the rule named ethane's isomers "not excluded" (MassBank EI)."""
     from rdkit import Chem  # lazy: RDKit
 
     mol = Chem.MolFromSmiles(smiles)
-    if mol is None or any(a.GetSymbol() != "C" for a in mol.GetAtoms()):
+    if mol is None or not _is_hydrocarbon(mol):
         return 0
-    return mol.GetNumHeavyAtoms()
+    carbons = [a for a in mol.GetAtoms() if a.GetAtomicNum() == 6]
+    hydrogens = sum(a.GetTotalNumHs(includeNeighbors=True) for a in carbons)
+    return len(carbons) if len(carbons) >= 4 or len(carbons) == 3 and hydrogens < 8 else 0
 
 
 @functools.lru_cache(maxsize=4096)
 def _fused_pah_rings(smiles: str) -> int:
     """The rings of the largest fused ring system (rings sharing a bond) of sp2 carbons -- aromatic
     rings, and the five-membered ring of fluoranthene that RDKit does not call aromatic -- of a
-    hydrocarbon (every heavy atom carbon); 0 for anything else, or when RDKit cannot read it."""
+    hydrocarbon (:func:`_is_hydrocarbon`); 0 for anything else, or when RDKit cannot read it."""
     from rdkit import Chem  # lazy: RDKit
 
     mol = Chem.MolFromSmiles(smiles)
-    if mol is None or any(a.GetSymbol() != "C" for a in mol.GetAtoms()):
+    if mol is None or not _is_hydrocarbon(mol):
         return 0
     info = mol.GetRingInfo()
     rings = [set(bonds) for atoms, bonds in zip(info.AtomRings(), info.BondRings())

@@ -223,9 +223,14 @@ class Ms2PairsCache(RowFactsCache):
                    and 0 < pair[1] <= 999 for pair in pairs.values()):
             raise ValueError(f"{key!r} holds {value!r}")
         # a row of another compound or formula would name its structure as the hit's isomer (stop 37)
-        formula = key.partition(" ")[2]
+        head, _, formula = key.partition(" ")
         if not all((self._facts.block(row), self._facts.formula(row)) == (block, formula) for block, (row, _) in pairs.items()):
             raise ValueError(f"{key!r} holds {value!r}: a row not of its block and formula")
+        # the hit's own compound paired with itself, or an EI key's RMF floor no number: no key ei_pairs writes
+        what, _, rest = head.partition(":")
+        own, _, rmf = rest.partition(":") if what == "ei_pairs" else (rest, "", "0")
+        if own in pairs or not rmf.lstrip("-").isdigit():
+            raise ValueError(f"{key!r} holds {value!r}: not a pair of the library's")
         return pairs
 
 

@@ -72,3 +72,23 @@ def test_the_ei_pairs_follow_the_rmf_floor_asked_in_one_process(hexanols):
     row = next(i for i, name in enumerate(reference.columns["name"]) if str(name) == "2-HEXANOL")
     assert facts.ei_pairs(row, 0)  # 4-methyl-2-pentanol's records match 2-hexanol's
     assert facts.ei_pairs(row, 1000) == {}  # no RMF reaches 1000
+
+
+def test_a_hand_edited_ei_pairs_entry_is_dropped_and_a_written_one_kept(hexanols):
+    # the pairs file (stop 45) holds the EI pairs under "ei_pairs:BLOCK:RMF FORMULA": an entry pairing
+    # the hit's compound with itself named its own structure as its isomer (never identified), and a
+    # key whose RMF floor is no number is none ei_pairs writes -- each is damaged, made again
+    from nps_id.match.library_facts import LibraryFacts, Ms2PairsCache
+
+    _, reference = hexanols
+    facts = LibraryFacts(reference)
+    cache = Ms2PairsCache("0" * 64, facts)
+    row = next(i for i, name in enumerate(reference.columns["name"]) if str(name) == "2-HEXANOL")
+    block, formula = facts.block(row), facts.formula(row)
+    written = {other: list(pair) for other, pair in facts.ei_pairs(row, 600).items()}
+    assert written and cache._decode_value(f"ei_pairs:{block}:600 {formula}", written) == facts.ei_pairs(row, 600)
+    for key, value in ((f"ei_pairs:{block}:600 {formula}", {**written, block: [row, 999]}),
+                       (f"ms2_pairs:{block} {formula}", {block: [row, 999]}),
+                       (f"ei_pairs:{block}:x {formula}", written), (f"ei_pairs:{block} {formula}", written)):
+        with pytest.raises(ValueError):
+            cache._decode_value(key, value)

@@ -472,6 +472,32 @@ def test_a_polycyclic_aromatic_hydrocarbon_is_not_identified_by_its_ei_spectrum_
     assert before.verdict.verdict == "identified"  # what the spectrum alone said
 
 
+def test_a_deuterated_polycyclic_aromatic_hydrocarbon_is_one_too():
+    # MassBank EI's anthracene-d10 (an internal standard; its SMILES writes every [2H]) searched against
+    # its own formula's records: the PAH rule read its deuterium atoms as no carbon, no hydrogen, and
+    # identified it by the spectrum alone -- its phenanthrene-d10 isomer gives the same spectrum
+    from nps_id.match.verdict import VerdictThresholds
+
+    library = [s.replace(ms_level=1) for s in read(data_path("massbank", "ei-library.msp.gz")) if s.get("formula") == "C14H10"]
+    query = next(s for s in library if s.name == "ANTHRACENE (1,2,3,4,5,6,7,8,9,10-D10)")
+    assert "[2H]" in str(query.get("smiles"))
+    found, hit = _assessed(query, library)
+    assert hit == query.name
+    assert found.verdict.verdict == "tentative" and "polycyclic aromatic hydrocarbon of 3 fused rings" in found.verdict.rule
+    before, _ = _assessed(query, library, VerdictThresholds(isomer_pah_rings=0, isomer_hydrocarbon_carbons=0))
+    assert before.verdict.verdict == "identified"  # what the spectrum alone said
+
+
+def test_ethane_has_no_isomer_for_the_hydrocarbon_rule_to_name():
+    # MassBank EI's ethane against its own record: the hydrocarbon rule (stop 45) said "a hydrocarbon of
+    # 2 carbons, whose skeletal isomers EI cannot tell apart" of a formula with one structure
+    library = [s.replace(ms_level=1) for s in read(data_path("massbank", "ei-library.msp.gz")) if s.get("formula") == "C2H6"]
+    (query,) = [s for s in library if s.name == "ETHANE"]
+    found, hit = _assessed(query, library)
+    assert hit == "ETHANE"
+    assert "hydrocarbon" not in found.verdict.rule and found.verdict.verdict == "identified"
+
+
 def test_a_two_ring_aromatic_hydrocarbon_is_still_identified():
     # fluorene: two aromatic rings, no fused system of three -- the PAH rule leaves it alone
     found, hit = _massbank_ei_search("FLUORENE", "C13H10", drop_own=False)
