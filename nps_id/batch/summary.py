@@ -169,9 +169,8 @@ def _probability(finding: dict) -> float | None:
     """The finding's group-model probability when it is one (a number 0-1); None for none -- and for what the
     results schema refuses (a string, NaN, 2.0: a results file edited or damaged and its manifest with it), which
     stopped the summary or wrote NaN into summary.json, where the reports refuse the file (exit 3)."""
-    value = finding.get("suspected_group_probability")
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1  # NaN fails the bounds
-    return float(value) if ok else None
+    value = _finite(finding.get("suspected_group_probability"))
+    return value if value is not None and 0 <= value <= 1 else None
 
 
 def _finite(value: object) -> float | None:
