@@ -97,7 +97,7 @@ def test_a_manifest_from_before_the_code_stamp_is_read_and_its_runs_redone_once(
     assert redone["reason"] == "no code stamp" and redone["runs"] == RUNS
     # a user knows nps-id's versions, not the project's stops: the message names the manifest's version
     assert "is from an older nps-id (manifest version 1" in redone["message"]
-    assert json.loads(path.read_text())["version"] == 2
+    assert json.loads(path.read_text())["version"] == 3
 
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and "2 runs: 2 done (2 already done before)" in again.stdout, again.output
@@ -137,15 +137,15 @@ def test_a_code_stamp_that_is_no_string_makes_the_manifest_damaged_not_a_traceba
 
 
 def test_a_manifest_of_a_newer_nps_id_is_refused_as_newer_and_left_as_it_is(swgdrug_library, tmp_path):
-    # a version 3 manifest is a later nps-id's record: "not a usable batch manifest ... remove it" would have
+    # a version 4 manifest is a later nps-id's record: "not a usable batch manifest ... remove it" would have
     # the user throw away that nps-id's runs
     inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
     out.mkdir()
-    text = json.dumps({"format": "nps-id-batch-manifest", "version": 3, "entries": {}, "stamps": {}})
+    text = json.dumps({"format": "nps-id-batch-manifest", "version": 4, "entries": {}, "stamps": {}})
     (out / "manifest.json").write_text(text)
     done = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out)])
     assert done.exit_code == 3
-    assert "written by a newer nps-id (manifest version 3; this one reads 1 and 2)" in done.output
+    assert "written by a newer nps-id (manifest version 4; this one reads 1, 2 and 3)" in done.output
     assert "remove it" not in done.output and "Traceback" not in done.output
     assert (out / "manifest.json").read_text() == text and not (out / "runs").exists()
 
