@@ -37,8 +37,9 @@ the batch was stopped while writing them; run it again). Columns: docs/batch.md,
 
 \b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
-            3 no runs / bad input (also: OUT_DIR is or holds an input, a damaged manifest or
-            one of a newer nps-id, a results file edited into one the summary cannot read),
+            3 no runs / bad input (also: OUT_DIR is or holds an input, or is in use by another
+            nps-id batch, a damaged manifest or one of a newer nps-id, a results file edited
+            into one the summary cannot read),
             4 bad library, 130 interrupted, 143 terminated (run it again to resume).
 """
 
@@ -92,6 +93,7 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     from nps_id._hashing import sha256_path
     from nps_id.batch import discover, run_batch
     from nps_id.batch.summary import batch_outputs
+    from nps_id.batch.lock import out_dir_lock
     from nps_id.batch.match import MatchProcessor, ReportWriter
     from nps_id.batch.progress import JsonProgress, make_progress
     from nps_id.batch.summary import build_summary, write_summary
@@ -138,6 +140,10 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     params = {**processor.describe(), "reports": list(report_formats),
               "sample_info": sha256_path(sample_info).sha256 if sample_info else None,
               "alkanes_sha256": sha256_path(alkanes).sha256 if alkanes else None}
+    # One batch at a time in OUT_DIR, until this command ends (summary written): two at once each did
+    # every run and the last manifest won (stop 46). Taken here, after the checks: a refused command
+    # makes no OUT_DIR, nor a lock file in an input folder.
+    click.get_current_context().with_resource(out_dir_lock(out_dir))
     try:
         result = run_batch(found.runs, out_dir, processor, params, library_sha256,
                            workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,
