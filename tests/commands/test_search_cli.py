@@ -721,7 +721,7 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
     env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
     first = CliRunner().invoke(cli, command, env=env)
     assert first.exit_code == 0, first.output
-    (pairs_file,) = (tmp_path / "cache").rglob("ms2pairs-*.json")
+    (pairs_file,) = (tmp_path / "cache").rglob("isomer-pairs-*.json")
     kept = json.loads(pairs_file.read_text())
     assert sum(bool(pairs) for pairs in kept.values()) >= 15
     with open_verified(library) as lib:
@@ -729,11 +729,18 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
         row_of = {f"ms2_pairs:{facts.block(r)} {facts.formula(r)}": r for r in range(len(facts.reference.columns["name"]))}
         for key, pairs in kept.items():
             assert {block: list(pair) for block, pair in facts._ms2_pairs(row_of[key]).items()} == pairs, key
+    # A cache of nps-id before stop 46 named the file ms2pairs-KEY.json (it holds EI pairs too): read, not
+    # made again, and taken under the new name once (its lock with it)
+    former = pairs_file.with_name(pairs_file.name.replace("isomer-pairs-", "ms2pairs-"))
+    pairs_file.rename(former)
+    former.with_name(f".{former.name}.lock").write_text("")
     with monkeypatch.context() as m:
         m.setattr(LibraryFacts, "_ms2_pairs", lambda self, row: pytest.fail("library pairs made again"))
         second = CliRunner().invoke(cli, command, env=env)
     assert second.exit_code == 0, second.output
     assert second.output == first.output
+    assert json.loads(pairs_file.read_text()) == kept
+    assert not list((tmp_path / "cache").rglob("*ms2pairs-*"))
     for damaged in ("{not json", '{"ms2_pairs:X C2H6O": {"Y": ["1", 2]}}', '{"ms2_pairs:X C2H6O": {"Y": 5}}',
                     *(json.dumps({key: {block: [row, 500] for block in pairs} for key, pairs in kept.items()})
                       for row in (-1, 10**6)),  # rows outside the library
@@ -808,10 +815,10 @@ def test_a_search_on_a_nearly_full_disk_makes_no_library_copies(swgdrug_library,
     assert full.stderr.count("not written: its disk is nearly full") == 1
     # no copy (the folder's empty .in-use lock file, which marks it in use, the row facts' save lock
     # (.facts-KEY.json.lock), and the library's derived files -- compound identity, row facts, and since stop 45
-    # the EI library pairs of its identified hits (ms2pairs-*.json, the name kept) -- are no copies)
+    # the EI library pairs of its identified hits (isomer-pairs-*.json since stop 46) -- are no copies)
     assert not [p for p in (tmp_path / "cache").glob("copies/*/*") if copies.is_copy(p.name)]
     assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("copies/*/*")
-            if p.name != copies.IN_USE and not p.name.endswith(".lock")} == {"identity", "facts", "ms2pairs"}
+            if p.name != copies.IN_USE and not p.name.endswith(".lock")} == {"identity", "facts", "isomer"}
 
 
 def test_a_cache_folder_on_a_file_system_without_size_is_not_called_full(swgdrug_library, queries):
