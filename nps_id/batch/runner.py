@@ -322,20 +322,26 @@ def _say_redone(redone: Mapping[str, list[str]], manifest: Manifest, library_sha
     def was(keys: list[str], field: str) -> str:
         return ", ".join(sorted({getattr(entries[k], field)[:12] for k in keys}))
 
+    def since(keys: list[str]) -> str:
+        return "since it was done" if len(keys) == 1 else "since they were done"
+
+    def their(keys: list[str]) -> str:
+        return "its" if len(keys) == 1 else "their"
+
     said: dict[str, Callable[[list[str]], str]] = {
-        "input": lambda keys: "their input changed since they were done (another SHA-256)",
-        "settings": lambda keys: "the settings changed since they were done (match options, report formats, "
+        "input": lambda keys: f"{their(keys)} input changed {since(keys)} (another SHA-256)",
+        "settings": lambda keys: f"the settings changed {since(keys)} (match options, report formats, "
                                  "sample information, alkane table, the paired blank, or nps-id's version)",
-        "library": lambda keys: f"the library changed since they were done (sha256 now {library_sha256[:12]}, "
+        "library": lambda keys: f"the library changed {since(keys)} (sha256 now {library_sha256[:12]}, "
                                 f"was {was(keys, 'library_sha256')})",
-        "code": lambda keys: "nps-id's code or shipped data changed since they were done (code stamp now "
+        "code": lambda keys: f"nps-id's code or shipped data changed {since(keys)} (code stamp now "
                              f"{stamp[:12]}, was {was(keys, 'code_stamp')}; version {__version__})",
         "no code stamp": lambda keys: f"{manifest.path} is from an older nps-id (manifest version 1, before stop "
                                       "45), which did not record the code that made them",
         "no dependency versions": lambda keys: f"{manifest.path} is from an older nps-id (manifest version "
                                                f"{manifest.version}, before stop 46), which did not record the "
                                                "versions of the packages it computed with (numpy, RDKit, ...)",
-        "outputs": lambda keys: "their outputs in the output folder were altered or removed since they were done",
+        "outputs": lambda keys: f"{their(keys)} outputs in the output folder were altered or removed {since(keys)}",
     }
     for reason, words in said.items():
         if redone.get(reason):

@@ -98,9 +98,9 @@ def test_each_run_redone_is_said_with_its_own_reason(swgdrug_library, tmp_path):
     library, outputs = redone
     assert (library["reason"], library["runs"], outputs["reason"], outputs["runs"]) == \
         ("library", RUNS[:1], "outputs", RUNS[1:])
-    assert library["message"].startswith(f"redone: 1 run done before ({RUNS[0]}): the library changed since they "
-                                         "were done (sha256 now ") and "was ffffffffffff" in library["message"]
-    assert f"({RUNS[1]}): their outputs in the output folder were altered or removed" in outputs["message"]
+    assert library["message"].startswith(f"redone: 1 run done before ({RUNS[0]}): the library changed since it was "
+                                         "done (sha256 now ") and "was ffffffffffff" in library["message"]
+    assert f"({RUNS[1]}): its outputs in the output folder were altered or removed since it was done" in outputs["message"]
 
     stdout, (settings,) = _batch(inputs, swgdrug_library, out, "--min-snr", "5")
     assert (settings["reason"], settings["runs"]) == ("settings", RUNS)
