@@ -230,7 +230,7 @@ def run_batch(
 
     # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank; the
     # code stamp, once per batch (~10 ms), covers an update of nps-id's code or data under one version,
-    # the package versions (~30 ms) an upgrade of RDKit, numpy, ... under the same nps-id).
+    # the package versions (a few ms) an upgrade of RDKit, numpy, ... under the same nps-id).
     stamp, dependencies = code_stamp(), dependency_versions()
     tasks, phashes, skipped, redone = [], {}, 0, {}
     for run in runs:
