@@ -22,16 +22,9 @@ from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
 from nps_id.errors import InputError
-from tests.conftest import data_path
+from tests.batch._inputs import TWO_RUNS, two_runs
 
-RUNS = ["220223002.mzML", "220223030.mzML"]  # a calibrant (etizolam) and the seized card
-
-
-def _inputs(folder: Path) -> Path:
-    folder.mkdir()
-    for run in RUNS:
-        (folder / run).symlink_to(data_path("gcms", "lrcfs", run))
-    return folder
+RUNS = TWO_RUNS
 
 
 def _batch(inputs: Path, library: Path, out: Path, *extra: str) -> tuple[str, list[dict]]:
@@ -59,7 +52,7 @@ def test_the_package_versions_are_read_from_their_metadata_without_importing_the
 
 def test_an_upgraded_package_redoes_the_runs_and_names_the_package_and_both_versions(swgdrug_library, tmp_path,
                                                                                      monkeypatch):
-    inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
     _batch(inputs, swgdrug_library, out)
     installed = dependency_versions()
     assert {key: entry.dependencies for key, entry in Manifest.load(out).entries.items()} == \
@@ -84,7 +77,7 @@ def test_an_upgraded_package_redoes_the_runs_and_names_the_package_and_both_vers
 
 
 def test_each_run_redone_is_said_with_its_own_reason(swgdrug_library, tmp_path):
-    inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
     _batch(inputs, swgdrug_library, out)
     # The calibrant's entry as a batch against another library left it; the card's results removed by hand.
     path = out / "manifest.json"
@@ -108,7 +101,7 @@ def test_each_run_redone_is_said_with_its_own_reason(swgdrug_library, tmp_path):
 
 
 def test_a_manifest_from_before_the_package_versions_is_read_and_its_runs_redone_once(swgdrug_library, tmp_path):
-    inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
     _batch(inputs, swgdrug_library, out)
     # The manifest as stop 45's nps-id wrote it: version 2, a code stamp and no package versions.
     path = out / "manifest.json"
