@@ -86,9 +86,10 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     """Match every run below the given folders and summarise substances across the runs.
 
     Runs are files any reader accepts and Agilent .D folders; a re-run with the same OUT_DIR
-    skips runs already done with the same inputs, settings, library and nps-id code (a stamp of
-    its code and shipped data: an update under the same version redoes them, said in one line).
-    The match settings are those of nps-id match (same options, same defaults).
+    skips runs already done with the same inputs, settings, library, nps-id code (a stamp of
+    its code and shipped data: an update under the same version redoes them) and versions of
+    RDKit, numpy, ...; each run redone is said before the runs, with why. One batch at a time
+    per OUT_DIR. The match settings are those of nps-id match (same options, same defaults).
     """
     from nps_id._hashing import sha256_path
     from nps_id.batch import discover, run_batch
