@@ -20,7 +20,7 @@ removed, the dataset read from the library and copied again, with a warning.
 The folder is the library's cache folder: the other files derived from one library content --
 its compound identity (``identity-*.npz``), search index (``index-*.npz``), row facts
 (``facts-*.json``) and library isomer pairs (``isomer-pairs-*.json``, MS/MS and EI; ``ms2pairs-*.json`` before
-stop 46) -- are kept in it too
+stop 46, tidied as stale by :mod:`nps_id._json_cache`) -- are kept in it too
 (:func:`nps_id._paths.library_cache_dir`), so they go with its copies.
 
 Old folders are removed: a rebuilt library has a new sha256, so each rebuild left a folder of ~3-4x

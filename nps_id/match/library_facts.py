@@ -13,14 +13,11 @@ checked lazily, saved merged under a lock, keyed by the code that makes them -- 
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 from dataclasses import replace
 import hashlib
 import json
 import math
-import os
-import stat
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
@@ -212,33 +209,14 @@ class Ms2PairsCache(RowFactsCache):
         self._facts._block  # every row's block at once: row by row, checking 1,032 entries took 0.3 s
         return super()._checked_file()
 
-    #: The file's name before stop 46, when it held the MS/MS pairs alone (same key, same values).
-    FORMER_PREFIX = "ms2pairs-"
+    # Named ms2pairs-KEY.json before stop 46, when it held the MS/MS pairs alone. Not read: the key covers this
+    # module (through the row facts' name), so no file of that name can be of this code's key; tidied as stale.
+    former_kinds = ("ms2pairs",)
 
     def _file_name(self) -> str:
         search = sorted(Path(_module_file("nps_id.search")).parent.rglob("*.py"))
         files = [*search, *(_module_file(m) for m in ("nps_id.spectrum", "nps_id.peaks", "nps_id.tolerance"))]
         return f"isomer-pairs-{_code_key(files, super()._file_name())}.json"
-
-    def _read(self, warn: bool = True) -> dict[str, Any]:
-        self._adopt_former_file()
-        return super()._read(warn)
-
-    def _adopt_former_file(self) -> None:
-        """Take a file of the former name (``ms2pairs-KEY.json``, nps-id before stop 46) as this one's, once:
-        its pairs are this key's, and making them again costs an MS/MS library's searches ~0.75 s per
-        process until they are. Hard-linked, then unlinked: never over a file another process wrote
-        meanwhile. Only a regular file (a FIFO would wait forever, and would stay in this file's place)."""
-        former = self.path.with_name(self.FORMER_PREFIX + self.path.name.rsplit("-", 1)[1])
-        try:
-            if self.path.exists() or not stat.S_ISREG(former.lstat().st_mode):
-                return
-            os.link(former, self.path)
-        except OSError:  # none there (the usual case), or taken by another process meanwhile
-            return
-        with contextlib.suppress(OSError):
-            former.unlink()
-            former.with_name(f".{former.name}.lock").unlink(missing_ok=True)
 
     def _decode_value(self, key: str, value: Any) -> dict[str, tuple[int, int]]:
         if not key.startswith(("ms2_pairs:", "ei_pairs:")) or not isinstance(value, dict):
