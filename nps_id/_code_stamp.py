@@ -1,4 +1,5 @@
-"""What made a result: a stamp of nps-id's own code and the data files it ships.
+"""What made a result: a stamp of nps-id's own code and the data files it ships, and the versions of
+the packages it computes with.
 
 Results depend on more than ``nps_id.__version__``, which changes only on a release: a checkout
 updated in place, or a fixed build installed under the same version, changes the code and the
@@ -6,9 +7,14 @@ shipped data (``nps_id/match/*.npz``, ``isomer_rates.json``, the EWA taxonomy, .
 verdicts. Anything that keeps results across runs (the batch manifest, the library facts caches)
 keys them by the SHA-256 of those files, computed here one way.
 
+The packages nps-id computes with change results too (an RDKit release canonicalises or perceives a
+structure another way, a numpy or numba release sums in another order, a reader library parses a file
+another way), and upgrading them changes none of nps-id's files: :func:`dependency_versions` names their
+versions, read from their installed metadata without importing them (RDKit's import alone is ~0.3 s).
+
 Entry points: :func:`file_digests` (the SHA-256 of each of some files), :func:`package_files` (the
 files of the installed package), :func:`code_stamp` (one SHA-256 of them all: ~3 MB in ~140
-files).
+files), :func:`dependency_versions` (the version of each of :data:`DEPENDENCIES`).
 """
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Iterable
+
+from nps_id._installed import package_version
 
 #: The installed package's folder (this module lives at its top).
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -43,3 +51,26 @@ def code_stamp(root: Path = PACKAGE_DIR) -> str:
     files = package_files(root)
     parts = [[f.relative_to(root).as_posix(), digest] for f, digest in zip(files, file_digests(files))]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+#: The installed packages (distribution names) whose code makes what a batch run's results hold: the
+#: arrays and sums (numpy, scipy, numba), structures and groups (RDKit), the library file (h5py), the
+#: readers (pyteomics, lxml; rainbow-api for Agilent .D folders). Not the report's drawing (matplotlib:
+#: it changes a report's picture, not what it says) nor the command line's (click).
+DEPENDENCIES = ("numpy", "scipy", "numba", "rdkit", "h5py", "pyteomics", "lxml", "rainbow-api")
+
+#: The version recorded for a package that is not installed (rainbow-api is needed only for .D folders).
+NOT_INSTALLED = "not installed"
+
+
+def dependency_versions(names: Iterable[str] = DEPENDENCIES) -> dict[str, str]:
+    """The installed version of each package of ``names`` (:data:`NOT_INSTALLED` for one that is not),
+    from its metadata: ~1 ms each (pyteomics, a namespace package, through importlib.metadata, which
+    `nps-id batch` imports anyway), none imported."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = package_version(name)
+        except ImportError:  # importlib.metadata's PackageNotFoundError
+            versions[name] = NOT_INSTALLED
+    return versions

@@ -35,6 +35,10 @@ class JsonCache(abc.ABC):
     processes saving at once keep each other's values."""
 
     label = "cache"
+    #: Names this cache's files had under earlier nps-id (``kind`` of ``kind-KEY.json``): their files are
+    #: tidied as this kind's files of another key are (:func:`_remove_stale`), never read -- their key is
+    #: another code's.
+    former_kinds: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self._file: dict[str, Any] | None = None  # the file's entries as JSON, checked when asked
@@ -167,7 +171,8 @@ class JsonCache(abc.ABC):
                 with atomic_output(self.path) as tmp:
                     Path(tmp).write_text(json.dumps(merged), encoding="utf-8")
             self._file, self._added = merged, False
-            _remove_stale(self.path)
+            for kind in (None, *self.former_kinds):
+                _remove_stale(self.path, kind)
         except (OSError, InputError) as exc:
             warn_unwritten_cache(self.label, self.path.parent, exc, "its values are made again next time",
                                  stacklevel=2)
@@ -180,10 +185,10 @@ class JsonCache(abc.ABC):
 STALE_DAYS = 30
 
 
-def _remove_stale(path: Path) -> None:
-    """Remove the files of ``path``'s kind (``facts-*.json`` beside ``facts-KEY.json``) and their
-    locks not written for :data:`STALE_DAYS` days."""
-    kind = path.name.rsplit("-", 1)[0]
+def _remove_stale(path: Path, kind: str | None = None) -> None:
+    """Remove the files of ``path``'s kind (``facts-*.json`` beside ``facts-KEY.json``), or of ``kind``
+    (a former name of that kind) beside it, and their locks, not written for :data:`STALE_DAYS` days."""
+    kind = kind or path.name.rsplit("-", 1)[0]
     before = time.time() - STALE_DAYS * 86400
     with contextlib.suppress(OSError):
         for other in path.parent.glob(f"{kind}-*.json"):

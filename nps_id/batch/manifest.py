@@ -5,17 +5,20 @@ Entry points: :class:`Manifest` (``load``, ``redo_reason``, ``record``), :class:
 
 ``OUT_DIR/manifest.json`` holds one entry per run key::
 
-    {"format": "nps-id-batch-manifest", "version": 2,
+    {"format": "nps-id-batch-manifest", "version": 3,
      "entries": {"220223030.mzML": {"input": "...", "sha256": "...", "params_hash": "...",
-                                     "library_sha256": "...", "code_stamp": "...", "status": "done",
+                                     "library_sha256": "...", "code_stamp": "...",
+                                     "dependencies": {"numpy": "2.4.6", "rdkit": "2026.9.1", ...},
+                                     "status": "done",
                                      "outputs": {"runs/220223030.mzML/220223030.mzML.match.json": "<sha256>"},
                                      "error": null, "seconds": 1.9, "finished": "2026-...Z"}}}
 
 Trust rule: a run is skipped on a re-run only when its entry says ``done``, the input's SHA-256,
-the parameter hash (with the nps-id version), the library SHA-256 and the code stamp (nps-id's code
-and shipped data, :func:`nps_id._code_stamp.code_stamp`) are unchanged, and every output listed
-still exists with the SHA-256 recorded. A version 1 manifest (before stop 45) recorded no code stamp:
-it is read, and its runs are redone once. A manifest whose entries list outputs outside OUT_DIR is damaged
+the parameter hash (with the nps-id version), the library SHA-256, the code stamp (nps-id's code
+and shipped data, :func:`nps_id._code_stamp.code_stamp`) and the versions of the packages it computes
+with (:func:`nps_id._code_stamp.dependency_versions`) are unchanged, and every output listed
+still exists with the SHA-256 recorded. A version 1 manifest (before stop 45) recorded no code stamp,
+a version 2 one (stop 45) no package versions: both are read, and their runs are redone once. A manifest whose entries list outputs outside OUT_DIR is damaged
 (:class:`~nps_id.errors.InputError`): a batch never removes or writes a file outside OUT_DIR. Outputs are written (atomically) before their entry, and the manifest
 itself is replaced atomically, so a batch killed at any instant leaves either a complete entry
 whose outputs exist, or no entry -- never one a re-run would trust wrongly. During a batch the
@@ -39,9 +42,11 @@ from nps_id.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_NAME = "nps-id-batch-manifest"
-FORMAT_VERSION = 2
-#: Versions this nps-id reads; version 1 entries have no ``code_stamp`` (their runs are redone once).
-READ_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Versions this nps-id reads; version 1 entries have no ``code_stamp``, version 2 ones no
+#: ``dependencies`` (their runs are redone once).
+READ_VERSIONS = (1, 2, 3)
+_READ_VERSIONS_SAID = ", ".join(map(str, READ_VERSIONS[:-1])) + f" and {READ_VERSIONS[-1]}"  # "1, 2 and 3"
 
 
 def _refuse_newer(path: Path, version: object) -> None:
@@ -49,7 +54,7 @@ def _refuse_newer(path: Path, version: object) -> None:
     damaged manifest's message advises, would throw away that nps-id's runs (stop 45 attack45)."""
     if type(version) is int and version > FORMAT_VERSION:
         raise InputError(f"{path}: written by a newer nps-id (manifest version {version}; this one reads "
-                         f"{' and '.join(map(str, READ_VERSIONS))}); run the batch with that nps-id, or choose "
+                         f"{_READ_VERSIONS_SAID}); run the batch with that nps-id, or choose "
                          "another -o (the manifest is left as it is)")
 
 
@@ -76,6 +81,8 @@ class Entry:
     library_sha256: str
     status: str  # "done" or "failed"
     code_stamp: str = ""  # nps-id's code and shipped data when the run was done; "" in a version 1 manifest
+    #: the packages nps-id computed with (name -> version); {} in a version 1 or 2 manifest
+    dependencies: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)  # path relative to OUT_DIR -> sha256
     error: str | None = None
     seconds: float = 0.0
@@ -93,13 +100,21 @@ def _check_outputs(out_dir: Path, key: str, entry: Entry) -> None:
             raise ValueError(f"run {key!r} lists an output outside {out_dir}: {rel!r}")
 
 
+def dependency_changes(was: Mapping[str, str], now: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """The packages of ``now`` whose version is not the one of ``was`` (name -> (was, now)); a package
+    ``was`` does not name (one added to the list by a later nps-id) counts as changed."""
+    return {name: (was.get(name, "not recorded"), version)
+            for name, version in now.items() if was.get(name) != version}
+
+
 class Manifest:
     """``OUT_DIR/manifest.json``: load, check, and record runs (only the batch's main process
     writes it)."""
 
-    def __init__(self, out_dir: Path, entries: dict[str, Entry] | None = None) -> None:
+    def __init__(self, out_dir: Path, entries: dict[str, Entry] | None = None, version: int = FORMAT_VERSION) -> None:
         self.out_dir = Path(out_dir)
         self.entries: dict[str, Entry] = entries or {}
+        self.version = version  # the file's, as read (what an older manifest's runs are redone for)
         #: :meth:`record` rewrites the file at most this often (seconds); :meth:`save` always does.
         #: Rewriting a manifest of thousands of runs after every run would cost more than the runs;
         #: an entry not yet saved when the batch dies only means that run is redone.
@@ -124,24 +139,30 @@ class Manifest:
             _refuse_newer(path, data.get("version"))
             if isinstance(data.get("version"), bool) or data.get("version") not in READ_VERSIONS:  # True == 1
                 raise ValueError(f"version {data.get('version')!r}, this nps-id reads "
-                                 f"{' and '.join(map(str, READ_VERSIONS))}")
+                                 f"{_READ_VERSIONS_SAID}")
             entries = {key: Entry(**value) for key, value in data["entries"].items()}
             for key, entry in entries.items():
                 _check_outputs(out_dir, key, entry)
                 if not isinstance(entry.code_stamp, str):  # an edited manifest; the batch quotes it
                     raise ValueError(f"run {key!r}: 'code_stamp' is not a string")
+                if not (isinstance(entry.dependencies, dict)  # quoted too ("rdkit 2025.3.1 -> ...")
+                        and all(isinstance(v, str) for v in (*entry.dependencies, *entry.dependencies.values()))):
+                    raise ValueError(f"run {key!r}: 'dependencies' is not a table of versions")
         # RecursionError: valid JSON nested deeper than the parser's stack (an edited manifest)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise InputError(
                 f"{path}: not a usable batch manifest ({exc}); remove it (or choose another -o) "
                 "to start the batch afresh"
             ) from None
-        return cls(out_dir, entries)
+        return cls(out_dir, entries, data["version"])
 
-    def redo_reason(self, key: str, sha256: str, phash: str, library_sha256: str, code_stamp: str) -> str | None:
-        """None when ``key`` was done with these inputs, settings, library and nps-id code and its
-        outputs are intact; else why it must be (re)done: "new", "failed", "input", "settings",
-        "library", "code" (another code stamp), "no code stamp" (a version 1 entry) or "outputs"."""
+    def redo_reason(self, key: str, sha256: str, phash: str, library_sha256: str, code_stamp: str,
+                    dependencies: Mapping[str, str]) -> str | None:
+        """None when ``key`` was done with these inputs, settings, library, nps-id code and package
+        versions and its outputs are intact; else why it must be (re)done: "new", "failed", "input",
+        "settings", "library", "code" (another code stamp), "no code stamp" (a version 1 entry),
+        "dependencies" (another version of a package of ``dependencies``), "no dependency versions"
+        (a version 1 or 2 entry) or "outputs". The first that applies, in that order."""
         entry = self.entries.get(key)
         if entry is None:
             return "new"
@@ -153,6 +174,10 @@ class Manifest:
                 return reason
         if entry.code_stamp != code_stamp:
             return "code" if entry.code_stamp else "no code stamp"
+        if not entry.dependencies:
+            return "no dependency versions"
+        if dependency_changes(entry.dependencies, dependencies):
+            return "dependencies"
         for rel, digest in entry.outputs.items():
             target = self.out_dir / rel
             if not target.is_file() or file_sha256(target) != digest:

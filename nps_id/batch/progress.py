@@ -115,7 +115,7 @@ class BarProgress(_Counter):
         super().start(total, todo)
         if total > todo:
             self.stream.write(f"{total - todo} of {counted(total, 'run')} already done (manifest: same inputs, "
-                              "settings, library and nps-id code); skipping them\n")
+                              "settings, library, nps-id code and package versions); skipping them\n")
         if todo:  # nothing to do: no bar "0/0 runs ETA --:--" (stop 45, newuser45)
             self._draw("")
 

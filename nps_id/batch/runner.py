@@ -38,13 +38,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from nps_id import __version__
-from nps_id._code_stamp import code_stamp
+from nps_id._code_stamp import code_stamp, dependency_versions
 from nps_id._cores import usable_cores
 from nps_id._paths import count_as_said, is_inside, unwritten_caches_said
 from nps_id._words import counted
 from nps_id._workers import die_with_parent
 from nps_id.batch.discover import Run, pair_blanks
-from nps_id.batch.manifest import Entry, Manifest, file_sha256, params_hash
+from nps_id.batch.manifest import Entry, Manifest, dependency_changes, file_sha256, params_hash
 from nps_id.errors import InputError, NpsIdError, one_line_warning
 from nps_id.match.results import write_results_json
 
@@ -193,7 +193,8 @@ def run_batch(
         ``"is_blank"``: True.
     library_sha256
         SHA-256 of the library; a change redoes every run (so does a change of nps-id's code or shipped
-        data, :func:`nps_id._code_stamp.code_stamp`, recorded per run as ``code_stamp``).
+        data, :func:`nps_id._code_stamp.code_stamp`, recorded per run as ``code_stamp``, or of a package
+        it computes with, :func:`nps_id._code_stamp.dependency_versions`, as ``dependencies``).
     workers
         Local worker processes; default: :func:`~nps_id._cores.usable_cores` (the cores this process
         may run on). Ignored with ``scheduler``.
@@ -209,7 +210,7 @@ def run_batch(
     progress
         An object with ``start(total, todo)``, ``update(outcome)``, ``finish()`` and
         ``message(event, text, **fields)`` (:mod:`nps_id.batch.progress`): before the runs, a "redone"
-        message says the runs done before that are redone because nps-id's code or data changed.
+        message per reason says which runs done before are redone and why (:func:`_say_redone`).
     timeout_seconds
         Bound on one run; a run still going then fails with that reason (``None``: no bound).
 
@@ -228,8 +229,9 @@ def run_batch(
     by_key = {run.key: run for run in runs}
 
     # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank; the
-    # code stamp, once per batch (~10 ms), covers an update of nps-id's code or data under one version).
-    stamp = code_stamp()
+    # code stamp, once per batch (~10 ms), covers an update of nps-id's code or data under one version,
+    # the package versions (a few ms) an upgrade of RDKit, numpy, ... under the same nps-id).
+    stamp, dependencies = code_stamp(), dependency_versions()
     tasks, phashes, skipped, redone = [], {}, 0, {}
     for run in runs:
         if run.key in failed_early:
@@ -246,7 +248,7 @@ def run_batch(
         if blank_sha is not None:
             digests[str(by_key[blank_key].path)] = blank_sha
         phashes[run.key] = params_hash({**run_params, "blank": blank_sha})
-        reason = manifest.redo_reason(run.key, hashes[run.key], phashes[run.key], library_sha256, stamp)
+        reason = manifest.redo_reason(run.key, hashes[run.key], phashes[run.key], library_sha256, stamp, dependencies)
         if reason is None:
             skipped += 1
             continue
@@ -275,6 +277,7 @@ def run_batch(
                 library_sha256=library_sha256,
                 status=outcome.status,
                 code_stamp=stamp,
+                dependencies=dependencies,
                 outputs={Path(os.path.relpath(p, out_dir)).as_posix(): h for p, h in outcome.outputs.items()},
                 error=outcome.error,
                 seconds=round(outcome.seconds, 3),
@@ -286,7 +289,7 @@ def run_batch(
             progress.update(outcome)
 
     if progress is not None:
-        _say_redone_for_code(redone, manifest, stamp, progress)
+        _say_redone(redone, manifest, library_sha256, stamp, dependencies, progress)
         progress.start(len(runs), len(tasks) + len(failed_early))
     manifest.save_interval = MANIFEST_SAVE_INTERVAL
     try:
@@ -304,22 +307,69 @@ def run_batch(
                        blank_keys, blank_pattern is not None and subtract_blank)
 
 
-def _say_redone_for_code(redone: Mapping[str, list[str]], manifest: Manifest, stamp: str, progress: Any) -> None:
-    """Say, in one line each, the runs done before that are redone only because nps-id's code or
-    data changed (or the manifest predates the code stamp): the version alone would not tell the
-    user why the same command, inputs and library give new results."""
-    said = {
-        "code": lambda keys: "nps-id's code or shipped data changed since they were done (code stamp now "
-                             f"{stamp[:12]}, was {', '.join(sorted({manifest.entries[k].code_stamp[:12] for k in keys}))}"
-                             f"; version {__version__})",
+#: Run names a "redone" line names; beyond, it counts the others (JSON's ``runs`` lists them all).
+_NAMED_RUNS = 5
+
+
+def _say_redone(redone: Mapping[str, list[str]], manifest: Manifest, library_sha256: str, stamp: str,
+                dependencies: Mapping[str, str], progress: Any) -> None:
+    """Say, before the runs, why each run done before is redone: one line per reason (and per change,
+    for package versions), naming the runs. The version alone would not tell the user why the same
+    command, inputs and library give new results, and a lab's log must show which runs an upgrade
+    of RDKit or a rebuilt library redid. New runs and failed ones (retried; said as they fail) are not said."""
+    entries = manifest.entries
+
+    def was(keys: list[str], field: str) -> str:
+        return ", ".join(sorted({getattr(entries[k], field)[:12] for k in keys}))
+
+    def since(keys: list[str]) -> str:
+        return "since it was done" if len(keys) == 1 else "since they were done"
+
+    def their(keys: list[str]) -> str:
+        return "its" if len(keys) == 1 else "their"
+
+    said: dict[str, Callable[[list[str]], str]] = {
+        "input": lambda keys: f"{their(keys)} input changed {since(keys)} (another SHA-256)",
+        "settings": lambda keys: f"the settings changed {since(keys)} (match options, report formats, "
+                                 "sample information, alkane table, the paired blank, or nps-id's version)",
+        "library": lambda keys: f"the library changed {since(keys)} (sha256 now {library_sha256[:12]}, "
+                                f"was {was(keys, 'library_sha256')})",
+        "code": lambda keys: f"nps-id's code or shipped data changed {since(keys)} (code stamp now "
+                             f"{stamp[:12]}, was {was(keys, 'code_stamp')}; version {__version__})",
         "no code stamp": lambda keys: f"{manifest.path} is from an older nps-id (manifest version 1, before stop "
                                       "45), which did not record the code that made them",
+        "no dependency versions": lambda keys: f"{manifest.path} is from an older nps-id (manifest version "
+                                               f"{manifest.version}, before stop 46), which did not record the "
+                                               "versions of the packages it computed with (numpy, RDKit, ...)",
+        "outputs": lambda keys: f"{their(keys)} outputs in the output folder were altered or removed {since(keys)}",
     }
     for reason, words in said.items():
         if redone.get(reason):
-            keys = redone[reason]
-            progress.message("redone", f"redone: {counted(len(keys), 'run')} done before: {words(keys)}",
-                             runs=keys, reason=reason)
+            _say_redone_runs(progress, redone[reason], reason, words(redone[reason]))
+        if reason == "no dependency versions":  # the package versions' changes next, one line per change
+            _say_redone_for_dependencies(redone.get("dependencies", []), manifest, dependencies, progress)
+
+
+def _say_redone_for_dependencies(keys: list[str], manifest: Manifest, dependencies: Mapping[str, str],
+                                 progress: Any) -> None:
+    """One line per change of package versions ("dependency rdkit 2025.3.1 -> 2026.9.1"): runs done at
+    different times may have been done with different versions."""
+    by_change: dict[tuple, list[str]] = {}
+    for key in keys:
+        changes = dependency_changes(manifest.entries[key].dependencies, dependencies)
+        by_change.setdefault(tuple(sorted(changes.items())), []).append(key)
+    for changes, runs in by_change.items():
+        words = ", ".join(f"{name} {was} -> {now}" for name, (was, now) in changes)
+        _say_redone_runs(progress, runs, "dependencies",
+                         f"{'dependency' if len(changes) == 1 else 'dependencies'} {words} (a package nps-id "
+                         "computes with: its results may differ)",
+                         changes={name: [was, now] for name, (was, now) in changes})
+
+
+def _say_redone_runs(progress: Any, keys: list[str], reason: str, why: str, **fields: Any) -> None:
+    named = ", ".join(keys[:_NAMED_RUNS]) + (f" and {len(keys) - _NAMED_RUNS} more" if len(keys) > _NAMED_RUNS else "")
+    progress.message("redone", f"redone: {counted(len(keys), 'run')} done before ({named}): {why}",
+                     runs=keys, reason=reason, **fields)
 
 
 def _hash_inputs(runs: Sequence[Run], workers: int | None) -> tuple[dict[str, str], dict[str, str]]:

@@ -37,8 +37,9 @@ the batch was stopped while writing them; run it again). Columns: docs/batch.md,
 
 \b
 Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
-            3 no runs / bad input (also: OUT_DIR is or holds an input, a damaged manifest or
-            one of a newer nps-id, a results file edited into one the summary cannot read),
+            3 no runs / bad input (also: OUT_DIR is or holds an input, or is in use by another
+            nps-id batch, a damaged manifest or one of a newer nps-id, a results file edited
+            into one the summary cannot read),
             4 bad library, 130 interrupted, 143 terminated (run it again to resume).
 """
 
@@ -85,13 +86,15 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     """Match every run below the given folders and summarise substances across the runs.
 
     Runs are files any reader accepts and Agilent .D folders; a re-run with the same OUT_DIR
-    skips runs already done with the same inputs, settings, library and nps-id code (a stamp of
-    its code and shipped data: an update under the same version redoes them, said in one line).
-    The match settings are those of nps-id match (same options, same defaults).
+    skips runs already done with the same inputs, settings, library, nps-id code (a stamp of
+    its code and shipped data: an update under the same version redoes them) and versions of
+    RDKit, numpy, ...; each run redone is said before the runs, with why. One batch at a time
+    per OUT_DIR. The match settings are those of nps-id match (same options, same defaults).
     """
     from nps_id._hashing import sha256_path
     from nps_id.batch import discover, run_batch
     from nps_id.batch.summary import batch_outputs
+    from nps_id.batch.lock import out_dir_lock
     from nps_id.batch.match import MatchProcessor, ReportWriter
     from nps_id.batch.progress import JsonProgress, make_progress
     from nps_id.batch.summary import build_summary, write_summary
@@ -138,6 +141,10 @@ def batch(inputs, library, out_dir, include, exclude, workers, progress_style, t
     params = {**processor.describe(), "reports": list(report_formats),
               "sample_info": sha256_path(sample_info).sha256 if sample_info else None,
               "alkanes_sha256": sha256_path(alkanes).sha256 if alkanes else None}
+    # One batch at a time in OUT_DIR, until this command ends (summary written): two at once each did
+    # every run and the last manifest won (stop 46). Taken here, after the checks: a refused command
+    # makes no OUT_DIR, nor a lock file in an input folder.
+    click.get_current_context().with_resource(out_dir_lock(out_dir))
     try:
         result = run_batch(found.runs, out_dir, processor, params, library_sha256,
                            workers=workers, scheduler=scheduler, blank_pattern=blank_pattern,

@@ -19,7 +19,8 @@ removed, the dataset read from the library and copied again, with a warning.
 
 The folder is the library's cache folder: the other files derived from one library content --
 its compound identity (``identity-*.npz``), search index (``index-*.npz``), row facts
-(``facts-*.json``) and library isomer pairs (``ms2pairs-*.json``, MS/MS and since stop 45 EI) -- are kept in it too
+(``facts-*.json``) and library isomer pairs (``isomer-pairs-*.json``, MS/MS and EI; ``ms2pairs-*.json`` before
+stop 46, tidied as stale by :mod:`nps_id._json_cache`) -- are kept in it too
 (:func:`nps_id._paths.library_cache_dir`), so they go with its copies.
 
 Old folders are removed: a rebuilt library has a new sha256, so each rebuild left a folder of ~3-4x
@@ -72,7 +73,8 @@ KEEP_LIBRARIES = 6
 IN_USE = ".in-use"
 
 #: A library's derived files as nps-id before stop 35 kept them, loose in the cache folder (their
-#: names hash the library's sha256, so whose they are cannot be told): removed by :func:`_tidy`.
+#: names hash the library's sha256, so whose they are cannot be told): removed by :func:`_tidy`. (The pairs
+#: file, ``isomer-pairs-KEY.json`` since stop 46, was never kept loose under that name.)
 LOOSE = re.compile(r"(identity|index)-[0-9a-f]{32}\.npz|(facts|ms2pairs)-[0-9a-f]{32}\.json")
 
 

@@ -12,6 +12,16 @@ import pytest
 from tests.conftest import data_path
 
 LRCFS_RUNS = ["220223001", "220223002", "220223008", "220223010", "220223016", "220223030"]
+#: Two LRCFS runs for the resume tests: a calibrant (etizolam) and the seized card.
+TWO_RUNS = ["220223002.mzML", "220223030.mzML"]
+
+
+def two_runs(folder: Path) -> Path:
+    """A folder of :data:`TWO_RUNS` (symlinked)."""
+    folder.mkdir()
+    for run in TWO_RUNS:
+        (folder / run).symlink_to(data_path("gcms", "lrcfs", run))
+    return folder
 
 
 def make_inputs(folder: Path) -> Path:

@@ -24,16 +24,9 @@ from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
 from nps_id.errors import InputError
-from tests.conftest import data_path
+from tests.batch._inputs import TWO_RUNS, two_runs
 
-RUNS = ["220223002.mzML", "220223030.mzML"]  # a calibrant (etizolam) and the seized card
-
-
-def _inputs(folder: Path) -> Path:
-    folder.mkdir()
-    for run in RUNS:
-        (folder / run).symlink_to(data_path("gcms", "lrcfs", run))
-    return folder
+RUNS = TWO_RUNS
 
 
 def _package_copy(tmp_path: Path) -> Path:
@@ -54,7 +47,7 @@ def _batch(site: Path, inputs: Path, library: Path, out: Path) -> tuple[subproce
 
 
 def test_a_changed_shipped_file_redoes_the_runs_done_before_and_says_why(swgdrug_library, tmp_path):
-    site, inputs, out = _package_copy(tmp_path), _inputs(tmp_path / "in"), tmp_path / "out"
+    site, inputs, out = _package_copy(tmp_path), two_runs(tmp_path / "in"), tmp_path / "out"
     _batch(site, inputs, swgdrug_library, out)
     first = Manifest.load(out).entries
     written = {key: results_path(out, key).stat().st_mtime_ns for key in RUNS}
@@ -81,7 +74,7 @@ def test_a_changed_shipped_file_redoes_the_runs_done_before_and_says_why(swgdrug
 
 
 def test_a_manifest_from_before_the_code_stamp_is_read_and_its_runs_redone_once(swgdrug_library, tmp_path):
-    inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
     args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), "--workers", "2", "--progress", "json"]
     assert CliRunner().invoke(cli, args).exit_code == 0
     # The manifest as stop 44's nps-id wrote it: version 1, no code_stamp in its entries.
@@ -97,7 +90,7 @@ def test_a_manifest_from_before_the_code_stamp_is_read_and_its_runs_redone_once(
     assert redone["reason"] == "no code stamp" and redone["runs"] == RUNS
     # a user knows nps-id's versions, not the project's stops: the message names the manifest's version
     assert "is from an older nps-id (manifest version 1" in redone["message"]
-    assert json.loads(path.read_text())["version"] == 2
+    assert json.loads(path.read_text())["version"] == 3
 
     again = CliRunner().invoke(cli, args)
     assert again.exit_code == 0 and "2 runs: 2 done (2 already done before)" in again.stdout, again.output
@@ -137,15 +130,15 @@ def test_a_code_stamp_that_is_no_string_makes_the_manifest_damaged_not_a_traceba
 
 
 def test_a_manifest_of_a_newer_nps_id_is_refused_as_newer_and_left_as_it_is(swgdrug_library, tmp_path):
-    # a version 3 manifest is a later nps-id's record: "not a usable batch manifest ... remove it" would have
+    # a version 4 manifest is a later nps-id's record: "not a usable batch manifest ... remove it" would have
     # the user throw away that nps-id's runs
-    inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
     out.mkdir()
-    text = json.dumps({"format": "nps-id-batch-manifest", "version": 3, "entries": {}, "stamps": {}})
+    text = json.dumps({"format": "nps-id-batch-manifest", "version": 4, "entries": {}, "stamps": {}})
     (out / "manifest.json").write_text(text)
     done = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out)])
     assert done.exit_code == 3
-    assert "written by a newer nps-id (manifest version 3; this one reads 1 and 2)" in done.output
+    assert "written by a newer nps-id (manifest version 4; this one reads 1, 2 and 3)" in done.output
     assert "remove it" not in done.output and "Traceback" not in done.output
     assert (out / "manifest.json").read_text() == text and not (out / "runs").exists()
 

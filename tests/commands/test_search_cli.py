@@ -721,7 +721,7 @@ def test_ms2_library_pairs_are_made_once_per_library_file(tmp_path, monkeypatch)
     env = {"NPS_ID_CACHE": str(tmp_path / "cache")}
     first = CliRunner().invoke(cli, command, env=env)
     assert first.exit_code == 0, first.output
-    (pairs_file,) = (tmp_path / "cache").rglob("ms2pairs-*.json")
+    (pairs_file,) = (tmp_path / "cache").rglob("isomer-pairs-*.json")
     kept = json.loads(pairs_file.read_text())
     assert sum(bool(pairs) for pairs in kept.values()) >= 15
     with open_verified(library) as lib:
@@ -808,10 +808,10 @@ def test_a_search_on_a_nearly_full_disk_makes_no_library_copies(swgdrug_library,
     assert full.stderr.count("not written: its disk is nearly full") == 1
     # no copy (the folder's empty .in-use lock file, which marks it in use, the row facts' save lock
     # (.facts-KEY.json.lock), and the library's derived files -- compound identity, row facts, and since stop 45
-    # the EI library pairs of its identified hits (ms2pairs-*.json, the name kept) -- are no copies)
+    # the EI library pairs of its identified hits (isomer-pairs-*.json since stop 46) -- are no copies)
     assert not [p for p in (tmp_path / "cache").glob("copies/*/*") if copies.is_copy(p.name)]
     assert {p.name.split("-")[0] for p in (tmp_path / "cache").glob("copies/*/*")
-            if p.name != copies.IN_USE and not p.name.endswith(".lock")} == {"identity", "facts", "ms2pairs"}
+            if p.name != copies.IN_USE and not p.name.endswith(".lock")} == {"identity", "facts", "isomer"}
 
 
 def test_a_cache_folder_on_a_file_system_without_size_is_not_called_full(swgdrug_library, queries):

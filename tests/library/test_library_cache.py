@@ -50,7 +50,7 @@ def _search(queries: Path, library: Path, cache: Path) -> str:
 
 def _kinds(folder: Path) -> set[str]:
     """What a library's cache folder holds: copies (``copy``) and derived files by their prefix."""
-    return {"copy" if is_copy(p.name) else p.name.split("-")[0] for p in folder.iterdir()
+    return {"copy" if is_copy(p.name) else p.name.rsplit("-", 1)[0] for p in folder.iterdir()
             if not p.name.startswith(".")}
 
 
@@ -82,16 +82,16 @@ def test_a_rebuilt_librarys_cache_files_are_removed_and_another_librarys_kept(ca
     isomers = {p.name for p in cache.glob("isomers-*")} | {p.name for p in cache.glob(".isomers-*.lock")}  # its save's lock
     assert {p.name for p in cache.iterdir() if p.is_file()} == {*kept, *isomers}
     assert {p.name for p in (cache / "copies").iterdir()} == {old, ms2_sha}
-    # an EI search keeps its identified hits' library pairs too (since stop 45; the file's name is the MS/MS one's)
-    assert _kinds(cache / "copies" / old) == {"copy", "identity", "index", "facts", "ms2pairs"}
+    # an EI search keeps its identified hits' library pairs too (since stop 45; isomer-pairs-*, since stop 46)
+    assert _kinds(cache / "copies" / old) == {"copy", "identity", "index", "facts", "isomer-pairs"}
     ms2_files = {p.name: p.read_bytes() for p in (cache / "copies" / ms2_sha).iterdir()}
-    assert {"copy", "identity", "facts", "ms2pairs"} <= _kinds(cache / "copies" / ms2_sha)
+    assert {"copy", "identity", "facts", "isomer-pairs"} <= _kinds(cache / "copies" / ms2_sha)
 
     new = _build(_records(SWGDRUG, 0, 160, tmp_path / "ei.msp"), ei, indexes=False)
     assert new != old
     rebuilt = _search(ei_queries, ei, cache)
     assert {p.name for p in (cache / "copies").iterdir()} == {new, ms2_sha}
-    assert _kinds(cache / "copies" / new) == {"copy", "identity", "index", "facts", "ms2pairs"}
+    assert _kinds(cache / "copies" / new) == {"copy", "identity", "index", "facts", "isomer-pairs"}
     assert {p.name: p.read_bytes() for p in (cache / "copies" / ms2_sha).iterdir()} == ms2_files
     assert rebuilt == _search(ei_queries, ei, tmp_path / "empty-cache")
     assert _search(ei_queries, ei, cache) == rebuilt  # and from the new folder's files

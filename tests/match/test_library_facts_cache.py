@@ -386,6 +386,32 @@ def test_files_of_an_old_key_unused_for_a_month_are_removed_when_one_is_saved(tm
         [cache.path.name, f".{cache.path.name}.lock", recent.name, other_kind.name])
 
 
+def test_the_library_pairs_file_is_named_isomer_pairs_and_its_stop_45_files_tidied_when_stale(tmp_path, monkeypatch):
+    """The pairs file holds EI pairs too since stop 45: named ``isomer-pairs-KEY.json`` since stop 46. Files of its
+    former name, ``ms2pairs-KEY.json``, are another code's key (this module is in it): never read, removed as any
+    old key's are once unused for STALE_DAYS (their locks too); one used lately stays (a stop-45 nps-id sharing the
+    cache folder uses it)."""
+    import os
+    import time
+    import types
+
+    from nps_id.match.library_facts import Ms2PairsCache
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    cache = Ms2PairsCache("0" * 64, types.SimpleNamespace(_block=None))  # no file yet: no row is checked
+    folder = cache.path.parent
+    folder.mkdir(parents=True)
+    old, recent = folder / f"ms2pairs-{'a' * 32}.json", folder / f"ms2pairs-{'b' * 32}.json"
+    for path in (old, recent, folder / f".{old.name}.lock"):
+        path.write_text("{}")
+    month_ago = time.time() - 31 * 86400
+    os.utime(old, (month_ago, month_ago))
+    cache.add("ms2_pairs:X C2H6O", {})
+    cache.save()
+    assert cache.path.name.startswith("isomer-pairs-") and json.loads(cache.path.read_text()) == {"ms2_pairs:X C2H6O": {}}
+    assert sorted(p.name for p in folder.iterdir()) == sorted([cache.path.name, f".{cache.path.name}.lock", recent.name])
+
+
 @pytest.mark.parametrize("what", ["fifo", "folder"])
 def test_a_lock_path_that_is_no_file_neither_blocks_nor_stops_the_save(tmp_path, monkeypatch, what):
     """A FIFO opened read-only waits for a writer: the lock is opened non-blocking (attack38's
