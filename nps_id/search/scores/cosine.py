@@ -66,27 +66,10 @@ def _weigh_rows(cand, offsets, r_mz, r_int, mz_power, intensity_power, r_w, r_no
 def _few_pairs(mz_a, mz_b, tol, ppm, shift, ia, ib):
     """:func:`~nps_id.search.kernels._all_pairs` (direct pairs, then those at ``shift``) written into
     ``ia``, ``ib``: their number, or -1 when there are more than the arrays hold."""
-    n = 0
-    for step in range(2 if shift != 0.0 else 1):
-        by = 0.0 if step == 0 else shift
-        lowest = 0
-        for i in range(mz_a.shape[0]):
-            window = tol * 1e-6 * mz_a[i] if ppm else tol
-            low = mz_a[i] - window
-            high = mz_a[i] + window
-            for j in range(lowest, mz_b.shape[0]):
-                mz2 = mz_b[j] + by
-                if mz2 > high:
-                    break
-                if mz2 < low:
-                    lowest = j + 1
-                else:
-                    if n == ia.shape[0]:
-                        return -1
-                    ia[n] = i
-                    ib[n] = j
-                    n += 1
-    return n
+    n = kernels.pairs_into(mz_a, mz_b, tol, ppm, 0.0, ia, ib, 0)
+    if shift == 0.0 or n < 0:
+        return n
+    return kernels.pairs_into(mz_a, mz_b, tol, ppm, shift, ia, ib, n)
 
 
 @njit(cache=True, nogil=True)
