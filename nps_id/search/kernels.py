@@ -364,35 +364,38 @@ def peak_pairs(mz_a, mz_b, tol, ppm, shift):
     ``window`` is ``tol`` Da, or ``tol * 1e-6 * mz_a[i]`` when ``ppm``. Both m/z arrays must be
     ascending. Returns two int64 arrays.
     """
-    n_a = mz_a.shape[0]
-    n_b = mz_b.shape[0]
     cap = 16
-    ia = np.empty(cap, dtype=np.int64)
-    ib = np.empty(cap, dtype=np.int64)
-    n = 0
+    while True:  # arrays 4x larger, and the pairs again, while they do not fit
+        ia = np.empty(cap, dtype=np.int64)
+        ib = np.empty(cap, dtype=np.int64)
+        n = pairs_into(mz_a, mz_b, tol, ppm, shift, ia, ib, 0)
+        if n >= 0:
+            return ia[:n], ib[:n]
+        cap *= 4
+
+
+@njit(cache=True, nogil=True)
+def pairs_into(mz_a, mz_b, tol, ppm, shift, ia, ib, n):
+    """:func:`peak_pairs` written into ``ia``, ``ib`` after their first ``n``: the new count, or -1
+    when the arrays cannot hold them all."""
     lowest = 0
-    for i in range(n_a):
+    for i in range(mz_a.shape[0]):
         window = tol * 1e-6 * mz_a[i] if ppm else tol
         low = mz_a[i] - window
         high = mz_a[i] + window
-        for j in range(lowest, n_b):
+        for j in range(lowest, mz_b.shape[0]):
             mz2 = mz_b[j] + shift
             if mz2 > high:
                 break
             if mz2 < low:
                 lowest = j + 1
             else:
-                if n == cap:
-                    cap *= 2
-                    ia2 = np.empty(cap, dtype=np.int64)
-                    ib2 = np.empty(cap, dtype=np.int64)
-                    ia2[:n] = ia[:n]
-                    ib2[:n] = ib[:n]
-                    ia, ib = ia2, ib2
+                if n == ia.shape[0]:
+                    return -1
                 ia[n] = i
                 ib[n] = j
                 n += 1
-    return ia[:n], ib[:n]
+    return n
 
 
 @njit(cache=True, nogil=True)

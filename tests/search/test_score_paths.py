@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,42 @@ def test_compiled_batch_of_pairs_equals_the_score_query_by_query(name):
                                            float(s), float(score.mz_power), float(score.intensity_power))[0], 1.0)
                          for q, c, s in zip(pair_query.tolist(), cand.tolist(), shift.tolist())])
     assert compiled.tobytes() == per_pair.tobytes()
+
+
+@pytest.mark.parametrize("name", ["cosine", "modified_cosine"])
+@pytest.mark.parametrize("tolerance", [0.5, 8.0])
+def test_library_weights_kept_across_batches_give_the_bits_of_the_score_query_by_query(name, tolerance):
+    """The library spectra's peak weights made by one batch and read by the next (``Cosine.prepare``'s
+    :class:`LibraryWeights`, what every batch of a search shares) give the bits ``exact`` gives one
+    query at a time -- with pairs of few peak pairs (their own sort) and, at 8 Da, of more than the
+    kernel's arrays hold (the general kernel), on real MassBank queries."""
+    from nps_id.peaks import CSRPeaks
+    from nps_id.search.index import recorded_precision, trim_ms2_csr
+    from nps_id.search.kernels import peak_pairs
+    from nps_id.search.ms2 import _precursor_windows
+    from nps_id.search.prepared import PreparedLibrary
+    from nps_id.search.scores.cosine import _FEW_PAIRS, LibraryWeights
+    from nps_id.tolerance import Tolerance
+
+    queries = list(read(data_path("massbank", "ms2-queries-identity.msp.gz")))[:300]
+    index = PreparedLibrary(Reference.from_spectra(queries[::2]), SearchSettings()).indexes["ms2"]
+    prec = np.array([q.precursor_mz or np.nan for q in queries])
+    trimmed = trim_ms2_csr(CSRPeaks.from_spectra(queries), prec, index.noise, index.precursor_margin_da)
+    searched = np.flatnonzero(np.diff(trimmed.offsets) > 0)
+    pair_query, cand = _precursor_windows(searched, prec, recorded_precision(prec), np.zeros(len(queries), np.int64),
+                                          index, Tolerance(0.5, "Da"))
+    delta = prec[pair_query] - index.precursor_mz[cand]
+    score = replace(scores.get(name)().for_search("ms2", SearchSettings()), tolerance=Tolerance(tolerance, "Da"))
+    weights = score.prepare(index, None)
+    assert isinstance(weights, LibraryWeights)
+    half = int(np.searchsorted(pair_query, pair_query[pair_query.size // 2]))  # whole queries in each batch
+    batches = [score.exact_batch(weights, index, trimmed, queries, pair_query[s], cand[s], delta[s])
+               for s in (slice(half, None), slice(0, None))]  # the second batch meets rows the first weighed
+    one_by_one = scores.Score.exact_batch(score, None, index, trimmed, queries, pair_query, cand, delta)
+    assert batches[1].tobytes() == one_by_one.tobytes()
+    assert batches[0].tobytes() == one_by_one[half:].tobytes()
+    direct = np.array([peak_pairs(trimmed.row(q)[0].astype(np.float64), index.spectra.row(c)[0].astype(np.float64),
+                                  tolerance, False, 0.0)[0].size for q, c in zip(pair_query.tolist(), cand.tolist())])
+    assert ((direct > 0) & (direct <= _FEW_PAIRS // 2)).sum() > 100  # both paths met (shifted pairs at most double them)
+    assert (direct > _FEW_PAIRS).sum() > (20 if tolerance > 1 else -1)  # the general kernel met at 8 Da
+    assert (one_by_one > 0.5).sum() > 100
