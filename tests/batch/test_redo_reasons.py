@@ -127,3 +127,68 @@ def test_package_versions_that_are_no_table_make_the_manifest_damaged_not_a_trac
         {"format": "nps-id-batch-manifest", "version": 3, "entries": {"x.mzML": entry}}))
     with pytest.raises(InputError, match="not a usable batch manifest .*'dependencies' is not a table of versions"):
         Manifest.load(tmp_path)
+
+
+def _broken_distributions(site: Path) -> Path:
+    """Two installed packages whose metadata pip would still list: ``noversion`` with no ``Version`` field
+    (a half-written or hand-made dist-info: importlib.metadata says None), ``latin`` with a header in
+    Latin-1 before its version (an old build's author name)."""
+    for name, header in (("noversion", b"Metadata-Version: 2.1\nName: noversion\n\n"),
+                         ("latin", b"Metadata-Version: 2.1\nName: latin\nAuthor: Jos\xe9\nVersion: 1.0\n\n")):
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text("")
+        (site / f"{name}-1.0.dist-info").mkdir()
+        (site / f"{name}-1.0.dist-info" / "METADATA").write_bytes(header)
+    return site
+
+
+def test_a_package_whose_version_cannot_be_read_is_recorded_as_such_and_the_next_batch_resumes(
+        swgdrug_library, tmp_path, monkeypatch):
+    # attack46a: a version None was recorded as null, and every later batch on that -o then stopped on a
+    # "damaged" manifest (exit 3); a Latin-1 header was a UnicodeDecodeError traceback in every batch.
+    monkeypatch.syspath_prepend(str(_broken_distributions(tmp_path / "site")))
+    versions = dependency_versions(["noversion", "latin"])
+    assert all(isinstance(v, str) and v for v in versions.values()), versions
+    monkeypatch.setattr(runner, "dependency_versions", lambda: dependency_versions([*DEPENDENCIES, "noversion", "latin"]))
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
+    stdout, _ = _batch(inputs, swgdrug_library, out)
+    assert "2 runs: 2 done (0 already done before)" in stdout
+    stdout, redone = _batch(inputs, swgdrug_library, out)
+    assert "2 runs: 2 done (2 already done before)" in stdout and not redone
+
+
+def test_a_manifest_with_versions_null_from_stop_46s_first_build_is_read_and_its_runs_redone(swgdrug_library,
+                                                                                           tmp_path):
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
+    _batch(inputs, swgdrug_library, out)
+    path = out / "manifest.json"  # as 28f0674 wrote it with a package of unreadable version
+    data = json.loads(path.read_text())
+    for entry in data["entries"].values():
+        entry["dependencies"]["rdkit"] = None
+    path.write_text(json.dumps(data))
+    stdout, (event,) = _batch(inputs, swgdrug_library, out)
+    assert "2 runs: 2 done (0 already done before)" in stdout
+    assert event["reason"] == "dependencies" and event["runs"] == RUNS and set(event["changes"]) == {"rdkit"}
+
+
+def test_runs_left_from_a_version_2_manifest_are_said_as_such_after_the_file_became_version_3(swgdrug_library,
+                                                                                               tmp_path):
+    # A version 2 manifest of two runs; a batch of one of them rewrites the file as version 3, the other's
+    # entry still without versions. The next batch of both must not call the file "manifest version 3,
+    # before stop 46" (attack46a).
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
+    _batch(inputs, swgdrug_library, out)
+    path = out / "manifest.json"
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "version": 2, "entries": {
+        key: {k: v for k, v in entry.items() if k != "dependencies"} for key, entry in data["entries"].items()}}))
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / RUNS[0]).symlink_to((inputs / RUNS[0]).resolve())
+    _batch(one, swgdrug_library, out)
+    assert json.loads(path.read_text())["version"] == 3
+
+    stdout, (event,) = _batch(inputs, swgdrug_library, out)
+    assert event["reason"] == "no dependency versions" and event["runs"] == [RUNS[1]]
+    assert "manifest version 3" not in event["message"], event["message"]
+    assert "by an older nps-id (before stop 46), which did not record the versions of the packages" in event["message"]
