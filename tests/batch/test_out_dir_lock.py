@@ -94,3 +94,35 @@ def test_a_lock_file_that_is_a_link_is_refused_and_its_target_left_alone(swgdrug
     assert f"cannot take the output folder's batch lock {LOCK_NAME}" in done.output
     assert target.read_text() == "a lab's file\n" and not (out / "manifest.json").exists()
     assert json.dumps(done.output).count("\\n") == 1  # one line
+
+
+def test_a_lock_file_this_user_may_not_write_still_locks_the_folder(swgdrug_library, tmp_path, monkeypatch):
+    # attack46a: in a lab's shared output folder (umask 002: every output group-writable) the lock file was
+    # made 0644, so a colleague's batch on that -o stopped at once: "cannot take the output folder's batch
+    # lock (Permission denied)", exit 3, while it could write everything else. The tests run as root here,
+    # which no file mode refuses: the colleague's refusal to open the file for writing is simulated.
+    inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
+    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), "--workers", "2"]
+    shared = os.umask(0o002)  # a lab's shared folder: group members write each other's files
+    try:
+        assert CliRunner().invoke(cli, args).exit_code == 0
+    finally:
+        os.umask(shared)
+    # the lock file as writable as the batch's other outputs (the umask decides)
+    assert (out / LOCK_NAME).stat().st_mode & 0o777 == (out / "manifest.json").stat().st_mode & 0o777 == 0o664
+
+    import nps_id.batch.lock as lock
+
+    real_open = os.open
+
+    def colleagues_open(path, flags, *mode):
+        if Path(path).name == LOCK_NAME and flags & (os.O_RDWR | os.O_WRONLY):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *mode)
+
+    monkeypatch.setattr(lock.os, "open", colleagues_open)
+    done = CliRunner().invoke(cli, args)
+    assert done.exit_code == 0 and "6 runs: 6 done (6 already done before)" in done.stdout, done.output
+    with lock.out_dir_lock(out):  # and it locks: a second batch meanwhile is refused
+        second = CliRunner().invoke(cli, args)
+    assert second.exit_code == 3 and f"{out} is in use by another nps-id batch" in second.output
