@@ -15,6 +15,7 @@ Entry point: :func:`out_dir_lock`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import stat
@@ -33,11 +34,11 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
     lock daemon: ENOLCK) the batch runs unlocked, as before stop 46."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        # O_NOFOLLOW: a symbolic link of that name would have us write a pid into a file elsewhere;
-        # O_NONBLOCK: a FIFO of that name would wait for a writer forever (refused below)
-        fd = os.open(out_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                     0o644)
+        fd = _open(out_dir / LOCK_NAME)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW's refusal: said as the FIFO's is, not "too many levels of links"
+            raise InputError(f"{out_dir / LOCK_NAME}: not a regular file (a symbolic link; the batch lock); "
+                             "remove it") from None
         raise InputError(f"{out_dir}: cannot take the output folder's batch lock {LOCK_NAME} "
                          f"({exc.strerror or exc})") from None
     try:
@@ -57,6 +58,24 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def _open(path: Path) -> int:
+    """The lock file, opened for writing (its holder's pid), or only for reading when this user may not
+    write it: a lab's shared output folder made by a colleague's batch (flock needs no write access;
+    the pid then says the last batch that could write it)."""
+    # O_NOFOLLOW: a symbolic link of that name would have us write a pid into a file elsewhere;
+    # O_NONBLOCK: a FIFO of that name would wait for a writer forever (refused by the caller)
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        # 0o666: as writable as the batch's other outputs (atomic_output's files); the umask decides
+        # (attack46a: with 0o644 a colleague's batch on a group-writable -o was refused)
+        return os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o666)
+    except PermissionError as denied:
+        try:
+            return os.open(path, os.O_RDONLY | flags)
+        except FileNotFoundError:  # a folder this user may not write: say that, not "no such file"
+            raise denied from None
 
 
 def _holder(fd: int) -> str:
