@@ -126,3 +126,17 @@ def test_a_lock_file_this_user_may_not_write_still_locks_the_folder(swgdrug_libr
     with lock.out_dir_lock(out):  # and it locks: a second batch meanwhile is refused
         second = CliRunner().invoke(cli, args)
     assert second.exit_code == 3 and f"{out} is in use by another nps-id batch" in second.output
+
+
+def test_a_batch_holding_the_folder_from_another_machine_is_named_with_its_host(swgdrug_library, tmp_path):
+    # attack46a: an OUT_DIR on a shared (NFS) folder, two batches started from two machines (--scheduler's
+    # use): the second said only the first's pid, which on its own machine is another process -- one a
+    # user told to wait for, or kill, the wrong way. The first's line, as it writes it on its machine:
+    import nps_id.batch.lock as lock
+
+    inputs, out = _inputs(tmp_path / "in"), tmp_path / "out"
+    with lock.out_dir_lock(out):
+        (out / LOCK_NAME).write_text("4242 node7.lab.example\n")
+        second = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out)])
+    assert second.exit_code == 3
+    assert f"{out} is in use by another nps-id batch (pid 4242 on node7.lab.example); wait" in second.output
