@@ -18,6 +18,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import socket
 import stat
 from pathlib import Path
 from typing import Iterator
@@ -54,7 +55,9 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
         else:
             with contextlib.suppress(OSError):  # only for the message of a batch that finds it held
                 os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                # with the host: on a folder shared by machines (NFS, --scheduler) a pid alone names
+                # another process on the machine of the batch that reads it
+                os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)  # closing releases the lock
@@ -79,9 +82,14 @@ def _open(path: Path) -> int:
 
 
 def _holder(fd: int) -> str:
-    """The process id the lock's holder wrote, or "unknown" (it has not written it yet)."""
+    """The process id the lock's holder wrote, with its host when that is not this one ("4242 on node7"),
+    or "unknown" (it has not written it yet). A file of stop 46's first build holds the pid alone."""
     try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip()
+        words = os.pread(fd, 320, 0).decode("utf-8").split()  # a pid and a host name (<= 255 bytes)
     except (OSError, UnicodeDecodeError):
         return "unknown"
-    return text if text.isdigit() else "unknown"
+    if not words or not words[0].isdigit():
+        return "unknown"
+    if len(words) == 1 or words[1] == socket.gethostname():
+        return words[0]
+    return f"{words[0]} on {words[1]}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -39,7 +40,7 @@ def _wait_for_lock(out: Path, pid: int, first: subprocess.Popen) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and first.poll() is None:
         lock = out / LOCK_NAME
-        if lock.exists() and lock.read_text().strip() == str(pid):
+        if lock.exists() and lock.read_text().split()[:1] == [str(pid)]:
             return
         time.sleep(0.1)
     raise AssertionError(f"the first batch took no lock (exit {first.poll()}): {first.stderr.read()}")
@@ -71,7 +72,7 @@ def test_a_second_batch_on_one_output_folder_stops_and_a_killed_batch_blocks_not
     assert "6 runs: 6 done (" in resumed.stdout
     assert {key: entry.status for key, entry in Manifest.load(out).entries.items()} == dict.fromkeys(RUNS, "done")
     # the lock file stays (hidden: no run), now naming the batch that ran last
-    assert (out / LOCK_NAME).read_text().strip() == str(os.getpid())
+    assert (out / LOCK_NAME).read_text() == f"{os.getpid()} {socket.gethostname()}\n"
     again = CliRunner().invoke(cli, args)  # released when the command ended: the same process locks again
     assert again.exit_code == 0 and "6 runs: 6 done (6 already done before)" in again.stdout, again.output
 

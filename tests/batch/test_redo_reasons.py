@@ -171,17 +171,18 @@ def test_a_manifest_with_versions_null_from_stop_46s_first_build_is_read_and_its
     assert event["reason"] == "dependencies" and event["runs"] == RUNS and set(event["changes"]) == {"rdkit"}
 
 
-def test_runs_left_from_a_version_2_manifest_are_said_as_such_after_the_file_became_version_3(swgdrug_library,
+def test_runs_left_from_a_version_1_manifest_are_said_as_such_after_the_file_became_version_3(swgdrug_library,
                                                                                                tmp_path):
-    # A version 2 manifest of two runs; a batch of one of them rewrites the file as version 3, the other's
-    # entry still without versions. The next batch of both must not call the file "manifest version 3,
-    # before stop 46" (attack46a).
+    # A version 1 manifest (before stop 45) of two runs; a batch of one of them rewrites the file as version 3,
+    # the other's entry still without a code stamp. The next batch of both called the file "from an older
+    # nps-id (manifest version 1, ...)": it is version 3 (attack46a).
     inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
     _batch(inputs, swgdrug_library, out)
     path = out / "manifest.json"
     data = json.loads(path.read_text())
-    path.write_text(json.dumps({**data, "version": 2, "entries": {
-        key: {k: v for k, v in entry.items() if k != "dependencies"} for key, entry in data["entries"].items()}}))
+    path.write_text(json.dumps({**data, "version": 1, "entries": {
+        key: {k: v for k, v in entry.items() if k not in ("code_stamp", "dependencies")}
+        for key, entry in data["entries"].items()}}))
     one = tmp_path / "one"
     one.mkdir()
     (one / RUNS[0]).symlink_to((inputs / RUNS[0]).resolve())
@@ -189,6 +190,8 @@ def test_runs_left_from_a_version_2_manifest_are_said_as_such_after_the_file_bec
     assert json.loads(path.read_text())["version"] == 3
 
     stdout, (event,) = _batch(inputs, swgdrug_library, out)
-    assert event["reason"] == "no dependency versions" and event["runs"] == [RUNS[1]]
-    assert "manifest version 3" not in event["message"], event["message"]
-    assert "by an older nps-id (before stop 46), which did not record the versions of the packages" in event["message"]
+    assert "2 runs: 2 done (1 already done before)" in stdout
+    assert event["reason"] == "no code stamp" and event["runs"] == [RUNS[1]]
+    assert "manifest version 1" not in event["message"], event["message"]
+    assert event["message"].endswith(f"({RUNS[1]}): its entry in {path} was written by an older nps-id (before stop "
+                                     "45), which did not record the code that made it")
