@@ -78,7 +78,9 @@ def dependency_versions(names: Iterable[str] = DEPENDENCIES) -> dict[str, str]:
             version = package_version(name)
         except ImportError:  # importlib.metadata's PackageNotFoundError
             version = NOT_INSTALLED
-        except (OSError, ValueError):  # UnicodeDecodeError: a METADATA header in Latin-1 (attack46a)
+        # UnicodeDecodeError: a METADATA header in Latin-1; KeyError: no Version field, as the importlib_metadata
+        # backport says it once another package has imported it (the standard library's says None) (attack46a)
+        except (OSError, ValueError, KeyError):
             version = UNREADABLE
         versions[name] = version if isinstance(version, str) and version else UNREADABLE
     return versions
