@@ -61,16 +61,26 @@ DEPENDENCIES = ("numpy", "scipy", "numba", "rdkit", "h5py", "pyteomics", "lxml",
 
 #: The version recorded for a package that is not installed (rainbow-api is needed only for .D folders).
 NOT_INSTALLED = "not installed"
+#: The version recorded for a package installed with metadata that name none (a dist-info without a
+#: ``Version`` field: importlib.metadata says None) or that cannot be read (a header not in UTF-8).
+UNREADABLE = "version unreadable"
 
 
 def dependency_versions(names: Iterable[str] = DEPENDENCIES) -> dict[str, str]:
-    """The installed version of each package of ``names`` (:data:`NOT_INSTALLED` for one that is not),
-    from its metadata: ~1 ms each (pyteomics, a namespace package, through importlib.metadata, which
-    `nps-id batch` imports anyway), none imported."""
+    """The installed version of each package of ``names`` (:data:`NOT_INSTALLED` for one that is not,
+    :data:`UNREADABLE` for one whose metadata say none), from its metadata: ~1 ms each (pyteomics, a
+    namespace package, through importlib.metadata, which `nps-id batch` imports anyway), none imported.
+    Always a string: the manifest refuses any other value as damaged (attack46a: a None recorded there
+    stopped every later batch on that output folder)."""
     versions = {}
     for name in names:
         try:
-            versions[name] = package_version(name)
+            version = package_version(name)
         except ImportError:  # importlib.metadata's PackageNotFoundError
-            versions[name] = NOT_INSTALLED
+            version = NOT_INSTALLED
+        # UnicodeDecodeError: a METADATA header in Latin-1; KeyError: no Version field, as the importlib_metadata
+        # backport says it once another package has imported it (the standard library's says None) (attack46a)
+        except (OSError, ValueError, KeyError):
+            version = UNREADABLE
+        versions[name] = version if isinstance(version, str) and version else UNREADABLE
     return versions

@@ -15,8 +15,10 @@ Entry point: :func:`out_dir_lock`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import socket
 import stat
 from pathlib import Path
 from typing import Iterator
@@ -33,11 +35,11 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
     lock daemon: ENOLCK) the batch runs unlocked, as before stop 46."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        # O_NOFOLLOW: a symbolic link of that name would have us write a pid into a file elsewhere;
-        # O_NONBLOCK: a FIFO of that name would wait for a writer forever (refused below)
-        fd = os.open(out_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                     0o644)
+        fd = _open(out_dir / LOCK_NAME)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW's refusal: said as the FIFO's is, not "too many levels of links"
+            raise InputError(f"{out_dir / LOCK_NAME}: not a regular file (a symbolic link; the batch lock); "
+                             "remove it") from None
         raise InputError(f"{out_dir}: cannot take the output folder's batch lock {LOCK_NAME} "
                          f"({exc.strerror or exc})") from None
     try:
@@ -53,16 +55,41 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
         else:
             with contextlib.suppress(OSError):  # only for the message of a batch that finds it held
                 os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                # with the host: on a folder shared by machines (NFS, --scheduler) a pid alone names
+                # another process on the machine of the batch that reads it
+                os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
         yield
     finally:
         os.close(fd)  # closing releases the lock
 
 
-def _holder(fd: int) -> str:
-    """The process id the lock's holder wrote, or "unknown" (it has not written it yet)."""
+def _open(path: Path) -> int:
+    """The lock file, opened for writing (its holder's pid), or only for reading when this user may not
+    write it: a lab's shared output folder made by a colleague's batch (flock needs no write access;
+    the pid then says the last batch that could write it)."""
+    # O_NOFOLLOW: a symbolic link of that name would have us write a pid into a file elsewhere;
+    # O_NONBLOCK: a FIFO of that name would wait for a writer forever (refused by the caller)
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        text = os.pread(fd, 32, 0).decode("ascii").strip()
+        # 0o666: as writable as the batch's other outputs (atomic_output's files); the umask decides
+        # (attack46a: with 0o644 a colleague's batch on a group-writable -o was refused)
+        return os.open(path, os.O_RDWR | os.O_CREAT | flags, 0o666)
+    except PermissionError as denied:
+        try:
+            return os.open(path, os.O_RDONLY | flags)
+        except FileNotFoundError:  # a folder this user may not write: say that, not "no such file"
+            raise denied from None
+
+
+def _holder(fd: int) -> str:
+    """The process id the lock's holder wrote, with its host when that is not this one ("4242 on node7"),
+    or "unknown" (it has not written it yet). A file of stop 46's first build holds the pid alone."""
+    try:
+        words = os.pread(fd, 320, 0).decode("utf-8").split()  # a pid and a host name (<= 255 bytes)
     except (OSError, UnicodeDecodeError):
         return "unknown"
-    return text if text.isdigit() else "unknown"
+    if not words or not words[0].isdigit():
+        return "unknown"
+    if len(words) == 1 or words[1] == socket.gethostname():
+        return words[0]
+    return f"{words[0]} on {words[1]}"

@@ -36,6 +36,7 @@ from typing import Any, Mapping
 
 from nps_id import __version__
 from nps_id._atomic import atomic_output
+from nps_id._code_stamp import UNREADABLE
 from nps_id._hashing import sha256_path
 from nps_id._paths import is_inside
 from nps_id.errors import InputError
@@ -100,6 +101,16 @@ def _check_outputs(out_dir: Path, key: str, entry: Entry) -> None:
             raise ValueError(f"run {key!r} lists an output outside {out_dir}: {rel!r}")
 
 
+def _checked_versions(key: str, dependencies: object) -> dict[str, str]:
+    """``dependencies`` (name -> version), with the nulls stop 46's first build (28f0674) wrote for a
+    package whose metadata said no version read as :data:`~nps_id._code_stamp.UNREADABLE` (what is
+    recorded for it now); ValueError for anything else that is no table of versions (an edited manifest)."""
+    if isinstance(dependencies, dict) and all(isinstance(k, str) and (v is None or isinstance(v, str))
+                                              for k, v in dependencies.items()):
+        return {name: UNREADABLE if version is None else version for name, version in dependencies.items()}
+    raise ValueError(f"run {key!r}: 'dependencies' is not a table of versions")
+
+
 def dependency_changes(was: Mapping[str, str], now: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """The packages of ``now`` whose version is not the one of ``was`` (name -> (was, now)); a package
     ``was`` does not name (one added to the list by a later nps-id) counts as changed."""
@@ -145,9 +156,7 @@ class Manifest:
                 _check_outputs(out_dir, key, entry)
                 if not isinstance(entry.code_stamp, str):  # an edited manifest; the batch quotes it
                     raise ValueError(f"run {key!r}: 'code_stamp' is not a string")
-                if not (isinstance(entry.dependencies, dict)  # quoted too ("rdkit 2025.3.1 -> ...")
-                        and all(isinstance(v, str) for v in (*entry.dependencies, *entry.dependencies.values()))):
-                    raise ValueError(f"run {key!r}: 'dependencies' is not a table of versions")
+                entry.dependencies = _checked_versions(key, entry.dependencies)  # quoted ("rdkit 2025.3.1 -> ...")
         # RecursionError: valid JSON nested deeper than the parser's stack (an edited manifest)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise InputError(

@@ -328,6 +328,16 @@ def _say_redone(redone: Mapping[str, list[str]], manifest: Manifest, library_sha
     def their(keys: list[str]) -> str:
         return "its" if len(keys) == 1 else "their"
 
+    def older(keys: list[str], version: int, stop: int) -> str:
+        """Who wrote entries without what manifest ``version`` added: the whole file, when it is older,
+        else only these runs' entries, left by an older nps-id in a file since rewritten by a batch of
+        other runs (attack46a: "manifest version 3, before stop 46" was said of such a file)."""
+        if manifest.version < version:
+            return f"{manifest.path} is from an older nps-id (manifest version {manifest.version}, before stop {stop})"
+        entries_were = "its entry in" if len(keys) == 1 else "their entries in"
+        return f"{entries_were} {manifest.path} {'was' if len(keys) == 1 else 'were'} written by an older nps-id " \
+               f"(before stop {stop})"
+
     said: dict[str, Callable[[list[str]], str]] = {
         "input": lambda keys: f"{their(keys)} input changed {since(keys)} (another SHA-256)",
         "settings": lambda keys: f"the settings changed {since(keys)} (match options, report formats, "
@@ -336,11 +346,10 @@ def _say_redone(redone: Mapping[str, list[str]], manifest: Manifest, library_sha
                                 f"was {was(keys, 'library_sha256')})",
         "code": lambda keys: f"nps-id's code or shipped data changed {since(keys)} (code stamp now "
                              f"{stamp[:12]}, was {was(keys, 'code_stamp')}; version {__version__})",
-        "no code stamp": lambda keys: f"{manifest.path} is from an older nps-id (manifest version 1, before stop "
-                                      "45), which did not record the code that made them",
-        "no dependency versions": lambda keys: f"{manifest.path} is from an older nps-id (manifest version "
-                                               f"{manifest.version}, before stop 46), which did not record the "
-                                               "versions of the packages it computed with (numpy, RDKit, ...)",
+        "no code stamp": lambda keys: f"{older(keys, 2, 45)}, which did not record the code that made "
+                                      f"{'it' if len(keys) == 1 else 'them'}",
+        "no dependency versions": lambda keys: f"{older(keys, 3, 46)}, which did not record the versions of the "
+                                               "packages it computed with (numpy, RDKit, ...)",
         "outputs": lambda keys: f"{their(keys)} outputs in the output folder were altered or removed {since(keys)}",
     }
     for reason, words in said.items():

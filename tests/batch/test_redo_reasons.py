@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import nps_id.batch.runner as runner
-from nps_id._code_stamp import DEPENDENCIES, NOT_INSTALLED, dependency_versions
+from nps_id._code_stamp import DEPENDENCIES, NOT_INSTALLED, UNREADABLE, dependency_versions
 from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
@@ -127,3 +127,75 @@ def test_package_versions_that_are_no_table_make_the_manifest_damaged_not_a_trac
         {"format": "nps-id-batch-manifest", "version": 3, "entries": {"x.mzML": entry}}))
     with pytest.raises(InputError, match="not a usable batch manifest .*'dependencies' is not a table of versions"):
         Manifest.load(tmp_path)
+
+
+def _broken_distributions(site: Path) -> Path:
+    """Two installed packages whose metadata pip would still list: ``noversion`` with no ``Version`` field
+    (a half-written or hand-made dist-info: importlib.metadata says None), ``latin`` with a header in
+    Latin-1 before its version (an old build's author name)."""
+    for name, header in (("noversion", b"Metadata-Version: 2.1\nName: noversion\n\n"),
+                         ("latin", b"Metadata-Version: 2.1\nName: latin\nAuthor: Jos\xe9\nVersion: 1.0\n\n")):
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text("")
+        (site / f"{name}-1.0.dist-info").mkdir()
+        (site / f"{name}-1.0.dist-info" / "METADATA").write_bytes(header)
+    return site
+
+
+def test_a_package_whose_version_cannot_be_read_is_recorded_as_such_and_the_next_batch_resumes(
+        swgdrug_library, tmp_path, monkeypatch):
+    # attack46a: a version None was recorded as null, and every later batch on that -o then stopped on a
+    # "damaged" manifest (exit 3); a Latin-1 header was a UnicodeDecodeError traceback in every batch.
+    monkeypatch.syspath_prepend(str(_broken_distributions(tmp_path / "site")))
+    assert dependency_versions(["noversion", "latin"]) == {"noversion": UNREADABLE, "latin": UNREADABLE}
+    monkeypatch.setattr(runner, "dependency_versions", lambda: dependency_versions([*DEPENDENCIES, "noversion", "latin"]))
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
+    stdout, _ = _batch(inputs, swgdrug_library, out)
+    assert "2 runs: 2 done (0 already done before)" in stdout
+    stdout, redone = _batch(inputs, swgdrug_library, out)
+    assert "2 runs: 2 done (2 already done before)" in stdout and not redone
+
+    # the importlib_metadata backport, once another package has imported it, answers for the standard
+    # library's importlib.metadata and says a missing Version with a KeyError (a traceback in the full suite)
+    pytest.importorskip("importlib_metadata", reason="the importlib_metadata backport is not installed")
+    assert dependency_versions(["noversion", "latin"]) == {"noversion": UNREADABLE, "latin": UNREADABLE}
+
+
+def test_a_manifest_with_versions_null_from_stop_46s_first_build_is_read_and_its_runs_redone(swgdrug_library,
+                                                                                           tmp_path):
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
+    _batch(inputs, swgdrug_library, out)
+    path = out / "manifest.json"  # as 28f0674 wrote it with a package of unreadable version
+    data = json.loads(path.read_text())
+    for entry in data["entries"].values():
+        entry["dependencies"]["rdkit"] = None
+    path.write_text(json.dumps(data))
+    stdout, (event,) = _batch(inputs, swgdrug_library, out)
+    assert "2 runs: 2 done (0 already done before)" in stdout
+    assert event["reason"] == "dependencies" and event["runs"] == RUNS and set(event["changes"]) == {"rdkit"}
+
+
+def test_runs_left_from_a_version_1_manifest_are_said_as_such_after_the_file_became_version_3(swgdrug_library,
+                                                                                               tmp_path):
+    # A version 1 manifest (before stop 45) of two runs; a batch of one of them rewrites the file as version 3,
+    # the other's entry still without a code stamp. The next batch of both called the file "from an older
+    # nps-id (manifest version 1, ...)": it is version 3 (attack46a).
+    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
+    _batch(inputs, swgdrug_library, out)
+    path = out / "manifest.json"
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({**data, "version": 1, "entries": {
+        key: {k: v for k, v in entry.items() if k not in ("code_stamp", "dependencies")}
+        for key, entry in data["entries"].items()}}))
+    one = tmp_path / "one"
+    one.mkdir()
+    (one / RUNS[0]).symlink_to((inputs / RUNS[0]).resolve())
+    _batch(one, swgdrug_library, out)
+    assert json.loads(path.read_text())["version"] == 3
+
+    stdout, (event,) = _batch(inputs, swgdrug_library, out)
+    assert "2 runs: 2 done (1 already done before)" in stdout
+    assert event["reason"] == "no code stamp" and event["runs"] == [RUNS[1]]
+    assert "manifest version 1" not in event["message"], event["message"]
+    assert event["message"].endswith(f"({RUNS[1]}): its entry in {path} was written by an older nps-id (before stop "
+                                     "45), which did not record the code that made it")
