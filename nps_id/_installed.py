@@ -21,7 +21,8 @@ def package_version(name: str) -> str:
         found = list(Path(spec.origin).parent.parent.glob(f"{name}-*.dist-info"))
         if len(found) == 1:
             try:
-                with open(found[0] / "METADATA", encoding="utf-8") as fh:
+                # the header's Version line is ASCII; a Latin-1 byte elsewhere must not stop every search
+                with open(found[0] / "METADATA", encoding="utf-8", errors="replace") as fh:
                     for line in fh:  # the header ends at the first empty line
                         if not line.strip():
                             break
