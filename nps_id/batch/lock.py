@@ -15,6 +15,7 @@ Entry point: :func:`out_dir_lock`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import stat
@@ -38,6 +39,9 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
         fd = os.open(out_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
                      0o644)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW's refusal reads "Too many levels of symbolic links"
+            raise InputError(f"{out_dir}: cannot take the output folder's batch lock {LOCK_NAME}: it is a "
+                             "symbolic link (never followed); remove it") from None
         raise InputError(f"{out_dir}: cannot take the output folder's batch lock {LOCK_NAME} "
                          f"({exc.strerror or exc})") from None
     try:
