@@ -37,9 +37,9 @@ def out_dir_lock(out_dir: Path) -> Iterator[None]:
         out_dir.mkdir(parents=True, exist_ok=True)
         fd = _open(out_dir / LOCK_NAME)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:  # O_NOFOLLOW's refusal: said as the FIFO's is, not "too many levels of links"
-            raise InputError(f"{out_dir / LOCK_NAME}: not a regular file (a symbolic link; the batch lock); "
-                             "remove it") from None
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW's refusal reads "Too many levels of symbolic links"
+            raise InputError(f"{out_dir}: cannot take the output folder's batch lock {LOCK_NAME}: it is a "
+                             "symbolic link (never followed); remove it") from None
         raise InputError(f"{out_dir}: cannot take the output folder's batch lock {LOCK_NAME} "
                          f"({exc.strerror or exc})") from None
     try:

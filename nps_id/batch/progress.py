@@ -11,10 +11,12 @@ JSON-lines events (one object per line, for CI logs and other tools)::
     {"event": "finish", "done": 6, "failed": 1, "elapsed_seconds": 11.2}
 
 Messages before the runs start (a file below the folders that is not a run, a warning about the
-sample information) are events too, ``{"event": "ignored", "path": ..., "message": ...}`` and
-``{"event": "warning", "message": ...}``, and runs done before that are redone because nps-id's code or
-shipped data changed (or the manifest predates the code stamp, stop 45) one event per reason,
-``{"event": "redone", "runs": [...], "reason": "code" or "no code stamp", "message": ...}``: a script reading one JSON object per line never meets
+sample information, runs without a blank) are events too, ``{"event": "ignored", "path": ..., "message": ...}``
+and ``{"event": "warning", "message": ...}``, and runs done before that are redone one event per reason,
+``{"event": "redone", "runs": [...], "reason": ..., "message": ...}``, ``reason`` one of "input", "settings",
+"library", "code", "no code stamp", "no dependency versions", "dependencies" (with ``"changes": {name: [was,
+now]}``) and "outputs" (stop 46; :func:`nps_id.batch.runner._say_redone`, docs/batch.md "Why a run is redone";
+stop 45 said only "code" and "no code stamp"): a script reading one JSON object per line never meets
 plain text until the command ends (a fatal error is one plain line, then the exit code). After
 ``finish``, where the summary was written is one more (since stop 32; it was a plain line on
 standard output), ``{"event": "summary", "path": "out/summary.html", "message": "summary: ..."}``.
