@@ -238,8 +238,9 @@ def test_library_weights_kept_across_batches_give_the_bits_of_the_score_query_by
 def test_library_weights_made_for_another_index_or_score_are_not_read(made_for):
     """A library API caller passing ``exact_batch`` what ``prepare`` made for another index (a smaller
     library, whose kept weights cover other spectra) or for the score with other powers gets the
-    bits of a call without it: those weights were read as this index's (1,535 of 1,708 MassBank
-    pairs wrong, and writes past the end of the smaller library's arrays)."""
+    bits of a call without it. They were read as this index's: a ValueError (weights written past
+    the end of the smaller library's arrays), or wrong scores (1,535 of 1,708 MassBank MS/MS library
+    pairs against a 20-spectrum library's weights)."""
     from nps_id.peaks import CSRPeaks
     from nps_id.search.index import recorded_precision, trim_ms2_csr
     from nps_id.search.ms2 import _precursor_windows
@@ -268,5 +269,5 @@ def test_library_weights_made_for_another_index_or_score_are_not_read(made_for):
         other.exact_batch(weights, big, trimmed, queries, *pairs(big))  # filled with intensity_power 1
     got = score.exact_batch(weights, big, trimmed, queries, *pairs(big))
     alone = score.exact_batch(None, big, trimmed, queries, *pairs(big))
-    assert pairs(big)[1].size > 1000 and (alone > 0.5).sum() > 100
+    assert pairs(big)[1].size > 300 and (alone > 0.5).sum() > 50  # (real pairs, many alike)
     assert got.tobytes() == alone.tobytes()
