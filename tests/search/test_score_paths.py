@@ -232,3 +232,42 @@ def test_library_weights_kept_across_batches_give_the_bits_of_the_score_query_by
     assert ((direct > 0) & (direct <= _FEW_PAIRS // 2)).sum() > 100  # both paths met (shifted pairs at most double them)
     assert (direct > _FEW_PAIRS).sum() > (20 if tolerance > 1 else -1)  # the general kernel met at 8 Da
     assert (one_by_one > 0.5).sum() > 100
+
+
+@pytest.mark.parametrize("made_for", ["another index", "other powers"])
+def test_library_weights_made_for_another_index_or_score_are_not_read(made_for):
+    """A library API caller passing ``exact_batch`` what ``prepare`` made for another index (a smaller
+    library, whose kept weights cover other spectra) or for the score with other powers gets the
+    bits of a call without it. They were read as this index's: a ValueError (weights written past
+    the end of the smaller library's arrays), or wrong scores (1,535 of 1,708 MassBank MS/MS library
+    pairs against a 20-spectrum library's weights)."""
+    from nps_id.peaks import CSRPeaks
+    from nps_id.search.index import recorded_precision, trim_ms2_csr
+    from nps_id.search.ms2 import _precursor_windows
+    from nps_id.search.prepared import PreparedLibrary
+    from nps_id.tolerance import Tolerance
+
+    spectra = [s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.precursor_mz][:600]
+    small = PreparedLibrary(Reference.from_spectra(spectra[:20]), SearchSettings()).indexes["ms2"]
+    big = PreparedLibrary(Reference.from_spectra(spectra), SearchSettings()).indexes["ms2"]
+    score = scores.get("cosine")().for_search("ms2", SearchSettings())
+    queries = spectra[::3]
+    prec = np.array([q.precursor_mz for q in queries])
+    trimmed = trim_ms2_csr(CSRPeaks.from_spectra(queries), prec, big.noise, big.precursor_margin_da)
+
+    def pairs(index):
+        pair_query, cand = _precursor_windows(np.arange(len(queries)), prec, recorded_precision(prec),
+                                              np.zeros(len(queries), np.int64), index, Tolerance(0.5, "Da"))
+        return pair_query, cand, prec[pair_query] - index.precursor_mz[cand]
+
+    if made_for == "another index":
+        weights = score.prepare(small, None)
+        score.exact_batch(weights, small, trimmed, queries, *pairs(small))  # filled, as the small index's
+    else:
+        other = replace(score, intensity_power=1.0)
+        weights = other.prepare(big, None)
+        other.exact_batch(weights, big, trimmed, queries, *pairs(big))  # filled with intensity_power 1
+    got = score.exact_batch(weights, big, trimmed, queries, *pairs(big))
+    alone = score.exact_batch(None, big, trimmed, queries, *pairs(big))
+    assert pairs(big)[1].size > 300 and (alone > 0.5).sum() > 50  # (real pairs, many alike)
+    assert got.tobytes() == alone.tobytes()

@@ -141,18 +141,20 @@ class LibraryWeights:
     spectrum weighed when a batch first scores it and kept for the process's later batches (and
     the workers it forks): each batch weighed its candidates again (MassBank MS/MS x10 queries:
     ~6.1 million peaks for 1.4 million in the library). Made by :meth:`Cosine.prepare` (once per
-    index and score, before the search's threads start); its arrays are filled under a lock."""
+    index and score, before the search's threads start) for the index whose CSR offsets are
+    ``offsets``; its arrays are filled under a lock."""
 
-    def __init__(self, mz_power: float, intensity_power: float) -> None:
+    def __init__(self, offsets: np.ndarray, mz_power: float, intensity_power: float) -> None:
+        self.offsets = offsets
         self.powers = (mz_power, intensity_power)
         self._lock = threading.Lock()
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
 
-    def of(self, lib: CSRPeaks, cand: np.ndarray, whole: bool) -> tuple[np.ndarray, np.ndarray]:
-        """(weights, norms) of ``lib``'s spectra, those of ``cand`` weighed: ``lib`` the index's peaks
-        (``whole``), or a part of them (:meth:`~nps_id.search.index.FragmentIndex.peaks_of`: a few
-        queries' candidates), weighed for this call alone."""
-        if not whole:
+    def of(self, lib: CSRPeaks, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(weights, norms) of ``lib``'s spectra, those of ``cand`` weighed: kept when ``lib`` is the
+        index's peaks; any other (a part of them, :meth:`~nps_id.search.index.FragmentIndex.peaks_of`:
+        a few queries' candidates; another index's, passed by a caller) weighed for this call alone."""
+        if lib.offsets is not self.offsets:
             return _weighed(lib, cand, *self.powers, _unweighed(lib))
         with self._lock:
             if self._arrays is None:
@@ -260,7 +262,7 @@ class Cosine(Score):
 
     def prepare(self, index: Any, reference: Any) -> LibraryWeights:
         """The library spectra's peak weights, kept across batches (:class:`LibraryWeights`)."""
-        return LibraryWeights(float(self.mz_power), float(self.intensity_power))
+        return LibraryWeights(index.spec_offsets, float(self.mz_power), float(self.intensity_power))
 
     def exact_batch(self, prepared: Any, index: Any, queries: CSRPeaks, spectra: Sequence[Spectrum],
                     pair_query: np.ndarray, positions: np.ndarray, delta: np.ndarray) -> np.ndarray:
@@ -274,8 +276,8 @@ class Cosine(Score):
                 float(self.intensity_power))
         if jit.few_queries(queries.offsets.size - 1):
             return few.cosine_pairs(*query_peaks, lib.offsets, lib.mz, lib.intensity, positions, *rest)
-        weights = prepared if isinstance(prepared, LibraryWeights) else self.prepare(index, None)
-        r_w, r_norm = weights.of(lib, positions, lib.offsets is index.spec_offsets)
+        mine = isinstance(prepared, LibraryWeights) and prepared.powers == rest[3:]  # (a caller's, of other powers)
+        r_w, r_norm = (prepared if mine else self.prepare(index, None)).of(lib, positions)
         return _cosine_pairs(*query_peaks, lib.offsets, lib.mz, r_w, r_norm, positions, *rest)
 
     def pair_shift(self, kind: str, a: Spectrum, b: Spectrum, peaks_a: tuple, peaks_b: tuple) -> float:
