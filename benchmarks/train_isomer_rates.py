@@ -290,13 +290,22 @@ class LeaveOutRates:
 def add_kinds(base: dict, new: dict) -> dict:
     """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
     added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
-    (their pairs, and the verdicts that read them, stay as they were). ``new``'s ``ms2_moves``
-    and libraries are recorded beside ``base``'s."""
+    (their pairs, and the verdicts that read them, stay as they were). The kinds ``new`` learned
+    on MS/MS pairs (its ``ms2_moves``, ``--ms2-moves``) are the exception: their ``-ms2`` curves,
+    and each ``-ms2`` context's ``default`` (the pool of the run's MS/MS pairs a kind of too few
+    pairs reads), replace ``base``'s -- naming a kind learns it on today's MS/MS library (stop 46:
+    an ``-ms2`` curve learned in a run of one kind fell back to that kind's own few pairs). ``new``'s
+    ``ms2_moves`` and libraries are recorded beside ``base``'s."""
+    relearned = set(new.get("ms2_moves", ()))
     out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
     for context, moves in new["contexts"].items():
+        relearn = context.endswith("-ms2") and bool(relearned)
         kept = out["contexts"].setdefault(context, {})
+        if relearn:
+            kept = {m: e for m, e in kept.items() if m != "default" and m.split(":")[0] not in relearned}
+            out["contexts"][context] = kept
         for move, entry in moves.items():
-            if move not in kept and (move != "default" or context not in base["contexts"]):
+            if move not in kept and (move != "default" or relearn or context not in base["contexts"]):
                 kept[move] = entry
     out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *new.get("libraries", [])]))
     if "ms2_moves" in new:
@@ -322,7 +331,8 @@ def main() -> None:
                         help="learn MS/MS rates for these top-level move kinds only (default: all); "
                              "the rule reads the EI rates for the others")
     parser.add_argument("--add-to", type=Path, metavar="RATES",
-                        help="keep this rates file's curves and add only the move kinds (and contexts) it lacks")
+                        help="keep this rates file's curves and add only the move kinds (and contexts) it lacks; "
+                             "the --ms2-moves kinds' MS/MS curves are relearned")
     parser.add_argument("--pairs-out", type=Path, metavar="FILE",
                         help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
                              "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")
