@@ -4,8 +4,6 @@ library's own MS/MS pairs show inseparable, and a present compound of rarely-ins
 still `identified` (nps_id/match/isomer_rates.json, its ``ms2_moves``)."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 pytest.importorskip("rdkit")
@@ -17,19 +15,7 @@ from nps_id.match.verdict import VerdictThresholds  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402
 from tests.conftest import data_path  # noqa: E402
-
-#: The kinds the shipped file learned on MS/MS pairs before stop 46 (every other kind read EI's curve).
-BEFORE_46 = ("oxygen_position", "sugar_linkage")
-
-
-def _ei_read_rates() -> isomer_rule.Rates:
-    """The shipped curves as an MS/MS hit read them before stop 46: MS/MS-learned for
-    :data:`BEFORE_46` only, the EI curve for every other kind."""
-    data = json.loads(isomer_rule.RATES_PATH.read_text(encoding="utf-8"))
-    contexts = {c: ({m: e for m, e in moves.items() if m == "default" or m.split(":")[0] in BEFORE_46}
-                    if c.endswith("-ms2") else moves) for c, moves in data["contexts"].items()}
-    return isomer_rule.parse_rates({**data, "ms2_moves": list(BEFORE_46), "contexts": contexts})
-
+from tests.match.ei_read_rates import ei_read_rates  # noqa: E402
 
 @pytest.fixture(scope="module")
 def records(massbank_ms2_spectra):
@@ -62,7 +48,7 @@ def test_a_left_out_herbicide_is_not_identified_as_its_chlorine_position_isomer(
                                               for n in found.isomers.not_excluded)
     # read on the EI-learned curve, as until stop 46, the same match was an identification (wrong)
     before, _ = _searched(records, "2,4,5-Trichlorophenoxyacetic acid", "C8H5Cl3O3", left_out=True,
-                          rates=_ei_read_rates())
+                          rates=ei_read_rates())
     assert before.verdict.verdict == "identified"
 
 
