@@ -17,19 +17,36 @@ other compounds' (the printed table).
 
 An MS/MS library given too (``... massbank-ms2.h5``) adds the contexts ``drug-ms2`` and
 ``other-ms2`` (score >= the MS/MS identity score instead of MF/RMF), which MS/MS verdicts then use.
-The shipped file is trained on the two EI libraries only: MassBank MS/MS shows positional and
-chain isomers *less* separable by CID than by EI (other compounds, ring-carbon positions 0.57 vs
-0.41, methyl shifts 0.43 vs 0.32), and with those rates MS/MS coverage of the dev queries falls
-from 0.31 to 0.17 at unchanged precision (benchmarks/README.md, "New substances").
 
 ``--ms2-moves KIND...`` learns MS/MS curves for those kinds only (the file's ``ms2_moves``: an MS/MS
 hit reads every other kind's EI curve); ``--add-to RATES`` keeps a rates file's curves and adds only
-the kinds it lacks. The shipped file (stop 27): the curves above, plus ``oxygen_position`` learned by
-``train_isomer_rates.py swg25.h5 mbei.h5 mbms2.h5 --ms2-moves oxygen_position --add-to isomer_rates.json``
-and (stop 33) ``sugar_linkage`` by the same command with ``--ms2-moves sugar_linkage``; (stop 36)
-``ring_size`` and ``ring_chain_ch2``, EI curves only (MS/MS reads them), by
-``train_isomer_rates.py swg25.h5 mbei.h5 --add-to isomer_rates.json``; (stop 38) a derivative's ring
-positions (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
+the kinds it lacks -- except the ``--ms2-moves`` kinds, whose MS/MS curves (and the ``-ms2``
+``default`` their fallbacks read) it relearns (:func:`add_kinds`). The shipped file since stop 46:
+EI curves from SWGDRUG 3.4 and MassBank EI, and MS/MS curves for every kind MassBank MS/MS has
+pairs of, learned by
+
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py mbms2.h5 --ms2-moves chain_transfer double_bond \
+      methyl_shift oxygen_position ring_chain_ch2 ring_nitrogen ring_position sugar_linkage \
+      --add-to nps_id/match/isomer_rates.json [--pairs-out ms2_pairs.tsv]
+
+(the EI curves byte for byte as they were; ~6-8 min). MassBank MS/MS's own pairs show CID separating
+every kind *less* often than EI (other compounds at 950: ring positions 0.17 against EI's 0.04, methyl
+shifts 0.27 against 0.01), and an MS/MS identification must not rest on a separability its own
+library contradicts (benchmarks/README.md "Stop 46 (branch ms2rates46)"). A kind of fewer than
+``MIN_PAIRS`` MS/MS pairs takes its coarser kind's curve, else its context's over all MS/MS pairs:
+the drug series' ring positions (4 pairs), methyl shifts (5) and CH2 transfers (1) read the 46 drug
+MS/MS pairs' pooled curve. ``ring_size`` and ``ring_opening`` have no MS/MS pair: MS/MS reads their
+EI curves.
+
+History: until stop 46 the shipped file was trained on the two EI libraries only, but for
+``oxygen_position`` (stop 27, ``train_isomer_rates.py swg25.h5 mbei.h5 mbms2.h5 --ms2-moves
+oxygen_position --add-to isomer_rates.json``) and ``sugar_linkage`` (stop 33, the same command with
+``--ms2-moves sugar_linkage``): MassBank MS/MS shows positional and chain isomers less separable by
+CID than by EI, and with all MS/MS rates MS/MS coverage of the dev queries fell from 0.31 to 0.17
+at unchanged precision (benchmarks/README.md, "New substances"); the choice was left open. Stop 36
+added ``ring_size`` and ``ring_chain_ch2``, EI curves only (``train_isomer_rates.py swg25.h5
+mbei.h5 --add-to isomer_rates.json``), stop 38 a derivative's ring positions
+(``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
 ``--pairs-out FILE`` also writes every pair's raw outcome (both compounds' InChIKey first blocks, each
 spectrum's match): ``bench_novelty.py --isomer-rates-loo FILE`` re-reads the shipped curves without a
@@ -290,13 +307,22 @@ class LeaveOutRates:
 def add_kinds(base: dict, new: dict) -> dict:
     """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
     added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
-    (their pairs, and the verdicts that read them, stay as they were). ``new``'s ``ms2_moves``
-    and libraries are recorded beside ``base``'s."""
+    (their pairs, and the verdicts that read them, stay as they were). The kinds ``new`` learned
+    on MS/MS pairs (its ``ms2_moves``, ``--ms2-moves``) are the exception: their ``-ms2`` curves,
+    and each ``-ms2`` context's ``default`` (the pool of the run's MS/MS pairs a kind of too few
+    pairs reads), replace ``base``'s -- naming a kind learns it on today's MS/MS library (stop 46:
+    an ``-ms2`` curve learned in a run of one kind fell back to that kind's own few pairs). ``new``'s
+    ``ms2_moves`` and libraries are recorded beside ``base``'s."""
+    relearned = set(new.get("ms2_moves", ()))
     out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
     for context, moves in new["contexts"].items():
+        relearn = context.endswith("-ms2") and bool(relearned)
         kept = out["contexts"].setdefault(context, {})
+        if relearn:
+            kept = {m: e for m, e in kept.items() if m != "default" and m.split(":")[0] not in relearned}
+            out["contexts"][context] = kept
         for move, entry in moves.items():
-            if move not in kept and (move != "default" or context not in base["contexts"]):
+            if move not in kept and (move != "default" or relearn or context not in base["contexts"]):
                 kept[move] = entry
     out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *new.get("libraries", [])]))
     if "ms2_moves" in new:
@@ -322,7 +348,8 @@ def main() -> None:
                         help="learn MS/MS rates for these top-level move kinds only (default: all); "
                              "the rule reads the EI rates for the others")
     parser.add_argument("--add-to", type=Path, metavar="RATES",
-                        help="keep this rates file's curves and add only the move kinds (and contexts) it lacks")
+                        help="keep this rates file's curves and add only the move kinds (and contexts) it lacks; "
+                             "the --ms2-moves kinds' MS/MS curves are relearned")
     parser.add_argument("--pairs-out", type=Path, metavar="FILE",
                         help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
                              "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")

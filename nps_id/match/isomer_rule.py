@@ -8,6 +8,9 @@ and how well their two spectra match each other (``benchmarks/train_isomer_rates
 ``isomer_rates.json`` beside this module). A kind's *rate at a score* is the share of those pairs
 that match at least that well (MF and RMF >= 850 for EI, score for MS/MS; a curve over
 :data:`SCORE_GRID`): butyryl/isobutyryl-type pairs reach MF 950 often, chain transfers almost never.
+An MS/MS hit reads curves learned on MS/MS pairs (the ``-ms2`` contexts) for the kinds in the
+file's ``ms2_moves`` -- since stop 46 every kind MassBank MS/MS has pairs of, which CID separates
+less often than EI -- and the EI curve for the rest (:func:`parse_rates`).
 
 An isomer is *not excluded* when
 

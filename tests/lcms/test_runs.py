@@ -115,14 +115,19 @@ def test_a_precursor_that_is_a_found_compounds_13c_peak_joins_its_finding(metabo
 
 def test_pesticide_slice_isolation_window_precursors(pestmix):
     found = _by_name(pestmix)
-    assert found["myclobutanil"]["verdict"] == "identified"
+    # myclobutanil (972) was `identified` until stop 46; its absent isomers' kinds (ring positions, ring
+    # nitrogens, methyl shifts) match that well in >= 5 % of MassBank MS/MS's own pairs, which an MS/MS hit
+    # reads since: a reference standard run at the same RT identifies it (docs/match.md)
+    myclobutanil = found["myclobutanil"]
+    assert myclobutanil["verdict"] == "tentative" and myclobutanil["rule"].startswith("isomer not excluded")
+    assert "not in the library (methyl shift, ring nitrogen, ring position)" in myclobutanil["rule"]
     # cyproconazole scores 94 above uniconazole (C15H18ClN3O too), but the library's own records of
     # the two match at 938 (triazole 70 and chlorobenzyl 125 ions): the spectrum does not exclude it
     assert found["cyproconazole"]["rule"].startswith("isomer not excluded")
     assert "Uniconazole" in found["cyproconazole"]["rule"]
     # the failed criterion says why: their records match (the margin holds enumerated isomers only)
     assert ("isomers not excluded: 0 in the library within the margin, 1 in the library whose records "
-            "match the hit's, 0 not in the library") in found["cyproconazole"]["criteria_failed"]
+            "match the hit's, 6 not in the library") in found["cyproconazole"]["criteria_failed"]
     for name in ("fenamiphos", "fluopicolide"):
         assert found[name]["rule"].startswith("isomer not excluded")
     # held by its isomers, and by its one product ion too: both listed (only the isomers' rule is named)

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("rdkit")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from train_isomer_rates import MIN_PAIRS, rates_for, rule_scores  # noqa: E402
+from train_isomer_rates import MIN_PAIRS, add_kinds, rates_for, rule_scores  # noqa: E402
 
 from nps_id.chem.isomers import enumerate_isomers  # noqa: E402
 from nps_id.match.isomer_rule import SCORE_GRID, check_isomers, rate_at, rate_of  # noqa: E402
@@ -48,6 +48,38 @@ def _hits(score: list[float], mf: list[float], rmf: list[float]) -> Hits:
     ints, nan = np.arange(n), np.full(n, np.nan)
     return Hits(ints, ints + 1, ints, np.array(score), np.array(mf), np.array(rmf), nan, np.array(score),
                 np.full(n, -1), nan, np.zeros(n, dtype=bool))
+
+
+def _entry(rate: float, pairs: int, source: str) -> dict:
+    return {"pairs": pairs, "inseparable": 0.0, "rate_at_score": list(flat(rate)), "from": source}
+
+
+def test_add_to_relearns_the_named_ms2_kinds_and_keeps_every_other_curve():
+    # stop 46: --ms2-moves ... --add-to learns the named kinds on today's MS/MS pairs; a curve learned
+    # earlier in a run of one kind (8 pairs falling back on themselves: never inseparable) is replaced,
+    # the EI curves and an MS/MS kind not named stay as they were
+    base = {"contexts": {"other": {"ring_position": _entry(0.04, 500, "ring_position"), "default": _entry(0.1, 900, "all")},
+                         "other-ms2": {"oxygen_position": _entry(0.0, 8, "default"), "sugar_linkage": _entry(0.25, 28, "sugar_linkage"),
+                                       "default": _entry(0.0, 8, "all")}},
+            "libraries": ["mbei.h5"], "ms2_moves": ["oxygen_position", "sugar_linkage"]}
+    new = {"contexts": {"other-ms2": {"oxygen_position": _entry(0.29, 8, "default"), "ring_position": _entry(0.17, 378, "ring_position"),
+                                      "sugar_linkage": _entry(0.5, 28, "sugar_linkage"), "default": _entry(0.29, 581, "all")}},
+           "libraries": ["mbms2.h5"], "ms2_moves": ["oxygen_position", "ring_position"]}
+    out = add_kinds(base, new)
+    assert out["contexts"]["other"] == base["contexts"]["other"]
+    ms2 = out["contexts"]["other-ms2"]
+    assert ms2["oxygen_position"] == new["contexts"]["other-ms2"]["oxygen_position"]
+    assert ms2["ring_position"] == new["contexts"]["other-ms2"]["ring_position"]
+    assert ms2["default"]["pairs"] == 581  # the pool the relearned kinds' fallbacks read
+    assert ms2["sugar_linkage"] == base["contexts"]["other-ms2"]["sugar_linkage"]  # not named: kept
+    assert out["ms2_moves"] == ["oxygen_position", "ring_position", "sugar_linkage"]
+    # a run naming no MS/MS kind (EI libraries only) adds the kinds the file lacks and replaces nothing
+    ei = {"contexts": {"other": {"ring_position": _entry(0.9, 1, "default"), "ring_size": _entry(0.0, 40, "ring_size")}},
+          "libraries": ["swg25.h5"]}
+    added = add_kinds(base, ei)["contexts"]
+    assert added["other"]["ring_position"] == base["contexts"]["other"]["ring_position"]
+    assert added["other"]["ring_size"] == ei["contexts"]["other"]["ring_size"]
+    assert added["other-ms2"] == base["contexts"]["other-ms2"]
 
 
 def test_a_library_pair_counts_at_the_score_the_rule_would_give_an_unknown_matching_that_well():

@@ -107,21 +107,32 @@ def test_search_with_a_damaged_rates_file_exits_4_with_one_line(tmp_path, monkey
     assert len(errors) == 1 and "isomer_rates.json" in errors[0], result.stderr
 
 
-def test_the_shipped_ms2_curves_are_for_the_ms2_moves_only(tmp_path: Path) -> None:
-    # the shipped file learns oxygen positions and sugar linkages on MS/MS pairs (ms2_moves); an MS/MS
-    # hit reads every other kind -- and the default for a kind never learned -- from the EI curves, as before
+def test_the_shipped_ms2_curves_are_learned_on_ms2_pairs_for_the_ms2_moves_only(tmp_path: Path) -> None:
+    # since stop 46 an MS/MS hit reads MS/MS-learned curves for every kind MassBank MS/MS has pairs of
+    # (ms2_moves); a kind it has none of (ring size, ring opening) and the default keep the EI curves
     data = _shipped()
-    assert data["ms2_moves"] == ["oxygen_position", "sugar_linkage"]
     rates = isomer_rule.load_rates(isomer_rule.RATES_PATH)
+    learned = {move.split(":")[0] for context in ("drug-ms2", "other-ms2")
+               for move in data["contexts"][context] if move != "default"}
+    assert learned == set(data["ms2_moves"])  # an -ms2 curve is there because its kind was learned on MS/MS
+    assert {"ring_position", "methyl_shift", "ring_nitrogen", "oxygen_position"} <= learned
+    other = data["contexts"]["other-ms2"]
+    # a curve learned on its own pairs (not a fallback) has at least the trainer's minimum of them
+    assert all(entry["pairs"] >= 10 for move, entry in other.items() if entry["from"] == move)
     for context in ("drug", "other"):
         ms2 = rates[f"{context}-ms2"]
-        assert ms2["ring_position:C"] == rates[context]["ring_position:C"]
+        assert all(ms2[m] == tuple(e["rate_at_score"]) for m, e in data["contexts"][f"{context}-ms2"].items()
+                   if m != "default")
         assert ms2["default"] == rates[context]["default"]
-        learned = data["contexts"][f"{context}-ms2"]
-        assert all(ms2[m] == tuple(e["rate_at_score"]) for m, e in learned.items() if m != "default")
-    assert rates["drug-ms2"]["oxygen_position:ring_hydroxyl"] != rates["drug"]["oxygen_position:ring_hydroxyl"]
+        assert "ring_size" not in learned
+        assert isomer_rule.rate_of("ring_size", ms2) == isomer_rule.rate_of("ring_size", rates[context])
+    # the evidence: CID tells MassBank MS/MS's ring-position and methyl-shift pairs apart less often
+    # than EI tells the EI libraries' (at 950, other compounds), so an MS/MS hit holds its isomers more
+    at_950 = isomer_rule.SCORE_GRID.index(950)
+    for kind in ("ring_position", "methyl_shift"):
+        assert rates["other-ms2"][kind][at_950] > rates["other"][kind][at_950] + 0.1
     # without ms2_moves an -ms2 context stands alone (the whole file trained on MS/MS pairs)
     del data["ms2_moves"]
     path = tmp_path / "rates.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    assert "ring_position:C" not in isomer_rule.load_rates(path)["drug-ms2"]
+    assert "ring_size" not in isomer_rule.load_rates(path)["other-ms2"]
