@@ -286,8 +286,10 @@ class VerdictThresholds:
         21 -> 19, MassBank EI left out 19 -> 17, absent 4 -> 3, present 5 -> 4, for 6 right ones
         (butyryl norfentanyl's methyl shift, rate 0.047 at MF 951, is no longer excluded).
     isomer_min_rate_ms2 : float
-        The same for MS/MS hits (on the EI-learned curves): 0.05; 0.045 loses 21 right MassBank
-        MS/MS identifications and removes no wrong one.
+        The same for MS/MS hits: 0.05 (chosen at stop 24 on the EI-learned curves MS/MS read then;
+        since stop 46 MS/MS reads curves learned on MassBank MS/MS pairs, where 0.045 and 0.05 give the
+        same verdicts on the development data and 0.08 / 0.12 / 0.2 one / four / ten more wrong
+        ``identified`` of left-out compounds -- benchmarks/README.md, "Stop 46 (branch ms2rates46)").
     isomer_margin : int
         An isomer the library holds is excluded only when the unknown scores at least this much
         lower on it (0-999).
@@ -369,7 +371,7 @@ class VerdictThresholds:
         0.1 on the development data; docs/match.md; 0: off).
     isomer_small_ms2_atoms : int
         MS/MS: a hit with at most this many heavy atoms has every ring-position and ring-nitrogen
-        isomer not excluded, whatever its kind's EI-learned rate: collision-induced dissociation of
+        isomer not excluded, whatever its kind's rate: collision-induced dissociation of
         a small aromatic loses H2O, CO, HCl, CO2 or HCN wherever its substituents or ring nitrogens
         sit (dichlorophenols, nicotinate / isonicotinate, pyrazole / imidazole). 12 chosen on the
         development data (docs/match.md; stop 24, with the MS/MS gap and library pairs): 10 -> 12
