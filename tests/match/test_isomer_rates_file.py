@@ -136,3 +136,18 @@ def test_the_shipped_ms2_curves_are_learned_on_ms2_pairs_for_the_ms2_moves_only(
     path = tmp_path / "rates.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     assert "ring_size" not in isomer_rule.load_rates(path)["other-ms2"]
+
+
+@pytest.mark.parametrize("ms2_moves", ["ring_position", 5, ["ring_position", 3], {"ring_position": 1}])
+def test_a_rates_file_whose_ms2_moves_is_not_a_list_of_kinds_is_one_line(tmp_path, ms2_moves):
+    # a hand-edited ms2_moves was read as a mere flag: a string, a number, a list holding a number all
+    # loaded, and the trainer's --add-to then wrote a string's letters as kinds (or stopped with a
+    # traceback on a number); the rule and the trainer read it as the list of kinds learned on MS/MS
+    data = _shipped()
+    data["ms2_moves"] = ms2_moves
+    path = tmp_path / "isomer_rates.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(LibraryError) as caught:
+        isomer_rule.load_rates(path)
+    message = str(caught.value)
+    assert str(path) in message and "ms2_moves" in message and "\n" not in message
