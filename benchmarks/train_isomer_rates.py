@@ -35,8 +35,9 @@ shifts 0.27 against 0.01), and an MS/MS identification must not rest on a separa
 library contradicts (benchmarks/README.md "Stop 46 (branch ms2rates46)"). A kind of fewer than
 ``MIN_PAIRS`` MS/MS pairs takes its coarser kind's curve, else its context's over all MS/MS pairs:
 the drug series' ring positions (4 pairs), methyl shifts (5) and CH2 transfers (1) read the 46 drug
-MS/MS pairs' pooled curve. ``ring_size`` and ``ring_opening`` have no MS/MS pair: MS/MS reads their
-EI curves.
+MS/MS pairs' pooled curve. A kind of which a context has no MS/MS pair at all is not learned there:
+MS/MS reads its EI curve (``ring_size`` and ``ring_opening`` everywhere; the drug series' double bonds,
+ring-chain CH2, ring nitrogens and sugar linkages -- benchmarks/README.md "Stop 46 (branch attack46c)").
 
 History: until stop 46 the shipped file was trained on the two EI libraries only, but for
 ``oxygen_position`` (stop 27, ``train_isomer_rates.py swg25.h5 mbei.h5 mbms2.h5 --ms2-moves
