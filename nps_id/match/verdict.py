@@ -987,7 +987,7 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     thermal = [n for n in check.thermal if n.name is None]
     isomers = [n for n in check.absent if not is_injector_relative(n.move)]
     if isomers:
-        kinds = sorted({n.move.split(":")[0].replace("_", " ") for n in isomers})
+        kinds = sorted({_kind_words(n.move) for n in isomers})
         parts.append(f"{len(isomers)} not in the library ({', '.join(kinds)})")
     if thermal:
         parts.append("not in the library, " + "; ".join(_injector_relative(n.move, n.smiles) for n in thermal[:3])
@@ -996,6 +996,12 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
     return (f"the substance is the hit or {what} the spectrum cannot tell from it -- " + "; ".join(parts)
             + f"; {MAY_BE_NEW}")
+
+
+def _kind_words(move: str) -> str:
+    """A move kind as the rule text says it: "ring position", "ring-chain CH2" (not "ring chain ch2")."""
+    kind = move.split(":")[0]
+    return "ring-chain CH2" if kind == "ring_chain_ch2" else kind.replace("_", " ")
 
 
 #: How a GC injector reaction (nps_id.chem.thermal) reads in a rule text.

@@ -563,3 +563,16 @@ def test_the_search_verdict_checks_isomers_only_when_they_can_change_it(change, 
     assert (found is check) == others_pass == bool(asked)
     if others_pass:
         assert verdict == full
+
+
+def test_the_isomer_rule_text_says_a_ring_chain_ch2_move_in_chemists_words():
+    # attack46c: since stop 46 MS/MS hits hold ring-chain CH2 isomers far more often, and the rule text
+    # printed the kind as "ring chain ch2"
+    from nps_id.match.isomer_rule import IsomerCheck, IsomerNote
+    from nps_id.match.verdict import isomer_phrase
+
+    check = IsomerCheck(evaluated=True, not_excluded=(
+        IsomerNote("CCc1ccccc1", "YNQLUTRBYVCPMQ-UHFFFAOYSA-N", "ring_chain_ch2", 0.2),
+        IsomerNote("Cc1ccccc1C", "CTQNGGLPUBDAKN-UHFFFAOYSA-N", "ring_position:C", 0.1)))
+    phrase = isomer_phrase(check)
+    assert "2 not in the library (ring position, ring-chain CH2)" in phrase and "ch2" not in phrase
