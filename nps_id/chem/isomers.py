@@ -69,12 +69,12 @@ from nps_id.chem.isomer_type import Isomer  # the record, kept where RDKit is no
 
 #: Move kinds, in the order they are tried.
 MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
-         "oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2", "amine_ring_alkyl")
+         "oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2")
 #: Moves added at stop 27 (oxygen positions on a fused saturated ring system), stop 33 (the
 #: linkage between two sugars) and stop 36 (ring size, the CH2 beside an aromatic ring): tried
 #: after the others, on a candidate budget of their own, so that they never turn a structure the
 #: others enumerate into one "too large to enumerate".
-LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2", "amine_ring_alkyl"})
+LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2"})
 #: The saturated carbocyclic ring sizes :func:`_ring_size` contracts (6, 7) and expands (5, 6): the
 #: rings of cyclopentyl and cyclohexyl compounds; a 3- or 4-ring is ``ring_opening``'s.
 RING_SIZES = (5, 6, 7)
@@ -566,68 +566,10 @@ def _ring_chain_ch2(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                         yield rw.GetMol(), "ring_chain_ch2"
 
 
-def _is_aryl_amine(atom: Chem.Atom) -> bool:
-    """An amine nitrogen (not aromatic, not an amide's: no neighbour carbon with C=O or C=S) bonded to
-    an aromatic ring carbon: aniline's N."""
-    return (atom.GetSymbol() == "N" and not atom.GetIsAromatic() and atom.GetFormalCharge() == 0
-            and all(b.GetBondType() == Chem.BondType.SINGLE for b in atom.GetBonds())
-            and any(n.GetIsAromatic() and n.GetSymbol() == "C" for n in atom.GetNeighbors())
-            and not any(_acyl_carbon(n) for n in atom.GetNeighbors()))
-
-
-def _acyl_carbon(atom: Chem.Atom) -> bool:
-    """A carbon double-bonded to O or S (the acyl carbon of an amide or thioamide)."""
-    return atom.GetSymbol() == "C" and any(b.GetBondType() == Chem.BondType.DOUBLE and b.GetOtherAtom(atom).GetSymbol()
-                                           in ("O", "S") for b in atom.GetBonds())
-
-
-def _open_alkyl(mol: Chem.Mol, start: int, root: int) -> bool:
-    """Whether the group hanging off ``root`` at ``start`` is an open-chain alkyl: sp3 carbons and
-    hydrogens only, in no ring."""
-    seen, todo = {root, start}, [start]
-    while todo:
-        atom = mol.GetAtomWithIdx(todo.pop())
-        if atom.GetSymbol() != "C" or atom.IsInRing() or atom.GetHybridization() != Chem.HybridizationType.SP3:
-            return False
-        for n in atom.GetNeighbors():
-            if n.GetIdx() not in seen:
-                seen.add(n.GetIdx())
-                todo.append(n.GetIdx())
-    return True
-
-
-def _amine_ring_alkyl(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
-    """An open-chain alkyl moved between an aromatic amine's nitrogen and a C-H carbon of the aromatic
-    ring that nitrogen sits on, either way: N-ethylaniline <-> 2-/3-/4-ethylaniline, N-methylaniline <->
-    the toluidines. Both lose the alkyl's H or CH3 to the same aminotropylium-type ions (m/z 106 of
-    N-ethylaniline and 2-ethylaniline)."""
-    rings = [set(r) for r in mol.GetRingInfo().AtomRings() if all(mol.GetAtomWithIdx(i).GetIsAromatic() for i in r)]
-    for n_atom in mol.GetAtoms():
-        if not _is_aryl_amine(n_atom):
-            continue
-        ni = n_atom.GetIdx()
-        for ring in rings:
-            anchor = next((a.GetIdx() for a in n_atom.GetNeighbors() if a.GetIdx() in ring), None)
-            if anchor is None:
-                continue
-            free = [i for i in sorted(ring) if i != anchor and mol.GetAtomWithIdx(i).GetSymbol() == "C"
-                    and mol.GetAtomWithIdx(i).GetTotalNumHs() >= 1]
-            for c in n_atom.GetNeighbors():  # off the nitrogen, onto the ring
-                if c.GetIdx() != anchor and _open_alkyl(mol, c.GetIdx(), ni):
-                    for target in free:
-                        yield _move_atom(mol, c.GetIdx(), ni, target), "amine_ring_alkyl"
-            if n_atom.GetTotalNumHs() < 1:
-                continue
-            for a in sorted(ring - {anchor}):  # off the ring, onto the nitrogen
-                for c in mol.GetAtomWithIdx(a).GetNeighbors():
-                    if c.GetIdx() not in ring and _open_alkyl(mol, c.GetIdx(), a):
-                        yield _move_atom(mol, c.GetIdx(), a, ni), "amine_ring_alkyl"
-
-
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
            "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening,
            "oxygen_position": _oxygen_position, "sugar_linkage": _sugar_linkage, "ring_size": _ring_size,
-           "ring_chain_ch2": _ring_chain_ch2, "amine_ring_alkyl": _amine_ring_alkyl}
+           "ring_chain_ch2": _ring_chain_ch2}
 
 
 def _without_isotopes(mol: Chem.Mol) -> Chem.Mol:
