@@ -18,6 +18,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from nps_id.chem.stereo import StereoClass, stereo_layers
+from nps_id.collision_energy import library_energies, same_energy
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import formula_mass
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
@@ -62,7 +63,8 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
                           shape=facts.shape(top.row) if smiles else None)
     # the library's own MS/MS pairs matter only to a score that could be identified
     if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
-        check = _with_library_pairs(check, facts.ms2_pairs(top.row), facts, scores, thresholds.isomer_ms2_pair_score)
+        pairs = _apart_at_the_energy(facts.ms2_pairs(top.row), hits, facts, thresholds.isomer_ms2_pair_energy_margin)
+        check = _with_library_pairs(check, pairs, facts, scores, thresholds.isomer_ms2_pair_score)
         check = _with_water_loss_isomers(check, top.row, facts, precursor, scores, thresholds.isomer_ms2_water_loss_da)
         check = alone_at_its_mass(check, hits, facts, gap, thresholds)
         check = replicated_outside_drug_series(check, hits, facts, thresholds)
@@ -123,6 +125,29 @@ def with_close_isomers(check: IsomerCheck, close: Sequence[RankedHit], facts: Li
     the hit's formula) not excluded (move :data:`LIBRARY_CLOSE`, rate 1)."""
     return _also_not_excluded(check, [IsomerNote(facts.structure(hit.row) or "", facts.block(hit.row), LIBRARY_CLOSE,
                                                  1.0, facts.name(hit.row), hit.score) for hit in close])
+
+
+def _apart_at_the_energy(pairs: dict[str, tuple[int, int]], hits: Sequence[RankedHit], facts: LibraryFacts,
+                         margin: int) -> dict[str, tuple[int, int]]:
+    """``pairs`` without the compounds the unknown was scored against at the hit's own collision energy
+    and instrument type (a record of theirs among ``hits`` fragmented as the hit's matched record was)
+    and matched at least ``margin`` below the hit on every record: the library pair's likeness may come
+    from records of other energies, the unknown's distance is like for like (0: ``pairs`` as given)."""
+    if margin <= 0 or not pairs:
+        return pairs
+    energy, instrument = library_energies(facts.reference)
+    top = hits[0]
+    best: dict[str, int] = {}
+    like: set[str] = set()
+    for hit in hits[1:]:
+        block = facts.block(hit.row)
+        if block not in pairs:
+            continue
+        best[block] = max(best.get(block, 0), hit.score)
+        if same_energy(energy[top.row], energy[hit.row], instrument[top.row], instrument[hit.row]) \
+                and instrument[top.row] == instrument[hit.row]:
+            like.add(block)
+    return {block: pair for block, pair in pairs.items() if not (block in like and best[block] <= top.score - margin)}
 
 
 def _with_library_pairs(check: IsomerCheck, pairs: dict[str, tuple[int, int]], facts: LibraryFacts,

@@ -343,6 +343,12 @@ class VerdictThresholds:
         unknown scores on it: the library shows their MS/MS alike, and an unknown's score against
         records from other laboratories or collision energies cannot tell them apart (850 on the
         development data; 1000: off; docs/match.md).
+    isomer_ms2_pair_energy_margin : int
+        MS/MS: a library compound of ``isomer_ms2_pair_score`` is excluded after all when the unknown was
+        scored against one of its records fragmented at the same collision energy on the same instrument
+        type as the hit's matched record (:mod:`nps_id.collision_energy`) and every record of it scored
+        at least this far below the hit: like for like, the library pair's likeness is not the unknown's
+        (0: off).
     isomer_ms2_water_loss_da : float
         MS/MS: a library compound of the hit's formula (another first block; by full InChIKey)
         whose records in the unknown's polarity are all at its precursor m/z minus 1-3 waters
@@ -499,6 +505,7 @@ class VerdictThresholds:
     isomer_diastereomer_ms2_margin: int = 100
     isomer_absent_diastereomer_rate: float = 0.2
     isomer_ms2_pair_score: int = 850
+    isomer_ms2_pair_energy_margin: int = 0
     isomer_ms2_water_loss_da: float = 0.5
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000
