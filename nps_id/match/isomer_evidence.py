@@ -18,12 +18,12 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from nps_id.chem.stereo import StereoClass, stereo_layers
-from nps_id.collision_energy import library_energies, same_energy
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import formula_mass
 from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
                                      check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
+from nps_id.match.precursor_formula import ACCURATE_PRECURSOR_DA, written_precision
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.verdict import VerdictThresholds, absent_isomer_words
 
@@ -63,8 +63,7 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
                           shape=facts.shape(top.row) if smiles else None)
     # the library's own MS/MS pairs matter only to a score that could be identified
     if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
-        pairs = _apart_at_the_energy(facts.ms2_pairs(top.row), hits, facts, thresholds.isomer_ms2_pair_energy_margin)
-        check = _with_library_pairs(check, pairs, facts, scores, thresholds.isomer_ms2_pair_score)
+        check = _with_library_pairs(check, facts.ms2_pairs(top.row), facts, scores, thresholds.isomer_ms2_pair_score)
         check = _with_water_loss_isomers(check, top.row, facts, precursor, scores, thresholds.isomer_ms2_water_loss_da)
         check = alone_at_its_mass(check, hits, facts, gap, thresholds)
         check = replicated_outside_drug_series(check, hits, facts, thresholds)
@@ -73,6 +72,7 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
         check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
     if kind == "ms2" and check.evaluated:
         check = _with_record_precursor_alone(check, top.row, facts, precursor, thresholds)
+        check = _with_unit_precursor(check, top.row, facts, precursor, thresholds.isomer_ms2_unit_precursor_da)
     if kind == "ei" and check.evaluated:
         check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
     if kind == "ei" and check.evaluated and top.score >= thresholds.identified_mf:
@@ -127,27 +127,31 @@ def with_close_isomers(check: IsomerCheck, close: Sequence[RankedHit], facts: Li
                                                  1.0, facts.name(hit.row), hit.score) for hit in close])
 
 
-def _apart_at_the_energy(pairs: dict[str, tuple[int, int]], hits: Sequence[RankedHit], facts: LibraryFacts,
-                         margin: int) -> dict[str, tuple[int, int]]:
-    """``pairs`` without the compounds the unknown was scored against at the hit's own collision energy
-    and instrument type (a record of theirs among ``hits`` fragmented as the hit's matched record was)
-    and matched at least ``margin`` below the hit on every record: the library pair's likeness may come
-    from records of other energies, the unknown's distance is like for like (0: ``pairs`` as given)."""
-    if margin <= 0 or not pairs:
-        return pairs
-    energy, instrument = library_energies(facts.reference)
-    top = hits[0]
-    best: dict[str, int] = {}
-    like: set[str] = set()
-    for hit in hits[1:]:
-        block = facts.block(hit.row)
-        if block not in pairs:
+def _with_unit_precursor(check: IsomerCheck, row: int, facts: LibraryFacts, precursor: tuple[float, str] | None,
+                         window_da: float) -> IsomerCheck:
+    """``check`` with ``unit_precursor`` set when the unknown's precursor m/z is written to fewer than 3
+    decimals (:func:`~nps_id.match.precursor_formula.written_precision`; a unit-resolution instrument's)
+    and the library holds compounds of another formula with a record in the unknown's polarity within
+    ``window_da`` of it (0: off): the precursor cannot tell the hit's formula from theirs, so the spectrum
+    alone would have to exclude every compound of that nominal ion, the library's and those it lacks --
+    no isomer rate measures that (mecamylamine, C11H21N at m/z 168, left out: identified as
+    2-azaspiro[4.5]decane-1,3-dione, C9H13NO2). An accurate precursor settles the formula instead
+    (docs/match.md, "An accurate precursor excludes the hit's formula")."""
+    if window_da <= 0 or precursor is None or written_precision(precursor[0]) <= ACCURATE_PRECURSOR_DA:
+        return check
+    mz, mode = precursor
+    near = np.flatnonzero(np.abs(np.asarray(facts.reference.columns["precursor_mz"], dtype=float) - mz) <= window_da)
+    modes = facts.reference.column_rows("ion_mode", near)  # of a library read lazily, those rows only
+    formula, names = facts.formula(row), {}
+    for r, ion_mode in zip(near.tolist(), modes.tolist()):
+        if str(ion_mode or "").lower() not in ("", mode) or facts.formula(r) in ("", formula):
             continue
-        best[block] = max(best.get(block, 0), hit.score)
-        if same_energy(energy[top.row], energy[hit.row], instrument[top.row], instrument[hit.row]) \
-                and instrument[top.row] == instrument[hit.row]:
-            like.add(block)
-    return {block: pair for block, pair in pairs.items() if not (block in like and best[block] <= top.score - margin)}
+        name = facts.name_of_block(facts.block(r))
+        if name is not None:
+            names.setdefault(name, None)
+    if not formula or not names:
+        return check
+    return replace(check, unit_precursor=mz, unit_precursor_isobars=tuple(names))
 
 
 def _with_library_pairs(check: IsomerCheck, pairs: dict[str, tuple[int, int]], facts: LibraryFacts,
