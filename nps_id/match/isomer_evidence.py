@@ -27,6 +27,9 @@ from nps_id.match.precursor_formula import ACCURATE_PRECURSOR_DA, written_precis
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.verdict import VerdictThresholds, absent_isomer_words
 
+#: How many library compounds of another formula at a unit precursor's nominal ion the rule text names
+#: (:func:`_with_unit_precursor` stops at one more, the text's "...").
+UNIT_PRECURSOR_NAMED = 3
 #: H2O's monoisotopic mass, Da: the in-source loss of :func:`_with_water_loss_isomers`.
 WATER_DA = float(formula_mass("H2O") or 0.0)
 
@@ -72,6 +75,7 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
         check = replace(check, no_product_ion=level)  # the precursor alone: every compound of its mass
     if kind == "ms2" and check.evaluated:
         check = _with_record_precursor_alone(check, top.row, facts, precursor, thresholds)
+    if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:  # as the library pairs
         check = _with_unit_precursor(check, top.row, facts, precursor, thresholds.isomer_ms2_unit_precursor_da)
     if kind == "ei" and check.evaluated:
         check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
@@ -140,18 +144,23 @@ def _with_unit_precursor(check: IsomerCheck, row: int, facts: LibraryFacts, prec
     if window_da <= 0 or precursor is None or written_precision(precursor[0]) <= ACCURATE_PRECURSOR_DA:
         return check
     mz, mode = precursor
-    near = np.flatnonzero(np.abs(np.asarray(facts.reference.columns["precursor_mz"], dtype=float) - mz) <= window_da)
-    modes = facts.reference.column_rows("ion_mode", near)  # of a library read lazily, those rows only
-    formula, names = facts.formula(row), {}
-    for r, ion_mode in zip(near.tolist(), modes.tolist()):
-        if str(ion_mode or "").lower() not in ("", mode) or facts.formula(r) in ("", formula):
+    formula = facts.formula(row)
+    if not formula:
+        return check
+    reference = facts.reference
+    near = np.flatnonzero(np.abs(np.asarray(reference.columns["precursor_mz"], dtype=float) - mz) <= window_da)
+    # of a library read lazily, those rows only; one pass over a few hundred rows (MS/MS x10: ~0.1 ms a query)
+    modes, formulas = reference.column_rows("ion_mode", near).tolist(), reference.column_rows("formula", near).tolist()
+    names: dict[str, None] = {}
+    for r, ion_mode, other in zip(near.tolist(), modes, formulas):
+        if str(ion_mode or "").lower() not in ("", mode) or str(other or "") in ("", formula):
             continue
         name = facts.name_of_block(facts.block(r))
         if name is not None:
             names.setdefault(name, None)
-    if not formula or not names:
-        return check
-    return replace(check, unit_precursor=mz, unit_precursor_isobars=tuple(names))
+            if len(names) > UNIT_PRECURSOR_NAMED:  # enough to name; the rest is "..."
+                break
+    return replace(check, unit_precursor=mz, unit_precursor_isobars=tuple(names)) if names else check
 
 
 def _with_library_pairs(check: IsomerCheck, pairs: dict[str, tuple[int, int]], facts: LibraryFacts,

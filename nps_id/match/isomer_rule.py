@@ -120,7 +120,7 @@ class IsomerCheck:
     ``unit_precursor``: an MS/MS spectrum's precursor m/z written to fewer than 3 decimals (a unit-resolution
     instrument's; :data:`~nps_id.match.precursor_formula.ACCURATE_PRECURSOR_DA`) when the library holds
     compounds of another formula at that nominal ion
-    (``unit_precursor_isobars``, their names): the precursor does not establish the hit's formula, so
+    (``unit_precursor_isobars``, the names of the first four): the precursor does not establish the hit's formula, so
     a compound of another formula (absent from the library as the left-out mecamylamine was) is not
     excluded (``isomer_ms2_unit_precursor_da``); else 0."""
 
