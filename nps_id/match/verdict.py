@@ -1030,8 +1030,8 @@ def _injector_relative(move: str, smiles: str = "") -> str:
 def _unit_precursor(check: "IsomerCheck") -> str:
     """'a precursor m/z 168 written to fewer than 3 decimals, which compounds of another formula give too (...)'."""
     shown = ", ".join(check.unit_precursor_isobars[:3]) + (", ..." if len(check.unit_precursor_isobars) > 3 else "")
-    return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals, which compounds of another formula "
-            f"give too (in the library: {shown}) -- the precursor does not establish the hit's formula")
+    return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals, which compounds of another "
+            f"formula give too (in the library: {shown}) -- the precursor does not establish the hit's formula")
 
 
 def _no_product_ion(level: float) -> str:
