@@ -116,7 +116,13 @@ class IsomerCheck:
     ``no_product_ion``: the base-peak fraction at which an MS/MS spectrum holds no product ion
     (:func:`has_product_ion`, ``isomer_ms2_product_ion_level``): the precursor alone excludes no isomer; else 0.
     ``record_no_product_ion``: the same for the library record the unknown matched
-    (``isomer_ms2_record_product_ion_level``); else 0."""
+    (``isomer_ms2_record_product_ion_level``); else 0.
+    ``unit_precursor``: an MS/MS spectrum's precursor m/z written to fewer than 3 decimals (a unit-resolution
+    instrument's; :data:`~nps_id.match.precursor_formula.ACCURATE_PRECURSOR_DA`) when the library holds
+    compounds of another formula at that nominal ion
+    (``unit_precursor_isobars``, the names of the first four): the precursor does not establish the hit's formula, so
+    a compound of another formula (absent from the library as the left-out mecamylamine was) is not
+    excluded (``isomer_ms2_unit_precursor_da``); else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
@@ -125,12 +131,14 @@ class IsomerCheck:
     hydrocarbon: int = 0
     no_product_ion: float = 0.0
     record_no_product_ion: float = 0.0
+    unit_precursor: float = 0.0
+    unit_precursor_isobars: tuple[str, ...] = ()
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
         return (not self.not_excluded and not self.small and not self.pah and not self.hydrocarbon
-                and not self.no_product_ion and not self.record_no_product_ion)
+                and not self.no_product_ion and not self.record_no_product_ion and not self.unit_precursor)
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)

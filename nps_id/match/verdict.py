@@ -343,6 +343,10 @@ class VerdictThresholds:
         unknown scores on it: the library shows their MS/MS alike, and an unknown's score against
         records from other laboratories or collision energies cannot tell them apart (850 on the
         development data; 1000: off; docs/match.md).
+    isomer_ms2_unit_precursor_da : float
+        MS/MS: a precursor m/z written to fewer than 3 decimals (unit resolution) excludes no compound of
+        another formula when the library holds such compounds with a record within this many Da of it:
+        the spectrum alone cannot exclude every compound of that nominal ion (0: off; docs/match.md).
     isomer_ms2_water_loss_da : float
         MS/MS: a library compound of the hit's formula (another first block; by full InChIKey)
         whose records in the unknown's polarity are all at its precursor m/z minus 1-3 waters
@@ -499,6 +503,7 @@ class VerdictThresholds:
     isomer_diastereomer_ms2_margin: int = 100
     isomer_absent_diastereomer_rate: float = 0.2
     isomer_ms2_pair_score: int = 850
+    isomer_ms2_unit_precursor_da: float = 0.5
     isomer_ms2_water_loss_da: float = 0.5
     isomer_ms2_alone_rate: float = 0.2
     isomer_ms2_alone_min_compounds: int = 5000
@@ -914,6 +919,8 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
         return (f"isomers excluded (not possible from the spectrum alone: the library record it matches holds "
                 f"{_no_product_ion(check.record_no_product_ion)}, only its precursor, which every compound of its "
                 "mass gives)", False, "isomer")
+    if check.unit_precursor:
+        return (f"isomers excluded (not possible from the spectrum alone: {_unit_precursor(check)})", False, "isomer")
     if check.small:
         return (f"isomers excluded (not possible from the spectrum alone: a molecule of {check.small} heavy atoms "
                 "has too few fragment ions to tell its isomers apart)", False, "isomer")
@@ -976,6 +983,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if check.record_no_product_ion:
         parts.append(f"a match to a library record with {_no_product_ion(check.record_no_product_ion)}, which every "
                      "compound of its mass gives")
+    if check.unit_precursor:
+        parts.append(_unit_precursor(check))
     if check.pah:
         parts.append(f"a polycyclic aromatic hydrocarbon of {check.pah} fused rings, whose ring-fusion isomers EI "
                      "cannot tell apart")
@@ -1016,6 +1025,13 @@ def _injector_relative(move: str, smiles: str = "") -> str:
     reaction = move.split(":", 1)[1]
     return f"a compound the GC injector {injector_direction(move)} the hit ({_INJECTOR_REACTIONS.get(reaction, reaction)})" + (
         f": {smiles}" if smiles else "")
+
+
+def _unit_precursor(check: "IsomerCheck") -> str:
+    """'a precursor m/z 168 written to fewer than 3 decimals, which compounds of another formula give too (...)'."""
+    shown = ", ".join(check.unit_precursor_isobars[:3]) + (", ..." if len(check.unit_precursor_isobars) > 3 else "")
+    return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals, which compounds of another "
+            f"formula give too (in the library: {shown}) -- the precursor does not establish the hit's formula")
 
 
 def _no_product_ion(level: float) -> str:
