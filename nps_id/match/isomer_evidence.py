@@ -20,7 +20,8 @@ import numpy as np
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import formula_mass
-from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
+from nps_id.match.molecular_mass import nominal_spectrum
+from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
                                      check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.ranked_hit import RankedHit
@@ -76,6 +77,8 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
     if kind == "ei" and check.evaluated and top.score >= thresholds.identified_mf:
         # the library's own EI pairs as close as the unknown to the hit (stop 45)
         check = _with_library_pairs(check, facts.ei_pairs(top.row, thresholds.identified_rmf), facts, scores, top.score)
+    if kind == "ei" and check.evaluated and thresholds.isomer_heavier_ion_level > 0 and top.score >= thresholds.identified_mf:
+        check = _with_heavier(check, mz, intensity, top, facts, rates.get(context, {}), thresholds)
     if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
         check = _with_absent_diastereomers(check, top, facts, rates.get(context, {}),
                                            thresholds.isomer_absent_diastereomer_rate)
@@ -287,6 +290,20 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
         return check
     notes = tuple(IsomerNote(c.smiles, c.inchikeys[0], DIASTEREOMER, round(rate, 2)) for c in absent)
     return replace(check, not_excluded=check.not_excluded + notes)
+
+
+def _with_heavier(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, top: RankedHit, facts: LibraryFacts,
+                  rates: Mapping[str, RateCurve], thresholds: VerdictThresholds) -> IsomerCheck:
+    """EI (measured at stop 47, not shipped): ``check`` with a heavier compound not excluded when the
+    spectrum shows no ion at the hit's nominal mass (below ``isomer_heavier_ion_level`` of its base
+    peak) and the rate of :data:`HEAVIER` at the unknown's score reaches ``isomer_min_rate``."""
+    mass = facts.mass(top.row)
+    curve = rates.get(HEAVIER)
+    if not mass or curve is None or rate_at(curve, top.score) < thresholds.isomer_min_rate:
+        return check
+    if nominal_spectrum(mz, intensity).get(mass, 0.0) >= thresholds.isomer_heavier_ion_level:
+        return check
+    return replace(check, heavier=mass)
 
 
 def _absent_diastereomers(row: int, facts: LibraryFacts) -> list[StereoClass]:

@@ -79,6 +79,10 @@ LIBRARY_CLOSE = "library_close"
 #: within ``isomer_diastereomer_margin`` (assess): a retention index excludes it only when both
 #: retention indices are known and apart.
 DIASTEREOMER = "diastereomer"
+#: The rates-file kind of "a heavier compound": the share of library compounds without a molecular ion
+#: in their own spectrum that a heavier library compound matches at least that well (EI; measured at
+#: stop 47, branch wrong47, not shipped).
+HEAVIER = "heavier"
 #: The moves of a GC injector relative (:mod:`nps_id.chem.thermal`) start so: it elutes as the hit
 #: does, so neither a retention index nor a standard run at the same RT excludes it.
 THERMAL = "thermal_"
@@ -116,7 +120,9 @@ class IsomerCheck:
     ``no_product_ion``: the base-peak fraction at which an MS/MS spectrum holds no product ion
     (:func:`has_product_ion`, ``isomer_ms2_product_ion_level``): the precursor alone excludes no isomer; else 0.
     ``record_no_product_ion``: the same for the library record the unknown matched
-    (``isomer_ms2_record_product_ion_level``); else 0."""
+    (``isomer_ms2_record_product_ion_level``); else 0.
+    ``heavier``: EI, the hit's nominal mass when the spectrum shows no ion there and a heavier compound is
+    not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
@@ -125,12 +131,13 @@ class IsomerCheck:
     hydrocarbon: int = 0
     no_product_ion: float = 0.0
     record_no_product_ion: float = 0.0
+    heavier: int = 0
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
         return (not self.not_excluded and not self.small and not self.pah and not self.hydrocarbon
-                and not self.no_product_ion and not self.record_no_product_ion)
+                and not self.no_product_ion and not self.record_no_product_ion and not self.heavier)
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)

@@ -509,6 +509,7 @@ class VerdictThresholds:
     isomer_small_ei_atoms: int = 5
     isomer_pah_rings: int = 3
     isomer_hydrocarbon_carbons: int = 9
+    isomer_heavier_ion_level: float = 0.0
     isomer_thermal_products: bool = True
     isomer_thermal_lactam_precursors: bool = True
     isomer_thermal_acid_precursors: bool = False
@@ -920,6 +921,9 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
     if check.hydrocarbon:
         return (f"isomers excluded (not possible from the spectrum alone: the skeletal isomers of a hydrocarbon of "
                 f"{check.hydrocarbon} carbons give the same ion series)", False, "isomer")
+    if check.heavier:
+        return (f"isomers excluded (not possible from the spectrum alone: it shows no ion at the hit's mass, "
+                f"{check.heavier}, and heavier compounds match such hits this well)", False, "isomer")
     if not check.not_excluded:
         return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
     # MS/MS library pairs are held by their records' likeness, not by the margin (which holds only
@@ -981,6 +985,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
                      "cannot tell apart")
     if check.hydrocarbon:
         parts.append(f"a hydrocarbon of {check.hydrocarbon} carbons, whose skeletal isomers EI cannot tell apart")
+    if check.heavier:
+        parts.append(f"no ion at the hit's mass ({check.heavier}): a heavier compound is not excluded")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
