@@ -294,9 +294,10 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
 
 def _with_heavier(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, top: RankedHit, facts: LibraryFacts,
                   rates: Mapping[str, RateCurve], thresholds: VerdictThresholds) -> IsomerCheck:
-    """EI (measured at stop 47, not shipped): ``check`` with a heavier compound not excluded when the
-    spectrum shows no ion at the hit's nominal mass (below ``isomer_heavier_ion_level`` of its base
-    peak) and the rate of :data:`HEAVIER` at the unknown's score reaches ``isomer_min_rate``."""
+    """EI (stop 47): ``check`` with a heavier compound not excluded when the spectrum shows no ion at
+    the hit's nominal mass (below ``isomer_heavier_ion_level`` of its base peak) and the rate of
+    :data:`HEAVIER` at the unknown's score reaches ``isomer_min_rate``: without its molecular ion the
+    spectrum may be a heavier compound's fragments (triacetin, 218, matches 1,3-diacetin, 176, at 861)."""
     mass = facts.mass(top.row)
     curve = rates.get(HEAVIER)
     if not mass or curve is None or rate_at(curve, top.score) < thresholds.isomer_min_rate:

@@ -80,8 +80,8 @@ LIBRARY_CLOSE = "library_close"
 #: retention indices are known and apart.
 DIASTEREOMER = "diastereomer"
 #: The rates-file kind of "a heavier compound": the share of library compounds without a molecular ion
-#: in their own spectrum that a heavier library compound matches at least that well (EI; measured at
-#: stop 47, branch wrong47, not shipped).
+#: in their own spectra that a heavier library compound matches at least that well (EI; no isomer:
+#: ``IsomerCheck.heavier``; learned by benchmarks/train_isomer_rates.py --heavier, stop 47).
 HEAVIER = "heavier"
 #: The moves of a GC injector relative (:mod:`nps_id.chem.thermal`) start so: it elutes as the hit
 #: does, so neither a retention index nor a standard run at the same RT excludes it.

@@ -933,8 +933,11 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
         return (f"isomers excluded (not possible from the spectrum alone: the skeletal isomers of a hydrocarbon of "
                 f"{check.hydrocarbon} carbons give the same ion series)", False, "isomer")
     if check.heavier:
-        return (f"isomers excluded (not possible from the spectrum alone: it shows no ion at the hit's mass, "
-                f"{check.heavier}, and heavier compounds match such hits this well)", False, "isomer")
+        # no isomer: a heavier compound whose fragments give the spectrum (triacetin, 218, as 1,3-diacetin,
+        # 176); failed under the isomer criterion, which a retention index or a standard meets as well
+        return (f"a heavier compound excluded (not possible from the spectrum alone: it shows no ion at the hit's "
+                f"mass, {check.heavier}, and the library's compounds without a molecular ion match a heavier "
+                "one this well)", False, "isomer")
     if not check.not_excluded:
         return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
     # MS/MS library pairs are held by their records' likeness, not by the margin (which holds only
@@ -997,7 +1000,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if check.hydrocarbon:
         parts.append(f"a hydrocarbon of {check.hydrocarbon} carbons, whose skeletal isomers EI cannot tell apart")
     if check.heavier:
-        parts.append(f"no ion at the hit's mass ({check.heavier}): a heavier compound is not excluded")
+        parts.append(f"the spectrum shows no ion at the hit's mass, {check.heavier}: a heavier compound is not "
+                     "excluded")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
@@ -1010,7 +1014,10 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
         parts.append("not in the library, " + "; ".join(_injector_relative(n.move, n.smiles) for n in thermal[:3])
                      + " (elutes as the same compound: derivatisation or LC-MS tells them apart)")
     # a relative is no isomer (phenibut, C10H13NO2, closes to its lactam C10H11NO): say "compound" then
+    # nor is a heavier compound (triacetin's spectrum without its molecular ion reads as 1,3-diacetin's)
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
+    if check.heavier:
+        what = "a heavier compound" if len(parts) == 1 else f"{what} or a heavier compound"
     return (f"the substance is the hit or {what} the spectrum cannot tell from it -- " + "; ".join(parts)
             + f"; {MAY_BE_NEW}")
 
