@@ -49,6 +49,18 @@ added ``ring_size`` and ``ring_chain_ch2``, EI curves only (``train_isomer_rates
 mbei.h5 --add-to isomer_rates.json``), stop 38 a derivative's ring positions
 (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
+``--heavier`` (stop 47) learns only the EI kind ``heavier`` (:data:`~nps_id.match.isomer_rule.HEAVIER`; no
+isomer): of the library compounds (not isotope-labelled) whose own spectra show no ion at their nominal
+mass (below ``isomer_heavier_ion_level`` of the base peak), the share of those spectra that a heavier
+library compound (not labelled) matches at least as well as each score (:func:`heavier_outcomes`), per
+context; it replaces the ``heavier`` entries of ``--add-to``'s file and keeps every isomer curve. Every
+compound of both EI libraries, no sample (~1 min). The shipped entries are what
+
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py swg25.h5 mbei.h5 --heavier \
+      --add-to nps_id/match/isomer_rates.json
+
+writes, byte for byte (run on the shipped file it rewrites the same file).
+
 ``--pairs-out FILE`` also writes every pair's raw outcome (both compounds' InChIKey first blocks, each
 spectrum's match): ``bench_novelty.py --isomer-rates-loo FILE`` re-reads the shipped curves without a
 left-out compound's own pairs (:class:`LeaveOutRates`).

@@ -343,11 +343,11 @@ class VerdictThresholds:
         the hit's molecular ion -- if the rate of the kind ``heavier`` at the unknown's score reaches
         ``isomer_min_rate`` (learned by ``benchmarks/train_isomer_rates.py --heavier``: of the library
         compounds whose own spectra show no molecular ion, the share a heavier library compound matches
-        that well; 0.045 is reached below MF 870 for other compounds, 890 for drugs). 0.005 since
-        stop 47 (the lead's call): on the development data it removes 3 of MassBank EI's 7 wrong
-        ``identified`` left-out compounds (triacetin as 1,3-diacetin, 3-hexanol, ethylmalonic acid) and
-        1 of its 3 present ones, and holds back 11 right MassBank EI present ones (benchmarks/README.md
-        "Stop 47 (branch heavy47)"). 0 switches it off.
+        that well; 0.045 is reached below MF 880). 0.005 since stop 47 (the lead's call): on the
+        development data it removes 3 of MassBank EI's 7 wrong ``identified`` left-out compounds
+        (triacetin as 1,3-diacetin, 3-hexanol, ethylmalonic acid; the same with leave-out isomer rates)
+        and 1 of its 3 present ones, and holds back 12 right MassBank EI present ones (docs/match.md "A
+        heavier compound, EI"; benchmarks/README.md "Stop 47 (branch heavy47)"). 0 switches it off.
     isomer_ms2_pair_score : int
         MS/MS: a library compound of the hit's formula (any skeleton) whose library records match the
         hit compound's at or above this score (0-999, the best pair) is not excluded, whatever the
