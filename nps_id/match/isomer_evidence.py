@@ -34,15 +34,17 @@ WATER_DA = float(formula_mass("H2O") or 0.0)
 def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequence[RankedHit], facts: LibraryFacts,
                  gap: int | None, thresholds: VerdictThresholds, precursor: tuple[float, str] | None,
                  delta_ri: float | None, library_ri: Callable[[int], float | None] | None,
-                 rates: Rates | None = None) -> IsomerCheck:
+                 rates: Rates | None = None, relative: Mapping[int, float] | None = None) -> IsomerCheck:
     """The isomers of the top hit that the spectrum does not exclude: the enumerated ones
     (:func:`~nps_id.match.isomer_rule.check_isomers`), then what each kind of spectrum adds -- MS/MS
     the library's own pairs, water-loss records and the exclusions of a hit alone at its mass or
     replicated outside a drug series, a precursor alone; EI the GC injector relatives and absent
-    diastereomers; both the library's diastereomers retention does not separate. The arguments are
-    :func:`nps_id.match.assess.assess`'s (``delta_ri``: its evidence's); ``rates``: the isomer rate
-    curves the rules read (:func:`~nps_id.match.isomer_rule.load_rates`, the shipped file, when None --
-    the dev bench passes curves learned without a left-out compound's own pairs)."""
+    diastereomers and a heavier compound without the hit's molecular ion; both the library's
+    diastereomers retention does not separate. The arguments are :func:`nps_id.match.assess.assess`'s
+    (``delta_ri``: its evidence's); ``rates``: the isomer rate curves the rules read
+    (:func:`~nps_id.match.isomer_rule.load_rates`, the shipped file, when None -- the dev bench passes
+    curves learned without a left-out compound's own pairs); ``relative``: EI, the spectrum's
+    :func:`~nps_id.match.molecular_mass.nominal_spectrum` when the caller has it (None: made here)."""
     top = hits[0]
     scores: dict[str, int] = {}
     for hit in hits:
@@ -78,7 +80,7 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
         # the library's own EI pairs as close as the unknown to the hit (stop 45)
         check = _with_library_pairs(check, facts.ei_pairs(top.row, thresholds.identified_rmf), facts, scores, top.score)
     if kind == "ei" and check.evaluated and thresholds.isomer_heavier_ion_level > 0 and top.score >= thresholds.identified_mf:
-        check = _with_heavier(check, mz, intensity, top, facts, rates.get(context, {}), thresholds)
+        check = _with_heavier(check, mz, intensity, top, facts, rates.get(context, {}), thresholds, relative)
     if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
         check = _with_absent_diastereomers(check, top, facts, rates.get(context, {}),
                                            thresholds.isomer_absent_diastereomer_rate)
@@ -293,7 +295,8 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
 
 
 def _with_heavier(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, top: RankedHit, facts: LibraryFacts,
-                  rates: Mapping[str, RateCurve], thresholds: VerdictThresholds) -> IsomerCheck:
+                  rates: Mapping[str, RateCurve], thresholds: VerdictThresholds,
+                  relative: Mapping[int, float] | None = None) -> IsomerCheck:
     """EI (stop 47): ``check`` with a heavier compound not excluded when the spectrum shows no ion at
     the hit's nominal mass (below ``isomer_heavier_ion_level`` of its base peak) and the rate of
     :data:`HEAVIER` at the unknown's score reaches ``isomer_min_rate``: without its molecular ion the
@@ -302,7 +305,9 @@ def _with_heavier(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, top
     curve = rates.get(HEAVIER)
     if not mass or curve is None or rate_at(curve, top.score) < thresholds.isomer_min_rate:
         return check
-    if nominal_spectrum(mz, intensity).get(mass, 0.0) >= thresholds.isomer_heavier_ion_level:
+    # the caller's nominal spectrum when it has one (assess_search bins all its queries at once)
+    relative = nominal_spectrum(mz, intensity) if relative is None else relative
+    if relative.get(mass, 0.0) >= thresholds.isomer_heavier_ion_level:
         return check
     return replace(check, heavier=mass)
 
