@@ -49,6 +49,18 @@ added ``ring_size`` and ``ring_chain_ch2``, EI curves only (``train_isomer_rates
 mbei.h5 --add-to isomer_rates.json``), stop 38 a derivative's ring positions
 (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
+``--heavier`` (stop 47) learns only the EI kind ``heavier`` (:data:`~nps_id.match.isomer_rule.HEAVIER`; no
+isomer): of the library compounds (not isotope-labelled) whose own spectra show no ion at their nominal
+mass (below ``isomer_heavier_ion_level`` of the base peak), the share of those spectra that a heavier
+library compound (not labelled) matches at least as well as each score (:func:`heavier_outcomes`), per
+context; it replaces the ``heavier`` entries of ``--add-to``'s file and keeps every isomer curve. Every
+compound of both EI libraries, no sample (~1 min). The shipped entries are what
+
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py swg25.h5 mbei.h5 --heavier \
+      --add-to nps_id/match/isomer_rates.json
+
+writes, byte for byte (run on the shipped file it rewrites the same file).
+
 ``--pairs-out FILE`` also writes every pair's raw outcome (both compounds' InChIKey first blocks, each
 spectrum's match): ``bench_novelty.py --isomer-rates-loo FILE`` re-reads the shipped curves without a
 left-out compound's own pairs (:class:`LeaveOutRates`).
@@ -78,7 +90,7 @@ from nps_id._paths import not_a_regular_file
 from nps_id.commands.options import refuse_output_onto_inputs
 from nps_id.errors import InputError
 from nps_id.library import Library
-from nps_id.match.isomer_rule import RATES_PATH, SCORE_GRID, parse_rates
+from nps_id.match.isomer_rule import HEAVIER, RATES_PATH, SCORE_GRID, parse_rates
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import Hits, SearchSettings, search
 from nps_id.search.reference import Reference
@@ -184,6 +196,74 @@ def library_pairs(path: Path, thresholds: VerdictThresholds, ms2_moves: frozense
             best[key] = max(best.get(key, 0), int(values[j]))
     return [Pair(context, move, str(block[rows[0]]), other, tuple(best.get((r, other), 0) for r in rows))
             for context, move, _level, rows, other in pairs]
+
+
+#: ``--heavier``'s search depth: a query's best heavier compound must be among its this many best
+#: hits (the run prints how many queries had every one of them at the first score of the grid).
+HEAVIER_TOP_K = 200
+
+
+def heavier_outcomes(path: Path, thresholds: VerdictThresholds) -> list[tuple[str, np.ndarray]]:
+    """``--heavier``: per library compound (EI, not isotope-labelled) whose own spectra show no ion
+    at its nominal mass (below ``isomer_heavier_ion_level`` of the base peak, as the rule reads an
+    unknown), its context and outcome: the share of those spectra that a heavier library compound
+    (not labelled) matches at least as well as each score of the grid (MF, RMF at the identity
+    threshold; :func:`outcome`). What the rule reads as "a heavier compound is not excluded": an
+    unknown without a molecular ion can be any heavier compound whose spectrum is this close."""
+    from nps_id.compound import is_labelled
+    from nps_id.match.library_facts import LibraryFacts
+    from nps_id.match.molecular_mass import nominal_spectrum
+
+    with Library.open(path) as lib:
+        reference = Reference.from_library(lib)
+        spectra = list(lib.spectra())
+    facts = LibraryFacts(reference)
+    cols = reference.columns
+    n = reference.n_spectra
+    ei = np.asarray(cols["ms_level"]) != 2
+    labelled = np.array([is_labelled(facts.name(r), facts.formula(r), str(cols["smiles"][r] or "")) for r in range(n)])
+    masses = np.array([(facts.mass(r) or 0) if ei[r] and facts.block(r) else 0 for r in range(n)])
+    usable = ei & ~labelled & (masses > 0) & np.array([len(reference.peaks.row(r)[0]) > 0 for r in range(n)])
+    queries = [r for r in np.flatnonzero(usable).tolist()
+               if nominal_spectrum(*reference.peaks.row(r)).get(int(masses[r]), 0.0) < thresholds.isomer_heavier_ion_level]
+    hits = search([spectra[r] for r in queries], reference,
+                  SearchSettings(top_k=HEAVIER_TOP_K, prefilter=max(300, HEAVIER_TOP_K), threads=2))
+    starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
+    values = rule_scores(hits, np.zeros(len(hits.row), dtype=bool), thresholds.identified_rmf)
+    best: dict[str, list[int]] = defaultdict(list)  # compound (first block) -> its spectra's best heavier match
+    first: dict[str, int] = {}  # compound -> its first such row (whose context the rule reads)
+    deep = 0
+    for q, row in enumerate(queries):
+        span = range(starts[q], starts[q + 1])
+        heavier = [int(values[j]) for j in span if usable[hits.row[j]] and masses[hits.row[j]] > masses[row]]
+        best[facts.block(row)].append(max(heavier, default=0))
+        first.setdefault(facts.block(row), row)
+        deep += len(span) == HEAVIER_TOP_K and min(int(values[j]) for j in span) >= SCORE_GRID[0]
+    print(f"{path.name}: {len(queries)} spectra of {len(best)} compounds without their molecular ion; "
+          f"{deep} with all {HEAVIER_TOP_K} hits at >= {SCORE_GRID[0]} (a heavier compound below them unseen)")
+    return [(facts.context(first[b]), outcome(scores)) for b, scores in best.items()]
+
+
+def heavier_entries(outcomes: Sequence[tuple[str, np.ndarray]]) -> dict[str, dict]:
+    """Per context, the ``heavier`` entry of the rates file (:data:`~nps_id.match.isomer_rule.HEAVIER`)
+    from :func:`heavier_outcomes`: compounds as ``pairs``, the mean outcome as the curve."""
+    by_context: dict[str, list[np.ndarray]] = defaultdict(list)
+    for context, values in outcomes:
+        by_context[context].append(values)
+    return {context: {"pairs": len(values), "inseparable": round(float(sum(v[0] for v in values)), 1),
+                      "rate_at_score": [round(float(x), 3) for x in np.mean(values, axis=0)], "from": HEAVIER}
+            for context, values in sorted(by_context.items())}
+
+
+def with_heavier(base: dict, entries: dict[str, dict], libraries: Sequence[Path]) -> dict:
+    """``base`` (``--add-to``'s rates file) with its ``heavier`` entries replaced by ``entries``
+    (relearned on every run, as ``--ms2-moves`` kinds are: the command reproduces the shipped file
+    from itself) and ``libraries`` recorded; every isomer curve as it was."""
+    out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
+    for context, entry in entries.items():
+        out["contexts"].setdefault(context, {})[HEAVIER] = entry
+    out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *(p.name for p in libraries)]))
+    return out
 
 
 def write_pairs(path: Path, pairs: Sequence[Pair]) -> None:
@@ -354,6 +434,9 @@ def main() -> None:
     parser.add_argument("--pairs-out", type=Path, metavar="FILE",
                         help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
                              "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")
+    parser.add_argument("--heavier", action="store_true",
+                        help="learn only the EI 'heavier' curves (a heavier compound matching a spectrum without its "
+                             "molecular ion) and replace them in --add-to's file; every isomer curve kept")
     args = parser.parse_args()
     refuse_output_onto_inputs([args.output], args.libraries)  # -o onto --add-to: the documented update in place
     refuse_output_onto_inputs([args.pairs_out], [*args.libraries, args.add_to])
@@ -361,6 +444,12 @@ def main() -> None:
         raise InputError(f"{args.pairs_out}: --pairs-out is the rates file -o; write it somewhere else")
     base = None if args.add_to is None else added_to(args.add_to)  # checked before hours of searching
     thresholds = VerdictThresholds()
+    if args.heavier:
+        if base is None:
+            raise InputError("--heavier adds the 'heavier' curves to a rates file: give it with --add-to")
+        outcomes = [o for path in args.libraries for o in heavier_outcomes(path, thresholds)]
+        write_rates(args.output, with_heavier(base, heavier_entries(outcomes), args.libraries))
+        return
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     every: list[Pair] = []
     for path in args.libraries:
@@ -383,7 +472,12 @@ def main() -> None:
     }
     if args.add_to is not None:
         out = add_kinds(base, out)
-    with atomic_output(args.output) as tmp:  # a killed run never leaves a truncated rates file
+    write_rates(args.output, out)
+
+
+def write_rates(path: Path, out: dict) -> None:
+    """Write the rates file (atomically: a killed run never leaves a truncated one) and print its curves."""
+    with atomic_output(path) as tmp:
         tmp.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     for context, moves in out["contexts"].items():
         for move, entry in moves.items():

@@ -201,7 +201,7 @@ def assess(
 
     def isomers_of_hit() -> IsomerCheck:
         return isomer_check(mz, intensity, kind, hits, facts, gap, thresholds, precursor, evidence.get("delta_ri"),
-                            library_ri, isomer_rates)
+                            library_ri, isomer_rates, relative)
 
     above = missing = lighter_ion = both_ions = one_ion = None
     top_mass = facts.mass(top.row) if kind == "ei" else None  # the hit row's facts, read once a query

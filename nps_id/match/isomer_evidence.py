@@ -20,7 +20,8 @@ import numpy as np
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import formula_mass
-from nps_id.match.isomer_rule import (DIASTEREOMER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
+from nps_id.match.molecular_mass import nominal_spectrum
+from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
                                      check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.precursor_formula import ACCURATE_PRECURSOR_DA, written_precision
@@ -41,15 +42,17 @@ WATER_DA = float(formula_mass("H2O") or 0.0)
 def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequence[RankedHit], facts: LibraryFacts,
                  gap: int | None, thresholds: VerdictThresholds, precursor: tuple[float, str] | None,
                  delta_ri: float | None, library_ri: Callable[[int], float | None] | None,
-                 rates: Rates | None = None) -> IsomerCheck:
+                 rates: Rates | None = None, relative: Mapping[int, float] | None = None) -> IsomerCheck:
     """The isomers of the top hit that the spectrum does not exclude: the enumerated ones
     (:func:`~nps_id.match.isomer_rule.check_isomers`), then what each kind of spectrum adds -- MS/MS
     the library's own pairs, water-loss records and the exclusions of a hit alone at its mass or
     replicated outside a drug series, a precursor alone; EI the GC injector relatives and absent
-    diastereomers; both the library's diastereomers retention does not separate. The arguments are
-    :func:`nps_id.match.assess.assess`'s (``delta_ri``: its evidence's); ``rates``: the isomer rate
-    curves the rules read (:func:`~nps_id.match.isomer_rule.load_rates`, the shipped file, when None --
-    the dev bench passes curves learned without a left-out compound's own pairs)."""
+    diastereomers and a heavier compound without the hit's molecular ion; both the library's
+    diastereomers retention does not separate. The arguments are :func:`nps_id.match.assess.assess`'s
+    (``delta_ri``: its evidence's); ``rates``: the isomer rate curves the rules read
+    (:func:`~nps_id.match.isomer_rule.load_rates`, the shipped file, when None -- the dev bench passes
+    curves learned without a left-out compound's own pairs); ``relative``: EI, the spectrum's
+    :func:`~nps_id.match.molecular_mass.nominal_spectrum` when the caller has it (None: made here)."""
     top = hits[0]
     scores: dict[str, int] = {}
     for hit in hits:
@@ -86,6 +89,8 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
     if kind == "ei" and check.evaluated and top.score >= thresholds.identified_mf:
         # the library's own EI pairs as close as the unknown to the hit (stop 45)
         check = _with_library_pairs(check, facts.ei_pairs(top.row, thresholds.identified_rmf), facts, scores, top.score)
+    if kind == "ei" and check.evaluated and thresholds.isomer_heavier_ion_level > 0 and top.score >= thresholds.identified_mf:
+        check = _with_heavier(check, mz, intensity, top, facts, rates.get(context, {}), thresholds, relative)
     if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
         check = _with_absent_diastereomers(check, top, facts, rates.get(context, {}),
                                            thresholds.isomer_absent_diastereomer_rate)
@@ -346,6 +351,24 @@ def _with_absent_diastereomers(check: IsomerCheck, top: RankedHit, facts: Librar
         return check
     notes = tuple(IsomerNote(c.smiles, c.inchikeys[0], DIASTEREOMER, round(rate, 2)) for c in absent)
     return replace(check, not_excluded=check.not_excluded + notes)
+
+
+def _with_heavier(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, top: RankedHit, facts: LibraryFacts,
+                  rates: Mapping[str, RateCurve], thresholds: VerdictThresholds,
+                  relative: Mapping[int, float] | None = None) -> IsomerCheck:
+    """EI (stop 47): ``check`` with a heavier compound not excluded when the spectrum shows no ion at
+    the hit's nominal mass (below ``isomer_heavier_ion_level`` of its base peak) and the rate of
+    :data:`HEAVIER` at the unknown's score reaches ``isomer_min_rate``: without its molecular ion the
+    spectrum may be a heavier compound's fragments (triacetin, 218, matches 1,3-diacetin, 176, at 861)."""
+    mass = facts.mass(top.row)
+    curve = rates.get(HEAVIER)
+    if not mass or curve is None or rate_at(curve, top.score) < thresholds.isomer_min_rate:
+        return check
+    # the caller's nominal spectrum when it has one (assess_search bins all its queries at once)
+    relative = nominal_spectrum(mz, intensity) if relative is None else relative
+    if relative.get(mass, 0.0) >= thresholds.isomer_heavier_ion_level:
+        return check
+    return replace(check, heavier=mass)
 
 
 def _absent_diastereomers(row: int, facts: LibraryFacts) -> list[StereoClass]:

@@ -79,6 +79,10 @@ LIBRARY_CLOSE = "library_close"
 #: within ``isomer_diastereomer_margin`` (assess): a retention index excludes it only when both
 #: retention indices are known and apart.
 DIASTEREOMER = "diastereomer"
+#: The rates-file kind of "a heavier compound": the share of library compounds without a molecular ion
+#: in their own spectra that a heavier library compound matches at least that well (EI; no isomer:
+#: ``IsomerCheck.heavier``; learned by benchmarks/train_isomer_rates.py --heavier, stop 47).
+HEAVIER = "heavier"
 #: The moves of a GC injector relative (:mod:`nps_id.chem.thermal`) start so: it elutes as the hit
 #: does, so neither a retention index nor a standard run at the same RT excludes it.
 THERMAL = "thermal_"
@@ -122,7 +126,9 @@ class IsomerCheck:
     compounds of another formula at that nominal ion
     (``unit_precursor_isobars``, the names of the first four): the precursor does not establish the hit's formula, so
     a compound of another formula (absent from the library as the left-out mecamylamine was) is not
-    excluded (``isomer_ms2_unit_precursor_da``); else 0."""
+    excluded (``isomer_ms2_unit_precursor_da``); else 0.
+    ``heavier``: EI, the hit's nominal mass when the spectrum shows no ion there and a heavier compound is
+    not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
@@ -133,12 +139,14 @@ class IsomerCheck:
     record_no_product_ion: float = 0.0
     unit_precursor: float = 0.0
     unit_precursor_isobars: tuple[str, ...] = ()
+    heavier: int = 0
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
         return (not self.not_excluded and not self.small and not self.pah and not self.hydrocarbon
-                and not self.no_product_ion and not self.record_no_product_ion and not self.unit_precursor)
+                and not self.no_product_ion and not self.record_no_product_ion and not self.unit_precursor
+                and not self.heavier)
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)
