@@ -470,7 +470,9 @@ def _alignment(window: np.ndarray, hit_matrix: np.ndarray, hit_norm: np.ndarray,
     np.multiply(dots, dots, out=dots)
     dots *= (weight / (hit_norm * hit_norm))[:, None, :]
     weighted = dots.reshape(n, CANDIDATE_SPAN, HIT_VOTES, 2)
-    weighted /= squares[:, :, None, :]
+    # divided by the squares repeated for every hit, not broadcast: a broadcast's innermost run is the
+    # (near, far) pair, two values a call of the ufunc loop (~4x the division's time, ~0.04 s a range)
+    weighted /= np.repeat(squares[:, :, None, :], HIT_VOTES, axis=2)
     hit_totals = weighted[..., 0] + weighted[..., 1]  # near + far, hit by hit
     total = np.zeros(dots.shape[:2])
     for j in range(HIT_VOTES):
