@@ -2,6 +2,8 @@
 spectra whose chemistry is spelled out; real SWGDRUG compounds: test_new_substances.py."""
 from __future__ import annotations
 
+import pytest
+
 from nps_id.match.molecular_mass import Neighbour, confirmed_ion_above, estimate_mass, molecular_ion
 
 
@@ -123,6 +125,38 @@ def test_many_unknowns_at_once_give_the_estimates_one_by_one(swgdrug_library):
     expected = [estimate_mass(r, n) for r, n in zip(relatives, neighbours)]
     assert estimate_masses(relatives, neighbours) == expected
     assert len(set(expected)) > 100 and None in expected
+
+
+def test_the_loss_alignment_is_each_hits_near_and_far_cosine_squared(swgdrug_library):
+    # the alignment's array steps (one gemm per unknown, the squares divided in per hit and part) against
+    # the definition written out candidate by candidate: sum over hits of similarity**4 x cos**2 of the
+    # near losses plus FAR_LOSS_WEIGHT x that of the far ones -- a near part divided by a far part's
+    # squares, or a hit's weight on another's column, moves the estimates
+    import numpy as np
+
+    from nps_id.match.molecular_mass import (CANDIDATE_SPAN, FAR_LOSS_SPAN, FAR_LOSS_WEIGHT, HIT_POWER, LOSS_SPAN,
+                                             _loss_alignment, hit_losses, molecular_ion)
+
+    relatives, neighbours = _massbank_queries_and_swgdrug_votes(swgdrug_library, limit=40)
+    checked = 0
+    for relative, hits in zip(relatives, neighbours):
+        own = molecular_ion(relative)
+        votes = [h for h in hits[:10] if h.mass is not None and h.similarity > 0]
+        if own is None or not votes:
+            continue
+        got = _loss_alignment(relative, own, votes)
+        for m in range(own, own + CANDIDATE_SPAN):
+            mine = np.sqrt([relative.get(m - loss, 0.0) for loss in range(FAR_LOSS_SPAN)])
+            expected = 0.0
+            for h in votes:
+                theirs = hit_losses(h)[0]
+                for span, scale in ((slice(0, LOSS_SPAN), 1.0), (slice(LOSS_SPAN, FAR_LOSS_SPAN), FAR_LOSS_WEIGHT)):
+                    a, b = mine[span], theirs[span]
+                    if a.any() and b.any():
+                        expected += scale * h.similarity ** HIT_POWER * (a @ b) ** 2 / ((a @ a) * (b @ b))
+            assert got.get(m, 0.0) == pytest.approx(expected, rel=1e-9, abs=1e-15)
+            checked += expected > 0
+    assert checked > 500
 
 
 def _massbank_queries_and_swgdrug_votes(swgdrug_library, limit: int | None = None) -> tuple[list, list]:
