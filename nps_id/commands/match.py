@@ -15,7 +15,7 @@ from nps_id.commands.match_options import match_settings_options
 from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
                                      typed_command_line)
 from nps_id.errors import EXIT_FOUND, InputError
-from nps_id.match.verdict import IDENTIFIED, ISOMER_NOT_EXCLUDED, TENTATIVE, RuleId
+from nps_id.match.verdict import IDENTIFIED, ISOMER_NOT_EXCLUDED, TENTATIVE, RuleId, held_as
 from nps_id.report import FORMATS as REPORT_FORMATS
 
 _EPILOG = """\b
@@ -52,6 +52,10 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            rule and criteria_failed say which criteria failed)
   "isomer not excluded": the substance is the hit or an isomer its spectrum cannot tell from it
            (a ring position, a moved methyl, ...: perhaps one no library holds, a new substance);
+           "[isomer not excluded: the hit or a heavier compound]": an EI spectrum without an ion at
+           the hit's mass, which a heavier compound's fragments can give; "... or a compound of
+           another formula at its nominal mass]": an MS/MS precursor m/z written to fewer than 3
+           decimals (unit resolution), which does not establish the formula (an accurate one would);
            a reference standard of the hit run at the same RT (--reference-standard; LC-MS/MS:
            with >= 2 of its product ions), or on GC a retention index within the window of the
            library's (--alkanes), excludes them
@@ -348,7 +352,10 @@ def _held_back(finding: dict) -> str:
     new user asking why (stop 40: PestMix fluopicolide, "HRMS criteria not met"; card 030's
     benzocaine, "weak match"). A new-substance row says what it is instead, an isomer alert already."""
     if finding["rule_id"] == RuleId.ISOMER_NOT_EXCLUDED:
-        return f" [{ISOMER_NOT_EXCLUDED}]"
+        # "isomer not excluded" alone read as an isomer of 1,3-diacetin for triacetin's spectrum, which is
+        # held for showing no ion at the hit's mass (stop 47, newuser47): say what else it may be then
+        other = held_as(finding["rule"])
+        return f" [{ISOMER_NOT_EXCLUDED}" + (f": the hit or {other}]" if other else "]")
     if (finding["verdict"] == IDENTIFIED or finding.get("new_substance")
             or (finding["rule_id"] == RuleId.ISOMER_AMBIGUITY and finding["isomer_alert"])):
         return ""

@@ -1024,11 +1024,31 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
                      + " (elutes as the same compound: derivatisation or LC-MS tells them apart)")
     # a relative is no isomer (phenibut, C10H13NO2, closes to its lactam C10H11NO): say "compound" then
     # nor is a heavier compound (triacetin's spectrum without its molecular ion reads as 1,3-diacetin's)
+    # and a unit precursor holds compounds of other formulae (mecamylamine's "168" as phenylephrine's)
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
-    if check.heavier:
-        what = "a heavier compound" if len(parts) == 1 else f"{what} or a heavier compound"
-    return (f"the substance is the hit or {what} the spectrum cannot tell from it -- " + "; ".join(parts)
-            + f"; {MAY_BE_NEW}")
+    other = HEAVIER if check.heavier else OTHER_FORMULA if check.unit_precursor else None
+    if other:
+        what = other if len(parts) == 1 else f"{what} or {other}"
+    return (f"the substance is the hit or {what} {_CANNOT_TELL} -- " + "; ".join(parts) + f"; {MAY_BE_NEW}")
+
+
+#: What else an "isomer not excluded" hit may be that is no isomer of it (stop 47): the words :func:`held_as`
+#: finds in a rule text, for the reports' and ``nps-id match``'s short forms, which said "an isomer" of
+#: triacetin's spectrum held as 1,3-diacetin (a new user at stop 47).
+HEAVIER = "a heavier compound"
+OTHER_FORMULA = "a compound of another formula at its nominal mass"
+_CANNOT_TELL = "the spectrum cannot tell from it"
+
+
+def held_as(rule: str) -> str | None:
+    """What an "isomer not excluded" rule text says the substance may be besides the hit when that is not
+    only an isomer ("a heavier compound", "an isomer or a compound of another formula at its nominal
+    mass"), else None."""
+    head = f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or "
+    if not rule.startswith(head) or f" {_CANNOT_TELL}" not in rule:
+        return None
+    what = rule[len(head):rule.index(f" {_CANNOT_TELL}")]
+    return what if what.endswith((HEAVIER, OTHER_FORMULA)) else None
 
 
 def _kind_words(move: str) -> str:
@@ -1055,7 +1075,8 @@ def _unit_precursor(check: "IsomerCheck") -> str:
     """'a precursor m/z 168 written to fewer than 3 decimals, which compounds of another formula give too (...)'."""
     shown = ", ".join(check.unit_precursor_isobars[:3]) + (", ..." if len(check.unit_precursor_isobars) > 3 else "")
     return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals, which compounds of another "
-            f"formula give too (in the library: {shown}) -- the precursor does not establish the hit's formula")
+            f"formula give too (in the library: {shown}) -- the precursor does not establish the hit's formula "
+            "(an accurate precursor m/z, to 3 or more decimals, would)")
 
 
 def _no_product_ion(level: float) -> str:

@@ -25,7 +25,7 @@ from nps_id._words import counted  # one plural rule for every layer; renderers 
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.chem.formula import nominal_mass
 from nps_id.match.standards import SAME_RUN_BASIS
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
+from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId, held_as
 from nps_id.report.findings import (UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, absent_isomer, component_number,
                                     finding_label, injector_relatives, is_analogue, is_new_substance,
                                     is_new_substance_lead, is_unknown_compound, isomers_excluded_by, relatives_text,
@@ -94,13 +94,17 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
         return None
     if isomers_excluded_by(finding) is not None:  # a standard at the same RT: the isomers, not a relative
         isomers, unlisted = [], False
+    # no isomer held it, or not only one: a heavier compound (EI), another formula at a unit precursor (MS/MS)
+    other = held_as(finding.get("rule") or "")
     parts = []
     if isomers:
         counted = f"{len(isomers)} isomer" + ("s" if len(isomers) > 1 else "")  # "(2, 2 not in ...)" read as a code
         parts.append(f"an isomer the evidence does not exclude ({counted}, "
                      f"{sum(not i.get('in_library') for i in isomers)} not in the library)")
+        if other:
+            parts.append(other.split(" or ")[-1])
     elif unlisted and not relatives:
-        return f"{finding['name']} or an isomer the evidence does not exclude"
+        return f"{finding['name']} or {other or 'an isomer'} the evidence does not exclude"
     if relatives:
         ways = {r["move"].split(":")[0] for r in relatives}
         how = " or ".join(w for m, w in (("thermal_precursor", "turns into it"), ("thermal_product", "makes of it"))
@@ -651,6 +655,9 @@ def _what_a_standard_settles(finding: Mapping[str, Any]) -> str | None:
             or finding.get("reference_standard") or (relatives and not isomers)):
         return None
     which = f"the {counted(len(isomers), 'isomer')}" if isomers else "the isomers"
+    other = held_as(finding.get("rule") or "")
+    if other:  # "the isomers" read as triacetin's being one of 1,3-diacetin's (stop 47, newuser47)
+        which = f"{which} and {other.split(' or ')[-1]}" if isomers else other
     return f"one run at this RT would exclude {which}"
 
 

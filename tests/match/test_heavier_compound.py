@@ -97,3 +97,18 @@ def test_heavier_without_add_to_is_one_line_exit_3(tmp_path):
     assert result.stderr.strip() == ("train_isomer_rates: error: --heavier adds the 'heavier' curves to a rates file: "
                                      "give it with --add-to")
     assert not (tmp_path / "out.json").exists()
+
+
+def test_the_short_forms_say_a_heavier_compound_not_an_isomer(triacetin_left_out):
+    """``nps-id match``'s row tag, the reports' note and their reference-standard line read "an isomer" of
+    1,3-diacetin for triacetin's spectrum (a new user, stop 47): they say what the rule says it may be."""
+    from nps_id.commands.match import _held_back
+    from nps_id.report.present import isomers_open, reference_standard_field
+    _, hit, found = triacetin_left_out
+    finding = {"name": hit, "verdict": found.verdict.verdict, "rule": found.verdict.rule,
+               "rule_id": found.verdict.rule_id, "criteria_met": found.verdict.criteria_met, "isomers_not_excluded": [],
+               "new_substance": False,
+               "reference_standard_run": "unknown", "reference_standard": None}
+    assert _held_back(finding) == " [isomer not excluded: the hit or a heavier compound]"
+    assert isomers_open(finding) == "1,3-DIACETIN or a heavier compound the evidence does not exclude"
+    assert reference_standard_field(finding).endswith(": one run at this RT would exclude a heavier compound")

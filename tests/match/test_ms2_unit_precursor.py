@@ -11,7 +11,7 @@ pytest.importorskip("rdkit")
 
 from nps_id.io import read  # noqa: E402
 from nps_id.match.assess import assess_search  # noqa: E402
-from nps_id.match.verdict import VerdictThresholds  # noqa: E402
+from nps_id.match.verdict import VerdictThresholds, held_as  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402
 from tests.conftest import data_path  # noqa: E402
@@ -44,6 +44,10 @@ def test_a_left_out_amine_at_a_unit_precursor_is_not_identified_as_another_formu
     assert found.verdict.verdict == "tentative" and found.verdict.rule.startswith("isomer not excluded")
     assert "precursor m/z 168 written to fewer than 3 decimals" in found.verdict.rule
     assert found.isomers.unit_precursor == 168.0 and found.isomers.unit_precursor_isobars
+    # the compounds it names are of another formula, not isomers, and an accurate m/z is what would settle it
+    # (a new user, stop 47: the rule said only "the hit or an isomer")
+    assert held_as(found.verdict.rule).endswith("a compound of another formula at its nominal mass")
+    assert "(an accurate precursor m/z, to 3 or more decimals, would)" in found.verdict.rule
     # the rule off, as until stop 47: the same match was an identification (wrong)
     before, _ = _searched(massbank_ms2_spectra, query, left_out=True,
                           thresholds=VerdictThresholds(isomer_ms2_unit_precursor_da=0))
