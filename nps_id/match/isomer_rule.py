@@ -198,10 +198,10 @@ def parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
                 raise ValueError(f"{context}/{move}: 'rate_at_score' is not {len(SCORE_GRID)} rates in 0-1")
             rates[context][move] = tuple(float(r) for r in curve)
     ms2_moves = data.get("ms2_moves")
-    if ms2_moves is not None and not (isinstance(ms2_moves, list) and all(isinstance(m, str) for m in ms2_moves)):
-        # the trainer's --add-to merges it as a list of kinds: a string's letters would become kinds
-        raise ValueError("'ms2_moves' is not a list of move kinds")
     if ms2_moves is not None:  # MS/MS rates learned for some kinds only: the EI ones for the rest
+        if not (isinstance(ms2_moves, list) and all(isinstance(m, str) for m in ms2_moves)):
+            # the trainer's --add-to merges it as a list of kinds: a string's letters would become kinds
+            raise ValueError("'ms2_moves' is not a list of move kinds")
         for context in [c for c in rates if c.endswith("-ms2")]:
             learned = {m: r for m, r in rates[context].items() if m != "default"}
             rates[context] = {**rates.get(context[:-len("-ms2")], {}), **learned}
