@@ -1,20 +1,24 @@
 """Shared fixtures: the real third-party data in ../shared/data (skips cleanly when absent).
 
-Libraries built from the real files are session fixtures, built once and shared by every module
-that needs the same build; tests must copy one before changing it."""
+Libraries built from the real files are session fixtures, built once per run for every module and
+both xdist workers (:func:`built_once`); tests must copy one before changing it."""
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Callable, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:
-    from click.testing import Result
-
     from nps_id.library import BuildSummary
     from nps_id.spectrum import Spectrum
+
+T = TypeVar("T")
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -27,6 +31,34 @@ def data_path(*parts: str) -> Path:
     return path
 
 
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary folder, one for all xdist workers (each worker's own is ``popen-gwN`` in it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
+    """``build(folder)``'s result, made once per run for all xdist workers: the first worker to ask
+    builds into the run's folder while holding a lock, the others wait for it and read its result.
+
+    For session fixtures that build libraries or match real runs: each worker made its own before
+    (stop 47), and a library file of other bytes also filled its own caches (indexes, library facts,
+    isomer pairs are kept per file SHA-256). What is built is read-only for the tests, as before.
+    The result goes between the workers of this run as a pickle in the run's own temporary folder."""
+    shared = run_folder(tmp_path_factory) / "built-once"
+    shared.mkdir(exist_ok=True)
+    folder, result_file = shared / name, shared / f"{name}.pickle"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if build() fails
+        if result_file.exists():
+            return pickle.loads(result_file.read_bytes())
+        shutil.rmtree(folder, ignore_errors=True)  # what a failed or skipped build left
+        folder.mkdir()
+        result = build(folder)
+        result_file.write_bytes(pickle.dumps(result))
+        return result
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _suite_cache(tmp_path_factory: pytest.TempPathFactory):
     """The suite's own cache folders, never the user's ``~/.cache/nps-id``: what a test computes
@@ -35,8 +67,7 @@ def _suite_cache(tmp_path_factory: pytest.TempPathFactory):
     (downloads, regression builds) point into the run's temporary folder, one for all xdist
     workers of a run (the caches merge what other processes wrote), so the second worker reuses
     what the first computed; subprocesses inherit them."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # popen-gwN's parent: the run's
+    root = run_folder(tmp_path_factory)
     saved = {name: os.environ.get(name) for name in ("NPS_ID_CACHE", "XDG_CACHE_HOME")}
     os.environ["NPS_ID_CACHE"] = str(root / "nps-id-cache")
     os.environ["XDG_CACHE_HOME"] = str(root / "xdg-cache")
@@ -58,14 +89,17 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def swgdrug_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BuildSummary]:
     """(source, library, build summary) of SWGDRUG 3.4 built as ``nps-id library build`` makes
-    it, with its search indexes; built once per session and shared."""
+    it, with its search indexes; built once per run (:func:`built_once`) and shared."""
     source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
-    from nps_id.library import build_library
-    from nps_id.search.index import build_indexes
 
-    out = tmp_path_factory.mktemp("swgdrug-library") / "swgdrug.h5"
-    summary = build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
-    return source, out, summary
+    def build(folder: Path) -> tuple[Path, Path, BuildSummary]:
+        from nps_id.library import build_library
+        from nps_id.search.index import build_indexes
+
+        out = folder / "swgdrug.h5"
+        return source, out, build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
+
+    return built_once(tmp_path_factory, "swgdrug-library", build)
 
 
 @pytest.fixture(scope="session")
@@ -75,17 +109,25 @@ def swgdrug_library(swgdrug_build: tuple[Path, Path, BuildSummary]) -> Path:
 
 
 @pytest.fixture(scope="session")
-def swgdrug_cli_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
-    """(library, click result) of ``nps-id library build SWGDRUG-3.4.msp.gz --name SWGDRUG
-    --release 3.4``, run once per session; read-only for the tests that use it."""
-    from click.testing import CliRunner
+def swgdrug_cli_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimpleNamespace]:
+    """(library, what the command said: ``exit_code``, ``output``, ``stdout``, ``stderr`` of click's result)
+    of ``nps-id library build SWGDRUG-3.4.msp.gz --name SWGDRUG --release 3.4``, run once per run
+    (:func:`built_once`); read-only for the tests that use it."""
+    source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
 
-    from nps_id.cli import cli
+    def build(folder: Path) -> tuple[Path, SimpleNamespace]:
+        from click.testing import CliRunner
 
-    out = tmp_path_factory.mktemp("swgdrug-cli") / "swgdrug.h5"
-    result = CliRunner().invoke(cli, ["library", "build", str(data_path("swgdrug", "SWGDRUG-3.4.msp.gz")),
-                                      "-o", str(out), "--name", "SWGDRUG", "--release", "3.4"])
-    return out, result
+        from nps_id.cli import cli
+
+        out = folder / "swgdrug.h5"
+        result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(out),
+                                          "--name", "SWGDRUG", "--release", "3.4"])
+        # click's Result holds the traceback of its SystemExit, which does not go between processes
+        return out, SimpleNamespace(exit_code=result.exit_code, output=result.output, stdout=result.stdout,
+                                    stderr=result.stderr)
+
+    return built_once(tmp_path_factory, "swgdrug-cli", build)
 
 
 SWGDRUG_SUBSET = 300  # records: enough for the tests that append 200 of them back; a build takes seconds
@@ -94,35 +136,43 @@ SWGDRUG_SUBSET = 300  # records: enough for the tests that append 200 of them ba
 @pytest.fixture(scope="session")
 def swgdrug_subset_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BuildSummary]:
     """(source, library, build summary) of the first :data:`SWGDRUG_SUBSET` records of SWGDRUG 3.4,
-    copied verbatim (real records) and built with search indexes, once per session.
+    copied verbatim (real records) and built with search indexes, once per run (:func:`built_once`).
 
     For the append, concurrency and crash-safety tests: an append re-resolves the structures of
     every record already in the library, so on the whole library each one took ~40 s; what they
     assert does not depend on its size. Whole-library builds are checked on :func:`swgdrug_build`."""
-    import gzip
+    whole = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
 
-    from nps_id.library import build_library
-    from nps_id.search.index import build_indexes
+    def build(folder: Path) -> tuple[Path, Path, BuildSummary]:
+        import gzip
 
-    records = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).split(b"\r\n\r\n")
-    folder = tmp_path_factory.mktemp("swgdrug-subset")
-    source = folder / "swgdrug-subset.msp"
-    source.write_bytes(b"\r\n\r\n".join(records[:SWGDRUG_SUBSET]) + b"\r\n")
-    out = folder / "swgdrug-subset.h5"
-    summary = build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
-    assert summary.n_spectra == SWGDRUG_SUBSET
-    return source, out, summary
+        from nps_id.library import build_library
+        from nps_id.search.index import build_indexes
+
+        records = gzip.decompress(whole.read_bytes()).split(b"\r\n\r\n")
+        source = folder / "swgdrug-subset.msp"
+        source.write_bytes(b"\r\n\r\n".join(records[:SWGDRUG_SUBSET]) + b"\r\n")
+        out = folder / "swgdrug-subset.h5"
+        summary = build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
+        assert summary.n_spectra == SWGDRUG_SUBSET
+        return source, out, summary
+
+    return built_once(tmp_path_factory, "swgdrug-subset", build)
 
 
 @pytest.fixture(scope="session")
 def massbank_ei_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BuildSummary]:
     """(source, library, build summary) of the MassBank EI library (11,051 records) built with the
-    default options; built once per session and shared."""
+    default options; built once per run (:func:`built_once`) and shared."""
     source = data_path("massbank", "ei-library.msp.gz")
-    from nps_id.library import build_library
 
-    out = tmp_path_factory.mktemp("massbank-ei-library") / "massbank-ei.h5"
-    return source, out, build_library([source], out, name="MassBank EI", release="2025.05.1")
+    def build(folder: Path) -> tuple[Path, Path, BuildSummary]:
+        from nps_id.library import build_library
+
+        out = folder / "massbank-ei.h5"
+        return source, out, build_library([source], out, name="MassBank EI", release="2025.05.1")
+
+    return built_once(tmp_path_factory, "massbank-ei-library", build)
 
 
 @pytest.fixture(scope="session")

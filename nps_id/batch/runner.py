@@ -41,7 +41,7 @@ from nps_id import __version__
 from nps_id._code_stamp import code_stamp, dependency_versions
 from nps_id._cores import usable_cores
 from nps_id._paths import count_as_said, is_inside, unwritten_caches_said
-from nps_id._words import counted
+from nps_id._words import agreeing, counted
 from nps_id._workers import die_with_parent
 from nps_id.batch.discover import Run, pair_blanks
 from nps_id.batch.manifest import Entry, Manifest, dependency_changes, file_sha256, params_hash
@@ -323,10 +323,7 @@ def _say_redone(redone: Mapping[str, list[str]], manifest: Manifest, library_sha
         return ", ".join(sorted({getattr(entries[k], field)[:12] for k in keys}))
 
     def since(keys: list[str]) -> str:
-        return "since it was done" if len(keys) == 1 else "since they were done"
-
-    def their(keys: list[str]) -> str:
-        return "its" if len(keys) == 1 else "their"
+        return agreeing(len(keys), "since it was done", "since they were done")
 
     def older(keys: list[str], version: int, stop: int) -> str:
         """Who wrote entries without what manifest ``version`` added: the whole file, when it is older,
@@ -334,29 +331,34 @@ def _say_redone(redone: Mapping[str, list[str]], manifest: Manifest, library_sha
         other runs (attack46a: "manifest version 3, before stop 46" was said of such a file)."""
         if manifest.version < version:
             return f"{manifest.path} is from an older nps-id (manifest version {manifest.version}, before stop {stop})"
-        entries_were = "its entry in" if len(keys) == 1 else "their entries in"
-        return f"{entries_were} {manifest.path} {'was' if len(keys) == 1 else 'were'} written by an older nps-id " \
-               f"(before stop {stop})"
+        return f"{agreeing(len(keys), 'its entry in', 'their entries in')} {manifest.path} " \
+               f"{agreeing(len(keys), 'was', 'were')} written by an older nps-id (before stop {stop})"
 
-    said: dict[str, Callable[[list[str]], str]] = {
-        "input": lambda keys: f"{their(keys)} input changed {since(keys)} (another SHA-256)",
-        "settings": lambda keys: f"the settings changed {since(keys)} (match options, report formats, "
-                                 "sample information, alkane table, the paired blank, or nps-id's version)",
-        "library": lambda keys: f"the library changed {since(keys)} (sha256 now {library_sha256[:12]}, "
-                                f"was {was(keys, 'library_sha256')})",
-        "code": lambda keys: f"nps-id's code or shipped data changed {since(keys)} (code stamp now "
-                             f"{stamp[:12]}, was {was(keys, 'code_stamp')}; version {__version__})",
-        "no code stamp": lambda keys: f"{older(keys, 2, 45)}, which did not record the code that made "
-                                      f"{'it' if len(keys) == 1 else 'them'}",
-        "no dependency versions": lambda keys: f"{older(keys, 3, 46)}, which did not record the versions of the "
-                                               "packages it computed with (numpy, RDKit, ...)",
-        "outputs": lambda keys: f"{their(keys)} outputs in the output folder were altered or removed {since(keys)}",
+    def one_line(why: Callable[[list[str]], str]) -> Callable[[str, list[str]], None]:
+        """A reason said in one line for all its runs."""
+        return lambda reason, keys: _say_redone_runs(progress, keys, reason, why(keys))
+
+    # in the order Manifest.redo_reason tries them; a change of package versions, one line per change
+    say: dict[str, Callable[[str, list[str]], None]] = {
+        "input": one_line(lambda keys: f"{agreeing(len(keys), 'its', 'their')} input changed {since(keys)} "
+                                       "(another SHA-256)"),
+        "settings": one_line(lambda keys: f"the settings changed {since(keys)} (match options, report formats, "
+                                          "sample information, alkane table, the paired blank, or nps-id's version)"),
+        "library": one_line(lambda keys: f"the library changed {since(keys)} (sha256 now {library_sha256[:12]}, "
+                                         f"was {was(keys, 'library_sha256')})"),
+        "code": one_line(lambda keys: f"nps-id's code or shipped data changed {since(keys)} (code stamp now "
+                                      f"{stamp[:12]}, was {was(keys, 'code_stamp')}; version {__version__})"),
+        "no code stamp": one_line(lambda keys: f"{older(keys, 2, 45)}, which did not record the code that made "
+                                               f"{agreeing(len(keys), 'it', 'them')}"),
+        "no dependency versions": one_line(lambda keys: f"{older(keys, 3, 46)}, which did not record the versions "
+                                                        "of the packages it computed with (numpy, RDKit, ...)"),
+        "dependencies": lambda reason, keys: _say_redone_for_dependencies(keys, manifest, dependencies, progress),
+        "outputs": one_line(lambda keys: f"{agreeing(len(keys), 'its', 'their')} outputs in the output folder were "
+                                         f"altered or removed {since(keys)}"),
     }
-    for reason, words in said.items():
+    for reason, said in say.items():
         if redone.get(reason):
-            _say_redone_runs(progress, redone[reason], reason, words(redone[reason]))
-        if reason == "no dependency versions":  # the package versions' changes next, one line per change
-            _say_redone_for_dependencies(redone.get("dependencies", []), manifest, dependencies, progress)
+            said(reason, redone[reason])
 
 
 def _say_redone_for_dependencies(keys: list[str], manifest: Manifest, dependencies: Mapping[str, str],
@@ -370,7 +372,7 @@ def _say_redone_for_dependencies(keys: list[str], manifest: Manifest, dependenci
     for changes, runs in by_change.items():
         words = ", ".join(f"{name} {was} -> {now}" for name, (was, now) in changes)
         _say_redone_runs(progress, runs, "dependencies",
-                         f"{'dependency' if len(changes) == 1 else 'dependencies'} {words} (a package nps-id "
+                         f"{agreeing(len(changes), 'dependency', 'dependencies')} {words} (a package nps-id "
                          "computes with: its results may differ)",
                          changes={name: [was, now] for name, (was, now) in changes})
 

@@ -214,10 +214,10 @@ def parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
                 raise ValueError(f"{context}/{move}: 'rate_at_score' is not {len(SCORE_GRID)} rates in 0-1")
             rates[context][move] = tuple(float(r) for r in curve)
     ms2_moves = data.get("ms2_moves")
-    if ms2_moves is not None and not (isinstance(ms2_moves, list) and all(isinstance(m, str) for m in ms2_moves)):
-        # the trainer's --add-to merges it as a list of kinds: a string's letters would become kinds
-        raise ValueError("'ms2_moves' is not a list of move kinds")
     if ms2_moves is not None:  # MS/MS rates learned for some kinds only: the EI ones for the rest
+        if not (isinstance(ms2_moves, list) and all(isinstance(m, str) for m in ms2_moves)):
+            # the trainer's --add-to merges it as a list of kinds: a string's letters would become kinds
+            raise ValueError("'ms2_moves' is not a list of move kinds")
         for context in [c for c in rates if c.endswith("-ms2")]:
             learned = {m: r for m, r in rates[context].items() if m != "default"}
             rates[context] = {**rates.get(context[:-len("-ms2")], {}), **learned}
@@ -402,24 +402,23 @@ def has_product_ion(mz: np.ndarray, intensity: np.ndarray, precursor_mz: float, 
 SMALL_MIN_SKELETON = 3
 
 
+@functools.lru_cache(maxsize=4096)
 def structure_shape(smiles: str, pah: bool = True) -> tuple[int, int, int, int]:
     """What :func:`check_isomers` reads of a structure besides its isomers: (heavy atoms, C/N/O/S/P
     atoms, the rings of its largest fused sp2 ring system if a hydrocarbon -- 0 unless ``pah``, the
     carbons of a hydrocarbon -- :func:`hydrocarbon_size`); (0, 0, 0, 0) when RDKit cannot read it. Kept
     per library row in the cache folder (:meth:`~nps_id.match.library_facts.LibraryFacts.shape`): a
-    one-spectrum search whose hit's shape is cached never imports RDKit for it (~50 ms)."""
-    return (*_atom_counts(smiles), _fused_pah_rings(smiles) if pah else 0, hydrocarbon_size(smiles))
-
-
-@functools.lru_cache(maxsize=4096)
-def _atom_counts(smiles: str) -> tuple[int, int]:
-    """(heavy atoms, C/N/O/S/P atoms) of a structure; (0, 0) when RDKit cannot read it."""
+    one-spectrum search whose hit's shape is cached never imports RDKit for it (~50 ms). The structure
+    is parsed once for the four (a cold facts fill parses every library structure)."""
     from rdkit import Chem  # lazy: RDKit
 
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
-        return 0, 0
-    return mol.GetNumHeavyAtoms(), sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
+        return 0, 0, 0, 0
+    skeleton = sum(a.GetSymbol() in ("C", "N", "O", "S", "P") for a in mol.GetAtoms())
+    if not _is_hydrocarbon(mol):
+        return mol.GetNumHeavyAtoms(), skeleton, 0, 0
+    return mol.GetNumHeavyAtoms(), skeleton, _fused_pah_rings(mol) if pah else 0, hydrocarbon_size(mol)
 
 
 def _is_hydrocarbon(mol: Any) -> bool:
@@ -428,31 +427,21 @@ def _is_hydrocarbon(mol: Any) -> bool:
     return all(a.GetAtomicNum() in (1, 6) for a in mol.GetAtoms())
 
 
-@functools.lru_cache(maxsize=4096)
-def hydrocarbon_size(smiles: str) -> int:
-    """The carbons of a structure of carbon and hydrogen only (:func:`_is_hydrocarbon`) that has a
-    skeletal isomer; 0 for anything else, or when RDKit cannot read it. Methane, the C2 hydrocarbons and
-    propane have none: the rule named ethane's isomers "not excluded" (MassBank EI)."""
-    from rdkit import Chem  # lazy: RDKit
-
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None or not _is_hydrocarbon(mol):
-        return 0
+def hydrocarbon_size(mol: Any) -> int:
+    """The carbons of a hydrocarbon (:func:`_is_hydrocarbon`, an RDKit molecule) that has a skeletal
+    isomer, else 0. Methane, the C2 hydrocarbons and propane have none: the rule named ethane's isomers
+    "not excluded" (MassBank EI)."""
     carbons = [a for a in mol.GetAtoms() if a.GetAtomicNum() == 6]
     hydrogens = sum(a.GetTotalNumHs(includeNeighbors=True) for a in carbons)
     return len(carbons) if len(carbons) >= 4 or len(carbons) == 3 and hydrogens < 8 else 0
 
 
-@functools.lru_cache(maxsize=4096)
-def _fused_pah_rings(smiles: str) -> int:
+def _fused_pah_rings(mol: Any) -> int:
     """The rings of the largest fused ring system (rings sharing a bond) of sp2 carbons -- aromatic
     rings, and the five-membered ring of fluoranthene that RDKit does not call aromatic -- of a
-    hydrocarbon (:func:`_is_hydrocarbon`); 0 for anything else, or when RDKit cannot read it."""
-    from rdkit import Chem  # lazy: RDKit
+    hydrocarbon (:func:`_is_hydrocarbon`, an RDKit molecule)."""
+    from rdkit import Chem  # lazy: RDKit (loaded by the caller already)
 
-    mol = Chem.MolFromSmiles(smiles)
-    if mol is None or not _is_hydrocarbon(mol):
-        return 0
     info = mol.GetRingInfo()
     rings = [set(bonds) for atoms, bonds in zip(info.AtomRings(), info.BondRings())
              if all(mol.GetAtomWithIdx(a).GetHybridization() == Chem.HybridizationType.SP2 for a in atoms)]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import data_path
+from tests.conftest import built_once, data_path
 from nps_id.cli import cli
 from nps_id.match.verdict import VerdictThresholds
 
@@ -39,14 +39,18 @@ CATHINONES = {"MPHP", ".alpha.-Pyrrolidinohexanophenone"}  # share bupivacaine's
 
 @pytest.fixture(scope="session")
 def lrcfs(swgdrug_library, tmp_path_factory) -> tuple[dict[str, dict], str, Path]:
-    """Results of one ``nps-id match`` over the six LRCFS runs: (per run, terminal text, out dir)."""
-    out = tmp_path_factory.mktemp("match")
+    """Results of one ``nps-id match`` over the six LRCFS runs: (per run, terminal text, out dir); once
+    per run of the suite (``built_once``)."""
     runs = [str(data_path("gcms", "lrcfs", f"{name}.mzML")) for name in LRCFS]
-    result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug_library), "-o", str(out),
-                                      "--internal-standard", "Bupivacaine@6.51"])
-    assert result.exit_code == 0, result.output
-    results = {name: json.loads((out / f"{name}.mzML.match.json").read_text()) for name in LRCFS}
-    return results, result.output, out
+
+    def match(out: Path) -> tuple[dict[str, dict], str, Path]:
+        result = CliRunner().invoke(cli, ["match", *runs, "--library", str(swgdrug_library), "-o", str(out),
+                                          "--internal-standard", "Bupivacaine@6.51"])
+        assert result.exit_code == 0, result.output
+        results = {name: json.loads((out / f"{name}.mzML.match.json").read_text()) for name in LRCFS}
+        return results, result.output, out
+
+    return built_once(tmp_path_factory, "match-lrcfs", match)
 
 
 def _findings(results, name, verdict=None):
@@ -385,15 +389,19 @@ OTHER_RUNS = {"agilent-gcms.cdf": ("andi", 6401), "ELEY_1_SUBTRACT.JDX": ("jcamp
 
 @pytest.fixture(scope="session")
 def other_runs(swgdrug_library, tmp_path_factory) -> dict[str, dict]:
-    """Results of the ANDI and JCAMP-DX runs, each matched once."""
-    out = tmp_path_factory.mktemp("other")
-    docs = {}
-    for name, (folder, _) in OTHER_RUNS.items():
-        result = CliRunner().invoke(cli, ["match", str(data_path("gcms", folder, name)), "-l", str(swgdrug_library),
-                                          "--json", str(out / f"{name}.json")])
-        assert result.exit_code == 0, result.output
-        docs[name] = json.loads((out / f"{name}.json").read_text())
-    return docs
+    """Results of the ANDI and JCAMP-DX runs, each matched once per run of the suite (``built_once``)."""
+    runs = {name: data_path("gcms", folder, name) for name, (folder, _) in OTHER_RUNS.items()}
+
+    def match(out: Path) -> dict[str, dict]:
+        docs = {}
+        for name, path in runs.items():
+            result = CliRunner().invoke(cli, ["match", str(path), "-l", str(swgdrug_library),
+                                              "--json", str(out / f"{name}.json")])
+            assert result.exit_code == 0, result.output
+            docs[name] = json.loads((out / f"{name}.json").read_text())
+        return docs
+
+    return built_once(tmp_path_factory, "match-other-runs", match)
 
 
 @pytest.mark.parametrize("name", OTHER_RUNS)

@@ -1,4 +1,4 @@
-"""A MassBank MS/MS library cut down to the two real LC-MS/MS runs (built once per session)."""
+"""A MassBank MS/MS library cut down to the two real LC-MS/MS runs (built once per run of the suite)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import data_path
+from tests.conftest import built_once, data_path
 
 PESTMIX = ("lcms", "openms-pestmix", "PestMix1_slice_430-470s.mzML")
 RAMS = ("lcms", "rams", "DDApos_2.mzML.gz")
@@ -18,25 +18,30 @@ _SHIFTS = (1.007276, 22.989218, 18.033823, 38.963158, -1.007276, 44.998201, 1.00
 def lcms_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """MassBank MS/MS records whose precursor m/z is within 0.05 of a precursor of either run, or
     whose compound's exact mass gives one under a common adduct (its other adducts' records)."""
-    from nps_id import io
-    from nps_id.library import build_library
-    from nps_id.search.index import build_indexes
-
+    runs = [data_path(*run) for run in (PESTMIX, RAMS)]
     source = data_path("massbank", "ms2-library.msp.gz")
-    precursors = np.unique(np.round([s.precursor_mz for run in (PESTMIX, RAMS) for s in io.read(data_path(*run))
-                                     if (s.ms_level or 1) >= 2 and s.precursor_mz], 2))
 
-    def near(mz: float | None) -> bool:
-        if mz is None or not np.isfinite(mz):
-            return False
-        i = np.searchsorted(precursors, mz)
-        return any(abs(precursors[j] - mz) <= 0.05 for j in (i - 1, i) if 0 <= j < precursors.size)
+    def build(folder: Path) -> Path:
+        from nps_id import io
+        from nps_id.library import build_library
+        from nps_id.search.index import build_indexes
 
-    def select(spectrum) -> bool:
-        mass = spectrum.get("exact_mass")
-        return near(spectrum.precursor_mz) or (mass is not None and any(near(float(mass) + s) for s in _SHIFTS))
+        precursors = np.unique(np.round([s.precursor_mz for run in runs for s in io.read(run)
+                                         if (s.ms_level or 1) >= 2 and s.precursor_mz], 2))
 
-    out = tmp_path_factory.mktemp("lcms-library") / "massbank-ms2-lcms.h5"
-    build_library([source], out, name="MassBank MS2 (LC runs)", release="test", lenient=True,
-                  index_builder=build_indexes, select=select, names_to_structures=False)
-    return out
+        def near(mz: float | None) -> bool:
+            if mz is None or not np.isfinite(mz):
+                return False
+            i = np.searchsorted(precursors, mz)
+            return any(abs(precursors[j] - mz) <= 0.05 for j in (i - 1, i) if 0 <= j < precursors.size)
+
+        def select(spectrum) -> bool:
+            mass = spectrum.get("exact_mass")
+            return near(spectrum.precursor_mz) or (mass is not None and any(near(float(mass) + s) for s in _SHIFTS))
+
+        out = folder / "massbank-ms2-lcms.h5"
+        build_library([source], out, name="MassBank MS2 (LC runs)", release="test", lenient=True,
+                      index_builder=build_indexes, select=select, names_to_structures=False)
+        return out
+
+    return built_once(tmp_path_factory, "lcms-library", build)

@@ -134,21 +134,25 @@ LRCFS_RUNS = ["220223001", "220223002", "220223008", "220223010", "220223016", "
 def lrcfs_results(swgdrug_library, tmp_path_factory):
     """{run name: (results dict, results JSON path)} for the six LRCFS runs, default settings and
     the internal standard at its expected RT (so bupivacaine is `identified`; the drugs are
-    `tentative`, "isomer not excluded", docs/match.md)."""
+    `tentative`, "isomer not excluded", docs/match.md); matched once per run of the suite."""
     import json
 
     from nps_id.match.parameters import MatchParameters
 
     from nps_id.match.pipeline import match_files
     from nps_id.match.standards import InternalStandard
-    from tests.conftest import data_path
 
-    folder = tmp_path_factory.mktemp("report-results")
+    from tests.conftest import built_once, data_path
+
     runs = [data_path("gcms", "lrcfs", f"{name}.mzML") for name in LRCFS_RUNS]
-    out = {}
-    params = MatchParameters(internal_standards=(InternalStandard("Bupivacaine", 6.51),))
-    for path, results in match_files(runs, swgdrug_library, params):
-        target = folder / f"{path.stem}.match.json"
-        target.write_text(json.dumps(results, indent=1), encoding="utf-8")
-        out[path.stem] = (results, target)
-    return out
+
+    def match(folder):
+        out = {}
+        params = MatchParameters(internal_standards=(InternalStandard("Bupivacaine", 6.51),))
+        for path, results in match_files(runs, swgdrug_library, params):
+            target = folder / f"{path.stem}.match.json"
+            target.write_text(json.dumps(results, indent=1), encoding="utf-8")
+            out[path.stem] = (results, target)
+        return out
+
+    return built_once(tmp_path_factory, "report-lrcfs-results", match)

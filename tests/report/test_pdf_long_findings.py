@@ -56,8 +56,14 @@ def _continuation_pages(texts: list[str]) -> list[str]:
 @pytest.mark.parametrize("name", [LONG_NAME, HOSTILE_NAME], ids=["200 characters", "6000 characters"])
 def test_long_names_on_a_finding_page_go_on_over_the_page_and_stay_above_the_footer(lrcfs_results, tmp_path, name):
     results, _ = lrcfs_results["220223030"]
+    if name == HOSTILE_NAME:  # two pages of the five, each kind once: one failing criteria, the identified one
+        # (all five pages of 6,000-character names took ~2 minutes; each page is checked alike)
+        found = results["findings"]
+        results = {**results, "findings": [next(f for f in found if f["criteria_failed"]),
+                                           next(f for f in found if f["verdict"] == "identified")]}
     long_named = _long_named(results, name)
     doc, texts, boxes = _finding_pages(long_named, tmp_path)
+    assert len(texts) == len(long_named["findings"])
     for f, text, words in zip(doc["findings"], texts, boxes):
         assert f"#{f['index'] + 1} " in text[:60], text[:100]
         assert "Limitations:" in text and "Rank Library entry" in text  # on the page, not below it
