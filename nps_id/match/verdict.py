@@ -882,6 +882,12 @@ FRAGMENTS_NOT_COMPARED = ("reference fragments matched: none to compare (the ref
 #: "identity_ions", holds back only what would be ``identified`` (:data:`HRMS_NOT_MET_RULE`): a
 #: finding another rule holds keeps that rule (and lists it failed).
 PRODUCT_IONS_FOR_IDENTITY = "product ions matched for an identification"
+#: The start of the criterion a heavier compound fails (``IsomerCheck.heavier``): the reports read it to say
+#: "a heavier compound", not "an isomer" (no field of the results names the hold).
+HEAVIER_NOT_EXCLUDED = "a heavier compound excluded"
+#: The words of a unit-precursor hold (``IsomerCheck.unit_precursor``) in its criterion and rule text: the
+#: reports read them to say "a compound of another formula", not "an isomer".
+UNIT_PRECURSOR_WORDS = "written to fewer than 3 decimals"
 HRMS_NOT_MET_RULE = ("HRMS criteria not met: the MS/MS spectrum passes, but the precursor's MS1 peak, exact mass or "
                      "matched fragments do not")
 
@@ -942,7 +948,7 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
     if check.heavier:
         # no isomer: a heavier compound whose fragments give the spectrum (triacetin, 218, as 1,3-diacetin,
         # 176); failed under the isomer criterion, which a retention index or a standard meets as well
-        return (f"a heavier compound excluded (not possible from the spectrum alone: it shows no ion at the hit's "
+        return (f"{HEAVIER_NOT_EXCLUDED} (not possible from the spectrum alone: it shows no ion at the hit's "
                 f"mass, {check.heavier}, and the library's compounds without a molecular ion match a heavier "
                 "one this well)", False, "isomer")
     if not check.not_excluded:
@@ -1027,6 +1033,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
     if check.heavier:
         what = "a heavier compound" if len(parts) == 1 else f"{what} or a heavier compound"
+    if check.unit_precursor:  # the library's compounds it names are of another formula: no isomers of the hit
+        what = "a compound of another formula" if len(parts) == 1 else f"{what} or a compound of another formula"
     return (f"the substance is the hit or {what} the spectrum cannot tell from it -- " + "; ".join(parts)
             + f"; {MAY_BE_NEW}")
 
@@ -1054,7 +1062,7 @@ def _injector_relative(move: str, smiles: str = "") -> str:
 def _unit_precursor(check: "IsomerCheck") -> str:
     """'a precursor m/z 168 written to fewer than 3 decimals, which compounds of another formula give too (...)'."""
     shown = ", ".join(check.unit_precursor_isobars[:3]) + (", ..." if len(check.unit_precursor_isobars) > 3 else "")
-    return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals, which compounds of another "
+    return (f"a precursor m/z {check.unit_precursor:g} {UNIT_PRECURSOR_WORDS}, which compounds of another "
             f"formula give too (in the library: {shown}) -- the precursor does not establish the hit's formula")
 
 

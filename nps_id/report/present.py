@@ -25,7 +25,7 @@ from nps_id._words import counted  # one plural rule for every layer; renderers 
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.chem.formula import nominal_mass
 from nps_id.match.standards import SAME_RUN_BASIS
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId
+from nps_id.match.verdict import HEAVIER_NOT_EXCLUDED, IDENTIFIED, TENTATIVE, UNIT_PRECURSOR_WORDS, RuleId
 from nps_id.report.findings import (UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, absent_isomer, component_number,
                                     finding_label, injector_relatives, is_analogue, is_new_substance,
                                     is_new_substance_lead, is_unknown_compound, isomers_excluded_by, relatives_text,
@@ -100,7 +100,9 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
         parts.append(f"an isomer the evidence does not exclude ({counted}, "
                      f"{sum(not i.get('in_library') for i in isomers)} not in the library)")
     elif unlisted and not relatives:
-        return f"{finding['name']} or an isomer the evidence does not exclude"
+        return f"{finding['name']} or " + _not_isomers_held(finding, "an isomer") + " the evidence does not exclude"
+    if unlisted and isomers and _not_isomers_held(finding, ""):  # held by that too, not by the isomers alone
+        parts.append(_not_isomers_held(finding, "") + " the evidence does not exclude")
     if relatives:
         ways = {r["move"].split(":")[0] for r in relatives}
         how = " or ".join(w for m, w in (("thermal_precursor", "turns into it"), ("thermal_product", "makes of it"))
@@ -111,6 +113,16 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     absent = any(not i.get("in_library") for i in isomers + relatives)
     what = absent_isomer(finding, any(not i.get("in_library") for i in isomers), relatives)
     return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {what}" if absent else "")
+
+
+def _not_isomers_held(finding: Mapping[str, Any], isomer: str) -> str:
+    """What an "isomer not excluded" finding is held by when it is no isomer of the hit (stop 47): "a heavier
+    compound" (EI, no ion at the hit's mass) or "a compound of another formula" (MS/MS, a unit-resolution
+    precursor), read from its failed criterion; else ``isomer`` (the isomer holds: a small molecule, a PAH, ...)."""
+    failed = " ".join(finding.get("criteria_failed") or [])
+    if any(c.startswith(HEAVIER_NOT_EXCLUDED) for c in finding.get("criteria_failed") or []):
+        return "a heavier compound"
+    return "a compound of another formula at its precursor's nominal m/z" if UNIT_PRECURSOR_WORDS in failed else isomer
 
 
 def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
@@ -650,8 +662,9 @@ def _what_a_standard_settles(finding: Mapping[str, Any]) -> str | None:
     if (finding.get("rule_id") != RuleId.ISOMER_NOT_EXCLUDED or finding.get("new_substance")
             or finding.get("reference_standard") or (relatives and not isomers)):
         return None
-    which = f"the {counted(len(isomers), 'isomer')}" if isomers else "the isomers"
-    return f"one run at this RT would exclude {which}"
+    which = f"the {counted(len(isomers), 'isomer')}" if isomers else _not_isomers_held(finding, "the isomers")
+    held = _not_isomers_held(finding, "") if isomers else ""  # a heavier compound too (no isomer)
+    return f"one run at this RT would exclude {which}" + (f" and {held}" if held else "")
 
 
 def clipped(text: str, most: int) -> str:
