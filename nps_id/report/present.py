@@ -101,7 +101,7 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
                      f"{sum(not i.get('in_library') for i in isomers)} not in the library)")
     elif unlisted and not relatives:
         return f"{finding['name']} or " + _not_isomers_held(finding, "an isomer") + " the evidence does not exclude"
-    if unlisted and isomers and _not_isomers_held(finding, ""):  # held by that too, not by the isomers alone
+    if unlisted and (isomers or relatives) and _not_isomers_held(finding, ""):  # held by that too, not by them alone
         parts.append(_not_isomers_held(finding, "") + " the evidence does not exclude")
     if relatives:
         ways = {r["move"].split(":")[0] for r in relatives}

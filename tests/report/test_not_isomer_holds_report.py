@@ -56,3 +56,15 @@ def test_a_unit_precursor_hold_names_a_compound_of_another_formula(massbank_ms2_
     shown, _ = _shown(hit, found.verdict, isomers)
     note = isomers_open(shown)
     assert "a compound of another formula at its precursor's nominal m/z the evidence does not exclude" in note
+
+
+def test_a_heavier_compound_is_named_beside_the_isomers_that_also_hold_a_finding(triacetin_as_diacetin):
+    # gentisic acid's search: its isomers are not excluded and it shows no ion at its mass -- both are said
+    shown, _ = triacetin_as_diacetin
+    with_isomer = {**shown, "isomers_not_excluded": [{"name": None, "smiles": "CC(=O)OCC(O)COC(C)=O", "in_library": False,
+                                                      "move": "methyl_shift", "inseparable_rate": 0.2}]}
+    note = isomers_open(with_isomer)
+    assert note.startswith("1,3-DIACETIN or an isomer the evidence does not exclude (1 isomer, 1 not in the library) "
+                           "or a heavier compound the evidence does not exclude")
+    assert reference_standard_field(with_isomer, stated=True).endswith(
+        "one run at this RT would exclude the 1 isomer and a heavier compound")
