@@ -1072,11 +1072,14 @@ def _injector_relative(move: str, smiles: str = "") -> str:
 
 
 def _unit_precursor(check: "IsomerCheck") -> str:
-    """'a precursor m/z 168 written to fewer than 3 decimals, which compounds of another formula give too (...)'."""
+    """'a precursor m/z 168 written to fewer than 3 decimals (trailing zeros are not read), which compounds of another
+    formula give too (...)'."""
     shown = ", ".join(check.unit_precursor_isobars[:3]) + (", ..." if len(check.unit_precursor_isobars) > 3 else "")
-    return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals, which compounds of another "
-            f"formula give too (in the library: {shown}) -- the precursor does not establish the hit's formula "
-            "(an accurate precursor m/z, to 3 or more decimals, would)")
+    # "(trailing zeros are not read)": the m/z is read as a number, so "168.1000" is 168.1 -- the text must not
+    # tell whoever wrote 4 decimals that they wrote fewer (attack47)
+    return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals (trailing zeros are not read), "
+            f"which compounds of another formula give too (in the library: {shown}) -- the precursor does not establish "
+            "the hit's formula (an accurate precursor m/z, to 3 or more decimals, would)")
 
 
 def _no_product_ion(level: float) -> str:

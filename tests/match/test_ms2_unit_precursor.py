@@ -64,3 +64,20 @@ def test_a_unit_precursor_no_other_library_formula_shares_keeps_its_identificati
     found, hit = _searched(massbank_ms2_spectra, query, left_out=False)
     assert hit == "Aniline" and found.verdict.verdict == "identified"
     assert not found.isomers.unit_precursor
+
+
+def test_a_precursor_written_with_trailing_zeros_is_not_said_to_be_written_shorter(massbank_ms2_spectra, tmp_path):
+    # attack47: the reader keeps a number, so "168.1000" (4 decimals written) is 168.1 -- held as a unit precursor
+    # (as MassBank's own export reads an accurate "146.0600" as "146.06"); the text must not tell whoever wrote
+    # 4 decimals that they wrote fewer than 3
+    import gzip
+
+    with gzip.open(data_path("massbank", "ms2-queries-identity.msp.gz"), "rt", encoding="utf-8") as handle:
+        record = next(r for r in handle.read().split("\n\n") if r.startswith("Name: Mecamylamine\n"))
+    path = tmp_path / "mecamylamine.msp"
+    path.write_text(record.replace("PrecursorMZ: 168\n", "PrecursorMZ: 168.1000\n") + "\n", encoding="utf-8")
+    (query,) = read(path)
+    found, hit = _searched(massbank_ms2_spectra, query, left_out=True)
+    assert hit == "2-Azaspiro[4.5]decane-1,3-dione" and found.isomers.unit_precursor == 168.1
+    assert "precursor m/z 168.1 written to fewer than 3 decimals (trailing zeros are not read)" in found.verdict.rule
+    assert any("(trailing zeros are not read)" in c for c in found.verdict.criteria_failed)
