@@ -1026,7 +1026,7 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     # nor is a heavier compound (triacetin's spectrum without its molecular ion reads as 1,3-diacetin's)
     # and a unit precursor holds compounds of other formulae (mecamylamine's "168" as phenylephrine's)
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
-    other = HEAVIER if check.heavier else OTHER_FORMULA if check.unit_precursor else None
+    other = HEAVIER_WORDS if check.heavier else OTHER_FORMULA_WORDS if check.unit_precursor else None
     if other:
         what = other if len(parts) == 1 else f"{what} or {other}"
     return (f"the substance is the hit or {what} {_CANNOT_TELL} -- " + "; ".join(parts) + f"; {MAY_BE_NEW}")
@@ -1035,8 +1035,8 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
 #: What else an "isomer not excluded" hit may be that is no isomer of it (stop 47): the words :func:`held_as`
 #: finds in a rule text, for the reports' and ``nps-id match``'s short forms, which said "an isomer" of
 #: triacetin's spectrum held as 1,3-diacetin (a new user at stop 47).
-HEAVIER = "a heavier compound"
-OTHER_FORMULA = "a compound of another formula at its nominal mass"
+HEAVIER_WORDS = "a heavier compound"  # (isomer_rule.HEAVIER is the rates-file kind)
+OTHER_FORMULA_WORDS = "a compound of another formula at its nominal mass"
 _CANNOT_TELL = "the spectrum cannot tell from it"
 
 
@@ -1048,7 +1048,7 @@ def held_as(rule: str) -> str | None:
     if not rule.startswith(head) or f" {_CANNOT_TELL}" not in rule:
         return None
     what = rule[len(head):rule.index(f" {_CANNOT_TELL}")]
-    return what if what.endswith((HEAVIER, OTHER_FORMULA)) else None
+    return what if what.endswith((HEAVIER_WORDS, OTHER_FORMULA_WORDS)) else None
 
 
 def _kind_words(move: str) -> str:
