@@ -20,21 +20,17 @@ import numpy as np
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import formula_mass
-from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
                                      check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
+from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.match.precursor_formula import ACCURATE_PRECURSOR_DA, written_precision
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.verdict import VerdictThresholds, absent_isomer_words
-from nps_id.search.reference import Reference
 
 #: How many library compounds of another formula at a unit precursor's nominal ion the rule text names
 #: (:func:`_with_unit_precursor` stops at one more, the text's "...").
 UNIT_PRECURSOR_NAMED = 3
-#: Reference id -> (the reference, its precursor m/z sorted, their rows): :func:`_rows_near`'s index, of
-#: the last two references searched.
-_BY_PRECURSOR: dict[int, tuple[Reference, np.ndarray, np.ndarray]] = {}
 #: H2O's monoisotopic mass, Da: the in-source loss of :func:`_with_water_loss_isomers`.
 WATER_DA = float(formula_mass("H2O") or 0.0)
 
@@ -157,7 +153,7 @@ def _with_unit_precursor(check: IsomerCheck, row: int, facts: LibraryFacts, prec
     if not formula:
         return check
     reference = facts.reference
-    near = _rows_near(reference, mz, window_da)
+    near = facts.rows_near_precursor(mz, window_da)
     # of a library read lazily, those rows only: a few hundred
     modes, formulas = reference.column_rows("ion_mode", near).tolist(), reference.column_rows("formula", near).tolist()
     names: dict[str, None] = {}
@@ -170,23 +166,6 @@ def _with_unit_precursor(check: IsomerCheck, row: int, facts: LibraryFacts, prec
             if len(names) > UNIT_PRECURSOR_NAMED:  # enough to name; the rest is "..."
                 break
     return replace(check, unit_precursor=mz, unit_precursor_isobars=tuple(names)) if names else check
-
-
-def _rows_near(reference: Reference, mz: float, window_da: float) -> np.ndarray:
-    """The reference's rows whose precursor m/z is within ``window_da`` of ``mz``, in row order: a binary
-    search of the column sorted once per reference (a scan of MassBank MS/MS's 69,220 took ~40 us a query,
-    5 % of the MS/MS x10 search's CPU)."""
-    entry = _BY_PRECURSOR.get(id(reference))
-    if entry is None or entry[0] is not reference:  # (the reference is held: its id is not reused meanwhile)
-        column = np.asarray(reference.columns["precursor_mz"], dtype=float)
-        order = np.argsort(column, kind="stable")
-        if len(_BY_PRECURSOR) >= 2:
-            _BY_PRECURSOR.clear()
-        entry = _BY_PRECURSOR[id(reference)] = (reference, column[order], order)
-    _, sorted_mz, order = entry
-    lo = int(np.searchsorted(sorted_mz, mz - window_da, side="left"))
-    hi = int(np.searchsorted(sorted_mz, mz + window_da, side="right"))
-    return np.sort(order[lo:hi])
 
 
 def _with_library_pairs(check: IsomerCheck, pairs: dict[str, tuple[int, int]], facts: LibraryFacts,

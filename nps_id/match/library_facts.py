@@ -346,6 +346,22 @@ class LibraryFacts:
         return blocks
 
     @functools.cached_property
+    def _by_precursor(self) -> tuple[np.ndarray, np.ndarray]:
+        """(precursor m/z sorted, their rows): :meth:`rows_near_precursor`'s index, made on first use."""
+        column = np.asarray(self.reference.columns["precursor_mz"], dtype=float)
+        order = np.argsort(column, kind="stable")
+        return column[order], order
+
+    def rows_near_precursor(self, mz: float, window_da: float) -> np.ndarray:
+        """The rows whose precursor m/z is within ``window_da`` of ``mz``, in row order: a binary search of
+        the column sorted once (a scan of MassBank MS/MS's 69,220 took ~40 us a query, 5 % of the MS/MS x10
+        search's CPU; stop 47)."""
+        sorted_mz, order = self._by_precursor
+        lo = int(np.searchsorted(sorted_mz, mz - window_da, side="left"))
+        hi = int(np.searchsorted(sorted_mz, mz + window_da, side="right"))
+        return np.sort(order[lo:hi])
+
+    @functools.cached_property
     def n_compounds(self) -> int:
         """Distinct compounds (compound codes) the library file holds (a left-out view counts the same)."""
         return int(np.unique(self.reference.compound()).size)
