@@ -68,6 +68,7 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "verdict": f.get("verdict", "inconclusive"),
         "rule": rule_text(f.get("rule"), ewa, f.get("isomers_not_excluded") or []),
         "rule_id": f.get("rule_id"),  # absent from results written before rule ids
+        "held_by": list(f.get("held_by") or []),  # absent from results written before stop 48
         "criteria_met": list(f.get("criteria_met") or []),
         "criteria_failed": list(f.get("criteria_failed") or []),
         "criteria_not_evaluated": list(f.get("criteria_not_evaluated") or []),
