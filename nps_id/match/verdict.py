@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Callable, Iterable
 
+from nps_id._words import agreeing
 from nps_id.match.isomer_rule import IsomerCheck, injector_direction, is_injector_relative
 
 
@@ -785,9 +786,12 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
             excluders = ("derivatisation or LC-MS -- not a standard run or a retention index --" if
                          len(isomers.thermal) == len(isomers.not_excluded) else
                          f"{excluders} (the injector relative: only derivatisation or LC-MS)")
+        held = held_by(isomers)
+        # a heavier compound, or a compound of another formula, alone is one: "excludes them" read as
+        # several (stop 47, newuser47)
+        them = agreeing(1 if len(held) == 1 and held[0] in NOT_ISOMER_WORDS else 2, "it", "them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
-                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes them",
-                       held_by=held_by(isomers))
+                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes {them}", held_by=held)
     if failed_groups <= {"ambiguity", "isomer"} and evidence.close_isomers and not evidence.same_hit_elsewhere:
         # every compound as close is an isomer of the hit: the evidence does not exclude them, and
         # the substance may also be an isomer the library lacks (butyryl fentanyl left out:

@@ -120,3 +120,12 @@ def test_a_results_file_written_before_held_by_is_reported_without_it(held):
     assert shown["held_by"] == [] and "a heavier compound" in shown["rule"]
     assert _held_back({**finding, "isomer_alert": False}) == " [isomer not excluded]"
     assert isomers_open(shown) == "1,3-DIACETIN or an isomer the evidence does not exclude"
+
+
+def test_one_heavier_compound_or_other_formula_is_it_not_them(held):
+    # stop 47, a new user: "... excludes them" said of triacetin's one heavier compound
+    assert held["triacetin"][0].verdict.rule.endswith("a retention index in the window, excludes it")
+    assert held["mecamylamine"][0].verdict.rule.endswith("a reference standard run at the same RT excludes it")
+    # beside isomers, several things: "them"
+    assert held["4-methyl-2-pentanol"][0].verdict.rule.endswith("excludes them")
+    assert held["3-ethylphenol"][0].verdict.rule.endswith("excludes them")
