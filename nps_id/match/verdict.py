@@ -570,6 +570,8 @@ class Evidence:
     one is an isobar, not an isomer (:data:`PRECURSOR_FORMULA_RULE`).
     ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
     their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
+    ``estimated_mass``: the spectrum's estimated nominal mass (None: not given); no criterion reads it, the
+    rule text says where it comes from when it is the mass of a hit the spectrum shows no ion at.
     """
 
     kind: str  # "ei" or "ms2"
@@ -603,6 +605,7 @@ class Evidence:
     close_isomers: tuple[str, ...] = ()
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
     identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
+    estimated_mass: int | None = None  # the spectrum's estimated nominal mass, for the rule text only
 
 
 @dataclass(frozen=True)
@@ -791,7 +794,8 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         # several (stop 47, newuser47)
         them = agreeing(1 if len(held) == 1 and held[0] in NOT_ISOMER_WORDS else 2, "it", "them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
-                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes {them}", held_by=held)
+                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers, evidence.estimated_mass)}; {excluders} excludes {them}",
+                       held_by=held)
     if failed_groups <= {"ambiguity", "isomer"} and evidence.close_isomers and not evidence.same_hit_elsewhere:
         # every compound as close is an isomer of the hit: the evidence does not exclude them, and
         # the substance may also be an isomer the library lacks (butyryl fentanyl left out:
@@ -998,8 +1002,9 @@ def _ambiguity_phrase(evidence: Evidence, t: VerdictThresholds) -> str:
                         "library lacks" if close else "the substance is the hit or an isomer the library lacks")
 
 
-def isomer_phrase(check: "IsomerCheck | None") -> str:
-    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text."""
+def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None) -> str:
+    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text (``estimated``: the
+    spectrum's estimated mass, said where it is the mass of a hit the spectrum shows no ion at)."""
     if check is None or not check.evaluated:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
     named = [n.name for n in check.in_library if n.name]
@@ -1018,7 +1023,11 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if check.hydrocarbon:
         parts.append(f"a hydrocarbon of {check.hydrocarbon} carbons, whose skeletal isomers EI cannot tell apart")
     if check.heavier:
-        parts.append(f"the spectrum shows no ion at the hit's mass, {check.heavier}: a heavier compound is not "
+        # the estimate may be that mass all the same, from the closest library compounds' votes: triacetin's
+        # search row read "EstimatedMass 176" beside "no ion at the hit's mass, 176" (stop 47, newuser47)
+        voted = (f" (the estimated mass, {estimated} too, rests on the closest library compounds' masses, not on an "
+                 "ion of the spectrum)" if estimated == check.heavier else "")
+        parts.append(f"the spectrum shows no ion at the hit's mass, {check.heavier}{voted}: a heavier compound is not "
                      "excluded")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))

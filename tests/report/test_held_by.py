@@ -129,3 +129,13 @@ def test_one_heavier_compound_or_other_formula_is_it_not_them(held):
     # beside isomers, several things: "them"
     assert held["4-methyl-2-pentanol"][0].verdict.rule.endswith("excludes them")
     assert held["3-ethylphenol"][0].verdict.rule.endswith("excludes them")
+
+
+def test_an_estimated_mass_that_is_the_hits_says_where_it_comes_from(held):
+    # triacetin's search row: EstimatedMass 176 beside "no ion at the hit's mass, 176" read as a contradiction
+    # (stop 47, a new user); the estimate is 1,3-diacetin's mass by the closest compounds' votes
+    found, _ = held["triacetin"]
+    assert found.estimated_mass == 176 and found.fields()["estimated_mass"] == 176
+    assert ("the spectrum shows no ion at the hit's mass, 176 (the estimated mass, 176 too, rests on the closest "
+            "library compounds' masses, not on an ion of the spectrum): a heavier compound is not excluded") in (
+        found.fields()["verdict_rule"])
