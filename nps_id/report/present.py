@@ -664,6 +664,8 @@ def _what_a_standard_settles(finding: Mapping[str, Any]) -> str | None:
     other = held_words(held)
     if other:  # "the isomers" read as triacetin's being one of 1,3-diacetin's (stop 47, newuser47)
         which = " and ".join([which, *not_isomers(held)]) if isomers else other
+    if finding.get("rt_min") is None:  # an LC run whose scans carry no time: "this RT" named none (newuser47)
+        return f"one run on the same method would exclude {which} by its retention time, which this finding lacks"
     return f"one run at this RT would exclude {which}"
 
 

@@ -49,17 +49,22 @@ def _mecamylamine_left_out(massbank_ms2_spectra):
     return _assessed(query, library, top_k=10)
 
 
-def _shown(found, hit: str, written: bool = True) -> tuple[dict, dict]:
+def _shown(found, hit: str, written: bool = True, lc: bool = False, isomers: list | None = None) -> tuple[dict, dict]:
     """(the results finding as a results file holds it -- the verdict's keys through JSON; ``written`` False: as
-    a file written before ``held_by`` -- and its report finding)."""
+    a file written before ``held_by``; ``lc``: of an LC-MS/MS run whose scans carry no time -- and its report
+    finding)."""
     verdict = json.loads(json.dumps(dataclasses.asdict(found.verdict)))
     if not written:
         del verdict["held_by"]
-    isomers = [{"name": n.name, "smiles": n.smiles, "move": n.move, "in_library": n.name is not None,
-                "inseparable_rate": n.rate} for n in (found.isomers.not_excluded if found.isomers else ())]
+    if isomers is None:
+        isomers = [{"name": n.name, "smiles": n.smiles, "move": n.move, "in_library": n.name is not None,
+                    "inseparable_rate": n.rate} for n in (found.isomers.not_excluded if found.isomers else ())]
     results = make_results()
     finding = next(f for f in results["findings"] if f["verdict"] == "tentative")
     finding.update(name=hit, isomers_not_excluded=isomers, **verdict)
+    if lc:
+        results["run"]["technique"] = "LC-MS/MS"
+        finding.update(rt_min=None, ri=None)
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     return finding, next(f for f in doc["findings"] if f["name"] == hit)
 
@@ -139,3 +144,19 @@ def test_an_estimated_mass_that_is_the_hits_says_where_it_comes_from(held):
     assert ("the spectrum shows no ion at the hit's mass, 176 (the estimated mass, 176 too, rests on the closest "
             "library compounds' masses, not on an ion of the spectrum): a heavier compound is not excluded") in (
         found.fields()["verdict_rule"])
+
+
+#: An absent isomer beside mecamylamine's hold (its left-out search lists none): the LC texts count it.
+LC_ISOMER = {"name": None, "smiles": "CCC1(C)C2CCC(C2)C1(C)NC", "move": "methyl_shift", "in_library": False,
+             "inseparable_rate": 0.3}
+
+
+def test_a_finding_without_a_retention_time_is_not_told_one_run_at_this_rt(held):
+    # newuser47: an LC-MS/MS finding whose scans carry no time read "one run at this RT would exclude ..."
+    found, hit = held["mecamylamine"]
+    _, shown = _shown(found, hit, lc=True, isomers=[LC_ISOMER])
+    assert reference_standard_field(shown, stated=True) == (
+        "no: one run on the same method would exclude the 1 isomer and a compound of another formula at its nominal "
+        "mass by its retention time, which this finding lacks")
+    _, gc = _shown(*held["3-ethylphenol"])  # a GC finding keeps its words
+    assert reference_standard_field(gc, stated=True) == "no: one run at this RT would exclude the 2 isomers"
