@@ -184,13 +184,16 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     # card's 5.17 min ester, MF 621 to methyl palmitate, read "Isomers not excluded (1 ...): their
     # spectra cannot be told from this one"); present.isomers_open leaves them out likewise
     isomers, relatives = ([], []) if f["new_substance"] else injector_relatives(f["isomers_not_excluded"])
+    # LC has no retention index: what tells isomers apart there is a reference standard's retention time on the
+    # same method ("No retention index measured" named the wrong missing evidence for LC-MS/MS, newuser47)
+    lc = technique.startswith("LC")
+    excluder = "a reference standard run on the same method" if lc else "a retention index or a reference standard"
     if isomers:
         counts = f"({len(isomers)}; {sum(not i.get('in_library') for i in isomers)} not in the library)"
         excluded = isomers_excluded_by(f)
         notes.append(f"Isomers whose spectra cannot be told from this one {counts} are {excluded}." if excluded else
                      f"Isomers not excluded {counts}: their spectra cannot be told from this one; the substance may "
-                     f"be one of them, or {absent_isomer(f)}, unless a retention index or a reference standard "
-                     "excludes them.")
+                     f"be one of them, or {absent_isomer(f)}, unless {excluder} excludes them.")
     if relatives:
         notes.append(f"GC injector relatives not excluded ({relatives_text(relatives)}): the hot injector turns one "
                      "into the other, so they elute and fragment as the hit does; neither a retention index nor a "
@@ -205,7 +208,10 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
                      "unknown compound, never under the names of the closest known compounds.")
     if f.get("stereo_note"):
         notes.append(f"Stereoisomers: {f['stereo_note']}.")
-    if f["ri"] is None:
+    if lc and not separate_standard(f):
+        notes.append("No retention time of a reference standard on the same method compared: isomers with similar "
+                     "spectra are separated only by it (LC has no retention index).")
+    elif not lc and f["ri"] is None:
         notes.append("No retention index measured: isomers with similar spectra are not separated by RI.")
     if (f.get("reference_standard") or {}).get("same_run"):
         notes.append("No separate reference standard of this substance was run: the run named as its standard "

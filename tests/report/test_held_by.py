@@ -160,3 +160,18 @@ def test_a_finding_without_a_retention_time_is_not_told_one_run_at_this_rt(held)
         "mass by its retention time, which this finding lacks")
     _, gc = _shown(*held["3-ethylphenol"])  # a GC finding keeps its words
     assert reference_standard_field(gc, stated=True) == "no: one run at this RT would exclude the 2 isomers"
+
+
+def test_an_lc_finding_names_a_standards_retention_time_not_a_retention_index_as_missing(held):
+    # newuser47: an LC-MS/MS finding's limitations said "No retention index measured" and "unless a retention
+    # index ... excludes them": LC has no RI; a standard's retention time on the same method is the evidence
+    found, hit = held["mecamylamine"]
+    _, shown = _shown(found, hit, lc=True, isomers=[LC_ISOMER])
+    notes = " ".join(shown["limitations"])
+    assert "retention index measured" not in notes and "unless a retention index" not in notes
+    assert "unless a reference standard run on the same method excludes them." in notes
+    assert ("No retention time of a reference standard on the same method compared: isomers with similar spectra "
+            "are separated only by it (LC has no retention index).") in shown["limitations"]
+    _, gc = _shown(*held["3-ethylphenol"])  # a GC finding keeps its words
+    assert "No retention index measured: isomers with similar spectra are not separated by RI." in gc["limitations"]
+    assert "unless a retention index or a reference standard excludes them." in " ".join(gc["limitations"])
