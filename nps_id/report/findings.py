@@ -26,7 +26,8 @@ from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
-from nps_id.match.verdict import IDENTIFIED, NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER, absent_isomer_words, may_be
+from nps_id.match.verdict import (HELD_HEAVIER, HELD_OTHER_FORMULA, IDENTIFIED, NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER,
+                                  absent_isomer_words, may_be)
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -194,6 +195,15 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append(f"Isomers whose spectra cannot be told from this one {counts} are {excluded}." if excluded else
                      f"Isomers not excluded {counts}: their spectra cannot be told from this one; the substance may "
                      f"be one of them, or {absent_isomer(f)}, unless {excluder} excludes them.")
+    # what holds it that is no isomer (Verdict.held_by): mecamylamine's note counted its isomers only (newuser47)
+    held = [] if f["new_substance"] or isomers_excluded_by(f) else f.get("held_by") or []
+    if HELD_HEAVIER in held:
+        notes.append("A heavier compound not excluded: the spectrum shows no ion at the hit's mass, and a heavier "
+                     f"compound's fragments can give it; {excluder} excludes it.")
+    if HELD_OTHER_FORMULA in held:
+        notes.append("A compound of another formula at the hit's nominal mass not excluded: the precursor m/z, written "
+                     "to fewer than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or "
+                     f"{excluder} excludes it.")
     if relatives:
         notes.append(f"GC injector relatives not excluded ({relatives_text(relatives)}): the hot injector turns one "
                      "into the other, so they elute and fragment as the hit does; neither a retention index nor a "

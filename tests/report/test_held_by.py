@@ -175,3 +175,16 @@ def test_an_lc_finding_names_a_standards_retention_time_not_a_retention_index_as
     _, gc = _shown(*held["3-ethylphenol"])  # a GC finding keeps its words
     assert "No retention index measured: isomers with similar spectra are not separated by RI." in gc["limitations"]
     assert "unless a retention index or a reference standard excludes them." in " ".join(gc["limitations"])
+
+
+def test_the_limitations_name_what_holds_a_finding_that_is_no_isomer(held):
+    # newuser47: mecamylamine's limitations counted its isomers, not the compounds of other formulae
+    _, triacetin = _shown(*held["triacetin"])
+    assert ("A heavier compound not excluded: the spectrum shows no ion at the hit's mass, and a heavier compound's "
+            "fragments can give it; a retention index or a reference standard excludes it.") in triacetin["limitations"]
+    _, mecamylamine = _shown(*held["mecamylamine"], lc=True)
+    assert ("A compound of another formula at the hit's nominal mass not excluded: the precursor m/z, written to fewer "
+            "than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or a reference standard "
+            "run on the same method excludes it.") in mecamylamine["limitations"]
+    _, ethylphenol = _shown(*held["3-ethylphenol"])
+    assert not any("not excluded:" in n and "heavier" in n or "another formula" in n for n in ethylphenol["limitations"])
