@@ -54,7 +54,7 @@ isomer): of the library compounds (not isotope-labelled) whose own spectra show 
 mass (below ``isomer_heavier_ion_level`` of the base peak), the share of those spectra that a heavier
 library compound (not labelled) matches at least as well as each score (:func:`heavier_outcomes`), per
 context; it replaces the ``heavier`` entries of ``--add-to``'s file and keeps every isomer curve. Every
-compound of both EI libraries, no sample (~1 min). The shipped entries are what
+compound of both EI libraries, no sample (~20 s). The shipped entries are what
 
     PYTHONPATH=. python benchmarks/train_isomer_rates.py swg25.h5 mbei.h5 --heavier \
       --add-to nps_id/match/isomer_rates.json
@@ -213,10 +213,10 @@ def heavier_outcomes(path: Path, thresholds: VerdictThresholds) -> list[tuple[st
     from nps_id.compound import is_labelled
     from nps_id.match.library_facts import LibraryFacts
     from nps_id.match.molecular_mass import nominal_spectrum
+    from nps_id.spectrum import Spectrum
 
     with Library.open(path) as lib:
-        reference = Reference.from_library(lib)
-        spectra = list(lib.spectra())
+        reference = Reference.from_library(lib)  # the library's peaks, read once
     facts = LibraryFacts(reference)
     cols = reference.columns
     n = reference.n_spectra
@@ -226,7 +226,9 @@ def heavier_outcomes(path: Path, thresholds: VerdictThresholds) -> list[tuple[st
     usable = ei & ~labelled & (masses > 0) & np.array([len(reference.peaks.row(r)[0]) > 0 for r in range(n)])
     queries = [r for r in np.flatnonzero(usable).tolist()
                if nominal_spectrum(*reference.peaks.row(r)).get(int(masses[r]), 0.0) < thresholds.isomer_heavier_ion_level]
-    hits = search([spectra[r] for r in queries], reference,
+    # a query is its row's peaks: an EI search reads no other field of a spectrum (``lib.spectra()`` here read
+    # every spectrum of the library a second time, for a fraction of them)
+    hits = search([Spectrum(*reference.peaks.row(r)) for r in queries], reference,
                   SearchSettings(top_k=HEAVIER_TOP_K, prefilter=max(300, HEAVIER_TOP_K), threads=2))
     starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
     values = rule_scores(hits, np.zeros(len(hits.row), dtype=bool), thresholds.identified_rmf)

@@ -15,7 +15,7 @@ from nps_id.commands.match_options import match_settings_options
 from nps_id.commands.options import (lenient_option, library_option, refuse_output_onto_inputs, resolve_library,
                                      typed_command_line)
 from nps_id.errors import EXIT_FOUND, InputError
-from nps_id.match.verdict import IDENTIFIED, ISOMER_NOT_EXCLUDED, TENTATIVE, RuleId, held_as
+from nps_id.match.verdict import IDENTIFIED, ISOMER_NOT_EXCLUDED, TENTATIVE, RuleId, held_words
 from nps_id.report import FORMATS as REPORT_FORMATS
 
 _EPILOG = """\b
@@ -354,7 +354,7 @@ def _held_back(finding: dict) -> str:
     if finding["rule_id"] == RuleId.ISOMER_NOT_EXCLUDED:
         # "isomer not excluded" alone read as an isomer of 1,3-diacetin for triacetin's spectrum, which is
         # held for showing no ion at the hit's mass (stop 47, newuser47): say what else it may be then
-        other = held_as(finding["rule"])
+        other = held_words(finding.get("held_by") or ())  # results before stop 48 have none
         return f" [{ISOMER_NOT_EXCLUDED}" + (f": the hit or {other}]" if other else "]")
     if (finding["verdict"] == IDENTIFIED or finding.get("new_substance")
             or (finding["rule_id"] == RuleId.ISOMER_AMBIGUITY and finding["isomer_alert"])):

@@ -269,7 +269,7 @@ def assess(
                          precursor_ion=precursor_ion, record_precursor=record_precursor, close_isomers=close_names,
                          precursor_formula=precursor_formula,
                          stated_ion=stated_ion(precursor_type) if thresholds.ms2_stated_precursor_type else None,
-                         close_relatives=close_relatives,
+                         close_relatives=close_relatives, estimated_mass=estimated,
                          significant_ions=significant, **evidence)
         if fields_only:
             verdict, isomers = decide_level(found, isomers_of_hit, thresholds)

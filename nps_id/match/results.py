@@ -303,8 +303,8 @@ class Elutions(_Serialised):
 class Finding(_Serialised):
     """One finding: the library compound, the verdict and the evidence behind it (``findings[]``).
 
-    ``verdict`` is the :class:`~nps_id.match.verdict.Verdict` (its six keys: ``verdict``,
-    ``rule``, ``rule_id``, ``criteria_met``, ``criteria_failed``, ``criteria_not_evaluated``); the score fields
+    ``verdict`` is the :class:`~nps_id.match.verdict.Verdict` (its seven keys: ``verdict``,
+    ``rule``, ``rule_id``, ``criteria_met``, ``criteria_failed``, ``criteria_not_evaluated``, ``held_by``); the score fields
     are the top hit's; ``peak`` (GC) or ``precursor`` and ``elutions`` (LC-MS/MS) hold what only
     one technique has. ``assessment`` holds the new-substance fields of
     :func:`nps_id.match.assess.novelty_fields`. ``role`` and ``reference_standard`` are set by

@@ -47,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Callable, Iterable
 
+from nps_id._words import agreeing
 from nps_id.match.isomer_rule import IsomerCheck, injector_direction, is_injector_relative
 
 
@@ -569,6 +570,8 @@ class Evidence:
     one is an isobar, not an isomer (:data:`PRECURSOR_FORMULA_RULE`).
     ``identity_hit`` False: the hit is an analogue-mode one; the identity scores are failed, and
     their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
+    ``estimated_mass``: the spectrum's estimated nominal mass (None: not given); no criterion reads it, the
+    rule text says where it comes from when it is the mass of a hit the spectrum shows no ion at.
     """
 
     kind: str  # "ei" or "ms2"
@@ -602,12 +605,15 @@ class Evidence:
     close_isomers: tuple[str, ...] = ()
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
     identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
+    estimated_mass: int | None = None  # the spectrum's estimated nominal mass, for the rule text only
 
 
 @dataclass(frozen=True)
 class Verdict:
     """A level, the rule that decided it (readable text, and its :class:`RuleId`) and every
-    criterion by outcome."""
+    criterion by outcome. ``held_by``: of an "isomer not excluded" verdict, what the evidence cannot
+    exclude besides the hit, as :data:`HELD_BY` words (the rule text says it for people; code reads
+    this: :func:`held_words`); empty for any other verdict."""
 
     verdict: Level
     rule: str
@@ -615,6 +621,7 @@ class Verdict:
     criteria_met: list[str] = field(default_factory=list)
     criteria_failed: list[str] = field(default_factory=list)
     criteria_not_evaluated: list[str] = field(default_factory=list)
+    held_by: list[str] = field(default_factory=list, kw_only=True)
 
 
 def decide(evidence: Evidence, t: VerdictThresholds = VerdictThresholds()) -> Verdict:
@@ -761,9 +768,9 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
     failed_groups = {g for _, ok, g in checks if ok is False} - {"identity_ions"}
 
     def verdict(level: Level, rule_id: RuleId, rule: str, extra_met: list[str] = (),
-                extra_failed: list[str] = (), extra_unknown: list[str] = ()) -> Verdict:
+                extra_failed: list[str] = (), extra_unknown: list[str] = (), held_by: list[str] = ()) -> Verdict:
         return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown + list(extra_unknown),
-                       rule_id=rule_id)
+                       rule_id=rule_id, held_by=list(held_by))
 
     if evidence.precursor_formula is not None and not formula_fits(evidence.precursor_formula, t):
         return verdict(INCONCLUSIVE, RuleId.MOLECULAR_ION_INCONSISTENT, PRECURSOR_FORMULA_RULE)
@@ -782,8 +789,13 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
             excluders = ("derivatisation or LC-MS -- not a standard run or a retention index --" if
                          len(isomers.thermal) == len(isomers.not_excluded) else
                          f"{excluders} (the injector relative: only derivatisation or LC-MS)")
+        held = held_by(isomers)
+        # a heavier compound, or a compound of another formula, alone is one: "excludes them" read as
+        # several (stop 47, newuser47)
+        them = agreeing(1 if len(held) == 1 and held[0] in NOT_ISOMER_WORDS else 2, "it", "them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
-                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers)}; {excluders} excludes them")
+                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers, evidence.estimated_mass)}; {excluders} excludes {them}",
+                       held_by=held)
     if failed_groups <= {"ambiguity", "isomer"} and evidence.close_isomers and not evidence.same_hit_elsewhere:
         # every compound as close is an isomer of the hit: the evidence does not exclude them, and
         # the substance may also be an isomer the library lacks (butyryl fentanyl left out:
@@ -799,11 +811,12 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
             return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                            f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or {what} the spectrum cannot tell "
                            f"from it -- in the library, scoring within the gap: {'; '.join(named)}; {MAY_BE_NEW}; "
-                           f"{excluders} excludes them")
+                           f"{excluders} excludes them",
+                           held_by=[HELD_INJECTOR_RELATIVE] + ([] if what == "a compound" else [HELD_ISOMER]))
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or an isomer the spectrum cannot tell "
                        f"from it -- in the library, scoring within the gap: {', '.join(evidence.close_isomers[:3])}; "
-                       f"{MAY_BE_NEW}; a reference standard run at the same RT excludes them")
+                       f"{MAY_BE_NEW}; a reference standard run at the same RT excludes them", held_by=[HELD_ISOMER])
     if failed_groups <= {"ambiguity", "isomer"}:
         # compounds this close are often isomers of one another, and the substance may be one the
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
@@ -989,8 +1002,9 @@ def _ambiguity_phrase(evidence: Evidence, t: VerdictThresholds) -> str:
                         "library lacks" if close else "the substance is the hit or an isomer the library lacks")
 
 
-def isomer_phrase(check: "IsomerCheck | None") -> str:
-    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text."""
+def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None) -> str:
+    """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text (``estimated``: the
+    spectrum's estimated mass, said where it is the mass of a hit the spectrum shows no ion at)."""
     if check is None or not check.evaluated:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
     named = [n.name for n in check.in_library if n.name]
@@ -1009,7 +1023,11 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     if check.hydrocarbon:
         parts.append(f"a hydrocarbon of {check.hydrocarbon} carbons, whose skeletal isomers EI cannot tell apart")
     if check.heavier:
-        parts.append(f"the spectrum shows no ion at the hit's mass, {check.heavier}: a heavier compound is not "
+        # the estimate may be that mass all the same, from the closest library compounds' votes: triacetin's
+        # search row read "EstimatedMass 176" beside "no ion at the hit's mass, 176" (stop 47, newuser47)
+        voted = (f" (the estimated mass, {estimated} too, rests on the closest library compounds' masses, not on an "
+                 "ion of the spectrum)" if estimated == check.heavier else "")
+        parts.append(f"the spectrum shows no ion at the hit's mass, {check.heavier}{voted}: a heavier compound is not "
                      "excluded")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
@@ -1026,29 +1044,51 @@ def isomer_phrase(check: "IsomerCheck | None") -> str:
     # nor is a heavier compound (triacetin's spectrum without its molecular ion reads as 1,3-diacetin's)
     # and a unit precursor holds compounds of other formulae (mecamylamine's "168" as phenylephrine's)
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
-    other = HEAVIER_WORDS if check.heavier else OTHER_FORMULA_WORDS if check.unit_precursor else None
+    other = held_words(held_by(check))
     if other:
-        what = other if len(parts) == 1 else f"{what} or {other}"
+        what = other
     return (f"the substance is the hit or {what} {_CANNOT_TELL} -- " + "; ".join(parts) + f"; {MAY_BE_NEW}")
 
 
-#: What else an "isomer not excluded" hit may be that is no isomer of it (stop 47): the words :func:`held_as`
-#: finds in a rule text, for the reports' and ``nps-id match``'s short forms, which said "an isomer" of
-#: triacetin's spectrum held as 1,3-diacetin (a new user at stop 47).
+#: What an "isomer not excluded" verdict's evidence cannot exclude besides the hit (:attr:`Verdict.held_by`),
+#: set where the isomer check is read, so that the reports and ``nps-id match``'s short forms need not read
+#: the rule text back (stop 48): an isomer; a GC injector relative (no isomer: it elutes as the hit); a
+#: heavier compound whose fragments give the spectrum (EI, no ion at the hit's mass: triacetin as
+#: 1,3-diacetin); a compound of another formula at a precursor written to unit resolution (MS/MS:
+#: mecamylamine's "168" as 2-azaspiro[4.5]decane-1,3-dione).
+HELD_ISOMER = "isomer"
+HELD_INJECTOR_RELATIVE = "injector_relative"
+HELD_HEAVIER = "heavier_compound"
+HELD_OTHER_FORMULA = "other_formula"
+HELD_BY = (HELD_ISOMER, HELD_INJECTOR_RELATIVE, HELD_HEAVIER, HELD_OTHER_FORMULA)
+#: How the two that are no isomer read (the reports' and ``match``'s short forms say them too: they said
+#: "an isomer" of triacetin's spectrum held as 1,3-diacetin, a new user at stop 47).
 HEAVIER_WORDS = "a heavier compound"  # (isomer_rule.HEAVIER is the rates-file kind)
 OTHER_FORMULA_WORDS = "a compound of another formula at its nominal mass"
+NOT_ISOMER_WORDS = {HELD_HEAVIER: HEAVIER_WORDS, HELD_OTHER_FORMULA: OTHER_FORMULA_WORDS}
 _CANNOT_TELL = "the spectrum cannot tell from it"
 
 
-def held_as(rule: str) -> str | None:
-    """What an "isomer not excluded" rule text says the substance may be besides the hit when that is not
-    only an isomer ("a heavier compound", "an isomer or a compound of another formula at its nominal
-    mass"), else None."""
-    head = f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or "
-    if not rule.startswith(head) or f" {_CANNOT_TELL}" not in rule:
-        return None
-    what = rule[len(head):rule.index(f" {_CANNOT_TELL}")]
-    return what if what.endswith((HEAVIER_WORDS, OTHER_FORMULA_WORDS)) else None
+def held_by(check: "IsomerCheck | None") -> list[str]:
+    """What the evidence cannot exclude besides the hit, by ``check`` (:data:`HELD_BY` words, in that
+    order; each reason :func:`isomer_phrase` names is one of them)."""
+    if check is None or not check.evaluated:
+        return [HELD_ISOMER]  # no structure: its isomers cannot be enumerated
+    # a relative the library names is listed among "in the library" (isomer_phrase), one it lacks apart
+    relatives = [n for n in check.not_excluded if is_injector_relative(n.move)]
+    isomers = (check.small or check.pah or check.hydrocarbon or check.no_product_ion or check.record_no_product_ion
+               or len(relatives) < len(check.not_excluded))
+    return [kind for kind, held in ((HELD_ISOMER, isomers), (HELD_INJECTOR_RELATIVE, relatives),
+                                    (HELD_HEAVIER, check.heavier), (HELD_OTHER_FORMULA, check.unit_precursor)) if held]
+
+
+def held_words(held: Iterable[str]) -> str | None:
+    """What an "isomer not excluded" verdict holding ``held`` (:attr:`Verdict.held_by`) may be besides the hit
+    when that is not only an isomer: "a heavier compound" alone, "an isomer or a heavier compound" beside
+    any other reason ("... a compound of another formula at its nominal mass" likewise); else None."""
+    held = list(held)
+    other = next((NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS), None)
+    return other if other is None or len(held) == 1 else f"an isomer or {other}"
 
 
 def _kind_words(move: str) -> str:

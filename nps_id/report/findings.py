@@ -26,7 +26,8 @@ from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
-from nps_id.match.verdict import IDENTIFIED, NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER, absent_isomer_words, may_be
+from nps_id.match.verdict import (HELD_HEAVIER, HELD_OTHER_FORMULA, IDENTIFIED, NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER,
+                                  absent_isomer_words, may_be)
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -68,6 +69,7 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "verdict": f.get("verdict", "inconclusive"),
         "rule": rule_text(f.get("rule"), ewa, f.get("isomers_not_excluded") or []),
         "rule_id": f.get("rule_id"),  # absent from results written before rule ids
+        "held_by": list(f.get("held_by") or []),  # absent from results written before stop 48
         "criteria_met": list(f.get("criteria_met") or []),
         "criteria_failed": list(f.get("criteria_failed") or []),
         "criteria_not_evaluated": list(f.get("criteria_not_evaluated") or []),
@@ -183,13 +185,25 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     # card's 5.17 min ester, MF 621 to methyl palmitate, read "Isomers not excluded (1 ...): their
     # spectra cannot be told from this one"); present.isomers_open leaves them out likewise
     isomers, relatives = ([], []) if f["new_substance"] else injector_relatives(f["isomers_not_excluded"])
+    # LC has no retention index: what tells isomers apart there is a reference standard's retention time on the
+    # same method ("No retention index measured" named the wrong missing evidence for LC-MS/MS, newuser47)
+    lc = technique.startswith("LC")
+    excluder = "a reference standard run on the same method" if lc else "a retention index or a reference standard"
     if isomers:
         counts = f"({len(isomers)}; {sum(not i.get('in_library') for i in isomers)} not in the library)"
         excluded = isomers_excluded_by(f)
         notes.append(f"Isomers whose spectra cannot be told from this one {counts} are {excluded}." if excluded else
                      f"Isomers not excluded {counts}: their spectra cannot be told from this one; the substance may "
-                     f"be one of them, or {absent_isomer(f)}, unless a retention index or a reference standard "
-                     "excludes them.")
+                     f"be one of them, or {absent_isomer(f)}, unless {excluder} excludes them.")
+    # what holds it that is no isomer (Verdict.held_by): mecamylamine's note counted its isomers only (newuser47)
+    held = [] if f["new_substance"] or isomers_excluded_by(f) else f.get("held_by") or []
+    if HELD_HEAVIER in held:
+        notes.append("A heavier compound not excluded: the spectrum shows no ion at the hit's mass, and a heavier "
+                     f"compound's fragments can give it; {excluder} excludes it.")
+    if HELD_OTHER_FORMULA in held:
+        notes.append("A compound of another formula at the hit's nominal mass not excluded: the precursor m/z, written "
+                     "to fewer than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or "
+                     f"{excluder} excludes it.")
     if relatives:
         notes.append(f"GC injector relatives not excluded ({relatives_text(relatives)}): the hot injector turns one "
                      "into the other, so they elute and fragment as the hit does; neither a retention index nor a "
@@ -204,7 +218,10 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
                      "unknown compound, never under the names of the closest known compounds.")
     if f.get("stereo_note"):
         notes.append(f"Stereoisomers: {f['stereo_note']}.")
-    if f["ri"] is None:
+    if lc and not separate_standard(f):
+        notes.append("No retention time of a reference standard on the same method compared: isomers with similar "
+                     "spectra are separated only by it (LC has no retention index).")
+    elif not lc and f["ri"] is None:
         notes.append("No retention index measured: isomers with similar spectra are not separated by RI.")
     if (f.get("reference_standard") or {}).get("same_run"):
         notes.append("No separate reference standard of this substance was run: the run named as its standard "

@@ -25,7 +25,7 @@ from nps_id._words import counted  # one plural rule for every layer; renderers 
 from nps_id.chem.ewa_groups import UNCLASSIFIED_GROUP
 from nps_id.chem.formula import nominal_mass
 from nps_id.match.standards import SAME_RUN_BASIS
-from nps_id.match.verdict import IDENTIFIED, TENTATIVE, RuleId, held_as
+from nps_id.match.verdict import IDENTIFIED, NOT_ISOMER_WORDS, TENTATIVE, RuleId, held_words
 from nps_id.report.findings import (UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, absent_isomer, component_number,
                                     finding_label, injector_relatives, is_analogue, is_new_substance,
                                     is_new_substance_lead, is_unknown_compound, isomers_excluded_by, relatives_text,
@@ -95,16 +95,15 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     if isomers_excluded_by(finding) is not None:  # a standard at the same RT: the isomers, not a relative
         isomers, unlisted = [], False
     # no isomer held it, or not only one: a heavier compound (EI), another formula at a unit precursor (MS/MS)
-    other = held_as(finding.get("rule") or "")
+    held = finding.get("held_by") or []  # results written before stop 48 have none: their isomers are named
     parts = []
     if isomers:
         counted = f"{len(isomers)} isomer" + ("s" if len(isomers) > 1 else "")  # "(2, 2 not in ...)" read as a code
         parts.append(f"an isomer the evidence does not exclude ({counted}, "
                      f"{sum(not i.get('in_library') for i in isomers)} not in the library)")
-        if other:
-            parts.append(other.split(" or ")[-1])
+        parts += not_isomers(held)
     elif unlisted and not relatives:
-        return f"{finding['name']} or {other or 'an isomer'} the evidence does not exclude"
+        return f"{finding['name']} or {held_words(held) or 'an isomer'} the evidence does not exclude"
     if relatives:
         ways = {r["move"].split(":")[0] for r in relatives}
         how = " or ".join(w for m, w in (("thermal_precursor", "turns into it"), ("thermal_product", "makes of it"))
@@ -115,6 +114,12 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     absent = any(not i.get("in_library") for i in isomers + relatives)
     what = absent_isomer(finding, any(not i.get("in_library") for i in isomers), relatives)
     return f"{finding['name']} or " + " or ".join(parts) + (f", possibly {what}" if absent else "")
+
+
+def not_isomers(held: list[str]) -> list[str]:
+    """The words of what holds a finding that is no isomer and no injector relative (a heavier compound, a
+    compound of another formula: :attr:`~nps_id.match.verdict.Verdict.held_by`), in its order."""
+    return [NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS]
 
 
 def technique_of(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
@@ -655,9 +660,12 @@ def _what_a_standard_settles(finding: Mapping[str, Any]) -> str | None:
             or finding.get("reference_standard") or (relatives and not isomers)):
         return None
     which = f"the {counted(len(isomers), 'isomer')}" if isomers else "the isomers"
-    other = held_as(finding.get("rule") or "")
+    held = finding.get("held_by") or []
+    other = held_words(held)
     if other:  # "the isomers" read as triacetin's being one of 1,3-diacetin's (stop 47, newuser47)
-        which = f"{which} and {other.split(' or ')[-1]}" if isomers else other
+        which = " and ".join([which, *not_isomers(held)]) if isomers else other
+    if finding.get("rt_min") is None:  # an LC run whose scans carry no time: "this RT" named none (newuser47)
+        return f"one run on the same method would exclude {which} by its retention time, which this finding lacks"
     return f"one run at this RT would exclude {which}"
 
 

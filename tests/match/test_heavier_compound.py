@@ -107,6 +107,7 @@ def test_the_short_forms_say_a_heavier_compound_not_an_isomer(triacetin_left_out
     _, hit, found = triacetin_left_out
     finding = {"name": hit, "verdict": found.verdict.verdict, "rule": found.verdict.rule,
                "rule_id": found.verdict.rule_id, "criteria_met": found.verdict.criteria_met, "isomers_not_excluded": [],
+               "held_by": found.verdict.held_by, "rt_min": 8.104,  # a GC run's finding (one without an RT: test_held_by)
                "new_substance": False,
                "reference_standard_run": "unknown", "reference_standard": None}
     assert _held_back(finding) == " [isomer not excluded: the hit or a heavier compound]"

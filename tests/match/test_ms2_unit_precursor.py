@@ -11,7 +11,7 @@ pytest.importorskip("rdkit")
 
 from nps_id.io import read  # noqa: E402
 from nps_id.match.assess import assess_search  # noqa: E402
-from nps_id.match.verdict import VerdictThresholds, held_as  # noqa: E402
+from nps_id.match.verdict import VerdictThresholds, held_words  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402
 from tests.conftest import data_path  # noqa: E402
@@ -46,7 +46,10 @@ def test_a_left_out_amine_at_a_unit_precursor_is_not_identified_as_another_formu
     assert found.isomers.unit_precursor == 168.0 and found.isomers.unit_precursor_isobars
     # the compounds it names are of another formula, not isomers, and an accurate m/z is what would settle it
     # (a new user, stop 47: the rule said only "the hit or an isomer")
-    assert held_as(found.verdict.rule).endswith("a compound of another formula at its nominal mass")
+    assert found.verdict.held_by == ["other_formula"]  # said as data too (stop 48): the reports read it
+    assert held_words(found.verdict.held_by) == "a compound of another formula at its nominal mass"
+    assert "the substance is the hit or a compound of another formula at its nominal mass the spectrum" in (
+        found.verdict.rule)
     assert "(an accurate precursor m/z, to 3 or more decimals, would)" in found.verdict.rule
     # the rule off, as until stop 47: the same match was an identification (wrong)
     before, _ = _searched(massbank_ms2_spectra, query, left_out=True,

@@ -109,7 +109,7 @@ def test_a_gc_finding_writes_its_keys_in_the_order_of_the_results_file():
     assert list(written) == [
         "name", "library_id", "library_row", "inchikey", "formula", "cas", "smiles", "structure_source",
         "structure_status", "new_substance", "suspected_group", "verdict", "rule", "rule_id", "criteria_met", "criteria_failed",
-        "criteria_not_evaluated", "match_mode", "rt_min", "ri", "library_ri", "delta_ri", "mf", "rmf", "score", "gap",
+        "criteria_not_evaluated", "held_by", "match_mode", "rt_min", "ri", "library_ri", "delta_ri", "mf", "rmf", "score", "gap",
         "isomer_alert", "stereo_note", "delta_mass", "similarity", "delta_mass_match", "analogue_confidence", "runner_up", "top_hits", "scan",
         "height", "area", "snr", "n_ions", "model_mz", "scan_range", "purity", "apex_spectrum", "spectrum",
         "component", "role", "reference_standard"]

@@ -22,7 +22,7 @@ def _shown(name: str, verdict, isomers: list[dict]) -> tuple[dict, dict]:
     finding = next(f for f in results["findings"] if f["verdict"] == "tentative")
     finding.update(name=name, verdict=verdict.verdict, rule=verdict.rule, rule_id=verdict.rule_id,
                    criteria_met=list(verdict.criteria_met), criteria_failed=list(verdict.criteria_failed),
-                   isomers_not_excluded=isomers)
+                   held_by=list(verdict.held_by), isomers_not_excluded=isomers)
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     return next(f for f in doc["findings"] if f["name"] == name), doc
 
