@@ -355,9 +355,12 @@ class VerdictThresholds:
         records from other laboratories or collision energies cannot tell them apart (850 on the
         development data; 1000: off; docs/match.md).
     isomer_ms2_unit_precursor_da : float
-        MS/MS: a precursor m/z written to fewer than 3 decimals (unit resolution) excludes no compound of
-        another formula when the library holds such compounds with a record within this many Da of it:
-        the spectrum alone cannot exclude every compound of that nominal ion (0: off; docs/match.md).
+        MS/MS: a precursor m/z written to fewer than 3 decimals excludes no compound of another formula
+        whose ion (the library's, in its polarity) lies within what its digits leave open -- half its last
+        written decimal plus ``precursor_formula_ppm``, at most this many Da (the nominal ion); this many Da
+        for a unit-resolution m/z or one the hit's own formula does not fit -- the spectrum alone cannot
+        exclude every compound of that ion (0: off; docs/match.md; since stop 48 the window of 1- and
+        2-decimal values is their precision, not the nominal ion).
     isomer_ms2_water_loss_da : float
         MS/MS: a library compound of the hit's formula (another first block; by full InChIKey)
         whose records in the unknown's polarity are all at its precursor m/z minus 1-3 waters
