@@ -91,7 +91,10 @@ _OPTIONS = [
                  help="Largest |RI - library RI| for 'identified'."),
     click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
                  help="LC-MS/MS precursor window (half-width)."),
-    click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance."),
+    click.option("--fragment-tolerance", type=TOLERANCE, default=None,
+                 show_default="0.01 Da; 0.5 Da for a scan whose product ions are all written to at most 1 decimal "
+                              "(unit resolution; its HRMS criteria are not met)",
+                 help="LC-MS/MS fragment tolerance; given, it applies to every scan (docs/match.md)."),
     click.option("--ms2-score", type=ScoreChoice(("ms2", "identity"), ("ms2", "analog")), default=None,
                  show_default="cosine; analogues modified_cosine",
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
@@ -126,7 +129,7 @@ def match_parameters_from_options(
     tentative_mf: int,
     ri_window: float,
     precursor_tolerance: Tolerance,
-    fragment_tolerance: Tolerance,
+    fragment_tolerance: Tolerance | None,
     ms2_score: str | None,
     ms2_rt_tolerance: float,
     top_k: int,
@@ -148,6 +151,7 @@ def match_parameters_from_options(
     from nps_id.gcms.peaks import PeakParameters
     from nps_id.match.parameters import MatchParameters
 
+    defaults = MatchParameters()
     return MatchParameters(
         peaks=PeakParameters(min_snr=min_snr, min_height=min_height, min_area=min_area,
                              rt_min_minutes=rt_window[0], rt_max_minutes=rt_window[1]),
@@ -159,7 +163,9 @@ def match_parameters_from_options(
         top_k=top_k,
         analogue=not no_analogue,
         precursor_tolerance=precursor_tolerance,
-        fragment_tolerance=fragment_tolerance,
+        # given, the one tolerance for every scan; unset, a unit-resolution scan gets the nominal ion's
+        fragment_tolerance=defaults.fragment_tolerance if fragment_tolerance is None else fragment_tolerance,
+        unit_fragment_tolerance=defaults.unit_fragment_tolerance if fragment_tolerance is None else None,
         ms2_score=ms2_score,
         ms2_rt_tolerance_seconds=ms2_rt_tolerance,
         internal_standards=tuple(internal_standard),

@@ -554,7 +554,9 @@ class Evidence:
     taken from, :func:`nps_id.search.analogue_confidence.query_mass`; either is None when unknown).
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
-    ``matched_fragments`` (held, expected) of the reference's major fragments.
+    ``matched_fragments`` (held, expected) of the reference's major fragments; ``unit_fragments`` (None:
+    accurate) the fragment tolerance a scan group whose product ions are written to unit resolution was
+    scored at -- its fragments then meet no HRMS criterion, whatever they match.
     ``one_ion`` (EI; None: not evaluated, the candidate's spectrum is not one nitrogen-bearing ion):
     its base peak m/z and the ions above it whose intensities disagree, (m/z, reference, unknown)
     (:func:`nps_id.match.dominant_ion.rest_disagrees`).
@@ -602,6 +604,7 @@ class Evidence:
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
+    unit_fragments: str | None = None
     close_isomers: tuple[str, ...] = ()
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
     identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
@@ -900,7 +903,11 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
     if evidence.matched_fragments is not None:
         # A reference with fewer major fragments (betaine: one) needs all of them.
         held, expected = evidence.matched_fragments
-        if not expected:
+        if evidence.unit_fragments is not None:
+            # a unit-resolution instrument's product ions say nominal ions, not formulae: no HRMS point (stop 48)
+            checks.append((f"reference fragments matched at accurate mass (not possible: the product ions are written "
+                           f"to unit resolution; {held} of {expected} within {evidence.unit_fragments})", False, "hrms"))
+        elif not expected:
             # nothing to compare is no criterion met: ">= 0 (0 of 0)" read as one (betaine, L-histidine
             # of the RAMS run; stop 34, attack34)
             checks.append((FRAGMENTS_NOT_COMPARED, None, "hrms"))
