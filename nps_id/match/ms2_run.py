@@ -57,7 +57,7 @@ def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchPa
             evidence[i] = group_evidence(run, groups[i], features[i], library.columns, library.reference.peaks,
                                          hits[0].row, _fragment_tolerance(i, unit, params), t.major_ion_level)
             chosen[i] = (hits, MatchMode.IDENTITY)
-            reason = supported(evidence[i], has_ms1, t.precursor_ppm)
+            reason = supported(evidence[i], has_ms1, _precursor_window_ppm(i, groups[i], unit, params))
             if reason is not None:  # still an elution of its compound, never the finding's lead
                 why_not[i] = f"{reason} (best hit {hits[0].record.name}, score {hits[0].score})"
         elif analogue_hits.get(i) and close_analogue_hit(analogue_hits[i][0], library, t):
@@ -142,6 +142,17 @@ def unit_groups(groups: list[MS2Group], params: MatchParameters) -> frozenset[in
 def _fragment_tolerance(i: int, unit: frozenset[int], params: MatchParameters) -> Tolerance:
     """The fragment tolerance group ``i`` is scored at (:func:`unit_groups`)."""
     return params.unit_fragment_tolerance if i in unit and params.unit_fragment_tolerance else params.fragment_tolerance
+
+
+def _precursor_window_ppm(i: int, group: MS2Group, unit: frozenset[int], params: MatchParameters) -> float:
+    """The MS1 exact-mass window (ppm) a group's finding rests on (:func:`~nps_id.match.lcms_evidence.supported`):
+    ``precursor_ppm``; for a unit-resolution group (:func:`unit_groups`) at least its fragment tolerance, the
+    nominal ion -- its instrument's MS1 m/z is no exact mass (a synthetic run of mecamylamine's "168" record:
+    -1038.7 ppm, no finding; stop 47 attack47). Its HRMS exact-mass criterion still reads ``precursor_ppm``."""
+    if i not in unit or not group.precursor_mz:
+        return params.verdict.precursor_ppm
+    mz = group.precursor_mz
+    return max(params.verdict.precursor_ppm, float(_fragment_tolerance(i, unit, params).window_da(mz)) / mz * 1e6)
 
 
 def _searched(indices: list[int], spectra: list, unit: frozenset[int], library: ReferenceLibrary,

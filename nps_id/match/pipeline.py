@@ -190,7 +190,7 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
         if unit:  # what match_ms2 scored them at, and why no finding of theirs is an HRMS identification
             scans = sum(len(groups[i].scan_indices) for i in unit)
             notes.append(f"{len(unit)} of {len(groups)} MS/MS scan group{'s' if len(groups) > 1 else ''} ({scans} "
-                         f"scan{'s' if scans > 1 else ''}) have product ions written to at most 1 decimal (unit "
+                         f"scan{'s' if scans > 1 else ''}) {'have' if len(unit) > 1 else 'has'} product ions written to at most 1 decimal (unit "
                          f"resolution): scored with a {params.unit_fragment_tolerance} fragment tolerance, not "
                          f"{params.fragment_tolerance}; their HRMS criteria are not met (--fragment-tolerance "
                          "sets one tolerance for every scan)")
