@@ -15,6 +15,7 @@ each default. The verdict thresholds' defaults are read from
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import math
@@ -91,10 +92,10 @@ _OPTIONS = [
                  help="Largest |RI - library RI| for 'identified'."),
     click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
                  help="LC-MS/MS precursor window (half-width)."),
-    click.option("--fragment-tolerance", type=TOLERANCE, default=None,
-                 show_default="0.01 Da; 0.5 Da for a scan whose product ions are all written to at most 1 decimal "
-                              "(unit resolution; its HRMS criteria are not met)",
-                 help="LC-MS/MS fragment tolerance; given, it applies to every scan (docs/match.md)."),
+    click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da",
+                 help="LC-MS/MS fragment tolerance. Unset, a scan whose product ions are all written to at most 1 "
+                      "decimal (unit resolution) is scored at 0.5 Da and meets no HRMS criterion (the run's notes "
+                      "say so); given, it applies to every scan."),
     click.option("--ms2-score", type=ScoreChoice(("ms2", "identity"), ("ms2", "analog")), default=None,
                  show_default="cosine; analogues modified_cosine",
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
@@ -129,7 +130,7 @@ def match_parameters_from_options(
     tentative_mf: int,
     ri_window: float,
     precursor_tolerance: Tolerance,
-    fragment_tolerance: Tolerance | None,
+    fragment_tolerance: Tolerance,
     ms2_score: str | None,
     ms2_rt_tolerance: float,
     top_k: int,
@@ -151,7 +152,6 @@ def match_parameters_from_options(
     from nps_id.gcms.peaks import PeakParameters
     from nps_id.match.parameters import MatchParameters
 
-    defaults = MatchParameters()
     return MatchParameters(
         peaks=PeakParameters(min_snr=min_snr, min_height=min_height, min_area=min_area,
                              rt_min_minutes=rt_window[0], rt_max_minutes=rt_window[1]),
@@ -163,9 +163,7 @@ def match_parameters_from_options(
         top_k=top_k,
         analogue=not no_analogue,
         precursor_tolerance=precursor_tolerance,
-        # given, the one tolerance for every scan; unset, a unit-resolution scan gets the nominal ion's
-        fragment_tolerance=defaults.fragment_tolerance if fragment_tolerance is None else fragment_tolerance,
-        unit_fragment_tolerance=defaults.unit_fragment_tolerance if fragment_tolerance is None else None,
+        fragment_tolerance=fragment_tolerance,
         ms2_score=ms2_score,
         ms2_rt_tolerance_seconds=ms2_rt_tolerance,
         internal_standards=tuple(internal_standard),
@@ -175,6 +173,16 @@ def match_parameters_from_options(
 
 #: The click parameter names of the match settings options.
 MATCH_OPTION_NAMES = tuple(inspect.signature(match_parameters_from_options).parameters)
+
+
+def fragment_tolerance_given(ctx: click.Context | None) -> bool:
+    """Whether the command line (or an environment variable) set ``--fragment-tolerance``: then it applies to
+    every LC-MS/MS scan, a unit-resolution one's too (its default, 0.01 Da, leaves those to
+    ``MatchParameters.unit_fragment_tolerance``; docs/match.md)."""
+    if ctx is None:
+        return False
+    source = ctx.get_parameter_source("fragment_tolerance")
+    return source is not None and source not in (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)
 
 
 def match_settings_options(command: Callable) -> Callable:
@@ -188,7 +196,10 @@ def match_settings_options(command: Callable) -> Callable:
     @functools.wraps(command)
     def with_match_parameters(*args, **kwargs):
         settings = {name: kwargs.pop(name) for name in MATCH_OPTION_NAMES}
-        return command(*args, match_parameters=match_parameters_from_options(**settings), **kwargs)
+        params = match_parameters_from_options(**settings)
+        if fragment_tolerance_given(click.get_current_context(silent=True)):
+            params = dataclasses.replace(params, unit_fragment_tolerance=None)  # the one tolerance for every scan
+        return command(*args, match_parameters=params, **kwargs)
 
     # click lists a command's options in the reverse order of decoration.
     for option in reversed(_OPTIONS):
