@@ -27,6 +27,7 @@ from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.match.precursor_formula import ACCURATE_PRECURSOR_DA, written_precision
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.verdict import VerdictThresholds, absent_isomer_words
+from nps_id.search.index import recorded_precision
 
 #: How many library compounds of another formula at a unit precursor's nominal ion the rule text names
 #: (:func:`_with_unit_precursor` stops at one more, the text's "...").
@@ -154,17 +155,25 @@ def _with_unit_precursor(check: IsomerCheck, row: int, facts: LibraryFacts, prec
     if not formula:
         return check
     window = precursor_window(mz, mode, facts.molecule_mass(row), unit_da, ppm)
+    nominal = window >= unit_da
     reference = facts.reference
-    # a record's written precursor may be up to the nominal ion's half-width from its compound's ion
-    near = facts.rows_near_precursor(mz, window + unit_da)
+    # the nominal ion: a record written within it is of that nominal ion (stop 47); a narrower window reads the
+    # compound's ion by its formula, from which a record written to fewer decimals may be up to unit_da off
+    near = facts.rows_near_precursor(mz, window if nominal else window + unit_da)
+    records = reference.column_rows("precursor_mz", near)
+    if not nominal:
+        # an accurately written record is its ion within the instrument's tolerance: the others need their formula's
+        # (only these few rows: a formula mass for every row within 1 Da cost the MS/MS x10 search ~5 % CPU)
+        slack = np.where(recorded_precision(records) > ACCURATE_PRECURSOR_DA, unit_da, ppm * 1e-6 * mz)
+        keep = np.abs(records - mz) <= window + slack
+        near, records = near[keep], records[keep]
     # of a library read lazily, those rows only: a few hundred
     modes, formulas = reference.column_rows("ion_mode", near).tolist(), reference.column_rows("formula", near).tolist()
-    records = reference.column_rows("precursor_mz", near).tolist()
     names: dict[str, None] = {}
-    for r, ion_mode, other, record_mz in zip(near.tolist(), modes, formulas, records):
+    for r, ion_mode, other, record_mz in zip(near.tolist(), modes, formulas, records.tolist()):
         if str(ion_mode or "").lower() not in ("", mode) or str(other or "") in ("", formula):
             continue
-        if abs(_record_ion(float(record_mz), facts.molecule_mass(r), mode, unit_da) - mz) > window:
+        if not nominal and abs(_record_ion(record_mz, facts.molecule_mass(r), mode, unit_da) - mz) > window:
             continue
         name = facts.name_of_block(facts.block(r))
         if name is not None:
