@@ -50,6 +50,10 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
   [...]    at the end of a row whose hit is not identified: the rule that held it back
            ("weak match", "HRMS criteria not met", "isomer not excluded", ...; the results'
            rule and criteria_failed say which criteria failed)
+  "HRMS criteria not met": an LC-MS/MS spectrum that matches, but whose precursor's MS1 peak,
+           exact mass or matched product ions fall short (criteria_failed says which); a
+           unit-resolution run's (product ions written to at most 1 decimal) never meet them,
+           so its findings stay tentative (an accurate-mass, HRMS, run of the sample can meet them)
   "isomer not excluded": the substance is the hit or an isomer its spectrum cannot tell from it
            (a ring position, a moved methyl, ...: perhaps one no library holds, a new substance);
            "[isomer not excluded: the hit or a heavier compound]": an EI spectrum without an ion at
