@@ -162,7 +162,10 @@ def conclusion(doc: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
         return (f"{technique} library match meets the laboratory's criteria; a second, independent technique "
                 f"is required for identification (SWGDRUG category {category}).")
     if finding["verdict"] == "tentative":
-        failed = "; ".join(finding["criteria_failed"]) or "not every criterion met"
+        # the criteria are named as requirements: "(a heavier compound excluded (not possible ...))" alone read as
+        # the finding that it was excluded (stop 48, newuser48)
+        failed = "not met: " + "; ".join(finding["criteria_failed"]) if finding["criteria_failed"] else (
+            "not every criterion met")
         return (f"{technique} library match below the laboratory's identification criteria ({failed}): "
                 "a tentative indication, not an identification.")
     return (f"{technique} library hit does not meet the laboratory's criteria: no conclusion about "

@@ -19,7 +19,7 @@ from nps_id.commands.match import _held_back  # noqa: E402
 from nps_id.io import read  # noqa: E402
 from nps_id.match.assess import assess_search  # noqa: E402
 from nps_id.report.document import build_report  # noqa: E402
-from nps_id.report.present import isomers_open, reference_standard_field  # noqa: E402
+from nps_id.report.present import conclusion, isomers_open, reference_standard_field  # noqa: E402
 from nps_id.search.engine import SearchSettings, search  # noqa: E402
 from nps_id.search.reference import Reference  # noqa: E402
 from tests.conftest import data_path  # noqa: E402
@@ -188,3 +188,15 @@ def test_the_limitations_name_what_holds_a_finding_that_is_no_isomer(held):
             "run on the same method excludes it.") in mecamylamine["limitations"]
     _, ethylphenol = _shown(*held["3-ethylphenol"])
     assert not any("not excluded:" in n and "heavier" in n or "another formula" in n for n in ethylphenol["limitations"])
+
+
+def test_the_conclusion_says_the_failed_criteria_were_not_met(held):
+    # newuser48: "below the laboratory's identification criteria (a heavier compound excluded (not possible ...))"
+    # read as the opposite of the finding: the criteria are named as requirements, so the list says they failed
+    found, hit = held["triacetin"]
+    finding, _ = _shown(found, hit)
+    results = make_results()
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    said = conclusion(doc, {**finding, "acquisition": 0})
+    assert "identification criteria (not met: " in said and "a heavier compound excluded (not possible" in said
+    assert "criteria (a heavier compound excluded" not in said
