@@ -86,20 +86,48 @@ def shared_data() -> Path:
     return DATA
 
 
-@pytest.fixture(scope="session")
-def swgdrug_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BuildSummary]:
-    """(source, library, build summary) of SWGDRUG 3.4 built as ``nps-id library build`` makes
-    it, with its search indexes; built once per run (:func:`built_once`) and shared."""
+def _swgdrug_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, SimpleNamespace, BuildSummary]:
+    """(source, library, what the command said, build summary) of ``nps-id library build
+    SWGDRUG-3.4.msp.gz --name SWGDRUG --release 3.4``, run once per run (:func:`built_once`).
+
+    The summary is the one ``build_library`` returned inside that command (recorded on its way
+    back, the call unchanged): the suite's one whole SWGDRUG build serves both the library tests
+    and the command's (there were two builds of the same content until stop 48; that a rebuild
+    gives the same content hash is asserted on the subset, tests/library/test_build.py)."""
     source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
 
-    def build(folder: Path) -> tuple[Path, Path, BuildSummary]:
-        from nps_id.library import build_library
-        from nps_id.search.index import build_indexes
+    def build(folder: Path) -> tuple[Path, Path, SimpleNamespace, BuildSummary]:
+        from click.testing import CliRunner
+
+        import nps_id.library
+        from nps_id.cli import cli
 
         out = folder / "swgdrug.h5"
-        return source, out, build_library([source], out, name="SWGDRUG", release="3.4", index_builder=build_indexes)
+        real, summaries = nps_id.library.build_library, []
 
-    return built_once(tmp_path_factory, "swgdrug-library", build)
+        def recorded(*args, **kwargs):
+            summaries.append(real(*args, **kwargs))
+            return summaries[-1]
+
+        with pytest.MonkeyPatch.context() as patch:  # the command imports it when it runs
+            patch.setattr(nps_id.library, "build_library", recorded)
+            result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(out),
+                                              "--name", "SWGDRUG", "--release", "3.4"])
+        assert len(summaries) == 1, result.output
+        # click's Result holds the traceback of its SystemExit, which does not go between processes
+        said = SimpleNamespace(exit_code=result.exit_code, output=result.output, stdout=result.stdout,
+                               stderr=result.stderr)
+        return source, out, said, summaries[0]
+
+    return built_once(tmp_path_factory, "swgdrug-cli", build)
+
+
+@pytest.fixture(scope="session")
+def swgdrug_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, BuildSummary]:
+    """(source, library, build summary) of SWGDRUG 3.4 built by ``nps-id library build`` (with its
+    search indexes, no ``--ms-level``); built once per run and shared (:func:`_swgdrug_cli`)."""
+    source, out, _, summary = _swgdrug_cli(tmp_path_factory)
+    return source, out, summary
 
 
 @pytest.fixture(scope="session")
@@ -111,23 +139,10 @@ def swgdrug_library(swgdrug_build: tuple[Path, Path, BuildSummary]) -> Path:
 @pytest.fixture(scope="session")
 def swgdrug_cli_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimpleNamespace]:
     """(library, what the command said: ``exit_code``, ``output``, ``stdout``, ``stderr`` of click's result)
-    of ``nps-id library build SWGDRUG-3.4.msp.gz --name SWGDRUG --release 3.4``, run once per run
-    (:func:`built_once`); read-only for the tests that use it."""
-    source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
-
-    def build(folder: Path) -> tuple[Path, SimpleNamespace]:
-        from click.testing import CliRunner
-
-        from nps_id.cli import cli
-
-        out = folder / "swgdrug.h5"
-        result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(out),
-                                          "--name", "SWGDRUG", "--release", "3.4"])
-        # click's Result holds the traceback of its SystemExit, which does not go between processes
-        return out, SimpleNamespace(exit_code=result.exit_code, output=result.output, stdout=result.stdout,
-                                    stderr=result.stderr)
-
-    return built_once(tmp_path_factory, "swgdrug-cli", build)
+    of ``nps-id library build SWGDRUG-3.4.msp.gz --name SWGDRUG --release 3.4`` (:func:`_swgdrug_cli`);
+    read-only for the tests that use it."""
+    _, out, said, _ = _swgdrug_cli(tmp_path_factory)
+    return out, said
 
 
 SWGDRUG_SUBSET = 300  # records: enough for the tests that append 200 of them back; a build takes seconds
@@ -182,3 +197,25 @@ def massbank_ms2_spectra() -> tuple[Spectrum, ...]:
     from nps_id.io import read
 
     return tuple(read(data_path("massbank", "ms2-library.msp.gz")))
+
+
+@pytest.fixture(scope="session")
+def two_runs_batch(swgdrug_library: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(inputs, out) of one ``nps-id batch`` of tests/batch/_inputs.py's ``TWO_RUNS`` against the session's
+    SWGDRUG with its ``TWO_RUNS_OPTIONS``, run once per run of the suite (:func:`built_once`): the first
+    batch of the tests about what a later batch redoes, and why, each of which ran it anew until stop 48.
+    Read-only: a test batches again into its own copy (``done_before``)."""
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+    from tests.batch._inputs import TWO_RUNS_OPTIONS, two_runs
+
+    def batch(folder: Path) -> tuple[Path, Path]:
+        inputs, out = two_runs(folder / "in"), folder / "out"
+        done = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out),
+                                        *TWO_RUNS_OPTIONS])
+        assert done.exit_code == 0 and "Traceback" not in done.output, done.output
+        assert "2 runs: 2 done (0 already done before)" in done.stdout, done.stdout
+        return inputs, out
+
+    return built_once(tmp_path_factory, "batch-two-runs", batch)

@@ -5,6 +5,7 @@ Kept out of conftest.py so that tests/commands can import them too.
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,15 @@ def make_inputs(folder: Path) -> Path:
 @pytest.fixture
 def batch_inputs(tmp_path: Path) -> Path:
     return make_inputs(tmp_path / "sequence")
+
+
+#: How the batch tests of :data:`TWO_RUNS` run ``nps-id batch`` (after ``batch INPUTS -l LIBRARY -o OUT``).
+TWO_RUNS_OPTIONS = ("--workers", "2", "--progress", "json")
+
+
+def done_before(two_runs_batch: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    """(inputs, out): the inputs of the session's ``two_runs_batch`` (tests/conftest.py) and a copy of its
+    output folder (the files' times too) in ``tmp_path``, as that batch left it: the next batch into
+    ``out`` is this test's own."""
+    inputs, done = two_runs_batch
+    return inputs, Path(shutil.copytree(done, tmp_path / "out", symlinks=True))

@@ -24,7 +24,7 @@ from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
 from nps_id.errors import InputError
-from tests.batch._inputs import TWO_RUNS, two_runs
+from tests.batch._inputs import TWO_RUNS, TWO_RUNS_OPTIONS, done_before, two_runs
 
 RUNS = TWO_RUNS
 
@@ -46,9 +46,9 @@ def _batch(site: Path, inputs: Path, library: Path, out: Path) -> tuple[subproce
     return done, [json.loads(line) for line in done.stderr.splitlines()]
 
 
-def test_a_changed_shipped_file_redoes_the_runs_done_before_and_says_why(swgdrug_library, tmp_path):
-    site, inputs, out = _package_copy(tmp_path), two_runs(tmp_path / "in"), tmp_path / "out"
-    _batch(site, inputs, swgdrug_library, out)
+def test_a_changed_shipped_file_redoes_the_runs_done_before_and_says_why(two_runs_batch, swgdrug_library, tmp_path):
+    # The runs done before: the session's batch of them, by the package under test, whose files the copy's are.
+    site, (inputs, out) = _package_copy(tmp_path), done_before(two_runs_batch, tmp_path)
     first = Manifest.load(out).entries
     written = {key: results_path(out, key).stat().st_mtime_ns for key in RUNS}
     assert {e.code_stamp for e in first.values()} == {code_stamp(site / "nps_id")}
@@ -73,10 +73,10 @@ def test_a_changed_shipped_file_redoes_the_runs_done_before_and_says_why(swgdrug
     assert all(results_path(out, key).stat().st_mtime_ns > written[key] for key in RUNS)
 
 
-def test_a_manifest_from_before_the_code_stamp_is_read_and_its_runs_redone_once(swgdrug_library, tmp_path):
-    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
-    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), "--workers", "2", "--progress", "json"]
-    assert CliRunner().invoke(cli, args).exit_code == 0
+def test_a_manifest_from_before_the_code_stamp_is_read_and_its_runs_redone_once(two_runs_batch, swgdrug_library,
+                                                                                 tmp_path):
+    inputs, out = done_before(two_runs_batch, tmp_path)
+    args = ["batch", str(inputs), "-l", str(swgdrug_library), "-o", str(out), *TWO_RUNS_OPTIONS]
     # The manifest as stop 44's nps-id wrote it: version 1, no code_stamp in its entries.
     path = out / "manifest.json"
     data = json.loads(path.read_text())

@@ -22,15 +22,15 @@ from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
 from nps_id.errors import InputError
-from tests.batch._inputs import TWO_RUNS, two_runs
+from tests.batch._inputs import TWO_RUNS, TWO_RUNS_OPTIONS, done_before, two_runs
 
 RUNS = TWO_RUNS
 
 
 def _batch(inputs: Path, library: Path, out: Path, *extra: str) -> tuple[str, list[dict]]:
     """``nps-id batch`` (exit 0): its standard output and its "redone" events."""
-    done = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(library), "-o", str(out), "--workers", "2",
-                                    "--progress", "json", *extra])
+    done = CliRunner().invoke(cli, ["batch", str(inputs), "-l", str(library), "-o", str(out), *TWO_RUNS_OPTIONS,
+                                    *extra])
     assert done.exit_code == 0 and "Traceback" not in done.output, done.output
     return done.stdout, [event for event in map(json.loads, done.stderr.splitlines()) if event["event"] == "redone"]
 
@@ -50,10 +50,9 @@ def test_the_package_versions_are_read_from_their_metadata_without_importing_the
     assert imported.stdout.strip() == "[]", imported.stderr
 
 
-def test_an_upgraded_package_redoes_the_runs_and_names_the_package_and_both_versions(swgdrug_library, tmp_path,
-                                                                                     monkeypatch):
-    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
-    _batch(inputs, swgdrug_library, out)
+def test_an_upgraded_package_redoes_the_runs_and_names_the_package_and_both_versions(two_runs_batch, swgdrug_library,
+                                                                                     tmp_path, monkeypatch):
+    inputs, out = done_before(two_runs_batch, tmp_path)
     installed = dependency_versions()
     assert {key: entry.dependencies for key, entry in Manifest.load(out).entries.items()} == \
         {key: installed for key in RUNS}
@@ -76,9 +75,8 @@ def test_an_upgraded_package_redoes_the_runs_and_names_the_package_and_both_vers
     assert "2 runs: 2 done (2 already done before)" in stdout and not redone
 
 
-def test_each_run_redone_is_said_with_its_own_reason(swgdrug_library, tmp_path):
-    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
-    _batch(inputs, swgdrug_library, out)
+def test_each_run_redone_is_said_with_its_own_reason(two_runs_batch, swgdrug_library, tmp_path):
+    inputs, out = done_before(two_runs_batch, tmp_path)
     # The calibrant's entry as a batch against another library left it; the card's results removed by hand.
     path = out / "manifest.json"
     data = json.loads(path.read_text())
@@ -100,9 +98,9 @@ def test_each_run_redone_is_said_with_its_own_reason(swgdrug_library, tmp_path):
     assert "the settings changed since they were done (match options" in settings["message"]
 
 
-def test_a_manifest_from_before_the_package_versions_is_read_and_its_runs_redone_once(swgdrug_library, tmp_path):
-    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
-    _batch(inputs, swgdrug_library, out)
+def test_a_manifest_from_before_the_package_versions_is_read_and_its_runs_redone_once(two_runs_batch, swgdrug_library,
+                                                                                      tmp_path):
+    inputs, out = done_before(two_runs_batch, tmp_path)
     # The manifest as stop 45's nps-id wrote it: version 2, a code stamp and no package versions.
     path = out / "manifest.json"
     data = json.loads(path.read_text())
@@ -162,10 +160,9 @@ def test_a_package_whose_version_cannot_be_read_is_recorded_as_such_and_the_next
     assert dependency_versions(["noversion", "latin"]) == {"noversion": UNREADABLE, "latin": "1.0"}
 
 
-def test_a_manifest_with_versions_null_from_stop_46s_first_build_is_read_and_its_runs_redone(swgdrug_library,
-                                                                                           tmp_path):
-    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
-    _batch(inputs, swgdrug_library, out)
+def test_a_manifest_with_versions_null_from_stop_46s_first_build_is_read_and_its_runs_redone(two_runs_batch,
+                                                                                           swgdrug_library, tmp_path):
+    inputs, out = done_before(two_runs_batch, tmp_path)
     path = out / "manifest.json"  # as 28f0674 wrote it with a package of unreadable version
     data = json.loads(path.read_text())
     for entry in data["entries"].values():
@@ -176,13 +173,12 @@ def test_a_manifest_with_versions_null_from_stop_46s_first_build_is_read_and_its
     assert event["reason"] == "dependencies" and event["runs"] == RUNS and set(event["changes"]) == {"rdkit"}
 
 
-def test_runs_left_from_a_version_1_manifest_are_said_as_such_after_the_file_became_version_3(swgdrug_library,
-                                                                                               tmp_path):
+def test_runs_left_from_a_version_1_manifest_are_said_as_such_after_the_file_became_version_3(two_runs_batch,
+                                                                                               swgdrug_library, tmp_path):
     # A version 1 manifest (before stop 45) of two runs; a batch of one of them rewrites the file as version 3,
     # the other's entry still without a code stamp. The next batch of both called the file "from an older
     # nps-id (manifest version 1, ...)": it is version 3 (attack46a).
-    inputs, out = two_runs(tmp_path / "in"), tmp_path / "out"
-    _batch(inputs, swgdrug_library, out)
+    inputs, out = done_before(two_runs_batch, tmp_path)
     path = out / "manifest.json"
     data = json.loads(path.read_text())
     path.write_text(json.dumps({**data, "version": 1, "entries": {

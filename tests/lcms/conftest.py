@@ -45,3 +45,28 @@ def lcms_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return out
 
     return built_once(tmp_path_factory, "lcms-library", build)
+
+
+def _matched_once(tmp_path_factory: pytest.TempPathFactory, lcms_library: Path, run: tuple[str, ...]) -> dict:
+    """``match_run`` of ``run`` against :func:`lcms_library`, default settings, once per run of the suite."""
+    def match(_folder: Path) -> dict:
+        from nps_id.match.pipeline import match_run
+        from nps_id.match.reference_library import ReferenceLibrary
+
+        return match_run(data_path(*run), ReferenceLibrary(lcms_library))
+
+    return built_once(tmp_path_factory, f"lcms-results-{run[1]}", match)
+
+
+@pytest.fixture(scope="session")
+def pestmix_results(tmp_path_factory: pytest.TempPathFactory, lcms_library: Path) -> dict:
+    """The pesticide mix slice (:data:`PESTMIX`) matched against :func:`lcms_library`, default settings:
+    once per run of the suite for every module that reads it (each matched it, per worker, until stop 48).
+    Read-only: a test that changes the results copies them."""
+    return _matched_once(tmp_path_factory, lcms_library, PESTMIX)
+
+
+@pytest.fixture(scope="session")
+def rams_results(tmp_path_factory: pytest.TempPathFactory, lcms_library: Path) -> dict:
+    """The metabolite run (:data:`RAMS`) matched like :func:`pestmix_results`."""
+    return _matched_once(tmp_path_factory, lcms_library, RAMS)

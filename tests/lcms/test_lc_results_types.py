@@ -6,18 +6,16 @@ import json
 
 import pytest
 
-from nps_id.match.pipeline import match_run
-from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import Elutions, Finding, MS2Component, MS2Precursor, component_from_dict
 from nps_id.report.jsondoc import validate_results
-from tests.conftest import data_path
 from tests.lcms.conftest import PESTMIX, RAMS
 from tests.match.test_results_types import COMPONENT_KEYS, FINDING_KEYS
 
 
 @pytest.mark.parametrize("run", [PESTMIX, RAMS], ids=["pestmix", "rams"])
-def test_lc_results_round_trip_through_the_types(lcms_library, run):
-    results = json.loads(json.dumps(match_run(data_path(*run), ReferenceLibrary(lcms_library))))
+def test_lc_results_round_trip_through_the_types(run, request):
+    matched = request.getfixturevalue("pestmix_results" if run == PESTMIX else "rams_results")
+    results = json.loads(json.dumps(matched))
     validate_results(results, run[-1])
     assert results["findings"]
     for raw in results["findings"]:

@@ -1,19 +1,16 @@
 """The TIC labels of a crowded real LC-MS/MS run: none is raised off the figure (stop 33, attack33)."""
 from __future__ import annotations
 
-import pytest
+import copy
 
-from tests.conftest import data_path
-from tests.lcms.conftest import PESTMIX
-from nps_id.match.pipeline import match_run
-from nps_id.match.reference_library import ReferenceLibrary
+import pytest
 
 
 @pytest.fixture(scope="module")
-def pestmix_doc(lcms_library):
+def pestmix_doc(pestmix_results):
     from nps_id.report.document import build_report
 
-    return build_report(match_run(data_path(*PESTMIX), ReferenceLibrary(lcms_library)))
+    return build_report(copy.deepcopy(pestmix_results))
 
 
 def test_no_tic_label_of_the_pestmix_run_is_raised_off_the_figure(pestmix_doc):

@@ -156,3 +156,20 @@ def lrcfs_results(swgdrug_library, tmp_path_factory):
         return out
 
     return built_once(tmp_path_factory, "report-lrcfs-results", match)
+
+
+@pytest.fixture(scope="session")
+def andi_results(swgdrug_library, tmp_path_factory) -> dict:
+    """The ANDI run (README's ``inspect`` example) matched against SWGDRUG 3.4, default settings:
+    once per run of the suite (``built_once``), for the report tests that read it."""
+    from nps_id.match.pipeline import match_files
+
+    from tests.conftest import built_once, data_path
+
+    run = data_path("gcms", "andi", "agilent-gcms.cdf")
+
+    def match(_folder):
+        ((_, results),) = list(match_files([run], swgdrug_library))
+        return results
+
+    return built_once(tmp_path_factory, "report-andi-results", match)

@@ -344,18 +344,6 @@ def test_an_absent_isomer_of_a_cutting_agent_is_a_compound_not_in_the_library_no
     assert nps and all(f["ewa"]["nps"] is not False for f in doc["findings"] if f["name"] in nps)
 
 
-@pytest.fixture(scope="module")
-def andi_results(swgdrug_library):
-    """The ANDI run matched against SWGDRUG, default settings."""
-    from nps_id.match.parameters import MatchParameters
-    from nps_id.match.pipeline import match_files
-    from tests.conftest import data_path
-
-    ((_, results),) = list(match_files([data_path("gcms", "andi", "agilent-gcms.cdf")], swgdrug_library,
-                                       MatchParameters()))
-    return results
-
-
 def test_every_identified_or_tentative_finding_of_a_real_run_is_exported_or_listed_as_excluded(andi_results):
     # the ANDI run's tentative suspected new substances of no group were in neither list of the EWA JSON:
     # a reviewer could not tell whether they were forgotten (docs/report-schema.md: "every other ... under

@@ -6,16 +6,12 @@ from __future__ import annotations
 from nps_id.report import render
 from nps_id.report.document import build_report
 from nps_id.report.present import NEW_SUBSTANCES_NOTE, new_substance_heading, new_substances, new_substances_title
-from tests.conftest import data_path
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO
 from tests.report.test_pdf_tables import _pdf_pages
 
 
-def test_the_new_substances_note_is_said_once_and_the_section_goes_on_under_its_title(swgdrug_library, tmp_path):
-    from nps_id.match.pipeline import match_files
-
-    ((_, results),) = match_files([data_path("gcms", "andi", "agilent-gcms.cdf")], swgdrug_library)
-    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+def test_the_new_substances_note_is_said_once_and_the_section_goes_on_under_its_title(andi_results, tmp_path):
+    doc = build_report(andi_results, SAMPLE_INFO, now=FIXED_NOW)
     found = new_substances(doc)
     title = new_substances_title(found)
     pages = _pdf_pages(render(doc, "pdf")[".pdf"], tmp_path)
