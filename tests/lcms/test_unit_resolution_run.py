@@ -7,7 +7,6 @@ run's notes say so, and its HRMS fragment criterion is failed with the reason; a
 reads as 2 decimals) has no unit-resolution group."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -124,42 +123,3 @@ def test_an_accurate_run_has_no_unit_resolution_group():
     # RaMS: a Q Exactive DDA run; one 32-bit precursor reads as 2 decimals, its product ions are accurate
     groups = group_ms2([s for s in io.read(data_path(*RAMS)) if (s.ms_level or 1) >= 2])
     assert groups and not any(unit_resolution(g.spectrum.mz) for g in groups)
-
-
-def _one_line(text: str) -> str:
-    """PDF text as one line: its wrapping is the page's, not the note's."""
-    return " ".join(text.split())
-
-
-def test_a_unit_resolution_runs_note_is_in_the_report_json_html_and_pdf(unit_library_path, unit_run, tmp_path):
-    # the Keio triple-quadrupole records as an MGF run: match scores them at 0.5 Da and says so, and since stop 48
-    # (report48) the report does too -- until then only the terminal did (tests/report/test_run_notes.py: the rest)
-    from click.testing import CliRunner
-
-    from nps_id.cli import cli
-    from nps_id.report.run_notes import NOTES_HEADING
-    from tests.report.test_render import _pdf_pages
-
-    def _run_cli(*args: str) -> str:
-        result = CliRunner().invoke(cli, list(args))
-        assert result.exit_code == 0, result.output
-        return result.output
-
-    results = tmp_path / "keio.match.json"
-    _run_cli("match", str(unit_run), "-l", str(unit_library_path), "--json", str(results))
-    notes = [n for n in json.loads(results.read_text("utf-8"))["notes"] if UNIT_NOTE in n]
-    assert len(notes) == 1
-    html, pdf, doc = tmp_path / "keio.html", tmp_path / "keio.pdf", tmp_path / "keio.report.json"
-    _run_cli("report", str(results), "-f", "html", "-o", str(html), "--json", str(doc))
-    _run_cli("report", str(results), "-f", "pdf", "-o", str(pdf))
-    assert json.loads(doc.read_text("utf-8"))["acquisitions"][0]["notes"] == notes
-    # HTML: under the acquisition, before the findings
-    page = html.read_text("utf-8")
-    section = page.split('<h3 id="run-notes">')[1]
-    assert page.index('id="technique-statement"') < page.index('id="run-notes"') < page.index("<h2>Findings</h2>")
-    assert f"<li>{notes[0]}</li>" in section.split("</ul>")[0]
-    # PDF: on page 1, under the acquisition, whole
-    texts, _ = _pdf_pages(pdf.read_bytes(), tmp_path)
-    first = _one_line(texts[0])
-    assert NOTES_HEADING in first and _one_line(notes[0]) in first
-    assert first.index("Acquisition") < first.index(NOTES_HEADING) < first.index("Findings")

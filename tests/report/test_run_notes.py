@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from html import escape
 
 import pytest
 
@@ -20,6 +21,7 @@ from nps_id.report import render  # noqa: E402
 from nps_id.report.document import build_report  # noqa: E402
 from nps_id.report.jsondoc import validate_report  # noqa: E402
 from nps_id.report.run_notes import NOTES_HEADING  # noqa: E402
+from tests.lcms import test_unit_resolution_run as keio  # noqa: E402
 from tests.report.conftest import FIXED_NOW, SAMPLE_INFO  # noqa: E402
 from tests.report.test_render import _pdf_pages  # noqa: E402
 
@@ -35,7 +37,32 @@ def _run_cli(*args: str) -> str:
     return result.output
 
 
-# The Keio unit-resolution run's note in the report (JSON, HTML, PDF): tests/lcms/test_unit_resolution_run.py.
+# the Keio unit-resolution MGF run and its library (tests/lcms/test_unit_resolution_run.py), as this module's fixtures
+unit_library_path = keio.unit_library_path
+unit_run = keio.unit_run
+
+
+def test_a_unit_resolution_runs_note_is_in_the_report_json_html_and_pdf(unit_library_path, unit_run, tmp_path):
+    # the Keio triple-quadrupole records as an MGF run: match scores them at 0.5 Da and says so -- until stop 48
+    # on the terminal only
+    results = tmp_path / "keio.match.json"
+    _run_cli("match", str(unit_run), "-l", str(unit_library_path), "--json", str(results))
+    notes = [n for n in json.loads(results.read_text("utf-8"))["notes"] if keio.UNIT_NOTE in n]
+    assert len(notes) == 1
+    html, pdf, doc = tmp_path / "keio.html", tmp_path / "keio.pdf", tmp_path / "keio.report.json"
+    _run_cli("report", str(results), "-f", "html", "-o", str(html), "--json", str(doc))
+    _run_cli("report", str(results), "-f", "pdf", "-o", str(pdf))
+    assert json.loads(doc.read_text("utf-8"))["acquisitions"][0]["notes"] == notes
+    # HTML: under the acquisition, before the findings
+    page = html.read_text("utf-8")
+    section = page.split('<h3 id="run-notes">')[1]
+    assert page.index('id="technique-statement"') < page.index('id="run-notes"') < page.index("<h2>Findings</h2>")
+    assert f"<li>{escape(notes[0])}</li>" in section.split("</ul>")[0]
+    # PDF: on page 1, under the acquisition, whole
+    texts, _ = _pdf_pages(pdf.read_bytes(), tmp_path)
+    first = _flat(texts[0])
+    assert NOTES_HEADING in first and _flat(notes[0]) in first
+    assert first.index("Acquisition") < first.index(NOTES_HEADING) < first.index("Findings")
 
 
 def _without_notes(lrcfs_results) -> dict:
