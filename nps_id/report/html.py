@@ -2,7 +2,7 @@
 
 Entry point: :func:`render_html` (report document -> HTML text). Layout, top to bottom: header
 (laboratory, report id, status, issue date), the ISO/IEC 17025 statement, the item, the
-acquisition and its SWGDRUG category, the summary table of findings (score, MF, RMF, gap, RI, EWA
+acquisition and its SWGDRUG category (and the run's notes: what match said about the run), the summary table of findings (score, MF, RMF, gap, RI, EWA
 group, verdict; a line under it gives each score's scale), the TIC with components marked, one section per finding (structure of the
 library compound, verdict and criteria, mirror plot with difference trace, hit table,
 limitations), signatures, and the provenance.

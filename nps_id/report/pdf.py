@@ -2,8 +2,8 @@
 
 Entry point: :func:`render_pdf` (report document -> PDF bytes); a finding page's title and lines:
 :func:`finding_heading` (a long name clipped there) and :func:`finding_fields`. Pages: (1) header, 17025
-statement, item, acquisition with its SWGDRUG category, the checks (internal standard, blank,
-reference standards; on a page of their own when they do not fit), findings table (continued on
+statement, item, acquisition with its SWGDRUG category and the run's notes, the checks (internal standard, blank,
+reference standards; notes and checks on pages of their own when they do not fit), findings table (continued on
 the next pages when long); (2) the TIC, with the blank's below it, and the table of every
 component (continued on further pages when long); the suspected new substances (group,
 estimated mass, closest known compounds, the core structure they share, drawn), on pages of their
