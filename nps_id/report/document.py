@@ -76,6 +76,14 @@ def _checks(results: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _run_notes(results: Mapping[str, Any]) -> list[str]:
+    """What ``nps-id match`` said about the run beside its findings (its ``notes``: scans not matched,
+    product ions scored at a unit-resolution tolerance, the blank): printed on the terminal only until
+    stop 48, so a report's reader could not see that a run was scored at 0.5 Da or that scans were left
+    out. Empty for results without notes."""
+    return [printable(note) for note in results.get("notes") or []]
+
+
 def build_report(
     results: Mapping[str, Any],
     sample_info: Mapping[str, Mapping[str, Any]] | None = None,
@@ -175,6 +183,7 @@ def build_report(
             "n_scans": run.get("n_scans"),
             "rt_range_min": run.get("rt_range_min"),
             "checks": _checks(results),
+            "notes": _run_notes(results),
         }],
         "technique_statement": TECHNIQUE_STATEMENT.format(technique=technique, category=category),
         "findings": findings,

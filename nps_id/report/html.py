@@ -2,7 +2,7 @@
 
 Entry point: :func:`render_html` (report document -> HTML text). Layout, top to bottom: header
 (laboratory, report id, status, issue date), the ISO/IEC 17025 statement, the item, the
-acquisition and its SWGDRUG category, the summary table of findings (score, MF, RMF, gap, RI, EWA
+acquisition and its SWGDRUG category (and the run's notes: what match said about the run), the summary table of findings (score, MF, RMF, gap, RI, EWA
 group, verdict; a line under it gives each score's scale), the TIC with components marked, one section per finding (structure of the
 library compound, verdict and criteria, mirror plot with difference trace, hit table,
 limitations), signatures, and the provenance.
@@ -27,6 +27,7 @@ from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_
                                    structure_caption, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import (VERDICT_COLOURS, apex_figure, figure_svg, mirror_figure, structure_svg, tic_figure,
                                  xic_figure)
+from nps_id.report.run_notes import NOTES_HEADING, run_notes
 
 _CSS = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;font-size:13px;color:#1a1a1a;max-width:1000px;
@@ -144,7 +145,16 @@ def _acquisitions(doc) -> str:
     ]
     return ("<h2>Acquisition</h2>"
             + _table(["Technique", "SWGDRUG category", "Instrument", "Method", "File", "SHA-256", "Scans"], rows)
-            + f'<p id="technique-statement">{_e(doc["technique_statement"])}</p>')
+            + f'<p id="technique-statement">{_e(doc["technique_statement"])}</p>' + _run_notes(doc))
+
+
+def _run_notes(doc) -> str:
+    """What match said about the run beside its findings; nothing (not even a heading) when it said nothing."""
+    notes = run_notes(doc)
+    if not notes:
+        return ""
+    return (f'<h3 id="run-notes">{_e(NOTES_HEADING)}</h3><ul class="run-notes">'
+            + "".join(f"<li>{_e(note)}</li>" for note in notes) + "</ul>")
 
 
 def _checks(doc) -> str:

@@ -2,8 +2,8 @@
 
 Entry point: :func:`render_pdf` (report document -> PDF bytes); a finding page's title and lines:
 :func:`finding_heading` (a long name clipped there) and :func:`finding_fields`. Pages: (1) header, 17025
-statement, item, acquisition with its SWGDRUG category, the checks (internal standard, blank,
-reference standards; on a page of their own when they do not fit), findings table (continued on
+statement, item, acquisition with its SWGDRUG category and the run's notes, the checks (internal standard, blank,
+reference standards; notes and checks on pages of their own when they do not fit), findings table (continued on
 the next pages when long); (2) the TIC, with the blank's below it, and the table of every
 component (continued on further pages when long); the suspected new substances (group,
 estimated mass, closest known compounds, the core structure they share, drawn), on pages of their
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_SUBSTANCES_NOTE, RT_DIGITS,
-                                   check_lines, clipped, closest_rows,
+                                   check_lines, clipped, closest_rows, counted,
                                    component_model_header, component_rows, conclusion, core_caption, deconvolution_fields,
                                    display_number as _num, draft_mark, ewa_basis, ewa_label, finding_label, identifier_caveats,
                                    isomers_open, item_fields, laboratory_line, lc_evidence_fields, library_entry_fields,
@@ -37,6 +37,7 @@ from nps_id.report.present import (CLOSEST_HEADERS, COMPONENTS_INTRO, DASH, NEW_
                                    shown_number, summary_line, tic_heading, verdict_badge)
 from nps_id.report.plots import (MIRROR_MARGINS_IN, PANEL_MARGINS_IN, VERDICT_COLOURS, _rc, draw_apex, draw_mirror,
                                  draw_structure, draw_tic, draw_xic)
+from nps_id.report.run_notes import NOTES_HEADING, PDF_NOTE_CHARACTERS, run_notes
 
 A4_IN = (8.27, 11.69)
 _WRAP = 110  # characters per line at 8 pt on A4 with 0.6 in margins
@@ -165,15 +166,22 @@ def _pages(doc: Mapping[str, Any]) -> list[Callable[[Any], None]]:
     # The checks go on page 1, between the acquisition and the findings, as in the HTML; when
     # they and the findings table do not both fit, on pages of their own after the table. A table
     # longer than page 1 continues on the next pages (its rows wrap: their height is measured).
+    # The run's notes (what match said about it) go under the acquisition, and move with the checks.
     checks, moved = check_lines(doc), []
+    notes, moved_notes = [clipped(note, PDF_NOTE_CHARACTERS) for note in run_notes(doc)], []
     items = _findings_items(doc)
     heading = functools.partial(_findings_heading, doc=doc)
-    findings = _paginate(items, heading, _findings_item, top=_header(_Page(_blank_page()), doc, checks))
-    if checks and (len(findings) > 1 or _first_page(_blank_page(), doc, checks, items) < _BOTTOM):
-        checks, moved = [], checks
-        findings = _paginate(items, heading, _findings_item, top=_header(_Page(_blank_page()), doc, []))
-    pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc, checks, findings[0] if findings else [])]
+    findings = _paginate(items, heading, _findings_item, top=_header(_Page(_blank_page()), doc, checks, notes))
+    if (checks or notes) and (len(findings) > 1 or _first_page(_blank_page(), doc, checks, items, notes) < _BOTTOM):
+        checks, moved, moved_notes = [], checks, notes
+        # page 1 still says there are notes, and where (a reader of the acquisition would miss them)
+        notes = [f"{counted(len(moved_notes), 'note')}: after the findings table"] if moved_notes else []
+        findings = _paginate(items, heading, _findings_item, top=_header(_Page(_blank_page()), doc, [], notes))
+    pages: list[Callable[[Any], None]] = [lambda fig: _first_page(fig, doc, checks, findings[0] if findings else [],
+                                                                  notes)]
     pages += [lambda fig, part=part: _findings_section(_Page(fig), doc, part) for part in findings[1:]]
+    pages += [lambda fig, part=part: _notes_section(_Page(fig), part)
+              for part in _paginate(moved_notes, _notes_heading, _check_line)]
     pages += [lambda fig, part=part: _checks_section(_Page(fig), part)
               for part in _paginate(moved, _checks_heading, _check_line)]
     chroms = [c for c in doc["chromatograms"] if c.get("tic")]
@@ -222,6 +230,16 @@ def _checks_heading(page: _Page) -> None:
 
 def _check_line(page: _Page, text: str) -> None:
     page.line("\u2022 " + text, indent=0.01)
+
+
+def _notes_section(page: _Page, notes: Sequence[str]) -> None:
+    _notes_heading(page)
+    for text in notes:
+        _check_line(page, text)
+
+
+def _notes_heading(page: _Page) -> None:
+    page.heading(NOTES_HEADING)
 
 
 def _paginate(items: Sequence[Any], heading: Callable[[_Page], None],
@@ -276,18 +294,19 @@ def _new_substance(page: _Page, f: Mapping[str, Any]) -> None:
     page.table(CLOSEST_HEADERS, closest_rows(f), [0.35, 0.1, 0.12, 0.2])
 
 
-def _first_page(fig, doc, checks: Sequence[str], findings: Sequence[tuple[str, Any]]) -> float:
-    """Header, item, acquisition, the checks (when given) and the findings table's first part
-    (:func:`_findings_items`); returns where the text ended (page fraction from the bottom)."""
+def _first_page(fig, doc, checks: Sequence[str], findings: Sequence[tuple[str, Any]],
+                notes: Sequence[str] = ()) -> float:
+    """Header, item, acquisition, the run's notes and the checks (when given) and the findings table's
+    first part (:func:`_findings_items`); returns where the text ended (page fraction from the bottom)."""
     page = _Page(fig)
-    _header(page, doc, checks)
+    _header(page, doc, checks, notes)
     _findings_section(page, doc, findings)
     return page.y
 
 
-def _header(page: _Page, doc, checks: Sequence[str]) -> float:
-    """Page 1 above the findings: header, item, acquisition, the checks; returns where it ended
-    (page fraction from the bottom)."""
+def _header(page: _Page, doc, checks: Sequence[str], notes: Sequence[str] = ()) -> float:
+    """Page 1 above the findings: header, item, acquisition, the run's notes, the checks; returns where
+    it ended (page fraction from the bottom)."""
     page.line("Analytical report \u2013 new psychoactive substances", size=14, weight="bold")
     page.line(laboratory_line(doc))
     page.line(f"Report {doc['report_id']} \u00b7 status {doc['status'].upper()} \u00b7 issued {doc['issued_at']}")
@@ -302,6 +321,8 @@ def _header(page: _Page, doc, checks: Sequence[str]) -> float:
                     ("Instrument", a.get("instrument")), ("Method", a.get("method")), ("File", a["file"]),
                     ("SHA-256", a["sha256"])])
     page.line(doc["technique_statement"])
+    if notes:
+        _notes_section(page, notes)
     if checks:
         _checks_section(page, checks)
     return page.y
