@@ -1091,6 +1091,23 @@ def held_words(held: Iterable[str]) -> str | None:
     return other if other is None or len(held) == 1 else f"an isomer or {other}"
 
 
+def held_by_in_rule(rule: str) -> list[str]:
+    """What a rule text written before stop 48 (results without ``held_by``) says holds an "isomer not
+    excluded" verdict that is no isomer, by stop 47's words: ``[heavier_compound]`` of "the substance is the
+    hit or a heavier compound the spectrum cannot tell from it -- ...", ``[isomer, heavier_compound]`` of
+    "... or an isomer or a heavier compound ..." (``other_formula`` likewise); else ``[]``, the isomers
+    listed then being all. Stop 47's reports read triacetin's hold so; without this a stop-47 results file
+    rendered by stop 48 read "1,3-DIACETIN or an isomer" again (attack48)."""
+    head = f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or "
+    if not rule.startswith(head) or f" {_CANNOT_TELL}" not in rule:
+        return []
+    what = rule[len(head):rule.index(f" {_CANNOT_TELL}")]
+    kind = next((k for k, words in NOT_ISOMER_WORDS.items() if what.endswith(words)), None)
+    if kind is None:
+        return []
+    return [kind] if what == NOT_ISOMER_WORDS[kind] else [HELD_ISOMER, kind]
+
+
 def _kind_words(move: str) -> str:
     """A move kind as the rule text says it: "ring position", "ring-chain CH2" (not "ring chain ch2")."""
     kind = move.split(":")[0]
