@@ -15,6 +15,7 @@ each default. The verdict thresholds' defaults are read from
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import math
@@ -91,7 +92,10 @@ _OPTIONS = [
                  help="Largest |RI - library RI| for 'identified'."),
     click.option("--precursor-tolerance", type=TOLERANCE, default="20 ppm",
                  help="LC-MS/MS precursor window (half-width)."),
-    click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da", help="LC-MS/MS fragment tolerance."),
+    click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da",
+                 help="LC-MS/MS fragment tolerance. Unset, a scan whose product ions are all written to at most 1 "
+                      "decimal (unit resolution) is scored at 0.5 Da and meets no HRMS criterion (the run's notes "
+                      "say so); given, it applies to every scan."),
     click.option("--ms2-score", type=ScoreChoice(("ms2", "identity"), ("ms2", "analog")), default=None,
                  show_default="cosine; analogues modified_cosine",
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),
@@ -171,6 +175,16 @@ def match_parameters_from_options(
 MATCH_OPTION_NAMES = tuple(inspect.signature(match_parameters_from_options).parameters)
 
 
+def fragment_tolerance_given(ctx: click.Context | None) -> bool:
+    """Whether the command line (or an environment variable) set ``--fragment-tolerance``: then it applies to
+    every LC-MS/MS scan, a unit-resolution one's too (its default, 0.01 Da, leaves those to
+    ``MatchParameters.unit_fragment_tolerance``; docs/match.md)."""
+    if ctx is None:
+        return False
+    source = ctx.get_parameter_source("fragment_tolerance")
+    return source is not None and source not in (click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)
+
+
 def match_settings_options(command: Callable) -> Callable:
     """Add the match settings options to a click command function.
 
@@ -182,7 +196,10 @@ def match_settings_options(command: Callable) -> Callable:
     @functools.wraps(command)
     def with_match_parameters(*args, **kwargs):
         settings = {name: kwargs.pop(name) for name in MATCH_OPTION_NAMES}
-        return command(*args, match_parameters=match_parameters_from_options(**settings), **kwargs)
+        params = match_parameters_from_options(**settings)
+        if fragment_tolerance_given(click.get_current_context(silent=True)):
+            params = dataclasses.replace(params, unit_fragment_tolerance=None)  # the one tolerance for every scan
+        return command(*args, match_parameters=params, **kwargs)
 
     # click lists a command's options in the reverse order of decoration.
     for option in reversed(_OPTIONS):

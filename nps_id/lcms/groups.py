@@ -13,6 +13,8 @@ Entry points
 - :func:`consensus_spectrum` -- merge replicate scans: fragments clustered within a tolerance,
   kept when present in at least ``min_fraction`` of the scans, intensities averaged after
   scaling each scan to its base peak.
+- :func:`product_ion_precision`, :func:`unit_resolution` -- what the product-ion m/z of a scan are
+  written to: a unit-resolution instrument's scans are scored at the nominal ion, not 0.01 Da.
 """
 from __future__ import annotations
 
@@ -22,6 +24,13 @@ import numpy as np
 
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
+
+#: Product ions written to at most one decimal (half a unit of it: 0.05 Da) are a unit-resolution
+#: instrument's (a triple quadrupole's, an ion trap's): of the MassBank MS/MS identity queries, the 148
+#: whose product ions all read so are LC-ESI-QQ (141) and -IT (7) records, none of a TOF or FT
+#: instrument (stop 48, benchmarks/README.md); 2 decimals are accurate instruments' values whose
+#: trailing zeros were dropped (11 ITFT / QTOF / QFT records).
+UNIT_RESOLUTION_DA = 0.05
 
 
 @dataclass(frozen=True)
@@ -148,3 +157,29 @@ def consensus_spectrum(
     out_mz, out_int = mean_mz[keep], mean_intensity[keep]
     top = float(out_int.max()) if out_int.size else 1.0
     return Spectrum(out_mz, out_int / top * 999.0, {})
+
+
+def product_ion_precision(mz: np.ndarray) -> float:
+    """Half a unit of the last decimal a scan's product-ion m/z are written to, the finest over its ions
+    (0.5: whole numbers, 0.05: one decimal at most, 0.005: two; 0: some written to 3 or more decimals, or
+    no ion). Judged on every product ion, not on the precursor: a converter's 32-bit float precursor
+    reads as 2 decimals above accurate fragments (the RaMS run, stop 47 newuser47). A 32-bit float's
+    rendering of a value of fewer decimals (120.09999847 of an mzML's float32 120.1) reads as that value."""
+    mz = np.asarray(mz, dtype=np.float64)
+    mz = mz[np.isfinite(mz) & (mz > 0)]
+    if not mz.size:
+        return 0.0
+    single = mz.astype(np.float32).astype(np.float64) == mz
+    for decimals in range(3):
+        rounded = np.round(mz, decimals)
+        written = np.abs(rounded - mz) <= 1e-9 * mz
+        as_single = single & (np.abs(rounded.astype(np.float32).astype(np.float64) - mz) <= 1e-9 * mz)
+        if bool(np.all(written | as_single)):
+            return 0.5 * 10.0**-decimals
+    return 0.0
+
+
+def unit_resolution(mz: np.ndarray) -> bool:
+    """Whether product ions of m/z ``mz`` are a unit-resolution instrument's: every one written to at
+    most one decimal (:data:`UNIT_RESOLUTION_DA`)."""
+    return product_ion_precision(mz) >= UNIT_RESOLUTION_DA

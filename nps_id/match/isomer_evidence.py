@@ -19,7 +19,7 @@ import numpy as np
 
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
-from nps_id.lcms.features import formula_mass
+from nps_id.lcms.features import adducts_for, formula_mass, ion_mz
 from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
                                      check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
@@ -27,6 +27,7 @@ from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.match.precursor_formula import ACCURATE_PRECURSOR_DA, written_precision
 from nps_id.match.ranked_hit import RankedHit
 from nps_id.match.verdict import VerdictThresholds, absent_isomer_words
+from nps_id.search.index import recorded_precision
 
 #: How many library compounds of another formula at a unit precursor's nominal ion the rule text names
 #: (:func:`_with_unit_precursor` stops at one more, the text's "...").
@@ -79,7 +80,8 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
     if kind == "ms2" and check.evaluated:
         check = _with_record_precursor_alone(check, top.row, facts, precursor, thresholds)
     if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:  # as library pairs
-        check = _with_unit_precursor(check, top.row, facts, precursor, thresholds.isomer_ms2_unit_precursor_da)
+        check = _with_unit_precursor(check, top.row, facts, precursor, thresholds.isomer_ms2_unit_precursor_da,
+                                     thresholds.precursor_formula_ppm)
     if kind == "ei" and check.evaluated:
         check = _with_thermal_relatives(check, top, facts, scores, margin, thresholds)
     if kind == "ei" and check.evaluated and top.score >= thresholds.identified_mf:
@@ -137,28 +139,41 @@ def with_close_isomers(check: IsomerCheck, close: Sequence[RankedHit], facts: Li
 
 
 def _with_unit_precursor(check: IsomerCheck, row: int, facts: LibraryFacts, precursor: tuple[float, str] | None,
-                         window_da: float) -> IsomerCheck:
+                         unit_da: float, ppm: float) -> IsomerCheck:
     """``check`` with ``unit_precursor`` set when the unknown's precursor m/z is written to fewer than 3
-    decimals (:func:`~nps_id.match.precursor_formula.written_precision`; a unit-resolution instrument's)
-    and the library holds compounds of another formula with a record in the unknown's polarity within
-    ``window_da`` of it (0: off): the precursor cannot tell the hit's formula from theirs, so the spectrum
-    alone would have to exclude every compound of that nominal ion, the library's and those it lacks --
-    no isomer rate measures that (mecamylamine, C11H21N at m/z 168, left out: identified as
+    decimals (:func:`~nps_id.match.precursor_formula.written_precision`) and the library holds compounds of
+    another formula, with a record in the unknown's polarity, whose ion lies within the precursor's
+    :func:`precursor_window` of it (``unit_da`` 0: off): the precursor cannot tell the hit's formula from
+    theirs, so the spectrum alone would have to exclude every compound of that ion, the library's and those
+    it lacks -- no isomer rate measures that (mecamylamine, C11H21N at m/z 168, left out: identified as
     2-azaspiro[4.5]decane-1,3-dione, C9H13NO2). An accurate precursor settles the formula instead
     (docs/match.md, "An accurate precursor excludes the hit's formula")."""
-    if window_da <= 0 or precursor is None or written_precision(precursor[0]) <= ACCURATE_PRECURSOR_DA:
+    if unit_da <= 0 or precursor is None or written_precision(precursor[0]) <= ACCURATE_PRECURSOR_DA:
         return check
     mz, mode = precursor
     formula = facts.formula(row)
     if not formula:
         return check
+    window = precursor_window(mz, mode, facts.molecule_mass(row), unit_da, ppm)
+    nominal = window >= unit_da
     reference = facts.reference
-    near = facts.rows_near_precursor(mz, window_da)
+    # the nominal ion: a record written within it is of that nominal ion (stop 47); a narrower window reads the
+    # compound's ion by its formula, from which a record written to fewer decimals may be up to unit_da off
+    near = facts.rows_near_precursor(mz, window if nominal else window + unit_da)
+    records = reference.column_rows("precursor_mz", near)
+    if not nominal:
+        # an accurately written record is its ion within the instrument's tolerance: the others need their formula's
+        # (only these few rows: a formula mass for every row within 1 Da cost the MS/MS x10 search ~5 % CPU)
+        slack = np.where(recorded_precision(records) > ACCURATE_PRECURSOR_DA, unit_da, ppm * 1e-6 * mz)
+        keep = np.abs(records - mz) <= window + slack
+        near, records = near[keep], records[keep]
     # of a library read lazily, those rows only: a few hundred
     modes, formulas = reference.column_rows("ion_mode", near).tolist(), reference.column_rows("formula", near).tolist()
     names: dict[str, None] = {}
-    for r, ion_mode, other in zip(near.tolist(), modes, formulas):
+    for r, ion_mode, other, record_mz in zip(near.tolist(), modes, formulas, records.tolist()):
         if str(ion_mode or "").lower() not in ("", mode) or str(other or "") in ("", formula):
+            continue
+        if not nominal and abs(_record_ion(record_mz, facts.molecule_mass(r), mode, unit_da) - mz) > window:
             continue
         name = facts.name_of_block(facts.block(r))
         if name is not None:
@@ -166,6 +181,32 @@ def _with_unit_precursor(check: IsomerCheck, row: int, facts: LibraryFacts, prec
             if len(names) > UNIT_PRECURSOR_NAMED:  # enough to name; the rest is "..."
                 break
     return replace(check, unit_precursor=mz, unit_precursor_isobars=tuple(names)) if names else check
+
+
+def precursor_window(mz: float, mode: str, molecule: float | None, unit_da: float, ppm: float) -> float:
+    """Half-width (Da) of the m/z range a precursor written to fewer than 3 decimals leaves open: what its
+    number says -- half a unit of its last written decimal (:func:`~nps_id.match.precursor_formula.written_precision`:
+    "150.05" +- 0.005, "150.1" +- 0.05, "150" +- 0.5) widened by the instrument's tolerance the formula
+    criterion allows an accurate precursor (``ppm``, ``precursor_formula_ppm``), at most ``unit_da`` (the
+    nominal ion). A number the hit's own formula (``molecule``, its monoisotopic mass; None: unknown) does not
+    fit within that range is read as a unit-resolution instrument's, ``unit_da``: its digits claim more than it
+    measured (stop 45: 1-decimal precursors of unit-resolution records 0.09-0.2 Da off their own formula's ion),
+    or the hit is of another formula -- either way the narrow range is no evidence."""
+    window = min(written_precision(mz) + ppm * 1e-6 * mz, unit_da)
+    if molecule is None or not any(abs(ion_mz(molecule, adduct) - mz) <= window for adduct in adducts_for(mode)):
+        return unit_da
+    return window
+
+
+def _record_ion(record_mz: float, molecule: float | None, mode: str, unit_da: float) -> float:
+    """A library record's precursor ion by its compound's formula (``molecule``, its monoisotopic mass): the
+    ion type of ``mode`` nearest its written precursor m/z, when within ``unit_da`` (the nominal ion) -- a
+    record written "146" of a compound whose [M+H]+ is 146.0964 gives 146.0964 --, else the written m/z (no
+    formula mass, or an ion type the rules do not compute: a [M+2H]2+ record)."""
+    if molecule is None:
+        return record_mz
+    ion = min((ion_mz(molecule, adduct) for adduct in adducts_for(mode)), key=lambda m: abs(m - record_mz))
+    return ion if abs(ion - record_mz) <= unit_da else record_mz
 
 
 def _with_library_pairs(check: IsomerCheck, pairs: dict[str, tuple[int, int]], facts: LibraryFacts,

@@ -121,12 +121,14 @@ class IsomerCheck:
     (:func:`has_product_ion`, ``isomer_ms2_product_ion_level``): the precursor alone excludes no isomer; else 0.
     ``record_no_product_ion``: the same for the library record the unknown matched
     (``isomer_ms2_record_product_ion_level``); else 0.
-    ``unit_precursor``: an MS/MS spectrum's precursor m/z written to fewer than 3 decimals (a unit-resolution
-    instrument's; :data:`~nps_id.match.precursor_formula.ACCURATE_PRECURSOR_DA`) when the library holds
-    compounds of another formula at that nominal ion
+    ``unit_precursor``: an MS/MS spectrum's precursor m/z written to fewer than 3 decimals
+    (:data:`~nps_id.match.precursor_formula.ACCURATE_PRECURSOR_DA`) when the library holds compounds of another
+    formula whose ion lies within what its digits leave open (half its last written decimal plus
+    ``precursor_formula_ppm``; the nominal ion, ``isomer_ms2_unit_precursor_da``, for a unit-resolution
+    instrument's or one the hit's own formula does not fit: :func:`nps_id.match.isomer_evidence.precursor_window`)
     (``unit_precursor_isobars``, the names of the first four): the precursor does not establish the hit's formula, so
     a compound of another formula (absent from the library as the left-out mecamylamine was) is not
-    excluded (``isomer_ms2_unit_precursor_da``); else 0.
+    excluded; else 0.
     ``heavier``: EI, the hit's nominal mass when the spectrum shows no ion there and a heavier compound is
     not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0."""
 

@@ -5,12 +5,13 @@ unassigned feature with the reason.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from nps_id.gcms.run import Run
-from nps_id.lcms.groups import MS2Group
+from nps_id.lcms.groups import MS2Group, unit_resolution
 from nps_id.lcms.isotopes import IsotopePrecursor, isotope_precursors
 from nps_id.match.assess import assess
 from nps_id.match.findings_build import as_ranked, build_finding, close_analogue_hit, search_hits
@@ -19,6 +20,7 @@ from nps_id.match.lcms_evidence import (XIC_PPM, analogue_accepted, candidate_ma
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import Elutions, Finding, Hit, MatchMode, MS2Component, MS2Precursor
+from nps_id.tolerance import Tolerance
 
 
 def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchParameters,
@@ -32,10 +34,11 @@ def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchPa
     A group that is another ion of a found compound at its RT (adduct, isotope, in-source loss,
     fragment or cluster) supports that finding. Analogue findings must pass
     :func:`~nps_id.match.lcms_evidence.analogue_accepted`; every other group is an unassigned feature
-    with the reason.
+    with the reason. A unit-resolution group is scored at its own fragment tolerance (:func:`unit_groups`).
     """
     spectra = [g.spectrum for g in groups]
-    identity = search_hits(spectra, library, params, "identity") if spectra else {}
+    unit = unit_groups(groups, params)
+    identity = _searched(list(range(len(groups))), spectra, unit, library, params, "identity")
     t = params.verdict
     features = [find_feature(run, g) for g in groups]
     has_ms1 = shows_peaks(run)
@@ -44,8 +47,7 @@ def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchPa
                                   params.fragment_tolerance, XIC_PPM) if has_ms1 else {}
     need = [i for i in range(len(groups)) if params.analogue and i not in isotopes
             and (not identity.get(i) or identity[i][0].score < t.tentative_score)]
-    analogue_hits = search_hits([spectra[i] for i in need], library, params, "analog") if need else {}
-    analogue_hits = {need[q]: hits for q, hits in analogue_hits.items()}
+    analogue_hits = _searched(need, spectra, unit, library, params, "analog")
     chosen: dict[int, tuple[list[Hit], MatchMode]] = {}
     evidence: dict[int, Any] = {}
     why_not: dict[int, str] = {}  # group -> why it is no finding
@@ -53,9 +55,9 @@ def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchPa
         hits = identity.get(i, [])
         if hits and hits[0].score >= t.report_score:
             evidence[i] = group_evidence(run, groups[i], features[i], library.columns, library.reference.peaks,
-                                         hits[0].row, params.fragment_tolerance, t.major_ion_level)
+                                         hits[0].row, _fragment_tolerance(i, unit, params), t.major_ion_level)
             chosen[i] = (hits, MatchMode.IDENTITY)
-            reason = supported(evidence[i], has_ms1, t.precursor_ppm)
+            reason = supported(evidence[i], has_ms1, _precursor_window_ppm(i, groups[i], unit, params))
             if reason is not None:  # still an elution of its compound, never the finding's lead
                 why_not[i] = f"{reason} (best hit {hits[0].record.name}, score {hits[0].score})"
         elif analogue_hits.get(i) and close_analogue_hit(analogue_hits[i][0], library, t):
@@ -66,7 +68,7 @@ def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchPa
                  for i, g in enumerate(groups)]
     findings: list[Finding] = []
     placed: dict[int, int] = {}  # group -> finding
-    context = (groups, features, chosen, evidence, why_not, library, params, run, findings, placed)
+    context = (groups, features, chosen, evidence, why_not, library, params, run, findings, placed, unit)
     identity_groups = [i for i, (_, mode) in chosen.items() if mode == MatchMode.IDENTITY]
     _add_compound_findings(identity_groups, lambda i: library.compound[chosen[i][0][0].row], context)
     # each found compound's other possible ions, from all its library spectra of that polarity
@@ -126,6 +128,49 @@ def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchPa
     return findings, summaries, unassigned
 
 
+def unit_groups(groups: list[MS2Group], params: MatchParameters) -> frozenset[int]:
+    """The groups whose product ions are a unit-resolution instrument's (every one written to at most one
+    decimal: :func:`~nps_id.lcms.groups.unit_resolution`, judged on the product ions, not the precursor),
+    scored at ``params.unit_fragment_tolerance``: at the default 0.01 Da a triple quadrupole's "120.1"
+    matches no library ion of 120.0813, and such a run had no finding, silently (stop 47 newuser47).
+    Empty when that tolerance is None (an explicit ``--fragment-tolerance``: one for every scan)."""
+    if params.unit_fragment_tolerance is None:
+        return frozenset()
+    return frozenset(i for i, group in enumerate(groups) if unit_resolution(group.spectrum.mz))
+
+
+def _fragment_tolerance(i: int, unit: frozenset[int], params: MatchParameters) -> Tolerance:
+    """The fragment tolerance group ``i`` is scored at (:func:`unit_groups`)."""
+    return params.unit_fragment_tolerance if i in unit and params.unit_fragment_tolerance else params.fragment_tolerance
+
+
+def _precursor_window_ppm(i: int, group: MS2Group, unit: frozenset[int], params: MatchParameters) -> float:
+    """The MS1 exact-mass window (ppm) a group's finding rests on (:func:`~nps_id.match.lcms_evidence.supported`):
+    ``precursor_ppm``; for a unit-resolution group (:func:`unit_groups`) at least its fragment tolerance, the
+    nominal ion -- its instrument's MS1 m/z is no exact mass (a synthetic run of mecamylamine's "168" record:
+    -1038.7 ppm, no finding; stop 47 attack47). Its HRMS exact-mass criterion still reads ``precursor_ppm``."""
+    if i not in unit or not group.precursor_mz:
+        return params.verdict.precursor_ppm
+    mz = group.precursor_mz
+    return max(params.verdict.precursor_ppm, float(_fragment_tolerance(i, unit, params).window_da(mz)) / mz * 1e6)
+
+
+def _searched(indices: list[int], spectra: list, unit: frozenset[int], library: ReferenceLibrary,
+              params: MatchParameters, mode: str) -> dict[int, list[Hit]]:
+    """:func:`~nps_id.match.findings_build.search_hits` of the groups at ``indices`` (by group), each at its
+    own fragment tolerance: the unit-resolution ones in a search of their own (an accurate run: one search,
+    as before)."""
+    out: dict[int, list[Hit]] = {}
+    for unit_ones in (False, True):
+        chosen = [i for i in indices if (i in unit) == unit_ones]
+        if not chosen:
+            continue
+        settings = replace(params, fragment_tolerance=_fragment_tolerance(chosen[0], unit, params))
+        hits = search_hits([spectra[i] for i in chosen], library, settings, mode)
+        out.update({chosen[q]: found for q, found in hits.items()})
+    return out
+
+
 def _fold_isotope_precursors(isotopes: dict[int, IsotopePrecursor], groups: list[MS2Group], findings: list[Finding],
                              placed: dict[int, int], summaries: list[MS2Component], why_not: dict[int, str]) -> None:
     """Each 13C isotope precursor (:func:`~nps_id.lcms.isotopes.isotope_precursors`) joins the finding
@@ -151,7 +196,7 @@ def _add_compound_findings(members, key, context, keep=lambda finding, members: 
     named in ``other_elutions`` and count against "best hit at no other retention time". A group
     in ``why_not`` (no MS1 support) counts as an elution but never leads; a compound with no
     supported group is no finding. ``keep`` (finding, its groups) may turn it down."""
-    groups, features, chosen, evidence, why_not, library, params, run, findings, placed = context
+    groups, features, chosen, evidence, why_not, library, params, run, findings, placed, unit = context
     by_key: dict[Any, list[int]] = {}
     for i in members:
         by_key.setdefault(key(i), []).append(i)
@@ -166,7 +211,7 @@ def _add_compound_findings(members, key, context, keep=lambda finding, members: 
         others = [el for el in ranked if el is not main]
         lead = max((i for i in main if i not in why_not), key=lambda i: chosen[i][0][0].score)
         finding = _ms2_finding(lead, groups, features, chosen[lead], evidence.get(lead), library, params, run,
-                               same_hit_elsewhere=len(others))
+                               same_hit_elsewhere=len(others), unit=lead in unit)
         if not keep(finding, same):
             continue
         finding.precursor.n_scans = sum(len(groups[i].scan_indices) for i in main)
@@ -187,9 +232,11 @@ def _polarity(group: MS2Group) -> str:
     return str(group.spectrum.get("ion_mode") or "positive").lower()
 
 
-def _ms2_finding(i, groups, features, choice, evidence, library, params, run, same_hit_elsewhere: int = 0) -> Finding:
+def _ms2_finding(i, groups, features, choice, evidence, library, params, run, same_hit_elsewhere: int = 0,
+                 unit: bool = False) -> Finding:
     """One group's finding: its hits judged with the HRMS criteria of its MS1 ``evidence`` (an
-    identity group's, from :func:`group_evidence`; computed here for an analogue's)."""
+    identity group's, from :func:`group_evidence`; computed here for an analogue's). ``unit``: a
+    unit-resolution group (:func:`unit_groups`), whose fragments meet no HRMS criterion."""
     hits, mode = choice
     group, top, t = groups[i], hits[0], params.verdict
     as_analogue = mode == MatchMode.ANALOGUE  # an analogue hit never passes as the identity of the compound
@@ -199,7 +246,8 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
                                   params.fragment_tolerance, t.major_ion_level)
     hrms = {} if as_analogue else {
         "ms1_feature": features[i] is not None if shows_peaks(run) else None,
-        "precursor_ppm": evidence.precursor_ppm, "matched_fragments": evidence.matched_fragments}
+        "precursor_ppm": evidence.precursor_ppm, "matched_fragments": evidence.matched_fragments,
+        "unit_fragments": str(params.unit_fragment_tolerance) if unit else None}
     assessment = assess(
         spectrum.mz, spectrum.intensity, "ms2", [as_ranked(h, as_analogue) for h in hits], library.facts,
         gap=None if as_analogue else top.gap, isomer_alert=not as_analogue and top.isomer_alert, thresholds=t,

@@ -27,6 +27,13 @@ class MatchParameters:
         Search components without an acceptable identity hit in analogue mode.
     precursor_tolerance, fragment_tolerance : Tolerance
         LC-MS/MS precursor window (half-width) and fragment tolerance.
+    unit_fragment_tolerance : Tolerance or None
+        LC-MS/MS: the fragment tolerance of a scan group whose product ions are all written to at most
+        one decimal (a unit-resolution instrument's, :func:`nps_id.lcms.groups.unit_resolution`): the
+        nominal ion, 0.5 Da -- such a value says no more: of the MassBank MS/MS identity queries' major
+        product ions written to one decimal (LC-ESI-QQ / -IT), 98 % lie within 0.5 Da of the nearest ion of
+        their compound's accurate records, 76 % within 0.2 Da (stop 48). Their HRMS criteria are not met.
+        None: ``fragment_tolerance`` for every group (an explicit ``--fragment-tolerance``).
     ms2_score : str or None
         LC-MS/MS exact score (a registry name serving MS/MS identity and analogue search,
         ``docs/scores.md``); None: the search's default (cosine; analogues modified cosine).
@@ -49,6 +56,7 @@ class MatchParameters:
     analogue: bool = True
     precursor_tolerance: Tolerance = field(default_factory=lambda: Tolerance(20.0, "ppm"))
     fragment_tolerance: Tolerance = field(default_factory=lambda: Tolerance(0.01, "Da"))
+    unit_fragment_tolerance: Tolerance | None = field(default_factory=lambda: Tolerance(0.5, "Da"))
     ms2_score: str | None = None
     ms2_rt_tolerance_seconds: float = 30.0
     blank_rt_tolerance_seconds: float = 6.0
@@ -61,5 +69,6 @@ class MatchParameters:
         out = asdict(self)
         out["precursor_tolerance"] = str(self.precursor_tolerance)
         out["fragment_tolerance"] = str(self.fragment_tolerance)
+        out["unit_fragment_tolerance"] = None if self.unit_fragment_tolerance is None else str(self.unit_fragment_tolerance)
         return out
 

@@ -37,7 +37,7 @@ from nps_id.match.findings_build import search_settings
 from nps_id.match.gc_run import Blank, match_gc
 from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.lcms_evidence import confirm_with_standard, ion_ratio_check, standard_product_ions
-from nps_id.match.ms2_run import match_ms2
+from nps_id.match.ms2_run import match_ms2, unit_groups
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import BLANK_ITSELF_NOTE, Finding, MatchMode
@@ -186,6 +186,14 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
             notes.append(f"{untimed} MS/MS scan group{'s have' if untimed > 1 else ' has'} no retention time: "
                          "outside --rt-window (not matched)")
         findings, components, results["unassigned_features"] = match_ms2(groups, library, params, run)
+        unit = unit_groups(groups, params)
+        if unit:  # what match_ms2 scored them at, and why no finding of theirs is an HRMS identification
+            scans = sum(len(groups[i].scan_indices) for i in unit)
+            notes.append(f"{len(unit)} of {len(groups)} MS/MS scan group{'s' if len(groups) > 1 else ''} ({scans} "
+                         f"scan{'s' if scans > 1 else ''}) {'have' if len(unit) > 1 else 'has'} product ions written to at most 1 decimal (unit "
+                         f"resolution): scored with a {params.unit_fragment_tolerance} fragment tolerance, not "
+                         f"{params.fragment_tolerance}; their HRMS criteria are not met (--fragment-tolerance "
+                         "sets one tolerance for every scan)")
         if blank:  # parameters.blank names it: say it took nothing away (docs/match.md, Blank)
             notes.append(f"--blank {blank.identity['file']}: not subtracted (blank subtraction works on "
                          "GC-EI-MS components; LC-MS/MS findings are reported as found)")

@@ -356,9 +356,12 @@ class VerdictThresholds:
         records from other laboratories or collision energies cannot tell them apart (850 on the
         development data; 1000: off; docs/match.md).
     isomer_ms2_unit_precursor_da : float
-        MS/MS: a precursor m/z written to fewer than 3 decimals (unit resolution) excludes no compound of
-        another formula when the library holds such compounds with a record within this many Da of it:
-        the spectrum alone cannot exclude every compound of that nominal ion (0: off; docs/match.md).
+        MS/MS: a precursor m/z written to fewer than 3 decimals excludes no compound of another formula
+        whose ion (the library's, in its polarity) lies within what its digits leave open -- half its last
+        written decimal plus ``precursor_formula_ppm``, at most this many Da (the nominal ion); this many Da
+        for a unit-resolution m/z or one the hit's own formula does not fit -- the spectrum alone cannot
+        exclude every compound of that ion (0: off; docs/match.md; since stop 48 the window of 1- and
+        2-decimal values is their precision, not the nominal ion).
     isomer_ms2_water_loss_da : float
         MS/MS: a library compound of the hit's formula (another first block; by full InChIKey)
         whose records in the unknown's polarity are all at its precursor m/z minus 1-3 waters
@@ -552,7 +555,9 @@ class Evidence:
     taken from, :func:`nps_id.search.analogue_confidence.query_mass`; either is None when unknown).
     LC-HRMS (None: not evaluated): ``ms1_feature`` whether the precursor has an MS1 peak at the
     MS/MS scans' RT, ``precursor_ppm`` its exact-mass error against the candidate's ion,
-    ``matched_fragments`` (held, expected) of the reference's major fragments.
+    ``matched_fragments`` (held, expected) of the reference's major fragments; ``unit_fragments`` (None:
+    accurate) the fragment tolerance a scan group whose product ions are written to unit resolution was
+    scored at -- its fragments then meet no HRMS criterion, whatever they match.
     ``one_ion`` (EI; None: not evaluated, the candidate's spectrum is not one nitrogen-bearing ion):
     its base peak m/z and the ions above it whose intensities disagree, (m/z, reference, unknown)
     (:func:`nps_id.match.dominant_ion.rest_disagrees`).
@@ -602,6 +607,7 @@ class Evidence:
     ms1_feature: bool | None = None
     precursor_ppm: float | None = None
     matched_fragments: tuple[int, int] | None = None
+    unit_fragments: str | None = None
     close_isomers: tuple[str, ...] = ()
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
     identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
@@ -910,7 +916,11 @@ def _hrms_checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bo
     if evidence.matched_fragments is not None:
         # A reference with fewer major fragments (betaine: one) needs all of them.
         held, expected = evidence.matched_fragments
-        if not expected:
+        if evidence.unit_fragments is not None:
+            # a unit-resolution instrument's product ions say nominal ions, not formulae: no HRMS point (stop 48)
+            checks.append((f"reference fragments matched at accurate mass (not possible: the product ions are written "
+                           f"to unit resolution; {held} of {expected} within {evidence.unit_fragments})", False, "hrms"))
+        elif not expected:
             # nothing to compare is no criterion met: ">= 0 (0 of 0)" read as one (betaine, L-histidine
             # of the RAMS run; stop 34, attack34)
             checks.append((FRAGMENTS_NOT_COMPARED, None, "hrms"))

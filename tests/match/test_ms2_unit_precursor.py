@@ -84,3 +84,41 @@ def test_a_precursor_written_with_trailing_zeros_is_not_said_to_be_written_short
     assert hit == "2-Azaspiro[4.5]decane-1,3-dione" and found.isomers.unit_precursor == 168.1
     assert "precursor m/z 168.1 written to fewer than 3 decimals (trailing zeros are not read)" in found.verdict.rule
     assert any("(trailing zeros are not read)" in c for c in found.verdict.criteria_failed)
+
+
+def test_a_two_decimal_precursor_holds_only_for_a_formula_within_its_precision(massbank_ms2_spectra):
+    # stop 48: "122.06" is known to +-0.005 (+ 20 ppm), not +-0.5 -- an accurate QFT value whose trailing zero
+    # MassBank's export dropped; it excludes the xylidines (C8H11N, [M+H]+ 122.0964, 36 mDa away) that held
+    # benzamide (C7H7NO, 122.0600) as a unit precursor until stop 48
+    query = _query("Benzamide")
+    assert str(query.precursor_mz) == "122.06" and query.get("formula") == "C7H7NO"
+    found, hit = _searched(massbank_ms2_spectra, query, left_out=False)
+    assert hit == "Benzamide" and found.verdict.verdict == "identified"
+    assert not found.isomers.unit_precursor
+    # written "122" (a unit-resolution m/z), the same spectrum is held by those compounds of another formula
+    unit, _ = _searched(massbank_ms2_spectra, query.replace(precursor_mz=122.0), left_out=False)
+    assert unit.verdict.verdict == "tentative" and unit.isomers.unit_precursor == 122.0
+    assert "2,4-Dimethylaniline" in unit.isomers.unit_precursor_isobars
+
+
+def test_a_two_decimal_precursor_still_holds_for_a_formula_inside_its_precision(massbank_ms2_spectra):
+    # quinoline N-oxide (C9H7NO, [M+H]+ 146.0600) written "146.06": 5-methanesulfinylpentanenitrile (C6H11NOS,
+    # 146.0634) lies 3.4 mDa away, inside what two decimals leave open -- the hold stays, naming it alone
+    query = _query("Quinoline N-oxide")
+    assert str(query.precursor_mz) == "146.06"
+    found, _ = _searched(massbank_ms2_spectra, query, left_out=False)
+    assert found.verdict.verdict == "tentative" and found.isomers.unit_precursor == 146.06
+    assert found.isomers.unit_precursor_isobars == ("5-methanesulfinylpentanenitrile",)
+
+
+def test_the_precursor_window_is_what_its_digits_say():
+    from nps_id.lcms.features import formula_mass
+    from nps_id.match.isomer_evidence import precursor_window
+
+    benzamide = formula_mass("C7H7NO")
+    assert precursor_window(122.06, "positive", benzamide, 0.5, 20.0) == pytest.approx(0.005 + 122.06 * 20e-6)
+    assert precursor_window(122.1, "positive", benzamide, 0.5, 20.0) == pytest.approx(0.05 + 122.1 * 20e-6)
+    assert precursor_window(122.0, "positive", benzamide, 0.5, 20.0) == 0.5  # unit: the nominal ion
+    # digits the hit's own formula does not fit (a unit-resolution instrument's "122.2") say no more than the nominal ion
+    assert precursor_window(122.2, "positive", benzamide, 0.5, 20.0) == 0.5
+    assert precursor_window(122.06, "positive", None, 0.5, 20.0) == 0.5

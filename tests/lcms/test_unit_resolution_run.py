@@ -1,0 +1,125 @@
+"""`nps-id match` of a unit-resolution LC-MS/MS run (stop 48): real MassBank MS/MS records of a triple
+quadrupole (Keio's API3000: mecamylamine "168", phenylethylamine "122", product ions to one decimal) converted
+to an MGF run found nothing at the default 0.01 Da fragment tolerance, silently (stop 47 newuser47). A scan
+group whose product ions are all written to at most one decimal is now scored at the nominal ion (0.5 Da), the
+run's notes say so, and its HRMS fragment criterion is failed with the reason; an explicit
+``--fragment-tolerance`` applies to every scan; an accurate run (the RaMS DDA run, whose one 32-bit precursor
+reads as 2 decimals) has no unit-resolution group."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rdkit")
+
+from nps_id import io  # noqa: E402
+from nps_id.lcms.groups import group_ms2, product_ion_precision, unit_resolution  # noqa: E402
+from nps_id.match.parameters import MatchParameters  # noqa: E402
+from nps_id.match.pipeline import match_run  # noqa: E402
+from nps_id.match.reference_library import ReferenceLibrary  # noqa: E402
+from tests.conftest import built_once, data_path  # noqa: E402
+from tests.lcms.conftest import RAMS  # noqa: E402
+
+#: Keio's API3000 records of the two queries (MassBank accessions) and the compounds they are.
+KEIO = {"MSBNK-Keio_Univ-KO003399": "Mecamylamine", "MSBNK-Keio_Univ-KO003793": "Phenylethylamine"}
+UNIT_NOTE = "have product ions written to at most 1 decimal (unit resolution): scored with a 0.5 Da fragment tolerance"
+
+
+def _keio_queries():
+    found = {s.get("source_id"): s for s in io.read(data_path("massbank", "ms2-queries-identity.msp.gz"))
+             if s.get("source_id") in KEIO}
+    return [found[accession] for accession in KEIO]
+
+
+@pytest.fixture(scope="module")
+def unit_library_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MassBank MS/MS records within 1 Da of the two queries' precursors (their own compounds' records of
+    other laboratories among them), as a library file."""
+    precursors = [float(q.precursor_mz) for q in _keio_queries()]
+
+    def build(folder: Path) -> Path:
+        from nps_id.library import build_library
+        from nps_id.search.index import build_indexes
+
+        def select(spectrum) -> bool:
+            mz = spectrum.precursor_mz
+            return mz is not None and any(abs(float(mz) - p) <= 1.0 for p in precursors)
+
+        out = folder / "massbank-ms2-unit.h5"
+        build_library([data_path("massbank", "ms2-library.msp.gz")], out, name="MassBank MS2 (unit queries)",
+                      release="test", lenient=True, index_builder=build_indexes, select=select,
+                      names_to_structures=False)
+        return out
+
+    return built_once(tmp_path_factory, "unit-resolution-library", build)
+
+
+@pytest.fixture(scope="module")
+def unit_library(unit_library_path: Path) -> ReferenceLibrary:
+    return ReferenceLibrary(unit_library_path)
+
+
+@pytest.fixture(scope="module")
+def unit_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The two Keio records as an MGF run (what `nps-id convert` writes of them)."""
+    path = tmp_path_factory.mktemp("unit-run") / "keio.mgf"
+    io.write(_keio_queries(), path)
+    return path
+
+
+def test_the_records_product_ions_are_read_as_unit_resolution():
+    for query in _keio_queries():
+        assert product_ion_precision(query.mz) == 0.05 and unit_resolution(query.mz)
+    # a 32-bit float's rendering of one-decimal values (an mzML's float32 m/z array) reads as one decimal
+    assert unit_resolution(np.array([120.1, 91.1, 65.0], dtype=np.float32))
+    # accurate product ions, even when some lost their trailing zeros, are not
+    assert not unit_resolution(np.array([120.0813, 91.054, 65.04]))
+    assert product_ion_precision(np.array([120.08, 91.05])) == 0.005
+
+
+def test_a_unit_resolution_run_is_scored_at_the_nominal_ion_and_says_so(unit_library, unit_run):
+    results = match_run(unit_run, unit_library)
+    assert any(UNIT_NOTE in note and note.startswith("2 of 2 MS/MS scan groups (2 scans)") for note in results["notes"])
+    found = {f["name"]: f for f in results["findings"]}
+    assert set(found) == set(KEIO.values())
+    for finding in found.values():
+        # scored, but no HRMS identification: unit-resolution fragments say nominal ions, not formulae
+        assert finding["verdict"] == "tentative" and finding["score"] >= 800
+        assert any(c.startswith("reference fragments matched at accurate mass (not possible: the product ions are "
+                                "written to unit resolution") for c in finding["criteria_failed"])
+    # the Keio "168" record is still held by its unit precursor (another library formula at that nominal ion)
+    assert any("precursor m/z 168 written to fewer than 3 decimals" in c for c in found["Mecamylamine"]["criteria_failed"])
+
+
+def test_an_explicit_fragment_tolerance_applies_to_every_scan(unit_library, unit_run):
+    # --fragment-tolerance given (even its default value): one tolerance for every scan (match_options)
+    from nps_id.commands.match import match
+    from nps_id.commands.match_options import fragment_tolerance_given
+
+    assert fragment_tolerance_given(match.make_context("match", ["run.mgf", "--fragment-tolerance", "0.01 Da"],
+                                                       resilient_parsing=True))
+    assert not fragment_tolerance_given(match.make_context("match", ["run.mgf"], resilient_parsing=True))
+    # at 0.01 Da for every scan, as until stop 48: the run has no finding and no note
+    results = match_run(unit_run, unit_library, MatchParameters(unit_fragment_tolerance=None))
+    assert not results["findings"] and not any(UNIT_NOTE in note for note in results["notes"])
+
+
+def test_the_command_says_so_and_an_explicit_tolerance_wins(unit_library_path, unit_run, tmp_path):
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    library = str(unit_library_path)
+    out = CliRunner().invoke(cli, ["match", str(unit_run), "-l", library, "-o", str(tmp_path / "a")])
+    assert out.exit_code == 0 and "Mecamylamine" in out.output and UNIT_NOTE in " ".join(out.output.split()), out.output
+    given = CliRunner().invoke(cli, ["match", str(unit_run), "-l", library, "-o", str(tmp_path / "b"),
+                                     "--fragment-tolerance", "0.2 Da"])
+    assert given.exit_code == 0 and UNIT_NOTE not in given.output, given.output
+
+
+def test_an_accurate_run_has_no_unit_resolution_group():
+    # RaMS: a Q Exactive DDA run; one 32-bit precursor reads as 2 decimals, its product ions are accurate
+    groups = group_ms2([s for s in io.read(data_path(*RAMS)) if (s.ms_level or 1) >= 2])
+    assert groups and not any(unit_resolution(g.spectrum.mz) for g in groups)
