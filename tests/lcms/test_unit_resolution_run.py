@@ -123,3 +123,25 @@ def test_an_accurate_run_has_no_unit_resolution_group():
     # RaMS: a Q Exactive DDA run; one 32-bit precursor reads as 2 decimals, its product ions are accurate
     groups = group_ms2([s for s in io.read(data_path(*RAMS)) if (s.ms_level or 1) >= 2])
     assert groups and not any(unit_resolution(g.spectrum.mz) for g in groups)
+
+
+def test_a_given_fragment_tolerance_scores_unit_scans_but_meets_no_hrms_criterion(unit_library, unit_run):
+    # attack48: given "0.5 Da" (or stop 47's advised "0.2 Da"), a unit-resolution scan's fragments counted as
+    # "reference fragments matched >= 2": 2 of the 148 unit-resolution MassBank queries were `identified` so
+    from nps_id.tolerance import Tolerance
+
+    wide = match_run(unit_run, unit_library,
+                     MatchParameters(fragment_tolerance=Tolerance(0.5, "Da"), unit_fragment_tolerance=None))
+    mecamylamine = {f["name"]: f for f in wide["findings"]}["Mecamylamine"]
+    assert not any(c.startswith("reference fragments matched >=") for c in mecamylamine["criteria_met"])
+    assert any(c.startswith("reference fragments matched at accurate mass (not possible: the product ions are written "
+                            "to unit resolution; ") and c.endswith(" within 0.5 Da)") for c in mecamylamine["criteria_failed"])
+    assert any(n.startswith("2 of 2 MS/MS scan groups (2 scans) have product ions written to at most 1 decimal (unit "
+                            "resolution): scored with the given --fragment-tolerance 0.5 Da; their HRMS criteria are "
+                            "not met") for n in wide["notes"])
+    # a finer one matches none of the library's accurate records: said, not a bare "no findings"
+    fine = match_run(unit_run, unit_library, MatchParameters(fragment_tolerance=Tolerance(20, "ppm"),
+                                                             unit_fragment_tolerance=None))
+    assert not fine["findings"]
+    assert any("scored with the given --fragment-tolerance 20 ppm, finer than they are written (unset, they are "
+               "scored at 0.5 Da); their HRMS criteria are not met" in n for n in fine["notes"])
