@@ -3,7 +3,8 @@ quadrupole (Keio's API3000: mecamylamine "168", phenylethylamine "122", product 
 to an MGF run found nothing at the default 0.01 Da fragment tolerance, silently (stop 47 newuser47). A scan
 group whose product ions are all written to at most one decimal is now scored at the nominal ion (0.5 Da), the
 run's notes say so, and its HRMS fragment criterion is failed with the reason; an explicit
-``--fragment-tolerance`` applies to every scan; an accurate run (the RaMS DDA run, whose one 32-bit precursor
+``--fragment-tolerance`` applies to every scan (a unit-resolution scan still meets no HRMS criterion, and the note
+says the tolerance given; attack48); an accurate run (the RaMS DDA run, whose one 32-bit precursor
 reads as 2 decimals) has no unit-resolution group."""
 from __future__ import annotations
 
