@@ -28,7 +28,7 @@ from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
 from nps_id.match.verdict import (HELD_BY, HELD_HEAVIER, HELD_OTHER_FORMULA, IDENTIFIED, NEW_ISOMER, TENTATIVE,
-                                  UNLISTED_ISOMER, RuleId, absent_isomer_words, held_by_in_rule, may_be)
+                                  UNLISTED_ISOMER, absent_isomer_words, held_by_in_rule, may_be)
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -121,9 +121,9 @@ def held_by_of(f: Mapping[str, Any]) -> list[str]:
     """What holds a finding (results or report) at "isomer not excluded" besides the hit
     (:attr:`~nps_id.match.verdict.Verdict.held_by`), each word once in its order: a hand-edited list of
     300,000 repeats was carried into the report JSON, and two repeats read "an isomer or a heavier compound"
-    (attack48); nothing for another verdict. A finding written before stop 48 has none: its rule text says it
+    (attack48); nothing for an identified one. A finding written before stop 48 has none: its rule text says it
     (:func:`~nps_id.match.verdict.held_by_in_rule`), as stop 47's reports read it."""
-    if f.get("rule_id") not in (None, RuleId.ISOMER_NOT_EXCLUDED):
+    if f.get("verdict") == IDENTIFIED:
         return []
     held = f.get("held_by")
     if held is None:

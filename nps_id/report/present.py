@@ -87,8 +87,9 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     18: say both), as ``nps-id match`` flags "[isomer not excluded]"; a GC injector relative (not an
     isomer, and not excluded by a standard at the same RT) is named as such; else None."""
     isomers, relatives = injector_relatives(finding.get("isomers_not_excluded") or [])
-    unlisted = finding.get("rule_id") == RuleId.ISOMER_NOT_EXCLUDED  # none enumerated: no verified
-    # structure, or a molecule too small for EI to tell its isomers apart
+    # none enumerated: no verified structure, or a molecule too small for EI to tell its isomers apart; or held
+    # by what is no isomer under another rule (unit-resolution phenylethylamine's "HRMS criteria not met")
+    unlisted = finding.get("rule_id") == RuleId.ISOMER_NOT_EXCLUDED or bool(held_by_of(finding))
     if (not (isomers or relatives or unlisted) or finding.get("new_substance")
             or finding["verdict"] not in (IDENTIFIED, TENTATIVE)):
         return None

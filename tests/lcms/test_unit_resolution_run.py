@@ -146,3 +146,25 @@ def test_a_given_fragment_tolerance_scores_unit_scans_but_meets_no_hrms_criterio
     assert not fine["findings"]
     assert any("scored with the given --fragment-tolerance 20 ppm, finer than they are written (unset, they are "
                "scored at 0.5 Da); their HRMS criteria are not met" in n for n in fine["notes"])
+
+
+def test_the_report_of_a_unit_resolution_run_names_the_compounds_of_another_formula(unit_library, unit_run):
+    # attack48: "HRMS criteria not met" decides first, and held_by stayed empty: the report read "Mecamylamine or an
+    # isomer ... (9 isomers ...)" and nothing for phenylethylamine, while their criteria name compounds of another
+    # formula at the unit precursor (newuser47 found the same of the "isomer not excluded" verdict)
+    from nps_id.report.document import build_report
+    from nps_id.report.present import isomers_open
+    from tests.report.conftest import FIXED_NOW, SAMPLE_INFO
+
+    results = match_run(unit_run, unit_library)
+    found = {f["name"]: f for f in results["findings"]}
+    assert {f["rule_id"] for f in found.values()} == {"hrms_not_met"}
+    assert found["Phenylethylamine"]["held_by"] == ["other_formula"]
+    assert "other_formula" in found["Mecamylamine"]["held_by"]
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    shown = {f["name"]: f for f in doc["findings"]}
+    assert isomers_open(shown["Phenylethylamine"]) == (
+        "Phenylethylamine or a compound of another formula at its nominal mass the evidence does not exclude")
+    assert " or a compound of another formula at its nominal mass" in isomers_open(shown["Mecamylamine"])
+    assert any(n.startswith("A compound of another formula at the hit's nominal mass not excluded")
+               for n in shown["Mecamylamine"]["limitations"])
