@@ -89,7 +89,7 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     isomers, relatives = injector_relatives(finding.get("isomers_not_excluded") or [])
     # none enumerated: no verified structure, or a molecule too small for EI to tell its isomers apart; or held
     # by what is no isomer under another rule (unit-resolution phenylethylamine's "HRMS criteria not met")
-    unlisted = finding.get("rule_id") == RuleId.ISOMER_NOT_EXCLUDED or bool(held_by_of(finding))
+    unlisted = finding.get("rule_id") == RuleId.ISOMER_NOT_EXCLUDED or bool(not_isomers(held_by_of(finding)))
     if (not (isomers or relatives or unlisted) or finding.get("new_substance")
             or finding["verdict"] not in (IDENTIFIED, TENTATIVE)):
         return None
