@@ -95,7 +95,8 @@ _OPTIONS = [
     click.option("--fragment-tolerance", type=TOLERANCE, default="0.01 Da",
                  help="LC-MS/MS fragment tolerance. Unset, a scan whose product ions are all written to at most 1 "
                       "decimal (unit resolution) is scored at 0.5 Da and meets no HRMS criterion (the run's notes "
-                      "say so); given, it applies to every scan."),
+                      "say so); given, it applies to every scan (a unit-resolution one still meets no HRMS "
+                      "criterion)."),
     click.option("--ms2-score", type=ScoreChoice(("ms2", "identity"), ("ms2", "analog")), default=None,
                  show_default="cosine; analogues modified_cosine",
                  help="LC-MS/MS exact score (docs/scores.md); --identified-score applies to it."),

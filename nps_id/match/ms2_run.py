@@ -133,9 +133,9 @@ def unit_groups(groups: list[MS2Group], params: MatchParameters) -> frozenset[in
     decimal: :func:`~nps_id.lcms.groups.unit_resolution`, judged on the product ions, not the precursor),
     scored at ``params.unit_fragment_tolerance``: at the default 0.01 Da a triple quadrupole's "120.1"
     matches no library ion of 120.0813, and such a run had no finding, silently (stop 47 newuser47).
-    Empty when that tolerance is None (an explicit ``--fragment-tolerance``: one for every scan)."""
-    if params.unit_fragment_tolerance is None:
-        return frozenset()
+    With that tolerance None (an explicit ``--fragment-tolerance``: one for every scan) they are still these
+    groups, whose fragments meet no HRMS criterion: "0.5 Da" given, or stop 47's advised "0.2 Da", let
+    unit-resolution MassBank records be ``identified`` on "reference fragments matched" (attack48)."""
     return frozenset(i for i, group in enumerate(groups) if unit_resolution(group.spectrum.mz))
 
 
@@ -247,7 +247,7 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
     hrms = {} if as_analogue else {
         "ms1_feature": features[i] is not None if shows_peaks(run) else None,
         "precursor_ppm": evidence.precursor_ppm, "matched_fragments": evidence.matched_fragments,
-        "unit_fragments": str(params.unit_fragment_tolerance) if unit else None}
+        "unit_fragments": str(params.unit_fragment_tolerance or params.fragment_tolerance) if unit else None}
     assessment = assess(
         spectrum.mz, spectrum.intensity, "ms2", [as_ranked(h, as_analogue) for h in hits], library.facts,
         gap=None if as_analogue else top.gap, isomer_alert=not as_analogue and top.isomer_alert, thresholds=t,

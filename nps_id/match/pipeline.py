@@ -32,7 +32,7 @@ from nps_id.gcms.deconvolution import extract_components
 from nps_id.gcms.peaks import PeakParameters
 from nps_id.gcms.retention_index import AlkaneLadder
 from nps_id.gcms.run import UNTIMED_MS1, Run, Technique, acquisition_of, decide_technique, load_run
-from nps_id.lcms.groups import MS2Group, group_ms2
+from nps_id.lcms.groups import UNIT_RESOLUTION_DA, MS2Group, group_ms2
 from nps_id.match.findings_build import search_settings
 from nps_id.match.gc_run import Blank, match_gc
 from nps_id.match.isomer_rule import is_injector_relative
@@ -188,12 +188,7 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
         findings, components, results["unassigned_features"] = match_ms2(groups, library, params, run)
         unit = unit_groups(groups, params)
         if unit:  # what match_ms2 scored them at, and why no finding of theirs is an HRMS identification
-            scans = sum(len(groups[i].scan_indices) for i in unit)
-            notes.append(f"{len(unit)} of {len(groups)} MS/MS scan group{'s' if len(groups) > 1 else ''} ({scans} "
-                         f"scan{'s' if scans > 1 else ''}) {'have' if len(unit) > 1 else 'has'} product ions written to at most 1 decimal (unit "
-                         f"resolution): scored with a {params.unit_fragment_tolerance} fragment tolerance, not "
-                         f"{params.fragment_tolerance}; their HRMS criteria are not met (--fragment-tolerance "
-                         "sets one tolerance for every scan)")
+            notes.append(_unit_note(groups, unit, params))
         if blank:  # parameters.blank names it: say it took nothing away (docs/match.md, Blank)
             notes.append(f"--blank {blank.identity['file']}: not subtracted (blank subtraction works on "
                          "GC-EI-MS components; LC-MS/MS findings are reported as found)")
@@ -331,6 +326,29 @@ def _isomers_excluded_by(finding: Finding, evidence_text: str) -> None:
     laboratory's internal standard at its expected RT) excludes its isomers."""
     thermal = any(is_injector_relative(n.get("move")) for n in finding.assessment.get("isomers_not_excluded", ()))
     finding.verdict = with_isomers_excluded(finding.verdict, evidence_text, thermal)
+
+
+def _unit_note(groups: list[MS2Group], unit: frozenset[int], params: MatchParameters) -> str:
+    """The run's one note on its unit-resolution scan groups (:func:`~nps_id.match.ms2_run.unit_groups`): the
+    fragment tolerance they were scored at and that their HRMS criteria are not met. A given
+    ``--fragment-tolerance`` finer than their one decimal (20 ppm, 0.01 Da) matches them to unit-resolution
+    records at best: until attack48 such a run said nothing of them (the Keio MGF run: "no findings", as
+    every unit-resolution run before stop 48), nor, given a wide one, that their HRMS criteria are not met."""
+    scans = sum(len(groups[i].scan_indices) for i in unit)
+    head = (f"{len(unit)} of {len(groups)} MS/MS scan group{'s' if len(groups) > 1 else ''} ({scans} "
+            f"scan{'s' if scans > 1 else ''}) {'have' if len(unit) > 1 else 'has'} product ions written to at most 1 "
+            "decimal (unit resolution)")
+    if params.unit_fragment_tolerance is not None:
+        return (f"{head}: scored with a {params.unit_fragment_tolerance} fragment tolerance, not "
+                f"{params.fragment_tolerance}; their HRMS criteria are not met (--fragment-tolerance sets one "
+                "tolerance for every scan)")
+    tolerance = params.fragment_tolerance
+    widest = max(groups[i].precursor_mz for i in unit)
+    # finer: they match library records written to unit resolution at best (the 148 MassBank unit queries at
+    # 0.01 Da: 21 findings, 101 at 0.5 Da)
+    finer = (f", finer than they are written (unset, they are scored at {MatchParameters().unit_fragment_tolerance})"
+             if tolerance.window_da(widest) < UNIT_RESOLUTION_DA else "")
+    return f"{head}: scored with the given --fragment-tolerance {tolerance}{finer}; their HRMS criteria are not met"
 
 
 def _confirm_with_standard(finding: Finding, standard: dict, reference_standards, params: MatchParameters) -> None:

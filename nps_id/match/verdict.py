@@ -617,9 +617,10 @@ class Evidence:
 @dataclass(frozen=True)
 class Verdict:
     """A level, the rule that decided it (readable text, and its :class:`RuleId`) and every
-    criterion by outcome. ``held_by``: of an "isomer not excluded" verdict, what the evidence cannot
-    exclude besides the hit, as :data:`HELD_BY` words (the rule text says it for people; code reads
-    this: :func:`held_words`); empty for any other verdict."""
+    criterion by outcome. ``held_by``: what the isomer check leaves unexcluded besides the hit, as
+    :data:`HELD_BY` words (the rule text of an "isomer not excluded" verdict says it for people; code reads
+    this: :func:`held_words`) -- of any verdict whose isomer criterion failed, whichever rule decided it
+    ("HRMS criteria not met" first, since attack48); empty when it did not fail."""
 
     verdict: Level
     rule: str
@@ -773,10 +774,15 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
     unknown = [c for c, ok, _ in checks if ok is None]
     failed_groups = {g for _, ok, g in checks if ok is False} - {"identity_ions"}
 
-    def verdict(level: Level, rule_id: RuleId, rule: str, extra_met: list[str] = (),
-                extra_failed: list[str] = (), extra_unknown: list[str] = (), held_by: list[str] = ()) -> Verdict:
+    # what the isomer check holds, whichever rule decides: mecamylamine's unit-resolution run (stop 48 prec48) is
+    # "HRMS criteria not met" first, and its report counted its isomers only, not the compounds of another formula
+    # its criteria name (attack48, as newuser47 found of its "isomer not excluded" verdict)
+    held_by_isomers = held_by(isomers) if "isomer" in failed_groups else []
+
+    def verdict(level: Level, rule_id: RuleId, rule: str, extra_met: list[str] = (), extra_failed: list[str] = (),
+                extra_unknown: list[str] = (), held_by: list[str] | None = None) -> Verdict:
         return Verdict(level, rule, met + list(extra_met), failed + list(extra_failed), unknown + list(extra_unknown),
-                       rule_id=rule_id, held_by=list(held_by))
+                       rule_id=rule_id, held_by=list(held_by_isomers if held_by is None else held_by))
 
     if evidence.precursor_formula is not None and not formula_fits(evidence.precursor_formula, t):
         return verdict(INCONCLUSIVE, RuleId.MOLECULAR_ION_INCONSISTENT, PRECURSOR_FORMULA_RULE)
@@ -1099,6 +1105,23 @@ def held_words(held: Iterable[str]) -> str | None:
     held = list(held)
     other = next((NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS), None)
     return other if other is None or len(held) == 1 else f"an isomer or {other}"
+
+
+def held_by_in_rule(rule: str) -> list[str]:
+    """What a rule text written before stop 48 (results without ``held_by``) says holds an "isomer not
+    excluded" verdict that is no isomer, by stop 47's words: ``[heavier_compound]`` of "the substance is the
+    hit or a heavier compound the spectrum cannot tell from it -- ...", ``[isomer, heavier_compound]`` of
+    "... or an isomer or a heavier compound ..." (``other_formula`` likewise); else ``[]``, the isomers
+    listed then being all. Stop 47's reports read triacetin's hold so; without this a stop-47 results file
+    rendered by stop 48 read "1,3-DIACETIN or an isomer" again (attack48)."""
+    head = f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or "
+    if not rule.startswith(head) or f" {_CANNOT_TELL}" not in rule:
+        return []
+    what = rule[len(head):rule.index(f" {_CANNOT_TELL}")]
+    kind = next((k for k, words in NOT_ISOMER_WORDS.items() if what.endswith(words)), None)
+    if kind is None:
+        return []
+    return [kind] if what == NOT_ISOMER_WORDS[kind] else [HELD_ISOMER, kind]
 
 
 def _kind_words(move: str) -> str:

@@ -14,6 +14,7 @@ Entry points
 - :func:`monoisotopic_mass`, :func:`systematic_name` -- identifiers derived for the report.
 - :func:`absent_isomer` -- what an isomer or injector relative the library lacks would be;
   :func:`rule_text` -- the verdict's rule worded so.
+- :func:`held_by_of` -- what holds an "isomer not excluded" finding besides the hit (older results: by its rule text).
 - :func:`separate_standard` -- whether a finding was compared with a standard of a separate injection.
 - :func:`lc_evidence` -- an LC-MS/MS finding's precursor evidence (ion, mass error, fragments, XIC).
 """
@@ -26,8 +27,8 @@ from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
-from nps_id.match.verdict import (HELD_HEAVIER, HELD_OTHER_FORMULA, IDENTIFIED, NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER,
-                                  absent_isomer_words, may_be)
+from nps_id.match.verdict import (HELD_BY, HELD_HEAVIER, HELD_OTHER_FORMULA, IDENTIFIED, NEW_ISOMER, TENTATIVE,
+                                  UNLISTED_ISOMER, absent_isomer_words, held_by_in_rule, may_be)
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -69,7 +70,7 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
         "verdict": f.get("verdict", "inconclusive"),
         "rule": rule_text(f.get("rule"), ewa, f.get("isomers_not_excluded") or []),
         "rule_id": f.get("rule_id"),  # absent from results written before rule ids
-        "held_by": list(f.get("held_by") or []),  # absent from results written before stop 48
+        "held_by": held_by_of(f),
         "criteria_met": list(f.get("criteria_met") or []),
         "criteria_failed": list(f.get("criteria_failed") or []),
         "criteria_not_evaluated": list(f.get("criteria_not_evaluated") or []),
@@ -114,6 +115,20 @@ def report_finding(index, f, internal, refs_run, entries, overrides, technique, 
     }
     out["limitations"] = _limitations(out, technique)
     return out
+
+
+def held_by_of(f: Mapping[str, Any]) -> list[str]:
+    """What holds a finding (results or report) at "isomer not excluded" besides the hit
+    (:attr:`~nps_id.match.verdict.Verdict.held_by`), each word once in its order: a hand-edited list of
+    300,000 repeats was carried into the report JSON, and two repeats read "an isomer or a heavier compound"
+    (attack48); nothing for an identified one. A finding written before stop 48 has none: its rule text says it
+    (:func:`~nps_id.match.verdict.held_by_in_rule`), as stop 47's reports read it."""
+    if f.get("verdict") == IDENTIFIED:
+        return []
+    held = f.get("held_by")
+    if held is None:
+        return held_by_in_rule(f.get("rule") or "")
+    return [kind for kind in HELD_BY if kind in held]
 
 
 def lc_evidence(f: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from nps_id.chem.formula import nominal_mass
 from nps_id.match.standards import SAME_RUN_BASIS
 from nps_id.match.verdict import IDENTIFIED, NOT_ISOMER_WORDS, TENTATIVE, RuleId, held_words
 from nps_id.report.findings import (UNKNOWN_COMPOUND, UNKNOWN_COMPOUND_NOTE, absent_isomer, component_number,
-                                    finding_label, injector_relatives, is_analogue, is_new_substance,
+                                    finding_label, held_by_of, injector_relatives, is_analogue, is_new_substance,
                                     is_new_substance_lead, is_unknown_compound, isomers_excluded_by, relatives_text,
                                     shown_number)
 
@@ -87,15 +87,16 @@ def isomers_open(finding: Mapping[str, Any]) -> str | None:
     18: say both), as ``nps-id match`` flags "[isomer not excluded]"; a GC injector relative (not an
     isomer, and not excluded by a standard at the same RT) is named as such; else None."""
     isomers, relatives = injector_relatives(finding.get("isomers_not_excluded") or [])
-    unlisted = finding.get("rule_id") == RuleId.ISOMER_NOT_EXCLUDED  # none enumerated: no verified
-    # structure, or a molecule too small for EI to tell its isomers apart
+    # none enumerated: no verified structure, or a molecule too small for EI to tell its isomers apart; or held
+    # by what is no isomer under another rule (unit-resolution phenylethylamine's "HRMS criteria not met")
+    unlisted = finding.get("rule_id") == RuleId.ISOMER_NOT_EXCLUDED or bool(not_isomers(held_by_of(finding)))
     if (not (isomers or relatives or unlisted) or finding.get("new_substance")
             or finding["verdict"] not in (IDENTIFIED, TENTATIVE)):
         return None
     if isomers_excluded_by(finding) is not None:  # a standard at the same RT: the isomers, not a relative
         isomers, unlisted = [], False
     # no isomer held it, or not only one: a heavier compound (EI), another formula at a unit precursor (MS/MS)
-    held = finding.get("held_by") or []  # results written before stop 48 have none: their isomers are named
+    held = held_by_of(finding)  # a report JSON written before stop 48 has none: its rule text says it
     parts = []
     if isomers:
         counted = f"{len(isomers)} isomer" + ("s" if len(isomers) > 1 else "")  # "(2, 2 not in ...)" read as a code
@@ -663,7 +664,7 @@ def _what_a_standard_settles(finding: Mapping[str, Any]) -> str | None:
             or finding.get("reference_standard") or (relatives and not isomers)):
         return None
     which = f"the {counted(len(isomers), 'isomer')}" if isomers else "the isomers"
-    held = finding.get("held_by") or []
+    held = held_by_of(finding)
     other = held_words(held)
     if other:  # "the isomers" read as triacetin's being one of 1,3-diacetin's (stop 47, newuser47)
         which = " and ".join([which, *not_isomers(held)]) if isomers else other

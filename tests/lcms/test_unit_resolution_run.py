@@ -3,7 +3,8 @@ quadrupole (Keio's API3000: mecamylamine "168", phenylethylamine "122", product 
 to an MGF run found nothing at the default 0.01 Da fragment tolerance, silently (stop 47 newuser47). A scan
 group whose product ions are all written to at most one decimal is now scored at the nominal ion (0.5 Da), the
 run's notes say so, and its HRMS fragment criterion is failed with the reason; an explicit
-``--fragment-tolerance`` applies to every scan; an accurate run (the RaMS DDA run, whose one 32-bit precursor
+``--fragment-tolerance`` applies to every scan (a unit-resolution scan still meets no HRMS criterion, and the note
+says the tolerance given; attack48); an accurate run (the RaMS DDA run, whose one 32-bit precursor
 reads as 2 decimals) has no unit-resolution group."""
 from __future__ import annotations
 
@@ -123,3 +124,47 @@ def test_an_accurate_run_has_no_unit_resolution_group():
     # RaMS: a Q Exactive DDA run; one 32-bit precursor reads as 2 decimals, its product ions are accurate
     groups = group_ms2([s for s in io.read(data_path(*RAMS)) if (s.ms_level or 1) >= 2])
     assert groups and not any(unit_resolution(g.spectrum.mz) for g in groups)
+
+
+def test_a_given_fragment_tolerance_scores_unit_scans_but_meets_no_hrms_criterion(unit_library, unit_run):
+    # attack48: given "0.5 Da" (or stop 47's advised "0.2 Da"), a unit-resolution scan's fragments counted as
+    # "reference fragments matched >= 2": 2 of the 148 unit-resolution MassBank queries were `identified` so
+    from nps_id.tolerance import Tolerance
+
+    wide = match_run(unit_run, unit_library,
+                     MatchParameters(fragment_tolerance=Tolerance(0.5, "Da"), unit_fragment_tolerance=None))
+    mecamylamine = {f["name"]: f for f in wide["findings"]}["Mecamylamine"]
+    assert not any(c.startswith("reference fragments matched >=") for c in mecamylamine["criteria_met"])
+    assert any(c.startswith("reference fragments matched at accurate mass (not possible: the product ions are written "
+                            "to unit resolution; ") and c.endswith(" within 0.5 Da)") for c in mecamylamine["criteria_failed"])
+    assert any(n.startswith("2 of 2 MS/MS scan groups (2 scans) have product ions written to at most 1 decimal (unit "
+                            "resolution): scored with the given --fragment-tolerance 0.5 Da; their HRMS criteria are "
+                            "not met") for n in wide["notes"])
+    # a finer one matches none of the library's accurate records: said, not a bare "no findings"
+    fine = match_run(unit_run, unit_library, MatchParameters(fragment_tolerance=Tolerance(20, "ppm"),
+                                                             unit_fragment_tolerance=None))
+    assert not fine["findings"]
+    assert any("scored with the given --fragment-tolerance 20 ppm, finer than they are written (unset, they are "
+               "scored at 0.5 Da); their HRMS criteria are not met" in n for n in fine["notes"])
+
+
+def test_the_report_of_a_unit_resolution_run_names_the_compounds_of_another_formula(unit_library, unit_run):
+    # attack48: "HRMS criteria not met" decides first, and held_by stayed empty: the report read "Mecamylamine or an
+    # isomer ... (9 isomers ...)" and nothing for phenylethylamine, while their criteria name compounds of another
+    # formula at the unit precursor (newuser47 found the same of the "isomer not excluded" verdict)
+    from nps_id.report.document import build_report
+    from nps_id.report.present import isomers_open
+    from tests.report.conftest import FIXED_NOW, SAMPLE_INFO
+
+    results = match_run(unit_run, unit_library)
+    found = {f["name"]: f for f in results["findings"]}
+    assert {f["rule_id"] for f in found.values()} == {"hrms_not_met"}
+    assert found["Phenylethylamine"]["held_by"] == ["other_formula"]
+    assert "other_formula" in found["Mecamylamine"]["held_by"]
+    doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
+    shown = {f["name"]: f for f in doc["findings"]}
+    assert isomers_open(shown["Phenylethylamine"]) == (
+        "Phenylethylamine or a compound of another formula at its nominal mass the evidence does not exclude")
+    assert " or a compound of another formula at its nominal mass" in isomers_open(shown["Mecamylamine"])
+    assert any(n.startswith("A compound of another formula at the hit's nominal mass not excluded")
+               for n in shown["Mecamylamine"]["limitations"])
