@@ -1074,7 +1074,9 @@ HELD_BY = (HELD_ISOMER, HELD_INJECTOR_RELATIVE, HELD_HEAVIER, HELD_OTHER_FORMULA
 #: How the two that are no isomer read (the reports' and ``match``'s short forms say them too: they said
 #: "an isomer" of triacetin's spectrum held as 1,3-diacetin, a new user at stop 47).
 HEAVIER_WORDS = "a heavier compound"  # (isomer_rule.HEAVIER is the rates-file kind)
-OTHER_FORMULA_WORDS = "a compound of another formula at its nominal mass"
+#: Not "at its nominal mass": a 2-decimal precursor holds only formulae within its digits (quinoline N-oxide's
+#: "146.06", +-0.008 Da: prec48; newuser48); "the precision" is the window a unit one leaves open too.
+OTHER_FORMULA_WORDS = "a compound of another formula within the precision of the precursor m/z"
 NOT_ISOMER_WORDS = {HELD_HEAVIER: HEAVIER_WORDS, HELD_OTHER_FORMULA: OTHER_FORMULA_WORDS}
 _CANNOT_TELL = "the spectrum cannot tell from it"
 
@@ -1095,7 +1097,7 @@ def held_by(check: "IsomerCheck | None") -> list[str]:
 def held_words(held: Iterable[str]) -> str | None:
     """What an "isomer not excluded" verdict holding ``held`` (:attr:`Verdict.held_by`) may be besides the hit
     when that is not only an isomer: "a heavier compound" alone, "an isomer or a heavier compound" beside
-    any other reason ("... a compound of another formula at its nominal mass" likewise); else None."""
+    any other reason ("... a compound of another formula within the precision of the precursor m/z" likewise); else None."""
     held = list(held)
     other = next((NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS), None)
     return other if other is None or len(held) == 1 else f"an isomer or {other}"
@@ -1123,12 +1125,15 @@ def _injector_relative(move: str, smiles: str = "") -> str:
 
 def _unit_precursor(check: "IsomerCheck") -> str:
     """'a precursor m/z 168 written to fewer than 3 decimals (trailing zeros are not read), which compounds of another
-    formula give too (...)'."""
+    formula give too, their ions within +-0.5 Da of it (...)'."""
     shown = ", ".join(check.unit_precursor_isobars[:3]) + (", ..." if len(check.unit_precursor_isobars) > 3 else "")
+    # the window said: "146.06" holds a formula 3.4 mDa away, not every one of the nominal ion (newuser48)
+    half = f"{check.unit_precursor_window:.3f}".rstrip("0").rstrip(".")
+    window = f", their ions within +-{half} Da of it" if check.unit_precursor_window else ""
     # "(trailing zeros are not read)": the m/z is read as a number, so "168.1000" is 168.1 -- the text must not
     # tell whoever wrote 4 decimals that they wrote fewer (attack47)
     return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals (trailing zeros are not read), "
-            f"which compounds of another formula give too (in the library: {shown}) -- the precursor does not establish "
+            f"which compounds of another formula give too{window} (in the library: {shown}) -- the precursor does not establish "
             "the hit's formula (an accurate precursor m/z, to 3 or more decimals, would)")
 
 

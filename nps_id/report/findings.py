@@ -201,9 +201,9 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("A heavier compound not excluded: the spectrum shows no ion at the hit's mass, and a heavier "
                      f"compound's fragments can give it; {excluder} excludes it.")
     if HELD_OTHER_FORMULA in held:
-        notes.append("A compound of another formula at the hit's nominal mass not excluded: the precursor m/z, written "
-                     "to fewer than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or "
-                     f"{excluder} excludes it.")
+        notes.append("A compound of another formula within the precision of the precursor m/z not excluded: the "
+                     "precursor m/z, written to fewer than 3 decimals, does not establish the hit's formula; an "
+                     f"accurate precursor m/z or {excluder} excludes it.")
     if relatives:
         notes.append(f"GC injector relatives not excluded ({relatives_text(relatives)}): the hot injector turns one "
                      "into the other, so they elute and fragment as the hit does; neither a retention index nor a "

@@ -81,10 +81,12 @@ CASES = {
                       "ORTHO-ETHYLPHENOL or an isomer the evidence does not exclude (2 isomers, 0 not in the library)",
                       "one run at this RT would exclude the 2 isomers"),
     "mecamylamine": (["other_formula"],
-                     " [isomer not excluded: the hit or a compound of another formula at its nominal mass]",
-                     "2-Azaspiro[4.5]decane-1,3-dione or a compound of another formula at its nominal mass the "
-                     "evidence does not exclude",
-                     "one run at this RT would exclude a compound of another formula at its nominal mass"),
+                     " [isomer not excluded: the hit or a compound of another formula within the precision of the "
+                     "precursor m/z]",
+                     "2-Azaspiro[4.5]decane-1,3-dione or a compound of another formula within the precision of the "
+                     "precursor m/z the evidence does not exclude",
+                     "one run at this RT would exclude a compound of another formula within the precision of the "
+                     "precursor m/z"),
 }
 
 
@@ -156,8 +158,8 @@ def test_a_finding_without_a_retention_time_is_not_told_one_run_at_this_rt(held)
     found, hit = held["mecamylamine"]
     _, shown = _shown(found, hit, lc=True, isomers=[LC_ISOMER])
     assert reference_standard_field(shown, stated=True) == (
-        "no: one run on the same method would exclude the 1 isomer and a compound of another formula at its nominal "
-        "mass by its retention time, which this finding lacks")
+        "no: one run on the same method would exclude the 1 isomer and a compound of another formula within the "
+        "precision of the precursor m/z by its retention time, which this finding lacks")
     _, gc = _shown(*held["3-ethylphenol"])  # a GC finding keeps its words
     assert reference_standard_field(gc, stated=True) == "no: one run at this RT would exclude the 2 isomers"
 
@@ -183,8 +185,8 @@ def test_the_limitations_name_what_holds_a_finding_that_is_no_isomer(held):
     assert ("A heavier compound not excluded: the spectrum shows no ion at the hit's mass, and a heavier compound's "
             "fragments can give it; a retention index or a reference standard excludes it.") in triacetin["limitations"]
     _, mecamylamine = _shown(*held["mecamylamine"], lc=True)
-    assert ("A compound of another formula at the hit's nominal mass not excluded: the precursor m/z, written to fewer "
-            "than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or a reference standard "
+    assert ("A compound of another formula within the precision of the precursor m/z not excluded: the precursor "
+            "m/z, written to fewer than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or a reference standard "
             "run on the same method excludes it.") in mecamylamine["limitations"]
     _, ethylphenol = _shown(*held["3-ethylphenol"])
     assert not any("not excluded:" in n and "heavier" in n or "another formula" in n for n in ethylphenol["limitations"])
