@@ -49,6 +49,7 @@ from typing import Callable, Iterable
 
 from nps_id._words import agreeing
 from nps_id.match.isomer_rule import IsomerCheck, injector_direction, is_injector_relative
+from nps_id.match.precursor_formula import written_precision
 
 
 if sys.version_info >= (3, 11):
@@ -741,18 +742,18 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.
         mz, ion = evidence.precursor_ion
         if evidence.stated_ion is not None:  # the spectrum's ion of the whole molecule gives its mass
-            checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate's whole molecule, as the spectrum "
-                           f"states ({evidence.stated_ion}), not an in-source fragment" + (f": its {ion}" if ion else " (it is not)"),
+            checks.append((f"precursor m/z {_as_written(mz)} is an ion of the candidate's whole molecule, as the "
+                           f"spectrum states ({evidence.stated_ion}), not an in-source fragment" + (f": its {ion}" if ion else " (it is not)"),
                            ion is not None, "mass"))
         else:
-            checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
+            checks.append((f"precursor m/z {_as_written(mz)} is an ion of the candidate ({ion or 'of no ion type'})",
                            ion is not None, "mass"))
     if evidence.record_precursor is not None:
         # Nominal precursors (160.0, 161.0) widen the search's window to the next ion: a record of
         # another precursor ion ([M+H]+ of a compound 1 u heavier) fragmented another ion.
         record_mz, same = evidence.record_precursor
         checks.append((f"the precursor is the ion the library record fragmented (the library record's precursor m/z "
-                       f"{record_mz:.4f})", same, "mass"))
+                       f"{_as_written(record_mz)})", same, "mass"))
     if evidence.precursor_formula is not None:
         error, precision = evidence.precursor_formula
         checks.append((f"the precursor m/z is the candidate's ion by its formula within {t.precursor_formula_ppm:g} ppm"
@@ -1135,6 +1136,14 @@ def _unit_precursor(check: "IsomerCheck") -> str:
     return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals (trailing zeros are not read), "
             f"which compounds of another formula give too{window} (in the library: {shown}) -- the precursor does not establish "
             "the hit's formula (an accurate precursor m/z, to 3 or more decimals, would)")
+
+
+def _as_written(mz: float) -> str:
+    """A precursor m/z to the decimals it was written with (:func:`written_precision`; at most 4): aniline's "94"
+    read "94.0000", digits nobody wrote (newuser48)."""
+    precision = written_precision(mz)
+    decimals = min(round(-math.log10(2 * precision)), 4) if precision > 0 else 4
+    return f"{mz:.{decimals}f}"
 
 
 def _no_product_ion(level: float) -> str:

@@ -71,6 +71,12 @@ def test_a_unit_precursor_no_other_library_formula_shares_keeps_its_identificati
     found, hit = _searched(massbank_ms2_spectra, query, left_out=False)
     assert hit == "Aniline" and found.verdict.verdict == "identified"
     assert not found.isomers.unit_precursor
+    # its criteria print the precursor as written, "94", not "94.0000" -- digits nobody wrote (newuser48)
+    assert ("precursor m/z 94 is an ion of the candidate's whole molecule, as the spectrum states ([M+H]+), not an "
+            "in-source fragment: its [M+H]+") in found.verdict.criteria_met
+    # the library record's, written to 4 decimals, keeps them
+    assert "the precursor is the ion the library record fragmented (the library record's precursor m/z 94.0651)" in (
+        found.verdict.criteria_met)
 
 
 def test_a_precursor_written_with_trailing_zeros_is_not_said_to_be_written_shorter(massbank_ms2_spectra, tmp_path):
