@@ -578,6 +578,8 @@ class Evidence:
     their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
     ``estimated_mass``: the spectrum's estimated nominal mass (None: not given); no criterion reads it, the
     rule text says where it comes from when it is the mass of a hit the spectrum shows no ion at.
+    ``without_rt``: an MS/MS spectrum without a retention time (a search query, an LC scan group without time):
+    the rule text names a standard "run on the same method", not "at the same RT" (no criterion reads it).
     """
 
     kind: str  # "ei" or "ms2"
@@ -613,6 +615,7 @@ class Evidence:
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
     identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
     estimated_mass: int | None = None  # the spectrum's estimated nominal mass, for the rule text only
+    without_rt: bool = False  # MS/MS: the spectrum has no retention time, for the rule text only
 
 
 @dataclass(frozen=True)
@@ -790,8 +793,7 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return verdict(IDENTIFIED, RuleId.IDENTITY, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
         # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
-        excluders = "a reference standard run at the same RT" + (
-            ", or a retention index in the window," if evidence.kind == "ei" else "")
+        excluders = _standard_run(evidence) + (", or a retention index in the window," if evidence.kind == "ei" else "")
         if isomers is not None and isomers.thermal:  # an injector relative elutes as the hit does
             excluders = ("derivatisation or LC-MS -- not a standard run or a retention index --" if
                          len(isomers.thermal) == len(isomers.not_excluded) else
@@ -823,7 +825,7 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or an isomer the spectrum cannot tell "
                        f"from it -- in the library, scoring within the gap: {', '.join(evidence.close_isomers[:3])}; "
-                       f"{MAY_BE_NEW}; a reference standard run at the same RT excludes them", held_by=[HELD_ISOMER])
+                       f"{MAY_BE_NEW}; {_standard_run(evidence)} excludes them", held_by=[HELD_ISOMER])
     if failed_groups <= {"ambiguity", "isomer"}:
         # compounds this close are often isomers of one another, and the substance may be one the
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
@@ -998,6 +1000,12 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = 
                        verdict.criteria_not_evaluated, rule_id=RuleId.HRMS_NOT_MET)
     return Verdict(IDENTIFIED, "identity: every evaluated criterion met (isomers excluded by a standard at the same RT)",
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
+
+
+def _standard_run(evidence: Evidence) -> str:
+    """The reference standard run a rule text names: "at the same RT" unless the spectrum has none (an MS/MS
+    search query, an LC scan group without time: "at the same RT" named a time it lacks, newuser48)."""
+    return "a reference standard run " + ("on the same method" if evidence.without_rt else "at the same RT")
 
 
 def _ambiguity_phrase(evidence: Evidence, t: VerdictThresholds) -> str:

@@ -40,8 +40,10 @@ def _ei(name: str, names: frozenset[str] = frozenset()):
     return _assessed(query, library)
 
 
-def _mecamylamine_left_out(massbank_ms2_spectra):
+def _mecamylamine_left_out(massbank_ms2_spectra, rt: float | None = None):
+    """``rt``: the query given that retention time (s); MassBank's records carry none."""
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Mecamylamine")
+    query = query if rt is None else query.replace(retention_time=rt)
     block = str(query.get("inchikey"))[:14]
     library = [s for s in massbank_ms2_spectra
                if s.precursor_mz is not None and abs(float(s.precursor_mz) - float(query.precursor_mz)) <= 1.0
@@ -132,7 +134,8 @@ def test_a_results_file_written_before_held_by_is_reported_without_it(held):
 def test_one_heavier_compound_or_other_formula_is_it_not_them(held):
     # stop 47, a new user: "... excludes them" said of triacetin's one heavier compound
     assert held["triacetin"][0].verdict.rule.endswith("a retention index in the window, excludes it")
-    assert held["mecamylamine"][0].verdict.rule.endswith("a reference standard run at the same RT excludes it")
+    # newuser48: the query has no retention time, so not "a reference standard run at the same RT"
+    assert held["mecamylamine"][0].verdict.rule.endswith("a reference standard run on the same method excludes it")
     # beside isomers, several things: "them"
     assert held["4-methyl-2-pentanol"][0].verdict.rule.endswith("excludes them")
     assert held["3-ethylphenol"][0].verdict.rule.endswith("excludes them")
@@ -202,3 +205,14 @@ def test_the_conclusion_says_the_failed_criteria_were_not_met(held):
     said = conclusion(doc, {**finding, "acquisition": 0})
     assert "identification criteria (not met: " in said and "a heavier compound excluded (not possible" in said
     assert "criteria (a heavier compound excluded" not in said
+
+
+def test_an_ms2_rule_text_names_a_retention_time_only_where_the_spectrum_has_one(held, massbank_ms2_spectra):
+    # newuser48: the rule text of a spectrum without a retention time (MassBank's mecamylamine record, an LC scan
+    # group without time) ended "a reference standard run at the same RT excludes it" -- a time it lacks
+    found, _ = held["mecamylamine"]
+    assert found.verdict.rule.endswith("; a reference standard run on the same method excludes it")
+    assert "same RT" not in found.verdict.rule
+    # the same spectrum at 5.0 min: the RT is the standard's evidence, as for a run's findings (PestMix's)
+    timed, _ = _mecamylamine_left_out(massbank_ms2_spectra, rt=300.0)
+    assert timed.verdict.rule == found.verdict.rule.replace("on the same method", "at the same RT")
