@@ -49,7 +49,6 @@ from typing import Callable, Iterable
 
 from nps_id._words import agreeing
 from nps_id.match.isomer_rule import IsomerCheck, injector_direction, is_injector_relative
-from nps_id.match.precursor_formula import written_precision
 
 
 if sys.version_info >= (3, 11):
@@ -1147,8 +1146,12 @@ def _unit_precursor(check: "IsomerCheck") -> str:
 
 
 def _as_written(mz: float) -> str:
-    """A precursor m/z to the decimals it was written with (:func:`written_precision`; at most 4): aniline's "94"
-    read "94.0000", digits nobody wrote (newuser48)."""
+    """A precursor m/z to the decimals it was written with (:func:`~nps_id.match.precursor_formula.written_precision`;
+    at most 4): aniline's "94" read "94.0000", digits nobody wrote (newuser48)."""
+    # here, not at the top: it imports the search package, which a report re-rendered from a results file
+    # (nps_id.report reads this module) never needs; a verdict with a precursor was searched, so it is loaded
+    from nps_id.match.precursor_formula import written_precision
+
     precision = written_precision(mz)
     decimals = min(round(-math.log10(2 * precision)), 4) if precision > 0 else 4
     return f"{mz:.{decimals}f}"
