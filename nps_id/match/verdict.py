@@ -1146,15 +1146,11 @@ def _unit_precursor(check: "IsomerCheck") -> str:
 
 
 def _as_written(mz: float) -> str:
-    """A precursor m/z to the decimals it was written with (:func:`~nps_id.match.precursor_formula.written_precision`;
-    at most 4): aniline's "94" read "94.0000", digits nobody wrote (newuser48)."""
-    # here, not at the top: it imports the search package, which a report re-rendered from a results file
-    # (nps_id.report reads this module) never needs; a verdict with a precursor was searched, so it is loaded
-    from nps_id.match.precursor_formula import written_precision
-
-    precision = written_precision(mz)
-    decimals = min(round(-math.log10(2 * precision)), 4) if precision > 0 else 4
-    return f"{mz:.{decimals}f}"
+    """A precursor m/z to the decimals it was written with, at most 4 (trailing zeros are not read, as
+    :func:`~nps_id.search.index.recorded_precision_of` reads them): aniline's "94" read "94.0000", digits nobody
+    wrote (newuser48); a 32-bit float's 143.199996948242 reads "143.2"."""
+    # string work, not precursor_formula.written_precision (~15 us a call): every MS/MS verdict prints two
+    return f"{mz:.4f}".rstrip("0").rstrip(".")
 
 
 def _no_product_ion(level: float) -> str:
