@@ -58,8 +58,8 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            (a ring position, a moved methyl, ...: perhaps one no library holds, a new substance);
            "[isomer not excluded: the hit or a heavier compound]": an EI spectrum without an ion at
            the hit's mass, which a heavier compound's fragments can give; "... or a compound of
-           another formula at its nominal mass]": an MS/MS precursor m/z written to fewer than 3
-           decimals (unit resolution), which does not establish the formula (an accurate one would);
+           another formula within the precision of the precursor m/z]": an MS/MS precursor m/z
+           written to fewer than 3 decimals, which does not establish the formula (an accurate one would);
            a reference standard of the hit run at the same RT (--reference-standard; LC-MS/MS:
            with >= 2 of its product ions), or on GC a retention index within the window of the
            library's (--alkanes), excludes them

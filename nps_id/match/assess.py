@@ -668,6 +668,8 @@ def assess_search(spectra: Sequence[Any], hits: Any, reference: Reference, analo
 
                 extra["analogue_query_mass"] = query_mass(spectrum)
         precursor = None
+        if kind == "ms2" and spectrum.get("retention_time") is None:
+            extra["without_rt"] = True  # the rule text names no RT it lacks
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
         out[q] = assess(spectrum.mz, spectrum.intensity, kind, ranked,

@@ -180,7 +180,8 @@ def _with_unit_precursor(check: IsomerCheck, row: int, facts: LibraryFacts, prec
             names.setdefault(name, None)
             if len(names) > UNIT_PRECURSOR_NAMED:  # enough to name; the rest is "..."
                 break
-    return replace(check, unit_precursor=mz, unit_precursor_isobars=tuple(names)) if names else check
+    return replace(check, unit_precursor=mz, unit_precursor_isobars=tuple(names),
+                   unit_precursor_window=window) if names else check
 
 
 def precursor_window(mz: float, mode: str, molecule: float | None, unit_da: float, ppm: float) -> float:

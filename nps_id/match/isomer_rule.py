@@ -126,7 +126,7 @@ class IsomerCheck:
     formula whose ion lies within what its digits leave open (half its last written decimal plus
     ``precursor_formula_ppm``; the nominal ion, ``isomer_ms2_unit_precursor_da``, for a unit-resolution
     instrument's or one the hit's own formula does not fit: :func:`nps_id.match.isomer_evidence.precursor_window`)
-    (``unit_precursor_isobars``, the names of the first four): the precursor does not establish the hit's formula, so
+    (``unit_precursor_isobars``, the names of the first four; ``unit_precursor_window``, that half-width): the precursor does not establish the hit's formula, so
     a compound of another formula (absent from the library as the left-out mecamylamine was) is not
     excluded; else 0.
     ``heavier``: EI, the hit's nominal mass when the spectrum shows no ion there and a heavier compound is
@@ -141,6 +141,7 @@ class IsomerCheck:
     record_no_product_ion: float = 0.0
     unit_precursor: float = 0.0
     unit_precursor_isobars: tuple[str, ...] = ()
+    unit_precursor_window: float = 0.0  # the half-width (Da) it was held within, for the rule text
     heavier: int = 0
 
     @property

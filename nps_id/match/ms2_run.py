@@ -256,7 +256,7 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
         analogue_confidence=top.analogue_confidence if as_analogue else None,
         analogue_delta_mass=top.delta_mass if as_analogue else None,
         analogue_query_mass=top.query_mass if as_analogue else None,
-        same_hit_elsewhere=same_hit_elsewhere, **hrms,
+        same_hit_elsewhere=same_hit_elsewhere, without_rt=group.rt_min is None, **hrms,
     )
     finding = build_finding(group.rt_minutes, top, hits, assessment, library, params.top_k, mode=mode, ri=None, lib_ri=None,
                        delta_ri=None, spectrum=(spectrum.mz, spectrum.intensity),

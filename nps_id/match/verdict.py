@@ -577,6 +577,8 @@ class Evidence:
     their criteria say so instead of quoting the 0 they are given (the finding shows the hit's MF).
     ``estimated_mass``: the spectrum's estimated nominal mass (None: not given); no criterion reads it, the
     rule text says where it comes from when it is the mass of a hit the spectrum shows no ion at.
+    ``without_rt``: an MS/MS spectrum without a retention time (a search query, an LC scan group without time):
+    the rule text names a standard "run on the same method", not "at the same RT" (no criterion reads it).
     """
 
     kind: str  # "ei" or "ms2"
@@ -612,6 +614,7 @@ class Evidence:
     close_relatives: tuple[tuple[str, str], ...] = ()  # (name, move) of close_isomers that are GC injector relatives
     identity_hit: bool = True  # False: only an analogue-mode hit; its scores stand at 0 and fail by construction
     estimated_mass: int | None = None  # the spectrum's estimated nominal mass, for the rule text only
+    without_rt: bool = False  # MS/MS: the spectrum has no retention time, for the rule text only
 
 
 @dataclass(frozen=True)
@@ -742,18 +745,18 @@ def _checks(evidence: Evidence, t: VerdictThresholds) -> list[tuple[str, bool | 
         # in-source fragment recorded as the precursor): the precursor must be an ion of the candidate.
         mz, ion = evidence.precursor_ion
         if evidence.stated_ion is not None:  # the spectrum's ion of the whole molecule gives its mass
-            checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate's whole molecule, as the spectrum "
-                           f"states ({evidence.stated_ion}), not an in-source fragment" + (f": its {ion}" if ion else " (it is not)"),
+            checks.append((f"precursor m/z {_as_written(mz)} is an ion of the candidate's whole molecule, as the "
+                           f"spectrum states ({evidence.stated_ion}), not an in-source fragment" + (f": its {ion}" if ion else " (it is not)"),
                            ion is not None, "mass"))
         else:
-            checks.append((f"precursor m/z {mz:.4f} is an ion of the candidate ({ion or 'of no ion type'})",
+            checks.append((f"precursor m/z {_as_written(mz)} is an ion of the candidate ({ion or 'of no ion type'})",
                            ion is not None, "mass"))
     if evidence.record_precursor is not None:
         # Nominal precursors (160.0, 161.0) widen the search's window to the next ion: a record of
         # another precursor ion ([M+H]+ of a compound 1 u heavier) fragmented another ion.
         record_mz, same = evidence.record_precursor
         checks.append((f"the precursor is the ion the library record fragmented (the library record's precursor m/z "
-                       f"{record_mz:.4f})", same, "mass"))
+                       f"{_as_written(record_mz)})", same, "mass"))
     if evidence.precursor_formula is not None:
         error, precision = evidence.precursor_formula
         checks.append((f"the precursor m/z is the candidate's ion by its formula within {t.precursor_formula_ppm:g} ppm"
@@ -795,8 +798,7 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return verdict(IDENTIFIED, RuleId.IDENTITY, "identity: every evaluated criterion met")
     if failed_groups == {"isomer"}:
         # the next step, in the rule itself: what evidence would exclude the isomers (GC only has RI)
-        excluders = "a reference standard run at the same RT" + (
-            ", or a retention index in the window," if evidence.kind == "ei" else "")
+        excluders = _standard_run(evidence) + (", or a retention index in the window," if evidence.kind == "ei" else "")
         if isomers is not None and isomers.thermal:  # an injector relative elutes as the hit does
             excluders = ("derivatisation or LC-MS -- not a standard run or a retention index --" if
                          len(isomers.thermal) == len(isomers.not_excluded) else
@@ -828,7 +830,7 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: the substance is the hit or an isomer the spectrum cannot tell "
                        f"from it -- in the library, scoring within the gap: {', '.join(evidence.close_isomers[:3])}; "
-                       f"{MAY_BE_NEW}; a reference standard run at the same RT excludes them", held_by=[HELD_ISOMER])
+                       f"{MAY_BE_NEW}; {_standard_run(evidence)} excludes them", held_by=[HELD_ISOMER])
     if failed_groups <= {"ambiguity", "isomer"}:
         # compounds this close are often isomers of one another, and the substance may be one the
         # library lacks (mephedrone left out: 3-MMC against 2-MMC); the text does not read the
@@ -1005,6 +1007,12 @@ def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = 
                    verdict.criteria_met + [evidence_text], [], verdict.criteria_not_evaluated, rule_id=RuleId.IDENTITY)
 
 
+def _standard_run(evidence: Evidence) -> str:
+    """The reference standard run a rule text names: "at the same RT" unless the spectrum has none (an MS/MS
+    search query, an LC scan group without time: "at the same RT" named a time it lacks, newuser48)."""
+    return "a reference standard run " + ("on the same method" if evidence.without_rt else "at the same RT")
+
+
 def _ambiguity_phrase(evidence: Evidence, t: VerdictThresholds) -> str:
     """Why the library cannot single the hit out: a compound scoring as close (gap, isomer alert),
     and/or the hit being the best hit at other retention times too -- which a clear gap leaves
@@ -1080,7 +1088,9 @@ HELD_BY = (HELD_ISOMER, HELD_INJECTOR_RELATIVE, HELD_HEAVIER, HELD_OTHER_FORMULA
 #: How the two that are no isomer read (the reports' and ``match``'s short forms say them too: they said
 #: "an isomer" of triacetin's spectrum held as 1,3-diacetin, a new user at stop 47).
 HEAVIER_WORDS = "a heavier compound"  # (isomer_rule.HEAVIER is the rates-file kind)
-OTHER_FORMULA_WORDS = "a compound of another formula at its nominal mass"
+#: Not "at its nominal mass": a 2-decimal precursor holds only formulae within its digits (quinoline N-oxide's
+#: "146.06", +-0.008 Da: prec48; newuser48); "the precision" is the window a unit one leaves open too.
+OTHER_FORMULA_WORDS = "a compound of another formula within the precision of the precursor m/z"
 NOT_ISOMER_WORDS = {HELD_HEAVIER: HEAVIER_WORDS, HELD_OTHER_FORMULA: OTHER_FORMULA_WORDS}
 _CANNOT_TELL = "the spectrum cannot tell from it"
 
@@ -1101,7 +1111,7 @@ def held_by(check: "IsomerCheck | None") -> list[str]:
 def held_words(held: Iterable[str]) -> str | None:
     """What an "isomer not excluded" verdict holding ``held`` (:attr:`Verdict.held_by`) may be besides the hit
     when that is not only an isomer: "a heavier compound" alone, "an isomer or a heavier compound" beside
-    any other reason ("... a compound of another formula at its nominal mass" likewise); else None."""
+    any other reason ("... a compound of another formula within the precision of the precursor m/z" likewise); else None."""
     held = list(held)
     other = next((NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS), None)
     return other if other is None or len(held) == 1 else f"an isomer or {other}"
@@ -1146,13 +1156,24 @@ def _injector_relative(move: str, smiles: str = "") -> str:
 
 def _unit_precursor(check: "IsomerCheck") -> str:
     """'a precursor m/z 168 written to fewer than 3 decimals (trailing zeros are not read), which compounds of another
-    formula give too (...)'."""
+    formula give too, their ions within +-0.5 Da of it (...)'."""
     shown = ", ".join(check.unit_precursor_isobars[:3]) + (", ..." if len(check.unit_precursor_isobars) > 3 else "")
+    # the window said: "146.06" holds a formula 3.4 mDa away, not every one of the nominal ion (newuser48)
+    half = f"{check.unit_precursor_window:.3f}".rstrip("0").rstrip(".")
+    window = f", their ions within +-{half} Da of it" if check.unit_precursor_window else ""
     # "(trailing zeros are not read)": the m/z is read as a number, so "168.1000" is 168.1 -- the text must not
     # tell whoever wrote 4 decimals that they wrote fewer (attack47)
     return (f"a precursor m/z {check.unit_precursor:g} written to fewer than 3 decimals (trailing zeros are not read), "
-            f"which compounds of another formula give too (in the library: {shown}) -- the precursor does not establish "
+            f"which compounds of another formula give too{window} (in the library: {shown}) -- the precursor does not establish "
             "the hit's formula (an accurate precursor m/z, to 3 or more decimals, would)")
+
+
+def _as_written(mz: float) -> str:
+    """A precursor m/z to the decimals it was written with, at most 4 (trailing zeros are not read, as
+    :func:`~nps_id.search.index.recorded_precision_of` reads them): aniline's "94" read "94.0000", digits nobody
+    wrote (newuser48); a 32-bit float's 143.199996948242 reads "143.2"."""
+    # string work, not precursor_formula.written_precision (~15 us a call): every MS/MS verdict prints two
+    return f"{mz:.4f}".rstrip("0").rstrip(".")
 
 
 def _no_product_ion(level: float) -> str:

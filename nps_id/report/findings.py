@@ -216,9 +216,9 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
         notes.append("A heavier compound not excluded: the spectrum shows no ion at the hit's mass, and a heavier "
                      f"compound's fragments can give it; {excluder} excludes it.")
     if HELD_OTHER_FORMULA in held:
-        notes.append("A compound of another formula at the hit's nominal mass not excluded: the precursor m/z, written "
-                     "to fewer than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or "
-                     f"{excluder} excludes it.")
+        notes.append("A compound of another formula within the precision of the precursor m/z not excluded: the "
+                     "precursor m/z, written to fewer than 3 decimals, does not establish the hit's formula; an "
+                     f"accurate precursor m/z or {excluder} excludes it.")
     if relatives:
         notes.append(f"GC injector relatives not excluded ({relatives_text(relatives)}): the hot injector turns one "
                      "into the other, so they elute and fragment as the hit does; neither a retention index nor a "
@@ -236,7 +236,8 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     if lc and not separate_standard(f):
         notes.append("No retention time of a reference standard on the same method compared: isomers with similar "
                      "spectra are separated only by it (LC has no retention index).")
-    elif not lc and f["ri"] is None:
+    elif not lc and f["ri"] is None and not isomers_excluded_by(f):
+        # a same-method standard (or the verdict) excluded them: no gap left open (etizolam on the card, newuser48)
         notes.append("No retention index measured: isomers with similar spectra are not separated by RI.")
     if (f.get("reference_standard") or {}).get("same_run"):
         notes.append("No separate reference standard of this substance was run: the run named as its standard "

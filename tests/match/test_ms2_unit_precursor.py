@@ -47,8 +47,12 @@ def test_a_left_out_amine_at_a_unit_precursor_is_not_identified_as_another_formu
     # the compounds it names are of another formula, not isomers, and an accurate m/z is what would settle it
     # (a new user, stop 47: the rule said only "the hit or an isomer")
     assert found.verdict.held_by == ["other_formula"]  # said as data too (stop 48): the reports read it
-    assert held_words(found.verdict.held_by) == "a compound of another formula at its nominal mass"
-    assert "the substance is the hit or a compound of another formula at its nominal mass the spectrum" in (
+    assert held_words(found.verdict.held_by) == (
+        "a compound of another formula within the precision of the precursor m/z")
+    assert ("the substance is the hit or a compound of another formula within the precision of the precursor m/z the "
+            "spectrum") in found.verdict.rule
+    # "168": what its digits leave open is the nominal ion (newuser48: the text says the window)
+    assert "which compounds of another formula give too, their ions within +-0.5 Da of it (in the library:" in (
         found.verdict.rule)
     assert "(an accurate precursor m/z, to 3 or more decimals, would)" in found.verdict.rule
     # the rule off, as until stop 47: the same match was an identification (wrong)
@@ -67,6 +71,12 @@ def test_a_unit_precursor_no_other_library_formula_shares_keeps_its_identificati
     found, hit = _searched(massbank_ms2_spectra, query, left_out=False)
     assert hit == "Aniline" and found.verdict.verdict == "identified"
     assert not found.isomers.unit_precursor
+    # its criteria print the precursor as written, "94", not "94.0000" -- digits nobody wrote (newuser48)
+    assert ("precursor m/z 94 is an ion of the candidate's whole molecule, as the spectrum states ([M+H]+), not an "
+            "in-source fragment: its [M+H]+") in found.verdict.criteria_met
+    # the library record's, written to 4 decimals, keeps them
+    assert "the precursor is the ion the library record fragmented (the library record's precursor m/z 94.0651)" in (
+        found.verdict.criteria_met)
 
 
 def test_a_precursor_written_with_trailing_zeros_is_not_said_to_be_written_shorter(massbank_ms2_spectra, tmp_path):
@@ -109,6 +119,13 @@ def test_a_two_decimal_precursor_still_holds_for_a_formula_inside_its_precision(
     found, _ = _searched(massbank_ms2_spectra, query, left_out=False)
     assert found.verdict.verdict == "tentative" and found.isomers.unit_precursor == 146.06
     assert found.isomers.unit_precursor_isobars == ("5-methanesulfinylpentanenitrile",)
+    # newuser48: its texts said "a compound of another formula at its nominal mass", which "146.06" is not held by
+    # (the nominal ion 146 holds formulae 0.5 Da apart); they say the precision, and the window, 0.005 + 20 ppm
+    assert "nominal" not in found.verdict.rule and "nominal" not in " ".join(found.verdict.criteria_failed)
+    assert ("the substance is the hit or a compound of another formula within the precision of the precursor m/z "
+            "the spectrum cannot tell from it -- a precursor m/z 146.06 written to fewer than 3 decimals (trailing "
+            "zeros are not read), which compounds of another formula give too, their ions within +-0.008 Da of it "
+            "(in the library: 5-methanesulfinylpentanenitrile)") in found.verdict.rule
 
 
 def test_the_precursor_window_is_what_its_digits_say():

@@ -808,7 +808,7 @@ def test_an_ms2_match_to_a_record_of_another_precursor_ion_is_not_identified(ms2
     found, hit = _massbank_ms2_search(ms2_records, "N-Methyl-N-propagylbenzylamine", "C10H12N2")
     assert hit == "Tolazoline"
     assert found.verdict.verdict == "inconclusive" and found.verdict.rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
-    assert any("the library record's precursor m/z 161.0000" in c for c in found.verdict.criteria_failed)
+    assert any("the library record's precursor m/z 161)" in c for c in found.verdict.criteria_failed)
     assert found.new_substance
 
 
@@ -1001,7 +1001,7 @@ def test_an_ms2_spectrum_of_a_whole_molecule_is_not_identified_as_a_records_in_s
     found, hit = _massbank_ms2_search(ms2_records, "Suberate", "C6H8O7")
     assert hit == "Isocitrate"
     assert found.verdict.verdict == INCONCLUSIVE and found.verdict.rule_id is RuleId.MOLECULAR_ION_INCONSISTENT
-    assert "precursor m/z 173.0000 is an ion of the candidate's whole molecule, as the spectrum states ([M-H]-), " \
+    assert "precursor m/z 173 is an ion of the candidate's whole molecule, as the spectrum states ([M-H]-), " \
            "not an in-source fragment (it is not)" in found.verdict.criteria_failed
     assert found.new_substance
     # any ion of the candidate, as for a run's scans, which state no ion type: identified as isocitrate
@@ -1011,7 +1011,7 @@ def test_an_ms2_spectrum_of_a_whole_molecule_is_not_identified_as_a_records_in_s
     # suberate's own records: its [M-H]- is theirs, the criterion met
     own, hit = _massbank_ms2_search(ms2_records, "Suberate", "C8H14O4")
     assert hit == "Suberic acid"  # MassBank's name of its records
-    assert any(c.startswith("precursor m/z 173.0000 is an ion of the candidate's whole molecule") and
+    assert any(c.startswith("precursor m/z 173 is an ion of the candidate's whole molecule") and
                c.endswith(": its [M-H]-") for c in own.verdict.criteria_met)
 
 

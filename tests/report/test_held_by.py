@@ -40,8 +40,10 @@ def _ei(name: str, names: frozenset[str] = frozenset()):
     return _assessed(query, library)
 
 
-def _mecamylamine_left_out(massbank_ms2_spectra):
+def _mecamylamine_left_out(massbank_ms2_spectra, rt: float | None = None):
+    """``rt``: the query given that retention time (s); MassBank's records carry none."""
     query = next(s for s in read(data_path("massbank", "ms2-queries-identity.msp.gz")) if s.name == "Mecamylamine")
+    query = query if rt is None else query.replace(retention_time=rt)
     block = str(query.get("inchikey"))[:14]
     library = [s for s in massbank_ms2_spectra
                if s.precursor_mz is not None and abs(float(s.precursor_mz) - float(query.precursor_mz)) <= 1.0
@@ -81,10 +83,12 @@ CASES = {
                       "ORTHO-ETHYLPHENOL or an isomer the evidence does not exclude (2 isomers, 0 not in the library)",
                       "one run at this RT would exclude the 2 isomers"),
     "mecamylamine": (["other_formula"],
-                     " [isomer not excluded: the hit or a compound of another formula at its nominal mass]",
-                     "2-Azaspiro[4.5]decane-1,3-dione or a compound of another formula at its nominal mass the "
-                     "evidence does not exclude",
-                     "one run at this RT would exclude a compound of another formula at its nominal mass"),
+                     " [isomer not excluded: the hit or a compound of another formula within the precision of the "
+                     "precursor m/z]",
+                     "2-Azaspiro[4.5]decane-1,3-dione or a compound of another formula within the precision of the "
+                     "precursor m/z the evidence does not exclude",
+                     "one run at this RT would exclude a compound of another formula within the precision of the "
+                     "precursor m/z"),
 }
 
 
@@ -163,7 +167,8 @@ def test_a_hand_edited_held_by_is_read_once_each_and_only_for_its_verdict(held):
 def test_one_heavier_compound_or_other_formula_is_it_not_them(held):
     # stop 47, a new user: "... excludes them" said of triacetin's one heavier compound
     assert held["triacetin"][0].verdict.rule.endswith("a retention index in the window, excludes it")
-    assert held["mecamylamine"][0].verdict.rule.endswith("a reference standard run at the same RT excludes it")
+    # newuser48: the query has no retention time, so not "a reference standard run at the same RT"
+    assert held["mecamylamine"][0].verdict.rule.endswith("a reference standard run on the same method excludes it")
     # beside isomers, several things: "them"
     assert held["4-methyl-2-pentanol"][0].verdict.rule.endswith("excludes them")
     assert held["3-ethylphenol"][0].verdict.rule.endswith("excludes them")
@@ -189,8 +194,8 @@ def test_a_finding_without_a_retention_time_is_not_told_one_run_at_this_rt(held)
     found, hit = held["mecamylamine"]
     _, shown = _shown(found, hit, lc=True, isomers=[LC_ISOMER])
     assert reference_standard_field(shown, stated=True) == (
-        "no: one run on the same method would exclude the 1 isomer and a compound of another formula at its nominal "
-        "mass by its retention time, which this finding lacks")
+        "no: one run on the same method would exclude the 1 isomer and a compound of another formula within the "
+        "precision of the precursor m/z by its retention time, which this finding lacks")
     _, gc = _shown(*held["3-ethylphenol"])  # a GC finding keeps its words
     assert reference_standard_field(gc, stated=True) == "no: one run at this RT would exclude the 2 isomers"
 
@@ -216,8 +221,8 @@ def test_the_limitations_name_what_holds_a_finding_that_is_no_isomer(held):
     assert ("A heavier compound not excluded: the spectrum shows no ion at the hit's mass, and a heavier compound's "
             "fragments can give it; a retention index or a reference standard excludes it.") in triacetin["limitations"]
     _, mecamylamine = _shown(*held["mecamylamine"], lc=True)
-    assert ("A compound of another formula at the hit's nominal mass not excluded: the precursor m/z, written to fewer "
-            "than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or a reference standard "
+    assert ("A compound of another formula within the precision of the precursor m/z not excluded: the precursor "
+            "m/z, written to fewer than 3 decimals, does not establish the hit's formula; an accurate precursor m/z or a reference standard "
             "run on the same method excludes it.") in mecamylamine["limitations"]
     _, ethylphenol = _shown(*held["3-ethylphenol"])
     assert not any("not excluded:" in n and "heavier" in n or "another formula" in n for n in ethylphenol["limitations"])
@@ -233,3 +238,14 @@ def test_the_conclusion_says_the_failed_criteria_were_not_met(held):
     said = conclusion(doc, {**finding, "acquisition": 0})
     assert "identification criteria (not met: " in said and "a heavier compound excluded (not possible" in said
     assert "criteria (a heavier compound excluded" not in said
+
+
+def test_an_ms2_rule_text_names_a_retention_time_only_where_the_spectrum_has_one(held, massbank_ms2_spectra):
+    # newuser48: the rule text of a spectrum without a retention time (MassBank's mecamylamine record, an LC scan
+    # group without time) ended "a reference standard run at the same RT excludes it" -- a time it lacks
+    found, _ = held["mecamylamine"]
+    assert found.verdict.rule.endswith("; a reference standard run on the same method excludes it")
+    assert "same RT" not in found.verdict.rule
+    # the same spectrum at 5.0 min: the RT is the standard's evidence, as for a run's findings (PestMix's)
+    timed, _ = _mecamylamine_left_out(massbank_ms2_spectra, rt=300.0)
+    assert timed.verdict.rule == found.verdict.rule.replace("on the same method", "at the same RT")

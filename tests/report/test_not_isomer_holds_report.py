@@ -50,13 +50,15 @@ def test_a_unit_precursor_hold_names_a_compound_of_another_formula(massbank_ms2_
     found, hit = _searched(massbank_ms2_spectra, _query("Mecamylamine"), left_out=True)
     assert hit == "2-Azaspiro[4.5]decane-1,3-dione" and found.isomers.unit_precursor == 168.0
     # the rule text: the compounds it names are of another formula (C9H13NO2 against C11H21N), no isomers
-    assert "the substance is the hit or a compound of another formula at its nominal mass the spectrum cannot tell" in (
+    assert ("the substance is the hit or a compound of another formula within the precision of the precursor m/z the "
+            "spectrum cannot tell") in (
         found.verdict.rule)
     isomers = [{"name": None, "smiles": n.smiles, "in_library": False, "move": n.move, "inseparable_rate": n.rate}
                for n in found.isomers.absent]
     shown, _ = _shown(hit, found.verdict, isomers)
     note = isomers_open(shown)
-    assert "the evidence does not exclude" in note and "or a compound of another formula at its nominal mass" in note
+    assert "the evidence does not exclude" in note and (
+        "or a compound of another formula within the precision of the precursor m/z") in note
 
 
 def test_a_heavier_compound_is_named_beside_the_isomers_that_also_hold_a_finding(triacetin_as_diacetin):
