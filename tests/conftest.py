@@ -189,6 +189,10 @@ def _build_ahead(shared: Path, source: Path) -> None:
     """The background process of :func:`pytest_collection_finish` (it inherited the lock)."""
     import warnings
 
+    from nps_id._workers import die_with_parent
+
+    # ends with the worker that started it, even one killed; Ctrl-C is for that worker to handle
+    die_with_parent(os.getppid())
     with warnings.catch_warnings(record=True):  # as pytest does: recorded, never in the command's output
         _build_locked(shared, SWGDRUG_CLI, partial(_build_swgdrug_cli, source))
 
