@@ -8,6 +8,9 @@ import fcntl
 import os
 import pickle
 import shutil
+import subprocess
+import sys
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Callable, TypeVar
@@ -44,19 +47,38 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
     For session fixtures that build libraries or match real runs: each worker made its own before
     (stop 47), and a library file of other bytes also filled its own caches (indexes, library facts,
     isomer pairs are kept per file SHA-256). What is built is read-only for the tests, as before.
-    The result goes between the workers of this run as a pickle in the run's own temporary folder."""
-    shared = run_folder(tmp_path_factory) / "built-once"
-    shared.mkdir(exist_ok=True)
-    folder, result_file = shared / name, shared / f"{name}.pickle"
+    The result goes between the workers of this run as a pickle in the run's own temporary folder
+    (also from a build started ahead in the background, :func:`pytest_collection_finish`)."""
+    shared = _built_once_folder(run_folder(tmp_path_factory))
     with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if build() fails
-        if result_file.exists():
-            return pickle.loads(result_file.read_bytes())
-        shutil.rmtree(folder, ignore_errors=True)  # what a failed or skipped build left
-        folder.mkdir()
-        result = build(folder)
-        result_file.write_bytes(pickle.dumps(result))
-        return result
+        return _build_locked(shared, name, build)
+
+
+def _built_once_folder(root: Path) -> Path:
+    shared = root / "built-once"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
+def _build_locked(shared: Path, name: str, build: Callable[[Path], T]) -> T:
+    """What :func:`built_once` does holding the lock: read the result if there, else build it."""
+    folder, result_file = shared / name, shared / f"{name}.pickle"
+    if result_file.exists():
+        return pickle.loads(result_file.read_bytes())
+    shutil.rmtree(folder, ignore_errors=True)  # what a failed, skipped or stopped build left
+    folder.mkdir()
+    result = build(folder)
+    # whole or not at all: a build stopped at the session's end must not leave half a pickle
+    part = shared / f"{name}.pickle.part"
+    part.write_bytes(pickle.dumps(result))
+    os.replace(part, result_file)
+    return result
+
+
+def _suite_cache_env(root: Path) -> dict[str, str]:
+    """The suite's cache folders in the run's folder ``root`` (:func:`_suite_cache`)."""
+    return {"NPS_ID_CACHE": str(root / "nps-id-cache"), "XDG_CACHE_HOME": str(root / "xdg-cache")}
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -67,10 +89,9 @@ def _suite_cache(tmp_path_factory: pytest.TempPathFactory):
     (downloads, regression builds) point into the run's temporary folder, one for all xdist
     workers of a run (the caches merge what other processes wrote), so the second worker reuses
     what the first computed; subprocesses inherit them."""
-    root = run_folder(tmp_path_factory)
-    saved = {name: os.environ.get(name) for name in ("NPS_ID_CACHE", "XDG_CACHE_HOME")}
-    os.environ["NPS_ID_CACHE"] = str(root / "nps-id-cache")
-    os.environ["XDG_CACHE_HOME"] = str(root / "xdg-cache")
+    ours = _suite_cache_env(run_folder(tmp_path_factory))
+    saved = {name: os.environ.get(name) for name in ours}
+    os.environ.update(ours)
     yield
     for name, value in saved.items():
         if value is None:
@@ -86,6 +107,104 @@ def shared_data() -> Path:
     return DATA
 
 
+def _build_swgdrug_cli(source: Path, folder: Path) -> tuple[Path, Path, SimpleNamespace, BuildSummary]:
+    """:func:`_swgdrug_cli`'s build into ``folder`` (also run ahead by :func:`_build_ahead`)."""
+    from click.testing import CliRunner
+
+    import nps_id.library
+    from nps_id.cli import cli
+
+    out = folder / "swgdrug.h5"
+    real, summaries = nps_id.library.build_library, []
+
+    def recorded(*args, **kwargs):
+        summaries.append(real(*args, **kwargs))
+        return summaries[-1]
+
+    with pytest.MonkeyPatch.context() as patch:  # the command imports it when it runs
+        patch.setattr(nps_id.library, "build_library", recorded)
+        result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(out),
+                                          "--name", "SWGDRUG", "--release", "3.4"])
+    assert len(summaries) == 1, result.output
+    # click's Result holds the traceback of its SystemExit, which does not go between processes
+    said = SimpleNamespace(exit_code=result.exit_code, output=result.output, stdout=result.stdout,
+                           stderr=result.stderr)
+    return source, out, said, summaries[0]
+
+
+SWGDRUG_CLI = "swgdrug-cli"  # built_once's name of the session's whole SWGDRUG build
+# fixtures that need it: the tests using them come last, and it is built ahead in the background
+NEEDS_SWGDRUG = frozenset({"swgdrug_build", "swgdrug_cli_build"})
+_ahead: list[subprocess.Popen] = []
+
+
+def _needs_swgdrug(item: pytest.Item) -> bool:
+    return not NEEDS_SWGDRUG.isdisjoint(getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules with a test that needs the session's whole SWGDRUG build run after all others
+    (each module kept whole and in its order, so module fixtures are still made once): under
+    ``-n 2`` a worker had nothing to do for the ~1 min the other built it (stop 48); now both run
+    library-free tests while it is built ahead (:func:`pytest_collection_finish`). Every worker sorts
+    the same collection the same way, as pytest-xdist requires."""
+    late = {item.module.__name__ for item in items if isinstance(item, pytest.Function) and _needs_swgdrug(item)}
+    items.sort(key=lambda item: isinstance(item, pytest.Function) and item.module.__name__ in late)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the session's whole SWGDRUG build in a background process as soon as a collection holds
+    a test that needs it (the first process of the run to get here; none when the data are absent
+    or with ``--collect-only``), so the tests before it run meanwhile. It holds :func:`built_once`'s
+    lock until its result is written: a test that needs it waits as before, and one that finds no
+    result (the build failed or was stopped) builds it itself and shows why. Stopped at the end of
+    the session (:func:`pytest_unconfigure`)."""
+    config = session.config
+    source = DATA / "swgdrug" / "SWGDRUG-3.4.msp.gz"
+    if config.option.collectonly or not source.exists() or not any(map(_needs_swgdrug, session.items)):
+        return
+    root = run_folder(config._tmp_path_factory)  # what the tmp_path_factory fixture returns
+    shared = _built_once_folder(root)
+    try:  # the first worker of the run starts it; the other finds the mark
+        os.close(os.open(shared / f"{SWGDRUG_CLI}.ahead", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    with open(shared / f"{SWGDRUG_CLI}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # a test is building it already
+            return
+        if (shared / f"{SWGDRUG_CLI}.pickle").exists():
+            return
+        code = ("import sys; from pathlib import Path; from tests.conftest import _build_ahead; "
+                "_build_ahead(Path(sys.argv[1]), Path(sys.argv[2]))")
+        with open(shared / f"{SWGDRUG_CLI}.ahead.log", "w") as log:
+            # the child's copy of the locked file keeps the lock after ours closes
+            _ahead.append(subprocess.Popen([sys.executable, "-c", code, str(shared), str(source)],
+                                           cwd=config.rootpath, env={**os.environ, **_suite_cache_env(root)},
+                                           stdout=log, stderr=subprocess.STDOUT, pass_fds=(lock.fileno(),)))
+
+
+def _build_ahead(shared: Path, source: Path) -> None:
+    """The background process of :func:`pytest_collection_finish` (it inherited the lock)."""
+    import warnings
+
+    from nps_id._workers import die_with_parent
+
+    # ends with the worker that started it, even one killed; Ctrl-C is for that worker to handle
+    die_with_parent(os.getppid())
+    with warnings.catch_warnings(record=True):  # as pytest does: recorded, never in the command's output
+        _build_locked(shared, SWGDRUG_CLI, partial(_build_swgdrug_cli, source))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """No build ahead outlives its session, also one ended early or by Ctrl-C."""
+    for process in _ahead:
+        if process.poll() is None:
+            process.terminate()
+        process.wait()
+
+
 def _swgdrug_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, SimpleNamespace, BuildSummary]:
     """(source, library, what the command said, build summary) of ``nps-id library build
     SWGDRUG-3.4.msp.gz --name SWGDRUG --release 3.4``, run once per run (:func:`built_once`).
@@ -96,30 +215,7 @@ def _swgdrug_cli(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, 
     gives the same content hash is asserted on the subset, tests/library/test_build.py)."""
     source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
 
-    def build(folder: Path) -> tuple[Path, Path, SimpleNamespace, BuildSummary]:
-        from click.testing import CliRunner
-
-        import nps_id.library
-        from nps_id.cli import cli
-
-        out = folder / "swgdrug.h5"
-        real, summaries = nps_id.library.build_library, []
-
-        def recorded(*args, **kwargs):
-            summaries.append(real(*args, **kwargs))
-            return summaries[-1]
-
-        with pytest.MonkeyPatch.context() as patch:  # the command imports it when it runs
-            patch.setattr(nps_id.library, "build_library", recorded)
-            result = CliRunner().invoke(cli, ["library", "build", str(source), "-o", str(out),
-                                              "--name", "SWGDRUG", "--release", "3.4"])
-        assert len(summaries) == 1, result.output
-        # click's Result holds the traceback of its SystemExit, which does not go between processes
-        said = SimpleNamespace(exit_code=result.exit_code, output=result.output, stdout=result.stdout,
-                               stderr=result.stderr)
-        return source, out, said, summaries[0]
-
-    return built_once(tmp_path_factory, "swgdrug-cli", build)
+    return built_once(tmp_path_factory, SWGDRUG_CLI, partial(_build_swgdrug_cli, source))
 
 
 @pytest.fixture(scope="session")
