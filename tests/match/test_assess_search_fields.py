@@ -38,6 +38,8 @@ def _one_by_one(spectra, hits, reference, analog, confidence):
             extra["major_ions"] = major_ions_present(spectrum.mz, *reference.peaks.row(ranked[0].row), level,
                                                      (float(spectrum.mz.min()), float(spectrum.mz.max())))
             extra["n_ions"] = int(spectrum.mz.size)
+        if kind == "ms2" and spectrum.get("retention_time") is None:  # the rule text names no RT it lacks (stop 48)
+            extra["without_rt"] = True
         precursor = None
         if kind == "ms2" and spectrum.precursor_mz:
             precursor = (float(spectrum.precursor_mz), str(spectrum.get("ion_mode") or "positive").lower())
