@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nps_id.search.index import recorded_precision
 from nps_id.spectrum import Spectrum
 from nps_id.tolerance import Tolerance
 
@@ -169,14 +170,13 @@ def product_ion_precision(mz: np.ndarray) -> float:
     mz = mz[np.isfinite(mz) & (mz > 0)]
     if not mz.size:
         return 0.0
+    written = recorded_precision(mz, max_decimals=3)
     single = mz.astype(np.float32).astype(np.float64) == mz
-    for decimals in range(3):
-        rounded = np.round(mz, decimals)
-        written = np.abs(rounded - mz) <= 1e-9 * mz
-        as_single = single & (np.abs(rounded.astype(np.float32).astype(np.float64) - mz) <= 1e-9 * mz)
-        if bool(np.all(written | as_single)):
-            return 0.5 * 10.0**-decimals
-    return 0.0
+    for decimals in range(3):  # a 32-bit rendering reads as its value of the fewest decimals
+        as_single = single & (np.abs(np.round(mz, decimals).astype(np.float32).astype(np.float64) - mz) <= 1e-9 * mz)
+        written[as_single] = np.maximum(written[as_single], 0.5 * 10.0**-decimals)
+        single &= ~as_single
+    return float(written.min())
 
 
 def unit_resolution(mz: np.ndarray) -> bool:
