@@ -50,6 +50,11 @@ SuspectedGroupProbability (the last column), per query, 0-1: the learned group m
   probability of SuspectedGroup (named from 0.56 EI, 0.6 MS/MS): the model's confidence,
   not a measured rate (docs/match.md, "New substances": rates per band); empty when no
   model named the group (the compound's own, the closest hits' vote, a diagnostic-ion rule).
+
+\b
+held_by (JSON lines only, the last key), per query: what an "isomer not excluded" verdict
+  cannot exclude besides the hit -- isomer, injector_relative, heavier_compound,
+  other_formula (docs/match.md, "Verdicts"); [] when nothing held it.
 """
 
 #: Machine column names (CSV, JSON lines) and the NIST MSPepSearch names used in TSV.
@@ -81,6 +86,9 @@ COLUMNS: dict[str, str] = {
     "analogue_confidence": "AnalogueConfidence",
     "suspected_group_probability": "SuspectedGroupProbability",
 }
+#: JSON lines keys after :data:`COLUMNS`, per query: not in TSV / CSV, whose last column scripts read by
+#: position (SuspectedGroupProbability, docs/search.md) and whose cells hold no list.
+JSONL_ONLY = ("held_by",)
 
 
 
@@ -594,7 +602,7 @@ def _write(table: dict[str, list], parts: list[str], fh: Any, fmt: str) -> None:
 def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int, Any],
                 analogue_confidence: Any = None) -> dict[str, list]:
     """The hit rows as columns: one list of Python values (None when absent) per machine column
-    name of :data:`COLUMNS`; every row of a query carries its per-query verdict fields
+    name of :data:`COLUMNS` and :data:`JSONL_ONLY`; every row of a query carries its per-query verdict fields
     (:func:`nps_id.match.assess.assess_search`) and, in analogue mode, its analogue confidence
     (per query position; None in identity mode). Built a column at a time: per-query and
     per-library-row values once each, then indexed."""
@@ -636,7 +644,7 @@ def hit_columns(hits: Any, spectra: list, reference: Any, assessments: dict[int,
     fields = [assessments[q].fields() for q in queries.tolist()]
     out["analogue_confidence"] = per_query(
         _rounded(analogue_confidence[queries]) if analogue_confidence is not None else [None] * queries.size)
-    for key in [k for k in COLUMNS if k not in out]:  # the verdict columns (present with no hit too)
+    for key in [k for k in (*COLUMNS, *JSONL_ONLY) if k not in out]:  # the verdict columns (present with no hit too)
         out[key] = per_query([f[key] for f in fields])
     if analogue_confidence is not None:
         # an EI hit of the query's own estimated molecular mass is an isomer, whatever its apparent
@@ -685,12 +693,13 @@ def write_rows(table: dict[str, list], fh: Any, fmt: str, header: bool = True) -
 def _row_lines(table: dict[str, list], fmt: str) -> Iterator[str] | None:
     """Each row's line of :func:`write_rows` in ``jsonl`` or ``tsv`` (line end included); None for
     ``csv`` (the csv module quotes and writes its rows)."""
-    last = len(COLUMNS) - 1
     if fmt == "jsonl":
+        keys = (*COLUMNS, *JSONL_ONLY)
         cells = [_column_text(table[k], _json_text, "null", before=("{" if i == 0 else ", ") + json.dumps(k) + ": ",
-                              after="}\n" if i == last else "")
-                 for i, k in enumerate(COLUMNS)]
+                              after="}\n" if i == len(keys) - 1 else "")
+                 for i, k in enumerate(keys)]
         return map("".join, zip(*cells))
+    last = len(COLUMNS) - 1
     if fmt == "tsv":
         # Plain TSV as MSPepSearch writes it, for cut/awk: no quoting; a tab or line break inside
         # a value (never in real names, but possible in a library) becomes a space.

@@ -98,7 +98,8 @@ class Assessment:
     group_probability: float | None = None
 
     def fields(self) -> dict[str, Any]:
-        """The per-spectrum fields of the search and match contracts."""
+        """The per-spectrum fields of the search and match contracts (``held_by`` a tuple: one hashable
+        value per query, written as a JSON list)."""
         return {
             "verdict": self.verdict.verdict,
             "verdict_rule": self.verdict.rule,
@@ -106,6 +107,7 @@ class Assessment:
             "suspected_group": self.suspected_group,
             "estimated_mass": self.estimated_mass,
             "suspected_group_probability": self.group_probability,
+            "held_by": tuple(self.verdict.held_by),
         }
 
 
