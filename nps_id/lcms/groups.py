@@ -14,7 +14,7 @@ Entry points
   kept when present in at least ``min_fraction`` of the scans, intensities averaged after
   scaling each scan to its base peak.
 - :func:`product_ion_precision`, :func:`unit_resolution` -- what the product-ion m/z of a scan are
-  written to: a unit-resolution instrument's scans are scored at the nominal ion, not 0.01 Da.
+  written to: a unit-resolution instrument's scans are merged and scored at the nominal ion, not 0.01 Da.
 """
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def group_ms2(
     rt_tolerance_seconds: float = 30.0,
     fragment_tolerance: Tolerance = Tolerance(0.01, "Da"),
     min_fraction: float = 0.5,
+    unit_fragment_tolerance: Tolerance | None = None,
 ) -> list[MS2Group]:
     """Group MS2 scans by precursor m/z and retention time and merge each group.
 
@@ -85,6 +86,10 @@ def group_ms2(
         Scans of one precursor separated by a larger retention-time gap are separate groups.
     fragment_tolerance, min_fraction
         See :func:`consensus_spectrum`.
+    unit_fragment_tolerance
+        The tolerance a group whose scans' product ions are all written to unit resolution
+        (:func:`unit_resolution`) is merged at, its m/z then written to their decimals
+        (:func:`_unit_consensus`); None: ``fragment_tolerance`` for every group.
 
     Returns
     -------
@@ -108,7 +113,9 @@ def group_ms2(
         scans = [usable[i] for i in members]
         precursor = float(np.median(precursors[members]))
         rt = None if np.isnan(rts[members[0]]) else float(np.median(rts[members]))
-        merged = consensus_spectrum(scans, fragment_tolerance, min_fraction)
+        merged = _unit_consensus(scans, unit_fragment_tolerance, min_fraction) if unit_fragment_tolerance else None
+        if merged is None:
+            merged = consensus_spectrum(scans, fragment_tolerance, min_fraction)
         meta = {k: v for k, v in scans[0].metadata.items() if k in ("ion_mode", "precursor_charge", "collision_energy")}
         spectrum = merged.replace(precursor_mz=precursor, retention_time=rt, ms_level=2, **meta)
         indices = tuple(int(s.get("scan_index", i)) for s, i in zip(scans, members))
@@ -158,6 +165,23 @@ def consensus_spectrum(
     out_mz, out_int = mean_mz[keep], mean_intensity[keep]
     top = float(out_int.max()) if out_int.size else 1.0
     return Spectrum(out_mz, out_int / top * 999.0, {})
+
+
+def _unit_consensus(scans: list[Spectrum], tolerance: Tolerance, min_fraction: float) -> Spectrum | None:
+    """:func:`consensus_spectrum` of replicate scans whose product ions are all written to unit resolution
+    (:func:`unit_resolution`, judged on every ion of every scan) at ``tolerance``, the group's, each ion's m/z
+    written to the decimals the scans were (a mean of 120.1 and 120.2 is no 120.15: the group stays what its
+    instrument measured, and is scored so); None for any other group, or one scan (nothing to merge). At
+    the accurate 0.01 Da a triple quadrupole's scans of one precursor kept an ion only where they wrote the
+    same value: one reading 69.1 and the next 69.2 lost it (stop 48, "Left"; stop 49)."""
+    if len(scans) < 2:
+        return None
+    precision = product_ion_precision(np.concatenate([s.mz for s in scans]))
+    if precision < UNIT_RESOLUTION_DA:
+        return None
+    merged = consensus_spectrum(scans, tolerance, min_fraction)
+    # 0.05 Da: one decimal, 0.5 Da: whole numbers
+    return merged.replace(mz=np.round(merged.mz, int(round(-np.log10(2 * precision)))))
 
 
 def product_ion_precision(mz: np.ndarray) -> float:

@@ -44,7 +44,8 @@ def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchPa
     has_ms1 = shows_peaks(run)
     # a precursor that is another's 13C peak is that compound, never a compound of its own
     isotopes = isotope_precursors(groups, features, run.centroids, run.rt_seconds, params.precursor_tolerance,
-                                  params.fragment_tolerance, XIC_PPM) if has_ms1 else {}
+                                  [_fragment_tolerance(i in unit, params) for i in range(len(groups))],
+                                  XIC_PPM) if has_ms1 else {}
     need = [i for i in range(len(groups)) if params.analogue and i not in isotopes
             and (not identity.get(i) or identity[i][0].score < t.tentative_score)]
     analogue_hits = _searched(need, spectra, unit, library, params, "analog")
@@ -55,7 +56,7 @@ def match_ms2(groups: list[MS2Group], library: ReferenceLibrary, params: MatchPa
         hits = identity.get(i, [])
         if hits and hits[0].score >= t.report_score:
             evidence[i] = group_evidence(run, groups[i], features[i], library.columns, library.reference.peaks,
-                                         hits[0].row, _fragment_tolerance(i, unit, params), t.major_ion_level)
+                                         hits[0].row, _fragment_tolerance(i in unit, params), t.major_ion_level)
             chosen[i] = (hits, MatchMode.IDENTITY)
             reason = supported(evidence[i], has_ms1, _precursor_window_ppm(i, groups[i], unit, params))
             if reason is not None:  # still an elution of its compound, never the finding's lead
@@ -139,9 +140,17 @@ def unit_groups(groups: list[MS2Group], params: MatchParameters) -> frozenset[in
     return frozenset(i for i, group in enumerate(groups) if unit_resolution(group.spectrum.mz))
 
 
-def _fragment_tolerance(i: int, unit: frozenset[int], params: MatchParameters) -> Tolerance:
-    """The fragment tolerance group ``i`` is scored at (:func:`unit_groups`)."""
-    return params.unit_fragment_tolerance if i in unit and params.unit_fragment_tolerance else params.fragment_tolerance
+def _fragment_tolerance(unit: bool, params: MatchParameters) -> Tolerance:
+    """The fragment tolerance a group is scored at, ``unit``: one of :func:`unit_groups`."""
+    return params.unit_fragment_tolerance if unit and params.unit_fragment_tolerance else params.fragment_tolerance
+
+
+def compared_at(params: MatchParameters, *mz: np.ndarray) -> Tolerance:
+    """The fragment tolerance spectra of product-ion m/z ``mz`` are compared at (a finding's and its
+    reference standard run's): a unit-resolution one's (:func:`~nps_id.lcms.groups.unit_resolution`) when
+    either is, as it was searched (:func:`unit_groups`) -- at 0.01 Da a standard written "120.1" held none
+    of an accurate unknown's ions, nor of a unit one's reading "120.2" (stop 49) -- else ``params.fragment_tolerance``."""
+    return _fragment_tolerance(any(unit_resolution(m) for m in mz), params)
 
 
 def _precursor_window_ppm(i: int, group: MS2Group, unit: frozenset[int], params: MatchParameters) -> float:
@@ -152,7 +161,7 @@ def _precursor_window_ppm(i: int, group: MS2Group, unit: frozenset[int], params:
     if i not in unit or not group.precursor_mz:
         return params.verdict.precursor_ppm
     mz = group.precursor_mz
-    return max(params.verdict.precursor_ppm, float(_fragment_tolerance(i, unit, params).window_da(mz)) / mz * 1e6)
+    return max(params.verdict.precursor_ppm, float(_fragment_tolerance(True, params).window_da(mz)) / mz * 1e6)
 
 
 def _searched(indices: list[int], spectra: list, unit: frozenset[int], library: ReferenceLibrary,
@@ -165,7 +174,7 @@ def _searched(indices: list[int], spectra: list, unit: frozenset[int], library: 
         chosen = [i for i in indices if (i in unit) == unit_ones]
         if not chosen:
             continue
-        settings = replace(params, fragment_tolerance=_fragment_tolerance(chosen[0], unit, params))
+        settings = replace(params, fragment_tolerance=_fragment_tolerance(unit_ones, params))
         hits = search_hits([spectra[i] for i in chosen], library, settings, mode)
         out.update({chosen[q]: found for q, found in hits.items()})
     return out
@@ -241,13 +250,13 @@ def _ms2_finding(i, groups, features, choice, evidence, library, params, run, sa
     group, top, t = groups[i], hits[0], params.verdict
     as_analogue = mode == MatchMode.ANALOGUE  # an analogue hit never passes as the identity of the compound
     spectrum = group.spectrum
-    if evidence is None:
+    if evidence is None:  # an analogue's: its MS1 feature (no reference fragments are compared)
         evidence = group_evidence(run, group, features[i], library.columns, library.reference.peaks, None,
-                                  params.fragment_tolerance, t.major_ion_level)
+                                  _fragment_tolerance(unit, params), t.major_ion_level)
     hrms = {} if as_analogue else {
         "ms1_feature": features[i] is not None if shows_peaks(run) else None,
         "precursor_ppm": evidence.precursor_ppm, "matched_fragments": evidence.matched_fragments,
-        "unit_fragments": str(params.unit_fragment_tolerance or params.fragment_tolerance) if unit else None}
+        "unit_fragments": str(_fragment_tolerance(True, params)) if unit else None}
     assessment = assess(
         spectrum.mz, spectrum.intensity, "ms2", [as_ranked(h, as_analogue) for h in hits], library.facts,
         gap=None if as_analogue else top.gap, isomer_alert=not as_analogue and top.isomer_alert, thresholds=t,

@@ -37,7 +37,7 @@ from nps_id.match.findings_build import search_settings
 from nps_id.match.gc_run import Blank, match_gc
 from nps_id.match.isomer_rule import is_injector_relative
 from nps_id.match.lcms_evidence import confirm_with_standard, ion_ratio_check, standard_product_ions
-from nps_id.match.ms2_run import match_ms2, unit_groups
+from nps_id.match.ms2_run import compared_at, match_ms2, unit_groups
 from nps_id.match.parameters import MatchParameters
 from nps_id.match.reference_library import ReferenceLibrary
 from nps_id.match.results import BLANK_ITSELF_NOTE, Finding, MatchMode
@@ -176,7 +176,7 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
                               "a blank")
     if ms2:
         groups = group_ms2(ms2, params.precursor_tolerance, params.ms2_rt_tolerance_seconds,
-                           params.fragment_tolerance)
+                           params.fragment_tolerance, unit_fragment_tolerance=params.unit_fragment_tolerance)
         no_precursor = sum(s.precursor_mz is None for s in ms2)
         if no_precursor:  # group_ms2 leaves them out: say so, as search counts them on stderr
             notes.append(f"{no_precursor} MS/MS scan{'s have' if no_precursor > 1 else ' has'} no precursor m/z "
@@ -356,11 +356,12 @@ def _confirm_with_standard(finding: Finding, standard: dict, reference_standards
     spectrum, and the SANTE/11312/2021 identification that gives (:func:`~nps_id.match.lcms_evidence.confirm_with_standard`)."""
     entry = next(e for e, _ in reference_standards
                  if e["run"] == standard["run"] and e["rt_min"] == standard["rt_min"])
-    check = ion_ratio_check(np.asarray(finding.spectrum["mz"]), np.asarray(finding.spectrum["intensity"]),
-                            np.asarray(entry["spectrum"]["mz"]), np.asarray(entry["spectrum"]["intensity"]),
-                            params.fragment_tolerance, finding.precursor.precursor_mz)
-    products = standard_product_ions(np.asarray(finding.spectrum["mz"]), np.asarray(entry["spectrum"]["mz"]),
-                                     np.asarray(entry["spectrum"]["intensity"]), params.fragment_tolerance,
+    mz, standard_mz = np.asarray(finding.spectrum["mz"]), np.asarray(entry["spectrum"]["mz"])
+    tolerance = compared_at(params, mz, standard_mz)  # a unit-resolution side: its nominal ions
+    check = ion_ratio_check(mz, np.asarray(finding.spectrum["intensity"]),
+                            standard_mz, np.asarray(entry["spectrum"]["intensity"]),
+                            tolerance, finding.precursor.precursor_mz)
+    products = standard_product_ions(mz, standard_mz, np.asarray(entry["spectrum"]["intensity"]), tolerance,
                                      finding.precursor.precursor_mz, params.verdict.major_ion_level)
     finding.verdict = confirm_with_standard(finding.verdict, standard, check, products)
 
