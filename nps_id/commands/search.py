@@ -196,7 +196,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         job = _Job(queries, library, lenient, settings, mode == "analog", top_k, fmt)
         parts = _search_in_ranges(job, cut) if settings.threads > 1 else None
         if parts is not None:
-            table = {key: [] for key in COLUMNS}
+            table = {key: [] for key in (*COLUMNS, *JSONL_ONLY)}
         else:  # one read of the whole file: a few queries, --threads 1, another format
             table, parts = _search_whole(job)
         if not to_file:

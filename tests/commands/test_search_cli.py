@@ -398,7 +398,7 @@ def test_tsv_is_plain_for_cut_and_awk_while_csv_and_jsonl_keep_names_exactly(swg
 def _per_row_writer(hits, spectra, reference, assessments, fh, fmt):
     """The writer as it was before the columnar one (a dict per row, a cell at a time): the
     oracle for the byte-for-byte test below."""
-    from nps_id.commands.search import COLUMNS
+    from nps_id.commands.search import COLUMNS, JSONL_ONLY
     from nps_id.search.analogue import shift_name
     from nps_id.search.scores import to_999
 
@@ -426,7 +426,8 @@ def _per_row_writer(hits, spectra, reference, assessments, fh, fmt):
             "smiles": columns["smiles"][row] or None, "structure_source": columns["structure_source"][row] or None,
             "stereo_note": notes[row] or None, **assessments[q].fields(), "analogue_confidence": None,
         })
-        rows[-1] = {key: rows[-1][key] for key in COLUMNS}  # the contract's order: new columns at the end
+        # the contract's order: new columns at the end; JSON lines' own keys after them (held_by, stop 49)
+        rows[-1] = {key: rows[-1][key] for key in (*COLUMNS, *JSONL_ONLY)}
     if fmt == "jsonl":
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")

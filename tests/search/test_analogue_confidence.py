@@ -102,7 +102,7 @@ def test_search_rows_carry_analogue_confidence_after_the_verdict_columns(swgdrug
     analog = _search(swgdrug_queries, "-l", swgdrug_library, "--mode", "analog", "--top", 3, "--format", "jsonl")
     assert analog.exit_code == 0, analog.output
     rows = [json.loads(line) for line in analog.output.splitlines()]
-    assert len(rows) == 9 and list(rows[0])[-2] == "analogue_confidence"
+    assert len(rows) == 9 and list(rows[0])[-3] == "analogue_confidence"  # JSON lines end with held_by (stop 49)
     by_query: dict[int, set] = {}
     for r in rows:  # one value per query, on every row of it
         assert 0 <= r["analogue_confidence"] <= 1
