@@ -196,7 +196,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
         job = _Job(queries, library, lenient, settings, mode == "analog", top_k, fmt)
         parts = _search_in_ranges(job, cut) if settings.threads > 1 else None
         if parts is not None:
-            table = {key: [] for key in (*COLUMNS, *JSONL_ONLY)}
+            table = _no_rows()
         else:  # one read of the whole file: a few queries, --threads 1, another format
             table, parts = _search_whole(job)
         if not to_file:
@@ -249,7 +249,7 @@ def _search_whole(job: _Job) -> tuple[dict[str, list], list[str]]:
         _without_hits_note(queries, len(spectra) - len(set(hits.query.tolist())) - sum(skipped.values()))
         rows = _Rows(spectra, hits, reference, job.analog, confidence, job.top_k, LibraryFacts(reference))
         if job.settings.threads > 1 and len(spectra) >= FORK_FROM_QUERIES:
-            return {key: [] for key in COLUMNS}, _rows_on_workers(rows, job.fmt, job.settings.threads)
+            return _no_rows(), _rows_on_workers(rows, job.fmt, job.settings.threads)
         return _range_table(rows, (0, len(hits))), []  # in this process: no pool to start for a few queries
 
 
@@ -591,6 +591,11 @@ def _read_ahead(queries: Path, lenient: bool, text: bytes | None, task: tuple[An
     spectra, quarantine, read_skipped = _read_range(queries, lenient, span, text)
     return pickle.dumps((pack_spectra(spectra), quarantine, read_skipped, span.end_record, span.end_carried),
                         protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _no_rows() -> dict[str, list]:
+    """A table of no rows (:func:`hit_columns`' keys): the header of rows made as text elsewhere."""
+    return {key: [] for key in (*COLUMNS, *JSONL_ONLY)}
 
 
 def _write(table: dict[str, list], parts: list[str], fh: Any, fmt: str) -> None:
