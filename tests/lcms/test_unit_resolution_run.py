@@ -177,10 +177,9 @@ PHENYLEPHRINE = ("MSBNK-Keio_Univ-KO003779", "MSBNK-Keio_Univ-KO003780", "MSBNK-
 
 
 @pytest.fixture(scope="module")
-def phenylephrine() -> dict[str, object]:
+def phenylephrine(massbank_ms2_spectra) -> dict[str, object]:
     wanted = set(PHENYLEPHRINE)
-    return {s.get("source_id"): s for s in io.read(data_path("massbank", "ms2-library.msp.gz"))
-            if s.get("source_id") in wanted}
+    return {s.get("source_id"): s for s in massbank_ms2_spectra if s.get("source_id") in wanted}
 
 
 def _scans(records, rt_seconds: float) -> list:
