@@ -21,8 +21,7 @@ from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import adducts_for, formula_mass, ion_mz
 from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
-                                     SCORE_GRID, check_isomers, has_product_ion, load_rates, rate_at, rate_of,
-                                     rates_context)
+                                     check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import nominal_spectrum
 from nps_id.match.precursor_formula import ACCURATE_PRECURSOR_DA, written_precision
@@ -61,8 +60,14 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
     margin = thresholds.isomer_ms2_margin if kind == "ms2" else thresholds.isomer_margin
     min_rate = thresholds.isomer_min_rate_ms2 if kind == "ms2" else thresholds.isomer_min_rate
     held_min_rate = thresholds.isomer_held_min_rate_ms2 if kind == "ms2" else thresholds.isomer_held_min_rate
-    check = _enumerated(top, smiles, context, scores, facts, kind, thresholds, rates,
-                        min_rate=min_rate, margin=margin, held_min_rate=held_min_rate)
+    check = check_isomers(smiles, context, top.score, facts.name_of_block, scores,
+                          min_rate=min_rate, margin=margin, held_min_rate=held_min_rate, rates=rates,
+                          isomers=facts.isomer_cache.get(smiles) if smiles else None,
+                          small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
+                          small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
+                          pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0,
+                          hydrocarbon_carbons=thresholds.isomer_hydrocarbon_carbons if kind == "ei" else 0,
+                          shape=facts.shape(top.row) if smiles else None)
     # the library's own MS/MS pairs matter only to a score that could be identified
     if kind == "ms2" and check.evaluated and top.score >= thresholds.identified_score:
         check = _with_library_pairs(check, facts.ms2_pairs(top.row), facts, scores, thresholds.isomer_ms2_pair_score)
@@ -90,40 +95,6 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
     apart = _ri_apart(top.row, delta_ri, library_ri, thresholds.ri_window)
     return _with_diastereomers(check, hits, facts, thresholds.isomer_diastereomer_ms2_margin if kind == "ms2"
                                else thresholds.isomer_diastereomer_margin, apart)
-
-
-#: Each point of :data:`~nps_id.match.isomer_rule.SCORE_GRID` as a curve of its own index: :func:`rate_at` of it is
-#: the point a score reads on every rate curve (:func:`_enumerated`'s key).
-_GRID_POINTS = tuple(range(len(SCORE_GRID)))
-
-
-def _enumerated(top: RankedHit, smiles: str | None, context: str, scores: dict[str, int], facts: LibraryFacts,
-                kind: str, thresholds: VerdictThresholds, rates: Rates, *, min_rate: float, margin: int,
-                held_min_rate: float) -> IsomerCheck:
-    """:func:`~nps_id.match.isomer_rule.check_isomers` of the hit ``top`` (``smiles``, ``context``: its rates') for a
-    spectrum of ``kind`` whose hits' best scores by InChIKey first block are ``scores``. Kept per hit row (and left-out
-    view) for a spectrum none of whose hits is one of the hit's isomers: the answer then reads only the isomers'
-    kinds' rates at the score's point of the grid -- an isomer the library holds is excluded, an absent one kept by its
-    kind's rate --, and a search meets the same hit rows again and again (each check ~30-60 us, ~7 % of an MS/MS
-    worker range: stop 48). A spectrum scoring one of the isomers is checked afresh (the margin reads its score).
-    ``min_rate``, ``margin``, ``held_min_rate``: ``thresholds``' of ``kind``."""
-    isomers = facts.isomer_cache.get(smiles) if smiles else None
-    blocks, kept = facts.of_row("enumerated_isomers", top.row,
-                                lambda _: (frozenset(i.inchikey[:14] for i in isomers or ()), {}))
-    key = (kind, context, rate_at(_GRID_POINTS, top.score))
-    alone = scores.keys().isdisjoint(blocks)
-    if alone and key in kept and kept[key][0] is rates and kept[key][1] is thresholds:
-        return kept[key][2]
-    check = check_isomers(smiles, context, top.score, facts.name_of_block, scores,
-                          min_rate=min_rate, margin=margin, held_min_rate=held_min_rate, rates=rates, isomers=isomers,
-                          small_ring_atoms=thresholds.isomer_small_ms2_atoms if kind == "ms2" else 0,
-                          small_atoms=thresholds.isomer_small_ei_atoms if kind == "ei" else 0,
-                          pah_rings=thresholds.isomer_pah_rings if kind == "ei" else 0,
-                          hydrocarbon_carbons=thresholds.isomer_hydrocarbon_carbons if kind == "ei" else 0,
-                          shape=facts.shape(top.row) if smiles else None)
-    if alone:  # the rates and thresholds it was made with are kept to compare: a benchmark passes others per query
-        kept[key] = (rates, thresholds, check)
-    return check
 
 
 def absent_isomer(row: int, facts: LibraryFacts, isomers: IsomerCheck | None) -> str:
