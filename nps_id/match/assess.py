@@ -99,7 +99,9 @@ class Assessment:
 
     def fields(self) -> dict[str, Any]:
         """The per-spectrum fields of the search and match contracts (``held_by`` a tuple: one hashable
-        value per query, written as a JSON list)."""
+        value per query, written as a JSON list). ``held_by`` of an "isomer not excluded" verdict only
+        (docs/search.md): the search's :func:`decide_level` skips the isomer check under the other rules
+        (isomer ambiguity, a failed score), so a held isomer there would depend on the path taken."""
         return {
             "verdict": self.verdict.verdict,
             "verdict_rule": self.verdict.rule,
@@ -107,7 +109,7 @@ class Assessment:
             "suspected_group": self.suspected_group,
             "estimated_mass": self.estimated_mass,
             "suspected_group_probability": self.group_probability,
-            "held_by": tuple(self.verdict.held_by),
+            "held_by": tuple(self.verdict.held_by) if self.verdict.rule_id == RuleId.ISOMER_NOT_EXCLUDED else (),
         }
 
 
