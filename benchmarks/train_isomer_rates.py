@@ -49,6 +49,18 @@ added ``ring_size`` and ``ring_chain_ch2``, EI curves only (``train_isomer_rates
 mbei.h5 --add-to isomer_rates.json``), stop 38 a derivative's ring positions
 (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
+``--keep-ms2-pool`` (stop 49) adds a new MS/MS kind without moving the others: the ``-ms2`` pools (``default``)
+stay as ``--add-to``'s file has them, and the new kind's few-pair sub-kinds fall back on them. The shipped
+``chain_position`` curves (an MS/MS-only move, :data:`~nps_id.chem.isomer_type.MS2_ONLY_MOVES`: no EI pair of
+it is learned) are what
+
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py mbms2.h5 --ms2-moves chain_position --keep-ms2-pool \
+      --add-to nps_id/match/isomer_rates.json [--pairs-out chain_pairs.tsv]
+
+writes (~13 min at load 7), byte for byte. Without it the 123 new pairs join the pools, and the drug series'
+MS/MS pool -- 46 pairs, read by its ring positions, methyl shifts and CH2 transfer -- falls from 0.051 to 0.049
+at 990, under ``isomer_min_rate_ms2``: androsterone left out was `identified` as dihydrotestosterone again.
+
 ``--heavier`` (stop 47) learns only the EI kind ``heavier`` (:data:`~nps_id.match.isomer_rule.HEAVIER`; no
 isomer): of the library compounds (not isotope-labelled) whose own spectra show no ion at their nominal
 mass (below ``isomer_heavier_ion_level`` of the base peak), the share of those spectra that a heavier

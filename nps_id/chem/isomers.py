@@ -45,7 +45,14 @@ tried last on the late moves' budget:
   (N,N-diethylphenylacetamide <-> DEET): homologues of one formula, the CH2 on either side of the ring.
 
 (A ring C=C moved by one and a chain substituent moved along its chain were measured too and not
-kept: benchmarks/README.md, "Stop 36 (branch moves36)".)
+kept: benchmarks/README.md, "Stop 36 (branch moves36)".) Stop 49 put the second back for MS/MS hits only
+(:data:`~nps_id.chem.isomer_type.MS2_ONLY_MOVES`: an EI hit's isomer check skips it), tried last on the late
+moves' budget:
+
+- ``chain_position``: a halogen, hydroxyl, amino, thiol or carboxyl group of an open chain moved to another
+  open-chain sp3 carbon of that chain, never onto a carbon bonded to a heteroatom (2- / 8-hydroxyoctanoic
+  acid, norvaline / 5-aminopentanoic acid); refined by the moved group's first atom (``chain_position:N``).
+  An acyclic hit had no isomer at all before it, so nothing about it was checked.
 
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
