@@ -49,6 +49,18 @@ added ``ring_size`` and ``ring_chain_ch2``, EI curves only (``train_isomer_rates
 mbei.h5 --add-to isomer_rates.json``), stop 38 a derivative's ring positions
 (``ring_position:<what moved>:perfluoroacyl`` / ``:silyl``) by the same command.
 
+``--keep-ms2-pool`` (stop 49) adds a new MS/MS kind without moving the others: the ``-ms2`` pools (``default``)
+stay as ``--add-to``'s file has them, and the new kind's few-pair sub-kinds fall back on them. The shipped
+``chain_position`` curves (an MS/MS-only move, :data:`~nps_id.chem.isomer_type.MS2_ONLY_MOVES`: no EI pair of
+it is learned) are what
+
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py mbms2.h5 --ms2-moves chain_position --keep-ms2-pool \
+      --add-to nps_id/match/isomer_rates.json [--pairs-out chain_pairs.tsv]
+
+writes (~13 min at load 7), byte for byte. Without it the 123 new pairs join the pools, and the drug series'
+MS/MS pool -- 46 pairs, read by its ring positions, methyl shifts and CH2 transfer -- falls from 0.051 to 0.049
+at 990, under ``isomer_min_rate_ms2``: androsterone left out was `identified` as dihydrotestosterone again.
+
 ``--heavier`` (stop 47) learns only the EI kind ``heavier`` (:data:`~nps_id.match.isomer_rule.HEAVIER`; no
 isomer): of the library compounds (not isotope-labelled) whose own spectra show no ion at their nominal
 mass (below ``isomer_heavier_ion_level`` of the base peak), the share of those spectra that a heavier
@@ -157,6 +169,7 @@ def library_pairs(path: Path, thresholds: VerdictThresholds, ms2_moves: frozense
     fragmentation of the protonated molecule separates other isomers than EI does. ``ms2_moves``:
     the MS/MS pairs of these top-level move kinds only (None: all). Only the spectra of compounds
     with such a pair are searched (the outcome is the same)."""
+    from nps_id.chem.isomer_type import MS2_ONLY_MOVES
     from nps_id.chem.isomers import enumerate_isomers
     from nps_id.match.isomer_rule import context_of
 
@@ -183,6 +196,8 @@ def library_pairs(path: Path, thresholds: VerdictThresholds, ms2_moves: frozense
             for level, rows in by_level.items():
                 if level and ms2_moves is not None and isomer.move.split(":")[0] not in ms2_moves:
                     continue
+                if not level and isomer.move.split(":")[0] in MS2_ONLY_MOVES:
+                    continue  # an EI hit never reads it
                 if rows_of.get(other, {}).get(level):
                     pairs.append((context + ("-ms2" if level else ""), isomer.move, level, rows, other))
     wanted = sorted({r for *_, rows, _ in pairs for r in rows})
@@ -302,12 +317,13 @@ def read_pairs(path: Path) -> list[Pair]:
     return pairs
 
 
-def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
+def rates_for(pooled: dict[str, list[np.ndarray]], pool: dict | None = None) -> dict[str, dict]:
     """Rate curve per move kind and per coarser kind (each prefix before a ':':
     ``double_bond:conjugation`` -> ``double_bond``, pooled over its finer kinds); a kind with fewer
     than MIN_PAIRS pairs takes its nearest coarser kind's with enough, else the context's over
     all moves ("default"). The coarser kinds are written too: the rule reads a kind the file
-    lacks at them (:func:`nps_id.match.isomer_rule.rate_of`)."""
+    lacks at them (:func:`nps_id.match.isomer_rule.rate_of`). ``pool``: a rates file's ``default``
+    entry that stands for the context's pairs instead of ``pooled``'s own (``--keep-ms2-pool``)."""
     family: dict[str, list[np.ndarray]] = defaultdict(list)
     for move, values in pooled.items():
         parts = move.split(":")
@@ -326,7 +342,9 @@ def rates_for(pooled: dict[str, list[np.ndarray]]) -> dict[str, dict]:
         source = next((":".join(parts[:n]) for n in range(len(parts), 0, -1)
                        if len(family[":".join(parts[:n])]) >= MIN_PAIRS), "default")
         moves[kind] = entry(values, family[source] if source != "default" else every, source)
-    moves["default"] = entry(every, every, "all")
+        if pool is not None and source == "default":
+            moves[kind]["rate_at_score"] = list(pool["rate_at_score"])
+    moves["default"] = entry(every, every, "all") if pool is None else pool
     return moves
 
 
@@ -387,6 +405,15 @@ class LeaveOutRates:
         return {**self.shipped, "contexts": contexts}
 
 
+def kept_pool(base: dict, context: str) -> dict | None:
+    """``--keep-ms2-pool``: the ``default`` entry of ``base``'s ``context`` when it is an MS/MS one (None for
+    an EI context or one ``base`` lacks: learned from the run's own pairs). A new MS/MS kind's pairs joining
+    the pool would move every kind that falls back on it: the drug series' MS/MS pool sits at 0.051 at 990,
+    and two more pairs took it under ``isomer_min_rate_ms2`` (stop 49)."""
+    entry = base["contexts"].get(context, {}).get("default") if context.endswith("-ms2") else None
+    return None if entry is None else dict(entry)
+
+
 def add_kinds(base: dict, new: dict) -> dict:
     """``base`` (a rates file's JSON) with the move kinds and contexts only ``new`` has: a move
     added to :mod:`nps_id.chem.isomers` is learned without relearning the curves already shipped
@@ -433,6 +460,10 @@ def main() -> None:
     parser.add_argument("--add-to", type=Path, metavar="RATES",
                         help="keep this rates file's curves and add only the move kinds (and contexts) it lacks; "
                              "the --ms2-moves kinds' MS/MS curves are relearned")
+    parser.add_argument("--keep-ms2-pool", action="store_true",
+                        help="with --add-to: add the --ms2-moves kinds against the file's MS/MS pools (each -ms2 "
+                             "'default'), kept as they are with every MS/MS kind not named; a named kind of too few "
+                             "pairs falls back on the kept pool")
     parser.add_argument("--pairs-out", type=Path, metavar="FILE",
                         help="also write every library pair's raw outcome (TSV: context, move, both compounds' "
                              "InChIKey first blocks, the scores): bench_novelty.py --isomer-rates-loo relearns from it")
@@ -445,6 +476,9 @@ def main() -> None:
     if args.pairs_out is not None and args.pairs_out.resolve() == args.output.resolve():
         raise InputError(f"{args.pairs_out}: --pairs-out is the rates file -o; write it somewhere else")
     base = None if args.add_to is None else added_to(args.add_to)  # checked before hours of searching
+    if args.keep_ms2_pool and (base is None or not args.ms2_moves):
+        raise InputError("--keep-ms2-pool adds --ms2-moves kinds to the MS/MS pools of a rates file: give both "
+                         "--ms2-moves and --add-to")
     thresholds = VerdictThresholds()
     if args.heavier:
         if base is None:
@@ -469,7 +503,8 @@ def main() -> None:
         "libraries": [p.name for p in args.libraries],
         **({"ms2_moves": sorted(args.ms2_moves)} if args.ms2_moves else {}),
         "score_grid": list(SCORE_GRID),
-        "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context})
+        "contexts": {context: rates_for({m: v for (c, m), v in pooled.items() if c == context},
+                                        kept_pool(base, context) if args.keep_ms2_pool else None)
                      for context in sorted({c for c, _ in pooled})},
     }
     if args.add_to is not None:

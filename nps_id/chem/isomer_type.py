@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Moves only an MS/MS hit's isomer check reads and only MS/MS pairs learn (stop 49): ``chain_position``
+#: was measured for EI at stop 36 and not kept there.
+MS2_ONLY_MOVES = frozenset({"chain_position"})
+
 
 @dataclass(frozen=True)
 class Isomer:

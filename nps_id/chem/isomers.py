@@ -45,7 +45,14 @@ tried last on the late moves' budget:
   (N,N-diethylphenylacetamide <-> DEET): homologues of one formula, the CH2 on either side of the ring.
 
 (A ring C=C moved by one and a chain substituent moved along its chain were measured too and not
-kept: benchmarks/README.md, "Stop 36 (branch moves36)".)
+kept: benchmarks/README.md, "Stop 36 (branch moves36)".) Stop 49 put the second back for MS/MS hits only
+(:data:`~nps_id.chem.isomer_type.MS2_ONLY_MOVES`: an EI hit's isomer check skips it), tried last on the late
+moves' budget:
+
+- ``chain_position``: a halogen, hydroxyl, amino, thiol or carboxyl group of an open chain moved to another
+  open-chain sp3 carbon of that chain, never onto a carbon bonded to a heteroatom (2- / 8-hydroxyoctanoic
+  acid, norvaline / 5-aminopentanoic acid); refined by the moved group's first atom (``chain_position:N``).
+  An acyclic hit had no isomer at all before it, so nothing about it was checked.
 
 Isotope labels are ignored (a deuterated internal standard has the isomers of its compound).
 
@@ -69,12 +76,12 @@ from nps_id.chem.isomer_type import Isomer  # the record, kept where RDKit is no
 
 #: Move kinds, in the order they are tried.
 MOVES = ("ring_position", "methyl_shift", "chain_transfer", "double_bond", "ring_nitrogen", "ring_opening",
-         "oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2")
+         "oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2", "chain_position")
 #: Moves added at stop 27 (oxygen positions on a fused saturated ring system), stop 33 (the
 #: linkage between two sugars) and stop 36 (ring size, the CH2 beside an aromatic ring): tried
 #: after the others, on a candidate budget of their own, so that they never turn a structure the
 #: others enumerate into one "too large to enumerate".
-LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2"})
+LATE_MOVES = frozenset({"oxygen_position", "sugar_linkage", "ring_size", "ring_chain_ch2", "chain_position"})
 #: The saturated carbocyclic ring sizes :func:`_ring_size` contracts (6, 7) and expands (5, 6): the
 #: rings of cyclopentyl and cyclohexyl compounds; a 3- or 4-ring is ``ring_opening``'s.
 RING_SIZES = (5, 6, 7)
@@ -566,10 +573,55 @@ def _ring_chain_ch2(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
                         yield rw.GetMol(), "ring_chain_ch2"
 
 
+def _chain_carbon(atom: Chem.Atom) -> bool:
+    return (atom.GetSymbol() == "C" and not atom.IsInRing() and not atom.GetIsAromatic()
+            and atom.GetHybridization() == Chem.HybridizationType.SP3)
+
+
+def _chain_substituent(atom: Chem.Atom) -> bool:
+    """A group :func:`_chain_position` moves, by its first atom: a halogen; a hydroxyl, thiol or
+    amino group (a terminal O, S or N with H); a carboxyl (a chain C with =O and -OH and nothing else)."""
+    if atom.IsInRing() or atom.GetFormalCharge():
+        return False
+    symbol = atom.GetSymbol()
+    if symbol in ("F", "Cl", "Br", "I"):
+        return atom.GetDegree() == 1
+    if symbol in ("O", "S", "N"):
+        return atom.GetDegree() == 1 and atom.GetTotalNumHs() >= 1
+    if symbol == "C" and atom.GetDegree() == 3 and not atom.GetTotalNumHs():
+        ends = sorted((b.GetBondType() == Chem.BondType.DOUBLE, b.GetOtherAtom(atom).GetSymbol(),
+                       b.GetOtherAtom(atom).GetTotalNumHs()) for b in atom.GetBonds() if b.GetOtherAtom(atom).GetDegree() == 1)
+        return ends == [(False, "O", 1), (True, "O", 0)]
+    return False
+
+
+def _chain_position(mol: Chem.Mol) -> Iterator[tuple[Chem.Mol, str]]:
+    """A substituent (:func:`_chain_substituent`) on an open-chain sp3 carbon ``x`` moved to each
+    other open-chain sp3 carbon with H that a path of such carbons joins to ``x`` (its chain) and
+    that has no other neighbour than carbon: not onto an ether or ester carbon (a hemiacetal, an
+    alpha-chloro ether) nor beside another hydroxyl (a gem-diol)."""
+    for group in mol.GetAtoms():
+        if not _chain_substituent(group):
+            continue
+        for x in group.GetNeighbors():
+            if not _chain_carbon(x) or mol.GetBondBetweenAtoms(group.GetIdx(), x.GetIdx()).GetBondType() \
+                    != Chem.BondType.SINGLE:
+                continue
+            seen, todo = {x.GetIdx()}, [x]
+            while todo:
+                for y in todo.pop().GetNeighbors():
+                    if y.GetIdx() in seen or not _chain_carbon(y):
+                        continue
+                    seen.add(y.GetIdx())
+                    todo.append(y)
+                    if y.GetTotalNumHs() >= 1 and _only_carbon_neighbours(y):
+                        yield _move_atom(mol, group.GetIdx(), x.GetIdx(), y.GetIdx()), f"chain_position:{group.GetSymbol()}"
+
+
 _MOVERS = {"ring_position": _ring_position, "methyl_shift": _methyl_shift, "chain_transfer": _chain_transfer,
            "double_bond": _double_bond, "ring_nitrogen": _ring_nitrogen, "ring_opening": _ring_opening,
            "oxygen_position": _oxygen_position, "sugar_linkage": _sugar_linkage, "ring_size": _ring_size,
-           "ring_chain_ch2": _ring_chain_ch2}
+           "ring_chain_ch2": _ring_chain_ch2, "chain_position": _chain_position}
 
 
 def _without_isotopes(mol: Chem.Mol) -> Chem.Mol:

@@ -10,7 +10,8 @@ that match at least that well (MF and RMF >= 850 for EI, score for MS/MS; a curv
 :data:`SCORE_GRID`): butyryl/isobutyryl-type pairs reach MF 950 often, chain transfers almost never.
 An MS/MS hit reads curves learned on MS/MS pairs (the ``-ms2`` contexts) for the kinds in the
 file's ``ms2_moves`` -- since stop 46 every kind MassBank MS/MS has pairs of, which CID separates
-less often than EI -- and the EI curve for the rest (:func:`parse_rates`).
+less often than EI -- and the EI curve only for a kind no MS/MS curve covers at any level (since stop 49
+a finer kind the MS/MS pairs never showed reads its MS/MS coarser kind: :func:`parse_rates`).
 
 An isomer is *not excluded* when
 
@@ -55,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 
 from nps_id.chem.derivatives import SIGNATURE_IONS
+from nps_id.chem.isomer_type import MS2_ONLY_MOVES
 from nps_id.errors import LibraryError
 
 if TYPE_CHECKING:
@@ -223,8 +225,19 @@ def parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
             raise ValueError("'ms2_moves' is not a list of move kinds")
         for context in [c for c in rates if c.endswith("-ms2")]:
             learned = {m: r for m, r in rates[context].items() if m != "default"}
-            rates[context] = {**rates.get(context[:-len("-ms2")], {}), **learned}
+            # an EI curve only for a kind no MS/MS curve covers: a finer kind the MS/MS pairs never showed
+            # (a drug's ring fluorines; with mCPP left out, its ring chlorines, which then read 0 at 964)
+            # reads its MS/MS coarser kind (stop 49) -- MS/MS pairs match more often than EI pairs at every
+            # score for every kind (stop 46), so the EI finer kind's curve was optimistic for MS/MS
+            ei = {m: r for m, r in rates.get(context[:-len("-ms2")], {}).items() if not _has_coarser(m, learned)}
+            rates[context] = {**ei, **learned}
     return rates
+
+
+def _has_coarser(move: str, kinds: Mapping[str, object]) -> bool:
+    """Whether ``kinds`` holds ``move`` or a coarser kind of it (the text before a ``:``, at any depth)."""
+    parts = move.split(":")
+    return any(":".join(parts[:n]) in kinds for n in range(1, len(parts) + 1))
 
 
 def rate_at(curve: RateCurve, score: int) -> float:
@@ -255,7 +268,8 @@ def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, Rate
     """The rates-file context for a hit of ``context`` (:func:`context_of`) found by a ``kind``
     (``"ei"``/``"ms2"``) spectrum: MS/MS rates (``<context>-ms2``) when the file has them, else the EI ones.
     A file whose ``ms2_moves`` lists the kinds learned on MS/MS pairs holds MS/MS curves for
-    those kinds only: :func:`load_rates` fills its ``-ms2`` contexts with the EI curves of every other kind."""
+    those kinds only: :func:`load_rates` fills its ``-ms2`` contexts with the EI curves of every kind no MS/MS
+    curve covers at any level (:func:`parse_rates`)."""
     ms2 = f"{context}-ms2"
     return ms2 if kind == "ms2" and ms2 in (load_rates() if rates is None else rates) else context
 
@@ -360,7 +374,10 @@ def check_isomers(
     small = small_ring_atoms > 0 and atoms <= small_ring_atoms
     notes = []
     rate_of_move: dict[str, float] = {}  # a kind's rate at top_score, once per kind (a hit has hundreds of isomers)
+    ms2 = context.endswith("-ms2")
     for isomer in isomers:
+        if not ms2 and isomer.move.split(":")[0] in MS2_ONLY_MOVES:
+            continue  # an EI hit's isomer check never read the kind (stop 36 measured it, not kept)
         block = isomer.inchikey[:14]
         name = library_name(block)
         score = hit_scores.get(block)

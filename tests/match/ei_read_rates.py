@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
+from nps_id.chem.isomer_type import MS2_ONLY_MOVES
 from nps_id.match import isomer_rule
 
 #: The kinds the shipped file learned on MS/MS pairs before stop 46.
@@ -18,6 +19,8 @@ BEFORE_46 = ("oxygen_position", "sugar_linkage")
 def ei_read_rates() -> isomer_rule.Rates:
     """The shipped curves as an MS/MS hit read them before stop 46 (module docstring)."""
     data = json.loads(isomer_rule.RATES_PATH.read_text(encoding="utf-8"))
-    contexts = {c: ({m: e for m, e in moves.items() if m == "default" or m.split(":")[0] in BEFORE_46}
+    # an MS/MS-only move (stop 49) has no EI curve to read: its MS/MS one stays
+    kept = (*BEFORE_46, *MS2_ONLY_MOVES)
+    contexts = {c: ({m: e for m, e in moves.items() if m == "default" or m.split(":")[0] in kept}
                     if c.endswith("-ms2") else moves) for c, moves in data["contexts"].items()}
-    return isomer_rule.parse_rates({**data, "ms2_moves": list(BEFORE_46), "contexts": contexts})
+    return isomer_rule.parse_rates({**data, "ms2_moves": list(kept), "contexts": contexts})

@@ -41,3 +41,12 @@ def test_a_damaged_add_to_is_refused_before_the_searches(swgdrug_library, tmp_pa
     assert code == 3 and err.startswith(f"train_diastereomer_rates: error: {damaged}: --add-to is not a usable isomer "
                                         "rates file") and len(err.splitlines()) == 1
     assert not (tmp_path / "out.json").exists()
+
+
+def test_keep_ms2_pool_without_a_file_to_keep_it_from_is_refused_before_the_searches(tmp_path):
+    # stop 49: the pool it keeps is --add-to's, for the --ms2-moves kinds it adds
+    code, err = _train("train_isomer_rates", str(tmp_path / "never-opened.h5"), "--ms2-moves", "chain_position",
+                       "--keep-ms2-pool", "-o", str(tmp_path / "out.json"))
+    assert code == 3 and err == ("train_isomer_rates: error: --keep-ms2-pool adds --ms2-moves kinds to the MS/MS pools "
+                                 "of a rates file: give both --ms2-moves and --add-to")
+    assert not (tmp_path / "out.json").exists()
