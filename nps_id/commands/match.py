@@ -61,8 +61,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            another formula within the precision of the precursor m/z]": an MS/MS precursor m/z
            written to fewer than 3 decimals, which does not establish the formula (an accurate one would);
            a reference standard of the hit run at the same RT (--reference-standard; LC-MS/MS:
-           with >= 2 of its product ions), or on GC a retention index within the window of the
-           library's (--alkanes), excludes them
+           with >= 2 of its product ions and the HRMS criteria met, so never on a unit-resolution
+           run), or on GC a retention index within the window of the library's (--alkanes),
+           excludes them
 
 \b
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the
@@ -94,7 +95,8 @@ results holding a number JSON cannot -- NaN, infinity -- which are not written),
                    "substance get its RT (and RI) against the standard's, within --standard-rt-window; "
                    "within it, the isomers the spectrum cannot tell apart are excluded. LC-MS/MS: it "
                    "confirms only with >= 2 of the standard's product ions (>= 10 % of its base) matched "
-                   "(docs/match.md). Repeatable.")
+                   "and the HRMS criteria met: a unit-resolution run's finding stays tentative, the "
+                   "comparison listed in its criteria (docs/match.md). Repeatable.")
 @click.option("--fail-on", type=click.Choice([IDENTIFIED.value, TENTATIVE.value]), default=None,
               help="Exit 1 when a finding at this level or stronger is found, naming those findings in one "
                    "line on stderr; the --internal-standard's findings do not count. The --blank run's own "

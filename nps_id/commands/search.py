@@ -54,7 +54,10 @@ SuspectedGroupProbability (the last column), per query, 0-1: the learned group m
 \b
 held_by (JSON lines only, the last key), per query: what an "isomer not excluded" verdict
   cannot exclude besides the hit -- isomer, injector_relative, heavier_compound,
-  other_formula (docs/match.md, "Verdicts"); [] when nothing held it.
+  other_formula (docs/match.md, "Verdicts"); [] when nothing held it. VerdictRule keeps the
+  rule's name "isomer not excluded" whichever held it (a heavier compound alone, or a GC
+  injector relative, is no isomer): read held_by, not the words. TSV / CSV have no such
+  column (their last stays SuspectedGroupProbability); their VerdictRule says it in words.
 """
 
 #: Machine column names (CSV, JSON lines) and the NIST MSPepSearch names used in TSV.
@@ -123,7 +126,7 @@ class TopOption(EvidenceHitsHelp, SettingsOption):
               help="Exact score, from the score registry (docs/scores.md lists which spectrum kinds and modes each "
                    "serves); spectra of a kind it does not serve get their default.")
 @click.option("--format", "fmt", type=click.Choice(["tsv", "csv", "jsonl"]), default="tsv", show_default=True,
-              help="Output format (TSV uses NIST MSPepSearch column names).")
+              help="Output format (TSV uses NIST MSPepSearch column names; jsonl ends each row with held_by).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path), default=None,
               help="Output file (written atomically); default: stdout.")
 @click.option("--tolerance", type=TOLERANCE, default=None, show_default="the score's: cosine 0.2 Da, entropy 0.02 Da",
