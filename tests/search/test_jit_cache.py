@@ -35,7 +35,8 @@ def test_an_edited_kernel_module_reaches_its_callers_cached_in_another(tmp_path:
     # empty cache until stop 49). Were the cache not read there, the first run compiles, as before.
     expected = _best_mf(path)
     package = tmp_path / "nps_id"
-    shutil.copytree(Path(nps_id.__file__).parent, package, ignore=shutil.ignore_patterns("*.pyc"))
+    # not numba's half-written files (``*.tmp.<uuid>``, renamed when whole): the other worker may be writing one
+    shutil.copytree(Path(nps_id.__file__).parent, package, ignore=shutil.ignore_patterns("*.pyc", "*.tmp.*"))
     env = {name: value for name, value in os.environ.items() if name != "NUMBA_CACHE_DIR"}  # the in-tree cache
     env["PYTHONPATH"] = str(tmp_path)
 
