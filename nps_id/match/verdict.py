@@ -803,12 +803,13 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
             excluders = ("derivatisation or LC-MS -- not a standard run or a retention index --" if
                          len(isomers.thermal) == len(isomers.not_excluded) else
                          f"{excluders} (the injector relative: only derivatisation or LC-MS)")
-        held = held_by(isomers)
+        held = held_by_isomers
         # a heavier compound, or a compound of another formula, alone is one: "excludes them" read as
         # several (stop 47, newuser47)
         them = agreeing(1 if len(held) == 1 and held[0] in NOT_ISOMER_WORDS else 2, "it", "them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
-                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers, evidence.estimated_mass)}; {excluders} excludes {them}",
+                       f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers, evidence.estimated_mass, held)}; {excluders} "
+                       f"excludes {them}",
                        held_by=held)
     if failed_groups <= {"ambiguity", "isomer"} and evidence.close_isomers and not evidence.same_hit_elsewhere:
         # every compound as close is an isomer of the hit: the evidence does not exclude them, and
@@ -1026,9 +1027,10 @@ def _ambiguity_phrase(evidence: Evidence, t: VerdictThresholds) -> str:
                         "library lacks" if close else "the substance is the hit or an isomer the library lacks")
 
 
-def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None) -> str:
+def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None, held: list[str] | None = None) -> str:
     """'the hit or an isomer: <names>; a new substance cannot be excluded' for a rule text (``estimated``: the
-    spectrum's estimated mass, said where it is the mass of a hit the spectrum shows no ion at)."""
+    spectrum's estimated mass, said where it is the mass of a hit the spectrum shows no ion at; ``held``: the
+    caller's :func:`held_by` of ``check``, None: made here)."""
     if check is None or not check.evaluated:
         return "the hit has no verified structure, so its isomers cannot be enumerated or excluded"
     named = [n.name for n in check.in_library if n.name]
@@ -1059,7 +1061,7 @@ def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None) -> 
     thermal = [n for n in check.thermal if n.name is None]
     isomers = [n for n in check.absent if not is_injector_relative(n.move)]
     if isomers:
-        kinds = sorted({_kind_words(n.move) for n in isomers})
+        kinds = sorted({_kind_words(move) for move in {n.move for n in isomers}})  # a hit's isomers share a few kinds
         parts.append(f"{len(isomers)} not in the library ({', '.join(kinds)})")
     if thermal:
         parts.append("not in the library, " + "; ".join(_injector_relative(n.move, n.smiles) for n in thermal[:3])
@@ -1068,7 +1070,7 @@ def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None) -> 
     # nor is a heavier compound (triacetin's spectrum without its molecular ion reads as 1,3-diacetin's)
     # and a unit precursor holds compounds of other formulae (mecamylamine's "168" as phenylephrine's)
     what = "a compound" if thermal and len(parts) == 1 else "an isomer"
-    other = held_words(held_by(check))
+    other = held_words(held_by(check) if held is None else held)
     if other:
         what = other
     return (f"the substance is the hit or {what} {_CANNOT_TELL} -- " + "; ".join(parts) + f"; {MAY_BE_NEW}")
@@ -1101,7 +1103,7 @@ def held_by(check: "IsomerCheck | None") -> list[str]:
     if check is None or not check.evaluated:
         return [HELD_ISOMER]  # no structure: its isomers cannot be enumerated
     # a relative the library names is listed among "in the library" (isomer_phrase), one it lacks apart
-    relatives = [n for n in check.not_excluded if is_injector_relative(n.move)]
+    relatives = check.thermal  # cached on the check: a verdict reads it two or three times
     isomers = (check.small or check.pah or check.hydrocarbon or check.no_product_ion or check.record_no_product_ion
                or len(relatives) < len(check.not_excluded))
     return [kind for kind, held in ((HELD_ISOMER, isomers), (HELD_INJECTOR_RELATIVE, relatives),

@@ -130,6 +130,30 @@ def test_one_precursors_recorded_precision_is_the_arrays(massbank_ms2_spectra):
     assert {0.5, 0.05, 0.0005, 0.0} <= set(scalar)
 
 
+def _precision_by_rounding(mz: float, max_decimals: int = 4) -> float:
+    """recorded_precision_of's definition, by Python's round to n decimals alone (its loop until stop 49)."""
+    for decimals in range(max_decimals):
+        if abs(round(mz, decimals) - mz) <= 1e-9 * abs(mz):
+            return 0.5 * 10.0**-decimals
+    return 0.0
+
+
+def test_one_precursors_recorded_precision_is_its_decimals_at_every_scale_and_tolerance_edge():
+    # stop 49 tells an accurate m/z by one multiply and round before the loop: it must give the loop's answer for
+    # values a decimal apart, on its 1e-9 tolerance and just either side (where a shortcut's own bound would show),
+    # one float off a multiple, 32-bit renderings, huge, tiny, negative and non-finite values
+    rng = np.random.default_rng(49)
+    values = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, 1.7976931348623157e308, 1e16, 2.0**53 + 1, 147.0441]
+    for decimals in range(7):
+        for base in rng.integers(0, 2 * 10**(decimals + 4), 300) / 10**decimals:
+            values += [base, -base, np.nextafter(base, np.inf), np.nextafter(base, -np.inf), float(np.float32(base))]
+            values += [base * (1 + rel) for rel in (1e-9, -1e-9, 0.999e-9, 1.001e-9, -1.001e-9, 2e-9, 3e-9, 1e-8)]
+    values += (10.0 ** rng.uniform(-12, 15, 3000)).tolist() + rng.uniform(0, 2000, 3000).tolist()
+    for max_decimals in (4, 0, 1, 3, 6):
+        assert [recorded_precision_of(float(x), max_decimals) for x in values] == \
+            [_precision_by_rounding(float(x), max_decimals) for x in values]
+
+
 def test_msms_spectra_without_precursor_are_in_neither_index():
     # MassBank writes `PrecursorMZ: NA` for some MS2 records (ACES_SU, among the first 1,100).
     spectra = list(itertools.islice(read(data_path("massbank", "ms2-library.msp.gz")), 1100))
