@@ -174,8 +174,9 @@ def consensus_spectrum(
 def _one_ion_per_scan(cluster: np.ndarray, owner: np.ndarray) -> np.ndarray:
     """``cluster`` (ids of peaks in m/z order, non-decreasing) cut again so that no cluster holds two peaks
     of one scan (``owner``): such a peak starts the next. At a unit-resolution group's 0.5 Da two ions of
-    one scan 0.1-0.5 Da apart (1,084 of Keio's QQ records in MassBank hold such a pair: aspartate's "59.3" and "59.8") are
-    two ions the instrument wrote, not one read twice: merged, even two identical scans lost one (attack49)."""
+    one scan 0.1-0.5 Da apart (1,084 of Keio's QQ records in MassBank hold such a pair: aspartate's "59.3"
+    and "59.8") are two ions the instrument wrote, not one read twice: merged, even two identical scans
+    lost one (attack49)."""
     out = np.empty_like(cluster)
     current, previous, seen = -1, None, set()
     for i, (c, o) in enumerate(zip(cluster.tolist(), owner.tolist())):
