@@ -139,8 +139,8 @@ def consensus_spectrum(
     """Merge replicate scans of one precursor into one spectrum.
 
     Every scan is scaled to its base peak (= 1); all peaks are pooled, sorted by m/z and cut into
-    clusters wherever neighbours are further apart than ``tolerance`` (``one_ion_per_scan``: also where
-    a peak's scan is already in the cluster, :func:`_one_ion_per_scan`). A cluster is kept when it
+    clusters wherever neighbours are further apart than ``tolerance`` (``one_ion_per_scan``: and each cut
+    at its widest gap until it holds one peak of each scan, :func:`_one_ion_per_scan`). A cluster is kept when it
     holds peaks from at least ``min_fraction`` of the scans (one-off noise is dropped); its m/z is
     the intensity-weighted mean and its intensity the mean over all scans (absent = 0), scaled
     to 999. A single scan is returned scaled, unchanged otherwise.
@@ -157,7 +157,7 @@ def consensus_spectrum(
     gaps = np.diff(mz) > tolerance.window_da(mz[:-1])
     cluster = np.concatenate([[0], np.cumsum(gaps)])
     if one_ion_per_scan:
-        cluster = _one_ion_per_scan(cluster, owner)
+        cluster = _one_ion_per_scan(mz, cluster, owner)
     n_clusters = int(cluster[-1]) + 1 if cluster.size else 0
     weight = np.bincount(cluster, weights=intensity, minlength=n_clusters)
     mean_mz = np.bincount(cluster, weights=mz * intensity, minlength=n_clusters) / np.maximum(weight, 1e-30)
@@ -171,20 +171,29 @@ def consensus_spectrum(
     return Spectrum(out_mz, out_int / top * 999.0, {})
 
 
-def _one_ion_per_scan(cluster: np.ndarray, owner: np.ndarray) -> np.ndarray:
-    """``cluster`` (ids of peaks in m/z order, non-decreasing) cut again so that no cluster holds two peaks
-    of one scan (``owner``): such a peak starts the next. At a unit-resolution group's 0.5 Da two ions of
-    one scan 0.1-0.5 Da apart (1,084 of Keio's QQ records in MassBank hold such a pair: aspartate's "59.3"
-    and "59.8") are two ions the instrument wrote, not one read twice: merged, even two identical scans
-    lost one (attack49)."""
-    out = np.empty_like(cluster)
-    current, previous, seen = -1, None, set()
-    for i, (c, o) in enumerate(zip(cluster.tolist(), owner.tolist())):
-        if c != previous or o in seen:
-            current, previous, seen = current + 1, c, set()
-        seen.add(o)
-        out[i] = current
-    return out
+def _one_ion_per_scan(mz: np.ndarray, cluster: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``cluster`` (ids of the peaks ``mz``, sorted, non-decreasing) cut again, each cluster that holds two peaks
+    of one scan (``owner``) at its widest gap until none does. At a unit-resolution group's 0.5 Da two ions
+    of one scan 0.1-0.5 Da apart (1,084 of Keio's QQ records in MassBank hold such a pair: aspartate's "59.3"
+    and "59.8") are two ions the instrument wrote, not one read twice: merged, even two identical scans lost
+    one (attack49). The widest gap, not the second ion's place: a cut there could leave one scan's "69.2"
+    beside another's "69.1" and "69.2", two clusters written 69.2."""
+    starts = np.flatnonzero(np.diff(cluster)) + 1
+    pending = list(zip([0, *starts.tolist()], [*starts.tolist(), cluster.size]))
+    cuts: list[int] = []
+    while pending:
+        lo, hi = pending.pop()
+        if np.unique(owner[lo:hi]).size == hi - lo:
+            continue
+        at = lo + 1 + int(np.argmax(np.diff(mz[lo:hi])))
+        cuts.append(at)
+        pending += [(lo, at), (at, hi)]
+    if not cuts:
+        return cluster
+    new = np.zeros(cluster.size, dtype=bool)
+    new[starts] = True
+    new[cuts] = True
+    return np.cumsum(new)
 
 
 def _unit_consensus(scans: list[Spectrum], tolerance: Tolerance, min_fraction: float) -> Spectrum | None:

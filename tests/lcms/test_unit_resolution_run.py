@@ -258,3 +258,8 @@ def test_two_ions_of_one_unit_resolution_scan_stay_two(massbank_ms2_spectra):
              Spectrum(np.array([69.2, 69.6]), np.array([50.0, 100.0]), {"precursor_mz": 150.0})]
     merged = group_ms2(_scans(scans, 60.0), unit_fragment_tolerance=unit)[0].spectrum
     assert merged.mz.tolist() == [69.1, 69.6]
+    # one scan's 69.2 beside another's 69.1 and 69.2: two ions, not 69.2 written twice
+    scans = [Spectrum(np.array([69.2]), np.array([100.0]), {"precursor_mz": 150.0}),
+             Spectrum(np.array([69.1, 69.2]), np.array([10.0, 100.0]), {"precursor_mz": 150.0})]
+    merged = group_ms2(_scans(scans, 60.0), unit_fragment_tolerance=unit)[0].spectrum
+    assert merged.mz.tolist() == [69.1, 69.2]
