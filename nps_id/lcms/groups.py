@@ -179,7 +179,10 @@ def _one_ion_per_scan(mz: np.ndarray, cluster: np.ndarray, owner: np.ndarray) ->
     one (attack49). The widest gap, not the second ion's place: a cut there could leave one scan's "69.2"
     beside another's "69.1" and "69.2", two clusters written 69.2."""
     starts = np.flatnonzero(np.diff(cluster)) + 1
-    pending = list(zip([0, *starts.tolist()], [*starts.tolist(), cluster.size]))
+    bounds = np.array([[0, *starts.tolist()], [*starts.tolist(), cluster.size]])
+    # the few clusters to cut: fewer distinct scans than peaks (a pass over each of 12,000 clusters: ~0.1 s a run)
+    scans = np.bincount(np.unique(cluster * (int(owner.max()) + 1) + owner) // (int(owner.max()) + 1))
+    pending = [tuple(b) for b in bounds[:, scans < bounds[1] - bounds[0]].T.tolist()]
     cuts: list[int] = []
     while pending:
         lo, hi = pending.pop()
