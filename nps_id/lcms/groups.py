@@ -133,12 +133,14 @@ def _split(order: np.ndarray, values: np.ndarray, is_gap) -> list[np.ndarray]:
 
 
 def consensus_spectrum(
-    scans: list[Spectrum], tolerance: Tolerance = Tolerance(0.01, "Da"), min_fraction: float = 0.5
+    scans: list[Spectrum], tolerance: Tolerance = Tolerance(0.01, "Da"), min_fraction: float = 0.5,
+    one_ion_per_scan: bool = False,
 ) -> Spectrum:
     """Merge replicate scans of one precursor into one spectrum.
 
     Every scan is scaled to its base peak (= 1); all peaks are pooled, sorted by m/z and cut into
-    clusters wherever neighbours are further apart than ``tolerance``. A cluster is kept when it
+    clusters wherever neighbours are further apart than ``tolerance`` (``one_ion_per_scan``: and each cut
+    at its widest gap until it holds one peak of each scan, :func:`_one_ion_per_scan`). A cluster is kept when it
     holds peaks from at least ``min_fraction`` of the scans (one-off noise is dropped); its m/z is
     the intensity-weighted mean and its intensity the mean over all scans (absent = 0), scaled
     to 999. A single scan is returned scaled, unchanged otherwise.
@@ -154,6 +156,8 @@ def consensus_spectrum(
     mz, intensity, owner = mz[order], intensity[order], owner[order]
     gaps = np.diff(mz) > tolerance.window_da(mz[:-1])
     cluster = np.concatenate([[0], np.cumsum(gaps)])
+    if one_ion_per_scan:
+        cluster = _one_ion_per_scan(mz, cluster, owner)
     n_clusters = int(cluster[-1]) + 1 if cluster.size else 0
     weight = np.bincount(cluster, weights=intensity, minlength=n_clusters)
     mean_mz = np.bincount(cluster, weights=mz * intensity, minlength=n_clusters) / np.maximum(weight, 1e-30)
@@ -165,6 +169,34 @@ def consensus_spectrum(
     out_mz, out_int = mean_mz[keep], mean_intensity[keep]
     top = float(out_int.max()) if out_int.size else 1.0
     return Spectrum(out_mz, out_int / top * 999.0, {})
+
+
+def _one_ion_per_scan(mz: np.ndarray, cluster: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``cluster`` (ids of the peaks ``mz``, sorted, non-decreasing) cut again, each cluster that holds two peaks
+    of one scan (``owner``) at its widest gap until none does. At a unit-resolution group's 0.5 Da two ions
+    of one scan 0.1-0.5 Da apart (1,084 of Keio's QQ records in MassBank hold such a pair: aspartate's "59.3"
+    and "59.8") are two ions the instrument wrote, not one read twice: merged, even two identical scans lost
+    one (attack49). The widest gap, not the second ion's place: a cut there could leave one scan's "69.2"
+    beside another's "69.1" and "69.2", two clusters written 69.2."""
+    starts = np.flatnonzero(np.diff(cluster)) + 1
+    bounds = np.array([[0, *starts.tolist()], [*starts.tolist(), cluster.size]])
+    # the few clusters to cut: fewer distinct scans than peaks (a pass over each of 12,000 clusters: ~0.1 s a run)
+    scans = np.bincount(np.unique(cluster * (int(owner.max()) + 1) + owner) // (int(owner.max()) + 1))
+    pending = [tuple(b) for b in bounds[:, scans < bounds[1] - bounds[0]].T.tolist()]
+    cuts: list[int] = []
+    while pending:
+        lo, hi = pending.pop()
+        if np.unique(owner[lo:hi]).size == hi - lo:
+            continue
+        at = lo + 1 + int(np.argmax(np.diff(mz[lo:hi])))
+        cuts.append(at)
+        pending += [(lo, at), (at, hi)]
+    if not cuts:
+        return cluster
+    new = np.zeros(cluster.size, dtype=bool)
+    new[starts] = True
+    new[cuts] = True
+    return np.cumsum(new)
 
 
 def _unit_consensus(scans: list[Spectrum], tolerance: Tolerance, min_fraction: float) -> Spectrum | None:
@@ -179,7 +211,7 @@ def _unit_consensus(scans: list[Spectrum], tolerance: Tolerance, min_fraction: f
     precision = product_ion_precision(np.concatenate([s.mz for s in scans]))
     if precision < UNIT_RESOLUTION_DA:
         return None
-    merged = consensus_spectrum(scans, tolerance, min_fraction)
+    merged = consensus_spectrum(scans, tolerance, min_fraction, one_ion_per_scan=True)
     # 0.05 Da: one decimal, 0.5 Da: whole numbers
     return merged.replace(mz=np.round(merged.mz, int(round(-np.log10(2 * precision)))))
 

@@ -20,6 +20,7 @@ from nps_id.lcms.groups import group_ms2, product_ion_precision, unit_resolution
 from nps_id.match.parameters import MatchParameters  # noqa: E402
 from nps_id.match.pipeline import match_run  # noqa: E402
 from nps_id.match.reference_library import ReferenceLibrary  # noqa: E402
+from nps_id.spectrum import Spectrum  # noqa: E402
 from tests.conftest import built_once, data_path  # noqa: E402
 from tests.lcms.conftest import RAMS  # noqa: E402
 
@@ -242,3 +243,23 @@ def test_a_reference_standard_at_unit_resolution_is_compared_at_the_nominal_ion(
     # its ion ratios are compared (30 V against 40 V: they differ, said so), not failed on a 0.2 Da jitter
     ratios = [c for c in finding["criteria_met"] + finding["criteria_failed"] if c.startswith("ion ratios")]
     assert ratios and ratios[0].startswith("ion ratios within +/-30% of the reference standard run's (")
+
+
+def test_two_ions_of_one_unit_resolution_scan_stay_two(massbank_ms2_spectra):
+    # at 0.5 Da the consensus merged two ions one scan wrote 0.1-0.5 Da apart (aspartate's 59.3 and 59.8): a record
+    # repeated as two identical scans lost ions, 1,257 of MassBank's 7,736 unit-resolution records (attack49)
+    unit = MatchParameters().unit_fragment_tolerance
+    record = next(s for s in massbank_ms2_spectra if s.get("source_id") == "MSBNK-Keio_Univ-KO000030")
+    assert unit_resolution(record.mz) and np.min(np.diff(np.sort(record.mz))) <= 0.5
+    merged = group_ms2(_scans([record, record], 60.0), unit_fragment_tolerance=unit)[0].spectrum
+    assert np.sort(merged.mz).tolist() == np.sort(record.mz).tolist()
+    # one ion read 69.1 and 69.2 by two scans is still one; the second ion of a scan, 0.5 Da on, its own
+    scans = [Spectrum(np.array([69.1, 69.6]), np.array([100.0, 50.0]), {"precursor_mz": 150.0}),
+             Spectrum(np.array([69.2, 69.6]), np.array([50.0, 100.0]), {"precursor_mz": 150.0})]
+    merged = group_ms2(_scans(scans, 60.0), unit_fragment_tolerance=unit)[0].spectrum
+    assert merged.mz.tolist() == [69.1, 69.6]
+    # one scan's 69.2 beside another's 69.1 and 69.2: two ions, not 69.2 written twice
+    scans = [Spectrum(np.array([69.2]), np.array([100.0]), {"precursor_mz": 150.0}),
+             Spectrum(np.array([69.1, 69.2]), np.array([10.0, 100.0]), {"precursor_mz": 150.0})]
+    merged = group_ms2(_scans(scans, 60.0), unit_fragment_tolerance=unit)[0].spectrum
+    assert merged.mz.tolist() == [69.1, 69.2]
