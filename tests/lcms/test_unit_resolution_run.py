@@ -245,6 +245,39 @@ def test_a_reference_standard_at_unit_resolution_is_compared_at_the_nominal_ion(
     assert ratios and ratios[0].startswith("ion ratios within +/-30% of the reference standard run's (")
 
 
+def test_a_unit_resolution_standards_ions_are_printed_as_written(unit_library, phenylephrine, tmp_path):
+    # newuser49: "(12 of 12: 42.1000, 77.1000, ...)" and "107.00/91.20", digits the instrument did not write
+    from nps_id.match.pipeline import measure_reference_standards
+    from nps_id.match.standards import ReferenceStandard
+
+    sample = _run([phenylephrine[PHENYLEPHRINE[2]]], tmp_path / "sample.mgf", 120.0)
+    standard = _run([phenylephrine[PHENYLEPHRINE[1]]], tmp_path / "standard.mgf", 123.0)
+    params = MatchParameters()
+    standards = measure_reference_standards([ReferenceStandard(str(standard), "Phenylephrine")], unit_library, params)
+    finding = next(f for f in match_run(sample, unit_library, params, reference_standards=standards)["findings"]
+                   if "henylephrine" in f["name"])
+    criteria = finding["criteria_met"] + finding["criteria_failed"]
+    products = next(c for c in criteria if c.startswith("product ions matched against the reference standard"))
+    ratios = next(c for c in criteria if c.startswith("ion ratios"))
+    listed = products.split(": ", 1)[1].rstrip(")").split(", ")
+    pairs = ratios.split("(", 1)[1].rstrip(")").split(", ")
+    ions = [p.split(" ")[0] for p in pairs]
+    # each m/z exactly as the standard's file writes it: one decimal, or a whole number
+    written = {f"{m:g}" for m in phenylephrine[PHENYLEPHRINE[1]].mz}
+    assert listed and all(m in written for m in listed), products
+    assert ions and all(a in written and b in written for a, b in (i.split("/") for i in ions)), ratios
+
+
+def test_the_note_of_one_merged_unit_group_says_its_and_merged(unit_library, phenylephrine, tmp_path):
+    # newuser49: "1 of 1 MS/MS scan group (3 scans) has ...; their HRMS criteria are not met" -- one group, and its
+    # three scans merged at 0.5 Da into one spectrum (rows49) unsaid
+    run = _run([phenylephrine[k] for k in PHENYLEPHRINE], tmp_path / "phenylephrine.mgf", 120.0)
+    notes = match_run(run, unit_library)["notes"]
+    assert ("1 of 1 MS/MS scan group (3 scans, merged at 0.5 Da) has product ions written to at most 1 decimal (unit "
+            "resolution): scored with a 0.5 Da fragment tolerance, not 0.01 Da; its HRMS criteria are not met "
+            "(--fragment-tolerance sets one tolerance for every scan)") in notes
+
+
 def test_two_ions_of_one_unit_resolution_scan_stay_two(massbank_ms2_spectra):
     # at 0.5 Da the consensus merged two ions one scan wrote 0.1-0.5 Da apart (aspartate's 59.3 and 59.8): a record
     # repeated as two identical scans lost ions, 1,257 of MassBank's 7,736 unit-resolution records (attack49)
