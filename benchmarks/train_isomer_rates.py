@@ -479,6 +479,10 @@ def main() -> None:
     if args.keep_ms2_pool and (base is None or not args.ms2_moves):
         raise InputError("--keep-ms2-pool adds --ms2-moves kinds to the MS/MS pools of a rates file: give both "
                          "--ms2-moves and --add-to")
+    if args.keep_ms2_pool and not any(c.endswith("-ms2") and "default" in m for c, m in base["contexts"].items()):
+        # kept_pool would find none: the run learns its own pools, silently what the option was given to avoid
+        raise InputError(f"{args.add_to}: --keep-ms2-pool keeps the file's MS/MS pools, and it has none (no '-ms2' "
+                         "context with a 'default'); train its MS/MS curves first (--ms2-moves without it)")
     thresholds = VerdictThresholds()
     if args.heavier:
         if base is None:

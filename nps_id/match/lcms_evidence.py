@@ -22,7 +22,7 @@ groups are one compound and what the survey scans say about each:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
@@ -268,6 +268,18 @@ def product_ions(mz: np.ndarray, precursor_mz: float) -> np.ndarray:
     return np.asarray(mz, float) < precursor_mz - MIN_NEUTRAL_LOSS_DA
 
 
+def _ion_text(standard_mz: np.ndarray, precursor_mz: float, decimals: int) -> Callable[[float], str]:
+    """How a criterion writes the reference standard run's product-ion m/z: as written when the standard is a
+    unit-resolution run's (:func:`~nps_id.lcms.groups.unit_resolution`; "42.1", "107": trailing zeros are not
+    read), else to ``decimals``. Until attack49b a unit run's comparison read "42.1000, 77.1000" and
+    "107.00/91.20", digits nobody wrote (newuser49), as words48 found of a precursor."""
+    from nps_id.lcms.groups import unit_resolution  # LC-MS only: a search imports this module without it
+
+    if unit_resolution(standard_mz[product_ions(standard_mz, precursor_mz)]):
+        return lambda m: f"{m:.4f}".rstrip("0").rstrip(".")
+    return lambda m: f"{m:.{decimals}f}"
+
+
 def standard_product_ions(mz: np.ndarray, standard_mz: np.ndarray, standard_intensity: np.ndarray, tolerance,
                           precursor_mz: float, level: float) -> tuple[str, bool | None]:
     """(criterion text, passed) of the standard's product ions at >= ``level`` of its base peak that the
@@ -284,7 +296,8 @@ def standard_product_ions(mz: np.ndarray, standard_mz: np.ndarray, standard_inte
         return (f"{name}: not compared (the standard's spectrum has {ions.size} product ion"
                 f"{'' if ions.size == 1 else 's'} >= {level:.0%} of its base peak)"), None
     held = [m for m in ions if mz.size and np.min(np.abs(mz - m)) <= tolerance.window_da(m)]
-    listed = ", ".join(f"{m:.4f}" for m in held)
+    written = _ion_text(standard_mz, precursor_mz, 4)
+    listed = ", ".join(written(m) for m in held)
     return (f"{name} ({len(held)} of {ions.size}{': ' + listed if listed else ''})",
             len(held) >= MIN_STANDARD_PRODUCT_IONS)
 
@@ -309,10 +322,12 @@ def ion_ratio_check(mz: np.ndarray, intensity: np.ndarray, standard_mz: np.ndarr
         return "ion ratios against the reference standard run (it has < 2 product ions)", False
     measured = np.array([found(m) for m in ions])
     if measured[0] <= 0:
-        return f"ion ratios against the reference standard run (its base product ion {ions[0]:.4f} absent)", False
+        written = _ion_text(standard_mz, precursor_mz, 4)
+        return f"ion ratios against the reference standard run (its base product ion {written(ions[0])} absent)", False
     expected, seen = heights[1:] / heights[0], measured[1:] / measured[0]
     deviation = np.abs(seen - expected) / expected
-    pairs = ", ".join(f"{m:.2f}/{ions[0]:.2f} {s:.2f} vs {e:.2f}" for m, s, e in zip(ions[1:], seen, expected))
+    written = _ion_text(standard_mz, precursor_mz, 2)
+    pairs = ", ".join(f"{written(m)}/{written(ions[0])} {s:.2f} vs {e:.2f}" for m, s, e in zip(ions[1:], seen, expected))
     passed = bool(np.all(deviation <= ION_RATIO_TOLERANCE))
     return (f"ion ratios within +/-{ION_RATIO_TOLERANCE:.0%} of the reference standard run's ({pairs})", passed)
 

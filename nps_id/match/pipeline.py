@@ -333,14 +333,19 @@ def _unit_note(groups: list[MS2Group], unit: frozenset[int], params: MatchParame
     fragment tolerance they were scored at and that their HRMS criteria are not met. A given
     ``--fragment-tolerance`` finer than their one decimal (20 ppm, 0.01 Da) matches them to unit-resolution
     records at best: until attack48 such a run said nothing of them (the Keio MGF run: "no findings", as
-    every unit-resolution run before stop 48), nor, given a wide one, that their HRMS criteria are not met."""
+    every unit-resolution run before stop 48), nor, given a wide one, that their HRMS criteria are not met.
+    A group of several scans was merged at that tolerance (rows49: one ion of 69.1 and 69.2), which the
+    note says; until attack49b it did not, and read "their" of one group."""
     scans = sum(len(groups[i].scan_indices) for i in unit)
+    scored_at = params.unit_fragment_tolerance or params.fragment_tolerance
+    merged = f", merged at {scored_at}" if scans > len(unit) else ""  # a group of >= 2 scans: one consensus
+    their = "their" if len(unit) > 1 else "its"
     head = (f"{len(unit)} of {len(groups)} MS/MS scan group{'s' if len(groups) > 1 else ''} ({scans} "
-            f"scan{'s' if scans > 1 else ''}) {'have' if len(unit) > 1 else 'has'} product ions written to at most 1 "
-            "decimal (unit resolution)")
+            f"scan{'s' if scans > 1 else ''}{merged}) {'have' if len(unit) > 1 else 'has'} product ions written to at "
+            "most 1 decimal (unit resolution)")
     if params.unit_fragment_tolerance is not None:
         return (f"{head}: scored with a {params.unit_fragment_tolerance} fragment tolerance, not "
-                f"{params.fragment_tolerance}; their HRMS criteria are not met (--fragment-tolerance sets one "
+                f"{params.fragment_tolerance}; {their} HRMS criteria are not met (--fragment-tolerance sets one "
                 "tolerance for every scan)")
     tolerance = params.fragment_tolerance
     widest = max(groups[i].precursor_mz for i in unit)
@@ -348,7 +353,7 @@ def _unit_note(groups: list[MS2Group], unit: frozenset[int], params: MatchParame
     # 0.01 Da: 21 findings, 101 at 0.5 Da)
     finer = (f", finer than they are written (unset, they are scored at {MatchParameters().unit_fragment_tolerance})"
              if tolerance.window_da(widest) < UNIT_RESOLUTION_DA else "")
-    return f"{head}: scored with the given --fragment-tolerance {tolerance}{finer}; their HRMS criteria are not met"
+    return f"{head}: scored with the given --fragment-tolerance {tolerance}{finer}; {their} HRMS criteria are not met"
 
 
 def _confirm_with_standard(finding: Finding, standard: dict, reference_standards, params: MatchParameters) -> None:

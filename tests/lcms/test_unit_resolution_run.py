@@ -160,14 +160,15 @@ def test_the_report_of_a_unit_resolution_run_names_the_compounds_of_another_form
     results = match_run(unit_run, unit_library)
     found = {f["name"]: f for f in results["findings"]}
     assert {f["rule_id"] for f in found.values()} == {"hrms_not_met"}
-    # its chain isomers (1-phenylethylamine: the amine along the chain) are enumerated for MS/MS hits since stop 49
+    # and, since stop 49 (ms2iso49's chain_position), its amino group moved along the chain: 1-phenylethylamine
     assert found["Phenylethylamine"]["held_by"] == ["isomer", "other_formula"]
     assert "other_formula" in found["Mecamylamine"]["held_by"]
     doc = build_report(results, SAMPLE_INFO, now=FIXED_NOW)
     shown = {f["name"]: f for f in doc["findings"]}
     other = "a compound of another formula within the precision of the precursor m/z"
-    assert isomers_open(shown["Phenylethylamine"]).startswith("Phenylethylamine or an isomer the evidence does not exclude")
-    assert f" or {other}" in isomers_open(shown["Phenylethylamine"])
+    assert isomers_open(shown["Phenylethylamine"]) == ("Phenylethylamine or an isomer the evidence does not exclude "
+                                                       f"(1 isomer, 1 not in the library) or {other}, possibly a "
+                                                       "compound not in the library")
     assert f" or {other}" in isomers_open(shown["Mecamylamine"])
     assert any(n.startswith("A compound of another formula within the precision of the precursor m/z not excluded")
                for n in shown["Mecamylamine"]["limitations"])
@@ -245,6 +246,39 @@ def test_a_reference_standard_at_unit_resolution_is_compared_at_the_nominal_ion(
     # its ion ratios are compared (30 V against 40 V: they differ, said so), not failed on a 0.2 Da jitter
     ratios = [c for c in finding["criteria_met"] + finding["criteria_failed"] if c.startswith("ion ratios")]
     assert ratios and ratios[0].startswith("ion ratios within +/-30% of the reference standard run's (")
+
+
+def test_a_unit_resolution_standards_ions_are_printed_as_written(unit_library, phenylephrine, tmp_path):
+    # newuser49: "(12 of 12: 42.1000, 77.1000, ...)" and "107.00/91.20", digits the instrument did not write
+    from nps_id.match.pipeline import measure_reference_standards
+    from nps_id.match.standards import ReferenceStandard
+
+    sample = _run([phenylephrine[PHENYLEPHRINE[2]]], tmp_path / "sample.mgf", 120.0)
+    standard = _run([phenylephrine[PHENYLEPHRINE[1]]], tmp_path / "standard.mgf", 123.0)
+    params = MatchParameters()
+    standards = measure_reference_standards([ReferenceStandard(str(standard), "Phenylephrine")], unit_library, params)
+    finding = next(f for f in match_run(sample, unit_library, params, reference_standards=standards)["findings"]
+                   if "henylephrine" in f["name"])
+    criteria = finding["criteria_met"] + finding["criteria_failed"]
+    products = next(c for c in criteria if c.startswith("product ions matched against the reference standard"))
+    ratios = next(c for c in criteria if c.startswith("ion ratios"))
+    listed = products.split(": ", 1)[1].rstrip(")").split(", ")
+    pairs = ratios.split("(", 1)[1].rstrip(")").split(", ")
+    ions = [p.split(" ")[0] for p in pairs]
+    # each m/z exactly as the standard's file writes it: one decimal, or a whole number
+    written = {f"{m:g}" for m in phenylephrine[PHENYLEPHRINE[1]].mz}
+    assert listed and all(m in written for m in listed), products
+    assert ions and all(a in written and b in written for a, b in (i.split("/") for i in ions)), ratios
+
+
+def test_the_note_of_one_merged_unit_group_says_its_and_merged(unit_library, phenylephrine, tmp_path):
+    # newuser49: "1 of 1 MS/MS scan group (3 scans) has ...; their HRMS criteria are not met" -- one group, and its
+    # three scans merged at 0.5 Da into one spectrum (rows49) unsaid
+    run = _run([phenylephrine[k] for k in PHENYLEPHRINE], tmp_path / "phenylephrine.mgf", 120.0)
+    notes = match_run(run, unit_library)["notes"]
+    assert ("1 of 1 MS/MS scan group (3 scans, merged at 0.5 Da) has product ions written to at most 1 decimal (unit "
+            "resolution): scored with a 0.5 Da fragment tolerance, not 0.01 Da; its HRMS criteria are not met "
+            "(--fragment-tolerance sets one tolerance for every scan)") in notes
 
 
 def test_two_ions_of_one_unit_resolution_scan_stay_two(massbank_ms2_spectra):

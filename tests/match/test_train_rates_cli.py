@@ -50,3 +50,20 @@ def test_keep_ms2_pool_without_a_file_to_keep_it_from_is_refused_before_the_sear
     assert code == 3 and err == ("train_isomer_rates: error: --keep-ms2-pool adds --ms2-moves kinds to the MS/MS pools "
                                  "of a rates file: give both --ms2-moves and --add-to")
     assert not (tmp_path / "out.json").exists()
+
+
+def test_keep_ms2_pool_with_a_file_without_ms2_pools_is_refused_before_the_searches(tmp_path):
+    # attack49b: an --add-to file of EI curves only has no pool to keep, and the run learned its own after ~13 min
+    import json
+
+    from nps_id.match.isomer_rule import SCORE_GRID
+
+    ei_only = tmp_path / "ei.json"
+    ei_only.write_text(json.dumps({"version": 3, "score_grid": list(SCORE_GRID), "contexts": {
+        "drug": {"default": {"rate_at_score": [0.5] * len(SCORE_GRID)}}}}), encoding="utf-8")
+    code, err = _train("train_isomer_rates", str(tmp_path / "never-opened.h5"), "--ms2-moves", "chain_position",
+                       "--keep-ms2-pool", "--add-to", str(ei_only), "-o", str(tmp_path / "out.json"))
+    assert code == 3 and err == (f"train_isomer_rates: error: {ei_only}: --keep-ms2-pool keeps the file's MS/MS pools, "
+                                 "and it has none (no '-ms2' context with a 'default'); train its MS/MS curves first "
+                                 "(--ms2-moves without it)")
+    assert not (tmp_path / "out.json").exists()
