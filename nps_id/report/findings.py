@@ -279,12 +279,17 @@ def relatives_text(relatives: list[Mapping[str, Any]]) -> str:
 
 def isomers_excluded_by(f: Mapping[str, Any]) -> str | None:
     """What excluded a report finding's spectrally inseparable isomers, in words ("excluded by ..."),
-    or None when nothing did: a reference standard at the same RT, or a criterion of the verdict (e.g.
-    the internal standard at its expected RT: the verdict says so, every output must agree)."""
+    or None when nothing did: what the verdict's criteria say (a reference standard at the same RT, the
+    internal standard at its expected RT, a retention index) -- never a standard the verdict did not take
+    (a GC injector relative: it elutes as the hit), every output must agree."""
+    criterion = next((c for c in f["criteria_met"] if c.startswith("isomers excluded by")), None)
+    if criterion is None:  # the verdict did not take it (results before stop 49 said so of a weak match, newuser49)
+        return None
     standard = f.get("reference_standard") or {}
-    if standard.get("within") and separate_standard(f):  # the run as its own standard excludes nothing
+    if standard.get("within") and separate_standard(f) and criterion.startswith("isomers excluded by the reference "
+                                                                                "standard run"):
         return f"excluded by the reference standard run {standard.get('run')} at the same retention time"
-    return next((c.removeprefix("isomers ") for c in f["criteria_met"] if c.startswith("isomers excluded by")), None)
+    return criterion.removeprefix("isomers ")
 
 
 def report_chromatogram(results: Mapping[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
