@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Callable, Iterable
 
@@ -987,19 +987,30 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
             f"{len(check.absent)} not in the library", False, "isomer")
 
 
+#: How the failed isomer criterion of :func:`_isomer_check` begins (a heavier compound is failed under it too).
+ISOMER_CRITERIA = ("isomers excluded (not possible", "isomers not excluded", "a heavier compound excluded (not possible")
+
+
 def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = False) -> Verdict:
     """A reference standard run (or other evidence outside the spectrum) that excludes the
-    isomers: a verdict held back *only* by "isomers not excluded" becomes ``identified``, the
-    isomer criterion moving to ``criteria_met`` as ``evidence_text`` -- ``tentative`` "HRMS criteria
-    not met" if an LC finding also matched too few product ions (:data:`PRODUCT_IONS_FOR_IDENTITY`);
-    any other verdict is kept, and so is one whose isomers include a GC injector relative
-    (``thermal``: it elutes as the hit)."""
-    # decide() gives this rule exactly when the isomer criterion is the only one failed (with, LC, the
-    # identity_ions one)
-    if verdict.rule_id != RuleId.ISOMER_NOT_EXCLUDED:
-        return verdict
+    isomers: the failed isomer criterion moves to ``criteria_met`` as ``evidence_text``, whichever
+    rule decided the verdict, and nothing is left holding it (``held_by`` empty). A verdict held back
+    *only* by "isomers not excluded" becomes ``identified`` -- ``tentative`` "HRMS criteria not met" if
+    an LC finding also matched too few product ions (:data:`PRODUCT_IONS_FOR_IDENTITY`); any other
+    rule keeps its level and text (a weak match stays one: its other failed criteria stand). Kept
+    unchanged: a verdict whose isomers include a GC injector relative (``thermal``: it elutes as the hit)."""
     if thermal:
         return verdict  # a GC injector relative elutes as the hit does: the standard cannot exclude it
+    if verdict.rule_id != RuleId.ISOMER_NOT_EXCLUDED:
+        # the standard excludes the isomers whatever else fails: a report read "excluded by the standard" of a
+        # weak match whose criteria still said "isomers excluded (not possible ...)" (newuser49's phenylephrine)
+        held = [c for c in verdict.criteria_failed if c.startswith(ISOMER_CRITERIA)]
+        if not held:
+            return verdict
+        return replace(verdict, criteria_met=verdict.criteria_met + [evidence_text],
+                       criteria_failed=[c for c in verdict.criteria_failed if c not in held], held_by=[])
+    # decide() gives this rule exactly when the isomer criterion is the only one failed (with, LC, the
+    # identity_ions one)
     ions = [c for c in verdict.criteria_failed if c.startswith(PRODUCT_IONS_FOR_IDENTITY)]
     if ions:  # the isomers excluded, one product ion matched: no identification yet
         return Verdict(TENTATIVE, HRMS_NOT_MET_RULE, verdict.criteria_met + [evidence_text], ions,

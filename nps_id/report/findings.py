@@ -27,8 +27,8 @@ from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
-from nps_id.match.verdict import (HELD_BY, HELD_HEAVIER, HELD_OTHER_FORMULA, IDENTIFIED, NEW_ISOMER, TENTATIVE,
-                                  UNLISTED_ISOMER, absent_isomer_words, held_by_in_rule, may_be)
+from nps_id.match.verdict import (HELD_BY, HELD_HEAVIER, HELD_OTHER_FORMULA, IDENTIFIED, ISOMER_CRITERIA, NEW_ISOMER,
+                                  TENTATIVE, UNLISTED_ISOMER, absent_isomer_words, held_by_in_rule, may_be)
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -279,8 +279,16 @@ def relatives_text(relatives: list[Mapping[str, Any]]) -> str:
 
 def isomers_excluded_by(f: Mapping[str, Any]) -> str | None:
     """What excluded a report finding's spectrally inseparable isomers, in words ("excluded by ..."),
-    or None when nothing did: a reference standard at the same RT, or a criterion of the verdict (e.g.
-    the internal standard at its expected RT: the verdict says so, every output must agree)."""
+    or None when nothing did: a reference standard at the same RT, or a criterion of the verdict (the
+    internal standard at its expected RT, a retention index) -- never while the verdict's isomer criterion
+    still fails but for a GC injector relative (which elutes as the hit: the standard excludes the isomers
+    only), every output must agree."""
+    relatives = injector_relatives(f.get("isomers_not_excluded") or [])[1]
+    if not relatives and any(c.startswith(ISOMER_CRITERIA) for c in f.get("criteria_failed") or ()):
+        # the verdict did not take the standard: results before stop 49 (a weak match's standard at the same RT
+        # left its isomer criterion failed; the report said "excluded", newuser49). With an injector relative the
+        # verdict keeps it failed, and the standard excludes the isomers only (said beside the relatives)
+        return None
     standard = f.get("reference_standard") or {}
     if standard.get("within") and separate_standard(f):  # the run as its own standard excludes nothing
         return f"excluded by the reference standard run {standard.get('run')} at the same retention time"

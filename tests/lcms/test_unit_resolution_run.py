@@ -299,3 +299,42 @@ def test_two_ions_of_one_unit_resolution_scan_stay_two(massbank_ms2_spectra):
              Spectrum(np.array([69.1, 69.2]), np.array([10.0, 100.0]), {"precursor_mz": 150.0})]
     merged = group_ms2(_scans(scans, 60.0), unit_fragment_tolerance=unit)[0].spectrum
     assert merged.mz.tolist() == [69.1, 69.2]
+
+
+def test_a_standard_at_the_same_rt_excludes_the_isomers_of_a_finding_held_by_another_rule(unit_library, phenylephrine,
+                                                                                          tmp_path):
+    # newuser49: the 40 V record as the sample and as its standard 2 s later is a "weak match" (Synephrine within
+    # the gap); the standard was applied to "isomer not excluded" verdicts only, so its criteria kept "isomers
+    # excluded (not possible ...)" and held_by ["isomer", "other_formula"] while the report said the standard
+    # excluded them. The standard excludes them whatever else fails; the weak match stays a weak match.
+    from nps_id.match.pipeline import measure_reference_standards
+    from nps_id.match.standards import ReferenceStandard
+    from nps_id.match.verdict import ISOMER_CRITERIA
+    from nps_id.report.document import build_report
+    from tests.report.conftest import FIXED_NOW, SAMPLE_INFO
+
+    record = phenylephrine[PHENYLEPHRINE[2]]
+    sample = _run([record], tmp_path / "sample.mgf", 120.0)
+    standard = _run([record], tmp_path / "standard.mgf", 122.0)
+    params = MatchParameters()
+    standards = measure_reference_standards([ReferenceStandard(str(standard), "Phenylephrine")], unit_library, params)
+    with_standard = match_run(sample, unit_library, params, reference_standards=standards)
+    without = {f["name"]: f for f in match_run(sample, unit_library, params)["findings"]}
+    finding = next(f for f in with_standard["findings"] if f["name"] == "Phenylephrine")
+    alone = without["Phenylephrine"]
+    assert finding["reference_standard"]["within"]
+    # the case: a rule other than "isomer not excluded", whose isomer criterion failed without the standard
+    assert alone["rule_id"] != "isomer_not_excluded" and alone["held_by"]
+    assert any(c.startswith(ISOMER_CRITERIA) for c in alone["criteria_failed"])
+    # with it: the isomer criterion met by the standard, nothing left holding it; the rule and level unchanged
+    assert not any(c.startswith(ISOMER_CRITERIA) for c in finding["criteria_failed"])
+    assert any(c.startswith("isomers excluded by the reference standard run standard.mgf") for c in finding["criteria_met"])
+    assert finding["held_by"] == []
+    assert (finding["verdict"], finding["rule_id"]) == (alone["verdict"], alone["rule_id"])
+    assert [c for c in finding["criteria_failed"]] == [c for c in alone["criteria_failed"]
+                                                       if not c.startswith(ISOMER_CRITERIA)]
+    # the report says what the criteria say: excluded by the standard, no compound of another formula left open
+    shown = next(f for f in build_report(with_standard, SAMPLE_INFO, now=FIXED_NOW)["findings"]
+                 if f["name"] == "Phenylephrine")
+    assert any("are excluded by the reference standard run standard.mgf" in n for n in shown["limitations"])
+    assert not any(n.startswith("A compound of another formula") for n in shown["limitations"])

@@ -344,7 +344,7 @@ def test_diagnostic_ions_need_every_ion_at_the_level():
     assert group_from_ions(held | {96: fentanyl.min_relative - 1e-6}) is None
 
 
-def test_a_standard_excludes_isomers_only_for_the_isomer_rule():
+def test_a_standard_excludes_isomers_whatever_rule_decided():
     from nps_id.match.verdict import RuleId, Verdict, with_isomers_excluded
 
     held = Verdict("tentative", "isomer not excluded: the substance is the hit or an isomer", ["mf >= 800"],
@@ -353,9 +353,15 @@ def test_a_standard_excludes_isomers_only_for_the_isomer_rule():
     after = with_isomers_excluded(held, "isomers excluded by a reference standard at the same RT")
     assert after.verdict == "identified" and not after.criteria_failed
     assert "isomers excluded by a reference standard at the same RT" in after.criteria_met
-    weak = Verdict("tentative", "weak match: below the identity criteria", [], ["isomers not excluded: 1 ..."],
-                   rule_id=RuleId.WEAK_MATCH)
-    assert with_isomers_excluded(weak, "standard") is weak
+    # another rule keeps its level and text: the standard settles the isomers, not the weak match (newuser49)
+    weak = Verdict("tentative", "weak match: below the identity criteria", [], ["gap to next different compound >= 75",
+                   "isomers not excluded: 1 ..."], rule_id=RuleId.WEAK_MATCH, held_by=["isomer"])
+    after = with_isomers_excluded(weak, "standard")
+    assert (after.verdict, after.rule_id, after.rule) == (weak.verdict, weak.rule_id, weak.rule)
+    assert after.criteria_failed == ["gap to next different compound >= 75"] and after.criteria_met == ["standard"]
+    assert after.held_by == []
+    # a GC injector relative elutes as the hit does: nothing changes
+    assert with_isomers_excluded(weak, "standard", thermal=True) is weak
 
 
 def test_ms2_precursor_must_be_an_ion_of_the_candidate():

@@ -29,3 +29,17 @@ def test_isomers_excluded_by_a_standard_leave_no_retention_index_gap(swgdrug_lib
     assert NO_RI not in etizolam["limitations"]
     # no standard of flubromazepam: its isomers are open, and no RI was measured
     assert flubromazepam["verdict"] == "tentative" and NO_RI in flubromazepam["limitations"]
+
+
+def test_a_standard_the_verdict_did_not_take_is_not_said_to_exclude_the_isomers():
+    # newuser49: results written before stop 49 (a weak match whose standard at the same RT left "isomers excluded
+    # (not possible ...)" failed) -- the report said "excluded by the reference standard run" from the RT alone
+    from nps_id.report.findings import isomers_excluded_by
+
+    standard = {"run": "std40.mgf", "within": True, "delta_rt_min": -0.033, "window_min": 0.1}
+    kept = {"reference_standard": standard, "criteria_met": ["score >= 700 (tentative floor)"],
+            "criteria_failed": ["isomers excluded (not possible from the spectrum alone: ...)"]}
+    assert isomers_excluded_by(kept) is None
+    taken = {**kept, "criteria_met": ["isomers excluded by the reference standard run std40.mgf (dRT -0.033 min, "
+                                      "window 0.1)"], "criteria_failed": []}
+    assert isomers_excluded_by(taken) == "excluded by the reference standard run std40.mgf at the same retention time"
