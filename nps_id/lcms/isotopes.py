@@ -74,14 +74,13 @@ def max_c13_ratio(ion_mass: float) -> float:
 
 
 def isotope_precursors(groups: list[MS2Group], features: list[Feature | None], centroids: CSRPeaks,
-                       rt_seconds: np.ndarray, tolerance: Tolerance, fragment_tolerance: Tolerance | Sequence[Tolerance],
+                       rt_seconds: np.ndarray, tolerance: Tolerance, fragment_tolerance: Sequence[Tolerance],
                        xic_ppm: float) -> dict[int, IsotopePrecursor]:
     """The groups whose precursor is another group's M+1 (steps 1-4 of the module docstring), each
     read against the most abundant co-eluting group it fits. A group that is itself some group's
     M+1 is never taken as a monoisotopic ion (no chains: M+2 is not folded). ``fragment_tolerance``:
-    one for every group, or each group's (a unit-resolution group's is its nominal ion's: step 4 compares
-    two groups at the wider of theirs)."""
-    each = [fragment_tolerance] * len(groups) if isinstance(fragment_tolerance, Tolerance) else fragment_tolerance
+    each group's (a unit-resolution group's is its nominal ion's: step 4 compares two groups at the wider
+    of theirs)."""
     found: dict[int, IsotopePrecursor] = {}
     for j, heavy in enumerate(features):
         if heavy is None:
@@ -104,7 +103,7 @@ def isotope_precursors(groups: list[MS2Group], features: list[Feature | None], c
             if not 0 < ratio < limit:
                 continue
             # Step 4: the same compound's MS/MS
-            wider = max(each[j], each[i], key=lambda t: t.window_da(groups[i].precursor_mz))
+            wider = max(fragment_tolerance[j], fragment_tolerance[i], key=lambda t: t.window_da(groups[i].precursor_mz))
             shared = _shared_fragments(groups[j], groups[i], wider, z)
             if shared:
                 fits.append(IsotopePrecursor(j, i, heavy.mz, (heavy.mz - expected) / expected * 1e6, delta, ratio,

@@ -28,7 +28,7 @@ def _at(groups, mz: float) -> int:
 
 def _found(run, groups, features):
     return isotope_precursors(groups, features, run.centroids, run.rt_seconds, PARAMS.precursor_tolerance,
-                              PARAMS.fragment_tolerance, XIC_PPM)
+                              [PARAMS.fragment_tolerance] * len(groups), XIC_PPM)
 
 
 @pytest.fixture(scope="module")
