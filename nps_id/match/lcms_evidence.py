@@ -22,15 +22,16 @@ groups are one compound and what the survey scans say about each:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import numpy as np
 
 from nps_id.lcms.features import (C13_SPACING, CL_BR_SPACING, MIN_PEAK_POINTS, Adduct, Feature, adduct_named,
                                   adducts_for, formula_mass, ion_mz, isotope_pattern, ms1_feature, ppm_error)
-from nps_id.lcms.groups import MS2Group, unit_resolution
 from nps_id.match.verdict import IDENTIFIED, INCONCLUSIVE, PRODUCT_IONS_FOR_IDENTITY, TENTATIVE, RuleId, Verdict
 
+if TYPE_CHECKING:  # a search imports this module for candidate_mass, never an LC-MS group
+    from nps_id.lcms.groups import MS2Group
 
 #: MS1 XIC half-width (ppm) around a precursor: wide enough for a precursor stored only as the
 #: isolation-window target and for a TOF apex shifted by detector saturation (TripleTOF slice:
@@ -272,6 +273,8 @@ def _ion_text(standard_mz: np.ndarray, precursor_mz: float, decimals: int) -> Ca
     unit-resolution run's (:func:`~nps_id.lcms.groups.unit_resolution`; "42.1", "107": trailing zeros are not
     read), else to ``decimals``. Until attack49b a unit run's comparison read "42.1000, 77.1000" and
     "107.00/91.20", digits nobody wrote (newuser49), as words48 found of a precursor."""
+    from nps_id.lcms.groups import unit_resolution  # LC-MS only: a search imports this module without it
+
     if unit_resolution(standard_mz[product_ions(standard_mz, precursor_mz)]):
         return lambda m: f"{m:.4f}".rstrip("0").rstrip(".")
     return lambda m: f"{m:.{decimals}f}"
