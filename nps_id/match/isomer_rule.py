@@ -224,11 +224,13 @@ def parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
             # the trainer's --add-to merges it as a list of kinds: a string's letters would become kinds
             raise ValueError("'ms2_moves' is not a list of move kinds")
         for context in [c for c in rates if c.endswith("-ms2")]:
-            learned = {m: r for m, r in rates[context].items() if m != "default"}
+            learned = rates[context]
             # an EI curve only for a kind no MS/MS curve covers: a finer kind the MS/MS pairs never showed
             # (a drug's ring fluorines; with mCPP left out, its ring chlorines, which then read 0 at 964)
             # reads its MS/MS coarser kind (stop 49) -- MS/MS pairs match more often than EI pairs at every
-            # score for every kind (stop 46), so the EI finer kind's curve was optimistic for MS/MS
+            # score for every kind (stop 46), so the EI finer kind's curve was optimistic for MS/MS. For the
+            # same reason a kind neither learned reads the MS/MS pool (the context's own `default`; stop 50:
+            # the drug EI pool reads 0.000 at 990, the MS/MS one 0.051), not the EI pool.
             ei = {m: r for m, r in rates.get(context[:-len("-ms2")], {}).items() if not _has_coarser(m, learned)}
             rates[context] = {**ei, **learned}
     return rates
@@ -269,7 +271,8 @@ def rates_context(context: str, kind: str, rates: Mapping[str, Mapping[str, Rate
     (``"ei"``/``"ms2"``) spectrum: MS/MS rates (``<context>-ms2``) when the file has them, else the EI ones.
     A file whose ``ms2_moves`` lists the kinds learned on MS/MS pairs holds MS/MS curves for
     those kinds only: :func:`load_rates` fills its ``-ms2`` contexts with the EI curves of every kind no MS/MS
-    curve covers at any level (:func:`parse_rates`)."""
+    curve covers at any level; a kind neither learned reads the ``-ms2`` context's own ``default``, the MS/MS
+    pool (:func:`parse_rates`)."""
     ms2 = f"{context}-ms2"
     return ms2 if kind == "ms2" and ms2 in (load_rates() if rates is None else rates) else context
 

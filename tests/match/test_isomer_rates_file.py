@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from nps_id.cli import cli
 from nps_id.errors import EXIT_BAD_LIBRARY, LibraryError
 from nps_id.match import isomer_rule
+from nps_id.match.verdict import VerdictThresholds
 from tests.conftest import data_path
 
 pytest.importorskip("rdkit")
@@ -109,7 +110,8 @@ def test_search_with_a_damaged_rates_file_exits_4_with_one_line(tmp_path, monkey
 
 def test_the_shipped_ms2_curves_are_learned_on_ms2_pairs_for_the_ms2_moves_only(tmp_path: Path) -> None:
     # since stop 46 an MS/MS hit reads MS/MS-learned curves for every kind MassBank MS/MS has pairs of
-    # (ms2_moves); a kind it has none of (ring size, ring opening) and the default keep the EI curves
+    # (ms2_moves); a kind it has none of (ring size, ring opening) keeps its EI curve, and a kind neither
+    # learned reads the MS/MS pool (the -ms2 context's default; since stop 50, the EI pool before)
     data = _shipped()
     rates = isomer_rule.load_rates(isomer_rule.RATES_PATH)
     learned = {move.split(":")[0] for context in ("drug-ms2", "other-ms2")
@@ -121,11 +123,16 @@ def test_the_shipped_ms2_curves_are_learned_on_ms2_pairs_for_the_ms2_moves_only(
     assert all(entry["pairs"] >= 10 for move, entry in other.items() if entry["from"] == move)
     for context in ("drug", "other"):
         ms2 = rates[f"{context}-ms2"]
-        assert all(ms2[m] == tuple(e["rate_at_score"]) for m, e in data["contexts"][f"{context}-ms2"].items()
-                   if m != "default")
-        assert ms2["default"] == rates[context]["default"]
+        assert all(ms2[m] == tuple(e["rate_at_score"]) for m, e in data["contexts"][f"{context}-ms2"].items())
+        assert ms2["default"] != rates[context]["default"]
         assert "ring_size" not in learned
-        assert isomer_rule.rate_of("ring_size", ms2) == isomer_rule.rate_of("ring_size", rates[context])
+        assert isomer_rule.rate_of("ring_size", ms2) == rates[context].get("ring_size", ms2["default"])
+    # a drug's double bond moved (no drug curve on either side) at an MS/MS hit of 990: the MS/MS pool holds
+    # it (5 % of the drug MS/MS pairs match that well); the EI pool would have excluded it
+    at_990, bound = isomer_rule.SCORE_GRID.index(990), VerdictThresholds().isomer_min_rate_ms2
+    assert "double_bond" not in data["contexts"]["drug"] and "double_bond" not in data["contexts"]["drug-ms2"]
+    assert isomer_rule.rate_of("double_bond", rates["drug-ms2"])[at_990] >= bound
+    assert isomer_rule.rate_of("double_bond", rates["drug"])[at_990] < bound
     # the evidence: CID tells MassBank MS/MS's ring-position and methyl-shift pairs apart less often
     # than EI tells the EI libraries' (at 950, other compounds), so an MS/MS hit holds its isomers more
     at_950 = isomer_rule.SCORE_GRID.index(950)
