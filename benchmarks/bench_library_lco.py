@@ -59,12 +59,15 @@ EXTRA = ["library_row", "instrument_type", "in_dev", "replicate"]
 
 
 def sample_rows(spectra, size: int | None, seed: int) -> np.ndarray:
-    """The library rows queried: all (``size`` None), else one seeded record per compound (block) and instrument
-    type, then ``size`` of those groups drawn with the same seed; sorted."""
+    """The library rows queried (those with a precursor m/z when MS/MS): all (``size`` None), else one seeded record
+    per compound (block) and instrument type, then ``size`` of those groups drawn with the same seed; sorted."""
+    # an MS/MS record without a precursor m/z is no query `nps-id search` takes (the MS/MS score reads it)
+    queryable = [r for r, s in enumerate(spectra) if s.get("ms_level") != 2 or s.get("precursor_mz") is not None]
     if size is None:
-        return np.arange(len(spectra))
+        return np.array(queryable, dtype=np.int64)
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for r, s in enumerate(spectra):
+    for r in queryable:
+        s = spectra[r]
         groups[(bn.block_of(s), str(s.get("instrument_type") or ""))].append(r)
     rng = np.random.default_rng(seed)
     picked = [rows[int(rng.integers(len(rows)))] for _, rows in sorted(groups.items())]
