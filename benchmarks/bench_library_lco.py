@@ -153,14 +153,13 @@ HEADER = ["task", "query", "top_hit", "similarity", "verdict", "rule", "new_subs
           "suspected_group_probability"] + EXTRA
 
 
-def run(task: str, queries, rows, reference, facts, hits, extra: list[tuple]) -> list[list]:
+def run(task: str, queries, rows, reference, facts, hits, extra: list[tuple], t: VerdictThresholds) -> list[list]:
     """One task's details rows (bench_novelty.evaluate's, with EXTRA)."""
     bn.DETAILS = []
     if task == "lco":
-        bn.evaluate("library-lco", queries, reference, facts, True, VerdictThresholds(), hits)
+        bn.evaluate("library-lco", queries, reference, facts, True, t, hits)
     else:
-        bn.evaluate("library-present", queries, reference, facts, False, VerdictThresholds(),
-                    present_hits(hits, reference, rows))
+        bn.evaluate("library-present", queries, reference, facts, False, t, present_hits(hits, reference, rows))
     out = [[task, *row[1:], *more] for row, more in zip(bn.DETAILS, extra)]
     bn.DETAILS = None
     return out
@@ -178,6 +177,8 @@ def main() -> None:
     parser.add_argument("--group-folds", type=Path, default=None, help="bench_novelty.py's --group-folds")
     parser.add_argument("--isomer-rates-loo", type=Path, default=None, metavar="PAIRS",
                         help="bench_novelty.py's: the lco task reads isomer rates without the compound's own pairs")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a VerdictThresholds value other than the default (repeatable): a lever measured, not shipped")
     parser.add_argument("--details", type=Path, default=None, help="one TSV row per query and task")
     args = parser.parse_args()
     bn._stop = _stop  # bench_novelty's checks and writes stop in this script's name
@@ -189,6 +190,10 @@ def main() -> None:
     bn._check_writable("--details", args.details)
     if args.sample is not None and args.sample < 1:
         _stop(f"--sample: {args.sample}: give a positive number of queries", bn.EXIT_BAD_INPUT)
+    try:
+        (thresholds,) = bn.variants_from(args.set)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        _stop(f"--set: {' '.join(args.set)}: not KEY=VALUE of one VerdictThresholds field each", bn.EXIT_BAD_INPUT)
     if not args.library.is_file():
         _stop(f"--library: {args.library}: no such library file", bn.EXIT_BAD_LIBRARY)
     if args.isomer_rates_loo is not None:
@@ -221,9 +226,10 @@ def main() -> None:
     details = []
     print(f"{args.library}: {len(queries)} queries of {len(spectra)} records ({kind}); "
           f"{sum(e[2] for e in extra)} of dev compounds; {int(replicate.sum())} with another record of their compound;"
-          f" isomer rates: {'leave-out ' + str(args.isomer_rates_loo) if bn.RATES_LOO else 'shipped'}")
+          f" isomer rates: {'leave-out ' + str(args.isomer_rates_loo) if bn.RATES_LOO else 'shipped'};"
+          f" thresholds: {bn.settings_label(thresholds)}")
     for task in args.task or ("lco", "present"):
-        rows_out = run(task, queries, rows, reference, facts, hits, extra)
+        rows_out = run(task, queries, rows, reference, facts, hits, extra, thresholds)
         details += rows_out
         print("\n".join(summary(task, rows_out)))
         sys.stdout.flush()
