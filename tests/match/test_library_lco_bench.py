@@ -80,3 +80,12 @@ def test_a_sample_of_no_query_is_one_line_exit_3(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.splitlines()[-1] == "bench_library_lco: error: --sample: 0: give a positive number of queries"
+
+
+def test_a_lever_that_is_not_one_thresholds_value_is_one_line_exit_3(tmp_path):
+    # --set measures one VerdictThresholds value: two values, an unknown field or no value would run the default rules
+    for given in ("isomer_min_rate=0.04,0.03", "no_such_field=1", "isomer_min_rate"):
+        result = subprocess.run([sys.executable, str(SCRIPT), "--library", str(tmp_path / "x.h5"), "--set", given],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.splitlines()[-1].startswith(f"bench_library_lco: error: --set: {given}: not KEY=VALUE")
