@@ -1,0 +1,247 @@
+"""Library-wide leave-compound-out: the wrong-``identified`` rate of absent compounds on the library's own records.
+
+The dev bench (``bench_novelty.py``) measures absent compounds on a few hundred queries, all of them studied. This
+bench asks the same of every record of a library (MassBank EI: 11,050) or of a seeded sample of it (MassBank MS/MS:
+one record per compound and instrument type, then ``--sample`` of those), each searched once against the whole
+library with every scored candidate kept, then judged two ways with ``bench_novelty``'s own verdict path
+(:func:`bench_novelty.evaluate`: ``nps-id search``'s :func:`~nps_id.match.assess.assess_search`, its group fold
+models, its leave-out isomer rates):
+
+- ``lco``: the record's compound left out (every record of its InChIKey first block and of its exact name, as
+  :func:`bench_novelty.owned_blocks` defines a compound); any ``identified`` is wrong. Counts: wrong identified,
+  flagged (``new_substance`` or "isomer not excluded" / "isomer ambiguity"), flagged with the right group, mass right.
+- ``present``: only the record itself left out, the compound's other records (other laboratories, instruments,
+  energies) kept -- the nearest shared analogue of the held-back "replicates" check. Coverage and precision among
+  the records whose compound has another record that is the same compound (docs/compound-identity.md:
+  :func:`bench_novelty.same_compound`); the others are counted apart (their compound is absent after all).
+
+Each count is printed as k of n with its Wilson 95 % interval, over all queries and over those whose compound is
+not a dev bench query's (``../shared/data``'s MassBank queries of the kind and, with ``--swgdrug``, the SWGDRUG
+records, by :func:`bench_novelty.block_of`): compounds no stop has looked at.
+
+    PYTHONPATH=. python benchmarks/bench_library_lco.py --library /work/libs/mbei.h5 --cache DIR \\
+        --group-folds DIR [--isomer-rates-loo PAIRS] [--sample N --seed S] [--details OUT.tsv]
+
+Not a leave-out of everything: the present task's library facts (:class:`~nps_id.match.library_facts.LibraryFacts`:
+the hit compound's records, its MS/MS pairs) still hold the query record, and both tasks read the shipped group
+and isomer models unless ``--group-folds`` / ``--isomer-rates-loo`` are given (the fold models never saw the
+compound; the leave-out rates drop the compound's own library pairs).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+import bench_novelty as bn  # benchmarks share helpers
+from nps_id.io import read
+from nps_id.match.assess import EVIDENCE_HITS
+from nps_id.match.isomer_rule import RATES_PATH
+from nps_id.match.library_facts import LibraryFacts
+from nps_id.match.verdict import IDENTIFIED, VerdictThresholds
+from nps_id.search.engine import SearchSettings
+from nps_id.search.prepared import formula_codes
+from nps_id.search.ranking import without
+from nps_id.search.scores.base import kind_of
+from train_isomer_rates import LeaveOutRates, read_pairs
+
+#: The rules' texts that flag a query (bench_novelty's ``flagged``: besides ``new_substance``).
+FLAG_RULES = ("isomer not excluded", "isomer ambiguity")
+#: Extra details columns after bench_novelty's.
+EXTRA = ["library_row", "instrument_type", "in_dev", "replicate"]
+
+
+def sample_rows(spectra, size: int | None, seed: int) -> np.ndarray:
+    """The library rows queried (those with a precursor m/z when MS/MS): all (``size`` None), else one seeded record
+    per compound (block) and instrument type, then ``size`` of those groups drawn with the same seed; sorted."""
+    # an MS/MS record without a precursor m/z is no query `nps-id search` takes (the MS/MS score reads it)
+    queryable = [r for r, s in enumerate(spectra) if s.get("ms_level") != 2 or s.get("precursor_mz") is not None]
+    if size is None:
+        return np.array(queryable, dtype=np.int64)
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for r in queryable:
+        s = spectra[r]
+        groups[(bn.block_of(s), str(s.get("instrument_type") or ""))].append(r)
+    rng = np.random.default_rng(seed)
+    picked = [rows[int(rng.integers(len(rows)))] for _, rows in sorted(groups.items())]
+    if size < len(picked):
+        picked = [picked[i] for i in rng.choice(len(picked), size, replace=False)]
+    return np.array(sorted(picked), dtype=np.int64)
+
+
+def dev_blocks(kind: str, swgdrug: Path | None) -> set[str]:
+    """The compounds (blocks) of the dev bench's queries of ``kind``, and of the SWGDRUG records when given."""
+    blocks = set()
+    for which in ("identity", "analog"):
+        blocks |= {bn.block_of(s) for s in read(bn.DATA / "massbank" / f"{kind}-queries-{which}.msp.gz")}
+    if swgdrug is not None:
+        blocks |= {bn.block_of(s) for s in bn.load(swgdrug)[1]}
+    return blocks
+
+
+def present_hits(hits, reference, rows: np.ndarray):
+    """The hits a library without the query's own record gives (the compound's other records kept), ranked again."""
+    own = rows[np.asarray(hits.query, dtype=np.int64)]
+    return without(hits, np.asarray(hits.row) != own, reference.compound(), formula_codes(reference.columns["formula"]),
+                   EVIDENCE_HITS, SearchSettings.isomer_margin)
+
+
+def replicated(queries, rows: np.ndarray, reference, facts) -> np.ndarray:
+    """Per query: the library holds another record that is its compound (bn.same_compound), besides itself."""
+    lib_blocks, owns = bn.owned_blocks(queries, reference, facts)
+    out = np.zeros(len(queries), dtype=bool)
+    for q, query in enumerate(queries):
+        others = np.flatnonzero(np.isin(lib_blocks, list(owns[q])))
+        out[q] = bool(bn.same_compound(query, others[others != rows[q]], reference))
+    return out
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of k of n (95 % by default); (0, 1) for n = 0."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def share(k: int, n: int) -> str:
+    low, high = wilson(k, n)
+    return f"{k}/{n} {k / max(n, 1):.3f} [{low:.3f}, {high:.3f}]"
+
+
+def summary(task: str, rows: list[list]) -> list[str]:
+    """The table lines of one task's details rows (bench_novelty's columns + EXTRA), all and without dev compounds."""
+    col = {name: i for i, name in enumerate(HEADER)}
+    lines = []
+    for subset, keep in (("all", lambda r: True), ("not dev", lambda r: not r[col["in_dev"]])):
+        if task == "present":
+            chosen = [r for r in rows if keep(r) and r[col["replicate"]]]
+        else:
+            chosen = [r for r in rows if keep(r)]
+        n = len(chosen)
+        ident = [r for r in chosen if r[col["verdict"]] == IDENTIFIED]
+        wrong = sum(not r[col["top_hit_right"]] for r in ident)
+        flagged = [r for r in chosen if r[col["new_substance"]] or r[col["rule"]] in FLAG_RULES]
+        group_right = sum(r[col["suspected_group"]] == r[col["own_group"]] for r in flagged)
+        known = [r for r in chosen if r[col["mass"]] is not None]
+        mass_right = sum(r[col["estimated_mass"]] == r[col["mass"]] for r in known)
+        if task == "present":
+            right = len(ident) - wrong
+            lines.append(f"{task} {subset}: queries {n}; identified {len(ident)} (wrong {wrong}: {share(wrong, max(len(ident), 1))}); "
+                         f"coverage {share(right, n)}; precision {share(right, len(ident))}; "
+                         f"new_substance {share(sum(bool(r[col['new_substance']]) for r in chosen), n)}")
+            alone = [r for r in rows if keep(r) and not r[col["replicate"]]]
+            alone_wrong = sum(r[col["verdict"]] == IDENTIFIED and not r[col["top_hit_right"]] for r in alone)
+            lines.append(f"    (no other record of the compound: {len(alone)}, identified as another {share(alone_wrong, len(alone))})")
+        else:
+            lines.append(f"{task} {subset}: queries {n}; identified (wrong) {share(wrong, n)}; flagged {share(len(flagged), n)}; "
+                         f"flagged with the right group {share(group_right, n)}; mass right {share(mass_right, len(known))}")
+    return lines
+
+
+HEADER = ["task", "query", "top_hit", "similarity", "verdict", "rule", "new_substance", "suspected_group",
+          "own_group", "estimated_mass", "mass", "top_hit_right", "top_hit_mass", "top_hit_ion",
+          "suspected_group_probability"] + EXTRA
+
+
+def run(task: str, queries, rows, reference, facts, hits, extra: list[tuple], t: VerdictThresholds) -> list[list]:
+    """One task's details rows (bench_novelty.evaluate's, with EXTRA)."""
+    bn.DETAILS = []
+    if task == "lco":
+        bn.evaluate("library-lco", queries, reference, facts, True, t, hits)
+    else:
+        bn.evaluate("library-present", queries, reference, facts, False, t, present_hits(hits, reference, rows))
+    out = [[task, *row[1:], *more] for row, more in zip(bn.DETAILS, extra)]
+    bn.DETAILS = None
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--library", type=Path, required=True, help="an nps-id library built with structures")
+    parser.add_argument("--swgdrug", type=Path, default=None, help="SWGDRUG library: its compounds count as dev ones too")
+    parser.add_argument("--sample", type=int, default=None,
+                        help="query one seeded record per compound and instrument type, N of them (default: every record)")
+    parser.add_argument("--seed", type=int, default=0, help="the sample's seed")
+    parser.add_argument("--task", choices=("lco", "present"), action="append", default=None, help="default: both")
+    parser.add_argument("--cache", type=Path, default=None, help="folder keeping the sample's search hits (npz)")
+    parser.add_argument("--group-folds", type=Path, default=None, help="bench_novelty.py's --group-folds")
+    parser.add_argument("--isomer-rates-loo", type=Path, default=None, metavar="PAIRS",
+                        help="bench_novelty.py's: the lco task reads isomer rates without the compound's own pairs")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a VerdictThresholds value other than the default (repeatable): a lever measured, not shipped")
+    parser.add_argument("--details", type=Path, default=None, help="one TSV row per query and task")
+    args = parser.parse_args()
+    bn._stop = _stop  # bench_novelty's checks and writes stop in this script's name
+    inputs = [args.library, args.swgdrug, args.isomer_rates_loo, *bn._files_in(args.group_folds), *bn._files_in(args.cache)]
+    try:
+        bn.refuse_output_onto_inputs([args.details], inputs)
+    except bn.NpsIdError as exc:
+        _stop(exc, exc.exit_code)
+    bn._check_writable("--details", args.details)
+    if args.sample is not None and args.sample < 1:
+        _stop(f"--sample: {args.sample}: give a positive number of queries", bn.EXIT_BAD_INPUT)
+    try:
+        (thresholds,) = bn.variants_from(args.set)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        _stop(f"--set: {' '.join(args.set)}: not KEY=VALUE of one VerdictThresholds field each", bn.EXIT_BAD_INPUT)
+    if not args.library.is_file():
+        _stop(f"--library: {args.library}: no such library file", bn.EXIT_BAD_LIBRARY)
+    if args.isomer_rates_loo is not None:
+        try:
+            bn.RATES_LOO = LeaveOutRates(json.loads(RATES_PATH.read_text(encoding="utf-8")), read_pairs(args.isomer_rates_loo))
+        except (OSError, ValueError) as exc:
+            _stop(f"--isomer-rates-loo: {exc}", bn.EXIT_BAD_INPUT)
+    if args.group_folds is not None:
+        if not args.group_folds.is_dir():
+            _stop(f"--group-folds: {args.group_folds}: no such folder", bn.EXIT_BAD_INPUT)
+        try:
+            bn.GROUP_FOLDS = bn.group_folds(args.group_folds, {})
+        except bn.LibraryError as exc:
+            _stop(f"--group-folds: {exc}", exc.exit_code)
+    reference, spectra = bn.load(args.library)
+    rows = sample_rows(spectra, args.sample, args.seed)
+    queries = [spectra[r] for r in rows.tolist()]
+    kind = kind_of(queries[0])
+    # the cache file names the library and the sample: another sample never reads these hits
+    label = hashlib.sha256(f"{reference.sha256}:{rows.tobytes().hex()}".encode()).hexdigest()[:12]
+    if args.cache is not None:
+        args.cache.mkdir(parents=True, exist_ok=True)
+    bn.CACHE = args.cache  # its file: CACHE / "library-STEM-LABEL-top200.npz" (bench_novelty.cache_file)
+    hits = bn.searched(f"library-{args.library.stem}-{label}", queries, reference)
+    facts = LibraryFacts(reference)
+    dev = dev_blocks(kind, args.swgdrug)
+    replicate = replicated(queries, rows, reference, facts)
+    extra = [(int(r), str(q.get("instrument_type") or ""), bn.block_of(q) in dev, bool(rep))
+             for r, q, rep in zip(rows.tolist(), queries, replicate)]
+    details = []
+    print(f"{args.library}: {len(queries)} queries of {len(spectra)} records ({kind}); "
+          f"{sum(e[2] for e in extra)} of dev compounds; {int(replicate.sum())} with another record of their compound;"
+          f" isomer rates: {'leave-out ' + str(args.isomer_rates_loo) if bn.RATES_LOO else 'shipped'};"
+          f" thresholds: {bn.settings_label(thresholds)}")
+    for task in args.task or ("lco", "present"):
+        rows_out = run(task, queries, rows, reference, facts, hits, extra, thresholds)
+        details += rows_out
+        print("\n".join(summary(task, rows_out)))
+        sys.stdout.flush()
+    if args.details:
+        bn._write(args.details, "\n".join("\t".join(map(str, r)) for r in [HEADER] + details) + "\n")
+
+
+def _stop(message: object, code: int) -> NoReturn:
+    """One line on stderr and the project's exit code (3 bad input, 4 bad library), as bench_novelty's."""
+    print(f"bench_library_lco: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""benchmarks/bench_library_lco.py (stop 50): every library record as a query, its compound left out (``lco``) or only
+the record itself (``present``). What a reader of its numbers relies on: a left-out compound is never found again,
+a record never finds itself, a compound with another record can be found through it, the sample is the same for
+the same seed, and the intervals are Wilson's. Real SWGDRUG records (skipped when the data are absent)."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import bench_library_lco as bench  # noqa: E402
+
+SCRIPT = Path(bench.__file__)
+
+
+class _Record(dict):
+    """What sample_rows reads of a spectrum: its metadata by ``get``."""
+
+
+def test_the_sample_is_one_record_per_compound_and_instrument_type_and_the_same_for_a_seed():
+    records = [_Record(inchikey=f"{c:014d}-X", instrument_type=t) for c in range(30) for t in ("QTOF", "ITFT") for _ in range(3)]
+    rows = bench.sample_rows(records, None, 0)
+    assert rows.tolist() == list(range(len(records)))  # no --sample: every record
+    picked = bench.sample_rows(records, 1000, 0)
+    groups = [(records[r]["inchikey"], records[r]["instrument_type"]) for r in picked.tolist()]
+    assert len(groups) == len(set(groups)) == 60  # each (compound, instrument type) once
+    assert bench.sample_rows(records, 20, 7).tolist() == bench.sample_rows(records, 20, 7).tolist()
+    assert len(bench.sample_rows(records, 20, 7)) == 20
+    assert bench.sample_rows(records, 20, 7).tolist() != bench.sample_rows(records, 20, 8).tolist()
+
+
+def test_the_intervals_are_wilson_s():
+    low, high = bench.wilson(5, 10)
+    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)  # the textbook 95 % Wilson interval of 5 of 10
+    low, high = bench.wilson(0, 11050)  # none of n: the upper bound z^2 / (n + z^2), not 0
+    assert low == 0.0 and high == pytest.approx(1.96 ** 2 / (11050 + 1.96 ** 2))
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path_factory.getbasetemp() / "bench-cache"))
+
+
+def _details(swgdrug_library: Path, tmp_path: Path, *args: str) -> list[dict]:
+    out = tmp_path / "details.tsv"
+    result = subprocess.run([sys.executable, str(SCRIPT), "--library", str(swgdrug_library), "--cache",
+                             str(tmp_path / "hits"), "--details", str(out), *args], capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert "lco all: queries" in result.stdout
+    return list(csv.DictReader(out.open(encoding="utf-8"), delimiter="\t"))
+
+
+def test_a_left_out_compound_is_never_found_and_a_record_never_finds_itself(swgdrug_library, tmp_path):
+    rows = _details(swgdrug_library, tmp_path, "--sample", "60", "--seed", "3")
+    lco = [r for r in rows if r["task"] == "lco"]
+    present = [r for r in rows if r["task"] == "present"]
+    assert len(lco) == len(present) == 60
+    assert [r["library_row"] for r in lco] == [r["library_row"] for r in present]
+    # left out: whatever the verdict, the top hit is never the query's compound
+    assert not [r["query"] for r in lco if r["top_hit_right"] == "True"]
+    # present: a record whose compound has no other record cannot be found (it is not its own hit) ...
+    assert not [r["query"] for r in present if r["replicate"] == "False" and r["top_hit_right"] == "True"]
+    # ... and one that has another record is found through it (SWGDRUG holds a few such compounds in 60)
+    assert [r for r in present if r["replicate"] == "True" and r["top_hit_right"] == "True"]
+    # the search is cached per sample: the same seed reads it, another seed searches its own
+    assert len(list((tmp_path / "hits").iterdir())) == 1
+    again = _details(swgdrug_library, tmp_path, "--sample", "60", "--seed", "3")
+    assert again == rows
+    _details(swgdrug_library, tmp_path, "--sample", "60", "--seed", "4", "--task", "lco")
+    assert len(list((tmp_path / "hits").iterdir())) == 2
+
+
+def test_a_sample_of_no_query_is_one_line_exit_3(tmp_path):
+    result = subprocess.run([sys.executable, str(SCRIPT), "--library", str(tmp_path / "x.h5"), "--sample", "0"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == "bench_library_lco: error: --sample: 0: give a positive number of queries"
+
+
+def test_a_lever_that_is_not_one_thresholds_value_is_one_line_exit_3(tmp_path):
+    # --set measures one VerdictThresholds value: two values, an unknown field or no value would run the default rules
+    for given in ("isomer_min_rate=0.04,0.03", "no_such_field=1", "isomer_min_rate"):
+        result = subprocess.run([sys.executable, str(SCRIPT), "--library", str(tmp_path / "x.h5"), "--set", given],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.splitlines()[-1].startswith(f"bench_library_lco: error: --set: {given}: not KEY=VALUE")
