@@ -127,7 +127,7 @@ def _build_swgdrug_cli(source: Path, folder: Path) -> SwgdrugCli:
         summaries.append(real(*args, **kwargs))
         return summaries[-1]
 
-    def opsin_recorded(names):
+    def opsin_recorded(names):  # what it answered, for the builds of SWGDRUG with compounds left out
         parsed = real_opsin(names)
         opsin.update({name: parsed.get(name) for name in names})
         return parsed
@@ -255,8 +255,8 @@ def swgdrug_cli_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, S
 
 @pytest.fixture(scope="session")
 def swgdrug_opsin(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], ContextManager[None]]:
-    """A context in which a library build asks OPSIN (a Java process, most of a whole SWGDRUG
-    build's time) only for the names the session's SWGDRUG build did not ask it (:func:`_swgdrug_cli`),
+    """A context in which a library build asks OPSIN (a Java process, over half of a whole SWGDRUG
+    build's CPU: 17.9 -> 7.0 s without it, stop 50) only for the names the session's SWGDRUG build did not ask it (:func:`_swgdrug_cli`),
     and takes that build's answers for the others: the same SMILES per name, so a build of SWGDRUG
     with a few compounds left out (the tests of a compound missing from the library) writes the
     library a build without it writes, and asks OPSIN nothing."""
@@ -266,6 +266,7 @@ def swgdrug_opsin(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Cont
 
 @contextlib.contextmanager
 def _opsin_answered(answers: dict[str, str | None]) -> Iterator[None]:
+    """:func:`swgdrug_opsin`'s context: ``answers`` (name -> SMILES, None where OPSIN parsed none) first."""
     import nps_id.library.structures as structures
 
     real = structures.opsin_smiles
