@@ -24,7 +24,7 @@ LEFT_OUT = (b"Flubromazepam", b"Etizolam", b"Bromazepam", b"Flubrotizolam", b"De
 
 
 @pytest.fixture(scope="module")
-def card_batch(tmp_path_factory) -> tuple:
+def card_batch(tmp_path_factory, swgdrug_opsin) -> tuple:
     base = tmp_path_factory.mktemp("group-probability")
     records = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).split(b"\r\n\r\n")
     kept = [r for r in records if not any(r.startswith(b"Name: " + name + b"\r\n") for name in LEFT_OUT)]
@@ -32,8 +32,9 @@ def card_batch(tmp_path_factory) -> tuple:
     (base / "without.msp").write_bytes(b"\r\n\r\n".join(kept) + b"\r\n")
     runner = CliRunner()
     library = base / "without.h5"
-    built = runner.invoke(cli, ["library", "build", str(base / "without.msp"), "-o", str(library), "--name", "SWGDRUG",
-                                "--release", "3.4-benzodiazepines-out", "--ms-level", "1"])
+    with swgdrug_opsin():  # the names' structures as the session's SWGDRUG build had them from OPSIN
+        built = runner.invoke(cli, ["library", "build", str(base / "without.msp"), "-o", str(library), "--name",
+                                    "SWGDRUG", "--release", "3.4-benzodiazepines-out", "--ms-level", "1"])
     assert built.exit_code == 0, built.output
     (base / "runs").mkdir()
     (base / "runs" / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))

@@ -13,11 +13,12 @@ from tests.conftest import data_path
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory):
+def library(tmp_path_factory, swgdrug_opsin):
     source = data_path("swgdrug", "SWGDRUG-3.4.msp.gz")
     out = tmp_path_factory.mktemp("no-etizolam") / "swgdrug-no-etizolam.h5"
-    build_library([source], out, name="SWGDRUG without etizolam", release="3.4", index_builder=build_indexes,
-                  select=lambda s: "etizolam" not in (s.name or "").lower(), defaults={"ms_level": 1})
+    with swgdrug_opsin():  # the names' structures as the session's SWGDRUG build had them from OPSIN
+        build_library([source], out, name="SWGDRUG without etizolam", release="3.4", index_builder=build_indexes,
+                      select=lambda s: "etizolam" not in (s.name or "").lower(), defaults={"ms_level": 1})
     return out
 
 

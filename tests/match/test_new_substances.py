@@ -160,7 +160,7 @@ def test_a_candidate_lighter_than_the_ions_of_the_spectrum_fails_a_named_criteri
     assert molecular_ion(relative) == 332
 
 
-def test_search_rows_carry_the_contract_fields(swgdrug, tmp_path):
+def test_search_rows_carry_the_contract_fields(swgdrug, swgdrug_opsin, tmp_path):
     from click.testing import CliRunner
 
     from nps_id.commands.search import search as search_command
@@ -171,7 +171,8 @@ def test_search_rows_carry_the_contract_fields(swgdrug, tmp_path):
     source = tmp_path / "lib.msp"
     block = _first(swgdrug, "Butyryl fentanyl").get("inchikey")[:14]
     write([s for s in swgdrug if str(s.get("inchikey") or "")[:14] != block], source)
-    build_library([source], library, name="SWGDRUG", release="3.4-test")
+    with swgdrug_opsin():  # the names' structures as the session's SWGDRUG build had them from OPSIN
+        build_library([source], library, name="SWGDRUG", release="3.4-test")
     queries = tmp_path / "q.msp"
     write([_first(swgdrug, "Butyryl fentanyl"), _first(swgdrug, "Flubromazepam")], queries)
     result = CliRunner().invoke(search_command, [str(queries), "-l", str(library), "--format", "jsonl"])
