@@ -85,6 +85,10 @@ DIASTEREOMER = "diastereomer"
 #: in their own spectra that a heavier library compound matches at least that well (EI; no isomer:
 #: ``IsomerCheck.heavier``; learned by benchmarks/train_isomer_rates.py --heavier, stop 47).
 HEAVIER = "heavier"
+#: Its mirror (stop 50): the share of library compounds without a molecular ion in their own spectra that a
+#: *lighter* library compound matches at least that well (EI: an unknown lighter than a hit whose mass it shows
+#: no ion at -- 1-pentanol as pentyl acetate; ``IsomerCheck.lighter``; train_isomer_rates.py --lighter).
+LIGHTER = "lighter"
 #: The moves of a GC injector relative (:mod:`nps_id.chem.thermal`) start so: it elutes as the hit
 #: does, so neither a retention index nor a standard run at the same RT excludes it.
 THERMAL = "thermal_"
