@@ -136,7 +136,9 @@ class IsomerCheck:
     a compound of another formula (absent from the library as the left-out mecamylamine was) is not
     excluded; else 0.
     ``heavier``: EI, the hit's nominal mass when the spectrum shows no ion there and a heavier compound is
-    not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0."""
+    not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0.
+    ``lighter``: the same when a lighter compound is not excluded (:data:`LIGHTER`, read at the same ion level:
+    a lower homologue or the alcohol of an ester matches a hit without its molecular ion); else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
@@ -149,13 +151,14 @@ class IsomerCheck:
     unit_precursor_isobars: tuple[str, ...] = ()
     unit_precursor_window: float = 0.0  # the half-width (Da) it was held within, for the rule text
     heavier: int = 0
+    lighter: int = 0
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
         return (not self.not_excluded and not self.small and not self.pah and not self.hydrocarbon
                 and not self.no_product_ion and not self.record_no_product_ion and not self.unit_precursor
-                and not self.heavier)
+                and not self.heavier and not self.lighter)
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)
