@@ -102,7 +102,7 @@ from nps_id._paths import not_a_regular_file
 from nps_id.commands.options import refuse_output_onto_inputs
 from nps_id.errors import InputError
 from nps_id.library import Library
-from nps_id.match.isomer_rule import HEAVIER, LIGHTER, RATES_PATH, SCORE_GRID, parse_rates
+from nps_id.match.isomer_rule import HEAVIER, RATES_PATH, SCORE_GRID, parse_rates
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import Hits, SearchSettings, search
 from nps_id.search.reference import Reference
@@ -218,16 +218,13 @@ def library_pairs(path: Path, thresholds: VerdictThresholds, ms2_moves: frozense
 HEAVIER_TOP_K = 200
 
 
-def heavier_outcomes(path: Path, thresholds: VerdictThresholds, kind: str = HEAVIER) -> list[tuple[str, np.ndarray]]:
+def heavier_outcomes(path: Path, thresholds: VerdictThresholds) -> list[tuple[str, np.ndarray]]:
     """``--heavier``: per library compound (EI, not isotope-labelled) whose own spectra show no ion
     at its nominal mass (below ``isomer_heavier_ion_level`` of the base peak, as the rule reads an
     unknown), its context and outcome: the share of those spectra that a heavier library compound
     (not labelled) matches at least as well as each score of the grid (MF, RMF at the identity
     threshold; :func:`outcome`). What the rule reads as "a heavier compound is not excluded": an
-    unknown without a molecular ion can be any heavier compound whose spectrum is this close.
-    ``kind`` :data:`~nps_id.match.isomer_rule.LIGHTER` (``--lighter``, stop 50): the best match to a *lighter*
-    compound instead -- a hit without its molecular ion can be matched by a lighter compound (its lower
-    homologue, the alcohol of an ester) this well."""
+    unknown without a molecular ion can be any heavier compound whose spectrum is this close."""
     from nps_id.compound import is_labelled
     from nps_id.match.library_facts import LibraryFacts
     from nps_id.match.molecular_mass import nominal_spectrum
@@ -255,34 +252,33 @@ def heavier_outcomes(path: Path, thresholds: VerdictThresholds, kind: str = HEAV
     deep = 0
     for q, row in enumerate(queries):
         span = range(starts[q], starts[q + 1])
-        heavier = [int(values[j]) for j in span if usable[hits.row[j]]
-                   and (masses[hits.row[j]] > masses[row] if kind == HEAVIER else masses[hits.row[j]] < masses[row])]
+        heavier = [int(values[j]) for j in span if usable[hits.row[j]] and masses[hits.row[j]] > masses[row]]
         best[facts.block(row)].append(max(heavier, default=0))
         first.setdefault(facts.block(row), row)
         deep += len(span) == HEAVIER_TOP_K and min(int(values[j]) for j in span) >= SCORE_GRID[0]
     print(f"{path.name}: {len(queries)} spectra of {len(best)} compounds without their molecular ion; "
-          f"{deep} with all {HEAVIER_TOP_K} hits at >= {SCORE_GRID[0]} (a {kind} compound below them unseen)")
+          f"{deep} with all {HEAVIER_TOP_K} hits at >= {SCORE_GRID[0]} (a heavier compound below them unseen)")
     return [(facts.context(first[b]), outcome(scores)) for b, scores in best.items()]
 
 
-def heavier_entries(outcomes: Sequence[tuple[str, np.ndarray]], kind: str = HEAVIER) -> dict[str, dict]:
+def heavier_entries(outcomes: Sequence[tuple[str, np.ndarray]]) -> dict[str, dict]:
     """Per context, the ``heavier`` entry of the rates file (:data:`~nps_id.match.isomer_rule.HEAVIER`)
     from :func:`heavier_outcomes`: compounds as ``pairs``, the mean outcome as the curve."""
     by_context: dict[str, list[np.ndarray]] = defaultdict(list)
     for context, values in outcomes:
         by_context[context].append(values)
     return {context: {"pairs": len(values), "inseparable": round(float(sum(v[0] for v in values)), 1),
-                      "rate_at_score": [round(float(x), 3) for x in np.mean(values, axis=0)], "from": kind}
+                      "rate_at_score": [round(float(x), 3) for x in np.mean(values, axis=0)], "from": HEAVIER}
             for context, values in sorted(by_context.items())}
 
 
-def with_heavier(base: dict, entries: dict[str, dict], libraries: Sequence[Path], kind: str = HEAVIER) -> dict:
+def with_heavier(base: dict, entries: dict[str, dict], libraries: Sequence[Path]) -> dict:
     """``base`` (``--add-to``'s rates file) with its ``heavier`` entries replaced by ``entries``
     (relearned on every run, as ``--ms2-moves`` kinds are: the command reproduces the shipped file
     from itself) and ``libraries`` recorded; every isomer curve as it was."""
     out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
     for context, entry in entries.items():
-        out["contexts"].setdefault(context, {})[kind] = entry
+        out["contexts"].setdefault(context, {})[HEAVIER] = entry
     out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *(p.name for p in libraries)]))
     return out
 
@@ -474,9 +470,6 @@ def main() -> None:
     parser.add_argument("--heavier", action="store_true",
                         help="learn only the EI 'heavier' curves (a heavier compound matching a spectrum without its "
                              "molecular ion) and replace them in --add-to's file; every isomer curve kept")
-    parser.add_argument("--lighter", action="store_true",
-                        help="learn only the EI 'lighter' curves (a lighter compound matching a spectrum without its "
-                             "molecular ion) and replace them in --add-to's file; every other curve kept")
     args = parser.parse_args()
     refuse_output_onto_inputs([args.output], args.libraries)  # -o onto --add-to: the documented update in place
     refuse_output_onto_inputs([args.pairs_out], [*args.libraries, args.add_to])
@@ -491,14 +484,11 @@ def main() -> None:
         raise InputError(f"{args.add_to}: --keep-ms2-pool keeps the file's MS/MS pools, and it has none (no '-ms2' "
                          "context with a 'default'); train its MS/MS curves first (--ms2-moves without it)")
     thresholds = VerdictThresholds()
-    if args.heavier and args.lighter:
-        raise InputError("--heavier and --lighter learn one kind each: give one of them per run")
-    if args.heavier or args.lighter:
-        kind = HEAVIER if args.heavier else LIGHTER
+    if args.heavier:
         if base is None:
-            raise InputError(f"--{kind} adds the '{kind}' curves to a rates file: give it with --add-to")
-        outcomes = [o for path in args.libraries for o in heavier_outcomes(path, thresholds, kind)]
-        write_rates(args.output, with_heavier(base, heavier_entries(outcomes, kind), args.libraries, kind))
+            raise InputError("--heavier adds the 'heavier' curves to a rates file: give it with --add-to")
+        outcomes = [o for path in args.libraries for o in heavier_outcomes(path, thresholds)]
+        write_rates(args.output, with_heavier(base, heavier_entries(outcomes), args.libraries))
         return
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     every: list[Pair] = []

@@ -20,7 +20,7 @@ import numpy as np
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import adducts_for, formula_mass, ion_mz
-from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, LIBRARY_CLOSE, LIGHTER, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
+from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
                                      check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import nominal_spectrum
@@ -382,16 +382,14 @@ def _with_heavier(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, top
     :data:`HEAVIER` at the unknown's score reaches ``isomer_min_rate``: without its molecular ion the
     spectrum may be a heavier compound's fragments (triacetin, 218, matches 1,3-diacetin, 176, at 861)."""
     mass = facts.mass(top.row)
-    # stop 50: and its mirror, a lighter compound (1-pentanol, 88, matches pentyl acetate, 130, at 920)
-    held = [kind for kind in (HEAVIER, LIGHTER)
-            if rates.get(kind) is not None and rate_at(rates[kind], top.score) >= thresholds.isomer_min_rate]
-    if not mass or not held:
+    curve = rates.get(HEAVIER)
+    if not mass or curve is None or rate_at(curve, top.score) < thresholds.isomer_min_rate:
         return check
     # the caller's nominal spectrum when it has one (assess_search bins all its queries at once)
     relative = nominal_spectrum(mz, intensity) if relative is None else relative
     if relative.get(mass, 0.0) >= thresholds.isomer_heavier_ion_level:
         return check
-    return replace(check, heavier=mass if HEAVIER in held else 0, lighter=mass if LIGHTER in held else 0)
+    return replace(check, heavier=mass)
 
 
 def _absent_diastereomers(row: int, facts: LibraryFacts) -> list[StereoClass]:

@@ -85,10 +85,6 @@ DIASTEREOMER = "diastereomer"
 #: in their own spectra that a heavier library compound matches at least that well (EI; no isomer:
 #: ``IsomerCheck.heavier``; learned by benchmarks/train_isomer_rates.py --heavier, stop 47).
 HEAVIER = "heavier"
-#: Its mirror (stop 50): the share of library compounds without a molecular ion in their own spectra that a
-#: *lighter* library compound matches at least that well (EI: an unknown lighter than a hit whose mass it shows
-#: no ion at -- 1-pentanol as pentyl acetate; ``IsomerCheck.lighter``; train_isomer_rates.py --lighter).
-LIGHTER = "lighter"
 #: The moves of a GC injector relative (:mod:`nps_id.chem.thermal`) start so: it elutes as the hit
 #: does, so neither a retention index nor a standard run at the same RT excludes it.
 THERMAL = "thermal_"
@@ -136,9 +132,7 @@ class IsomerCheck:
     a compound of another formula (absent from the library as the left-out mecamylamine was) is not
     excluded; else 0.
     ``heavier``: EI, the hit's nominal mass when the spectrum shows no ion there and a heavier compound is
-    not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0.
-    ``lighter``: the same when a lighter compound is not excluded (:data:`LIGHTER`, read at the same ion level:
-    a lower homologue or the alcohol of an ester matches a hit without its molecular ion); else 0."""
+    not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
@@ -151,14 +145,13 @@ class IsomerCheck:
     unit_precursor_isobars: tuple[str, ...] = ()
     unit_precursor_window: float = 0.0  # the half-width (Da) it was held within, for the rule text
     heavier: int = 0
-    lighter: int = 0
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
         return (not self.not_excluded and not self.small and not self.pah and not self.hydrocarbon
                 and not self.no_product_ion and not self.record_no_product_ion and not self.unit_precursor
-                and not self.heavier and not self.lighter)
+                and not self.heavier)
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)

@@ -971,14 +971,12 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
     if check.hydrocarbon:
         return (f"isomers excluded (not possible from the spectrum alone: the skeletal isomers of a hydrocarbon of "
                 f"{check.hydrocarbon} carbons give the same ion series)", False, "isomer")
-    if check.heavier or check.lighter:
+    if check.heavier:
         # no isomer: a heavier compound whose fragments give the spectrum (triacetin, 218, as 1,3-diacetin,
-        # 176), or a lighter one (stop 50: 1-pentanol, 88, as pentyl acetate, 130); failed under the isomer
-        # criterion, which a retention index or a standard meets as well
-        which = _mass_direction(check)
-        return (f"a {which} compound excluded (not possible from the spectrum alone: it shows no ion at the hit's "
-                f"mass, {check.heavier or check.lighter}, and the library's compounds without a molecular ion match "
-                f"a {which} one this well)", False, "isomer")
+        # 176); failed under the isomer criterion, which a retention index or a standard meets as well
+        return (f"a heavier compound excluded (not possible from the spectrum alone: it shows no ion at the hit's "
+                f"mass, {check.heavier}, and the library's compounds without a molecular ion match a heavier "
+                "one this well)", False, "isomer")
     if not check.not_excluded:
         return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
     # MS/MS library pairs are held by their records' likeness, not by the margin (which holds only
@@ -990,14 +988,7 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
 
 
 #: How the failed isomer criterion of :func:`_isomer_check` begins (a heavier compound is failed under it too).
-ISOMER_CRITERIA = ("isomers excluded (not possible", "isomers not excluded", "a heavier compound excluded (not possible",
-                   "a lighter compound excluded (not possible", "a heavier or a lighter compound excluded (not possible")
-
-
-def _mass_direction(check: "IsomerCheck") -> str:
-    """Which compound a spectrum without an ion at the hit's mass does not exclude: "heavier", "lighter" (stop
-    50) or "heavier or a lighter" (both kinds' curves reach the bound at the score)."""
-    return " or a ".join(word for word, held in (("heavier", check.heavier), ("lighter", check.lighter)) if held)
+ISOMER_CRITERIA = ("isomers excluded (not possible", "isomers not excluded", "a heavier compound excluded (not possible")
 
 
 def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = False) -> Verdict:
@@ -1068,14 +1059,13 @@ def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None, hel
                      "cannot tell apart")
     if check.hydrocarbon:
         parts.append(f"a hydrocarbon of {check.hydrocarbon} carbons, whose skeletal isomers EI cannot tell apart")
-    mass = check.heavier or check.lighter
-    if mass:
+    if check.heavier:
         # the estimate may be that mass all the same, from the closest library compounds' votes: triacetin's
         # search row read "EstimatedMass 176" beside "no ion at the hit's mass, 176" (stop 47, newuser47)
         voted = (f" (the estimated mass, {estimated} too, rests on the closest library compounds' masses, not on an "
-                 "ion of the spectrum)" if estimated == mass else "")
-        parts.append(f"the spectrum shows no ion at the hit's mass, {mass}{voted}: a {_mass_direction(check)} "
-                     "compound is not excluded")
+                 "ion of the spectrum)" if estimated == check.heavier else "")
+        parts.append(f"the spectrum shows no ion at the hit's mass, {check.heavier}{voted}: a heavier compound is not "
+                     "excluded")
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
@@ -1106,18 +1096,15 @@ def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None, hel
 HELD_ISOMER = "isomer"
 HELD_INJECTOR_RELATIVE = "injector_relative"
 HELD_HEAVIER = "heavier_compound"
-#: Its mirror (stop 50): a lighter compound, EI, no ion at the hit's mass (1-pentanol as pentyl acetate).
-HELD_LIGHTER = "lighter_compound"
 HELD_OTHER_FORMULA = "other_formula"
-HELD_BY = (HELD_ISOMER, HELD_INJECTOR_RELATIVE, HELD_HEAVIER, HELD_LIGHTER, HELD_OTHER_FORMULA)
+HELD_BY = (HELD_ISOMER, HELD_INJECTOR_RELATIVE, HELD_HEAVIER, HELD_OTHER_FORMULA)
 #: How the two that are no isomer read (the reports' and ``match``'s short forms say them too: they said
 #: "an isomer" of triacetin's spectrum held as 1,3-diacetin, a new user at stop 47).
 HEAVIER_WORDS = "a heavier compound"  # (isomer_rule.HEAVIER is the rates-file kind)
-LIGHTER_WORDS = "a lighter compound"
 #: Not "at its nominal mass": a 2-decimal precursor holds only formulae within its digits (quinoline N-oxide's
 #: "146.06", +-0.008 Da: prec48; newuser48); "the precision" is the window a unit one leaves open too.
 OTHER_FORMULA_WORDS = "a compound of another formula within the precision of the precursor m/z"
-NOT_ISOMER_WORDS = {HELD_HEAVIER: HEAVIER_WORDS, HELD_LIGHTER: LIGHTER_WORDS, HELD_OTHER_FORMULA: OTHER_FORMULA_WORDS}
+NOT_ISOMER_WORDS = {HELD_HEAVIER: HEAVIER_WORDS, HELD_OTHER_FORMULA: OTHER_FORMULA_WORDS}
 _CANNOT_TELL = "the spectrum cannot tell from it"
 
 
@@ -1131,8 +1118,7 @@ def held_by(check: "IsomerCheck | None") -> list[str]:
     isomers = (check.small or check.pah or check.hydrocarbon or check.no_product_ion or check.record_no_product_ion
                or len(relatives) < len(check.not_excluded))
     return [kind for kind, held in ((HELD_ISOMER, isomers), (HELD_INJECTOR_RELATIVE, relatives),
-                                    (HELD_HEAVIER, check.heavier), (HELD_LIGHTER, check.lighter),
-                                    (HELD_OTHER_FORMULA, check.unit_precursor)) if held]
+                                    (HELD_HEAVIER, check.heavier), (HELD_OTHER_FORMULA, check.unit_precursor)) if held]
 
 
 def held_words(held: Iterable[str]) -> str | None:
@@ -1140,11 +1126,8 @@ def held_words(held: Iterable[str]) -> str | None:
     when that is not only an isomer: "a heavier compound" alone, "an isomer or a heavier compound" beside
     any other reason ("... a compound of another formula within the precision of the precursor m/z" likewise); else None."""
     held = list(held)
-    # a heavier and a lighter compound both (stop 50): "a heavier compound or a lighter compound"
-    other = " or ".join(NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS)
-    if not other:
-        return None
-    return other if all(k in NOT_ISOMER_WORDS for k in held) else f"an isomer or {other}"
+    other = next((NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS), None)
+    return other if other is None or len(held) == 1 else f"an isomer or {other}"
 
 
 def held_by_in_rule(rule: str) -> list[str]:
