@@ -299,9 +299,8 @@ def _without_hits_note(queries: Path, without_hits: int) -> None:
 #: with ``--threads 1``, in the command's own process: starting the pool costs more than it gives).
 FORK_FROM_QUERIES = 1000
 #: Query ranges per worker: the ranges differ in cost (an isomer check, a group vote), and a
-#: worker that finishes early takes the next one. Two a worker left the EI x10 file's two workers
-#: 0.2-0.5 s CPU apart at their end (one core idle meanwhile); four: within ~0.05 s (stop 50).
-RANGES_PER_WORKER = 4
+#: worker that finishes early takes the next one.
+RANGES_PER_WORKER = 2
 #: The query formats whose files are cut into byte ranges, each read, searched and made into rows on
 #: a worker (their readers' ``spans`` and ``read(span=)``).
 _CUT_FORMATS = ("msp", "mgf")
