@@ -203,6 +203,24 @@ def test_work_still_running_ahead_is_ended_at_once_and_left_to_the_caller(tmp_pa
     assert not (tmp_path / "2.made").exists()
 
 
+def test_work_ahead_told_to_finish_gives_the_task_it_is_making_begins_no_other_and_ends(tmp_path):
+    """:meth:`Ahead.finish_current` (the command's workers fork): the task being made is finished and
+    given (not thrown away for a worker to make again), no task after it is begun (the callers make
+    them, told at once), and the process ends by itself."""
+    ahead = Ahead(partial(_made_ahead, tmp_path), [8, 1, 2])
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "8.made").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ahead.finish_current()
+    assert ahead.result(1) is None  # at once: the process is still in task 8
+    (tmp_path / "go").touch()
+    assert ahead.result(0) == b"task 8 " * 8000
+    _exited(ahead.pid)  # by itself
+    assert ahead.result(2) is None
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["8.made", "go"]
+    ahead.close()
+
+
 def test_nothing_runs_ahead_where_no_core_is_free(tmp_path, monkeypatch):
     """A load average within half a core of the usable cores: no process is started (it would
     compete for the cores the command needs), every task is its caller's."""

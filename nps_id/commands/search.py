@@ -510,8 +510,8 @@ def _first_and_forked(job: _Job, cut: _Cut, workers: int) -> list | None:
             reference.columns[column]
         shared.facts.load_saved()  # decoded once here, not by every worker
         ahead = {span.start: index for index, (span, _) in enumerate(cut.tasks[1:])}
-        if cut.ahead is not None:  # the cores are the workers' now: what it wrote is theirs, the rest they read
-            cut.ahead.end()  # (a 370,500-query file: still reading, ~0.9 GB, when they started)
+        if cut.ahead is not None:  # the cores are the workers' now: what it wrote, and the range it is reading
+            cut.ahead.finish_current()  # (not thrown away), is theirs; the rest they read
         return [first, *forked_map(_search_range, replace(shared, ahead=cut.ahead, ahead_index=ahead),
                                    cut.tasks[1:], workers,
                                    what="the search and its rows")]
