@@ -54,6 +54,18 @@ from train_isomer_rates import LeaveOutRates, read_pairs
 
 #: The rules' texts that flag a query (bench_novelty's ``flagged``: besides ``new_substance``).
 FLAG_RULES = ("isomer not excluded", "isomer ambiguity")
+#: What ``--help`` ends with: the commands of benchmarks/README.md "Stop 50 (branch wide50)", and how to read the lines.
+EPILOG = """\
+examples (from the checkout's root; the group folds of train_group_model.py, the pairs of train_isomer_rates.py):
+  python benchmarks/bench_library_lco.py --library mbms2.h5 --sample 300 --cache cache/ --group-folds folds/
+  python benchmarks/bench_library_lco.py --library mbei.h5 --swgdrug swg.h5 --cache cache/ --group-folds folds/ \\
+      --isomer-rates-loo pairs.tsv --task lco --details ei_loo.tsv      # every record: ~6 min, 2 cores
+
+output: one line per task and subset ("all"; "not dev": compounds no dev bench query holds), each count k/n, its
+share and its Wilson 95 % interval. lco: "identified (wrong)" is how often an absent compound is named as another.
+present: coverage and precision over the queries whose compound has another record; the ones without are
+counted apart. Reads the dev bench's queries from ../shared/data beside the checkout. Exit codes: 3 bad input,
+4 bad library (one line on stderr)."""
 #: Extra details columns after bench_novelty's.
 EXTRA = ["library_row", "instrument_type", "in_dev", "replicate"]
 
@@ -166,20 +178,26 @@ def run(task: str, queries, rows, reference, facts, hits, extra: list[tuple], t:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--library", type=Path, required=True, help="an nps-id library built with structures")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--library", type=Path, required=True, help="an nps-id library built with structures; every record is a query (or --sample's)")
     parser.add_argument("--swgdrug", type=Path, default=None, help="SWGDRUG library: its compounds count as dev ones too")
-    parser.add_argument("--sample", type=int, default=None,
-                        help="query one seeded record per compound and instrument type, N of them (default: every record)")
-    parser.add_argument("--seed", type=int, default=0, help="the sample's seed")
-    parser.add_argument("--task", choices=("lco", "present"), action="append", default=None, help="default: both")
-    parser.add_argument("--cache", type=Path, default=None, help="folder keeping the sample's search hits (npz)")
-    parser.add_argument("--group-folds", type=Path, default=None, help="bench_novelty.py's --group-folds")
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="query one seeded record per compound and instrument type, N of them (default: every record;"
+                             " 300 of MassBank MS/MS: ~35 s)")
+    parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0; another seed, another sample)")
+    parser.add_argument("--task", choices=("lco", "present"), action="append", default=None,
+                        help="lco: the query's compound left out, any identified is wrong; present: only the query record"
+                             " left out, its compound's other records kept (repeatable; default: both)")
+    parser.add_argument("--cache", type=Path, default=None, help="folder keeping the sample's search hits (npz): a re-run with other rules or rates skips the search")
+    parser.add_argument("--group-folds", type=Path, default=None, help="bench_novelty.py's --group-folds: each query's group named by the fold model that never saw its compound"
+                             " (default: the shipped group model, which did)")
     parser.add_argument("--isomer-rates-loo", type=Path, default=None, metavar="PAIRS",
-                        help="bench_novelty.py's: the lco task reads isomer rates without the compound's own pairs")
+                        help="bench_novelty.py's: the lco task reads isomer rates without the compound's own pairs (present: the shipped"
+                             " ones always)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a VerdictThresholds value other than the default (repeatable): a lever measured, not shipped")
-    parser.add_argument("--details", type=Path, default=None, help="one TSV row per query and task")
+    parser.add_argument("--details", type=Path, default=None, help="one TSV row per query and task (bench_novelty.py's columns and library_row, instrument_type, in_dev, replicate)")
     args = parser.parse_args()
     bn._stop = _stop  # bench_novelty's checks and writes stop in this script's name
     inputs = [args.library, args.swgdrug, args.isomer_rates_loo, *bn._files_in(args.group_folds), *bn._files_in(args.cache)]
@@ -212,6 +230,10 @@ def main() -> None:
     rows = sample_rows(spectra, args.sample, args.seed)
     queries = [spectra[r] for r in rows.tolist()]
     kind = kind_of(queries[0])
+    try:  # before the search (minutes): the dev queries are read from ../shared/data beside the checkout
+        dev = dev_blocks(kind, args.swgdrug)
+    except bn.NpsIdError as exc:
+        _stop(f"the dev bench's queries (to tell 'not dev' compounds): {exc}", exc.exit_code)
     # the cache file names the library and the sample: another sample never reads these hits
     label = hashlib.sha256(f"{reference.sha256}:{rows.tobytes().hex()}".encode()).hexdigest()[:12]
     if args.cache is not None:
@@ -219,7 +241,6 @@ def main() -> None:
     bn.CACHE = args.cache  # its file: CACHE / "library-STEM-LABEL-top200.npz" (bench_novelty.cache_file)
     hits = bn.searched(f"library-{args.library.stem}-{label}", queries, reference)
     facts = LibraryFacts(reference)
-    dev = dev_blocks(kind, args.swgdrug)
     replicate = replicated(queries, rows, reference, facts)
     extra = [(int(r), str(q.get("instrument_type") or ""), bn.block_of(q) in dev, bool(rep))
              for r, q, rep in zip(rows.tolist(), queries, replicate)]
