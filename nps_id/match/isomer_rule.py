@@ -210,9 +210,12 @@ def parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
     if not isinstance(contexts, dict) or not all(isinstance(moves, dict) for moves in contexts.values()):
         raise ValueError("'contexts' is not an object of contexts, each an object of move kinds")
     rates: dict[str, dict[str, tuple[float, ...]]] = {}
+    pooled: set[tuple[str, str]] = set()  # a kind whose curve is its context's pool (too few pairs of its own)
     for context, moves in contexts.items():
         rates[context] = {}
         for move, entry in moves.items():
+            if isinstance(entry, dict) and entry.get("from") == "default":
+                pooled.add((context, move))
             curve = entry.get("rate_at_score") if isinstance(entry, dict) else None
             if not (isinstance(curve, list) and len(curve) == len(SCORE_GRID)
                     and all(type(r) in (int, float) and 0 <= r <= 1 for r in curve)):
@@ -230,8 +233,11 @@ def parse_rates(data: object) -> dict[str, dict[str, tuple[float, ...]]]:
             # reads its MS/MS coarser kind (stop 49) -- MS/MS pairs match more often than EI pairs at every
             # score for every kind (stop 46), so the EI finer kind's curve was optimistic for MS/MS. For the
             # same reason a kind neither learned reads the MS/MS pool (the context's own `default`; stop 50:
-            # the drug EI pool reads 0.000 at 990, the MS/MS one 0.051), not the EI pool.
-            ei = {m: r for m, r in rates.get(context[:-len("-ms2")], {}).items() if not _has_coarser(m, learned)}
+            # the drug EI pool reads 0.000 at 990, the MS/MS one 0.051), not the EI pool -- nor the EI pool
+            # written under a kind's name (the trainer's `"from": "default"`: EI ring openings, 3-4 pairs).
+            ei_context = context[:-len("-ms2")]
+            ei = {m: r for m, r in rates.get(ei_context, {}).items()
+                  if not _has_coarser(m, learned) and (ei_context, m) not in pooled}
             rates[context] = {**ei, **learned}
     return rates
 

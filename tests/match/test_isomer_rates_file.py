@@ -127,6 +127,10 @@ def test_the_shipped_ms2_curves_are_learned_on_ms2_pairs_for_the_ms2_moves_only(
         assert ms2["default"] != rates[context]["default"]
         assert "ring_size" not in learned
         assert isomer_rule.rate_of("ring_size", ms2) == rates[context].get("ring_size", ms2["default"])
+        # an EI kind of too few pairs is stored as the EI pool under its name ("from": "default"): not an EI
+        # curve of the kind, so an MS/MS hit reads its own pool (ring openings: 0 at 990 in the EI pool)
+        assert data["contexts"][context]["ring_opening"]["from"] == "default"
+        assert isomer_rule.rate_of("ring_opening", ms2) == ms2["default"] != rates[context]["ring_opening"]
     # a drug's double bond moved (no drug curve on either side) at an MS/MS hit of 990: the MS/MS pool holds
     # it (5 % of the drug MS/MS pairs match that well); the EI pool would have excluded it
     at_990, bound = isomer_rule.SCORE_GRID.index(990), VerdictThresholds().isomer_min_rate_ms2
