@@ -237,9 +237,16 @@ def main() -> None:
     # the cache file names the library and the sample: another sample never reads these hits
     label = hashlib.sha256(f"{reference.sha256}:{rows.tobytes().hex()}".encode()).hexdigest()[:12]
     if args.cache is not None:
-        args.cache.mkdir(parents=True, exist_ok=True)
+        try:  # a file of that name, or no right to make it: one line, not a traceback
+            args.cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _stop(f"--cache: {args.cache}: cannot be made a folder ({exc.strerror or exc})", bn.EXIT_BAD_INPUT)
     bn.CACHE = args.cache  # its file: CACHE / "library-STEM-LABEL-top200.npz" (bench_novelty.cache_file)
-    hits = bn.searched(f"library-{args.library.stem}-{label}", queries, reference)
+    name = f"library-{args.library.stem}-{label}"
+    cached = bn.cache_file(name)
+    if cached is not None and not cached.exists():  # before the search (minutes), as bench_novelty tries its cache
+        bn._check_writable("--cache", cached)
+    hits = bn.searched(name, queries, reference)
     facts = LibraryFacts(reference)
     replicate = replicated(queries, rows, reference, facts)
     extra = [(int(r), str(q.get("instrument_type") or ""), bn.block_of(q) in dev, bool(rep))

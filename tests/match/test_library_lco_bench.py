@@ -89,3 +89,33 @@ def test_a_lever_that_is_not_one_thresholds_value_is_one_line_exit_3(tmp_path):
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
         assert result.stderr.splitlines()[-1].startswith(f"bench_library_lco: error: --set: {given}: not KEY=VALUE")
+
+
+def _bench(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=900)
+
+
+def test_a_cache_that_is_a_file_or_cannot_be_written_is_one_line_exit_3(swgdrug_library, tmp_path):
+    # found before the search (minutes on a whole library), not as a traceback after it (attack50)
+    (tmp_path / "a file").write_text("mine\n")
+    unwritable = Path("/proc/self")  # a folder no one can write a file into, root included
+    for cache in [tmp_path / "a file"] + [unwritable] * unwritable.is_dir():
+        result = _bench("--library", swgdrug_library, "--sample", 2, "--cache", cache)
+        assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"bench_library_lco: error: --cache: {cache}"), line
+    assert (tmp_path / "a file").read_text() == "mine\n"
+
+
+def test_a_damaged_cache_file_is_one_line_exit_3_and_left_as_it_was(swgdrug_library, tmp_path):
+    cache = tmp_path / "hits"
+    first = _bench("--library", swgdrug_library, "--sample", 2, "--cache", cache, "--task", "lco")
+    assert first.returncode == 0, first.stderr
+    (cached,) = cache.iterdir()
+    for damage in (cached.read_bytes()[:300], b"not a zip"):  # cut short (a full disk), another program's file
+        cached.write_bytes(damage)
+        result = _bench("--library", swgdrug_library, "--sample", 2, "--cache", cache, "--task", "lco")
+        assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"bench_library_lco: error: --cache: {cached}: not a cache of search hits"), line
+        assert "remove it to search again" in line and cached.read_bytes() == damage
