@@ -228,6 +228,9 @@ def main() -> None:
             _stop(f"--group-folds: {exc}", exc.exit_code)
     reference, spectra = bn.load(args.library)
     rows = sample_rows(spectra, args.sample, args.seed)
+    if not rows.size:  # (MS/MS records without a precursor m/z only): nothing to measure, and no kind to read
+        _stop(f"--library: {args.library}: no record `nps-id search` takes as a query (an MS/MS one needs its "
+              "precursor m/z)", bn.EXIT_BAD_INPUT)
     queries = [spectra[r] for r in rows.tolist()]
     kind = kind_of(queries[0])
     try:  # before the search (minutes): the dev queries are read from ../shared/data beside the checkout

@@ -119,3 +119,23 @@ def test_a_damaged_cache_file_is_one_line_exit_3_and_left_as_it_was(swgdrug_libr
         (line,) = result.stderr.splitlines()
         assert line.startswith(f"bench_library_lco: error: --cache: {cached}: not a cache of search hits"), line
         assert "remove it to search again" in line and cached.read_bytes() == damage
+
+
+def test_a_library_of_no_record_to_query_is_one_line_exit_3(tmp_path):
+    # an MS/MS record without its precursor m/z is no query (sample_rows): it was an IndexError (attack50)
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    record = "\n".join(["Name: Diphenylamine", "SMILES: C1=CC=C(C=C1)NC2=CC=CC=C2", "Spectrum_type: MS2",
+                        "Ion_mode: P", "Num Peaks: 3", "77.04 10", "93.06 40", "170.1 100", ""])
+    (tmp_path / "one.msp").write_text(record, encoding="utf-8")
+    library = tmp_path / "one.h5"
+    built = CliRunner().invoke(cli, ["library", "build", str(tmp_path / "one.msp"), "-o", str(library)])
+    assert built.exit_code == 0, built.output
+    result = _bench("--library", library, "--details", tmp_path / "out.tsv")
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line == (f"bench_library_lco: error: --library: {library}: no record `nps-id search` takes as a query "
+                    "(an MS/MS one needs its precursor m/z)")
+    assert not (tmp_path / "out.tsv").exists()
