@@ -148,7 +148,7 @@ def summary(task: str, rows: list[list]) -> list[str]:
         mass_right = sum(r[col["estimated_mass"]] == r[col["mass"]] for r in known)
         if task == "present":
             right = len(ident) - wrong
-            lines.append(f"{task} {subset}: queries {n}; identified {len(ident)} (wrong {wrong}: {share(wrong, max(len(ident), 1))}); "
+            lines.append(f"{task} {subset}: queries {n}; identified {len(ident)} (wrong {wrong}: {share(wrong, len(ident))}); "
                          f"coverage {share(right, n)}; precision {share(right, len(ident))}; "
                          f"new_substance {share(sum(bool(r[col['new_substance']]) for r in chosen), n)}")
             alone = [r for r in rows if keep(r) and not r[col["replicate"]]]
@@ -208,6 +208,8 @@ def main() -> None:
     bn._check_writable("--details", args.details)
     if args.sample is not None and args.sample < 1:
         _stop(f"--sample: {args.sample}: give a positive number of queries", bn.EXIT_BAD_INPUT)
+    if args.seed < 0:  # numpy's generator takes none: its traceback came after the library's load
+        _stop(f"--seed: {args.seed}: give a number 0 or above", bn.EXIT_BAD_INPUT)
     try:
         (thresholds,) = bn.variants_from(args.set)
     except (ValueError, TypeError, KeyError, AttributeError):

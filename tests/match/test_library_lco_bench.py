@@ -139,3 +139,18 @@ def test_a_library_of_no_record_to_query_is_one_line_exit_3(tmp_path):
     assert line == (f"bench_library_lco: error: --library: {library}: no record `nps-id search` takes as a query "
                     "(an MS/MS one needs its precursor m/z)")
     assert not (tmp_path / "out.tsv").exists()
+
+
+def test_a_negative_seed_is_one_line_exit_3(tmp_path):
+    # numpy's generator refuses it: a ValueError traceback after the library's load (attack50)
+    result = _bench("--library", tmp_path / "x.h5", "--sample", 5, "--seed", -1)
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines() == ["bench_library_lco: error: --seed: -1: give a number 0 or above"]
+
+
+def test_a_task_with_nothing_identified_says_0_of_0_wrong_not_0_of_1():
+    # 0/1 [0.000, 0.793] claimed one identification judged right, and an interval it did not have (attack50)
+    row = dict.fromkeys(bench.HEADER)
+    row.update(task="present", verdict="tentative", new_substance=False, rule="weak match", in_dev=False, replicate=True)
+    (line, _) = bench.summary("present", [list(row.values())])[:2]
+    assert "identified 0 (wrong 0: 0/0 0.000 [0.000, 1.000])" in line, line
