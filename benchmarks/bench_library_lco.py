@@ -148,7 +148,7 @@ def summary(task: str, rows: list[list]) -> list[str]:
         mass_right = sum(r[col["estimated_mass"]] == r[col["mass"]] for r in known)
         if task == "present":
             right = len(ident) - wrong
-            lines.append(f"{task} {subset}: queries {n}; identified {len(ident)} (wrong {wrong}: {share(wrong, max(len(ident), 1))}); "
+            lines.append(f"{task} {subset}: queries {n}; identified {len(ident)} (wrong {wrong}: {share(wrong, len(ident))}); "
                          f"coverage {share(right, n)}; precision {share(right, len(ident))}; "
                          f"new_substance {share(sum(bool(r[col['new_substance']]) for r in chosen), n)}")
             alone = [r for r in rows if keep(r) and not r[col["replicate"]]]
@@ -208,6 +208,8 @@ def main() -> None:
     bn._check_writable("--details", args.details)
     if args.sample is not None and args.sample < 1:
         _stop(f"--sample: {args.sample}: give a positive number of queries", bn.EXIT_BAD_INPUT)
+    if args.seed < 0:  # numpy's generator takes none: its traceback came after the library's load
+        _stop(f"--seed: {args.seed}: give a number 0 or above", bn.EXIT_BAD_INPUT)
     try:
         (thresholds,) = bn.variants_from(args.set)
     except (ValueError, TypeError, KeyError, AttributeError):
@@ -228,6 +230,9 @@ def main() -> None:
             _stop(f"--group-folds: {exc}", exc.exit_code)
     reference, spectra = bn.load(args.library)
     rows = sample_rows(spectra, args.sample, args.seed)
+    if not rows.size:  # (MS/MS records without a precursor m/z only): nothing to measure, and no kind to read
+        _stop(f"--library: {args.library}: no record `nps-id search` takes as a query (an MS/MS one needs its "
+              "precursor m/z)", bn.EXIT_BAD_INPUT)
     queries = [spectra[r] for r in rows.tolist()]
     kind = kind_of(queries[0])
     try:  # before the search (minutes): the dev queries are read from ../shared/data beside the checkout
@@ -237,9 +242,16 @@ def main() -> None:
     # the cache file names the library and the sample: another sample never reads these hits
     label = hashlib.sha256(f"{reference.sha256}:{rows.tobytes().hex()}".encode()).hexdigest()[:12]
     if args.cache is not None:
-        args.cache.mkdir(parents=True, exist_ok=True)
+        try:  # a file of that name, or no right to make it: one line, not a traceback
+            args.cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _stop(f"--cache: {args.cache}: cannot be made a folder ({exc.strerror or exc})", bn.EXIT_BAD_INPUT)
     bn.CACHE = args.cache  # its file: CACHE / "library-STEM-LABEL-top200.npz" (bench_novelty.cache_file)
-    hits = bn.searched(f"library-{args.library.stem}-{label}", queries, reference)
+    name = f"library-{args.library.stem}-{label}"
+    cached = bn.cache_file(name)
+    if cached is not None and not cached.exists():  # before the search (minutes), as bench_novelty tries its cache
+        bn._check_writable("--cache", cached)
+    hits = bn.searched(name, queries, reference)
     facts = LibraryFacts(reference)
     replicate = replicated(queries, rows, reference, facts)
     extra = [(int(r), str(q.get("instrument_type") or ""), bn.block_of(q) in dev, bool(rep))

@@ -53,6 +53,8 @@ import functools
 import hashlib
 import json
 import sys
+import zipfile
+import zlib
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -149,8 +151,12 @@ def searched(name, queries, reference) -> Hits:
     """A task's hits: every scored candidate of each query (from --cache when there)."""
     cached = cache_file(name)
     if cached is not None and cached.exists():
-        with np.load(cached, allow_pickle=False) as columns:
-            hits = Hits(**columns)
+        try:
+            with np.load(cached, allow_pickle=False) as columns:
+                hits = Hits(**columns)
+        except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            # a file cut short or another program's: one line, not a traceback; the shared cache is not rewritten
+            _stop(f"--cache: {cached}: not a cache of search hits ({exc}); remove it to search again", EXIT_BAD_INPUT)
     else:
         # the search `nps-id search` makes (its defaults), keeping every scored candidate
         hits = search(queries, reference, SearchSettings(top_k=TOP, threads=2))

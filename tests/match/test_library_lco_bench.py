@@ -89,3 +89,68 @@ def test_a_lever_that_is_not_one_thresholds_value_is_one_line_exit_3(tmp_path):
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
         assert result.stderr.splitlines()[-1].startswith(f"bench_library_lco: error: --set: {given}: not KEY=VALUE")
+
+
+def _bench(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=900)
+
+
+def test_a_cache_that_is_a_file_or_cannot_be_written_is_one_line_exit_3(swgdrug_library, tmp_path):
+    # found before the search (minutes on a whole library), not as a traceback after it (attack50)
+    (tmp_path / "a file").write_text("mine\n")
+    unwritable = Path("/proc/self")  # a folder no one can write a file into, root included
+    for cache in [tmp_path / "a file"] + [unwritable] * unwritable.is_dir():
+        result = _bench("--library", swgdrug_library, "--sample", 2, "--cache", cache)
+        assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"bench_library_lco: error: --cache: {cache}"), line
+    assert (tmp_path / "a file").read_text() == "mine\n"
+
+
+def test_a_damaged_cache_file_is_one_line_exit_3_and_left_as_it_was(swgdrug_library, tmp_path):
+    cache = tmp_path / "hits"
+    first = _bench("--library", swgdrug_library, "--sample", 2, "--cache", cache, "--task", "lco")
+    assert first.returncode == 0, first.stderr
+    (cached,) = cache.iterdir()
+    for damage in (cached.read_bytes()[:300], b"not a zip"):  # cut short (a full disk), another program's file
+        cached.write_bytes(damage)
+        result = _bench("--library", swgdrug_library, "--sample", 2, "--cache", cache, "--task", "lco")
+        assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"bench_library_lco: error: --cache: {cached}: not a cache of search hits"), line
+        assert "remove it to search again" in line and cached.read_bytes() == damage
+
+
+def test_a_library_of_no_record_to_query_is_one_line_exit_3(tmp_path):
+    # an MS/MS record without its precursor m/z is no query (sample_rows): it was an IndexError (attack50)
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    record = "\n".join(["Name: Diphenylamine", "SMILES: C1=CC=C(C=C1)NC2=CC=CC=C2", "Spectrum_type: MS2",
+                        "Ion_mode: P", "Num Peaks: 3", "77.04 10", "93.06 40", "170.1 100", ""])
+    (tmp_path / "one.msp").write_text(record, encoding="utf-8")
+    library = tmp_path / "one.h5"
+    built = CliRunner().invoke(cli, ["library", "build", str(tmp_path / "one.msp"), "-o", str(library)])
+    assert built.exit_code == 0, built.output
+    result = _bench("--library", library, "--details", tmp_path / "out.tsv")
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line == (f"bench_library_lco: error: --library: {library}: no record `nps-id search` takes as a query "
+                    "(an MS/MS one needs its precursor m/z)")
+    assert not (tmp_path / "out.tsv").exists()
+
+
+def test_a_negative_seed_is_one_line_exit_3(tmp_path):
+    # numpy's generator refuses it: a ValueError traceback after the library's load (attack50)
+    result = _bench("--library", tmp_path / "x.h5", "--sample", 5, "--seed", -1)
+    assert result.returncode == 3 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines() == ["bench_library_lco: error: --seed: -1: give a number 0 or above"]
+
+
+def test_a_task_with_nothing_identified_says_0_of_0_wrong_not_0_of_1():
+    # 0/1 [0.000, 0.793] claimed one identification judged right, and an interval it did not have (attack50)
+    row = dict.fromkeys(bench.HEADER)
+    row.update(task="present", verdict="tentative", new_substance=False, rule="weak match", in_dev=False, replicate=True)
+    (line, _) = bench.summary("present", [list(row.values())])[:2]
+    assert "identified 0 (wrong 0: 0/0 0.000 [0.000, 1.000])" in line, line
