@@ -176,6 +176,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
 
     # cut before the imports below (~0.1 s): the workers' ranges are read meanwhile on the idle core
     threads = threads or usable_cores()
+    as_read = _file_state(queries)
     cut = _cut(queries, lenient, threads, early=True)
     try:
         from nps_id.match.assess import EVIDENCE_HITS
@@ -202,6 +203,7 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
             table = _no_rows()
         else:  # one read of the whole file: a few queries, --threads 1, another format
             table, parts = _search_whole(job)
+        _unchanged_since(queries, as_read)
         if not to_file:
             _write(table, parts, sys.stdout, fmt)
             return
@@ -213,6 +215,33 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     finally:
         if cut is not None:
             cut.end()  # whatever happened
+
+
+def _file_state(path: Path) -> tuple[int, int] | None:
+    """A regular file's size and modification time (None for a pipe, a device, /dev/stdin: they
+    are read once as they come)."""
+    import stat
+
+    info = path.stat()
+    return (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else None
+
+
+def _unchanged_since(queries: Path, as_read: tuple[int, int] | None) -> None:
+    """Exit 3 before any row is written when the query file changed while it was read: a file
+    still being copied in, cut short or rewritten reads as a shorter or mixed file without an error
+    (attack50: a file cut short mid-run gave exit 0 and a third of its rows)."""
+    from nps_id.errors import InputError
+
+    if as_read is None:
+        return
+    try:
+        now = _file_state(queries)
+    except OSError as exc:
+        raise InputError(f"{queries}: gone while it was read ({exc.strerror}); nothing written") from None
+    if now != as_read:
+        raise InputError(f"{queries}: changed while it was read ({as_read[0]:,} -> {now[0]:,} bytes"
+                         f"{', modified' if now[0] == as_read[0] else ''}); nothing written: search it "
+                         "again once the file is complete")
 
 
 @dataclass(frozen=True)

@@ -323,6 +323,37 @@ def test_output_onto_the_queries_or_the_library_is_refused(swgdrug_library, tmp_
     assert (query.read_bytes(), Path(library).read_bytes()) == before
 
 
+def test_a_query_file_cut_short_while_it_is_read_writes_no_row(swgdrug_library, tmp_path, monkeypatch):
+    # a file still being copied in, or cut short mid-run, reads as a shorter file without an error: the
+    # search must say so rather than write the rows of what it happened to read (attack50: exit 0, a third
+    # of the rows)
+    from nps_id.commands import search as search_command
+
+    query = _swgdrug_records([2, 500, 1433], tmp_path / "q.msp")
+    whole = query.read_bytes()
+    read_whole = search_command._search_whole
+
+    def cut_short_after_the_read(job):
+        made = read_whole(job)
+        query.write_bytes(whole[: len(whole) // 2])
+        return made
+
+    monkeypatch.setattr(search_command, "_search_whole", cut_short_after_the_read)
+    out = tmp_path / "hits.tsv"
+    out.write_text("previous\n", encoding="utf-8")
+    for target in (out, "-"):
+        query.write_bytes(whole)
+        result = _run(query, "-l", swgdrug_library, "--threads", 1, "-o", target)
+        assert result.exit_code == 3, result.output
+        errors = [line for line in result.stderr.splitlines() if line.startswith("nps-id: error:")]
+        assert len(errors) == 1 and "changed while it was read" in errors[0], result.stderr
+        assert result.stdout == ""
+    assert out.read_text(encoding="utf-8") == "previous\n"
+    monkeypatch.setattr(search_command, "_search_whole", read_whole)  # the same file left alone: rows
+    assert _run(query, "-l", swgdrug_library, "--threads", 1, "-o", out).exit_code == 0
+    assert out.read_text(encoding="utf-8").count("\n") > 1
+
+
 def test_output_to_a_fifo_writes_into_it_instead_of_replacing_it(swgdrug_library, tmp_path):
     import os
     import stat
