@@ -21,6 +21,7 @@ def ei_read_rates() -> isomer_rule.Rates:
     data = json.loads(isomer_rule.RATES_PATH.read_text(encoding="utf-8"))
     # an MS/MS-only move (stop 49) has no EI curve to read: its MS/MS one stays
     kept = (*BEFORE_46, *MS2_ONLY_MOVES)
-    contexts = {c: ({m: e for m, e in moves.items() if m == "default" or m.split(":")[0] in kept}
+    # and the EI pool for a kind neither side learned (the -ms2 `default`, which MS/MS hits read since stop 50, left out)
+    contexts = {c: ({m: e for m, e in moves.items() if m.split(":")[0] in kept}
                     if c.endswith("-ms2") else moves) for c, moves in data["contexts"].items()}
     return isomer_rule.parse_rates({**data, "ms2_moves": list(kept), "contexts": contexts})
