@@ -238,6 +238,8 @@ def _unchanged_since(queries: Path, as_read: tuple[int, int] | None) -> None:
         now = _file_state(queries)
     except OSError as exc:
         raise InputError(f"{queries}: gone while it was read ({exc.strerror}); nothing written") from None
+    if now is None:
+        raise InputError(f"{queries}: replaced by what is not a file while it was read; nothing written")
     if now != as_read:
         raise InputError(f"{queries}: changed while it was read ({as_read[0]:,} -> {now[0]:,} bytes"
                          f"{', modified' if now[0] == as_read[0] else ''}); nothing written: search it "
