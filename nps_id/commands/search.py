@@ -217,16 +217,20 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
             cut.end()  # whatever happened
 
 
-def _file_state(path: Path) -> tuple[int, int] | None:
-    """A regular file's size and modification time (None for a pipe, a device, /dev/stdin: they
-    are read once as they come)."""
+def _file_state(path: Path) -> tuple[int, ...] | None:
+    """A regular file's size, device, inode, modification and change times, as
+    :meth:`nps_id.library.store.Library.identity` reads a library (a file renamed over the path, or
+    copied in with its old modification time kept, changes the inode or the change time); None for a
+    pipe, a device, /dev/stdin: they are read once as they come."""
     import stat
 
     info = path.stat()
-    return (info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return info.st_size, info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns
 
 
-def _unchanged_since(queries: Path, as_read: tuple[int, int] | None) -> None:
+def _unchanged_since(queries: Path, as_read: tuple[int, ...] | None) -> None:
     """Exit 3 before any row is written when the query file changed while it was read: a file
     still being copied in, cut short or rewritten reads as a shorter or mixed file without an error
     (attack50: a file cut short mid-run gave exit 0 and a third of its rows)."""
@@ -242,7 +246,7 @@ def _unchanged_since(queries: Path, as_read: tuple[int, int] | None) -> None:
         raise InputError(f"{queries}: replaced by what is not a file while it was read; nothing written")
     if now != as_read:
         raise InputError(f"{queries}: changed while it was read ({as_read[0]:,} -> {now[0]:,} bytes"
-                         f"{', modified' if now[0] == as_read[0] else ''}); nothing written: search it "
+                         f"{', replaced or modified' if now[0] == as_read[0] else ''}); nothing written: search it "
                          "again once the file is complete")
 
 
