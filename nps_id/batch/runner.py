@@ -27,6 +27,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 import warnings
@@ -40,6 +41,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from nps_id import __version__
 from nps_id._code_stamp import code_stamp, dependency_versions
 from nps_id._cores import usable_cores
+from nps_id._file_state import FileState, file_state, require_unchanged
 from nps_id._paths import count_as_said, is_inside, unwritten_caches_said
 from nps_id._words import agreeing, counted
 from nps_id._workers import die_with_parent
@@ -78,6 +80,9 @@ class Task:
     process: Processor
     write_reports: ReportWriter | None = None
     timeout_seconds: float | None = None
+    #: input path -> its file state when it was hashed (the run and its blank; None for a folder)
+    states: Mapping[str, FileState | None] = field(default_factory=dict)
+    host: str = field(default_factory=socket.gethostname)  # where ``states`` were taken
 
 
 class RunTimeout(NpsIdError):
@@ -123,6 +128,10 @@ def work(task: Task) -> Outcome:
     try:
         with _time_limit(task.timeout_seconds, task.path):
             results = task.process(Path(task.path), task.params, task.digests)
+        elsewhere = task.host != socket.gethostname()
+        for path, state in task.states.items():  # matched the bytes the manifest records, or nothing written
+            require_unchanged(path, state, "nothing written for the run",
+                              "it is matched again by the next batch once the file is complete", elsewhere=elsewhere)
         written = [write_results_json(results, target)]
         if task.write_reports is not None:
             written += task.write_reports(results, target.parent)
@@ -225,7 +234,7 @@ def run_batch(
         raise InputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     manifest = Manifest.load(out_dir)
     blanks, blank_keys = pair_blanks(runs, blank_pattern)
-    hashes, failed_early = _hash_inputs(runs, workers)
+    hashes, states, failed_early = _hash_inputs(runs, workers)
     by_key = {run.key: run for run in runs}
 
     # Step 1: decide what needs doing (hash per run covers params, nps-id version and the blank; the
@@ -239,6 +248,7 @@ def run_batch(
             continue
         run_params = dict(params)
         digests = {str(run.path): hashes[run.key]}
+        run_states = {str(run.path): states[run.key]}
         blank_key = blanks.get(run.key) if subtract_blank else None
         if blank_pattern is not None and subtract_blank:
             run_params["blank"] = str(by_key[blank_key].path) if blank_key else None
@@ -247,6 +257,7 @@ def run_batch(
         blank_sha = hashes.get(blank_key)  # None: no blank, or an unreadable one
         if blank_sha is not None:
             digests[str(by_key[blank_key].path)] = blank_sha
+            run_states[str(by_key[blank_key].path)] = states[blank_key]
         phashes[run.key] = params_hash({**run_params, "blank": blank_sha})
         reason = manifest.redo_reason(run.key, hashes[run.key], phashes[run.key], library_sha256, stamp, dependencies)
         if reason is None:
@@ -258,7 +269,7 @@ def run_batch(
             failed_early[run.key] = f"{run.path}: its output folder {target.parent} leads outside {out_dir}"
             continue
         tasks.append(Task(run.key, str(run.path), str(target), run_params, digests, process, write_reports,
-                          timeout_seconds))
+                          timeout_seconds, run_states))
 
     # Step 2: process, recording each outcome in the manifest as soon as it arrives.
     failed: list[tuple[str, str, str]] = []
@@ -383,23 +394,32 @@ def _say_redone_runs(progress: Any, keys: list[str], reason: str, why: str, **fi
                      runs=keys, reason=reason, **fields)
 
 
-def _hash_inputs(runs: Sequence[Run], workers: int | None) -> tuple[dict[str, str], dict[str, str]]:
-    """SHA-256 of every input, once (workers get it in :attr:`Task.digests`), by run key; and,
-    by run key, why an input cannot be read (a failed run, not a failed batch)."""
+def _hash_inputs(runs: Sequence[Run], workers: int | None
+                 ) -> tuple[dict[str, str], dict[str, FileState | None], dict[str, str]]:
+    """SHA-256 of every input, once (workers get it in :attr:`Task.digests`), and the file's state
+    as hashed (:attr:`Task.states`: the worker checks the run it matched is still those bytes), by run
+    key; and, by run key, why an input cannot be read or changed while hashed (a failed run, not a
+    failed batch)."""
     # hashlib releases the GIL on large buffers, so threads hash several files at once.
     with ThreadPoolExecutor(max_workers=workers or usable_cores()) as pool:
         digests = list(pool.map(lambda r: _safe_sha256(r.path), runs))
-    hashes = {run.key: digest for run, digest in zip(runs, digests) if not isinstance(digest, OSError)}
-    unreadable = {run.key: f"{run.path}: cannot read ({digest.strerror or digest})"
-                  for run, digest in zip(runs, digests) if isinstance(digest, OSError)}
-    return hashes, unreadable
+    hashes = {run.key: found[0] for run, found in zip(runs, digests) if isinstance(found, tuple)}
+    states = {run.key: found[1] for run, found in zip(runs, digests) if isinstance(found, tuple)}
+    unreadable = {run.key: found for run, found in zip(runs, digests) if isinstance(found, str)}
+    return hashes, states, unreadable
 
 
-def _safe_sha256(path: Path) -> str | OSError:
+def _safe_sha256(path: Path) -> tuple[str, FileState | None] | str:
+    """The file's SHA-256 and its state as hashed, or why it cannot be hashed."""
     try:
-        return file_sha256(path)
+        state = file_state(path)
+        digest = file_sha256(path)
+        require_unchanged(path, state, "not matched", "it is matched by the next batch once the file is complete")
     except OSError as exc:
-        return exc
+        return f"{path}: cannot read ({exc.strerror or exc})"
+    except InputError as exc:  # a file still being written
+        return str(exc)
+    return digest, state
 
 
 def _remove_outputs(out_dir: Path, entry: Entry) -> None:

@@ -176,7 +176,9 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
 
     # cut before the imports below (~0.1 s): the workers' ranges are read meanwhile on the idle core
     threads = threads or usable_cores()
-    as_read = _file_state(queries)
+    from nps_id._file_state import file_state, require_unchanged
+
+    as_read = file_state(queries)
     cut = _cut(queries, lenient, threads, early=True)
     try:
         from nps_id.match.assess import EVIDENCE_HITS
@@ -203,7 +205,8 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
             table = _no_rows()
         else:  # one read of the whole file: a few queries, --threads 1, another format
             table, parts = _search_whole(job)
-        _unchanged_since(queries, as_read)
+        # a file still being copied in or cut short reads as a shorter file without an error
+        require_unchanged(queries, as_read, "nothing written", "search it again once the file is complete")
         if not to_file:
             _write(table, parts, sys.stdout, fmt)
             return
@@ -215,39 +218,6 @@ def search(queries, library, top_k, mode, score, fmt, output, tolerance, precurs
     finally:
         if cut is not None:
             cut.end()  # whatever happened
-
-
-def _file_state(path: Path) -> tuple[int, ...] | None:
-    """A regular file's size, device, inode, modification and change times, as
-    :meth:`nps_id.library.store.Library.identity` reads a library (a file renamed over the path, or
-    copied in with its old modification time kept, changes the inode or the change time); None for a
-    pipe, a device, /dev/stdin: they are read once as they come."""
-    import stat
-
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):
-        return None
-    return info.st_size, info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns
-
-
-def _unchanged_since(queries: Path, as_read: tuple[int, ...] | None) -> None:
-    """Exit 3 before any row is written when the query file changed while it was read: a file
-    still being copied in, cut short or rewritten reads as a shorter or mixed file without an error
-    (attack50: a file cut short mid-run gave exit 0 and a third of its rows)."""
-    from nps_id.errors import InputError
-
-    if as_read is None:
-        return
-    try:
-        now = _file_state(queries)
-    except OSError as exc:
-        raise InputError(f"{queries}: gone while it was read ({exc.strerror}); nothing written") from None
-    if now is None:
-        raise InputError(f"{queries}: replaced by what is not a file while it was read; nothing written")
-    if now != as_read:
-        raise InputError(f"{queries}: changed while it was read ({as_read[0]:,} -> {now[0]:,} bytes"
-                         f"{', replaced or modified' if now[0] == as_read[0] else ''}); nothing written: search it "
-                         "again once the file is complete")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from nps_id import __version__
+from nps_id._file_state import file_state, require_unchanged
 from nps_id._hashing import sha256_path
 from nps_id.gcms.deconvolution import extract_components
 from nps_id.gcms.peaks import PeakParameters
@@ -134,8 +135,15 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
 
     path = Path(path)
     read_report = ReadReport(str(path))
+    try:
+        as_read = file_state(path)
+    except OSError:  # load_run says what is wrong with the path
+        as_read = None
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
     sha256 = sha256 or sha256_path(path).sha256
+    # a run still being written by the instrument (or copied in) reads as a shorter run without an
+    # error, and its SHA-256 would be of other bytes than those matched
+    require_unchanged(path, as_read, "nothing written for it", "match it again once the file is complete")
     content = RunContent.of(run, ms2)
     # the blank's bytes or scans (a copy or another format of the run given as its blank):
     # subtracted from itself, it took every component

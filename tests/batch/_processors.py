@@ -42,3 +42,15 @@ def sleep_on(path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) 
     if params["slow_name"] in ("*", path.name):
         time.sleep(3600)
     return describe(path, params, digests)
+
+
+def grow_once(path: Path, params: Mapping[str, Any], digests: Mapping[str, str]) -> dict:
+    """Read the run, then, while ``params["marker"]`` exists, append to it (the instrument PC still
+    writing the file the batch hashed) and remove the marker."""
+    results = describe(path, params, digests)
+    marker = Path(params["marker"])
+    if path.name == params["grow_name"] and marker.exists():
+        with open(path, "ab") as fh:
+            fh.write(b"\n")
+        marker.unlink()
+    return results

@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 from tests.batch._inputs import batch_inputs  # noqa: F401 (fixture)
-from tests.batch._processors import count_spectra, crash_on, describe
+from tests.batch._processors import count_spectra, crash_on, describe, grow_once
 
+from tests.conftest import data_path
 from nps_id.batch.discover import discover
 from nps_id.batch.manifest import Manifest
 from nps_id.batch.runner import results_path, run_batch
@@ -83,6 +84,31 @@ def test_a_run_that_vanishes_before_hashing_fails_alone(batch_inputs, tmp_path):
     result = run_batch(runs, tmp_path / "out", describe, {}, "lib", workers=1)
     assert [(key, "cannot read" in why) for key, _, why in result.failed] == [(GOOD[0], True)]
     assert result.manifest.entries[GOOD[1]].status == "done"
+
+
+def test_a_run_written_to_while_it_is_matched_gets_no_results_and_is_redone(tmp_path):
+    # a run the instrument PC is still writing: its results would be of other bytes than the SHA-256
+    # the manifest records for them (stop 51: batch, like search, checks the file it read)
+    import shutil
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in GOOD[:2]:  # copies: the test writes to one
+        shutil.copyfile(data_path("gcms", "lrcfs", name), folder / name)
+    marker = tmp_path / "grow"
+    marker.touch()
+    runs = discover([folder]).runs
+    out = tmp_path / "out"
+    params = {"grow_name": GOOD[1], "marker": str(marker)}
+    result = run_batch(runs, out, grow_once, params, "lib", workers=1)
+    assert [key for key, _, _ in result.failed] == [GOOD[1]]
+    assert "changed while it was read" in result.failed[0][2] and "nothing written" in result.failed[0][2]
+    assert not results_path(out, GOOD[1]).exists()
+    assert results_path(out, GOOD[0]).exists() and result.manifest.entries[GOOD[0]].status == "done"
+    # the next batch matches the file as it now is, and records that file's digest
+    again = run_batch(runs, out, grow_once, params, "lib", workers=1)
+    assert (again.processed, again.skipped, again.failed) == (1, 1, [])
+    assert _results(out, GOOD[1])["run"]["bytes"] == (folder / GOOD[1]).stat().st_size
 
 
 def test_a_manifest_saved_with_a_byte_order_mark_still_resumes_the_batch(batch_inputs, tmp_path):

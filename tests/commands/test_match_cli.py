@@ -487,6 +487,42 @@ def test_an_analogue_finding_quotes_no_identity_score_it_was_not_given(other_run
         assert "mf >= 800 (no identity hit, an analogue-mode one)" in finding["criteria_failed"]
 
 
+def test_a_run_written_to_while_it_is_matched_is_one_line_exit_3_and_the_runs_before_it_keep_their_results(
+        swgdrug_library, tmp_path, monkeypatch):
+    # a run the instrument PC is still writing reads as a shorter run without an error: its findings
+    # would be of other bytes than its recorded SHA-256 (stop 51; search checked its query file since stop 50)
+    import shutil
+
+    from nps_id.match import pipeline
+
+    runs = []
+    for name in ("220223001.mzML", "220223016.mzML"):
+        runs.append(tmp_path / name)
+        shutil.copyfile(data_path("gcms", "lrcfs", name), runs[-1])
+    read = pipeline.load_run
+
+    def still_written(path, **kwargs):
+        made = read(path, **kwargs)
+        if Path(path).name == "220223016.mzML":
+            with open(path, "ab") as fh:
+                fh.write(b"\n")
+        return made
+
+    monkeypatch.setattr(pipeline, "load_run", still_written)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["match", *map(str, runs), "-l", str(swgdrug_library), "-o", str(out)])
+    assert result.exit_code == 3, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("nps-id: error:")]
+    assert len(errors) == 1 and "220223016.mzML: changed while it was read" in errors[0], result.stderr
+    assert "nothing written for it" in errors[0]
+    assert sorted(p.name for p in out.iterdir()) == ["220223001.mzML.match.json"]
+    monkeypatch.setattr(pipeline, "load_run", read)  # the file left alone: matched
+    again = CliRunner().invoke(cli, ["match", str(runs[1]), "-l", str(swgdrug_library), "-o", str(out)])
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "220223016.mzML.match.json").read_text())["run"]["sha256"] == hashlib.sha256(
+        runs[1].read_bytes()).hexdigest()
+
+
 def test_chromatogram_only_file_is_exit_3_with_one_line(swgdrug_library):
     result = CliRunner().invoke(cli, ["match", str(data_path("gcms", "andi", "agilent-gcms-tic.cdf")),
                                       "-l", str(swgdrug_library)])

@@ -1,0 +1,48 @@
+"""Whether an input file changed while nps-id read it.
+
+A file still being copied in, cut short or rewritten while a command reads it reads as a shorter or
+mixed file without any error (attack50: a query file cut short mid-run gave exit 0 and a third of its
+rows). The commands take a file's state before they read it and compare it before they write what
+they made of it.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from nps_id.errors import InputError
+
+FileState = tuple[int, int, int, int, int]
+
+
+def file_state(path: str | Path) -> FileState | None:
+    """A regular file's size, device, inode, modification and change times, as
+    :meth:`nps_id.library.store.Library.identity` reads a library (a file renamed over the path, or
+    copied in with its old modification time kept, changes the inode or the change time); None for a
+    folder (an Agilent .D run), a pipe, a device, /dev/stdin: they are read once as they come."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return info.st_size, info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns
+
+
+def require_unchanged(path: str | Path, as_read: FileState | None, consequence: str, advice: str, *,
+                      elsewhere: bool = False) -> None:
+    """Raise :class:`InputError` (exit 3) when ``path`` is no longer the file whose state was
+    ``as_read``: gone, replaced by what is not a file, or changed (size, inode or times).
+    ``consequence`` says what the command did not write ("nothing written"), ``advice`` what to do.
+    ``elsewhere``: ``as_read`` was taken on another machine (a Dask worker's shared folder), where the
+    device number, and on some network file systems the inode and change time, differ for the same
+    file: only its size and modification time are compared."""
+    if as_read is None:
+        return
+    try:
+        now = file_state(path)
+    except OSError as exc:
+        raise InputError(f"{path}: gone while it was read ({exc.strerror}); {consequence}") from None
+    if now is None:
+        raise InputError(f"{path}: replaced by what is not a file while it was read; {consequence}")
+    if (now[0], now[3]) != (as_read[0], as_read[3]) if elsewhere else now != as_read:
+        raise InputError(f"{path}: changed while it was read ({as_read[0]:,} -> {now[0]:,} bytes"
+                         f"{', replaced or modified' if now[0] == as_read[0] else ''}); {consequence}: {advice}")
