@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from nps_id import __version__
-from nps_id._file_state import file_state, require_unchanged
+from nps_id._file_state import FileState, file_state, require_unchanged
 from nps_id._hashing import sha256_path
 from nps_id.gcms.deconvolution import extract_components
 from nps_id.gcms.peaks import PeakParameters
@@ -59,10 +59,21 @@ def prepare_blank(path: str | Path, params: MatchParameters, *, sha256: str | No
     ``sha256`` is the blank's digest when the caller already has it (``nps-id batch`` hashes
     every input once); otherwise it is computed here.
     """
+    as_read = _state_if_any(path)
     run, ms2 = load_run(path)
     components = extract_components(run, params.peaks, params.deconvolution) if run is not None else []
     identity = {"file": Path(path).name, "path": str(path), "sha256": sha256 or sha256_path(path).sha256}
+    require_unchanged(path, as_read, "nothing matched against it", "give it again once the file is complete")
     return Blank(identity, components, _tic(run), _technique(run, ms2).name, RunContent.of(run, ms2))
+
+
+def _state_if_any(path: str | Path) -> FileState | None:
+    """The file's state before it is read; None when it cannot be taken (load_run says what is
+    wrong with the path) or for a folder."""
+    try:
+        return file_state(path)
+    except OSError:
+        return None
 
 
 def _technique(run: Run | None, ms2: list) -> Technique:
@@ -135,10 +146,7 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
 
     path = Path(path)
     read_report = ReadReport(str(path))
-    try:
-        as_read = file_state(path)
-    except OSError:  # load_run says what is wrong with the path
-        as_read = None
+    as_read = _state_if_any(path)
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
     sha256 = sha256 or sha256_path(path).sha256
     # a run still being written by the instrument (or copied in) reads as a shorter run without an

@@ -516,6 +516,11 @@ def test_a_run_written_to_while_it_is_matched_is_one_line_exit_3_and_the_runs_be
     assert len(errors) == 1 and "220223016.mzML: changed while it was read" in errors[0], result.stderr
     assert "nothing written for it" in errors[0]
     assert sorted(p.name for p in out.iterdir()) == ["220223001.mzML.match.json"]
+    # the same for the blank, read once before the runs
+    result = CliRunner().invoke(cli, ["match", str(runs[0]), "--blank", str(runs[1]), "-l", str(swgdrug_library),
+                                      "-o", str(tmp_path / "blanked")])
+    assert result.exit_code == 3 and "220223016.mzML: changed while it was read" in result.stderr, result.output
+    assert "nothing matched against it" in result.stderr and not (tmp_path / "blanked").exists()
     monkeypatch.setattr(pipeline, "load_run", read)  # the file left alone: matched
     again = CliRunner().invoke(cli, ["match", str(runs[1]), "-l", str(swgdrug_library), "-o", str(out)])
     assert again.exit_code == 0, again.output
