@@ -32,13 +32,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import math
 import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
+from scipy.stats import binomtest
 
 import bench_novelty as bn  # benchmarks share helpers
 from nps_id.io import read
@@ -115,14 +115,12 @@ def replicated(queries, rows: np.ndarray, reference, facts) -> np.ndarray:
     return out
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of k of n (95 % by default); (0, 1) for n = 0."""
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """The Wilson score 95 % interval of k of n (scipy's); (0, 1) for n = 0, where scipy refuses."""
     if n == 0:
         return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def share(k: int, n: int) -> str:

@@ -34,10 +34,12 @@ def test_the_sample_is_one_record_per_compound_and_instrument_type_and_the_same_
 
 
 def test_the_intervals_are_wilson_s():
-    low, high = bench.wilson(5, 10)
-    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)  # the textbook 95 % Wilson interval of 5 of 10
-    low, high = bench.wilson(0, 11050)  # none of n: the upper bound z^2 / (n + z^2), not 0
-    assert low == 0.0 and high == pytest.approx(1.96 ** 2 / (11050 + 1.96 ** 2))
+    # Newcombe (1998), Stat Med 17:857, table I, method 3 (the score interval): values computed there, not here
+    for (k, n), expected in {(81, 263): (0.2553, 0.3662), (15, 148): (0.0624, 0.1605), (0, 20): (0.0, 0.1611),
+                             (1, 29): (0.0061, 0.1718)}.items():
+        low, high = bench.wilson(k, n)
+        assert (round(low, 4), round(high, 4)) == expected, (k, n)
+    assert bench.wilson(0, 0) == (0.0, 1.0)  # nothing measured: nothing known
 
 
 @pytest.fixture(autouse=True)
