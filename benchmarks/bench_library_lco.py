@@ -7,13 +7,21 @@ library with every scored candidate kept, then judged two ways with ``bench_nove
 (:func:`bench_novelty.evaluate`: ``nps-id search``'s :func:`~nps_id.match.assess.assess_search`, its group fold
 models, its leave-out isomer rates):
 
-- ``lco``: the record's compound left out (every record of its InChIKey first block and of its exact name, as
-  :func:`bench_novelty.owned_blocks` defines a compound); any ``identified`` is wrong. Counts: wrong identified,
-  flagged (``new_substance`` or "isomer not excluded" / "isomer ambiguity"), flagged with the right group, mass right.
-- ``present``: only the record itself left out, the compound's other records (other laboratories, instruments,
-  energies) kept -- the nearest shared analogue of the held-back "replicates" check. Coverage and precision among
-  the records whose compound has another record that is the same compound (docs/compound-identity.md:
-  :func:`bench_novelty.same_compound`); the others are counted apart (their compound is absent after all).
+The compound (:func:`identities`, since stop 51): a record's InChIKey first block, as the dev bench's; for a record
+without one, the first block of the structure the library build resolved from its name (OPSIN, stored unverified), else
+its name normalised without stereo words (:func:`name_key`). Stop 50 took a record without an InChIKey by its exact
+name alone, so its compound stayed in the library under another name ("OCTANOIC ACID METHYL ESTER" beside "METHYL
+CAPRYLATE") and its hit was counted wrong.
+
+- ``lco``: the record's compound left out (every record of it, and every record under its name: :func:`owned`);
+  any ``identified`` is wrong. Counts: wrong identified, flagged (``new_substance`` or "isomer not excluded" /
+  "isomer ambiguity"), flagged with the right group, mass right.
+- ``present``: only the record itself left out, from the hits and from the verdict's library facts
+  (:class:`RecordFacts`: its compound's records and name, its formula's records and pairs), the compound's other
+  records (other laboratories, instruments, energies) kept -- the nearest shared analogue of the held-back
+  "replicates" check. Coverage and precision among the records whose compound has another record that is the same
+  compound (:func:`same_compound`: docs/compound-identity.md's relation where both records have an InChIKey, else
+  the compound above); the others are counted apart (their compound is absent after all).
 
 Each count is printed as k of n with its Wilson 95 % interval, over all queries and over those whose compound is
 not a dev bench query's (``../shared/data``'s MassBank queries of the kind and, with ``--swgdrug``, the SWGDRUG
@@ -22,10 +30,9 @@ records, by :func:`bench_novelty.block_of`): compounds no stop has looked at.
     PYTHONPATH=. python benchmarks/bench_library_lco.py --library /work/libs/mbei.h5 --cache DIR \\
         --group-folds DIR [--isomer-rates-loo PAIRS] [--sample N --seed S] [--details OUT.tsv]
 
-Not a leave-out of everything: the present task's library facts (:class:`~nps_id.match.library_facts.LibraryFacts`:
-the hit compound's records, its MS/MS pairs) still hold the query record, and both tasks read the shipped group
-and isomer models unless ``--group-folds`` / ``--isomer-rates-loo`` are given (the fold models never saw the
-compound; the leave-out rates drop the compound's own library pairs).
+Both tasks read the shipped group and isomer models unless ``--group-folds`` / ``--isomer-rates-loo`` are given (the
+fold models never saw the compound; the leave-out rates drop the compound's own library pairs; present reads the
+shipped rates).
 """
 from __future__ import annotations
 
@@ -94,7 +101,7 @@ def sample_rows(spectra, size: int | None, seed: int) -> np.ndarray:
 #: at the InChIKey first block's level, the level the bench leaves compounds out at ("(1R)-(-)-MYRTENOL" is MYRTENOL).
 STEREO_WORDS = re.compile(r"\((?:[\d,\s]*(?:[rsez]|\+|-|\+/-|±|dl?|l)[\d,\s]*)+\)-?|^(?:dl|d|l|rac)-")
 #: How a row's compound is known (:func:`identities`), in the order tried.
-PATHS = ("InChIKey", "the library's structure", "name")
+PATHS = ("InChIKey", "the library's structure", "name", "nothing (the record alone)")
 
 
 def name_key(name: object) -> str:
@@ -107,7 +114,8 @@ def identities(reference) -> tuple[np.ndarray, Counter]:
     """Every library row's compound as this bench defines it, and how many rows each of :data:`PATHS` names: its
     InChIKey first block (as the dev bench); else the first block of the structure the library build resolved for it
     (its SMILES: OPSIN's reading of the name, unverified -- MassBank's "OCTANOIC ACID METHYL ESTER" has no InChIKey, its
-    structure is METHYL CAPRYLATE's); else ``name:`` and its :func:`name_key`."""
+    structure is METHYL CAPRYLATE's); else ``name:`` and its :func:`name_key`; else (no name either) ``alone:ROW``, a
+    compound of its own: left out, only the record goes; present, it has no other record."""
     from rdkit import Chem, rdBase
 
     columns = reference.columns
@@ -119,8 +127,10 @@ def identities(reference) -> tuple[np.ndarray, Counter]:
             with rdBase.BlockLogs():  # a structure that does not read is expected, unsaid
                 mol = Chem.MolFromSmiles(str(columns["smiles"][r]))
                 block, path = (skeleton(Chem.MolToInchiKey(mol)) if mol is not None else ""), PATHS[1]
-        if not block:
+        if not block and name_key(columns["name"][r]):
             block, path = "name:" + name_key(columns["name"][r]), PATHS[2]
+        if not block:
+            block, path = f"alone:{r}", PATHS[3]
         out[r] = block
         paths[path] += 1
     return out, paths
