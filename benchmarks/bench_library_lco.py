@@ -7,13 +7,21 @@ library with every scored candidate kept, then judged two ways with ``bench_nove
 (:func:`bench_novelty.evaluate`: ``nps-id search``'s :func:`~nps_id.match.assess.assess_search`, its group fold
 models, its leave-out isomer rates):
 
-- ``lco``: the record's compound left out (every record of its InChIKey first block and of its exact name, as
-  :func:`bench_novelty.owned_blocks` defines a compound); any ``identified`` is wrong. Counts: wrong identified,
-  flagged (``new_substance`` or "isomer not excluded" / "isomer ambiguity"), flagged with the right group, mass right.
-- ``present``: only the record itself left out, the compound's other records (other laboratories, instruments,
-  energies) kept -- the nearest shared analogue of the held-back "replicates" check. Coverage and precision among
-  the records whose compound has another record that is the same compound (docs/compound-identity.md:
-  :func:`bench_novelty.same_compound`); the others are counted apart (their compound is absent after all).
+The compound (:func:`identities`, since stop 51): a record's InChIKey first block, as the dev bench's; for a record
+without one, the first block of the structure the library build resolved from its name (OPSIN, stored unverified), else
+its name normalised without stereo words (:func:`name_key`). Stop 50 took a record without an InChIKey by its exact
+name alone, so its compound stayed in the library under another name ("OCTANOIC ACID METHYL ESTER" beside "METHYL
+CAPRYLATE") and its hit was counted wrong.
+
+- ``lco``: the record's compound left out (every record of it, and every record under its name: :func:`owned`);
+  any ``identified`` is wrong. Counts: wrong identified, flagged (``new_substance`` or "isomer not excluded" /
+  "isomer ambiguity"), flagged with the right group, mass right.
+- ``present``: only the record itself left out, from the hits and from the verdict's library facts
+  (:class:`RecordFacts`: its compound's records and name, its formula's records and pairs), the compound's other
+  records (other laboratories, instruments, energies) kept -- the nearest shared analogue of the held-back
+  "replicates" check. Coverage and precision among the records whose compound has another record that is the same
+  compound (:func:`same_compound`: docs/compound-identity.md's relation where both records have an InChIKey, else
+  the compound above); the others are counted apart (their compound is absent after all).
 
 Each count is printed as k of n with its Wilson 95 % interval, over all queries and over those whose compound is
 not a dev bench query's (``../shared/data``'s MassBank queries of the kind and, with ``--swgdrug``, the SWGDRUG
@@ -22,25 +30,26 @@ records, by :func:`bench_novelty.block_of`): compounds no stop has looked at.
     PYTHONPATH=. python benchmarks/bench_library_lco.py --library /work/libs/mbei.h5 --cache DIR \\
         --group-folds DIR [--isomer-rates-loo PAIRS] [--sample N --seed S] [--details OUT.tsv]
 
-Not a leave-out of everything: the present task's library facts (:class:`~nps_id.match.library_facts.LibraryFacts`:
-the hit compound's records, its MS/MS pairs) still hold the query record, and both tasks read the shipped group
-and isomer models unless ``--group-folds`` / ``--isomer-rates-loo`` are given (the fold models never saw the
-compound; the leave-out rates drop the compound's own library pairs).
+Both tasks read the shipped group and isomer models unless ``--group-folds`` / ``--isomer-rates-loo`` are given (the
+fold models never saw the compound; the leave-out rates drop the compound's own library pairs; present reads the
+shipped rates).
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
 import json
-import math
+import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
+from scipy.stats import binomtest
 
 import bench_novelty as bn  # benchmarks share helpers
+from nps_id.compound import is_labelled, normalise_name, skeleton
 from nps_id.io import read
 from nps_id.match.assess import EVIDENCE_HITS
 from nps_id.match.isomer_rule import RATES_PATH
@@ -88,6 +97,135 @@ def sample_rows(spectra, size: int | None, seed: int) -> np.ndarray:
     return np.array(sorted(picked), dtype=np.int64)
 
 
+#: A parenthesised stereo or optical descriptor, or a leading D-, L-, DL-, rac-: a name without them names the compound
+#: at the InChIKey first block's level, the level the bench leaves compounds out at ("(1R)-(-)-MYRTENOL" is MYRTENOL).
+STEREO_WORDS = re.compile(r"\((?:[\d,\s]*(?:[rsez]|\+|-|\+/-|±|dl?|l)[\d,\s]*)+\)-?|^(?:dl|d|l|rac)-")
+#: How a row's compound is known (:func:`identities`), in the order tried.
+PATHS = ("InChIKey", "the library's structure", "name", "nothing (the record alone)")
+
+
+def name_key(name: object) -> str:
+    """A name as records without a structure are compared: normalised (:func:`nps_id.compound.normalise_name`), its
+    stereo and optical descriptors dropped."""
+    return STEREO_WORDS.sub("", normalise_name(str(name or ""))).strip(" -")
+
+
+def identities(reference) -> tuple[np.ndarray, Counter]:
+    """Every library row's compound as this bench defines it, and how many rows each of :data:`PATHS` names: its
+    InChIKey first block (as the dev bench); else the first block of the structure the library build resolved for it
+    (its SMILES: OPSIN's reading of the name, unverified -- MassBank's "OCTANOIC ACID METHYL ESTER" has no InChIKey, its
+    structure is METHYL CAPRYLATE's); else ``name:`` and its :func:`name_key`; else (no name either) ``alone:ROW``, a
+    compound of its own: left out, only the record goes; present, it has no other record."""
+    from rdkit import Chem, rdBase
+
+    columns = reference.columns
+    out = np.empty(reference.n_spectra, dtype=object)
+    paths: Counter = Counter()
+    for r in range(reference.n_spectra):
+        block, path = skeleton(columns["inchikey"][r]), PATHS[0]
+        if not block and columns["smiles"][r]:
+            with rdBase.BlockLogs():  # a structure that does not read is expected, unsaid
+                mol = Chem.MolFromSmiles(str(columns["smiles"][r]))
+                block, path = (skeleton(Chem.MolToInchiKey(mol)) if mol is not None else ""), PATHS[1]
+        if not block and name_key(columns["name"][r]):
+            block, path = "name:" + name_key(columns["name"][r]), PATHS[2]
+        if not block:
+            block, path = f"alone:{r}", PATHS[3]
+        out[r] = block
+        paths[path] += 1
+    return out, paths
+
+
+def owned(rows: np.ndarray, reference, ident: np.ndarray) -> list[frozenset]:
+    """Per query (its library row): the compounds leaving it out removes -- its own (:func:`identities`) and those of
+    every record under its name (:func:`name_key`: the dev bench's same name, written with or without stereo words)."""
+    by_name: dict[str, set[str]] = defaultdict(set)
+    names = [name_key(n) for n in reference.columns["name"]]
+    for r, key in enumerate(names):
+        by_name[key].add(ident[r])
+    return [frozenset({ident[r]} | (by_name[names[r]] if names[r] else set())) for r in rows.tolist()]
+
+
+def same_compound(query, candidates: np.ndarray, reference) -> set[int]:
+    """The truth a top hit is judged by: the dev bench's (:func:`bench_novelty.same_compound`: the records' relation),
+    and where the query record or a candidate has no InChIKey (its relation reads names only: "2-HYDROXY-6-
+    METHOXYACETOPHENONE" and "2'-HYDROXY-6'-METHOXYACETOPHENONE" are unrelated to it) every candidate of the query's
+    compound (:func:`owned`'s rows), by first block."""
+    if not candidates.size:
+        return set()
+    codes = reference.compound()
+    keyed = np.asarray([bool(k) for k in reference.columns["inchikey"][candidates]], dtype=bool)
+    alike = candidates if not query.get("inchikey") else candidates[~keyed]
+    return bn.same_compound(query, candidates, reference) | {int(codes[r]) for r in alike.tolist()}
+
+
+#: The present task's facts leave out the query record: ``record:ROW`` among the blocks :class:`RecordFacts` is told.
+RECORD = "record:"
+
+
+class RecordFacts(LibraryFacts):
+    """Library facts whose :meth:`excluding` also takes ``record:ROW``: the view holds no trace of that record (the
+    present task's query) -- not among its compound's rows, its formula's rows, its compound's name, the library's
+    pairs of its formula (computed again without it), and with its compound left out when it was its only record.
+    Not followed: the group scan's lightest compound of a group when the record has no InChIKey, and the compound
+    codes and their count (the library's)."""
+    dropped: int | None = None
+
+    def excluding(self, blocks: frozenset[str]) -> "RecordFacts":
+        view = object.__new__(RecordFacts)
+        view.__dict__.update(self.__dict__)
+        records = [int(b[len(RECORD):]) for b in blocks if b.startswith(RECORD)]
+        keep = {b for b in blocks if not b.startswith(RECORD)}
+        view.dropped = records[0] if records else None
+        if view.dropped is not None:
+            block = self.block(view.dropped)
+            if block and self.rows_of_block(block) == [view.dropped]:  # its only record: the compound goes with it
+                keep.add(block)
+        view.excluded = frozenset(keep)
+        view._without: dict[tuple, Any] = {}
+        return view
+
+    def _drops(self, formula: str) -> bool:
+        return self.dropped is not None and self.formula(self.dropped) == formula
+
+    def rows_of_block(self, block: str) -> list[int]:
+        return [r for r in super().rows_of_block(block) if r != self.dropped]
+
+    def rows_of_formula(self, formula: str) -> list[int]:
+        return [r for r in super().rows_of_formula(formula) if r != self.dropped]
+
+    def name_of_block(self, block: str) -> str | None:
+        if self.dropped is None or block != self.block(self.dropped) or block in self.excluded:
+            return super().name_of_block(block)
+        cols = self.reference.columns  # the first row of the block not labelled, as LibraryFacts', the record apart
+        return next((str(cols["name"][r]) for r in self.rows_of_block(block)
+                     if not is_labelled(cols["name"][r], cols["formula"][r], cols["smiles"][r])), None)
+
+    def of_row(self, what: str, row: int, make) -> Any:
+        return self._cached(what, (row, self.excluded, self.dropped), lambda _: make(row), persist=False)
+
+    def ms2_pairs(self, row: int) -> dict[str, tuple[int, int]]:
+        if not self._drops(self.formula(row)):
+            return super().ms2_pairs(row)
+        return self._once(("ms2_pairs", row), lambda: self._pairs(row, None))
+
+    def ei_pairs(self, row: int, min_rmf: int) -> dict[str, tuple[int, int]]:
+        if not self._drops(self.formula(row)):
+            return super().ei_pairs(row, min_rmf)
+        return self._once(("ei_pairs", row, min_rmf), lambda: self._pairs(row, min_rmf))
+
+    def formula_records(self, formula: str, mode: str) -> list:
+        if not self._drops(formula):
+            return super().formula_records(formula, mode)
+        return self._once(("formula_records", formula), lambda: self._formula_records(formula)).get(mode, [])
+
+    def _once(self, key: tuple, make) -> Any:
+        """``make()`` once per view (the shared caches hold the whole library's values)."""
+        if key not in self._without:
+            self._without[key] = make()
+        return self._without[key]
+
+
 def dev_blocks(kind: str, swgdrug: Path | None) -> set[str]:
     """The compounds (blocks) of the dev bench's queries of ``kind``, and of the SWGDRUG records when given."""
     blocks = set()
@@ -105,24 +243,21 @@ def present_hits(hits, reference, rows: np.ndarray):
                    EVIDENCE_HITS, SearchSettings.isomer_margin)
 
 
-def replicated(queries, rows: np.ndarray, reference, facts) -> np.ndarray:
-    """Per query: the library holds another record that is its compound (bn.same_compound), besides itself."""
-    lib_blocks, owns = bn.owned_blocks(queries, reference, facts)
+def replicated(queries, rows: np.ndarray, reference, lib_blocks: np.ndarray, owns: list[frozenset]) -> np.ndarray:
+    """Per query: the library holds another record that is its compound (:func:`same_compound`), besides itself."""
     out = np.zeros(len(queries), dtype=bool)
     for q, query in enumerate(queries):
         others = np.flatnonzero(np.isin(lib_blocks, list(owns[q])))
-        out[q] = bool(bn.same_compound(query, others[others != rows[q]], reference))
+        out[q] = bool(same_compound(query, others[others != rows[q]], reference))
     return out
 
 
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval of k of n (95 % by default); (0, 1) for n = 0."""
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """The Wilson score 95 % interval of k of n (scipy's); (0, 1) for n = 0, where scipy refuses."""
     if n == 0:
         return 0.0, 1.0
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    interval = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def share(k: int, n: int) -> str:
@@ -165,13 +300,17 @@ HEADER = ["task", "query", "top_hit", "similarity", "verdict", "rule", "new_subs
           "suspected_group_probability"] + EXTRA
 
 
-def run(task: str, queries, rows, reference, facts, hits, extra: list[tuple], t: VerdictThresholds) -> list[list]:
-    """One task's details rows (bench_novelty.evaluate's, with EXTRA)."""
+def run(task: str, queries, rows, reference, facts, hits, extra: list[tuple], t: VerdictThresholds,
+        compounds: tuple[np.ndarray, list[frozenset]]) -> list[list]:
+    """One task's details rows (bench_novelty.evaluate's, with EXTRA): the compound as :func:`identities` and
+    :func:`owned` define it, judged by :func:`same_compound`; present: each query's facts without its record."""
     bn.DETAILS = []
     if task == "lco":
-        bn.evaluate("library-lco", queries, reference, facts, True, t, hits)
+        bn.evaluate("library-lco", queries, reference, facts, True, t, hits, owned=compounds, same=same_compound)
     else:
-        bn.evaluate("library-present", queries, reference, facts, False, t, present_hits(hits, reference, rows))
+        record_out = {q: frozenset({f"{RECORD}{r}"}) for q, r in enumerate(rows.tolist())}
+        bn.evaluate("library-present", queries, reference, facts, False, t, present_hits(hits, reference, rows),
+                    owned=compounds, same=same_compound, facts_left_out=record_out)
     out = [[task, *row[1:], *more] for row, more in zip(bn.DETAILS, extra)]
     bn.DETAILS = None
     return out
@@ -252,8 +391,10 @@ def main() -> None:
     if cached is not None and not cached.exists():  # before the search (minutes), as bench_novelty tries its cache
         bn._check_writable("--cache", cached)
     hits = bn.searched(name, queries, reference)
-    facts = LibraryFacts(reference)
-    replicate = replicated(queries, rows, reference, facts)
+    facts = RecordFacts(reference)
+    ident, paths = identities(reference)
+    compounds = (ident, owned(rows, reference, ident))
+    replicate = replicated(queries, rows, reference, *compounds)
     extra = [(int(r), str(q.get("instrument_type") or ""), bn.block_of(q) in dev, bool(rep))
              for r, q, rep in zip(rows.tolist(), queries, replicate)]
     details = []
@@ -261,8 +402,9 @@ def main() -> None:
           f"{sum(e[2] for e in extra)} of dev compounds; {int(replicate.sum())} with another record of their compound;"
           f" isomer rates: {'leave-out ' + str(args.isomer_rates_loo) if bn.RATES_LOO else 'shipped'};"
           f" thresholds: {bn.settings_label(thresholds)}")
+    print("the library's compounds by " + ", ".join(f"{p}: {paths[p]} records" for p in PATHS))
     for task in args.task or ("lco", "present"):
-        rows_out = run(task, queries, rows, reference, facts, hits, extra, thresholds)
+        rows_out = run(task, queries, rows, reference, facts, hits, extra, thresholds, compounds)
         details += rows_out
         print("\n".join(summary(task, rows_out)))
         sys.stdout.flush()

@@ -219,8 +219,13 @@ def task_hits(hits, reference, lib_blocks, owns, leave_out: bool):
                    EVIDENCE_HITS, SearchSettings.isomer_margin)
 
 
-def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits) -> dict:
-    lib_blocks, owns = owned_blocks(queries, reference, facts_all)
+def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThresholds, hits, *,
+             owned: tuple[np.ndarray, list[frozenset]] | None = None, same: Callable = same_compound,
+             facts_left_out: dict[int, frozenset[str]] | None = None) -> dict:
+    """One task's counts (and DETAILS rows). bench_library_lco.py defines the compound its own way: ``owned`` (every
+    row's compound and each query's, as :func:`owned_blocks` gives them), ``same`` (the truth, as :func:`same_compound`)
+    and ``facts_left_out`` (a task without its compound left out: what each query's facts leave out all the same)."""
+    lib_blocks, owns = owned if owned is not None else owned_blocks(queries, reference, facts_all)
     own_rows = [np.flatnonzero(np.isin(lib_blocks, list(own))) for own in owns]
     hits = task_hits(hits, reference, lib_blocks, owns, leave_out)
     kind = kind_of(queries[0])
@@ -231,7 +236,7 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
 
     # the verdict fields exactly as `nps-id search` computes them (its function, its hits)
     assessed = assess_search(queries, hits, reference, analog=False, thresholds=t, fields_only=True, facts=facts_all,
-                             left_out=dict(enumerate(owns)) if leave_out else None, group_model_of=group_model_of,
+                             left_out=dict(enumerate(owns)) if leave_out else facts_left_out, group_model_of=group_model_of,
                              isomer_rates_of=isomer_rates_of(owns) if leave_out else None)
     starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
     counts: Counter = Counter()
@@ -263,7 +268,7 @@ def evaluate(name, queries, reference, facts_all, leave_out: bool, t: VerdictThr
         verdict = a.verdict.verdict
         rules[a.verdict.rule.split(":")[0]] += 1
         # right: the top hit is the query's compound (docs/compound-identity.md), not merely its skeleton
-        right = bool(ranked) and int(reference.compound()[ranked[0].row]) in same_compound(query, own_rows[q], reference)
+        right = bool(ranked) and int(reference.compound()[ranked[0].row]) in same(query, own_rows[q], reference)
         counts["identified"] += verdict == IDENTIFIED
         counts["identified_right"] += verdict == IDENTIFIED and right
         counts["identified_skeleton"] += verdict == IDENTIFIED and bool(ranked) and lib_blocks[ranked[0].row] in own

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -34,10 +35,12 @@ def test_the_sample_is_one_record_per_compound_and_instrument_type_and_the_same_
 
 
 def test_the_intervals_are_wilson_s():
-    low, high = bench.wilson(5, 10)
-    assert (round(low, 4), round(high, 4)) == (0.2366, 0.7634)  # the textbook 95 % Wilson interval of 5 of 10
-    low, high = bench.wilson(0, 11050)  # none of n: the upper bound z^2 / (n + z^2), not 0
-    assert low == 0.0 and high == pytest.approx(1.96 ** 2 / (11050 + 1.96 ** 2))
+    # Newcombe (1998), Stat Med 17:857, table I, method 3 (the score interval): values computed there, not here
+    for (k, n), expected in {(81, 263): (0.2553, 0.3662), (15, 148): (0.0624, 0.1605), (0, 20): (0.0, 0.1611),
+                             (1, 29): (0.0061, 0.1718)}.items():
+        low, high = bench.wilson(k, n)
+        assert (round(low, 4), round(high, 4)) == expected, (k, n)
+    assert bench.wilson(0, 0) == (0.0, 1.0)  # nothing measured: nothing known
 
 
 @pytest.fixture(autouse=True)
@@ -154,3 +157,92 @@ def test_a_task_with_nothing_identified_says_0_of_0_wrong_not_0_of_1():
     row.update(task="present", verdict="tentative", new_substance=False, rule="weak match", in_dev=False, replicate=True)
     (line, _) = bench.summary("present", [list(row.values())])[:2]
     assert "identified 0 (wrong 0: 0/0 0.000 [0.000, 1.000])" in line, line
+
+
+def _msp(records: list[tuple[str, str, str, str, str]]) -> str:
+    """An EI MSP of (name, formula, InChIKey or "", SMILES or "", peaks "m i; m i")."""
+    out = []
+    for name, formula, key, smiles, peaks in records:
+        pairs = [p.split() for p in peaks.split(";")]
+        out += [f"Name: {name}", f"Formula: {formula}"] + ([f"InChIKey: {key}"] if key else []) + (
+            [f"SMILES: {smiles}"] if smiles else []) + ["Spectrum_type: MS1", "Ion_mode: P", f"Num Peaks: {len(pairs)}", *(f"{m} {i}" for m, i in pairs), ""]
+    return "\n".join(out)
+
+
+#: Three records of methyl octanoate, one under another name without a structure (MassBank's JP001833: the library
+#: build resolves its name with OPSIN); two of a compound no structure names, one with an optical descriptor; an
+#: isomer of the ester, one record; a compound of one record.
+ESTER, BLANK = "CCCCCCCC(=O)OC", ""
+RECORDS = [
+    ("METHYL CAPRYLATE", "C9H18O2", "JGHZJRVDZXSNKQ-UHFFFAOYSA-N", ESTER, "74 100; 87 60; 127 20; 158 5"),
+    ("OCTANOIC ACID METHYL ESTER", "C9H18O2", "", BLANK, "74 100; 87 62; 127 18; 158 4"),
+    ("Methyl octanoate", "C9H18O2", "JGHZJRVDZXSNKQ-UHFFFAOYSA-N", ESTER, "74 100; 87 58; 88 40; 127 21; 158 5"),
+    ("Wide51 compound", "C10H16O", "", BLANK, "55 100; 67 40; 81 30; 152 8"),
+    ("(+)-Wide51 compound", "C10H16O", "", BLANK, "55 100; 67 42; 81 28; 152 7"),
+    ("Ethyl heptanoate", "C9H18O2", "TVQGDYNRXLTQAP-UHFFFAOYSA-N", "CCCCCCC(=O)OCC", "74 50; 87 30; 88 100; 101 50; 158 3"),
+    ("Naphthalene", "C10H8", "UFWIBTONFRDIAS-UHFFFAOYSA-N", "c1ccc2ccccc2c1", "128 100; 102 8; 64 5"),
+]
+
+
+@pytest.fixture(scope="module")
+def six_records(tmp_path_factory) -> Path:
+    from click.testing import CliRunner
+
+    from nps_id.cli import cli
+
+    folder = tmp_path_factory.mktemp("six")
+    (folder / "six.msp").write_text(_msp(RECORDS), encoding="utf-8")
+    built = CliRunner().invoke(cli, ["library", "build", str(folder / "six.msp"), "-o", str(folder / "six.h5")])
+    assert built.exit_code == 0, built.output
+    return folder / "six.h5"
+
+
+def test_a_record_without_inchikey_is_its_compound_by_the_library_s_structure_else_by_its_name(six_records):
+    reference, _ = bench.bn.load(six_records)
+    if not reference.columns["smiles"][1]:
+        pytest.skip("the build resolved no structure from the name (OPSIN needs java and py2opsin)")
+    ident, paths = bench.identities(reference)
+    assert ident[1] == ident[0] == "JGHZJRVDZXSNKQ"  # OCTANOIC ACID METHYL ESTER is METHYL CAPRYLATE, by OPSIN
+    assert ident[3] == ident[4] == "name:wide51 compound"  # no structure: the name, its optical descriptor dropped
+    assert paths == {"InChIKey": 4, "the library's structure": 1, "name": 2}
+    owns = bench.owned(np.arange(7), reference, ident)
+    assert owns[1] == owns[0] == frozenset({"JGHZJRVDZXSNKQ"}) and ident[5] not in owns[1]  # an isomer stays
+    assert owns[4] == frozenset({"name:wide51 compound"})
+
+
+def test_the_bench_leaves_out_a_compound_under_every_name_and_finds_it_present_through_another(six_records, tmp_path):
+    if not bench.bn.load(six_records)[0].columns["smiles"][1]:
+        pytest.skip("the build resolved no structure from the name (OPSIN needs java and py2opsin)")
+    rows = _details(six_records, tmp_path)
+    lco = {r["query"]: r for r in rows if r["task"] == "lco"}
+    present = {r["query"]: r for r in rows if r["task"] == "present"}
+    esters = ("OCTANOIC ACID METHYL ESTER", "METHYL CAPRYLATE", "Methyl octanoate")
+    for query in esters:  # before stop 51 the record without InChIKey was found as METHYL CAPRYLATE, and wrong
+        assert lco[query]["top_hit"] not in esters, lco[query]
+    assert lco["(+)-Wide51 compound"]["top_hit"] != "Wide51 compound"
+    # present: another record is the same compound, found and judged right whatever its name
+    for query, others in (("OCTANOIC ACID METHYL ESTER", esters), ("(+)-Wide51 compound", ("Wide51 compound",))):
+        assert present[query]["replicate"] == "True" and present[query]["top_hit"] in others, present[query]
+        assert present[query]["top_hit_right"] == "True", present[query]
+    assert present["Naphthalene"]["replicate"] == "False" and present["Naphthalene"]["top_hit_right"] == "False"
+
+
+def test_the_present_task_s_facts_hold_no_trace_of_the_query_record(six_records):
+    reference, _ = bench.bn.load(six_records)
+    facts = bench.RecordFacts(reference)
+    ester, ethyl = facts.block(0), 5
+    # the query's compound has another record: it stays, without the record
+    view = facts.excluding(frozenset({f"{bench.RECORD}2"}))
+    assert facts.rows_of_block(ester) == [0, 2] and view.rows_of_block(ester) == [0]
+    assert view.name_of_block(ester) == "METHYL CAPRYLATE" and ester not in view.excluded
+    assert 2 not in view.rows_of_formula("C9H18O2") and 2 in facts.rows_of_formula("C9H18O2")
+    # the record is its compound's only one: the compound is gone with it, from its name and from the pairs
+    naphthalene = facts.block(6)
+    alone = facts.excluding(frozenset({f"{bench.RECORD}6"}))
+    assert facts.name_of_block(naphthalene) == "Naphthalene" and alone.name_of_block(naphthalene) is None
+    # the library's own pairs of the formula are made again without the record
+    pairs = facts.ei_pairs(ethyl, 0)
+    assert pairs[ester][0] == 2  # Methyl octanoate's record matches ethyl heptanoate's best ...
+    assert view.ei_pairs(ethyl, 0)[ester][0] == 0  # ... left out, METHYL CAPRYLATE's is the pair
+    assert view.ei_pairs(ethyl, 0)[ester][1] < pairs[ester][1]
+    assert facts.ei_pairs(ethyl, 0) == pairs  # the shared cache untouched
