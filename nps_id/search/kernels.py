@@ -323,7 +323,8 @@ def common_peak_bits(ref_offsets, ref_mz, ref_w):
     bit for each of its peaks, ``valid`` for those whose weight is not <= 0 (the ones
     :func:`_composite_row` may count as common), ``rank[w]`` the number of the reference's peaks
     before word ``w``. Made once per library. ``offsets`` is empty when a reference's m/z are not
-    positive integers, unique and ascending, or the words would pass :data:`_WORDS_PER_PEAK` a peak:
+    integers in [1, :data:`~nps_id.spectrum.MAX_MZ`], unique and ascending, or the words would pass
+    :data:`_WORDS_PER_PEAK` a peak:
     the caller then scans the peaks (:func:`composite_row_w`)."""
     n = ref_offsets.shape[0] - 1
     first = np.zeros(n, dtype=np.int64)
@@ -338,7 +339,7 @@ def common_peak_bits(ref_offsets, ref_mz, ref_w):
             for j in range(lo + 1, hi):
                 if not ref_mz[j] > ref_mz[j - 1] or ref_mz[j] != np.rint(ref_mz[j]):
                     return first, offsets[:0], none, none, offsets[:0]
-            if ref_mz[lo] != np.rint(ref_mz[lo]):
+            if ref_mz[lo] != np.rint(ref_mz[lo]) or not ref_mz[hi - 1] <= MAX_MZ:
                 return first, offsets[:0], none, none, offsets[:0]
             first[r] = np.int64(ref_mz[lo]) // 64
             words = np.int64(ref_mz[hi - 1]) // 64 - first[r] + 1

@@ -97,13 +97,14 @@ def test_common_peaks_from_bit_sets_give_the_hits_of_scanning_every_peak(swgdrug
 
 
 def test_common_peak_bits_refuse_m_z_they_cannot_hold():
-    # A row's bits need unique ascending positive integer m/z: anything else leaves the scan to do it.
+    # A row's bits need unique ascending integer m/z in [1, MAX_MZ]: anything else leaves the scan to do it.
     from nps_id.search.kernels import common_peak_bits
 
     offsets = np.array([0, 3, 5])
     weights = np.ones(5)
     for mz in ([40.0, 41.0, 43.0, 50.0, 200.0], [40.0, 41.0, 41.0, 50.0, 200.0], [40.0, 39.0, 43.0, 50.0, 200.0],
-               [40.0, 41.5, 43.0, 50.0, 200.0], [0.0, 41.0, 43.0, 50.0, 200.0], [40.0, 41.0, 43.0, 50.0, 1e6]):
+               [40.0, 41.5, 43.0, 50.0, 200.0], [0.0, 41.0, 43.0, 50.0, 200.0], [40.0, 41.0, 43.0, 50.0, 1e6],
+               [40.0, 41.0, np.nan, 50.0, 200.0], [40.0, 41.0, 43.0, 50.0, np.inf]):
         _, words, *_ = common_peak_bits(offsets, np.array(mz), weights)
         assert (words.size == 3) == (mz == [40.0, 41.0, 43.0, 50.0, 200.0]), mz
     first, words, valid, every, rank = common_peak_bits(offsets, np.array([40.0, 41.0, 127.0, 50.0, 200.0]),
