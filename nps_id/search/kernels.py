@@ -85,6 +85,15 @@ def peak_weight(mz, intensity, a, b):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _ratio_term(wr, wq, prev_r, prev_q):
+    """The ratio term of two adjacent common peaks (weights ``wr``, ``wq`` after ``prev_r``, ``prev_q``):
+    the m/z factors of the weights cancel in this ratio; min(x, 1/x) is the value of "1/x if x > 1"
+    without a branch (mispredicted for half the ratios)."""
+    ratio = (wr * prev_q) / (prev_r * wq)
+    return min(ratio, 1.0 / ratio)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _row_values(dot, q_sub2, ratio_sum, n_match, n_u, q_norm2, r_norm2, out):
     """Fill ``out`` with a row's 7 values from its sums over the common peaks (:func:`_composite_row`,
     :func:`composite_row_bits`)."""
@@ -139,12 +148,7 @@ def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, comm
         dot += wq * wr
         q_sub2 += wq * wq
         if t > 0:
-            # Adjacent common peaks; the m/z factors of the weights cancel in this ratio.
-            # min(x, 1/x) is the value of "1/x if x > 1" without a branch (mispredicted for
-            # half the ratios).
-            ratio = (wr * prev_q) / (prev_r * wq)
-            ratio = min(ratio, 1.0 / ratio)
-            ratio_sum += ratio
+            ratio_sum += _ratio_term(wr, wq, prev_r, prev_q)
             if t - ratio_sum > give_up:
                 return False
         prev_q = wq
@@ -413,11 +417,8 @@ def composite_row_bits(q_w, q_bits, q_norm2, n_u, first, w_lo, w_hi, valid, ever
             wq = q_w[word * 64 + np.int64(_popcount(below))]
             dot += wq * wr
             q_sub2 += wq * wq
-            if n_match > 0:
-                # as _composite_row, term by term in m/z order
-                ratio = (wr * prev_q) / (prev_r * wq)
-                ratio = min(ratio, 1.0 / ratio)
-                ratio_sum += ratio
+            if n_match > 0:  # as _composite_row, term by term in m/z order
+                ratio_sum += _ratio_term(wr, wq, prev_r, prev_q)
                 if n_match - ratio_sum > give_up:
                     return False
             prev_q = wq
