@@ -24,7 +24,8 @@ from nps_id.peaks import CSRPeaks
 from nps_id.search.analogue import LISTED_NOMINAL_MASSES, match_shift
 from nps_id.search.index import NominalIndex, nominal_csr, weigh
 from nps_id.search import few, jit
-from nps_id.search.kernels import composite_parts_many_w, composite_reference_weights, nominal_scatter_add
+from nps_id.search.kernels import (common_peak_bits, composite_parts_many_w, composite_reference_weights,
+                                   nominal_scatter_add)
 from nps_id.search.prepared import SearchContext
 from nps_id.search.ranking import not_listed, rank_batch, rank_candidates, top_indices
 from nps_id.search.scores import Candidates
@@ -38,18 +39,22 @@ class EIWeights:
     """Composite peak weights of a nominal index's spectra (no ``pow`` per candidate peak at
     search time): ``ref_w``/``ref_norm2`` (:func:`~nps_id.search.kernels.composite_reference_weights`),
     the CSR ``offsets`` and the m/z as int32 (half the bytes of float64 to fetch per candidate;
-    the composite kernel rounds either to the same integer)."""
+    the composite kernel rounds either to the same integer), and ``bits``: each spectrum's peaks as
+    bits of their m/z (:func:`~nps_id.search.kernels.common_peak_bits`, ~1.2 MB for MassBank EI),
+    from which the composite batch kernel finds a candidate's common peaks."""
 
     offsets: np.ndarray
     nominal_int: np.ndarray
     ref_w: np.ndarray
     ref_norm2: np.ndarray
+    bits: tuple[np.ndarray, ...]
 
     @classmethod
     def of(cls, index: NominalIndex) -> "EIWeights":
         ref_w, ref_norm2 = composite_reference_weights(
             index.spec_offsets, index.spec_mz, index.spec_intensity, index.mz_power, index.intensity_power)
-        return cls(index.spec_offsets, index.spec_mz.astype(np.int32), ref_w, ref_norm2)
+        bits = common_peak_bits(index.spec_offsets, index.spec_mz, ref_w)
+        return cls(index.spec_offsets, index.spec_mz.astype(np.int32), ref_w, ref_norm2, bits)
 
 
 def _query_nominal(spectra: Sequence[Spectrum], index: NominalIndex) -> tuple[CSRPeaks, np.ndarray]:

@@ -84,6 +84,43 @@ def peak_weight(mz, intensity, a, b):
     return mz ** a * np.float64(intensity) ** b
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _ratio_term(wr, wq, prev_r, prev_q):
+    """The ratio term of two adjacent common peaks (weights ``wr``, ``wq`` after ``prev_r``, ``prev_q``):
+    the m/z factors of the weights cancel in this ratio; min(x, 1/x) is the value of "1/x if x > 1"
+    without a branch (mispredicted for half the ratios)."""
+    ratio = (wr * prev_q) / (prev_r * wq)
+    return min(ratio, 1.0 / ratio)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_values(dot, q_sub2, ratio_sum, n_match, n_u, q_norm2, r_norm2, out):
+    """Fill ``out`` with a row's 7 values from its sums over the common peaks (:func:`_composite_row`,
+    :func:`composite_row_bits`)."""
+    f_d = 0.0
+    f_d_rev = 0.0
+    if n_match > 0:
+        f_d = dot * dot / (q_norm2 * r_norm2)
+        f_d_rev = dot * dot / (q_sub2 * r_norm2)
+    if n_match >= 2:
+        f_r = ratio_sum / (n_match - 1)
+        mf = (n_u * f_d + n_match * f_r) / (n_u + n_match)
+        # Reverse: the unknown reduced to the reference's m/z, so its N_U is N_U&R.
+        rmf = 0.5 * (f_d_rev + f_r)
+    else:
+        # Fewer than two common peaks: no adjacent pair, the ratio term is undefined.
+        f_r = 0.0
+        mf = f_d
+        rmf = f_d_rev
+    out[0] = min(mf, 1.0)
+    out[1] = min(rmf, 1.0)
+    out[2] = min(f_d, 1.0)
+    out[3] = min(f_d_rev, 1.0)
+    out[4] = f_r
+    out[5] = n_match
+    out[6] = n_u
+
+
 @njit(cache=True, nogil=True)
 def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, common):
     """Fill ``out`` (7 values) for one reference given its peak weights (0 = absent) and return
@@ -111,38 +148,12 @@ def _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, comm
         dot += wq * wr
         q_sub2 += wq * wq
         if t > 0:
-            # Adjacent common peaks; the m/z factors of the weights cancel in this ratio.
-            # min(x, 1/x) is the value of "1/x if x > 1" without a branch (mispredicted for
-            # half the ratios).
-            ratio = (wr * prev_q) / (prev_r * wq)
-            ratio = min(ratio, 1.0 / ratio)
-            ratio_sum += ratio
+            ratio_sum += _ratio_term(wr, wq, prev_r, prev_q)
             if t - ratio_sum > give_up:
                 return False
         prev_q = wq
         prev_r = wr
-    f_d = 0.0
-    f_d_rev = 0.0
-    if n_match > 0:
-        f_d = dot * dot / (q_norm2 * r_norm2)
-        f_d_rev = dot * dot / (q_sub2 * r_norm2)
-    if n_match >= 2:
-        f_r = ratio_sum / (n_match - 1)
-        mf = (n_u * f_d + n_match * f_r) / (n_u + n_match)
-        # Reverse: the unknown reduced to the reference's m/z, so its N_U is N_U&R.
-        rmf = 0.5 * (f_d_rev + f_r)
-    else:
-        # Fewer than two common peaks: no adjacent pair, the ratio term is undefined.
-        f_r = 0.0
-        mf = f_d
-        rmf = f_d_rev
-    out[0] = min(mf, 1.0)
-    out[1] = min(rmf, 1.0)
-    out[2] = min(f_d, 1.0)
-    out[3] = min(f_d_rev, 1.0)
-    out[4] = f_r
-    out[5] = n_match
-    out[6] = n_u
+    _row_values(dot, q_sub2, ratio_sum, n_match, n_u, q_norm2, r_norm2, out)
     return True
 
 
@@ -301,6 +312,121 @@ def composite_row_w(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, com
     ``pairs - sum(ratio)`` exceeds ``give_up`` -- the caller's bound (np.inf: never). ``common``:
     scratch space of at least ``len(ref_mz)`` integers."""
     return _composite_row(q_w, q_norm2, n_u, ref_mz, ref_w, r_norm2, out, give_up, common)
+
+
+#: Most words :func:`common_peak_bits` gives a library, per peak (a reference spanning a wide m/z range
+#: with few peaks would need many empty words: such a library is scanned peak by peak instead).
+_WORDS_PER_PEAK = 4
+
+
+@njit(cache=True, nogil=True)
+def common_peak_bits(ref_offsets, ref_mz, ref_w):
+    """Every reference's peaks as bits of their nominal m/z, for :func:`composite_row_bits`:
+    ``(first, offsets, valid, every, rank)`` -- reference ``r`` owns words ``offsets[r]:offsets[r + 1]``,
+    its k-th word holding m/z ``64 * (first[r] + k)`` to ``64 * (first[r] + k) + 63``; ``every`` has a
+    bit for each of its peaks, ``valid`` for those whose weight is not <= 0 (the ones
+    :func:`_composite_row` may count as common), ``rank[w]`` the number of the reference's peaks
+    before word ``w``. Made once per library. ``offsets`` is empty when a reference's m/z are not
+    integers in [1, :data:`~nps_id.spectrum.MAX_MZ`], unique and ascending, or the words would pass
+    :data:`_WORDS_PER_PEAK` a peak:
+    the caller then scans the peaks (:func:`composite_row_w`)."""
+    n = ref_offsets.shape[0] - 1
+    first = np.zeros(n, dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    none = np.zeros(0, dtype=np.uint64)
+    for r in range(n):
+        lo, hi = ref_offsets[r], ref_offsets[r + 1]
+        words = 0
+        if hi > lo:
+            if not ref_mz[lo] >= 1:
+                return first, offsets[:0], none, none, offsets[:0]
+            for j in range(lo + 1, hi):
+                if not ref_mz[j] > ref_mz[j - 1] or ref_mz[j] != np.rint(ref_mz[j]):
+                    return first, offsets[:0], none, none, offsets[:0]
+            if ref_mz[lo] != np.rint(ref_mz[lo]) or not ref_mz[hi - 1] <= MAX_MZ:
+                return first, offsets[:0], none, none, offsets[:0]
+            first[r] = np.int64(ref_mz[lo]) // 64
+            words = np.int64(ref_mz[hi - 1]) // 64 - first[r] + 1
+        offsets[r + 1] = offsets[r] + words
+    if offsets[n] > _WORDS_PER_PEAK * ref_mz.shape[0] + n:
+        return first, offsets[:0], none, none, offsets[:0]
+    valid = np.zeros(offsets[n], dtype=np.uint64)
+    every = np.zeros(offsets[n], dtype=np.uint64)
+    rank = np.zeros(offsets[n], dtype=np.int64)
+    for r in range(n):
+        for j in range(ref_offsets[r], ref_offsets[r + 1]):
+            m = np.int64(ref_mz[j])
+            w = offsets[r] + m // 64 - first[r]
+            bit = np.uint64(1) << np.uint64(m % 64)
+            every[w] |= bit
+            if not ref_w[j] <= 0:
+                valid[w] |= bit
+        before = 0
+        for w in range(offsets[r], offsets[r + 1]):
+            rank[w] = before
+            before += np.int64(_popcount(every[w]))
+    return first, offsets, valid, every, rank
+
+
+@njit(cache=True, nogil=True)
+def query_bits(q_w, out):
+    """The nominal m/z of the query weights ``q_w`` (:func:`composite_query_weights`) that are > 0, as
+    bits in ``out`` (grown when too short; returned) -- the query side of :func:`composite_row_bits`."""
+    words = q_w.shape[0] // 64 + 1
+    if out.shape[0] < words:
+        out = np.zeros(2 * words, dtype=np.uint64)
+    out[:words] = 0
+    for m in range(q_w.shape[0]):
+        if q_w[m] > 0:
+            out[m // 64] |= np.uint64(1) << np.uint64(m % 64)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def composite_row_bits(q_w, q_bits, q_norm2, n_u, first, w_lo, w_hi, valid, every, rank, ref_w, r_norm2, out,
+                       give_up):
+    """:func:`composite_row_w` of a reference given as its :func:`common_peak_bits` (words ``w_lo:w_hi``,
+    the first at m/z ``64 * first``; ``ref_w`` its weights) and the query's :func:`query_bits` (``q_bits``,
+    as long as :func:`query_bits` made it): the same 7 values bit for bit, or False as soon as the
+    ratio terms' deficit exceeds ``give_up``. The common peaks come from the AND of the two bit sets
+    (a peak's place in the reference by the popcount of the bits below it), in ascending m/z as the
+    scan finds them, and the sums take the same terms in the same order -- but a row given up stops
+    there, where the scan had first looked at every peak of the reference (half a row's cost: the EI
+    search gives up ~3 of 4 rows it scores, about halfway)."""
+    top = q_w.shape[0] - 1
+    words = top // 64 + 1
+    n_match = 0
+    dot = 0.0
+    q_sub2 = 0.0
+    ratio_sum = 0.0
+    prev_q = 0.0
+    prev_r = 0.0
+    for w in range(w_lo, w_hi):
+        word = first + (w - w_lo)
+        if word >= words:
+            break  # above the query's highest m/z
+        x = valid[w] & q_bits[word]
+        if x == 0:
+            continue
+        before = rank[w]
+        row_bits = every[w]
+        while x != 0:
+            low = x & (~x + np.uint64(1))  # the lowest common m/z left in the word
+            below = low - np.uint64(1)
+            wr = ref_w[before + np.int64(_popcount(row_bits & below))]
+            wq = q_w[word * 64 + np.int64(_popcount(below))]
+            dot += wq * wr
+            q_sub2 += wq * wq
+            if n_match > 0:  # as _composite_row, term by term in m/z order
+                ratio_sum += _ratio_term(wr, wq, prev_r, prev_q)
+                if n_match - ratio_sum > give_up:
+                    return False
+            prev_q = wq
+            prev_r = wr
+            n_match += 1
+            x ^= low
+    _row_values(dot, q_sub2, ratio_sum, n_match, n_u, q_norm2, r_norm2, out)
+    return True
 
 
 def composite_mf_many(

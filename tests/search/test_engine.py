@@ -71,6 +71,49 @@ def test_dense_bin_columns_give_the_same_hits_bit_for_bit(swgdrug_spectra, monke
         np.testing.assert_array_equal(getattr(dense, name), getattr(sparse, name))
 
 
+def test_common_peaks_from_bit_sets_give_the_hits_of_scanning_every_peak(swgdrug_spectra, monkeypatch):
+    # The batch kernel finds a candidate's common peaks in the library's m/z bit sets and stops a row
+    # where it gives up; scanning every peak of every row (the fallback) must give the same hits, bit
+    # for bit -- with the default top 20 most rows scored are given up part-way.
+    from nps_id.search import ei, kernels
+
+    ref = Reference.from_spectra(swgdrug_spectra)
+    rng = np.random.default_rng(2)
+    queries = [s.replace(intensity=s.intensity * rng.uniform(0.6, 1.4, len(s))) for s in swgdrug_spectra[::7]]
+    settings = SearchSettings(top_k=20)
+    with_bits = search(queries, ref, settings, load_indexes(ref, use_cache=False))
+    first, offsets, *_ = kernels.common_peak_bits(*(lambda w: (w.offsets, w.nominal_int.astype(float), w.ref_w))(
+        ei.EIWeights.of(load_indexes(ref, use_cache=False)["ei"])))
+    assert offsets.size == ref.n_spectra + 1  # the bits are used, not the fallback
+
+    def no_bits(offsets, mz, weights):
+        first, _, valid, every, rank = kernels.common_peak_bits(offsets, mz, weights)
+        return first, np.zeros(0, dtype=np.int64), valid[:0], every[:0], rank[:0]
+    monkeypatch.setattr(ei, "common_peak_bits", no_bits)
+    scanned = search(queries, ref, settings, load_indexes(ref, use_cache=False))
+    assert len(with_bits) == 20 * len(queries)
+    for name in ("row", "score", "mf", "rmf", "gap", "isomer_alert"):
+        assert getattr(with_bits, name).tobytes() == getattr(scanned, name).tobytes(), name
+
+
+def test_common_peak_bits_refuse_m_z_they_cannot_hold():
+    # A row's bits need unique ascending integer m/z in [1, MAX_MZ]: anything else leaves the scan to do it.
+    from nps_id.search.kernels import common_peak_bits
+
+    offsets = np.array([0, 3, 5])
+    weights = np.ones(5)
+    for mz in ([40.0, 41.0, 43.0, 50.0, 200.0], [40.0, 41.0, 41.0, 50.0, 200.0], [40.0, 39.0, 43.0, 50.0, 200.0],
+               [40.0, 41.5, 43.0, 50.0, 200.0], [0.0, 41.0, 43.0, 50.0, 200.0], [40.0, 41.0, 43.0, 50.0, 1e6],
+               [40.0, 41.0, np.nan, 50.0, 200.0], [40.0, 41.0, 43.0, 50.0, np.inf]):
+        _, words, *_ = common_peak_bits(offsets, np.array(mz), weights)
+        assert (words.size == 3) == (mz == [40.0, 41.0, 43.0, 50.0, 200.0]), mz
+    first, words, valid, every, rank = common_peak_bits(offsets, np.array([40.0, 41.0, 127.0, 50.0, 200.0]),
+                                                        np.array([1.0, 0.0, 1.0, 1.0, 1.0]))
+    assert first.tolist() == [0, 0] and words.tolist() == [0, 2, 6]
+    assert every[0] == (1 << 40) | (1 << 41) and every[1] == 1 << 63 and valid[0] == 1 << 40  # a 0 weight: no common peak
+    assert rank.tolist() == [0, 2, 0, 1, 1, 1]
+
+
 def test_runs_of_dense_bins_add_the_same_bits_as_one_bin_at_a_time(swgdrug, swgdrug_spectra):
     # Up to four consecutive dense query bins are added in one pass over the spectra, and their
     # peaks counted by popcounts of 64 bins a word: every spectrum's cosine and peak count must

@@ -22,8 +22,8 @@ import numpy as np
 from nps_id.search.jit import njit  # numba on first use
 from nps_id.search import few, kernels
 from nps_id.search.index import DEFAULT_EI, NominalIndex
-from nps_id.search.kernels import (composite_query_weights, composite_row_w, dense_peak_counts, nominal_scatter_add,
-                                   row_scratch)
+from nps_id.search.kernels import (composite_query_weights, composite_row_bits, composite_row_w, dense_peak_counts,
+                                   nominal_scatter_add, query_bits, row_scratch)
 from nps_id.search.scores.base import Candidates, Score, ScoreResult, search_peaks, to_999
 from nps_id.spectrum import Spectrum
 
@@ -145,7 +145,7 @@ class CompositeMatchFactor(Score):
         offsets, cand, mf, rmf = composite_batch(
             nominal.offsets, nominal.mz, nominal.intensity, weight.astype(np.float64), index.bin_offsets,
             index.peak_position, index.peak_weight, dense.dense_column, dense.dense, dense.present, weights.offsets,
-            weights.nominal_int, weights.ref_w, weights.ref_norm2, index.mz_power, index.intensity_power,
+            weights.nominal_int, weights.ref_w, weights.ref_norm2, *weights.bits, index.mz_power, index.intensity_power,
             settings.prefilter, compound, settings.top_k, settings.isomer_margin,
         )
         return offsets, cand, mf, mf, rmf
@@ -226,8 +226,8 @@ def _proxy_buckets(acc, count, n_u, bucket):
 
 @njit(cache=True, nogil=True)
 def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position, peak_weight,
-                        dense_column, dense, present, lib_offsets, lib_mz, ref_w, ref_norm2, a, b, size, compound,
-                        top_k, margin):
+                        dense_column, dense, present, lib_offsets, lib_mz, ref_w, ref_norm2, first, word_offsets,
+                        valid, every, rank, a, b, size, compound, top_k, margin):
     """Composite MF and RMF of the likeliest ``size`` candidates of every query in a batch.
 
     Step 1: the query's weighted cosine and matched-peak count with every library spectrum
@@ -248,7 +248,11 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
     change a gap or raise an isomer alert. A candidate whose row shows, partway through, that its
     ratio term cannot lift it to that floor is left there (:func:`ratio_deficit_limit`, the
     proof; since stop 39: 127 of the 164 rows an EI development query reaches with ``top_k`` 20,
-    after about half their common peaks). Only fully scored candidates are returned.
+    after about half their common peaks). A row's common peaks come from the library's
+    :func:`~nps_id.search.kernels.common_peak_bits` (``first`` ... ``rank``; ``word_offsets`` empty:
+    each row's peaks scanned instead, :func:`~nps_id.search.kernels.composite_row_w`) -- the same
+    values, and a row given up stops there instead of scanning all its peaks first (EI x10, a worker
+    range: the kernel -9 to -14 %). Only fully scored candidates are returned.
 
     Returns CSR-like ``(offsets, candidate positions, mf, rmf)``; ``compound`` is the compound
     code of every position.
@@ -268,6 +272,8 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
     common = row_scratch(lib_offsets, np.arange(n))
     no_touch = np.empty(0, dtype=np.int64)
     best_k = np.empty(top_k)
+    bits = word_offsets.shape[0] == n + 1
+    q_bits = np.zeros(16, dtype=np.uint64)
     total = 0
     for q in range(nq):
         lo, hi = q_offsets[q], q_offsets[q + 1]
@@ -316,6 +322,8 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
         order = np.argsort(-cand_upper)
         cand, upper, n_common = cand[order], cand_upper[order], n_common[order]
         q_w, q_norm2, n_q = composite_query_weights(q_mz[lo:hi], q_int[lo:hi], a, b)
+        if bits:
+            q_bits = query_bits(q_w, q_bits)
         best_k[:] = -1.0  # the top_k best MFs so far, descending
         top_score = -1.0  # best MF so far and its compound
         top_compound = -1
@@ -330,8 +338,13 @@ def composite_batch(q_offsets, q_mz, q_int, q_weight, bin_offsets, peak_position
                     break
                 give_up = ratio_deficit_limit(upper[c], floor, n_u, n_common[c])
             s_lo, s_hi = lib_offsets[r], lib_offsets[r + 1]
-            if not composite_row_w(q_w, q_norm2, n_q, lib_mz[s_lo:s_hi], ref_w[s_lo:s_hi], ref_norm2[r], row,
-                                   give_up, common):
+            if bits:
+                scored = composite_row_bits(q_w, q_bits, q_norm2, n_q, first[r], word_offsets[r], word_offsets[r + 1],
+                                            valid, every, rank, ref_w[s_lo:s_hi], ref_norm2[r], row, give_up)
+            else:
+                scored = composite_row_w(q_w, q_norm2, n_q, lib_mz[s_lo:s_hi], ref_w[s_lo:s_hi], ref_norm2[r], row,
+                                         give_up, common)
+            if not scored:
                 continue
             score = row[0]
             cand_all[total + done] = r
