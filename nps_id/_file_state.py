@@ -45,4 +45,15 @@ def require_unchanged(path: str | Path, as_read: FileState | None, consequence: 
         raise InputError(f"{path}: replaced by what is not a file while it was read; {consequence}")
     if (now[0], now[3]) != (as_read[0], as_read[3]) if elsewhere else now != as_read:
         raise InputError(f"{path}: changed while it was read ({as_read[0]:,} -> {now[0]:,} bytes"
-                         f"{', replaced or modified' if now[0] == as_read[0] else ''}); {consequence}: {advice}")
+                         f"{_how_changed(as_read, now) if now[0] == as_read[0] else ''}); {consequence}: {advice}")
+
+
+def _how_changed(as_read: FileState, now: FileState) -> str:
+    """What changed of a file whose size did not. Only the change time: rewritten in place with its
+    modification time put back (``cp -p``), or only its permissions, owner, links or attributes
+    changed (``chmod``, a hard link made to it): the state cannot tell them apart and counts it as a
+    change (attack51: it said "replaced or modified" of a file only given a hard link)."""
+    if now[:4] == as_read[:4]:
+        return (", its change time only: rewritten keeping its modification time, or its permissions, "
+                "links or attributes changed")
+    return ", replaced" if now[1:3] != as_read[1:3] else ", modified"
