@@ -8,6 +8,7 @@ they made of it.
 from __future__ import annotations
 
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -25,6 +26,23 @@ def file_state(path: str | Path) -> FileState | None:
     if not stat.S_ISREG(info.st_mode):
         return None
     return info.st_size, info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns
+
+
+def this_machine() -> str:
+    """This machine as a file state's place (``elsewhere`` of :func:`require_unchanged`): its host name and, on
+    Linux, this boot's id. Cloned machines keep one host name: by it alone, Dask workers on two VMs both called
+    "ubuntu" compared a network share's device numbers and inodes, and every unchanged run read as changed
+    (attack51, reasoned from the code); a container shares its host's kernel, so the boot id, and its device
+    numbers and inodes."""
+    return f"{socket.gethostname()} {_boot_id()}".strip()
+
+
+def _boot_id() -> str:
+    """Linux's id of this boot; "" elsewhere (the host name alone tells the machine)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return ""
 
 
 def require_unchanged(path: str | Path, as_read: FileState | None, consequence: str, advice: str, *,
