@@ -65,7 +65,7 @@ def prepare_blank(path: str | Path, params: MatchParameters, *, sha256: str | No
     components = extract_components(run, params.peaks, params.deconvolution) if run is not None else []
     identity = {"file": Path(path).name, "path": str(path),
                 "sha256": _digest_as_read(path, sha256, as_read, "nothing matched against it",
-                                          "give it again once the file is complete")}
+                                          "match again once the file is complete")}
     return Blank(identity, components, _tic(run), _technique(run, ms2).name, RunContent.of(run, ms2))
 
 

@@ -521,6 +521,8 @@ def test_a_run_written_to_while_it_is_matched_is_one_line_exit_3_and_the_runs_be
                                       "-o", str(tmp_path / "blanked")])
     assert result.exit_code == 3 and "220223016.mzML: changed while it was read" in result.stderr, result.output
     assert "nothing matched against it" in result.stderr and not (tmp_path / "blanked").exists()
+    # advice that holds in batch too, where nobody gives the blank (attack51: "give it again")
+    assert "nothing matched against it: match again once the file is complete" in result.stderr
     monkeypatch.setattr(pipeline, "load_run", read)  # the file left alone: matched
     again = CliRunner().invoke(cli, ["match", str(runs[1]), "-l", str(swgdrug_library), "-o", str(out)])
     assert again.exit_code == 0, again.output
