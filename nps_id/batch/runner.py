@@ -130,7 +130,8 @@ def work(task: Task) -> Outcome:
         elsewhere = task.host != this_machine()
         for path, state in task.states.items():  # matched the bytes the manifest records, or nothing written
             require_unchanged(path, state, "nothing written for the run",
-                              "it is matched again by the next batch once the file is complete", elsewhere=elsewhere)
+                              "it is matched again by the next batch once the file is complete", elsewhere=elsewhere,
+                              same_bytes=lambda p=path: file_sha256(p) == task.digests.get(p))
         written = [write_results_json(results, target)]
         if task.write_reports is not None:
             written += task.write_reports(results, target.parent)

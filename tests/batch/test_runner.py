@@ -137,6 +137,32 @@ def test_a_dask_worker_on_a_clone_of_the_scheduler_s_machine_compares_only_size_
     assert outcome.status == "failed" and "changed while it was read" in outcome.error
 
 
+def test_a_run_given_a_hard_link_after_it_was_hashed_is_matched_and_one_rewritten_keeping_its_time_is_not(tmp_path):
+    # hours can pass between the batch hashing a run and a worker checking it: a chmod or a hard link made
+    # meanwhile moves only the change time, and failed a run whose bytes nobody touched (attack51)
+    import os
+    import shutil
+
+    from nps_id._file_state import file_state
+    from nps_id.batch.manifest import file_sha256
+    from nps_id.batch.runner import Task, work
+
+    run = tmp_path / GOOD[0]
+    shutil.copyfile(data_path("gcms", "lrcfs", GOOD[0]), run)
+    task = Task(GOOD[0], str(run), str(tmp_path / "out" / "r.match.json"), {}, {str(run): file_sha256(run)},
+                describe, states={str(run): file_state(run)})
+    os.link(run, tmp_path / "backup.mzML")
+    outcome = work(task)
+    assert outcome.status == "done", outcome.error
+    before = run.stat()
+    with open(run, "r+b") as fh:  # the same size, another last byte, its time put back (cp -p)
+        fh.seek(-1, os.SEEK_END)
+        fh.write(b" ")
+    os.utime(run, ns=(before.st_atime_ns, before.st_mtime_ns))
+    outcome = work(task)
+    assert outcome.status == "failed" and "its change time only" in outcome.error, outcome.error
+
+
 def test_a_manifest_saved_with_a_byte_order_mark_still_resumes_the_batch(batch_inputs, tmp_path):
     """A manifest opened and saved in a Windows editor (a BOM added) stopped the batch as damaged."""
     runs = [r for r in discover([batch_inputs]).runs if r.key in GOOD[:2]]
