@@ -27,7 +27,6 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import socket
 import threading
 import time
 import warnings
@@ -41,7 +40,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from nps_id import __version__
 from nps_id._code_stamp import code_stamp, dependency_versions
 from nps_id._cores import usable_cores
-from nps_id._file_state import FileState, file_state, require_unchanged
+from nps_id._file_state import FileState, file_state, require_unchanged, this_machine
 from nps_id._paths import count_as_said, is_inside, unwritten_caches_said
 from nps_id._words import agreeing, counted
 from nps_id._workers import die_with_parent
@@ -82,7 +81,7 @@ class Task:
     timeout_seconds: float | None = None
     #: input path -> its file state when it was hashed (the run and its blank; None for a folder)
     states: Mapping[str, FileState | None] = field(default_factory=dict)
-    host: str = field(default_factory=socket.gethostname)  # where ``states`` were taken
+    host: str = field(default_factory=this_machine)  # where ``states`` were taken
 
 
 class RunTimeout(NpsIdError):
@@ -128,10 +127,11 @@ def work(task: Task) -> Outcome:
     try:
         with _time_limit(task.timeout_seconds, task.path):
             results = task.process(Path(task.path), task.params, task.digests)
-        elsewhere = task.host != socket.gethostname()
+        elsewhere = task.host != this_machine()
         for path, state in task.states.items():  # matched the bytes the manifest records, or nothing written
             require_unchanged(path, state, "nothing written for the run",
-                              "it is matched again by the next batch once the file is complete", elsewhere=elsewhere)
+                              "it is matched again by the next batch once the file is complete", elsewhere=elsewhere,
+                              same_bytes=lambda p=path: file_sha256(p) == task.digests.get(p))
         written = [write_results_json(results, target)]
         if task.write_reports is not None:
             written += task.write_reports(results, target.parent)

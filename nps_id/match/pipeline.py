@@ -29,6 +29,7 @@ import numpy as np
 from nps_id import __version__
 from nps_id._file_state import FileState, file_state, require_unchanged
 from nps_id._hashing import sha256_path
+from nps_id.errors import InputError
 from nps_id.gcms.deconvolution import extract_components
 from nps_id.gcms.peaks import PeakParameters
 from nps_id.gcms.retention_index import AlkaneLadder
@@ -62,8 +63,9 @@ def prepare_blank(path: str | Path, params: MatchParameters, *, sha256: str | No
     as_read = _state_if_any(path)
     run, ms2 = load_run(path)
     components = extract_components(run, params.peaks, params.deconvolution) if run is not None else []
-    identity = {"file": Path(path).name, "path": str(path), "sha256": sha256 or sha256_path(path).sha256}
-    require_unchanged(path, as_read, "nothing matched against it", "give it again once the file is complete")
+    identity = {"file": Path(path).name, "path": str(path),
+                "sha256": _digest_as_read(path, sha256, as_read, "nothing matched against it",
+                                          "match again once the file is complete")}
     return Blank(identity, components, _tic(run), _technique(run, ms2).name, RunContent.of(run, ms2))
 
 
@@ -74,6 +76,20 @@ def _state_if_any(path: str | Path) -> FileState | None:
         return file_state(path)
     except OSError:
         return None
+
+
+def _digest_as_read(path: str | Path, sha256: str | None, as_read: FileState | None, consequence: str,
+                    advice: str) -> str:
+    """The file's SHA-256 (``sha256`` when the caller has it), once it is checked to be still the
+    file ``as_read``. A file deleted or made a folder after it was read is said as such (attack51:
+    a traceback, exit 1, when the digest was taken of a file no longer there)."""
+    try:
+        digest = sha256 or sha256_path(path).sha256
+    except OSError as exc:
+        require_unchanged(path, as_read, consequence, advice)  # gone, or no longer a file
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc}) after it was read; {consequence}") from None
+    require_unchanged(path, as_read, consequence, advice)
+    return digest
 
 
 def _technique(run: Run | None, ms2: list) -> Technique:
@@ -148,10 +164,9 @@ def _match_run(path: str | Path, library: ReferenceLibrary, params: MatchParamet
     read_report = ReadReport(str(path))
     as_read = _state_if_any(path)
     run, ms2 = load_run(path, lenient=lenient, report=read_report)
-    sha256 = sha256 or sha256_path(path).sha256
     # a run still being written by the instrument (or copied in) reads as a shorter run without an
     # error, and its SHA-256 would be of other bytes than those matched
-    require_unchanged(path, as_read, "nothing written for it", "match it again once the file is complete")
+    sha256 = _digest_as_read(path, sha256, as_read, "nothing written for it", "match it again once the file is complete")
     content = RunContent.of(run, ms2)
     # the blank's bytes or scans (a copy or another format of the run given as its blank):
     # subtracted from itself, it took every component

@@ -111,6 +111,58 @@ def test_a_run_written_to_while_it_is_matched_gets_no_results_and_is_redone(tmp_
     assert _results(out, GOOD[1])["run"]["bytes"] == (folder / GOOD[1]).stat().st_size
 
 
+def test_a_dask_worker_on_a_clone_of_the_scheduler_s_machine_compares_only_size_and_modification_time(
+        tmp_path, monkeypatch):
+    # cloned VMs keep one host name; a network share shows each its own device numbers (and inodes, change
+    # times) for the same file. Told apart by host name alone, the worker compared those and failed every
+    # unchanged run (attack51)
+    import shutil
+
+    from nps_id import _file_state
+    from nps_id.batch.manifest import file_sha256
+    from nps_id.batch.runner import Task, work
+
+    run = tmp_path / GOOD[0]
+    shutil.copyfile(data_path("gcms", "lrcfs", GOOD[0]), run)
+    size, device, inode, mtime, ctime = _file_state.file_state(run)
+    on_the_scheduler = (size, device + 1, inode + 1, mtime, ctime + 1)  # the same file seen through another mount
+    task = Task(GOOD[0], str(run), str(tmp_path / "out" / "r.match.json"), {}, {str(run): file_sha256(run)},
+                describe, states={str(run): on_the_scheduler})
+    monkeypatch.setattr(_file_state, "_boot_id", lambda: "another boot", raising=False)
+    outcome = work(task)
+    assert outcome.status == "done", outcome.error
+    with open(run, "ab") as fh:  # a run that did change is still caught there
+        fh.write(b"\n")
+    outcome = work(task)
+    assert outcome.status == "failed" and "changed while it was read" in outcome.error
+
+
+def test_a_run_given_a_hard_link_after_it_was_hashed_is_matched_and_one_rewritten_keeping_its_time_is_not(tmp_path):
+    # hours can pass between the batch hashing a run and a worker checking it: a chmod or a hard link made
+    # meanwhile moves only the change time, and failed a run whose bytes nobody touched (attack51)
+    import os
+    import shutil
+
+    from nps_id._file_state import file_state
+    from nps_id.batch.manifest import file_sha256
+    from nps_id.batch.runner import Task, work
+
+    run = tmp_path / GOOD[0]
+    shutil.copyfile(data_path("gcms", "lrcfs", GOOD[0]), run)
+    task = Task(GOOD[0], str(run), str(tmp_path / "out" / "r.match.json"), {}, {str(run): file_sha256(run)},
+                describe, states={str(run): file_state(run)})
+    os.link(run, tmp_path / "backup.mzML")
+    outcome = work(task)
+    assert outcome.status == "done", outcome.error
+    before = run.stat()
+    with open(run, "r+b") as fh:  # the same size, another last byte, its time put back (cp -p)
+        fh.seek(-1, os.SEEK_END)
+        fh.write(b" ")
+    os.utime(run, ns=(before.st_atime_ns, before.st_mtime_ns))
+    outcome = work(task)
+    assert outcome.status == "failed" and "its change time only" in outcome.error, outcome.error
+
+
 def test_a_manifest_saved_with_a_byte_order_mark_still_resumes_the_batch(batch_inputs, tmp_path):
     """A manifest opened and saved in a Windows editor (a BOM added) stopped the batch as damaged."""
     runs = [r for r in discover([batch_inputs]).runs if r.key in GOOD[:2]]

@@ -521,11 +521,42 @@ def test_a_run_written_to_while_it_is_matched_is_one_line_exit_3_and_the_runs_be
                                       "-o", str(tmp_path / "blanked")])
     assert result.exit_code == 3 and "220223016.mzML: changed while it was read" in result.stderr, result.output
     assert "nothing matched against it" in result.stderr and not (tmp_path / "blanked").exists()
+    # advice that holds in batch too, where nobody gives the blank (attack51: "give it again")
+    assert "nothing matched against it: match again once the file is complete" in result.stderr
     monkeypatch.setattr(pipeline, "load_run", read)  # the file left alone: matched
     again = CliRunner().invoke(cli, ["match", str(runs[1]), "-l", str(swgdrug_library), "-o", str(out)])
     assert again.exit_code == 0, again.output
     assert json.loads((out / "220223016.mzML.match.json").read_text())["run"]["sha256"] == hashlib.sha256(
         runs[1].read_bytes()).hexdigest()
+
+
+def test_a_run_or_blank_deleted_after_it_was_read_is_one_line_exit_3_and_nothing_written(
+        swgdrug_library, tmp_path, monkeypatch):
+    # attack51: the run's SHA-256, taken after reading it, met a file no longer there: a traceback, exit 1
+    import shutil
+
+    from nps_id.match import pipeline
+
+    read = pipeline.load_run
+
+    def deleted_once_read(path, **kwargs):
+        made = read(path, **kwargs)
+        if Path(path).parent == tmp_path:  # never the shared data
+            Path(path).unlink()
+        return made
+
+    monkeypatch.setattr(pipeline, "load_run", deleted_once_read)
+    for option in ([], ["--blank"]):
+        run = tmp_path / "220223001.mzML"
+        shutil.copyfile(data_path("gcms", "lrcfs", "220223001.mzML"), run)
+        args = [*option, str(run)] if option else [str(run)]
+        other = [str(data_path("gcms", "lrcfs", "220223016.mzML"))] if option else []
+        out = tmp_path / "out.json"
+        result = CliRunner().invoke(cli, ["match", *other, *args, "-l", str(swgdrug_library), "--json", str(out)])
+        assert result.exit_code == 3, (option, result.output, result.exception)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("nps-id: error:")]
+        assert len(errors) == 1 and "220223001.mzML: gone while it was read" in errors[0], result.stderr
+        assert not out.exists()
 
 
 def test_chromatogram_only_file_is_exit_3_with_one_line(swgdrug_library):

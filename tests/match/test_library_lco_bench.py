@@ -43,6 +43,21 @@ def test_the_intervals_are_wilson_s():
     assert bench.wilson(0, 0) == (0.0, 1.0)  # nothing measured: nothing known
 
 
+def test_a_name_cut_short_inside_its_stereo_descriptors_is_read_at_once_and_the_descriptors_still_go():
+    # attack51: "(R,1R,1R,..." never closed (a long name cut at a length limit) backtracked the stereo pattern,
+    # doubling with each descriptor (14: 2.5 s, 40: would not end)
+    import time
+
+    cut = "(" + "R,1" * 16 + "X"  # the old pattern: ~10 s here
+    start = time.perf_counter()
+    assert bench.name_key(cut) == bench.normalise_name(cut)  # nothing closed: nothing dropped
+    assert time.perf_counter() - start < 1.0
+    for name, key in {"(1R)-(-)-MYRTENOL": "myrtenol", "(+/-)-Ketamine": "ketamine", "(±)-MDMA": "mdma",
+                      "DL-Alanine": "alanine", "(2S,3R)-x (Z)": "x", "(1,2)-diol": "(1,2)-diol",
+                      "(S/R)-x": "(s/r)-x"}.items():
+        assert bench.name_key(name) == key, name
+
+
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path_factory.getbasetemp() / "bench-cache"))
