@@ -821,7 +821,8 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         held = held_by_isomers
         # a heavier compound, or a compound of another formula, alone is one: "excludes them" read as
         # several (stop 47, newuser47)
-        them = agreeing(1 if len(held) == 1 and held[0] in NOT_ISOMER_WORDS else 2, "it", "them")
+        one = len(held) == 1 and held[0] in NOT_ISOMER_WORDS and (held[0] != HELD_HOMOLOGUE or len(isomers.homologues) == 1)
+        them = agreeing(1 if one else 2, "it", "them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers, evidence.estimated_mass, held)}; {excluders} "
                        f"excludes {them}",
@@ -1185,14 +1186,13 @@ def _homologue_count(check: "IsomerCheck") -> str:
 
 
 def _homologue_part(check: "IsomerCheck") -> str:
-    """The rule text's homologues: 'the spectrum shows no molecular ion to tell the hit from its 4 homologues (one or
-    two CH2 more or fewer along its chain): in the library: NAME; 3 not in the library'."""
+    """The rule text's homologues: 'the spectrum shows no molecular ion to tell the hit from its 4 homologues along its
+    chain: in the library: NAME; 3 not in the library'."""
     named = [n.name for n in check.homologues if n.name]
     absent = len(check.homologues) - len(named)
     which = [f"in the library: {', '.join(named[:3])}"] if named else []
     which += [f"{absent} not in the library"] if absent else []
-    return (f"the spectrum shows no molecular ion to tell the hit from {_homologue_count(check)} (one or two CH2 more or "
-            f"fewer along its chain): {'; '.join(which)}")
+    return f"the spectrum shows no molecular ion to tell the hit from {_homologue_count(check)} along its chain: {'; '.join(which)}"
 
 
 def _kind_words(move: str) -> str:
