@@ -73,6 +73,19 @@ compound of both EI libraries, no sample (~20 s). The shipped entries are what
 
 writes, byte for byte (run on the shipped file it rewrites the same file).
 
+``--homologue`` (stop 51) learns only the EI kind ``homologue`` (:data:`~nps_id.match.isomer_rule.HOMOLOGUE`; no
+isomer): of the library pairs of a compound and its chain homologue (:func:`nps_id.chem.homologues.homologues`: one or
+two CH2 more or fewer along an unbranched chain), the compound's spectra showing neither molecular ion, the share that
+match the homologue at least as well as each score (:func:`homologue_pairs`), per context, for chains of at least
+``isomer_homologue_min_chain`` carbons; it prints the pairs' rates by chain length (what that minimum is chosen from)
+and replaces the ``homologue`` entries of ``--add-to``'s file, every other curve kept (~1 min). The shipped entries are
+what
+
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py swg25.h5 mbei.h5 --homologue \
+      --add-to nps_id/match/isomer_rates.json
+
+writes, byte for byte (run on the shipped file it rewrites the same file).
+
 ``--pairs-out FILE`` also writes every pair's raw outcome (both compounds' InChIKey first blocks, each
 spectrum's match): ``bench_novelty.py --isomer-rates-loo FILE`` re-reads the shipped curves without a
 left-out compound's own pairs (:class:`LeaveOutRates`).
