@@ -313,9 +313,9 @@ class HomologuePair(NamedTuple):
     scores: tuple[int, ...]
 
 
-def homologue_pairs(path: Path, thresholds: VerdictThresholds, max_ch2: int = 2, min_chain: int = 2) -> list[HomologuePair]:
+def homologue_pairs(path: Path, thresholds: VerdictThresholds, min_chain: int = 2) -> list[HomologuePair]:
     """``--homologue``: every pair of a library compound (EI, verified structure, not isotope-labelled) and a homologue
-    of it the library holds (:func:`nps_id.chem.homologues.homologues`, 1 to ``max_ch2`` CH2 along a chain of at least
+    of it the library holds (:func:`nps_id.chem.homologues.homologues`, 1 to 2 CH2 along a chain of at least
     ``min_chain`` carbons), with the compound's spectra that show neither molecular ion -- no ion at the homologue's
     nominal mass nor at its own (below ``isomer_homologue_ion_level`` of the base peak): as the rule reads an unknown
     against a hit, the compound is the unknown and its homologue the hit. Each spectrum's best match (MF, RMF at the
@@ -340,7 +340,7 @@ def homologue_pairs(path: Path, thresholds: VerdictThresholds, max_ch2: int = 2,
     wanted: list[tuple[str, int, list[int], object]] = []  # context, first row, the spectra to search, homologue
     for block, rows in rows_of.items():
         smiles = next((facts.structure(r) for r in rows if facts.structure(r)), None)
-        for homologue in homologues(smiles, max_ch2, min_chain) if smiles else ():
+        for homologue in homologues(smiles, min_chain=min_chain) if smiles else ():
             other = rows_of.get(homologue.inchikey[:14])
             mass = facts.mass(other[0]) if other else None
             if not mass:

@@ -19,6 +19,12 @@ from functools import lru_cache
 from rdkit import Chem, rdBase
 
 
+#: How many CH2 a homologue differs by at most: two -- the library's chains of 12 or more carbons match their homologue
+#: two CH2 away (MF 900: 0.117 of pairs) about as often as one CH2 away (0.124; benchmarks/train_isomer_rates.py
+#: --homologue prints the table).
+MAX_CH2 = 2
+
+
 @dataclass(frozen=True)
 class Homologue:
     """One homologue: its structure, InChIKey, and ``ch2`` -- how many CH2 it has more (positive) or fewer (negative)
@@ -63,7 +69,7 @@ def _chain_carbon(atom: Chem.Atom) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def homologues(smiles: str, max_ch2: int = 2, min_chain: int = 6) -> tuple[Homologue, ...]:
+def homologues(smiles: str, max_ch2: int = MAX_CH2, min_chain: int = 8) -> tuple[Homologue, ...]:
     """The homologues of ``smiles`` 1 to ``max_ch2`` CH2 longer or shorter along each chain of at least
     ``min_chain`` carbons (:func:`chains`), each compound once (by InChIKey first block; the nearest change first);
     () for an unreadable structure or one without such a chain. Stereo is ignored; the compound itself is never

@@ -420,7 +420,7 @@ def _with_homologues(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, 
     if relative.get(hit_mass, 0.0) >= level:
         return check
     notes = []
-    for homologue in homologues(smiles, HOMOLOGUE_CH2, thresholds.isomer_homologue_min_chain):
+    for homologue in homologues(smiles, min_chain=thresholds.isomer_homologue_min_chain):
         if relative.get(hit_mass + 14 * homologue.ch2, 0.0) >= level:
             continue  # its own molecular ion may be there: the pairs' rate does not speak for such spectra
         block = homologue.inchikey[:14]
@@ -428,10 +428,6 @@ def _with_homologues(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, 
         if name is None or (score is not None and score > top.score - margin):
             notes.append(IsomerNote(homologue.smiles, homologue.inchikey, HOMOLOGUE, round(rate, 2), name, score))
     return replace(check, homologues=tuple(notes)) if notes else check
-
-
-#: How many CH2 a homologue of :func:`_with_homologues` differs by at most (the library's pairs: +-1 and +-2).
-HOMOLOGUE_CH2 = 2
 
 
 def _absent_diastereomers(row: int, facts: LibraryFacts) -> list[StereoClass]:

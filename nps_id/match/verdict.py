@@ -1123,7 +1123,7 @@ HELD_OTHER_FORMULA = "other_formula"
 #: a homologue (EI, stop 51: one or two CH2 more or fewer along a chain, no molecular ion to tell them apart)
 HELD_HOMOLOGUE = "homologue"
 HELD_BY = (HELD_ISOMER, HELD_INJECTOR_RELATIVE, HELD_HEAVIER, HELD_OTHER_FORMULA, HELD_HOMOLOGUE)
-#: How the two that are no isomer read (the reports' and ``match``'s short forms say them too: they said
+#: How those that are no isomer read (the reports' and ``match``'s short forms say them too: they said
 #: "an isomer" of triacetin's spectrum held as 1,3-diacetin, a new user at stop 47).
 HEAVIER_WORDS = "a heavier compound"  # (isomer_rule.HEAVIER is the rates-file kind)
 #: Not "at its nominal mass": a 2-decimal precursor holds only formulae within its digits (quinoline N-oxide's
@@ -1151,7 +1151,8 @@ def held_by(check: "IsomerCheck | None") -> list[str]:
 def held_words(held: Iterable[str]) -> str | None:
     """What an "isomer not excluded" verdict holding ``held`` (:attr:`Verdict.held_by`) may be besides the hit
     when that is not only an isomer: "a heavier compound" alone, "an isomer or a heavier compound" beside
-    any other reason ("... a compound of another formula within the precision of the precursor m/z" likewise); else None."""
+    any other reason ("... a compound of another formula within the precision of the precursor m/z" likewise), each
+    reason that is no isomer said ("a heavier compound or a homologue (...)", stop 51); else None."""
     held = list(held)
     others = [NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS]
     if not others:
