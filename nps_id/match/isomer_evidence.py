@@ -17,7 +17,6 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from nps_id.chem.homologues import homologues
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import adducts_for, formula_mass, ion_mz
@@ -419,6 +418,8 @@ def _with_homologues(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, 
     relative = nominal_spectrum(mz, intensity) if relative is None else relative
     if relative.get(hit_mass, 0.0) >= level:
         return check
+    from nps_id.chem.homologues import homologues  # RDKit: only for a hit the rule may hold (a search never imported it)
+
     notes = []
     for homologue in homologues(smiles, min_chain=thresholds.isomer_homologue_min_chain):
         if relative.get(hit_mass + 14 * homologue.ch2, 0.0) >= level:
