@@ -17,6 +17,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from nps_id.chem.formula import element_counts
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import adducts_for, formula_mass, ion_mz
@@ -414,11 +415,13 @@ def _with_homologues(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, 
     rate = rate_at(curve, top.score)
     if rate < thresholds.isomer_min_rate:
         return check  # a match the library's homologue pairs rarely reach: it excludes them (RDKit not asked)
+    if (element_counts(facts.formula(top.row)) or {}).get("C", 0) < thresholds.isomer_homologue_min_chain:
+        return check  # too few carbons for such a chain: RDKit not asked (a one-spectrum search never imports it)
     level = thresholds.isomer_homologue_ion_level
     relative = nominal_spectrum(mz, intensity) if relative is None else relative
     if relative.get(hit_mass, 0.0) >= level:
         return check
-    from nps_id.chem.homologues import homologues  # RDKit: only for a hit the rule may hold (a search never imported it)
+    from nps_id.chem.homologues import homologues  # RDKit: only for a hit the rule may hold
 
     notes = []
     for homologue in homologues(smiles, min_chain=thresholds.isomer_homologue_min_chain):
