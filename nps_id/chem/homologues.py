@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from rdkit import Chem, rdBase
+if TYPE_CHECKING:  # RDKit loads only when a structure is read (the library facts import this module's type)
+    from rdkit import Chem
 
 
 #: How many CH2 a homologue differs by at most: two -- the library's chains of 12 or more carbons match their homologue
@@ -38,6 +40,8 @@ class Homologue:
 def chains(mol: Chem.Mol) -> list[list[int]]:
     """The unbranched chains of ``mol`` (atom indices, each chain's atoms in no particular order): connected runs of
     open-chain sp3 CH2 (two heavy neighbours) and CH3 (one) carbons joined by single bonds."""
+    from rdkit import Chem
+
     member = {a.GetIdx() for a in mol.GetAtoms() if _chain_carbon(a)}
     out: list[list[int]] = []
     seen: set[int] = set()
@@ -60,6 +64,8 @@ def chains(mol: Chem.Mol) -> list[list[int]]:
 
 def _chain_carbon(atom: Chem.Atom) -> bool:
     """A CH2 between two heavy atoms or a CH3 on one, sp3, in no ring, uncharged, not an isotope label."""
+    from rdkit import Chem
+
     if atom.GetAtomicNum() != 6 or atom.IsInRing() or atom.GetIsAromatic() or atom.GetFormalCharge() or atom.GetIsotope():
         return False
     if atom.GetHybridization() != Chem.HybridizationType.SP3:
@@ -74,11 +80,15 @@ def homologues(smiles: str, max_ch2: int = MAX_CH2, min_chain: int = 8) -> tuple
     ``min_chain`` carbons (:func:`chains`), each compound once (by InChIKey first block; the nearest change first);
     () for an unreadable structure or one without such a chain. Stereo is ignored; the compound itself is never
     returned."""
+    from rdkit import rdBase
+
     with rdBase.BlockLogs():  # an unreadable structure is expected: this call's log only
         return _homologues(smiles, max_ch2, min_chain)
 
 
 def _homologues(smiles: str, max_ch2: int, min_chain: int) -> tuple[Homologue, ...]:
+    from rdkit import Chem
+
     mol = Chem.MolFromSmiles(smiles) if smiles else None
     if mol is None:
         return ()
@@ -115,6 +125,8 @@ def _inner_bond(mol: Chem.Mol, chain: list[int]) -> tuple[int, int] | None:
 
 def _longer(mol: Chem.Mol, chain: list[int], steps: int) -> Chem.Mol | None:
     """``mol`` with ``steps`` CH2 inserted into ``chain``."""
+    from rdkit import Chem
+
     bond = _inner_bond(mol, chain)
     if bond is None:
         return None
@@ -131,6 +143,8 @@ def _longer(mol: Chem.Mol, chain: list[int], steps: int) -> Chem.Mol | None:
 
 def _shorter(mol: Chem.Mol, chain: list[int], steps: int) -> Chem.Mol | None:
     """``mol`` with ``steps`` of ``chain``'s CH2 (bound to two heavy atoms) cut out, their neighbours joined."""
+    from rdkit import Chem
+
     rw = Chem.RWMol(mol)
     removed: list[int] = []
     for _ in range(steps):
@@ -149,6 +163,8 @@ def _shorter(mol: Chem.Mol, chain: list[int], steps: int) -> Chem.Mol | None:
 
 def _sanitized(rw: Chem.RWMol) -> Chem.Mol | None:
     """The edited molecule, sanitized (its hydrogens recounted), or None when RDKit refuses it."""
+    from rdkit import Chem
+
     mol = rw.GetMol()
     try:
         Chem.SanitizeMol(mol)

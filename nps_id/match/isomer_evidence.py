@@ -409,8 +409,7 @@ def _with_homologues(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, 
     matches pentadecyl bromide's at 977)."""
     hit_mass = facts.mass(top.row)
     curve = rates.get(HOMOLOGUE)
-    smiles = facts.structure(top.row)
-    if not hit_mass or not smiles or curve is None:
+    if not hit_mass or curve is None:
         return check
     rate = rate_at(curve, top.score)
     if rate < thresholds.isomer_min_rate:
@@ -421,10 +420,8 @@ def _with_homologues(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, 
     relative = nominal_spectrum(mz, intensity) if relative is None else relative
     if relative.get(hit_mass, 0.0) >= level:
         return check
-    from nps_id.chem.homologues import homologues  # RDKit: only for a hit the rule may hold
-
     notes = []
-    for homologue in homologues(smiles, min_chain=thresholds.isomer_homologue_min_chain):
+    for homologue in facts.homologues(top.row, thresholds.isomer_homologue_min_chain):
         if relative.get(hit_mass + 14 * homologue.ch2, 0.0) >= level:
             continue  # its own molecular ion may be there: the pairs' rate does not speak for such spectra
         block = homologue.inchikey[:14]
