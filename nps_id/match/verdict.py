@@ -355,7 +355,7 @@ class VerdictThresholds:
         :mod:`nps_id.chem.homologues` --, absent from the library or scoring within the isomer margin, is not
         excluded if the rate of the kind ``homologue`` at the unknown's score reaches ``isomer_min_rate``
         (learned by ``benchmarks/train_isomer_rates.py --homologue``: the library's homologue pairs whose spectra
-        show neither molecular ion, the share matching that well; ``other`` compounds reach 0.045 up to MF 930,
+        show neither molecular ion, the share matching that well; ``other`` compounds reach 0.045 below MF 940,
         drug series never). docs/match.md "A homologue, EI". 0 switches it off.
     isomer_homologue_min_chain : int
         The carbons a chain needs before :mod:`nps_id.chem.homologues` makes its homologues (and a shorter
