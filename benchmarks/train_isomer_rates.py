@@ -73,6 +73,19 @@ compound of both EI libraries, no sample (~20 s). The shipped entries are what
 
 writes, byte for byte (run on the shipped file it rewrites the same file).
 
+``--homologue`` (stop 51) learns only the EI kind ``homologue`` (:data:`~nps_id.match.isomer_rule.HOMOLOGUE`; no
+isomer): of the library pairs of a compound and its chain homologue (:func:`nps_id.chem.homologues.homologues`: one or
+two CH2 more or fewer along an unbranched chain), the compound's spectra showing neither molecular ion, the share that
+match the homologue at least as well as each score (:func:`homologue_pairs`), per context, for chains of at least
+``isomer_homologue_min_chain`` carbons; it prints the pairs' rates by chain length (what that minimum is chosen from)
+and replaces the ``homologue`` entries of ``--add-to``'s file, every other curve kept (~1 min). The shipped entries are
+what
+
+    PYTHONPATH=. python benchmarks/train_isomer_rates.py swg25.h5 mbei.h5 --homologue \
+      --add-to nps_id/match/isomer_rates.json
+
+writes, byte for byte (run on the shipped file it rewrites the same file).
+
 ``--pairs-out FILE`` also writes every pair's raw outcome (both compounds' InChIKey first blocks, each
 spectrum's match): ``bench_novelty.py --isomer-rates-loo FILE`` re-reads the shipped curves without a
 left-out compound's own pairs (:class:`LeaveOutRates`).
@@ -102,7 +115,7 @@ from nps_id._paths import not_a_regular_file
 from nps_id.commands.options import refuse_output_onto_inputs
 from nps_id.errors import InputError
 from nps_id.library import Library
-from nps_id.match.isomer_rule import HEAVIER, RATES_PATH, SCORE_GRID, parse_rates
+from nps_id.match.isomer_rule import HEAVIER, HOMOLOGUE, RATES_PATH, SCORE_GRID, parse_rates
 from nps_id.match.verdict import VerdictThresholds
 from nps_id.search.engine import Hits, SearchSettings, search
 from nps_id.search.reference import Reference
@@ -279,6 +292,123 @@ def with_heavier(base: dict, entries: dict[str, dict], libraries: Sequence[Path]
     out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
     for context, entry in entries.items():
         out["contexts"].setdefault(context, {})[HEAVIER] = entry
+    out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *(p.name for p in libraries)]))
+    return out
+
+
+#: ``--homologue``'s search depth: a compound's homologue must be among its spectra's this many best hits (a long
+#: chain's homologues match it as its replicates do, and MassBank EI holds up to ~40 of one series).
+HOMOLOGUE_TOP_K = 200
+
+
+class HomologuePair(NamedTuple):
+    """One library pair of ``--homologue``: ``compound``'s spectra (InChIKey first block) showing no ion at its
+    homologue's nominal mass against the ``homologue`` (``ch2`` CH2 more, negative: fewer) the library holds; ``chain``:
+    the shorter of the two chains' carbons; ``scores``: each such spectrum's best match to one of the homologue's."""
+    context: str
+    compound: str
+    homologue: str
+    ch2: int
+    chain: int
+    scores: tuple[int, ...]
+
+
+def homologue_pairs(path: Path, thresholds: VerdictThresholds, min_chain: int = 2) -> list[HomologuePair]:
+    """``--homologue``: every pair of a library compound (EI, verified structure, not isotope-labelled) and a homologue
+    of it the library holds (:func:`nps_id.chem.homologues.homologues`, 1 to 2 CH2 along a chain of at least
+    ``min_chain`` carbons), with the compound's spectra that show neither molecular ion -- no ion at the homologue's
+    nominal mass nor at its own (below ``isomer_homologue_ion_level`` of the base peak): as the rule reads an unknown
+    against a hit, the compound is the unknown and its homologue the hit. Each spectrum's best match (MF, RMF at the
+    identity threshold) to one of the homologue's spectra, 0 when it is not among the :data:`HOMOLOGUE_TOP_K` best
+    hits. Without the second condition nearly every spectrum counts (a compound rarely shows an ion 14 u below its
+    mass, never one above it) and the curve is lower: 0.044 instead of 0.090 at 920 for chains of 8 or more."""
+    from nps_id.chem.homologues import homologues
+    from nps_id.compound import is_labelled
+    from nps_id.match.library_facts import LibraryFacts
+    from nps_id.spectrum import Spectrum
+
+    with Library.open(path) as lib:
+        reference = Reference.from_library(lib)
+    facts = LibraryFacts(reference)
+    cols = reference.columns
+    ei = np.asarray(cols["ms_level"]) != 2
+    rows_of: dict[str, list[int]] = defaultdict(list)
+    for r in np.flatnonzero(ei).tolist():
+        block = facts.block(r)
+        if block and len(reference.peaks.row(r)[0]) and not is_labelled(facts.name(r), facts.formula(r), str(cols["smiles"][r] or "")):
+            rows_of[block].append(r)
+    wanted: list[tuple[str, int, list[int], object]] = []  # context, first row, the spectra to search, homologue
+    for block, rows in rows_of.items():
+        smiles = next((facts.structure(r) for r in rows if facts.structure(r)), None)
+        for homologue in homologues(smiles, min_chain=min_chain) if smiles else ():
+            other = rows_of.get(homologue.inchikey[:14])
+            mass = facts.mass(other[0]) if other else None
+            if not mass:
+                continue
+            own = facts.mass(rows[0]) or 0
+            shown = [r for r in rows if max(nominal_spectrum_at(reference, r, mass), nominal_spectrum_at(reference, r, own))
+                     < thresholds.isomer_homologue_ion_level]
+            if shown:
+                wanted.append((block, rows[0], shown, homologue))
+    queries = sorted({r for *_, shown, _ in wanted for r in shown})
+    hits = search([Spectrum(*reference.peaks.row(r)) for r in queries], reference,
+                  SearchSettings(top_k=HOMOLOGUE_TOP_K, prefilter=max(300, HOMOLOGUE_TOP_K), threads=2))
+    starts = np.searchsorted(hits.query, np.arange(len(queries) + 1))
+    values = rule_scores(hits, np.zeros(len(hits.row), dtype=bool), thresholds.identified_rmf)
+    best: dict[tuple[int, str], int] = {}  # (spectrum row, compound) -> its best match, 0-999
+    for q, row in enumerate(queries):
+        for j in range(starts[q], starts[q + 1]):
+            key = (row, facts.block(int(hits.row[j])))
+            best[key] = max(best.get(key, 0), int(values[j]))
+    out = []
+    for block, first, shown, homologue in wanted:
+        other = homologue.inchikey[:14]
+        out.append(HomologuePair(facts.context(first), block, other, homologue.ch2,
+                                 min(homologue.chain, homologue.chain + homologue.ch2),
+                                 tuple(best.get((r, other), 0) for r in shown)))
+    print(f"{path.name}: {len(out)} homologue pairs of {len({p.compound for p in out})} compounds, {len(queries)} spectra")
+    return out
+
+
+def nominal_spectrum_at(reference: Reference, row: int, mass: int) -> float:
+    """A library row's relative intensity at nominal ``mass`` (:func:`~nps_id.match.molecular_mass.nominal_spectrum`)."""
+    from nps_id.match.molecular_mass import nominal_spectrum
+
+    return nominal_spectrum(*reference.peaks.row(row)).get(int(mass), 0.0)
+
+
+def homologue_table(pairs: Sequence[HomologuePair]) -> None:
+    """Print the pairs' rates at 900 / 950 / 980 by the shorter chain's carbons and CH2 step: what
+    ``isomer_homologue_min_chain`` is chosen from."""
+    by: dict[tuple[str, int, int], list[np.ndarray]] = defaultdict(list)
+    for p in pairs:
+        by[(p.context, min(p.chain, 12), abs(p.ch2))].append(outcome(p.scores))
+    grid = list(SCORE_GRID)
+    for (context, chain, ch2), values in sorted(by.items()):
+        curve = np.mean(values, axis=0)
+        print(f"  {context:6s} chain {'>=' if chain == 12 else '  '}{chain:2d} CH2 +-{ch2}: {len(values):4d} pairs  rate at "
+              f"900 / 950 / 980: {curve[grid.index(900)]:.3f} / {curve[grid.index(950)]:.3f} / {curve[grid.index(980)]:.3f}")
+
+
+def homologue_entries(pairs: Sequence[HomologuePair], min_chain: int) -> dict[str, dict]:
+    """Per context, the ``homologue`` entry of the rates file (:data:`~nps_id.match.isomer_rule.HOMOLOGUE`) from the
+    pairs whose shorter chain has at least ``min_chain`` carbons (the rule's ``isomer_homologue_min_chain``): pairs
+    counted, the mean outcome as the curve. A context without such a pair has no entry: the rule holds nothing there."""
+    by_context: dict[str, list[np.ndarray]] = defaultdict(list)
+    for pair in pairs:
+        if pair.chain >= min_chain:
+            by_context[pair.context].append(outcome(pair.scores))
+    return {context: {"pairs": len(values), "inseparable": round(float(sum(v[0] for v in values)), 1),
+                      "rate_at_score": [round(float(x), 3) for x in np.mean(values, axis=0)], "from": HOMOLOGUE}
+            for context, values in sorted(by_context.items())}
+
+
+def with_entries(base: dict, kind: str, entries: dict[str, dict], libraries: Sequence[Path]) -> dict:
+    """``base`` (``--add-to``'s rates file) with its ``kind`` entries replaced by ``entries`` (a context without one
+    loses its old one) and ``libraries`` recorded; every other curve as it was."""
+    out = {**base, "contexts": {c: {m: e for m, e in moves.items() if m != kind} for c, moves in base["contexts"].items()}}
+    for context, entry in entries.items():
+        out["contexts"].setdefault(context, {})[kind] = entry
     out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *(p.name for p in libraries)]))
     return out
 
@@ -470,6 +600,9 @@ def main() -> None:
     parser.add_argument("--heavier", action="store_true",
                         help="learn only the EI 'heavier' curves (a heavier compound matching a spectrum without its "
                              "molecular ion) and replace them in --add-to's file; every isomer curve kept")
+    parser.add_argument("--homologue", action="store_true",
+                        help="learn only the EI 'homologue' curves (a compound's chain homologue matching its spectrum "
+                             "without either molecular ion) and replace them in --add-to's file; every other curve kept")
     args = parser.parse_args()
     refuse_output_onto_inputs([args.output], args.libraries)  # -o onto --add-to: the documented update in place
     refuse_output_onto_inputs([args.pairs_out], [*args.libraries, args.add_to])
@@ -489,6 +622,14 @@ def main() -> None:
             raise InputError("--heavier adds the 'heavier' curves to a rates file: give it with --add-to")
         outcomes = [o for path in args.libraries for o in heavier_outcomes(path, thresholds)]
         write_rates(args.output, with_heavier(base, heavier_entries(outcomes), args.libraries))
+        return
+    if args.homologue:
+        if base is None:
+            raise InputError("--homologue adds the 'homologue' curves to a rates file: give it with --add-to")
+        pairs = [p for path in args.libraries for p in homologue_pairs(path, thresholds)]
+        homologue_table(pairs)
+        entries = homologue_entries(pairs, thresholds.isomer_homologue_min_chain)
+        write_rates(args.output, with_entries(base, HOMOLOGUE, entries, args.libraries))
         return
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
     every: list[Pair] = []

@@ -17,10 +17,11 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from nps_id.chem.formula import element_counts
 from nps_id.chem.stereo import StereoClass, stereo_layers
 from nps_id.compound import is_labelled
 from nps_id.lcms.features import adducts_for, formula_mass, ion_mz
-from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
+from nps_id.match.isomer_rule import (DIASTEREOMER, HEAVIER, HOMOLOGUE, LIBRARY_CLOSE, LIBRARY_PAIR, IsomerCheck, IsomerNote, RateCurve, Rates,
                                      check_isomers, has_product_ion, load_rates, rate_at, rate_of, rates_context)
 from nps_id.match.library_facts import LibraryFacts
 from nps_id.match.molecular_mass import nominal_spectrum
@@ -89,6 +90,9 @@ def isomer_check(mz: np.ndarray, intensity: np.ndarray, kind: str, hits: Sequenc
         check = _with_library_pairs(check, facts.ei_pairs(top.row, thresholds.identified_rmf), facts, scores, top.score)
     if kind == "ei" and check.evaluated and thresholds.isomer_heavier_ion_level > 0 and top.score >= thresholds.identified_mf:
         check = _with_heavier(check, mz, intensity, top, facts, rates.get(context, {}), thresholds, relative)
+    if kind == "ei" and check.evaluated and thresholds.isomer_homologue_ion_level > 0 and top.score >= thresholds.identified_mf:
+        check = _with_homologues(check, mz, intensity, top, facts, rates.get(context, {}), scores, margin, thresholds,
+                                 relative)
     if kind == "ei" and check.evaluated and thresholds.isomer_absent_diastereomer_rate > 0:
         check = _with_absent_diastereomers(check, top, facts, rates.get(context, {}),
                                            thresholds.isomer_absent_diastereomer_rate)
@@ -390,6 +394,41 @@ def _with_heavier(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, top
     if relative.get(mass, 0.0) >= thresholds.isomer_heavier_ion_level:
         return check
     return replace(check, heavier=mass)
+
+
+def _with_homologues(check: IsomerCheck, mz: np.ndarray, intensity: np.ndarray, top: RankedHit, facts: LibraryFacts,
+                     rates: Mapping[str, RateCurve], scores: Mapping[str, int], margin: int, thresholds: VerdictThresholds,
+                     relative: Mapping[int, float] | None = None) -> IsomerCheck:
+    """EI (stop 51): ``check`` with the hit's homologues (:func:`nps_id.chem.homologues.homologues`: one or two CH2 more
+    or fewer along an unbranched chain of at least ``isomer_homologue_min_chain`` carbons) not excluded (move
+    :data:`HOMOLOGUE`) when the rate of :data:`HOMOLOGUE` at the unknown's score reaches ``isomer_min_rate`` and the
+    spectrum shows neither molecular ion (below ``isomer_homologue_ion_level`` of its base peak): the hit's, which a
+    lighter homologue cannot give and a heavier one gives only 14 u higher, and the homologue's own -- the library's
+    homologue pairs were counted on such spectra only. A homologue the library holds stays excluded when the unknown
+    scores it ``margin`` or more below the hit, as an isomer does (tetradecyl bromide's spectrum, 276 and 290 absent,
+    matches pentadecyl bromide's at 977)."""
+    hit_mass = facts.mass(top.row)
+    curve = rates.get(HOMOLOGUE)
+    if not hit_mass or curve is None:
+        return check
+    rate = rate_at(curve, top.score)
+    if rate < thresholds.isomer_min_rate:
+        return check  # a match the library's homologue pairs rarely reach: it excludes them (RDKit not asked)
+    if (element_counts(facts.formula(top.row)) or {}).get("C", 0) < thresholds.isomer_homologue_min_chain:
+        return check  # too few carbons for such a chain: RDKit not asked (a one-spectrum search never imports it)
+    level = thresholds.isomer_homologue_ion_level
+    relative = nominal_spectrum(mz, intensity) if relative is None else relative
+    if relative.get(hit_mass, 0.0) >= level:
+        return check
+    notes = []
+    for homologue in facts.homologues(top.row, thresholds.isomer_homologue_min_chain):
+        if relative.get(hit_mass + 14 * homologue.ch2, 0.0) >= level:
+            continue  # its own molecular ion may be there: the pairs' rate does not speak for such spectra
+        block = homologue.inchikey[:14]
+        name, score = facts.name_of_block(block), scores.get(block)
+        if name is None or (score is not None and score > top.score - margin):
+            notes.append(IsomerNote(homologue.smiles, homologue.inchikey, HOMOLOGUE, round(rate, 2), name, score))
+    return replace(check, homologues=tuple(notes)) if notes else check
 
 
 def _absent_diastereomers(row: int, facts: LibraryFacts) -> list[StereoClass]:

@@ -85,6 +85,11 @@ DIASTEREOMER = "diastereomer"
 #: in their own spectra that a heavier library compound matches at least that well (EI; no isomer:
 #: ``IsomerCheck.heavier``; learned by benchmarks/train_isomer_rates.py --heavier, stop 47).
 HEAVIER = "heavier"
+#: The rates-file kind and isomer-note move of "a homologue" (:mod:`nps_id.chem.homologues`: one or two CH2 more or
+#: fewer along an unbranched chain): the share of library homologue pairs, spectra showing neither compound's
+#: molecular ion, matching at least that well (EI; no isomer: ``IsomerCheck.homologues``; learned by
+#: benchmarks/train_isomer_rates.py --homologue, stop 51).
+HOMOLOGUE = "homologue"
 #: The moves of a GC injector relative (:mod:`nps_id.chem.thermal`) start so: it elutes as the hit
 #: does, so neither a retention index nor a standard run at the same RT excludes it.
 THERMAL = "thermal_"
@@ -132,7 +137,9 @@ class IsomerCheck:
     a compound of another formula (absent from the library as the left-out mecamylamine was) is not
     excluded; else 0.
     ``heavier``: EI, the hit's nominal mass when the spectrum shows no ion there and a heavier compound is
-    not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0."""
+    not excluded (:data:`HEAVIER`; ``isomer_heavier_ion_level``); else 0.
+    ``homologues``: EI, the hit's homologues not excluded (move :data:`HOMOLOGUE`; ``isomer_homologue_ion_level``):
+    no isomers, kept apart from ``not_excluded``; else ()."""
 
     evaluated: bool
     not_excluded: tuple[IsomerNote, ...] = field(default_factory=tuple)
@@ -145,13 +152,14 @@ class IsomerCheck:
     unit_precursor_isobars: tuple[str, ...] = ()
     unit_precursor_window: float = 0.0  # the half-width (Da) it was held within, for the rule text
     heavier: int = 0
+    homologues: tuple[IsomerNote, ...] = ()
 
     @property
     def excluded(self) -> bool:
         """Every isomer the check knows of is excluded."""
         return (not self.not_excluded and not self.small and not self.pah and not self.hydrocarbon
                 and not self.no_product_ion and not self.record_no_product_ion and not self.unit_precursor
-                and not self.heavier)
+                and not self.heavier and not self.homologues)
 
     # cached: the verdict text reads them several times per spectrum (a frozen dataclass's fields
     # never change, and cached_property writes the instance dict, not through __setattr__)

@@ -26,6 +26,7 @@ import numpy as np
 from nps_id._json_cache import JsonCache
 from nps_id.chem.derivatives import DERIVATIZING_GROUPS, reagent_of
 from nps_id.chem.formula import nominal_mass
+from nps_id.chem.homologues import Homologue, homologues
 from nps_id.chem.isomer_type import Isomer
 from nps_id.chem.stereo import StereoClass, diastereomer_classes
 from nps_id.compound import is_labelled, skeleton
@@ -154,7 +155,7 @@ class RowFactsCache(JsonCache):
     def _file_name(self) -> str:
         files = [_module_file(m) for m in ("nps_id.match.library_facts", "nps_id.match.isomer_rule", "nps_id.chem.ewa_groups",
                                            "nps_id.chem.formula", "nps_id.match.molecular_mass", "nps_id.compound", "nps_id.chem.derivatives",
-                                           "nps_id.chem.thermal", "nps_id.chem.stereo",
+                                           "nps_id.chem.thermal", "nps_id.chem.stereo", "nps_id.chem.homologues",
                                            "nps_id.library.structure_variants")]  # keyable_mol: a structure verified
         return f"facts-{_code_key([*files, _taxonomy_file()], self._sha256)}.json"
 
@@ -176,16 +177,20 @@ class RowFactsCache(JsonCache):
     #: The JSON type of each persisted fact (None: not known for the row).
     _TYPES = {"structure": (str, type(None)), "group": (str, type(None)), "reagent": (str, type(None)), "context": str,
               "mass": (int, type(None)), "ion": (int, type(None)), "shape": list, "name_of": (str, type(None)),
-              "thermal": list, "diastereomers": list, "nps": int, "molecule_mass": (float, type(None)), "reagents": list}
+              "thermal": list, "diastereomers": list, "nps": int, "molecule_mass": (float, type(None)), "reagents": list,
+              "homologues": list}
     #: What a persisted list holds: a structure's shape four counts, its relatives [SMILES, InChIKey, move]
     #: each, its reagents' names (:func:`reagent_names`, sorted), its diastereomer classes [SMILES, [InChIKeys' first two blocks: one or two, up to six with a free
-    #: anomeric carbon]] each.
+    #: anomeric carbon]] each, its chain homologues [SMILES, InChIKey, CH2 more (negative: fewer), the chain's carbons] each.
     _LISTS = {"shape": lambda v: len(v) == 4 and all(type(n) is int and 0 <= n <= _MAX_INT for n in v),
               "thermal": lambda v: all(_strings(r, 3) for r in v),
               "reagents": lambda v: all(n in ("TBDMS", *HALOACYL_NAMES) for n in v) and v == sorted(set(v)),
               "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
                                              and isinstance(c[1], list) and len(c[1]) >= 1
-                                             and all(isinstance(k, str) for k in c[1]) for c in v)}
+                                             and all(isinstance(k, str) for k in c[1]) for c in v),
+              "homologues": lambda v: all(isinstance(h, list) and len(h) == 4 and _strings(h[:2], 2)
+                                          and all(type(n) is int for n in h[2:]) and 0 < abs(h[2]) <= _MAX_INT and 0 < h[3] <= _MAX_INT
+                                          for h in v)}
     #: The values a fact can take where they are few (``nps`` 0 / 1: 2 read as an NPS). An int is
     #: 0 to :data:`_MAX_INT`, a mass (a formula's) at least 1.
     _VALUES = {"context": ("drug", "other"), "reagent": (None, *{kind for kind, _ in DERIVATIZING_GROUPS}), "nps": (0, 1)}
@@ -501,6 +506,19 @@ class LibraryFacts:
 
         return self._cached("diastereomer_tuple", row, lambda r: tuple(
             StereoClass(smiles, tuple(keys)) for smiles, keys in self._cached("diastereomers", r, make)), persist=False)
+
+    def homologues(self, row: int, min_chain: int) -> tuple[Homologue, ...]:
+        """The chain homologues of the row's verified structure (:func:`nps_id.chem.homologues.homologues`, chains of at
+        least ``min_chain`` carbons; () without a structure), kept in the cache folder: RDKit is imported only for a row
+        no process has asked of (each forked EI x10 worker imported it, ~0.1 s CPU)."""
+        def make(r: int) -> list[list[Any]]:
+            smiles = self.structure(r)  # homologues imports RDKit only when called
+            return [[h.smiles, h.inchikey, h.ch2, h.chain] for h in homologues(smiles, min_chain=min_chain)] if smiles else []
+
+        # kept under "homologues:<row>-<min_chain>": the chain minimum is a threshold a caller may change
+        return self._cached("homologue_tuple", f"{row}-{min_chain}", lambda _: tuple(
+            Homologue(*values) for values in self._cached("homologues", f"{row}-{min_chain}", lambda _: make(row))),
+            persist=False)
 
     def of_row(self, what: str, row: int, make: Callable[[int], Any]) -> Any:
         """``make(row)``, a value the library (less this view's left-out compounds) fixes for the row,

@@ -349,6 +349,19 @@ class VerdictThresholds:
         (triacetin as 1,3-diacetin, 3-hexanol, ethylmalonic acid; the same with leave-out isomer rates)
         and 1 of its 3 present ones, and holds back 12 right MassBank EI present ones (docs/match.md "A
         heavier compound, EI"; benchmarks/README.md "Stop 47 (branch heavy47)"). 0 switches it off.
+    isomer_homologue_ion_level : float
+        EI (stop 51): when the spectrum shows neither the hit's molecular ion nor a homologue's (below this
+        fraction of its base peak), that homologue -- one or two CH2 more or fewer along an unbranched chain,
+        :mod:`nps_id.chem.homologues` --, absent from the library or scoring within the isomer margin, is not
+        excluded if the rate of the kind ``homologue`` at the unknown's score reaches ``isomer_min_rate``
+        (learned by ``benchmarks/train_isomer_rates.py --homologue``: the library's homologue pairs whose spectra
+        show neither molecular ion, the share matching that well; ``other`` compounds reach 0.045 below MF 940,
+        drug series never). docs/match.md "A homologue, EI". 0 switches it off.
+    isomer_homologue_min_chain : int
+        The carbons a chain needs before :mod:`nps_id.chem.homologues` makes its homologues (and a shorter
+        homologue keeps): 8, the shortest chain whose library homologue pairs (one CH2 apart, neither molecular
+        ion shown) match at MF 900 at least ``isomer_min_rate`` of the time, as every longer chain's do
+        (benchmarks/README.md "Stop 51 (branch homolog51)").
     isomer_ms2_pair_score : int
         MS/MS: a library compound of the hit's formula (any skeleton) whose library records match the
         hit compound's at or above this score (0-999, the best pair) is not excluded, whatever the
@@ -530,6 +543,8 @@ class VerdictThresholds:
     isomer_pah_rings: int = 3
     isomer_hydrocarbon_carbons: int = 9
     isomer_heavier_ion_level: float = 0.005
+    isomer_homologue_ion_level: float = 0.005
+    isomer_homologue_min_chain: int = 8
     isomer_thermal_products: bool = True
     isomer_thermal_lactam_precursors: bool = True
     isomer_thermal_acid_precursors: bool = False
@@ -806,7 +821,8 @@ def _rule(evidence: Evidence, isomers: "IsomerCheck | None", checks: list[tuple[
         held = held_by_isomers
         # a heavier compound, or a compound of another formula, alone is one: "excludes them" read as
         # several (stop 47, newuser47)
-        them = agreeing(1 if len(held) == 1 and held[0] in NOT_ISOMER_WORDS else 2, "it", "them")
+        one = len(held) == 1 and held[0] in NOT_ISOMER_WORDS and (held[0] != HELD_HOMOLOGUE or len(isomers.homologues) == 1)
+        them = agreeing(1 if one else 2, "it", "them")
         return verdict(TENTATIVE, RuleId.ISOMER_NOT_EXCLUDED,
                        f"{ISOMER_NOT_EXCLUDED}: {isomer_phrase(isomers, evidence.estimated_mass, held)}; {excluders} "
                        f"excludes {them}",
@@ -977,6 +993,10 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
         return (f"a heavier compound excluded (not possible from the spectrum alone: it shows no ion at the hit's "
                 f"mass, {check.heavier}, and the library's compounds without a molecular ion match a heavier "
                 "one this well)", False, "isomer")
+    if check.homologues:
+        # no isomer: a chain one or two CH2 longer or shorter, whose fragments are the same series
+        return (f"a homologue excluded (not possible from the spectrum alone: it shows no molecular ion to tell the hit "
+                f"from {_homologue_count(check)}, and the library's homologue pairs match this well)", False, "isomer")
     if not check.not_excluded:
         return ("no near-identical isomer left unexcluded (all in the library and scored clearly lower)", True, "isomer")
     # MS/MS library pairs are held by their records' likeness, not by the margin (which holds only
@@ -988,7 +1008,8 @@ def _isomer_check(check: "IsomerCheck", ri_ok: bool | None) -> tuple[str, bool, 
 
 
 #: How the failed isomer criterion of :func:`_isomer_check` begins (a heavier compound is failed under it too).
-ISOMER_CRITERIA = ("isomers excluded (not possible", "isomers not excluded", "a heavier compound excluded (not possible")
+ISOMER_CRITERIA = ("isomers excluded (not possible", "isomers not excluded", "a heavier compound excluded (not possible",
+                   "a homologue excluded (not possible")
 
 
 def with_isomers_excluded(verdict: Verdict, evidence_text: str, thermal: bool = False) -> Verdict:
@@ -1066,6 +1087,8 @@ def isomer_phrase(check: "IsomerCheck | None", estimated: int | None = None, hel
                  "ion of the spectrum)" if estimated == check.heavier else "")
         parts.append(f"the spectrum shows no ion at the hit's mass, {check.heavier}{voted}: a heavier compound is not "
                      "excluded")
+    if check.homologues:
+        parts.append(_homologue_part(check))
     if named:
         parts.append("in the library: " + ", ".join(named[:3]))
     # a GC injector relative (nps_id.chem.thermal) is one compound, named by its structure
@@ -1097,14 +1120,17 @@ HELD_ISOMER = "isomer"
 HELD_INJECTOR_RELATIVE = "injector_relative"
 HELD_HEAVIER = "heavier_compound"
 HELD_OTHER_FORMULA = "other_formula"
-HELD_BY = (HELD_ISOMER, HELD_INJECTOR_RELATIVE, HELD_HEAVIER, HELD_OTHER_FORMULA)
-#: How the two that are no isomer read (the reports' and ``match``'s short forms say them too: they said
+#: a homologue (EI, stop 51: one or two CH2 more or fewer along a chain, no molecular ion to tell them apart)
+HELD_HOMOLOGUE = "homologue"
+HELD_BY = (HELD_ISOMER, HELD_INJECTOR_RELATIVE, HELD_HEAVIER, HELD_OTHER_FORMULA, HELD_HOMOLOGUE)
+#: How those that are no isomer read (the reports' and ``match``'s short forms say them too: they said
 #: "an isomer" of triacetin's spectrum held as 1,3-diacetin, a new user at stop 47).
 HEAVIER_WORDS = "a heavier compound"  # (isomer_rule.HEAVIER is the rates-file kind)
 #: Not "at its nominal mass": a 2-decimal precursor holds only formulae within its digits (quinoline N-oxide's
 #: "146.06", +-0.008 Da: prec48; newuser48); "the precision" is the window a unit one leaves open too.
 OTHER_FORMULA_WORDS = "a compound of another formula within the precision of the precursor m/z"
-NOT_ISOMER_WORDS = {HELD_HEAVIER: HEAVIER_WORDS, HELD_OTHER_FORMULA: OTHER_FORMULA_WORDS}
+HOMOLOGUE_WORDS = "a homologue (one or two CH2 more or fewer)"
+NOT_ISOMER_WORDS = {HELD_HEAVIER: HEAVIER_WORDS, HELD_OTHER_FORMULA: OTHER_FORMULA_WORDS, HELD_HOMOLOGUE: HOMOLOGUE_WORDS}
 _CANNOT_TELL = "the spectrum cannot tell from it"
 
 
@@ -1118,16 +1144,23 @@ def held_by(check: "IsomerCheck | None") -> list[str]:
     isomers = (check.small or check.pah or check.hydrocarbon or check.no_product_ion or check.record_no_product_ion
                or len(relatives) < len(check.not_excluded))
     return [kind for kind, held in ((HELD_ISOMER, isomers), (HELD_INJECTOR_RELATIVE, relatives),
-                                    (HELD_HEAVIER, check.heavier), (HELD_OTHER_FORMULA, check.unit_precursor)) if held]
+                                    (HELD_HEAVIER, check.heavier), (HELD_OTHER_FORMULA, check.unit_precursor),
+                                    (HELD_HOMOLOGUE, check.homologues)) if held]
 
 
 def held_words(held: Iterable[str]) -> str | None:
     """What an "isomer not excluded" verdict holding ``held`` (:attr:`Verdict.held_by`) may be besides the hit
     when that is not only an isomer: "a heavier compound" alone, "an isomer or a heavier compound" beside
-    any other reason ("... a compound of another formula within the precision of the precursor m/z" likewise); else None."""
+    any other reason ("... a compound of another formula within the precision of the precursor m/z" likewise), each
+    reason that is no isomer said ("a heavier compound or a homologue (...)", stop 51); else None."""
     held = list(held)
-    other = next((NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS), None)
-    return other if other is None or len(held) == 1 else f"an isomer or {other}"
+    others = [NOT_ISOMER_WORDS[k] for k in held if k in NOT_ISOMER_WORDS]
+    if not others:
+        return None
+    # a heavier compound and a homologue both hold a spectrum without the hit's molecular ion: both said, and
+    # "an isomer" only when an isomer (or an injector relative) holds it too
+    other = " or ".join(others)
+    return other if len(others) == len(held) else f"an isomer or {other}"
 
 
 def held_by_in_rule(rule: str) -> list[str]:
@@ -1145,6 +1178,22 @@ def held_by_in_rule(rule: str) -> list[str]:
     if kind is None:
         return []
     return [kind] if what == NOT_ISOMER_WORDS[kind] else [HELD_ISOMER, kind]
+
+
+def _homologue_count(check: "IsomerCheck") -> str:
+    """'its homologue' / 'its 3 homologues' of a check's not-excluded homologues."""
+    n = len(check.homologues)
+    return "its homologue" if n == 1 else f"its {n} homologues"
+
+
+def _homologue_part(check: "IsomerCheck") -> str:
+    """The rule text's homologues: 'the spectrum shows no molecular ion to tell the hit from its 4 homologues along its
+    chain: in the library: NAME; 3 not in the library'."""
+    named = [n.name for n in check.homologues if n.name]
+    absent = len(check.homologues) - len(named)
+    which = [f"in the library: {', '.join(named[:3])}"] if named else []
+    which += [f"{absent} not in the library"] if absent else []
+    return f"the spectrum shows no molecular ion to tell the hit from {_homologue_count(check)} along its chain: {'; '.join(which)}"
 
 
 def _kind_words(move: str) -> str:
