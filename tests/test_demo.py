@@ -9,9 +9,12 @@ from nps_id import demo
 from tests.conftest import data_path
 
 
-def test_demo_offline_writes_report_naming_the_card_drugs(tmp_path, monkeypatch):
+def test_demo_offline_writes_report_naming_the_card_drugs(tmp_path, monkeypatch, swgdrug_opsin):
     monkeypatch.setenv("NPS_ID_DATA", str(data_path()))
-    result = CliRunner().invoke(demo.main, ["-o", str(tmp_path), "--offline"])
+    # the demo builds the whole SWGDRUG 3.4 (ms_level 1): its names' structures as the session's SWGDRUG build had
+    # them from OPSIN (the same SMILES per name, so the same library; stop 51), not a second Java call on ~6,900 names
+    with swgdrug_opsin():
+        result = CliRunner().invoke(demo.main, ["-o", str(tmp_path), "--offline"])
     assert result.exit_code == 0, result.output
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("report: ") and last.endswith("220223030.report.html")

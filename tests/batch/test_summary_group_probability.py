@@ -18,30 +18,36 @@ from click.testing import CliRunner
 
 from nps_id.batch.runner import results_path
 from nps_id.cli import cli
-from tests.conftest import data_path
+from tests.conftest import built_once, data_path
 
 LEFT_OUT = (b"Flubromazepam", b"Etizolam", b"Bromazepam", b"Flubrotizolam", b"Deschloroetizolam")
 
 
 @pytest.fixture(scope="module")
 def card_batch(tmp_path_factory, swgdrug_opsin) -> tuple:
-    base = tmp_path_factory.mktemp("group-probability")
-    records = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).split(b"\r\n\r\n")
-    kept = [r for r in records if not any(r.startswith(b"Name: " + name + b"\r\n") for name in LEFT_OUT)]
-    assert len(records) - len(kept) >= 2
-    (base / "without.msp").write_bytes(b"\r\n\r\n".join(kept) + b"\r\n")
-    runner = CliRunner()
-    library = base / "without.h5"
-    with swgdrug_opsin():  # the names' structures as the session's SWGDRUG build had them from OPSIN
-        built = runner.invoke(cli, ["library", "build", str(base / "without.msp"), "-o", str(library), "--name",
-                                    "SWGDRUG", "--release", "3.4-benzodiazepines-out", "--ms-level", "1"])
-    assert built.exit_code == 0, built.output
-    (base / "runs").mkdir()
-    (base / "runs" / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
-    ran = runner.invoke(cli, ["batch", str(base / "runs"), "-l", str(library), "-o", str(base / "out"),
-                              "--internal-standard", "bupivacaine@6.51", "--progress", "json"])
-    assert ran.exit_code == 0, ran.output
-    return base / "out", library
+    """(batch output folder, library): SWGDRUG 3.4 without :data:`LEFT_OUT` built by ``nps-id library build`` and the
+    card's batch run on it, once per run of the suite (:func:`built_once`): this module and
+    tests/match/test_core_structure.py read the same two (each built and batched them until stop 51). Read-only: a
+    test that batches again copies the output folder first."""
+    def build(base: Path) -> tuple:
+        records = gzip.decompress(data_path("swgdrug", "SWGDRUG-3.4.msp.gz").read_bytes()).split(b"\r\n\r\n")
+        kept = [r for r in records if not any(r.startswith(b"Name: " + name + b"\r\n") for name in LEFT_OUT)]
+        assert len(records) - len(kept) >= 2
+        (base / "without.msp").write_bytes(b"\r\n\r\n".join(kept) + b"\r\n")
+        runner = CliRunner()
+        library = base / "without.h5"
+        with swgdrug_opsin():  # the names' structures as the session's SWGDRUG build had them from OPSIN
+            built = runner.invoke(cli, ["library", "build", str(base / "without.msp"), "-o", str(library), "--name",
+                                        "SWGDRUG", "--release", "3.4-benzodiazepines-out", "--ms-level", "1"])
+        assert built.exit_code == 0, built.output
+        (base / "runs").mkdir()
+        (base / "runs" / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+        ran = runner.invoke(cli, ["batch", str(base / "runs"), "-l", str(library), "-o", str(base / "out"),
+                                  "--internal-standard", "bupivacaine@6.51", "--progress", "json"])
+        assert ran.exit_code == 0, ran.output
+        return base / "out", library
+
+    return built_once(tmp_path_factory, "card-batch-benzodiazepines-out", build)
 
 
 def test_the_batch_summary_gives_each_model_named_group_its_probability(card_batch):

@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
-from tests.conftest import data_path
+from tests.conftest import built_once, data_path
 
 #: ``nps-id batch`` whose first rename of a summary file is followed by a pause, announced on stderr, for the kill.
 PAUSE_AFTER_FIRST_SUMMARY_RENAME = """
@@ -51,13 +52,36 @@ def _ids(out: Path) -> dict[str, str]:
             "html": re.search(r'<meta name="nps-id-summary-id" content="([^"]+)">', page)[1]}
 
 
-def test_a_batch_killed_between_the_summary_renames_leaves_files_told_apart_by_their_ids(tmp_path, swgdrug_library):
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "runs" / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
-    out = tmp_path / "out"
-    args = ["batch", str(tmp_path / "runs"), "-l", str(swgdrug_library), "-o", str(out), "--progress", "json"]
-    first = CliRunner().invoke(cli, args)
-    assert first.exit_code == 0, first.output
+@pytest.fixture(scope="module")
+def card_batched(swgdrug_library, tmp_path_factory) -> tuple[Path, Path]:
+    """(runs, out) of ``nps-id batch`` of the LRCFS card against the session's SWGDRUG, run once per run of the
+    suite (:func:`built_once`): the first batch of every test here, each of which ran it anew until stop 51.
+    Read-only: a test batches again into its own copy (:func:`_batched_before`)."""
+    def batch(folder: Path) -> tuple[Path, Path]:
+        (folder / "runs").mkdir()
+        (folder / "runs" / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
+        first = CliRunner().invoke(cli, _args(folder / "runs", swgdrug_library, folder / "out"))
+        assert first.exit_code == 0, first.output
+        return folder / "runs", folder / "out"
+
+    return built_once(tmp_path_factory, "batch-card-summary-id", batch)
+
+
+def _args(runs: Path, library: Path, out: Path) -> list[str]:
+    return ["batch", str(runs), "-l", str(library), "-o", str(out), "--progress", "json"]
+
+
+def _batched_before(card_batched: tuple[Path, Path], swgdrug_library: Path, tmp_path: Path) -> tuple[Path, list[str]]:
+    """(out, the batch's arguments): a copy of :func:`card_batched`'s output folder (the files' times too) in
+    ``tmp_path``, as the first batch left it, and the same batch into it."""
+    runs, done = card_batched
+    out = Path(shutil.copytree(done, tmp_path / "out", symlinks=True))
+    return out, _args(runs, swgdrug_library, out)
+
+
+def test_a_batch_killed_between_the_summary_renames_leaves_files_told_apart_by_their_ids(tmp_path, swgdrug_library,
+                                                                                         card_batched):
+    out, args = _batched_before(card_batched, swgdrug_library, tmp_path)
     before = _ids(out)
     assert len(set(before.values())) == 1  # one batch: one id in all three
 
@@ -105,12 +129,9 @@ def _edit_trusted(out: Path, key: str, finding: dict, entry: dict) -> None:
     ({}, {"error": float("nan")}, "summary.json: /runs/0/error is nan, not a finite number"),
 ])
 def test_an_edited_results_file_or_manifest_is_one_line_exit_3_and_the_summary_is_kept(tmp_path, swgdrug_library,
-                                                                                      finding, entry, said):
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "runs" / "220223030.mzML").symlink_to(data_path("gcms", "lrcfs", "220223030.mzML"))
-    out = tmp_path / "out"
-    args = ["batch", str(tmp_path / "runs"), "-l", str(swgdrug_library), "-o", str(out), "--progress", "json"]
-    assert CliRunner().invoke(cli, args).exit_code == 0
+                                                                                      card_batched, finding, entry,
+                                                                                      said):
+    out, args = _batched_before(card_batched, swgdrug_library, tmp_path)
     kept = {name: (out / name).read_bytes() for name in ("summary.csv", "summary.html", "summary.json")}
     _edit_trusted(out, "220223030.mzML", finding, entry)
     again = CliRunner().invoke(cli, args)

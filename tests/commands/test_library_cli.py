@@ -149,7 +149,7 @@ def test_build_fills_ms_level_only_where_the_file_is_silent(tmp_path):
     assert "MS level (e.g." not in result.output
 
 
-def test_info_names_an_ei_library_whose_file_names_no_instrument(swgdrug_cli_build, tmp_path):
+def test_info_names_an_ei_library_whose_file_names_no_instrument(swgdrug_cli_build, tmp_path, swgdrug_opsin):
     # SWGDRUG's MSP records name no instrument type: built with --ms-level 1 (as README says) the
     # library is EI -- every search reads it so -- and info says EI, not "unknown"; built without
     # it, the level is unknown and so is the instrument type
@@ -159,7 +159,8 @@ def test_info_names_an_ei_library_whose_file_names_no_instrument(swgdrug_cli_bui
     swgdrug_msp = tmp_path / "swgdrug-20.msp"
     swgdrug_msp.write_bytes(b"\r\n\r\n".join(records[:20]) + b"\r\n")
     out = tmp_path / "swgdrug-20.h5"
-    built = CliRunner().invoke(cli, ["library", "build", str(swgdrug_msp), "-o", str(out), "--ms-level", "1"])
+    with swgdrug_opsin():  # the names' structures as the session's SWGDRUG build had them (no Java start)
+        built = CliRunner().invoke(cli, ["library", "build", str(swgdrug_msp), "-o", str(out), "--ms-level", "1"])
     assert built.exit_code == 0, built.output
     text = CliRunner().invoke(cli, ["library", "info", str(out)]).stdout
     assert "instrument_type EI (instrument type not recorded): 20" in text and "unknown" not in text
@@ -285,7 +286,7 @@ def test_build_into_a_named_pipe_writes_the_library_to_its_reader(tmp_path):
         assert len(lib) == 10
 
 
-def test_a_formula_count_of_thousands_of_digits_is_no_formula_not_a_traceback(tmp_path):
+def test_a_formula_count_of_thousands_of_digits_is_no_formula_not_a_traceback(tmp_path, swgdrug_opsin):
     # SWGDRUG's first records, the first one's formula given a 5,000-digit carbon count: the build
     # stopped with a ValueError traceback from int() (Python's 4,300-digit limit), nothing written
     import gzip
@@ -295,7 +296,8 @@ def test_a_formula_count_of_thousands_of_digits_is_no_formula_not_a_traceback(tm
     msp = tmp_path / "huge-count.msp"
     msp.write_bytes(b"\r\n\r\n".join(records) + b"\r\n")
     out = tmp_path / "lib.h5"
-    result = CliRunner().invoke(cli, ["library", "build", str(msp), "-o", str(out), "--ms-level", "1"])
+    with swgdrug_opsin():  # the names' structures as the session's SWGDRUG build had them (no Java start)
+        result = CliRunner().invoke(cli, ["library", "build", str(msp), "-o", str(out), "--ms-level", "1"])
     assert result.exit_code == 0, result.output
     assert "1 record's formula is no molecular formula (first: huge-count.msp record 1 (Epiandrosterone)" in result.output
     with Library.open(out) as lib:

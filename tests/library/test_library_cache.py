@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from nps_id.cli import cli
@@ -56,6 +57,15 @@ def _kinds(folder: Path) -> set[str]:
 
 SWGDRUG = ("swgdrug", "SWGDRUG-3.4.msp.gz")
 MS2 = ("massbank", "ms2-queries-identity.msp.gz")
+
+
+@pytest.fixture(autouse=True)
+def _structures_as_before(swgdrug_opsin):
+    """The SWGDRUG records' names get the structures the session's SWGDRUG build had from OPSIN (the same SMILES per
+    name, so the same libraries): these tests are about cache folders, and each of their six builds of 100-160
+    SWGDRUG records started OPSIN's Java (~1.5 s CPU) until stop 51."""
+    with swgdrug_opsin():
+        yield
 
 
 def test_a_rebuilt_librarys_cache_files_are_removed_and_another_librarys_kept(cache, tmp_path):
