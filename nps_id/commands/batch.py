@@ -36,7 +36,8 @@ status, its last cell the summary_id that summary.json and summary.html carry to
 the batch was stopped while writing them; run it again). Columns: docs/batch.md, "Summary".
 
 \b
-Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json),
+Exit codes: 0 every run done, 1 at least one run failed (listed, and in OUT_DIR/manifest.json; a run
+            still being written when it was read fails and the next batch matches it again),
             3 no runs / bad input (also: OUT_DIR is or holds an input, or is in use by another
             nps-id batch, a damaged manifest or one of a newer nps-id, a results file edited
             into one the summary cannot read),

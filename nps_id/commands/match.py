@@ -60,6 +60,8 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
            the hit's mass, which a heavier compound's fragments can give; "... or a compound of
            another formula within the precision of the precursor m/z]": an MS/MS precursor m/z
            written to fewer than 3 decimals, which does not establish the formula (an accurate one would);
+           "... the hit or a homologue (one or two CH2 more or fewer)]": an EI spectrum of a long-chain
+           hit that shows neither its molecular ion nor a homologue's, 14 / 28 u away (either would tell);
            a reference standard of the hit run at the same RT (--reference-standard; LC-MS/MS:
            with >= 2 of its product ions and the HRMS criteria met, so never on a unit-resolution
            run), or on GC a retention index within the window of the library's (--alkanes),
@@ -69,7 +71,9 @@ The printed table, one row per finding (fields: docs/match.md, "Results JSON"):
 Exit codes: 0 ran (whatever was found), 1 --fail-on matched (the findings named on stderr; the
 internal standard never counts; the --blank run's own findings do, named as the blank's), 3 bad
 input (also: an output onto an input, or -o results of another analysis without --overwrite, or
-results holding a number JSON cannot -- NaN, infinity -- which are not written), 4 bad library.
+results holding a number JSON cannot -- NaN, infinity -- which are not written; a run or --blank
+that changed while it was read, as one still being written, or vanished: nothing written for it,
+match it again once the file is complete), 4 bad library.
 """
 
 

@@ -55,8 +55,8 @@ SuspectedGroupProbability (the last column), per query, 0-1: the learned group m
 held_by (JSON lines only, the last key), per query: what an "isomer not excluded" verdict
   cannot exclude besides the hit -- isomer, injector_relative, heavier_compound,
   other_formula, homologue (docs/match.md, "Verdicts"); [] when nothing held it. VerdictRule keeps the
-  rule's name "isomer not excluded" whichever held it (a heavier compound alone, or a GC
-  injector relative, is no isomer): read held_by, not the words. TSV / CSV have no such
+  rule's name "isomer not excluded" whichever held it (a heavier compound alone, a GC injector
+  relative or a chain homologue is no isomer): read held_by, not the words. TSV / CSV have no such
   column (their last stays SuspectedGroupProbability); their VerdictRule says it in words.
 """
 
