@@ -3,8 +3,8 @@ several processes use them at once (`nps-id batch --workers 2`: every worker rea
 start and writes what it computed at its end)."""
 from __future__ import annotations
 
-import warnings
 import json
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
