@@ -106,3 +106,21 @@ def test_a_malformed_homologue_curve_is_refused_as_any_curve(tmp_path):
     with pytest.raises(Exception) as caught:
         isomer_rule.load_rates(path)
     assert "other/homologue" in str(caught.value)
+
+
+@pytest.mark.parametrize("extra, unread", [
+    (["--heavier"], "--homologue"), (["--pairs-out", "{tmp}/pairs.tsv"], "--pairs-out"),
+    (["--ms2-moves", "double_bond"], "--ms2-moves"),
+])
+def test_homologue_with_an_option_its_run_does_not_read_is_one_line_exit_3(tmp_path, extra, unread):
+    # attack51b: --heavier --homologue learned the heavier curves alone, and --homologue --pairs-out wrote no pairs,
+    # both exiting 0 -- refused before any library is opened
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "train_isomer_rates.py"), str(tmp_path / "lib.h5"),
+                             "--homologue", *(e.format(tmp=tmp_path) for e in extra), "--add-to", str(isomer_rule.RATES_PATH),
+                             "-o", str(tmp_path / "out.json")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    first = "--heavier" if unread == "--homologue" else "--homologue"
+    assert result.stderr.strip() == (f"train_isomer_rates: error: {first} learns only its own curves and does not read "
+                                     f"{unread}: run them one at a time")
+    assert not (tmp_path / "out.json").exists()

@@ -264,4 +264,5 @@ def test_the_limitations_name_a_homologue_that_holds_a_finding():
             "shorter fragments into the same ions; a retention index or a reference standard excludes it."
             ) in shown["limitations"]
     assert not any("heavier compound not excluded" in n for n in shown["limitations"])
-    assert isomers_open(finding) == "11-DODECENYL ACETATE or a homologue (one or two CH2 more or fewer) the evidence does not exclude"
+    assert isomers_open(finding) == ("11-DODECENYL ACETATE or a homologue (one or two CH2 more or fewer) the evidence "
+                                     "does not exclude")
