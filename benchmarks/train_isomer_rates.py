@@ -80,7 +80,8 @@ match the homologue at least as well as each score (:func:`homologue_pairs`), pe
 ``isomer_homologue_min_chain`` carbons; it prints the pairs' rates by chain length (what that minimum is chosen from)
 and replaces the ``homologue`` entries of ``--add-to``'s file, every other curve kept (~1 min); given with ``--heavier``,
 ``--pairs-out``, ``--ms2-moves`` or ``--keep-ms2-pool`` (which it does not read; ``--heavier`` likewise) it is refused,
-exit 3. The shipped entries are what
+exit 3, and so are libraries giving no pair at all (an MS/MS library: the file would lose every curve, the rule off).
+The shipped entries are what
 
     PYTHONPATH=. python benchmarks/train_isomer_rates.py swg25.h5 mbei.h5 --homologue \
       --add-to nps_id/match/isomer_rates.json
@@ -643,6 +644,10 @@ def main() -> None:
         pairs = [p for path in args.libraries for p in homologue_pairs(path, thresholds)]
         homologue_table(pairs)
         entries = homologue_entries(pairs, thresholds.isomer_homologue_min_chain)
+        if not entries:  # an MS/MS library given: the shipped curve removed, the rule off, exit 0 (attack51b)
+            raise InputError(f"{', '.join(p.name for p in args.libraries)}: no homologue pair of a chain of "
+                             f"{thresholds.isomer_homologue_min_chain} or more carbons (EI records with verified "
+                             "structures); every 'homologue' curve would be removed -- nothing written")
         write_rates(args.output, with_entries(base, HOMOLOGUE, entries, args.libraries))
         return
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)
