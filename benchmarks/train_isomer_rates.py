@@ -78,8 +78,10 @@ isomer): of the library pairs of a compound and its chain homologue (:func:`nps_
 two CH2 more or fewer along an unbranched chain), the compound's spectra showing neither molecular ion, the share that
 match the homologue at least as well as each score (:func:`homologue_pairs`), per context, for chains of at least
 ``isomer_homologue_min_chain`` carbons; it prints the pairs' rates by chain length (what that minimum is chosen from)
-and replaces the ``homologue`` entries of ``--add-to``'s file, every other curve kept (~1 min). The shipped entries are
-what
+and replaces the ``homologue`` entries of ``--add-to``'s file, every other curve kept (~1 min); given with ``--heavier``,
+``--pairs-out``, ``--ms2-moves`` or ``--keep-ms2-pool`` (which it does not read; ``--heavier`` likewise) it is refused,
+exit 3, and so are libraries giving no pair at all (an MS/MS library: the file would lose every curve, the rule off).
+The shipped entries are what
 
     PYTHONPATH=. python benchmarks/train_isomer_rates.py swg25.h5 mbei.h5 --homologue \
       --add-to nps_id/match/isomer_rates.json
@@ -580,6 +582,18 @@ def added_to(path: Path) -> dict:
     return data
 
 
+def refuse_unread_options(args: argparse.Namespace) -> None:
+    """InputError (one line, exit 3) for ``--heavier`` or ``--homologue`` given with an option their run does not
+    read: each learns its one kind alone, so ``--heavier --homologue`` learned the heavier curves only and a
+    ``--pairs-out`` was never written, silently (attack51b)."""
+    alone = [name for name, given in (("--heavier", args.heavier), ("--homologue", args.homologue)) if given]
+    unread = [name for name, given in (("--pairs-out", args.pairs_out is not None), ("--ms2-moves", bool(args.ms2_moves)),
+                                       ("--keep-ms2-pool", args.keep_ms2_pool)) if given]
+    if len(alone) > 1 or (alone and unread):
+        raise InputError(f"{alone[0]} learns only its own curves and does not read {(alone[1:] + unread)[0]}: "
+                         "run them one at a time")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("libraries", nargs="+", type=Path)
@@ -604,6 +618,7 @@ def main() -> None:
                         help="learn only the EI 'homologue' curves (a compound's chain homologue matching its spectrum "
                              "without either molecular ion) and replace them in --add-to's file; every other curve kept")
     args = parser.parse_args()
+    refuse_unread_options(args)
     refuse_output_onto_inputs([args.output], args.libraries)  # -o onto --add-to: the documented update in place
     refuse_output_onto_inputs([args.pairs_out], [*args.libraries, args.add_to])
     if args.pairs_out is not None and args.pairs_out.resolve() == args.output.resolve():
@@ -629,6 +644,10 @@ def main() -> None:
         pairs = [p for path in args.libraries for p in homologue_pairs(path, thresholds)]
         homologue_table(pairs)
         entries = homologue_entries(pairs, thresholds.isomer_homologue_min_chain)
+        if not entries:  # an MS/MS library given: the shipped curve removed, the rule off, exit 0 (attack51b)
+            raise InputError(f"{', '.join(p.name for p in args.libraries)}: no homologue pair of a chain of "
+                             f"{thresholds.isomer_homologue_min_chain} or more carbons (EI records with verified "
+                             "structures); every 'homologue' curve would be removed -- nothing written")
         write_rates(args.output, with_entries(base, HOMOLOGUE, entries, args.libraries))
         return
     pooled: dict[tuple[str, str], list[np.ndarray]] = defaultdict(list)

@@ -26,7 +26,7 @@ import numpy as np
 from nps_id._json_cache import JsonCache
 from nps_id.chem.derivatives import DERIVATIZING_GROUPS, reagent_of
 from nps_id.chem.formula import nominal_mass
-from nps_id.chem.homologues import Homologue, homologues
+from nps_id.chem.homologues import MAX_CH2, Homologue, homologues
 from nps_id.chem.isomer_type import Isomer
 from nps_id.chem.stereo import StereoClass, diastereomer_classes
 from nps_id.compound import is_labelled, skeleton
@@ -96,6 +96,12 @@ _MAX_INT = 2**31 - 1
 def _strings(value: Any, n: int) -> bool:
     """Whether ``value`` is a JSON list of ``n`` strings."""
     return isinstance(value, list) and len(value) == n and all(isinstance(t, str) for t in value)
+
+
+def _inchikey(text: str) -> bool:
+    """Whether ``text`` has an InChIKey's shape: 14, 10 and 1 upper-case letters joined by hyphens."""
+    parts = text.split("-")
+    return [len(p) for p in parts] == [14, 10, 1] and all(p.isascii() and p.isalpha() and p.isupper() for p in parts)
 
 
 def _rounded(column: np.ndarray) -> list[int]:
@@ -188,9 +194,11 @@ class RowFactsCache(JsonCache):
               "diastereomers": lambda v: all(isinstance(c, list) and len(c) == 2 and isinstance(c[0], str)
                                              and isinstance(c[1], list) and len(c[1]) >= 1
                                              and all(isinstance(k, str) for k in c[1]) for c in v),
-              "homologues": lambda v: all(isinstance(h, list) and len(h) == 4 and _strings(h[:2], 2)
-                                          and all(type(n) is int for n in h[2:]) and 0 < abs(h[2]) <= _MAX_INT and 0 < h[3] <= _MAX_INT
-                                          for h in v)}
+              # an InChIKey (14-10-1 letters) and a step :func:`homologues` makes: an empty key or one 50 CH2 away held a
+              # verdict at "isomer not excluded" from a damaged file (attack51b)
+              "homologues": lambda v: all(isinstance(h, list) and len(h) == 4 and _strings(h[:2], 2) and _inchikey(h[1])
+                                          and all(type(n) is int for n in h[2:]) and 0 < abs(h[2]) <= MAX_CH2
+                                          and 0 < h[3] <= _MAX_INT for h in v)}
     #: The values a fact can take where they are few (``nps`` 0 / 1: 2 read as an NPS). An int is
     #: 0 to :data:`_MAX_INT`, a mass (a formula's) at least 1.
     _VALUES = {"context": ("drug", "other"), "reagent": (None, *{kind for kind, _ in DERIVATIZING_GROUPS}), "nps": (0, 1)}

@@ -27,8 +27,8 @@ from nps_id._paths import printable
 from nps_id.chem.ewa_groups import classify, normalise_name
 from nps_id.chem.formula import monoisotopic_mass as formula_monoisotopic_mass
 from nps_id.match.isomer_rule import injector_direction, is_injector_relative
-from nps_id.match.verdict import (HELD_BY, HELD_HEAVIER, HELD_OTHER_FORMULA, IDENTIFIED, ISOMER_CRITERIA, NEW_ISOMER,
-                                  TENTATIVE, UNLISTED_ISOMER, absent_isomer_words, held_by_in_rule, may_be)
+from nps_id.match.verdict import (HELD_BY, HELD_HEAVIER, HELD_HOMOLOGUE, HELD_OTHER_FORMULA, IDENTIFIED, ISOMER_CRITERIA,
+                                  NEW_ISOMER, TENTATIVE, UNLISTED_ISOMER, absent_isomer_words, held_by_in_rule, may_be)
 
 def report_finding(index, f, internal, refs_run, entries, overrides, technique, confirmations) -> dict[str, Any]:
     """One finding of the report. ``internal`` and ``refs_run`` hold names (or InChIKeys) already
@@ -215,6 +215,10 @@ def _limitations(f: Mapping[str, Any], technique: str) -> list[str]:
     if HELD_HEAVIER in held:
         notes.append("A heavier compound not excluded: the spectrum shows no ion at the hit's mass, and a heavier "
                      f"compound's fragments can give it; {excluder} excludes it.")
+    if HELD_HOMOLOGUE in held:
+        # stop 51's rule named it in the rule text and the short forms, but the limitations said nothing of it (attack51b)
+        notes.append("A homologue not excluded: the spectrum shows no molecular ion, and a chain one or two CH2 longer "
+                     f"or shorter fragments into the same ions; {excluder} excludes it.")
     if HELD_OTHER_FORMULA in held:
         notes.append("A compound of another formula within the precision of the precursor m/z not excluded: the "
                      "precursor m/z, written to fewer than 3 decimals, does not establish the hit's formula; an "

@@ -106,3 +106,43 @@ def test_a_malformed_homologue_curve_is_refused_as_any_curve(tmp_path):
     with pytest.raises(Exception) as caught:
         isomer_rule.load_rates(path)
     assert "other/homologue" in str(caught.value)
+
+
+@pytest.mark.parametrize("extra, unread", [
+    (["--heavier"], "--homologue"), (["--pairs-out", "{tmp}/pairs.tsv"], "--pairs-out"),
+    (["--ms2-moves", "double_bond"], "--ms2-moves"),
+])
+def test_homologue_with_an_option_its_run_does_not_read_is_one_line_exit_3(tmp_path, extra, unread):
+    # attack51b: --heavier --homologue learned the heavier curves alone, and --homologue --pairs-out wrote no pairs,
+    # both exiting 0 -- refused before any library is opened
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "train_isomer_rates.py"), str(tmp_path / "lib.h5"),
+                             "--homologue", *(e.format(tmp=tmp_path) for e in extra), "--add-to", str(isomer_rule.RATES_PATH),
+                             "-o", str(tmp_path / "out.json")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    first = "--heavier" if unread == "--homologue" else "--homologue"
+    assert result.stderr.strip() == (f"train_isomer_rates: error: {first} learns only its own curves and does not read "
+                                     f"{unread}: run them one at a time")
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_homologue_on_a_library_without_homologue_pairs_writes_nothing_exit_3(tmp_path):
+    # attack51b: given an MS/MS library (no EI record), --homologue wrote the rates file with every 'homologue' curve
+    # removed -- the rule switched off -- and exited 0; onto the shipped file (the documented update in place) silently
+    from nps_id.library import build_library
+    from nps_id.search.index import build_indexes
+    from tests.conftest import data_path
+
+    taken = iter(range(40))
+    library = tmp_path / "ms2.h5"
+    build_library([data_path("massbank", "ms2-library.msp.gz")], library, name="MS2", release="test", lenient=True,
+                  index_builder=build_indexes, select=lambda _: next(taken, None) is not None, names_to_structures=False)
+    rates = tmp_path / "rates.json"
+    rates.write_bytes(isomer_rule.RATES_PATH.read_bytes())
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "train_isomer_rates.py"), str(library), "--homologue",
+                             "--add-to", str(rates), "-o", str(rates)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "train_isomer_rates: error: ms2.h5: no homologue pair of a chain of 8 or more carbons (EI records with verified "
+        "structures); every 'homologue' curve would be removed -- nothing written")
+    assert rates.read_bytes() == isomer_rule.RATES_PATH.read_bytes()

@@ -4,6 +4,7 @@ start and writes what it computed at its end)."""
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -138,6 +139,11 @@ def test_a_batch_reads_the_blocks_column_whole_after_a_few_rows_alone_with_the_s
     # the reagents' names (stop 44): a name no structure gives, unsorted, repeated, not a name
     ("reagents:1", ["TMS"], []), ("reagents:1", ["TBDMS", "COCF3"], ["COCF3", "TBDMS"]),
     ("reagents:1", ["COCF3", "COCF3"], ["COCF3"]), ("reagents:1", [3], []), ("reagents:1", "TBDMS", ["TBDMS"]),
+    # a row's chain homologues (stop 51): an empty or malformed InChIKey, a step homologues() never makes (one or two
+    # CH2) -- each held an EI verdict at "isomer not excluded" (attack51b)
+    ("homologues:1-8", [["CCCCCCCCCCBr", "", 1, 10]], []), ("homologues:1-8", [["CCCCCCCCCCBr", "KEY", 1, 10]], []),
+    ("homologues:1-8", [["CCCCCCCCCCBr", "MYMSJFSOOQERIO-UHFFFAOYSA-N", 50, 10]], []),
+    ("homologues:1-8", [["CCCCCCCCCCBr", "MYMSJFSOOQERIO-UHFFFAOYSA-N", -3, 10]], []),
 ])
 def test_a_value_of_the_right_type_the_cache_never_writes_is_damaged(tmp_path, monkeypatch, key, damaged, made):
     monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
@@ -583,3 +589,20 @@ def test_a_rows_reagents_are_kept_and_read_back_without_its_structure(swgdrug_li
         again = LibraryFacts(reference)
         monkeypatch.setattr(LibraryFacts, "structure", lambda self, row: pytest.fail("a structure parsed again"))
         assert {row: again.reagents(row) for row in named} == named
+
+
+def test_the_homologues_a_row_has_are_read_back_from_the_file_as_written(tmp_path, monkeypatch):
+    # the checks of a kept homologue list (attack51b) must pass every list homologues() makes: one refused would be
+    # remade (RDKit imported) by every process and reported damaged at each save
+    pytest.importorskip("rdkit")
+    from nps_id.chem.homologues import homologues
+
+    monkeypatch.setenv("NPS_ID_CACHE", str(tmp_path))
+    made = [[h.smiles, h.inchikey, h.ch2, h.chain] for h in homologues("CCCCCCCCCCCCCCBr", min_chain=8)]
+    assert {h[2] for h in made} == {-2, -1, 1, 2}
+    cache = RowFactsCache("0" * 64)
+    cache.path.parent.mkdir(parents=True)
+    cache.path.write_text(json.dumps({"homologues:1-8": made}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert RowFactsCache("0" * 64).value("homologues:1-8", lambda: "remade") == made

@@ -249,3 +249,20 @@ def test_an_ms2_rule_text_names_a_retention_time_only_where_the_spectrum_has_one
     # the same spectrum at 5.0 min: the RT is the standard's evidence, as for a run's findings (PestMix's)
     timed, _ = _mecamylamine_left_out(massbank_ms2_spectra, rt=300.0)
     assert timed.verdict.rule == found.verdict.rule.replace("on the same method", "at the same RT")
+
+
+def test_the_limitations_name_a_homologue_that_holds_a_finding():
+    # attack51b: 10-undecenyl acetate left out, held at "isomer not excluded" by its homologues alone (stop 51's rule),
+    # had every short form say "or a homologue" but the limitations nothing of it (a heavier compound's had a note)
+    pytest.importorskip("rdkit")
+    from tests.match.test_homologue_rule import ACETATES, _found
+
+    _, hit, found = _found("10-UNDECENYL ACETATE", ACETATES - {"10-UNDECENYL ACETATE"})
+    assert found.verdict.held_by == ["homologue"]
+    finding, shown = _shown(found, hit)
+    assert ("A homologue not excluded: the spectrum shows no molecular ion, and a chain one or two CH2 longer or "
+            "shorter fragments into the same ions; a retention index or a reference standard excludes it."
+            ) in shown["limitations"]
+    assert not any("heavier compound not excluded" in n for n in shown["limitations"])
+    assert isomers_open(finding) == ("11-DODECENYL ACETATE or a homologue (one or two CH2 more or fewer) the evidence "
+                                     "does not exclude")

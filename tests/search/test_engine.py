@@ -321,3 +321,45 @@ def test_the_rows_whose_formulas_are_coded_alone_are_numpys_distinct_rows():
     expected[wanted] = formula_codes(reference.column_rows("formula", wanted))
     assert codes.dtype == expected.dtype and np.array_equal(codes, expected)
     assert (codes >= 0).sum() == wanted.size < 400 and "formula" not in prepared.__dict__
+
+
+def test_common_peaks_from_bits_are_the_scans_at_word_edges_fractional_and_zero_weight_peaks():
+    # attack51b: the bit kernel against the peak scan row by row, on what the library and query sets do not hold --
+    # peaks at m/z 1, 63 / 64 / 127 / 128 (word edges), a reference reaching 2,000, a zero-intensity reference peak
+    # (no common peak), query m/z written with decimals (rounded as the scan rounds them), repeated query m/z, one
+    # query bit set reused by a longer and a shorter query -- the same 7 values and the same give-ups, bit for bit
+    from nps_id.search import kernels
+
+    rng = np.random.default_rng(51)
+    offsets, mz, intensity = [0], [], []
+    for _ in range(60):
+        top = int(rng.choice([64, 128, 700, 2000]))
+        row = rng.choice(np.arange(1, top + 1), size=min(int(rng.integers(1, 40)), top), replace=False)
+        row = np.unique(np.r_[rng.choice([1, 63, 64, 127, 128], size=2), row])  # unique, ascending
+        mz += row.tolist()
+        intensity += np.where(rng.random(len(row)) < 0.1, 0.0, rng.uniform(1, 999, len(row))).tolist()
+        offsets.append(len(mz))
+    offsets, mz, intensity = np.array(offsets), np.array(mz, dtype=float), np.array(intensity)
+    ref_w, ref_norm2 = kernels.composite_reference_weights(offsets, mz, intensity, 1.0, 0.6)
+    first, words, valid, every, rank = kernels.common_peak_bits(offsets, mz, ref_w)
+    assert words.size == offsets.size  # the bits are used
+    common = kernels.row_scratch(offsets, np.arange(offsets.size - 1))
+    q_bits = np.zeros(1, dtype=np.uint64)
+    compared = given_up = 0
+    for top in (2100, 64, 700, 128, 2100, 1):
+        q_mz = rng.integers(1, top + 1, size=int(rng.integers(1, 60))) + rng.choice([0.0, 0.3, -0.4], size=1)
+        q_w, q_norm2, n_q = kernels.composite_query_weights(np.clip(q_mz, 1, None), rng.uniform(0, 999, q_mz.size),
+                                                            1.0, 0.6)
+        q_bits = kernels.query_bits(q_w, q_bits)
+        for r in range(offsets.size - 1):
+            lo, hi = offsets[r], offsets[r + 1]
+            for give_up in (np.inf, 0.5, 2.0):
+                scan, bits = np.zeros(7), np.zeros(7)
+                scanned = kernels.composite_row_w(q_w, q_norm2, n_q, mz[lo:hi], ref_w[lo:hi], ref_norm2[r], scan, give_up,
+                                                  common)
+                from_bits = kernels.composite_row_bits(q_w, q_bits, q_norm2, n_q, first[r], words[r], words[r + 1], valid,
+                                                       every, rank, ref_w[lo:hi], ref_norm2[r], bits, give_up)
+                assert scanned == from_bits and scan.tobytes() == bits.tobytes(), (top, r, give_up)
+                compared += 1
+                given_up += not scanned
+    assert given_up and compared - given_up > given_up // 4  # both outcomes were compared
