@@ -116,7 +116,7 @@ def _temporary_prefix(target: Path, suffix: str = "") -> str:
     probed here. A NAME too long for the temporary's name to fit the folder's longest name
     (:func:`_name_max`) is cut and ended by ``~`` and its CRC-32 (a name that fitted before stop 41's
     longer prefix still writes)."""
-    host = zlib.crc32(f"{_host_name()}\0{_process_space()}".encode("utf-8", "surrogateescape"))
+    host = zlib.crc32(f"{host_name()}\0{_process_space()}".encode("utf-8", "surrogateescape"))
     tail = f".tmp-{host:08x}-"
     room = _name_max(target.parent) - 1 - len(os.fsencode(tail + suffix)) - _AFTER_PREFIX
     name = target.name
@@ -128,7 +128,7 @@ def _temporary_prefix(target: Path, suffix: str = "") -> str:
     return f".{name}{tail}"
 
 
-def _host_name() -> str:
+def host_name() -> str:
     """This machine's name: on POSIX uname's node name, what ``socket.gethostname()`` returns there (both
     read it from the kernel) without importing socket (~2.5 ms of every search with ``-o``); socket's
     elsewhere (no ``os.uname`` on Windows)."""
@@ -152,9 +152,18 @@ def _process_space() -> str:
     """Where this process's id means this process, on Linux: the running kernel's boot id and the PID
     namespace (``pid:[4026531836]``, the same inode on every machine's first namespace); "" elsewhere
     or without ``/proc``. A writer killed before a reboot is of another boot: its temporary is kept."""
+    boot = boot_id()
+    with contextlib.suppress(OSError):
+        if boot:
+            return f"{boot} {os.readlink('/proc/self/ns/pid')}"
+    return ""
+
+
+def boot_id() -> str:
+    """Linux's id of the running kernel's boot; "" elsewhere or without ``/proc``."""
     with contextlib.suppress(OSError):
         with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
-            return f"{fh.read().strip()} {os.readlink('/proc/self/ns/pid')}"
+            return fh.read().strip()
     return ""
 
 

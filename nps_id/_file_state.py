@@ -8,11 +8,11 @@ they made of it.
 from __future__ import annotations
 
 import os
-import socket
 import stat
 from pathlib import Path
 from typing import Callable
 
+from nps_id._atomic import boot_id as _boot_id, host_name
 from nps_id.errors import InputError
 
 FileState = tuple[int, int, int, int, int]
@@ -35,15 +35,7 @@ def this_machine() -> str:
     "ubuntu" compared a network share's device numbers and inodes, and every unchanged run read as changed
     (attack51, reasoned from the code); a container shares its host's kernel, so the boot id, and its device
     numbers and inodes."""
-    return f"{socket.gethostname()} {_boot_id()}".strip()
-
-
-def _boot_id() -> str:
-    """Linux's id of this boot; "" elsewhere (the host name alone tells the machine)."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
-    except OSError:
-        return ""
+    return f"{host_name()} {_boot_id()}".strip()  # no boot id outside Linux: the host name alone
 
 
 def require_unchanged(path: str | Path, as_read: FileState | None, consequence: str, advice: str, *,
