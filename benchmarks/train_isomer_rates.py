@@ -108,7 +108,7 @@ import json
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
@@ -282,20 +282,15 @@ def heavier_entries(outcomes: Sequence[tuple[str, np.ndarray]]) -> dict[str, dic
     by_context: dict[str, list[np.ndarray]] = defaultdict(list)
     for context, values in outcomes:
         by_context[context].append(values)
+    return curve_entries(HEAVIER, by_context)
+
+
+def curve_entries(kind: str, by_context: Mapping[str, Sequence[np.ndarray]]) -> dict[str, dict]:
+    """Per context, a learned kind's rates-file entry (``heavier``, ``homologue``) from its outcomes: how many
+    (``pairs``), the share inseparable at every score, their mean as the curve, ``from`` the kind."""
     return {context: {"pairs": len(values), "inseparable": round(float(sum(v[0] for v in values)), 1),
-                      "rate_at_score": [round(float(x), 3) for x in np.mean(values, axis=0)], "from": HEAVIER}
+                      "rate_at_score": [round(float(x), 3) for x in np.mean(values, axis=0)], "from": kind}
             for context, values in sorted(by_context.items())}
-
-
-def with_heavier(base: dict, entries: dict[str, dict], libraries: Sequence[Path]) -> dict:
-    """``base`` (``--add-to``'s rates file) with its ``heavier`` entries replaced by ``entries``
-    (relearned on every run, as ``--ms2-moves`` kinds are: the command reproduces the shipped file
-    from itself) and ``libraries`` recorded; every isomer curve as it was."""
-    out = {**base, "contexts": {c: dict(moves) for c, moves in base["contexts"].items()}}
-    for context, entry in entries.items():
-        out["contexts"].setdefault(context, {})[HEAVIER] = entry
-    out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *(p.name for p in libraries)]))
-    return out
 
 
 #: ``--homologue``'s search depth: a compound's homologue must be among its spectra's this many best hits (a long
@@ -400,15 +395,16 @@ def homologue_entries(pairs: Sequence[HomologuePair], min_chain: int) -> dict[st
     for pair in pairs:
         if pair.chain >= min_chain:
             by_context[pair.context].append(outcome(pair.scores))
-    return {context: {"pairs": len(values), "inseparable": round(float(sum(v[0] for v in values)), 1),
-                      "rate_at_score": [round(float(x), 3) for x in np.mean(values, axis=0)], "from": HOMOLOGUE}
-            for context, values in sorted(by_context.items())}
+    return curve_entries(HOMOLOGUE, by_context)
 
 
 def with_entries(base: dict, kind: str, entries: dict[str, dict], libraries: Sequence[Path]) -> dict:
-    """``base`` (``--add-to``'s rates file) with its ``kind`` entries replaced by ``entries`` (a context without one
-    loses its old one) and ``libraries`` recorded; every other curve as it was."""
-    out = {**base, "contexts": {c: {m: e for m, e in moves.items() if m != kind} for c, moves in base["contexts"].items()}}
+    """``base`` (``--add-to``'s rates file) with its ``kind`` entries replaced by ``entries`` (relearned on every run,
+    as ``--ms2-moves`` kinds are: the command reproduces the shipped file from itself; a context without one loses
+    its old one) and ``libraries`` recorded; every other curve as it was."""
+    # replaced in place (the file's order kept: a rerun writes the shipped bytes), dropped where not relearned
+    out = {**base, "contexts": {c: {m: entries[c] if m == kind else e for m, e in moves.items()
+                                    if m != kind or c in entries} for c, moves in base["contexts"].items()}}
     for context, entry in entries.items():
         out["contexts"].setdefault(context, {})[kind] = entry
     out["libraries"] = list(dict.fromkeys([*base.get("libraries", []), *(p.name for p in libraries)]))
@@ -636,7 +632,7 @@ def main() -> None:
         if base is None:
             raise InputError("--heavier adds the 'heavier' curves to a rates file: give it with --add-to")
         outcomes = [o for path in args.libraries for o in heavier_outcomes(path, thresholds)]
-        write_rates(args.output, with_heavier(base, heavier_entries(outcomes), args.libraries))
+        write_rates(args.output, with_entries(base, HEAVIER, heavier_entries(outcomes), args.libraries))
         return
     if args.homologue:
         if base is None:
